@@ -1,0 +1,20 @@
+/**
+ * The `contrast` command tree. Each command lives in `cli/commands/<name>.ts` and exports a
+ * `register…` function that adds it to the program.
+ *
+ * @module
+ */
+import { Command } from "commander";
+
+/** Version of contrast, printed by `contrast --version`. */
+export const VERSION = "0.1.0";
+
+/** Builds the `contrast` program with every command registered. */
+export function buildProgram(): Command {
+  const program = new Command("contrast")
+    .description("Confidential container deployments on Kubernetes: generate, attest, verify.")
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}

@@ -1,0 +1,83 @@
+/**
+ * Typed errors shared by every part of contrast.
+ *
+ * Every error carries the `field` it is about (a struct field such as `report.version`, or a
+ * JSON path such as `ReferenceValues.snp[0].MinimumTCB.SNPVersion`) and the `reason` in words.
+ * Messages never contain secret material.
+ *
+ * @module
+ */
+
+/** Base class of every error contrast raises on purpose. */
+export class ContrastError extends Error {
+  /** The field, path or parameter the error is about. */
+  readonly field: string;
+  /** What is wrong, in words a user can act on. */
+  readonly reason: string;
+
+  constructor(field: string, reason: string, options?: ErrorOptions) {
+    super(field ? `${field}: ${reason}` : reason, options);
+    this.name = new.target.name;
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+/** Bytes or text could not be decoded into a typed value (wrong length, bad tag, bad hex...). */
+export class ParseError extends ContrastError {}
+
+/** A cryptographic check failed: signature, certificate chain, revocation, validity window. */
+export class VerificationError extends ContrastError {}
+
+/** Genuine evidence does not meet the expected (reference) values. */
+export class ValidationError extends ContrastError {
+  /** The expected value, rendered for humans (hex, number, list). */
+  readonly expected?: string;
+  /** The actual value, rendered for humans. */
+  readonly actual?: string;
+
+  constructor(
+    field: string,
+    reason: string,
+    values?: { expected?: string; actual?: string },
+    options?: ErrorOptions,
+  ) {
+    const detail = values && (values.expected !== undefined || values.actual !== undefined)
+      ? ` (expected ${values.expected ?? "?"}, got ${values.actual ?? "?"})`
+      : "";
+    super(field, reason + detail, options);
+    this.expected = values?.expected;
+    this.actual = values?.actual;
+  }
+}
+
+/** Something needed is not available (offline cache miss, missing file, missing collateral). */
+export class UnavailableError extends ContrastError {}
+
+/** One problem found in a document, with the JSON path it sits at. */
+export interface FieldIssue {
+  /** JSON path, e.g. `Policies.ab12….SANs[0]`. */
+  readonly path: string;
+  /** What is wrong there. */
+  readonly reason: string;
+}
+
+/** A document (JSON, YAML, TOML) has one or more problems; all of them are reported together. */
+export class InvalidDocumentError extends ContrastError {
+  /** Every problem found, in document order. */
+  readonly issues: readonly FieldIssue[];
+
+  constructor(issues: readonly FieldIssue[], options?: ErrorOptions) {
+    const first = issues[0] ?? { path: "", reason: "invalid document" };
+    super(
+      first.path,
+      issues.length === 1
+        ? first.reason
+        : `${first.reason} (and ${issues.length - 1} more: ${
+          issues.slice(1).map((i) => `${i.path}: ${i.reason}`).join("; ")
+        })`,
+      options,
+    );
+    this.issues = issues;
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Strict JSON reading: typed values out, every problem reported with its JSON path.
+ *
+ * @module
+ */
+export * from "./issues.ts";
+export * from "./object_reader.ts";

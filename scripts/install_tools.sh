@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the external tools the test suite uses, idempotently, into the system (Debian packages)
+# and into .tools/bin (Go tools built from the Go module proxy). Safe to run on every test run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tools/bin
+
+need_apt=()
+# command:package pairs; each tool is installed only when missing.
+for pair in openssl:openssl; do
+  cmd=${pair%%:*}; pkg=${pair##*:}
+  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  fi
+fi

@@ -1,0 +1,85 @@
+/**
+ * The whole test run: tools, formatting, lint, type check, then every test. Prints deno's own
+ * output and a final `N passed, N failed` line; exits non-zero on any failure.
+ *
+ * Usage: `deno task test [-- deno-test-args…]`
+ *
+ * @module
+ */
+
+interface StepResult {
+  readonly name: string;
+  readonly ok: boolean;
+}
+
+async function run(
+  name: string,
+  cmd: string[],
+  capture = false,
+): Promise<StepResult & { out: string }> {
+  console.log(`\n=== ${name}: ${cmd.join(" ")}`);
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdout: capture ? "piped" : "inherit",
+    stderr: "inherit",
+  }).spawn();
+  let out = "";
+  if (capture) {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      const text = decoder.decode(chunk, { stream: true });
+      out += text;
+      await Deno.stdout.write(chunk);
+    }
+  }
+  const status = await child.status;
+  return { name, ok: status.success, out };
+}
+
+/** Sums `N passed` / `N failed` from deno test's summary lines (`ok | 3 passed | 0 failed`). */
+export function summarise(output: string): { passed: number; failed: number } {
+  let passed = 0;
+  let failed = 0;
+  // deno-lint-ignore no-control-regex
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
+  for (const m of plain.matchAll(/^(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/gm)) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+  }
+  return { passed, failed };
+}
+
+if (import.meta.main) {
+  const deno = Deno.execPath();
+  const steps: StepResult[] = [];
+  steps.push(await run("tools", ["bash", "scripts/install_tools.sh"]));
+  steps.push(await run("fmt", [deno, "fmt", "--check"]));
+  steps.push(await run("lint", [deno, "lint"]));
+  steps.push(await run("check", [deno, "task", "check"]));
+  for (const extra of await extraSteps()) steps.push(await run(extra.name, extra.cmd));
+  const test = await run("test", [deno, "test", "-A", "--parallel", ...Deno.args], true);
+  steps.push(test);
+  const { passed, failed } = summarise(test.out);
+  const failedSteps = steps.filter((s) => !s.ok).map((s) => s.name);
+  console.log("");
+  if (failedSteps.length > 0) console.log(`failed steps: ${failedSteps.join(", ")}`);
+  // A failed non-test step counts as one failure so the closing line never reads as all green.
+  const extraFailures = failedSteps.filter((s) => s !== "test").length;
+  console.log(`${passed} passed, ${failed + extraFailures} failed`);
+  Deno.exit(failedSteps.length === 0 && passed > 0 ? 0 : 1);
+}
+
+/** Steps beyond fmt/lint/check/test that need external tools (Rego build check, opa test). */
+async function extraSteps(): Promise<{ name: string; cmd: string[] }[]> {
+  const steps: { name: string; cmd: string[] }[] = [];
+  try {
+    const stat = await Deno.stat("scripts/test_extra_steps.json");
+    if (stat.isFile) {
+      const parsed = JSON.parse(await Deno.readTextFile("scripts/test_extra_steps.json"));
+      for (const s of parsed as { name: string; cmd: string[] }[]) steps.push(s);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return steps;
+}
