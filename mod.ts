@@ -8,3 +8,4 @@
 export * from "./errors/mod.ts";
 export * from "./bytes/mod.ts";
 export * from "./json/mod.ts";
+export * from "./evidence/mod.ts";

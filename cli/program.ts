@@ -16,5 +16,6 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
+  // Commands register themselves here, one line each (keep alphabetical).
   return program;
 }
