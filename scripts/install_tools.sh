@@ -18,3 +18,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   fi
 fi
+
+# opa (Open Policy Agent), pinned: compiles rego/rules.rego to WebAssembly and runs `opa test`.
+OPA_VERSION=v1.22.2
+if ! .tools/bin/opa version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+  CGO_ENABLED=0 GOBIN="$PWD/.tools/bin" go install "github.com/open-policy-agent/opa@${OPA_VERSION}"
+fi

@@ -1,0 +1,103 @@
+/**
+ * Deterministic gzip (RFC 1952) around the platform's raw DEFLATE: the header is fixed (no file
+ * name, modification time 0, OS "unknown"), so the same input always gives the same bytes.
+ * Decompression is bounded so a small annotation cannot expand into gigabytes.
+ *
+ * @module
+ */
+import { ParseError } from "../errors/mod.ts";
+
+const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
+
+const CRC_TABLE: Uint32Array = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (IEEE) of `data`, as used in the gzip trailer. */
+export function crc32(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+async function pipe(
+  data: Uint8Array,
+  stream: TransformStream<Uint8Array, Uint8Array>,
+  limit: number,
+  field: string,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const writer = stream.writable.getWriter();
+  const writing = writer.write(data).then(() => writer.close()).catch(() => {});
+  const reader = stream.readable.getReader();
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel();
+        throw new ParseError(field, `decompressed data exceeds the limit of ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof ParseError) throw error;
+    throw new ParseError(field, `corrupt compressed data (${(error as Error).message})`);
+  }
+  await writing;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** gzip-compresses `data` deterministically (fixed header, no name, mtime 0). */
+export async function gzipDeterministic(data: Uint8Array): Promise<Uint8Array> {
+  const deflated = await pipe(
+    data,
+    new CompressionStream("deflate-raw") as TransformStream<Uint8Array, Uint8Array>,
+    Number.MAX_SAFE_INTEGER,
+    "gzip",
+  );
+  const out = new Uint8Array(GZIP_HEADER.length + deflated.length + 8);
+  out.set(GZIP_HEADER, 0);
+  out.set(deflated, GZIP_HEADER.length);
+  const trailer = new DataView(out.buffer, GZIP_HEADER.length + deflated.length, 8);
+  trailer.setUint32(0, crc32(data), true);
+  trailer.setUint32(4, data.length >>> 0, true);
+  return out;
+}
+
+/**
+ * Decompresses a gzip member, refusing output larger than `limit` bytes and checking the CRC-32
+ * and length trailer.
+ *
+ * @throws {ParseError} naming `field` when the data is not gzip, is corrupt or too large
+ */
+export async function gunzipBounded(
+  data: Uint8Array,
+  limit: number,
+  field = "gzip",
+): Promise<Uint8Array> {
+  if (data.length < 18 || data[0] !== 0x1f || data[1] !== 0x8b || data[2] !== 0x08) {
+    throw new ParseError(field, "not gzip data (bad magic or method)");
+  }
+  const out = await pipe(
+    data,
+    new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+    limit,
+    field,
+  );
+  return out;
+}
