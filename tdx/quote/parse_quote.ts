@@ -9,7 +9,6 @@ import { ParseError } from "../../errors/mod.ts";
 import { ByteReader } from "../../bytes/mod.ts";
 import {
   ATTESTATION_KEY_TYPE_ECDSA_P256,
-  BODY_DESCRIPTOR_SIZE,
   BODY_TYPE_TD_REPORT_10,
   BODY_TYPE_TD_REPORT_15,
   CERT_TYPE_QE_REPORT,
