@@ -1,0 +1,104 @@
+/**
+ * The SEV-SNP certificate table returned with an extended report (GHCB specification 56421,
+ * `MSG_REPORT_REQ` extended request; configfs-tsm `auxblob`): entries of a 16-byte GUID, a u32
+ * offset and a u32 length, ended by an all-zero entry; offsets count from the start of the
+ * table. GUIDs are stored in RFC 4122 byte order (as go-sev-guest and virtee/sev read them).
+ *
+ * @module
+ */
+import { ByteReader, decodeHex, encodeHex } from "../../bytes/mod.ts";
+import { ParseError } from "../../errors/mod.ts";
+
+/** Well-known GUIDs of the certificate table. */
+export const CERT_TABLE_GUIDS = {
+  /** Versioned Chip Endorsement Key. */
+  VCEK: "63da758d-e664-4564-adc5-f4b93be8accd",
+  /** Versioned Loaded Endorsement Key. */
+  VLEK: "a8074bc2-a25a-483e-aae6-39c045a0b8a1",
+  /** AMD SEV Signing Key (also used for the ASVK). */
+  ASK: "4ab7b379-bbac-4fe4-a02f-05aef327c782",
+  /** AMD Root Key. */
+  ARK: "c0b406a4-a803-4952-9743-3fb6014cd0ae",
+} as const;
+
+/** Which certificate a table entry holds. */
+export type CertTableKind = keyof typeof CERT_TABLE_GUIDS | "other";
+
+/** One certificate of the table. */
+export interface CertTableEntry {
+  /** The GUID, lower-case with dashes. */
+  readonly guid: string;
+  /** What the GUID names. */
+  readonly kind: CertTableKind;
+  /** The certificate bytes (DER for the AMD certificates). */
+  readonly data: Uint8Array;
+}
+
+const ENTRY_SIZE = 24;
+
+function guidToString(bytes: Uint8Array): string {
+  const h = encodeHex(bytes);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function guidToBytes(guid: string): Uint8Array {
+  return decodeHex(guid.replace(/-/g, ""), "guid", 16);
+}
+
+function kindOf(guid: string): CertTableKind {
+  for (const [k, v] of Object.entries(CERT_TABLE_GUIDS)) if (v === guid) return k as CertTableKind;
+  return "other";
+}
+
+/**
+ * Parses a certificate table.
+ *
+ * @throws {ParseError} naming `auxblob[i]` when the table has no terminator, an entry points
+ *   outside the blob, or a GUID appears twice
+ */
+export function parseCertTable(blob: Uint8Array): CertTableEntry[] {
+  const r = new ByteReader(blob, "auxblob");
+  const entries: CertTableEntry[] = [];
+  const seen = new Set<string>();
+  for (let i = 0;; i++) {
+    const guidBytes = r.bytes(`[${i}].guid`, 16);
+    const offset = r.u32(`[${i}].offset`);
+    const length = r.u32(`[${i}].length`);
+    if (guidBytes.every((b) => b === 0) && offset === 0 && length === 0) break;
+    const guid = guidToString(guidBytes);
+    if (seen.has(guid)) throw new ParseError(`auxblob[${i}].guid`, `GUID ${guid} appears twice`);
+    seen.add(guid);
+    if (offset + length > blob.length) {
+      throw new ParseError(
+        `auxblob[${i}]`,
+        `certificate at offset ${offset} with length ${length} ends past the blob (${blob.length} bytes)`,
+      );
+    }
+    entries.push({ guid, kind: kindOf(guid), data: blob.slice(offset, offset + length) });
+  }
+  return entries;
+}
+
+/** Builds a certificate table holding `entries` (in that order) after the table itself. */
+export function encodeCertTable(
+  entries: readonly { guid: string; data: Uint8Array }[],
+): Uint8Array {
+  const headerSize = (entries.length + 1) * ENTRY_SIZE;
+  const total = headerSize + entries.reduce((n, e) => n + e.data.length, 0);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let dataOffset = headerSize;
+  entries.forEach((e, i) => {
+    out.set(guidToBytes(e.guid), i * ENTRY_SIZE);
+    view.setUint32(i * ENTRY_SIZE + 16, dataOffset, true);
+    view.setUint32(i * ENTRY_SIZE + 20, e.data.length, true);
+    out.set(e.data, dataOffset);
+    dataOffset += e.data.length;
+  });
+  return out;
+}
+
+/** The data of the first entry of `kind`, if any. */
+export function findCert(entries: readonly CertTableEntry[], kind: CertTableKind) {
+  return entries.find((e) => e.kind === kind)?.data;
+}
