@@ -1,0 +1,257 @@
+/**
+ * An HTTPS JSON client that pins the Coordinator's TLS key: the first connection learns the
+ * key (the caller then checks that the Coordinator's evidence binds exactly that key), and every
+ * later connection is refused before a single request byte is written unless the server proves
+ * possession of the same key. The check reads the certificate the TLS handshake actually
+ * delivered (`getPeerCertificate`), never a certificate from a response body.
+ *
+ * @module
+ */
+import https from "node:https";
+import tls from "node:tls";
+import { isIP } from "node:net";
+import type { IncomingMessage } from "node:http";
+import { ContrastError, ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
+import { constantTimeEqual, sha256 } from "../bytes/mod.ts";
+import { certificateSpki } from "./certificate.ts";
+
+/** Options of a {@link PinnedHttpsClient}. */
+export interface PinnedClientOptions {
+  /** SHA-256 of the SPKI to require from the first connection on (else learnt on first use). */
+  readonly pinnedSpkiSha256?: Uint8Array;
+  /** Connect + request + response deadline in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Largest response body accepted (default 64 MiB). */
+  readonly maxResponseBytes?: number;
+}
+
+/** A `host:port` pair. */
+export interface HostPort {
+  /** Host name or IP address. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+}
+
+/**
+ * `HOST:PORT` parsed; IPv6 literals in brackets.
+ *
+ * @throws {ParseError} naming `field` when the port is missing or out of range
+ */
+export function parseHostPort(address: string, field = "coordinator"): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address.trim());
+  if (!m) throw new ParseError(field, `expected HOST:PORT, got ${JSON.stringify(address)}`);
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw new ParseError(field, `port ${port} out of range`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** The Coordinator answered with an error status; `status` is the HTTP status. */
+export interface CoordinatorAnswer {
+  /** HTTP status code. */
+  readonly status: number;
+}
+
+/** The Coordinator refused the request as malformed (400). */
+export class CoordinatorBadRequestError extends ParseError implements CoordinatorAnswer {
+  /** HTTP status code. */
+  readonly status: number;
+  constructor(status: number, field: string, reason: string) {
+    super(field, reason);
+    this.status = status;
+  }
+}
+
+/** The Coordinator refused the request (401, 403, 409, …). */
+export class CoordinatorRejectedError extends VerificationError implements CoordinatorAnswer {
+  /** HTTP status code. */
+  readonly status: number;
+  constructor(status: number, field: string, reason: string) {
+    super(field, reason);
+    this.status = status;
+  }
+}
+
+/** The Coordinator cannot serve the request now (412 no manifest / recovery, 5xx). */
+export class CoordinatorUnavailableError extends UnavailableError implements CoordinatorAnswer {
+  /** HTTP status code. */
+  readonly status: number;
+  constructor(status: number, field: string, reason: string) {
+    super(field, reason);
+    this.status = status;
+  }
+}
+
+/** The typed error for an error answer `{error, field?}` with `status`. */
+export function errorForAnswer(status: number, body: unknown): ContrastError {
+  const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  const reason = `coordinator answered ${status}: ${
+    typeof b.error === "string" ? b.error : "no reason given"
+  }`;
+  const field = typeof b.field === "string" ? b.field : "coordinator";
+  if (status === 400 || status === 413) {
+    return new CoordinatorBadRequestError(status, field, reason);
+  }
+  if (status === 412 || status >= 500) {
+    return new CoordinatorUnavailableError(status, field, reason);
+  }
+  return new CoordinatorRejectedError(status, field, reason);
+}
+
+/** An HTTPS JSON client bound to one Coordinator TLS key. */
+export class PinnedHttpsClient {
+  readonly #target: HostPort;
+  readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
+  #pinned?: Uint8Array;
+  #certificate?: Uint8Array;
+
+  constructor(address: string | HostPort, options: PinnedClientOptions = {}) {
+    this.#target = typeof address === "string" ? parseHostPort(address) : address;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.#pinned = options.pinnedSpkiSha256;
+  }
+
+  /** SHA-256 of the pinned SPKI, once known. */
+  get pinnedSpkiSha256(): Uint8Array | undefined {
+    return this.#pinned;
+  }
+
+  /** DER of the server certificate of the first connection, once known. */
+  get serverCertificate(): Uint8Array | undefined {
+    return this.#certificate;
+  }
+
+  /** Opens a TLS connection and checks (or learns) the server key before returning it. */
+  async #connect(): Promise<tls.TLSSocket> {
+    const socket = tls.connect({
+      host: this.#target.host,
+      port: this.#target.port,
+      // The server is authenticated by its attested key below, not by a Web PKI chain.
+      rejectUnauthorized: false,
+      ...(isIP(this.#target.host) !== 0 ? {} : { servername: this.#target.host }),
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new UnavailableError("coordinator", "TLS connection timed out")),
+          this.#timeoutMs,
+        );
+        socket.once("secureConnect", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once("error", (cause: Error) => {
+          clearTimeout(timer);
+          reject(
+            new UnavailableError(
+              "coordinator",
+              `cannot connect to ${this.#target.host}:${this.#target.port}: ${cause.message}`,
+              { cause },
+            ),
+          );
+        });
+      });
+      const peer = socket.getPeerCertificate(true);
+      if (!peer?.raw) throw new VerificationError("coordinator.tls", "server sent no certificate");
+      const der = new Uint8Array(peer.raw);
+      const spkiHash = await sha256(certificateSpki(der));
+      if (this.#pinned === undefined) {
+        this.#pinned = spkiHash;
+        this.#certificate = der;
+      } else if (!constantTimeEqual(spkiHash, this.#pinned)) {
+        throw new VerificationError(
+          "coordinator.tls",
+          "server TLS key differs from the attested (pinned) key",
+        );
+      }
+      return socket;
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * Sends `body` as JSON with `method` to `path` over a pinned connection and returns the
+   * parsed JSON answer.
+   *
+   * @throws {CoordinatorBadRequestError | CoordinatorRejectedError | CoordinatorUnavailableError}
+   *   on an error status
+   * @throws {VerificationError} when the server key is not the pinned one
+   * @throws {UnavailableError} when the server cannot be reached or times out
+   */
+  async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    const socket = await this.#connect();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    try {
+      const { status, text } = await new Promise<{ status: number; text: string }>(
+        (resolve, reject) => {
+          const timer = setTimeout(() => {
+            socket.destroy();
+            reject(new UnavailableError("coordinator", `${method} ${path} timed out`));
+          }, this.#timeoutMs);
+          const req = https.request(
+            {
+              method,
+              path,
+              host: this.#target.host,
+              port: this.#target.port,
+              headers: {
+                "content-type": "application/json",
+                ...(payload !== undefined
+                  ? { "content-length": String(new TextEncoder().encode(payload).length) }
+                  : {}),
+              },
+              createConnection: () => socket,
+            } as https.RequestOptions,
+            (res: IncomingMessage) => {
+              const chunks: Uint8Array[] = [];
+              let size = 0;
+              res.on("data", (chunk: Uint8Array) => {
+                size += chunk.length;
+                if (size > this.#maxResponseBytes) {
+                  clearTimeout(timer);
+                  socket.destroy();
+                  reject(new UnavailableError("coordinator", "response too large"));
+                  return;
+                }
+                chunks.push(chunk);
+              });
+              res.on("end", () => {
+                clearTimeout(timer);
+                const all = new Uint8Array(size);
+                let o = 0;
+                for (const c of chunks) {
+                  all.set(c, o);
+                  o += c.length;
+                }
+                resolve({ status: res.statusCode ?? 0, text: new TextDecoder().decode(all) });
+              });
+              res.on("error", (cause: Error) => {
+                clearTimeout(timer);
+                reject(new UnavailableError("coordinator", cause.message, { cause }));
+              });
+            },
+          );
+          req.on("error", (cause: Error) => {
+            clearTimeout(timer);
+            reject(new UnavailableError("coordinator", cause.message, { cause }));
+          });
+          req.end(payload);
+        },
+      );
+      let parsed: unknown;
+      try {
+        parsed = text.length > 0 ? JSON.parse(text) : undefined;
+      } catch (cause) {
+        throw new ParseError("coordinator.response", `answer to ${path} is not JSON`, { cause });
+      }
+      if (status < 200 || status >= 300) throw errorForAnswer(status, parsed);
+      return parsed;
+    } finally {
+      socket.destroy();
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the
+ * text exposition format (version 0.0.4). One registry object per process, passed explicitly.
+ *
+ * @module
+ */
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelKey(labels: Labels): string {
+  return Object.keys(labels).sort().map((k) =>
+    `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
+  ).join(",");
+}
+
+function formatValue(value: number): string {
+  if (value === Infinity) return "+Inf";
+  return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+}
+
+interface Metric {
+  render(): string[];
+}
+
+/** A monotonically increasing counter. */
+export class Counter implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #values = new Map<string, number>();
+  constructor(name: string, help: string) {
+    this.#name = name;
+    this.#help = help;
+  }
+  /** Adds `by` (default 1) to the series with `labels`. */
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+  }
+  /** The current value of the series with `labels`. */
+  value(labels: Labels = {}): number {
+    return this.#values.get(labelKey(labels)) ?? 0;
+  }
+  /** Prometheus text lines of this counter. */
+  render(): string[] {
+    const lines = [`# HELP ${this.#name} ${this.#help}`, `# TYPE ${this.#name} counter`];
+    for (const [k, v] of this.#values) lines.push(`${this.#name}${k ? `{${k}}` : ""} ${v}`);
+    return lines;
+  }
+}
+
+/** A value that goes up and down. */
+export class Gauge implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  #value = 0;
+  constructor(name: string, help: string) {
+    this.#name = name;
+    this.#help = help;
+  }
+  /** Sets the value. */
+  set(value: number): void {
+    this.#value = value;
+  }
+  /** The current value. */
+  get value(): number {
+    return this.#value;
+  }
+  /** Prometheus text lines of this gauge. */
+  render(): string[] {
+    return [
+      `# HELP ${this.#name} ${this.#help}`,
+      `# TYPE ${this.#name} gauge`,
+      `${this.#name} ${formatValue(this.#value)}`,
+    ];
+  }
+}
+
+/** A histogram of observations (seconds) with fixed buckets and labels. */
+export class Histogram implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #buckets: readonly number[];
+  readonly #series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(name: string, help: string, buckets: readonly number[]) {
+    this.#name = name;
+    this.#help = help;
+    this.#buckets = [...buckets].sort((a, b) => a - b);
+  }
+  /** Records one observation for the series with `labels`. */
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    let s = this.#series.get(key);
+    if (!s) {
+      s = { counts: this.#buckets.map(() => 0), sum: 0, count: 0 };
+      this.#series.set(key, s);
+    }
+    this.#buckets.forEach((b, i) => {
+      if (value <= b) s.counts[i]!++;
+    });
+    s.sum += value;
+    s.count++;
+  }
+  /** Number of observations of the series with `labels`. */
+  count(labels: Labels = {}): number {
+    return this.#series.get(labelKey(labels))?.count ?? 0;
+  }
+  /** Prometheus text lines of this histogram. */
+  render(): string[] {
+    const lines = [`# HELP ${this.#name} ${this.#help}`, `# TYPE ${this.#name} histogram`];
+    for (const [k, s] of this.#series) {
+      const sep = k ? `${k},` : "";
+      this.#buckets.forEach((b, i) =>
+        lines.push(`${this.#name}_bucket{${sep}le="${formatValue(b)}"} ${s.counts[i]}`)
+      );
+      lines.push(`${this.#name}_bucket{${sep}le="+Inf"} ${s.count}`);
+      lines.push(`${this.#name}_sum${k ? `{${k}}` : ""} ${formatValue(s.sum)}`);
+      lines.push(`${this.#name}_count${k ? `{${k}}` : ""} ${s.count}`);
+    }
+    return lines;
+  }
+}
+
+/** The Coordinator's metrics. */
+export class CoordinatorMetrics {
+  /** Successful attestations (mesh certificates issued), by API. */
+  readonly attestations = new Counter(
+    "contrast_coordinator_attestations_total",
+    "Successful initializer attestations (certificates issued).",
+  );
+  /** Failed attestations and refused requests, by reason. */
+  readonly failures = new Counter(
+    "contrast_coordinator_attestation_failures_total",
+    "Refused attestations and requests, by reason.",
+  );
+  /** Generation of the active manifest (number of manifests in the history). */
+  readonly manifestGeneration = new Gauge(
+    "contrast_coordinator_manifest_generation",
+    "Number of manifests set so far; 0 before the first.",
+  );
+  /** Request latency by API, route and status. */
+  readonly requestSeconds = new Histogram(
+    "contrast_coordinator_request_duration_seconds",
+    "Latency of API requests.",
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+
+  /** The exposition text of every metric. */
+  render(): string {
+    return [
+      ...this.attestations.render(),
+      ...this.failures.render(),
+      ...this.manifestGeneration.render(),
+      ...this.requestSeconds.render(),
+    ].join("\n") + "\n";
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Structured logs of the Coordinator and the Initializer, as JSON lines or human text. Fields
+ * whose names suggest secret material are replaced by `[redacted]` before anything is written,
+ * as a second line of defence: callers never pass secrets in the first place.
+ *
+ * @module
+ */
+
+/** Output format of a {@link Logger}. */
+export type LogFormat = "json" | "text";
+/** Severity of a log record. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SECRET_FIELD = /secret|seed|private|password|token|share|plaintext|keyPem/i;
+
+/** Values a log record may carry. */
+export type LogFields = Record<string, string | number | boolean | undefined | null>;
+
+/** Where formatted lines go (default: stderr). */
+export type LogSink = (line: string) => void;
+
+/** A structured logger with a fixed component name. */
+export class Logger {
+  readonly #component: string;
+  readonly #format: LogFormat;
+  readonly #minimum: number;
+  readonly #sink: LogSink;
+  readonly #now: () => Date;
+
+  constructor(
+    component: string,
+    options: { format?: LogFormat; level?: LogLevel; sink?: LogSink; now?: () => Date } = {},
+  ) {
+    this.#component = component;
+    this.#format = options.format ?? "text";
+    this.#minimum = LEVEL_ORDER[options.level ?? "info"];
+    this.#sink = options.sink ?? ((line) => console.error(line));
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** A logger for a sub-component sharing this one's settings. */
+  child(component: string): Logger {
+    return new Logger(`${this.#component}.${component}`, {
+      format: this.#format,
+      level: (Object.keys(LEVEL_ORDER) as LogLevel[]).find((l) => LEVEL_ORDER[l] === this.#minimum),
+      sink: this.#sink,
+      now: this.#now,
+    });
+  }
+
+  /** Logs at debug level. */
+  debug(message: string, fields: LogFields = {}): void {
+    this.#log("debug", message, fields);
+  }
+  /** Logs at info level. */
+  info(message: string, fields: LogFields = {}): void {
+    this.#log("info", message, fields);
+  }
+  /** Logs at warn level. */
+  warn(message: string, fields: LogFields = {}): void {
+    this.#log("warn", message, fields);
+  }
+  /** Logs at error level. */
+  error(message: string, fields: LogFields = {}): void {
+    this.#log("error", message, fields);
+  }
+
+  #log(level: LogLevel, message: string, fields: LogFields): void {
+    if (LEVEL_ORDER[level] < this.#minimum) return;
+    const clean: Record<string, string | number | boolean> = {};
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined || v === null) continue;
+      clean[k] = SECRET_FIELD.test(k) ? "[redacted]" : v;
+    }
+    const time = this.#now().toISOString();
+    if (this.#format === "json") {
+      this.#sink(
+        JSON.stringify({ time, level, component: this.#component, msg: message, ...clean }),
+      );
+    } else {
+      const rest = Object.entries(clean).map(([k, v]) =>
+        `${k}=${typeof v === "string" && /\s|"/.test(v) ? JSON.stringify(v) : v}`
+      );
+      this.#sink(
+        [time, level.toUpperCase().padEnd(5), `${this.#component}:`, message, ...rest].join(" "),
+      );
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
+import {
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  CoordinatorUnavailableError,
+  parseHostPort,
+  PinnedHttpsClient,
+} from "../../atls/pinned_client.ts";
+import { sha256 } from "../../bytes/mod.ts";
+
+async function server(status = 200, body: unknown = { ok: true }) {
+  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  const seen: string[] = [];
+  const s = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
+    let text = "";
+    req.on("data", (c) => text += c);
+    req.on("end", () => {
+      seen.push(`${req.method} ${req.url} ${text}`);
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as AddressInfo).port;
+  return { id, port, seen, close: () => new Promise<void>((r) => s.close(() => r())) };
+}
+
+Deno.test("learns the key on first use and keeps talking to the same key", async () => {
+  const s = await server();
+  try {
+    const client = new PinnedHttpsClient(`127.0.0.1:${s.port}`);
+    assert.deepEqual(await client.request("POST", "/x", { a: 1 }), { ok: true });
+    assert.deepEqual(client.pinnedSpkiSha256, await sha256(s.id.spki));
+    assert.deepEqual(await client.request("POST", "/y", { b: 2 }), { ok: true });
+    assert.deepEqual(s.seen, ['POST /x {"a":1}', 'POST /y {"b":2}']);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("refuses a server whose key is not the pinned one, before sending anything", async () => {
+  const s = await server();
+  try {
+    const client = new PinnedHttpsClient(`127.0.0.1:${s.port}`, {
+      pinnedSpkiSha256: new Uint8Array(32),
+    });
+    await assert.rejects(client.request("POST", "/secret", { s: 1 }), VerificationError);
+    assert.deepEqual(s.seen, []);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("maps error answers to typed errors carrying status and field", async () => {
+  for (
+    const [status, cls] of [
+      [400, CoordinatorBadRequestError],
+      [403, CoordinatorRejectedError],
+      [409, CoordinatorRejectedError],
+      [412, CoordinatorUnavailableError],
+    ] as const
+  ) {
+    const s = await server(status, { error: "nope", field: "manifest" });
+    try {
+      await assert.rejects(
+        new PinnedHttpsClient(`127.0.0.1:${s.port}`).request("POST", "/x", {}),
+        (e: unknown) =>
+          e instanceof cls && e.status === status && e.field === "manifest" &&
+          e.message.includes("nope"),
+      );
+    } finally {
+      await s.close();
+    }
+  }
+});
+
+Deno.test("an unreachable coordinator is unavailable", async () => {
+  const s = await server();
+  await s.close();
+  await assert.rejects(
+    new PinnedHttpsClient(`127.0.0.1:${s.port}`, { timeoutMs: 2000 }).request("GET", "/"),
+    UnavailableError,
+  );
+});
+
+Deno.test("parses HOST:PORT and rejects malformed addresses", () => {
+  assert.deepEqual(parseHostPort("example.org:1313"), { host: "example.org", port: 1313 });
+  assert.deepEqual(parseHostPort("[::1]:7777"), { host: "::1", port: 7777 });
+  assert.throws(() => parseHostPort("example.org"), ParseError);
+  assert.throws(() => parseHostPort("h:70000"), ParseError);
+});

@@ -1,0 +1,166 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { ParseError, VerificationError } from "../../../errors/mod.ts";
+import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
+import {
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  CoordinatorUnavailableError,
+  PinnedHttpsClient,
+} from "../../../atls/pinned_client.ts";
+import {
+  ConflictError,
+  PreconditionFailedError,
+  UnauthenticatedError,
+} from "../../../coordinator/http/errors.ts";
+import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
+import { probeRoutes } from "../../../coordinator/http/probes.ts";
+import {
+  createRequestHandler,
+  listenHttp,
+  listenHttps,
+  type Route,
+} from "../../../coordinator/http/server.ts";
+import { Logger } from "../../../coordinator/logger.ts";
+
+const lines: string[] = [];
+const logger = new Logger("test", { format: "json", sink: (l) => lines.push(l) });
+
+async function start(routes: Route[], maxBodyBytes = 1024) {
+  const metrics = new CoordinatorMetrics();
+  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  const server = await listenHttps(
+    { port: 0, host: "127.0.0.1", certPem: id.certPem, keyPem: id.keyPem },
+    createRequestHandler({
+      api: "user",
+      routes,
+      limits: { maxBodyBytes, requestTimeoutMs: 5000 },
+      logger,
+      metrics,
+    }),
+  );
+  return { server, metrics, client: new PinnedHttpsClient(`127.0.0.1:${server.port}`) };
+}
+
+const routes: Route[] = [
+  { method: "POST", path: "/echo", handle: (r) => ({ body: { got: r.body } }) },
+  {
+    method: "POST",
+    path: "/fail",
+    handle: (r) => {
+      const kind = (r.body as { kind: string }).kind;
+      if (kind === "parse") throw new ParseError("manifest.Policies", "bad");
+      if (kind === "auth") throw new UnauthenticatedError("signature", "missing");
+      if (kind === "verify") throw new VerificationError("evidence", "bad signature");
+      if (kind === "conflict") throw new ConflictError("previous_transition", "stale");
+      if (kind === "precondition") throw new PreconditionFailedError("", "no manifest");
+      throw new Error("secret internal detail");
+    },
+  },
+];
+
+Deno.test("serves JSON routes over HTTPS", async () => {
+  const { server, client } = await start(routes);
+  try {
+    assert.deepEqual(await client.request("POST", "/echo", { a: [1] }), { got: { a: [1] } });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("answers errors with DESIGN.md's status codes and {error, field}", async () => {
+  const { server, client, metrics } = await start(routes);
+  try {
+    const expect = async (kind: string, status: number, cls: unknown) =>
+      await assert.rejects(
+        client.request("POST", "/fail", { kind }),
+        (e: unknown) =>
+          e instanceof (cls as typeof Error) &&
+          (e as unknown as { status: number }).status === status,
+      );
+    await expect("parse", 400, CoordinatorBadRequestError);
+    await expect("auth", 401, CoordinatorRejectedError);
+    await expect("verify", 403, CoordinatorRejectedError);
+    await expect("conflict", 409, CoordinatorRejectedError);
+    await expect("precondition", 412, CoordinatorUnavailableError);
+    await assert.rejects(
+      client.request("POST", "/fail", { kind: "boom" }),
+      (e: unknown) =>
+        e instanceof CoordinatorUnavailableError && e.status === 500 &&
+        !e.message.includes("secret internal detail"),
+    );
+    assert.equal(metrics.failures.value({ api: "user", route: "/fail", status: "409" }), 1);
+    await assert.rejects(
+      client.request("POST", "/nowhere", {}),
+      (e: unknown) => e instanceof CoordinatorRejectedError && e.status === 404,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("rejects a body over the limit with 413 and malformed JSON with 400", async () => {
+  const { server, client } = await start(routes, 100);
+  try {
+    await assert.rejects(
+      client.request("POST", "/echo", { big: "x".repeat(200) }),
+      (e: unknown) => e instanceof CoordinatorBadRequestError && e.status === 413,
+    );
+  } finally {
+    await server.close();
+  }
+  const tls = await import("node:tls");
+  const s2 = await start(routes);
+  try {
+    const socket = tls.connect({
+      host: "127.0.0.1",
+      port: s2.server.port,
+      rejectUnauthorized: false,
+    });
+    await new Promise((r) => socket.once("secureConnect", r));
+    socket.write(
+      "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\n{bad}",
+    );
+    let text = "";
+    for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
+    assert.match(text, /^HTTP\/1\.1 400/);
+    assert.match(text, /"field":"body"/);
+  } finally {
+    await s2.server.close();
+  }
+});
+
+Deno.test("probes and metrics answer over plain HTTP", async () => {
+  const metrics = new CoordinatorMetrics();
+  let ready = false;
+  const server = await listenHttp(
+    { port: 0, host: "127.0.0.1" },
+    createRequestHandler({
+      api: "probe",
+      routes: probeRoutes({ started: () => true, ready: () => ready }, metrics),
+      limits: { maxBodyBytes: 0, requestTimeoutMs: 5000 },
+      logger,
+      metrics,
+    }),
+  );
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    assert.equal((await (await fetch(`${base}/probe/startup`)).json()).status, "ok");
+    assert.equal(await fetch(`${base}/probe/liveness`).then((r) => r.body?.cancel()), undefined);
+    const notReady = await fetch(`${base}/probe/readiness`);
+    assert.equal(notReady.status, 412);
+    await notReady.body?.cancel();
+    ready = true;
+    const isReady = await fetch(`${base}/probe/readiness`);
+    assert.equal(isReady.status, 200);
+    await isReady.body?.cancel();
+    metrics.attestations.inc({ api: "mesh" });
+    metrics.manifestGeneration.set(2);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(text, /contrast_coordinator_attestations_total\{api="mesh"\} 1/);
+    assert.match(text, /contrast_coordinator_manifest_generation 2/);
+    assert.match(text, /contrast_coordinator_request_duration_seconds_count\{api="probe"/);
+  } finally {
+    await server.close();
+  }
+});
