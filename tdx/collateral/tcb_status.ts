@@ -1,0 +1,42 @@
+/**
+ * TCB statuses as Intel's collateral and quote verification library name them.
+ *
+ * @module
+ */
+
+/** A TCB level status from Intel collateral. */
+export type CollateralTcbStatus =
+  | "UpToDate"
+  | "SWHardeningNeeded"
+  | "ConfigurationNeeded"
+  | "ConfigurationAndSWHardeningNeeded"
+  | "OutOfDate"
+  | "OutOfDateConfigurationNeeded"
+  | "Revoked";
+
+/** The outcome of TCB evaluation: a collateral status, or no level matched the platform. */
+export type TcbStatus = CollateralTcbStatus | "TcbNotSupported";
+
+/** Every status a TCB level in collateral may carry. */
+export const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
+  "UpToDate",
+  "SWHardeningNeeded",
+  "ConfigurationNeeded",
+  "ConfigurationAndSWHardeningNeeded",
+  "OutOfDate",
+  "OutOfDateConfigurationNeeded",
+  "Revoked",
+];
+
+/** Every TCB status evaluation can produce. */
+export const TCB_STATUSES: readonly TcbStatus[] = [...COLLATERAL_TCB_STATUSES, "TcbNotSupported"];
+
+/** Whether `s` names a collateral TCB status. */
+export function isCollateralTcbStatus(s: string): s is CollateralTcbStatus {
+  return (COLLATERAL_TCB_STATUSES as readonly string[]).includes(s);
+}
+
+/** Whether `s` names a TCB status. */
+export function isTcbStatus(s: string): s is TcbStatus {
+  return (TCB_STATUSES as readonly string[]).includes(s);
+}
