@@ -1,0 +1,128 @@
+/**
+ * Registry authentication: `WWW-Authenticate` challenge parsing and the Bearer token flow of the
+ * distribution spec (token endpoint `realm?service=…&scope=…`, answered with `token` or
+ * `access_token`).
+ *
+ * @module
+ */
+import { encodeBase64 } from "../bytes/mod.ts";
+import { ParseError, UnavailableError } from "../errors/mod.ts";
+import type { Credentials } from "./credentials.ts";
+
+/** One authentication challenge from a `WWW-Authenticate` header. */
+export interface AuthChallenge {
+  /** Scheme in lower case: `basic` or `bearer` (others are reported unsupported). */
+  readonly scheme: string;
+  /** Parameters such as `realm`, `service`, `scope`. */
+  readonly params: ReadonlyMap<string, string>;
+}
+
+/**
+ * Parses a `WWW-Authenticate` header into its challenges.
+ *
+ * @throws {ParseError} when the header is empty or malformed
+ */
+export function parseAuthChallenges(header: string): AuthChallenge[] {
+  const challenges: AuthChallenge[] = [];
+  const token = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*/y;
+  const param = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s"]*))\s*/y;
+  let pos = 0;
+  while (pos < header.length) {
+    token.lastIndex = pos;
+    const scheme = token.exec(header);
+    if (!scheme) {
+      throw new ParseError("WWW-Authenticate", `malformed header ${JSON.stringify(header)}`);
+    }
+    pos = token.lastIndex;
+    const params = new Map<string, string>();
+    while (pos < header.length) {
+      param.lastIndex = pos;
+      const m = param.exec(header);
+      if (!m) break;
+      params.set(m[1]!.toLowerCase(), m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3]!);
+      pos = param.lastIndex;
+      if (header[pos] === ",") pos++;
+      else break;
+    }
+    challenges.push({ scheme: scheme[1]!.toLowerCase(), params });
+    while (header[pos] === "," || header[pos] === " ") pos++;
+  }
+  if (challenges.length === 0) throw new ParseError("WWW-Authenticate", "empty header");
+  return challenges;
+}
+
+/** The `Authorization` header value for HTTP Basic with `credentials`. */
+export function basicAuthorization(credentials: Credentials): string {
+  return `Basic ${
+    encodeBase64(new TextEncoder().encode(`${credentials.username}:${credentials.password}`))
+  }`;
+}
+
+/** Options of {@link fetchBearerToken}. */
+export interface TokenRequest {
+  /** The Bearer challenge the registry answered with. */
+  readonly challenge: AuthChallenge;
+  /** The scope to ask for, e.g. `repository:library/nginx:pull`. */
+  readonly scope: string;
+  /** Credentials to authenticate to the token endpoint (anonymous when undefined). */
+  readonly credentials?: Credentials;
+  /** Whether a plain-HTTP token endpoint is acceptable (only for insecure registries). */
+  readonly allowHttp: boolean;
+  /** Request timeout in milliseconds. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Gets a Bearer token from the token endpoint named by a challenge.
+ *
+ * @throws {UnavailableError} when the endpoint cannot be reached or refuses
+ * @throws {ParseError} when the challenge or the endpoint's answer is malformed
+ */
+export async function fetchBearerToken(request: TokenRequest): Promise<string> {
+  const realm = request.challenge.params.get("realm");
+  if (!realm) throw new ParseError("WWW-Authenticate", "Bearer challenge without realm");
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new ParseError("WWW-Authenticate", `realm is not a URL: ${JSON.stringify(realm)}`);
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && request.allowHttp)) {
+    throw new UnavailableError(
+      "WWW-Authenticate",
+      `token realm ${url.origin} is not HTTPS; refusing to send credentials in clear`,
+    );
+  }
+  const service = request.challenge.params.get("service");
+  if (service) url.searchParams.set("service", service);
+  url.searchParams.set("scope", request.scope);
+  const headers = new Headers({ Accept: "application/json" });
+  if (request.credentials) headers.set("Authorization", basicAuthorization(request.credentials));
+  let response: Response;
+  try {
+    response = await fetch(url, { headers, signal: AbortSignal.timeout(request.timeoutMs) });
+  } catch (e) {
+    throw new UnavailableError(`token endpoint ${url.origin}`, `cannot reach: ${e}`);
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    throw new UnavailableError(
+      `token endpoint ${url.origin}`,
+      `HTTP ${response.status} for scope ${request.scope}${
+        response.status === 401 || response.status === 403 ? " (check the credentials)" : ""
+      }`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new ParseError(`token endpoint ${url.origin}`, "answer is not JSON");
+  }
+  const record = (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  const token = record.token ?? record.access_token;
+  if (typeof token !== "string" || token === "") {
+    throw new ParseError(`token endpoint ${url.origin}`, "answer has no token");
+  }
+  return token;
+}

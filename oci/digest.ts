@@ -1,0 +1,66 @@
+/**
+ * OCI content digests (`sha256:<64 lowercase hex>`): parsing, computing and verifying. Every
+ * blob and manifest contrast reads is checked against its digest before it is used.
+ *
+ * @module
+ */
+import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
+import { ParseError, VerificationError } from "../errors/mod.ts";
+
+/** A parsed sha256 content digest. */
+export interface Digest {
+  /** `sha256:<hex>`. */
+  readonly text: string;
+  /** The 64 lowercase hex characters. */
+  readonly hex: string;
+  /** The 32 digest bytes. */
+  readonly bytes: Uint8Array;
+}
+
+const SHA256_DIGEST = /^sha256:([0-9a-f]{64})$/;
+const ANY_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/**
+ * Parses a digest. Only sha256 is supported (it is what every registry uses).
+ *
+ * @throws {ParseError} naming `field` when the text is not a sha256 digest
+ */
+export function parseDigest(text: string, field = "digest"): Digest {
+  const m = SHA256_DIGEST.exec(text);
+  if (!m) {
+    if (ANY_DIGEST.test(text) && !text.startsWith("sha256:")) {
+      throw new ParseError(
+        field,
+        `unsupported digest algorithm ${JSON.stringify(text.split(":")[0])} (only sha256)`,
+      );
+    }
+    throw new ParseError(field, `invalid digest ${JSON.stringify(text)} (want sha256:<64 hex>)`);
+  }
+  return { text, hex: m[1]!, bytes: decodeHex(m[1]!) };
+}
+
+/** The sha256 digest of `data` as `sha256:<hex>`. */
+export async function digestOf(data: Uint8Array): Promise<string> {
+  return `sha256:${encodeHex(await sha256(data))}`;
+}
+
+/**
+ * Checks that `data` has the digest `expected` (constant-time comparison).
+ *
+ * @throws {VerificationError} naming `field` when it does not
+ */
+export async function verifyDigest(
+  data: Uint8Array,
+  expected: Digest,
+  field: string,
+): Promise<void> {
+  const actual = await sha256(data);
+  if (!constantTimeEqual(actual, expected.bytes)) {
+    throw new VerificationError(
+      field,
+      `content does not match its digest (expected ${expected.text}, got sha256:${
+        encodeHex(actual)
+      })`,
+    );
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Parsing of OCI/Docker image manifests, indexes (manifest lists) and image configs into typed
+ * values, and the choice of a platform's manifest from an index. Unknown fields are allowed (the
+ * specs allow extensions); missing or mistyped required fields are a {@link ParseError} that lists
+ * every problem with its JSON path.
+ *
+ * @module
+ */
+import { ParseError } from "../errors/mod.ts";
+import { IssueList, ObjectReader } from "../json/mod.ts";
+import { parseDigest } from "./digest.ts";
+import { CONFIG_TYPES, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES } from "./media_types.ts";
+import type { ImageProcessConfig } from "./types.ts";
+
+/** A platform as written in an index entry. */
+export interface Platform {
+  /** Operating system, e.g. `linux`. */
+  readonly os: string;
+  /** CPU architecture, e.g. `amd64`. */
+  readonly architecture: string;
+  /** Architecture variant, e.g. `v8` (undefined when unset). */
+  readonly variant?: string;
+}
+
+/** A content descriptor: what a manifest or index points at. */
+export interface Descriptor {
+  /** Media type of the referenced content. */
+  readonly mediaType: string;
+  /** `sha256:<hex>` digest of the referenced content. */
+  readonly digest: string;
+  /** Size of the referenced content in bytes. */
+  readonly size: number;
+  /** Platform (index entries only). */
+  readonly platform?: Platform;
+}
+
+/** A single-platform image manifest. */
+export interface ImageManifest {
+  /** Discriminator. */
+  readonly kind: "manifest";
+  /** Media type of the manifest. */
+  readonly mediaType: string;
+  /** The image config. */
+  readonly config: Descriptor;
+  /** The layers, lowest first. */
+  readonly layers: readonly Descriptor[];
+}
+
+/** A multi-platform image index (OCI index or Docker manifest list). */
+export interface ImageIndex {
+  /** Discriminator. */
+  readonly kind: "index";
+  /** Media type of the index. */
+  readonly mediaType: string;
+  /** The platform manifests. */
+  readonly manifests: readonly Descriptor[];
+}
+
+/** The parts of an image config contrast uses. */
+export interface ImageConfig {
+  /** `os` of the config. */
+  readonly os: string;
+  /** `architecture` of the config. */
+  readonly architecture: string;
+  /** The process defaults. */
+  readonly process: ImageProcessConfig;
+  /** `rootfs.diff_ids`: digests of the uncompressed layers, lowest first. */
+  readonly diffIds: readonly string[];
+}
+
+/** Largest manifest, index or config contrast accepts (the distribution spec's 4 MiB limit). */
+export const MAX_DOCUMENT_SIZE = 4 * 1024 * 1024;
+
+function parseJson(bytes: Uint8Array, field: string): unknown {
+  if (bytes.length > MAX_DOCUMENT_SIZE) {
+    throw new ParseError(field, `document larger than ${MAX_DOCUMENT_SIZE} bytes`);
+  }
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new ParseError(field, `not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function throwIssues(issues: IssueList, field: string): void {
+  if (issues.empty) return;
+  const text = issues.issues.map((i) => `${i.path || "(root)"}: ${i.reason}`).join("; ");
+  throw new ParseError(field, text);
+}
+
+function readDescriptor(
+  value: unknown,
+  path: string,
+  issues: IssueList,
+  allowedTypes: readonly string[],
+): Descriptor | undefined {
+  const r = new ObjectReader(value, path, issues);
+  if (!r.ok) return undefined;
+  const mediaType = r.string("mediaType");
+  const digest = r.string("digest");
+  const size = r.integer("size", { min: 0 });
+  const platform = r.object("platform", (p) => {
+    const os = p.string("os");
+    const architecture = p.string("architecture");
+    const variant = p.string("variant", false);
+    if (os === undefined || architecture === undefined) return undefined;
+    return variant === undefined ? { os, architecture } : { os, architecture, variant };
+  }, false);
+  if (mediaType !== undefined && !allowedTypes.includes(mediaType)) {
+    issues.add(`${path}.mediaType`, `unsupported media type ${JSON.stringify(mediaType)}`);
+    return undefined;
+  }
+  if (digest !== undefined) {
+    try {
+      parseDigest(digest);
+    } catch (e) {
+      issues.add(`${path}.digest`, (e as ParseError).reason);
+      return undefined;
+    }
+  }
+  if (mediaType === undefined || digest === undefined || size === undefined) return undefined;
+  return platform ? { mediaType, digest, size, platform } : { mediaType, digest, size };
+}
+
+/**
+ * Parses a manifest or index document.
+ *
+ * @param bytes the document as received (its digest is checked by the caller)
+ * @param contentType the `Content-Type` the registry sent, used when the document has no
+ *   `mediaType` field; a document whose `mediaType` contradicts it is rejected
+ * @param field what the document is, for errors (e.g. `manifest of nginx:1.27`)
+ * @throws {ParseError} when the document is not a supported manifest or index
+ */
+export function parseManifestDocument(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  field: string,
+): ImageManifest | ImageIndex {
+  const json = parseJson(bytes, field);
+  const issues = new IssueList();
+  const r = new ObjectReader(json, "", issues);
+  throwIssues(issues, field);
+  const schemaVersion = r.integer("schemaVersion");
+  const declared = r.string("mediaType", false);
+  throwIssues(issues, field);
+  if (schemaVersion !== 2) {
+    throw new ParseError(field, `unsupported schemaVersion ${schemaVersion} (want 2)`);
+  }
+  const header = contentType?.split(";")[0]?.trim();
+  if (declared !== undefined && header && header !== declared && header !== "application/json") {
+    throw new ParseError(
+      field,
+      `mediaType ${JSON.stringify(declared)} contradicts Content-Type ${JSON.stringify(header)}`,
+    );
+  }
+  let mediaType = declared ?? header;
+  if (mediaType === undefined || mediaType === "application/json") {
+    // OCI documents may omit mediaType; tell index from manifest by their fields.
+    mediaType = r.has("manifests") ? INDEX_TYPES[0]! : MANIFEST_TYPES[0]!;
+  }
+  if (INDEX_TYPES.includes(mediaType)) {
+    const manifests = r.array(
+      "manifests",
+      (v, p) => readDescriptor(v, p, issues, [...MANIFEST_TYPES, ...INDEX_TYPES]),
+    );
+    throwIssues(issues, field);
+    return { kind: "index", mediaType, manifests: manifests ?? [] };
+  }
+  if (MANIFEST_TYPES.includes(mediaType)) {
+    const config = readDescriptor(r.raw("config"), "config", issues, CONFIG_TYPES);
+    const layers = r.array("layers", (v, p) => readDescriptor(v, p, issues, LAYER_TYPES));
+    throwIssues(issues, field);
+    if (config === undefined || layers === undefined) {
+      throw new ParseError(field, "manifest lacks config or layers");
+    }
+    return { kind: "manifest", mediaType, config, layers };
+  }
+  throw new ParseError(field, `unsupported manifest media type ${JSON.stringify(mediaType)}`);
+}
+
+/**
+ * Picks the manifest for `wanted` from an index. An entry without variant, or with the lowest
+ * variant, wins when several match.
+ *
+ * @returns the descriptor, or undefined when the index has no such platform
+ */
+export function selectPlatform(index: ImageIndex, wanted: Platform): Descriptor | undefined {
+  const matches = index.manifests.filter((m) =>
+    m.platform?.os === wanted.os && m.platform.architecture === wanted.architecture &&
+    (wanted.variant === undefined || m.platform.variant === wanted.variant)
+  );
+  matches.sort((a, b) => (a.platform?.variant ?? "").localeCompare(b.platform?.variant ?? ""));
+  return matches[0];
+}
+
+function stringList(r: ObjectReader, key: string): string[] {
+  return r.array(key, (v, p) => {
+    if (typeof v === "string") return v;
+    r.issues.add(p, "expected a string");
+    return undefined;
+  }, false) ?? [];
+}
+
+/**
+ * Parses an image config (OCI or Docker).
+ *
+ * @throws {ParseError} naming `field` when the config is malformed
+ */
+export function parseImageConfig(bytes: Uint8Array, field: string): ImageConfig {
+  const json = parseJson(bytes, field);
+  const issues = new IssueList();
+  const r = new ObjectReader(json, "", issues);
+  throwIssues(issues, field);
+  const os = r.string("os");
+  const architecture = r.string("architecture");
+  const process = r.object("config", (c) => ({
+    entrypoint: stringList(c, "Entrypoint"),
+    cmd: stringList(c, "Cmd"),
+    env: stringList(c, "Env"),
+    workingDir: c.string("WorkingDir", false) ?? "",
+    user: c.string("User", false) ?? "",
+  }), false) ?? { entrypoint: [], cmd: [], env: [], workingDir: "", user: "" };
+  const diffIds = r.object("rootfs", (root) => {
+    const type = root.string("type");
+    if (type !== undefined && type !== "layers") {
+      issues.add("rootfs.type", `expected "layers", got ${JSON.stringify(type)}`);
+    }
+    return stringList(root, "diff_ids");
+  }) ?? [];
+  throwIssues(issues, field);
+  return { os: os!, architecture: architecture!, process, diffIds };
+}

@@ -1,0 +1,358 @@
+/**
+ * Client of the OCI distribution API: manifests and blobs read and written over HTTPS (plain
+ * HTTP only for registries listed as insecure), with Basic or Bearer-token authentication.
+ * Everything read is checked against its digest before it is returned.
+ *
+ * @module
+ */
+import { encodeHex, sha256 } from "../bytes/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
+import {
+  type AuthChallenge,
+  basicAuthorization,
+  fetchBearerToken,
+  parseAuthChallenges,
+} from "./auth.ts";
+import type { Credentials, CredentialStore } from "./credentials.ts";
+import { digestOf, parseDigest, verifyDigest } from "./digest.ts";
+import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
+import { MANIFEST_ACCEPT } from "./media_types.ts";
+import { apiHost } from "./reference.ts";
+
+/** Options of a {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  /** Registries (`host[:port]`) reached over plain HTTP instead of HTTPS. */
+  readonly insecureRegistries?: readonly string[];
+  /** Credentials by registry host. */
+  readonly credentials?: CredentialStore;
+  /** Timeout of one request (default 60 s; blob downloads get ten times that). */
+  readonly timeoutMs?: number;
+}
+
+/** A repository in a registry. */
+export interface RepositoryLocation {
+  /** Registry host with optional port (`docker.io` for Docker Hub). */
+  readonly registry: string;
+  /** Repository path, e.g. `library/nginx`. */
+  readonly repository: string;
+}
+
+/** A manifest or index as fetched, with its verified digest. */
+export interface FetchedManifest {
+  /** The bytes as received. */
+  readonly bytes: Uint8Array;
+  /** `Content-Type` sent by the registry. */
+  readonly contentType: string | undefined;
+  /** `sha256:…` of the bytes (checked against the requested digest or `Docker-Content-Digest`). */
+  readonly digest: string;
+}
+
+/** Progress callback for blob downloads: bytes received so far of `total`. */
+export type BlobProgress = (received: number, total: number) => void;
+
+type Access = "pull" | "pull,push";
+
+/** Reads `body` up to `limit` bytes; throws when it is longer. */
+async function readLimited(
+  response: Response,
+  limit: number,
+  field: string,
+  progress?: BlobProgress,
+): Promise<Uint8Array> {
+  const declared = response.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    await response.body?.cancel();
+    throw new VerificationError(field, `larger than expected (${declared} > ${limit} bytes)`);
+  }
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  if (response.body) {
+    for await (const chunk of response.body) {
+      total += chunk.length;
+      if (total > limit) {
+        throw new VerificationError(field, `larger than expected (more than ${limit} bytes)`);
+      }
+      parts.push(chunk);
+      progress?.(total, limit);
+    }
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** The distribution-spec error text of a failed response, for messages. */
+async function errorDetail(response: Response): Promise<string> {
+  const text = await response.text().catch(() => "");
+  try {
+    const json = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const first = json.errors?.[0];
+    if (first) return `: ${first.code ?? ""} ${first.message ?? ""}`.trimEnd();
+  } catch {
+    // not JSON: no detail
+  }
+  return "";
+}
+
+/**
+ * A distribution API client. Tokens are cached per registry and scope for the life of the
+ * client (one client per command run).
+ */
+export class RegistryClient {
+  readonly #insecure: ReadonlySet<string>;
+  readonly #credentials: CredentialStore;
+  readonly #timeoutMs: number;
+  readonly #authorizations = new Map<string, string>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#insecure = new Set(options.insecureRegistries ?? []);
+    this.#credentials = options.credentials ?? new Map();
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /** Whether `registry` is reached over plain HTTP. */
+  isInsecure(registry: string): boolean {
+    return this.#insecure.has(registry);
+  }
+
+  /** Base URL of the distribution API of `registry`, e.g. `https://ghcr.io/v2/`. */
+  baseUrl(registry: string): string {
+    return `${this.isInsecure(registry) ? "http" : "https"}://${apiHost(registry)}/v2/`;
+  }
+
+  #credentialsFor(registry: string): Credentials | undefined {
+    return this.#credentials.get(registry);
+  }
+
+  async #authorize(
+    location: RepositoryLocation,
+    access: Access,
+    challenges: AuthChallenge[],
+    field: string,
+  ): Promise<string> {
+    const credentials = this.#credentialsFor(location.registry);
+    const bearer = challenges.find((c) => c.scheme === "bearer");
+    if (bearer) {
+      const token = await fetchBearerToken({
+        challenge: bearer,
+        scope: `repository:${location.repository}:${access}`,
+        credentials,
+        allowHttp: this.isInsecure(location.registry),
+        timeoutMs: this.#timeoutMs,
+      });
+      return `Bearer ${token}`;
+    }
+    if (challenges.some((c) => c.scheme === "basic")) {
+      if (!credentials) {
+        throw new UnavailableError(
+          field,
+          `registry ${location.registry} requires credentials; add them to the docker config (docker login)`,
+        );
+      }
+      return basicAuthorization(credentials);
+    }
+    throw new UnavailableError(
+      field,
+      `registry ${location.registry} asks for unsupported authentication ${
+        challenges.map((c) => c.scheme).join(", ")
+      }`,
+    );
+  }
+
+  /**
+   * Sends a request to the API of `location`'s registry, authenticating when challenged.
+   * `path` is relative to the repository (`manifests/latest`) or absolute (an upload URL).
+   */
+  async #request(
+    location: RepositoryLocation,
+    access: Access,
+    path: string,
+    init: RequestInit,
+    field: string,
+    timeoutMs = this.#timeoutMs,
+  ): Promise<Response> {
+    const base = `${this.baseUrl(location.registry)}${location.repository}/`;
+    const url = new URL(path, base);
+    const key = `${location.registry} ${location.repository} ${access}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const headers = new Headers(init.headers);
+      const authorization = this.#authorizations.get(key);
+      if (authorization) headers.set("Authorization", authorization);
+      let response: Response;
+      try {
+        response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+      } catch (e) {
+        throw new UnavailableError(field, `cannot reach registry ${location.registry}: ${e}`);
+      }
+      if (response.status !== 401) return response;
+      await response.body?.cancel();
+      if (attempt === 1) break;
+      const header = response.headers.get("www-authenticate");
+      if (!header) {
+        throw new UnavailableError(
+          field,
+          `registry ${location.registry} answered 401 without challenge`,
+        );
+      }
+      this.#authorizations.set(
+        key,
+        await this.#authorize(location, access, parseAuthChallenges(header), field),
+      );
+    }
+    throw new UnavailableError(
+      field,
+      `registry ${location.registry} refused the credentials (HTTP 401) for ${location.repository}`,
+    );
+  }
+
+  async #fail(response: Response, field: string, what: string): Promise<never> {
+    const detail = await errorDetail(response);
+    if (response.status === 404) {
+      throw new UnavailableError(field, `${what} not found (HTTP 404${detail})`);
+    }
+    if (response.status === 403) {
+      throw new UnavailableError(field, `access to ${what} denied (HTTP 403${detail})`);
+    }
+    throw new UnavailableError(field, `${what}: HTTP ${response.status}${detail}`);
+  }
+
+  /**
+   * Fetches a manifest or index by tag or digest. A digest reference is checked against the
+   * content; for a tag, a `Docker-Content-Digest` header, when sent, must match the content.
+   *
+   * @throws {VerificationError} when the content does not match its digest
+   * @throws {UnavailableError} when the registry cannot be reached or has no such manifest
+   */
+  async getManifest(
+    location: RepositoryLocation,
+    reference: string,
+    field: string,
+  ): Promise<FetchedManifest> {
+    const byDigest = reference.includes(":");
+    const expected = byDigest ? parseDigest(reference, field) : undefined;
+    const response = await this.#request(
+      location,
+      "pull",
+      `manifests/${reference}`,
+      { headers: { Accept: MANIFEST_ACCEPT } },
+      field,
+    );
+    if (!response.ok) return this.#fail(response, field, `manifest ${reference}`);
+    const bytes = await readLimited(response, MAX_DOCUMENT_SIZE, field);
+    if (expected) {
+      await verifyDigest(bytes, expected, field);
+    }
+    const digest = await digestOf(bytes);
+    const header = response.headers.get("docker-content-digest");
+    if (header !== null && header.startsWith("sha256:")) {
+      await verifyDigest(bytes, parseDigest(header, `${field} Docker-Content-Digest`), field);
+    }
+    return { bytes, contentType: response.headers.get("content-type") ?? undefined, digest };
+  }
+
+  /**
+   * Downloads a blob and checks its size and digest before returning it.
+   *
+   * @throws {VerificationError} when size or digest differ from the descriptor
+   * @throws {UnavailableError} when the registry cannot be reached or has no such blob
+   */
+  async getBlob(
+    location: RepositoryLocation,
+    descriptor: { readonly digest: string; readonly size: number },
+    field: string,
+    progress?: BlobProgress,
+  ): Promise<Uint8Array> {
+    const expected = parseDigest(descriptor.digest, field);
+    const response = await this.#request(
+      location,
+      "pull",
+      `blobs/${expected.text}`,
+      {},
+      field,
+      this.#timeoutMs * 10,
+    );
+    if (!response.ok) return this.#fail(response, field, `blob ${expected.text}`);
+    const bytes = await readLimited(response, descriptor.size, field, progress);
+    if (bytes.length !== descriptor.size) {
+      throw new VerificationError(
+        field,
+        `size ${bytes.length} differs from the descriptor's ${descriptor.size}`,
+      );
+    }
+    await verifyDigest(bytes, expected, field);
+    return bytes;
+  }
+
+  /** Whether the repository already has the blob `digest`. */
+  async hasBlob(location: RepositoryLocation, digest: string, field: string): Promise<boolean> {
+    const response = await this.#request(location, "pull,push", `blobs/${digest}`, {
+      method: "HEAD",
+    }, field);
+    await response.body?.cancel();
+    if (response.ok) return true;
+    if (response.status === 404) return false;
+    return this.#fail(response, field, `blob ${digest}`);
+  }
+
+  /**
+   * Uploads a blob in one piece (POST to open the upload, PUT with the digest), unless the
+   * repository has it already.
+   *
+   * @returns the blob's digest
+   */
+  async pushBlob(location: RepositoryLocation, bytes: Uint8Array, field: string): Promise<string> {
+    const digest = await digestOf(bytes);
+    if (await this.hasBlob(location, digest, field)) return digest;
+    const start = await this.#request(location, "pull,push", "blobs/uploads/", {
+      method: "POST",
+    }, field);
+    if (start.status !== 202) return this.#fail(start, field, "blob upload");
+    await start.body?.cancel();
+    const where = start.headers.get("location");
+    if (!where) throw new ParseError(field, "blob upload answer has no Location header");
+    const uploadUrl = new URL(where, `${this.baseUrl(location.registry)}${location.repository}/`);
+    uploadUrl.searchParams.set("digest", digest);
+    const put = await this.#request(
+      location,
+      "pull,push",
+      uploadUrl.href,
+      {
+        method: "PUT",
+        headers: { "Content-Type": "application/octet-stream" },
+        body: bytes as Uint8Array<ArrayBuffer>,
+      },
+      field,
+      this.#timeoutMs * 10,
+    );
+    if (put.status !== 201) return this.#fail(put, field, "blob upload");
+    await put.body?.cancel();
+    return digest;
+  }
+
+  /**
+   * Uploads a manifest or index under `reference` (a tag or its digest).
+   *
+   * @returns the manifest's digest
+   */
+  async pushManifest(
+    location: RepositoryLocation,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    field: string,
+  ): Promise<string> {
+    const digest = `sha256:${encodeHex(await sha256(bytes))}`;
+    const response = await this.#request(location, "pull,push", `manifests/${reference}`, {
+      method: "PUT",
+      headers: { "Content-Type": mediaType },
+      body: bytes as Uint8Array<ArrayBuffer>,
+    }, field);
+    if (response.status !== 201) return this.#fail(response, field, `manifest ${reference}`);
+    await response.body?.cancel();
+    return digest;
+  }
+}
