@@ -1,0 +1,86 @@
+/**
+ * Offline TDX collateral directories: the layout contrast writes (and the conformance folders
+ * use): `tcb_info.json`, `tcb_info_issuer_chain.pem`, `qe_identity.json`,
+ * `qe_identity_issuer_chain.pem`, `pck_crl.der`, `pck_crl_issuer_chain.pem`, `root_ca_crl.der`.
+ * Everything read is untrusted until verified against the pinned root.
+ *
+ * @module
+ */
+import { UnavailableError } from "../../errors/mod.ts";
+import type { TdxCollateral } from "../verify/collateral_bundle.ts";
+
+/** File names of a collateral directory. */
+export const COLLATERAL_FILES = {
+  tcbInfo: "tcb_info.json",
+  tcbInfoIssuerChain: "tcb_info_issuer_chain.pem",
+  qeIdentity: "qe_identity.json",
+  qeIdentityIssuerChain: "qe_identity_issuer_chain.pem",
+  pckCrl: "pck_crl.der",
+  pckCrlIssuerChain: "pck_crl_issuer_chain.pem",
+  rootCaCrl: "root_ca_crl.der",
+} as const;
+
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new UnavailableError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+async function readRequired(dir: string, name: string): Promise<Uint8Array> {
+  const bytes = await readOptional(`${dir}/${name}`);
+  if (!bytes) throw new UnavailableError(`${dir}/${name}`, "collateral file is missing");
+  return bytes;
+}
+
+/**
+ * Reads a collateral directory. TCB info, QE identity and their issuer chains are required; the
+ * CRLs are optional here (the verifier decides whether their absence is acceptable).
+ *
+ * @throws {UnavailableError} naming the missing file
+ */
+export async function readTdxCollateralDir(dir: string): Promise<TdxCollateral> {
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  const [tcbInfo, tcbChain, qeIdentity, qeChain, pckCrl, pckCrlChain, rootCaCrl] = await Promise
+    .all([
+      readRequired(dir, COLLATERAL_FILES.tcbInfo),
+      readRequired(dir, COLLATERAL_FILES.tcbInfoIssuerChain),
+      readRequired(dir, COLLATERAL_FILES.qeIdentity),
+      readRequired(dir, COLLATERAL_FILES.qeIdentityIssuerChain),
+      readOptional(`${dir}/${COLLATERAL_FILES.pckCrl}`),
+      readOptional(`${dir}/${COLLATERAL_FILES.pckCrlIssuerChain}`),
+      readOptional(`${dir}/${COLLATERAL_FILES.rootCaCrl}`),
+    ]);
+  return {
+    tcbInfo,
+    tcbInfoIssuerChain: text(tcbChain),
+    qeIdentity,
+    qeIdentityIssuerChain: text(qeChain),
+    pckCrl,
+    pckCrlIssuerChain: pckCrlChain ? text(pckCrlChain) : undefined,
+    rootCaCrl,
+  };
+}
+
+/** Writes collateral into `dir` in the layout {@link readTdxCollateralDir} reads. */
+export async function writeTdxCollateralDir(dir: string, c: TdxCollateral): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const files: [string, Uint8Array | undefined][] = [
+    [COLLATERAL_FILES.tcbInfo, c.tcbInfo],
+    [COLLATERAL_FILES.tcbInfoIssuerChain, enc(c.tcbInfoIssuerChain)],
+    [COLLATERAL_FILES.qeIdentity, c.qeIdentity],
+    [COLLATERAL_FILES.qeIdentityIssuerChain, enc(c.qeIdentityIssuerChain)],
+    [COLLATERAL_FILES.pckCrl, c.pckCrl],
+    [
+      COLLATERAL_FILES.pckCrlIssuerChain,
+      c.pckCrlIssuerChain ? enc(c.pckCrlIssuerChain) : undefined,
+    ],
+    [COLLATERAL_FILES.rootCaCrl, c.rootCaCrl],
+  ];
+  for (const [name, bytes] of files) {
+    if (bytes) await Deno.writeFile(`${dir}/${name}`, bytes);
+  }
+}

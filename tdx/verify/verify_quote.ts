@@ -1,0 +1,327 @@
+/**
+ * Full cryptographic verification of a TDX quote with Intel collateral, to a TCB status:
+ * PCK chain to a pinned root (with root CA CRL and PCK CRL), PCK SGX extensions, QE report
+ * signed by the PCK key, QE report data binding the attestation key and QE authentication data,
+ * quote signed by the attestation key, TCB info and QE identity signed by the TCB signing chain
+ * over their exact bytes, FMSPC / PCE ID match, every validity window at `now`, and TCB
+ * evaluation. Reference values are checked separately (see `tdx/validate`).
+ *
+ * @module
+ */
+import { UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../bytes/mod.ts";
+import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
+import { type Crl, parseCrl } from "../../x509/crl.ts";
+import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
+import type { ChainCache } from "../../x509/chain_cache.ts";
+import { importEcdsaPublicKey, verifyEcdsa } from "../../x509/signature.ts";
+import { parseTdxQuote } from "../quote/parse_quote.ts";
+import { CERT_TYPE_PCK_CHAIN } from "../quote/constants.ts";
+import type { TdxQuote } from "../quote/types.ts";
+import {
+  parseSgxExtensions,
+  type PckSgxExtensions,
+  SGX_EXTENSION_OID,
+} from "../pck/sgx_extensions.ts";
+import { parseTdxTcbInfoResponse, type TdxTcbInfo } from "../collateral/tcb_info.ts";
+import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_identity.ts";
+import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
+import type { TdxCollateral } from "./collateral_bundle.ts";
+
+/** Options of {@link verifyTdxQuote}. */
+export interface VerifyTdxQuoteOptions {
+  /** The time every certificate, CRL and collateral window is checked at. */
+  readonly now: Date;
+  /** Pinned root fingerprints (SHA-256 hex): the Intel SGX Root CA, or a named simulated root. */
+  readonly trustAnchors: readonly string[];
+  /** The collateral (raw PCS responses). */
+  readonly collateral: TdxCollateral;
+  /**
+   * Whether the PCK certificate must be checked against a PCK CRL. Default true; turning it off
+   * is an explicit, reported decision (the result says `pckRevocationChecked: false`).
+   */
+  readonly requirePckCrl?: boolean;
+  /** Whether the Intel root CA CRL must be given and checked. Default true. */
+  readonly requireRootCaCrl?: boolean;
+  /** Cache of verified chains and signatures. */
+  readonly cache?: ChainCache;
+}
+
+/** A quote that passed every cryptographic and collateral check. */
+export interface VerifiedTdxQuote {
+  /** The parsed quote. */
+  readonly quote: TdxQuote;
+  /** The PCK certificate's SGX extensions. */
+  readonly pck: PckSgxExtensions;
+  /** The verified PCK chain (leaf first). */
+  readonly pckChain: VerifiedChain;
+  /** The verified TCB info. */
+  readonly tcbInfo: TdxTcbInfo;
+  /** The verified QE identity. */
+  readonly qeIdentity: QeIdentity;
+  /** The TCB evaluation (status, advisory IDs, matched levels). */
+  readonly tcb: TcbEvaluation;
+  /** Whether the PCK certificate was checked against a PCK CRL. */
+  readonly pckRevocationChecked: boolean;
+  /** Whether the PCK CA and TCB signing certificates were checked against the root CA CRL. */
+  readonly rootCaRevocationChecked: boolean;
+  /** Fingerprint of the root every chain ended in. */
+  readonly rootFingerprint: string;
+}
+
+function crlOf(der: Uint8Array | undefined, field: string): Crl | undefined {
+  return der === undefined ? undefined : parseCrl(der, field);
+}
+
+async function verifySignedCollateral(input: {
+  readonly field: string;
+  readonly signedBytes: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly issuerChainPem: string;
+  readonly options: VerifyTdxQuoteOptions;
+  readonly rootCrl?: Crl;
+}): Promise<VerifiedChain> {
+  const { field, options } = input;
+  const certs = parseCertificates(input.issuerChainPem, `${field}IssuerChain`);
+  if (certs.length === 0) throw new VerificationError(`${field}IssuerChain`, "is empty");
+  const chain = await verifyChain({
+    leaf: certs[0]!,
+    intermediates: certs.slice(1),
+    trustAnchors: options.trustAnchors,
+    now: options.now,
+    crls: input.rootCrl ? [input.rootCrl] : [],
+    field: `${field}IssuerChain`,
+    cache: options.cache,
+  });
+  if (options.requireRootCaCrl !== false && !chain.revocationChecked[0]) {
+    throw new VerificationError(
+      `${field}IssuerChain`,
+      "the signing certificate was not checked against the root CA CRL",
+    );
+  }
+  const signer = chain.leaf;
+  const cacheKey = options.cache
+    ? `tdx-collateral:${encodeHex(await sha256(concatBytes(input.signedBytes, input.signature)))}:${
+      encodeHex(await sha256(signer.spki))
+    }`
+    : "";
+  if (options.cache?.hasSignature(cacheKey)) return chain;
+  const ok = await verifyEcdsa({
+    publicKey: signer.spki,
+    curve: "P-256",
+    hash: "SHA-256",
+    signatureRaw: input.signature,
+    data: input.signedBytes,
+  });
+  if (!ok) {
+    throw new VerificationError(
+      `${field}.signature`,
+      `does not verify with "${signer.subject}" over the signed bytes`,
+    );
+  }
+  options.cache?.storeSignature(cacheKey);
+  return chain;
+}
+
+function checkWindow(field: string, issueDate: Date, nextUpdate: Date, now: Date): void {
+  if (now < issueDate || now > nextUpdate) {
+    throw new VerificationError(
+      field,
+      `valid from ${issueDate.toISOString()} to ${nextUpdate.toISOString()}, not at ${now.toISOString()}`,
+    );
+  }
+}
+
+/** Parses the PCK certificate chain carried in the quote (certification data type 5). */
+export function pckChainFromQuote(quote: TdxQuote): Certificate[] {
+  const cert = quote.signatureData.qeCertification.certification;
+  if (cert.type !== CERT_TYPE_PCK_CHAIN) {
+    throw new VerificationError(
+      "quote.signatureData.certification.qeReportCertificationData.certification.type",
+      `expected 5 (PCK certificate chain), got ${cert.type}: the PCK chain must be in the quote`,
+    );
+  }
+  // The PEM text may be followed by a NUL terminator.
+  let end = cert.data.length;
+  while (end > 0 && cert.data[end - 1] === 0) end--;
+  const certs = parseCertificates(new TextDecoder().decode(cert.data.subarray(0, end)), "pckChain");
+  if (certs.length === 0) throw new VerificationError("quote.pckChain", "no certificate");
+  return certs;
+}
+
+/**
+ * Verifies the quote's own signatures: the QE report by the PCK leaf key, the QE report data
+ * binding, and the quote by the attestation key.
+ *
+ * @throws {VerificationError} naming the signature or binding that failed
+ */
+export async function verifyQuoteSignatures(quote: TdxQuote, pckLeaf: Certificate): Promise<void> {
+  const sd = quote.signatureData;
+  const qc = sd.qeCertification;
+  const pckKey = pckLeaf.publicKey;
+  if (pckKey.kind !== "ec" || pckKey.curve !== "P-256") {
+    throw new VerificationError("quote.pckChain.leaf", "PCK key is not ECDSA P-256");
+  }
+  const [qeOk, expectedQeData] = await Promise.all([
+    verifyEcdsa({
+      publicKey: pckLeaf.spki,
+      curve: "P-256",
+      hash: "SHA-256",
+      signatureRaw: qc.qeReportSignature,
+      data: qc.qeReportBytes,
+    }),
+    sha256(concatBytes(sd.attestationKey, qc.qeAuthData)),
+  ]);
+  if (!qeOk) {
+    throw new VerificationError(
+      "quote.signatureData.qeReportSignature",
+      "the QE report is not signed by the PCK certificate's key",
+    );
+  }
+  const expected = concatBytes(expectedQeData, new Uint8Array(32));
+  if (!constantTimeEqual(expected, qc.qeReport.reportData)) {
+    throw new VerificationError(
+      "quote.signatureData.qeReport.reportData",
+      "is not SHA-256(attestation key ‖ QE authentication data) padded with zeros",
+    );
+  }
+  const attKey = await importEcdsaPublicKey(sd.attestationKey, "P-256", "quote.attestationKey");
+  const ok = await verifyEcdsa({
+    publicKey: attKey,
+    curve: "P-256",
+    hash: "SHA-256",
+    signatureRaw: sd.signature,
+    data: quote.signedBytes,
+  });
+  if (!ok) {
+    throw new VerificationError(
+      "quote.signatureData.signature",
+      "the quote header and body are not signed by the attestation key",
+    );
+  }
+}
+
+/**
+ * Verifies a TDX quote completely against collateral, down to its TCB status.
+ *
+ * @throws {import("../../errors/mod.ts").ParseError} when the quote or collateral is malformed
+ * @throws {VerificationError} naming the check that failed
+ * @throws {UnavailableError} when required collateral (a CRL) is missing
+ */
+export async function verifyTdxQuote(
+  input: Uint8Array | TdxQuote,
+  options: VerifyTdxQuoteOptions,
+): Promise<VerifiedTdxQuote> {
+  const quote = input instanceof Uint8Array ? parseTdxQuote(input) : input;
+  const { collateral, now } = options;
+  const rootCrl = crlOf(collateral.rootCaCrl, "rootCaCrl");
+  const pckCrl = crlOf(collateral.pckCrl, "pckCrl");
+  if (options.requireRootCaCrl !== false && !rootCrl) {
+    throw new UnavailableError("collateral.rootCaCrl", "the Intel root CA CRL is required");
+  }
+  if (options.requirePckCrl !== false && !pckCrl) {
+    throw new UnavailableError(
+      "collateral.pckCrl",
+      "the PCK CRL is required (disable the PCK revocation check explicitly to go on without it)",
+    );
+  }
+  const certs = pckChainFromQuote(quote);
+  const tcbResponse = parseTdxTcbInfoResponse(collateral.tcbInfo);
+  const qeResponse = parseQeIdentityResponse(collateral.qeIdentity);
+
+  const [pckChain, tcbChain, qeChain] = await Promise.all([
+    verifyChain({
+      leaf: certs[0]!,
+      intermediates: certs.slice(1),
+      trustAnchors: options.trustAnchors,
+      now,
+      crls: [rootCrl, pckCrl].filter((c): c is Crl => c !== undefined),
+      field: "quote.pckChain",
+      cache: options.cache,
+    }),
+    verifySignedCollateral({
+      field: "tcbInfo",
+      signedBytes: tcbResponse.signedBytes,
+      signature: tcbResponse.signature,
+      issuerChainPem: collateral.tcbInfoIssuerChain,
+      options,
+      rootCrl,
+    }),
+    verifySignedCollateral({
+      field: "qeIdentity",
+      signedBytes: qeResponse.signedBytes,
+      signature: qeResponse.signature,
+      issuerChainPem: collateral.qeIdentityIssuerChain,
+      options,
+      rootCrl,
+    }),
+  ]);
+  if (pckChain.certificates.length !== 3) {
+    throw new VerificationError(
+      "quote.pckChain",
+      `expected PCK certificate, PCK CA and root; got ${pckChain.certificates.length} certificates`,
+    );
+  }
+  const pckRevocationChecked = pckChain.revocationChecked[0] === true;
+  if (options.requirePckCrl !== false && !pckRevocationChecked) {
+    throw new VerificationError(
+      "collateral.pckCrl",
+      `is not a CRL of the quote's PCK CA "${pckChain.certificates[1]!.subject}"`,
+    );
+  }
+  const rootCaRevocationChecked = pckChain.revocationChecked[1] === true;
+  if (options.requireRootCaCrl !== false && !rootCaRevocationChecked) {
+    throw new VerificationError("collateral.rootCaCrl", "is not a CRL of the pinned root");
+  }
+  for (const c of [tcbChain, qeChain]) {
+    if (c.rootFingerprint !== pckChain.rootFingerprint) {
+      throw new VerificationError(
+        "collateral",
+        "collateral is signed under a different root than the PCK chain",
+      );
+    }
+  }
+
+  const leaf = pckChain.leaf;
+  const sgxExtension = leaf.extension(SGX_EXTENSION_OID);
+  if (!sgxExtension) {
+    throw new VerificationError("quote.pckChain.leaf", "has no SGX extension");
+  }
+  const pck = parseSgxExtensions(sgxExtension);
+  await verifyQuoteSignatures(quote, leaf);
+
+  const tcbInfo = tcbResponse.tcbInfo;
+  const qeIdentity = qeResponse.qeIdentity;
+  checkWindow("tcbInfo", tcbInfo.issueDate, tcbInfo.nextUpdate, now);
+  checkWindow("qeIdentity", qeIdentity.issueDate, qeIdentity.nextUpdate, now);
+  if (!constantTimeEqual(tcbInfo.fmspc, pck.fmspc)) {
+    throw new VerificationError(
+      "tcbInfo.fmspc",
+      `is ${encodeHex(tcbInfo.fmspc)}, the PCK certificate's FMSPC is ${encodeHex(pck.fmspc)}`,
+    );
+  }
+  if (!constantTimeEqual(tcbInfo.pceId, pck.pceId)) {
+    throw new VerificationError(
+      "tcbInfo.pceId",
+      `is ${encodeHex(tcbInfo.pceId)}, the PCK certificate's PCE ID is ${encodeHex(pck.pceId)}`,
+    );
+  }
+  const tcb = evaluateTdxTcb({
+    tcbInfo,
+    qeIdentity,
+    pck,
+    body: quote.body,
+    qeReport: quote.signatureData.qeCertification.qeReport,
+  });
+  return {
+    quote,
+    pck,
+    pckChain,
+    tcbInfo,
+    qeIdentity,
+    tcb,
+    pckRevocationChecked,
+    rootCaRevocationChecked,
+    rootFingerprint: pckChain.rootFingerprint,
+  };
+}

@@ -1,0 +1,192 @@
+import { strict as assert } from "node:assert";
+import { ChainCache } from "../../../x509/chain_cache.ts";
+import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
+import { verifyTdxQuote, type VerifyTdxQuoteOptions } from "../../../tdx/verify/verify_quote.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "../../../tdx/verify/intel_root.ts";
+import { readTdxCollateralDir } from "../../../tdx/pcs/collateral_dir.ts";
+import type { TdxCollateral } from "../../../tdx/verify/collateral_bundle.ts";
+import {
+  conformanceFile,
+  conformanceTest,
+  readConformance,
+  readConformanceManifest,
+} from "../../conformance.ts";
+
+const UPTODATE = "tdx/v4-phala-b0c06f-uptodate";
+const UPTODATE_NOW = new Date("2025-06-19T11:32:27Z");
+
+function collateral(dir: string): Promise<TdxCollateral> {
+  return readTdxCollateralDir(conformanceFile(dir).pathname);
+}
+
+async function options(
+  dir: string,
+  extra: Partial<VerifyTdxQuoteOptions> = {},
+): Promise<VerifyTdxQuoteOptions> {
+  return {
+    now: UPTODATE_NOW,
+    trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+    collateral: await collateral(dir),
+    ...extra,
+  };
+}
+
+conformanceTest(
+  "every vector with collateral verifies at its documented time to MANIFEST's TCB status",
+  async () => {
+    const manifest = await readConformanceManifest();
+    let n = 0;
+    // deno-lint-ignore no-explicit-any
+    for (const v of manifest.tdx as any[]) {
+      if (!v.tcb_evaluation) continue;
+      const hasPckCrl = v.files.includes("pck_crl.der");
+      const result = await verifyTdxQuote(await readConformance(`${v.dir}/quote.bin`), {
+        now: new Date(v.validity.suggested_fixed_now),
+        trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+        collateral: await collateral(v.dir),
+        // v4-trustee-00a06d-outofdate ships no PCK CRL: its revocation check is turned off here,
+        // explicitly, and the result says so.
+        requirePckCrl: hasPckCrl,
+      });
+      assert.equal(result.tcb.status, v.tcb_evaluation.status, v.name);
+      assert.equal(result.pckRevocationChecked, hasPckCrl, v.name);
+      assert.equal(result.rootCaRevocationChecked, true, v.name);
+      assert.equal(result.rootFingerprint, INTEL_SGX_ROOT_CA_SHA256, v.name);
+      n++;
+    }
+    assert.equal(n, 4);
+  },
+);
+
+conformanceTest(
+  "the vector without a PCK CRL is refused unless that check is turned off",
+  async () => {
+    const dir = "tdx/v4-trustee-00a06d-outofdate";
+    await assert.rejects(
+      verifyTdxQuote(await readConformance(`${dir}/quote.bin`), {
+        ...(await options(dir)),
+        now: new Date("2025-10-28T07:45:09Z"),
+      }),
+      (e: unknown) => e instanceof UnavailableError && e.field === "collateral.pckCrl",
+    );
+  },
+);
+
+async function rejectsUpToDate(
+  mutate: (quote: Uint8Array) => void,
+  field: RegExp,
+  extra: Partial<VerifyTdxQuoteOptions> = {},
+) {
+  const quote = await readConformance(`${UPTODATE}/quote.bin`);
+  mutate(quote);
+  await assert.rejects(verifyTdxQuote(quote, await options(UPTODATE, extra)), (e: unknown) => {
+    assert.ok(e instanceof VerificationError, `expected VerificationError, got ${e}`);
+    assert.match(e.field, field);
+    return true;
+  });
+}
+
+conformanceTest("rejects a quote with a flipped byte in the body (MRTD)", async () => {
+  await rejectsUpToDate((q) => q[48 + 16 + 48 + 48 + 24] ^= 1, /quote\.signatureData\.signature/);
+});
+
+conformanceTest("rejects a quote with a flipped byte in the report data", async () => {
+  await rejectsUpToDate((q) => q[631] ^= 0x80, /quote\.signatureData\.signature/);
+});
+
+conformanceTest("rejects a quote with a flipped byte in the quote signature", async () => {
+  await rejectsUpToDate((q) => q[636 + 10] ^= 1, /quote\.signatureData\.signature/);
+});
+
+conformanceTest("rejects a quote with a flipped byte in the attestation key", async () => {
+  await rejectsUpToDate((q) => q[636 + 64 + 5] ^= 1, /quote\.(signatureData|attestationKey)/);
+});
+
+conformanceTest("rejects a quote with a flipped byte in the QE report", async () => {
+  await rejectsUpToDate((q) => q[636 + 128 + 6 + 100] ^= 1, /qeReportSignature/);
+});
+
+conformanceTest("rejects a quote with a flipped byte in the QE report signature", async () => {
+  await rejectsUpToDate((q) => q[636 + 128 + 6 + 384 + 3] ^= 1, /qeReportSignature/);
+});
+
+conformanceTest("rejects a quote with a flipped byte in the QE authentication data", async () => {
+  await rejectsUpToDate((q) => q[636 + 128 + 6 + 384 + 64 + 2 + 7] ^= 1, /qeReport\.reportData/);
+});
+
+conformanceTest("rejects a PCK chain that ends in a root other than the pinned one", async () => {
+  await rejectsUpToDate(() => {}, /pckChain|IssuerChain/, {
+    trustAnchors: ["00".repeat(32)],
+  });
+});
+
+conformanceTest("rejects TCB info whose signature was broken", async () => {
+  const c = await collateral(UPTODATE);
+  const text = new TextDecoder().decode(c.tcbInfo);
+  const i = text.indexOf('"signature":"') + 13;
+  const flipped = text.slice(0, i) + (text[i] === "0" ? "1" : "0") + text.slice(i + 1);
+  await rejectsUpToDate(() => {}, /tcbInfo\.signature/, {
+    collateral: { ...c, tcbInfo: new TextEncoder().encode(flipped) },
+  });
+});
+
+conformanceTest("rejects TCB info whose signed bytes were changed", async () => {
+  const c = await collateral(UPTODATE);
+  const text = new TextDecoder().decode(c.tcbInfo).replace(
+    '"tcbEvaluationDataNumber":17',
+    '"tcbEvaluationDataNumber":18',
+  );
+  await rejectsUpToDate(() => {}, /tcbInfo\.signature/, {
+    collateral: { ...c, tcbInfo: new TextEncoder().encode(text) },
+  });
+});
+
+conformanceTest("rejects genuine TCB info of another FMSPC", async () => {
+  const other = await collateral("tdx/v5-phala-90c06f-tcb-not-supported");
+  const c = await collateral(UPTODATE);
+  await rejectsUpToDate(() => {}, /tcbInfo\.fmspc/, {
+    now: new Date("2026-02-18T11:58:51Z"),
+    collateral: { ...other, pckCrl: other.pckCrl, rootCaCrl: c.rootCaCrl },
+  });
+});
+
+conformanceTest("rejects QE identity whose signature was broken", async () => {
+  const c = await collateral(UPTODATE);
+  const text = new TextDecoder().decode(c.qeIdentity).replace('"isvprodid":2', '"isvprodid":3');
+  await rejectsUpToDate(() => {}, /qeIdentity\.signature/, {
+    collateral: { ...c, qeIdentity: new TextEncoder().encode(text) },
+  });
+});
+
+conformanceTest("rejects expired collateral (after the TCB info's nextUpdate)", async () => {
+  await rejectsUpToDate(() => {}, /tcbInfo|qeIdentity|crls|pckChain/, {
+    now: new Date("2025-07-25T00:00:00Z"),
+  });
+});
+
+conformanceTest("rejects collateral not yet issued at now", async () => {
+  await rejectsUpToDate(() => {}, /tcbInfo|qeIdentity|crls/, {
+    now: new Date("2025-06-19T10:20:00Z"),
+  });
+});
+
+conformanceTest("rejects a PCK CRL that is not from the quote's PCK CA", async () => {
+  const c = await collateral(UPTODATE);
+  await rejectsUpToDate(() => {}, /collateral\.pckCrl/, {
+    collateral: { ...c, pckCrl: c.rootCaCrl },
+  });
+});
+
+conformanceTest("verifies again from the cache with the same result", async () => {
+  const cache = new ChainCache();
+  const quote = await readConformance(`${UPTODATE}/quote.bin`);
+  const opts = await options(UPTODATE, { cache });
+  const a = await verifyTdxQuote(quote, opts);
+  const b = await verifyTdxQuote(quote, opts);
+  assert.equal(a.tcb.status, "UpToDate");
+  assert.equal(b.tcb.status, "UpToDate");
+  // A cached chain does not make a forged quote pass.
+  const forged = quote.slice();
+  forged[200] ^= 1;
+  await assert.rejects(verifyTdxQuote(forged, opts), VerificationError);
+});
