@@ -1,0 +1,29 @@
+/**
+ * What the SNP verifier needs from AMD's Key Distribution Service, as an interface so the
+ * verifier does not depend on how it is fetched (online, cache, imported bundle).
+ *
+ * @module
+ */
+import type { Certificate } from "../../x509/certificate.ts";
+import type { Crl } from "../../x509/crl.ts";
+import type { SnpProductName } from "../abi/product.ts";
+import type { SnpTcbParts } from "../abi/tcb.ts";
+import type { VekKind } from "../verify/vek_extensions.ts";
+
+/** The intermediate and root AMD publishes per product and key kind (`cert_chain`). */
+export interface SnpCertChain {
+  /** ASK (for VCEKs) or ASVK (for VLEKs). */
+  readonly intermediate: Certificate;
+  /** ARK. */
+  readonly ark: Certificate;
+}
+
+/** A source of AMD collateral. Everything it returns is untrusted and verified by the caller. */
+export interface SnpCollateralSource {
+  /** The VCEK of chip `hwId` at `tcb`. */
+  vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate>;
+  /** The ASK/ASVK and ARK of `product`. */
+  certChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain>;
+  /** The CRL AMD publishes for `product` and `kind`, or undefined when none is available. */
+  crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined>;
+}

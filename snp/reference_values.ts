@@ -1,0 +1,333 @@
+/**
+ * SEV-SNP reference values: the manifest's `ReferenceValues.snp[i]` entry, with Contrast's field
+ * names (see DESIGN.md), read strictly with every problem reported at its JSON path.
+ *
+ * Semantics of the entry (checked by `validate/validate.ts`):
+ * - `ProductName`: the processor line; `TrustedMeasurement`: the launch `MEASUREMENT`.
+ * - `MinimumTCB`: every component of `REPORTED_TCB`, `COMMITTED_TCB` and `LAUNCH_TCB` must be at
+ *   least this (`FMCVersion` is for Turin only).
+ * - `GuestPolicy` (go-sev-guest `abi.SnpPolicy` names): permissions (`SMT`, `MigrateMA`, `Debug`,
+ *   `CXLAllowed`) may only be set in the report when set here; requirements (`SingleSocket`,
+ *   `MemAES256XTS`, `RAPLDis`, `CipherTextHidingDRAM`, `PageSwapDisable`) set here must be set in
+ *   the report; the report's ABI minimum must be at least `ABIMajor.ABIMinor`.
+ * - `PlatformInfo` (go-sev-guest `abi.SnpPlatformInfo` names): `SMTEnabled`, `TSMEEnabled` and
+ *   `TIOEnabled` are allowances (a platform with the feature is rejected unless set here);
+ *   `ECCEnabled`, `RAPLDisabled`, `CiphertextHidingDRAMEnabled` and `AliasCheckComplete` are
+ *   requirements. Absent: not checked.
+ * - `AllowedChipIDs`, `TrustedIDKeyDigests`: when non-empty, the report's value must be listed.
+ * - `VMPL` (contrast extension): when present, the report's VMPL must equal it.
+ * - `Platform: "Simulated-SNP"` entries must name their root in `SimulatedRootSHA256` (SHA-256
+ *   of the simulated ARK certificate); the field is rejected on every other platform.
+ *
+ * @module
+ */
+import { childPath, type IssueList, ObjectReader } from "../json/mod.ts";
+import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
+
+/** The platform name that marks simulated SNP evidence. */
+export const SIMULATED_SNP_PLATFORM = "Simulated-SNP";
+
+/** `MinimumTCB`: minimum security patch levels. */
+export interface SnpMinimumTcb {
+  /** Boot loader SPL. */
+  readonly BootloaderVersion: number;
+  /** TEE (PSP OS) SPL. */
+  readonly TEEVersion: number;
+  /** SNP firmware SPL. */
+  readonly SNPVersion: number;
+  /** Microcode SPL. */
+  readonly MicrocodeVersion: number;
+  /** FMC SPL (Turin only). */
+  readonly FMCVersion?: number;
+}
+
+/** `GuestPolicy`: the go-sev-guest `abi.SnpPolicy` fields. */
+export interface SnpGuestPolicyReference {
+  /** Minimum ABI minor the report's policy must request at least. */
+  readonly ABIMinor: number;
+  /** Minimum ABI major. */
+  readonly ABIMajor: number;
+  /** SMT allowed. */
+  readonly SMT: boolean;
+  /** Migration agent allowed. */
+  readonly MigrateMA: boolean;
+  /** Debugging allowed (never in production). */
+  readonly Debug: boolean;
+  /** Single socket required. */
+  readonly SingleSocket: boolean;
+  /** CXL allowed. */
+  readonly CXLAllowed: boolean;
+  /** AES-256-XTS required. */
+  readonly MemAES256XTS: boolean;
+  /** RAPL disable required. */
+  readonly RAPLDis: boolean;
+  /** Ciphertext hiding required. */
+  readonly CipherTextHidingDRAM: boolean;
+  /** Page swap disable required. */
+  readonly PageSwapDisable: boolean;
+}
+
+/** `PlatformInfo`: the go-sev-guest `abi.SnpPlatformInfo` fields. */
+export interface SnpPlatformInfoReference {
+  /** SMT may be enabled on the platform. */
+  readonly SMTEnabled: boolean;
+  /** TSME may be enabled. */
+  readonly TSMEEnabled: boolean;
+  /** ECC memory required. */
+  readonly ECCEnabled: boolean;
+  /** RAPL must be disabled. */
+  readonly RAPLDisabled: boolean;
+  /** Ciphertext hiding for DRAM required. */
+  readonly CiphertextHidingDRAMEnabled: boolean;
+  /** Alias check completion required. */
+  readonly AliasCheckComplete: boolean;
+  /** SEV-TIO may be enabled. */
+  readonly TIOEnabled: boolean;
+}
+
+/** One SNP reference-value entry of the manifest. */
+export interface SnpReferenceValue {
+  /** Platform name (e.g. `Metal-QEMU-SNP`, or `Simulated-SNP`). */
+  readonly Platform?: string;
+  /** Processor line. */
+  readonly ProductName: SnpProductName;
+  /** Expected `MEASUREMENT`, 96 lower-case hex digits; absent only in built-in defaults. */
+  readonly TrustedMeasurement?: string;
+  /** Minimum TCB. */
+  readonly MinimumTCB: SnpMinimumTcb;
+  /** Guest policy constraints. */
+  readonly GuestPolicy: SnpGuestPolicyReference;
+  /** Platform info constraints; absent: not checked. */
+  readonly PlatformInfo?: SnpPlatformInfoReference;
+  /** Allowed `CHIP_ID`s (128 lower-case hex digits); empty: any. */
+  readonly AllowedChipIDs: readonly string[];
+  /** Allowed `ID_KEY_DIGEST`s (96 lower-case hex digits); empty: any. */
+  readonly TrustedIDKeyDigests: readonly string[];
+  /** Required `VMPL`; absent: any. */
+  readonly VMPL?: number;
+  /** SHA-256 of the simulated ARK (64 lower-case hex digits); simulated platforms only. */
+  readonly SimulatedRootSHA256?: string;
+}
+
+const SPL = { min: 0, max: 255 } as const;
+
+function readHexList(
+  r: ObjectReader,
+  key: string,
+  bytes: number,
+): string[] {
+  return r.array(key, (value, path) => {
+    if (typeof value !== "string" || !/^[0-9a-fA-F]*$/.test(value) || value.length % 2 !== 0) {
+      r.issues.add(path, "expected a hex string");
+      return undefined;
+    }
+    if (value.length !== 2 * bytes) {
+      r.issues.add(
+        path,
+        `expected ${bytes} bytes (${2 * bytes} hex digits), got ${value.length / 2} bytes`,
+      );
+      return undefined;
+    }
+    return value.toLowerCase();
+  }, false) ?? [];
+}
+
+function readGuestPolicy(r: ObjectReader): SnpGuestPolicyReference {
+  const b = (key: string) => r.boolean(key, false) ?? false;
+  return {
+    ABIMinor: r.integer("ABIMinor", SPL, false) ?? 0,
+    ABIMajor: r.integer("ABIMajor", SPL, false) ?? 0,
+    SMT: b("SMT"),
+    MigrateMA: b("MigrateMA"),
+    Debug: b("Debug"),
+    SingleSocket: b("SingleSocket"),
+    CXLAllowed: b("CXLAllowed"),
+    MemAES256XTS: b("MemAES256XTS"),
+    RAPLDis: b("RAPLDis"),
+    CipherTextHidingDRAM: b("CipherTextHidingDRAM"),
+    PageSwapDisable: b("PageSwapDisable"),
+  };
+}
+
+function readPlatformInfo(r: ObjectReader): SnpPlatformInfoReference {
+  const b = (key: string) => r.boolean(key, false) ?? false;
+  return {
+    SMTEnabled: b("SMTEnabled"),
+    TSMEEnabled: b("TSMEEnabled"),
+    ECCEnabled: b("ECCEnabled"),
+    RAPLDisabled: b("RAPLDisabled"),
+    CiphertextHidingDRAMEnabled: b("CiphertextHidingDRAMEnabled"),
+    AliasCheckComplete: b("AliasCheckComplete"),
+    TIOEnabled: b("TIOEnabled"),
+  };
+}
+
+/**
+ * Reads one SNP reference-value entry strictly. Every problem goes to `issues` with its JSON
+ * path (`ReferenceValues.snp[0].MinimumTCB.SNPVersion: expected an integer 0–255, got 300`);
+ * the result is undefined when there was any problem in this entry.
+ */
+export function readSnpReferenceValue(
+  value: unknown,
+  path: string,
+  issues: IssueList,
+): SnpReferenceValue | undefined {
+  const before = issues.issues.length;
+  const r = new ObjectReader(value, path, issues);
+  if (!r.ok) return undefined;
+  const platform = r.string("Platform", false);
+  if (platform !== undefined && platform.trim() === "") {
+    issues.add(childPath(path, "Platform"), "must not be empty");
+  }
+  const productName = r.string("ProductName");
+  let product: SnpProductName | undefined;
+  if (productName !== undefined) {
+    product = SNP_PRODUCTS.find((p) => p === productName);
+    if (product === undefined) {
+      issues.add(
+        childPath(path, "ProductName"),
+        `expected one of ${SNP_PRODUCTS.join(", ")}, got "${productName}"`,
+      );
+    }
+  }
+  const measurement = r.hex("TrustedMeasurement", 48);
+  const minimumTcb = r.object("MinimumTCB", (t) => {
+    const tcb = {
+      BootloaderVersion: t.integer("BootloaderVersion", SPL),
+      TEEVersion: t.integer("TEEVersion", SPL),
+      SNPVersion: t.integer("SNPVersion", SPL),
+      MicrocodeVersion: t.integer("MicrocodeVersion", SPL),
+      FMCVersion: undefined as number | undefined,
+    };
+    const fmcRaw = t.raw("FMCVersion", false);
+    if (product === "Turin") {
+      tcb.FMCVersion = t.integer("FMCVersion", SPL);
+    } else if (fmcRaw !== undefined && fmcRaw !== null) {
+      issues.add(
+        childPath(t.path, "FMCVersion"),
+        `only Turin has an FMC; must be absent or null for ${product ?? "this product"}`,
+      );
+    }
+    return tcb;
+  });
+  const guestPolicy = r.object("GuestPolicy", readGuestPolicy, false);
+  const platformInfo = r.object("PlatformInfo", readPlatformInfo, false);
+  const chipIds = readHexList(r, "AllowedChipIDs", 64);
+  const idKeyDigests = readHexList(r, "TrustedIDKeyDigests", 48);
+  const vmpl = r.integer("VMPL", { min: 0, max: 3 }, false);
+  const simulatedRoot = r.hex("SimulatedRootSHA256", 32, false);
+  const simulated = platform === SIMULATED_SNP_PLATFORM;
+  if (simulated && simulatedRoot === undefined && !r.has("SimulatedRootSHA256")) {
+    issues.add(
+      childPath(path, "SimulatedRootSHA256"),
+      `required for Platform "${SIMULATED_SNP_PLATFORM}": name the simulated root's SHA-256 fingerprint`,
+    );
+  }
+  if (!simulated && r.has("SimulatedRootSHA256")) {
+    issues.add(
+      childPath(path, "SimulatedRootSHA256"),
+      `only allowed for Platform "${SIMULATED_SNP_PLATFORM}"; real platforms use the pinned AMD roots`,
+    );
+  }
+  r.finish();
+  if (issues.issues.length !== before || product === undefined || minimumTcb === undefined) {
+    return undefined;
+  }
+  return {
+    ...(platform !== undefined ? { Platform: platform } : {}),
+    ProductName: product,
+    TrustedMeasurement: measurement,
+    MinimumTCB: {
+      BootloaderVersion: minimumTcb.BootloaderVersion!,
+      TEEVersion: minimumTcb.TEEVersion!,
+      SNPVersion: minimumTcb.SNPVersion!,
+      MicrocodeVersion: minimumTcb.MicrocodeVersion!,
+      ...(minimumTcb.FMCVersion !== undefined ? { FMCVersion: minimumTcb.FMCVersion } : {}),
+    },
+    GuestPolicy: guestPolicy ?? readGuestPolicy(new ObjectReader({}, path, issues)),
+    ...(platformInfo !== undefined ? { PlatformInfo: platformInfo } : {}),
+    AllowedChipIDs: chipIds,
+    TrustedIDKeyDigests: idKeyDigests,
+    ...(vmpl !== undefined ? { VMPL: vmpl } : {}),
+    ...(simulatedRoot !== undefined ? { SimulatedRootSHA256: simulatedRoot } : {}),
+  };
+}
+
+/** Whether `value` is for simulated SNP (and so must name its root). */
+export function isSimulated(value: SnpReferenceValue): boolean {
+  return value.Platform === SIMULATED_SNP_PLATFORM;
+}
+
+/**
+ * The built-in defaults used when no reference values are given (the CLI without
+ * `--reference-values`): one entry per product, accepting any measurement and TCB, SMT allowed,
+ * and — the point of defaults — debug and migration agents forbidden.
+ */
+export function defaultSnpReferenceValues(): SnpReferenceValue[] {
+  return SNP_PRODUCTS.map((product) => ({
+    Platform: "default",
+    ProductName: product,
+    MinimumTCB: {
+      BootloaderVersion: 0,
+      TEEVersion: 0,
+      SNPVersion: 0,
+      MicrocodeVersion: 0,
+      ...(product === "Turin" ? { FMCVersion: 0 } : {}),
+    },
+    GuestPolicy: {
+      ABIMinor: 0,
+      ABIMajor: 0,
+      SMT: true,
+      MigrateMA: false,
+      Debug: false,
+      SingleSocket: false,
+      CXLAllowed: false,
+      MemAES256XTS: false,
+      RAPLDis: false,
+      CipherTextHidingDRAM: false,
+      PageSwapDisable: false,
+    },
+    AllowedChipIDs: [],
+    TrustedIDKeyDigests: [],
+  }));
+}
+
+/**
+ * Reads a reference-values file: a manifest (`{"ReferenceValues": {"snp": [...]}}`), a
+ * `{"snp": [...]}` object, an array of entries, or one entry.
+ *
+ * @throws {import("../errors/mod.ts").InvalidDocumentError} with every problem and its path
+ */
+export function readSnpReferenceValuesDocument(
+  document: unknown,
+  issues: IssueList,
+): SnpReferenceValue[] {
+  let list: unknown = document;
+  let path = "";
+  if (typeof document === "object" && document !== null && !Array.isArray(document)) {
+    const o = document as Record<string, unknown>;
+    if ("ReferenceValues" in o) {
+      const rv = o.ReferenceValues as Record<string, unknown> | null;
+      list = rv && typeof rv === "object" ? rv.snp : undefined;
+      path = "ReferenceValues.snp";
+    } else if ("snp" in o) {
+      list = o.snp;
+      path = "snp";
+    } else {
+      list = [document];
+    }
+  }
+  if (!Array.isArray(list)) {
+    issues.add(path || "(root)", "expected an array of SNP reference values");
+    issues.throwIfAny();
+    return [];
+  }
+  const out: SnpReferenceValue[] = [];
+  list.forEach((entry, i) => {
+    const v = readSnpReferenceValue(entry, path ? `${path}[${i}]` : `[${i}]`, issues);
+    if (v) out.push(v);
+  });
+  if (list.length === 0) issues.add(path || "(root)", "no SNP reference values");
+  issues.throwIfAny();
+  return out;
+}

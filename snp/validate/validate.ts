@@ -1,0 +1,191 @@
+/**
+ * Validation of a genuine (already signature- and chain-checked) report against one SNP
+ * reference-value entry. Every mismatch is a {@link ValidationError} naming the field with the
+ * expected and the actual value.
+ *
+ * @module
+ */
+import { constantTimeEqual, decodeHex, encodeHex } from "../../bytes/mod.ts";
+import { ValidationError } from "../../errors/mod.ts";
+import type { SnpProductName } from "../abi/product.ts";
+import type { SnpReport } from "../abi/report.ts";
+import { firstComponentBelow, type SnpTcb, type SnpTcbParts } from "../abi/tcb.ts";
+import type { SnpReferenceValue } from "../reference_values.ts";
+
+/** Values of one verification that are not part of the reference values. */
+export interface SnpValidationOptions {
+  /** The `REPORT_DATA` the report must carry (all 64 bytes). */
+  readonly reportData?: Uint8Array;
+  /** The `HOST_DATA` the report must carry (all 32 bytes). */
+  readonly hostData?: Uint8Array;
+}
+
+const TCB_FIELD_NAMES: Record<keyof SnpTcbParts, string> = {
+  bootloader: "BootloaderVersion",
+  tee: "TEEVersion",
+  snp: "SNPVersion",
+  microcode: "MicrocodeVersion",
+  fmc: "FMCVersion",
+};
+
+function minimumTcbParts(ref: SnpReferenceValue): SnpTcbParts {
+  const m = ref.MinimumTCB;
+  return {
+    bootloader: m.BootloaderVersion,
+    tee: m.TEEVersion,
+    snp: m.SNPVersion,
+    microcode: m.MicrocodeVersion,
+    ...(m.FMCVersion !== undefined ? { fmc: m.FMCVersion } : {}),
+  };
+}
+
+function checkTcb(name: string, tcb: SnpTcb, minimum: SnpTcbParts): void {
+  const below = firstComponentBelow(tcb, minimum);
+  if (below !== undefined) {
+    throw new ValidationError(
+      `report.${name}.${below}`,
+      `${name} is below MinimumTCB.${TCB_FIELD_NAMES[below]}`,
+      { expected: `>= ${minimum[below] ?? 0}`, actual: String(tcb[below] ?? 0) },
+    );
+  }
+}
+
+function checkBytes(field: string, what: string, expected: Uint8Array, actual: Uint8Array): void {
+  if (!constantTimeEqual(expected, actual)) {
+    throw new ValidationError(field, `${what} does not match`, {
+      expected: encodeHex(expected),
+      actual: encodeHex(actual),
+    });
+  }
+}
+
+function inList(field: string, what: string, allowed: readonly string[], actual: Uint8Array) {
+  if (allowed.length === 0) return;
+  if (!allowed.some((hex) => constantTimeEqual(decodeHex(hex), actual))) {
+    throw new ValidationError(field, `${what} is not allowed`, {
+      expected: `one of ${allowed.join(", ")}`,
+      actual: encodeHex(actual),
+    });
+  }
+}
+
+function permission(field: string, allowed: boolean, actual: boolean, what: string): void {
+  if (actual && !allowed) {
+    throw new ValidationError(field, `${what} is set but not allowed by the reference values`, {
+      expected: "false",
+      actual: "true",
+    });
+  }
+}
+
+function requirement(field: string, required: boolean, actual: boolean, what: string): void {
+  if (required && !actual) {
+    throw new ValidationError(field, `${what} is required by the reference values`, {
+      expected: "true",
+      actual: "false",
+    });
+  }
+}
+
+/**
+ * Checks `report` (whose product is `product`, known from its verified VCEK/VLEK) against
+ * `ref` and the per-verification `options`.
+ *
+ * @throws {ValidationError} at the first mismatch, with expected and actual values
+ */
+export function validateSnpReport(
+  report: SnpReport,
+  product: SnpProductName,
+  ref: SnpReferenceValue,
+  options: SnpValidationOptions = {},
+): void {
+  if (product !== ref.ProductName) {
+    throw new ValidationError("product", "the report comes from another product line", {
+      expected: ref.ProductName,
+      actual: product,
+    });
+  }
+  if (ref.TrustedMeasurement !== undefined) {
+    checkBytes(
+      "report.measurement",
+      "MEASUREMENT",
+      decodeHex(ref.TrustedMeasurement),
+      report.measurement,
+    );
+  }
+  if (options.reportData !== undefined) {
+    checkBytes("report.report_data", "REPORT_DATA", options.reportData, report.reportData);
+  }
+  if (options.hostData !== undefined) {
+    checkBytes("report.host_data", "HOST_DATA", options.hostData, report.hostData);
+  }
+  const minimum = minimumTcbParts(ref);
+  checkTcb("reported_tcb", report.reportedTcb, minimum);
+  checkTcb("committed_tcb", report.committedTcb, minimum);
+  checkTcb("launch_tcb", report.launchTcb, minimum);
+
+  const p = report.policy;
+  const gp = ref.GuestPolicy;
+  const abi = p.abiMajor * 256 + p.abiMinor;
+  const minAbi = gp.ABIMajor * 256 + gp.ABIMinor;
+  if (abi < minAbi) {
+    throw new ValidationError("report.policy.abi", "the guest policy's ABI minimum is too low", {
+      expected: `>= ${gp.ABIMajor}.${gp.ABIMinor}`,
+      actual: `${p.abiMajor}.${p.abiMinor}`,
+    });
+  }
+  permission("report.policy.debug", gp.Debug, p.debug, "DEBUG");
+  permission("report.policy.migrate_ma", gp.MigrateMA, p.migrateMa, "MIGRATE_MA");
+  permission("report.policy.smt", gp.SMT, p.smt, "SMT");
+  permission("report.policy.cxl_allow", gp.CXLAllowed, p.cxlAllowed, "CXL_ALLOW");
+  requirement("report.policy.single_socket", gp.SingleSocket, p.singleSocket, "SINGLE_SOCKET");
+  requirement("report.policy.mem_aes_256_xts", gp.MemAES256XTS, p.memAes256Xts, "MEM_AES_256_XTS");
+  requirement("report.policy.rapl_dis", gp.RAPLDis, p.raplDis, "RAPL_DIS");
+  requirement(
+    "report.policy.ciphertext_hiding_dram",
+    gp.CipherTextHidingDRAM,
+    p.ciphertextHidingDram,
+    "CIPHERTEXT_HIDING_DRAM",
+  );
+  requirement(
+    "report.policy.page_swap_disable",
+    gp.PageSwapDisable,
+    p.pageSwapDisable,
+    "PAGE_SWAP_DISABLE",
+  );
+
+  const pi = report.platformInfo;
+  const rpi = ref.PlatformInfo;
+  if (rpi !== undefined) {
+    permission("report.platform_info.smt_enabled", rpi.SMTEnabled, pi.smtEnabled, "SMT_EN");
+    permission("report.platform_info.tsme_enabled", rpi.TSMEEnabled, pi.tsmeEnabled, "TSME_EN");
+    permission("report.platform_info.tio_enabled", rpi.TIOEnabled, pi.tioEnabled, "TIO_EN");
+    requirement("report.platform_info.ecc_enabled", rpi.ECCEnabled, pi.eccEnabled, "ECC_EN");
+    requirement(
+      "report.platform_info.rapl_disabled",
+      rpi.RAPLDisabled,
+      pi.raplDisabled,
+      "RAPL_DIS",
+    );
+    requirement(
+      "report.platform_info.ciphertext_hiding_dram_enabled",
+      rpi.CiphertextHidingDRAMEnabled,
+      pi.ciphertextHidingDramEnabled,
+      "CIPHERTEXT_HIDING_DRAM_EN",
+    );
+    requirement(
+      "report.platform_info.alias_check_complete",
+      rpi.AliasCheckComplete,
+      pi.aliasCheckComplete,
+      "ALIAS_CHECK_COMPLETE",
+    );
+  }
+  if (ref.VMPL !== undefined && report.vmpl !== ref.VMPL) {
+    throw new ValidationError("report.vmpl", "VMPL does not match", {
+      expected: String(ref.VMPL),
+      actual: String(report.vmpl),
+    });
+  }
+  inList("report.chip_id", "CHIP_ID", ref.AllowedChipIDs, report.chipId);
+  inList("report.id_key_digest", "ID_KEY_DIGEST", ref.TrustedIDKeyDigests, report.idKeyDigest);
+}

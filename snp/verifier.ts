@@ -1,0 +1,337 @@
+/**
+ * The SEV-SNP {@link EvidenceVerifier}: report structure, VCEK/VLEK chain to a pinned AMD root
+ * (or to a simulated root named by the reference values), AMD extensions against the report,
+ * revocation, the report signature, report data, and the reference values.
+ *
+ * Certificates come, in this order of preference, from the caller (`certificates`), from the
+ * evidence's auxblob certificate table, and from the collateral source (AMD KDS). All of them are
+ * untrusted until the chain verifies.
+ *
+ * @module
+ */
+import { encodeHex, sha256 } from "../bytes/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
+import type {
+  AttestationClaims,
+  Evidence,
+  EvidenceVerifier,
+  VerifyOptions,
+} from "../evidence/types.ts";
+import { type Certificate, parseCertificate } from "../x509/certificate.ts";
+import type { ChainCache } from "../x509/chain_cache.ts";
+import type { Crl } from "../x509/crl.ts";
+import { findCert, parseCertTable } from "./abi/cert_table.ts";
+import type { SnpProductName } from "./abi/product.ts";
+import { parseSnpReport, type SnpReport } from "./abi/report.ts";
+import { describeTcb } from "./abi/tcb.ts";
+import type { SnpCollateralSource } from "./kds/source.ts";
+import { isSimulated, type SnpReferenceValue } from "./reference_values.ts";
+import { validateSnpReport } from "./validate/validate.ts";
+import { verifySnpChain } from "./verify/chain.ts";
+import { importVekKey, verifyReportSignature } from "./verify/report_signature.ts";
+import { AMD_ARK_SHA256 } from "./verify/roots.ts";
+import {
+  checkVekMatchesReport,
+  readVekExtensions,
+  type VekExtensions,
+} from "./verify/vek_extensions.ts";
+
+/** Certificates given directly (CLI `--vcek/--ask/--ark`), as DER or PEM bytes. */
+export interface SnpCertificateFiles {
+  /** VCEK or VLEK. */
+  readonly vek?: Uint8Array;
+  /** ASK or ASVK. */
+  readonly intermediate?: Uint8Array;
+  /** ARK. */
+  readonly ark?: Uint8Array;
+}
+
+/** Construction options of {@link SnpEvidenceVerifier}. */
+export interface SnpEvidenceVerifierOptions {
+  /** Accepted reference values: the evidence must match at least one. */
+  readonly referenceValues: readonly SnpReferenceValue[];
+  /** Where to get missing certificates and CRLs (AMD KDS through the collateral cache). */
+  readonly collateral?: SnpCollateralSource;
+  /** Cache of verified chains, shared between verifications. */
+  readonly chainCache?: ChainCache;
+  /** Certificates to use instead of the auxblob's or KDS's. */
+  readonly certificates?: SnpCertificateFiles;
+  /** Extra CRLs to check revocation with (besides the one from `collateral`). */
+  readonly crls?: readonly Crl[];
+  /**
+   * The `HOST_DATA` the evidence must carry; when absent it is returned in the claims for the
+   * caller to check (contrast checks it against the manifest's policy hashes).
+   */
+  readonly hostData?: Uint8Array;
+}
+
+/** The full result of an SNP verification, for `--json` output and tests. */
+export interface SnpVerification {
+  /** The claims handed to the rest of contrast. */
+  readonly claims: AttestationClaims;
+  /** The decoded report. */
+  readonly report: SnpReport;
+  /** The VCEK/VLEK extensions. */
+  readonly vek: VekExtensions;
+  /** SHA-256 of the root the chain ended in. */
+  readonly rootFingerprint: string;
+  /** Whether that root is a simulated one. */
+  readonly simulatedRoot: boolean;
+  /** Whether a CRL was checked for the VCEK/VLEK. */
+  readonly revocationChecked: boolean;
+}
+
+interface ResolvedCertificates {
+  readonly vek: Certificate;
+  readonly intermediate?: Certificate;
+  readonly ark?: Certificate;
+}
+
+/** Verifies SEV-SNP evidence; see the module documentation. */
+export class SnpEvidenceVerifier implements EvidenceVerifier {
+  /** Always `snp`. */
+  readonly platform = "snp" as const;
+  readonly #options: SnpEvidenceVerifierOptions;
+  /** Parsed certificates and imported VEK keys by SHA-256 of their DER. */
+  readonly #certificates = new Map<string, Certificate>();
+  readonly #vekKeys = new WeakMap<Certificate, Promise<CryptoKey>>();
+
+  constructor(options: SnpEvidenceVerifierOptions) {
+    this.#options = options;
+  }
+
+  /** {@inheritDoc EvidenceVerifier.verify} */
+  async verify(evidence: Evidence, options: VerifyOptions): Promise<AttestationClaims> {
+    return (await this.verifyDetailed(evidence, options)).claims;
+  }
+
+  /**
+   * Like {@link verify}, with the decoded report and chain facts.
+   *
+   * @throws {import("../errors/mod.ts").ParseError} when the report or a certificate is malformed
+   * @throws {VerificationError} when the evidence is not genuine
+   * @throws {ValidationError} when it is genuine but matches no reference value
+   * @throws {UnavailableError} when a needed certificate can be found nowhere
+   */
+  async verifyDetailed(
+    evidence: Evidence,
+    options: Partial<VerifyOptions> & { readonly now: Date },
+  ): Promise<SnpVerification> {
+    if (evidence.platform !== "snp") {
+      throw new VerificationError("evidence.platform", `expected snp, got ${evidence.platform}`);
+    }
+    // Structure first (product-independent checks); the TCB layout of v2 reports needs the
+    // product, which the VCEK tells: parse again once it is known.
+    const preliminary = parseSnpReport(evidence.report);
+    const certs = await this.#resolveVek(evidence, preliminary);
+    const ext = readVekExtensions(certs.vek);
+    const report = parseSnpReport(evidence.report, { product: ext.product });
+    checkVekMatchesReport(ext, report);
+
+    const candidates = this.#options.referenceValues
+      .map((value, index) => ({ value, index }))
+      .filter(({ value }) => value.ProductName === ext.product);
+    if (candidates.length === 0) {
+      throw new ValidationError("product", "no reference value is for this product", {
+        expected: [...new Set(this.#options.referenceValues.map((v) => v.ProductName))].join(
+          " or ",
+        ),
+        actual: ext.product,
+      });
+    }
+    const genuineRoot = AMD_ARK_SHA256[ext.product];
+    const trustedRoots = new Set<string>();
+    for (const { value } of candidates) {
+      if (!isSimulated(value)) trustedRoots.add(genuineRoot);
+      else if (value.SimulatedRootSHA256) trustedRoots.add(value.SimulatedRootSHA256);
+    }
+
+    const { intermediate, ark } = await this.#resolveChain(certs, ext);
+    const crls = [...(this.#options.crls ?? [])];
+    const fetched = await this.#options.collateral?.crl(ext.product, ext.kind);
+    if (fetched) crls.push(fetched);
+    const chain = await verifySnpChain({
+      vek: certs.vek,
+      kind: ext.kind,
+      product: ext.product,
+      intermediate,
+      ark,
+      trustedRoots: [...trustedRoots],
+      crls,
+      now: options.now,
+      cache: this.#options.chainCache,
+    });
+
+    const key = await this.#vekKey(certs.vek);
+    await verifyReportSignature(report, key);
+
+    const simulatedRoot = chain.rootFingerprint !== genuineRoot;
+    const eligible = candidates.filter(({ value }) =>
+      simulatedRoot
+        ? isSimulated(value) && value.SimulatedRootSHA256 === chain.rootFingerprint
+        : !isSimulated(value)
+    );
+    const failures: { index: number; error: ValidationError }[] = [];
+    let matched: number | undefined;
+    for (const { value, index } of eligible) {
+      try {
+        validateSnpReport(report, ext.product, value, {
+          reportData: options.reportData,
+          hostData: this.#options.hostData,
+        });
+        matched = index;
+        break;
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        failures.push({ index, error: e });
+      }
+    }
+    if (matched === undefined) throw combineFailures(failures);
+
+    const claims: AttestationClaims = {
+      platform: "snp",
+      reportData: report.reportData,
+      hostData: report.hostData,
+      measurement: report.measurement,
+      referenceValueIndex: matched,
+      details: snpDetails(report, ext, chain.rootFingerprint),
+    };
+    return {
+      claims,
+      report,
+      vek: ext,
+      rootFingerprint: chain.rootFingerprint,
+      simulatedRoot,
+      revocationChecked: chain.revocationChecked[0] ?? false,
+    };
+  }
+
+  async #certificate(bytes: Uint8Array, field: string): Promise<Certificate> {
+    const id = `${field}:${encodeHex(await sha256(bytes))}`;
+    let cert = this.#certificates.get(id);
+    if (cert === undefined) {
+      cert = parseCertificate(bytes, field);
+      if (this.#certificates.size > 256) this.#certificates.clear();
+      this.#certificates.set(id, cert);
+    }
+    return cert;
+  }
+
+  #vekKey(vek: Certificate): Promise<CryptoKey> {
+    let key = this.#vekKeys.get(vek);
+    if (key === undefined) {
+      key = importVekKey(vek);
+      this.#vekKeys.set(vek, key);
+    }
+    return key;
+  }
+
+  async #resolveVek(evidence: Evidence, report: SnpReport): Promise<ResolvedCertificates> {
+    const given = this.#options.certificates;
+    const table = evidence.aux && evidence.aux.length > 0 ? parseCertTable(evidence.aux) : [];
+    const kind = report.signerInfo.signingKey;
+    if (kind === "none") {
+      throw new VerificationError("report.signer_info.signing_key", "the report is not signed");
+    }
+    const load = async (bytes: Uint8Array | undefined, field: string) =>
+      bytes ? await this.#certificate(bytes, field) : undefined;
+    const intermediate = await load(given?.intermediate ?? findCert(table, "ASK"), "ask");
+    const ark = await load(given?.ark ?? findCert(table, "ARK"), "ark");
+    let vek = await load(given?.vek ?? findCert(table, kind), kind.toLowerCase());
+    if (vek === undefined) {
+      const collateral = this.#options.collateral;
+      if (kind === "VLEK") {
+        throw new UnavailableError(
+          "vlek",
+          "the report is signed by a VLEK, which AMD KDS does not publish: pass it with the " +
+            "evidence (auxblob) or --vcek",
+        );
+      }
+      if (collateral === undefined || report.signerInfo.maskChipKey) {
+        throw new UnavailableError(
+          "vcek",
+          report.signerInfo.maskChipKey
+            ? "the report masks its chip ID, so its VCEK cannot be fetched: pass it explicitly"
+            : "no VCEK given (auxblob, --vcek) and no AMD KDS access configured",
+        );
+      }
+      const product = report.product;
+      if (product === undefined) {
+        throw new UnavailableError(
+          "vcek",
+          "a version 2 report does not name its product; pass the VCEK explicitly",
+        );
+      }
+      vek = await collateral.vcek(product, hwIdOf(report, product), report.reportedTcb);
+    }
+    return { vek, intermediate, ark };
+  }
+
+  async #resolveChain(
+    certs: ResolvedCertificates,
+    ext: VekExtensions,
+  ): Promise<{ intermediate: Certificate; ark: Certificate }> {
+    if (certs.intermediate && certs.ark) {
+      return { intermediate: certs.intermediate, ark: certs.ark };
+    }
+    const collateral = this.#options.collateral;
+    if (collateral === undefined) {
+      throw new UnavailableError(
+        certs.intermediate ? "ark" : "ask",
+        `the ${certs.intermediate ? "ARK" : ext.kind === "VCEK" ? "ASK" : "ASVK"} is missing ` +
+          "(auxblob, --ask/--ark) and no AMD KDS access is configured",
+      );
+    }
+    const chain = await collateral.certChain(ext.product, ext.kind);
+    return { intermediate: certs.intermediate ?? chain.intermediate, ark: certs.ark ?? chain.ark };
+  }
+}
+
+/** The hwID KDS indexes VCEKs by: the 64-byte chip ID, or its first 8 bytes on Turin. */
+export function hwIdOf(report: SnpReport, product: SnpProductName): Uint8Array {
+  return product === "Turin" ? report.chipId.subarray(0, 8) : report.chipId;
+}
+
+function combineFailures(failures: { index: number; error: ValidationError }[]): Error {
+  if (failures.length === 0) {
+    return new VerificationError(
+      "ReferenceValues.snp",
+      "the chain ends in a root no reference value of this product trusts",
+    );
+  }
+  if (failures.length === 1) return failures[0]!.error;
+  return new ValidationError(
+    "ReferenceValues.snp",
+    `no reference value matched: ${
+      failures.map((f) => `[${f.index}] ${f.error.message}`).join("; ")
+    }`,
+  );
+}
+
+/** Human-readable claims of a verified report. */
+export function snpDetails(
+  report: SnpReport,
+  ext: VekExtensions,
+  rootFingerprint: string,
+): Record<string, string> {
+  const tcb = (t: SnpReport["reportedTcb"]) =>
+    Object.entries(describeTcb(t)).map(([k, v]) => `${k}=${v}`).join(" ");
+  return {
+    version: String(report.version),
+    product: ext.product,
+    signingKey: ext.kind,
+    measurement: encodeHex(report.measurement),
+    hostData: encodeHex(report.hostData),
+    reportData: encodeHex(report.reportData),
+    chipId: encodeHex(report.chipId),
+    idKeyDigest: encodeHex(report.idKeyDigest),
+    policy: `0x${report.policy.raw.toString(16)}`,
+    platformInfo: `0x${report.platformInfo.raw.toString(16)}`,
+    vmpl: String(report.vmpl),
+    reportedTcb: tcb(report.reportedTcb),
+    committedTcb: tcb(report.committedTcb),
+    launchTcb: tcb(report.launchTcb),
+    currentTcb: tcb(report.currentTcb),
+    rootSha256: rootFingerprint,
+  };
+}
