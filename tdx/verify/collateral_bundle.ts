@@ -23,3 +23,40 @@ export interface TdxCollateral {
   /** DER of the Intel SGX Root CA CRL; absent if unavailable. */
   readonly rootCaCrl?: Uint8Array;
 }
+
+/** Which PCK CA issued a PCK certificate (selects the PCK CRL). */
+export type PckCaType = "platform" | "processor";
+
+/** What collateral is needed for: the platform's FMSPC and the PCK CA that issued its PCK. */
+export interface TdxCollateralRequest {
+  /** FMSPC from the PCK certificate (6 bytes). */
+  readonly fmspc: Uint8Array;
+  /** The PCK CA type (from the PCK certificate's issuer). */
+  readonly pckCa: PckCaType;
+  /** The verification time (cached entries must be current at `now`). */
+  readonly now: Date;
+}
+
+/** Something that supplies collateral: the Intel PCS client, or a fixed bundle. */
+export interface TdxCollateralSource {
+  /**
+   * Collateral for `request` (untrusted; the verifier checks it).
+   *
+   * @throws {import("../../errors/mod.ts").UnavailableError} when it cannot be had
+   */
+  collateralFor(request: TdxCollateralRequest): Promise<TdxCollateral>;
+}
+
+/** A collateral source that always returns the same bundle (offline use, tests). */
+export class StaticTdxCollateral implements TdxCollateralSource {
+  readonly #collateral: TdxCollateral;
+
+  constructor(collateral: TdxCollateral) {
+    this.#collateral = collateral;
+  }
+
+  /** Returns the bundle. */
+  collateralFor(_request: TdxCollateralRequest): Promise<TdxCollateral> {
+    return Promise.resolve(this.#collateral);
+  }
+}

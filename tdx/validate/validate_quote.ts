@@ -1,0 +1,110 @@
+/**
+ * Checks a verified TDX quote against one manifest reference value and the expected report
+ * data. Every mismatch is a {@link ValidationError} carrying expected and actual values.
+ *
+ * @module
+ */
+import { ValidationError } from "../../errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
+import type { TdxReferenceValue } from "../reference_values.ts";
+import type { VerifiedTdxQuote } from "../verify/verify_quote.ts";
+
+/** TDATTRIBUTES bit 0: the TD is debuggable (its memory and state are visible to the host). */
+export const TD_ATTRIBUTE_DEBUG_BIT = 0;
+
+/** Whether the DEBUG bit of 8-byte little-endian TD attributes is set. */
+export function tdDebugEnabled(tdAttributes: Uint8Array): boolean {
+  return (tdAttributes[0]! & (1 << TD_ATTRIBUTE_DEBUG_BIT)) !== 0;
+}
+
+/**
+ * The MRCONFIGID contrast expects for an initdata digest (DESIGN.md): a SHA-256 digest followed by
+ * 16 zero bytes, or a full SHA-384 digest.
+ *
+ * @throws {ValidationError} for a digest of another length
+ */
+export function mrConfigIdForDigest(digest: Uint8Array): Uint8Array {
+  if (digest.length === 48) return digest.slice();
+  if (digest.length === 32) {
+    const out = new Uint8Array(48);
+    out.set(digest);
+    return out;
+  }
+  throw new ValidationError(
+    "mrConfigId",
+    `an initdata digest has 32 or 48 bytes, not ${digest.length}`,
+  );
+}
+
+function equalBytes(field: string, expected: Uint8Array, actual: Uint8Array): void {
+  if (!constantTimeEqual(expected, actual)) {
+    throw new ValidationError(field, "does not match", {
+      expected: encodeHex(expected),
+      actual: encodeHex(actual),
+    });
+  }
+}
+
+/** Options of {@link validateTdxQuote}. */
+export interface ValidateTdxOptions {
+  /** The 64 bytes of report data the quote must carry. */
+  readonly reportData: Uint8Array;
+  /** When given, the MRCONFIGID the quote must carry (see {@link mrConfigIdForDigest}). */
+  readonly mrConfigId?: Uint8Array;
+  /** Path of the reference value in errors, e.g. `ReferenceValues.tdx[0]`. */
+  readonly path?: string;
+}
+
+/**
+ * Validates a verified quote against a reference value.
+ *
+ * @throws {ValidationError} naming the first field that does not match
+ */
+export function validateTdxQuote(
+  verified: VerifiedTdxQuote,
+  ref: TdxReferenceValue,
+  options: ValidateTdxOptions,
+): void {
+  const body = verified.quote.body;
+  const p = options.path ?? "ReferenceValues.tdx";
+  if (options.reportData.length !== 64) {
+    throw new ValidationError("reportData", "expected report data must be 64 bytes", {
+      expected: "64 bytes",
+      actual: `${options.reportData.length} bytes`,
+    });
+  }
+  equalBytes("quote.body.reportData", options.reportData, body.reportData);
+  equalBytes(`${p}.MrTd`, ref.MrTd, body.mrTd);
+  if (ref.MrSeam) equalBytes(`${p}.MrSeam`, ref.MrSeam, body.mrSeam);
+  if (ref.Rtmrs) {
+    ref.Rtmrs.forEach((rtmr, i) => equalBytes(`${p}.Rtmrs[${i}]`, rtmr, body.rtmrs[i]!));
+  }
+  if (ref.Xfam) equalBytes(`${p}.Xfam`, ref.Xfam, body.xfam);
+  if (ref.TdAttributes) {
+    equalBytes(`${p}.TdAttributes`, ref.TdAttributes, body.tdAttributes);
+  } else if (tdDebugEnabled(body.tdAttributes)) {
+    throw new ValidationError(`${p}.TdAttributes`, "the TD has DEBUG enabled", {
+      expected: "DEBUG off",
+      actual: encodeHex(body.tdAttributes),
+    });
+  }
+  if (options.mrConfigId) equalBytes("quote.body.mrConfigId", options.mrConfigId, body.mrConfigId);
+  const status = verified.tcb.status;
+  if (!ref.AllowedTcbStatuses.includes(status)) {
+    throw new ValidationError(`${p}.AllowedTcbStatuses`, "TCB status is not allowed", {
+      expected: ref.AllowedTcbStatuses.join("|"),
+      actual: verified.tcb.reason ? `${status} (${verified.tcb.reason})` : status,
+    });
+  }
+  const evaluationNumber = Math.min(
+    verified.tcbInfo.tcbEvaluationDataNumber,
+    verified.qeIdentity.tcbEvaluationDataNumber,
+  );
+  if (evaluationNumber < ref.MinTCBEvaluationDataNumber) {
+    throw new ValidationError(
+      `${p}.MinTCBEvaluationDataNumber`,
+      "collateral is older than the minimum TCB evaluation data number",
+      { expected: `>= ${ref.MinTCBEvaluationDataNumber}`, actual: String(evaluationNumber) },
+    );
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The TDX {@link EvidenceVerifier}: verifies a quote with Intel collateral (or, for reference
+ * values naming a simulated root, the simulated chain) and checks it against the manifest's TDX
+ * reference values.
+ *
+ * @module
+ */
+import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
+import { encodeHex } from "../bytes/mod.ts";
+import type { ChainCache } from "../x509/chain_cache.ts";
+import type {
+  AttestationClaims,
+  Evidence,
+  EvidenceVerifier,
+  VerifyOptions,
+} from "../evidence/types.ts";
+import { parseTdxQuote } from "./quote/parse_quote.ts";
+import type { TdxQuote } from "./quote/types.ts";
+import { parseSgxExtensions, SGX_EXTENSION_OID } from "./pck/sgx_extensions.ts";
+import { SIMULATED_TDX_PLATFORM, type TdxReferenceValue } from "./reference_values.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "./verify/intel_root.ts";
+import { pckChainFromQuote, type VerifiedTdxQuote, verifyTdxQuote } from "./verify/verify_quote.ts";
+import type { PckCaType, TdxCollateralSource } from "./verify/collateral_bundle.ts";
+import { validateTdxQuote } from "./validate/validate_quote.ts";
+
+/** Construction options of {@link TdxEvidenceVerifier}. */
+export interface TdxEvidenceVerifierOptions {
+  /** The manifest's TDX reference values; evidence is accepted if any entry matches. */
+  readonly referenceValues: readonly TdxReferenceValue[];
+  /** Where collateral comes from (Intel PCS client or an offline bundle). */
+  readonly collateral?: TdxCollateralSource;
+  /** Cache of verified chains and signatures. */
+  readonly chainCache?: ChainCache;
+  /**
+   * Whether a PCK CRL is required (default true). Turning it off is explicit and shows in the
+   * claims as `pckRevocationChecked: false`.
+   */
+  readonly requirePckCrl?: boolean;
+}
+
+/** Reads which PCK CA issued the PCK certificate, and its FMSPC, without trusting either yet. */
+export function collateralRequestOf(quote: TdxQuote): { fmspc: Uint8Array; pckCa: PckCaType } {
+  const certs = pckChainFromQuote(quote);
+  const ext = certs[0]!.extension(SGX_EXTENSION_OID);
+  if (!ext) throw new VerificationError("quote.pckChain.leaf", "has no SGX extension");
+  const fmspc = parseSgxExtensions(ext).fmspc;
+  const issuer = certs[0]!.issuer;
+  return { fmspc, pckCa: /Processor/i.test(issuer) ? "processor" : "platform" };
+}
+
+/** Human-readable claims of a verified TDX quote. */
+export function tdxClaimDetails(v: VerifiedTdxQuote): Record<string, string> {
+  const b = v.quote.body;
+  const details: Record<string, string> = {
+    quoteVersion: String(v.quote.header.version),
+    tcbStatus: v.tcb.status,
+    advisoryIds: v.tcb.advisoryIds.join(","),
+    fmspc: encodeHex(v.pck.fmspc),
+    pceId: encodeHex(v.pck.pceId),
+    mrTd: encodeHex(b.mrTd),
+    mrSeam: encodeHex(b.mrSeam),
+    mrConfigId: encodeHex(b.mrConfigId),
+    rtmr0: encodeHex(b.rtmrs[0]),
+    rtmr1: encodeHex(b.rtmrs[1]),
+    rtmr2: encodeHex(b.rtmrs[2]),
+    rtmr3: encodeHex(b.rtmrs[3]),
+    xfam: encodeHex(b.xfam),
+    tdAttributes: encodeHex(b.tdAttributes),
+    teeTcbSvn: encodeHex(b.teeTcbSvn),
+    tcbEvaluationDataNumber: String(v.tcbInfo.tcbEvaluationDataNumber),
+    pckRevocationChecked: String(v.pckRevocationChecked),
+    rootFingerprint: v.rootFingerprint,
+  };
+  if (v.tcb.reason) details.tcbReason = v.tcb.reason;
+  if (b.teeTcbSvn2) details.teeTcbSvn2 = encodeHex(b.teeTcbSvn2);
+  return details;
+}
+
+/** Verifies TDX quotes against collateral and TDX reference values. */
+export class TdxEvidenceVerifier implements EvidenceVerifier {
+  /** Always `"tdx"`. */
+  readonly platform = "tdx" as const;
+  readonly #options: TdxEvidenceVerifierOptions;
+
+  constructor(options: TdxEvidenceVerifierOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Verifies `evidence` and returns its claims, from the first reference value it matches.
+   *
+   * @throws {VerificationError} when the quote or its collateral is not genuine
+   * @throws {ValidationError} when it is genuine but matches no reference value
+   * @throws {UnavailableError} when collateral cannot be had
+   */
+  async verify(evidence: Evidence, options: VerifyOptions): Promise<AttestationClaims> {
+    if (evidence.platform !== "tdx") {
+      throw new VerificationError("evidence.platform", `expected tdx, got ${evidence.platform}`);
+    }
+    const refs = this.#options.referenceValues;
+    if (refs.length === 0) {
+      throw new ValidationError("ReferenceValues.tdx", "no TDX reference values are configured");
+    }
+    const source = this.#options.collateral;
+    if (!source) throw new UnavailableError("collateral", "no TDX collateral source is configured");
+    const quote = parseTdxQuote(evidence.report);
+    const request = collateralRequestOf(quote);
+    const collateral = await source.collateralFor({ ...request, now: options.now });
+    const byAnchor = new Map<string, Promise<VerifiedTdxQuote>>();
+    const verifyWith = (anchor: string) => {
+      let p = byAnchor.get(anchor);
+      if (!p) {
+        p = verifyTdxQuote(quote, {
+          now: options.now,
+          trustAnchors: [anchor],
+          collateral,
+          cache: this.#options.chainCache,
+          requirePckCrl: this.#options.requirePckCrl,
+        });
+        byAnchor.set(anchor, p);
+      }
+      return p;
+    };
+    let firstError: unknown;
+    for (const [i, ref] of refs.entries()) {
+      const anchor = ref.Platform === SIMULATED_TDX_PLATFORM
+        ? ref.SimulatedRootSHA256
+        : INTEL_SGX_ROOT_CA_SHA256;
+      if (!anchor) {
+        firstError ??= new VerificationError(
+          `ReferenceValues.tdx[${i}].SimulatedRootSHA256`,
+          "a simulated platform must name its root fingerprint",
+        );
+        continue;
+      }
+      try {
+        const verified = await verifyWith(anchor);
+        validateTdxQuote(verified, ref, {
+          reportData: options.reportData,
+          path: `ReferenceValues.tdx[${i}]`,
+        });
+        const body = verified.quote.body;
+        return {
+          platform: "tdx",
+          reportData: body.reportData,
+          hostData: body.mrConfigId,
+          measurement: body.mrTd,
+          referenceValueIndex: i,
+          details: tdxClaimDetails(verified),
+        };
+      } catch (e) {
+        // A genuineness failure outranks a mismatch: report the most serious first error.
+        if (
+          firstError === undefined ||
+          (e instanceof VerificationError && !(firstError instanceof VerificationError))
+        ) {
+          firstError = e;
+        }
+      }
+    }
+    throw firstError;
+  }
+}

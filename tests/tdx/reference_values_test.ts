@@ -1,0 +1,85 @@
+import { strict as assert } from "node:assert";
+import { IssueList } from "../../json/mod.ts";
+import { readTdxReferenceValue } from "../../tdx/reference_values.ts";
+
+const MRTD = "91".repeat(48);
+
+function read(value: unknown) {
+  const issues = new IssueList();
+  const ref = readTdxReferenceValue(value, "ReferenceValues.tdx[0]", issues);
+  return { ref, issues: issues.issues };
+}
+
+Deno.test("reads a full TDX reference value with Contrast's field names", () => {
+  const { ref, issues } = read({
+    Platform: "Metal-QEMU-TDX",
+    MrTd: MRTD,
+    MrSeam: "5b".repeat(48),
+    Rtmrs: ["00".repeat(48), "01".repeat(48), "02".repeat(48), "03".repeat(48)],
+    Xfam: "e702060000000000",
+    TdAttributes: "0000001000000000",
+    MinTCBEvaluationDataNumber: 17,
+    AllowedTcbStatuses: ["UpToDate", "SWHardeningNeeded"],
+  });
+  assert.deepEqual(issues, []);
+  assert.equal(ref!.Rtmrs![3]![0], 3);
+  assert.equal(ref!.MinTCBEvaluationDataNumber, 17);
+  assert.deepEqual(ref!.AllowedTcbStatuses, ["UpToDate", "SWHardeningNeeded"]);
+});
+
+Deno.test("defaults to UpToDate only and evaluation number 0", () => {
+  const { ref } = read({ Platform: "Metal-QEMU-TDX", MrTd: MRTD });
+  assert.deepEqual(ref!.AllowedTcbStatuses, ["UpToDate"]);
+  assert.equal(ref!.MinTCBEvaluationDataNumber, 0);
+});
+
+Deno.test("rejects a simulated platform without its root fingerprint", () => {
+  const { ref, issues } = read({ Platform: "Simulated-TDX", MrTd: MRTD });
+  assert.equal(ref, undefined);
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].SimulatedRootSHA256");
+});
+
+Deno.test("rejects a simulated root fingerprint on a real platform", () => {
+  const { ref, issues } = read({
+    Platform: "Metal-QEMU-TDX",
+    MrTd: MRTD,
+    SimulatedRootSHA256: "aa".repeat(32),
+  });
+  assert.equal(ref, undefined);
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].SimulatedRootSHA256");
+});
+
+Deno.test("accepts a simulated platform that names its root", () => {
+  const { ref } = read({
+    Platform: "Simulated-TDX",
+    MrTd: MRTD,
+    SimulatedRootSHA256: "AA".repeat(32),
+  });
+  assert.equal(ref!.SimulatedRootSHA256, "aa".repeat(32));
+});
+
+Deno.test("reports every problem with its JSON path", () => {
+  const { ref, issues } = read({
+    Platform: "Metal-QEMU-TDX",
+    MrTd: "00",
+    Rtmrs: ["00".repeat(48)],
+    AllowedTcbStatuses: ["Great"],
+    Extra: 1,
+  });
+  assert.equal(ref, undefined);
+  const paths = issues.map((i) => i.path);
+  assert.ok(paths.includes("ReferenceValues.tdx[0].MrTd"));
+  assert.ok(paths.includes("ReferenceValues.tdx[0].Rtmrs"));
+  assert.ok(paths.includes("ReferenceValues.tdx[0].AllowedTcbStatuses[0]"));
+  assert.ok(paths.includes("ReferenceValues.tdx[0].Extra"));
+});
+
+Deno.test("rejects a missing MrTd", () => {
+  const { issues } = read({ Platform: "Metal-QEMU-TDX" });
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].MrTd");
+});
+
+Deno.test("rejects a misspelled simulated platform", () => {
+  const { issues } = read({ Platform: "simulated-tdx", MrTd: MRTD });
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].Platform");
+});

@@ -1,0 +1,140 @@
+import { strict as assert } from "node:assert";
+import { decodeHex, encodeHex } from "../../bytes/mod.ts";
+import { ValidationError, VerificationError } from "../../errors/mod.ts";
+import { IssueList } from "../../json/mod.ts";
+import { ChainCache } from "../../x509/chain_cache.ts";
+import { readTdxReferenceValue, type TdxReferenceValue } from "../../tdx/reference_values.ts";
+import { TdxEvidenceVerifier } from "../../tdx/verifier.ts";
+import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
+import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
+import { conformanceFile, conformanceTest, readConformance } from "../conformance.ts";
+
+const DIR = "tdx/v4-phala-b0c06f-uptodate";
+const NOW = new Date("2025-06-19T11:32:27Z");
+const REPORT_DATA = decodeHex(
+  "9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20",
+);
+
+function ref(extra: Record<string, unknown> = {}): TdxReferenceValue {
+  const issues = new IssueList();
+  const r = readTdxReferenceValue(
+    {
+      Platform: "Metal-QEMU-TDX",
+      MrTd:
+        "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
+      MrSeam:
+        "5b38e33a6487958b72c3c12a938eaa5e3fd4510c51aeeab58c7d5ecee41d7c436489d6c8e4f92f160b7cad34207b00c1",
+      Rtmrs: [
+        "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0",
+        "0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378",
+        "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132",
+        "00".repeat(48),
+      ],
+      Xfam: "e702060000000000",
+      TdAttributes: "0000001000000000",
+      MinTCBEvaluationDataNumber: 17,
+      ...extra,
+    },
+    "ReferenceValues.tdx[0]",
+    issues,
+  );
+  issues.throwIfAny();
+  return r!;
+}
+
+async function verifier(refs: TdxReferenceValue[]) {
+  const collateral = await readTdxCollateralDir(conformanceFile(DIR).pathname);
+  return new TdxEvidenceVerifier({
+    referenceValues: refs,
+    collateral: new StaticTdxCollateral(collateral),
+    chainCache: new ChainCache(),
+  });
+}
+
+async function evidence() {
+  return { platform: "tdx" as const, report: await readConformance(`${DIR}/quote.bin`) };
+}
+
+conformanceTest("a real quote matching its reference value yields its claims", async () => {
+  const v = await verifier([ref()]);
+  const claims = await v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW });
+  assert.equal(claims.platform, "tdx");
+  assert.equal(claims.referenceValueIndex, 0);
+  assert.equal(claims.hostData.length, 48);
+  assert.equal(encodeHex(claims.measurement), encodeHex(ref().MrTd));
+  assert.equal(claims.details.tcbStatus, "UpToDate");
+  assert.equal(claims.details.advisoryIds, "");
+  assert.equal(claims.details.fmspc, "b0c06f000000");
+});
+
+conformanceTest("the second reference value matches when the first does not", async () => {
+  const v = await verifier([ref({ MrTd: "00".repeat(48) }), ref()]);
+  const claims = await v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW });
+  assert.equal(claims.referenceValueIndex, 1);
+});
+
+async function rejectsWith(refs: TdxReferenceValue[], field: RegExp, reportData = REPORT_DATA) {
+  const v = await verifier(refs);
+  await assert.rejects(v.verify(await evidence(), { reportData, now: NOW }), (e: unknown) => {
+    assert.ok(e instanceof ValidationError, `expected ValidationError, got ${e}`);
+    assert.match(e.field, field);
+    assert.ok(e.expected !== undefined && e.actual !== undefined);
+    return true;
+  });
+}
+
+conformanceTest("rejects another MRTD, reporting expected and actual", async () => {
+  await rejectsWith([ref({ MrTd: "00".repeat(48) })], /MrTd/);
+});
+
+conformanceTest("rejects another RTMR2", async () => {
+  const r = ref();
+  const rtmrs = [...r.Rtmrs!] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  rtmrs[2] = new Uint8Array(48);
+  await rejectsWith([{ ...r, Rtmrs: rtmrs }], /Rtmrs\[2\]/);
+});
+
+conformanceTest("rejects another MRSEAM", async () => {
+  await rejectsWith([ref({ MrSeam: "11".repeat(48) })], /MrSeam/);
+});
+
+conformanceTest("rejects another XFAM", async () => {
+  await rejectsWith([ref({ Xfam: "e718060000000000" })], /Xfam/);
+});
+
+conformanceTest("rejects other TD attributes", async () => {
+  await rejectsWith([ref({ TdAttributes: "0000000000000000" })], /TdAttributes/);
+});
+
+conformanceTest("rejects report data other than expected", async () => {
+  await rejectsWith([ref()], /reportData/, new Uint8Array(64));
+});
+
+conformanceTest("rejects a TCB status the reference value does not allow", async () => {
+  await rejectsWith([ref({ AllowedTcbStatuses: ["OutOfDate"] })], /AllowedTcbStatuses/);
+});
+
+conformanceTest("rejects collateral older than MinTCBEvaluationDataNumber", async () => {
+  await rejectsWith([ref({ MinTCBEvaluationDataNumber: 18 })], /MinTCBEvaluationDataNumber/);
+});
+
+conformanceTest("a simulated reference value never trusts the Intel root by accident", async () => {
+  const v = await verifier([
+    ref({ Platform: "Simulated-TDX", SimulatedRootSHA256: "ab".repeat(32) }),
+  ]);
+  await assert.rejects(
+    v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW }),
+    VerificationError,
+  );
+});
+
+conformanceTest("rejects SNP evidence handed to the TDX verifier", async () => {
+  const v = await verifier([ref()]);
+  await assert.rejects(
+    v.verify({ platform: "snp", report: new Uint8Array(1184) }, {
+      reportData: REPORT_DATA,
+      now: NOW,
+    }),
+    VerificationError,
+  );
+});
