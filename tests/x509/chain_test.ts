@@ -1,0 +1,753 @@
+import assert from "node:assert/strict";
+import "reflect-metadata";
+import * as px from "@peculiar/x509";
+import { VerificationError } from "../../errors/mod.ts";
+import { ChainCache, parseCertificate, verifyChain } from "../../x509/mod.ts";
+import { conformanceTest } from "../conformance.ts";
+import { FROM, issue, type Issued, makeCrl, makeKeys, makeRoot, UNTIL } from "./pki_fixture.ts";
+import {
+  AMD_PRODUCTS,
+  conformanceCert,
+  conformanceCerts,
+  conformanceCrl,
+  manifestRoots,
+  snpVectors,
+  tdxVectors,
+} from "./vectors.ts";
+
+const NOW = new Date("2030-06-01T00:00:00Z");
+const CA_USAGE = px.KeyUsageFlags.keyCertSign | px.KeyUsageFlags.cRLSign;
+
+/** A three-level test PKI: root (P-384) → intermediate (P-256, pathLen 0) → leaf (P-256). */
+async function threeLevels(): Promise<{ root: Issued; ca: Issued; leaf: Issued }> {
+  const root = await makeRoot("Test Root", "P-384");
+  const ca = await issue({
+    cn: "Test CA",
+    field: "ca",
+    keys: await makeKeys("P-256"),
+    issuer: root,
+    ca: true,
+    pathLength: 0,
+    keyUsage: CA_USAGE,
+  });
+  const leaf = await issue({
+    cn: "Test Leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+  });
+  return { root, ca, leaf };
+}
+
+const pkiPromise = threeLevels();
+
+async function rejects(promise: Promise<unknown>, field: RegExp, reason: RegExp): Promise<void> {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof VerificationError, `not a VerificationError: ${String(e)}`);
+    assert.match(e.field, field);
+    assert.match(e.reason, reason);
+    return true;
+  });
+}
+
+// ---- real vendor chains ----
+
+conformanceTest("AMD ASK and ASVK verify up to the pinned ARK of every product", async () => {
+  const roots = await manifestRoots();
+  for (const product of AMD_PRODUCTS) {
+    const ark = await conformanceCert(`amd/${product}/ark.pem`, "ark");
+    for (const intermediate of ["ask", "asvk"]) {
+      const cert = await conformanceCert(`amd/${product}/${intermediate}.pem`, intermediate);
+      const chain = await verifyChain({
+        leaf: cert,
+        intermediates: [ark],
+        trustAnchors: [roots.amd[product]!],
+        now: NOW,
+        field: `${product}Chain`,
+      });
+      assert.equal(chain.certificates.length, 2);
+      assert.equal(chain.rootFingerprint, roots.amd[product]);
+    }
+  }
+});
+
+conformanceTest(
+  "every SNP vector's VCEK/VLEK verifies to its product's pinned ARK at its time",
+  async () => {
+    const roots = await manifestRoots();
+    for (const v of await snpVectors()) {
+      const vek = await conformanceCert(`${v.dir}/${v.vek}`, "vek");
+      const intermediate = await conformanceCert(`${v.dir}/${v.intermediate}`, "intermediate");
+      const ark = await conformanceCert(`${v.dir}/ark.pem`, "ark");
+      const chain = await verifyChain({
+        leaf: vek,
+        intermediates: [intermediate, ark],
+        trustAnchors: [roots.amd[v.product]!],
+        now: v.now,
+        field: v.name,
+      });
+      assert.deepEqual(
+        chain.certificates.map((c) => c.field),
+        ["vek", "intermediate", "ark"],
+        v.name,
+      );
+    }
+  },
+);
+
+conformanceTest("rejects a Genoa VCEK chain when only the Milan ARK is pinned", async () => {
+  const roots = await manifestRoots();
+  const v = (await snpVectors()).find((x) => x.product === "genoa")!;
+  await rejects(
+    verifyChain({
+      leaf: await conformanceCert(`${v.dir}/vcek.der`, "vcek"),
+      intermediates: [
+        await conformanceCert(`${v.dir}/ask.pem`, "ask"),
+        await conformanceCert(`${v.dir}/ark.pem`, "ark"),
+      ],
+      trustAnchors: [roots.amd.milan!],
+      now: v.now,
+      field: "chain",
+    }),
+    /^chain\.ark$/,
+    /is not a pinned trust anchor/,
+  );
+});
+
+conformanceTest("rejects a VLEK presented with the VCEK signing key (ASK)", async () => {
+  const roots = await manifestRoots();
+  const v = (await snpVectors()).find((x) => x.vek === "vlek.der")!;
+  await rejects(
+    verifyChain({
+      leaf: await conformanceCert(`${v.dir}/vlek.der`, "vlek"),
+      intermediates: [await conformanceCert("amd/milan/ask.pem", "ask")],
+      trustAnchors: [await conformanceCert("amd/milan/ark.pem", "ark")],
+      now: v.now,
+      field: "chain",
+    }),
+    /^chain\.vlek\.issuer$/,
+    /no certificate of issuer .*SEV-VLEK-Milan/,
+  );
+  void roots;
+});
+
+conformanceTest(
+  "the Intel PCK chain of every TDX vector verifies to the pinned SGX Root CA",
+  async () => {
+    const roots = await manifestRoots();
+    for (const v of await tdxVectors()) {
+      const [leaf, ...rest] = await conformanceCerts(`${v.dir}/pck_chain_from_quote.pem`, "pck");
+      const chain = await verifyChain({
+        leaf: leaf!,
+        intermediates: rest,
+        trustAnchors: [roots.intel],
+        now: v.now,
+        field: v.name,
+      });
+      assert.equal(chain.certificates.length, 3, v.name);
+      assert.equal(chain.rootFingerprint, roots.intel);
+    }
+  },
+);
+
+conformanceTest(
+  "Intel TCB signing chains verify, with the root CA CRL and the PCK CRL",
+  async () => {
+    const roots = await manifestRoots();
+    for (const v of await tdxVectors()) {
+      if (!v.files.includes("tcb_info_issuer_chain.pem")) continue;
+      const [signer, root] = await conformanceCerts(
+        `${v.dir}/tcb_info_issuer_chain.pem`,
+        "tcbSigning",
+      );
+      const rootCrl = await conformanceCrl(`${v.dir}/root_ca_crl.der`, "rootCaCrl");
+      const chain = await verifyChain({
+        leaf: signer!,
+        intermediates: [root!],
+        trustAnchors: [roots.intel],
+        crls: [rootCrl],
+        now: v.now,
+        field: v.name,
+      });
+      assert.deepEqual(chain.revocationChecked, [true, false], v.name);
+      if (!v.files.includes("pck_crl.der")) continue;
+      const [leaf, ...rest] = await conformanceCerts(`${v.dir}/pck_chain_from_quote.pem`, "pck");
+      const pck = await verifyChain({
+        leaf: leaf!,
+        intermediates: rest,
+        trustAnchors: [roots.intel],
+        crls: [rootCrl, await conformanceCrl(`${v.dir}/pck_crl.der`, "pckCrl")],
+        now: v.now,
+        field: v.name,
+      });
+      assert.deepEqual(pck.revocationChecked, [true, true, false], v.name);
+      assert.ok(pck.validUntil <= rootCrl.nextUpdate!);
+    }
+  },
+);
+
+conformanceTest(
+  "rejects an Intel PCK chain at a time after its CRL's nextUpdate (stale CRL)",
+  async () => {
+    const roots = await manifestRoots();
+    const v = (await tdxVectors()).find((x) => x.name === "v4-phala-b0c06f-uptodate")!;
+    const [leaf, ...rest] = await conformanceCerts(`${v.dir}/pck_chain_from_quote.pem`, "pck");
+    const pckCrl = await conformanceCrl(`${v.dir}/pck_crl.der`, "pckCrl");
+    await rejects(
+      verifyChain({
+        leaf: leaf!,
+        intermediates: rest,
+        trustAnchors: [roots.intel],
+        crls: [pckCrl],
+        now: new Date(pckCrl.nextUpdate!.getTime() + 1000),
+        field: "pck",
+      }),
+      /^pck\.crls\[0\]\.nextUpdate$/,
+      /stale/,
+    );
+  },
+);
+
+// ---- generated chains: every rejection path ----
+
+Deno.test("a generated three-level chain verifies and reports its window", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const chain = await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert, root.cert],
+    trustAnchors: [await root.cert.fingerprint()],
+    now: NOW,
+    field: "chain",
+  });
+  assert.deepEqual(chain.certificates.map((c) => c.field), ["leaf", "ca", "Test Root"]);
+  assert.equal(chain.validFrom.getTime(), FROM.getTime());
+  assert.equal(chain.validUntil.getTime(), UNTIL.getTime());
+  // A root given as a trust-anchor certificate works the same, and colon/upper-case pins too.
+  const fp = (await root.cert.fingerprint()).toUpperCase().match(/../g)!.join(":");
+  await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "c",
+  });
+  await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert, root.cert],
+    trustAnchors: [fp],
+    now: NOW,
+    field: "c",
+  });
+});
+
+Deno.test("rejects a leaf whose signature has one flipped byte", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const der = new Uint8Array(leaf.cert.der);
+  der[der.length - 5]! ^= 0x40;
+  await rejects(
+    verifyChain({
+      leaf: parseCertificate(der, "leaf"),
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.leaf/,
+    /signature|not strict DER|DER/,
+  );
+});
+
+Deno.test("rejects a leaf signed by another key under its issuer's name (wrong issuer)", async () => {
+  const { root, ca } = await pkiPromise;
+  const impostor = await makeKeys("P-256");
+  const leaf = await issue({
+    cn: "Leaf",
+    field: "leaf",
+    keys: impostor,
+    issuer: ca,
+    signWith: impostor,
+  });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.leaf$/,
+    /signature does not verify with the key of "CN=Test CA/,
+  );
+});
+
+Deno.test("rejects a chain whose issuer certificate is missing", async () => {
+  const { root, leaf } = await pkiPromise;
+  await rejects(
+    verifyChain({ leaf: leaf.cert, trustAnchors: [root.cert], now: NOW, field: "chain" }),
+    /^chain\.leaf\.issuer$/,
+    /no certificate of issuer "CN=Test CA/,
+  );
+});
+
+Deno.test("rejects a chain at a time after the leaf expired", async () => {
+  const { root, ca } = await pkiPromise;
+  const leaf = await issue({
+    cn: "Short",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+    notAfter: new Date("2025-01-01T00:00:00Z"),
+  });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.leaf\.validity$/,
+    /valid from 2020-01-01T00:00:00.000Z to 2025-01-01T00:00:00.000Z, not at 2030/,
+  );
+});
+
+Deno.test("rejects a chain at a time before the intermediate is valid", async () => {
+  const { root } = await pkiPromise;
+  const ca = await issue({
+    cn: "Test CA",
+    field: "ca",
+    keys: await makeKeys("P-256"),
+    issuer: root,
+    ca: true,
+    keyUsage: CA_USAGE,
+    notBefore: new Date("2031-01-01T00:00:00Z"),
+  });
+  // A leaf issued by that not-yet-valid CA.
+  const late = await issue({
+    cn: "leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+  });
+  await rejects(
+    verifyChain({
+      leaf: late.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.ca\.validity$/,
+    /not at 2030/,
+  );
+});
+
+Deno.test("rejects a chain whose self-signed root is not pinned", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const other = await makeRoot("Other Root", "P-256");
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert, root.cert],
+      trustAnchors: [await other.cert.fingerprint()],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.Test Root$/,
+    /is not a pinned trust anchor/,
+  );
+});
+
+Deno.test("rejects a pinned root whose self-signature does not verify", async () => {
+  const keys = await makeKeys("P-256");
+  const forgedRoot = await issue({
+    cn: "Forged",
+    keys,
+    ca: true,
+    signWith: await makeKeys("P-256"),
+  });
+  await rejects(
+    verifyChain({
+      leaf: forgedRoot.cert,
+      trustAnchors: [forgedRoot.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.Forged$/,
+    /signature does not verify/,
+  );
+});
+
+Deno.test("rejects an issuer that is not a CA (no basicConstraints, or cA false)", async () => {
+  const { root } = await pkiPromise;
+  for (const ca of [undefined, false]) {
+    const notCa = await issue({
+      cn: "Not A CA",
+      field: "notCa",
+      keys: await makeKeys("P-256"),
+      issuer: root,
+      ca,
+    });
+    const leaf = await issue({
+      cn: "leaf",
+      field: "leaf",
+      keys: await makeKeys("P-256"),
+      issuer: notCa,
+    });
+    await rejects(
+      verifyChain({
+        leaf: leaf.cert,
+        intermediates: [notCa.cert],
+        trustAnchors: [root.cert],
+        now: NOW,
+        field: "chain",
+      }),
+      /^chain\.notCa\.basicConstraints$/,
+      /is not a CA/,
+    );
+  }
+});
+
+Deno.test("rejects a chain longer than an issuer's pathLen allows", async () => {
+  const { root, ca } = await pkiPromise; // ca has pathLen 0
+  const sub = await issue({
+    cn: "Sub CA",
+    field: "sub",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+    ca: true,
+    keyUsage: CA_USAGE,
+  });
+  const leaf = await issue({
+    cn: "leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: sub,
+  });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [sub.cert, ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.ca\.basicConstraints$/,
+    /allows 0 intermediate CA\(s\) below it, chain has 1/,
+  );
+});
+
+Deno.test("rejects an issuer whose key usage lacks keyCertSign", async () => {
+  const { root } = await pkiPromise;
+  const ca = await issue({
+    cn: "Sign Only",
+    field: "ca",
+    keys: await makeKeys("P-256"),
+    issuer: root,
+    ca: true,
+    keyUsage: px.KeyUsageFlags.digitalSignature,
+  });
+  const leaf = await issue({
+    cn: "leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+  });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.ca\.keyUsage$/,
+    /lacks the keyCertSign/,
+  );
+});
+
+Deno.test("rejects a certificate with an unknown critical extension", async () => {
+  const { root, ca } = await pkiPromise;
+  const leaf = await issue({
+    cn: "leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+    extraExtensions: [new px.Extension("1.3.6.1.4.1.99999.1", true, new Uint8Array([5, 0]))],
+  });
+  const options = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+  };
+  await rejects(
+    verifyChain(options),
+    /^chain\.leaf\.extensions$/,
+    /unsupported critical extension 1\.3\.6\.1\.4\.1\.99999\.1/,
+  );
+  // Accepted when the caller says it checks that extension itself.
+  await verifyChain({ ...options, understoodCriticalExtensions: ["1.3.6.1.4.1.99999.1"] });
+});
+
+Deno.test("rejects a leaf whose serial is revoked by a CRL of its issuer", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const crl = await makeCrl({ issuer: ca, revoked: ["7f", leaf.cert.serialNumber] });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      crls: [crl],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.leaf\.serialNumber$/,
+    /is revoked by the CRL of "CN=Test CA/,
+  );
+});
+
+Deno.test("rejects an intermediate revoked by the root's CRL", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const crl = await makeCrl({ issuer: root, revoked: [ca.cert.serialNumber] });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      crls: [crl],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.ca\.serialNumber$/,
+    /revoked/,
+  );
+});
+
+Deno.test("a current CRL that does not list the leaf marks the link as checked", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const crl = await makeCrl({ issuer: ca, revoked: ["7f"] });
+  const chain = await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    crls: [crl],
+    now: NOW,
+    field: "chain",
+  });
+  assert.deepEqual(chain.revocationChecked, [true, false, false]);
+});
+
+Deno.test("rejects a CRL signed by the wrong key", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const crl = await makeCrl({ issuer: ca, signWith: await makeKeys("P-256") });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      crls: [crl],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.crls\[0\]$/,
+    /signature does not verify/,
+  );
+});
+
+Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const crl = await makeCrl({ issuer: ca, nextUpdate: new Date("2029-01-01T00:00:00Z") });
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      crls: [crl],
+      now: NOW,
+      field: "chain",
+    }),
+    /^chain\.crls\[0\]\.nextUpdate$/,
+    /stale/,
+  );
+});
+
+Deno.test("rejects a CRL issued after now and one without nextUpdate", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const base = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+  };
+  const future = await makeCrl({ issuer: ca, thisUpdate: new Date("2031-01-01T00:00:00Z") });
+  await rejects(
+    verifyChain({ ...base, crls: [future] }),
+    /^chain\.crls\[0\]\.thisUpdate$/,
+    /after now/,
+  );
+  const open = await makeCrl({ issuer: ca, nextUpdate: null });
+  await rejects(
+    verifyChain({ ...base, crls: [open] }),
+    /^chain\.crls\[0\]\.nextUpdate$/,
+    /no nextUpdate/,
+  );
+});
+
+Deno.test("RSA-PSS chains like AMD's verify (generated root, intermediate and P-384 leaf)", async () => {
+  const root = await makeRoot("ARK-Test", "RSA-PSS");
+  const ask = await issue({
+    cn: "SEV-Test",
+    field: "ask",
+    keys: await makeKeys("RSA-PSS"),
+    issuer: root,
+    ca: true,
+    pathLength: 0,
+    keyUsage: px.KeyUsageFlags.keyCertSign,
+  });
+  const vcek = await issue({
+    cn: "SEV-VCEK",
+    field: "vcek",
+    keys: await makeKeys("P-384"),
+    issuer: ask,
+  });
+  const crl = await makeCrl({ issuer: root, revoked: ["1234"] });
+  const chain = await verifyChain({
+    leaf: vcek.cert,
+    intermediates: [ask.cert, root.cert],
+    trustAnchors: [await root.cert.fingerprint()],
+    crls: [crl],
+    now: NOW,
+    field: "chain",
+  });
+  assert.deepEqual(chain.revocationChecked, [false, true, false]);
+});
+
+Deno.test("picks the right issuer among several with the same name", async () => {
+  const { root } = await pkiPromise;
+  const keysA = await makeKeys("P-256");
+  const keysB = await makeKeys("P-256");
+  const a = await issue({
+    cn: "Twin CA",
+    field: "a",
+    keys: keysA,
+    issuer: root,
+    ca: true,
+    keyUsage: CA_USAGE,
+  });
+  const b = await issue({
+    cn: "Twin CA",
+    field: "b",
+    keys: keysB,
+    issuer: root,
+    ca: true,
+    keyUsage: CA_USAGE,
+  });
+  const leaf = await issue({ cn: "leaf", field: "leaf", keys: await makeKeys("P-256"), issuer: b });
+  const chain = await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [a.cert, b.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+  });
+  assert.equal(chain.certificates[1]!.field, "b");
+});
+
+Deno.test("rejects an empty set of trust anchors", async () => {
+  const { leaf } = await pkiPromise;
+  await rejects(
+    verifyChain({ leaf: leaf.cert, trustAnchors: [], now: NOW, field: "chain" }),
+    /^chain$/,
+    /no trust anchor/,
+  );
+});
+
+// ---- cache ----
+
+Deno.test("ChainCache returns a verified chain again without re-verifying", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const cache = new ChainCache();
+  const options = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+    cache,
+  };
+  const first = await verifyChain(options);
+  const second = await verifyChain({ ...options, leaf: parseCertificate(leaf.cert.der, "leaf") });
+  assert.equal(second, first);
+  assert.equal(cache.stats.hits, 1);
+});
+
+Deno.test("ChainCache never serves a chain outside its validity window", async () => {
+  const { root, ca } = await pkiPromise;
+  const leaf = await issue({
+    cn: "leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+    notAfter: new Date("2031-01-01T00:00:00Z"),
+  });
+  const cache = new ChainCache();
+  const options = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+    cache,
+  };
+  await verifyChain(options);
+  await rejects(
+    verifyChain({ ...options, now: new Date("2032-01-01T00:00:00Z") }),
+    /validity$/,
+    /not at 2032/,
+  );
+});
+
+Deno.test("ChainCache does not let a new CRL that revokes the leaf be bypassed", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const cache = new ChainCache();
+  const options = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+    cache,
+  };
+  await verifyChain(options);
+  const crl = await makeCrl({ issuer: ca, revoked: [leaf.cert.serialNumber] });
+  await rejects(verifyChain({ ...options, crls: [crl] }), /serialNumber$/, /revoked/);
+});
+
+Deno.test("ChainCache keeps a different pin from reusing a chain", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const cache = new ChainCache();
+  await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert, root.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "chain",
+    cache,
+  });
+  const other = await makeRoot("Other", "P-256");
+  await rejects(
+    verifyChain({
+      leaf: leaf.cert,
+      intermediates: [ca.cert, root.cert],
+      trustAnchors: [await other.cert.fingerprint()],
+      now: NOW,
+      field: "chain",
+      cache,
+    }),
+    /Test Root$/,
+    /not a pinned/,
+  );
+});

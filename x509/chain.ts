@@ -1,0 +1,365 @@
+/**
+ * Certificate chain verification up to a root pinned by SHA-256 fingerprint.
+ *
+ * The chain is built from the leaf through the given (untrusted) certificates by issuer/subject
+ * name (byte-wise) and key identifiers, checking each link's signature. It must end in a
+ * self-signed root whose fingerprint is pinned. Then every certificate's validity window at `now`,
+ * basic constraints (CA for issuers, path length), key usage (keyCertSign for issuers, where the
+ * extension is present), unknown critical extensions, and revocation by the CRLs given are
+ * checked. Errors name the link (`<field>.<certificate field>`) and the reason.
+ *
+ * @module
+ */
+import { VerificationError } from "../errors/mod.ts";
+import { constantTimeEqual, encodeHex, sha256 } from "../bytes/mod.ts";
+import {
+  type Certificate,
+  ExtensionOid,
+  KeyUsageBit,
+  normaliseFingerprint,
+} from "./certificate.ts";
+import { checkCrlExceptSignature, type Crl, isRevoked, verifyCrl } from "./crl.ts";
+import type { ChainCache } from "./chain_cache.ts";
+import { verifySignedParts } from "./signature.ts";
+
+/**
+ * A trust anchor: a root certificate's SHA-256 fingerprint (hex, `:` separators allowed), or a
+ * root certificate the caller trusts (pinned by its own fingerprint).
+ */
+export type TrustAnchor = string | Certificate;
+
+/** Input of {@link verifyChain}. */
+export interface VerifyChainOptions {
+  /** The certificate to verify. */
+  readonly leaf: Certificate;
+  /** Untrusted certificates that may complete the chain (intermediates, possibly the root). */
+  readonly intermediates?: readonly Certificate[];
+  /** Pinned roots; the chain must end in one of them. */
+  readonly trustAnchors: readonly TrustAnchor[];
+  /** The time every validity window and CRL is checked at. */
+  readonly now: Date;
+  /** CRLs to check revocation with; each is used for the link whose issuer issued it. */
+  readonly crls?: readonly Crl[];
+  /** Names the chain in errors, e.g. `vcekChain`. */
+  readonly field: string;
+  /** A cache of earlier verifications (see {@link ChainCache}). */
+  readonly cache?: ChainCache;
+  /** Critical extension OIDs the caller checks itself (beyond the standard ones handled here). */
+  readonly understoodCriticalExtensions?: readonly string[];
+  /** Longest chain accepted, root included. Default 6. */
+  readonly maxLength?: number;
+}
+
+/** A chain that verified. */
+export interface VerifiedChain {
+  /** Leaf first, root last. */
+  readonly certificates: readonly Certificate[];
+  /** The leaf. */
+  readonly leaf: Certificate;
+  /** The pinned root. */
+  readonly root: Certificate;
+  /** SHA-256 fingerprint of the root, lower-case hex. */
+  readonly rootFingerprint: string;
+  /**
+   * For each certificate (same index as {@link certificates}), whether a CRL of its issuer was
+   * given and checked. The root is never covered.
+   */
+  readonly revocationChecked: readonly boolean[];
+  /** Start of the window in which every certificate and CRL used is valid. */
+  readonly validFrom: Date;
+  /** End of that window. */
+  readonly validUntil: Date;
+}
+
+/** Critical extensions this module checks itself (or that carry no constraint to enforce). */
+const UNDERSTOOD_CRITICAL: readonly string[] = [
+  ExtensionOid.basicConstraints,
+  ExtensionOid.keyUsage,
+  ExtensionOid.extKeyUsage,
+  ExtensionOid.subjectAltName,
+];
+
+/**
+ * Verifies a certificate chain from `leaf` to a pinned root.
+ *
+ * @throws {VerificationError} naming the failing link and the reason
+ */
+export async function verifyChain(options: VerifyChainOptions): Promise<VerifiedChain> {
+  const { leaf, now, field, cache } = options;
+  const intermediates = options.intermediates ?? [];
+  const crls = options.crls ?? [];
+  const pinned = new Set<string>();
+  const anchorCerts: Certificate[] = [];
+  for (const anchor of options.trustAnchors) {
+    if (typeof anchor === "string") {
+      pinned.add(normaliseFingerprint(anchor));
+    } else {
+      pinned.add(await anchor.fingerprint());
+      anchorCerts.push(anchor);
+    }
+  }
+  if (pinned.size === 0) throw new VerificationError(field, "no trust anchor is pinned");
+  const understood = new Set([
+    ...UNDERSTOOD_CRITICAL,
+    ...(options.understoodCriticalExtensions ?? []),
+  ]);
+  const maxLength = options.maxLength ?? 6;
+
+  let cacheKey: string | undefined;
+  if (cache) {
+    cacheKey = await chainCacheKey(
+      leaf,
+      intermediates,
+      anchorCerts,
+      pinned,
+      crls,
+      understood,
+      maxLength,
+    );
+    const hit = cache.lookupChain<VerifiedChain>(cacheKey, now);
+    if (hit) return hit;
+  }
+
+  const pool = dedupe(
+    [...intermediates, ...anchorCerts],
+    await Promise.all(
+      [...intermediates, ...anchorCerts].map((c) => c.fingerprint()),
+    ),
+  );
+  const certificates = await buildPath(leaf, pool, pinned, field, maxLength, cache);
+  const root = certificates[certificates.length - 1]!;
+
+  let validFrom = new Date(Math.max(...certificates.map((c) => c.notBefore.getTime())));
+  let validUntil = new Date(Math.min(...certificates.map((c) => c.notAfter.getTime())));
+  for (const [i, cert] of certificates.entries()) {
+    const name = linkName(field, cert);
+    if (now < cert.notBefore || now > cert.notAfter) {
+      throw new VerificationError(
+        `${name}.validity`,
+        `"${cert.subject}" is valid from ${cert.notBefore.toISOString()} to ` +
+          `${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
+      );
+    }
+    for (const ext of cert.extensions) {
+      if (ext.critical && !understood.has(ext.oid)) {
+        throw new VerificationError(
+          `${name}.extensions`,
+          `unsupported critical extension ${ext.oid}`,
+        );
+      }
+    }
+    if (i > 0) checkIssuer(cert, i, name);
+  }
+
+  const revocationChecked: boolean[] = certificates.map(() => false);
+  const usedCrls = new Set<Crl>();
+  for (let i = 0; i < certificates.length - 1; i++) {
+    const cert = certificates[i]!;
+    const issuer = certificates[i + 1]!;
+    for (const [n, crl] of crls.entries()) {
+      if (!constantTimeEqual(crl.issuerDer, issuer.subjectDer)) continue;
+      const crlField = `${field}.crls[${n}]`;
+      await verifyCrlCached(crl, issuer, now, crlField, cache);
+      usedCrls.add(crl);
+      if (isRevoked(crl, cert.serialNumber)) {
+        throw new VerificationError(
+          `${linkName(field, cert)}.serialNumber`,
+          `"${cert.subject}" (serial ${cert.serialNumber}) is revoked by the CRL of "${issuer.subject}"`,
+        );
+      }
+      revocationChecked[i] = true;
+    }
+  }
+  for (const crl of usedCrls) {
+    if (crl.thisUpdate > validFrom) validFrom = crl.thisUpdate;
+    if (crl.nextUpdate! < validUntil) validUntil = crl.nextUpdate!;
+  }
+
+  const result: VerifiedChain = {
+    certificates,
+    leaf,
+    root,
+    rootFingerprint: await root.fingerprint(),
+    revocationChecked,
+    validFrom,
+    validUntil,
+  };
+  if (cache && cacheKey) cache.storeChain(cacheKey, { value: result, validFrom, validUntil });
+  return result;
+}
+
+function linkName(field: string, cert: Certificate): string {
+  return `${field}.${cert.field}`;
+}
+
+/** Basic constraints and key usage of the certificate at position `index` (≥ 1) of the chain. */
+function checkIssuer(cert: Certificate, index: number, name: string): void {
+  const bc = cert.basicConstraints;
+  if (!bc?.ca) {
+    throw new VerificationError(
+      `${name}.basicConstraints`,
+      `"${cert.subject}" issues certificates but is not a CA (basicConstraints cA is not true)`,
+    );
+  }
+  const below = index - 1;
+  if (bc.pathLength !== undefined && below > bc.pathLength) {
+    throw new VerificationError(
+      `${name}.basicConstraints`,
+      `"${cert.subject}" allows ${bc.pathLength} intermediate CA(s) below it, chain has ${below}`,
+    );
+  }
+  const usage = cert.keyUsage;
+  if (usage !== undefined && !usage.has(KeyUsageBit.keyCertSign)) {
+    throw new VerificationError(
+      `${name}.keyUsage`,
+      `"${cert.subject}" issues certificates but lacks the keyCertSign key usage`,
+    );
+  }
+}
+
+function dedupe(certs: Certificate[], fingerprints: string[]): Certificate[] {
+  const seen = new Set<string>();
+  return certs.filter((_, i) => {
+    const fp = fingerprints[i]!;
+    if (seen.has(fp)) return false;
+    seen.add(fp);
+    return true;
+  });
+}
+
+/** Builds leaf → … → pinned root, verifying each link's signature on the way. */
+async function buildPath(
+  leaf: Certificate,
+  pool: readonly Certificate[],
+  pinned: ReadonlySet<string>,
+  field: string,
+  maxLength: number,
+  cache: ChainCache | undefined,
+): Promise<Certificate[]> {
+  const failures: VerificationError[] = [];
+  const extend = async (path: Certificate[]): Promise<Certificate[] | undefined> => {
+    const current = path[path.length - 1]!;
+    const name = linkName(field, current);
+    if (current.selfIssued) {
+      const fingerprint = await current.fingerprint();
+      if (!pinned.has(fingerprint)) {
+        failures.push(
+          new VerificationError(
+            name,
+            `root "${current.subject}" (SHA-256 ${fingerprint}) is not a pinned trust anchor`,
+          ),
+        );
+        return undefined;
+      }
+      try {
+        await verifyLink(current, current, name, cache);
+      } catch (e) {
+        failures.push(e as VerificationError);
+        return undefined;
+      }
+      return path;
+    }
+    if (path.length >= maxLength) {
+      failures.push(new VerificationError(name, `chain longer than ${maxLength} certificates`));
+      return undefined;
+    }
+    const aki = current.authorityKeyIdentifier;
+    const candidates = pool.filter((c) =>
+      !path.includes(c) && constantTimeEqual(c.subjectDer, current.issuerDer) &&
+      (aki === undefined || c.subjectKeyIdentifier === undefined ||
+        constantTimeEqual(aki, c.subjectKeyIdentifier))
+    );
+    if (candidates.length === 0) {
+      failures.push(
+        new VerificationError(
+          `${name}.issuer`,
+          `no certificate of issuer "${current.issuer}" was given to complete the chain`,
+        ),
+      );
+      return undefined;
+    }
+    for (const candidate of candidates) {
+      try {
+        await verifyLink(current, candidate, name, cache);
+      } catch (e) {
+        if (!(e instanceof VerificationError)) throw e;
+        failures.push(e);
+        continue;
+      }
+      const found = await extend([...path, candidate]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const path = await extend([leaf]);
+  if (path) return path;
+  // The failure furthest along the chain is the most telling one.
+  throw failures[failures.length - 1] ??
+    new VerificationError(field, "no chain to a pinned root");
+}
+
+async function signatureKey(signedDer: Uint8Array, issuer: Certificate): Promise<string> {
+  const [a, b] = await Promise.all([sha256(signedDer), sha256(issuer.spki)]);
+  return `${encodeHex(a)}:${encodeHex(b)}`;
+}
+
+/** Verifies that `cert` is signed by `issuer`, consulting and filling the cache. */
+async function verifyLink(
+  cert: Certificate,
+  issuer: Certificate,
+  name: string,
+  cache: ChainCache | undefined,
+): Promise<void> {
+  const key = cache ? await signatureKey(cert.der, issuer) : "";
+  if (cache?.hasSignature(key)) return;
+  try {
+    await verifySignedParts(cert, issuer.publicKey, name, `"${issuer.subject}"`);
+  } catch (e) {
+    if (e instanceof VerificationError && !e.field.startsWith(name)) {
+      throw new VerificationError(name, e.message, { cause: e });
+    }
+    if (e instanceof VerificationError) throw e;
+    throw new VerificationError(name, `cannot check the signature: ${String(e)}`, { cause: e });
+  }
+  cache?.storeSignature(key);
+}
+
+/** {@link verifyCrl}, skipping the signature when the cache has seen it verified. */
+async function verifyCrlCached(
+  crl: Crl,
+  issuer: Certificate,
+  now: Date,
+  field: string,
+  cache: ChainCache | undefined,
+): Promise<void> {
+  if (!cache) return verifyCrl(crl, issuer, now, field);
+  const key = await signatureKey(crl.der, issuer);
+  // The signature part is skipped only when this exact CRL verified with this exact key before.
+  if (cache.hasSignature(key)) return checkCrlExceptSignature(crl, issuer, now, field);
+  await verifyCrl(crl, issuer, now, field);
+  cache.storeSignature(key);
+}
+
+/** The cache key of a chain verification: every input that can change its result except `now`. */
+async function chainCacheKey(
+  leaf: Certificate,
+  intermediates: readonly Certificate[],
+  anchors: readonly Certificate[],
+  pinned: ReadonlySet<string>,
+  crls: readonly Crl[],
+  understood: ReadonlySet<string>,
+  maxLength: number,
+): Promise<string> {
+  const sorted = async (items: readonly { fingerprint(): Promise<string> }[]) =>
+    (await Promise.all(items.map((i) => i.fingerprint()))).sort().join(",");
+  return [
+    `leaf=${await leaf.fingerprint()}`,
+    `field=${leaf.field}`,
+    `intermediates=${await sorted(intermediates)}|${intermediates.map((c) => c.field).join(",")}`,
+    `anchors=${await sorted(anchors)}`,
+    `pinned=${[...pinned].sort().join(",")}`,
+    `crls=${await sorted(crls)}`,
+    `critical=${[...understood].sort().join(",")}`,
+    `max=${maxLength}`,
+  ].join(";");
+}

@@ -1,0 +1,105 @@
+/**
+ * A cache of certificate chains and signatures already verified. It is an ordinary object the
+ * caller creates and passes in (no global state). Deno's WebCrypto is slow for P-384 and RSA-4096,
+ * so remembering what was verified is what makes repeated attestation fast.
+ *
+ * What is remembered is only ever a *positive* result for *exactly the same inputs*:
+ * - a chain, keyed by the SHA-256 of every certificate DER, the pinned anchors, every CRL and the
+ *   options that influence the result; it is returned only while `now` lies inside the
+ *   intersection of every certificate's validity window and every CRL's [thisUpdate, nextUpdate];
+ * - a signature, keyed by the SHA-256 of the signed structure's DER and of the signer's SPKI
+ *   (a signature does not depend on time).
+ *
+ * @module
+ */
+
+/** A cached chain verification result with the time window in which it holds. */
+export interface CachedChain<T> {
+  /** The result to hand out again. */
+  readonly value: T;
+  /** Start of the window in which the result holds. */
+  readonly validFrom: Date;
+  /** End of the window (inclusive). */
+  readonly validUntil: Date;
+}
+
+/** Options of a {@link ChainCache}. */
+export interface ChainCacheOptions {
+  /** Most chains remembered (least recently used are dropped first). Default 1024. */
+  readonly maxChains?: number;
+  /** Most signatures remembered. Default 4096. */
+  readonly maxSignatures?: number;
+}
+
+/** Remembers verified chains and signatures; see the module documentation for the rules. */
+export class ChainCache {
+  readonly #chains = new Map<string, CachedChain<unknown>>();
+  readonly #signatures = new Map<string, true>();
+  readonly #maxChains: number;
+  readonly #maxSignatures: number;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(options: ChainCacheOptions = {}) {
+    this.#maxChains = options.maxChains ?? 1024;
+    this.#maxSignatures = options.maxSignatures ?? 4096;
+  }
+
+  /** The cached chain for `key` when `now` is inside its window; otherwise undefined. */
+  lookupChain<T>(key: string, now: Date): T | undefined {
+    const entry = this.#chains.get(key);
+    if (entry === undefined || now < entry.validFrom || now > entry.validUntil) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#chains.delete(key);
+    this.#chains.set(key, entry);
+    this.#hits++;
+    return entry.value as T;
+  }
+
+  /** Remembers a verified chain for `key`, valid within [validFrom, validUntil]. */
+  storeChain<T>(key: string, entry: CachedChain<T>): void {
+    this.#chains.delete(key);
+    this.#chains.set(key, entry);
+    evict(this.#chains, this.#maxChains);
+  }
+
+  /** Whether the signature identified by `key` was verified before. */
+  hasSignature(key: string): boolean {
+    if (!this.#signatures.has(key)) return false;
+    this.#signatures.delete(key);
+    this.#signatures.set(key, true);
+    return true;
+  }
+
+  /** Remembers that the signature identified by `key` verified. */
+  storeSignature(key: string): void {
+    this.#signatures.set(key, true);
+    evict(this.#signatures, this.#maxSignatures);
+  }
+
+  /** Counters for chain lookups, for tests and metrics. */
+  get stats(): { hits: number; misses: number; chains: number; signatures: number } {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      chains: this.#chains.size,
+      signatures: this.#signatures.size,
+    };
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#chains.clear();
+    this.#signatures.clear();
+  }
+}
+
+function evict(map: Map<string, unknown>, max: number): void {
+  while (map.size > max) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) return;
+    map.delete(oldest);
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * A minimal, strict DER reader: just enough ASN.1 to cut certificates and CRLs into the exact
+ * byte ranges that signatures cover (a re-encoding could differ from what was signed), and to
+ * read algorithm identifiers, ECDSA signatures and a few extensions. Definite lengths only, in
+ * their shortest form; every bound is checked and every error names the field.
+ *
+ * @module
+ */
+import { ParseError } from "../errors/mod.ts";
+
+/** ASN.1 universal tags used by contrast. */
+export const Tag = {
+  boolean: 0x01,
+  integer: 0x02,
+  bitString: 0x03,
+  octetString: 0x04,
+  null: 0x05,
+  oid: 0x06,
+  utf8String: 0x0c,
+  printableString: 0x13,
+  ia5String: 0x16,
+  utcTime: 0x17,
+  generalizedTime: 0x18,
+  sequence: 0x30,
+  set: 0x31,
+} as const;
+
+/** One DER element (tag, length, value) and where it sits in its buffer. */
+export interface DerElement {
+  /** The identifier octet (only single-octet tags are supported). */
+  readonly tag: number;
+  /** The whole element: identifier, length and contents. */
+  readonly raw: Uint8Array;
+  /** The contents octets. */
+  readonly value: Uint8Array;
+  /** Offset of the element in the buffer it was read from. */
+  readonly offset: number;
+  /** Offset just past the element. */
+  readonly end: number;
+}
+
+/**
+ * Reads the DER element starting at `offset` of `bytes`.
+ *
+ * @throws {ParseError} naming `field` on a truncated element, a high tag number, an indefinite or
+ *   non-minimal length
+ */
+export function readElement(bytes: Uint8Array, offset: number, field: string): DerElement {
+  if (offset + 2 > bytes.length) throw new ParseError(field, "DER element truncated");
+  const tag = bytes[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw new ParseError(field, "DER high tag numbers are not supported");
+  let length = bytes[offset + 1]!;
+  let header = 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0) throw new ParseError(field, "indefinite length is not DER");
+    if (count > 4) throw new ParseError(field, "DER length too large");
+    if (offset + 2 + count > bytes.length) throw new ParseError(field, "DER length truncated");
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + bytes[offset + 2 + i]!;
+    if (bytes[offset + 2]! === 0 || length < 0x80) {
+      throw new ParseError(field, "DER length not in its shortest form");
+    }
+    header += count;
+  }
+  const start = offset + header;
+  const end = start + length;
+  if (end > bytes.length) {
+    throw new ParseError(
+      field,
+      `DER element needs ${length} bytes at offset ${start}, only ${bytes.length - start} left`,
+    );
+  }
+  return {
+    tag,
+    raw: bytes.subarray(offset, end),
+    value: bytes.subarray(start, end),
+    offset,
+    end,
+  };
+}
+
+/**
+ * Reads `bytes` as exactly one DER element with tag `tag` (no trailing bytes).
+ *
+ * @throws {ParseError} naming `field` on a different tag or trailing bytes
+ */
+export function readSingle(bytes: Uint8Array, tag: number, field: string): DerElement {
+  const el = readElement(bytes, 0, field);
+  expectTag(el, tag, field);
+  if (el.end !== bytes.length) {
+    throw new ParseError(field, `${bytes.length - el.end} trailing bytes after the DER element`);
+  }
+  return el;
+}
+
+/** Throws a {@link ParseError} naming `field` unless `el` has tag `tag`. */
+export function expectTag(el: DerElement, tag: number, field: string): void {
+  if (el.tag !== tag) {
+    throw new ParseError(
+      field,
+      `expected DER tag 0x${hex2(tag)}, found 0x${hex2(el.tag)}`,
+    );
+  }
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, "0");
+}
+
+/**
+ * The elements inside a constructed element (SEQUENCE, SET, or an explicit tag), in order.
+ *
+ * @throws {ParseError} naming `field` when a child does not fit
+ */
+export function children(el: DerElement, field: string): DerElement[] {
+  const out: DerElement[] = [];
+  let offset = 0;
+  while (offset < el.value.length) {
+    const child = readElement(el.value, offset, `${field}[${out.length}]`);
+    out.push(child);
+    offset = child.end;
+  }
+  return out;
+}
+
+/**
+ * Decodes an OBJECT IDENTIFIER element into dotted form.
+ *
+ * @throws {ParseError} naming `field` on a wrong tag or a malformed arc
+ */
+export function readOid(el: DerElement, field: string): string {
+  expectTag(el, Tag.oid, field);
+  const v = el.value;
+  if (v.length === 0) throw new ParseError(field, "empty OBJECT IDENTIFIER");
+  const arcs: number[] = [];
+  let value = 0;
+  let started = false;
+  for (let i = 0; i < v.length; i++) {
+    const b = v[i]!;
+    if (!started && b === 0x80) throw new ParseError(field, "OID arc not in its shortest form");
+    started = true;
+    value = value * 128 + (b & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) throw new ParseError(field, "OID arc too large");
+    if (!(b & 0x80)) {
+      arcs.push(value);
+      value = 0;
+      started = false;
+    } else if (i === v.length - 1) {
+      throw new ParseError(field, "OID ends inside an arc");
+    }
+  }
+  const first = arcs[0]!;
+  const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
+  return [...head, ...arcs.slice(1)].join(".");
+}
+
+/**
+ * The magnitude of a non-negative INTEGER element, big-endian without sign padding.
+ *
+ * @throws {ParseError} naming `field` on a wrong tag, an empty, negative or non-minimal integer
+ */
+export function readUnsignedInteger(el: DerElement, field: string): Uint8Array {
+  expectTag(el, Tag.integer, field);
+  const v = el.value;
+  if (v.length === 0) throw new ParseError(field, "empty INTEGER");
+  if (v[0]! & 0x80) throw new ParseError(field, "INTEGER is negative");
+  if (v.length > 1 && v[0] === 0 && !(v[1]! & 0x80)) {
+    throw new ParseError(field, "INTEGER not in its shortest form");
+  }
+  return v[0] === 0 && v.length > 1 ? v.subarray(1) : v;
+}
+
+/**
+ * A small non-negative INTEGER element as a number.
+ *
+ * @throws {ParseError} naming `field` when it is not a non-negative integer below 2^48
+ */
+export function readSmallInteger(el: DerElement, field: string): number {
+  const magnitude = readUnsignedInteger(el, field);
+  if (magnitude.length > 6) throw new ParseError(field, "INTEGER too large");
+  let n = 0;
+  for (const b of magnitude) n = n * 256 + b;
+  return n;
+}
+
+/**
+ * The contents of a BIT STRING element that has no unused bits (signatures, keys).
+ *
+ * @throws {ParseError} naming `field` on a wrong tag or unused bits
+ */
+export function readBitStringBytes(el: DerElement, field: string): Uint8Array {
+  expectTag(el, Tag.bitString, field);
+  if (el.value.length === 0) throw new ParseError(field, "empty BIT STRING");
+  if (el.value[0] !== 0) throw new ParseError(field, "BIT STRING has unused bits");
+  return el.value.subarray(1);
+}
+
+/** DER encoding of `length` as a definite length. */
+function encodeLength(length: number): Uint8Array {
+  if (length < 0x80) return Uint8Array.of(length);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
+  return Uint8Array.of(0x80 | bytes.length, ...bytes);
+}
+
+/** A DER element with tag `tag` around `contents` (the parts are concatenated). */
+export function encodeElement(tag: number, ...contents: Uint8Array[]): Uint8Array {
+  const total = contents.reduce((n, c) => n + c.length, 0);
+  const len = encodeLength(total);
+  const out = new Uint8Array(1 + len.length + total);
+  out[0] = tag;
+  out.set(len, 1);
+  let at = 1 + len.length;
+  for (const c of contents) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes a UTCTime (`YYMMDDHHMMSSZ`, years 1950–2049) or GeneralizedTime (`YYYYMMDDHHMMSSZ`)
+ * element, in the strict forms RFC 5280 requires.
+ *
+ * @throws {ParseError} naming `field` on any other form or an impossible date
+ */
+export function readTime(el: DerElement, field: string): Date {
+  const text = new TextDecoder().decode(el.value);
+  let m: RegExpMatchArray | null;
+  let year: number;
+  if (el.tag === Tag.utcTime) {
+    m = text.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
+    if (!m) throw new ParseError(field, `UTCTime "${text}" is not YYMMDDHHMMSSZ`);
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (el.tag === Tag.generalizedTime) {
+    m = text.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
+    if (!m) throw new ParseError(field, `GeneralizedTime "${text}" is not YYYYMMDDHHMMSSZ`);
+    year = Number(m[1]);
+  } else {
+    throw new ParseError(field, `expected a time, found DER tag 0x${hex2(el.tag)}`);
+  }
+  const [month, day, hour, minute, second] = m.slice(2).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  if (
+    date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 ||
+    second > 59
+  ) {
+    throw new ParseError(field, `"${text}" is not a valid date`);
+  }
+  return date;
+}

@@ -1,0 +1,160 @@
+/**
+ * SubjectPublicKeyInfo decoding and import into WebCrypto verification keys.
+ *
+ * @module
+ */
+import { p256, p384 } from "@noble/curves/nist.js";
+import { ParseError, VerificationError } from "../errors/mod.ts";
+import { AlgorithmOid, readAlgorithmIdentifier, type SignatureAlgorithm } from "./algorithms.ts";
+import {
+  children,
+  encodeElement,
+  readBitStringBytes,
+  readOid,
+  readSingle,
+  readUnsignedInteger,
+  Tag,
+} from "./der.ts";
+
+/** Elliptic curves accepted for ECDSA. */
+export type EcCurve = "P-256" | "P-384";
+
+/** The coordinate size in bytes of each curve. */
+export const CURVE_SIZE: Readonly<Record<EcCurve, number>> = { "P-256": 32, "P-384": 48 };
+
+/** Smallest RSA modulus accepted, in bits. */
+export const MIN_RSA_BITS = 2048;
+
+/** A decoded SubjectPublicKeyInfo. */
+export type PublicKeyInfo =
+  | {
+    readonly kind: "rsa";
+    /** Modulus size in bits. */
+    readonly bits: number;
+    /** SPKI DER with the rsaEncryption algorithm (what WebCrypto imports). */
+    readonly spki: Uint8Array;
+  }
+  | {
+    readonly kind: "ec";
+    readonly curve: EcCurve;
+    /** The SPKI DER as found. */
+    readonly spki: Uint8Array;
+    /** The uncompressed point `04 ‖ x ‖ y`. */
+    readonly point: Uint8Array;
+  }
+  | {
+    readonly kind: "ed25519";
+    /** The SPKI DER as found. */
+    readonly spki: Uint8Array;
+  };
+
+const CURVE_BY_OID: Readonly<Record<string, EcCurve>> = {
+  [AlgorithmOid.p256]: "P-256",
+  [AlgorithmOid.p384]: "P-384",
+};
+
+const RSA_ENCRYPTION_ALGORITHM = encodeElement(
+  Tag.sequence,
+  encodeElement(Tag.oid, Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01)),
+  Uint8Array.of(Tag.null, 0),
+);
+
+/**
+ * Decodes SubjectPublicKeyInfo DER.
+ *
+ * @throws {ParseError} naming `field` on malformed DER
+ * @throws {VerificationError} naming `field` on an unsupported algorithm or curve, or an RSA key
+ *   shorter than {@link MIN_RSA_BITS}
+ */
+export function parsePublicKeyInfo(spki: Uint8Array, field: string): PublicKeyInfo {
+  const outer = readSingle(spki, Tag.sequence, field);
+  const parts = children(outer, field);
+  if (parts.length !== 2) throw new ParseError(field, "SubjectPublicKeyInfo needs 2 elements");
+  const { oid, params } = readAlgorithmIdentifier(parts[0]!, `${field}.algorithm`);
+  const key = readBitStringBytes(parts[1]!, `${field}.subjectPublicKey`);
+  if (oid === AlgorithmOid.rsaEncryption || oid === AlgorithmOid.rsassaPss) {
+    const rsa = readSingle(key, Tag.sequence, `${field}.subjectPublicKey`);
+    const ints = children(rsa, `${field}.subjectPublicKey`);
+    if (ints.length !== 2) throw new ParseError(`${field}.subjectPublicKey`, "RSAPublicKey shape");
+    const modulus = readUnsignedInteger(ints[0]!, `${field}.modulus`);
+    readUnsignedInteger(ints[1]!, `${field}.publicExponent`);
+    const bits = modulus.length * 8 - Math.clz32(modulus[0]!) + 24;
+    if (bits < MIN_RSA_BITS) {
+      throw new VerificationError(field, `RSA key of ${bits} bits is below ${MIN_RSA_BITS}`);
+    }
+    const normalised = oid === AlgorithmOid.rsaEncryption
+      ? spki
+      : encodeElement(Tag.sequence, RSA_ENCRYPTION_ALGORITHM, parts[1]!.raw);
+    return { kind: "rsa", bits, spki: normalised };
+  }
+  if (oid === AlgorithmOid.ecPublicKey) {
+    if (params === undefined) throw new ParseError(`${field}.algorithm`, "EC key without curve");
+    const curveOid = readOid(params, `${field}.algorithm.namedCurve`);
+    const curve = CURVE_BY_OID[curveOid];
+    if (!curve) throw new VerificationError(field, `unsupported elliptic curve ${curveOid}`);
+    if (key.length !== 1 + 2 * CURVE_SIZE[curve] || key[0] !== 0x04) {
+      throw new ParseError(`${field}.subjectPublicKey`, `not an uncompressed ${curve} point`);
+    }
+    assertOnCurve(key, curve, `${field}.subjectPublicKey`);
+    return { kind: "ec", curve, spki, point: key };
+  }
+  if (oid === AlgorithmOid.ed25519) {
+    if (key.length !== 32) throw new ParseError(`${field}.subjectPublicKey`, "Ed25519 key size");
+    return { kind: "ed25519", spki };
+  }
+  throw new VerificationError(field, `unsupported public key algorithm ${oid}`);
+}
+
+/**
+ * Checks that the uncompressed point `04 ‖ x ‖ y` lies on `curve` (WebCrypto in Deno does not).
+ *
+ * @throws {VerificationError} naming `field` when it does not
+ */
+export function assertOnCurve(point: Uint8Array, curve: EcCurve, field: string): void {
+  try {
+    (curve === "P-256" ? p256 : p384).Point.fromBytes(point).assertValidity();
+  } catch {
+    throw new VerificationError(field, `not a point on ${curve}`);
+  }
+}
+
+/**
+ * Imports `key` as a WebCrypto key that verifies signatures of algorithm `alg`.
+ *
+ * @throws {VerificationError} naming `field` when the key type does not fit the algorithm or
+ *   WebCrypto refuses the key
+ */
+export async function importVerifyKey(
+  key: PublicKeyInfo,
+  alg: SignatureAlgorithm,
+  field: string,
+): Promise<CryptoKey> {
+  let params: RsaHashedImportParams | EcKeyImportParams | Algorithm;
+  if (alg.kind === "rsa-pss" || alg.kind === "rsa-pkcs1") {
+    if (key.kind !== "rsa") throw mismatch(key, alg, field);
+    params = { name: alg.kind === "rsa-pss" ? "RSA-PSS" : "RSASSA-PKCS1-v1_5", hash: alg.hash };
+  } else if (alg.kind === "ecdsa") {
+    if (key.kind !== "ec") throw mismatch(key, alg, field);
+    params = { name: "ECDSA", namedCurve: key.curve };
+  } else {
+    if (key.kind !== "ed25519") throw mismatch(key, alg, field);
+    params = { name: "Ed25519" };
+  }
+  try {
+    return await crypto.subtle.importKey(
+      "spki",
+      key.spki as Uint8Array<ArrayBuffer>,
+      params,
+      false,
+      ["verify"],
+    );
+  } catch (e) {
+    throw new VerificationError(field, `public key rejected by WebCrypto: ${String(e)}`, {
+      cause: e,
+    });
+  }
+}
+
+function mismatch(key: PublicKeyInfo, alg: SignatureAlgorithm, field: string): VerificationError {
+  return new VerificationError(field, `a ${key.kind} key cannot verify ${alg.kind} signatures`);
+}
