@@ -1,0 +1,7 @@
+/**
+ * Simulated SEV-SNP: a locally generated vendor-like chain that signs byte-exact reports.
+ *
+ * @module
+ */
+export * from "./authority.ts";
+export * from "./certificates.ts";
