@@ -1,0 +1,339 @@
+/**
+ * {@link OciImageResolver}: resolves image references through the distribution API and the
+ * on-disk cache into what policy generation needs — the linux/amd64 manifest digest, the process
+ * defaults of the image config and the image's `/etc/passwd` and `/etc/group`. Offline, it
+ * answers only from the cache.
+ *
+ * @module
+ */
+import { ParseError, UnavailableError, ValidationError } from "../errors/mod.ts";
+import { type ImageAccountFiles, ImageCache } from "./cache.ts";
+import { decompressStream } from "./compression.ts";
+import { loadDockerCredentials } from "./credentials.ts";
+import {
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  parseImageConfig,
+  parseManifestDocument,
+  type Platform,
+  selectPlatform,
+} from "./manifest.ts";
+import { CONFIG_TYPES } from "./media_types.ts";
+import { defaultProgress, type PullProgress, silentProgress } from "./progress.ts";
+import {
+  type ImageReference,
+  manifestReference,
+  parseImageReference,
+  pinnedReference,
+} from "./reference.ts";
+import { RegistryClient } from "./registry_client.ts";
+import { LayeredFilesystem, readFileFromLayer } from "./rootfs.ts";
+import type { ImageResolver, ResolvedImage } from "./types.ts";
+
+/** The platform contrast's confidential VMs run. */
+export const DEFAULT_PLATFORM: Platform = { os: "linux", architecture: "amd64" };
+const PASSWD = "etc/passwd";
+const GROUP = "etc/group";
+const MAX_INDEX_DEPTH = 2;
+
+/** Options of {@link createImageResolver}. */
+export interface ImageResolverOptions {
+  /** Directory of the on-disk cache (created when missing). */
+  readonly cacheDir: string;
+  /** Registries (`host[:port]`) reached over plain HTTP. */
+  readonly insecureRegistries?: readonly string[];
+  /** Resolve only from the cache; a miss is an {@link UnavailableError}. */
+  readonly offline?: boolean;
+  /** Docker config file with credentials (default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`). */
+  readonly dockerConfigPath?: string;
+  /**
+   * Pull progress: a {@link PullProgress}, `true` for a line per pull on stderr, `false` for
+   * none; default: lines only when stderr is a terminal.
+   */
+  readonly progress?: PullProgress | boolean;
+  /** Platform to pick from indexes (default linux/amd64). */
+  readonly platform?: Platform;
+  /** Request timeout in milliseconds. */
+  readonly timeoutMs?: number;
+}
+
+/** Dependencies of an {@link OciImageResolver}. */
+export interface OciImageResolverDeps {
+  /** The on-disk cache. */
+  readonly cache: ImageCache;
+  /** The registry client; created on first use when a function (credentials load lazily). */
+  readonly client: () => Promise<RegistryClient>;
+  /** Resolve only from the cache. */
+  readonly offline: boolean;
+  /** Where pull progress goes. */
+  readonly progress: PullProgress;
+  /** Platform to pick from indexes. */
+  readonly platform: Platform;
+}
+
+/** Resolves image references with the registry and the cache. See the module doc. */
+export class OciImageResolver implements ImageResolver {
+  readonly #deps: OciImageResolverDeps;
+  readonly #inflight = new Map<string, Promise<ResolvedImage>>();
+
+  constructor(deps: OciImageResolverDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Resolves `reference`. Concurrent and repeated calls for the same reference share one
+   * resolution.
+   *
+   * @throws {ParseError} malformed reference or registry document
+   * @throws {UnavailableError} registry unreachable, image missing, or (offline) not cached
+   * @throws {import("../errors/mod.ts").VerificationError} content that does not match its digest
+   * @throws {ValidationError} the image is not for the wanted platform
+   */
+  resolve(reference: string): Promise<ResolvedImage> {
+    let pending = this.#inflight.get(reference);
+    if (!pending) {
+      pending = this.#resolve(reference);
+      this.#inflight.set(reference, pending);
+      pending.catch(() => this.#inflight.delete(reference));
+    }
+    return pending;
+  }
+
+  async #resolve(reference: string): Promise<ResolvedImage> {
+    const ref = parseImageReference(reference);
+    const field = `image ${reference}`;
+    const top = ref.digest !== undefined
+      ? { digest: ref.digest, bytes: await this.#document(ref, ref.digest, undefined, field) }
+      : await this.#resolveTag(ref, field);
+    const { digest, manifest } = await this.#platformManifest(ref, top, field);
+    const configBytes = await this.#document(ref, manifest.config.digest, manifest.config, field);
+    const config = parseImageConfig(configBytes, `config of ${reference}`);
+    this.#checkPlatform(config, field);
+    if (config.diffIds.length !== manifest.layers.length) {
+      throw new ParseError(
+        `config of ${reference}`,
+        `rootfs.diff_ids has ${config.diffIds.length} entries for ${manifest.layers.length} layers`,
+      );
+    }
+    const files = await this.#accountFiles(ref, digest, manifest, field);
+    return {
+      reference,
+      repository: ref.name,
+      digest,
+      pinned: pinnedReference(ref, digest),
+      config: config.process,
+      ...(files.passwd !== undefined ? { passwd: files.passwd } : {}),
+      ...(files.group !== undefined ? { group: files.group } : {}),
+    };
+  }
+
+  #offlineMiss(field: string, what: string): UnavailableError {
+    return new UnavailableError(
+      field,
+      `${what} is not in the image cache (${this.#deps.cache.dir}) and offline mode is on; ` +
+        "run once online to fill the cache",
+    );
+  }
+
+  async #resolveTag(
+    ref: ImageReference,
+    field: string,
+  ): Promise<{ digest: string; bytes: Uint8Array; contentType?: string }> {
+    const tag = manifestReference(ref);
+    const { cache } = this.#deps;
+    if (this.#deps.offline) {
+      const record = await cache.getTag(ref, tag);
+      if (!record) throw this.#offlineMiss(field, `tag ${tag} of ${ref.name}`);
+      const bytes = await cache.getBlob(record.digest);
+      if (!bytes) throw this.#offlineMiss(field, `manifest ${record.digest}`);
+      return { digest: record.digest, bytes };
+    }
+    const client = await this.#deps.client();
+    const fetched = await client.getManifest(ref, tag, field);
+    await cache.putBlob(fetched.digest, fetched.bytes);
+    await cache.putTag(ref, tag, fetched.digest);
+    return { digest: fetched.digest, bytes: fetched.bytes, contentType: fetched.contentType };
+  }
+
+  /**
+   * A manifest, index or config by digest: from the cache, else (online) from the registry,
+   * verified and then cached. `descriptor` (when known) bounds the size.
+   */
+  async #document(
+    ref: ImageReference,
+    digest: string,
+    descriptor: Descriptor | undefined,
+    field: string,
+  ): Promise<Uint8Array> {
+    const { cache } = this.#deps;
+    const cached = await cache.getBlob(digest);
+    if (cached) return cached;
+    if (this.#deps.offline) throw this.#offlineMiss(field, `document ${digest}`);
+    const client = await this.#deps.client();
+    const bytes = descriptor && CONFIG_TYPES.includes(descriptor.mediaType)
+      ? await client.getBlob(ref, descriptor, `${field} config`)
+      : (await client.getManifest(ref, digest, field)).bytes;
+    if (descriptor && bytes.length !== descriptor.size) {
+      throw new ParseError(
+        field,
+        `${digest} has ${bytes.length} bytes, descriptor says ${descriptor.size}`,
+      );
+    }
+    await cache.putBlob(digest, bytes);
+    return bytes;
+  }
+
+  /** Follows an index (or nested indexes) to the manifest for the wanted platform. */
+  async #platformManifest(
+    ref: ImageReference,
+    top: { digest: string; bytes: Uint8Array; contentType?: string },
+    field: string,
+  ): Promise<{ digest: string; manifest: ImageManifest }> {
+    let current = top;
+    for (let depth = 0; depth <= MAX_INDEX_DEPTH; depth++) {
+      const doc: ImageManifest | ImageIndex = parseManifestDocument(
+        current.bytes,
+        current.contentType,
+        `manifest ${current.digest} of ${ref.original}`,
+      );
+      if (doc.kind === "manifest") return { digest: current.digest, manifest: doc };
+      const wanted = this.#deps.platform;
+      const entry = selectPlatform(doc, wanted);
+      if (!entry) {
+        const available = doc.manifests
+          .map((m) => m.platform ? `${m.platform.os}/${m.platform.architecture}` : "unknown")
+          .join(", ");
+        throw new ValidationError(
+          field,
+          `image index has no ${wanted.os}/${wanted.architecture} image`,
+          { expected: `${wanted.os}/${wanted.architecture}`, actual: available || "none" },
+        );
+      }
+      const bytes = await this.#document(ref, entry.digest, entry, field);
+      current = { digest: entry.digest, bytes };
+    }
+    throw new ParseError(field, `image indexes nested deeper than ${MAX_INDEX_DEPTH}`);
+  }
+
+  #checkPlatform(config: ImageConfig, field: string): void {
+    const wanted = this.#deps.platform;
+    if (config.os !== wanted.os || config.architecture !== wanted.architecture) {
+      throw new ValidationError(field, "image is for another platform", {
+        expected: `${wanted.os}/${wanted.architecture}`,
+        actual: `${config.os}/${config.architecture}`,
+      });
+    }
+  }
+
+  /** `/etc/passwd` and `/etc/group` of the image: from the cache, else from its layers. */
+  async #accountFiles(
+    ref: ImageReference,
+    digest: string,
+    manifest: ImageManifest,
+    field: string,
+  ): Promise<ImageAccountFiles> {
+    const { cache, progress } = this.#deps;
+    const cached = await cache.getAccountFiles(digest);
+    if (cached) return cached;
+    if (this.#deps.offline) throw this.#offlineMiss(field, `the filesystem of ${digest}`);
+    const client = await this.#deps.client();
+    const total = manifest.layers.reduce((sum, l) => sum + l.size, 0);
+    progress.start(ref.original, manifest.layers.length, total);
+    let received = 0;
+    const download = (layer: Descriptor) => {
+      const before = received;
+      return client.getBlob(ref, layer, `${field} layer ${layer.digest}`, (n) => {
+        progress.advance(ref.original, before + n);
+      }).then((bytes) => {
+        received = before + bytes.length;
+        return bytes;
+      });
+    };
+    const fs = new LayeredFilesystem([PASSWD, GROUP]);
+    const layers = manifest.layers;
+    // Download the next layer while the current one is applied; apply strictly in order.
+    let next = layers.length > 0 ? download(layers[0]!) : undefined;
+    for (let i = 0; i < layers.length; i++) {
+      const bytes = await next!;
+      next = i + 1 < layers.length ? download(layers[i + 1]!) : undefined;
+      next?.catch(() => {}); // surfaced when awaited
+      await fs.applyLayer(
+        decompressStream(bytes, `${field} layer ${layers[i]!.digest}`),
+        i,
+        `${field} layer ${layers[i]!.digest}`,
+      );
+    }
+    const read = async (path: string): Promise<string | undefined> => {
+      const found = fs.lookup(path);
+      if (found.kind === "missing") return undefined;
+      if (found.kind !== "file") {
+        throw new ParseError(field, `/${path} in the image is not a regular file`);
+      }
+      let content = found.content;
+      if (content === undefined) {
+        // Reached through a link from a path whose content was not kept: read its layer again.
+        const layer = layers[found.source.layer]!;
+        const layerField = `${field} layer ${layer.digest}`;
+        const bytes = await client.getBlob(ref, layer, layerField);
+        content = await readFileFromLayer(
+          decompressStream(bytes, layerField),
+          found.source.path,
+          layerField,
+        );
+        if (content === undefined) {
+          throw new ParseError(layerField, `${found.source.path} vanished on second read`);
+        }
+      }
+      return new TextDecoder().decode(content);
+    };
+    const passwd = await read(PASSWD);
+    const group = await read(GROUP);
+    const files: ImageAccountFiles = {
+      ...(passwd !== undefined ? { passwd } : {}),
+      ...(group !== undefined ? { group } : {}),
+    };
+    await cache.putAccountFiles(digest, files);
+    progress.done(ref.original, digest);
+    return files;
+  }
+}
+
+/**
+ * Creates the resolver `contrast generate` uses: cache in `cacheDir`, credentials from the
+ * Docker config file (read on first registry access), plain HTTP for `insecureRegistries`.
+ */
+export function createImageResolver(options: ImageResolverOptions): OciImageResolver {
+  let client: Promise<RegistryClient> | undefined;
+  const progress = options.progress === true
+    ? defaultProgressForced()
+    : options.progress === false
+    ? silentProgress
+    : options.progress ?? defaultProgress();
+  return new OciImageResolver({
+    cache: new ImageCache(options.cacheDir),
+    client: () =>
+      client ??= loadDockerCredentials(options.dockerConfigPath).then((credentials) =>
+        new RegistryClient({
+          insecureRegistries: options.insecureRegistries,
+          credentials,
+          timeoutMs: options.timeoutMs,
+        })
+      ),
+    offline: options.offline ?? false,
+    progress,
+    platform: options.platform ?? DEFAULT_PLATFORM,
+  });
+}
+
+function defaultProgressForced(): PullProgress {
+  const encoder = new TextEncoder();
+  return {
+    start() {},
+    advance() {},
+    done(reference, digest) {
+      Deno.stderr.writeSync(encoder.encode(`Pulled ${reference} (${digest})\n`));
+    },
+  };
+}
