@@ -1,0 +1,317 @@
+/**
+ * The Coordinator's certificate authority:
+ *
+ * - **root CA**: self-signed with the seed-derived P-384 key. Its certificate is byte-stable for the
+ *   same seed (fixed validity, serial from the key, deterministic RFC 6979 signature), so a root
+ *   saved by a user keeps verifying after restarts and recovery.
+ * - **mesh CA**: a fresh P-384 key per manifest, self-signed (`mesh-ca.pem`, what workloads trust).
+ * - **intermediate**: the same mesh key and subject, signed by the root, so leaves chain both to
+ *   the mesh CA and, through the intermediate, to the root.
+ * - **leaves**: a pod's P-256 key, the policy's SANs (IP / URI / DNS), serverAuth + clientAuth,
+ *   one year, the verified attestation claims as an extension (see claims_extension.ts).
+ *
+ * All certificates are signed with ECDSA-with-SHA384.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { Certificate } from "@peculiar/asn1-x509";
+import { encodeHex, sha256 } from "../../bytes/mod.ts";
+import { ParseError } from "../../errors/mod.ts";
+import type { AttestationClaims } from "../../evidence/types.ts";
+import type { SubjectAltName } from "../../manifest/sans.ts";
+import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
+import type { DerivedP384Key } from "../../seed/p384.ts";
+import type { SeedEngine } from "../../seed/seed_engine.ts";
+import { claimsExtensionOid, encodeClaimsExtension } from "./claims_extension.ts";
+
+/** Subject of the root CA. */
+export const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";
+/** Subject of the mesh CA and of the intermediate (same key, same name). */
+export const MESH_CA_NAME = "CN=system:coordinator:intermediate,O=contrast";
+/** Start of the root certificate's validity (fixed, so the certificate is byte-stable). */
+export const ROOT_NOT_BEFORE = new Date("2025-01-01T00:00:00Z");
+/** End of the root certificate's validity: RFC 5280's "no well-defined expiration date". */
+export const ROOT_NOT_AFTER = new Date("9999-12-31T23:59:59Z");
+/** Validity of mesh CA and intermediate certificates. */
+export const MESH_CA_VALIDITY_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Default validity of leaf certificates: one year. */
+export const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+/** Backdating of notBefore against clock skew between Coordinator and peers. */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
+const SIGNING = { name: "ECDSA", hash: "SHA-384" } as const;
+
+/** Parameters of one leaf certificate. */
+export interface LeafRequest {
+  /** The pod's P-256 public key: a WebCrypto key or PKIX DER. */
+  readonly publicKey: CryptoKey | Uint8Array;
+  /** The SANs of the pod's policy. */
+  readonly sans: readonly SubjectAltName[];
+  /** The verified attestation claims of the pod; put into the certificate as an extension. */
+  readonly claims: AttestationClaims;
+  /** End of validity; default one year after `now`. */
+  readonly notAfter?: Date;
+  /** Issuance time; default the current time. */
+  readonly now?: Date;
+  /** Subject common name; default `contrast-workload`. */
+  readonly commonName?: string;
+}
+
+/** An issued leaf with the chains a pod installs. */
+export interface IssuedLeaf {
+  /** The leaf certificate. */
+  readonly certificate: x509.X509Certificate;
+  /** PEM of the leaf. */
+  readonly pem: string;
+  /** PEM of leaf then intermediate (chains to the root CA). */
+  readonly chainPem: string;
+}
+
+function serialFrom(bytes: Uint8Array): string {
+  const serial = bytes.slice(0, 16);
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
+  return encodeHex(serial);
+}
+
+function randomSerial(): string {
+  return serialFrom(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+async function exportSpki(key: CryptoKey): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.exportKey("spki", key));
+}
+
+/** The DER of `certificate` with its signature replaced by `sign(tbs)`. */
+function resign(
+  certificate: x509.X509Certificate,
+  sign: (tbs: Uint8Array) => Uint8Array,
+): x509.X509Certificate {
+  const asn = AsnConvert.parse(certificate.rawData, Certificate);
+  const tbs = new Uint8Array(AsnConvert.serialize(asn.tbsCertificate));
+  asn.signatureValue = sign(tbs).slice().buffer;
+  return new x509.X509Certificate(AsnConvert.serialize(asn));
+}
+
+async function caExtensions(publicKey: CryptoKey, issuerKey: CryptoKey, pathLength?: number) {
+  return [
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+      true,
+    ),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    await x509.AuthorityKeyIdentifierExtension.create(issuerKey),
+  ];
+}
+
+/**
+ * The root certificate for a root key: self-signed, fixed validity, serial from the SPKI hash.
+ * With a {@link DerivedP384Key} the signature is deterministic and the certificate byte-stable.
+ */
+export async function createRootCertificate(
+  rootKey: DerivedP384Key | CryptoKeyPair,
+): Promise<x509.X509Certificate> {
+  const keys = "keyPair" in rootKey ? rootKey.keyPair : rootKey;
+  const spki = await exportSpki(keys.publicKey);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialFrom(await sha256(spki)),
+    subject: ROOT_CA_NAME,
+    issuer: ROOT_CA_NAME,
+    notBefore: ROOT_NOT_BEFORE,
+    notAfter: ROOT_NOT_AFTER,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    signingAlgorithm: SIGNING,
+    extensions: await caExtensions(keys.publicKey, keys.publicKey),
+  });
+  return "keyPair" in rootKey ? resign(cert, (tbs) => rootKey.signDeterministic(tbs)) : cert;
+}
+
+async function importLeafKey(publicKey: CryptoKey | Uint8Array): Promise<CryptoKey> {
+  if (publicKey instanceof Uint8Array) {
+    const info = readEcdsaPublicKey(publicKey);
+    if ("error" in info) throw new ParseError("publicKey", info.error);
+    if (info.curve !== "P-256") {
+      throw new ParseError("publicKey", `expected a P-256 key, got ${info.curve}`);
+    }
+    return await crypto.subtle.importKey(
+      "spki",
+      publicKey as Uint8Array<ArrayBuffer>,
+      { name: "ECDSA", namedCurve: "P-256" },
+      true,
+      ["verify"],
+    );
+  }
+  const algorithm = publicKey.algorithm as EcKeyAlgorithm;
+  if (
+    publicKey.type !== "public" ||
+    (algorithm.name !== "ECDSA" && algorithm.name !== "ECDH") ||
+    algorithm.namedCurve !== "P-256"
+  ) {
+    throw new ParseError("publicKey", "expected a P-256 public key");
+  }
+  if (publicKey.extractable) return publicKey;
+  throw new ParseError("publicKey", "public key must be extractable");
+}
+
+function generalNames(sans: readonly SubjectAltName[]): x509.JsonGeneralNames {
+  return sans.map((san) => ({
+    type: san.kind === "ip" ? "ip" : san.kind === "uri" ? "url" : "dns",
+    value: san.value,
+  }));
+}
+
+/** Root CA, mesh CA and intermediate of one manifest generation; issues leaf certificates. */
+export class CertificateAuthority {
+  /** The root CA certificate (stable for the same root key). */
+  readonly root: x509.X509Certificate;
+  /** The self-signed mesh CA certificate of this manifest generation. */
+  readonly meshCa: x509.X509Certificate;
+  /** The mesh key's certificate signed by the root. */
+  readonly intermediate: x509.X509Certificate;
+  readonly #rootKeys: CryptoKeyPair;
+  readonly #rootKey: DerivedP384Key | CryptoKeyPair;
+  readonly #meshKeys: CryptoKeyPair;
+
+  private constructor(
+    rootKey: DerivedP384Key | CryptoKeyPair,
+    root: x509.X509Certificate,
+    meshKeys: CryptoKeyPair,
+    meshCa: x509.X509Certificate,
+    intermediate: x509.X509Certificate,
+  ) {
+    this.#rootKey = rootKey;
+    this.#rootKeys = "keyPair" in rootKey ? rootKey.keyPair : rootKey;
+    this.root = root;
+    this.#meshKeys = meshKeys;
+    this.meshCa = meshCa;
+    this.intermediate = intermediate;
+  }
+
+  /**
+   * A CA with the given root key and a fresh mesh key (one per manifest).
+   *
+   * @param options.now issuance time of mesh CA and intermediate; default the current time
+   */
+  static async create(options: {
+    readonly rootKey: DerivedP384Key | CryptoKeyPair;
+    readonly now?: Date;
+  }): Promise<CertificateAuthority> {
+    const now = options.now ?? new Date();
+    const root = await createRootCertificate(options.rootKey);
+    const rootKeys = "keyPair" in options.rootKey ? options.rootKey.keyPair : options.rootKey;
+    const meshKeys = await crypto.subtle.generateKey(P384, false, ["sign", "verify"]);
+    const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
+    const notAfter = new Date(now.getTime() + MESH_CA_VALIDITY_MS);
+    const meshCa = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject: MESH_CA_NAME,
+      issuer: MESH_CA_NAME,
+      notBefore,
+      notAfter,
+      publicKey: meshKeys.publicKey,
+      signingKey: meshKeys.privateKey,
+      signingAlgorithm: SIGNING,
+      extensions: await caExtensions(meshKeys.publicKey, meshKeys.publicKey, 0),
+    });
+    const intermediate = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject: MESH_CA_NAME,
+      issuer: ROOT_CA_NAME,
+      notBefore,
+      notAfter,
+      publicKey: meshKeys.publicKey,
+      signingKey: rootKeys.privateKey,
+      signingAlgorithm: SIGNING,
+      extensions: await caExtensions(meshKeys.publicKey, rootKeys.publicKey, 0),
+    });
+    return new CertificateAuthority(options.rootKey, root, meshKeys, meshCa, intermediate);
+  }
+
+  /** A CA whose root key is derived from `engine` (byte-stable root certificate). */
+  static async fromSeed(engine: SeedEngine, now?: Date): Promise<CertificateAuthority> {
+    return CertificateAuthority.create({ rootKey: await engine.derivedRootCaKey(), now });
+  }
+
+  /** A CA with the same root and a fresh mesh key: call on every manifest update. */
+  rotateMeshCa(now?: Date): Promise<CertificateAuthority> {
+    return CertificateAuthority.create({ rootKey: this.#rootKey, now });
+  }
+
+  /** PEM of the root CA certificate (`coordinator-root-ca.pem`). */
+  get rootPem(): string {
+    return this.root.toString("pem") + "\n";
+  }
+
+  /** PEM of the mesh CA certificate (`mesh-ca.pem`). */
+  get meshCaPem(): string {
+    return this.meshCa.toString("pem") + "\n";
+  }
+
+  /** PEM of the intermediate certificate. */
+  get intermediatePem(): string {
+    return this.intermediate.toString("pem") + "\n";
+  }
+
+  /** The root public key. */
+  get rootPublicKey(): CryptoKey {
+    return this.#rootKeys.publicKey;
+  }
+
+  /**
+   * Issues a leaf certificate for a pod's P-256 key, signed by the mesh key.
+   *
+   * @throws {ParseError} naming `publicKey` when it is not a P-256 key, `sans` when empty, or
+   *   `notAfter` when it is not after `now`
+   */
+  async issueLeaf(request: LeafRequest): Promise<IssuedLeaf> {
+    const now = request.now ?? new Date();
+    const notAfter = request.notAfter ?? new Date(now.getTime() + LEAF_VALIDITY_MS);
+    if (notAfter.getTime() <= now.getTime()) {
+      throw new ParseError("notAfter", "must be after the issuance time");
+    }
+    if (request.sans.length === 0) throw new ParseError("sans", "at least one SAN is required");
+    const publicKey = await importLeafKey(request.publicKey);
+    const certificate = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject: `CN=${escapeRdn(request.commonName ?? "contrast-workload")}`,
+      issuer: MESH_CA_NAME,
+      notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+      notAfter,
+      publicKey,
+      signingKey: this.#meshKeys.privateKey,
+      signingAlgorithm: SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension(
+          [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+          false,
+        ),
+        new x509.SubjectAlternativeNameExtension(generalNames(request.sans), false),
+        await x509.SubjectKeyIdentifierExtension.create(publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(this.#meshKeys.publicKey),
+        new x509.Extension(
+          claimsExtensionOid(request.claims.platform),
+          false,
+          encodeClaimsExtension(request.claims) as Uint8Array<ArrayBuffer>,
+        ),
+      ],
+    });
+    const pem = certificate.toString("pem") + "\n";
+    return { certificate, pem, chainPem: pem + this.intermediatePem };
+  }
+}
+
+function escapeRdn(value: string): string {
+  return value.replace(/([,+"\\<>;=#])/g, "\\$1");
+}
+
+/** Hex of a certificate's DER SHA-256 fingerprint. */
+export async function certificateFingerprint(certificate: x509.X509Certificate): Promise<string> {
+  return encodeHex(await sha256(new Uint8Array(certificate.rawData)));
+}

@@ -1,0 +1,157 @@
+/**
+ * The manifest history: an append-only hash chain of manifests, each transition
+ * SHA-256(manifest hash ‖ previous transition), the newest named by the signed latest record.
+ * Appends are atomic: everything a transition references is durably stored before latest moves,
+ * and latest moves by compare-and-swap, so two writers can never both extend the same state.
+ *
+ * @module
+ */
+import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
+import { ParseError } from "../../errors/mod.ts";
+import {
+  GENESIS_TRANSITION,
+  HASH_LENGTH,
+  manifestHash,
+  transitionHash,
+} from "../../manifest/hash.ts";
+import type { HistoryBackend } from "./backend.ts";
+import { HistoryCorruptionError, StaleTransitionError } from "./errors.ts";
+import { HistoryStore } from "./history_store.ts";
+
+/** One verified step of the history. */
+export interface HistoryEntry {
+  /** SHA-256(manifest hash ‖ previous transition). */
+  readonly transitionHash: Uint8Array;
+  /** SHA-256 of the manifest bytes. */
+  readonly manifestHash: Uint8Array;
+  /** The transition before this one (32 zero bytes for the first manifest). */
+  readonly previousTransition: Uint8Array;
+  /** The exact manifest bytes. */
+  readonly manifestBytes: Uint8Array;
+}
+
+/** What to append. */
+export interface AppendRequest {
+  /** The exact manifest bytes (hashed as they are). */
+  readonly manifestBytes: Uint8Array;
+  /** The initdata documents of the manifest's policies (stored by their SHA-256). */
+  readonly policies: readonly Uint8Array[];
+  /**
+   * The transition the writer saw as latest: 32 zero bytes ({@link GENESIS_TRANSITION}) for the
+   * first manifest. The append fails with {@link StaleTransitionError} when it is not the latest.
+   */
+  readonly expectedPrevious: Uint8Array;
+}
+
+/** Upper bound on chain length walked, against a corrupted store that loops. */
+export const MAX_CHAIN_LENGTH = 1_000_000;
+
+/** Append, read and walk the manifest history. */
+export class ManifestHistory {
+  /** The verified store underneath. */
+  readonly store: HistoryStore;
+
+  constructor(store: HistoryStore) {
+    this.store = store;
+  }
+
+  /** The history over `backend`, trusting latest records signed by `historyPublicKey`. */
+  static open(backend: HistoryBackend, historyPublicKey: CryptoKey): ManifestHistory {
+    return new ManifestHistory(new HistoryStore(backend, historyPublicKey));
+  }
+
+  /**
+   * Appends a manifest after `expectedPrevious`, signing the new latest with `signingKey`.
+   *
+   * @returns the new entry once it is durable and latest
+   * @throws {StaleTransitionError} when `expectedPrevious` is not the latest transition or a
+   *   concurrent writer moved latest first (HTTP 409)
+   * @throws {HistoryCorruptionError} when the stored latest does not verify
+   */
+  async append(request: AppendRequest, signingKey: CryptoKey): Promise<HistoryEntry> {
+    if (request.expectedPrevious.length !== HASH_LENGTH) {
+      throw new ParseError(
+        "previous_transition",
+        `expected ${HASH_LENGTH} bytes, got ${request.expectedPrevious.length}`,
+      );
+    }
+    const latest = await this.store.readLatest();
+    const current = latest?.transitionHash ?? GENESIS_TRANSITION;
+    if (!constantTimeEqual(current, request.expectedPrevious)) {
+      throw new StaleTransitionError(encodeHex(request.expectedPrevious), encodeHex(current));
+    }
+    for (const policy of request.policies) await this.store.putPolicy(policy);
+    const mh = await this.store.putManifest(request.manifestBytes);
+    const th = await this.store.putTransition(mh, current);
+    if (!(await this.store.swapLatest(latest?.version, th, signingKey))) {
+      const now = await this.store.readLatest();
+      const actual = encodeHex(now?.transitionHash ?? GENESIS_TRANSITION);
+      throw new StaleTransitionError(
+        encodeHex(request.expectedPrevious),
+        actual,
+        `lost the update race: another writer moved latest to ${actual}`,
+      );
+    }
+    return {
+      transitionHash: th,
+      manifestHash: mh,
+      previousTransition: current,
+      manifestBytes: request.manifestBytes.slice(),
+    };
+  }
+
+  async #entry(th: Uint8Array): Promise<HistoryEntry> {
+    const transition = await this.store.getTransition(th);
+    const manifestBytes = await this.store.getManifest(transition.manifestHash);
+    return {
+      transitionHash: th,
+      manifestHash: transition.manifestHash,
+      previousTransition: transition.previousTransition,
+      manifestBytes,
+    };
+  }
+
+  /** The latest entry, fully verified, or `undefined` for an empty history. */
+  async latest(): Promise<HistoryEntry | undefined> {
+    const latest = await this.store.readLatest();
+    return latest && this.#entry(latest.transitionHash);
+  }
+
+  /**
+   * Every entry from the first manifest to latest (oldest first), each transition and manifest
+   * re-checked against its hash.
+   *
+   * @throws {HistoryCorruptionError} when any link is missing, corrupted or loops
+   */
+  async chain(): Promise<HistoryEntry[]> {
+    const latest = await this.store.readLatest();
+    if (!latest) return [];
+    const entries: HistoryEntry[] = [];
+    const seen = new Set<string>();
+    let th = latest.transitionHash;
+    while (!constantTimeEqual(th, GENESIS_TRANSITION)) {
+      const name = encodeHex(th);
+      if (seen.has(name) || entries.length >= MAX_CHAIN_LENGTH) {
+        throw new HistoryCorruptionError(`transitions/${name}`, "history loops");
+      }
+      seen.add(name);
+      const entry = await this.#entry(th);
+      // The content address already binds these; recomputing documents the invariant.
+      const recomputed = await transitionHash(
+        await manifestHash(entry.manifestBytes),
+        entry.previousTransition,
+      );
+      if (!constantTimeEqual(recomputed, th)) {
+        throw new HistoryCorruptionError(`transitions/${name}`, "does not hash to its name");
+      }
+      entries.push(entry);
+      th = entry.previousTransition;
+    }
+    return entries.reverse();
+  }
+
+  /** The stored initdata document with SHA-256 `digest` (hex), checked against it. */
+  policy(digest: Uint8Array): Promise<Uint8Array> {
+    return this.store.getPolicy(digest);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * An in-memory {@link HistoryBackend} for unit tests and ephemeral runs. Versions are a counter,
+ * so compare-and-swap works exactly like a ConfigMap's resourceVersion.
+ *
+ * @module
+ */
+import type { HistoryBackend, LatestRecord, ObjectKind } from "./backend.ts";
+
+/** Keeps the history in maps; lost when the process ends. */
+export class MemoryHistoryBackend implements HistoryBackend {
+  readonly #objects = new Map<string, Uint8Array>();
+  #latest?: LatestRecord;
+  #counter = 0;
+
+  /** Stores a copy of `bytes` (idempotent). */
+  putObject(kind: ObjectKind, name: string, bytes: Uint8Array): Promise<void> {
+    const key = `${kind}/${name}`;
+    if (!this.#objects.has(key)) this.#objects.set(key, bytes.slice());
+    return Promise.resolve();
+  }
+
+  /** A copy of the stored bytes. */
+  getObject(kind: ObjectKind, name: string): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.#objects.get(`${kind}/${name}`)?.slice());
+  }
+
+  /** A copy of latest with its version. */
+  readLatest(): Promise<LatestRecord | undefined> {
+    const latest = this.#latest;
+    return Promise.resolve(latest && { bytes: latest.bytes.slice(), version: latest.version });
+  }
+
+  /** Swaps latest when its version is still `expectedVersion`. */
+  compareAndSwapLatest(
+    expectedVersion: string | undefined,
+    bytes: Uint8Array,
+  ): Promise<string | undefined> {
+    if (this.#latest?.version !== expectedVersion) return Promise.resolve(undefined);
+    const version = String(++this.#counter);
+    this.#latest = { bytes: bytes.slice(), version };
+    return Promise.resolve(version);
+  }
+
+  /**
+   * Replaces stored bytes without any check: for tests that simulate tampering with the storage.
+   * `name` is `latest` or `<kind>/<sha256>`.
+   */
+  tamper(name: string, bytes: Uint8Array | undefined): void {
+    if (name === "latest") {
+      this.#latest = bytes && { bytes: bytes.slice(), version: String(++this.#counter) };
+    } else if (bytes) this.#objects.set(name, bytes.slice());
+    else this.#objects.delete(name);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The manifest hash and the transition hash, exactly as DESIGN.md defines them:
+ * manifest hash = SHA-256 of the exact manifest bytes; transition hash =
+ * SHA-256(manifest hash ‖ previous transition hash), where the first previous is 32 zero bytes.
+ *
+ * @module
+ */
+import { concatBytes, sha256 } from "../bytes/mod.ts";
+import { ParseError } from "../errors/mod.ts";
+
+/** Length of every hash in the history (SHA-256). */
+export const HASH_LENGTH = 32;
+
+/** The "previous transition" of the first manifest: 32 zero bytes. */
+export const GENESIS_TRANSITION: Uint8Array = new Uint8Array(HASH_LENGTH);
+
+/** SHA-256 of the exact manifest bytes (never of a re-serialisation). */
+export function manifestHash(manifestBytes: Uint8Array): Promise<Uint8Array> {
+  return sha256(manifestBytes);
+}
+
+/**
+ * The body a transition hash is taken over: manifest hash ‖ previous transition hash (64 bytes).
+ * The history store keeps exactly these bytes under `transitions/<transition hash>`.
+ *
+ * @throws {ParseError} when either hash is not 32 bytes
+ */
+export function transitionBody(
+  manifestHash: Uint8Array,
+  previousTransition: Uint8Array,
+): Uint8Array {
+  if (manifestHash.length !== HASH_LENGTH) {
+    throw new ParseError(
+      "manifestHash",
+      `expected ${HASH_LENGTH} bytes, got ${manifestHash.length}`,
+    );
+  }
+  if (previousTransition.length !== HASH_LENGTH) {
+    throw new ParseError(
+      "previousTransition",
+      `expected ${HASH_LENGTH} bytes, got ${previousTransition.length}`,
+    );
+  }
+  return concatBytes(manifestHash, previousTransition);
+}
+
+/**
+ * SHA-256(manifest hash ‖ previous transition hash).
+ *
+ * @param previousTransition the latest transition hash before this one, or
+ *   {@link GENESIS_TRANSITION} for the first manifest
+ */
+export async function transitionHash(
+  manifestHash: Uint8Array,
+  previousTransition: Uint8Array,
+): Promise<Uint8Array> {
+  return await sha256(transitionBody(manifestHash, previousTransition));
+}

@@ -1,0 +1,227 @@
+/**
+ * The manifest: which pod policies may run, which hardware reference values are accepted, who may
+ * update it and who receives seed shares. Field names are Contrast's, so users can move between
+ * the two. Parsing is strict: unknown fields, wrong types, bad hex, a missing or repeated
+ * coordinator role and empty reference values are errors, each naming its JSON path, all reported
+ * together in one {@link InvalidDocumentError}.
+ *
+ * @module
+ */
+import { decodeHex } from "../bytes/mod.ts";
+import { InvalidDocumentError } from "../errors/mod.ts";
+import { childPath, IssueList, jsonTypeOf, ObjectReader } from "../json/mod.ts";
+import { readEcdsaPublicKey, readRsaPublicKey } from "./public_keys.ts";
+import { classifySan, type SubjectAltName } from "./sans.ts";
+
+/** The role of a policy: the Coordinator's own policy, or an ordinary workload. */
+export type PolicyRole = "" | "coordinator";
+
+/** One entry of `Policies`: what a pod running that policy gets. */
+export interface PolicyEntry {
+  /** The SANs exactly as written in the manifest. */
+  readonly SANs: readonly string[];
+  /** The SANs classified for certificates (same order as {@link PolicyEntry.SANs}). */
+  readonly sans: readonly SubjectAltName[];
+  /** Workload secret id (`""`: the pod gets no workload secret). */
+  readonly WorkloadSecretID: string;
+  /** `"coordinator"` for the Coordinator's own policy, `""` otherwise. */
+  readonly Role: PolicyRole;
+}
+
+/** Reference values, per platform; evidence is accepted if any entry of its platform matches. */
+export interface ReferenceValues<Snp, Tdx> {
+  readonly snp: readonly Snp[];
+  readonly tdx: readonly Tdx[];
+}
+
+/**
+ * Reads one reference-value entry at `path`, recording every problem in `issues`; returns
+ * `undefined` when the entry is invalid. The SNP and TDX modules provide one each.
+ */
+export type ReferenceValueReader<T> = (
+  value: unknown,
+  path: string,
+  issues: IssueList,
+) => T | undefined;
+
+/** The readers of the two platforms' reference-value entries. */
+export interface ReferenceValueReaders<Snp, Tdx> {
+  readonly snp: ReferenceValueReader<Snp>;
+  readonly tdx: ReferenceValueReader<Tdx>;
+}
+
+/** A parsed manifest, with the exact bytes it was parsed from (hashes are over these bytes). */
+export interface Manifest<Snp = unknown, Tdx = unknown> {
+  /** Allowed policies by lower-case hex SHA-256 digest of their initdata document. */
+  readonly Policies: Readonly<Record<string, PolicyEntry>>;
+  /** Accepted hardware reference values. */
+  readonly ReferenceValues: ReferenceValues<Snp, Tdx>;
+  /** Lower-case hex PKIX DER ECDSA keys allowed to update the manifest (empty: no updates). */
+  readonly WorkloadOwnerPubKeys: readonly string[];
+  /** Lower-case hex PKIX DER RSA keys that receive seed shares. */
+  readonly SeedshareOwnerPubKeys: readonly string[];
+  /** The exact bytes the manifest was parsed from. */
+  readonly bytes: Uint8Array;
+}
+
+const POLICY_DIGEST = /^[0-9a-f]{64}$/;
+
+function readPolicyEntry(reader: ObjectReader): PolicyEntry | undefined {
+  const path = reader.path;
+  const issues = reader.issues;
+  const SANs = reader.array("SANs", (value, p) => {
+    if (typeof value !== "string") {
+      issues.add(p, `expected a string, got ${jsonTypeOf(value)}`);
+      return undefined;
+    }
+    return value;
+  });
+  const WorkloadSecretID = reader.string("WorkloadSecretID", false) ?? "";
+  const roleValue = reader.string("Role", false) ?? "";
+  let Role: PolicyRole | undefined;
+  if (roleValue === "" || roleValue === "coordinator") Role = roleValue;
+  else {
+    issues.add(
+      childPath(path, "Role"),
+      `expected "" or "coordinator", got ${JSON.stringify(roleValue)}`,
+    );
+  }
+  if (SANs === undefined || Role === undefined) return undefined;
+  const sans: SubjectAltName[] = [];
+  const seen = new Set<string>();
+  SANs.forEach((san, i) => {
+    const sanPath = childPath(childPath(path, "SANs"), i);
+    if (seen.has(san)) issues.add(sanPath, `duplicate SAN ${JSON.stringify(san)}`);
+    seen.add(san);
+    const classified = classifySan(san);
+    if ("error" in classified) issues.add(sanPath, classified.error);
+    else sans.push(classified);
+  });
+  if (sans.length !== SANs.length) return undefined;
+  return { SANs, sans, WorkloadSecretID, Role };
+}
+
+function readPolicies(
+  value: unknown,
+  path: string,
+  issues: IssueList,
+): Record<string, PolicyEntry> {
+  const reader = new ObjectReader(value, path, issues);
+  const policies: Record<string, PolicyEntry> = {};
+  if (!reader.ok) return policies;
+  const coordinators: string[] = [];
+  for (const digest of reader.keys()) {
+    const entryPath = childPath(path, digest);
+    if (!POLICY_DIGEST.test(digest)) {
+      issues.add(entryPath, "policy key must be a SHA-256 digest: 64 lower-case hex digits");
+      reader.raw(digest);
+      continue;
+    }
+    const entry = reader.object(digest, readPolicyEntry);
+    if (entry === undefined) continue;
+    policies[digest] = entry;
+    if (entry.Role === "coordinator") coordinators.push(digest);
+  }
+  if (reader.keys().length === 0) issues.add(path, "at least one policy is required");
+  if (coordinators.length === 0 && reader.keys().length > 0) {
+    issues.add(path, 'exactly one policy with Role "coordinator" is required, found none');
+  } else if (coordinators.length > 1) {
+    issues.add(
+      path,
+      `exactly one policy with Role "coordinator" is required, found ${coordinators.length}`,
+    );
+  }
+  return policies;
+}
+
+function readKeyList(
+  reader: ObjectReader,
+  key: string,
+  check: (der: Uint8Array) => { error: string } | object,
+): string[] | undefined {
+  const seen = new Set<string>();
+  return reader.array(key, (value, p) => {
+    if (typeof value !== "string") {
+      reader.issues.add(p, `expected a hex string, got ${jsonTypeOf(value)}`);
+      return undefined;
+    }
+    let der: Uint8Array;
+    try {
+      der = decodeHex(value, p);
+    } catch {
+      reader.issues.add(p, "expected a hex string of a PKIX DER public key");
+      return undefined;
+    }
+    const result = check(der);
+    if ("error" in result) {
+      reader.issues.add(p, result.error);
+      return undefined;
+    }
+    const hex = value.toLowerCase();
+    if (seen.has(hex)) {
+      reader.issues.add(p, "duplicate key");
+      return undefined;
+    }
+    seen.add(hex);
+    return hex;
+  }, false);
+}
+
+/**
+ * Parses a manifest strictly from its exact JSON bytes.
+ *
+ * @param bytes the manifest exactly as sent or stored (kept in the result for hashing)
+ * @param readers the SNP and TDX reference-value entry readers
+ * @throws {InvalidDocumentError} listing every problem with its JSON path
+ */
+export function parseManifestWith<Snp, Tdx>(
+  bytes: Uint8Array,
+  readers: ReferenceValueReaders<Snp, Tdx>,
+): Manifest<Snp, Tdx> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new InvalidDocumentError([{
+      path: "(root)",
+      reason: `not valid UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`,
+    }]);
+  }
+  const issues = new IssueList();
+  const root = new ObjectReader(json, "", issues);
+  const policiesValue = root.raw("Policies");
+  const Policies = policiesValue === undefined
+    ? {}
+    : readPolicies(policiesValue, "Policies", issues);
+  const ReferenceValues = root.object("ReferenceValues", (rv) => {
+    const snp = rv.array("snp", (v, p) => readers.snp(v, p, issues), false) ?? [];
+    const tdx = rv.array("tdx", (v, p) => readers.tdx(v, p, issues), false) ?? [];
+    if (isEmptyList(rv.raw("snp", false)) && isEmptyList(rv.raw("tdx", false))) {
+      issues.add("ReferenceValues", "at least one snp or tdx reference value is required");
+    }
+    return { snp, tdx };
+  });
+  const WorkloadOwnerPubKeys = readKeyList(root, "WorkloadOwnerPubKeys", readEcdsaPublicKey) ?? [];
+  const SeedshareOwnerPubKeys = readKeyList(root, "SeedshareOwnerPubKeys", readRsaPublicKey) ?? [];
+  root.finish();
+  issues.throwIfAny();
+  return {
+    Policies,
+    ReferenceValues: ReferenceValues!,
+    WorkloadOwnerPubKeys,
+    SeedshareOwnerPubKeys,
+    bytes: bytes.slice(),
+  };
+}
+
+function isEmptyList(value: unknown): boolean {
+  return value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+}
+
+/** The digest of the policy with Role `coordinator` (a parsed manifest has exactly one). */
+export function coordinatorPolicyDigest(manifest: Manifest<unknown, unknown>): string {
+  for (const [digest, entry] of Object.entries(manifest.Policies)) {
+    if (entry.Role === "coordinator") return digest;
+  }
+  throw new InvalidDocumentError([{ path: "Policies", reason: "no coordinator policy" }]);
+}

@@ -1,0 +1,118 @@
+/**
+ * The seed engine: the Coordinator's one long-term secret (a 64-byte seed and a 32-byte salt) and
+ * everything derived from it with HKDF-SHA256 (IKM = seed, salt = salt):
+ *
+ * | derivation            | HKDF info                   | output                              |
+ * | --------------------- | --------------------------- | ----------------------------------- |
+ * | root CA key           | `ROOT CA KEY`               | 64 bytes → P-384 key (seed/p384.ts) |
+ * | history signing key   | `HISTORY SIGNING KEY`       | 64 bytes → P-384 key                |
+ * | workload secret `id`  | `WORKLOAD SECRET ID: <id>`  | 32 bytes                            |
+ *
+ * Same seed and salt → same keys and secrets, so they survive restarts and recovery.
+ *
+ * @module
+ */
+import { ParseError } from "../errors/mod.ts";
+import { hkdfSha256 } from "./hkdf.ts";
+import { type DerivedP384Key, deriveP384Key, P384_SECRET_LENGTH } from "./p384.ts";
+
+/** Length of the seed in bytes. */
+export const SEED_LENGTH = 64;
+/** Length of the salt in bytes. */
+export const SALT_LENGTH = 32;
+/** Length of a workload secret in bytes. */
+export const WORKLOAD_SECRET_LENGTH = 32;
+
+/** HKDF info of the root CA key. */
+export const ROOT_CA_KEY_INFO = "ROOT CA KEY";
+/** HKDF info of the history signing key. */
+export const HISTORY_SIGNING_KEY_INFO = "HISTORY SIGNING KEY";
+/** HKDF info prefix of workload secrets; the id follows. */
+export const WORKLOAD_SECRET_INFO_PREFIX = "WORKLOAD SECRET ID: ";
+
+/** Holds the seed and salt and derives keys and secrets from them. */
+export class SeedEngine {
+  readonly #seed: Uint8Array;
+  readonly #salt: Uint8Array;
+  #rootCaKey?: Promise<DerivedP384Key>;
+  #historyKey?: Promise<DerivedP384Key>;
+
+  private constructor(seed: Uint8Array, salt: Uint8Array) {
+    this.#seed = seed.slice();
+    this.#salt = salt.slice();
+  }
+
+  /** A new engine with a fresh random seed and salt (first manifest). */
+  static create(): SeedEngine {
+    return new SeedEngine(
+      crypto.getRandomValues(new Uint8Array(SEED_LENGTH)),
+      crypto.getRandomValues(new Uint8Array(SALT_LENGTH)),
+    );
+  }
+
+  /**
+   * The engine for a known seed and salt (restart, recovery).
+   *
+   * @throws {ParseError} naming `seed` or `salt` when a length is wrong
+   */
+  static fromSeed(seed: Uint8Array, salt: Uint8Array): SeedEngine {
+    if (seed.length !== SEED_LENGTH) {
+      throw new ParseError("seed", `expected ${SEED_LENGTH} bytes, got ${seed.length}`);
+    }
+    if (salt.length !== SALT_LENGTH) {
+      throw new ParseError("salt", `expected ${SALT_LENGTH} bytes, got ${salt.length}`);
+    }
+    return new SeedEngine(seed, salt);
+  }
+
+  /** A copy of the seed (for seed shares only; never log it). */
+  seed(): Uint8Array {
+    return this.#seed.slice();
+  }
+
+  /** A copy of the salt (public; stored in seed-shares.json). */
+  salt(): Uint8Array {
+    return this.#salt.slice();
+  }
+
+  /** The derived root CA key with its deterministic signer (for a byte-stable root cert). */
+  derivedRootCaKey(): Promise<DerivedP384Key> {
+    this.#rootCaKey ??= this.#deriveKey(ROOT_CA_KEY_INFO);
+    return this.#rootCaKey;
+  }
+
+  /** The derived history signing key with its deterministic signer. */
+  derivedHistorySigningKey(): Promise<DerivedP384Key> {
+    this.#historyKey ??= this.#deriveKey(HISTORY_SIGNING_KEY_INFO);
+    return this.#historyKey;
+  }
+
+  /** The root CA key pair (P-384 ECDSA), the same for the same seed and salt. */
+  async rootCaKey(): Promise<CryptoKeyPair> {
+    return (await this.derivedRootCaKey()).keyPair;
+  }
+
+  /** The history signing key pair (P-384 ECDSA), the same for the same seed and salt. */
+  async historySigningKey(): Promise<CryptoKeyPair> {
+    return (await this.derivedHistorySigningKey()).keyPair;
+  }
+
+  /**
+   * The workload secret of `id` (32 bytes): HKDF-SHA256 with info `WORKLOAD SECRET ID: <id>`.
+   *
+   * @throws {ParseError} naming `WorkloadSecretID` when `id` is empty
+   */
+  workloadSecret(id: string): Promise<Uint8Array> {
+    if (id === "") throw new ParseError("WorkloadSecretID", "must not be empty");
+    return hkdfSha256(
+      this.#seed,
+      this.#salt,
+      WORKLOAD_SECRET_INFO_PREFIX + id,
+      WORKLOAD_SECRET_LENGTH,
+    );
+  }
+
+  async #deriveKey(info: string): Promise<DerivedP384Key> {
+    return deriveP384Key(await hkdfSha256(this.#seed, this.#salt, info, P384_SECRET_LENGTH));
+  }
+}
