@@ -1,0 +1,155 @@
+/**
+ * The checker: replays a pod's request sequence against its policy, threading the policy state
+ * exactly as the agent does, and (with mutation on) asks, before every legitimate request, whether
+ * each tampered variant would be let through in the same state. A denied legitimate request means
+ * the pod would not start; an allowed `deny` mutant is a policy weakness; `non-guarantee` mutants
+ * are reported both ways.
+ *
+ * @module
+ */
+import type { CompiledRules, Decision, PolicyEvaluator } from "../../rego/evaluator.ts";
+import type { AgentRequest, RequestType } from "./agent_protocol.ts";
+import { type Expectation, mutantsOf, stateMutantsAfter } from "./mutations.ts";
+import type { RandomSource } from "./random_ids.ts";
+import type { RequestSequence } from "./request_sequence.ts";
+
+/** A legitimate request the policy denied. */
+export interface DeniedRequest {
+  /** Position in the sequence (0-based). */
+  readonly index: number;
+  readonly label: string;
+  readonly type: RequestType;
+  /** Set when the rules returned a malformed result. */
+  readonly error?: string;
+  readonly request: AgentRequest;
+}
+
+/** The outcome of one mutant. */
+export interface MutantOutcome {
+  /** Label of the legitimate step the mutant replaces (or follows, for state mutants). */
+  readonly step: string;
+  readonly mutant: string;
+  readonly field: string;
+  readonly expectation: Expectation;
+  readonly allowed: boolean;
+  /** The tampered request (kept for weaknesses so users can replay them). */
+  readonly request?: AgentRequest;
+}
+
+/** The result of checking one pod. */
+export interface PodReport {
+  /** `Kind namespace/name`. */
+  readonly pod: string;
+  /** Where the pod came from, e.g. `app.yml#3`. */
+  readonly origin: string;
+  /** Hex digest of the policy (initdata or legacy form). */
+  readonly policyDigest: string;
+  /** The generated pod name of this run, e.g. `web-7c9fd6b5d8-x2kqp`. */
+  readonly podName: string;
+  /** Number of legitimate requests replayed. */
+  readonly requests: number;
+  /** Legitimate requests that were denied (the pod would not start or run). */
+  readonly denied: readonly DeniedRequest[];
+  /** Number of mutants evaluated. */
+  readonly mutants: number;
+  /** `deny` mutants that were allowed: policy weaknesses. */
+  readonly weaknesses: readonly MutantOutcome[];
+  /** `non-guarantee` mutants with their outcome. */
+  readonly nonGuarantees: readonly MutantOutcome[];
+  /** Documented limits that apply to every pod, in words. */
+  readonly notes: readonly string[];
+  /** True when nothing was denied and no weakness was found. */
+  readonly ok: boolean;
+}
+
+/** Options of {@link checkPod}. */
+export interface CheckOptions {
+  /** Whether to generate and evaluate mutants. */
+  readonly mutate: boolean;
+  /** Randomness for mutants (identifiers, digests). */
+  readonly rng: RandomSource;
+}
+
+/** Limits of runtime policies that hold for every pod, reported so both directions are visible. */
+export const POD_NOTES: readonly string[] = [
+  "an omitted container cannot be detected: the agent never sees a request for a container the " +
+  "host chooses not to create",
+  "a container may start without an environment variable the pod defines (env vars are checked " +
+  "one by one, not for completeness)",
+  "extra masked or read-only paths only restrict the container and are not refused",
+];
+
+function podLabel(seq: RequestSequence): string {
+  const w = seq.workload;
+  return `${w.kind} ${w.namespace}/${w.name}`;
+}
+
+function decide(evaluator: PolicyEvaluator, request: AgentRequest): Decision {
+  return evaluator.decide(request.type, request.input);
+}
+
+/**
+ * Checks one pod's sequence against its policy.
+ *
+ * @param rules the compiled rules (shared between pods)
+ * @param policyData the pod's `policy_data`
+ * @param policyDigest hex digest of the pod's policy, for the report
+ */
+export async function checkPod(
+  rules: CompiledRules,
+  seq: RequestSequence,
+  policyData: unknown,
+  policyDigest: string,
+  options: CheckOptions,
+): Promise<PodReport> {
+  const evaluator = await rules.evaluator(policyData);
+  const denied: DeniedRequest[] = [];
+  const weaknesses: MutantOutcome[] = [];
+  const nonGuarantees: MutantOutcome[] = [];
+  let mutants = 0;
+  const record = (step: string, m: ReturnType<typeof mutantsOf>[number]) => {
+    const allowed = decide(evaluator, m.request).allowed;
+    mutants++;
+    const outcome: MutantOutcome = {
+      step,
+      mutant: m.name,
+      field: m.field,
+      expectation: m.expectation,
+      allowed,
+      ...(allowed && m.expectation === "deny" ? { request: m.request } : {}),
+    };
+    if (m.expectation === "non-guarantee") nonGuarantees.push(outcome);
+    else if (allowed) weaknesses.push(outcome);
+  };
+  for (const [index, step] of seq.steps.entries()) {
+    if (options.mutate) {
+      for (const m of mutantsOf(step, seq, options.rng)) record(step.label, m);
+    }
+    const decision = evaluator.evaluate(step.request.type, step.request.input);
+    if (!decision.allowed) {
+      denied.push({
+        index,
+        label: step.label,
+        type: step.request.type,
+        request: step.request,
+        ...(decision.error ? { error: decision.error } : {}),
+      });
+    }
+    if (options.mutate && decision.allowed) {
+      for (const m of stateMutantsAfter(step, seq, options.rng)) record(`after ${step.label}`, m);
+    }
+  }
+  return {
+    pod: podLabel(seq),
+    origin: seq.workload.origin,
+    policyDigest,
+    podName: seq.instance.podName,
+    requests: seq.steps.length,
+    denied,
+    mutants,
+    weaknesses,
+    nonGuarantees,
+    notes: POD_NOTES,
+    ok: denied.length === 0 && weaknesses.length === 0,
+  };
+}

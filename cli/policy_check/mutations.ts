@@ -1,0 +1,525 @@
+/**
+ * The mutation catalogue: for a legitimate agent request, tampered variants a malicious host could
+ * send instead. Each variant names the field it changes and what the policy must do with it:
+ * `deny` (a weakness if allowed) or `non-guarantee` (a documented limit of runtime policies,
+ * reported either way so both directions are visible).
+ *
+ * @module
+ */
+import {
+  type AgentRequest,
+  cloneJson,
+  copyFileRequest,
+  createSandboxRequest,
+  execProcessRequest,
+  FileMode,
+  type Json,
+  type JsonObject,
+  linuxResources,
+  ociProcess,
+  setPolicyRequest,
+  startContainerRequest,
+  updateContainerRequest,
+  writeStreamRequest,
+} from "./agent_protocol.ts";
+import { containerId, generatedPodName, hexString, type RandomSource } from "./random_ids.ts";
+import type { RequestSequence, Step } from "./request_sequence.ts";
+import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
+
+/** What the policy must do with a mutant. */
+export type Expectation = "deny" | "non-guarantee";
+
+/** A tampered request. */
+export interface Mutant {
+  /** Short name from the catalogue, e.g. `extra argument`. */
+  readonly name: string;
+  /** The request field that was changed, as a path, e.g. `OCI.Process.Args`. */
+  readonly field: string;
+  readonly request: AgentRequest;
+  readonly expectation: Expectation;
+}
+
+type Edit = (input: JsonObject) => void;
+
+function variant(
+  base: AgentRequest,
+  name: string,
+  field: string,
+  edit: Edit,
+  expectation: Expectation = "deny",
+): Mutant {
+  const input = cloneJson(base.input);
+  edit(input);
+  return { name, field, request: { type: base.type, input }, expectation };
+}
+
+function o(value: Json | undefined): JsonObject {
+  return value as JsonObject;
+}
+
+function a(value: Json | undefined): Json[] {
+  return value as Json[];
+}
+
+/** A sha256 digest different from every one in `text`. */
+function otherDigest(rng: RandomSource): string {
+  return `sha256:${hexString(rng, 64)}`;
+}
+
+function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutant[] {
+  const base = step.request;
+  const out: Mutant[] = [];
+  const add = (name: string, field: string, edit: Edit, e: Expectation = "deny") =>
+    out.push(variant(base, name, field, edit, e));
+  const process = (i: JsonObject) => o(o(i.OCI).Process);
+  const args = a(process(base.input).Args);
+  add("changed argument", "OCI.Process.Args", (i) => {
+    const list = a(process(i).Args);
+    list[list.length - 1] = `${String(list[list.length - 1] ?? "")}-tampered`;
+  });
+  add("extra argument", "OCI.Process.Args", (i) => a(process(i).Args).push("--tampered"));
+  if (args.length > 0) {
+    add("replaced command", "OCI.Process.Args", (i) => {
+      process(i).Args = ["/bin/sh", "-c", "cat /proc/self/environ"];
+    });
+  }
+  add("extra env var", "OCI.Process.Env", (i) => a(process(i).Env).push("LD_PRELOAD=/tmp/x.so"));
+  const env = a(process(base.input).Env) as string[];
+  const pathAt = env.findIndex((e) => e.startsWith("PATH="));
+  if (pathAt >= 0) {
+    add("changed env var", `OCI.Process.Env[${pathAt}]`, (i) => {
+      a(process(i).Env)[pathAt] = "PATH=/tmp/tampered:/usr/bin:/bin";
+    });
+  }
+  if (env.length > 0) {
+    add("missing env var", "OCI.Process.Env", (i) => {
+      a(process(i).Env).pop();
+    }, "non-guarantee");
+  }
+  add("changed working dir", "OCI.Process.Cwd", (i) => {
+    process(i).Cwd = "/tmp/tampered";
+  });
+  const user = o(process(base.input).User);
+  if (user.UID !== 0) {
+    add("root user", "OCI.Process.User.UID", (i) => {
+      o(process(i).User).UID = 0;
+    });
+  }
+  add("extra group", "OCI.Process.User.AdditionalGids", (i) => {
+    a(o(process(i).User).AdditionalGids).push(0);
+  });
+  add("terminal", "OCI.Process.Terminal", (i) => {
+    process(i).Terminal = !process(i).Terminal;
+  });
+  if (process(base.input).NoNewPrivileges === true) {
+    add("privilege escalation", "OCI.Process.NoNewPrivileges", (i) => {
+      process(i).NoNewPrivileges = false;
+    });
+  }
+  const caps = o(process(base.input).Capabilities);
+  if (caps && !a(caps.Bounding).includes("CAP_SYS_ADMIN")) {
+    add("extra capability", "OCI.Process.Capabilities", (i) => {
+      const c = o(process(i).Capabilities);
+      for (const set of ["Bounding", "Effective", "Permitted"]) a(c[set]).push("CAP_SYS_ADMIN");
+    });
+    add("privileged capabilities", "OCI.Process.Capabilities", (i) => {
+      const c = o(process(i).Capabilities);
+      for (const set of ["Bounding", "Effective", "Permitted", "Inheritable", "Ambient"]) {
+        c[set] = [...ALL_CAPABILITIES];
+      }
+    });
+  }
+  add("apparmor unconfined", "OCI.Process.ApparmorProfile", (i) => {
+    process(i).ApparmorProfile = "unconfined";
+  });
+  const root = o(o(base.input.OCI).Root);
+  if (root.Readonly === true) {
+    add("writable root", "OCI.Root.Readonly", (i) => {
+      o(o(i.OCI).Root).Readonly = false;
+    });
+  }
+  add("other root path", "OCI.Root.Path", (i) => {
+    o(o(i.OCI).Root).Path = "/run/kata-containers/shared/containers/tampered/rootfs";
+  });
+  add("extra mount", "OCI.Mounts", (i) => {
+    a(o(i.OCI).Mounts).push({
+      destination: "/host",
+      source: "/",
+      type_: "bind",
+      options: ["rbind", "rw"],
+    });
+  });
+  const mounts = a(o(base.input.OCI).Mounts).map(o);
+  const roAt = mounts.findIndex((m) => a(m.options).includes("ro"));
+  if (roAt >= 0) {
+    add("read-only mount made writable", `OCI.Mounts[${roAt}].options`, (i) => {
+      const m = o(a(o(i.OCI).Mounts)[roAt]);
+      m.options = a(m.options).map((x) => x === "ro" ? "rw" : x);
+    });
+  }
+  if (mounts.length > 0) {
+    const last = mounts.length - 1;
+    add("changed mount source", `OCI.Mounts[${last}].source`, (i) => {
+      o(a(o(i.OCI).Mounts)[last]).source = "/run/kata-containers/shared/containers/../../..";
+    });
+    add("changed mount destination", `OCI.Mounts[${last}].destination`, (i) => {
+      o(a(o(i.OCI).Mounts)[last]).destination = "/etc/shadow";
+    });
+  }
+  add("hooks set", "OCI.Hooks", (i) => {
+    const hook = { Path: "/bin/sh", Args: ["sh", "-c", "id"], Env: [], Timeout: 0 };
+    o(i.OCI).Hooks = {
+      Prestart: [hook],
+      Poststart: [],
+      Poststop: [],
+      CreateRuntime: [],
+      CreateContainer: [],
+      StartContainer: [],
+    };
+  });
+  add("seccomp set", "OCI.Linux.Seccomp", (i) => {
+    o(o(i.OCI).Linux).Seccomp = {
+      DefaultAction: "SCMP_ACT_ALLOW",
+      Architectures: [],
+      Flags: [],
+      Syscalls: [],
+    };
+  });
+  add("extra device", "OCI.Linux.Devices", (i) => {
+    a(o(o(i.OCI).Linux).Devices).push({
+      Path: "/dev/mem",
+      Type: "c",
+      Major: 1,
+      Minor: 1,
+      FileMode: 0o666,
+      UID: 0,
+      GID: 0,
+    });
+  });
+  add("host device", "devices", (i) => {
+    a(i.devices).push({
+      id: "0000:00:05.0",
+      type_: "vfio-pci",
+      vm_path: "/dev/vfio/1",
+      container_path: "/dev/vfio/1",
+      options: [],
+    });
+  });
+  add("shared mounts", "shared_mounts", (i) => {
+    a(i.shared_mounts).push({
+      name: "tampered",
+      src_ctr: "other",
+      src_path: "/",
+      dst_ctr: step.context.container ?? "",
+      dst_path: "/host",
+    });
+  });
+  add("extra sysctl", "OCI.Linux.Sysctl", (i) => {
+    o(o(i.OCI).Linux).Sysctl = { ...o(o(o(i.OCI).Linux).Sysctl), "kernel.core_pattern": "|/x" };
+  });
+  const masked = a(o(o(base.input.OCI).Linux).MaskedPaths);
+  if (masked.length > 0) {
+    add("masked path removed", "OCI.Linux.MaskedPaths", (i) => {
+      a(o(o(i.OCI).Linux).MaskedPaths).shift();
+    });
+  }
+  add("extra masked path", "OCI.Linux.MaskedPaths", (i) => {
+    a(o(o(i.OCI).Linux).MaskedPaths).push("/proc/tampered");
+  }, "non-guarantee");
+  add("host namespace path", "OCI.Linux.Namespaces", (i) => {
+    const ns = a(o(o(i.OCI).Linux).Namespaces).map(o);
+    if (ns.length > 0) ns[0].Path = "/proc/1/ns/" + String(ns[0].Type);
+    else a(o(o(i.OCI).Linux).Namespaces).push({ Type: "network", Path: "/proc/1/ns/net" });
+  });
+  add("foreign annotation", "OCI.Annotations", (i) => {
+    o(o(i.OCI).Annotations)["io.katacontainers.config.hypervisor.kernel_params"] = "init=/bin/sh";
+  });
+  add("other namespace", `OCI.Annotations["${Annotation.sandboxNamespace}"]`, (i) => {
+    o(o(i.OCI).Annotations)[Annotation.sandboxNamespace] = `${seq.instance.namespace}-tampered`;
+  });
+  if (step.context.role !== "pause") {
+    add("other sandbox name", `OCI.Annotations["${Annotation.sandboxName}"]`, (i) => {
+      const other = generatedPodName(seq.workload.kind, seq.workload.name, rng);
+      o(o(i.OCI).Annotations)[Annotation.sandboxName] = other === seq.instance.podName
+        ? `${other}-tampered`
+        : other;
+    });
+    add("other container name", `OCI.Annotations["${Annotation.containerName}"]`, (i) => {
+      o(o(i.OCI).Annotations)[Annotation.containerName] = `${step.context.container}-tampered`;
+    });
+    const storages = a(base.input.storages).map(o);
+    const imageAt = storages.findIndex((s) => s.driver === "image_guest_pull");
+    if (imageAt >= 0) {
+      add("other image digest", `storages[${imageAt}].source`, (i) => {
+        const s = o(a(i.storages)[imageAt]);
+        const source = String(s.source);
+        const at = source.indexOf("@");
+        s.source = `${at >= 0 ? source.slice(0, at) : source}@${otherDigest(rng)}`;
+      });
+    }
+  }
+  add("extra storage", "storages", (i) => {
+    a(i.storages).push({
+      driver: "local",
+      driver_options: [],
+      source: "/dev/vda",
+      fstype: "ext4",
+      options: [],
+      mount_point: "/run/kata-containers/tampered",
+      fs_group: null,
+      shared: false,
+    });
+  });
+  add("sandbox pid namespace", "sandbox_pidns", (i) => {
+    i.sandbox_pidns = !i.sandbox_pidns;
+  });
+  return out;
+}
+
+function execMutants(step: Step, rng: RandomSource): Mutant[] {
+  const base = step.request;
+  const out: Mutant[] = [];
+  const add = (name: string, field: string, edit: Edit) =>
+    out.push(variant(base, name, field, edit));
+  const process = (i: JsonObject) => o(i.process);
+  add("non-probe command", "process.Args", (i) => {
+    process(i).Args = ["/bin/sh", "-c", "cat /proc/1/environ"];
+  });
+  add("probe with extra argument", "process.Args", (i) => a(process(i).Args).push("--tampered"));
+  add("terminal", "process.Terminal", (i) => {
+    process(i).Terminal = true;
+  });
+  add("extra env var", "process.Env", (i) => a(process(i).Env).push("LD_PRELOAD=/tmp/x.so"));
+  if (o(process(base.input).User).UID !== 0) {
+    add("root user", "process.User.UID", (i) => {
+      o(process(i).User).UID = 0;
+    });
+  }
+  add("privileged capabilities", "process.Capabilities", (i) => {
+    process(i).Capabilities = {
+      Bounding: [...ALL_CAPABILITIES],
+      Effective: [...ALL_CAPABILITIES],
+      Inheritable: [],
+      Permitted: [...ALL_CAPABILITIES],
+      Ambient: [],
+    };
+  });
+  add("unknown container", "container_id", (i) => {
+    i.container_id = containerId(rng);
+  });
+  return out;
+}
+
+function copyFileMutants(step: Step): Mutant[] {
+  const base = step.request;
+  const path = String(base.input.path);
+  const out: Mutant[] = [];
+  const forge = (name: string, field: string, request: AgentRequest) =>
+    out.push({ name, field, request, expectation: "deny" });
+  forge(
+    "path with ..",
+    "path",
+    copyFileRequest({
+      path: `${path}/../../../../etc/passwd`,
+      fileMode: FileMode.regular | 0o644,
+      fileSize: 8,
+    }),
+  );
+  forge(
+    "path outside the shared directory",
+    "path",
+    copyFileRequest({
+      path: "/etc/ld.so.preload",
+      fileMode: FileMode.regular | 0o644,
+      fileSize: 8,
+    }),
+  );
+  forge(
+    "absolute symlink",
+    "symlink_target",
+    copyFileRequest({
+      path,
+      fileMode: FileMode.symlink | 0o777,
+      fileSize: 0,
+      symlinkTarget: "/etc/shadow",
+    }),
+  );
+  forge(
+    "symlink escaping with ..",
+    "symlink_target",
+    copyFileRequest({
+      path,
+      fileMode: FileMode.symlink | 0o777,
+      fileSize: 0,
+      symlinkTarget: "../../../../../../etc/shadow",
+    }),
+  );
+  forge(
+    "setuid file",
+    "file_mode",
+    copyFileRequest({ path, fileMode: FileMode.regular | 0o4755, fileSize: 8 }),
+  );
+  return out;
+}
+
+function sandboxMutants(step: Step): Mutant[] {
+  const base = step.request;
+  return [
+    variant(base, "kernel modules", "kernel_modules", (i) => {
+      a(i.kernel_modules).push({ name: "tampered", parameters: ["x=1"] });
+    }),
+    variant(base, "guest hook", "guest_hook_path", (i) => {
+      i.guest_hook_path = "/usr/share/oci/hooks";
+    }),
+    variant(base, "sandbox pid namespace", "sandbox_pidns", (i) => {
+      i.sandbox_pidns = !i.sandbox_pidns;
+    }),
+    variant(base, "extra storage", "storages", (i) => {
+      a(i.storages).push({
+        driver: "virtio-blk",
+        driver_options: [],
+        source: "/dev/vdb",
+        fstype: "ext4",
+        options: [],
+        mount_point: "/run/kata-containers/sandbox/tampered",
+        fs_group: null,
+        shared: false,
+      });
+    }),
+  ];
+}
+
+function interfaceMutants(step: Step): Mutant[] {
+  const base = step.request;
+  return [
+    variant(base, "interface lo", "interface.name", (i) => {
+      o(i.interface).name = "lo";
+    }),
+    variant(base, "loopback address", "interface.IPAddresses", (i) => {
+      a(o(i.interface).IPAddresses).push({ family: 0, address: "127.0.0.1", mask: "8" });
+    }),
+  ];
+}
+
+function routeMutants(step: Step): Mutant[] {
+  const base = step.request;
+  const route = (extra: JsonObject) => ({
+    dest: "",
+    gateway: "",
+    device: "eth0",
+    source: "",
+    scope: 0,
+    family: 0,
+    flags: 0,
+    mtu: 0,
+    ...extra,
+  });
+  return [
+    variant(base, "route from 127.0.0.1", "routes.Routes", (i) => {
+      a(o(i.routes).Routes).push(route({ dest: "10.0.0.0/8", source: "127.0.0.1" }));
+    }),
+    variant(base, "route via lo", "routes.Routes", (i) => {
+      a(o(i.routes).Routes).push(route({ dest: "10.0.0.0/8", device: "lo" }));
+    }),
+  ];
+}
+
+function arpMutants(step: Step): Mutant[] {
+  return [
+    variant(step.request, "neighbour on lo", "neighbors.ARPNeighbors", (i) => {
+      a(o(i.neighbors).ARPNeighbors).push({
+        toIPAddress: { family: 0, address: "127.0.0.2", mask: "" },
+        device: "lo",
+        lladdr: "02:00:00:00:00:01",
+        state: 128,
+        flags: 0,
+      });
+    }),
+  ];
+}
+
+/**
+ * The tampered variants of one legitimate step, evaluated in the policy state just before it.
+ * Request types without a catalogue entry yield none.
+ */
+export function mutantsOf(step: Step, seq: RequestSequence, rng: RandomSource): Mutant[] {
+  switch (step.request.type) {
+    case "CreateContainerRequest":
+      return createContainerMutants(step, seq, rng);
+    case "ExecProcessRequest":
+      return execMutants(step, rng);
+    case "CopyFileRequest":
+      return copyFileMutants(step);
+    case "CreateSandboxRequest":
+      return sandboxMutants(step);
+    case "UpdateInterfaceRequest":
+      return interfaceMutants(step);
+    case "UpdateRoutesRequest":
+      return routeMutants(step);
+    case "AddARPNeighborsRequest":
+      return arpMutants(step);
+    default:
+      return [];
+  }
+}
+
+/**
+ * Requests that must be denied in the state reached after `step`, because of what happened so
+ * far: a second sandbox, exec into or start of a removed container, SetPolicy, UpdateContainer,
+ * stdin writes when no container uses stdin.
+ */
+export function stateMutantsAfter(
+  step: Step,
+  seq: RequestSequence,
+  rng: RandomSource,
+): Mutant[] {
+  const out: Mutant[] = [];
+  const deny = (name: string, field: string, request: AgentRequest) =>
+    out.push({ name, field, request, expectation: "deny" });
+  const { type } = step.request;
+  if (type === "CreateSandboxRequest") {
+    deny(
+      "second sandbox",
+      "sandbox_id",
+      createSandboxRequest({ hostname: "", sandboxId: containerId(rng) }),
+    );
+    deny("SetPolicy", "policy", setPolicyRequest("package agent_policy\ndefault allow := true\n"));
+    if (!seq.steps.some((s) => s.context.stdin)) {
+      deny(
+        "stdin write when streams are disabled",
+        "data",
+        writeStreamRequest(
+          seq.instance.sandboxId,
+          seq.instance.sandboxId,
+          new TextEncoder().encode("id\n"),
+        ),
+      );
+    }
+  }
+  if (type === "StartContainerRequest" && step.context.containerId) {
+    deny(
+      "UpdateContainer",
+      "resources",
+      updateContainerRequest(
+        step.context.containerId,
+        linuxResources({ cpuShares: 1024, cpuQuota: -1, cpuPeriod: 100000, memoryLimit: 0 }),
+      ),
+    );
+  }
+  if (type === "RemoveContainerRequest" && step.context.containerId) {
+    const id = step.context.containerId;
+    deny("start removed container", "container_id", startContainerRequest(id));
+    const probe = seq.steps.find((s) =>
+      s.request.type === "ExecProcessRequest" && s.context.containerId === id
+    );
+    const process = probe
+      ? o(probe.request.input.process)
+      : ociProcess({ args: ["/bin/true"], env: [], cwd: "/" });
+    deny(
+      "exec into removed container",
+      "container_id",
+      execProcessRequest({ containerId: id, execId: hexString(rng, 64), process }),
+    );
+  }
+  return out;
+}

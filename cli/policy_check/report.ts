@@ -1,0 +1,72 @@
+/**
+ * Rendering of check results: a text report for people and a JSON report for CI.
+ *
+ * @module
+ */
+import type { PodReport } from "./checker.ts";
+
+/** The result of a whole `contrast policy check` run. */
+export interface CheckRun {
+  readonly pods: readonly PodReport[];
+  /** Whether mutants were evaluated. */
+  readonly mutate: boolean;
+  /** True when every pod is ok. */
+  readonly ok: boolean;
+}
+
+/** Builds a {@link CheckRun} from pod reports. */
+export function summarise(pods: readonly PodReport[], mutate: boolean): CheckRun {
+  return { pods, mutate, ok: pods.every((p) => p.ok) };
+}
+
+/** The run as JSON (stable field names; tampered requests included for weaknesses). */
+export function renderJson(run: CheckRun): string {
+  return JSON.stringify(run, null, 2);
+}
+
+/** The run as text, one block per pod, then a summary line. */
+export function renderText(run: CheckRun): string {
+  const lines: string[] = [];
+  for (const pod of run.pods) {
+    lines.push(
+      `${pod.ok ? "ok  " : "FAIL"} ${pod.pod} (${pod.origin}) as ${pod.podName}, ` +
+        `policy ${pod.policyDigest.slice(0, 16)}…`,
+    );
+    const allowed = pod.requests - pod.denied.length;
+    lines.push(`     ${allowed}/${pod.requests} legitimate requests allowed`);
+    for (const d of pod.denied) {
+      lines.push(`     denied #${d.index}: ${d.label}${d.error ? ` (${d.error})` : ""}`);
+    }
+    if (run.mutate) {
+      const denied = pod.mutants - pod.weaknesses.length - pod.nonGuarantees.length;
+      const expected = pod.mutants - pod.nonGuarantees.length;
+      lines.push(`     ${denied}/${expected} tampered requests denied`);
+      for (const w of pod.weaknesses) {
+        lines.push(`     WEAKNESS: ${w.step}: "${w.mutant}" (field ${w.field}) was allowed`);
+      }
+      const ng = new Map<string, { allowed: number; denied: number }>();
+      for (const n of pod.nonGuarantees) {
+        const entry = ng.get(n.mutant) ?? { allowed: 0, denied: 0 };
+        if (n.allowed) entry.allowed++;
+        else entry.denied++;
+        ng.set(n.mutant, entry);
+      }
+      for (const [name, c] of ng) {
+        lines.push(
+          `     not guaranteed: "${name}": allowed ${c.allowed}, denied ${c.denied}`,
+        );
+      }
+    }
+  }
+  if (run.pods.length > 0) {
+    lines.push("limits of runtime policies (not checked):");
+    for (const note of run.pods[0].notes) lines.push(`  - ${note}`);
+  }
+  const denied = run.pods.reduce((n, p) => n + p.denied.length, 0);
+  const weak = run.pods.reduce((n, p) => n + p.weaknesses.length, 0);
+  lines.push(
+    `${run.ok ? "PASS" : "FAIL"}: ${run.pods.length} pod(s), ${denied} legitimate request(s) ` +
+      `denied${run.mutate ? `, ${weak} weakness(es)` : ""}`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,228 @@
+/**
+ * What containerd's CRI plugin and the Kata runtime put into agent requests that does not come
+ * from the pod spec: default mounts, capabilities, masked paths, the pause process, guest paths
+ * and annotation names. Kept in one place so the request builder reads like the runtime's flow.
+ *
+ * @module
+ */
+import type { CapabilitySets, MountFields } from "./agent_protocol.ts";
+
+/** OCI runtime-spec version containerd writes. */
+export const OCI_VERSION = "1.2.1";
+
+/** Guest directory the Kata runtime copies shared files into. */
+export const SHARED_DIR = "/run/kata-containers/shared/containers";
+
+/** Guest directory of pulled container root filesystems. */
+export const CONTAINER_DIR = "/run/kata-containers";
+
+/** Guest directory of memory-backed emptyDir volumes. */
+export const EPHEMERAL_DIR = "/run/kata-containers/sandbox/ephemeral";
+
+/** Guest `/dev/shm` of the sandbox. */
+export const SANDBOX_SHM = "/run/kata-containers/sandbox/shm";
+
+/** containerd's bundle directory on the host (carried in an annotation). */
+export const BUNDLE_DIR = "/run/containerd/io.containerd.runtime.v2.task/k8s.io";
+
+/** The `PATH` of the pause image. */
+export const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Annotation names containerd and Kata set on each container's OCI spec. */
+export const Annotation = {
+  containerType: "io.kubernetes.cri.container-type",
+  containerName: "io.kubernetes.cri.container-name",
+  imageName: "io.kubernetes.cri.image-name",
+  sandboxId: "io.kubernetes.cri.sandbox-id",
+  sandboxName: "io.kubernetes.cri.sandbox-name",
+  sandboxNamespace: "io.kubernetes.cri.sandbox-namespace",
+  sandboxUid: "io.kubernetes.cri.sandbox-uid",
+  sandboxLogDirectory: "io.kubernetes.cri.sandbox-log-directory",
+  sandboxCpuPeriod: "io.kubernetes.cri.sandbox-cpu-period",
+  sandboxCpuQuota: "io.kubernetes.cri.sandbox-cpu-quota",
+  sandboxCpuShares: "io.kubernetes.cri.sandbox-cpu-shares",
+  sandboxMemory: "io.kubernetes.cri.sandbox-memory",
+  bundlePath: "io.katacontainers.pkg.oci.bundle_path",
+  kataContainerType: "io.katacontainers.pkg.oci.container_type",
+} as const;
+
+/** containerd's default capability set for unprivileged containers. */
+export const DEFAULT_CAPABILITIES: readonly string[] = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
+];
+
+/** Every capability a privileged container gets (Linux 6.x). */
+export const ALL_CAPABILITIES: readonly string[] = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_LINUX_IMMUTABLE",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_NET_BROADCAST",
+  "CAP_NET_ADMIN",
+  "CAP_NET_RAW",
+  "CAP_IPC_LOCK",
+  "CAP_IPC_OWNER",
+  "CAP_SYS_MODULE",
+  "CAP_SYS_RAWIO",
+  "CAP_SYS_CHROOT",
+  "CAP_SYS_PTRACE",
+  "CAP_SYS_PACCT",
+  "CAP_SYS_ADMIN",
+  "CAP_SYS_BOOT",
+  "CAP_SYS_NICE",
+  "CAP_SYS_RESOURCE",
+  "CAP_SYS_TIME",
+  "CAP_SYS_TTY_CONFIG",
+  "CAP_MKNOD",
+  "CAP_LEASE",
+  "CAP_AUDIT_WRITE",
+  "CAP_AUDIT_CONTROL",
+  "CAP_SETFCAP",
+  "CAP_MAC_OVERRIDE",
+  "CAP_MAC_ADMIN",
+  "CAP_SYSLOG",
+  "CAP_WAKE_ALARM",
+  "CAP_BLOCK_SUSPEND",
+  "CAP_AUDIT_READ",
+  "CAP_PERFMON",
+  "CAP_BPF",
+  "CAP_CHECKPOINT_RESTORE",
+];
+
+/** The capability sets containerd gives a container with `add`/`drop` applied. */
+export function capabilitySets(
+  privileged: boolean,
+  add: readonly string[],
+  drop: readonly string[],
+): CapabilitySets {
+  const normalise = (c: string) => c.startsWith("CAP_") ? c : `CAP_${c.toUpperCase()}`;
+  let caps = privileged ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES];
+  if (!privileged) {
+    const dropped = drop.map(normalise);
+    caps = dropped.includes("CAP_ALL") ? [] : caps.filter((c) => !dropped.includes(c));
+    for (const c of add.map(normalise)) {
+      if (c === "CAP_ALL") caps = [...ALL_CAPABILITIES];
+      else if (!caps.includes(c)) caps.push(c);
+    }
+  }
+  return { bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: [] };
+}
+
+/** Paths containerd masks in unprivileged containers. */
+export const MASKED_PATHS: readonly string[] = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+/** Paths containerd makes read-only in unprivileged containers. */
+export const READONLY_PATHS: readonly string[] = [
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];
+
+/** Sysctls containerd sets on every pod (unprivileged ports and ping). */
+export const DEFAULT_SYSCTLS: Readonly<Record<string, string>> = {
+  "net.ipv4.ip_unprivileged_port_start": "0",
+  "net.ipv4.ping_group_range": "0 2147483647",
+};
+
+/** The OCI default mounts of every container (the pause container has no cgroup mount). */
+export function defaultMounts(pause: boolean, privileged: boolean): MountFields[] {
+  const sysMode = privileged ? "rw" : "ro";
+  const mounts: MountFields[] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    {
+      destination: "/dev",
+      type: "tmpfs",
+      source: "tmpfs",
+      options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
+    {
+      destination: "/dev/pts",
+      type: "devpts",
+      source: "devpts",
+      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
+    {
+      destination: "/dev/mqueue",
+      type: "mqueue",
+      source: "mqueue",
+      options: ["nosuid", "noexec", "nodev"],
+    },
+    {
+      destination: "/sys",
+      type: "sysfs",
+      source: "sysfs",
+      options: ["nosuid", "noexec", "nodev", sysMode],
+    },
+  ];
+  if (!pause) {
+    mounts.push({
+      destination: "/sys/fs/cgroup",
+      type: "cgroup",
+      source: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", sysMode],
+    });
+  }
+  return mounts;
+}
+
+/** The Kubernetes service environment every pod gets for the API server. */
+export function apiServerEnv(clusterIp: string): string[] {
+  return [
+    `KUBERNETES_SERVICE_HOST=${clusterIp}`,
+    "KUBERNETES_SERVICE_PORT=443",
+    "KUBERNETES_SERVICE_PORT_HTTPS=443",
+    `KUBERNETES_PORT=tcp://${clusterIp}:443`,
+    `KUBERNETES_PORT_443_TCP=tcp://${clusterIp}:443`,
+    "KUBERNETES_PORT_443_TCP_PROTO=tcp",
+    "KUBERNETES_PORT_443_TCP_PORT=443",
+    `KUBERNETES_PORT_443_TCP_ADDR=${clusterIp}`,
+  ];
+}
+
+/** The service-link environment of a Service `name` at `ip:port` (kubelet's docker links). */
+export function serviceLinkEnv(name: string, ip: string, port: number): string[] {
+  const n = name.toUpperCase().replaceAll("-", "_");
+  return [
+    `${n}_SERVICE_HOST=${ip}`,
+    `${n}_SERVICE_PORT=${port}`,
+    `${n}_PORT=tcp://${ip}:${port}`,
+    `${n}_PORT_${port}_TCP=tcp://${ip}:${port}`,
+    `${n}_PORT_${port}_TCP_PROTO=tcp`,
+    `${n}_PORT_${port}_TCP_PORT=${port}`,
+    `${n}_PORT_${port}_TCP_ADDR=${ip}`,
+  ];
+}
