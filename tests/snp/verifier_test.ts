@@ -1,0 +1,366 @@
+import assert from "node:assert/strict";
+import { decodePem, encodeHex } from "../../bytes/mod.ts";
+import {
+  ParseError,
+  UnavailableError,
+  ValidationError,
+  VerificationError,
+} from "../../errors/mod.ts";
+import { defaultSnpReferenceValues, type SnpReferenceValue } from "../../snp/reference_values.ts";
+import { type SnpCertificateFiles, SnpEvidenceVerifier } from "../../snp/verifier.ts";
+import { ChainCache } from "../../x509/chain_cache.ts";
+import { conformanceTest } from "../conformance.ts";
+import { readVectorFiles, type SnpVector, snpVectors } from "./vectors.ts";
+
+async function vector(name: string): Promise<SnpVector> {
+  const v = (await snpVectors()).find((x) => x.name === name);
+  if (!v) throw new Error(`no vector ${name}`);
+  return v;
+}
+
+async function certificatesOf(v: SnpVector): Promise<SnpCertificateFiles> {
+  const f = await readVectorFiles(v);
+  return {
+    vek: f.vek,
+    intermediate: new TextEncoder().encode(f.intermediatePem),
+    ark: new TextEncoder().encode(f.arkPem),
+  };
+}
+
+async function verifyVector(
+  v: SnpVector,
+  opts: {
+    report?: Uint8Array;
+    certificates?: SnpCertificateFiles;
+    referenceValues?: SnpReferenceValue[];
+    now?: Date;
+    reportData?: Uint8Array;
+    cache?: ChainCache;
+  } = {},
+) {
+  const files = await readVectorFiles(v);
+  const verifier = new SnpEvidenceVerifier({
+    referenceValues: opts.referenceValues ?? defaultSnpReferenceValues(),
+    certificates: opts.certificates ?? await certificatesOf(v),
+    chainCache: opts.cache,
+  });
+  return await verifier.verifyDetailed(
+    { platform: "snp", report: opts.report ?? files.report },
+    { now: opts.now ?? new Date(v.suggested_fixed_now), reportData: opts.reportData },
+  );
+}
+
+/** A reference value for `v`'s product built from the defaults with `overrides`. */
+function referenceFor(v: SnpVector, overrides: Partial<SnpReferenceValue>): SnpReferenceValue[] {
+  const base = defaultSnpReferenceValues().find((r) => r.ProductName === v.product)!;
+  return [{ ...base, ...overrides }];
+}
+
+function rejects<T extends Error>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => T,
+  field: string | RegExp,
+) {
+  return assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof type, `expected ${type.name}, got ${String(e)}`);
+    const f = (e as unknown as { field: string }).field;
+    if (typeof field === "string") assert.equal(f, field, String(e));
+    else assert.match(f, field, String(e));
+    return true;
+  });
+}
+
+conformanceTest("every genuine SNP vector verifies at its documented time", async () => {
+  for (const v of await snpVectors()) {
+    if (v.name === "milan-v2-gosevguest-debug") continue;
+    const result = await verifyVector(v);
+    assert.equal(result.vek.kind, v.signing_key, v.name);
+    assert.equal(result.vek.product, v.product, v.name);
+    assert.equal(result.simulatedRoot, false);
+    assert.equal(encodeHex(result.claims.measurement), v.expected.measurement);
+    assert.equal(encodeHex(result.claims.hostData), v.expected.host_data);
+    assert.equal(encodeHex(result.claims.reportData), v.expected.report_data);
+    assert.equal(result.claims.details.product, v.product);
+  }
+});
+
+conformanceTest("the debug-policy vector is rejected under default reference values", async () => {
+  const v = await vector("milan-v2-gosevguest-debug");
+  await rejects(verifyVector(v), ValidationError, "report.policy.debug");
+});
+
+conformanceTest("the debug-policy vector is genuine: accepted when debug is allowed", async () => {
+  const v = await vector("milan-v2-gosevguest-debug");
+  const base = referenceFor(v, {})[0]!;
+  const result = await verifyVector(v, {
+    referenceValues: [{ ...base, GuestPolicy: { ...base.GuestPolicy, Debug: true } }],
+  });
+  assert.equal(result.report.policy.debug, true);
+});
+
+conformanceTest("accepts the exact report data and rejects any other", async () => {
+  const v = await vector("milan-v2-virtee");
+  const files = await readVectorFiles(v);
+  const reportData = files.report.slice(0x50, 0x90);
+  await verifyVector(v, { reportData });
+  reportData[63]! ^= 1;
+  await rejects(verifyVector(v, { reportData }), ValidationError, "report.report_data");
+});
+
+conformanceTest("rejects a report with a flipped byte in the signed part", async () => {
+  const v = await vector("milan-v2-virtee");
+  const report = (await readVectorFiles(v)).report;
+  report[0x90]! ^= 0x01; // first MEASUREMENT byte
+  await rejects(verifyVector(v, { report }), VerificationError, "report.signature");
+});
+
+conformanceTest("rejects a report with a flipped byte in the signature", async () => {
+  const v = await vector("genoa-v3-azure");
+  const report = (await readVectorFiles(v)).report;
+  report[0x2a0 + 5]! ^= 0x80; // inside R
+  await rejects(verifyVector(v, { report }), VerificationError, "report.signature");
+  const report2 = (await readVectorFiles(v)).report;
+  report2[0x2a0 + 72 + 3]! ^= 0x01; // inside S
+  await rejects(verifyVector(v, { report: report2 }), VerificationError, "report.signature");
+});
+
+conformanceTest("rejects a report presented with the VCEK of another chip", async () => {
+  const v = await vector("milan-v5-gcp-teekit");
+  const other = await vector("milan-v2-virtee");
+  const certificates = { ...await certificatesOf(v), vek: (await readVectorFiles(other)).vek };
+  await rejects(verifyVector(v, { certificates }), VerificationError, /^vek\./);
+});
+
+conformanceTest("rejects a report whose CHIP_ID is not the VCEK's hwID", async () => {
+  // Same TCB, other chip: the hwID rule fires (before the signature, which would fail too).
+  const v = await vector("milan-v2-virtee");
+  const report = (await readVectorFiles(v)).report;
+  report[0x1a0]! ^= 0xff;
+  await rejects(verifyVector(v, { report }), VerificationError, "vek.hwID");
+});
+
+conformanceTest("rejects a Genoa report verified against the Milan root", async () => {
+  const v = await vector("genoa-v3-azure");
+  const milan = await vector("milan-v2-virtee");
+  const genoa = await certificatesOf(v);
+  const milanCerts = await certificatesOf(milan);
+  await rejects(
+    verifyVector(v, { certificates: { ...genoa, ark: milanCerts.ark } }),
+    VerificationError,
+    /^vcekChain/,
+  );
+  await rejects(
+    verifyVector(v, { certificates: { ...genoa, intermediate: milanCerts.intermediate } }),
+    VerificationError,
+    /^vcekChain/,
+  );
+});
+
+conformanceTest("rejects an ASK that the ARK did not sign", async () => {
+  const v = await vector("milan-v2-virtee");
+  const certs = await certificatesOf(v);
+  const askDer = decodePem(new TextDecoder().decode(certs.intermediate!), "CERTIFICATE")[0]!.der;
+  const forged = askDer.slice();
+  forged[forged.length - 10]! ^= 0x01; // inside the ARK's signature over the ASK
+  await rejects(
+    verifyVector(v, { certificates: { ...certs, intermediate: forged } }),
+    VerificationError,
+    /^vcekChain/,
+  );
+});
+
+conformanceTest("rejects verification at a time outside the certificates' validity", async () => {
+  const v = await vector("milan-v3-vlek-aws"); // the VLEK expired on 2025-12-10
+  await rejects(
+    verifyVector(v, { now: new Date("2026-01-01T00:00:00Z") }),
+    VerificationError,
+    /validity$/,
+  );
+  await rejects(
+    verifyVector(v, { now: new Date("2024-12-01T00:00:00Z") }), // before notBefore
+    VerificationError,
+    /validity$/,
+  );
+});
+
+conformanceTest("rejects a truncated and an extended report file", async () => {
+  const v = await vector("milan-v2-virtee");
+  const report = (await readVectorFiles(v)).report;
+  await rejects(verifyVector(v, { report: report.subarray(0, 1183) }), ParseError, "report");
+  const longer = new Uint8Array(1185);
+  longer.set(report);
+  await rejects(verifyVector(v, { report: longer }), ParseError, "report");
+});
+
+conformanceTest("rejects a TCB below the minimum, naming expected and actual", async () => {
+  const v = await vector("milan-v5-gcp-teekit"); // snp SPL 27
+  const base = referenceFor(v, {})[0]!;
+  const referenceValues = [{ ...base, MinimumTCB: { ...base.MinimumTCB, SNPVersion: 28 } }];
+  await assert.rejects(verifyVector(v, { referenceValues }), (e: unknown) => {
+    assert.ok(e instanceof ValidationError);
+    assert.equal(e.field, "report.reported_tcb.snp");
+    assert.equal(e.expected, ">= 28");
+    assert.equal(e.actual, "27");
+    return true;
+  });
+  const ok = [{ ...base, MinimumTCB: { ...base.MinimumTCB, SNPVersion: 27 } }];
+  await verifyVector(v, { referenceValues: ok });
+});
+
+conformanceTest("checks committed and launch TCB, not only the reported one", async () => {
+  const v = await vector("milan-v3-vlek-aws"); // reported ucode 217, committed/launch 219
+  const base = referenceFor(v, {})[0]!;
+  await verifyVector(v, {
+    referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, MicrocodeVersion: 217 } }],
+  });
+  await rejects(
+    verifyVector(v, {
+      referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, MicrocodeVersion: 218 } }],
+    }),
+    ValidationError,
+    "report.reported_tcb.microcode",
+  );
+});
+
+conformanceTest("rejects a chip ID that is not allowed and accepts a listed one", async () => {
+  const v = await vector("genoa-v3-azure");
+  await rejects(
+    verifyVector(v, { referenceValues: referenceFor(v, { AllowedChipIDs: ["00".repeat(64)] }) }),
+    ValidationError,
+    "report.chip_id",
+  );
+  await verifyVector(v, {
+    referenceValues: referenceFor(v, { AllowedChipIDs: [v.expected.chip_id as string] }),
+  });
+});
+
+conformanceTest("rejects a VLEK-signed report presented with a VCEK chain", async () => {
+  const v = await vector("milan-v3-vlek-aws");
+  const vcekCerts = await certificatesOf(await vector("milan-v2-virtee"));
+  await rejects(
+    verifyVector(v, { certificates: vcekCerts }),
+    VerificationError,
+    "report.signer_info.signing_key",
+  );
+});
+
+conformanceTest("rejects a VCEK passed through the ASVK and a VLEK through the ASK", async () => {
+  const vlek = await vector("milan-v3-vlek-aws");
+  const vcek = await vector("milan-v2-virtee");
+  const vlekCerts = await certificatesOf(vlek);
+  const vcekCerts = await certificatesOf(vcek);
+  await rejects(
+    verifyVector(vlek, { certificates: { ...vlekCerts, intermediate: vcekCerts.intermediate } }),
+    VerificationError,
+    /^vlekChain\..*subject$/,
+  );
+  await rejects(
+    verifyVector(vcek, { certificates: { ...vcekCerts, intermediate: vlekCerts.intermediate } }),
+    VerificationError,
+    /^vcekChain\..*subject$/,
+  );
+});
+
+conformanceTest("rejects a wrong measurement with expected and actual values", async () => {
+  const v = await vector("turin-v5-oak");
+  await assert.rejects(
+    verifyVector(v, { referenceValues: referenceFor(v, { TrustedMeasurement: "ab".repeat(48) }) }),
+    (e: unknown) => {
+      assert.ok(e instanceof ValidationError);
+      assert.equal(e.field, "report.measurement");
+      assert.equal(e.expected, "ab".repeat(48));
+      assert.equal(e.actual, v.expected.measurement);
+      return true;
+    },
+  );
+  await verifyVector(v, {
+    referenceValues: referenceFor(v, { TrustedMeasurement: v.expected.measurement as string }),
+  });
+});
+
+conformanceTest("rejects a report whose product has no reference value", async () => {
+  const v = await vector("turin-v5-oak");
+  const milanOnly = defaultSnpReferenceValues().filter((r) => r.ProductName === "Milan");
+  await rejects(verifyVector(v, { referenceValues: milanOnly }), ValidationError, "product");
+});
+
+conformanceTest("rejects a VMPL other than the required one", async () => {
+  const v = await vector("milan-v3-vlek-aws"); // VMPL 1
+  await rejects(
+    verifyVector(v, { referenceValues: referenceFor(v, { VMPL: 0 }) }),
+    ValidationError,
+    "report.vmpl",
+  );
+  await verifyVector(v, { referenceValues: referenceFor(v, { VMPL: 1 }) });
+});
+
+conformanceTest("rejects an ID key digest that is not trusted", async () => {
+  const v = await vector("genoa-v3-azure");
+  await rejects(
+    verifyVector(v, {
+      referenceValues: referenceFor(v, { TrustedIDKeyDigests: ["00".repeat(48)] }),
+    }),
+    ValidationError,
+    "report.id_key_digest",
+  );
+  await verifyVector(v, {
+    referenceValues: referenceFor(v, { TrustedIDKeyDigests: [v.expected.id_key_digest as string] }),
+  });
+});
+
+conformanceTest("rejects a Turin report whose FMC SPL is below the minimum", async () => {
+  const v = await vector("turin-v5-oak"); // fmc 0
+  const base = referenceFor(v, {})[0]!;
+  await rejects(
+    verifyVector(v, {
+      referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, FMCVersion: 1 } }],
+    }),
+    ValidationError,
+    "report.reported_tcb.fmc",
+  );
+});
+
+conformanceTest("a real report is rejected when only a simulated root is trusted", async () => {
+  const v = await vector("milan-v2-virtee");
+  const base = referenceFor(v, {})[0]!;
+  await rejects(
+    verifyVector(v, {
+      referenceValues: [{
+        ...base,
+        Platform: "Simulated-SNP",
+        SimulatedRootSHA256: "11".repeat(32),
+      }],
+    }),
+    VerificationError,
+    /^vcekChain/,
+  );
+});
+
+conformanceTest(
+  "reports what is missing when no ARK is given and no KDS is configured",
+  async () => {
+    const v = await vector("milan-v2-virtee");
+    const certs = await certificatesOf(v);
+    await rejects(
+      verifyVector(v, { certificates: { vek: certs.vek, intermediate: certs.intermediate } }),
+      UnavailableError,
+      "ark",
+    );
+    await rejects(verifyVector(v, { certificates: {} }), UnavailableError, "vcek");
+  },
+);
+
+conformanceTest("a second verification reuses the cached chain", async () => {
+  const v = await vector("milan-v5-gcp-teekit");
+  const cache = new ChainCache();
+  await verifyVector(v, { cache });
+  const before = cache.stats.hits;
+  await verifyVector(v, { cache });
+  assert.equal(cache.stats.hits, before + 1);
+  // A cached chain still fails outside its validity window.
+  await rejects(
+    verifyVector(v, { cache, now: new Date("2040-01-01T00:00:00Z") }),
+    VerificationError,
+    /validity$/,
+  );
+});
