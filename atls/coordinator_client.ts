@@ -1,0 +1,157 @@
+/**
+ * The client side of attested TLS to a Coordinator, used by `contrast set|verify|recover`.
+ *
+ * `attest` sends a fresh nonce over a connection whose server key it learns and pins, then
+ * checks, before trusting anything in the answer:
+ * 1. the evidence verifies against the *local* manifest's reference values (signatures, vendor
+ *    chain, TCB, …) and its report data is exactly the binding of our nonce, the TLS key we
+ *    actually talked to, the HPKE key, the latest transition and the CA PEMs in the answer;
+ * 2. the evidence's launch-configuration digest is the local manifest's `coordinator` policy;
+ * 3. the manifest history in the answer hashes to the bound latest transition, and every
+ *    policy document to its digest.
+ * Later requests go only to the same key (pinned), so what was attested is what we talk to.
+ *
+ * @module
+ */
+import { constantTimeEqual, encodeBase64, encodeHex, sha256 } from "../bytes/mod.ts";
+import { ValidationError, VerificationError } from "../errors/mod.ts";
+import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
+import { coordinatorPolicyDigest, type Manifest } from "../manifest/manifest.ts";
+import { matchPolicy } from "../manifest/policy_match.ts";
+import {
+  ApiPath,
+  type AttestResponse,
+  type ManifestRequestJson,
+  type ManifestResponseJson,
+  parseAttestResponse,
+  type RecoverRequestJson,
+} from "../coordinator/api/messages.ts";
+import { certificateSpki } from "./certificate.ts";
+import { PinnedHttpsClient } from "./pinned_client.ts";
+import { coordinatorReportData, NONCE_LENGTH } from "./report_data.ts";
+
+/** Verifies evidence against a manifest's reference values. */
+export type EvidenceAgainstManifest = (
+  manifest: Manifest,
+  evidence: Evidence,
+  options: VerifyOptions,
+) => Promise<AttestationClaims>;
+
+/** The outcome of attesting a Coordinator. */
+export interface AttestedCoordinator {
+  /** The client pinned to the attested TLS key: use it for every further request. */
+  readonly client: PinnedHttpsClient;
+  /** The verified answer. */
+  readonly state: AttestResponse;
+  /** The verified claims of the Coordinator's evidence. */
+  readonly claims: AttestationClaims;
+}
+
+/**
+ * Attests the Coordinator at `address` against `manifest` (the local manifest: its reference
+ * values and its coordinator policy).
+ *
+ * @throws {VerificationError | ValidationError} when any check fails (see module documentation)
+ */
+export async function attestCoordinator(
+  address: string,
+  manifest: Manifest,
+  verify: EvidenceAgainstManifest,
+  options: { now?: Date; timeoutMs?: number } = {},
+): Promise<AttestedCoordinator> {
+  const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
+  const state = parseAttestResponse(
+    await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) }),
+  );
+  const certificate = client.serverCertificate;
+  if (!certificate) throw new VerificationError("coordinator.tls", "no server certificate seen");
+  const reportData = await coordinatorReportData({
+    nonce,
+    tlsSpki: certificateSpki(certificate),
+    hpkePublicKey: state.hpkePublicKey,
+    latestTransition: state.latestTransition,
+    caPems: state.rootCa === "" ? [] : [state.rootCa, state.meshCa],
+  });
+  const claims = await verify(manifest, state.evidence, {
+    reportData,
+    now: options.now ?? new Date(),
+  });
+  if (!constantTimeEqual(claims.reportData, reportData)) {
+    throw new VerificationError(
+      "evidence.reportData",
+      "does not bind our nonce, the TLS key we talked to and the reported state",
+    );
+  }
+  const matched = matchPolicy(manifest, claims);
+  if (matched.digest !== coordinatorPolicyDigest(manifest)) {
+    throw new ValidationError(
+      "hostData",
+      "the Coordinator does not run the manifest's coordinator policy",
+      { expected: coordinatorPolicyDigest(manifest), actual: matched.digest },
+    );
+  }
+  await checkHistory(state);
+  return { client, state, claims };
+}
+
+/** Checks that the manifests hash to the latest transition and the policies to their digests. */
+async function checkHistory(state: AttestResponse): Promise<void> {
+  if (state.manifests.length === 0) {
+    if (state.latestTransition && !state.recoveryNeeded) {
+      throw new VerificationError("manifests", "a latest transition but no manifests");
+    }
+    return;
+  }
+  let transition = GENESIS_TRANSITION;
+  for (const bytes of state.manifests) {
+    transition = await transitionHash(await manifestHash(bytes), transition);
+  }
+  if (!state.latestTransition || !constantTimeEqual(transition, state.latestTransition)) {
+    throw new VerificationError(
+      "manifests",
+      "the manifest history does not hash to the attested latest transition",
+    );
+  }
+  for (const [digest, doc] of state.policies) {
+    if (encodeHex(await sha256(doc)) !== digest) {
+      throw new VerificationError(`policies.${digest}`, "document does not hash to its digest");
+    }
+  }
+}
+
+/** Sends a manifest update over the pinned connection. */
+export async function sendManifest(
+  client: PinnedHttpsClient,
+  request: {
+    manifest: Uint8Array;
+    policies: readonly Uint8Array[];
+    previousTransition: Uint8Array;
+    signature: Uint8Array;
+  },
+): Promise<ManifestResponseJson> {
+  const body: ManifestRequestJson = {
+    manifest: encodeBase64(request.manifest),
+    policies: request.policies.map(encodeBase64),
+    previous_transition: encodeHex(request.previousTransition),
+    signature: encodeHex(request.signature),
+  };
+  const answer = await client.request("POST", ApiPath.manifest, body);
+  const a = answer as Record<string, unknown>;
+  if (
+    typeof a !== "object" || a === null || typeof a.transition !== "string" ||
+    typeof a.rootCa !== "string" || typeof a.meshCa !== "string"
+  ) {
+    throw new VerificationError("coordinator.response", "malformed answer to POST /manifest");
+  }
+  return a as unknown as ManifestResponseJson;
+}
+
+/** Sends a recovery over the pinned connection. */
+export async function sendRecover(
+  client: PinnedHttpsClient,
+  body: RecoverRequestJson,
+): Promise<void> {
+  await client.request("POST", ApiPath.recover, body);
+}

@@ -1,0 +1,511 @@
+/**
+ * The Coordinator's state machine and API operations.
+ *
+ * Phases:
+ * - `awaiting-manifest`: empty history. `POST /manifest` from anyone sets the first manifest and
+ *   creates the seed (the owner attests right after and checks what was set).
+ * - `recovery`: the history has a latest transition but this process has no seed (a restart).
+ *   Only `POST /attest` and `POST /recover` are served; recovery must restore a seed whose
+ *   derived history key verifies the stored latest record, so the same root CA comes back.
+ * - `active`: manifest, seed and CA known. Updates need a workload owner's signature over the
+ *   new transition and the previous transition to be the latest (atomic, 409 otherwise);
+ *   initializers get mesh certificates after their evidence verifies against the current
+ *   manifest and carries one of its policies.
+ *
+ * State changes are serialised in-process and by compare-and-swap in the history store across
+ * processes; readers take an immutable snapshot, so `/attest` always reports one consistent
+ * state, bound into its evidence.
+ *
+ * @module
+ */
+import { constantTimeEqual, decodeHex, encodeBase64, encodeHex, sha256 } from "../bytes/mod.ts";
+import { ParseError, ValidationError } from "../errors/mod.ts";
+import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import { matchPolicy } from "../manifest/policy_match.ts";
+import { SeedEngine } from "../seed/seed_engine.ts";
+import { createSeedShares } from "../seed/seed_shares.ts";
+import { CertificateAuthority } from "./ca/certificate_authority.ts";
+import type { HistoryBackend } from "./history/backend.ts";
+import { LATEST_RECORD_LENGTH } from "./history/history_store.ts";
+import { ManifestHistory } from "./history/manifest_history.ts";
+import {
+  createAttestedTlsIdentity,
+  generateTlsKeyPair,
+  type TlsIdentity,
+} from "../atls/certificate.ts";
+import { evidenceToJson } from "../atls/evidence_json.ts";
+import { HpkeRecipient, sealedBoxToJson, sealTo } from "../atls/hpke.ts";
+import { coordinatorReportData, meshReportData, NONCE_LENGTH } from "../atls/report_data.ts";
+import {
+  type AttestRequest,
+  type AttestResponseJson,
+  type ChallengeResponseJson,
+  type ManifestRequest,
+  type ManifestResponseJson,
+  type MeshCertificateRequest,
+  type MeshCertificateResponseJson,
+  type RecoverRequest,
+  RECOVERY_HPKE_INFO,
+  WORKLOAD_SECRET_HPKE_INFO,
+} from "./api/messages.ts";
+import {
+  recoveryMessage,
+  verifyManifestUpdateSignature,
+  verifyRecoverySignature,
+} from "./api/signatures.ts";
+import type { EvidenceSource } from "./evidence_source.ts";
+import { ConflictError, ForbiddenError, PreconditionFailedError } from "./http/errors.ts";
+import type { CoordinatorMetrics } from "./http/metrics.ts";
+import type { Logger } from "./logger.ts";
+import { NonceStore } from "./nonce_store.ts";
+
+/** Parses manifest bytes with the platform reference-value readers. */
+export type ManifestParser = (bytes: Uint8Array) => Manifest;
+
+/**
+ * Verifies evidence completely against a manifest's reference values (signatures, chains,
+ * TCB, report data) and returns its claims.
+ */
+export type ManifestEvidenceVerifier = (
+  manifest: Manifest,
+  evidence: Evidence,
+  options: VerifyOptions,
+) => Promise<AttestationClaims>;
+
+/** Phase of a Coordinator. */
+export type CoordinatorPhase = "awaiting-manifest" | "recovery" | "active";
+
+/** Everything a Coordinator needs, passed in (no globals). */
+export interface CoordinatorOptions {
+  /** Evidence about this Coordinator. */
+  readonly evidenceSource: EvidenceSource;
+  /** Where the manifest history lives. */
+  readonly historyBackend: HistoryBackend;
+  /** Manifest parsing. */
+  readonly parseManifest: ManifestParser;
+  /** Evidence verification against a manifest. */
+  readonly verifyEvidence: ManifestEvidenceVerifier;
+  /** Logs. */
+  readonly logger: Logger;
+  /** Metrics. */
+  readonly metrics: CoordinatorMetrics;
+  /** Mesh challenge nonces. */
+  readonly nonces?: NonceStore;
+  /** The clock. */
+  readonly now?: () => Date;
+}
+
+interface ActiveState {
+  readonly phase: "active";
+  readonly engine: SeedEngine;
+  readonly ca: CertificateAuthority;
+  readonly history: ManifestHistory;
+  readonly manifest: Manifest;
+  readonly transition: Uint8Array;
+  readonly manifests: readonly Uint8Array[];
+  readonly policies: ReadonlyMap<string, Uint8Array>;
+}
+
+interface RecoveryState {
+  readonly phase: "recovery";
+  /** The transition the stored latest record names (unverified until a seed verifies it). */
+  readonly claimedTransition: Uint8Array;
+}
+
+type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveState;
+
+const SEED_AND_SALT_LENGTH = 64 + 32;
+
+/** One Coordinator process: its attested identity and its state. */
+export class Coordinator {
+  /** The TLS identity of this process (fresh key, evidence in the certificate). */
+  readonly tls: TlsIdentity;
+  /** The HPKE key seed shares are sealed to. */
+  readonly #hpke: HpkeRecipient;
+  readonly #options: CoordinatorOptions;
+  readonly #nonces: NonceStore;
+  readonly #now: () => Date;
+  #state: State;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    tls: TlsIdentity,
+    hpke: HpkeRecipient,
+    options: CoordinatorOptions,
+    state: State,
+  ) {
+    this.tls = tls;
+    this.#hpke = hpke;
+    this.#options = options;
+    this.#nonces = options.nonces ?? new NonceStore();
+    this.#now = options.now ?? (() => new Date());
+    this.#state = state;
+  }
+
+  /**
+   * Starts a Coordinator: fresh TLS and HPKE keys, evidence for the TLS certificate, and the
+   * phase read from the history (a latest record without a seed means recovery).
+   */
+  static async start(options: CoordinatorOptions): Promise<Coordinator> {
+    const keys = await generateTlsKeyPair();
+    const hpke = await HpkeRecipient.generate();
+    const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+    const latest = await options.historyBackend.readLatest();
+    const state: State = latest === undefined
+      ? { phase: "awaiting-manifest" }
+      : { phase: "recovery", claimedTransition: latestTransitionOf(latest.bytes) };
+    const reportData = await coordinatorReportData({
+      nonce: new Uint8Array(NONCE_LENGTH),
+      tlsSpki: spki,
+      hpkePublicKey: hpke.publicKey,
+      latestTransition: state.phase === "recovery" ? state.claimedTransition : undefined,
+      caPems: [],
+    });
+    const evidence = await options.evidenceSource.getEvidence(reportData);
+    const tls = await createAttestedTlsIdentity(keys, evidence);
+    options.logger.info("coordinator started", {
+      phase: state.phase,
+      evidence: options.evidenceSource.description,
+    });
+    options.metrics.manifestGeneration.set(0);
+    return new Coordinator(tls, hpke, options, state);
+  }
+
+  /** The current phase. */
+  get phase(): CoordinatorPhase {
+    return this.#state.phase;
+  }
+
+  /** Runs state changes one at a time. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** `POST /attest`: evidence bound to the caller's nonce, this TLS key and the state. */
+  async attest(request: AttestRequest): Promise<AttestResponseJson> {
+    const state = this.#state;
+    const active = state.phase === "active" ? state : undefined;
+    const latest = active?.transition ??
+      (state.phase === "recovery" ? state.claimedTransition : undefined);
+    const caPems = active ? [active.ca.rootPem, active.ca.meshCaPem] : [];
+    const reportData = await coordinatorReportData({
+      nonce: request.nonce,
+      tlsSpki: this.tls.spki,
+      hpkePublicKey: this.#hpke.publicKey,
+      latestTransition: latest,
+      caPems,
+    });
+    const evidence = await this.#options.evidenceSource.getEvidence(reportData);
+    const policies: Record<string, string> = {};
+    for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
+    return {
+      evidence: evidenceToJson(evidence),
+      hpkePublicKey: encodeHex(this.#hpke.publicKey),
+      manifests: (active?.manifests ?? []).map(encodeBase64),
+      policies,
+      rootCa: caPems[0] ?? "",
+      meshCa: caPems[1] ?? "",
+      latestTransition: latest ? encodeHex(latest) : "",
+      recoveryNeeded: state.phase === "recovery",
+    };
+  }
+
+  /** `POST /manifest`: sets or updates the manifest. */
+  setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
+    return this.#exclusive(() => this.#setManifest(request));
+  }
+
+  async #setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
+    const state = this.#state;
+    if (state.phase === "recovery") {
+      throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
+    }
+    const manifest = this.#options.parseManifest(request.manifest);
+    const policies = await requirePolicies(manifest, request.policies);
+    const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
+    if (!constantTimeEqual(request.previousTransition, current)) {
+      throw new ConflictError(
+        "previous_transition",
+        `is not the latest transition (latest is ${encodeHex(current)})`,
+      );
+    }
+    const next = await transitionHash(await manifestHash(request.manifest), current);
+    if (state.phase === "active") {
+      await verifyManifestUpdateSignature(
+        state.manifest.WorkloadOwnerPubKeys,
+        next,
+        request.signature,
+      );
+    }
+    const engine = state.phase === "active" ? state.engine : SeedEngine.create();
+    const historyKey = await engine.historySigningKey();
+    const history = state.phase === "active"
+      ? state.history
+      : ManifestHistory.open(this.#options.historyBackend, historyKey.publicKey);
+    const entry = await history.append(
+      {
+        manifestBytes: request.manifest,
+        policies: [...policies.values()],
+        expectedPrevious: current,
+      },
+      historyKey.privateKey,
+    );
+    const now = this.#now();
+    const ca = state.phase === "active"
+      ? await state.ca.rotateMeshCa(now)
+      : await CertificateAuthority.fromSeed(engine, now);
+    const allPolicies = new Map(state.phase === "active" ? state.policies : []);
+    for (const [d, doc] of policies) allPolicies.set(d, doc);
+    const manifests = [
+      ...(state.phase === "active" ? state.manifests : []),
+      request.manifest.slice(),
+    ];
+    this.#state = {
+      phase: "active",
+      engine,
+      ca,
+      history,
+      manifest,
+      transition: entry.transitionHash,
+      manifests,
+      policies: allPolicies,
+    };
+    this.#options.metrics.manifestGeneration.set(manifests.length);
+    this.#options.logger.info("manifest set", {
+      generation: manifests.length,
+      transition: encodeHex(entry.transitionHash),
+      policies: Object.keys(manifest.Policies).length,
+    });
+    const seedShares = state.phase === "active"
+      ? undefined
+      : await createSeedShares(engine, manifest.SeedshareOwnerPubKeys);
+    return {
+      transition: encodeHex(entry.transitionHash),
+      rootCa: ca.rootPem,
+      meshCa: ca.meshCaPem,
+      ...(seedShares ? { seedShares } : {}),
+    };
+  }
+
+  /** `POST /recover`: restores the seed from a seedshare owner's sealed share. */
+  recover(request: RecoverRequest): Promise<Record<string, never>> {
+    return this.#exclusive(() => this.#recover(request));
+  }
+
+  async #recover(request: RecoverRequest): Promise<Record<string, never>> {
+    const state = this.#state;
+    if (state.phase !== "recovery") {
+      throw new PreconditionFailedError("", `not in recovery mode (phase ${state.phase})`);
+    }
+    // The seedshare owners are those of the manifest the stored latest names; it is read
+    // unverified here, and everything is verified against the recovered seed below.
+    const unverified = await readUnverifiedLatestManifest(
+      this.#options.historyBackend,
+      state.claimedTransition,
+      this.#options.parseManifest,
+    );
+    const message = recoveryMessage(
+      this.#hpke.publicKey,
+      state.claimedTransition,
+      request.sealedSeed,
+    );
+    await verifyRecoverySignature(
+      unverified.SeedshareOwnerPubKeys,
+      request.ownerPublicKey,
+      message,
+      request.signature,
+    );
+    const plain = await this.#hpke.open(
+      request.sealedSeed,
+      RECOVERY_HPKE_INFO,
+      state.claimedTransition,
+      "sealedSeed",
+    );
+    if (plain.length !== SEED_AND_SALT_LENGTH) {
+      plain.fill(0);
+      throw new ParseError("sealedSeed", "expected seed (64 bytes) followed by salt (32 bytes)");
+    }
+    const engine = SeedEngine.fromSeed(plain.subarray(0, 64), plain.subarray(64));
+    plain.fill(0);
+    const historyKey = await engine.historySigningKey();
+    const history = ManifestHistory.open(this.#options.historyBackend, historyKey.publicKey);
+    let chain;
+    try {
+      chain = await history.chain();
+    } catch (cause) {
+      throw new ForbiddenError(
+        "sealedSeed",
+        "the recovered seed does not sign this Coordinator's history",
+        { cause },
+      );
+    }
+    const last = chain.at(-1);
+    if (!last || !constantTimeEqual(last.transitionHash, state.claimedTransition)) {
+      throw new ConflictError("latest", "the history moved during recovery; attest again");
+    }
+    const manifest = this.#options.parseManifest(last.manifestBytes);
+    const policies = new Map<string, Uint8Array>();
+    for (const entry of chain) {
+      const m = this.#options.parseManifest(entry.manifestBytes);
+      for (const digest of Object.keys(m.Policies)) {
+        policies.set(digest, await history.policy(decodeHex(digest, "Policies", 32)));
+      }
+    }
+    const ca = await CertificateAuthority.fromSeed(engine, this.#now());
+    this.#state = {
+      phase: "active",
+      engine,
+      ca,
+      history,
+      manifest,
+      transition: last.transitionHash,
+      manifests: chain.map((e) => e.manifestBytes),
+      policies,
+    };
+    this.#options.metrics.manifestGeneration.set(chain.length);
+    this.#options.logger.info("recovered", {
+      generation: chain.length,
+      transition: encodeHex(last.transitionHash),
+    });
+    return {};
+  }
+
+  /** `POST /mesh/challenge`: a fresh single-use nonce. */
+  challenge(): ChallengeResponseJson {
+    if (this.#state.phase !== "active") {
+      throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
+    }
+    return {
+      nonce: encodeHex(this.#nonces.issue()),
+      expiresInSeconds: Math.floor(this.#nonces.ttlMs / 1000),
+    };
+  }
+
+  /** `POST /mesh/certificate`: attests an initializer and issues its certificate. */
+  async issueMeshCertificate(
+    request: MeshCertificateRequest,
+  ): Promise<MeshCertificateResponseJson> {
+    const state = this.#state;
+    if (state.phase !== "active") {
+      throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
+    }
+    const metrics = this.#options.metrics;
+    try {
+      this.#nonces.redeem(request.nonce);
+      const reportData = await meshReportData({
+        nonce: request.nonce,
+        leafSpki: request.leafPublicKey,
+        hpkePublicKey: request.hpkePublicKey,
+      });
+      const claims = await this.#options.verifyEvidence(state.manifest, request.evidence, {
+        reportData,
+        now: this.#now(),
+      });
+      if (!constantTimeEqual(claims.reportData, reportData)) {
+        throw new ValidationError(
+          "reportData",
+          "evidence does not bind this request's keys and nonce",
+        );
+      }
+      const matched = matchPolicy(state.manifest, claims);
+      const sans = matched.entry.sans.length > 0
+        ? matched.entry.sans
+        : [{ kind: "uri" as const, value: `urn:contrast:policy:${matched.digest}` }];
+      const leaf = await state.ca.issueLeaf({
+        publicKey: request.leafPublicKey,
+        sans,
+        claims,
+        now: this.#now(),
+      });
+      let workloadSecret;
+      if (matched.entry.WorkloadSecretID !== "") {
+        const secret = await state.engine.workloadSecret(matched.entry.WorkloadSecretID);
+        workloadSecret = sealedBoxToJson(
+          await sealTo(request.hpkePublicKey, secret, WORKLOAD_SECRET_HPKE_INFO, request.nonce),
+        );
+        secret.fill(0);
+      }
+      metrics.attestations.inc({ platform: claims.platform });
+      this.#options.logger.info("issued mesh certificate", {
+        policy: matched.digest,
+        platform: claims.platform,
+        workloadSecretId: matched.entry.WorkloadSecretID || undefined,
+      });
+      return {
+        certChain: leaf.chainPem,
+        meshCa: state.ca.meshCaPem,
+        rootCa: state.ca.rootPem,
+        ...(workloadSecret ? { workloadSecret } : {}),
+      };
+    } catch (error) {
+      const field = error instanceof Error && "field" in error ? String(error.field) : "internal";
+      metrics.failures.inc({ api: "mesh", reason: field.split(/[.[]/)[0] || "unknown" });
+      throw error;
+    }
+  }
+
+  /** Whether the Coordinator can serve initializers. */
+  ready(): boolean {
+    return this.#state.phase === "active";
+  }
+
+  /** SHA-256 of this process's TLS SPKI (for logs and tests). */
+  tlsSpkiSha256(): Promise<Uint8Array> {
+    return sha256(this.tls.spki);
+  }
+}
+
+/** The transition a stored latest record names (its first 32 bytes), checked for shape only. */
+function latestTransitionOf(record: Uint8Array): Uint8Array {
+  if (record.length !== LATEST_RECORD_LENGTH) {
+    // A torn record can only come from a broken store: recovery will refuse it below.
+    return record.slice(0, 32).length === 32 ? record.slice(0, 32) : new Uint8Array(32);
+  }
+  return record.slice(0, 32);
+}
+
+async function readUnverifiedLatestManifest(
+  backend: HistoryBackend,
+  transition: Uint8Array,
+  parse: ManifestParser,
+): Promise<Manifest> {
+  const body = await backend.getObject("transitions", encodeHex(transition));
+  if (!body || body.length !== 64 || !constantTimeEqual(await sha256(body), transition)) {
+    throw new PreconditionFailedError("transitions/latest", "stored history is incomplete");
+  }
+  const mh = body.slice(0, 32);
+  const bytes = await backend.getObject("manifests", encodeHex(mh));
+  if (!bytes || !constantTimeEqual(await sha256(bytes), mh)) {
+    throw new PreconditionFailedError("manifests", "stored manifest is missing or corrupted");
+  }
+  return parse(bytes);
+}
+
+/**
+ * The initdata documents of every policy of `manifest`, by digest.
+ *
+ * @throws {ParseError} naming `policies` when one is missing or not a policy of the manifest
+ */
+async function requirePolicies(
+  manifest: Manifest,
+  documents: readonly Uint8Array[],
+): Promise<Map<string, Uint8Array>> {
+  const byDigest = new Map<string, Uint8Array>();
+  for (const [i, doc] of documents.entries()) {
+    const digest = encodeHex(await sha256(doc));
+    if (!(digest in manifest.Policies)) {
+      throw new ParseError(`policies[${i}]`, `initdata ${digest} is not a policy of the manifest`);
+    }
+    byDigest.set(digest, doc);
+  }
+  for (const digest of Object.keys(manifest.Policies)) {
+    if (!byDigest.has(digest)) {
+      throw new ParseError("policies", `missing the initdata document of policy ${digest}`);
+    }
+  }
+  return byDigest;
+}

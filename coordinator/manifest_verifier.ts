@@ -1,0 +1,91 @@
+/**
+ * Evidence verification against a manifest: the manifest's SNP and TDX reference values
+ * configure the platform verifiers (one set per manifest, so chains and keys cached while the
+ * manifest is active), sharing one chain cache across manifests.
+ *
+ * @module
+ */
+import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
+import { type Manifest, parseManifestWith } from "../manifest/manifest.ts";
+import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
+import { SnpEvidenceVerifier } from "../snp/verifier.ts";
+import type { SnpCollateralSource } from "../snp/kds/source.ts";
+import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
+import { TdxEvidenceVerifier, type TdxEvidenceVerifierOptions } from "../tdx/verifier.ts";
+import { ChainCache } from "../x509/chain_cache.ts";
+import { ValidationError } from "../errors/mod.ts";
+
+/** A manifest with contrast's SNP and TDX reference values. */
+export type ContrastManifest = Manifest<SnpReferenceValue, TdxReferenceValue>;
+
+/**
+ * Parses a manifest with the SNP and TDX reference-value readers.
+ *
+ * @throws {import("../errors/mod.ts").InvalidDocumentError} listing every problem
+ */
+export function parseContrastManifest(bytes: Uint8Array): ContrastManifest {
+  return parseManifestWith(bytes, { snp: readSnpReferenceValue, tdx: readTdxReferenceValue });
+}
+
+/** Options of {@link ManifestVerifiers}. */
+export interface ManifestVerifiersOptions {
+  /** AMD KDS (through the collateral cache) for certificates the evidence does not carry. */
+  readonly snpCollateral?: SnpCollateralSource;
+  /** Intel PCS or an offline bundle. */
+  readonly tdxCollateral?: TdxEvidenceVerifierOptions["collateral"];
+  /** Shared cache of verified chains. */
+  readonly chainCache?: ChainCache;
+}
+
+/** Verifies evidence against the reference values of whichever manifest is active. */
+export class ManifestVerifiers {
+  readonly #options: ManifestVerifiersOptions;
+  readonly #cache: ChainCache;
+  readonly #byManifest = new WeakMap<
+    object,
+    { snp: SnpEvidenceVerifier; tdx: TdxEvidenceVerifier }
+  >();
+
+  constructor(options: ManifestVerifiersOptions = {}) {
+    this.#options = options;
+    this.#cache = options.chainCache ?? new ChainCache();
+  }
+
+  /**
+   * Verifies `evidence` against `manifest`'s reference values of its platform.
+   *
+   * @throws {ValidationError} naming `ReferenceValues` when the manifest has none for it
+   */
+  verify(
+    manifest: Manifest,
+    evidence: Evidence,
+    options: VerifyOptions,
+  ): Promise<AttestationClaims> {
+    const m = manifest as ContrastManifest;
+    let verifiers = this.#byManifest.get(m);
+    if (!verifiers) {
+      verifiers = {
+        snp: new SnpEvidenceVerifier({
+          referenceValues: m.ReferenceValues.snp,
+          collateral: this.#options.snpCollateral,
+          chainCache: this.#cache,
+        }),
+        tdx: new TdxEvidenceVerifier({
+          referenceValues: m.ReferenceValues.tdx,
+          collateral: this.#options.tdxCollateral,
+          chainCache: this.#cache,
+        }),
+      };
+      this.#byManifest.set(m, verifiers);
+    }
+    if (m.ReferenceValues[evidence.platform].length === 0) {
+      return Promise.reject(
+        new ValidationError(
+          `ReferenceValues.${evidence.platform}`,
+          `the manifest accepts no ${evidence.platform} evidence`,
+        ),
+      );
+    }
+    return verifiers[evidence.platform].verify(evidence, options);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The Coordinator's routes: user API (1313), mesh API (7777) and probes (9102).
+ *
+ * @module
+ */
+import {
+  ApiPath,
+  parseAttestRequest,
+  parseManifestRequest,
+  parseMeshCertificateRequest,
+  parseRecoverRequest,
+} from "./api/messages.ts";
+import type { Coordinator } from "./coordinator.ts";
+import type { Route } from "./http/server.ts";
+
+/** Routes of the user API: attest, manifest, recover. */
+export function userRoutes(coordinator: Coordinator): Route[] {
+  return [
+    {
+      method: "POST",
+      path: ApiPath.attest,
+      handle: async (r) => ({ body: await coordinator.attest(parseAttestRequest(r.body)) }),
+    },
+    {
+      method: "POST",
+      path: ApiPath.manifest,
+      handle: async (r) => ({
+        body: await coordinator.setManifest(parseManifestRequest(r.body)),
+      }),
+    },
+    {
+      method: "POST",
+      path: ApiPath.recover,
+      handle: async (r) => ({ body: await coordinator.recover(parseRecoverRequest(r.body)) }),
+    },
+  ];
+}
+
+/** Routes of the mesh API: challenge and certificate (attest is served here too). */
+export function meshRoutes(coordinator: Coordinator): Route[] {
+  return [
+    {
+      method: "POST",
+      path: ApiPath.attest,
+      handle: async (r) => ({ body: await coordinator.attest(parseAttestRequest(r.body)) }),
+    },
+    {
+      method: "POST",
+      path: ApiPath.meshChallenge,
+      handle: () => ({ body: coordinator.challenge() }),
+    },
+    {
+      method: "POST",
+      path: ApiPath.meshCertificate,
+      handle: async (r) => ({
+        body: await coordinator.issueMeshCertificate(parseMeshCertificateRequest(r.body)),
+      }),
+    },
+  ];
+}
