@@ -1,0 +1,251 @@
+/**
+ * Container environment as Kubernetes and containerd produce it: image `Env`, then `envFrom`
+ * (ConfigMaps/Secrets, with prefix), then `env` (literal values with `$(VAR)` expansion,
+ * ConfigMap/Secret key references, downward-API field references). Values only known at run
+ * time (pod name, IPs, UID) become patterns.
+ *
+ * @module
+ */
+import { childPath, type IssueList } from "../json/mod.ts";
+import { isLiteral, type PartialValue, unanchor } from "./regex.ts";
+
+/** Looks up ConfigMap and Secret data (Secret values already decoded) in the input set. */
+export interface ConfigSource {
+  /** Data of ConfigMap `name` in `namespace`, or undefined when not in the input. */
+  configMap(namespace: string, name: string): Readonly<Record<string, string>> | undefined;
+  /** Decoded data of Secret `name` in `namespace`, or undefined when not in the input. */
+  secret(namespace: string, name: string): Readonly<Record<string, string>> | undefined;
+}
+
+/** What downward-API references resolve to for this pod. */
+export interface PodFacts {
+  readonly namespace: string;
+  /** Unanchored pattern of the pod name. */
+  readonly namePattern: string;
+  readonly serviceAccountName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+const IP = "[0-9a-fA-F.:]+";
+const FIELD_PATTERNS: Record<string, string> = {
+  "metadata.uid": "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+  "spec.nodeName": "[a-z0-9.-]+",
+  "status.hostIP": IP,
+  "status.podIP": IP,
+  "status.hostIPs": `${IP}(,${IP})*`,
+  "status.podIPs": `${IP}(,${IP})*`,
+};
+
+/** Resolves `$(VAR)` references against `vars` (Kubernetes' rules: `$$` escapes, unknown stays). */
+export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>): PartialValue {
+  const out: PartialValue[number][] = [];
+  let literal = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === "$" && text[i + 1] === "$") {
+      literal += "$";
+      i++;
+      continue;
+    }
+    if (ch === "$" && text[i + 1] === "(") {
+      const end = text.indexOf(")", i + 2);
+      if (end > 0) {
+        const name = text.slice(i + 2, end);
+        const value = vars.get(name);
+        if (value !== undefined) {
+          for (const p of value) {
+            if ("literal" in p) literal += p.literal;
+            else {
+              if (literal) out.push({ literal });
+              literal = "";
+              out.push(p);
+            }
+          }
+          i = end;
+          continue;
+        }
+      }
+    }
+    literal += ch;
+  }
+  if (literal || out.length === 0) out.push({ literal });
+  return out;
+}
+
+/** The environment of one container, name to value in definition order. */
+export interface ResolvedEnv {
+  /** Final environment: image variables overridden by the pod's. */
+  readonly env: Map<string, PartialValue>;
+  /** Only the variables the pod spec defines (what `$(VAR)` in command/args can refer to). */
+  readonly podVars: Map<string, PartialValue>;
+}
+
+/**
+ * Resolves the environment of `container` (a Kubernetes container object) on top of
+ * `imageEnv` (`NAME=value` strings). Problems are recorded in `issues` under `path`.
+ */
+export function resolveEnv(
+  container: Record<string, unknown>,
+  imageEnv: readonly string[],
+  facts: PodFacts,
+  source: ConfigSource,
+  path: string,
+  issues: IssueList,
+): ResolvedEnv {
+  const env = new Map<string, PartialValue>();
+  for (const entry of imageEnv) {
+    const at = entry.indexOf("=");
+    const name = at < 0 ? entry : entry.slice(0, at);
+    env.set(name, [{ literal: at < 0 ? "" : entry.slice(at + 1) }]);
+  }
+  // Variables visible to $(VAR) expansion: only those the pod spec defines, in order.
+  const podVars: Map<string, PartialValue> = new Map();
+  const set = (name: string, value: PartialValue) => {
+    env.set(name, value);
+    podVars.set(name, value);
+  };
+
+  const envFrom = container.envFrom;
+  if (envFrom !== undefined) {
+    if (!Array.isArray(envFrom)) issues.add(childPath(path, "envFrom"), "must be a list");
+    else {
+      envFrom.forEach((item, i) => {
+        const at = `${childPath(path, "envFrom")}[${i}]`;
+        const o = (item ?? {}) as Record<string, unknown>;
+        const prefix = typeof o.prefix === "string" ? o.prefix : "";
+        const ref = (o.configMapRef ?? o.secretRef) as Record<string, unknown> | undefined;
+        if (!ref || typeof ref.name !== "string") {
+          issues.add(at, "needs configMapRef or secretRef with a name");
+          return;
+        }
+        const isSecret = o.secretRef !== undefined;
+        const data = isSecret
+          ? source.secret(facts.namespace, ref.name)
+          : source.configMap(facts.namespace, ref.name);
+        if (data === undefined) {
+          if (ref.optional !== true) {
+            issues.add(
+              `${at}.${isSecret ? "secretRef" : "configMapRef"}.name`,
+              `${
+                isSecret ? "Secret" : "ConfigMap"
+              } "${ref.name}" in namespace "${facts.namespace}" is not in the input`,
+            );
+          }
+          return;
+        }
+        for (const key of Object.keys(data).sort()) set(prefix + key, [{ literal: data[key]! }]);
+      });
+    }
+  }
+
+  const list = container.env;
+  if (list !== undefined && !Array.isArray(list)) {
+    issues.add(childPath(path, "env"), "must be a list");
+  }
+  if (Array.isArray(list)) {
+    list.forEach((item, i) => {
+      const at = `${childPath(path, "env")}[${i}]`;
+      const o = (item ?? {}) as Record<string, unknown>;
+      if (typeof o.name !== "string" || o.name === "") {
+        issues.add(`${at}.name`, "missing");
+        return;
+      }
+      if (o.valueFrom === undefined) {
+        const text = o.value === undefined || o.value === null ? "" : String(o.value);
+        set(o.name, expandVars(text, podVars));
+        return;
+      }
+      const value = resolveValueFrom(
+        o.valueFrom as Record<string, unknown>,
+        facts,
+        source,
+        `${at}.valueFrom`,
+        issues,
+      );
+      if (value !== undefined) set(o.name, value);
+    });
+  }
+  return { env, podVars };
+}
+
+function resolveValueFrom(
+  from: Record<string, unknown>,
+  facts: PodFacts,
+  source: ConfigSource,
+  path: string,
+  issues: IssueList,
+): PartialValue | undefined {
+  const keyRef = (from.configMapKeyRef ?? from.secretKeyRef) as Record<string, unknown> | undefined;
+  if (keyRef) {
+    const isSecret = from.secretKeyRef !== undefined;
+    const kind = isSecret ? "Secret" : "ConfigMap";
+    const field = `${path}.${isSecret ? "secretKeyRef" : "configMapKeyRef"}`;
+    if (typeof keyRef.name !== "string" || typeof keyRef.key !== "string") {
+      issues.add(field, "needs name and key");
+      return undefined;
+    }
+    const data = isSecret
+      ? source.secret(facts.namespace, keyRef.name)
+      : source.configMap(facts.namespace, keyRef.name);
+    const value = data?.[keyRef.key];
+    if (value === undefined) {
+      if (keyRef.optional !== true) {
+        issues.add(
+          field,
+          data === undefined
+            ? `${kind} "${keyRef.name}" in namespace "${facts.namespace}" is not in the input`
+            : `${kind} "${keyRef.name}" has no key "${keyRef.key}"`,
+        );
+      }
+      return undefined;
+    }
+    return [{ literal: value }];
+  }
+  const fieldRef = from.fieldRef as Record<string, unknown> | undefined;
+  if (fieldRef) {
+    const fieldPath = String(fieldRef.fieldPath ?? "");
+    if (fieldPath === "metadata.name") return [{ pattern: facts.namePattern }];
+    if (fieldPath === "metadata.namespace") return [{ literal: facts.namespace }];
+    if (fieldPath === "spec.serviceAccountName") return [{ literal: facts.serviceAccountName }];
+    const label = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(fieldPath);
+    if (label) {
+      const map = label[1] === "labels" ? facts.labels : facts.annotations;
+      const v = map[label[2]!];
+      return v === undefined ? [{ literal: "" }] : [{ literal: v }];
+    }
+    if (fieldPath === "metadata.labels" || fieldPath === "metadata.annotations") {
+      return [{ pattern: "[^\\x00]*" }];
+    }
+    const pattern = FIELD_PATTERNS[fieldPath];
+    if (pattern) return [{ pattern }];
+    issues.add(`${path}.fieldRef.fieldPath`, `unsupported field reference "${fieldPath}"`);
+    return undefined;
+  }
+  if (from.resourceFieldRef) return [{ pattern: "[0-9]+" }];
+  issues.add(
+    path,
+    "unsupported valueFrom (expected configMapKeyRef, secretKeyRef, fieldRef or resourceFieldRef)",
+  );
+  return undefined;
+}
+
+/** Renders a resolved value as an env expectation. */
+export function envExpectation(
+  name: string,
+  value: PartialValue,
+): { name: string; value: string } | { name: string; regex: string } {
+  if (isLiteral(value)) {
+    return { name, value: value.map((p) => ("literal" in p ? p.literal : "")).join("") };
+  }
+  return {
+    name,
+    regex: `^${
+      value.map((p) => ("literal" in p ? escapeLiteral(p.literal) : unanchor(p.pattern))).join("")
+    }$`,
+  };
+}
+
+function escapeLiteral(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => `\\${c}`);
+}

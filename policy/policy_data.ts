@@ -1,0 +1,510 @@
+/**
+ * Builds a pod's `policy_data`: the pause container, init containers, native sidecars and
+ * containers with their expected OCI process, mounts, storages, capabilities, namespaces,
+ * sysctls, exec probes and image digests, plus the expected sandbox-name pattern of the
+ * controller kind. Pure: images and ConfigMaps/Secrets come in resolved.
+ *
+ * @module
+ */
+import type { ResolvedImage } from "../oci/types.ts";
+import { childPath, IssueList } from "../json/mod.ts";
+import { type ConfigSource, envExpectation, expandVars, type PodFacts, resolveEnv } from "./env.ts";
+import type {
+  CapabilitySets,
+  ContainerExpectation,
+  ContainerKind,
+  MountExpectation,
+  PolicyData,
+  StorageExpectation,
+} from "./policy_data_types.ts";
+import { escapeRegex, exactRegex, isLiteral, literalText, unanchor } from "./regex.ts";
+import type { Settings } from "./settings.ts";
+import { resolveUser } from "./user.ts";
+
+/** Kinds whose pod template gets a policy. */
+export const WORKLOAD_KINDS = [
+  "Pod",
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "ReplicaSet",
+  "ReplicationController",
+  "Job",
+  "CronJob",
+] as const;
+
+/** A kind that carries a pod (template). */
+export type WorkloadKind = typeof WORKLOAD_KINDS[number];
+
+/** Everything needed to build one pod's policy data. */
+export interface PodPolicyInput {
+  readonly kind: WorkloadKind;
+  /** `metadata.name` of the resource. */
+  readonly name: string;
+  readonly namespace: string;
+  /** Pod metadata (labels/annotations) of the pod or template. */
+  readonly podMetadata: Record<string, unknown>;
+  /** The pod spec as deployed (after contrast's injections, images pinned). */
+  readonly podSpec: Record<string, unknown>;
+  /** Path of the pod spec for error messages, e.g. `app.yml[2]: spec.template.spec`. */
+  readonly specPath: string;
+  /** Resolved images by the reference string used in the pod spec. */
+  readonly images: ReadonlyMap<string, ResolvedImage>;
+  readonly config: ConfigSource;
+  readonly settings: Settings;
+  /** Extra persistent volume names (StatefulSet volumeClaimTemplates). */
+  readonly claimTemplates?: readonly string[];
+}
+
+const NAME_SUFFIX: Record<WorkloadKind, string> = {
+  Pod: "",
+  Deployment: "-[a-z0-9]{1,10}-[a-z0-9]{5}",
+  StatefulSet: "-[0-9]+",
+  DaemonSet: "-[a-z0-9]{5}",
+  ReplicaSet: "-[a-z0-9]{5}",
+  ReplicationController: "-[a-z0-9]{5}",
+  Job: "-([0-9]+-)?[a-z0-9]{5}",
+  CronJob: "-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}",
+};
+
+/** The unanchored pattern pods of a `kind` named `name` get as their name. */
+export function podNamePattern(kind: WorkloadKind, name: string): string {
+  return `${escapeRegex(name)}${NAME_SUFFIX[kind]}`;
+}
+
+const SUPPORTED_VOLUMES = [
+  "emptyDir",
+  "configMap",
+  "secret",
+  "downwardAPI",
+  "projected",
+  "persistentVolumeClaim",
+] as const;
+
+interface VolumeInfo {
+  readonly kind: typeof SUPPORTED_VOLUMES[number];
+  readonly memory: boolean;
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v)
+    ? v as Record<string, unknown>
+    : {};
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function capName(c: string): string {
+  const upper = c.toUpperCase();
+  return upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
+}
+
+function sorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}
+
+/**
+ * Builds the policy data of one pod.
+ *
+ * @throws {import("../errors/mod.ts").InvalidDocumentError} listing every problem with its path
+ */
+export function buildPolicyData(input: PodPolicyInput): PolicyData {
+  const issues = new IssueList();
+  const { settings, podSpec: spec, specPath } = input;
+  const namePattern = podNamePattern(input.kind, input.name);
+  const hostname = typeof spec.hostname === "string" ? escapeRegex(spec.hostname) : namePattern;
+  const sandboxPidns = spec.shareProcessNamespace === true;
+  const podSecurity = obj(spec.securityContext);
+  const facts: PodFacts = {
+    namespace: input.namespace,
+    namePattern,
+    serviceAccountName: typeof spec.serviceAccountName === "string"
+      ? spec.serviceAccountName
+      : "default",
+    labels: obj(input.podMetadata.labels) as Record<string, string>,
+    annotations: obj(input.podMetadata.annotations) as Record<string, string>,
+  };
+
+  for (const unsupported of ["hostNetwork", "hostPID", "hostIPC"]) {
+    if (spec[unsupported] === true) {
+      issues.add(childPath(specPath, unsupported), "not supported in a confidential pod");
+    }
+  }
+
+  // Volumes.
+  const volumes = new Map<string, VolumeInfo>();
+  list(spec.volumes).forEach((v, i) => {
+    const vol = obj(v);
+    const at = `${childPath(specPath, "volumes")}[${i}]`;
+    const name = String(vol.name ?? "");
+    const kind = SUPPORTED_VOLUMES.find((k) => vol[k] !== undefined);
+    if (!kind) {
+      const other = Object.keys(vol).find((k) => k !== "name") ?? "(none)";
+      issues.add(`${at}.${other}`, `unsupported volume type "${other}"`);
+      return;
+    }
+    volumes.set(name, {
+      kind,
+      memory: kind === "emptyDir" && obj(vol.emptyDir).medium === "Memory",
+    });
+  });
+  for (const claim of input.claimTemplates ?? []) {
+    volumes.set(claim, { kind: "persistentVolumeClaim", memory: false });
+  }
+
+  const sysctls: Record<string, string> = {};
+  for (const s of list(podSecurity.sysctls)) {
+    const o = obj(s);
+    sysctls[String(o.name)] = String(o.value ?? "");
+  }
+
+  const baseNamespaces = sorted(
+    sandboxPidns ? settings.container.namespaces : [...settings.container.namespaces, "pid"],
+  );
+
+  const podAnnotations = (extra: Record<string, string>): Record<string, string> => ({
+    ...settings.container.annotations,
+    "io.kubernetes.cri.sandbox-name": `^${namePattern}$`,
+    "io.kubernetes.cri.sandbox-namespace": exactRegex(input.namespace),
+    ...extra,
+  });
+
+  const containers: ContainerExpectation[] = [];
+  containers.push({
+    name: "pause",
+    kind: "pause",
+    image: settings.pause.image,
+    process: {
+      args: settings.pause.args,
+      env: settings.pause.env.map((e) => {
+        const at = e.indexOf("=");
+        return { name: e.slice(0, at), value: e.slice(at + 1) };
+      }),
+      env_regexes: [],
+      cwd: settings.pause.cwd,
+      uid: settings.pause.uid,
+      gid: settings.pause.gid,
+      additional_gids: [settings.pause.gid],
+      terminal: false,
+      no_new_privileges: true,
+      capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
+    },
+    readonly_root: true,
+    root_path_regex: settings.container.root_path_regex,
+    mounts: settings.container.default_mounts,
+    storages: [],
+    namespaces: baseNamespaces,
+    sysctls,
+    masked_paths: settings.container.masked_paths,
+    readonly_paths: settings.container.readonly_paths,
+    annotations: podAnnotations({
+      "io.kubernetes.cri.container-type": "^sandbox$",
+      "io.katacontainers.pkg.oci.container_type": "^pod_sandbox$",
+    }),
+    exec_commands: [],
+    sandbox_pidns: false,
+  });
+
+  const serviceLinks = spec.enableServiceLinks !== false;
+  const envRegexes = [
+    `^HOSTNAME=${hostname}$`,
+    ...settings.container.service_link_env_regexes,
+    ...(serviceLinks ? settings.container.service_env_regexes : []),
+  ];
+  const automountToken = spec.automountServiceAccountToken !== false;
+
+  const addContainers = (field: "initContainers" | "containers") => {
+    list(spec[field]).forEach((raw, i) => {
+      const c = obj(raw);
+      const path = `${childPath(specPath, field)}[${i}]`;
+      const kind: ContainerKind = field === "containers"
+        ? "container"
+        : c.restartPolicy === "Always"
+        ? "sidecar"
+        : "init";
+      const expectation = buildContainer(c, kind, path);
+      if (expectation) containers.push(expectation);
+    });
+  };
+
+  const buildContainer = (
+    c: Record<string, unknown>,
+    kind: ContainerKind,
+    path: string,
+  ): ContainerExpectation | undefined => {
+    const name = String(c.name ?? "");
+    if (name === "") issues.add(`${path}.name`, "missing");
+    const imageRef = typeof c.image === "string" ? c.image : "";
+    const image = input.images.get(imageRef);
+    if (imageRef === "") {
+      issues.add(`${path}.image`, "missing");
+      return undefined;
+    }
+    if (!image) {
+      issues.add(`${path}.image`, `image "${imageRef}" was not resolved`);
+      return undefined;
+    }
+    for (const unsupportedField of ["volumeDevices"]) {
+      if (c[unsupportedField] !== undefined) {
+        issues.add(`${path}.${unsupportedField}`, "not supported in a confidential pod");
+      }
+    }
+    const sc = obj(c.securityContext);
+    const privileged = sc.privileged === true;
+
+    // Environment.
+    const { env, podVars } = resolveEnv(c, image.config.env, facts, input.config, path, issues);
+
+    // Arguments (Kubernetes: command replaces Entrypoint, args replace Cmd).
+    const command = c.command !== undefined ? list(c.command).map(String) : undefined;
+    const args = c.args !== undefined ? list(c.args).map(String) : undefined;
+    const raw = command !== undefined
+      ? [...command, ...(args ?? [])]
+      : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
+    if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
+    const expandedArgs: string[] = [];
+    raw.forEach((arg, k) => {
+      const expanded = command !== undefined || args !== undefined
+        ? expandVars(arg, podVars)
+        : [{ literal: arg }];
+      if (!isLiteral(expanded)) {
+        issues.add(
+          `${path}.${command !== undefined && k < command.length ? "command" : "args"}`,
+          `argument "${arg}" refers to a value only known at run time; this is not supported`,
+        );
+      }
+      expandedArgs.push(literalText(expanded));
+    });
+
+    // User.
+    const user = resolveUser(
+      {
+        runAsUser: typeof sc.runAsUser === "number"
+          ? sc.runAsUser
+          : typeof podSecurity.runAsUser === "number"
+          ? podSecurity.runAsUser
+          : undefined,
+        runAsGroup: typeof sc.runAsGroup === "number"
+          ? sc.runAsGroup
+          : typeof podSecurity.runAsGroup === "number"
+          ? podSecurity.runAsGroup
+          : undefined,
+        podGroups: [
+          ...list(podSecurity.supplementalGroups).map(Number),
+          ...(typeof podSecurity.fsGroup === "number" ? [podSecurity.fsGroup] : []),
+        ],
+        imageUser: image.config.user,
+        passwd: image.passwd,
+        group: image.group,
+      },
+      `${path}.image`,
+      issues,
+    );
+
+    // Capabilities.
+    const caps = obj(sc.capabilities);
+    let set = new Set(
+      privileged
+        ? settings.container.privileged_capabilities
+        : settings.container.default_capabilities,
+    );
+    for (const a of list(caps.add).map(String)) {
+      if (a.toUpperCase() === "ALL") set = new Set(settings.container.privileged_capabilities);
+      else set.add(capName(a));
+    }
+    for (const d of list(caps.drop).map(String)) {
+      if (d.toUpperCase() === "ALL") set.clear();
+      else set.delete(capName(d));
+    }
+    const capList = sorted(set);
+    const capabilities: CapabilitySets = {
+      bounding: capList,
+      effective: capList,
+      inheritable: [],
+      permitted: capList,
+      ambient: [],
+    };
+
+    // Mounts and storages.
+    const mounts: MountExpectation[] = [...settings.container.default_mounts];
+    const storages: StorageExpectation[] = [{
+      driver: "image_guest_pull",
+      fstype: "overlay",
+      source_regex: exactRegex(image.pinned),
+      mount_point_regex: settings.container.root_path_regex,
+      option_regexes: [],
+      driver_option_regexes: ["^image_guest_pull=.*$"],
+    }];
+    const terminationPath = typeof c.terminationMessagePath === "string"
+      ? c.terminationMessagePath
+      : "/dev/termination-log";
+    for (const m of settings.container.pod_file_mounts) {
+      mounts.push(
+        m.destination === "/dev/termination-log" ? { ...m, destination: terminationPath } : m,
+      );
+    }
+    const destinations = new Set(mounts.map((m) => m.destination));
+    list(c.volumeMounts).forEach((vm, k) => {
+      const m = obj(vm);
+      const at = `${path}.volumeMounts[${k}]`;
+      const volName = String(m.name ?? "");
+      const mountPath = String(m.mountPath ?? "");
+      const info = volumes.get(volName);
+      if (!info) {
+        issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
+        return;
+      }
+      if (m.subPath !== undefined || m.subPathExpr !== undefined) {
+        issues.add(`${at}.subPath`, "subPath mounts are not supported");
+        return;
+      }
+      if (m.mountPropagation !== undefined && m.mountPropagation !== "None") {
+        issues.add(`${at}.mountPropagation`, "mount propagation is not supported");
+        return;
+      }
+      const ro = m.readOnly === true;
+      const rw = ro ? "ro" : "rw";
+      const esc = escapeRegex(volName);
+      if (info.kind === "emptyDir" && info.memory) {
+        const point = `^/run/kata-containers/sandbox/ephemeral/${esc}$`;
+        mounts.push({
+          destination: mountPath,
+          type: "bind",
+          source_regex: point,
+          options: ["rbind", "rprivate", rw],
+        });
+        storages.push({
+          driver: "ephemeral",
+          fstype: "tmpfs",
+          source_regex: "^tmpfs$",
+          mount_point_regex: point,
+          option_regexes: [],
+          driver_option_regexes: [],
+        });
+      } else if (info.kind === "emptyDir") {
+        const point = `^/run/kata-containers/shared/containers/[a-z0-9]{64}/rootfs/local/${esc}$`;
+        mounts.push({
+          destination: mountPath,
+          type: "bind",
+          source_regex: point,
+          options: ["rbind", "rprivate", rw],
+        });
+        storages.push({
+          driver: "local",
+          fstype: "local",
+          source_regex: "^local$",
+          mount_point_regex: point,
+          option_regexes: ["^mode=0777$"],
+          driver_option_regexes: [],
+        });
+      } else if (info.kind === "persistentVolumeClaim") {
+        mounts.push({
+          destination: mountPath,
+          type: "bind",
+          source_regex:
+            "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9._-]+$",
+          options: ["rbind", "rprivate", rw],
+        });
+      } else {
+        mounts.push({
+          destination: mountPath,
+          type: "bind",
+          source_regex:
+            `^/run/kata-containers/shared/containers/watchable/[a-z0-9]{64}-[a-z0-9]{16}-${esc}$`,
+          options: ["rbind", "rprivate", "ro"],
+        });
+      }
+      destinations.add(mountPath);
+    });
+    const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+    if (automountToken && !destinations.has(tokenPath)) {
+      mounts.push({
+        destination: tokenPath,
+        type: "bind",
+        source_regex:
+          "^/run/kata-containers/shared/containers/watchable/[a-z0-9]{64}-[a-z0-9]{16}-serviceaccount$",
+        options: ["rbind", "rprivate", "ro"],
+      });
+    }
+
+    // Exec commands: probes and lifecycle hooks.
+    const execCommands: string[][] = [];
+    for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+      const cmd = obj(obj(c[probe]).exec).command;
+      if (cmd !== undefined) execCommands.push(list(cmd).map(String));
+    }
+    for (const hook of ["postStart", "preStop"]) {
+      const cmd = obj(obj(obj(c.lifecycle)[hook]).exec).command;
+      if (cmd !== undefined) execCommands.push(list(cmd).map(String));
+    }
+
+    const cwd = typeof c.workingDir === "string" && c.workingDir !== ""
+      ? c.workingDir
+      : image.config.workingDir || "/";
+
+    return {
+      name,
+      kind,
+      image: image.pinned,
+      process: {
+        args: expandedArgs,
+        env: [...env].map(([n, v]) => envExpectation(n, v)),
+        env_regexes: envRegexes,
+        cwd,
+        uid: user.uid,
+        gid: user.gid,
+        additional_gids: user.additionalGids,
+        terminal: c.tty === true,
+        no_new_privileges: sc.allowPrivilegeEscalation === false,
+        capabilities,
+      },
+      readonly_root: sc.readOnlyRootFilesystem === true,
+      root_path_regex: settings.container.root_path_regex,
+      mounts,
+      storages,
+      namespaces: baseNamespaces,
+      sysctls,
+      masked_paths: privileged ? [] : settings.container.masked_paths,
+      readonly_paths: privileged ? [] : settings.container.readonly_paths,
+      annotations: podAnnotations({
+        "io.kubernetes.cri.container-type": "^container$",
+        "io.kubernetes.cri.container-name": exactRegex(name),
+        "io.kubernetes.cri.image-name": exactRegex(image.pinned),
+        "io.katacontainers.pkg.oci.container_type": "^pod_container$",
+      }),
+      exec_commands: execCommands,
+      sandbox_pidns: sandboxPidns,
+    };
+  };
+
+  addContainers("initContainers");
+  addContainers("containers");
+  if (list(spec.containers).length === 0) {
+    issues.add(childPath(specPath, "containers"), "a pod needs at least one container");
+  }
+  const names = new Set<string>();
+  for (const c of containers) {
+    if (names.has(`${c.kind === "pause" ? "p" : "c"}:${c.name}`)) {
+      issues.add(specPath, `duplicate container name "${c.name}"`);
+    }
+    names.add(`${c.kind === "pause" ? "p" : "c"}:${c.name}`);
+  }
+  issues.throwIfAny();
+
+  return {
+    version: 1,
+    pod: {
+      namespace: input.namespace,
+      sandbox_name_regex: `^${namePattern}$`,
+      hostname_regex: `^${unanchor(hostname)}$`,
+      sandbox_pidns: false,
+    },
+    containers,
+    sandbox: { storages: settings.sandbox.storages },
+    copy_file: { path_regexes: settings.copy_file.path_regexes },
+    exec: { allowed_commands: settings.exec.allowed_commands },
+    requests: settings.requests,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The shape of `policy_data`, the per-pod expectations the rules in `rego/rules.rego` read from
+ * `data.agent_policy.policy_data`. Regex fields are anchored RE2 patterns; `$(cid)` in a pattern
+ * stands for the container ID of the request being checked.
+ *
+ * @module
+ */
+
+/** An expected environment variable: an exact value or a value pattern. */
+export type EnvExpectation =
+  | { readonly name: string; readonly value: string }
+  | { readonly name: string; readonly regex: string };
+
+/** Capability sets of an OCI process (Linux names, `CAP_…`). */
+export interface CapabilitySets {
+  readonly bounding: readonly string[];
+  readonly effective: readonly string[];
+  readonly inheritable: readonly string[];
+  readonly permitted: readonly string[];
+  readonly ambient: readonly string[];
+}
+
+/** The expected OCI process of a container. */
+export interface ProcessExpectation {
+  /** Exact argument vector. */
+  readonly args: readonly string[];
+  /** Expected variables; the request may omit some but never adds or changes one. */
+  readonly env: readonly EnvExpectation[];
+  /** Patterns for whole `NAME=value` strings the runtime adds (service links, HOSTNAME). */
+  readonly env_regexes: readonly string[];
+  readonly cwd: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups the process may carry. */
+  readonly additional_gids: readonly number[];
+  readonly terminal: boolean;
+  readonly no_new_privileges: boolean;
+  readonly capabilities: CapabilitySets;
+}
+
+/** An expected OCI mount. */
+export interface MountExpectation {
+  readonly destination: string;
+  readonly type: string;
+  readonly source_regex: string;
+  readonly options: readonly string[];
+}
+
+/** An expected agent `Storage`. */
+export interface StorageExpectation {
+  readonly driver: string;
+  readonly fstype: string;
+  readonly source_regex: string;
+  readonly mount_point_regex: string;
+  readonly option_regexes: readonly string[];
+  readonly driver_option_regexes: readonly string[];
+}
+
+/** What kind of container an entry describes. */
+export type ContainerKind = "pause" | "init" | "sidecar" | "container";
+
+/** One container of the pod (including the pause container). */
+export interface ContainerExpectation {
+  readonly name: string;
+  readonly kind: ContainerKind;
+  /** Pinned image reference (`repo@sha256:…`), as the CRI image-name annotation carries it. */
+  readonly image: string;
+  readonly process: ProcessExpectation;
+  readonly readonly_root: boolean;
+  readonly root_path_regex: string;
+  readonly mounts: readonly MountExpectation[];
+  readonly storages: readonly StorageExpectation[];
+  readonly namespaces: readonly string[];
+  readonly sysctls: Readonly<Record<string, string>>;
+  readonly masked_paths: readonly string[];
+  readonly readonly_paths: readonly string[];
+  /** Allowed OCI annotation keys and their value patterns. */
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Commands the host may exec in this container (exec probes and lifecycle hooks). */
+  readonly exec_commands: readonly (readonly string[])[];
+  readonly sandbox_pidns: boolean;
+}
+
+/** The per-pod policy data. */
+export interface PolicyData {
+  readonly version: 1;
+  readonly pod: {
+    readonly namespace: string;
+    readonly sandbox_name_regex: string;
+    readonly hostname_regex: string;
+    readonly sandbox_pidns: boolean;
+  };
+  readonly containers: readonly ContainerExpectation[];
+  readonly sandbox: { readonly storages: readonly StorageExpectation[] };
+  readonly copy_file: { readonly path_regexes: readonly string[] };
+  readonly exec: { readonly allowed_commands: readonly (readonly string[])[] };
+  /** Allow (true) or deny (false) for requests without a dedicated check. */
+  readonly requests: Readonly<Record<string, boolean>>;
+}

@@ -1,0 +1,169 @@
+/**
+ * Platform settings for policy generation: images contrast injects, what the Kata runtime puts
+ * into every container (mounts, masked paths, annotations), and which simple agent requests are
+ * allowed. Defaults ship in `policy/settings.json`; users pass their own with `--settings`.
+ *
+ * @module
+ */
+import { InvalidDocumentError } from "../errors/mod.ts";
+import { childPath, IssueList } from "../json/mod.ts";
+import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
+
+/** The settings document. */
+export interface Settings {
+  /** Only resources whose runtimeClassName starts with this are made confidential. */
+  readonly runtime_class_prefix: string;
+  /** The versioned runtime class name written into generated resources. */
+  readonly runtime_class_name: string;
+  readonly initializer: {
+    readonly image: string;
+    readonly secrets_volume: string;
+    readonly secrets_mount_path: string;
+  };
+  readonly service_mesh: { readonly image: string; readonly capabilities_add: readonly string[] };
+  readonly pause: {
+    readonly image: string;
+    readonly args: readonly string[];
+    readonly env: readonly string[];
+    readonly cwd: string;
+    readonly uid: number;
+    readonly gid: number;
+  };
+  readonly container: {
+    readonly root_path_regex: string;
+    readonly default_capabilities: readonly string[];
+    readonly privileged_capabilities: readonly string[];
+    readonly masked_paths: readonly string[];
+    readonly readonly_paths: readonly string[];
+    readonly namespaces: readonly string[];
+    readonly service_link_env_regexes: readonly string[];
+    readonly service_env_regexes: readonly string[];
+    readonly default_mounts: readonly MountExpectation[];
+    readonly pod_file_mounts: readonly MountExpectation[];
+    readonly annotations: Readonly<Record<string, string>>;
+  };
+  readonly sandbox: { readonly storages: readonly StorageExpectation[] };
+  readonly copy_file: { readonly path_regexes: readonly string[] };
+  readonly exec: { readonly allowed_commands: readonly (readonly string[])[] };
+  readonly requests: Readonly<Record<string, boolean>>;
+}
+
+/** Where the default settings live. */
+export const DEFAULT_SETTINGS_URL: URL = new URL("./settings.json", import.meta.url);
+
+// Paths (with [] for array elements) whose object keys are free-form, and the value type.
+const FREE_MAPS: Record<string, "string" | "boolean"> = {
+  "container.annotations": "string",
+  "requests": "boolean",
+};
+// Template for arrays whose default is empty.
+const EMPTY_ARRAY_ELEMENT: Record<string, unknown> = {
+  "exec.allowed_commands[]": ["string"],
+  "sandbox.storages[].driver_option_regexes[]": "string",
+  "sandbox.storages[].option_regexes[]": "string",
+  "service_mesh.capabilities_add[]": "string",
+};
+const REGEX_KEYS =
+  /(_regex|_regexes\[\d+\]|^container\.annotations\..*|^container\.annotations\[.*)$/;
+
+function typeName(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+}
+
+function checkLike(
+  template: unknown,
+  value: unknown,
+  path: string,
+  shape: string,
+  issues: IssueList,
+): void {
+  const free = FREE_MAPS[shape];
+  if (free) {
+    if (typeName(value) !== "object") return issues.add(path, "must be an object");
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (typeName(v) !== free) issues.add(childPath(path, k), `must be a ${free}`);
+      else if (free === "string" && shape === "container.annotations") {
+        checkRegex(v as string, childPath(path, k), issues);
+      }
+    }
+    return;
+  }
+  if (typeName(template) !== typeName(value)) {
+    return issues.add(
+      path,
+      `must be ${typeName(template) === "object" ? "an object" : `a ${typeName(template)}`}, got ${
+        typeName(value)
+      }`,
+    );
+  }
+  if (Array.isArray(template)) {
+    const element = template.length > 0 ? template[0] : EMPTY_ARRAY_ELEMENT[`${shape}[]`];
+    (value as unknown[]).forEach((v, i) => {
+      if (element !== undefined) checkLike(element, v, `${path}[${i}]`, `${shape}[]`, issues);
+    });
+    return;
+  }
+  if (typeName(template) === "object") {
+    const t = template as Record<string, unknown>;
+    const v = value as Record<string, unknown>;
+    for (const key of Object.keys(v)) {
+      if (!(key in t)) issues.add(childPath(path, key), "unknown field");
+    }
+    for (const key of Object.keys(t)) {
+      if (!(key in v)) issues.add(childPath(path, key), "missing");
+      else checkLike(t[key], v[key], childPath(path, key), shape ? `${shape}.${key}` : key, issues);
+    }
+    return;
+  }
+  if (typeof value === "string" && REGEX_KEYS.test(path)) checkRegex(value, path, issues);
+}
+
+function checkRegex(pattern: string, path: string, issues: IssueList): void {
+  try {
+    new RegExp(pattern);
+  } catch {
+    issues.add(path, "not a valid regular expression");
+    return;
+  }
+  if (!pattern.startsWith("^") || !pattern.endsWith("$")) {
+    issues.add(path, "pattern must be anchored with ^ and $");
+  }
+}
+
+/** Reads the default settings shipped with contrast. */
+export async function loadDefaultSettings(): Promise<Settings> {
+  return JSON.parse(await Deno.readTextFile(DEFAULT_SETTINGS_URL)) as Settings;
+}
+
+/**
+ * Validates user settings against the shape of the defaults: every field present, no unknown
+ * field, right types, anchored valid regexes.
+ *
+ * @throws {InvalidDocumentError} listing every problem with its path (prefixed with `file`)
+ */
+export function parseSettings(value: unknown, defaults: Settings, file = "settings"): Settings {
+  const issues = new IssueList();
+  checkLike(defaults, value, "", "", issues);
+  if (!issues.empty) {
+    throw new InvalidDocumentError(
+      issues.issues.map((i) => ({ path: `${file}: ${i.path || "(root)"}`, reason: i.reason })),
+    );
+  }
+  return value as Settings;
+}
+
+/** Loads settings from `path` (JSON), or the defaults when `path` is undefined. */
+export async function loadSettings(path?: string): Promise<Settings> {
+  const defaults = await loadDefaultSettings();
+  if (path === undefined) return defaults;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await Deno.readTextFile(path));
+  } catch (error) {
+    throw new InvalidDocumentError([{
+      path,
+      reason: `cannot read settings JSON: ${(error as Error).message}`,
+    }]);
+  }
+  return parseSettings(parsed, defaults, path);
+}

@@ -1,0 +1,115 @@
+/**
+ * The user and groups a container process runs as, the way containerd computes them: the
+ * pod/container `securityContext` first, then the image's `User` resolved through the image's
+ * `/etc/passwd` and `/etc/group`.
+ *
+ * @module
+ */
+import type { IssueList } from "../json/mod.ts";
+
+/** uid, gid and the supplementary groups a process may carry. */
+export interface ProcessUser {
+  readonly uid: number;
+  readonly gid: number;
+  readonly additionalGids: readonly number[];
+}
+
+interface PasswdEntry {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+function parsePasswd(text: string | undefined): PasswdEntry[] {
+  if (!text) return [];
+  const out: PasswdEntry[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 4 || !/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) continue;
+    out.push({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) });
+  }
+  return out;
+}
+
+interface GroupEntry {
+  readonly name: string;
+  readonly gid: number;
+  readonly members: readonly string[];
+}
+
+function parseGroup(text: string | undefined): GroupEntry[] {
+  if (!text) return [];
+  const out: GroupEntry[] = [];
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 3 || !/^\d+$/.test(f[2]!)) continue;
+    out.push({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? "").split(",").filter(Boolean) });
+  }
+  return out;
+}
+
+/** Inputs for {@link resolveUser}. */
+export interface UserInputs {
+  /** `runAsUser` (container overrides pod). */
+  readonly runAsUser?: number;
+  /** `runAsGroup` (container overrides pod). */
+  readonly runAsGroup?: number;
+  /** Pod `supplementalGroups` and `fsGroup`. */
+  readonly podGroups: readonly number[];
+  /** Image config `User`. */
+  readonly imageUser: string;
+  readonly passwd?: string;
+  readonly group?: string;
+}
+
+/** Resolves the process user; records an issue at `path` when the image user cannot be found. */
+export function resolveUser(input: UserInputs, path: string, issues: IssueList): ProcessUser {
+  const passwd = parsePasswd(input.passwd);
+  const groups = parseGroup(input.group);
+  let uid = 0;
+  let gid: number | undefined;
+  let userName: string | undefined;
+  if (input.runAsUser !== undefined) {
+    uid = input.runAsUser;
+    const entry = passwd.find((p) => p.uid === uid);
+    gid = entry?.gid;
+    userName = entry?.name;
+  } else if (input.imageUser !== "") {
+    const [u, g] = input.imageUser.split(":", 2) as [string, string | undefined];
+    if (/^\d+$/.test(u)) {
+      uid = Number(u);
+      const entry = passwd.find((p) => p.uid === uid);
+      gid = entry?.gid;
+      userName = entry?.name;
+    } else {
+      const entry = passwd.find((p) => p.name === u);
+      if (!entry) {
+        issues.add(path, `image user "${u}" is not in the image's /etc/passwd`);
+      } else {
+        uid = entry.uid;
+        gid = entry.gid;
+        userName = entry.name;
+      }
+    }
+    if (g !== undefined && g !== "") {
+      if (/^\d+$/.test(g)) gid = Number(g);
+      else {
+        const entry = groups.find((e) => e.name === g);
+        if (!entry) issues.add(path, `image group "${g}" is not in the image's /etc/group`);
+        else gid = entry.gid;
+      }
+    }
+  } else {
+    const root = passwd.find((p) => p.uid === 0);
+    userName = root?.name;
+    gid = root?.gid;
+  }
+  if (input.runAsGroup !== undefined) gid = input.runAsGroup;
+  const finalGid = gid ?? 0;
+  const extra = new Set<number>(input.podGroups);
+  if (userName !== undefined) {
+    for (const g of groups) if (g.members.includes(userName)) extra.add(g.gid);
+  }
+  extra.add(finalGid);
+  return { uid, gid: finalGid, additionalGids: [...extra].sort((a, b) => a - b) };
+}

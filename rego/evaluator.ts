@@ -1,0 +1,126 @@
+/**
+ * Evaluates Kata agent requests against the compiled rules (`rego/policy.wasm`) through
+ * `@open-policy-agent/opa-wasm`, keeping the policy state as the agent does: the rules see
+ * `data.agent_policy.policy_data` and `data.pstate`; after an allowed request the evaluator
+ * applies the result's JSON-Patch `ops` to the data document. Fails closed: a result that is not
+ * `{allowed: boolean, ops: [...]}` counts as a denial.
+ *
+ * @module
+ */
+import { loadPolicy } from "@open-policy-agent/opa-wasm";
+import { ParseError, UnavailableError } from "../errors/mod.ts";
+import { applyPatch, parsePatch, type PatchOp } from "./json_patch.ts";
+import { isRequestType, type RequestType } from "./request_types.ts";
+
+/** Location of the committed WebAssembly rules. */
+export const POLICY_WASM_URL: URL = new URL("./policy.wasm", import.meta.url);
+
+/** The outcome of one request. */
+export interface Decision {
+  /** Whether the agent would run the request. */
+  readonly allowed: boolean;
+  /** State operations (applied only when allowed). */
+  readonly ops: readonly PatchOp[];
+  /** Set when the rules returned something malformed (then `allowed` is false). */
+  readonly error?: string;
+}
+
+/** Policy state as the agent keeps it (`data.pstate`). */
+export type PolicyState = Record<string, unknown>;
+
+interface LoadedPolicy {
+  setData(data: object): void;
+  evaluate(input: unknown, entrypoint?: string | number): unknown;
+}
+
+/** Reads the committed wasm module bytes. */
+export async function readPolicyWasm(url: URL = POLICY_WASM_URL): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(url);
+  } catch (error) {
+    throw new UnavailableError("rego/policy.wasm", `cannot read the compiled rules: ${error}`);
+  }
+}
+
+/** A compiled rules module, loaded once and shared by evaluators (it is stateless). */
+export class CompiledRules {
+  private constructor(private readonly module: WebAssembly.Module) {}
+
+  /** Compiles the wasm bytes (default: the committed `rego/policy.wasm`). */
+  static async load(wasm?: Uint8Array): Promise<CompiledRules> {
+    const bytes = wasm ?? await readPolicyWasm();
+    return new CompiledRules(await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
+  }
+
+  /** A fresh evaluator for one pod's policy data, starting with empty state. */
+  async evaluator(policyData: unknown, state: PolicyState = {}): Promise<PolicyEvaluator> {
+    const policy = await loadPolicy(this.module) as unknown as LoadedPolicy;
+    return new PolicyEvaluator(policy, policyData, state);
+  }
+}
+
+/** Evaluates one pod's requests in order, threading the policy state. */
+export class PolicyEvaluator {
+  #state: PolicyState;
+
+  /** Use {@link CompiledRules.evaluator}. */
+  constructor(
+    private readonly policy: LoadedPolicy,
+    private readonly policyData: unknown,
+    state: PolicyState,
+  ) {
+    this.#state = structuredClone(state);
+    this.#syncData();
+  }
+
+  /** The current policy state (a copy). */
+  get state(): PolicyState {
+    return structuredClone(this.#state);
+  }
+
+  #syncData(): void {
+    this.policy.setData({ agent_policy: { policy_data: this.policyData }, pstate: this.#state });
+  }
+
+  /**
+   * Decides `request` of `type` without changing state.
+   *
+   * @throws {ParseError} when `type` is not a request type the rules know
+   */
+  decide(type: RequestType | string, request: unknown): Decision {
+    if (!isRequestType(type)) throw new ParseError("request type", `unknown request ${type}`);
+    const results = this.policy.evaluate(request, `agent_policy/${type}`);
+    return interpretResult(results);
+  }
+
+  /** Decides `request` and, when allowed, applies its `ops` to the state as the agent does. */
+  evaluate(type: RequestType | string, request: unknown): Decision {
+    const decision = this.decide(type, request);
+    if (decision.allowed && decision.ops.length > 0) {
+      const doc = applyPatch({ pstate: this.#state }, decision.ops);
+      this.#state = (doc.pstate ?? {}) as PolicyState;
+      this.#syncData();
+    }
+    return decision;
+  }
+}
+
+/** Turns opa-wasm's raw result set into a {@link Decision}, failing closed. */
+export function interpretResult(results: unknown): Decision {
+  if (!Array.isArray(results) || results.length !== 1) {
+    return { allowed: false, ops: [], error: "rules returned no single result" };
+  }
+  const result = (results[0] as { result?: unknown }).result;
+  if (typeof result !== "object" || result === null) {
+    return { allowed: false, ops: [], error: "result is not an object" };
+  }
+  const { allowed, ops } = result as { allowed?: unknown; ops?: unknown };
+  if (typeof allowed !== "boolean") {
+    return { allowed: false, ops: [], error: "result.allowed is not a boolean" };
+  }
+  try {
+    return { allowed, ops: parsePatch(ops ?? [], "result.ops") };
+  } catch (error) {
+    return { allowed: false, ops: [], error: (error as Error).message };
+  }
+}

@@ -1,0 +1,577 @@
+# contrast runtime policy rules for the Kata agent (package agent_policy).
+#
+# The Kata agent evaluates data.agent_policy.<RequestName> with the request (as the agent
+# serialises it to JSON) as input. Every rule yields {"allowed": bool, "ops": [JSON-Patch]}; the
+# agent applies "ops" of allowed requests to its data document, so state lives in data.pstate.
+# The per-pod expectations come from data.agent_policy.policy_data, which the generated policy
+# text defines after these rules (`policy_data := {...}`).
+#
+# Unknown requests are undefined and therefore denied by the agent.
+package agent_policy
+
+import rego.v1
+
+pd := data.agent_policy.policy_data
+
+default pstate := {}
+
+pstate := data.pstate
+
+denied := {"allowed": false, "ops": []}
+
+# --- Requests that carry no data worth checking: allowed or denied by policy_data.requests ---
+
+default AddSwapRequest := {"allowed": false, "ops": []}
+
+AddSwapRequest := simple_result("AddSwapRequest")
+
+default CloseStdinRequest := {"allowed": false, "ops": []}
+
+CloseStdinRequest := simple_result("CloseStdinRequest")
+
+default DestroySandboxRequest := {"allowed": false, "ops": []}
+
+DestroySandboxRequest := simple_result("DestroySandboxRequest")
+
+default GetIPTablesRequest := {"allowed": false, "ops": []}
+
+GetIPTablesRequest := simple_result("GetIPTablesRequest")
+
+default GetMetricsRequest := {"allowed": false, "ops": []}
+
+GetMetricsRequest := simple_result("GetMetricsRequest")
+
+default GetOOMEventRequest := {"allowed": false, "ops": []}
+
+GetOOMEventRequest := simple_result("GetOOMEventRequest")
+
+default GetVolumeStatsRequest := {"allowed": false, "ops": []}
+
+GetVolumeStatsRequest := simple_result("GetVolumeStatsRequest")
+
+default GuestDetailsRequest := {"allowed": false, "ops": []}
+
+GuestDetailsRequest := simple_result("GuestDetailsRequest")
+
+default ListInterfacesRequest := {"allowed": false, "ops": []}
+
+ListInterfacesRequest := simple_result("ListInterfacesRequest")
+
+default ListRoutesRequest := {"allowed": false, "ops": []}
+
+ListRoutesRequest := simple_result("ListRoutesRequest")
+
+default MemHotplugByProbeRequest := {"allowed": false, "ops": []}
+
+MemHotplugByProbeRequest := simple_result("MemHotplugByProbeRequest")
+
+default OnlineCPUMemRequest := {"allowed": false, "ops": []}
+
+OnlineCPUMemRequest := simple_result("OnlineCPUMemRequest")
+
+default PauseContainerRequest := {"allowed": false, "ops": []}
+
+PauseContainerRequest := simple_result("PauseContainerRequest")
+
+default PullImageRequest := {"allowed": false, "ops": []}
+
+PullImageRequest := simple_result("PullImageRequest")
+
+default ReadStreamRequest := {"allowed": false, "ops": []}
+
+ReadStreamRequest := simple_result("ReadStreamRequest")
+
+default RemoveStaleVirtiofsShareMountsRequest := {"allowed": false, "ops": []}
+
+RemoveStaleVirtiofsShareMountsRequest := simple_result("RemoveStaleVirtiofsShareMountsRequest")
+
+default ReseedRandomDevRequest := {"allowed": false, "ops": []}
+
+ReseedRandomDevRequest := simple_result("ReseedRandomDevRequest")
+
+default ResizeVolumeRequest := {"allowed": false, "ops": []}
+
+ResizeVolumeRequest := simple_result("ResizeVolumeRequest")
+
+default ResumeContainerRequest := {"allowed": false, "ops": []}
+
+ResumeContainerRequest := simple_result("ResumeContainerRequest")
+
+default SetGuestDateTimeRequest := {"allowed": false, "ops": []}
+
+SetGuestDateTimeRequest := simple_result("SetGuestDateTimeRequest")
+
+default SetIPTablesRequest := {"allowed": false, "ops": []}
+
+SetIPTablesRequest := simple_result("SetIPTablesRequest")
+
+default SignalProcessRequest := {"allowed": false, "ops": []}
+
+SignalProcessRequest := simple_result("SignalProcessRequest")
+
+default StartTracingRequest := {"allowed": false, "ops": []}
+
+StartTracingRequest := simple_result("StartTracingRequest")
+
+default StatsContainerRequest := {"allowed": false, "ops": []}
+
+StatsContainerRequest := simple_result("StatsContainerRequest")
+
+default StopTracingRequest := {"allowed": false, "ops": []}
+
+StopTracingRequest := simple_result("StopTracingRequest")
+
+default TtyWinResizeRequest := {"allowed": false, "ops": []}
+
+TtyWinResizeRequest := simple_result("TtyWinResizeRequest")
+
+default UpdateContainerRequest := {"allowed": false, "ops": []}
+
+UpdateContainerRequest := simple_result("UpdateContainerRequest")
+
+default UpdateEphemeralMountsRequest := {"allowed": false, "ops": []}
+
+UpdateEphemeralMountsRequest := simple_result("UpdateEphemeralMountsRequest")
+
+default WaitProcessRequest := {"allowed": false, "ops": []}
+
+WaitProcessRequest := simple_result("WaitProcessRequest")
+
+default WriteStreamRequest := {"allowed": false, "ops": []}
+
+WriteStreamRequest := simple_result("WriteStreamRequest")
+
+# Replacing the policy from the host would void every guarantee: never allowed.
+default SetPolicyRequest := {"allowed": false, "ops": []}
+
+simple_result(name) := {"allowed": true, "ops": []} if {
+	object.get(pd, ["requests", name], false) == true
+}
+
+# --- Container lifecycle ---
+
+default StartContainerRequest := {"allowed": false, "ops": []}
+
+StartContainerRequest := {"allowed": true, "ops": []} if {
+	object.get(pd, ["requests", "StartContainerRequest"], false) == true
+	known_container(input.container_id)
+}
+
+default RemoveContainerRequest := {"allowed": false, "ops": []}
+
+RemoveContainerRequest := {"allowed": true, "ops": [{"op": "remove", "path": concat("/", ["/pstate/containers", input.container_id])}]} if {
+	known_container(input.container_id)
+}
+
+RemoveContainerRequest := {"allowed": true, "ops": []} if {
+	not known_container(input.container_id)
+}
+
+known_container(cid) if {
+	is_string(cid)
+	_ = pstate.containers[cid]
+}
+
+# --- CreateSandbox ---
+
+default CreateSandboxRequest := {"allowed": false, "ops": []}
+
+CreateSandboxRequest := {"allowed": true, "ops": [{"op": "add", "path": "/pstate/sandbox_id", "value": input.sandbox_id}]} if {
+	not pstate.sandbox_id
+	sandbox_request_ok(input)
+}
+
+sandbox_request_ok(req) if {
+	count(object.get(req, "kernel_modules", [])) == 0
+	object.get(req, "guest_hook_path", "") == ""
+	object.get(req, "guest_userns", false) == false
+	object.get(req, "sandbox_pidns", false) == object.get(pd, ["pod", "sandbox_pidns"], false)
+	is_string(req.sandbox_id)
+	regex.match(`^[a-z0-9]{1,128}$`, req.sandbox_id)
+	hostname_ok(object.get(req, "hostname", ""))
+	storages_match(object.get(req, "storages", []), pd.sandbox.storages, "")
+}
+
+hostname_ok(h) if h == ""
+
+hostname_ok(h) if regex.match(pd.pod.hostname_regex, h)
+
+# --- CreateContainer ---
+
+default CreateContainerRequest := {"allowed": false, "ops": []}
+
+CreateContainerRequest := {"allowed": true, "ops": ops} if {
+	candidates := [i | some i, c in pd.containers; container_ok(c, input)]
+	count(candidates) > 0
+	i := candidates[0]
+	ops := create_container_ops(i, input)
+}
+
+create_container_ops(i, req) := array.concat(sandbox_name_ops(req), [container_op(i, req)])
+
+sandbox_name_ops(req) := [] if pstate.sandbox_name
+
+sandbox_name_ops(req) := [{"op": "add", "path": "/pstate/sandbox_name", "value": oci_annotations(req)["io.kubernetes.cri.sandbox-name"]}] if {
+	not pstate.sandbox_name
+}
+
+container_op(i, req) := {"op": "add", "path": concat("/", ["/pstate/containers", req.container_id]), "value": {"index": i}} if {
+	pstate.containers
+}
+
+container_op(i, req) := {"op": "add", "path": "/pstate/containers", "value": {req.container_id: {"index": i}}} if {
+	not pstate.containers
+}
+
+oci_annotations(req) := object.get(req.OCI, "Annotations", {})
+
+linux(req) := object.get(req.OCI, "Linux", {})
+
+container_ok(c, req) if {
+	container_identity_ok(c, req)
+	annotations_ok(c, req)
+	process_ok(c, req.OCI.Process)
+	root_ok(c, req)
+	mounts_ok(c, req)
+	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
+	linux_ok(c, req)
+	no_extras(req)
+}
+
+container_identity_ok(c, req) if {
+	is_string(req.container_id)
+	regex.match(`^[a-z0-9]{64}$`, req.container_id)
+	not known_container(req.container_id)
+	a := oci_annotations(req)
+	a["io.kubernetes.cri.container-type"] == cri_container_type(c)
+	container_name_ok(c, a)
+	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
+	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
+	regex.match(pd.pod.sandbox_name_regex, sandbox_name)
+	same_sandbox(sandbox_name)
+	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
+}
+
+cri_container_type(c) := "sandbox" if c.kind == "pause"
+
+cri_container_type(c) := "container" if c.kind != "pause"
+
+container_name_ok(c, a) if {
+	c.kind == "pause"
+	not a["io.kubernetes.cri.container-name"]
+}
+
+container_name_ok(c, a) if {
+	c.kind != "pause"
+	a["io.kubernetes.cri.container-name"] == c.name
+	a["io.kubernetes.cri.image-name"] == c.image
+}
+
+same_sandbox(_) if not pstate.sandbox_name
+
+same_sandbox(name) if pstate.sandbox_name == name
+
+# Every annotation must be one the runtime sets, with a value of the expected form.
+annotations_ok(c, req) if {
+	a := oci_annotations(req)
+	every key, value in a {
+		is_string(value)
+		allowed := object.get(c.annotations, key, null)
+		is_string(allowed)
+		regex.match(allowed, value)
+	}
+}
+
+process_ok(c, p) if {
+	e := c.process
+	p.Args == e.args
+	object.get(p, "Cwd", "") == e.cwd
+	object.get(p, "Terminal", false) == e.terminal
+	object.get(p, "NoNewPrivileges", false) == e.no_new_privileges
+	user_ok(e, object.get(p, "User", {}))
+	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
+	env_ok(e, object.get(p, "Env", []))
+	object.get(p, "ApparmorProfile", "") == ""
+	object.get(p, "SelinuxLabel", "") == ""
+}
+
+user_ok(e, u) if {
+	object.get(u, "UID", 0) == e.uid
+	object.get(u, "GID", 0) == e.gid
+	object.get(u, "Username", "") == ""
+	allowed_gids := {g | some g in e.additional_gids} | {e.gid}
+	every g in object.get(u, "AdditionalGids", []) {
+		g in allowed_gids
+	}
+}
+
+cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable", "inheritable"], ["Permitted", "permitted"], ["Ambient", "ambient"]]
+
+capabilities_equal(got, want) if {
+	every pair in cap_sets {
+		as_set(object.get(object.get({"c": got}, "c", {}), pair[0], [])) == as_set(want[pair[1]])
+	}
+}
+
+capabilities_subset(got, want) if {
+	every pair in cap_sets {
+		every cap in object.get(object.get({"c": got}, "c", {}), pair[0], []) {
+			cap in want[pair[1]]
+		}
+	}
+}
+
+as_set(xs) := {x | some x in xs} if is_array(xs)
+
+as_set(xs) := set() if xs == null
+
+env_ok(e, env) if {
+	is_array(env)
+	names := [n | some v in env; n := env_name(v)]
+	count(names) == count({n | some n in names})
+	every v in env {
+		env_var_allowed(e, v)
+	}
+}
+
+env_name(v) := split(v, "=")[0]
+
+env_var_allowed(e, v) if {
+	some x in e.env
+	x.value
+	v == concat("=", [x.name, x.value])
+}
+
+env_var_allowed(e, v) if {
+	some x in e.env
+	x.regex
+	startswith(v, concat("", [x.name, "="]))
+	regex.match(x.regex, substring(v, count(x.name) + 1, -1))
+}
+
+env_var_allowed(e, v) if {
+	some r in e.env_regexes
+	regex.match(r, v)
+}
+
+root_ok(c, req) if {
+	root := object.get(req.OCI, "Root", {})
+	object.get(root, "Readonly", false) == c.readonly_root
+	regex.match(with_cid(c.root_path_regex, req.container_id), object.get(root, "Path", ""))
+}
+
+with_cid(pattern, cid) := replace(pattern, "$(cid)", cid)
+
+mounts_ok(c, req) if {
+	mounts := object.get(req.OCI, "Mounts", [])
+	count(mounts) == count(c.mounts)
+	every m in mounts {
+		some em in c.mounts
+		mount_matches(em, m, req.container_id)
+	}
+	every em in c.mounts {
+		some m in mounts
+		mount_matches(em, m, req.container_id)
+	}
+}
+
+mount_matches(em, m, cid) if {
+	m.destination == em.destination
+	object.get(m, "type", "") == em.type
+	regex.match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
+	as_set(object.get(m, "options", [])) == as_set(em.options)
+}
+
+storages_match(storages, expected, cid) if {
+	count(storages) == count(expected)
+	every s in storages {
+		some es in expected
+		storage_matches(es, s, cid)
+	}
+	every es in expected {
+		some s in storages
+		storage_matches(es, s, cid)
+	}
+}
+
+storage_matches(es, s, cid) if {
+	s.driver == es.driver
+	object.get(s, "fstype", "") == es.fstype
+	regex.match(with_cid(es.source_regex, cid), object.get(s, "source", ""))
+	regex.match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
+	regexes_match_all(object.get(s, "options", []), es.option_regexes)
+	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
+	object.get(s, "fs_group", null) == null
+}
+
+# Same count, every value matches a pattern and every pattern matches a value.
+regexes_match_all(values, patterns) if {
+	count(values) == count(patterns)
+	every v in values {
+		some p in patterns
+		regex.match(p, v)
+	}
+	every p in patterns {
+		some v in values
+		regex.match(p, v)
+	}
+}
+
+linux_ok(c, req) if {
+	l := linux(req)
+	namespaces := object.get(l, "Namespaces", [])
+	{ns.Type | some ns in namespaces} == as_set(c.namespaces)
+	count(namespaces) == count(c.namespaces)
+	every ns in namespaces {
+		object.get(ns, "Path", "") == ""
+	}
+	object.get(l, "Sysctl", {}) == sysctl_or_empty(c.sysctls)
+	every p in c.masked_paths {
+		p in object.get(l, "MaskedPaths", [])
+	}
+	every p in c.readonly_paths {
+		p in object.get(l, "ReadonlyPaths", [])
+	}
+	object.get(l, "Seccomp", null) == null
+	count(object.get(l, "Devices", [])) == 0
+	object.get(l, "RootfsPropagation", "") in {"", "private", "rprivate", "slave", "rslave"}
+	hostname_ok(object.get(req.OCI, "Hostname", ""))
+}
+
+sysctl_or_empty(s) := s if s != null
+
+sysctl_or_empty(null) := {}
+
+no_extras(req) if {
+	no_hooks(object.get(req.OCI, "Hooks", null))
+	count(object.get(req, "devices", [])) == 0
+	count(object.get(req, "shared_mounts", [])) == 0
+}
+
+no_hooks(null)
+
+no_hooks(h) if {
+	h != null
+	every _, list in h {
+		count(object.get({"l": list}, "l", [])) == 0
+	}
+}
+
+# --- ExecProcess: only the pod's exec probes (and commands the settings allow) ---
+
+default ExecProcessRequest := {"allowed": false, "ops": []}
+
+ExecProcessRequest := {"allowed": true, "ops": []} if {
+	known_container(input.container_id)
+	c := pd.containers[pstate.containers[input.container_id].index]
+	p := input.process
+	exec_command_allowed(c, p.Args)
+	object.get(p, "Terminal", false) == false
+	object.get(object.get(p, "User", {}), "UID", 0) == c.process.uid
+	capabilities_subset(object.get(p, "Capabilities", null), c.process.capabilities)
+	env_ok(c.process, object.get(p, "Env", []))
+}
+
+exec_command_allowed(c, args) if {
+	some cmd in c.exec_commands
+	args == cmd
+}
+
+exec_command_allowed(_, args) if {
+	some cmd in object.get(pd, ["exec", "allowed_commands"], [])
+	args == cmd
+}
+
+# --- CopyFile: only the runtime's shared files, canonical paths, safe symlinks ---
+
+default CopyFileRequest := {"allowed": false, "ops": []}
+
+CopyFileRequest := {"allowed": true, "ops": []} if {
+	path := input.path
+	canonical_path(path)
+	some r in pd.copy_file.path_regexes
+	regex.match(r, path)
+	bits.and(object.get(input, "file_mode", 0), 3072) == 0
+	symlink_target_ok(input)
+}
+
+canonical_path(path) if {
+	startswith(path, "/")
+	not contains(path, "//")
+	not contains(path, "/./")
+	not contains(path, "/../")
+	not endswith(path, "/..")
+	not endswith(path, "/.")
+	not endswith(path, "/")
+}
+
+is_symlink(req) if bits.and(object.get(req, "file_mode", 0), 61440) == 40960
+
+symlink_target_ok(req) if not is_symlink(req)
+
+symlink_target_ok(req) if {
+	is_symlink(req)
+	target := symlink_target(object.get(req, "data", ""))
+	target != ""
+	not startswith(target, "/")
+	not contains(concat("", ["/", target, "/"]), "/../")
+}
+
+symlink_target(d) := base64.decode(d) if is_string(d)
+
+symlink_target(d) := concat("", [c | some b in d; c := byte_char(b)]) if is_array(d)
+
+byte_char(b) := "/" if b == 47
+
+byte_char(b) := "." if b == 46
+
+byte_char(b) := "x" if {
+	b != 47
+	b != 46
+}
+
+# --- Network: never touch loopback, never route from or to it ---
+
+default UpdateInterfaceRequest := {"allowed": false, "ops": []}
+
+UpdateInterfaceRequest := {"allowed": true, "ops": []} if {
+	i := input.interface
+	not loopback_name(object.get(i, "name", ""))
+	not loopback_name(object.get(i, "device", ""))
+	every a in object.get(i, "IPAddresses", []) {
+		not loopback_address(object.get(a, "address", ""))
+	}
+	bits.and(object.get(i, "raw_flags", 0), 128) == 0
+}
+
+default UpdateRoutesRequest := {"allowed": false, "ops": []}
+
+UpdateRoutesRequest := {"allowed": true, "ops": []} if {
+	every r in object.get(input.routes, "Routes", []) {
+		not loopback_name(object.get(r, "device", ""))
+		not loopback_address(object.get(r, "source", ""))
+		not loopback_address(object.get(r, "gateway", ""))
+		not loopback_address(object.get(r, "dest", ""))
+	}
+}
+
+default AddARPNeighborsRequest := {"allowed": false, "ops": []}
+
+AddARPNeighborsRequest := {"allowed": true, "ops": []} if {
+	every n in object.get(input.neighbors, "ARPNeighbors", []) {
+		not loopback_name(object.get(n, "device", ""))
+		not loopback_address(object.get(object.get(n, "toIPAddress", {}), "address", ""))
+	}
+}
+
+loopback_name("lo")
+
+loopback_address(a) if startswith(a, "127.")
+
+loopback_address(a) if a == "::1"
+
+loopback_address(a) if startswith(a, "::1/")
+
+loopback_address(a) if startswith(a, "0:0:0:0:0:0:0:1")
+
+loopback_address(a) if startswith(a, "::ffff:127.")

@@ -1,0 +1,78 @@
+# Unit tests of rules.rego, run with `opa test rego/`.
+package agent_policy_test
+
+import rego.v1
+
+import data.agent_policy
+
+policy_data := {
+	"pod": {"namespace": "ns", "sandbox_name_regex": "^web$", "hostname_regex": "^web$", "sandbox_pidns": false},
+	"containers": [],
+	"sandbox": {"storages": []},
+	"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-hosts$"]},
+	"exec": {"allowed_commands": []},
+	"requests": {"ReadStreamRequest": true, "WriteStreamRequest": false},
+}
+
+sandbox := concat("", [x | some _ in numbers.range(1, 64); x := "a"])
+
+test_set_policy_is_always_denied if {
+	not agent_policy.SetPolicyRequest.allowed with data.agent_policy.policy_data as object.union(policy_data, {"requests": {"SetPolicyRequest": true}})
+		with input as {"policy": ""}
+}
+
+test_simple_requests_follow_policy_data if {
+	agent_policy.ReadStreamRequest.allowed with data.agent_policy.policy_data as policy_data with input as {}
+	not agent_policy.WriteStreamRequest.allowed with data.agent_policy.policy_data as policy_data with input as {}
+	not agent_policy.UpdateContainerRequest.allowed with data.agent_policy.policy_data as policy_data with input as {}
+}
+
+sandbox_request := {
+	"hostname": "", "dns": [], "storages": [], "sandbox_pidns": false, "sandbox_id": sandbox,
+	"guest_hook_path": "", "kernel_modules": [], "guest_userns": false,
+}
+
+test_create_sandbox_once_with_state_op if {
+	r := agent_policy.CreateSandboxRequest with data.agent_policy.policy_data as policy_data with input as sandbox_request
+	r.allowed
+	r.ops == [{"op": "add", "path": "/pstate/sandbox_id", "value": sandbox}]
+	not agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as sandbox_request
+		with data.pstate as {"sandbox_id": sandbox}
+}
+
+test_create_sandbox_denies_kernel_modules_and_hooks if {
+	not agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as object.union(sandbox_request, {"kernel_modules": [{"name": "x", "parameters": []}]})
+	not agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as object.union(sandbox_request, {"guest_hook_path": "/hooks"})
+}
+
+test_copy_file_paths if {
+	ok := concat("", ["/run/kata-containers/shared/containers/", sandbox, "-0123456789abcdef-hosts"])
+	agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as {"path": ok, "file_mode": 33188, "data": []}
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as {"path": concat("", [ok, "/../x"]), "file_mode": 33188, "data": []}
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as {"path": "/etc/hosts", "file_mode": 33188, "data": []}
+}
+
+test_exec_into_unknown_container_denied if {
+	not agent_policy.ExecProcessRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as {"container_id": sandbox, "exec_id": "1", "process": {"Args": ["sh"]}}
+}
+
+test_remove_container_drops_state if {
+	r := agent_policy.RemoveContainerRequest with data.agent_policy.policy_data as policy_data
+		with input as {"container_id": sandbox}
+		with data.pstate as {"containers": {sandbox: {"index": 0}}}
+	r.ops == [{"op": "remove", "path": concat("/", ["/pstate/containers", sandbox])}]
+}
+
+test_loopback_network_denied if {
+	not agent_policy.UpdateInterfaceRequest.allowed with input as {"interface": {"name": "lo", "device": "lo", "IPAddresses": [], "raw_flags": 0}}
+	agent_policy.UpdateInterfaceRequest.allowed with input as {"interface": {"name": "eth0", "device": "eth0", "IPAddresses": [{"address": "10.0.0.2"}], "raw_flags": 0}}
+	not agent_policy.UpdateRoutesRequest.allowed with input as {"routes": {"Routes": [{"dest": "", "gateway": "10.0.0.1", "device": "eth0", "source": "127.0.0.1"}]}}
+	not agent_policy.AddARPNeighborsRequest.allowed with input as {"neighbors": {"ARPNeighbors": [{"toIPAddress": {"address": "127.0.0.1"}, "device": "eth0"}]}}
+}

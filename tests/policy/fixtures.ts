@@ -1,0 +1,139 @@
+/** Test fixtures: resolved images (an in-memory stand-in for the registry) and a sample pod. */
+import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
+import { UnavailableError } from "../../errors/mod.ts";
+import { buildPolicyData } from "../../policy/policy_data.ts";
+import type { PolicyData } from "../../policy/policy_data_types.ts";
+import { loadDefaultSettings, type Settings } from "../../policy/settings.ts";
+
+const PASSWD = "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n";
+const GROUP = "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n";
+
+function image(
+  repository: string,
+  tag: string,
+  digestByte: string,
+  config: Partial<ResolvedImage["config"]>,
+): ResolvedImage {
+  const digest = `sha256:${digestByte.repeat(64)}`;
+  return {
+    reference: `${repository}:${tag}`,
+    repository,
+    digest,
+    pinned: `${repository}@${digest}`,
+    config: { entrypoint: [], cmd: [], env: [], workingDir: "", user: "", ...config },
+    passwd: PASSWD,
+    group: GROUP,
+  };
+}
+
+/** Images the fixtures use, keyed by the reference written in YAML. */
+export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
+  [
+    "127.0.0.1:5000/web:1.0",
+    image("127.0.0.1:5000/web", "1.0", "a", {
+      entrypoint: ["/usr/bin/web"],
+      cmd: ["--port", "8080"],
+      env: ["PATH=/usr/local/bin:/usr/bin:/bin", "MODE=prod"],
+      workingDir: "/srv",
+      user: "web",
+    }),
+  ],
+  [
+    "127.0.0.1:5000/initializer:1.0",
+    image("127.0.0.1:5000/initializer", "1.0", "b", {
+      entrypoint: ["/bin/initializer"],
+      env: ["PATH=/bin"],
+    }),
+  ],
+  [
+    "127.0.0.1:5000/mesh:1.0",
+    image("127.0.0.1:5000/mesh", "1.0", "c", {
+      entrypoint: ["/bin/service-mesh"],
+      env: ["PATH=/bin"],
+    }),
+  ],
+  [
+    "127.0.0.1:5000/db:2",
+    image("127.0.0.1:5000/db", "2", "d", {
+      entrypoint: ["docker-entrypoint.sh"],
+      cmd: ["postgres"],
+      env: ["PATH=/usr/bin", "PGDATA=/var/lib/postgresql/data"],
+    }),
+  ],
+]);
+
+/** An in-memory {@link ImageResolver} over {@link IMAGES} (unit tests only), counting calls. */
+export class MemoryResolver implements ImageResolver {
+  calls = 0;
+  constructor(private readonly images: ReadonlyMap<string, ResolvedImage> = IMAGES) {}
+  resolve(reference: string): Promise<ResolvedImage> {
+    this.calls++;
+    const found = this.images.get(reference) ??
+      [...this.images.values()].find((i) => i.pinned === reference);
+    if (!found) return Promise.reject(new UnavailableError(reference, "image not found"));
+    return Promise.resolve(found);
+  }
+}
+
+/** Settings with the fixture images for the initializer and service mesh. */
+export async function testSettings(): Promise<Settings> {
+  const d = await loadDefaultSettings();
+  return {
+    ...d,
+    initializer: { ...d.initializer, image: "127.0.0.1:5000/initializer:1.0" },
+    service_mesh: { ...d.service_mesh, image: "127.0.0.1:5000/mesh:1.0" },
+  };
+}
+
+/** A Deployment pod spec with probes, env from a ConfigMap and a memory volume. */
+export function samplePodSpec(): Record<string, unknown> {
+  const web = IMAGES.get("127.0.0.1:5000/web:1.0")!;
+  return {
+    runtimeClassName: "contrast-cc",
+    volumes: [{ name: "cache", emptyDir: { medium: "Memory" } }, {
+      name: "conf",
+      configMap: { name: "web-config" },
+    }],
+    containers: [{
+      name: "web",
+      image: web.pinned,
+      args: ["--port", "$(PORT)"],
+      env: [
+        { name: "PORT", value: "9090" },
+        {
+          name: "GREETING",
+          valueFrom: { configMapKeyRef: { name: "web-config", key: "greeting" } },
+        },
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      ],
+      volumeMounts: [{ name: "cache", mountPath: "/cache" }, {
+        name: "conf",
+        mountPath: "/etc/web",
+        readOnly: true,
+      }],
+      livenessProbe: { exec: { command: ["/usr/bin/web", "health"] } },
+      securityContext: { capabilities: { drop: ["NET_RAW"] } },
+    }],
+  };
+}
+
+/** Policy data for {@link samplePodSpec} as a Deployment `web` in namespace `shop`. */
+export async function samplePolicyData(): Promise<PolicyData> {
+  const images = new Map<string, ResolvedImage>();
+  for (const i of IMAGES.values()) images.set(i.pinned, i);
+  return buildPolicyData({
+    kind: "Deployment",
+    name: "web",
+    namespace: "shop",
+    podMetadata: { labels: { app: "web" } },
+    podSpec: samplePodSpec(),
+    specPath: "web.yml[0]: spec.template.spec",
+    images,
+    config: {
+      configMap: (ns, name) =>
+        ns === "shop" && name === "web-config" ? { greeting: "hi" } : undefined,
+      secret: () => undefined,
+    },
+    settings: await testSettings(),
+  });
+}

@@ -1,0 +1,397 @@
+import assert from "node:assert/strict";
+import { CompiledRules, type PolicyEvaluator } from "../../rego/evaluator.ts";
+import type { PolicyData } from "../../policy/policy_data_types.ts";
+import { samplePolicyData } from "../policy/fixtures.ts";
+import { createContainer, createSandbox, execProcess, hexId } from "./agent_requests.ts";
+
+const rules = await CompiledRules.load();
+const SANDBOX = hexId(0xaa);
+const PAUSE = hexId(0x01);
+const WEB = hexId(0x02);
+
+async function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
+  const data = await samplePolicyData();
+  const ev = await rules.evaluator(data);
+  assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
+  const pause = data.containers.find((c) => c.kind === "pause")!;
+  assert.equal(
+    ev.evaluate("CreateContainerRequest", createContainer(data, pause, PAUSE, SANDBOX)).allowed,
+    true,
+  );
+  return { ev, data };
+}
+
+function web(data: PolicyData) {
+  return data.containers.find((c) => c.name === "web")!;
+}
+
+// deno-lint-ignore no-explicit-any
+type Req = any;
+
+async function expectDeniedMutation(mutate: (r: Req) => void): Promise<void> {
+  const { ev, data } = await started();
+  const req = createContainer(data, web(data), WEB, SANDBOX) as Req;
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, true, "unmutated must pass");
+  mutate(req);
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, false);
+}
+
+Deno.test("allows the pod's legitimate sandbox, pause and container requests and records state", async () => {
+  const { ev, data } = await started();
+  const d = ev.evaluate("CreateContainerRequest", createContainer(data, web(data), WEB, SANDBOX));
+  assert.equal(d.allowed, true, d.error);
+  const state = ev.state as {
+    sandbox_id: string;
+    sandbox_name: string;
+    containers: Record<string, unknown>;
+  };
+  assert.equal(state.sandbox_id, SANDBOX);
+  assert.match(state.sandbox_name, /^web-/);
+  assert.deepEqual(Object.keys(state.containers).sort(), [PAUSE, WEB].sort());
+  assert.equal(ev.evaluate("StartContainerRequest", { container_id: WEB }).allowed, true);
+});
+
+Deno.test("denies a second CreateSandbox", async () => {
+  const { ev, data } = await started();
+  assert.equal(ev.decide("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, false);
+});
+
+Deno.test("denies CreateSandbox with kernel modules, a guest hook or an extra storage", async () => {
+  const data = await samplePolicyData();
+  const ev = await rules.evaluator(data);
+  const base = createSandbox(data, SANDBOX);
+  assert.equal(ev.decide("CreateSandboxRequest", base).allowed, true);
+  assert.equal(
+    ev.decide("CreateSandboxRequest", {
+      ...base,
+      kernel_modules: [{ name: "evil", parameters: [] }],
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("CreateSandboxRequest", { ...base, guest_hook_path: "/usr/share/oci/hooks" }).allowed,
+    false,
+  );
+  const storages = [...(base.storages as unknown[]), {
+    driver: "local",
+    driver_options: [],
+    source: "x",
+    fstype: "local",
+    options: [],
+    mount_point: "/x",
+    fs_group: null,
+  }];
+  assert.equal(ev.decide("CreateSandboxRequest", { ...base, storages }).allowed, false);
+});
+
+Deno.test("denies a container with a changed or extra argument", async () => {
+  await expectDeniedMutation((r) => r.OCI.Process.Args.push("--debug"));
+  await expectDeniedMutation((r) => (r.OCI.Process.Args[0] = "/bin/sh"));
+});
+
+Deno.test("denies an extra, changed or duplicated environment variable", async () => {
+  await expectDeniedMutation((r) => r.OCI.Process.Env.push("LD_PRELOAD=/tmp/x.so"));
+  await expectDeniedMutation((r) => {
+    const i = r.OCI.Process.Env.findIndex((e: string) => e.startsWith("GREETING="));
+    r.OCI.Process.Env[i] = "GREETING=bye";
+  });
+  await expectDeniedMutation((r) => r.OCI.Process.Env.push("MODE=prod"));
+  await expectDeniedMutation((r) => {
+    const i = r.OCI.Process.Env.findIndex((e: string) => e.startsWith("POD_NAME="));
+    r.OCI.Process.Env[i] = "POD_NAME=other-pod";
+  });
+});
+
+Deno.test("denies another image digest", async () => {
+  await expectDeniedMutation((r) => {
+    r.OCI.Annotations["io.kubernetes.cri.image-name"] = "127.0.0.1:5000/web@sha256:" +
+      "f".repeat(64);
+  });
+  await expectDeniedMutation((r) => {
+    r.storages[0].source = "127.0.0.1:5000/web@sha256:" + "f".repeat(64);
+  });
+});
+
+Deno.test("denies an extra or changed mount and a writable root", async () => {
+  await expectDeniedMutation((r) =>
+    r.OCI.Mounts.push({ destination: "/host", source: "/", type: "bind", options: ["rbind"] })
+  );
+  await expectDeniedMutation((r) => {
+    const m = r.OCI.Mounts.find((m: { destination: string }) => m.destination === "/etc/web");
+    m.options = ["rbind", "rprivate", "rw"];
+  });
+  await expectDeniedMutation((r) => {
+    const m = r.OCI.Mounts.find((m: { destination: string }) => m.destination === "/cache");
+    m.source = "/run/kata-containers/shared/containers/evil";
+  });
+  const data = await samplePolicyData();
+  assert.equal(web(data).readonly_root, false);
+  const pauseTampered = await rules.evaluator(data);
+  pauseTampered.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX));
+  const pause = createContainer(data, data.containers[0]!, PAUSE, SANDBOX) as Req;
+  pause.OCI.Root.Readonly = false;
+  assert.equal(pauseTampered.decide("CreateContainerRequest", pause).allowed, false);
+});
+
+Deno.test("denies extra or privileged capabilities, a terminal, hooks, seccomp and devices", async () => {
+  await expectDeniedMutation((r) => r.OCI.Process.Capabilities.Bounding.push("CAP_SYS_ADMIN"));
+  await expectDeniedMutation((r) => r.OCI.Process.Capabilities.Ambient.push("CAP_NET_RAW"));
+  await expectDeniedMutation((r) => (r.OCI.Process.Terminal = true));
+  await expectDeniedMutation((r) => (r.OCI.Hooks = { Prestart: [{ Path: "/bin/sh" }] }));
+  await expectDeniedMutation((r) => (r.OCI.Linux.Seccomp = { DefaultAction: "SCMP_ACT_ALLOW" }));
+  await expectDeniedMutation((r) =>
+    r.devices.push({
+      id: "x",
+      type: "blk",
+      vm_path: "/dev/vda",
+      container_path: "/dev/vda",
+      options: [],
+    })
+  );
+  await expectDeniedMutation((r) =>
+    r.shared_mounts.push({ name: "s", src_ctr: "a", src_path: "/", dst_ctr: "b", dst_path: "/" })
+  );
+});
+
+Deno.test("denies other users, working dirs, namespaces, sysctls and unmasked paths", async () => {
+  await expectDeniedMutation((r) => (r.OCI.Process.User.UID = 0));
+  await expectDeniedMutation((r) => r.OCI.Process.User.AdditionalGids.push(0));
+  await expectDeniedMutation((r) => (r.OCI.Process.Cwd = "/"));
+  await expectDeniedMutation((r) => r.OCI.Linux.Namespaces.push({ Type: "user", Path: "" }));
+  await expectDeniedMutation((r) => (r.OCI.Linux.Namespaces[0].Path = "/proc/1/ns/ipc"));
+  await expectDeniedMutation((r) => (r.OCI.Linux.Sysctl = { "kernel.core_pattern": "|/x" }));
+  await expectDeniedMutation((r) => (r.OCI.Linux.MaskedPaths = []));
+  await expectDeniedMutation((
+    r,
+  ) => (r.OCI.Process.NoNewPrivileges = !r.OCI.Process.NoNewPrivileges));
+});
+
+Deno.test("denies a foreign annotation, another namespace and another sandbox name after the first container", async () => {
+  await expectDeniedMutation((
+    r,
+  ) => (r.OCI.Annotations["io.katacontainers.config.agent.policy"] = "x"));
+  await expectDeniedMutation((
+    r,
+  ) => (r.OCI.Annotations["io.kubernetes.cri.sandbox-namespace"] = "kube-system"));
+  await expectDeniedMutation((
+    r,
+  ) => (r.OCI.Annotations["io.kubernetes.cri.sandbox-name"] = "web-7d9f8b6c5d-zzzzz"));
+  await expectDeniedMutation((
+    r,
+  ) => (r.OCI.Annotations["io.kubernetes.cri.container-name"] = "other"));
+});
+
+Deno.test("denies a container ID that is already in use", async () => {
+  const { ev, data } = await started();
+  assert.equal(
+    ev.decide("CreateContainerRequest", createContainer(data, web(data), PAUSE, SANDBOX)).allowed,
+    false,
+  );
+});
+
+Deno.test("allows exec of the probe only, and not after the container was removed", async () => {
+  const { ev, data } = await started();
+  const c = web(data);
+  ev.evaluate("CreateContainerRequest", createContainer(data, c, WEB, SANDBOX));
+  assert.equal(
+    ev.decide("ExecProcessRequest", execProcess(c, WEB, ["/usr/bin/web", "health"])).allowed,
+    true,
+  );
+  assert.equal(ev.decide("ExecProcessRequest", execProcess(c, WEB, ["/bin/sh"])).allowed, false);
+  assert.equal(
+    ev.decide("ExecProcessRequest", execProcess(c, hexId(0x77), ["/usr/bin/web", "health"]))
+      .allowed,
+    false,
+  );
+  const tty = execProcess(c, WEB, ["/usr/bin/web", "health"]) as Req;
+  tty.process.Terminal = true;
+  assert.equal(ev.decide("ExecProcessRequest", tty).allowed, false);
+  const removed = ev.evaluate("RemoveContainerRequest", { container_id: WEB, timeout: 0 });
+  assert.equal(removed.allowed, true);
+  assert.deepEqual(removed.ops, [{ op: "remove", path: `/pstate/containers/${WEB}` }]);
+  assert.equal(
+    ev.decide("ExecProcessRequest", execProcess(c, WEB, ["/usr/bin/web", "health"])).allowed,
+    false,
+  );
+});
+
+Deno.test("CopyFile allows the runtime's shared files and denies traversal, other paths and absolute symlinks", async () => {
+  const data = await samplePolicyData();
+  const ev = await rules.evaluator(data);
+  const base = {
+    path: `/run/kata-containers/shared/containers/${SANDBOX}-0123456789abcdef-resolv.conf`,
+    file_size: 10,
+    file_mode: 0o100644,
+    dir_mode: 0o40755,
+    uid: 0,
+    gid: 0,
+    offset: 0,
+    data: [],
+  };
+  assert.equal(ev.decide("CopyFileRequest", base).allowed, true);
+  const watch = `/run/kata-containers/shared/containers/watchable/${SANDBOX}-0123456789abcdef-conf`;
+  assert.equal(
+    ev.decide("CopyFileRequest", {
+      ...base,
+      path: `${watch}/..data`,
+      file_mode: 0o120777,
+      data: [...new TextEncoder().encode("..2026_11_22")],
+    }).allowed,
+    true,
+  );
+  assert.equal(
+    ev.decide("CopyFileRequest", { ...base, path: `${watch}/../../../../etc/passwd` }).allowed,
+    false,
+  );
+  assert.equal(ev.decide("CopyFileRequest", { ...base, path: "/etc/passwd" }).allowed, false);
+  assert.equal(
+    ev.decide("CopyFileRequest", {
+      ...base,
+      path: `${watch}/key`,
+      file_mode: 0o120777,
+      data: [...new TextEncoder().encode("/etc/shadow")],
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("CopyFileRequest", {
+      ...base,
+      path: `${watch}/key`,
+      file_mode: 0o120777,
+      data: [...new TextEncoder().encode("../../x")],
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("CopyFileRequest", {
+      ...base,
+      path: `${watch}/key`,
+      file_mode: 0o120777,
+      data: btoa("/etc/shadow"),
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("CopyFileRequest", { ...base, file_mode: 0o104755 }).allowed,
+    false,
+    "setuid file",
+  );
+});
+
+Deno.test("network requests: loopback interface, routes and neighbours are denied", async () => {
+  const data = await samplePolicyData();
+  const ev = await rules.evaluator(data);
+  const iface = {
+    interface: {
+      device: "eth0",
+      name: "eth0",
+      IPAddresses: [{ family: 0, address: "10.244.1.7", mask: "24" }],
+      mtu: 1450,
+      hwAddr: "aa:bb:cc:dd:ee:ff",
+      pciPath: "",
+      type: "",
+      raw_flags: 0,
+    },
+  };
+  assert.equal(ev.decide("UpdateInterfaceRequest", iface).allowed, true);
+  assert.equal(
+    ev.decide("UpdateInterfaceRequest", {
+      interface: { ...iface.interface, name: "lo", device: "lo" },
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("UpdateInterfaceRequest", {
+      interface: {
+        ...iface.interface,
+        IPAddresses: [{ family: 0, address: "127.0.0.2", mask: "8" }],
+      },
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("UpdateInterfaceRequest", { interface: { ...iface.interface, raw_flags: 128 } })
+      .allowed,
+    false,
+  );
+  const route = {
+    dest: "",
+    gateway: "10.244.1.1",
+    device: "eth0",
+    source: "",
+    scope: 0,
+    family: 0,
+    flags: 0,
+  };
+  assert.equal(ev.decide("UpdateRoutesRequest", { routes: { Routes: [route] } }).allowed, true);
+  assert.equal(
+    ev.decide("UpdateRoutesRequest", {
+      routes: { Routes: [route, { ...route, source: "127.0.0.1" }] },
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("UpdateRoutesRequest", { routes: { Routes: [{ ...route, device: "lo" }] } }).allowed,
+    false,
+  );
+  const neighbor = {
+    toIPAddress: { family: 0, address: "10.244.1.1", mask: "" },
+    device: "eth0",
+    lladdr: "aa:bb:cc:dd:ee:01",
+    state: 128,
+    flags: 0,
+  };
+  assert.equal(
+    ev.decide("AddARPNeighborsRequest", { neighbors: { ARPNeighbors: [neighbor] } }).allowed,
+    true,
+  );
+  assert.equal(
+    ev.decide("AddARPNeighborsRequest", {
+      neighbors: { ARPNeighbors: [{ ...neighbor, device: "lo" }] },
+    }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("AddARPNeighborsRequest", {
+      neighbors: {
+        ARPNeighbors: [{ ...neighbor, toIPAddress: { family: 1, address: "::1", mask: "" } }],
+      },
+    }).allowed,
+    false,
+  );
+});
+
+Deno.test("SetPolicy, UpdateContainer and stdin streams are denied; log streams allowed", async () => {
+  const data = await samplePolicyData();
+  const ev = await rules.evaluator(data);
+  assert.equal(
+    ev.decide("SetPolicyRequest", { policy: "package agent_policy\ndefault allow := true" })
+      .allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("UpdateContainerRequest", { container_id: WEB, resources: null }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("WriteStreamRequest", { container_id: WEB, exec_id: "", data: [] }).allowed,
+    false,
+  );
+  assert.equal(
+    ev.decide("ReadStreamRequest", { container_id: WEB, exec_id: "", len: 1024 }).allowed,
+    true,
+  );
+  const noLogs = await rules.evaluator({
+    ...data,
+    requests: { ...data.requests, ReadStreamRequest: false },
+  });
+  assert.equal(
+    noLogs.decide("ReadStreamRequest", { container_id: WEB, exec_id: "", len: 1024 }).allowed,
+    false,
+  );
+});
+
+Deno.test("an unknown request type is rejected before evaluation", async () => {
+  const ev = await rules.evaluator(await samplePolicyData());
+  assert.throws(() => ev.decide("EvilRequest", {}), /unknown request/);
+});
