@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { ValidationError } from "../../../errors/mod.ts";
+import {
+  assembleSnpReport,
+  encodeGuestPolicy,
+  encodeSnpReportBody,
+  parseSnpReport,
+  type SnpGuestPolicyParts,
+  type SnpReportFields,
+} from "../../../snp/abi/mod.ts";
+import {
+  defaultSnpReferenceValues,
+  type SnpReferenceValue,
+} from "../../../snp/reference_values.ts";
+import { validateSnpReport } from "../../../snp/validate/validate.ts";
+
+// Validation runs on reports whose signature was already checked; these tests build unsigned
+// reports with chosen fields, because validation never looks at the signature.
+function report(fields: SnpReportFields & { policyParts?: SnpGuestPolicyParts } = {}) {
+  const body = encodeSnpReportBody({
+    version: 3,
+    cpuid: { family: 0x19, model: 0x11, stepping: 1 },
+    policy: encodeGuestPolicy(fields.policyParts ?? { smt: true }),
+    ...fields,
+  });
+  return parseSnpReport(assembleSnpReport(body, new Uint8Array(48), new Uint8Array(48)));
+}
+
+function genoa(overrides: Partial<SnpReferenceValue> = {}): SnpReferenceValue {
+  return { ...defaultSnpReferenceValues().find((r) => r.ProductName === "Genoa")!, ...overrides };
+}
+
+function policy(overrides: Partial<SnpReferenceValue["GuestPolicy"]>) {
+  return genoa({ GuestPolicy: { ...genoa().GuestPolicy, ...overrides } });
+}
+
+function fails(run: () => void, field: string) {
+  assert.throws(run, (e: unknown) => {
+    assert.ok(e instanceof ValidationError, String(e));
+    assert.equal(e.field, field, e.message);
+    return true;
+  });
+}
+
+Deno.test("accepts a report that meets the default reference values", () => {
+  validateSnpReport(report(), "Genoa", genoa());
+});
+
+Deno.test("rejects a product other than the reference value's", () => {
+  fails(() => validateSnpReport(report(), "Milan", genoa()), "product");
+});
+
+Deno.test("rejects a migration agent unless allowed", () => {
+  const r = report({ policyParts: { smt: true, migrateMa: true } });
+  fails(() => validateSnpReport(r, "Genoa", genoa()), "report.policy.migrate_ma");
+  validateSnpReport(r, "Genoa", policy({ MigrateMA: true }));
+});
+
+Deno.test("rejects SMT when the reference values forbid it", () => {
+  fails(() => validateSnpReport(report(), "Genoa", policy({ SMT: false })), "report.policy.smt");
+  validateSnpReport(report({ policyParts: {} }), "Genoa", policy({ SMT: false }));
+});
+
+Deno.test("rejects CXL unless allowed", () => {
+  const r = report({ policyParts: { smt: true, cxlAllowed: true } });
+  fails(() => validateSnpReport(r, "Genoa", genoa()), "report.policy.cxl_allow");
+});
+
+Deno.test("requires single socket, AES-256-XTS, RAPL off, ciphertext hiding, no page swap when asked", () => {
+  const cases: [Partial<SnpReferenceValue["GuestPolicy"]>, SnpGuestPolicyParts, string][] = [
+    [{ SingleSocket: true }, { singleSocket: true }, "report.policy.single_socket"],
+    [{ MemAES256XTS: true }, { memAes256Xts: true }, "report.policy.mem_aes_256_xts"],
+    [{ RAPLDis: true }, { raplDis: true }, "report.policy.rapl_dis"],
+    [
+      { CipherTextHidingDRAM: true },
+      { ciphertextHidingDram: true },
+      "report.policy.ciphertext_hiding_dram",
+    ],
+    [{ PageSwapDisable: true }, { pageSwapDisable: true }, "report.policy.page_swap_disable"],
+  ];
+  for (const [required, bits, field] of cases) {
+    fails(() => validateSnpReport(report(), "Genoa", policy(required)), field);
+    validateSnpReport(report({ policyParts: { smt: true, ...bits } }), "Genoa", policy(required));
+  }
+});
+
+Deno.test("rejects a guest policy ABI below the minimum", () => {
+  const r = report({ policyParts: { smt: true, abiMajor: 1, abiMinor: 51 } });
+  validateSnpReport(r, "Genoa", policy({ ABIMajor: 1, ABIMinor: 51 }));
+  fails(
+    () => validateSnpReport(r, "Genoa", policy({ ABIMajor: 1, ABIMinor: 52 })),
+    "report.policy.abi",
+  );
+  fails(
+    () => validateSnpReport(r, "Genoa", policy({ ABIMajor: 2, ABIMinor: 0 })),
+    "report.policy.abi",
+  );
+});
+
+Deno.test("checks platform info allowances and requirements when given", () => {
+  const info = {
+    SMTEnabled: false,
+    TSMEEnabled: false,
+    ECCEnabled: false,
+    RAPLDisabled: false,
+    CiphertextHidingDRAMEnabled: false,
+    AliasCheckComplete: false,
+    TIOEnabled: false,
+  };
+  const smtPlatform = report({ platformInfo: 0x1n });
+  validateSnpReport(smtPlatform, "Genoa", genoa()); // absent PlatformInfo: not checked
+  fails(
+    () => validateSnpReport(smtPlatform, "Genoa", genoa({ PlatformInfo: info })),
+    "report.platform_info.smt_enabled",
+  );
+  validateSnpReport(smtPlatform, "Genoa", genoa({ PlatformInfo: { ...info, SMTEnabled: true } }));
+  fails(
+    () => validateSnpReport(report({ platformInfo: 0x2n }), "Genoa", genoa({ PlatformInfo: info })),
+    "report.platform_info.tsme_enabled",
+  );
+  fails(
+    () =>
+      validateSnpReport(report(), "Genoa", genoa({ PlatformInfo: { ...info, ECCEnabled: true } })),
+    "report.platform_info.ecc_enabled",
+  );
+  fails(
+    () =>
+      validateSnpReport(
+        report(),
+        "Genoa",
+        genoa({ PlatformInfo: { ...info, AliasCheckComplete: true } }),
+      ),
+    "report.platform_info.alias_check_complete",
+  );
+  validateSnpReport(
+    report({ platformInfo: 0x24n }),
+    "Genoa",
+    genoa({ PlatformInfo: { ...info, ECCEnabled: true, AliasCheckComplete: true } }),
+  );
+});
+
+Deno.test("rejects wrong host data and accepts the exact one", () => {
+  const hostData = new Uint8Array(32).fill(9);
+  const r = report({ hostData });
+  validateSnpReport(r, "Genoa", genoa(), { hostData });
+  fails(
+    () => validateSnpReport(r, "Genoa", genoa(), { hostData: new Uint8Array(32) }),
+    "report.host_data",
+  );
+});
+
+Deno.test("a masked chip ID is rejected when chip IDs are restricted", () => {
+  const r = report({ signerInfo: 2 });
+  fails(
+    () => validateSnpReport(r, "Genoa", genoa({ AllowedChipIDs: ["11".repeat(64)] })),
+    "report.chip_id",
+  );
+});
