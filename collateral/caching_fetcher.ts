@@ -1,0 +1,324 @@
+/**
+ * The one HTTP client for vendor collateral (AMD KDS, Intel PCS): an on-disk cache, merged
+ * concurrent requests, retries with backoff that honour `Retry-After`, an offline mode and
+ * offline collateral bundles.
+ *
+ * **The fetcher is untrusted transport.** It returns whatever the network, the cache or a bundle
+ * holds, and checks only that the cache file is intact. Callers must verify everything they get —
+ * signatures and chains to pinned roots, freshness at their own `now` — exactly as if it came
+ * from an attacker. A cache or proxy can withhold or replay data, never make it trusted.
+ *
+ * Lookup order for `get(url)`:
+ * 1. the disk cache, when the entry is intact and not expired (`validUntil` not passed);
+ * 2. the import (bundle) directories, in order (see `bundle.ts` for their layout);
+ * 3. the network, unless offline — the response is cached with the expiry the caller derives;
+ * 4. offline only: an expired cache entry (the caller's freshness check at its own `now` decides
+ *    whether it is still usable).
+ *
+ * @module
+ */
+import { UnavailableError } from "../errors/mod.ts";
+import { bundlePath, readFromBundle, writeToBundle } from "./bundle.ts";
+import { type CacheEntry, DiskCache } from "./disk_cache.ts";
+import { backoffDelay, isRetryableStatus, parseRetryAfter } from "./retry.ts";
+
+/** Where a resource came from. */
+export type ResourceSource = "network" | "cache" | "import";
+
+/** A fetched resource. Untrusted: verify before use. */
+export interface FetchedResource {
+  /** The URL asked for. */
+  readonly url: string;
+  /** The body bytes. */
+  readonly body: Uint8Array;
+  /** Response headers with lower-case names. */
+  readonly headers: Record<string, string>;
+  /** When it was fetched from the network (for imports: when it was read). */
+  readonly fetchedAt: Date;
+  /** Where it came from. */
+  readonly source: ResourceSource;
+}
+
+/** Options of one {@link CachingFetcher.get}. */
+export interface GetOptions {
+  /**
+   * Until when a freshly fetched response may be served from the cache, derived from its content
+   * (a CRL's nextUpdate, a PCS JSON `nextUpdate`); undefined keeps it forever (certificates).
+   * When it throws, the response is not cached and the error propagates.
+   */
+  readonly validUntil?: (body: Uint8Array, headers: Record<string, string>) => Date | undefined;
+  /** The `Accept` header to send. Part of the cache key. */
+  readonly accept?: string;
+}
+
+/** Options of a {@link CachingFetcher}. */
+export interface CachingFetcherOptions {
+  /** Directory of the disk cache; without it nothing is cached on disk. */
+  readonly cacheDir?: string;
+  /** Never touch the network; read only the cache and the import directories. */
+  readonly offline?: boolean;
+  /** Offline collateral bundle directories, consulted in order before the network. */
+  readonly importDirs?: readonly string[];
+  /** The fetch function (default: the global `fetch`). */
+  readonly fetch?: typeof fetch;
+  /** Retries after the first attempt on network errors, 5xx, 408 and 429. Default 4. */
+  readonly retries?: number;
+  /** First backoff delay in milliseconds; doubles every retry. Default 500. */
+  readonly baseDelayMs?: number;
+  /** Longest backoff delay. Default 30 000. */
+  readonly maxDelayMs?: number;
+  /** Longest `Retry-After` honoured; a server asking for more fails the request. Default 120 000. */
+  readonly maxRetryAfterMs?: number;
+  /** Timeout of one request in milliseconds. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** Largest body accepted, in bytes. Default 16 MiB. */
+  readonly maxBodyBytes?: number;
+  /** The `User-Agent` header. */
+  readonly userAgent?: string;
+  /** The clock (default: wall clock). */
+  readonly clock?: () => Date;
+  /** How to wait between retries (default: a timer); injectable for tests. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1) (default: Math.random). */
+  readonly random?: () => number;
+}
+
+/** The caching collateral client. One instance per process is enough; it holds no secrets. */
+export class CachingFetcher {
+  readonly #cache?: DiskCache;
+  readonly #offline: boolean;
+  readonly #importDirs: readonly string[];
+  readonly #fetch: typeof fetch;
+  readonly #retries: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #maxRetryAfterMs: number;
+  readonly #timeoutMs: number;
+  readonly #maxBodyBytes: number;
+  readonly #userAgent: string;
+  readonly #clock: () => Date;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #inFlight = new Map<string, Promise<FetchedResource>>();
+  #networkRequests = 0;
+
+  constructor(options: CachingFetcherOptions = {}) {
+    this.#cache = options.cacheDir ? new DiskCache(options.cacheDir) : undefined;
+    this.#offline = options.offline ?? false;
+    this.#importDirs = options.importDirs ?? [];
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#retries = options.retries ?? 4;
+    this.#baseDelayMs = options.baseDelayMs ?? 500;
+    this.#maxDelayMs = options.maxDelayMs ?? 30_000;
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
+    this.#userAgent = options.userAgent ?? "contrast-collateral/0.1";
+    this.#clock = options.clock ?? (() => new Date());
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Whether the fetcher never touches the network. */
+  get offline(): boolean {
+    return this.#offline;
+  }
+
+  /** Number of HTTP requests sent so far (retries included). */
+  get networkRequests(): number {
+    return this.#networkRequests;
+  }
+
+  /**
+   * Gets `url` from the cache, an import directory or the network (see the module documentation
+   * for the order). Concurrent calls for the same URL share one lookup and one network request.
+   *
+   * @throws {UnavailableError} naming the URL: 404 or another final status, retries exhausted,
+   *   or (offline) not in the cache nor any import directory — the message says where it looked
+   */
+  get(url: string, options: GetOptions = {}): Promise<FetchedResource> {
+    const key = options.accept ? `${url}\naccept: ${options.accept}` : url;
+    const pending = this.#inFlight.get(key);
+    if (pending) return pending;
+    const promise = this.#get(url, key, options).finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, promise);
+    return promise;
+  }
+
+  async #get(url: string, key: string, options: GetOptions): Promise<FetchedResource> {
+    const now = this.#clock();
+    let stale: CacheEntry | undefined;
+    const notes: string[] = [];
+    if (this.#cache) {
+      const read = await this.#cache.read(key);
+      if (read.kind === "hit") {
+        const entry = read.entry;
+        if (entry.validUntil === undefined || now <= entry.validUntil) {
+          return fromEntry(entry, "cache");
+        }
+        stale = entry;
+        notes.push(`cache entry expired at ${entry.validUntil.toISOString()}`);
+      } else if (read.kind === "corrupt") {
+        notes.push(`cache entry was corrupt (${read.reason}) and was removed`);
+        await this.#cache.remove(key);
+      }
+    }
+    for (const dir of this.#importDirs) {
+      const found = await readFromBundle(dir, url);
+      if (found) {
+        return { url, body: found.body, headers: found.headers, fetchedAt: now, source: "import" };
+      }
+    }
+    if (this.#offline) {
+      if (stale) return fromEntry(stale, "cache");
+      const places = [
+        this.#cache ? `cache ${await this.#cache.pathOf(key)}` : "no cache directory",
+        ...this.#importDirs.map((d) => `import ${bundlePath(d, url)}`),
+      ];
+      if (this.#importDirs.length === 0) places.push("no import directory");
+      throw new UnavailableError(
+        url,
+        `offline and not available: looked in ${places.join(", ")}` +
+          (notes.length ? ` (${notes.join("; ")})` : ""),
+      );
+    }
+    const fetched = await this.#fetchWithRetries(url, options.accept);
+    const validUntil = options.validUntil?.(fetched.body, fetched.headers);
+    if (this.#cache && (validUntil === undefined || validUntil > now)) {
+      await this.#cache.write({
+        key,
+        url,
+        fetchedAt: fetched.fetchedAt,
+        validUntil,
+        headers: fetched.headers,
+        body: fetched.body,
+      });
+    }
+    return fetched;
+  }
+
+  async #fetchWithRetries(url: string, accept: string | undefined): Promise<FetchedResource> {
+    let lastProblem = "";
+    for (let attempt = 0; attempt <= this.#retries; attempt++) {
+      let response: Response;
+      this.#networkRequests++;
+      try {
+        const headers: Record<string, string> = { "user-agent": this.#userAgent };
+        if (accept) headers.accept = accept;
+        response = await this.#fetch(url, {
+          headers,
+          redirect: "follow",
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (e) {
+        lastProblem = `network error: ${e instanceof Error ? e.message : String(e)}`;
+        if (attempt < this.#retries) {
+          await this.#sleep(
+            backoffDelay(attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random),
+          );
+        }
+        continue;
+      }
+      if (response.ok) {
+        const body = await this.#readBody(url, response);
+        return {
+          url,
+          body,
+          headers: headerRecord(response.headers),
+          fetchedAt: this.#clock(),
+          source: "network",
+        };
+      }
+      await response.body?.cancel();
+      if (response.status === 404) {
+        throw new UnavailableError(url, "not found (HTTP 404)");
+      }
+      if (!isRetryableStatus(response.status)) {
+        throw new UnavailableError(url, `HTTP ${response.status} ${response.statusText}`.trim());
+      }
+      lastProblem = `HTTP ${response.status}`;
+      if (attempt === this.#retries) break;
+      let delay = backoffDelay(attempt, this.#baseDelayMs, this.#maxDelayMs, this.#random);
+      if (response.status === 429 || response.status === 503) {
+        const asked = parseRetryAfter(response.headers.get("retry-after"), this.#clock());
+        if (asked !== undefined) {
+          if (asked > this.#maxRetryAfterMs) {
+            throw new UnavailableError(
+              url,
+              `HTTP ${response.status}: server asks to retry after ${Math.ceil(asked / 1000)} s, ` +
+                `longer than the ${Math.ceil(this.#maxRetryAfterMs / 1000)} s allowed`,
+            );
+          }
+          delay = asked;
+        }
+      }
+      await this.#sleep(delay);
+    }
+    throw new UnavailableError(
+      url,
+      `gave up after ${this.#retries + 1} attempts (last: ${lastProblem})`,
+    );
+  }
+
+  async #readBody(url: string, response: Response): Promise<Uint8Array> {
+    const declared = Number(response.headers.get("content-length") ?? "NaN");
+    if (declared > this.#maxBodyBytes) {
+      await response.body?.cancel();
+      throw new UnavailableError(
+        url,
+        `response of ${declared} bytes exceeds ${this.#maxBodyBytes}`,
+      );
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    if (response.body) {
+      for await (const chunk of response.body) {
+        total += chunk.length;
+        if (total > this.#maxBodyBytes) {
+          throw new UnavailableError(url, `response exceeds ${this.#maxBodyBytes} bytes`);
+        }
+        chunks.push(chunk);
+      }
+    }
+    const body = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.length;
+    }
+    return body;
+  }
+
+  /**
+   * Gets every URL (through the cache and network as usual) and writes it into bundle directory
+   * `dir`, so the same verification can later run offline with `importDirs: [dir]`.
+   *
+   * @returns the bundle paths written, in the order of `urls`
+   */
+  async exportBundle(dir: string, urls: readonly string[]): Promise<string[]> {
+    const paths: string[] = [];
+    for (const url of urls) {
+      const resource = await this.get(url);
+      paths.push(await writeToBundle(dir, url, resource.body, resource.headers));
+    }
+    return paths;
+  }
+}
+
+function fromEntry(entry: CacheEntry, source: ResourceSource): FetchedResource {
+  return {
+    url: entry.url,
+    body: entry.body,
+    headers: entry.headers,
+    fetchedAt: entry.fetchedAt,
+    source,
+  };
+}
+
+function headerRecord(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    out[name.toLowerCase()] = value;
+  });
+  return out;
+}

@@ -1,0 +1,152 @@
+/**
+ * The on-disk store of the collateral cache: one file per request key, named by the SHA-256 of
+ * the key (always a safe file name), written atomically. A file holds a magic line, one line of
+ * JSON metadata (URL, fetch time, expiry, headers, body length and SHA-256), then the body. Every
+ * read re-checks the metadata and the body hash, so a truncated or altered file is detected and
+ * reported as corrupt instead of being served.
+ *
+ * The cache is not a trust boundary: callers verify everything they get from it.
+ *
+ * @module
+ */
+import { concatBytes, constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
+import { writeFileAtomic } from "./atomic_file.ts";
+
+const MAGIC = "contrast-collateral-cache v1\n";
+
+/** One cached response. */
+export interface CacheEntry {
+  /** The request key (the URL, plus the Accept header when one was asked for). */
+  readonly key: string;
+  /** The URL fetched. */
+  readonly url: string;
+  /** When it was fetched from the network. */
+  readonly fetchedAt: Date;
+  /** Until when it may be served without refetching; undefined keeps it forever. */
+  readonly validUntil?: Date;
+  /** Response headers, lower-case names. */
+  readonly headers: Record<string, string>;
+  /** The body. */
+  readonly body: Uint8Array;
+}
+
+/** Result of reading a key from the cache. */
+export type CacheRead =
+  | { readonly kind: "hit"; readonly entry: CacheEntry }
+  | { readonly kind: "missing" }
+  | { readonly kind: "corrupt"; readonly reason: string };
+
+interface Metadata {
+  key: string;
+  url: string;
+  fetchedAt: string;
+  validUntil: string | null;
+  headers: Record<string, string>;
+  bodyLength: number;
+  bodySha256: string;
+}
+
+/** A directory of cached responses. */
+export class DiskCache {
+  /** The cache directory. */
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir.replace(/\/+$/, "") || "/";
+  }
+
+  /** The file that holds `key`. */
+  async pathOf(key: string): Promise<string> {
+    const name = encodeHex(await sha256(new TextEncoder().encode(key)));
+    return `${this.dir}/${name}.entry`;
+  }
+
+  /** Reads `key`: a verified hit, missing, or corrupt (with the reason). */
+  async read(key: string): Promise<CacheRead> {
+    const path = await this.pathOf(key);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { kind: "missing" };
+      return { kind: "corrupt", reason: `cannot read ${path}: ${String(e)}` };
+    }
+    return await decodeEntry(bytes, key);
+  }
+
+  /** Stores `entry` atomically under its key. */
+  async write(entry: CacheEntry): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true });
+    const meta: Metadata = {
+      key: entry.key,
+      url: entry.url,
+      fetchedAt: entry.fetchedAt.toISOString(),
+      validUntil: entry.validUntil ? entry.validUntil.toISOString() : null,
+      headers: entry.headers,
+      bodyLength: entry.body.length,
+      bodySha256: encodeHex(await sha256(entry.body)),
+    };
+    const head = new TextEncoder().encode(MAGIC + JSON.stringify(meta) + "\n");
+    await writeFileAtomic(await this.pathOf(entry.key), concatBytes(head, entry.body));
+  }
+
+  /** Removes `key` (no error when it is absent). */
+  async remove(key: string): Promise<void> {
+    try {
+      await Deno.remove(await this.pathOf(key));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
+async function decodeEntry(bytes: Uint8Array, key: string): Promise<CacheRead> {
+  const corrupt = (reason: string): CacheRead => ({ kind: "corrupt", reason });
+  const magic = new TextEncoder().encode(MAGIC);
+  if (bytes.length < magic.length || !constantTimeEqual(bytes.subarray(0, magic.length), magic)) {
+    return corrupt("bad magic line");
+  }
+  const newline = bytes.indexOf(0x0a, magic.length);
+  if (newline < 0) return corrupt("metadata line not terminated");
+  let meta: Metadata;
+  try {
+    meta = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
+      bytes.subarray(magic.length, newline),
+    ));
+  } catch {
+    return corrupt("metadata is not JSON");
+  }
+  if (!isMetadata(meta)) return corrupt("metadata has the wrong shape");
+  if (meta.key !== key) return corrupt("entry belongs to another key");
+  const body = bytes.subarray(newline + 1);
+  if (body.length !== meta.bodyLength) {
+    return corrupt(`body has ${body.length} bytes, metadata says ${meta.bodyLength}`);
+  }
+  let expected: Uint8Array;
+  try {
+    expected = decodeHex(meta.bodySha256, "bodySha256", 32);
+  } catch {
+    return corrupt("bodySha256 is not 32 bytes of hex");
+  }
+  if (!constantTimeEqual(await sha256(body), expected)) return corrupt("body SHA-256 mismatch");
+  const fetchedAt = new Date(meta.fetchedAt);
+  const validUntil = meta.validUntil === null ? undefined : new Date(meta.validUntil);
+  if (isNaN(fetchedAt.getTime()) || (validUntil && isNaN(validUntil.getTime()))) {
+    return corrupt("bad timestamps");
+  }
+  return {
+    kind: "hit",
+    entry: { key, url: meta.url, fetchedAt, validUntil, headers: meta.headers, body },
+  };
+}
+
+function isMetadata(m: unknown): m is Metadata {
+  if (typeof m !== "object" || m === null) return false;
+  const r = m as Record<string, unknown>;
+  return typeof r.key === "string" && typeof r.url === "string" &&
+    typeof r.fetchedAt === "string" &&
+    (r.validUntil === null || typeof r.validUntil === "string") &&
+    typeof r.headers === "object" && r.headers !== null && !Array.isArray(r.headers) &&
+    Object.values(r.headers).every((v) => typeof v === "string") &&
+    typeof r.bodyLength === "number" && typeof r.bodySha256 === "string";
+}

@@ -1,0 +1,11 @@
+/**
+ * Vendor collateral transport: the caching fetcher for AMD KDS and Intel PCS, offline bundles,
+ * and the on-disk cache. Everything it returns is untrusted; callers verify it.
+ *
+ * @module
+ */
+export * from "./atomic_file.ts";
+export * from "./bundle.ts";
+export * from "./caching_fetcher.ts";
+export * from "./disk_cache.ts";
+export * from "./retry.ts";

@@ -1,0 +1,331 @@
+import assert from "node:assert/strict";
+import { UnavailableError } from "../../errors/mod.ts";
+import {
+  bundlePath,
+  CachingFetcher,
+  DiskCache,
+  parseRetryAfter,
+  writeToBundle,
+} from "../../collateral/mod.ts";
+import { type LocalServer, startServer } from "./local_server.ts";
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Runs `fn` with a temporary directory and a server, cleaning both up. */
+async function withServer(
+  handler: (request: Request, previousHits: number) => Response | Promise<Response>,
+  fn: (server: LocalServer, dir: string) => Promise<void>,
+): Promise<void> {
+  const server = startServer(handler);
+  const dir = await Deno.makeTempDir({ prefix: "contrast-collateral-" });
+  try {
+    await fn(server, dir);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A sleep that records the delays asked for instead of waiting. */
+function recordingSleep(): { sleep: (ms: number) => Promise<void>; delays: number[] } {
+  const delays: number[] = [];
+  return { delays, sleep: (ms) => (delays.push(ms), Promise.resolve()) };
+}
+
+Deno.test("a cache hit avoids the network, also for a new fetcher on the same directory", async () => {
+  await withServer(
+    () => new Response("ASK-ARK chain", { headers: { "x-vendor": "kds" } }),
+    async (server, dir) => {
+      const url = `${server.base}/vcek/v1/Milan/cert_chain`;
+      const fetcher = new CachingFetcher({ cacheDir: dir });
+      const first = await fetcher.get(url);
+      assert.equal(first.source, "network");
+      assert.equal(text(first.body), "ASK-ARK chain");
+      assert.equal(first.headers["x-vendor"], "kds");
+      const second = await fetcher.get(url);
+      assert.equal(second.source, "cache");
+      assert.equal(text(second.body), "ASK-ARK chain");
+      assert.equal(second.headers["x-vendor"], "kds");
+      const third = await new CachingFetcher({ cacheDir: dir }).get(url);
+      assert.equal(third.source, "cache");
+      assert.equal(server.total(), 1);
+    },
+  );
+});
+
+Deno.test("concurrent misses for the same URL are merged into one request", async () => {
+  await withServer(async () => {
+    await new Promise((r) => setTimeout(r, 30));
+    return new Response("crl bytes");
+  }, async (server, dir) => {
+    const fetcher = new CachingFetcher({ cacheDir: dir });
+    const url = `${server.base}/vcek/v1/Genoa/crl`;
+    const results = await Promise.all(Array.from({ length: 12 }, () => fetcher.get(url)));
+    assert.equal(server.total(), 1);
+    assert.equal(fetcher.networkRequests, 1);
+    for (const r of results) assert.equal(text(r.body), "crl bytes");
+    // A different URL is a different request.
+    await fetcher.get(`${url}?other`);
+    assert.equal(server.total(), 2);
+  });
+});
+
+Deno.test("429 with Retry-After in seconds is honoured before retrying", async () => {
+  await withServer(
+    (_, n) =>
+      n === 0
+        ? new Response("slow down", { status: 429, headers: { "retry-after": "3" } })
+        : new Response("vcek"),
+    async (server) => {
+      const { sleep, delays } = recordingSleep();
+      const fetcher = new CachingFetcher({ sleep, baseDelayMs: 1, random: () => 0 });
+      const r = await fetcher.get(`${server.base}/vcek/v1/Milan/abcd`);
+      assert.equal(text(r.body), "vcek");
+      assert.deepEqual(delays, [3000]);
+      assert.equal(server.total(), 2);
+    },
+  );
+});
+
+Deno.test("503 with Retry-After as an HTTP date is honoured", async () => {
+  const now = new Date("2026-01-01T00:00:00Z");
+  await withServer((_, n) =>
+    n === 0
+      ? new Response("", {
+        status: 503,
+        headers: { "retry-after": new Date(now.getTime() + 2000).toUTCString() },
+      })
+      : new Response("ok"), async (server) => {
+    const { sleep, delays } = recordingSleep();
+    const fetcher = new CachingFetcher({ sleep, clock: () => now });
+    await fetcher.get(`${server.base}/x`);
+    assert.deepEqual(delays, [2000]);
+  });
+});
+
+Deno.test("a Retry-After longer than allowed fails with the wait asked for", async () => {
+  await withServer(
+    () => new Response("", { status: 429, headers: { "retry-after": "3600" } }),
+    async (server) => {
+      const fetcher = new CachingFetcher({
+        sleep: () => Promise.resolve(),
+        maxRetryAfterMs: 60_000,
+      });
+      await assert.rejects(fetcher.get(`${server.base}/x`), /retry after 3600 s/);
+      assert.equal(server.total(), 1);
+    },
+  );
+});
+
+Deno.test("5xx responses are retried with exponential backoff, then succeed", async () => {
+  await withServer(
+    (_, n) => n < 2 ? new Response("oops", { status: 500 }) : new Response("tcb"),
+    async (server) => {
+      const { sleep, delays } = recordingSleep();
+      const fetcher = new CachingFetcher({ sleep, baseDelayMs: 100, random: () => 0.999999 });
+      const r = await fetcher.get(`${server.base}/tdx/certification/v4/tcb?fmspc=00806F050000`);
+      assert.equal(text(r.body), "tcb");
+      assert.equal(server.total(), 3);
+      assert.deepEqual(delays, [100, 200]);
+    },
+  );
+});
+
+Deno.test("retries stop after the configured number and say why", async () => {
+  await withServer(() => new Response("down", { status: 502 }), async (server) => {
+    const fetcher = new CachingFetcher({ sleep: () => Promise.resolve(), retries: 2 });
+    await assert.rejects(fetcher.get(`${server.base}/x`), (e) => {
+      assert.ok(e instanceof UnavailableError);
+      assert.match(e.message, /gave up after 3 attempts \(last: HTTP 502\)/);
+      return true;
+    });
+    assert.equal(server.total(), 3);
+  });
+});
+
+Deno.test("network errors are retried", async () => {
+  await withServer(() => new Response("fine"), async (server) => {
+    let calls = 0;
+    const flaky: typeof fetch = (input, init) => {
+      calls++;
+      return calls === 1 ? Promise.reject(new TypeError("connection reset")) : fetch(input, init);
+    };
+    const fetcher = new CachingFetcher({ fetch: flaky, sleep: () => Promise.resolve() });
+    assert.equal(text((await fetcher.get(`${server.base}/x`)).body), "fine");
+    assert.equal(calls, 2);
+  });
+});
+
+Deno.test("404 is final: no retry, UnavailableError naming the URL", async () => {
+  await withServer(() => new Response("no such VCEK", { status: 404 }), async (server, dir) => {
+    const fetcher = new CachingFetcher({ cacheDir: dir, sleep: () => Promise.resolve() });
+    const url = `${server.base}/vcek/v1/Milan/ffff`;
+    await assert.rejects(fetcher.get(url), (e) => {
+      assert.ok(e instanceof UnavailableError);
+      assert.equal(e.field, url);
+      assert.match(e.reason, /404/);
+      return true;
+    });
+    assert.equal(server.total(), 1);
+  });
+});
+
+Deno.test("other 4xx are final too", async () => {
+  await withServer(() => new Response("", { status: 400 }), async (server) => {
+    const fetcher = new CachingFetcher({ sleep: () => Promise.resolve() });
+    await assert.rejects(fetcher.get(`${server.base}/x`), /HTTP 400/);
+    assert.equal(server.total(), 1);
+  });
+});
+
+Deno.test("offline miss names the URL and every place it looked, and never fetches", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let fetched = false;
+    const fetcher = new CachingFetcher({
+      cacheDir: `${dir}/cache`,
+      importDirs: [`${dir}/bundle`],
+      offline: true,
+      fetch: () => (fetched = true, Promise.reject(new Error("no"))),
+    });
+    const url = "https://kdsintf.amd.com/vcek/v1/Milan/crl";
+    await assert.rejects(fetcher.get(url), (e) => {
+      assert.ok(e instanceof UnavailableError);
+      assert.equal(e.field, url);
+      assert.match(e.reason, /offline and not available/);
+      assert.ok(e.reason.includes(`${dir}/cache/`), e.reason);
+      assert.ok(e.reason.includes(`${dir}/bundle/kdsintf.amd.com/vcek/v1/Milan/crl`), e.reason);
+      return true;
+    });
+    assert.equal(fetched, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an import directory is served offline, headers included", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const url = "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=B0C06F000000";
+    await writeToBundle(dir, url, new TextEncoder().encode('{"tcbInfo":{}}'), {
+      "TCB-Info-Issuer-Chain": "pem%20chain",
+    });
+    const fetcher = new CachingFetcher({
+      importDirs: [`${dir}/missing`, dir],
+      offline: true,
+      fetch: () => Promise.reject(new Error("network must not be used")),
+    });
+    const r = await fetcher.get(url);
+    assert.equal(r.source, "import");
+    assert.equal(text(r.body), '{"tcbInfo":{}}');
+    assert.equal(r.headers["tcb-info-issuer-chain"], "pem%20chain");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an expired entry is refetched online and still served offline", async () => {
+  let now = new Date("2026-01-01T00:00:00Z");
+  await withServer((_, n) => new Response(`crl v${n}`), async (server, dir) => {
+    const url = `${server.base}/vcek/v1/Milan/crl`;
+    const validUntil = () => new Date("2026-01-02T00:00:00Z");
+    const fetcher = new CachingFetcher({ cacheDir: dir, clock: () => now });
+    assert.equal(text((await fetcher.get(url, { validUntil })).body), "crl v0");
+    now = new Date("2026-01-01T23:00:00Z");
+    assert.equal((await fetcher.get(url, { validUntil })).source, "cache");
+    now = new Date("2026-01-02T00:00:01Z");
+    const offline = new CachingFetcher({ cacheDir: dir, clock: () => now, offline: true });
+    const stale = await offline.get(url, { validUntil });
+    assert.equal(stale.source, "cache");
+    assert.equal(text(stale.body), "crl v0");
+    const fresh = await fetcher.get(url, { validUntil });
+    assert.equal(fresh.source, "network");
+    assert.equal(text(fresh.body), "crl v1");
+    assert.equal(server.total(), 2);
+  });
+});
+
+Deno.test("a corrupt cache file is detected and refetched", async () => {
+  await withServer(() => new Response("genuine bytes"), async (server, dir) => {
+    const url = `${server.base}/vcek/v1/Turin/cert_chain`;
+    const fetcher = new CachingFetcher({ cacheDir: dir });
+    await fetcher.get(url);
+    const path = await new DiskCache(dir).pathOf(url);
+    const bytes = await Deno.readFile(path);
+    bytes[bytes.length - 1]! ^= 0x20; // alter the body
+    await Deno.writeFile(path, bytes);
+    assert.equal((await new DiskCache(dir).read(url)).kind, "corrupt");
+    const r = await fetcher.get(url);
+    assert.equal(r.source, "network");
+    assert.equal(text(r.body), "genuine bytes");
+    assert.equal(server.total(), 2);
+    // Truncation is detected as well.
+    await Deno.writeFile(path, (await Deno.readFile(path)).subarray(0, 40));
+    assert.equal((await new DiskCache(dir).read(url)).kind, "corrupt");
+  });
+});
+
+Deno.test("a response whose validUntil callback throws is not cached", async () => {
+  await withServer(() => new Response("<html>proxy error</html>"), async (server, dir) => {
+    const fetcher = new CachingFetcher({ cacheDir: dir });
+    const url = `${server.base}/crl`;
+    const validUntil = () => {
+      throw new Error("not a CRL");
+    };
+    await assert.rejects(fetcher.get(url, { validUntil }), /not a CRL/);
+    assert.equal((await new DiskCache(dir).read(url)).kind, "missing");
+  });
+});
+
+Deno.test("responses larger than the limit are refused", async () => {
+  await withServer(() => new Response(new Uint8Array(5000)), async (server) => {
+    const fetcher = new CachingFetcher({ maxBodyBytes: 1000 });
+    await assert.rejects(fetcher.get(`${server.base}/big`), /exceeds 1000/);
+  });
+});
+
+Deno.test("exportBundle writes what an offline fetcher then serves", async () => {
+  await withServer(
+    () => new Response("chain", { headers: { "sgx-pck-crl-issuer-chain": "x" } }),
+    async (server, dir) => {
+      const url = `${server.base}/sgx/certification/v4/pckcrl?ca=platform&encoding=der`;
+      const online = new CachingFetcher({ cacheDir: `${dir}/cache` });
+      const [path] = await online.exportBundle(`${dir}/bundle`, [url]);
+      assert.ok(path!.endsWith("/sgx/certification/v4/pckcrl%3Fca%3Dplatform%26encoding%3Dder"));
+      const offline = new CachingFetcher({ offline: true, importDirs: [`${dir}/bundle`] });
+      const r = await offline.get(url);
+      assert.equal(r.source, "import");
+      assert.equal(r.headers["sgx-pck-crl-issuer-chain"], "x");
+    },
+  );
+});
+
+Deno.test("bundlePath maps vendor URLs to safe paths and defuses traversal", () => {
+  assert.equal(
+    bundlePath("/b", "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain"),
+    "/b/kdsintf.amd.com/vcek/v1/Milan/cert_chain",
+  );
+  assert.equal(
+    bundlePath("/b/", "https://kdsintf.amd.com/vcek/v1/Turin/3b42?ucodeSPL=71&snpSPL=2"),
+    "/b/kdsintf.amd.com/vcek/v1/Turin/3b42%3FucodeSPL%3D71%26snpSPL%3D2",
+  );
+  assert.equal(bundlePath("/b", "http://127.0.0.1:8080/a"), "/b/127.0.0.1%3A8080/a");
+  // The URL parser resolves dot segments (also percent-encoded ones) inside the host's tree.
+  assert.equal(bundlePath("/b", "https://h/a/%2E%2E/%2e%2e/x"), "/b/h/x");
+  // A segment that only decodes to ".." stays encoded.
+  assert.equal(bundlePath("/b", "https://h/a/%252E%252E/x"), "/b/h/a/%252E%252E/x");
+  assert.equal(bundlePath("/b", "https://h/a%2Fb"), "/b/h/a%2Fb");
+  assert.throws(() => bundlePath("/b", "file:///etc/passwd"), /only http/);
+  assert.throws(() => bundlePath("/b", "not a url"), /not a URL/);
+});
+
+Deno.test("parseRetryAfter reads seconds and HTTP dates", () => {
+  const now = new Date("2026-01-01T00:00:00Z");
+  assert.equal(parseRetryAfter("0", now), 0);
+  assert.equal(parseRetryAfter("120", now), 120_000);
+  assert.equal(parseRetryAfter("Thu, 01 Jan 2026 00:00:05 GMT", now), 5000);
+  assert.equal(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", now), 0);
+  assert.equal(parseRetryAfter("soon", now), undefined);
+  assert.equal(parseRetryAfter("-1", now), undefined);
+  assert.equal(parseRetryAfter(null, now), undefined);
+});
