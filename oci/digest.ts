@@ -5,6 +5,7 @@
  * @module
  */
 import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
+import { sha256 as sha256Incremental } from "@noble/hashes/sha2.js";
 import { ParseError, VerificationError } from "../errors/mod.ts";
 
 /** A parsed sha256 content digest. */
@@ -63,4 +64,33 @@ export async function verifyDigest(
       })`,
     );
   }
+}
+
+/**
+ * A pass-through stream that computes the sha256 of everything flowing through it and, at the
+ * end, checks it against `expected` (constant-time); a mismatch errors the stream with a
+ * {@link VerificationError} naming `field`.
+ */
+export function verifyingStream(
+  expected: Digest,
+  field: string,
+): TransformStream<Uint8Array, Uint8Array> {
+  const hash = sha256Incremental.create();
+  return new TransformStream({
+    transform(chunk, controller) {
+      hash.update(chunk);
+      controller.enqueue(chunk);
+    },
+    flush() {
+      const actual = hash.digest();
+      if (!constantTimeEqual(actual, expected.bytes)) {
+        throw new VerificationError(
+          field,
+          `content does not match its digest (expected ${expected.text}, got sha256:${
+            encodeHex(actual)
+          })`,
+        );
+      }
+    },
+  });
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { ParseError } from "../errors/mod.ts";
-import { IssueList, ObjectReader } from "../json/mod.ts";
+import { childPath, IssueList, ObjectReader } from "../json/mod.ts";
 import { parseDigest } from "./digest.ts";
 import { CONFIG_TYPES, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES } from "./media_types.ts";
 import type { ImageProcessConfig } from "./types.ts";
@@ -88,6 +88,22 @@ function throwIssues(issues: IssueList, field: string): void {
   throw new ParseError(field, text);
 }
 
+/**
+ * Reads a nested object like `ObjectReader.object`, but allows fields it does not read: image
+ * documents carry many (labels, annotations, history, `os.version`, …) that contrast ignores.
+ */
+function lenientObject<T>(
+  r: ObjectReader,
+  key: string,
+  read: (reader: ObjectReader) => T,
+  required = true,
+): T | undefined {
+  const value = r.raw(key, required);
+  if (value === undefined || (value === null && !required)) return undefined;
+  const reader = new ObjectReader(value, childPath(r.path, key), r.issues);
+  return reader.ok ? read(reader) : undefined;
+}
+
 function readDescriptor(
   value: unknown,
   path: string,
@@ -99,7 +115,7 @@ function readDescriptor(
   const mediaType = r.string("mediaType");
   const digest = r.string("digest");
   const size = r.integer("size", { min: 0 });
-  const platform = r.object("platform", (p) => {
+  const platform = lenientObject(r, "platform", (p) => {
     const os = p.string("os");
     const architecture = p.string("architecture");
     const variant = p.string("variant", false);
@@ -213,14 +229,14 @@ export function parseImageConfig(bytes: Uint8Array, field: string): ImageConfig 
   throwIssues(issues, field);
   const os = r.string("os");
   const architecture = r.string("architecture");
-  const process = r.object("config", (c) => ({
+  const process = lenientObject(r, "config", (c) => ({
     entrypoint: stringList(c, "Entrypoint"),
     cmd: stringList(c, "Cmd"),
     env: stringList(c, "Env"),
     workingDir: c.string("WorkingDir", false) ?? "",
     user: c.string("User", false) ?? "",
   }), false) ?? { entrypoint: [], cmd: [], env: [], workingDir: "", user: "" };
-  const diffIds = r.object("rootfs", (root) => {
+  const diffIds = lenientObject(r, "rootfs", (root) => {
     const type = root.string("type");
     if (type !== undefined && type !== "layers") {
       issues.add("rootfs.type", `expected "layers", got ${JSON.stringify(type)}`);

@@ -10,6 +10,7 @@ import { ParseError, UnavailableError, ValidationError } from "../errors/mod.ts"
 import { type ImageAccountFiles, ImageCache } from "./cache.ts";
 import { decompressStream } from "./compression.ts";
 import { loadDockerCredentials } from "./credentials.ts";
+import { parseDigest, verifyingStream } from "./digest.ts";
 import {
   type Descriptor,
   type ImageConfig,
@@ -117,7 +118,7 @@ export class OciImageResolver implements ImageResolver {
         `rootfs.diff_ids has ${config.diffIds.length} entries for ${manifest.layers.length} layers`,
       );
     }
-    const files = await this.#accountFiles(ref, digest, manifest, field);
+    const files = await this.#accountFiles(ref, digest, manifest, config.diffIds, field);
     return {
       reference,
       repository: ref.name,
@@ -232,6 +233,7 @@ export class OciImageResolver implements ImageResolver {
     ref: ImageReference,
     digest: string,
     manifest: ImageManifest,
+    diffIds: readonly string[],
     field: string,
   ): Promise<ImageAccountFiles> {
     const { cache, progress } = this.#deps;
@@ -253,17 +255,22 @@ export class OciImageResolver implements ImageResolver {
     };
     const fs = new LayeredFilesystem([PASSWD, GROUP]);
     const layers = manifest.layers;
+    // The uncompressed tar of layer i must hash to the config's diff_ids[i].
+    const tarStream = (bytes: Uint8Array, i: number, layerField: string) =>
+      decompressStream(bytes, layerField).pipeThrough(
+        verifyingStream(
+          parseDigest(diffIds[i]!, `config rootfs.diff_ids[${i}]`),
+          `${layerField} (uncompressed, diff_id)`,
+        ),
+      );
     // Download the next layer while the current one is applied; apply strictly in order.
     let next = layers.length > 0 ? download(layers[0]!) : undefined;
     for (let i = 0; i < layers.length; i++) {
       const bytes = await next!;
       next = i + 1 < layers.length ? download(layers[i + 1]!) : undefined;
       next?.catch(() => {}); // surfaced when awaited
-      await fs.applyLayer(
-        decompressStream(bytes, `${field} layer ${layers[i]!.digest}`),
-        i,
-        `${field} layer ${layers[i]!.digest}`,
-      );
+      const layerField = `${field} layer ${layers[i]!.digest}`;
+      await fs.applyLayer(tarStream(bytes, i, layerField), i, layerField);
     }
     const read = async (path: string): Promise<string | undefined> => {
       const found = fs.lookup(path);
@@ -278,7 +285,7 @@ export class OciImageResolver implements ImageResolver {
         const layerField = `${field} layer ${layer.digest}`;
         const bytes = await client.getBlob(ref, layer, layerField);
         content = await readFileFromLayer(
-          decompressStream(bytes, layerField),
+          tarStream(bytes, found.source.layer, layerField),
           found.source.path,
           layerField,
         );

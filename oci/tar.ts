@@ -117,14 +117,24 @@ export async function readTar(
   let longName: string | undefined;
   let longLink: string | undefined;
   let zeroBlocks = 0;
+  let complete = false;
   try {
     while (true) {
       const header = await reader.read(BLOCK);
-      if (header.length === 0) return; // end of stream without end-of-archive marker
+      if (header.length === 0) {
+        complete = true; // end of stream without end-of-archive marker
+        return;
+      }
       if (header.length < BLOCK) throw new ParseError(field, "truncated tar header");
       if (header.every((b) => b === 0)) {
         zeroBlocks++;
-        if (zeroBlocks === 2) return;
+        if (zeroBlocks === 2) {
+          // Read the padding after the end-of-archive marker so that stream consumers (such as
+          // a digest over the whole tar) see every byte.
+          await reader.drain();
+          complete = true;
+          return;
+        }
         continue;
       }
       zeroBlocks = 0;
@@ -187,7 +197,7 @@ export async function readTar(
       }
     }
   } finally {
-    await reader.cancel();
+    if (!complete) await reader.cancel();
   }
 }
 

@@ -409,3 +409,21 @@ Deno.test("rejects malformed references and unknown images with typed errors", a
     );
   });
 });
+
+Deno.test("rejects a layer whose uncompressed tar does not match the config's diff_id", async () => {
+  await withRegistry(async (registry, cacheDir) => {
+    const tar = writeTar(layerEntries({ "etc/passwd": PASSWD }));
+    const other = writeTar(layerEntries({ "etc/passwd": "other:x:1:1::/:/bin/sh\n" }));
+    await pushTestImage(registry, "diffid", "v1", {
+      layers: [{
+        blob: tar,
+        mediaType: "application/vnd.oci.image.layer.v1.tar",
+        diffId: await digestOf(other),
+      }],
+    });
+    await assert.rejects(
+      resolverFor(registry, cacheDir).resolve(`${registry.host}/diffid:v1`),
+      (e: unknown) => e instanceof VerificationError && /diff_id/.test(e.message),
+    );
+  });
+});

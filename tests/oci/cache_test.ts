@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { ImageCache } from "../../oci/cache.ts";
+import { digestOf } from "../../oci/digest.ts";
+import { parseImageReference } from "../../oci/reference.ts";
+
+async function withCache(fn: (cache: ImageCache, dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "contrast-cache-test-" });
+  try {
+    await fn(new ImageCache(dir), dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("stores documents by digest and returns them after re-checking the digest", async () => {
+  await withCache(async (cache) => {
+    const doc = new TextEncoder().encode('{"schemaVersion":2}');
+    const digest = await digestOf(doc);
+    assert.equal(await cache.getBlob(digest), undefined);
+    await cache.putBlob(digest, doc);
+    assert.deepEqual(await cache.getBlob(digest), doc);
+  });
+});
+
+Deno.test("treats a corrupted cached document as missing and removes it", async () => {
+  await withCache(async (cache, dir) => {
+    const doc = new TextEncoder().encode('{"a":1}');
+    const digest = await digestOf(doc);
+    await cache.putBlob(digest, doc);
+    const path = `${dir}/blobs/sha256/${digest.slice(7)}`;
+    await Deno.writeTextFile(path, '{"a":2}');
+    assert.equal(await cache.getBlob(digest), undefined);
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("records tag resolutions per registry, repository and tag", async () => {
+  await withCache(async (cache, dir) => {
+    const ref = parseImageReference("127.0.0.1:5000/team/app:v1");
+    const digest = `sha256:${"ab".repeat(32)}`;
+    await cache.putTag(ref, "v1", digest, new Date("2026-01-02T03:04:05Z"));
+    assert.deepEqual(await cache.getTag(ref, "v1"), {
+      digest,
+      resolvedAt: "2026-01-02T03:04:05.000Z",
+    });
+    assert.equal(await cache.getTag(ref, "v2"), undefined);
+    assert.equal(
+      await cache.getTag(parseImageReference("127.0.0.1:5000/other:v1"), "v1"),
+      undefined,
+    );
+    await Deno.writeTextFile(
+      `${dir}/tags/127.0.0.1:5000/team/app/v1.json`,
+      '{"digest":"sha256:zz","resolvedAt":"x"}',
+    );
+    assert.equal(await cache.getTag(ref, "v1"), undefined, "a malformed record is a miss");
+  });
+});
+
+Deno.test("stores account files, keeping absent files absent", async () => {
+  await withCache(async (cache, dir) => {
+    const digest = `sha256:${"cd".repeat(32)}`;
+    await cache.putAccountFiles(digest, { passwd: "root:x:0:0\n" });
+    assert.deepEqual(await cache.getAccountFiles(digest), { passwd: "root:x:0:0\n" });
+    await Deno.writeTextFile(`${dir}/files/sha256/${"cd".repeat(32)}.json`, '{"passwd":5}');
+    assert.equal(await cache.getAccountFiles(digest), undefined);
+  });
+});
+
+Deno.test("leaves no temporary files behind", async () => {
+  await withCache(async (cache, dir) => {
+    const doc = new Uint8Array([1]);
+    const digest = await digestOf(doc);
+    await Promise.all([cache.putBlob(digest, doc), cache.putBlob(digest, doc)]);
+    const names = [...Deno.readDirSync(`${dir}/blobs/sha256`)].map((e) => e.name);
+    assert.deepEqual(names, [digest.slice(7)]);
+  });
+});

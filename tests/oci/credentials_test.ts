@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { ParseError } from "../../errors/mod.ts";
+import { loadDockerCredentials, parseDockerConfig, registryKey } from "../../oci/credentials.ts";
+
+Deno.test("normalises auths keys: URLs, Docker Hub aliases, ports", () => {
+  assert.equal(registryKey("https://index.docker.io/v1/"), "docker.io");
+  assert.equal(registryKey("registry-1.docker.io"), "docker.io");
+  assert.equal(registryKey("http://127.0.0.1:5000/v2/"), "127.0.0.1:5000");
+  assert.equal(registryKey("GHCR.io"), "ghcr.io");
+});
+
+Deno.test("reads auth (base64 user:password) and username/password entries", () => {
+  const store = parseDockerConfig(
+    JSON.stringify({
+      auths: {
+        "https://index.docker.io/v1/": { auth: btoa("hub:pa:ss") },
+        "ghcr.io": { username: "gh", password: "tok" },
+        "empty.io": {},
+      },
+      credsStore: "desktop",
+    }),
+    "config.json",
+  );
+  assert.deepEqual(store.get("docker.io"), { username: "hub", password: "pa:ss" });
+  assert.deepEqual(store.get("ghcr.io"), { username: "gh", password: "tok" });
+  assert.equal(store.has("empty.io"), false);
+});
+
+Deno.test("rejects malformed docker config files, naming file and entry", () => {
+  const bad: [string, RegExp][] = [
+    ["{", /not valid JSON/],
+    ["[]", /expected a JSON object/],
+    [JSON.stringify({ auths: [] }), /auths/],
+    [JSON.stringify({ auths: { "r.io": "x" } }), /auths\["r\.io"\]/],
+    [JSON.stringify({ auths: { "r.io": { auth: "!!!" } } }), /not base64/],
+    [JSON.stringify({ auths: { "r.io": { auth: btoa("nocolon") } } }), /user:password/],
+    [JSON.stringify({ auths: { "r.io": { auth: 5 } } }), /expected a string/],
+  ];
+  for (const [text, reason] of bad) {
+    assert.throws(
+      () => parseDockerConfig(text, "/home/u/.docker/config.json"),
+      (e: unknown) =>
+        e instanceof ParseError && e.message.includes("/home/u/.docker/config.json") &&
+        reason.test(e.message),
+      text,
+    );
+  }
+});
+
+Deno.test("a missing docker config file means no credentials; DOCKER_CONFIG is honoured", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal((await loadDockerCredentials(`${dir}/none.json`)).size, 0);
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({ auths: { "r.io": { auth: btoa("u:p") } } }),
+    );
+    const before = Deno.env.get("DOCKER_CONFIG");
+    Deno.env.set("DOCKER_CONFIG", dir);
+    try {
+      assert.deepEqual((await loadDockerCredentials()).get("r.io"), {
+        username: "u",
+        password: "p",
+      });
+    } finally {
+      if (before === undefined) Deno.env.delete("DOCKER_CONFIG");
+      else Deno.env.set("DOCKER_CONFIG", before);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { ParseError } from "../../errors/mod.ts";
+import { LayeredFilesystem, normalizePath, readFileFromLayer } from "../../oci/rootfs.ts";
+import { type TarWriteEntry, writeTar } from "../../oci/tar.ts";
+import { layerEntries, type LayerFile } from "../../oci/writer.ts";
+
+const streamOf = (b: Uint8Array) => new Blob([b as Uint8Array<ArrayBuffer>]).stream();
+const text = (b?: Uint8Array) => (b === undefined ? undefined : new TextDecoder().decode(b));
+
+async function build(...layers: Record<string, LayerFile>[]): Promise<LayeredFilesystem> {
+  const fs = new LayeredFilesystem(["etc/passwd", "etc/group"]);
+  for (const [i, files] of layers.entries()) {
+    const tar = writeTar(layerEntries(files));
+    await fs.applyLayer(streamOf(tar), i, `layer ${i}`);
+  }
+  return fs;
+}
+
+function content(fs: LayeredFilesystem, path: string): string | undefined {
+  const r = fs.lookup(path);
+  return r.kind === "file" ? text(r.content) : undefined;
+}
+
+Deno.test("normalises tar paths: ./ prefixes, leading slashes, dot segments, .. clamped", () => {
+  assert.deepEqual(normalizePath("./etc/passwd"), ["etc", "passwd"]);
+  assert.deepEqual(normalizePath("/etc//./group/"), ["etc", "group"]);
+  assert.deepEqual(normalizePath("../../etc/x/../passwd"), ["etc", "passwd"]);
+});
+
+Deno.test("a later layer's file replaces a lower one", async () => {
+  const fs = await build({ "etc/passwd": "a\n" }, { "./etc/passwd": "b\n" });
+  assert.equal(content(fs, "etc/passwd"), "b\n");
+});
+
+Deno.test("a whiteout removes a lower-layer file and a whole lower-layer directory", async () => {
+  const fs = await build(
+    { "etc/passwd": "a\n", "etc/group": "g\n", "opt/x/y": "z" },
+    { "etc/.wh.group": "", ".wh.opt": "" },
+  );
+  assert.equal(content(fs, "etc/passwd"), "a\n");
+  assert.equal(fs.lookup("etc/group").kind, "missing");
+  assert.equal(fs.lookup("opt/x/y").kind, "missing");
+  assert.equal(fs.lookup("opt").kind, "missing");
+});
+
+Deno.test("a whiteout does not hide a file of its own layer (OCI: lower layers only)", async () => {
+  const fs = await build({}, { "etc/group": "same\n", "etc/.wh.group": "" });
+  assert.equal(content(fs, "etc/group"), "same\n");
+});
+
+Deno.test("an opaque marker hides lower-layer children but keeps its own layer's", async () => {
+  const fs = await build(
+    { "etc/passwd": "old\n", "etc/group": "old\n" },
+    { "etc/passwd": "new\n", "etc/.wh..wh..opq": "" },
+  );
+  assert.equal(content(fs, "etc/passwd"), "new\n");
+  assert.equal(fs.lookup("etc/group").kind, "missing");
+});
+
+Deno.test("a file replacing a directory removes its contents", async () => {
+  const fs = await build({ "etc/passwd": "a\n" }, { "etc": "now a file" });
+  assert.equal(fs.lookup("etc/passwd").kind, "missing");
+  assert.equal(fs.lookup("etc").kind, "file");
+});
+
+Deno.test("follows relative and absolute symlinks, also through a symlinked directory", async () => {
+  const fs = await build(
+    { "usr/etc/passwd": "p\n", "data/group": "g\n" },
+    { "etc": { type: "symlink", target: "usr/etc" } },
+    { "usr/etc/group": { type: "symlink", target: "/data/group" } },
+  );
+  const p = fs.lookup("etc/passwd");
+  assert.equal(p.kind, "file");
+  assert.deepEqual(p.kind === "file" && p.source, { layer: 0, path: "usr/etc/passwd" });
+  const g = fs.lookup("etc/group");
+  assert.deepEqual(g.kind === "file" && g.source, { layer: 0, path: "data/group" });
+});
+
+Deno.test("writes through a symlinked parent land in the symlink's target", async () => {
+  const fs = await build(
+    { "real/etc": { type: "directory" }, "etc": { type: "symlink", target: "real/etc" } },
+    { "etc/passwd": "via link\n" },
+  );
+  const r = fs.lookup("real/etc/passwd");
+  // The source names the entry as stored in the layer's tar, where a second read finds it.
+  assert.deepEqual(r.kind === "file" && r.source, { layer: 1, path: "etc/passwd" });
+  assert.equal(content(fs, "etc/passwd"), "via link\n");
+});
+
+Deno.test("symlink loops and dangling links resolve to missing", async () => {
+  const fs = await build({
+    "etc/passwd": { type: "symlink", target: "group" },
+    "etc/group": { type: "symlink", target: "passwd" },
+    "etc/shadow": { type: "symlink", target: "/nowhere" },
+  });
+  assert.equal(fs.lookup("etc/passwd").kind, "missing");
+  assert.equal(fs.lookup("etc/shadow").kind, "missing");
+});
+
+Deno.test("symlinks cannot escape the image root", async () => {
+  const fs = await build({
+    "etc/passwd": "inside\n",
+    "a/b": { type: "symlink", target: "../../../../../etc/passwd" },
+  });
+  const r = fs.lookup("a/b");
+  assert.deepEqual(r.kind === "file" && r.source, { layer: 0, path: "etc/passwd" });
+});
+
+Deno.test("a hard link shares its target's content source, across layers", async () => {
+  const fs = await build(
+    { "etc/passwd": "shared\n" },
+    { "etc/group": { type: "hardlink", target: "etc/passwd" } },
+  );
+  assert.equal(content(fs, "etc/group"), "shared\n");
+});
+
+Deno.test("rejects a hard link to a path that is not a file", async () => {
+  await assert.rejects(
+    build({ "etc/group": { type: "hardlink", target: "etc/missing" } }),
+    (e: unknown) => e instanceof ParseError && e.field === "layer 0" && /hard link/.test(e.reason),
+  );
+});
+
+Deno.test("directories and special files are reported as such", async () => {
+  const fs = await build({ "etc/passwd": { type: "directory" } });
+  assert.equal(fs.lookup("etc/passwd").kind, "directory");
+  const tar = writeTar([{ path: "etc/group", type: "file" } as TarWriteEntry]);
+  tar[156] = "6".charCodeAt(0); // FIFO
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : tar[i]!;
+  tar.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  await fs.applyLayer(streamOf(tar), 1, "layer 1");
+  assert.equal(fs.lookup("etc/group").kind, "other");
+});
+
+Deno.test("reads one file's content from a layer, the last entry winning", async () => {
+  const tar = writeTar([
+    ...layerEntries({ "x/y": "first" }),
+    ...layerEntries({ "./x/y": "second", "x/z": "other" }),
+  ]);
+  assert.equal(text(await readFileFromLayer(streamOf(tar), "x/y", "l")), "second");
+  assert.equal(await readFileFromLayer(streamOf(tar), "x/none", "l"), undefined);
+});
