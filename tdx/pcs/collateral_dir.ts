@@ -7,7 +7,12 @@
  * @module
  */
 import { UnavailableError } from "../../errors/mod.ts";
-import type { TdxCollateral } from "../verify/collateral_bundle.ts";
+import {
+  StaticTdxCollateral,
+  type TdxCollateral,
+  type TdxCollateralSource,
+} from "../verify/collateral_bundle.ts";
+import { bundleTransport, IntelPcsClient } from "./client.ts";
 
 /** File names of a collateral directory. */
 export const COLLATERAL_FILES = {
@@ -83,4 +88,22 @@ export async function writeTdxCollateralDir(dir: string, c: TdxCollateral): Prom
   for (const [name, bytes] of files) {
     if (bytes) await Deno.writeFile(`${dir}/${name}`, bytes);
   }
+}
+
+/**
+ * A collateral source for an offline directory in either layout: the flat layout of
+ * {@link COLLATERAL_FILES} (one platform), or a by-URL bundle (`collateral/bundle.ts`) holding
+ * Intel PCS responses for any number of platforms.
+ */
+export async function collateralSourceForDir(dir: string): Promise<TdxCollateralSource> {
+  let flat = false;
+  try {
+    flat = (await Deno.stat(`${dir}/${COLLATERAL_FILES.tcbInfo}`)).isFile;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new UnavailableError(dir, `cannot read: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  if (flat) return new StaticTdxCollateral(await readTdxCollateralDir(dir));
+  return new IntelPcsClient({ transport: bundleTransport(dir) });
 }

@@ -1,0 +1,314 @@
+/**
+ * The TDX part of `contrast evidence verify|show` (`--platform tdx`). The evidence command
+ * dispatches here; these functions do the work and return what to print and the exit code.
+ *
+ * @module
+ */
+import {
+  ContrastError,
+  InvalidDocumentError,
+  ParseError,
+  UnavailableError,
+  ValidationError,
+} from "../../errors/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../bytes/mod.ts";
+import { IssueList } from "../../json/mod.ts";
+import { ChainCache } from "../../x509/chain_cache.ts";
+import { ExitCode, exitCodeFor } from "../exit_codes.ts";
+import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
+import { describeTdxQuote } from "../../tdx/quote/describe.ts";
+import {
+  readTdxReferenceValue,
+  SIMULATED_TDX_PLATFORM,
+  type TdxReferenceValue,
+} from "../../tdx/reference_values.ts";
+import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
+import { validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
+import { collateralRequestOf, tdxClaimDetails } from "../../tdx/verifier.ts";
+import { collateralSourceForDir } from "../../tdx/pcs/collateral_dir.ts";
+import type { TdxCollateralSource } from "../../tdx/verify/collateral_bundle.ts";
+import { isTcbStatus, type TcbStatus } from "../../tdx/collateral/tcb_status.ts";
+
+/** Options of `contrast evidence verify --platform tdx`. */
+export interface TdxVerifyCommandOptions {
+  /** Path of the quote file. */
+  readonly quote: string;
+  /** Offline collateral directory (flat or by-URL bundle). */
+  readonly collateralDir?: string;
+  /** Never use the network. */
+  readonly offline?: boolean;
+  /** RFC 3339 time to verify at (default: now). */
+  readonly now?: string;
+  /** JSON file with TDX reference values (an entry, a list, or a manifest). */
+  readonly referenceValues?: string;
+  /** Hex of the 64 bytes of report data the quote must carry. */
+  readonly reportData?: string;
+  /** TCB statuses accepted when no reference values are given (default UpToDate). */
+  readonly allowTcbStatus?: string;
+  /** Go on without a PCK CRL (the output says the check was skipped). */
+  readonly skipPckRevocation?: boolean;
+  /** Print JSON. */
+  readonly json?: boolean;
+  /** Collateral source used when no directory is given (the online PCS client). */
+  readonly onlineCollateral?: TdxCollateralSource;
+}
+
+/** What a command produced. */
+export interface CommandResult {
+  /** Text for stdout. */
+  readonly stdout: string;
+  /** Text for stderr. */
+  readonly stderr: string;
+  /** Exit code. */
+  readonly exitCode: number;
+}
+
+function parseNow(value: string | undefined): Date {
+  if (value === undefined) return new Date();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+    throw new ParseError("--now", `not an RFC 3339 time: ${value}`);
+  }
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new ParseError("--now", `not a valid time: ${value}`);
+  return d;
+}
+
+async function readInput(path: string, flag: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new UnavailableError(flag, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Reads TDX reference values from a file: one entry, a list, or a manifest. */
+export async function readTdxReferenceValuesFile(path: string): Promise<TdxReferenceValue[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(await readInput(path, "--reference-values")));
+  } catch (e) {
+    if (e instanceof ContrastError) throw e;
+    throw new ParseError("--reference-values", `not JSON: ${(e as Error).message}`);
+  }
+  let list: unknown[];
+  let base: string;
+  const obj = value as Record<string, unknown>;
+  if (Array.isArray(value)) {
+    list = value;
+    base = "";
+  } else if (obj && typeof obj === "object" && "ReferenceValues" in obj) {
+    const rv = obj.ReferenceValues as Record<string, unknown> | undefined;
+    list = Array.isArray(rv?.tdx) ? rv.tdx as unknown[] : [];
+    base = "ReferenceValues.tdx";
+  } else {
+    list = [value];
+    base = "";
+  }
+  const issues = new IssueList();
+  const refs = list.map((v, i) => readTdxReferenceValue(v, `${base}[${i}]`, issues));
+  issues.throwIfAny();
+  if (refs.length === 0) {
+    throw new InvalidDocumentError([{ path: base || "(root)", reason: "no TDX reference values" }]);
+  }
+  return refs as TdxReferenceValue[];
+}
+
+function errorJson(e: unknown): Record<string, unknown> {
+  if (e instanceof InvalidDocumentError) {
+    return { type: e.name, field: e.field, reason: e.reason, issues: e.issues };
+  }
+  if (e instanceof ValidationError) {
+    return {
+      type: e.name,
+      field: e.field,
+      reason: e.reason,
+      expected: e.expected,
+      actual: e.actual,
+    };
+  }
+  if (e instanceof ContrastError) return { type: e.name, field: e.field, reason: e.reason };
+  return { type: "InternalError", reason: String(e) };
+}
+
+/** Runs `contrast evidence verify --platform tdx`. Never throws: errors become exit codes. */
+export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<CommandResult> {
+  let partial: Record<string, unknown> = {};
+  try {
+    const now = parseNow(o.now);
+    const quote = parseTdxQuote(await readInput(o.quote, "--quote"));
+    const refs = o.referenceValues
+      ? await readTdxReferenceValuesFile(o.referenceValues)
+      : undefined;
+    const reportData = o.reportData ? decodeHex(o.reportData, "--report-data", 64) : undefined;
+    let allowed: TcbStatus[] = ["UpToDate"];
+    if (o.allowTcbStatus) {
+      allowed = o.allowTcbStatus.split(",").map((s) => s.trim()).map((s) => {
+        if (!isTcbStatus(s)) throw new ParseError("--allow-tcb-status", `unknown TCB status ${s}`);
+        return s;
+      });
+    }
+    let source: TdxCollateralSource;
+    if (o.collateralDir) {
+      source = await collateralSourceForDir(o.collateralDir);
+    } else if (o.offline || !o.onlineCollateral) {
+      throw new UnavailableError(
+        "--collateral-dir",
+        o.offline
+          ? "offline: give an offline collateral directory"
+          : "no online Intel PCS client is available: give --collateral-dir",
+      );
+    } else {
+      source = o.onlineCollateral;
+    }
+    const collateral = await source.collateralFor({ ...collateralRequestOf(quote), now });
+    const anchors = refs?.map((r) =>
+      r.Platform === SIMULATED_TDX_PLATFORM ? r.SimulatedRootSHA256! : INTEL_SGX_ROOT_CA_SHA256
+    ) ?? [INTEL_SGX_ROOT_CA_SHA256];
+    const cache = new ChainCache();
+    let lastError: unknown;
+    for (const anchor of [...new Set(anchors)]) {
+      let verified;
+      try {
+        verified = await verifyTdxQuote(quote, {
+          now,
+          trustAnchors: [anchor],
+          collateral,
+          cache,
+          requirePckCrl: !o.skipPckRevocation,
+        });
+      } catch (e) {
+        lastError = e;
+        continue;
+      }
+      const details = tdxClaimDetails(verified);
+      partial = {
+        verified: true,
+        tcbStatus: verified.tcb.status,
+        advisoryIds: verified.tcb.advisoryIds,
+        pckRevocationChecked: verified.pckRevocationChecked,
+        reportDataChecked: reportData !== undefined,
+        trailingBytes: quote.trailingBytes,
+        claims: details,
+      };
+      if (refs) {
+        let matched: number | undefined;
+        for (const [i, ref] of refs.entries()) {
+          const refAnchor = ref.Platform === SIMULATED_TDX_PLATFORM
+            ? ref.SimulatedRootSHA256
+            : INTEL_SGX_ROOT_CA_SHA256;
+          if (refAnchor !== anchor) {
+            continue;
+          }
+          try {
+            validateTdxQuote(verified, ref, {
+              reportData: reportData ?? quote.body.reportData,
+              path: `ReferenceValues.tdx[${i}]`,
+            });
+            matched = i;
+            break;
+          } catch (e) {
+            lastError ??= e;
+            if (!(lastError instanceof ValidationError)) {
+              lastError = e;
+            }
+          }
+        }
+        if (matched === undefined) {
+          continue;
+        }
+        partial.referenceValueIndex = matched;
+      } else {
+        if (reportData && !constantTimeEqual(reportData, quote.body.reportData)) {
+          throw new ValidationError("quote.body.reportData", "does not match --report-data", {
+            expected: encodeHex(reportData),
+            actual: encodeHex(quote.body.reportData),
+          });
+        }
+        if (!allowed.includes(verified.tcb.status)) {
+          throw new ValidationError("tcbStatus", "TCB status is not allowed", {
+            expected: allowed.join("|"),
+            actual: verified.tcb.reason
+              ? `${verified.tcb.status} (${verified.tcb.reason})`
+              : verified.tcb.status,
+          });
+        }
+      }
+      return {
+        stdout: render(o.json, { ok: true, ...partial }),
+        stderr: "",
+        exitCode: ExitCode.Ok,
+      };
+    }
+    throw lastError;
+  } catch (e) {
+    const code = exitCodeFor(e);
+    const out = { ok: false, ...partial, verified: partial.verified ?? false, error: errorJson(e) };
+    const message = e instanceof ContrastError ? e.message : String(e);
+    return {
+      stdout: o.json
+        ? JSON.stringify(out, null, 2) + "\n"
+        : (partial.verified ? render(false, out) : ""),
+      stderr: `error: ${message}\n`,
+      exitCode: code,
+    };
+  }
+}
+
+function render(json: boolean | undefined, r: Record<string, unknown>): string {
+  if (json) return JSON.stringify(r, null, 2) + "\n";
+  const claims = (r.claims ?? {}) as Record<string, string>;
+  const lines = [
+    `verdict: ${r.ok ? "OK" : "REJECTED"}`,
+    `signatures and chain: ${r.verified ? "verified" : "not verified"}`,
+    `TCB status: ${r.tcbStatus ?? "unknown"}`,
+    `advisories: ${(r.advisoryIds as string[] | undefined)?.join(", ") || "none"}`,
+    `PCK revocation checked: ${r.pckRevocationChecked ? "yes" : "NO (skipped on request)"}`,
+  ];
+  if (r.referenceValueIndex !== undefined) lines.push(`reference value: #${r.referenceValueIndex}`);
+  for (
+    const k of [
+      "fmspc",
+      "mrTd",
+      "mrSeam",
+      "mrConfigId",
+      "rtmr0",
+      "rtmr1",
+      "rtmr2",
+      "rtmr3",
+      "xfam",
+      "tdAttributes",
+    ]
+  ) {
+    if (claims[k] !== undefined) lines.push(`${k}: ${claims[k]}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Runs `contrast evidence show --platform tdx`. Never throws: errors become exit codes. */
+export async function runTdxEvidenceShow(
+  o: { quote: string; json?: boolean },
+): Promise<CommandResult> {
+  try {
+    const quote = parseTdxQuote(await readInput(o.quote, "--quote"));
+    const d = describeTdxQuote(quote);
+    const text = o.json ? JSON.stringify(d, null, 2) + "\n" : flatten(d).join("\n") + "\n";
+    return { stdout: text, stderr: "", exitCode: ExitCode.Ok };
+  } catch (e) {
+    const message = e instanceof ContrastError ? e.message : String(e);
+    return {
+      stdout: o.json ? JSON.stringify({ ok: false, error: errorJson(e) }, null, 2) + "\n" : "",
+      stderr: `error: ${message}\n`,
+      exitCode: exitCodeFor(e),
+    };
+  }
+}
+
+function flatten(value: unknown, prefix = ""): string[] {
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
+      flatten(v, prefix ? `${prefix}.${k}` : k)
+    );
+  }
+  return [`${prefix}: ${value}`];
+}

@@ -1,0 +1,150 @@
+import { strict as assert } from "node:assert";
+import { encodeHex } from "../../bytes/mod.ts";
+import { ExitCode } from "../../cli/exit_codes.ts";
+import { runTdxEvidenceShow, runTdxEvidenceVerify } from "../../cli/commands/evidence_tdx.ts";
+import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { conformanceFile, conformanceTest } from "../conformance.ts";
+
+const P = (dir: string) => conformanceFile(dir).pathname;
+const UPTODATE = "tdx/v4-phala-b0c06f-uptodate";
+
+conformanceTest("verify --json on a real quote reports UpToDate with advisory IDs", async () => {
+  const r = await runTdxEvidenceVerify({
+    quote: `${P(UPTODATE)}/quote.bin`,
+    collateralDir: P(UPTODATE),
+    now: "2025-06-19T11:32:27Z",
+    json: true,
+  });
+  assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.ok, true);
+  assert.equal(out.tcbStatus, "UpToDate");
+  assert.deepEqual(out.advisoryIds, []);
+  assert.equal(out.claims.fmspc, "b0c06f000000");
+});
+
+conformanceTest(
+  "verify exits 1 on a TcbNotSupported quote and still says why in JSON",
+  async () => {
+    const dir = "tdx/v5-phala-90c06f-tcb-not-supported";
+    const r = await runTdxEvidenceVerify({
+      quote: `${P(dir)}/quote.bin`,
+      collateralDir: P(dir),
+      now: "2026-02-18T11:58:51Z",
+      json: true,
+    });
+    assert.equal(r.exitCode, ExitCode.VerificationFailed);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.verified, true);
+    assert.equal(out.tcbStatus, "TcbNotSupported");
+    assert.equal(out.error.field, "tcbStatus");
+  },
+);
+
+conformanceTest(
+  "verify accepts OutOfDate when allowed and the PCK CRL check is skipped explicitly",
+  async () => {
+    const dir = "tdx/v4-trustee-00a06d-outofdate";
+    const r = await runTdxEvidenceVerify({
+      quote: `${P(dir)}/quote.bin`,
+      collateralDir: P(dir),
+      now: "2025-10-28T07:45:09Z",
+      allowTcbStatus: "UpToDate,OutOfDate",
+      skipPckRevocation: true,
+    });
+    assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
+    assert.match(r.stdout, /TCB status: OutOfDate/);
+    assert.match(r.stdout, /PCK revocation checked: NO/);
+  },
+);
+
+conformanceTest("verify exits 3 offline without a collateral directory", async () => {
+  const r = await runTdxEvidenceVerify({ quote: `${P(UPTODATE)}/quote.bin`, offline: true });
+  assert.equal(r.exitCode, ExitCode.Unavailable);
+});
+
+conformanceTest("verify exits 2 on a malformed --now", async () => {
+  const r = await runTdxEvidenceVerify({
+    quote: `${P(UPTODATE)}/quote.bin`,
+    collateralDir: P(UPTODATE),
+    now: "yesterday",
+  });
+  assert.equal(r.exitCode, ExitCode.BadInput);
+  assert.match(r.stderr, /--now/);
+});
+
+Deno.test("verify exits 2 on a truncated quote, naming the field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/q.bin`, new Uint8Array(100));
+    const r = await runTdxEvidenceVerify({ quote: `${dir}/q.bin`, collateralDir: dir, json: true });
+    assert.equal(r.exitCode, ExitCode.BadInput);
+    assert.match(JSON.parse(r.stdout).error.field, /quote/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verify with reference values: simulated quote matches, mismatch gives expected/actual", async () => {
+  const authority = await SimulatedTdxAuthority.generate();
+  const dir = await Deno.makeTempDir();
+  try {
+    const reportData = new Uint8Array(64).fill(5);
+    await Deno.writeFile(`${dir}/q.bin`, await authority.createQuote({ reportData }));
+    await authority.writeCollateralDir(`${dir}/c`);
+    const ref = {
+      Platform: "Simulated-TDX",
+      MrTd: "11".repeat(48),
+      SimulatedRootSHA256: await authority.rootFingerprint(),
+    };
+    await Deno.writeTextFile(`${dir}/ok.json`, JSON.stringify({ ReferenceValues: { tdx: [ref] } }));
+    await Deno.writeTextFile(
+      `${dir}/bad.json`,
+      JSON.stringify([{ ...ref, MrTd: "22".repeat(48) }]),
+    );
+    const ok = await runTdxEvidenceVerify({
+      quote: `${dir}/q.bin`,
+      collateralDir: `${dir}/c`,
+      referenceValues: `${dir}/ok.json`,
+      reportData: encodeHex(reportData),
+      json: true,
+    });
+    assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
+    const bad = await runTdxEvidenceVerify({
+      quote: `${dir}/q.bin`,
+      collateralDir: `${dir}/c`,
+      referenceValues: `${dir}/bad.json`,
+      json: true,
+    });
+    assert.equal(bad.exitCode, ExitCode.VerificationFailed);
+    const err = JSON.parse(bad.stdout).error;
+    assert.equal(err.expected, "22".repeat(48));
+    assert.equal(err.actual, "11".repeat(48));
+    const wrongData = await runTdxEvidenceVerify({
+      quote: `${dir}/q.bin`,
+      collateralDir: `${dir}/c`,
+      referenceValues: `${dir}/ok.json`,
+      reportData: "00".repeat(64),
+    });
+    assert.equal(wrongData.exitCode, ExitCode.VerificationFailed);
+    assert.match(wrongData.stderr, /reportData/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+conformanceTest("show prints every field of a v5 quote", async () => {
+  const r = await runTdxEvidenceShow({
+    quote: `${P("tdx/v5-phala-90c06f-tcb-not-supported")}/quote.bin`,
+    json: true,
+  });
+  assert.equal(r.exitCode, ExitCode.Ok);
+  const d = JSON.parse(r.stdout);
+  assert.equal(d.header.version, 5);
+  assert.equal(d.body.layout, "1.5");
+  assert.equal(d.body.teeTcbSvn2, "0d010300000000000000000000000000");
+  const text = await runTdxEvidenceShow({ quote: `${P(UPTODATE)}/quote.bin` });
+  assert.match(text.stdout, /body\.mrTd: 91eb2b44/);
+  assert.match(text.stdout, /trailingBytes: 70/);
+});
