@@ -377,10 +377,16 @@ mounts_ok(c, req) if {
 
 mount_matches(em, m, cid) if {
 	m.destination == em.destination
-	object.get(m, "type", "") == em.type
+	mount_type(m) == em.type
 	regex.match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
 	as_set(object.get(m, "options", [])) == as_set(em.options)
 }
+
+# The agent serialises the OCI Mount field `type` as `type_` (Rust keyword); `type` is read only
+# when `type_` is absent (hand-written inputs).
+mount_type(m) := m.type_
+
+mount_type(m) := object.get(m, "type", "") if not "type_" in object.keys(m)
 
 storages_match(storages, expected, cid) if {
 	count(storages) == count(expected)
@@ -511,10 +517,18 @@ symlink_target_ok(req) if not is_symlink(req)
 
 symlink_target_ok(req) if {
 	is_symlink(req)
-	target := symlink_target(object.get(req, "data", ""))
+	target := request_symlink_target(req)
 	target != ""
 	not startswith(target, "/")
 	not contains(concat("", ["/", target, "/"]), "/../")
+}
+
+# The agent hands the policy a PolicyCopyFileRequest with the decoded `symlink_target` (and no
+# `data`); the raw CopyFileRequest form with `data` is read only when that field is absent.
+request_symlink_target(req) := req.symlink_target if is_string(req.symlink_target)
+
+request_symlink_target(req) := symlink_target(object.get(req, "data", "")) if {
+	not "symlink_target" in object.keys(req)
 }
 
 symlink_target(d) := base64.decode(d) if is_string(d)

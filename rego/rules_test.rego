@@ -76,3 +76,28 @@ test_loopback_network_denied if {
 	not agent_policy.UpdateRoutesRequest.allowed with input as {"routes": {"Routes": [{"dest": "", "gateway": "10.0.0.1", "device": "eth0", "source": "127.0.0.1"}]}}
 	not agent_policy.AddARPNeighborsRequest.allowed with input as {"neighbors": {"ARPNeighbors": [{"toIPAddress": {"address": "127.0.0.1"}, "device": "eth0"}]}}
 }
+
+# The agent gives the policy a PolicyCopyFileRequest: symlink target decoded, no data field.
+policy_copy_file(path, mode, target) := {
+	"path": path, "file_type": "Symlink", "symlink_target": target, "file_size": 0,
+	"file_mode": mode, "dir_mode": 2147484136, "uid": 0, "gid": 0, "offset": 0,
+}
+
+test_copy_file_symlink_target_as_the_agent_sends_it if {
+	path := concat("", ["/run/kata-containers/shared/containers/", sandbox, "-0123456789abcdef-hosts"])
+	agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as policy_copy_file(path, 41471, "..data/hosts")
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as policy_copy_file(path, 41471, "/etc/shadow")
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as policy_copy_file(path, 41471, "../../../etc")
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+		with input as policy_copy_file(path, 41471, null)
+}
+
+test_mount_type_is_read_from_type_underscore if {
+	em := {"destination": "/proc", "type": "proc", "source_regex": "^proc$", "options": ["nosuid"]}
+	agent_policy.mount_matches(em, {"destination": "/proc", "source": "proc", "type_": "proc", "options": ["nosuid"]}, "")
+	not agent_policy.mount_matches(em, {"destination": "/proc", "source": "proc", "type_": "bind", "options": ["nosuid"]}, "")
+	not agent_policy.mount_matches(em, {"destination": "/proc", "source": "proc", "type_": "bind", "type": "proc", "options": ["nosuid"]}, "")
+}

@@ -384,6 +384,12 @@ export const FileMode = {
   symlink: 0o120000,
 } as const;
 
+/**
+ * The `dir_mode` the Kata runtime sends for parent directories: Go's `os.ModeDir | 0o750`, whose
+ * directory bit is bit 31 (not POSIX `S_IFDIR`).
+ */
+export const GO_DIR_MODE = 0x80000000 + 0o750;
+
 /** The file type the agent derives from `file_mode` for its policy (`PolicyCopyFileRequest`). */
 export type CopyFileType = "Regular" | "Directory" | "Symlink" | "Unknown";
 
@@ -425,7 +431,7 @@ export function copyFileRequest(f: {
       symlink_target: fileType === "Symlink" ? (f.symlinkTarget ?? "") : null,
       file_size: f.fileSize,
       file_mode: f.fileMode,
-      dir_mode: f.dirMode ?? (FileMode.directory | 0o750),
+      dir_mode: f.dirMode ?? GO_DIR_MODE,
       uid: f.uid ?? -1,
       gid: f.gid ?? -1,
       offset: f.offset ?? 0,

@@ -66,6 +66,7 @@ import {
   SANDBOX_SHM,
   serviceLinkEnv,
   SHARED_DIR,
+  SHM_SIZE,
 } from "./runtime_model.ts";
 
 /** The role of a container in its pod. */
@@ -152,6 +153,11 @@ export function expandKubeVars(text: string, vars: ReadonlyMap<string, string>):
     if (match === "$$") return "$";
     return vars.get(name!) ?? match;
   });
+}
+
+function basename(path: string): string {
+  const parts = path.split("/").filter((x) => x !== "");
+  return parts[parts.length - 1] ?? "";
 }
 
 function envName(entry: string): string {
@@ -459,7 +465,27 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     }]),
     "eth0",
   );
-  push(createSandboxRequest({ hostname: "", sandboxId: sid }), instance.podName);
+  const hostname = w.spec.hostname === w.name ? instance.podName : w.spec.hostname;
+  push(
+    createSandboxRequest({
+      hostname,
+      sandboxId: sid,
+      dns: [
+        "nameserver 10.96.0.10",
+        `search ${w.namespace}.svc.cluster.local svc.cluster.local cluster.local`,
+        "options ndots:5",
+      ],
+      storages: [agentStorage({
+        driver: "ephemeral",
+        driverOptions: [],
+        source: "shm",
+        fstype: "tmpfs",
+        options: ["noexec", "nosuid", "nodev", "mode=1777", `size=${SHM_SIZE}`],
+        mountPoint: SANDBOX_SHM,
+      })],
+    }),
+    instance.podName,
+  );
 
   const sandboxAnnotations = {
     [Annotation.sandboxId]: sid,
@@ -474,7 +500,14 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   ];
   const qos = `kubepods-besteffort-pod${instance.podUid.replaceAll("-", "_")}.slice`;
 
-  // The pause container.
+  // The pause container, with the pod's resolv.conf copied in.
+  const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
+  const pauseResolv = `${SHARED_DIR}/${sid}-${hexString(rng, 16)}-resolv.conf`;
+  push(
+    copyFileRequest({ path: pauseResolv, fileMode: FileMode.regular | 0o644, fileSize: 96 }),
+    "pause resolv.conf",
+    pauseCtx,
+  );
   const pauseOci = ociSpec({
     version: OCI_VERSION,
     process: ociProcess({
@@ -490,10 +523,16 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     }),
     rootPath: `${SHARED_DIR}/${sid}/rootfs`,
     rootReadonly: true,
-    hostname: w.spec.hostname === w.name ? instance.podName : w.spec.hostname,
+    hostname,
     mounts: [
       ...defaultMounts(true, false).map(ociMount),
       ociMount({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] }),
+      ociMount({
+        destination: "/etc/resolv.conf",
+        source: pauseResolv,
+        type: "bind",
+        options: ["rbind", "ro", "nosuid", "nodev", "noexec"],
+      }),
     ],
     annotations: {
       ...sandboxAnnotations,
@@ -516,7 +555,6 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
     }),
   });
-  const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
   push(
     createContainerRequest({ containerId: sid, execId: sid, storages: [], oci: pauseOci }),
     "pause",
@@ -524,7 +562,6 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   );
   push(startContainerRequest(sid), "pause", pauseCtx);
 
-  const hostname = w.spec.hostname === w.name ? instance.podName : w.spec.hostname;
   const volumes = new Map(w.spec.volumes.map((v) => [v.name, v]));
   const tokenVolume = `kube-api-access-${hexString(rng, 5)}`;
 
@@ -560,7 +597,8 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     };
     const storages: JsonObject[] = [];
     const mounts: MountFields[] = defaultMounts(false, c.securityContext.privileged);
-    const share = (suffix: string) => `${SHARED_DIR}/${p.id}-${hexString(rng, 16)}-${suffix}`;
+    const share = (destination: string) =>
+      `${SHARED_DIR}/${p.id}-${hexString(rng, 16)}-${basename(destination)}`;
     const copy = (file: SharedFile) =>
       push(
         copyFileRequest({
@@ -574,14 +612,14 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       );
     // Files kubelet writes for every container: hosts, termination log, hostname, resolv.conf.
     for (
-      const [dest, suffix, options] of [
-        ["/etc/hosts", "hosts", ["rbind", "rprivate", "rw"]],
-        ["/dev/termination-log", "termination-log", ["rbind", "rprivate", "rw"]],
-        ["/etc/hostname", "hostname", ["rbind", "rprivate", "rw"]],
-        ["/etc/resolv.conf", "resolv.conf", ["rbind", "rprivate", "rw"]],
+      const [dest, options] of [
+        ["/etc/hosts", ["rbind", "rprivate", "rw"]],
+        ["/dev/termination-log", ["rbind", "rprivate", "rw"]],
+        ["/etc/hostname", ["rbind", "rprivate", "rw"]],
+        ["/etc/resolv.conf", ["rbind", "rprivate", "rw"]],
       ] as const
     ) {
-      const source = share(suffix);
+      const source = share(dest);
       copy({ path: source, mode: FileMode.regular | 0o644, size: 64 });
       mounts.push({ destination: dest, source, type: "bind", options: [...options] });
     }
@@ -642,7 +680,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
         case "secret":
         case "projected":
         case "downwardAPI": {
-          const dir = share(vol.name);
+          const dir = share(vm.mountPath);
           for (const file of atomicWriterFiles(dir, volumeFiles(vol, w, cluster, rng), rng)) {
             copy(file);
           }

@@ -22,6 +22,9 @@ export const EPHEMERAL_DIR = "/run/kata-containers/sandbox/ephemeral";
 /** Guest `/dev/shm` of the sandbox. */
 export const SANDBOX_SHM = "/run/kata-containers/sandbox/shm";
 
+/** Size of the sandbox's `/dev/shm` in bytes (Kata's default, 64 MiB). */
+export const SHM_SIZE = 67108864;
+
 /** containerd's bundle directory on the host (carried in an annotation). */
 export const BUNDLE_DIR = "/run/containerd/io.containerd.runtime.v2.task/k8s.io";
 
