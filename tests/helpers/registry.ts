@@ -30,6 +30,7 @@ import {
   type PushedImage,
   pushImage,
 } from "../../oci/writer.ts";
+import { startTokenServer, type TokenServer } from "./token_server.ts";
 
 /** A running test registry. */
 export interface TestRegistry {
@@ -43,7 +44,9 @@ export interface TestRegistry {
   readonly credentials?: Credentials;
   /** A client that reaches this registry (with its credentials, if any). */
   readonly client: RegistryClient;
-  /** Stops the registry and deletes its storage. */
+  /** The token server, when started with `tokenAuth`. */
+  readonly tokenServer?: TokenServer;
+  /** Stops the registry (and token server) and deletes its storage. */
   stop(): Promise<void>;
 }
 
@@ -51,6 +54,11 @@ export interface TestRegistry {
 export interface StartRegistryOptions {
   /** Require HTTP Basic authentication with these credentials (bcrypt htpasswd file). */
   readonly htpasswd?: Credentials;
+  /**
+   * Require Bearer tokens from a test token server (see `token_server.ts`), which issues them
+   * only for these credentials. Mutually exclusive with `htpasswd`.
+   */
+  readonly tokenAuth?: { readonly credentials: Credentials };
 }
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -132,10 +140,26 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   const storageDir = `${dir}/storage`;
   await Deno.mkdir(storageDir);
   let auth = "";
+  if (options.htpasswd && options.tokenAuth) {
+    throw new Error("startRegistry: choose htpasswd or tokenAuth, not both");
+  }
   if (options.htpasswd) {
     await Deno.writeTextFile(`${dir}/htpasswd`, await htpasswdLine(options.htpasswd));
     auth = `auth:\n  htpasswd:\n    realm: contrast-test\n    path: ${dir}/htpasswd\n`;
   }
+  let tokenServer: TokenServer | undefined;
+  if (options.tokenAuth) {
+    tokenServer = await startTokenServer(options.tokenAuth.credentials);
+    await Deno.writeTextFile(`${dir}/token-root.pem`, tokenServer.rootCertificatePem);
+    auth = `auth:
+  token:
+    realm: ${tokenServer.realm}
+    service: ${tokenServer.service}
+    issuer: ${tokenServer.issuer}
+    rootcertbundle: ${dir}/token-root.pem
+`;
+  }
+  const credentials = options.htpasswd ?? options.tokenAuth?.credentials;
   for (let attempt = 0;; attempt++) {
     const port = freePort();
     const host = `127.0.0.1:${port}`;
@@ -177,19 +201,21 @@ ${auth}`;
       }
       await child.status;
       if (attempt < 2) continue; // the port may have been taken in between: try another
+      await tokenServer?.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw e;
     }
     const client = new RegistryClient({
       insecureRegistries: [host],
-      credentials: options.htpasswd ? new Map([[host, options.htpasswd]]) : undefined,
+      credentials: credentials ? new Map([[host, credentials]]) : undefined,
     });
     return {
       host,
       url,
       storageDir,
-      credentials: options.htpasswd,
+      credentials,
       client,
+      tokenServer,
       async stop() {
         try {
           child.kill("SIGTERM");
@@ -197,6 +223,7 @@ ${auth}`;
           // already gone
         }
         await child.status;
+        await tokenServer?.stop();
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       },
     };
