@@ -27,7 +27,12 @@ import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
 import { collateralRequestOf, tdxClaimDetails } from "../../tdx/verifier.ts";
 import { collateralSourceForDir } from "../../tdx/pcs/collateral_dir.ts";
-import type { TdxCollateralSource } from "../../tdx/verify/collateral_bundle.ts";
+import {
+  StaticTdxCollateral,
+  type TdxCollateralSource,
+} from "../../tdx/verify/collateral_bundle.ts";
+import { cachingFetcherTransport, IntelPcsClient } from "../../tdx/pcs/client.ts";
+import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { isTcbStatus, type TcbStatus } from "../../tdx/collateral/tcb_status.ts";
 
 /** Options of `contrast evidence verify --platform tdx`. */
@@ -50,8 +55,35 @@ export interface TdxVerifyCommandOptions {
   readonly skipPckRevocation?: boolean;
   /** Print JSON. */
   readonly json?: boolean;
-  /** Collateral source used when no directory is given (the online PCS client). */
+  /** Directory of the collateral disk cache (online use). */
+  readonly cacheDir?: string;
+  /** Intel PCS base URL (default Intel's production API). */
+  readonly pcsBaseUrl?: string;
+  /** Collateral source to use instead of building one (tests, embedding). */
   readonly onlineCollateral?: TdxCollateralSource;
+}
+
+/**
+ * The collateral source the CLI options describe: a flat collateral directory as is; otherwise
+ * the Intel PCS client on the shared caching fetcher, with the directory (if any) as an offline
+ * import bundle, and no network when `--offline`.
+ */
+export async function tdxCollateralSource(
+  o: Pick<TdxVerifyCommandOptions, "collateralDir" | "offline" | "cacheDir" | "pcsBaseUrl">,
+): Promise<TdxCollateralSource> {
+  if (o.collateralDir) {
+    const flat = await collateralSourceForDir(o.collateralDir);
+    if (flat instanceof StaticTdxCollateral) return flat;
+  }
+  const fetcher = new CachingFetcher({
+    offline: o.offline,
+    cacheDir: o.cacheDir,
+    importDirs: o.collateralDir ? [o.collateralDir] : [],
+  });
+  return new IntelPcsClient({
+    transport: cachingFetcherTransport(fetcher),
+    baseUrl: o.pcsBaseUrl,
+  });
 }
 
 /** What a command produced. */
@@ -148,19 +180,9 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
         return s;
       });
     }
-    let source: TdxCollateralSource;
-    if (o.collateralDir) {
-      source = await collateralSourceForDir(o.collateralDir);
-    } else if (o.offline || !o.onlineCollateral) {
-      throw new UnavailableError(
-        "--collateral-dir",
-        o.offline
-          ? "offline: give an offline collateral directory"
-          : "no online Intel PCS client is available: give --collateral-dir",
-      );
-    } else {
-      source = o.onlineCollateral;
-    }
+    const source = o.onlineCollateral && !o.collateralDir
+      ? o.onlineCollateral
+      : await tdxCollateralSource(o);
     const collateral = await source.collateralFor({ ...collateralRequestOf(quote), now });
     const anchors = refs?.map((r) =>
       r.Platform === SIMULATED_TDX_PLATFORM ? r.SimulatedRootSHA256! : INTEL_SGX_ROOT_CA_SHA256

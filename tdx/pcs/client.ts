@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { UnavailableError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError } from "../../errors/mod.ts";
+import { parseCrl } from "../../x509/crl.ts";
+import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { encodeHex } from "../../bytes/mod.ts";
 import { readFromBundle } from "../../collateral/bundle.ts";
 import type {
@@ -35,6 +37,9 @@ export interface PcsResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** Which PCS resource a URL is (decides how long a response may be cached). */
+export type PcsResourceKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
+
 /** How the client gets bytes for a URL (network, cache, offline bundle). */
 export interface PcsTransport {
   /**
@@ -42,7 +47,48 @@ export interface PcsTransport {
    *
    * @throws {UnavailableError} when it cannot be had
    */
-  get(url: string): Promise<PcsResponse>;
+  get(url: string, kind: PcsResourceKind): Promise<PcsResponse>;
+}
+
+/**
+ * Until when a PCS response may be served from a cache: its own `nextUpdate` (TCB info and QE
+ * identity JSON, CRLs). The content is not trusted by this; the verifier checks it at its `now`.
+ *
+ * @throws {import("../../errors/mod.ts").ParseError} when the body has no readable nextUpdate
+ *   (such a response is not cached)
+ */
+export function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
+  if (kind === "tcbInfo" || kind === "qeIdentity") {
+    const key = kind === "tcbInfo" ? "tcbInfo" : "enclaveIdentity";
+    let next: unknown;
+    try {
+      next =
+        (JSON.parse(new TextDecoder().decode(body)) as Record<string, Record<string, unknown>>)[key]
+          ?.nextUpdate;
+    } catch (e) {
+      throw new ParseError(kind, "not JSON", { cause: e });
+    }
+    const d = typeof next === "string" ? new Date(next) : undefined;
+    if (!d || Number.isNaN(d.getTime())) throw new ParseError(`${kind}.nextUpdate`, "missing");
+    return d;
+  }
+  const next = parseCrl(body, kind).nextUpdate;
+  if (!next) throw new ParseError(`${kind}.nextUpdate`, "missing");
+  return next;
+}
+
+/**
+ * A transport on the shared collateral {@link CachingFetcher}: disk cache kept until each
+ * response's nextUpdate, merged concurrent misses, 429/Retry-After handling, offline mode and
+ * import directories.
+ */
+export function cachingFetcherTransport(fetcher: CachingFetcher): PcsTransport {
+  return {
+    async get(url: string, kind: PcsResourceKind): Promise<PcsResponse> {
+      const r = await fetcher.get(url, { validUntil: (body) => pcsValidUntil(kind, body) });
+      return { body: r.body, headers: r.headers };
+    },
+  };
 }
 
 /** The PCS URLs for one collateral request. */
@@ -93,10 +139,10 @@ export class IntelPcsClient implements TdxCollateralSource {
     const urls = pcsUrls(request, this.#options.baseUrl, this.#options.rootCaCrlUrl);
     const t = this.#options.transport;
     const [tcb, qe, pckCrl, rootCrl] = await Promise.all([
-      t.get(urls.tcbInfo),
-      t.get(urls.qeIdentity),
-      t.get(urls.pckCrl),
-      t.get(urls.rootCaCrl),
+      t.get(urls.tcbInfo, "tcbInfo"),
+      t.get(urls.qeIdentity, "qeIdentity"),
+      t.get(urls.pckCrl, "pckCrl"),
+      t.get(urls.rootCaCrl, "rootCaCrl"),
     ]);
     return {
       tcbInfo: tcb.body,
@@ -113,7 +159,7 @@ export class IntelPcsClient implements TdxCollateralSource {
 /** A transport reading an offline collateral bundle directory (see `collateral/bundle.ts`). */
 export function bundleTransport(dir: string): PcsTransport {
   return {
-    async get(url: string): Promise<PcsResponse> {
+    async get(url: string, _kind: PcsResourceKind): Promise<PcsResponse> {
       const r = await readFromBundle(dir, url);
       if (!r) throw new UnavailableError(url, `not in the offline collateral bundle ${dir}`);
       return { body: r.body, headers: r.headers };

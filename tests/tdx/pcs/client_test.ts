@@ -1,0 +1,166 @@
+import { strict as assert } from "node:assert";
+import { UnavailableError } from "../../../errors/mod.ts";
+import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
+import { writeToBundle } from "../../../collateral/bundle.ts";
+import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { cachingFetcherTransport, IntelPcsClient, pcsUrls } from "../../../tdx/pcs/client.ts";
+import { collateralSourceForDir } from "../../../tdx/pcs/collateral_dir.ts";
+import { collateralRequestOf } from "../../../tdx/verifier.ts";
+import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
+import { verifyTdxQuote } from "../../../tdx/verify/verify_quote.ts";
+
+const authority = await SimulatedTdxAuthority.generate();
+const NOW = new Date();
+const collateral = await authority.collateral({ now: NOW });
+const quote = parseTdxQuote(await authority.createQuote({ reportData: new Uint8Array(64) }));
+const request = { ...collateralRequestOf(quote), now: NOW };
+const anchors = [await authority.rootFingerprint()];
+
+function body(b: Uint8Array | undefined): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(b!);
+}
+
+interface Server {
+  base: string;
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+function serve(options: { throttleFirstTcb?: boolean; omitChainHeader?: boolean } = {}): Server {
+  const hits = new Map<string, number>();
+  let throttled = false;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const url = new URL(req.url);
+    const key = url.pathname + url.search;
+    hits.set(key, (hits.get(key) ?? 0) + 1);
+    const chain = (h: string, pem: string) =>
+      options.omitChainHeader ? {} : { [h]: encodeURIComponent(pem) };
+    if (url.pathname === "/tdx/certification/v4/tcb") {
+      if (options.throttleFirstTcb && !throttled) {
+        throttled = true;
+        return new Response("slow down", { status: 429, headers: { "Retry-After": "2" } });
+      }
+      if (url.searchParams.get("fmspc") !== "90C06F000000") {
+        return new Response("no", { status: 404 });
+      }
+      return new Response(body(collateral.tcbInfo), {
+        headers: chain("TCB-Info-Issuer-Chain", collateral.tcbInfoIssuerChain),
+      });
+    }
+    if (url.pathname === "/tdx/certification/v4/qe/identity") {
+      return new Response(body(collateral.qeIdentity), {
+        headers: chain("SGX-Enclave-Identity-Issuer-Chain", collateral.qeIdentityIssuerChain),
+      });
+    }
+    if (
+      url.pathname === "/sgx/certification/v4/pckcrl" && url.searchParams.get("ca") === "platform"
+    ) {
+      return new Response(body(collateral.pckCrl), {
+        headers: chain("SGX-PCK-CRL-Issuer-Chain", collateral.pckCrlIssuerChain!),
+      });
+    }
+    if (url.pathname === "/IntelSGXRootCA.der") return new Response(body(collateral.rootCaCrl));
+    return new Response("not found", { status: 404 });
+  });
+  const addr = server.addr as Deno.NetAddr;
+  return {
+    base: `http://127.0.0.1:${addr.port}`,
+    hits,
+    close: () => server.shutdown(),
+  };
+}
+
+function client(base: string, fetcher: CachingFetcher) {
+  return new IntelPcsClient({
+    transport: cachingFetcherTransport(fetcher),
+    baseUrl: base,
+    rootCaCrlUrl: `${base}/IntelSGXRootCA.der`,
+  });
+}
+
+Deno.test("fetches PCS collateral with issuer-chain headers; concurrent misses merge; 429 is retried after Retry-After", async () => {
+  const server = serve({ throttleFirstTcb: true });
+  const cacheDir = await Deno.makeTempDir();
+  const slept: number[] = [];
+  try {
+    const fetcher = new CachingFetcher({
+      cacheDir,
+      sleep: (ms) => {
+        slept.push(ms);
+        return Promise.resolve();
+      },
+    });
+    const pcs = client(server.base, fetcher);
+    const [a, b] = await Promise.all([pcs.collateralFor(request), pcs.collateralFor(request)]);
+    assert.deepEqual(a, b);
+    assert.equal(server.hits.get("/tdx/certification/v4/tcb?fmspc=90C06F000000"), 2); // 429 + retry
+    assert.equal(server.hits.get("/tdx/certification/v4/qe/identity"), 1);
+    assert.equal(server.hits.get("/sgx/certification/v4/pckcrl?ca=platform&encoding=der"), 1);
+    assert.equal(server.hits.get("/IntelSGXRootCA.der"), 1);
+    assert.ok(slept.some((ms) => ms >= 2000), `Retry-After honoured: ${slept}`);
+    const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: a });
+    assert.equal(v.tcb.status, "UpToDate");
+
+    // Kept until nextUpdate: a second client on the same cache, offline, needs no server.
+    const offline = client(server.base, new CachingFetcher({ cacheDir, offline: true }));
+    const c = await offline.collateralFor(request);
+    assert.deepEqual(c.tcbInfo, collateral.tcbInfo);
+    assert.equal(server.hits.get("/tdx/certification/v4/qe/identity"), 1);
+  } finally {
+    await server.close();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("offline with an empty cache is Unavailable, naming the URL", async () => {
+  const pcs = client("http://127.0.0.1:9", new CachingFetcher({ offline: true }));
+  await assert.rejects(pcs.collateralFor(request), UnavailableError);
+});
+
+Deno.test("a response without its issuer-chain header is Unavailable", async () => {
+  const server = serve({ omitChainHeader: true });
+  try {
+    const pcs = client(server.base, new CachingFetcher({ retries: 0 }));
+    await assert.rejects(
+      pcs.collateralFor(request),
+      (e: unknown) => e instanceof UnavailableError && /issuer-chain/.test(e.message),
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("an offline by-URL bundle directory serves the same collateral", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const urls = pcsUrls(request);
+    await writeToBundle(dir, urls.tcbInfo, collateral.tcbInfo, {
+      "tcb-info-issuer-chain": encodeURIComponent(collateral.tcbInfoIssuerChain),
+    });
+    await writeToBundle(dir, urls.qeIdentity, collateral.qeIdentity, {
+      "sgx-enclave-identity-issuer-chain": encodeURIComponent(collateral.qeIdentityIssuerChain),
+    });
+    await writeToBundle(dir, urls.pckCrl, collateral.pckCrl!, {
+      "sgx-pck-crl-issuer-chain": encodeURIComponent(collateral.pckCrlIssuerChain!),
+    });
+    await writeToBundle(dir, urls.rootCaCrl, collateral.rootCaCrl!);
+    const source = await collateralSourceForDir(dir);
+    const c = await source.collateralFor(request);
+    const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: c });
+    assert.equal(v.tcb.status, "UpToDate");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a flat collateral directory (conformance layout) is read as one platform's bundle", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await authority.writeCollateralDir(dir, { now: NOW });
+    const c = await (await collateralSourceForDir(dir)).collateralFor(request);
+    const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: c });
+    assert.equal(v.tcb.status, "UpToDate");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
