@@ -5,6 +5,9 @@
  * @module
  */
 import { Command } from "commander";
+import { registerRecoverCommand } from "./commands/recover.ts";
+import { registerSetCommand } from "./commands/set.ts";
+import { registerVerifyCommand } from "./commands/verify.ts";
 
 /** Version of contrast, printed by `contrast --version`. */
 export const VERSION = "0.1.0";
@@ -17,5 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Commands register themselves here, one line each (keep alphabetical).
+  registerRecoverCommand(program);
+  registerSetCommand(program);
+  registerVerifyCommand(program);
   return program;
 }

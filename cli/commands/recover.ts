@@ -1,0 +1,119 @@
+/**
+ * `contrast recover -c HOST:PORT [-m manifest.json] [--seedshare-owner-key F]
+ * [--seed seed-shares.json]`
+ *
+ * Attests a Coordinator in recovery mode against the local manifest, decrypts the seed share
+ * with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
+ * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
+ * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
+ * recovered root CA must equal it.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { concatBytes, encodeHex } from "../../bytes/mod.ts";
+import { ParseError, ValidationError, VerificationError } from "../../errors/mod.ts";
+import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
+import { sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
+import { cliEvidenceVerifier, readFileNamed, readLocalManifest } from "../../atls/workspace.ts";
+import { RECOVERY_HPKE_INFO } from "../../coordinator/api/messages.ts";
+import {
+  importSeedshareOwnerSigningKey,
+  recoveryMessage,
+  signRecovery,
+} from "../../coordinator/api/signatures.ts";
+import {
+  decryptSeedShare,
+  importSeedshareOwnerPrivateKey,
+  parseSeedShares,
+} from "../../seed/seed_shares.ts";
+
+/** Options of {@link runRecover}. */
+export interface RecoverOptions {
+  /** Coordinator user API `HOST:PORT`. */
+  readonly coordinator: string;
+  /** Local manifest path. */
+  readonly manifest: string;
+  /** Seedshare owner key path (PKCS#8 RSA PEM). */
+  readonly seedshareOwnerKey: string;
+  /** `seed-shares.json` path. */
+  readonly seed: string;
+  /** Workspace (for `coordinator-root-ca.pem`). */
+  readonly workspace: string;
+  /** Where progress goes. */
+  readonly print?: (line: string) => void;
+}
+
+/** Runs `contrast recover`. */
+export async function runRecover(options: RecoverOptions): Promise<void> {
+  const print = options.print ?? console.log;
+  const local = await readLocalManifest(options.manifest);
+  const verify = cliEvidenceVerifier();
+  const attested = await attestCoordinator(options.coordinator, local.manifest, verify);
+  if (!attested.state.recoveryNeeded) {
+    throw new ParseError("coordinator", "the Coordinator is not in recovery mode");
+  }
+  const latest = attested.state.latestTransition;
+  if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
+  print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
+  const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
+  const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
+  const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
+  const shares = parseSeedShares(await readFileNamed(options.seed));
+  const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
+  const plain = concatBytes(recovered.seed, recovered.salt);
+  recovered.seed.fill(0);
+  const sealed = await sealTo(attested.state.hpkePublicKey, plain, RECOVERY_HPKE_INFO, latest);
+  plain.fill(0);
+  const signature = await signRecovery(
+    signingKey,
+    recoveryMessage(attested.state.hpkePublicKey, latest, sealed),
+  );
+  await sendRecover(attested.client, {
+    sealedSeed: sealedBoxToJson(sealed),
+    ownerPublicKey: encodeHex(signingKey.publicKeyDer),
+    signature: encodeHex(signature),
+  });
+  const after = await attestCoordinator(options.coordinator, local.manifest, verify);
+  if (after.state.recoveryNeeded) {
+    throw new VerificationError("coordinator", "still in recovery mode after recovery");
+  }
+  let knownRoot: string | undefined;
+  try {
+    knownRoot = await Deno.readTextFile(`${options.workspace}/coordinator-root-ca.pem`);
+  } catch {
+    knownRoot = undefined;
+  }
+  if (knownRoot !== undefined && knownRoot !== after.state.rootCa) {
+    throw new ValidationError(
+      "coordinator-root-ca.pem",
+      "the recovered Coordinator has another root CA than the workspace's",
+    );
+  }
+  print(
+    `✔ Recovered: ${after.state.manifests.length} manifests, root CA ${
+      knownRoot !== undefined ? "unchanged" : "restored"
+    }`,
+  );
+}
+
+/** Registers `contrast recover`. */
+export function registerRecoverCommand(program: Command): void {
+  program
+    .command("recover")
+    .description("restore a restarted Coordinator's seed from a seed share")
+    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
+    .option("-m, --manifest <file>", "local manifest", "manifest.json")
+    .option("--seedshare-owner-key <file>", "seedshare owner key", "seedshare-owner.pem")
+    .option("--seed <file>", "seed shares", "seed-shares.json")
+    .option("-w, --workspace <dir>", "workspace", ".")
+    .action(async (o) => {
+      await runRecover({
+        coordinator: o.coordinator,
+        manifest: o.manifest,
+        seedshareOwnerKey: o.seedshareOwnerKey,
+        seed: o.seed,
+        workspace: o.workspace,
+      });
+    });
+}

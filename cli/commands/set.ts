@@ -1,0 +1,144 @@
+/**
+ * `contrast set -c HOST:PORT [-m manifest.json] [--workload-owner-key F] PATH...`
+ *
+ * Attests the Coordinator against the local manifest, sends the manifest with the initdata
+ * documents of every policy (read from the generated YAML at PATH...), signed by the workload
+ * owner when it is an update, and writes `coordinator-root-ca.pem`, `mesh-ca.pem` and, on the
+ * first set, `seed-shares.json` into the workspace.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { decodeHex, encodeHex } from "../../bytes/mod.ts";
+import { ParseError } from "../../errors/mod.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
+import {
+  cliEvidenceVerifier,
+  initdataFromYaml,
+  readFileNamed,
+  readLocalManifest,
+  writeFileAtomic,
+} from "../../atls/workspace.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../coordinator/api/signatures.ts";
+import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
+
+/** Options of {@link runSet}. */
+export interface SetOptions {
+  /** Coordinator user API `HOST:PORT`. */
+  readonly coordinator: string;
+  /** Manifest path. */
+  readonly manifest: string;
+  /** Workload owner key path (PKCS#8 PEM); needed for updates. */
+  readonly workloadOwnerKey: string;
+  /** Workspace folder the CA files and seed shares are written to. */
+  readonly workspace: string;
+  /** Generated YAML files. */
+  readonly paths: readonly string[];
+  /** Where progress goes. */
+  readonly print?: (line: string) => void;
+}
+
+/** What `set` did. */
+export interface SetResult {
+  /** hex of the new latest transition. */
+  readonly transition: string;
+  /** Whether this was the first manifest (seed shares written). */
+  readonly first: boolean;
+  /** Files written. */
+  readonly written: readonly string[];
+}
+
+/** Runs `contrast set`. */
+export async function runSet(options: SetOptions): Promise<SetResult> {
+  const print = options.print ?? console.log;
+  const local = await readLocalManifest(options.manifest);
+  const found = await initdataFromYaml(options.paths);
+  const byDigest = new Map(found.map((f) => [f.digest, f]));
+  const policies: Uint8Array[] = [];
+  for (const digest of Object.keys(local.manifest.Policies)) {
+    const doc = byDigest.get(digest);
+    if (!doc) {
+      throw new ParseError(
+        `${options.manifest}: Policies.${digest}`,
+        "no resource in the given YAML carries this policy's initdata (pass every generated file)",
+      );
+    }
+    policies.push(doc.bytes);
+  }
+  for (const f of found) {
+    if (!(f.digest in local.manifest.Policies)) {
+      throw new ParseError(
+        f.source,
+        `its policy ${f.digest} is not in ${options.manifest}: run contrast generate again`,
+      );
+    }
+  }
+  const attested = await attestCoordinator(
+    options.coordinator,
+    local.manifest,
+    cliEvidenceVerifier(),
+  );
+  if (attested.state.recoveryNeeded) {
+    throw new ParseError("coordinator", "the Coordinator needs recovery first: contrast recover");
+  }
+  print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
+  const previous = attested.state.latestTransition ?? GENESIS_TRANSITION;
+  const first = attested.state.latestTransition === undefined;
+  const next = await transitionHash(await manifestHash(local.bytes), previous);
+  let signature: Uint8Array = new Uint8Array();
+  if (!first) {
+    const pem = new TextDecoder().decode(await readFileNamed(options.workloadOwnerKey));
+    signature = await signManifestUpdate(
+      await importWorkloadOwnerKey(pem, options.workloadOwnerKey),
+      next,
+    );
+  }
+  const answer = await sendManifest(attested.client, {
+    manifest: local.bytes,
+    policies,
+    previousTransition: previous,
+    signature,
+  });
+  if (answer.transition !== encodeHex(next)) {
+    throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
+  }
+  decodeHex(answer.transition, "transition", 32);
+  const written: string[] = [];
+  const put = async (name: string, data: string, mode = 0o644) => {
+    const path = `${options.workspace}/${name}`;
+    await writeFileAtomic(path, data, mode);
+    written.push(path);
+  };
+  await put("coordinator-root-ca.pem", answer.rootCa);
+  await put("mesh-ca.pem", answer.meshCa);
+  if (answer.seedShares !== undefined) {
+    await put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
+  }
+  print(
+    `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
+  );
+  for (const path of written) print(`  wrote ${path}`);
+  return { transition: answer.transition, first, written };
+}
+
+/** Registers `contrast set`. */
+export function registerSetCommand(program: Command): void {
+  program
+    .command("set")
+    .description("attest the Coordinator and set (or update) the manifest")
+    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
+    .option("-m, --manifest <file>", "manifest", "manifest.json")
+    .option("--workload-owner-key <file>", "workload owner key for updates", "workload-owner.pem")
+    .option("-w, --workspace <dir>", "where CA files and seed shares are written", ".")
+    .argument("<paths...>", "generated Kubernetes YAML files")
+    .action(async (paths: string[], o) => {
+      await runSet({
+        coordinator: o.coordinator,
+        manifest: o.manifest,
+        workloadOwnerKey: o.workloadOwnerKey,
+        workspace: o.workspace,
+        paths,
+      });
+    });
+}

@@ -1,0 +1,67 @@
+/**
+ * Selecting a process's own evidence source from configuration: `configfs-tsm` (the real guest
+ * interface) or `simulated-snp` (a simulated TEE, refused unless explicitly allowed, for local
+ * runs and tests).
+ *
+ * @module
+ */
+import { decodeHex } from "../bytes/mod.ts";
+import { ParseError } from "../errors/mod.ts";
+import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
+import { ConfigfsTsmEvidenceSource } from "./configfs_tsm_source.ts";
+import type { EvidenceSource } from "./evidence_source.ts";
+import { SimulatedSnpEvidenceSource } from "./simulated_evidence.ts";
+
+/** Configuration of the evidence source. */
+export interface EvidenceConfig {
+  /** `configfs-tsm` or `simulated-snp`. */
+  readonly kind: string;
+  /** Must be true for a simulated source. */
+  readonly allowSimulated: boolean;
+  /** Folder of a saved simulated SNP authority (simulated only). */
+  readonly simulatedAuthorityDir?: string;
+  /** Hex HOST_DATA of the simulated VM: its initdata digest (simulated only). */
+  readonly simulatedHostData?: string;
+  /** Hex launch measurement of the simulated VM (simulated only). */
+  readonly simulatedMeasurement?: string;
+  /** configfs-tsm report folder (default `/sys/kernel/config/tsm/report`). */
+  readonly configfsTsmDir?: string;
+}
+
+/**
+ * The evidence source `config` describes.
+ *
+ * @throws {ParseError} naming the option that is missing, malformed or not allowed
+ */
+export async function evidenceSourceFrom(config: EvidenceConfig): Promise<EvidenceSource> {
+  switch (config.kind) {
+    case "configfs-tsm":
+      return await ConfigfsTsmEvidenceSource.open(config.configfsTsmDir);
+    case "simulated-snp": {
+      if (!config.allowSimulated) {
+        throw new ParseError(
+          "evidence",
+          "the simulated TEE is refused unless --allow-simulated is given (local runs and tests only)",
+        );
+      }
+      if (!config.simulatedAuthorityDir) {
+        throw new ParseError("simulated-authority", "required with --evidence simulated-snp");
+      }
+      if (!config.simulatedHostData) {
+        throw new ParseError("simulated-host-data", "required with --evidence simulated-snp");
+      }
+      const authority = await SimulatedSnpAuthority.load(config.simulatedAuthorityDir);
+      return new SimulatedSnpEvidenceSource(authority, {
+        hostData: decodeHex(config.simulatedHostData, "simulated-host-data", 32),
+        ...(config.simulatedMeasurement
+          ? { measurement: decodeHex(config.simulatedMeasurement, "simulated-measurement", 48) }
+          : {}),
+      });
+    }
+    default:
+      throw new ParseError(
+        "evidence",
+        `unknown evidence source ${JSON.stringify(config.kind)} (configfs-tsm or simulated-snp)`,
+      );
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The Coordinator process.
+ *
+ * ```
+ * deno run -A coordinator/main.ts --history-dir DIR [--host 0.0.0.0] [--user-port 1313]
+ *   [--mesh-port 7777] [--probe-port 9102] [--log-format json|text] [--log-level info]
+ *   [--evidence configfs-tsm | --evidence simulated-snp --allow-simulated
+ *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
+ *   [--ready-file PATH]
+ * ```
+ * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
+ * …). `--ready-file` receives `{"userPort","meshPort","probePort"}` once all servers listen.
+ * SIGTERM/SIGINT stop the servers; state is durable in the history store at every moment.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import { Command, Option } from "commander";
+import { ContrastError } from "../errors/mod.ts";
+import { Coordinator } from "./coordinator.ts";
+import { evidenceSourceFrom } from "./evidence_config.ts";
+import { FileHistoryBackend } from "./history/file_backend.ts";
+import { CoordinatorMetrics } from "./http/metrics.ts";
+import { type LogFormat, Logger, type LogLevel } from "./logger.ts";
+import { ManifestVerifiers, parseContrastManifest } from "./manifest_verifier.ts";
+import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
+
+function env(name: string): string | undefined {
+  return Deno.env.get(name) || undefined;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`bad port ${value}`);
+  return n;
+}
+
+/** Builds the Coordinator's command line. */
+export function coordinatorProgram(): Command {
+  return new Command("coordinator")
+    .description("contrast Coordinator: attestation, manifest enforcement and mesh CA")
+    .option("--history-dir <dir>", "manifest history folder", env("CONTRAST_HISTORY_DIR"))
+    .option("--host <addr>", "address to bind", env("CONTRAST_HOST") ?? DEFAULT_SERVICE_CONFIG.host)
+    .option("--user-port <n>", "user API port", port, Number(env("CONTRAST_USER_PORT") ?? 1313))
+    .option("--mesh-port <n>", "mesh API port", port, Number(env("CONTRAST_MESH_PORT") ?? 7777))
+    .option("--probe-port <n>", "probe port", port, Number(env("CONTRAST_PROBE_PORT") ?? 9102))
+    .addOption(
+      new Option("--log-format <f>", "log format").choices(["json", "text"]).default(
+        env("CONTRAST_LOG_FORMAT") ?? "json",
+      ),
+    )
+    .addOption(
+      new Option("--log-level <l>", "log level").choices(["debug", "info", "warn", "error"])
+        .default(env("CONTRAST_LOG_LEVEL") ?? "info"),
+    )
+    .option(
+      "--evidence <kind>",
+      "configfs-tsm or simulated-snp",
+      env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
+    )
+    .option(
+      "--allow-simulated",
+      "accept the simulated TEE (local runs only)",
+      env("CONTRAST_ALLOW_SIMULATED") === "1",
+    )
+    .option(
+      "--simulated-authority <dir>",
+      "saved simulated SNP authority",
+      env("CONTRAST_SIMULATED_AUTHORITY"),
+    )
+    .option(
+      "--simulated-host-data <hex>",
+      "simulated HOST_DATA (initdata digest)",
+      env("CONTRAST_SIMULATED_HOST_DATA"),
+    )
+    .option(
+      "--simulated-measurement <hex>",
+      "simulated launch measurement",
+      env("CONTRAST_SIMULATED_MEASUREMENT"),
+    )
+    .option("--ready-file <path>", "write bound ports here once listening")
+    .exitOverride();
+}
+
+/** Runs the Coordinator until SIGTERM/SIGINT; returns the exit code. */
+export async function runCoordinator(args: string[]): Promise<number> {
+  const program = coordinatorProgram();
+  try {
+    program.parse(args, { from: "user" });
+  } catch {
+    return 2;
+  }
+  const o = program.opts();
+  const logger = new Logger("coordinator", {
+    format: o.logFormat as LogFormat,
+    level: o.logLevel as LogLevel,
+  });
+  try {
+    if (!o.historyDir) throw new ContrastError("history-dir", "required (or CONTRAST_HISTORY_DIR)");
+    const metrics = new CoordinatorMetrics();
+    const verifiers = new ManifestVerifiers();
+    const coordinator = await Coordinator.start({
+      evidenceSource: await evidenceSourceFrom({
+        kind: o.evidence,
+        allowSimulated: o.allowSimulated === true,
+        simulatedAuthorityDir: o.simulatedAuthority,
+        simulatedHostData: o.simulatedHostData,
+        simulatedMeasurement: o.simulatedMeasurement,
+      }),
+      historyBackend: await FileHistoryBackend.open(o.historyDir),
+      parseManifest: parseContrastManifest,
+      verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
+      logger,
+      metrics,
+    });
+    const service = await startService(
+      coordinator,
+      {
+        ...DEFAULT_SERVICE_CONFIG,
+        host: o.host,
+        userPort: o.userPort,
+        meshPort: o.meshPort,
+        probePort: o.probePort,
+      },
+      logger,
+      metrics,
+    );
+    if (o.readyFile) {
+      const tmp = `${o.readyFile}.tmp`;
+      await Deno.writeTextFile(
+        tmp,
+        JSON.stringify({
+          userPort: service.userPort,
+          meshPort: service.meshPort,
+          probePort: service.probePort,
+          pid: Deno.pid,
+        }),
+      );
+      await Deno.rename(tmp, o.readyFile);
+    }
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      Deno.addSignalListener("SIGTERM", stop);
+      Deno.addSignalListener("SIGINT", stop);
+    });
+    logger.info("stopping");
+    await service.close();
+    return 0;
+  } catch (error) {
+    logger.error("fatal", {
+      error: error instanceof ContrastError ? error.message : String(error),
+    });
+    return error instanceof ContrastError ? 1 : 70;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await runCoordinator(Deno.args));
+}

@@ -1,0 +1,67 @@
+/**
+ * Writes what the initializer received where the workload reads it:
+ * `<tls>/mesh-ca.pem`, `<tls>/coordinator-root-ca.pem`, `<tls>/certChain.pem`, `<tls>/key.pem`
+ * (mode 0400) and, with a workload secret, `<secrets>/workload-secret-seed` (hex, mode 0400).
+ * Each file is written to a temporary name and renamed, so a reader never sees half a file.
+ *
+ * @module
+ */
+import { encodeHex, encodePem } from "../bytes/mod.ts";
+import type { MeshCredentials } from "./mesh_client.ts";
+
+/** Where the files go. */
+export interface OutputPaths {
+  /** Folder of the TLS files (default `/contrast/tls-config`). */
+  readonly tlsConfigDir: string;
+  /** Folder of the secrets (default `/contrast/secrets`). */
+  readonly secretsDir: string;
+}
+
+/** Default output folders. */
+export const DEFAULT_OUTPUT_PATHS: OutputPaths = {
+  tlsConfigDir: "/contrast/tls-config",
+  secretsDir: "/contrast/secrets",
+};
+
+async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    await Deno.writeTextFile(tmp, data, { mode, createNew: true });
+    await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Writes the credentials and the pod's private key; returns the paths written. */
+export async function writeCredentials(
+  paths: OutputPaths,
+  credentials: MeshCredentials,
+  leafPrivateKey: CryptoKey,
+): Promise<string[]> {
+  await Deno.mkdir(paths.tlsConfigDir, { recursive: true });
+  const written: string[] = [];
+  const put = async (dir: string, name: string, data: string, mode: number) => {
+    const path = `${dir}/${name}`;
+    await writeAtomically(path, data, mode);
+    written.push(path);
+  };
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", leafPrivateKey));
+  await put(paths.tlsConfigDir, "key.pem", encodePem("PRIVATE KEY", pkcs8), 0o400);
+  pkcs8.fill(0);
+  await put(paths.tlsConfigDir, "certChain.pem", credentials.certChain, 0o444);
+  await put(paths.tlsConfigDir, "mesh-ca.pem", credentials.meshCa, 0o444);
+  await put(paths.tlsConfigDir, "coordinator-root-ca.pem", credentials.rootCa, 0o444);
+  if (credentials.workloadSecret) {
+    await Deno.mkdir(paths.secretsDir, { recursive: true });
+    await put(
+      paths.secretsDir,
+      "workload-secret-seed",
+      encodeHex(credentials.workloadSecret),
+      0o400,
+    );
+  }
+  return written;
+}

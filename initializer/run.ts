@@ -1,0 +1,111 @@
+/**
+ * The initializer's main loop: generate the pod's keys, then try the mesh exchange with
+ * exponential backoff (the Coordinator may not be up, have no manifest yet, or not yet admit
+ * this pod's policy) until it succeeds or the deadline passes, then write the files.
+ *
+ * @module
+ */
+import { ContrastError, ParseError } from "../errors/mod.ts";
+import { generateTlsKeyPair } from "../atls/certificate.ts";
+import { HpkeRecipient } from "../atls/hpke.ts";
+import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
+import type { EvidenceSource } from "../coordinator/evidence_source.ts";
+import type { Logger } from "../coordinator/logger.ts";
+import { type OutputPaths, writeCredentials } from "./files.ts";
+import { type MeshCredentials, type PodKeys, requestMeshCredentials } from "./mesh_client.ts";
+
+/** Options of {@link runInitializer}. */
+export interface InitializerOptions {
+  /** `HOST:PORT` of the Coordinator's mesh API. */
+  readonly coordinator: string;
+  /** Evidence about this pod. */
+  readonly evidenceSource: EvidenceSource;
+  /** Output folders. */
+  readonly paths: OutputPaths;
+  /** Logs. */
+  readonly logger: Logger;
+  /** First retry delay, ms (default 500). */
+  readonly initialBackoffMs?: number;
+  /** Largest retry delay, ms (default 10 000). */
+  readonly maxBackoffMs?: number;
+  /** Give up after this long, ms (default 10 minutes). */
+  readonly deadlineMs?: number;
+  /** Per-request timeout, ms (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  /** Sleep (injectable for tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** The initializer gave up. */
+export class InitializerFailedError extends ContrastError {}
+
+/** Whether an error will not go away by retrying (malformed request or local problem). */
+export function isPermanent(error: unknown): boolean {
+  if (error instanceof CoordinatorBadRequestError) return true;
+  if (error instanceof ContrastError) return error instanceof ParseError;
+  return false;
+}
+
+/** Generates the pod's certificate key (P-256) and HPKE key. */
+export async function generatePodKeys(): Promise<PodKeys> {
+  const leaf = await generateTlsKeyPair();
+  return {
+    leaf,
+    leafSpki: new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey)),
+    hpke: await HpkeRecipient.generate(),
+  };
+}
+
+/**
+ * Runs the initializer to completion.
+ *
+ * @returns the paths written
+ * @throws {InitializerFailedError} with the last reason when the deadline passes or the failure
+ *   is permanent
+ */
+export async function runInitializer(options: InitializerOptions): Promise<string[]> {
+  const log = options.logger;
+  const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  const deadline = Date.now() + (options.deadlineMs ?? 600_000);
+  let backoff = options.initialBackoffMs ?? 500;
+  const maxBackoff = options.maxBackoffMs ?? 10_000;
+  const keys = await generatePodKeys();
+  for (let attempt = 1;; attempt++) {
+    let credentials: MeshCredentials;
+    try {
+      credentials = await requestMeshCredentials(
+        options.coordinator,
+        keys,
+        options.evidenceSource,
+        {
+          timeoutMs: options.requestTimeoutMs,
+        },
+      );
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (isPermanent(error)) {
+        throw new InitializerFailedError("coordinator", `permanent failure: ${reason}`, {
+          cause: error,
+        });
+      }
+      if (Date.now() + backoff > deadline) {
+        throw new InitializerFailedError(
+          "coordinator",
+          `gave up after ${attempt} attempts: ${reason}`,
+          { cause: error },
+        );
+      }
+      log.warn("attestation attempt failed; retrying", { attempt, reason, retryInMs: backoff });
+      await sleep(backoff);
+      backoff = Math.min(maxBackoff, backoff * 2);
+      continue;
+    }
+    const written = await writeCredentials(options.paths, credentials, keys.leaf.privateKey);
+    log.info("attested; credentials written", {
+      attempt,
+      tlsConfigDir: options.paths.tlsConfigDir,
+      workloadSecretWritten: credentials.workloadSecret !== undefined,
+    });
+    return written;
+  }
+}
