@@ -4,3 +4,5 @@
  * @module
  */
 export * from "./types.ts";
+export * from "./configfs_tsm.ts";
+export * from "./tsm_emulator.ts";

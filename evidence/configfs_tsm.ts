@@ -1,0 +1,261 @@
+/**
+ * Guest side: obtaining attestation evidence through the Linux configfs-tsm report interface
+ * (`/sys/kernel/config/tsm/report`, kernel ABI `Documentation/ABI/testing/configfs-tsm`).
+ *
+ * One report: create a fresh entry directory, write `privlevel` (optional) and the 64-byte
+ * `inblob`, read `generation` (it must equal the number of writes made, or someone else wrote to
+ * the entry), read `outblob`, `auxblob` (optional) and `provider`, re-read `generation` (it must
+ * not have moved: otherwise the outblob may belong to another writer's input), and remove the
+ * entry. The provider is `sev_guest` (SNP report; auxblob = certificate table) or `tdx_guest`
+ * (TDX quote).
+ *
+ * @module
+ */
+import { ContrastError, ParseError, UnavailableError, ValidationError } from "../errors/mod.ts";
+
+/** Default root of the configfs-tsm report interface. */
+export const DEFAULT_TSM_REPORT_ROOT = "/sys/kernel/config/tsm/report";
+
+/** Size of `inblob` contrast writes: the report data of SNP and TDX. */
+export const TSM_INBLOB_SIZE = 64;
+
+/** Highest privilege level the ABI defines (SNP VMPL 0–3). */
+export const TSM_MAX_PRIVLEVEL = 3;
+
+/**
+ * The file operations configfs-tsm needs. The default uses Deno's file system; a test emulator
+ * on a normal directory supplies its own (its `rmdir` must remove the files it created).
+ */
+export interface TsmFileSystem {
+  /** Creates one directory (not recursive). */
+  mkdir(path: string): Promise<void>;
+  /** Removes an entry directory. */
+  rmdir(path: string): Promise<void>;
+  /** Reads a whole attribute. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** Writes a whole attribute in one write. */
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+}
+
+/** configfs-tsm through Deno's file system. */
+export const denoTsmFileSystem: TsmFileSystem = {
+  mkdir: (path) => Deno.mkdir(path),
+  rmdir: (path) => Deno.remove(path),
+  readFile: (path) => Deno.readFile(path),
+  writeFile: (path, data) => Deno.writeFile(path, data),
+};
+
+/** Options of a {@link ConfigfsTsm}. */
+export interface ConfigfsTsmOptions {
+  /** The report root (default {@link DEFAULT_TSM_REPORT_ROOT}). */
+  readonly root?: string;
+  /** File operations (default {@link denoTsmFileSystem}). */
+  readonly fs?: TsmFileSystem;
+  /**
+   * How long to wait for `generation` to reach the number of writes, in milliseconds. The kernel
+   * updates it synchronously, so this only matters for emulators. Default 5000.
+   */
+  readonly settleTimeoutMs?: number;
+}
+
+/** Options of one report. */
+export interface TsmReportOptions {
+  /** Privilege level to request (SNP VMPL), 0–3; not written when absent. */
+  readonly privlevel?: number;
+}
+
+/** What configfs-tsm returned. Untrusted until verified. */
+export interface TsmReport {
+  /** The report (SNP) or quote (TDX). */
+  readonly outblob: Uint8Array;
+  /** Auxiliary data (SNP: GUID certificate table), when the provider gives any. */
+  readonly auxblob?: Uint8Array;
+  /** The provider name, e.g. `sev_guest` or `tdx_guest`. */
+  readonly provider: string;
+  /** The entry's generation the report belongs to. */
+  readonly generation: number;
+}
+
+/** Access to configfs-tsm reports. Holds no state besides its options. */
+export class ConfigfsTsm {
+  /** The report root. */
+  readonly root: string;
+  readonly #fs: TsmFileSystem;
+  readonly #settleTimeoutMs: number;
+
+  constructor(options: ConfigfsTsmOptions = {}) {
+    this.root = (options.root ?? DEFAULT_TSM_REPORT_ROOT).replace(/\/+$/, "");
+    this.#fs = options.fs ?? denoTsmFileSystem;
+    this.#settleTimeoutMs = options.settleTimeoutMs ?? 5000;
+  }
+
+  /** Whether the report root exists (configfs mounted, kernel built with TSM reports). */
+  async available(): Promise<boolean> {
+    try {
+      return (await Deno.stat(this.root)).isDirectory;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Gets a report binding `inblob` (exactly 64 bytes).
+   *
+   * @throws {ParseError} naming `inblob` or `privlevel` when the input is malformed
+   * @throws {ValidationError} naming `privlevel` when it is below the provider's floor
+   * @throws {UnavailableError} naming the attribute that could not be used, or `generation` when
+   *   another writer raced with this one
+   */
+  async getReport(inblob: Uint8Array, options: TsmReportOptions = {}): Promise<TsmReport> {
+    if (inblob.length !== TSM_INBLOB_SIZE) {
+      throw new ParseError(
+        "inblob",
+        `must be exactly ${TSM_INBLOB_SIZE} bytes, got ${inblob.length}`,
+      );
+    }
+    const { privlevel } = options;
+    if (
+      privlevel !== undefined &&
+      (!Number.isInteger(privlevel) || privlevel < 0 || privlevel > TSM_MAX_PRIVLEVEL)
+    ) {
+      throw new ParseError(
+        "privlevel",
+        `must be an integer 0–${TSM_MAX_PRIVLEVEL}, got ${privlevel}`,
+      );
+    }
+    const entry = `${this.root}/contrast-${crypto.randomUUID()}`;
+    try {
+      await this.#fs.mkdir(entry);
+    } catch (e) {
+      throw new UnavailableError(
+        "configfs-tsm",
+        `cannot create a report entry under ${this.root} (${errorText(e)}); is configfs mounted ` +
+          "and the kernel built with CONFIG_TSM_REPORTS, and is a TEE guest driver loaded?",
+        { cause: e },
+      );
+    }
+    try {
+      return await this.#report(entry, inblob, privlevel);
+    } finally {
+      await this.#fs.rmdir(entry).catch(() => {});
+    }
+  }
+
+  async #report(entry: string, inblob: Uint8Array, privlevel?: number): Promise<TsmReport> {
+    let writes = 0;
+    if (privlevel !== undefined) {
+      const floor = await this.#readNumber(entry, "privlevel_floor", true);
+      if (floor !== undefined && privlevel < floor) {
+        throw new ValidationError("privlevel", "below the provider's privlevel_floor", {
+          expected: `>= ${floor}`,
+          actual: String(privlevel),
+        });
+      }
+      await this.#write(entry, "privlevel", new TextEncoder().encode(`${privlevel}\n`));
+      writes++;
+    }
+    await this.#write(entry, "inblob", inblob);
+    writes++;
+    const generation = await this.#settledGeneration(entry, writes);
+    const outblob = await this.#read(entry, "outblob");
+    if (outblob.length === 0) {
+      throw new UnavailableError("outblob", "the provider returned nothing");
+    }
+    const auxblob = await this.#readOptional(entry, "auxblob");
+    const provider = new TextDecoder().decode(await this.#read(entry, "provider")).trim();
+    const after = await this.#readNumber(entry, "generation", false);
+    if (after !== generation) {
+      throw new UnavailableError(
+        "generation",
+        `changed from ${generation} to ${after} while reading: another writer raced on ${entry}`,
+      );
+    }
+    return {
+      outblob,
+      auxblob: auxblob && auxblob.length > 0 ? auxblob : undefined,
+      provider,
+      generation,
+    };
+  }
+
+  /** Waits until `generation` reaches `writes`; more than that means another writer. */
+  async #settledGeneration(entry: string, writes: number): Promise<number> {
+    const deadline = Date.now() + this.#settleTimeoutMs;
+    for (let delay = 1;; delay = Math.min(delay * 2, 50)) {
+      const generation = await this.#readNumber(entry, "generation", true);
+      if (generation !== undefined && generation > writes) {
+        throw new UnavailableError(
+          "generation",
+          `is ${generation} after ${writes} write(s): another writer raced on ${entry}`,
+        );
+      }
+      if (generation === writes) return generation;
+      if (Date.now() > deadline) {
+        throw new UnavailableError(
+          "generation",
+          `still ${
+            generation ?? "absent"
+          } after ${writes} write(s) and ${this.#settleTimeoutMs} ms`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  async #write(entry: string, attribute: string, data: Uint8Array): Promise<void> {
+    try {
+      await this.#fs.writeFile(`${entry}/${attribute}`, data);
+    } catch (e) {
+      throw new UnavailableError(attribute, `cannot write ${entry}/${attribute}: ${errorText(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async #read(entry: string, attribute: string): Promise<Uint8Array> {
+    try {
+      return await this.#fs.readFile(`${entry}/${attribute}`);
+    } catch (e) {
+      if (e instanceof ContrastError) throw e;
+      throw new UnavailableError(attribute, `cannot read ${entry}/${attribute}: ${errorText(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  async #readOptional(entry: string, attribute: string): Promise<Uint8Array | undefined> {
+    try {
+      return await this.#fs.readFile(`${entry}/${attribute}`);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw new UnavailableError(attribute, `cannot read ${entry}/${attribute}: ${errorText(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /** Reads a decimal attribute; with `optional`, a missing file gives undefined. */
+  async #readNumber(
+    entry: string,
+    attribute: string,
+    optional: boolean,
+  ): Promise<number | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#fs.readFile(`${entry}/${attribute}`);
+    } catch (e) {
+      if (optional && e instanceof Deno.errors.NotFound) return undefined;
+      throw new UnavailableError(attribute, `cannot read ${entry}/${attribute}: ${errorText(e)}`, {
+        cause: e,
+      });
+    }
+    const text = new TextDecoder().decode(bytes).trim();
+    if (text === "" && optional) return undefined;
+    if (!/^\d+$/.test(text)) throw new ParseError(attribute, `not a decimal number: "${text}"`);
+    return Number(text);
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
