@@ -77,7 +77,7 @@ export interface SnpVerification {
   readonly rootFingerprint: string;
   /** Whether that root is a simulated one. */
   readonly simulatedRoot: boolean;
-  /** Whether a CRL was checked for the VCEK/VLEK. */
+  /** Whether an AMD CRL was checked for a link of the chain (AMD revokes ASKs/ASVKs). */
   readonly revocationChecked: boolean;
 }
 
@@ -148,7 +148,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 
     const { intermediate, ark } = await this.#resolveChain(certs, ext);
     const crls = [...(this.#options.crls ?? [])];
-    const fetched = await this.#options.collateral?.crl(ext.product, ext.kind);
+    const fetched = await this.#crl(ext);
     if (fetched) crls.push(fetched);
     const chain = await verifySnpChain({
       vek: certs.vek,
@@ -202,8 +202,20 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
       vek: ext,
       rootFingerprint: chain.rootFingerprint,
       simulatedRoot,
-      revocationChecked: chain.revocationChecked[0] ?? false,
+      revocationChecked: chain.revocationChecked.some((checked) => checked),
     };
+  }
+
+  /** The AMD CRL when the collateral source has one; revocation is checked when available. */
+  async #crl(ext: VekExtensions): Promise<Crl | undefined> {
+    const collateral = this.#options.collateral;
+    if (collateral === undefined) return undefined;
+    try {
+      return await collateral.crl(ext.product, ext.kind);
+    } catch (e) {
+      if (e instanceof UnavailableError) return undefined;
+      throw e;
+    }
   }
 
   async #certificate(bytes: Uint8Array, field: string): Promise<Certificate> {

@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./cert_table.ts";
+export * from "./describe.ts";
 export * from "./encode.ts";
 export * from "./platform_info.ts";
 export * from "./policy.ts";

@@ -20,7 +20,7 @@ import { SNP_PRODUCTS, type SnpProductName, tcbLayoutOf } from "../abi/product.t
 import { encodeSignerInfo } from "../abi/signer_info.ts";
 import { encodeTcb, type SnpTcbParts } from "../abi/tcb.ts";
 import { SIMULATED_SNP_PLATFORM, type SnpReferenceValue } from "../reference_values.ts";
-import { issueArk, issueAsk, issueVcek, rsaPssKeyParams } from "./certificates.ts";
+import { issueArk, issueAsk, issueVcek, RSA_PSS_SHA384, rsaPssKeyParams } from "./certificates.ts";
 
 /** Options of {@link SimulatedSnpAuthority.generate}. */
 export interface GenerateSimulatedSnpOptions {
@@ -313,6 +313,30 @@ export class SimulatedSnpAuthority {
       this.#vceks.set(id, entry);
     }
     return entry;
+  }
+
+  /**
+   * A CRL signed by the ARK (like AMD's `/vcek/v1/{product}/crl`), revoking the intermediates
+   * whose serial numbers (hex) are listed.
+   */
+  async issueCrl(options: {
+    revokedSerials?: readonly string[];
+    thisUpdate?: Date;
+    nextUpdate?: Date;
+  } = {}): Promise<Uint8Array> {
+    const thisUpdate = options.thisUpdate ?? new Date(Date.now() - 3600_000);
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: this.ark.subject,
+      thisUpdate,
+      nextUpdate: options.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * 86400_000),
+      entries: (options.revokedSerials ?? []).map((serialNumber) => ({
+        serialNumber,
+        revocationDate: thisUpdate,
+      })),
+      signingAlgorithm: RSA_PSS_SHA384,
+      signingKey: this.#arkKey,
+    });
+    return new Uint8Array(crl.rawData);
   }
 
   /** Creates a signed report and its auxblob; see {@link SimulatedReportInput}. */

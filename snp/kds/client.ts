@@ -1,0 +1,169 @@
+/**
+ * The AMD KDS client: VCEKs, certificate chains and CRLs through the shared collateral
+ * {@link CachingFetcher} (disk cache, merged concurrent misses, retries honouring 429
+ * `Retry-After`, offline mode and imported bundles). The fetcher is untrusted like the network,
+ * so everything is verified before it is returned: the chain's ARK must be the pinned AMD root of
+ * the product and sign the ASK/ASVK, the VCEK must be signed by that ASK and be the one asked for
+ * (product, hwID, TCB), and the CRL must be signed by the ARK.
+ *
+ * @module
+ */
+import { encodeHex } from "../../bytes/mod.ts";
+import { ParseError, VerificationError } from "../../errors/mod.ts";
+import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
+import { type Certificate, parseCertificate, parseCertificates } from "../../x509/certificate.ts";
+import type { ChainCache } from "../../x509/chain_cache.ts";
+import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
+import { verifyChain } from "../../x509/chain.ts";
+import type { SnpProductName } from "../abi/product.ts";
+import type { SnpTcbParts } from "../abi/tcb.ts";
+import { intermediateName } from "../verify/chain.ts";
+import { AMD_ARK_SHA256 } from "../verify/roots.ts";
+import { AMD_VEK_OID, readVekExtensions, type VekKind } from "../verify/vek_extensions.ts";
+import type { SnpCertChain, SnpCollateralSource } from "./source.ts";
+import { AMD_KDS_BASE_URL, certChainUrl, crlUrl, vcekUrl } from "./urls.ts";
+
+/** Options of an {@link AmdKdsClient}. */
+export interface AmdKdsClientOptions {
+  /** The collateral fetcher (cache, offline bundles, retries). */
+  readonly fetcher: CachingFetcher;
+  /** KDS base URL (default `https://kdsintf.amd.com`; tests point it at a local server). */
+  readonly baseUrl?: string;
+  /** The time fetched certificates and CRLs are checked at (default: the wall clock). */
+  readonly clock?: () => Date;
+  /**
+   * Roots accepted per product, as SHA-256 fingerprints. Default: the pinned AMD ARKs. Tests
+   * that serve a simulated KDS name their simulated root here.
+   */
+  readonly trustedRoots?: Readonly<Partial<Record<SnpProductName, readonly string[]>>>;
+  /** Cache of verified chains. */
+  readonly chainCache?: ChainCache;
+}
+
+/** Fetches and verifies AMD collateral; see the module documentation. */
+export class AmdKdsClient implements SnpCollateralSource {
+  readonly #fetcher: CachingFetcher;
+  readonly #base: string;
+  readonly #clock: () => Date;
+  readonly #roots: Readonly<Partial<Record<SnpProductName, readonly string[]>>>;
+  readonly #cache?: ChainCache;
+
+  constructor(options: AmdKdsClientOptions) {
+    this.#fetcher = options.fetcher;
+    this.#base = options.baseUrl ?? AMD_KDS_BASE_URL;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#roots = options.trustedRoots ?? {};
+    this.#cache = options.chainCache;
+  }
+
+  #rootsOf(product: SnpProductName): readonly string[] {
+    return this.#roots[product] ?? [AMD_ARK_SHA256[product]];
+  }
+
+  /**
+   * The ASK (or ASVK) and ARK of `product`, verified: ARK pinned and self-signed, intermediate
+   * named as AMD names it and signed by the ARK.
+   *
+   * @throws {import("../../errors/mod.ts").UnavailableError} when KDS (or the offline cache)
+   *   cannot provide it
+   * @throws {VerificationError} when what came back does not verify
+   */
+  async certChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain> {
+    const url = certChainUrl(product, kind, this.#base);
+    const { body } = await this.#fetcher.get(url, { accept: "application/x-pem-file" });
+    const certs = parseCertificates(new TextDecoder().decode(body), url);
+    if (certs.length !== 2) {
+      throw new VerificationError(
+        url,
+        `expected 2 certificates (intermediate, ARK), got ${certs.length}`,
+      );
+    }
+    const [intermediate, ark] = certs as [Certificate, Certificate];
+    const expected = intermediateName(kind, product);
+    if (!new RegExp(`(^|,\\s*)CN=${expected}(,|$)`).test(intermediate.subject)) {
+      throw new VerificationError(
+        url,
+        `first certificate is "${intermediate.subject}", expected CN=${expected}`,
+      );
+    }
+    await verifyChain({
+      leaf: intermediate,
+      intermediates: [ark],
+      trustAnchors: this.#rootsOf(product),
+      now: this.#clock(),
+      field: url,
+      cache: this.#cache,
+      maxLength: 2,
+    });
+    return { intermediate, ark };
+  }
+
+  /**
+   * The VCEK of chip `hwId` at `tcb`, verified against the chain of `product` and checked to be
+   * the certificate asked for.
+   *
+   * @throws {import("../../errors/mod.ts").UnavailableError} when it cannot be fetched
+   * @throws {VerificationError} when it does not verify or is for another chip or TCB
+   */
+  async vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate> {
+    const url = vcekUrl(product, hwId, tcb, this.#base);
+    const [{ body }, chain] = await Promise.all([
+      this.#fetcher.get(url, { accept: "application/x-x509-ca-cert" }),
+      this.certChain(product, "VCEK"),
+    ]);
+    const vcek = parseCertificate(body, "vcek");
+    await verifyChain({
+      leaf: vcek,
+      intermediates: [chain.intermediate, chain.ark],
+      trustAnchors: this.#rootsOf(product),
+      now: this.#clock(),
+      field: url,
+      cache: this.#cache,
+      understoodCriticalExtensions: Object.values(AMD_VEK_OID),
+      maxLength: 3,
+    });
+    const ext = readVekExtensions(vcek);
+    const wantId = product === "Turin" ? hwId.subarray(0, 8) : hwId;
+    if (
+      ext.kind !== "VCEK" || ext.product !== product || encodeHex(ext.hwId!) !== encodeHex(wantId)
+    ) {
+      throw new VerificationError(url, `KDS returned a certificate for another chip or product`);
+    }
+    for (const c of ["bootloader", "tee", "snp", "microcode", "fmc"] as const) {
+      if ((ext.tcb[c] ?? 0) !== (tcb[c] ?? 0)) {
+        throw new VerificationError(
+          url,
+          `KDS returned a VCEK for ${c} SPL ${ext.tcb[c]}, asked for ${tcb[c]}`,
+        );
+      }
+    }
+    return vcek;
+  }
+
+  /**
+   * The CRL of `product` and `kind`, its signature checked against the verified ARK. Cached
+   * until its `nextUpdate`.
+   *
+   * @throws {import("../../errors/mod.ts").UnavailableError} when it cannot be fetched
+   * @throws {VerificationError} when it is not signed by the ARK or is outside its window
+   */
+  async crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined> {
+    const url = crlUrl(product, kind, this.#base);
+    const [{ body }, chain] = await Promise.all([
+      this.#fetcher.get(url, {
+        accept: "application/pkix-crl",
+        validUntil: (b) => {
+          try {
+            return parseCrl(b, url).nextUpdate;
+          } catch (e) {
+            throw e instanceof ParseError ? e : new ParseError(url, String(e));
+          }
+        },
+      }),
+      this.certChain(product, kind),
+    ]);
+    const crl = parseCrl(body, url);
+    await verifyCrl(crl, chain.ark, this.#clock(), url);
+    return crl;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The AMD KDS client against a local HTTP server that serves the KDS paths for a simulated
+ * authority (127.0.0.1 only; no mocking of the client or the fetcher).
+ */
+import assert from "node:assert/strict";
+import { encodeHex } from "../../../bytes/mod.ts";
+import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
+import { bundlePath } from "../../../collateral/bundle.ts";
+import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
+import { AmdKdsClient, certChainUrl, crlUrl, vcekUrl } from "../../../snp/kds/mod.ts";
+import type { SimulatedSnpAuthority } from "../../../snp/simulated/mod.ts";
+import { SnpEvidenceVerifier } from "../../../snp/verifier.ts";
+import { sharedAuthority } from "../simulated_fixture.ts";
+
+const NOW = new Date("2026-06-01T00:00:00Z");
+
+interface KdsServer {
+  readonly base: string;
+  readonly requests: string[];
+  /** Responses to send instead of the normal one, by path, consumed in order. */
+  readonly overrides: Map<string, Response[]>;
+  crl?: Uint8Array;
+  vcekFor?: (url: URL) => Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+async function startKds(authority: SimulatedSnpAuthority): Promise<KdsServer> {
+  const requests: string[] = [];
+  const overrides = new Map<string, Response[]>();
+  const pem = authority.ask.toString("pem") + "\n" + authority.ark.toString("pem") + "\n";
+  const state: Partial<KdsServer> = {};
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    requests.push(url.pathname + url.search);
+    const queued = overrides.get(url.pathname)?.shift();
+    if (queued) return queued;
+    const prefix = `/vcek/v1/${authority.product}/`;
+    if (url.pathname === `${prefix}cert_chain`) return new Response(pem);
+    if (url.pathname === `${prefix}crl`) {
+      return state.crl
+        ? new Response(state.crl as Uint8Array<ArrayBuffer>)
+        : new Response("no CRL", { status: 404 });
+    }
+    if (url.pathname.startsWith(prefix)) {
+      const tcb = {
+        bootloader: Number(url.searchParams.get("blSPL")),
+        tee: Number(url.searchParams.get("teeSPL")),
+        snp: Number(url.searchParams.get("snpSPL")),
+        microcode: Number(url.searchParams.get("ucodeSPL")),
+      };
+      const body = state.vcekFor ? await state.vcekFor(url) : await authority.vcekFor(tcb);
+      return new Response(body as Uint8Array<ArrayBuffer>);
+    }
+    return new Response("not found", { status: 404 });
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  return Object.assign(state, {
+    base,
+    requests,
+    overrides,
+    close: () => server.shutdown(),
+  }) as KdsServer;
+}
+
+function client(
+  authority: SimulatedSnpAuthority,
+  base: string,
+  fetcherOptions: ConstructorParameters<typeof CachingFetcher>[0] = {},
+) {
+  const fetcher = new CachingFetcher({
+    baseDelayMs: 1,
+    sleep: () => Promise.resolve(),
+    ...fetcherOptions,
+  });
+  return {
+    fetcher,
+    kds: new AmdKdsClient({
+      fetcher,
+      baseUrl: base,
+      clock: () => NOW,
+      trustedRoots: { [authority.product]: [authority.rootFingerprint] },
+    }),
+  };
+}
+
+async function verifyWithKds(authority: SimulatedSnpAuthority, kds: AmdKdsClient) {
+  const { report } = await authority.createReport({ version: 5 });
+  const verifier = new SnpEvidenceVerifier({
+    referenceValues: [authority.referenceValue()],
+    collateral: kds,
+  });
+  return await verifier.verifyDetailed({ platform: "snp", report }, { now: NOW });
+}
+
+Deno.test("KDS URLs follow AMD's layout, with fmcSPL and an 8-byte hwID on Turin", () => {
+  const tcb = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
+  assert.equal(
+    vcekUrl("Milan", new Uint8Array(64).fill(0xab), tcb),
+    `https://kdsintf.amd.com/vcek/v1/Milan/${
+      "ab".repeat(64)
+    }?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115`,
+  );
+  const turinId = new Uint8Array(64);
+  turinId.set([0x3b, 0x42, 0x09, 0x2f, 0x69, 0xc6, 0x56, 0xd3]);
+  assert.equal(
+    vcekUrl("Turin", turinId, { fmc: 0, bootloader: 1, tee: 0, snp: 2, microcode: 71 }),
+    "https://kdsintf.amd.com/vcek/v1/Turin/3b42092f69c656d3?fmcSPL=0&blSPL=1&teeSPL=0&snpSPL=2&ucodeSPL=71",
+  );
+  assert.equal(certChainUrl("Genoa", "VLEK"), "https://kdsintf.amd.com/vlek/v1/Genoa/cert_chain");
+  assert.equal(crlUrl("Genoa", "VCEK"), "https://kdsintf.amd.com/vcek/v1/Genoa/crl");
+});
+
+Deno.test("verifies a report without auxblob by fetching VCEK, chain and CRL from KDS", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    server.crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
+    const { kds } = client(authority, server.base);
+    const result = await verifyWithKds(authority, kds);
+    assert.equal(result.revocationChecked, true);
+    assert.equal(result.rootFingerprint, authority.rootFingerprint);
+    assert.ok(server.requests.some((r) => r.includes(encodeHex(authority.chipId))));
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("rejects a report whose ASK the AMD CRL revokes", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    server.crl = await authority.issueCrl({
+      revokedSerials: [authority.ask.serialNumber],
+      thisUpdate: new Date("2026-05-30T00:00:00Z"),
+    });
+    const { kds } = client(authority, server.base);
+    await assert.rejects(
+      verifyWithKds(authority, kds),
+      (e: unknown) => e instanceof VerificationError && /revoked/.test(e.message),
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("rejects a CRL that the ARK did not sign", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    const crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
+    crl[crl.length - 5]! ^= 1;
+    server.crl = crl;
+    const { kds } = client(authority, server.base);
+    await assert.rejects(kds.crl("Milan", "VCEK"), VerificationError);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("rejects a chain whose ARK is not the pinned root", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    const fetcher = new CachingFetcher({ sleep: () => Promise.resolve() });
+    const kds = new AmdKdsClient({ fetcher, baseUrl: server.base, clock: () => NOW });
+    await assert.rejects(
+      kds.certChain("Milan", "VCEK"),
+      (e: unknown) => e instanceof VerificationError && /not a pinned trust anchor/.test(e.message),
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("rejects a VCEK that KDS returns for another TCB", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    server.vcekFor = () => authority.vcekFor({ bootloader: 1, tee: 0, snp: 1, microcode: 1 });
+    const { kds } = client(authority, server.base);
+    await assert.rejects(
+      kds.vcek("Milan", authority.chipId, authority.tcb),
+      (e: unknown) => e instanceof VerificationError && /SPL/.test(e.message),
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("honours 429 Retry-After from KDS and then succeeds", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    const path = `/vcek/v1/Milan/cert_chain`;
+    server.overrides.set(path, [
+      new Response("slow down", { status: 429, headers: { "retry-after": "2" } }),
+    ]);
+    const sleeps: number[] = [];
+    const { kds } = client(authority, server.base, {
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+    });
+    await kds.certChain("Milan", "VCEK");
+    assert.deepEqual(sleeps, [2000]);
+    assert.equal(server.requests.filter((r) => r === path).length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("concurrent verifications share one KDS request per URL", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    const { kds } = client(authority, server.base);
+    await Promise.all([1, 2, 3].map(() => kds.vcek("Milan", authority.chipId, authority.tcb)));
+    const vcekRequests = server.requests.filter((r) => r.includes("blSPL"));
+    assert.equal(vcekRequests.length, 1);
+    assert.equal(server.requests.filter((r) => r.endsWith("cert_chain")).length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("offline: says what is missing, then works from the cache an online run filled", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    const offline = client(authority, server.base, { cacheDir, offline: true });
+    await assert.rejects(
+      verifyWithKds(authority, offline.kds),
+      (e: unknown) =>
+        e instanceof UnavailableError && /offline and not available/.test(e.message) &&
+        e.field.startsWith(server.base),
+    );
+    assert.equal(server.requests.length, 0);
+    await verifyWithKds(authority, client(authority, server.base, { cacheDir }).kds);
+    const seen = server.requests.length;
+    const again = client(authority, server.base, { cacheDir, offline: true });
+    const result = await verifyWithKds(authority, again.kds);
+    assert.equal(server.requests.length, seen);
+    assert.equal(result.revocationChecked, false); // no CRL was published: checked when available
+  } finally {
+    await server.close();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("offline: reads an imported collateral directory", async () => {
+  const authority = await sharedAuthority("Milan");
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = "http://kds.invalid";
+    const put = async (url: string, body: Uint8Array | string) => {
+      const path = bundlePath(dir, url);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await (typeof body === "string"
+        ? Deno.writeTextFile(path, body)
+        : Deno.writeFile(path, body));
+    };
+    await put(
+      certChainUrl("Milan", "VCEK", base),
+      authority.ask.toString("pem") + "\n" + authority.ark.toString("pem") + "\n",
+    );
+    await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
+    const { kds } = client(authority, base, { offline: true, importDirs: [dir] });
+    await verifyWithKds(authority, kds);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = await startKds(authority);
+  try {
+    server.crl = await authority.issueCrl({
+      thisUpdate: new Date("2026-05-01T00:00:00Z"),
+      nextUpdate: new Date("2026-05-08T00:00:00Z"),
+    });
+    const { kds } = client(authority, server.base);
+    await assert.rejects(
+      verifyWithKds(authority, kds),
+      (e: unknown) => e instanceof VerificationError && /stale/.test(e.message),
+    );
+  } finally {
+    await server.close();
+  }
+});
