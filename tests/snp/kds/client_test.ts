@@ -24,7 +24,7 @@ interface KdsServer {
   close(): Promise<void>;
 }
 
-async function startKds(authority: SimulatedSnpAuthority): Promise<KdsServer> {
+function startKds(authority: SimulatedSnpAuthority): KdsServer {
   const requests: string[] = [];
   const overrides = new Map<string, Response[]>();
   const pem = authority.ask.toString("pem") + "\n" + authority.ark.toString("pem") + "\n";
@@ -112,7 +112,7 @@ Deno.test("KDS URLs follow AMD's layout, with fmcSPL and an 8-byte hwID on Turin
 
 Deno.test("verifies a report without auxblob by fetching VCEK, chain and CRL from KDS", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     server.crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
     const { kds } = client(authority, server.base);
@@ -127,7 +127,7 @@ Deno.test("verifies a report without auxblob by fetching VCEK, chain and CRL fro
 
 Deno.test("rejects a report whose ASK the AMD CRL revokes", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     server.crl = await authority.issueCrl({
       revokedSerials: [authority.ask.serialNumber],
@@ -145,7 +145,7 @@ Deno.test("rejects a report whose ASK the AMD CRL revokes", async () => {
 
 Deno.test("rejects a CRL that the ARK did not sign", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     const crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
     crl[crl.length - 5]! ^= 1;
@@ -159,7 +159,7 @@ Deno.test("rejects a CRL that the ARK did not sign", async () => {
 
 Deno.test("rejects a chain whose ARK is not the pinned root", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     const fetcher = new CachingFetcher({ sleep: () => Promise.resolve() });
     const kds = new AmdKdsClient({ fetcher, baseUrl: server.base, clock: () => NOW });
@@ -174,7 +174,7 @@ Deno.test("rejects a chain whose ARK is not the pinned root", async () => {
 
 Deno.test("rejects a VCEK that KDS returns for another TCB", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     server.vcekFor = () => authority.vcekFor({ bootloader: 1, tee: 0, snp: 1, microcode: 1 });
     const { kds } = client(authority, server.base);
@@ -189,7 +189,7 @@ Deno.test("rejects a VCEK that KDS returns for another TCB", async () => {
 
 Deno.test("honours 429 Retry-After from KDS and then succeeds", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     const path = `/vcek/v1/Milan/cert_chain`;
     server.overrides.set(path, [
@@ -212,7 +212,7 @@ Deno.test("honours 429 Retry-After from KDS and then succeeds", async () => {
 
 Deno.test("concurrent verifications share one KDS request per URL", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     const { kds } = client(authority, server.base);
     await Promise.all([1, 2, 3].map(() => kds.vcek("Milan", authority.chipId, authority.tcb)));
@@ -226,7 +226,7 @@ Deno.test("concurrent verifications share one KDS request per URL", async () => 
 
 Deno.test("offline: says what is missing, then works from the cache an online run filled", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   const cacheDir = await Deno.makeTempDir();
   try {
     const offline = client(authority, server.base, { cacheDir, offline: true });
@@ -275,7 +275,7 @@ Deno.test("offline: reads an imported collateral directory", async () => {
 
 Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
   const authority = await sharedAuthority("Milan");
-  const server = await startKds(authority);
+  const server = startKds(authority);
   try {
     server.crl = await authority.issueCrl({
       thisUpdate: new Date("2026-05-01T00:00:00Z"),
