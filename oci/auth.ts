@@ -70,6 +70,8 @@ export interface TokenRequest {
   readonly allowHttp: boolean;
   /** Request timeout in milliseconds. */
   readonly timeoutMs: number;
+  /** HTTP client with extra trusted CA certificates (default: the system's trust store). */
+  readonly httpClient?: Deno.HttpClient;
 }
 
 /**
@@ -100,7 +102,11 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
   if (request.credentials) headers.set("Authorization", basicAuthorization(request.credentials));
   let response: Response;
   try {
-    response = await fetch(url, { headers, signal: AbortSignal.timeout(request.timeoutMs) });
+    response = await fetch(url, {
+      headers,
+      signal: AbortSignal.timeout(request.timeoutMs),
+      client: request.httpClient,
+    });
   } catch (e) {
     throw new UnavailableError(`token endpoint ${url.origin}`, `cannot reach: ${e}`);
   }

@@ -27,6 +27,11 @@ export interface RegistryClientOptions {
   readonly credentials?: CredentialStore;
   /** Timeout of one request (default 60 s; blob downloads get ten times that). */
   readonly timeoutMs?: number;
+  /**
+   * Extra PEM CA certificates trusted for HTTPS registries and token endpoints (besides the
+   * system's). A client created with them holds an HTTP client: {@link RegistryClient.close} it.
+   */
+  readonly caCertificates?: readonly string[];
 }
 
 /** A repository in a registry. */
@@ -107,11 +112,20 @@ export class RegistryClient {
   readonly #credentials: CredentialStore;
   readonly #timeoutMs: number;
   readonly #authorizations = new Map<string, string>();
+  readonly #httpClient: Deno.HttpClient | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     this.#insecure = new Set(options.insecureRegistries ?? []);
     this.#credentials = options.credentials ?? new Map();
     this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#httpClient = options.caCertificates?.length
+      ? Deno.createHttpClient({ caCerts: [...options.caCertificates] })
+      : undefined;
+  }
+
+  /** Releases the HTTP client made for custom CA certificates (no-op without them). */
+  close(): void {
+    this.#httpClient?.close();
   }
 
   /** Whether `registry` is reached over plain HTTP. */
@@ -143,6 +157,7 @@ export class RegistryClient {
         credentials,
         allowHttp: this.isInsecure(location.registry),
         timeoutMs: this.#timeoutMs,
+        httpClient: this.#httpClient,
       });
       return `Bearer ${token}`;
     }
@@ -184,7 +199,12 @@ export class RegistryClient {
       if (authorization) headers.set("Authorization", authorization);
       let response: Response;
       try {
-        response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+        response = await fetch(url, {
+          ...init,
+          headers,
+          signal: AbortSignal.timeout(timeoutMs),
+          client: this.#httpClient,
+        });
       } catch (e) {
         throw new UnavailableError(field, `cannot reach registry ${location.registry}: ${e}`);
       }

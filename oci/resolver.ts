@@ -58,6 +58,11 @@ export interface ImageResolverOptions {
   readonly platform?: Platform;
   /** Request timeout in milliseconds. */
   readonly timeoutMs?: number;
+  /**
+   * Extra PEM CA certificates for HTTPS registries (e.g. a private registry's CA). When given,
+   * call {@link OciImageResolver.close} when done.
+   */
+  readonly caCertificates?: readonly string[];
 }
 
 /** Dependencies of an {@link OciImageResolver}. */
@@ -72,6 +77,8 @@ export interface OciImageResolverDeps {
   readonly progress: PullProgress;
   /** Platform to pick from indexes. */
   readonly platform: Platform;
+  /** Releases what the client holds (called by {@link OciImageResolver.close}). */
+  readonly close?: () => Promise<void>;
 }
 
 /** Resolves image references with the registry and the cache. See the module doc. */
@@ -81,6 +88,11 @@ export class OciImageResolver implements ImageResolver {
 
   constructor(deps: OciImageResolverDeps) {
     this.#deps = deps;
+  }
+
+  /** Releases network resources (needed only with custom CA certificates). */
+  async close(): Promise<void> {
+    await this.#deps.close?.();
   }
 
   /**
@@ -326,8 +338,12 @@ export function createImageResolver(options: ImageResolverOptions): OciImageReso
           insecureRegistries: options.insecureRegistries,
           credentials,
           timeoutMs: options.timeoutMs,
+          caCertificates: options.caCertificates,
         })
       ),
+    close: async () => {
+      if (client) (await client.catch(() => undefined))?.close();
+    },
     offline: options.offline ?? false,
     progress,
     platform: options.platform ?? DEFAULT_PLATFORM,

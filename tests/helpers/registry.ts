@@ -36,7 +36,7 @@ import { startTokenServer, type TokenServer } from "./token_server.ts";
 export interface TestRegistry {
   /** `127.0.0.1:<port>`: the registry part of image references, and the insecure-registry entry. */
   readonly host: string;
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`). */
   readonly url: string;
   /** The registry's storage root (tests may tamper with blobs under `docker/registry/v2/blobs`). */
   readonly storageDir: string;
@@ -44,6 +44,8 @@ export interface TestRegistry {
   readonly credentials?: Credentials;
   /** A client that reaches this registry (with its credentials, if any). */
   readonly client: RegistryClient;
+  /** PEM of the CA that issued the registry's certificate (with `tls`). */
+  readonly caCertificatePem?: string;
   /** The token server, when started with `tokenAuth`. */
   readonly tokenServer?: TokenServer;
   /** Stops the registry (and token server) and deletes its storage. */
@@ -59,6 +61,11 @@ export interface StartRegistryOptions {
    * only for these credentials. Mutually exclusive with `htpasswd`.
    */
   readonly tokenAuth?: { readonly credentials: Credentials };
+  /**
+   * Serve HTTPS with a certificate for 127.0.0.1 from a fresh test CA (`caCertificatePem`);
+   * the registry is then not "insecure" and `client` trusts that CA.
+   */
+  readonly tls?: boolean;
 }
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -106,7 +113,35 @@ async function htpasswdLine(credentials: Credentials): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim() + "\n";
 }
 
-async function waitReady(url: string, child: Deno.ChildProcess, logFile: string): Promise<void> {
+/** Makes a test CA and a server certificate for 127.0.0.1 with `openssl`. */
+async function makeTlsFiles(dir: string): Promise<string> {
+  const script = `set -e
+cd "$1"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
+  -days 2 -subj "/CN=contrast test registry CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key \
+  -out server.csr -subj "/CN=127.0.0.1"
+printf "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n" \
+  > server.ext
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+  -extfile server.ext -out server.crt
+`;
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script, "tls", dir],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`openssl failed: ${new TextDecoder().decode(out.stderr)}`);
+  return await Deno.readTextFile(`${dir}/ca.crt`);
+}
+
+async function waitReady(
+  url: string,
+  child: Deno.ChildProcess,
+  logFile: string,
+  httpClient?: Deno.HttpClient,
+): Promise<void> {
   let exited = false;
   const status = child.status.then((s) => {
     exited = true;
@@ -119,7 +154,10 @@ async function waitReady(url: string, child: Deno.ChildProcess, logFile: string)
       throw new Error(`docker-registry exited during start-up:\n${log}`);
     }
     try {
-      const response = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+      const response = await fetch(`${url}/v2/`, {
+        signal: AbortSignal.timeout(1000),
+        client: httpClient,
+      });
       await response.body?.cancel();
       if (response.status === 200 || response.status === 401) return;
     } catch {
@@ -160,10 +198,19 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
 `;
   }
   const credentials = options.htpasswd ?? options.tokenAuth?.credentials;
+  let tls = "";
+  let caCertificatePem: string | undefined;
+  if (options.tls) {
+    caCertificatePem = await makeTlsFiles(dir);
+    tls = `  tls:\n    certificate: ${dir}/server.crt\n    key: ${dir}/server.key\n`;
+  }
+  const probeClient = caCertificatePem
+    ? Deno.createHttpClient({ caCerts: [caCertificatePem] })
+    : undefined;
   for (let attempt = 0;; attempt++) {
     const port = freePort();
     const host = `127.0.0.1:${port}`;
-    const url = `http://${host}`;
+    const url = `${options.tls ? "https" : "http"}://${host}`;
     const config = `version: 0.1
 log:
   level: error
@@ -176,7 +223,7 @@ storage:
     enabled: true
 http:
   addr: ${host}
-${auth}`;
+${tls}${auth}`;
     await Deno.writeTextFile(`${dir}/config.yml`, config);
     const logFile = `${dir}/registry.log`;
     const child = new Deno.Command("bash", {
@@ -192,7 +239,7 @@ ${auth}`;
       stderr: "null",
     }).spawn();
     try {
-      await waitReady(url, child, logFile);
+      await waitReady(url, child, logFile, probeClient);
     } catch (e) {
       try {
         child.kill("SIGKILL");
@@ -201,12 +248,15 @@ ${auth}`;
       }
       await child.status;
       if (attempt < 2) continue; // the port may have been taken in between: try another
+      probeClient?.close();
       await tokenServer?.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw e;
     }
+    probeClient?.close();
     const client = new RegistryClient({
-      insecureRegistries: [host],
+      insecureRegistries: options.tls ? [] : [host],
+      caCertificates: caCertificatePem ? [caCertificatePem] : undefined,
       credentials: credentials ? new Map([[host, credentials]]) : undefined,
     });
     return {
@@ -215,6 +265,7 @@ ${auth}`;
       storageDir,
       credentials,
       client,
+      caCertificatePem,
       tokenServer,
       async stop() {
         try {
@@ -223,6 +274,7 @@ ${auth}`;
           // already gone
         }
         await child.status;
+        client.close();
         await tokenServer?.stop();
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       },
