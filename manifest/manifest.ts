@@ -10,6 +10,8 @@
 import { decodeHex } from "../bytes/mod.ts";
 import { InvalidDocumentError } from "../errors/mod.ts";
 import { childPath, IssueList, jsonTypeOf, ObjectReader } from "../json/mod.ts";
+import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
+import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
 import { readEcdsaPublicKey, readRsaPublicKey } from "./public_keys.ts";
 import { classifySan, type SubjectAltName } from "./sans.ts";
 
@@ -51,7 +53,7 @@ export interface ReferenceValueReaders<Snp, Tdx> {
 }
 
 /** A parsed manifest, with the exact bytes it was parsed from (hashes are over these bytes). */
-export interface Manifest<Snp = unknown, Tdx = unknown> {
+export interface Manifest<Snp = SnpReferenceValue, Tdx = TdxReferenceValue> {
   /** Allowed policies by lower-case hex SHA-256 digest of their initdata document. */
   readonly Policies: Readonly<Record<string, PolicyEntry>>;
   /** Accepted hardware reference values. */
@@ -214,12 +216,30 @@ export function parseManifestWith<Snp, Tdx>(
   };
 }
 
+/** The SNP and TDX modules' entry readers: what {@link parseManifest} uses. */
+export const PLATFORM_REFERENCE_VALUE_READERS: ReferenceValueReaders<
+  SnpReferenceValue,
+  TdxReferenceValue
+> = { snp: readSnpReferenceValue, tdx: readTdxReferenceValue };
+
+/**
+ * Parses a manifest strictly from its exact JSON bytes, reading reference values with the SNP
+ * and TDX modules' readers (a simulated platform entry must name `SimulatedRootSHA256`).
+ *
+ * @throws {InvalidDocumentError} listing every problem with its JSON path
+ */
+export function parseManifest(bytes: Uint8Array): Manifest {
+  return parseManifestWith(bytes, PLATFORM_REFERENCE_VALUE_READERS);
+}
+
 function isEmptyList(value: unknown): boolean {
   return value === undefined || value === null || (Array.isArray(value) && value.length === 0);
 }
 
 /** The digest of the policy with Role `coordinator` (a parsed manifest has exactly one). */
-export function coordinatorPolicyDigest(manifest: Manifest<unknown, unknown>): string {
+export function coordinatorPolicyDigest(
+  manifest: Pick<Manifest<unknown, unknown>, "Policies">,
+): string {
   for (const [digest, entry] of Object.entries(manifest.Policies)) {
     if (entry.Role === "coordinator") return digest;
   }

@@ -9,3 +9,4 @@ export * from "./manifest.ts";
 export * from "./policy_match.ts";
 export * from "./public_keys.ts";
 export * from "./sans.ts";
+export * from "./verifiers.ts";

@@ -37,7 +37,7 @@ export function expectedHostData(platform: TeePlatform, digest: Uint8Array): Uin
  *   value has the wrong length or shape for its platform
  */
 export function matchPolicy(
-  manifest: Pick<Manifest, "Policies">,
+  manifest: Pick<Manifest<unknown, unknown>, "Policies">,
   claims: Pick<AttestationClaims, "platform" | "hostData">,
 ): MatchedPolicy {
   const expectedLength = claims.platform === "snp" ? 32 : 48;

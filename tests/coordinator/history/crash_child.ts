@@ -1,0 +1,35 @@
+/**
+ * Child process of the crash test: opens the file history at `Deno.args[0]` and appends manifests
+ * in a loop until it is killed, printing `ACK <transition hash hex>` after each append resolved
+ * (the point at which a Coordinator would answer the client). The history signing key comes as a
+ * JWK in the environment variable `HISTORY_KEY_JWK`.
+ */
+import { encodeHex } from "../../../bytes/mod.ts";
+import { FileHistoryBackend } from "../../../coordinator/history/file_backend.ts";
+import { ManifestHistory } from "../../../coordinator/history/manifest_history.ts";
+import { GENESIS_TRANSITION } from "../../../manifest/hash.ts";
+
+const jwk = JSON.parse(Deno.env.get("HISTORY_KEY_JWK")!) as JsonWebKey;
+const algorithm = { name: "ECDSA", namedCurve: "P-384" };
+const privateKey = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["sign"]);
+const publicKey = await crypto.subtle.importKey(
+  "jwk",
+  { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+  algorithm,
+  true,
+  ["verify"],
+);
+const history = ManifestHistory.open(await FileHistoryBackend.open(Deno.args[0]!), publicKey);
+let previous = (await history.latest())?.transitionHash ?? GENESIS_TRANSITION;
+const encoder = new TextEncoder();
+await Deno.stdout.write(encoder.encode("READY\n"));
+for (let i = 0;; i++) {
+  const manifest = encoder.encode(JSON.stringify({ run: Deno.pid, i, pad: "x".repeat(i % 97) }));
+  const policy = encoder.encode(`policy ${Deno.pid} ${i}\n`);
+  const entry = await history.append(
+    { manifestBytes: manifest, policies: [policy], expectedPrevious: previous },
+    privateKey,
+  );
+  previous = entry.transitionHash;
+  await Deno.stdout.write(encoder.encode(`ACK ${encodeHex(entry.transitionHash)}\n`));
+}
