@@ -5,3 +5,4 @@
  */
 export * from "./authority.ts";
 export * from "./certificates.ts";
+export * from "./tsm_provider.ts";
