@@ -1,0 +1,71 @@
+/**
+ * Guest side of TDX: quotes through configfs-tsm (provider `tdx_guest`), and a simulated
+ * `tdx_guest` provider for the configfs-tsm emulator backed by a {@link SimulatedTdxAuthority}.
+ *
+ * @module
+ */
+import { UnavailableError, VerificationError } from "../errors/mod.ts";
+import { constantTimeEqual } from "../bytes/mod.ts";
+import { ConfigfsTsm } from "../evidence/configfs_tsm.ts";
+import type { TsmProvider } from "../evidence/tsm_emulator.ts";
+import type { Evidence } from "../evidence/types.ts";
+import { parseTdxQuote } from "./quote/parse_quote.ts";
+import type { TdxQuote } from "./quote/types.ts";
+import type { SimulatedQuoteOptions, SimulatedTdxAuthority } from "./simulated/authority.ts";
+
+/** The configfs-tsm provider name of TDX guests. */
+export const TDX_TSM_PROVIDER = "tdx_guest";
+
+/** A quote obtained in the guest. */
+export interface GuestTdxQuote {
+  /** The quote bytes exactly as the provider returned them (padding included). */
+  readonly quote: Uint8Array;
+  /** The parsed quote. */
+  readonly parsed: TdxQuote;
+  /** The quote as evidence for a verifier. */
+  readonly evidence: Evidence;
+}
+
+/**
+ * Gets a TDX quote binding `reportData` (64 bytes) through configfs-tsm.
+ *
+ * @throws {UnavailableError} when configfs-tsm is not usable or the provider is not TDX
+ * @throws {import("../errors/mod.ts").ParseError} when the provider returned a malformed quote
+ * @throws {VerificationError} when the quote does not carry the requested report data
+ */
+export async function getTdxQuote(
+  reportData: Uint8Array,
+  tsm: ConfigfsTsm = new ConfigfsTsm(),
+): Promise<GuestTdxQuote> {
+  const report = await tsm.getReport(reportData);
+  if (report.provider !== TDX_TSM_PROVIDER) {
+    throw new UnavailableError(
+      "configfs-tsm.provider",
+      `expected ${TDX_TSM_PROVIDER}, the provider is ${report.provider || "(empty)"}`,
+    );
+  }
+  const parsed = parseTdxQuote(report.outblob);
+  if (!constantTimeEqual(parsed.body.reportData, reportData)) {
+    throw new VerificationError(
+      "quote.body.reportData",
+      "the quote does not carry the report data that was written to inblob",
+    );
+  }
+  return { quote: report.outblob, parsed, evidence: { platform: "tdx", report: report.outblob } };
+}
+
+/**
+ * A simulated `tdx_guest` provider for the configfs-tsm emulator: each report is a quote signed
+ * by `authority` over `inblob`, with the TD's fixed measurements from `td`.
+ */
+export function simulatedTdxTsmProvider(
+  authority: SimulatedTdxAuthority,
+  td: Omit<SimulatedQuoteOptions, "reportData"> = {},
+): TsmProvider {
+  return {
+    name: TDX_TSM_PROVIDER,
+    async produce(inblob: Uint8Array) {
+      return { outblob: await authority.createQuote({ ...td, reportData: inblob }) };
+    },
+  };
+}
