@@ -7,7 +7,7 @@
  * @module
  */
 import { decodeBase64 } from "../bytes/mod.ts";
-import { ParseError } from "../errors/mod.ts";
+import { ParseError, UnavailableError } from "../errors/mod.ts";
 import { DOCKER_HUB } from "./reference.ts";
 
 /** A user name and password (or token) for a registry. */
@@ -31,29 +31,53 @@ export function registryKey(key: string): string {
   return host;
 }
 
+/** Looks up the credentials for a registry host (undefined: anonymous). */
+export type CredentialLookup = (registry: string) => Promise<Credentials | undefined>;
+
+/** The credential-related parts of a Docker config file. */
+export interface DockerConfig {
+  /** Credentials stored inline in `auths`. */
+  readonly auths: CredentialStore;
+  /** `credHelpers`: registry host → helper name (`docker-credential-<name>`). */
+  readonly credHelpers: ReadonlyMap<string, string>;
+  /** `credsStore`: the helper used for every registry without its own. */
+  readonly credsStore?: string;
+}
+
+const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function objectField(
+  json: Record<string, unknown>,
+  key: string,
+  path: string,
+): Record<string, unknown> | undefined {
+  const value = json[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ParseError(`${path}: ${key}`, "expected an object");
+  }
+  return value as Record<string, unknown>;
+}
+
 /**
- * Parses a Docker config file's text into a credential store.
+ * Parses a Docker config file's text.
  *
  * @param path the file's path, for errors
  * @throws {ParseError} naming the file and JSON path of a malformed entry
  */
-export function parseDockerConfig(text: string, path: string): CredentialStore {
+export function parseDockerConfig(text: string, path: string): DockerConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new ParseError(path, `not valid JSON: ${(e as Error).message}`);
   }
-  const store = new Map<string, Credentials>();
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new ParseError(path, "expected a JSON object");
   }
-  const auths = (json as Record<string, unknown>).auths;
-  if (auths === undefined) return store;
-  if (typeof auths !== "object" || auths === null || Array.isArray(auths)) {
-    throw new ParseError(`${path}: auths`, "expected an object");
-  }
-  for (const [key, entry] of Object.entries(auths as Record<string, unknown>)) {
+  const root = json as Record<string, unknown>;
+  const auths = new Map<string, Credentials>();
+  for (const [key, entry] of Object.entries(objectField(root, "auths", path) ?? {})) {
     const field = `${path}: auths[${JSON.stringify(key)}]`;
     if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
       throw new ParseError(field, "expected an object");
@@ -70,9 +94,106 @@ export function parseDockerConfig(text: string, path: string): CredentialStore {
     } else if (e.auth !== undefined && typeof e.auth !== "string") {
       throw new ParseError(`${field}.auth`, "expected a string");
     }
-    if (credentials) store.set(registryKey(key), credentials);
+    if (credentials) auths.set(registryKey(key), credentials);
   }
-  return store;
+  const helperName = (value: unknown, field: string): string => {
+    if (typeof value !== "string" || !HELPER_NAME.test(value)) {
+      throw new ParseError(field, "expected a credential helper name");
+    }
+    return value;
+  };
+  const credHelpers = new Map<string, string>();
+  for (const [key, value] of Object.entries(objectField(root, "credHelpers", path) ?? {})) {
+    credHelpers.set(
+      registryKey(key),
+      helperName(value, `${path}: credHelpers[${JSON.stringify(key)}]`),
+    );
+  }
+  const credsStore = root.credsStore === undefined || root.credsStore === ""
+    ? undefined
+    : helperName(root.credsStore, `${path}: credsStore`);
+  return { auths, credHelpers, ...(credsStore ? { credsStore } : {}) };
+}
+
+/** The server URL a credential helper is asked about (Docker Hub keeps its legacy URL). */
+export function helperServerUrl(registry: string): string {
+  return registry === DOCKER_HUB ? "https://index.docker.io/v1/" : registry;
+}
+
+/**
+ * Asks `docker-credential-<helper> get` (found on `PATH`) for the credentials of `registry`.
+ *
+ * @returns the credentials, or undefined when the helper has none for it
+ * @throws {UnavailableError} when the helper cannot be run or fails otherwise
+ * @throws {ParseError} when its answer is malformed
+ */
+export async function runCredentialHelper(
+  helper: string,
+  registry: string,
+): Promise<Credentials | undefined> {
+  const program = `docker-credential-${helper}`;
+  let output: Deno.CommandOutput;
+  try {
+    const child = new Deno.Command(program, {
+      args: ["get"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(helperServerUrl(registry)));
+    await writer.close();
+    output = await child.output();
+  } catch (e) {
+    throw new UnavailableError(program, `cannot run credential helper: ${(e as Error).message}`);
+  }
+  const stdout = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success) {
+    if (/credentials not found/i.test(stdout + new TextDecoder().decode(output.stderr))) {
+      return undefined;
+    }
+    throw new UnavailableError(program, `failed for ${registry} (exit code ${output.code})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    throw new ParseError(program, "answer is not JSON");
+  }
+  const { Username, Secret } = (json ?? {}) as Record<string, unknown>;
+  if (typeof Username !== "string" || typeof Secret !== "string") {
+    throw new ParseError(program, "answer lacks Username or Secret");
+  }
+  if (Username === "<token>") {
+    throw new UnavailableError(
+      program,
+      `returned an identity token for ${registry}; OAuth2 refresh tokens are not supported, use a password or access token`,
+    );
+  }
+  return { username: Username, password: Secret };
+}
+
+/**
+ * Credential lookup with Docker's precedence: the registry's `credHelpers` entry, else
+ * `credsStore`, else the inline `auths` entry. Helper answers are remembered per registry.
+ */
+export function dockerCredentialLookup(
+  config: DockerConfig,
+  runHelper: (helper: string, registry: string) => Promise<Credentials | undefined> =
+    runCredentialHelper,
+): CredentialLookup {
+  const answers = new Map<string, Promise<Credentials | undefined>>();
+  return (registry) => {
+    const helper = config.credHelpers.get(registry) ?? config.credsStore;
+    if (!helper) return Promise.resolve(config.auths.get(registry));
+    let answer = answers.get(registry);
+    if (!answer) {
+      answer = runHelper(helper, registry).then((c) => c ?? config.auths.get(registry));
+      answers.set(registry, answer);
+    }
+    return answer;
+  };
 }
 
 /** Where the Docker config file is: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
@@ -84,20 +205,21 @@ export function defaultDockerConfigPath(): string | undefined {
 }
 
 /**
- * Loads credentials from the Docker config file at `path` (default: {@link
- * defaultDockerConfigPath}). A missing file means no credentials.
+ * Loads the credential lookup from the Docker config file at `path` (default: {@link
+ * defaultDockerConfigPath}). A missing file means anonymous access everywhere.
  *
  * @throws {ParseError} when the file exists but is malformed
  */
-export async function loadDockerCredentials(path?: string): Promise<CredentialStore> {
+export async function loadDockerCredentials(path?: string): Promise<CredentialLookup> {
   const file = path ?? defaultDockerConfigPath();
-  if (!file) return new Map();
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return new Map();
-    throw e;
+  let text: string | undefined;
+  if (file) {
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
-  return parseDockerConfig(text, file);
+  if (text === undefined) return () => Promise.resolve(undefined);
+  return dockerCredentialLookup(parseDockerConfig(text, file!));
 }

@@ -13,7 +13,7 @@ import {
   fetchBearerToken,
   parseAuthChallenges,
 } from "./auth.ts";
-import type { Credentials, CredentialStore } from "./credentials.ts";
+import type { CredentialLookup, Credentials, CredentialStore } from "./credentials.ts";
 import { digestOf, parseDigest, verifyDigest } from "./digest.ts";
 import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./media_types.ts";
@@ -23,8 +23,8 @@ import { apiHost } from "./reference.ts";
 export interface RegistryClientOptions {
   /** Registries (`host[:port]`) reached over plain HTTP instead of HTTPS. */
   readonly insecureRegistries?: readonly string[];
-  /** Credentials by registry host. */
-  readonly credentials?: CredentialStore;
+  /** Credentials by registry host: a map, or a lookup (e.g. from the Docker config file). */
+  readonly credentials?: CredentialStore | CredentialLookup;
   /** Timeout of one request (default 60 s; blob downloads get ten times that). */
   readonly timeoutMs?: number;
   /**
@@ -109,14 +109,17 @@ async function errorDetail(response: Response): Promise<string> {
  */
 export class RegistryClient {
   readonly #insecure: ReadonlySet<string>;
-  readonly #credentials: CredentialStore;
+  readonly #credentials: CredentialLookup;
   readonly #timeoutMs: number;
   readonly #authorizations = new Map<string, string>();
   readonly #httpClient: Deno.HttpClient | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     this.#insecure = new Set(options.insecureRegistries ?? []);
-    this.#credentials = options.credentials ?? new Map();
+    const credentials = options.credentials ?? new Map<string, Credentials>();
+    this.#credentials = typeof credentials === "function"
+      ? credentials
+      : (registry) => Promise.resolve(credentials.get(registry));
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#httpClient = options.caCertificates?.length
       ? Deno.createHttpClient({ caCerts: [...options.caCertificates] })
@@ -138,17 +141,13 @@ export class RegistryClient {
     return `${this.isInsecure(registry) ? "http" : "https"}://${apiHost(registry)}/v2/`;
   }
 
-  #credentialsFor(registry: string): Credentials | undefined {
-    return this.#credentials.get(registry);
-  }
-
   async #authorize(
     location: RepositoryLocation,
     access: Access,
     challenges: AuthChallenge[],
     field: string,
   ): Promise<string> {
-    const credentials = this.#credentialsFor(location.registry);
+    const credentials = await this.#credentials(location.registry);
     const bearer = challenges.find((c) => c.scheme === "bearer");
     if (bearer) {
       const token = await fetchBearerToken({

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { ParseError } from "../../errors/mod.ts";
-import { loadDockerCredentials, parseDockerConfig, registryKey } from "../../oci/credentials.ts";
+import {
+  dockerCredentialLookup,
+  helperServerUrl,
+  loadDockerCredentials,
+  parseDockerConfig,
+  registryKey,
+} from "../../oci/credentials.ts";
 
 Deno.test("normalises auths keys: URLs, Docker Hub aliases, ports", () => {
   assert.equal(registryKey("https://index.docker.io/v1/"), "docker.io");
@@ -10,14 +16,13 @@ Deno.test("normalises auths keys: URLs, Docker Hub aliases, ports", () => {
 });
 
 Deno.test("reads auth (base64 user:password) and username/password entries", () => {
-  const store = parseDockerConfig(
+  const { auths: store } = parseDockerConfig(
     JSON.stringify({
       auths: {
         "https://index.docker.io/v1/": { auth: btoa("hub:pa:ss") },
         "ghcr.io": { username: "gh", password: "tok" },
         "empty.io": {},
       },
-      credsStore: "desktop",
     }),
     "config.json",
   );
@@ -50,7 +55,7 @@ Deno.test("rejects malformed docker config files, naming file and entry", () => 
 Deno.test("a missing docker config file means no credentials; DOCKER_CONFIG is honoured", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    assert.equal((await loadDockerCredentials(`${dir}/none.json`)).size, 0);
+    assert.equal(await (await loadDockerCredentials(`${dir}/none.json`))("r.io"), undefined);
     await Deno.writeTextFile(
       `${dir}/config.json`,
       JSON.stringify({ auths: { "r.io": { auth: btoa("u:p") } } }),
@@ -58,7 +63,7 @@ Deno.test("a missing docker config file means no credentials; DOCKER_CONFIG is h
     const before = Deno.env.get("DOCKER_CONFIG");
     Deno.env.set("DOCKER_CONFIG", dir);
     try {
-      assert.deepEqual((await loadDockerCredentials()).get("r.io"), {
+      assert.deepEqual(await (await loadDockerCredentials())("r.io"), {
         username: "u",
         password: "p",
       });
@@ -69,4 +74,43 @@ Deno.test("a missing docker config file means no credentials; DOCKER_CONFIG is h
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("asks credHelpers first, then credsStore, then auths (Docker's precedence)", async () => {
+  const config = parseDockerConfig(
+    JSON.stringify({
+      auths: { "a.io": { auth: btoa("inline:a") }, "c.io": { auth: btoa("inline:c") } },
+      credHelpers: { "https://a.io": "special" },
+      credsStore: "desktop",
+    }),
+    "config.json",
+  );
+  assert.deepEqual([...config.credHelpers], [["a.io", "special"]]);
+  assert.equal(config.credsStore, "desktop");
+  const asked: string[] = [];
+  const lookup = dockerCredentialLookup(config, (helper, registry) => {
+    asked.push(`${helper} ${registry}`);
+    return Promise.resolve(
+      registry === "c.io" ? undefined : { username: helper, password: registry },
+    );
+  });
+  assert.deepEqual(await lookup("a.io"), { username: "special", password: "a.io" });
+  assert.deepEqual(await lookup("b.io"), { username: "desktop", password: "b.io" });
+  assert.deepEqual(await lookup("c.io"), { username: "inline", password: "c" }, "helper has none");
+  await lookup("a.io");
+  assert.deepEqual(asked, ["special a.io", "desktop b.io", "desktop c.io"], "answers remembered");
+  assert.equal(helperServerUrl("docker.io"), "https://index.docker.io/v1/");
+});
+
+Deno.test("rejects credential helper names that are not plain names", () => {
+  for (const bad of ["../evil", "a b", ""]) {
+    assert.throws(
+      () => parseDockerConfig(JSON.stringify({ credHelpers: { "r.io": bad } }), "c.json"),
+      (e: unknown) => e instanceof ParseError && /credHelpers/.test(e.message),
+    );
+  }
+  assert.throws(
+    () => parseDockerConfig(JSON.stringify({ credsStore: "x/y" }), "c.json"),
+    /credsStore/,
+  );
 });

@@ -427,3 +427,41 @@ Deno.test("rejects a layer whose uncompressed tar does not match the config's di
     );
   });
 });
+
+Deno.test("authenticates with credentials from a docker credential helper program", async () => {
+  const credentials = { username: "carol", password: "helper-pw" };
+  await withRegistry(async (registry, cacheDir) => {
+    const pushed = await pushTestImage(registry, "helped", "v1", {
+      layers: [{ files: { "etc/passwd": PASSWD } }],
+    });
+    const bin = `${cacheDir}/bin`;
+    await Deno.mkdir(bin);
+    // A credential helper as Docker runs it: `get`, server URL on stdin, JSON on stdout.
+    await Deno.writeTextFile(
+      `${bin}/docker-credential-contrasttest`,
+      `#!/bin/sh
+read server
+if [ "$1" = get ] && [ "$server" = "${registry.host}" ]; then
+  echo '{"ServerURL":"'"$server"'","Username":"carol","Secret":"helper-pw"}'
+else
+  echo "credentials not found in native keychain"; exit 1
+fi
+`,
+      { mode: 0o755 },
+    );
+    const configPath = `${cacheDir}/docker-config.json`;
+    await Deno.writeTextFile(
+      configPath,
+      JSON.stringify({ auths: {}, credHelpers: { [registry.host]: "contrasttest" } }),
+    );
+    const path = Deno.env.get("PATH") ?? "";
+    Deno.env.set("PATH", `${bin}:${path}`);
+    try {
+      const image = await resolverFor(registry, cacheDir, { dockerConfigPath: configPath })
+        .resolve(`${registry.host}/helped:v1`);
+      assert.equal(image.digest, pushed.digest);
+    } finally {
+      Deno.env.set("PATH", path);
+    }
+  }, { htpasswd: credentials });
+});
