@@ -126,7 +126,8 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
       [...intermediates, ...anchorCerts].map((c) => c.fingerprint()),
     ),
   );
-  const certificates = await buildPath(leaf, pool, pinned, field, maxLength, cache);
+  const certificates = await optimisticPath(leaf, pool, pinned, field, maxLength, cache) ??
+    await buildPath(leaf, pool, pinned, field, maxLength, cache);
   const root = certificates[certificates.length - 1]!;
 
   let validFrom = new Date(Math.max(...certificates.map((c) => c.notBefore.getTime())));
@@ -227,6 +228,47 @@ function dedupe(certs: Certificate[], fingerprints: string[]): Certificate[] {
   });
 }
 
+/** The issuers of `cert` in `pool` by name and (where both are present) key identifier. */
+function issuerCandidates(
+  cert: Certificate,
+  pool: readonly Certificate[],
+  path: readonly Certificate[],
+): Certificate[] {
+  const aki = cert.authorityKeyIdentifier;
+  return pool.filter((c) =>
+    !path.includes(c) && constantTimeEqual(c.subjectDer, cert.issuerDer) &&
+    (aki === undefined || c.subjectKeyIdentifier === undefined ||
+      constantTimeEqual(aki, c.subjectKeyIdentifier))
+  );
+}
+
+/**
+ * The common case fast: when names lead to exactly one issuer at every step and end in a pinned
+ * self-issued root, every signature of that path is verified concurrently. Returns undefined when
+ * the path is ambiguous or anything fails; {@link buildPath} then searches and explains.
+ */
+async function optimisticPath(
+  leaf: Certificate,
+  pool: readonly Certificate[],
+  pinned: ReadonlySet<string>,
+  field: string,
+  maxLength: number,
+  cache: ChainCache | undefined,
+): Promise<Certificate[] | undefined> {
+  const path = [leaf];
+  while (!path[path.length - 1]!.selfIssued) {
+    if (path.length >= maxLength) return undefined;
+    const candidates = issuerCandidates(path[path.length - 1]!, pool, path);
+    if (candidates.length !== 1) return undefined;
+    path.push(candidates[0]!);
+  }
+  if (!pinned.has(await path[path.length - 1]!.fingerprint())) return undefined;
+  const results = await Promise.allSettled(
+    path.map((cert, i) => verifyLink(cert, path[i + 1] ?? cert, linkName(field, cert), cache)),
+  );
+  return results.every((r) => r.status === "fulfilled") ? path : undefined;
+}
+
 /** Builds leaf → … → pinned root, verifying each link's signature on the way. */
 async function buildPath(
   leaf: Certificate,
@@ -263,12 +305,7 @@ async function buildPath(
       failures.push(new VerificationError(name, `chain longer than ${maxLength} certificates`));
       return undefined;
     }
-    const aki = current.authorityKeyIdentifier;
-    const candidates = pool.filter((c) =>
-      !path.includes(c) && constantTimeEqual(c.subjectDer, current.issuerDer) &&
-      (aki === undefined || c.subjectKeyIdentifier === undefined ||
-        constantTimeEqual(aki, c.subjectKeyIdentifier))
-    );
+    const candidates = issuerCandidates(current, pool, path);
     if (candidates.length === 0) {
       failures.push(
         new VerificationError(
