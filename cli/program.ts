@@ -5,6 +5,9 @@
  * @module
  */
 import { Command } from "commander";
+import { registerEvidenceCommand } from "./commands/evidence.ts";
+import { registerGenerateCommand } from "./commands/generate.ts";
+import { registerPolicyCommand } from "./commands/policy.ts";
 import { registerRecoverCommand } from "./commands/recover.ts";
 import { registerSetCommand } from "./commands/set.ts";
 import { registerVerifyCommand } from "./commands/verify.ts";
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Commands register themselves here, one line each (keep alphabetical).
+  registerEvidenceCommand(program);
+  registerGenerateCommand(program);
+  registerPolicyCommand(program);
   registerRecoverCommand(program);
   registerSetCommand(program);
   registerVerifyCommand(program);

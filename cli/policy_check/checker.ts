@@ -9,7 +9,12 @@
  */
 import type { CompiledRules, Decision, PolicyEvaluator } from "../../rego/evaluator.ts";
 import type { AgentRequest, RequestType } from "./agent_protocol.ts";
-import { type Expectation, mutantsOf, stateMutantsAfter } from "./mutations.ts";
+import {
+  type Expectation,
+  mutantsOf,
+  podIndependentMutants,
+  stateMutantsAfter,
+} from "./mutations.ts";
 import type { RandomSource } from "./random_ids.ts";
 import type { RequestSequence } from "./request_sequence.ts";
 
@@ -151,5 +156,51 @@ export async function checkPod(
     nonGuarantees,
     notes: POD_NOTES,
     ok: denied.length === 0 && weaknesses.length === 0,
+  };
+}
+
+/**
+ * Checks a policy given without its pod: only the tampered requests that must be denied whatever
+ * the pod is (SetPolicy, kernel modules, guest hooks, loopback networking, CopyFile escapes, exec
+ * or start of unknown containers, UpdateContainer), evaluated in the initial state.
+ */
+export async function checkPolicyOnly(
+  rules: CompiledRules,
+  policyData: unknown,
+  policyDigest: string,
+  origin: string,
+  rng: RandomSource,
+): Promise<PodReport> {
+  const evaluator = await rules.evaluator(policyData);
+  const weaknesses: MutantOutcome[] = [];
+  const all = podIndependentMutants(rng);
+  for (const m of all) {
+    if (decide(evaluator, m.request).allowed) {
+      weaknesses.push({
+        step: "(initial state)",
+        mutant: m.name,
+        field: m.field,
+        expectation: m.expectation,
+        allowed: true,
+        request: m.request,
+      });
+    }
+  }
+  return {
+    pod: "(policy without pod spec)",
+    origin,
+    policyDigest,
+    podName: "",
+    requests: 0,
+    denied: [],
+    mutants: all.length,
+    weaknesses,
+    nonGuarantees: [],
+    notes: [
+      ...POD_NOTES,
+      "without the pod spec only pod-independent requests were checked; pass the generated " +
+      "YAML for a full check",
+    ],
+    ok: weaknesses.length === 0,
   };
 }

@@ -273,17 +273,22 @@ function findFields(
 
 /**
  * Replays `requests` in order against the policy (threading state as the agent does) and explains
- * each. `references` are allowed requests to compare denials with (e.g. the legitimate sequence of
- * the pod); allowed requests of the replay are used as references too.
+ * each. `referenceSequence` (e.g. the legitimate sequence of the pod) is replayed on its own first;
+ * the requests of it the policy allows, and the allowed requests of the replay, are the references
+ * denials are compared with.
  */
 export async function explainRequests(
   rules: CompiledRules,
   policyData: unknown,
   requests: readonly AgentRequest[],
-  references: readonly AgentRequest[],
+  referenceSequence: readonly AgentRequest[],
 ): Promise<Explanation[]> {
+  const refs: AgentRequest[] = [];
+  const replay = await rules.evaluator(policyData);
+  for (const r of referenceSequence) {
+    if (replay.evaluate(r.type, r.input).allowed) refs.push(r);
+  }
   const evaluator = await rules.evaluator(policyData);
-  const refs = [...references];
   const out: Explanation[] = [];
   for (const [index, request] of requests.entries()) {
     const decision = evaluator.decide(request.type, request.input);
@@ -316,8 +321,9 @@ export async function explainRequests(
       summary = `${request.type} is denied because of ${names}` +
         (found.together ? " (together)" : "") + `: ${found.fields[0].hint}`;
     } else if (candidates.length === 0) {
-      summary = `${request.type} is denied, and the policy allowed no request of this type to ` +
-        "compare with: the policy does not allow this kind of request for this pod";
+      summary = `${request.type} is denied, and no allowed request of this type was available ` +
+        "to compare it with: either the policy never allows this kind of request, or it does " +
+        "not admit the pod at all (run `contrast policy check` on the generated YAML)";
     } else {
       summary = `${request.type} is denied for a reason outside its fields: the policy state ` +
         "(a container that is unknown or already removed, a sandbox that already exists or " +

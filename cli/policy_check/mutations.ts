@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  addArpNeighborsRequest,
   type AgentRequest,
   cloneJson,
   copyFileRequest,
@@ -20,6 +21,8 @@ import {
   setPolicyRequest,
   startContainerRequest,
   updateContainerRequest,
+  updateInterfaceRequest,
+  updateRoutesRequest,
   writeStreamRequest,
 } from "./agent_protocol.ts";
 import { containerId, generatedPodName, hexString, type RandomSource } from "./random_ids.ts";
@@ -105,8 +108,10 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
       o(process(i).User).UID = 0;
     });
   }
+  const groups = a(user.AdditionalGids);
+  const extraGroup = [0, 6, 4242].find((g) => !groups.includes(g) && user.GID !== g) ?? 4243;
   add("extra group", "OCI.Process.User.AdditionalGids", (i) => {
-    a(o(process(i).User).AdditionalGids).push(0);
+    a(o(process(i).User).AdditionalGids).push(extraGroup);
   });
   add("terminal", "OCI.Process.Terminal", (i) => {
     process(i).Terminal = !process(i).Terminal;
@@ -522,4 +527,57 @@ export function stateMutantsAfter(
     );
   }
   return out;
+}
+
+/** Tampered requests that must be denied whatever the pod, in the initial policy state. */
+export function podIndependentMutants(rng: RandomSource): Mutant[] {
+  const sandboxId = containerId(rng);
+  const sandbox = createSandboxRequest({ hostname: "", sandboxId });
+  const shared = `/run/kata-containers/shared/containers/${containerId(rng)}-${
+    hexString(rng, 16)
+  }-hosts`;
+  const step = (request: AgentRequest): Step => ({ request, label: request.type, context: {} });
+  const iface = updateInterfaceRequest({
+    device: "",
+    name: "eth0",
+    addresses: [{ family: 0, address: "10.244.1.5", mask: "24" }],
+    mtu: 1450,
+    hwAddr: "02:42:0a:f4:01:05",
+  });
+  const routes = updateRoutesRequest([]);
+  const arp = addArpNeighborsRequest([]);
+  const copy = copyFileRequest({ path: shared, fileMode: FileMode.regular | 0o644, fileSize: 8 });
+  const unknown = containerId(rng);
+  const deny = (name: string, field: string, request: AgentRequest): Mutant => ({
+    name,
+    field,
+    request,
+    expectation: "deny",
+  });
+  return [
+    ...sandboxMutants(step(sandbox)),
+    ...interfaceMutants(step(iface)),
+    ...routeMutants(step(routes)),
+    ...arpMutants(step(arp)),
+    ...copyFileMutants(step(copy)),
+    deny("SetPolicy", "policy", setPolicyRequest("package agent_policy\ndefault allow := true\n")),
+    deny(
+      "exec into unknown container",
+      "container_id",
+      execProcessRequest({
+        containerId: unknown,
+        execId: hexString(rng, 64),
+        process: ociProcess({ args: ["/bin/sh"], env: [], cwd: "/" }),
+      }),
+    ),
+    deny("start unknown container", "container_id", startContainerRequest(unknown)),
+    deny(
+      "UpdateContainer",
+      "resources",
+      updateContainerRequest(
+        unknown,
+        linuxResources({ cpuShares: 1024, cpuQuota: -1, cpuPeriod: 100000, memoryLimit: 0 }),
+      ),
+    ),
+  ];
 }

@@ -521,7 +521,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       noNewPrivileges: true,
       oomScoreAdj: -998,
     }),
-    rootPath: `${SHARED_DIR}/${sid}/rootfs`,
+    rootPath: `${CONTAINER_DIR}/${sid}/rootfs`,
     rootReadonly: true,
     hostname,
     mounts: [

@@ -5,6 +5,9 @@
  * @module
  */
 import type { ResolvedImage } from "../../../oci/types.ts";
+import type { PolicyData } from "../../../policy/policy_data_types.ts";
+import { buildPolicyData } from "../../../policy/policy_data.ts";
+import { loadDefaultSettings } from "../../../policy/settings.ts";
 import { readClusterObjects, readWorkload } from "../../../cli/policy_check/pod.ts";
 import type { ClusterObjects, PodWorkload } from "../../../cli/policy_check/pod.ts";
 
@@ -15,7 +18,7 @@ export const INIT_DIGEST = "sha256:" + "b2".repeat(32);
 
 /** Resolved images of the fixture pod, by reference. */
 export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
-  ["registry.example/app:1.0", {
+  [`registry.example/app@${APP_DIGEST}`, {
     reference: "registry.example/app:1.0",
     repository: "registry.example/app",
     digest: APP_DIGEST,
@@ -30,7 +33,7 @@ export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
     passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n",
     group: "root:x:0:\napp:x:1000:\n",
   }],
-  ["registry.example/init:1.0", {
+  [`registry.example/init@${INIT_DIGEST}`, {
     reference: "registry.example/init:1.0",
     repository: "registry.example/init",
     digest: INIT_DIGEST,
@@ -39,7 +42,7 @@ export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
   }],
 ]);
 
-/** The fixture documents: a ConfigMap, a Service and a Deployment. */
+/** The fixture documents: a ConfigMap, a Service and a Deployment (images pinned, as generated). */
 export const DOCS: unknown[] = [
   { kind: "ConfigMap", metadata: { name: "cfg", namespace: "shop" }, data: { LEVEL: "debug" } },
   {
@@ -61,12 +64,12 @@ export const DOCS: unknown[] = [
           ],
           initContainers: [{
             name: "setup",
-            image: "registry.example/init:1.0",
+            image: `registry.example/init@${INIT_DIGEST}`,
             volumeMounts: [{ name: "secrets", mountPath: "/contrast" }],
           }],
           containers: [{
             name: "app",
-            image: "registry.example/app:1.0",
+            image: `registry.example/app@${APP_DIGEST}`,
             args: ["--level", "$(LEVEL)"],
             env: [{ name: "LEVEL", valueFrom: { configMapKeyRef: { name: "cfg", key: "LEVEL" } } }],
             volumeMounts: [
@@ -92,4 +95,108 @@ export function fixtureWorkload(): PodWorkload {
 /** The fixture's ConfigMaps, Secrets and Services. */
 export function fixtureCluster(): ClusterObjects {
   return readClusterObjects(DOCS);
+}
+
+/**
+ * The fixture's policy data from `policy/policy_data.ts`, with the corrections `contrast policy
+ * check` found against Kata's runtime (each reported to the policy owners; remove a line once
+ * `policy/` adopts it):
+ * - containerd gives the pause container the default capabilities (genpolicy does too);
+ * - the pause container has no cgroup mount but the pod's resolv.conf (genpolicy settings);
+ * - the Kata runtime always removes the PID namespace (`handlePidNamespace`), so no `pid`;
+ * - containerd sets two sysctls on every container (unprivileged ports, ping group range);
+ * - without filesystem sharing (CoCo) volumes are copied, not "watchable", and named after the
+ *   mount destination (`shareFileName`: `<cid>-<16 hex>-<basename(destination)>`).
+ */
+export function kataAlignedPolicyData(pd: PolicyData): PolicyData {
+  const defaults = [
+    "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_MKNOD",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_RAW",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+  ];
+  const sysctls = {
+    "net.ipv4.ip_unprivileged_port_start": "0",
+    "net.ipv4.ping_group_range": "0 2147483647",
+  };
+  const shared = "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-";
+  return {
+    ...pd,
+    containers: pd.containers.map((c) => ({
+      ...c,
+      namespaces: c.namespaces.filter((n) => n !== "pid"),
+      sysctls: { ...sysctls, ...c.sysctls },
+      ...(c.kind === "pause"
+        ? {
+          process: {
+            ...c.process,
+            capabilities: {
+              bounding: defaults,
+              effective: defaults,
+              inheritable: [],
+              permitted: defaults,
+              ambient: [],
+            },
+          },
+          mounts: [
+            ...c.mounts.filter((m) => m.destination !== "/sys/fs/cgroup"),
+            {
+              destination: "/etc/resolv.conf",
+              type: "bind",
+              source_regex: `${shared}resolv\\.conf$`,
+              options: ["rbind", "ro", "nosuid", "nodev", "noexec"],
+            },
+          ],
+        }
+        : {
+          mounts: c.mounts.map((m) =>
+            m.source_regex.includes("/watchable/")
+              ? {
+                ...m,
+                source_regex: `${shared}${
+                  m.destination.split("/").filter((x) => x).at(-1)!.replaceAll(".", "\\.")
+                }$`,
+              }
+              : m
+          ),
+        }),
+    })),
+    copy_file: {
+      path_regexes: [
+        ...pd.copy_file.path_regexes,
+        `${shared}[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`,
+      ],
+    },
+  };
+}
+
+/** The fixture pod's policy data: `policy/`'s builder, aligned with Kata's runtime. */
+export async function fixturePolicyData(): Promise<PolicyData> {
+  const cluster = fixtureCluster();
+  const doc = DOCS[2] as { spec: { template: { metadata: object; spec: object } } };
+  const generated = buildPolicyData({
+    kind: "Deployment",
+    name: "web",
+    namespace: "shop",
+    podMetadata: doc.spec.template.metadata as Record<string, unknown>,
+    podSpec: doc.spec.template.spec as Record<string, unknown>,
+    specPath: "spec.template.spec",
+    images: IMAGES,
+    config: {
+      configMap: (ns, n) => cluster.configMaps.get(`${ns}/${n}`),
+      secret: (ns, n) => cluster.secrets.get(`${ns}/${n}`),
+    },
+    settings: await loadDefaultSettings(),
+  });
+  return kataAlignedPolicyData(generated);
 }

@@ -1,0 +1,225 @@
+/**
+ * `contrast policy check` and `contrast policy explain`: replay the exact Kata agent requests of
+ * each pod against its generated policy (and attack them with tampered variants), or explain why
+ * one request is allowed or denied.
+ *
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { createImageResolver } from "../../oci/resolver.ts";
+import type { ImageResolver } from "../../oci/types.ts";
+import { CompiledRules } from "../../rego/evaluator.ts";
+import {
+  explainRequests,
+  parseLoggedRequests,
+  renderExplanations,
+} from "../policy_check/explain.ts";
+import { readCheckInputs, readStandalonePolicy } from "../policy_check/inputs.ts";
+import type { PolicyDocument } from "../policy_check/inputs.ts";
+import { type RandomSource, seededRandom, systemRandom } from "../policy_check/random_ids.ts";
+import { renderJson, renderText } from "../policy_check/report.ts";
+import { buildRequestSequence } from "../policy_check/request_sequence.ts";
+import { assertSameRules, readCompiledRulesText } from "../policy_check/rules_identity.ts";
+import { runPolicyCheck } from "../policy_check/run.ts";
+import type { AgentRequest } from "../policy_check/agent_protocol.ts";
+
+/** Default directory of the image cache (shared with `contrast generate`). */
+export const DEFAULT_IMAGE_CACHE = ".cache/images";
+
+/** Options common to both subcommands (image access). */
+interface ImageOptions {
+  readonly imageCache: string;
+  readonly insecureRegistry: string[];
+  readonly offline: boolean;
+}
+
+/** Options of `contrast policy check`. */
+export interface PolicyCheckOptions extends ImageOptions {
+  readonly json: boolean;
+  readonly mutate: boolean;
+  readonly seed?: string;
+}
+
+/** Options of `contrast policy explain`. */
+export interface PolicyExplainOptions extends ImageOptions {
+  readonly json: boolean;
+  readonly pod?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function imageResolver(o: ImageOptions): ImageResolver {
+  return createImageResolver({
+    cacheDir: o.imageCache,
+    insecureRegistries: o.insecureRegistry,
+    offline: o.offline,
+  });
+}
+
+function randomSource(seed: string | undefined): RandomSource {
+  if (seed === undefined) return systemRandom;
+  if (!/^\d+$/.test(seed)) throw new ParseError("--seed", "must be a non-negative integer");
+  return seededRandom(Number(seed));
+}
+
+/**
+ * Runs `contrast policy check`; prints the report and throws a {@link VerificationError} when a
+ * legitimate request was denied, a tampered one allowed, or a pod could not be checked.
+ */
+export async function policyCheckCommand(
+  paths: string[],
+  o: PolicyCheckOptions,
+  images: ImageResolver = imageResolver(o),
+): Promise<void> {
+  const inputs = await readCheckInputs(paths);
+  if (inputs.workloads.length === 0 && inputs.standalone.length === 0) {
+    throw new ParseError(
+      paths.join(" "),
+      "no confidential pod (runtimeClassName contrast-cc…) found",
+    );
+  }
+  const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
+  const { run, unchecked } = await runPolicyCheck(inputs, {
+    rules,
+    rulesText,
+    images,
+    mutate: o.mutate,
+    rng: randomSource(o.seed),
+  });
+  if (o.json) {
+    console.log(renderJson({ ...run, ...{ unchecked } } as typeof run));
+  } else {
+    for (const u of unchecked) console.log(`FAIL ${u.pod} (${u.origin}): ${u.field}: ${u.reason}`);
+    console.log(renderText(run));
+  }
+  if (!run.ok) {
+    const denied = run.pods.reduce((n, p) => n + p.denied.length, 0);
+    const weak = run.pods.reduce((n, p) => n + p.weaknesses.length, 0);
+    throw new VerificationError(
+      "policy check",
+      `${denied} legitimate request(s) denied, ${weak} tampered request(s) allowed, ` +
+        `${unchecked.length} pod(s) not checkable`,
+    );
+  }
+}
+
+async function loadPolicyAndReferences(
+  path: string,
+  o: PolicyExplainOptions,
+  resolver: ImageResolver,
+): Promise<{ policy: PolicyDocument; references: AgentRequest[] }> {
+  if (/\.ya?ml$/.test(path)) {
+    const inputs = await readCheckInputs([path]);
+    const candidates = inputs.workloads.filter((w) =>
+      o.pod === undefined || w.workload.name === o.pod
+    );
+    if (candidates.length !== 1) {
+      throw new ParseError(
+        o.pod ? "--pod" : path,
+        candidates.length === 0
+          ? "no confidential pod with that name"
+          : `${candidates.length} confidential pods: choose one with --pod NAME`,
+      );
+    }
+    const { workload, policy } = candidates[0];
+    if (!policy) {
+      throw new ParseError(`${workload.origin}: annotations`, "the pod has no policy annotation");
+    }
+    const refs = [...workload.spec.initContainers, ...workload.spec.containers].map((c) => c.image);
+    const images = new Map(
+      await Promise.all(refs.map(async (r) => [r, await resolver.resolve(r)] as const)),
+    );
+    const sequence = buildRequestSequence({
+      workload,
+      images,
+      cluster: inputs.cluster,
+      rng: systemRandom,
+    });
+    return { policy, references: sequence.steps.map((s) => s.request) };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    throw new ParseError(path, `cannot read: ${(error as Error).message}`);
+  }
+  return { policy: await readStandalonePolicy(bytes, path), references: [] };
+}
+
+/**
+ * Runs `contrast policy explain`; prints the verdicts and throws a {@link VerificationError} when
+ * a request is denied (so scripts can rely on the exit code).
+ */
+export async function policyExplainCommand(
+  policyPath: string,
+  requestPath: string,
+  o: PolicyExplainOptions,
+  images: ImageResolver = imageResolver(o),
+): Promise<void> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(requestPath);
+  } catch (error) {
+    throw new ParseError(requestPath, `cannot read: ${(error as Error).message}`);
+  }
+  const requests = parseLoggedRequests(text, requestPath);
+  const { policy, references } = await loadPolicyAndReferences(policyPath, o, images);
+  const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
+  await assertSameRules(policy.rules, rulesText, `${policyPath}: policy.rego`);
+  const explanations = await explainRequests(rules, policy.policyData, requests, references);
+  console.log(o.json ? JSON.stringify(explanations, null, 2) : renderExplanations(explanations));
+  const denied = explanations.filter((e) => !e.allowed).length;
+  if (denied > 0) {
+    throw new VerificationError("policy explain", `${denied} request(s) denied by the policy`);
+  }
+}
+
+function imageOptions(cmd: Command): Command {
+  return cmd
+    .option("--image-cache <dir>", "image cache directory", DEFAULT_IMAGE_CACHE)
+    .option(
+      "--insecure-registry <host>",
+      "registry reached over plain HTTP (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option("--offline", "resolve images from the cache only", false);
+}
+
+/** Registers `contrast policy check` and `contrast policy explain`. */
+export function registerPolicyCommand(program: Command): void {
+  const policy = program.command("policy").description(
+    "Test runtime policies against the requests the Kata agent receives",
+  );
+  imageOptions(
+    policy.command("check")
+      .description(
+        "Replay each pod's agent requests against its policy; with --mutate, also tampered " +
+          "variants that must be denied. Exit 1 on a denied legitimate request or an allowed " +
+          "tampered one.",
+      )
+      .argument("<path...>", "generated YAML files or directories, or policy files")
+      .option("--json", "machine-readable report", false)
+      .option("--mutate", "evaluate tampered variants of every allowed request", false)
+      .addOption(new Option("--seed <n>", "seed for runtime IDs (reproducible runs)")),
+  ).action(async (paths: string[], o: PolicyCheckOptions) => {
+    await policyCheckCommand(paths, o);
+  });
+  imageOptions(
+    policy.command("explain")
+      .description(
+        "Say whether the policy allows each request and, for a denial, the field that failed. " +
+          'REQUEST is {"kind": "CreateContainerRequest", "request": {…}}, a list of them, ' +
+          "or the agent's policy log (JSON lines). Exit 1 when a request is denied.",
+      )
+      .argument("<policy>", "generated YAML (with the pod), initdata TOML, or policy text")
+      .argument("<request>", "request JSON file")
+      .option("--pod <name>", "the pod to use when the YAML has several")
+      .option("--json", "machine-readable output", false),
+  ).action(async (policyPath: string, requestPath: string, o: PolicyExplainOptions) => {
+    await policyExplainCommand(policyPath, requestPath, o);
+  });
+}
