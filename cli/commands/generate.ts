@@ -1,0 +1,237 @@
+/**
+ * `contrast generate [flags] PATH...`: makes Kubernetes YAML confidential and writes the
+ * manifest. See `cli/generate/generate.ts` for what is generated.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { ParseError, UnavailableError } from "../../errors/mod.ts";
+import { createImageResolver } from "../../oci/resolver.ts";
+import {
+  checkReferenceValues,
+  isPlatform,
+  type ManifestReferenceValues,
+  PLATFORMS,
+  referenceValuesFor,
+  simulatedRootFingerprint,
+} from "../../policy/reference_values.ts";
+import { loadSettings } from "../../policy/settings.ts";
+import { readInputs } from "../generate/documents.ts";
+import { generate } from "../generate/generate.ts";
+import {
+  generateOwnerKey,
+  type OwnerKey,
+  readOwnerKey,
+  readPublicKeyFile,
+} from "../generate/keys.ts";
+import { type PendingWrite, readIfExists, writeAll } from "../generate/workspace.ts";
+
+/** Parsed flags of `contrast generate`. */
+export interface GenerateFlags {
+  readonly referenceValues: string;
+  readonly workspace: string;
+  readonly manifest?: string;
+  readonly policy?: string;
+  readonly settings?: string;
+  readonly addWorkloadOwnerKey: string[];
+  readonly addSeedshareOwnerKey: string[];
+  readonly disableUpdates?: boolean;
+  readonly skipInitializer?: boolean;
+  readonly skipServiceMesh?: boolean;
+  readonly output?: string;
+  readonly imageCache?: string;
+  readonly insecureRegistry: string[];
+  readonly offline?: boolean;
+  readonly trustedMeasurement?: string;
+  readonly mrtd?: string;
+  readonly rtmr: string[];
+  readonly simulatedRoot?: string;
+}
+
+/** Default rules: the rules the committed wasm was compiled from. */
+export const DEFAULT_RULES_URL: URL = new URL("../../rego/rules.rego", import.meta.url);
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function defaultImageCache(): string {
+  const base = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "."}/.cache`;
+  return `${base}/contrast/images`;
+}
+
+async function ownerKey(kind: "workload" | "seedshare", path: string): Promise<OwnerKey> {
+  const pem = await readIfExists(path);
+  return pem === undefined ? await generateOwnerKey(kind) : await readOwnerKey(kind, pem, path);
+}
+
+async function referenceValues(
+  flags: GenerateFlags,
+  existingManifest: string | undefined,
+  manifestPath: string,
+): Promise<ManifestReferenceValues> {
+  if (!isPlatform(flags.referenceValues)) {
+    throw new ParseError(
+      "--reference-values",
+      `unknown platform "${flags.referenceValues}"; one of ${PLATFORMS.join(", ")}`,
+    );
+  }
+  const given = flags.trustedMeasurement !== undefined || flags.mrtd !== undefined ||
+    flags.rtmr.length > 0 || flags.simulatedRoot !== undefined;
+  if (!given && existingManifest !== undefined) {
+    // Keep the values the user already completed for this platform.
+    try {
+      const previous = JSON.parse(existingManifest)?.ReferenceValues as
+        | ManifestReferenceValues
+        | undefined;
+      const entries = [...(previous?.snp ?? []), ...(previous?.tdx ?? [])];
+      if (
+        previous && entries.length > 0 && entries.every((e) => e.Platform === flags.referenceValues)
+      ) {
+        const kept = { snp: previous.snp ?? [], tdx: previous.tdx ?? [] };
+        checkReferenceValues(kept);
+        return kept;
+      }
+    } catch (error) {
+      if (error instanceof SyntaxError) {
+        throw new ParseError(manifestPath, `not valid JSON: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+  return await referenceValuesFor(flags.referenceValues, {
+    trustedMeasurement: flags.trustedMeasurement,
+    mrTd: flags.mrtd,
+    rtmrs: flags.rtmr.length > 0 ? flags.rtmr : undefined,
+    simulatedRootSha256: flags.simulatedRoot === undefined
+      ? undefined
+      : await simulatedRootFingerprint(flags.simulatedRoot),
+  });
+}
+
+/** Runs `contrast generate` with parsed flags; returns the lines to print. */
+export async function runGenerate(
+  paths: readonly string[],
+  flags: GenerateFlags,
+): Promise<string[]> {
+  if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
+  const ws = flags.workspace.replace(/\/+$/, "") || ".";
+  const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
+  const settings = await loadSettings(flags.settings);
+  const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
+  const rules = await readIfExists(rulesPath);
+  if (rules === undefined) {
+    throw new UnavailableError("--policy", `cannot read rules file ${rulesPath}`);
+  }
+  const files = await readInputs(paths);
+  const existingManifest = await readIfExists(manifestPath);
+  const rv = await referenceValues(flags, existingManifest, manifestPath);
+
+  const writes: PendingWrite[] = [];
+  const workloadKeys: string[] = [];
+  if (!flags.disableUpdates) {
+    const path = `${ws}/workload-owner.pem`;
+    const key = await ownerKey("workload", path);
+    if (key.created) writes.push({ path, data: key.privatePem, mode: 0o600 });
+    workloadKeys.push(key.publicHex);
+    for (const file of flags.addWorkloadOwnerKey) {
+      const text = await readIfExists(file);
+      if (text === undefined) {
+        throw new UnavailableError("--add-workload-owner-key", `cannot read ${file}`);
+      }
+      workloadKeys.push(await readPublicKeyFile("workload", text, file));
+    }
+  }
+  const seedPath = `${ws}/seedshare-owner.pem`;
+  const seedKey = await ownerKey("seedshare", seedPath);
+  if (seedKey.created) writes.push({ path: seedPath, data: seedKey.privatePem, mode: 0o600 });
+  const seedKeys = [seedKey.publicHex];
+  for (const file of flags.addSeedshareOwnerKey) {
+    const text = await readIfExists(file);
+    if (text === undefined) {
+      throw new UnavailableError("--add-seedshare-owner-key", `cannot read ${file}`);
+    }
+    seedKeys.push(await readPublicKeyFile("seedshare", text, file));
+  }
+
+  const resolver = createImageResolver({
+    cacheDir: flags.imageCache ?? defaultImageCache(),
+    insecureRegistries: flags.insecureRegistry,
+    offline: flags.offline === true,
+  });
+  const result = await generate(files, {
+    settings,
+    resolver,
+    rules,
+    referenceValues: rv,
+    workloadOwnerKeys: workloadKeys,
+    seedshareOwnerKeys: seedKeys,
+    skipInitializer: flags.skipInitializer,
+    skipServiceMesh: flags.skipServiceMesh,
+  });
+
+  const lines: string[] = [];
+  let stdout = "";
+  for (const file of result.files) {
+    if (file.path === "-") {
+      if (flags.output) writes.push({ path: `${flags.output}/stdin.yml`, data: file.text });
+      else stdout += file.text;
+      continue;
+    }
+    if (flags.output) {
+      writes.push({
+        path: `${flags.output.replace(/\/+$/, "")}/${file.path.replace(/^(\.\.\/|\/)+/, "")}`,
+        data: file.text,
+      });
+    } else if (file.changed) writes.push({ path: file.path, data: file.text });
+  }
+  writes.push({ path: manifestPath, data: result.manifestText });
+  await writeAll(writes);
+  for (const p of result.policies) {
+    lines.push(`${p.digest}  ${p.kind} ${p.namespace}/${p.name} (${p.location})`);
+  }
+  lines.push(
+    `wrote ${manifestPath} with ${result.policies.length} ${
+      result.policies.length === 1 ? "policy" : "policies"
+    }`,
+  );
+  if (stdout) await Deno.stdout.write(new TextEncoder().encode(stdout));
+  return lines;
+}
+
+/** Registers `contrast generate`. */
+export function registerGenerateCommand(program: Command): void {
+  program
+    .command("generate")
+    .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest")
+    .argument("<paths...>", "YAML files or directories (*.yml, *.yaml); - for stdin")
+    .requiredOption("--reference-values <platform>", `platform: ${PLATFORMS.join(", ")}`)
+    .option("-w, --workspace <dir>", "workspace directory (keys, manifest)", ".")
+    .option("-m, --manifest <file>", "manifest path (default <workspace>/manifest.json)")
+    .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
+    .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
+    .option(
+      "--add-workload-owner-key <file>",
+      "also allow this key to update the manifest",
+      collect,
+      [],
+    )
+    .option("--add-seedshare-owner-key <file>", "also send seed shares to this key", collect, [])
+    .option("--disable-updates", "no workload owner keys: the manifest cannot be updated")
+    .option("--skip-initializer", "do not inject the initializer")
+    .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
+    .option("-o, --output <dir>", "write YAML here instead of in place")
+    .option("--image-cache <dir>", "image cache directory")
+    .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
+    .option("--offline", "resolve images from the cache only")
+    .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
+    .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")
+    .option("--rtmr <hex>", "TDX RTMR0..3 (give four times)", collect, [])
+    .option(
+      "--simulated-root <fingerprint|path>",
+      "simulated platform root: SHA-256, PEM or authority",
+    )
+    .action(async (paths: string[], flags: GenerateFlags) => {
+      for (const line of await runGenerate(paths, flags)) console.error(line);
+    });
+}

@@ -1,0 +1,165 @@
+/**
+ * Edits a workload's pod template in place through the `yaml` document API: the versioned
+ * runtime class, the initializer as first init container with the `contrast-secrets` memory
+ * volume mounted by every container, the service-mesh native sidecar, images pinned by digest,
+ * and the initdata annotation. Existing nodes keep their comments and position; re-running on
+ * generated output changes nothing.
+ *
+ * @module
+ */
+import { type Document, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../../policy/initdata.ts";
+import type { Settings } from "../../policy/settings.ts";
+import {
+  INITIALIZER_NAME,
+  MESH_ADMIN_ANNOTATION,
+  MESH_EGRESS_ANNOTATION,
+  MESH_INGRESS_ANNOTATION,
+  MESH_SIDECAR_NAME,
+} from "./annotations.ts";
+
+/** Gets the map at `key` of `parent`, creating an empty one when missing. */
+export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
+  const existing = parent.get(key, true);
+  if (isMap(existing)) return existing;
+  const created = doc.createNode({}) as YAMLMap;
+  parent.set(key, created);
+  return created;
+}
+
+/** Gets the sequence at `key` of `parent`, creating an empty one when missing. */
+export function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
+  const existing = parent.get(key, true);
+  if (isSeq(existing)) return existing;
+  const created = doc.createNode([]) as YAMLSeq;
+  parent.set(key, created);
+  return created;
+}
+
+function findByName(seq: YAMLSeq, name: string): YAMLMap | undefined {
+  for (const item of seq.items) {
+    if (isMap(item) && item.get("name") === name) return item;
+  }
+  return undefined;
+}
+
+/** The container maps of a pod spec: init containers first, then containers. */
+export function containerNodes(spec: YAMLMap): YAMLMap[] {
+  const out: YAMLMap[] = [];
+  for (const key of ["initContainers", "containers"]) {
+    const seq = spec.get(key, true);
+    if (isSeq(seq)) { for (const item of seq.items) if (isMap(item)) out.push(item); }
+  }
+  return out;
+}
+
+/** What to inject into one pod. */
+export interface InjectionPlan {
+  readonly settings: Settings;
+  /** Pinned initializer image, or undefined to skip the initializer. */
+  readonly initializerImage?: string;
+  /** Pinned service-mesh image, or undefined when the pod gets no sidecar. */
+  readonly meshImage?: string;
+  /** Mesh annotations of the pod (values as strings). */
+  readonly meshConfig: { ingress?: string; egress?: string; admin?: string };
+}
+
+function addSecretsMount(doc: Document, container: YAMLMap, settings: Settings): void {
+  const mounts = ensureSeq(doc, container, "volumeMounts");
+  if (findByName(mounts, settings.initializer.secrets_volume)) return;
+  mounts.add(doc.createNode({
+    name: settings.initializer.secrets_volume,
+    mountPath: settings.initializer.secrets_mount_path,
+  }));
+}
+
+/** Applies {@link InjectionPlan} to the pod spec map `spec`. */
+export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionPlan): void {
+  const { settings } = plan;
+  spec.set("runtimeClassName", settings.runtime_class_name);
+  if (plan.initializerImage === undefined && plan.meshImage === undefined) return;
+
+  const volumes = ensureSeq(doc, spec, "volumes");
+  if (!findByName(volumes, settings.initializer.secrets_volume)) {
+    volumes.add(
+      doc.createNode({ name: settings.initializer.secrets_volume, emptyDir: { medium: "Memory" } }),
+    );
+  }
+  const init = ensureSeq(doc, spec, "initContainers");
+  if (plan.meshImage !== undefined) {
+    const env: { name: string; value: string }[] = [];
+    if (plan.meshConfig.ingress !== undefined) {
+      env.push({ name: "EDG_INGRESS_PROXY_CONFIG", value: plan.meshConfig.ingress });
+    }
+    if (plan.meshConfig.egress !== undefined) {
+      env.push({ name: "EDG_EGRESS_PROXY_CONFIG", value: plan.meshConfig.egress });
+    }
+    if (plan.meshConfig.admin !== undefined) {
+      env.push({ name: "EDG_ADMIN_PORT", value: plan.meshConfig.admin });
+    }
+    const sidecar = doc.createNode({
+      name: MESH_SIDECAR_NAME,
+      image: plan.meshImage,
+      restartPolicy: "Always",
+      env,
+      securityContext: {
+        privileged: false,
+        capabilities: {
+          add: settings.service_mesh.capabilities_add.map((c) => c.replace(/^CAP_/, "")),
+        },
+      },
+    }) as YAMLMap;
+    const existing = init.items.findIndex((i) => isMap(i) && i.get("name") === MESH_SIDECAR_NAME);
+    if (existing >= 0) init.items.splice(existing, 1);
+    init.items.unshift(sidecar);
+  }
+  if (plan.initializerImage !== undefined) {
+    const existing = findByName(init, INITIALIZER_NAME);
+    if (existing) {
+      existing.set("image", plan.initializerImage);
+      const index = init.items.indexOf(existing);
+      if (index > 0) {
+        init.items.splice(index, 1);
+        init.items.unshift(existing);
+      }
+    } else {
+      init.items.unshift(doc.createNode({ name: INITIALIZER_NAME, image: plan.initializerImage }));
+    }
+  }
+  for (const container of containerNodes(spec)) addSecretsMount(doc, container, settings);
+}
+
+/** Replaces every container image with its pinned reference. */
+export function pinImages(spec: YAMLMap, pinned: (image: string) => string): void {
+  for (const container of containerNodes(spec)) {
+    const image = container.get("image");
+    if (typeof image === "string") {
+      const node = container.get("image", true);
+      if (isScalar(node)) node.value = pinned(image);
+      else container.set("image", pinned(image));
+    }
+  }
+}
+
+/** Writes the initdata annotation into the pod metadata map and drops the legacy one. */
+export function setInitdataAnnotation(doc: Document, meta: YAMLMap, value: string): void {
+  const annotations = ensureMap(doc, meta, "annotations");
+  annotations.set(INITDATA_ANNOTATION, value);
+  if (annotations.has(LEGACY_POLICY_ANNOTATION)) annotations.delete(LEGACY_POLICY_ANNOTATION);
+}
+
+/** The mesh annotations of the pod, when any is set. */
+export function meshConfigOf(
+  annotations: Readonly<Record<string, unknown>>,
+): InjectionPlan["meshConfig"] | undefined {
+  const pick = (k: string) =>
+    annotations[k] === undefined || annotations[k] === null ? undefined : String(annotations[k]);
+  const config = {
+    ingress: pick(MESH_INGRESS_ANNOTATION),
+    egress: pick(MESH_EGRESS_ANNOTATION),
+    admin: pick(MESH_ADMIN_ANNOTATION),
+  };
+  return config.ingress === undefined && config.egress === undefined && config.admin === undefined
+    ? undefined
+    : config;
+}

@@ -1,0 +1,189 @@
+/**
+ * Reference values per `--reference-values` platform. What contrast knows (TCB minimums, guest
+ * policy, accepted TCB statuses) ships in `policy/platforms/<Platform>.json`; what depends on the
+ * user's node image (SNP launch measurement, TDX MRTD/RTMRs) and the fingerprint of a simulated
+ * root must come from the user. Nothing is filled in silently: a missing value is an error that
+ * says which flag supplies it. The result is checked with the SNP/TDX manifest readers.
+ *
+ * @module
+ */
+import { decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
+import { ParseError } from "../errors/mod.ts";
+import { IssueList } from "../json/mod.ts";
+import { readSnpReferenceValue } from "../snp/reference_values.ts";
+import { readTdxReferenceValue } from "../tdx/reference_values.ts";
+
+/** Platforms `--reference-values` accepts. */
+export const PLATFORMS = [
+  "AKS-CLH-SNP",
+  "Metal-QEMU-SNP",
+  "Metal-QEMU-TDX",
+  "Simulated-SNP",
+  "Simulated-TDX",
+] as const;
+
+/** A platform name. */
+export type PlatformName = typeof PLATFORMS[number];
+
+/** Values only the user can know. */
+export interface UserReferenceInputs {
+  /** SNP launch measurement, 96 hex digits. */
+  readonly trustedMeasurement?: string;
+  /** TDX MRTD, 96 hex digits. */
+  readonly mrTd?: string;
+  /** TDX RTMR0..3, 96 hex digits each (all four or none). */
+  readonly rtmrs?: readonly string[];
+  /** SHA-256 fingerprint of the simulated root (64 hex digits). */
+  readonly simulatedRootSha256?: string;
+}
+
+/** `ReferenceValues` as written into manifest.json. */
+export interface ManifestReferenceValues {
+  readonly snp: readonly Record<string, unknown>[];
+  readonly tdx: readonly Record<string, unknown>[];
+}
+
+/** Whether `name` is a known platform. */
+export function isPlatform(name: string): name is PlatformName {
+  return (PLATFORMS as readonly string[]).includes(name);
+}
+
+/** Reads the shipped template of `platform`. */
+export async function readPlatformTemplate(
+  platform: PlatformName,
+): Promise<ManifestReferenceValues> {
+  const text = await Deno.readTextFile(new URL(`./platforms/${platform}.json`, import.meta.url));
+  const doc = JSON.parse(text) as {
+    snp: Record<string, unknown>[];
+    tdx: Record<string, unknown>[];
+  };
+  return { snp: doc.snp, tdx: doc.tdx };
+}
+
+function hexFlag(value: string | undefined, flag: string, bytes: number): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (!new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(v)) {
+    throw new ParseError(flag, `expected ${bytes} bytes as ${bytes * 2} hex digits`);
+  }
+  return v;
+}
+
+/**
+ * The reference values for `platform`: the shipped template completed with the user's inputs,
+ * validated with the manifest's SNP/TDX readers.
+ *
+ * @throws {ParseError} for a malformed flag value
+ * @throws {InvalidDocumentError} naming each `ReferenceValues…` path still missing, and the flag
+ */
+export async function referenceValuesFor(
+  platform: PlatformName,
+  inputs: UserReferenceInputs,
+): Promise<ManifestReferenceValues> {
+  const template = await readPlatformTemplate(platform);
+  const measurement = hexFlag(inputs.trustedMeasurement, "--trusted-measurement", 48);
+  const mrTd = hexFlag(inputs.mrTd, "--mrtd", 48);
+  const rtmrs = inputs.rtmrs?.map((r, i) => hexFlag(r, `--rtmr[${i}]`, 48)!);
+  if (rtmrs && rtmrs.length !== 0 && rtmrs.length !== 4) {
+    throw new ParseError("--rtmr", `give all four RTMRs (RTMR0..3), got ${rtmrs.length}`);
+  }
+  const root = hexFlag(inputs.simulatedRootSha256, "--simulated-root", 32);
+  const simulated = platform.startsWith("Simulated-");
+  const issues = new IssueList();
+  const snp = template.snp.map((entry, i) => {
+    const out: Record<string, unknown> = { ...entry };
+    if (measurement) out.TrustedMeasurement = measurement;
+    else {
+      issues.add(
+        `ReferenceValues.snp[${i}].TrustedMeasurement`,
+        `contrast cannot know the launch measurement of your ${platform} node image; supply it with --trusted-measurement <96 hex digits>`,
+      );
+    }
+    if (simulated) {
+      if (root) out.SimulatedRootSHA256 = root;
+      else {
+        issues.add(
+          `ReferenceValues.snp[${i}].SimulatedRootSHA256`,
+          "a simulated platform must name its root: pass --simulated-root <sha256 fingerprint | ARK PEM | authority dir>",
+        );
+      }
+    }
+    return out;
+  });
+  const tdx = template.tdx.map((entry, i) => {
+    const out: Record<string, unknown> = { ...entry };
+    if (mrTd) out.MrTd = mrTd;
+    else {
+      issues.add(
+        `ReferenceValues.tdx[${i}].MrTd`,
+        `contrast cannot know the MRTD of your ${platform} node image; supply it with --mrtd <96 hex digits>`,
+      );
+    }
+    if (rtmrs && rtmrs.length === 4) out.Rtmrs = rtmrs;
+    if (simulated) {
+      if (root) out.SimulatedRootSHA256 = root;
+      else {
+        issues.add(
+          `ReferenceValues.tdx[${i}].SimulatedRootSHA256`,
+          "a simulated platform must name its root: pass --simulated-root <sha256 fingerprint | root CA PEM | authority file>",
+        );
+      }
+    }
+    return out;
+  });
+  issues.throwIfAny();
+  checkReferenceValues({ snp, tdx });
+  return { snp, tdx };
+}
+
+/**
+ * Checks reference values with the manifest's own SNP and TDX readers.
+ *
+ * @throws {InvalidDocumentError} with every problem and its `ReferenceValues…` path
+ */
+export function checkReferenceValues(values: ManifestReferenceValues): void {
+  const issues = new IssueList();
+  values.snp.forEach((v, i) => readSnpReferenceValue(v, `ReferenceValues.snp[${i}]`, issues));
+  values.tdx.forEach((v, i) => readTdxReferenceValue(v, `ReferenceValues.tdx[${i}]`, issues));
+  if (values.snp.length === 0 && values.tdx.length === 0) {
+    issues.add("ReferenceValues", "no reference values");
+  }
+  issues.throwIfAny();
+}
+
+/**
+ * Resolves `--simulated-root`: a 64-hex fingerprint as is; otherwise a path to a PEM certificate,
+ * a directory holding `ark.pem` (simulated SNP authority) or a JSON file with `root.cert`
+ * (simulated TDX authority), whose first certificate's DER is hashed.
+ *
+ * @throws {ParseError} when the value is neither
+ */
+export async function simulatedRootFingerprint(value: string): Promise<string> {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
+  let path = value;
+  try {
+    if ((await Deno.stat(path)).isDirectory) path = `${path}/ark.pem`;
+  } catch {
+    throw new ParseError(
+      "--simulated-root",
+      `neither a SHA-256 fingerprint nor a readable path: ${value}`,
+    );
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ParseError("--simulated-root", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (text.trimStart().startsWith("{")) {
+    try {
+      const doc = JSON.parse(text) as { root?: { cert?: string } };
+      text = doc.root?.cert ?? "";
+    } catch {
+      throw new ParseError("--simulated-root", `${path} is not valid JSON`);
+    }
+  }
+  const blocks = decodePem(text, "CERTIFICATE", "--simulated-root");
+  if (blocks.length === 0) throw new ParseError("--simulated-root", `no certificate in ${path}`);
+  return encodeHex(await sha256(blocks[0]!.der));
+}

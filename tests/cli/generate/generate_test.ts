@@ -1,0 +1,348 @@
+import assert from "node:assert/strict";
+import { parse as parseYaml } from "yaml";
+import { encodeHex } from "../../../bytes/mod.ts";
+import { InvalidDocumentError } from "../../../errors/mod.ts";
+import { parseYamlFile } from "../../../cli/generate/documents.ts";
+import {
+  defaultWorkloadSecretId,
+  generate,
+  type GenerateOptions,
+} from "../../../cli/generate/generate.ts";
+import {
+  INITDATA_ANNOTATION,
+  readAnnotatedPolicy,
+  splitPolicyText,
+} from "../../../policy/initdata.ts";
+import { IMAGES, MemoryResolver, testSettings } from "../../policy/fixtures.ts";
+
+const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
+const RV = {
+  snp: [{
+    Platform: "Metal-QEMU-SNP",
+    ProductName: "Genoa",
+    TrustedMeasurement: "ab".repeat(48),
+    MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+    GuestPolicy: {
+      ABIMajor: 0,
+      ABIMinor: 0,
+      SMT: true,
+      MigrateMA: false,
+      Debug: false,
+      SingleSocket: false,
+    },
+    AllowedChipIDs: [],
+    TrustedIDKeyDigests: [],
+  }],
+  tdx: [],
+};
+
+async function options(resolver = new MemoryResolver()): Promise<GenerateOptions> {
+  return {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: RV,
+    workloadOwnerKeys: ["ab"],
+    seedshareOwnerKeys: ["cd"],
+  };
+}
+
+const APP = `# The shop front end.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # keep this comment
+  namespace: shop
+  annotations:
+    contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: &labels
+        app: web
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: web
+          image: "127.0.0.1:5000/web:1.0"
+          env:
+            - name: GREETING
+              valueFrom:
+                configMapKeyRef: {name: web-config, key: greeting}
+          readinessProbe:
+            exec:
+              command: ["/usr/bin/web", "ready"]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  namespace: shop
+data:
+  greeting: 'hello'
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    app: web
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: plain
+spec:
+  containers:
+    - name: c
+      image: "127.0.0.1:5000/web:1.0"
+`;
+
+Deno.test("makes a contrast-cc Deployment confidential and leaves other resources alone", async () => {
+  const result = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.equal(result.policies.length, 1);
+  const text = result.files[0]!.text;
+  assert.match(text, /# The shop front end\./);
+  assert.match(text, /name: web # keep this comment/);
+  assert.match(text, /labels: &labels/);
+  const docs = text.split(/^---$/m).map((d) => parseYaml(d, { version: "1.1" }));
+  const spec = docs[0].spec.template.spec;
+  assert.equal(spec.runtimeClassName, "contrast-cc-0-1-0");
+  assert.equal(spec.initContainers[0].name, "contrast-initializer");
+  assert.equal(spec.initContainers[0].image, IMAGES.get("127.0.0.1:5000/initializer:1.0")!.pinned);
+  assert.equal(spec.initContainers[1].name, "contrast-service-mesh");
+  assert.equal(spec.initContainers[1].restartPolicy, "Always");
+  assert.deepEqual(spec.initContainers[1].env, [{
+    name: "EDG_INGRESS_PROXY_CONFIG",
+    value: "web#8080#false",
+  }]);
+  assert.equal(spec.containers[0].image, IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned);
+  for (const c of [...spec.initContainers, ...spec.containers]) {
+    assert.deepEqual(c.volumeMounts.find((m: { name: string }) => m.name === "contrast-secrets"), {
+      name: "contrast-secrets",
+      mountPath: "/contrast",
+    });
+  }
+  assert.deepEqual(spec.volumes, [{ name: "contrast-secrets", emptyDir: { medium: "Memory" } }]);
+  // The unrelated plain Pod is untouched.
+  assert.equal(docs[3].spec.runtimeClassName, undefined);
+  assert.equal(docs[3].spec.containers[0].image, "127.0.0.1:5000/web:1.0");
+
+  const annotation = docs[0].spec.template.metadata.annotations[INITDATA_ANNOTATION];
+  const policy = await readAnnotatedPolicy({ [INITDATA_ANNOTATION]: annotation });
+  assert.equal(encodeHex(policy!.digest), result.policies[0]!.digest);
+  const { rules, policyData } = splitPolicyText(policy!.policy);
+  assert.equal(rules, RULES.endsWith("\n") ? RULES : RULES + "\n");
+  const data = policyData as {
+    containers: {
+      name: string;
+      kind: string;
+      process: { env: unknown[] };
+      exec_commands: string[][];
+    }[];
+  };
+  assert.deepEqual(data.containers.map((c) => [c.kind, c.name]), [
+    ["pause", "pause"],
+    ["init", "contrast-initializer"],
+    ["sidecar", "contrast-service-mesh"],
+    ["container", "web"],
+  ]);
+  assert.ok(
+    data.containers[3]!.process.env.some((e) =>
+      JSON.stringify(e) === '{"name":"GREETING","value":"hello"}'
+    ),
+  );
+  assert.deepEqual(data.containers[3]!.exec_commands, [["/usr/bin/web", "ready"]]);
+
+  const entry = result.manifest.Policies[result.policies[0]!.digest]!;
+  assert.deepEqual(entry, {
+    SANs: ["web", "*"],
+    WorkloadSecretID: "apps/v1/Deployment/shop/web",
+    Role: "",
+  });
+});
+
+Deno.test("re-running on unchanged input is byte-identical, and on generated output a fixed point", async () => {
+  const a = await generate([parseYamlFile("app.yml", APP)], await options());
+  const b = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.equal(a.files[0]!.text, b.files[0]!.text);
+  assert.equal(a.manifestText, b.manifestText);
+  const again = await generate([parseYamlFile("app.yml", a.files[0]!.text)], await options());
+  assert.equal(again.files[0]!.text, a.files[0]!.text);
+  assert.equal(again.manifestText, a.manifestText);
+});
+
+Deno.test("resolves each image once even when used by many pods", async () => {
+  const resolver = new MemoryResolver();
+  const many = Array.from(
+    { length: 20 },
+    (_, i) => APP.split("---")[0]!.replace("name: web   #", `name: web${i}   #`),
+  ).join("---\n");
+  const result = await generate(
+    [parseYamlFile("many.yml", many + "---\n" + APP.split("---")[1])],
+    await options(resolver),
+  );
+  assert.equal(result.policies.length, 20);
+  assert.equal(resolver.calls, 3);
+});
+
+Deno.test("coordinator role and skip-initializer annotations are honoured", async () => {
+  const yaml = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: coordinator
+  namespace: contrast
+spec:
+  template:
+    metadata:
+      annotations:
+        contrast.edgeless.systems/pod-role: coordinator
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: coordinator, image: "127.0.0.1:5000/web:1.0"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  annotations:
+    contrast.edgeless.systems/skip-initializer: "true"
+    contrast.edgeless.systems/workload-secret-id: my-secret
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      restartPolicy: Never
+      containers: [{name: job, image: "127.0.0.1:5000/web:1.0"}]
+`;
+  const result = await generate([parseYamlFile("c.yml", yaml)], await options());
+  const docs = result.files[0]!.text.split(/^---$/m).map((d) => parseYaml(d, { version: "1.1" }));
+  assert.equal(docs[0].spec.template.spec.initContainers, undefined);
+  assert.equal(docs[1].spec.template.spec.initContainers, undefined);
+  const entries = Object.values(result.manifest.Policies);
+  assert.deepEqual(entries.map((e) => e.Role).sort(), ["", "coordinator"]);
+  assert.ok(entries.some((e) => e.WorkloadSecretID === "my-secret"));
+  assert.ok(entries.some((e) => e.WorkloadSecretID === "apps/v1/StatefulSet/contrast/coordinator"));
+});
+
+Deno.test("handles List documents and CronJobs", async () => {
+  const yaml = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: batch/v1
+    kind: CronJob
+    metadata: {name: nightly}
+    spec:
+      schedule: "0 3 * * *"
+      jobTemplate:
+        spec:
+          template:
+            spec:
+              runtimeClassName: contrast-cc
+              restartPolicy: OnFailure
+              containers: [{name: report, image: "127.0.0.1:5000/web:1.0", command: ["/usr/bin/web", "report"]}]
+`;
+  const result = await generate([parseYamlFile("list.yml", yaml)], await options());
+  assert.equal(result.policies.length, 1);
+  assert.equal(result.policies[0]!.location, "list.yml[0].items[0]");
+  const data = result.policies[0]!.policyData;
+  assert.equal(data.pod.sandbox_name_regex, "^nightly-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}$");
+  assert.deepEqual(data.containers.at(-1)!.process.args, ["/usr/bin/web", "report"]);
+});
+
+async function rejects(yaml: string, pattern: RegExp): Promise<InvalidDocumentError> {
+  const error = await generate([parseYamlFile("bad.yml", yaml)], await options()).then(
+    () => assert.fail("generation must fail"),
+    (e) => e,
+  );
+  assert.ok(error instanceof InvalidDocumentError, String(error));
+  assert.match(error.issues.map((i) => `${i.path}: ${i.reason}`).join("\n"), pattern);
+  return error;
+}
+
+const POD = (spec: string, annotations = "") =>
+  `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+${annotations}spec:
+  runtimeClassName: contrast-cc
+${spec}`;
+
+Deno.test("rejects an unsupported volume type naming file, document and path", async () => {
+  await rejects(
+    POD(
+      `  volumes: [{name: h, hostPath: {path: /}}]\n  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+    ),
+    /bad\.yml\[0\]: spec\.volumes\[0\]\.hostPath: unsupported volume type "hostPath"/,
+  );
+});
+
+Deno.test("rejects a missing image, an unknown image and a missing ConfigMap key", async () => {
+  await rejects(POD(`  containers: [{name: c}]\n`), /bad\.yml\[0\].*image: missing image/);
+  await rejects(
+    POD(`  containers: [{name: c, image: "127.0.0.1:5000/nope:1"}]\n`),
+    /image "127\.0\.0\.1:5000\/nope:1": .*not found/,
+  );
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", env: [{name: X, valueFrom: {configMapKeyRef: {name: cm, key: k}}}]}]\n`,
+    ),
+    /bad\.yml\[0\]: spec\.containers\[0\]\.env\[0\]\.valueFrom\.configMapKeyRef: ConfigMap "cm" in namespace "default" is not in the input/,
+  );
+});
+
+Deno.test("rejects malformed contrast annotations", async () => {
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/pod-role: boss\n`,
+    ),
+    /pod-role.*must be "coordinator"/,
+  );
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/servicemesh-ingress: "web#notaport"\n`,
+    ),
+    /malformed entry/,
+  );
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/servicemesh-admin-interface-port: "99999"\n`,
+    ),
+    /must be a port number/,
+  );
+});
+
+Deno.test("rejects duplicate resources, two coordinators and invalid YAML", async () => {
+  const pod = POD(`  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`);
+  await rejects(`${pod}---\n${pod}`, /duplicate Pod "default\/p"/);
+  const coord = (n: string) =>
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/pod-role: coordinator\n`,
+    ).replace("name: p", `name: ${n}`);
+  await rejects(`${coord("a")}---\n${coord("b")}`, /exactly one workload may be the coordinator/);
+  assert.throws(
+    () => parseYamlFile("broken.yml", "a: [\n"),
+    (e: InvalidDocumentError) => e.issues[0]!.path.startsWith("broken.yml[0]"),
+  );
+});
+
+Deno.test("default workload secret ID uses core for the core group", () => {
+  assert.equal(
+    defaultWorkloadSecretId({ apiVersion: "v1", kind: "Pod", namespace: "ns", name: "p" }),
+    "core/v1/Pod/ns/p",
+  );
+  assert.equal(
+    defaultWorkloadSecretId({ apiVersion: "batch/v1", kind: "Job", namespace: "ns", name: "j" }),
+    "batch/v1/Job/ns/j",
+  );
+});
