@@ -5,10 +5,7 @@
  * @module
  */
 import { Command } from "commander";
-import { registerGenerateCommand } from "./commands/generate.ts";
 import { registerEvidenceCommand } from "./commands/evidence.ts";
-import { registerGenerateCommand } from "./commands/generate.ts";
-import { registerPolicyCommand } from "./commands/policy.ts";
 import { registerRecoverCommand } from "./commands/recover.ts";
 import { registerSetCommand } from "./commands/set.ts";
 import { registerVerifyCommand } from "./commands/verify.ts";
@@ -24,10 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Commands register themselves here, one line each (keep alphabetical).
-  registerGenerateCommand(program);
   registerEvidenceCommand(program);
-  registerGenerateCommand(program);
-  registerPolicyCommand(program);
   registerRecoverCommand(program);
   registerSetCommand(program);
   registerVerifyCommand(program);

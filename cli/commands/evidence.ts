@@ -1,0 +1,126 @@
+/**
+ * `contrast evidence show|verify --platform <p>`: decode or verify attestation evidence from
+ * files. Each platform plugs in with one entry in {@link EVIDENCE_PLATFORMS}; options that only
+ * one platform understands are listed in its entry and rejected for the others.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { ParseError } from "../../errors/mod.ts";
+import { runSnpEvidenceShow, runSnpEvidenceVerify } from "./evidence_snp.ts";
+
+/** Every option of `contrast evidence verify`, as commander hands them over. */
+export interface EvidenceVerifyOptions {
+  readonly platform: string;
+  readonly report?: string;
+  readonly aux?: string;
+  readonly vcek?: string;
+  readonly ask?: string;
+  readonly ark?: string;
+  readonly collateralDir?: string;
+  readonly cacheDir?: string;
+  readonly offline?: boolean;
+  readonly kdsUrl?: string;
+  readonly now?: string;
+  readonly referenceValues?: string;
+  readonly reportData?: string;
+  readonly hostData?: string;
+  readonly json?: boolean;
+}
+
+/** Options of `contrast evidence show`. */
+export interface EvidenceShowOptions {
+  readonly platform: string;
+  readonly report?: string;
+  readonly json?: boolean;
+}
+
+/** How one platform shows and verifies evidence. Failures throw typed errors. */
+export interface EvidencePlatform {
+  /** Options of `verify` only this platform accepts (commander's camel-case names). */
+  readonly ownOptions: readonly (keyof EvidenceVerifyOptions)[];
+  /** Decodes and prints. */
+  show(o: EvidenceShowOptions & { readonly report: string }): Promise<void>;
+  /** Verifies and prints. */
+  verify(o: EvidenceVerifyOptions & { readonly report: string }): Promise<void>;
+}
+
+/** The platforms, by `--platform` value. */
+export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
+  snp: {
+    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData"],
+    show: (o) => runSnpEvidenceShow(o),
+    verify: async (o) => {
+      await runSnpEvidenceVerify(o);
+    },
+  },
+};
+
+const PLATFORM_SPECIFIC = new Set(
+  Object.values(EVIDENCE_PLATFORMS).flatMap((p) => p.ownOptions),
+);
+
+function platformOf(name: string): EvidencePlatform {
+  const platform = EVIDENCE_PLATFORMS[name];
+  if (platform === undefined) {
+    throw new ParseError(
+      "--platform",
+      `unknown platform "${name}" (known: ${Object.keys(EVIDENCE_PLATFORMS).join(", ")})`,
+    );
+  }
+  return platform;
+}
+
+function requireReport<T extends { report?: string }>(o: T): T & { report: string } {
+  if (o.report === undefined) throw new ParseError("--report", "the evidence file is required");
+  return o as T & { report: string };
+}
+
+/** Registers `contrast evidence show` and `contrast evidence verify`. */
+export function registerEvidenceCommand(program: Command): void {
+  const evidence = program
+    .command("evidence")
+    .description("Decode or verify attestation evidence (SEV-SNP reports, TDX quotes) from files.");
+
+  evidence
+    .command("show")
+    .description("Decode evidence and print every field. Decoding is not verification.")
+    .requiredOption("--platform <platform>", "snp or tdx")
+    .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")
+    .option("--json", "print JSON")
+    .action(async (o: EvidenceShowOptions) => {
+      await platformOf(o.platform).show(requireReport(o));
+    });
+
+  evidence
+    .command("verify")
+    .description(
+      "Verify evidence: signature, vendor chain to a pinned root, revocation, TCB and reference " +
+        "values. Exit 0 only when genuine and matching.",
+    )
+    .requiredOption("--platform <platform>", "snp or tdx")
+    .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")
+    .option("--aux <file>", "SNP: the auxblob (certificate table) obtained with the report")
+    .option("--vcek <file>", "SNP: the VCEK or VLEK (DER or PEM)")
+    .option("--ask <file>", "SNP: the ASK or ASVK (DER or PEM)")
+    .option("--ark <file>", "SNP: the ARK (DER or PEM); it must be the pinned AMD root")
+    .option("--kds-url <url>", "SNP: AMD KDS base URL", undefined)
+    .option("--collateral-dir <dir>", "offline collateral bundle (vendor responses by URL)")
+    .option("--cache-dir <dir>", "cache directory for vendor collateral")
+    .option("--offline", "never use the network; read only the cache and --collateral-dir")
+    .option("--now <rfc3339>", "verify at this time instead of now")
+    .option("--reference-values <file>", "reference values JSON (manifest or list of entries)")
+    .option("--report-data <hex>", "the 64 bytes of report data the evidence must carry")
+    .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
+    .option("--json", "print the decoded fields and the verdict as JSON")
+    .action(async (o: EvidenceVerifyOptions) => {
+      const platform = platformOf(o.platform);
+      for (const key of PLATFORM_SPECIFIC) {
+        if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
+          const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+          throw new ParseError(flag, `not an option of --platform ${o.platform}`);
+        }
+      }
+      await platform.verify(requireReport(o));
+    });
+}

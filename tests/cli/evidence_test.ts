@@ -1,0 +1,232 @@
+/**
+ * `contrast evidence show|verify --platform snp`, run as a subprocess on the conformance vectors
+ * (all offline: `--offline`, no network).
+ */
+import assert from "node:assert/strict";
+import { conformanceTest } from "../conformance.ts";
+import { vectorPath } from "../snp/vectors.ts";
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+async function contrast(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+function verifyArgs(name: string, now: string, vlek = false): string[] {
+  return [
+    "evidence",
+    "verify",
+    "--platform",
+    "snp",
+    "--report",
+    vectorPath(name, "report.bin"),
+    "--vcek",
+    vectorPath(name, vlek ? "vlek.der" : "vcek.der"),
+    "--ask",
+    vectorPath(name, vlek ? "asvk.pem" : "ask.pem"),
+    "--ark",
+    vectorPath(name, "ark.pem"),
+    "--offline",
+    "--now",
+    now,
+  ];
+}
+
+conformanceTest("evidence verify exits 0 for a genuine report and prints the verdict", async () => {
+  const r = await contrast(...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /SNP report verified: genuine Milan report/);
+  assert.match(r.stdout, /69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd/);
+});
+
+conformanceTest("evidence verify --json prints the decoded fields and the verdict", async () => {
+  const r = await contrast(
+    ...verifyArgs("milan-v3-vlek-aws", "2024-12-11T22:14:21Z", true),
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.verdict, "genuine");
+  assert.equal(json.signingKey, "VLEK");
+  assert.equal(json.report.vmpl, 1);
+  assert.equal(json.report.reported_tcb.microcode, 217);
+});
+
+conformanceTest(
+  "evidence verify exits 1 for the debug vector under default reference values",
+  async () => {
+    const r = await contrast(
+      ...verifyArgs("milan-v2-gosevguest-debug", "2022-09-25T00:55:28Z"),
+      "--json",
+    );
+    assert.equal(r.code, 1);
+    const json = JSON.parse(r.stdout);
+    assert.equal(json.verdict, "mismatch");
+    assert.equal(json.error.field, "report.policy.debug");
+    assert.match(r.stderr, /report\.policy\.debug/);
+  },
+);
+
+conformanceTest("evidence verify exits 2 for a truncated report file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const report = await Deno.readFile(vectorPath("milan-v2-virtee", "report.bin"));
+    await Deno.writeFile(`${dir}/report.bin`, report.subarray(0, 1000));
+    const args = verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z");
+    args[args.indexOf("--report") + 1] = `${dir}/report.bin`;
+    const r = await contrast(...args);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /report: expected 1184 bytes, got 1000/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+conformanceTest(
+  "evidence verify exits 1 at a time outside the certificates' validity",
+  async () => {
+    const r = await contrast(...verifyArgs("milan-v3-vlek-aws", "2026-01-01T00:00:00Z", true));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /validity/);
+  },
+);
+
+conformanceTest(
+  "evidence verify applies a reference-values file and names the JSON path of errors",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const good = {
+        ReferenceValues: {
+          snp: [{
+            ProductName: "Turin",
+            TrustedMeasurement:
+              "f924dd18f168df60fbea937f0b086284d51b1b376de872bac43694f61134d57967c318018de7335503023dbb50dee624",
+            MinimumTCB: {
+              BootloaderVersion: 1,
+              TEEVersion: 0,
+              SNPVersion: 2,
+              MicrocodeVersion: 71,
+              FMCVersion: 0,
+            },
+            GuestPolicy: { SMT: true },
+          }],
+        },
+      };
+      await Deno.writeTextFile(`${dir}/good.json`, JSON.stringify(good));
+      const args = [...verifyArgs("turin-v5-oak", "2025-07-18T17:04:46Z"), "--reference-values"];
+      const ok = await contrast(...args, `${dir}/good.json`);
+      assert.equal(ok.code, 0, ok.stderr);
+
+      const tooLow = structuredClone(good);
+      tooLow.ReferenceValues.snp[0]!.MinimumTCB.SNPVersion = 3;
+      await Deno.writeTextFile(`${dir}/low.json`, JSON.stringify(tooLow));
+      const low = await contrast(...args, `${dir}/low.json`);
+      assert.equal(low.code, 1);
+      assert.match(low.stderr, /report\.reported_tcb\.snp.*expected >= 3, got 2/);
+
+      const bad = structuredClone(good);
+      bad.ReferenceValues.snp[0]!.MinimumTCB.SNPVersion = 300;
+      await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify(bad));
+      const invalid = await contrast(...args, `${dir}/bad.json`);
+      assert.equal(invalid.code, 2);
+      assert.match(
+        invalid.stderr,
+        /ReferenceValues\.snp\[0\]\.MinimumTCB\.SNPVersion: expected an integer 0–255, got 300/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+conformanceTest("evidence verify checks --report-data exactly", async () => {
+  const args = verifyArgs("milan-v5-gcp-teekit", "2025-12-06T06:04:27Z");
+  assert.equal((await contrast(...args, "--report-data", "00".repeat(64))).code, 0);
+  const wrong = await contrast(...args, "--report-data", "01".repeat(64));
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /report\.report_data/);
+  assert.equal((await contrast(...args, "--report-data", "00")).code, 2);
+});
+
+conformanceTest(
+  "evidence verify offline without the certificates says what is missing",
+  async () => {
+    const r = await contrast(
+      "evidence",
+      "verify",
+      "--platform",
+      "snp",
+      "--report",
+      vectorPath("genoa-v3-azure", "report.bin"),
+      "--offline",
+    );
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /offline and not available/);
+    assert.match(r.stderr, /kdsintf\.amd\.com\/vcek\/v1\/Genoa/);
+  },
+);
+
+conformanceTest("evidence show decodes without verifying", async () => {
+  const r = await contrast(
+    "evidence",
+    "show",
+    "--platform",
+    "snp",
+    "--report",
+    vectorPath("turin-v5-oak", "report.bin"),
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.verified, false);
+  assert.equal(json.report.product, "Turin");
+  assert.equal(json.report.reported_tcb.fmc, 0);
+  const text = await contrast(
+    "evidence",
+    "show",
+    "--platform",
+    "snp",
+    "--report",
+    vectorPath("turin-v5-oak", "report.bin"),
+  );
+  assert.match(text.stdout, /NOT verified/);
+});
+
+Deno.test("evidence rejects an unknown platform, a missing or unreadable report and a bad --now", async () => {
+  const unknown = await contrast("evidence", "show", "--platform", "sgx", "--report", "x");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--platform: unknown platform "sgx"/);
+  const missing = await contrast("evidence", "verify", "--platform", "snp");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /--report/);
+  const unreadable = await contrast(
+    "evidence",
+    "verify",
+    "--platform",
+    "snp",
+    "--report",
+    "/nonexistent/report.bin",
+  );
+  assert.equal(unreadable.code, 2);
+  const badNow = await contrast(
+    "evidence",
+    "verify",
+    "--platform",
+    "snp",
+    "--report",
+    MAIN,
+    "--now",
+    "yesterday",
+  );
+  assert.equal(badNow.code, 2);
+});
