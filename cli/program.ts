@@ -6,6 +6,8 @@
  */
 import { Command } from "commander";
 import { registerEvidenceCommand } from "./commands/evidence.ts";
+import { registerGenerateCommand } from "./commands/generate.ts";
+import { registerPolicyCommand } from "./commands/policy.ts";
 import { registerRecoverCommand } from "./commands/recover.ts";
 import { registerSetCommand } from "./commands/set.ts";
 import { registerVerifyCommand } from "./commands/verify.ts";
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
     .exitOverride();
   // Commands register themselves here, one line each (keep alphabetical).
   registerEvidenceCommand(program);
+  registerGenerateCommand(program);
+  registerPolicyCommand(program);
   registerRecoverCommand(program);
   registerSetCommand(program);
   registerVerifyCommand(program);
