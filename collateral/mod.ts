@@ -8,4 +8,5 @@ export * from "./atomic_file.ts";
 export * from "./bundle.ts";
 export * from "./caching_fetcher.ts";
 export * from "./disk_cache.ts";
+export * from "./expiry.ts";
 export * from "./retry.ts";

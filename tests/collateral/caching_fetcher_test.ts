@@ -329,3 +329,35 @@ Deno.test("parseRetryAfter reads seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("-1", now), undefined);
   assert.equal(parseRetryAfter(null, now), undefined);
 });
+
+Deno.test("cache files with a bad magic, bad metadata or another key are corrupt", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cache = new DiskCache(dir);
+    const url = "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain";
+    await cache.write({
+      key: url,
+      url,
+      fetchedAt: new Date(),
+      headers: {},
+      body: Uint8Array.of(1),
+    });
+    assert.equal((await cache.read(url)).kind, "hit");
+    const path = await cache.pathOf(url);
+    const good = await Deno.readFile(path);
+    const text = new TextDecoder().decode(good);
+    const cases: [string, Uint8Array][] = [
+      ["bad magic line", new TextEncoder().encode("junk\n{}\n")],
+      ["metadata is not JSON", new TextEncoder().encode(text.replace(/\{.*\}/, "{oops"))],
+      ["another key", new TextEncoder().encode(text.replace(`"key":"${url}"`, '"key":"other"'))],
+      ["wrong shape", new TextEncoder().encode(text.replace(/"bodyLength":1/, '"bodyLength":"1"'))],
+    ];
+    for (const [label, bytes] of cases) {
+      await Deno.writeFile(path, bytes);
+      const read = await cache.read(url);
+      assert.equal(read.kind, "corrupt", label);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
