@@ -41,12 +41,15 @@ export function isIPv6(text: string): boolean {
 
 /**
  * Whether `text` is a DNS name a certificate may carry: dot-separated labels of letters, digits,
- * `-` and `_`, at most 253 characters; `*` is allowed as the whole name or as the leftmost label.
+ * `-` and `_`, at most 253 characters, the last label not all digits; `*` is allowed as the whole
+ * name or as the leftmost label.
  */
 export function isDnsName(text: string): boolean {
   if (text === "*") return true;
   if (text.length === 0 || text.length > 253) return false;
   const labels = text.split(".");
+  // An all-numeric last label is a mistyped IP address, never a host name (RFC 3696 §2).
+  if (labels.length > 1 && /^\d+$/.test(labels.at(-1)!)) return false;
   return labels.every((label, i) => (i === 0 && label === "*") || DNS_LABEL.test(label));
 }
 

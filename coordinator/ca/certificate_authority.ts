@@ -176,6 +176,8 @@ export class CertificateAuthority {
   readonly #rootKeys: CryptoKeyPair;
   readonly #rootKey: DerivedP384Key | CryptoKeyPair;
   readonly #meshKeys: CryptoKeyPair;
+  /** The authority key identifier every leaf carries (computed once per mesh key). */
+  readonly #leafAuthorityKeyId: x509.AuthorityKeyIdentifierExtension;
 
   private constructor(
     rootKey: DerivedP384Key | CryptoKeyPair,
@@ -183,6 +185,7 @@ export class CertificateAuthority {
     meshKeys: CryptoKeyPair,
     meshCa: x509.X509Certificate,
     intermediate: x509.X509Certificate,
+    leafAuthorityKeyId: x509.AuthorityKeyIdentifierExtension,
   ) {
     this.#rootKey = rootKey;
     this.#rootKeys = "keyPair" in rootKey ? rootKey.keyPair : rootKey;
@@ -190,6 +193,7 @@ export class CertificateAuthority {
     this.#meshKeys = meshKeys;
     this.meshCa = meshCa;
     this.intermediate = intermediate;
+    this.#leafAuthorityKeyId = leafAuthorityKeyId;
   }
 
   /**
@@ -229,7 +233,14 @@ export class CertificateAuthority {
       signingAlgorithm: SIGNING,
       extensions: await caExtensions(meshKeys.publicKey, rootKeys.publicKey, 0),
     });
-    return new CertificateAuthority(options.rootKey, root, meshKeys, meshCa, intermediate);
+    return new CertificateAuthority(
+      options.rootKey,
+      root,
+      meshKeys,
+      meshCa,
+      intermediate,
+      await x509.AuthorityKeyIdentifierExtension.create(meshKeys.publicKey),
+    );
   }
 
   /** A CA whose root key is derived from `engine` (byte-stable root certificate). */
@@ -294,7 +305,7 @@ export class CertificateAuthority {
         ),
         new x509.SubjectAlternativeNameExtension(generalNames(request.sans), false),
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
-        await x509.AuthorityKeyIdentifierExtension.create(this.#meshKeys.publicKey),
+        this.#leafAuthorityKeyId,
         new x509.Extension(
           claimsExtensionOid(request.claims.platform),
           false,

@@ -126,9 +126,9 @@ export class FileHistoryBackend implements HistoryBackend {
   }
 
   /** The stored bytes (untrusted until the store checks them). */
-  getObject(kind: ObjectKind, name: string): Promise<Uint8Array | undefined> {
+  async getObject(kind: ObjectKind, name: string): Promise<Uint8Array | undefined> {
     checkName(name);
-    return readIfExists(`${this.root}/${kind}/${name}`);
+    return await readIfExists(`${this.root}/${kind}/${name}`);
   }
 
   /** `transitions/latest` with the SHA-256 of its bytes as version. */

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { classifySan, isDnsName, isIPv4, isIPv6 } from "../../manifest/sans.ts";
+
+Deno.test("classifies IPv4, IPv6, URIs and DNS names", () => {
+  const kinds: Record<string, string> = {
+    "10.1.2.3": "ip",
+    "255.255.255.255": "ip",
+    "::1": "ip",
+    "fe80::1:2": "ip",
+    "2001:db8:0:0:0:0:2:1": "ip",
+    "::ffff:192.0.2.1": "ip",
+    "spiffe://contrast/ns/web": "uri",
+    "https://example.com/x": "uri",
+    "coordinator": "dns",
+    "*": "dns",
+    "*.svc.cluster.local": "dns",
+    "web-0.web.default.svc": "dns",
+  };
+  for (const [text, kind] of Object.entries(kinds)) {
+    const r = classifySan(text);
+    assert.ok("kind" in r, `${text}: ${JSON.stringify(r)}`);
+    assert.equal(r.kind, kind, text);
+    assert.equal(r.value, text);
+  }
+});
+
+Deno.test("rejects text that is none of the three", () => {
+  for (
+    const bad of [
+      "",
+      "a b",
+      "host:8080",
+      "-x",
+      "x-",
+      "a..b",
+      "a.*.b",
+      "1.2.3.256",
+      "10.0.0",
+      "http://[::1",
+    ]
+  ) {
+    assert.ok("error" in classifySan(bad), bad);
+  }
+  assert.equal(isIPv4("256.1.1.1"), false);
+  assert.equal(isIPv4("01.1.1.1"), false);
+  assert.equal(isIPv6("1:2:3:4:5:6:7:8:9"), false);
+  assert.equal(isIPv6("1::2::3"), false);
+  assert.equal(isIPv6("12345::"), false);
+  assert.equal(isDnsName("a".repeat(64)), false);
+  assert.equal(
+    isDnsName(`${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}`),
+    false,
+  );
+});
