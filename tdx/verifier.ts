@@ -22,6 +22,7 @@ import { INTEL_SGX_ROOT_CA_SHA256 } from "./verify/intel_root.ts";
 import { pckChainFromQuote, type VerifiedTdxQuote, verifyTdxQuote } from "./verify/verify_quote.ts";
 import type { PckCaType, TdxCollateralSource } from "./verify/collateral_bundle.ts";
 import { validateTdxQuote } from "./validate/validate_quote.ts";
+import { TdxVerificationCache } from "./verify/verification_cache.ts";
 
 /** Construction options of {@link TdxEvidenceVerifier}. */
 export interface TdxEvidenceVerifierOptions {
@@ -31,6 +32,8 @@ export interface TdxEvidenceVerifierOptions {
   readonly collateral?: TdxCollateralSource;
   /** Cache of verified chains and signatures. */
   readonly chainCache?: ChainCache;
+  /** Cache of verified collateral and PCK chains (default: one owned by this verifier). */
+  readonly verificationCache?: TdxVerificationCache;
   /**
    * Whether a PCK CRL is required (default true). Turning it off is explicit and shows in the
    * claims as `pckRevocationChecked: false`.
@@ -81,9 +84,11 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
   /** Always `"tdx"`. */
   readonly platform = "tdx" as const;
   readonly #options: TdxEvidenceVerifierOptions;
+  readonly #verificationCache: TdxVerificationCache;
 
   constructor(options: TdxEvidenceVerifierOptions) {
     this.#options = options;
+    this.#verificationCache = options.verificationCache ?? new TdxVerificationCache();
   }
 
   /**
@@ -115,6 +120,7 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
           trustAnchors: [anchor],
           collateral,
           cache: this.#options.chainCache,
+          verificationCache: this.#verificationCache,
           requirePckCrl: this.#options.requirePckCrl,
         });
         byAnchor.set(anchor, p);

@@ -27,6 +27,7 @@ import { parseTdxTcbInfoResponse, type TdxTcbInfo } from "../collateral/tcb_info
 import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_identity.ts";
 import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
+import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
 
 /** Options of {@link verifyTdxQuote}. */
 export interface VerifyTdxQuoteOptions {
@@ -45,6 +46,8 @@ export interface VerifyTdxQuoteOptions {
   readonly requireRootCaCrl?: boolean;
   /** Cache of verified chains and signatures. */
   readonly cache?: ChainCache;
+  /** Cache of verified collateral and PCK chains (makes repeated verification cheap). */
+  readonly verificationCache?: TdxVerificationCache;
 }
 
 /** A quote that passed every cryptographic and collateral check. */
@@ -134,6 +137,13 @@ function checkWindow(field: string, issueDate: Date, nextUpdate: Date, now: Date
 
 /** Parses the PCK certificate chain carried in the quote (certification data type 5). */
 export function pckChainFromQuote(quote: TdxQuote): Certificate[] {
+  const certs = parseCertificates(pckChainText(quote), "pckChain");
+  if (certs.length === 0) throw new VerificationError("quote.pckChain", "no certificate");
+  return certs;
+}
+
+/** The PEM text of the PCK certificate chain in the quote (certification data type 5). */
+export function pckChainText(quote: TdxQuote): string {
   const cert = quote.signatureData.qeCertification.certification;
   if (cert.type !== CERT_TYPE_PCK_CHAIN) {
     throw new VerificationError(
@@ -144,9 +154,7 @@ export function pckChainFromQuote(quote: TdxQuote): Certificate[] {
   // The PEM text may be followed by a NUL terminator.
   let end = cert.data.length;
   while (end > 0 && cert.data[end - 1] === 0) end--;
-  const certs = parseCertificates(new TextDecoder().decode(cert.data.subarray(0, end)), "pckChain");
-  if (certs.length === 0) throw new VerificationError("quote.pckChain", "no certificate");
-  return certs;
+  return new TextDecoder().decode(cert.data.subarray(0, end));
 }
 
 /**
@@ -155,16 +163,24 @@ export function pckChainFromQuote(quote: TdxQuote): Certificate[] {
  *
  * @throws {VerificationError} naming the signature or binding that failed
  */
-export async function verifyQuoteSignatures(quote: TdxQuote, pckLeaf: Certificate): Promise<void> {
+export async function verifyQuoteSignatures(quote: TdxQuote, pckKey: CryptoKey): Promise<void> {
   const sd = quote.signatureData;
   const qc = sd.qeCertification;
-  const pckKey = pckLeaf.publicKey;
-  if (pckKey.kind !== "ec" || pckKey.curve !== "P-256") {
-    throw new VerificationError("quote.pckChain.leaf", "PCK key is not ECDSA P-256");
-  }
+  // All three checks run concurrently; the results are judged in a fixed order.
+  const quoteCheck = importEcdsaPublicKey(sd.attestationKey, "P-256", "quote.attestationKey")
+    .then((attKey) =>
+      verifyEcdsa({
+        publicKey: attKey,
+        curve: "P-256",
+        hash: "SHA-256",
+        signatureRaw: sd.signature,
+        data: quote.signedBytes,
+      })
+    );
+  quoteCheck.catch(() => {});
   const [qeOk, expectedQeData] = await Promise.all([
     verifyEcdsa({
-      publicKey: pckLeaf.spki,
+      publicKey: pckKey,
       curve: "P-256",
       hash: "SHA-256",
       signatureRaw: qc.qeReportSignature,
@@ -185,15 +201,7 @@ export async function verifyQuoteSignatures(quote: TdxQuote, pckLeaf: Certificat
       "is not SHA-256(attestation key ‖ QE authentication data) padded with zeros",
     );
   }
-  const attKey = await importEcdsaPublicKey(sd.attestationKey, "P-256", "quote.attestationKey");
-  const ok = await verifyEcdsa({
-    publicKey: attKey,
-    curve: "P-256",
-    hash: "SHA-256",
-    signatureRaw: sd.signature,
-    data: quote.signedBytes,
-  });
-  if (!ok) {
+  if (!(await quoteCheck)) {
     throw new VerificationError(
       "quote.signatureData.signature",
       "the quote header and body are not signed by the attestation key",
@@ -213,85 +221,20 @@ export async function verifyTdxQuote(
   options: VerifyTdxQuoteOptions,
 ): Promise<VerifiedTdxQuote> {
   const quote = input instanceof Uint8Array ? parseTdxQuote(input) : input;
-  const { collateral, now } = options;
-  const rootCrl = crlOf(collateral.rootCaCrl, "rootCaCrl");
-  const pckCrl = crlOf(collateral.pckCrl, "pckCrl");
-  if (options.requireRootCaCrl !== false && !rootCrl) {
-    throw new UnavailableError("collateral.rootCaCrl", "the Intel root CA CRL is required");
-  }
-  if (options.requirePckCrl !== false && !pckCrl) {
-    throw new UnavailableError(
-      "collateral.pckCrl",
-      "the PCK CRL is required (disable the PCK revocation check explicitly to go on without it)",
-    );
-  }
-  const certs = pckChainFromQuote(quote);
-  const tcbResponse = parseTdxTcbInfoResponse(collateral.tcbInfo);
-  const qeResponse = parseQeIdentityResponse(collateral.qeIdentity);
+  const { now } = options;
+  const certPem = pckChainText(quote);
+  const cache = options.verificationCache;
+  const key = cache ? await collateralKey(options) : "";
+  const collateral = cache
+    ? await cache.collateral(key, now, () => verifyCollateral(options))
+    : (await verifyCollateral(options)).value;
+  const pckResult = cache
+    ? await cache.pckChain(key, certPem, now, () => verifyPck(certPem, collateral, options))
+    : (await verifyPck(certPem, collateral, options)).value;
+  const { pckChain, pck } = pckResult;
+  await verifyQuoteSignatures(quote, pckResult.pckKey);
 
-  const [pckChain, tcbChain, qeChain] = await Promise.all([
-    verifyChain({
-      leaf: certs[0]!,
-      intermediates: certs.slice(1),
-      trustAnchors: options.trustAnchors,
-      now,
-      crls: [rootCrl, pckCrl].filter((c): c is Crl => c !== undefined),
-      field: "quote.pckChain",
-      cache: options.cache,
-    }),
-    verifySignedCollateral({
-      field: "tcbInfo",
-      signedBytes: tcbResponse.signedBytes,
-      signature: tcbResponse.signature,
-      issuerChainPem: collateral.tcbInfoIssuerChain,
-      options,
-      rootCrl,
-    }),
-    verifySignedCollateral({
-      field: "qeIdentity",
-      signedBytes: qeResponse.signedBytes,
-      signature: qeResponse.signature,
-      issuerChainPem: collateral.qeIdentityIssuerChain,
-      options,
-      rootCrl,
-    }),
-  ]);
-  if (pckChain.certificates.length !== 3) {
-    throw new VerificationError(
-      "quote.pckChain",
-      `expected PCK certificate, PCK CA and root; got ${pckChain.certificates.length} certificates`,
-    );
-  }
-  const pckRevocationChecked = pckChain.revocationChecked[0] === true;
-  if (options.requirePckCrl !== false && !pckRevocationChecked) {
-    throw new VerificationError(
-      "collateral.pckCrl",
-      `is not a CRL of the quote's PCK CA "${pckChain.certificates[1]!.subject}"`,
-    );
-  }
-  const rootCaRevocationChecked = pckChain.revocationChecked[1] === true;
-  if (options.requireRootCaCrl !== false && !rootCaRevocationChecked) {
-    throw new VerificationError("collateral.rootCaCrl", "is not a CRL of the pinned root");
-  }
-  for (const c of [tcbChain, qeChain]) {
-    if (c.rootFingerprint !== pckChain.rootFingerprint) {
-      throw new VerificationError(
-        "collateral",
-        "collateral is signed under a different root than the PCK chain",
-      );
-    }
-  }
-
-  const leaf = pckChain.leaf;
-  const sgxExtension = leaf.extension(SGX_EXTENSION_OID);
-  if (!sgxExtension) {
-    throw new VerificationError("quote.pckChain.leaf", "has no SGX extension");
-  }
-  const pck = parseSgxExtensions(sgxExtension);
-  await verifyQuoteSignatures(quote, leaf);
-
-  const tcbInfo = tcbResponse.tcbInfo;
-  const qeIdentity = qeResponse.qeIdentity;
+  const { tcbInfo, qeIdentity } = collateral;
   checkWindow("tcbInfo", tcbInfo.issueDate, tcbInfo.nextUpdate, now);
   checkWindow("qeIdentity", qeIdentity.issueDate, qeIdentity.nextUpdate, now);
   if (!constantTimeEqual(tcbInfo.fmspc, pck.fmspc)) {
@@ -320,8 +263,170 @@ export async function verifyTdxQuote(
     tcbInfo,
     qeIdentity,
     tcb,
-    pckRevocationChecked,
-    rootCaRevocationChecked,
+    pckRevocationChecked: pckResult.pckRevocationChecked,
+    rootCaRevocationChecked: pckResult.rootCaRevocationChecked,
     rootFingerprint: pckChain.rootFingerprint,
+  };
+}
+
+/** Collateral whose chains, signatures and CRLs verified. */
+interface VerifiedCollateral {
+  readonly tcbInfo: TdxTcbInfo;
+  readonly qeIdentity: QeIdentity;
+  readonly rootCrl?: Crl;
+  readonly pckCrl?: Crl;
+  readonly rootFingerprint: string;
+}
+
+/** A PCK chain that verified under some collateral. */
+interface VerifiedPck {
+  readonly pckChain: VerifiedChain;
+  readonly pck: PckSgxExtensions;
+  readonly pckKey: CryptoKey;
+  readonly pckRevocationChecked: boolean;
+  readonly rootCaRevocationChecked: boolean;
+}
+
+async function collateralKey(options: VerifyTdxQuoteOptions): Promise<string> {
+  const c = options.collateral;
+  const enc = (s: string | undefined) => new TextEncoder().encode(s ?? "");
+  const parts = [
+    c.tcbInfo,
+    enc(c.tcbInfoIssuerChain),
+    c.qeIdentity,
+    enc(c.qeIdentityIssuerChain),
+    c.pckCrl ?? new Uint8Array(0),
+    c.rootCaCrl ?? new Uint8Array(0),
+  ];
+  const framed = parts.flatMap((p) => {
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, p.length);
+    return [len, p];
+  });
+  const digest = encodeHex(await sha256(concatBytes(...framed)));
+  return [
+    digest,
+    [...options.trustAnchors].sort().join(","),
+    options.requirePckCrl !== false,
+    options.requireRootCaCrl !== false,
+  ].join("|");
+}
+
+async function verifyCollateral(
+  options: VerifyTdxQuoteOptions,
+): Promise<Windowed<VerifiedCollateral>> {
+  const { collateral } = options;
+  const rootCrl = crlOf(collateral.rootCaCrl, "rootCaCrl");
+  const pckCrl = crlOf(collateral.pckCrl, "pckCrl");
+  if (options.requireRootCaCrl !== false && !rootCrl) {
+    throw new UnavailableError("collateral.rootCaCrl", "the Intel root CA CRL is required");
+  }
+  if (options.requirePckCrl !== false && !pckCrl) {
+    throw new UnavailableError(
+      "collateral.pckCrl",
+      "the PCK CRL is required (disable the PCK revocation check explicitly to go on without it)",
+    );
+  }
+  const tcbResponse = parseTdxTcbInfoResponse(collateral.tcbInfo);
+  const qeResponse = parseQeIdentityResponse(collateral.qeIdentity);
+  const [tcbChain, qeChain] = await Promise.all([
+    verifySignedCollateral({
+      field: "tcbInfo",
+      signedBytes: tcbResponse.signedBytes,
+      signature: tcbResponse.signature,
+      issuerChainPem: collateral.tcbInfoIssuerChain,
+      options,
+      rootCrl,
+    }),
+    verifySignedCollateral({
+      field: "qeIdentity",
+      signedBytes: qeResponse.signedBytes,
+      signature: qeResponse.signature,
+      issuerChainPem: collateral.qeIdentityIssuerChain,
+      options,
+      rootCrl,
+    }),
+  ]);
+  if (tcbChain.rootFingerprint !== qeChain.rootFingerprint) {
+    throw new VerificationError("collateral", "TCB info and QE identity chain to different roots");
+  }
+  const tcbInfo = tcbResponse.tcbInfo;
+  const qeIdentity = qeResponse.qeIdentity;
+  checkWindow("tcbInfo", tcbInfo.issueDate, tcbInfo.nextUpdate, options.now);
+  checkWindow("qeIdentity", qeIdentity.issueDate, qeIdentity.nextUpdate, options.now);
+  const times = (f: (d: Date[]) => number, ...d: Date[]) => new Date(f(d));
+  return {
+    value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: tcbChain.rootFingerprint },
+    validFrom: times(
+      (d) => Math.max(...d.map((x) => x.getTime())),
+      tcbChain.validFrom,
+      qeChain.validFrom,
+      tcbInfo.issueDate,
+      qeIdentity.issueDate,
+      ...(pckCrl ? [pckCrl.thisUpdate] : []),
+    ),
+    validUntil: times(
+      (d) => Math.min(...d.map((x) => x.getTime())),
+      tcbChain.validUntil,
+      qeChain.validUntil,
+      tcbInfo.nextUpdate,
+      qeIdentity.nextUpdate,
+      ...(pckCrl?.nextUpdate ? [pckCrl.nextUpdate] : []),
+    ),
+  };
+}
+
+async function verifyPck(
+  pem: string,
+  collateral: VerifiedCollateral,
+  options: VerifyTdxQuoteOptions,
+): Promise<Windowed<VerifiedPck>> {
+  const certs = parseCertificates(pem, "pckChain");
+  if (certs.length === 0) throw new VerificationError("quote.pckChain", "no certificate");
+  const pckChain = await verifyChain({
+    leaf: certs[0]!,
+    intermediates: certs.slice(1),
+    trustAnchors: options.trustAnchors,
+    now: options.now,
+    crls: [collateral.rootCrl, collateral.pckCrl].filter((c): c is Crl => c !== undefined),
+    field: "quote.pckChain",
+    cache: options.cache,
+  });
+  if (pckChain.certificates.length !== 3) {
+    throw new VerificationError(
+      "quote.pckChain",
+      `expected PCK certificate, PCK CA and root; got ${pckChain.certificates.length} certificates`,
+    );
+  }
+  const pckRevocationChecked = pckChain.revocationChecked[0] === true;
+  if (options.requirePckCrl !== false && !pckRevocationChecked) {
+    throw new VerificationError(
+      "collateral.pckCrl",
+      `is not a CRL of the quote's PCK CA "${pckChain.certificates[1]!.subject}"`,
+    );
+  }
+  const rootCaRevocationChecked = pckChain.revocationChecked[1] === true;
+  if (options.requireRootCaCrl !== false && !rootCaRevocationChecked) {
+    throw new VerificationError("collateral.rootCaCrl", "is not a CRL of the pinned root");
+  }
+  if (pckChain.rootFingerprint !== collateral.rootFingerprint) {
+    throw new VerificationError(
+      "collateral",
+      "collateral is signed under a different root than the PCK chain",
+    );
+  }
+  const leaf = pckChain.leaf;
+  const sgxExtension = leaf.extension(SGX_EXTENSION_OID);
+  if (!sgxExtension) throw new VerificationError("quote.pckChain.leaf", "has no SGX extension");
+  const pck = parseSgxExtensions(sgxExtension);
+  const key = leaf.publicKey;
+  if (key.kind !== "ec" || key.curve !== "P-256") {
+    throw new VerificationError("quote.pckChain.leaf", "PCK key is not ECDSA P-256");
+  }
+  const pckKey = await importEcdsaPublicKey(leaf.spki, "P-256", "quote.pckChain.leaf");
+  return {
+    value: { pckChain, pck, pckKey, pckRevocationChecked, rootCaRevocationChecked },
+    validFrom: pckChain.validFrom,
+    validUntil: pckChain.validUntil,
   };
 }

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ChainCache } from "../../../x509/chain_cache.ts";
+import { TdxVerificationCache } from "../../../tdx/verify/verification_cache.ts";
 import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
 import { verifyTdxQuote, type VerifyTdxQuoteOptions } from "../../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../../tdx/verify/intel_root.ts";
@@ -190,3 +191,34 @@ conformanceTest("verifies again from the cache with the same result", async () =
   forged[200] ^= 1;
   await assert.rejects(verifyTdxQuote(forged, opts), VerificationError);
 });
+
+conformanceTest(
+  "the verification cache serves repeated quotes and never outlives its window",
+  async () => {
+    const verificationCache = new TdxVerificationCache();
+    const quote = await readConformance(`${UPTODATE}/quote.bin`);
+    const opts = await options(UPTODATE, { verificationCache });
+    assert.equal((await verifyTdxQuote(quote, opts)).tcb.status, "UpToDate");
+    assert.equal((await verifyTdxQuote(quote, opts)).tcb.status, "UpToDate");
+    assert.deepEqual(verificationCache.stats, { hits: 2, misses: 2 });
+    // A forged quote still fails: signatures are checked on every call.
+    const forged = quote.slice();
+    forged[300] ^= 1;
+    await assert.rejects(verifyTdxQuote(forged, opts), VerificationError);
+    // Past the collateral's nextUpdate the cached entry is not used: verification fails again.
+    await assert.rejects(
+      verifyTdxQuote(quote, { ...opts, now: new Date("2025-07-25T00:00:00Z") }),
+      VerificationError,
+    );
+    // Other collateral bytes (a broken TCB info signature) are a different entry: rejected.
+    const c = opts.collateral;
+    const text = new TextDecoder().decode(c.tcbInfo).replace('"tcbType":0', '"tcbType":1');
+    await assert.rejects(
+      verifyTdxQuote(quote, {
+        ...opts,
+        collateral: { ...c, tcbInfo: new TextEncoder().encode(text) },
+      }),
+      (e: unknown) => e instanceof VerificationError && e.field === "tcbInfo.signature",
+    );
+  },
+);

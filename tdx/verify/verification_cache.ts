@@ -1,0 +1,98 @@
+/**
+ * A cache of verified TDX collateral and PCK chains, so that verifying many quotes of the same
+ * platforms costs little more than the two ECDSA verifies each quote needs. It is an ordinary
+ * object the caller creates and passes in (no global state).
+ *
+ * Only positive results for exactly the same inputs are remembered: collateral is keyed by the
+ * SHA-256 of all its bytes, the pinned anchors and the revocation options; a PCK chain by its exact
+ * PEM bytes within that collateral entry. An entry is used only while `now` lies inside the
+ * window in which every certificate, CRL and collateral document it rests on is valid; outside
+ * it, everything is verified again (and fails if it must).
+ *
+ * @module
+ */
+
+/** A cached value with the window in which it holds. */
+export interface Windowed<T> {
+  /** The cached value. */
+  readonly value: T;
+  /** Start of the window. */
+  readonly validFrom: Date;
+  /** End of the window (inclusive). */
+  readonly validUntil: Date;
+}
+
+/** Options of a {@link TdxVerificationCache}. */
+export interface TdxVerificationCacheOptions {
+  /** Most collateral entries kept (least recently used dropped first). Default 64. */
+  readonly maxCollateral?: number;
+  /** Most PCK chains kept per collateral entry. Default 1024. */
+  readonly maxPckChains?: number;
+}
+
+interface CollateralEntry {
+  readonly collateral: Windowed<unknown>;
+  readonly pck: Map<string, Windowed<unknown>>;
+}
+
+function inside(w: Windowed<unknown>, now: Date): boolean {
+  return now >= w.validFrom && now <= w.validUntil;
+}
+
+function touch<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+/** Remembers verified collateral and PCK chains; see the module documentation for the rules. */
+export class TdxVerificationCache {
+  readonly #entries = new Map<string, CollateralEntry>();
+  readonly #maxCollateral: number;
+  readonly #maxPckChains: number;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(options: TdxVerificationCacheOptions = {}) {
+    this.#maxCollateral = options.maxCollateral ?? 64;
+    this.#maxPckChains = options.maxPckChains ?? 1024;
+  }
+
+  /** Cache hits and misses so far (collateral and PCK chains together). */
+  get stats(): { hits: number; misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
+  }
+
+  /** The verified collateral for `key` at `now`, computing and storing it on a miss. */
+  async collateral<T>(key: string, now: Date, compute: () => Promise<Windowed<T>>): Promise<T> {
+    const entry = this.#entries.get(key);
+    if (entry && inside(entry.collateral, now)) {
+      this.#hits++;
+      touch(this.#entries, key, entry, this.#maxCollateral);
+      return entry.collateral.value as T;
+    }
+    this.#misses++;
+    const value = await compute();
+    touch(this.#entries, key, { collateral: value, pck: new Map() }, this.#maxCollateral);
+    return value.value;
+  }
+
+  /** The verified PCK chain for `pem` under collateral `key` at `now`, computing it on a miss. */
+  async pckChain<T>(
+    key: string,
+    pem: string,
+    now: Date,
+    compute: () => Promise<Windowed<T>>,
+  ): Promise<T> {
+    const entry = this.#entries.get(key);
+    const hit = entry?.pck.get(pem);
+    if (hit && inside(hit, now)) {
+      this.#hits++;
+      return hit.value as T;
+    }
+    this.#misses++;
+    const value = await compute();
+    if (entry) touch(entry.pck, pem, value, this.#maxPckChains);
+    return value.value;
+  }
+}
