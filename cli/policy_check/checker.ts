@@ -16,6 +16,8 @@ import {
   stateMutantsAfter,
 } from "./mutations.ts";
 import type { RandomSource } from "./random_ids.ts";
+import { policyDataMismatches } from "./explain.ts";
+import type { ExpectationMismatch } from "./policy_data_diff.ts";
 import type { RequestSequence } from "./request_sequence.ts";
 
 /** A legitimate request the policy denied. */
@@ -26,6 +28,8 @@ export interface DeniedRequest {
   readonly type: RequestType;
   /** Set when the rules returned a malformed result. */
   readonly error?: string;
+  /** For CreateContainer: where the request and the policy's expectation part ways. */
+  readonly mismatches?: readonly ExpectationMismatch[];
   readonly request: AgentRequest;
 }
 
@@ -132,12 +136,16 @@ export async function checkPod(
     }
     const decision = evaluator.evaluate(step.request.type, step.request.input);
     if (!decision.allowed) {
+      const mismatches = step.request.type === "CreateContainerRequest"
+        ? policyDataMismatches(policyData, step.request.input)
+        : [];
       denied.push({
         index,
         label: step.label,
         type: step.request.type,
         request: step.request,
         ...(decision.error ? { error: decision.error } : {}),
+        ...(mismatches.length > 0 ? { mismatches } : {}),
       });
     }
     if (options.mutate && decision.allowed) {

@@ -20,6 +20,31 @@ import {
   type JsonObject,
 } from "./agent_protocol.ts";
 import { Annotation } from "./runtime_model.ts";
+import {
+  compareWithExpectation,
+  expectationFor,
+  type ExpectationMismatch,
+} from "./policy_data_diff.ts";
+import type { PolicyData } from "../../policy/policy_data_types.ts";
+
+/** Mismatches against the policy data's expectation for the container, when it has that shape. */
+export function policyDataMismatches(
+  policyData: unknown,
+  request: JsonObject,
+): ExpectationMismatch[] {
+  const pd = policyData as Partial<PolicyData> | null;
+  if (!pd || !Array.isArray(pd.containers)) return [];
+  const expectation = expectationFor(pd as PolicyData, request);
+  if (!expectation) {
+    return [{
+      field: `OCI.Annotations["${Annotation.containerName}"]`,
+      got: ((request.OCI as JsonObject | undefined)?.Annotations as JsonObject | undefined)
+        ?.[Annotation.containerName] ?? null,
+      expected: pd.containers.map((c) => c.name),
+    }];
+  }
+  return compareWithExpectation(expectation, request);
+}
 
 /** One field that made a request fail. */
 export interface FieldFinding {
@@ -312,6 +337,22 @@ export async function explainRequests(
       found = findFields(evaluator, request, ref);
       if (found) break;
     }
+    let fromPolicyData = false;
+    if (!found && request.type === "CreateContainerRequest") {
+      const mismatches = policyDataMismatches(policyData, request.input);
+      if (mismatches.length > 0) {
+        found = {
+          fields: mismatches.map((m) => ({
+            field: m.field,
+            got: m.got,
+            allowedValue: m.expected,
+            hint: hintFor(m.field),
+          })),
+          together: false,
+        };
+        fromPolicyData = true;
+      }
+    }
     let summary: string;
     if (decision.error) {
       summary =
@@ -319,7 +360,9 @@ export async function explainRequests(
     } else if (found) {
       const names = found.fields.map((f) => f.field).join(", ");
       summary = `${request.type} is denied because of ${names}` +
-        (found.together ? " (together)" : "") + `: ${found.fields[0].hint}`;
+        (found.together ? " (together)" : "") +
+        (fromPolicyData ? " (compared with the policy's expectations)" : "") +
+        `: ${found.fields[0].hint}`;
     } else if (candidates.length === 0) {
       summary = `${request.type} is denied, and no allowed request of this type was available ` +
         "to compare it with: either the policy never allows this kind of request, or it does " +

@@ -36,6 +36,13 @@ export function renderText(run: CheckRun): string {
     lines.push(`     ${allowed}/${pod.requests} legitimate requests allowed`);
     for (const d of pod.denied) {
       lines.push(`     denied #${d.index}: ${d.label}${d.error ? ` (${d.error})` : ""}`);
+      for (const m of d.mismatches ?? []) {
+        lines.push(
+          `         ${m.field}: request has ${JSON.stringify(m.got)}, policy expects ${
+            JSON.stringify(m.expected)
+          }`,
+        );
+      }
     }
     if (run.mutate) {
       const denied = pod.mutants - pod.weaknesses.length - pod.nonGuarantees.length;
