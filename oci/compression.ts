@@ -55,14 +55,72 @@ function zstdDecompressor(field: string): TransformStream<Uint8Array, Uint8Array
  */
 export function decompressStream(data: Uint8Array, field: string): ReadableStream<Uint8Array> {
   const source = new Blob([data as Uint8Array<ArrayBuffer>]).stream();
-  switch (detectCompression(data)) {
+  return decompressWith(detectCompression(data), source, field);
+}
+
+function decompressWith(
+  compression: Compression,
+  source: ReadableStream<Uint8Array>,
+  field: string,
+): ReadableStream<Uint8Array> {
+  switch (compression) {
     case "gzip":
-      return wrapErrors(source.pipeThrough(new DecompressionStream("gzip")), field, "gzip");
+      return wrapErrors(
+        (source as ReadableStream<Uint8Array<ArrayBuffer>>).pipeThrough(
+          new DecompressionStream("gzip"),
+        ),
+        field,
+        "gzip",
+      );
     case "zstd":
       return source.pipeThrough(zstdDecompressor(field));
     case "none":
       return source;
   }
+}
+
+/**
+ * The decompressed content of a compressed stream, the compression detected from its first
+ * bytes (as {@link decompressStream} does for bytes in memory).
+ */
+export async function decompressReadable(
+  source: ReadableStream<Uint8Array>,
+  field: string,
+): Promise<ReadableStream<Uint8Array>> {
+  const reader = source.getReader();
+  const head: Uint8Array[] = [];
+  let headLength = 0;
+  let done = false;
+  while (headLength < 4) {
+    const next = await reader.read();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    headLength += next.value.length;
+  }
+  const first = concatBytes(...head);
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.length > 0) controller.enqueue(first);
+      if (done) controller.close();
+    },
+    async pull(controller) {
+      if (done) return;
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        controller.close();
+      } else {
+        controller.enqueue(next.value);
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return decompressWith(detectCompression(first), rest, field);
 }
 
 /** Turns errors of a decompression stream into {@link ParseError}s naming `field`. */

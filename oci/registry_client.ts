@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { encodeHex, sha256 } from "../bytes/mod.ts";
+import { sha256 as sha256Incremental } from "@noble/hashes/sha2.js";
+import { constantTimeEqual, encodeHex, sha256 } from "../bytes/mod.ts";
 import { ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
 import {
   type AuthChallenge,
@@ -304,6 +305,78 @@ export class RegistryClient {
     }
     await verifyDigest(bytes, expected, field);
     return bytes;
+  }
+
+  /**
+   * Downloads a blob into a new file at `path` (mode 0600), hashing it on the way, and checks
+   * size and digest before returning; on any failure the file is removed. For blobs too large
+   * to hold in memory.
+   *
+   * @throws {VerificationError} when size or digest differ from the descriptor
+   * @throws {UnavailableError} when the registry cannot be reached or has no such blob
+   */
+  async downloadBlob(
+    location: RepositoryLocation,
+    descriptor: { readonly digest: string; readonly size: number },
+    path: string,
+    field: string,
+    progress?: BlobProgress,
+  ): Promise<void> {
+    const expected = parseDigest(descriptor.digest, field);
+    const response = await this.#request(
+      location,
+      "pull",
+      `blobs/${expected.text}`,
+      {},
+      field,
+      this.#timeoutMs * 10,
+    );
+    if (!response.ok) return this.#fail(response, field, `blob ${expected.text}`);
+    const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    const writer = file.writable.getWriter();
+    const hash = sha256Incremental.create();
+    let total = 0;
+    try {
+      if (response.body) {
+        for await (const chunk of response.body) {
+          total += chunk.length;
+          if (total > descriptor.size) {
+            throw new VerificationError(
+              field,
+              `larger than expected (more than ${descriptor.size} bytes)`,
+            );
+          }
+          hash.update(chunk);
+          await writer.write(chunk);
+          progress?.(total, descriptor.size);
+        }
+      }
+      await writer.close();
+      if (total !== descriptor.size) {
+        throw new VerificationError(
+          field,
+          `size ${total} differs from the descriptor's ${descriptor.size}`,
+        );
+      }
+      const actual = hash.digest();
+      if (!constantTimeEqual(actual, expected.bytes)) {
+        throw new VerificationError(
+          field,
+          `content does not match its digest (expected ${expected.text}, got sha256:${
+            encodeHex(actual)
+          })`,
+        );
+      }
+    } catch (e) {
+      await writer.abort().catch(() => {});
+      try {
+        file.close();
+      } catch {
+        // already closed by the writer
+      }
+      await Deno.remove(path).catch(() => {});
+      throw e;
+    }
   }
 
   /** Whether the repository already has the blob `digest`. */

@@ -8,7 +8,7 @@
  */
 import { ParseError, UnavailableError, ValidationError } from "../errors/mod.ts";
 import { type ImageAccountFiles, ImageCache } from "./cache.ts";
-import { decompressStream } from "./compression.ts";
+import { decompressReadable } from "./compression.ts";
 import { loadDockerCredentials } from "./credentials.ts";
 import { parseDigest, verifyingStream } from "./digest.ts";
 import {
@@ -30,6 +30,7 @@ import {
   pinnedReference,
 } from "./reference.ts";
 import { RegistryClient } from "./registry_client.ts";
+import { ConcurrencyLimiter } from "./limiter.ts";
 import { LayeredFilesystem, readFileFromLayer } from "./rootfs.ts";
 import type { ImageResolver, ResolvedImage } from "./types.ts";
 
@@ -63,6 +64,10 @@ export interface ImageResolverOptions {
    * call {@link OciImageResolver.close} when done.
    */
   readonly caCertificates?: readonly string[];
+  /** Layers up to this size are held in memory, larger ones spooled to disk (default 64 MiB). */
+  readonly maxInMemoryLayerBytes?: number;
+  /** How many images are pulled at once (default 3). */
+  readonly maxConcurrentPulls?: number;
 }
 
 /** Dependencies of an {@link OciImageResolver}. */
@@ -77,17 +82,31 @@ export interface OciImageResolverDeps {
   readonly progress: PullProgress;
   /** Platform to pick from indexes. */
   readonly platform: Platform;
+  /** Layers up to this size are downloaded into memory, larger ones into a temporary file. */
+  readonly maxInMemoryLayerBytes: number;
+  /** How many images are pulled (layers downloaded) at once. */
+  readonly maxConcurrentPulls: number;
   /** Releases what the client holds (called by {@link OciImageResolver.close}). */
   readonly close?: () => Promise<void>;
+}
+
+/** A downloaded layer whose digest has been checked. */
+interface VerifiedLayer {
+  /** The layer's (compressed) bytes as a stream. */
+  open(): Promise<ReadableStream<Uint8Array>>;
+  /** Releases the layer (removes its temporary file). */
+  dispose(): Promise<void>;
 }
 
 /** Resolves image references with the registry and the cache. See the module doc. */
 export class OciImageResolver implements ImageResolver {
   readonly #deps: OciImageResolverDeps;
   readonly #inflight = new Map<string, Promise<ResolvedImage>>();
+  readonly #pulls: ConcurrencyLimiter;
 
   constructor(deps: OciImageResolverDeps) {
     this.#deps = deps;
+    this.#pulls = new ConcurrencyLimiter(deps.maxConcurrentPulls);
   }
 
   /** Releases network resources (needed only with custom CA certificates). */
@@ -248,41 +267,90 @@ export class OciImageResolver implements ImageResolver {
     diffIds: readonly string[],
     field: string,
   ): Promise<ImageAccountFiles> {
-    const { cache, progress } = this.#deps;
+    const { cache } = this.#deps;
     const cached = await cache.getAccountFiles(digest);
     if (cached) return cached;
     if (this.#deps.offline) throw this.#offlineMiss(field, `the filesystem of ${digest}`);
     const client = await this.#deps.client();
-    const total = manifest.layers.reduce((sum, l) => sum + l.size, 0);
-    progress.start(ref.original, manifest.layers.length, total);
-    let received = 0;
-    const download = (layer: Descriptor) => {
-      const before = received;
-      return client.getBlob(ref, layer, `${field} layer ${layer.digest}`, (n) => {
-        progress.advance(ref.original, before + n);
-      }).then((bytes) => {
-        received = before + bytes.length;
-        return bytes;
-      });
+    return await this.#pulls.run(async () =>
+      // Another reference to the same image may have been pulled while this one waited.
+      await cache.getAccountFiles(digest) ??
+        await this.#pullAccountFiles(client, ref, digest, manifest, diffIds, field)
+    );
+  }
+
+  /**
+   * Downloads a layer and checks its digest: small layers into memory, large ones into a
+   * temporary file under the cache directory (never used before the whole file is verified).
+   */
+  async #fetchLayer(
+    client: RegistryClient,
+    ref: ImageReference,
+    layer: Descriptor,
+    field: string,
+    onProgress: (received: number) => void,
+  ): Promise<VerifiedLayer> {
+    if (layer.size <= this.#deps.maxInMemoryLayerBytes) {
+      const bytes = await client.getBlob(ref, layer, field, onProgress);
+      return {
+        open: () => Promise.resolve(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()),
+        dispose: () => Promise.resolve(),
+      };
+    }
+    const dir = `${this.#deps.cache.dir}/tmp`;
+    await Deno.mkdir(dir, { recursive: true });
+    const path = `${dir}/layer-${crypto.randomUUID()}`;
+    await client.downloadBlob(ref, layer, path, field, onProgress);
+    return {
+      open: async () => (await Deno.open(path, { read: true })).readable,
+      dispose: () => Deno.remove(path).catch(() => {}),
     };
-    const fs = new LayeredFilesystem([PASSWD, GROUP]);
+  }
+
+  async #pullAccountFiles(
+    client: RegistryClient,
+    ref: ImageReference,
+    digest: string,
+    manifest: ImageManifest,
+    diffIds: readonly string[],
+    field: string,
+  ): Promise<ImageAccountFiles> {
+    const { cache, progress } = this.#deps;
     const layers = manifest.layers;
+    const total = layers.reduce((sum, l) => sum + l.size, 0);
+    progress.start(ref.original, layers.length, total);
+    const received = layers.map(() => 0);
+    const layerField = (i: number) => `${field} layer ${layers[i]!.digest}`;
+    const download = (i: number) =>
+      this.#fetchLayer(client, ref, layers[i]!, layerField(i), (n) => {
+        received[i] = n;
+        progress.advance(ref.original, received.reduce((a, b) => a + b, 0));
+      });
     // The uncompressed tar of layer i must hash to the config's diff_ids[i].
-    const tarStream = (bytes: Uint8Array, i: number, layerField: string) =>
-      decompressStream(bytes, layerField).pipeThrough(
+    const tarStream = async (blob: VerifiedLayer, i: number) =>
+      (await decompressReadable(await blob.open(), layerField(i))).pipeThrough(
         verifyingStream(
           parseDigest(diffIds[i]!, `config rootfs.diff_ids[${i}]`),
-          `${layerField} (uncompressed, diff_id)`,
+          `${layerField(i)} (uncompressed, diff_id)`,
         ),
       );
+    const fs = new LayeredFilesystem([PASSWD, GROUP]);
     // Download the next layer while the current one is applied; apply strictly in order.
-    let next = layers.length > 0 ? download(layers[0]!) : undefined;
-    for (let i = 0; i < layers.length; i++) {
-      const bytes = await next!;
-      next = i + 1 < layers.length ? download(layers[i + 1]!) : undefined;
-      next?.catch(() => {}); // surfaced when awaited
-      const layerField = `${field} layer ${layers[i]!.digest}`;
-      await fs.applyLayer(tarStream(bytes, i, layerField), i, layerField);
+    let next: Promise<VerifiedLayer> | undefined = layers.length > 0 ? download(0) : undefined;
+    try {
+      for (let i = 0; i < layers.length; i++) {
+        const blob = await next!;
+        next = i + 1 < layers.length ? download(i + 1) : undefined;
+        next?.catch(() => {}); // surfaced when awaited, or disposed below
+        try {
+          await fs.applyLayer(await tarStream(blob, i), i, layerField(i));
+        } finally {
+          await blob.dispose();
+        }
+      }
+    } finally {
+      // On an error, a prefetched layer may still be on its way: release it.
+      next?.then((blob) => blob.dispose(), () => {});
     }
     const read = async (path: string): Promise<string | undefined> => {
       const found = fs.lookup(path);
@@ -293,16 +361,19 @@ export class OciImageResolver implements ImageResolver {
       let content = found.content;
       if (content === undefined) {
         // Reached through a link from a path whose content was not kept: read its layer again.
-        const layer = layers[found.source.layer]!;
-        const layerField = `${field} layer ${layer.digest}`;
-        const bytes = await client.getBlob(ref, layer, layerField);
-        content = await readFileFromLayer(
-          tarStream(bytes, found.source.layer, layerField),
-          found.source.path,
-          layerField,
-        );
+        const i = found.source.layer;
+        const blob = await this.#fetchLayer(client, ref, layers[i]!, layerField(i), () => {});
+        try {
+          content = await readFileFromLayer(
+            await tarStream(blob, i),
+            found.source.path,
+            layerField(i),
+          );
+        } finally {
+          await blob.dispose();
+        }
         if (content === undefined) {
-          throw new ParseError(layerField, `${found.source.path} vanished on second read`);
+          throw new ParseError(layerField(i), `${found.source.path} vanished on second read`);
         }
       }
       return new TextDecoder().decode(content);
@@ -347,6 +418,8 @@ export function createImageResolver(options: ImageResolverOptions): OciImageReso
     offline: options.offline ?? false,
     progress,
     platform: options.platform ?? DEFAULT_PLATFORM,
+    maxInMemoryLayerBytes: options.maxInMemoryLayerBytes ?? 64 * 1024 * 1024,
+    maxConcurrentPulls: options.maxConcurrentPulls ?? 3,
   });
 }
 

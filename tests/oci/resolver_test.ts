@@ -465,3 +465,29 @@ fi
     }
   }, { htpasswd: credentials });
 });
+
+Deno.test("spools large layers to disk, verifies them, and removes the files", async () => {
+  await withRegistry(async (registry, cacheDir) => {
+    const pushed = await pushTestImage(registry, "spool", "v1", {
+      layers: [{ files: { "etc/passwd": PASSWD } }, { files: { "etc/group": GROUP } }],
+    });
+    const options = { maxInMemoryLayerBytes: 0 };
+    const image = await resolverFor(registry, cacheDir, options).resolve(
+      `${registry.host}/spool:v1`,
+    );
+    assert.equal(image.passwd, PASSWD);
+    assert.equal(image.group, GROUP);
+    assert.deepEqual([...Deno.readDirSync(`${cacheDir}/tmp`)], [], "no temporary layer left");
+
+    const layer = pushed.artifact.images[0]!.layers[1]!.descriptor;
+    const path = blobDataPath(registry, layer.digest);
+    const data = await Deno.readFile(path);
+    data[data.length - 5]! ^= 0x01;
+    await Deno.writeFile(path, data);
+    await assert.rejects(
+      resolverFor(registry, `${cacheDir}/2`, options).resolve(`${registry.host}/spool:v1`),
+      (e: unknown) => e instanceof VerificationError && e.message.includes(layer.digest),
+    );
+    assert.deepEqual([...Deno.readDirSync(`${cacheDir}/2/tmp`)], [], "bad layer removed");
+  });
+});
