@@ -40,15 +40,4 @@ export class MemoryHistoryBackend implements HistoryBackend {
     this.#latest = { bytes: bytes.slice(), version };
     return Promise.resolve(version);
   }
-
-  /**
-   * Replaces stored bytes without any check: for tests that simulate tampering with the storage.
-   * `name` is `latest` or `<kind>/<sha256>`.
-   */
-  tamper(name: string, bytes: Uint8Array | undefined): void {
-    if (name === "latest") {
-      this.#latest = bytes && { bytes: bytes.slice(), version: String(++this.#counter) };
-    } else if (bytes) this.#objects.set(name, bytes.slice());
-    else this.#objects.delete(name);
-  }
 }

@@ -11,7 +11,7 @@ import {
   StaleTransitionError,
 } from "../../../coordinator/history/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../../manifest/hash.ts";
-import { historyKey, manifestBytes, policyBytes } from "./helpers.ts";
+import { historyKey, manifestBytes, policyBytes, TamperingBackend } from "./helpers.ts";
 
 async function appendN(history: ManifestHistory, n: number, key: CryptoKey) {
   let previous = GENESIS_TRANSITION;
@@ -124,7 +124,7 @@ Deno.test("latest is a 128-byte record signed over the transition hash", async (
 
 async function tamperedHistory() {
   const keys = await historyKey();
-  const backend = new MemoryHistoryBackend();
+  const backend = new TamperingBackend();
   const history = ManifestHistory.open(backend, keys.publicKey);
   const entries = await appendN(history, 3, keys.privateKey);
   return { keys, backend, history, entries };
@@ -219,7 +219,7 @@ Deno.test("a latest signed by another key is rejected, and appends on top of it 
 Deno.test("a transition pointing at a missing manifest is reported by name", async () => {
   const { backend, history, entries } = await tamperedHistory();
   const name = `manifests/${encodeHex(entries[0]!.manifestHash)}`;
-  backend.tamper(name, undefined);
+  backend.tamper(name, null);
   await assert.rejects(
     history.chain(),
     (e) => e instanceof HistoryCorruptionError && e.field === name && /missing/.test(e.message),
