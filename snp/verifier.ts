@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { encodeHex, sha256 } from "../bytes/mod.ts";
+import { encodeHex } from "../bytes/mod.ts";
 import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
 import type {
   AttestationClaims,
@@ -21,7 +21,7 @@ import { type Certificate, parseCertificate } from "../x509/certificate.ts";
 import type { ChainCache } from "../x509/chain_cache.ts";
 import type { Crl } from "../x509/crl.ts";
 import { findCert, parseCertTable } from "./abi/cert_table.ts";
-import type { SnpProductName } from "./abi/product.ts";
+import { type SnpProductName, tcbLayoutOf } from "./abi/product.ts";
 import { parseSnpReport, type SnpReport } from "./abi/report.ts";
 import { describeTcb } from "./abi/tcb.ts";
 import type { SnpCollateralSource } from "./kds/source.ts";
@@ -87,6 +87,8 @@ interface ResolvedCertificates {
   readonly ark?: Certificate;
 }
 
+const LATIN1 = new TextDecoder("latin1");
+
 /** Verifies SEV-SNP evidence; see the module documentation. */
 export class SnpEvidenceVerifier implements EvidenceVerifier {
   /** Always `snp`. */
@@ -95,6 +97,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   /** Parsed certificates and imported VEK keys by SHA-256 of their DER. */
   readonly #certificates = new Map<string, Certificate>();
   readonly #vekKeys = new WeakMap<Certificate, Promise<CryptoKey>>();
+  readonly #vekExtensions = new WeakMap<Certificate, VekExtensions>();
 
   constructor(options: SnpEvidenceVerifierOptions) {
     this.#options = options;
@@ -124,8 +127,12 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     // product, which the VCEK tells: parse again once it is known.
     const preliminary = parseSnpReport(evidence.report);
     const certs = await this.#resolveVek(evidence, preliminary);
-    const ext = readVekExtensions(certs.vek);
-    const report = parseSnpReport(evidence.report, { product: ext.product });
+    const ext = this.#extensions(certs.vek);
+    // v3+ reports name their product (checked against the VEK below); v2 ones need its layout.
+    const report = preliminary.product !== undefined ||
+        tcbLayoutOf(ext.product) === preliminary.tcbLayout
+      ? preliminary
+      : parseSnpReport(evidence.report, { product: ext.product });
     checkVekMatchesReport(ext, report);
 
     const candidates = this.#options.referenceValues
@@ -218,8 +225,9 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     }
   }
 
-  async #certificate(bytes: Uint8Array, field: string): Promise<Certificate> {
-    const id = `${field}:${encodeHex(await sha256(bytes))}`;
+  #certificate(bytes: Uint8Array, field: string): Certificate {
+    // Keyed by the bytes themselves (latin1 maps each byte to its own code point).
+    const id = `${field}:${LATIN1.decode(bytes)}`;
     let cert = this.#certificates.get(id);
     if (cert === undefined) {
       cert = parseCertificate(bytes, field);
@@ -227,6 +235,15 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
       this.#certificates.set(id, cert);
     }
     return cert;
+  }
+
+  #extensions(vek: Certificate): VekExtensions {
+    let ext = this.#vekExtensions.get(vek);
+    if (ext === undefined) {
+      ext = readVekExtensions(vek);
+      this.#vekExtensions.set(vek, ext);
+    }
+    return ext;
   }
 
   #vekKey(vek: Certificate): Promise<CryptoKey> {
@@ -245,11 +262,11 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     if (kind === "none") {
       throw new VerificationError("report.signer_info.signing_key", "the report is not signed");
     }
-    const load = async (bytes: Uint8Array | undefined, field: string) =>
-      bytes ? await this.#certificate(bytes, field) : undefined;
-    const intermediate = await load(given?.intermediate ?? findCert(table, "ASK"), "ask");
-    const ark = await load(given?.ark ?? findCert(table, "ARK"), "ark");
-    let vek = await load(given?.vek ?? findCert(table, kind), kind.toLowerCase());
+    const load = (bytes: Uint8Array | undefined, field: string) =>
+      bytes ? this.#certificate(bytes, field) : undefined;
+    const intermediate = load(given?.intermediate ?? findCert(table, "ASK"), "ask");
+    const ark = load(given?.ark ?? findCert(table, "ARK"), "ark");
+    let vek = load(given?.vek ?? findCert(table, kind), kind.toLowerCase());
     if (vek === undefined) {
       const collateral = this.#options.collateral;
       if (kind === "VLEK") {
