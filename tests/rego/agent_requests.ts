@@ -19,6 +19,8 @@ export function concrete(pattern: string, cid: string, sandboxId: string): strin
     .replaceAll("[a-z0-9]{64}", sandboxId)
     .replaceAll("[a-z0-9]{16}", "0123456789abcdef")
     .replaceAll("[A-Za-z0-9._-]+", "mount")
+    .replaceAll("[0-9a-fA-F.:]+(,[0-9a-fA-F.:]+)*", "10.0.0.7")
+    .replaceAll("[0-9a-fA-F.:]+", "10.0.0.7")
     .replaceAll("[0-9]+", "1")
     .replace(/\\(.)/g, "$1");
   if (!new RegExp(pattern.replaceAll("$(cid)", cid)).test(value)) {
