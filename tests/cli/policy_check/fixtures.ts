@@ -149,7 +149,9 @@ export function kataAlignedPolicyData(pd: PolicyData): PolicyData {
             },
           },
           mounts: [
-            ...c.mounts.filter((m) => m.destination !== "/sys/fs/cgroup"),
+            ...c.mounts.filter((m) =>
+              m.destination !== "/sys/fs/cgroup" && m.destination !== "/etc/resolv.conf"
+            ),
             {
               destination: "/etc/resolv.conf",
               type: "bind",
