@@ -5,7 +5,7 @@
  * @module
  */
 import "reflect-metadata";
-import { X509Certificate } from "@peculiar/x509";
+import { Name, X509Certificate } from "@peculiar/x509";
 import { ParseError } from "../errors/mod.ts";
 import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
 import {
@@ -15,6 +15,7 @@ import {
   readOid,
   readSingle,
   readSmallInteger,
+  readTime,
   readUnsignedInteger,
   Tag,
 } from "./der.ts";
@@ -81,8 +82,6 @@ export interface SignedParts {
 export class Certificate implements SignedParts {
   /** The whole certificate, DER. */
   readonly der: Uint8Array;
-  /** The `@peculiar/x509` view (for display and for library interop). */
-  readonly x509: X509Certificate;
   /** The exact signed bytes (`tbsCertificate`). */
   readonly tbs: Uint8Array;
   /** Outer signature AlgorithmIdentifier. */
@@ -101,12 +100,19 @@ export class Certificate implements SignedParts {
   readonly subjectDer: Uint8Array;
   /** SubjectPublicKeyInfo DER. */
   readonly spki: Uint8Array;
+  /** Start of the validity window. */
+  readonly notBefore: Date;
+  /** End of the validity window (inclusive). */
+  readonly notAfter: Date;
   /** Every extension in certificate order. */
   readonly extensions: readonly X509Extension[];
   /** The field name this certificate was parsed as (used in error messages). */
   readonly field: string;
   #fingerprint?: Promise<string>;
   #publicKey?: PublicKeyInfo;
+  #x509?: X509Certificate;
+  #subject?: string;
+  #issuer?: string;
 
   /** Use {@link parseCertificate}. */
   constructor(der: Uint8Array, field: string) {
@@ -149,7 +155,14 @@ export class Certificate implements SignedParts {
     const issuer = need("issuer");
     expectTag(issuer, Tag.sequence, `${field}.issuer`);
     this.issuerDer = issuer.raw;
-    expectTag(need("validity"), Tag.sequence, `${field}.validity`);
+    const validity = need("validity");
+    expectTag(validity, Tag.sequence, `${field}.validity`);
+    const times = children(validity, `${field}.validity`);
+    if (times.length !== 2) {
+      throw new ParseError(`${field}.validity`, "needs notBefore and notAfter");
+    }
+    this.notBefore = readTime(times[0]!, `${field}.validity.notBefore`);
+    this.notAfter = readTime(times[1]!, `${field}.validity.notAfter`);
     const subject = need("subject");
     expectTag(subject, Tag.sequence, `${field}.subject`);
     this.subjectDer = subject.raw;
@@ -170,31 +183,34 @@ export class Certificate implements SignedParts {
       extensions = parseExtensions(el.value, `${field}.extensions`);
     }
     this.extensions = extensions;
-    try {
-      this.x509 = new X509Certificate(der as Uint8Array<ArrayBuffer>);
-    } catch (e) {
-      throw new ParseError(field, `not an X.509 certificate: ${String(e)}`, { cause: e });
+  }
+
+  /**
+   * The `@peculiar/x509` view (for display and library interop), decoded on first use.
+   *
+   * @throws {ParseError} when that library cannot decode the certificate
+   */
+  get x509(): X509Certificate {
+    if (this.#x509 === undefined) {
+      try {
+        this.#x509 = new X509Certificate(this.der as Uint8Array<ArrayBuffer>);
+      } catch (e) {
+        throw new ParseError(this.field, `not an X.509 certificate: ${String(e)}`, { cause: e });
+      }
     }
+    return this.#x509;
   }
 
-  /** The subject as a string, e.g. `CN=ARK-Milan, O=Advanced Micro Devices, …`. */
+  /** The subject as a string, e.g. `OU=Engineering, …, CN=ARK-Milan` (for messages). */
   get subject(): string {
-    return this.x509.subject;
+    this.#subject ??= nameText(this.subjectDer);
+    return this.#subject;
   }
 
-  /** The issuer as a string. */
+  /** The issuer as a string (for messages). */
   get issuer(): string {
-    return this.x509.issuer;
-  }
-
-  /** Start of the validity window. */
-  get notBefore(): Date {
-    return this.x509.notBefore;
-  }
-
-  /** End of the validity window (inclusive). */
-  get notAfter(): Date {
-    return this.x509.notAfter;
+    this.#issuer ??= nameText(this.issuerDer);
+    return this.#issuer;
   }
 
   /**
@@ -266,6 +282,15 @@ export class Certificate implements SignedParts {
   fingerprint(): Promise<string> {
     this.#fingerprint ??= sha256(this.der).then(encodeHex);
     return this.#fingerprint;
+  }
+}
+
+/** A distinguished name as text (RFC 4514 style), or a placeholder when it cannot be decoded. */
+export function nameText(der: Uint8Array): string {
+  try {
+    return new Name(der as Uint8Array<ArrayBuffer>).toString();
+  } catch {
+    return `<undecodable name ${encodeHex(der.subarray(0, 12))}…>`;
   }
 }
 

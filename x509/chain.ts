@@ -350,7 +350,7 @@ async function verifyLink(
   const key = cache ? await signatureKey(cert.der, issuer) : "";
   if (cache?.hasSignature(key)) return;
   try {
-    await verifySignedParts(cert, issuer.publicKey, name, `"${issuer.subject}"`);
+    await verifySignedParts(cert, issuer.publicKey, name, () => `"${issuer.subject}"`);
   } catch (e) {
     if (e instanceof VerificationError && !e.field.startsWith(name)) {
       throw new VerificationError(name, e.message, { cause: e });

@@ -5,14 +5,13 @@
  *
  * @module
  */
-import "reflect-metadata";
-import { Name } from "@peculiar/x509";
 import { ParseError, VerificationError } from "../errors/mod.ts";
 import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
 import {
   type Certificate,
   ExtensionOid,
   KeyUsageBit,
+  nameText,
   normaliseSerial,
   parseExtensionList,
   parseExtensions,
@@ -141,11 +140,7 @@ export class Crl implements SignedParts {
 
   /** The issuer as a string, e.g. `CN=Intel SGX PCK Platform CA, O=Intel Corporation, …`. */
   get issuer(): string {
-    try {
-      return new Name(this.issuerDer as Uint8Array<ArrayBuffer>).toString();
-    } catch {
-      return `<issuer ${encodeHex(this.issuerDer).slice(0, 16)}…>`;
-    }
+    return nameText(this.issuerDer);
   }
 
   /** SHA-256 of the DER, lower-case hex (computed once). */
@@ -186,7 +181,7 @@ export async function verifyCrl(
   field: string,
 ): Promise<void> {
   checkCrlExceptSignature(crl, issuer, now, field);
-  await verifySignedParts(crl, issuer.publicKey, field, `"${issuer.subject}"`);
+  await verifySignedParts(crl, issuer.publicKey, field, () => `"${issuer.subject}"`);
 }
 
 /**

@@ -68,8 +68,8 @@ function webCryptoParams(
  * Verifies the signature of a signed X.509 structure (certificate or CRL) with `issuerKey`.
  * The signed and the outer algorithm identifiers must be identical.
  *
- * @param subject names the signed object in errors, e.g. `ask`
- * @param issuerName names the signer in errors
+ * @param field names the signed object in errors, e.g. `ask`
+ * @param issuerName names the signer in errors (a function is only called on failure)
  * @throws {VerificationError} naming `field` when the algorithm is unsupported or mismatched, the
  *   key does not fit, or the signature does not verify
  */
@@ -77,7 +77,7 @@ export async function verifySignedParts(
   signed: SignedParts,
   issuerKey: PublicKeyInfo,
   field: string,
-  issuerName = "the issuer",
+  issuerName: string | (() => string) = "the issuer",
 ): Promise<void> {
   if (!constantTimeEqual(signed.signatureAlgorithm.raw, signed.innerSignatureAlgorithm.raw)) {
     throw new VerificationError(
@@ -109,7 +109,9 @@ export async function verifySignedParts(
   if (!ok) {
     throw new VerificationError(
       field,
-      `${describeSignatureAlgorithm(alg)} signature does not verify with the key of ${issuerName}`,
+      `${describeSignatureAlgorithm(alg)} signature does not verify with the key of ${
+        typeof issuerName === "string" ? issuerName : issuerName()
+      }`,
     );
   }
 }
@@ -126,7 +128,7 @@ export function verifyCertificateSignature(
   issuer: Certificate,
   field: string,
 ): Promise<void> {
-  return verifySignedParts(cert, issuer.publicKey, field, `"${issuer.subject}"`);
+  return verifySignedParts(cert, issuer.publicKey, field, () => `"${issuer.subject}"`);
 }
 
 /** Input of {@link verifyEcdsa}. Exactly one of `signatureRaw` and `signatureDer` is given. */
