@@ -34,9 +34,16 @@ export class StreamReader {
 
   /**
    * Reads exactly `n` bytes, or fewer only when the stream ends first (the caller checks the
-   * length).
+   * length). The result may be a view into the stream's chunk: copy it to keep it.
    */
   async read(n: number): Promise<Uint8Array> {
+    if (this.#offset + n <= this.#chunk.length) {
+      // Fast path: a view into the current chunk (valid until the caller reads on).
+      const view = this.#chunk.subarray(this.#offset, this.#offset + n);
+      this.#offset += n;
+      this.position += n;
+      return view;
+    }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {

@@ -31,26 +31,47 @@ const DECODER = new TextDecoder();
 /** Largest pax or GNU long-name header contrast reads. */
 const MAX_META_SIZE = 1024 * 1024;
 
+/** A NUL-terminated header field as text (ASCII decoded without a TextDecoder call). */
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
-  return DECODER.decode(end < 0 ? bytes : bytes.subarray(0, end));
+  const field = end < 0 ? bytes : bytes.subarray(0, end);
+  let ascii = "";
+  for (let i = 0; i < field.length; i++) {
+    const b = field[i]!;
+    if (b >= 0x80) return DECODER.decode(field);
+    ascii += String.fromCharCode(b);
+  }
+  return ascii;
 }
 
-function readNumber(bytes: Uint8Array, field: string): number {
+function readNumber(bytes: Uint8Array, field: () => string): number {
   if (bytes[0]! & 0x80) {
     // Base-256: big-endian two's complement with the top bit as marker.
-    if (bytes[0]! & 0x40) throw new ParseError(field, "negative number");
+    if (bytes[0]! & 0x40) throw new ParseError(field(), "negative number");
     let value = bytes[0]! & 0x3f;
     for (let i = 1; i < bytes.length; i++) {
       value = value * 256 + bytes[i]!;
-      if (value > Number.MAX_SAFE_INTEGER) throw new ParseError(field, "number too large");
+      if (value > Number.MAX_SAFE_INTEGER) throw new ParseError(field(), "number too large");
     }
     return value;
   }
-  const text = cString(bytes).trim();
-  if (text === "") return 0;
-  if (!/^[0-7]+$/.test(text)) throw new ParseError(field, `invalid octal ${JSON.stringify(text)}`);
-  return parseInt(text, 8);
+  // Octal digits, optionally surrounded by spaces and ended by NUL or space.
+  let value = 0;
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0x20) i++;
+  let digits = 0;
+  for (; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b < 0x30 || b > 0x37) break;
+    value = value * 8 + (b - 0x30);
+    digits++;
+  }
+  for (; i < bytes.length; i++) {
+    if (bytes[i] !== 0 && bytes[i] !== 0x20) {
+      throw new ParseError(field(), `invalid octal ${JSON.stringify(cString(bytes).trim())}`);
+    }
+  }
+  return digits === 0 ? 0 : value;
 }
 
 function checksumOf(header: Uint8Array): number {
@@ -138,25 +159,26 @@ export async function readTar(
         continue;
       }
       zeroBlocks = 0;
-      const at = `${field} (tar offset ${reader.position - BLOCK})`;
-      const stored = readNumber(header.subarray(148, 156), `${at} checksum`);
-      if (stored !== checksumOf(header)) throw new ParseError(at, "tar header checksum mismatch");
+      const offset = reader.position - BLOCK;
+      const at = () => `${field} (tar offset ${offset})`;
+      const stored = readNumber(header.subarray(148, 156), () => `${at()} checksum`);
+      if (stored !== checksumOf(header)) throw new ParseError(at(), "tar header checksum mismatch");
       const flag = header[156]!;
-      const size = readNumber(header.subarray(124, 136), `${at} size`);
+      const size = readNumber(header.subarray(124, 136), () => `${at()} size`);
       const padded = Math.ceil(size / BLOCK) * BLOCK;
       const flagChar = String.fromCharCode(flag);
       if (flagChar === "x" || flagChar === "g" || flagChar === "L" || flagChar === "K") {
-        if (size > MAX_META_SIZE) throw new ParseError(at, "extended header too large");
+        if (size > MAX_META_SIZE) throw new ParseError(at(), "extended header too large");
         const data = await reader.read(padded);
-        if (data.length < padded) throw new ParseError(at, "truncated extended header");
+        if (data.length < padded) throw new ParseError(at(), "truncated extended header");
         const body = data.subarray(0, size);
-        if (flagChar === "x") pax = parsePaxRecords(body, at);
+        if (flagChar === "x") pax = parsePaxRecords(body, at());
         else if (flagChar === "L") longName = cString(body);
         else if (flagChar === "K") longLink = cString(body);
         // Global pax headers ('g') carry defaults contrast does not need.
         continue;
       }
-      const magic = DECODER.decode(header.subarray(257, 263));
+      const magic = cString(header.subarray(257, 262)) + (header[262] === 0 ? "\0" : "?");
       let path = cString(header.subarray(0, 100));
       if (magic === "ustar\0") {
         const prefix = cString(header.subarray(345, 500));
@@ -171,7 +193,7 @@ export async function readTar(
         linkName = pax.get("linkpath") ?? linkName;
         const paxSize = pax.get("size");
         if (paxSize !== undefined) {
-          if (!/^[0-9]+$/.test(paxSize)) throw new ParseError(at, "pax size not decimal");
+          if (!/^[0-9]+$/.test(paxSize)) throw new ParseError(at(), "pax size not decimal");
           entrySize = Number(paxSize);
         }
       }
@@ -186,14 +208,14 @@ export async function readTar(
         type,
         linkName,
         size: dataSize,
-        mode: readNumber(header.subarray(100, 108), `${at} mode`),
+        mode: readNumber(header.subarray(100, 108), () => `${at()} mode`),
       };
       if (visit(entry) === true) {
         const data = await reader.read(dataPadded);
-        if (data.length < dataPadded) throw new ParseError(at, `truncated data of ${path}`);
-        visit(entry, data.subarray(0, dataSize));
+        if (data.length < dataPadded) throw new ParseError(at(), `truncated data of ${path}`);
+        visit(entry, data.slice(0, dataSize)); // a copy: the visitor may keep it
       } else if (await reader.skip(dataPadded) < dataPadded) {
-        throw new ParseError(at, `truncated data of ${path}`);
+        throw new ParseError(at(), `truncated data of ${path}`);
       }
     }
   } finally {
