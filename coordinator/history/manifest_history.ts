@@ -150,7 +150,7 @@ export class ManifestHistory {
     return entries.reverse();
   }
 
-  /** The stored initdata document with SHA-256 `digest` (hex), checked against it. */
+  /** The stored initdata document with SHA-256 `digest` (32 bytes), checked against it. */
   policy(digest: Uint8Array): Promise<Uint8Array> {
     return this.store.getPolicy(digest);
   }
