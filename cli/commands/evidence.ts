@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { ParseError } from "../../errors/mod.ts";
 import { runSnpEvidenceShow, runSnpEvidenceVerify } from "./evidence_snp.ts";
+import { printTdxResult, runTdxEvidenceShow, runTdxEvidenceVerify } from "./evidence_tdx.ts";
 
 /** Every option of `contrast evidence verify`, as commander hands them over. */
 export interface EvidenceVerifyOptions {
@@ -26,12 +27,21 @@ export interface EvidenceVerifyOptions {
   readonly reportData?: string;
   readonly hostData?: string;
   readonly json?: boolean;
+  /** TDX: the quote file (same as --report). */
+  readonly quote?: string;
+  /** TDX: TCB statuses accepted without reference values (comma-separated). */
+  readonly allowTcbStatus?: string;
+  /** TDX: go on without a PCK CRL (reported in the output). */
+  readonly skipPckRevocation?: boolean;
+  /** TDX: Intel PCS base URL. */
+  readonly pcsUrl?: string;
 }
 
 /** Options of `contrast evidence show`. */
 export interface EvidenceShowOptions {
   readonly platform: string;
   readonly report?: string;
+  readonly quote?: string;
   readonly json?: boolean;
 }
 
@@ -54,6 +64,12 @@ export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
       await runSnpEvidenceVerify(o);
     },
   },
+  tdx: {
+    ownOptions: ["quote", "allowTcbStatus", "skipPckRevocation", "pcsUrl"],
+    show: (o) => printTdxResult(runTdxEvidenceShow({ quote: o.report, json: o.json })),
+    verify: (o) =>
+      printTdxResult(runTdxEvidenceVerify({ ...o, quote: o.report, pcsBaseUrl: o.pcsUrl })),
+  },
 };
 
 const PLATFORM_SPECIFIC = new Set(
@@ -71,9 +87,14 @@ function platformOf(name: string): EvidencePlatform {
   return platform;
 }
 
-function requireReport<T extends { report?: string }>(o: T): T & { report: string } {
-  if (o.report === undefined) throw new ParseError("--report", "the evidence file is required");
-  return o as T & { report: string };
+function requireReport<T extends { report?: string; quote?: string }>(
+  o: T,
+): T & { report: string } {
+  const report = o.report ?? o.quote;
+  if (report === undefined) {
+    throw new ParseError("--report", "the evidence file is required (TDX: --quote)");
+  }
+  return { ...o, report };
 }
 
 /** Registers `contrast evidence show` and `contrast evidence verify`. */
@@ -87,6 +108,7 @@ export function registerEvidenceCommand(program: Command): void {
     .description("Decode evidence and print every field. Decoding is not verification.")
     .requiredOption("--platform <platform>", "snp or tdx")
     .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")
+    .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
     .option("--json", "print JSON")
     .action(async (o: EvidenceShowOptions) => {
       await platformOf(o.platform).show(requireReport(o));
@@ -112,6 +134,10 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--reference-values <file>", "reference values JSON (manifest or list of entries)")
     .option("--report-data <hex>", "the 64 bytes of report data the evidence must carry")
     .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
+    .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
+    .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
+    .option("--skip-pck-revocation", "TDX: go on without a PCK CRL (the output says so)")
+    .option("--pcs-url <url>", "TDX: Intel PCS base URL")
     .option("--json", "print the decoded fields and the verdict as JSON")
     .action(async (o: EvidenceVerifyOptions) => {
       const platform = platformOf(o.platform);

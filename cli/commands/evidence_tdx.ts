@@ -94,6 +94,8 @@ export interface CommandResult {
   readonly stderr: string;
   /** Exit code. */
   readonly exitCode: number;
+  /** The error behind a non-zero exit code. */
+  readonly error?: unknown;
 }
 
 function parseNow(value: string | undefined): Date {
@@ -273,6 +275,7 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
         : (partial.verified ? render(false, out) : ""),
       stderr: `error: ${message}\n`,
       exitCode: code,
+      error: e,
     };
   }
 }
@@ -322,6 +325,7 @@ export async function runTdxEvidenceShow(
       stdout: o.json ? JSON.stringify({ ok: false, error: errorJson(e) }, null, 2) + "\n" : "",
       stderr: `error: ${message}\n`,
       exitCode: exitCodeFor(e),
+      error: e,
     };
   }
 }
@@ -333,4 +337,14 @@ function flatten(value: unknown, prefix = ""): string[] {
     );
   }
   return [`${prefix}: ${value}`];
+}
+
+/**
+ * Prints a result for the `contrast evidence` command and rethrows its error, so the CLI's
+ * entry point prints it and exits with the matching code.
+ */
+export async function printTdxResult(result: Promise<CommandResult>): Promise<void> {
+  const r = await result;
+  if (r.stdout) await Deno.stdout.write(new TextEncoder().encode(r.stdout));
+  if (r.exitCode !== ExitCode.Ok) throw r.error;
 }

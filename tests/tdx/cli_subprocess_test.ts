@@ -1,0 +1,123 @@
+import { strict as assert } from "node:assert";
+import { conformanceFile, conformanceTest } from "../conformance.ts";
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+async function contrast(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: dec(out.stdout), stderr: dec(out.stderr) };
+}
+
+const D = (name: string) => conformanceFile(`tdx/${name}`).pathname;
+
+conformanceTest(
+  "contrast evidence verify --platform tdx --json: UpToDate vector exits 0",
+  async () => {
+    const d = D("v4-phala-b0c06f-uptodate");
+    const r = await contrast(
+      "evidence",
+      "verify",
+      "--platform",
+      "tdx",
+      "--quote",
+      `${d}/quote.bin`,
+      "--collateral-dir",
+      d,
+      "--offline",
+      "--now",
+      "2025-06-19T11:32:27Z",
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.tcbStatus, "UpToDate");
+    assert.deepEqual(out.advisoryIds, []);
+  },
+);
+
+conformanceTest(
+  "contrast evidence verify --platform tdx: expired collateral exits 1 naming the field",
+  async () => {
+    const d = D("v4-phala-b0c06f-uptodate");
+    const r = await contrast(
+      "evidence",
+      "verify",
+      "--platform",
+      "tdx",
+      "--quote",
+      `${d}/quote.bin`,
+      "--collateral-dir",
+      d,
+      "--now",
+      "2025-08-19T00:00:00Z",
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /tcbInfo/);
+  },
+);
+
+conformanceTest("contrast evidence verify --platform tdx: a truncated quote exits 2", async () => {
+  const tmp = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(
+      tmp,
+      (await Deno.readFile(`${D("v4-gotdx-spr-50806f")}/quote.bin`)).slice(0, 700),
+    );
+    const r = await contrast(
+      "evidence",
+      "verify",
+      "--platform",
+      "tdx",
+      "--quote",
+      tmp,
+      "--offline",
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /quote\./);
+  } finally {
+    await Deno.remove(tmp);
+  }
+});
+
+conformanceTest(
+  "contrast evidence show --platform tdx --quote prints the decoded quote",
+  async () => {
+    const r = await contrast(
+      "evidence",
+      "show",
+      "--platform",
+      "tdx",
+      "--quote",
+      `${D("v4-gcp-cos113-padded")}/quote.bin`,
+      "--json",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout);
+    assert.equal(d.trailingBytes, 3065);
+    assert.equal(d.body.debug, false);
+  },
+);
+
+conformanceTest(
+  "contrast evidence verify rejects an SNP-only option with --platform tdx",
+  async () => {
+    const d = D("v4-phala-b0c06f-uptodate");
+    const r = await contrast(
+      "evidence",
+      "verify",
+      "--platform",
+      "tdx",
+      "--quote",
+      `${d}/quote.bin`,
+      "--vcek",
+      "x.der",
+    );
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--vcek/);
+  },
+);
