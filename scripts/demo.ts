@@ -1,0 +1,401 @@
+/**
+ * `deno task demo`: the whole contrast flow, locally, on the simulated TEE.
+ *
+ * 1. generate the example app (emojivoto) with `contrast generate` against stand-in images;
+ * 2. start a Coordinator (its own process) whose simulated HOST_DATA is its initdata digest;
+ * 3. `contrast set`;
+ * 4. one initializer per pod, each with simulated HOST_DATA = that pod's initdata digest (as the
+ *    Kata runtime would set it), each receiving its mesh certificate;
+ * 5. two pods talk mutual TLS with their mesh certificates;
+ * 6. a pod with a tampered policy is refused;
+ * 7. the Coordinator restarts, waits in recovery mode, and `contrast recover` restores it;
+ * 8. `contrast verify`.
+ *
+ * Usage: `deno task demo [WORKSPACE]` (default `./demo-workspace`, recreated on each run).
+ *
+ * @module
+ */
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import tls from "node:tls";
+import { digest, encodeHex, sha256 } from "../bytes/mod.ts";
+import { coordinatorPolicyDigest } from "../manifest/manifest.ts";
+import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
+import { parseContrastManifest } from "../coordinator/manifest_verifier.ts";
+import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdata.ts";
+import { type FoundInitdata, initdataFromYaml } from "../atls/workspace.ts";
+import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const WS_ARG = Deno.args[0] ?? "demo-workspace";
+const WS = WS_ARG.startsWith("/") ? WS_ARG : `${Deno.cwd()}/${WS_ARG}`;
+const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
+const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
+const green = (s: string) => `\x1b[32m${s}\x1b[0m`;
+const red = (s: string) => `\x1b[31m${s}\x1b[0m`;
+let stepNo = 0;
+
+function step(title: string): void {
+  console.log(`\n${bold(`[${++stepNo}/8] ${title}`)}`);
+}
+
+function info(line: string): void {
+  console.log(`  ${line}`);
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(script: string, args: string[], quiet = false): Promise<Run> {
+  const out = await new Deno.Command(DENO, {
+    args: ["run", "-A", `${ROOT}${script}`, ...args],
+    cwd: WS,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  const r = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  if (!quiet) {
+    for (const line of r.stdout.trimEnd().split("\n").filter(Boolean)) info(dim(line));
+  }
+  return r;
+}
+
+function must(r: Run, what: string): Run {
+  if (r.code !== 0) {
+    console.error(red(`✘ ${what} failed (exit ${r.code}):\n${r.stderr}`));
+    throw new Error(what);
+  }
+  return r;
+}
+
+/** A running Coordinator process. */
+interface CoordinatorProc {
+  user: string;
+  mesh: string;
+  probe: number;
+  child: Deno.ChildProcess;
+}
+
+async function startCoordinator(hostData: string, measurement: string): Promise<CoordinatorProc> {
+  const ready = `${WS}/coordinator.ready.json`;
+  await Deno.remove(ready).catch(() => undefined);
+  const log = await Deno.open(`${WS}/coordinator.log`, { append: true, create: true, write: true });
+  const child = new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}coordinator/main.ts`,
+      "--history-dir",
+      `${WS}/coordinator-state`,
+      "--host",
+      "127.0.0.1",
+      "--user-port",
+      "0",
+      "--mesh-port",
+      "0",
+      "--probe-port",
+      "0",
+      "--evidence",
+      "simulated-snp",
+      "--allow-simulated",
+      "--simulated-authority",
+      `${WS}/simulated-snp`,
+      "--simulated-host-data",
+      hostData,
+      "--simulated-measurement",
+      measurement,
+      "--ready-file",
+      ready,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  child.stderr.pipeTo(log.writable).catch(() => undefined);
+  for (let i = 0; i < 400; i++) {
+    try {
+      const p = JSON.parse(await Deno.readTextFile(ready));
+      return {
+        user: `127.0.0.1:${p.userPort}`,
+        mesh: `127.0.0.1:${p.meshPort}`,
+        probe: p.probePort,
+        child,
+      };
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`the Coordinator did not start; see ${WS}/coordinator.log`);
+}
+
+function describeCert(pem: string): string {
+  const cert = new x509.X509Certificate(pem);
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = san?.names.items.map((n) => n.value).join(", ") ?? "";
+  return `SANs [${names}], issuer "${cert.issuer}", valid until ${
+    cert.notAfter.toISOString().slice(0, 10)
+  }`;
+}
+
+async function mutualTls(a: string, b: string, aName: string, bName: string): Promise<string> {
+  const read = (dir: string, f: string) => Deno.readTextFileSync(`${dir}/tls-config/${f}`);
+  const server = tls.createServer({
+    key: read(a, "key.pem"),
+    cert: read(a, "certChain.pem"),
+    ca: read(a, "mesh-ca.pem"),
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, (socket) => {
+    const peer = socket.getPeerCertificate();
+    socket.end(`hello ${peer?.subjectaltname ?? "?"}, this is ${aName}\n`);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const socket = tls.connect({
+        host: "127.0.0.1",
+        port,
+        servername: aName,
+        key: read(b, "key.pem"),
+        cert: read(b, "certChain.pem"),
+        ca: read(b, "mesh-ca.pem"),
+        rejectUnauthorized: true,
+      }, () => {
+        if (!socket.authorized) {
+          reject(new Error(`server not authorised: ${socket.authorizationError}`));
+        }
+      });
+      let text = "";
+      socket.on("data", (c: Uint8Array) => text += new TextDecoder().decode(c));
+      socket.on("end", () => resolve(`${bName} → ${aName}: "${text.trim()}"`));
+      socket.on("error", reject);
+    });
+  } finally {
+    server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(bold("contrast demo: a confidential deployment, end to end, on a simulated TEE"));
+  console.log(dim(`workspace: ${WS}`));
+  await Deno.remove(WS, { recursive: true }).catch(() => undefined);
+  await Deno.mkdir(WS, { recursive: true });
+
+  step("Generate the example app (emojivoto) with contrast generate");
+  const authority = await SimulatedSnpAuthority.generate();
+  await authority.save(`${WS}/simulated-snp`);
+  info(
+    `simulated AMD SEV-SNP authority (${authority.product}): root ${
+      authority.rootFingerprint.slice(0, 16)
+    }…`,
+  );
+  const measurement = encodeHex(
+    await digest("SHA-384", new TextEncoder().encode("contrast demo guest image")),
+  );
+  await Deno.mkdir(`${WS}/app`);
+  for await (const e of Deno.readDir(`${ROOT}examples/emojivoto`)) {
+    if (e.isFile && /\.ya?ml$/.test(e.name)) {
+      await Deno.copyFile(`${ROOT}examples/emojivoto/${e.name}`, `${WS}/app/${e.name}`);
+    }
+  }
+  const settings = JSON.parse(await Deno.readTextFile(`${ROOT}policy/settings.json`));
+  const images = [
+    ...await imagesInYaml(`${WS}/app`),
+    settings.initializer.image,
+    settings.service_mesh.image,
+  ];
+  await publishStandInImages(`${WS}/image-cache`, images);
+  info(
+    `${images.length} images: stand-ins with the real names, built locally with contrast's OCI ` +
+      "writer into an image cache (no registry contacted)",
+  );
+  must(
+    await run("cli/main.ts", [
+      "generate",
+      "--reference-values",
+      "Simulated-SNP",
+      "--simulated-root",
+      `${WS}/simulated-snp`,
+      "--trusted-measurement",
+      measurement,
+      "--image-cache",
+      `${WS}/image-cache`,
+      "--offline",
+      "-w",
+      WS,
+      `${WS}/app`,
+    ]),
+    "contrast generate",
+  );
+  const manifestBytes = await Deno.readFile(`${WS}/manifest.json`);
+  const manifest = parseContrastManifest(manifestBytes);
+  const yamlFiles = [...Deno.readDirSync(`${WS}/app`)].map((e) => `${WS}/app/${e.name}`).sort();
+  const found = await initdataFromYaml(yamlFiles);
+  const coordinatorDigest = coordinatorPolicyDigest(manifest);
+  info(
+    `${green("✔")} manifest.json: ${
+      Object.keys(manifest.Policies).length
+    } policies, owner keys in ${WS}`,
+  );
+
+  step("Start the Coordinator (its own process, simulated HOST_DATA = its initdata digest)");
+  let coordinator = await startCoordinator(coordinatorDigest, measurement);
+  info(
+    `${
+      green("✔")
+    } user API ${coordinator.user}, mesh API ${coordinator.mesh}, probes :${coordinator.probe}`,
+  );
+
+  step("contrast set: attest the Coordinator, then send the manifest and policies");
+  must(await run("cli/main.ts", ["set", "-c", coordinator.user, ...yamlFiles]), "contrast set");
+
+  step("One initializer per pod, HOST_DATA = that pod's initdata digest");
+  const pods = found.filter((f) => f.digest !== coordinatorDigest);
+  const podDir = (f: FoundInitdata) => `${WS}/pods/${f.source.split("/").at(-1)}`;
+  const results = await Promise.all(pods.map((f) =>
+    run("initializer/main.ts", [
+      "--coordinator",
+      coordinator.mesh,
+      "--tls-config-dir",
+      `${podDir(f)}/tls-config`,
+      "--secrets-dir",
+      `${podDir(f)}/secrets`,
+      "--evidence",
+      "simulated-snp",
+      "--allow-simulated",
+      "--simulated-authority",
+      `${WS}/simulated-snp`,
+      "--simulated-host-data",
+      f.digest,
+      "--simulated-measurement",
+      measurement,
+      "--deadline-seconds",
+      "60",
+      "--log-format",
+      "text",
+    ], true)
+  ));
+  for (const [i, f] of pods.entries()) {
+    must(results[i]!, `initializer of ${f.source}`);
+    const chain = await Deno.readTextFile(`${podDir(f)}/tls-config/certChain.pem`);
+    let secret = "";
+    try {
+      await Deno.stat(`${podDir(f)}/secrets/workload-secret-seed`);
+      secret = ", workload secret";
+    } catch {
+      secret = "";
+    }
+    info(
+      `${green("✔")} ${f.source.split(": ")[1]} (policy ${f.digest.slice(0, 12)}…): ${
+        describeCert(chain)
+      }${secret}`,
+    );
+  }
+
+  step("Two pods talk mutual TLS with their mesh certificates");
+  const web = pods.find((p) => /web/.test(p.source)) ?? pods[0]!;
+  const other = pods.find((p) => p !== web && /emoji/.test(p.source)) ??
+    pods.find((p) => p !== web)!;
+  const webName =
+    (manifest.Policies[web.digest]?.SANs ?? []).find((s) => !s.includes("*") && !/^\d/.test(s)) ??
+      "web";
+  info(
+    `${green("✔")} ${await mutualTls(
+      podDir(web),
+      podDir(other),
+      webName,
+      other.source.split("/").at(-1)!,
+    )}`,
+  );
+
+  step("A pod with a tampered policy is refused");
+  const original = await parseInitdata(web.bytes);
+  // The attacker's edit: let the host exec into the container (a rule the policy denies).
+  const policy = original.data[POLICY_KEY]!;
+  const loosened = policy.replace(
+    /default ExecProcessRequest := false/,
+    "default ExecProcessRequest := true",
+  );
+  const tampered = encodeInitdataToml(
+    { ...original.data, [POLICY_KEY]: loosened === policy ? policy + "\n# tampered\n" : loosened },
+    original.algorithm,
+  );
+  const tamperedDigest = encodeHex(await sha256(tampered));
+  const refused = await run("initializer/main.ts", [
+    "--coordinator",
+    coordinator.mesh,
+    "--tls-config-dir",
+    `${WS}/pods/tampered/tls-config`,
+    "--secrets-dir",
+    `${WS}/pods/tampered/secrets`,
+    "--evidence",
+    "simulated-snp",
+    "--allow-simulated",
+    "--simulated-authority",
+    `${WS}/simulated-snp`,
+    "--simulated-host-data",
+    tamperedDigest,
+    "--simulated-measurement",
+    measurement,
+    "--deadline-seconds",
+    "2",
+    "--log-format",
+    "text",
+  ], true);
+  if (refused.code === 0) throw new Error("the tampered pod was admitted");
+  const reason = /hostData: coordinator answered 403: [^(]*/.exec(refused.stderr)?.[0] ??
+    refused.stderr.trim().split("\n").at(-1);
+  info(
+    `web's policy edited to allow exec into its containers: policy ${tamperedDigest.slice(0, 12)}…`,
+  );
+  info(`${green("✔")} refused: ${reason?.trim()}`);
+
+  step("Restart the Coordinator; it waits in recovery mode; contrast recover");
+  coordinator.child.kill("SIGTERM");
+  await coordinator.child.status;
+  coordinator = await startCoordinator(coordinatorDigest, measurement);
+  const readiness = await fetch(`http://127.0.0.1:${coordinator.probe}/probe/readiness`);
+  await readiness.body?.cancel();
+  info(`restarted: readiness ${readiness.status} (recovery needed)`);
+  must(await run("cli/main.ts", ["recover", "-c", coordinator.user]), "contrast recover");
+
+  step("contrast verify: attest and compare the active manifest with ours");
+  const verify = must(
+    await run("cli/main.ts", ["verify", "-c", coordinator.user, "--json"], true),
+    "contrast verify",
+  );
+  const summary = JSON.parse(verify.stdout);
+  info(
+    `${green("✔")} Coordinator attested: ${summary.platform}, policy ${
+      summary.coordinatorPolicy.slice(0, 16)
+    }…`,
+  );
+  info(
+    `${green("✔")} active manifest = manifest.json (sha256 ${
+      summary.localManifestSha256.slice(0, 16)
+    }…), ${summary.manifests} in history`,
+  );
+  info(`  verify/ written: manifests, policies, CAs, latest transition`);
+
+  coordinator.child.kill("SIGTERM");
+  await coordinator.child.status;
+  console.log(
+    `\n${bold(green("Demo complete."))} ${
+      dim(`Everything is in ${WS} (coordinator.log has the Coordinator's logs).`)
+    }`,
+  );
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(red(`demo failed: ${error instanceof Error ? error.message : String(error)}`));
+    Deno.exit(1);
+  }
+}
