@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { conformanceTest } from "../conformance.ts";
+import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { vectorPath } from "../snp/vectors.ts";
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
@@ -229,4 +230,46 @@ Deno.test("evidence rejects an unknown platform, a missing or unreadable report 
     "yesterday",
   );
   assert.equal(badNow.code, 2);
+});
+
+Deno.test("evidence verify takes certificates from --aux and trusts a simulated root only when named", async () => {
+  const authority = await sharedAuthority("Milan");
+  const dir = await Deno.makeTempDir();
+  try {
+    const { report, aux } = await authority.createReport({ reportData: new Uint8Array(64) });
+    await Deno.writeFile(`${dir}/report.bin`, report);
+    await Deno.writeFile(`${dir}/aux.bin`, aux);
+    await Deno.writeTextFile(
+      `${dir}/rv.json`,
+      JSON.stringify([{
+        Platform: "Simulated-SNP",
+        ProductName: "Milan",
+        TrustedMeasurement: "00".repeat(48),
+        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
+        GuestPolicy: { SMT: true },
+        SimulatedRootSHA256: authority.rootFingerprint,
+      }]),
+    );
+    const args = [
+      "evidence",
+      "verify",
+      "--platform",
+      "snp",
+      "--report",
+      `${dir}/report.bin`,
+      "--aux",
+      `${dir}/aux.bin`,
+      "--offline",
+      "--now",
+      "2026-06-01T00:00:00Z",
+    ];
+    const trusted = await contrast(...args, "--reference-values", `${dir}/rv.json`);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.match(trusted.stdout, /SIMULATED root/);
+    const untrusted = await contrast(...args);
+    assert.equal(untrusted.code, 1);
+    assert.match(untrusted.stderr, /not a pinned trust anchor/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
