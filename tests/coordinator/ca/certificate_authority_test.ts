@@ -74,7 +74,7 @@ Deno.test("openssl verify accepts the leaf through the intermediate to the root,
   const pod = await podKey();
   const leaf = await ca.issueLeaf({
     publicKey: pod.publicKey,
-    sans: sans("10.0.0.1", "spiffe://contrast/web", "web.default.svc", "::1"),
+    sans: sans("10.0.0.1", "spiffe://contrast/web", "web.default.svc", "::1", "*", "*.svc"),
     claims: CLAIMS,
   });
   const viaRoot = await openssl(
@@ -92,6 +92,27 @@ Deno.test("openssl verify accepts the leaf through the intermediate to the root,
     { "root.pem": ca.rootPem, "inter.pem": ca.intermediatePem, "leaf.pem": leaf.pem },
   );
   assert.ok(viaRoot.ok, viaRoot.text);
+  for (
+    const [flag, value] of [["-verify_ip", "10.0.0.1"], ["-verify_ip", "::1"], [
+      "-verify_hostname",
+      "web.default.svc",
+    ]]
+  ) {
+    const named = await openssl(
+      ["verify", flag!, value!, "-CAfile", "mesh.pem", "leaf.pem"],
+      { "mesh.pem": ca.meshCaPem, "leaf.pem": leaf.pem },
+    );
+    assert.ok(named.ok, `${flag} ${value}: ${named.text}`);
+  }
+  for (
+    const [flag, value] of [["-verify_ip", "10.0.0.2"], ["-verify_hostname", "evil.example.com"]]
+  ) {
+    const named = await openssl(
+      ["verify", flag!, value!, "-CAfile", "mesh.pem", "leaf.pem"],
+      { "mesh.pem": ca.meshCaPem, "leaf.pem": leaf.pem },
+    );
+    assert.equal(named.ok, false, `${flag} ${value} must not match`);
+  }
   const client = await openssl(
     ["verify", "-x509_strict", "-purpose", "sslclient", "-CAfile", "mesh.pem", "leaf.pem"],
     { "mesh.pem": ca.meshCaPem, "leaf.pem": leaf.pem },
