@@ -142,8 +142,9 @@ function readDescriptor(
  * Parses a manifest or index document.
  *
  * @param bytes the document as received (its digest is checked by the caller)
- * @param contentType the `Content-Type` the registry sent, used when the document has no
- *   `mediaType` field; a document whose `mediaType` contradicts it is rejected
+ * @param contentType the `Content-Type` the registry sent, or the media type of the descriptor
+ *   that pointed here; used when the document has no `mediaType` field, and a document whose
+ *   `mediaType` contradicts it is rejected
  * @param field what the document is, for errors (e.g. `manifest of nginx:1.27`)
  * @throws {ParseError} when the document is not a supported manifest or index
  */
@@ -166,13 +167,19 @@ export function parseManifestDocument(
   if (declared !== undefined && header && header !== declared && header !== "application/json") {
     throw new ParseError(
       field,
-      `mediaType ${JSON.stringify(declared)} contradicts Content-Type ${JSON.stringify(header)}`,
+      `mediaType ${JSON.stringify(declared)} contradicts ${JSON.stringify(header)} ` +
+        "(the registry's Content-Type or the referring descriptor)",
     );
   }
   let mediaType = declared ?? header;
   if (mediaType === undefined || mediaType === "application/json") {
     // OCI documents may omit mediaType; tell index from manifest by their fields.
     mediaType = r.has("manifests") ? INDEX_TYPES[0]! : MANIFEST_TYPES[0]!;
+  }
+  // An index that also has manifest fields (or the reverse) could be read either way by
+  // different clients (CVE-2021-41190): reject it.
+  if (r.has("manifests") && (r.has("layers") || r.has("config"))) {
+    throw new ParseError(field, "ambiguous document: has both manifests and layers/config");
   }
   if (INDEX_TYPES.includes(mediaType)) {
     const manifests = r.array(

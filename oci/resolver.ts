@@ -244,7 +244,7 @@ export class OciImageResolver implements ImageResolver {
         );
       }
       const bytes = await this.#document(ref, entry.digest, entry, field);
-      current = { digest: entry.digest, bytes };
+      current = { digest: entry.digest, bytes, contentType: entry.mediaType };
     }
     throw new ParseError(field, `image indexes nested deeper than ${MAX_INDEX_DEPTH}`);
   }

@@ -9,8 +9,8 @@ import type { PullProgress } from "../../oci/progress.ts";
 import { createImageResolver, type ImageResolverOptions } from "../../oci/resolver.ts";
 import { writeTar } from "../../oci/tar.ts";
 import { digestOf } from "../../oci/digest.ts";
-import { OCI_LAYER_ZSTD } from "../../oci/media_types.ts";
-import { layerEntries } from "../../oci/writer.ts";
+import { OCI_INDEX, OCI_LAYER_ZSTD, OCI_MANIFEST } from "../../oci/media_types.ts";
+import { buildImage, layerEntries, pushArtifact } from "../../oci/writer.ts";
 import {
   blobDataPath,
   pushTestImage,
@@ -489,5 +489,33 @@ Deno.test("spools large layers to disk, verifies them, and removes the files", a
       (e: unknown) => e instanceof VerificationError && e.message.includes(layer.digest),
     );
     assert.deepEqual([...Deno.readDirSync(`${cacheDir}/2/tmp`)], [], "bad layer removed");
+  });
+});
+
+Deno.test("rejects an index entry whose media type contradicts the manifest it points at", async () => {
+  await withRegistry(async (registry, cacheDir) => {
+    const location = { registry: registry.host, repository: "confused" };
+    const inner = await buildImage({
+      format: "docker",
+      layers: [{ files: { "etc/passwd": PASSWD } }],
+    });
+    await pushArtifact(registry.client, location, "inner", {
+      images: [inner],
+      top: inner.manifest,
+    });
+    const index = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{
+        ...inner.manifest.descriptor,
+        mediaType: OCI_MANIFEST, // the document itself says Docker schema 2
+        platform: { os: "linux", architecture: "amd64" },
+      }],
+    }));
+    await registry.client.pushManifest(location, "v1", index, OCI_INDEX, "push");
+    await assert.rejects(
+      resolverFor(registry, cacheDir).resolve(`${registry.host}/confused:v1`),
+      (e: unknown) => e instanceof ParseError && /contradicts/.test(e.message),
+    );
   });
 });
