@@ -48,6 +48,7 @@ function touch<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 /** Remembers verified collateral and PCK chains; see the module documentation for the rules. */
 export class TdxVerificationCache {
   readonly #entries = new Map<string, CollateralEntry>();
+  readonly #keys = new Map<string, Promise<CryptoKey>>();
   readonly #maxCollateral: number;
   readonly #maxPckChains: number;
   #hits = 0;
@@ -75,6 +76,20 @@ export class TdxVerificationCache {
     const value = await compute();
     touch(this.#entries, key, { collateral: value, pck: new Map() }, this.#maxCollateral);
     return value.value;
+  }
+
+  /**
+   * The imported attestation key for its raw bytes (`x ‖ y` hex), importing it on a miss. An
+   * imported key is only a decoding of public bytes; nothing about it is trusted by caching it.
+   */
+  attestationKey(hex: string, load: () => Promise<CryptoKey>): Promise<CryptoKey> {
+    let key = this.#keys.get(hex);
+    if (!key) {
+      key = load();
+      key.catch(() => this.#keys.delete(hex));
+    }
+    touch(this.#keys, hex, key, this.#maxPckChains);
+    return key;
   }
 
   /** The verified PCK chain for `pem` under collateral `key` at `now`, computing it on a miss. */

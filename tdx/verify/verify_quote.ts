@@ -164,11 +164,16 @@ export function pckChainText(quote: TdxQuote): string {
  *
  * @throws {VerificationError} naming the signature or binding that failed
  */
-export async function verifyQuoteSignatures(quote: TdxQuote, pckKey: CryptoKey): Promise<void> {
+export async function verifyQuoteSignatures(
+  quote: TdxQuote,
+  pckKey: CryptoKey,
+  cache?: TdxVerificationCache,
+): Promise<void> {
   const sd = quote.signatureData;
   const qc = sd.qeCertification;
   // All three checks run concurrently; the results are judged in a fixed order.
-  const quoteCheck = importEcdsaPublicKey(sd.attestationKey, "P-256", "quote.attestationKey")
+  const load = () => importEcdsaPublicKey(sd.attestationKey, "P-256", "quote.attestationKey");
+  const quoteCheck = (cache ? cache.attestationKey(encodeHex(sd.attestationKey), load) : load())
     .then((attKey) =>
       verifyEcdsa({
         publicKey: attKey,
@@ -232,7 +237,7 @@ export async function verifyTdxQuote(
     ? await cache.pckChain(key, certPem, now, () => verifyPck(certPem, collateral, options))
     : (await verifyPck(certPem, collateral, options)).value;
   const { pckChain, pck } = pckResult;
-  await verifyQuoteSignatures(quote, pckResult.pckKey);
+  await verifyQuoteSignatures(quote, pckResult.pckKey, cache);
 
   const { tcbInfo, qeIdentity } = collateral;
   checkWindow("tcbInfo", tcbInfo.issueDate, tcbInfo.nextUpdate, now);
