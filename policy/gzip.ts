@@ -62,8 +62,23 @@ async function pipe(
   return out;
 }
 
-/** gzip-compresses `data` deterministically (fixed header, no name, mtime 0). */
+/**
+ * gzip-compresses `data` deterministically (fixed header: no name, mtime 0, OS "unknown"). The
+ * platform's gzip stream is used when its header carries no optional fields (then only the
+ * header's mtime/XFL/OS bytes, which the CRC does not cover, are normalised); otherwise the
+ * member is assembled from raw DEFLATE with our own header and CRC-32 trailer.
+ */
 export async function gzipDeterministic(data: Uint8Array): Promise<Uint8Array> {
+  const gz = await pipe(
+    data,
+    new CompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+    Number.MAX_SAFE_INTEGER,
+    "gzip",
+  );
+  if (gz.length >= 18 && gz[0] === 0x1f && gz[1] === 0x8b && gz[2] === 0x08 && gz[3] === 0) {
+    gz.set(GZIP_HEADER.subarray(4), 4);
+    return gz;
+  }
   const deflated = await pipe(
     data,
     new CompressionStream("deflate-raw") as TransformStream<Uint8Array, Uint8Array>,

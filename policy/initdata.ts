@@ -55,18 +55,18 @@ export interface AnnotatedPolicy {
   readonly initdata?: Initdata;
 }
 
+const TOML_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", '"': '\\"' };
+// deno-lint-ignore no-control-regex
+const TOML_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
 /** Escapes `text` for a TOML multi-line basic string (`"""…"""`), keeping newlines literal. */
 export function escapeTomlMultiline(text: string): string {
-  let out = "";
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (ch === "\\") out += "\\\\";
-    else if (ch === '"') out += '\\"';
-    else if (ch === "\n" || ch === "\t") out += ch;
-    else if (code < 0x20 || code === 0x7f) out += `\\u${code.toString(16).padStart(4, "0")}`;
-    else out += ch;
-  }
-  return out;
+  if (!TOML_CONTROL.test(text)) return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
+  // deno-lint-ignore no-control-regex
+  return text.replace(
+    /[\\"\u0000-\u0008\u000b-\u001f\u007f]/g,
+    (ch) => TOML_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Escapes `text` as a TOML basic string including the quotes. */
@@ -87,6 +87,24 @@ export function encodeInitdataToml(
     toml += `${tomlBasicString(key)} = """\n${escapeTomlMultiline(data[key]!)}"""\n`;
   }
   return new TextEncoder().encode(toml);
+}
+
+/**
+ * An encoder for many pods sharing the same rules: returns, for policy data, exactly the bytes of
+ * `encodeInitdataToml({"policy.rego": renderPolicyText(rules, policyData)})`, escaping the rules
+ * once instead of per pod.
+ */
+export function policyInitdataEncoder(rules: string): (policyData: unknown) => Uint8Array {
+  const body = rules.endsWith("\n") ? rules : rules + "\n";
+  const head = `version = "${INITDATA_VERSION}"\nalgorithm = "sha256"\n\n[data]\n` +
+    `${tomlBasicString(POLICY_KEY)} = """\n${
+      escapeTomlMultiline(`${body}\n${POLICY_DATA_PREFIX}`)
+    }`;
+  const encoder = new TextEncoder();
+  return (policyData) =>
+    encoder.encode(
+      `${head}${escapeTomlMultiline(JSON.stringify(policyData, null, 2))}\n"""\n`,
+    );
 }
 
 /** The digest of initdata bytes under `algorithm`. */
@@ -155,7 +173,9 @@ export async function parseInitdata(bytes: Uint8Array, field = "initdata"): Prom
 
 /** The annotation value for initdata bytes: base64(deterministic gzip(bytes)). */
 export async function encodeInitdataAnnotation(tomlBytes: Uint8Array): Promise<string> {
-  return encodeBase64(await gzipDeterministic(tomlBytes));
+  const gz = await gzipDeterministic(tomlBytes);
+  const native = (gz as { toBase64?: () => string }).toBase64;
+  return native ? native.call(gz) : encodeBase64(gz);
 }
 
 /**

@@ -15,10 +15,8 @@ import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
 import {
   digestHex,
   encodeInitdataAnnotation,
-  encodeInitdataToml,
-  parseInitdata,
-  POLICY_KEY,
-  renderPolicyText,
+  initdataDigest,
+  policyInitdataEncoder,
 } from "../../policy/initdata.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
@@ -297,6 +295,7 @@ export async function generate(
 
   // Inject, pin, build policies.
   const changedDocs = new Set<string>();
+  const encodeInitdata = policyInitdataEncoder(options.rules);
   const policies: GeneratedPolicy[] = [];
   const manifestPolicies: Record<string, ManifestPolicy> = {};
   for (const w of workloads) {
@@ -349,10 +348,8 @@ export async function generate(
       }
       throw error;
     }
-    const text = renderPolicyText(options.rules, policyData);
-    const toml = encodeInitdataToml({ [POLICY_KEY]: text });
-    const initdata = await parseInitdata(toml);
-    const digest = digestHex(initdata.digest);
+    const toml = encodeInitdata(policyData);
+    const digest = digestHex(await initdataDigest(toml, "sha256"));
     if (!w.meta) {
       w.ref.node.setIn(paths.meta, doc.createNode({}));
     }
