@@ -49,6 +49,11 @@ export interface GetOptions {
   readonly validUntil?: (body: Uint8Array, headers: Record<string, string>) => Date | undefined;
   /** The `Accept` header to send. Part of the cache key. */
   readonly accept?: string;
+  /**
+   * Extra request headers (e.g. an API subscription key). Not part of the cache key and never
+   * stored; they must not change what the URL returns.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Options of a {@link CachingFetcher}. */
@@ -182,7 +187,7 @@ export class CachingFetcher {
           (notes.length ? ` (${notes.join("; ")})` : ""),
       );
     }
-    const fetched = await this.#fetchWithRetries(url, options.accept);
+    const fetched = await this.#fetchWithRetries(url, options.accept, options.headers);
     const validUntil = options.validUntil?.(fetched.body, fetched.headers);
     if (this.#cache && (validUntil === undefined || validUntil > now)) {
       await this.#cache.write({
@@ -197,13 +202,17 @@ export class CachingFetcher {
     return fetched;
   }
 
-  async #fetchWithRetries(url: string, accept: string | undefined): Promise<FetchedResource> {
+  async #fetchWithRetries(
+    url: string,
+    accept: string | undefined,
+    extraHeaders: Readonly<Record<string, string>> | undefined,
+  ): Promise<FetchedResource> {
     let lastProblem = "";
     for (let attempt = 0; attempt <= this.#retries; attempt++) {
       let response: Response;
       this.#networkRequests++;
       try {
-        const headers: Record<string, string> = { "user-agent": this.#userAgent };
+        const headers: Record<string, string> = { ...extraHeaders, "user-agent": this.#userAgent };
         if (accept) headers.accept = accept;
         response = await this.#fetch(url, {
           headers,

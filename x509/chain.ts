@@ -176,15 +176,16 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
     if (crl.nextUpdate! < validUntil) validUntil = crl.nextUpdate!;
   }
 
-  const result: VerifiedChain = {
-    certificates,
+  // Frozen: a cached result is handed to later callers, none may alter it for the others.
+  const result: VerifiedChain = Object.freeze({
+    certificates: Object.freeze(certificates),
     leaf,
     root,
     rootFingerprint: await root.fingerprint(),
-    revocationChecked,
+    revocationChecked: Object.freeze(revocationChecked),
     validFrom,
     validUntil,
-  };
+  });
   if (cache && cacheKey) cache.storeChain(cacheKey, { value: result, validFrom, validUntil });
   return result;
 }

@@ -361,3 +361,50 @@ Deno.test("cache files with a bad magic, bad metadata or another key are corrupt
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sends the user agent, Accept and extra headers; extra headers are not stored", async () => {
+  let seen: Headers | undefined;
+  await withServer(
+    (request) => (seen = request.headers, new Response("ok")),
+    async (server, dir) => {
+      const fetcher = new CachingFetcher({ cacheDir: dir, userAgent: "contrast-test/1" });
+      const url = `${server.base}/sgx/certification/v4/pckcert`;
+      await fetcher.get(url, {
+        accept: "application/x-pem-file",
+        headers: { "ocp-apim-subscription-key": "secret-key" },
+      });
+      assert.equal(seen?.get("user-agent"), "contrast-test/1");
+      assert.equal(seen?.get("accept"), "application/x-pem-file");
+      assert.equal(seen?.get("ocp-apim-subscription-key"), "secret-key");
+      for await (const entry of Deno.readDir(dir)) {
+        const stored = await Deno.readTextFile(`${dir}/${entry.name}`);
+        assert.ok(!stored.includes("secret-key"));
+      }
+    },
+  );
+});
+
+Deno.test("an import directory is preferred to the network when online too", async () => {
+  await withServer(() => new Response("from network"), async (server, dir) => {
+    const url = `${server.base}/vcek/v1/Milan/cert_chain`;
+    await writeToBundle(`${dir}/bundle`, url, new TextEncoder().encode("from bundle"));
+    const fetcher = new CachingFetcher({ importDirs: [`${dir}/bundle`] });
+    const r = await fetcher.get(url);
+    assert.equal(r.source, "import");
+    assert.equal(text(r.body), "from bundle");
+    assert.equal(server.total(), 0);
+    // A URL the bundle does not hold goes to the network.
+    assert.equal((await fetcher.get(`${url}x`)).source, "network");
+  });
+});
+
+Deno.test("a bundle path that is a directory counts as missing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/kdsintf.amd.com/vcek/v1/Milan`, { recursive: true });
+    const fetcher = new CachingFetcher({ importDirs: [dir], offline: true });
+    await assert.rejects(fetcher.get("https://kdsintf.amd.com/vcek/v1/Milan"), UnavailableError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

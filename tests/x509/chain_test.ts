@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
 import { VerificationError } from "../../errors/mod.ts";
-import { ChainCache, parseCertificate, verifyChain } from "../../x509/mod.ts";
+import { type Certificate, ChainCache, parseCertificate, verifyChain } from "../../x509/mod.ts";
 import { conformanceTest } from "../conformance.ts";
 import { FROM, issue, type Issued, makeCrl, makeKeys, makeRoot, UNTIL } from "./pki_fixture.ts";
 import {
@@ -750,4 +750,49 @@ Deno.test("ChainCache keeps a different pin from reusing a chain", async () => {
     /Test Root$/,
     /not a pinned/,
   );
+});
+
+Deno.test("ChainCache drops the least recently used chains beyond its size", async () => {
+  const { root, ca } = await pkiPromise;
+  const cache = new ChainCache({ maxChains: 2 });
+  const leaves = await Promise.all(
+    [1, 2, 3].map(async (i) =>
+      (await issue({ cn: `leaf ${i}`, field: "leaf", keys: await makeKeys("P-256"), issuer: ca }))
+        .cert
+    ),
+  );
+  for (const leaf of leaves) {
+    await verifyChain({
+      leaf,
+      intermediates: [ca.cert],
+      trustAnchors: [root.cert],
+      now: NOW,
+      field: "c",
+      cache,
+    });
+  }
+  assert.equal(cache.stats.chains, 2);
+  assert.equal(cache.stats.hits, 0);
+  await verifyChain({
+    leaf: leaves[2]!,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "c",
+    cache,
+  });
+  assert.equal(cache.stats.hits, 1);
+});
+
+Deno.test("a verified chain is frozen, so a cached result cannot be altered by a caller", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const chain = await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "c",
+  });
+  assert.ok(Object.isFrozen(chain));
+  assert.throws(() => (chain.certificates as Certificate[]).pop());
 });
