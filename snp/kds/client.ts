@@ -47,6 +47,8 @@ export class AmdKdsClient implements SnpCollateralSource {
   readonly #clock: () => Date;
   readonly #roots: Readonly<Partial<Record<SnpProductName, readonly string[]>>>;
   readonly #cache?: ChainCache;
+  /** Verified chains per product and kind, so a VCEK fetch and the chain need one request. */
+  readonly #chains = new Map<string, Promise<SnpCertChain>>();
 
   constructor(options: AmdKdsClientOptions) {
     this.#fetcher = options.fetcher;
@@ -68,7 +70,18 @@ export class AmdKdsClient implements SnpCollateralSource {
    *   cannot provide it
    * @throws {VerificationError} when what came back does not verify
    */
-  async certChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain> {
+  certChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain> {
+    const key = `${product}/${kind}`;
+    let chain = this.#chains.get(key);
+    if (chain === undefined) {
+      chain = this.#fetchCertChain(product, kind);
+      this.#chains.set(key, chain);
+      chain.catch(() => this.#chains.delete(key));
+    }
+    return chain;
+  }
+
+  async #fetchCertChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain> {
     const url = certChainUrl(product, kind, this.#base);
     const { body } = await this.#fetcher.get(url, { accept: "application/x-pem-file" });
     const certs = parseCertificates(new TextDecoder().decode(body), url);

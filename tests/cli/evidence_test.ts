@@ -3,6 +3,9 @@
  * (all offline: `--offline`, no network).
  */
 import assert from "node:assert/strict";
+import { bundlePath } from "../../collateral/bundle.ts";
+import { parseSnpReport } from "../../snp/abi/report.ts";
+import { certChainUrl, vcekUrl } from "../../snp/kds/urls.ts";
 import { conformanceTest } from "../conformance.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { vectorPath } from "../snp/vectors.ts";
@@ -273,3 +276,46 @@ Deno.test("evidence verify takes certificates from --aux and trusts a simulated 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+conformanceTest(
+  "evidence verify --offline reads AMD KDS responses from --collateral-dir",
+  async () => {
+    // A bundle laid out by URL, holding what AMD KDS serves for this chip: its VCEK at its TCB and
+    // the Genoa cert_chain (ASK then ARK), taken from the real vector.
+    const dir = await Deno.makeTempDir();
+    try {
+      const report = parseSnpReport(
+        await Deno.readFile(vectorPath("genoa-v3-azure", "report.bin")),
+      );
+      const put = async (url: string, body: Uint8Array) => {
+        const path = bundlePath(dir, url);
+        await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+        await Deno.writeFile(path, body);
+      };
+      await put(
+        vcekUrl("Genoa", report.chipId, report.reportedTcb),
+        await Deno.readFile(vectorPath("genoa-v3-azure", "vcek.der")),
+      );
+      const chain = (await Deno.readTextFile(vectorPath("genoa-v3-azure", "ask.pem"))) +
+        (await Deno.readTextFile(vectorPath("genoa-v3-azure", "ark.pem")));
+      await put(certChainUrl("Genoa", "VCEK"), new TextEncoder().encode(chain));
+      const args = [
+        "evidence",
+        "verify",
+        "--platform",
+        "snp",
+        "--report",
+        vectorPath("genoa-v3-azure", "report.bin"),
+        "--offline",
+        "--now",
+        "2025-01-25T02:21:48Z",
+      ];
+      const r = await contrast(...args, "--collateral-dir", dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /genuine Genoa report/);
+      assert.match(r.stdout, /not checked \(no AMD CRL available\)/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
