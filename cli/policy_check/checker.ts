@@ -13,6 +13,7 @@ import {
   type Expectation,
   mutantsOf,
   podIndependentMutants,
+  policyExecMutants,
   stateMutantsAfter,
 } from "./mutations.ts";
 import type { RandomSource } from "./random_ids.ts";
@@ -133,6 +134,7 @@ export async function checkPod(
   for (const [index, step] of seq.steps.entries()) {
     if (options.mutate) {
       for (const m of mutantsOf(step, seq, options.rng)) record(step.label, m);
+      for (const m of policyExecMutants(step, seq, policyData)) record(step.label, m);
     }
     const decision = evaluator.evaluate(step.request.type, step.request.input);
     if (!decision.allowed) {

@@ -581,3 +581,37 @@ export function podIndependentMutants(rng: RandomSource): Mutant[] {
     ),
   ];
 }
+
+/**
+ * Exec mutants derived from the policy itself: every command the policy data lets the host exec
+ * (per container or for all) that the pod never runs (no probe or lifecycle hook of it) is tried
+ * in place of the legitimate exec; allowing one is a weakness to review. Policy data without
+ * that shape yields none.
+ */
+export function policyExecMutants(step: Step, seq: RequestSequence, policyData: unknown): Mutant[] {
+  if (step.request.type !== "ExecProcessRequest") return [];
+  const pd = policyData as {
+    containers?: { name?: string; exec_commands?: string[][] }[];
+    exec?: { allowed_commands?: string[][] };
+  } | null;
+  if (!pd || !Array.isArray(pd.containers)) return [];
+  const used = new Set(
+    [...seq.workload.spec.initContainers, ...seq.workload.spec.containers]
+      .flatMap((c) => c.execProbes).map((cmd) => JSON.stringify(cmd)),
+  );
+  const allowed = [
+    ...(pd.exec?.allowed_commands ?? []),
+    ...pd.containers.flatMap((c) => c.exec_commands ?? []),
+  ];
+  const extra = [...new Set(allowed.map((c) => JSON.stringify(c)))].filter((c) => !used.has(c));
+  return extra.map((cmd) =>
+    variant(
+      step.request,
+      `policy allows exec of ${cmd}, which the pod never runs`,
+      "process.Args",
+      (i) => {
+        o(i.process).Args = JSON.parse(cmd);
+      },
+    )
+  );
+}

@@ -48,7 +48,10 @@ export interface Container {
   readonly envFrom: readonly Obj[];
   readonly volumeMounts: readonly VolumeMount[];
   readonly securityContext: SecurityContext;
-  /** Commands of exec probes (liveness, readiness, startup), in that order. */
+  /**
+   * Commands kubelet execs in the container: exec probes (liveness, readiness, startup) and exec
+   * lifecycle hooks (postStart, preStop), in that order.
+   */
   readonly execProbes: readonly (readonly string[])[];
   readonly tty: boolean;
   readonly stdin: boolean;
@@ -194,6 +197,14 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
     if (p.exec !== undefined) {
       const exec = obj(p.exec, `${path}.${probe}.exec`);
       probes.push(strings(exec.command, `${path}.${probe}.exec.command`));
+    }
+  }
+  const lifecycle = obj(o.lifecycle, `${path}.lifecycle`);
+  for (const hook of ["postStart", "preStop"]) {
+    const h = obj(lifecycle[hook], `${path}.lifecycle.${hook}`);
+    if (h.exec !== undefined) {
+      const exec = obj(h.exec, `${path}.lifecycle.${hook}.exec`);
+      probes.push(strings(exec.command, `${path}.lifecycle.${hook}.exec.command`));
     }
   }
   const restartPolicy = str(o.restartPolicy, `${path}.restartPolicy`, "");
