@@ -48,6 +48,7 @@ export class TerminalProgress implements PullProgress {
     this.#write = write;
   }
 
+  /** Shows the pull's first line. */
   start(reference: string, layers: number, totalBytes: number): void {
     this.#totals.set(reference, totalBytes);
     this.#write(
@@ -57,6 +58,7 @@ export class TerminalProgress implements PullProgress {
     );
   }
 
+  /** Rewrites the line, at most once per percent. */
   advance(reference: string, receivedBytes: number): void {
     const total = this.#totals.get(reference) ?? 0;
     const percent = total > 0 ? Math.floor((100 * receivedBytes) / total) : 100;
@@ -67,6 +69,7 @@ export class TerminalProgress implements PullProgress {
     );
   }
 
+  /** Ends the line with the result. */
   done(reference: string, digest: string): void {
     const total = this.#totals.get(reference) ?? 0;
     this.#totals.delete(reference);
@@ -75,9 +78,48 @@ export class TerminalProgress implements PullProgress {
   }
 }
 
+/**
+ * Progress as plain lines, for logs that are not terminals: `Pulled <ref> (<digest>, <size>)`
+ * once per image, no in-place updates.
+ */
+export class LineProgress implements PullProgress {
+  readonly #write: (text: string) => void;
+  readonly #totals = new Map<string, number>();
+
+  /** @param write where the text goes (e.g. stderr) */
+  constructor(write: (text: string) => void) {
+    this.#write = write;
+  }
+
+  /** Remembers the pull's size for the final line. */
+  start(reference: string, _layers: number, totalBytes: number): void {
+    this.#totals.set(reference, totalBytes);
+  }
+
+  /** Prints nothing: plain logs get one line per image. */
+  advance(): void {}
+
+  /** Prints the image's line. */
+  done(reference: string, digest: string): void {
+    const total = this.#totals.get(reference) ?? 0;
+    this.#totals.delete(reference);
+    this.#write(`Pulled ${reference} (${digest}, ${formatBytes(total)})\n`);
+  }
+}
+
+/** Writes text to stderr. */
+function writeStderr(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}
+
+/** Progress on stderr: in-place lines on a terminal, plain lines otherwise. */
+export function stderrProgress(): PullProgress {
+  return Deno.stderr.isTerminal()
+    ? new TerminalProgress(writeStderr)
+    : new LineProgress(writeStderr);
+}
+
 /** Terminal progress on stderr when stderr is a terminal, silence otherwise. */
 export function defaultProgress(): PullProgress {
-  if (!Deno.stderr.isTerminal()) return silentProgress;
-  const encoder = new TextEncoder();
-  return new TerminalProgress((text) => Deno.stderr.writeSync(encoder.encode(text)));
+  return Deno.stderr.isTerminal() ? new TerminalProgress(writeStderr) : silentProgress;
 }

@@ -22,7 +22,7 @@ import {
   selectPlatform,
 } from "./manifest.ts";
 import { CONFIG_TYPES } from "./media_types.ts";
-import { defaultProgress, type PullProgress, silentProgress } from "./progress.ts";
+import { defaultProgress, type PullProgress, silentProgress, stderrProgress } from "./progress.ts";
 import {
   type ImageReference,
   manifestReference,
@@ -51,8 +51,8 @@ export interface ImageResolverOptions {
   /** Docker config file with credentials (default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`). */
   readonly dockerConfigPath?: string;
   /**
-   * Pull progress: a {@link PullProgress}, `true` for a line per pull on stderr, `false` for
-   * none; default: lines only when stderr is a terminal.
+   * Pull progress: a {@link PullProgress}; `true` for a line per pull on stderr (updated in
+   * place on a terminal); `false` for none; default: lines only when stderr is a terminal.
    */
   readonly progress?: PullProgress | boolean;
   /** Platform to pick from indexes (default linux/amd64). */
@@ -397,7 +397,7 @@ export class OciImageResolver implements ImageResolver {
 export function createImageResolver(options: ImageResolverOptions): OciImageResolver {
   let client: Promise<RegistryClient> | undefined;
   const progress = options.progress === true
-    ? defaultProgressForced()
+    ? stderrProgress()
     : options.progress === false
     ? silentProgress
     : options.progress ?? defaultProgress();
@@ -421,15 +421,4 @@ export function createImageResolver(options: ImageResolverOptions): OciImageReso
     maxInMemoryLayerBytes: options.maxInMemoryLayerBytes ?? 64 * 1024 * 1024,
     maxConcurrentPulls: options.maxConcurrentPulls ?? 3,
   });
-}
-
-function defaultProgressForced(): PullProgress {
-  const encoder = new TextEncoder();
-  return {
-    start() {},
-    advance() {},
-    done(reference, digest) {
-      Deno.stderr.writeSync(encoder.encode(`Pulled ${reference} (${digest})\n`));
-    },
-  };
 }

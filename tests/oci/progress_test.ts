@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes, TerminalProgress } from "../../oci/progress.ts";
+import { formatBytes, LineProgress, TerminalProgress } from "../../oci/progress.ts";
 
 Deno.test("formats byte counts in binary units", () => {
   assert.equal(formatBytes(0), "0 B");
@@ -23,4 +23,13 @@ Deno.test("terminal progress rewrites one line per image and ends it with the di
     "\r\x1b[KPulled nginx:1.27 (sha256:abc, 2.0 KiB)\n",
   ]);
   assert.equal(out.join("").split("\n").length, 2, "exactly one finished line");
+});
+
+Deno.test("line progress prints one plain line per finished image and nothing else", () => {
+  const out: string[] = [];
+  const p = new LineProgress((t) => out.push(t));
+  p.start("a:1", 1, 1024);
+  p.advance();
+  p.done("a:1", "sha256:abc");
+  assert.deepEqual(out, ["Pulled a:1 (sha256:abc, 1.0 KiB)\n"]);
 });
