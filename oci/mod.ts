@@ -23,8 +23,10 @@ export {
 export { RegistryClient, type RegistryClientOptions } from "./registry_client.ts";
 export {
   defaultProgress,
+  LineProgress,
   type PullProgress,
   silentProgress,
+  stderrProgress,
   TerminalProgress,
 } from "./progress.ts";
 export {
