@@ -114,3 +114,65 @@ export async function deployment(): Promise<Deployment> {
     },
   };
 }
+
+/** An in-process Coordinator on free ports, for tests that need no separate process. */
+export async function inProcessCoordinator(d: Deployment) {
+  const { Coordinator } = await import("../../coordinator/coordinator.ts");
+  const { SimulatedSnpEvidenceSource } = await import("../../coordinator/simulated_evidence.ts");
+  const { MemoryHistoryBackend } = await import("../../coordinator/history/memory_backend.ts");
+  const { ManifestVerifiers, parseContrastManifest } = await import(
+    "../../coordinator/manifest_verifier.ts"
+  );
+  const { Logger } = await import("../../coordinator/logger.ts");
+  const { CoordinatorMetrics } = await import("../../coordinator/http/metrics.ts");
+  const { startService } = await import("../../coordinator/service.ts");
+  const verifiers = new ManifestVerifiers();
+  const logs: string[] = [];
+  const logger = new Logger("coordinator", { format: "json", sink: (l) => logs.push(l) });
+  const metrics = new CoordinatorMetrics();
+  const coordinator = await Coordinator.start({
+    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+      hostData: d.coordinator.digest,
+      measurement: await MEASUREMENT,
+    }),
+    historyBackend: new MemoryHistoryBackend(),
+    parseManifest: parseContrastManifest,
+    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+    logger,
+    metrics,
+  });
+  const service = await startService(
+    coordinator,
+    {
+      host: "127.0.0.1",
+      userPort: 0,
+      meshPort: 0,
+      probePort: 0,
+      maxUserBodyBytes: 16 * 1024 * 1024,
+      maxMeshBodyBytes: 256 * 1024,
+      requestTimeoutMs: 10_000,
+    },
+    logger,
+    metrics,
+  );
+  return {
+    coordinator,
+    service,
+    logs,
+    metrics,
+    userAddress: `127.0.0.1:${service.userPort}`,
+    meshAddress: `127.0.0.1:${service.meshPort}`,
+    /** Sets `bytes` (default: the deployment's manifest) as the first manifest. */
+    async setFirstManifest(bytes: Uint8Array = d.manifest()) {
+      const { parseManifestRequest } = await import("../../coordinator/api/messages.ts");
+      const { encodeBase64 } = await import("../../bytes/mod.ts");
+      return await coordinator.setManifest(parseManifestRequest({
+        manifest: encodeBase64(bytes),
+        policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+        previous_transition: "00".repeat(32),
+        signature: "",
+      }));
+    },
+    close: () => service.close(),
+  };
+}
