@@ -94,7 +94,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   /** Always `snp`. */
   readonly platform = "snp" as const;
   readonly #options: SnpEvidenceVerifierOptions;
-  /** Parsed certificates and imported VEK keys by SHA-256 of their DER. */
+  /** Parsed certificates by their DER bytes; VEK keys and extensions by certificate. */
   readonly #certificates = new Map<string, Certificate>();
   readonly #vekKeys = new WeakMap<Certificate, Promise<CryptoKey>>();
   readonly #vekExtensions = new WeakMap<Certificate, VekExtensions>();
