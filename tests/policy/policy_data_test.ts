@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { InvalidDocumentError } from "../../errors/mod.ts";
+import { buildPolicyData, podNamePattern, type PodPolicyInput } from "../../policy/policy_data.ts";
+import { IMAGES, samplePodSpec, testSettings } from "./fixtures.ts";
+
+const images = new Map([...IMAGES.values()].map((i) => [i.pinned, i]));
+const web = IMAGES.get("127.0.0.1:5000/web:1.0")!;
+
+async function input(
+  spec: Record<string, unknown>,
+  kind: PodPolicyInput["kind"] = "Pod",
+): Promise<PodPolicyInput> {
+  return {
+    kind,
+    name: "p",
+    namespace: "ns",
+    podMetadata: {},
+    podSpec: spec,
+    specPath: "f.yml[0]: spec",
+    images,
+    config: { configMap: () => ({ greeting: "hi" }), secret: () => undefined },
+    settings: await testSettings(),
+  };
+}
+
+Deno.test("pod name patterns per controller kind match real generated names", () => {
+  const cases: [PodPolicyInput["kind"], string][] = [
+    ["Pod", "web"],
+    ["Deployment", "web-7d9f8b6c5d-x2k9q"],
+    ["StatefulSet", "web-12"],
+    ["DaemonSet", "web-x2k9q"],
+    ["ReplicaSet", "web-x2k9q"],
+    ["Job", "web-x2k9q"],
+    ["CronJob", "web-29000000-x2k9q"],
+  ];
+  for (const [kind, name] of cases) {
+    assert.match(name, new RegExp(`^${podNamePattern(kind, "web")}$`), kind);
+    assert.doesNotMatch(`other-${name}`, new RegExp(`^${podNamePattern(kind, "web")}$`));
+  }
+  assert.doesNotMatch("web.x", new RegExp(`^${podNamePattern("Pod", "web.x".replace("x", "y"))}$`));
+});
+
+Deno.test("process: args from image and pod with $(VAR), working dir, user from the image", async () => {
+  const data = buildPolicyData(await input(samplePodSpec()));
+  const c = data.containers.find((c) => c.name === "web")!;
+  assert.deepEqual(c.process.args, ["/usr/bin/web", "--port", "9090"]);
+  assert.equal(c.process.cwd, "/srv");
+  assert.equal(c.process.uid, 1000);
+  assert.equal(c.image, web.pinned);
+  assert.ok(!c.process.capabilities.bounding.includes("CAP_NET_RAW"));
+  assert.ok(c.process.capabilities.bounding.includes("CAP_CHOWN"));
+  assert.equal(data.containers[0]!.kind, "pause");
+});
+
+Deno.test("privileged containers get every capability and no masked paths; tty and read-only root are carried", async () => {
+  const data = buildPolicyData(
+    await input({
+      containers: [{
+        name: "c",
+        image: web.pinned,
+        tty: true,
+        securityContext: { privileged: true, readOnlyRootFilesystem: true },
+      }],
+    }),
+  );
+  const c = data.containers[1]!;
+  assert.equal(
+    c.process.capabilities.bounding.length,
+    (await testSettings()).container.privileged_capabilities.length,
+  );
+  assert.deepEqual(c.masked_paths, []);
+  assert.equal(c.process.terminal, true);
+  assert.equal(c.readonly_root, true);
+});
+
+Deno.test("shareProcessNamespace drops the pid namespace and sets sandbox_pidns", async () => {
+  const shared = buildPolicyData(
+    await input({ shareProcessNamespace: true, containers: [{ name: "c", image: web.pinned }] }),
+  );
+  assert.equal(shared.containers[1]!.namespaces.includes("pid"), false);
+  assert.equal(shared.containers[1]!.sandbox_pidns, true);
+  const own = buildPolicyData(await input({ containers: [{ name: "c", image: web.pinned }] }));
+  assert.equal(own.containers[1]!.namespaces.includes("pid"), true);
+});
+
+Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args and duplicate names", async () => {
+  const bad = await input({
+    hostNetwork: true,
+    volumes: [{ name: "v", emptyDir: {} }],
+    containers: [
+      {
+        name: "c",
+        image: web.pinned,
+        volumeMounts: [{ name: "v", mountPath: "/v", subPath: "x" }, {
+          name: "nope",
+          mountPath: "/n",
+        }],
+      },
+      {
+        name: "c",
+        image: web.pinned,
+        env: [{ name: "N", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+        args: ["$(N)"],
+      },
+    ],
+  });
+  assert.throws(() => buildPolicyData(bad), (e: InvalidDocumentError) => {
+    const lines = e.issues.map((i) => `${i.path}: ${i.reason}`);
+    for (
+      const expected of [
+        "f.yml[0]: spec.hostNetwork: not supported in a confidential pod",
+        "f.yml[0]: spec.containers[0].volumeMounts[0].subPath: subPath mounts are not supported",
+        'f.yml[0]: spec.containers[0].volumeMounts[1].name: no volume named "nope" in the pod',
+        'f.yml[0]: spec.containers[1].args: argument "$(N)" refers to a value only known at run time; this is not supported',
+        'f.yml[0]: spec: duplicate container name "c"',
+      ]
+    ) assert.ok(lines.includes(expected), `missing ${expected} in\n${lines.join("\n")}`);
+    return true;
+  });
+});
+
+Deno.test("a container without any command is rejected", async () => {
+  const noCmd = [...IMAGES.values()].find((i) =>
+    i.config.entrypoint.length === 0 && i.config.cmd.length === 0
+  );
+  const image = noCmd ??
+    { ...web, pinned: web.pinned + "x", config: { ...web.config, entrypoint: [], cmd: [] } };
+  const i = await input({ containers: [{ name: "c", image: image.pinned }] });
+  const withImage = { ...i, images: new Map([...images, [image.pinned, image]]) };
+  assert.throws(() => buildPolicyData(withImage), /no command/);
+});

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { encodeHex, encodePem } from "../../bytes/mod.ts";
+import { InvalidDocumentError, ParseError } from "../../errors/mod.ts";
+import {
+  PLATFORMS,
+  referenceValuesFor,
+  simulatedRootFingerprint,
+} from "../../policy/reference_values.ts";
+
+const M = "ab".repeat(48);
+const ROOT = "cd".repeat(32);
+
+Deno.test("every platform yields reference values the manifest readers accept once the user supplies the measurements", async () => {
+  for (const platform of PLATFORMS) {
+    const rv = await referenceValuesFor(platform, {
+      trustedMeasurement: M,
+      mrTd: M,
+      simulatedRootSha256: ROOT,
+    });
+    assert.ok(rv.snp.length + rv.tdx.length > 0, platform);
+    for (const e of [...rv.snp, ...rv.tdx]) assert.equal(e.Platform, platform);
+  }
+});
+
+Deno.test("real platforms require the measurement contrast cannot know, naming the path and the flag", async () => {
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-SNP", {}),
+    (e: InvalidDocumentError) =>
+      e.issues[0]!.path === "ReferenceValues.snp[0].TrustedMeasurement" &&
+      /--trusted-measurement/.test(e.issues[0]!.reason),
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", {}),
+    (e: InvalidDocumentError) =>
+      e.issues[0]!.path === "ReferenceValues.tdx[0].MrTd" && /--mrtd/.test(e.issues[0]!.reason),
+  );
+});
+
+Deno.test("simulated platforms are never trusted without a named root", async () => {
+  await assert.rejects(
+    referenceValuesFor("Simulated-SNP", { trustedMeasurement: M }),
+    (e: InvalidDocumentError) =>
+      e.issues.some((i) => i.path === "ReferenceValues.snp[0].SimulatedRootSHA256"),
+  );
+  await assert.rejects(
+    referenceValuesFor("Simulated-TDX", { mrTd: M }),
+    (e: InvalidDocumentError) =>
+      e.issues.some((i) => i.path === "ReferenceValues.tdx[0].SimulatedRootSHA256"),
+  );
+  const rv = await referenceValuesFor("Simulated-TDX", {
+    mrTd: M,
+    simulatedRootSha256: ROOT,
+    rtmrs: [M, M, M, M],
+  });
+  assert.equal(rv.tdx[0]!.SimulatedRootSHA256, ROOT);
+  assert.equal((rv.tdx[0]!.Rtmrs as string[]).length, 4);
+});
+
+Deno.test("rejects malformed measurement flags and a partial RTMR list", async () => {
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-SNP", { trustedMeasurement: "abc" }),
+    (e: ParseError) => e.field === "--trusted-measurement",
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M] }),
+    (e: ParseError) => e.field === "--rtmr",
+  );
+});
+
+Deno.test("--simulated-root accepts a fingerprint, a PEM file or an authority directory", async () => {
+  assert.equal(await simulatedRootFingerprint(ROOT.toUpperCase()), ROOT);
+  const dir = await Deno.makeTempDir();
+  try {
+    const der = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05]);
+    const expected = encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
+    await Deno.writeTextFile(`${dir}/ark.pem`, encodePem("CERTIFICATE", der));
+    assert.equal(await simulatedRootFingerprint(`${dir}/ark.pem`), expected);
+    assert.equal(await simulatedRootFingerprint(dir), expected);
+    await Deno.writeTextFile(
+      `${dir}/tdx.json`,
+      JSON.stringify({ root: { cert: encodePem("CERTIFICATE", der) } }),
+    );
+    assert.equal(await simulatedRootFingerprint(`${dir}/tdx.json`), expected);
+    await assert.rejects(simulatedRootFingerprint(`${dir}/missing`), ParseError);
+    await Deno.writeTextFile(`${dir}/empty.pem`, "nothing");
+    await assert.rejects(simulatedRootFingerprint(`${dir}/empty.pem`), /CERTIFICATE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

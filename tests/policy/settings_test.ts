@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { InvalidDocumentError } from "../../errors/mod.ts";
+import { loadDefaultSettings, loadSettings, parseSettings } from "../../policy/settings.ts";
+
+Deno.test("the shipped settings validate against their own shape", async () => {
+  const d = await loadDefaultSettings();
+  assert.deepEqual(parseSettings(structuredClone(d), d), d);
+});
+
+Deno.test("rejects settings with an unknown field, a missing field, a wrong type or a bad regex", async () => {
+  const d = await loadDefaultSettings();
+  const bad = structuredClone(d) as unknown as Record<string, Record<string, unknown>>;
+  bad.pause!.extra = 1;
+  delete bad.initializer!.image;
+  bad.pause!.uid = "65535";
+  (bad.copy_file!.path_regexes as string[])[0] = "^/run/(unclosed$";
+  (bad.copy_file!.path_regexes as string[])[1] = "/run/.*";
+  bad.requests!.ReadStreamRequest = "yes";
+  let error: unknown;
+  try {
+    parseSettings(bad, d, "my.json");
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof InvalidDocumentError);
+  const lines = error.issues.map((i) => `${i.path}: ${i.reason}`);
+  assert.ok(lines.includes("my.json: pause.extra: unknown field"), lines.join("\n"));
+  assert.ok(lines.includes("my.json: initializer.image: missing"));
+  assert.ok(lines.some((l) => l.startsWith("my.json: pause.uid: must be a number")));
+  assert.ok(lines.includes("my.json: copy_file.path_regexes[0]: not a valid regular expression"));
+  assert.ok(
+    lines.includes("my.json: copy_file.path_regexes[1]: pattern must be anchored with ^ and $"),
+  );
+  assert.ok(lines.includes("my.json: requests.ReadStreamRequest: must be a boolean"));
+});
+
+Deno.test("loadSettings reports unreadable JSON with the file name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/s.json`, "{not json");
+    await assert.rejects(
+      loadSettings(`${dir}/s.json`),
+      (e: InvalidDocumentError) => e.issues[0]!.path === `${dir}/s.json`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
