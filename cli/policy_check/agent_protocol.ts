@@ -20,6 +20,7 @@ export type JsonObject = { [key: string]: Json };
 /** The agent requests the checker replays or forges, by their protobuf message name. */
 export const REQUEST_TYPES = [
   "CreateSandboxRequest",
+  "GuestDetailsRequest",
   "UpdateInterfaceRequest",
   "UpdateRoutesRequest",
   "AddARPNeighborsRequest",
@@ -273,6 +274,14 @@ export function createSandboxRequest(r: {
       guest_hook_path: "",
       kernel_modules: [],
     },
+  };
+}
+
+/** `GuestDetailsRequest` as the runtime sends it after creating the sandbox. */
+export function guestDetailsRequest(): AgentRequest {
+  return {
+    type: "GuestDetailsRequest",
+    input: { mem_block_size: true, mem_hotplug_probe: false },
   };
 }
 

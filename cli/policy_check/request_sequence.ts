@@ -20,6 +20,7 @@ import {
   destroySandboxRequest,
   execProcessRequest,
   FileMode,
+  guestDetailsRequest,
   type JsonObject,
   linuxResources,
   type MountFields,
@@ -486,6 +487,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     }),
     instance.podName,
   );
+  push(guestDetailsRequest(), "");
 
   const sandboxAnnotations = {
     [Annotation.sandboxId]: sid,
