@@ -12,6 +12,7 @@
  * @module
  */
 import { ContrastError, ParseError, UnavailableError, ValidationError } from "../errors/mod.ts";
+import type { Evidence, TeePlatform } from "./types.ts";
 
 /** Default root of the configfs-tsm report interface. */
 export const DEFAULT_TSM_REPORT_ROOT = "/sys/kernel/config/tsm/report";
@@ -254,6 +255,31 @@ export class ConfigfsTsm {
     if (!/^\d+$/.test(text)) throw new ParseError(attribute, `not a decimal number: "${text}"`);
     return Number(text);
   }
+}
+
+/** configfs-tsm provider names and the platform whose evidence they produce. */
+export const TSM_PROVIDERS: Readonly<Record<string, TeePlatform>> = {
+  sev_guest: "snp",
+  tdx_guest: "tdx",
+};
+
+/**
+ * The {@link Evidence} a configfs-tsm report carries: SNP (`sev_guest`) report with the auxblob
+ * certificate table, or TDX (`tdx_guest`) quote.
+ *
+ * @throws {UnavailableError} naming `provider` when the provider is not one contrast verifies
+ */
+export function evidenceFromTsmReport(report: TsmReport): Evidence {
+  const platform = TSM_PROVIDERS[report.provider];
+  if (platform === undefined) {
+    throw new UnavailableError(
+      "provider",
+      `configfs-tsm provider "${report.provider}" is not supported (sev_guest or tdx_guest)`,
+    );
+  }
+  return report.auxblob && platform === "snp"
+    ? { platform, report: report.outblob, aux: report.auxblob }
+    : { platform, report: report.outblob };
 }
 
 function errorText(e: unknown): string {

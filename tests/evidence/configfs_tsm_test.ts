@@ -3,6 +3,7 @@ import { ParseError, UnavailableError, ValidationError } from "../../errors/mod.
 import {
   ConfigfsTsm,
   emulatedTsmFileSystem,
+  evidenceFromTsmReport,
   TsmEmulator,
   type TsmFileSystem,
   type TsmProvider,
@@ -244,4 +245,25 @@ Deno.test("a failing outblob read is reported naming the attribute", async () =>
       return true;
     });
   }, failing);
+});
+
+Deno.test("evidenceFromTsmReport maps sev_guest to SNP with aux and tdx_guest to TDX", () => {
+  const outblob = Uint8Array.of(1, 2, 3);
+  const auxblob = Uint8Array.of(9);
+  const snp = evidenceFromTsmReport({ outblob, auxblob, provider: "sev_guest", generation: 1 });
+  assert.deepEqual(snp, { platform: "snp", report: outblob, aux: auxblob });
+  const tdx = evidenceFromTsmReport({ outblob, provider: "tdx_guest", generation: 1 });
+  assert.deepEqual(tdx, { platform: "tdx", report: outblob });
+  assert.throws(
+    () => evidenceFromTsmReport({ outblob, provider: "arm_cca_guest", generation: 1 }),
+    (e) => e instanceof UnavailableError && e.field === "provider",
+  );
+});
+
+Deno.test("a report through the emulator becomes SNP evidence end to end", async () => {
+  await withEmulator(echoProvider("sev_guest"), async (tsm) => {
+    const evidence = evidenceFromTsmReport(await tsm.getReport(reportData(3)));
+    assert.equal(evidence.platform, "snp");
+    assert.equal(new TextDecoder().decode(evidence.aux), "certificate table");
+  });
 });
