@@ -534,6 +534,24 @@ export class SimulatedTdxAuthority {
     return await SimulatedTdxAuthority.fromJSON(JSON.parse(await Deno.readTextFile(path)));
   }
 
+  /**
+   * Loads the authority at `path`, or generates one and saves it there (mode 0600) when the file
+   * does not exist: the one call a local demo needs.
+   */
+  static async loadOrGenerate(
+    path: string,
+    options: SimulatedTdxAuthorityOptions = {},
+  ): Promise<SimulatedTdxAuthority> {
+    try {
+      return await SimulatedTdxAuthority.load(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    const authority = await SimulatedTdxAuthority.generate(options);
+    await authority.save(path);
+    return authority;
+  }
+
   /** Rebuilds an authority from {@link toJSON} output. */
   static async fromJSON(value: unknown): Promise<SimulatedTdxAuthority> {
     const issues = new IssueList();

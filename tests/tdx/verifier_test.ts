@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { ValidationError, VerificationError } from "../../errors/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../../errors/mod.ts";
 import { IssueList } from "../../json/mod.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../../tdx/reference_values.ts";
@@ -138,3 +138,40 @@ conformanceTest("rejects SNP evidence handed to the TDX verifier", async () => {
     VerificationError,
   );
 });
+
+conformanceTest(
+  "the verifier refuses a vector without PCK CRL unless told to skip that check",
+  async () => {
+    const dir = "tdx/v4-trustee-00a06d-outofdate";
+    const collateral = new StaticTdxCollateral(
+      await readTdxCollateralDir(conformanceFile(dir).pathname),
+    );
+    const report = await readConformance(`${dir}/quote.bin`);
+    const issues = new IssueList();
+    const r = readTdxReferenceValue(
+      {
+        Platform: "Metal-QEMU-TDX",
+        MrTd: "".padEnd(96, "0"),
+        AllowedTcbStatuses: ["OutOfDate"],
+      },
+      "ReferenceValues.tdx[0]",
+      issues,
+    );
+    const now = new Date("2025-10-28T07:45:09Z");
+    const strict = new TdxEvidenceVerifier({ referenceValues: [r!], collateral });
+    await assert.rejects(
+      strict.verify({ platform: "tdx", report }, { reportData: new Uint8Array(64), now }),
+      (e: unknown) => e instanceof UnavailableError && e.field === "collateral.pckCrl",
+    );
+    const lenient = new TdxEvidenceVerifier({
+      referenceValues: [r!],
+      collateral,
+      requirePckCrl: false,
+    });
+    // Genuine and OutOfDate, but its MRTD is not the zero MRTD of this reference value.
+    await assert.rejects(
+      lenient.verify({ platform: "tdx", report }, { reportData: new Uint8Array(64), now }),
+      (e: unknown) => e instanceof ValidationError && /reportData|MrTd/.test(e.field),
+    );
+  },
+);

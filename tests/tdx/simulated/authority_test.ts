@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { decodeHex, encodeHex } from "../../../bytes/mod.ts";
-import { ValidationError, VerificationError } from "../../../errors/mod.ts";
+import { InvalidDocumentError, ValidationError, VerificationError } from "../../../errors/mod.ts";
 import { IssueList } from "../../../json/mod.ts";
 import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
@@ -188,4 +188,22 @@ Deno.test("a saved and loaded authority keeps its chain and signs verifiable quo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("loadOrGenerate creates the authority once and loads it afterwards", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = await SimulatedTdxAuthority.loadOrGenerate(`${dir}/tdx.json`);
+    const b = await SimulatedTdxAuthority.loadOrGenerate(`${dir}/tdx.json`);
+    assert.equal(await a.rootFingerprint(), await b.rootFingerprint());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rejects a malformed authority file naming the field", async () => {
+  await assert.rejects(
+    SimulatedTdxAuthority.fromJSON({ kind: "something-else", version: 1 }),
+    (e: unknown) => e instanceof InvalidDocumentError && e.issues.some((i) => i.path === "kind"),
+  );
 });

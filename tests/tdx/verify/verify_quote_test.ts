@@ -222,3 +222,15 @@ conformanceTest(
     );
   },
 );
+
+conformanceTest(
+  "rejects real quotes with collateral signed by a simulated TCB signing chain",
+  async () => {
+    const { SimulatedTdxAuthority } = await import("../../../tdx/simulated/authority.ts");
+    const fake = await (await SimulatedTdxAuthority.generate()).collateral({ now: UPTODATE_NOW });
+    const real = await collateral(UPTODATE);
+    await rejectsUpToDate(() => {}, /tcbInfoIssuerChain|qeIdentityIssuerChain/, {
+      collateral: { ...real, tcbInfo: fake.tcbInfo, tcbInfoIssuerChain: fake.tcbInfoIssuerChain },
+    });
+  },
+);
