@@ -519,3 +519,30 @@ Deno.test("rejects an index entry whose media type contradicts the manifest it p
     );
   });
 });
+
+Deno.test("rejects layers longer or shorter than their descriptor, in memory and spooled", async () => {
+  await withRegistry(async (registry, cacheDir) => {
+    const pushed = await pushTestImage(registry, "sized", "v1", {
+      layers: [{ files: { "etc/passwd": PASSWD } }],
+    });
+    const layer = pushed.artifact.images[0]!.layers[0]!.descriptor;
+    const path = blobDataPath(registry, layer.digest);
+    const original = await Deno.readFile(path);
+    let run = 0;
+    for (
+      const data of [new Uint8Array([...original, 0]), original.subarray(0, original.length - 1)]
+    ) {
+      await Deno.writeFile(path, data);
+      for (const maxInMemoryLayerBytes of [1 << 20, 0]) {
+        await assert.rejects(
+          resolverFor(registry, `${cacheDir}/${run++}`, { maxInMemoryLayerBytes }).resolve(
+            `${registry.host}/sized:v1`,
+          ),
+          (e: unknown) =>
+            e instanceof VerificationError &&
+            /larger than expected|differs from the descriptor/.test(e.message),
+        );
+      }
+    }
+  });
+});
