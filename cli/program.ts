@@ -5,6 +5,7 @@
  * @module
  */
 import { Command } from "commander";
+import { registerCollateralCommand } from "./commands/collateral.ts";
 import { registerEvidenceCommand } from "./commands/evidence.ts";
 import { registerGenerateCommand } from "./commands/generate.ts";
 import { registerPolicyCommand } from "./commands/policy.ts";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // Commands register themselves here, one line each (keep alphabetical).
+  registerCollateralCommand(program);
   registerEvidenceCommand(program);
   registerGenerateCommand(program);
   registerPolicyCommand(program);

@@ -90,6 +90,35 @@ export class DiskCache {
     await writeFileAtomic(await this.pathOf(entry.key), concatBytes(head, entry.body));
   }
 
+  /**
+   * Every entry file of the cache, decoded and checked like {@link read} does (an entry whose
+   * file name is not the SHA-256 of its key is corrupt). A missing directory lists nothing.
+   */
+  async list(): Promise<{ path: string; read: CacheRead }[]> {
+    const out: { path: string; read: CacheRead }[] = [];
+    let names: string[];
+    try {
+      names = [];
+      for await (const e of Deno.readDir(this.dir)) {
+        if (e.isFile && e.name.endsWith(".entry")) names.push(e.name);
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return out;
+      throw e;
+    }
+    for (const name of names.sort()) {
+      const path = `${this.dir}/${name}`;
+      const bytes = await Deno.readFile(path);
+      const key = keyOf(bytes);
+      if (key === undefined || (await this.pathOf(key)) !== path) {
+        out.push({ path, read: { kind: "corrupt", reason: "file name does not match its key" } });
+        continue;
+      }
+      out.push({ path, read: await decodeEntry(bytes, key) });
+    }
+    return out;
+  }
+
   /** Removes `key` (no error when it is absent). */
   async remove(key: string): Promise<void> {
     try {
@@ -97,6 +126,19 @@ export class DiskCache {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+  }
+}
+
+/** The key recorded in an entry file's metadata, without checking anything else. */
+function keyOf(bytes: Uint8Array): string | undefined {
+  const magic = new TextEncoder().encode(MAGIC);
+  const newline = bytes.indexOf(0x0a, magic.length);
+  if (newline < 0) return undefined;
+  try {
+    const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(magic.length, newline)));
+    return typeof meta?.key === "string" ? meta.key : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 export * from "./atomic_file.ts";
 export * from "./bundle.ts";
+export * from "./cache_export.ts";
 export * from "./caching_fetcher.ts";
 export * from "./disk_cache.ts";
 export * from "./expiry.ts";

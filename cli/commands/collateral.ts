@@ -1,0 +1,65 @@
+/**
+ * `contrast collateral list|export|path`: inspect the vendor collateral cache, turn it into an
+ * offline bundle for `--collateral-dir`, and show where a URL goes in a bundle.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { bundlePath, exportCacheToBundle, listCache } from "../../collateral/mod.ts";
+
+/** Registers `contrast collateral …`. */
+export function registerCollateralCommand(program: Command): void {
+  const collateral = program
+    .command("collateral")
+    .description(
+      "Vendor collateral (AMD KDS, Intel PCS): list the cache, export it as an offline bundle.",
+    );
+
+  collateral
+    .command("list")
+    .description("List the cached responses: URL, size, fetch time and expiry.")
+    .requiredOption("--cache-dir <dir>", "the collateral cache directory")
+    .option("--json", "print JSON")
+    .action(async (o: { cacheDir: string; json?: boolean }) => {
+      const entries = await listCache(o.cacheDir);
+      if (o.json) {
+        console.log(JSON.stringify(entries, null, 2));
+        return;
+      }
+      for (const e of entries) {
+        console.log(
+          e.corrupt
+            ? `CORRUPT  ${e.path}: ${e.corrupt}`
+            : `${e.url}  ${e.size} bytes  fetched ${e.fetchedAt!.toISOString()}  ` +
+              (e.validUntil ? `until ${e.validUntil.toISOString()}` : "kept forever"),
+        );
+      }
+    });
+
+  collateral
+    .command("export")
+    .description(
+      "Write every cached response into an offline bundle directory, to verify with " +
+        "--collateral-dir (and --offline) on a machine without network.",
+    )
+    .requiredOption("--cache-dir <dir>", "the collateral cache directory")
+    .requiredOption("--out <dir>", "the bundle directory to write")
+    .option("--include-expired", "also export entries past their nextUpdate")
+    .action(async (o: { cacheDir: string; out: string; includeExpired?: boolean }) => {
+      const result = await exportCacheToBundle(o.cacheDir, o.out, {
+        includeExpired: o.includeExpired,
+      });
+      for (const w of result.written) console.log(`${w.url} -> ${w.path}`);
+      for (const s of result.skipped) console.error(`skipped ${s.path}: ${s.reason}`);
+      console.error(`${result.written.length} written, ${result.skipped.length} skipped`);
+    });
+
+  collateral
+    .command("path")
+    .description("Print where each URL's response goes in a bundle directory.")
+    .requiredOption("--collateral-dir <dir>", "the bundle directory")
+    .argument("<url...>", "vendor URLs")
+    .action((urls: string[], o: { collateralDir: string }) => {
+      for (const url of urls) console.log(bundlePath(o.collateralDir, url));
+    });
+}

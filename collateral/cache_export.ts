@@ -1,0 +1,81 @@
+/**
+ * Turning a collateral cache into an offline bundle: after verifying online with a cache
+ * directory, `exportCacheToBundle` writes everything the cache holds into a bundle directory that
+ * an air-gapped machine then reads with `--collateral-dir` (see `bundle.ts`).
+ *
+ * @module
+ */
+import { writeToBundle } from "./bundle.ts";
+import { DiskCache } from "./disk_cache.ts";
+
+/** One cache entry as listed. */
+export interface CacheListing {
+  /** The entry file. */
+  readonly path: string;
+  /** The URL, when the entry is intact. */
+  readonly url?: string;
+  /** When it was fetched. */
+  readonly fetchedAt?: Date;
+  /** Until when it is served without refetching (undefined: forever). */
+  readonly validUntil?: Date;
+  /** Body size in bytes. */
+  readonly size?: number;
+  /** Why the entry cannot be used, when it cannot. */
+  readonly corrupt?: string;
+}
+
+/** Lists the entries of cache directory `cacheDir`. */
+export async function listCache(cacheDir: string): Promise<CacheListing[]> {
+  return (await new DiskCache(cacheDir).list()).map(({ path, read }) =>
+    read.kind === "hit"
+      ? {
+        path,
+        url: read.entry.url,
+        fetchedAt: read.entry.fetchedAt,
+        validUntil: read.entry.validUntil,
+        size: read.entry.body.length,
+      }
+      : { path, corrupt: read.kind === "corrupt" ? read.reason : "missing" }
+  );
+}
+
+/** Result of {@link exportCacheToBundle}. */
+export interface ExportResult {
+  /** Bundle files written, with their URLs. */
+  readonly written: readonly { url: string; path: string }[];
+  /** Entries left out and why. */
+  readonly skipped: readonly { path: string; reason: string }[];
+}
+
+/**
+ * Writes every intact entry of `cacheDir` into bundle directory `bundleDir`. Expired entries are
+ * left out unless `includeExpired` (an old CRL is useless for verifying at the current time, but
+ * needed to re-verify at an old one).
+ */
+export async function exportCacheToBundle(
+  cacheDir: string,
+  bundleDir: string,
+  options: { readonly now?: Date; readonly includeExpired?: boolean } = {},
+): Promise<ExportResult> {
+  const now = options.now ?? new Date();
+  const written: { url: string; path: string }[] = [];
+  const skipped: { path: string; reason: string }[] = [];
+  for (const { path, read } of await new DiskCache(cacheDir).list()) {
+    if (read.kind !== "hit") {
+      skipped.push({ path, reason: read.kind === "corrupt" ? read.reason : "missing" });
+      continue;
+    }
+    const { entry } = read;
+    if (entry.validUntil && entry.validUntil < now && !options.includeExpired) {
+      skipped.push({ path, reason: `${entry.url} expired at ${entry.validUntil.toISOString()}` });
+      continue;
+    }
+    // Bundles are keyed by URL alone (an Accept header only picks the encoding AMD KDS answers
+    // in, and the reader parses DER and PEM alike).
+    written.push({
+      url: entry.url,
+      path: await writeToBundle(bundleDir, entry.url, entry.body, entry.headers),
+    });
+  }
+  return { written, skipped };
+}
