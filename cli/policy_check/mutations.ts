@@ -318,52 +318,29 @@ function execMutants(step: Step, rng: RandomSource): Mutant[] {
 function copyFileMutants(step: Step): Mutant[] {
   const base = step.request;
   const path = String(base.input.path);
-  const out: Mutant[] = [];
-  const forge = (name: string, field: string, request: AgentRequest) =>
-    out.push({ name, field, request, expectation: "deny" });
-  forge(
-    "path with ..",
-    "path",
-    copyFileRequest({
-      path: `${path}/../../../../etc/passwd`,
-      fileMode: FileMode.regular | 0o644,
-      fileSize: 8,
+  const out: Mutant[] = [
+    variant(base, "path with ..", "path", (i) => {
+      i.path = `${path}/../../../../etc/passwd`;
     }),
-  );
-  forge(
-    "path outside the shared directory",
-    "path",
-    copyFileRequest({
-      path: "/etc/ld.so.preload",
-      fileMode: FileMode.regular | 0o644,
-      fileSize: 8,
+    variant(base, "path outside the shared directory", "path", (i) => {
+      i.path = "/etc/ld.so.preload";
     }),
-  );
-  forge(
-    "absolute symlink",
-    "symlink_target",
-    copyFileRequest({
-      path,
-      fileMode: FileMode.symlink | 0o777,
-      fileSize: 0,
-      symlinkTarget: "/etc/shadow",
-    }),
-  );
-  forge(
-    "symlink escaping with ..",
-    "symlink_target",
-    copyFileRequest({
-      path,
-      fileMode: FileMode.symlink | 0o777,
-      fileSize: 0,
-      symlinkTarget: "../../../../../../etc/shadow",
-    }),
-  );
-  forge(
-    "setuid file",
-    "file_mode",
-    copyFileRequest({ path, fileMode: FileMode.regular | 0o4755, fileSize: 8 }),
-  );
+  ];
+  if (base.input.file_type === "Symlink") {
+    out.push(
+      variant(base, "absolute symlink", "symlink_target", (i) => {
+        i.symlink_target = "/etc/shadow";
+      }),
+      variant(base, "symlink escaping with ..", "symlink_target", (i) => {
+        i.symlink_target = "../../../../../../etc/shadow";
+      }),
+    );
+  }
+  if (base.input.file_type === "Regular") {
+    out.push(variant(base, "setuid file", "file_mode", (i) => {
+      i.file_mode = Number(i.file_mode) | 0o4000;
+    }));
+  }
   return out;
 }
 
@@ -547,6 +524,12 @@ export function podIndependentMutants(rng: RandomSource): Mutant[] {
   const routes = updateRoutesRequest([]);
   const arp = addArpNeighborsRequest([]);
   const copy = copyFileRequest({ path: shared, fileMode: FileMode.regular | 0o644, fileSize: 8 });
+  const link = copyFileRequest({
+    path: `${shared}-dir/..data`,
+    fileMode: FileMode.symlink | 0o777,
+    fileSize: 0,
+    symlinkTarget: "..2026_11_22_21_00_00.1",
+  });
   const unknown = containerId(rng);
   const deny = (name: string, field: string, request: AgentRequest): Mutant => ({
     name,
@@ -560,6 +543,7 @@ export function podIndependentMutants(rng: RandomSource): Mutant[] {
     ...routeMutants(step(routes)),
     ...arpMutants(step(arp)),
     ...copyFileMutants(step(copy)),
+    ...copyFileMutants(step(link)),
     deny("SetPolicy", "policy", setPolicyRequest("package agent_policy\ndefault allow := true\n")),
     deny(
       "exec into unknown container",
