@@ -130,38 +130,53 @@ export async function inProcessCoordinator(d: Deployment) {
   const logs: string[] = [];
   const logger = new Logger("coordinator", { format: "json", sink: (l) => logs.push(l) });
   const metrics = new CoordinatorMetrics();
-  const coordinator = await Coordinator.start({
-    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.coordinator.digest,
-      measurement: await MEASUREMENT,
-    }),
-    historyBackend: new MemoryHistoryBackend(),
-    parseManifest: parseContrastManifest,
-    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-    logger,
-    metrics,
-  });
-  const service = await startService(
-    coordinator,
-    {
-      host: "127.0.0.1",
-      userPort: 0,
-      meshPort: 0,
-      probePort: 0,
-      maxUserBodyBytes: 16 * 1024 * 1024,
-      maxMeshBodyBytes: 256 * 1024,
-      requestTimeoutMs: 10_000,
-    },
-    logger,
-    metrics,
-  );
+  const backend = new MemoryHistoryBackend();
+  const boot = async () => {
+    const coordinator = await Coordinator.start({
+      evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+        hostData: d.coordinator.digest,
+        measurement: await MEASUREMENT,
+      }),
+      historyBackend: backend,
+      parseManifest: parseContrastManifest,
+      verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+      logger,
+      metrics,
+    });
+    const service = await startService(
+      coordinator,
+      {
+        host: "127.0.0.1",
+        userPort: 0,
+        meshPort: 0,
+        probePort: 0,
+        maxUserBodyBytes: 16 * 1024 * 1024,
+        maxMeshBodyBytes: 256 * 1024,
+        requestTimeoutMs: 10_000,
+      },
+      logger,
+      metrics,
+    );
+    return { coordinator, service };
+  };
+  let { coordinator, service } = await boot();
   return {
-    coordinator,
-    service,
+    get coordinator() {
+      return coordinator;
+    },
     logs,
     metrics,
-    userAddress: `127.0.0.1:${service.userPort}`,
-    meshAddress: `127.0.0.1:${service.meshPort}`,
+    get userAddress() {
+      return `127.0.0.1:${service.userPort}`;
+    },
+    get meshAddress() {
+      return `127.0.0.1:${service.meshPort}`;
+    },
+    /** Stops this process's Coordinator and starts a new one on the same history (no seed). */
+    async restart() {
+      await service.close();
+      ({ coordinator, service } = await boot());
+    },
     /** Sets `bytes` (default: the deployment's manifest) as the first manifest. */
     async setFirstManifest(bytes: Uint8Array = d.manifest()) {
       const { parseManifestRequest } = await import("../../coordinator/api/messages.ts");

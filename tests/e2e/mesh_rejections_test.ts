@@ -60,14 +60,14 @@ Deno.test({
       const web = ws.deployment.pods.web.digest;
 
       /** One exchange; `tweak` changes what the (possibly malicious) pod does. */
-      async function exchange(tweak: {
+      const exchange = async (tweak: {
         report?: Partial<SimulatedReportInput>;
         bindNonce?: Uint8Array;
         authority?: SimulatedSnpAuthority;
         swapLeafKey?: boolean;
         swapHpkeKey?: boolean;
         reuseNonce?: Uint8Array;
-      } = {}) {
+      } = {}) => {
         const client = new PinnedHttpsClient(coordinator.meshAddress);
         const keys = await generatePodKeys();
         const { nonce } = tweak.reuseNonce
@@ -95,16 +95,16 @@ Deno.test({
           await client.request("POST", ApiPath.meshCertificate, body),
         );
         return { answer, keys, nonce, body, client };
-      }
+      };
 
-      async function refused(tweak: Parameters<typeof exchange>[0], reason: RegExp) {
+      const refused = async (tweak: Parameters<typeof exchange>[0], reason: RegExp) => {
         await assert.rejects(exchange(tweak), (e: unknown) => {
           assert.ok(e instanceof CoordinatorRejectedError, String(e));
           assert.equal(e.status, 403);
           assert.match(e.message, reason);
           return true;
         });
-      }
+      };
 
       await t.step("a genuine pod is admitted (baseline)", async () => {
         const { answer, keys, nonce } = await exchange();
