@@ -136,8 +136,14 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 
   return await Deno.readTextFile(`${dir}/ca.crt`);
 }
 
+/**
+ * Waits until this registry answers `/v2/`. Each registry sends a unique `X-Contrast-Registry`
+ * header, so a different server that happens to hold the port (a race with a parallel test) is
+ * never mistaken for it.
+ */
 async function waitReady(
   url: string,
+  marker: string,
   child: Deno.ChildProcess,
   logFile: string,
   httpClient?: Deno.HttpClient,
@@ -159,6 +165,9 @@ async function waitReady(
         client: httpClient,
       });
       await response.body?.cancel();
+      if (response.headers.get("x-contrast-registry") !== marker) {
+        throw new Error(`another server answers on ${url}`);
+      }
       if (response.status === 200 || response.status === 401) return;
     } catch {
       // not listening yet
@@ -211,6 +220,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const port = freePort();
     const host = `127.0.0.1:${port}`;
     const url = `${options.tls ? "https" : "http"}://${host}`;
+    const marker = crypto.randomUUID();
     const config = `version: 0.1
 log:
   level: error
@@ -223,6 +233,8 @@ storage:
     enabled: true
 http:
   addr: ${host}
+  headers:
+    X-Contrast-Registry: [${marker}]
 ${tls}${auth}`;
     await Deno.writeTextFile(`${dir}/config.yml`, config);
     const logFile = `${dir}/registry.log`;
@@ -239,7 +251,7 @@ ${tls}${auth}`;
       stderr: "null",
     }).spawn();
     try {
-      await waitReady(url, child, logFile, probeClient);
+      await waitReady(url, marker, child, logFile, probeClient);
     } catch (e) {
       try {
         child.kill("SIGKILL");
