@@ -63,6 +63,11 @@ export interface SnpEvidenceVerifierOptions {
    * caller to check (contrast checks it against the manifest's policy hashes).
    */
   readonly hostData?: Uint8Array;
+  /**
+   * Fail when no AMD CRL could be checked (default: revocation is checked when a CRL is
+   * available, and the result says whether it was).
+   */
+  readonly requireRevocationCheck?: boolean;
 }
 
 /** The full result of an SNP verification, for `--json` output and tests. */
@@ -169,6 +174,15 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
       cache: this.#options.chainCache,
     });
 
+    const revocationChecked = chain.revocationChecked.some((checked) => checked);
+    if (this.#options.requireRevocationCheck && !revocationChecked) {
+      throw new UnavailableError(
+        "crl",
+        `no AMD CRL for ${ext.product} ${ext.kind} certificates could be checked, and revocation ` +
+          "checking is required",
+      );
+    }
+
     const key = await this.#vekKey(certs.vek);
     await verifyReportSignature(report, key);
 
@@ -209,7 +223,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
       vek: ext,
       rootFingerprint: chain.rootFingerprint,
       simulatedRoot,
-      revocationChecked: chain.revocationChecked.some((checked) => checked),
+      revocationChecked,
     };
   }
 

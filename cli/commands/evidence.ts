@@ -26,6 +26,7 @@ export interface EvidenceVerifyOptions {
   readonly referenceValues?: string;
   readonly reportData?: string;
   readonly hostData?: string;
+  readonly requireCrl?: boolean;
   readonly json?: boolean;
   /** TDX: the quote file (same as --report). */
   readonly quote?: string;
@@ -58,7 +59,7 @@ export interface EvidencePlatform {
 /** The platforms, by `--platform` value. */
 export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
   snp: {
-    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData"],
+    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData", "requireCrl"],
     show: (o) => runSnpEvidenceShow(o),
     verify: async (o) => {
       await runSnpEvidenceVerify(o);
@@ -138,6 +139,7 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
     .option("--skip-pck-revocation", "TDX: go on without a PCK CRL (the output says so)")
     .option("--pcs-url <url>", "TDX: Intel PCS base URL")
+    .option("--require-crl", "SNP: fail unless an AMD CRL was checked")
     .option("--json", "print the decoded fields and the verdict as JSON")
     .action(async (o: EvidenceVerifyOptions) => {
       const platform = platformOf(o.platform);

@@ -55,6 +55,8 @@ export interface SnpVerifyCommandOptions {
   readonly reportData?: string;
   /** Hex of the 32-byte host data the report must carry. */
   readonly hostData?: string;
+  /** Fail when no AMD CRL can be checked. */
+  readonly requireCrl?: boolean;
   /** Print JSON. */
   readonly json?: boolean;
 }
@@ -186,6 +188,7 @@ export async function runSnpEvidenceVerify(
     const verifier = new SnpEvidenceVerifier({
       referenceValues,
       hostData,
+      requireRevocationCheck: o.requireCrl ?? false,
       chainCache,
       collateral: new AmdKdsClient({
         fetcher,

@@ -50,6 +50,13 @@ conformanceTest("evidence verify exits 0 for a genuine report and prints the ver
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /SNP report verified: genuine Milan report/);
   assert.match(r.stdout, /69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd/);
+  // Offline there is no AMD CRL: when revocation checking is required, that is exit 3.
+  const strict = await contrast(
+    ...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z"),
+    "--require-crl",
+  );
+  assert.equal(strict.code, 3);
+  assert.match(strict.stderr, /crl: no AMD CRL/);
 });
 
 conformanceTest("evidence verify --json prints the decoded fields and the verdict", async () => {

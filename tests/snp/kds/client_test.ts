@@ -290,3 +290,31 @@ Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
     await server.close();
   }
 });
+
+Deno.test("when revocation checking is required, a missing CRL fails the verification", async () => {
+  const authority = await sharedAuthority("Milan");
+  const server = startKds(authority); // serves no CRL (404)
+  try {
+    const { kds } = client(authority, server.base);
+    const { report } = await authority.createReport();
+    const verifier = new SnpEvidenceVerifier({
+      referenceValues: [authority.referenceValue()],
+      collateral: kds,
+      requireRevocationCheck: true,
+    });
+    await assert.rejects(
+      verifier.verify({ platform: "snp", report }, { reportData: new Uint8Array(64), now: NOW }),
+      (e: unknown) => e instanceof UnavailableError && e.field === "crl",
+    );
+    server.crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
+    const withCrl = client(authority, server.base).kds;
+    const ok = new SnpEvidenceVerifier({
+      referenceValues: [authority.referenceValue()],
+      collateral: withCrl,
+      requireRevocationCheck: true,
+    });
+    await ok.verify({ platform: "snp", report }, { reportData: new Uint8Array(64), now: NOW });
+  } finally {
+    await server.close();
+  }
+});
