@@ -12,31 +12,13 @@
 import { strict as assert } from "node:assert";
 import { Buffer } from "node:buffer";
 import { QuoteVerifier, verify as qvlVerify } from "@phala/dcap-qvl";
-import { encodeHex } from "../../bytes/mod.ts";
-import { parseSignedPcsJson } from "../../tdx/collateral/signed_json.ts";
 import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
+import { toQvlCollateral } from "./qvl_collateral.ts";
 import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import type { TdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
 import { conformanceFile, conformanceTest, readConformanceManifest } from "../conformance.ts";
-
-/** dcap-qvl's collateral form (QuoteCollateralV3) of a contrast collateral bundle. */
-export function toQvlCollateral(c: TdxCollateral) {
-  const t = parseSignedPcsJson(c.tcbInfo, "tcbInfo", "tcbInfo");
-  const q = parseSignedPcsJson(c.qeIdentity, "enclaveIdentity", "qeIdentity");
-  return {
-    tcb_info: new TextDecoder().decode(t.signedBytes),
-    tcb_info_signature: encodeHex(t.signature),
-    tcb_info_issuer_chain: c.tcbInfoIssuerChain,
-    qe_identity: new TextDecoder().decode(q.signedBytes),
-    qe_identity_signature: encodeHex(q.signature),
-    qe_identity_issuer_chain: c.qeIdentityIssuerChain,
-    pck_crl: encodeHex(c.pckCrl ?? c.rootCaCrl!),
-    pck_crl_issuer_chain: c.pckCrlIssuerChain ?? "",
-    root_ca_crl: encodeHex(c.rootCaCrl!),
-  };
-}
 
 type Verdict = { ok: true; status: string; advisories: string[] } | { ok: false };
 

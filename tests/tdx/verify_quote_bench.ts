@@ -5,21 +5,17 @@
  * Compare the averages within one run (the README states the ratios measured).
  */
 import { Buffer } from "node:buffer";
-import { verify as qvlVerify } from "@phala/dcap-qvl";
+import { QuoteVerifier } from "@phala/dcap-qvl";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { importEcdsaPublicKey } from "../../x509/signature.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
 import { pckChainFromQuote, verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
-import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { TdxVerificationCache } from "../../tdx/verify/verification_cache.ts";
-import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
-import { conformanceFile } from "../conformance.ts";
-import { toQvlCollateral } from "./cross_check_dcap_qvl_test.ts";
+import { loadBenchFixture } from "./bench_fixture.ts";
+import { toQvlCollateral } from "./qvl_collateral.ts";
 
-const dir = conformanceFile("tdx/v4-phala-b0c06f-uptodate").pathname;
-const quoteBytes = await Deno.readFile(`${dir}/quote.bin`);
-const collateral = await readTdxCollateralDir(dir);
-const now = new Date("2025-06-19T11:32:27Z");
+const fixture = await loadBenchFixture();
+const { quote: quoteBytes, collateral, now } = fixture;
 const quote = parseTdxQuote(quoteBytes);
 const qc = quote.signatureData.qeCertification;
 const pckKey = await importEcdsaPublicKey(pckChainFromQuote(quote)[0]!.spki, "P-256");
@@ -27,7 +23,7 @@ const attKey = await importEcdsaPublicKey(quote.signatureData.attestationKey, "P
 const alg = { name: "ECDSA", hash: "SHA-256" };
 const buf = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
 
-const options = { now, trustAnchors: [INTEL_SGX_ROOT_CA_SHA256], collateral };
+const options = { now, trustAnchors: [fixture.anchor], collateral };
 const warmCache = {
   ...options,
   cache: new ChainCache(),
@@ -37,6 +33,9 @@ await verifyTdxQuote(quoteBytes, warmCache);
 const qvlCollateral = toQvlCollateral(collateral);
 const nowSecs = Math.floor(now.getTime() / 1000);
 const qvlQuote = Buffer.from(quoteBytes);
+const qvl = fixture.rootDer
+  ? QuoteVerifier.newWithRootCa(Buffer.from(fixture.rootDer))
+  : QuoteVerifier.newProd();
 
 Deno.bench(
   "bare: the 2 P-256 verifies a quote needs",
@@ -60,6 +59,6 @@ Deno.bench("contrast verifyTdxQuote, no cache", { group: "tdx" }, async () => {
 });
 
 Deno.bench("@phala/dcap-qvl verify (npm, no cache)", { group: "tdx" }, () => {
-  const r = qvlVerify(qvlQuote, qvlCollateral, nowSecs);
+  const r = qvl.verify(qvlQuote, qvlCollateral, nowSecs);
   if (r.status !== "UpToDate") throw new Error("unexpected status");
 });

@@ -8,22 +8,18 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { verify as qvlVerify } from "@phala/dcap-qvl";
+import { QuoteVerifier } from "@phala/dcap-qvl";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { importEcdsaPublicKey } from "../../x509/signature.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
 import { pckChainFromQuote, verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
-import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { TdxVerificationCache } from "../../tdx/verify/verification_cache.ts";
-import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
-import { conformanceFile } from "../conformance.ts";
-import { toQvlCollateral } from "./cross_check_dcap_qvl_test.ts";
+import { loadBenchFixture } from "./bench_fixture.ts";
+import { toQvlCollateral } from "./qvl_collateral.ts";
 
 const rounds = Number(Deno.args[0] ?? 300);
-const dir = conformanceFile("tdx/v4-phala-b0c06f-uptodate").pathname;
-const quoteBytes = await Deno.readFile(`${dir}/quote.bin`);
-const collateral = await readTdxCollateralDir(dir);
-const now = new Date("2025-06-19T11:32:27Z");
+const fixture = await loadBenchFixture();
+const { quote: quoteBytes, collateral, now } = fixture;
 const quote = parseTdxQuote(quoteBytes);
 const qc = quote.signatureData.qeCertification;
 const pckKey = await importEcdsaPublicKey(pckChainFromQuote(quote)[0]!.spki, "P-256");
@@ -32,13 +28,16 @@ const alg = { name: "ECDSA", hash: "SHA-256" };
 const buf = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
 const opts = {
   now,
-  trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+  trustAnchors: [fixture.anchor],
   collateral,
   cache: new ChainCache(),
   verificationCache: new TdxVerificationCache(),
 };
 const qvlCollateral = toQvlCollateral(collateral);
 const qvlQuote = Buffer.from(quoteBytes);
+const qvl = fixture.rootDer
+  ? QuoteVerifier.newWithRootCa(Buffer.from(fixture.rootDer))
+  : QuoteVerifier.newProd();
 const secs = Math.floor(now.getTime() / 1000);
 
 const cases: Record<string, () => Promise<unknown>> = {
@@ -49,7 +48,7 @@ const cases: Record<string, () => Promise<unknown>> = {
     ]),
   cached: () => verifyTdxQuote(quoteBytes, opts),
   uncached: () => verifyTdxQuote(quoteBytes, { now, trustAnchors: opts.trustAnchors, collateral }),
-  dcapQvl: () => Promise.resolve(qvlVerify(qvlQuote, qvlCollateral, secs)),
+  dcapQvl: () => Promise.resolve(qvl.verify(qvlQuote, qvlCollateral, secs)),
 };
 const times: Record<string, number[]> = { bare: [], cached: [], uncached: [], dcapQvl: [] };
 for (let i = 0; i < 20; i++) for (const f of Object.values(cases)) await f();
