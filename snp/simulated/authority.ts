@@ -96,6 +96,13 @@ const CPUID: Record<SnpProductName, { family: number; model: number; stepping: n
   Turin: { family: 0x1a, model: 0x02, stepping: 0x01 },
 };
 
+/** A positive 128-bit serial number, hex: unique across sessions of a reloaded authority. */
+function randomSerial(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = (bytes[0]! & 0x7f) | 0x40;
+  return encodeHex(bytes);
+}
+
 const DEFAULT_TCB: SnpTcbParts = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
 
 /** A simulated SEV-SNP vendor chain that signs reports; see the module documentation. */
@@ -117,7 +124,6 @@ export class SimulatedSnpAuthority {
   readonly #notBefore: Date;
   /** VCEK (certificate + private key) per TCB, issued on first use. */
   readonly #vceks = new Map<string, Promise<{ der: Uint8Array; key: CryptoKey }>>();
-  #serial = 0x100;
 
   private constructor(init: {
     product: SnpProductName;
@@ -306,7 +312,7 @@ export class SimulatedSnpAuthority {
           publicKey: keys.publicKey,
           askPrivateKey: this.#askKey,
           notBefore: this.#notBefore,
-          serialNumber: (this.#serial++).toString(16),
+          serialNumber: randomSerial(),
         });
         return { der: new Uint8Array(cert.rawData), key: keys.privateKey };
       })();
