@@ -108,7 +108,8 @@ export function generatedPodName(kind: PodOwnerKind, name: string, rng: RandomSo
     case "Pod":
       return name;
     case "Deployment":
-      return `${name}-${kubeSuffix(rng, 10)}-${kubeSuffix(rng, 5)}`;
+      // pod-template-hash: a 32-bit hash in Kubernetes' safe alphabet, 8 to 10 characters.
+      return `${name}-${kubeSuffix(rng, 8 + (rng.bytes(1)[0] % 3))}-${kubeSuffix(rng, 5)}`;
     case "ReplicaSet":
     case "ReplicationController":
     case "DaemonSet":

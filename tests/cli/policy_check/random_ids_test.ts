@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import {
+  containerId,
+  generatedPodName,
+  kubeSuffix,
+  seededRandom,
+  systemRandom,
+  uuid,
+} from "../../../cli/policy_check/random_ids.ts";
+
+Deno.test("pod names follow each controller's naming", () => {
+  const rng = seededRandom(1);
+  for (let i = 0; i < 50; i++) {
+    assert.match(generatedPodName("Deployment", "web", rng), /^web-[a-z0-9]{8,10}-[a-z0-9]{5}$/);
+    assert.match(generatedPodName("StatefulSet", "db", rng), /^db-[0-9]+$/);
+    assert.match(generatedPodName("DaemonSet", "agent", rng), /^agent-[a-z0-9]{5}$/);
+    assert.match(generatedPodName("Job", "once", rng), /^once-[a-z0-9]{5}$/);
+    assert.match(generatedPodName("CronJob", "tick", rng), /^tick-[0-9]{8}-[a-z0-9]{5}$/);
+  }
+  assert.equal(generatedPodName("Pod", "solo", rng), "solo");
+});
+
+Deno.test("kubernetes suffixes use the no-vowel alphabet", () => {
+  const s = kubeSuffix(seededRandom(2), 200);
+  assert.match(s, /^[bcdfghjklmnpqrstvwxz2456789]{200}$/);
+});
+
+Deno.test("IDs have the runtime's formats and differ between draws", () => {
+  const rng = systemRandom;
+  assert.match(containerId(rng), /^[0-9a-f]{64}$/);
+  assert.match(uuid(rng), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.notEqual(containerId(rng), containerId(rng));
+});
+
+Deno.test("a seeded source replays the same bytes; different seeds differ", () => {
+  assert.deepEqual(seededRandom(5).bytes(33), seededRandom(5).bytes(33));
+  assert.notDeepEqual(seededRandom(5).bytes(16), seededRandom(6).bytes(16));
+});
