@@ -97,6 +97,17 @@ async function verifySignedCollateral(input: {
     field: `${field}IssuerChain`,
     cache: options.cache,
   });
+  // Intel signs collateral with the TCB signing certificate, issued directly by the root. A
+  // longer chain (e.g. a PCK certificate under a PCK CA) must never be able to sign collateral.
+  if (chain.certificates.length !== 2) {
+    throw new VerificationError(
+      `${field}IssuerChain`,
+      `the signing certificate must be issued directly by the root; the chain has ${chain.certificates.length} certificates`,
+    );
+  }
+  if (chain.leaf.basicConstraints?.ca) {
+    throw new VerificationError(`${field}IssuerChain`, "the signing certificate is a CA");
+  }
   if (options.requireRootCaCrl !== false && !chain.revocationChecked[0]) {
     throw new VerificationError(
       `${field}IssuerChain`,

@@ -234,3 +234,20 @@ conformanceTest(
     });
   },
 );
+
+conformanceTest("rejects a PCK chain presented as the TCB info signing chain", async () => {
+  const real = await collateral(UPTODATE);
+  const pckChain = new TextDecoder().decode(
+    await readConformance(`${UPTODATE}/pck_chain_from_quote.pem`),
+  );
+  const quote = await readConformance(`${UPTODATE}/quote.bin`);
+  await assert.rejects(
+    verifyTdxQuote(quote, {
+      ...(await options(UPTODATE)),
+      collateral: { ...real, tcbInfoIssuerChain: pckChain },
+    }),
+    (e: unknown) =>
+      e instanceof VerificationError && e.field === "tcbInfoIssuerChain" &&
+      /issued directly by the root/.test(e.message),
+  );
+});
