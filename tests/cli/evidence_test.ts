@@ -229,17 +229,30 @@ Deno.test("evidence rejects an unknown platform, a missing or unreadable report 
     "/nonexistent/report.bin",
   );
   assert.equal(unreadable.code, 2);
-  const badNow = await contrast(
-    "evidence",
-    "verify",
-    "--platform",
-    "snp",
-    "--report",
-    MAIN,
-    "--now",
-    "yesterday",
-  );
-  assert.equal(badNow.code, 2);
+  const dir = await Deno.makeTempDir();
+  try {
+    // A well-formed (unsigned) report, so the error is about --now and not the file.
+    const report = new Uint8Array(1184);
+    const view = new DataView(report.buffer);
+    view.setUint32(0, 2, true);
+    view.setBigUint64(8, 0x30000n, true);
+    view.setUint32(0x34, 1, true);
+    await Deno.writeFile(`${dir}/report.bin`, report);
+    const badNow = await contrast(
+      "evidence",
+      "verify",
+      "--platform",
+      "snp",
+      "--report",
+      `${dir}/report.bin`,
+      "--now",
+      "yesterday",
+    );
+    assert.equal(badNow.code, 2);
+    assert.match(badNow.stderr, /--now: not an RFC 3339 time/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("evidence verify takes certificates from --aux and trusts a simulated root only when named", async () => {
