@@ -58,13 +58,14 @@ export interface AnnotatedPolicy {
 const TOML_ESCAPES: Readonly<Record<string, string>> = { "\\": "\\\\", '"': '\\"' };
 // deno-lint-ignore no-control-regex
 const TOML_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+// deno-lint-ignore no-control-regex
+const TOML_SPECIAL = /[\\"\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /** Escapes `text` for a TOML multi-line basic string (`"""…"""`), keeping newlines literal. */
 export function escapeTomlMultiline(text: string): string {
   if (!TOML_CONTROL.test(text)) return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
-  // deno-lint-ignore no-control-regex
   return text.replace(
-    /[\\"\u0000-\u0008\u000b-\u001f\u007f]/g,
+    TOML_SPECIAL,
     (ch) => TOML_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

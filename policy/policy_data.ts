@@ -96,6 +96,12 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
+export function sharedFileRegex(destination: string): string {
+  const base = destination.split("/").filter((x) => x !== "").at(-1) ?? "";
+  return `^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-${escapeRegex(base)}$`;
+}
+
 function capName(c: string): string {
   const upper = c.toUpperCase();
   return upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
@@ -154,15 +160,14 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     volumes.set(claim, { kind: "persistentVolumeClaim", memory: false });
   }
 
-  const sysctls: Record<string, string> = {};
+  const sysctls: Record<string, string> = { ...settings.container.default_sysctls };
   for (const s of list(podSecurity.sysctls)) {
     const o = obj(s);
     sysctls[String(o.name)] = String(o.value ?? "");
   }
 
-  const baseNamespaces = sorted(
-    sandboxPidns ? settings.container.namespaces : [...settings.container.namespaces, "pid"],
-  );
+  // Kata's runtime strips the PID namespace (sharing is signalled by sandbox_pidns instead).
+  const baseNamespaces = sorted(settings.container.namespaces);
 
   const podAnnotations = (extra: Record<string, string>): Record<string, string> => ({
     ...settings.container.annotations,
@@ -189,11 +194,17 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       additional_gids: [settings.pause.gid],
       terminal: false,
       no_new_privileges: true,
-      capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
+      capabilities: {
+        bounding: sorted(settings.container.default_capabilities),
+        effective: sorted(settings.container.default_capabilities),
+        inheritable: [],
+        permitted: sorted(settings.container.default_capabilities),
+        ambient: [],
+      },
     },
     readonly_root: true,
     root_path_regex: settings.container.root_path_regex,
-    mounts: settings.container.default_mounts,
+    mounts: settings.pause.mounts,
     storages: [],
     namespaces: baseNamespaces,
     sysctls,
@@ -387,7 +398,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
         const point = `^/run/kata-containers/shared/containers/[a-z0-9]{64}/rootfs/local/${esc}$`;
         mounts.push({
           destination: mountPath,
-          type: "bind",
+          type: "local",
           source_regex: point,
           options: ["rbind", "rprivate", rw],
         });
@@ -411,8 +422,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
         mounts.push({
           destination: mountPath,
           type: "bind",
-          source_regex:
-            `^/run/kata-containers/shared/containers/watchable/[a-z0-9]{64}-[a-z0-9]{16}-${esc}$`,
+          // configMap/secret/projected/downwardAPI: Kata copies the files (CopyFile) into a
+          // share named after the last element of the mount destination.
+          source_regex: sharedFileRegex(mountPath),
           options: ["rbind", "rprivate", "ro"],
         });
       }
@@ -423,8 +435,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       mounts.push({
         destination: tokenPath,
         type: "bind",
-        source_regex:
-          "^/run/kata-containers/shared/containers/watchable/[a-z0-9]{64}-[a-z0-9]{16}-serviceaccount$",
+        source_regex: sharedFileRegex(tokenPath),
         options: ["rbind", "rprivate", "ro"],
       });
     }

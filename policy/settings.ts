@@ -28,6 +28,8 @@ export interface Settings {
     readonly cwd: string;
     readonly uid: number;
     readonly gid: number;
+    /** Mounts of the pause container (containerd's sandbox spec as Kata forwards it). */
+    readonly mounts: readonly MountExpectation[];
   };
   readonly container: {
     readonly root_path_regex: string;
@@ -35,7 +37,10 @@ export interface Settings {
     readonly privileged_capabilities: readonly string[];
     readonly masked_paths: readonly string[];
     readonly readonly_paths: readonly string[];
+    /** Namespaces the agent sees (Kata drops pid, network, cgroup and time). */
     readonly namespaces: readonly string[];
+    /** Sysctls containerd sets on every container; the pod's own sysctls override them. */
+    readonly default_sysctls: Readonly<Record<string, string>>;
     readonly service_link_env_regexes: readonly string[];
     readonly service_env_regexes: readonly string[];
     readonly default_mounts: readonly MountExpectation[];
@@ -55,6 +60,7 @@ export const DEFAULT_SETTINGS_URL: URL = new URL("./settings.json", import.meta.
 const FREE_MAPS: Record<string, "string" | "boolean"> = {
   "container.annotations": "string",
   "requests": "boolean",
+  "container.default_sysctls": "string",
 };
 // Template for arrays whose default is empty.
 const EMPTY_ARRAY_ELEMENT: Record<string, unknown> = {

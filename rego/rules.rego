@@ -229,6 +229,7 @@ linux(req) := object.get(req.OCI, "Linux", {})
 
 container_ok(c, req) if {
 	container_identity_ok(c, req)
+	string_user_ok(c, object.get(req, "string_user", null))
 	annotations_ok(c, req)
 	process_ok(c, req.OCI.Process)
 	root_ok(c, req)
@@ -250,6 +251,19 @@ container_identity_ok(c, req) if {
 	regex.match(pd.pod.sandbox_name_regex, sandbox_name)
 	same_sandbox(sandbox_name)
 	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
+}
+
+# The agent may take the user from string_user instead of the OCI process: it must agree.
+string_user_ok(_, null)
+
+string_user_ok(c, su) if {
+	su != null
+	to_number(su.uid) == c.process.uid
+	to_number(object.get(su, "gid", "0")) == c.process.gid
+	allowed_gids := {g | some g in c.process.additional_gids} | {c.process.gid}
+	every g in object.get(su, "additionalGids", []) {
+		to_number(g) in allowed_gids
+	}
 }
 
 cri_container_type(c) := "sandbox" if c.kind == "pause"
@@ -450,6 +464,8 @@ sysctl_or_empty(null) := {}
 
 no_extras(req) if {
 	no_hooks(object.get(req.OCI, "Hooks", null))
+	count(object.get(linux(req), "UIDMappings", [])) == 0
+	count(object.get(linux(req), "GIDMappings", [])) == 0
 	count(object.get(req, "devices", [])) == 0
 	count(object.get(req, "shared_mounts", [])) == 0
 }

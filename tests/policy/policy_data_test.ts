@@ -73,14 +73,72 @@ Deno.test("privileged containers get every capability and no masked paths; tty a
   assert.equal(c.readonly_root, true);
 });
 
-Deno.test("shareProcessNamespace drops the pid namespace and sets sandbox_pidns", async () => {
+Deno.test("the PID namespace is never in the spec; shareProcessNamespace sets sandbox_pidns", async () => {
   const shared = buildPolicyData(
     await input({ shareProcessNamespace: true, containers: [{ name: "c", image: web.pinned }] }),
   );
-  assert.equal(shared.containers[1]!.namespaces.includes("pid"), false);
+  assert.deepEqual(shared.containers[1]!.namespaces, ["ipc", "mount", "uts"]);
   assert.equal(shared.containers[1]!.sandbox_pidns, true);
   const own = buildPolicyData(await input({ containers: [{ name: "c", image: web.pinned }] }));
-  assert.equal(own.containers[1]!.namespaces.includes("pid"), true);
+  assert.deepEqual(own.containers[1]!.namespaces, ["ipc", "mount", "uts"]);
+  assert.equal(own.containers[1]!.sandbox_pidns, false);
+});
+
+Deno.test("containerd's default sysctls are expected, and the pod's sysctls override them", async () => {
+  const data = buildPolicyData(
+    await input({
+      securityContext: {
+        sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "1024" }, {
+          name: "kernel.shm_rmid_forced",
+          value: "1",
+        }],
+      },
+      containers: [{ name: "c", image: web.pinned }],
+    }),
+  );
+  assert.deepEqual(data.containers[1]!.sysctls, {
+    "net.ipv4.ip_unprivileged_port_start": "1024",
+    "net.ipv4.ping_group_range": "0 2147483647",
+    "kernel.shm_rmid_forced": "1",
+  });
+});
+
+Deno.test("configMap volumes and the service account token are file shares named after the mount path", async () => {
+  const data = buildPolicyData(
+    await input({
+      volumes: [{ name: "conf", configMap: { name: "cm" } }, { name: "scratch", emptyDir: {} }],
+      containers: [{
+        name: "c",
+        image: web.pinned,
+        volumeMounts: [{ name: "conf", mountPath: "/etc/app.d" }, {
+          name: "scratch",
+          mountPath: "/tmp",
+        }],
+      }],
+    }),
+  );
+  const mounts = data.containers[1]!.mounts;
+  const conf = mounts.find((m) => m.destination === "/etc/app.d")!;
+  assert.equal(
+    conf.source_regex,
+    "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-app\\.d$",
+  );
+  assert.deepEqual(conf.options, ["rbind", "rprivate", "ro"]);
+  const token = mounts.find((m) =>
+    m.destination === "/var/run/secrets/kubernetes.io/serviceaccount"
+  )!;
+  assert.match(token.source_regex, /-serviceaccount\$$/);
+  assert.equal(mounts.find((m) => m.destination === "/tmp")!.type, "local");
+  const noToken = buildPolicyData(
+    await input({
+      automountServiceAccountToken: false,
+      containers: [{ name: "c", image: web.pinned }],
+    }),
+  );
+  assert.equal(
+    noToken.containers[1]!.mounts.some((m) => m.destination.includes("serviceaccount")),
+    false,
+  );
 });
 
 Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args and duplicate names", async () => {

@@ -181,6 +181,14 @@ Deno.test("denies a foreign annotation, another namespace and another sandbox na
   ) => (r.OCI.Annotations["io.kubernetes.cri.container-name"] = "other"));
 });
 
+Deno.test("allows a string_user that agrees with the expected user", async () => {
+  const { ev, data } = await started();
+  const c = web(data);
+  const req = createContainer(data, c, WEB, SANDBOX) as Req;
+  req.string_user = { uid: String(c.process.uid), gid: String(c.process.gid), additionalGids: [] };
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, true);
+});
+
 Deno.test("denies a container ID that is already in use", async () => {
   const { ev, data } = await started();
   assert.equal(
@@ -229,7 +237,7 @@ Deno.test("CopyFile allows the runtime's shared files and denies traversal, othe
     data: [],
   };
   assert.equal(ev.decide("CopyFileRequest", base).allowed, true);
-  const watch = `/run/kata-containers/shared/containers/watchable/${SANDBOX}-0123456789abcdef-conf`;
+  const watch = `/run/kata-containers/shared/containers/${SANDBOX}-0123456789abcdef-web`;
   assert.equal(
     ev.decide("CopyFileRequest", {
       ...base,
