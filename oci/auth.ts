@@ -1,7 +1,8 @@
 /**
  * Registry authentication: `WWW-Authenticate` challenge parsing and the Bearer token flow of the
- * distribution spec (token endpoint `realm?service=…&scope=…`, answered with `token` or
- * `access_token`).
+ * distribution spec: `GET realm?service=…&scope=…` with Basic credentials, or, for an OAuth2
+ * refresh token (Docker's `identitytoken`), `POST realm` with a `refresh_token` grant; answered
+ * with `token` or `access_token`.
  *
  * @module
  */
@@ -96,13 +97,32 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
     );
   }
   const service = request.challenge.params.get("service");
-  if (service) url.searchParams.set("service", service);
-  url.searchParams.set("scope", request.scope);
   const headers = new Headers({ Accept: "application/json" });
-  if (request.credentials) headers.set("Authorization", basicAuthorization(request.credentials));
+  const init: RequestInit = {};
+  const identityToken = request.credentials?.identityToken;
+  if (identityToken) {
+    // OAuth2 refresh-token grant (distribution token spec, "oauth"): the token goes in the body.
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: identityToken,
+      client_id: "contrast",
+      scope: request.scope,
+    });
+    if (service) form.set("service", service);
+    init.method = "POST";
+    init.body = form;
+    headers.set("Content-Type", "application/x-www-form-urlencoded");
+  } else {
+    if (service) url.searchParams.set("service", service);
+    url.searchParams.set("scope", request.scope);
+    if (request.credentials) {
+      headers.set("Authorization", basicAuthorization(request.credentials));
+    }
+  }
   let response: Response;
   try {
     response = await fetch(url, {
+      ...init,
       headers,
       signal: AbortSignal.timeout(request.timeoutMs),
       client: request.httpClient,

@@ -16,6 +16,11 @@ export interface Credentials {
   readonly username: string;
   /** Password or access token. Never logged. */
   readonly password: string;
+  /**
+   * OAuth2 refresh token (`identitytoken` in the Docker config, `<token>` from a credential
+   * helper): exchanged at the token endpoint instead of the password. Never logged.
+   */
+  readonly identityToken?: string;
 }
 
 /** Credentials by registry host (`host[:port]`, Docker Hub as `docker.io`). */
@@ -94,6 +99,16 @@ export function parseDockerConfig(text: string, path: string): DockerConfig {
     } else if (e.auth !== undefined && typeof e.auth !== "string") {
       throw new ParseError(`${field}.auth`, "expected a string");
     }
+    if (e.identitytoken !== undefined && e.identitytoken !== "") {
+      if (typeof e.identitytoken !== "string") {
+        throw new ParseError(`${field}.identitytoken`, "expected a string");
+      }
+      credentials = {
+        username: credentials?.username ?? "",
+        password: credentials?.password ?? "",
+        identityToken: e.identitytoken,
+      };
+    }
     if (credentials) auths.set(registryKey(key), credentials);
   }
   const helperName = (value: unknown, field: string): string => {
@@ -166,10 +181,8 @@ export async function runCredentialHelper(
     throw new ParseError(program, "answer lacks Username or Secret");
   }
   if (Username === "<token>") {
-    throw new UnavailableError(
-      program,
-      `returned an identity token for ${registry}; OAuth2 refresh tokens are not supported, use a password or access token`,
-    );
+    // Docker's convention: the secret is an OAuth2 refresh token, not a password.
+    return { username: "", password: "", identityToken: Secret };
   }
   return { username: Username, password: Secret };
 }

@@ -162,7 +162,7 @@ export class RegistryClient {
       return `Bearer ${token}`;
     }
     if (challenges.some((c) => c.scheme === "basic")) {
-      if (!credentials) {
+      if (!credentials || (credentials.identityToken && !credentials.password)) {
         throw new UnavailableError(
           field,
           `registry ${location.registry} requires credentials; add them to the docker config (docker login)`,

@@ -58,9 +58,10 @@ export interface StartRegistryOptions {
   readonly htpasswd?: Credentials;
   /**
    * Require Bearer tokens from a test token server (see `token_server.ts`), which issues them
-   * only for these credentials. Mutually exclusive with `htpasswd`.
+   * only for these credentials (or, by OAuth2 POST, for `refreshToken`). Mutually exclusive
+   * with `htpasswd`.
    */
-  readonly tokenAuth?: { readonly credentials: Credentials };
+  readonly tokenAuth?: { readonly credentials: Credentials; readonly refreshToken?: string };
   /**
    * Serve HTTPS with a certificate for 127.0.0.1 from a fresh test CA (`caCertificatePem`);
    * the registry is then not "insecure" and `client` trusts that CA.
@@ -196,7 +197,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   }
   let tokenServer: TokenServer | undefined;
   if (options.tokenAuth) {
-    tokenServer = await startTokenServer(options.tokenAuth.credentials);
+    tokenServer = await startTokenServer(
+      options.tokenAuth.credentials,
+      options.tokenAuth.refreshToken,
+    );
     await Deno.writeTextFile(`${dir}/token-root.pem`, tokenServer.rootCertificatePem);
     auth = `auth:
   token:

@@ -20,7 +20,7 @@ export interface TokenServer {
   /** PEM of the certificate the registry must trust (`auth.token.rootcertbundle`). */
   readonly rootCertificatePem: string;
   /** Scopes requested so far, with whether credentials were valid. */
-  readonly requests: readonly { scope: string; authenticated: boolean }[];
+  readonly requests: readonly { scope: string; authenticated: boolean; method: string }[];
   /** Stops the server. */
   stop(): Promise<void>;
 }
@@ -67,16 +67,20 @@ async function makeSigningCertificate(dir: string): Promise<{ key: CryptoKey; ce
 
 /**
  * Starts a token server. With `credentials`, only requests carrying them get a token (others
- * get 401); tokens grant exactly the requested repository actions.
+ * get 401); with `refreshToken`, an OAuth2 `POST` with that `refresh_token` gets one too. Tokens
+ * grant exactly the requested repository actions.
  */
-export async function startTokenServer(credentials?: Credentials): Promise<TokenServer> {
+export async function startTokenServer(
+  credentials?: Credentials,
+  refreshToken?: string,
+): Promise<TokenServer> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-token-" });
   const { key, certPem } = await makeSigningCertificate(dir);
   await Deno.remove(dir, { recursive: true });
   const certDer = decodePem(certPem, "CERTIFICATE")[0]!.der;
   const service = "contrast-test-registry";
   const issuer = "contrast-test-issuer";
-  const requests: { scope: string; authenticated: boolean }[] = [];
+  const requests: { scope: string; authenticated: boolean; method: string }[] = [];
   const expected = credentials
     ? `Basic ${
       encodeBase64(new TextEncoder().encode(`${credentials.username}:${credentials.password}`))
@@ -87,14 +91,21 @@ export async function startTokenServer(credentials?: Credentials): Promise<Token
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     async (request) => {
       const url = new URL(request.url);
-      const scope = url.searchParams.get("scope") ?? "";
-      const authenticated = expected !== undefined &&
+      let params = url.searchParams;
+      let authenticated = expected !== undefined &&
         request.headers.get("authorization") === expected;
-      requests.push({ scope, authenticated });
-      if (url.pathname !== "/token" || url.searchParams.get("service") !== service) {
+      if (request.method === "POST") {
+        params = new URLSearchParams(await request.text());
+        authenticated = refreshToken !== undefined &&
+          params.get("grant_type") === "refresh_token" &&
+          params.get("refresh_token") === refreshToken;
+      }
+      const scope = params.get("scope") ?? "";
+      requests.push({ scope, authenticated, method: request.method });
+      if (url.pathname !== "/token" || params.get("service") !== service) {
         return new Response("not found", { status: 404 });
       }
-      if (expected !== undefined && !authenticated) {
+      if ((expected !== undefined || refreshToken !== undefined) && !authenticated) {
         return new Response(JSON.stringify({ details: "invalid credentials" }), { status: 401 });
       }
       const access = [];
@@ -120,7 +131,9 @@ export async function startTokenServer(credentials?: Credentials): Promise<Token
         ),
       );
       const token = `${header}.${claims}.${base64url(signature)}`;
-      return Response.json({ token, expires_in: 300, issued_at: new Date().toISOString() });
+      return request.method === "POST"
+        ? Response.json({ access_token: token, expires_in: 300, scope })
+        : Response.json({ token, expires_in: 300, issued_at: new Date().toISOString() });
     },
   );
   return {

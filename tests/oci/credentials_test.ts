@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { ParseError } from "../../errors/mod.ts";
+import { UnavailableError } from "../../errors/mod.ts";
 import {
   dockerCredentialLookup,
   helperServerUrl,
   loadDockerCredentials,
   parseDockerConfig,
   registryKey,
+  runCredentialHelper,
 } from "../../oci/credentials.ts";
 
 Deno.test("normalises auths keys: URLs, Docker Hub aliases, ports", () => {
@@ -113,4 +115,70 @@ Deno.test("rejects credential helper names that are not plain names", () => {
     () => parseDockerConfig(JSON.stringify({ credsStore: "x/y" }), "c.json"),
     /credsStore/,
   );
+});
+
+Deno.test("reads identitytoken entries as OAuth2 refresh tokens", () => {
+  const { auths } = parseDockerConfig(
+    JSON.stringify({
+      auths: {
+        "acr.io": { auth: btoa("00000000-0000-0000-0000-000000000000:"), identitytoken: "rt" },
+        "t.io": { identitytoken: "rt2" },
+      },
+    }),
+    "config.json",
+  );
+  assert.deepEqual(auths.get("acr.io"), {
+    username: "00000000-0000-0000-0000-000000000000",
+    password: "",
+    identityToken: "rt",
+  });
+  assert.deepEqual(auths.get("t.io"), { username: "", password: "", identityToken: "rt2" });
+  assert.throws(
+    () => parseDockerConfig(JSON.stringify({ auths: { "x.io": { identitytoken: 1 } } }), "c"),
+    /identitytoken: expected a string/,
+  );
+});
+
+Deno.test("runs docker-credential-<name> get: credentials, identity tokens, misses, failures", async () => {
+  const bin = await Deno.makeTempDir({ prefix: "contrast-helper-" });
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    await Deno.writeTextFile(
+      `${bin}/docker-credential-fake`,
+      `#!/bin/sh
+read server
+case "$server" in
+  https://index.docker.io/v1/) echo '{"Username":"hub","Secret":"pw"}' ;;
+  token.io) echo '{"Username":"<token>","Secret":"refresh"}' ;;
+  broken.io) echo 'not json' ;;
+  fails.io) echo 'boom' >&2; exit 3 ;;
+  *) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    Deno.env.set("PATH", `${bin}:${path}`);
+    assert.deepEqual(await runCredentialHelper("fake", "docker.io"), {
+      username: "hub",
+      password: "pw",
+    });
+    assert.deepEqual(await runCredentialHelper("fake", "token.io"), {
+      username: "",
+      password: "",
+      identityToken: "refresh",
+    });
+    assert.equal(await runCredentialHelper("fake", "other.io"), undefined);
+    await assert.rejects(runCredentialHelper("fake", "broken.io"), ParseError);
+    await assert.rejects(
+      runCredentialHelper("fake", "fails.io"),
+      (e: unknown) => e instanceof UnavailableError && /exit code 3/.test(e.message),
+    );
+    await assert.rejects(
+      runCredentialHelper("absent", "x.io"),
+      (e: unknown) => e instanceof UnavailableError && e.field === "docker-credential-absent",
+    );
+  } finally {
+    Deno.env.set("PATH", path);
+    await Deno.remove(bin, { recursive: true });
+  }
 });

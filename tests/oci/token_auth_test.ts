@@ -76,3 +76,41 @@ Deno.test("refuses to send credentials to a plain-HTTP token realm of an HTTPS r
     /without realm/,
   );
 });
+
+Deno.test("exchanges a docker config identitytoken (OAuth2 refresh token) for a Bearer token", async () => {
+  const registry = await startRegistry({ tokenAuth: { credentials, refreshToken: "rt-4711" } });
+  const dir = await Deno.makeTempDir({ prefix: "contrast-token-test-" });
+  try {
+    const pushed = await pushTestImage(registry, "oauth/app", "v1", {
+      layers: [{ files: { "etc/group": "root:x:0:\n" } }],
+    });
+    const resolve = async (identitytoken: string, cache: string) => {
+      const configPath = `${dir}/${cache}.json`;
+      await Deno.writeTextFile(
+        configPath,
+        JSON.stringify({ auths: { [registry.host]: { auth: "", identitytoken } } }),
+      );
+      return createImageResolver({
+        cacheDir: `${dir}/${cache}`,
+        insecureRegistries: [registry.host],
+        dockerConfigPath: configPath,
+        progress: false,
+      }).resolve(`${registry.host}/oauth/app:v1`);
+    };
+    assert.equal((await resolve("rt-4711", "good")).digest, pushed.digest);
+    const posts = registry.tokenServer!.requests.filter((r) => r.method === "POST");
+    assert.deepEqual(posts, [{
+      scope: "repository:oauth/app:pull",
+      authenticated: true,
+      method: "POST",
+    }]);
+    await assert.rejects(
+      resolve("rt-wrong", "bad"),
+      (e: unknown) =>
+        e instanceof UnavailableError && /HTTP 401/.test(e.message) && !e.message.includes("rt-"),
+    );
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
