@@ -6,7 +6,8 @@
  * @module
  */
 import type { Command } from "commander";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { ExitCode } from "../exit_codes.ts";
 import { runSnpEvidenceShow, runSnpEvidenceVerify } from "./evidence_snp.ts";
 import { printTdxResult, runTdxEvidenceShow, runTdxEvidenceVerify } from "./evidence_tdx.ts";
 
@@ -54,6 +55,34 @@ export interface EvidencePlatform {
   show(o: EvidenceShowOptions & { readonly report: string }): Promise<void>;
   /** Verifies and prints. */
   verify(o: EvidenceVerifyOptions & { readonly report: string }): Promise<void>;
+}
+
+/** What a platform command that reports instead of throwing produced. */
+export interface EvidenceCommandResult {
+  /** Text for stdout. */
+  readonly stdout: string;
+  /** Text for stderr (the reason on failure). */
+  readonly stderr: string;
+  /** Exit code per `cli/exit_codes.ts`. */
+  readonly exitCode: number;
+}
+
+/**
+ * Prints a platform's {@link EvidenceCommandResult} and, on failure, throws the typed error
+ * whose exit code (`cli/exit_codes.ts`) equals `exitCode`, with the platform's stderr as reason.
+ * Lets a platform written that way plug in as
+ * `verify: async (o) => reportResult(await runXVerify({...}))`.
+ */
+export function reportResult(result: EvidenceCommandResult): void {
+  if (result.stdout) console.log(result.stdout.replace(/\n$/, ""));
+  if (result.exitCode === ExitCode.Ok) {
+    if (result.stderr) console.error(result.stderr.replace(/\n$/, ""));
+    return;
+  }
+  const reason = result.stderr.trim().replace(/^error:\s*/, "") || "failed";
+  if (result.exitCode === ExitCode.BadInput) throw new ParseError("", reason);
+  if (result.exitCode === ExitCode.Unavailable) throw new UnavailableError("", reason);
+  throw new VerificationError("", reason);
 }
 
 /** The platforms, by `--platform` value. */

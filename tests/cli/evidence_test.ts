@@ -4,6 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { bundlePath } from "../../collateral/bundle.ts";
+import { reportResult } from "../../cli/commands/evidence.ts";
+import { exitCodeFor } from "../../cli/exit_codes.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
 import { certChainUrl, vcekUrl } from "../../snp/kds/urls.ts";
 import { conformanceTest } from "../conformance.ts";
@@ -339,3 +342,15 @@ conformanceTest(
     }
   },
 );
+
+Deno.test("a platform reporting exit codes maps them to the typed errors of those codes", () => {
+  reportResult({ stdout: "", stderr: "", exitCode: 0 });
+  const cases = [[1, VerificationError], [2, ParseError], [3, UnavailableError]] as const;
+  for (const [exitCode, type] of cases) {
+    assert.throws(
+      () => reportResult({ stdout: "", stderr: "error: quote.signature: bad\n", exitCode }),
+      (e: unknown) =>
+        e instanceof type && exitCodeFor(e) === exitCode && e.message === "quote.signature: bad",
+    );
+  }
+});
