@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { runCli } from "../../../cli/main.ts";
+import { ExitCode } from "../../../cli/exit_codes.ts";
+
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const error = console.error;
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.error = error;
+  }
+}
+
+Deno.test("contrast generate: usage errors exit with the bad-input code and write nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    // Missing --reference-values.
+    assert.equal(
+      await quietly(() => runCli(["generate", "-w", dir, `${dir}/app.yml`])),
+      ExitCode.BadInput,
+    );
+    // Unknown platform.
+    assert.equal(
+      await quietly(() =>
+        runCli(["generate", "--reference-values", "Nope", "-w", dir, `${dir}/app.yml`])
+      ),
+      ExitCode.BadInput,
+    );
+    // A real platform without the measurement contrast cannot know.
+    assert.equal(
+      await quietly(() =>
+        runCli(["generate", "--reference-values", "Metal-QEMU-SNP", "-w", dir, `${dir}/app.yml`])
+      ),
+      ExitCode.BadInput,
+    );
+    // A path that does not exist.
+    assert.equal(
+      await quietly(() =>
+        runCli([
+          "generate",
+          "--reference-values",
+          "Metal-QEMU-SNP",
+          "--trusted-measurement",
+          "ab".repeat(48),
+          "-w",
+          dir,
+          `${dir}/missing.yml`,
+        ])
+      ),
+      ExitCode.Unavailable,
+    );
+    const left = [];
+    for await (const e of Deno.readDir(dir)) left.push(e.name);
+    assert.deepEqual(left, ["app.yml"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("contrast generate: a run without confidential workloads writes the manifest and owner keys, then re-runs byte-identically", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    const args = [
+      "generate",
+      "--reference-values",
+      "Metal-QEMU-TDX",
+      "--mrtd",
+      "cd".repeat(48),
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    ];
+    assert.equal(await quietly(() => runCli(args)), ExitCode.Ok);
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+    assert.deepEqual(manifest.Policies, {});
+    assert.equal(manifest.ReferenceValues.tdx[0].MrTd, "cd".repeat(48));
+    assert.equal(manifest.WorkloadOwnerPubKeys.length, 1);
+    assert.equal(manifest.SeedshareOwnerPubKeys.length, 1);
+    assert.equal((await Deno.stat(`${dir}/workload-owner.pem`)).mode! & 0o777, 0o600);
+    const before = await Deno.readTextFile(`${dir}/manifest.json`);
+    // Without the flag the completed reference values of the existing manifest are kept.
+    assert.equal(
+      await quietly(() =>
+        runCli(args.filter((a, i) => a !== "--mrtd" && args[i - 1] !== "--mrtd"))
+      ),
+      ExitCode.Ok,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
+    // --disable-updates empties the workload owner keys.
+    assert.equal(await quietly(() => runCli([...args, "--disable-updates"])), ExitCode.Ok);
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`)).WorkloadOwnerPubKeys,
+      [],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
