@@ -154,6 +154,9 @@ export function readTdxTcbInfo(value: unknown, path = "tcbInfo"): TdxTcbInfo {
   const fmspc = hexField(r, "fmspc", 6);
   const pceId = hexField(r, "pceId", 2);
   const tcbType = r.integer("tcbType", { min: 0 });
+  if (tcbType !== undefined && tcbType !== 0) {
+    issues.add(`${path}.tcbType`, `only TCB type 0 is defined, got ${tcbType}`);
+  }
   const tcbEvaluationDataNumber = r.integer("tcbEvaluationDataNumber", { min: 0 });
   const tdxModule = r.object("tdxModule", (m) => ({
     mrSigner: hexField(m, "mrsigner", 48),

@@ -17,7 +17,7 @@ import type { ChainCache } from "../../x509/chain_cache.ts";
 import { importEcdsaPublicKey, verifyEcdsa } from "../../x509/signature.ts";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { parseTdxQuote } from "../quote/parse_quote.ts";
-import { CERT_TYPE_PCK_CHAIN } from "../quote/constants.ts";
+import { CERT_TYPE_PCK_CHAIN, INTEL_QE_VENDOR_ID } from "../quote/constants.ts";
 import type { TdxQuote } from "../quote/types.ts";
 import {
   parseSgxExtensions,
@@ -238,6 +238,14 @@ export async function verifyTdxQuote(
 ): Promise<VerifiedTdxQuote> {
   const quote = input instanceof Uint8Array ? parseTdxQuote(input) : input;
   const { now } = options;
+  if (encodeHex(quote.header.qeVendorId) !== INTEL_QE_VENDOR_ID) {
+    throw new VerificationError(
+      "quote.header.qeVendorId",
+      `is ${
+        encodeHex(quote.header.qeVendorId)
+      }, not Intel's quoting enclave (${INTEL_QE_VENDOR_ID})`,
+    );
+  }
   const certPem = pckChainText(quote);
   const cache = options.verificationCache;
   const key = cache ? await collateralKey(options) : "";

@@ -212,7 +212,7 @@ conformanceTest(
     );
     // Other collateral bytes (a broken TCB info signature) are a different entry: rejected.
     const c = opts.collateral;
-    const text = new TextDecoder().decode(c.tcbInfo).replace('"tcbType":0', '"tcbType":1');
+    const text = new TextDecoder().decode(c.tcbInfo).replace('"pceId":"0000"', '"pceId":"0001"');
     await assert.rejects(
       verifyTdxQuote(quote, {
         ...opts,
@@ -250,4 +250,8 @@ conformanceTest("rejects a PCK chain presented as the TCB info signing chain", a
       e instanceof VerificationError && e.field === "tcbInfoIssuerChain" &&
       /issued directly by the root/.test(e.message),
   );
+});
+
+conformanceTest("rejects a quote whose QE vendor is not Intel", async () => {
+  await rejectsUpToDate((q) => q[12] ^= 1, /quote\.header\.qeVendorId/);
 });
