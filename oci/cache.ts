@@ -66,6 +66,7 @@ export class ImageCache {
   /** The cache directory. */
   readonly dir: string;
 
+  /** The cache in `dir` (created on first write). */
   constructor(dir: string) {
     this.dir = dir.replace(/\/+$/, "");
   }

@@ -10,7 +10,11 @@ export class ConcurrencyLimiter {
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
-  /** @param limit maximum number of tasks running at once (at least 1) */
+  /**
+   * A limiter with `limit` slots.
+   *
+   * @param limit maximum number of tasks running at once (at least 1)
+   */
   constructor(limit: number) {
     this.#limit = Math.max(1, Math.floor(limit));
   }

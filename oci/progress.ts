@@ -43,7 +43,11 @@ export class TerminalProgress implements PullProgress {
   readonly #totals = new Map<string, number>();
   readonly #lastPercent = new Map<string, number>();
 
-  /** @param write where the text goes (e.g. stderr) */
+  /**
+   * Progress written through `write`.
+   *
+   * @param write where the text goes (e.g. stderr)
+   */
   constructor(write: (text: string) => void) {
     this.#write = write;
   }
@@ -86,7 +90,11 @@ export class LineProgress implements PullProgress {
   readonly #write: (text: string) => void;
   readonly #totals = new Map<string, number>();
 
-  /** @param write where the text goes (e.g. stderr) */
+  /**
+   * Progress written through `write`.
+   *
+   * @param write where the text goes (e.g. stderr)
+   */
   constructor(write: (text: string) => void) {
     this.#write = write;
   }

@@ -115,6 +115,7 @@ export class RegistryClient {
   readonly #authorizations = new Map<string, string>();
   readonly #httpClient: Deno.HttpClient | undefined;
 
+  /** A client with `options` (HTTPS everywhere and anonymous access by default). */
   constructor(options: RegistryClientOptions = {}) {
     this.#insecure = new Set(options.insecureRegistries ?? []);
     const credentials = options.credentials ?? new Map<string, Credentials>();

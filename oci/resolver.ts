@@ -104,6 +104,7 @@ export class OciImageResolver implements ImageResolver {
   readonly #inflight = new Map<string, Promise<ResolvedImage>>();
   readonly #pulls: ConcurrencyLimiter;
 
+  /** A resolver over `deps` (see {@link createImageResolver} for the usual wiring). */
   constructor(deps: OciImageResolverDeps) {
     this.#deps = deps;
     this.#pulls = new ConcurrencyLimiter(deps.maxConcurrentPulls);

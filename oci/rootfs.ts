@@ -74,7 +74,11 @@ export class LayeredFilesystem {
   readonly #root: DirNode = { kind: "dir", layer: -1, children: new Map() };
   readonly #wanted: ReadonlySet<string>;
 
-  /** @param wanted paths (e.g. `etc/passwd`) whose file content is kept */
+  /**
+   * An empty filesystem.
+   *
+   * @param wanted paths (e.g. `etc/passwd`) whose file content is kept
+   */
   constructor(wanted: Iterable<string>) {
     this.#wanted = new Set([...wanted].map((p) => normalizePath(p).join("/")));
   }

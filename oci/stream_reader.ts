@@ -14,6 +14,7 @@ export class StreamReader {
   /** Bytes consumed so far. */
   position = 0;
 
+  /** Reads from `stream` (locking it). */
   constructor(stream: ReadableStream<Uint8Array>) {
     this.#reader = stream.getReader();
   }
