@@ -300,12 +300,23 @@ export function readWorkload(doc: unknown, origin: string): PodWorkload | undefi
   const templatePath = route.join(".");
   const t = obj(template, `${origin}: ${templatePath || "(root)"}`);
   const tmeta = obj(t.metadata, `${templatePath}.metadata`);
+  const spec = readPodSpec(t.spec, templatePath ? `${templatePath}.spec` : "spec", name);
+  const claims = kind === "StatefulSet"
+    ? list(obj(doc.spec, "spec").volumeClaimTemplates, "spec.volumeClaimTemplates").map((c, i) => {
+      const meta = obj(obj(c, `spec.volumeClaimTemplates[${i}]`).metadata, "metadata");
+      return {
+        name: str(meta.name, `spec.volumeClaimTemplates[${i}].metadata.name`),
+        kind: "persistentVolumeClaim",
+        source: {},
+      };
+    })
+    : [];
   return {
     kind: kind as PodOwnerKind,
     name,
     namespace,
     annotations: stringMap(tmeta.annotations, `${templatePath}.metadata.annotations`),
-    spec: readPodSpec(t.spec, templatePath ? `${templatePath}.spec` : "spec", name),
+    spec: { ...spec, volumes: [...spec.volumes, ...claims] },
     origin,
     templatePath,
   };

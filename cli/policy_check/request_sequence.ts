@@ -694,6 +694,18 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
           });
           break;
         }
+        case "persistentVolumeClaim": {
+          // Without filesystem sharing the runtime copies the volume's directory in.
+          const dir = share(vm.mountPath);
+          copy({ path: dir, mode: FileMode.directory | 0o755, size: 0 });
+          mounts.push({
+            destination: vm.mountPath,
+            source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
+            type: "bind",
+            options: ["rbind", "rprivate", rw],
+          });
+          break;
+        }
         default:
           throw new ParseError(
             `${w.templatePath}.spec.volumes[${w.spec.volumes.indexOf(vol)}]`,
