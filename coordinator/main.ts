@@ -4,7 +4,7 @@
  * ```
  * deno run -A coordinator/main.ts --history-dir DIR [--host 0.0.0.0] [--user-port 1313]
  *   [--mesh-port 7777] [--probe-port 9102] [--log-format json|text] [--log-level info]
- *   [--evidence configfs-tsm | --evidence simulated-snp --allow-simulated
+ *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--ready-file PATH]
  * ```
@@ -59,6 +59,11 @@ export function coordinatorProgram(): Command {
       env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
     )
     .option(
+      "--configfs-tsm-dir <dir>",
+      "configfs-tsm report folder",
+      env("CONTRAST_CONFIGFS_TSM_DIR"),
+    )
+    .option(
       "--allow-simulated",
       "accept the simulated TEE (local runs only)",
       env("CONTRAST_ALLOW_SIMULATED") === "1",
@@ -106,6 +111,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
         simulatedAuthorityDir: o.simulatedAuthority,
         simulatedHostData: o.simulatedHostData,
         simulatedMeasurement: o.simulatedMeasurement,
+        configfsTsmDir: o.configfsTsmDir,
       }),
       historyBackend: await FileHistoryBackend.open(o.historyDir),
       parseManifest: parseContrastManifest,

@@ -4,7 +4,7 @@
  * ```
  * deno run -A initializer/main.ts --coordinator HOST:7777
  *   [--tls-config-dir /contrast/tls-config] [--secrets-dir /contrast/secrets]
- *   [--evidence configfs-tsm | --evidence simulated-snp --allow-simulated
+ *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--deadline-seconds 600] [--log-format json|text]
  * ```
@@ -44,6 +44,11 @@ export async function initializerMain(args: string[]): Promise<number> {
       "--evidence <kind>",
       "configfs-tsm or simulated-snp",
       env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
+    )
+    .option(
+      "--configfs-tsm-dir <dir>",
+      "configfs-tsm report folder",
+      env("CONTRAST_CONFIGFS_TSM_DIR"),
     )
     .option(
       "--allow-simulated",
@@ -99,6 +104,7 @@ export async function initializerMain(args: string[]): Promise<number> {
         simulatedAuthorityDir: o.simulatedAuthority,
         simulatedHostData: o.simulatedHostData,
         simulatedMeasurement: o.simulatedMeasurement,
+        configfsTsmDir: o.configfsTsmDir,
       }),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
       logger,

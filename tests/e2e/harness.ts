@@ -199,6 +199,7 @@ export async function runInitializerProcess(
   hostData: Uint8Array,
   outDir: string,
   deadlineSeconds = 60,
+  extraArgs: string[] = [],
 ): Promise<RunResult> {
   const out = await new Deno.Command(DENO, {
     args: [
@@ -222,6 +223,7 @@ export async function runInitializerProcess(
       ws.measurement,
       "--deadline-seconds",
       String(deadlineSeconds),
+      ...extraArgs,
     ],
     cwd: ws.dir,
     stdout: "piped",

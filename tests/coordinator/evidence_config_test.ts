@@ -1,0 +1,67 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { encodeHex } from "../../bytes/mod.ts";
+import { ParseError, UnavailableError } from "../../errors/mod.ts";
+import { evidenceSourceFrom } from "../../coordinator/evidence_config.ts";
+import { snpAuthority } from "./fixture.ts";
+
+Deno.test("refuses the simulated TEE unless explicitly allowed", async () => {
+  await assert.rejects(
+    evidenceSourceFrom({ kind: "simulated-snp", allowSimulated: false }),
+    (e: unknown) => e instanceof ParseError && /--allow-simulated/.test(e.message),
+  );
+});
+
+Deno.test("the simulated TEE needs its authority and HOST_DATA", async () => {
+  await assert.rejects(
+    evidenceSourceFrom({ kind: "simulated-snp", allowSimulated: true }),
+    (e: unknown) => e instanceof ParseError && e.field === "simulated-authority",
+  );
+  await assert.rejects(
+    evidenceSourceFrom({
+      kind: "simulated-snp",
+      allowSimulated: true,
+      simulatedAuthorityDir: "/x",
+    }),
+    (e: unknown) => e instanceof ParseError && e.field === "simulated-host-data",
+  );
+});
+
+Deno.test("a simulated source produces evidence with its HOST_DATA", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await (await snpAuthority()).save(dir);
+    const source = await evidenceSourceFrom({
+      kind: "simulated-snp",
+      allowSimulated: true,
+      simulatedAuthorityDir: dir,
+      simulatedHostData: "ab".repeat(32),
+    });
+    const evidence = await source.getEvidence(new Uint8Array(64).fill(1));
+    assert.equal(evidence.platform, "snp");
+    assert.equal(encodeHex(evidence.report.subarray(0xc0, 0xe0)), "ab".repeat(32));
+    await assert.rejects(
+      evidenceSourceFrom({
+        kind: "simulated-snp",
+        allowSimulated: true,
+        simulatedAuthorityDir: dir,
+        simulatedHostData: "ab",
+      }),
+      ParseError,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("configfs-tsm is unavailable outside a confidential VM; unknown kinds are refused", async () => {
+  await assert.rejects(
+    evidenceSourceFrom({
+      kind: "configfs-tsm",
+      allowSimulated: false,
+      configfsTsmDir: "/nonexistent/tsm",
+    }),
+    UnavailableError,
+  );
+  await assert.rejects(evidenceSourceFrom({ kind: "sgx", allowSimulated: true }), ParseError);
+});
