@@ -105,89 +105,107 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
   ]);
   const maxLength = options.maxLength ?? 6;
 
-  let cacheKey: string | undefined;
-  if (cache) {
-    cacheKey = await chainCacheKey(
-      leaf,
-      intermediates,
-      anchorCerts,
-      pinned,
-      crls,
-      understood,
-      maxLength,
-    );
-    const hit = cache.lookupChain<VerifiedChain>(cacheKey, now);
-    if (hit) return hit;
-  }
-
-  const pool = dedupe(
-    [...intermediates, ...anchorCerts],
-    await Promise.all(
-      [...intermediates, ...anchorCerts].map((c) => c.fingerprint()),
-    ),
-  );
-  const certificates = await optimisticPath(leaf, pool, pinned, field, maxLength, cache) ??
-    await buildPath(leaf, pool, pinned, field, maxLength, cache);
-  const root = certificates[certificates.length - 1]!;
-
-  let validFrom = new Date(Math.max(...certificates.map((c) => c.notBefore.getTime())));
-  let validUntil = new Date(Math.min(...certificates.map((c) => c.notAfter.getTime())));
-  for (const [i, cert] of certificates.entries()) {
-    const name = linkName(field, cert);
-    if (now < cert.notBefore || now > cert.notAfter) {
-      throw new VerificationError(
-        `${name}.validity`,
-        `"${cert.subject}" is valid from ${cert.notBefore.toISOString()} to ` +
-          `${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
-      );
-    }
-    for (const ext of cert.extensions) {
-      if (ext.critical && !understood.has(ext.oid)) {
-        throw new VerificationError(
-          `${name}.extensions`,
-          `unsupported critical extension ${ext.oid}`,
-        );
-      }
-    }
-    if (i > 0) checkIssuer(cert, i, name);
-  }
-
-  const revocationChecked: boolean[] = certificates.map(() => false);
-  const usedCrls = new Set<Crl>();
-  for (let i = 0; i < certificates.length - 1; i++) {
-    const cert = certificates[i]!;
-    const issuer = certificates[i + 1]!;
-    for (const [n, crl] of crls.entries()) {
-      if (!constantTimeEqual(crl.issuerDer, issuer.subjectDer)) continue;
-      const crlField = `${field}.crls[${n}]`;
-      await verifyCrlCached(crl, issuer, now, crlField, cache);
-      usedCrls.add(crl);
-      if (isRevoked(crl, cert.serialNumber)) {
-        throw new VerificationError(
-          `${linkName(field, cert)}.serialNumber`,
-          `"${cert.subject}" (serial ${cert.serialNumber}) is revoked by the CRL of "${issuer.subject}"`,
-        );
-      }
-      revocationChecked[i] = true;
-    }
-  }
-  for (const crl of usedCrls) {
-    if (crl.thisUpdate > validFrom) validFrom = crl.thisUpdate;
-    if (crl.nextUpdate! < validUntil) validUntil = crl.nextUpdate!;
-  }
-
-  // Frozen: a cached result is handed to later callers, none may alter it for the others.
-  const result: VerifiedChain = Object.freeze({
-    certificates: Object.freeze(certificates),
+  if (!cache) return await verifyFresh();
+  const cacheKey = await chainCacheKey(
     leaf,
-    root,
-    rootFingerprint: await root.fingerprint(),
-    revocationChecked: Object.freeze(revocationChecked),
-    validFrom,
-    validUntil,
+    intermediates,
+    anchorCerts,
+    pinned,
+    crls,
+    understood,
+    maxLength,
+  );
+  const hit = cache.lookupChain<VerifiedChain>(cacheKey, now);
+  if (hit) return hit;
+  // The same chain being verified right now (pods of one machine share their VCEK): wait for it
+  // and use its result if it holds at this `now`; its failure is not shared, verify afresh.
+  const pending = cache.pendingChain(cacheKey);
+  if (pending) {
+    await pending.catch(() => {});
+    const merged = cache.lookupChain<VerifiedChain>(cacheKey, now);
+    if (merged) return merged;
+  }
+  // Stored before `work` settles, so whoever waited on it finds the entry.
+  const work = verifyFresh().then((result) => {
+    cache.storeChain(cacheKey, {
+      value: result,
+      validFrom: result.validFrom,
+      validUntil: result.validUntil,
+    });
+    return result;
   });
-  if (cache && cacheKey) cache.storeChain(cacheKey, { value: result, validFrom, validUntil });
-  return result;
+  cache.trackPendingChain(cacheKey, work);
+  return await work;
+
+  async function verifyFresh(): Promise<VerifiedChain> {
+    const pool = dedupe(
+      [...intermediates, ...anchorCerts],
+      await Promise.all(
+        [...intermediates, ...anchorCerts].map((c) => c.fingerprint()),
+      ),
+    );
+    const certificates = await optimisticPath(leaf, pool, pinned, field, maxLength, cache) ??
+      await buildPath(leaf, pool, pinned, field, maxLength, cache);
+    const root = certificates[certificates.length - 1]!;
+
+    let validFrom = new Date(Math.max(...certificates.map((c) => c.notBefore.getTime())));
+    let validUntil = new Date(Math.min(...certificates.map((c) => c.notAfter.getTime())));
+    for (const [i, cert] of certificates.entries()) {
+      const name = linkName(field, cert);
+      if (now < cert.notBefore || now > cert.notAfter) {
+        throw new VerificationError(
+          `${name}.validity`,
+          `"${cert.subject}" is valid from ${cert.notBefore.toISOString()} to ` +
+            `${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
+        );
+      }
+      for (const ext of cert.extensions) {
+        if (ext.critical && !understood.has(ext.oid)) {
+          throw new VerificationError(
+            `${name}.extensions`,
+            `unsupported critical extension ${ext.oid}`,
+          );
+        }
+      }
+      if (i > 0) checkIssuer(cert, i, name);
+    }
+
+    const revocationChecked: boolean[] = certificates.map(() => false);
+    const usedCrls = new Set<Crl>();
+    for (let i = 0; i < certificates.length - 1; i++) {
+      const cert = certificates[i]!;
+      const issuer = certificates[i + 1]!;
+      for (const [n, crl] of crls.entries()) {
+        if (!constantTimeEqual(crl.issuerDer, issuer.subjectDer)) continue;
+        const crlField = `${field}.crls[${n}]`;
+        await verifyCrlCached(crl, issuer, now, crlField, cache);
+        usedCrls.add(crl);
+        if (isRevoked(crl, cert.serialNumber)) {
+          throw new VerificationError(
+            `${linkName(field, cert)}.serialNumber`,
+            `"${cert.subject}" (serial ${cert.serialNumber}) is revoked by the CRL of "${issuer.subject}"`,
+          );
+        }
+        revocationChecked[i] = true;
+      }
+    }
+    for (const crl of usedCrls) {
+      if (crl.thisUpdate > validFrom) validFrom = crl.thisUpdate;
+      if (crl.nextUpdate! < validUntil) validUntil = crl.nextUpdate!;
+    }
+
+    // Frozen: a cached result is handed to later callers, none may alter it for the others.
+    const result: VerifiedChain = Object.freeze({
+      certificates: Object.freeze(certificates),
+      leaf,
+      root,
+      rootFingerprint: await root.fingerprint(),
+      revocationChecked: Object.freeze(revocationChecked),
+      validFrom,
+      validUntil,
+    });
+    return result;
+  }
 }
 
 function linkName(field: string, cert: Certificate): string {

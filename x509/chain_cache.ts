@@ -35,10 +35,12 @@ export interface ChainCacheOptions {
 export class ChainCache {
   readonly #chains = new Map<string, CachedChain<unknown>>();
   readonly #signatures = new Map<string, true>();
+  readonly #pending = new Map<string, Promise<unknown>>();
   readonly #maxChains: number;
   readonly #maxSignatures: number;
   #hits = 0;
   #misses = 0;
+  #merged = 0;
 
   constructor(options: ChainCacheOptions = {}) {
     this.#maxChains = options.maxChains ?? 1024;
@@ -65,6 +67,22 @@ export class ChainCache {
     evict(this.#chains, this.#maxChains);
   }
 
+  /** The verification of the chain `key` that is under way, if any. */
+  pendingChain(key: string): Promise<unknown> | undefined {
+    const pending = this.#pending.get(key);
+    if (pending) this.#merged++;
+    return pending;
+  }
+
+  /** Records `work` as the verification of chain `key` under way until it settles. */
+  trackPendingChain(key: string, work: Promise<unknown>): void {
+    this.#pending.set(key, work);
+    const done = () => {
+      if (this.#pending.get(key) === work) this.#pending.delete(key);
+    };
+    work.then(done, done);
+  }
+
   /** Whether the signature identified by `key` was verified before. */
   hasSignature(key: string): boolean {
     if (!this.#signatures.has(key)) return false;
@@ -80,10 +98,17 @@ export class ChainCache {
   }
 
   /** Counters for chain lookups, for tests and metrics. */
-  get stats(): { hits: number; misses: number; chains: number; signatures: number } {
+  get stats(): {
+    hits: number;
+    misses: number;
+    merged: number;
+    chains: number;
+    signatures: number;
+  } {
     return {
       hits: this.#hits,
       misses: this.#misses,
+      merged: this.#merged,
       chains: this.#chains.size,
       signatures: this.#signatures.size,
     };

@@ -796,3 +796,45 @@ Deno.test("a verified chain is frozen, so a cached result cannot be altered by a
   assert.ok(Object.isFrozen(chain));
   assert.throws(() => (chain.certificates as Certificate[]).pop());
 });
+
+Deno.test("ChainCache merges concurrent verifications of the same chain into one", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const cache = new ChainCache();
+  const options = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    now: NOW,
+    field: "c",
+    cache,
+  };
+  const results = await Promise.all(Array.from({ length: 8 }, () => verifyChain(options)));
+  for (const r of results) assert.equal(r, results[0]);
+  assert.equal(cache.stats.merged, 7);
+  assert.equal(cache.stats.signatures, 3);
+});
+
+Deno.test("ChainCache does not share a concurrent failure with a caller whose time is valid", async () => {
+  const { root, ca } = await pkiPromise;
+  const leaf = await issue({
+    cn: "leaf",
+    field: "leaf",
+    keys: await makeKeys("P-256"),
+    issuer: ca,
+    notAfter: new Date("2031-01-01T00:00:00Z"),
+  });
+  const cache = new ChainCache();
+  const base = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    field: "c",
+    cache,
+  };
+  const [late, onTime] = await Promise.allSettled([
+    verifyChain({ ...base, now: new Date("2032-01-01T00:00:00Z") }),
+    verifyChain({ ...base, now: NOW }),
+  ]);
+  assert.equal(late.status, "rejected");
+  assert.equal(onTime.status, "fulfilled");
+});
