@@ -49,6 +49,7 @@ function touch<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 export class TdxVerificationCache {
   readonly #entries = new Map<string, CollateralEntry>();
   readonly #keys = new Map<string, Promise<CryptoKey>>();
+  readonly #digests = new WeakMap<object, Promise<string>>();
   readonly #maxCollateral: number;
   readonly #maxPckChains: number;
   #hits = 0;
@@ -76,6 +77,19 @@ export class TdxVerificationCache {
     const value = await compute();
     touch(this.#entries, key, { collateral: value, pck: new Map() }, this.#maxCollateral);
     return value.value;
+  }
+
+  /**
+   * The content digest of a collateral object, computed once per object (collateral objects are
+   * treated as immutable: build a new one to change it).
+   */
+  digestOf(collateral: object, compute: () => Promise<string>): Promise<string> {
+    let digest = this.#digests.get(collateral);
+    if (!digest) {
+      digest = compute();
+      this.#digests.set(collateral, digest);
+    }
+    return digest;
   }
 
   /**

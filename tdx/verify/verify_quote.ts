@@ -248,7 +248,7 @@ export async function verifyTdxQuote(
   }
   const certPem = pckChainText(quote);
   const cache = options.verificationCache;
-  const key = cache ? await collateralKey(options) : "";
+  const key = cache ? await collateralKey(options, cache) : "";
   const collateral = cache
     ? await cache.collateral(key, now, () => verifyCollateral(options))
     : (await verifyCollateral(options)).value;
@@ -311,18 +311,13 @@ interface VerifiedPck {
   readonly rootCaRevocationChecked: boolean;
 }
 
-/** Content digests of collateral objects already hashed (the objects are immutable by contract). */
-const collateralDigests = new WeakMap<TdxCollateral, Promise<string>>();
-
-async function collateralKey(options: VerifyTdxQuoteOptions): Promise<string> {
+async function collateralKey(
+  options: VerifyTdxQuoteOptions,
+  cache: TdxVerificationCache,
+): Promise<string> {
   const c = options.collateral;
-  let digest = collateralDigests.get(c);
-  if (!digest) {
-    digest = collateralDigest(c);
-    collateralDigests.set(c, digest);
-  }
   return [
-    await digest,
+    await cache.digestOf(c, () => collateralDigest(c)),
     [...options.trustAnchors].sort().join(","),
     options.requirePckCrl !== false,
     options.requireRootCaCrl !== false,
