@@ -97,96 +97,11 @@ export function fixtureCluster(): ClusterObjects {
   return readClusterObjects(DOCS);
 }
 
-/**
- * The fixture's policy data from `policy/policy_data.ts`, with the corrections `contrast policy
- * check` found against Kata's runtime (each reported to the policy owners; remove a line once
- * `policy/` adopts it):
- * - containerd gives the pause container the default capabilities (genpolicy does too);
- * - the pause container has no cgroup mount but the pod's resolv.conf (genpolicy settings);
- * - the Kata runtime always removes the PID namespace (`handlePidNamespace`), so no `pid`;
- * - containerd sets two sysctls on every container (unprivileged ports, ping group range);
- * - without filesystem sharing (CoCo) volumes are copied, not "watchable", and named after the
- *   mount destination (`shareFileName`: `<cid>-<16 hex>-<basename(destination)>`).
- */
-export function kataAlignedPolicyData(pd: PolicyData): PolicyData {
-  const defaults = [
-    "CAP_AUDIT_WRITE",
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_MKNOD",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_RAW",
-    "CAP_SETFCAP",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETUID",
-    "CAP_SYS_CHROOT",
-  ];
-  const sysctls = {
-    "net.ipv4.ip_unprivileged_port_start": "0",
-    "net.ipv4.ping_group_range": "0 2147483647",
-  };
-  const shared = "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-";
-  return {
-    ...pd,
-    containers: pd.containers.map((c) => ({
-      ...c,
-      namespaces: c.namespaces.filter((n) => n !== "pid"),
-      sysctls: { ...sysctls, ...c.sysctls },
-      ...(c.kind === "pause"
-        ? {
-          process: {
-            ...c.process,
-            capabilities: {
-              bounding: defaults,
-              effective: defaults,
-              inheritable: [],
-              permitted: defaults,
-              ambient: [],
-            },
-          },
-          mounts: [
-            ...c.mounts.filter((m) =>
-              m.destination !== "/sys/fs/cgroup" && m.destination !== "/etc/resolv.conf"
-            ),
-            {
-              destination: "/etc/resolv.conf",
-              type: "bind",
-              source_regex: `${shared}resolv\\.conf$`,
-              options: ["rbind", "ro", "nosuid", "nodev", "noexec"],
-            },
-          ],
-        }
-        : {
-          mounts: c.mounts.map((m) =>
-            m.source_regex.includes("/watchable/")
-              ? {
-                ...m,
-                source_regex: `${shared}${
-                  m.destination.split("/").filter((x) => x).at(-1)!.replaceAll(".", "\\.")
-                }$`,
-              }
-              : m
-          ),
-        }),
-    })),
-    copy_file: {
-      path_regexes: [
-        ...pd.copy_file.path_regexes,
-        `${shared}[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`,
-      ],
-    },
-  };
-}
-
-/** The fixture pod's policy data: `policy/`'s builder, aligned with Kata's runtime. */
+/** The fixture pod's policy data, as `policy/`'s builder generates it. */
 export async function fixturePolicyData(): Promise<PolicyData> {
   const cluster = fixtureCluster();
   const doc = DOCS[2] as { spec: { template: { metadata: object; spec: object } } };
-  const generated = buildPolicyData({
+  return buildPolicyData({
     kind: "Deployment",
     name: "web",
     namespace: "shop",
@@ -200,5 +115,4 @@ export async function fixturePolicyData(): Promise<PolicyData> {
     },
     settings: await loadDefaultSettings(),
   });
-  return kataAlignedPolicyData(generated);
 }
