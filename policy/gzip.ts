@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { deflateRawSync, gzipSync } from "node:zlib";
 import { ParseError } from "../errors/mod.ts";
 
 const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
@@ -63,35 +64,25 @@ async function pipe(
 }
 
 /**
- * gzip-compresses `data` deterministically (fixed header: no name, mtime 0, OS "unknown"). The
- * platform's gzip stream is used when its header carries no optional fields (then only the
- * header's mtime/XFL/OS bytes, which the CRC does not cover, are normalised); otherwise the
- * member is assembled from raw DEFLATE with our own header and CRC-32 trailer.
+ * gzip-compresses `data` deterministically (fixed header: no name, mtime 0, OS "unknown"). zlib's
+ * gzip member is used when its header carries no optional fields (then only the header's
+ * mtime/XFL/OS bytes, which the CRC does not cover, are normalised); otherwise the member is
+ * assembled from raw DEFLATE with our own header and CRC-32 trailer.
  */
-export async function gzipDeterministic(data: Uint8Array): Promise<Uint8Array> {
-  const gz = await pipe(
-    data,
-    new CompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
-    Number.MAX_SAFE_INTEGER,
-    "gzip",
-  );
+export function gzipDeterministic(data: Uint8Array): Promise<Uint8Array> {
+  const gz = new Uint8Array(gzipSync(data));
   if (gz.length >= 18 && gz[0] === 0x1f && gz[1] === 0x8b && gz[2] === 0x08 && gz[3] === 0) {
     gz.set(GZIP_HEADER.subarray(4), 4);
-    return gz;
+    return Promise.resolve(gz);
   }
-  const deflated = await pipe(
-    data,
-    new CompressionStream("deflate-raw") as TransformStream<Uint8Array, Uint8Array>,
-    Number.MAX_SAFE_INTEGER,
-    "gzip",
-  );
+  const deflated = new Uint8Array(deflateRawSync(data));
   const out = new Uint8Array(GZIP_HEADER.length + deflated.length + 8);
   out.set(GZIP_HEADER, 0);
   out.set(deflated, GZIP_HEADER.length);
   const trailer = new DataView(out.buffer, GZIP_HEADER.length + deflated.length, 8);
   trailer.setUint32(0, crc32(data), true);
   trailer.setUint32(4, data.length >>> 0, true);
-  return out;
+  return Promise.resolve(out);
 }
 
 /**
