@@ -30,10 +30,12 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const WS_ARG = Deno.args[0] ?? "demo-workspace";
 const WS = WS_ARG.startsWith("/") ? WS_ARG : `${Deno.cwd()}/${WS_ARG}`;
-const bold = (s: string) => `\x1b[1m${s}\x1b[0m`;
-const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
-const green = (s: string) => `\x1b[32m${s}\x1b[0m`;
-const red = (s: string) => `\x1b[31m${s}\x1b[0m`;
+const COLOR = !Deno.env.get("NO_COLOR") && Deno.stdout.isTerminal();
+const paint = (code: number) => (s: string) => COLOR ? `\x1b[${code}m${s}\x1b[0m` : s;
+const bold = paint(1);
+const dim = paint(2);
+const green = paint(32);
+const red = paint(31);
 let stepNo = 0;
 
 function step(title: string): void {

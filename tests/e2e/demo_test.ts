@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+
+Deno.test({
+  name: "deno task demo runs the whole flow and every step succeeds",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const ws = await Deno.makeTempDir({ prefix: "contrast-demo-" });
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../../scripts/demo.ts", import.meta.url).pathname, ws],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+      for (const step of [1, 2, 3, 4, 5, 6, 7, 8]) {
+        assert.match(text, new RegExp(`\\[${step}/8\\]`));
+      }
+      assert.match(text, /stand-ins with the real names/);
+      assert.match(text, /✔ .* → .*: "hello /, "mutual TLS between two pods");
+      assert.match(text, /refused: hostData: coordinator answered 403/);
+      assert.match(text, /root CA unchanged/);
+      assert.match(text, /active manifest = manifest\.json/);
+      assert.match(text, /Demo complete\./);
+    } finally {
+      await Deno.remove(ws, { recursive: true });
+    }
+  },
+});
