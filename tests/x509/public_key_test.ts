@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { VerificationError } from "../../errors/mod.ts";
+import {
+  encodeElement,
+  MIN_RSA_BITS,
+  parsePublicKeyInfo,
+  readElement,
+  Tag,
+} from "../../x509/mod.ts";
+
+/** DER of an OBJECT IDENTIFIER in dotted form. */
+function oid(dotted: string): Uint8Array {
+  const arcs = dotted.split(".").map(Number);
+  const out = [40 * arcs[0]! + arcs[1]!];
+  for (const arc of arcs.slice(2)) {
+    const parts = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) {
+      parts.unshift(0x80 | (v & 0x7f));
+    }
+    out.push(...parts);
+  }
+  return encodeElement(Tag.oid, Uint8Array.from(out));
+}
+const seq = (...parts: Uint8Array[]) => encodeElement(Tag.sequence, ...parts);
+const alg = (o: string, params?: Uint8Array) => seq(oid(o), ...(params ? [params] : []));
+const PSS = "1.2.840.113549.1.1.10";
+
+Deno.test("public keys: RSA below 2048 bits and unknown curves are refused", async () => {
+  const small = await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 1024,
+      publicExponent: Uint8Array.of(1, 0, 1),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", small.publicKey));
+  assert.throws(() => parsePublicKeyInfo(spki, "key"), (e) => {
+    assert.ok(e instanceof VerificationError);
+    assert.match(e.reason, new RegExp(`RSA key of 1024 bits is below ${MIN_RSA_BITS}`));
+    return true;
+  });
+  const p521 = seq(
+    alg("1.2.840.10045.2.1", oid("1.3.132.0.35")),
+    Uint8Array.of(0x03, 0x02, 0x00, 0x04),
+  );
+  assert.throws(
+    () => parsePublicKeyInfo(p521, "key"),
+    /unsupported elliptic curve 1\.3\.132\.0\.35/,
+  );
+  const dsa = seq(alg("1.2.840.10040.4.1"), Uint8Array.of(0x03, 0x02, 0x00, 0x00));
+  assert.throws(() => parsePublicKeyInfo(dsa, "key"), /unsupported public key algorithm/);
+});
+
+Deno.test("public keys: an EC point off the curve is refused", async () => {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+  ]) as CryptoKeyPair;
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  assert.equal(parsePublicKeyInfo(spki, "key").kind, "ec");
+  spki[spki.length - 1]! ^= 0x01; // y no longer matches x
+  assert.throws(() => parsePublicKeyInfo(spki, "key"), /not a point on P-256/);
+});
+
+Deno.test("public keys: an RSA key under the RSASSA-PSS OID is normalised for WebCrypto", async () => {
+  const pair = await crypto.subtle.generateKey(
+    {
+      name: "RSA-PSS",
+      modulusLength: 2048,
+      publicExponent: Uint8Array.of(1, 0, 1),
+      hash: "SHA-384",
+    },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  const outer = readElement(spki, 0, "spki");
+  const bitString = readElement(outer.value, readElement(outer.value, 0, "a").end, "b").raw;
+  const pssSpki = seq(alg(PSS), bitString);
+  const info = parsePublicKeyInfo(pssSpki, "key");
+  assert.equal(info.kind, "rsa");
+  assert.deepEqual(info.spki, spki);
+});
