@@ -9,6 +9,7 @@
 import { encodeBase64 } from "../bytes/mod.ts";
 import { ParseError, UnavailableError } from "../errors/mod.ts";
 import type { Credentials } from "./credentials.ts";
+import { describeFailure } from "./network_error.ts";
 
 /** One authentication challenge from a `WWW-Authenticate` header. */
 export interface AuthChallenge {
@@ -128,7 +129,10 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
       client: request.httpClient,
     });
   } catch (e) {
-    throw new UnavailableError(`token endpoint ${url.origin}`, `cannot reach: ${e}`);
+    throw new UnavailableError(
+      `token endpoint ${url.origin}`,
+      `cannot reach: ${describeFailure(e)}`,
+    );
   }
   const body = await response.text();
   if (!response.ok) {

@@ -20,4 +20,5 @@ export * from "./compression.ts";
 export * from "./tar.ts";
 export * from "./rootfs.ts";
 export * from "./limiter.ts";
+export * from "./network_error.ts";
 export * from "./writer.ts";

@@ -18,6 +18,7 @@ import type { CredentialLookup, Credentials, CredentialStore } from "./credentia
 import { digestOf, parseDigest, verifyDigest } from "./digest.ts";
 import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./media_types.ts";
+import { describeFailure } from "./network_error.ts";
 import { apiHost } from "./reference.ts";
 
 /** Options of a {@link RegistryClient}. */
@@ -28,6 +29,10 @@ export interface RegistryClientOptions {
   readonly credentials?: CredentialStore | CredentialLookup;
   /** Timeout of one request (default 60 s; blob downloads get ten times that). */
   readonly timeoutMs?: number;
+  /** How often a failed read is retried (default 3; see {@link RegistryClient}). */
+  readonly retries?: number;
+  /** Delay before the first retry in milliseconds, doubled for each further one (default 500). */
+  readonly retryBaseMs?: number;
   /**
    * Extra PEM CA certificates trusted for HTTPS registries and token endpoints (besides the
    * system's). A client created with them holds an HTTP client: {@link RegistryClient.close} it.
@@ -57,6 +62,11 @@ export interface FetchedManifest {
 export type BlobProgress = (received: number, total: number) => void;
 
 type Access = "pull" | "pull,push";
+
+/** Answers worth retrying: rate limiting and gateway/availability failures. */
+const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+/** Longest `Retry-After` honoured. */
+const MAX_RETRY_AFTER_MS = 10_000;
 
 /** Reads `body` up to `limit` bytes; throws when it is longer. */
 async function readLimited(
@@ -106,7 +116,8 @@ async function errorDetail(response: Response): Promise<string> {
 
 /**
  * A distribution API client. Tokens are cached per registry and scope for the life of the
- * client (one client per command run).
+ * client (one client per command run). Reads are retried on transient failures (unreachable
+ * registry, 429, 502–504), never on certificate errors or definite answers such as 404.
  */
 export class RegistryClient {
   readonly #insecure: ReadonlySet<string>;
@@ -114,6 +125,8 @@ export class RegistryClient {
   readonly #timeoutMs: number;
   readonly #authorizations = new Map<string, string>();
   readonly #httpClient: Deno.HttpClient | undefined;
+  readonly #retries: number;
+  readonly #retryBaseMs: number;
 
   /** A client with `options` (HTTPS everywhere and anonymous access by default). */
   constructor(options: RegistryClientOptions = {}) {
@@ -123,6 +136,8 @@ export class RegistryClient {
       ? credentials
       : (registry) => Promise.resolve(credentials.get(registry));
     this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#retries = Math.max(0, options.retries ?? 3);
+    this.#retryBaseMs = Math.max(0, options.retryBaseMs ?? 500);
     this.#httpClient = options.caCertificates?.length
       ? Deno.createHttpClient({ caCerts: [...options.caCertificates] })
       : undefined;
@@ -180,6 +195,55 @@ export class RegistryClient {
   }
 
   /**
+   * Sends one request. Reads (GET, HEAD) are retried with exponential backoff when the
+   * registry cannot be reached or answers 429/502/503/504 (honouring a `Retry-After` of up to
+   * 10 s); writes are sent once.
+   */
+  async #send(
+    url: URL,
+    init: RequestInit,
+    timeoutMs: number,
+    location: RepositoryLocation,
+    field: string,
+  ): Promise<Response> {
+    const method = (init.method ?? "GET").toUpperCase();
+    const retries = method === "GET" || method === "HEAD" ? this.#retries : 0;
+    for (let attempt = 0;; attempt++) {
+      let response: Response | undefined;
+      let failure: unknown;
+      try {
+        response = await fetch(url, {
+          ...init,
+          signal: AbortSignal.timeout(timeoutMs),
+          client: this.#httpClient,
+        });
+      } catch (e) {
+        failure = e;
+      }
+      // A certificate the client does not trust will not become trusted by asking again.
+      const permanent = response === undefined &&
+        /certificate|handshake/i.test(describeFailure(failure));
+      const transient = !permanent &&
+        (response === undefined || RETRY_STATUSES.has(response.status));
+      if (!transient || attempt >= retries) {
+        if (response) return response;
+        throw new UnavailableError(
+          field,
+          `cannot reach registry ${location.registry}: ${describeFailure(failure)}` +
+            (attempt > 0 ? ` (after ${attempt + 1} attempts)` : ""),
+        );
+      }
+      let delay = this.#retryBaseMs * 2 ** attempt;
+      const retryAfter = Number(response?.headers.get("retry-after") ?? NaN);
+      if (Number.isFinite(retryAfter) && retryAfter >= 0) {
+        delay = Math.min(retryAfter * 1000, MAX_RETRY_AFTER_MS);
+      }
+      await response?.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /**
    * Sends a request to the API of `location`'s registry, authenticating when challenged.
    * `path` is relative to the repository (`manifests/latest`) or absolute (an upload URL).
    */
@@ -198,17 +262,7 @@ export class RegistryClient {
       const headers = new Headers(init.headers);
       const authorization = this.#authorizations.get(key);
       if (authorization) headers.set("Authorization", authorization);
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          ...init,
-          headers,
-          signal: AbortSignal.timeout(timeoutMs),
-          client: this.#httpClient,
-        });
-      } catch (e) {
-        throw new UnavailableError(field, `cannot reach registry ${location.registry}: ${e}`);
-      }
+      const response = await this.#send(url, { ...init, headers }, timeoutMs, location, field);
       if (response.status !== 401) return response;
       await response.body?.cancel();
       if (attempt === 1) break;

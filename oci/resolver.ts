@@ -68,6 +68,8 @@ export interface ImageResolverOptions {
   readonly maxInMemoryLayerBytes?: number;
   /** How many images are pulled at once (default 3). */
   readonly maxConcurrentPulls?: number;
+  /** How often a failed registry read is retried (default 3, with backoff from 0.5 s). */
+  readonly retries?: number;
 }
 
 /** Dependencies of an {@link OciImageResolver}. */
@@ -411,6 +413,7 @@ export function createImageResolver(options: ImageResolverOptions): OciImageReso
           credentials,
           timeoutMs: options.timeoutMs,
           caCertificates: options.caCertificates,
+          retries: options.retries,
         })
       ),
     close: async () => {

@@ -67,6 +67,10 @@ export interface StartRegistryOptions {
    * the registry is then not "insecure" and `client` trusts that CA.
    */
   readonly tls?: boolean;
+  /** Listen on this port instead of a free one (to restart a registry where it was). */
+  readonly port?: number;
+  /** Use (and keep on `stop()`) this storage directory instead of a fresh one. */
+  readonly storageDir?: string;
 }
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -185,8 +189,8 @@ async function waitReady(
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   await ensureTools();
   const dir = await Deno.makeTempDir({ prefix: "contrast-registry-" });
-  const storageDir = `${dir}/storage`;
-  await Deno.mkdir(storageDir);
+  const storageDir = options.storageDir ?? `${dir}/storage`;
+  if (!options.storageDir) await Deno.mkdir(storageDir);
   let auth = "";
   if (options.htpasswd && options.tokenAuth) {
     throw new Error("startRegistry: choose htpasswd or tokenAuth, not both");
@@ -221,7 +225,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     ? Deno.createHttpClient({ caCerts: [caCertificatePem] })
     : undefined;
   for (let attempt = 0;; attempt++) {
-    const port = freePort();
+    const port = options.port ?? freePort();
     const host = `127.0.0.1:${port}`;
     const url = `${options.tls ? "https" : "http"}://${host}`;
     const marker = crypto.randomUUID();
@@ -263,7 +267,8 @@ ${tls}${auth}`;
         // already gone
       }
       await child.status;
-      if (attempt < 2) continue; // the port may have been taken in between: try another
+      // The port may have been taken in between: try another (unless it was asked for).
+      if (attempt < 2 && options.port === undefined) continue;
       probeClient?.close();
       await tokenServer?.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

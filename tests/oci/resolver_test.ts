@@ -370,6 +370,7 @@ Deno.test("offline mode resolves from the cache and reports a clear miss otherwi
       cacheDir,
       insecureRegistries: [registry.host],
       progress: false,
+      retries: 0,
     });
     assert.equal((await onlineCached.resolve(online.pinned)).passwd, PASSWD);
     // A tag needs the registry online, which is gone.
