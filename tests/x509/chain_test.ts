@@ -838,3 +838,18 @@ Deno.test("ChainCache does not share a concurrent failure with a caller whose ti
   assert.equal(late.status, "rejected");
   assert.equal(onTime.status, "fulfilled");
 });
+
+Deno.test("a CRL of an issuer outside the chain is not counted as a revocation check", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const stranger = await makeRoot("Stranger", "P-256");
+  const crl = await makeCrl({ issuer: stranger, revoked: [leaf.cert.serialNumber] });
+  const chain = await verifyChain({
+    leaf: leaf.cert,
+    intermediates: [ca.cert],
+    trustAnchors: [root.cert],
+    crls: [crl],
+    now: NOW,
+    field: "c",
+  });
+  assert.deepEqual(chain.revocationChecked, [false, false, false]);
+});

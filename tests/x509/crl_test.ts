@@ -143,3 +143,29 @@ conformanceTest("mutated CRLs give only typed errors", async () => {
     }
   }
 });
+
+Deno.test("verifyCrl rejects a delta CRL (critical deltaCRLIndicator) as unsupported", async () => {
+  const root = await makeRoot("Delta Root", "P-256");
+  const delta = new px.Extension("2.5.29.27", true, Uint8Array.of(0x02, 0x01, 0x05));
+  const crl = await makeCrl({ issuer: root, extensions: [delta] });
+  await assert.rejects(verifyCrl(crl, root.cert, NOW, "crl"), (e) => {
+    assert.ok(e instanceof VerificationError);
+    assert.equal(e.field, "crl.crlExtensions");
+    assert.match(e.reason, /unsupported critical 2\.5\.29\.27/);
+    return true;
+  });
+});
+
+Deno.test("verifyCrl rejects an indirect CRL entry (critical certificateIssuer)", async () => {
+  const root = await makeRoot("Indirect Root", "P-256");
+  const certificateIssuer = new px.Extension("2.5.29.29", true, Uint8Array.of(0x30, 0x00));
+  const crl = await makeCrl({
+    issuer: root,
+    revoked: ["42"],
+    entryExtensions: [certificateIssuer],
+  });
+  await assert.rejects(
+    verifyCrl(crl, root.cert, NOW, "crl"),
+    /unsupported critical entry extension 2\.5\.29\.29/,
+  );
+});

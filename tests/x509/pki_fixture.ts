@@ -141,6 +141,10 @@ export interface CrlOptions {
   readonly nextUpdate?: Date | null;
   readonly revoked?: readonly string[];
   readonly field?: string;
+  /** Extra CRL extensions. */
+  readonly extensions?: px.Extension[];
+  /** Extensions put on every entry. */
+  readonly entryExtensions?: px.Extension[];
 }
 
 /** Generates a CRL of `issuer`. `nextUpdate: null` leaves it out. */
@@ -152,10 +156,12 @@ export async function makeCrl(options: CrlOptions): Promise<Crl> {
     nextUpdate: options.nextUpdate === null ? undefined : options.nextUpdate ?? UNTIL,
     signingKey: signer.keys.privateKey,
     signingAlgorithm: signer.signingAlgorithm,
+    extensions: options.extensions,
     entries: (options.revoked ?? []).map((serialNumber) => ({
       serialNumber,
       revocationDate: FROM,
       reason: px.X509CrlReason.keyCompromise,
+      extensions: options.entryExtensions,
     })),
   });
   return parseCrl(new Uint8Array(crl.rawData), options.field ?? "crl");
