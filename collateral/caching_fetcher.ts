@@ -106,6 +106,7 @@ export class CachingFetcher {
   readonly #random: () => number;
   readonly #inFlight = new Map<string, Promise<FetchedResource>>();
   #networkRequests = 0;
+  readonly #cacheWriteErrors: string[] = [];
 
   constructor(options: CachingFetcherOptions = {}) {
     this.#cache = options.cacheDir ? new DiskCache(options.cacheDir) : undefined;
@@ -132,6 +133,11 @@ export class CachingFetcher {
   /** Number of HTTP requests sent so far (retries included). */
   get networkRequests(): number {
     return this.#networkRequests;
+  }
+
+  /** Cache writes that failed (URL and reason); the responses were served all the same. */
+  get cacheWriteErrors(): readonly string[] {
+    return this.#cacheWriteErrors;
   }
 
   /**
@@ -165,7 +171,7 @@ export class CachingFetcher {
         notes.push(`cache entry expired at ${entry.validUntil.toISOString()}`);
       } else if (read.kind === "corrupt") {
         notes.push(`cache entry was corrupt (${read.reason}) and was removed`);
-        await this.#cache.remove(key);
+        await this.#cache.remove(key).catch(() => {});
       }
     }
     for (const dir of this.#importDirs) {
@@ -190,14 +196,19 @@ export class CachingFetcher {
     const fetched = await this.#fetchWithRetries(url, options.accept, options.headers);
     const validUntil = options.validUntil?.(fetched.body, fetched.headers);
     if (this.#cache && (validUntil === undefined || validUntil > now)) {
-      await this.#cache.write({
-        key,
-        url,
-        fetchedAt: fetched.fetchedAt,
-        validUntil,
-        headers: fetched.headers,
-        body: fetched.body,
-      });
+      try {
+        await this.#cache.write({
+          key,
+          url,
+          fetchedAt: fetched.fetchedAt,
+          validUntil,
+          headers: fetched.headers,
+          body: fetched.body,
+        });
+      } catch (e) {
+        // A cache that cannot be written costs speed, not correctness: serve the response.
+        this.#cacheWriteErrors.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     return fetched;
   }

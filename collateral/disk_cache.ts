@@ -68,7 +68,9 @@ export class DiskCache {
     try {
       bytes = await Deno.readFile(path);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return { kind: "missing" };
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+        return { kind: "missing" };
+      }
       return { kind: "corrupt", reason: `cannot read ${path}: ${String(e)}` };
     }
     return await decodeEntry(bytes, key);

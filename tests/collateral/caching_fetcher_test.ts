@@ -408,3 +408,15 @@ Deno.test("a bundle path that is a directory counts as missing", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a cache directory that cannot be written costs the cache, not the response", async () => {
+  await withServer(() => new Response("served"), async (server, dir) => {
+    const notADir = `${dir}/file`;
+    await Deno.writeTextFile(notADir, "x");
+    const fetcher = new CachingFetcher({ cacheDir: notADir });
+    const r = await fetcher.get(`${server.base}/x`);
+    assert.equal(text(r.body), "served");
+    assert.equal(fetcher.cacheWriteErrors.length, 1);
+    assert.ok(fetcher.cacheWriteErrors[0]!.startsWith(`${server.base}/x: `));
+  });
+});
