@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ParseError, UnavailableError, ValidationError } from "../errors/mod.ts";
+import { ParseError, UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
 import { type ImageAccountFiles, ImageCache } from "./cache.ts";
 import { decompressReadable } from "./compression.ts";
 import { loadDockerCredentials } from "./credentials.ts";
@@ -48,7 +48,10 @@ export interface ImageResolverOptions {
   readonly insecureRegistries?: readonly string[];
   /** Resolve only from the cache; a miss is an {@link UnavailableError}. */
   readonly offline?: boolean;
-  /** Docker config file with credentials (default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`). */
+  /**
+   * Docker config file with credentials (default `$DOCKER_CONFIG/config.json`, else
+   * `~/.docker/config.json`).
+   */
   readonly dockerConfigPath?: string;
   /**
    * Pull progress: a {@link PullProgress}; `true` for a line per pull on stderr (updated in
@@ -203,19 +206,24 @@ export class OciImageResolver implements ImageResolver {
     field: string,
   ): Promise<Uint8Array> {
     const { cache } = this.#deps;
+    const checkSize = (bytes: Uint8Array) => {
+      if (descriptor && bytes.length !== descriptor.size) {
+        throw new VerificationError(
+          field,
+          `${digest} has ${bytes.length} bytes, its descriptor says ${descriptor.size}`,
+        );
+      }
+      return bytes;
+    };
     const cached = await cache.getBlob(digest);
-    if (cached) return cached;
+    if (cached) return checkSize(cached);
     if (this.#deps.offline) throw this.#offlineMiss(field, `document ${digest}`);
     const client = await this.#deps.client();
-    const bytes = descriptor && CONFIG_TYPES.includes(descriptor.mediaType)
-      ? await client.getBlob(ref, descriptor, `${field} config`)
-      : (await client.getManifest(ref, digest, field)).bytes;
-    if (descriptor && bytes.length !== descriptor.size) {
-      throw new ParseError(
-        field,
-        `${digest} has ${bytes.length} bytes, descriptor says ${descriptor.size}`,
-      );
-    }
+    const bytes = checkSize(
+      descriptor && CONFIG_TYPES.includes(descriptor.mediaType)
+        ? await client.getBlob(ref, descriptor, `${field} config`)
+        : (await client.getManifest(ref, digest, field)).bytes,
+    );
     await cache.putBlob(digest, bytes);
     return bytes;
   }

@@ -547,3 +547,40 @@ Deno.test("rejects layers longer or shorter than their descriptor, in memory and
     }
   });
 });
+
+Deno.test("rejects descriptors whose size does not match the content they name", async () => {
+  await withRegistry(async (registry, cacheDir) => {
+    const location = { registry: registry.host, repository: "badsize" };
+    const inner = await buildImage({ layers: [{ files: { "etc/passwd": PASSWD } }] });
+    await pushArtifact(registry.client, location, "inner", {
+      images: [inner],
+      top: inner.manifest,
+    });
+    const index = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [{
+        ...inner.manifest.descriptor,
+        size: inner.manifest.descriptor.size + 1,
+        platform: { os: "linux", architecture: "amd64" },
+      }],
+    }));
+    await registry.client.pushManifest(location, "index", index, OCI_INDEX, "push");
+    await assert.rejects(
+      resolverFor(registry, cacheDir).resolve(`${registry.host}/badsize:index`),
+      (e: unknown) => e instanceof VerificationError && /descriptor says/.test(e.message),
+    );
+
+    const manifest = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { ...inner.config.descriptor, size: inner.config.descriptor.size - 1 },
+      layers: inner.layers.map((l) => l.descriptor),
+    }));
+    await registry.client.pushManifest(location, "config", manifest, OCI_MANIFEST, "push");
+    await assert.rejects(
+      resolverFor(registry, `${cacheDir}/2`).resolve(`${registry.host}/badsize:config`),
+      (e: unknown) => e instanceof VerificationError && /larger than expected/.test(e.message),
+    );
+  });
+});
