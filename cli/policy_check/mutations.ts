@@ -29,6 +29,14 @@ import { containerId, generatedPodName, hexString, type RandomSource } from "./r
 import type { RequestSequence, Step } from "./request_sequence.ts";
 import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
 
+/**
+ * Variables shaped like Kubernetes service links (`NAME_SERVICE_HOST`, `NAME_PORT_80_TCP`, …). The
+ * services of a namespace are not known when a policy is generated, so policies accept any such
+ * variable: a documented limit, tested as a non-guarantee.
+ */
+export const SERVICE_LINK_SHAPE =
+  /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)=/;
+
 /** What the policy must do with a mutant. */
 export type Expectation = "deny" | "non-guarantee";
 
@@ -99,6 +107,9 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
       a(process(i).Env).pop();
     }, "non-guarantee");
   }
+  add("injected service-link variable", "OCI.Process.Env", (i) => {
+    a(process(i).Env).push("ATTACKER_SERVICE_HOST=203.0.113.7");
+  }, "non-guarantee");
   add("changed working dir", "OCI.Process.Cwd", (i) => {
     process(i).Cwd = "/tmp/tampered";
   });
@@ -261,6 +272,29 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
         const at = source.indexOf("@");
         s.source = `${at >= 0 ? source.slice(0, at) : source}@${otherDigest(rng)}`;
       });
+      // A genuine image of the same pod, but another container's.
+      const mine = String(storages[imageAt].source);
+      const other = otherCreates(step, seq).map((x) => imageSource(x)).find((src) =>
+        src !== undefined && src !== mine
+      );
+      if (other !== undefined) {
+        add("image of another container", `storages[${imageAt}].source`, (i) => {
+          o(a(i.storages)[imageAt]).source = other;
+        });
+      }
+    }
+    // A variable that is legitimate in another container of the pod, but not in this one.
+    const mineEnv = new Set(env);
+    const foreign = otherCreates(step, seq).flatMap((x) =>
+      a(o(o(x.request.input.OCI).Process).Env) as string[]
+    ).find((e) =>
+      !mineEnv.has(e) && !env.some((m) => m.split("=")[0] === e.split("=")[0]) &&
+      !SERVICE_LINK_SHAPE.test(e)
+    );
+    if (foreign !== undefined) {
+      add("env var of another container", "OCI.Process.Env", (i) => {
+        a(process(i).Env).push(foreign);
+      });
     }
   }
   add("extra storage", "storages", (i) => {
@@ -281,7 +315,20 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   return out;
 }
 
-function execMutants(step: Step, rng: RandomSource): Mutant[] {
+/** The CreateContainer steps of the pod's other (non-pause) containers. */
+function otherCreates(step: Step, seq: RequestSequence): Step[] {
+  return seq.steps.filter((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.role !== "pause" &&
+    s.context.containerId !== step.context.containerId
+  );
+}
+
+function imageSource(step: Step): string | undefined {
+  const s = a(step.request.input.storages).map(o).find((x) => x.driver === "image_guest_pull");
+  return s === undefined ? undefined : String(s.source);
+}
+
+function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutant[] {
   const base = step.request;
   const out: Mutant[] = [];
   const add = (name: string, field: string, edit: Edit) =>
@@ -312,6 +359,22 @@ function execMutants(step: Step, rng: RandomSource): Mutant[] {
   add("unknown container", "container_id", (i) => {
     i.container_id = containerId(rng);
   });
+  // The probe run in another running container that has no such probe.
+  const args = JSON.stringify(a(process(base.input).Args));
+  const target = seq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" &&
+    (s.context.role === "container" || s.context.role === "sidecar") &&
+    s.context.containerId !== step.context.containerId &&
+    !seq.workload.spec.containers.concat(seq.workload.spec.initContainers)
+      .find((c) => c.name === s.context.container)?.execProbes
+      .some((p) => JSON.stringify(p) === args)
+  );
+  if (target?.context.containerId) {
+    const id = target.context.containerId;
+    add("probe of another container", "container_id", (i) => {
+      i.container_id = id;
+    });
+  }
   return out;
 }
 
@@ -429,7 +492,7 @@ export function mutantsOf(step: Step, seq: RequestSequence, rng: RandomSource): 
     case "CreateContainerRequest":
       return createContainerMutants(step, seq, rng);
     case "ExecProcessRequest":
-      return execMutants(step, rng);
+      return execMutants(step, seq, rng);
     case "CopyFileRequest":
       return copyFileMutants(step);
     case "CreateSandboxRequest":

@@ -10,6 +10,12 @@
 import type { ContainerExpectation, PolicyData } from "../../policy/policy_data_types.ts";
 import type { Json, JsonObject } from "./agent_protocol.ts";
 import { Annotation } from "./runtime_model.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { encodeHex } from "../../bytes/mod.ts";
+
+function sha256Hex(text: string): string {
+  return encodeHex(sha256(new TextEncoder().encode(text)));
+}
 
 /** One disagreement between request and expectation. */
 export interface ExpectationMismatch {
@@ -108,10 +114,14 @@ export function compareWithExpectation(
     const at = s.indexOf("=");
     const name = s.slice(0, at), value = s.slice(at + 1);
     const ok = e.env.some((x) =>
-      x.name === name && ("value" in x ? x.value === value : matches(x.regex, value, cid))
-    ) || e.env_regexes.some((r) =>
-      matches(r, s, cid)
-    );
+      x.name === name && (
+        "value" in x
+          ? x.value === value
+          : "regex" in x
+          ? matches(x.regex, value, cid)
+          : x.sha256 === sha256Hex(value)
+      )
+    ) || e.env_regexes.some((r) => matches(r, s, cid));
     if (!ok) add("OCI.Process.Env", s, "no expected variable or pattern matches");
   }
   const root = o(oci.Root);

@@ -200,6 +200,7 @@ function kubeletEnv(
   inst: PodInstance,
   cluster: ClusterObjects,
   rng: RandomSource,
+  serviceIp: (name: string) => string,
 ): string[] {
   const vars = new Map<string, string>();
   const ordered: string[] = [];
@@ -262,7 +263,7 @@ function kubeletEnv(
   if (w.spec.enableServiceLinks) {
     const links: string[] = [];
     for (const svc of cluster.services.get(w.namespace) ?? []) {
-      links.push(...serviceLinkEnv(svc.name, randomIp(rng, "10.96"), svc.port));
+      links.push(...serviceLinkEnv(svc.name, serviceIp(svc.name), svc.port));
     }
     for (const entry of shuffle(links, rng)) {
       if (!vars.has(envName(entry))) result.push(entry);
@@ -565,11 +566,17 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   push(startContainerRequest(sid), "pause", pauseCtx);
 
   const volumes = new Map(w.spec.volumes.map((v) => [v.name, v]));
+  // Each Service has one cluster IP, the same in every container of the pod.
+  const serviceIps = new Map<string, string>();
+  const serviceIp = (name: string) => {
+    if (!serviceIps.has(name)) serviceIps.set(name, randomIp(rng, "10.96"));
+    return serviceIps.get(name)!;
+  };
   const tokenVolume = `kube-api-access-${hexString(rng, 5)}`;
 
   const plan = (c: Container, role: ContainerRole): ContainerPlan => {
     const image = imageOf(images, c);
-    const kubelet = kubeletEnv(c, w, instance, cluster, rng);
+    const kubelet = kubeletEnv(c, w, instance, cluster, rng, serviceIp);
     const env = mergeEnv(mergeEnv([`HOSTNAME=${hostname}`], image.config.env), kubelet);
     const vars = new Map(kubelet.map((e) => [envName(e), e.slice(envName(e).length + 1)]));
     const user = userOf(c, w, image);

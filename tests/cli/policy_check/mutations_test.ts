@@ -90,7 +90,11 @@ Deno.test("the catalogue covers the issue's list", () => {
 Deno.test("non-guarantees are labelled as such, everything else must be denied", () => {
   const all = seq.steps.flatMap((s) => mutantsOf(s, seq, seededRandom(5)));
   const ng = new Set(all.filter((m) => m.expectation === "non-guarantee").map((m) => m.name));
-  assert.deepEqual([...ng].sort(), ["extra masked path", "missing env var"]);
+  assert.deepEqual([...ng].sort(), [
+    "extra masked path",
+    "injected service-link variable",
+    "missing env var",
+  ]);
 });
 
 Deno.test("policy-derived exec mutants: commands the policy allows but the pod never runs", () => {
