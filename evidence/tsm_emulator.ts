@@ -141,17 +141,29 @@ export class TsmEmulator {
       changed = true;
     }
     if (!changed) return;
+    let failure: unknown;
     try {
       if (inblob && inblob.length > 0) {
         const level = state.privlevel === undefined ? 0 : Number(state.privlevel);
-        const { outblob, auxblob } = await this.#provider.produce(inblob, { privlevel: level });
-        await writeAtomic(`${dir}/outblob`, outblob);
-        if (auxblob) await writeAtomic(`${dir}/auxblob`, auxblob);
+        let produced: { outblob: Uint8Array; auxblob?: Uint8Array } | undefined;
+        try {
+          produced = await this.#provider.produce(inblob, { privlevel: level });
+        } catch (e) {
+          // Like the kernel when the TEE fails: no outblob for this generation (reading it fails).
+          failure = e;
+          await Deno.remove(`${dir}/outblob`).catch(() => {});
+          await Deno.remove(`${dir}/auxblob`).catch(() => {});
+        }
+        if (produced) {
+          await writeAtomic(`${dir}/outblob`, produced.outblob);
+          if (produced.auxblob) await writeAtomic(`${dir}/auxblob`, produced.auxblob);
+        }
       }
       await writeAtomic(`${dir}/generation`, `${state.generation}\n`);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+    if (failure !== undefined) throw failure;
   }
 }
 

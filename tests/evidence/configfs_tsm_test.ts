@@ -267,3 +267,26 @@ Deno.test("a report through the emulator becomes SNP evidence end to end", async
     assert.equal(new TextDecoder().decode(evidence.aux), "certificate table");
   });
 });
+
+Deno.test("a provider failure surfaces as an unavailable outblob, quickly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "contrast-tsm-" });
+  const root = `${dir}/report`;
+  const emulator = new TsmEmulator({
+    root,
+    provider: { name: "sev_guest", produce: () => Promise.reject(new Error("firmware error")) },
+  });
+  await emulator.start();
+  try {
+    const tsm = new ConfigfsTsm({ root, fs: emulatedTsmFileSystem, settleTimeoutMs: 3000 });
+    await assert.rejects(tsm.getReport(reportData(1)), (e) => {
+      assert.ok(e instanceof UnavailableError);
+      assert.equal(e.field, "outblob");
+      return true;
+    });
+  } finally {
+    await emulator.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(emulator.errors.length, 1);
+  assert.match(String(emulator.errors[0]), /firmware error/);
+});
