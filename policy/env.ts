@@ -6,8 +6,11 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
+import { ParseError } from "../errors/mod.ts";
 import { childPath, type IssueList } from "../json/mod.ts";
-import { isLiteral, type PartialValue, unanchor } from "./regex.ts";
+import type { EnvExpectation } from "./policy_data_types.ts";
+import { hasSecret, isLiteral, type PartialValue, unanchor } from "./regex.ts";
 
 /** Looks up ConfigMap and Secret data (Secret values already decoded) in the input set. */
 export interface ConfigSource {
@@ -41,6 +44,7 @@ const FIELD_PATTERNS: Record<string, string> = {
 export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>): PartialValue {
   const out: PartialValue[number][] = [];
   let literal = "";
+  let secret = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (ch === "$" && text[i + 1] === "$") {
@@ -55,8 +59,10 @@ export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>
         const value = vars.get(name);
         if (value !== undefined) {
           for (const p of value) {
-            if ("literal" in p) literal += p.literal;
-            else {
+            if ("literal" in p) {
+              literal += p.literal;
+              secret ||= p.secret === true;
+            } else {
               if (literal) out.push({ literal });
               literal = "";
               out.push(p);
@@ -70,7 +76,8 @@ export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>
     literal += ch;
   }
   if (literal || out.length === 0) out.push({ literal });
-  return out;
+  // Text that contains a Secret's value is secret as a whole.
+  return secret ? out.map((p) => ("literal" in p ? { literal: p.literal, secret: true } : p)) : out;
 }
 
 /** The environment of one container, name to value in definition order. */
@@ -134,7 +141,9 @@ export function resolveEnv(
           }
           return;
         }
-        for (const key of Object.keys(data).sort()) set(prefix + key, [{ literal: data[key]! }]);
+        for (const key of Object.keys(data).sort()) {
+          set(prefix + key, [{ literal: data[key]!, ...(isSecret ? { secret: true } : {}) }]);
+        }
       });
     }
   }
@@ -200,7 +209,7 @@ function resolveValueFrom(
       }
       return undefined;
     }
-    return [{ literal: value }];
+    return [{ literal: value, ...(isSecret ? { secret: true } : {}) }];
   }
   const fieldRef = from.fieldRef as Record<string, unknown> | undefined;
   if (fieldRef) {
@@ -231,10 +240,18 @@ function resolveValueFrom(
 }
 
 /** Renders a resolved value as an env expectation. */
-export function envExpectation(
-  name: string,
-  value: PartialValue,
-): { name: string; value: string } | { name: string; regex: string } {
+export function envExpectation(name: string, value: PartialValue): EnvExpectation {
+  if (hasSecret(value)) {
+    if (!isLiteral(value)) {
+      throw new ParseError(
+        name,
+        "combines a Secret's value with a value only known at run time; this is not supported",
+      );
+    }
+    // Only the hash is published: policies are public (the Coordinator serves them).
+    const text = value.map((p) => ("literal" in p ? p.literal : "")).join("");
+    return { name, sha256: createHash("sha256").update(text, "utf8").digest("hex") };
+  }
   if (isLiteral(value)) {
     return { name, value: value.map((p) => ("literal" in p ? p.literal : "")).join("") };
   }

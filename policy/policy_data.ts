@@ -7,6 +7,7 @@
  * @module
  */
 import type { ResolvedImage } from "../oci/types.ts";
+import type { ParseError } from "../errors/mod.ts";
 import { childPath, IssueList } from "../json/mod.ts";
 import { type ConfigSource, envExpectation, expandVars, type PodFacts, resolveEnv } from "./env.ts";
 import type {
@@ -17,7 +18,7 @@ import type {
   PolicyData,
   StorageExpectation,
 } from "./policy_data_types.ts";
-import { escapeRegex, exactRegex, isLiteral, literalText, unanchor } from "./regex.ts";
+import { escapeRegex, exactRegex, hasSecret, isLiteral, literalText, unanchor } from "./regex.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
 
@@ -280,10 +281,16 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       const expanded = command !== undefined || args !== undefined
         ? expandVars(arg, podVars)
         : [{ literal: arg }];
+      const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
       if (!isLiteral(expanded)) {
         issues.add(
-          `${path}.${command !== undefined && k < command.length ? "command" : "args"}`,
+          field,
           `argument "${arg}" refers to a value only known at run time; this is not supported`,
+        );
+      } else if (hasSecret(expanded)) {
+        issues.add(
+          field,
+          `argument "${arg}" would put a Secret's value into the public policy; pass it as an environment variable`,
         );
       }
       expandedArgs.push(literalText(expanded));
@@ -461,7 +468,14 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       image: image.pinned,
       process: {
         args: expandedArgs,
-        env: [...env].map(([n, v]) => envExpectation(n, v)),
+        env: [...env].flatMap(([n, v]) => {
+          try {
+            return [envExpectation(n, v)];
+          } catch (error) {
+            issues.add(`${path}.env`, `${n}: ${(error as ParseError).reason}`);
+            return [];
+          }
+        }),
         env_regexes: envRegexes,
         cwd,
         uid: user.uid,

@@ -6,10 +6,14 @@
  * @module
  */
 
-/** An expected environment variable: an exact value or a value pattern. */
+/**
+ * An expected environment variable: an exact value, a value pattern, or (for values from a
+ * Kubernetes Secret, which must not be published in the policy) the SHA-256 hex of the value.
+ */
 export type EnvExpectation =
   | { readonly name: string; readonly value: string }
-  | { readonly name: string; readonly regex: string };
+  | { readonly name: string; readonly regex: string }
+  | { readonly name: string; readonly sha256: string };
 
 /** Capability sets of an OCI process (Linux names, `CAP_…`). */
 export interface CapabilitySets {

@@ -15,8 +15,18 @@ export function exactRegex(text: string): string {
   return `^${escapeRegex(text)}$`;
 }
 
-/** A piece of a value: literal text, or an unanchored pattern for a run-time part. */
-export type ValuePart = { readonly literal: string } | { readonly pattern: string };
+/**
+ * A piece of a value: literal text (flagged `secret` when it comes from a Kubernetes Secret, so it
+ * is only ever published as a hash), or an unanchored pattern for a run-time part.
+ */
+export type ValuePart =
+  | { readonly literal: string; readonly secret?: boolean }
+  | { readonly pattern: string };
+
+/** Whether any part of the value comes from a Secret. */
+export function hasSecret(value: PartialValue): boolean {
+  return value.some((p) => "literal" in p && p.secret === true);
+}
 
 /** A value made of parts; literal when every part is literal. */
 export type PartialValue = readonly ValuePart[];

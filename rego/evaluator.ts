@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ParseError, UnavailableError } from "../errors/mod.ts";
 import { applyPatch, parsePatch, type PatchOp } from "./json_patch.ts";
@@ -42,6 +43,15 @@ export async function readPolicyWasm(url: URL = POLICY_WASM_URL): Promise<Uint8A
   }
 }
 
+/**
+ * Built-ins the rules use that OPA's WebAssembly target leaves to the host: `crypto.sha256`
+ * (lower-case hex of the SHA-256 of the UTF-8 string, as OPA defines it).
+ */
+export const BUILTINS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
+  "crypto.sha256": (text: unknown) =>
+    createHash("sha256").update(String(text), "utf8").digest("hex"),
+};
+
 /** A compiled rules module, loaded once and shared by evaluators (it is stateless). */
 export class CompiledRules {
   private constructor(private readonly module: WebAssembly.Module) {}
@@ -54,7 +64,7 @@ export class CompiledRules {
 
   /** A fresh evaluator for one pod's policy data, starting with empty state. */
   async evaluator(policyData: unknown, state: PolicyState = {}): Promise<PolicyEvaluator> {
-    const policy = await loadPolicy(this.module) as unknown as LoadedPolicy;
+    const policy = await loadPolicy(this.module, undefined, BUILTINS) as unknown as LoadedPolicy;
     return new PolicyEvaluator(policy, policyData, state);
   }
 }

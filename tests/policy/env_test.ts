@@ -48,7 +48,11 @@ Deno.test("image env is overridden by envFrom (with prefix) and env, in that ord
   const out = Object.fromEntries([...env].map(([n, v]) => [n, envExpectation(n, v)]));
   assert.deepEqual(out.MODE, { name: "MODE", value: "dev" });
   assert.deepEqual(out.CM_A, { name: "CM_A", value: "1" });
-  assert.deepEqual(out.PASS, { name: "PASS", value: "pw" });
+  // Secret values are published only as their SHA-256 ("pw").
+  assert.deepEqual(out.PASS, {
+    name: "PASS",
+    sha256: "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4",
+  });
   // PORT comes from the image, so Kubernetes does not expand it.
   assert.deepEqual(out.URL, { name: "URL", value: "http://two:$(PORT)" });
   assert.deepEqual(out.NAME, { name: "NAME", regex: "^web-[a-z0-9]{5}$" });
@@ -85,4 +89,28 @@ Deno.test("missing ConfigMaps, Secrets or keys are errors unless optional, each 
     "spec.containers[0].env[3].valueFrom",
   ]);
   assert.match(issues.issues[1]!.reason, /has no key "missing"/);
+});
+
+Deno.test("text built from a Secret with $(VAR) is secret as a whole; mixing it with run-time values is refused", () => {
+  const issues = new IssueList();
+  const { env } = resolveEnv(
+    {
+      env: [
+        { name: "USER", valueFrom: { secretKeyRef: { name: "s", key: "PASS" } } },
+        { name: "DSN", value: "db://$(USER)@host" },
+        { name: "POD", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        { name: "MIX", value: "$(USER)-$(POD)" },
+      ],
+    },
+    [],
+    facts,
+    source,
+    "c",
+    issues,
+  );
+  assert.ok("sha256" in envExpectation("DSN", env.get("DSN")!));
+  assert.throws(
+    () => envExpectation("MIX", env.get("MIX")!),
+    /Secret's value with a value only known at run time/,
+  );
 });

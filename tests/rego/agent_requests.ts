@@ -71,6 +71,7 @@ export function createContainer(
   c: ContainerExpectation,
   cid: string,
   sandboxId: string,
+  secrets: Readonly<Record<string, string>> = {},
 ): Record<string, unknown> {
   const podName = podNameFor(data);
   const annotations: Record<string, string> = {
@@ -89,13 +90,17 @@ export function createContainer(
     annotations["io.kubernetes.cri.container-name"] = c.name;
     annotations["io.kubernetes.cri.image-name"] = c.image;
   }
-  const env = c.process.env.map((e) =>
-    "value" in e
-      ? `${e.name}=${e.value}`
-      : `${e.name}=${
-        new RegExp(e.regex).test(podName) ? podName : concrete(e.regex, cid, sandboxId)
-      }`
-  );
+  const env = c.process.env.map((e) => {
+    if ("value" in e) return `${e.name}=${e.value}`;
+    if ("sha256" in e) {
+      const secret = secrets[e.name];
+      if (secret === undefined) throw new Error(`test needs the Secret value of ${e.name}`);
+      return `${e.name}=${secret}`;
+    }
+    return `${e.name}=${
+      new RegExp(e.regex).test(podName) ? podName : concrete(e.regex, cid, sandboxId)
+    }`;
+  });
   if (c.kind !== "pause") env.push(`HOSTNAME=${podName}`, "KUBERNETES_SERVICE_HOST=10.96.0.1");
   const caps = c.process.capabilities;
   return {
@@ -192,9 +197,7 @@ export function execProcess(
       ConsoleSize: null,
       User: { UID: c.process.uid, GID: c.process.gid, AdditionalGids: [], Username: "" },
       Args: [...args],
-      Env: c.process.env.filter((e) => "value" in e).map((e) =>
-        `${e.name}=${(e as { value: string }).value}`
-      ),
+      Env: c.process.env.flatMap((e) => ("value" in e ? [`${e.name}=${e.value}`] : [])),
       Cwd: c.process.cwd,
       Capabilities: {
         Bounding: [...caps.bounding],

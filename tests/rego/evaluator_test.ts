@@ -189,6 +189,30 @@ Deno.test("allows a string_user that agrees with the expected user", async () =>
   assert.equal(ev.decide("CreateContainerRequest", req).allowed, true);
 });
 
+Deno.test("a Secret-sourced variable is checked by hash: the right value passes, another is denied", async () => {
+  const base = await samplePolicyData();
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode("s3cr3t")),
+  );
+  const sha256 = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const data = {
+    ...base,
+    containers: base.containers.map((c) =>
+      c.name === "web"
+        ? { ...c, process: { ...c.process, env: [...c.process.env, { name: "DB_PASS", sha256 }] } }
+        : c
+    ),
+  };
+  const ev = await rules.evaluator(data);
+  ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX));
+  ev.evaluate("CreateContainerRequest", createContainer(data, data.containers[0]!, PAUSE, SANDBOX));
+  const c = web(data);
+  const ok = createContainer(data, c, WEB, SANDBOX, { DB_PASS: "s3cr3t" });
+  assert.equal(ev.decide("CreateContainerRequest", ok).allowed, true);
+  const wrong = createContainer(data, c, WEB, SANDBOX, { DB_PASS: "guess" });
+  assert.equal(ev.decide("CreateContainerRequest", wrong).allowed, false);
+});
+
 Deno.test("denies a container ID that is already in use", async () => {
   const { ev, data } = await started();
   assert.equal(

@@ -24,6 +24,15 @@ interface Resource extends Record<string, unknown> {
   spec?: { template?: Template; jobTemplate?: { spec?: { template?: Template } } };
 }
 
+/** Values of the example's Secret as the containers receive them (policies hold only hashes). */
+const EXAMPLE_SECRETS = {
+  POSTGRES_USER: "voting",
+  POSTGRES_PASSWORD: "super-secret",
+  DB_POSTGRES_USER: "voting",
+  DB_POSTGRES_PASSWORD: "super-secret",
+  STORE_DSN: "postgres://voting@127.137.0.3:5432/votes",
+};
+
 const MEASUREMENT = "5a".repeat(48);
 const ROOT = "c0".repeat(32);
 
@@ -131,7 +140,7 @@ Deno.test({
         policy.containers.forEach((c, i) => {
           const d = ev.evaluate(
             "CreateContainerRequest",
-            createContainer(policy, c, hexId(i + 1), sandbox),
+            createContainer(policy, c, hexId(i + 1), sandbox, EXAMPLE_SECRETS),
           );
           assert.equal(d.allowed, true, `${name}/${c.name}: ${d.error ?? "denied"}`);
         });

@@ -346,3 +346,34 @@ Deno.test("default workload secret ID uses core for the core group", () => {
     "batch/v1/Job/ns/j",
   );
 });
+
+Deno.test("Secret values never appear in the generated policy, only their hashes", async () => {
+  const yaml = POD(
+    `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", env: [{name: PASS, valueFrom: {secretKeyRef: {name: s, key: p}}}]}]\n`,
+  ) + `---
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+data: {p: aHVudGVyMg==}
+`;
+  const result = await generate([parseYamlFile("s.yml", yaml)], await options());
+  const text = new TextDecoder().decode(result.policies[0]!.initdata);
+  assert.ok(!text.includes("hunter2"));
+  assert.ok(!result.files[0]!.text.includes("hunter2"));
+  const c = result.policies[0]!.policyData.containers.at(-1)!;
+  assert.deepEqual(c.process.env.find((e) => e.name === "PASS"), {
+    name: "PASS",
+    sha256: "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7",
+  });
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", args: ["$(PASS)"], env: [{name: PASS, valueFrom: {secretKeyRef: {name: s, key: p}}}]}]\n`,
+    ) + `---
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+stringData: {p: hunter2}
+`,
+    /would put a Secret's value into the public policy/,
+  );
+});
