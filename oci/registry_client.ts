@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { sha256 as sha256Incremental } from "@noble/hashes/sha2.js";
 import { constantTimeEqual, encodeHex, sha256 } from "../bytes/mod.ts";
 import { ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
 import {
@@ -15,7 +14,7 @@ import {
   parseAuthChallenges,
 } from "./auth.ts";
 import type { CredentialLookup, Credentials, CredentialStore } from "./credentials.ts";
-import { digestOf, parseDigest, verifyDigest } from "./digest.ts";
+import { createSha256, digestOf, parseDigest, verifyDigest } from "./digest.ts";
 import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./media_types.ts";
 import { describeFailure } from "./network_error.ts";
@@ -389,7 +388,7 @@ export class RegistryClient {
     if (!response.ok) return this.#fail(response, field, `blob ${expected.text}`);
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
     const writer = file.writable.getWriter();
-    const hash = sha256Incremental.create();
+    const hash = createSha256();
     let total = 0;
     try {
       if (response.body) {

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { ParseError, VerificationError } from "../../errors/mod.ts";
-import { digestOf, parseDigest, verifyDigest, verifyingStream } from "../../oci/digest.ts";
+import {
+  createSha256,
+  digestOf,
+  parseDigest,
+  verifyDigest,
+  verifyingStream,
+} from "../../oci/digest.ts";
+import { encodeHex } from "../../bytes/mod.ts";
 import { collect } from "../../oci/compression.ts";
 
 const data = new TextEncoder().encode("hello");
@@ -38,4 +45,11 @@ Deno.test("a verifying stream passes matching content and errors on a mismatch",
     collect(stream(new Uint8Array([1])).pipeThrough(verifyingStream(parseDigest(HELLO), "diff"))),
     (e: unknown) => e instanceof VerificationError && e.field === "diff",
   );
+});
+
+Deno.test("incremental sha256 equals the one-shot digest for any chunking", async () => {
+  const big = new Uint8Array(100_000).map((_, i) => i * 7);
+  const h = createSha256();
+  for (let i = 0; i < big.length; i += 9_999) h.update(big.subarray(i, i + 9_999));
+  assert.equal(`sha256:${encodeHex(h.digest())}`, await digestOf(big));
 });
