@@ -1,0 +1,131 @@
+/**
+ * Benchmark of `contrast policy check` on the example app (examples/emojivoto).
+ *
+ * Starts a local docker-registry (tests/helpers/registry.ts), pushes the example's test images,
+ * generates the app, then measures in the same process:
+ * - evaluation of one agent request, per request type, over every request of every pod (median
+ *   and 95th percentile; goal: under 1 ms), with ReadStreamRequest as the in-run baseline;
+ * - a whole check of the app (all pods), without and with mutants (median of the runs).
+ *
+ * Usage: deno run -A scripts/bench_policy_check.ts [runs]
+ *
+ * @module
+ */
+import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
+import { createImageResolver } from "../oci/resolver.ts";
+import { CompiledRules } from "../rego/evaluator.ts";
+import { readCheckInputs } from "../cli/policy_check/inputs.ts";
+import { readCompiledRulesText } from "../cli/policy_check/rules_identity.ts";
+import { runPolicyCheck } from "../cli/policy_check/run.ts";
+import { buildRequestSequence } from "../cli/policy_check/request_sequence.ts";
+import { seededRandom } from "../cli/policy_check/random_ids.ts";
+import type { ResolvedImage } from "../oci/types.ts";
+import { startRegistry } from "../tests/helpers/registry.ts";
+import {
+  copyExample,
+  pushExampleImages,
+  writeSettings,
+} from "../tests/cli/generate/example_app_helpers.ts";
+
+const RUNS = Number(Deno.args[0] ?? 5);
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const registry = await startRegistry();
+const tmp = await Deno.makeTempDir({ prefix: "contrast-bench-policy-check-" });
+try {
+  await pushExampleImages(registry);
+  const app = `${tmp}/app`;
+  await Deno.mkdir(app);
+  await Deno.mkdir(`${tmp}/ws`);
+  await copyExample(app, registry.host);
+  const flags: GenerateFlags = {
+    referenceValues: "Simulated-SNP",
+    workspace: `${tmp}/ws`,
+    settings: await writeSettings(`${tmp}/settings.json`, registry.host),
+    addWorkloadOwnerKey: [],
+    addSeedshareOwnerKey: [],
+    insecureRegistry: [registry.host],
+    imageCache: `${tmp}/cache`,
+    rtmr: [],
+    trustedMeasurement: "5a".repeat(48),
+    simulatedRoot: "c0".repeat(32),
+  };
+  await runGenerate([app], flags);
+  const images = createImageResolver({
+    cacheDir: `${tmp}/cache`,
+    insecureRegistries: [registry.host],
+    offline: true,
+    progress: false,
+  });
+  const inputs = await readCheckInputs([app]);
+  const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
+
+  // Per-request evaluation, replaying each pod's sequence (decide before each evaluate).
+  const times = new Map<string, number[]>();
+  for (const { workload, policy } of inputs.workloads) {
+    const refs = [...workload.spec.initContainers, ...workload.spec.containers].map((c) => c.image);
+    const resolved = new Map<string, ResolvedImage>();
+    for (const r of refs) resolved.set(r, await images.resolve(r));
+    for (let run = 0; run < RUNS; run++) {
+      const seq = buildRequestSequence({
+        workload,
+        images: resolved,
+        cluster: inputs.cluster,
+        rng: seededRandom(run + 1),
+      });
+      const ev = await rules.evaluator(policy!.policyData);
+      for (const step of seq.steps) {
+        const t0 = performance.now();
+        ev.decide(step.request.type, step.request.input);
+        const t = performance.now() - t0;
+        const list = times.get(step.request.type) ?? [];
+        list.push(t);
+        times.set(step.request.type, list);
+        ev.evaluate(step.request.type, step.request.input);
+      }
+    }
+  }
+  const baseline = quantile([...times.get("ReadStreamRequest")!].sort((a, b) => a - b), 0.5);
+  console.log("per-request evaluation (ms), all pods of the example app:");
+  console.log("  request type                    n   median      p95   median/baseline");
+  for (const [type, list] of [...times].sort(([a], [b]) => a.localeCompare(b))) {
+    const sorted = [...list].sort((a, b) => a - b);
+    const median = quantile(sorted, 0.5);
+    console.log(
+      `  ${type.padEnd(28)} ${String(list.length).padStart(4)} ${median.toFixed(3).padStart(8)} ${
+        quantile(sorted, 0.95).toFixed(3).padStart(8)
+      }   ${(median / baseline).toFixed(1).padStart(6)}x`,
+    );
+  }
+
+  // Whole checks.
+  for (const mutate of [false, true]) {
+    const runs: number[] = [];
+    let summary = "";
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      const { run } = await runPolicyCheck(inputs, {
+        rules,
+        rulesText,
+        images,
+        mutate,
+        rng: seededRandom(100 + i),
+      });
+      runs.push(performance.now() - t0);
+      const requests = run.pods.reduce((n, p) => n + p.requests, 0);
+      const mutants = run.pods.reduce((n, p) => n + p.mutants, 0);
+      summary = `${run.pods.length} pods, ${requests} requests, ${mutants} mutants, ok=${run.ok}`;
+    }
+    runs.sort((a, b) => a - b);
+    console.log(
+      `whole check${mutate ? " --mutate" : ""}: median ${quantile(runs, 0.5).toFixed(0)} ms, ` +
+        `fastest ${runs[0].toFixed(0)} ms (${summary})`,
+    );
+  }
+} finally {
+  await registry.stop();
+  await Deno.remove(tmp, { recursive: true });
+}
