@@ -211,8 +211,9 @@ export class LayeredFilesystem {
         parent.children.set(name, { kind: "symlink", layer, target: entry.linkName });
         return;
       case "hardlink": {
+        // A hard link shares its target's inode: a file (content), a symlink or a special file.
         const target = this.#walk(normalizePath(entry.linkName), false)?.node;
-        if (target?.kind !== "file") {
+        if (target === undefined || target.kind === "dir") {
           throw new ParseError(
             field,
             `hard link ${entry.path} points at ${entry.linkName}, which is not a file in the image`,

@@ -114,11 +114,24 @@ Deno.test("a hard link shares its target's content source, across layers", async
   assert.equal(content(fs, "etc/group"), "shared\n");
 });
 
-Deno.test("rejects a hard link to a path that is not a file", async () => {
-  await assert.rejects(
-    build({ "etc/group": { type: "hardlink", target: "etc/missing" } }),
-    (e: unknown) => e instanceof ParseError && e.field === "layer 0" && /hard link/.test(e.reason),
-  );
+Deno.test("rejects a hard link to a missing path or a directory", async () => {
+  for (const target of ["etc/missing", "etc"]) {
+    await assert.rejects(
+      build({ "etc": { type: "directory" }, "etc/group": { type: "hardlink", target } }),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "layer 0" && /hard link/.test(e.reason),
+    );
+  }
+});
+
+Deno.test("a hard link to a symlink behaves as that symlink", async () => {
+  const fs = await build({
+    "data/passwd": "via symlink\n",
+    "etc/passwd.link": { type: "symlink", target: "/data/passwd" },
+    "etc/passwd": { type: "hardlink", target: "etc/passwd.link" },
+  });
+  const r = fs.lookup("etc/passwd");
+  assert.deepEqual(r.kind === "file" && r.source, { layer: 0, path: "data/passwd" });
 });
 
 Deno.test("directories and special files are reported as such", async () => {
