@@ -10,7 +10,8 @@ import { ParseError, UnavailableError } from "../errors/mod.ts";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import {
   type ContrastManifest,
-  ManifestVerifiers,
+  defaultCollateralCacheDir,
+  manifestVerifiersWithCollateral,
   parseContrastManifest,
 } from "../coordinator/manifest_verifier.ts";
 import type { EvidenceAgainstManifest } from "./coordinator_client.ts";
@@ -47,9 +48,16 @@ export async function readLocalManifest(path: string): Promise<LocalManifest> {
   return { path, bytes, manifest: parseContrastManifest(bytes) };
 }
 
-/** An evidence verifier for the CLI (one chain cache for the command's run). */
+/**
+ * An evidence verifier for the CLI (one chain cache for the command's run; vendor collateral
+ * through the disk cache at `CONTRAST_COLLATERAL_CACHE` or the default cache folder, offline
+ * when `CONTRAST_OFFLINE=1`).
+ */
 export function cliEvidenceVerifier(): EvidenceAgainstManifest {
-  const verifiers = new ManifestVerifiers();
+  const verifiers = manifestVerifiersWithCollateral({
+    cacheDir: Deno.env.get("CONTRAST_COLLATERAL_CACHE") ?? defaultCollateralCacheDir(),
+    offline: Deno.env.get("CONTRAST_OFFLINE") === "1",
+  });
   return (manifest, evidence, options) => verifiers.verify(manifest, evidence, options);
 }
 

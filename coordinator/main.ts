@@ -22,7 +22,11 @@ import { evidenceSourceFrom } from "./evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "./logger.ts";
-import { ManifestVerifiers, parseContrastManifest } from "./manifest_verifier.ts";
+import {
+  defaultCollateralCacheDir,
+  manifestVerifiersWithCollateral,
+  parseContrastManifest,
+} from "./manifest_verifier.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
 
 function env(name: string): string | undefined {
@@ -83,6 +87,13 @@ export function coordinatorProgram(): Command {
       "simulated launch measurement",
       env("CONTRAST_SIMULATED_MEASUREMENT"),
     )
+    .option(
+      "--collateral-cache <dir>",
+      "vendor collateral disk cache",
+      env("CONTRAST_COLLATERAL_CACHE"),
+    )
+    .option("--collateral-dir <dir>", "offline collateral bundle", env("CONTRAST_COLLATERAL_DIR"))
+    .option("--offline", "never fetch collateral from AMD/Intel", env("CONTRAST_OFFLINE") === "1")
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
 }
@@ -103,7 +114,11 @@ export async function runCoordinator(args: string[]): Promise<number> {
   try {
     if (!o.historyDir) throw new ContrastError("history-dir", "required (or CONTRAST_HISTORY_DIR)");
     const metrics = new CoordinatorMetrics();
-    const verifiers = new ManifestVerifiers();
+    const verifiers = manifestVerifiersWithCollateral({
+      cacheDir: o.collateralCache ?? defaultCollateralCacheDir(),
+      offline: o.offline === true,
+      importDirs: o.collateralDir ? [o.collateralDir] : [],
+    });
     const coordinator = await Coordinator.start({
       evidenceSource: await evidenceSourceFrom({
         kind: o.evidence,

@@ -7,10 +7,21 @@
  */
 import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
 import { type Manifest, parseManifestWith } from "../manifest/manifest.ts";
-import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
+import {
+  isSimulated,
+  readSnpReferenceValue,
+  type SnpReferenceValue,
+} from "../snp/reference_values.ts";
+import { AmdKdsClient } from "../snp/kds/client.ts";
+import { CachingFetcher } from "../collateral/caching_fetcher.ts";
+import { cachingFetcherTransport, IntelPcsClient } from "../tdx/pcs/client.ts";
 import { SnpEvidenceVerifier } from "../snp/verifier.ts";
 import type { SnpCollateralSource } from "../snp/kds/source.ts";
-import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
+import {
+  readTdxReferenceValue,
+  SIMULATED_TDX_PLATFORM,
+  type TdxReferenceValue,
+} from "../tdx/reference_values.ts";
 import { TdxEvidenceVerifier, type TdxEvidenceVerifierOptions } from "../tdx/verifier.ts";
 import { ChainCache } from "../x509/chain_cache.ts";
 import { ValidationError } from "../errors/mod.ts";
@@ -65,14 +76,20 @@ export class ManifestVerifiers {
     let verifiers = this.#byManifest.get(m);
     if (!verifiers) {
       verifiers = {
+        // Vendor collateral (KDS/PCS) only serves real platforms: simulated entries verify
+        // against the root their manifest names, with the certificates the evidence carries.
         snp: new SnpEvidenceVerifier({
           referenceValues: m.ReferenceValues.snp,
-          collateral: this.#options.snpCollateral,
+          ...(m.ReferenceValues.snp.some((v) => !isSimulated(v))
+            ? { collateral: this.#options.snpCollateral }
+            : {}),
           chainCache: this.#cache,
         }),
         tdx: new TdxEvidenceVerifier({
           referenceValues: m.ReferenceValues.tdx,
-          collateral: this.#options.tdxCollateral,
+          ...(m.ReferenceValues.tdx.some((v) => v.Platform !== SIMULATED_TDX_PLATFORM)
+            ? { collateral: this.#options.tdxCollateral }
+            : {}),
           chainCache: this.#cache,
         }),
       };
@@ -88,4 +105,39 @@ export class ManifestVerifiers {
     }
     return verifiers[evidence.platform].verify(evidence, options);
   }
+}
+
+/** Where vendor collateral comes from. */
+export interface CollateralConfig {
+  /** Disk cache of fetched collateral (kept until `nextUpdate`). */
+  readonly cacheDir?: string;
+  /** Never touch the network: cache and import directories only. */
+  readonly offline?: boolean;
+  /** Offline collateral bundle directories. */
+  readonly importDirs?: readonly string[];
+}
+
+/** The default collateral cache: `$XDG_CACHE_HOME/contrast/collateral` (or `~/.cache/…`). */
+export function defaultCollateralCacheDir(): string | undefined {
+  const base = Deno.env.get("XDG_CACHE_HOME") ??
+    (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache` : undefined);
+  return base ? `${base}/contrast/collateral` : undefined;
+}
+
+/**
+ * Verifiers with AMD KDS and Intel PCS collateral through one caching fetcher (everything it
+ * returns is verified against the pinned vendor roots by the platform verifiers).
+ */
+export function manifestVerifiersWithCollateral(config: CollateralConfig): ManifestVerifiers {
+  const chainCache = new ChainCache();
+  const fetcher = new CachingFetcher({
+    cacheDir: config.cacheDir,
+    offline: config.offline ?? false,
+    importDirs: config.importDirs ?? [],
+  });
+  return new ManifestVerifiers({
+    chainCache,
+    snpCollateral: new AmdKdsClient({ fetcher, chainCache }),
+    tdxCollateral: new IntelPcsClient({ transport: cachingFetcherTransport(fetcher) }),
+  });
 }

@@ -1,0 +1,66 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { ValidationError, VerificationError } from "../../errors/mod.ts";
+import { meshReportData } from "../../atls/report_data.ts";
+import { ManifestVerifiers, parseContrastManifest } from "../../coordinator/manifest_verifier.ts";
+import type { SnpCollateralSource } from "../../snp/kds/source.ts";
+import { deployment, MEASUREMENT } from "./fixture.ts";
+
+const untouchable: SnpCollateralSource = {
+  vcek: () => Promise.reject(new Error("KDS must not be asked for simulated evidence")),
+  certChain: () => Promise.reject(new Error("KDS must not be asked for simulated evidence")),
+  crl: () => Promise.reject(new Error("KDS must not be asked for simulated evidence")),
+};
+
+Deno.test("verifies simulated evidence against the manifest's root without asking AMD KDS", async () => {
+  const d = await deployment();
+  const manifest = parseContrastManifest(d.manifest());
+  const verifiers = new ManifestVerifiers({ snpCollateral: untouchable });
+  const reportData = await meshReportData({
+    nonce: new Uint8Array(32),
+    leafSpki: new Uint8Array([1]),
+    hpkePublicKey: new Uint8Array(32),
+  });
+  const r = await d.authority.createReport({
+    reportData,
+    hostData: d.pods.db.digest,
+    measurement: await MEASUREMENT,
+  });
+  const claims = await verifiers.verify(
+    manifest,
+    { platform: "snp", report: r.report, aux: r.aux },
+    {
+      reportData,
+      now: new Date(),
+    },
+  );
+  assert.deepEqual(claims.hostData, d.pods.db.digest);
+  await assert.rejects(
+    verifiers.verify(manifest, { platform: "snp", report: r.report, aux: r.aux }, {
+      reportData: new Uint8Array(64),
+      now: new Date(),
+    }),
+    ValidationError,
+  );
+  const flipped = r.report.slice();
+  flipped[0x2a0]! ^= 1; // inside the signature
+  await assert.rejects(
+    verifiers.verify(manifest, { platform: "snp", report: flipped, aux: r.aux }, {
+      reportData,
+      now: new Date(),
+    }),
+    VerificationError,
+  );
+});
+
+Deno.test("refuses evidence of a platform the manifest has no reference values for", async () => {
+  const d = await deployment();
+  const manifest = parseContrastManifest(d.manifest());
+  await assert.rejects(
+    new ManifestVerifiers().verify(manifest, { platform: "tdx", report: new Uint8Array(10) }, {
+      reportData: new Uint8Array(64),
+      now: new Date(),
+    }),
+    (e: unknown) => e instanceof ValidationError && e.field === "ReferenceValues.tdx",
+  );
+});
