@@ -18,7 +18,16 @@ import type {
   PolicyData,
   StorageExpectation,
 } from "./policy_data_types.ts";
-import { escapeRegex, exactRegex, hasSecret, isLiteral, literalText, unanchor } from "./regex.ts";
+import {
+  escapeRegex,
+  exactRegex,
+  hasSecret,
+  isLiteral,
+  literalText,
+  type PartialValue,
+  unanchor,
+  valueRegex,
+} from "./regex.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
 
@@ -276,25 +285,21 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       ? [...command, ...(args ?? [])]
       : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
     if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
-    const expandedArgs: string[] = [];
+    const expandedArgs: PartialValue[] = [];
     raw.forEach((arg, k) => {
       const expanded = command !== undefined || args !== undefined
         ? expandVars(arg, podVars)
         : [{ literal: arg }];
       const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
-      if (!isLiteral(expanded)) {
-        issues.add(
-          field,
-          `argument "${arg}" refers to a value only known at run time; this is not supported`,
-        );
-      } else if (hasSecret(expanded)) {
+      if (hasSecret(expanded)) {
         issues.add(
           field,
           `argument "${arg}" would put a Secret's value into the public policy; pass it as an environment variable`,
         );
       }
-      expandedArgs.push(literalText(expanded));
+      expandedArgs.push(expanded);
     });
+    const argsKnown = expandedArgs.every(isLiteral);
 
     // User.
     const user = resolveUser(
@@ -467,7 +472,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       kind,
       image: image.pinned,
       process: {
-        args: expandedArgs,
+        args: argsKnown ? expandedArgs.map(literalText) : raw,
+        ...(argsKnown ? {} : { arg_regexes: expandedArgs.map(valueRegex) }),
         env: [...env].flatMap(([n, v]) => {
           try {
             return [envExpectation(n, v)];

@@ -26,8 +26,10 @@ export interface CapabilitySets {
 
 /** The expected OCI process of a container. */
 export interface ProcessExpectation {
-  /** Exact argument vector. */
+  /** Exact argument vector (with `arg_regexes`: the arguments as the pod spec writes them). */
   readonly args: readonly string[];
+  /** Per-argument anchored patterns, present only when an argument is known only at run time. */
+  readonly arg_regexes?: readonly string[];
   /** Expected variables; the request may omit some but never adds or changes one. */
   readonly env: readonly EnvExpectation[];
   /** Patterns for whole `NAME=value` strings the runtime adds (service links, HOSTNAME). */

@@ -298,7 +298,7 @@ annotations_ok(c, req) if {
 
 process_ok(c, p) if {
 	e := c.process
-	p.Args == e.args
+	args_ok(e, p.Args)
 	object.get(p, "Cwd", "") == e.cwd
 	object.get(p, "Terminal", false) == e.terminal
 	object.get(p, "NoNewPrivileges", false) == e.no_new_privileges
@@ -307,6 +307,22 @@ process_ok(c, p) if {
 	env_ok(e, object.get(p, "Env", []))
 	object.get(p, "ApparmorProfile", "") == ""
 	object.get(p, "SelinuxLabel", "") == ""
+}
+
+# Exact arguments, or per-argument patterns when an argument holds a value only known at run time
+# (e.g. `$(POD_NAME)`).
+args_ok(e, args) if {
+	not e.arg_regexes
+	args == e.args
+}
+
+args_ok(e, args) if {
+	is_array(e.arg_regexes)
+	is_array(args)
+	count(args) == count(e.arg_regexes)
+	every i, r in e.arg_regexes {
+		regex.match(r, args[i])
+	}
 }
 
 user_ok(e, u) if {

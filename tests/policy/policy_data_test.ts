@@ -169,12 +169,28 @@ Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args 
         "f.yml[0]: spec.hostNetwork: not supported in a confidential pod",
         "f.yml[0]: spec.containers[0].volumeMounts[0].subPath: subPath mounts are not supported",
         'f.yml[0]: spec.containers[0].volumeMounts[1].name: no volume named "nope" in the pod',
-        'f.yml[0]: spec.containers[1].args: argument "$(N)" refers to a value only known at run time; this is not supported',
         'f.yml[0]: spec: duplicate container name "c"',
       ]
     ) assert.ok(lines.includes(expected), `missing ${expected} in\n${lines.join("\n")}`);
     return true;
   });
+});
+
+Deno.test("arguments with values only known at run time become per-argument patterns", async () => {
+  const data = buildPolicyData(
+    await input({
+      containers: [{
+        name: "c",
+        image: web.pinned,
+        command: ["/app"],
+        args: ["--name=$(N)", "--fixed"],
+        env: [{ name: "N", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+      }],
+    }, "StatefulSet"),
+  );
+  const p = data.containers[1]!.process;
+  assert.deepEqual(p.args, ["/app", "--name=$(N)", "--fixed"]);
+  assert.deepEqual(p.arg_regexes, ["^\\/app$", "^\\-\\-name=p-[0-9]+$", "^\\-\\-fixed$"]);
 });
 
 Deno.test("a container without any command is rejected", async () => {

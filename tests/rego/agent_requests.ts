@@ -4,6 +4,7 @@
  * admit the legitimate sequence and deny tampered variants.
  */
 import type { ContainerExpectation, PolicyData } from "../../policy/policy_data_types.ts";
+import { escapeRegex } from "../../policy/regex.ts";
 
 /** A deterministic 64-hex ID for tests. */
 export function hexId(seed: number): string {
@@ -132,7 +133,15 @@ export function createContainer(
           AdditionalGids: [c.process.gid],
           Username: "",
         },
-        Args: [...c.process.args],
+        Args: c.process.arg_regexes
+          ? c.process.arg_regexes.map((r) =>
+            concrete(
+              r.replaceAll(data.pod.sandbox_name_regex.slice(1, -1), escapeRegex(podName)),
+              cid,
+              sandboxId,
+            )
+          )
+          : [...c.process.args],
         Env: env,
         Cwd: c.process.cwd,
         Capabilities: {

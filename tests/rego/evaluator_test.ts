@@ -213,6 +213,34 @@ Deno.test("a Secret-sourced variable is checked by hash: the right value passes,
   assert.equal(ev.decide("CreateContainerRequest", wrong).allowed, false);
 });
 
+Deno.test("arguments known only at run time must match their pattern", async () => {
+  const base = await samplePolicyData();
+  const data = {
+    ...base,
+    containers: base.containers.map((c) =>
+      c.name === "web"
+        ? {
+          ...c,
+          process: {
+            ...c.process,
+            args: ["/usr/bin/web", "--id=$(POD_NAME)"],
+            arg_regexes: ["^/usr/bin/web$", `^--id=${base.pod.sandbox_name_regex.slice(1, -1)}$`],
+          },
+        }
+        : c
+    ),
+  };
+  const ev = await rules.evaluator(data);
+  ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX));
+  ev.evaluate("CreateContainerRequest", createContainer(data, data.containers[0]!, PAUSE, SANDBOX));
+  const req = createContainer(data, web(data), WEB, SANDBOX) as Req;
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, true);
+  req.OCI.Process.Args[1] = "--id=web-7d9f8b6c5d-x2k9q; rm -rf /";
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, false);
+  req.OCI.Process.Args = ["/usr/bin/web"];
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, false);
+});
+
 Deno.test("denies a container ID that is already in use", async () => {
   const { ev, data } = await started();
   assert.equal(
