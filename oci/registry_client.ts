@@ -329,6 +329,32 @@ export class RegistryClient {
   }
 
   /**
+   * Asks which manifest digest `reference` (a tag) points at, without downloading it (`HEAD`;
+   * Docker Hub does not count these against pull rate limits).
+   *
+   * @returns the `Docker-Content-Digest` the registry names, or undefined when it sends none
+   * @throws {UnavailableError} when the registry cannot be reached or has no such manifest
+   */
+  async headManifest(
+    location: RepositoryLocation,
+    reference: string,
+    field: string,
+  ): Promise<string | undefined> {
+    const response = await this.#request(
+      location,
+      "pull",
+      `manifests/${reference}`,
+      { method: "HEAD", headers: { Accept: MANIFEST_ACCEPT } },
+      field,
+    );
+    await response.body?.cancel();
+    if (!response.ok) return this.#fail(response, field, `manifest ${reference}`);
+    const header = response.headers.get("docker-content-digest");
+    if (header === null) return undefined;
+    return parseDigest(header, `${field} Docker-Content-Digest`).text;
+  }
+
+  /**
    * Downloads a blob and checks its size and digest before returning it.
    *
    * @throws {VerificationError} when size or digest differ from the descriptor

@@ -189,6 +189,14 @@ export class OciImageResolver implements ImageResolver {
       return { digest: record.digest, bytes };
     }
     const client = await this.#deps.client();
+    // Ask where the tag points first: when that manifest is cached (re-checked against the
+    // digest), nothing needs downloading.
+    const current = await client.headManifest(ref, tag, field);
+    const cached = current === undefined ? undefined : await cache.getBlob(current);
+    if (current !== undefined && cached !== undefined) {
+      await cache.putTag(ref, tag, current);
+      return { digest: current, bytes: cached };
+    }
     const fetched = await client.getManifest(ref, tag, field);
     await cache.putBlob(fetched.digest, fetched.bytes);
     await cache.putTag(ref, tag, fetched.digest);

@@ -584,3 +584,33 @@ Deno.test("rejects descriptors whose size does not match the content they name",
     );
   });
 });
+
+Deno.test("a tag whose manifest is cached is checked with HEAD and not downloaded again", async () => {
+  await withRegistry(async (registry, cacheDir) => {
+    const pushed = await pushTestImage(registry, "headed", "v1", {
+      layers: [{ files: { "etc/passwd": PASSWD } }],
+    });
+    const ref = `${registry.host}/headed:v1`;
+    assert.equal((await resolverFor(registry, cacheDir).resolve(ref)).digest, pushed.digest);
+    // Corrupt what the registry would serve: only a download could notice.
+    const manifestPath = blobDataPath(registry, pushed.digest);
+    const manifest = await Deno.readTextFile(manifestPath);
+    await Deno.writeTextFile(
+      manifestPath,
+      manifest.replace('"schemaVersion":2', '"schemaVersion":2 '),
+    );
+    assert.equal((await resolverFor(registry, cacheDir).resolve(ref)).digest, pushed.digest);
+    // A fresh cache must download it, and rejects the corrupted manifest.
+    await assert.rejects(
+      resolverFor(registry, `${cacheDir}/fresh`).resolve(ref),
+      VerificationError,
+    );
+    // When the tag moves, the new manifest is downloaded.
+    const moved = await pushTestImage(registry, "headed", "v1", {
+      layers: [{ files: { "etc/passwd": "moved:x:1:1::/:/bin/sh\n" } }],
+    });
+    const image = await resolverFor(registry, cacheDir).resolve(ref);
+    assert.equal(image.digest, moved.digest);
+    assert.equal(image.passwd, "moved:x:1:1::/:/bin/sh\n");
+  });
+});
