@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { encodeHex } from "../../../bytes/mod.ts";
 import { InvalidDocumentError } from "../../../errors/mod.ts";
-import { parseYamlFile } from "../../../cli/generate/documents.ts";
+import { parseYamlFile, readInputs } from "../../../cli/generate/documents.ts";
 import {
   defaultWorkloadSecretId,
   generate,
@@ -376,4 +376,25 @@ stringData: {p: hunter2}
 `,
     /would put a Secret's value into the public policy/,
   );
+});
+
+Deno.test("reads stdin for -, and directories sorted with *.yml/*.yaml only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeTextFile(`${dir}/b.yaml`, "kind: ConfigMap\n");
+    await Deno.writeTextFile(`${dir}/sub/a.yml`, "kind: ConfigMap\n");
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not yaml: [");
+    const files = await readInputs([dir, "-"], () => Promise.resolve("apiVersion: v1\n"));
+    assert.deepEqual(files.map((f) => f.path), [`${dir}/b.yaml`, `${dir}/sub/a.yml`, "-"]);
+    await assert.rejects(readInputs([`${dir}/missing`]), /no such file/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("keeps quoting styles of untouched scalars", async () => {
+  const result = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.match(result.files[0]!.text, /greeting: 'hello'/);
+  assert.match(result.files[0]!.text, /servicemesh-ingress: "web#8080#false"/);
 });
