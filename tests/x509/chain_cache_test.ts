@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { ChainCache } from "../../x509/mod.ts";
+
+const FROM = new Date("2025-01-01T00:00:00Z");
+const UNTIL = new Date("2026-01-01T00:00:00Z");
+
+Deno.test("a cached chain is served exactly within [validFrom, validUntil]", () => {
+  const cache = new ChainCache();
+  cache.storeChain("k", { value: "chain", validFrom: FROM, validUntil: UNTIL });
+  assert.equal(cache.lookupChain("k", FROM), "chain");
+  assert.equal(cache.lookupChain("k", UNTIL), "chain");
+  assert.equal(cache.lookupChain("k", new Date(FROM.getTime() - 1)), undefined);
+  assert.equal(cache.lookupChain("k", new Date(UNTIL.getTime() + 1)), undefined);
+  assert.equal(cache.lookupChain("other", FROM), undefined);
+  assert.deepEqual({ hits: cache.stats.hits, misses: cache.stats.misses }, { hits: 2, misses: 3 });
+});
+
+Deno.test("signatures are remembered up to the limit, least recently used dropped first", () => {
+  const cache = new ChainCache({ maxSignatures: 2 });
+  cache.storeSignature("a");
+  cache.storeSignature("b");
+  assert.ok(cache.hasSignature("a")); // a is now the most recently used
+  cache.storeSignature("c");
+  assert.ok(cache.hasSignature("a"));
+  assert.ok(!cache.hasSignature("b"));
+  assert.ok(cache.hasSignature("c"));
+});
+
+Deno.test("clear forgets chains and signatures", () => {
+  const cache = new ChainCache();
+  cache.storeChain("k", { value: 1, validFrom: FROM, validUntil: UNTIL });
+  cache.storeSignature("s");
+  cache.clear();
+  assert.equal(cache.lookupChain("k", FROM), undefined);
+  assert.ok(!cache.hasSignature("s"));
+});
+
+Deno.test("a pending verification is tracked until it settles, also when it fails", async () => {
+  const cache = new ChainCache();
+  let fail!: (e: Error) => void;
+  const work = new Promise<never>((_, reject) => (fail = reject));
+  cache.trackPendingChain("k", work);
+  assert.equal(cache.pendingChain("k"), work);
+  fail(new Error("bad chain"));
+  await work.catch(() => {});
+  await Promise.resolve();
+  assert.equal(cache.pendingChain("k"), undefined);
+});
