@@ -82,26 +82,21 @@ export async function policyCheckCommand(
     );
   }
   const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
-  const { run, unchecked } = await runPolicyCheck(inputs, {
+  const { run } = await runPolicyCheck(inputs, {
     rules,
     rulesText,
     images,
     mutate: o.mutate,
     rng: randomSource(o.seed),
   });
-  if (o.json) {
-    console.log(renderJson({ ...run, ...{ unchecked } } as typeof run));
-  } else {
-    for (const u of unchecked) console.log(`FAIL ${u.pod} (${u.origin}): ${u.field}: ${u.reason}`);
-    console.log(renderText(run));
-  }
+  console.log(o.json ? renderJson(run) : renderText(run));
   if (!run.ok) {
     const denied = run.pods.reduce((n, p) => n + p.denied.length, 0);
     const weak = run.pods.reduce((n, p) => n + p.weaknesses.length, 0);
     throw new VerificationError(
       "policy check",
       `${denied} legitimate request(s) denied, ${weak} tampered request(s) allowed, ` +
-        `${unchecked.length} pod(s) not checkable`,
+        `${run.unchecked.length} pod(s) not checkable`,
     );
   }
 }

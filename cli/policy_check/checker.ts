@@ -29,7 +29,7 @@ export interface DeniedRequest {
   readonly type: RequestType;
   /** Set when the rules returned a malformed result. */
   readonly error?: string;
-  /** For CreateContainer: where the request and the policy's expectation part ways. */
+  /** Where the request and the policy data's expectations part ways (when known). */
   readonly mismatches?: readonly ExpectationMismatch[];
   readonly request: AgentRequest;
 }
@@ -140,9 +140,7 @@ export async function checkPod(
     }
     const decision = evaluator.evaluate(step.request.type, step.request.input);
     if (!decision.allowed) {
-      const mismatches = step.request.type === "CreateContainerRequest"
-        ? policyDataMismatches(policyData, step.request.input)
-        : [];
+      const mismatches = policyDataMismatches(policyData, step.request.type, step.request.input);
       denied.push({
         index,
         label: step.label,

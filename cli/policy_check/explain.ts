@@ -22,18 +22,28 @@ import {
 import { Annotation } from "./runtime_model.ts";
 import {
   compareWithExpectation,
+  copyFileMismatches,
+  execMismatches,
   expectationFor,
   type ExpectationMismatch,
 } from "./policy_data_diff.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 
-/** Mismatches against the policy data's expectation for the container, when it has that shape. */
+/**
+ * Where a request parts ways with the policy data's expectations (CreateContainer: the
+ * container's expectation; ExecProcess: the commands allowed; CopyFile: the path patterns), when
+ * the policy data has the shape of `policy/policy_data_types.ts`.
+ */
 export function policyDataMismatches(
   policyData: unknown,
+  type: string,
   request: JsonObject,
 ): ExpectationMismatch[] {
   const pd = policyData as Partial<PolicyData> | null;
   if (!pd || !Array.isArray(pd.containers)) return [];
+  if (type === "ExecProcessRequest") return execMismatches(pd as PolicyData, request);
+  if (type === "CopyFileRequest") return copyFileMismatches(pd as PolicyData, request);
+  if (type !== "CreateContainerRequest") return [];
   const expectation = expectationFor(pd as PolicyData, request);
   if (!expectation) {
     return [{
@@ -338,8 +348,8 @@ export async function explainRequests(
       if (found) break;
     }
     let fromPolicyData = false;
-    if (!found && request.type === "CreateContainerRequest") {
-      const mismatches = policyDataMismatches(policyData, request.input);
+    if (!found) {
+      const mismatches = policyDataMismatches(policyData, request.type, request.input);
       if (mismatches.length > 0) {
         found = {
           fields: mismatches.map((m) => ({

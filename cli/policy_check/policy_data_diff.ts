@@ -193,3 +193,35 @@ export function compareWithExpectation(
 function sortKeys(x: Readonly<Record<string, unknown>>): [string, unknown][] {
   return Object.entries(x).sort(([k1], [k2]) => k1.localeCompare(k2));
 }
+
+/** An ExecProcess whose command no container of the policy may run. */
+export function execMismatches(pd: PolicyData, request: JsonObject): ExpectationMismatch[] {
+  const args = a(o(request.process).Args);
+  const allowed = [
+    ...pd.exec.allowed_commands,
+    ...pd.containers.flatMap((c) => c.exec_commands),
+  ].map((c) => [...c]);
+  if (allowed.some((c) => JSON.stringify(c) === JSON.stringify(args))) return [];
+  return [{ field: "process.Args", got: args, expected: allowed }];
+}
+
+/** A CopyFile whose path matches none of the policy's patterns, or whose symlink escapes. */
+export function copyFileMismatches(pd: PolicyData, request: JsonObject): ExpectationMismatch[] {
+  const out: ExpectationMismatch[] = [];
+  const path = String(request.path ?? "");
+  if (!pd.copy_file.path_regexes.some((r) => matches(r, path, ""))) {
+    out.push({ field: "path", got: path, expected: [...pd.copy_file.path_regexes] });
+  }
+  if (/(^|\/)\.\.(\/|$)/.test(path)) {
+    out.push({ field: "path", got: path, expected: "a canonical path without .." });
+  }
+  const target = request.symlink_target;
+  if (typeof target === "string" && (target.startsWith("/") || /(^|\/)\.\.(\/|$)/.test(target))) {
+    out.push({
+      field: "symlink_target",
+      got: target,
+      expected: "a relative target that stays in the shared directory",
+    });
+  }
+  return out;
+}

@@ -5,18 +5,32 @@
  */
 import type { PodReport } from "./checker.ts";
 
+/** A pod (or policy file) that could not be checked at all, and why. */
+export interface Unchecked {
+  readonly pod: string;
+  readonly origin: string;
+  readonly field: string;
+  readonly reason: string;
+}
+
 /** The result of a whole `contrast policy check` run. */
 export interface CheckRun {
   readonly pods: readonly PodReport[];
+  /** Pods that could not be checked (no policy, other rules): each fails the run. */
+  readonly unchecked: readonly Unchecked[];
   /** Whether mutants were evaluated. */
   readonly mutate: boolean;
-  /** True when every pod is ok. */
+  /** True when every pod was checked and is ok. */
   readonly ok: boolean;
 }
 
-/** Builds a {@link CheckRun} from pod reports. */
-export function summarise(pods: readonly PodReport[], mutate: boolean): CheckRun {
-  return { pods, mutate, ok: pods.every((p) => p.ok) };
+/** Builds a {@link CheckRun} from pod reports and pods that could not be checked. */
+export function summarise(
+  pods: readonly PodReport[],
+  mutate: boolean,
+  unchecked: readonly Unchecked[] = [],
+): CheckRun {
+  return { pods, unchecked, mutate, ok: unchecked.length === 0 && pods.every((p) => p.ok) };
 }
 
 /** The run as JSON (stable field names; tampered requests included for weaknesses). */
@@ -27,6 +41,7 @@ export function renderJson(run: CheckRun): string {
 /** The run as text, one block per pod, then a summary line. */
 export function renderText(run: CheckRun): string {
   const lines: string[] = [];
+  for (const u of run.unchecked) lines.push(`FAIL ${u.pod} (${u.origin}): ${u.field}: ${u.reason}`);
   for (const pod of run.pods) {
     lines.push(
       `${pod.ok ? "ok  " : "FAIL"} ${pod.pod} (${pod.origin}) as ${pod.podName}, ` +
@@ -73,7 +88,8 @@ export function renderText(run: CheckRun): string {
   const weak = run.pods.reduce((n, p) => n + p.weaknesses.length, 0);
   lines.push(
     `${run.ok ? "PASS" : "FAIL"}: ${run.pods.length} pod(s), ${denied} legitimate request(s) ` +
-      `denied${run.mutate ? `, ${weak} weakness(es)` : ""}`,
+      `denied${run.mutate ? `, ${weak} weakness(es)` : ""}` +
+      (run.unchecked.length > 0 ? `, ${run.unchecked.length} not checkable` : ""),
   );
   return lines.join("\n");
 }

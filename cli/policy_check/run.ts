@@ -12,7 +12,7 @@ import { checkPod, checkPolicyOnly, type PodReport } from "./checker.ts";
 import type { CheckInputs, PolicyDocument } from "./inputs.ts";
 import type { RandomSource } from "./random_ids.ts";
 import { buildRequestSequence } from "./request_sequence.ts";
-import { type CheckRun, summarise } from "./report.ts";
+import { type CheckRun, summarise, type Unchecked } from "./report.ts";
 import { assertSameRules, type CompiledRulesText } from "./rules_identity.ts";
 
 /** What a run needs besides its inputs. */
@@ -25,18 +25,9 @@ export interface RunContext {
   readonly rng: RandomSource;
 }
 
-/** A pod that could not be checked at all, and why. */
-export interface Unchecked {
-  readonly pod: string;
-  readonly origin: string;
-  readonly field: string;
-  readonly reason: string;
-}
-
-/** A run's result: reports plus pods that could not be checked (both fail the run). */
+/** A run's result. */
 export interface RunResult {
   readonly run: CheckRun;
-  readonly unchecked: readonly Unchecked[];
 }
 
 async function resolveImages(
@@ -103,6 +94,5 @@ export async function runPolicyCheck(inputs: CheckInputs, ctx: RunContext): Prom
     }
     reports.push(await checkPolicyOnly(ctx.rules, policy.policyData, policy.digest, file, ctx.rng));
   }
-  const run = summarise(reports, ctx.mutate);
-  return { run: { ...run, ok: run.ok && unchecked.length === 0 }, unchecked };
+  return { run: summarise(reports, ctx.mutate, unchecked) };
 }
