@@ -108,7 +108,7 @@ function readDescriptor(
   value: unknown,
   path: string,
   issues: IssueList,
-  allowedTypes: readonly string[],
+  allowedTypes: readonly string[] | "any",
 ): Descriptor | undefined {
   const r = new ObjectReader(value, path, issues);
   if (!r.ok) return undefined;
@@ -122,7 +122,7 @@ function readDescriptor(
     if (os === undefined || architecture === undefined) return undefined;
     return variant === undefined ? { os, architecture } : { os, architecture, variant };
   }, false);
-  if (mediaType !== undefined && !allowedTypes.includes(mediaType)) {
+  if (mediaType !== undefined && allowedTypes !== "any" && !allowedTypes.includes(mediaType)) {
     issues.add(`${path}.mediaType`, `unsupported media type ${JSON.stringify(mediaType)}`);
     return undefined;
   }
@@ -184,7 +184,9 @@ export function parseManifestDocument(
   if (INDEX_TYPES.includes(mediaType)) {
     const manifests = r.array(
       "manifests",
-      (v, p) => readDescriptor(v, p, issues, [...MANIFEST_TYPES, ...INDEX_TYPES]),
+      // Indexes may also list other artifacts (signatures, attestations, charts): allowed here,
+      // never selected as an image.
+      (v, p) => readDescriptor(v, p, issues, "any"),
     );
     throwIssues(issues, field);
     return { kind: "index", mediaType, manifests: manifests ?? [] };
@@ -209,6 +211,7 @@ export function parseManifestDocument(
  */
 export function selectPlatform(index: ImageIndex, wanted: Platform): Descriptor | undefined {
   const matches = index.manifests.filter((m) =>
+    (MANIFEST_TYPES.includes(m.mediaType) || INDEX_TYPES.includes(m.mediaType)) &&
     m.platform?.os === wanted.os && m.platform.architecture === wanted.architecture &&
     (wanted.variant === undefined || m.platform.variant === wanted.variant)
   );

@@ -53,6 +53,30 @@ Deno.test("tells an OCI index from a manifest when mediaType is omitted", () => 
     D("b"),
   );
   assert.equal(selectPlatform(doc, { os: "windows", architecture: "amd64" }), undefined);
+  const withArtifacts = parseManifestDocument(
+    enc({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        {
+          mediaType: "application/vnd.example.chart",
+          digest: D("e"),
+          size: 1,
+          platform: { os: "linux", architecture: "amd64" },
+        },
+        index.manifests[2],
+      ],
+    }),
+    undefined,
+    "i",
+  );
+  assert.equal(withArtifacts.kind, "index");
+  assert.equal(
+    withArtifacts.kind === "index" &&
+      selectPlatform(withArtifacts, { os: "linux", architecture: "amd64" })?.digest,
+    D("d"),
+    "other artifacts in an index are listed but never selected",
+  );
 });
 
 Deno.test("rejects malformed manifests with every problem and its path", () => {
