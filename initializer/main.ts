@@ -6,7 +6,7 @@
  *   [--tls-config-dir /contrast/tls-config] [--secrets-dir /contrast/secrets]
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
- *   [--deadline-seconds 600] [--log-format json|text]
+ *   [--coordinator-manifest manifest.json] [--deadline-seconds 600] [--log-format json|text]
  * ```
  * Exits 0 once the files are written; 1 with the reason on a permanent failure or when the
  * deadline passes. Options also come from the environment (`CONTRAST_COORDINATOR`, …).
@@ -20,6 +20,7 @@ import { evidenceSourceFrom } from "../coordinator/evidence_config.ts";
 import { type LogFormat, Logger } from "../coordinator/logger.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
+import { cliEvidenceVerifier, readLocalManifest } from "../atls/workspace.ts";
 
 function env(name: string): string | undefined {
   return Deno.env.get(name) || undefined;
@@ -71,6 +72,11 @@ export async function initializerMain(args: string[]): Promise<number> {
       env("CONTRAST_SIMULATED_MEASUREMENT"),
     )
     .option(
+      "--coordinator-manifest <file>",
+      "attest the Coordinator against this manifest's coordinator policy first",
+      env("CONTRAST_COORDINATOR_MANIFEST"),
+    )
+    .option(
       "--deadline-seconds <n>",
       "give up after this long",
       env("CONTRAST_DEADLINE_SECONDS") ?? "600",
@@ -107,6 +113,14 @@ export async function initializerMain(args: string[]): Promise<number> {
         configfsTsmDir: o.configfsTsmDir,
       }),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
+      ...(o.coordinatorManifest
+        ? {
+          trust: {
+            manifest: (await readLocalManifest(o.coordinatorManifest)).manifest,
+            verify: cliEvidenceVerifier(),
+          },
+        }
+        : {}),
       logger,
       deadlineMs: deadline * 1000,
     });

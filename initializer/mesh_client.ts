@@ -3,7 +3,8 @@
  * binding that challenge and the pod's two public keys (certificate key and HPKE key), and the
  * answer. Both requests go to the same Coordinator TLS key (pinned), the workload secret arrives
  * HPKE-sealed to the pod's key, and the certificate must be for the pod's key: a relay in
- * between sees only public material.
+ * between sees only public material. Given a {@link CoordinatorTrust}, the initializer also
+ * attests the Coordinator before the exchange, so the CA files cannot be substituted either.
  *
  * @module
  */
@@ -23,6 +24,19 @@ import {
   WORKLOAD_SECRET_HPKE_INFO,
 } from "../coordinator/api/messages.ts";
 import type { EvidenceSource } from "../coordinator/evidence_source.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import { attestCoordinator, type EvidenceAgainstManifest } from "../atls/coordinator_client.ts";
+
+/**
+ * What identifies the genuine Coordinator to an initializer: a manifest (its coordinator policy
+ * and reference values; any generation carrying the same coordinator entry) and a verifier.
+ */
+export interface CoordinatorTrust {
+  /** The manifest naming the Coordinator's policy and reference values. */
+  readonly manifest: Manifest;
+  /** Evidence verification against it. */
+  readonly verify: EvidenceAgainstManifest;
+}
 
 /** What the initializer receives. */
 export interface MeshCredentials {
@@ -57,9 +71,17 @@ export async function requestMeshCredentials(
   address: string,
   keys: PodKeys,
   evidenceSource: EvidenceSource,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; trust?: CoordinatorTrust } = {},
 ): Promise<MeshCredentials> {
-  const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
+  // With a trust anchor, the Coordinator is attested first and its key pinned, and the CAs it
+  // hands out must be the ones its evidence binds: an impostor or a relay cannot substitute them.
+  const attested = options.trust
+    ? await attestCoordinator(address, options.trust.manifest, options.trust.verify, {
+      timeoutMs: options.timeoutMs,
+    })
+    : undefined;
+  const client = attested?.client ??
+    new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
   const { nonce } = parseChallengeResponse(await client.request("POST", ApiPath.meshChallenge, {}));
   const reportData = await meshReportData({
     nonce,
@@ -80,6 +102,12 @@ export async function requestMeshCredentials(
   const leaf = new x509.X509Certificate(leafDer.slice());
   if (!constantTimeEqual(new Uint8Array(leaf.publicKey.rawData), keys.leafSpki)) {
     throw new VerificationError("certChain", "the certificate is not for this pod's key");
+  }
+  if (
+    attested &&
+    (answer.rootCa !== attested.state.rootCa || answer.meshCa !== attested.state.meshCa)
+  ) {
+    throw new VerificationError("meshCa", "the CAs differ from those the Coordinator attested");
   }
   const workloadSecret = answer.workloadSecret
     ? await keys.hpke.open(

@@ -12,7 +12,12 @@ import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
 import type { EvidenceSource } from "../coordinator/evidence_source.ts";
 import type { Logger } from "../coordinator/logger.ts";
 import { type OutputPaths, writeCredentials } from "./files.ts";
-import { type MeshCredentials, type PodKeys, requestMeshCredentials } from "./mesh_client.ts";
+import {
+  type CoordinatorTrust,
+  type MeshCredentials,
+  type PodKeys,
+  requestMeshCredentials,
+} from "./mesh_client.ts";
 
 /** Options of {@link runInitializer}. */
 export interface InitializerOptions {
@@ -32,6 +37,8 @@ export interface InitializerOptions {
   readonly deadlineMs?: number;
   /** Per-request timeout, ms (default 30 s). */
   readonly requestTimeoutMs?: number;
+  /** When given, the Coordinator is attested against it before every exchange. */
+  readonly trust?: CoordinatorTrust;
   /** Sleep (injectable for tests). */
   readonly sleep?: (ms: number) => Promise<void>;
 }

@@ -257,6 +257,7 @@ async function main(): Promise<void> {
   must(await run("cli/main.ts", ["set", "-c", coordinator.user, ...yamlFiles]), "contrast set");
 
   step("One initializer per pod, HOST_DATA = that pod's initdata digest");
+  info("each attests the Coordinator too, then is attested by it and gets its certificate");
   const pods = found.filter((f) => f.digest !== coordinatorDigest);
   const podDir = (f: FoundInitdata) => `${WS}/pods/${f.source.split("/").at(-1)}`;
   const results = await Promise.all(pods.map((f) =>
@@ -280,6 +281,9 @@ async function main(): Promise<void> {
       "60",
       "--log-format",
       "text",
+      // The pod attests the Coordinator too before trusting the CAs it hands out.
+      "--coordinator-manifest",
+      `${WS}/manifest.json`,
     ], true)
   ));
   for (const [i, f] of pods.entries()) {

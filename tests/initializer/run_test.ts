@@ -4,7 +4,7 @@ import * as x509 from "@peculiar/x509";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { decodePem, encodeHex } from "../../bytes/mod.ts";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, ValidationError, VerificationError } from "../../errors/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
 import { CoordinatorBadRequestError, CoordinatorRejectedError } from "../../atls/pinned_client.ts";
 import { Logger } from "../../coordinator/logger.ts";
@@ -16,7 +16,9 @@ import {
   runInitializer,
 } from "../../initializer/run.ts";
 import { requestMeshCredentials } from "../../initializer/mesh_client.ts";
-import { deployment, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
+import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
+import { sha256 } from "../../bytes/mod.ts";
+import type { EvidenceAgainstManifest } from "../../atls/coordinator_client.ts";
 
 const quiet = new Logger("initializer", { sink: () => {} });
 
@@ -138,6 +140,47 @@ Deno.test({
       );
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  },
+});
+
+Deno.test({
+  name: "with a trust anchor, an impostor Coordinator is refused before any exchange",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { ManifestVerifiers, parseContrastManifest } = await import(
+      "../../coordinator/manifest_verifier.ts"
+    );
+    const genuine = await deployment();
+    // Same simulated root and measurement, but another (attacker's) coordinator policy.
+    const evil = initdata("a coordinator that leaks secrets");
+    const impostor = await inProcessCoordinator({
+      ...genuine,
+      coordinator: { doc: evil, digest: await sha256(evil) },
+    });
+    const real = await inProcessCoordinator(genuine);
+    const verifiers = new ManifestVerifiers();
+    const trust = {
+      manifest: parseContrastManifest(genuine.manifest()),
+      verify: ((m, e, o) => verifiers.verify(m, e, o)) as EvidenceAgainstManifest,
+    };
+    try {
+      await real.setFirstManifest();
+      const keys = await generatePodKeys();
+      const source = new SimulatedSnpEvidenceSource(genuine.authority, {
+        hostData: genuine.pods.db.digest,
+        measurement: await MEASUREMENT,
+      });
+      await assert.rejects(
+        requestMeshCredentials(impostor.meshAddress, keys, source, { trust }),
+        (e: unknown) => e instanceof ValidationError && e.field === "hostData",
+      );
+      const ok = await requestMeshCredentials(real.meshAddress, keys, source, { trust });
+      assert.match(ok.meshCa, /BEGIN CERTIFICATE/);
+    } finally {
+      await impostor.close();
+      await real.close();
     }
   },
 });
