@@ -25,6 +25,27 @@ export const YAML_OPTIONS = { version: "1.1", keepSourceTokens: false } as const
 export const YAML_STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
 
 /**
+ * Serialisation options that follow the file's own style where the `yaml` package lets us:
+ * block sequences indented under their key or not, and `{ a: b }` versus `{a: b}` flow padding.
+ */
+export function stringifyOptionsFor(text: string): {
+  lineWidth: number;
+  minContentWidth: number;
+  indentSeq: boolean;
+  flowCollectionPadding: boolean;
+} {
+  const unindented = /^( *)[^\s#-][^\n]*:[ \t]*\n\1- /m.test(text);
+  const indented = /^( *)[^\s#-][^\n]*:[ \t]*\n\1  +- /m.test(text);
+  const tight = /[{[][^\s}\]]/.test(text.replace(/(["'])(?:(?!\1).)*\1/g, ""));
+  const padded = /[{[] [^\s]/.test(text.replace(/(["'])(?:(?!\1).)*\1/g, ""));
+  return {
+    ...YAML_STRINGIFY_OPTIONS,
+    indentSeq: !(unindented && !indented),
+    flowCollectionPadding: !(tight && !padded),
+  };
+}
+
+/**
  * Parses `text` into documents.
  *
  * @throws {InvalidDocumentError} naming `path`, the document index and line for each YAML error

@@ -30,7 +30,7 @@ import {
   SKIP_INITIALIZER_ANNOTATION,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
-import { type InputFile, YAML_STRINGIFY_OPTIONS } from "./documents.ts";
+import { type InputFile, stringifyOptionsFor } from "./documents.ts";
 import {
   containerNodes,
   injectIntoPodSpec,
@@ -394,8 +394,9 @@ export async function generate(
   const outFiles = files.map((file) => {
     const changed = file.docs.some((_, i) => changedDocs.has(`${file.path}\0${i}`));
     if (!changed) return { path: file.path, text: file.text, changed: false };
+    const style = stringifyOptionsFor(file.text);
     const text = file.docs.map((d, i) => {
-      let s = d.toString(YAML_STRINGIFY_OPTIONS);
+      let s = d.toString(style);
       if (i > 0 && !s.startsWith("---")) s = `---\n${s}`;
       return s;
     }).join("");

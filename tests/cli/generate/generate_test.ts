@@ -398,3 +398,20 @@ Deno.test("keeps quoting styles of untouched scalars", async () => {
   assert.match(result.files[0]!.text, /greeting: 'hello'/);
   assert.match(result.files[0]!.text, /servicemesh-ingress: "web#8080#false"/);
 });
+
+Deno.test("follows the file's sequence indentation and flow-map padding", async () => {
+  const text = `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  labels: {app: web}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+  - name: c
+    image: 127.0.0.1:5000/web:1.0
+`;
+  const out = (await generate([parseYamlFile("p.yml", text)], await options())).files[0]!.text;
+  assert.match(out, /labels: \{app: web\}/);
+  assert.match(out, /\n  containers:\n  - name: c\n/);
+});
