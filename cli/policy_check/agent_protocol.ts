@@ -17,30 +17,9 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 /** A JSON object. */
 export type JsonObject = { [key: string]: Json };
 
-/** The agent requests the checker replays or forges, by their protobuf message name. */
-export const REQUEST_TYPES = [
-  "CreateSandboxRequest",
-  "GuestDetailsRequest",
-  "UpdateInterfaceRequest",
-  "UpdateRoutesRequest",
-  "AddARPNeighborsRequest",
-  "CopyFileRequest",
-  "CreateContainerRequest",
-  "StartContainerRequest",
-  "WaitProcessRequest",
-  "ExecProcessRequest",
-  "ReadStreamRequest",
-  "WriteStreamRequest",
-  "CloseStdinRequest",
-  "SignalProcessRequest",
-  "RemoveContainerRequest",
-  "DestroySandboxRequest",
-  "SetPolicyRequest",
-  "UpdateContainerRequest",
-] as const;
-
-/** Name of an agent request message, e.g. `CreateContainerRequest`. */
-export type RequestType = typeof REQUEST_TYPES[number];
+/** Request types (protobuf message names) are the rules' entrypoints, one per agent request. */
+export { isRequestType, REQUEST_TYPES, type RequestType } from "../../rego/request_types.ts";
+import type { RequestType } from "../../rego/request_types.ts";
 
 /** One request as the agent's policy engine sees it. */
 export interface AgentRequest {
@@ -48,11 +27,6 @@ export interface AgentRequest {
   readonly type: RequestType;
   /** The request JSON, every field present. */
   readonly input: JsonObject;
-}
-
-/** Whether `name` is a request type the checker knows. */
-export function isRequestType(name: string): name is RequestType {
-  return (REQUEST_TYPES as readonly string[]).includes(name);
 }
 
 /** Deep copy of a JSON value (requests are mutated only through copies). */
