@@ -16,6 +16,7 @@ import {
   type ImageConfig,
   type ImageIndex,
   type ImageManifest,
+  MAX_DOCUMENT_SIZE,
   parseImageConfig,
   parseManifestDocument,
   type Platform,
@@ -223,6 +224,12 @@ export class OciImageResolver implements ImageResolver {
       }
       return bytes;
     };
+    if (descriptor && descriptor.size > MAX_DOCUMENT_SIZE) {
+      throw new ParseError(
+        field,
+        `${digest} is ${descriptor.size} bytes, more than the ${MAX_DOCUMENT_SIZE} allowed`,
+      );
+    }
     const cached = await cache.getBlob(digest);
     if (cached) return checkSize(cached);
     if (this.#deps.offline) throw this.#offlineMiss(field, `document ${digest}`);

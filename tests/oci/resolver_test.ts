@@ -578,6 +578,17 @@ Deno.test("rejects descriptors whose size does not match the content they name",
       layers: inner.layers.map((l) => l.descriptor),
     }));
     await registry.client.pushManifest(location, "config", manifest, OCI_MANIFEST, "push");
+    const huge = new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { ...inner.config.descriptor, size: 1 << 30 },
+      layers: inner.layers.map((l) => l.descriptor),
+    }));
+    await registry.client.pushManifest(location, "huge", huge, OCI_MANIFEST, "push");
+    await assert.rejects(
+      resolverFor(registry, `${cacheDir}/3`).resolve(`${registry.host}/badsize:huge`),
+      (e: unknown) => e instanceof ParseError && /more than the 4194304 allowed/.test(e.message),
+    );
     await assert.rejects(
       resolverFor(registry, `${cacheDir}/2`).resolve(`${registry.host}/badsize:config`),
       (e: unknown) => e instanceof VerificationError && /larger than expected/.test(e.message),
