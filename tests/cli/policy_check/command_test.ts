@@ -27,17 +27,19 @@ const OPTIONS = {
   offline: true,
 };
 
-async function initdataFor(pd: unknown, rules = RULES): Promise<Uint8Array> {
+function initdataFor(pd: unknown, rules = RULES): Uint8Array {
   return encodeInitdataToml({ "policy.rego": renderPolicyText(rules, pd) });
 }
 
 /** Writes the fixture documents with the Deployment annotated with `pd`'s policy. */
 async function writeApp(pd: unknown | undefined, rules = RULES): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "policy-check-" });
-  const docs = structuredClone(DOCS) as Record<string, any>[];
+  const docs = structuredClone(DOCS) as {
+    spec: { template: { metadata: { annotations: Record<string, string> } } };
+  }[];
   if (pd !== undefined) {
     docs[2].spec.template.metadata.annotations[INITDATA_ANNOTATION] =
-      await encodeInitdataAnnotation(await initdataFor(pd, rules));
+      await encodeInitdataAnnotation(initdataFor(pd, rules));
   }
   await Deno.writeTextFile(
     `${dir}/app.yml`,
@@ -119,7 +121,7 @@ Deno.test("policy check rejects malformed YAML naming file and document", async 
 
 Deno.test("policy check on an initdata file alone runs the pod-independent checks", async () => {
   const dir = await Deno.makeTempDir();
-  await Deno.writeFile(`${dir}/policy.toml`, await initdataFor(await fixturePolicyData()));
+  await Deno.writeFile(`${dir}/policy.toml`, initdataFor(await fixturePolicyData()));
   const { out, error } = await capture(() =>
     policyCheckCommand([`${dir}/policy.toml`], OPTIONS, resolver)
   );
