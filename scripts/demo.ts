@@ -25,6 +25,7 @@ import { parseContrastManifest } from "../coordinator/manifest_verifier.ts";
 import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdata.ts";
 import { type FoundInitdata, initdataFromYaml } from "../atls/workspace.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
+import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -143,7 +144,12 @@ function describeCert(pem: string): string {
   }`;
 }
 
-async function mutualTls(a: string, b: string, aName: string, bName: string): Promise<string> {
+async function mutualTls(
+  a: string,
+  client: { key: string; cert: string; ca: string },
+  aName: string,
+  bName: string,
+): Promise<string> {
   const read = (dir: string, f: string) => Deno.readTextFileSync(`${dir}/tls-config/${f}`);
   const server = tls.createServer({
     key: read(a, "key.pem"),
@@ -163,9 +169,9 @@ async function mutualTls(a: string, b: string, aName: string, bName: string): Pr
         host: "127.0.0.1",
         port,
         servername: aName,
-        key: read(b, "key.pem"),
-        cert: read(b, "certChain.pem"),
-        ca: read(b, "mesh-ca.pem"),
+        key: client.key,
+        cert: client.cert,
+        ca: client.ca,
         rejectUnauthorized: true,
       }, () => {
         if (!socket.authorized) {
@@ -174,7 +180,10 @@ async function mutualTls(a: string, b: string, aName: string, bName: string): Pr
       });
       let text = "";
       socket.on("data", (c: Uint8Array) => text += new TextDecoder().decode(c));
-      socket.on("end", () => resolve(`${bName} → ${aName}: "${text.trim()}"`));
+      socket.on(
+        "end",
+        () => text ? resolve(`${bName} → ${aName}: "${text.trim()}"`) : reject(new Error("closed")),
+      );
       socket.on("error", reject);
     });
   } finally {
@@ -310,14 +319,34 @@ async function main(): Promise<void> {
   const webName =
     (manifest.Policies[web.digest]?.SANs ?? []).find((s) => !s.includes("*") && !/^\d/.test(s)) ??
       "web";
+  const podFile = (f: FoundInitdata, name: string) =>
+    Deno.readTextFileSync(`${podDir(f)}/tls-config/${name}`);
+  const otherName = other.source.split("/").at(-1)!;
   info(
     `${green("✔")} ${await mutualTls(
       podDir(web),
-      podDir(other),
+      {
+        key: podFile(other, "key.pem"),
+        cert: podFile(other, "certChain.pem"),
+        ca: podFile(other, "mesh-ca.pem"),
+      },
       webName,
-      other.source.split("/").at(-1)!,
+      otherName,
     )}`,
   );
+  const outsider = await createAttestedTlsIdentity(
+    await generateTlsKeyPair(),
+    undefined,
+    "outsider",
+  );
+  const outcome = await mutualTls(
+    podDir(web),
+    { key: outsider.keyPem, cert: outsider.certPem, ca: podFile(other, "mesh-ca.pem") },
+    webName,
+    "outsider",
+  ).then(() => "accepted", () => "refused");
+  if (outcome !== "refused") throw new Error("a client without a mesh certificate was accepted");
+  info(`${green("✔")} a client with a self-made certificate is refused by ${webName}`);
 
   step("A pod with a tampered policy is refused");
   const original = await parseInitdata(web.bytes);

@@ -20,6 +20,7 @@ Deno.test({
       }
       assert.match(text, /stand-ins with the real names/);
       assert.match(text, /✔ .* → .*: "hello /, "mutual TLS between two pods");
+      assert.match(text, /self-made certificate is refused/);
       assert.match(text, /refused: hostData: coordinator answered 403/);
       assert.match(text, /root CA unchanged/);
       assert.match(text, /active manifest = manifest\.json/);
