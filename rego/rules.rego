@@ -250,7 +250,22 @@ container_identity_ok(c, req) if {
 	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
 	regex.match(pd.pod.sandbox_name_regex, sandbox_name)
 	same_sandbox(sandbox_name)
+	sandbox_id_ok(c, req, a)
 	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
+}
+
+# Containers belong to the sandbox created before them; the pause container carries its ID.
+sandbox_id_ok(c, req, a) if {
+	is_string(pstate.sandbox_id)
+	a["io.kubernetes.cri.sandbox-id"] == pstate.sandbox_id
+	c.kind != "pause"
+}
+
+sandbox_id_ok(c, req, a) if {
+	is_string(pstate.sandbox_id)
+	a["io.kubernetes.cri.sandbox-id"] == pstate.sandbox_id
+	c.kind == "pause"
+	req.container_id == pstate.sandbox_id
 }
 
 # The agent may take the user from string_user instead of the OCI process: it must agree.

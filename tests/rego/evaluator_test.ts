@@ -6,7 +6,7 @@ import { createContainer, createSandbox, execProcess, hexId } from "./agent_requ
 
 const rules = await CompiledRules.load();
 const SANDBOX = hexId(0xaa);
-const PAUSE = hexId(0x01);
+const PAUSE = SANDBOX; // Kata: the pause container carries the sandbox ID.
 const WEB = hexId(0x02);
 
 async function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
@@ -239,6 +239,29 @@ Deno.test("arguments known only at run time must match their pattern", async () 
   assert.equal(ev.decide("CreateContainerRequest", req).allowed, false);
   req.OCI.Process.Args = ["/usr/bin/web"];
   assert.equal(ev.decide("CreateContainerRequest", req).allowed, false);
+});
+
+Deno.test("containers must belong to the created sandbox: none before CreateSandbox, pause carries its ID", async () => {
+  const data = await samplePolicyData();
+  const pause = data.containers[0]!;
+  const fresh = await rules.evaluator(data);
+  assert.equal(
+    fresh.decide("CreateContainerRequest", createContainer(data, pause, SANDBOX, SANDBOX)).allowed,
+    false,
+  );
+  fresh.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX));
+  assert.equal(
+    fresh.decide("CreateContainerRequest", createContainer(data, pause, hexId(0x33), SANDBOX))
+      .allowed,
+    false,
+  );
+  assert.equal(
+    fresh.decide("CreateContainerRequest", createContainer(data, pause, SANDBOX, SANDBOX)).allowed,
+    true,
+  );
+  await expectDeniedMutation((
+    r,
+  ) => (r.OCI.Annotations["io.kubernetes.cri.sandbox-id"] = hexId(0x44)));
 });
 
 Deno.test("denies a container ID that is already in use", async () => {

@@ -140,7 +140,13 @@ Deno.test({
         policy.containers.forEach((c, i) => {
           const d = ev.evaluate(
             "CreateContainerRequest",
-            createContainer(policy, c, hexId(i + 1), sandbox, EXAMPLE_SECRETS),
+            createContainer(
+              policy,
+              c,
+              c.kind === "pause" ? sandbox : hexId(i + 1),
+              sandbox,
+              EXAMPLE_SECRETS,
+            ),
           );
           assert.equal(d.allowed, true, `${name}/${c.name}: ${d.error ?? "denied"}`);
         });
