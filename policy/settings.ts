@@ -17,6 +17,8 @@ export interface Settings {
   readonly runtime_class_name: string;
   readonly initializer: {
     readonly image: string;
+    /** Environment of the initializer (e.g. `CONTRAST_COORDINATOR`, the Coordinator's mesh API). */
+    readonly env: readonly { readonly name: string; readonly value: string }[];
     readonly secrets_volume: string;
     readonly secrets_mount_path: string;
   };

@@ -123,7 +123,12 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
         init.items.unshift(existing);
       }
     } else {
-      init.items.unshift(doc.createNode({ name: INITIALIZER_NAME, image: plan.initializerImage }));
+      const env = settings.initializer.env.map((e) => ({ name: e.name, value: e.value }));
+      init.items.unshift(doc.createNode({
+        name: INITIALIZER_NAME,
+        image: plan.initializerImage,
+        ...(env.length > 0 ? { env } : {}),
+      }));
     }
   }
   for (const container of containerNodes(spec)) addSecretsMount(doc, container, settings);
