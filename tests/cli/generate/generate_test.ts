@@ -115,7 +115,10 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
   assert.equal(spec.runtimeClassName, "contrast-cc-0-1-0");
   assert.equal(spec.initContainers[0].name, "contrast-initializer");
   assert.equal(spec.initContainers[0].image, IMAGES.get("127.0.0.1:5000/initializer:1.0")!.pinned);
-  assert.deepEqual(spec.initContainers[0].env, [{ name: "CONTRAST_COORDINATOR", value: "coordinator:7777" }]);
+  assert.deepEqual(spec.initContainers[0].env, [{
+    name: "CONTRAST_COORDINATOR",
+    value: "coordinator:7777",
+  }]);
   assert.equal(spec.initContainers[1].name, "contrast-service-mesh");
   assert.equal(spec.initContainers[1].restartPolicy, "Always");
   assert.deepEqual(spec.initContainers[1].env, [{
