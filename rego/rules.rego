@@ -493,8 +493,19 @@ linux_ok(c, req) if {
 	}
 	object.get(l, "Seccomp", null) == null
 	count(object.get(l, "Devices", [])) == 0
+	no_device_cgroup_rules(object.get(l, "Resources", null))
+	object.get(l, "MountLabel", "") == ""
 	object.get(l, "RootfsPropagation", "") in {"", "private", "rprivate", "slave", "rslave"}
 	hostname_ok(object.get(req.OCI, "Hostname", ""))
+}
+
+# The runtime never sends device cgroup rules; one allowing devices would, with CAP_MKNOD, open
+# the guest's block devices to the container.
+no_device_cgroup_rules(null)
+
+no_device_cgroup_rules(r) if {
+	r != null
+	count(object.get(r, "Devices", [])) == 0
 }
 
 sysctl_or_empty(s) := s if s != null
@@ -528,10 +539,25 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	p := input.process
 	exec_command_allowed(c, p.Args)
 	object.get(p, "Terminal", false) == false
-	object.get(object.get(p, "User", {}), "UID", 0) == c.process.uid
+	exec_process_like_container(c.process, p)
+	string_user_ok(c, object.get(input, "string_user", null))
 	capabilities_subset(object.get(p, "Capabilities", null), c.process.capabilities)
 	env_ok(c.process, object.get(p, "Env", []))
 }
+
+# containerd execs with the container's process (only Args and Terminal change): the same user
+# and groups, working directory and security settings; privileges may only be dropped.
+exec_process_like_container(e, p) if {
+	user_ok(e, object.get(p, "User", {}))
+	object.get(p, "Cwd", "") == e.cwd
+	no_new_privileges_kept(e, object.get(p, "NoNewPrivileges", false))
+	object.get(p, "ApparmorProfile", "") == ""
+	object.get(p, "SelinuxLabel", "") == ""
+}
+
+no_new_privileges_kept(e, _) if e.no_new_privileges == false
+
+no_new_privileges_kept(e, true) if e.no_new_privileges == true
 
 exec_command_allowed(c, args) if {
 	some cmd in c.exec_commands

@@ -101,3 +101,50 @@ test_mount_type_is_read_from_type_underscore if {
 	not agent_policy.mount_matches(em, {"destination": "/proc", "source": "proc", "type_": "bind", "options": ["nosuid"]}, "")
 	not agent_policy.mount_matches(em, {"destination": "/proc", "source": "proc", "type_": "bind", "type": "proc", "options": ["nosuid"]}, "")
 }
+
+# An exec'd process is the container's process with other Args (containerd ExecSync): same user,
+# groups, working directory and security settings.
+exec_container := {
+	"name": "app", "kind": "container", "exec_commands": [["/bin/probe"]],
+	"process": {
+		"uid": 1000, "gid": 1000, "additional_gids": [1000], "cwd": "/srv",
+		"no_new_privileges": true, "env": [], "env_regexes": [],
+		"capabilities": {"bounding": [], "effective": [], "inheritable": [], "permitted": [], "ambient": []},
+	},
+}
+
+exec_request(process, string_user) := {
+	"container_id": sandbox, "exec_id": "e", "string_user": string_user,
+	"process": object.union(
+		{
+			"Terminal": false, "User": {"UID": 1000, "GID": 1000, "AdditionalGids": [1000], "Username": ""},
+			"Args": ["/bin/probe"], "Env": [], "Cwd": "/srv",
+			"Capabilities": {"Bounding": [], "Effective": [], "Inheritable": [], "Permitted": [], "Ambient": []},
+			"NoNewPrivileges": true, "ApparmorProfile": "", "SelinuxLabel": "",
+		},
+		process,
+	),
+}
+
+exec_allowed(process, string_user) if {
+	agent_policy.ExecProcessRequest.allowed with data.agent_policy.policy_data as object.union(policy_data, {"containers": [exec_container]})
+		with input as exec_request(process, string_user)
+		with data.pstate as {"containers": {sandbox: {"index": 0}}}
+}
+
+test_exec_keeps_the_container_user_groups_cwd_and_privileges if {
+	exec_allowed({}, null)
+	exec_allowed({}, {"uid": "1000", "gid": "1000", "additionalGids": []})
+	not exec_allowed({"User": {"UID": 1000, "GID": 0, "AdditionalGids": [], "Username": ""}}, null)
+	not exec_allowed({"User": {"UID": 1000, "GID": 1000, "AdditionalGids": [0], "Username": ""}}, null)
+	not exec_allowed({"Cwd": "/tmp"}, null)
+	not exec_allowed({"NoNewPrivileges": false}, null)
+	not exec_allowed({"ApparmorProfile": "unconfined"}, null)
+	not exec_allowed({}, {"uid": "0", "gid": "0", "additionalGids": []})
+}
+
+test_device_cgroup_rules_and_mount_labels_are_refused if {
+	agent_policy.no_device_cgroup_rules(null)
+	agent_policy.no_device_cgroup_rules({"Devices": []})
+	not agent_policy.no_device_cgroup_rules({"Devices": [{"Allow": true, "Type": "a", "Major": -1, "Minor": -1, "Access": "rwm"}]})
+}

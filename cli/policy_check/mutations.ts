@@ -148,6 +148,20 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   add("apparmor unconfined", "OCI.Process.ApparmorProfile", (i) => {
     process(i).ApparmorProfile = "unconfined";
   });
+  if (user.UID !== 0 || user.GID !== 0) {
+    add("root string_user", "string_user", (i) => {
+      i.string_user = { uid: "0", gid: "0", additionalGids: [] };
+    });
+  }
+  add("device cgroup allows all devices", "OCI.Linux.Resources.Devices", (i) => {
+    const linux = o(o(i.OCI).Linux);
+    const resources = linux.Resources === null ? { Devices: [] } : o(linux.Resources);
+    a(resources.Devices).push({ Allow: true, Type: "a", Major: -1, Minor: -1, Access: "rwm" });
+    linux.Resources = resources;
+  });
+  add("mount label", "OCI.Linux.MountLabel", (i) => {
+    o(o(i.OCI).Linux).MountLabel = "system_u:object_r:container_file_t:s0";
+  });
   const root = o(o(base.input.OCI).Root);
   if (root.Readonly === true) {
     add("writable root", "OCI.Root.Readonly", (i) => {
@@ -342,11 +356,38 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
     process(i).Terminal = true;
   });
   add("extra env var", "process.Env", (i) => a(process(i).Env).push("LD_PRELOAD=/tmp/x.so"));
-  if (o(process(base.input).User).UID !== 0) {
+  const user = o(process(base.input).User);
+  if (user.UID !== 0) {
     add("root user", "process.User.UID", (i) => {
       o(process(i).User).UID = 0;
     });
   }
+  if (user.GID !== 0) {
+    add("root group", "process.User.GID", (i) => {
+      o(process(i).User).GID = 0;
+    });
+  }
+  const groups = a(user.AdditionalGids);
+  const extraGroup = [0, 6, 4242].find((g) => !groups.includes(g) && user.GID !== g) ?? 4243;
+  add("extra group", "process.User.AdditionalGids", (i) => {
+    a(o(process(i).User).AdditionalGids).push(extraGroup);
+  });
+  if (process(base.input).NoNewPrivileges === true) {
+    add("privilege escalation", "process.NoNewPrivileges", (i) => {
+      process(i).NoNewPrivileges = false;
+    });
+  }
+  add("changed working dir", "process.Cwd", (i) => {
+    process(i).Cwd = "/tmp/tampered";
+  });
+  if (user.UID !== 0 || user.GID !== 0) {
+    add("root string_user", "string_user", (i) => {
+      i.string_user = { uid: "0", gid: "0", additionalGids: [] };
+    });
+  }
+  add("apparmor unconfined", "process.ApparmorProfile", (i) => {
+    process(i).ApparmorProfile = "unconfined";
+  });
   add("privileged capabilities", "process.Capabilities", (i) => {
     process(i).Capabilities = {
       Bounding: [...ALL_CAPABILITIES],
