@@ -143,10 +143,16 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     annotations: obj(input.podMetadata.annotations) as Record<string, string>,
   };
 
-  for (const unsupported of ["hostNetwork", "hostPID", "hostIPC"]) {
-    if (spec[unsupported] === true) {
+  for (const unsupported of ["hostNetwork", "hostPID", "hostIPC", "hostUsers"]) {
+    if (spec[unsupported] === (unsupported === "hostUsers" ? false : true)) {
       issues.add(childPath(specPath, unsupported), "not supported in a confidential pod");
     }
+  }
+  if (list(spec.ephemeralContainers).length > 0) {
+    issues.add(
+      childPath(specPath, "ephemeralContainers"),
+      "not supported: the policy admits only the containers of the pod spec",
+    );
   }
 
   // Volumes.

@@ -144,6 +144,8 @@ Deno.test("configMap volumes and the service account token are file shares named
 Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args and duplicate names", async () => {
   const bad = await input({
     hostNetwork: true,
+    hostUsers: false,
+    ephemeralContainers: [{ name: "debug", image: web.pinned }],
     volumes: [{ name: "v", emptyDir: {} }],
     containers: [
       {
@@ -167,6 +169,8 @@ Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args 
     for (
       const expected of [
         "f.yml[0]: spec.hostNetwork: not supported in a confidential pod",
+        "f.yml[0]: spec.hostUsers: not supported in a confidential pod",
+        "f.yml[0]: spec.ephemeralContainers: not supported: the policy admits only the containers of the pod spec",
         "f.yml[0]: spec.containers[0].volumeMounts[0].subPath: subPath mounts are not supported",
         'f.yml[0]: spec.containers[0].volumeMounts[1].name: no volume named "nope" in the pod',
         'f.yml[0]: spec: duplicate container name "c"',
