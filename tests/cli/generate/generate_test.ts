@@ -419,3 +419,50 @@ spec:
   assert.match(out, /labels: \{app: web\}/);
   assert.ok(out.includes("\n  containers:\n  - name: c\n"));
 });
+
+Deno.test("every workload kind gets a policy; --skip-initializer and --skip-service-mesh are honoured", async () => {
+  const template = `    metadata:
+      annotations:
+        contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]`;
+  const kinds = [
+    ["apps/v1", "Deployment"],
+    ["apps/v1", "StatefulSet"],
+    ["apps/v1", "DaemonSet"],
+    ["apps/v1", "ReplicaSet"],
+    ["v1", "ReplicationController"],
+    ["batch/v1", "Job"],
+  ];
+  const docs = kinds.map(([api, kind]) =>
+    `apiVersion: ${api}\nkind: ${kind}\nmetadata: {name: w-${
+      kind!.toLowerCase()
+    }}\nspec:\n  template:\n${template}\n`
+  );
+  docs.push(
+    `apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: cron}\nspec:\n  schedule: "* * * * *"\n  jobTemplate:\n    spec:\n      template:\n${
+      template.replaceAll("\n    ", "\n        ").replace(/^ {4}/, "        ")
+    }\n`,
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod\n  annotations:\n    contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"\nspec:\n  runtimeClassName: contrast-cc\n  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+  );
+  const file = () => parseYamlFile("kinds.yml", docs.join("---\n"));
+  const full = await generate([file()], await options());
+  assert.equal(full.policies.length, 8);
+  for (const p of full.policies) {
+    assert.deepEqual(p.policyData.containers.map((c) => c.name), [
+      "pause",
+      "contrast-initializer",
+      "contrast-service-mesh",
+      "c",
+    ], p.kind);
+  }
+  const bare = await generate([file()], {
+    ...(await options()),
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  for (const p of bare.policies) {
+    assert.deepEqual(p.policyData.containers.map((c) => c.name), ["pause", "c"], p.kind);
+  }
+});
