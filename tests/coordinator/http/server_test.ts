@@ -164,3 +164,29 @@ Deno.test("probes and metrics answer over plain HTTP", async () => {
     await server.close();
   }
 });
+
+Deno.test("answers 408 to a client that does not finish its request in time", async () => {
+  const metrics = new CoordinatorMetrics();
+  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  const server = await listenHttps(
+    { port: 0, host: "127.0.0.1", certPem: id.certPem, keyPem: id.keyPem },
+    createRequestHandler({
+      api: "user",
+      routes,
+      limits: { maxBodyBytes: 1024, requestTimeoutMs: 200 },
+      logger,
+      metrics,
+    }),
+  );
+  const tls = await import("node:tls");
+  try {
+    const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+    await new Promise((r) => socket.once("secureConnect", r));
+    socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{"a"');
+    let text = "";
+    for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
+    assert.match(text, /^HTTP\/1\.1 408/);
+  } finally {
+    await server.close();
+  }
+});
