@@ -297,6 +297,13 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
         });
       }
     }
+    // The root filesystem of another container of the pod.
+    const otherId = otherCreates(step, seq).find((x) => x.context.containerId)?.context.containerId;
+    if (otherId !== undefined) {
+      add("root of another container", "OCI.Root.Path", (i) => {
+        o(o(i.OCI).Root).Path = `/run/kata-containers/${otherId}/rootfs`;
+      });
+    }
     // A variable that is legitimate in another container of the pod, but not in this one.
     const mineEnv = new Set(env);
     const foreign = otherCreates(step, seq).flatMap((x) =>
@@ -399,6 +406,10 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   });
   add("unknown container", "container_id", (i) => {
     i.container_id = containerId(rng);
+  });
+  // The probe run in the pause container.
+  add("exec into the pause container", "container_id", (i) => {
+    i.container_id = seq.instance.sandboxId;
   });
   // The probe run in another running container that has no such probe.
   const args = JSON.stringify(a(process(base.input).Args));
