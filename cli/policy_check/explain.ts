@@ -373,6 +373,15 @@ export async function explainRequests(
         (found.together ? " (together)" : "") +
         (fromPolicyData ? " (compared with the policy's expectations)" : "") +
         `: ${found.fields[0].hint}`;
+    } else if (request.type === "SetPolicyRequest") {
+      summary = "SetPolicyRequest is denied: replacing the policy from the host is never allowed " +
+        "(the policy is fixed by the initdata measured into the TEE)";
+    } else if (
+      (policyData as { requests?: Record<string, unknown> } | null)?.requests?.[request.type] ===
+        false
+    ) {
+      summary = `${request.type} is denied: the policy turns this request off ` +
+        `(policy_data.requests.${request.type} is false; see the platform settings)`;
     } else if (candidates.length === 0) {
       summary = `${request.type} is denied, and no allowed request of this type was available ` +
         "to compare it with: either the policy never allows this kind of request, or it does " +

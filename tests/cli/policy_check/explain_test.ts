@@ -116,7 +116,16 @@ Deno.test("a SetPolicy request is denied with no allowed request to compare with
     input: { policy: "package agent_policy" },
   }], legit(1));
   assert.equal(e.allowed, false);
-  assert.match(e.summary, /no allowed request of this type/);
+  assert.match(e.summary, /never allowed/);
+});
+
+Deno.test("a request type the policy turns off is explained as such", async () => {
+  const [e] = await explainRequests(rules, pd, [{
+    type: "UpdateContainerRequest",
+    input: { container_id: "ab".repeat(32), resources: null },
+  }], legit(1));
+  assert.equal(e.allowed, false);
+  assert.match(e.summary, /policy_data\.requests\.UpdateContainerRequest is false/);
 });
 
 Deno.test("reads the agent's policy log (JSON lines), an array, or one object", () => {
