@@ -110,7 +110,7 @@ Deno.test("without any allowed reference, compares with the policy data's expect
   assert.match(e.summary, /policy's expectations/);
 });
 
-Deno.test("a SetPolicy request is denied with no allowed request to compare with", async () => {
+Deno.test("a SetPolicy request is explained as never allowed", async () => {
   const [e] = await explainRequests(rules, pd, [{
     type: "SetPolicyRequest",
     input: { policy: "package agent_policy" },
