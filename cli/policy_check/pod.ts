@@ -293,12 +293,12 @@ export function readWorkload(doc: unknown, origin: string): PodWorkload | undefi
   const route = TEMPLATE_PATHS[kind];
   if (route === undefined) return undefined;
   const meta = obj(doc.metadata, "metadata");
-  const name = str(meta.name, `${origin}: metadata.name`);
+  const name = str(meta.name, "metadata.name");
   const namespace = str(meta.namespace, "metadata.namespace", "default");
   let template: unknown = doc;
-  for (const key of route) template = obj(template, `${origin}: ${route.join(".")}`)[key];
+  for (const key of route) template = obj(template, route.join("."))[key];
   const templatePath = route.join(".");
-  const t = obj(template, `${origin}: ${templatePath || "(root)"}`);
+  const t = obj(template, templatePath || "(root)");
   const tmeta = obj(t.metadata, `${templatePath}.metadata`);
   const spec = readPodSpec(t.spec, templatePath ? `${templatePath}.spec` : "spec", name);
   const claims = kind === "StatefulSet"

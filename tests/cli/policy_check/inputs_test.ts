@@ -116,3 +116,19 @@ Deno.test("a missing path is unavailable, not a crash", async () => {
     (e) => (e as Error).name === "UnavailableError",
   );
 });
+
+Deno.test("a workload field of the wrong type is reported once with file, document and path", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/d.yml`,
+    "kind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n" +
+      "      runtimeClassName: contrast-cc\n      containers:\n        - {name: c, image: i, args: 5}\n",
+  );
+  await assert.rejects(
+    () => readCheckInputs([dir]),
+    (e) =>
+      e instanceof ParseError &&
+      e.field === `${dir}/d.yml#0: spec.template.spec.containers[0].args` &&
+      /list/.test(e.reason),
+  );
+});
