@@ -106,8 +106,12 @@ interface Workload {
   readonly kind: ReturnType<typeof podTemplateKind>;
   readonly spec: YAMLMap;
   readonly meta: YAMLMap | undefined;
+  /** Resource and pod-template annotations merged (the template's win). */
   readonly annotations: Record<string, unknown>;
+  /** Keys that come from the pod template's annotations. */
+  readonly templateAnnotationKeys: ReadonlySet<string>;
   readonly specPath: string;
+  readonly metaPath: string;
 }
 
 function podTemplateKind(kind: string) {
@@ -139,7 +143,9 @@ const EGRESS_ENTRY = /^[A-Za-z0-9_-]+#[0-9.:\[\]a-fA-F]+:[0-9]{1,5}#[A-Za-z0-9.-
 
 function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
   const at = (key: string) =>
-    `${w.ref.location}: ${w.meta ? "" : ""}metadata.annotations["${key}"]`;
+    `${w.ref.location}: ${
+      w.templateAnnotationKeys.has(key) ? w.metaPath : "metadata"
+    }.annotations["${key}"]`;
   const a = w.annotations;
   const role = a[POD_ROLE_ANNOTATION];
   if (role !== undefined && role !== "coordinator") {
@@ -240,7 +246,9 @@ export async function generate(
       spec,
       meta: isMap(meta) ? meta : undefined,
       annotations: { ...annotationsAt(ref.node.get("metadata", true)), ...annotationsAt(meta) },
+      templateAnnotationKeys: new Set(kind === "Pod" ? [] : Object.keys(annotationsAt(meta))),
       specPath: paths.spec.join("."),
+      metaPath: paths.meta.join("."),
     });
   }
   for (const w of workloads) checkAnnotations(w, issues);

@@ -307,7 +307,21 @@ Deno.test("rejects malformed contrast annotations", async () => {
       `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
       `  annotations:\n    contrast.edgeless.systems/pod-role: boss\n`,
     ),
-    /pod-role.*must be "coordinator"/,
+    /bad\.yml\[0\]: metadata\.annotations\["contrast\.edgeless\.systems\/pod-role"\]: must be "coordinator"/,
+  );
+  await rejects(
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    metadata:
+      annotations: {contrast.edgeless.systems/skip-initializer: "maybe"}
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]
+`,
+    /spec\.template\.metadata\.annotations\["contrast\.edgeless\.systems\/skip-initializer"\]: must be "true" or "false"/,
   );
   await rejects(
     POD(
