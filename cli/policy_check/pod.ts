@@ -73,7 +73,8 @@ export interface PodSpec {
   readonly initContainers: readonly Container[];
   readonly containers: readonly Container[];
   readonly volumes: readonly Volume[];
-  readonly hostname: string;
+  /** `spec.hostname` (undefined: the pod name). */
+  readonly hostname?: string;
   readonly runAsUser?: number;
   readonly runAsGroup?: number;
   readonly fsGroup?: number;
@@ -243,7 +244,7 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
   };
 }
 
-function readPodSpec(v: unknown, path: string, podName: string): PodSpec {
+function readPodSpec(v: unknown, path: string): PodSpec {
   const o = obj(v, path);
   const sc = obj(o.securityContext, `${path}.securityContext`);
   const containers = list(o.containers, `${path}.containers`).map((c, i) =>
@@ -264,7 +265,7 @@ function readPodSpec(v: unknown, path: string, podName: string): PodSpec {
       if (kinds.length !== 1) throw new ParseError(p, "a volume needs exactly one source");
       return { name: str(vo.name, `${p}.name`), kind: kinds[0], source: obj(vo[kinds[0]], p) };
     }),
-    hostname: str(o.hostname, `${path}.hostname`, podName),
+    ...(o.hostname === undefined ? {} : { hostname: str(o.hostname, `${path}.hostname`) }),
     runAsUser: optInt(sc.runAsUser, `${path}.securityContext.runAsUser`),
     runAsGroup: optInt(sc.runAsGroup, `${path}.securityContext.runAsGroup`),
     fsGroup: optInt(sc.fsGroup, `${path}.securityContext.fsGroup`),
@@ -300,7 +301,7 @@ export function readWorkload(doc: unknown, origin: string): PodWorkload | undefi
   const templatePath = route.join(".");
   const t = obj(template, templatePath || "(root)");
   const tmeta = obj(t.metadata, `${templatePath}.metadata`);
-  const spec = readPodSpec(t.spec, templatePath ? `${templatePath}.spec` : "spec", name);
+  const spec = readPodSpec(t.spec, templatePath ? `${templatePath}.spec` : "spec");
   const claims = kind === "StatefulSet"
     ? list(obj(doc.spec, "spec").volumeClaimTemplates, "spec.volumeClaimTemplates").map((c, i) => {
       const meta = obj(obj(c, `spec.volumeClaimTemplates[${i}]`).metadata, "metadata");

@@ -467,7 +467,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     }]),
     "eth0",
   );
-  const hostname = w.spec.hostname === w.name ? instance.podName : w.spec.hostname;
+  const hostname = w.spec.hostname ?? instance.podName;
   push(
     createSandboxRequest({
       hostname,
