@@ -57,6 +57,7 @@ export function cliEvidenceVerifier(): EvidenceAgainstManifest {
   const verifiers = manifestVerifiersWithCollateral({
     cacheDir: Deno.env.get("CONTRAST_COLLATERAL_CACHE") ?? defaultCollateralCacheDir(),
     offline: Deno.env.get("CONTRAST_OFFLINE") === "1",
+    simulatedTdxCollateralDir: Deno.env.get("CONTRAST_SIMULATED_TDX_COLLATERAL"),
   });
   return (manifest, evidence, options) => verifiers.verify(manifest, evidence, options);
 }

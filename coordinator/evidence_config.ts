@@ -10,15 +10,16 @@ import { ParseError } from "../errors/mod.ts";
 import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
 import { ConfigfsTsmEvidenceSource } from "./configfs_tsm_source.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
-import { SimulatedSnpEvidenceSource } from "./simulated_evidence.ts";
+import { SimulatedSnpEvidenceSource, SimulatedTdxEvidenceSource } from "./simulated_evidence.ts";
+import { SimulatedTdxAuthority } from "../tdx/simulated/authority.ts";
 
 /** Configuration of the evidence source. */
 export interface EvidenceConfig {
-  /** `configfs-tsm` or `simulated-snp`. */
+  /** `configfs-tsm`, `simulated-snp` or `simulated-tdx`. */
   readonly kind: string;
   /** Must be true for a simulated source. */
   readonly allowSimulated: boolean;
-  /** Folder of a saved simulated SNP authority (simulated only). */
+  /** Folder of a saved simulated SNP authority, or file of a simulated TDX one (simulated only). */
   readonly simulatedAuthorityDir?: string;
   /** Hex HOST_DATA of the simulated VM: its initdata digest (simulated only). */
   readonly simulatedHostData?: string;
@@ -37,7 +38,8 @@ export async function evidenceSourceFrom(config: EvidenceConfig): Promise<Eviden
   switch (config.kind) {
     case "configfs-tsm":
       return await ConfigfsTsmEvidenceSource.open(config.configfsTsmDir);
-    case "simulated-snp": {
+    case "simulated-snp":
+    case "simulated-tdx": {
       if (!config.allowSimulated) {
         throw new ParseError(
           "evidence",
@@ -45,10 +47,21 @@ export async function evidenceSourceFrom(config: EvidenceConfig): Promise<Eviden
         );
       }
       if (!config.simulatedAuthorityDir) {
-        throw new ParseError("simulated-authority", "required with --evidence simulated-snp");
+        throw new ParseError("simulated-authority", `required with --evidence ${config.kind}`);
       }
       if (!config.simulatedHostData) {
-        throw new ParseError("simulated-host-data", "required with --evidence simulated-snp");
+        throw new ParseError("simulated-host-data", `required with --evidence ${config.kind}`);
+      }
+      if (config.kind === "simulated-tdx") {
+        return new SimulatedTdxEvidenceSource(
+          await SimulatedTdxAuthority.load(config.simulatedAuthorityDir),
+          {
+            hostData: decodeHex(config.simulatedHostData, "simulated-host-data", 32),
+            ...(config.simulatedMeasurement
+              ? { mrTd: decodeHex(config.simulatedMeasurement, "simulated-measurement", 48) }
+              : {}),
+          },
+        );
       }
       const authority = await SimulatedSnpAuthority.load(config.simulatedAuthorityDir);
       return new SimulatedSnpEvidenceSource(authority, {
@@ -61,7 +74,9 @@ export async function evidenceSourceFrom(config: EvidenceConfig): Promise<Eviden
     default:
       throw new ParseError(
         "evidence",
-        `unknown evidence source ${JSON.stringify(config.kind)} (configfs-tsm or simulated-snp)`,
+        `unknown evidence source ${
+          JSON.stringify(config.kind)
+        } (configfs-tsm, simulated-snp or simulated-tdx)`,
       );
   }
 }

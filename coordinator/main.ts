@@ -59,7 +59,7 @@ export function coordinatorProgram(): Command {
     )
     .option(
       "--evidence <kind>",
-      "configfs-tsm or simulated-snp",
+      "configfs-tsm, simulated-snp or simulated-tdx",
       env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
     )
     .option(
@@ -94,6 +94,11 @@ export function coordinatorProgram(): Command {
     )
     .option("--collateral-dir <dir>", "offline collateral bundle", env("CONTRAST_COLLATERAL_DIR"))
     .option("--offline", "never fetch collateral from AMD/Intel", env("CONTRAST_OFFLINE") === "1")
+    .option(
+      "--simulated-tdx-collateral <dir>",
+      "collateral of a simulated TDX authority",
+      env("CONTRAST_SIMULATED_TDX_COLLATERAL"),
+    )
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
 }
@@ -118,6 +123,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
       cacheDir: o.collateralCache ?? defaultCollateralCacheDir(),
       offline: o.offline === true,
       importDirs: o.collateralDir ? [o.collateralDir] : [],
+      simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const coordinator = await Coordinator.start({
       evidenceSource: await evidenceSourceFrom({

@@ -15,6 +15,7 @@ import {
 import { AmdKdsClient } from "../snp/kds/client.ts";
 import { CachingFetcher } from "../collateral/caching_fetcher.ts";
 import { cachingFetcherTransport, IntelPcsClient } from "../tdx/pcs/client.ts";
+import { collateralSourceForDir } from "../tdx/pcs/collateral_dir.ts";
 import { SnpEvidenceVerifier } from "../snp/verifier.ts";
 import type { SnpCollateralSource } from "../snp/kds/source.ts";
 import {
@@ -44,6 +45,12 @@ export interface ManifestVerifiersOptions {
   readonly snpCollateral?: SnpCollateralSource;
   /** Intel PCS or an offline bundle. */
   readonly tdxCollateral?: TdxEvidenceVerifierOptions["collateral"];
+  /**
+   * Collateral signed by a simulated TDX authority (its TCB info, QE identity and CRLs), for
+   * manifests whose TDX entries are all simulated; it verifies only against the simulated root
+   * those entries name.
+   */
+  readonly simulatedTdxCollateral?: TdxEvidenceVerifierOptions["collateral"];
   /** Shared cache of verified chains. */
   readonly chainCache?: ChainCache;
 }
@@ -87,9 +94,9 @@ export class ManifestVerifiers {
         }),
         tdx: new TdxEvidenceVerifier({
           referenceValues: m.ReferenceValues.tdx,
-          ...(m.ReferenceValues.tdx.some((v) => v.Platform !== SIMULATED_TDX_PLATFORM)
-            ? { collateral: this.#options.tdxCollateral }
-            : {}),
+          collateral: m.ReferenceValues.tdx.some((v) => v.Platform !== SIMULATED_TDX_PLATFORM)
+            ? this.#options.tdxCollateral
+            : this.#options.simulatedTdxCollateral,
           chainCache: this.#cache,
         }),
       };
@@ -115,6 +122,8 @@ export interface CollateralConfig {
   readonly offline?: boolean;
   /** Offline collateral bundle directories. */
   readonly importDirs?: readonly string[];
+  /** Flat collateral folder written by a simulated TDX authority (simulated TDX only). */
+  readonly simulatedTdxCollateralDir?: string;
 }
 
 /** The default collateral cache: `$XDG_CACHE_HOME/contrast/collateral` (or `~/.cache/…`). */
@@ -139,5 +148,18 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
     chainCache,
     snpCollateral: new AmdKdsClient({ fetcher, chainCache }),
     tdxCollateral: new IntelPcsClient({ transport: cachingFetcherTransport(fetcher) }),
+    ...(config.simulatedTdxCollateralDir
+      ? { simulatedTdxCollateral: lazyCollateralDir(config.simulatedTdxCollateralDir) }
+      : {}),
   });
+}
+
+function lazyCollateralDir(dir: string): NonNullable<TdxEvidenceVerifierOptions["collateral"]> {
+  let source: ReturnType<typeof collateralSourceForDir> | undefined;
+  return {
+    collateralFor: async (request) => {
+      source ??= collateralSourceForDir(dir);
+      return await (await source).collateralFor(request);
+    },
+  };
 }

@@ -1,13 +1,15 @@
 /**
- * Simulated SEV-SNP evidence for local runs and tests: reports signed by a
- * {@link SimulatedSnpAuthority} (a locally generated vendor-like chain) with the `HOST_DATA`
- * the Kata runtime would set. Only accepted by manifests whose reference values name the
+ * Simulated evidence for local runs and tests: SEV-SNP reports signed by a
+ * {@link SimulatedSnpAuthority} with the `HOST_DATA` the Kata runtime would set, and TDX quotes
+ * by a {@link SimulatedTdxAuthority} with the `MRCONFIGID` it would set (both locally generated
+ * vendor-like chains). Only accepted by manifests whose reference values name the
  * simulated root's fingerprint; never trusted implicitly.
  *
  * @module
  */
 import type { Evidence } from "../evidence/types.ts";
 import type { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
+import type { SimulatedTdxAuthority } from "../tdx/simulated/authority.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
 
 /** Options of {@link SimulatedSnpEvidenceSource}. */
@@ -40,5 +42,43 @@ export class SimulatedSnpEvidenceSource implements EvidenceSource {
       ...(this.#options.measurement ? { measurement: this.#options.measurement } : {}),
     });
     return { platform: "snp", report: r.report, aux: r.aux };
+  }
+}
+
+/** Options of {@link SimulatedTdxEvidenceSource}. */
+export interface SimulatedTdxEvidenceOptions {
+  /** SHA-256 digest of the VM's initdata; MRCONFIGID = digest ‖ 16 zero bytes. */
+  readonly hostData: Uint8Array;
+  /** MRTD (48 bytes); default the authority's default. */
+  readonly mrTd?: Uint8Array;
+  /** TD attributes (8 bytes, quote byte order); default the authority's (debug off). */
+  readonly tdAttributes?: Uint8Array;
+}
+
+/** An {@link EvidenceSource} backed by a simulated TDX authority. */
+export class SimulatedTdxEvidenceSource implements EvidenceSource {
+  /** Always `tdx`. */
+  readonly platform = "tdx" as const;
+  /** For logs. */
+  readonly description = "simulated-tdx";
+  readonly #authority: SimulatedTdxAuthority;
+  readonly #options: SimulatedTdxEvidenceOptions;
+
+  constructor(authority: SimulatedTdxAuthority, options: SimulatedTdxEvidenceOptions) {
+    this.#authority = authority;
+    this.#options = options;
+  }
+
+  /** A signed quote binding `reportData` with MRCONFIGID = the initdata digest, padded. */
+  async getEvidence(reportData: Uint8Array): Promise<Evidence> {
+    const mrConfigId = new Uint8Array(48);
+    mrConfigId.set(this.#options.hostData);
+    const quote = await this.#authority.createQuote({
+      reportData,
+      mrConfigId,
+      ...(this.#options.mrTd ? { mrTd: this.#options.mrTd } : {}),
+      ...(this.#options.tdAttributes ? { tdAttributes: this.#options.tdAttributes } : {}),
+    });
+    return { platform: "tdx", report: quote };
   }
 }

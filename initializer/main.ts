@@ -43,7 +43,7 @@ export async function initializerMain(args: string[]): Promise<number> {
     )
     .option(
       "--evidence <kind>",
-      "configfs-tsm or simulated-snp",
+      "configfs-tsm, simulated-snp or simulated-tdx",
       env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
     )
     .option(

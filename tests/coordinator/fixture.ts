@@ -116,7 +116,10 @@ export async function deployment(): Promise<Deployment> {
 }
 
 /** An in-process Coordinator on free ports, for tests that need no separate process. */
-export async function inProcessCoordinator(d: Deployment) {
+export async function inProcessCoordinator(
+  d: Deployment,
+  options: { verifiers?: import("../../coordinator/manifest_verifier.ts").ManifestVerifiers } = {},
+) {
   const { Coordinator } = await import("../../coordinator/coordinator.ts");
   const { SimulatedSnpEvidenceSource } = await import("../../coordinator/simulated_evidence.ts");
   const { MemoryHistoryBackend } = await import("../../coordinator/history/memory_backend.ts");
@@ -126,7 +129,7 @@ export async function inProcessCoordinator(d: Deployment) {
   const { Logger } = await import("../../coordinator/logger.ts");
   const { CoordinatorMetrics } = await import("../../coordinator/http/metrics.ts");
   const { startService } = await import("../../coordinator/service.ts");
-  const verifiers = new ManifestVerifiers();
+  const verifiers = options.verifiers ?? new ManifestVerifiers();
   const logs: string[] = [];
   const logger = new Logger("coordinator", { format: "json", sink: (l) => logs.push(l) });
   const metrics = new CoordinatorMetrics();

@@ -1,0 +1,81 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { encodeHex } from "../../bytes/mod.ts";
+import { CoordinatorRejectedError } from "../../atls/pinned_client.ts";
+import { ManifestVerifiers } from "../../coordinator/manifest_verifier.ts";
+import { SimulatedTdxEvidenceSource } from "../../coordinator/simulated_evidence.ts";
+import { generatePodKeys } from "../../initializer/run.ts";
+import { requestMeshCredentials } from "../../initializer/mesh_client.ts";
+import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
+import { deployment, inProcessCoordinator } from "./fixture.ts";
+
+Deno.test({
+  name:
+    "a TDX pod (MRCONFIGID = its initdata digest) is admitted; a debug TD and an unknown policy are refused",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async (t) => {
+    const d = await deployment();
+    const tdx = await SimulatedTdxAuthority.generate();
+    const verifiers = new ManifestVerifiers({
+      simulatedTdxCollateral: new StaticTdxCollateral(await tdx.collateral()),
+    });
+    const manifest = d.manifest((m) => {
+      (m.ReferenceValues as Record<string, unknown>).tdx = [{
+        Platform: "Simulated-TDX",
+        MrTd: "11".repeat(48),
+        MinTCBEvaluationDataNumber: 0,
+        AllowedTcbStatuses: ["UpToDate"],
+        SimulatedRootSHA256: "ROOT",
+      }];
+    });
+    const bytes = new TextEncoder().encode(
+      new TextDecoder().decode(manifest).replace("ROOT", await tdx.rootFingerprint()),
+    );
+    const c = await inProcessCoordinator(d, { verifiers });
+    try {
+      await c.setFirstManifest(bytes);
+      const pod = (hostData: Uint8Array, tdAttributes?: Uint8Array) =>
+        new SimulatedTdxEvidenceSource(tdx, {
+          hostData,
+          ...(tdAttributes ? { tdAttributes } : {}),
+        });
+
+      await t.step("admitted, with its workload secret", async () => {
+        const keys = await generatePodKeys();
+        const creds = await requestMeshCredentials(c.meshAddress, keys, pod(d.pods.web.digest));
+        assert.match(creds.certChain, /BEGIN CERTIFICATE/);
+        assert.equal(creds.workloadSecret?.length, 32);
+      });
+
+      await t.step("a debug TD is refused", async () => {
+        const debug = Uint8Array.from([0x01, 0, 0, 0x10, 0, 0, 0, 0]);
+        await assert.rejects(
+          requestMeshCredentials(
+            c.meshAddress,
+            await generatePodKeys(),
+            pod(d.pods.web.digest, debug),
+          ),
+          (e: unknown) =>
+            e instanceof CoordinatorRejectedError && e.status === 403 && /debug/i.test(e.message),
+        );
+      });
+
+      await t.step("an unknown policy in MRCONFIGID is refused", async () => {
+        await assert.rejects(
+          requestMeshCredentials(
+            c.meshAddress,
+            await generatePodKeys(),
+            pod(new Uint8Array(32).fill(9)),
+          ),
+          (e: unknown) =>
+            e instanceof CoordinatorRejectedError && e.status === 403 &&
+            e.message.includes(encodeHex(new Uint8Array(32).fill(9))),
+        );
+      });
+    } finally {
+      await c.close();
+    }
+  },
+});
