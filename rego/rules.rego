@@ -320,6 +320,7 @@ process_ok(c, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env_ok(e, object.get(p, "Env", []))
+	env_complete(e, object.get(p, "Env", []))
 	object.get(p, "ApparmorProfile", "") == ""
 	object.get(p, "SelinuxLabel", "") == ""
 }
@@ -380,6 +381,15 @@ env_ok(e, env) if {
 }
 
 env_name(v) := split(v, "=")[0]
+
+# Every expected variable is present: dropping one (say a `REQUIRE_TLS=true`) can change what the
+# workload does as much as changing it.
+env_complete(e, env) if {
+	names := {n | some v in env; n := env_name(v)}
+	every x in e.env {
+		x.name in names
+	}
+}
 
 env_var_allowed(e, v) if {
 	some x in e.env

@@ -89,13 +89,16 @@ Deno.test("denies a container with a changed or extra argument", async () => {
   await expectDeniedMutation((r) => (r.OCI.Process.Args[0] = "/bin/sh"));
 });
 
-Deno.test("denies an extra, changed or duplicated environment variable", async () => {
+Deno.test("denies an extra, changed, duplicated or missing environment variable", async () => {
   await expectDeniedMutation((r) => r.OCI.Process.Env.push("LD_PRELOAD=/tmp/x.so"));
   await expectDeniedMutation((r) => {
     const i = r.OCI.Process.Env.findIndex((e: string) => e.startsWith("GREETING="));
     r.OCI.Process.Env[i] = "GREETING=bye";
   });
   await expectDeniedMutation((r) => r.OCI.Process.Env.push("MODE=prod"));
+  await expectDeniedMutation((r) => {
+    r.OCI.Process.Env = r.OCI.Process.Env.filter((e: string) => !e.startsWith("GREETING="));
+  });
   await expectDeniedMutation((r) => {
     const i = r.OCI.Process.Env.findIndex((e: string) => e.startsWith("POD_NAME="));
     r.OCI.Process.Env[i] = "POD_NAME=other-pod";
