@@ -83,6 +83,7 @@ export interface PodSpec {
   readonly enableServiceLinks: boolean;
   readonly shareProcessNamespace: boolean;
   readonly runtimeClassName: string;
+  readonly serviceAccountName: string;
 }
 
 /** One pod template of a workload, with what names and annotates the pods made from it. */
@@ -93,6 +94,8 @@ export interface PodWorkload {
   readonly namespace: string;
   /** Annotations of the pod (template) metadata. */
   readonly annotations: Readonly<Record<string, string>>;
+  /** Labels of the pod (template) metadata. */
+  readonly labels: Readonly<Record<string, string>>;
   readonly spec: PodSpec;
   /** Where the workload came from, e.g. `app.yml#2`. */
   readonly origin: string;
@@ -279,6 +282,7 @@ function readPodSpec(v: unknown, path: string): PodSpec {
     enableServiceLinks: bool(o.enableServiceLinks, `${path}.enableServiceLinks`, true),
     shareProcessNamespace: bool(o.shareProcessNamespace, `${path}.shareProcessNamespace`, false),
     runtimeClassName: str(o.runtimeClassName, `${path}.runtimeClassName`, ""),
+    serviceAccountName: str(o.serviceAccountName, `${path}.serviceAccountName`, "default"),
   };
 }
 
@@ -317,6 +321,7 @@ export function readWorkload(doc: unknown, origin: string): PodWorkload | undefi
     name,
     namespace,
     annotations: stringMap(tmeta.annotations, `${templatePath}.metadata.annotations`),
+    labels: stringMap(tmeta.labels, `${templatePath}.metadata.labels`),
     spec: { ...spec, volumes: [...spec.volumes, ...claims] },
     origin,
     templatePath,

@@ -242,13 +242,16 @@ function kubeletEnv(
         "metadata.namespace": inst.namespace,
         "metadata.uid": inst.podUid,
         "spec.nodeName": `node-${hexString(rng, 6)}`,
-        "spec.serviceAccountName": "default",
+        "spec.serviceAccountName": w.spec.serviceAccountName,
         "status.podIP": inst.podIp,
         "status.podIPs": inst.podIp,
         "status.hostIP": randomIp(rng, "10.224"),
         "status.hostIPs": randomIp(rng, "10.224"),
       };
-      value = fields[field];
+      const meta = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(field);
+      value = meta
+        ? (meta[1] === "labels" ? w.labels : w.annotations)[meta[2]] ?? ""
+        : fields[field];
       if (value === undefined) {
         throw new ParseError(`${path}.valueFrom.fieldRef`, `unknown ${field}`);
       }

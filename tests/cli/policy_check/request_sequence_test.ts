@@ -3,7 +3,8 @@ import { ParseError } from "../../../errors/mod.ts";
 import { buildRequestSequence } from "../../../cli/policy_check/request_sequence.ts";
 import { seededRandom } from "../../../cli/policy_check/random_ids.ts";
 import type { JsonObject } from "../../../cli/policy_check/agent_protocol.ts";
-import { APP_DIGEST, fixtureCluster, fixtureWorkload, IMAGES } from "./fixtures.ts";
+import { readWorkload } from "../../../cli/policy_check/pod.ts";
+import { APP_DIGEST, DOCS, fixtureCluster, fixtureWorkload, IMAGES } from "./fixtures.ts";
 
 function build(seed: number) {
   return buildRequestSequence({
@@ -146,4 +147,33 @@ Deno.test("rejects an env reference to a missing ConfigMap key", () => {
       }),
     (e) => e instanceof ParseError && e.field.endsWith("containers[0].env[0]"),
   );
+});
+
+Deno.test("downward API env: pod name, namespace, labels and service account", () => {
+  const doc = structuredClone(DOCS[2]) as {
+    spec: {
+      template: {
+        metadata: Record<string, unknown>;
+        spec: { serviceAccountName?: string; containers: { env: unknown[] }[] };
+      };
+    };
+  };
+  doc.spec.template.metadata.labels = { app: "web" };
+  doc.spec.template.spec.serviceAccountName = "shop-web";
+  doc.spec.template.spec.containers[0].env.push(
+    { name: "POD", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "APP", valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+    { name: "SA", valueFrom: { fieldRef: { fieldPath: "spec.serviceAccountName" } } },
+  );
+  const seq = buildRequestSequence({
+    workload: readWorkload(doc, "d.yml#0")!,
+    images: IMAGES,
+    cluster: fixtureCluster(),
+    rng: seededRandom(3),
+  });
+  const app = seq.steps.filter((s) => s.request.type === "CreateContainerRequest")[2];
+  const env = ((app.request.input.OCI as JsonObject).Process as JsonObject).Env as string[];
+  assert.ok(env.includes(`POD=${seq.instance.podName}`));
+  assert.ok(env.includes("APP=web"));
+  assert.ok(env.includes("SA=shop-web"));
 });
