@@ -24,6 +24,7 @@ import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/typ
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import { matchPolicy } from "../manifest/policy_match.ts";
+import { parseInitdata } from "../policy/initdata.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares } from "../seed/seed_shares.ts";
 import { CertificateAuthority } from "./ca/certificate_authority.ts";
@@ -488,7 +489,8 @@ async function readUnverifiedLatestManifest(
 /**
  * The initdata documents of every policy of `manifest`, by digest.
  *
- * @throws {ParseError} naming `policies` when one is missing or not a policy of the manifest
+ * @throws {ParseError} naming `policies` when one is missing, is not an initdata document, or is
+ *   not a policy of the manifest
  */
 async function requirePolicies(
   manifest: Manifest,
@@ -496,6 +498,7 @@ async function requirePolicies(
 ): Promise<Map<string, Uint8Array>> {
   const byDigest = new Map<string, Uint8Array>();
   for (const [i, doc] of documents.entries()) {
+    await parseInitdata(doc, `policies[${i}]`);
     const digest = encodeHex(await sha256(doc));
     if (!(digest in manifest.Policies)) {
       throw new ParseError(`policies[${i}]`, `initdata ${digest} is not a policy of the manifest`);
