@@ -8,8 +8,9 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { parse as parseToml } from "smol-toml";
-import { decodeBase64, digest, encodeBase64, encodeHex } from "../bytes/mod.ts";
+import { decodeBase64, encodeBase64, encodeHex } from "../bytes/mod.ts";
 import { ParseError } from "../errors/mod.ts";
 import { gunzipBounded, gzipDeterministic } from "./gzip.ts";
 
@@ -26,8 +27,6 @@ export const MAX_INITDATA_BYTES = 8 * 1024 * 1024;
 
 /** Digest algorithms initdata may name. */
 export type InitdataAlgorithm = "sha256" | "sha384" | "sha512";
-
-const WEB_ALGORITHM = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
 
 /** A parsed initdata document together with its exact bytes and digest. */
 export interface Initdata {
@@ -109,11 +108,16 @@ export function policyInitdataEncoder(rules: string): (policyData: unknown) => U
 }
 
 /** The digest of initdata bytes under `algorithm`. */
-export async function initdataDigest(
+export function initdataDigest(
   bytes: Uint8Array,
   algorithm: InitdataAlgorithm,
 ): Promise<Uint8Array> {
-  return await digest(WEB_ALGORITHM[algorithm], bytes);
+  return Promise.resolve(initdataDigestSync(bytes, algorithm));
+}
+
+/** Synchronous {@link initdataDigest} (hashing many pods' documents without a round trip each). */
+export function initdataDigestSync(bytes: Uint8Array, algorithm: InitdataAlgorithm): Uint8Array {
+  return new Uint8Array(createHash(algorithm).update(bytes).digest());
 }
 
 /**
@@ -224,7 +228,7 @@ export async function readAnnotatedPolicy(
     } catch {
       throw new ParseError(field, "policy is not valid UTF-8");
     }
-    return { form: "legacy", policy, digest: await digest("SHA-256", raw) };
+    return { form: "legacy", policy, digest: initdataDigestSync(raw, "sha256") };
   }
   return undefined;
 }

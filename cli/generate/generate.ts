@@ -15,7 +15,7 @@ import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
 import {
   digestHex,
   encodeInitdataAnnotation,
-  initdataDigest,
+  initdataDigestSync,
   policyInitdataEncoder,
 } from "../../policy/initdata.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
@@ -357,7 +357,7 @@ export async function generate(
       throw error;
     }
     const toml = encodeInitdata(policyData);
-    const digest = digestHex(await initdataDigest(toml, "sha256"));
+    const digest = digestHex(initdataDigestSync(toml, "sha256"));
     if (!w.meta) {
       w.ref.node.setIn(paths.meta, doc.createNode({}));
     }
