@@ -623,12 +623,14 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
         ctx,
       );
     // Files kubelet writes for every container: hosts, termination log, hostname, resolv.conf.
+    // containerd mounts hostname and resolv.conf read-only when the root filesystem is.
+    const rootfsAccess = c.securityContext.readOnlyRootFilesystem ? "ro" : "rw";
     for (
       const [dest, options] of [
         ["/etc/hosts", ["rbind", "rprivate", "rw"]],
         ["/dev/termination-log", ["rbind", "rprivate", "rw"]],
-        ["/etc/hostname", ["rbind", "rprivate", "rw"]],
-        ["/etc/resolv.conf", ["rbind", "rprivate", "rw"]],
+        ["/etc/hostname", ["rbind", "rprivate", rootfsAccess]],
+        ["/etc/resolv.conf", ["rbind", "rprivate", rootfsAccess]],
       ] as const
     ) {
       const source = share(dest);

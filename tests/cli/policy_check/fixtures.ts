@@ -97,11 +97,34 @@ export function fixtureCluster(): ClusterObjects {
   return readClusterObjects(DOCS);
 }
 
-/** The fixture pod's policy data, as `policy/`'s builder generates it. */
+/**
+ * The runtime facts `contrast policy check` found that `policy/` has not adopted yet (see
+ * cli/policy_check/FINDINGS.md), applied to generated policy data so the checker's own tests
+ * exercise the rest; idempotent, and to be emptied once `policy/` follows:
+ * - containerd mounts /etc/hostname and /etc/resolv.conf read-only when the root filesystem is
+ *   (genpolicy `mount_and_storage.rs`).
+ */
+export function withPendingRuntimeFacts(pd: PolicyData): PolicyData {
+  return {
+    ...pd,
+    containers: pd.containers.map((c) =>
+      c.kind === "pause" || !c.readonly_root ? c : {
+        ...c,
+        mounts: c.mounts.map((m) =>
+          m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf"
+            ? { ...m, options: m.options.map((o) => o === "rw" ? "ro" : o) }
+            : m
+        ),
+      }
+    ),
+  };
+}
+
+/** The fixture pod's policy data, as `policy/`'s builder generates it (see above). */
 export async function fixturePolicyData(): Promise<PolicyData> {
   const cluster = fixtureCluster();
   const doc = DOCS[2] as { spec: { template: { metadata: object; spec: object } } };
-  return buildPolicyData({
+  return withPendingRuntimeFacts(buildPolicyData({
     kind: "Deployment",
     name: "web",
     namespace: "shop",
@@ -114,5 +137,5 @@ export async function fixturePolicyData(): Promise<PolicyData> {
       secret: (ns, n) => cluster.secrets.get(`${ns}/${n}`),
     },
     settings: await loadDefaultSettings(),
-  });
+  }));
 }
