@@ -33,6 +33,7 @@ import {
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
 import {
   containerNodes,
+  expandContainerAliases,
   injectIntoPodSpec,
   meshConfigOf,
   pinImages,
@@ -251,7 +252,10 @@ export async function generate(
       metaPath: paths.meta.join("."),
     });
   }
-  for (const w of workloads) checkAnnotations(w, issues);
+  for (const w of workloads) {
+    checkAnnotations(w, issues);
+    expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
+  }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
 
   // Resolve every image once, concurrently.

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Document, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../../policy/initdata.ts";
 import type { Settings } from "../../policy/settings.ts";
 import {
@@ -41,6 +41,34 @@ function findByName(seq: YAMLSeq, name: string): YAMLMap | undefined {
     if (isMap(item) && item.get("name") === name) return item;
   }
   return undefined;
+}
+
+/**
+ * Replaces YAML aliases among a pod spec's container lists and containers with copies of what
+ * they point to (without the anchor), so contrast can edit each container on its own.
+ */
+export function expandContainerAliases(doc: Document, spec: YAMLMap): void {
+  for (const key of ["initContainers", "containers"]) {
+    let seq: unknown = spec.get(key, true);
+    if (isAlias(seq)) {
+      const target = seq.resolve(doc);
+      if (isSeq(target)) {
+        const copy = target.clone() as YAMLSeq;
+        copy.anchor = undefined;
+        spec.set(key, copy);
+        seq = copy;
+      }
+    }
+    if (!isSeq(seq)) continue;
+    seq.items = seq.items.map((item) => {
+      if (!isAlias(item)) return item;
+      const target = item.resolve(doc);
+      if (!isMap(target)) return item;
+      const copy = target.clone() as YAMLMap;
+      copy.anchor = undefined;
+      return copy;
+    });
+  }
 }
 
 /** The container maps of a pod spec: init containers first, then containers. */

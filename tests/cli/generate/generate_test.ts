@@ -480,3 +480,47 @@ Deno.test("every workload kind gets a policy; --skip-initializer and --skip-serv
     assert.deepEqual(p.policyData.containers.map((c) => c.name), ["pause", "c"], p.kind);
   }
 });
+
+Deno.test("containers given as YAML aliases are expanded so each pod is edited on its own", async () => {
+  const yaml = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a}
+  spec:
+    runtimeClassName: contrast-cc
+    containers: &list
+    - &app
+      name: c
+      image: "127.0.0.1:5000/web:1.0"
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: b}
+  spec:
+    runtimeClassName: contrast-cc
+    containers: *list
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: e}
+  spec:
+    runtimeClassName: contrast-cc
+    containers:
+    - *app
+`;
+  const result = await generate([parseYamlFile("alias.yml", yaml)], await options());
+  assert.equal(result.policies.length, 3);
+  const text = result.files[0]!.text;
+  assert.ok(
+    !text.includes("*app") && !text.includes("*list"),
+    "aliases to containers are expanded",
+  );
+  const doc = parseYaml(text, { version: "1.1" });
+  const pinned = IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned;
+  for (const item of doc.items) {
+    assert.equal(item.spec.containers.length, 1);
+    assert.equal(item.spec.containers[0].image, pinned);
+    assert.equal(item.spec.containers[0].volumeMounts.length, 1, item.metadata.name);
+    assert.equal(item.spec.initContainers[0].name, "contrast-initializer");
+  }
+});
