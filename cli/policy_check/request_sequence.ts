@@ -322,7 +322,17 @@ function userOf(c: Container, w: PodWorkload, image: ResolvedImage) {
       gid = line ? Number(line.split(":")[3]) : 0;
     }
   }
-  const additional = [gid, ...w.spec.supplementalGroups];
+  const additional = [gid];
+  // containerd's WithAdditionalGIDs: the groups of /etc/group that list the user as a member.
+  const userName = (image.passwd ?? "").split("\n").map((l) => l.split(":"))
+    .find((f) => f.length >= 4 && f[2] === String(uid))?.[0];
+  if (userName !== undefined) {
+    for (const line of (image.group ?? "").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 4 && f[3].split(",").includes(userName)) additional.push(Number(f[2]));
+    }
+  }
+  additional.push(...w.spec.supplementalGroups);
   if (w.spec.fsGroup !== undefined) additional.push(w.spec.fsGroup);
   return { uid, gid, additionalGids: [...new Set(additional)] };
 }

@@ -31,7 +31,7 @@ export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
       user: "app",
     },
     passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n",
-    group: "root:x:0:\napp:x:1000:\n",
+    group: "root:x:0:\napp:x:1000:\naudio:x:29:app\n",
   }],
   [`registry.example/init@${INIT_DIGEST}`, {
     reference: "registry.example/init:1.0",

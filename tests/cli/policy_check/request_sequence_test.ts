@@ -84,6 +84,7 @@ Deno.test("process comes from image and pod: entrypoint + args with $(VAR), env 
   const user = process.User as JsonObject;
   assert.equal(user.UID, 1000);
   assert.equal(user.GID, 1000);
+  assert.deepEqual(user.AdditionalGids, [1000, 29], "primary group and /etc/group membership");
   assert.equal(process.NoNewPrivileges, true);
 });
 
