@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
+import { decodeBase64, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
 import { ParseError } from "../errors/mod.ts";
 import { IssueList } from "../json/mod.ts";
 import { readSnpReferenceValue } from "../snp/reference_values.ts";
@@ -153,8 +153,8 @@ export function checkReferenceValues(values: ManifestReferenceValues): void {
 
 /**
  * Resolves `--simulated-root`: a 64-hex fingerprint as is; otherwise a path to a PEM certificate,
- * a directory holding `ark.pem` (simulated SNP authority) or a JSON file with `root.cert`
- * (simulated TDX authority), whose first certificate's DER is hashed.
+ * a directory holding `ark.pem` (simulated SNP authority) or a simulated TDX authority file (JSON
+ * with `root.cert` as base64 DER or PEM), whose first certificate's DER is hashed.
  *
  * @throws {ParseError} when the value is neither
  */
@@ -176,12 +176,20 @@ export async function simulatedRootFingerprint(value: string): Promise<string> {
     throw new ParseError("--simulated-root", `cannot read ${path}: ${(error as Error).message}`);
   }
   if (text.trimStart().startsWith("{")) {
+    let cert: unknown;
     try {
-      const doc = JSON.parse(text) as { root?: { cert?: string } };
-      text = doc.root?.cert ?? "";
+      cert = (JSON.parse(text) as { root?: { cert?: unknown } }).root?.cert;
     } catch {
       throw new ParseError("--simulated-root", `${path} is not valid JSON`);
     }
+    if (typeof cert !== "string" || cert === "") {
+      throw new ParseError("--simulated-root", `${path} has no root.cert`);
+    }
+    // A simulated TDX authority file holds the root certificate as base64 DER (or PEM).
+    if (!cert.includes("-----BEGIN")) {
+      return encodeHex(await sha256(decodeBase64(cert, "--simulated-root")));
+    }
+    text = cert;
   }
   const blocks = decodePem(text, "CERTIFICATE", "--simulated-root");
   if (blocks.length === 0) throw new ParseError("--simulated-root", `no certificate in ${path}`);

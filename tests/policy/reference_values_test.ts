@@ -81,9 +81,37 @@ Deno.test("--simulated-root accepts a fingerprint, a PEM file or an authority di
       JSON.stringify({ root: { cert: encodePem("CERTIFICATE", der) } }),
     );
     assert.equal(await simulatedRootFingerprint(`${dir}/tdx.json`), expected);
+    // The simulated TDX authority file stores the root certificate as base64 DER.
+    await Deno.writeTextFile(
+      `${dir}/tdx-der.json`,
+      JSON.stringify({ kind: "x", root: { key: "k", cert: btoa(String.fromCharCode(...der)) } }),
+    );
+    assert.equal(await simulatedRootFingerprint(`${dir}/tdx-der.json`), expected);
+    await Deno.writeTextFile(`${dir}/none.json`, JSON.stringify({ kind: "x" }));
+    await assert.rejects(simulatedRootFingerprint(`${dir}/none.json`), /no root\.cert/);
     await assert.rejects(simulatedRootFingerprint(`${dir}/missing`), ParseError);
     await Deno.writeTextFile(`${dir}/empty.pem`, "nothing");
     await assert.rejects(simulatedRootFingerprint(`${dir}/empty.pem`), /CERTIFICATE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--simulated-root reads a saved simulated TDX authority and names its real root", async () => {
+  const { SimulatedTdxAuthority } = await import("../../tdx/simulated/authority.ts");
+  const authority = await SimulatedTdxAuthority.generate();
+  const dir = await Deno.makeTempDir();
+  try {
+    await authority.save(`${dir}/authority.json`);
+    assert.equal(
+      await simulatedRootFingerprint(`${dir}/authority.json`),
+      await authority.rootFingerprint(),
+    );
+    const rv = await referenceValuesFor("Simulated-TDX", {
+      mrTd: M,
+      simulatedRootSha256: await simulatedRootFingerprint(`${dir}/authority.json`),
+    });
+    assert.equal(rv.tdx[0]!.SimulatedRootSHA256, await authority.rootFingerprint());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
