@@ -75,13 +75,13 @@ export function renderText(run: CheckRun): string {
       }
       for (const [name, c] of ng) {
         lines.push(
-          `     not guaranteed: "${name}": allowed ${c.allowed}, denied ${c.denied}`,
+          `     documented limit "${name}": allowed ${c.allowed}, denied ${c.denied}`,
         );
       }
     }
   }
   if (run.pods.length > 0) {
-    lines.push("limits of runtime policies (not checked):");
+    lines.push("limits of runtime policies (cannot be checked by any policy):");
     for (const note of run.pods[0].notes) lines.push(`  - ${note}`);
   }
   const denied = run.pods.reduce((n, p) => n + p.denied.length, 0);

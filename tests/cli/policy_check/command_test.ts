@@ -68,7 +68,7 @@ Deno.test("policy check passes on a policy that admits exactly the pod", async (
   assert.equal(error, undefined, out);
   assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness/m);
   assert.match(out, /tampered requests denied/);
-  assert.match(out, /not guaranteed: "missing env var"/);
+  assert.match(out, /documented limit "missing env var": allowed 0, denied \d+/);
 });
 
 Deno.test("policy check --json reports every pod with its digest", async () => {
