@@ -23,6 +23,13 @@
  * SHA-256(HPKE public key)       32 bytes (the key the workload secret is sealed to)
  * ```
  *
+ * Peer Coordinator (asking an active peer for the seed):
+ * ```
+ * "contrast/peer/v1" 0x00
+ * nonce                          32 bytes (the peer's single-use challenge)
+ * SHA-256(HPKE public key)       32 bytes (the key the seed is sealed to)
+ * ```
+ *
  * @module
  */
 import { ParseError } from "../errors/mod.ts";
@@ -33,6 +40,7 @@ export const NONCE_LENGTH = 32;
 
 const COORDINATOR_LABEL = "contrast/coordinator/v1";
 const MESH_LABEL = "contrast/mesh/v1";
+const PEER_LABEL = "contrast/peer/v1";
 const encoder = new TextEncoder();
 
 function label(text: string): Uint8Array {
@@ -99,6 +107,26 @@ export async function meshReportData(binding: MeshBinding): Promise<Uint8Array> 
       label(MESH_LABEL),
       exact(binding.nonce, NONCE_LENGTH, "nonce"),
       await sha256(binding.leafSpki),
+      await sha256(binding.hpkePublicKey),
+    ),
+  );
+}
+
+/** The inputs a recovering Coordinator's evidence binds when it asks a peer for the seed. */
+export interface PeerBinding {
+  /** The peer's challenge nonce (32 bytes). */
+  readonly nonce: Uint8Array;
+  /** The recovering Coordinator's HPKE public key. */
+  readonly hpkePublicKey: Uint8Array;
+}
+
+/** The 64-byte report data of a recovering Coordinator's evidence for a peer. */
+export async function peerReportData(binding: PeerBinding): Promise<Uint8Array> {
+  return digest(
+    "SHA-512",
+    concatBytes(
+      label(PEER_LABEL),
+      exact(binding.nonce, NONCE_LENGTH, "nonce"),
       await sha256(binding.hpkePublicKey),
     ),
   );

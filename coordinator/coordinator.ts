@@ -18,7 +18,14 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, encodeBase64, encodeHex, sha256 } from "../bytes/mod.ts";
+import {
+  concatBytes,
+  constantTimeEqual,
+  decodeHex,
+  encodeBase64,
+  encodeHex,
+  sha256,
+} from "../bytes/mod.ts";
 import { ParseError, ValidationError } from "../errors/mod.ts";
 import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
@@ -38,8 +45,15 @@ import {
 } from "../atls/certificate.ts";
 import { evidenceToJson } from "../atls/evidence_json.ts";
 import { HpkeRecipient, sealedBoxToJson, sealTo } from "../atls/hpke.ts";
-import { coordinatorReportData, meshReportData, NONCE_LENGTH } from "../atls/report_data.ts";
 import {
+  coordinatorReportData,
+  meshReportData,
+  NONCE_LENGTH,
+  peerReportData,
+} from "../atls/report_data.ts";
+import { PinnedHttpsClient } from "../atls/pinned_client.ts";
+import {
+  ApiPath,
   type AttestRequest,
   type AttestResponseJson,
   type ChallengeResponseJson,
@@ -47,6 +61,11 @@ import {
   type ManifestResponseJson,
   type MeshCertificateRequest,
   type MeshCertificateResponseJson,
+  parseChallengeResponse,
+  parsePeerSeedResponse,
+  PEER_SEED_HPKE_INFO,
+  type PeerSeedRequest,
+  type PeerSeedResponseJson,
   type RecoverRequest,
   RECOVERY_HPKE_INFO,
   WORKLOAD_SECRET_HPKE_INFO,
@@ -326,9 +345,19 @@ export class Coordinator {
       state.claimedTransition,
       "sealedSeed",
     );
+    await this.#restore(plain, "sealedSeed", state.claimedTransition);
+    return {};
+  }
+
+  /**
+   * Restores the seed from `plain` (seed ‖ salt, wiped afterwards): the seed is accepted only if
+   * its derived history key verifies the stored history (and, when given, the history still ends
+   * at `expectTransition`); then the same root CA is derived again.
+   */
+  async #restore(plain: Uint8Array, field: string, expectTransition?: Uint8Array): Promise<void> {
     if (plain.length !== SEED_AND_SALT_LENGTH) {
       plain.fill(0);
-      throw new ParseError("sealedSeed", "expected seed (64 bytes) followed by salt (32 bytes)");
+      throw new ParseError(field, "expected seed (64 bytes) followed by salt (32 bytes)");
     }
     const engine = SeedEngine.fromSeed(plain.subarray(0, 64), plain.subarray(64));
     plain.fill(0);
@@ -339,13 +368,14 @@ export class Coordinator {
       chain = await history.chain();
     } catch (cause) {
       throw new ForbiddenError(
-        "sealedSeed",
+        field,
         "the recovered seed does not sign this Coordinator's history",
         { cause },
       );
     }
     const last = chain.at(-1);
-    if (!last || !constantTimeEqual(last.transitionHash, state.claimedTransition)) {
+    if (!last) throw new ForbiddenError(field, "the history is empty");
+    if (expectTransition && !constantTimeEqual(last.transitionHash, expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
     }
     const manifest = this.#options.parseManifest(last.manifestBytes);
@@ -371,8 +401,76 @@ export class Coordinator {
     this.#options.logger.info("recovered", {
       generation: chain.length,
       transition: encodeHex(last.transitionHash),
+      from: field === "sealedSeed" ? "seed share" : "peer",
     });
-    return {};
+  }
+
+  /**
+   * `POST /peer/seed`: gives the seed to a recovering Coordinator, sealed to its attested HPKE
+   * key, if its evidence verifies against the current manifest and carries the manifest's
+   * `coordinator` policy.
+   */
+  async peerSeed(request: PeerSeedRequest): Promise<PeerSeedResponseJson> {
+    const state = this.#state;
+    if (state.phase !== "active") {
+      throw new PreconditionFailedError("", "no active manifest: cannot serve a peer");
+    }
+    this.#nonces.redeem(request.nonce);
+    const reportData = await peerReportData({
+      nonce: request.nonce,
+      hpkePublicKey: request.hpkePublicKey,
+    });
+    const claims = await this.#options.verifyEvidence(state.manifest, request.evidence, {
+      reportData,
+      now: this.#now(),
+    });
+    if (!constantTimeEqual(claims.reportData, reportData)) {
+      throw new ValidationError(
+        "reportData",
+        "evidence does not bind this request's key and nonce",
+      );
+    }
+    const matched = matchPolicy(state.manifest, claims);
+    if (matched.entry.Role !== "coordinator") {
+      throw new ForbiddenError(
+        "hostData",
+        "only a Coordinator running the coordinator policy gets the seed",
+      );
+    }
+    const plain = concatBytes(state.engine.seed(), state.engine.salt());
+    const sealed = await sealTo(request.hpkePublicKey, plain, PEER_SEED_HPKE_INFO, request.nonce);
+    plain.fill(0);
+    this.#options.logger.info("seed sent to a recovering peer", { platform: claims.platform });
+    return { sealedSeed: sealedBoxToJson(sealed) };
+  }
+
+  /**
+   * In recovery mode: asks the active Coordinator at `address` (its mesh API) for the seed,
+   * proving with evidence that this process runs the coordinator policy.
+   *
+   * @throws the peer's refusal, or {@link ForbiddenError} when the seed does not fit the history
+   */
+  recoverFromPeer(address: string): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#state.phase !== "recovery") return;
+      const client = new PinnedHttpsClient(address);
+      const { nonce } = parseChallengeResponse(
+        await client.request("POST", ApiPath.meshChallenge, {}),
+      );
+      const evidence = await this.#options.evidenceSource.getEvidence(
+        await peerReportData({ nonce, hpkePublicKey: this.#hpke.publicKey }),
+      );
+      const body = {
+        nonce: encodeHex(nonce),
+        evidence: evidenceToJson(evidence),
+        hpkePublicKey: encodeHex(this.#hpke.publicKey),
+      };
+      const { sealedSeed } = parsePeerSeedResponse(
+        await client.request("POST", ApiPath.peerSeed, body),
+      );
+      const plain = await this.#hpke.open(sealedSeed, PEER_SEED_HPKE_INFO, nonce, "peerSeed");
+      await this.#restore(plain, "peerSeed");
+    });
   }
 
   /** `POST /mesh/challenge`: a fresh single-use nonce. */

@@ -6,7 +6,7 @@
  *   [--mesh-port 7777] [--probe-port 9102] [--log-format json|text] [--log-level info]
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
- *   [--ready-file PATH]
+ *   [--peer HOST:7777] [--ready-file PATH]
  * ```
  * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
  * …). `--ready-file` receives `{"userPort","meshPort","probePort"}` once all servers listen.
@@ -99,6 +99,11 @@ export function coordinatorProgram(): Command {
       "collateral of a simulated TDX authority",
       env("CONTRAST_SIMULATED_TDX_COLLATERAL"),
     )
+    .option(
+      "--peer <host:port>",
+      "in recovery mode, ask this active Coordinator's mesh API for the seed",
+      env("CONTRAST_PEER"),
+    )
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
 }
@@ -165,12 +170,14 @@ export async function runCoordinator(args: string[]): Promise<number> {
       );
       await Deno.rename(tmp, o.readyFile);
     }
+    const peerLoop = o.peer ? recoverFromPeerLoop(coordinator, o.peer, logger) : undefined;
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       Deno.addSignalListener("SIGTERM", stop);
       Deno.addSignalListener("SIGINT", stop);
     });
     logger.info("stopping");
+    peerLoop?.stop();
     await service.close();
     return 0;
   } catch (error) {
@@ -179,6 +186,31 @@ export async function runCoordinator(args: string[]): Promise<number> {
     });
     return error instanceof ContrastError ? 1 : 70;
   }
+}
+
+/** Retries peer recovery every few seconds while the Coordinator is in recovery mode. */
+function recoverFromPeerLoop(coordinator: Coordinator, peer: string, logger: Logger) {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const attempt = async () => {
+    if (stopped || coordinator.phase !== "recovery") return;
+    try {
+      await coordinator.recoverFromPeer(peer);
+    } catch (error) {
+      logger.warn("peer recovery failed; retrying", {
+        peer,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (!stopped && coordinator.phase === "recovery") timer = setTimeout(attempt, 3000);
+  };
+  attempt();
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
 }
 
 if (import.meta.main) {

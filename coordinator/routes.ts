@@ -8,6 +8,7 @@ import {
   parseAttestRequest,
   parseManifestRequest,
   parseMeshCertificateRequest,
+  parsePeerSeedRequest,
   parseRecoverRequest,
 } from "./api/messages.ts";
 import type { Coordinator } from "./coordinator.ts";
@@ -36,7 +37,7 @@ export function userRoutes(coordinator: Coordinator): Route[] {
   ];
 }
 
-/** Routes of the mesh API: challenge and certificate (attest is served here too). */
+/** Routes of the mesh API: challenge, certificate and peer seed (attest is served here too). */
 export function meshRoutes(coordinator: Coordinator): Route[] {
   return [
     {
@@ -55,6 +56,11 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
       handle: async (r) => ({
         body: await coordinator.issueMeshCertificate(parseMeshCertificateRequest(r.body)),
       }),
+    },
+    {
+      method: "POST",
+      path: ApiPath.peerSeed,
+      handle: async (r) => ({ body: await coordinator.peerSeed(parsePeerSeedRequest(r.body)) }),
     },
   ];
 }

@@ -21,6 +21,7 @@ export const ApiPath = {
   recover: "/recover",
   meshChallenge: "/mesh/challenge",
   meshCertificate: "/mesh/certificate",
+  peerSeed: "/peer/seed",
 } as const;
 
 function reader(body: unknown, what: string): { root: ObjectReader; issues: IssueList } {
@@ -397,6 +398,47 @@ export function parseMeshCertificateResponse(body: unknown): MeshCertificateResp
     ...(workloadSecret ? { workloadSecret } : {}),
   };
 }
+
+// ---------------------------------------------------------------- peer recovery
+
+/** `POST /peer/seed` request: a recovering Coordinator asks an active peer for the seed. */
+export interface PeerSeedRequest {
+  /** The peer's challenge nonce. */
+  readonly nonce: Uint8Array;
+  /** The recovering Coordinator's evidence, report data per `peerReportData`. */
+  readonly evidence: Evidence;
+  /** The recovering Coordinator's HPKE public key. */
+  readonly hpkePublicKey: Uint8Array;
+}
+
+/** Parses a `/peer/seed` request. @throws {InvalidDocumentError} naming every bad field */
+export function parsePeerSeedRequest(body: unknown): PeerSeedRequest {
+  const { root, issues } = reader(body, "peer seed");
+  const nonce = bytesHex(root, "nonce", NONCE_LENGTH);
+  const evidence = evidenceField(root, "evidence", issues);
+  const hpkePublicKey = bytesHex(root, "hpkePublicKey", 32);
+  root.finish();
+  issues.throwIfAny();
+  return { nonce: nonce!, evidence: evidence!, hpkePublicKey: hpkePublicKey! };
+}
+
+/** `POST /peer/seed` answer: seed ‖ salt sealed to the requester's HPKE key (aad: nonce). */
+export interface PeerSeedResponseJson {
+  /** The sealed seed. */
+  readonly sealedSeed: SealedBoxJson;
+}
+
+/** Parses a `/peer/seed` answer. @throws {InvalidDocumentError} naming every bad field */
+export function parsePeerSeedResponse(body: unknown): { sealedSeed: SealedBox } {
+  const { root, issues } = reader(body, "peer seed response");
+  const sealedSeed = sealedField(root, "sealedSeed", issues);
+  root.finish();
+  issues.throwIfAny();
+  return { sealedSeed: sealedSeed! };
+}
+
+/** HPKE `info` of a seed sent from one Coordinator to a recovering peer. */
+export const PEER_SEED_HPKE_INFO = "contrast/peer-seed/v1";
 
 /** HPKE `info` of workload secrets. */
 export const WORKLOAD_SECRET_HPKE_INFO = "contrast/workload-secret/v1";

@@ -169,6 +169,8 @@ export async function inProcessCoordinator(
     },
     logs,
     metrics,
+    /** The history storage shared by restarts (and by replicas in tests). */
+    backend,
     get userAddress() {
       return `127.0.0.1:${service.userPort}`;
     },
