@@ -102,9 +102,13 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
       a(process(i).Env)[pathAt] = "PATH=/tmp/tampered:/usr/bin:/bin";
     });
   }
-  if (env.length > 0) {
-    add("missing env var", "OCI.Process.Env", (i) => {
-      a(process(i).Env).pop();
+  // Drop a variable the pod or image defines (not one the runtime adds: HOSTNAME, service links).
+  const definedAt = env.findIndex((e) =>
+    !e.startsWith("HOSTNAME=") && !e.startsWith("KUBERNETES_") && !SERVICE_LINK_SHAPE.test(e)
+  );
+  if (definedAt >= 0) {
+    add("missing env var", `OCI.Process.Env[${definedAt}]`, (i) => {
+      a(process(i).Env).splice(definedAt, 1);
     }, "non-guarantee");
   }
   add("injected service-link variable", "OCI.Process.Env", (i) => {
