@@ -428,6 +428,8 @@ export function createContainerRequest(c: {
   execId: string;
   storages: readonly JsonObject[];
   oci: JsonObject;
+  /** Whether the container joins the sandbox's PID namespace (`shareProcessNamespace`). */
+  sandboxPidns?: boolean;
 }): AgentRequest {
   return {
     type: "CreateContainerRequest",
@@ -438,7 +440,7 @@ export function createContainerRequest(c: {
       devices: [],
       storages: [...c.storages],
       OCI: c.oci,
-      sandbox_pidns: false,
+      sandbox_pidns: c.sandboxPidns ?? false,
       shared_mounts: [],
       stdin_port: 0,
       stdout_port: 0,

@@ -55,6 +55,8 @@ export interface Container {
   readonly execProbes: readonly (readonly string[])[];
   readonly tty: boolean;
   readonly stdin: boolean;
+  /** Where kubelet mounts the termination log (default `/dev/termination-log`). */
+  readonly terminationMessagePath: string;
   /** An init container with `restartPolicy: Always` (a native sidecar). */
   readonly sidecar: boolean;
   /** Path of the container in its document, e.g. `spec.template.spec.containers[0]`. */
@@ -242,6 +244,11 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
     execProbes: probes,
     tty: bool(o.tty, `${path}.tty`, false),
     stdin: bool(o.stdin, `${path}.stdin`, false),
+    terminationMessagePath: str(
+      o.terminationMessagePath,
+      `${path}.terminationMessagePath`,
+      "/dev/termination-log",
+    ),
     sidecar: isInit && restartPolicy === "Always",
     path,
   };

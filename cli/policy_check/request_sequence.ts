@@ -638,7 +638,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     for (
       const [dest, options] of [
         ["/etc/hosts", ["rbind", "rprivate", "rw"]],
-        ["/dev/termination-log", ["rbind", "rprivate", "rw"]],
+        [c.terminationMessagePath, ["rbind", "rprivate", "rw"]],
         ["/etc/hostname", ["rbind", "rprivate", rootfsAccess]],
         ["/etc/resolv.conf", ["rbind", "rprivate", rootfsAccess]],
       ] as const
@@ -771,7 +771,17 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
         resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
       }),
     });
-    push(createContainerRequest({ containerId: p.id, execId: p.id, storages, oci }), c.name, ctx);
+    push(
+      createContainerRequest({
+        containerId: p.id,
+        execId: p.id,
+        storages,
+        oci,
+        sandboxPidns: w.spec.shareProcessNamespace,
+      }),
+      c.name,
+      ctx,
+    );
     push(startContainerRequest(p.id), c.name, ctx);
     push(readStreamRequest(p.id, p.id), `${c.name} stdout`, ctx);
     push(readStreamRequest(p.id, p.id), `${c.name} stderr`, ctx);

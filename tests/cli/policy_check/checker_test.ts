@@ -4,7 +4,8 @@ import { checkPod, checkPolicyOnly } from "../../../cli/policy_check/checker.ts"
 import { buildRequestSequence } from "../../../cli/policy_check/request_sequence.ts";
 import { seededRandom } from "../../../cli/policy_check/random_ids.ts";
 import type { PolicyData } from "../../../policy/policy_data_types.ts";
-import { fixtureCluster, fixturePolicyData, fixtureWorkload, IMAGES } from "./fixtures.ts";
+import { readWorkload } from "../../../cli/policy_check/pod.ts";
+import { DOCS, fixtureCluster, fixturePolicyData, fixtureWorkload, IMAGES } from "./fixtures.ts";
 
 const rules = await CompiledRules.load();
 
@@ -107,4 +108,30 @@ Deno.test("policy without pod spec: a policy allowing UpdateContainer is caught"
   );
   assert.equal(report.ok, false);
   assert.deepEqual(report.weaknesses.map((w) => w.mutant), ["UpdateContainer"]);
+});
+
+Deno.test("shareProcessNamespace and a custom termination path are replayed and admitted", async () => {
+  const doc = structuredClone(DOCS[2]) as {
+    spec: {
+      template: {
+        spec: { shareProcessNamespace?: boolean; containers: Record<string, unknown>[] };
+      };
+    };
+  };
+  doc.spec.template.spec.shareProcessNamespace = true;
+  doc.spec.template.spec.containers[0].terminationMessagePath = "/tmp/app-termination";
+  const pd = await fixturePolicyData(doc);
+  const seq = buildRequestSequence({
+    workload: readWorkload(doc, "d.yml#0")!,
+    images: IMAGES,
+    cluster: fixtureCluster(),
+    rng: seededRandom(4),
+  });
+  const creates = seq.steps.filter((s) => s.request.type === "CreateContainerRequest");
+  assert.deepEqual(creates.map((s) => s.request.input.sandbox_pidns), [false, true, true]);
+  const mounts = (creates[2].request.input.OCI as { Mounts: { destination: string }[] }).Mounts;
+  assert.ok(mounts.some((m) => m.destination === "/tmp/app-termination"));
+  const report = await checkPod(rules, seq, pd, "00", { mutate: true, rng: seededRandom(4) });
+  assert.deepEqual(report.denied.map((d) => d.label), []);
+  assert.deepEqual(report.weaknesses.map((w) => `${w.step}: ${w.mutant}`), []);
 });

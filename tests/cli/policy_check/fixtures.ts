@@ -102,7 +102,9 @@ export function fixtureCluster(): ClusterObjects {
  * cli/policy_check/FINDINGS.md), applied to generated policy data so the checker's own tests
  * exercise the rest; idempotent, and to be emptied once `policy/` follows:
  * - containerd mounts /etc/hostname and /etc/resolv.conf read-only when the root filesystem is
- *   (genpolicy `mount_and_storage.rs`).
+ *   (genpolicy `mount_and_storage.rs`);
+ * - a custom `terminationMessagePath` is shared under the last element of that path, like every
+ *   file share (Kata `shareFileName`; genpolicy derives the source from the adjusted destination).
  */
 export function withPendingRuntimeFacts(pd: PolicyData): PolicyData {
   return {
@@ -116,14 +118,27 @@ export function withPendingRuntimeFacts(pd: PolicyData): PolicyData {
             : m
         ),
       }
-    ),
+    ).map((c) => ({
+      ...c,
+      mounts: c.mounts.map((m) =>
+        m.destination !== "/dev/termination-log" && m.source_regex.endsWith("-termination-log$")
+          ? {
+            ...m,
+            source_regex: m.source_regex.replace(
+              /termination-log\$$/,
+              `${m.destination.split("/").at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`,
+            ),
+          }
+          : m
+      ),
+    })),
   };
 }
 
 /** The fixture pod's policy data, as `policy/`'s builder generates it (see above). */
-export async function fixturePolicyData(): Promise<PolicyData> {
+export async function fixturePolicyData(deployment: unknown = DOCS[2]): Promise<PolicyData> {
   const cluster = fixtureCluster();
-  const doc = DOCS[2] as { spec: { template: { metadata: object; spec: object } } };
+  const doc = deployment as { spec: { template: { metadata: object; spec: object } } };
   return withPendingRuntimeFacts(buildPolicyData({
     kind: "Deployment",
     name: "web",
