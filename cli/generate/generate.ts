@@ -32,7 +32,7 @@ import {
 } from "./annotations.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
 import {
-  containerNodes,
+  containerEntries,
   expandContainerAliases,
   injectIntoPodSpec,
   meshConfigOf,
@@ -267,17 +267,13 @@ export async function generate(
   const hasMesh = (w: Workload) =>
     options.skipServiceMesh !== true && meshConfigOf(w.annotations) !== undefined;
   for (const w of workloads) {
-    containerNodes(w.spec).forEach((c, i) => {
-      const image = c.get("image");
+    for (const { node, path } of containerEntries(w.spec)) {
+      const image = node.get("image");
+      const at = `${w.ref.location}: ${w.specPath}.${path}.image`;
       if (typeof image !== "string" || image === "") {
-        issues.push({
-          path: `${w.ref.location}: ${w.specPath} container ${i} (${c.get("name")}).image`,
-          reason: "missing image",
-        });
-      } else if (!wanted.has(image)) {
-        wanted.set(image, `${w.ref.location}: ${w.specPath} container "${c.get("name")}".image`);
-      }
-    });
+        issues.push({ path: at, reason: "missing image" });
+      } else if (!wanted.has(image)) wanted.set(image, at);
+    }
     if (!isSkipped(w) && !wanted.has(settings.initializer.image)) {
       wanted.set(settings.initializer.image, "settings: initializer.image");
     }

@@ -71,6 +71,20 @@ export function expandContainerAliases(doc: Document, spec: YAMLMap): void {
   }
 }
 
+/** The container maps of a pod spec with their paths (`initContainers[0]`, `containers[1]`…). */
+export function containerEntries(spec: YAMLMap): { node: YAMLMap; path: string }[] {
+  const out: { node: YAMLMap; path: string }[] = [];
+  for (const key of ["initContainers", "containers"]) {
+    const seq = spec.get(key, true);
+    if (isSeq(seq)) {
+      seq.items.forEach((item, i) => {
+        if (isMap(item)) out.push({ node: item, path: `${key}[${i}]` });
+      });
+    }
+  }
+  return out;
+}
+
 /** The container maps of a pod spec: init containers first, then containers. */
 export function containerNodes(spec: YAMLMap): YAMLMap[] {
   const out: YAMLMap[] = [];

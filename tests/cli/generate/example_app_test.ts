@@ -199,7 +199,7 @@ Deno.test({
       assert.ok(error instanceof InvalidDocumentError, String(error));
       assert.match(
         error.issues[0]!.path,
-        /web\.yml\[0\]: spec\.template\.spec container "web-svc"\.image/,
+        /web\.yml\[0\]: spec\.template\.spec\.containers\[0\]\.image/,
       );
       assert.equal(exitCodeFor(error), ExitCode.BadInput);
       assert.deepEqual(await snapshot(app), before);

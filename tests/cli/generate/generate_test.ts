@@ -288,7 +288,10 @@ Deno.test("rejects an unsupported volume type naming file, document and path", a
 });
 
 Deno.test("rejects a missing image, an unknown image and a missing ConfigMap key", async () => {
-  await rejects(POD(`  containers: [{name: c}]\n`), /bad\.yml\[0\].*image: missing image/);
+  await rejects(
+    POD(`  containers: [{name: c}]\n`),
+    /bad\.yml\[0\]: spec\.containers\[0\]\.image: missing image/,
+  );
   await rejects(
     POD(`  containers: [{name: c, image: "127.0.0.1:5000/nope:1"}]\n`),
     /image "127\.0\.0\.1:5000\/nope:1": .*not found/,
