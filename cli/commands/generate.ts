@@ -195,6 +195,12 @@ export async function runGenerate(
       result.policies.length === 1 ? "policy" : "policies"
     }`,
   );
+  if (!Object.values(result.manifest.Policies).some((p) => p.Role === "coordinator")) {
+    lines.push(
+      "warning: no workload has contrast.edgeless.systems/pod-role: coordinator; add the " +
+        "Coordinator's YAML before `contrast set` (a manifest needs exactly one coordinator policy)",
+    );
+  }
   if (stdout) await Deno.stdout.write(new TextEncoder().encode(stdout));
   return lines;
 }
