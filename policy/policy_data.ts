@@ -332,6 +332,16 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       issues,
     );
 
+    const nonRoot = typeof sc.runAsNonRoot === "boolean"
+      ? sc.runAsNonRoot
+      : podSecurity.runAsNonRoot;
+    if (nonRoot === true && user.uid === 0) {
+      issues.add(
+        `${path}.securityContext.runAsNonRoot`,
+        "the container would run as root (uid 0), which Kubernetes refuses to start",
+      );
+    }
+
     // Capabilities.
     const caps = obj(sc.capabilities);
     let set = new Set(

@@ -197,6 +197,27 @@ Deno.test("arguments with values only known at run time become per-argument patt
   assert.deepEqual(p.arg_regexes, ["^\\/app$", "^\\-\\-name=p-[0-9]+$", "^\\-\\-fixed$"]);
 });
 
+Deno.test("runAsNonRoot with a root user is rejected", async () => {
+  const root = {
+    ...web,
+    pinned: web.pinned.replace("aaaa", "abab"),
+    config: { ...web.config, user: "" },
+  };
+  const i = await input({
+    securityContext: { runAsNonRoot: true },
+    containers: [{ name: "c", image: root.pinned }],
+  });
+  assert.throws(
+    () => buildPolicyData({ ...i, images: new Map([...images, [root.pinned, root]]) }),
+    /runAsNonRoot: the container would run as root/,
+  );
+  const fine = await input({
+    securityContext: { runAsNonRoot: true },
+    containers: [{ name: "c", image: web.pinned }],
+  });
+  assert.equal(buildPolicyData(fine).containers[1]!.process.uid, 1000);
+});
+
 Deno.test("a container without any command is rejected", async () => {
   const noCmd = [...IMAGES.values()].find((i) =>
     i.config.entrypoint.length === 0 && i.config.cmd.length === 0
