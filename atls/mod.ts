@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./certificate.ts";
+export * from "./coordinator_client.ts";
 export * from "./evidence_json.ts";
 export * from "./hpke.ts";
 export * from "./pinned_client.ts";
