@@ -399,15 +399,18 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   add("apparmor unconfined", "process.ApparmorProfile", (i) => {
     process(i).ApparmorProfile = "unconfined";
   });
-  add("privileged capabilities", "process.Capabilities", (i) => {
-    process(i).Capabilities = {
-      Bounding: [...ALL_CAPABILITIES],
-      Effective: [...ALL_CAPABILITIES],
-      Inheritable: [],
-      Permitted: [...ALL_CAPABILITIES],
-      Ambient: [],
-    };
-  });
+  const execCaps = o(process(base.input).Capabilities);
+  if (!a(execCaps?.Bounding).includes("CAP_SYS_ADMIN")) {
+    add("privileged capabilities", "process.Capabilities", (i) => {
+      process(i).Capabilities = {
+        Bounding: [...ALL_CAPABILITIES],
+        Effective: [...ALL_CAPABILITIES],
+        Inheritable: [],
+        Permitted: [...ALL_CAPABILITIES],
+        Ambient: [],
+      };
+    });
+  }
   add("unknown container", "container_id", (i) => {
     i.container_id = containerId(rng);
   });

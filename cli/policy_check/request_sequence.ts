@@ -524,6 +524,8 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     "pause resolv.conf",
     pauseCtx,
   );
+  const anyPrivileged = [...w.spec.initContainers, ...w.spec.containers]
+    .some((c) => c.securityContext.privileged);
   const pauseOci = ociSpec({
     version: OCI_VERSION,
     process: ociProcess({
@@ -541,7 +543,8 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     rootReadonly: true,
     hostname,
     mounts: [
-      ...defaultMounts(true, false).map(ociMount),
+      // kubelet makes the sandbox privileged when any container is (sysfs then mounted rw).
+      ...defaultMounts(true, anyPrivileged).map(ociMount),
       ociMount({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] }),
       ociMount({
         destination: "/etc/resolv.conf",

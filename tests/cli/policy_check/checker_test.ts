@@ -135,3 +135,20 @@ Deno.test("shareProcessNamespace and a custom termination path are replayed and 
   assert.deepEqual(report.denied.map((d) => d.label), []);
   assert.deepEqual(report.weaknesses.map((w) => `${w.step}: ${w.mutant}`), []);
 });
+
+Deno.test("a privileged container is replayed with every capability and rw sysfs, and admitted", async () => {
+  const doc = structuredClone(DOCS[2]) as {
+    spec: { template: { spec: { containers: { securityContext: Record<string, unknown> }[] } } };
+  };
+  doc.spec.template.spec.containers[0].securityContext = { privileged: true };
+  const pd = await fixturePolicyData(doc);
+  const seq = buildRequestSequence({
+    workload: readWorkload(doc, "d.yml#0")!,
+    images: IMAGES,
+    cluster: fixtureCluster(),
+    rng: seededRandom(6),
+  });
+  const report = await checkPod(rules, seq, pd, "00", { mutate: true, rng: seededRandom(6) });
+  assert.deepEqual(report.denied.map((d) => d.label), []);
+  assert.deepEqual(report.weaknesses.map((w) => `${w.step}: ${w.mutant}`), []);
+});

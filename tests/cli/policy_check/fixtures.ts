@@ -104,12 +104,27 @@ export function fixtureCluster(): ClusterObjects {
  * - containerd mounts /etc/hostname and /etc/resolv.conf read-only when the root filesystem is
  *   (genpolicy `mount_and_storage.rs`);
  * - a custom `terminationMessagePath` is shared under the last element of that path, like every
- *   file share (Kata `shareFileName`; genpolicy derives the source from the adjusted destination).
+ *   file share (Kata `shareFileName`; genpolicy derives the source from the adjusted destination);
+ * - privileged containers, and the pause container of a pod with one, mount sysfs (and cgroup)
+ *   read-write (genpolicy `containerd.rs` `get_mounts`, `policy.rs` privileged sandbox).
  */
 export function withPendingRuntimeFacts(pd: PolicyData): PolicyData {
+  const privileged = (c: PolicyData["containers"][number]) =>
+    c.kind !== "pause" && c.masked_paths.length === 0;
+  const anyPrivileged = pd.containers.some(privileged);
+  const sysfsRw = (c: PolicyData["containers"][number]) => ({
+    ...c,
+    mounts: c.mounts.map((m) =>
+      (m.destination === "/sys" || (m.destination === "/sys/fs/cgroup" && c.kind !== "pause"))
+        ? { ...m, options: m.options.map((o) => o === "ro" ? "rw" : o) }
+        : m
+    ),
+  });
   return {
     ...pd,
     containers: pd.containers.map((c) =>
+      privileged(c) || (c.kind === "pause" && anyPrivileged) ? sysfsRw(c) : c
+    ).map((c) =>
       c.kind === "pause" || !c.readonly_root ? c : {
         ...c,
         mounts: c.mounts.map((m) =>
