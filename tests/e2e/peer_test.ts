@@ -15,7 +15,7 @@ Deno.test({
       assert.equal(set.code, 0, set.stderr);
       second = await startCoordinator(ws, `${ws.dir}/history`, ["--peer", first.meshAddress]);
       let status = 0;
-      for (let i = 0; i < 100 && status !== 200; i++) {
+      for (let i = 0; i < 300 && status !== 200; i++) {
         const r = await fetch(`http://127.0.0.1:${second.probePort}/probe/readiness`);
         status = r.status;
         await r.body?.cancel();
