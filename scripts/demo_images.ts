@@ -18,6 +18,11 @@ const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/sbin/nol
   "curl_user:x:100:101::/home/curl_user:/bin/sh\n";
 const GROUP = "root:x:0:\napp:x:1000:\npostgres:x:999:\ncurl_group:x:101:\nnogroup:x:65534:\n";
 
+/** The `USER` of upstream images that set one (the stand-ins keep it, so policies match). */
+const UPSTREAM_USERS: Readonly<Record<string, string>> = {
+  "docker.io/curlimages/curl": "curl_user",
+};
+
 function collectImages(node: unknown, out: Set<string>): void {
   if (Array.isArray(node)) {
     for (const item of node) collectImages(item, out);
@@ -58,6 +63,7 @@ export async function publishStandInImages(
       ],
       entrypoint: [`/usr/local/bin/${name}`],
       env: ["PATH=/usr/local/bin:/usr/bin:/bin"],
+      ...(UPSTREAM_USERS[ref.name] ? { user: UPSTREAM_USERS[ref.name] } : {}),
     });
     const image = artifact.images[0]!;
     await cache.putBlob(image.config.descriptor.digest, image.config.bytes);
