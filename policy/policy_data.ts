@@ -112,6 +112,13 @@ export function sharedFileRegex(destination: string): string {
   return `^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-${escapeRegex(base)}$`;
 }
 
+/** The mount with `ro` turned into `rw` when it is sysfs or the cgroup filesystem. */
+function sysfsWritable(m: MountExpectation): MountExpectation {
+  return m.destination === "/sys" || m.destination === "/sys/fs/cgroup"
+    ? { ...m, options: m.options.map((o) => (o === "ro" ? "rw" : o)) }
+    : m;
+}
+
 function capName(c: string): string {
   const upper = c.toUpperCase();
   return upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
@@ -192,6 +199,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     ...extra,
   });
 
+  const anyPrivileged = [...list(spec.initContainers), ...list(spec.containers)].some((c) =>
+    obj(obj(c).securityContext).privileged === true
+  );
   const containers: ContainerExpectation[] = [];
   containers.push({
     name: "pause",
@@ -220,7 +230,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     },
     readonly_root: true,
     root_path_regex: settings.container.root_path_regex,
-    mounts: settings.pause.mounts,
+    // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
+    mounts: anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts,
     storages: [],
     namespaces: baseNamespaces,
     sysctls,
@@ -367,7 +378,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     };
 
     // Mounts and storages.
-    const mounts: MountExpectation[] = [...settings.container.default_mounts];
+    const mounts: MountExpectation[] = privileged
+      ? settings.container.default_mounts.map(sysfsWritable)
+      : [...settings.container.default_mounts];
     const storages: StorageExpectation[] = [{
       driver: "image_guest_pull",
       fstype: "overlay",
@@ -379,10 +392,24 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     const terminationPath = typeof c.terminationMessagePath === "string"
       ? c.terminationMessagePath
       : "/dev/termination-log";
+    const readonlyRoot = sc.readOnlyRootFilesystem === true;
     for (const m of settings.container.pod_file_mounts) {
-      mounts.push(
-        m.destination === "/dev/termination-log" ? { ...m, destination: terminationPath } : m,
-      );
+      if (m.destination === "/dev/termination-log") {
+        // The share is named after the last element of the destination, like every share.
+        const base = terminationPath.split("/").filter((x) => x !== "").at(-1) ?? "";
+        mounts.push({
+          ...m,
+          destination: terminationPath,
+          source_regex: m.source_regex.replace(/termination-log\$$/, `${escapeRegex(base)}$`),
+        });
+      } else if (
+        readonlyRoot && (m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf")
+      ) {
+        // containerd mounts these two read-only when the root filesystem is read-only.
+        mounts.push({ ...m, options: m.options.map((o) => (o === "rw" ? "ro" : o)) });
+      } else {
+        mounts.push(m);
+      }
     }
     const destinations = new Set(mounts.map((m) => m.destination));
     list(c.volumeMounts).forEach((vm, k) => {
@@ -507,7 +534,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
         no_new_privileges: sc.allowPrivilegeEscalation === false,
         capabilities,
       },
-      readonly_root: sc.readOnlyRootFilesystem === true,
+      readonly_root: readonlyRoot,
       root_path_regex: settings.container.root_path_regex,
       mounts,
       storages,

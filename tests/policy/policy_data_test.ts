@@ -218,6 +218,35 @@ Deno.test("runAsNonRoot with a root user is rejected", async () => {
   assert.equal(buildPolicyData(fine).containers[1]!.process.uid, 1000);
 });
 
+Deno.test("runtime facts: read-only root, custom termination path, privileged sysfs", async () => {
+  const data = buildPolicyData(
+    await input({
+      containers: [
+        {
+          name: "ro",
+          image: web.pinned,
+          terminationMessagePath: "/tmp/app-termination",
+          securityContext: { readOnlyRootFilesystem: true },
+        },
+        { name: "priv", image: web.pinned, securityContext: { privileged: true } },
+      ],
+    }),
+  );
+  const [pause, ro, priv] = data.containers;
+  const at = (c: typeof ro, d: string) => c!.mounts.find((m) => m.destination === d)!;
+  assert.deepEqual(at(ro, "/etc/hostname").options, ["rbind", "rprivate", "ro"]);
+  assert.deepEqual(at(ro, "/etc/resolv.conf").options, ["rbind", "rprivate", "ro"]);
+  assert.deepEqual(at(ro, "/etc/hosts").options, ["rbind", "rprivate", "rw"]);
+  assert.match(at(ro, "/tmp/app-termination").source_regex, /-app\\-termination\$$/);
+  assert.ok(at(priv, "/sys").options.includes("rw"));
+  assert.ok(at(priv, "/sys/fs/cgroup").options.includes("rw"));
+  assert.ok(at(ro, "/sys").options.includes("ro"));
+  // kubelet makes the whole sandbox privileged, so the pause container's sysfs is writable too.
+  assert.ok(at(pause, "/sys").options.includes("rw"));
+  const plain = buildPolicyData(await input({ containers: [{ name: "c", image: web.pinned }] }));
+  assert.ok(at(plain.containers[0], "/sys").options.includes("ro"));
+});
+
 Deno.test("a container without any command is rejected", async () => {
   const noCmd = [...IMAGES.values()].find((i) =>
     i.config.entrypoint.length === 0 && i.config.cmd.length === 0

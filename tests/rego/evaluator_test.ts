@@ -463,6 +463,10 @@ Deno.test("SetPolicy, UpdateContainer and stdin streams are denied; log streams 
     ev.decide("WriteStreamRequest", { container_id: WEB, exec_id: "", data: [] }).allowed,
     false,
   );
+  // The host must not set the guest's clock (certificate validity checks in the guest rely on it),
+  // nor give it swap (guest memory would leave the TEE).
+  assert.equal(ev.decide("SetGuestDateTimeRequest", { Sec: 0, Usec: 0 }).allowed, false);
+  assert.equal(ev.decide("AddSwapRequest", { PCIPath: [1] }).allowed, false);
   assert.equal(
     ev.decide("ReadStreamRequest", { container_id: WEB, exec_id: "", len: 1024 }).allowed,
     true,
