@@ -37,7 +37,9 @@ Deno.test("pod name patterns per controller kind match real generated names", ()
     assert.match(name, new RegExp(`^${podNamePattern(kind, "web")}$`), kind);
     assert.doesNotMatch(`other-${name}`, new RegExp(`^${podNamePattern(kind, "web")}$`));
   }
-  assert.doesNotMatch("web.x", new RegExp(`^${podNamePattern("Pod", "web.x".replace("x", "y"))}$`));
+  // Dots in names are literal, not "any character".
+  assert.doesNotMatch("webxy", new RegExp(`^${podNamePattern("Pod", "web.y")}$`));
+  assert.match("web.y", new RegExp(`^${podNamePattern("Pod", "web.y")}$`));
 });
 
 Deno.test("process: args from image and pod with $(VAR), working dir, user from the image", async () => {
