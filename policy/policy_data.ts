@@ -66,20 +66,68 @@ export interface PodPolicyInput {
   readonly claimTemplates?: readonly string[];
 }
 
-const NAME_SUFFIX: Record<WorkloadKind, string> = {
-  Pod: "",
-  Deployment: "-[a-z0-9]{1,10}-[a-z0-9]{5}",
-  StatefulSet: "-[0-9]+",
-  DaemonSet: "-[a-z0-9]{5}",
-  ReplicaSet: "-[a-z0-9]{5}",
-  ReplicationController: "-[a-z0-9]{5}",
-  Job: "-([0-9]+-)?[a-z0-9]{5}",
-  CronJob: "-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}",
-};
+/** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
+const RANDOM_SUFFIX = "[a-z0-9]{5}";
+const MAX_GENERATED_BASE = 58;
+
+interface VariablePart {
+  /** Unanchored pattern of the controller-chosen part, with its trailing `-`. */
+  readonly pattern: string;
+  /** Longest text it can be. */
+  readonly maxLength: number;
+  /** Character class of that text, for when the base is cut in the middle of it. */
+  readonly chars: string;
+  readonly optional?: boolean;
+}
+
+/**
+ * The pattern of a name Kubernetes generates from `<name>-<variable>` plus five random
+ * characters, cutting the base to 58 characters as the API server does.
+ */
+function generatedName(name: string, variable?: VariablePart): string {
+  const base = `${name}-`;
+  if (base.length >= MAX_GENERATED_BASE) {
+    return `${escapeRegex(base.slice(0, MAX_GENERATED_BASE))}${RANDOM_SUFFIX}`;
+  }
+  const literal = `${escapeRegex(name)}-`;
+  if (!variable) return `${literal}${RANDOM_SUFFIX}`;
+  const room = MAX_GENERATED_BASE - base.length;
+  const optional = variable.optional ? "?" : "";
+  if (variable.maxLength <= room) {
+    const v = variable.optional ? `(${variable.pattern})?` : variable.pattern;
+    return `${literal}${v}${RANDOM_SUFFIX}`;
+  }
+  return `${literal}(${variable.pattern}|${variable.chars}{${room}})${optional}${RANDOM_SUFFIX}`;
+}
 
 /** The unanchored pattern pods of a `kind` named `name` get as their name. */
 export function podNamePattern(kind: WorkloadKind, name: string): string {
-  return `${escapeRegex(name)}${NAME_SUFFIX[kind]}`;
+  switch (kind) {
+    case "Pod":
+      return escapeRegex(name);
+    case "StatefulSet":
+      return `${escapeRegex(name)}-[0-9]+`;
+    case "Deployment":
+      // ReplicaSet `<name>-<pod-template-hash>`, then the pod's generated suffix.
+      return generatedName(name, { pattern: "[a-z0-9]{1,10}-", maxLength: 11, chars: "[a-z0-9-]" });
+    case "Job":
+      // Indexed Jobs put the completion index before the suffix.
+      return generatedName(name, {
+        pattern: "[0-9]+-",
+        maxLength: 7,
+        chars: "[0-9-]",
+        optional: true,
+      });
+    case "CronJob":
+      // Job `<name>-<scheduled minute>`, maybe indexed, then the pod's suffix.
+      return generatedName(name, {
+        pattern: "[0-9]{1,11}-([0-9]+-)?",
+        maxLength: 19,
+        chars: "[0-9-]",
+      });
+    default:
+      return generatedName(name);
+  }
 }
 
 const SUPPORTED_VOLUMES = [

@@ -42,6 +42,29 @@ Deno.test("pod name patterns per controller kind match real generated names", ()
   assert.match("web.y", new RegExp(`^${podNamePattern("Pod", "web.y")}$`));
 });
 
+Deno.test("long controller names are cut to 58 characters before the random suffix, as the API server does", () => {
+  const long = "a".repeat(60);
+  const ds = new RegExp(`^${podNamePattern("DaemonSet", long)}$`);
+  assert.match(`${"a".repeat(58)}x2k9q`, ds);
+  assert.doesNotMatch(`${long}-x2k9q`, ds);
+  // A Deployment whose ReplicaSet name is cut inside the pod-template hash.
+  const name = "d".repeat(50);
+  const dep = new RegExp(`^${podNamePattern("Deployment", name)}$`);
+  const rs = `${name}-7d9f8b6c5d-`;
+  assert.match(`${rs.slice(0, 58)}x2k9q`, dep);
+  assert.match(
+    `${"d".repeat(40)}-7d9f8b6c5d-x2k9q`,
+    new RegExp(`^${podNamePattern("Deployment", "d".repeat(40))}$`),
+  );
+  assert.doesNotMatch(`${rs.slice(0, 57)}x2k9q`, dep);
+  // A CronJob's Job name cut inside the scheduled minute.
+  const cron = "c".repeat(50);
+  assert.match(
+    `${`${cron}-29000000-`.slice(0, 58)}x2k9q`,
+    new RegExp(`^${podNamePattern("CronJob", cron)}$`),
+  );
+});
+
 Deno.test("process: args from image and pod with $(VAR), working dir, user from the image", async () => {
   const data = buildPolicyData(await input(samplePodSpec()));
   const c = data.containers.find((c) => c.name === "web")!;
