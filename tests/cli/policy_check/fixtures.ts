@@ -97,64 +97,11 @@ export function fixtureCluster(): ClusterObjects {
   return readClusterObjects(DOCS);
 }
 
-/**
- * The runtime facts `contrast policy check` found that `policy/` has not adopted yet (see
- * cli/policy_check/FINDINGS.md), applied to generated policy data so the checker's own tests
- * exercise the rest; idempotent, and to be emptied once `policy/` follows:
- * - containerd mounts /etc/hostname and /etc/resolv.conf read-only when the root filesystem is
- *   (genpolicy `mount_and_storage.rs`);
- * - a custom `terminationMessagePath` is shared under the last element of that path, like every
- *   file share (Kata `shareFileName`; genpolicy derives the source from the adjusted destination);
- * - privileged containers, and the pause container of a pod with one, mount sysfs (and cgroup)
- *   read-write (genpolicy `containerd.rs` `get_mounts`, `policy.rs` privileged sandbox).
- */
-export function withPendingRuntimeFacts(pd: PolicyData): PolicyData {
-  const privileged = (c: PolicyData["containers"][number]) =>
-    c.kind !== "pause" && c.masked_paths.length === 0;
-  const anyPrivileged = pd.containers.some(privileged);
-  const sysfsRw = (c: PolicyData["containers"][number]) => ({
-    ...c,
-    mounts: c.mounts.map((m) =>
-      (m.destination === "/sys" || (m.destination === "/sys/fs/cgroup" && c.kind !== "pause"))
-        ? { ...m, options: m.options.map((o) => o === "ro" ? "rw" : o) }
-        : m
-    ),
-  });
-  return {
-    ...pd,
-    containers: pd.containers.map((c) =>
-      privileged(c) || (c.kind === "pause" && anyPrivileged) ? sysfsRw(c) : c
-    ).map((c) =>
-      c.kind === "pause" || !c.readonly_root ? c : {
-        ...c,
-        mounts: c.mounts.map((m) =>
-          m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf"
-            ? { ...m, options: m.options.map((o) => o === "rw" ? "ro" : o) }
-            : m
-        ),
-      }
-    ).map((c) => ({
-      ...c,
-      mounts: c.mounts.map((m) =>
-        m.destination !== "/dev/termination-log" && m.source_regex.endsWith("-termination-log$")
-          ? {
-            ...m,
-            source_regex: m.source_regex.replace(
-              /termination-log\$$/,
-              `${m.destination.split("/").at(-1)!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`,
-            ),
-          }
-          : m
-      ),
-    })),
-  };
-}
-
-/** The fixture pod's policy data, as `policy/`'s builder generates it (see above). */
+/** The fixture pod's policy data, as `policy/`'s builder generates it. */
 export async function fixturePolicyData(deployment: unknown = DOCS[2]): Promise<PolicyData> {
   const cluster = fixtureCluster();
   const doc = deployment as { spec: { template: { metadata: object; spec: object } } };
-  return withPendingRuntimeFacts(buildPolicyData({
+  return buildPolicyData({
     kind: "Deployment",
     name: "web",
     namespace: "shop",
@@ -167,5 +114,5 @@ export async function fixturePolicyData(deployment: unknown = DOCS[2]): Promise<
       secret: (ns, n) => cluster.secrets.get(`${ns}/${n}`),
     },
     settings: await loadDefaultSettings(),
-  }));
+  });
 }
