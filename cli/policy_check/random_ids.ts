@@ -109,18 +109,26 @@ export function generatedPodName(kind: PodOwnerKind, name: string, rng: RandomSo
       return name;
     case "Deployment":
       // pod-template-hash: a 32-bit hash in Kubernetes' safe alphabet, 8 to 10 characters.
-      return `${name}-${kubeSuffix(rng, 8 + (rng.bytes(1)[0] % 3))}-${kubeSuffix(rng, 5)}`;
+      return generateName(`${name}-${kubeSuffix(rng, 8 + (rng.bytes(1)[0] % 3))}-`, rng);
     case "ReplicaSet":
     case "ReplicationController":
     case "DaemonSet":
     case "Job":
-      return `${name}-${kubeSuffix(rng, 5)}`;
+      return generateName(`${name}-`, rng);
     case "StatefulSet":
       return `${name}-${rng.bytes(1)[0] % 5}`;
     case "CronJob": {
       const b = rng.bytes(4);
       const minutes = 29_000_000 + (((b[0] << 16) | (b[1] << 8) | b[2]) % 1_000_000);
-      return `${name}-${minutes}-${kubeSuffix(rng, 5)}`;
+      return generateName(`${name}-${minutes}-`, rng);
     }
   }
+}
+
+/** Longest base the API server keeps of a `generateName` before the 5 random characters. */
+export const MAX_GENERATED_BASE = 58;
+
+/** The API server's `generateName`: the base cut to 58 characters, then 5 random characters. */
+export function generateName(base: string, rng: RandomSource): string {
+  return `${base.slice(0, MAX_GENERATED_BASE)}${kubeSuffix(rng, 5)}`;
 }

@@ -152,3 +152,20 @@ Deno.test("a privileged container is replayed with every capability and rw sysfs
   assert.deepEqual(report.denied.map((d) => d.label), []);
   assert.deepEqual(report.weaknesses.map((w) => `${w.step}: ${w.mutant}`), []);
 });
+
+Deno.test("long workload names: pods named with the API server's 58-character cut are admitted", async () => {
+  const doc = structuredClone(DOCS[2]) as { metadata: { name: string } };
+  doc.metadata.name = "storefront-recommendations-service-canary-eu-west";
+  const pd = await fixturePolicyData(doc);
+  for (const seed of [1, 2, 3, 4]) {
+    const seq = buildRequestSequence({
+      workload: readWorkload(doc, "d.yml#0")!,
+      images: IMAGES,
+      cluster: fixtureCluster(),
+      rng: seededRandom(seed),
+    });
+    assert.ok(seq.instance.podName.length <= 63);
+    const report = await checkPod(rules, seq, pd, "00", { mutate: false, rng: seededRandom(seed) });
+    assert.deepEqual(report.denied.map((d) => d.label), [], seq.instance.podName);
+  }
+});

@@ -100,10 +100,13 @@ export function fixtureCluster(): ClusterObjects {
 /** The fixture pod's policy data, as `policy/`'s builder generates it. */
 export async function fixturePolicyData(deployment: unknown = DOCS[2]): Promise<PolicyData> {
   const cluster = fixtureCluster();
-  const doc = deployment as { spec: { template: { metadata: object; spec: object } } };
+  const doc = deployment as {
+    metadata: { name: string };
+    spec: { template: { metadata: object; spec: object } };
+  };
   return buildPolicyData({
     kind: "Deployment",
-    name: "web",
+    name: doc.metadata.name,
     namespace: "shop",
     podMetadata: doc.spec.template.metadata as Record<string, unknown>,
     podSpec: doc.spec.template.spec as Record<string, unknown>,

@@ -36,3 +36,15 @@ Deno.test("a seeded source replays the same bytes; different seeds differ", () =
   assert.deepEqual(seededRandom(5).bytes(33), seededRandom(5).bytes(33));
   assert.notDeepEqual(seededRandom(5).bytes(16), seededRandom(6).bytes(16));
 });
+
+Deno.test("generated names keep at most 58 characters of their base, then 5 random ones", () => {
+  const rng = seededRandom(9);
+  const long = "a-very-long-deployment-name-that-goes-on-and-on-for-a-while";
+  for (let i = 0; i < 20; i++) {
+    const name = generatedPodName("Deployment", long, rng);
+    assert.equal(name.length, 63);
+    assert.ok(name.startsWith(long.slice(0, 58)));
+    assert.equal(generatedPodName("DaemonSet", long, rng).length, 63);
+    assert.match(generatedPodName("Job", "short", rng), /^short-[a-z0-9]{5}$/);
+  }
+});
