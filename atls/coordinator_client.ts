@@ -15,10 +15,10 @@
  */
 import { constantTimeEqual, encodeBase64, encodeHex, sha256 } from "../bytes/mod.ts";
 import { ValidationError, VerificationError } from "../errors/mod.ts";
-import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
+import type { AttestationClaims } from "../evidence/types.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import { coordinatorPolicyDigest, type Manifest } from "../manifest/manifest.ts";
-import { matchPolicy } from "../manifest/policy_match.ts";
+import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import {
   ApiPath,
   type AttestResponse,
@@ -30,13 +30,6 @@ import {
 import { certificateSpki } from "./certificate.ts";
 import { PinnedHttpsClient } from "./pinned_client.ts";
 import { coordinatorReportData, NONCE_LENGTH } from "./report_data.ts";
-
-/** Verifies evidence against a manifest's reference values. */
-export type EvidenceAgainstManifest = (
-  manifest: Manifest,
-  evidence: Evidence,
-  options: VerifyOptions,
-) => Promise<AttestationClaims>;
 
 /** The outcome of attesting a Coordinator. */
 export interface AttestedCoordinator {
@@ -57,7 +50,7 @@ export interface AttestedCoordinator {
 export async function attestCoordinator(
   address: string,
   manifest: Manifest,
-  verify: EvidenceAgainstManifest,
+  verify: ManifestEvidenceVerifier,
   options: { now?: Date; timeoutMs?: number } = {},
 ): Promise<AttestedCoordinator> {
   const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
@@ -74,7 +67,7 @@ export async function attestCoordinator(
     latestTransition: state.latestTransition,
     caPems: state.rootCa === "" ? [] : [state.rootCa, state.meshCa],
   });
-  const claims = await verify(manifest, state.evidence, {
+  const { claims, policy: matched } = await verify(manifest, state.evidence, {
     reportData,
     now: options.now ?? new Date(),
   });
@@ -84,7 +77,6 @@ export async function attestCoordinator(
       "does not bind our nonce, the TLS key we talked to and the reported state",
     );
   }
-  const matched = matchPolicy(manifest, claims);
   if (matched.digest !== coordinatorPolicyDigest(manifest)) {
     throw new ValidationError(
       "hostData",

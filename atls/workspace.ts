@@ -9,12 +9,11 @@ import { encodeHex, sha256 } from "../bytes/mod.ts";
 import { ParseError, UnavailableError } from "../errors/mod.ts";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import {
-  type ContrastManifest,
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,
-  parseContrastManifest,
-} from "../coordinator/manifest_verifier.ts";
-import type { EvidenceAgainstManifest } from "./coordinator_client.ts";
+} from "../manifest/collateral_config.ts";
+import { type Manifest, parseManifest } from "../manifest/manifest.ts";
+import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 
 /** A manifest read from disk with its exact bytes. */
 export interface LocalManifest {
@@ -23,7 +22,7 @@ export interface LocalManifest {
   /** The exact bytes. */
   readonly bytes: Uint8Array;
   /** The parsed manifest. */
-  readonly manifest: ContrastManifest;
+  readonly manifest: Manifest;
 }
 
 /** Reads a file, turning "not found" into a typed error naming it. */
@@ -45,7 +44,7 @@ export async function readFileNamed(path: string): Promise<Uint8Array> {
  */
 export async function readLocalManifest(path: string): Promise<LocalManifest> {
   const bytes = await readFileNamed(path);
-  return { path, bytes, manifest: parseContrastManifest(bytes) };
+  return { path, bytes, manifest: parseManifest(bytes) };
 }
 
 /**
@@ -53,7 +52,7 @@ export async function readLocalManifest(path: string): Promise<LocalManifest> {
  * through the disk cache at `CONTRAST_COLLATERAL_CACHE` or the default cache folder, offline
  * when `CONTRAST_OFFLINE=1`).
  */
-export function cliEvidenceVerifier(): EvidenceAgainstManifest {
+export function cliEvidenceVerifier(): ManifestEvidenceVerifier {
   const verifiers = manifestVerifiersWithCollateral({
     cacheDir: Deno.env.get("CONTRAST_COLLATERAL_CACHE") ?? defaultCollateralCacheDir(),
     offline: Deno.env.get("CONTRAST_OFFLINE") === "1",

@@ -27,10 +27,9 @@ import {
   sha256,
 } from "../bytes/mod.ts";
 import { ParseError, ValidationError } from "../errors/mod.ts";
-import type { AttestationClaims, Evidence, VerifyOptions } from "../evidence/types.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import type { Manifest } from "../manifest/manifest.ts";
-import { matchPolicy } from "../manifest/policy_match.ts";
+import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import { parseInitdata } from "../policy/initdata.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares } from "../seed/seed_shares.ts";
@@ -84,16 +83,6 @@ import { NonceStore } from "./nonce_store.ts";
 /** Parses manifest bytes with the platform reference-value readers. */
 export type ManifestParser = (bytes: Uint8Array) => Manifest;
 
-/**
- * Verifies evidence completely against a manifest's reference values (signatures, chains,
- * TCB, report data) and returns its claims.
- */
-export type ManifestEvidenceVerifier = (
-  manifest: Manifest,
-  evidence: Evidence,
-  options: VerifyOptions,
-) => Promise<AttestationClaims>;
-
 /** Phase of a Coordinator. */
 export type CoordinatorPhase = "awaiting-manifest" | "recovery" | "active";
 
@@ -105,7 +94,7 @@ export interface CoordinatorOptions {
   readonly historyBackend: HistoryBackend;
   /** Manifest parsing. */
   readonly parseManifest: ManifestParser;
-  /** Evidence verification against a manifest. */
+  /** Evidence verification against a manifest (claims and the policy they run). */
   readonly verifyEvidence: ManifestEvidenceVerifier;
   /** Logs. */
   readonly logger: Logger;
@@ -420,17 +409,17 @@ export class Coordinator {
       nonce: request.nonce,
       hpkePublicKey: request.hpkePublicKey,
     });
-    const claims = await this.#options.verifyEvidence(state.manifest, request.evidence, {
-      reportData,
-      now: this.#now(),
-    });
+    const { claims, policy: matched } = await this.#options.verifyEvidence(
+      state.manifest,
+      request.evidence,
+      { reportData, now: this.#now() },
+    );
     if (!constantTimeEqual(claims.reportData, reportData)) {
       throw new ValidationError(
         "reportData",
         "evidence does not bind this request's key and nonce",
       );
     }
-    const matched = matchPolicy(state.manifest, claims);
     if (matched.entry.Role !== "coordinator") {
       throw new ForbiddenError(
         "hostData",
@@ -500,17 +489,17 @@ export class Coordinator {
         leafSpki: request.leafPublicKey,
         hpkePublicKey: request.hpkePublicKey,
       });
-      const claims = await this.#options.verifyEvidence(state.manifest, request.evidence, {
-        reportData,
-        now: this.#now(),
-      });
+      const { claims, policy: matched } = await this.#options.verifyEvidence(
+        state.manifest,
+        request.evidence,
+        { reportData, now: this.#now() },
+      );
       if (!constantTimeEqual(claims.reportData, reportData)) {
         throw new ValidationError(
           "reportData",
           "evidence does not bind this request's keys and nonce",
         );
       }
-      const matched = matchPolicy(state.manifest, claims);
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
         : [{ kind: "uri" as const, value: `urn:contrast:policy:${matched.digest}` }];

@@ -25,8 +25,8 @@ import { type LogFormat, Logger, type LogLevel } from "./logger.ts";
 import {
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,
-  parseContrastManifest,
-} from "./manifest_verifier.ts";
+} from "../manifest/collateral_config.ts";
+import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
 
 function env(name: string): string | undefined {
@@ -140,7 +140,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
         configfsTsmDir: o.configfsTsmDir,
       }),
       historyBackend: await FileHistoryBackend.open(o.historyDir),
-      parseManifest: parseContrastManifest,
+      parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
       logger,
       metrics,

@@ -25,7 +25,8 @@ import {
 } from "../coordinator/api/messages.ts";
 import type { EvidenceSource } from "../coordinator/evidence_source.ts";
 import type { Manifest } from "../manifest/manifest.ts";
-import { attestCoordinator, type EvidenceAgainstManifest } from "../atls/coordinator_client.ts";
+import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
+import { attestCoordinator } from "../atls/coordinator_client.ts";
 
 /**
  * What identifies the genuine Coordinator to an initializer: a manifest (its coordinator policy
@@ -35,7 +36,7 @@ export interface CoordinatorTrust {
   /** The manifest naming the Coordinator's policy and reference values. */
   readonly manifest: Manifest;
   /** Evidence verification against it. */
-  readonly verify: EvidenceAgainstManifest;
+  readonly verify: ManifestEvidenceVerifier;
 }
 
 /** What the initializer receives. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export * from "./collateral_config.ts";
 export * from "./hash.ts";
 export * from "./manifest.ts";
 export * from "./policy_match.ts";

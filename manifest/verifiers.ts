@@ -4,6 +4,12 @@
  * manifest's policies (SNP `HOST_DATA` = digest, TDX `MRCONFIGID` = digest ‖ 16 zero bytes).
  * Evidence of a platform the manifest has no reference values for is rejected.
  *
+ * Collateral selection: vendor collateral (AMD KDS, Intel PCS) serves only real platforms. A
+ * manifest whose SNP entries are all simulated verifies against the root those entries name, with
+ * the certificates the evidence carries (KDS is never asked); a manifest whose TDX entries are all
+ * simulated uses the simulated TDX authority's collateral, which verifies only against the
+ * simulated root the entries name.
+ *
  * @module
  */
 import { ValidationError } from "../errors/mod.ts";
@@ -14,17 +20,36 @@ import type {
   TeePlatform,
   VerifyOptions,
 } from "../evidence/types.ts";
+import { isSimulated } from "../snp/reference_values.ts";
+import type { SnpCollateralSource } from "../snp/kds/source.ts";
 import { SnpEvidenceVerifier, type SnpEvidenceVerifierOptions } from "../snp/verifier.ts";
+import { SIMULATED_TDX_PLATFORM } from "../tdx/reference_values.ts";
+import type { TdxCollateralSource } from "../tdx/verify/collateral_bundle.ts";
 import { TdxEvidenceVerifier, type TdxEvidenceVerifierOptions } from "../tdx/verifier.ts";
+import { ChainCache } from "../x509/chain_cache.ts";
 import type { Manifest } from "./manifest.ts";
 import { type MatchedPolicy, matchPolicy } from "./policy_match.ts";
 
 /** What the verifiers need besides reference values: collateral sources and caches. */
-export interface ManifestVerifierDeps {
-  /** SNP verifier options (KDS collateral, chain cache, CRLs). */
-  readonly snp?: Omit<SnpEvidenceVerifierOptions, "referenceValues" | "hostData">;
-  /** TDX verifier options (PCS collateral, chain cache). */
-  readonly tdx?: Omit<TdxEvidenceVerifierOptions, "referenceValues">;
+export interface ManifestVerifiersOptions {
+  /** Vendor collateral for real SNP platforms (AMD KDS through the collateral cache). */
+  readonly snpCollateral?: SnpCollateralSource;
+  /** Vendor collateral for real TDX platforms (Intel PCS or an offline bundle). */
+  readonly tdxCollateral?: TdxCollateralSource;
+  /**
+   * Collateral signed by a simulated TDX authority (its TCB info, QE identity and CRLs), for
+   * manifests whose TDX entries are all simulated.
+   */
+  readonly simulatedTdxCollateral?: TdxCollateralSource;
+  /** Cache of verified chains shared by every manifest's verifiers (default: a new one). */
+  readonly chainCache?: ChainCache;
+  /** Further SNP verifier settings (pinned certificates, extra CRLs, revocation rule). */
+  readonly snp?: Pick<
+    SnpEvidenceVerifierOptions,
+    "certificates" | "crls" | "requireRevocationCheck"
+  >;
+  /** Further TDX verifier settings (verification cache, PCK CRL rule). */
+  readonly tdx?: Pick<TdxEvidenceVerifierOptions, "verificationCache" | "requirePckCrl">;
 }
 
 /** Verified evidence with the manifest policy it runs. */
@@ -36,15 +61,26 @@ export interface ManifestVerification {
 }
 
 /**
- * The verifiers of one manifest, built once and reused (they keep chain caches). Only platforms
- * with at least one reference value get a verifier.
+ * Verifies evidence completely against a manifest (signatures, chains, TCB, report data, policy
+ * digest) and returns its claims with the manifest policy it runs.
  */
-export class ManifestVerifiers {
+export type ManifestEvidenceVerifier = (
+  manifest: Manifest,
+  evidence: Evidence,
+  options: VerifyOptions,
+) => Promise<ManifestVerification>;
+
+/**
+ * The verifiers of one manifest: only platforms with at least one reference value get one.
+ * Obtain it from {@link ManifestVerifiers.forManifest}.
+ */
+export class VerifiersOfManifest {
   readonly #manifest: Pick<Manifest, "Policies">;
   readonly #verifiers: ReadonlyMap<TeePlatform, EvidenceVerifier>;
 
   /**
-   * @param verifiers the platform verifiers to use (normally from {@link forManifest})
+   * @param manifest the manifest whose policies evidence must carry
+   * @param verifiers the platform verifiers configured with its reference values
    */
   constructor(
     manifest: Pick<Manifest, "Policies">,
@@ -52,27 +88,6 @@ export class ManifestVerifiers {
   ) {
     this.#manifest = manifest;
     this.#verifiers = verifiers;
-  }
-
-  /** SNP and TDX verifiers configured with the manifest's reference values. */
-  static forManifest(
-    manifest: Pick<Manifest, "Policies" | "ReferenceValues">,
-    deps: ManifestVerifierDeps = {},
-  ): ManifestVerifiers {
-    const verifiers = new Map<TeePlatform, EvidenceVerifier>();
-    if (manifest.ReferenceValues.snp.length > 0) {
-      verifiers.set(
-        "snp",
-        new SnpEvidenceVerifier({ ...deps.snp, referenceValues: manifest.ReferenceValues.snp }),
-      );
-    }
-    if (manifest.ReferenceValues.tdx.length > 0) {
-      verifiers.set(
-        "tdx",
-        new TdxEvidenceVerifier({ ...deps.tdx, referenceValues: manifest.ReferenceValues.tdx }),
-      );
-    }
-    return new ManifestVerifiers(manifest, verifiers);
   }
 
   /** The platforms this manifest accepts evidence from. */
@@ -107,6 +122,83 @@ export class ManifestVerifiers {
 }
 
 /**
+ * Verifies evidence against whichever manifest is active: each manifest's verifiers are built
+ * once and kept while the manifest object lives (they keep keys and chains cached), all sharing
+ * one chain cache.
+ */
+export class ManifestVerifiers {
+  readonly #options: ManifestVerifiersOptions;
+  readonly #chainCache: ChainCache;
+  readonly #byManifest = new WeakMap<object, VerifiersOfManifest>();
+
+  /** @param options collateral sources and caches shared by every manifest */
+  constructor(options: ManifestVerifiersOptions = {}) {
+    this.#options = options;
+    this.#chainCache = options.chainCache ?? new ChainCache();
+  }
+
+  /** The verifiers configured with `manifest`'s reference values (built on first use). */
+  forManifest(manifest: Pick<Manifest, "Policies" | "ReferenceValues">): VerifiersOfManifest {
+    let verifiers = this.#byManifest.get(manifest);
+    if (!verifiers) {
+      verifiers = new VerifiersOfManifest(manifest, this.#platformVerifiers(manifest));
+      this.#byManifest.set(manifest, verifiers);
+    }
+    return verifiers;
+  }
+
+  /**
+   * Verifies `evidence` against `manifest`: its reference values of the evidence's platform and
+   * its policies.
+   *
+   * @throws {ValidationError} naming `ReferenceValues.<platform>` or `hostData` (see
+   *   {@link VerifiersOfManifest.verify})
+   * @throws {import("../errors/mod.ts").VerificationError} when the evidence is not genuine
+   */
+  verify(
+    manifest: Pick<Manifest, "Policies" | "ReferenceValues">,
+    evidence: Evidence,
+    options: VerifyOptions,
+  ): Promise<ManifestVerification> {
+    return this.forManifest(manifest).verify(evidence, options);
+  }
+
+  #platformVerifiers(
+    manifest: Pick<Manifest, "ReferenceValues">,
+  ): Map<TeePlatform, EvidenceVerifier> {
+    const o = this.#options;
+    const { snp, tdx } = manifest.ReferenceValues;
+    const verifiers = new Map<TeePlatform, EvidenceVerifier>();
+    if (snp.length > 0) {
+      const real = snp.some((v) => !isSimulated(v));
+      verifiers.set(
+        "snp",
+        new SnpEvidenceVerifier({
+          ...o.snp,
+          referenceValues: snp,
+          ...(real && o.snpCollateral ? { collateral: o.snpCollateral } : {}),
+          chainCache: this.#chainCache,
+        }),
+      );
+    }
+    if (tdx.length > 0) {
+      const real = tdx.some((v) => v.Platform !== SIMULATED_TDX_PLATFORM);
+      const collateral = real ? o.tdxCollateral : o.simulatedTdxCollateral;
+      verifiers.set(
+        "tdx",
+        new TdxEvidenceVerifier({
+          ...o.tdx,
+          referenceValues: tdx,
+          ...(collateral ? { collateral } : {}),
+          chainCache: this.#chainCache,
+        }),
+      );
+    }
+    return verifiers;
+  }
+}
+
+/**
  * Verifies `evidence` against `manifest` in one call (builds fresh verifiers; keep a
  * {@link ManifestVerifiers} to reuse caches).
  */
@@ -114,7 +206,7 @@ export function verifyEvidenceAgainstManifest(
   manifest: Pick<Manifest, "Policies" | "ReferenceValues">,
   evidence: Evidence,
   options: VerifyOptions,
-  deps: ManifestVerifierDeps = {},
+  verifiersOptions: ManifestVerifiersOptions = {},
 ): Promise<ManifestVerification> {
-  return ManifestVerifiers.forManifest(manifest, deps).verify(evidence, options);
+  return new ManifestVerifiers(verifiersOptions).verify(manifest, evidence, options);
 }

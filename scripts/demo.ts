@@ -19,9 +19,8 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import tls from "node:tls";
 import { digest, encodeHex, sha256 } from "../bytes/mod.ts";
-import { coordinatorPolicyDigest } from "../manifest/manifest.ts";
+import { coordinatorPolicyDigest, parseManifest } from "../manifest/manifest.ts";
 import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
-import { parseContrastManifest } from "../coordinator/manifest_verifier.ts";
 import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdata.ts";
 import { type FoundInitdata, initdataFromYaml } from "../atls/workspace.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
@@ -244,7 +243,7 @@ async function main(): Promise<void> {
     "contrast generate",
   );
   const manifestBytes = await Deno.readFile(`${WS}/manifest.json`);
-  const manifest = parseContrastManifest(manifestBytes);
+  const manifest = parseManifest(manifestBytes);
   const yamlFiles = [...Deno.readDirSync(`${WS}/app`)].map((e) => `${WS}/app/${e.name}`).sort();
   const found = await initdataFromYaml(yamlFiles);
   const coordinatorDigest = coordinatorPolicyDigest(manifest);

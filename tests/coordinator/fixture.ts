@@ -118,14 +118,13 @@ export async function deployment(): Promise<Deployment> {
 /** An in-process Coordinator on free ports, for tests that need no separate process. */
 export async function inProcessCoordinator(
   d: Deployment,
-  options: { verifiers?: import("../../coordinator/manifest_verifier.ts").ManifestVerifiers } = {},
+  options: { verifiers?: import("../../manifest/verifiers.ts").ManifestVerifiers } = {},
 ) {
   const { Coordinator } = await import("../../coordinator/coordinator.ts");
   const { SimulatedSnpEvidenceSource } = await import("../../coordinator/simulated_evidence.ts");
   const { MemoryHistoryBackend } = await import("../../coordinator/history/memory_backend.ts");
-  const { ManifestVerifiers, parseContrastManifest } = await import(
-    "../../coordinator/manifest_verifier.ts"
-  );
+  const { ManifestVerifiers } = await import("../../manifest/verifiers.ts");
+  const { parseManifest } = await import("../../manifest/manifest.ts");
   const { Logger } = await import("../../coordinator/logger.ts");
   const { CoordinatorMetrics } = await import("../../coordinator/http/metrics.ts");
   const { startService } = await import("../../coordinator/service.ts");
@@ -141,7 +140,7 @@ export async function inProcessCoordinator(
         measurement: await MEASUREMENT,
       }),
       historyBackend: backend,
-      parseManifest: parseContrastManifest,
+      parseManifest,
       verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
       logger,
       metrics,

@@ -9,7 +9,8 @@ import { ApiPath, parseChallengeResponse } from "../../coordinator/api/messages.
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { Logger } from "../../coordinator/logger.ts";
-import { ManifestVerifiers, parseContrastManifest } from "../../coordinator/manifest_verifier.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { SimulatedSnpEvidenceSource } from "../../coordinator/simulated_evidence.ts";
 import { deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
 
@@ -33,7 +34,7 @@ Deno.test({
           measurement: await MEASUREMENT,
         }),
         historyBackend: active.backend,
-        parseManifest: parseContrastManifest,
+        parseManifest,
         verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
         logger,
         metrics,

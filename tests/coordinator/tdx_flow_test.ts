@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { encodeHex } from "../../bytes/mod.ts";
 import { CoordinatorRejectedError } from "../../atls/pinned_client.ts";
-import { ManifestVerifiers } from "../../coordinator/manifest_verifier.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { SimulatedTdxEvidenceSource } from "../../coordinator/simulated_evidence.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
 import { requestMeshCredentials } from "../../initializer/mesh_client.ts";

@@ -2,13 +2,10 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
-import {
-  attestCoordinator,
-  type EvidenceAgainstManifest,
-  sendManifest,
-} from "../../atls/coordinator_client.ts";
+import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../coordinator/api/signatures.ts";
-import { ManifestVerifiers, parseContrastManifest } from "../../coordinator/manifest_verifier.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { type ManifestEvidenceVerifier, ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { createWorkspace, runCli, startCoordinator } from "./harness.ts";
 
 Deno.test({
@@ -20,7 +17,7 @@ Deno.test({
     const d = ws.deployment;
     let coordinator = await startCoordinator(ws);
     const verifiers = new ManifestVerifiers();
-    const verify: EvidenceAgainstManifest = (m, e, o) => verifiers.verify(m, e, o);
+    const verify: ManifestEvidenceVerifier = (m, e, o) => verifiers.verify(m, e, o);
     const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
     const policies = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
     try {
@@ -35,7 +32,7 @@ Deno.test({
         });
         const a = await attestCoordinator(
           coordinator.userAddress,
-          parseContrastManifest(current),
+          parseManifest(current),
           verify,
         );
         const previous = a.state.latestTransition!;
@@ -60,7 +57,7 @@ Deno.test({
         assert.equal(recovered.code, 0, recovered.stderr);
         const after = await attestCoordinator(
           coordinator.userAddress,
-          parseContrastManifest(current),
+          parseManifest(current),
           verify,
         );
         assert.equal(after.state.rootCa, root, "the root CA survives");

@@ -13,7 +13,8 @@ import {
   parseMeshCertificateResponse,
   WORKLOAD_SECRET_HPKE_INFO,
 } from "../../coordinator/api/messages.ts";
-import { ManifestVerifiers, parseContrastManifest } from "../../coordinator/manifest_verifier.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
 import { SimulatedSnpAuthority } from "../../snp/simulated/authority.ts";
 import type { SimulatedReportInput } from "../../snp/simulated/authority.ts";
@@ -40,7 +41,7 @@ Deno.test({
     const coordinator = await startCoordinator(ws);
     try {
       const verifiers = new ManifestVerifiers();
-      const manifest = parseContrastManifest(manifestBytes);
+      const manifest = parseManifest(manifestBytes);
       const attested = await attestCoordinator(
         coordinator.userAddress,
         manifest,

@@ -8,12 +8,7 @@ import {
   CoordinatorRejectedError,
   CoordinatorUnavailableError,
 } from "../../atls/pinned_client.ts";
-import {
-  attestCoordinator,
-  type EvidenceAgainstManifest,
-  sendManifest,
-  sendRecover,
-} from "../../atls/coordinator_client.ts";
+import { attestCoordinator, sendManifest, sendRecover } from "../../atls/coordinator_client.ts";
 import { RECOVERY_HPKE_INFO } from "../../coordinator/api/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
@@ -22,7 +17,8 @@ import {
   signManifestUpdate,
   signRecovery,
 } from "../../coordinator/api/signatures.ts";
-import { ManifestVerifiers, parseContrastManifest } from "../../coordinator/manifest_verifier.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { type ManifestEvidenceVerifier, ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { createWorkspace, startCoordinator } from "./harness.ts";
 
 function rejected(status: number, reason: RegExp) {
@@ -44,7 +40,7 @@ Deno.test({
     const d = ws.deployment;
     let coordinator = await startCoordinator(ws);
     const verifiers = new ManifestVerifiers();
-    const verify: EvidenceAgainstManifest = (m, e, o) => verifiers.verify(m, e, o);
+    const verify: ManifestEvidenceVerifier = (m, e, o) => verifiers.verify(m, e, o);
     const v1 = d.manifest();
     const v2 = d.manifest((m) => {
       (m.Policies as Record<string, { SANs: string[] }>)[encodeHex(d.pods.db.digest)]!.SANs.push(
@@ -53,7 +49,7 @@ Deno.test({
     });
     const allPolicies = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
     const attest = (bytes: Uint8Array) =>
-      attestCoordinator(coordinator.userAddress, parseContrastManifest(bytes), verify);
+      attestCoordinator(coordinator.userAddress, parseManifest(bytes), verify);
     const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
     try {
       await t.step("refuses /mesh before any manifest with 412", async () => {

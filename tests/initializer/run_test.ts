@@ -18,7 +18,7 @@ import {
 import { requestMeshCredentials } from "../../initializer/mesh_client.ts";
 import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
 import { sha256 } from "../../bytes/mod.ts";
-import type { EvidenceAgainstManifest } from "../../atls/coordinator_client.ts";
+import type { ManifestEvidenceVerifier } from "../../manifest/verifiers.ts";
 
 const quiet = new Logger("initializer", { sink: () => {} });
 
@@ -149,9 +149,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { ManifestVerifiers, parseContrastManifest } = await import(
-      "../../coordinator/manifest_verifier.ts"
-    );
+    const { ManifestVerifiers } = await import("../../manifest/verifiers.ts");
+    const { parseManifest } = await import("../../manifest/manifest.ts");
     const genuine = await deployment();
     // Same simulated root and measurement, but another (attacker's) coordinator policy.
     const evil = initdata("a coordinator that leaks secrets");
@@ -162,8 +161,8 @@ Deno.test({
     const real = await inProcessCoordinator(genuine);
     const verifiers = new ManifestVerifiers();
     const trust = {
-      manifest: parseContrastManifest(genuine.manifest()),
-      verify: ((m, e, o) => verifiers.verify(m, e, o)) as EvidenceAgainstManifest,
+      manifest: parseManifest(genuine.manifest()),
+      verify: ((m, e, o) => verifiers.verify(m, e, o)) as ManifestEvidenceVerifier,
     };
     try {
       await real.setFirstManifest();

@@ -2,9 +2,10 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { ValidationError, VerificationError } from "../../errors/mod.ts";
 import { meshReportData } from "../../atls/report_data.ts";
-import { ManifestVerifiers, parseContrastManifest } from "../../coordinator/manifest_verifier.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import type { SnpCollateralSource } from "../../snp/kds/source.ts";
-import { deployment, MEASUREMENT } from "./fixture.ts";
+import { deployment, MEASUREMENT } from "../coordinator/fixture.ts";
 
 const untouchable: SnpCollateralSource = {
   vcek: () => Promise.reject(new Error("KDS must not be asked for simulated evidence")),
@@ -14,7 +15,7 @@ const untouchable: SnpCollateralSource = {
 
 Deno.test("verifies simulated evidence against the manifest's root without asking AMD KDS", async () => {
   const d = await deployment();
-  const manifest = parseContrastManifest(d.manifest());
+  const manifest = parseManifest(d.manifest());
   const verifiers = new ManifestVerifiers({ snpCollateral: untouchable });
   const reportData = await meshReportData({
     nonce: new Uint8Array(32),
@@ -26,7 +27,7 @@ Deno.test("verifies simulated evidence against the manifest's root without askin
     hostData: d.pods.db.digest,
     measurement: await MEASUREMENT,
   });
-  const claims = await verifiers.verify(
+  const { claims } = await verifiers.verify(
     manifest,
     { platform: "snp", report: r.report, aux: r.aux },
     {
@@ -55,7 +56,7 @@ Deno.test("verifies simulated evidence against the manifest's root without askin
 
 Deno.test("refuses evidence of a platform the manifest has no reference values for", async () => {
   const d = await deployment();
-  const manifest = parseContrastManifest(d.manifest());
+  const manifest = parseManifest(d.manifest());
   await assert.rejects(
     new ManifestVerifiers().verify(manifest, { platform: "tdx", report: new Uint8Array(10) }, {
       reportData: new Uint8Array(64),

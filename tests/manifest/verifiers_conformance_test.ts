@@ -114,11 +114,9 @@ conformanceTest(
   "real TDX quote: MRCONFIGID (all zero) = digest 00…00 ‖ 16 zero bytes matches that policy only",
   async () => {
     const deps = {
-      tdx: {
-        collateral: new StaticTdxCollateral(
-          await readTdxCollateralDir(conformanceFile(TDX_DIR).pathname),
-        ),
-      },
+      tdxCollateral: new StaticTdxCollateral(
+        await readTdxCollateralDir(conformanceFile(TDX_DIR).pathname),
+      ),
     };
     const evidence = {
       platform: "tdx" as const,

@@ -5,7 +5,10 @@ import { type Manifest, parseManifest } from "../../manifest/manifest.ts";
 import { expectedHostData, matchPolicy } from "../../manifest/policy_match.ts";
 import { ManifestVerifiers, verifyEvidenceAgainstManifest } from "../../manifest/verifiers.ts";
 import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
-import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
+import {
+  StaticTdxCollateral,
+  type TdxCollateralSource,
+} from "../../tdx/verify/collateral_bundle.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 
 const COORDINATOR = "c0".repeat(32);
@@ -47,8 +50,12 @@ function rejectsAt(value: unknown, path: string) {
 const tdxRef = { Platform: "Simulated-TDX", MrTd: "77".repeat(48), SimulatedRootSHA256: tdxRoot };
 
 const manifest = parse(manifestJson({ snp: [snpRef()], tdx: [tdxRef] }));
+const untouchableTdx: TdxCollateralSource = {
+  collateralFor: () => Promise.reject(new Error("Intel PCS must not be asked for simulated TDX")),
+};
 const deps = {
-  tdx: { collateral: new StaticTdxCollateral(await tdxAuthority.collateral({ now: NOW })) },
+  tdxCollateral: untouchableTdx,
+  simulatedTdxCollateral: new StaticTdxCollateral(await tdxAuthority.collateral({ now: NOW })),
 };
 
 Deno.test("parseManifest reads SNP and TDX entries with the platform readers", () => {
@@ -127,8 +134,8 @@ Deno.test("SNP evidence with a flipped signed byte is rejected before policy mat
   );
 });
 
-Deno.test("TDX evidence: MRCONFIGID = digest ‖ 16 zero bytes matches; nonzero tail is rejected", async () => {
-  const verifiers = ManifestVerifiers.forManifest(manifest, deps);
+Deno.test("TDX evidence: MRCONFIGID = digest ‖ 16 zero bytes matches (simulated collateral, PCS untouched); nonzero tail is rejected", async () => {
+  const verifiers = new ManifestVerifiers(deps).forManifest(manifest);
   assert.deepEqual(verifiers.platforms.sort(), ["snp", "tdx"]);
   const good = await tdxAuthority.createQuote({
     reportData: REPORT_DATA,

@@ -1,0 +1,67 @@
+/**
+ * Where vendor collateral comes from, for the Coordinator, the initializer and the CLI: AMD KDS
+ * and Intel PCS through one caching fetcher (disk cache, offline bundles, offline mode), and the
+ * collateral folder a simulated TDX authority wrote. Everything fetched is verified against the
+ * pinned vendor roots by the platform verifiers; {@link ManifestVerifiers} decides which source
+ * a manifest's entries use.
+ *
+ * @module
+ */
+import { CachingFetcher } from "../collateral/caching_fetcher.ts";
+import { AmdKdsClient } from "../snp/kds/client.ts";
+import { cachingFetcherTransport, IntelPcsClient } from "../tdx/pcs/client.ts";
+import { collateralSourceForDir } from "../tdx/pcs/collateral_dir.ts";
+import type { TdxCollateralSource } from "../tdx/verify/collateral_bundle.ts";
+import { ChainCache } from "../x509/chain_cache.ts";
+import { ManifestVerifiers } from "./verifiers.ts";
+
+/** Where vendor collateral comes from. */
+export interface CollateralConfig {
+  /** Disk cache of fetched collateral (kept until `nextUpdate`). */
+  readonly cacheDir?: string;
+  /** Never touch the network: cache and import directories only. */
+  readonly offline?: boolean;
+  /** Offline collateral bundle directories. */
+  readonly importDirs?: readonly string[];
+  /** Flat collateral folder written by a simulated TDX authority (simulated TDX only). */
+  readonly simulatedTdxCollateralDir?: string;
+}
+
+/** The default collateral cache: `$XDG_CACHE_HOME/contrast/collateral` (or `~/.cache/…`). */
+export function defaultCollateralCacheDir(): string | undefined {
+  const base = Deno.env.get("XDG_CACHE_HOME") ??
+    (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache` : undefined);
+  return base ? `${base}/contrast/collateral` : undefined;
+}
+
+/**
+ * Manifest verifiers with AMD KDS and Intel PCS collateral through one caching fetcher, and the
+ * simulated TDX authority's collateral folder when `config` names one.
+ */
+export function manifestVerifiersWithCollateral(config: CollateralConfig): ManifestVerifiers {
+  const chainCache = new ChainCache();
+  const fetcher = new CachingFetcher({
+    cacheDir: config.cacheDir,
+    offline: config.offline ?? false,
+    importDirs: config.importDirs ?? [],
+  });
+  return new ManifestVerifiers({
+    chainCache,
+    snpCollateral: new AmdKdsClient({ fetcher, chainCache }),
+    tdxCollateral: new IntelPcsClient({ transport: cachingFetcherTransport(fetcher) }),
+    ...(config.simulatedTdxCollateralDir
+      ? { simulatedTdxCollateral: lazyCollateralDir(config.simulatedTdxCollateralDir) }
+      : {}),
+  });
+}
+
+/** A collateral source that reads `dir` on first use (so a missing folder fails only then). */
+function lazyCollateralDir(dir: string): TdxCollateralSource {
+  let source: Promise<TdxCollateralSource> | undefined;
+  return {
+    collateralFor: async (request) => {
+      source ??= collateralSourceForDir(dir);
+      return await (await source).collateralFor(request);
+    },
+  };
+}
