@@ -23,15 +23,18 @@ import { FileHistoryBackend } from "./history/file_backend.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "./logger.ts";
 import {
+  addEvidenceOptions,
+  addLogFormatOption,
+  envOption as env,
+  evidenceConfigFromOptions,
+  fatalExitCode,
+} from "./process_options.ts";
+import {
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,
 } from "../manifest/collateral_config.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
-
-function env(name: string): string | undefined {
-  return Deno.env.get(name) || undefined;
-}
 
 function port(value: string): number {
   const n = Number(value);
@@ -41,7 +44,7 @@ function port(value: string): number {
 
 /** Builds the Coordinator's command line. */
 export function coordinatorProgram(): Command {
-  return new Command("coordinator")
+  const command = new Command("coordinator")
     .description("contrast Coordinator: attestation, manifest enforcement and mesh CA")
     .option("--history-dir <dir>", "manifest history folder", env("CONTRAST_HISTORY_DIR"))
     .option("--host <addr>", "address to bind", env("CONTRAST_HOST") ?? DEFAULT_SERVICE_CONFIG.host)
@@ -49,43 +52,8 @@ export function coordinatorProgram(): Command {
     .option("--mesh-port <n>", "mesh API port", port, Number(env("CONTRAST_MESH_PORT") ?? 7777))
     .option("--probe-port <n>", "probe port", port, Number(env("CONTRAST_PROBE_PORT") ?? 9102))
     .addOption(
-      new Option("--log-format <f>", "log format").choices(["json", "text"]).default(
-        env("CONTRAST_LOG_FORMAT") ?? "json",
-      ),
-    )
-    .addOption(
       new Option("--log-level <l>", "log level").choices(["debug", "info", "warn", "error"])
         .default(env("CONTRAST_LOG_LEVEL") ?? "info"),
-    )
-    .option(
-      "--evidence <kind>",
-      "configfs-tsm, simulated-snp or simulated-tdx",
-      env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
-    )
-    .option(
-      "--configfs-tsm-dir <dir>",
-      "configfs-tsm report folder",
-      env("CONTRAST_CONFIGFS_TSM_DIR"),
-    )
-    .option(
-      "--allow-simulated",
-      "accept the simulated TEE (local runs only)",
-      env("CONTRAST_ALLOW_SIMULATED") === "1",
-    )
-    .option(
-      "--simulated-authority <dir>",
-      "saved simulated SNP authority",
-      env("CONTRAST_SIMULATED_AUTHORITY"),
-    )
-    .option(
-      "--simulated-host-data <hex>",
-      "simulated HOST_DATA (initdata digest)",
-      env("CONTRAST_SIMULATED_HOST_DATA"),
-    )
-    .option(
-      "--simulated-measurement <hex>",
-      "simulated launch measurement",
-      env("CONTRAST_SIMULATED_MEASUREMENT"),
     )
     .option(
       "--collateral-cache <dir>",
@@ -106,6 +74,7 @@ export function coordinatorProgram(): Command {
     )
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
+  return addEvidenceOptions(addLogFormatOption(command));
 }
 
 /** Runs the Coordinator until SIGTERM/SIGINT; returns the exit code. */
@@ -131,14 +100,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const coordinator = await Coordinator.start({
-      evidenceSource: await evidenceSourceFrom({
-        kind: o.evidence,
-        allowSimulated: o.allowSimulated === true,
-        simulatedAuthorityDir: o.simulatedAuthority,
-        simulatedHostData: o.simulatedHostData,
-        simulatedMeasurement: o.simulatedMeasurement,
-        configfsTsmDir: o.configfsTsmDir,
-      }),
+      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
       historyBackend: await FileHistoryBackend.open(o.historyDir),
       parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
@@ -181,10 +143,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
     await service.close();
     return 0;
   } catch (error) {
-    logger.error("fatal", {
-      error: error instanceof ContrastError ? error.message : String(error),
-    });
-    return error instanceof ContrastError ? 1 : 70;
+    return fatalExitCode(logger, "fatal", error);
   }
 }
 

@@ -14,21 +14,24 @@
  * @module
  */
 import "reflect-metadata";
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { ContrastError } from "../errors/mod.ts";
 import { evidenceSourceFrom } from "../coordinator/evidence_config.ts";
 import { type LogFormat, Logger } from "../coordinator/logger.ts";
+import {
+  addEvidenceOptions,
+  addLogFormatOption,
+  envOption as env,
+  evidenceConfigFromOptions,
+  fatalExitCode,
+} from "../coordinator/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
 import { cliEvidenceVerifier, readLocalManifest } from "../atls/workspace.ts";
 
-function env(name: string): string | undefined {
-  return Deno.env.get(name) || undefined;
-}
-
 /** Runs the initializer with `args`; returns the exit code. */
 export async function initializerMain(args: string[]): Promise<number> {
-  const program = new Command("initializer")
+  const command = new Command("initializer")
     .description("contrast Initializer: attest this pod and install its mesh credentials")
     .option("--coordinator <host:port>", "Coordinator mesh API", env("CONTRAST_COORDINATOR"))
     .option(
@@ -42,36 +45,6 @@ export async function initializerMain(args: string[]): Promise<number> {
       env("CONTRAST_SECRETS_DIR") ?? DEFAULT_OUTPUT_PATHS.secretsDir,
     )
     .option(
-      "--evidence <kind>",
-      "configfs-tsm, simulated-snp or simulated-tdx",
-      env("CONTRAST_EVIDENCE") ?? "configfs-tsm",
-    )
-    .option(
-      "--configfs-tsm-dir <dir>",
-      "configfs-tsm report folder",
-      env("CONTRAST_CONFIGFS_TSM_DIR"),
-    )
-    .option(
-      "--allow-simulated",
-      "accept the simulated TEE (local runs only)",
-      env("CONTRAST_ALLOW_SIMULATED") === "1",
-    )
-    .option(
-      "--simulated-authority <dir>",
-      "saved simulated SNP authority",
-      env("CONTRAST_SIMULATED_AUTHORITY"),
-    )
-    .option(
-      "--simulated-host-data <hex>",
-      "simulated HOST_DATA (initdata digest)",
-      env("CONTRAST_SIMULATED_HOST_DATA"),
-    )
-    .option(
-      "--simulated-measurement <hex>",
-      "simulated launch measurement",
-      env("CONTRAST_SIMULATED_MEASUREMENT"),
-    )
-    .option(
       "--coordinator-manifest <file>",
       "attest the Coordinator against this manifest's coordinator policy first",
       env("CONTRAST_COORDINATOR_MANIFEST"),
@@ -81,12 +54,8 @@ export async function initializerMain(args: string[]): Promise<number> {
       "give up after this long",
       env("CONTRAST_DEADLINE_SECONDS") ?? "600",
     )
-    .addOption(
-      new Option("--log-format <f>", "log format").choices(["json", "text"]).default(
-        env("CONTRAST_LOG_FORMAT") ?? "json",
-      ),
-    )
     .exitOverride();
+  const program = addLogFormatOption(addEvidenceOptions(command));
   try {
     program.parse(args, { from: "user" });
   } catch {
@@ -104,14 +73,7 @@ export async function initializerMain(args: string[]): Promise<number> {
     }
     await runInitializer({
       coordinator: o.coordinator,
-      evidenceSource: await evidenceSourceFrom({
-        kind: o.evidence,
-        allowSimulated: o.allowSimulated === true,
-        simulatedAuthorityDir: o.simulatedAuthority,
-        simulatedHostData: o.simulatedHostData,
-        simulatedMeasurement: o.simulatedMeasurement,
-        configfsTsmDir: o.configfsTsmDir,
-      }),
+      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
       ...(o.coordinatorManifest
         ? {
@@ -126,10 +88,7 @@ export async function initializerMain(args: string[]): Promise<number> {
     });
     return 0;
   } catch (error) {
-    logger.error("initializer failed", {
-      error: error instanceof ContrastError ? error.message : String(error),
-    });
-    return error instanceof ContrastError ? 1 : 70;
+    return fatalExitCode(logger, "initializer failed", error);
   }
 }
 

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { ParseError } from "../../errors/mod.ts";
+import { Logger } from "../../coordinator/logger.ts";
+import {
+  addEvidenceOptions,
+  addLogFormatOption,
+  evidenceConfigFromOptions,
+  fatalExitCode,
+} from "../../coordinator/process_options.ts";
+
+function parsed(args: string[]): Record<string, unknown> {
+  const command = addLogFormatOption(addEvidenceOptions(new Command("p").exitOverride()));
+  command.parse(args, { from: "user" });
+  return command.opts();
+}
+
+Deno.test("evidence options parse into the evidence configuration, simulated only when allowed", () => {
+  const config = evidenceConfigFromOptions(parsed([
+    "--evidence",
+    "simulated-snp",
+    "--allow-simulated",
+    "--simulated-authority",
+    "/a",
+    "--simulated-host-data",
+    "ab",
+    "--simulated-measurement",
+    "cd",
+  ]));
+  assert.deepEqual(config, {
+    kind: "simulated-snp",
+    allowSimulated: true,
+    simulatedAuthorityDir: "/a",
+    simulatedHostData: "ab",
+    simulatedMeasurement: "cd",
+    configfsTsmDir: undefined,
+  });
+  const real = evidenceConfigFromOptions(parsed(["--configfs-tsm-dir", "/tsm"]));
+  assert.equal(real.allowSimulated, false);
+  assert.equal(real.configfsTsmDir, "/tsm");
+});
+
+Deno.test("an unknown log format is refused", () => {
+  assert.throws(() => parsed(["--log-format", "xml"]), /log-format|xml/);
+  assert.equal(parsed(["--log-format", "text"]).logFormat, "text");
+});
+
+Deno.test("fatal errors: a ContrastError exits 1 naming its field, anything else exits 70", () => {
+  const lines: string[] = [];
+  const logger = new Logger("p", { format: "json", sink: (l) => lines.push(l) });
+  assert.equal(fatalExitCode(logger, "failed", new ParseError("evidence", "bad kind")), 1);
+  assert.match(lines[0]!, /"failed"/);
+  assert.match(lines[0]!, /evidence: bad kind/);
+  assert.equal(fatalExitCode(logger, "failed", new TypeError("boom")), 70);
+  assert.match(lines[1]!, /TypeError: boom/);
+});
