@@ -259,6 +259,16 @@ export function guestDetailsRequest(): AgentRequest {
   };
 }
 
+/** `GetOOMEventRequest` (no fields): the shim's long poll for out-of-memory events. */
+export function getOomEventRequest(): AgentRequest {
+  return { type: "GetOOMEventRequest", input: {} };
+}
+
+/** `StatsContainerRequest`, complete: kubelet's metrics, through containerd and the shim. */
+export function statsContainerRequest(containerId: string): AgentRequest {
+  return { type: "StatsContainerRequest", input: { container_id: containerId } };
+}
+
 /** An IP address of `types.proto`. */
 export interface IpAddressFields {
   readonly family: 0 | 1;

@@ -20,6 +20,7 @@ import {
   destroySandboxRequest,
   execProcessRequest,
   FileMode,
+  getOomEventRequest,
   guestDetailsRequest,
   type JsonObject,
   linuxResources,
@@ -32,6 +33,7 @@ import {
   removeContainerRequest,
   signalProcessRequest,
   startContainerRequest,
+  statsContainerRequest,
   updateInterfaceRequest,
   updateRoutesRequest,
   waitProcessRequest,
@@ -502,6 +504,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     instance.podName,
   );
   push(guestDetailsRequest(), "");
+  push(getOomEventRequest(), "");
 
   const sandboxAnnotations = {
     [Annotation.sandboxId]: sid,
@@ -836,6 +839,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     running.push([p, createContainer(p)]);
   }
   for (const [p, ctx] of running) probe(p, ctx);
+  for (const [p, ctx] of running) push(statsContainerRequest(p.id), p.container.name, ctx);
   // Teardown: containers stop in reverse order, then the sandbox.
   for (const [p, ctx] of [...running].reverse()) {
     push(signalProcessRequest(p.id, p.id, 15), p.container.name, ctx);
