@@ -25,9 +25,15 @@ import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdat
 import { type FoundInitdata, initdataFromYaml } from "../atls/workspace.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
+import {
+  initializerArgs,
+  REPO_ROOT as ROOT,
+  runDenoScript,
+  type RunResult,
+  type SimulatedSnpVm,
+  startCoordinatorProcess,
+} from "../simulation/processes.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const DENO = Deno.execPath();
 const WS_ARG = Deno.args[0] ?? "demo-workspace";
 const WS = WS_ARG.startsWith("/") ? WS_ARG : `${Deno.cwd()}/${WS_ARG}`;
 const COLOR = !Deno.env.get("NO_COLOR") && Deno.stdout.isTerminal();
@@ -46,28 +52,15 @@ function info(line: string): void {
   console.log(`  ${line}`);
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(script: string, args: string[], quiet = false): Promise<Run> {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "-A", `${ROOT}${script}`, ...args],
-    cwd: WS,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  const r = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+async function run(script: string, args: string[], quiet = false): Promise<RunResult> {
+  const r = await runDenoScript(script, args, WS);
   if (!quiet) {
     for (const line of r.stdout.trimEnd().split("\n").filter(Boolean)) info(dim(line));
   }
   return r;
 }
 
-function must(r: Run, what: string): Run {
+function must(r: RunResult, what: string): RunResult {
   if (r.code !== 0) {
     console.error(red(`✘ ${what} failed (exit ${r.code}):\n${r.stderr}`));
     throw new Error(what);
@@ -75,63 +68,24 @@ function must(r: Run, what: string): Run {
   return r;
 }
 
-/** A running Coordinator process. */
-interface CoordinatorProc {
-  user: string;
-  mesh: string;
-  probe: number;
-  child: Deno.ChildProcess;
+/** Simulated SNP VM flags for a VM of this demo whose policy digest is `hostData`. */
+function demoVm(hostData: string, measurement: string): SimulatedSnpVm {
+  return { authorityDir: `${WS}/simulated-snp`, hostData, measurement };
 }
 
-async function startCoordinator(hostData: string, measurement: string): Promise<CoordinatorProc> {
-  const ready = `${WS}/coordinator.ready.json`;
-  await Deno.remove(ready).catch(() => undefined);
-  const log = await Deno.open(`${WS}/coordinator.log`, { append: true, create: true, write: true });
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}coordinator/main.ts`,
-      "--history-dir",
-      `${WS}/coordinator-state`,
-      "--host",
-      "127.0.0.1",
-      "--user-port",
-      "0",
-      "--mesh-port",
-      "0",
-      "--probe-port",
-      "0",
-      "--evidence",
-      "simulated-snp",
-      "--allow-simulated",
-      "--simulated-authority",
-      `${WS}/simulated-snp`,
-      "--simulated-host-data",
-      hostData,
-      "--simulated-measurement",
-      measurement,
-      "--ready-file",
-      ready,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  child.stderr.pipeTo(log.writable).catch(() => undefined);
-  for (let i = 0; i < 400; i++) {
-    try {
-      const p = JSON.parse(await Deno.readTextFile(ready));
-      return {
-        user: `127.0.0.1:${p.userPort}`,
-        mesh: `127.0.0.1:${p.meshPort}`,
-        probe: p.probePort,
-        child,
-      };
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+/** Starts the Coordinator; its log lines go to `coordinator.log` in the workspace. */
+async function startCoordinator(hostData: string, measurement: string) {
+  try {
+    return await startCoordinatorProcess({
+      historyDir: `${WS}/coordinator-state`,
+      vm: demoVm(hostData, measurement),
+      readyFile: `${WS}/coordinator.ready.json`,
+      onLogLine: (line) =>
+        Deno.writeTextFileSync(`${WS}/coordinator.log`, `${line}\n`, { append: true }),
+    });
+  } catch (cause) {
+    throw new Error(`the Coordinator did not start; see ${WS}/coordinator.log`, { cause });
   }
-  throw new Error(`the Coordinator did not start; see ${WS}/coordinator.log`);
 }
 
 function describeCert(pem: string): string {
@@ -258,41 +212,37 @@ async function main(): Promise<void> {
   info(
     `${
       green("✔")
-    } user API ${coordinator.user}, mesh API ${coordinator.mesh}, probes :${coordinator.probe}`,
+    } user API ${coordinator.userAddress}, mesh API ${coordinator.meshAddress}, probes :${coordinator.probePort}`,
   );
 
   step("contrast set: attest the Coordinator, then send the manifest and policies");
-  must(await run("cli/main.ts", ["set", "-c", coordinator.user, ...yamlFiles]), "contrast set");
+  must(
+    await run("cli/main.ts", ["set", "-c", coordinator.userAddress, ...yamlFiles]),
+    "contrast set",
+  );
 
   step("One initializer per pod, HOST_DATA = that pod's initdata digest");
   info("each attests the Coordinator too, then is attested by it and gets its certificate");
   const pods = found.filter((f) => f.digest !== coordinatorDigest);
   const podDir = (f: FoundInitdata) => `${WS}/pods/${f.source.split("/").at(-1)}`;
   const results = await Promise.all(pods.map((f) =>
-    run("initializer/main.ts", [
-      "--coordinator",
-      coordinator.mesh,
-      "--tls-config-dir",
-      `${podDir(f)}/tls-config`,
-      "--secrets-dir",
-      `${podDir(f)}/secrets`,
-      "--evidence",
-      "simulated-snp",
-      "--allow-simulated",
-      "--simulated-authority",
-      `${WS}/simulated-snp`,
-      "--simulated-host-data",
-      f.digest,
-      "--simulated-measurement",
-      measurement,
-      "--deadline-seconds",
-      "60",
-      "--log-format",
-      "text",
-      // The pod attests the Coordinator too before trusting the CAs it hands out.
-      "--coordinator-manifest",
-      `${WS}/manifest.json`,
-    ], true)
+    run(
+      "initializer/main.ts",
+      initializerArgs({
+        coordinator: coordinator.meshAddress,
+        outDir: podDir(f),
+        vm: demoVm(f.digest, measurement),
+        deadlineSeconds: 60,
+        extraArgs: [
+          "--log-format",
+          "text",
+          // The pod attests the Coordinator too before trusting the CAs it hands out.
+          "--coordinator-manifest",
+          `${WS}/manifest.json`,
+        ],
+      }),
+      true,
+    )
   ));
   for (const [i, f] of pods.entries()) {
     must(results[i]!, `initializer of ${f.source}`);
@@ -360,27 +310,17 @@ async function main(): Promise<void> {
     original.algorithm,
   );
   const tamperedDigest = encodeHex(await sha256(tampered));
-  const refused = await run("initializer/main.ts", [
-    "--coordinator",
-    coordinator.mesh,
-    "--tls-config-dir",
-    `${WS}/pods/tampered/tls-config`,
-    "--secrets-dir",
-    `${WS}/pods/tampered/secrets`,
-    "--evidence",
-    "simulated-snp",
-    "--allow-simulated",
-    "--simulated-authority",
-    `${WS}/simulated-snp`,
-    "--simulated-host-data",
-    tamperedDigest,
-    "--simulated-measurement",
-    measurement,
-    "--deadline-seconds",
-    "2",
-    "--log-format",
-    "text",
-  ], true);
+  const refused = await run(
+    "initializer/main.ts",
+    initializerArgs({
+      coordinator: coordinator.meshAddress,
+      outDir: `${WS}/pods/tampered`,
+      vm: demoVm(tamperedDigest, measurement),
+      deadlineSeconds: 2,
+      extraArgs: ["--log-format", "text"],
+    }),
+    true,
+  );
   if (refused.code === 0) throw new Error("the tampered pod was admitted");
   const reason = /hostData: coordinator answered 403: [^(]*/.exec(refused.stderr)?.[0] ??
     refused.stderr.trim().split("\n").at(-1);
@@ -390,17 +330,16 @@ async function main(): Promise<void> {
   info(`${green("✔")} refused: ${reason?.trim()}`);
 
   step("Restart the Coordinator; it waits in recovery mode; contrast recover");
-  coordinator.child.kill("SIGTERM");
-  await coordinator.child.status;
+  await coordinator.stop();
   coordinator = await startCoordinator(coordinatorDigest, measurement);
-  const readiness = await fetch(`http://127.0.0.1:${coordinator.probe}/probe/readiness`);
+  const readiness = await fetch(`http://127.0.0.1:${coordinator.probePort}/probe/readiness`);
   await readiness.body?.cancel();
   info(`restarted: readiness ${readiness.status} (recovery needed)`);
-  must(await run("cli/main.ts", ["recover", "-c", coordinator.user]), "contrast recover");
+  must(await run("cli/main.ts", ["recover", "-c", coordinator.userAddress]), "contrast recover");
 
   step("contrast verify: attest and compare the active manifest with ours");
   const verify = must(
-    await run("cli/main.ts", ["verify", "-c", coordinator.user, "--json"], true),
+    await run("cli/main.ts", ["verify", "-c", coordinator.userAddress, "--json"], true),
     "contrast verify",
   );
   const summary = JSON.parse(verify.stdout);
@@ -416,8 +355,7 @@ async function main(): Promise<void> {
   );
   info(`  verify/ written: manifests, policies, CAs, latest transition`);
 
-  coordinator.child.kill("SIGTERM");
-  await coordinator.child.status;
+  await coordinator.stop();
   console.log(
     `\n${bold(green("Demo complete."))} ${
       dim(`Everything is in ${WS} (coordinator.log has the Coordinator's logs).`)

@@ -25,8 +25,9 @@ import {
   WORKLOAD_SECRET_HPKE_INFO,
 } from "../coordinator/api/messages.ts";
 import { generatePodKeys } from "../initializer/run.ts";
-import { MEASUREMENT } from "../tests/coordinator/fixture.ts";
-import { createWorkspace, runCli, startCoordinator } from "../tests/e2e/harness.ts";
+import { MEASUREMENT } from "../simulation/deployment.ts";
+import { runDenoScript, startCoordinatorProcess } from "../simulation/processes.ts";
+import { createWorkspace, workspaceVm } from "../simulation/workspace.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -58,9 +59,19 @@ async function main(): Promise<void> {
   const asJson = Deno.args.includes("--json");
   const log = (line: string) => asJson || console.log(line);
   const ws = await createWorkspace();
-  const coordinator = await startCoordinator(ws, undefined, ["--log-level", "warn"]);
+  const coordinator = await startCoordinatorProcess({
+    historyDir: `${ws.dir}/history`,
+    vm: workspaceVm(ws, ws.deployment.coordinator.digest),
+    readyFile: `${ws.dir}/ready.json`,
+    cwd: ws.dir,
+    extraArgs: ["--log-level", "warn"],
+  });
   try {
-    const set = await runCli(ws, ["set", "-c", coordinator.userAddress, ws.yamlPath]);
+    const set = await runDenoScript(
+      "cli/main.ts",
+      ["set", "-c", coordinator.userAddress, ws.yamlPath],
+      ws.dir,
+    );
     if (set.code !== 0) throw new Error(`set failed: ${set.stderr}`);
     const d = ws.deployment;
     const measurement = await MEASUREMENT;
