@@ -8,27 +8,20 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
-import { runSnpEvidenceShow, runSnpEvidenceVerify } from "./evidence_snp.ts";
+import {
+  runSnpEvidenceShow,
+  runSnpEvidenceVerify,
+  type SnpVerifyCommandOptions,
+} from "./evidence_snp.ts";
 import { printTdxResult, runTdxEvidenceShow, runTdxEvidenceVerify } from "./evidence_tdx.ts";
 
-/** Every option of `contrast evidence verify`, as commander hands them over. */
-export interface EvidenceVerifyOptions {
+/**
+ * Every option of `contrast evidence verify`, as commander hands them over: the SNP command's
+ * options (the evidence file optional here: TDX may name it `--quote`) and the TDX-only ones.
+ */
+export interface EvidenceVerifyOptions extends Partial<SnpVerifyCommandOptions> {
+  /** `--platform`: a key of {@link EVIDENCE_PLATFORMS}. */
   readonly platform: string;
-  readonly report?: string;
-  readonly aux?: string;
-  readonly vcek?: string;
-  readonly ask?: string;
-  readonly ark?: string;
-  readonly collateralDir?: string;
-  readonly cacheDir?: string;
-  readonly offline?: boolean;
-  readonly kdsUrl?: string;
-  readonly now?: string;
-  readonly referenceValues?: string;
-  readonly reportData?: string;
-  readonly hostData?: string;
-  readonly requireCrl?: boolean;
-  readonly json?: boolean;
   /** TDX: the quote file (same as --report). */
   readonly quote?: string;
   /** TDX: TCB statuses accepted without reference values (comma-separated). */
