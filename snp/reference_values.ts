@@ -259,13 +259,16 @@ export function isSimulated(value: SnpReferenceValue): boolean {
 }
 
 /**
- * The built-in defaults used when no reference values are given (the CLI without
- * `--reference-values`): one entry per product, accepting any measurement and TCB, SMT allowed,
- * and — the point of defaults — debug and migration agents forbidden.
+ * An entry for `product` on `platform` accepting any measurement and TCB, SMT allowed, and debug
+ * and migration agents forbidden: the built-in defaults, and the base simulated authorities
+ * build their entries on.
  */
-export function defaultSnpReferenceValues(): SnpReferenceValue[] {
-  return SNP_PRODUCTS.map((product) => ({
-    Platform: "default",
+export function baselineSnpReferenceValue(
+  platform: string,
+  product: SnpProductName,
+): SnpReferenceValue {
+  return {
+    Platform: platform,
     ProductName: product,
     MinimumTCB: {
       BootloaderVersion: 0,
@@ -289,7 +292,15 @@ export function defaultSnpReferenceValues(): SnpReferenceValue[] {
     },
     AllowedChipIDs: [],
     TrustedIDKeyDigests: [],
-  }));
+  };
+}
+
+/**
+ * The built-in defaults used when no reference values are given (the CLI without
+ * `--reference-values`): one {@link baselineSnpReferenceValue} per product.
+ */
+export function defaultSnpReferenceValues(): SnpReferenceValue[] {
+  return SNP_PRODUCTS.map((product) => baselineSnpReferenceValue("default", product));
 }
 
 /**

@@ -19,7 +19,11 @@ import { encodeGuestPolicy, type SnpGuestPolicyParts } from "../abi/policy.ts";
 import { SNP_PRODUCTS, type SnpProductName, tcbLayoutOf } from "../abi/product.ts";
 import { encodeSignerInfo } from "../abi/signer_info.ts";
 import { encodeTcb, type SnpTcbParts } from "../abi/tcb.ts";
-import { SIMULATED_SNP_PLATFORM, type SnpReferenceValue } from "../reference_values.ts";
+import {
+  baselineSnpReferenceValue,
+  SIMULATED_SNP_PLATFORM,
+  type SnpReferenceValue,
+} from "../reference_values.ts";
 import { issueArk, issueAsk, issueVcek, RSA_PSS_SHA384, rsaPssKeyParams } from "./certificates.ts";
 
 /** Options of {@link SimulatedSnpAuthority.generate}. */
@@ -261,30 +265,7 @@ export class SimulatedSnpAuthority {
    */
   referenceValue(overrides: Partial<SnpReferenceValue> = {}): SnpReferenceValue {
     return {
-      Platform: SIMULATED_SNP_PLATFORM,
-      ProductName: this.product,
-      MinimumTCB: {
-        BootloaderVersion: 0,
-        TEEVersion: 0,
-        SNPVersion: 0,
-        MicrocodeVersion: 0,
-        ...(this.product === "Turin" ? { FMCVersion: 0 } : {}),
-      },
-      GuestPolicy: {
-        ABIMinor: 0,
-        ABIMajor: 0,
-        SMT: true,
-        MigrateMA: false,
-        Debug: false,
-        SingleSocket: false,
-        CXLAllowed: false,
-        MemAES256XTS: false,
-        RAPLDis: false,
-        CipherTextHidingDRAM: false,
-        PageSwapDisable: false,
-      },
-      AllowedChipIDs: [],
-      TrustedIDKeyDigests: [],
+      ...baselineSnpReferenceValue(SIMULATED_SNP_PLATFORM, this.product),
       SimulatedRootSHA256: this.rootFingerprint,
       ...overrides,
     };
