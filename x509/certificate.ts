@@ -13,6 +13,7 @@ import {
   type DerElement,
   expectTag,
   readOid,
+  readSignedDer,
   readSingle,
   readSmallInteger,
   readTime,
@@ -118,18 +119,11 @@ export class Certificate implements SignedParts {
   constructor(der: Uint8Array, field: string) {
     this.der = der;
     this.field = field;
-    const outer = readSingle(der, Tag.sequence, field);
-    const parts = children(outer, field);
-    if (parts.length !== 3) throw new ParseError(field, "Certificate needs 3 elements");
-    const [tbsEl, sigAlg, sigValue] = parts as [DerElement, DerElement, DerElement];
-    expectTag(tbsEl, Tag.sequence, `${field}.tbsCertificate`);
+    const signed = readSignedDer(der, field, "Certificate", "tbsCertificate");
+    const tbsEl = signed.tbs;
     this.tbs = tbsEl.raw;
-    this.signatureAlgorithm = sigAlg;
-    expectTag(sigValue, Tag.bitString, `${field}.signatureValue`);
-    if (sigValue.value.length < 1 || sigValue.value[0] !== 0) {
-      throw new ParseError(`${field}.signatureValue`, "BIT STRING has unused bits");
-    }
-    this.signature = sigValue.value.subarray(1);
+    this.signatureAlgorithm = signed.signatureAlgorithm;
+    this.signature = signed.signature;
 
     const tbs = children(tbsEl, `${field}.tbsCertificate`);
     let i = 0;

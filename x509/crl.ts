@@ -23,7 +23,7 @@ import {
   children,
   type DerElement,
   expectTag,
-  readSingle,
+  readSignedDer,
   readSmallInteger,
   readTime,
   readUnsignedInteger,
@@ -80,18 +80,11 @@ export class Crl implements SignedParts {
   constructor(der: Uint8Array, field: string) {
     this.der = der;
     this.field = field;
-    const outer = readSingle(der, Tag.sequence, field);
-    const parts = children(outer, field);
-    if (parts.length !== 3) throw new ParseError(field, "CertificateList needs 3 elements");
-    const [tbsEl, sigAlg, sigValue] = parts as [DerElement, DerElement, DerElement];
-    expectTag(tbsEl, Tag.sequence, `${field}.tbsCertList`);
+    const signed = readSignedDer(der, field, "CertificateList", "tbsCertList");
+    const tbsEl = signed.tbs;
     this.tbs = tbsEl.raw;
-    this.signatureAlgorithm = sigAlg;
-    expectTag(sigValue, Tag.bitString, `${field}.signatureValue`);
-    if (sigValue.value.length < 1 || sigValue.value[0] !== 0) {
-      throw new ParseError(`${field}.signatureValue`, "BIT STRING has unused bits");
-    }
-    this.signature = sigValue.value.subarray(1);
+    this.signatureAlgorithm = signed.signatureAlgorithm;
+    this.signature = signed.signature;
 
     const tbs = children(tbsEl, `${field}.tbsCertList`);
     let i = 0;

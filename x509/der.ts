@@ -196,6 +196,41 @@ export function readBitStringBytes(el: DerElement, field: string): Uint8Array {
   return el.value.subarray(1);
 }
 
+/** The parts of a signed X.509 structure (a certificate or a CRL). */
+export interface SignedDer {
+  /** The signed part (`tbsCertificate`, `tbsCertList`). */
+  readonly tbs: DerElement;
+  /** The outer signature AlgorithmIdentifier. */
+  readonly signatureAlgorithm: DerElement;
+  /** The signature value (BIT STRING contents without the unused-bits byte). */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Reads `SEQUENCE { tbs SEQUENCE, signatureAlgorithm, signatureValue BIT STRING }`, the shape
+ * certificates and CRLs share.
+ *
+ * @param structure the ASN.1 type name for messages (`Certificate`, `CertificateList`)
+ * @param tbsName the name of the signed part (`tbsCertificate`, `tbsCertList`)
+ * @throws {ParseError} naming `field` (or its part) on any deviation
+ */
+export function readSignedDer(
+  der: Uint8Array,
+  field: string,
+  structure: string,
+  tbsName: string,
+): SignedDer {
+  const parts = children(readSingle(der, Tag.sequence, field), field);
+  if (parts.length !== 3) throw new ParseError(field, `${structure} needs 3 elements`);
+  const [tbs, signatureAlgorithm, signatureValue] = parts as [DerElement, DerElement, DerElement];
+  expectTag(tbs, Tag.sequence, `${field}.${tbsName}`);
+  expectTag(signatureValue, Tag.bitString, `${field}.signatureValue`);
+  if (signatureValue.value.length < 1 || signatureValue.value[0] !== 0) {
+    throw new ParseError(`${field}.signatureValue`, "BIT STRING has unused bits");
+  }
+  return { tbs, signatureAlgorithm, signature: signatureValue.value.subarray(1) };
+}
+
 /** DER encoding of `length` as a definite length. */
 function encodeLength(length: number): Uint8Array {
   if (length < 0x80) return Uint8Array.of(length);
