@@ -29,7 +29,8 @@ import {
 import { ParseError, ValidationError } from "../errors/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import type { Manifest } from "../manifest/manifest.ts";
-import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
+import type { ManifestEvidenceVerifier, ManifestVerification } from "../manifest/verifiers.ts";
+import type { Evidence } from "../evidence/types.ts";
 import { parseInitdata } from "../policy/initdata.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares } from "../seed/seed_shares.ts";
@@ -404,22 +405,12 @@ export class Coordinator {
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest: cannot serve a peer");
     }
-    this.#nonces.redeem(request.nonce);
-    const reportData = await peerReportData({
-      nonce: request.nonce,
-      hpkePublicKey: request.hpkePublicKey,
-    });
-    const { claims, policy: matched } = await this.#options.verifyEvidence(
-      state.manifest,
-      request.evidence,
-      { reportData, now: this.#now() },
+    const { claims, policy: matched } = await this.#verifyNonceBoundEvidence(
+      state,
+      request,
+      await peerReportData({ nonce: request.nonce, hpkePublicKey: request.hpkePublicKey }),
+      "this request's key and nonce",
     );
-    if (!constantTimeEqual(claims.reportData, reportData)) {
-      throw new ValidationError(
-        "reportData",
-        "evidence does not bind this request's key and nonce",
-      );
-    }
     if (matched.entry.Role !== "coordinator") {
       throw new ForbiddenError(
         "hostData",
@@ -483,23 +474,16 @@ export class Coordinator {
     }
     const metrics = this.#options.metrics;
     try {
-      this.#nonces.redeem(request.nonce);
-      const reportData = await meshReportData({
-        nonce: request.nonce,
-        leafSpki: request.leafPublicKey,
-        hpkePublicKey: request.hpkePublicKey,
-      });
-      const { claims, policy: matched } = await this.#options.verifyEvidence(
-        state.manifest,
-        request.evidence,
-        { reportData, now: this.#now() },
+      const { claims, policy: matched } = await this.#verifyNonceBoundEvidence(
+        state,
+        request,
+        await meshReportData({
+          nonce: request.nonce,
+          leafSpki: request.leafPublicKey,
+          hpkePublicKey: request.hpkePublicKey,
+        }),
+        "this request's keys and nonce",
       );
-      if (!constantTimeEqual(claims.reportData, reportData)) {
-        throw new ValidationError(
-          "reportData",
-          "evidence does not bind this request's keys and nonce",
-        );
-      }
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
         : [{ kind: "uri" as const, value: `urn:contrast:policy:${matched.digest}` }];
@@ -534,6 +518,30 @@ export class Coordinator {
       metrics.failures.inc({ api: "mesh", reason: field.split(/[.[]/)[0] || "unknown" });
       throw error;
     }
+  }
+
+  /**
+   * Redeems the request's challenge nonce (single use), verifies its evidence against the active
+   * manifest and checks that the evidence carries exactly `reportData`.
+   *
+   * @param binds what `reportData` binds, for the error message
+   * @throws {ValidationError} naming `reportData` when the evidence binds something else
+   */
+  async #verifyNonceBoundEvidence(
+    state: ActiveState,
+    request: { readonly nonce: Uint8Array; readonly evidence: Evidence },
+    reportData: Uint8Array,
+    binds: string,
+  ): Promise<ManifestVerification> {
+    this.#nonces.redeem(request.nonce);
+    const verified = await this.#options.verifyEvidence(state.manifest, request.evidence, {
+      reportData,
+      now: this.#now(),
+    });
+    if (!constantTimeEqual(verified.claims.reportData, reportData)) {
+      throw new ValidationError("reportData", `evidence does not bind ${binds}`);
+    }
+    return verified;
   }
 
   /** Whether the Coordinator can serve initializers. */

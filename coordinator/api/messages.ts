@@ -48,11 +48,20 @@ function bytesBase64(root: ObjectReader, key: string, issues: IssueList): Uint8A
   }
 }
 
-function evidenceField(root: ObjectReader, key: string, issues: IssueList): Evidence | undefined {
+/**
+ * Reads `key` with `convert` (a JSON-to-value reader that throws {@link ParseError}), recording
+ * its error in `issues` so every bad field is reported together.
+ */
+function convertedField<T>(
+  root: ObjectReader,
+  key: string,
+  issues: IssueList,
+  convert: (raw: unknown, field: string) => T,
+): T | undefined {
   const raw = root.raw(key);
   if (raw === undefined) return undefined;
   try {
-    return evidenceFromJson(raw, key);
+    return convert(raw, key);
   } catch (e) {
     if (e instanceof ParseError) issues.add(e.field, e.reason);
     else throw e;
@@ -60,16 +69,12 @@ function evidenceField(root: ObjectReader, key: string, issues: IssueList): Evid
   }
 }
 
+function evidenceField(root: ObjectReader, key: string, issues: IssueList): Evidence | undefined {
+  return convertedField(root, key, issues, evidenceFromJson);
+}
+
 function sealedField(root: ObjectReader, key: string, issues: IssueList): SealedBox | undefined {
-  const raw = root.raw(key);
-  if (raw === undefined) return undefined;
-  try {
-    return sealedBoxFromJson(raw, key);
-  } catch (e) {
-    if (e instanceof ParseError) issues.add(e.field, e.reason);
-    else throw e;
-    return undefined;
-  }
+  return convertedField(root, key, issues, sealedBoxFromJson);
 }
 
 // ---------------------------------------------------------------- POST /attest
