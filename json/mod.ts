@@ -5,3 +5,4 @@
  */
 export * from "./issues.ts";
 export * from "./object_reader.ts";
+export * from "./parse_document.ts";

@@ -9,7 +9,7 @@
  */
 import { decodeHex } from "../bytes/mod.ts";
 import { InvalidDocumentError } from "../errors/mod.ts";
-import { childPath, IssueList, jsonTypeOf, ObjectReader } from "../json/mod.ts";
+import { childPath, IssueList, jsonTypeOf, ObjectReader, parseJsonDocument } from "../json/mod.ts";
 import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
 import { readEcdsaPublicKey, readRsaPublicKey } from "./public_keys.ts";
@@ -180,15 +180,7 @@ export function parseManifestWith<Snp, Tdx>(
   bytes: Uint8Array,
   readers: ReferenceValueReaders<Snp, Tdx>,
 ): Manifest<Snp, Tdx> {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new InvalidDocumentError([{
-      path: "(root)",
-      reason: `not valid UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`,
-    }]);
-  }
+  const json = parseJsonDocument(bytes);
   const issues = new IssueList();
   const root = new ObjectReader(json, "", issues);
   const policiesValue = root.raw("Policies");

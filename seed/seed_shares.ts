@@ -17,8 +17,8 @@
  * @module
  */
 import { constantTimeEqual, decodeHex, decodePem, encodeHex } from "../bytes/mod.ts";
-import { InvalidDocumentError, ParseError, VerificationError } from "../errors/mod.ts";
-import { IssueList, ObjectReader } from "../json/mod.ts";
+import { ParseError, VerificationError } from "../errors/mod.ts";
+import { IssueList, ObjectReader, parseJsonDocument } from "../json/mod.ts";
 import { readRsaPublicKey } from "../manifest/public_keys.ts";
 import { SALT_LENGTH, SEED_LENGTH, SeedEngine } from "./seed_engine.ts";
 
@@ -95,18 +95,10 @@ export function encodeSeedShares(document: SeedShareDocument): string {
 /**
  * Parses `seed-shares.json` strictly.
  *
- * @throws {InvalidDocumentError} listing every problem with its JSON path
+ * @throws {import("../errors/mod.ts").InvalidDocumentError} listing every problem with its JSON path
  */
 export function parseSeedShares(bytes: Uint8Array): SeedShareDocument {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new InvalidDocumentError([{
-      path: "(root)",
-      reason: `not valid UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`,
-    }]);
-  }
+  const json = parseJsonDocument(bytes);
   const issues = new IssueList();
   const root = new ObjectReader(json, "", issues);
   const Salt = root.hex("Salt", SALT_LENGTH);
