@@ -46,6 +46,22 @@ export async function digestOf(data: Uint8Array): Promise<string> {
 }
 
 /**
+ * Checks that `actual` (a sha256) is the digest `expected` names (constant-time comparison).
+ *
+ * @throws {VerificationError} naming `field` when it is not
+ */
+export function expectDigest(actual: Uint8Array, expected: Digest, field: string): void {
+  if (!constantTimeEqual(actual, expected.bytes)) {
+    throw new VerificationError(
+      field,
+      `content does not match its digest (expected ${expected.text}, got sha256:${
+        encodeHex(actual)
+      })`,
+    );
+  }
+}
+
+/**
  * Checks that `data` has the digest `expected` (constant-time comparison).
  *
  * @throws {VerificationError} naming `field` when it does not
@@ -55,15 +71,7 @@ export async function verifyDigest(
   expected: Digest,
   field: string,
 ): Promise<void> {
-  const actual = await sha256(data);
-  if (!constantTimeEqual(actual, expected.bytes)) {
-    throw new VerificationError(
-      field,
-      `content does not match its digest (expected ${expected.text}, got sha256:${
-        encodeHex(actual)
-      })`,
-    );
-  }
+  expectDigest(await sha256(data), expected, field);
 }
 
 /** An incremental sha256 (native, via `node:crypto`: ten times faster than a JS one). */
@@ -103,15 +111,7 @@ export function verifyingStream(
       controller.enqueue(chunk);
     },
     flush() {
-      const actual = hash.digest();
-      if (!constantTimeEqual(actual, expected.bytes)) {
-        throw new VerificationError(
-          field,
-          `content does not match its digest (expected ${expected.text}, got sha256:${
-            encodeHex(actual)
-          })`,
-        );
-      }
+      expectDigest(hash.digest(), expected, field);
     },
   });
 }

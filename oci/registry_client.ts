@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { constantTimeEqual, encodeHex, sha256 } from "../bytes/mod.ts";
 import { ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
 import {
   type AuthChallenge,
@@ -14,7 +13,7 @@ import {
   parseAuthChallenges,
 } from "./auth.ts";
 import type { CredentialLookup, Credentials, CredentialStore } from "./credentials.ts";
-import { createSha256, digestOf, parseDigest, verifyDigest } from "./digest.ts";
+import { createSha256, digestOf, expectDigest, parseDigest, verifyDigest } from "./digest.ts";
 import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./media_types.ts";
 import { describeFailure } from "./network_error.ts";
@@ -367,22 +366,9 @@ export class RegistryClient {
     progress?: BlobProgress,
   ): Promise<Uint8Array> {
     const expected = parseDigest(descriptor.digest, field);
-    const response = await this.#request(
-      location,
-      "pull",
-      `blobs/${expected.text}`,
-      {},
-      field,
-      this.#timeoutMs * 10,
-    );
-    if (!response.ok) return this.#fail(response, field, `blob ${expected.text}`);
+    const response = await this.#blobResponse(location, expected.text, field);
     const bytes = await readLimited(response, descriptor.size, field, progress);
-    if (bytes.length !== descriptor.size) {
-      throw new VerificationError(
-        field,
-        `size ${bytes.length} differs from the descriptor's ${descriptor.size}`,
-      );
-    }
+    expectSize(bytes.length, descriptor.size, field);
     await verifyDigest(bytes, expected, field);
     return bytes;
   }
@@ -403,15 +389,7 @@ export class RegistryClient {
     progress?: BlobProgress,
   ): Promise<void> {
     const expected = parseDigest(descriptor.digest, field);
-    const response = await this.#request(
-      location,
-      "pull",
-      `blobs/${expected.text}`,
-      {},
-      field,
-      this.#timeoutMs * 10,
-    );
-    if (!response.ok) return this.#fail(response, field, `blob ${expected.text}`);
+    const response = await this.#blobResponse(location, expected.text, field);
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
     const writer = file.writable.getWriter();
     const hash = createSha256();
@@ -432,21 +410,8 @@ export class RegistryClient {
         }
       }
       await writer.close();
-      if (total !== descriptor.size) {
-        throw new VerificationError(
-          field,
-          `size ${total} differs from the descriptor's ${descriptor.size}`,
-        );
-      }
-      const actual = hash.digest();
-      if (!constantTimeEqual(actual, expected.bytes)) {
-        throw new VerificationError(
-          field,
-          `content does not match its digest (expected ${expected.text}, got sha256:${
-            encodeHex(actual)
-          })`,
-        );
-      }
+      expectSize(total, descriptor.size, field);
+      expectDigest(hash.digest(), expected, field);
     } catch (e) {
       await writer.abort().catch(() => {});
       try {
@@ -457,6 +422,24 @@ export class RegistryClient {
       await Deno.remove(path).catch(() => {});
       throw e;
     }
+  }
+
+  /** The successful response to `GET blobs/<digest>` (long timeout: blobs can be large). */
+  async #blobResponse(
+    location: RepositoryLocation,
+    digest: string,
+    field: string,
+  ): Promise<Response> {
+    const response = await this.#request(
+      location,
+      "pull",
+      `blobs/${digest}`,
+      {},
+      field,
+      this.#timeoutMs * 10,
+    );
+    if (!response.ok) return this.#fail(response, field, `blob ${digest}`);
+    return response;
   }
 
   /** Whether the repository already has the blob `digest`. */
@@ -517,7 +500,7 @@ export class RegistryClient {
     mediaType: string,
     field: string,
   ): Promise<string> {
-    const digest = `sha256:${encodeHex(await sha256(bytes))}`;
+    const digest = await digestOf(bytes);
     const response = await this.#request(location, "pull,push", `manifests/${reference}`, {
       method: "PUT",
       headers: { "Content-Type": mediaType },
@@ -526,5 +509,12 @@ export class RegistryClient {
     if (response.status !== 201) return this.#fail(response, field, `manifest ${reference}`);
     await response.body?.cancel();
     return digest;
+  }
+}
+
+/** @throws {VerificationError} naming `field` when `actual` bytes are not the descriptor's size */
+function expectSize(actual: number, expected: number, field: string): void {
+  if (actual !== expected) {
+    throw new VerificationError(field, `size ${actual} differs from the descriptor's ${expected}`);
   }
 }
