@@ -21,6 +21,15 @@ fi
 
 # opa (Open Policy Agent), pinned: compiles rego/rules.rego to WebAssembly and runs `opa test`.
 OPA_VERSION=v1.22.2
+# Go is needed only to build opa; it may be installed outside PATH (/usr/local/go) or not at all.
+if ! command -v go >/dev/null 2>&1; then
+  if [ -x /usr/local/go/bin/go ]; then export PATH="$PATH:/usr/local/go/bin"; fi
+fi
 if ! .tools/bin/opa version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "install_tools: Go is needed to build opa ${OPA_VERSION} and was not found" >&2
+    echo "install_tools: install it from Debian (golang-go) or https://go.dev/dl and re-run" >&2
+    exit 1
+  fi
   CGO_ENABLED=0 GOBIN="$PWD/.tools/bin" go install "github.com/open-policy-agent/opa@${OPA_VERSION}"
 fi

@@ -56,7 +56,11 @@ if (import.meta.main) {
   steps.push(await run("fmt", [deno, "fmt", "--check"]));
   steps.push(await run("lint", [deno, "lint"]));
   steps.push(await run("check", [deno, "task", "check"]));
-  for (const extra of await extraSteps()) steps.push(await run(extra.name, extra.cmd));
+  for (const extra of await extraSteps()) {
+    // "deno" means this very Deno (it may not be on PATH when run through npx).
+    const cmd = extra.cmd[0] === "deno" ? [deno, ...extra.cmd.slice(1)] : extra.cmd;
+    steps.push(await run(extra.name, cmd));
+  }
   const test = await run("test", [deno, "test", "-A", "--parallel", ...Deno.args], true);
   steps.push(test);
   const { passed, failed } = summarise(test.out);
