@@ -8,6 +8,7 @@
  * @module
  */
 import type { Evidence } from "../evidence/types.ts";
+import { expectedHostData } from "../manifest/policy_match.ts";
 import type { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
 import type { SimulatedTdxAuthority } from "../tdx/simulated/authority.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
@@ -71,11 +72,9 @@ export class SimulatedTdxEvidenceSource implements EvidenceSource {
 
   /** A signed quote binding `reportData` with MRCONFIGID = the initdata digest, padded. */
   async getEvidence(reportData: Uint8Array): Promise<Evidence> {
-    const mrConfigId = new Uint8Array(48);
-    mrConfigId.set(this.#options.hostData);
     const quote = await this.#authority.createQuote({
       reportData,
-      mrConfigId,
+      mrConfigId: expectedHostData("tdx", this.#options.hostData),
       ...(this.#options.mrTd ? { mrTd: this.#options.mrTd } : {}),
       ...(this.#options.tdAttributes ? { tdAttributes: this.#options.tdAttributes } : {}),
     });

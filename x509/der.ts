@@ -231,6 +231,35 @@ export function readSignedDer(
   return { tbs, signatureAlgorithm, signature: signatureValue.value.subarray(1) };
 }
 
+/** DER of a non-negative INTEGER element holding `n` (a safe integer). */
+export function encodeSmallInteger(n: number): Uint8Array {
+  const bytes: number[] = [];
+  let v = n;
+  do {
+    bytes.unshift(v & 0xff);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  if (bytes[0]! & 0x80) bytes.unshift(0);
+  return encodeElement(Tag.integer, Uint8Array.from(bytes));
+}
+
+/** DER of an OBJECT IDENTIFIER element for dotted `oid` (e.g. `1.2.840.113549`). */
+export function encodeOid(oid: string): Uint8Array {
+  const arcs = oid.split(".").map(Number);
+  const out: number[] = [40 * arcs[0]! + arcs[1]!];
+  for (const arc of arcs.slice(2)) {
+    const groups: number[] = [];
+    let n = arc;
+    do {
+      groups.unshift(n & 0x7f);
+      n = Math.floor(n / 128);
+    } while (n > 0);
+    for (let i = 0; i < groups.length - 1; i++) groups[i]! |= 0x80;
+    out.push(...groups);
+  }
+  return encodeElement(Tag.oid, Uint8Array.from(out));
+}
+
 /** DER encoding of `length` as a definite length. */
 function encodeLength(length: number): Uint8Array {
   if (length < 0x80) return Uint8Array.of(length);

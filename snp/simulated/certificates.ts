@@ -11,6 +11,7 @@ import * as x509 from "@peculiar/x509";
 import type { SnpProductName } from "../abi/product.ts";
 import type { SnpTcbParts } from "../abi/tcb.ts";
 import { AMD_VEK_OID } from "../verify/vek_extensions.ts";
+import { encodeElement, encodeSmallInteger, Tag } from "../../x509/der.ts";
 
 /** RSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt: the AMD ARK/ASK signature scheme. */
 export const RSA_PSS_SHA384 = { name: "RSA-PSS", hash: "SHA-384", saltLength: 48 } as const;
@@ -25,24 +26,6 @@ export function rsaPssKeyParams(bits: number): RsaHashedKeyGenParams {
     modulusLength: bits,
     publicExponent: new Uint8Array([1, 0, 1]),
   };
-}
-
-/** DER of a small non-negative INTEGER. */
-function derInteger(n: number): Uint8Array {
-  const bytes: number[] = [];
-  let v = n;
-  do {
-    bytes.unshift(v & 0xff);
-    v = Math.floor(v / 256);
-  } while (v > 0);
-  if (bytes[0]! & 0x80) bytes.unshift(0);
-  return new Uint8Array([0x02, bytes.length, ...bytes]);
-}
-
-/** DER of an IA5String (short form). */
-function derIa5(text: string): Uint8Array {
-  const bytes = new TextEncoder().encode(text);
-  return new Uint8Array([0x16, bytes.length, ...bytes]);
 }
 
 const CA_EXTENSIONS = () => [
@@ -113,20 +96,23 @@ export async function issueVcek(p: VcekParams): Promise<x509.X509Certificate> {
   const ext = (oid: string, value: Uint8Array) =>
     new x509.Extension(oid, false, value as Uint8Array<ArrayBuffer>);
   const extensions = [
-    ext(AMD_VEK_OID.structVersion, derInteger(turin ? 1 : 0)),
+    ext(AMD_VEK_OID.structVersion, encodeSmallInteger(turin ? 1 : 0)),
     ext(
       AMD_VEK_OID.productName,
-      derIa5(turin ? "Turin" : p.product === "Milan" ? "Milan-B0" : "Genoa"),
+      encodeElement(
+        Tag.ia5String,
+        new TextEncoder().encode(turin ? "Turin" : p.product === "Milan" ? "Milan-B0" : "Genoa"),
+      ),
     ),
-    ...(turin ? [ext(AMD_VEK_OID.fmcSPL, derInteger(p.tcb.fmc ?? 0))] : []),
-    ext(AMD_VEK_OID.blSPL, derInteger(p.tcb.bootloader)),
-    ext(AMD_VEK_OID.teeSPL, derInteger(p.tcb.tee)),
-    ext(AMD_VEK_OID.snpSPL, derInteger(p.tcb.snp)),
-    ...(turin ? [] : [ext(AMD_VEK_OID.spl4, derInteger(0))]),
-    ext(AMD_VEK_OID.spl5, derInteger(0)),
-    ext(AMD_VEK_OID.spl6, derInteger(0)),
-    ext(AMD_VEK_OID.spl7, derInteger(0)),
-    ext(AMD_VEK_OID.ucodeSPL, derInteger(p.tcb.microcode)),
+    ...(turin ? [ext(AMD_VEK_OID.fmcSPL, encodeSmallInteger(p.tcb.fmc ?? 0))] : []),
+    ext(AMD_VEK_OID.blSPL, encodeSmallInteger(p.tcb.bootloader)),
+    ext(AMD_VEK_OID.teeSPL, encodeSmallInteger(p.tcb.tee)),
+    ext(AMD_VEK_OID.snpSPL, encodeSmallInteger(p.tcb.snp)),
+    ...(turin ? [] : [ext(AMD_VEK_OID.spl4, encodeSmallInteger(0))]),
+    ext(AMD_VEK_OID.spl5, encodeSmallInteger(0)),
+    ext(AMD_VEK_OID.spl6, encodeSmallInteger(0)),
+    ext(AMD_VEK_OID.spl7, encodeSmallInteger(0)),
+    ext(AMD_VEK_OID.ucodeSPL, encodeSmallInteger(p.tcb.microcode)),
     ext(AMD_VEK_OID.hwID, p.hwId),
   ];
   return await x509.X509CertificateGenerator.create({

@@ -11,6 +11,8 @@ import {
   children,
   type DerElement,
   encodeElement,
+  encodeOid,
+  encodeSmallInteger,
   expectTag,
   readOid,
   readSingle,
@@ -153,35 +155,8 @@ export function parseSgxExtensions(der: Uint8Array): PckSgxExtensions {
   };
 }
 
-function oidBytes(oid: string): Uint8Array {
-  const arcs = oid.split(".").map(Number);
-  const out: number[] = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const groups: number[] = [];
-    let n = arc;
-    do {
-      groups.unshift(n & 0x7f);
-      n = Math.floor(n / 128);
-    } while (n > 0);
-    for (let i = 0; i < groups.length - 1; i++) groups[i]! |= 0x80;
-    out.push(...groups);
-  }
-  return encodeElement(Tag.oid, Uint8Array.from(out));
-}
-
-function integer(n: number): Uint8Array {
-  const bytes: number[] = [];
-  let v = n;
-  do {
-    bytes.unshift(v & 0xff);
-    v = Math.floor(v / 256);
-  } while (v > 0);
-  if (bytes[0]! & 0x80) bytes.unshift(0);
-  return encodeElement(Tag.integer, Uint8Array.from(bytes));
-}
-
 function entry(oid: string, value: Uint8Array): Uint8Array {
-  return encodeElement(Tag.sequence, oidBytes(oid), value);
+  return encodeElement(Tag.sequence, encodeOid(oid), value);
 }
 
 /**
@@ -191,9 +166,9 @@ function entry(oid: string, value: Uint8Array): Uint8Array {
 export function encodeSgxExtensions(ext: PckSgxExtensions): Uint8Array {
   const base = SGX_EXTENSION_OID;
   const tcbEntries = ext.sgxTcbComponents.map((svn, i) =>
-    entry(`${base}.2.${i + 1}`, integer(svn))
+    entry(`${base}.2.${i + 1}`, encodeSmallInteger(svn))
   );
-  tcbEntries.push(entry(`${base}.2.17`, integer(ext.pceSvn)));
+  tcbEntries.push(entry(`${base}.2.17`, encodeSmallInteger(ext.pceSvn)));
   tcbEntries.push(entry(`${base}.2.18`, encodeElement(Tag.octetString, ext.cpuSvn)));
   const items = [
     entry(`${base}.1`, encodeElement(Tag.octetString, ext.ppid)),

@@ -3,9 +3,12 @@ import { ParseError } from "../../errors/mod.ts";
 import {
   children,
   encodeElement,
+  encodeOid,
+  encodeSmallInteger,
   readBitStringBytes,
   readElement,
   readOid,
+  readSignedDer,
   readSingle,
   readSmallInteger,
   readTime,
@@ -124,4 +127,49 @@ Deno.test("random byte strings give only ParseErrors from the DER reader", () =>
       assert.ok(e instanceof ParseError, String(e));
     }
   }
+});
+
+Deno.test("encodeSmallInteger and encodeOid round-trip through the DER readers", () => {
+  for (const n of [0, 1, 127, 128, 255, 256, 65535, 2 ** 31]) {
+    const el = readSingle(encodeSmallInteger(n), Tag.integer, "n");
+    assert.equal(readSmallInteger(el, "n"), n);
+  }
+  assert.deepEqual([...encodeSmallInteger(128)], [0x02, 0x02, 0x00, 0x80]);
+  for (const oid of ["1.2.840.113549.1.1.10", "1.3.6.1.4.1.3704.1.3.8", "2.5.29.19"]) {
+    assert.equal(readOid(readSingle(encodeOid(oid), Tag.oid, "oid"), "oid"), oid);
+  }
+});
+
+Deno.test("readSignedDer splits a signed structure and refuses a wrong shape, naming the part", () => {
+  const tbs = encodeElement(Tag.sequence, encodeSmallInteger(1));
+  const alg = encodeElement(Tag.sequence, encodeOid("1.2.840.10045.4.3.3"));
+  const sig = encodeElement(Tag.bitString, Uint8Array.of(0, 9, 8));
+  const signed = readSignedDer(
+    encodeElement(Tag.sequence, tbs, alg, sig),
+    "c",
+    "Certificate",
+    "tbs",
+  );
+  assert.deepEqual(signed.tbs.raw, tbs);
+  assert.deepEqual(signed.signatureAlgorithm.raw, alg);
+  assert.deepEqual([...signed.signature], [9, 8]);
+  assert.throws(
+    () => readSignedDer(encodeElement(Tag.sequence, tbs, alg), "c", "Certificate", "tbs"),
+    (e) => e instanceof ParseError && e.field === "c" && /Certificate needs 3/.test(e.message),
+  );
+  const unused = encodeElement(Tag.bitString, Uint8Array.of(1, 9));
+  assert.throws(
+    () => readSignedDer(encodeElement(Tag.sequence, tbs, alg, unused), "c", "Certificate", "tbs"),
+    (e) => e instanceof ParseError && e.field === "c.signatureValue",
+  );
+  assert.throws(
+    () =>
+      readSignedDer(
+        encodeElement(Tag.sequence, encodeSmallInteger(1), alg, sig),
+        "c",
+        "CertificateList",
+        "tbs",
+      ),
+    (e) => e instanceof ParseError && e.field === "c.tbs",
+  );
 });
