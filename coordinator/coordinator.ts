@@ -274,22 +274,20 @@ export class Coordinator {
       ...(state.phase === "active" ? state.manifests : []),
       request.manifest.slice(),
     ];
-    this.#state = {
-      phase: "active",
-      engine,
-      ca,
-      history,
-      manifest,
-      transition: entry.transitionHash,
-      manifests,
-      policies: allPolicies,
-    };
-    this.#options.metrics.manifestGeneration.set(manifests.length);
-    this.#options.logger.info("manifest set", {
-      generation: manifests.length,
-      transition: encodeHex(entry.transitionHash),
-      policies: Object.keys(manifest.Policies).length,
-    });
+    this.#activate(
+      {
+        phase: "active",
+        engine,
+        ca,
+        history,
+        manifest,
+        transition: entry.transitionHash,
+        manifests,
+        policies: allPolicies,
+      },
+      "manifest set",
+      { policies: Object.keys(manifest.Policies).length },
+    );
     const seedShares = state.phase === "active"
       ? undefined
       : await createSeedShares(engine, manifest.SeedshareOwnerPubKeys);
@@ -299,6 +297,17 @@ export class Coordinator {
       meshCa: ca.meshCaPem,
       ...(seedShares ? { seedShares } : {}),
     };
+  }
+
+  /** Makes `state` current, publishes its generation and logs `event` with its transition. */
+  #activate(state: ActiveState, event: string, details: Record<string, unknown>): void {
+    this.#state = state;
+    this.#options.metrics.manifestGeneration.set(state.manifests.length);
+    this.#options.logger.info(event, {
+      generation: state.manifests.length,
+      transition: encodeHex(state.transition),
+      ...details,
+    });
   }
 
   /** `POST /recover`: restores the seed from a seedshare owner's sealed share. */
@@ -377,22 +386,20 @@ export class Coordinator {
       }
     }
     const ca = await CertificateAuthority.fromSeed(engine, this.#now());
-    this.#state = {
-      phase: "active",
-      engine,
-      ca,
-      history,
-      manifest,
-      transition: last.transitionHash,
-      manifests: chain.map((e) => e.manifestBytes),
-      policies,
-    };
-    this.#options.metrics.manifestGeneration.set(chain.length);
-    this.#options.logger.info("recovered", {
-      generation: chain.length,
-      transition: encodeHex(last.transitionHash),
-      from: field === "sealedSeed" ? "seed share" : "peer",
-    });
+    this.#activate(
+      {
+        phase: "active",
+        engine,
+        ca,
+        history,
+        manifest,
+        transition: last.transitionHash,
+        manifests: chain.map((e) => e.manifestBytes),
+        policies,
+      },
+      "recovered",
+      { from: field === "sealedSeed" ? "seed share" : "peer" },
+    );
   }
 
   /**

@@ -77,6 +77,24 @@ function sealedField(root: ObjectReader, key: string, issues: IssueList): Sealed
   return convertedField(root, key, issues, sealedBoxFromJson);
 }
 
+/** The fields of a request whose evidence binds a challenge nonce and an HPKE key. */
+interface NonceBoundFields {
+  readonly nonce: Uint8Array;
+  readonly evidence: Evidence;
+  readonly hpkePublicKey: Uint8Array;
+}
+
+/**
+ * Reads `nonce`, `evidence` and `hpkePublicKey` (problems go to `issues`); the returned function
+ * gives the values once `issues` is known to be empty.
+ */
+function readNonceBoundFields(root: ObjectReader, issues: IssueList): () => NonceBoundFields {
+  const nonce = bytesHex(root, "nonce", NONCE_LENGTH);
+  const evidence = evidenceField(root, "evidence", issues);
+  const hpkePublicKey = bytesHex(root, "hpkePublicKey", 32);
+  return () => ({ nonce: nonce!, evidence: evidence!, hpkePublicKey: hpkePublicKey! });
+}
+
 // ---------------------------------------------------------------- POST /attest
 
 /** `POST /attest` request. */
@@ -347,18 +365,11 @@ export interface MeshCertificateRequestJson {
 /** Parses a `/mesh/certificate` request. @throws {InvalidDocumentError} naming every bad field */
 export function parseMeshCertificateRequest(body: unknown): MeshCertificateRequest {
   const { root, issues } = reader(body, "mesh certificate");
-  const nonce = bytesHex(root, "nonce", NONCE_LENGTH);
-  const evidence = evidenceField(root, "evidence", issues);
+  const bound = readNonceBoundFields(root, issues);
   const leafPublicKey = bytesHex(root, "leafPublicKey");
-  const hpkePublicKey = bytesHex(root, "hpkePublicKey", 32);
   root.finish();
   issues.throwIfAny();
-  return {
-    nonce: nonce!,
-    evidence: evidence!,
-    leafPublicKey: leafPublicKey!,
-    hpkePublicKey: hpkePublicKey!,
-  };
+  return { ...bound(), leafPublicKey: leafPublicKey! };
 }
 
 /** `POST /mesh/certificate` answer. */
@@ -419,12 +430,10 @@ export interface PeerSeedRequest {
 /** Parses a `/peer/seed` request. @throws {InvalidDocumentError} naming every bad field */
 export function parsePeerSeedRequest(body: unknown): PeerSeedRequest {
   const { root, issues } = reader(body, "peer seed");
-  const nonce = bytesHex(root, "nonce", NONCE_LENGTH);
-  const evidence = evidenceField(root, "evidence", issues);
-  const hpkePublicKey = bytesHex(root, "hpkePublicKey", 32);
+  const bound = readNonceBoundFields(root, issues);
   root.finish();
   issues.throwIfAny();
-  return { nonce: nonce!, evidence: evidence!, hpkePublicKey: hpkePublicKey! };
+  return bound();
 }
 
 /** `POST /peer/seed` answer: seed ‖ salt sealed to the requester's HPKE key (aad: nonce). */
