@@ -7,6 +7,7 @@
  * @module
  */
 import { decodeHex } from "../../bytes/mod.ts";
+import { parseRfc3339 } from "../rfc3339.ts";
 import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import {
   ContrastError,
@@ -83,20 +84,6 @@ async function readFile(path: string, flag: string): Promise<Uint8Array> {
   } catch (e) {
     throw new ParseError(flag, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
   }
-}
-
-/**
- * Parses an RFC 3339 time for `--now`.
- *
- * @throws {ParseError} naming `--now`
- */
-export function parseRfc3339(value: string, flag = "--now"): Date {
-  if (!/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(value)) {
-    throw new ParseError(flag, `not an RFC 3339 time: ${value}`);
-  }
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new ParseError(flag, `not a valid time: ${value}`);
-  return date;
 }
 
 /** Reads an SNP reference-values file. */

@@ -13,6 +13,7 @@ import {
 } from "../../errors/mod.ts";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../bytes/mod.ts";
 import { IssueList } from "../../json/mod.ts";
+import { parseRfc3339 } from "../rfc3339.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { ExitCode, exitCodeFor } from "../exit_codes.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
@@ -98,16 +99,6 @@ export interface CommandResult {
   readonly error?: unknown;
 }
 
-function parseNow(value: string | undefined): Date {
-  if (value === undefined) return new Date();
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
-    throw new ParseError("--now", `not an RFC 3339 time: ${value}`);
-  }
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new ParseError("--now", `not a valid time: ${value}`);
-  return d;
-}
-
 async function readInput(path: string, flag: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
@@ -169,7 +160,7 @@ function errorJson(e: unknown): Record<string, unknown> {
 export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<CommandResult> {
   let partial: Record<string, unknown> = {};
   try {
-    const now = parseNow(o.now);
+    const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
     const quote = parseTdxQuote(await readInput(o.quote, "--quote"));
     const refs = o.referenceValues
       ? await readTdxReferenceValuesFile(o.referenceValues)
