@@ -117,20 +117,3 @@ export async function initdataFromYaml(paths: readonly string[]): Promise<FoundI
   }
   return [...found.values()];
 }
-
-/** Writes `data` to `path` atomically with `mode`. */
-export async function writeFileAtomic(
-  path: string,
-  data: string | Uint8Array,
-  mode = 0o644,
-): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data, { mode });
-    else await Deno.writeFile(tmp, data, { mode });
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => undefined);
-    throw error;
-  }
-}

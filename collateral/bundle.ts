@@ -19,7 +19,7 @@
  * @module
  */
 import { ParseError } from "../errors/mod.ts";
-import { writeFileAtomic } from "./atomic_file.ts";
+import { writeFileAtomic } from "../files/atomic_write.ts";
 
 /** Suffix of the optional headers file next to a bundle body. */
 export const HEADERS_SUFFIX = ".headers.json";

@@ -10,7 +10,7 @@
  * @module
  */
 import { concatBytes, constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
-import { writeFileAtomic } from "./atomic_file.ts";
+import { writeFileAtomic } from "../files/atomic_write.ts";
 
 const MAGIC = "contrast-collateral-cache v1\n";
 

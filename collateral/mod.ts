@@ -4,7 +4,6 @@
  *
  * @module
  */
-export * from "./atomic_file.ts";
 export * from "./bundle.ts";
 export * from "./cache_export.ts";
 export * from "./caching_fetcher.ts";

@@ -17,6 +17,7 @@
 import "reflect-metadata";
 import { Command, Option } from "commander";
 import { ContrastError } from "../errors/mod.ts";
+import { writeFileAtomic } from "../files/atomic_write.ts";
 import { Coordinator } from "./coordinator.ts";
 import { evidenceSourceFrom } from "./evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
@@ -120,9 +121,8 @@ export async function runCoordinator(args: string[]): Promise<number> {
       metrics,
     );
     if (o.readyFile) {
-      const tmp = `${o.readyFile}.tmp`;
-      await Deno.writeTextFile(
-        tmp,
+      await writeFileAtomic(
+        o.readyFile,
         JSON.stringify({
           userPort: service.userPort,
           meshPort: service.meshPort,
@@ -130,7 +130,6 @@ export async function runCoordinator(args: string[]): Promise<number> {
           pid: Deno.pid,
         }),
       );
-      await Deno.rename(tmp, o.readyFile);
     }
     const peerLoop = o.peer ? recoverFromPeerLoop(coordinator, o.peer, logger) : undefined;
     await new Promise<void>((resolve) => {

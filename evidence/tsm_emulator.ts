@@ -11,6 +11,8 @@
  *
  * @module
  */
+import { encodeHex } from "../bytes/mod.ts";
+import { readFileIfExists, writeFileAtomic } from "../files/mod.ts";
 import type { TsmFileSystem } from "./configfs_tsm.ts";
 
 /** Produces evidence for one report request. */
@@ -110,9 +112,9 @@ export class TsmEmulator {
     const dir = `${this.root}/${name}`;
     try {
       if (!(await Deno.stat(dir)).isDirectory) return;
-      await writeAtomic(`${dir}/provider`, `${this.#provider.name}\n`);
-      await writeAtomic(`${dir}/privlevel_floor`, `${this.#provider.privlevelFloor ?? 0}\n`);
-      await writeAtomic(`${dir}/generation`, "0\n");
+      await writeFileAtomic(`${dir}/provider`, `${this.#provider.name}\n`);
+      await writeFileAtomic(`${dir}/privlevel_floor`, `${this.#provider.privlevelFloor ?? 0}\n`);
+      await writeFileAtomic(`${dir}/generation`, "0\n");
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) this.errors.push(e);
     }
@@ -124,11 +126,11 @@ export class TsmEmulator {
       this.#entries.delete(name);
       return;
     }
-    const inblob = await readIfPresent(`${dir}/inblob`);
-    const privlevel = await readIfPresent(`${dir}/privlevel`);
+    const inblob = await readFileIfExists(`${dir}/inblob`);
+    const privlevel = await readFileIfExists(`${dir}/privlevel`);
     if (inblob === undefined && privlevel === undefined) return;
     let changed = false;
-    const inblobKey = inblob && inblob.length > 0 ? hexOf(inblob) : undefined;
+    const inblobKey = inblob && inblob.length > 0 ? encodeHex(inblob) : undefined;
     if (inblobKey !== undefined && inblobKey !== state.inblob) {
       state.inblob = inblobKey;
       state.generation++;
@@ -155,11 +157,11 @@ export class TsmEmulator {
           await Deno.remove(`${dir}/auxblob`).catch(() => {});
         }
         if (produced) {
-          await writeAtomic(`${dir}/outblob`, produced.outblob);
-          if (produced.auxblob) await writeAtomic(`${dir}/auxblob`, produced.auxblob);
+          await writeFileAtomic(`${dir}/outblob`, produced.outblob);
+          if (produced.auxblob) await writeFileAtomic(`${dir}/auxblob`, produced.auxblob);
         }
       }
-      await writeAtomic(`${dir}/generation`, `${state.generation}\n`);
+      await writeFileAtomic(`${dir}/generation`, `${state.generation}\n`);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
@@ -174,23 +176,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeFile(tmp, typeof data === "string" ? new TextEncoder().encode(data) : data);
-  await Deno.rename(tmp, path);
-}
-
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { encodeHex, encodePem } from "../bytes/mod.ts";
+import { writeFileAtomic } from "../files/atomic_write.ts";
 import type { MeshCredentials } from "./mesh_client.ts";
 
 /** Where the files go. */
@@ -23,18 +24,6 @@ export const DEFAULT_OUTPUT_PATHS: OutputPaths = {
   secretsDir: "/contrast/secrets",
 };
 
-async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeTextFile(tmp, data, { mode, createNew: true });
-    await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => undefined);
-    throw error;
-  }
-}
-
 /** Writes the credentials and the pod's private key; returns the paths written. */
 export async function writeCredentials(
   paths: OutputPaths,
@@ -45,7 +34,7 @@ export async function writeCredentials(
   const written: string[] = [];
   const put = async (dir: string, name: string, data: string, mode: number) => {
     const path = `${dir}/${name}`;
-    await writeAtomically(path, data, mode);
+    await writeFileAtomic(path, data, { mode });
     written.push(path);
   };
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", leafPrivateKey));

@@ -12,6 +12,7 @@
  * @module
  */
 import { VerificationError } from "../errors/mod.ts";
+import { readFileIfExists, writeFileAtomic } from "../files/mod.ts";
 import { parseDigest, verifyDigest } from "./digest.ts";
 import type { ImageReference } from "./reference.ts";
 
@@ -31,26 +32,10 @@ export interface TagRecord {
   readonly resolvedAt: string;
 }
 
-async function readOptional(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const dir = path.slice(0, path.lastIndexOf("/"));
-  await Deno.mkdir(dir, { recursive: true });
-  const temp = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeFile(temp, data);
-    await Deno.rename(temp, path);
-  } catch (e) {
-    await Deno.remove(temp).catch(() => {});
-    throw e;
-  }
+/** Writes `data` to `path` atomically, creating its folder first. */
+async function writeCacheFile(path: string, data: Uint8Array): Promise<void> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await writeFileAtomic(path, data);
 }
 
 function decodeJson(bytes: Uint8Array): unknown {
@@ -91,7 +76,7 @@ export class ImageCache {
    */
   async getBlob(digest: string): Promise<Uint8Array | undefined> {
     const path = this.#blobPath(digest);
-    const bytes = await readOptional(path);
+    const bytes = await readFileIfExists(path);
     if (bytes === undefined) return undefined;
     try {
       await verifyDigest(bytes, parseDigest(digest), path);
@@ -105,12 +90,12 @@ export class ImageCache {
 
   /** Stores a document under its digest (the caller has verified it). */
   async putBlob(digest: string, bytes: Uint8Array): Promise<void> {
-    await writeAtomic(this.#blobPath(digest), bytes);
+    await writeCacheFile(this.#blobPath(digest), bytes);
   }
 
   /** The account files found in the image with manifest `manifestDigest`, if cached. */
   async getAccountFiles(manifestDigest: string): Promise<ImageAccountFiles | undefined> {
-    const bytes = await readOptional(this.#filesPath(manifestDigest));
+    const bytes = await readFileIfExists(this.#filesPath(manifestDigest));
     if (bytes === undefined) return undefined;
     const json = decodeJson(bytes) as Record<string, unknown> | undefined;
     if (typeof json !== "object" || json === null) return undefined;
@@ -126,12 +111,12 @@ export class ImageCache {
   /** Stores the account files of the image with manifest `manifestDigest`. */
   async putAccountFiles(manifestDigest: string, files: ImageAccountFiles): Promise<void> {
     const body = JSON.stringify({ passwd: files.passwd ?? null, group: files.group ?? null });
-    await writeAtomic(this.#filesPath(manifestDigest), new TextEncoder().encode(body));
+    await writeCacheFile(this.#filesPath(manifestDigest), new TextEncoder().encode(body));
   }
 
   /** The last recorded resolution of `ref`'s tag. */
   async getTag(ref: ImageReference, tag: string): Promise<TagRecord | undefined> {
-    const bytes = await readOptional(this.#tagPath(ref, tag));
+    const bytes = await readFileIfExists(this.#tagPath(ref, tag));
     if (bytes === undefined) return undefined;
     const json = decodeJson(bytes) as Record<string, unknown> | undefined;
     if (typeof json !== "object" || json === null) return undefined;
@@ -148,6 +133,6 @@ export class ImageCache {
   /** Records that `ref`'s tag resolved to `digest` now. */
   async putTag(ref: ImageReference, tag: string, digest: string, now = new Date()): Promise<void> {
     const body = JSON.stringify({ digest, resolvedAt: now.toISOString() });
-    await writeAtomic(this.#tagPath(ref, tag), new TextEncoder().encode(body));
+    await writeCacheFile(this.#tagPath(ref, tag), new TextEncoder().encode(body));
   }
 }

@@ -18,8 +18,8 @@ import {
   initdataFromYaml,
   readFileNamed,
   readLocalManifest,
-  writeFileAtomic,
 } from "../../atls/workspace.ts";
+import { writeFileAtomic } from "../../files/atomic_write.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../coordinator/api/signatures.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 
@@ -107,7 +107,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   const written: string[] = [];
   const put = async (name: string, data: string, mode = 0o644) => {
     const path = `${options.workspace}/${name}`;
-    await writeFileAtomic(path, data, mode);
+    await writeFileAtomic(path, data, { mode });
     written.push(path);
   };
   await put("coordinator-root-ca.pem", answer.rootCa);

@@ -13,7 +13,8 @@ import type { Command } from "commander";
 import { encodeHex, sha256 } from "../../bytes/mod.ts";
 import { UnavailableError, ValidationError } from "../../errors/mod.ts";
 import { attestCoordinator } from "../../atls/coordinator_client.ts";
-import { cliEvidenceVerifier, readLocalManifest, writeFileAtomic } from "../../atls/workspace.ts";
+import { cliEvidenceVerifier, readLocalManifest } from "../../atls/workspace.ts";
+import { writeFileAtomic } from "../../files/atomic_write.ts";
 import { constantTimeEqual } from "../../bytes/mod.ts";
 
 /** Options of {@link runVerify}. */

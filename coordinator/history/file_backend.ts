@@ -20,6 +20,7 @@
  */
 import { encodeHex, sha256 } from "../../bytes/mod.ts";
 import { ParseError } from "../../errors/mod.ts";
+import { readFileIfExists, syncFolder, writeFileAtomic } from "../../files/mod.ts";
 import {
   type HistoryBackend,
   type LatestRecord,
@@ -38,24 +39,6 @@ function checkName(name: string): void {
   }
 }
 
-async function readIfExists(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await Deno.open(path, { read: true });
-  try {
-    await dir.sync();
-  } finally {
-    dir.close();
-  }
-}
-
 /**
  * Writes `bytes` to `dir/name` crash-safely: temp file in `dir`, fsync, rename, fsync of `dir`.
  */
@@ -64,25 +47,11 @@ export async function writeFileAtomically(
   name: string,
   bytes: Uint8Array,
 ): Promise<void> {
-  const temp = `${dir}/${TEMP_PREFIX}${encodeHex(crypto.getRandomValues(new Uint8Array(12)))}`;
-  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } catch (e) {
-    file.close();
-    await Deno.remove(temp).catch(() => {});
-    throw e;
-  }
-  file.close();
-  try {
-    await Deno.rename(temp, `${dir}/${name}`);
-  } catch (e) {
-    await Deno.remove(temp).catch(() => {});
-    throw e;
-  }
-  await syncDirectory(dir);
+  await writeFileAtomic(`${dir}/${name}`, bytes, {
+    mode: 0o600,
+    tempName: `${TEMP_PREFIX}${encodeHex(crypto.getRandomValues(new Uint8Array(12)))}`,
+    requireFolderSync: true,
+  });
 }
 
 /** Stores the history as files under one root folder. */
@@ -102,7 +71,7 @@ export class FileHistoryBackend implements HistoryBackend {
   static async open(root: string): Promise<FileHistoryBackend> {
     await Deno.mkdir(root, { recursive: true });
     for (const kind of OBJECT_KINDS) await Deno.mkdir(`${root}/${kind}`, { recursive: true });
-    await syncDirectory(root);
+    await syncFolder(root);
     const now = Date.now();
     for (const kind of OBJECT_KINDS) {
       for await (const entry of Deno.readDir(`${root}/${kind}`)) {
@@ -120,7 +89,7 @@ export class FileHistoryBackend implements HistoryBackend {
   /** Writes the object unless the same bytes are already stored (a corrupted copy is replaced). */
   async putObject(kind: ObjectKind, name: string, bytes: Uint8Array): Promise<void> {
     checkName(name);
-    const existing = await readIfExists(`${this.root}/${kind}/${name}`);
+    const existing = await readFileIfExists(`${this.root}/${kind}/${name}`);
     if (existing && encodeHex(existing) === encodeHex(bytes)) return;
     await writeFileAtomically(`${this.root}/${kind}`, name, bytes);
   }
@@ -128,12 +97,12 @@ export class FileHistoryBackend implements HistoryBackend {
   /** The stored bytes (untrusted until the store checks them). */
   async getObject(kind: ObjectKind, name: string): Promise<Uint8Array | undefined> {
     checkName(name);
-    return await readIfExists(`${this.root}/${kind}/${name}`);
+    return await readFileIfExists(`${this.root}/${kind}/${name}`);
   }
 
   /** `transitions/latest` with the SHA-256 of its bytes as version. */
   async readLatest(): Promise<LatestRecord | undefined> {
-    const bytes = await readIfExists(`${this.root}/transitions/latest`);
+    const bytes = await readFileIfExists(`${this.root}/transitions/latest`);
     if (bytes === undefined) return undefined;
     return { bytes, version: encodeHex(await sha256(bytes)) };
   }

@@ -1,0 +1,15 @@
+import assert from "node:assert/strict";
+import { readFileIfExists } from "../../files/read_if_exists.ts";
+
+Deno.test("readFileIfExists returns the content, or undefined only when the file is absent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/f`, Uint8Array.of(1, 2));
+    assert.deepEqual(await readFileIfExists(`${dir}/f`), Uint8Array.of(1, 2));
+    assert.equal(await readFileIfExists(`${dir}/absent`), undefined);
+    // A folder is not "absent": the error is passed on.
+    await assert.rejects(readFileIfExists(dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
