@@ -51,7 +51,7 @@ import {
   NONCE_LENGTH,
   peerReportData,
 } from "../atls/report_data.ts";
-import { PinnedHttpsClient } from "../atls/pinned_client.ts";
+import { attestCoordinator } from "../atls/coordinator_client.ts";
 import {
   ApiPath,
   type AttestRequest,
@@ -432,15 +432,28 @@ export class Coordinator {
   }
 
   /**
-   * In recovery mode: asks the active Coordinator at `address` (its mesh API) for the seed,
-   * proving with evidence that this process runs the coordinator policy.
+   * In recovery mode: attests the active Coordinator at `address` (its mesh API) against the
+   * stored manifest (its evidence must carry the manifest's coordinator policy), then asks it for
+   * the seed, proving with evidence that this process runs the coordinator policy.
    *
    * @throws the peer's refusal, or {@link ForbiddenError} when the seed does not fit the history
    */
   recoverFromPeer(address: string): Promise<void> {
     return this.#exclusive(async () => {
-      if (this.#state.phase !== "recovery") return;
-      const client = new PinnedHttpsClient(address);
+      const state = this.#state;
+      if (state.phase !== "recovery") return;
+      // The seed must come from a genuine Coordinator running the coordinator policy of the
+      // stored manifest: attest the peer (and pin its key) before asking. Without this, whoever
+      // controls the storage and the network could plant a history signed with a seed of their
+      // own and hand that seed over.
+      const manifest = await readUnverifiedLatestManifest(
+        this.#options.historyBackend,
+        state.claimedTransition,
+        this.#options.parseManifest,
+      );
+      const { client } = await attestCoordinator(address, manifest, this.#options.verifyEvidence, {
+        now: this.#now(),
+      });
       const { nonce } = parseChallengeResponse(
         await client.request("POST", ApiPath.meshChallenge, {}),
       );

@@ -1,11 +1,18 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeBase64, encodeHex } from "../../bytes/mod.ts";
+import { ValidationError } from "../../errors/mod.ts";
+import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
+import { DEFAULT_SERVICE_CONFIG, startService } from "../../coordinator/service.ts";
 import { evidenceToJson } from "../../atls/evidence_json.ts";
 import { HpkeRecipient } from "../../atls/hpke.ts";
 import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { peerReportData } from "../../atls/report_data.ts";
-import { ApiPath, parseChallengeResponse } from "../../coordinator/api/messages.ts";
+import {
+  ApiPath,
+  parseChallengeResponse,
+  parseManifestRequest,
+} from "../../coordinator/api/messages.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { Logger } from "../../coordinator/logger.ts";
@@ -95,6 +102,66 @@ Deno.test({
       });
     } finally {
       await active.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a recovering Coordinator refuses the seed of a peer that does not run the coordinator policy",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const verifiers = new ManifestVerifiers();
+    const metrics = new CoordinatorMetrics();
+    const logger = new Logger("peer", { sink: () => {} });
+    // The host controls the storage: it plants a history with the deployment's exact manifest,
+    // set by a process it runs (evidence of a workload policy, not of the coordinator policy).
+    const planted = new MemoryHistoryBackend();
+    const impostor = await Coordinator.start({
+      evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+        hostData: d.pods.web.digest,
+        measurement: await MEASUREMENT,
+      }),
+      historyBackend: planted,
+      parseManifest,
+      verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+      logger,
+      metrics,
+    });
+    await impostor.setManifest(parseManifestRequest({
+      manifest: encodeBase64(d.manifest()),
+      policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+      previous_transition: "00".repeat(32),
+      signature: "",
+    }));
+    const service = await startService(
+      impostor,
+      { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
+      logger,
+      metrics,
+    );
+    try {
+      const victim = await Coordinator.start({
+        evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+          hostData: d.coordinator.digest,
+          measurement: await MEASUREMENT,
+        }),
+        historyBackend: planted,
+        parseManifest,
+        verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+        logger,
+        metrics,
+      });
+      assert.equal(victim.phase, "recovery");
+      await assert.rejects(
+        victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`),
+        (e: unknown) => e instanceof ValidationError && e.field === "hostData",
+      );
+      assert.equal(victim.phase, "recovery");
+    } finally {
+      await service.close();
     }
   },
 });
