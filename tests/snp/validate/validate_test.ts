@@ -156,3 +156,49 @@ Deno.test("a masked chip ID is rejected when chip IDs are restricted", () => {
     "report.chip_id",
   );
 });
+
+Deno.test("rejects a platform with SEV-TIO unless allowed, and one missing RAPL_DIS or ciphertext hiding when required", () => {
+  const info = {
+    SMTEnabled: true,
+    TSMEEnabled: false,
+    ECCEnabled: false,
+    RAPLDisabled: false,
+    CiphertextHidingDRAMEnabled: false,
+    AliasCheckComplete: false,
+    TIOEnabled: false,
+  };
+  const tio = report({ platformInfo: 0x80n });
+  fails(
+    () => validateSnpReport(tio, "Genoa", genoa({ PlatformInfo: info })),
+    "report.platform_info.tio_enabled",
+  );
+  validateSnpReport(tio, "Genoa", genoa({ PlatformInfo: { ...info, TIOEnabled: true } }));
+  fails(
+    () =>
+      validateSnpReport(
+        report(),
+        "Genoa",
+        genoa({ PlatformInfo: { ...info, RAPLDisabled: true } }),
+      ),
+    "report.platform_info.rapl_disabled",
+  );
+  validateSnpReport(
+    report({ platformInfo: 0x8n }),
+    "Genoa",
+    genoa({ PlatformInfo: { ...info, RAPLDisabled: true } }),
+  );
+  fails(
+    () =>
+      validateSnpReport(
+        report(),
+        "Genoa",
+        genoa({ PlatformInfo: { ...info, CiphertextHidingDRAMEnabled: true } }),
+      ),
+    "report.platform_info.ciphertext_hiding_dram_enabled",
+  );
+  validateSnpReport(
+    report({ platformInfo: 0x10n }),
+    "Genoa",
+    genoa({ PlatformInfo: { ...info, CiphertextHidingDRAMEnabled: true } }),
+  );
+});
