@@ -7,6 +7,7 @@
  */
 export * from "./certificate.ts";
 export * from "./coordinator_client.ts";
+export * from "./coordinator_trust.ts";
 export * from "./evidence_json.ts";
 export * from "./hpke.ts";
 export * from "./pinned_client.ts";

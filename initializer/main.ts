@@ -6,10 +6,15 @@
  *   [--tls-config-dir /contrast/tls-config] [--secrets-dir /contrast/secrets]
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
- *   [--coordinator-manifest manifest.json] [--deadline-seconds 600] [--log-format json|text]
+ *   [--coordinator-trust JSON] [--deadline-seconds 600] [--log-format json|text]
  * ```
  * Exits 0 once the files are written; 1 with the reason on a permanent failure or when the
  * deadline passes. Options also come from the environment (`CONTRAST_COORDINATOR`, …).
+ *
+ * The trust document (`--coordinator-trust`, or `CONTRAST_COORDINATOR_TRUST` as `contrast
+ * generate` sets it; see `atls/coordinator_trust.ts`) is required: without it, or when it is
+ * malformed, the initializer exits 1 before contacting anyone. There is no way to skip
+ * attesting the Coordinator.
  *
  * @module
  */
@@ -27,7 +32,8 @@ import {
 } from "../coordinator/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
-import { cliEvidenceVerifier, readLocalManifest } from "../atls/workspace.ts";
+import { cliEvidenceVerifier } from "../atls/workspace.ts";
+import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
 
 /** Runs the initializer with `args`; returns the exit code. */
 export async function initializerMain(args: string[]): Promise<number> {
@@ -45,9 +51,10 @@ export async function initializerMain(args: string[]): Promise<number> {
       env("CONTRAST_SECRETS_DIR") ?? DEFAULT_OUTPUT_PATHS.secretsDir,
     )
     .option(
-      "--coordinator-manifest <file>",
-      "attest the Coordinator against this manifest's coordinator policy first",
-      env("CONTRAST_COORDINATOR_MANIFEST"),
+      "--coordinator-trust <json>",
+      `whom to accept as the Coordinator: {"CoordinatorPolicyHash", "ReferenceValues"} ` +
+        `(required; or ${COORDINATOR_TRUST_ENV})`,
+      env(COORDINATOR_TRUST_ENV),
     )
     .option(
       "--deadline-seconds <n>",
@@ -67,6 +74,14 @@ export async function initializerMain(args: string[]): Promise<number> {
     if (!o.coordinator) {
       throw new ContrastError("coordinator", "required (or CONTRAST_COORDINATOR)");
     }
+    if (o.coordinatorTrust === undefined || o.coordinatorTrust === "") {
+      throw new ContrastError(
+        COORDINATOR_TRUST_ENV,
+        "required: the Coordinator's policy hash and reference values (contrast generate " +
+          "sets it); refusing to trust an unattested Coordinator",
+      );
+    }
+    const trust = parseCoordinatorTrust(o.coordinatorTrust);
     const deadline = Number(o.deadlineSeconds);
     if (!Number.isFinite(deadline) || deadline <= 0) {
       throw new ContrastError("deadline-seconds", "expected a positive number");
@@ -75,14 +90,8 @@ export async function initializerMain(args: string[]): Promise<number> {
       coordinator: o.coordinator,
       evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
-      ...(o.coordinatorManifest
-        ? {
-          trust: {
-            manifest: (await readLocalManifest(o.coordinatorManifest)).manifest,
-            verify: cliEvidenceVerifier(),
-          },
-        }
-        : {}),
+      trust,
+      verify: cliEvidenceVerifier(),
       logger,
       deadlineMs: deadline * 1000,
     });

@@ -1,17 +1,23 @@
 /**
  * The initializer's exchange with the Coordinator's mesh API: a fresh challenge, evidence
  * binding that challenge and the pod's two public keys (certificate key and HPKE key), and the
- * answer. Both requests go to the same Coordinator TLS key (pinned), the workload secret arrives
- * HPKE-sealed to the pod's key, and the certificate must be for the pod's key: a relay in
- * between sees only public material. Given a {@link CoordinatorTrust}, the initializer also
- * attests the Coordinator before the exchange, so the CA files cannot be substituted either.
+ * answer. The workload secret arrives HPKE-sealed to the pod's key and the certificate must be
+ * for the pod's key, so a relay in between sees only public material.
+ *
+ * The CA files are public too, but a pod must not take them from just anyone: an impostor
+ * handing out its own mesh CA would make the pod trust the impostor's mesh.
+ * {@link requestAttestedMeshCredentials} (what the Initializer uses) therefore first attests the
+ * Coordinator against the pod's {@link CoordinatorTrust} (evidence genuine and meeting the
+ * reference values, `HOST_DATA`/`MRCONFIGID` the pinned Coordinator policy, report data binding
+ * the TLS key talked to and the SHA-256 of each CA PEM), pins that TLS key for the exchange, and
+ * accepts the CAs only if they are exactly the attested ones.
  *
  * @module
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { constantTimeEqual, decodePem, encodeHex } from "../bytes/mod.ts";
-import { VerificationError } from "../errors/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
 import { evidenceToJson } from "../atls/evidence_json.ts";
 import type { HpkeRecipient } from "../atls/hpke.ts";
 import { PinnedHttpsClient } from "../atls/pinned_client.ts";
@@ -24,20 +30,9 @@ import {
   WORKLOAD_SECRET_HPKE_INFO,
 } from "../coordinator/api/messages.ts";
 import type { EvidenceSource } from "../coordinator/evidence_source.ts";
-import type { Manifest } from "../manifest/manifest.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
-import { attestCoordinator } from "../atls/coordinator_client.ts";
-
-/**
- * What identifies the genuine Coordinator to an initializer: a manifest (its coordinator policy
- * and reference values; any generation carrying the same coordinator entry) and a verifier.
- */
-export interface CoordinatorTrust {
-  /** The manifest naming the Coordinator's policy and reference values. */
-  readonly manifest: Manifest;
-  /** Evidence verification against it. */
-  readonly verify: ManifestEvidenceVerifier;
-}
+import { attestCoordinator, type AttestedCoordinator } from "../atls/coordinator_client.ts";
+import type { CoordinatorTrust } from "../atls/coordinator_trust.ts";
 
 /** What the initializer receives. */
 export interface MeshCredentials {
@@ -62,27 +57,14 @@ export interface PodKeys {
 }
 
 /**
- * One attempt: challenge, evidence, certificate.
- *
- * @throws {import("../atls/pinned_client.ts").CoordinatorRejectedError} (and the other
- *   answer errors) when the Coordinator refuses; {@link VerificationError} when the answer does
- *   not fit our keys
+ * One exchange over `client`: challenge, evidence, certificate. Checks that the certificate is
+ * for the pod's key and opens the workload secret; the CAs are returned as received.
  */
-export async function requestMeshCredentials(
-  address: string,
+async function exchange(
+  client: PinnedHttpsClient,
   keys: PodKeys,
   evidenceSource: EvidenceSource,
-  options: { timeoutMs?: number; trust?: CoordinatorTrust } = {},
 ): Promise<MeshCredentials> {
-  // With a trust anchor, the Coordinator is attested first and its key pinned, and the CAs it
-  // hands out must be the ones its evidence binds: an impostor or a relay cannot substitute them.
-  const attested = options.trust
-    ? await attestCoordinator(address, options.trust.manifest, options.trust.verify, {
-      timeoutMs: options.timeoutMs,
-    })
-    : undefined;
-  const client = attested?.client ??
-    new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
   const { nonce } = parseChallengeResponse(await client.request("POST", ApiPath.meshChallenge, {}));
   const reportData = await meshReportData({
     nonce,
@@ -104,12 +86,6 @@ export async function requestMeshCredentials(
   if (!constantTimeEqual(new Uint8Array(leaf.publicKey.rawData), keys.leafSpki)) {
     throw new VerificationError("certChain", "the certificate is not for this pod's key");
   }
-  if (
-    attested &&
-    (answer.rootCa !== attested.state.rootCa || answer.meshCa !== attested.state.meshCa)
-  ) {
-    throw new VerificationError("meshCa", "the CAs differ from those the Coordinator attested");
-  }
   const workloadSecret = answer.workloadSecret
     ? await keys.hpke.open(
       answer.workloadSecret,
@@ -124,4 +100,85 @@ export async function requestMeshCredentials(
     rootCa: answer.rootCa,
     ...(workloadSecret ? { workloadSecret } : {}),
   };
+}
+
+/**
+ * One exchange WITHOUT authenticating the Coordinator: the certificate and the workload secret
+ * are still bound to the pod's keys, but the CA PEMs are whatever the peer sent. The Initializer
+ * never uses this; it serves tests of the Coordinator's admission rules. Use
+ * {@link requestAttestedMeshCredentials}.
+ *
+ * @throws {import("../atls/pinned_client.ts").CoordinatorRejectedError} (and the other
+ *   answer errors) when the Coordinator refuses; {@link VerificationError} when the answer does
+ *   not fit our keys
+ */
+export function requestMeshCredentials(
+  address: string,
+  keys: PodKeys,
+  evidenceSource: EvidenceSource,
+  options: { timeoutMs?: number } = {},
+): Promise<MeshCredentials> {
+  return exchange(
+    new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs }),
+    keys,
+    evidenceSource,
+  );
+}
+
+/** Credentials whose CAs the attested Coordinator vouched for. */
+export interface AttestedMeshCredentials {
+  /** The credentials (CA PEMs equal to those bound in the Coordinator's evidence). */
+  readonly credentials: MeshCredentials;
+  /** The attested Coordinator (claims, state). */
+  readonly coordinator: AttestedCoordinator;
+}
+
+/**
+ * Attests the Coordinator at `address` against `trust`, then runs the exchange over the same
+ * (pinned) TLS key and accepts the answer only if its CA PEMs are byte for byte the ones the
+ * Coordinator's evidence binds.
+ *
+ * @throws {VerificationError | import("../errors/mod.ts").ValidationError} when the Coordinator
+ *   is not the trusted one (field `hostData` for another policy) or its CAs differ from the
+ *   attested ones (field `meshCa`/`rootCa`)
+ * @throws {UnavailableError} when the Coordinator has no CAs yet (no manifest)
+ */
+export async function requestAttestedMeshCredentials(
+  address: string,
+  keys: PodKeys,
+  evidenceSource: EvidenceSource,
+  trust: CoordinatorTrust,
+  verify: ManifestEvidenceVerifier,
+  options: { timeoutMs?: number; now?: Date } = {},
+): Promise<AttestedMeshCredentials> {
+  let coordinator: AttestedCoordinator;
+  try {
+    coordinator = await attestCoordinator(address, trust.manifest, verify, options);
+  } catch (error) {
+    // The trust document's only policy is the Coordinator's: any other digest is an impostor.
+    if (error instanceof ValidationError && error.field === "hostData") {
+      throw new ValidationError(
+        "hostData",
+        "the Coordinator does not run the pinned Coordinator policy (CoordinatorPolicyHash)",
+        { expected: trust.policyHash, actual: error.actual },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const { rootCa, meshCa } = coordinator.state;
+  if (coordinator.state.recoveryNeeded) {
+    throw new UnavailableError("coordinator", "the attested Coordinator is waiting for recovery");
+  }
+  if (rootCa === "" || meshCa === "") {
+    throw new UnavailableError("coordinator", "the attested Coordinator has no manifest yet");
+  }
+  const credentials = await exchange(coordinator.client, keys, evidenceSource);
+  if (credentials.rootCa !== rootCa) {
+    throw new VerificationError("rootCa", "differs from the root CA the Coordinator attested");
+  }
+  if (credentials.meshCa !== meshCa) {
+    throw new VerificationError("meshCa", "differs from the mesh CA the Coordinator attested");
+  }
+  return { credentials, coordinator };
 }

@@ -1,7 +1,9 @@
 /**
- * The initializer's main loop: generate the pod's keys, then try the mesh exchange with
- * exponential backoff (the Coordinator may not be up, have no manifest yet, or not yet admit
- * this pod's policy) until it succeeds or the deadline passes, then write the files.
+ * The initializer's main loop: generate the pod's keys, then, with exponential backoff (the
+ * Coordinator may not be up, have no manifest yet, or not yet admit this pod's policy), attest
+ * the Coordinator against the pod's trust document and run the mesh exchange, until it succeeds
+ * or the deadline passes; only then write the files. Nothing is written unless the Coordinator
+ * was attested and handed out exactly the CAs its evidence binds.
  *
  * @module
  */
@@ -12,11 +14,12 @@ import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
 import type { EvidenceSource } from "../coordinator/evidence_source.ts";
 import type { Logger } from "../coordinator/logger.ts";
 import { type OutputPaths, writeCredentials } from "./files.ts";
+import type { CoordinatorTrust } from "../atls/coordinator_trust.ts";
+import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import {
-  type CoordinatorTrust,
-  type MeshCredentials,
+  type AttestedMeshCredentials,
   type PodKeys,
-  requestMeshCredentials,
+  requestAttestedMeshCredentials,
 } from "./mesh_client.ts";
 
 /** Options of {@link runInitializer}. */
@@ -37,8 +40,10 @@ export interface InitializerOptions {
   readonly deadlineMs?: number;
   /** Per-request timeout, ms (default 30 s). */
   readonly requestTimeoutMs?: number;
-  /** When given, the Coordinator is attested against it before every exchange. */
-  readonly trust?: CoordinatorTrust;
+  /** Whom to accept as the Coordinator (attested before every exchange). */
+  readonly trust: CoordinatorTrust;
+  /** Verifies the Coordinator's evidence against {@link InitializerOptions.trust}. */
+  readonly verify: ManifestEvidenceVerifier;
   /** Sleep (injectable for tests). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -78,15 +83,15 @@ export async function runInitializer(options: InitializerOptions): Promise<strin
   const maxBackoff = options.maxBackoffMs ?? 10_000;
   const keys = await generatePodKeys();
   for (let attempt = 1;; attempt++) {
-    let credentials: MeshCredentials;
+    let result: AttestedMeshCredentials;
     try {
-      credentials = await requestMeshCredentials(
+      result = await requestAttestedMeshCredentials(
         options.coordinator,
         keys,
         options.evidenceSource,
-        {
-          timeoutMs: options.requestTimeoutMs,
-        },
+        options.trust,
+        options.verify,
+        { timeoutMs: options.requestTimeoutMs },
       );
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -107,9 +112,12 @@ export async function runInitializer(options: InitializerOptions): Promise<strin
       backoff = Math.min(maxBackoff, backoff * 2);
       continue;
     }
+    const { credentials, coordinator } = result;
     const written = await writeCredentials(options.paths, credentials, keys.leaf.privateKey);
-    log.info("attested; credentials written", {
+    log.info("Coordinator attested; this pod attested; credentials written", {
       attempt,
+      coordinatorPolicy: options.trust.policyHash,
+      coordinatorPlatform: coordinator.claims.platform,
       tlsConfigDir: options.paths.tlsConfigDir,
       workloadSecretWritten: credentials.workloadSecret !== undefined,
     });

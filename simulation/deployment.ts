@@ -9,6 +9,7 @@
 import "reflect-metadata";
 import { digest, encodeHex, encodePem, sha256 } from "../bytes/mod.ts";
 import { encodeInitdataToml } from "../policy/initdata.ts";
+import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
 import type { SnpReferenceValue } from "../snp/reference_values.ts";
 
@@ -48,6 +49,11 @@ export interface Deployment {
   readonly authority: SimulatedSnpAuthority;
   /** Builds manifest bytes; `edit` may change the JSON object first. */
   manifest(edit?: (m: Record<string, unknown>) => void): Uint8Array;
+  /**
+   * The initializers' trust document for this deployment's Coordinator (its policy digest and
+   * the manifest's reference values), as `contrast generate` would pin it.
+   */
+  coordinatorTrust(): string;
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
@@ -115,6 +121,9 @@ export async function deployment(): Promise<Deployment> {
       };
       edit?.(m);
       return new TextEncoder().encode(JSON.stringify(m, null, 2));
+    },
+    coordinatorTrust() {
+      return encodeCoordinatorTrust(encodeHex(coordinator.digest), { snp: [reference], tdx: [] });
     },
   };
 }

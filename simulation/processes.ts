@@ -6,6 +6,7 @@
  * @module
  */
 import { encodeHex } from "../bytes/mod.ts";
+import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
 
 /** The repository root (with a trailing slash). */
 export const REPO_ROOT: string = new URL("../", import.meta.url).pathname;
@@ -22,15 +23,20 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs `deno run -A <repository>/<script> ...args` in `cwd` and collects its output. */
+/**
+ * Runs `deno run -A <repository>/<script> ...args` in `cwd` (with `env` added to this process's
+ * environment) and collects its output.
+ */
 export async function runDenoScript(
   script: string,
   args: readonly string[],
   cwd: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RunResult> {
   const out = await new Deno.Command(DENO, {
     args: ["run", "-A", `${REPO_ROOT}${script}`, ...args],
     cwd,
+    env: { ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -77,8 +83,25 @@ export interface InitializerRun {
   readonly vm: SimulatedSnpVm;
   /** Give up after this many seconds. */
   readonly deadlineSeconds: number;
+  /**
+   * The pod's trust document (`CONTRAST_COORDINATOR_TRUST`, see `atls/coordinator_trust.ts`):
+   * in a pod it is the initializer's environment, pinned by the pod's policy.
+   */
+  readonly coordinatorTrust: string;
   /** Further flags. */
   readonly extraArgs?: readonly string[];
+}
+
+/** The environment of the initializer process of `run` (its trust document). */
+export function initializerEnv(
+  run: Pick<InitializerRun, "coordinatorTrust">,
+): Record<string, string> {
+  return { [COORDINATOR_TRUST_ENV]: run.coordinatorTrust };
+}
+
+/** Runs the initializer process of `run` in `cwd` (arguments and environment as a pod's). */
+export function runInitializerScript(run: InitializerRun, cwd: string): Promise<RunResult> {
+  return runDenoScript("initializer/main.ts", initializerArgs(run), cwd, initializerEnv(run));
 }
 
 /** The initializer's command line for `run`. */

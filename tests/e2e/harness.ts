@@ -9,8 +9,8 @@
 import "reflect-metadata";
 import {
   type CoordinatorProcess,
-  initializerArgs,
   runDenoScript,
+  runInitializerScript,
   type RunResult,
   startCoordinatorProcess,
 } from "../../simulation/processes.ts";
@@ -39,21 +39,25 @@ export function runCli(ws: Workspace, args: string[]): Promise<RunResult> {
   return runDenoScript("cli/main.ts", args, ws.dir);
 }
 
-/** Runs an initializer process for a pod whose simulated HOST_DATA is `hostData`. */
+/**
+ * Runs an initializer process for a pod whose simulated HOST_DATA is `hostData`, trusting the
+ * workspace's Coordinator (or `coordinatorTrust`) as `contrast generate` would pin it.
+ */
 export function runInitializerProcess(
   ws: Workspace,
-  coordinator: CoordinatorProcess,
+  coordinator: Pick<CoordinatorProcess, "meshAddress">,
   hostData: Uint8Array,
   outDir: string,
   deadlineSeconds = 60,
   extraArgs: string[] = [],
+  coordinatorTrust: string = ws.deployment.coordinatorTrust(),
 ): Promise<RunResult> {
-  const args = initializerArgs({
+  return runInitializerScript({
     coordinator: coordinator.meshAddress,
     outDir,
     vm: workspaceVm(ws, hostData),
     deadlineSeconds,
+    coordinatorTrust,
     extraArgs,
-  });
-  return runDenoScript("initializer/main.ts", args, ws.dir);
+  }, ws.dir);
 }

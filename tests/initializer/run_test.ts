@@ -15,12 +15,42 @@ import {
   isPermanent,
   runInitializer,
 } from "../../initializer/run.ts";
-import { requestMeshCredentials } from "../../initializer/mesh_client.ts";
+import {
+  requestAttestedMeshCredentials,
+  requestMeshCredentials,
+} from "../../initializer/mesh_client.ts";
 import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
 import { sha256 } from "../../bytes/mod.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import type { ManifestEvidenceVerifier } from "../../manifest/verifiers.ts";
+import { parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
+import type { Deployment } from "../../simulation/deployment.ts";
 
 const quiet = new Logger("initializer", { sink: () => {} });
+
+/** The trust document of `d` with a verifier, as the initializer process builds them. */
+function trustOf(d: Deployment): {
+  trust: ReturnType<typeof parseCoordinatorTrust>;
+  verify: ManifestEvidenceVerifier;
+} {
+  const verifiers = new ManifestVerifiers();
+  return {
+    trust: parseCoordinatorTrust(d.coordinatorTrust()),
+    verify: (m, e, o) => verifiers.verify(m, e, o),
+  };
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      out.push(e.name, ...(e.isDirectory ? await listTree(`${dir}/${e.name}`) : []));
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return out;
+}
 
 Deno.test({
   name: "retries until a manifest admits the pod, then writes its files (key 0400)",
@@ -40,6 +70,7 @@ Deno.test({
         }),
         paths: { tlsConfigDir: `${out}/tls`, secretsDir: `${out}/secrets` },
         logger: quiet,
+        ...trustOf(d),
         sleep: async () => {
           if (++attempts === 2) await c.setFirstManifest();
         },
@@ -91,10 +122,11 @@ Deno.test({
           }),
           paths: { tlsConfigDir: "/nonexistent/tls", secretsDir: "/nonexistent/s" },
           logger: quiet,
+          ...trustOf(d),
           deadlineMs: 1,
           sleep: () => Promise.resolve(),
         }),
-        (e: unknown) => e instanceof InitializerFailedError && /412/.test(e.message),
+        (e: unknown) => e instanceof InitializerFailedError && /no manifest yet/.test(e.message),
       );
     } finally {
       await c.close();
@@ -145,41 +177,239 @@ Deno.test({
 });
 
 Deno.test({
-  name: "with a trust anchor, an impostor Coordinator is refused before any exchange",
+  name: "refuses an impostor Coordinator (genuine evidence, another policy) and writes nothing",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const { ManifestVerifiers } = await import("../../manifest/verifiers.ts");
-    const { parseManifest } = await import("../../manifest/manifest.ts");
     const genuine = await deployment();
     // Same simulated root and measurement, but another (attacker's) coordinator policy.
     const evil = initdata("a coordinator that leaks secrets");
+    const evilDigest = await sha256(evil);
     const impostor = await inProcessCoordinator({
       ...genuine,
-      coordinator: { doc: evil, digest: await sha256(evil) },
+      coordinator: { doc: evil, digest: evilDigest },
     });
-    const real = await inProcessCoordinator(genuine);
-    const verifiers = new ManifestVerifiers();
-    const trust = {
-      manifest: parseManifest(genuine.manifest()),
-      verify: ((m, e, o) => verifiers.verify(m, e, o)) as ManifestEvidenceVerifier,
-    };
+    await impostor.setFirstManifest(genuine.manifest((m) => {
+      const policies = m.Policies as Record<string, unknown>;
+      policies[encodeHex(evilDigest)] = policies[encodeHex(genuine.coordinator.digest)];
+      delete policies[encodeHex(genuine.coordinator.digest)];
+    }));
+    const out = await Deno.makeTempDir();
     try {
-      await real.setFirstManifest();
-      const keys = await generatePodKeys();
-      const source = new SimulatedSnpEvidenceSource(genuine.authority, {
-        hostData: genuine.pods.db.digest,
-        measurement: await MEASUREMENT,
-      });
       await assert.rejects(
-        requestMeshCredentials(impostor.meshAddress, keys, source, { trust }),
-        (e: unknown) => e instanceof ValidationError && e.field === "hostData",
+        runInitializer({
+          coordinator: impostor.meshAddress,
+          evidenceSource: new SimulatedSnpEvidenceSource(genuine.authority, {
+            hostData: genuine.pods.db.digest,
+            measurement: await MEASUREMENT,
+          }),
+          paths: { tlsConfigDir: `${out}/tls`, secretsDir: `${out}/secrets` },
+          logger: quiet,
+          ...trustOf(genuine),
+          deadlineMs: 1,
+          sleep: () => Promise.resolve(),
+        }),
+        (e: unknown) =>
+          e instanceof InitializerFailedError &&
+          e.cause instanceof ValidationError && e.cause.field === "hostData" &&
+          e.cause.expected === encodeHex(genuine.coordinator.digest) &&
+          e.cause.actual === encodeHex(evilDigest),
       );
-      const ok = await requestMeshCredentials(real.meshAddress, keys, source, { trust });
-      assert.match(ok.meshCa, /BEGIN CERTIFICATE/);
+      assert.deepEqual(await listTree(out), [], "nothing written");
     } finally {
       await impostor.close();
-      await real.close();
+      await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name: "refuses a Coordinator whose evidence fails the pinned reference values",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const c = await inProcessCoordinator(d);
+    await c.setFirstManifest();
+    const { verify } = trustOf(d);
+    // The pod pins a launch measurement the Coordinator's VM does not have.
+    const trustText = d.coordinatorTrust().replace(
+      /"TrustedMeasurement":"[0-9a-f]{96}"/,
+      `"TrustedMeasurement":"${"ee".repeat(48)}"`,
+    );
+    try {
+      await assert.rejects(
+        requestAttestedMeshCredentials(
+          c.meshAddress,
+          await generatePodKeys(),
+          new SimulatedSnpEvidenceSource(d.authority, {
+            hostData: d.pods.db.digest,
+            measurement: await MEASUREMENT,
+          }),
+          parseCoordinatorTrust(trustText),
+          verify,
+        ),
+        (e: unknown) => e instanceof ValidationError && /easurement/i.test(e.message + e.field),
+      );
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "refuses CA files swapped by a relay between pod and Coordinator",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const c = await inProcessCoordinator(d);
+    await c.setFirstManifest();
+    const { trust, verify } = trustOf(d);
+    const attacker = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined, "ca");
+    // A TLS-terminating relay: forwards everything to the Coordinator over its own connection,
+    // but replaces the mesh CA in the certificate answer with the attacker's.
+    const { PinnedHttpsClient } = await import("../../atls/pinned_client.ts");
+    const upstream = new PinnedHttpsClient(c.meshAddress);
+    const relay = https.createServer(
+      { key: attacker.keyPem, cert: attacker.certPem },
+      (req, res) => {
+        let body = "";
+        req.on("data", (chunk: Uint8Array) => body += new TextDecoder().decode(chunk));
+        req.on("end", async () => {
+          try {
+            const answer = await upstream.request(
+              "POST",
+              req.url!,
+              body ? JSON.parse(body) : undefined,
+            ) as Record<string, unknown>;
+            if (req.url === "/mesh/certificate") answer.meshCa = attacker.certPem;
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify(answer));
+          } catch (error) {
+            res.writeHead(502, { "content-type": "application/json" });
+            res.end(JSON.stringify({ error: String(error) }));
+          }
+        });
+      },
+    );
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+    const relayAddress = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const source = new SimulatedSnpEvidenceSource(d.authority, {
+      hostData: d.pods.db.digest,
+      measurement: await MEASUREMENT,
+    });
+    try {
+      // Through the relay the Coordinator's evidence binds the Coordinator's TLS key, not the
+      // relay's: refused before any exchange.
+      await assert.rejects(
+        requestAttestedMeshCredentials(
+          relayAddress,
+          await generatePodKeys(),
+          source,
+          trust,
+          verify,
+        ),
+        (e: unknown) =>
+          (e instanceof VerificationError || e instanceof ValidationError) &&
+          /report_?data/i.test(e.field),
+      );
+      // Without attesting the Coordinator, the same relay would have planted its CA.
+      const unauthenticated = await requestMeshCredentials(
+        relayAddress,
+        await generatePodKeys(),
+        source,
+      );
+      assert.equal(unauthenticated.meshCa, attacker.certPem);
+      // Directly, the attested CAs are accepted.
+      const ok = await requestAttestedMeshCredentials(
+        c.meshAddress,
+        await generatePodKeys(),
+        source,
+        trust,
+        verify,
+      );
+      assert.equal(ok.credentials.meshCa, ok.coordinator.state.meshCa);
+      assert.equal(ok.credentials.rootCa, ok.coordinator.state.rootCa);
+      assert.equal(ok.coordinator.claims.platform, "snp");
+    } finally {
+      await new Promise<void>((r) => relay.close(() => r()));
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "refuses CAs that differ from those the Coordinator attested (update in between)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { parseManifestRequest } = await import("../../coordinator/api/messages.ts");
+    const { importWorkloadOwnerKey, signManifestUpdate } = await import(
+      "../../coordinator/api/signatures.ts"
+    );
+    const { manifestHash, transitionHash } = await import("../../manifest/hash.ts");
+    const { decodeHex, encodeBase64 } = await import("../../bytes/mod.ts");
+    const d = await deployment();
+    const c = await inProcessCoordinator(d);
+    const first = await c.setFirstManifest();
+    const { trust, verify } = trustOf(d);
+    const inner = new SimulatedSnpEvidenceSource(d.authority, {
+      hostData: d.pods.db.digest,
+      measurement: await MEASUREMENT,
+    });
+    // The pod's evidence is taken after the Coordinator was attested and before the certificate
+    // request: a manifest update right then gives the answer a new mesh CA.
+    const racing = {
+      getEvidence: async (reportData: Uint8Array) => {
+        const bytes = d.manifest((m) => {
+          (m.Policies as Record<string, { SANs: string[] }>)[encodeHex(d.pods.db.digest)]!.SANs = [
+            "db",
+            "db.example",
+          ];
+        });
+        const previous = decodeHex(first.transition, "transition");
+        const transition = await transitionHash(await manifestHash(bytes), previous);
+        const key = await importWorkloadOwnerKey(d.workloadOwner.pem);
+        await c.coordinator.setManifest(parseManifestRequest({
+          manifest: encodeBase64(bytes),
+          policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+          previous_transition: first.transition,
+          signature: encodeHex(await signManifestUpdate(key, transition)),
+        }));
+        return inner.getEvidence(reportData);
+      },
+    } as typeof inner;
+    try {
+      await assert.rejects(
+        requestAttestedMeshCredentials(
+          c.meshAddress,
+          await generatePodKeys(),
+          racing,
+          trust,
+          verify,
+        ),
+        (e: unknown) => e instanceof VerificationError && e.field === "meshCa",
+      );
+      // Retried, the new CA is attested and accepted.
+      const ok = await requestAttestedMeshCredentials(
+        c.meshAddress,
+        await generatePodKeys(),
+        inner,
+        trust,
+        verify,
+      );
+      assert.notEqual(ok.credentials.meshCa, first.meshCa);
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test("the unauthenticated exchange is not what the initializer runs", async () => {
+  // runInitializer needs a trust document and a verifier: the types make them required, and
+  // the process refuses to start without one (tests/initializer/main_test.ts).
+  const source = await Deno.readTextFile(new URL("../../initializer/run.ts", import.meta.url));
+  assert.match(source, /requestAttestedMeshCredentials\(/);
+  assert.doesNotMatch(source, /requestMeshCredentials\(/);
 });

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { initializerArgs, runDenoScript, simulatedSnpArgs } from "../../simulation/processes.ts";
+import {
+  initializerArgs,
+  initializerEnv,
+  runDenoScript,
+  simulatedSnpArgs,
+} from "../../simulation/processes.ts";
 
 const VM = {
   authorityDir: "/ws/simulated-snp",
@@ -27,6 +32,7 @@ Deno.test("initializer flags put TLS config and secrets below the pod folder", (
     outDir: "/ws/pods/web",
     vm: VM,
     deadlineSeconds: 5,
+    coordinatorTrust: "{}",
     extraArgs: ["--log-format", "text"],
   });
   const value = (flag: string) => args[args.indexOf(flag) + 1];
@@ -42,4 +48,21 @@ Deno.test("runDenoScript reports the exit code and output of a refused initializ
   const r = await runDenoScript("initializer/main.ts", ["--evidence", "simulated-snp"], Deno.cwd());
   assert.equal(r.code, 1);
   assert.match(r.stderr, /coordinator: required/);
+});
+
+Deno.test("the initializer's trust document travels in its environment, as in a pod", () => {
+  assert.deepEqual(initializerEnv({ coordinatorTrust: '{"x":1}' }), {
+    CONTRAST_COORDINATOR_TRUST: '{"x":1}',
+  });
+});
+
+Deno.test("runDenoScript passes the given environment to the process", async () => {
+  const r = await runDenoScript(
+    "initializer/main.ts",
+    ["--coordinator", "127.0.0.1:9"],
+    Deno.cwd(),
+    { CONTRAST_COORDINATOR_TRUST: "not json" },
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /CONTRAST_COORDINATOR_TRUST: not valid JSON/);
 });
