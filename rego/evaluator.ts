@@ -10,6 +10,12 @@
 import { createHash } from "node:crypto";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ParseError, UnavailableError } from "../errors/mod.ts";
+import {
+  assertRecordedEntrypoints,
+  assertRecordedWasm,
+  type CompiledRulesRecord,
+  readRecord,
+} from "./compiled_record.ts";
 import { applyPatch, parsePatch, type PatchOp } from "./json_patch.ts";
 import { isRequestType, type RequestType } from "./request_types.ts";
 
@@ -30,6 +36,7 @@ export interface Decision {
 export type PolicyState = Record<string, unknown>;
 
 interface LoadedPolicy {
+  readonly entrypoints: Record<string, number>;
   setData(data: object): void;
   evaluate(input: unknown, entrypoint?: string | number): unknown;
 }
@@ -52,20 +59,49 @@ export const BUILTINS: Readonly<Record<string, (...args: unknown[]) => unknown>>
     createHash("sha256").update(String(text), "utf8").digest("hex"),
 };
 
+/** A wasm module with its provenance record. */
+export interface CompiledRulesSource {
+  /** The wasm module bytes. */
+  readonly wasm: Uint8Array;
+  /** Its record (what it was compiled from, its digest). */
+  readonly record: CompiledRulesRecord;
+}
+
 /** A compiled rules module, loaded once and shared by evaluators (it is stateless). */
 export class CompiledRules {
-  private constructor(private readonly module: WebAssembly.Module) {}
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    /** What the module was compiled from: policies must carry rules with its `rulesSha256`. */
+    readonly record: CompiledRulesRecord,
+  ) {}
 
-  /** Compiles the wasm bytes (default: the committed `rego/policy.wasm`). */
-  static async load(wasm?: Uint8Array): Promise<CompiledRules> {
-    const bytes = wasm ?? await readPolicyWasm();
-    return new CompiledRules(await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>));
+  /**
+   * Compiles the wasm (default: the committed `rego/policy.wasm` and `rego/policy.wasm.json`)
+   * after checking that its SHA-256 and its entrypoints are the recorded ones.
+   *
+   * @throws {UnavailableError} when a file cannot be read
+   * @throws {InvalidDocumentError} when the record is malformed
+   * @throws {VerificationError} when the wasm is not the recorded one
+   */
+  static async load(source?: CompiledRulesSource): Promise<CompiledRules> {
+    const [wasm, record] = source
+      ? [source.wasm, source.record]
+      : await Promise.all([readPolicyWasm(), readRecord()]);
+    await assertRecordedWasm(wasm, record);
+    const module = await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+    const rules = new CompiledRules(module, record);
+    const probe = await rules.#instantiate();
+    assertRecordedEntrypoints(Object.keys(probe.entrypoints), record);
+    return rules;
+  }
+
+  async #instantiate(): Promise<LoadedPolicy> {
+    return await loadPolicy(this.module, undefined, BUILTINS) as unknown as LoadedPolicy;
   }
 
   /** A fresh evaluator for one pod's policy data, starting with empty state. */
   async evaluator(policyData: unknown, state: PolicyState = {}): Promise<PolicyEvaluator> {
-    const policy = await loadPolicy(this.module, undefined, BUILTINS) as unknown as LoadedPolicy;
-    return new PolicyEvaluator(policy, policyData, state);
+    return new PolicyEvaluator(await this.#instantiate(), policyData, state);
   }
 }
 

@@ -15,7 +15,6 @@ import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
 import { CompiledRules } from "../rego/evaluator.ts";
 import { readCheckInputs } from "../cli/policy_check/inputs.ts";
-import { readCompiledRulesText } from "../cli/policy_check/rules_identity.ts";
 import { runPolicyCheck } from "../cli/policy_check/run.ts";
 import { buildRequestSequence } from "../cli/policy_check/request_sequence.ts";
 import { seededRandom } from "../cli/policy_check/random_ids.ts";
@@ -61,7 +60,7 @@ try {
     progress: false,
   });
   const inputs = await readCheckInputs([app]);
-  const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
+  const rules = await CompiledRules.load();
 
   // Per-request evaluation, replaying each pod's sequence (decide before each evaluate).
   const times = new Map<string, number[]>();
@@ -109,7 +108,6 @@ try {
       const t0 = performance.now();
       const { run } = await runPolicyCheck(inputs, {
         rules,
-        rulesText,
         images,
         mutate,
         rng: seededRandom(100 + i),

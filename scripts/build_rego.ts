@@ -1,21 +1,32 @@
 /**
  * Compiles `rego/rules.rego` to WebAssembly with the pinned `opa` (`.tools/bin/opa`, installed by
  * `scripts/install_tools.sh`) and writes `rego/policy.wasm`, the module contrast evaluates, so
- * users need no Go toolchain. opa's wasm output is deterministic for the same opa version and
- * input (the rules are compiled from inside `rego/` by relative path so the checkout location
- * does not leak into the module).
+ * users need no Go toolchain, and its provenance record `rego/policy.wasm.json` (SHA-256 of the
+ * exact rules bytes compiled, opa version, entrypoints, SHA-256 of the wasm). opa's wasm output is
+ * deterministic for the same opa version and input (the rules are compiled from a copy of the
+ * exact bytes hashed, by relative path, so the checkout location does not leak into the module).
  *
  * Usage:
- *   deno task build:rego            rebuild rego/policy.wasm
- *   deno task build:rego --check    rebuild into a temp dir; fail if the committed wasm is stale
+ *   deno task build:rego            rebuild rego/policy.wasm and rego/policy.wasm.json
+ *   deno task build:rego --check    rebuild in a temp dir; fail if the committed wasm or record is
+ *                                   stale or does not match (CI)
  *
  * @module
  */
-import { REQUEST_TYPES } from "../rego/request_types.ts";
+import {
+  type CompiledRulesRecord,
+  expectedEntrypoints,
+  parseRecord,
+  recordCompilation,
+  recordDifferences,
+  serializeRecord,
+} from "../rego/compiled_record.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const REGO_DIR = new URL("rego/", ROOT);
+const RULES = new URL("rules.rego", REGO_DIR);
 const WASM = new URL("policy.wasm", REGO_DIR);
+const RECORD = new URL("policy.wasm.json", REGO_DIR);
 
 /** The opa binary: `$OPA` if set, else `.tools/bin/opa`. */
 function opaPath(): string {
@@ -43,15 +54,39 @@ export function extractTarEntry(tar: Uint8Array, wanted: string): Uint8Array | u
   return undefined;
 }
 
-/** Runs `opa build -t wasm` for every request entrypoint and returns the wasm module bytes. */
-export async function compileRules(): Promise<Uint8Array> {
+/** The version of the opa binary (`Version: x.y.z` of `opa version`). */
+export async function opaVersion(opa: string = opaPath()): Promise<string> {
+  const out = await new Deno.Command(opa, { args: ["version"], stdout: "piped", stderr: "piped" })
+    .output();
+  const version = new TextDecoder().decode(out.stdout).match(/^Version: (\d+\.\d+\.\d+)$/m)?.[1];
+  if (!out.success || version === undefined) {
+    throw new Error(`cannot read the version of ${opa}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return version;
+}
+
+/** A compilation: the wasm module and its record. */
+export interface Compilation {
+  readonly wasm: Uint8Array;
+  readonly record: CompiledRulesRecord;
+}
+
+/**
+ * Compiles `rules` (the exact bytes) with `opa build -t wasm`, one entrypoint per request type,
+ * and records the compilation.
+ */
+export async function compileRules(rules: Uint8Array): Promise<Compilation> {
   const tmp = await Deno.makeTempDir({ prefix: "contrast-rego-" });
   try {
     const bundle = `${tmp}/bundle.tar.gz`;
+    await Deno.writeFile(`${tmp}/rules.rego`, rules);
+    const entrypoints = expectedEntrypoints();
     const args = ["build", "-t", "wasm"];
-    for (const t of REQUEST_TYPES) args.push("-e", `agent_policy/${t}`);
+    for (const e of entrypoints) args.push("-e", e);
     args.push("-o", bundle, "rules.rego");
-    const out = await new Deno.Command(opaPath(), { args, cwd: REGO_DIR, stderr: "piped" })
+    const opa = opaPath();
+    const version = await opaVersion(opa);
+    const out = await new Deno.Command(opa, { args, cwd: tmp, stderr: "piped" })
       .output();
     if (!out.success) {
       throw new Error(`opa build failed:\n${new TextDecoder().decode(out.stderr)}`);
@@ -63,30 +98,74 @@ export async function compileRules(): Promise<Uint8Array> {
     );
     const wasm = extractTarEntry(tar, "policy.wasm");
     if (!wasm) throw new Error("opa bundle has no /policy.wasm");
-    return wasm;
+    return { wasm, record: await recordCompilation(rules, wasm, version, entrypoints) };
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
 }
 
+/**
+ * What is stale in the committed artifacts compared with a fresh compilation of the current
+ * rules: one line per problem, empty when the wasm and its record are up to date.
+ */
+export function staleness(
+  committedWasm: Uint8Array | undefined,
+  committedRecord: Uint8Array | undefined,
+  fresh: Compilation,
+): string[] {
+  const problems: string[] = [];
+  if (committedWasm === undefined) problems.push("rego/policy.wasm is missing");
+  else if (
+    committedWasm.length !== fresh.wasm.length ||
+    !committedWasm.every((b, i) => b === fresh.wasm[i])
+  ) {
+    problems.push("rego/policy.wasm differs from a fresh compilation of rego/rules.rego");
+  }
+  if (committedRecord === undefined) {
+    problems.push("rego/policy.wasm.json is missing");
+    return problems;
+  }
+  let record: CompiledRulesRecord;
+  try {
+    record = parseRecord(committedRecord);
+  } catch (error) {
+    problems.push(`rego/policy.wasm.json is malformed: ${(error as Error).message}`);
+    return problems;
+  }
+  problems.push(
+    ...recordDifferences(record, fresh.record).map((d) => `rego/policy.wasm.json ${d}`),
+  );
+  if (new TextDecoder().decode(committedRecord) !== serializeRecord(fresh.record)) {
+    if (problems.length === 0) problems.push("rego/policy.wasm.json is not in canonical form");
+  }
+  return problems;
+}
+
+async function readIfExists(url: URL): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(url);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 if (import.meta.main) {
-  const wasm = await compileRules();
+  const fresh = await compileRules(await Deno.readFile(RULES));
   if (Deno.args.includes("--check")) {
-    let committed: Uint8Array;
-    try {
-      committed = await Deno.readFile(WASM);
-    } catch {
-      console.error("rego/policy.wasm is missing: run `deno task build:rego` and commit it");
+    const problems = staleness(await readIfExists(WASM), await readIfExists(RECORD), fresh);
+    if (problems.length > 0) {
+      for (const p of problems) console.error(p);
+      console.error("run `deno task build:rego` and commit rego/policy.wasm and its record");
       Deno.exit(1);
     }
-    const same = committed.length === wasm.length && committed.every((b, i) => b === wasm[i]);
-    if (!same) {
-      console.error("rego/policy.wasm is stale: run `deno task build:rego` and commit it");
-      Deno.exit(1);
-    }
-    console.log("rego/policy.wasm is up to date");
+    console.log("rego/policy.wasm and rego/policy.wasm.json are up to date");
   } else {
-    await Deno.writeFile(WASM, wasm);
-    console.log(`wrote rego/policy.wasm (${wasm.length} bytes)`);
+    await Deno.writeFile(WASM, fresh.wasm);
+    await Deno.writeTextFile(RECORD, serializeRecord(fresh.record));
+    console.log(
+      `wrote rego/policy.wasm (${fresh.wasm.length} bytes, sha256 ${fresh.record.wasmSha256}) ` +
+        `and rego/policy.wasm.json`,
+    );
   }
 }

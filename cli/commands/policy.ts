@@ -20,7 +20,7 @@ import type { PolicyDocument } from "../policy_check/inputs.ts";
 import { type RandomSource, seededRandom, systemRandom } from "../policy_check/random_ids.ts";
 import { renderJson, renderText } from "../policy_check/report.ts";
 import { buildRequestSequence } from "../policy_check/request_sequence.ts";
-import { assertSameRules, readCompiledRulesText } from "../policy_check/rules_identity.ts";
+import { assertSameRules } from "../policy_check/rules_identity.ts";
 import { runPolicyCheck } from "../policy_check/run.ts";
 import type { AgentRequest } from "../policy_check/agent_protocol.ts";
 
@@ -81,10 +81,9 @@ export async function policyCheckCommand(
       "no confidential pod (runtimeClassName contrast-cc…) found",
     );
   }
-  const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
+  const rules = await CompiledRules.load();
   const { run } = await runPolicyCheck(inputs, {
     rules,
-    rulesText,
     images,
     mutate: o.mutate,
     rng: randomSource(o.seed),
@@ -162,8 +161,8 @@ export async function policyExplainCommand(
   }
   const requests = parseLoggedRequests(text, requestPath);
   const { policy, references } = await loadPolicyAndReferences(policyPath, o, images);
-  const [rules, rulesText] = await Promise.all([CompiledRules.load(), readCompiledRulesText()]);
-  await assertSameRules(policy.rules, rulesText, `${policyPath}: policy.rego`);
+  const rules = await CompiledRules.load();
+  await assertSameRules(policy.rules, rules.record, `${policyPath}: policy.rego`);
   const explanations = await explainRequests(rules, policy.policyData, requests, references);
   console.log(o.json ? JSON.stringify(explanations, null, 2) : renderExplanations(explanations));
   const denied = explanations.filter((e) => !e.allowed).length;

@@ -13,13 +13,12 @@ import type { CheckInputs, PolicyDocument } from "./inputs.ts";
 import type { RandomSource } from "./random_ids.ts";
 import { buildRequestSequence } from "./request_sequence.ts";
 import { type CheckRun, summarise, type Unchecked } from "./report.ts";
-import { assertSameRules, type CompiledRulesText } from "./rules_identity.ts";
+import { assertSameRules } from "./rules_identity.ts";
 
 /** What a run needs besides its inputs. */
 export interface RunContext {
+  /** The compiled rules; policies must carry the rules its record names. */
   readonly rules: CompiledRules;
-  /** The rules source the wasm was compiled from. */
-  readonly rulesText: CompiledRulesText;
   readonly images: ImageResolver;
   readonly mutate: boolean;
   readonly rng: RandomSource;
@@ -40,7 +39,7 @@ async function resolveImages(
 }
 
 async function policyOk(policy: PolicyDocument, ctx: RunContext, field: string): Promise<void> {
-  await assertSameRules(policy.rules, ctx.rulesText, field);
+  await assertSameRules(policy.rules, ctx.rules.record, field);
 }
 
 /**
