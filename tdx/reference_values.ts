@@ -83,6 +83,10 @@ export function readTdxReferenceValue(
       issues.add(p, `unknown TCB status ${JSON.stringify(v)}`);
       return undefined;
     }
+    if (v === "Revoked") {
+      issues.add(p, "a Revoked TCB can never be allowed");
+      return undefined;
+    }
     return v;
   }, false);
   if (statuses && statuses.length === 0 && r.has("AllowedTcbStatuses")) {

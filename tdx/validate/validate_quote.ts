@@ -90,9 +90,12 @@ export function validateTdxQuote(
   }
   if (options.mrConfigId) equalBytes("quote.body.mrConfigId", options.mrConfigId, body.mrConfigId);
   const status = verified.tcb.status;
-  if (!ref.AllowedTcbStatuses.includes(status)) {
+  // Intel revoked this TCB (platform, TDX module or QE): no reference value can allow it.
+  if (status === "Revoked" || !ref.AllowedTcbStatuses.includes(status)) {
     throw new ValidationError(`${p}.AllowedTcbStatuses`, "TCB status is not allowed", {
-      expected: ref.AllowedTcbStatuses.join("|"),
+      expected: status === "Revoked"
+        ? "a TCB status other than Revoked"
+        : ref.AllowedTcbStatuses.join("|"),
       actual: verified.tcb.reason ? `${status} (${verified.tcb.reason})` : status,
     });
   }

@@ -83,3 +83,14 @@ Deno.test("rejects a misspelled simulated platform", () => {
   const { issues } = read({ Platform: "simulated-tdx", MrTd: MRTD });
   assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].Platform");
 });
+
+Deno.test("rejects Revoked among the allowed TCB statuses", () => {
+  const { ref, issues } = read({
+    Platform: "Metal-QEMU-TDX",
+    MrTd: MRTD,
+    AllowedTcbStatuses: ["UpToDate", "Revoked"],
+  });
+  assert.equal(ref, undefined);
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].AllowedTcbStatuses[1]");
+  assert.match(issues[0]!.reason, /Revoked/);
+});

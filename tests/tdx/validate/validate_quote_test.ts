@@ -91,3 +91,19 @@ Deno.test("an allowed non-UpToDate status passes, a TcbNotSupported one does not
     (e: unknown) => e instanceof ValidationError && /TcbNotSupported/.test(e.actual ?? ""),
   );
 });
+
+Deno.test("a Revoked TCB is refused even when the reference value lists Revoked", async () => {
+  const revoked = await verifyTdxQuote(await authority.createQuote({ reportData }), {
+    now: NOW,
+    trustAnchors: anchors,
+    collateral: await authority.collateral({ now: NOW, tcbStatus: "Revoked" }),
+  });
+  assert.equal(revoked.tcb.status, "Revoked");
+  assert.throws(
+    () =>
+      validateTdxQuote(revoked, { ...REF, AllowedTcbStatuses: ["UpToDate", "Revoked"] }, {
+        reportData,
+      }),
+    (e: unknown) => e instanceof ValidationError && /Revoked/.test(e.actual ?? ""),
+  );
+});
