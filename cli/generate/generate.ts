@@ -1,7 +1,10 @@
 /**
  * The core of `contrast generate`, free of file output: takes parsed YAML, makes every
  * `contrast-cc*` workload confidential (injections, pinned images, per-pod policy in initdata)
- * and returns the edited files and the manifest. Deterministic: the same input gives the same
+ * and returns the edited files and the manifest. Every injected initializer carries the
+ * Coordinator's policy digest and the manifest's reference values (`CONTRAST_COORDINATOR_TRUST`,
+ * see `atls/coordinator_trust.ts`), which its pod's policy pins; without a Coordinator in the
+ * input there is nothing to pin and the initializers will refuse to start. Deterministic: the same input gives the same
  * bytes. All problems are collected and reported together, naming file, document, path and
  * reason; on any problem nothing is returned for writing.
  *
@@ -19,6 +22,7 @@ import {
   policyInitdataEncoder,
 } from "../../policy/initdata.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
+import { encodeCoordinatorTrust } from "../../atls/coordinator_trust.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import type { ManifestReferenceValues } from "../../policy/reference_values.ts";
 import type { Settings } from "../../policy/settings.ts";
@@ -304,9 +308,13 @@ export async function generate(
   // Inject, pin, build policies.
   const changedDocs = new Set<string>();
   const encodeInitdata = policyInitdataEncoder(options.rules);
-  const policies: GeneratedPolicy[] = [];
+  const built: (GeneratedPolicy | undefined)[] = workloads.map(() => undefined);
   const manifestPolicies: Record<string, ManifestPolicy> = {};
-  for (const w of workloads) {
+  const isCoordinator = (w: Workload) => w.annotations[POD_ROLE_ANNOTATION] === "coordinator";
+  // The Coordinator's pod has no initializer, so its policy does not depend on the others: build
+  // it first, then pin its digest (with the reference values) in every initializer.
+  const buildWorkload = async (index: number, coordinatorTrust: string | undefined) => {
+    const w = workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     const mesh = hasMesh(w) ? meshConfigOf(w.annotations) : undefined;
     injectIntoPodSpec(doc, w.spec, {
@@ -314,6 +322,7 @@ export async function generate(
       initializerImage: isSkipped(w) ? undefined : resolved.get(settings.initializer.image)!.pinned,
       meshImage: mesh ? resolved.get(settings.service_mesh.image)!.pinned : undefined,
       meshConfig: mesh ?? {},
+      coordinatorTrust,
     });
     pinImages(
       w.spec,
@@ -325,15 +334,14 @@ export async function generate(
       (o, k) => (o as Record<string, unknown>)?.[k],
       plain,
     ) as Record<string, unknown>;
-    const podMeta = (paths.meta.reduce<unknown>((o, k) =>
-      (o as Record<string, unknown>)?.[k], plain) ?? {}) as Record<string, unknown>;
+    const podMeta =
+      (paths.meta.reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], plain) ??
+        {}) as Record<string, unknown>;
     const claimTemplates = w.kind === "StatefulSet"
       ? ((plain.spec as Record<string, unknown>)?.volumeClaimTemplates as {
         metadata?: { name?: string };
       }[] ?? [])
-        .map((t) =>
-          t.metadata?.name ?? ""
-        )
+        .map((t) => t.metadata?.name ?? "")
       : [];
     let policyData: PolicyData;
     try {
@@ -352,7 +360,7 @@ export async function generate(
     } catch (error) {
       if (error instanceof InvalidDocumentError) {
         issues.push(...error.issues);
-        continue;
+        return;
       }
       throw error;
     }
@@ -369,7 +377,7 @@ export async function generate(
       ? w.annotations[WORKLOAD_SECRET_ID_ANNOTATION] as string
       : defaultWorkloadSecretId(w.ref);
     manifestPolicies[digest] = { SANs: [w.ref.name, "*"], WorkloadSecretID: secretId, Role: role };
-    policies.push({
+    built[index] = {
       location: w.ref.location,
       kind: w.ref.kind,
       namespace: w.ref.namespace,
@@ -377,8 +385,30 @@ export async function generate(
       digest,
       initdata: toml,
       policyData,
-    });
+    };
+  };
+  const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
+  for (const i of coordinatorIndexes) await buildWorkload(i, undefined);
+  const coordinatorPolicies = coordinatorIndexes.flatMap((i) => built[i] ? [built[i]!] : []);
+  let coordinatorTrust: string | undefined;
+  if (coordinatorIndexes.length === 1 && coordinatorPolicies.length === 1) {
+    try {
+      coordinatorTrust = encodeCoordinatorTrust(
+        coordinatorPolicies[0]!.digest,
+        options.referenceValues,
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      issues.push(...error.issues.map((issue) => ({
+        path: `reference values pinned in the initializers: ${issue.path}`,
+        reason: issue.reason,
+      })));
+    }
   }
+  for (const i of workloads.keys()) {
+    if (!coordinatorIndexes.includes(i)) await buildWorkload(i, coordinatorTrust);
+  }
+  const policies = built.filter((p): p is GeneratedPolicy => p !== undefined);
   const coordinators =
     Object.values(manifestPolicies).filter((p) => p.Role === "coordinator").length;
   if (coordinators > 1) {

@@ -1,14 +1,16 @@
 /**
  * Edits a workload's pod template in place through the `yaml` document API: the versioned
- * runtime class, the initializer as first init container with the `contrast-secrets` memory
- * volume mounted by every container, the service-mesh native sidecar, images pinned by digest,
- * and the initdata annotation. Existing nodes keep their comments and position; re-running on
+ * runtime class, the initializer as first init container (its Coordinator trust document in
+ * `CONTRAST_COORDINATOR_TRUST`) with the `contrast-secrets` memory volume mounted by every
+ * container, the service-mesh native sidecar, images pinned by digest, and the initdata
+ * annotation. Existing nodes keep their comments and position; re-running on
  * generated output changes nothing.
  *
  * @module
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../../policy/initdata.ts";
+import { COORDINATOR_TRUST_ENV } from "../../atls/coordinator_trust.ts";
 import type { Settings } from "../../policy/settings.ts";
 import {
   INITIALIZER_NAME,
@@ -104,6 +106,37 @@ export interface InjectionPlan {
   readonly meshImage?: string;
   /** Mesh annotations of the pod (values as strings). */
   readonly meshConfig: { ingress?: string; egress?: string; admin?: string };
+  /**
+   * The initializer's trust document (`CONTRAST_COORDINATOR_TRUST`: the Coordinator's policy
+   * hash and reference values); undefined when the input has no Coordinator, and then any
+   * previous value is removed (the initializer refuses to start without one).
+   */
+  readonly coordinatorTrust?: string;
+}
+
+/**
+ * Sets the initializer's `CONTRAST_COORDINATOR_TRUST` variable to `value` (in place when it is
+ * already there, so re-running keeps the order), or removes it when `value` is undefined.
+ */
+function setTrustEnv(doc: Document, initializer: YAMLMap, value: string | undefined): void {
+  const existing = initializer.get("env", true);
+  if (!isSeq(existing) && value === undefined) return;
+  const env = ensureSeq(doc, initializer, "env");
+  const at = env.items.findIndex((e) => isMap(e) && e.get("name") === COORDINATOR_TRUST_ENV);
+  // Any duplicate would be ambiguous: keep at most the first, with our value.
+  env.items = env.items.filter((e, i) =>
+    i === at || !(isMap(e) && e.get("name") === COORDINATOR_TRUST_ENV)
+  );
+  if (value === undefined) {
+    if (at >= 0) env.items.splice(at, 1);
+    if (env.items.length === 0) initializer.delete("env");
+    return;
+  }
+  if (at >= 0) {
+    const entry = env.items[at] as YAMLMap;
+    entry.delete("valueFrom");
+    entry.set("value", value);
+  } else env.add(doc.createNode({ name: COORDINATOR_TRUST_ENV, value }));
 }
 
 function addSecretsMount(doc: Document, container: YAMLMap, settings: Settings): void {
@@ -156,22 +189,26 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     init.items.unshift(sidecar);
   }
   if (plan.initializerImage !== undefined) {
-    const existing = findByName(init, INITIALIZER_NAME);
-    if (existing) {
-      existing.set("image", plan.initializerImage);
-      const index = init.items.indexOf(existing);
+    let initializer = findByName(init, INITIALIZER_NAME);
+    if (initializer) {
+      initializer.set("image", plan.initializerImage);
+      const index = init.items.indexOf(initializer);
       if (index > 0) {
         init.items.splice(index, 1);
-        init.items.unshift(existing);
+        init.items.unshift(initializer);
       }
     } else {
-      const env = settings.initializer.env.map((e) => ({ name: e.name, value: e.value }));
-      init.items.unshift(doc.createNode({
+      const env = settings.initializer.env
+        .filter((e) => e.name !== COORDINATOR_TRUST_ENV)
+        .map((e) => ({ name: e.name, value: e.value }));
+      initializer = doc.createNode({
         name: INITIALIZER_NAME,
         image: plan.initializerImage,
         ...(env.length > 0 ? { env } : {}),
-      }));
+      }) as YAMLMap;
+      init.items.unshift(initializer);
     }
+    setTrustEnv(doc, initializer, plan.coordinatorTrust);
   }
   for (const container of containerNodes(spec)) addSecretsMount(doc, container, settings);
 }
