@@ -4,8 +4,10 @@
  * 1. generate the example app (emojivoto) with `contrast generate` against stand-in images;
  * 2. start a Coordinator (its own process) whose simulated HOST_DATA is its initdata digest;
  * 3. `contrast set`;
- * 4. one initializer per pod, each with simulated HOST_DATA = that pod's initdata digest (as the
- *    Kata runtime would set it), each receiving its mesh certificate;
+ * 4. one initializer per pod, each with simulated HOST_DATA = that pod's initdata digest and the
+ *    environment the generated YAML gives it (as the Kata runtime would set them): each first
+ *    attests the Coordinator its policy pins (`CONTRAST_COORDINATOR_TRUST`), then receives its
+ *    mesh certificate;
  * 5. two pods talk mutual TLS with their mesh certificates;
  * 6. a pod with a tampered policy is refused;
  * 7. the Coordinator restarts, waits in recovery mode, and `contrast recover` restores it;
@@ -22,13 +24,14 @@ import { digest, encodeHex, sha256 } from "../bytes/mod.ts";
 import { coordinatorPolicyDigest, parseManifest } from "../manifest/manifest.ts";
 import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
 import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdata.ts";
-import { type FoundInitdata, initdataFromYaml } from "../atls/workspace.ts";
+import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
+import { type GeneratedPod, readGeneratedPods } from "../simulation/generated_pods.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
 import {
-  initializerArgs,
   REPO_ROOT as ROOT,
   runDenoScript,
+  runInitializerScript,
   type RunResult,
   type SimulatedSnpVm,
   startCoordinatorProcess,
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
   const manifestBytes = await Deno.readFile(`${WS}/manifest.json`);
   const manifest = parseManifest(manifestBytes);
   const yamlFiles = [...Deno.readDirSync(`${WS}/app`)].map((e) => `${WS}/app/${e.name}`).sort();
-  const found = await initdataFromYaml(yamlFiles);
+  const found = await readGeneratedPods(yamlFiles);
   const coordinatorDigest = coordinatorPolicyDigest(manifest);
   info(
     `${green("✔")} manifest.json: ${
@@ -222,30 +225,39 @@ async function main(): Promise<void> {
   );
 
   step("One initializer per pod, HOST_DATA = that pod's initdata digest");
-  info("each attests the Coordinator too, then is attested by it and gets its certificate");
   const pods = found.filter((f) => f.digest !== coordinatorDigest);
-  const podDir = (f: FoundInitdata) => `${WS}/pods/${f.source.split("/").at(-1)}`;
+  const trustOf = (f: GeneratedPod): string => {
+    const value = f.initializerEnv?.[COORDINATOR_TRUST_ENV];
+    if (value === undefined) throw new Error(`${f.source} has no ${COORDINATOR_TRUST_ENV}`);
+    const pinned = parseCoordinatorTrust(value, `${f.source}: ${COORDINATOR_TRUST_ENV}`);
+    if (pinned.policyHash !== coordinatorDigest) {
+      throw new Error(`${f.source} pins another Coordinator policy: ${pinned.policyHash}`);
+    }
+    return value;
+  };
+  for (const f of pods) trustOf(f);
+  info(
+    `each pod's policy pins ${COORDINATOR_TRUST_ENV} (Coordinator policy ${
+      coordinatorDigest.slice(0, 12)
+    }… + reference values)`,
+  );
+  info("each initializer first attests the Coordinator, then is attested by it");
+  const podDir = (f: GeneratedPod) => `${WS}/pods/${f.source.split("/").at(-1)}`;
   const results = await Promise.all(pods.map((f) =>
-    run(
-      "initializer/main.ts",
-      initializerArgs({
-        coordinator: coordinator.meshAddress,
-        outDir: podDir(f),
-        vm: demoVm(f.digest, measurement),
-        deadlineSeconds: 60,
-        extraArgs: [
-          "--log-format",
-          "text",
-          // The pod attests the Coordinator too before trusting the CAs it hands out.
-          "--coordinator-manifest",
-          `${WS}/manifest.json`,
-        ],
-      }),
-      true,
-    )
+    runInitializerScript({
+      coordinator: coordinator.meshAddress,
+      outDir: podDir(f),
+      vm: demoVm(f.digest, measurement),
+      deadlineSeconds: 60,
+      coordinatorTrust: trustOf(f),
+      extraArgs: ["--log-format", "text"],
+    }, WS)
   ));
   for (const [i, f] of pods.entries()) {
     must(results[i]!, `initializer of ${f.source}`);
+    if (!results[i]!.stderr.includes(`Coordinator attested`)) {
+      throw new Error(`the initializer of ${f.source} did not report attesting the Coordinator`);
+    }
     const chain = await Deno.readTextFile(`${podDir(f)}/tls-config/certChain.pem`);
     let secret = "";
     try {
@@ -255,9 +267,9 @@ async function main(): Promise<void> {
       secret = "";
     }
     info(
-      `${green("✔")} ${f.source.split(": ")[1]} (policy ${f.digest.slice(0, 12)}…): ${
-        describeCert(chain)
-      }${secret}`,
+      `${green("✔")} ${f.source.split(": ")[1]} (policy ${
+        f.digest.slice(0, 12)
+      }…): Coordinator attested; ${describeCert(chain)}${secret}`,
     );
   }
 
@@ -268,7 +280,7 @@ async function main(): Promise<void> {
   const webName =
     (manifest.Policies[web.digest]?.SANs ?? []).find((s) => !s.includes("*") && !/^\d/.test(s)) ??
       "web";
-  const podFile = (f: FoundInitdata, name: string) =>
+  const podFile = (f: GeneratedPod, name: string) =>
     Deno.readTextFileSync(`${podDir(f)}/tls-config/${name}`);
   const otherName = other.source.split("/").at(-1)!;
   info(
@@ -298,7 +310,7 @@ async function main(): Promise<void> {
   info(`${green("✔")} a client with a self-made certificate is refused by ${webName}`);
 
   step("A pod with a tampered policy is refused");
-  const original = await parseInitdata(web.bytes);
+  const original = await parseInitdata(web.initdata);
   // The attacker's edit: let the host exec into the container (a rule the policy denies).
   const policy = original.data[POLICY_KEY]!;
   const loosened = policy.replace(
@@ -310,17 +322,14 @@ async function main(): Promise<void> {
     original.algorithm,
   );
   const tamperedDigest = encodeHex(await sha256(tampered));
-  const refused = await run(
-    "initializer/main.ts",
-    initializerArgs({
-      coordinator: coordinator.meshAddress,
-      outDir: `${WS}/pods/tampered`,
-      vm: demoVm(tamperedDigest, measurement),
-      deadlineSeconds: 2,
-      extraArgs: ["--log-format", "text"],
-    }),
-    true,
-  );
+  const refused = await runInitializerScript({
+    coordinator: coordinator.meshAddress,
+    outDir: `${WS}/pods/tampered`,
+    vm: demoVm(tamperedDigest, measurement),
+    deadlineSeconds: 2,
+    coordinatorTrust: trustOf(web),
+    extraArgs: ["--log-format", "text"],
+  }, WS);
   if (refused.code === 0) throw new Error("the tampered pod was admitted");
   const reason = /hostData: coordinator answered 403: [^(]*/.exec(refused.stderr)?.[0] ??
     refused.stderr.trim().split("\n").at(-1);

@@ -19,6 +19,10 @@ Deno.test({
         assert.match(text, new RegExp(`\\[${step}/8\\]`));
       }
       assert.match(text, /stand-ins with the real names/);
+      assert.match(text, /each pod's policy pins CONTRAST_COORDINATOR_TRUST/);
+      const pods = text.match(/^ {2}✔ \S+\/\S+ \(policy [0-9a-f]{12}…\): .*$/gm) ?? [];
+      assert.equal(pods.length, 5, "one line per emojivoto pod");
+      for (const line of pods) assert.match(line, /: Coordinator attested; SANs \[/);
       assert.match(text, /✔ .* → .*: "hello /, "mutual TLS between two pods");
       assert.match(text, /self-made certificate is refused/);
       assert.match(text, /refused: hostData: coordinator answered 403/);
