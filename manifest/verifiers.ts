@@ -4,7 +4,8 @@
  * manifest's policies (SNP `HOST_DATA` = digest, TDX `MRCONFIGID` = digest ‖ 16 zero bytes).
  * Evidence of a platform the manifest has no reference values for is rejected.
  *
- * Collateral selection: vendor collateral (AMD KDS, Intel PCS) serves only real platforms. A
+ * Collateral selection: vendor collateral (AMD KDS, Intel PCS) serves only real platforms, and
+ * with AMD KDS configured the AMD CRL must be checked (a caller may opt out explicitly). A
  * manifest whose SNP entries are all simulated verifies against the root those entries name, with
  * the certificates the evidence carries (KDS is never asked); a manifest whose TDX entries are all
  * simulated uses the simulated TDX authority's collateral, which verifies only against the
@@ -43,7 +44,10 @@ export interface ManifestVerifiersOptions {
   readonly simulatedTdxCollateral?: TdxCollateralSource;
   /** Cache of verified chains shared by every manifest's verifiers (default: a new one). */
   readonly chainCache?: ChainCache;
-  /** Further SNP verifier settings (pinned certificates, extra CRLs, revocation rule). */
+  /**
+   * Further SNP verifier settings (pinned certificates, extra CRLs, revocation rule). With
+   * `snpCollateral` and real SNP reference values, `requireRevocationCheck` defaults to true.
+   */
   readonly snp?: Pick<
     SnpEvidenceVerifierOptions,
     "certificates" | "crls" | "requireRevocationCheck"
@@ -171,12 +175,20 @@ export class ManifestVerifiers {
     const verifiers = new Map<TeePlatform, EvidenceVerifier>();
     if (snp.length > 0) {
       const real = snp.some((v) => !isSimulated(v));
+      // With AMD KDS at hand, the AMD CRL is required: "checked when available" would let whoever
+      // controls the network switch revocation off by blocking the CRL download.
+      const kds = real && o.snpCollateral
+        ? {
+          collateral: o.snpCollateral,
+          requireRevocationCheck: o.snp?.requireRevocationCheck ?? true,
+        }
+        : {};
       verifiers.set(
         "snp",
         new SnpEvidenceVerifier({
           ...o.snp,
           referenceValues: snp,
-          ...(real && o.snpCollateral ? { collateral: o.snpCollateral } : {}),
+          ...kds,
           chainCache: this.#chainCache,
         }),
       );
