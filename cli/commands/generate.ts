@@ -198,7 +198,9 @@ export async function runGenerate(
   if (!Object.values(result.manifest.Policies).some((p) => p.Role === "coordinator")) {
     lines.push(
       "warning: no workload has contrast.edgeless.systems/pod-role: coordinator; add the " +
-        "Coordinator's YAML before `contrast set` (a manifest needs exactly one coordinator policy)",
+        "Coordinator's YAML before `contrast set` (a manifest needs exactly one coordinator " +
+        "policy, and initializers refuse to start until generate pins the Coordinator in " +
+        "CONTRAST_COORDINATOR_TRUST)",
     );
   }
   if (stdout) await Deno.stdout.write(new TextEncoder().encode(stdout));
