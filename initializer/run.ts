@@ -82,6 +82,10 @@ export async function runInitializer(options: InitializerOptions): Promise<strin
   let backoff = options.initialBackoffMs ?? 500;
   const maxBackoff = options.maxBackoffMs ?? 10_000;
   const keys = await generatePodKeys();
+  log.info("attesting the Coordinator pinned by this pod's policy before trusting its CAs", {
+    coordinator: options.coordinator,
+    coordinatorPolicy: options.trust.policyHash,
+  });
   for (let attempt = 1;; attempt++) {
     let result: AttestedMeshCredentials;
     try {

@@ -114,3 +114,12 @@ Deno.test("text built from a Secret with $(VAR) is secret as a whole; mixing it 
     /Secret's value with a value only known at run time/,
   );
 });
+
+Deno.test("a literal JSON value (the initializer's trust document) is pinned verbatim, not as a pattern", () => {
+  const json = '{"CoordinatorPolicyHash":"ab","ReferenceValues":{"snp":[{"a":"$(X)"}],"tdx":[]}}';
+  const value = expandVars(json, new Map());
+  assert.deepEqual(envExpectation("CONTRAST_COORDINATOR_TRUST", value), {
+    name: "CONTRAST_COORDINATOR_TRUST",
+    value: json,
+  });
+});
