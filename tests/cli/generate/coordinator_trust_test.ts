@@ -254,3 +254,35 @@ Deno.test("reference values that cannot be pinned are reported, and nothing is g
       ),
   );
 });
+
+Deno.test("a user-declared initializer cannot source the trust value elsewhere or twice", async () => {
+  const web = `apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  runtimeClassName: contrast-cc
+  initContainers:
+    - name: contrast-initializer
+      image: "127.0.0.1:5000/initializer:1.0"
+      env:
+        - name: CONTRAST_COORDINATOR_TRUST
+          valueFrom: {configMapKeyRef: {name: attacker, key: trust}}
+        - name: KEEP
+          value: "1"
+        - name: CONTRAST_COORDINATOR_TRUST
+          value: "second"
+  containers: [{name: web, image: "127.0.0.1:5000/web:1.0"}]
+`;
+  const result = await generate(
+    [parseYamlFile("app.yml", `${coordinator()}---\n${web}`)],
+    await options(),
+  );
+  const doc = docsOf(result.files[0]!.text)[1];
+  const env = doc.spec.initContainers[0].env as Env & { valueFrom?: unknown }[];
+  assert.deepEqual(env.map((e) => e.name), [COORDINATOR_TRUST_ENV, "KEEP"]);
+  assert.equal(env[0]!.valueFrom, undefined);
+  assert.equal(
+    parseCoordinatorTrust(env[0]!.value!).policyHash,
+    result.policies.find((p) => p.name === "coordinator")!.digest,
+  );
+});
