@@ -1,5 +1,7 @@
 /**
- * The client side of attested TLS to a Coordinator, used by `contrast set|verify|recover`.
+ * The client side of attested TLS to a Coordinator, used by `contrast set|verify|recover` (with
+ * the local manifest) and by the Initializer (with the one-policy manifest of its trust document,
+ * see `coordinator_trust.ts`).
  *
  * `attest` sends a fresh nonce over a connection whose server key it learns and pins, then
  * checks, before trusting anything in the answer:
