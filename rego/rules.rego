@@ -187,14 +187,15 @@ sandbox_request_ok(req) if {
 	object.get(req, "guest_userns", false) == false
 	object.get(req, "sandbox_pidns", false) == object.get(pd, ["pod", "sandbox_pidns"], false)
 	is_string(req.sandbox_id)
-	regex.match(`^[a-z0-9]{1,128}$`, req.sandbox_id)
+	count(req.sandbox_id) <= 128
+	lower_alphanumeric(req.sandbox_id)
 	hostname_ok(object.get(req, "hostname", ""))
 	storages_match(object.get(req, "storages", []), pd.sandbox.storages, "")
 }
 
 hostname_ok(h) if h == ""
 
-hostname_ok(h) if regex.match(pd.pod.hostname_regex, h)
+hostname_ok(h) if pattern_match(pd.pod.hostname_regex, h)
 
 # --- CreateContainer ---
 
@@ -241,14 +242,14 @@ container_ok(c, req) if {
 
 container_identity_ok(c, req) if {
 	is_string(req.container_id)
-	regex.match(`^[a-z0-9]{64}$`, req.container_id)
+	id64(req.container_id)
 	not known_container(req.container_id)
 	a := oci_annotations(req)
 	a["io.kubernetes.cri.container-type"] == cri_container_type(c)
 	container_name_ok(c, a)
 	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
 	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
-	regex.match(pd.pod.sandbox_name_regex, sandbox_name)
+	pattern_match(pd.pod.sandbox_name_regex, sandbox_name)
 	same_sandbox(sandbox_name)
 	sandbox_id_ok(c, req, a)
 	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
@@ -307,7 +308,7 @@ annotations_ok(c, req) if {
 		is_string(value)
 		allowed := object.get(c.annotations, key, null)
 		is_string(allowed)
-		regex.match(allowed, value)
+		pattern_match(allowed, value)
 	}
 }
 
@@ -337,7 +338,7 @@ args_ok(e, args) if {
 	is_array(args)
 	count(args) == count(e.arg_regexes)
 	every i, r in e.arg_regexes {
-		regex.match(r, args[i])
+		pattern_match(r, args[i])
 	}
 }
 
@@ -401,7 +402,7 @@ env_var_allowed(e, v) if {
 	some x in e.env
 	x.regex
 	startswith(v, concat("", [x.name, "="]))
-	regex.match(x.regex, substring(v, count(x.name) + 1, -1))
+	pattern_match(x.regex, substring(v, count(x.name) + 1, -1))
 }
 
 # Values from Kubernetes Secrets are published only as their SHA-256.
@@ -414,16 +415,123 @@ env_var_allowed(e, v) if {
 
 env_var_allowed(e, v) if {
 	some r in e.env_regexes
-	regex.match(r, v)
+	pattern_match(r, v)
 }
 
 root_ok(c, req) if {
 	root := object.get(req.OCI, "Root", {})
 	object.get(root, "Readonly", false) == c.readonly_root
-	regex.match(with_cid(c.root_path_regex, req.container_id), object.get(root, "Path", ""))
+	pattern_match(with_cid(c.root_path_regex, req.container_id), object.get(root, "Path", ""))
 }
 
 with_cid(pattern, cid) := replace(pattern, "$(cid)", cid)
+
+# --- Patterns ---
+#
+# opa's WebAssembly build compiles every distinct pattern anew in each evaluation, and RE2 programs
+# with counted repetitions such as `[a-z0-9]{64}` are costly to build and run: they were most of
+# the time of a CreateContainer request. The shapes below are decided exactly without them; every
+# other pattern goes to regex.match.
+
+# `^[a-z0-9]{64}$`: a container or sandbox ID.
+id64(text) if {
+	count(text) == 64
+	lower_alphanumeric(text)
+}
+
+# `^[a-z0-9]+$`.
+lower_alphanumeric(text) if regex.match(`^[a-z0-9]+$`, text)
+
+# Literal pattern text: characters that are not RE2 metacharacters (nor backslash), or a backslash
+# escaping a metacharacter, `/` or `-`. Removing the backslashes yields the text it matches.
+literal_text_pattern := `^(?:[A-Za-z0-9_,:;@=/ %~-]|\\[.+*?()|\[\]{}^$/-])*$`
+
+unescape_literal(text) := replace(text, `\`, "")
+
+# Whether `value` matches the anchored RE2 `pattern` from the policy data.
+pattern_match(pattern, value) if {
+	shape := pattern_shape(pattern)
+	shape_match(shape, value)
+}
+
+pattern_match(pattern, value) if {
+	not pattern_shape(pattern)
+	regex.match(pattern, value)
+}
+
+# `^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`: a pod UID.
+pattern_shape(pattern) := {"uuid": true} if pattern == uuid_pattern
+
+uuid_pattern := "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
+
+shape_match(shape, value) if {
+	shape.uuid
+	count(value) == 36
+	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
+	regex.match(`^[a-f0-9-]+$`, value)
+}
+
+shared_dir_pattern := "^/run/kata-containers/shared/containers/"
+
+shared_dir := "/run/kata-containers/shared/containers/"
+
+# `^<literal>[a-z0-9]{64}$` (the literal may be empty).
+pattern_shape(pattern) := {"prefix": unescape_literal(prefix), "id": true} if {
+	endswith(pattern, "[a-z0-9]{64}$")
+	startswith(pattern, "^")
+	prefix := substring(pattern, 1, count(pattern) - 14)
+	regex.match(literal_text_pattern, prefix)
+}
+
+# A shared file: `^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-<literal>$`,
+# or with a literal ID in place of `[a-z0-9]{64}` (the container's own files, after `$(cid)`).
+pattern_shape(pattern) := {"shared": id, "name": unescape_literal(name)} if {
+	startswith(pattern, shared_dir_pattern)
+	endswith(pattern, "$")
+	rest := substring(pattern, count(shared_dir_pattern), -1)
+	id := shared_id_part(rest)
+	after := substring(rest, count(id) + 1, -1)
+	startswith(after, "[a-z0-9]{16}-")
+	name := substring(after, 13, count(after) - 14)
+	name != ""
+	regex.match(literal_text_pattern, name)
+}
+
+# The ID part of a shared file pattern: `[a-z0-9]{64}` (any ID) or a literal ID, then `-`.
+shared_id_part(rest) := "[a-z0-9]{64}" if startswith(rest, "[a-z0-9]{64}-")
+
+shared_id_part(rest) := id if {
+	id := substring(rest, 0, 64)
+	id64(id)
+	substring(rest, 64, 1) == "-"
+}
+
+shape_match(shape, value) if {
+	shape.id
+	count(value) == count(shape.prefix) + 64
+	startswith(value, shape.prefix)
+	id64(substring(value, count(shape.prefix), 64))
+}
+
+# shared_dir (39 characters), the ID (64), `-`, 16 characters, `-`, the name.
+shape_match(shape, value) if {
+	shape.shared
+	count(value) == 121 + count(shape.name)
+	startswith(value, shared_dir)
+	shared_id_matches(shape.shared, substring(value, 39, 64))
+	substring(value, 103, 1) == "-"
+	count(substring(value, 104, 16)) == 16
+	lower_alphanumeric(substring(value, 104, 16))
+	substring(value, 120, 1) == "-"
+	substring(value, 121, -1) == shape.name
+}
+
+shared_id_matches("[a-z0-9]{64}", id) if id64(id)
+
+shared_id_matches(expected, id) if {
+	expected != "[a-z0-9]{64}"
+	id == expected
+}
 
 mounts_ok(c, req) if {
 	mounts := object.get(req.OCI, "Mounts", [])
@@ -441,7 +549,7 @@ mounts_ok(c, req) if {
 mount_matches(em, m, cid) if {
 	m.destination == em.destination
 	mount_type(m) == em.type
-	regex.match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
+	pattern_match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
 	as_set(object.get(m, "options", [])) == as_set(em.options)
 }
 
@@ -466,8 +574,8 @@ storages_match(storages, expected, cid) if {
 storage_matches(es, s, cid) if {
 	s.driver == es.driver
 	object.get(s, "fstype", "") == es.fstype
-	regex.match(with_cid(es.source_regex, cid), object.get(s, "source", ""))
-	regex.match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
+	pattern_match(with_cid(es.source_regex, cid), object.get(s, "source", ""))
+	pattern_match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
 	object.get(s, "fs_group", null) == null
@@ -478,11 +586,11 @@ regexes_match_all(values, patterns) if {
 	count(values) == count(patterns)
 	every v in values {
 		some p in patterns
-		regex.match(p, v)
+		pattern_match(p, v)
 	}
 	every p in patterns {
 		some v in values
-		regex.match(p, v)
+		pattern_match(p, v)
 	}
 }
 
@@ -587,7 +695,7 @@ CopyFileRequest := {"allowed": true, "ops": []} if {
 	path := input.path
 	canonical_path(path)
 	some r in pd.copy_file.path_regexes
-	regex.match(r, path)
+	pattern_match(r, path)
 	bits.and(object.get(input, "file_mode", 0), 3072) == 0
 	symlink_target_ok(input)
 }

@@ -1,0 +1,138 @@
+# The pattern shortcuts in rules.rego (pattern_match, id64, the sandbox ID check) must decide
+# exactly what regex.match decides: every pattern below is checked against every value, including
+# near misses (one character short or long, upper case, wrong separator, another ID, a suffix).
+# Run with `opa test rego/`.
+package agent_policy_patterns_test
+
+import rego.v1
+
+import data.agent_policy
+
+id_a := concat("", [x | some _ in numbers.range(1, 64); x := "a"])
+
+id_b := concat("", ["0123456789abcdef", "0123456789abcdef", "0123456789abcdef", "0123456789abcdef"])
+
+hex16 := "0123456789abcdef"
+
+dir := "/run/kata-containers/shared/containers/"
+
+patterns := [
+	"^[a-z0-9]{64}$",
+	`^/run/containerd/io\.containerd\.runtime\.v2\.task/k8s\.io/[a-z0-9]{64}$`,
+	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-hosts$",
+	`^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-resolv\.conf$`,
+	`^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-termination\-log$`,
+	concat("", ["^/run/kata-containers/shared/containers/", id_a, `-[a-z0-9]{16}-termination\-log$`]),
+	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-(hosts|hostname)$",
+	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$",
+	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-a.c$",
+	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-a|b$",
+	"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
+	"^x[a-z0-9]{64}$",
+	`^x\[a-z0-9]{64}$`,
+	"^[a-z0-9]{64}",
+	"[a-z0-9]{64}$",
+	"^web-[a-z0-9]{1,10}-[a-z0-9]{5}$",
+	"^proc$",
+]
+
+shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
+
+values := [
+	id_a,
+	id_b,
+	upper(id_b),
+	substring(id_a, 1, -1),
+	concat("", [id_a, "a"]),
+	concat("", ["x", id_a]),
+	concat("", ["x", substring(id_a, 1, -1)]),
+	"x[a-z0-9]{64}",
+	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", id_b]),
+	concat("", ["/run/containerd/ioXcontainerd.runtime.v2.task/k8s.io/", id_b]),
+	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", id_b, "/"]),
+	shared(id_a, hex16, "hosts"),
+	shared(id_b, hex16, "hosts"),
+	shared(id_a, hex16, "hostname"),
+	shared(id_a, hex16, "resolv.conf"),
+	shared(id_a, hex16, "resolvXconf"),
+	shared(id_a, hex16, "termination-log"),
+	shared(id_b, hex16, "termination-log"),
+	shared(id_a, "0123456789ABCDEF", "hosts"),
+	shared(id_a, "0123456789abcde", "hosts"),
+	shared(id_a, "0123456789abcdef0", "hosts"),
+	shared(substring(id_a, 1, -1), hex16, "hosts"),
+	shared(id_a, hex16, "hosts/x"),
+	shared(id_a, hex16, "a.c"),
+	shared(id_a, hex16, "abc"),
+	shared(id_a, hex16, "a|b"),
+	shared(id_a, hex16, "a"),
+	concat("", [dir, id_a, "_", hex16, "-hosts"]),
+	concat("", ["/run/kata-containers/shared/containerX/", id_a, "-", hex16, "-hosts"]),
+	"0123abcd-0123-4567-89ab-0123456789ab",
+	"0123abcd-0123-4567-89ab-0123456789aB",
+	"0123abcd0-123-4567-89ab-0123456789ab",
+	"0123abcd-0123-4567-89ab-0123456789a",
+	"0123abcd-0123-4567-89ab-0123456789abc",
+	"0123abcd-0123-4567-89ab--123456789ab",
+	"web-abc-12345",
+	"proc",
+	"",
+	"é",
+]
+
+disagreements contains [p, v] if {
+	some p in patterns
+	some v in values
+	agent_policy.pattern_match(p, v)
+	not regex.match(p, v)
+}
+
+disagreements contains [p, v] if {
+	some p in patterns
+	some v in values
+	regex.match(p, v)
+	not agent_policy.pattern_match(p, v)
+}
+
+test_pattern_match_decides_exactly_what_regex_match_decides if {
+	count(disagreements) == 0
+}
+
+# The table exercises both outcomes and the shortcuts, not only the regex fallback.
+test_the_table_has_matches_and_near_misses_for_each_shortcut if {
+	some v in values
+	agent_policy.pattern_match(patterns[2], v)
+	some w in values
+	not agent_policy.pattern_match(patterns[2], w)
+	agent_policy.pattern_shape(patterns[0])
+	agent_policy.pattern_shape(patterns[1])
+	agent_policy.pattern_shape(patterns[2])
+	agent_policy.pattern_shape(patterns[5])
+	agent_policy.pattern_shape(patterns[10])
+	not agent_policy.pattern_shape(patterns[6])
+	not agent_policy.pattern_shape(patterns[8])
+	not agent_policy.pattern_shape(patterns[9])
+	not agent_policy.pattern_shape(patterns[12])
+	not agent_policy.pattern_shape(patterns[13])
+	not agent_policy.pattern_shape(patterns[14])
+}
+
+test_container_and_sandbox_ids_as_the_patterns_they_replace if {
+	every v in values {
+		id64_ok(v) == regex.match(`^[a-z0-9]{64}$`, v)
+	}
+	every v in array.concat(values, [concat("", [id_a, id_a]), concat("", [id_a, id_a, "a"])]) {
+		sandbox_id_ok(v) == regex.match(`^[a-z0-9]{1,128}$`, v)
+	}
+}
+
+sandbox_id_ok(v) if {
+	count(v) <= 128
+	agent_policy.lower_alphanumeric(v)
+}
+
+default sandbox_id_ok(_) := false
+
+id64_ok(v) if agent_policy.id64(v)
+
+default id64_ok(_) := false
