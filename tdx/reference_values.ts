@@ -83,8 +83,8 @@ export function readTdxReferenceValue(
       issues.add(p, `unknown TCB status ${JSON.stringify(v)}`);
       return undefined;
     }
-    if (v === "Revoked") {
-      issues.add(p, "a Revoked TCB can never be allowed");
+    if (v === "Revoked" || v === "TcbNotSupported") {
+      issues.add(p, `a ${v} TCB can never be allowed`);
       return undefined;
     }
     return v;

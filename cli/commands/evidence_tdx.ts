@@ -25,7 +25,7 @@ import {
 } from "../../tdx/reference_values.ts";
 import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
-import { validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
+import { NEVER_ALLOWED_TCB_STATUSES, validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
 import { collateralRequestOf, tdxClaimDetails } from "../../tdx/verifier.ts";
 import { collateralSourceForDir } from "../../tdx/pcs/collateral_dir.ts";
 import {
@@ -170,6 +170,9 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
     if (o.allowTcbStatus) {
       allowed = o.allowTcbStatus.split(",").map((s) => s.trim()).map((s) => {
         if (!isTcbStatus(s)) throw new ParseError("--allow-tcb-status", `unknown TCB status ${s}`);
+        if (NEVER_ALLOWED_TCB_STATUSES.includes(s)) {
+          throw new ParseError("--allow-tcb-status", `a ${s} TCB can never be allowed`);
+        }
         return s;
       });
     }

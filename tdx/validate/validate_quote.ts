@@ -6,8 +6,12 @@
  */
 import { ValidationError } from "../../errors/mod.ts";
 import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
+import type { TcbStatus } from "../collateral/tcb_status.ts";
 import type { TdxReferenceValue } from "../reference_values.ts";
 import type { VerifiedTdxQuote } from "../verify/verify_quote.ts";
+
+/** TCB statuses that fail validation whatever the reference values allow. */
+export const NEVER_ALLOWED_TCB_STATUSES: readonly TcbStatus[] = ["Revoked", "TcbNotSupported"];
 
 /** TDATTRIBUTES bit 0: the TD is debuggable (its memory and state are visible to the host). */
 export const TD_ATTRIBUTE_DEBUG_BIT = 0;
@@ -90,11 +94,13 @@ export function validateTdxQuote(
   }
   if (options.mrConfigId) equalBytes("quote.body.mrConfigId", options.mrConfigId, body.mrConfigId);
   const status = verified.tcb.status;
-  // Intel revoked this TCB (platform, TDX module or QE): no reference value can allow it.
-  if (status === "Revoked" || !ref.AllowedTcbStatuses.includes(status)) {
+  // Revoked (by Intel) and TcbNotSupported (no TCB level or module identity applies, so parts of
+  // the TCB, e.g. the TDX module's signer, went unchecked): no reference value can allow them.
+  const neverAllowed = NEVER_ALLOWED_TCB_STATUSES.includes(status);
+  if (neverAllowed || !ref.AllowedTcbStatuses.includes(status)) {
     throw new ValidationError(`${p}.AllowedTcbStatuses`, "TCB status is not allowed", {
-      expected: status === "Revoked"
-        ? "a TCB status other than Revoked"
+      expected: neverAllowed
+        ? `a TCB status other than ${NEVER_ALLOWED_TCB_STATUSES.join(" or ")}`
         : ref.AllowedTcbStatuses.join("|"),
       actual: verified.tcb.reason ? `${status} (${verified.tcb.reason})` : status,
     });

@@ -148,3 +148,18 @@ conformanceTest("show prints every field of a v5 quote", async () => {
   assert.match(text.stdout, /body\.mrTd: 91eb2b44/);
   assert.match(text.stdout, /trailingBytes: 70/);
 });
+
+conformanceTest(
+  "verify refuses --allow-tcb-status TcbNotSupported (exit 2): such a quote never passes",
+  async () => {
+    const dir = "tdx/v5-phala-90c06f-tcb-not-supported";
+    const r = await runTdxEvidenceVerify({
+      quote: `${P(dir)}/quote.bin`,
+      collateralDir: P(dir),
+      now: "2026-02-18T11:58:51Z",
+      allowTcbStatus: "UpToDate,TcbNotSupported",
+    });
+    assert.equal(r.exitCode, ExitCode.BadInput);
+    assert.match(r.stderr, /--allow-tcb-status/);
+  },
+);

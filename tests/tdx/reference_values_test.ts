@@ -94,3 +94,13 @@ Deno.test("rejects Revoked among the allowed TCB statuses", () => {
   assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].AllowedTcbStatuses[1]");
   assert.match(issues[0]!.reason, /Revoked/);
 });
+
+Deno.test("rejects TcbNotSupported among the allowed TCB statuses", () => {
+  const { ref, issues } = read({
+    Platform: "Metal-QEMU-TDX",
+    MrTd: MRTD,
+    AllowedTcbStatuses: ["TcbNotSupported"],
+  });
+  assert.equal(ref, undefined);
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].AllowedTcbStatuses[0]");
+});

@@ -107,3 +107,19 @@ Deno.test("a Revoked TCB is refused even when the reference value lists Revoked"
     (e: unknown) => e instanceof ValidationError && /Revoked/.test(e.actual ?? ""),
   );
 });
+
+Deno.test("a TcbNotSupported quote is refused even when the reference value lists it", async () => {
+  const unsupported = await verified({
+    reportData,
+    teeTcbSvn: Uint8Array.of(4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+  });
+  assert.equal(unsupported.tcb.status, "TcbNotSupported");
+  assert.throws(
+    () =>
+      validateTdxQuote(unsupported, {
+        ...REF,
+        AllowedTcbStatuses: ["UpToDate", "TcbNotSupported"],
+      }, { reportData }),
+    (e: unknown) => e instanceof ValidationError && /TcbNotSupported/.test(e.actual ?? ""),
+  );
+});
