@@ -33,6 +33,9 @@ patterns := [
 	"^[a-z0-9]{64}",
 	"[a-z0-9]{64}$",
 	"^web-[a-z0-9]{1,10}-[a-z0-9]{5}$",
+	`^HOSTNAME=web\-[a-z0-9]{1,10}-[a-z0-9]{5}$`,
+	"^[a-z0-9]{1,10}-[a-z0-9]{5}$",
+	"^web[a-z0-9]{1,10}-[a-z0-9]{5}$",
 	"^proc$",
 ]
 
@@ -75,6 +78,19 @@ values := [
 	"0123abcd-0123-4567-89ab-0123456789abc",
 	"0123abcd-0123-4567-89ab--123456789ab",
 	"web-abc-12345",
+	"web-a-12345",
+	"web-abcdefghij-12345",
+	"web-abcdefghijk-12345",
+	"web--12345",
+	"web-abc-1234",
+	"web-abc-123456",
+	"web-ab-c-12345",
+	"web-abC-12345",
+	"web-abc_12345",
+	"HOSTNAME=web-7c9fd6b5d8-x2kqp",
+	"HOSTNAME=web-7c9fd6b5d8-x2kq",
+	"abc-12345",
+	"webabc-12345",
 	"proc",
 	"",
 	"é",
@@ -104,17 +120,17 @@ test_the_table_has_matches_and_near_misses_for_each_shortcut if {
 	agent_policy.pattern_match(patterns[2], v)
 	some w in values
 	not agent_policy.pattern_match(patterns[2], w)
-	agent_policy.pattern_shape(patterns[0])
-	agent_policy.pattern_shape(patterns[1])
-	agent_policy.pattern_shape(patterns[2])
-	agent_policy.pattern_shape(patterns[5])
-	agent_policy.pattern_shape(patterns[10])
-	not agent_policy.pattern_shape(patterns[6])
-	not agent_policy.pattern_shape(patterns[8])
-	not agent_policy.pattern_shape(patterns[9])
-	not agent_policy.pattern_shape(patterns[12])
-	not agent_policy.pattern_shape(patterns[13])
-	not agent_policy.pattern_shape(patterns[14])
+	not agent_policy.pattern_shape(patterns[0]).regex
+	not agent_policy.pattern_shape(patterns[1]).regex
+	not agent_policy.pattern_shape(patterns[2]).regex
+	not agent_policy.pattern_shape(patterns[5]).regex
+	not agent_policy.pattern_shape(patterns[10]).regex
+	agent_policy.pattern_shape(patterns[6]).regex
+	agent_policy.pattern_shape(patterns[8]).regex
+	agent_policy.pattern_shape(patterns[9]).regex
+	agent_policy.pattern_shape(patterns[12]).regex
+	agent_policy.pattern_shape(patterns[13]).regex
+	agent_policy.pattern_shape(patterns[14]).regex
 }
 
 test_container_and_sandbox_ids_as_the_patterns_they_replace if {

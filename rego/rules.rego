@@ -415,7 +415,7 @@ env_var_allowed(e, v) if {
 
 env_var_allowed(e, v) if {
 	some r in e.env_regexes
-	pattern_match(r, v)
+	regex.match(r, v)
 }
 
 root_ok(c, req) if {
@@ -448,14 +448,14 @@ literal_text_pattern := `^(?:[A-Za-z0-9_,:;@=/ %~-]|\\[.+*?()|\[\]{}^$/-])*$`
 
 unescape_literal(text) := replace(text, `\`, "")
 
-# Whether `value` matches the anchored RE2 `pattern` from the policy data.
-pattern_match(pattern, value) if {
-	shape := pattern_shape(pattern)
-	shape_match(shape, value)
-}
+# Whether `value` matches the anchored RE2 `pattern` from the policy data. The shape of the pattern
+# is worked out once; a pattern of no known shape goes to regex.match.
+pattern_match(pattern, value) if shape_match(pattern_shape(pattern), pattern, value)
 
-pattern_match(pattern, value) if {
-	not pattern_shape(pattern)
+default pattern_shape(_) := {"regex": true}
+
+shape_match(shape, pattern, value) if {
+	shape.regex
 	regex.match(pattern, value)
 }
 
@@ -464,7 +464,7 @@ pattern_shape(pattern) := {"uuid": true} if pattern == uuid_pattern
 
 uuid_pattern := "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 
-shape_match(shape, value) if {
+shape_match(shape, _, value) if {
 	shape.uuid
 	count(value) == 36
 	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
@@ -506,7 +506,7 @@ shared_id_part(rest) := id if {
 	substring(rest, 64, 1) == "-"
 }
 
-shape_match(shape, value) if {
+shape_match(shape, _, value) if {
 	shape.id
 	count(value) == count(shape.prefix) + 64
 	startswith(value, shape.prefix)
@@ -514,7 +514,7 @@ shape_match(shape, value) if {
 }
 
 # shared_dir (39 characters), the ID (64), `-`, 16 characters, `-`, the name.
-shape_match(shape, value) if {
+shape_match(shape, _, value) if {
 	shape.shared
 	count(value) == 121 + count(shape.name)
 	startswith(value, shared_dir)
@@ -695,7 +695,7 @@ CopyFileRequest := {"allowed": true, "ops": []} if {
 	path := input.path
 	canonical_path(path)
 	some r in pd.copy_file.path_regexes
-	pattern_match(r, path)
+	regex.match(r, path)
 	bits.and(object.get(input, "file_mode", 0), 3072) == 0
 	symlink_target_ok(input)
 }

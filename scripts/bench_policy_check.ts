@@ -5,15 +5,20 @@
  * generates the app, then measures in the same process:
  * - evaluation of one agent request, per request type, over every request of every pod (median
  *   and 95th percentile; goal: under 1 ms), with ReadStreamRequest as the in-run baseline;
- * - a whole check of the app (all pods), without and with mutants (median of the runs).
+ * - a whole check of the app (all pods), without and with mutants (median of the runs);
+ * - with `--compare-wasm OLD.wasm`, the same requests evaluated by another build of the rules,
+ *   interleaved with the committed one, and the ratio of the medians (committed / old), e.g. to
+ *   measure a change of the rules: `git show HEAD~1:rego/policy.wasm > /tmp/old.wasm`. The other
+ *   module is taken as given (a measurement, not a provenance check).
  *
- * Usage: deno run -A scripts/bench_policy_check.ts [runs]
+ * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm]
  *
  * @module
  */
 import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
-import { CompiledRules } from "../rego/evaluator.ts";
+import { CompiledRules, type PolicyEvaluator } from "../rego/evaluator.ts";
+import { sha256Hex } from "../rego/compiled_record.ts";
 import { readCheckInputs } from "../cli/policy_check/inputs.ts";
 import { runPolicyCheck } from "../cli/policy_check/run.ts";
 import { buildRequestSequence } from "../cli/policy_check/request_sequence.ts";
@@ -26,7 +31,9 @@ import {
   writeSettings,
 } from "../tests/cli/generate/example_app_helpers.ts";
 
-const RUNS = Number(Deno.args[0] ?? 5);
+const compareAt = Deno.args.indexOf("--compare-wasm");
+const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;
+const RUNS = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && i !== compareAt + 1) ?? 5);
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -61,9 +68,31 @@ try {
   });
   const inputs = await readCheckInputs([app]);
   const rules = await CompiledRules.load();
+  let other: CompiledRules | undefined;
+  if (COMPARE_WASM !== undefined) {
+    const wasm = await Deno.readFile(COMPARE_WASM);
+    other = await CompiledRules.load({
+      wasm,
+      record: { ...rules.record, wasmSha256: await sha256Hex(wasm) },
+    });
+  }
 
   // Per-request evaluation, replaying each pod's sequence (decide before each evaluate).
   const times = new Map<string, number[]>();
+  const otherTimes = new Map<string, number[]>();
+  const timed = (
+    into: Map<string, number[]>,
+    ev: PolicyEvaluator,
+    type: string,
+    input: unknown,
+  ) => {
+    const t0 = performance.now();
+    ev.decide(type, input);
+    const t = performance.now() - t0;
+    const list = into.get(type) ?? [];
+    list.push(t);
+    into.set(type, list);
+  };
   for (const { workload, policy } of inputs.workloads) {
     const refs = [...workload.spec.initContainers, ...workload.spec.containers].map((c) => c.image);
     const resolved = new Map<string, ResolvedImage>();
@@ -76,27 +105,37 @@ try {
         rng: seededRandom(run + 1),
       });
       const ev = await rules.evaluator(policy!.policyData);
+      const oev = other ? await other.evaluator(policy!.policyData) : undefined;
       for (const step of seq.steps) {
-        const t0 = performance.now();
-        ev.decide(step.request.type, step.request.input);
-        const t = performance.now() - t0;
-        const list = times.get(step.request.type) ?? [];
-        list.push(t);
-        times.set(step.request.type, list);
+        // Alternate which module goes first so neither gains from the other's warm caches.
+        if (oev && run % 2 === 1) timed(otherTimes, oev, step.request.type, step.request.input);
+        timed(times, ev, step.request.type, step.request.input);
+        if (oev && run % 2 === 0) timed(otherTimes, oev, step.request.type, step.request.input);
         ev.evaluate(step.request.type, step.request.input);
+        oev?.evaluate(step.request.type, step.request.input);
       }
     }
   }
   const baseline = quantile([...times.get("ReadStreamRequest")!].sort((a, b) => a - b), 0.5);
   console.log("per-request evaluation (ms), all pods of the example app:");
-  console.log("  request type                    n   median      p95   median/baseline");
+  console.log(
+    "  request type                    n   median      p95   median/baseline" +
+      (other ? "   old median   new/old" : ""),
+  );
   for (const [type, list] of [...times].sort(([a], [b]) => a.localeCompare(b))) {
     const sorted = [...list].sort((a, b) => a - b);
     const median = quantile(sorted, 0.5);
+    const old = otherTimes.get(type);
+    const oldMedian = old ? quantile([...old].sort((a, b) => a - b), 0.5) : undefined;
     console.log(
       `  ${type.padEnd(28)} ${String(list.length).padStart(4)} ${median.toFixed(3).padStart(8)} ${
         quantile(sorted, 0.95).toFixed(3).padStart(8)
-      }   ${(median / baseline).toFixed(1).padStart(6)}x`,
+      }   ${(median / baseline).toFixed(1).padStart(6)}x` +
+        (oldMedian !== undefined
+          ? `   ${oldMedian.toFixed(3).padStart(10)}   ${
+            (median / oldMedian).toFixed(2).padStart(6)
+          }x`
+          : ""),
     );
   }
 
