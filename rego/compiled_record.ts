@@ -91,10 +91,15 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   if (opaVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(opaVersion)) {
     issues.add("opa_version", "expected a version like 1.22.2");
   }
+  const seen = new Set<string>();
   const entrypoints = r.array("entrypoints", (v, path) => {
-    if (typeof v === "string" && v.length > 0) return v;
-    issues.add(path, "expected a non-empty string");
-    return undefined;
+    if (typeof v !== "string" || v.length === 0) {
+      issues.add(path, "expected a non-empty string");
+      return undefined;
+    }
+    if (seen.has(v)) issues.add(path, `duplicate entrypoint ${v}`);
+    seen.add(v);
+    return v;
   });
   const wasmSha256 = r.hex("wasm_sha256", 32);
   if (r.ok) r.finish();

@@ -114,6 +114,13 @@ Deno.test("rejects a malformed record naming every bad field", () => {
     ]);
     return true;
   });
+  const duplicate = recordJson({ entrypoints: [...record.entrypoints, record.entrypoints[0]] });
+  assert.throws(
+    () => parseRecord(duplicate),
+    (e: unknown) =>
+      e instanceof InvalidDocumentError &&
+      e.issues[0]!.path === `entrypoints[${record.entrypoints.length}]`,
+  );
   assert.throws(
     () => parseRecord(new TextEncoder().encode("{}")),
     (e: unknown) => e instanceof InvalidDocumentError && e.issues.length === 5,

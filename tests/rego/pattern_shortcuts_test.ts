@@ -1,0 +1,153 @@
+/**
+ * The pattern shortcuts of rules.rego (IDs, shared-file names, ID-suffixed paths and pod UIDs
+ * decided by length and character class instead of RE2) in the compiled wasm, through real
+ * requests: the legitimate value passes, other legitimate values of the same shape pass, and every
+ * near miss is denied. `rego/patterns_test.rego` checks the same shortcuts against `regex.match`.
+ */
+import assert from "node:assert/strict";
+import { CompiledRules, type PolicyEvaluator } from "../../rego/evaluator.ts";
+import type { PolicyData } from "../../policy/policy_data_types.ts";
+import { samplePolicyData } from "../policy/fixtures.ts";
+import { createContainer, createSandbox, hexId } from "./agent_requests.ts";
+
+const rules = await CompiledRules.load();
+const SANDBOX = hexId(0xaa);
+const WEB = hexId(0x02);
+
+// deno-lint-ignore no-explicit-any
+type Req = any;
+
+async function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
+  const data = await samplePolicyData();
+  const ev = await rules.evaluator(data);
+  assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
+  const pause = data.containers.find((c) => c.kind === "pause")!;
+  assert.equal(
+    ev.evaluate("CreateContainerRequest", createContainer(data, pause, SANDBOX, SANDBOX)).allowed,
+    true,
+  );
+  return { ev, data };
+}
+
+/** Decides the web container's request after `change`; the unchanged request must pass. */
+async function decideWeb(change: (r: Req) => void, cid = WEB): Promise<boolean> {
+  const { ev, data } = await started();
+  const web = data.containers.find((c) => c.name === "web")!;
+  const req = createContainer(data, web, cid, SANDBOX) as Req;
+  assert.equal(ev.decide("CreateContainerRequest", req).allowed, true, "unchanged must pass");
+  change(req);
+  return ev.decide("CreateContainerRequest", req).allowed;
+}
+
+const SHARED = "/run/kata-containers/shared/containers/";
+
+function sharedMount(r: Req, suffix: string): { source: string } {
+  const m = r.OCI.Mounts.find((m: { source: string }) =>
+    m.source.startsWith(SHARED) && m.source.endsWith(suffix)
+  );
+  assert.ok(m, `the sample pod has a shared ${suffix} mount`);
+  return m;
+}
+
+Deno.test("shared-file mount sources: any ID and hex of the right shape pass, near misses are denied", async () => {
+  const hosts = (r: Req) => sharedMount(r, "-hosts");
+  const set = (source: string) => (r: Req) => {
+    hosts(r).source = source;
+  };
+  const id = hexId(0x3c);
+  assert.equal(await decideWeb(set(`${SHARED}${id}-fedcba9876543210-hosts`)), true);
+  for (
+    const source of [
+      `${SHARED}${id.slice(1)}-fedcba9876543210-hosts`, // 63-character ID
+      `${SHARED}${id}a-fedcba9876543210-hosts`, // 65-character ID
+      `${SHARED}${id.toUpperCase()}-fedcba9876543210-hosts`,
+      `${SHARED}${id}-fedcba987654321-hosts`, // 15 hex
+      `${SHARED}${id}-fedcba9876543210a-hosts`, // 17 hex
+      `${SHARED}${id}-FEDCBA9876543210-hosts`,
+      `${SHARED}${id}_fedcba9876543210-hosts`,
+      `${SHARED}${id}-fedcba9876543210_hosts`,
+      `${SHARED}${id}-fedcba9876543210-hostsx`,
+      `${SHARED}${id}-fedcba9876543210-host`,
+      `${SHARED}${id}-fedcba9876543210-hosts/../x`,
+      `/run/kata-containers/shared/container/${id}-fedcba9876543210-hosts`,
+      `x${SHARED}${id}-fedcba9876543210-hosts`,
+    ]
+  ) {
+    assert.equal(await decideWeb(set(source)), false, source);
+  }
+});
+
+Deno.test("the container's own shared files must carry its ID", async () => {
+  const { data } = await started();
+  const web = data.containers.find((c) => c.name === "web")!;
+  const own = web.mounts.find((m) => m.source_regex.includes("$(cid)"));
+  assert.ok(own, "the sample pod has a mount bound to the container ID");
+  const suffix = `-${own.destination.split("/").pop()}`;
+  const other = hexId(0x5e);
+  assert.equal(
+    await decideWeb((r) => {
+      const m = sharedMount(r, suffix);
+      m.source = m.source.replace(WEB, other);
+    }),
+    false,
+  );
+});
+
+Deno.test("container IDs: 64 lower-case alphanumerics, nothing else", async () => {
+  for (const cid of [WEB.slice(1), `${WEB}0`, hexId(0xab).toUpperCase(), `${WEB.slice(1)}-`]) {
+    const { ev, data } = await started();
+    const web = data.containers.find((c) => c.name === "web")!;
+    const req = createContainer(data, web, cid, SANDBOX);
+    assert.equal(ev.decide("CreateContainerRequest", req).allowed, false, cid);
+  }
+});
+
+Deno.test("the bundle path annotation ends in a 64-character ID", async () => {
+  const key = "io.katacontainers.pkg.oci.bundle_path";
+  const base = "/run/containerd/io.containerd.runtime.v2.task/k8s.io/";
+  const set = (value: string) => (r: Req) => {
+    r.OCI.Annotations[key] = value;
+  };
+  assert.equal(await decideWeb(set(`${base}${hexId(0x7c)}`)), true);
+  for (
+    const value of [
+      `${base}${hexId(0x7c).slice(1)}`,
+      `${base}${hexId(0x7c)}/`,
+      `${base.replace("k8s.io", "k8sXio")}${hexId(0x7c)}`,
+      `${base}${hexId(0x7c).toUpperCase()}`,
+    ]
+  ) {
+    assert.equal(await decideWeb(set(value)), false, value);
+  }
+});
+
+Deno.test("the pod UID annotation is a lower-case UUID", async () => {
+  const key = "io.kubernetes.cri.sandbox-uid";
+  const set = (value: string) => (r: Req) => {
+    r.OCI.Annotations[key] = value;
+  };
+  assert.equal(await decideWeb(set("01234567-89ab-cdef-0123-456789abcdef")), true);
+  for (
+    const value of [
+      "01234567-89AB-cdef-0123-456789abcdef",
+      "0123456-789ab-cdef-0123-456789abcdef",
+      "01234567-89ab-cdef-0123-456789abcde",
+      "01234567-89ab-cdef-0123-456789abcdef0",
+      "01234567-89ab-cdef-0123_456789abcdef",
+      "01234567-89ab-cdeg-0123-456789abcdef",
+    ]
+  ) {
+    assert.equal(await decideWeb(set(value)), false, value);
+  }
+});
+
+Deno.test("sandbox IDs: 1 to 128 lower-case alphanumerics", async () => {
+  const data = await samplePolicyData();
+  const decide = async (id: string) =>
+    (await rules.evaluator(data)).decide("CreateSandboxRequest", createSandbox(data, id)).allowed;
+  assert.equal(await decide("a".repeat(128)), true);
+  assert.equal(await decide("a"), true);
+  for (const id of ["a".repeat(129), "", "A".repeat(64), `${"a".repeat(63)}-`]) {
+    assert.equal(await decide(id), false, id);
+  }
+});
