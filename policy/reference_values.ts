@@ -1,8 +1,8 @@
 /**
  * Reference values per `--reference-values` platform. What contrast knows (TCB minimums, guest
  * policy, accepted TCB statuses) ships in `policy/platforms/<Platform>.json`; what depends on the
- * user's node image (SNP launch measurement, TDX MRTD/RTMRs) and the fingerprint of a simulated
- * root must come from the user. Nothing is filled in silently: a missing value is an error that
+ * user's node image (SNP launch measurement, TDX MRTD and, on real platforms, all four RTMRs) and
+ * the fingerprint of a simulated root must come from the user. Nothing is filled in silently: a missing value is an error that
  * says which flag supplies it. The result is checked with the SNP/TDX manifest readers.
  *
  * @module
@@ -120,6 +120,12 @@ export async function referenceValuesFor(
       );
     }
     if (rtmrs && rtmrs.length === 4) out.Rtmrs = rtmrs;
+    else if (!simulated) {
+      issues.add(
+        `ReferenceValues.tdx[${i}].Rtmrs`,
+        `contrast cannot know the RTMRs (kernel, initrd, command line) of your ${platform} node image, and without them any would be accepted; supply RTMR0..3 with --rtmr <96 hex digits>, four times in order`,
+      );
+    }
     if (simulated) {
       if (root) out.SimulatedRootSHA256 = root;
       else {

@@ -20,7 +20,11 @@ export interface TdxReferenceValue {
   readonly MrTd: Uint8Array;
   /** Expected MRSEAM (48 bytes); any when absent. */
   readonly MrSeam?: Uint8Array;
-  /** Expected RTMR0..3 (4 × 48 bytes); any when absent. */
+  /**
+   * Expected RTMR0..3 (4 × 48 bytes). Required on real platforms: without them the entry would
+   * accept any kernel, initrd and kernel command line. Only a simulated entry may leave them out
+   * (the simulated authority measures no real boot chain); it then accepts any RTMRs.
+   */
   readonly Rtmrs?: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   /** Expected XFAM (8 bytes, quote byte order); any when absent. */
   readonly Xfam?: Uint8Array;
@@ -42,6 +46,42 @@ function bytesField(r: ObjectReader, key: string, length: number, required: bool
   return h === undefined ? undefined : decodeHex(h);
 }
 
+type Rtmrs = readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+
+function readRtmrs(
+  r: ObjectReader,
+  path: string,
+  issues: IssueList,
+  required: boolean,
+): Rtmrs | undefined {
+  const at = childPath(path, "Rtmrs");
+  const raw = r.raw("Rtmrs", false);
+  if (raw === undefined || raw === null) {
+    if (required || raw === null) {
+      issues.add(
+        at,
+        required
+          ? "required on a real TDX platform: RTMR0..3 (4 × 96 hex digits) measure the kernel, " +
+            "initrd and command line; without them any would be accepted"
+          : "expected an array of 4 RTMRs, got null",
+      );
+    }
+    return undefined;
+  }
+  if (!Array.isArray(raw)) {
+    issues.add(at, "expected an array of 4 RTMRs (96 hex digits each)");
+    return undefined;
+  }
+  if (raw.length !== 4) issues.add(at, `expected exactly 4 RTMRs, got ${raw.length}`);
+  const out: Uint8Array[] = [];
+  raw.forEach((v, i) => {
+    if (typeof v !== "string" || !/^[0-9a-fA-F]{96}$/.test(v)) {
+      issues.add(childPath(at, i), "expected 48 bytes of hex (96 hex digits)");
+    } else out.push(decodeHex(v));
+  });
+  return out.length === 4 && raw.length === 4 ? [out[0]!, out[1]!, out[2]!, out[3]!] : undefined;
+}
+
 /**
  * Reads one TDX reference value at `path`, recording every problem in `issues`.
  *
@@ -61,19 +101,8 @@ export function readTdxReferenceValue(
   }
   const MrTd = bytesField(r, "MrTd", 48, true);
   const MrSeam = bytesField(r, "MrSeam", 48, false);
-  const rtmrs = r.array("Rtmrs", (v, p) => {
-    if (typeof v !== "string" || !/^[0-9a-fA-F]{96}$/.test(v)) {
-      issues.add(p, "expected 48 bytes of hex (96 hex digits)");
-      return undefined;
-    }
-    return decodeHex(v);
-  }, false);
-  if (
-    r.has("Rtmrs") && Array.isArray(r.raw("Rtmrs", false)) &&
-    (r.raw("Rtmrs", false) as unknown[]).length !== 4
-  ) {
-    issues.add(childPath(path, "Rtmrs"), "expected exactly 4 RTMRs");
-  }
+  const simulated = Platform === SIMULATED_TDX_PLATFORM;
+  const rtmrs = readRtmrs(r, path, issues, !simulated);
   const Xfam = bytesField(r, "Xfam", 8, false);
   const TdAttributes = bytesField(r, "TdAttributes", 8, false);
   const MinTCBEvaluationDataNumber = r.integer("MinTCBEvaluationDataNumber", { min: 0 }, false) ??
@@ -92,7 +121,6 @@ export function readTdxReferenceValue(
   if (statuses && statuses.length === 0 && r.has("AllowedTcbStatuses")) {
     issues.add(childPath(path, "AllowedTcbStatuses"), "must allow at least one status");
   }
-  const simulated = Platform === SIMULATED_TDX_PLATFORM;
   const root = r.hex("SimulatedRootSHA256", 32, false);
   if (simulated && !r.has("SimulatedRootSHA256")) {
     issues.add(
@@ -120,7 +148,7 @@ export function readTdxReferenceValue(
     Platform,
     MrTd,
     MrSeam,
-    Rtmrs: rtmrs as [Uint8Array, Uint8Array, Uint8Array, Uint8Array] | undefined,
+    Rtmrs: rtmrs,
     Xfam,
     TdAttributes,
     MinTCBEvaluationDataNumber,

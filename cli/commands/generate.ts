@@ -234,7 +234,12 @@ export function registerGenerateCommand(program: Command): void {
     .option("--offline", "resolve images from the cache only")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
     .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")
-    .option("--rtmr <hex>", "TDX RTMR0..3 (give four times)", collect, [])
+    .option(
+      "--rtmr <hex>",
+      "TDX RTMR0..3 of your node image (96 hex; four times, in order; required on real TDX)",
+      collect,
+      [],
+    )
     .option(
       "--simulated-root <fingerprint|path>",
       "simulated platform root: SHA-256, PEM or authority",

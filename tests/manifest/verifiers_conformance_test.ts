@@ -97,6 +97,13 @@ const TDX_REFERENCE = {
   Platform: "Metal-QEMU-TDX",
   MrTd:
     "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
+  // The vector's RTMR0..3 (MANIFEST.json): a real-platform entry must name them.
+  Rtmrs: [
+    "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0",
+    "0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378",
+    "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132",
+    "00".repeat(48),
+  ],
   MinTCBEvaluationDataNumber: 17,
 };
 

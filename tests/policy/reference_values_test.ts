@@ -15,6 +15,7 @@ Deno.test("every platform yields reference values the manifest readers accept on
     const rv = await referenceValuesFor(platform, {
       trustedMeasurement: M,
       mrTd: M,
+      rtmrs: [M, M, M, M],
       simulatedRootSha256: ROOT,
     });
     assert.ok(rv.snp.length + rv.tdx.length > 0, platform);
@@ -34,6 +35,18 @@ Deno.test("real platforms require the measurement contrast cannot know, naming t
     (e: InvalidDocumentError) =>
       e.issues[0]!.path === "ReferenceValues.tdx[0].MrTd" && /--mrtd/.test(e.issues[0]!.reason),
   );
+});
+
+Deno.test("a real TDX platform requires all four RTMRs, naming the path and the --rtmr flag", async () => {
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M }),
+    (e: InvalidDocumentError) =>
+      e.issues.length === 1 && e.issues[0]!.path === "ReferenceValues.tdx[0].Rtmrs" &&
+      /--rtmr/.test(e.issues[0]!.reason),
+  );
+  const rv = await referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M] });
+  assert.deepEqual(rv.tdx[0]!.Rtmrs, [M, M, M, M]);
+  assert.equal(rv.tdx[0]!.MrTd, M);
 });
 
 Deno.test("simulated platforms are never trusted without a named root", async () => {

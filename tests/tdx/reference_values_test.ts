@@ -3,6 +3,7 @@ import { IssueList } from "../../json/mod.ts";
 import { readTdxReferenceValue } from "../../tdx/reference_values.ts";
 
 const MRTD = "91".repeat(48);
+const RTMRS = ["a0", "a1", "a2", "a3"].map((b) => b.repeat(48));
 
 function read(value: unknown) {
   const issues = new IssueList();
@@ -28,7 +29,7 @@ Deno.test("reads a full TDX reference value with Contrast's field names", () => 
 });
 
 Deno.test("defaults to UpToDate only and evaluation number 0", () => {
-  const { ref } = read({ Platform: "Metal-QEMU-TDX", MrTd: MRTD });
+  const { ref } = read({ Platform: "Metal-QEMU-TDX", MrTd: MRTD, Rtmrs: RTMRS });
   assert.deepEqual(ref!.AllowedTcbStatuses, ["UpToDate"]);
   assert.equal(ref!.MinTCBEvaluationDataNumber, 0);
 });
@@ -43,6 +44,7 @@ Deno.test("rejects a simulated root fingerprint on a real platform", () => {
   const { ref, issues } = read({
     Platform: "Metal-QEMU-TDX",
     MrTd: MRTD,
+    Rtmrs: RTMRS,
     SimulatedRootSHA256: "aa".repeat(32),
   });
   assert.equal(ref, undefined);
@@ -80,7 +82,7 @@ Deno.test("rejects a missing MrTd", () => {
 });
 
 Deno.test("rejects a misspelled simulated platform", () => {
-  const { issues } = read({ Platform: "simulated-tdx", MrTd: MRTD });
+  const { issues } = read({ Platform: "simulated-tdx", MrTd: MRTD, Rtmrs: RTMRS });
   assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].Platform");
 });
 
@@ -88,6 +90,7 @@ Deno.test("rejects Revoked among the allowed TCB statuses", () => {
   const { ref, issues } = read({
     Platform: "Metal-QEMU-TDX",
     MrTd: MRTD,
+    Rtmrs: RTMRS,
     AllowedTcbStatuses: ["UpToDate", "Revoked"],
   });
   assert.equal(ref, undefined);
@@ -99,8 +102,39 @@ Deno.test("rejects TcbNotSupported among the allowed TCB statuses", () => {
   const { ref, issues } = read({
     Platform: "Metal-QEMU-TDX",
     MrTd: MRTD,
+    Rtmrs: RTMRS,
     AllowedTcbStatuses: ["TcbNotSupported"],
   });
   assert.equal(ref, undefined);
   assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].AllowedTcbStatuses[0]");
+});
+
+Deno.test("rejects a real-platform entry without Rtmrs: it would accept any kernel, initrd and command line", () => {
+  const { ref, issues } = read({ Platform: "Metal-QEMU-TDX", MrTd: MRTD });
+  assert.equal(ref, undefined);
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].Rtmrs");
+  assert.match(issues[0]!.reason, /required/);
+});
+
+Deno.test("rejects a real-platform entry with Rtmrs null", () => {
+  const { ref, issues } = read({ Platform: "Metal-QEMU-TDX", MrTd: MRTD, Rtmrs: null });
+  assert.equal(ref, undefined);
+  assert.ok(issues.some((i) => i.path === "ReferenceValues.tdx[0].Rtmrs"));
+});
+
+Deno.test("rejects a missing MrTd on a simulated platform too", () => {
+  const { ref, issues } = read({ Platform: "Simulated-TDX", SimulatedRootSHA256: "aa".repeat(32) });
+  assert.equal(ref, undefined);
+  assert.deepEqual(issues.map((i) => i.path), ["ReferenceValues.tdx[0].MrTd"]);
+});
+
+Deno.test("a simulated entry may leave Rtmrs out (the simulated authority measures no real kernel)", () => {
+  const { ref, issues } = read({
+    Platform: "Simulated-TDX",
+    MrTd: MRTD,
+    SimulatedRootSHA256: "aa".repeat(32),
+  });
+  assert.deepEqual(issues, []);
+  assert.equal(ref!.Rtmrs, undefined);
 });

@@ -154,6 +154,7 @@ conformanceTest(
       {
         Platform: "Metal-QEMU-TDX",
         MrTd: encodeHex(body.mrTd),
+        Rtmrs: body.rtmrs.map(encodeHex),
         AllowedTcbStatuses: ["OutOfDate"],
       },
       "ReferenceValues.tdx[0]",

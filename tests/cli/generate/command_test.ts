@@ -38,6 +38,20 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
       ),
       ExitCode.BadInput,
     );
+    // A real TDX platform without the RTMRs (kernel, initrd, command line) contrast cannot know.
+    const tdxWithoutRtmrs = ["generate", "--reference-values", "Metal-QEMU-TDX", "--mrtd"];
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+    try {
+      assert.equal(
+        await runCli([...tdxWithoutRtmrs, "cd".repeat(48), "-w", dir, `${dir}/app.yml`]),
+        ExitCode.BadInput,
+      );
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     // A path that does not exist.
     assert.equal(
       await quietly(() =>
@@ -75,6 +89,8 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
       "Metal-QEMU-TDX",
       "--mrtd",
       "cd".repeat(48),
+      ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
+      ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
       "-w",
       dir,
       `${dir}/app.yml`,
@@ -83,6 +99,10 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
     assert.deepEqual(manifest.Policies, {});
     assert.equal(manifest.ReferenceValues.tdx[0].MrTd, "cd".repeat(48));
+    assert.deepEqual(
+      manifest.ReferenceValues.tdx[0].Rtmrs,
+      ["e0", "e1", "e2", "e3"].map((b) => b.repeat(48)),
+    );
     assert.equal(manifest.WorkloadOwnerPubKeys.length, 1);
     assert.equal(manifest.SeedshareOwnerPubKeys.length, 1);
     assert.equal((await Deno.stat(`${dir}/workload-owner.pem`)).mode! & 0o777, 0o600);
@@ -90,7 +110,11 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     // Without the flag the completed reference values of the existing manifest are kept.
     assert.equal(
       await quietly(() =>
-        runCli(args.filter((a, i) => a !== "--mrtd" && args[i - 1] !== "--mrtd"))
+        runCli(
+          args.filter((a, i) =>
+            !["--mrtd", "--rtmr"].includes(a) && !["--mrtd", "--rtmr"].includes(args[i - 1]!)
+          ),
+        )
       ),
       ExitCode.Ok,
     );
