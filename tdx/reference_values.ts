@@ -29,8 +29,9 @@ export interface TdxReferenceValue {
   /** Expected XFAM (8 bytes, quote byte order); any when absent. */
   readonly Xfam?: Uint8Array;
   /**
-   * Expected TD attributes (8 bytes, quote byte order). When absent, any attributes are accepted
-   * except DEBUG, which must be off.
+   * Expected TD attributes (8 bytes, quote byte order), compared exactly. When absent, the
+   * default of `validate/td_attributes.ts` applies: SEPT_VE_DISABLE set, DEBUG, the other
+   * TD-under-debug bits, MIGRATABLE and unknown bits off.
    */
   readonly TdAttributes?: Uint8Array;
   /** Lowest acceptable `tcbEvaluationDataNumber` of TCB info and QE identity (default 0). */

@@ -1,6 +1,7 @@
 /**
  * Checks a verified TDX quote against one manifest reference value and the expected report
- * data. Every mismatch is a {@link ValidationError} carrying expected and actual values.
+ * data. TD attributes are compared exactly when the entry names them, else checked with the
+ * default of `td_attributes.ts` (SEPT_VE_DISABLE set, DEBUG and other risky bits off). Every mismatch is a {@link ValidationError} carrying expected and actual values.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
 import type { TcbStatus } from "../collateral/tcb_status.ts";
 import type { TdxReferenceValue } from "../reference_values.ts";
 import type { VerifiedTdxQuote } from "../verify/verify_quote.ts";
+import { checkDefaultTdAttributes } from "./td_attributes.ts";
 
 /** TCB statuses that fail validation whatever the reference values allow. */
 export const NEVER_ALLOWED_TCB_STATUSES: readonly TcbStatus[] = ["Revoked", "TcbNotSupported"];
@@ -86,11 +88,8 @@ export function validateTdxQuote(
   if (ref.Xfam) equalBytes(`${p}.Xfam`, ref.Xfam, body.xfam);
   if (ref.TdAttributes) {
     equalBytes(`${p}.TdAttributes`, ref.TdAttributes, body.tdAttributes);
-  } else if (tdDebugEnabled(body.tdAttributes)) {
-    throw new ValidationError(`${p}.TdAttributes`, "the TD has DEBUG enabled", {
-      expected: "DEBUG off",
-      actual: encodeHex(body.tdAttributes),
-    });
+  } else {
+    checkDefaultTdAttributes(body.tdAttributes, `${p}.TdAttributes`);
   }
   if (options.mrConfigId) equalBytes("quote.body.mrConfigId", options.mrConfigId, body.mrConfigId);
   const status = verified.tcb.status;
