@@ -15,7 +15,10 @@
  *   `ECCEnabled`, `RAPLDisabled`, `CiphertextHidingDRAMEnabled` and `AliasCheckComplete` are
  *   requirements. Absent: not checked.
  * - `AllowedChipIDs`, `TrustedIDKeyDigests`: when non-empty, the report's value must be listed.
- * - `VMPL` (contrast extension): when present, the report's VMPL must equal it.
+ * - `VMPL` (contrast extension): the report's VMPL must equal it. Absent means 0, never "any":
+ *   contrast's guests (bare metal, AKS, simulated) run at VMPL 0, and DESIGN.md's entry format has
+ *   no VMPL field, so entries written to it stay readable and still pin VMPL 0. A guest behind an
+ *   SVSM or paravisor (reporting at VMPL 1–3) must be named explicitly.
  * - `Platform: "Simulated-SNP"` entries must name their root in `SimulatedRootSHA256` (SHA-256
  *   of the simulated ARK certificate); the field is rejected on every other platform.
  *
@@ -23,6 +26,9 @@
  */
 import { childPath, type IssueList, ObjectReader } from "../json/mod.ts";
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
+
+/** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
+export const DEFAULT_SNP_VMPL = 0;
 
 /** The platform name that marks simulated SNP evidence. */
 export const SIMULATED_SNP_PLATFORM = "Simulated-SNP";
@@ -103,8 +109,8 @@ export interface SnpReferenceValue {
   readonly AllowedChipIDs: readonly string[];
   /** Allowed `ID_KEY_DIGEST`s (96 lower-case hex digits); empty: any. */
   readonly TrustedIDKeyDigests: readonly string[];
-  /** Required `VMPL`; absent: any. */
-  readonly VMPL?: number;
+  /** Required `VMPL` (0 when the entry leaves it out; see the module documentation). */
+  readonly VMPL: number;
   /** SHA-256 of the simulated ARK (64 lower-case hex digits); simulated platforms only. */
   readonly SimulatedRootSHA256?: string;
 }
@@ -248,7 +254,7 @@ export function readSnpReferenceValue(
     ...(platformInfo !== undefined ? { PlatformInfo: platformInfo } : {}),
     AllowedChipIDs: chipIds,
     TrustedIDKeyDigests: idKeyDigests,
-    ...(vmpl !== undefined ? { VMPL: vmpl } : {}),
+    VMPL: vmpl ?? DEFAULT_SNP_VMPL,
     ...(simulatedRoot !== undefined ? { SimulatedRootSHA256: simulatedRoot } : {}),
   };
 }
@@ -259,8 +265,8 @@ export function isSimulated(value: SnpReferenceValue): boolean {
 }
 
 /**
- * An entry for `product` on `platform` accepting any measurement and TCB, SMT allowed, and debug
- * and migration agents forbidden: the built-in defaults, and the base simulated authorities
+ * An entry for `product` on `platform` accepting any measurement and TCB, SMT allowed, debug
+ * and migration agents forbidden, and VMPL 0: the built-in defaults, and the base simulated authorities
  * build their entries on.
  */
 export function baselineSnpReferenceValue(
@@ -292,6 +298,7 @@ export function baselineSnpReferenceValue(
     },
     AllowedChipIDs: [],
     TrustedIDKeyDigests: [],
+    VMPL: DEFAULT_SNP_VMPL,
   };
 }
 

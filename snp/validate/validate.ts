@@ -180,7 +180,7 @@ export function validateSnpReport(
       "ALIAS_CHECK_COMPLETE",
     );
   }
-  if (ref.VMPL !== undefined && report.vmpl !== ref.VMPL) {
+  if (report.vmpl !== ref.VMPL) {
     throw new ValidationError("report.vmpl", "VMPL does not match", {
       expected: String(ref.VMPL),
       actual: String(report.vmpl),

@@ -3,6 +3,7 @@
  * (all offline: `--offline`, no network).
  */
 import assert from "node:assert/strict";
+import { encodeHex } from "../../bytes/mod.ts";
 import { bundlePath } from "../../collateral/bundle.ts";
 import { reportResult } from "../../cli/commands/evidence.ts";
 import { exitCodeFor } from "../../cli/exit_codes.ts";
@@ -63,10 +64,28 @@ conformanceTest("evidence verify exits 0 for a genuine report and prints the ver
 });
 
 conformanceTest("evidence verify --json prints the decoded fields and the verdict", async () => {
-  const r = await contrast(
-    ...verifyArgs("milan-v3-vlek-aws", "2024-12-11T22:14:21Z", true),
-    "--json",
+  const args = verifyArgs("milan-v3-vlek-aws", "2024-12-11T22:14:21Z", true);
+  // The built-in defaults require VMPL 0; this AWS report comes from VMPL 1.
+  const byDefault = await contrast(...args, "--json");
+  assert.equal(byDefault.code, 1);
+  assert.equal(JSON.parse(byDefault.stdout).error.field, "report.vmpl");
+  const report = parseSnpReport(await Deno.readFile(vectorPath("milan-v3-vlek-aws", "report.bin")));
+  const dir = await Deno.makeTempDir();
+  const values = `${dir}/reference-values.json`;
+  await Deno.writeTextFile(
+    values,
+    JSON.stringify({
+      snp: [{
+        ProductName: "Milan",
+        TrustedMeasurement: encodeHex(report.measurement),
+        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
+        GuestPolicy: { SMT: true },
+        VMPL: 1,
+      }],
+    }),
   );
+  const r = await contrast(...args, "--reference-values", values, "--json");
+  await Deno.remove(dir, { recursive: true });
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout);
   assert.equal(json.verdict, "genuine");

@@ -18,14 +18,14 @@ function slice(report: Uint8Array, f: { at: number; length: number }): Uint8Arra
   return report.slice(f.at, f.at + f.length);
 }
 
-function manifestFor(product: string, measurement: string, policies: string[]) {
+function manifestFor(product: string, measurement: string, policies: string[], vmpl: number) {
   const base = defaultSnpReferenceValues().find((r) => r.ProductName === product)!;
   const json = {
     Policies: Object.fromEntries(
       policies.map((d, i) => [d, { SANs: ["coordinator"], Role: i === 0 ? "coordinator" : "" }]),
     ),
     ReferenceValues: {
-      snp: [{ ...base, Platform: "Metal-QEMU-SNP", TrustedMeasurement: measurement }],
+      snp: [{ ...base, Platform: "Metal-QEMU-SNP", TrustedMeasurement: measurement, VMPL: vmpl }],
     },
   };
   return parseManifest(new TextEncoder().encode(JSON.stringify(json)));
@@ -55,7 +55,7 @@ conformanceTest(
         now: new Date(v.suggested_fixed_now),
       };
       const result = await verifyEvidenceAgainstManifest(
-        manifestFor(v.product, measurement, [other, hostData]),
+        manifestFor(v.product, measurement, [other, hostData], v.expected.vmpl as number),
         evidence,
         options,
         deps,
@@ -65,7 +65,7 @@ conformanceTest(
       // The same genuine evidence, but its HOST_DATA is not a policy of this manifest.
       await assert.rejects(
         verifyEvidenceAgainstManifest(
-          manifestFor(v.product, measurement, [other]),
+          manifestFor(v.product, measurement, [other], v.expected.vmpl as number),
           evidence,
           options,
           deps,
@@ -76,7 +76,7 @@ conformanceTest(
       // The manifest's measurement differs from the report's: rejected by the SNP verifier.
       await assert.rejects(
         verifyEvidenceAgainstManifest(
-          manifestFor(v.product, "00".repeat(47) + "01", [hostData]),
+          manifestFor(v.product, "00".repeat(47) + "01", [hostData], v.expected.vmpl as number),
           evidence,
           options,
           deps,

@@ -3,6 +3,7 @@ import { encodeHex, encodePem } from "../../bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../../errors/mod.ts";
 import {
   PLATFORMS,
+  readPlatformTemplate,
   referenceValuesFor,
   simulatedRootFingerprint,
 } from "../../policy/reference_values.ts";
@@ -127,5 +128,12 @@ Deno.test("--simulated-root reads a saved simulated TDX authority and names its 
     assert.equal(rv.tdx[0]!.SimulatedRootSHA256, await authority.rootFingerprint());
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every SNP platform template names VMPL 0 explicitly (contrast's guests run at VMPL 0)", async () => {
+  for (const platform of PLATFORMS) {
+    const template = await readPlatformTemplate(platform);
+    for (const [i, e] of template.snp.entries()) assert.equal(e.VMPL, 0, `${platform} snp[${i}]`);
   }
 });

@@ -34,7 +34,8 @@ Deno.test("a guest obtains verifiable SNP evidence through configfs-tsm", async 
     assert.equal(got.report.vmpl, 1);
     assert.deepEqual(got.certificates.map((c) => c.kind), ["VCEK", "ASK", "ARK"]);
     const verifier = new SnpEvidenceVerifier({
-      referenceValues: [authority.referenceValue()],
+      // The report was asked for at VMPL 1, so the reference value names VMPL 1.
+      referenceValues: [{ ...authority.referenceValue(), VMPL: 1 }],
       hostData,
     });
     const claims = await verifier.verify(got.evidence, { reportData, now: new Date() });

@@ -163,3 +163,17 @@ Deno.test("a reference-values document with problems throws them all with paths"
     InvalidDocumentError,
   );
 });
+
+Deno.test("an entry without VMPL requires VMPL 0 (contrast's guests), never any VMPL", () => {
+  const { result, issues } = read(entry());
+  assert.deepEqual(issues, []);
+  assert.equal(result!.VMPL, 0);
+  assert.equal(read(entry({ VMPL: 2 })).result!.VMPL, 2);
+});
+
+Deno.test("rejects a VMPL that is null or not an integer", () => {
+  assert.deepEqual(read(entry({ VMPL: null })).issues, [
+    "ReferenceValues.snp[0].VMPL: expected an integer 0–3, got null",
+  ]);
+  assert.equal(read(entry({ VMPL: "0" })).result, undefined);
+});

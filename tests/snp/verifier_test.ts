@@ -6,7 +6,12 @@ import {
   ValidationError,
   VerificationError,
 } from "../../errors/mod.ts";
-import { defaultSnpReferenceValues, type SnpReferenceValue } from "../../snp/reference_values.ts";
+import { IssueList } from "../../json/mod.ts";
+import {
+  defaultSnpReferenceValues,
+  readSnpReferenceValue,
+  type SnpReferenceValue,
+} from "../../snp/reference_values.ts";
 import { type SnpCertificateFiles, SnpEvidenceVerifier } from "../../snp/verifier.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { conformanceTest } from "../conformance.ts";
@@ -73,7 +78,10 @@ function rejects<T extends Error>(
 conformanceTest("every genuine SNP vector verifies at its documented time", async () => {
   for (const v of await snpVectors()) {
     if (v.name === "milan-v2-gosevguest-debug") continue;
-    const result = await verifyVector(v);
+    // Each at the VMPL it was taken from (the defaults require VMPL 0; the AWS vector is VMPL 1).
+    const result = await verifyVector(v, {
+      referenceValues: referenceFor(v, { VMPL: v.expected.vmpl as number }),
+    });
     assert.equal(result.vek.kind, v.signing_key, v.name);
     assert.equal(result.vek.product, v.product, v.name);
     assert.equal(result.simulatedRoot, false);
@@ -209,7 +217,7 @@ conformanceTest("rejects a TCB below the minimum, naming expected and actual", a
 
 conformanceTest("checks committed and launch TCB, not only the reported one", async () => {
   const v = await vector("milan-v3-vlek-aws"); // reported ucode 217, committed/launch 219
-  const base = referenceFor(v, {})[0]!;
+  const base = referenceFor(v, { VMPL: 1 })[0]!;
   await verifyVector(v, {
     referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, MicrocodeVersion: 217 } }],
   });
@@ -294,6 +302,16 @@ conformanceTest("rejects a VMPL other than the required one", async () => {
   await verifyVector(v, { referenceValues: referenceFor(v, { VMPL: 1 }) });
 });
 
+conformanceTest(
+  "the built-in defaults require VMPL 0: a real VMPL-1 report is refused unless VMPL 1 is named",
+  async () => {
+    const v = await vector("milan-v3-vlek-aws"); // VMPL 1 (AWS runs its guests behind an SVSM)
+    const base = defaultSnpReferenceValues().find((r) => r.ProductName === v.product)!;
+    assert.equal(base.VMPL, 0);
+    await rejects(verifyVector(v, { referenceValues: [base] }), ValidationError, "report.vmpl");
+  },
+);
+
 conformanceTest("rejects an ID key digest that is not trusted", async () => {
   const v = await vector("genoa-v3-azure");
   await rejects(
@@ -364,3 +382,30 @@ conformanceTest("a second verification reuses the cached chain", async () => {
     /validity$/,
   );
 });
+
+conformanceTest(
+  "a manifest entry without VMPL refuses a real VMPL-1 report (absent means 0, not any)",
+  async () => {
+    const v = await vector("milan-v3-vlek-aws"); // VMPL 1
+    const files = await readVectorFiles(v);
+    const entry = {
+      Platform: "Metal-QEMU-SNP",
+      ProductName: "Milan",
+      TrustedMeasurement: encodeHex(files.report.subarray(0x90, 0xc0)),
+      MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
+      GuestPolicy: { SMT: true },
+    };
+    const read = (value: unknown) => {
+      const issues = new IssueList();
+      const ref = readSnpReferenceValue(value, "ReferenceValues.snp[0]", issues);
+      assert.deepEqual(issues.issues, []);
+      return ref!;
+    };
+    await rejects(
+      verifyVector(v, { referenceValues: [read(entry)] }),
+      ValidationError,
+      "report.vmpl",
+    );
+    await verifyVector(v, { referenceValues: [read({ ...entry, VMPL: 1 })] });
+  },
+);
