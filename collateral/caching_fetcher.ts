@@ -11,7 +11,9 @@
  * Lookup order for `get(url)`:
  * 1. the disk cache, when the entry is intact and not expired (`validUntil` not passed);
  * 2. the import (bundle) directories, in order (see `bundle.ts` for their layout);
- * 3. the network, unless offline — the response is cached with the expiry the caller derives;
+ * 3. the network, unless offline — the response is checked with the caller's `verify` hook
+ *    and then cached with the expiry the caller derives (a response failing the hook is not
+ *    cached);
  * 4. offline only: an expired cache entry (the caller's freshness check at its own `now` decides
  *    whether it is still usable).
  *
@@ -47,6 +49,13 @@ export interface GetOptions {
    * When it throws, the response is not cached and the error propagates.
    */
   readonly validUntil?: (body: Uint8Array, headers: Record<string, string>) => Date | undefined;
+  /**
+   * Checks a network response before it is cached (parse, signature and chain to pinned roots).
+   * When it throws or rejects, the response is neither cached nor returned and the error
+   * propagates, so one bogus response cannot stick in the cache. It runs on network responses
+   * only: cache entries passed it when stored, and callers verify whatever they get anyway.
+   */
+  readonly verify?: (body: Uint8Array, headers: Record<string, string>) => Promise<void>;
   /** The `Accept` header to send. Part of the cache key. */
   readonly accept?: string;
   /**
@@ -194,6 +203,7 @@ export class CachingFetcher {
       );
     }
     const fetched = await this.#fetchWithRetries(url, options.accept, options.headers);
+    if (options.verify) await options.verify(fetched.body, fetched.headers);
     const validUntil = options.validUntil?.(fetched.body, fetched.headers);
     if (this.#cache && (validUntil === undefined || validUntil > now)) {
       try {

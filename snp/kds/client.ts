@@ -4,7 +4,8 @@
  * `Retry-After`, offline mode and imported bundles). The fetcher is untrusted like the network,
  * so everything is verified before it is returned: the chain's ARK must be the pinned AMD root of
  * the product and sign the ASK/ASVK, the VCEK must be signed by that ASK and be the one asked for
- * (product, hwID, TCB), and the CRL must be signed by the ARK.
+ * (product, hwID, TCB), and the CRL must be signed by the ARK. These checks run as the fetcher's
+ * `verify` hook too, so a network response that fails them is never cached.
  *
  * @module
  */
@@ -83,7 +84,20 @@ export class AmdKdsClient implements SnpCollateralSource {
 
   async #fetchCertChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain> {
     const url = certChainUrl(product, kind, this.#base);
-    const { body } = await this.#fetcher.get(url, { accept: "application/x-pem-file" });
+    const check = verifiedOnce((body) => this.#verifyCertChain(body, url, product, kind));
+    const { body } = await this.#fetcher.get(url, {
+      accept: "application/x-pem-file",
+      verify: check.hook,
+    });
+    return await check.result(body);
+  }
+
+  async #verifyCertChain(
+    body: Uint8Array,
+    url: string,
+    product: SnpProductName,
+    kind: VekKind,
+  ): Promise<SnpCertChain> {
     const certs = parseCertificates(new TextDecoder().decode(body), url);
     if (certs.length !== 2) {
       throw new VerificationError(
@@ -120,11 +134,27 @@ export class AmdKdsClient implements SnpCollateralSource {
    */
   async vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate> {
     const url = vcekUrl(product, hwId, tcb, this.#base);
-    const [{ body }, chain] = await Promise.all([
-      this.#fetcher.get(url, { accept: "application/x-x509-ca-cert" }),
-      this.certChain(product, "VCEK"),
-    ]);
+    const chain = this.certChain(product, "VCEK");
+    // Not awaited before the fetch, so a fetch failure is what the caller sees; handled below.
+    chain.catch(() => {});
+    const check = verifiedOnce((body) => this.#verifyVcek(body, url, product, hwId, tcb, chain));
+    const { body } = await this.#fetcher.get(url, {
+      accept: "application/x-x509-ca-cert",
+      verify: check.hook,
+    });
+    return await check.result(body);
+  }
+
+  async #verifyVcek(
+    body: Uint8Array,
+    url: string,
+    product: SnpProductName,
+    hwId: Uint8Array,
+    tcb: SnpTcbParts,
+    chainPromise: Promise<SnpCertChain>,
+  ): Promise<Certificate> {
     const vcek = parseCertificate(body, "vcek");
+    const chain = await chainPromise;
     await verifyChain({
       leaf: vcek,
       intermediates: [chain.intermediate, chain.ark],
@@ -162,21 +192,42 @@ export class AmdKdsClient implements SnpCollateralSource {
    */
   async crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined> {
     const url = crlUrl(product, kind, this.#base);
-    const [{ body }, chain] = await Promise.all([
-      this.#fetcher.get(url, {
-        accept: "application/pkix-crl",
-        validUntil: (b) => {
-          try {
-            return parseCrl(b, url).nextUpdate;
-          } catch (e) {
-            throw e instanceof ParseError ? e : new ParseError(url, String(e));
-          }
-        },
-      }),
-      this.certChain(product, kind),
-    ]);
-    const crl = parseCrl(body, url);
-    await verifyCrl(crl, chain.ark, this.#clock(), url);
-    return crl;
+    const chain = this.certChain(product, kind);
+    chain.catch(() => {});
+    const check = verifiedOnce(async (body) => {
+      const crl = parseCrl(body, url);
+      await verifyCrl(crl, (await chain).ark, this.#clock(), url);
+      return crl;
+    });
+    const { body } = await this.#fetcher.get(url, {
+      accept: "application/pkix-crl",
+      verify: check.hook,
+      validUntil: (b) => {
+        try {
+          return parseCrl(b, url).nextUpdate;
+        } catch (e) {
+          throw e instanceof ParseError ? e : new ParseError(url, String(e));
+        }
+      },
+    });
+    return await check.result(body);
   }
+}
+
+/**
+ * A verification that runs as the fetcher's pre-cache hook on network responses and, for
+ * responses from the cache or a bundle (which skip the hook), when the result is asked for;
+ * never twice for the same body.
+ */
+function verifiedOnce<T>(verify: (body: Uint8Array) => Promise<T>): {
+  hook: (body: Uint8Array) => Promise<void>;
+  result: (body: Uint8Array) => Promise<T>;
+} {
+  let checked: { body: Uint8Array; value: T } | undefined;
+  return {
+    hook: async (body) => {
+      checked = { body, value: await verify(body) };
+    },
+    result: async (body) => checked?.body === body ? checked.value : await verify(body),
+  };
 }

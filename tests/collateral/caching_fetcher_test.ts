@@ -420,3 +420,60 @@ Deno.test("a cache directory that cannot be written costs the cache, not the res
     assert.ok(fetcher.cacheWriteErrors[0]!.startsWith(`${server.base}/x: `));
   });
 });
+
+Deno.test("a network response that fails the verify hook is not cached and its error propagates", async () => {
+  await withServer(
+    (_request, previousHits) => new Response(previousHits === 0 ? "bogus" : "genuine"),
+    async (server, dir) => {
+      const url = `${server.base}/vcek/v1/Milan/cert_chain`;
+      const fetcher = new CachingFetcher({ cacheDir: dir });
+      const seen: string[] = [];
+      const verify = (body: Uint8Array) => {
+        seen.push(text(body));
+        if (text(body) !== "genuine") throw new Error("signature does not verify");
+        return Promise.resolve();
+      };
+      await assert.rejects(fetcher.get(url, { verify }), /signature does not verify/);
+      // Nothing was stored: the next call goes to the network again and gets the genuine body.
+      const second = await fetcher.get(url, { verify });
+      assert.equal(second.source, "network");
+      assert.equal(text(second.body), "genuine");
+      assert.deepEqual(seen, ["bogus", "genuine"]);
+      const third = await new CachingFetcher({ cacheDir: dir }).get(url, { verify });
+      assert.equal(third.source, "cache");
+      assert.equal(text(third.body), "genuine");
+      assert.equal(server.total(), 2);
+    },
+  );
+});
+
+Deno.test("the verify hook runs before validUntil and sees the response headers", async () => {
+  await withServer(
+    () => new Response("body", { headers: { "x-issuer-chain": "chain" } }),
+    async (server, dir) => {
+      const calls: string[] = [];
+      const fetcher = new CachingFetcher({ cacheDir: dir });
+      await fetcher.get(`${server.base}/crl`, {
+        verify: (_body, headers) => {
+          calls.push(`verify ${headers["x-issuer-chain"]}`);
+          return Promise.resolve();
+        },
+        validUntil: () => {
+          calls.push("validUntil");
+          return undefined;
+        },
+      });
+      assert.deepEqual(calls, ["verify chain", "validUntil"]);
+    },
+  );
+});
+
+Deno.test("without a cache directory a failing verify hook still rejects the response", async () => {
+  await withServer(() => new Response("bogus"), async (server) => {
+    const fetcher = new CachingFetcher();
+    await assert.rejects(
+      fetcher.get(`${server.base}/x`, { verify: () => Promise.reject(new Error("rejected")) }),
+      /rejected/,
+    );
+  });
+});

@@ -237,7 +237,10 @@ Deno.test("offline: says what is missing, then works from the cache an online ru
         e.field.startsWith(server.base),
     );
     assert.equal(server.requests.length, 0);
-    await verifyWithKds(authority, client(authority, server.base, { cacheDir }).kds);
+    await verifyWithKds(
+      authority,
+      client(authority, server.base, { cacheDir, clock: () => NOW }).kds,
+    );
     const seen = server.requests.length;
     const again = client(authority, server.base, { cacheDir, offline: true });
     const result = await verifyWithKds(authority, again.kds);
@@ -317,4 +320,95 @@ Deno.test("when revocation checking is required, a missing CRL fails the verific
   } finally {
     await server.close();
   }
+});
+
+/** Runs `fn` with a KDS server and a cache directory, cleaning both up. */
+async function withCachedKds(
+  fn: (
+    authority: SimulatedSnpAuthority,
+    server: KdsServer,
+    cacheDir: string,
+  ) => Promise<void>,
+): Promise<void> {
+  const authority = await sharedAuthority("Milan");
+  const server = startKds(authority);
+  const cacheDir = await Deno.makeTempDir({ prefix: "contrast-kds-" });
+  try {
+    await fn(authority, server, cacheDir);
+  } finally {
+    await server.close();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+}
+
+const hitsOf = (server: KdsServer, path: string) =>
+  server.requests.filter((r) => r.startsWith(path)).length;
+
+Deno.test("a bogus certificate chain from KDS is not cached: the next client fetches the genuine one", async () => {
+  await withCachedKds(async (authority, server, cacheDir) => {
+    const path = `/vcek/v1/Milan/cert_chain`;
+    const ask = authority.ask.toString("pem");
+    server.overrides.set(path, [new Response(`${ask}\n${ask}\n`)]);
+    await assert.rejects(
+      client(authority, server.base, { cacheDir, clock: () => NOW }).kds.certChain("Milan", "VCEK"),
+      VerificationError,
+    );
+    const chain = await client(authority, server.base, { cacheDir, clock: () => NOW }).kds
+      .certChain("Milan", "VCEK");
+    assert.equal(await chain.ark.fingerprint(), authority.rootFingerprint);
+    assert.equal(hitsOf(server, path), 2);
+    // The genuine chain is cached: a third client needs no request.
+    await client(authority, server.base, { cacheDir, clock: () => NOW }).kds.certChain(
+      "Milan",
+      "VCEK",
+    );
+    assert.equal(hitsOf(server, path), 2);
+  });
+});
+
+Deno.test("a VCEK whose signature does not verify is not cached", async () => {
+  await withCachedKds(async (authority, server, cacheDir) => {
+    let calls = 0;
+    server.vcekFor = async () => {
+      const der = (await authority.vcekFor(authority.tcb)).slice();
+      if (calls++ === 0) der[der.length - 3]! ^= 1;
+      return der;
+    };
+    await assert.rejects(
+      client(authority, server.base, { cacheDir, clock: () => NOW }).kds.vcek(
+        "Milan",
+        authority.chipId,
+        authority.tcb,
+      ),
+      VerificationError,
+    );
+    const vcek = await client(authority, server.base, { cacheDir, clock: () => NOW }).kds.vcek(
+      "Milan",
+      authority.chipId,
+      authority.tcb,
+    );
+    assert.ok(vcek.subject.length > 0);
+    assert.equal(calls, 2);
+  });
+});
+
+Deno.test("a CRL the ARK did not sign is not cached", async () => {
+  await withCachedKds(async (authority, server, cacheDir) => {
+    const path = `/vcek/v1/Milan/crl`;
+    const good = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
+    const bad = good.slice();
+    bad[bad.length - 5]! ^= 1;
+    server.crl = good;
+    server.overrides.set(path, [new Response(bad)]);
+    await assert.rejects(
+      client(authority, server.base, { cacheDir, clock: () => NOW }).kds.crl("Milan", "VCEK"),
+      VerificationError,
+    );
+    const crl = await client(authority, server.base, { cacheDir, clock: () => NOW }).kds.crl(
+      "Milan",
+      "VCEK",
+    );
+    assert.ok(crl);
+    assert.equal(hitsOf(server, path), 2);
+  });
 });
