@@ -1,11 +1,16 @@
 /**
  * Intel PCS (Provisioning Certification Service) client for TDX collateral: TCB info, QE
- * identity, PCK CRL, each with its issuer-chain header, and the Intel SGX Root CA CRL. The
- * client only transports bytes: everything it returns is verified by `verifyTdxQuote`.
+ * identity, PCK CRL, each with its issuer-chain header, and the Intel SGX Root CA CRL. Everything
+ * it returns is verified by `verifyTdxQuote`; the caching transport also checks each network
+ * response (signature and chain to the pinned root) before caching it.
  *
  * @module
  */
 import { ParseError, UnavailableError } from "../../errors/mod.ts";
+import type { Certificate } from "../../x509/certificate.ts";
+import type { TrustAnchor } from "../../x509/chain.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "../verify/intel_root.ts";
+import { checkPcsResponse, pinnedRootOf } from "./response_check.ts";
 import { parseCrl } from "../../x509/crl.ts";
 import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { encodeHex } from "../../bytes/mod.ts";
@@ -43,11 +48,12 @@ export type PcsResourceKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
 /** How the client gets bytes for a URL (network, cache, offline bundle). */
 export interface PcsTransport {
   /**
-   * The response for `url`.
+   * The response for `url`. For the root CA CRL, `tcbInfo` is the TCB info response of the same
+   * request: its issuer chain names the root the CRL must be signed by.
    *
    * @throws {UnavailableError} when it cannot be had
    */
-  get(url: string, kind: PcsResourceKind): Promise<PcsResponse>;
+  get(url: string, kind: PcsResourceKind, tcbInfo?: Promise<PcsResponse>): Promise<PcsResponse>;
 }
 
 /**
@@ -77,15 +83,56 @@ export function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
   return next;
 }
 
+/** Options of {@link cachingFetcherTransport}. */
+export interface CachingTransportOptions {
+  /** Roots network responses must chain to before they are cached (default: the Intel root). */
+  readonly trustAnchors?: readonly TrustAnchor[];
+  /** The time they are checked at (default: the wall clock). */
+  readonly clock?: () => Date;
+}
+
+const ISSUER_CHAIN_HEADER: Record<PcsResourceKind, string | undefined> = {
+  tcbInfo: TCB_INFO_ISSUER_CHAIN_HEADER,
+  qeIdentity: QE_IDENTITY_ISSUER_CHAIN_HEADER,
+  pckCrl: PCK_CRL_ISSUER_CHAIN_HEADER,
+  rootCaCrl: undefined,
+};
+
 /**
  * A transport on the shared collateral {@link CachingFetcher}: disk cache kept until each
  * response's nextUpdate, merged concurrent misses, 429/Retry-After handling, offline mode and
- * import directories.
+ * import directories. A network response is cached only once it passed
+ * {@link checkPcsResponse} against `trustAnchors`; one that fails is not cached and its error
+ * propagates.
  */
-export function cachingFetcherTransport(fetcher: CachingFetcher): PcsTransport {
+export function cachingFetcherTransport(
+  fetcher: CachingFetcher,
+  options: CachingTransportOptions = {},
+): PcsTransport {
+  const trustAnchors = options.trustAnchors ?? [INTEL_SGX_ROOT_CA_SHA256];
+  const clock = options.clock ?? (() => new Date());
   return {
-    async get(url: string, kind: PcsResourceKind): Promise<PcsResponse> {
-      const r = await fetcher.get(url, { validUntil: (body) => pcsValidUntil(kind, body) });
+    async get(
+      url: string,
+      kind: PcsResourceKind,
+      tcbInfo?: Promise<PcsResponse>,
+    ): Promise<PcsResponse> {
+      const verify = async (body: Uint8Array, headers: Record<string, string>) => {
+        const now = clock();
+        const header = ISSUER_CHAIN_HEADER[kind];
+        const issuerChainPem = header ? chainHeader({ body, headers }, header, url) : undefined;
+        let root: Certificate | undefined;
+        if (kind === "rootCaCrl" && tcbInfo) {
+          const tcb = await tcbInfo;
+          root = await pinnedRootOf(
+            "tcbInfoIssuerChain",
+            chainHeader(tcb, TCB_INFO_ISSUER_CHAIN_HEADER, url),
+            { trustAnchors, now },
+          );
+        }
+        await checkPcsResponse(kind, body, { trustAnchors, now, issuerChainPem, root });
+      };
+      const r = await fetcher.get(url, { verify, validUntil: (body) => pcsValidUntil(kind, body) });
       return { body: r.body, headers: r.headers };
     },
   };
@@ -138,11 +185,12 @@ export class IntelPcsClient implements TdxCollateralSource {
   async collateralFor(request: TdxCollateralRequest): Promise<TdxCollateral> {
     const urls = pcsUrls(request, this.#options.baseUrl, this.#options.rootCaCrlUrl);
     const t = this.#options.transport;
+    const tcbInfo = t.get(urls.tcbInfo, "tcbInfo");
     const [tcb, qe, pckCrl, rootCrl] = await Promise.all([
-      t.get(urls.tcbInfo, "tcbInfo"),
+      tcbInfo,
       t.get(urls.qeIdentity, "qeIdentity"),
       t.get(urls.pckCrl, "pckCrl"),
-      t.get(urls.rootCaCrl, "rootCaCrl"),
+      t.get(urls.rootCaCrl, "rootCaCrl", tcbInfo),
     ]);
     return {
       tcbInfo: tcb.body,

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { UnavailableError } from "../../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
 import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
 import { writeToBundle } from "../../../collateral/bundle.ts";
 import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
@@ -26,13 +26,29 @@ interface Server {
   close(): Promise<void>;
 }
 
-function serve(options: { throttleFirstTcb?: boolean; omitChainHeader?: boolean } = {}): Server {
+/** A response served once, the first time its path is asked for. */
+interface BogusResponse {
+  readonly body: Uint8Array;
+  readonly headers?: Record<string, string>;
+}
+
+function serve(
+  options: {
+    throttleFirstTcb?: boolean;
+    omitChainHeader?: boolean;
+    bogusFirst?: Map<string, BogusResponse>;
+  } = {},
+): Server {
   const hits = new Map<string, number>();
   let throttled = false;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
     const key = url.pathname + url.search;
     hits.set(key, (hits.get(key) ?? 0) + 1);
+    const bogus = options.bogusFirst?.get(url.pathname);
+    if (bogus && hits.get(key) === 1) {
+      return new Response(body(bogus.body), { headers: bogus.headers ?? {} });
+    }
     const chain = (h: string, pem: string) =>
       options.omitChainHeader ? {} : { [h]: encodeURIComponent(pem) };
     if (url.pathname === "/tdx/certification/v4/tcb") {
@@ -72,7 +88,7 @@ function serve(options: { throttleFirstTcb?: boolean; omitChainHeader?: boolean 
 
 function client(base: string, fetcher: CachingFetcher) {
   return new IntelPcsClient({
-    transport: cachingFetcherTransport(fetcher),
+    transport: cachingFetcherTransport(fetcher, { trustAnchors: anchors }),
     baseUrl: base,
     rootCaCrlUrl: `${base}/IntelSGXRootCA.der`,
   });
@@ -162,5 +178,102 @@ Deno.test("a flat collateral directory (conformance layout) is read as one platf
     assert.equal(v.tcb.status, "UpToDate");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const TCB_PATH = "/tdx/certification/v4/tcb";
+const TCB_KEY = "/tdx/certification/v4/tcb?fmspc=90C06F000000";
+
+/** The TCB info response with one hex digit of its signature changed. */
+function withFlippedSignature(json: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(json);
+  const key = text.lastIndexOf('"signature"');
+  const i = text.indexOf('"', text.indexOf(":", key)) + 1;
+  return new TextEncoder().encode(
+    text.slice(0, i) + (text[i] === "0" ? "1" : "0") + text.slice(i + 1),
+  );
+}
+
+/** Runs `fn` against a PCS server whose first answer per path in `bogus` is that response. */
+async function withBogusFirst(
+  bogus: Map<string, BogusResponse>,
+  fn: (server: Server, fetcherFor: () => CachingFetcher) => Promise<void>,
+): Promise<void> {
+  const server = serve({ bogusFirst: bogus });
+  const cacheDir = await Deno.makeTempDir({ prefix: "contrast-pcs-" });
+  try {
+    await fn(server, () => new CachingFetcher({ cacheDir, retries: 0 }));
+  } finally {
+    await server.close();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+}
+
+Deno.test("TCB info whose signature does not verify is not cached: the next request gets the genuine one", async () => {
+  const bogus = new Map([[TCB_PATH, {
+    body: withFlippedSignature(collateral.tcbInfo),
+    headers: { "TCB-Info-Issuer-Chain": encodeURIComponent(collateral.tcbInfoIssuerChain) },
+  }]]);
+  await withBogusFirst(bogus, async (server, fetcherFor) => {
+    await assert.rejects(
+      client(server.base, fetcherFor()).collateralFor(request),
+      (e: unknown) => e instanceof VerificationError && /tcbInfo/.test(e.field),
+    );
+    const fresh = await client(server.base, fetcherFor()).collateralFor(request);
+    assert.deepEqual(fresh.tcbInfo, collateral.tcbInfo);
+    assert.equal(server.hits.get(TCB_KEY), 2);
+    const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: fresh });
+    assert.equal(v.tcb.status, "UpToDate");
+  });
+});
+
+Deno.test("collateral signed under another root is not cached (TCB info, QE identity, PCK CRL, root CA CRL)", async () => {
+  const other = await (await SimulatedTdxAuthority.generate()).collateral({ now: NOW });
+  const cases: [string, string, BogusResponse][] = [
+    [TCB_PATH, TCB_KEY, {
+      body: other.tcbInfo,
+      headers: { "TCB-Info-Issuer-Chain": encodeURIComponent(other.tcbInfoIssuerChain) },
+    }],
+    ["/tdx/certification/v4/qe/identity", "/tdx/certification/v4/qe/identity", {
+      body: other.qeIdentity,
+      headers: {
+        "SGX-Enclave-Identity-Issuer-Chain": encodeURIComponent(other.qeIdentityIssuerChain),
+      },
+    }],
+    ["/sgx/certification/v4/pckcrl", "/sgx/certification/v4/pckcrl?ca=platform&encoding=der", {
+      body: other.pckCrl!,
+      headers: { "SGX-PCK-CRL-Issuer-Chain": encodeURIComponent(other.pckCrlIssuerChain!) },
+    }],
+    ["/IntelSGXRootCA.der", "/IntelSGXRootCA.der", { body: other.rootCaCrl! }],
+  ];
+  for (const [path, key, response] of cases) {
+    await withBogusFirst(new Map([[path, response]]), async (server, fetcherFor) => {
+      await assert.rejects(
+        client(server.base, fetcherFor()).collateralFor(request),
+        VerificationError,
+        path,
+      );
+      const fresh = await client(server.base, fetcherFor()).collateralFor(request);
+      assert.deepEqual(fresh, await client(server.base, fetcherFor()).collateralFor(request));
+      assert.equal(server.hits.get(key), 2, path);
+      await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: fresh });
+    });
+  }
+});
+
+Deno.test("by default the transport accepts only collateral under the pinned Intel root", async () => {
+  const server = serve();
+  try {
+    const pcs = new IntelPcsClient({
+      transport: cachingFetcherTransport(new CachingFetcher({ retries: 0 })),
+      baseUrl: server.base,
+      rootCaCrlUrl: `${server.base}/IntelSGXRootCA.der`,
+    });
+    await assert.rejects(
+      pcs.collateralFor(request),
+      (e: unknown) => e instanceof VerificationError && /pinned/.test(e.message),
+    );
+  } finally {
+    await server.close();
   }
 });
