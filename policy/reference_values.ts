@@ -8,7 +8,7 @@
  * @module
  */
 import { decodeBase64, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
-import { ParseError } from "../errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../errors/mod.ts";
 import { IssueList } from "../json/mod.ts";
 import { readSnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../tdx/reference_values.ts";
@@ -155,6 +155,27 @@ export function checkReferenceValues(values: ManifestReferenceValues): void {
     issues.add("ReferenceValues", "no reference values");
   }
   issues.throwIfAny();
+}
+
+const FLAG_FOR_FIELD: readonly [RegExp, string][] = [
+  [/\.Rtmrs(\[\d+\])?$/, "supply RTMR0..3 with --rtmr <96 hex digits>, four times in order"],
+  [/\.MrTd$/, "supply it with --mrtd <96 hex digits>"],
+  [/\.TrustedMeasurement$/, "supply it with --trusted-measurement <96 hex digits>"],
+  [/\.SimulatedRootSHA256$/, "supply it with --simulated-root"],
+];
+
+/**
+ * The same error with, for each problem in a value the user supplies by flag, the flag that
+ * supplies it (for reference values kept from an existing manifest).
+ */
+export function withFlagHints(error: InvalidDocumentError): InvalidDocumentError {
+  return new InvalidDocumentError(
+    error.issues.map((issue) => {
+      const flag = FLAG_FOR_FIELD.find(([pattern]) => pattern.test(issue.path))?.[1];
+      return flag ? { ...issue, reason: `${issue.reason}; ${flag}` } : issue;
+    }),
+    { cause: error },
+  );
 }
 
 /**

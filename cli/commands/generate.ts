@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { ParseError, UnavailableError } from "../../errors/mod.ts";
+import { InvalidDocumentError, ParseError, UnavailableError } from "../../errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import {
   checkReferenceValues,
@@ -14,6 +14,7 @@ import {
   PLATFORMS,
   referenceValuesFor,
   simulatedRootFingerprint,
+  withFlagHints,
 } from "../../policy/reference_values.ts";
 import { loadSettings } from "../../policy/settings.ts";
 import { readInputs } from "../generate/documents.ts";
@@ -89,7 +90,12 @@ async function referenceValues(
         previous && entries.length > 0 && entries.every((e) => e.Platform === flags.referenceValues)
       ) {
         const kept = { snp: previous.snp ?? [], tdx: previous.tdx ?? [] };
-        checkReferenceValues(kept);
+        try {
+          checkReferenceValues(kept);
+        } catch (error) {
+          // E.g. a manifest written before real TDX entries required Rtmrs: say which flag fixes it.
+          throw error instanceof InvalidDocumentError ? withFlagHints(error) : error;
+        }
         return kept;
       }
     } catch (error) {

@@ -6,6 +6,7 @@ import {
   readPlatformTemplate,
   referenceValuesFor,
   simulatedRootFingerprint,
+  withFlagHints,
 } from "../../policy/reference_values.ts";
 
 const M = "ab".repeat(48);
@@ -136,4 +137,19 @@ Deno.test("every SNP platform template names VMPL 0 explicitly (contrast's guest
     const template = await readPlatformTemplate(platform);
     for (const [i, e] of template.snp.entries()) assert.equal(e.VMPL, 0, `${platform} snp[${i}]`);
   }
+});
+
+Deno.test("withFlagHints names the flag for each user-supplied field and leaves others alone", () => {
+  const hinted = withFlagHints(
+    new InvalidDocumentError([
+      { path: "ReferenceValues.tdx[0].Rtmrs", reason: "required" },
+      { path: "ReferenceValues.tdx[1].MrTd", reason: "required" },
+      { path: "ReferenceValues.snp[0].TrustedMeasurement", reason: "required" },
+      { path: "ReferenceValues.tdx[0].Xfam", reason: "expected hex" },
+    ]),
+  );
+  assert.match(hinted.issues[0]!.reason, /^required; .*--rtmr/);
+  assert.match(hinted.issues[1]!.reason, /--mrtd/);
+  assert.match(hinted.issues[2]!.reason, /--trusted-measurement/);
+  assert.equal(hinted.issues[3]!.reason, "expected hex");
 });

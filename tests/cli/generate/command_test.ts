@@ -129,3 +129,48 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rtmrs is not kept; the error names --rtmr", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    const lax = {
+      Policies: {},
+      ReferenceValues: {
+        snp: [],
+        tdx: [{
+          Platform: "Metal-QEMU-TDX",
+          MrTd: "cd".repeat(48),
+          MinTCBEvaluationDataNumber: 17,
+        }],
+      },
+      WorkloadOwnerPubKeys: [],
+      SeedshareOwnerPubKeys: [],
+    };
+    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(lax));
+    const before = await Deno.readTextFile(`${dir}/manifest.json`);
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+    try {
+      const code = await runCli([
+        "generate",
+        "--reference-values",
+        "Metal-QEMU-TDX",
+        "-w",
+        dir,
+        `${dir}/app.yml`,
+      ]);
+      assert.equal(code, ExitCode.BadInput);
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
