@@ -5,7 +5,13 @@
  * @module
  */
 import type { Command } from "commander";
-import { InvalidDocumentError, ParseError, UnavailableError } from "../../errors/mod.ts";
+import {
+  InvalidDocumentError,
+  ParseError,
+  UnavailableError,
+  VerificationError,
+} from "../../errors/mod.ts";
+import { readRecord, sameDigest, sha256Hex } from "../../rego/compiled_record.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import {
   checkReferenceValues,
@@ -115,6 +121,27 @@ async function referenceValues(
   });
 }
 
+/**
+ * The shipped rules must be exactly the rules compiled into `rego/policy.wasm` (its record names
+ * their SHA-256), so the policies generated are the ones `contrast policy check` evaluates.
+ *
+ * @throws {VerificationError} naming `rego/rules.rego` when they differ
+ */
+export async function assertShippedRulesCompiled(
+  rules: string | Uint8Array,
+  recordUrl?: URL,
+): Promise<void> {
+  const record = await readRecord(recordUrl);
+  const bytes = typeof rules === "string" ? new TextEncoder().encode(rules) : rules;
+  if (!sameDigest(await sha256Hex(bytes), record.rulesSha256, "rego/policy.wasm.json")) {
+    throw new VerificationError(
+      "rego/rules.rego",
+      "differs from the rules compiled into rego/policy.wasm (rego/policy.wasm.json); " +
+        "run `deno task build:rego`",
+    );
+  }
+}
+
 /** Runs `contrast generate` with parsed flags; returns the lines to print. */
 export async function runGenerate(
   paths: readonly string[],
@@ -129,6 +156,7 @@ export async function runGenerate(
   if (rules === undefined) {
     throw new UnavailableError("--policy", `cannot read rules file ${rulesPath}`);
   }
+  if (flags.policy === undefined) await assertShippedRulesCompiled(rules);
   const files = await readInputs(paths);
   const existingManifest = await readIfExists(manifestPath);
   const rv = await referenceValues(flags, existingManifest, manifestPath);
