@@ -2,9 +2,25 @@ import assert from "node:assert/strict";
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
 import { VerificationError } from "../../errors/mod.ts";
-import { type Certificate, ChainCache, parseCertificate, verifyChain } from "../../x509/mod.ts";
+import {
+  type Certificate,
+  ChainCache,
+  type Crl,
+  parseCertificate,
+  verifyChain,
+  type VerifyChainOptions,
+} from "../../x509/mod.ts";
 import { conformanceTest } from "../conformance.ts";
-import { FROM, issue, type Issued, makeCrl, makeKeys, makeRoot, UNTIL } from "./pki_fixture.ts";
+import {
+  FROM,
+  issue,
+  type Issued,
+  type IssueOptions,
+  makeCrl,
+  makeKeys,
+  makeRoot,
+  UNTIL,
+} from "./pki_fixture.ts";
 import {
   AMD_PRODUCTS,
   conformanceCert,
@@ -18,24 +34,39 @@ import {
 const NOW = new Date("2030-06-01T00:00:00Z");
 const CA_USAGE = px.KeyUsageFlags.keyCertSign | px.KeyUsageFlags.cRLSign;
 
+/** A P-256 leaf named "leaf" issued by `issuer`; `extra` overrides any issue option. */
+async function leafUnder(issuer: Issued, extra: Partial<IssueOptions> = {}): Promise<Issued> {
+  return issue({ cn: "leaf", field: "leaf", keys: await makeKeys("P-256"), issuer, ...extra });
+}
+
+/** A P-256 CA (keyCertSign and cRLSign) issued by `issuer`; `extra` overrides any issue option. */
+async function caUnder(
+  issuer: Issued,
+  cn: string,
+  field: string,
+  extra: Partial<IssueOptions> = {},
+): Promise<Issued> {
+  const keys = await makeKeys("P-256");
+  return issue({ cn, field, keys, issuer, ca: true, keyUsage: CA_USAGE, ...extra });
+}
+
+/** verifyChain options for `leaf` → `ca` → the pinned root certificate, checked at NOW. */
+function underCa(leaf: Certificate, ca: Issued, root: Issued, field = "chain"): VerifyChainOptions {
+  return { leaf, intermediates: [ca.cert], trustAnchors: [root.cert], now: NOW, field };
+}
+
+/** The shared three-level test PKI. */
+interface TestPki {
+  readonly root: Issued;
+  readonly ca: Issued;
+  readonly leaf: Issued;
+}
+
 /** A three-level test PKI: root (P-384) → intermediate (P-256, pathLen 0) → leaf (P-256). */
-async function threeLevels(): Promise<{ root: Issued; ca: Issued; leaf: Issued }> {
+async function threeLevels(): Promise<TestPki> {
   const root = await makeRoot("Test Root", "P-384");
-  const ca = await issue({
-    cn: "Test CA",
-    field: "ca",
-    keys: await makeKeys("P-256"),
-    issuer: root,
-    ca: true,
-    pathLength: 0,
-    keyUsage: CA_USAGE,
-  });
-  const leaf = await issue({
-    cn: "Test Leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-  });
+  const ca = await caUnder(root, "Test CA", "ca", { pathLength: 0 });
+  const leaf = await leafUnder(ca, { cn: "Test Leaf" });
   return { root, ca, leaf };
 }
 
@@ -48,6 +79,16 @@ async function rejects(promise: Promise<unknown>, field: RegExp, reason: RegExp)
     assert.match(e.reason, reason);
     return true;
   });
+}
+
+/** Asserts that the shared PKI's leaf → ca → root chain is rejected with `crl` given. */
+async function rejectsWithCrl(
+  { root, ca, leaf }: TestPki,
+  crl: Crl,
+  field: RegExp,
+  reason: RegExp,
+): Promise<void> {
+  await rejects(verifyChain({ ...underCa(leaf.cert, ca, root), crls: [crl] }), field, reason);
 }
 
 // ---- real vendor chains ----
@@ -224,13 +265,7 @@ Deno.test("a generated three-level chain verifies and reports its window", async
   assert.equal(chain.validUntil.getTime(), UNTIL.getTime());
   // A root given as a trust-anchor certificate works the same, and colon/upper-case pins too.
   const fp = (await root.cert.fingerprint()).toUpperCase().match(/../g)!.join(":");
-  await verifyChain({
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "c",
-  });
+  await verifyChain(underCa(leaf.cert, ca, root, "c"));
   await verifyChain({
     leaf: leaf.cert,
     intermediates: [ca.cert, root.cert],
@@ -245,13 +280,7 @@ Deno.test("rejects a leaf whose signature has one flipped byte", async () => {
   const der = new Uint8Array(leaf.cert.der);
   der[der.length - 5]! ^= 0x40;
   await rejects(
-    verifyChain({
-      leaf: parseCertificate(der, "leaf"),
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "chain",
-    }),
+    verifyChain(underCa(parseCertificate(der, "leaf"), ca, root)),
     /^chain\.leaf/,
     /signature|not strict DER|DER/,
   );
@@ -260,21 +289,9 @@ Deno.test("rejects a leaf whose signature has one flipped byte", async () => {
 Deno.test("rejects a leaf signed by another key under its issuer's name (wrong issuer)", async () => {
   const { root, ca } = await pkiPromise;
   const impostor = await makeKeys("P-256");
-  const leaf = await issue({
-    cn: "Leaf",
-    field: "leaf",
-    keys: impostor,
-    issuer: ca,
-    signWith: impostor,
-  });
+  const leaf = await leafUnder(ca, { cn: "Leaf", keys: impostor, signWith: impostor });
   await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "chain",
-    }),
+    verifyChain(underCa(leaf.cert, ca, root)),
     /^chain\.leaf$/,
     /signature does not verify with the key of "CN=Test CA/,
   );
@@ -291,21 +308,9 @@ Deno.test("rejects a chain whose issuer certificate is missing", async () => {
 
 Deno.test("rejects a chain at a time after the leaf expired", async () => {
   const { root, ca } = await pkiPromise;
-  const leaf = await issue({
-    cn: "Short",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-    notAfter: new Date("2025-01-01T00:00:00Z"),
-  });
+  const leaf = await leafUnder(ca, { cn: "Short", notAfter: new Date("2025-01-01T00:00:00Z") });
   await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "chain",
-    }),
+    verifyChain(underCa(leaf.cert, ca, root)),
     /^chain\.leaf\.validity$/,
     /valid from 2020-01-01T00:00:00.000Z to 2025-01-01T00:00:00.000Z, not at 2030/,
   );
@@ -313,33 +318,12 @@ Deno.test("rejects a chain at a time after the leaf expired", async () => {
 
 Deno.test("rejects a chain at a time before the intermediate is valid", async () => {
   const { root } = await pkiPromise;
-  const ca = await issue({
-    cn: "Test CA",
-    field: "ca",
-    keys: await makeKeys("P-256"),
-    issuer: root,
-    ca: true,
-    keyUsage: CA_USAGE,
+  const ca = await caUnder(root, "Test CA", "ca", {
     notBefore: new Date("2031-01-01T00:00:00Z"),
   });
   // A leaf issued by that not-yet-valid CA.
-  const late = await issue({
-    cn: "leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-  });
-  await rejects(
-    verifyChain({
-      leaf: late.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "chain",
-    }),
-    /^chain\.ca\.validity$/,
-    /not at 2030/,
-  );
+  const late = await leafUnder(ca);
+  await rejects(verifyChain(underCa(late.cert, ca, root)), /^chain\.ca\.validity$/, /not at 2030/);
 });
 
 Deno.test("rejects a chain whose self-signed root is not pinned", async () => {
@@ -388,20 +372,9 @@ Deno.test("rejects an issuer that is not a CA (no basicConstraints, or cA false)
       issuer: root,
       ca,
     });
-    const leaf = await issue({
-      cn: "leaf",
-      field: "leaf",
-      keys: await makeKeys("P-256"),
-      issuer: notCa,
-    });
+    const leaf = await leafUnder(notCa);
     await rejects(
-      verifyChain({
-        leaf: leaf.cert,
-        intermediates: [notCa.cert],
-        trustAnchors: [root.cert],
-        now: NOW,
-        field: "chain",
-      }),
+      verifyChain(underCa(leaf.cert, notCa, root)),
       /^chain\.notCa\.basicConstraints$/,
       /is not a CA/,
     );
@@ -410,28 +383,10 @@ Deno.test("rejects an issuer that is not a CA (no basicConstraints, or cA false)
 
 Deno.test("rejects a chain longer than an issuer's pathLen allows", async () => {
   const { root, ca } = await pkiPromise; // ca has pathLen 0
-  const sub = await issue({
-    cn: "Sub CA",
-    field: "sub",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-    ca: true,
-    keyUsage: CA_USAGE,
-  });
-  const leaf = await issue({
-    cn: "leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: sub,
-  });
+  const sub = await caUnder(ca, "Sub CA", "sub");
+  const leaf = await leafUnder(sub);
   await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [sub.cert, ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "chain",
-    }),
+    verifyChain({ ...underCa(leaf.cert, sub, root), intermediates: [sub.cert, ca.cert] }),
     /^chain\.ca\.basicConstraints$/,
     /allows 0 intermediate CA\(s\) below it, chain has 1/,
   );
@@ -439,28 +394,12 @@ Deno.test("rejects a chain longer than an issuer's pathLen allows", async () => 
 
 Deno.test("rejects an issuer whose key usage lacks keyCertSign", async () => {
   const { root } = await pkiPromise;
-  const ca = await issue({
-    cn: "Sign Only",
-    field: "ca",
-    keys: await makeKeys("P-256"),
-    issuer: root,
-    ca: true,
+  const ca = await caUnder(root, "Sign Only", "ca", {
     keyUsage: px.KeyUsageFlags.digitalSignature,
   });
-  const leaf = await issue({
-    cn: "leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-  });
+  const leaf = await leafUnder(ca);
   await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "chain",
-    }),
+    verifyChain(underCa(leaf.cert, ca, root)),
     /^chain\.ca\.keyUsage$/,
     /lacks the keyCertSign/,
   );
@@ -468,20 +407,10 @@ Deno.test("rejects an issuer whose key usage lacks keyCertSign", async () => {
 
 Deno.test("rejects a certificate with an unknown critical extension", async () => {
   const { root, ca } = await pkiPromise;
-  const leaf = await issue({
-    cn: "leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
+  const leaf = await leafUnder(ca, {
     extraExtensions: [new px.Extension("1.3.6.1.4.1.99999.1", true, new Uint8Array([5, 0]))],
   });
-  const options = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
-  };
+  const options = underCa(leaf.cert, ca, root);
   await rejects(
     verifyChain(options),
     /^chain\.leaf\.extensions$/,
@@ -491,109 +420,72 @@ Deno.test("rejects a certificate with an unknown critical extension", async () =
   await verifyChain({ ...options, understoodCriticalExtensions: ["1.3.6.1.4.1.99999.1"] });
 });
 
-Deno.test("rejects a leaf whose serial is revoked by a CRL of its issuer", async () => {
-  const { root, ca, leaf } = await pkiPromise;
-  const crl = await makeCrl({ issuer: ca, revoked: ["7f", leaf.cert.serialNumber] });
-  await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      crls: [crl],
-      now: NOW,
-      field: "chain",
-    }),
-    /^chain\.leaf\.serialNumber$/,
-    /is revoked by the CRL of "CN=Test CA/,
-  );
-});
+/** A chain leaf → ca → root checked with one CRL that must make it fail. */
+interface CrlRejection {
+  readonly name: string;
+  readonly crl: (pki: TestPki) => Promise<Crl>;
+  readonly field: RegExp;
+  readonly reason: RegExp;
+}
 
-Deno.test("rejects an intermediate revoked by the root's CRL", async () => {
-  const { root, ca, leaf } = await pkiPromise;
-  const crl = await makeCrl({ issuer: root, revoked: [ca.cert.serialNumber] });
-  await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      crls: [crl],
-      now: NOW,
-      field: "chain",
-    }),
-    /^chain\.ca\.serialNumber$/,
-    /revoked/,
-  );
-});
+const crlRejections: readonly CrlRejection[] = [
+  {
+    name: "rejects a leaf whose serial is revoked by a CRL of its issuer",
+    crl: ({ ca, leaf }) => makeCrl({ issuer: ca, revoked: ["7f", leaf.cert.serialNumber] }),
+    field: /^chain\.leaf\.serialNumber$/,
+    reason: /is revoked by the CRL of "CN=Test CA/,
+  },
+  {
+    name: "rejects an intermediate revoked by the root's CRL",
+    crl: ({ root, ca }) => makeCrl({ issuer: root, revoked: [ca.cert.serialNumber] }),
+    field: /^chain\.ca\.serialNumber$/,
+    reason: /revoked/,
+  },
+];
+
+for (const row of crlRejections) {
+  Deno.test(row.name, async () => {
+    const pki = await pkiPromise;
+    await rejectsWithCrl(pki, await row.crl(pki), row.field, row.reason);
+  });
+}
 
 Deno.test("a current CRL that does not list the leaf marks the link as checked", async () => {
   const { root, ca, leaf } = await pkiPromise;
   const crl = await makeCrl({ issuer: ca, revoked: ["7f"] });
-  const chain = await verifyChain({
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    crls: [crl],
-    now: NOW,
-    field: "chain",
-  });
+  const chain = await verifyChain({ ...underCa(leaf.cert, ca, root), crls: [crl] });
   assert.deepEqual(chain.revocationChecked, [true, false, false]);
 });
 
-Deno.test("rejects a CRL signed by the wrong key", async () => {
-  const { root, ca, leaf } = await pkiPromise;
-  const crl = await makeCrl({ issuer: ca, signWith: await makeKeys("P-256") });
-  await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      crls: [crl],
-      now: NOW,
-      field: "chain",
-    }),
-    /^chain\.crls\[0\]$/,
-    /signature does not verify/,
-  );
-});
+const badCrls: readonly CrlRejection[] = [
+  {
+    name: "rejects a CRL signed by the wrong key",
+    crl: async ({ ca }) => makeCrl({ issuer: ca, signWith: await makeKeys("P-256") }),
+    field: /^chain\.crls\[0\]$/,
+    reason: /signature does not verify/,
+  },
+  {
+    name: "rejects a stale CRL (nextUpdate before now)",
+    crl: ({ ca }) => makeCrl({ issuer: ca, nextUpdate: new Date("2029-01-01T00:00:00Z") }),
+    field: /^chain\.crls\[0\]\.nextUpdate$/,
+    reason: /stale/,
+  },
+];
 
-Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
-  const { root, ca, leaf } = await pkiPromise;
-  const crl = await makeCrl({ issuer: ca, nextUpdate: new Date("2029-01-01T00:00:00Z") });
-  await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      crls: [crl],
-      now: NOW,
-      field: "chain",
-    }),
-    /^chain\.crls\[0\]\.nextUpdate$/,
-    /stale/,
-  );
-});
+for (const row of badCrls) {
+  Deno.test(row.name, async () => {
+    const pki = await pkiPromise;
+    await rejectsWithCrl(pki, await row.crl(pki), row.field, row.reason);
+  });
+}
 
 Deno.test("rejects a CRL issued after now and one without nextUpdate", async () => {
-  const { root, ca, leaf } = await pkiPromise;
-  const base = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
-  };
+  const pki = await pkiPromise;
+  const { ca } = pki;
   const future = await makeCrl({ issuer: ca, thisUpdate: new Date("2031-01-01T00:00:00Z") });
-  await rejects(
-    verifyChain({ ...base, crls: [future] }),
-    /^chain\.crls\[0\]\.thisUpdate$/,
-    /after now/,
-  );
+  await rejectsWithCrl(pki, future, /^chain\.crls\[0\]\.thisUpdate$/, /after now/);
   const open = await makeCrl({ issuer: ca, nextUpdate: null });
-  await rejects(
-    verifyChain({ ...base, crls: [open] }),
-    /^chain\.crls\[0\]\.nextUpdate$/,
-    /no nextUpdate/,
-  );
+  await rejectsWithCrl(pki, open, /^chain\.crls\[0\]\.nextUpdate$/, /no nextUpdate/);
 });
 
 Deno.test("RSA-PSS chains like AMD's verify (generated root, intermediate and P-384 leaf)", async () => {
@@ -627,31 +519,12 @@ Deno.test("RSA-PSS chains like AMD's verify (generated root, intermediate and P-
 
 Deno.test("picks the right issuer among several with the same name", async () => {
   const { root } = await pkiPromise;
-  const keysA = await makeKeys("P-256");
-  const keysB = await makeKeys("P-256");
-  const a = await issue({
-    cn: "Twin CA",
-    field: "a",
-    keys: keysA,
-    issuer: root,
-    ca: true,
-    keyUsage: CA_USAGE,
-  });
-  const b = await issue({
-    cn: "Twin CA",
-    field: "b",
-    keys: keysB,
-    issuer: root,
-    ca: true,
-    keyUsage: CA_USAGE,
-  });
-  const leaf = await issue({ cn: "leaf", field: "leaf", keys: await makeKeys("P-256"), issuer: b });
+  const a = await caUnder(root, "Twin CA", "a");
+  const b = await caUnder(root, "Twin CA", "b");
+  const leaf = await leafUnder(b);
   const chain = await verifyChain({
-    leaf: leaf.cert,
+    ...underCa(leaf.cert, b, root),
     intermediates: [a.cert, b.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
   });
   assert.equal(chain.certificates[1]!.field, "b");
 });
@@ -670,14 +543,7 @@ Deno.test("rejects an empty set of trust anchors", async () => {
 Deno.test("ChainCache returns a verified chain again without re-verifying", async () => {
   const { root, ca, leaf } = await pkiPromise;
   const cache = new ChainCache();
-  const options = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
-    cache,
-  };
+  const options = { ...underCa(leaf.cert, ca, root), cache };
   const first = await verifyChain(options);
   const second = await verifyChain({ ...options, leaf: parseCertificate(leaf.cert.der, "leaf") });
   assert.equal(second, first);
@@ -686,22 +552,9 @@ Deno.test("ChainCache returns a verified chain again without re-verifying", asyn
 
 Deno.test("ChainCache never serves a chain outside its validity window", async () => {
   const { root, ca } = await pkiPromise;
-  const leaf = await issue({
-    cn: "leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-    notAfter: new Date("2031-01-01T00:00:00Z"),
-  });
+  const leaf = await leafUnder(ca, { notAfter: new Date("2031-01-01T00:00:00Z") });
   const cache = new ChainCache();
-  const options = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
-    cache,
-  };
+  const options = { ...underCa(leaf.cert, ca, root), cache };
   await verifyChain(options);
   await rejects(
     verifyChain({ ...options, now: new Date("2032-01-01T00:00:00Z") }),
@@ -713,14 +566,7 @@ Deno.test("ChainCache never serves a chain outside its validity window", async (
 Deno.test("ChainCache does not let a new CRL that revokes the leaf be bypassed", async () => {
   const { root, ca, leaf } = await pkiPromise;
   const cache = new ChainCache();
-  const options = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
-    cache,
-  };
+  const options = { ...underCa(leaf.cert, ca, root), cache };
   await verifyChain(options);
   const crl = await makeCrl({ issuer: ca, revoked: [leaf.cert.serialNumber] });
   await rejects(verifyChain({ ...options, crls: [crl] }), /serialNumber$/, /revoked/);
@@ -729,24 +575,11 @@ Deno.test("ChainCache does not let a new CRL that revokes the leaf be bypassed",
 Deno.test("ChainCache keeps a different pin from reusing a chain", async () => {
   const { root, ca, leaf } = await pkiPromise;
   const cache = new ChainCache();
-  await verifyChain({
-    leaf: leaf.cert,
-    intermediates: [ca.cert, root.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "chain",
-    cache,
-  });
+  const withRoot = { ...underCa(leaf.cert, ca, root), intermediates: [ca.cert, root.cert], cache };
+  await verifyChain(withRoot);
   const other = await makeRoot("Other", "P-256");
   await rejects(
-    verifyChain({
-      leaf: leaf.cert,
-      intermediates: [ca.cert, root.cert],
-      trustAnchors: [await other.cert.fingerprint()],
-      now: NOW,
-      field: "chain",
-      cache,
-    }),
+    verifyChain({ ...withRoot, trustAnchors: [await other.cert.fingerprint()] }),
     /Test Root$/,
     /not a pinned/,
   );
@@ -756,43 +589,20 @@ Deno.test("ChainCache drops the least recently used chains beyond its size", asy
   const { root, ca } = await pkiPromise;
   const cache = new ChainCache({ maxChains: 2 });
   const leaves = await Promise.all(
-    [1, 2, 3].map(async (i) =>
-      (await issue({ cn: `leaf ${i}`, field: "leaf", keys: await makeKeys("P-256"), issuer: ca }))
-        .cert
-    ),
+    [1, 2, 3].map(async (i) => (await leafUnder(ca, { cn: `leaf ${i}` })).cert),
   );
   for (const leaf of leaves) {
-    await verifyChain({
-      leaf,
-      intermediates: [ca.cert],
-      trustAnchors: [root.cert],
-      now: NOW,
-      field: "c",
-      cache,
-    });
+    await verifyChain({ ...underCa(leaf, ca, root, "c"), cache });
   }
   assert.equal(cache.stats.chains, 2);
   assert.equal(cache.stats.hits, 0);
-  await verifyChain({
-    leaf: leaves[2]!,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "c",
-    cache,
-  });
+  await verifyChain({ ...underCa(leaves[2]!, ca, root, "c"), cache });
   assert.equal(cache.stats.hits, 1);
 });
 
 Deno.test("a verified chain is frozen, so a cached result cannot be altered by a caller", async () => {
   const { root, ca, leaf } = await pkiPromise;
-  const chain = await verifyChain({
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "c",
-  });
+  const chain = await verifyChain(underCa(leaf.cert, ca, root, "c"));
   assert.ok(Object.isFrozen(chain));
   assert.throws(() => (chain.certificates as Certificate[]).pop());
 });
@@ -800,14 +610,7 @@ Deno.test("a verified chain is frozen, so a cached result cannot be altered by a
 Deno.test("ChainCache merges concurrent verifications of the same chain into one", async () => {
   const { root, ca, leaf } = await pkiPromise;
   const cache = new ChainCache();
-  const options = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    now: NOW,
-    field: "c",
-    cache,
-  };
+  const options = { ...underCa(leaf.cert, ca, root, "c"), cache };
   const results = await Promise.all(Array.from({ length: 8 }, () => verifyChain(options)));
   for (const r of results) assert.equal(r, results[0]);
   assert.equal(cache.stats.merged, 7);
@@ -816,21 +619,9 @@ Deno.test("ChainCache merges concurrent verifications of the same chain into one
 
 Deno.test("ChainCache does not share a concurrent failure with a caller whose time is valid", async () => {
   const { root, ca } = await pkiPromise;
-  const leaf = await issue({
-    cn: "leaf",
-    field: "leaf",
-    keys: await makeKeys("P-256"),
-    issuer: ca,
-    notAfter: new Date("2031-01-01T00:00:00Z"),
-  });
+  const leaf = await leafUnder(ca, { notAfter: new Date("2031-01-01T00:00:00Z") });
   const cache = new ChainCache();
-  const base = {
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    field: "c",
-    cache,
-  };
+  const base = { ...underCa(leaf.cert, ca, root, "c"), cache };
   const [late, onTime] = await Promise.allSettled([
     verifyChain({ ...base, now: new Date("2032-01-01T00:00:00Z") }),
     verifyChain({ ...base, now: NOW }),
@@ -843,13 +634,6 @@ Deno.test("a CRL of an issuer outside the chain is not counted as a revocation c
   const { root, ca, leaf } = await pkiPromise;
   const stranger = await makeRoot("Stranger", "P-256");
   const crl = await makeCrl({ issuer: stranger, revoked: [leaf.cert.serialNumber] });
-  const chain = await verifyChain({
-    leaf: leaf.cert,
-    intermediates: [ca.cert],
-    trustAnchors: [root.cert],
-    crls: [crl],
-    now: NOW,
-    field: "c",
-  });
+  const chain = await verifyChain({ ...underCa(leaf.cert, ca, root, "c"), crls: [crl] });
   assert.deepEqual(chain.revocationChecked, [false, false, false]);
 });
