@@ -11,23 +11,9 @@ import { ParseError, UnavailableError, VerificationError } from "../../errors/mo
 import { parseSnpReport } from "../../snp/abi/report.ts";
 import { certChainUrl, vcekUrl } from "../../snp/kds/urls.ts";
 import { conformanceTest } from "../conformance.ts";
+import { runContrast } from "../helpers/contrast_cli.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { vectorPath } from "../snp/vectors.ts";
-
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function contrast(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 function verifyArgs(name: string, now: string, vlek = false): string[] {
   return [
@@ -50,12 +36,12 @@ function verifyArgs(name: string, now: string, vlek = false): string[] {
 }
 
 conformanceTest("evidence verify exits 0 for a genuine report and prints the verdict", async () => {
-  const r = await contrast(...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z"));
+  const r = await runContrast(...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z"));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /SNP report verified: genuine Milan report/);
   assert.match(r.stdout, /69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd/);
   // Offline there is no AMD CRL: when revocation checking is required, that is exit 3.
-  const strict = await contrast(
+  const strict = await runContrast(
     ...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z"),
     "--require-crl",
   );
@@ -66,7 +52,7 @@ conformanceTest("evidence verify exits 0 for a genuine report and prints the ver
 conformanceTest("evidence verify --json prints the decoded fields and the verdict", async () => {
   const args = verifyArgs("milan-v3-vlek-aws", "2024-12-11T22:14:21Z", true);
   // The built-in defaults require VMPL 0; this AWS report comes from VMPL 1.
-  const byDefault = await contrast(...args, "--json");
+  const byDefault = await runContrast(...args, "--json");
   assert.equal(byDefault.code, 1);
   assert.equal(JSON.parse(byDefault.stdout).error.field, "report.vmpl");
   const report = parseSnpReport(await Deno.readFile(vectorPath("milan-v3-vlek-aws", "report.bin")));
@@ -84,7 +70,7 @@ conformanceTest("evidence verify --json prints the decoded fields and the verdic
       }],
     }),
   );
-  const r = await contrast(...args, "--reference-values", values, "--json");
+  const r = await runContrast(...args, "--reference-values", values, "--json");
   await Deno.remove(dir, { recursive: true });
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout);
@@ -97,7 +83,7 @@ conformanceTest("evidence verify --json prints the decoded fields and the verdic
 conformanceTest(
   "evidence verify exits 1 for the debug vector under default reference values",
   async () => {
-    const r = await contrast(
+    const r = await runContrast(
       ...verifyArgs("milan-v2-gosevguest-debug", "2022-09-25T00:55:28Z"),
       "--json",
     );
@@ -116,7 +102,7 @@ conformanceTest("evidence verify exits 2 for a truncated report file", async () 
     await Deno.writeFile(`${dir}/report.bin`, report.subarray(0, 1000));
     const args = verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z");
     args[args.indexOf("--report") + 1] = `${dir}/report.bin`;
-    const r = await contrast(...args);
+    const r = await runContrast(...args);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /report: expected 1184 bytes, got 1000/);
   } finally {
@@ -127,7 +113,7 @@ conformanceTest("evidence verify exits 2 for a truncated report file", async () 
 conformanceTest(
   "evidence verify exits 1 at a time outside the certificates' validity",
   async () => {
-    const r = await contrast(...verifyArgs("milan-v3-vlek-aws", "2026-01-01T00:00:00Z", true));
+    const r = await runContrast(...verifyArgs("milan-v3-vlek-aws", "2026-01-01T00:00:00Z", true));
     assert.equal(r.code, 1);
     assert.match(r.stderr, /validity/);
   },
@@ -157,20 +143,20 @@ conformanceTest(
       };
       await Deno.writeTextFile(`${dir}/good.json`, JSON.stringify(good));
       const args = [...verifyArgs("turin-v5-oak", "2025-07-18T17:04:46Z"), "--reference-values"];
-      const ok = await contrast(...args, `${dir}/good.json`);
+      const ok = await runContrast(...args, `${dir}/good.json`);
       assert.equal(ok.code, 0, ok.stderr);
 
       const tooLow = structuredClone(good);
       tooLow.ReferenceValues.snp[0]!.MinimumTCB.SNPVersion = 3;
       await Deno.writeTextFile(`${dir}/low.json`, JSON.stringify(tooLow));
-      const low = await contrast(...args, `${dir}/low.json`);
+      const low = await runContrast(...args, `${dir}/low.json`);
       assert.equal(low.code, 1);
       assert.match(low.stderr, /report\.reported_tcb\.snp.*expected >= 3, got 2/);
 
       const bad = structuredClone(good);
       bad.ReferenceValues.snp[0]!.MinimumTCB.SNPVersion = 300;
       await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify(bad));
-      const invalid = await contrast(...args, `${dir}/bad.json`);
+      const invalid = await runContrast(...args, `${dir}/bad.json`);
       assert.equal(invalid.code, 2);
       assert.match(
         invalid.stderr,
@@ -184,17 +170,17 @@ conformanceTest(
 
 conformanceTest("evidence verify checks --report-data exactly", async () => {
   const args = verifyArgs("milan-v5-gcp-teekit", "2025-12-06T06:04:27Z");
-  assert.equal((await contrast(...args, "--report-data", "00".repeat(64))).code, 0);
-  const wrong = await contrast(...args, "--report-data", "01".repeat(64));
+  assert.equal((await runContrast(...args, "--report-data", "00".repeat(64))).code, 0);
+  const wrong = await runContrast(...args, "--report-data", "01".repeat(64));
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /report\.report_data/);
-  assert.equal((await contrast(...args, "--report-data", "00")).code, 2);
+  assert.equal((await runContrast(...args, "--report-data", "00")).code, 2);
 });
 
 conformanceTest(
   "evidence verify offline without the certificates says what is missing",
   async () => {
-    const r = await contrast(
+    const r = await runContrast(
       "evidence",
       "verify",
       "--platform",
@@ -210,7 +196,7 @@ conformanceTest(
 );
 
 conformanceTest("evidence show decodes without verifying", async () => {
-  const r = await contrast(
+  const r = await runContrast(
     "evidence",
     "show",
     "--platform",
@@ -224,7 +210,7 @@ conformanceTest("evidence show decodes without verifying", async () => {
   assert.equal(json.verified, false);
   assert.equal(json.report.product, "Turin");
   assert.equal(json.report.reported_tcb.fmc, 0);
-  const text = await contrast(
+  const text = await runContrast(
     "evidence",
     "show",
     "--platform",
@@ -236,13 +222,13 @@ conformanceTest("evidence show decodes without verifying", async () => {
 });
 
 Deno.test("evidence rejects an unknown platform, a missing or unreadable report and a bad --now", async () => {
-  const unknown = await contrast("evidence", "show", "--platform", "sgx", "--report", "x");
+  const unknown = await runContrast("evidence", "show", "--platform", "sgx", "--report", "x");
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /--platform: unknown platform "sgx"/);
-  const missing = await contrast("evidence", "verify", "--platform", "snp");
+  const missing = await runContrast("evidence", "verify", "--platform", "snp");
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--report/);
-  const unreadable = await contrast(
+  const unreadable = await runContrast(
     "evidence",
     "verify",
     "--platform",
@@ -260,7 +246,7 @@ Deno.test("evidence rejects an unknown platform, a missing or unreadable report 
     view.setBigUint64(8, 0x30000n, true);
     view.setUint32(0x34, 1, true);
     await Deno.writeFile(`${dir}/report.bin`, report);
-    const badNow = await contrast(
+    const badNow = await runContrast(
       "evidence",
       "verify",
       "--platform",
@@ -308,10 +294,10 @@ Deno.test("evidence verify takes certificates from --aux and trusts a simulated 
       "--now",
       "2026-06-01T00:00:00Z",
     ];
-    const trusted = await contrast(...args, "--reference-values", `${dir}/rv.json`);
+    const trusted = await runContrast(...args, "--reference-values", `${dir}/rv.json`);
     assert.equal(trusted.code, 0, trusted.stderr);
     assert.match(trusted.stdout, /SIMULATED root/);
-    const untrusted = await contrast(...args);
+    const untrusted = await runContrast(...args);
     assert.equal(untrusted.code, 1);
     assert.match(untrusted.stderr, /not a pinned trust anchor/);
   } finally {
@@ -352,7 +338,7 @@ conformanceTest(
         "--now",
         "2025-01-25T02:21:48Z",
       ];
-      const r = await contrast(...args, "--collateral-dir", dir);
+      const r = await runContrast(...args, "--collateral-dir", dir);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /genuine Genoa report/);
       assert.match(r.stdout, /not checked \(no AMD CRL available\)/);

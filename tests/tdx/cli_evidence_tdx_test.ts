@@ -7,11 +7,16 @@ import { conformanceFile, conformanceTest } from "../conformance.ts";
 
 const P = (dir: string) => conformanceFile(dir).pathname;
 const UPTODATE = "tdx/v4-phala-b0c06f-uptodate";
+const TCB_NOT_SUPPORTED = "tdx/v5-phala-90c06f-tcb-not-supported";
+
+/** The quote and collateral directory of the conformance vector in `dir`. */
+function vector(dir: string): { quote: string; collateralDir: string } {
+  return { quote: `${P(dir)}/quote.bin`, collateralDir: P(dir) };
+}
 
 conformanceTest("verify --json on a real quote reports UpToDate with advisory IDs", async () => {
   const r = await runTdxEvidenceVerify({
-    quote: `${P(UPTODATE)}/quote.bin`,
-    collateralDir: P(UPTODATE),
+    ...vector(UPTODATE),
     now: "2025-06-19T11:32:27Z",
     json: true,
   });
@@ -26,10 +31,8 @@ conformanceTest("verify --json on a real quote reports UpToDate with advisory ID
 conformanceTest(
   "verify exits 1 on a TcbNotSupported quote and still says why in JSON",
   async () => {
-    const dir = "tdx/v5-phala-90c06f-tcb-not-supported";
     const r = await runTdxEvidenceVerify({
-      quote: `${P(dir)}/quote.bin`,
-      collateralDir: P(dir),
+      ...vector(TCB_NOT_SUPPORTED),
       now: "2026-02-18T11:58:51Z",
       json: true,
     });
@@ -46,8 +49,7 @@ conformanceTest(
   async () => {
     const dir = "tdx/v4-trustee-00a06d-outofdate";
     const r = await runTdxEvidenceVerify({
-      quote: `${P(dir)}/quote.bin`,
-      collateralDir: P(dir),
+      ...vector(dir),
       now: "2025-10-28T07:45:09Z",
       allowTcbStatus: "UpToDate,OutOfDate",
       skipPckRevocation: true,
@@ -59,14 +61,13 @@ conformanceTest(
 );
 
 conformanceTest("verify exits 3 offline without a collateral directory", async () => {
-  const r = await runTdxEvidenceVerify({ quote: `${P(UPTODATE)}/quote.bin`, offline: true });
+  const r = await runTdxEvidenceVerify({ quote: vector(UPTODATE).quote, offline: true });
   assert.equal(r.exitCode, ExitCode.Unavailable);
 });
 
 conformanceTest("verify exits 2 on a malformed --now", async () => {
   const r = await runTdxEvidenceVerify({
-    quote: `${P(UPTODATE)}/quote.bin`,
-    collateralDir: P(UPTODATE),
+    ...vector(UPTODATE),
     now: "yesterday",
   });
   assert.equal(r.exitCode, ExitCode.BadInput);
@@ -92,6 +93,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
     const reportData = new Uint8Array(64).fill(5);
     await Deno.writeFile(`${dir}/q.bin`, await authority.createQuote({ reportData }));
     await authority.writeCollateralDir(`${dir}/c`);
+    const simulated = { quote: `${dir}/q.bin`, collateralDir: `${dir}/c` };
     const ref = {
       Platform: "Simulated-TDX",
       MrTd: "11".repeat(48),
@@ -103,8 +105,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
       JSON.stringify([{ ...ref, MrTd: "22".repeat(48) }]),
     );
     const ok = await runTdxEvidenceVerify({
-      quote: `${dir}/q.bin`,
-      collateralDir: `${dir}/c`,
+      ...simulated,
       referenceValues: `${dir}/ok.json`,
       reportData: encodeHex(reportData),
       json: true,
@@ -112,8 +113,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
     assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
     const bad = await runTdxEvidenceVerify({
-      quote: `${dir}/q.bin`,
-      collateralDir: `${dir}/c`,
+      ...simulated,
       referenceValues: `${dir}/bad.json`,
       json: true,
     });
@@ -122,8 +122,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
     assert.equal(err.expected, "22".repeat(48));
     assert.equal(err.actual, "11".repeat(48));
     const wrongData = await runTdxEvidenceVerify({
-      quote: `${dir}/q.bin`,
-      collateralDir: `${dir}/c`,
+      ...simulated,
       referenceValues: `${dir}/ok.json`,
       reportData: "00".repeat(64),
     });
@@ -136,7 +135,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
 
 conformanceTest("show prints every field of a v5 quote", async () => {
   const r = await runTdxEvidenceShow({
-    quote: `${P("tdx/v5-phala-90c06f-tcb-not-supported")}/quote.bin`,
+    quote: vector(TCB_NOT_SUPPORTED).quote,
     json: true,
   });
   assert.equal(r.exitCode, ExitCode.Ok);
@@ -144,7 +143,7 @@ conformanceTest("show prints every field of a v5 quote", async () => {
   assert.equal(d.header.version, 5);
   assert.equal(d.body.layout, "1.5");
   assert.equal(d.body.teeTcbSvn2, "0d010300000000000000000000000000");
-  const text = await runTdxEvidenceShow({ quote: `${P(UPTODATE)}/quote.bin` });
+  const text = await runTdxEvidenceShow({ quote: vector(UPTODATE).quote });
   assert.match(text.stdout, /body\.mrTd: 91eb2b44/);
   assert.match(text.stdout, /trailingBytes: 70/);
 });
@@ -152,10 +151,8 @@ conformanceTest("show prints every field of a v5 quote", async () => {
 conformanceTest(
   "verify refuses --allow-tcb-status TcbNotSupported (exit 2): such a quote never passes",
   async () => {
-    const dir = "tdx/v5-phala-90c06f-tcb-not-supported";
     const r = await runTdxEvidenceVerify({
-      quote: `${P(dir)}/quote.bin`,
-      collateralDir: P(dir),
+      ...vector(TCB_NOT_SUPPORTED),
       now: "2026-02-18T11:58:51Z",
       allowTcbStatus: "UpToDate,TcbNotSupported",
     });

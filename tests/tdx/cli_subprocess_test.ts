@@ -1,30 +1,20 @@
 import { strict as assert } from "node:assert";
 import { conformanceFile, conformanceTest } from "../conformance.ts";
-
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function contrast(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: dec(out.stdout), stderr: dec(out.stderr) };
-}
+import { runContrast } from "../helpers/contrast_cli.ts";
 
 const D = (name: string) => conformanceFile(`tdx/${name}`).pathname;
+
+/** Runs `contrast evidence <command> --platform tdx --quote <quote> <extra…>`. */
+function tdxEvidence(command: "show" | "verify", quote: string, ...extra: string[]) {
+  return runContrast("evidence", command, "--platform", "tdx", "--quote", quote, ...extra);
+}
 
 conformanceTest(
   "contrast evidence verify --platform tdx --json: UpToDate vector exits 0",
   async () => {
     const d = D("v4-phala-b0c06f-uptodate");
-    const r = await contrast(
-      "evidence",
+    const r = await tdxEvidence(
       "verify",
-      "--platform",
-      "tdx",
-      "--quote",
       `${d}/quote.bin`,
       "--collateral-dir",
       d,
@@ -44,12 +34,8 @@ conformanceTest(
   "contrast evidence verify --platform tdx: expired collateral exits 1 naming the field",
   async () => {
     const d = D("v4-phala-b0c06f-uptodate");
-    const r = await contrast(
-      "evidence",
+    const r = await tdxEvidence(
       "verify",
-      "--platform",
-      "tdx",
-      "--quote",
       `${d}/quote.bin`,
       "--collateral-dir",
       d,
@@ -68,15 +54,7 @@ conformanceTest("contrast evidence verify --platform tdx: a truncated quote exit
       tmp,
       (await Deno.readFile(`${D("v4-gotdx-spr-50806f")}/quote.bin`)).slice(0, 700),
     );
-    const r = await contrast(
-      "evidence",
-      "verify",
-      "--platform",
-      "tdx",
-      "--quote",
-      tmp,
-      "--offline",
-    );
+    const r = await tdxEvidence("verify", tmp, "--offline");
     assert.equal(r.code, 2);
     assert.match(r.stderr, /quote\./);
   } finally {
@@ -87,15 +65,7 @@ conformanceTest("contrast evidence verify --platform tdx: a truncated quote exit
 conformanceTest(
   "contrast evidence show --platform tdx --quote prints the decoded quote",
   async () => {
-    const r = await contrast(
-      "evidence",
-      "show",
-      "--platform",
-      "tdx",
-      "--quote",
-      `${D("v4-gcp-cos113-padded")}/quote.bin`,
-      "--json",
-    );
+    const r = await tdxEvidence("show", `${D("v4-gcp-cos113-padded")}/quote.bin`, "--json");
     assert.equal(r.code, 0, r.stderr);
     const d = JSON.parse(r.stdout);
     assert.equal(d.trailingBytes, 3065);
@@ -107,16 +77,7 @@ conformanceTest(
   "contrast evidence verify rejects an SNP-only option with --platform tdx",
   async () => {
     const d = D("v4-phala-b0c06f-uptodate");
-    const r = await contrast(
-      "evidence",
-      "verify",
-      "--platform",
-      "tdx",
-      "--quote",
-      `${d}/quote.bin`,
-      "--vcek",
-      "x.der",
-    );
+    const r = await tdxEvidence("verify", `${d}/quote.bin`, "--vcek", "x.der");
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--vcek/);
   },

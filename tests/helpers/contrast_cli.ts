@@ -1,0 +1,29 @@
+/**
+ * Runs the `contrast` CLI (`cli/main.ts`) as a subprocess, so tests see real exit codes and the
+ * exact text written to stdout and stderr.
+ *
+ * @module
+ */
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+/** What one run of the CLI produced. */
+export interface CliRun {
+  /** The process exit code. */
+  readonly code: number;
+  /** Everything written to stdout, decoded as UTF-8. */
+  readonly stdout: string;
+  /** Everything written to stderr, decoded as UTF-8. */
+  readonly stderr: string;
+}
+
+/** Runs `contrast <args…>` with all permissions and `--quiet`, and waits for it to exit. */
+export async function runContrast(...args: string[]): Promise<CliRun> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
