@@ -5,6 +5,7 @@
  * @module
  */
 import "reflect-metadata";
+import type { ServiceConfig } from "../../coordinator/service.ts";
 import { type Deployment, MEASUREMENT } from "../../simulation/deployment.ts";
 
 export {
@@ -14,6 +15,17 @@ export {
   MEASUREMENT,
   snpAuthority,
 } from "../../simulation/deployment.ts";
+
+/** Service settings for tests: every port free and chosen by the OS, on 127.0.0.1 only. */
+export const LOOPBACK_SERVICE_CONFIG: ServiceConfig = {
+  host: "127.0.0.1",
+  userPort: 0,
+  meshPort: 0,
+  probePort: 0,
+  maxUserBodyBytes: 16 * 1024 * 1024,
+  maxMeshBodyBytes: 256 * 1024,
+  requestTimeoutMs: 10_000,
+};
 
 /** An in-process Coordinator on free ports, for tests that need no separate process. */
 export async function inProcessCoordinator(
@@ -47,15 +59,7 @@ export async function inProcessCoordinator(
     });
     const service = await startService(
       coordinator,
-      {
-        host: "127.0.0.1",
-        userPort: 0,
-        meshPort: 0,
-        probePort: 0,
-        maxUserBodyBytes: 16 * 1024 * 1024,
-        maxMeshBodyBytes: 256 * 1024,
-        requestTimeoutMs: 10_000,
-      },
+      LOOPBACK_SERVICE_CONFIG,
       logger,
       metrics,
     );

@@ -40,6 +40,20 @@ function trustOf(d: Deployment): {
   };
 }
 
+/** Runs `fn` as a test that serves HTTPS (sockets and timers outlive the sanitizers' view). */
+function serverTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, sanitizeResources: false, sanitizeOps: false, fn });
+}
+
+/** The evidence of pod `pod` of `d`, from a VM with the deployment's launch measurement. */
+async function podEvidence(d: Deployment, pod: "web" | "db"): Promise<SimulatedSnpEvidenceSource> {
+  return new SimulatedSnpEvidenceSource(d.authority, {
+    hostData: d.pods[pod]!.digest,
+    measurement: await MEASUREMENT,
+  });
+}
+
+/** Lists every file and directory name below `dir` (empty when `dir` does not exist). */
 async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   try {
@@ -52,11 +66,9 @@ async function listTree(dir: string): Promise<string[]> {
   return out;
 }
 
-Deno.test({
-  name: "retries until a manifest admits the pod, then writes its files (key 0400)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+serverTest(
+  "retries until a manifest admits the pod, then writes its files (key 0400)",
+  async () => {
     const d = await deployment();
     const c = await inProcessCoordinator(d);
     const out = await Deno.makeTempDir();
@@ -64,10 +76,7 @@ Deno.test({
       let attempts = 0;
       const written = await runInitializer({
         coordinator: c.meshAddress,
-        evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-          hostData: d.pods.web.digest,
-          measurement: await MEASUREMENT,
-        }),
+        evidenceSource: await podEvidence(d, "web"),
         paths: { tlsConfigDir: `${out}/tls`, secretsDir: `${out}/secrets` },
         logger: quiet,
         ...trustOf(d),
@@ -104,34 +113,29 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
-});
+);
 
-Deno.test({
-  name: "gives up at the deadline with the last reason",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
-    try {
-      await assert.rejects(
-        runInitializer({
-          coordinator: c.meshAddress,
-          evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-            hostData: d.pods.db.digest,
-          }),
-          paths: { tlsConfigDir: "/nonexistent/tls", secretsDir: "/nonexistent/s" },
-          logger: quiet,
-          ...trustOf(d),
-          deadlineMs: 1,
-          sleep: () => Promise.resolve(),
+serverTest("gives up at the deadline with the last reason", async () => {
+  const d = await deployment();
+  const c = await inProcessCoordinator(d);
+  try {
+    await assert.rejects(
+      runInitializer({
+        coordinator: c.meshAddress,
+        evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+          hostData: d.pods.db.digest,
         }),
-        (e: unknown) => e instanceof InitializerFailedError && /no manifest yet/.test(e.message),
-      );
-    } finally {
-      await c.close();
-    }
-  },
+        paths: { tlsConfigDir: "/nonexistent/tls", secretsDir: "/nonexistent/s" },
+        logger: quiet,
+        ...trustOf(d),
+        deadlineMs: 1,
+        sleep: () => Promise.resolve(),
+      }),
+      (e: unknown) => e instanceof InitializerFailedError && /no manifest yet/.test(e.message),
+    );
+  } finally {
+    await c.close();
+  }
 });
 
 Deno.test("malformed requests and local problems are permanent; refusals are retried", () => {
@@ -141,46 +145,39 @@ Deno.test("malformed requests and local problems are permanent; refusals are ret
   assert.equal(isPermanent(new Error("ECONNREFUSED")), false);
 });
 
-Deno.test({
-  name: "rejects a certificate that is not for the pod's own key",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-    const strangerCert = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-    const server = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
-      req.resume();
-      req.on("end", () => {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(
-          req.url === "/mesh/challenge"
-            ? { nonce: encodeHex(new Uint8Array(32)), expiresInSeconds: 60 }
-            : { certChain: strangerCert.certPem, meshCa: "x", rootCa: "y" },
-        ));
-      });
+serverTest("rejects a certificate that is not for the pod's own key", async () => {
+  const d = await deployment();
+  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  const strangerCert = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  const server = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(
+        req.url === "/mesh/challenge"
+          ? { nonce: encodeHex(new Uint8Array(32)), expiresInSeconds: 60 }
+          : { certChain: strangerCert.certPem, meshCa: "x", rootCa: "y" },
+      ));
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    try {
-      await assert.rejects(
-        requestMeshCredentials(
-          `127.0.0.1:${(server.address() as AddressInfo).port}`,
-          await generatePodKeys(),
-          new SimulatedSnpEvidenceSource(d.authority, { hostData: d.pods.db.digest }),
-        ),
-        (e: unknown) => e instanceof VerificationError && e.field === "certChain",
-      );
-    } finally {
-      await new Promise<void>((r) => server.close(() => r()));
-    }
-  },
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  try {
+    await assert.rejects(
+      requestMeshCredentials(
+        `127.0.0.1:${(server.address() as AddressInfo).port}`,
+        await generatePodKeys(),
+        new SimulatedSnpEvidenceSource(d.authority, { hostData: d.pods.db.digest }),
+      ),
+      (e: unknown) => e instanceof VerificationError && e.field === "certChain",
+    );
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
 
-Deno.test({
-  name: "refuses an impostor Coordinator (genuine evidence, another policy) and writes nothing",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+serverTest(
+  "refuses an impostor Coordinator (genuine evidence, another policy) and writes nothing",
+  async () => {
     const genuine = await deployment();
     // Same simulated root and measurement, but another (attacker's) coordinator policy.
     const evil = initdata("a coordinator that leaks secrets");
@@ -199,10 +196,7 @@ Deno.test({
       await assert.rejects(
         runInitializer({
           coordinator: impostor.meshAddress,
-          evidenceSource: new SimulatedSnpEvidenceSource(genuine.authority, {
-            hostData: genuine.pods.db.digest,
-            measurement: await MEASUREMENT,
-          }),
+          evidenceSource: await podEvidence(genuine, "db"),
           paths: { tlsConfigDir: `${out}/tls`, secretsDir: `${out}/secrets` },
           logger: quiet,
           ...trustOf(genuine),
@@ -221,129 +215,111 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
-});
+);
 
-Deno.test({
-  name: "refuses a Coordinator whose evidence fails the pinned reference values",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
-    await c.setFirstManifest();
-    const { verify } = trustOf(d);
-    // The pod pins a launch measurement the Coordinator's VM does not have.
-    const trustText = d.coordinatorTrust().replace(
-      /"TrustedMeasurement":"[0-9a-f]{96}"/,
-      `"TrustedMeasurement":"${"ee".repeat(48)}"`,
-    );
-    try {
-      await assert.rejects(
-        requestAttestedMeshCredentials(
-          c.meshAddress,
-          await generatePodKeys(),
-          new SimulatedSnpEvidenceSource(d.authority, {
-            hostData: d.pods.db.digest,
-            measurement: await MEASUREMENT,
-          }),
-          parseCoordinatorTrust(trustText),
-          verify,
-        ),
-        (e: unknown) => e instanceof ValidationError && /easurement/i.test(e.message + e.field),
-      );
-    } finally {
-      await c.close();
-    }
-  },
-});
-
-Deno.test({
-  name: "refuses CA files swapped by a relay between pod and Coordinator",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
-    await c.setFirstManifest();
-    const { trust, verify } = trustOf(d);
-    const attacker = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined, "ca");
-    // A TLS-terminating relay: forwards everything to the Coordinator over its own connection,
-    // but replaces the mesh CA in the certificate answer with the attacker's.
-    const { PinnedHttpsClient } = await import("../../atls/pinned_client.ts");
-    const upstream = new PinnedHttpsClient(c.meshAddress);
-    const relay = https.createServer(
-      { key: attacker.keyPem, cert: attacker.certPem },
-      (req, res) => {
-        let body = "";
-        req.on("data", (chunk: Uint8Array) => body += new TextDecoder().decode(chunk));
-        req.on("end", async () => {
-          try {
-            const answer = await upstream.request(
-              "POST",
-              req.url!,
-              body ? JSON.parse(body) : undefined,
-            ) as Record<string, unknown>;
-            if (req.url === "/mesh/certificate") answer.meshCa = attacker.certPem;
-            res.writeHead(200, { "content-type": "application/json" });
-            res.end(JSON.stringify(answer));
-          } catch (error) {
-            res.writeHead(502, { "content-type": "application/json" });
-            res.end(JSON.stringify({ error: String(error) }));
-          }
-        });
-      },
-    );
-    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
-    const relayAddress = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
-    const source = new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.pods.db.digest,
-      measurement: await MEASUREMENT,
-    });
-    try {
-      // Through the relay the Coordinator's evidence binds the Coordinator's TLS key, not the
-      // relay's: refused before any exchange.
-      await assert.rejects(
-        requestAttestedMeshCredentials(
-          relayAddress,
-          await generatePodKeys(),
-          source,
-          trust,
-          verify,
-        ),
-        (e: unknown) =>
-          (e instanceof VerificationError || e instanceof ValidationError) &&
-          /report_?data/i.test(e.field),
-      );
-      // Without attesting the Coordinator, the same relay would have planted its CA.
-      const unauthenticated = await requestMeshCredentials(
-        relayAddress,
-        await generatePodKeys(),
-        source,
-      );
-      assert.equal(unauthenticated.meshCa, attacker.certPem);
-      // Directly, the attested CAs are accepted.
-      const ok = await requestAttestedMeshCredentials(
+serverTest("refuses a Coordinator whose evidence fails the pinned reference values", async () => {
+  const d = await deployment();
+  const c = await inProcessCoordinator(d);
+  await c.setFirstManifest();
+  const { verify } = trustOf(d);
+  // The pod pins a launch measurement the Coordinator's VM does not have.
+  const trustText = d.coordinatorTrust().replace(
+    /"TrustedMeasurement":"[0-9a-f]{96}"/,
+    `"TrustedMeasurement":"${"ee".repeat(48)}"`,
+  );
+  try {
+    await assert.rejects(
+      requestAttestedMeshCredentials(
         c.meshAddress,
+        await generatePodKeys(),
+        await podEvidence(d, "db"),
+        parseCoordinatorTrust(trustText),
+        verify,
+      ),
+      (e: unknown) => e instanceof ValidationError && /easurement/i.test(e.message + e.field),
+    );
+  } finally {
+    await c.close();
+  }
+});
+
+serverTest("refuses CA files swapped by a relay between pod and Coordinator", async () => {
+  const d = await deployment();
+  const c = await inProcessCoordinator(d);
+  await c.setFirstManifest();
+  const { trust, verify } = trustOf(d);
+  const attacker = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined, "ca");
+  // A TLS-terminating relay: forwards everything to the Coordinator over its own connection,
+  // but replaces the mesh CA in the certificate answer with the attacker's.
+  const { PinnedHttpsClient } = await import("../../atls/pinned_client.ts");
+  const upstream = new PinnedHttpsClient(c.meshAddress);
+  const relay = https.createServer(
+    { key: attacker.keyPem, cert: attacker.certPem },
+    (req, res) => {
+      let body = "";
+      req.on("data", (chunk: Uint8Array) => body += new TextDecoder().decode(chunk));
+      req.on("end", async () => {
+        try {
+          const answer = await upstream.request(
+            "POST",
+            req.url!,
+            body ? JSON.parse(body) : undefined,
+          ) as Record<string, unknown>;
+          if (req.url === "/mesh/certificate") answer.meshCa = attacker.certPem;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(answer));
+        } catch (error) {
+          res.writeHead(502, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: String(error) }));
+        }
+      });
+    },
+  );
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
+  const relayAddress = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  const source = await podEvidence(d, "db");
+  try {
+    // Through the relay the Coordinator's evidence binds the Coordinator's TLS key, not the
+    // relay's: refused before any exchange.
+    await assert.rejects(
+      requestAttestedMeshCredentials(
+        relayAddress,
         await generatePodKeys(),
         source,
         trust,
         verify,
-      );
-      assert.equal(ok.credentials.meshCa, ok.coordinator.state.meshCa);
-      assert.equal(ok.credentials.rootCa, ok.coordinator.state.rootCa);
-      assert.equal(ok.coordinator.claims.platform, "snp");
-    } finally {
-      await new Promise<void>((r) => relay.close(() => r()));
-      await c.close();
-    }
-  },
+      ),
+      (e: unknown) =>
+        (e instanceof VerificationError || e instanceof ValidationError) &&
+        /report_?data/i.test(e.field),
+    );
+    // Without attesting the Coordinator, the same relay would have planted its CA.
+    const unauthenticated = await requestMeshCredentials(
+      relayAddress,
+      await generatePodKeys(),
+      source,
+    );
+    assert.equal(unauthenticated.meshCa, attacker.certPem);
+    // Directly, the attested CAs are accepted.
+    const ok = await requestAttestedMeshCredentials(
+      c.meshAddress,
+      await generatePodKeys(),
+      source,
+      trust,
+      verify,
+    );
+    assert.equal(ok.credentials.meshCa, ok.coordinator.state.meshCa);
+    assert.equal(ok.credentials.rootCa, ok.coordinator.state.rootCa);
+    assert.equal(ok.coordinator.claims.platform, "snp");
+  } finally {
+    await new Promise<void>((r) => relay.close(() => r()));
+    await c.close();
+  }
 });
 
-Deno.test({
-  name: "refuses CAs that differ from those the Coordinator attested (update in between)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
+serverTest(
+  "refuses CAs that differ from those the Coordinator attested (update in between)",
+  async () => {
     const { parseManifestRequest } = await import("../../coordinator/api/messages.ts");
     const { importWorkloadOwnerKey, signManifestUpdate } = await import(
       "../../coordinator/api/signatures.ts"
@@ -354,10 +330,7 @@ Deno.test({
     const c = await inProcessCoordinator(d);
     const first = await c.setFirstManifest();
     const { trust, verify } = trustOf(d);
-    const inner = new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.pods.db.digest,
-      measurement: await MEASUREMENT,
-    });
+    const inner = await podEvidence(d, "db");
     // The pod's evidence is taken after the Coordinator was attested and before the certificate
     // request: a manifest update right then gives the answer a new mesh CA.
     const racing = {
@@ -404,7 +377,7 @@ Deno.test({
       await c.close();
     }
   },
-});
+);
 
 Deno.test("the unauthenticated exchange is not what the initializer runs", async () => {
   // runInitializer needs a trust document and a verifier: the types make them required, and

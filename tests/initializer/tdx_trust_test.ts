@@ -22,6 +22,7 @@ import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
 import { requestAttestedMeshCredentials } from "../../initializer/mesh_client.ts";
 import { deployment } from "../../simulation/deployment.ts";
+import { LOOPBACK_SERVICE_CONFIG } from "../coordinator/fixture.ts";
 
 Deno.test({
   name: "attests a TDX Coordinator (MRCONFIGID = its policy digest, padded) before trusting CAs",
@@ -56,15 +57,7 @@ Deno.test({
     });
     const service = await startService(
       coordinator,
-      {
-        host: "127.0.0.1",
-        userPort: 0,
-        meshPort: 0,
-        probePort: 0,
-        maxUserBodyBytes: 16 * 1024 * 1024,
-        maxMeshBodyBytes: 256 * 1024,
-        requestTimeoutMs: 10_000,
-      },
+      LOOPBACK_SERVICE_CONFIG,
       logger,
       metrics,
     );
