@@ -51,6 +51,21 @@ Deno.test({
     const attest = (bytes: Uint8Array) =>
       attestCoordinator(coordinator.userAddress, parseManifest(bytes), verify);
     const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
+    /** Attests the Coordinator, then sends `manifest` with every policy (unsigned by default). */
+    const attestAndSend = async (
+      manifest: Uint8Array,
+      previousTransition: Uint8Array,
+      changes: Partial<Parameters<typeof sendManifest>[1]> = {},
+    ) => {
+      const a = await attest(manifest);
+      return sendManifest(a.client, {
+        manifest,
+        policies: allPolicies,
+        previousTransition,
+        signature: new Uint8Array(),
+        ...changes,
+      });
+    };
     try {
       await t.step("refuses /mesh before any manifest with 412", async () => {
         const { PinnedHttpsClient } = await import("../../atls/pinned_client.ts");
@@ -61,14 +76,8 @@ Deno.test({
       });
 
       await t.step("refuses a manifest without the initdata of every policy (400)", async () => {
-        const a = await attest(v1);
         await assert.rejects(
-          sendManifest(a.client, {
-            manifest: v1,
-            policies: allPolicies.slice(0, 2),
-            previousTransition: GENESIS_TRANSITION,
-            signature: new Uint8Array(),
-          }),
+          attestAndSend(v1, GENESIS_TRANSITION, { policies: allPolicies.slice(0, 2) }),
           (e: unknown) =>
             e instanceof CoordinatorBadRequestError && /missing the initdata/.test(e.message),
         );
@@ -92,53 +101,29 @@ Deno.test({
 
       let t1: Uint8Array = new Uint8Array();
       await t.step("sets the first manifest", async () => {
-        const a = await attest(v1);
-        const r = await sendManifest(a.client, {
-          manifest: v1,
-          policies: allPolicies,
-          previousTransition: GENESIS_TRANSITION,
-          signature: new Uint8Array(),
-        });
+        const r = await attestAndSend(v1, GENESIS_TRANSITION);
         t1 = await transitionHash(await manifestHash(v1), GENESIS_TRANSITION);
         assert.equal(r.transition, encodeHex(t1));
         assert.ok(r.seedShares);
       });
 
       await t.step("refuses a replay of the first set (409)", async () => {
-        const a = await attest(v1);
         await assert.rejects(
-          sendManifest(a.client, {
-            manifest: v1,
-            policies: allPolicies,
-            previousTransition: GENESIS_TRANSITION,
-            signature: new Uint8Array(),
-          }),
+          attestAndSend(v1, GENESIS_TRANSITION),
           rejected(409, /previous_transition/),
         );
       });
 
       await t.step("refuses an unsigned update (401)", async () => {
-        const a = await attest(v2);
         await assert.rejects(
-          sendManifest(a.client, {
-            manifest: v2,
-            policies: allPolicies,
-            previousTransition: t1,
-            signature: new Uint8Array(),
-          }),
+          attestAndSend(v2, t1),
           rejected(401, /signature/),
         );
       });
 
       await t.step("refuses a signature over another transition (401)", async () => {
-        const a = await attest(v2);
         await assert.rejects(
-          sendManifest(a.client, {
-            manifest: v2,
-            policies: allPolicies,
-            previousTransition: t1,
-            signature: await signManifestUpdate(owner, t1),
-          }),
+          attestAndSend(v2, t1, { signature: await signManifestUpdate(owner, t1) }),
           rejected(401, /not a signature over the transition/),
         );
       });
@@ -171,18 +156,16 @@ Deno.test({
               .push(`race-${i}`);
           })
         );
-        const results = await Promise.allSettled(variants.map(async (bytes) => {
-          const a = await attest(bytes);
-          return sendManifest(a.client, {
-            manifest: bytes,
-            policies: allPolicies,
-            previousTransition: t2,
-            signature: await signManifestUpdate(
-              owner,
-              await transitionHash(await manifestHash(bytes), t2),
-            ),
-          });
-        }));
+        const results = await Promise.allSettled(
+          variants.map(async (bytes) =>
+            attestAndSend(bytes, t2, {
+              signature: await signManifestUpdate(
+                owner,
+                await transitionHash(await manifestHash(bytes), t2),
+              ),
+            })
+          ),
+        );
         assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
         const loser = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
         assert.ok(loser.reason instanceof CoordinatorRejectedError);
