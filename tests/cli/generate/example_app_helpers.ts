@@ -3,8 +3,9 @@
  * registry (Debian's docker-registry, started by tests/helpers/registry.ts) and prepares a copy
  * of `examples/emojivoto` that points at it.
  */
+import type { GenerateFlags } from "../../../cli/commands/generate.ts";
 import type { ImageSpec } from "../../../oci/writer.ts";
-import { pushTestImage, type TestRegistry } from "../../helpers/registry.ts";
+import { pushTestImage, startRegistry, type TestRegistry } from "../../helpers/registry.ts";
 import { loadDefaultSettings } from "../../../policy/settings.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/sbin/nologin\n" +
@@ -112,4 +113,70 @@ export async function writeSettings(path: string, host: string): Promise<string>
   };
   await Deno.writeTextFile(path, JSON.stringify(settings, null, 2));
   return path;
+}
+
+/** The example app prepared in a temporary directory, with its images in a local registry. */
+export interface ExampleApp {
+  /** The running registry holding every example image. */
+  readonly registry: TestRegistry;
+  /** The temporary directory everything below lives in. */
+  readonly tmp: string;
+  /** The copy of `examples/emojivoto` whose images point at the registry. */
+  readonly app: string;
+  /** The `.yml` files of that copy, sorted. */
+  readonly files: readonly string[];
+  /** An empty workspace directory for `contrast generate`. */
+  readonly ws: string;
+  /** The settings file naming the registry's initializer and mesh images. */
+  readonly settings: string;
+  /** The image cache directory (not created up front). */
+  readonly cache: string;
+}
+
+/**
+ * Starts a registry, pushes the example images, copies the example app and writes its settings
+ * under a temporary directory named with `prefix`; runs `fn`; then stops the registry and
+ * removes the directory, whether `fn` succeeded or not.
+ */
+export async function withExampleApp(
+  prefix: string,
+  fn: (example: ExampleApp) => Promise<void>,
+): Promise<void> {
+  const registry = await startRegistry();
+  const tmp = await Deno.makeTempDir({ prefix });
+  try {
+    await pushExampleImages(registry);
+    const app = `${tmp}/app`;
+    const ws = `${tmp}/ws`;
+    await Deno.mkdir(app);
+    await Deno.mkdir(ws);
+    const files = await copyExample(app, registry.host);
+    const settings = await writeSettings(`${tmp}/settings.json`, registry.host);
+    await fn({ registry, tmp, app, files, ws, settings, cache: `${tmp}/cache` });
+  } finally {
+    await registry.stop();
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** The launch measurement the example app's generated reference values pin. */
+export const EXAMPLE_MEASUREMENT = "5a".repeat(48);
+
+/** The simulated root fingerprint the example app's generated reference values pin. */
+export const EXAMPLE_SIMULATED_ROOT = "c0".repeat(32);
+
+/** `contrast generate` flags for `example`: simulated SNP values, the registry as insecure. */
+export function exampleGenerateFlags(example: ExampleApp): GenerateFlags {
+  return {
+    referenceValues: "Simulated-SNP",
+    workspace: example.ws,
+    settings: example.settings,
+    addWorkloadOwnerKey: [],
+    addSeedshareOwnerKey: [],
+    insecureRegistry: [example.registry.host],
+    imageCache: example.cache,
+    rtmr: [],
+    trustedMeasurement: EXAMPLE_MEASUREMENT,
+    simulatedRoot: EXAMPLE_SIMULATED_ROOT,
+  };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { type GenerateFlags, runGenerate } from "../../../cli/commands/generate.ts";
+import { runGenerate } from "../../../cli/commands/generate.ts";
 import { ExitCode, exitCodeFor } from "../../../cli/exit_codes.ts";
 import { InvalidDocumentError } from "../../../errors/mod.ts";
 import { parseManifestWith } from "../../../manifest/mod.ts";
@@ -9,9 +9,8 @@ import type { PolicyData } from "../../../policy/policy_data_types.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import { readSnpReferenceValue } from "../../../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../../../tdx/reference_values.ts";
-import { startRegistry } from "../../helpers/registry.ts";
 import { createContainer, createSandbox, hexId } from "../../rego/agent_requests.ts";
-import { copyExample, pushExampleImages, writeSettings } from "./example_app_helpers.ts";
+import { exampleGenerateFlags, withExampleApp } from "./example_app_helpers.ts";
 import { validateKubernetesObject } from "./kubernetes_schema.ts";
 
 interface Template {
@@ -33,24 +32,6 @@ const EXAMPLE_SECRETS = {
   STORE_DSN: "postgres://voting@127.137.0.3:5432/votes",
 };
 
-const MEASUREMENT = "5a".repeat(48);
-const ROOT = "c0".repeat(32);
-
-function flags(ws: string, host: string, settings: string, cache: string): GenerateFlags {
-  return {
-    referenceValues: "Simulated-SNP",
-    workspace: ws,
-    settings,
-    addWorkloadOwnerKey: [],
-    addSeedshareOwnerKey: [],
-    insecureRegistry: [host],
-    imageCache: cache,
-    rtmr: [],
-    trustedMeasurement: MEASUREMENT,
-    simulatedRoot: ROOT,
-  };
-}
-
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const e of Deno.readDir(dir)) {
@@ -64,18 +45,10 @@ Deno.test({
     "generates the example app against a real registry: valid Kubernetes objects, parseable manifest, byte-identical re-run, admitted by the rules",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const registry = await startRegistry();
-    const tmp = await Deno.makeTempDir({ prefix: "contrast-example-" });
-    try {
-      await pushExampleImages(registry);
-      const app = `${tmp}/app`;
-      const ws = `${tmp}/ws`;
-      await Deno.mkdir(app);
-      await Deno.mkdir(ws);
-      const files = await copyExample(app, registry.host);
-      const settings = await writeSettings(`${tmp}/settings.json`, registry.host);
-      const f = flags(ws, registry.host, settings, `${tmp}/cache`);
+  fn: () =>
+    withExampleApp("contrast-example-", async (example) => {
+      const { app, ws, files } = example;
+      const f = exampleGenerateFlags(example);
       await runGenerate([app], f);
 
       // Every output object is a valid Kubernetes object.
@@ -162,27 +135,16 @@ Deno.test({
       // Offline from the cache gives the same result.
       await runGenerate([app], { ...f, offline: true });
       assert.deepEqual(await snapshot(app), before);
-    } finally {
-      await registry.stop();
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "nothing is written when generation fails, and the error maps to the bad-input exit code",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const registry = await startRegistry();
-    const tmp = await Deno.makeTempDir({ prefix: "contrast-example-" });
-    try {
-      await pushExampleImages(registry);
-      const app = `${tmp}/app`;
-      const ws = `${tmp}/ws`;
-      await Deno.mkdir(app);
-      await Deno.mkdir(ws);
-      await copyExample(app, registry.host);
+  fn: () =>
+    withExampleApp("contrast-example-", async (example) => {
+      const { app, ws } = example;
       // One workload refers to an image that is not in the registry.
       const web = `${app}/web.yml`;
       await Deno.writeTextFile(
@@ -190,8 +152,7 @@ Deno.test({
         (await Deno.readTextFile(web)).replace("emojivoto-web:v11", "emojivoto-web:v404"),
       );
       const before = await snapshot(app);
-      const settings = await writeSettings(`${tmp}/settings.json`, registry.host);
-      const error = await runGenerate([app], flags(ws, registry.host, settings, `${tmp}/cache`))
+      const error = await runGenerate([app], exampleGenerateFlags(example))
         .then(
           () => assert.fail("must fail"),
           (e) => e,
@@ -204,9 +165,5 @@ Deno.test({
       assert.equal(exitCodeFor(error), ExitCode.BadInput);
       assert.deepEqual(await snapshot(app), before);
       assert.deepEqual([...(await snapshot(ws)).keys()], []);
-    } finally {
-      await registry.stop();
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });

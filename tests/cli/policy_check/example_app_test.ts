@@ -4,39 +4,18 @@
  * request denied, with images read through the real OCI client and cache.
  */
 import assert from "node:assert/strict";
-import { type GenerateFlags, runGenerate } from "../../../cli/commands/generate.ts";
+import { runGenerate } from "../../../cli/commands/generate.ts";
 import { policyCheckCommand } from "../../../cli/commands/policy.ts";
-import { startRegistry } from "../../helpers/registry.ts";
-import { copyExample, pushExampleImages, writeSettings } from "../generate/example_app_helpers.ts";
+import { exampleGenerateFlags, withExampleApp } from "../generate/example_app_helpers.ts";
 
 Deno.test({
   name: "example app: every legitimate request allowed, every tampered request denied",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const registry = await startRegistry();
-    const tmp = await Deno.makeTempDir({ prefix: "contrast-policy-check-example-" });
-    try {
-      await pushExampleImages(registry);
-      const app = `${tmp}/app`;
-      const ws = `${tmp}/ws`;
-      await Deno.mkdir(app);
-      await Deno.mkdir(ws);
-      await copyExample(app, registry.host);
-      const settings = await writeSettings(`${tmp}/settings.json`, registry.host);
-      const flags: GenerateFlags = {
-        referenceValues: "Simulated-SNP",
-        workspace: ws,
-        settings,
-        addWorkloadOwnerKey: [],
-        addSeedshareOwnerKey: [],
-        insecureRegistry: [registry.host],
-        imageCache: `${tmp}/cache`,
-        rtmr: [],
-        trustedMeasurement: "5a".repeat(48),
-        simulatedRoot: "c0".repeat(32),
-      };
-      await runGenerate([app], flags);
+  fn: () =>
+    withExampleApp("contrast-policy-check-example-", async (example) => {
+      const { app, cache, registry } = example;
+      await runGenerate([app], exampleGenerateFlags(example));
 
       const lines: string[] = [];
       const log = console.log;
@@ -46,7 +25,7 @@ Deno.test({
         await policyCheckCommand([app], {
           json: true,
           mutate: true,
-          imageCache: `${tmp}/cache`,
+          imageCache: cache,
           insecureRegistry: [registry.host],
           offline: false,
         });
@@ -67,9 +46,5 @@ Deno.test({
         assert.deepEqual(pod.weaknesses, [], pod.pod);
         assert.ok(pod.requests > 20 && pod.mutants > 100, pod.pod);
       }
-    } finally {
-      await registry.stop();
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
