@@ -42,6 +42,27 @@ function fails(run: () => void, field: string) {
   });
 }
 
+/** Asserts that `r`, as a Genoa report, fails `reference` on `field`. */
+function failsGenoa(r: ReturnType<typeof report>, reference: SnpReferenceValue, field: string) {
+  fails(() => validateSnpReport(r, "Genoa", reference), field);
+}
+
+/** Platform info with every feature off (so neither allowed nor required). */
+const NO_PLATFORM_FEATURES: NonNullable<SnpReferenceValue["PlatformInfo"]> = {
+  SMTEnabled: false,
+  TSMEEnabled: false,
+  ECCEnabled: false,
+  RAPLDisabled: false,
+  CiphertextHidingDRAMEnabled: false,
+  AliasCheckComplete: false,
+  TIOEnabled: false,
+};
+
+/** Genoa reference values with PlatformInfo: every feature off except those in `features`. */
+function platform(features: Partial<typeof NO_PLATFORM_FEATURES>): SnpReferenceValue {
+  return genoa({ PlatformInfo: { ...NO_PLATFORM_FEATURES, ...features } });
+}
+
 Deno.test("accepts a report that meets the default reference values", () => {
   validateSnpReport(report(), "Genoa", genoa());
 });
@@ -98,44 +119,21 @@ Deno.test("rejects a guest policy ABI below the minimum", () => {
 });
 
 Deno.test("checks platform info allowances and requirements when given", () => {
-  const info = {
-    SMTEnabled: false,
-    TSMEEnabled: false,
-    ECCEnabled: false,
-    RAPLDisabled: false,
-    CiphertextHidingDRAMEnabled: false,
-    AliasCheckComplete: false,
-    TIOEnabled: false,
-  };
   const smtPlatform = report({ platformInfo: 0x1n });
   validateSnpReport(smtPlatform, "Genoa", genoa()); // absent PlatformInfo: not checked
-  fails(
-    () => validateSnpReport(smtPlatform, "Genoa", genoa({ PlatformInfo: info })),
-    "report.platform_info.smt_enabled",
-  );
-  validateSnpReport(smtPlatform, "Genoa", genoa({ PlatformInfo: { ...info, SMTEnabled: true } }));
-  fails(
-    () => validateSnpReport(report({ platformInfo: 0x2n }), "Genoa", genoa({ PlatformInfo: info })),
-    "report.platform_info.tsme_enabled",
-  );
-  fails(
-    () =>
-      validateSnpReport(report(), "Genoa", genoa({ PlatformInfo: { ...info, ECCEnabled: true } })),
-    "report.platform_info.ecc_enabled",
-  );
-  fails(
-    () =>
-      validateSnpReport(
-        report(),
-        "Genoa",
-        genoa({ PlatformInfo: { ...info, AliasCheckComplete: true } }),
-      ),
+  failsGenoa(smtPlatform, platform({}), "report.platform_info.smt_enabled");
+  validateSnpReport(smtPlatform, "Genoa", platform({ SMTEnabled: true }));
+  failsGenoa(report({ platformInfo: 0x2n }), platform({}), "report.platform_info.tsme_enabled");
+  failsGenoa(report(), platform({ ECCEnabled: true }), "report.platform_info.ecc_enabled");
+  failsGenoa(
+    report(),
+    platform({ AliasCheckComplete: true }),
     "report.platform_info.alias_check_complete",
   );
   validateSnpReport(
     report({ platformInfo: 0x24n }),
     "Genoa",
-    genoa({ PlatformInfo: { ...info, ECCEnabled: true, AliasCheckComplete: true } }),
+    platform({ ECCEnabled: true, AliasCheckComplete: true }),
   );
 });
 
@@ -158,47 +156,14 @@ Deno.test("a masked chip ID is rejected when chip IDs are restricted", () => {
 });
 
 Deno.test("rejects a platform with SEV-TIO unless allowed, and one missing RAPL_DIS or ciphertext hiding when required", () => {
-  const info = {
-    SMTEnabled: true,
-    TSMEEnabled: false,
-    ECCEnabled: false,
-    RAPLDisabled: false,
-    CiphertextHidingDRAMEnabled: false,
-    AliasCheckComplete: false,
-    TIOEnabled: false,
-  };
+  const smt = { SMTEnabled: true };
   const tio = report({ platformInfo: 0x80n });
-  fails(
-    () => validateSnpReport(tio, "Genoa", genoa({ PlatformInfo: info })),
-    "report.platform_info.tio_enabled",
-  );
-  validateSnpReport(tio, "Genoa", genoa({ PlatformInfo: { ...info, TIOEnabled: true } }));
-  fails(
-    () =>
-      validateSnpReport(
-        report(),
-        "Genoa",
-        genoa({ PlatformInfo: { ...info, RAPLDisabled: true } }),
-      ),
-    "report.platform_info.rapl_disabled",
-  );
-  validateSnpReport(
-    report({ platformInfo: 0x8n }),
-    "Genoa",
-    genoa({ PlatformInfo: { ...info, RAPLDisabled: true } }),
-  );
-  fails(
-    () =>
-      validateSnpReport(
-        report(),
-        "Genoa",
-        genoa({ PlatformInfo: { ...info, CiphertextHidingDRAMEnabled: true } }),
-      ),
-    "report.platform_info.ciphertext_hiding_dram_enabled",
-  );
-  validateSnpReport(
-    report({ platformInfo: 0x10n }),
-    "Genoa",
-    genoa({ PlatformInfo: { ...info, CiphertextHidingDRAMEnabled: true } }),
-  );
+  failsGenoa(tio, platform(smt), "report.platform_info.tio_enabled");
+  validateSnpReport(tio, "Genoa", platform({ ...smt, TIOEnabled: true }));
+  const rapl = platform({ ...smt, RAPLDisabled: true });
+  failsGenoa(report(), rapl, "report.platform_info.rapl_disabled");
+  validateSnpReport(report({ platformInfo: 0x8n }), "Genoa", rapl);
+  const hiding = platform({ ...smt, CiphertextHidingDRAMEnabled: true });
+  failsGenoa(report(), hiding, "report.platform_info.ciphertext_hiding_dram_enabled");
+  validateSnpReport(report({ platformInfo: 0x10n }), "Genoa", hiding);
 });
