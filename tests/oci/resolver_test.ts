@@ -9,8 +9,9 @@ import type { PullProgress } from "../../oci/progress.ts";
 import { createImageResolver, type ImageResolverOptions } from "../../oci/resolver.ts";
 import { writeTar } from "../../oci/tar.ts";
 import { digestOf } from "../../oci/digest.ts";
+import type { Descriptor } from "../../oci/manifest.ts";
 import { OCI_INDEX, OCI_LAYER_ZSTD, OCI_MANIFEST } from "../../oci/media_types.ts";
-import { buildImage, layerEntries, pushArtifact } from "../../oci/writer.ts";
+import { buildImage, type BuiltImage, layerEntries, pushArtifact } from "../../oci/writer.ts";
 import {
   blobDataPath,
   pushTestImage,
@@ -47,6 +48,52 @@ function resolverFor(
     dockerConfigPath: `${cacheDir}/no-docker-config.json`,
     ...options,
   });
+}
+
+/** A repository in a test registry. */
+type Location = { registry: string; repository: string };
+
+/** Builds an image from `spec` and pushes it to `location` under the tag `inner`. */
+async function pushInner(
+  registry: TestRegistry,
+  location: Location,
+  spec: Parameters<typeof buildImage>[0],
+): Promise<BuiltImage> {
+  const inner = await buildImage(spec);
+  await pushArtifact(registry.client, location, "inner", { images: [inner], top: inner.manifest });
+  return inner;
+}
+
+/** Pushes, under `tag`, an OCI index whose single linux/amd64 entry is `entry` (possibly forged). */
+async function pushIndexOver(
+  registry: TestRegistry,
+  location: Location,
+  tag: string,
+  entry: Descriptor,
+): Promise<void> {
+  const index = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: [{ ...entry, platform: { os: "linux", architecture: "amd64" } }],
+  }));
+  await registry.client.pushManifest(location, tag, index, OCI_INDEX, "push");
+}
+
+/** Pushes, under `tag`, an OCI manifest with `image`'s layers and `config` (possibly forged). */
+async function pushManifestWithConfig(
+  registry: TestRegistry,
+  location: Location,
+  tag: string,
+  image: BuiltImage,
+  config: Descriptor,
+): Promise<void> {
+  const manifest = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config,
+    layers: image.layers.map((l) => l.descriptor),
+  }));
+  await registry.client.pushManifest(location, tag, manifest, OCI_MANIFEST, "push");
 }
 
 Deno.test("resolves a tag to the pushed manifest digest with config and account files", async () => {
@@ -496,24 +543,14 @@ Deno.test("spools large layers to disk, verifies them, and removes the files", a
 Deno.test("rejects an index entry whose media type contradicts the manifest it points at", async () => {
   await withRegistry(async (registry, cacheDir) => {
     const location = { registry: registry.host, repository: "confused" };
-    const inner = await buildImage({
+    const inner = await pushInner(registry, location, {
       format: "docker",
       layers: [{ files: { "etc/passwd": PASSWD } }],
     });
-    await pushArtifact(registry.client, location, "inner", {
-      images: [inner],
-      top: inner.manifest,
+    await pushIndexOver(registry, location, "v1", {
+      ...inner.manifest.descriptor,
+      mediaType: OCI_MANIFEST, // the document itself says Docker schema 2
     });
-    const index = new TextEncoder().encode(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [{
-        ...inner.manifest.descriptor,
-        mediaType: OCI_MANIFEST, // the document itself says Docker schema 2
-        platform: { os: "linux", architecture: "amd64" },
-      }],
-    }));
-    await registry.client.pushManifest(location, "v1", index, OCI_INDEX, "push");
     await assert.rejects(
       resolverFor(registry, cacheDir).resolve(`${registry.host}/confused:v1`),
       (e: unknown) => e instanceof ParseError && /contradicts/.test(e.message),
@@ -551,40 +588,26 @@ Deno.test("rejects layers longer or shorter than their descriptor, in memory and
 Deno.test("rejects descriptors whose size does not match the content they name", async () => {
   await withRegistry(async (registry, cacheDir) => {
     const location = { registry: registry.host, repository: "badsize" };
-    const inner = await buildImage({ layers: [{ files: { "etc/passwd": PASSWD } }] });
-    await pushArtifact(registry.client, location, "inner", {
-      images: [inner],
-      top: inner.manifest,
+    const inner = await pushInner(registry, location, {
+      layers: [{ files: { "etc/passwd": PASSWD } }],
     });
-    const index = new TextEncoder().encode(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [{
-        ...inner.manifest.descriptor,
-        size: inner.manifest.descriptor.size + 1,
-        platform: { os: "linux", architecture: "amd64" },
-      }],
-    }));
-    await registry.client.pushManifest(location, "index", index, OCI_INDEX, "push");
+    await pushIndexOver(registry, location, "index", {
+      ...inner.manifest.descriptor,
+      size: inner.manifest.descriptor.size + 1,
+    });
     await assert.rejects(
       resolverFor(registry, cacheDir).resolve(`${registry.host}/badsize:index`),
       (e: unknown) => e instanceof VerificationError && /descriptor says/.test(e.message),
     );
 
-    const manifest = new TextEncoder().encode(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { ...inner.config.descriptor, size: inner.config.descriptor.size - 1 },
-      layers: inner.layers.map((l) => l.descriptor),
-    }));
-    await registry.client.pushManifest(location, "config", manifest, OCI_MANIFEST, "push");
-    const huge = new TextEncoder().encode(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { ...inner.config.descriptor, size: 1 << 30 },
-      layers: inner.layers.map((l) => l.descriptor),
-    }));
-    await registry.client.pushManifest(location, "huge", huge, OCI_MANIFEST, "push");
+    await pushManifestWithConfig(registry, location, "config", inner, {
+      ...inner.config.descriptor,
+      size: inner.config.descriptor.size - 1,
+    });
+    await pushManifestWithConfig(registry, location, "huge", inner, {
+      ...inner.config.descriptor,
+      size: 1 << 30,
+    });
     await assert.rejects(
       resolverFor(registry, `${cacheDir}/3`).resolve(`${registry.host}/badsize:huge`),
       (e: unknown) => e instanceof ParseError && /more than the 4194304 allowed/.test(e.message),
