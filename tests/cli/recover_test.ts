@@ -6,6 +6,7 @@ import { encodeSeedShares } from "../../seed/seed_shares.ts";
 import type { SeedShareDocument } from "../../seed/seed_shares.ts";
 import { inProcessCoordinator } from "../coordinator/fixture.ts";
 import { createWorkspace } from "../e2e/harness.ts";
+import { generateRsaOaepKeys } from "../helpers/keys.ts";
 
 Deno.test({
   name:
@@ -48,16 +49,7 @@ Deno.test({
       });
 
       await t.step("exit 1 for a seedshare key that has no share", async () => {
-        const other = await crypto.subtle.generateKey(
-          {
-            name: "RSA-OAEP",
-            modulusLength: 2048,
-            publicExponent: new Uint8Array([1, 0, 1]),
-            hash: "SHA-256",
-          },
-          true,
-          ["encrypt", "decrypt"],
-        ) as CryptoKeyPair;
+        const other = await generateRsaOaepKeys();
         await Deno.writeTextFile(
           `${ws.dir}/other.pem`,
           encodePem(

@@ -8,6 +8,7 @@ import {
   type ReferenceValueReaders,
 } from "../../manifest/manifest.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { generateRsaOaepKeys } from "../helpers/keys.ts";
 
 /**
  * Stand-in entry readers with the same contract as the SNP/TDX modules' readers (value, path,
@@ -38,16 +39,7 @@ const ecKey = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-38
   "verify",
 ]) as CryptoKeyPair;
 const EC_HEX = encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", ecKey.publicKey)));
-const rsaKey = await crypto.subtle.generateKey(
-  {
-    name: "RSA-OAEP",
-    modulusLength: 2048,
-    publicExponent: new Uint8Array([1, 0, 1]),
-    hash: "SHA-256",
-  },
-  true,
-  ["encrypt", "decrypt"],
-) as CryptoKeyPair;
+const rsaKey = await generateRsaOaepKeys();
 const RSA_HEX = encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", rsaKey.publicKey)));
 
 function valid(): Record<string, unknown> {
@@ -227,16 +219,7 @@ Deno.test("rejects workload owner keys that are not ECDSA PKIX DER, and seedshar
 });
 
 Deno.test("rejects an RSA seedshare key shorter than 2048 bits", async () => {
-  const small = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 1024,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  ) as CryptoKeyPair;
+  const small = await generateRsaOaepKeys(1024);
   const m = valid();
   m.SeedshareOwnerPubKeys = [
     encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", small.publicKey))),

@@ -10,18 +10,10 @@ import {
   importSeedshareOwnerPrivateKey,
   parseSeedShares,
 } from "../../seed/seed_shares.ts";
+import { generateRsaOaepKeys } from "../helpers/keys.ts";
 
 async function owner() {
-  const keys = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  ) as CryptoKeyPair;
+  const keys = await generateRsaOaepKeys();
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   return { keys, spki, pem: encodePem("PRIVATE KEY", pkcs8) };

@@ -11,6 +11,7 @@ import {
   verifyManifestUpdateSignature,
   verifyRecoverySignature,
 } from "../../../coordinator/api/signatures.ts";
+import { generateRsaOaepKeys } from "../../helpers/keys.ts";
 
 async function ecKey(curve: "P-256" | "P-384") {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: curve }, true, [
@@ -82,16 +83,7 @@ Deno.test("updates are disabled when the manifest lists no owner keys", async ()
 });
 
 Deno.test("recovery signatures: owner accepted; stranger, other message refused", async () => {
-  const pair = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  ) as CryptoKeyPair;
+  const pair = await generateRsaOaepKeys();
   const pem = encodePem(
     "PRIVATE KEY",
     new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey)),
