@@ -15,14 +15,14 @@ import { runContrast } from "../helpers/contrast_cli.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { vectorPath } from "../snp/vectors.ts";
 
+/** `evidence <command> --platform snp --report <report>`: the start of every SNP evidence call. */
+function snpEvidence(command: "show" | "verify", report: string): string[] {
+  return ["evidence", command, "--platform", "snp", "--report", report];
+}
+
 function verifyArgs(name: string, now: string, vlek = false): string[] {
   return [
-    "evidence",
-    "verify",
-    "--platform",
-    "snp",
-    "--report",
-    vectorPath(name, "report.bin"),
+    ...snpEvidence("verify", vectorPath(name, "report.bin")),
     "--vcek",
     vectorPath(name, vlek ? "vlek.der" : "vcek.der"),
     "--ask",
@@ -181,12 +181,7 @@ conformanceTest(
   "evidence verify offline without the certificates says what is missing",
   async () => {
     const r = await runContrast(
-      "evidence",
-      "verify",
-      "--platform",
-      "snp",
-      "--report",
-      vectorPath("genoa-v3-azure", "report.bin"),
+      ...snpEvidence("verify", vectorPath("genoa-v3-azure", "report.bin")),
       "--offline",
     );
     assert.equal(r.code, 3);
@@ -197,12 +192,7 @@ conformanceTest(
 
 conformanceTest("evidence show decodes without verifying", async () => {
   const r = await runContrast(
-    "evidence",
-    "show",
-    "--platform",
-    "snp",
-    "--report",
-    vectorPath("turin-v5-oak", "report.bin"),
+    ...snpEvidence("show", vectorPath("turin-v5-oak", "report.bin")),
     "--json",
   );
   assert.equal(r.code, 0, r.stderr);
@@ -211,12 +201,7 @@ conformanceTest("evidence show decodes without verifying", async () => {
   assert.equal(json.report.product, "Turin");
   assert.equal(json.report.reported_tcb.fmc, 0);
   const text = await runContrast(
-    "evidence",
-    "show",
-    "--platform",
-    "snp",
-    "--report",
-    vectorPath("turin-v5-oak", "report.bin"),
+    ...snpEvidence("show", vectorPath("turin-v5-oak", "report.bin")),
   );
   assert.match(text.stdout, /NOT verified/);
 });
@@ -229,12 +214,7 @@ Deno.test("evidence rejects an unknown platform, a missing or unreadable report 
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--report/);
   const unreadable = await runContrast(
-    "evidence",
-    "verify",
-    "--platform",
-    "snp",
-    "--report",
-    "/nonexistent/report.bin",
+    ...snpEvidence("verify", "/nonexistent/report.bin"),
   );
   assert.equal(unreadable.code, 2);
   const dir = await Deno.makeTempDir();
@@ -247,12 +227,7 @@ Deno.test("evidence rejects an unknown platform, a missing or unreadable report 
     view.setUint32(0x34, 1, true);
     await Deno.writeFile(`${dir}/report.bin`, report);
     const badNow = await runContrast(
-      "evidence",
-      "verify",
-      "--platform",
-      "snp",
-      "--report",
-      `${dir}/report.bin`,
+      ...snpEvidence("verify", `${dir}/report.bin`),
       "--now",
       "yesterday",
     );
@@ -282,12 +257,7 @@ Deno.test("evidence verify takes certificates from --aux and trusts a simulated 
       }]),
     );
     const args = [
-      "evidence",
-      "verify",
-      "--platform",
-      "snp",
-      "--report",
-      `${dir}/report.bin`,
+      ...snpEvidence("verify", `${dir}/report.bin`),
       "--aux",
       `${dir}/aux.bin`,
       "--offline",
@@ -328,12 +298,7 @@ conformanceTest(
         (await Deno.readTextFile(vectorPath("genoa-v3-azure", "ark.pem")));
       await put(certChainUrl("Genoa", "VCEK"), new TextEncoder().encode(chain));
       const args = [
-        "evidence",
-        "verify",
-        "--platform",
-        "snp",
-        "--report",
-        vectorPath("genoa-v3-azure", "report.bin"),
+        ...snpEvidence("verify", vectorPath("genoa-v3-azure", "report.bin")),
         "--offline",
         "--now",
         "2025-01-25T02:21:48Z",
