@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CompiledRules, type PolicyEvaluator } from "../../rego/evaluator.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { samplePolicyData } from "../policy/fixtures.ts";
+import { startedSandbox } from "./fixtures.ts";
 import { createContainer, createSandbox, execProcess, hexId } from "./agent_requests.ts";
 
 const rules = await CompiledRules.load();
@@ -9,16 +10,9 @@ const SANDBOX = hexId(0xaa);
 const PAUSE = SANDBOX; // Kata: the pause container carries the sandbox ID.
 const WEB = hexId(0x02);
 
-async function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
-  const data = await samplePolicyData();
-  const ev = await rules.evaluator(data);
-  assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
-  const pause = data.containers.find((c) => c.kind === "pause")!;
-  assert.equal(
-    ev.evaluate("CreateContainerRequest", createContainer(data, pause, PAUSE, SANDBOX)).allowed,
-    true,
-  );
-  return { ev, data };
+/** The sample pod's evaluator with its sandbox and pause container admitted. */
+function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
+  return startedSandbox(rules, SANDBOX);
 }
 
 function web(data: PolicyData) {

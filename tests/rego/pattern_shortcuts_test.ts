@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { CompiledRules, type PolicyEvaluator } from "../../rego/evaluator.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { samplePolicyData } from "../policy/fixtures.ts";
+import { startedSandbox } from "./fixtures.ts";
 import { createContainer, createSandbox, hexId } from "./agent_requests.ts";
 
 const rules = await CompiledRules.load();
@@ -17,16 +18,9 @@ const WEB = hexId(0x02);
 // deno-lint-ignore no-explicit-any
 type Req = any;
 
-async function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
-  const data = await samplePolicyData();
-  const ev = await rules.evaluator(data);
-  assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
-  const pause = data.containers.find((c) => c.kind === "pause")!;
-  assert.equal(
-    ev.evaluate("CreateContainerRequest", createContainer(data, pause, SANDBOX, SANDBOX)).allowed,
-    true,
-  );
-  return { ev, data };
+/** The sample pod's evaluator with its sandbox and pause container admitted. */
+function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
+  return startedSandbox(rules, SANDBOX);
 }
 
 /** Decides the web container's request after `change`; the unchanged request must pass. */
