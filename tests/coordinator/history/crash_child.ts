@@ -5,21 +5,10 @@
  * JWK in the environment variable `HISTORY_KEY_JWK`.
  */
 import { encodeHex } from "../../../bytes/mod.ts";
-import { FileHistoryBackend } from "../../../coordinator/history/file_backend.ts";
-import { ManifestHistory } from "../../../coordinator/history/manifest_history.ts";
 import { GENESIS_TRANSITION } from "../../../manifest/hash.ts";
+import { openChildHistory } from "./child_history.ts";
 
-const jwk = JSON.parse(Deno.env.get("HISTORY_KEY_JWK")!) as JsonWebKey;
-const algorithm = { name: "ECDSA", namedCurve: "P-384" };
-const privateKey = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["sign"]);
-const publicKey = await crypto.subtle.importKey(
-  "jwk",
-  { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
-  algorithm,
-  true,
-  ["verify"],
-);
-const history = ManifestHistory.open(await FileHistoryBackend.open(Deno.args[0]!), publicKey);
+const { history, privateKey } = await openChildHistory();
 let previous = (await history.latest())?.transitionHash ?? GENESIS_TRANSITION;
 const encoder = new TextEncoder();
 await Deno.stdout.write(encoder.encode("READY\n"));

@@ -2,24 +2,13 @@
  * Child process of the cross-process race test: appends one manifest to the file history at
  * `Deno.args[0]` with expected previous transition `Deno.args[1]` (hex) once the file
  * `Deno.args[2]` exists (a start line shared by all racers). Exits 0 when it won, 3 on a
- * StaleTransitionError, 1 on anything else. Key as in crash_child.ts.
+ * StaleTransitionError, 1 on anything else. History and key as in child_history.ts.
  */
 import { decodeHex, encodeHex } from "../../../bytes/mod.ts";
 import { StaleTransitionError } from "../../../coordinator/history/errors.ts";
-import { FileHistoryBackend } from "../../../coordinator/history/file_backend.ts";
-import { ManifestHistory } from "../../../coordinator/history/manifest_history.ts";
+import { openChildHistory } from "./child_history.ts";
 
-const jwk = JSON.parse(Deno.env.get("HISTORY_KEY_JWK")!) as JsonWebKey;
-const algorithm = { name: "ECDSA", namedCurve: "P-384" };
-const privateKey = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["sign"]);
-const publicKey = await crypto.subtle.importKey(
-  "jwk",
-  { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
-  algorithm,
-  true,
-  ["verify"],
-);
-const history = ManifestHistory.open(await FileHistoryBackend.open(Deno.args[0]!), publicKey);
+const { history, privateKey } = await openChildHistory();
 const manifest = new TextEncoder().encode(JSON.stringify({ writer: Deno.pid }));
 for (;;) {
   try {
