@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
 import { ParseError, VerificationError } from "../../errors/mod.ts";
 import { encodeElement, readElement, readSignatureAlgorithm, Tag } from "../../x509/mod.ts";
+import { alg, PSS, seq } from "./der_builders.ts";
 
-/** DER of an OBJECT IDENTIFIER in dotted form. */
-function oid(dotted: string): Uint8Array {
-  const arcs = dotted.split(".").map(Number);
-  const out = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const parts = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) {
-      parts.unshift(0x80 | (v & 0x7f));
-    }
-    out.push(...parts);
-  }
-  return encodeElement(Tag.oid, Uint8Array.from(out));
-}
 const NULL = Uint8Array.of(0x05, 0x00);
-const seq = (...parts: Uint8Array[]) => encodeElement(Tag.sequence, ...parts);
 const explicit = (n: number, inner: Uint8Array) => encodeElement(0xa0 + n, inner);
 const int = (n: number) => encodeElement(Tag.integer, Uint8Array.of(n));
-const alg = (o: string, params?: Uint8Array) => seq(oid(o), ...(params ? [params] : []));
 const read = (der: Uint8Array) => readSignatureAlgorithm(readElement(der, 0, "sigAlg"), "sigAlg");
 
-const PSS = "1.2.840.113549.1.1.10";
 const MGF1 = "1.2.840.113549.1.1.8";
 const SHA384 = "2.16.840.1.101.3.4.2.2";
 const SHA256 = "2.16.840.1.101.3.4.2.1";

@@ -1,29 +1,7 @@
 import assert from "node:assert/strict";
 import { VerificationError } from "../../errors/mod.ts";
-import {
-  encodeElement,
-  MIN_RSA_BITS,
-  parsePublicKeyInfo,
-  readElement,
-  Tag,
-} from "../../x509/mod.ts";
-
-/** DER of an OBJECT IDENTIFIER in dotted form. */
-function oid(dotted: string): Uint8Array {
-  const arcs = dotted.split(".").map(Number);
-  const out = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const parts = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) {
-      parts.unshift(0x80 | (v & 0x7f));
-    }
-    out.push(...parts);
-  }
-  return encodeElement(Tag.oid, Uint8Array.from(out));
-}
-const seq = (...parts: Uint8Array[]) => encodeElement(Tag.sequence, ...parts);
-const alg = (o: string, params?: Uint8Array) => seq(oid(o), ...(params ? [params] : []));
-const PSS = "1.2.840.113549.1.1.10";
+import { MIN_RSA_BITS, parsePublicKeyInfo, readElement } from "../../x509/mod.ts";
+import { alg, oid, PSS, seq } from "./der_builders.ts";
 
 Deno.test("public keys: RSA below 2048 bits and unknown curves are refused", async () => {
   const small = await crypto.subtle.generateKey(
