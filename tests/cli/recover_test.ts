@@ -4,18 +4,12 @@ import { encodePem } from "../../bytes/mod.ts";
 import { runCli } from "../../cli/main.ts";
 import { encodeSeedShares } from "../../seed/seed_shares.ts";
 import type { SeedShareDocument } from "../../seed/seed_shares.ts";
-import { inProcessCoordinator } from "../coordinator/fixture.ts";
-import { createWorkspace } from "../e2e/harness.ts";
+import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 import { generateRsaOaepKeys } from "../helpers/keys.ts";
 
-Deno.test({
-  name:
-    "contrast recover: restores the same root CA; refuses without the seed file, with a key that has no share, and when not needed",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async (t) => {
-    const ws = await createWorkspace();
-    const c = await inProcessCoordinator(ws.deployment);
+coordinatorWorkspaceTest(
+  "contrast recover: restores the same root CA; refuses without the seed file, with a key that has no share, and when not needed",
+  async (t, ws, c) => {
     const args = (key = `${ws.dir}/seedshare-owner.pem`, seed = `${ws.dir}/seed-shares.json`) => [
       "recover",
       "-c",
@@ -29,59 +23,54 @@ Deno.test({
       "--seed",
       seed,
     ];
-    try {
-      const r = await c.setFirstManifest();
-      await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, r.rootCa);
+    const r = await c.setFirstManifest();
+    await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, r.rootCa);
+    await Deno.writeTextFile(
+      `${ws.dir}/seed-shares.json`,
+      encodeSeedShares(r.seedShares as SeedShareDocument),
+    );
+
+    await t.step("exit 2 when the Coordinator is not in recovery mode", async () => {
+      assert.equal(await runCli(args()), 2);
+    });
+
+    await c.restart();
+    assert.equal(c.coordinator.phase, "recovery");
+
+    await t.step("exit 3 when seed-shares.json is missing", async () => {
+      assert.equal(await runCli(args(undefined, `${ws.dir}/missing.json`)), 3);
+    });
+
+    await t.step("exit 1 for a seedshare key that has no share", async () => {
+      const other = await generateRsaOaepKeys();
       await Deno.writeTextFile(
-        `${ws.dir}/seed-shares.json`,
-        encodeSeedShares(r.seedShares as SeedShareDocument),
+        `${ws.dir}/other.pem`,
+        encodePem(
+          "PRIVATE KEY",
+          new Uint8Array(await crypto.subtle.exportKey("pkcs8", other.privateKey)),
+        ),
       );
-
-      await t.step("exit 2 when the Coordinator is not in recovery mode", async () => {
-        assert.equal(await runCli(args()), 2);
-      });
-
-      await c.restart();
+      assert.equal(await runCli(args(`${ws.dir}/other.pem`)), 1);
       assert.equal(c.coordinator.phase, "recovery");
+    });
 
-      await t.step("exit 3 when seed-shares.json is missing", async () => {
-        assert.equal(await runCli(args(undefined, `${ws.dir}/missing.json`)), 3);
-      });
-
-      await t.step("exit 1 for a seedshare key that has no share", async () => {
-        const other = await generateRsaOaepKeys();
-        await Deno.writeTextFile(
-          `${ws.dir}/other.pem`,
-          encodePem(
-            "PRIVATE KEY",
-            new Uint8Array(await crypto.subtle.exportKey("pkcs8", other.privateKey)),
-          ),
-        );
-        assert.equal(await runCli(args(`${ws.dir}/other.pem`)), 1);
-        assert.equal(c.coordinator.phase, "recovery");
-      });
-
-      await t.step("recovers with the owner's share; the root CA is unchanged", async () => {
-        assert.equal(await runCli(args()), 0);
-        assert.equal(c.coordinator.phase, "active");
-        const after = await runCli([
-          "verify",
-          "-c",
-          c.userAddress,
-          "-m",
-          `${ws.dir}/manifest.json`,
-          "-w",
-          ws.dir,
-        ]);
-        assert.equal(after, 0);
-        assert.equal(
-          await Deno.readTextFile(`${ws.dir}/verify/coordinator-root-ca.pem`),
-          r.rootCa,
-        );
-      });
-    } finally {
-      await c.close();
-      await ws.cleanup();
-    }
+    await t.step("recovers with the owner's share; the root CA is unchanged", async () => {
+      assert.equal(await runCli(args()), 0);
+      assert.equal(c.coordinator.phase, "active");
+      const after = await runCli([
+        "verify",
+        "-c",
+        c.userAddress,
+        "-m",
+        `${ws.dir}/manifest.json`,
+        "-w",
+        ws.dir,
+      ]);
+      assert.equal(after, 0);
+      assert.equal(
+        await Deno.readTextFile(`${ws.dir}/verify/coordinator-root-ca.pem`),
+        r.rootCa,
+      );
+    });
   },
-});
+);

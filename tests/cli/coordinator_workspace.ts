@@ -1,0 +1,37 @@
+/**
+ * Test fixture for CLI commands that talk to a Coordinator: a fresh workspace (simulated
+ * deployment, keys, manifest) with an in-process Coordinator serving it on free loopback ports.
+ *
+ * @module
+ */
+import { inProcessCoordinator } from "../coordinator/fixture.ts";
+import { createWorkspace, type Workspace } from "../e2e/harness.ts";
+
+/** The in-process Coordinator the fixture starts. */
+export type TestCoordinator = Awaited<ReturnType<typeof inProcessCoordinator>>;
+
+/**
+ * Registers a test that gets a new workspace and an in-process Coordinator for its deployment,
+ * and closes both afterwards, whether the test passed or not. Sanitizers are off: the
+ * Coordinator's servers and timers outlive the test's view of them.
+ */
+export function coordinatorWorkspaceTest(
+  name: string,
+  fn: (t: Deno.TestContext, ws: Workspace, coordinator: TestCoordinator) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async (t) => {
+      const ws = await createWorkspace();
+      const coordinator = await inProcessCoordinator(ws.deployment);
+      try {
+        await fn(t, ws, coordinator);
+      } finally {
+        await coordinator.close();
+        await ws.cleanup();
+      }
+    },
+  });
+}
