@@ -13,13 +13,74 @@ import {
   parseChallengeResponse,
   parseManifestRequest,
 } from "../../coordinator/api/messages.ts";
-import { Coordinator } from "../../coordinator/coordinator.ts";
+import { Coordinator, type CoordinatorOptions } from "../../coordinator/coordinator.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { Logger } from "../../coordinator/logger.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { SimulatedSnpEvidenceSource } from "../../coordinator/simulated_evidence.ts";
-import { deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
+import { type Deployment, deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
+
+/** The options the Coordinators of one test share. */
+type SharedParts = Pick<
+  CoordinatorOptions,
+  "parseManifest" | "verifyEvidence" | "logger" | "metrics"
+>;
+
+/** What every Coordinator a test starts shares: one verifier, metrics and a quiet logger. */
+function sharedParts(): SharedParts {
+  const verifiers = new ManifestVerifiers();
+  return {
+    parseManifest,
+    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+    logger: new Logger("peer", { sink: () => {} }),
+    metrics: new CoordinatorMetrics(),
+  };
+}
+
+/** Starts a Coordinator on `backend` in a simulated VM whose initdata digest is `hostData`. */
+async function startOn(
+  d: Deployment,
+  backend: CoordinatorOptions["historyBackend"],
+  hostData: Uint8Array,
+  parts: SharedParts,
+): Promise<Coordinator> {
+  return await Coordinator.start({
+    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+      hostData,
+      measurement: await MEASUREMENT,
+    }),
+    historyBackend: backend,
+    ...parts,
+  });
+}
+
+/**
+ * Asks the peer at `address` for the seed with evidence of a VM running the initdata with digest
+ * `hostData`, bound to `attested`'s HPKE key, while offering `offered`'s key for the answer.
+ */
+async function requestPeerSeed(
+  d: Deployment,
+  address: string,
+  hostData: Uint8Array,
+  attested: HpkeRecipient,
+  offered: HpkeRecipient = attested,
+): Promise<unknown> {
+  const client = new PinnedHttpsClient(address);
+  const { nonce } = parseChallengeResponse(
+    await client.request("POST", ApiPath.meshChallenge, {}),
+  );
+  const r = await d.authority.createReport({
+    reportData: await peerReportData({ nonce, hpkePublicKey: attested.publicKey }),
+    hostData,
+    measurement: await MEASUREMENT,
+  });
+  return await client.request("POST", ApiPath.peerSeed, {
+    nonce: encodeHex(nonce),
+    evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
+    hpkePublicKey: encodeHex(offered.publicKey),
+  });
+}
 
 Deno.test({
   name:
@@ -31,21 +92,8 @@ Deno.test({
     const active = await inProcessCoordinator(d);
     try {
       const set = await active.setFirstManifest();
-      const verifiers = new ManifestVerifiers();
-      const metrics = new CoordinatorMetrics();
-      const logger = new Logger("peer", { sink: () => {} });
       // A second replica on the same history: it starts in recovery mode.
-      const replica = await Coordinator.start({
-        evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-          hostData: d.coordinator.digest,
-          measurement: await MEASUREMENT,
-        }),
-        historyBackend: active.backend,
-        parseManifest,
-        verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-        logger,
-        metrics,
-      });
+      const replica = await startOn(d, active.backend, d.coordinator.digest, sharedParts());
       assert.equal(replica.phase, "recovery");
 
       await t.step("recovers from the peer, with the same root CA and history", async () => {
@@ -57,22 +105,9 @@ Deno.test({
       });
 
       await t.step("the peer refuses a workload pod that asks for the seed", async () => {
-        const client = new PinnedHttpsClient(active.meshAddress);
-        const { nonce } = parseChallengeResponse(
-          await client.request("POST", ApiPath.meshChallenge, {}),
-        );
         const hpke = await HpkeRecipient.generate();
-        const r = await d.authority.createReport({
-          reportData: await peerReportData({ nonce, hpkePublicKey: hpke.publicKey }),
-          hostData: d.pods.web.digest,
-          measurement: await MEASUREMENT,
-        });
         await assert.rejects(
-          client.request("POST", ApiPath.peerSeed, {
-            nonce: encodeHex(nonce),
-            evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
-            hpkePublicKey: encodeHex(hpke.publicKey),
-          }),
+          requestPeerSeed(d, active.meshAddress, d.pods.web.digest, hpke),
           (e: unknown) =>
             e instanceof CoordinatorRejectedError && e.status === 403 &&
             /only a Coordinator running the coordinator policy/.test(e.message),
@@ -80,23 +115,10 @@ Deno.test({
       });
 
       await t.step("the peer refuses coordinator evidence bound to another key", async () => {
-        const client = new PinnedHttpsClient(active.meshAddress);
-        const { nonce } = parseChallengeResponse(
-          await client.request("POST", ApiPath.meshChallenge, {}),
-        );
         const attested = await HpkeRecipient.generate();
         const relay = await HpkeRecipient.generate();
-        const r = await d.authority.createReport({
-          reportData: await peerReportData({ nonce, hpkePublicKey: attested.publicKey }),
-          hostData: d.coordinator.digest,
-          measurement: await MEASUREMENT,
-        });
         await assert.rejects(
-          client.request("POST", ApiPath.peerSeed, {
-            nonce: encodeHex(nonce),
-            evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
-            hpkePublicKey: encodeHex(relay.publicKey),
-          }),
+          requestPeerSeed(d, active.meshAddress, d.coordinator.digest, attested, relay),
           (e: unknown) => e instanceof CoordinatorRejectedError && e.status === 403,
         );
       });
@@ -113,23 +135,12 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const d = await deployment();
-    const verifiers = new ManifestVerifiers();
-    const metrics = new CoordinatorMetrics();
-    const logger = new Logger("peer", { sink: () => {} });
+    const parts = sharedParts();
+    const { logger, metrics } = parts;
     // The host controls the storage: it plants a history with the deployment's exact manifest,
     // set by a process it runs (evidence of a workload policy, not of the coordinator policy).
     const planted = new MemoryHistoryBackend();
-    const impostor = await Coordinator.start({
-      evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-        hostData: d.pods.web.digest,
-        measurement: await MEASUREMENT,
-      }),
-      historyBackend: planted,
-      parseManifest,
-      verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-      logger,
-      metrics,
-    });
+    const impostor = await startOn(d, planted, d.pods.web.digest, parts);
     await impostor.setManifest(parseManifestRequest({
       manifest: encodeBase64(d.manifest()),
       policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
@@ -143,17 +154,7 @@ Deno.test({
       metrics,
     );
     try {
-      const victim = await Coordinator.start({
-        evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-          hostData: d.coordinator.digest,
-          measurement: await MEASUREMENT,
-        }),
-        historyBackend: planted,
-        parseManifest,
-        verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-        logger,
-        metrics,
-      });
+      const victim = await startOn(d, planted, d.coordinator.digest, parts);
       assert.equal(victim.phase, "recovery");
       await assert.rejects(
         victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`),
