@@ -4,17 +4,7 @@ import { parseTdxTcbInfoResponse } from "../../../tdx/collateral/tcb_info.ts";
 import { parseQeIdentityResponse } from "../../../tdx/collateral/qe_identity.ts";
 import { encodeSgxExtensions, parseSgxExtensions } from "../../../tdx/pck/sgx_extensions.ts";
 import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../helpers/prng.ts";
 
 function mutate(base: Uint8Array, rand: () => number): Uint8Array {
   const int = (n: number) => Math.floor(rand() * n);

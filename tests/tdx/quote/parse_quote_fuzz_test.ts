@@ -3,18 +3,7 @@ import { ParseError } from "../../../errors/mod.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
 import { conformanceAvailable, readConformance } from "../../conformance.ts";
-
-/** mulberry32: a small seeded PRNG, so every run checks the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../helpers/prng.ts";
 
 // Offsets of length and type fields (v4 layout), where mutations are most interesting.
 const FIELDS = [0, 2, 4, 48, 50, 632, 633, 634, 635, 764, 766, 1150, 1214, 1216, 1248, 1250];
