@@ -4,28 +4,15 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import https from "node:https";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { encodeHex, sha256 } from "../../bytes/mod.ts";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
-import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { startCoordinatorProcess } from "../../simulation/processes.ts";
 import { workspaceVm } from "../../simulation/workspace.ts";
 import { initdata } from "../coordinator/fixture.ts";
 import { createWorkspace, runCli, runInitializerProcess, startCoordinator } from "./harness.ts";
-
-async function listTree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      out.push(e.name, ...(e.isDirectory ? await listTree(`${dir}/${e.name}`) : []));
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return out;
-}
+import { listTree } from "../helpers/list_tree.ts";
+import { caSwappingRelay } from "../helpers/relays.ts";
 
 /** A TCP relay to `target`: it sees the bytes, but the TLS session is the Coordinator's. */
 async function tcpRelay(target: string): Promise<{ address: string; close(): Promise<void> }> {
@@ -49,41 +36,6 @@ async function tcpRelay(target: string): Promise<{ address: string; close(): Pro
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),
-  };
-}
-
-/** A TLS-terminating relay that forwards to `target` but plants its own mesh CA. */
-async function caSwappingRelay(
-  target: string,
-): Promise<{ address: string; close(): Promise<void> }> {
-  const attacker = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined, "ca");
-  const upstream = new PinnedHttpsClient(target);
-  const server = https.createServer(
-    { key: attacker.keyPem, cert: attacker.certPem },
-    (req, res) => {
-      let body = "";
-      req.on("data", (chunk: Uint8Array) => body += new TextDecoder().decode(chunk));
-      req.on("end", async () => {
-        try {
-          const answer = await upstream.request(
-            "POST",
-            req.url!,
-            body ? JSON.parse(body) : undefined,
-          ) as Record<string, unknown>;
-          if ("meshCa" in answer) answer.meshCa = attacker.certPem;
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify(answer));
-        } catch (error) {
-          res.writeHead(502, { "content-type": "application/json" });
-          res.end(JSON.stringify({ error: String(error) }));
-        }
-      });
-    },
-  );
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
 

@@ -20,6 +20,8 @@ import {
   requestMeshCredentials,
 } from "../../initializer/mesh_client.ts";
 import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
+import { listTree } from "../helpers/list_tree.ts";
+import { caSwappingRelay } from "../helpers/relays.ts";
 import { sha256 } from "../../bytes/mod.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import type { ManifestEvidenceVerifier } from "../../manifest/verifiers.ts";
@@ -51,19 +53,6 @@ async function podEvidence(d: Deployment, pod: "web" | "db"): Promise<SimulatedS
     hostData: d.pods[pod]!.digest,
     measurement: await MEASUREMENT,
   });
-}
-
-/** Lists every file and directory name below `dir` (empty when `dir` does not exist). */
-async function listTree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      out.push(e.name, ...(e.isDirectory ? await listTree(`${dir}/${e.name}`) : []));
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return out;
 }
 
 serverTest(
@@ -248,35 +237,10 @@ serverTest("refuses CA files swapped by a relay between pod and Coordinator", as
   const c = await inProcessCoordinator(d);
   await c.setFirstManifest();
   const { trust, verify } = trustOf(d);
-  const attacker = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined, "ca");
   // A TLS-terminating relay: forwards everything to the Coordinator over its own connection,
-  // but replaces the mesh CA in the certificate answer with the attacker's.
-  const { PinnedHttpsClient } = await import("../../atls/pinned_client.ts");
-  const upstream = new PinnedHttpsClient(c.meshAddress);
-  const relay = https.createServer(
-    { key: attacker.keyPem, cert: attacker.certPem },
-    (req, res) => {
-      let body = "";
-      req.on("data", (chunk: Uint8Array) => body += new TextDecoder().decode(chunk));
-      req.on("end", async () => {
-        try {
-          const answer = await upstream.request(
-            "POST",
-            req.url!,
-            body ? JSON.parse(body) : undefined,
-          ) as Record<string, unknown>;
-          if (req.url === "/mesh/certificate") answer.meshCa = attacker.certPem;
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(JSON.stringify(answer));
-        } catch (error) {
-          res.writeHead(502, { "content-type": "application/json" });
-          res.end(JSON.stringify({ error: String(error) }));
-        }
-      });
-    },
-  );
-  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", () => r()));
-  const relayAddress = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  // but replaces the mesh CA in the certificate answer with its own.
+  const relay = await caSwappingRelay(c.meshAddress);
+  const relayAddress = relay.address;
   const source = await podEvidence(d, "db");
   try {
     // Through the relay the Coordinator's evidence binds the Coordinator's TLS key, not the
@@ -299,7 +263,7 @@ serverTest("refuses CA files swapped by a relay between pod and Coordinator", as
       await generatePodKeys(),
       source,
     );
-    assert.equal(unauthenticated.meshCa, attacker.certPem);
+    assert.equal(unauthenticated.meshCa, relay.attackerCaPem);
     // Directly, the attested CAs are accepted.
     const ok = await requestAttestedMeshCredentials(
       c.meshAddress,
@@ -312,7 +276,7 @@ serverTest("refuses CA files swapped by a relay between pod and Coordinator", as
     assert.equal(ok.credentials.rootCa, ok.coordinator.state.rootCa);
     assert.equal(ok.coordinator.claims.platform, "snp");
   } finally {
-    await new Promise<void>((r) => relay.close(() => r()));
+    await relay.close();
     await c.close();
   }
 });
