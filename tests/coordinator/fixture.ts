@@ -27,6 +27,28 @@ export const LOOPBACK_SERVICE_CONFIG: ServiceConfig = {
   requestTimeoutMs: 10_000,
 };
 
+/**
+ * A simulated TDX authority, manifest verifiers that take its collateral, and a reference value
+ * its default TD meets (MRTD 11…11, TCB UpToDate, its root pinned).
+ */
+export async function simulatedTdx() {
+  const { SimulatedTdxAuthority } = await import("../../tdx/simulated/authority.ts");
+  const { StaticTdxCollateral } = await import("../../tdx/verify/collateral_bundle.ts");
+  const { ManifestVerifiers } = await import("../../manifest/verifiers.ts");
+  const tdx = await SimulatedTdxAuthority.generate();
+  const verifiers = new ManifestVerifiers({
+    simulatedTdxCollateral: new StaticTdxCollateral(await tdx.collateral()),
+  });
+  const reference = {
+    Platform: "Simulated-TDX",
+    MrTd: "11".repeat(48),
+    MinTCBEvaluationDataNumber: 0,
+    AllowedTcbStatuses: ["UpToDate"],
+    SimulatedRootSHA256: await tdx.rootFingerprint(),
+  };
+  return { tdx, verifiers, reference };
+}
+
 /** An in-process Coordinator on free ports, for tests that need no separate process. */
 export async function inProcessCoordinator(
   d: Deployment,

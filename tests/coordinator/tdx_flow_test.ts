@@ -2,13 +2,10 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { encodeHex } from "../../bytes/mod.ts";
 import { CoordinatorRejectedError } from "../../atls/pinned_client.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { SimulatedTdxEvidenceSource } from "../../coordinator/simulated_evidence.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
 import { requestMeshCredentials } from "../../initializer/mesh_client.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
-import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
-import { deployment, inProcessCoordinator } from "./fixture.ts";
+import { deployment, inProcessCoordinator, simulatedTdx } from "./fixture.ts";
 
 Deno.test({
   name:
@@ -17,22 +14,10 @@ Deno.test({
   sanitizeOps: false,
   fn: async (t) => {
     const d = await deployment();
-    const tdx = await SimulatedTdxAuthority.generate();
-    const verifiers = new ManifestVerifiers({
-      simulatedTdxCollateral: new StaticTdxCollateral(await tdx.collateral()),
+    const { tdx, verifiers, reference } = await simulatedTdx();
+    const bytes = d.manifest((m) => {
+      (m.ReferenceValues as Record<string, unknown>).tdx = [reference];
     });
-    const manifest = d.manifest((m) => {
-      (m.ReferenceValues as Record<string, unknown>).tdx = [{
-        Platform: "Simulated-TDX",
-        MrTd: "11".repeat(48),
-        MinTCBEvaluationDataNumber: 0,
-        AllowedTcbStatuses: ["UpToDate"],
-        SimulatedRootSHA256: "ROOT",
-      }];
-    });
-    const bytes = new TextEncoder().encode(
-      new TextDecoder().decode(manifest).replace("ROOT", await tdx.rootFingerprint()),
-    );
     const c = await inProcessCoordinator(d, { verifiers });
     try {
       await c.setFirstManifest(bytes);

@@ -16,13 +16,10 @@ import { Logger } from "../../coordinator/logger.ts";
 import { startService } from "../../coordinator/service.ts";
 import { SimulatedTdxEvidenceSource } from "../../coordinator/simulated_evidence.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
-import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
 import { requestAttestedMeshCredentials } from "../../initializer/mesh_client.ts";
 import { deployment } from "../../simulation/deployment.ts";
-import { LOOPBACK_SERVICE_CONFIG } from "../coordinator/fixture.ts";
+import { LOOPBACK_SERVICE_CONFIG, simulatedTdx } from "../coordinator/fixture.ts";
 
 Deno.test({
   name: "attests a TDX Coordinator (MRCONFIGID = its policy digest, padded) before trusting CAs",
@@ -30,18 +27,8 @@ Deno.test({
   sanitizeOps: false,
   fn: async (t) => {
     const d = await deployment();
-    const tdx = await SimulatedTdxAuthority.generate();
-    const verifiers = new ManifestVerifiers({
-      simulatedTdxCollateral: new StaticTdxCollateral(await tdx.collateral()),
-    });
+    const { tdx, verifiers, reference } = await simulatedTdx();
     const verify = verifiers.verify.bind(verifiers);
-    const reference = {
-      Platform: "Simulated-TDX",
-      MrTd: "11".repeat(48),
-      MinTCBEvaluationDataNumber: 0,
-      AllowedTcbStatuses: ["UpToDate"],
-      SimulatedRootSHA256: await tdx.rootFingerprint(),
-    };
     const manifest = d.manifest((m) => {
       m.ReferenceValues = { snp: [], tdx: [reference] };
     });
