@@ -26,7 +26,8 @@ import { Logger } from "../../../coordinator/logger.ts";
 const lines: string[] = [];
 const logger = new Logger("test", { format: "json", sink: (l) => lines.push(l) });
 
-async function start(routes: Route[], maxBodyBytes = 1024) {
+/** A user-API HTTPS server on a free loopback port serving `routes`, with a client pinned to it. */
+async function start(routes: Route[], maxBodyBytes = 1024, requestTimeoutMs = 5000) {
   const metrics = new CoordinatorMetrics();
   const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
   const server = await listenHttps(
@@ -34,7 +35,7 @@ async function start(routes: Route[], maxBodyBytes = 1024) {
     createRequestHandler({
       api: "user",
       routes,
-      limits: { maxBodyBytes, requestTimeoutMs: 5000 },
+      limits: { maxBodyBytes, requestTimeoutMs },
       logger,
       metrics,
     }),
@@ -166,18 +167,7 @@ Deno.test("probes and metrics answer over plain HTTP", async () => {
 });
 
 Deno.test("answers 408 to a client that does not finish its request in time", async () => {
-  const metrics = new CoordinatorMetrics();
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = await listenHttps(
-    { port: 0, host: "127.0.0.1", certPem: id.certPem, keyPem: id.keyPem },
-    createRequestHandler({
-      api: "user",
-      routes,
-      limits: { maxBodyBytes: 1024, requestTimeoutMs: 200 },
-      logger,
-      metrics,
-    }),
-  );
+  const { server } = await start(routes, 1024, 200);
   const tls = await import("node:tls");
   try {
     const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
