@@ -62,6 +62,19 @@ function startKds(authority: SimulatedSnpAuthority): KdsServer {
   }) as KdsServer;
 }
 
+/** Runs `fn` against a KDS server for the shared Milan authority, and stops the server after. */
+async function withKds(
+  fn: (authority: SimulatedSnpAuthority, server: KdsServer) => Promise<void>,
+): Promise<void> {
+  const authority = await sharedAuthority("Milan");
+  const server = startKds(authority);
+  try {
+    await fn(authority, server);
+  } finally {
+    await server.close();
+  }
+}
+
 function client(
   authority: SimulatedSnpAuthority,
   base: string,
@@ -110,25 +123,18 @@ Deno.test("KDS URLs follow AMD's layout, with fmcSPL and an 8-byte hwID on Turin
   assert.equal(crlUrl("Genoa", "VCEK"), "https://kdsintf.amd.com/vcek/v1/Genoa/crl");
 });
 
-Deno.test("verifies a report without auxblob by fetching VCEK, chain and CRL from KDS", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("verifies a report without auxblob by fetching VCEK, chain and CRL from KDS", () =>
+  withKds(async (authority, server) => {
     server.crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
     const { kds } = client(authority, server.base);
     const result = await verifyWithKds(authority, kds);
     assert.equal(result.revocationChecked, true);
     assert.equal(result.rootFingerprint, authority.rootFingerprint);
     assert.ok(server.requests.some((r) => r.includes(encodeHex(authority.chipId))));
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("rejects a report whose ASK the AMD CRL revokes", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("rejects a report whose ASK the AMD CRL revokes", () =>
+  withKds(async (authority, server) => {
     server.crl = await authority.issueCrl({
       revokedSerials: [authority.ask.serialNumber],
       thisUpdate: new Date("2026-05-30T00:00:00Z"),
@@ -138,59 +144,39 @@ Deno.test("rejects a report whose ASK the AMD CRL revokes", async () => {
       verifyWithKds(authority, kds),
       (e: unknown) => e instanceof VerificationError && /revoked/.test(e.message),
     );
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("rejects a CRL that the ARK did not sign", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("rejects a CRL that the ARK did not sign", () =>
+  withKds(async (authority, server) => {
     const crl = await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") });
     crl[crl.length - 5]! ^= 1;
     server.crl = crl;
     const { kds } = client(authority, server.base);
     await assert.rejects(kds.crl("Milan", "VCEK"), VerificationError);
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("rejects a chain whose ARK is not the pinned root", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("rejects a chain whose ARK is not the pinned root", () =>
+  withKds(async (_authority, server) => {
     const fetcher = new CachingFetcher({ sleep: () => Promise.resolve() });
     const kds = new AmdKdsClient({ fetcher, baseUrl: server.base, clock: () => NOW });
     await assert.rejects(
       kds.certChain("Milan", "VCEK"),
       (e: unknown) => e instanceof VerificationError && /not a pinned trust anchor/.test(e.message),
     );
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("rejects a VCEK that KDS returns for another TCB", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("rejects a VCEK that KDS returns for another TCB", () =>
+  withKds(async (authority, server) => {
     server.vcekFor = () => authority.vcekFor({ bootloader: 1, tee: 0, snp: 1, microcode: 1 });
     const { kds } = client(authority, server.base);
     await assert.rejects(
       kds.vcek("Milan", authority.chipId, authority.tcb),
       (e: unknown) => e instanceof VerificationError && /SPL/.test(e.message),
     );
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("honours 429 Retry-After from KDS and then succeeds", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("honours 429 Retry-After from KDS and then succeeds", () =>
+  withKds(async (authority, server) => {
     const path = `/vcek/v1/Milan/cert_chain`;
     server.overrides.set(path, [
       new Response("slow down", { status: 429, headers: { "retry-after": "2" } }),
@@ -205,24 +191,16 @@ Deno.test("honours 429 Retry-After from KDS and then succeeds", async () => {
     await kds.certChain("Milan", "VCEK");
     assert.deepEqual(sleeps, [2000]);
     assert.equal(server.requests.filter((r) => r === path).length, 2);
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("concurrent verifications share one KDS request per URL", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("concurrent verifications share one KDS request per URL", () =>
+  withKds(async (authority, server) => {
     const { kds } = client(authority, server.base);
     await Promise.all([1, 2, 3].map(() => kds.vcek("Milan", authority.chipId, authority.tcb)));
     const vcekRequests = server.requests.filter((r) => r.includes("blSPL"));
     assert.equal(vcekRequests.length, 1);
     assert.equal(server.requests.filter((r) => r.endsWith("cert_chain")).length, 1);
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
 Deno.test("offline: says what is missing, then works from the cache an online run filled", async () => {
   const authority = await sharedAuthority("Milan");
@@ -276,10 +254,8 @@ Deno.test("offline: reads an imported collateral directory", async () => {
   }
 });
 
-Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority);
-  try {
+Deno.test("rejects a stale CRL (nextUpdate before now)", () =>
+  withKds(async (authority, server) => {
     server.crl = await authority.issueCrl({
       thisUpdate: new Date("2026-05-01T00:00:00Z"),
       nextUpdate: new Date("2026-05-08T00:00:00Z"),
@@ -289,15 +265,11 @@ Deno.test("rejects a stale CRL (nextUpdate before now)", async () => {
       verifyWithKds(authority, kds),
       (e: unknown) => e instanceof VerificationError && /stale/.test(e.message),
     );
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
-Deno.test("when revocation checking is required, a missing CRL fails the verification", async () => {
-  const authority = await sharedAuthority("Milan");
-  const server = startKds(authority); // serves no CRL (404)
-  try {
+Deno.test("when revocation checking is required, a missing CRL fails the verification", () =>
+  withKds(async (authority, server) => {
+    // The server publishes no CRL (404).
     const { kds } = client(authority, server.base);
     const { report } = await authority.createReport();
     const verifier = new SnpEvidenceVerifier({
@@ -317,10 +289,7 @@ Deno.test("when revocation checking is required, a missing CRL fails the verific
       requireRevocationCheck: true,
     });
     await ok.verify({ platform: "snp", report }, { reportData: new Uint8Array(64), now: NOW });
-  } finally {
-    await server.close();
-  }
-});
+  }));
 
 /** Runs `fn` with a KDS server and a cache directory, cleaning both up. */
 async function withCachedKds(
