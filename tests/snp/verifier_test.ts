@@ -61,6 +61,14 @@ function referenceFor(v: SnpVector, overrides: Partial<SnpReferenceValue>): SnpR
   return [{ ...base, ...overrides }];
 }
 
+/** `base` with the minimum TCB changed by `changes`, as a one-entry reference value list. */
+function withMinimumTcb(
+  base: SnpReferenceValue,
+  changes: Partial<SnpReferenceValue["MinimumTCB"]>,
+): SnpReferenceValue[] {
+  return [{ ...base, MinimumTCB: { ...base.MinimumTCB, ...changes } }];
+}
+
 function rejects<T extends Error>(
   promise: Promise<unknown>,
   type: new (...args: never[]) => T,
@@ -203,7 +211,7 @@ conformanceTest("rejects a truncated and an extended report file", async () => {
 conformanceTest("rejects a TCB below the minimum, naming expected and actual", async () => {
   const v = await vector("milan-v5-gcp-teekit"); // snp SPL 27
   const base = referenceFor(v, {})[0]!;
-  const referenceValues = [{ ...base, MinimumTCB: { ...base.MinimumTCB, SNPVersion: 28 } }];
+  const referenceValues = withMinimumTcb(base, { SNPVersion: 28 });
   await assert.rejects(verifyVector(v, { referenceValues }), (e: unknown) => {
     assert.ok(e instanceof ValidationError);
     assert.equal(e.field, "report.reported_tcb.snp");
@@ -211,7 +219,7 @@ conformanceTest("rejects a TCB below the minimum, naming expected and actual", a
     assert.equal(e.actual, "27");
     return true;
   });
-  const ok = [{ ...base, MinimumTCB: { ...base.MinimumTCB, SNPVersion: 27 } }];
+  const ok = withMinimumTcb(base, { SNPVersion: 27 });
   await verifyVector(v, { referenceValues: ok });
 });
 
@@ -219,11 +227,11 @@ conformanceTest("checks committed and launch TCB, not only the reported one", as
   const v = await vector("milan-v3-vlek-aws"); // reported ucode 217, committed/launch 219
   const base = referenceFor(v, { VMPL: 1 })[0]!;
   await verifyVector(v, {
-    referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, MicrocodeVersion: 217 } }],
+    referenceValues: withMinimumTcb(base, { MicrocodeVersion: 217 }),
   });
   await rejects(
     verifyVector(v, {
-      referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, MicrocodeVersion: 218 } }],
+      referenceValues: withMinimumTcb(base, { MicrocodeVersion: 218 }),
     }),
     ValidationError,
     "report.reported_tcb.microcode",
@@ -331,7 +339,7 @@ conformanceTest("rejects a Turin report whose FMC SPL is below the minimum", asy
   const base = referenceFor(v, {})[0]!;
   await rejects(
     verifyVector(v, {
-      referenceValues: [{ ...base, MinimumTCB: { ...base.MinimumTCB, FMCVersion: 1 } }],
+      referenceValues: withMinimumTcb(base, { FMCVersion: 1 }),
     }),
     ValidationError,
     "report.reported_tcb.fmc",
