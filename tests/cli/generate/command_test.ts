@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "../../../cli/main.ts";
 import { ExitCode } from "../../../cli/exit_codes.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const error = console.error;
@@ -12,13 +13,19 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-Deno.test("contrast generate: usage errors exit with the bad-input code and write nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+/** Runs `fn` in a temporary directory holding `app.yml`, a single ConfigMap (no workloads). */
+function withAppDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir(async (dir) => {
     await Deno.writeTextFile(
       `${dir}/app.yml`,
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
     );
+    await fn(dir);
+  });
+}
+
+Deno.test("contrast generate: usage errors exit with the bad-input code and write nothing", () =>
+  withAppDir(async (dir) => {
     // Missing --reference-values.
     assert.equal(
       await quietly(() => runCli(["generate", "-w", dir, `${dir}/app.yml`])),
@@ -71,18 +78,10 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
     const left = [];
     for await (const e of Deno.readDir(dir)) left.push(e.name);
     assert.deepEqual(left, ["app.yml"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("contrast generate: a run without confidential workloads writes the manifest and owner keys, then re-runs byte-identically", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(
-      `${dir}/app.yml`,
-      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-    );
+Deno.test("contrast generate: a run without confidential workloads writes the manifest and owner keys, then re-runs byte-identically", () =>
+  withAppDir(async (dir) => {
     const args = [
       "generate",
       "--reference-values",
@@ -125,18 +124,10 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
       JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`)).WorkloadOwnerPubKeys,
       [],
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rtmrs is not kept; the error names --rtmr", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(
-      `${dir}/app.yml`,
-      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-    );
+Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rtmrs is not kept; the error names --rtmr", () =>
+  withAppDir(async (dir) => {
     const lax = {
       Policies: {},
       ReferenceValues: {
@@ -170,7 +161,4 @@ Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rt
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

@@ -1,0 +1,15 @@
+/**
+ * Temporary directories for tests, removed with everything in them when the test is done.
+ *
+ * @module
+ */
+
+/** Runs `fn` with a new temporary directory and removes it afterwards, whether `fn` threw or not. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir();
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
