@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../../cli/main.ts";
 import { CachingFetcher, DiskCache } from "../../collateral/mod.ts";
 import { startServer } from "../collateral/local_server.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 /** Runs the CLI capturing what it prints. */
 async function contrast(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -82,9 +83,8 @@ Deno.test("collateral export turns the cache into a bundle an offline fetcher se
   }
 });
 
-Deno.test("collateral list reports a corrupt cache entry", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("collateral list reports a corrupt cache entry", () =>
+  withTempDir(async (dir) => {
     const cache = new DiskCache(dir);
     const url = "https://kdsintf.amd.com/vcek/v1/Genoa/crl";
     await cache.write({
@@ -102,10 +102,7 @@ Deno.test("collateral list reports a corrupt cache entry", async () => {
     const entries = JSON.parse(listed.out);
     assert.equal(entries.length, 1);
     assert.match(entries[0].corrupt, /body has 1 bytes, metadata says 2/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("collateral path prints the bundle location of each URL", async () => {
   const r = await contrast(

@@ -8,6 +8,7 @@ import {
   writeToBundle,
 } from "../../collateral/mod.ts";
 import { type LocalServer, startServer } from "./local_server.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -178,9 +179,8 @@ Deno.test("other 4xx are final too", async () => {
   });
 });
 
-Deno.test("offline miss names the URL and every place it looked, and never fetches", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("offline miss names the URL and every place it looked, and never fetches", () =>
+  withTempDir(async (dir) => {
     let fetched = false;
     const fetcher = new CachingFetcher({
       cacheDir: `${dir}/cache`,
@@ -198,14 +198,10 @@ Deno.test("offline miss names the URL and every place it looked, and never fetch
       return true;
     });
     assert.equal(fetched, false);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("an import directory is served offline, headers included", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("an import directory is served offline, headers included", () =>
+  withTempDir(async (dir) => {
     const url = "https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=B0C06F000000";
     await writeToBundle(dir, url, new TextEncoder().encode('{"tcbInfo":{}}'), {
       "TCB-Info-Issuer-Chain": "pem%20chain",
@@ -219,10 +215,7 @@ Deno.test("an import directory is served offline, headers included", async () =>
     assert.equal(r.source, "import");
     assert.equal(text(r.body), '{"tcbInfo":{}}');
     assert.equal(r.headers["tcb-info-issuer-chain"], "pem%20chain");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("an expired entry is refetched online and still served offline", async () => {
   let now = new Date("2026-01-01T00:00:00Z");
@@ -330,9 +323,8 @@ Deno.test("parseRetryAfter reads seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter(null, now), undefined);
 });
 
-Deno.test("cache files with a bad magic, bad metadata or another key are corrupt", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("cache files with a bad magic, bad metadata or another key are corrupt", () =>
+  withTempDir(async (dir) => {
     const cache = new DiskCache(dir);
     const url = "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain";
     await cache.write({
@@ -357,10 +349,7 @@ Deno.test("cache files with a bad magic, bad metadata or another key are corrupt
       const read = await cache.read(url);
       assert.equal(read.kind, "corrupt", label);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("sends the user agent, Accept and extra headers; extra headers are not stored", async () => {
   let seen: Headers | undefined;
@@ -398,16 +387,12 @@ Deno.test("an import directory is preferred to the network when online too", asy
   });
 });
 
-Deno.test("a bundle path that is a directory counts as missing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a bundle path that is a directory counts as missing", () =>
+  withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/kdsintf.amd.com/vcek/v1/Milan`, { recursive: true });
     const fetcher = new CachingFetcher({ importDirs: [dir], offline: true });
     await assert.rejects(fetcher.get("https://kdsintf.amd.com/vcek/v1/Milan"), UnavailableError);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("a cache directory that cannot be written costs the cache, not the response", async () => {
   await withServer(() => new Response("served"), async (server, dir) => {

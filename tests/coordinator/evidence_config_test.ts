@@ -4,6 +4,7 @@ import { encodeHex } from "../../bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../errors/mod.ts";
 import { evidenceSourceFrom } from "../../coordinator/evidence_config.ts";
 import { snpAuthority } from "./fixture.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 Deno.test("refuses the simulated TEE unless explicitly allowed", async () => {
   await assert.rejects(
@@ -27,9 +28,8 @@ Deno.test("the simulated TEE needs its authority and HOST_DATA", async () => {
   );
 });
 
-Deno.test("a simulated source produces evidence with its HOST_DATA", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a simulated source produces evidence with its HOST_DATA", () =>
+  withTempDir(async (dir) => {
     await (await snpAuthority()).save(dir);
     const source = await evidenceSourceFrom({
       kind: "simulated-snp",
@@ -49,10 +49,7 @@ Deno.test("a simulated source produces evidence with its HOST_DATA", async () =>
       }),
       ParseError,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("configfs-tsm is unavailable outside a confidential VM; unknown kinds are refused", async () => {
   await assert.rejects(

@@ -8,6 +8,7 @@ import {
   type TsmFileSystem,
   type TsmProvider,
 } from "../../evidence/mod.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 /** A provider whose "report" is a tag, the privlevel and the inblob, so tests can check binding. */
 function echoProvider(name = "sev_guest", floor = 0): TsmProvider & { calls: number } {
@@ -155,9 +156,8 @@ function slowMkdirFs(): TsmFileSystem {
   };
 }
 
-Deno.test("reports a missing configfs-tsm root as unavailable, saying what to check", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("reports a missing configfs-tsm root as unavailable, saying what to check", () =>
+  withTempDir(async (dir) => {
     const tsm = new ConfigfsTsm({ root: `${dir}/no/such/report` });
     assert.equal(await tsm.available(), false);
     await assert.rejects(tsm.getReport(reportData(0)), (e) => {
@@ -166,10 +166,7 @@ Deno.test("reports a missing configfs-tsm root as unavailable, saying what to ch
       assert.match(e.reason, /CONFIG_TSM_REPORTS/);
       return true;
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("detects another writer that moved the generation while the report was read", async () => {
   // A racing process writes its own inblob into the entry right after this one read outblob.
@@ -210,9 +207,8 @@ Deno.test("detects a generation beyond this writer's writes before reading", asy
   }, ahead);
 });
 
-Deno.test("a generation that never settles times out with the attribute named", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a generation that never settles times out with the attribute named", () =>
+  withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/report`);
     // No emulator: nobody answers.
     const tsm = new ConfigfsTsm({
@@ -225,10 +221,7 @@ Deno.test("a generation that never settles times out with the attribute named", 
       assert.equal(e.field, "generation");
       return true;
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("a failing outblob read is reported naming the attribute", async () => {
   const failing: TsmFileSystem = {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { InvalidDocumentError } from "../../errors/mod.ts";
 import { loadDefaultSettings, loadSettings, parseSettings } from "../../policy/settings.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 Deno.test("the shipped settings validate against their own shape", async () => {
   const d = await loadDefaultSettings();
@@ -34,15 +35,11 @@ Deno.test("rejects settings with an unknown field, a missing field, a wrong type
   assert.ok(lines.includes("my.json: requests.ReadStreamRequest: must be a boolean"));
 });
 
-Deno.test("loadSettings reports unreadable JSON with the file name", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("loadSettings reports unreadable JSON with the file name", () =>
+  withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/s.json`, "{not json");
     await assert.rejects(
       loadSettings(`${dir}/s.json`),
       (e: InvalidDocumentError) => e.issues[0]!.path === `${dir}/s.json`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

@@ -5,10 +5,10 @@ import { ParseError } from "../../errors/mod.ts";
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION } from "../../policy/initdata.ts";
 import { readGeneratedPods } from "../../simulation/generated_pods.ts";
 import { initdata } from "../../simulation/deployment.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
-Deno.test("reads each pod's initdata digest and its initializer's literal environment", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("reads each pod's initdata digest and its initializer's literal environment", () =>
+  withTempDir(async (dir) => {
     const web = initdata("web");
     const job = initdata("job");
     const annotations = async (doc: Uint8Array) => ({
@@ -60,20 +60,13 @@ Deno.test("reads each pod's initdata digest and its initializer's literal enviro
     ]);
     assert.deepEqual(pods[0]!.initdata, web);
     assert.equal(pods[1]!.source, `${dir}/app.yml: CronJob/job`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("rejects malformed YAML naming file and document", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("rejects malformed YAML naming file and document", () =>
+  withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/bad.yml`, "a: 1\n---\nb: [\n");
     await assert.rejects(
       readGeneratedPods([`${dir}/bad.yml`]),
       (e: unknown) => e instanceof ParseError && e.field === `${dir}/bad.yml[1]`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));

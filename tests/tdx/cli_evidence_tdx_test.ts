@@ -4,6 +4,7 @@ import { ExitCode } from "../../cli/exit_codes.ts";
 import { runTdxEvidenceShow, runTdxEvidenceVerify } from "../../cli/commands/evidence_tdx.ts";
 import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
 import { conformanceFile, conformanceTest } from "../conformance.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 const P = (dir: string) => conformanceFile(dir).pathname;
 const UPTODATE = "tdx/v4-phala-b0c06f-uptodate";
@@ -74,17 +75,13 @@ conformanceTest("verify exits 2 on a malformed --now", async () => {
   assert.match(r.stderr, /--now/);
 });
 
-Deno.test("verify exits 2 on a truncated quote, naming the field", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("verify exits 2 on a truncated quote, naming the field", () =>
+  withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/q.bin`, new Uint8Array(100));
     const r = await runTdxEvidenceVerify({ quote: `${dir}/q.bin`, collateralDir: dir, json: true });
     assert.equal(r.exitCode, ExitCode.BadInput);
     assert.match(JSON.parse(r.stdout).error.field, /quote/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("verify with reference values: simulated quote matches, mismatch gives expected/actual", async () => {
   const authority = await SimulatedTdxAuthority.generate();

@@ -14,6 +14,7 @@ import {
   splitPolicyText,
 } from "../../../policy/initdata.ts";
 import { IMAGES, MemoryResolver, testSettings } from "../../policy/fixtures.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 const RV = {
@@ -399,9 +400,8 @@ stringData: {p: hunter2}
   );
 });
 
-Deno.test("reads stdin for -, and directories sorted with *.yml/*.yaml only", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("reads stdin for -, and directories sorted with *.yml/*.yaml only", () =>
+  withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/sub`);
     await Deno.writeTextFile(`${dir}/b.yaml`, "kind: ConfigMap\n");
     await Deno.writeTextFile(`${dir}/sub/a.yml`, "kind: ConfigMap\n");
@@ -409,10 +409,7 @@ Deno.test("reads stdin for -, and directories sorted with *.yml/*.yaml only", as
     const files = await readInputs([dir, "-"], () => Promise.resolve("apiVersion: v1\n"));
     assert.deepEqual(files.map((f) => f.path), [`${dir}/b.yaml`, `${dir}/sub/a.yml`, "-"]);
     await assert.rejects(readInputs([`${dir}/missing`]), /no such file/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("keeps quoting styles of untouched scalars", async () => {
   const result = await generate([parseYamlFile("app.yml", APP)], await options());

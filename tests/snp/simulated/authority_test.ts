@@ -6,6 +6,7 @@ import { defaultSnpReferenceValues } from "../../../snp/reference_values.ts";
 import { SimulatedSnpAuthority } from "../../../snp/simulated/mod.ts";
 import { SnpEvidenceVerifier } from "../../../snp/verifier.ts";
 import { sharedAuthority } from "../simulated_fixture.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 
@@ -149,19 +150,15 @@ Deno.test("an authority saved and loaded again signs reports under the same root
   }
 });
 
-Deno.test("loading a directory that is not an authority names the file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("loading a directory that is not an authority names the file", () =>
+  withTempDir(async (dir) => {
     await assert.rejects(SimulatedSnpAuthority.load(dir), ParseError);
     await Deno.writeTextFile(`${dir}/authority.json`, "{}");
     await assert.rejects(
       SimulatedSnpAuthority.load(dir),
       (e: unknown) => e instanceof ParseError && e.field.endsWith("authority.json"),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("a simulated Turin authority uses the Turin TCB layout and an 8-byte hwID", async () => {
   // 2048-bit keys keep this test fast; the layout, not the key size, is under test.

@@ -8,6 +8,7 @@ import { collateralSourceForDir } from "../../../tdx/pcs/collateral_dir.ts";
 import { collateralRequestOf } from "../../../tdx/verifier.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { verifyTdxQuote } from "../../../tdx/verify/verify_quote.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 const authority = await SimulatedTdxAuthority.generate();
 const NOW = new Date();
@@ -146,9 +147,8 @@ Deno.test("a response without its issuer-chain header is Unavailable", async () 
   }
 });
 
-Deno.test("an offline by-URL bundle directory serves the same collateral", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("an offline by-URL bundle directory serves the same collateral", () =>
+  withTempDir(async (dir) => {
     const urls = pcsUrls(request);
     await writeToBundle(dir, urls.tcbInfo, collateral.tcbInfo, {
       "tcb-info-issuer-chain": encodeURIComponent(collateral.tcbInfoIssuerChain),
@@ -164,22 +164,15 @@ Deno.test("an offline by-URL bundle directory serves the same collateral", async
     const c = await source.collateralFor(request);
     const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: c });
     assert.equal(v.tcb.status, "UpToDate");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a flat collateral directory (conformance layout) is read as one platform's bundle", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a flat collateral directory (conformance layout) is read as one platform's bundle", () =>
+  withTempDir(async (dir) => {
     await authority.writeCollateralDir(dir, { now: NOW });
     const c = await (await collateralSourceForDir(dir)).collateralFor(request);
     const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: c });
     assert.equal(v.tcb.status, "UpToDate");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 const TCB_PATH = "/tdx/certification/v4/tcb";
 const TCB_KEY = "/tdx/certification/v4/tcb?fmspc=90C06F000000";

@@ -10,6 +10,7 @@ import { readTdxReferenceValue } from "../../../tdx/reference_values.ts";
 import { TdxEvidenceVerifier } from "../../../tdx/verifier.ts";
 import { StaticTdxCollateral } from "../../../tdx/verify/collateral_bundle.ts";
 import { readTdxCollateralDir } from "../../../tdx/pcs/collateral_dir.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 const authority = await SimulatedTdxAuthority.generate();
 const fingerprint = await authority.rootFingerprint();
@@ -153,9 +154,8 @@ Deno.test("the verifier accepts a simulated quote only through its named root", 
   );
 });
 
-Deno.test("a saved and loaded authority keeps its chain and signs verifiable quotes", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a saved and loaded authority keeps its chain and signs verifiable quotes", () =>
+  withTempDir(async (dir) => {
     await authority.save(`${dir}/authority.json`);
     const stat = await Deno.stat(`${dir}/authority.json`);
     assert.equal(stat.mode! & 0o777, 0o600);
@@ -169,21 +169,14 @@ Deno.test("a saved and loaded authority keeps its chain and signs verifiable quo
       collateral: await readTdxCollateralDir(`${dir}/collateral`),
     });
     assert.equal(v.tcb.status, "UpToDate");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("loadOrGenerate creates the authority once and loads it afterwards", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("loadOrGenerate creates the authority once and loads it afterwards", () =>
+  withTempDir(async (dir) => {
     const a = await SimulatedTdxAuthority.loadOrGenerate(`${dir}/tdx.json`);
     const b = await SimulatedTdxAuthority.loadOrGenerate(`${dir}/tdx.json`);
     assert.equal(await a.rootFingerprint(), await b.rootFingerprint());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("rejects a malformed authority file naming the field", async () => {
   await assert.rejects(
