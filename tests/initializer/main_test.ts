@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { initializerMain } from "../../initializer/main.ts";
 import { runDenoScript } from "../../simulation/processes.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 async function isEmpty(dir: string): Promise<boolean> {
   for await (const _ of Deno.readDir(dir)) return false;
   return true;
 }
 
-Deno.test("exits 1 without a trust document, before contacting anyone or writing anything", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+Deno.test("exits 1 without a trust document, before contacting anyone or writing anything", () =>
+  withTempDir(async (out) => {
     // Port 9 (discard): nothing listens, and nothing must be attempted anyway.
     const r = await runDenoScript("initializer/main.ts", [
       "--coordinator",
@@ -25,10 +25,7 @@ Deno.test("exits 1 without a trust document, before contacting anyone or writing
     assert.match(r.stderr, /CONTRAST_COORDINATOR_TRUST: required/);
     assert.match(r.stderr, /refusing to trust an unattested Coordinator/);
     assert.ok(await isEmpty(out), "nothing written");
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("exits 1 with a malformed trust document, naming the field", async () => {
   const out = await Deno.makeTempDir();

@@ -10,6 +10,7 @@ import {
 } from "../../../coordinator/history/mod.ts";
 import { GENESIS_TRANSITION } from "../../../manifest/hash.ts";
 import { historyKey } from "./helpers.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 const ROUNDS = 12;
 const WRITERS = 8;
@@ -82,9 +83,8 @@ Deno.test("file backend: one instance shared by concurrent writers, exactly one 
   }
 });
 
-Deno.test("backend compare-and-swap: a stale version never wins, for both backends", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "contrast-cas-" });
-  try {
+Deno.test("backend compare-and-swap: a stale version never wins, for both backends", () =>
+  withTempDir(async (dir) => {
     for (const backend of [new MemoryHistoryBackend(), await FileHistoryBackend.open(dir)]) {
       const a = new Uint8Array([1]);
       const b = new Uint8Array([2]);
@@ -98,10 +98,7 @@ Deno.test("backend compare-and-swap: a stale version never wins, for both backen
       assert.deepEqual(latest?.bytes, b);
       assert.equal(latest?.version, v2);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "contrast-cas-" }));
 
 Deno.test("file backend: processes racing on one folder, exactly one wins each round", async () => {
   const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [

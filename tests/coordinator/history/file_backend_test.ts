@@ -10,6 +10,7 @@ import {
 } from "../../../coordinator/history/mod.ts";
 import { GENESIS_TRANSITION } from "../../../manifest/hash.ts";
 import { historyKey, manifestBytes, policyBytes } from "./helpers.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
 
 async function withStore(
   fn: (dir: string, history: ManifestHistory, hashes: string[]) => Promise<void>,
@@ -107,9 +108,8 @@ Deno.test("leftover temporary files of a crashed writer do not disturb reads; st
   });
 });
 
-Deno.test("object names must be 64 lower-case hex digits (no path traversal)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "contrast-file-" });
-  try {
+Deno.test("object names must be 64 lower-case hex digits (no path traversal)", () =>
+  withTempDir(async (dir) => {
     const backend = await FileHistoryBackend.open(dir);
     for (const name of ["../latest", "latest", "A".repeat(64), "a".repeat(63)]) {
       await assert.rejects(
@@ -118,20 +118,13 @@ Deno.test("object names must be 64 lower-case hex digits (no path traversal)", a
       );
       await assert.rejects(backend.getObject("transitions", name), ParseError);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "contrast-file-" }));
 
-Deno.test("writeFileAtomically replaces the whole file and leaves no temporary file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "contrast-atomic-" });
-  try {
+Deno.test("writeFileAtomically replaces the whole file and leaves no temporary file", () =>
+  withTempDir(async (dir) => {
     await writeFileAtomically(dir, "f", new Uint8Array(100_000).fill(1));
     await writeFileAtomically(dir, "f", new Uint8Array([2]));
     assert.deepEqual(await Deno.readFile(`${dir}/f`), new Uint8Array([2]));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["f"]);
     await assert.rejects(writeFileAtomically(`${dir}/missing`, "f", new Uint8Array(1)));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "contrast-atomic-" }));
