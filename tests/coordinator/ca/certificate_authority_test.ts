@@ -125,6 +125,14 @@ Deno.test("openssl verify accepts the leaf through the intermediate to the root,
   assert.ok(chain.ok, chain.text);
 });
 
+/** `openssl verify` of `leafPem` through the untrusted `intermediatePem` to `rootPem`. */
+function opensslVerifyLeaf(rootPem: string, intermediatePem: string, leafPem: string) {
+  return openssl(
+    ["verify", "-CAfile", "root.pem", "-untrusted", "inter.pem", "leaf.pem"],
+    { "root.pem": rootPem, "inter.pem": intermediatePem, "leaf.pem": leafPem },
+  );
+}
+
 Deno.test("openssl verify rejects a leaf against another seed's root", async () => {
   const ca = await CertificateAuthority.fromSeed(SeedEngine.fromSeed(SEED, SALT));
   const other = await CertificateAuthority.fromSeed(SeedEngine.create());
@@ -133,10 +141,7 @@ Deno.test("openssl verify rejects a leaf against another seed's root", async () 
     sans: sans("a"),
     claims: CLAIMS,
   });
-  const result = await openssl(
-    ["verify", "-CAfile", "root.pem", "-untrusted", "inter.pem", "leaf.pem"],
-    { "root.pem": other.rootPem, "inter.pem": ca.intermediatePem, "leaf.pem": leaf.pem },
-  );
+  const result = await opensslVerifyLeaf(other.rootPem, ca.intermediatePem, leaf.pem);
   assert.equal(result.ok, false);
   const stale = await openssl(
     ["verify", "-CAfile", "mesh.pem", "leaf.pem"],
@@ -169,10 +174,7 @@ Deno.test("an old root PEM verifies chains issued after a restart", async () => 
     sans: sans("x"),
     claims: CLAIMS,
   });
-  const result = await openssl(
-    ["verify", "-CAfile", "root.pem", "-untrusted", "inter.pem", "leaf.pem"],
-    { "root.pem": before.rootPem, "inter.pem": after.intermediatePem, "leaf.pem": leaf.pem },
-  );
+  const result = await opensslVerifyLeaf(before.rootPem, after.intermediatePem, leaf.pem);
   assert.ok(result.ok, result.text);
 });
 
