@@ -30,6 +30,8 @@ export interface EvidenceVerifyOptions extends Partial<SnpVerifyCommandOptions> 
   readonly skipPckRevocation?: boolean;
   /** TDX: Intel PCS base URL. */
   readonly pcsUrl?: string;
+  /** TDX: URL of the Intel SGX root CA CRL. */
+  readonly rootCaCrlUrl?: string;
 }
 
 /** Options of `contrast evidence show`. */
@@ -88,10 +90,17 @@ export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
     },
   },
   tdx: {
-    ownOptions: ["quote", "allowTcbStatus", "skipPckRevocation", "pcsUrl"],
+    ownOptions: ["quote", "allowTcbStatus", "skipPckRevocation", "pcsUrl", "rootCaCrlUrl"],
     show: (o) => printTdxResult(runTdxEvidenceShow({ quote: o.report, json: o.json })),
     verify: (o) =>
-      printTdxResult(runTdxEvidenceVerify({ ...o, quote: o.report, pcsBaseUrl: o.pcsUrl })),
+      printTdxResult(
+        runTdxEvidenceVerify({
+          ...o,
+          quote: o.report,
+          pcsBaseUrl: o.pcsUrl,
+          rootCaCrlUrl: o.rootCaCrlUrl,
+        }),
+      ),
   },
 };
 
@@ -161,6 +170,7 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
     .option("--skip-pck-revocation", "TDX: go on without a PCK CRL (the output says so)")
     .option("--pcs-url <url>", "TDX: Intel PCS base URL")
+    .option("--root-ca-crl-url <url>", "TDX: URL of the Intel SGX root CA CRL")
     .option("--require-crl", "SNP: fail unless an AMD CRL was checked")
     .option("--json", "print the decoded fields and the verdict as JSON")
     .action(async (o: EvidenceVerifyOptions) => {

@@ -60,6 +60,8 @@ export interface TdxVerifyCommandOptions {
   readonly cacheDir?: string;
   /** Intel PCS base URL (default Intel's production API). */
   readonly pcsBaseUrl?: string;
+  /** URL of the Intel SGX root CA CRL (default Intel's). */
+  readonly rootCaCrlUrl?: string;
   /** Collateral source to use instead of building one (tests, embedding). */
   readonly onlineCollateral?: TdxCollateralSource;
 }
@@ -67,10 +69,15 @@ export interface TdxVerifyCommandOptions {
 /**
  * The collateral source the CLI options describe: a flat collateral directory as is; otherwise
  * the Intel PCS client on the shared caching fetcher, with the directory (if any) as an offline
- * import bundle, and no network when `--offline`.
+ * import bundle, and no network when `--offline`. Network responses are cached only when they
+ * chain to one of `trustAnchors` (default: the pinned Intel root).
  */
 export async function tdxCollateralSource(
-  o: Pick<TdxVerifyCommandOptions, "collateralDir" | "offline" | "cacheDir" | "pcsBaseUrl">,
+  o: Pick<
+    TdxVerifyCommandOptions,
+    "collateralDir" | "offline" | "cacheDir" | "pcsBaseUrl" | "rootCaCrlUrl"
+  >,
+  trustAnchors: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
 ): Promise<TdxCollateralSource> {
   if (o.collateralDir) {
     const flat = await collateralSourceForDir(o.collateralDir);
@@ -82,8 +89,9 @@ export async function tdxCollateralSource(
     importDirs: o.collateralDir ? [o.collateralDir] : [],
   });
   return new IntelPcsClient({
-    transport: cachingFetcherTransport(fetcher),
+    transport: cachingFetcherTransport(fetcher, { trustAnchors: [...trustAnchors] }),
     baseUrl: o.pcsBaseUrl,
+    ...(o.rootCaCrlUrl ? { rootCaCrlUrl: o.rootCaCrlUrl } : {}),
   });
 }
 
@@ -176,13 +184,13 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
         return s;
       });
     }
-    const source = o.onlineCollateral && !o.collateralDir
-      ? o.onlineCollateral
-      : await tdxCollateralSource(o);
-    const collateral = await source.collateralFor({ ...collateralRequestOf(quote), now });
     const anchors = refs?.map((r) =>
       r.Platform === SIMULATED_TDX_PLATFORM ? r.SimulatedRootSHA256! : INTEL_SGX_ROOT_CA_SHA256
     ) ?? [INTEL_SGX_ROOT_CA_SHA256];
+    const source = o.onlineCollateral && !o.collateralDir
+      ? o.onlineCollateral
+      : await tdxCollateralSource(o, [...new Set(anchors)]);
+    const collateral = await source.collateralFor({ ...collateralRequestOf(quote), now });
     const cache = new ChainCache();
     let lastError: unknown;
     for (const anchor of [...new Set(anchors)]) {
