@@ -5,7 +5,7 @@
  *
  * @module
  */
-export * from "./errors/mod.ts";
-export * from "./bytes/mod.ts";
-export * from "./json/mod.ts";
+export * from "./util/errors/mod.ts";
+export * from "./util/bytes/mod.ts";
+export * from "./util/json/mod.ts";
 export * from "./evidence/mod.ts";

@@ -10,8 +10,8 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { ParseError } from "../errors/mod.ts";
-import { encodePem } from "../bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { encodePem } from "../util/bytes/mod.ts";
 import type { Evidence, TeePlatform } from "../evidence/types.ts";
 import { decodeOctetStringSequence, encodeOctetStringSequence } from "./der.ts";
 

@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { constantTimeEqual, encodeBase64, encodeHex, sha256 } from "../bytes/mod.ts";
-import { ValidationError, VerificationError } from "../errors/mod.ts";
+import { constantTimeEqual, encodeBase64, encodeHex, sha256 } from "../util/bytes/mod.ts";
+import { ValidationError, VerificationError } from "../util/errors/mod.ts";
 import type { AttestationClaims } from "../evidence/types.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import { coordinatorPolicyDigest, type Manifest } from "../manifest/manifest.ts";
@@ -28,10 +28,10 @@ import {
   type ManifestResponseJson,
   parseAttestResponse,
   type RecoverRequestJson,
-} from "../coordinator/api/messages.ts";
+} from "../protocol/messages.ts";
 import { certificateSpki } from "./certificate.ts";
 import { PinnedHttpsClient } from "./pinned_client.ts";
-import { coordinatorReportData, NONCE_LENGTH } from "./report_data.ts";
+import { coordinatorReportData, NONCE_LENGTH } from "../protocol/report_data.ts";
 
 /** The outcome of attesting a Coordinator. */
 export interface AttestedCoordinator {

@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { InvalidDocumentError } from "../errors/mod.ts";
-import { IssueList, ObjectReader } from "../json/mod.ts";
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { IssueList, ObjectReader } from "../util/json/mod.ts";
 import type { Manifest, ReferenceValues } from "../manifest/manifest.ts";
 import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
-import { concatBytes } from "../bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { concatBytes } from "../util/bytes/mod.ts";
 
 const TAG_SEQUENCE = 0x30;
 const TAG_OCTET_STRING = 0x04;

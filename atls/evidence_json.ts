@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
-import { decodeBase64, encodeBase64 } from "../bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { decodeBase64, encodeBase64 } from "../util/bytes/mod.ts";
 import type { Evidence } from "../evidence/types.ts";
 
 /** JSON form of {@link Evidence}. */

@@ -7,8 +7,8 @@
  * @module
  */
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
-import { ParseError, VerificationError } from "../errors/mod.ts";
-import { decodeBase64, encodeBase64 } from "../bytes/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
+import { decodeBase64, encodeBase64 } from "../util/bytes/mod.ts";
 
 /** Length of an X25519 HPKE public key. */
 export const HPKE_PUBLIC_KEY_LENGTH = 32;

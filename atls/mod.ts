@@ -11,4 +11,4 @@ export * from "./coordinator_trust.ts";
 export * from "./evidence_json.ts";
 export * from "./hpke.ts";
 export * from "./pinned_client.ts";
-export * from "./report_data.ts";
+export * from "../protocol/report_data.ts";

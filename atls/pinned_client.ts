@@ -11,8 +11,13 @@ import https from "node:https";
 import tls from "node:tls";
 import { isIP } from "node:net";
 import type { IncomingMessage } from "node:http";
-import { ContrastError, ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
-import { constantTimeEqual, sha256 } from "../bytes/mod.ts";
+import {
+  ContrastError,
+  ParseError,
+  UnavailableError,
+  VerificationError,
+} from "../util/errors/mod.ts";
+import { constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
 import { certificateSpki } from "./certificate.ts";
 
 /** Options of a {@link PinnedHttpsClient}. */

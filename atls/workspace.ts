@@ -5,8 +5,8 @@
  * @module
  */
 import { parseAllDocuments } from "yaml";
-import { encodeHex, sha256 } from "../bytes/mod.ts";
-import { ParseError, UnavailableError } from "../errors/mod.ts";
+import { encodeHex, sha256 } from "../util/bytes/mod.ts";
+import { ParseError, UnavailableError } from "../util/errors/mod.ts";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import {
   defaultCollateralCacheDir,
@@ -40,7 +40,7 @@ export async function readFileNamed(path: string): Promise<Uint8Array> {
 /**
  * Reads and parses the manifest at `path`.
  *
- * @throws {import("../errors/mod.ts").InvalidDocumentError} naming every problem
+ * @throws {import("../util/errors/mod.ts").InvalidDocumentError} naming every problem
  */
 export async function readLocalManifest(path: string): Promise<LocalManifest> {
   const bytes = await readFileNamed(path);

@@ -10,7 +10,7 @@ import {
   UnavailableError,
   ValidationError,
   VerificationError,
-} from "../errors/mod.ts";
+} from "../util/errors/mod.ts";
 
 /** Exit codes; documented in the README. */
 export const ExitCode = {

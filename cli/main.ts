@@ -5,7 +5,7 @@
  */
 import "reflect-metadata";
 import { CommanderError } from "commander";
-import { ContrastError, InvalidDocumentError } from "../errors/mod.ts";
+import { ContrastError, InvalidDocumentError } from "../util/errors/mod.ts";
 import { ExitCode, exitCodeFor } from "./exit_codes.ts";
 import { buildProgram } from "./program.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 /**
  * Parses an RFC 3339 time for `--now`.

@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
-import { writeFileAtomic } from "../files/atomic_write.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 /** Suffix of the optional headers file next to a bundle body. */
 export const HEADERS_SUFFIX = ".headers.json";

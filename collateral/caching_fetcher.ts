@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { UnavailableError } from "../errors/mod.ts";
+import { UnavailableError } from "../util/errors/mod.ts";
 import { bundlePath, readFromBundle, writeToBundle } from "./bundle.ts";
 import { type CacheEntry, DiskCache } from "./disk_cache.ts";
 import { backoffDelay, isRetryableStatus, parseRetryAfter } from "./retry.ts";

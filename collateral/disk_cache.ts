@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { concatBytes, constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
-import { writeFileAtomic } from "../files/atomic_write.ts";
+import { concatBytes, constantTimeEqual, decodeHex, encodeHex, sha256 } from "../util/bytes/mod.ts";
+import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 const MAGIC = "contrast-collateral-cache v1\n";
 

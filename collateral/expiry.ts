@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 import { parseCrl } from "../x509/crl.ts";
 import type { GetOptions } from "./caching_fetcher.ts";
 

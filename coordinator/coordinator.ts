@@ -25,8 +25,8 @@ import {
   encodeBase64,
   encodeHex,
   sha256,
-} from "../bytes/mod.ts";
-import { ParseError, ValidationError } from "../errors/mod.ts";
+} from "../util/bytes/mod.ts";
+import { ParseError, ValidationError } from "../util/errors/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import type { ManifestEvidenceVerifier, ManifestVerification } from "../manifest/verifiers.ts";
@@ -50,7 +50,7 @@ import {
   meshReportData,
   NONCE_LENGTH,
   peerReportData,
-} from "../atls/report_data.ts";
+} from "../protocol/report_data.ts";
 import { attestCoordinator } from "../atls/coordinator_client.ts";
 import {
   ApiPath,
@@ -69,16 +69,16 @@ import {
   type RecoverRequest,
   RECOVERY_HPKE_INFO,
   WORKLOAD_SECRET_HPKE_INFO,
-} from "./api/messages.ts";
+} from "../protocol/messages.ts";
 import {
   recoveryMessage,
   verifyManifestUpdateSignature,
   verifyRecoverySignature,
-} from "./api/signatures.ts";
-import type { EvidenceSource } from "./evidence_source.ts";
+} from "../protocol/signatures.ts";
+import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import { ConflictError, ForbiddenError, PreconditionFailedError } from "./http/errors.ts";
 import type { CoordinatorMetrics } from "./http/metrics.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
 
 /** Parses manifest bytes with the platform reference-value readers. */

@@ -16,20 +16,20 @@
  */
 import "reflect-metadata";
 import { Command, Option } from "commander";
-import { ContrastError } from "../errors/mod.ts";
-import { writeFileAtomic } from "../files/atomic_write.ts";
+import { ContrastError } from "../util/errors/mod.ts";
+import { writeFileAtomic } from "../util/files/atomic_write.ts";
 import { Coordinator } from "./coordinator.ts";
-import { evidenceSourceFrom } from "./evidence_config.ts";
+import { evidenceSourceFrom } from "../evidence/evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
-import { type LogFormat, Logger, type LogLevel } from "./logger.ts";
+import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
 import {
   addEvidenceOptions,
   addLogFormatOption,
   envOption as env,
   evidenceConfigFromOptions,
   fatalExitCode,
-} from "./process_options.ts";
+} from "../util/process_options.ts";
 import {
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { encodeHex } from "../bytes/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
 import { ForbiddenError } from "./http/errors.ts";
-import { NONCE_LENGTH } from "../atls/report_data.ts";
+import { NONCE_LENGTH } from "../protocol/report_data.ts";
 
 /** Options of a {@link NonceStore}. */
 export interface NonceStoreOptions {

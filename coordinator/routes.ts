@@ -10,7 +10,7 @@ import {
   parseMeshCertificateRequest,
   parsePeerSeedRequest,
   parseRecoverRequest,
-} from "./api/messages.ts";
+} from "../protocol/messages.ts";
 import type { Coordinator } from "./coordinator.ts";
 import type { Route } from "./http/server.ts";
 

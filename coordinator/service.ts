@@ -13,7 +13,7 @@ import {
   listenHttps,
   type RunningServer,
 } from "./http/server.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../util/log/logger.ts";
 import { meshRoutes, userRoutes } from "./routes.ts";
 
 /** Ports, address and limits of the servers. */

@@ -11,7 +11,12 @@
  *
  * @module
  */
-import { ContrastError, ParseError, UnavailableError, ValidationError } from "../errors/mod.ts";
+import {
+  ContrastError,
+  ParseError,
+  UnavailableError,
+  ValidationError,
+} from "../util/errors/mod.ts";
 import type { Evidence, TeePlatform } from "./types.ts";
 
 /** Default root of the configfs-tsm report interface. */

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { encodeHex } from "../bytes/mod.ts";
-import { readFileIfExists, writeFileAtomic } from "../files/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
+import { readFileIfExists, writeFileAtomic } from "../util/files/mod.ts";
 import type { TsmFileSystem } from "./configfs_tsm.ts";
 
 /** Produces evidence for one report request. */

@@ -58,8 +58,8 @@ export interface EvidenceVerifier {
    * Checks the evidence completely (signatures, vendor chain to a pinned root, revocation,
    * TCB, reference values, report data) and returns its claims.
    *
-   * @throws {import("../errors/mod.ts").VerificationError} when it is not genuine
-   * @throws {import("../errors/mod.ts").ValidationError} when it is genuine but does not match
+   * @throws {import("../util/errors/mod.ts").VerificationError} when it is not genuine
+   * @throws {import("../util/errors/mod.ts").ValidationError} when it is genuine but does not match
    */
   verify(evidence: Evidence, options: VerifyOptions): Promise<AttestationClaims>;
 }

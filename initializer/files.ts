@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { encodeHex, encodePem } from "../bytes/mod.ts";
-import { writeFileAtomic } from "../files/atomic_write.ts";
+import { encodeHex, encodePem } from "../util/bytes/mod.ts";
+import { writeFileAtomic } from "../util/files/atomic_write.ts";
 import type { MeshCredentials } from "./mesh_client.ts";
 
 /** Where the files go. */

@@ -20,16 +20,16 @@
  */
 import "reflect-metadata";
 import { Command } from "commander";
-import { ContrastError } from "../errors/mod.ts";
-import { evidenceSourceFrom } from "../coordinator/evidence_config.ts";
-import { type LogFormat, Logger } from "../coordinator/logger.ts";
+import { ContrastError } from "../util/errors/mod.ts";
+import { evidenceSourceFrom } from "../evidence/evidence_config.ts";
+import { type LogFormat, Logger } from "../util/log/logger.ts";
 import {
   addEvidenceOptions,
   addLogFormatOption,
   envOption as env,
   evidenceConfigFromOptions,
   fatalExitCode,
-} from "../coordinator/process_options.ts";
+} from "../util/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
 import { cliEvidenceVerifier } from "../atls/workspace.ts";

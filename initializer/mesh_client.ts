@@ -16,20 +16,20 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { constantTimeEqual, decodePem, encodeHex } from "../bytes/mod.ts";
-import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
+import { constantTimeEqual, decodePem, encodeHex } from "../util/bytes/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
 import { evidenceToJson } from "../atls/evidence_json.ts";
 import type { HpkeRecipient } from "../atls/hpke.ts";
 import { PinnedHttpsClient } from "../atls/pinned_client.ts";
-import { meshReportData } from "../atls/report_data.ts";
+import { meshReportData } from "../protocol/report_data.ts";
 import {
   ApiPath,
   type MeshCertificateRequestJson,
   parseChallengeResponse,
   parseMeshCertificateResponse,
   WORKLOAD_SECRET_HPKE_INFO,
-} from "../coordinator/api/messages.ts";
-import type { EvidenceSource } from "../coordinator/evidence_source.ts";
+} from "../protocol/messages.ts";
+import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import { attestCoordinator, type AttestedCoordinator } from "../atls/coordinator_client.ts";
 import type { CoordinatorTrust } from "../atls/coordinator_trust.ts";
@@ -138,7 +138,7 @@ export interface AttestedMeshCredentials {
  * (pinned) TLS key and accepts the answer only if its CA PEMs are byte for byte the ones the
  * Coordinator's evidence binds.
  *
- * @throws {VerificationError | import("../errors/mod.ts").ValidationError} when the Coordinator
+ * @throws {VerificationError | import("../util/errors/mod.ts").ValidationError} when the Coordinator
  *   is not the trusted one (field `hostData` for another policy) or its CAs differ from the
  *   attested ones (field `meshCa`/`rootCa`)
  * @throws {UnavailableError} when the Coordinator has no CAs yet (no manifest)

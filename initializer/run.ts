@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { ContrastError, ParseError } from "../errors/mod.ts";
+import { ContrastError, ParseError } from "../util/errors/mod.ts";
 import { generateTlsKeyPair } from "../atls/certificate.ts";
 import { HpkeRecipient } from "../atls/hpke.ts";
 import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
-import type { EvidenceSource } from "../coordinator/evidence_source.ts";
-import type { Logger } from "../coordinator/logger.ts";
+import type { EvidenceSource } from "../evidence/evidence_source.ts";
+import type { Logger } from "../util/log/logger.ts";
 import { type OutputPaths, writeCredentials } from "./files.ts";
 import type { CoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";

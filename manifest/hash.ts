@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { concatBytes, sha256 } from "../bytes/mod.ts";
-import { ParseError } from "../errors/mod.ts";
+import { concatBytes, sha256 } from "../util/bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 /** Length of every hash in the history (SHA-256). */
 export const HASH_LENGTH = 32;

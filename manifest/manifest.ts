@@ -7,9 +7,15 @@
  *
  * @module
  */
-import { decodeHex } from "../bytes/mod.ts";
-import { InvalidDocumentError } from "../errors/mod.ts";
-import { childPath, IssueList, jsonTypeOf, ObjectReader, parseJsonDocument } from "../json/mod.ts";
+import { decodeHex } from "../util/bytes/mod.ts";
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+import {
+  childPath,
+  IssueList,
+  jsonTypeOf,
+  ObjectReader,
+  parseJsonDocument,
+} from "../util/json/mod.ts";
 import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
 import { readEcdsaPublicKey, readRsaPublicKey } from "./public_keys.ts";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, encodeHex } from "../bytes/mod.ts";
-import { ValidationError } from "../errors/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../util/bytes/mod.ts";
+import { ValidationError } from "../util/errors/mod.ts";
 import type { AttestationClaims, TeePlatform } from "../evidence/types.ts";
 import type { Manifest, PolicyEntry } from "./manifest.ts";
 

@@ -7,7 +7,7 @@
  */
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { SubjectPublicKeyInfo } from "@peculiar/asn1-x509";
-import { encodeHex } from "../bytes/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
 
 /** OID of `id-ecPublicKey`. */
 export const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";

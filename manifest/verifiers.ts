@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { ValidationError } from "../errors/mod.ts";
+import { ValidationError } from "../util/errors/mod.ts";
 import type {
   AttestationClaims,
   Evidence,
@@ -104,7 +104,7 @@ export class VerifiersOfManifest {
    *
    * @throws {ValidationError} naming `ReferenceValues.<platform>` when the manifest accepts no
    *   evidence of that platform, or `hostData` when the policy digest is not in the manifest
-   * @throws {import("../errors/mod.ts").VerificationError} when the evidence is not genuine
+   * @throws {import("../util/errors/mod.ts").VerificationError} when the evidence is not genuine
    */
   async verify(evidence: Evidence, options: VerifyOptions): Promise<ManifestVerification> {
     const verifier = this.#verifiers.get(evidence.platform);
@@ -157,7 +157,7 @@ export class ManifestVerifiers {
    *
    * @throws {ValidationError} naming `ReferenceValues.<platform>` or `hostData` (see
    *   {@link VerifiersOfManifest.verify})
-   * @throws {import("../errors/mod.ts").VerificationError} when the evidence is not genuine
+   * @throws {import("../util/errors/mod.ts").VerificationError} when the evidence is not genuine
    */
   verify(
     manifest: Pick<Manifest, "Policies" | "ReferenceValues">,

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { encodeBase64 } from "../bytes/mod.ts";
-import { ParseError, UnavailableError } from "../errors/mod.ts";
+import { encodeBase64 } from "../util/bytes/mod.ts";
+import { ParseError, UnavailableError } from "../util/errors/mod.ts";
 import type { Credentials } from "./credentials.ts";
 import { describeFailure } from "./network_error.ts";
 

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { VerificationError } from "../errors/mod.ts";
-import { readFileIfExists, writeFileAtomic } from "../files/mod.ts";
+import { VerificationError } from "../util/errors/mod.ts";
+import { readFileIfExists, writeFileAtomic } from "../util/files/mod.ts";
 import { parseDigest, verifyDigest } from "./digest.ts";
 import type { ImageReference } from "./reference.ts";
 

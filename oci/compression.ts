@@ -5,8 +5,8 @@
  * @module
  */
 import { Decompress } from "fzstd";
-import { concatBytes } from "../bytes/mod.ts";
-import { ParseError } from "../errors/mod.ts";
+import { concatBytes } from "../util/bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 /** Layer compressions contrast reads and writes. */
 export type Compression = "gzip" | "zstd" | "none";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { decodeBase64 } from "../bytes/mod.ts";
-import { ParseError, UnavailableError } from "../errors/mod.ts";
+import { decodeBase64 } from "../util/bytes/mod.ts";
+import { ParseError, UnavailableError } from "../util/errors/mod.ts";
 import { DOCKER_HUB } from "./reference.ts";
 
 /** A user name and password (or token) for a registry. */

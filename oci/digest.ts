@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { createHash } from "node:crypto";
-import { ParseError, VerificationError } from "../errors/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
 
 /** A parsed sha256 content digest. */
 export interface Digest {

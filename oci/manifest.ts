@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
-import { childPath, IssueList, ObjectReader } from "../json/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { childPath, IssueList, ObjectReader } from "../util/json/mod.ts";
 import { parseDigest } from "./digest.ts";
 import { CONFIG_TYPES, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES } from "./media_types.ts";
 import type { ImageProcessConfig } from "./types.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 import { parseDigest } from "./digest.ts";
 
 /** The registry used when a reference names none. */

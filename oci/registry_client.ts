@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../util/errors/mod.ts";
 import {
   type AuthChallenge,
   basicAuthorization,

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { ParseError, UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
+import {
+  ParseError,
+  UnavailableError,
+  ValidationError,
+  VerificationError,
+} from "../util/errors/mod.ts";
 import { type ImageAccountFiles, ImageCache } from "./cache.ts";
 import { decompressReadable } from "./compression.ts";
 import { loadDockerCredentials } from "./credentials.ts";
@@ -127,7 +132,7 @@ export class OciImageResolver implements ImageResolver {
    *
    * @throws {ParseError} malformed reference or registry document
    * @throws {UnavailableError} registry unreachable, image missing, or (offline) not cached
-   * @throws {import("../errors/mod.ts").VerificationError} content that does not match its digest
+   * @throws {import("../util/errors/mod.ts").VerificationError} content that does not match its digest
    * @throws {ValidationError} the image is not for the wanted platform
    */
   resolve(reference: string): Promise<ResolvedImage> {

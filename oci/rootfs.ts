@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 import { readTar, type TarEntry } from "./tar.ts";
 
 /** Where a file's content is: the layer and tar path it came from. */

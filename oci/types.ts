@@ -43,9 +43,9 @@ export interface ImageResolver {
   /**
    * Resolves `reference`.
    *
-   * @throws {import("../errors/mod.ts").UnavailableError} when the registry cannot be reached
+   * @throws {import("../util/errors/mod.ts").UnavailableError} when the registry cannot be reached
    *   or (offline) the image is not cached
-   * @throws {import("../errors/mod.ts").ParseError} when the reference or a registry document is
+   * @throws {import("../util/errors/mod.ts").ParseError} when the reference or a registry document is
    *   malformed
    */
   resolve(reference: string): Promise<ResolvedImage>;

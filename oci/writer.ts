@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ValidationError } from "../errors/mod.ts";
+import { ValidationError } from "../util/errors/mod.ts";
 import { compress, type Compression } from "./compression.ts";
 import { digestOf } from "./digest.ts";
 import type { Descriptor, Platform } from "./manifest.ts";

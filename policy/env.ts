@@ -7,8 +7,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { ParseError } from "../errors/mod.ts";
-import { childPath, type IssueList } from "../json/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { childPath, type IssueList } from "../util/json/mod.ts";
 import type { EnvExpectation } from "./policy_data_types.ts";
 import { hasSecret, isLiteral, type PartialValue, unanchor } from "./regex.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { deflateRawSync, gzipSync } from "node:zlib";
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 

@@ -10,8 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { parse as parseToml } from "smol-toml";
-import { decodeBase64, encodeBase64, encodeHex } from "../bytes/mod.ts";
-import { ParseError } from "../errors/mod.ts";
+import { decodeBase64, encodeBase64, encodeHex } from "../util/bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 import { gunzipBounded, gzipDeterministic } from "./gzip.ts";
 
 /** Annotation carrying base64(gzip(initdata TOML)). */

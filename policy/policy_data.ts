@@ -7,8 +7,8 @@
  * @module
  */
 import type { ResolvedImage } from "../oci/types.ts";
-import type { ParseError } from "../errors/mod.ts";
-import { childPath, IssueList } from "../json/mod.ts";
+import type { ParseError } from "../util/errors/mod.ts";
+import { childPath, IssueList } from "../util/json/mod.ts";
 import { type ConfigSource, envExpectation, expandVars, type PodFacts, resolveEnv } from "./env.ts";
 import type {
   CapabilitySets,
@@ -179,7 +179,7 @@ function sorted(values: Iterable<string>): string[] {
 /**
  * Builds the policy data of one pod.
  *
- * @throws {import("../errors/mod.ts").InvalidDocumentError} listing every problem with its path
+ * @throws {import("../util/errors/mod.ts").InvalidDocumentError} listing every problem with its path
  */
 export function buildPolicyData(input: PodPolicyInput): PolicyData {
   const issues = new IssueList();

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { decodeBase64, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
-import { InvalidDocumentError, ParseError } from "../errors/mod.ts";
-import { IssueList } from "../json/mod.ts";
+import { decodeBase64, decodePem, encodeHex, sha256 } from "../util/bytes/mod.ts";
+import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
+import { IssueList } from "../util/json/mod.ts";
 import { readSnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../tdx/reference_values.ts";
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { InvalidDocumentError } from "../errors/mod.ts";
-import { childPath, IssueList } from "../json/mod.ts";
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { childPath, IssueList } from "../util/json/mod.ts";
 import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
 
 /** The settings document. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IssueList } from "../json/mod.ts";
+import type { IssueList } from "../util/json/mod.ts";
 
 /** uid, gid and the supplementary groups a process may carry. */
 export interface ProcessUser {

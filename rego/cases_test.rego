@@ -1,7 +1,7 @@
 # Agreement cases shared with the TypeScript checker: rego/cases/fixture_pod.json is written by
-# tests/cli/policy_check/write_cases.ts (requests of the fixture pod, legitimate and tampered, with
+# tests/policy/check/write_cases.ts (requests of the fixture pod, legitimate and tampered, with
 # the policy state reached before each) and read both here, by the Rego interpreter, and by
-# tests/cli/policy_check/agreement_test.ts through the compiled wasm. Both must give every case
+# tests/policy/check/agreement_test.ts through the compiled wasm. Both must give every case
 # the recorded verdict.
 package agent_policy_cases_test
 

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../bytes/mod.ts";
-import { ParseError, UnavailableError, VerificationError } from "../errors/mod.ts";
-import { IssueList, ObjectReader, parseJsonDocument } from "../json/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../util/bytes/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../util/errors/mod.ts";
+import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
 import { REQUEST_TYPES } from "./request_types.ts";
 
 /** Location of the committed record. */

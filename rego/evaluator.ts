@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
-import { ParseError, UnavailableError } from "../errors/mod.ts";
+import { ParseError, UnavailableError } from "../util/errors/mod.ts";
 import {
   assertRecordedEntrypoints,
   assertRecordedWasm,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 /** One JSON Patch operation. */
 export type PatchOp =

@@ -10,8 +10,8 @@
  * @module
  */
 import process from "node:process";
-import { parseYamlFile } from "../cli/generate/documents.ts";
-import { generate } from "../cli/generate/generate.ts";
+import { parseYamlFile } from "../deploy/documents.ts";
+import { generate } from "../deploy/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
 import { pushTestImage, startRegistry } from "../tests/helpers/registry.ts";

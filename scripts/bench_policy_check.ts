@@ -19,17 +19,17 @@ import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
 import { CompiledRules, type PolicyEvaluator } from "../rego/evaluator.ts";
 import { sha256Hex } from "../rego/compiled_record.ts";
-import { readCheckInputs } from "../cli/policy_check/inputs.ts";
-import { runPolicyCheck } from "../cli/policy_check/run.ts";
-import { buildRequestSequence } from "../cli/policy_check/request_sequence.ts";
-import { seededRandom } from "../cli/policy_check/random_ids.ts";
+import { readCheckInputs } from "../policy/check/inputs.ts";
+import { runPolicyCheck } from "../policy/check/run.ts";
+import { buildRequestSequence } from "../policy/check/request_sequence.ts";
+import { seededRandom } from "../policy/check/random_ids.ts";
 import type { ResolvedImage } from "../oci/types.ts";
 import { startRegistry } from "../tests/helpers/registry.ts";
 import {
   copyExample,
   pushExampleImages,
   writeSettings,
-} from "../tests/cli/generate/example_app_helpers.ts";
+} from "../tests/deploy/example_app_helpers.ts";
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;

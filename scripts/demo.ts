@@ -20,12 +20,12 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import tls from "node:tls";
-import { digest, encodeHex, sha256 } from "../bytes/mod.ts";
+import { digest, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { coordinatorPolicyDigest, parseManifest } from "../manifest/manifest.ts";
-import { SimulatedSnpAuthority } from "../snp/simulated/authority.ts";
+import { SimulatedSnpAuthority } from "../testing/snp/authority.ts";
 import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdata.ts";
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
-import { type GeneratedPod, readGeneratedPods } from "../simulation/generated_pods.ts";
+import { type GeneratedPod, readGeneratedPods } from "../testing/simulation/generated_pods.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
 import {
@@ -35,7 +35,7 @@ import {
   type RunResult,
   type SimulatedSnpVm,
   startCoordinatorProcess,
-} from "../simulation/processes.ts";
+} from "../testing/simulation/processes.ts";
 
 const WS_ARG = Deno.args[0] ?? "demo-workspace";
 const WS = WS_ARG.startsWith("/") ? WS_ARG : `${Deno.cwd()}/${WS_ARG}`;

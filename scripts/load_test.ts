@@ -14,20 +14,20 @@
  * @module
  */
 import "reflect-metadata";
-import { encodeHex } from "../bytes/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
 import { evidenceToJson } from "../atls/evidence_json.ts";
 import { PinnedHttpsClient } from "../atls/pinned_client.ts";
-import { meshReportData } from "../atls/report_data.ts";
+import { meshReportData } from "../protocol/report_data.ts";
 import {
   ApiPath,
   parseChallengeResponse,
   parseMeshCertificateResponse,
   WORKLOAD_SECRET_HPKE_INFO,
-} from "../coordinator/api/messages.ts";
+} from "../protocol/messages.ts";
 import { generatePodKeys } from "../initializer/run.ts";
-import { MEASUREMENT } from "../simulation/deployment.ts";
-import { runDenoScript, startCoordinatorProcess } from "../simulation/processes.ts";
-import { createWorkspace, workspaceVm } from "../simulation/workspace.ts";
+import { MEASUREMENT } from "../testing/simulation/deployment.ts";
+import { runDenoScript, startCoordinatorProcess } from "../testing/simulation/processes.ts";
+import { createWorkspace, workspaceVm } from "../testing/simulation/workspace.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);

@@ -11,8 +11,8 @@
  * @module
  */
 import { p384 } from "@noble/curves/nist.js";
-import { encodeBase64 } from "../bytes/mod.ts";
-import { ParseError } from "../errors/mod.ts";
+import { encodeBase64 } from "../util/bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 /** Secret bytes needed to derive one P-384 key. */
 export const P384_SECRET_LENGTH = 64;

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 import { hkdfSha256 } from "./hkdf.ts";
 import { type DerivedP384Key, deriveP384Key, P384_SECRET_LENGTH } from "./p384.ts";
 

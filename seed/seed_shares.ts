@@ -16,9 +16,9 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, decodePem, encodeHex } from "../bytes/mod.ts";
-import { ParseError, VerificationError } from "../errors/mod.ts";
-import { IssueList, ObjectReader, parseJsonDocument } from "../json/mod.ts";
+import { constantTimeEqual, decodeHex, decodePem, encodeHex } from "../util/bytes/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
+import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
 import { readRsaPublicKey } from "../manifest/public_keys.ts";
 import { SALT_LENGTH, SEED_LENGTH, SeedEngine } from "./seed_engine.ts";
 
@@ -95,7 +95,7 @@ export function encodeSeedShares(document: SeedShareDocument): string {
 /**
  * Parses `seed-shares.json` strictly.
  *
- * @throws {import("../errors/mod.ts").InvalidDocumentError} listing every problem with its JSON path
+ * @throws {import("../util/errors/mod.ts").InvalidDocumentError} listing every problem with its JSON path
  */
 export function parseSeedShares(bytes: Uint8Array): SeedShareDocument {
   const json = parseJsonDocument(bytes);

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { constantTimeEqual } from "../bytes/mod.ts";
-import { UnavailableError, VerificationError } from "../errors/mod.ts";
+import { constantTimeEqual } from "../util/bytes/mod.ts";
+import { UnavailableError, VerificationError } from "../util/errors/mod.ts";
 import type { Evidence } from "../evidence/types.ts";
 import { ConfigfsTsm, type ConfigfsTsmOptions } from "../evidence/configfs_tsm.ts";
 import { type CertTableEntry, parseCertTable } from "./abi/cert_table.ts";
@@ -43,7 +43,7 @@ export class SnpGuest {
    * A report binding `reportData` (exactly 64 bytes) at `vmpl` (default: the provider's choice).
    *
    * @throws {UnavailableError} when configfs-tsm is unusable or the provider is not SEV-SNP
-   * @throws {import("../errors/mod.ts").ParseError} when the report or auxblob is malformed
+   * @throws {import("../util/errors/mod.ts").ParseError} when the report or auxblob is malformed
    * @throws {VerificationError} when the report does not carry the requested report data
    */
   async getEvidence(

@@ -10,7 +10,7 @@ export * from "./abi/mod.ts";
 export * from "./guest.ts";
 export * from "./kds/mod.ts";
 export * from "./reference_values.ts";
-export * from "./simulated/mod.ts";
+export * from "../testing/snp/mod.ts";
 export * from "./validate/validate.ts";
 export * from "./verifier.ts";
 export * from "./verify/chain.ts";

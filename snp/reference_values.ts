@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { childPath, type IssueList, ObjectReader } from "../json/mod.ts";
+import { childPath, type IssueList, ObjectReader } from "../util/json/mod.ts";
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
 
 /** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
@@ -314,7 +314,7 @@ export function defaultSnpReferenceValues(): SnpReferenceValue[] {
  * Reads a reference-values file: a manifest (`{"ReferenceValues": {"snp": [...]}}`), a
  * `{"snp": [...]}` object, an array of entries, or one entry.
  *
- * @throws {import("../errors/mod.ts").InvalidDocumentError} with every problem and its path
+ * @throws {import("../util/errors/mod.ts").InvalidDocumentError} with every problem and its path
  */
 export function readSnpReferenceValuesDocument(
   document: unknown,

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { encodeHex } from "../bytes/mod.ts";
-import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
 import type {
   AttestationClaims,
   Evidence,
@@ -116,7 +116,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   /**
    * Like {@link verify}, with the decoded report and chain facts.
    *
-   * @throws {import("../errors/mod.ts").ParseError} when the report or a certificate is malformed
+   * @throws {import("../util/errors/mod.ts").ParseError} when the report or a certificate is malformed
    * @throws {VerificationError} when the evidence is not genuine
    * @throws {ValidationError} when it is genuine but matches no reference value
    * @throws {UnavailableError} when a needed certificate can be found nowhere

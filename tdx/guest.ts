@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { UnavailableError, VerificationError } from "../errors/mod.ts";
-import { constantTimeEqual } from "../bytes/mod.ts";
+import { UnavailableError, VerificationError } from "../util/errors/mod.ts";
+import { constantTimeEqual } from "../util/bytes/mod.ts";
 import { ConfigfsTsm } from "../evidence/configfs_tsm.ts";
 import type { TsmProvider } from "../evidence/tsm_emulator.ts";
 import type { Evidence } from "../evidence/types.ts";
 import { parseTdxQuote } from "./quote/parse_quote.ts";
 import type { TdxQuote } from "./quote/types.ts";
-import type { SimulatedQuoteOptions, SimulatedTdxAuthority } from "./simulated/authority.ts";
+import type { SimulatedQuoteOptions, SimulatedTdxAuthority } from "../testing/tdx/authority.ts";
 
 /** The configfs-tsm provider name of TDX guests. */
 export const TDX_TSM_PROVIDER = "tdx_guest";
@@ -30,7 +30,7 @@ export interface GuestTdxQuote {
  * Gets a TDX quote binding `reportData` (64 bytes) through configfs-tsm.
  *
  * @throws {UnavailableError} when configfs-tsm is not usable or the provider is not TDX
- * @throws {import("../errors/mod.ts").ParseError} when the provider returned a malformed quote
+ * @throws {import("../util/errors/mod.ts").ParseError} when the provider returned a malformed quote
  * @throws {VerificationError} when the quote does not carry the requested report data
  */
 export async function getTdxQuote(

@@ -25,4 +25,4 @@ export { TdxEvidenceVerifier, type TdxEvidenceVerifierOptions } from "./verifier
 export * from "./pcs/client.ts";
 export * from "./pcs/collateral_dir.ts";
 export * from "./guest.ts";
-export * from "./simulated/authority.ts";
+export * from "../testing/tdx/authority.ts";

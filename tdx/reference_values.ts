@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { decodeHex } from "../bytes/mod.ts";
-import { childPath, type IssueList, ObjectReader } from "../json/mod.ts";
+import { decodeHex } from "../util/bytes/mod.ts";
+import { childPath, type IssueList, ObjectReader } from "../util/json/mod.ts";
 import { isTcbStatus, type TcbStatus } from "./collateral/tcb_status.ts";
 
 /** The platform name of simulated TDX (a locally generated vendor-like chain). */

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { UnavailableError, ValidationError, VerificationError } from "../errors/mod.ts";
-import { encodeHex } from "../bytes/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
 import type { ChainCache } from "../x509/chain_cache.ts";
 import type {
   AttestationClaims,

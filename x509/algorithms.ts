@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ParseError, VerificationError } from "../errors/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import {
   children,
   type DerElement,

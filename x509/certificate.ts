@@ -6,8 +6,8 @@
  */
 import "reflect-metadata";
 import { Name, X509Certificate } from "@peculiar/x509";
-import { ParseError } from "../errors/mod.ts";
-import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import {
   children,
   type DerElement,
@@ -210,7 +210,7 @@ export class Certificate implements SignedParts {
   /**
    * The decoded subject public key.
    *
-   * @throws {import("../errors/mod.ts").VerificationError} for unsupported key types
+   * @throws {import("../util/errors/mod.ts").VerificationError} for unsupported key types
    */
   get publicKey(): PublicKeyInfo {
     this.#publicKey ??= parsePublicKeyInfo(this.spki, `${this.field}.subjectPublicKeyInfo`);

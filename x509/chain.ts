@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { VerificationError } from "../errors/mod.ts";
-import { constantTimeEqual, encodeHex, sha256 } from "../bytes/mod.ts";
+import { VerificationError } from "../util/errors/mod.ts";
+import { constantTimeEqual, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import {
   type Certificate,
   ExtensionOid,

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ParseError, VerificationError } from "../errors/mod.ts";
-import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../bytes/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
+import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import {
   type Certificate,
   ExtensionOid,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ParseError } from "../errors/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
 
 /** ASN.1 universal tags used by contrast. */
 export const Tag = {

@@ -4,7 +4,7 @@
  * @module
  */
 import { p256, p384 } from "@noble/curves/nist.js";
-import { ParseError, VerificationError } from "../errors/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import { AlgorithmOid, readAlgorithmIdentifier, type SignatureAlgorithm } from "./algorithms.ts";
 import {
   children,

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { ParseError, VerificationError } from "../errors/mod.ts";
-import { constantTimeEqual } from "../bytes/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
+import { constantTimeEqual } from "../util/bytes/mod.ts";
 import {
   describeSignatureAlgorithm,
   readSignatureAlgorithm,

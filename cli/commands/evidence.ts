@@ -6,7 +6,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
 import {
   runSnpEvidenceShow,

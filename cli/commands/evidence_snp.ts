@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { decodeHex } from "../../bytes/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
 import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import {
@@ -15,8 +15,8 @@ import {
   UnavailableError,
   ValidationError,
   VerificationError,
-} from "../../errors/mod.ts";
-import { IssueList } from "../../json/mod.ts";
+} from "../../util/errors/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import { describeSnpReport } from "../../snp/abi/describe.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
 import { AmdKdsClient } from "../../snp/kds/client.ts";

@@ -10,9 +10,9 @@ import {
   ParseError,
   UnavailableError,
   ValidationError,
-} from "../../errors/mod.ts";
-import { constantTimeEqual, decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { IssueList } from "../../json/mod.ts";
+} from "../../util/errors/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { ExitCode, exitCodeFor } from "../exit_codes.ts";

@@ -1,6 +1,6 @@
 /**
  * `contrast generate [flags] PATH...`: makes Kubernetes YAML confidential and writes the
- * manifest. See `cli/generate/generate.ts` for what is generated.
+ * manifest. See `deploy/generate.ts` for what is generated.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import {
   ParseError,
   UnavailableError,
   VerificationError,
-} from "../../errors/mod.ts";
+} from "../../util/errors/mod.ts";
 import { readRecord, sameDigest, sha256Hex } from "../../rego/compiled_record.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import {
@@ -23,15 +23,15 @@ import {
   withFlagHints,
 } from "../../policy/reference_values.ts";
 import { loadSettings } from "../../policy/settings.ts";
-import { readInputs } from "../generate/documents.ts";
-import { generate } from "../generate/generate.ts";
+import { readInputs } from "../../deploy/documents.ts";
+import { generate } from "../../deploy/generate.ts";
 import {
   generateOwnerKey,
   type OwnerKey,
   readOwnerKey,
   readPublicKeyFile,
-} from "../generate/keys.ts";
-import { type PendingWrite, readIfExists, writeAll } from "../generate/workspace.ts";
+} from "../../deploy/keys.ts";
+import { type PendingWrite, readIfExists, writeAll } from "../../deploy/workspace.ts";
 
 /** Parsed flags of `contrast generate`. */
 export interface GenerateFlags {

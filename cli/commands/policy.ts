@@ -6,7 +6,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import type { ImageResolver } from "../../oci/types.ts";
 import { CompiledRules } from "../../rego/evaluator.ts";
@@ -14,15 +14,15 @@ import {
   explainRequests,
   parseLoggedRequests,
   renderExplanations,
-} from "../policy_check/explain.ts";
-import { readCheckInputs, readStandalonePolicy } from "../policy_check/inputs.ts";
-import type { PolicyDocument } from "../policy_check/inputs.ts";
-import { type RandomSource, seededRandom, systemRandom } from "../policy_check/random_ids.ts";
-import { renderJson, renderText } from "../policy_check/report.ts";
-import { buildRequestSequence } from "../policy_check/request_sequence.ts";
-import { assertSameRules } from "../policy_check/rules_identity.ts";
-import { runPolicyCheck } from "../policy_check/run.ts";
-import type { AgentRequest } from "../policy_check/agent_protocol.ts";
+} from "../../policy/check/explain.ts";
+import { readCheckInputs, readStandalonePolicy } from "../../policy/check/inputs.ts";
+import type { PolicyDocument } from "../../policy/check/inputs.ts";
+import { type RandomSource, seededRandom, systemRandom } from "../../policy/check/random_ids.ts";
+import { renderJson, renderText } from "../../policy/check/report.ts";
+import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
+import { assertSameRules } from "../../policy/check/rules_identity.ts";
+import { runPolicyCheck } from "../../policy/check/run.ts";
+import type { AgentRequest } from "../../policy/check/agent_protocol.ts";
 
 /** Default directory of the image cache (shared with `contrast generate`). */
 export const DEFAULT_IMAGE_CACHE = ".cache/images";

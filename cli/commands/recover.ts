@@ -11,17 +11,17 @@
  * @module
  */
 import type { Command } from "commander";
-import { concatBytes, encodeHex } from "../../bytes/mod.ts";
-import { ParseError, ValidationError, VerificationError } from "../../errors/mod.ts";
+import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
 import { cliEvidenceVerifier, readFileNamed, readLocalManifest } from "../../atls/workspace.ts";
-import { RECOVERY_HPKE_INFO } from "../../coordinator/api/messages.ts";
+import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
   recoveryMessage,
   signRecovery,
-} from "../../coordinator/api/signatures.ts";
+} from "../../protocol/signatures.ts";
 import {
   decryptSeedShare,
   importSeedshareOwnerPrivateKey,

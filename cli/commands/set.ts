@@ -9,8 +9,8 @@
  * @module
  */
 import type { Command } from "commander";
-import { decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import {
@@ -19,8 +19,8 @@ import {
   readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
-import { writeFileAtomic } from "../../files/atomic_write.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../coordinator/api/signatures.ts";
+import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 
 /** Options of {@link runSet}. */

@@ -10,12 +10,12 @@
  * @module
  */
 import type { Command } from "commander";
-import { encodeHex, sha256 } from "../../bytes/mod.ts";
-import { UnavailableError, ValidationError } from "../../errors/mod.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { UnavailableError, ValidationError } from "../../util/errors/mod.ts";
 import { attestCoordinator } from "../../atls/coordinator_client.ts";
 import { cliEvidenceVerifier, readLocalManifest } from "../../atls/workspace.ts";
-import { writeFileAtomic } from "../../files/atomic_write.ts";
-import { constantTimeEqual } from "../../bytes/mod.ts";
+import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import { constantTimeEqual } from "../../util/bytes/mod.ts";
 
 /** Options of {@link runVerify}. */
 export interface VerifyCommandOptions {

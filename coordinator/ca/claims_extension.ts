@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import type { AttestationClaims, TeePlatform } from "../../evidence/types.ts";
 import { derOctetString, DerReader, derSequence, derUnsigned, derUtf8 } from "./der.ts";
 

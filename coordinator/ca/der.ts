@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { concatBytes } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { concatBytes } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 /** DER tags used here. */
 export const TAG = {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ContrastError, VerificationError } from "../../errors/mod.ts";
+import { ContrastError, VerificationError } from "../../util/errors/mod.ts";
 
 /**
  * An update named a previous transition that is not (or no longer) the latest, or lost the

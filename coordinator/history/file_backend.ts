@@ -18,9 +18,9 @@
  *
  * @module
  */
-import { encodeHex, sha256 } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
-import { readFileIfExists, syncFolder, writeFileAtomic } from "../../files/mod.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { readFileIfExists, syncFolder, writeFileAtomic } from "../../util/files/mod.ts";
 import {
   type HistoryBackend,
   type LatestRecord,

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { HASH_LENGTH, transitionBody } from "../../manifest/hash.ts";
 import type { HistoryBackend, ObjectKind } from "./backend.ts";
 import { HistoryCorruptionError } from "./errors.ts";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import {
   GENESIS_TRANSITION,
   HASH_LENGTH,

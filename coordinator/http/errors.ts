@@ -12,7 +12,7 @@ import {
   UnavailableError,
   ValidationError,
   VerificationError,
-} from "../../errors/mod.ts";
+} from "../../util/errors/mod.ts";
 
 /** The request is not authenticated (no or a bad signature). Status 401. */
 export class UnauthenticatedError extends ContrastError {}

@@ -9,8 +9,8 @@ import http from "node:http";
 import https from "node:https";
 import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
-import { ParseError } from "../../errors/mod.ts";
-import type { Logger } from "../logger.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import type { Logger } from "../../util/log/logger.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import { errorAnswer, NotFoundError, PayloadTooLargeError } from "./errors.ts";
 

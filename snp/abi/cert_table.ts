@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { ByteReader, decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { ByteReader, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 /** Well-known GUIDs of the certificate table. */
 export const CERT_TABLE_GUIDS = {

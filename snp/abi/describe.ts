@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import type { SnpReport } from "./report.ts";
 import { describeTcb } from "./tcb.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import {
   SNP_REPORT_SIZE,
   SNP_SIGNATURE_ALGO_ECDSA_P384_SHA384,

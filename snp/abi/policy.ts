@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 /** The decoded guest policy. Field names follow go-sev-guest's `abi.SnpPolicy`. */
 export interface SnpGuestPolicy {

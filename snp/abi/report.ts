@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { ByteReader } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { ByteReader } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { decodeGuestPolicy, type SnpGuestPolicy } from "./policy.ts";
 import { decodePlatformInfo, type SnpPlatformInfo } from "./platform_info.ts";
 import { productFromCpuid, type SnpProductName, tcbLayoutOf } from "./product.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 /** The key that signed a report. `none` reports carry no signature. */
 export type SnpSigningKey = "VCEK" | "VLEK" | "none";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 /** Which byte layout a `TCB_VERSION` uses. */
 export type SnpTcbLayout = "milan-genoa" | "turin";

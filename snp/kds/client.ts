@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { encodeHex } from "../../bytes/mod.ts";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { type Certificate, parseCertificate, parseCertificates } from "../../x509/certificate.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
@@ -67,7 +67,7 @@ export class AmdKdsClient implements SnpCollateralSource {
    * The ASK (or ASVK) and ARK of `product`, verified: ARK pinned and self-signed, intermediate
    * named as AMD names it and signed by the ARK.
    *
-   * @throws {import("../../errors/mod.ts").UnavailableError} when KDS (or the offline cache)
+   * @throws {import("../../util/errors/mod.ts").UnavailableError} when KDS (or the offline cache)
    *   cannot provide it
    * @throws {VerificationError} when what came back does not verify
    */
@@ -129,7 +129,7 @@ export class AmdKdsClient implements SnpCollateralSource {
    * The VCEK of chip `hwId` at `tcb`, verified against the chain of `product` and checked to be
    * the certificate asked for.
    *
-   * @throws {import("../../errors/mod.ts").UnavailableError} when it cannot be fetched
+   * @throws {import("../../util/errors/mod.ts").UnavailableError} when it cannot be fetched
    * @throws {VerificationError} when it does not verify or is for another chip or TCB
    */
   async vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate> {
@@ -187,7 +187,7 @@ export class AmdKdsClient implements SnpCollateralSource {
    * The CRL of `product` and `kind`, its signature checked against the verified ARK. Cached
    * until its `nextUpdate`.
    *
-   * @throws {import("../../errors/mod.ts").UnavailableError} when it cannot be fetched
+   * @throws {import("../../util/errors/mod.ts").UnavailableError} when it cannot be fetched
    * @throws {VerificationError} when it is not signed by the ARK or is outside its window
    */
   async crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined> {

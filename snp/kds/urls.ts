@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import type { SnpProductName } from "../abi/product.ts";
 import type { SnpTcbParts } from "../abi/tcb.ts";
 import type { VekKind } from "../verify/vek_extensions.ts";

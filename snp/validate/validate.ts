@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { ValidationError } from "../../errors/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
 import type { SnpProductName } from "../abi/product.ts";
 import type { SnpReport } from "../abi/report.ts";
 import { firstComponentBelow, type SnpTcb, type SnpTcbParts } from "../abi/tcb.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { VerificationError } from "../../errors/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
 import type { Certificate } from "../../x509/certificate.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";

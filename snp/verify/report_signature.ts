@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { VerificationError } from "../../errors/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
 import type { Certificate } from "../../x509/certificate.ts";
 import { SNP_SIGNED_LENGTH, type SnpReport } from "../abi/report.ts";
 

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import type { Certificate } from "../../x509/certificate.ts";
 import { readSingle, readSmallInteger, Tag } from "../../x509/der.ts";
 import { productFromName, type SnpProductName } from "../abi/product.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { decodeHex } from "../../bytes/mod.ts";
-import { IssueList, ObjectReader } from "../../json/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
+import { IssueList, ObjectReader } from "../../util/json/mod.ts";
 import { parseSignedPcsJson } from "./signed_json.ts";
 import { readDate, readTcbLevelCommon, type TcbLevelCommon } from "./tcb_level.ts";
 
@@ -56,7 +56,7 @@ export interface SignedQeIdentity {
 /**
  * Reads a QE identity value (the object under `enclaveIdentity`).
  *
- * @throws {import("../../errors/mod.ts").InvalidDocumentError} listing every problem with its path
+ * @throws {import("../../util/errors/mod.ts").InvalidDocumentError} listing every problem with its path
  */
 export function readQeIdentity(value: unknown, path = "enclaveIdentity"): QeIdentity {
   const issues = new IssueList();
@@ -109,8 +109,8 @@ export function readQeIdentity(value: unknown, path = "enclaveIdentity"): QeIden
 /**
  * Parses a PCS QE identity response body (`{"enclaveIdentity":…,"signature":…}`).
  *
- * @throws {import("../../errors/mod.ts").ParseError} when the body is not of that form
- * @throws {import("../../errors/mod.ts").InvalidDocumentError} when the identity is malformed
+ * @throws {import("../../util/errors/mod.ts").ParseError} when the body is not of that form
+ * @throws {import("../../util/errors/mod.ts").InvalidDocumentError} when the identity is malformed
  */
 export function parseQeIdentityResponse(body: Uint8Array): SignedQeIdentity {
   const signed = parseSignedPcsJson(body, "enclaveIdentity", "qeIdentityResponse");

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
-import { decodeHex } from "../../bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 
 /** A signed PCS JSON document: the raw signed bytes, their parsed value and the signature. */
 export interface SignedPcsJson {

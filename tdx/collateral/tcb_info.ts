@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { decodeHex } from "../../bytes/mod.ts";
-import { IssueList, ObjectReader } from "../../json/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
+import { IssueList, ObjectReader } from "../../util/json/mod.ts";
 import { parseSignedPcsJson } from "./signed_json.ts";
 import { readDate, readTcbLevelCommon, type TcbLevelCommon } from "./tcb_level.ts";
 
@@ -138,7 +138,7 @@ function readTcbLevel(v: unknown, p: string, issues: IssueList): TdxTcbLevel | u
 /**
  * Reads a TDX TCB info value (the object under `tcbInfo`).
  *
- * @throws {import("../../errors/mod.ts").InvalidDocumentError} listing every problem with its path
+ * @throws {import("../../util/errors/mod.ts").InvalidDocumentError} listing every problem with its path
  */
 export function readTdxTcbInfo(value: unknown, path = "tcbInfo"): TdxTcbInfo {
   const issues = new IssueList();
@@ -196,7 +196,7 @@ export function readTdxTcbInfo(value: unknown, path = "tcbInfo"): TdxTcbInfo {
  * Parses a PCS TCB info response body (`{"tcbInfo":…,"signature":…}`), keeping the signed bytes.
  *
  * @throws {ParseError} when the body is not of that form
- * @throws {import("../../errors/mod.ts").InvalidDocumentError} when the TCB info is malformed
+ * @throws {import("../../util/errors/mod.ts").InvalidDocumentError} when the TCB info is malformed
  */
 export function parseTdxTcbInfoResponse(body: Uint8Array): SignedTdxTcbInfo {
   const signed = parseSignedPcsJson(body, "tcbInfo", "tcbInfoResponse");

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ObjectReader } from "../../json/mod.ts";
-import { childPath } from "../../json/mod.ts";
+import type { ObjectReader } from "../../util/json/mod.ts";
+import { childPath } from "../../util/json/mod.ts";
 import { type CollateralTcbStatus, isCollateralTcbStatus } from "./tcb_status.ts";
 
 /** Common fields of a TCB level. */

@@ -6,14 +6,14 @@
  *
  * @module
  */
-import { ParseError, UnavailableError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import type { Certificate } from "../../x509/certificate.ts";
 import type { TrustAnchor } from "../../x509/chain.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../verify/intel_root.ts";
 import { checkPcsResponse, pinnedRootOf } from "./response_check.ts";
 import { parseCrl } from "../../x509/crl.ts";
 import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { readFromBundle } from "../../collateral/bundle.ts";
 import type {
   TdxCollateral,
@@ -60,7 +60,7 @@ export interface PcsTransport {
  * Until when a PCS response may be served from a cache: its own `nextUpdate` (TCB info and QE
  * identity JSON, CRLs). The content is not trusted by this; the verifier checks it at its `now`.
  *
- * @throws {import("../../errors/mod.ts").ParseError} when the body has no readable nextUpdate
+ * @throws {import("../../util/errors/mod.ts").ParseError} when the body has no readable nextUpdate
  *   (such a response is not cached)
  */
 export function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UnavailableError } from "../../errors/mod.ts";
+import { UnavailableError } from "../../util/errors/mod.ts";
 import {
   StaticTdxCollateral,
   type TdxCollateral,

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { VerificationError } from "../../errors/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
 import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import { parseCrl, verifyCrl } from "../../x509/crl.ts";
@@ -96,7 +96,7 @@ export async function pinnedRootOf(
  * Checks one PCS response (see the module documentation).
  *
  * @returns the verified root certificate the response chains to
- * @throws {import("../../errors/mod.ts").ParseError} for a body that does not parse
+ * @throws {import("../../util/errors/mod.ts").ParseError} for a body that does not parse
  * @throws {VerificationError} for a signature, chain or CRL that does not verify
  */
 export async function checkPcsResponse(

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import type { TdxQuote } from "./types.ts";
 
 /** JSON-ready description of every field of a quote. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../bytes/mod.ts";
+import { concatBytes } from "../../util/bytes/mod.ts";
 import {
   ATTESTATION_KEY_TYPE_ECDSA_P256,
   BODY_TYPE_TD_REPORT_10,
@@ -16,7 +16,7 @@ import {
   TEE_TYPE_TDX,
 } from "./constants.ts";
 import type { SgxReportBody, TdxQuoteHeader, TdxReportBody } from "./types.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 class Writer {
   readonly parts: Uint8Array[] = [];

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ParseError } from "../../errors/mod.ts";
-import { ByteReader } from "../../bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { ByteReader } from "../../util/bytes/mod.ts";
 import {
   ATTESTATION_KEY_TYPE_ECDSA_P256,
   BODY_TYPE_TD_REPORT_10,

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { encodeHex } from "../../bytes/mod.ts";
-import { ValidationError } from "../../errors/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
 
 /** Named TDATTRIBUTES bits (Intel TDX module ABI). */
 export const TD_ATTRIBUTE_BITS = {

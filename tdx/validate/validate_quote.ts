@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ValidationError } from "../../errors/mod.ts";
-import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import type { TcbStatus } from "../collateral/tcb_status.ts";
 import type { TdxReferenceValue } from "../reference_values.ts";
 import type { VerifiedTdxQuote } from "../verify/verify_quote.ts";

@@ -42,7 +42,7 @@ export interface TdxCollateralSource {
   /**
    * Collateral for `request` (untrusted; the verifier checks it).
    *
-   * @throws {import("../../errors/mod.ts").UnavailableError} when it cannot be had
+   * @throws {import("../../util/errors/mod.ts").UnavailableError} when it cannot be had
    */
   collateralFor(request: TdxCollateralRequest): Promise<TdxCollateral>;
 }

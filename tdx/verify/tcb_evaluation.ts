@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { VerificationError } from "../../errors/mod.ts";
-import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import type { PckSgxExtensions } from "../pck/sgx_extensions.ts";
 import type { QeIdentity, QeTcbLevel } from "../collateral/qe_identity.ts";
 import type {

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { UnavailableError, VerificationError } from "../../errors/mod.ts";
-import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../bytes/mod.ts";
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
 import { type Crl, parseCrl } from "../../x509/crl.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
@@ -228,7 +228,7 @@ export async function verifyQuoteSignatures(
 /**
  * Verifies a TDX quote completely against collateral, down to its TCB status.
  *
- * @throws {import("../../errors/mod.ts").ParseError} when the quote or collateral is malformed
+ * @throws {import("../../util/errors/mod.ts").ParseError} when the quote or collateral is malformed
  * @throws {VerificationError} naming the check that failed
  * @throws {UnavailableError} when required collateral (a CRL) is missing
  */

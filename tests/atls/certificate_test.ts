@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
-import { decodePem } from "../../bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { decodePem } from "../../util/bytes/mod.ts";
 import {
   certificateSpki,
   createAttestedTlsIdentity,

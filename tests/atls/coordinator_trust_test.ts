@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InvalidDocumentError } from "../../errors/mod.ts";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import {
   canonicalJson,
   COORDINATOR_TRUST_ENV,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { HpkeRecipient, sealedBoxFromJson, sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
 
 const aad = new TextEncoder().encode("context");

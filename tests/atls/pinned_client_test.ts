@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
 import {
   CoordinatorBadRequestError,
@@ -11,7 +11,7 @@ import {
   parseHostPort,
   PinnedHttpsClient,
 } from "../../atls/pinned_client.ts";
-import { sha256 } from "../../bytes/mod.ts";
+import { sha256 } from "../../util/bytes/mod.ts";
 
 async function server(status = 200, body: unknown = { ok: true }) {
   const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import {
   type CoordinatorBinding,
   coordinatorReportData,
   meshReportData,
-} from "../../atls/report_data.ts";
+} from "../../protocol/report_data.ts";
 
 const base: CoordinatorBinding = {
   nonce: new Uint8Array(32).fill(1),

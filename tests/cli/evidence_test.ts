@@ -3,11 +3,11 @@
  * (all offline: `--offline`, no network).
  */
 import assert from "node:assert/strict";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { bundlePath } from "../../collateral/bundle.ts";
 import { reportResult } from "../../cli/commands/evidence.ts";
 import { exitCodeFor } from "../../cli/exit_codes.ts";
-import { ParseError, UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
 import { certChainUrl, vcekUrl } from "../../snp/kds/urls.ts";
 import { conformanceTest } from "../conformance.ts";

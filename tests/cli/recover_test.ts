@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodePem } from "../../bytes/mod.ts";
+import { encodePem } from "../../util/bytes/mod.ts";
 import { runCli } from "../../cli/main.ts";
 import { encodeSeedShares } from "../../seed/seed_shares.ts";
 import type { SeedShareDocument } from "../../seed/seed_shares.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { parseRfc3339 } from "../../cli/rfc3339.ts";
 
 Deno.test("parseRfc3339 reads date-times with a zone, in either letter case", () => {

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { runCli } from "../../cli/main.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { runVerify } from "../../cli/commands/verify.ts";
 import { runCli } from "../../cli/main.ts";
-import { ValidationError, VerificationError } from "../../errors/mod.ts";
+import { ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(

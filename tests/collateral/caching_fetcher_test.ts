@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnavailableError } from "../../errors/mod.ts";
+import { UnavailableError } from "../../util/errors/mod.ts";
 import {
   bundlePath,
   CachingFetcher,

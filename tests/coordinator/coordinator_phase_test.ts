@@ -1,24 +1,24 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../bytes/mod.ts";
+import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { sealTo } from "../../atls/hpke.ts";
 import {
   parseManifestRequest,
   parseRecoverRequest,
   RECOVERY_HPKE_INFO,
-} from "../../coordinator/api/messages.ts";
+} from "../../protocol/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
   importWorkloadOwnerKey,
   recoveryMessage,
   signManifestUpdate,
   signRecovery,
-} from "../../coordinator/api/signatures.ts";
+} from "../../protocol/signatures.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { PreconditionFailedError, statusFor } from "../../coordinator/http/errors.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
-import { Logger } from "../../coordinator/logger.ts";
-import { SimulatedSnpEvidenceSource } from "../../coordinator/simulated_evidence.ts";
+import { Logger } from "../../util/log/logger.ts";
+import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";

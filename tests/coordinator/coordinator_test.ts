@@ -1,8 +1,8 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeBase64, encodeHex, sha256 } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
-import { parseManifestRequest } from "../../coordinator/api/messages.ts";
+import { encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
 import { deployment, inProcessCoordinator } from "./fixture.ts";
 
 Deno.test({

@@ -1,8 +1,8 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex } from "../../bytes/mod.ts";
-import { ParseError, UnavailableError } from "../../errors/mod.ts";
-import { evidenceSourceFrom } from "../../coordinator/evidence_config.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
+import { evidenceSourceFrom } from "../../evidence/evidence_config.ts";
 import { snpAuthority } from "./fixture.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 

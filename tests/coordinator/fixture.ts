@@ -1,12 +1,12 @@
 /**
- * Test fixture for Coordinator tests: the simulated deployment of `simulation/deployment.ts`
+ * Test fixture for Coordinator tests: the simulated deployment of `testing/simulation/deployment.ts`
  * and an in-process Coordinator serving it.
  *
  * @module
  */
 import "reflect-metadata";
 import type { ServiceConfig } from "../../coordinator/service.ts";
-import { type Deployment, MEASUREMENT } from "../../simulation/deployment.ts";
+import { type Deployment, MEASUREMENT } from "../../testing/simulation/deployment.ts";
 
 export {
   type Deployment,
@@ -14,7 +14,7 @@ export {
   initdata,
   MEASUREMENT,
   snpAuthority,
-} from "../../simulation/deployment.ts";
+} from "../../testing/simulation/deployment.ts";
 
 /** Service settings for tests: every port free and chosen by the OS, on 127.0.0.1 only. */
 export const LOOPBACK_SERVICE_CONFIG: ServiceConfig = {
@@ -32,7 +32,7 @@ export const LOOPBACK_SERVICE_CONFIG: ServiceConfig = {
  * its default TD meets (MRTD 11…11, TCB UpToDate, its root pinned).
  */
 export async function simulatedTdx() {
-  const { SimulatedTdxAuthority } = await import("../../tdx/simulated/authority.ts");
+  const { SimulatedTdxAuthority } = await import("../../testing/tdx/authority.ts");
   const { StaticTdxCollateral } = await import("../../tdx/verify/collateral_bundle.ts");
   const { ManifestVerifiers } = await import("../../manifest/verifiers.ts");
   const tdx = await SimulatedTdxAuthority.generate();
@@ -55,11 +55,11 @@ export async function inProcessCoordinator(
   options: { verifiers?: import("../../manifest/verifiers.ts").ManifestVerifiers } = {},
 ) {
   const { Coordinator } = await import("../../coordinator/coordinator.ts");
-  const { SimulatedSnpEvidenceSource } = await import("../../coordinator/simulated_evidence.ts");
+  const { SimulatedSnpEvidenceSource } = await import("../../testing/simulated_evidence.ts");
   const { MemoryHistoryBackend } = await import("../../coordinator/history/memory_backend.ts");
   const { ManifestVerifiers } = await import("../../manifest/verifiers.ts");
   const { parseManifest } = await import("../../manifest/manifest.ts");
-  const { Logger } = await import("../../coordinator/logger.ts");
+  const { Logger } = await import("../../util/log/logger.ts");
   const { CoordinatorMetrics } = await import("../../coordinator/http/metrics.ts");
   const { startService } = await import("../../coordinator/service.ts");
   const verifiers = options.verifiers ?? new ManifestVerifiers();
@@ -109,8 +109,8 @@ export async function inProcessCoordinator(
     },
     /** Sets `bytes` (default: the deployment's manifest) as the first manifest. */
     async setFirstManifest(bytes: Uint8Array = d.manifest()) {
-      const { parseManifestRequest } = await import("../../coordinator/api/messages.ts");
-      const { encodeBase64 } = await import("../../bytes/mod.ts");
+      const { parseManifestRequest } = await import("../../protocol/messages.ts");
+      const { encodeBase64 } = await import("../../util/bytes/mod.ts");
       return await coordinator.setManifest(parseManifestRequest({
         manifest: encodeBase64(bytes),
         policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Logger } from "../../coordinator/logger.ts";
+import { Logger } from "../../util/log/logger.ts";
 
 Deno.test("JSON logs carry component, level, message and fields", () => {
   const lines: string[] = [];

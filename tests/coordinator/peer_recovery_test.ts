@@ -1,24 +1,20 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeBase64, encodeHex } from "../../bytes/mod.ts";
-import { ValidationError } from "../../errors/mod.ts";
+import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "../../coordinator/service.ts";
 import { evidenceToJson } from "../../atls/evidence_json.ts";
 import { HpkeRecipient } from "../../atls/hpke.ts";
 import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
-import { peerReportData } from "../../atls/report_data.ts";
-import {
-  ApiPath,
-  parseChallengeResponse,
-  parseManifestRequest,
-} from "../../coordinator/api/messages.ts";
+import { peerReportData } from "../../protocol/report_data.ts";
+import { ApiPath, parseChallengeResponse, parseManifestRequest } from "../../protocol/messages.ts";
 import { Coordinator, type CoordinatorOptions } from "../../coordinator/coordinator.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
-import { Logger } from "../../coordinator/logger.ts";
+import { Logger } from "../../util/log/logger.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { SimulatedSnpEvidenceSource } from "../../coordinator/simulated_evidence.ts";
+import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { type Deployment, deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
 
 /** The options the Coordinators of one test share. */

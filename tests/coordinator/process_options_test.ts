@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { ParseError } from "../../errors/mod.ts";
-import { Logger } from "../../coordinator/logger.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { Logger } from "../../util/log/logger.ts";
 import {
   addEvidenceOptions,
   addLogFormatOption,
   evidenceConfigFromOptions,
   fatalExitCode,
-} from "../../coordinator/process_options.ts";
+} from "../../util/process_options.ts";
 
 function parsed(args: string[]): Record<string, unknown> {
   const command = addLogFormatOption(addEvidenceOptions(new Command("p").exitOverride()));

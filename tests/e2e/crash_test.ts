@@ -1,9 +1,9 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { constantTimeEqual, encodeHex } from "../../bytes/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../coordinator/api/signatures.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { type ManifestEvidenceVerifier, ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { createWorkspace, runCli, startCoordinator } from "./harness.ts";

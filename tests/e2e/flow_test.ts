@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex, sha256 } from "../../bytes/mod.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { initdata } from "../coordinator/fixture.ts";
 import { createWorkspace, runCli, runInitializerProcess, startCoordinator } from "./harness.ts";
 
@@ -104,7 +104,7 @@ Deno.test({
           true,
           ["sign"],
         ) as CryptoKeyPair;
-        const { encodePem } = await import("../../bytes/mod.ts");
+        const { encodePem } = await import("../../util/bytes/mod.ts");
         const pem = encodePem(
           "PRIVATE KEY",
           new Uint8Array(await crypto.subtle.exportKey("pkcs8", other.privateKey)),

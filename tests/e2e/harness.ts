@@ -2,7 +2,7 @@
  * End-to-end harness: a workspace on disk (simulated SNP authority, owner keys, manifest,
  * generated YAML with initdata annotations) and real processes: the Coordinator
  * (`coordinator/main.ts`), initializers (`initializer/main.ts`) and the CLI (`cli/main.ts`),
- * started in the workspace through `simulation/`.
+ * started in the workspace through `testing/simulation/`.
  *
  * @module
  */
@@ -13,11 +13,11 @@ import {
   runInitializerScript,
   type RunResult,
   startCoordinatorProcess,
-} from "../../simulation/processes.ts";
-import { type Workspace, workspaceVm } from "../../simulation/workspace.ts";
+} from "../../testing/simulation/processes.ts";
+import { type Workspace, workspaceVm } from "../../testing/simulation/workspace.ts";
 
-export type { CoordinatorProcess, RunResult } from "../../simulation/processes.ts";
-export { createWorkspace, type Workspace } from "../../simulation/workspace.ts";
+export type { CoordinatorProcess, RunResult } from "../../testing/simulation/processes.ts";
+export { createWorkspace, type Workspace } from "../../testing/simulation/workspace.ts";
 
 /** Starts a Coordinator process on free ports with the workspace's simulated TEE. */
 export function startCoordinator(

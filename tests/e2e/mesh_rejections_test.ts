@@ -1,23 +1,23 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex, sha256 } from "../../bytes/mod.ts";
-import { VerificationError } from "../../errors/mod.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
 import { evidenceToJson } from "../../atls/evidence_json.ts";
 import { HpkeRecipient } from "../../atls/hpke.ts";
 import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
-import { meshReportData } from "../../atls/report_data.ts";
+import { meshReportData } from "../../protocol/report_data.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import {
   ApiPath,
   parseChallengeResponse,
   parseMeshCertificateResponse,
   WORKLOAD_SECRET_HPKE_INFO,
-} from "../../coordinator/api/messages.ts";
+} from "../../protocol/messages.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
-import { SimulatedSnpAuthority } from "../../snp/simulated/authority.ts";
-import type { SimulatedReportInput } from "../../snp/simulated/authority.ts";
+import { SimulatedSnpAuthority } from "../../testing/snp/authority.ts";
+import type { SimulatedReportInput } from "../../testing/snp/authority.ts";
 import { MEASUREMENT } from "../coordinator/fixture.ts";
 import { createWorkspace, startCoordinator } from "./harness.ts";
 

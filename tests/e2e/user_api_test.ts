@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { concatBytes, encodeHex } from "../../bytes/mod.ts";
+import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
 import {
@@ -9,14 +9,14 @@ import {
   CoordinatorUnavailableError,
 } from "../../atls/pinned_client.ts";
 import { attestCoordinator, sendManifest, sendRecover } from "../../atls/coordinator_client.ts";
-import { RECOVERY_HPKE_INFO } from "../../coordinator/api/messages.ts";
+import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
   importWorkloadOwnerKey,
   recoveryMessage,
   signManifestUpdate,
   signRecovery,
-} from "../../coordinator/api/signatures.ts";
+} from "../../protocol/signatures.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { type ManifestEvidenceVerifier, ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { createWorkspace, startCoordinator } from "./harness.ts";

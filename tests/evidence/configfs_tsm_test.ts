@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError, UnavailableError, ValidationError } from "../../errors/mod.ts";
+import { ParseError, UnavailableError, ValidationError } from "../../util/errors/mod.ts";
 import {
   ConfigfsTsm,
   emulatedTsmFileSystem,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { decodePem, encodeBase64 } from "../../bytes/mod.ts";
+import { decodePem, encodeBase64 } from "../../util/bytes/mod.ts";
 import type { Credentials } from "../../oci/credentials.ts";
 
 /** A running token server. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { initializerMain } from "../../initializer/main.ts";
-import { runDenoScript } from "../../simulation/processes.ts";
+import { runDenoScript } from "../../testing/simulation/processes.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 async function isEmpty(dir: string): Promise<boolean> {

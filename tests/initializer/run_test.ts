@@ -3,12 +3,12 @@ import assert from "node:assert/strict";
 import * as x509 from "@peculiar/x509";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { decodePem, encodeHex } from "../../bytes/mod.ts";
-import { ParseError, ValidationError, VerificationError } from "../../errors/mod.ts";
+import { decodePem, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
 import { CoordinatorBadRequestError, CoordinatorRejectedError } from "../../atls/pinned_client.ts";
-import { Logger } from "../../coordinator/logger.ts";
-import { SimulatedSnpEvidenceSource } from "../../coordinator/simulated_evidence.ts";
+import { Logger } from "../../util/log/logger.ts";
+import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import {
   generatePodKeys,
   InitializerFailedError,
@@ -22,11 +22,11 @@ import {
 import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
 import { listTree } from "../helpers/list_tree.ts";
 import { caSwappingRelay } from "../helpers/relays.ts";
-import { sha256 } from "../../bytes/mod.ts";
+import { sha256 } from "../../util/bytes/mod.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import type { ManifestEvidenceVerifier } from "../../manifest/verifiers.ts";
 import { parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
-import type { Deployment } from "../../simulation/deployment.ts";
+import type { Deployment } from "../../testing/simulation/deployment.ts";
 
 const quiet = new Logger("initializer", { sink: () => {} });
 
@@ -284,12 +284,12 @@ serverTest("refuses CA files swapped by a relay between pod and Coordinator", as
 serverTest(
   "refuses CAs that differ from those the Coordinator attested (update in between)",
   async () => {
-    const { parseManifestRequest } = await import("../../coordinator/api/messages.ts");
+    const { parseManifestRequest } = await import("../../protocol/messages.ts");
     const { importWorkloadOwnerKey, signManifestUpdate } = await import(
-      "../../coordinator/api/signatures.ts"
+      "../../protocol/signatures.ts"
     );
     const { manifestHash, transitionHash } = await import("../../manifest/hash.ts");
-    const { decodeHex, encodeBase64 } = await import("../../bytes/mod.ts");
+    const { decodeHex, encodeBase64 } = await import("../../util/bytes/mod.ts");
     const d = await deployment();
     const c = await inProcessCoordinator(d);
     const first = await c.setFirstManifest();

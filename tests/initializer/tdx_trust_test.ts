@@ -5,20 +5,20 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeBase64, encodeHex } from "../../bytes/mod.ts";
-import { ValidationError } from "../../errors/mod.ts";
+import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
 import { encodeCoordinatorTrust, parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
-import { parseManifestRequest } from "../../coordinator/api/messages.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
-import { Logger } from "../../coordinator/logger.ts";
+import { Logger } from "../../util/log/logger.ts";
 import { startService } from "../../coordinator/service.ts";
-import { SimulatedTdxEvidenceSource } from "../../coordinator/simulated_evidence.ts";
+import { SimulatedTdxEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { generatePodKeys } from "../../initializer/run.ts";
 import { requestAttestedMeshCredentials } from "../../initializer/mesh_client.ts";
-import { deployment } from "../../simulation/deployment.ts";
+import { deployment } from "../../testing/simulation/deployment.ts";
 import { LOOPBACK_SERVICE_CONFIG, simulatedTdx } from "../coordinator/fixture.ts";
 
 Deno.test({

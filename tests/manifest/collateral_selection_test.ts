@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { ValidationError, VerificationError } from "../../errors/mod.ts";
-import { meshReportData } from "../../atls/report_data.ts";
+import { ValidationError, VerificationError } from "../../util/errors/mod.ts";
+import { meshReportData } from "../../protocol/report_data.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import type { SnpCollateralSource } from "../../snp/kds/source.ts";

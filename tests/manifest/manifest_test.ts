@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { encodeHex, sha256 } from "../../bytes/mod.ts";
-import { InvalidDocumentError } from "../../errors/mod.ts";
-import { childPath, type IssueList, ObjectReader } from "../../json/mod.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { childPath, type IssueList, ObjectReader } from "../../util/json/mod.ts";
 import {
   coordinatorPolicyDigest,
   parseManifestWith,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { UnavailableError } from "../../errors/mod.ts";
+import { UnavailableError } from "../../util/errors/mod.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { verifyEvidenceAgainstManifest } from "../../manifest/verifiers.ts";
 import type { SnpCollateralSource } from "../../snp/kds/source.ts";
 import { defaultSnpReferenceValues } from "../../snp/reference_values.ts";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { conformanceTest } from "../conformance.ts";
 import { readVectorFiles, snpVectors } from "../snp/vectors.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { ValidationError } from "../../errors/mod.ts";
+import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { verifyEvidenceAgainstManifest } from "../../manifest/verifiers.ts";
 import { defaultSnpReferenceValues } from "../../snp/reference_values.ts";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { decodeHex } from "../../bytes/mod.ts";
-import { InvalidDocumentError, ValidationError, VerificationError } from "../../errors/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
+import { InvalidDocumentError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { type Manifest, parseManifest } from "../../manifest/manifest.ts";
 import { expectedHostData, matchPolicy } from "../../manifest/policy_match.ts";
 import { ManifestVerifiers, verifyEvidenceAgainstManifest } from "../../manifest/verifiers.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import {
   StaticTdxCollateral,
   type TdxCollateralSource,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
-import { UnavailableError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import { UnavailableError } from "../../util/errors/mod.ts";
 import {
   dockerCredentialLookup,
   helperServerUrl,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import {
   createSha256,
   digestOf,
@@ -7,7 +7,7 @@ import {
   verifyDigest,
   verifyingStream,
 } from "../../oci/digest.ts";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { collect } from "../../oci/compression.ts";
 
 const data = new TextEncoder().encode("hello");

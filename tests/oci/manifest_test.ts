@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { parseImageConfig, parseManifestDocument, selectPlatform } from "../../oci/manifest.ts";
 import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "../../oci/media_types.ts";
 

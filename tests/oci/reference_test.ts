@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { apiHost, parseImageReference, pinnedReference } from "../../oci/reference.ts";
 
 const D = `sha256:${"a1".repeat(32)}`;

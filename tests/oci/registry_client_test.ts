@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { RegistryClient } from "../../oci/registry_client.ts";
 import { blobDataPath, pushTestImage, startRegistry } from "../helpers/registry.ts";

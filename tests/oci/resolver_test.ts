@@ -4,7 +4,7 @@ import {
   UnavailableError,
   ValidationError,
   VerificationError,
-} from "../../errors/mod.ts";
+} from "../../util/errors/mod.ts";
 import type { PullProgress } from "../../oci/progress.ts";
 import { createImageResolver, type ImageResolverOptions } from "../../oci/resolver.ts";
 import { writeTar } from "../../oci/tar.ts";

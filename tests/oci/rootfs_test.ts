@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { LayeredFilesystem, normalizePath, readFileFromLayer } from "../../oci/rootfs.ts";
 import { type TarWriteEntry, writeTar } from "../../oci/tar.ts";
 import { layerEntries, type LayerFile } from "../../oci/writer.ts";

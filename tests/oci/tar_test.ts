@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../errors/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { parsePaxRecords, readTar, type TarEntry, writeTar } from "../../oci/tar.ts";
 
 function streamOf(bytes: Uint8Array, chunk = 7): ReadableStream<Uint8Array> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnavailableError } from "../../errors/mod.ts";
+import { UnavailableError } from "../../util/errors/mod.ts";
 import { fetchBearerToken } from "../../oci/auth.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import { pushTestImage, startRegistry } from "../helpers/registry.ts";

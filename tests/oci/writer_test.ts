@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "../../errors/mod.ts";
+import { ValidationError } from "../../util/errors/mod.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { parseImageConfig, parseManifestDocument } from "../../oci/manifest.ts";
 import { buildArtifact, buildImage } from "../../oci/writer.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IssueList } from "../../json/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import { envExpectation, expandVars, resolveEnv } from "../../policy/env.ts";
 
 const facts = {

@@ -1,6 +1,6 @@
 /** Test fixtures: resolved images (an in-memory stand-in for the registry) and a sample pod. */
 import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
-import { UnavailableError } from "../../errors/mod.ts";
+import { UnavailableError } from "../../util/errors/mod.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { loadDefaultSettings, type Settings } from "../../policy/settings.ts";

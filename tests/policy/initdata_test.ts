@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parse as parseToml } from "smol-toml";
-import { encodeBase64, encodeHex } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { gzipDeterministic } from "../../policy/gzip.ts";
 import {
   decodeInitdataAnnotation,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InvalidDocumentError } from "../../errors/mod.ts";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { buildPolicyData, podNamePattern, type PodPolicyInput } from "../../policy/policy_data.ts";
 import { IMAGES, samplePodSpec, testSettings } from "./fixtures.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeHex, encodePem } from "../../bytes/mod.ts";
-import { InvalidDocumentError, ParseError } from "../../errors/mod.ts";
+import { encodeHex, encodePem } from "../../util/bytes/mod.ts";
+import { InvalidDocumentError, ParseError } from "../../util/errors/mod.ts";
 import {
   PLATFORMS,
   readPlatformTemplate,
@@ -113,7 +113,7 @@ Deno.test("--simulated-root accepts a fingerprint, a PEM file or an authority di
 });
 
 Deno.test("--simulated-root reads a saved simulated TDX authority and names its real root", async () => {
-  const { SimulatedTdxAuthority } = await import("../../tdx/simulated/authority.ts");
+  const { SimulatedTdxAuthority } = await import("../../testing/tdx/authority.ts");
   const authority = await SimulatedTdxAuthority.generate();
   const dir = await Deno.makeTempDir();
   try {

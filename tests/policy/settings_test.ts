@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { InvalidDocumentError } from "../../errors/mod.ts";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { loadDefaultSettings, loadSettings, parseSettings } from "../../policy/settings.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 

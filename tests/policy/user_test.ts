@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IssueList } from "../../json/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import { resolveUser } from "../../policy/user.ts";
 
 const passwd = "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n";

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { InvalidDocumentError, UnavailableError, VerificationError } from "../../errors/mod.ts";
+import {
+  InvalidDocumentError,
+  UnavailableError,
+  VerificationError,
+} from "../../util/errors/mod.ts";
 import {
   COMPILED_RECORD_URL,
   type CompiledRulesRecord,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { p384 } from "@noble/curves/nist.js";
-import { decodeBase64, encodeHex } from "../../bytes/mod.ts";
-import { ParseError } from "../../errors/mod.ts";
+import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 import { hkdfSha256 } from "../../seed/hkdf.ts";
 import { deriveP384Key, p384ScalarFromSecret } from "../../seed/p384.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";

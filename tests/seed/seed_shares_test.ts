@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeHex, encodeHex, encodePem } from "../../bytes/mod.ts";
-import { InvalidDocumentError, ParseError, VerificationError } from "../../errors/mod.ts";
+import { decodeHex, encodeHex, encodePem } from "../../util/bytes/mod.ts";
+import { InvalidDocumentError, ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
 import {
   createSeedShares,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import {
   ConfigfsTsm,
   emulatedTsmFileSystem,
@@ -7,7 +7,7 @@ import {
   type TsmProvider,
 } from "../../evidence/mod.ts";
 import { SnpGuest } from "../../snp/guest.ts";
-import { simulatedSnpTsmProvider } from "../../snp/simulated/mod.ts";
+import { simulatedSnpTsmProvider } from "../../testing/snp/mod.ts";
 import { SnpEvidenceVerifier } from "../../snp/verifier.ts";
 import { sharedAuthority } from "./simulated_fixture.ts";
 

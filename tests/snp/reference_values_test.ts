@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { InvalidDocumentError } from "../../errors/mod.ts";
-import { IssueList } from "../../json/mod.ts";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import {
   readSnpReferenceValue,
   readSnpReferenceValuesDocument,

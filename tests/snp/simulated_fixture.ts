@@ -6,7 +6,7 @@
  * @module
  */
 import type { SnpProductName } from "../../snp/abi/product.ts";
-import { SimulatedSnpAuthority } from "../../snp/simulated/mod.ts";
+import { SimulatedSnpAuthority } from "../../testing/snp/mod.ts";
 
 const CACHE_DIR = new URL("../../.cache/test-snp-authority/", import.meta.url).pathname;
 const loaded = new Map<SnpProductName, Promise<SimulatedSnpAuthority>>();

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { decodePem, encodeHex } from "../../bytes/mod.ts";
+import { decodePem, encodeHex } from "../../util/bytes/mod.ts";
 import {
   ParseError,
   UnavailableError,
   ValidationError,
   VerificationError,
-} from "../../errors/mod.ts";
-import { IssueList } from "../../json/mod.ts";
+} from "../../util/errors/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import {
   defaultSnpReferenceValues,
   readSnpReferenceValue,

@@ -6,7 +6,7 @@
  */
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import type { TdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 import { conformanceAvailable, conformanceFile } from "../conformance.ts";
 

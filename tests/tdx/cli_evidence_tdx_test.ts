@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { ExitCode } from "../../cli/exit_codes.ts";
 import { runTdxEvidenceShow, runTdxEvidenceVerify } from "../../cli/commands/evidence_tdx.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { conformanceFile, conformanceTest } from "../conformance.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 

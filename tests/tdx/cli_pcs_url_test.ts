@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { ExitCode } from "../../cli/exit_codes.ts";
 import { runTdxEvidenceVerify } from "../../cli/commands/evidence_tdx.ts";
 import { listCache } from "../../collateral/mod.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 /** A local PCS serving one simulated authority's collateral; counts requests. */

@@ -17,7 +17,7 @@ import { toQvlCollateral } from "./qvl_collateral.ts";
 import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import type { TdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { conformanceFile, conformanceTest, readConformanceManifest } from "../conformance.ts";
 
 type Verdict = { ok: true; status: string; advisories: string[] } | { ok: false };

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { UnavailableError, VerificationError } from "../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ConfigfsTsm } from "../../evidence/configfs_tsm.ts";
 import { emulatedTsmFileSystem, TsmEmulator } from "../../evidence/tsm_emulator.ts";
 import { getTdxQuote, simulatedTdxTsmProvider } from "../../tdx/guest.ts";
-import { SimulatedTdxAuthority } from "../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
 
 async function withEmulator(

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { encodeHex } from "../../bytes/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { parseSignedPcsJson } from "../../tdx/collateral/signed_json.ts";
 import type { TdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 

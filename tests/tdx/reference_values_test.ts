@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { IssueList } from "../../json/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import { readTdxReferenceValue } from "../../tdx/reference_values.ts";
 
 const MRTD = "91".repeat(48);

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { decodeHex, encodeHex } from "../../bytes/mod.ts";
-import { UnavailableError, ValidationError, VerificationError } from "../../errors/mod.ts";
-import { IssueList } from "../../json/mod.ts";
+import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { UnavailableError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
+import { IssueList } from "../../util/json/mod.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../../tdx/reference_values.ts";
 import { TdxEvidenceVerifier } from "../../tdx/verifier.ts";

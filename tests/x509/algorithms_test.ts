@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ParseError, VerificationError } from "../../errors/mod.ts";
+import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { encodeElement, readElement, readSignatureAlgorithm, Tag } from "../../x509/mod.ts";
 import { alg, PSS, seq } from "./der_builders.ts";
 

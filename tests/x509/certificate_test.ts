@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ContrastError, ParseError } from "../../errors/mod.ts";
-import { encodePem } from "../../bytes/mod.ts";
+import { ContrastError, ParseError } from "../../util/errors/mod.ts";
+import { encodePem } from "../../util/bytes/mod.ts";
 import {
   certificateFingerprint,
   KeyUsageBit,

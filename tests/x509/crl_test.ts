@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
-import { ContrastError, ParseError, VerificationError } from "../../errors/mod.ts";
-import { encodePem } from "../../bytes/mod.ts";
+import { ContrastError, ParseError, VerificationError } from "../../util/errors/mod.ts";
+import { encodePem } from "../../util/bytes/mod.ts";
 import { isRevoked, parseCrl, verifyCrl } from "../../x509/mod.ts";
 import { conformanceTest } from "../conformance.ts";
 import { issue, makeCrl, makeKeys, makeRoot } from "./pki_fixture.ts";

@@ -5,7 +5,7 @@
  * may survive.
  */
 import assert from "node:assert/strict";
-import { ContrastError } from "../../errors/mod.ts";
+import { ContrastError } from "../../util/errors/mod.ts";
 import { type Certificate, parseCertificate, verifyChain } from "../../x509/mod.ts";
 import { conformanceTest } from "../conformance.ts";
 import { conformanceCert, conformanceCerts } from "./vectors.ts";

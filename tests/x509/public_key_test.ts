@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VerificationError } from "../../errors/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
 import { MIN_RSA_BITS, parsePublicKeyInfo, readElement } from "../../x509/mod.ts";
 import { alg, oid, PSS, seq } from "./der_builders.ts";
 

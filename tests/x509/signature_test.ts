@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
-import { VerificationError } from "../../errors/mod.ts";
+import { VerificationError } from "../../util/errors/mod.ts";
 import {
   ecdsaDerToRaw,
   importEcdsaPublicKey,

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { p384 } from "@noble/curves/nist.js";
-import { ParseError } from "../../../errors/mod.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
 import type { AttestationClaims } from "../../../evidence/types.ts";
 import {
   CertificateAuthority,

@@ -4,7 +4,7 @@
  * (the point at which a Coordinator would answer the client). The history signing key comes as a
  * JWK in the environment variable `HISTORY_KEY_JWK`.
  */
-import { encodeHex } from "../../../bytes/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
 import { GENESIS_TRANSITION } from "../../../manifest/hash.ts";
 import { openChildHistory } from "./child_history.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeHex } from "../../../bytes/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
 import { FileHistoryBackend } from "../../../coordinator/history/file_backend.ts";
 import { ManifestHistory } from "../../../coordinator/history/manifest_history.ts";
 

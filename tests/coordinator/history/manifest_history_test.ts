@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeHex, sha256 } from "../../../bytes/mod.ts";
+import { encodeHex, sha256 } from "../../../util/bytes/mod.ts";
 import {
   FileHistoryBackend,
   type HistoryBackend,

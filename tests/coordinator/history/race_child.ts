@@ -4,7 +4,7 @@
  * `Deno.args[2]` exists (a start line shared by all racers). Exits 0 when it won, 3 on a
  * StaleTransitionError, 1 on anything else. History and key as in child_history.ts.
  */
-import { decodeHex, encodeHex } from "../../../bytes/mod.ts";
+import { decodeHex, encodeHex } from "../../../util/bytes/mod.ts";
 import { StaleTransitionError } from "../../../coordinator/history/errors.ts";
 import { openChildHistory } from "./child_history.ts";
 

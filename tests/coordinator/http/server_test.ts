@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { ParseError, VerificationError } from "../../../errors/mod.ts";
+import { ParseError, VerificationError } from "../../../util/errors/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
 import {
   CoordinatorBadRequestError,
@@ -21,7 +21,7 @@ import {
   listenHttps,
   type Route,
 } from "../../../coordinator/http/server.ts";
-import { Logger } from "../../../coordinator/logger.ts";
+import { Logger } from "../../../util/log/logger.ts";
 
 const lines: string[] = [];
 const logger = new Logger("test", { format: "json", sink: (l) => lines.push(l) });

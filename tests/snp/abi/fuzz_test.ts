@@ -3,7 +3,7 @@
  * report or a ParseError, never another exception. The PRNG is seeded, so failures reproduce.
  */
 import assert from "node:assert/strict";
-import { ContrastError, ParseError } from "../../../errors/mod.ts";
+import { ContrastError, ParseError } from "../../../util/errors/mod.ts";
 import {
   CERT_TABLE_GUIDS,
   encodeCertTable,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeHex } from "../../../bytes/mod.ts";
-import { ParseError } from "../../../errors/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
 import { parseSnpReport, SNP_REPORT_SIZE, type SnpTcb } from "../../../snp/abi/mod.ts";
 import { conformanceTest } from "../../conformance.ts";
 import { type ExpectedTcb, readVectorFiles, snpVectors } from "../vectors.ts";

@@ -3,12 +3,12 @@
  * authority (127.0.0.1 only; no mocking of the client or the fetcher).
  */
 import assert from "node:assert/strict";
-import { encodeHex } from "../../../bytes/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
 import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
 import { bundlePath } from "../../../collateral/bundle.ts";
-import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
 import { AmdKdsClient, certChainUrl, crlUrl, vcekUrl } from "../../../snp/kds/mod.ts";
-import type { SimulatedSnpAuthority } from "../../../snp/simulated/mod.ts";
+import type { SimulatedSnpAuthority } from "../../../testing/snp/mod.ts";
 import { SnpEvidenceVerifier } from "../../../snp/verifier.ts";
 import { sharedAuthority } from "../simulated_fixture.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { encodeHex } from "../../../bytes/mod.ts";
-import { ParseError, ValidationError, VerificationError } from "../../../errors/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
+import { ParseError, ValidationError, VerificationError } from "../../../util/errors/mod.ts";
 import { parseCertTable, parseSnpReport } from "../../../snp/abi/mod.ts";
 import { defaultSnpReferenceValues } from "../../../snp/reference_values.ts";
-import { SimulatedSnpAuthority } from "../../../snp/simulated/mod.ts";
+import { SimulatedSnpAuthority } from "../../../testing/snp/mod.ts";
 import { SnpEvidenceVerifier } from "../../../snp/verifier.ts";
 import { sharedAuthority } from "../simulated_fixture.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VerificationError } from "../../../errors/mod.ts";
+import { VerificationError } from "../../../util/errors/mod.ts";
 import { SNP_PRODUCTS } from "../../../snp/abi/product.ts";
 import { intermediateName } from "../../../snp/verify/chain.ts";
 import { AMD_ARK_SHA256 } from "../../../snp/verify/roots.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeHex } from "../../../bytes/mod.ts";
-import { VerificationError } from "../../../errors/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
+import { VerificationError } from "../../../util/errors/mod.ts";
 import { parseSnpReport } from "../../../snp/abi/mod.ts";
 import { checkVekMatchesReport, readVekExtensions } from "../../../snp/verify/vek_extensions.ts";
 import { parseCertificate } from "../../../x509/certificate.ts";

@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { InvalidDocumentError, ParseError } from "../../../errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../../../util/errors/mod.ts";
 import { parseTdxTcbInfoResponse } from "../../../tdx/collateral/tcb_info.ts";
 import { parseQeIdentityResponse } from "../../../tdx/collateral/qe_identity.ts";
 import { encodeSgxExtensions, parseSgxExtensions } from "../../../tdx/pck/sgx_extensions.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import { prng } from "../../helpers/prng.ts";
 
 function mutate(base: Uint8Array, rand: () => number): Uint8Array {

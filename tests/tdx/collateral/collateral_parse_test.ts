@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { encodeHex } from "../../../bytes/mod.ts";
-import { InvalidDocumentError, ParseError } from "../../../errors/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
+import { InvalidDocumentError, ParseError } from "../../../util/errors/mod.ts";
 import { parseSignedPcsJson, topLevelSpans } from "../../../tdx/collateral/signed_json.ts";
 import { parseTdxTcbInfoResponse } from "../../../tdx/collateral/tcb_info.ts";
 import { parseQeIdentityResponse } from "../../../tdx/collateral/qe_identity.ts";

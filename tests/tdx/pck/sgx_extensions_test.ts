@@ -1,8 +1,8 @@
 import "reflect-metadata";
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "@peculiar/x509";
-import { decodePem, encodeHex } from "../../../bytes/mod.ts";
-import { ParseError } from "../../../errors/mod.ts";
+import { decodePem, encodeHex } from "../../../util/bytes/mod.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
 import {
   encodeSgxExtensions,
   parseSgxExtensions,

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
 import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
 import { writeToBundle } from "../../../collateral/bundle.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import { cachingFetcherTransport, IntelPcsClient, pcsUrls } from "../../../tdx/pcs/client.ts";
 import { collateralSourceForDir } from "../../../tdx/pcs/collateral_dir.ts";
 import { collateralRequestOf } from "../../../tdx/verifier.ts";

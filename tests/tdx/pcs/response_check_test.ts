@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { ParseError, VerificationError } from "../../../errors/mod.ts";
+import { ParseError, VerificationError } from "../../../util/errors/mod.ts";
 import { checkPcsResponse, pinnedRootOf } from "../../../tdx/pcs/response_check.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 
 const authority = await SimulatedTdxAuthority.generate();
 const NOW = new Date();

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { ParseError } from "../../../errors/mod.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import { conformanceAvailable, readConformance } from "../../conformance.ts";
 import { prng } from "../../helpers/prng.ts";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { ParseError } from "../../../errors/mod.ts";
-import { encodeHex } from "../../../bytes/mod.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import {
   conformanceAvailable,

@@ -1,8 +1,12 @@
 import { strict as assert } from "node:assert";
-import { decodeHex, encodeHex } from "../../../bytes/mod.ts";
-import { InvalidDocumentError, ValidationError, VerificationError } from "../../../errors/mod.ts";
-import { IssueList } from "../../../json/mod.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { decodeHex, encodeHex } from "../../../util/bytes/mod.ts";
+import {
+  InvalidDocumentError,
+  ValidationError,
+  VerificationError,
+} from "../../../util/errors/mod.ts";
+import { IssueList } from "../../../util/json/mod.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { verifyTdxQuote } from "../../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../../tdx/verify/intel_root.ts";

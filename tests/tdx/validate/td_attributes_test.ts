@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { decodeHex, encodeHex } from "../../../bytes/mod.ts";
-import { ValidationError } from "../../../errors/mod.ts";
+import { decodeHex, encodeHex } from "../../../util/bytes/mod.ts";
+import { ValidationError } from "../../../util/errors/mod.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import type { TdxReferenceValue } from "../../../tdx/reference_values.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import {
   checkDefaultTdAttributes,
   TD_ATTRIBUTE_BITS,

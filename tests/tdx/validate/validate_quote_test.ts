@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { decodeHex } from "../../../bytes/mod.ts";
-import { ValidationError } from "../../../errors/mod.ts";
-import { SimulatedTdxAuthority } from "../../../tdx/simulated/authority.ts";
+import { decodeHex } from "../../../util/bytes/mod.ts";
+import { ValidationError } from "../../../util/errors/mod.ts";
+import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import { verifyTdxQuote } from "../../../tdx/verify/verify_quote.ts";
 import {
   mrConfigIdForDigest,

@@ -1,8 +1,8 @@
 import "reflect-metadata";
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "@peculiar/x509";
-import { decodePem } from "../../../bytes/mod.ts";
-import { VerificationError } from "../../../errors/mod.ts";
+import { decodePem } from "../../../util/bytes/mod.ts";
+import { VerificationError } from "../../../util/errors/mod.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { parseSgxExtensions, SGX_EXTENSION_OID } from "../../../tdx/pck/sgx_extensions.ts";
 import { parseTdxTcbInfoResponse, type TdxTcbInfo } from "../../../tdx/collateral/tcb_info.ts";

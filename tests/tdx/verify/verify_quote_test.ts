@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { ChainCache } from "../../../x509/chain_cache.ts";
 import { TdxVerificationCache } from "../../../tdx/verify/verification_cache.ts";
-import { UnavailableError, VerificationError } from "../../../errors/mod.ts";
+import { UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
 import { verifyTdxQuote, type VerifyTdxQuoteOptions } from "../../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../../tdx/verify/intel_root.ts";
 import { readTdxCollateralDir } from "../../../tdx/pcs/collateral_dir.ts";
@@ -226,7 +226,7 @@ conformanceTest(
 conformanceTest(
   "rejects real quotes with collateral signed by a simulated TCB signing chain",
   async () => {
-    const { SimulatedTdxAuthority } = await import("../../../tdx/simulated/authority.ts");
+    const { SimulatedTdxAuthority } = await import("../../../testing/tdx/authority.ts");
     const fake = await (await SimulatedTdxAuthority.generate()).collateral({ now: UPTODATE_NOW });
     const real = await collateral(UPTODATE);
     await rejectsUpToDate(() => {}, /tcbInfoIssuerChain|qeIdentityIssuerChain/, {

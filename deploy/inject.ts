@@ -1,0 +1,249 @@
+/**
+ * Edits a workload's pod template in place through the `yaml` document API: the versioned
+ * runtime class, the initializer as first init container (its Coordinator trust document in
+ * `CONTRAST_COORDINATOR_TRUST`) with the `contrast-secrets` memory volume mounted by every
+ * container, the service-mesh native sidecar, images pinned by digest, and the initdata
+ * annotation. Existing nodes keep their comments and position; re-running on
+ * generated output changes nothing.
+ *
+ * @module
+ */
+import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../policy/initdata.ts";
+import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
+import type { Settings } from "../policy/settings.ts";
+import {
+  INITIALIZER_NAME,
+  MESH_ADMIN_ANNOTATION,
+  MESH_EGRESS_ANNOTATION,
+  MESH_INGRESS_ANNOTATION,
+  MESH_SIDECAR_NAME,
+} from "./annotations.ts";
+
+/** Gets the map at `key` of `parent`, creating an empty one when missing. */
+export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
+  const existing = parent.get(key, true);
+  if (isMap(existing)) return existing;
+  const created = doc.createNode({}) as YAMLMap;
+  parent.set(key, created);
+  return created;
+}
+
+/** Gets the sequence at `key` of `parent`, creating an empty one when missing. */
+export function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
+  const existing = parent.get(key, true);
+  if (isSeq(existing)) return existing;
+  const created = doc.createNode([]) as YAMLSeq;
+  parent.set(key, created);
+  return created;
+}
+
+function findByName(seq: YAMLSeq, name: string): YAMLMap | undefined {
+  for (const item of seq.items) {
+    if (isMap(item) && item.get("name") === name) return item;
+  }
+  return undefined;
+}
+
+/**
+ * Replaces YAML aliases among a pod spec's container lists and containers with copies of what
+ * they point to (without the anchor), so contrast can edit each container on its own.
+ */
+export function expandContainerAliases(doc: Document, spec: YAMLMap): void {
+  for (const key of ["initContainers", "containers"]) {
+    let seq: unknown = spec.get(key, true);
+    if (isAlias(seq)) {
+      const target = seq.resolve(doc);
+      if (isSeq(target)) {
+        const copy = target.clone() as YAMLSeq;
+        copy.anchor = undefined;
+        spec.set(key, copy);
+        seq = copy;
+      }
+    }
+    if (!isSeq(seq)) continue;
+    seq.items = seq.items.map((item) => {
+      if (!isAlias(item)) return item;
+      const target = item.resolve(doc);
+      if (!isMap(target)) return item;
+      const copy = target.clone() as YAMLMap;
+      copy.anchor = undefined;
+      return copy;
+    });
+  }
+}
+
+/** The container maps of a pod spec with their paths (`initContainers[0]`, `containers[1]`…). */
+export function containerEntries(spec: YAMLMap): { node: YAMLMap; path: string }[] {
+  const out: { node: YAMLMap; path: string }[] = [];
+  for (const key of ["initContainers", "containers"]) {
+    const seq = spec.get(key, true);
+    if (isSeq(seq)) {
+      seq.items.forEach((item, i) => {
+        if (isMap(item)) out.push({ node: item, path: `${key}[${i}]` });
+      });
+    }
+  }
+  return out;
+}
+
+/** The container maps of a pod spec: init containers first, then containers. */
+export function containerNodes(spec: YAMLMap): YAMLMap[] {
+  const out: YAMLMap[] = [];
+  for (const key of ["initContainers", "containers"]) {
+    const seq = spec.get(key, true);
+    if (isSeq(seq)) { for (const item of seq.items) if (isMap(item)) out.push(item); }
+  }
+  return out;
+}
+
+/** What to inject into one pod. */
+export interface InjectionPlan {
+  readonly settings: Settings;
+  /** Pinned initializer image, or undefined to skip the initializer. */
+  readonly initializerImage?: string;
+  /** Pinned service-mesh image, or undefined when the pod gets no sidecar. */
+  readonly meshImage?: string;
+  /** Mesh annotations of the pod (values as strings). */
+  readonly meshConfig: { ingress?: string; egress?: string; admin?: string };
+  /**
+   * The initializer's trust document (`CONTRAST_COORDINATOR_TRUST`: the Coordinator's policy
+   * hash and reference values); undefined when the input has no Coordinator, and then any
+   * previous value is removed (the initializer refuses to start without one).
+   */
+  readonly coordinatorTrust?: string;
+}
+
+/**
+ * Sets the initializer's `CONTRAST_COORDINATOR_TRUST` variable to `value` (in place when it is
+ * already there, so re-running keeps the order), or removes it when `value` is undefined.
+ */
+function setTrustEnv(doc: Document, initializer: YAMLMap, value: string | undefined): void {
+  const existing = initializer.get("env", true);
+  if (!isSeq(existing) && value === undefined) return;
+  const env = ensureSeq(doc, initializer, "env");
+  const at = env.items.findIndex((e) => isMap(e) && e.get("name") === COORDINATOR_TRUST_ENV);
+  // Any duplicate would be ambiguous: keep at most the first, with our value.
+  env.items = env.items.filter((e, i) =>
+    i === at || !(isMap(e) && e.get("name") === COORDINATOR_TRUST_ENV)
+  );
+  if (value === undefined) {
+    if (at >= 0) env.items.splice(at, 1);
+    if (env.items.length === 0) initializer.delete("env");
+    return;
+  }
+  if (at >= 0) {
+    const entry = env.items[at] as YAMLMap;
+    entry.delete("valueFrom");
+    entry.set("value", value);
+  } else env.add(doc.createNode({ name: COORDINATOR_TRUST_ENV, value }));
+}
+
+function addSecretsMount(doc: Document, container: YAMLMap, settings: Settings): void {
+  const mounts = ensureSeq(doc, container, "volumeMounts");
+  if (findByName(mounts, settings.initializer.secrets_volume)) return;
+  mounts.add(doc.createNode({
+    name: settings.initializer.secrets_volume,
+    mountPath: settings.initializer.secrets_mount_path,
+  }));
+}
+
+/** Applies {@link InjectionPlan} to the pod spec map `spec`. */
+export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionPlan): void {
+  const { settings } = plan;
+  spec.set("runtimeClassName", settings.runtime_class_name);
+  if (plan.initializerImage === undefined && plan.meshImage === undefined) return;
+
+  const volumes = ensureSeq(doc, spec, "volumes");
+  if (!findByName(volumes, settings.initializer.secrets_volume)) {
+    volumes.add(
+      doc.createNode({ name: settings.initializer.secrets_volume, emptyDir: { medium: "Memory" } }),
+    );
+  }
+  const init = ensureSeq(doc, spec, "initContainers");
+  if (plan.meshImage !== undefined) {
+    const env: { name: string; value: string }[] = [];
+    if (plan.meshConfig.ingress !== undefined) {
+      env.push({ name: "EDG_INGRESS_PROXY_CONFIG", value: plan.meshConfig.ingress });
+    }
+    if (plan.meshConfig.egress !== undefined) {
+      env.push({ name: "EDG_EGRESS_PROXY_CONFIG", value: plan.meshConfig.egress });
+    }
+    if (plan.meshConfig.admin !== undefined) {
+      env.push({ name: "EDG_ADMIN_PORT", value: plan.meshConfig.admin });
+    }
+    const sidecar = doc.createNode({
+      name: MESH_SIDECAR_NAME,
+      image: plan.meshImage,
+      restartPolicy: "Always",
+      env,
+      securityContext: {
+        privileged: false,
+        capabilities: {
+          add: settings.service_mesh.capabilities_add.map((c) => c.replace(/^CAP_/, "")),
+        },
+      },
+    }) as YAMLMap;
+    const existing = init.items.findIndex((i) => isMap(i) && i.get("name") === MESH_SIDECAR_NAME);
+    if (existing >= 0) init.items.splice(existing, 1);
+    init.items.unshift(sidecar);
+  }
+  if (plan.initializerImage !== undefined) {
+    let initializer = findByName(init, INITIALIZER_NAME);
+    if (initializer) {
+      initializer.set("image", plan.initializerImage);
+      const index = init.items.indexOf(initializer);
+      if (index > 0) {
+        init.items.splice(index, 1);
+        init.items.unshift(initializer);
+      }
+    } else {
+      const env = settings.initializer.env
+        .filter((e) => e.name !== COORDINATOR_TRUST_ENV)
+        .map((e) => ({ name: e.name, value: e.value }));
+      initializer = doc.createNode({
+        name: INITIALIZER_NAME,
+        image: plan.initializerImage,
+        ...(env.length > 0 ? { env } : {}),
+      }) as YAMLMap;
+      init.items.unshift(initializer);
+    }
+    setTrustEnv(doc, initializer, plan.coordinatorTrust);
+  }
+  for (const container of containerNodes(spec)) addSecretsMount(doc, container, settings);
+}
+
+/** Replaces every container image with its pinned reference. */
+export function pinImages(spec: YAMLMap, pinned: (image: string) => string): void {
+  for (const container of containerNodes(spec)) {
+    const image = container.get("image");
+    if (typeof image === "string") {
+      const node = container.get("image", true);
+      if (isScalar(node)) node.value = pinned(image);
+      else container.set("image", pinned(image));
+    }
+  }
+}
+
+/** Writes the initdata annotation into the pod metadata map and drops the legacy one. */
+export function setInitdataAnnotation(doc: Document, meta: YAMLMap, value: string): void {
+  const annotations = ensureMap(doc, meta, "annotations");
+  annotations.set(INITDATA_ANNOTATION, value);
+  if (annotations.has(LEGACY_POLICY_ANNOTATION)) annotations.delete(LEGACY_POLICY_ANNOTATION);
+}
+
+/** The mesh annotations of the pod, when any is set. */
+export function meshConfigOf(
+  annotations: Readonly<Record<string, unknown>>,
+): InjectionPlan["meshConfig"] | undefined {
+  const pick = (k: string) =>
+    annotations[k] === undefined || annotations[k] === null ? undefined : String(annotations[k]);
+  const config = {
+    ingress: pick(MESH_INGRESS_ANNOTATION),
+    egress: pick(MESH_EGRESS_ANNOTATION),
+    admin: pick(MESH_ADMIN_ANNOTATION),
+  };
+  return config.ingress === undefined && config.egress === undefined && config.admin === undefined
+    ? undefined
+    : config;
+}

@@ -1,0 +1,168 @@
+/**
+ * Finds the Kubernetes resources in parsed YAML (including the items of `List` documents), where
+ * each workload kind keeps its pod template, and the ConfigMaps and Secrets env references read.
+ *
+ * @module
+ */
+import { isMap, isSeq, type YAMLMap } from "yaml";
+import { decodeBase64 } from "../util/bytes/mod.ts";
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+import type { ConfigSource } from "../policy/env.ts";
+import { WORKLOAD_KINDS, type WorkloadKind } from "../policy/policy_data.ts";
+import type { InputFile } from "./documents.ts";
+
+/** One resource found in the input. */
+export interface ResourceRef {
+  readonly file: InputFile;
+  /** Index of the YAML document in the file. */
+  readonly docIndex: number;
+  /** The resource's map node (edited in place). */
+  readonly node: YAMLMap;
+  /** Where it is, for messages: `app.yml[2]` or `app.yml[0].items[3]`. */
+  readonly location: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** Path (keys) of the pod template metadata and spec inside a workload resource. */
+export function podTemplatePaths(kind: WorkloadKind): { meta: string[]; spec: string[] } {
+  switch (kind) {
+    case "Pod":
+      return { meta: ["metadata"], spec: ["spec"] };
+    case "CronJob":
+      return {
+        meta: ["spec", "jobTemplate", "spec", "template", "metadata"],
+        spec: ["spec", "jobTemplate", "spec", "template", "spec"],
+      };
+    default:
+      return { meta: ["spec", "template", "metadata"], spec: ["spec", "template", "spec"] };
+  }
+}
+
+/** Whether `kind` carries a pod. */
+export function isWorkloadKind(kind: string): kind is WorkloadKind {
+  return (WORKLOAD_KINDS as readonly string[]).includes(kind);
+}
+
+/**
+ * Every resource of every document, in input order.
+ *
+ * @throws {InvalidDocumentError} for a document that is not a map or lacks kind/apiVersion/name
+ */
+export function collectResources(files: readonly InputFile[]): ResourceRef[] {
+  const out: ResourceRef[] = [];
+  const issues: { path: string; reason: string }[] = [];
+  for (const file of files) {
+    file.docs.forEach((doc, docIndex) => {
+      const contents = doc.contents;
+      if (contents === null || contents === undefined) return;
+      const base = `${file.path}[${docIndex}]`;
+      if (!isMap(contents)) {
+        issues.push({ path: base, reason: "a Kubernetes resource must be a map" });
+        return;
+      }
+      const add = (node: YAMLMap, location: string) => {
+        const kind = node.get("kind");
+        const apiVersion = node.get("apiVersion");
+        const meta = node.get("metadata");
+        const name = isMap(meta) ? meta.get("name") : undefined;
+        const namespace = isMap(meta) ? meta.get("namespace") : undefined;
+        if (typeof kind !== "string" || kind === "") {
+          issues.push({ path: `${location}: kind`, reason: "missing" });
+          return;
+        }
+        if (typeof apiVersion !== "string" || apiVersion === "") {
+          issues.push({ path: `${location}: apiVersion`, reason: "missing" });
+          return;
+        }
+        if (kind === "List") {
+          const items = node.get("items");
+          if (items !== undefined && items !== null && !isSeq(items)) {
+            issues.push({ path: `${location}: items`, reason: "must be a list" });
+            return;
+          }
+          if (isSeq(items)) {
+            items.items.forEach((item, i) => {
+              if (!isMap(item)) {
+                issues.push({ path: `${location}.items[${i}]`, reason: "must be a map" });
+              } else add(item, `${location}.items[${i}]`);
+            });
+          }
+          return;
+        }
+        if (typeof name !== "string" || name === "") {
+          issues.push({ path: `${location}: metadata.name`, reason: "missing" });
+          return;
+        }
+        out.push({
+          file,
+          docIndex,
+          node,
+          location,
+          apiVersion,
+          kind,
+          name,
+          namespace: typeof namespace === "string" && namespace !== "" ? namespace : "default",
+        });
+      };
+      add(contents, base);
+    });
+  }
+  if (issues.length > 0) throw new InvalidDocumentError(issues);
+  return out;
+}
+
+/** The resource as plain JavaScript (aliases resolved). */
+export function toPlain(r: ResourceRef): Record<string, unknown> {
+  return r.node.toJS(r.file.docs[r.docIndex]!) as Record<string, unknown>;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) out[k] = v === null ? "" : String(v);
+  }
+  return out;
+}
+
+/**
+ * ConfigMap and Secret data of the input, for env resolution. Secret `data` is base64-decoded
+ * (and must be UTF-8 text to be used in env); `stringData` wins over `data`.
+ *
+ * @throws {InvalidDocumentError} for malformed Secret data
+ */
+export function configSourceOf(resources: readonly ResourceRef[]): ConfigSource {
+  const configMaps = new Map<string, Record<string, string>>();
+  const secrets = new Map<string, Record<string, string>>();
+  const issues: { path: string; reason: string }[] = [];
+  for (const r of resources) {
+    const key = `${r.namespace}/${r.name}`;
+    if (r.kind === "ConfigMap") {
+      configMaps.set(key, stringMap((toPlain(r) as { data?: unknown }).data));
+    } else if (r.kind === "Secret") {
+      const js = toPlain(r) as {
+        data?: Record<string, string>;
+        stringData?: Record<string, string>;
+      };
+      const data: Record<string, string> = {};
+      for (const [k, v] of Object.entries(js.data ?? {})) {
+        try {
+          data[k] = new TextDecoder("utf-8", { fatal: true }).decode(
+            decodeBase64(String(v).replace(/\s+/g, ""), k),
+          );
+        } catch {
+          issues.push({ path: `${r.location}: data.${k}`, reason: "not base64 of UTF-8 text" });
+        }
+      }
+      Object.assign(data, stringMap(js.stringData));
+      secrets.set(key, data);
+    }
+  }
+  if (issues.length > 0) throw new InvalidDocumentError(issues);
+  return {
+    configMap: (ns, name) => configMaps.get(`${ns}/${name}`),
+    secret: (ns, name) => secrets.get(`${ns}/${name}`),
+  };
+}

@@ -1,0 +1,229 @@
+/**
+ * Reading what `contrast policy check` and `explain` are pointed at: Kubernetes YAML (files or
+ * directories, multi-document, `List`), or a policy on its own (an initdata TOML file, a policy
+ * text, or an annotation value). Policies are read from pod annotations with the `policy/` codecs
+ * (initdata or the legacy form) and split into rules and `policy_data`.
+ *
+ * @module
+ */
+import { parseAllDocuments } from "yaml";
+import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
+import {
+  decodeInitdataAnnotation,
+  INITDATA_ANNOTATION,
+  LEGACY_POLICY_ANNOTATION,
+  parseInitdata,
+  POLICY_KEY,
+  readAnnotatedPolicy,
+  splitPolicyText,
+} from "../initdata.ts";
+import { sha256 } from "../../util/bytes/mod.ts";
+import { type ClusterObjects, type PodWorkload, readClusterObjects, readWorkload } from "./pod.ts";
+
+/** A policy split into its parts, with the digest the TEE measures. */
+export interface PolicyDocument {
+  /** Which form carried it. */
+  readonly form: "initdata" | "legacy" | "policy-text";
+  /** The rules text, verbatim (everything before `policy_data := `). */
+  readonly rules: string;
+  /** The parsed `policy_data`. */
+  readonly policyData: unknown;
+  /** Hex digest (initdata digest, or SHA-256 of the legacy/policy text). */
+  readonly digest: string;
+}
+
+/** A pod workload with the policy its annotations carry (undefined: none). */
+export interface PolicedWorkload {
+  readonly workload: PodWorkload;
+  readonly policy?: PolicyDocument;
+}
+
+/** Everything read from the paths given on the command line. */
+export interface CheckInputs {
+  /** Workloads that are confidential (runtime class `contrast-cc…`). */
+  readonly workloads: readonly PolicedWorkload[];
+  readonly cluster: ClusterObjects;
+  /** Policies given on their own (no pod spec), by file name. */
+  readonly standalone: readonly { readonly file: string; readonly policy: PolicyDocument }[];
+}
+
+/** Runtime class prefix of confidential pods. */
+export const CONFIDENTIAL_RUNTIME_PREFIX = "contrast-cc";
+
+const YAML_EXTENSIONS = [".yml", ".yaml"];
+
+async function listFiles(path: string): Promise<string[]> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    throw new UnavailableError(path, `cannot read: ${(error as Error).message}`);
+  }
+  if (!info.isDirectory) return [path];
+  const out: string[] = [];
+  const entries = [];
+  for await (const e of Deno.readDir(path)) entries.push(e);
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const child = `${path.replace(/\/$/, "")}/${e.name}`;
+    if (e.isDirectory) out.push(...await listFiles(child));
+    else if (YAML_EXTENSIONS.some((x) => e.name.endsWith(x))) out.push(child);
+  }
+  return out;
+}
+
+/**
+ * Parses YAML text (YAML 1.1, as Kubernetes reads it) into plain documents; `List` items are
+ * expanded. Each document is returned with its origin `file#index`.
+ *
+ * @throws {ParseError} naming file and document on a syntax error
+ */
+export function parseYamlDocuments(
+  text: string,
+  file: string,
+): { origin: string; value: unknown }[] {
+  const out: { origin: string; value: unknown }[] = [];
+  parseAllDocuments(text, { version: "1.1" }).forEach((doc, i) => {
+    if (!("errors" in doc)) return;
+    if (doc.errors.length > 0) {
+      throw new ParseError(`${file}#${i}`, `not valid YAML: ${doc.errors[0].message}`);
+    }
+    const value = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) return;
+    const kind = (value as Record<string, unknown>).kind;
+    if (kind === "List" && Array.isArray((value as Record<string, unknown>).items)) {
+      ((value as Record<string, unknown>).items as unknown[]).forEach((item, j) =>
+        out.push({ origin: `${file}#${i}.items[${j}]`, value: item })
+      );
+    } else {
+      out.push({ origin: `${file}#${i}`, value });
+    }
+  });
+  return out;
+}
+
+async function policyDocument(
+  annotations: Readonly<Record<string, string>>,
+): Promise<PolicyDocument | undefined> {
+  const annotated = await readAnnotatedPolicy(annotations);
+  if (annotated === undefined) return undefined;
+  const { rules, policyData } = splitPolicyText(annotated.policy);
+  return { form: annotated.form, rules, policyData, digest: encodeHex(annotated.digest) };
+}
+
+/**
+ * Reads a policy given on its own: initdata TOML, a policy text (rules + `policy_data := …`), or
+ * an annotation value (base64 of gzipped initdata, or legacy base64 policy text).
+ *
+ * @throws {ParseError} naming the file when none of the forms parse
+ */
+export async function readStandalonePolicy(
+  bytes: Uint8Array,
+  file: string,
+): Promise<PolicyDocument> {
+  const text = new TextDecoder().decode(bytes);
+  if (/^\s*version\s*=/m.test(text) && text.includes("[data]")) {
+    const initdata = await parseInitdata(bytes, file);
+    const policy = initdata.data[POLICY_KEY];
+    if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
+    const { rules, policyData } = splitPolicyText(policy);
+    return { form: "initdata", rules, policyData, digest: encodeHex(initdata.digest) };
+  }
+  if (text.includes("package agent_policy")) {
+    const { rules, policyData } = splitPolicyText(text);
+    return { form: "policy-text", rules, policyData, digest: encodeHex(await sha256(bytes)) };
+  }
+  const value = text.trim();
+  try {
+    const initdata = await decodeInitdataAnnotation(value, file);
+    const policy = initdata.data[POLICY_KEY];
+    if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
+    const { rules, policyData } = splitPolicyText(policy);
+    return { form: "initdata", rules, policyData, digest: encodeHex(initdata.digest) };
+  } catch (error) {
+    const raw = (() => {
+      try {
+        return decodeBase64(value, file);
+      } catch {
+        return undefined;
+      }
+    })();
+    const decoded = raw ? new TextDecoder().decode(raw) : "";
+    if (raw && decoded.includes("package agent_policy")) {
+      const { rules, policyData } = splitPolicyText(decoded);
+      return { form: "legacy", rules, policyData, digest: encodeHex(await sha256(raw)) };
+    }
+    if (error instanceof ParseError && raw === undefined) {
+      throw new ParseError(
+        file,
+        "neither Kubernetes YAML, initdata TOML, a policy text, nor an annotation value",
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Reads every path: YAML files (and directories of them) become workloads with their policies
+ * and the ConfigMaps/Secrets/Services they refer to; other files are read as standalone policies.
+ *
+ * @throws {ParseError} naming file, document and field for malformed input
+ * @throws {UnavailableError} for a path that cannot be read
+ */
+export async function readCheckInputs(paths: readonly string[]): Promise<CheckInputs> {
+  const docs: { origin: string; value: unknown }[] = [];
+  const standalone: { file: string; policy: PolicyDocument }[] = [];
+  for (const path of paths) {
+    for (const file of await listFiles(path)) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(file);
+      } catch (error) {
+        throw new UnavailableError(file, `cannot read: ${(error as Error).message}`);
+      }
+      if (YAML_EXTENSIONS.some((x) => file.endsWith(x))) {
+        docs.push(...parseYamlDocuments(new TextDecoder().decode(bytes), file));
+      } else {
+        standalone.push({ file, policy: await readStandalonePolicy(bytes, file) });
+      }
+    }
+  }
+  const cluster = readClusterObjects(docs.map((d) => d.value));
+  const workloads: PolicedWorkload[] = [];
+  for (const doc of docs) {
+    let workload: PodWorkload | undefined;
+    try {
+      workload = readWorkload(doc.value, doc.origin);
+    } catch (error) {
+      if (error instanceof ParseError) {
+        throw new ParseError(`${doc.origin}: ${error.field}`, error.reason, { cause: error });
+      }
+      throw error;
+    }
+    if (!workload || !workload.spec.runtimeClassName.startsWith(CONFIDENTIAL_RUNTIME_PREFIX)) {
+      continue;
+    }
+    let policy: PolicyDocument | undefined;
+    try {
+      policy = await policyDocument(workload.annotations);
+    } catch (error) {
+      if (error instanceof ParseError) {
+        throw new ParseError(
+          `${doc.origin}: ${workload.templatePath}.metadata.${error.field}`,
+          error.reason,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    workloads.push({ workload, ...(policy ? { policy } : {}) });
+  }
+  return { workloads, cluster, standalone };
+}
+
+/** Names of the annotations a policy is read from, for messages. */
+export const POLICY_ANNOTATIONS: readonly string[] = [
+  INITDATA_ANNOTATION,
+  LEGACY_POLICY_ANNOTATION,
+];

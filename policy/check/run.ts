@@ -1,0 +1,97 @@
+/**
+ * One `contrast policy check` run: for every confidential pod read from the inputs, check that its
+ * policy's rules are the compiled rules, resolve its images, build its request sequence and check
+ * it (with mutants when asked); policies given on their own get the pod-independent checks.
+ *
+ * @module
+ */
+import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
+import type { CompiledRules } from "../../rego/evaluator.ts";
+import { ContrastError } from "../../util/errors/mod.ts";
+import { checkPod, checkPolicyOnly, type PodReport } from "./checker.ts";
+import type { CheckInputs, PolicyDocument } from "./inputs.ts";
+import type { RandomSource } from "./random_ids.ts";
+import { buildRequestSequence } from "./request_sequence.ts";
+import { type CheckRun, summarise, type Unchecked } from "./report.ts";
+import { assertSameRules } from "./rules_identity.ts";
+
+/** What a run needs besides its inputs. */
+export interface RunContext {
+  /** The compiled rules; policies must carry the rules its record names. */
+  readonly rules: CompiledRules;
+  readonly images: ImageResolver;
+  readonly mutate: boolean;
+  readonly rng: RandomSource;
+}
+
+/** A run's result. */
+export interface RunResult {
+  readonly run: CheckRun;
+}
+
+async function resolveImages(
+  resolver: ImageResolver,
+  refs: Iterable<string>,
+): Promise<Map<string, ResolvedImage>> {
+  const unique = [...new Set(refs)];
+  const resolved = await Promise.all(unique.map((r) => resolver.resolve(r)));
+  return new Map(unique.map((r, i) => [r, resolved[i]]));
+}
+
+async function policyOk(policy: PolicyDocument, ctx: RunContext, field: string): Promise<void> {
+  await assertSameRules(policy.rules, ctx.rules.record, field);
+}
+
+/**
+ * Checks everything in `inputs`.
+ *
+ * @throws {UnavailableError} when an image cannot be resolved (offline cache miss, registry down)
+ */
+export async function runPolicyCheck(inputs: CheckInputs, ctx: RunContext): Promise<RunResult> {
+  const reports: PodReport[] = [];
+  const unchecked: Unchecked[] = [];
+  for (const { workload, policy } of inputs.workloads) {
+    const pod = `${workload.kind} ${workload.namespace}/${workload.name}`;
+    if (!policy) {
+      unchecked.push({
+        pod,
+        origin: workload.origin,
+        field: `${workload.templatePath}.metadata.annotations`,
+        reason: "the pod has no policy annotation; run `contrast generate` first",
+      });
+      continue;
+    }
+    try {
+      await policyOk(policy, ctx, `${workload.origin}: policy.rego`);
+    } catch (error) {
+      if (!(error instanceof ContrastError)) throw error;
+      unchecked.push({ pod, origin: workload.origin, field: error.field, reason: error.reason });
+      continue;
+    }
+    const containers = [...workload.spec.initContainers, ...workload.spec.containers];
+    const images = await resolveImages(ctx.images, containers.map((c) => c.image));
+    const sequence = buildRequestSequence({
+      workload,
+      images,
+      cluster: inputs.cluster,
+      rng: ctx.rng,
+    });
+    reports.push(
+      await checkPod(ctx.rules, sequence, policy.policyData, policy.digest, {
+        mutate: ctx.mutate,
+        rng: ctx.rng,
+      }),
+    );
+  }
+  for (const { file, policy } of inputs.standalone) {
+    try {
+      await policyOk(policy, ctx, `${file}: policy.rego`);
+    } catch (error) {
+      if (!(error instanceof ContrastError)) throw error;
+      unchecked.push({ pod: "(policy)", origin: file, field: error.field, reason: error.reason });
+      continue;
+    }
+    reports.push(await checkPolicyOnly(ctx.rules, policy.policyData, policy.digest, file, ctx.rng));
+  }
+  return { run: summarise(reports, ctx.mutate, unchecked) };
+}

@@ -1,0 +1,133 @@
+/**
+ * What a Coordinator's and an initializer's evidence bind in their 64-byte `report_data`.
+ *
+ * Both are SHA-512 over a fixed-layout byte string; every field has a fixed length (or a count
+ * prefix), so two different inputs can never encode to the same bytes:
+ *
+ * Coordinator (`POST /attest`, and the TLS certificate extension):
+ * ```
+ * "contrast/coordinator/v1" 0x00
+ * nonce                         32 bytes (all zero in the TLS certificate's evidence)
+ * SHA-256(TLS server SPKI DER)  32 bytes
+ * SHA-256(HPKE public key)      32 bytes (the key seed shares are sealed to)
+ * latest transition hash        32 bytes (all zero before the first manifest)
+ * count of CA PEMs              1 byte
+ * SHA-256(CA PEM text) …        32 bytes each, in order: root CA, then mesh CA
+ * ```
+ *
+ * Initializer (mesh API):
+ * ```
+ * "contrast/mesh/v1" 0x00
+ * nonce                          32 bytes (the Coordinator's single-use challenge)
+ * SHA-256(leaf SPKI DER)         32 bytes (the key the mesh certificate is issued to)
+ * SHA-256(HPKE public key)       32 bytes (the key the workload secret is sealed to)
+ * ```
+ *
+ * Peer Coordinator (asking an active peer for the seed):
+ * ```
+ * "contrast/peer/v1" 0x00
+ * nonce                          32 bytes (the peer's single-use challenge)
+ * SHA-256(HPKE public key)       32 bytes (the key the seed is sealed to)
+ * ```
+ *
+ * @module
+ */
+import { ParseError } from "../util/errors/mod.ts";
+import { concatBytes, digest, sha256 } from "../util/bytes/mod.ts";
+
+/** Length of every nonce in the protocol. */
+export const NONCE_LENGTH = 32;
+
+const COORDINATOR_LABEL = "contrast/coordinator/v1";
+const MESH_LABEL = "contrast/mesh/v1";
+const PEER_LABEL = "contrast/peer/v1";
+const encoder = new TextEncoder();
+
+function label(text: string): Uint8Array {
+  return concatBytes(encoder.encode(text), new Uint8Array([0]));
+}
+
+function exact(bytes: Uint8Array, length: number, field: string): Uint8Array {
+  if (bytes.length !== length) {
+    throw new ParseError(field, `expected ${length} bytes, got ${bytes.length}`);
+  }
+  return bytes;
+}
+
+/** The inputs a Coordinator's evidence binds. */
+export interface CoordinatorBinding {
+  /** The client's nonce (32 bytes), or 32 zero bytes for the TLS certificate's evidence. */
+  readonly nonce: Uint8Array;
+  /** DER of the SubjectPublicKeyInfo of the TLS server certificate. */
+  readonly tlsSpki: Uint8Array;
+  /** The Coordinator's HPKE public key. */
+  readonly hpkePublicKey: Uint8Array;
+  /** The latest transition hash (32 bytes), or `undefined` before the first manifest. */
+  readonly latestTransition?: Uint8Array;
+  /** PEM texts of the CAs, in order: root CA, mesh CA (empty before the first manifest). */
+  readonly caPems: readonly string[];
+}
+
+/** The exact bytes hashed into a Coordinator's report data (see the module documentation). */
+export async function encodeCoordinatorBinding(binding: CoordinatorBinding): Promise<Uint8Array> {
+  if (binding.caPems.length > 255) throw new ParseError("caPems", "more than 255 CAs");
+  return concatBytes(
+    label(COORDINATOR_LABEL),
+    exact(binding.nonce, NONCE_LENGTH, "nonce"),
+    await sha256(binding.tlsSpki),
+    await sha256(binding.hpkePublicKey),
+    binding.latestTransition
+      ? exact(binding.latestTransition, 32, "latestTransition")
+      : new Uint8Array(32),
+    new Uint8Array([binding.caPems.length]),
+    ...await Promise.all(binding.caPems.map((pem) => sha256(encoder.encode(pem)))),
+  );
+}
+
+/** The 64-byte report data of a Coordinator's evidence. */
+export async function coordinatorReportData(binding: CoordinatorBinding): Promise<Uint8Array> {
+  return digest("SHA-512", await encodeCoordinatorBinding(binding));
+}
+
+/** The inputs an initializer's evidence binds. */
+export interface MeshBinding {
+  /** The Coordinator's challenge nonce (32 bytes). */
+  readonly nonce: Uint8Array;
+  /** DER of the SubjectPublicKeyInfo the mesh certificate is issued to. */
+  readonly leafSpki: Uint8Array;
+  /** The initializer's HPKE public key. */
+  readonly hpkePublicKey: Uint8Array;
+}
+
+/** The 64-byte report data of an initializer's evidence. */
+export async function meshReportData(binding: MeshBinding): Promise<Uint8Array> {
+  return digest(
+    "SHA-512",
+    concatBytes(
+      label(MESH_LABEL),
+      exact(binding.nonce, NONCE_LENGTH, "nonce"),
+      await sha256(binding.leafSpki),
+      await sha256(binding.hpkePublicKey),
+    ),
+  );
+}
+
+/** The inputs a recovering Coordinator's evidence binds when it asks a peer for the seed. */
+export interface PeerBinding {
+  /** The peer's challenge nonce (32 bytes). */
+  readonly nonce: Uint8Array;
+  /** The recovering Coordinator's HPKE public key. */
+  readonly hpkePublicKey: Uint8Array;
+}
+
+/** The 64-byte report data of a recovering Coordinator's evidence for a peer. */
+export async function peerReportData(binding: PeerBinding): Promise<Uint8Array> {
+  return digest(
+    "SHA-512",
+    concatBytes(
+      label(PEER_LABEL),
+      exact(binding.nonce, NONCE_LENGTH, "nonce"),
+      await sha256(binding.hpkePublicKey),
+    ),
+  );
+}

@@ -1,0 +1,230 @@
+/**
+ * The two signatures of the user API:
+ *
+ * - Manifest update: ECDSA (hash by curve: P-256/SHA-256, P-384/SHA-384, P-521/SHA-512; IEEE
+ *   P1363 encoding) by a `WorkloadOwnerPubKeys` key of the *current* manifest over the 32 bytes
+ *   of the new transition hash.
+ * - Recovery: RSA-PSS (SHA-256, 32-byte salt) by a `SeedshareOwnerPubKeys` key over
+ *   `"contrast/recover/v1" 0x00 ‖ Coordinator HPKE key (32) ‖ latest transition (32) ‖
+ *   u16be(len enc) ‖ enc ‖ ciphertext`, binding the sealed seed to the Coordinator instance it
+ *   was sealed for and the history it recovers.
+ *
+ * @module
+ */
+import { concatBytes, constantTimeEqual, decodeHex, decodePem } from "../util/bytes/mod.ts";
+import { ParseError } from "../util/errors/mod.ts";
+import { readEcdsaPublicKey, readRsaPublicKey } from "../manifest/public_keys.ts";
+import type { SealedBox } from "../atls/hpke.ts";
+import { ForbiddenError, UnauthenticatedError } from "../coordinator/http/errors.ts";
+import { RECOVERY_SIGNATURE_LABEL } from "./messages.ts";
+
+const HASH_BY_CURVE = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" } as const;
+const PSS = { name: "RSA-PSS", hash: "SHA-256" } as const;
+const PSS_SALT = 32;
+
+/**
+ * Index of the `WorkloadOwnerPubKeys` key whose signature over `transition` is `signature`.
+ *
+ * @throws {UnauthenticatedError} naming `signature` when it is missing or no key verifies it
+ * @throws {ForbiddenError} naming `WorkloadOwnerPubKeys` when updates are disabled (no keys)
+ */
+export async function verifyManifestUpdateSignature(
+  ownerKeys: readonly string[],
+  transition: Uint8Array,
+  signature: Uint8Array,
+): Promise<number> {
+  if (ownerKeys.length === 0) {
+    throw new ForbiddenError(
+      "WorkloadOwnerPubKeys",
+      "the current manifest has no workload owner keys: updates are disabled",
+    );
+  }
+  if (signature.length === 0) {
+    throw new UnauthenticatedError("signature", "an update needs a workload owner's signature");
+  }
+  for (const [i, hex] of ownerKeys.entries()) {
+    const info = readEcdsaPublicKey(decodeHex(hex, `WorkloadOwnerPubKeys[${i}]`));
+    if ("error" in info) continue;
+    const key = await crypto.subtle.importKey(
+      "spki",
+      info.der.slice(),
+      { name: "ECDSA", namedCurve: info.curve },
+      false,
+      ["verify"],
+    );
+    const ok = await crypto.subtle.verify(
+      { name: "ECDSA", hash: HASH_BY_CURVE[info.curve] },
+      key,
+      signature.slice(),
+      transition.slice(),
+    );
+    if (ok) return i;
+  }
+  throw new UnauthenticatedError(
+    "signature",
+    "not a signature over the transition by a workload owner key of the current manifest",
+  );
+}
+
+/** A workload owner's signing key, loaded from PKCS#8 PEM. */
+export interface WorkloadOwnerKey {
+  /** The private key (never log it). */
+  readonly privateKey: CryptoKey;
+  /** PKIX DER of the public key. */
+  readonly publicKeyDer: Uint8Array;
+  /** The curve. */
+  readonly curve: keyof typeof HASH_BY_CURVE;
+}
+
+/**
+ * Loads a workload owner key (`workload-owner.pem`, PKCS#8 ECDSA P-256/384/521).
+ *
+ * @throws {ParseError} naming `field` when it is not such a key
+ */
+export async function importWorkloadOwnerKey(
+  pem: string,
+  field = "workload-owner.pem",
+): Promise<WorkloadOwnerKey> {
+  const [block] = decodePem(pem, "PRIVATE KEY", field);
+  for (const curve of ["P-384", "P-256", "P-521"] as const) {
+    try {
+      const privateKey = await crypto.subtle.importKey(
+        "pkcs8",
+        block!.der.slice(),
+        { name: "ECDSA", namedCurve: curve },
+        true,
+        ["sign"],
+      );
+      const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+      delete jwk.d;
+      jwk.key_ops = ["verify"];
+      const pub = await crypto.subtle.importKey(
+        "jwk",
+        jwk,
+        { name: "ECDSA", namedCurve: curve },
+        true,
+        ["verify"],
+      );
+      const publicKeyDer = new Uint8Array(await crypto.subtle.exportKey("spki", pub));
+      return { privateKey, publicKeyDer, curve };
+    } catch {
+      // try the next curve
+    }
+  }
+  throw new ParseError(field, "not a PKCS#8 ECDSA P-256/P-384/P-521 private key");
+}
+
+/** The signature of a manifest update over `transition`. */
+export async function signManifestUpdate(
+  key: WorkloadOwnerKey,
+  transition: Uint8Array,
+): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.sign(
+      { name: "ECDSA", hash: HASH_BY_CURVE[key.curve] },
+      key.privateKey,
+      transition.slice(),
+    ),
+  );
+}
+
+/** The bytes a seedshare owner signs to authorise a recovery. */
+export function recoveryMessage(
+  coordinatorHpkeKey: Uint8Array,
+  latestTransition: Uint8Array,
+  sealed: SealedBox,
+): Uint8Array {
+  if (sealed.enc.length > 0xffff) throw new ParseError("sealedSeed.enc", "too long");
+  return concatBytes(
+    new TextEncoder().encode(RECOVERY_SIGNATURE_LABEL),
+    new Uint8Array([0]),
+    coordinatorHpkeKey,
+    latestTransition,
+    new Uint8Array([sealed.enc.length >> 8, sealed.enc.length & 0xff]),
+    sealed.enc,
+    sealed.ciphertext,
+  );
+}
+
+/**
+ * Checks that `ownerPublicKey` is one of `ownerKeys` and signed `message`.
+ *
+ * @throws {ForbiddenError} naming `ownerPublicKey` when it is not a seedshare owner
+ * @throws {UnauthenticatedError} naming `signature` when the signature does not verify
+ */
+export async function verifyRecoverySignature(
+  ownerKeys: readonly string[],
+  ownerPublicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<void> {
+  const listed = ownerKeys.some((hex) => constantTimeEqual(decodeHex(hex), ownerPublicKey));
+  if (!listed) {
+    throw new ForbiddenError("ownerPublicKey", "not a SeedshareOwnerPubKeys key of the manifest");
+  }
+  const info = readRsaPublicKey(ownerPublicKey);
+  if ("error" in info) throw new ParseError("ownerPublicKey", info.error);
+  const key = await crypto.subtle.importKey("spki", info.der.slice(), PSS, false, ["verify"]);
+  const ok = await crypto.subtle.verify(
+    { name: "RSA-PSS", saltLength: PSS_SALT },
+    key,
+    signature.slice(),
+    message.slice(),
+  );
+  if (!ok) {
+    throw new UnauthenticatedError("signature", "recovery signature does not verify");
+  }
+}
+
+/** A seedshare owner's key for signing recoveries, loaded from PKCS#8 PEM. */
+export interface SeedshareOwnerSigningKey {
+  /** The RSA-PSS private key (never log it). */
+  readonly privateKey: CryptoKey;
+  /** PKIX DER of the public key. */
+  readonly publicKeyDer: Uint8Array;
+}
+
+/**
+ * Loads a seedshare owner's RSA key (`seedshare-owner.pem`) for RSA-PSS signing.
+ *
+ * @throws {ParseError} naming `field` when it is not a PKCS#8 RSA key
+ */
+export async function importSeedshareOwnerSigningKey(
+  pem: string,
+  field = "seedshare-owner.pem",
+): Promise<SeedshareOwnerSigningKey> {
+  const [block] = decodePem(pem, "PRIVATE KEY", field);
+  try {
+    const privateKey = await crypto.subtle.importKey("pkcs8", block!.der.slice(), PSS, true, [
+      "sign",
+    ]);
+    const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+    const pub = await crypto.subtle.importKey(
+      "jwk",
+      { kty: "RSA", n: jwk.n, e: jwk.e, alg: "PS256", ext: true },
+      PSS,
+      true,
+      ["verify"],
+    );
+    return {
+      privateKey,
+      publicKeyDer: new Uint8Array(await crypto.subtle.exportKey("spki", pub)),
+    };
+  } catch (cause) {
+    throw new ParseError(field, "not a PKCS#8 RSA private key", { cause });
+  }
+}
+
+/** The RSA-PSS signature authorising a recovery. */
+export async function signRecovery(
+  key: SeedshareOwnerSigningKey,
+  message: Uint8Array,
+): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.sign(
+      { name: "RSA-PSS", saltLength: PSS_SALT },
+      key.privateKey,
+      message.slice(),
+    ),
+  );
+}

@@ -1,0 +1,83 @@
+/**
+ * Simulated evidence for local runs and tests: SEV-SNP reports signed by a
+ * {@link SimulatedSnpAuthority} with the `HOST_DATA` the Kata runtime would set, and TDX quotes
+ * by a {@link SimulatedTdxAuthority} with the `MRCONFIGID` it would set (both locally generated
+ * vendor-like chains). Only accepted by manifests whose reference values name the
+ * simulated root's fingerprint; never trusted implicitly.
+ *
+ * @module
+ */
+import type { Evidence } from "../evidence/types.ts";
+import { expectedHostData } from "../manifest/policy_match.ts";
+import type { SimulatedSnpAuthority } from "./snp/authority.ts";
+import type { SimulatedTdxAuthority } from "./tdx/authority.ts";
+import type { EvidenceSource } from "../evidence/evidence_source.ts";
+
+/** Options of {@link SimulatedSnpEvidenceSource}. */
+export interface SimulatedSnpEvidenceOptions {
+  /** HOST_DATA of the simulated VM: the SHA-256 digest of its initdata document. */
+  readonly hostData: Uint8Array;
+  /** Launch measurement (48 bytes); default all zero. */
+  readonly measurement?: Uint8Array;
+}
+
+/** An {@link EvidenceSource} backed by a simulated SNP authority. */
+export class SimulatedSnpEvidenceSource implements EvidenceSource {
+  /** Always `snp`. */
+  readonly platform = "snp" as const;
+  /** For logs. */
+  readonly description = "simulated-snp";
+  readonly #authority: SimulatedSnpAuthority;
+  readonly #options: SimulatedSnpEvidenceOptions;
+
+  constructor(authority: SimulatedSnpAuthority, options: SimulatedSnpEvidenceOptions) {
+    this.#authority = authority;
+    this.#options = options;
+  }
+
+  /** A signed report binding `reportData`, with the auxblob carrying VCEK, ASK and ARK. */
+  async getEvidence(reportData: Uint8Array): Promise<Evidence> {
+    const r = await this.#authority.createReport({
+      reportData,
+      hostData: this.#options.hostData,
+      ...(this.#options.measurement ? { measurement: this.#options.measurement } : {}),
+    });
+    return { platform: "snp", report: r.report, aux: r.aux };
+  }
+}
+
+/** Options of {@link SimulatedTdxEvidenceSource}. */
+export interface SimulatedTdxEvidenceOptions {
+  /** SHA-256 digest of the VM's initdata; MRCONFIGID = digest ‖ 16 zero bytes. */
+  readonly hostData: Uint8Array;
+  /** MRTD (48 bytes); default the authority's default. */
+  readonly mrTd?: Uint8Array;
+  /** TD attributes (8 bytes, quote byte order); default the authority's (debug off). */
+  readonly tdAttributes?: Uint8Array;
+}
+
+/** An {@link EvidenceSource} backed by a simulated TDX authority. */
+export class SimulatedTdxEvidenceSource implements EvidenceSource {
+  /** Always `tdx`. */
+  readonly platform = "tdx" as const;
+  /** For logs. */
+  readonly description = "simulated-tdx";
+  readonly #authority: SimulatedTdxAuthority;
+  readonly #options: SimulatedTdxEvidenceOptions;
+
+  constructor(authority: SimulatedTdxAuthority, options: SimulatedTdxEvidenceOptions) {
+    this.#authority = authority;
+    this.#options = options;
+  }
+
+  /** A signed quote binding `reportData` with MRCONFIGID = the initdata digest, padded. */
+  async getEvidence(reportData: Uint8Array): Promise<Evidence> {
+    const quote = await this.#authority.createQuote({
+      reportData,
+      mrConfigId: expectedHostData("tdx", this.#options.hostData),
+      ...(this.#options.mrTd ? { mrTd: this.#options.mrTd } : {}),
+      ...(this.#options.tdAttributes ? { tdAttributes: this.#options.tdAttributes } : {}),
+    });
+    return { platform: "tdx", report: quote };
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * A simulated deployment for local runs, load tests and tests: a simulated SNP authority, owner
+ * keys, initdata documents (a Coordinator and two workload pods) and a manifest that accepts
+ * exactly this authority's evidence. Nothing here is trusted by production code paths: the
+ * manifest names the simulated root explicitly.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import { digest, encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
+import { encodeInitdataToml } from "../../policy/initdata.ts";
+import { encodeCoordinatorTrust } from "../../atls/coordinator_trust.ts";
+import { SimulatedSnpAuthority } from "../snp/authority.ts";
+import type { SnpReferenceValue } from "../../snp/reference_values.ts";
+
+/** The launch measurement every simulated VM of the deployment reports. */
+export const MEASUREMENT: Promise<Uint8Array> = digest(
+  "SHA-384",
+  new TextEncoder().encode("contrast test guest firmware"),
+);
+
+let authority: Promise<SimulatedSnpAuthority> | undefined;
+
+/**
+ * One simulated SNP authority per process (RSA-2048 to keep key generation fast), created on
+ * first use and shared by every {@link deployment} of the process.
+ */
+export function snpAuthority(): Promise<SimulatedSnpAuthority> {
+  authority ??= SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+  return authority;
+}
+
+/** An initdata document holding a policy that is the comment `policy`. */
+export function initdata(policy: string): Uint8Array {
+  return encodeInitdataToml({ "policy.rego": `package agent_policy\n# ${policy}\n` });
+}
+
+/** Keys and documents of one deployment. */
+export interface Deployment {
+  /** The Coordinator's initdata and its digest. */
+  readonly coordinator: { doc: Uint8Array; digest: Uint8Array };
+  /** Workload pods by name. */
+  readonly pods: Record<string, { doc: Uint8Array; digest: Uint8Array }>;
+  /** Workload owner P-384 key (PKCS#8 PEM) and its public DER hex. */
+  readonly workloadOwner: { pem: string; publicHex: string };
+  /** Seedshare owner RSA key (PKCS#8 PEM) and its public DER hex. */
+  readonly seedshareOwner: { pem: string; publicHex: string };
+  /** The simulated authority. */
+  readonly authority: SimulatedSnpAuthority;
+  /** Builds manifest bytes; `edit` may change the JSON object first. */
+  manifest(edit?: (m: Record<string, unknown>) => void): Uint8Array;
+  /**
+   * The initializers' trust document for this deployment's Coordinator (its policy digest and
+   * the manifest's reference values), as `contrast generate` would pin it.
+   */
+  coordinatorTrust(): string;
+}
+
+async function pkcs8Pem(key: CryptoKey): Promise<string> {
+  return encodePem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", key)));
+}
+/** A fresh deployment: coordinator + `web` (with a workload secret) + `db` pods. */
+export async function deployment(): Promise<Deployment> {
+  const auth = await snpAuthority();
+  const doc = async (name: string) => {
+    const d = initdata(name);
+    return { doc: d, digest: await sha256(d) };
+  };
+  const owner = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-384" },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const share = await crypto.subtle.generateKey(
+    {
+      name: "RSA-OAEP",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["encrypt", "decrypt"],
+  ) as CryptoKeyPair;
+  const coordinator = await doc("coordinator");
+  const pods = { web: await doc("web"), db: await doc("db") };
+  const workloadOwner = {
+    pem: await pkcs8Pem(owner.privateKey),
+    publicHex: encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", owner.publicKey))),
+  };
+  const seedshareOwner = {
+    pem: await pkcs8Pem(share.privateKey),
+    publicHex: encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", share.publicKey))),
+  };
+  const reference: SnpReferenceValue = auth.referenceValue({
+    TrustedMeasurement: encodeHex(await MEASUREMENT),
+  });
+  return {
+    coordinator,
+    pods,
+    workloadOwner,
+    seedshareOwner,
+    authority: auth,
+    manifest(edit) {
+      const m: Record<string, unknown> = {
+        Policies: {
+          [encodeHex(coordinator.digest)]: {
+            SANs: ["coordinator"],
+            WorkloadSecretID: "",
+            Role: "coordinator",
+          },
+          [encodeHex(pods.web.digest)]: {
+            SANs: ["web", "127.0.0.1"],
+            WorkloadSecretID: "web-secret",
+            Role: "",
+          },
+          [encodeHex(pods.db.digest)]: { SANs: ["db"], WorkloadSecretID: "", Role: "" },
+        },
+        ReferenceValues: { snp: [reference] },
+        WorkloadOwnerPubKeys: [workloadOwner.publicHex],
+        SeedshareOwnerPubKeys: [seedshareOwner.publicHex],
+      };
+      edit?.(m);
+      return new TextEncoder().encode(JSON.stringify(m, null, 2));
+    },
+    coordinatorTrust() {
+      return encodeCoordinatorTrust(encodeHex(coordinator.digest), { snp: [reference], tdx: [] });
+    },
+  };
+}

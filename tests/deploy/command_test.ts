@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { runCli } from "../../cli/main.ts";
+import { ExitCode } from "../../cli/exit_codes.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const error = console.error;
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.error = error;
+  }
+}
+
+/** Runs `fn` in a temporary directory holding `app.yml`, a single ConfigMap (no workloads). */
+function withAppDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    );
+    await fn(dir);
+  });
+}
+
+Deno.test("contrast generate: usage errors exit with the bad-input code and write nothing", () =>
+  withAppDir(async (dir) => {
+    // Missing --reference-values.
+    assert.equal(
+      await quietly(() => runCli(["generate", "-w", dir, `${dir}/app.yml`])),
+      ExitCode.BadInput,
+    );
+    // Unknown platform.
+    assert.equal(
+      await quietly(() =>
+        runCli(["generate", "--reference-values", "Nope", "-w", dir, `${dir}/app.yml`])
+      ),
+      ExitCode.BadInput,
+    );
+    // A real platform without the measurement contrast cannot know.
+    assert.equal(
+      await quietly(() =>
+        runCli(["generate", "--reference-values", "Metal-QEMU-SNP", "-w", dir, `${dir}/app.yml`])
+      ),
+      ExitCode.BadInput,
+    );
+    // A real TDX platform without the RTMRs (kernel, initrd, command line) contrast cannot know.
+    const tdxWithoutRtmrs = ["generate", "--reference-values", "Metal-QEMU-TDX", "--mrtd"];
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+    try {
+      assert.equal(
+        await runCli([...tdxWithoutRtmrs, "cd".repeat(48), "-w", dir, `${dir}/app.yml`]),
+        ExitCode.BadInput,
+      );
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    // A path that does not exist.
+    assert.equal(
+      await quietly(() =>
+        runCli([
+          "generate",
+          "--reference-values",
+          "Metal-QEMU-SNP",
+          "--trusted-measurement",
+          "ab".repeat(48),
+          "-w",
+          dir,
+          `${dir}/missing.yml`,
+        ])
+      ),
+      ExitCode.Unavailable,
+    );
+    const left = [];
+    for await (const e of Deno.readDir(dir)) left.push(e.name);
+    assert.deepEqual(left, ["app.yml"]);
+  }));
+
+Deno.test("contrast generate: a run without confidential workloads writes the manifest and owner keys, then re-runs byte-identically", () =>
+  withAppDir(async (dir) => {
+    const args = [
+      "generate",
+      "--reference-values",
+      "Metal-QEMU-TDX",
+      "--mrtd",
+      "cd".repeat(48),
+      ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
+      ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    ];
+    assert.equal(await quietly(() => runCli(args)), ExitCode.Ok);
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+    assert.deepEqual(manifest.Policies, {});
+    assert.equal(manifest.ReferenceValues.tdx[0].MrTd, "cd".repeat(48));
+    assert.deepEqual(
+      manifest.ReferenceValues.tdx[0].Rtmrs,
+      ["e0", "e1", "e2", "e3"].map((b) => b.repeat(48)),
+    );
+    assert.equal(manifest.WorkloadOwnerPubKeys.length, 1);
+    assert.equal(manifest.SeedshareOwnerPubKeys.length, 1);
+    assert.equal((await Deno.stat(`${dir}/workload-owner.pem`)).mode! & 0o777, 0o600);
+    const before = await Deno.readTextFile(`${dir}/manifest.json`);
+    // Without the flag the completed reference values of the existing manifest are kept.
+    assert.equal(
+      await quietly(() =>
+        runCli(
+          args.filter((a, i) =>
+            !["--mrtd", "--rtmr"].includes(a) && !["--mrtd", "--rtmr"].includes(args[i - 1]!)
+          ),
+        )
+      ),
+      ExitCode.Ok,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
+    // --disable-updates empties the workload owner keys.
+    assert.equal(await quietly(() => runCli([...args, "--disable-updates"])), ExitCode.Ok);
+    assert.deepEqual(
+      JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`)).WorkloadOwnerPubKeys,
+      [],
+    );
+  }));
+
+Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rtmrs is not kept; the error names --rtmr", () =>
+  withAppDir(async (dir) => {
+    const lax = {
+      Policies: {},
+      ReferenceValues: {
+        snp: [],
+        tdx: [{
+          Platform: "Metal-QEMU-TDX",
+          MrTd: "cd".repeat(48),
+          MinTCBEvaluationDataNumber: 17,
+        }],
+      },
+      WorkloadOwnerPubKeys: [],
+      SeedshareOwnerPubKeys: [],
+    };
+    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(lax));
+    const before = await Deno.readTextFile(`${dir}/manifest.json`);
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+    try {
+      const code = await runCli([
+        "generate",
+        "--reference-values",
+        "Metal-QEMU-TDX",
+        "-w",
+        dir,
+        `${dir}/app.yml`,
+      ]);
+      assert.equal(code, ExitCode.BadInput);
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
+  }));

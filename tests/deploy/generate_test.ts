@@ -1,0 +1,522 @@
+import assert from "node:assert/strict";
+import { parse as parseYaml } from "yaml";
+import { encodeHex } from "../../util/bytes/mod.ts";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { parseYamlFile, readInputs } from "../../deploy/documents.ts";
+import { defaultWorkloadSecretId, generate, type GenerateOptions } from "../../deploy/generate.ts";
+import {
+  INITDATA_ANNOTATION,
+  readAnnotatedPolicy,
+  splitPolicyText,
+} from "../../policy/initdata.ts";
+import { IMAGES, MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+
+const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+const RV = {
+  snp: [{
+    Platform: "Metal-QEMU-SNP",
+    ProductName: "Genoa",
+    TrustedMeasurement: "ab".repeat(48),
+    MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+    GuestPolicy: {
+      ABIMajor: 0,
+      ABIMinor: 0,
+      SMT: true,
+      MigrateMA: false,
+      Debug: false,
+      SingleSocket: false,
+    },
+    AllowedChipIDs: [],
+    TrustedIDKeyDigests: [],
+  }],
+  tdx: [],
+};
+
+async function options(resolver = new MemoryResolver()): Promise<GenerateOptions> {
+  return {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: RV,
+    workloadOwnerKeys: ["ab"],
+    seedshareOwnerKeys: ["cd"],
+  };
+}
+
+const APP = `# The shop front end.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # keep this comment
+  namespace: shop
+  annotations:
+    contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: &labels
+        app: web
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: web
+          image: "127.0.0.1:5000/web:1.0"
+          env:
+            - name: GREETING
+              valueFrom:
+                configMapKeyRef: {name: web-config, key: greeting}
+          readinessProbe:
+            exec:
+              command: ["/usr/bin/web", "ready"]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  namespace: shop
+data:
+  greeting: 'hello'
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    app: web
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: plain
+spec:
+  containers:
+    - name: c
+      image: "127.0.0.1:5000/web:1.0"
+`;
+
+Deno.test("makes a contrast-cc Deployment confidential and leaves other resources alone", async () => {
+  const result = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.equal(result.policies.length, 1);
+  const text = result.files[0]!.text;
+  assert.match(text, /# The shop front end\./);
+  assert.match(text, /name: web # keep this comment/);
+  assert.match(text, /labels: &labels/);
+  const docs = text.split(/^---$/m).map((d) => parseYaml(d, { version: "1.1" }));
+  const spec = docs[0].spec.template.spec;
+  assert.equal(spec.runtimeClassName, "contrast-cc-0-1-0");
+  assert.equal(spec.initContainers[0].name, "contrast-initializer");
+  assert.equal(spec.initContainers[0].image, IMAGES.get("127.0.0.1:5000/initializer:1.0")!.pinned);
+  assert.deepEqual(spec.initContainers[0].env, [{
+    name: "CONTRAST_COORDINATOR",
+    value: "coordinator:7777",
+  }]);
+  assert.equal(spec.initContainers[1].name, "contrast-service-mesh");
+  assert.equal(spec.initContainers[1].restartPolicy, "Always");
+  assert.deepEqual(spec.initContainers[1].env, [{
+    name: "EDG_INGRESS_PROXY_CONFIG",
+    value: "web#8080#false",
+  }]);
+  assert.equal(spec.containers[0].image, IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned);
+  for (const c of [...spec.initContainers, ...spec.containers]) {
+    assert.deepEqual(c.volumeMounts.find((m: { name: string }) => m.name === "contrast-secrets"), {
+      name: "contrast-secrets",
+      mountPath: "/contrast",
+    });
+  }
+  assert.deepEqual(spec.volumes, [{ name: "contrast-secrets", emptyDir: { medium: "Memory" } }]);
+  // The unrelated plain Pod is untouched.
+  assert.equal(docs[3].spec.runtimeClassName, undefined);
+  assert.equal(docs[3].spec.containers[0].image, "127.0.0.1:5000/web:1.0");
+
+  const annotation = docs[0].spec.template.metadata.annotations[INITDATA_ANNOTATION];
+  const policy = await readAnnotatedPolicy({ [INITDATA_ANNOTATION]: annotation });
+  assert.equal(encodeHex(policy!.digest), result.policies[0]!.digest);
+  const { rules, policyData } = splitPolicyText(policy!.policy);
+  assert.equal(rules, RULES.endsWith("\n") ? RULES : RULES + "\n");
+  const data = policyData as {
+    containers: {
+      name: string;
+      kind: string;
+      process: { env: unknown[] };
+      exec_commands: string[][];
+    }[];
+  };
+  assert.deepEqual(data.containers.map((c) => [c.kind, c.name]), [
+    ["pause", "pause"],
+    ["init", "contrast-initializer"],
+    ["sidecar", "contrast-service-mesh"],
+    ["container", "web"],
+  ]);
+  assert.ok(
+    data.containers[3]!.process.env.some((e) =>
+      JSON.stringify(e) === '{"name":"GREETING","value":"hello"}'
+    ),
+  );
+  assert.deepEqual(data.containers[3]!.exec_commands, [["/usr/bin/web", "ready"]]);
+
+  const entry = result.manifest.Policies[result.policies[0]!.digest]!;
+  assert.deepEqual(entry, {
+    SANs: ["web", "*"],
+    WorkloadSecretID: "apps/v1/Deployment/shop/web",
+    Role: "",
+  });
+});
+
+Deno.test("re-running on unchanged input is byte-identical, and on generated output a fixed point", async () => {
+  const a = await generate([parseYamlFile("app.yml", APP)], await options());
+  const b = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.equal(a.files[0]!.text, b.files[0]!.text);
+  assert.equal(a.manifestText, b.manifestText);
+  const again = await generate([parseYamlFile("app.yml", a.files[0]!.text)], await options());
+  assert.equal(again.files[0]!.text, a.files[0]!.text);
+  assert.equal(again.manifestText, a.manifestText);
+});
+
+Deno.test("resolves each image once even when used by many pods", async () => {
+  const resolver = new MemoryResolver();
+  const many = Array.from(
+    { length: 20 },
+    (_, i) => APP.split("---")[0]!.replace("name: web   #", `name: web${i}   #`),
+  ).join("---\n");
+  const result = await generate(
+    [parseYamlFile("many.yml", many + "---\n" + APP.split("---")[1])],
+    await options(resolver),
+  );
+  assert.equal(result.policies.length, 20);
+  assert.equal(resolver.calls, 3);
+});
+
+Deno.test("coordinator role and skip-initializer annotations are honoured", async () => {
+  const yaml = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: coordinator
+  namespace: contrast
+spec:
+  template:
+    metadata:
+      annotations:
+        contrast.edgeless.systems/pod-role: coordinator
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: coordinator, image: "127.0.0.1:5000/web:1.0"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  annotations:
+    contrast.edgeless.systems/skip-initializer: "true"
+    contrast.edgeless.systems/workload-secret-id: my-secret
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      restartPolicy: Never
+      containers: [{name: job, image: "127.0.0.1:5000/web:1.0"}]
+`;
+  const result = await generate([parseYamlFile("c.yml", yaml)], await options());
+  const docs = result.files[0]!.text.split(/^---$/m).map((d) => parseYaml(d, { version: "1.1" }));
+  assert.equal(docs[0].spec.template.spec.initContainers, undefined);
+  assert.equal(docs[1].spec.template.spec.initContainers, undefined);
+  const entries = Object.values(result.manifest.Policies);
+  assert.deepEqual(entries.map((e) => e.Role).sort(), ["", "coordinator"]);
+  assert.ok(entries.some((e) => e.WorkloadSecretID === "my-secret"));
+  assert.ok(entries.some((e) => e.WorkloadSecretID === "apps/v1/StatefulSet/contrast/coordinator"));
+});
+
+Deno.test("handles List documents and CronJobs", async () => {
+  const yaml = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: batch/v1
+    kind: CronJob
+    metadata: {name: nightly}
+    spec:
+      schedule: "0 3 * * *"
+      jobTemplate:
+        spec:
+          template:
+            spec:
+              runtimeClassName: contrast-cc
+              restartPolicy: OnFailure
+              containers: [{name: report, image: "127.0.0.1:5000/web:1.0", command: ["/usr/bin/web", "report"]}]
+`;
+  const result = await generate([parseYamlFile("list.yml", yaml)], await options());
+  assert.equal(result.policies.length, 1);
+  assert.equal(result.policies[0]!.location, "list.yml[0].items[0]");
+  const data = result.policies[0]!.policyData;
+  assert.equal(data.pod.sandbox_name_regex, "^nightly-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}$");
+  assert.deepEqual(data.containers.at(-1)!.process.args, ["/usr/bin/web", "report"]);
+});
+
+async function rejects(yaml: string, pattern: RegExp): Promise<InvalidDocumentError> {
+  const error = await generate([parseYamlFile("bad.yml", yaml)], await options()).then(
+    () => assert.fail("generation must fail"),
+    (e) => e,
+  );
+  assert.ok(error instanceof InvalidDocumentError, String(error));
+  assert.match(error.issues.map((i) => `${i.path}: ${i.reason}`).join("\n"), pattern);
+  return error;
+}
+
+const POD = (spec: string, annotations = "") =>
+  `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+${annotations}spec:
+  runtimeClassName: contrast-cc
+${spec}`;
+
+Deno.test("rejects an unsupported volume type naming file, document and path", async () => {
+  await rejects(
+    POD(
+      `  volumes: [{name: h, hostPath: {path: /}}]\n  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+    ),
+    /bad\.yml\[0\]: spec\.volumes\[0\]\.hostPath: unsupported volume type "hostPath"/,
+  );
+});
+
+Deno.test("rejects a missing image, an unknown image and a missing ConfigMap key", async () => {
+  await rejects(
+    POD(`  containers: [{name: c}]\n`),
+    /bad\.yml\[0\]: spec\.containers\[0\]\.image: missing image/,
+  );
+  await rejects(
+    POD(`  containers: [{name: c, image: "127.0.0.1:5000/nope:1"}]\n`),
+    /image "127\.0\.0\.1:5000\/nope:1": .*not found/,
+  );
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", env: [{name: X, valueFrom: {configMapKeyRef: {name: cm, key: k}}}]}]\n`,
+    ),
+    /bad\.yml\[0\]: spec\.containers\[0\]\.env\[0\]\.valueFrom\.configMapKeyRef: ConfigMap "cm" in namespace "default" is not in the input/,
+  );
+});
+
+Deno.test("rejects malformed contrast annotations", async () => {
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/pod-role: boss\n`,
+    ),
+    /bad\.yml\[0\]: metadata\.annotations\["contrast\.edgeless\.systems\/pod-role"\]: must be "coordinator"/,
+  );
+  await rejects(
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    metadata:
+      annotations: {contrast.edgeless.systems/skip-initializer: "maybe"}
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]
+`,
+    /spec\.template\.metadata\.annotations\["contrast\.edgeless\.systems\/skip-initializer"\]: must be "true" or "false"/,
+  );
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/servicemesh-ingress: "web#notaport"\n`,
+    ),
+    /malformed entry/,
+  );
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/servicemesh-admin-interface-port: "99999"\n`,
+    ),
+    /must be a port number/,
+  );
+});
+
+Deno.test("rejects duplicate resources, two coordinators and invalid YAML", async () => {
+  const pod = POD(`  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`);
+  await rejects(`${pod}---\n${pod}`, /duplicate Pod "default\/p"/);
+  const coord = (n: string) =>
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      `  annotations:\n    contrast.edgeless.systems/pod-role: coordinator\n`,
+    ).replace("name: p", `name: ${n}`);
+  await rejects(`${coord("a")}---\n${coord("b")}`, /exactly one workload may be the coordinator/);
+  assert.throws(
+    () => parseYamlFile("broken.yml", "a: [\n"),
+    (e: InvalidDocumentError) => e.issues[0]!.path.startsWith("broken.yml[0]"),
+  );
+});
+
+Deno.test("default workload secret ID uses core for the core group", () => {
+  assert.equal(
+    defaultWorkloadSecretId({ apiVersion: "v1", kind: "Pod", namespace: "ns", name: "p" }),
+    "core/v1/Pod/ns/p",
+  );
+  assert.equal(
+    defaultWorkloadSecretId({ apiVersion: "batch/v1", kind: "Job", namespace: "ns", name: "j" }),
+    "batch/v1/Job/ns/j",
+  );
+});
+
+Deno.test("Secret values never appear in the generated policy, only their hashes", async () => {
+  const yaml = POD(
+    `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", env: [{name: PASS, valueFrom: {secretKeyRef: {name: s, key: p}}}]}]\n`,
+  ) + `---
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+data: {p: aHVudGVyMg==}
+`;
+  const result = await generate([parseYamlFile("s.yml", yaml)], await options());
+  const text = new TextDecoder().decode(result.policies[0]!.initdata);
+  assert.ok(!text.includes("hunter2"));
+  assert.ok(!result.files[0]!.text.includes("hunter2"));
+  const c = result.policies[0]!.policyData.containers.at(-1)!;
+  assert.deepEqual(c.process.env.find((e) => e.name === "PASS"), {
+    name: "PASS",
+    sha256: "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7",
+  });
+  await rejects(
+    POD(
+      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", args: ["$(PASS)"], env: [{name: PASS, valueFrom: {secretKeyRef: {name: s, key: p}}}]}]\n`,
+    ) + `---
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+stringData: {p: hunter2}
+`,
+    /would put a Secret's value into the public policy/,
+  );
+});
+
+Deno.test("reads stdin for -, and directories sorted with *.yml/*.yaml only", () =>
+  withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/sub`);
+    await Deno.writeTextFile(`${dir}/b.yaml`, "kind: ConfigMap\n");
+    await Deno.writeTextFile(`${dir}/sub/a.yml`, "kind: ConfigMap\n");
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not yaml: [");
+    const files = await readInputs([dir, "-"], () => Promise.resolve("apiVersion: v1\n"));
+    assert.deepEqual(files.map((f) => f.path), [`${dir}/b.yaml`, `${dir}/sub/a.yml`, "-"]);
+    await assert.rejects(readInputs([`${dir}/missing`]), /no such file/);
+  }));
+
+Deno.test("keeps quoting styles of untouched scalars", async () => {
+  const result = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.match(result.files[0]!.text, /greeting: 'hello'/);
+  assert.match(result.files[0]!.text, /servicemesh-ingress: "web#8080#false"/);
+});
+
+Deno.test("follows the file's sequence indentation and flow-map padding", async () => {
+  const text = `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  labels: {app: web}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+  - name: c
+    image: 127.0.0.1:5000/web:1.0
+`;
+  const out = (await generate([parseYamlFile("p.yml", text)], await options())).files[0]!.text;
+  assert.match(out, /labels: \{app: web\}/);
+  assert.ok(out.includes("\n  containers:\n  - name: c\n"));
+});
+
+Deno.test("every workload kind gets a policy; --skip-initializer and --skip-service-mesh are honoured", async () => {
+  const template = `    metadata:
+      annotations:
+        contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]`;
+  const kinds = [
+    ["apps/v1", "Deployment"],
+    ["apps/v1", "StatefulSet"],
+    ["apps/v1", "DaemonSet"],
+    ["apps/v1", "ReplicaSet"],
+    ["v1", "ReplicationController"],
+    ["batch/v1", "Job"],
+  ];
+  const docs = kinds.map(([api, kind]) =>
+    `apiVersion: ${api}\nkind: ${kind}\nmetadata: {name: w-${
+      kind!.toLowerCase()
+    }}\nspec:\n  template:\n${template}\n`
+  );
+  docs.push(
+    `apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: cron}\nspec:\n  schedule: "* * * * *"\n  jobTemplate:\n    spec:\n      template:\n${
+      template.replaceAll("\n    ", "\n        ").replace(/^ {4}/, "        ")
+    }\n`,
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod\n  annotations:\n    contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"\nspec:\n  runtimeClassName: contrast-cc\n  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+  );
+  const file = () => parseYamlFile("kinds.yml", docs.join("---\n"));
+  const full = await generate([file()], await options());
+  assert.equal(full.policies.length, 8);
+  for (const p of full.policies) {
+    assert.deepEqual(p.policyData.containers.map((c) => c.name), [
+      "pause",
+      "contrast-initializer",
+      "contrast-service-mesh",
+      "c",
+    ], p.kind);
+  }
+  const bare = await generate([file()], {
+    ...(await options()),
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  for (const p of bare.policies) {
+    assert.deepEqual(p.policyData.containers.map((c) => c.name), ["pause", "c"], p.kind);
+  }
+});
+
+Deno.test("containers given as YAML aliases are expanded so each pod is edited on its own", async () => {
+  const yaml = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a}
+  spec:
+    runtimeClassName: contrast-cc
+    containers: &list
+    - &app
+      name: c
+      image: "127.0.0.1:5000/web:1.0"
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: b}
+  spec:
+    runtimeClassName: contrast-cc
+    containers: *list
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: e}
+  spec:
+    runtimeClassName: contrast-cc
+    containers:
+    - *app
+`;
+  const result = await generate([parseYamlFile("alias.yml", yaml)], await options());
+  assert.equal(result.policies.length, 3);
+  const text = result.files[0]!.text;
+  assert.ok(
+    !text.includes("*app") && !text.includes("*list"),
+    "aliases to containers are expanded",
+  );
+  const doc = parseYaml(text, { version: "1.1" });
+  const pinned = IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned;
+  for (const item of doc.items) {
+    assert.equal(item.spec.containers.length, 1);
+    assert.equal(item.spec.containers[0].image, pinned);
+    assert.equal(item.spec.containers[0].volumeMounts.length, 1, item.metadata.name);
+    assert.equal(item.spec.initContainers[0].name, "contrast-initializer");
+  }
+});

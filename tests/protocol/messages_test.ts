@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import {
+  parseAttestRequest,
+  parseAttestResponse,
+  parseChallengeResponse,
+  parseManifestRequest,
+  parseMeshCertificateRequest,
+  parseMeshCertificateResponse,
+  parseRecoverRequest,
+} from "../../protocol/messages.ts";
+
+function rejectsAt(fn: () => unknown, path: string) {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof InvalidDocumentError, String(e));
+    assert.ok(
+      e.issues.some((i) => i.path === path),
+      `expected an issue at ${path}, got ${JSON.stringify(e.issues)}`,
+    );
+    return true;
+  });
+}
+
+const hex32 = "ab".repeat(32);
+
+Deno.test("parses a well-formed attest request", () => {
+  assert.equal(parseAttestRequest({ nonce: hex32 }).nonce.length, 32);
+});
+
+Deno.test("attest request: rejects short nonce, unknown field, non-object", () => {
+  rejectsAt(() => parseAttestRequest({ nonce: "ab" }), "nonce");
+  rejectsAt(() => parseAttestRequest({ nonce: hex32, extra: 1 }), "extra");
+  rejectsAt(() => parseAttestRequest([]), "(root)");
+  rejectsAt(() => parseAttestRequest(undefined), "(root)");
+});
+
+Deno.test("manifest request: every field checked", () => {
+  const ok = { manifest: "e30=", policies: ["YQ=="], previous_transition: hex32, signature: "" };
+  const r = parseManifestRequest(ok);
+  assert.equal(new TextDecoder().decode(r.manifest), "{}");
+  assert.equal(r.signature.length, 0);
+  rejectsAt(() => parseManifestRequest({ ...ok, manifest: 5 }), "manifest");
+  rejectsAt(() => parseManifestRequest({ ...ok, policies: [1] }), "policies[0]");
+  rejectsAt(
+    () => parseManifestRequest({ ...ok, previous_transition: "00" }),
+    "previous_transition",
+  );
+  rejectsAt(() => parseManifestRequest({ ...ok, signature: "xyz" }), "signature");
+});
+
+Deno.test("recover request: sealed seed shape checked", () => {
+  const ok = {
+    sealedSeed: { enc: "AA==", ciphertext: "AA==" },
+    ownerPublicKey: "00",
+    signature: "00",
+  };
+  assert.equal(parseRecoverRequest(ok).sealedSeed.enc.length, 1);
+  rejectsAt(
+    () => parseRecoverRequest({ ...ok, sealedSeed: { enc: "AA==" } }),
+    "sealedSeed.ciphertext",
+  );
+  rejectsAt(() => parseRecoverRequest({ ...ok, ownerPublicKey: 1 }), "ownerPublicKey");
+});
+
+Deno.test("mesh certificate request: evidence and keys checked", () => {
+  const ok = {
+    nonce: hex32,
+    evidence: { platform: "snp", report: "AA==" },
+    leafPublicKey: "3000",
+    hpkePublicKey: hex32,
+  };
+  assert.equal(parseMeshCertificateRequest(ok).evidence.platform, "snp");
+  rejectsAt(
+    () => parseMeshCertificateRequest({ ...ok, evidence: { platform: "sgx", report: "" } }),
+    "evidence.platform",
+  );
+  rejectsAt(() => parseMeshCertificateRequest({ ...ok, hpkePublicKey: "00" }), "hpkePublicKey");
+  const { nonce: _nonce, ...withoutNonce } = ok;
+  rejectsAt(() => parseMeshCertificateRequest(withoutNonce), "nonce");
+});
+
+Deno.test("answers are parsed strictly too", () => {
+  assert.equal(parseChallengeResponse({ nonce: hex32, expiresInSeconds: 60 }).nonce.length, 32);
+  rejectsAt(
+    () => parseChallengeResponse({ nonce: hex32, expiresInSeconds: -1 }),
+    "expiresInSeconds",
+  );
+  const cert = { certChain: "a", meshCa: "b", rootCa: "c" };
+  assert.equal(parseMeshCertificateResponse(cert).workloadSecret, undefined);
+  rejectsAt(() => parseMeshCertificateResponse({ ...cert, x: 1 }), "x");
+  const attest = {
+    evidence: { platform: "snp", report: "AA==" },
+    hpkePublicKey: hex32,
+    manifests: ["e30="],
+    policies: { [hex32]: "YQ==" },
+    rootCa: "",
+    meshCa: "",
+    latestTransition: hex32,
+    recoveryNeeded: false,
+  };
+  assert.equal(parseAttestResponse(attest).policies.size, 1);
+  rejectsAt(
+    () => parseAttestResponse({ ...attest, policies: { "NOT-HEX": "YQ==" } }),
+    "policies.NOT-HEX",
+  );
+  rejectsAt(() => parseAttestResponse({ ...attest, latestTransition: "00" }), "latestTransition");
+});

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import {
+  ByteReader,
+  constantTimeEqual,
+  decodeBase64,
+  decodeHex,
+  decodePem,
+  encodeBase64,
+  encodeHex,
+  encodePem,
+} from "../../../util/bytes/mod.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
+
+Deno.test("hex round-trips and rejects odd length, non-hex and wrong length naming the field", () => {
+  const bytes = new Uint8Array([0, 1, 0xab, 0xff]);
+  assert.equal(encodeHex(bytes), "0001abff");
+  assert.deepEqual(decodeHex("0001ABff"), bytes);
+  assert.throws(() => decodeHex("abc", "x.y"), (e) => e instanceof ParseError && e.field === "x.y");
+  assert.throws(() => decodeHex("zz", "f"), ParseError);
+  assert.throws(() => decodeHex("00", "len", 2), /expected 2 bytes/);
+});
+
+Deno.test("base64 round-trips standard and url-safe input and rejects garbage", () => {
+  const bytes = crypto.getRandomValues(new Uint8Array(1000));
+  assert.deepEqual(decodeBase64(encodeBase64(bytes)), bytes);
+  assert.deepEqual(decodeBase64("-_8"), new Uint8Array([0xfb, 0xff]));
+  assert.throws(() => decodeBase64("a$b"), ParseError);
+  assert.throws(() => decodeBase64("a"), ParseError);
+});
+
+Deno.test("pem encodes and decodes several blocks, filtering by label", () => {
+  const a = new Uint8Array([1, 2, 3]);
+  const b = new Uint8Array(100).fill(7);
+  const text = encodePem("CERTIFICATE", a) + "junk\n" + encodePem("PUBLIC KEY", b);
+  assert.equal(decodePem(text).length, 2);
+  assert.deepEqual(decodePem(text, "PUBLIC KEY")[0]!.der, b);
+  assert.throws(() => decodePem("nothing", "CERTIFICATE", "ark"), /ark: no PEM block/);
+});
+
+Deno.test("constantTimeEqual tells equal from different and different lengths", () => {
+  assert.equal(constantTimeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
+  assert.equal(constantTimeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
+  assert.equal(constantTimeEqual(new Uint8Array([1]), new Uint8Array([1, 0])), false);
+});
+
+Deno.test("ByteReader reads little-endian integers and names the field that does not fit", () => {
+  const r = new ByteReader(new Uint8Array([1, 2, 0, 3, 0, 0, 0, 0, 0]), "report");
+  assert.equal(r.u8("a"), 1);
+  assert.equal(r.u16("b"), 2);
+  assert.equal(r.u32("c"), 3);
+  assert.throws(() => r.u64("d"), (e) => e instanceof ParseError && e.field === "report.d");
+});
+
+Deno.test("ByteReader rejects non-zero reserved bytes", () => {
+  const r = new ByteReader(new Uint8Array([0, 0, 1]), "q");
+  assert.throws(() => r.reserved("rsvd", 3), /q.rsvd: reserved byte at offset 2/);
+});
