@@ -3,7 +3,8 @@
  * [--seed seed-shares.json]`
  *
  * Attests a Coordinator in recovery mode against the local manifest, decrypts the seed share
- * with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
+ * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
+ * stored with its history) with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
  * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
  * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
  * recovered root CA must equal it.
@@ -59,7 +60,12 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
   const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
   const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
   const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const shares = parseSeedShares(await readFileNamed(options.seed));
+  const shares = parseSeedShares(await seedShareBytes(options.seed, attested.state.seedShares));
+  if (!(await fileExists(options.seed))) {
+    print(
+      `  ${options.seed} not found: using the seed shares stored with the Coordinator's history`,
+    );
+  }
   const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
   const plain = concatBytes(recovered.seed, recovered.salt);
   recovered.seed.fill(0);
@@ -95,6 +101,25 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
       knownRoot !== undefined ? "unchanged" : "restored"
     }`,
   );
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * The seed-share document: the local file, or when it does not exist the one the Coordinator
+ * stored (public-key encrypted; a seed from a forged one fails the Coordinator's history check).
+ */
+async function seedShareBytes(path: string, stored: Uint8Array | undefined): Promise<Uint8Array> {
+  if (await fileExists(path) || stored === undefined) return await readFileNamed(path);
+  return stored;
 }
 
 /** Registers `contrast recover`. */

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { decodeHex, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { VerificationError } from "../../util/errors/mod.ts";
 import { evidenceToJson } from "../../atls/evidence_json.ts";
 import { HpkeRecipient } from "../../atls/hpke.ts";
@@ -55,7 +55,7 @@ Deno.test({
           ws.deployment.pods.db.doc,
         ],
         previousTransition: new Uint8Array(32),
-        signature: new Uint8Array(),
+        signature: decodeHex(await ws.deployment.ownerSignature(manifestBytes)),
       });
       const measurement = await MEASUREMENT;
       const web = ws.deployment.pods.web.digest;
