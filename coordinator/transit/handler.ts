@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ContrastError } from "../../util/errors/mod.ts";
+import { ContrastError, ParseError } from "../../util/errors/mod.ts";
 import { KeyAccessDeniedError, resolveKeyName, type TransitKeyId } from "../../kms/key_name.ts";
 import {
   type TransitAnswer,
@@ -99,6 +99,21 @@ export function keyInfo(name: string, latestVersion: number): Record<string, unk
   };
 }
 
+/**
+ * `body` without a `name` member equal to the path's key name (clients such as node-vault send
+ * the path parameters in the body too, and OpenBao/Vault accept that).
+ *
+ * @throws {ParseError} naming `name` when it names another key than the path
+ */
+export function withoutPathName(body: unknown, name: string): unknown {
+  if (body === null || typeof body !== "object" || Array.isArray(body) || !("name" in body)) {
+    return body;
+  }
+  const { name: given, ...rest } = body as Record<string, unknown>;
+  if (given !== name) throw new ParseError("name", "differs from the key name in the path");
+  return rest;
+}
+
 /** Runs a routed request for an authorised caller. */
 export async function runTransitOperation(
   view: TransitView,
@@ -108,6 +123,7 @@ export async function runTransitOperation(
   body: unknown,
 ): Promise<TransitHttpAnswer> {
   const key: TransitKeyId = resolveKeyName(route.name, client.workloadSecretId);
+  body = withoutPathName(body, route.name);
   const ring = rings.ring(view, key);
   const envelope = (answer: TransitAnswer): TransitHttpAnswer => ({
     status: answer.status,
