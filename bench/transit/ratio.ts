@@ -20,11 +20,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { importAesGcmKey, openAesGcm, sealAesGcm } from "../../kms/aes_gcm.ts";
 import { encodeBase64 } from "../../util/bytes/mod.ts";
-import {
-  type ClientCredentials,
-  podCredentials,
-  transitCoordinator,
-} from "../../tests/coordinator/transit/fixture.ts";
+import { type ClientCredentials, podCredentials, startTransitCoordinator } from "./fixture.ts";
 
 interface Sample {
   readonly ops: number;
@@ -91,7 +87,11 @@ if (import.meta.main) {
   const rounds = Number(values.rounds);
   const requests = Number(values.requests);
   const concurrency = Number(values.concurrency);
-  const { d, c, view, port, meshCaPem } = await transitCoordinator();
+  const c = await startTransitCoordinator();
+  const view = () => c.coordinator.transitView()!;
+  const port = () => c.service.transitPort!;
+  const meshCaPem = () => view().ca.meshCaPem;
+  const d = c.d;
   const web: ClientCredentials = await podCredentials(view(), d.pods.web!.digest);
   const agent = new https.Agent({
     keepAlive: true,

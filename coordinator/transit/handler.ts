@@ -20,7 +20,7 @@ import {
   parseEncryptRequest,
   parseRewrapRequest,
 } from "../../kms/transit_requests.ts";
-import { NotFoundError, PayloadTooLargeError } from "../http/errors.ts";
+import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 import type { TransitClient } from "./authorize.ts";
 import type { TransitKeyRings } from "./key_rings.ts";
 import { MethodNotAllowedError, type TransitRoute } from "./routes.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 import { ParseError } from "../../util/errors/mod.ts";
-import { NotFoundError } from "../http/errors.ts";
+import { NotFoundError } from "../../protocol/errors.ts";
 
 /** The operations of the transit API. */
 export type TransitOperation =
