@@ -23,7 +23,7 @@
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 import { decodeHex } from "../util/bytes/mod.ts";
 import { readEcdsaPublicKey } from "../manifest/public_keys.ts";
-import { IssueList, ObjectReader } from "../util/json/mod.ts";
+import { IssueList, ObjectReader, parseJsonText } from "../util/json/mod.ts";
 import type { Manifest, ReferenceValues } from "../manifest/manifest.ts";
 import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
@@ -107,15 +107,7 @@ export function parseCoordinatorTrust(
   text: string,
   source: string = COORDINATOR_TRUST_ENV,
 ): CoordinatorTrust {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InvalidDocumentError([{
-      path: source,
-      reason: `not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
-    }]);
-  }
+  const json = parseJsonText(text, source);
   const issues = new IssueList();
   const root = new ObjectReader(json, source, issues);
   const policyHash = root.string("CoordinatorPolicyHash");

@@ -85,6 +85,8 @@ import { ConflictError, ForbiddenError, PreconditionFailedError } from "../proto
 import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
+import { checkAdmission } from "../manifest/admission.ts";
+import { launchPolicyDigest } from "./launch_digest.ts";
 import type { TransitView } from "./transit/view.ts";
 
 /** Parses manifest bytes with the platform reference-value readers. */
@@ -149,6 +151,8 @@ export class Coordinator {
   readonly #options: CoordinatorOptions;
   readonly #nonces: NonceStore;
   readonly #now: () => Date;
+  /** The policy digest this process's evidence carries (what it runs). */
+  readonly #ownPolicy: string | undefined;
   #state: State;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #activationListeners = new Set<() => void>();
@@ -159,7 +163,9 @@ export class Coordinator {
     hpke: HpkeRecipient,
     options: CoordinatorOptions,
     state: State,
+    ownPolicy: string | undefined,
   ) {
+    this.#ownPolicy = ownPolicy;
     this.tls = tls;
     this.#hpke = hpke;
     this.#options = options;
@@ -200,7 +206,7 @@ export class Coordinator {
       evidence: options.evidenceSource.description,
     });
     options.metrics.manifestGeneration.set(0);
-    return new Coordinator(tls, hpke, options, state);
+    return new Coordinator(tls, hpke, options, state, launchPolicyDigest(evidence));
   }
 
   /** The current phase. */
@@ -280,6 +286,10 @@ export class Coordinator {
       // The first manifest is signed by a key it lists itself; pods check that key is theirs.
       await verifyManifestUpdateSignature(manifest.WorkloadOwnerPubKeys, next, request.signature);
     }
+    checkAdmission(manifest, {
+      update: state.phase === "active",
+      runningCoordinatorPolicy: this.#ownPolicy,
+    });
     const policies = await requirePolicies(manifest, request.policies);
     const engine = state.phase === "active" ? state.engine : SeedEngine.create();
     const historyKey = await engine.historySigningKey();
@@ -517,13 +527,13 @@ export class Coordinator {
     });
   }
 
-  /** `POST /mesh/challenge`: a fresh single-use nonce. */
-  challenge(): ChallengeResponseJson {
+  /** `POST /mesh/challenge`: a fresh single-use nonce for `client` (its address). */
+  challenge(client = ""): ChallengeResponseJson {
     if (this.#state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
     }
     return {
-      nonce: encodeHex(this.#nonces.issue()),
+      nonce: encodeHex(this.#nonces.issue(client)),
       expiresInSeconds: Math.floor(this.#nonces.ttlMs / 1000),
     };
   }
