@@ -13,7 +13,7 @@ import * as x509 from "@peculiar/x509";
 import { ParseError } from "../util/errors/mod.ts";
 import { encodePem } from "../util/bytes/mod.ts";
 import type { Evidence, TeePlatform } from "../evidence/types.ts";
-import { decodeOctetStringSequence, encodeOctetStringSequence } from "./der.ts";
+import { decodeOctetStringSequence, encodeOctetStringSequence } from "../x509/der.ts";
 
 /** Extension OID of SNP evidence in an attested TLS certificate. */
 export const SNP_EVIDENCE_OID = "1.3.9901.2.1";

@@ -25,7 +25,7 @@ import type { SubjectAltName } from "../../manifest/sans.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
-import { claimsExtensionOid, encodeClaimsExtension } from "./claims_extension.ts";
+import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
 
 /** Subject of the root CA. */
 export const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";

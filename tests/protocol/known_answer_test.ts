@@ -19,8 +19,8 @@ import {
   encodeClaimsExtension,
   OID_SNP_CLAIMS,
   OID_TDX_CLAIMS,
-} from "../../coordinator/ca/claims_extension.ts";
-import { decodeOctetStringSequence, encodeOctetStringSequence } from "../../atls/der.ts";
+} from "../../protocol/claims_extension.ts";
+import { decodeOctetStringSequence, encodeOctetStringSequence } from "../../x509/der.ts";
 
 const hex = (...parts: string[]) => decodeHex(parts.join(""));
 const repeat = (byte: string, n: number) => byte.repeat(n);
