@@ -329,8 +329,3 @@ export class CertificateAuthority {
 function escapeRdn(value: string): string {
   return value.replace(/([,+"\\<>;=#])/g, "\\$1");
 }
-
-/** Hex of a certificate's DER SHA-256 fingerprint. */
-export async function certificateFingerprint(certificate: x509.X509Certificate): Promise<string> {
-  return encodeHex(await sha256(new Uint8Array(certificate.rawData)));
-}
