@@ -12,7 +12,7 @@ import * as x509 from "@peculiar/x509";
 import { createPublicKey } from "node:crypto";
 import { constantTimeEqual, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { UnavailableError, VerificationError } from "../util/errors/mod.ts";
-import { type Certificate, parseCertificates } from "../x509/certificate.ts";
+import { parseCertificates } from "../x509/certificate.ts";
 import { verifyChain } from "../x509/chain.ts";
 
 /** File names inside the TLS folder. */
@@ -77,8 +77,8 @@ export function subjectAltNames(cert: x509.X509Certificate): string[] {
   return san.names.items.map((n) => `${prefix[n.type] ?? n.type}:${n.value}`);
 }
 
-function requireEku(leaf: Certificate, field: string): void {
-  const eku = leaf.x509.getExtension(x509.ExtendedKeyUsageExtension);
+function requireEku(leaf: x509.X509Certificate, field: string): void {
+  const eku = leaf.getExtension(x509.ExtendedKeyUsageExtension);
   if (!eku) return; // no EKU extension: any usage
   const usages = eku.usages.map(String);
   for (const [oid, name] of [[SERVER_AUTH, "serverAuth"], [CLIENT_AUTH, "clientAuth"]]) {
@@ -115,7 +115,8 @@ export async function checkCredentials(
     now,
     field: chainField,
   });
-  requireEku(leaf, chainField);
+  const parsedLeaf = new x509.X509Certificate(leaf.der.slice());
+  requireEku(parsedLeaf, chainField);
   let keySpki: Uint8Array;
   try {
     keySpki = new Uint8Array(
@@ -132,7 +133,7 @@ export async function checkCredentials(
     certChainPem: files.certChain,
     meshCaPem: files.meshCa,
     leafFingerprint: encodeHex(await sha256(leaf.der)),
-    leafSans: subjectAltNames(leaf.x509),
+    leafSans: subjectAltNames(parsedLeaf),
     notAfter: leaf.notAfter,
     meshCaFingerprint: encodeHex(await sha256(cas[0]!.der)),
   };
