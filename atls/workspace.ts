@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { plainYamlValue } from "../util/yaml/plain_value.ts";
 import { parseAllDocuments } from "yaml";
 import { encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../util/errors/mod.ts";
@@ -102,7 +103,7 @@ export async function initdataFromYaml(paths: readonly string[]): Promise<FoundI
       if (doc.errors.length > 0) {
         throw new ParseError(`${path}[${i}]`, `not valid YAML: ${doc.errors[0]!.message}`);
       }
-      const value = doc.toJS() as Record<string, unknown> | null;
+      const value = plainYamlValue(doc, `${path}[${i}]`) as Record<string, unknown> | null;
       if (!value) continue;
       const meta = (value.metadata ?? {}) as Record<string, unknown>;
       const source = `${path}: ${String(value.kind ?? "?")}/${String(meta.name ?? "?")}`;

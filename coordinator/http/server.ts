@@ -126,11 +126,16 @@ export function createRequestHandler(
     const path = (req.url ?? "/").split("?")[0]!;
     const route = routes.find((r) => r.path === path && r.method === req.method);
     const routeName = route ? route.path : "unknown";
+    // A timed-out request is answered 408 and logged once; the read it aborts then fails, and
+    // that failure is expected, not an internal error.
+    let finished = false;
     const timer = setTimeout(() => {
-      send(res, 408, { error: "request timed out" });
+      finish(408, { error: "request timed out" }, "request timed out");
       req.destroy();
     }, limits.requestTimeoutMs);
     const finish = (status: number, body: unknown, reason?: string) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       send(res, status, body);
       const seconds = (performance.now() - started) / 1000;
@@ -152,13 +157,13 @@ export function createRequestHandler(
       const raw = await readBody(req, limits.maxBodyBytes);
       let body: unknown = undefined;
       if (raw.length > 0) {
+        if (limits.jsonShape) checkJsonShape(raw, limits.jsonShape, "body");
         let text: string;
         try {
           text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
         } catch (cause) {
           throw new ParseError("body", "not valid UTF-8 JSON", { cause });
         }
-        if (limits.jsonShape) checkJsonShape(raw, limits.jsonShape, "body");
         // Duplicate keys are refused too: `manifest` twice in a request would be read one way
         // here and another way by whoever checks the request.
         body = parseJsonText(text, "body");
@@ -174,6 +179,7 @@ export function createRequestHandler(
       });
       finish(answer.status ?? 200, answer.body);
     })().catch((error: unknown) => {
+      if (finished) return;
       const { status, body } = errorAnswer(error);
       if (status === 500) {
         logger.error("unexpected error", {
