@@ -348,6 +348,7 @@ export async function generate(
       policyData = buildPolicyData({
         kind: w.kind!,
         name: w.ref.name,
+        generateName: w.ref.generateName,
         namespace: w.ref.namespace,
         podMetadata: podMeta,
         podSpec,

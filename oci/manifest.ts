@@ -227,6 +227,13 @@ function stringList(r: ObjectReader, key: string): string[] {
   }, false) ?? [];
 }
 
+/** The paths of an image config's `Volumes` object (`{"/data": {}}`), sorted. */
+function volumePaths(value: unknown): string[] {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Object.keys(value).sort()
+    : [];
+}
+
 /**
  * Parses an image config (OCI or Docker).
  *
@@ -245,6 +252,7 @@ export function parseImageConfig(bytes: Uint8Array, field: string): ImageConfig 
     env: stringList(c, "Env"),
     workingDir: c.string("WorkingDir", false) ?? "",
     user: c.string("User", false) ?? "",
+    volumes: volumePaths(c.raw("Volumes", false)),
   }), false) ?? { entrypoint: [], cmd: [], env: [], workingDir: "", user: "" };
   const diffIds = lenientObject(r, "rootfs", (root) => {
     const type = root.string("type");

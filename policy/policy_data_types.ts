@@ -50,6 +50,8 @@ export interface MountExpectation {
   readonly type: string;
   readonly source_regex: string;
   readonly options: readonly string[];
+  /** Options the mount may carry besides `options` (differences between runtime versions). */
+  readonly optional_options?: readonly string[];
 }
 
 /** An expected agent `Storage`. */
@@ -78,6 +80,8 @@ export interface ContainerExpectation {
   readonly storages: readonly StorageExpectation[];
   readonly namespaces: readonly string[];
   readonly sysctls: Readonly<Record<string, string>>;
+  /** Sysctls of `sysctls` the runtime may leave out (containerd 1.7 sends no defaults). */
+  readonly optional_sysctls?: readonly string[];
   readonly masked_paths: readonly string[];
   readonly readonly_paths: readonly string[];
   /** Allowed OCI annotation keys and their value patterns. */

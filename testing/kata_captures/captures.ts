@@ -26,6 +26,8 @@ import type { PolicyData } from "../../policy/policy_data_types.ts";
 import type { Settings } from "../../policy/settings.ts";
 import type { CompiledRules, PolicyState } from "../../rego/evaluator.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
+import { policyDataMismatches } from "../../policy/check/explain.ts";
+type JsonObject = Parameters<typeof policyDataMismatches>[2];
 
 /** The captures' folder (read in place, never copied). */
 export const CAPTURES_DIR: URL = new URL(
@@ -66,6 +68,8 @@ export interface RequestOutcome {
   readonly kind: string;
   readonly expected: boolean;
   readonly actual: boolean;
+  /** For a denied request the capture allows: where it parts ways with the policy data. */
+  readonly mismatches?: readonly string[];
 }
 
 /** An explained difference (`differences.json`). */
@@ -95,7 +99,9 @@ async function caseFolders(dir: URL, prefix = ""): Promise<string[]> {
   names.sort((a, b) => a.name.localeCompare(b.name));
   if (names.some((e) => e.name === "testcases.json")) out.push(prefix.replace(/\/$/, ""));
   for (const e of names) {
-    if (e.isDirectory) out.push(...await caseFolders(new URL(`${e.name}/`, dir), `${prefix}${e.name}/`));
+    if (e.isDirectory) {
+      out.push(...await caseFolders(new URL(`${e.name}/`, dir), `${prefix}${e.name}/`));
+    }
   }
   return out;
 }
@@ -210,7 +216,13 @@ export async function replayCase(
   for (const [index, r] of c.requests.entries()) {
     if (r.state) evaluator = await rules.evaluator(policyData, { ...evaluator.state, ...r.state });
     const decision = evaluator.evaluate(r.kind, r.request);
+    const mismatches = r.allowed && !decision.allowed
+      ? policyDataMismatches(policyData, r.kind, r.request as JsonObject).map((m) =>
+        `${m.field}: got ${JSON.stringify(m.got)}, expected ${JSON.stringify(m.expected)}`
+      )
+      : undefined;
     out.push({
+      ...(mismatches ? { mismatches } : {}),
       case: c.name,
       index,
       description: r.description,
@@ -231,7 +243,7 @@ export interface ConformanceReport {
   readonly explained: readonly (RequestOutcome & { readonly why: ExplainedDifference })[];
   /** Explanations that match no disagreement (stale: remove them). */
   readonly stale: readonly ExplainedDifference[];
-  /** Cases whose generate failed, with the reason. */
+  /** Cases whose generate failed, with the reason (their requests count as denied). */
   readonly generateFailures: readonly { readonly case: string; readonly reason: string }[];
 }
 
@@ -257,7 +269,17 @@ export async function runConformance(
     try {
       policyData = await policyDataForCase(c, settings, resolver, rulesText);
     } catch (error) {
+      // A pod generate refuses never runs: every one of its requests counts as denied.
       generateFailures.push({ case: c.name, reason: (error as Error).message });
+      outcomes.push(...c.requests.map((r, index) => ({
+        case: c.name,
+        index,
+        description: r.description,
+        kind: r.kind,
+        expected: r.allowed,
+        actual: false,
+        mismatches: [`generate refused the pod: ${(error as Error).message}`],
+      })));
       continue;
     }
     outcomes.push(...await replayCase(c, rules, policyData));
@@ -291,7 +313,6 @@ export function agreement(report: ConformanceReport): {
   for (const o of report.outcomes) {
     cases.set(o.case, (cases.get(o.case) ?? true) && o.actual === o.expected);
   }
-  for (const f of report.generateFailures) cases.set(f.case, false);
   return {
     requests: report.outcomes.length,
     agreeing: report.outcomes.filter((o) => o.actual === o.expected).length,

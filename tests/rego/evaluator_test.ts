@@ -363,6 +363,12 @@ Deno.test("network requests: loopback interface, routes and neighbours are denie
   assert.equal(
     ev.decide("UpdateInterfaceRequest", { interface: { ...iface.interface, raw_flags: 128 } })
       .allowed,
+    true,
+    "IFF_NOARP is what the runtime sets",
+  );
+  assert.equal(
+    ev.decide("UpdateInterfaceRequest", { interface: { ...iface.interface, raw_flags: 64 } })
+      .allowed,
     false,
   );
   const route = {
