@@ -8,12 +8,14 @@
 
 /**
  * An expected environment variable: an exact value, a value pattern, or (for values from a
- * Kubernetes Secret, which must not be published in the policy) the SHA-256 hex of the value.
+ * Kubernetes Secret, which must not be published in the policy) `secret`: the variable must be
+ * present, its value is not constrained (the agent's engine has no hash builtin; see the README's
+ * limits).
  */
 export type EnvExpectation =
   | { readonly name: string; readonly value: string }
   | { readonly name: string; readonly regex: string }
-  | { readonly name: string; readonly sha256: string };
+  | { readonly name: string; readonly secret: true };
 
 /** Capability sets of an OCI process (Linux names, `CAP_…`). */
 export interface CapabilitySets {

@@ -402,12 +402,13 @@ env_var_allowed(e, v) if {
 	pattern_match(x.regex, substring(v, count(x.name) + 1, -1))
 }
 
-# Values from Kubernetes Secrets are published only as their SHA-256.
+# Values from Kubernetes Secrets are not published in the policy, and the agent's engine (regorus
+# as Kata builds it) has no hash builtin: the variable must be present, its value is not
+# constrained (README, limits).
 env_var_allowed(e, v) if {
 	some x in e.env
-	x.sha256
+	x.secret == true
 	startswith(v, concat("", [x.name, "="]))
-	crypto.sha256(substring(v, count(x.name) + 1, -1)) == x.sha256
 }
 
 env_var_allowed(e, v) if {

@@ -93,7 +93,7 @@ export function createContainer(
   }
   const env = c.process.env.map((e) => {
     if ("value" in e) return `${e.name}=${e.value}`;
-    if ("sha256" in e) {
+    if ("secret" in e) {
       const secret = secrets[e.name];
       if (secret === undefined) throw new Error(`test needs the Secret value of ${e.name}`);
       return `${e.name}=${secret}`;
