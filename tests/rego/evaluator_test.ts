@@ -194,7 +194,10 @@ Deno.test("a Secret-sourced variable must be present; its value is not constrain
       c.name === "web"
         ? {
           ...c,
-          process: { ...c.process, env: [...c.process.env, { name: "DB_PASS", secret: true }] },
+          process: {
+            ...c.process,
+            env: [...c.process.env, { name: "DB_PASS", secret: true as const }],
+          },
         }
         : c
     ),
