@@ -227,11 +227,12 @@ function stringList(r: ObjectReader, key: string): string[] {
   }, false) ?? [];
 }
 
-/** The paths of an image config's `Volumes` object (`{"/data": {}}`), sorted. */
-function volumePaths(value: unknown): string[] {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
+/** `{volumes}`: the sorted paths of an image config's `Volumes` object, when it has any. */
+function volumePaths(value: unknown): { volumes?: string[] } {
+  const paths = typeof value === "object" && value !== null && !Array.isArray(value)
     ? Object.keys(value).sort()
     : [];
+  return paths.length > 0 ? { volumes: paths } : {};
 }
 
 /**
@@ -252,7 +253,7 @@ export function parseImageConfig(bytes: Uint8Array, field: string): ImageConfig 
     env: stringList(c, "Env"),
     workingDir: c.string("WorkingDir", false) ?? "",
     user: c.string("User", false) ?? "",
-    volumes: volumePaths(c.raw("Volumes", false)),
+    ...volumePaths(c.raw("Volumes", false)),
   }), false) ?? { entrypoint: [], cmd: [], env: [], workingDir: "", user: "" };
   const diffIds = lenientObject(r, "rootfs", (root) => {
     const type = root.string("type");

@@ -235,6 +235,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
 
   // Volumes.
   const volumes = new Map<string, VolumeInfo>();
+  // Volumes refused above: their mounts get no second error (one clear error per volume).
+  const refusedVolumes = new Set<string>();
   list(spec.volumes).forEach((v, i) => {
     const vol = obj(v);
     const at = `${childPath(specPath, "volumes")}[${i}]`;
@@ -242,7 +244,13 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     const kind = SUPPORTED_VOLUMES.find((k) => vol[k] !== undefined);
     if (!kind) {
       const other = Object.keys(vol).find((k) => k !== "name") ?? "(none)";
-      issues.add(`${at}.${other}`, `unsupported volume type "${other}"`);
+      issues.add(
+        `${at}.${other}`,
+        other === "hostPath"
+          ? `unsupported volume type "hostPath": a host directory is outside the confidential VM and not protected; use an emptyDir, a persistentVolumeClaim or a Secret/ConfigMap instead`
+          : `unsupported volume type "${other}"`,
+      );
+      refusedVolumes.add(name);
       return;
     }
     volumes.set(name, {
@@ -520,7 +528,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       const mountPath = String(m.mountPath ?? "");
       const info = volumes.get(volName);
       if (!info) {
-        issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
+        if (!refusedVolumes.has(volName)) {
+          issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
+        }
         return;
       }
       const propagation = mountPropagationOption(m.mountPropagation);
