@@ -23,10 +23,12 @@ conformanceTest("verify --json on a real quote reports UpToDate with advisory ID
   });
   assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
   const out = JSON.parse(r.stdout);
+  assert.equal(out.schema, "contrast-result/v1");
   assert.equal(out.ok, true);
-  assert.equal(out.tcbStatus, "UpToDate");
-  assert.deepEqual(out.advisoryIds, []);
-  assert.equal(out.claims.fmspc, "b0c06f000000");
+  assert.equal(out.result.platform, "tdx");
+  assert.equal(out.result.tcbStatus, "UpToDate");
+  assert.deepEqual(out.result.advisoryIds, []);
+  assert.equal(out.result.evidence.fmspc, "b0c06f000000");
 });
 
 conformanceTest(
@@ -39,8 +41,10 @@ conformanceTest(
     });
     assert.equal(r.exitCode, ExitCode.VerificationFailed);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.verified, true);
-    assert.equal(out.tcbStatus, "TcbNotSupported");
+    assert.equal(out.ok, false);
+    assert.equal(out.outcome, "rejected");
+    assert.equal(out.result.verified, true);
+    assert.equal(out.result.tcbStatus, "TcbNotSupported");
     assert.equal(out.error.field, "tcbStatus");
   },
 );
@@ -108,7 +112,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
       json: true,
     });
     assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
+    assert.equal(JSON.parse(ok.stdout).result.referenceValueIndex, 0);
     const bad = await runTdxEvidenceVerify({
       ...simulated,
       referenceValues: `${dir}/bad.json`,
