@@ -33,6 +33,7 @@ import {
 } from "../../policy/reference_values.ts";
 import { loadSettings } from "../../policy/settings.ts";
 import { readInputs } from "../../deploy/documents.ts";
+import { outputPaths } from "../../deploy/output_paths.ts";
 import { generate } from "../../deploy/generate.ts";
 import {
   generateOwnerKey,
@@ -217,19 +218,14 @@ export async function runGenerate(
 
   const lines: string[] = [];
   let stdout = "";
-  for (const file of result.files) {
-    if (file.path === "-") {
-      if (flags.output) writes.push({ path: `${flags.output}/stdin.yml`, data: file.text });
-      else stdout += file.text;
-      continue;
-    }
-    if (flags.output) {
-      writes.push({
-        path: `${flags.output.replace(/\/+$/, "")}/${file.path.replace(/^(\.\.\/|\/)+/, "")}`,
-        data: file.text,
-      });
-    } else if (file.changed) writes.push({ path: file.path, data: file.text });
-  }
+  const outPaths = flags.output
+    ? outputPaths(result.files.map((f) => f.path), paths, flags.output)
+    : undefined;
+  result.files.forEach((file, i) => {
+    if (outPaths) writes.push({ path: outPaths[i]!, data: file.text });
+    else if (file.path === "-") stdout += file.text;
+    else if (file.changed) writes.push({ path: file.path, data: file.text });
+  });
   writes.push({ path: manifestPath, data: result.manifestText });
   await writeAll(writes);
   for (const p of result.policies) {
