@@ -34,6 +34,12 @@ import {
 import { loadSettings } from "../../policy/settings.ts";
 import { readInputs } from "../../deploy/documents.ts";
 import { outputPaths } from "../../deploy/output_paths.ts";
+import {
+  DEFAULT_RUNTIME_PROFILE,
+  parseRuntimeProfile,
+  RUNTIME_PROFILES,
+  settingsForRuntime,
+} from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
 import {
   generateOwnerKey,
@@ -56,6 +62,7 @@ export interface GenerateFlags {
   readonly manifest?: string;
   readonly policy?: string;
   readonly settings?: string;
+  readonly runtime?: string;
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
@@ -161,7 +168,10 @@ export async function runGenerate(
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
-  const settings = await loadSettings(flags.settings);
+  const settings = settingsForRuntime(
+    await loadSettings(flags.settings),
+    parseRuntimeProfile(flags.runtime),
+  );
   const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
   const rules = await readIfExists(rulesPath);
   if (rules === undefined) {
@@ -258,6 +268,10 @@ export function registerGenerateCommand(program: Command): void {
     .option("-m, --manifest <file>", "manifest path (default <workspace-dir>/manifest.json)")
     .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
     .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
+    .option(
+      "--runtime <profile>",
+      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default ${DEFAULT_RUNTIME_PROFILE})`,
+    )
     .option(
       "--add-workload-owner-key <file>",
       "also allow this key to update the manifest",
