@@ -3,7 +3,6 @@
  *
  * @module
  */
-import "reflect-metadata";
 import { CommanderError } from "commander";
 import { ContrastError, InvalidDocumentError } from "../util/errors/mod.ts";
 import { ExitCode, exitCodeFor } from "./exit_codes.ts";
@@ -11,7 +10,7 @@ import { buildProgram } from "./program.ts";
 
 /** Runs the CLI with `args` and returns the exit code. */
 export async function runCli(args: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(args);
   try {
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;

@@ -54,8 +54,8 @@ import {
   generateTlsKeyPair,
   type TlsIdentity,
 } from "../atls/certificate.ts";
-import { evidenceToJson } from "../atls/evidence_json.ts";
-import { HpkeRecipient, sealedBoxToJson, sealTo } from "../atls/hpke.ts";
+import { evidenceToJson } from "../protocol/evidence_json.ts";
+import { HpkeRecipient, sealedBoxToJson, sealTo } from "../protocol/hpke.ts";
 import {
   coordinatorReportData,
   meshReportData,
@@ -87,7 +87,7 @@ import {
   verifyRecoverySignature,
 } from "../protocol/signatures.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
-import { ConflictError, ForbiddenError, PreconditionFailedError } from "./http/errors.ts";
+import { ConflictError, ForbiddenError, PreconditionFailedError } from "../protocol/errors.ts";
 import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";

@@ -19,23 +19,30 @@ import { Command, Option } from "commander";
 import { ContrastError } from "../util/errors/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 import { Coordinator } from "./coordinator.ts";
-import { evidenceSourceFrom } from "../evidence/evidence_config.ts";
+import {
+  addEvidenceOptions,
+  evidenceConfigFromOptions,
+  evidenceSourceFrom,
+  type SimulatedEvidenceLoader,
+} from "../evidence/evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
-import {
-  addEvidenceOptions,
-  addLogFormatOption,
-  envOption as env,
-  evidenceConfigFromOptions,
-  fatalExitCode,
-} from "../util/process_options.ts";
+import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
 import {
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,
 } from "../manifest/collateral_config.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
+
+/**
+ * The simulated TEE (`--evidence simulated-* --allow-simulated`, local runs and tests only): a
+ * development aid, loaded only when asked for (the one sanctioned use of `testing/` by an
+ * application, checked by `scripts/check_layers.ts`).
+ */
+const loadSimulatedEvidence: SimulatedEvidenceLoader = async (config) =>
+  (await import("../testing/simulated_evidence.ts")).simulatedEvidenceSource(config);
 
 function port(value: string): number {
   const n = Number(value);
@@ -101,7 +108,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const coordinator = await Coordinator.start({
-      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
+      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
       historyBackend: await FileHistoryBackend.open(o.historyDir),
       parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),

@@ -21,19 +21,26 @@
 import "reflect-metadata";
 import { Command } from "commander";
 import { ContrastError } from "../util/errors/mod.ts";
-import { evidenceSourceFrom } from "../evidence/evidence_config.ts";
-import { type LogFormat, Logger } from "../util/log/logger.ts";
 import {
   addEvidenceOptions,
-  addLogFormatOption,
-  envOption as env,
   evidenceConfigFromOptions,
-  fatalExitCode,
-} from "../util/process_options.ts";
+  evidenceSourceFrom,
+  type SimulatedEvidenceLoader,
+} from "../evidence/evidence_config.ts";
+import { type LogFormat, Logger } from "../util/log/logger.ts";
+import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
 import { cliEvidenceVerifier } from "../atls/workspace.ts";
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
+
+/**
+ * The simulated TEE (`--evidence simulated-* --allow-simulated`, local runs and tests only): a
+ * development aid, loaded only when asked for (the one sanctioned use of `testing/` by an
+ * application, checked by `scripts/check_layers.ts`).
+ */
+const loadSimulatedEvidence: SimulatedEvidenceLoader = async (config) =>
+  (await import("../testing/simulated_evidence.ts")).simulatedEvidenceSource(config);
 
 /** Runs the initializer with `args`; returns the exit code. */
 export async function initializerMain(args: string[]): Promise<number> {
@@ -88,7 +95,7 @@ export async function initializerMain(args: string[]): Promise<number> {
     }
     await runInitializer({
       coordinator: o.coordinator,
-      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
+      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
       trust,
       verify: cliEvidenceVerifier(),

@@ -18,8 +18,8 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { constantTimeEqual, decodePem, encodeHex } from "../util/bytes/mod.ts";
 import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
-import { evidenceToJson } from "../atls/evidence_json.ts";
-import type { HpkeRecipient } from "../atls/hpke.ts";
+import { evidenceToJson } from "../protocol/evidence_json.ts";
+import type { HpkeRecipient } from "../protocol/hpke.ts";
 import { PinnedHttpsClient } from "../atls/pinned_client.ts";
 import { meshReportData } from "../protocol/report_data.ts";
 import {

@@ -14,7 +14,7 @@ import { parseYamlFile } from "../deploy/documents.ts";
 import { generate } from "../deploy/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
-import { pushTestImage, startRegistry } from "../tests/helpers/registry.ts";
+import { pushTestImage, startRegistry } from "../testing/registry/registry.ts";
 
 const PODS = Number(Deno.args[0] ?? 1000);
 

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { p256, p384 } from "@noble/curves/nist.js";
 import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import { AlgorithmOid, readAlgorithmIdentifier, type SignatureAlgorithm } from "./algorithms.ts";
 import {
@@ -111,11 +110,38 @@ export function parsePublicKeyInfo(spki: Uint8Array, field: string): PublicKeyIn
  * @throws {VerificationError} naming `field` when it does not
  */
 export function assertOnCurve(point: Uint8Array, curve: EcCurve, field: string): void {
-  try {
-    (curve === "P-256" ? p256 : p384).Point.fromBytes(point).assertValidity();
-  } catch {
-    throw new VerificationError(field, `not a point on ${curve}`);
+  const { p, b } = CURVE_EQUATION[curve];
+  const size = CURVE_SIZE[curve];
+  if (point.length !== 1 + 2 * size || point[0] !== 0x04) {
+    throw new VerificationError(field, `not an uncompressed ${curve} point`);
   }
+  const x = bigIntOf(point.subarray(1, 1 + size));
+  const y = bigIntOf(point.subarray(1 + size));
+  // y² = x³ − 3x + b (mod p), both coordinates reduced. The NIST curves have cofactor 1, so a
+  // point on the curve is in the prime-order group; the point at infinity has no uncompressed form.
+  const onCurve = x < p && y < p && (y * y - (x * x * x - 3n * x + b)) % p === 0n;
+  if (!onCurve) throw new VerificationError(field, `not a point on ${curve}`);
+}
+
+/**
+ * The short Weierstrass equations of the NIST curves (a = −3), from FIPS 186-5 / SEC 2. Checking
+ * the equation with native BigInts spares loading an elliptic-curve library for this one test.
+ */
+const CURVE_EQUATION: Readonly<Record<EcCurve, { readonly p: bigint; readonly b: bigint }>> = {
+  "P-256": {
+    p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+  },
+  "P-384": {
+    p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+  },
+};
+
+function bigIntOf(bytes: Uint8Array): bigint {
+  let hex = "0x0";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return BigInt(hex);
 }
 
 /**

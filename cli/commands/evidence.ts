@@ -8,12 +8,11 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
-import {
-  runSnpEvidenceShow,
-  runSnpEvidenceVerify,
-  type SnpVerifyCommandOptions,
-} from "./evidence_snp.ts";
-import { printTdxResult, runTdxEvidenceShow, runTdxEvidenceVerify } from "./evidence_tdx.ts";
+import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
+
+// The platform modules (and their verifiers' packages) load only when their platform is used.
+const snpCommands = () => import("./evidence_snp.ts");
+const tdxCommands = () => import("./evidence_tdx.ts");
 
 /**
  * Every option of `contrast evidence verify`, as commander hands them over: the SNP command's
@@ -84,23 +83,28 @@ export function reportResult(result: EvidenceCommandResult): void {
 export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
   snp: {
     ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData", "requireCrl"],
-    show: (o) => runSnpEvidenceShow(o),
+    show: async (o) => (await snpCommands()).runSnpEvidenceShow(o),
     verify: async (o) => {
-      await runSnpEvidenceVerify(o);
+      await (await snpCommands()).runSnpEvidenceVerify(o);
     },
   },
   tdx: {
     ownOptions: ["quote", "allowTcbStatus", "skipPckRevocation", "pcsUrl", "rootCaCrlUrl"],
-    show: (o) => printTdxResult(runTdxEvidenceShow({ quote: o.report, json: o.json })),
-    verify: (o) =>
-      printTdxResult(
-        runTdxEvidenceVerify({
+    show: async (o) => {
+      const tdx = await tdxCommands();
+      await tdx.printTdxResult(tdx.runTdxEvidenceShow({ quote: o.report, json: o.json }));
+    },
+    verify: async (o) => {
+      const tdx = await tdxCommands();
+      await tdx.printTdxResult(
+        tdx.runTdxEvidenceVerify({
           ...o,
           quote: o.report,
           pcsBaseUrl: o.pcsUrl,
           rootCaCrlUrl: o.rootCaCrlUrl,
         }),
-      ),
+      );
+    },
   },
 };
 

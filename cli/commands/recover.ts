@@ -14,7 +14,7 @@ import type { Command } from "commander";
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
-import { sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
+import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import { cliEvidenceVerifier, readFileNamed, readLocalManifest } from "../../atls/workspace.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {

@@ -12,7 +12,8 @@ import type { AddressInfo } from "node:net";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
-import { errorAnswer, NotFoundError, PayloadTooLargeError } from "./errors.ts";
+import { errorAnswer } from "./errors.ts";
+import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 
 /** One request as a handler sees it. */
 export interface ApiRequest {

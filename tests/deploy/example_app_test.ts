@@ -10,7 +10,7 @@ import { CompiledRules } from "../../rego/evaluator.ts";
 import { readSnpReferenceValue } from "../../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../../tdx/reference_values.ts";
 import { createContainer, createSandbox, hexId } from "../rego/agent_requests.ts";
-import { exampleGenerateFlags, withExampleApp } from "./example_app_helpers.ts";
+import { exampleGenerateFlags, withExampleApp } from "../../testing/example_app.ts";
 import { validateKubernetesObject } from "./kubernetes_schema.ts";
 
 interface Template {

@@ -3,10 +3,10 @@
  * registry (Debian's docker-registry, started by tests/helpers/registry.ts) and prepares a copy
  * of `examples/emojivoto` that points at it.
  */
-import type { GenerateFlags } from "../../cli/commands/generate.ts";
-import type { ImageSpec } from "../../oci/writer.ts";
-import { pushTestImage, startRegistry, type TestRegistry } from "../helpers/registry.ts";
-import { loadDefaultSettings } from "../../policy/settings.ts";
+import type { GenerateFlags } from "../cli/commands/generate.ts";
+import type { ImageSpec } from "../oci/writer.ts";
+import { pushTestImage, startRegistry, type TestRegistry } from "./registry/registry.ts";
+import { loadDefaultSettings } from "../policy/settings.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/sbin/nologin\n" +
   "app:x:1000:1000::/home/app:/bin/sh\npostgres:x:999:999::/var/lib/postgresql:/bin/sh\n";
@@ -88,7 +88,7 @@ export async function pushExampleImages(registry: TestRegistry): Promise<void> {
 
 /** Copies the example into `dir` with image registries replaced by `host`; returns the files. */
 export async function copyExample(dir: string, host: string): Promise<string[]> {
-  const src = new URL("../../examples/emojivoto/", import.meta.url);
+  const src = new URL("../examples/emojivoto/", import.meta.url);
   const files: string[] = [];
   for await (const e of Deno.readDir(src)) {
     if (!e.name.endsWith(".yml")) continue;

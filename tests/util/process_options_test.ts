@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { Command } from "commander";
 import { ParseError } from "../../util/errors/mod.ts";
 import { Logger } from "../../util/log/logger.ts";
-import {
-  addEvidenceOptions,
-  addLogFormatOption,
-  evidenceConfigFromOptions,
-  fatalExitCode,
-} from "../../util/process_options.ts";
+import { addLogFormatOption, fatalExitCode } from "../../util/process_options.ts";
+import { addEvidenceOptions, evidenceConfigFromOptions } from "../../evidence/evidence_config.ts";
 
 function parsed(args: string[]): Record<string, unknown> {
   const command = addLogFormatOption(addEvidenceOptions(new Command("p").exitOverride()));
