@@ -8,6 +8,8 @@
  * - `leases` (`coordination.k8s.io`): replica registration for automatic peer recovery (see
  *   `kube/peers.ts`): get, list and watch to find ready peers, create and update to heartbeat,
  *   delete to deregister on shutdown.
+ * - the owner of the history (`--history-owner`, e.g. `apps/v1/StatefulSet/coordinator`): get,
+ *   once at start to read its uid for the owner references.
  *
  * @module
  */
@@ -37,8 +39,14 @@ export const COORDINATOR_PEER_RULES: readonly PolicyRule[] = [
   },
 ];
 
+/** What `--history-owner` needs for a StatefulSet or Deployment owner. */
+export const COORDINATOR_OWNER_RULES: readonly PolicyRule[] = [
+  { apiGroups: ["apps"], resources: ["statefulsets", "deployments"], verbs: ["get"] },
+];
+
 /** Every rule of the Coordinator's Role. */
 export const COORDINATOR_RULES: readonly PolicyRule[] = [
   ...COORDINATOR_HISTORY_RULES,
   ...COORDINATOR_PEER_RULES,
+  ...COORDINATOR_OWNER_RULES,
 ];

@@ -122,8 +122,8 @@ export function initializerArgs(run: InitializerRun): string[] {
 
 /** How to start a Coordinator process. */
 export interface CoordinatorProcessOptions {
-  /** The manifest history folder. */
-  readonly historyDir: string;
+  /** The manifest history folder (file backend); omit it and pass backend flags instead. */
+  readonly historyDir?: string;
   /** The Coordinator's simulated VM (HOST_DATA = the coordinator policy's digest). */
   readonly vm: SimulatedSnpVm;
   /** Where the process writes its bound ports once listening (replaced if present). */
@@ -182,8 +182,7 @@ export async function startCoordinatorProcess(
       "run",
       "-A",
       `${REPO_ROOT}coordinator/main.ts`,
-      "--history-dir",
-      options.historyDir,
+      ...(options.historyDir === undefined ? [] : ["--history-dir", options.historyDir]),
       "--host",
       "127.0.0.1",
       "--user-port",
