@@ -40,6 +40,8 @@ export interface RecoverOptions {
   readonly seed: string;
   /** Workspace (for `coordinator-root-ca.pem`). */
   readonly workspace: string;
+  /** Recover even while ready peer replicas exist (they would recover it on their own). */
+  readonly force?: boolean;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
 }
@@ -73,6 +75,7 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
     sealedSeed: sealedBoxToJson(sealed),
     ownerPublicKey: encodeHex(signingKey.publicKeyDer),
     signature: encodeHex(signature),
+    ...(options.force ? { force: true } : {}),
   });
   const after = await attestCoordinator(options.coordinator, local.manifest, verify);
   if (after.state.recoveryNeeded) {
@@ -107,8 +110,10 @@ export function registerRecoverCommand(program: Command): void {
     .option("--seedshare-owner-key <file>", "seedshare owner key", "seedshare-owner.pem")
     .option("--seed <file>", "seed shares", "seed-shares.json")
     .option("-w, --workspace <dir>", "workspace", ".")
+    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)")
     .action(async (o) => {
       await runRecover({
+        force: o.force === true,
         coordinator: o.coordinator,
         manifest: o.manifest,
         seedshareOwnerKey: o.seedshareOwnerKey,

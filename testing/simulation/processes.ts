@@ -132,6 +132,8 @@ export interface CoordinatorProcessOptions {
   readonly cwd?: string;
   /** Further flags. */
   readonly extraArgs?: readonly string[];
+  /** Environment variables added to this process's (e.g. `POD_IP`, `POD_NAME`). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Called with every log line the process writes (its standard error). */
   readonly onLogLine?: (line: string) => void;
 }
@@ -199,6 +201,7 @@ export async function startCoordinatorProcess(
     stdout: "null",
     stderr: "piped",
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: { ...options.env } } : {}),
   }).spawn();
   const logs: string[] = [];
   const drained = drainLines(child.stderr, (line) => {
