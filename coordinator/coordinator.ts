@@ -30,7 +30,6 @@
 import {
   concatBytes,
   constantTimeEqual,
-  decodeHex,
   encodeBase64,
   encodeHex,
   sha256,

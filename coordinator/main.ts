@@ -151,9 +151,10 @@ export async function runCoordinator(args: string[]): Promise<number> {
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
       logger,
       metrics,
-      readyPeers: async () => (await discovery?.readyPeers()) ?? [],
+      // Discovery starts once the mesh port is bound (it is the address peers are told).
+      readyPeers: async () => (await peers.discovery?.readyPeers()) ?? [],
     });
-    let discovery: PeerDiscovery | undefined;
+    const peers: { discovery?: PeerDiscovery } = {};
     const service = await startService(
       coordinator,
       {
@@ -177,9 +178,9 @@ export async function runCoordinator(args: string[]): Promise<number> {
         }),
       );
     }
-    discovery = await history.discovery?.(service.meshPort);
+    peers.discovery = await history.discovery?.(service.meshPort);
     const replication = startReplication(coordinator, logger, {
-      discovery,
+      discovery: peers.discovery,
       staticPeers: o.peer,
     });
     await new Promise<void>((resolve) => {
