@@ -6,10 +6,11 @@
  *   [--mesh-port 7777] [--probe-port 9102] [--log-format json|text] [--log-level info]
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
- *   [--peer HOST:7777] [--ready-file PATH]
+ *   [--peer HOST:7777] [--transit-port 8200] [--transit-san NAME]... [--ready-file PATH]
  * ```
  * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
- * …). `--ready-file` receives `{"userPort","meshPort","probePort"}` once all servers listen.
+ * …). `--ready-file` receives `{"userPort","meshPort","probePort","transitPort"}` once all servers
+ * listen.
  * SIGTERM/SIGINT stop the servers; state is durable in the history store at every moment.
  *
  * @module
@@ -37,6 +38,7 @@ import {
 } from "../manifest/collateral_config.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
+import { DEFAULT_TRANSIT_PORT, DEFAULT_TRANSIT_SANS, parseTransitSans } from "./transit/server.ts";
 
 /**
  * The simulated TEE (`--evidence simulated-* --allow-simulated`, local runs and tests only): a
@@ -117,6 +119,17 @@ export function coordinatorProgram(): Command {
       (value: string, previous: string[]) => [...previous, value],
       env("CONTRAST_PEER") ? [env("CONTRAST_PEER")!] : [],
     )
+    .option(
+      "--transit-port <n>",
+      "transit KMS API port (HTTPS, mesh certificates)",
+      port,
+      Number(env("CONTRAST_TRANSIT_PORT") ?? DEFAULT_TRANSIT_PORT),
+    )
+    .option(
+      "--transit-san <name...>",
+      "SANs of the transit API's certificate (default coordinator, localhost, 127.0.0.1)",
+      env("CONTRAST_TRANSIT_SANS")?.split(",") ?? [...DEFAULT_TRANSIT_SANS],
+    )
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
   return addEvidenceOptions(addLogFormatOption(command));
@@ -163,6 +176,11 @@ export async function runCoordinator(args: string[]): Promise<number> {
         userPort: o.userPort,
         meshPort: o.meshPort,
         probePort: o.probePort,
+        transit: {
+          ...DEFAULT_SERVICE_CONFIG.transit!,
+          port: o.transitPort,
+          sans: parseTransitSans(o.transitSan),
+        },
       },
       logger,
       metrics,
@@ -174,6 +192,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
           userPort: service.userPort,
           meshPort: service.meshPort,
           probePort: service.probePort,
+          transitPort: service.transitPort,
           pid: Deno.pid,
         }),
       );

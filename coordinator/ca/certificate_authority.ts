@@ -54,8 +54,12 @@ export interface LeafRequest {
   readonly publicKey: CryptoKey | Uint8Array;
   /** The SANs of the pod's policy. */
   readonly sans: readonly SubjectAltName[];
-  /** The verified attestation claims of the pod; put into the certificate as an extension. */
-  readonly claims: AttestationClaims;
+  /**
+   * The verified attestation claims of the pod; put into the certificate as an extension.
+   * Absent only for the Coordinator's own service certificates (the transit API), which it
+   * issues to itself.
+   */
+  readonly claims?: AttestationClaims;
   /** End of validity; default one year after `now`. */
   readonly notAfter?: Date;
   /** Issuance time; default the current time. */
@@ -361,11 +365,15 @@ export class CertificateAuthority {
         new x509.SubjectAlternativeNameExtension(generalNames(request.sans), false),
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
         this.#leafAuthorityKeyId,
-        new x509.Extension(
-          claimsExtensionOid(request.claims.platform),
-          false,
-          encodeClaimsExtension(request.claims) as Uint8Array<ArrayBuffer>,
-        ),
+        ...(request.claims
+          ? [
+            new x509.Extension(
+              claimsExtensionOid(request.claims.platform),
+              false,
+              encodeClaimsExtension(request.claims) as Uint8Array<ArrayBuffer>,
+            ),
+          ]
+          : []),
       ],
     });
     const pem = certificate.toString("pem") + "\n";

@@ -63,7 +63,8 @@ export interface HandlerOptions {
   readonly metrics: CoordinatorMetrics;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
+/** Reads a request body of at most `limit` bytes (413 beyond). */
+export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0");
     if (Number.isFinite(declared) && declared > limit) {
