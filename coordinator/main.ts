@@ -31,7 +31,12 @@ import type { HistoryBackend } from "./history/backend.ts";
 import { type PeerDiscovery, startReplication } from "./replication.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
-import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
+import {
+  addLogFormatOption,
+  envOption as env,
+  fatalExitCode,
+  usageExitCode,
+} from "../util/process_options.ts";
 import {
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,
@@ -140,8 +145,8 @@ export async function runCoordinator(args: string[]): Promise<number> {
   const program = coordinatorProgram();
   try {
     program.parse(args, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    return usageExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("coordinator", {

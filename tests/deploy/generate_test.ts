@@ -328,14 +328,14 @@ spec:
       `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
       `  annotations:\n    contrast.edgeless.systems/servicemesh-ingress: "web#notaport"\n`,
     ),
-    /malformed entry/,
+    /servicemesh-ingress"\]: entry 1 "web#notaport": expected <name>#<port>#<disableTLS>/,
   );
   await rejects(
     POD(
       `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
       `  annotations:\n    contrast.edgeless.systems/servicemesh-admin-interface-port: "99999"\n`,
     ),
-    /must be a port number/,
+    /servicemesh-admin-interface-port"\]: port 99999 is outside 1–65535/,
   );
 });
 
@@ -350,7 +350,7 @@ Deno.test("rejects duplicate resources, two coordinators and invalid YAML", asyn
   await rejects(`${coord("a")}---\n${coord("b")}`, /exactly one workload may be the coordinator/);
   assert.throws(
     () => parseYamlFile("broken.yml", "a: [\n"),
-    (e: InvalidDocumentError) => e.issues[0]!.path.startsWith("broken.yml[0]"),
+    (e: InvalidDocumentError) => e.issues[0]!.path === "broken.yml:2:1",
   );
 });
 
