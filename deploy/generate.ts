@@ -11,7 +11,7 @@
  * @module
  */
 import { isMap, type YAMLMap } from "yaml";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
@@ -254,17 +254,26 @@ export async function generate(
   const results = await Promise.allSettled(
     [...wanted.keys()].map(async (ref) => [ref, await options.resolver.resolve(ref)] as const),
   );
+  let unreachable = 0;
   results.forEach((r, i) => {
     const ref = [...wanted.keys()][i]!;
     if (r.status === "fulfilled") resolved.set(ref, r.value[1]);
     else {
       const e = r.reason;
+      if (e instanceof UnavailableError && !(e instanceof NotFoundError)) unreachable++;
       issues.push({
         path: wanted.get(ref)!,
         reason: `image "${ref}": ${e instanceof ContrastError ? e.message : String(e)}`,
       });
     }
   });
+  if (issues.length > 0 && unreachable === issues.length) {
+    // Every failure is a registry or cache that could not be reached: not bad input (exit 3).
+    throw new UnavailableError(
+      "images",
+      issues.map((issue) => `${issue.path}: ${issue.reason}`).join("; "),
+    );
+  }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
   const byPinned = new Map<string, ResolvedImage>();
   for (const image of resolved.values()) byPinned.set(image.pinned, image);
