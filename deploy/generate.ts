@@ -20,7 +20,9 @@ import {
   encodeInitdataAnnotation,
   initdataDigestSync,
   policyInitdataEncoder,
+  renderPolicyText,
 } from "../policy/initdata.ts";
+import { assertWithinAgentLimits } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
@@ -321,6 +323,7 @@ export async function generate(
       policyData = buildPolicyData({
         kind: w.kind!,
         name: w.ref.name,
+        generateName: w.ref.generateName,
         namespace: w.ref.namespace,
         podMetadata: podMeta,
         podSpec,
@@ -336,6 +339,17 @@ export async function generate(
         return;
       }
       throw error;
+    }
+    try {
+      assertWithinAgentLimits(
+        renderPolicyText(options.rules, policyData),
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
+        `${w.ref.location}: ${w.specPath}`,
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      issues.push(...error.issues);
+      return;
     }
     const toml = encodeInitdata(policyData);
     const digest = digestHex(initdataDigestSync(toml, "sha256"));
