@@ -11,7 +11,7 @@
  * @module
  */
 import { isMap, type YAMLMap } from "yaml";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
@@ -292,7 +292,8 @@ interface ResolvedImages {
 /**
  * Step 2: resolves every image the workloads name (containers, and the initializer and mesh
  * images they get) once, concurrently; a missing or unresolvable image is an issue naming where
- * it was first written.
+ * it was first written. When every failure is an unreachable registry or cache, that is not bad
+ * input: it throws an {@link UnavailableError} (exit 3) instead.
  */
 async function resolveImages(
   workloads: readonly Workload[],
@@ -322,17 +323,26 @@ async function resolveImages(
   const results = await Promise.allSettled(
     references.map((ref) => options.resolver.resolve(ref)),
   );
+  let unreachable = 0;
   results.forEach((r, i) => {
     const ref = references[i]!;
     if (r.status === "fulfilled") byReference.set(ref, r.value);
     else {
       const e = r.reason;
+      if (e instanceof UnavailableError && !(e instanceof NotFoundError)) unreachable++;
       issues.push({
         path: wanted.get(ref)!,
         reason: `image "${ref}": ${e instanceof ContrastError ? e.message : String(e)}`,
       });
     }
   });
+  if (issues.length > 0 && unreachable === issues.length) {
+    // Every failure is a registry or cache that could not be reached: not bad input (exit 3).
+    throw new UnavailableError(
+      "images",
+      issues.map((issue) => `${issue.path}: ${issue.reason}`).join("; "),
+    );
+  }
   const byPinned = new Map<string, ResolvedImage>();
   for (const image of byReference.values()) byPinned.set(image.pinned, image);
   return { byReference, byPinned };

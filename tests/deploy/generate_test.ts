@@ -350,7 +350,7 @@ Deno.test("rejects duplicate resources, two coordinators and invalid YAML", asyn
   await rejects(`${coord("a")}---\n${coord("b")}`, /exactly one workload may be the coordinator/);
   assert.throws(
     () => parseYamlFile("broken.yml", "a: [\n"),
-    (e: InvalidDocumentError) => e.issues[0]!.path.startsWith("broken.yml[0]"),
+    (e: InvalidDocumentError) => e.issues[0]!.path === "broken.yml:2:1",
   );
 });
 
