@@ -20,7 +20,9 @@ import {
   encodeInitdataAnnotation,
   initdataDigestSync,
   policyInitdataEncoder,
+  renderPolicyText,
 } from "../policy/initdata.ts";
+import { assertWithinAgentLimits } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
@@ -390,7 +392,7 @@ class PolicyBuild {
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     this.#inject(w, coordinatorTrust);
     const policyData = this.#policyData(w);
-    if (!policyData) return;
+    if (!policyData || !this.#withinAgentLimits(w, policyData)) return;
     const toml = this.#encodeInitdata(policyData);
     const digest = digestHex(initdataDigestSync(toml, "sha256"));
     const paths = podTemplatePaths(w.kind!);
@@ -433,6 +435,22 @@ class PolicyBuild {
     );
   }
 
+  /** Whether the policy text fits the Kata agent's limits (else the issue is recorded). */
+  #withinAgentLimits(w: Workload, policyData: PolicyData): boolean {
+    try {
+      assertWithinAgentLimits(
+        renderPolicyText(this.options.rules, policyData),
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
+        `${w.ref.location}: ${w.specPath}`,
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      this.issues.push(...error.issues);
+      return false;
+    }
+  }
+
   /** The policy data of the injected workload, or undefined (issues recorded) on problems. */
   #policyData(w: Workload): PolicyData | undefined {
     const plain = toPlain(w.ref);
@@ -449,6 +467,7 @@ class PolicyBuild {
       return buildPolicyData({
         kind: w.kind!,
         name: w.ref.name,
+        generateName: w.ref.generateName,
         namespace: w.ref.namespace,
         podMetadata: (at(paths.meta) ?? {}) as Record<string, unknown>,
         podSpec: at(paths.spec) as Record<string, unknown>,
