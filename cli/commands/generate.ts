@@ -4,6 +4,15 @@
  *
  * @module
  */
+import {
+  addTimeoutOption,
+  addWorkspaceOption,
+  cacheRoot,
+  DEFAULT_TIMEOUT,
+  imageCacheDir,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
 import type { Command } from "commander";
 import {
   InvalidDocumentError,
@@ -24,6 +33,13 @@ import {
 } from "../../policy/reference_values.ts";
 import { loadSettings } from "../../policy/settings.ts";
 import { readInputs } from "../../deploy/documents.ts";
+import { outputPaths } from "../../deploy/output_paths.ts";
+import {
+  DEFAULT_RUNTIME_PROFILE,
+  parseRuntimeProfile,
+  RUNTIME_PROFILES,
+  settingsForRuntime,
+} from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
 import {
   generateOwnerKey,
@@ -36,10 +52,17 @@ import { type PendingWrite, readIfExists, writeAll } from "../../deploy/workspac
 /** Parsed flags of `contrast generate`. */
 export interface GenerateFlags {
   readonly referenceValues: string;
-  readonly workspace: string;
+  /** `-w, --workspace-dir` (or the older `--workspace`). */
+  readonly workspaceDir?: string;
+  readonly workspace?: string;
+  /** Cache root (`--cache-dir`). */
+  readonly cacheDir?: string;
+  /** `--timeout` of each registry request. */
+  readonly timeout?: string;
   readonly manifest?: string;
   readonly policy?: string;
   readonly settings?: string;
+  readonly runtime?: string;
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
@@ -60,11 +83,6 @@ export const DEFAULT_RULES_URL: URL = new URL("../../rego/rules.rego", import.me
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function defaultImageCache(): string {
-  const base = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "."}/.cache`;
-  return `${base}/contrast/images`;
 }
 
 async function ownerKey(kind: "workload" | "seedshare", path: string): Promise<OwnerKey> {
@@ -148,9 +166,12 @@ export async function runGenerate(
   flags: GenerateFlags,
 ): Promise<string[]> {
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
-  const ws = flags.workspace.replace(/\/+$/, "") || ".";
+  const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
-  const settings = await loadSettings(flags.settings);
+  const settings = settingsForRuntime(
+    await loadSettings(flags.settings),
+    parseRuntimeProfile(flags.runtime),
+  );
   const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
   const rules = await readIfExists(rulesPath);
   if (rules === undefined) {
@@ -197,9 +218,10 @@ export async function runGenerate(
   }
 
   const resolver = createImageResolver({
-    cacheDir: flags.imageCache ?? defaultImageCache(),
+    cacheDir: flags.imageCache ?? imageCacheDir(flags),
     insecureRegistries: flags.insecureRegistry,
     offline: flags.offline === true,
+    timeoutMs: parseDuration(flags.timeout ?? DEFAULT_TIMEOUT),
   });
   const result = await generate(files, {
     settings,
@@ -214,19 +236,14 @@ export async function runGenerate(
 
   const lines: string[] = [];
   let stdout = "";
-  for (const file of result.files) {
-    if (file.path === "-") {
-      if (flags.output) writes.push({ path: `${flags.output}/stdin.yml`, data: file.text });
-      else stdout += file.text;
-      continue;
-    }
-    if (flags.output) {
-      writes.push({
-        path: `${flags.output.replace(/\/+$/, "")}/${file.path.replace(/^(\.\.\/|\/)+/, "")}`,
-        data: file.text,
-      });
-    } else if (file.changed) writes.push({ path: file.path, data: file.text });
-  }
+  const outPaths = flags.output
+    ? outputPaths(result.files.map((f) => f.path), paths, flags.output)
+    : undefined;
+  result.files.forEach((file, i) => {
+    if (outPaths) writes.push({ path: outPaths[i]!, data: file.text });
+    else if (file.path === "-") stdout += file.text;
+    else if (file.changed) writes.push({ path: file.path, data: file.text });
+  });
   writes.push({ path: manifestPath, data: result.manifestText });
   await writeAll(writes);
   for (const p of result.policies) {
@@ -251,15 +268,18 @@ export async function runGenerate(
 
 /** Registers `contrast generate`. */
 export function registerGenerateCommand(program: Command): void {
-  program
+  const command = program
     .command("generate")
-    .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest")
+    .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest.")
     .argument("<paths...>", "YAML files or directories (*.yml, *.yaml); - for stdin")
     .requiredOption("--reference-values <platform>", `platform: ${PLATFORMS.join(", ")}`)
-    .option("-w, --workspace <dir>", "workspace directory (keys, manifest)", ".")
-    .option("-m, --manifest <file>", "manifest path (default <workspace>/manifest.json)")
+    .option("-m, --manifest <file>", "manifest path (default <workspace-dir>/manifest.json)")
     .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
     .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
+    .option(
+      "--runtime <profile>",
+      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default ${DEFAULT_RUNTIME_PROFILE})`,
+    )
     .option(
       "--add-workload-owner-key <file>",
       "also allow this key to update the manifest",
@@ -274,7 +294,8 @@ export function registerGenerateCommand(program: Command): void {
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
     .option("-o, --output <dir>", "write YAML here instead of in place")
-    .option("--image-cache <dir>", "image cache directory")
+    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
     .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
     .option("--offline", "resolve images from the cache only")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
@@ -288,8 +309,10 @@ export function registerGenerateCommand(program: Command): void {
     .option(
       "--simulated-root <fingerprint|path>",
       "simulated platform root: SHA-256, PEM or authority",
-    )
-    .action(async (paths: string[], flags: GenerateFlags) => {
-      for (const line of await runGenerate(paths, flags)) console.error(line);
-    });
+    );
+  addWorkspaceOption(command, "keys and manifest are read and written here");
+  addTimeoutOption(command);
+  command.action(async (paths: string[], flags: GenerateFlags) => {
+    for (const line of await runGenerate(paths, flags)) console.error(line);
+  });
 }

@@ -14,9 +14,24 @@
 import type { Command } from "commander";
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
+import { readFileIfExists } from "../../util/files/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
-import { cliEvidenceVerifier, readFileNamed, readLocalManifest } from "../../atls/workspace.ts";
+import {
+  type CliCollateralOptions,
+  cliEvidenceVerifier,
+  readFileNamed,
+  readLocalManifest,
+} from "../../atls/workspace.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  addWorkspaceOption,
+  collateralCacheDir,
+  inWorkspace,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
@@ -27,6 +42,7 @@ import {
   decryptSeedShare,
   importSeedshareOwnerPrivateKey,
   parseSeedShares,
+  type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
 
 /** Options of {@link runRecover}. */
@@ -41,30 +57,38 @@ export interface RecoverOptions {
   readonly seed: string;
   /** Workspace (for `coordinator-root-ca.pem`). */
   readonly workspace: string;
+  /** Recover even while ready peer replicas exist (they would recover it on their own). */
+  readonly force?: boolean;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
+  /** Time limit of each network operation in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Where vendor collateral comes from. */
+  readonly collateral?: CliCollateralOptions;
 }
 
 /** Runs `contrast recover`. */
 export async function runRecover(options: RecoverOptions): Promise<void> {
   const print = options.print ?? console.log;
   const local = await readLocalManifest(options.manifest);
-  const verify = cliEvidenceVerifier();
-  const attested = await attestCoordinator(options.coordinator, local.manifest, verify);
+  // Every local file is read and checked before the network is touched.
+  const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
+  const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
+  const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
+  const seedFile = await readFileIfExists(options.seed);
+  const localShares = seedFile && parseSeedShares(seedFile);
+  const verify = cliEvidenceVerifier(options.collateral);
+  const network = { timeoutMs: options.timeoutMs };
+  const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
   if (!attested.state.recoveryNeeded) {
     throw new ParseError("coordinator", "the Coordinator is not in recovery mode");
   }
   const latest = attested.state.latestTransition;
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
   print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
-  const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
-  const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
-  const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const shares = parseSeedShares(await seedShareBytes(options.seed, attested.state.seedShares));
-  if (!(await fileExists(options.seed))) {
-    print(
-      `  ${options.seed} not found: using the seed shares stored with the Coordinator's history`,
-    );
+  const shares = localShares ?? storedShares(options.seed, attested.state.seedShares);
+  if (!localShares) {
+    print(`  ${options.seed} not found: using the seed shares stored with the history`);
   }
   const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
   const plain = concatBytes(recovered.seed, recovered.salt);
@@ -79,8 +103,9 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
     sealedSeed: sealedBoxToJson(sealed),
     ownerPublicKey: encodeHex(signingKey.publicKeyDer),
     signature: encodeHex(signature),
+    ...(options.force ? { force: true } : {}),
   });
-  const after = await attestCoordinator(options.coordinator, local.manifest, verify);
+  const after = await attestCoordinator(options.coordinator, local.manifest, verify, network);
   if (after.state.recoveryNeeded) {
     throw new VerificationError("coordinator", "still in recovery mode after recovery");
   }
@@ -103,42 +128,49 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
   );
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /**
- * The seed-share document: the local file, or when it does not exist the one the Coordinator
- * stored (public-key encrypted; a seed from a forged one fails the Coordinator's history check).
+ * The seed-share document the Coordinator stored (public-key encrypted; a seed from a forged one
+ * fails the Coordinator's history check).
+ *
+ * @throws {ParseError} naming `seedFile` when there is none either (a missing input file)
  */
-async function seedShareBytes(path: string, stored: Uint8Array | undefined): Promise<Uint8Array> {
-  if (await fileExists(path) || stored === undefined) return await readFileNamed(path);
-  return stored;
+function storedShares(seedFile: string, stored: Uint8Array | undefined): SeedShareDocument {
+  if (stored === undefined) {
+    throw new ParseError(seedFile, "not found, and the Coordinator stores no seed shares");
+  }
+  return parseSeedShares(stored);
 }
 
 /** Registers `contrast recover`. */
 export function registerRecoverCommand(program: Command): void {
-  program
+  const command = program
     .command("recover")
-    .description("restore a restarted Coordinator's seed from a seed share")
+    .description("Restore a restarted Coordinator's seed from a seed share.")
     .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "local manifest", "manifest.json")
-    .option("--seedshare-owner-key <file>", "seedshare owner key", "seedshare-owner.pem")
-    .option("--seed <file>", "seed shares", "seed-shares.json")
-    .option("-w, --workspace <dir>", "workspace", ".")
-    .action(async (o) => {
-      await runRecover({
-        coordinator: o.coordinator,
-        manifest: o.manifest,
-        seedshareOwnerKey: o.seedshareOwnerKey,
-        seed: o.seed,
-        workspace: o.workspace,
-      });
+    .option("-m, --manifest <file>", "local manifest (default <workspace-dir>/manifest.json)")
+    .option(
+      "--seedshare-owner-key <file>",
+      "seedshare owner key (default <workspace-dir>/seedshare-owner.pem)",
+    )
+    .option("--seed <file>", "seed shares (default <workspace-dir>/seed-shares.json)")
+    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)");
+  addWorkspaceOption(command, "manifest, key, seed shares and root CA are read here");
+  addCollateralOptions(command);
+  addTimeoutOption(command);
+  command.action(async (o) => {
+    await runRecover({
+      force: o.force === true,
+      coordinator: o.coordinator,
+      manifest: inWorkspace(o, "manifest.json", o.manifest),
+      seedshareOwnerKey: inWorkspace(o, "seedshare-owner.pem", o.seedshareOwnerKey),
+      seed: inWorkspace(o, "seed-shares.json", o.seed),
+      workspace: workspaceDir(o),
+      timeoutMs: parseDuration(o.timeout),
+      collateral: {
+        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
+        offline: o.offline,
+        importDirs: o.collateralDir ? [o.collateralDir] : [],
+      },
     });
+  });
 }

@@ -15,15 +15,24 @@
  * @module
  */
 import type { Command } from "commander";
-import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
-import { constantTimeEqual } from "../../util/bytes/mod.ts";
+import { readFileIfExists } from "../../util/files/mod.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  addWorkspaceOption,
+  collateralCacheDir,
+  inWorkspace,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import {
+  type CliCollateralOptions,
   cliEvidenceVerifier,
   initdataFromYaml,
-  readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -45,8 +54,12 @@ export interface SetOptions {
   readonly workloadOwnerKey: string;
   /** Workspace folder the CA files and seed shares are written to. */
   readonly workspace: string;
-  /** Generated YAML files. */
+  /** Generated YAML files or directories of them. */
   readonly paths: readonly string[];
+  /** Time limit of each network operation in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Where vendor collateral comes from. */
+  readonly collateral?: CliCollateralOptions;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
 }
@@ -86,10 +99,13 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
       );
     }
   }
+  // Every local file is read before the network is touched.
+  const ownerKeyPem = await readFileIfExists(options.workloadOwnerKey);
   const attested = await attestCoordinator(
     options.coordinator,
     local.manifest,
-    cliEvidenceVerifier(),
+    cliEvidenceVerifier(options.collateral),
+    { timeoutMs: options.timeoutMs },
   );
   const written: string[] = [];
   const put = async (name: string, data: string, mode = 0o644) => {
@@ -100,7 +116,10 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   const state = attested.state;
   if (state.recoveryNeeded) {
     await finishInterruptedFirstSet(state, local.bytes, put);
-    throw new ParseError("coordinator", "the Coordinator needs recovery first: contrast recover");
+    throw new UnavailableError(
+      "coordinator",
+      "the Coordinator needs recovery first: contrast recover",
+    );
   }
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
@@ -118,9 +137,14 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   const previous = state.latestTransition ?? GENESIS_TRANSITION;
   const first = state.latestTransition === undefined;
   const next = await transitionHash(await manifestHash(local.bytes), previous);
-  const pem = new TextDecoder().decode(await readFileNamed(options.workloadOwnerKey));
+  if (ownerKeyPem === undefined) {
+    throw new ParseError(
+      options.workloadOwnerKey,
+      "file not found (every manifest, the first included, must be signed)",
+    );
+  }
   const signature = await signManifestUpdate(
-    await importWorkloadOwnerKey(pem, options.workloadOwnerKey),
+    await importWorkloadOwnerKey(new TextDecoder().decode(ownerKeyPem), options.workloadOwnerKey),
     next,
   );
   const answer = await sendManifest(attested.client, {
@@ -170,25 +194,32 @@ async function finishInterruptedFirstSet(
 
 /** Registers `contrast set`. */
 export function registerSetCommand(program: Command): void {
-  program
+  const command = program
     .command("set")
-    .description("attest the Coordinator and set (or update) the manifest")
+    .description("Attest the Coordinator and set (or update) the manifest.")
     .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "manifest", "manifest.json")
+    .option("-m, --manifest <file>", "manifest (default <workspace-dir>/manifest.json)")
     .option(
       "--workload-owner-key <file>",
-      "workload owner key (signs every manifest)",
-      "workload-owner.pem",
+      "key that signs every manifest (default <workspace-dir>/workload-owner.pem)",
     )
-    .option("-w, --workspace <dir>", "where CA files and seed shares are written", ".")
-    .argument("<paths...>", "generated Kubernetes YAML files")
-    .action(async (paths: string[], o) => {
-      await runSet({
-        coordinator: o.coordinator,
-        manifest: o.manifest,
-        workloadOwnerKey: o.workloadOwnerKey,
-        workspace: o.workspace,
-        paths,
-      });
+    .argument("<paths...>", "generated Kubernetes YAML files or directories");
+  addWorkspaceOption(command, "manifest and keys are read, CA files and seed shares written here");
+  addCollateralOptions(command);
+  addTimeoutOption(command);
+  command.action(async (paths: string[], o) => {
+    await runSet({
+      coordinator: o.coordinator,
+      manifest: inWorkspace(o, "manifest.json", o.manifest),
+      workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),
+      workspace: workspaceDir(o),
+      paths,
+      timeoutMs: parseDuration(o.timeout),
+      collateral: {
+        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
+        offline: o.offline,
+        importDirs: o.collateralDir ? [o.collateralDir] : [],
+      },
     });
+  });
 }

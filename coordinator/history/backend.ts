@@ -15,12 +15,10 @@
  *   checked against owner keys, a seed against the history key), so a later write may replace
  *   it: a retried first `set` stores a new seed's shares under the same transition.
  *
- * A Kubernetes ConfigMap backend fits this interface unchanged: each object is a ConfigMap named
- * `contrast-history-<kind>-<sha256>` with the bytes under `binaryData`, created with POST (an
- * `AlreadyExists` conflict means the same bytes are already there); latest is the ConfigMap
- * `contrast-history-latest`, `version` is its `metadata.resourceVersion`, a swap is a PUT carrying
- * `metadata.resourceVersion = expected` (HTTP 409 Conflict → lost, return `undefined`), and a
- * swap from "absent" is a POST (409 AlreadyExists → lost).
+ * Backends: files (`file_backend.ts`, one machine), memory (tests) and Kubernetes ConfigMaps
+ * (`kubernetes_backend.ts`, shared by Coordinator replicas; version = `resourceVersion`). A
+ * backend shared by several processes offers {@link HistoryBackend.watchLatest} so a replica
+ * learns of a transition another one made at once.
  *
  * @module
  */
@@ -56,6 +54,12 @@ export interface LatestRecord {
   readonly version: string;
 }
 
+/** A running watch on latest. */
+export interface LatestWatch {
+  /** Stops watching. */
+  stop(): Promise<void>;
+}
+
 /** Storage of the manifest history (files, memory, Kubernetes ConfigMaps). */
 export interface HistoryBackend {
   /**
@@ -80,4 +84,9 @@ export interface HistoryBackend {
     expectedVersion: string | undefined,
     bytes: Uint8Array,
   ): Promise<string | undefined>;
+  /**
+   * Calls `onChange` (soon) after latest may have changed by another writer: re-read it then.
+   * Optional: without it, readers notice changes when they re-read latest before answering.
+   */
+  watchLatest?(onChange: () => void): LatestWatch;
 }
