@@ -172,6 +172,8 @@ export class Coordinator {
   #queue: Promise<unknown> = Promise.resolve();
   /** Whether the last check of the stored latest succeeded (storage reachable, state loadable). */
   #healthy = true;
+  /** The latest record as last read from the store (served for backups; untrusted). */
+  #lastRecord?: LatestRecord;
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
@@ -308,6 +310,7 @@ export class Coordinator {
   async #readLatestRecord(): Promise<LatestRecord | undefined> {
     try {
       const record = await this.#options.historyBackend.readLatest();
+      this.#lastRecord = record;
       return record;
     } catch (error) {
       if (this.#healthy) {
@@ -371,6 +374,11 @@ export class Coordinator {
     for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
     const seedShares = active?.seedShares ??
       (state.phase === "recovery" ? state.seedShares : undefined);
+    const record = this.#lastRecord?.bytes;
+    const latestRecord = latest && record?.length === LATEST_RECORD_LENGTH &&
+        constantTimeEqual(record.subarray(0, 32), latest)
+      ? record
+      : undefined;
     return {
       evidence: evidenceToJson(evidence),
       hpkePublicKey: encodeHex(this.#hpke.publicKey),
@@ -382,6 +390,7 @@ export class Coordinator {
       recoveryNeeded: state.phase === "recovery",
       signatures: (active?.signatures ?? []).map(encodeHex),
       ...(seedShares ? { seedShares: encodeBase64(seedShares) } : {}),
+      ...(latestRecord ? { latestRecord: encodeHex(latestRecord) } : {}),
     };
   }
 

@@ -146,6 +146,11 @@ export interface AttestResponseJson {
    * seedshare owners), when one is stored: a retried `set` or `recover` fetches it from here.
    */
   readonly seedShares?: string;
+  /**
+   * hex of the stored latest record (transition ‖ history-key signature) naming
+   * `latestTransition`, when the Coordinator read it: part of a history backup.
+   */
+  readonly latestRecord?: string;
 }
 
 /** A parsed `/attest` answer. */
@@ -170,6 +175,8 @@ export interface AttestResponse {
   readonly signatures: readonly Uint8Array[];
   /** The stored seed-share document's bytes (untrusted: checked by whoever decrypts it). */
   readonly seedShares?: Uint8Array;
+  /** The stored latest record (untrusted: its signature is checked by a recovered seed). */
+  readonly latestRecord?: Uint8Array;
 }
 
 function readPolicies(root: ObjectReader, key: string, issues: IssueList) {
@@ -230,6 +237,7 @@ export function parseAttestResponse(body: unknown): AttestResponse {
     issues.add("signatures", `expected one per manifest (${manifests.length})`);
   }
   const seedShares = root.has("seedShares") ? bytesBase64(root, "seedShares", issues) : undefined;
+  const latestRecord = root.has("latestRecord") ? bytesHex(root, "latestRecord") : undefined;
   root.finish();
   issues.throwIfAny();
   return {
@@ -243,6 +251,7 @@ export function parseAttestResponse(body: unknown): AttestResponse {
     recoveryNeeded: recoveryNeeded!,
     signatures: signatures!,
     ...(seedShares ? { seedShares } : {}),
+    ...(latestRecord ? { latestRecord } : {}),
   };
 }
 
