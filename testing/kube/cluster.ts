@@ -126,6 +126,8 @@ export class LocalKubeCluster implements AsyncDisposable {
         `--etcd-servers=${etcdUrl}`,
         "--bind-address=127.0.0.1",
         "--advertise-address=127.0.0.1",
+        // The loopback address cannot be published as the kubernetes Service endpoint.
+        "--endpoint-reconciler-type=none",
         `--secure-port=${securePort}`,
         `--cert-dir=${dir}/apiserver-certs`,
         `--tls-cert-file=${keys.servingCert}`,
