@@ -8,11 +8,17 @@ import { CommanderError } from "commander";
 import { ContrastError, InvalidDocumentError } from "../util/errors/mod.ts";
 import { ExitCode, exitCodeFor } from "./exit_codes.ts";
 import { buildProgram } from "./program.ts";
+import type { BuildInfo } from "./build_info.ts";
+import { versionText } from "./version.ts";
 
-/** Runs the CLI with `args` and returns the exit code. */
-export async function runCli(args: string[]): Promise<number> {
-  const program = buildProgram();
+/** Runs the CLI with `args` (and what the build embeds) and returns the exit code. */
+export async function runCli(args: string[], build: BuildInfo = {}): Promise<number> {
+  const program = buildProgram(build);
   try {
+    if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+      await Deno.stdout.write(new TextEncoder().encode(await versionText(build)));
+      return ExitCode.Ok;
+    }
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;
   } catch (error) {

@@ -8,6 +8,7 @@
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 import { childPath, IssueList } from "../util/json/mod.ts";
 import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
+import shippedSettings from "./settings.json" with { type: "json" };
 
 /** The settings document. */
 export interface Settings {
@@ -138,9 +139,9 @@ function checkRegex(pattern: string, path: string, issues: IssueList): void {
   }
 }
 
-/** Reads the default settings shipped with contrast. */
-export async function loadDefaultSettings(): Promise<Settings> {
-  return JSON.parse(await Deno.readTextFile(DEFAULT_SETTINGS_URL)) as Settings;
+/** The default settings shipped with contrast (embedded in the program; a fresh copy). */
+export function loadDefaultSettings(): Promise<Settings> {
+  return Promise.resolve(structuredClone(shippedSettings) as Settings);
 }
 
 /**

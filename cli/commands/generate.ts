@@ -12,6 +12,7 @@ import {
   VerificationError,
 } from "../../util/errors/mod.ts";
 import { readRecord, sameDigest, sha256Hex } from "../../rego/compiled_record.ts";
+import { shippedRulesText } from "../../rego/shipped.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import {
   checkReferenceValues,
@@ -22,7 +23,10 @@ import {
   simulatedRootFingerprint,
   withFlagHints,
 } from "../../policy/reference_values.ts";
-import { loadSettings } from "../../policy/settings.ts";
+import { loadSettings, type Settings } from "../../policy/settings.ts";
+import { settingsNeedLock, settingsWithLockedImages } from "../../deploy/image_lock.ts";
+import type { BuildInfo } from "../build_info.ts";
+import { requireImageLock } from "../image_lock_source.ts";
 import { readInputs } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import {
@@ -53,6 +57,8 @@ export interface GenerateFlags {
   readonly mrtd?: string;
   readonly rtmr: string[];
   readonly simulatedRoot?: string;
+  readonly imageLock?: string;
+  readonly imageRegistry?: string;
 }
 
 /** Default rules: the rules the committed wasm was compiled from. */
@@ -142,19 +148,30 @@ export async function assertShippedRulesCompiled(
   }
 }
 
+/** `settings` with contrast's own images taken from the image lock where they name it. */
+async function settingsWithImages(
+  settings: Settings,
+  flags: GenerateFlags,
+  build: BuildInfo,
+): Promise<Settings> {
+  if (!settingsNeedLock(settings)) return settings;
+  const { lock } = await requireImageLock(flags, build);
+  return settingsWithLockedImages(settings, lock);
+}
+
 /** Runs `contrast generate` with parsed flags; returns the lines to print. */
 export async function runGenerate(
   paths: readonly string[],
   flags: GenerateFlags,
+  build: BuildInfo = {},
 ): Promise<string[]> {
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
   const ws = flags.workspace.replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
-  const settings = await loadSettings(flags.settings);
-  const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
-  const rules = await readIfExists(rulesPath);
+  const settings = await settingsWithImages(await loadSettings(flags.settings), flags, build);
+  const rules = flags.policy === undefined ? shippedRulesText() : await readIfExists(flags.policy);
   if (rules === undefined) {
-    throw new UnavailableError("--policy", `cannot read rules file ${rulesPath}`);
+    throw new UnavailableError("--policy", `cannot read rules file ${flags.policy}`);
   }
   if (flags.policy === undefined) await assertShippedRulesCompiled(rules);
   const files = await readInputs(paths);
@@ -242,7 +259,7 @@ export async function runGenerate(
 }
 
 /** Registers `contrast generate`. */
-export function registerGenerateCommand(program: Command): void {
+export function registerGenerateCommand(program: Command, build: BuildInfo = {}): void {
   program
     .command("generate")
     .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest")
@@ -266,6 +283,8 @@ export function registerGenerateCommand(program: Command): void {
     .option("--image-cache <dir>", "image cache directory")
     .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
     .option("--offline", "resolve images from the cache only")
+    .option("--image-lock <file>", "image lock of contrast's images (default: embedded lock)")
+    .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
     .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")
     .option(
@@ -279,6 +298,6 @@ export function registerGenerateCommand(program: Command): void {
       "simulated platform root: SHA-256, PEM or authority",
     )
     .action(async (paths: string[], flags: GenerateFlags) => {
-      for (const line of await runGenerate(paths, flags)) console.error(line);
+      for (const line of await runGenerate(paths, flags, build)) console.error(line);
     });
 }
