@@ -24,7 +24,7 @@ export async function versionText(build: BuildInfo): Promise<string> {
   } else {
     lines.push(`images (${locked.source}):`);
     for (const name of CONTRAST_IMAGES) {
-      lines.push(`  ${name.padEnd(20)} ${locked.lock.images[name]}`);
+      lines.push(`  ${name.padEnd(20)} ${locked.lock.images[name] ?? "(not in the lock)"}`);
     }
   }
   lines.push("", "reference values shipped (launch measurements come from your node image):");

@@ -177,5 +177,7 @@ export function coordinatorYaml(options: CoordinatorYamlOptions): string {
     ...services(options),
   ];
   const header = "# The contrast Coordinator (written by `contrast coordinator`).\n";
-  return header + docs.map((d) => stringify(d, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false })).join("---\n");
+  return header +
+    docs.map((d) => stringify(d, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false }))
+      .join("---\n");
 }

@@ -25,6 +25,12 @@ export const CONTRAST_IMAGES = ["coordinator", "initializer", "service-mesh-prox
 /** One of contrast's own images. */
 export type ContrastImage = typeof CONTRAST_IMAGES[number];
 
+/**
+ * Images a lock may lack: the service-mesh proxy is injected only into pods that ask for the
+ * mesh, and generate names it as missing when such a pod needs it.
+ */
+export const OPTIONAL_IMAGES: readonly ContrastImage[] = ["service-mesh-proxy"];
+
 /** The lock format version. */
 export const IMAGE_LOCK_VERSION = 1;
 
@@ -33,7 +39,10 @@ export interface ImageLock {
   /** {@link IMAGE_LOCK_VERSION}. */
   readonly version: 1;
   /** `<registry>/contrast/<component>@sha256:<64 hex>` per component. */
-  readonly images: Readonly<Record<ContrastImage, string>>;
+  readonly images: Readonly<
+    & Record<Exclude<ContrastImage, "service-mesh-proxy">, string>
+    & Partial<Record<ContrastImage, string>>
+  >;
 }
 
 /**
@@ -85,7 +94,7 @@ export function parseImageLock(bytes: Uint8Array, file: string): ImageLock {
   const out: Partial<Record<ContrastImage, string>> = {};
   root.object("images", (images) => {
     for (const name of CONTRAST_IMAGES) {
-      const value = images.string(name);
+      const value = images.string(name, !OPTIONAL_IMAGES.includes(name));
       if (value !== undefined) {
         const ref = readLockedReference(value, `images.${JSON.stringify(name)}`, issues);
         if (ref !== undefined) out[name] = ref;
@@ -99,12 +108,14 @@ export function parseImageLock(bytes: Uint8Array, file: string): ImageLock {
     for (const i of issues.issues) prefixed.add(`${file}: ${i.path}`, i.reason);
     prefixed.throwIfAny();
   }
-  return { version: 1, images: out as Record<ContrastImage, string> };
+  return { version: 1, images: out as ImageLock["images"] };
 }
 
 /** The lock as its file holds it (sorted keys, two-space indent, final newline). */
 export function encodeImageLock(lock: ImageLock): string {
-  const images = Object.fromEntries(CONTRAST_IMAGES.map((n) => [n, lock.images[n]]));
+  const images = Object.fromEntries(
+    CONTRAST_IMAGES.filter((n) => lock.images[n] !== undefined).map((n) => [n, lock.images[n]]),
+  );
   return `${JSON.stringify({ version: lock.version, images }, null, 2)}\n`;
 }
 
@@ -118,7 +129,9 @@ export function withRegistry(lock: ImageLock, registry: string): ImageLock {
   const prefix = registry.replace(/\/+$/, "");
   const images: Partial<Record<ContrastImage, string>> = {};
   for (const name of CONTRAST_IMAGES) {
-    const digest = parseImageReference(lock.images[name]).digest!;
+    const locked = lock.images[name];
+    if (locked === undefined) continue;
+    const digest = parseImageReference(locked).digest!;
     const moved = `${prefix}/${imageRepository(name)}@${digest}`;
     try {
       const ref = parseImageReference(moved);
@@ -137,7 +150,7 @@ export function withRegistry(lock: ImageLock, registry: string): ImageLock {
     }
     images[name] = moved;
   }
-  return { version: 1, images: images as Record<ContrastImage, string> };
+  return { version: 1, images: images as ImageLock["images"] };
 }
 
 /**
@@ -147,7 +160,7 @@ export function withRegistry(lock: ImageLock, registry: string): ImageLock {
 export function settingsWithLockedImages(settings: Settings, lock: ImageLock): Settings {
   const resolve = (image: string) => {
     for (const name of CONTRAST_IMAGES) {
-      if (image === lockedImagePlaceholder(name)) return lock.images[name];
+      if (image === lockedImagePlaceholder(name)) return lock.images[name] ?? image;
     }
     return image;
   };

@@ -26,7 +26,7 @@ import {
 import { loadSettings, type Settings } from "../../policy/settings.ts";
 import { settingsNeedLock, settingsWithLockedImages } from "../../deploy/image_lock.ts";
 import type { BuildInfo } from "../build_info.ts";
-import { requireImageLock } from "../image_lock_source.ts";
+import { findImageLock } from "../image_lock_source.ts";
 import { readInputs } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import {
@@ -155,8 +155,9 @@ async function settingsWithImages(
   build: BuildInfo,
 ): Promise<Settings> {
   if (!settingsNeedLock(settings)) return settings;
-  const { lock } = await requireImageLock(flags, build);
-  return settingsWithLockedImages(settings, lock);
+  // Without a lock the placeholders stay: generate names them when a pod needs those images.
+  const found = await findImageLock(flags, build);
+  return found === undefined ? settings : settingsWithLockedImages(settings, found.lock);
 }
 
 /** Runs `contrast generate` with parsed flags; returns the lines to print. */

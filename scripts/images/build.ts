@@ -130,7 +130,7 @@ export async function pushImages(
   } finally {
     client.close();
   }
-  return { version: 1, images: refs as Record<ContrastImage, string> };
+  return { version: 1, images: refs as ImageLock["images"] };
 }
 
 /** Writes `lock` to `path` atomically. */
