@@ -29,6 +29,7 @@ import {
   envOption as env,
   evidenceConfigFromOptions,
   fatalExitCode,
+  parseExitCode,
 } from "../util/process_options.ts";
 import {
   defaultCollateralCacheDir,
@@ -83,8 +84,8 @@ export async function runCoordinator(args: string[]): Promise<number> {
   const program = coordinatorProgram();
   try {
     program.parse(args, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    return parseExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("coordinator", {

@@ -15,7 +15,7 @@
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
-import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
+import { childPath, IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
 import { parseImageReference } from "../oci/reference.ts";
 import type { Settings } from "../policy/settings.ts";
 
@@ -96,11 +96,10 @@ export function parseImageLock(bytes: Uint8Array, file: string): ImageLock {
     for (const name of CONTRAST_IMAGES) {
       const value = images.string(name, !OPTIONAL_IMAGES.includes(name));
       if (value !== undefined) {
-        const ref = readLockedReference(value, `images.${JSON.stringify(name)}`, issues);
+        const ref = readLockedReference(value, childPath("images", name), issues);
         if (ref !== undefined) out[name] = ref;
       }
     }
-    images.finish();
   });
   root.finish();
   if (!issues.empty) {
@@ -127,6 +126,13 @@ export function encodeImageLock(lock: ImageLock): string {
  */
 export function withRegistry(lock: ImageLock, registry: string): ImageLock {
   const prefix = registry.replace(/\/+$/, "");
+  const host = prefix.split("/")[0]!;
+  if (!(host.includes(".") || host.includes(":") || host === "localhost")) {
+    throw new ParseError(
+      "--image-registry",
+      `"${registry}" does not start with a registry host (a name with a dot or port, or localhost)`,
+    );
+  }
   const images: Partial<Record<ContrastImage, string>> = {};
   for (const name of CONTRAST_IMAGES) {
     const locked = lock.images[name];

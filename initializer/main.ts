@@ -29,6 +29,7 @@ import {
   envOption as env,
   evidenceConfigFromOptions,
   fatalExitCode,
+  parseExitCode,
 } from "../util/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
@@ -65,8 +66,8 @@ export async function initializerMain(args: string[]): Promise<number> {
   const program = addLogFormatOption(addEvidenceOptions(command));
   try {
     program.parse(args, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    return parseExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("initializer", { format: o.logFormat as LogFormat });

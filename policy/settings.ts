@@ -56,9 +56,6 @@ export interface Settings {
   readonly requests: Readonly<Record<string, boolean>>;
 }
 
-/** Where the default settings live. */
-export const DEFAULT_SETTINGS_URL: URL = new URL("./settings.json", import.meta.url);
-
 // Paths (with [] for array elements) whose object keys are free-form, and the value type.
 const FREE_MAPS: Record<string, "string" | "boolean"> = {
   "container.annotations": "string",

@@ -13,9 +13,6 @@ import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts"
 import { REQUEST_TYPES } from "./request_types.ts";
 import { shippedRecordBytes } from "./shipped.ts";
 
-/** Location of the committed record. */
-export const COMPILED_RECORD_URL: URL = new URL("./policy.wasm.json", import.meta.url);
-
 /** The record's format version. */
 export const COMPILED_RECORD_VERSION = 1;
 

@@ -20,9 +20,6 @@ import { applyPatch, parsePatch, type PatchOp } from "./json_patch.ts";
 import { isRequestType, type RequestType } from "./request_types.ts";
 import { shippedPolicyWasm } from "./shipped.ts";
 
-/** Location of the committed WebAssembly rules. */
-export const POLICY_WASM_URL: URL = new URL("./policy.wasm", import.meta.url);
-
 /** The outcome of one request. */
 export interface Decision {
   /** Whether the agent would run the request. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Command, Option } from "commander";
+import { type Command, CommanderError, Option } from "commander";
 import { ContrastError } from "./errors/mod.ts";
 import type { EvidenceConfig } from "../evidence/evidence_config.ts";
 import type { Logger } from "./log/logger.ts";
@@ -86,4 +86,12 @@ export function fatalExitCode(logger: Logger, message: string, error: unknown): 
     error: error instanceof ContrastError ? error.message : String(error),
   });
   return error instanceof ContrastError ? 1 : 70;
+}
+
+/**
+ * The exit code after the command line could not be parsed: 0 when commander only printed help
+ * or the version, 2 (bad usage) otherwise.
+ */
+export function parseExitCode(error: unknown): number {
+  return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
 }

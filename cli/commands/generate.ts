@@ -61,9 +61,6 @@ export interface GenerateFlags {
   readonly imageRegistry?: string;
 }
 
-/** Default rules: the rules the committed wasm was compiled from. */
-export const DEFAULT_RULES_URL: URL = new URL("../../rego/rules.rego", import.meta.url);
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

@@ -1,6 +1,7 @@
 /**
  * contrast's programs as build inputs: the entry point each `deno bundle` output comes from, the
- * image it goes into, and the Deno permissions it runs with there (never `-A`). Paths are the
+ * image it goes into, and the Deno permissions it runs with (the CLI, a user's tool, gets `-A`
+ * like `deno task compile` gives it; the Coordinator and the initializer never). Paths are the
  * image's: the Coordinator's state volume, the initializer's output volume, configfs-tsm for real
  * evidence and `/etc/contrast` for mounted configuration (a simulated TEE's authority).
  *
@@ -15,8 +16,8 @@ export interface Component {
   readonly entry: string;
   /** Whether the component is shipped as a container image. */
   readonly image: boolean;
-  /** Deno permission flags in the image. */
-  readonly permissions: readonly string[];
+  /** Deno permission flags, for the folders the program uses (never `-A`). */
+  readonly permissions: (dirs: ComponentDirs) => string[];
   /** Extra environment of the image. */
   readonly env: readonly string[];
 }
@@ -30,24 +31,44 @@ export const STATE_DIR = "/var/lib/contrast";
 /** The initializer's output volume (shared with the pod's containers). */
 export const SECRETS_DIR = "/contrast";
 
+/** The folders the programs use. */
+export interface ComponentDirs {
+  /** Mounted configuration (read-only). */
+  readonly config: string;
+  /** configfs-tsm. */
+  readonly tsm: string;
+  /** The Coordinator's state. */
+  readonly state: string;
+  /** The initializer's output. */
+  readonly secrets: string;
+}
+
+/** The folders in contrast's images. */
+export const IMAGE_DIRS: ComponentDirs = {
+  config: CONFIG_DIR,
+  tsm: TSM_DIR,
+  state: STATE_DIR,
+  secrets: SECRETS_DIR,
+};
+
 /** Every program, in build order. */
 export const COMPONENTS: readonly Component[] = [
   {
     name: "contrast",
     entry: "cli/main.ts",
     image: false,
-    permissions: [],
+    permissions: () => ["-A"],
     env: [],
   },
   {
     name: "coordinator",
     entry: "coordinator/main.ts",
     image: true,
-    permissions: [
+    permissions: (d) => [
       "--allow-net",
       "--allow-env",
-      `--allow-read=${STATE_DIR},${CONFIG_DIR},${TSM_DIR}`,
-      `--allow-write=${STATE_DIR},${TSM_DIR}`,
+      `--allow-read=${d.state},${d.config},${d.tsm}`,
+      `--allow-write=${d.state},${d.tsm}`,
     ],
     env: [
       `CONTRAST_HISTORY_DIR=${STATE_DIR}/history`,
@@ -58,11 +79,11 @@ export const COMPONENTS: readonly Component[] = [
     name: "initializer",
     entry: "initializer/main.ts",
     image: true,
-    permissions: [
+    permissions: (d) => [
       "--allow-net",
       "--allow-env",
-      `--allow-read=${SECRETS_DIR},${CONFIG_DIR},${TSM_DIR}`,
-      `--allow-write=${SECRETS_DIR},${TSM_DIR}`,
+      `--allow-read=${d.secrets},${d.config},${d.tsm}`,
+      `--allow-write=${d.secrets},${d.tsm}`,
     ],
     env: [],
   },

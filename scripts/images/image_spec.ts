@@ -10,7 +10,7 @@
  */
 import type { LayerFile } from "../../oci/writer.ts";
 import type { ImageSpec } from "../../oci/writer.ts";
-import { type Component, CONFIG_DIR, SECRETS_DIR, STATE_DIR } from "./components.ts";
+import { type Component, CONFIG_DIR, IMAGE_DIRS, SECRETS_DIR, STATE_DIR } from "./components.ts";
 import type { RuntimeFile } from "./inputs.ts";
 
 /** The user and group contrast's images run as (distroless `nonroot`). */
@@ -64,7 +64,7 @@ export function imageEntrypoint(component: Component): string[] {
     DENO_PATH,
     "run",
     "--no-code-cache",
-    ...component.permissions,
+    ...component.permissions(IMAGE_DIRS),
     `/app/${component.name}.js`,
   ];
 }
