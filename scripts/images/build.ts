@@ -19,7 +19,7 @@ import {
 import { VERSION } from "../../cli/version.ts";
 import { bundleComponent } from "./bundle.ts";
 import { type Component, imageComponents } from "./components.ts";
-import { imageSpec } from "./image_spec.ts";
+import { denoLayerFiles, imageSpec, runtimeLayerFiles, sharedLayer } from "./image_spec.ts";
 import { debianRuntimeFiles, denoRuntime } from "./inputs.ts";
 
 /** One built image. */
@@ -48,12 +48,14 @@ export interface BuildDirs {
  */
 export async function buildImages(dirs: BuildDirs): Promise<BuiltComponentImage[]> {
   await Deno.mkdir(dirs.cacheDir, { recursive: true });
-  const deno = await denoRuntime(dirs.cacheDir);
-  const libraries = await debianRuntimeFiles(dirs.cacheDir);
+  const shared = {
+    runtime: await sharedLayer(runtimeLayerFiles(await debianRuntimeFiles(dirs.cacheDir))),
+    deno: await sharedLayer(denoLayerFiles(await denoRuntime(dirs.cacheDir))),
+  };
   const out: BuiltComponentImage[] = [];
   for (const component of imageComponents()) {
     const bundle = await Deno.readFile(await bundleComponent(component, dirs.bundleDir));
-    const artifact = await buildArtifact(imageSpec(component, { libraries, deno, bundle }));
+    const artifact = await buildArtifact(imageSpec(component, shared, bundle));
     const image = artifact.images[0]!;
     out.push({
       component,

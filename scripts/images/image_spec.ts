@@ -8,8 +8,11 @@
  *
  * @module
  */
-import type { LayerFile } from "../../oci/writer.ts";
-import type { ImageSpec } from "../../oci/writer.ts";
+import { type BlobLayer, type ImageSpec, layerEntries, type LayerFile } from "../../oci/writer.ts";
+import { writeTar } from "../../oci/tar.ts";
+import { gzip } from "../../oci/compression.ts";
+import { digestOf } from "../../oci/digest.ts";
+import { OCI_LAYER_GZIP } from "../../oci/media_types.ts";
 import { type Component, CONFIG_DIR, IMAGE_DIRS, SECRETS_DIR, STATE_DIR } from "./components.ts";
 import type { RuntimeFile } from "./inputs.ts";
 
@@ -69,32 +72,44 @@ export function imageEntrypoint(component: Component): string[] {
   ];
 }
 
-/** Everything an image is built from. */
-export interface ImageInputs {
-  /** Runtime files from the pinned Debian packages. */
-  readonly libraries: readonly RuntimeFile[];
-  /** The pinned Deno runtime. */
-  readonly deno: Uint8Array;
-  /** The component's bundle. */
-  readonly bundle: Uint8Array;
+/** The files of the layer holding the Deno runtime. */
+export function denoLayerFiles(deno: Uint8Array): Record<string, LayerFile> {
+  return {
+    "usr/": { type: "directory", mode: 0o755 },
+    "usr/bin/": { type: "directory", mode: 0o755 },
+    [DENO_PATH.slice(1)]: { content: deno, mode: 0o755 },
+  };
+}
+
+/**
+ * Builds a gzip layer blob from files once, so images sharing it do not compress it again (the
+ * result is the same bytes {@link buildImage} would make).
+ */
+export async function sharedLayer(files: Record<string, LayerFile>): Promise<BlobLayer> {
+  const tar = writeTar(layerEntries(files));
+  return { blob: await gzip(tar), mediaType: OCI_LAYER_GZIP, diffId: await digestOf(tar) };
+}
+
+/** The layers every image shares: runtime files and the Deno runtime. */
+export interface SharedLayers {
+  readonly runtime: BlobLayer;
+  readonly deno: BlobLayer;
 }
 
 /** The image of `component` (deterministic: same inputs, same digests). */
-export function imageSpec(component: Component, inputs: ImageInputs): ImageSpec {
+export function imageSpec(
+  component: Component,
+  shared: SharedLayers,
+  bundle: Uint8Array,
+): ImageSpec {
   return {
     layers: [
-      { files: runtimeLayerFiles(inputs.libraries) },
-      {
-        files: {
-          "usr/": { type: "directory", mode: 0o755 },
-          "usr/bin/": { type: "directory", mode: 0o755 },
-          [DENO_PATH.slice(1)]: { content: inputs.deno, mode: 0o755 },
-        },
-      },
+      shared.runtime,
+      shared.deno,
       {
         files: {
           "app/": { type: "directory", mode: 0o755 },
-          [`app/${component.name}.js`]: { content: inputs.bundle, mode: 0o444 },
+          [`app/${component.name}.js`]: { content: bundle, mode: 0o444 },
         },
       },
     ],

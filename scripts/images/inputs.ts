@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { gunzipSync } from "node:zlib";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { readTar } from "../../oci/tar.ts";
@@ -148,8 +149,9 @@ export async function denoRuntime(cacheDir: string): Promise<Uint8Array> {
     what,
     () => run("npm", ["pack", "--silent", `${d.package}@${d.version}`], cacheDir, what),
   );
-  const stream = new Blob([tgz as Uint8Array<ArrayBuffer>]).stream()
-    .pipeThrough(new DecompressionStream("gzip"));
+  // node:zlib's one-shot gunzip is several times faster than a DecompressionStream here.
+  const tar = new Uint8Array(gunzipSync(tgz));
+  const stream = new Blob([tar]).stream();
   const [binary] = await filesFromTar(stream, what, ["package/deno"]);
   const actual = await sha256Hex(binary!.data);
   if (actual !== d.binarySha256) {
