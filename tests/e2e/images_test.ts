@@ -23,6 +23,11 @@ const REPO = new URL("../../", import.meta.url).pathname;
 const CACHE = `${REPO}.cache/images`;
 const SIMULATED = "/etc/contrast/simulated-snp";
 
+/** Runs `contrast ARGS` (the source CLI) in `cwd`. */
+function runCli(cwd: string, ...args: string[]) {
+  return runDenoScript("cli/main.ts", args, cwd);
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -126,7 +131,8 @@ Deno.test({
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: " +
             `contrast-cc\n  containers:\n    - {name: c, image: "${lock!.images.coordinator}"}\n`;
           await Deno.writeTextFile(`${app}/app.yml`, yaml);
-          const r = await runContrast(
+          const r = await runCli(
+            app,
             "generate",
             "--reference-values",
             "Simulated-SNP",
@@ -201,7 +207,8 @@ Deno.test({
             } s`,
           );
 
-          const set = await runContrast(
+          const set = await runCli(
+            ws.dir,
             "set",
             "-c",
             `127.0.0.1:${user}`,
@@ -256,7 +263,8 @@ Deno.test({
           const web = await Deno.readTextFile(`${tmp}/pod-web/secrets/workload-secret-seed`);
           assert.match(web, /^[0-9a-f]{64}$/);
 
-          const verified = await contrast(
+          const verified = await runCli(
+            ws.dir,
             "verify",
             "-c",
             `127.0.0.1:${user}`,
