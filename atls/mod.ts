@@ -1,14 +1,11 @@
 /**
- * Attested TLS shared by the CLI, the Coordinator and the Initializer: report-data bindings,
- * the evidence-carrying TLS certificate, HPKE sealing to attested keys, and a key-pinning HTTPS
- * client.
+ * Attested TLS shared by the CLI, the Coordinator and the Initializer: the evidence-carrying TLS
+ * certificate, the Coordinator client and trust document, and a key-pinning HTTPS client. The
+ * wire formats they speak (report-data bindings, HPKE sealing, messages) are in `protocol/`.
  *
  * @module
  */
 export * from "./certificate.ts";
 export * from "./coordinator_client.ts";
 export * from "./coordinator_trust.ts";
-export * from "./evidence_json.ts";
-export * from "./hpke.ts";
 export * from "./pinned_client.ts";
-export * from "../protocol/report_data.ts";

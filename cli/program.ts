@@ -1,39 +1,130 @@
 /**
  * The `contrast` command tree. Each command lives in `cli/commands/<name>.ts` and exports a
- * `register…` function that adds it to the program.
+ * `register…` function that adds it to the program. Commands are loaded lazily: the table below
+ * names every command with its one-line summary, and only the module of the command being run is
+ * imported (with its npm packages), so `contrast --help` and `contrast evidence verify` do not pay
+ * for `generate`'s or `policy`'s dependencies.
  *
  * @module
  */
 import { Command } from "commander";
 import type { BuildInfo } from "./build_info.ts";
-import { registerCollateralCommand } from "./commands/collateral.ts";
-import { registerCoordinatorCommand } from "./commands/coordinator.ts";
-import { registerEvidenceCommand } from "./commands/evidence.ts";
-import { registerGenerateCommand } from "./commands/generate.ts";
-import { registerPolicyCommand } from "./commands/policy.ts";
-import { registerRecoverCommand } from "./commands/recover.ts";
-import { registerRuntimeCommand } from "./commands/runtime.ts";
-import { registerSetCommand } from "./commands/set.ts";
-import { registerVerifyCommand } from "./commands/verify.ts";
+import { VERSION } from "./version.ts";
 
-export { VERSION } from "./version.ts";
+export { VERSION };
 
-/** Builds the `contrast` program with every command registered. */
-export function buildProgram(build: BuildInfo = {}): Command {
+/** A command of the program, loaded on demand. */
+export interface CommandEntry {
+  /** The command name (`contrast <name>`). */
+  readonly name: string;
+  /** One-line summary for `contrast --help`; the command's own description comes with its module. */
+  readonly summary: string;
+  /** Positional arguments as shown in `contrast --help` (e.g. `<paths...>`). */
+  readonly usage?: string;
+  /** Imports the command's module and returns its register function. */
+  readonly load: () => Promise<(program: Command, build: BuildInfo) => void>;
+}
+
+/** Every command, alphabetical. Add one line per new command. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "collateral",
+    summary: "Inspect the vendor collateral cache and export offline bundles.",
+    load: async () => (await import("./commands/collateral.ts")).registerCollateralCommand,
+  },
+  {
+    name: "coordinator",
+    summary: "Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount).",
+    load: async () => (await import("./commands/coordinator.ts")).registerCoordinatorCommand,
+  },
+  {
+    name: "evidence",
+    summary: "Decode or verify attestation evidence (SEV-SNP reports, TDX quotes) from files.",
+    load: async () => (await import("./commands/evidence.ts")).registerEvidenceCommand,
+  },
+  {
+    name: "generate",
+    summary: "Make Kubernetes YAML confidential: runtime policies, initdata, manifest.",
+    usage: "<paths...>",
+    load: async () => (await import("./commands/generate.ts")).registerGenerateCommand,
+  },
+  {
+    name: "policy",
+    summary: "Test runtime policies against the requests a pod sends, or explain a denial.",
+    load: async () => (await import("./commands/policy.ts")).registerPolicyCommand,
+  },
+  {
+    name: "recover",
+    summary: "Restore a restarted Coordinator's seed from a seed share.",
+    load: async () => (await import("./commands/recover.ts")).registerRecoverCommand,
+  },
+  {
+    name: "runtime",
+    summary: "Print the RuntimeClass the generated pods use (handler, overhead, scheduling).",
+    load: async () => (await import("./commands/runtime.ts")).registerRuntimeCommand,
+  },
+  {
+    name: "set",
+    summary: "Attest the Coordinator and set (or update) the manifest.",
+    usage: "<paths...>",
+    load: async () => (await import("./commands/set.ts")).registerSetCommand,
+  },
+  {
+    name: "verify",
+    summary: "Attest the Coordinator and check that it enforces the local manifest.",
+    load: async () => (await import("./commands/verify.ts")).registerVerifyCommand,
+  },
+];
+
+/** Options of the program itself that take a value (skipped when looking for the command). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(["--log-level"]);
+
+/**
+ * The command `args` run: the first argument that is neither an option nor an option's value;
+ * for `help <command>` the command asked about. `undefined` when none is named.
+ */
+export function selectedCommand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return args[i + 1];
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith("-")) continue;
+    return arg === "help" ? args[i + 1] : arg;
+  }
+  return undefined;
+}
+
+function addSummaryStub(program: Command, entry: CommandEntry): void {
+  const stub = program.command(entry.name).description(entry.summary);
+  if (entry.usage) stub.arguments(entry.usage);
+}
+
+/**
+ * Builds the `contrast` program for `args`: the command `args` run (see {@link selectedCommand})
+ * is loaded and registered in full; the others appear in `--help` by their summary only. With
+ * `loadAll`, every command is loaded (shell completion needs every option). `build` is what a
+ * release build embeds (its image lock).
+ */
+export async function buildProgram(
+  args: readonly string[] = [],
+  options: { readonly loadAll?: boolean; readonly build?: BuildInfo } = {},
+): Promise<Command> {
   const program = new Command("contrast")
     .description("Confidential container deployments on Kubernetes: generate, attest, verify.")
     .option("-V, --version", "print the version, the images it pins, the reference values it ships")
     .showHelpAfterError()
     .exitOverride();
-  // Commands register themselves here, one line each (keep alphabetical).
-  registerCollateralCommand(program);
-  registerCoordinatorCommand(program, build);
-  registerEvidenceCommand(program);
-  registerGenerateCommand(program, build);
-  registerPolicyCommand(program);
-  registerRecoverCommand(program);
-  registerRuntimeCommand(program);
-  registerSetCommand(program);
-  registerVerifyCommand(program);
+  const selected = selectedCommand(args);
+  for (const entry of COMMANDS) {
+    if (options.loadAll || entry.name === selected) {
+      (await entry.load())(program, options.build ?? {});
+      program.commands.find((c) => c.name() === entry.name)?.summary(entry.summary);
+    } else {
+      addSummaryStub(program, entry);
+    }
+  }
   return program;
 }

@@ -43,8 +43,8 @@ import {
   generateTlsKeyPair,
   type TlsIdentity,
 } from "../atls/certificate.ts";
-import { evidenceToJson } from "../atls/evidence_json.ts";
-import { HpkeRecipient, sealedBoxToJson, sealTo } from "../atls/hpke.ts";
+import { evidenceToJson } from "../protocol/evidence_json.ts";
+import { HpkeRecipient, sealedBoxToJson, sealTo } from "../protocol/hpke.ts";
 import {
   coordinatorReportData,
   meshReportData,
@@ -76,10 +76,11 @@ import {
   verifyRecoverySignature,
 } from "../protocol/signatures.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
-import { ConflictError, ForbiddenError, PreconditionFailedError } from "./http/errors.ts";
+import { ConflictError, ForbiddenError, PreconditionFailedError } from "../protocol/errors.ts";
 import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
+import type { TransitView } from "./transit/view.ts";
 
 /** Parses manifest bytes with the platform reference-value readers. */
 export type ManifestParser = (bytes: Uint8Array) => Manifest;
@@ -139,6 +140,8 @@ export class Coordinator {
   readonly #now: () => Date;
   #state: State;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #activationListeners = new Set<() => void>();
+  readonly #transitViews = new WeakMap<ActiveState, TransitView>();
 
   private constructor(
     tls: TlsIdentity,
@@ -302,6 +305,7 @@ export class Coordinator {
   /** Makes `state` current, publishes its generation and logs `event` with its transition. */
   #activate(state: ActiveState, event: string, details: Record<string, unknown>): void {
     this.#state = state;
+    for (const listener of this.#activationListeners) listener();
     this.#options.metrics.manifestGeneration.set(state.manifests.length);
     this.#options.logger.info(event, {
       generation: state.manifests.length,
@@ -562,6 +566,36 @@ export class Coordinator {
       throw new ValidationError("reportData", `evidence does not bind ${binds}`);
     }
     return verified;
+  }
+
+  /**
+   * Calls `listener` after every change of the active state (first manifest, update, recovery).
+   *
+   * @returns a function that removes the listener
+   */
+  onActivate(listener: () => void): () => void {
+    this.#activationListeners.add(listener);
+    return () => this.#activationListeners.delete(listener);
+  }
+
+  /**
+   * The transit KMS's view of the active state (the same object until the state changes), or
+   * `undefined` when there is no active manifest.
+   */
+  transitView(): TransitView | undefined {
+    const state = this.#state;
+    if (state.phase !== "active") return undefined;
+    let view = this.#transitViews.get(state);
+    if (!view) {
+      view = {
+        manifest: state.manifest,
+        generation: state.manifests.length,
+        ca: state.ca,
+        transitKey: (id, label, version) => state.engine.transitKey(id, label, version),
+      };
+      this.#transitViews.set(state, view);
+    }
+    return view;
   }
 
   /** Whether the Coordinator can serve initializers. */

@@ -6,10 +6,11 @@
  *   [--mesh-port 7777] [--probe-port 9102] [--log-format json|text] [--log-level info]
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
- *   [--peer HOST:7777] [--ready-file PATH]
+ *   [--peer HOST:7777] [--transit-port 8200] [--transit-san NAME]... [--ready-file PATH]
  * ```
  * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
- * …). `--ready-file` receives `{"userPort","meshPort","probePort"}` once all servers listen.
+ * …). `--ready-file` receives `{"userPort","meshPort","probePort","transitPort"}` once all servers
+ * listen.
  * SIGTERM/SIGINT stop the servers; state is durable in the history store at every moment.
  *
  * @module
@@ -19,17 +20,20 @@ import { Command, Option } from "commander";
 import { ContrastError } from "../util/errors/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 import { Coordinator } from "./coordinator.ts";
-import { evidenceSourceFrom } from "../evidence/evidence_config.ts";
+import {
+  addEvidenceOptions,
+  evidenceConfigFromOptions,
+  evidenceSourceFrom,
+  type SimulatedEvidenceLoader,
+} from "../evidence/evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
 import {
-  addEvidenceOptions,
   addLogFormatOption,
   envOption as env,
-  evidenceConfigFromOptions,
   fatalExitCode,
-  parseExitCode,
+  usageExitCode,
 } from "../util/process_options.ts";
 import {
   defaultCollateralCacheDir,
@@ -37,6 +41,15 @@ import {
 } from "../manifest/collateral_config.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
+import { DEFAULT_TRANSIT_PORT, DEFAULT_TRANSIT_SANS, parseTransitSans } from "./transit/server.ts";
+
+/**
+ * The simulated TEE (`--evidence simulated-* --allow-simulated`, local runs and tests only): a
+ * development aid, loaded only when asked for (the one sanctioned use of `testing/` by an
+ * application, checked by `scripts/check_layers.ts`).
+ */
+const loadSimulatedEvidence: SimulatedEvidenceLoader = async (config) =>
+  (await import("../testing/simulated_evidence.ts")).simulatedEvidenceSource(config);
 
 function port(value: string): number {
   const n = Number(value);
@@ -74,6 +87,17 @@ export function coordinatorProgram(): Command {
       "in recovery mode, ask this active Coordinator's mesh API for the seed",
       env("CONTRAST_PEER"),
     )
+    .option(
+      "--transit-port <n>",
+      "transit KMS API port (HTTPS, mesh certificates)",
+      port,
+      Number(env("CONTRAST_TRANSIT_PORT") ?? DEFAULT_TRANSIT_PORT),
+    )
+    .option(
+      "--transit-san <name...>",
+      "SANs of the transit API's certificate (default coordinator, localhost, 127.0.0.1)",
+      env("CONTRAST_TRANSIT_SANS")?.split(",") ?? [...DEFAULT_TRANSIT_SANS],
+    )
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
   return addEvidenceOptions(addLogFormatOption(command));
@@ -85,7 +109,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
   try {
     program.parse(args, { from: "user" });
   } catch (error) {
-    return parseExitCode(error);
+    return usageExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("coordinator", {
@@ -102,7 +126,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const coordinator = await Coordinator.start({
-      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
+      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
       historyBackend: await FileHistoryBackend.open(o.historyDir),
       parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
@@ -117,6 +141,11 @@ export async function runCoordinator(args: string[]): Promise<number> {
         userPort: o.userPort,
         meshPort: o.meshPort,
         probePort: o.probePort,
+        transit: {
+          ...DEFAULT_SERVICE_CONFIG.transit!,
+          port: o.transitPort,
+          sans: parseTransitSans(o.transitSan),
+        },
       },
       logger,
       metrics,
@@ -128,6 +157,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
           userPort: service.userPort,
           meshPort: service.meshPort,
           probePort: service.probePort,
+          transitPort: service.transitPort,
           pid: Deno.pid,
         }),
       );

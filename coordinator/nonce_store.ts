@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeHex } from "../util/bytes/mod.ts";
-import { ForbiddenError } from "./http/errors.ts";
+import { ForbiddenError } from "../protocol/errors.ts";
 import { NONCE_LENGTH } from "../protocol/report_data.ts";
 
 /** Options of a {@link NonceStore}. */

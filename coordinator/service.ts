@@ -1,6 +1,7 @@
 /**
- * Runs a {@link Coordinator} on its three ports: user API (HTTPS, 1313), mesh API (HTTPS with
- * client certificates requested, 7777) and probes + metrics (plain HTTP, 9102).
+ * Runs a {@link Coordinator} on its ports: user API (HTTPS, 1313), mesh API (HTTPS with client
+ * certificates requested, 7777), probes + metrics (plain HTTP, 9102) and the transit KMS API
+ * (HTTPS with client certificates requested, 8200; see `transit/server.ts`).
  *
  * @module
  */
@@ -15,6 +16,13 @@ import {
 } from "./http/server.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { meshRoutes, userRoutes } from "./routes.ts";
+import type { SubjectAltName } from "../manifest/sans.ts";
+import {
+  DEFAULT_TRANSIT_PORT,
+  DEFAULT_TRANSIT_SANS,
+  parseTransitSans,
+  startTransitServer,
+} from "./transit/server.ts";
 
 /** Ports, address and limits of the servers. */
 export interface ServiceConfig {
@@ -32,6 +40,15 @@ export interface ServiceConfig {
   readonly maxMeshBodyBytes: number;
   /** Time allowed per request, milliseconds. */
   readonly requestTimeoutMs: number;
+  /** The transit KMS API (HTTPS, 8200); absent: not served. */
+  readonly transit?: {
+    /** Port (0 for any free port). */
+    readonly port: number;
+    /** SANs of its server certificate. */
+    readonly sans: readonly SubjectAltName[];
+    /** Largest request body, bytes. */
+    readonly maxBodyBytes: number;
+  };
 }
 
 /** Default service configuration (DESIGN.md ports). */
@@ -43,6 +60,11 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   maxUserBodyBytes: 32 * 1024 * 1024,
   maxMeshBodyBytes: 256 * 1024,
   requestTimeoutMs: 30_000,
+  transit: {
+    port: DEFAULT_TRANSIT_PORT,
+    sans: parseTransitSans(DEFAULT_TRANSIT_SANS),
+    maxBodyBytes: 32 * 1024 * 1024,
+  },
 };
 
 /** The running servers. */
@@ -53,11 +75,15 @@ export interface RunningService {
   readonly meshPort: number;
   /** Bound probe port. */
   readonly probePort: number;
-  /** Stops all three servers. */
+  /** Bound transit API port (when served). */
+  readonly transitPort?: number;
+  /** Resolves once the transit server presents the current generation's certificate. */
+  transitReady(): Promise<void>;
+  /** Stops all servers. */
   close(): Promise<void>;
 }
 
-/** Starts the three servers of `coordinator`. */
+/** Starts the servers of `coordinator`. */
 export async function startService(
   coordinator: Coordinator,
   config: ServiceConfig,
@@ -117,17 +143,35 @@ export async function startService(
       }),
     );
     servers.push(probe);
+    const transit = config.transit
+      ? await startTransitServer(
+        coordinator,
+        {
+          host: config.host,
+          port: config.transit.port,
+          sans: config.transit.sans,
+          maxBodyBytes: config.transit.maxBodyBytes,
+          requestTimeoutMs: config.requestTimeoutMs,
+        },
+        logger,
+        metrics,
+      )
+      : undefined;
+    if (transit) servers.push(transit);
     started = true;
     logger.info("listening", {
       host: config.host,
       userPort: user.port,
       meshPort: mesh.port,
       probePort: probe.port,
+      transitPort: transit?.port,
     });
     return {
       userPort: user.port,
       meshPort: mesh.port,
       probePort: probe.port,
+      ...(transit ? { transitPort: transit.port } : {}),
+      transitReady: () => transit?.certificateReady() ?? Promise.resolve(),
       close: async () => {
         await Promise.all(servers.map((s) => s.close()));
       },

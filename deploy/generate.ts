@@ -11,7 +11,7 @@
  * @module
  */
 import { isMap, type YAMLMap } from "yaml";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
@@ -20,21 +20,21 @@ import {
   encodeInitdataAnnotation,
   initdataDigestSync,
   policyInitdataEncoder,
+  renderPolicyText,
 } from "../policy/initdata.ts";
+import { assertWithinAgentLimits } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
 import type { ManifestReferenceValues } from "../policy/reference_values.ts";
 import type { Settings } from "../policy/settings.ts";
 import {
-  MESH_ADMIN_ANNOTATION,
-  MESH_EGRESS_ANNOTATION,
-  MESH_INGRESS_ANNOTATION,
   POD_ROLE_ANNOTATION,
   SKIP_INITIALIZER_ANNOTATION,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
+import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
   containerEntries,
   expandContainerAliases,
@@ -143,9 +143,6 @@ export function defaultWorkloadSecretId(
   return `${group}/${version}/${r.kind}/${r.namespace}/${r.name}`;
 }
 
-const INGRESS_ENTRY = /^[A-Za-z0-9_-]+#[0-9]{1,5}#(true|false)$/;
-const EGRESS_ENTRY = /^[A-Za-z0-9_-]+#[0-9.:\[\]a-fA-F]+:[0-9]{1,5}#[A-Za-z0-9.-]+:[0-9]{1,5}$/;
-
 function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
   const at = (key: string) =>
     `${w.ref.location}: ${
@@ -172,38 +169,7 @@ function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
   if (id !== undefined && (typeof id !== "string" || id.trim() === "")) {
     issues.push({ path: at(WORKLOAD_SECRET_ID_ANNOTATION), reason: "must be a non-empty string" });
   }
-  const ingress = a[MESH_INGRESS_ANNOTATION];
-  if (ingress !== undefined && ingress !== "") {
-    for (const entry of String(ingress).split("##")) {
-      if (!INGRESS_ENTRY.test(entry)) {
-        issues.push({
-          path: at(MESH_INGRESS_ANNOTATION),
-          reason: `malformed entry "${entry}" (expected <name>#<port>#<true|false>)`,
-        });
-      }
-    }
-  }
-  const egress = a[MESH_EGRESS_ANNOTATION];
-  if (egress !== undefined && egress !== "") {
-    for (const entry of String(egress).split("##")) {
-      if (!EGRESS_ENTRY.test(entry)) {
-        issues.push({
-          path: at(MESH_EGRESS_ANNOTATION),
-          reason: `malformed entry "${entry}" (expected <name>#<ip>:<port>#<host>:<port>)`,
-        });
-      }
-    }
-  }
-  const admin = a[MESH_ADMIN_ANNOTATION];
-  if (admin !== undefined) {
-    const n = Number(admin);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) {
-      issues.push({
-        path: at(MESH_ADMIN_ANNOTATION),
-        reason: `must be a port number, got ${JSON.stringify(admin)}`,
-      });
-    }
-  }
+  issues.push(...meshAnnotationIssues(a, podTcpPorts(w.spec), at));
 }
 
 /**
@@ -257,8 +223,8 @@ export async function generate(
     });
   }
   for (const w of workloads) {
-    checkAnnotations(w, issues);
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
+    checkAnnotations(w, issues);
   }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
 
@@ -300,17 +266,26 @@ export async function generate(
   const results = await Promise.allSettled(
     [...wanted.keys()].map(async (ref) => [ref, await options.resolver.resolve(ref)] as const),
   );
+  let unreachable = 0;
   results.forEach((r, i) => {
     const ref = [...wanted.keys()][i]!;
     if (r.status === "fulfilled") resolved.set(ref, r.value[1]);
     else {
       const e = r.reason;
+      if (e instanceof UnavailableError && !(e instanceof NotFoundError)) unreachable++;
       issues.push({
         path: wanted.get(ref)!,
         reason: `image "${ref}": ${e instanceof ContrastError ? e.message : String(e)}`,
       });
     }
   });
+  if (issues.length > 0 && unreachable === issues.length) {
+    // Every failure is a registry or cache that could not be reached: not bad input (exit 3).
+    throw new UnavailableError(
+      "images",
+      issues.map((issue) => `${issue.path}: ${issue.reason}`).join("; "),
+    );
+  }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
   const byPinned = new Map<string, ResolvedImage>();
   for (const image of resolved.values()) byPinned.set(image.pinned, image);
@@ -331,7 +306,7 @@ export async function generate(
       settings,
       initializerImage: isSkipped(w) ? undefined : resolved.get(settings.initializer.image)!.pinned,
       meshImage: mesh ? resolved.get(settings.service_mesh.image)!.pinned : undefined,
-      meshConfig: mesh ?? {},
+      meshConfig: mesh ? { ...mesh, podPorts: podTcpPorts(w.spec).join(",") } : {},
       coordinatorTrust,
     });
     pinImages(
@@ -358,6 +333,7 @@ export async function generate(
       policyData = buildPolicyData({
         kind: w.kind!,
         name: w.ref.name,
+        generateName: w.ref.generateName,
         namespace: w.ref.namespace,
         podMetadata: podMeta,
         podSpec,
@@ -373,6 +349,17 @@ export async function generate(
         return;
       }
       throw error;
+    }
+    try {
+      assertWithinAgentLimits(
+        renderPolicyText(options.rules, policyData),
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
+        `${w.ref.location}: ${w.specPath}`,
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      issues.push(...error.issues);
+      return;
     }
     const toml = encodeInitdata(policyData);
     const digest = digestHex(initdataDigestSync(toml, "sha256"));

@@ -1,20 +1,17 @@
 /**
  * Selecting a process's own evidence source from configuration: `configfs-tsm` (the real guest
- * interface) or `simulated-snp` (a simulated TEE, refused unless explicitly allowed, for local
- * runs and tests).
+ * interface) or `simulated-snp` / `simulated-tdx` (a simulated TEE, refused unless explicitly
+ * allowed, for local runs and tests). The simulators are development aids (`testing/`), so this
+ * library never imports them: an application that offers the simulated TEE passes a
+ * {@link SimulatedEvidenceLoader} that loads them on demand.
  *
  * @module
  */
-import { decodeHex } from "../util/bytes/mod.ts";
+import { type Command } from "commander";
 import { ParseError } from "../util/errors/mod.ts";
-import { SimulatedSnpAuthority } from "../testing/snp/authority.ts";
+import { envOption } from "../util/process_options.ts";
 import { ConfigfsTsmEvidenceSource } from "./configfs_tsm_source.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
-import {
-  SimulatedSnpEvidenceSource,
-  SimulatedTdxEvidenceSource,
-} from "../testing/simulated_evidence.ts";
-import { SimulatedTdxAuthority } from "../testing/tdx/authority.ts";
 
 /** Configuration of the evidence source. */
 export interface EvidenceConfig {
@@ -32,12 +29,31 @@ export interface EvidenceConfig {
   readonly configfsTsmDir?: string;
 }
 
+/** The checked configuration of a simulated TEE, as {@link evidenceSourceFrom} passes it on. */
+export interface SimulatedEvidenceConfig {
+  /** Which simulated platform. */
+  readonly kind: "simulated-snp" | "simulated-tdx";
+  /** Folder of a saved simulated SNP authority, or file of a simulated TDX one. */
+  readonly simulatedAuthorityDir: string;
+  /** Hex HOST_DATA of the simulated VM. */
+  readonly simulatedHostData: string;
+  /** Hex launch measurement of the simulated VM, if set. */
+  readonly simulatedMeasurement?: string;
+}
+
+/** Builds a simulated TEE's evidence source (see `testing/simulated_evidence.ts`). */
+export type SimulatedEvidenceLoader = (config: SimulatedEvidenceConfig) => Promise<EvidenceSource>;
+
 /**
- * The evidence source `config` describes.
+ * The evidence source `config` describes. A simulated TEE needs `allowSimulated`, its authority
+ * and HOST_DATA, and a `loadSimulated` from the application; without one it is refused.
  *
  * @throws {ParseError} naming the option that is missing, malformed or not allowed
  */
-export async function evidenceSourceFrom(config: EvidenceConfig): Promise<EvidenceSource> {
+export async function evidenceSourceFrom(
+  config: EvidenceConfig,
+  loadSimulated?: SimulatedEvidenceLoader,
+): Promise<EvidenceSource> {
   switch (config.kind) {
     case "configfs-tsm":
       return await ConfigfsTsmEvidenceSource.open(config.configfsTsmDir);
@@ -55,22 +71,15 @@ export async function evidenceSourceFrom(config: EvidenceConfig): Promise<Eviden
       if (!config.simulatedHostData) {
         throw new ParseError("simulated-host-data", `required with --evidence ${config.kind}`);
       }
-      if (config.kind === "simulated-tdx") {
-        return new SimulatedTdxEvidenceSource(
-          await SimulatedTdxAuthority.load(config.simulatedAuthorityDir),
-          {
-            hostData: decodeHex(config.simulatedHostData, "simulated-host-data", 32),
-            ...(config.simulatedMeasurement
-              ? { mrTd: decodeHex(config.simulatedMeasurement, "simulated-measurement", 48) }
-              : {}),
-          },
-        );
+      if (!loadSimulated) {
+        throw new ParseError("evidence", "this program offers no simulated TEE");
       }
-      const authority = await SimulatedSnpAuthority.load(config.simulatedAuthorityDir);
-      return new SimulatedSnpEvidenceSource(authority, {
-        hostData: decodeHex(config.simulatedHostData, "simulated-host-data", 32),
+      return await loadSimulated({
+        kind: config.kind,
+        simulatedAuthorityDir: config.simulatedAuthorityDir,
+        simulatedHostData: config.simulatedHostData,
         ...(config.simulatedMeasurement
-          ? { measurement: decodeHex(config.simulatedMeasurement, "simulated-measurement", 48) }
+          ? { simulatedMeasurement: config.simulatedMeasurement }
           : {}),
       });
     }
@@ -82,4 +91,56 @@ export async function evidenceSourceFrom(config: EvidenceConfig): Promise<Eviden
         } (configfs-tsm, simulated-snp or simulated-tdx)`,
       );
   }
+}
+
+/**
+ * Adds the evidence-source options (`--evidence`, `--configfs-tsm-dir`, `--allow-simulated`,
+ * `--simulated-authority`, `--simulated-host-data`, `--simulated-measurement`) to `command`;
+ * read them back with {@link evidenceConfigFromOptions}.
+ */
+export function addEvidenceOptions(command: Command): Command {
+  return command
+    .option(
+      "--evidence <kind>",
+      "configfs-tsm, simulated-snp or simulated-tdx",
+      envOption("CONTRAST_EVIDENCE") ?? "configfs-tsm",
+    )
+    .option(
+      "--configfs-tsm-dir <dir>",
+      "configfs-tsm report folder",
+      envOption("CONTRAST_CONFIGFS_TSM_DIR"),
+    )
+    .option(
+      "--allow-simulated",
+      "accept the simulated TEE (local runs only)",
+      envOption("CONTRAST_ALLOW_SIMULATED") === "1",
+    )
+    .option(
+      "--simulated-authority <dir>",
+      "saved simulated SNP authority",
+      envOption("CONTRAST_SIMULATED_AUTHORITY"),
+    )
+    .option(
+      "--simulated-host-data <hex>",
+      "simulated HOST_DATA (initdata digest)",
+      envOption("CONTRAST_SIMULATED_HOST_DATA"),
+    )
+    .option(
+      "--simulated-measurement <hex>",
+      "simulated launch measurement",
+      envOption("CONTRAST_SIMULATED_MEASUREMENT"),
+    );
+}
+
+/** The evidence configuration the options of {@link addEvidenceOptions} parsed into `opts`. */
+export function evidenceConfigFromOptions(opts: Record<string, unknown>): EvidenceConfig {
+  const text = (value: unknown) => typeof value === "string" ? value : undefined;
+  return {
+    kind: text(opts.evidence) ?? "configfs-tsm",
+    allowSimulated: opts.allowSimulated === true,
+    simulatedAuthorityDir: text(opts.simulatedAuthority),
+    simulatedHostData: text(opts.simulatedHostData),
+    simulatedMeasurement: text(opts.simulatedMeasurement),
+    configfsTsmDir: text(opts.configfsTsmDir),
+  };
 }

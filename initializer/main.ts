@@ -21,20 +21,31 @@
 import "reflect-metadata";
 import { Command } from "commander";
 import { ContrastError } from "../util/errors/mod.ts";
-import { evidenceSourceFrom } from "../evidence/evidence_config.ts";
-import { type LogFormat, Logger } from "../util/log/logger.ts";
 import {
   addEvidenceOptions,
+  evidenceConfigFromOptions,
+  evidenceSourceFrom,
+  type SimulatedEvidenceLoader,
+} from "../evidence/evidence_config.ts";
+import { type LogFormat, Logger } from "../util/log/logger.ts";
+import {
   addLogFormatOption,
   envOption as env,
-  evidenceConfigFromOptions,
   fatalExitCode,
-  parseExitCode,
+  usageExitCode,
 } from "../util/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
 import { cliEvidenceVerifier } from "../atls/workspace.ts";
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
+
+/**
+ * The simulated TEE (`--evidence simulated-* --allow-simulated`, local runs and tests only): a
+ * development aid, loaded only when asked for (the one sanctioned use of `testing/` by an
+ * application, checked by `scripts/check_layers.ts`).
+ */
+const loadSimulatedEvidence: SimulatedEvidenceLoader = async (config) =>
+  (await import("../testing/simulated_evidence.ts")).simulatedEvidenceSource(config);
 
 /** Runs the initializer with `args`; returns the exit code. */
 export async function initializerMain(args: string[]): Promise<number> {
@@ -67,7 +78,7 @@ export async function initializerMain(args: string[]): Promise<number> {
   try {
     program.parse(args, { from: "user" });
   } catch (error) {
-    return parseExitCode(error);
+    return usageExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("initializer", { format: o.logFormat as LogFormat });
@@ -89,7 +100,7 @@ export async function initializerMain(args: string[]): Promise<number> {
     }
     await runInitializer({
       coordinator: o.coordinator,
-      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o)),
+      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
       trust,
       verify: cliEvidenceVerifier(),

@@ -9,7 +9,7 @@
  */
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
 import { generateTlsKeyPair } from "../atls/certificate.ts";
-import { HpkeRecipient } from "../atls/hpke.ts";
+import { HpkeRecipient } from "../protocol/hpke.ts";
 import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import type { Logger } from "../util/log/logger.ts";

@@ -10,8 +10,8 @@ import { decodeBase64, decodeHex } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 import { IssueList, ObjectReader } from "../util/json/mod.ts";
 import type { Evidence } from "../evidence/types.ts";
-import { evidenceFromJson, type EvidenceJson } from "../atls/evidence_json.ts";
-import { type SealedBox, sealedBoxFromJson, type SealedBoxJson } from "../atls/hpke.ts";
+import { evidenceFromJson, type EvidenceJson } from "./evidence_json.ts";
+import { type SealedBox, sealedBoxFromJson, type SealedBoxJson } from "./hpke.ts";
 import { NONCE_LENGTH } from "./report_data.ts";
 
 /** API paths. */

@@ -14,8 +14,8 @@
 import { concatBytes, constantTimeEqual, decodeHex, decodePem } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 import { readEcdsaPublicKey, readRsaPublicKey } from "../manifest/public_keys.ts";
-import type { SealedBox } from "../atls/hpke.ts";
-import { ForbiddenError, UnauthenticatedError } from "../coordinator/http/errors.ts";
+import type { SealedBox } from "./hpke.ts";
+import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 import { RECOVERY_SIGNATURE_LABEL } from "./messages.ts";
 
 const HASH_BY_CURVE = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" } as const;

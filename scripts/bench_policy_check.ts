@@ -1,7 +1,7 @@
 /**
  * Benchmark of `contrast policy check` on the example app (examples/emojivoto).
  *
- * Starts a local docker-registry (tests/helpers/registry.ts), pushes the example's test images,
+ * Starts a local docker-registry (testing/registry/registry.ts), pushes the example's test images,
  * generates the app, then measures in the same process:
  * - evaluation of one agent request, per request type, over every request of every pod (median
  *   and 95th percentile; goal: under 1 ms), with ReadStreamRequest as the in-run baseline;
@@ -24,12 +24,8 @@ import { runPolicyCheck } from "../policy/check/run.ts";
 import { buildRequestSequence } from "../policy/check/request_sequence.ts";
 import { seededRandom } from "../policy/check/random_ids.ts";
 import type { ResolvedImage } from "../oci/types.ts";
-import { startRegistry } from "../tests/helpers/registry.ts";
-import {
-  copyExample,
-  pushExampleImages,
-  writeSettings,
-} from "../tests/deploy/example_app_helpers.ts";
+import { startRegistry } from "../testing/registry/registry.ts";
+import { copyExample, pushExampleImages, writeSettings } from "../testing/example_app.ts";
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;

@@ -15,7 +15,7 @@
  */
 import "reflect-metadata";
 import { encodeHex } from "../util/bytes/mod.ts";
-import { evidenceToJson } from "../atls/evidence_json.ts";
+import { evidenceToJson } from "../protocol/evidence_json.ts";
 import { PinnedHttpsClient } from "../atls/pinned_client.ts";
 import { meshReportData } from "../protocol/report_data.ts";
 import {

@@ -7,6 +7,7 @@
  * | root CA key           | `ROOT CA KEY`               | 64 bytes → P-384 key (seed/p384.ts) |
  * | history signing key   | `HISTORY SIGNING KEY`       | 64 bytes → P-384 key                |
  * | workload secret `id`  | `WORKLOAD SECRET ID: <id>`  | 32 bytes                            |
+ * | transit key           | `TRANSIT KEY: [id,label,v]` | 32 bytes (AES-256; JSON array)      |
  *
  * Same seed and salt → same keys and secrets, so they survive restarts and recovery.
  *
@@ -29,6 +30,9 @@ export const ROOT_CA_KEY_INFO = "ROOT CA KEY";
 export const HISTORY_SIGNING_KEY_INFO = "HISTORY SIGNING KEY";
 /** HKDF info prefix of workload secrets; the id follows. */
 export const WORKLOAD_SECRET_INFO_PREFIX = "WORKLOAD SECRET ID: ";
+
+/** HKDF info prefix of transit keys; the JSON array `[id, label, version]` follows. */
+export const TRANSIT_KEY_INFO_PREFIX = "TRANSIT KEY: ";
 
 /** Holds the seed and salt and derives keys and secrets from them. */
 export class SeedEngine {
@@ -109,6 +113,27 @@ export class SeedEngine {
       this.#salt,
       WORKLOAD_SECRET_INFO_PREFIX + id,
       WORKLOAD_SECRET_LENGTH,
+    );
+  }
+
+  /**
+   * The raw AES-256 key of version `version` of transit key `label` of WorkloadSecretID `id`:
+   * HKDF-SHA256 with info `TRANSIT KEY: ` + JSON `[id, label, version]` (unambiguous for any
+   * id and label). Independent of the workload secret, so a leaked secret file reveals no
+   * transit key. Wipe the result after importing it.
+   *
+   * @throws {ParseError} naming `WorkloadSecretID` when `id` is empty, `version` when < 1
+   */
+  transitKey(id: string, label: string, version: number): Promise<Uint8Array> {
+    if (id === "") throw new ParseError("WorkloadSecretID", "must not be empty");
+    if (!Number.isInteger(version) || version < 1) {
+      throw new ParseError("version", "must be an integer ≥ 1");
+    }
+    return hkdfSha256(
+      this.#seed,
+      this.#salt,
+      TRANSIT_KEY_INFO_PREFIX + JSON.stringify([id, label, version]),
+      32,
     );
   }
 

@@ -1,7 +1,8 @@
 /**
  * AMD SEV-SNP attestation: parse (`abi/`), verify signature, chain and AMD extensions
  * (`verify/`), validate against reference values (`validate/`), fetch collateral from AMD KDS
- * (`kds/`), obtain evidence in a guest (`guest.ts`), and simulate a vendor chain (`simulated/`).
+ * (`kds/`) and obtain evidence in a guest (`guest.ts`). The simulated vendor chain is in
+ * `testing/snp/`.
  * {@link SnpEvidenceVerifier} ties them together.
  *
  * @module
@@ -10,7 +11,6 @@ export * from "./abi/mod.ts";
 export * from "./guest.ts";
 export * from "./kds/mod.ts";
 export * from "./reference_values.ts";
-export * from "../testing/snp/mod.ts";
 export * from "./validate/validate.ts";
 export * from "./verifier.ts";
 export * from "./verify/chain.ts";

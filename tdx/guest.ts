@@ -1,17 +1,15 @@
 /**
- * Guest side of TDX: quotes through configfs-tsm (provider `tdx_guest`), and a simulated
- * `tdx_guest` provider for the configfs-tsm emulator backed by a {@link SimulatedTdxAuthority}.
+ * Guest side of TDX: quotes through configfs-tsm (provider `tdx_guest`). The simulated provider
+ * for the configfs-tsm emulator is in `testing/tdx/tsm_provider.ts`.
  *
  * @module
  */
 import { UnavailableError, VerificationError } from "../util/errors/mod.ts";
 import { constantTimeEqual } from "../util/bytes/mod.ts";
 import { ConfigfsTsm } from "../evidence/configfs_tsm.ts";
-import type { TsmProvider } from "../evidence/tsm_emulator.ts";
 import type { Evidence } from "../evidence/types.ts";
 import { parseTdxQuote } from "./quote/parse_quote.ts";
 import type { TdxQuote } from "./quote/types.ts";
-import type { SimulatedQuoteOptions, SimulatedTdxAuthority } from "../testing/tdx/authority.ts";
 
 /** The configfs-tsm provider name of TDX guests. */
 export const TDX_TSM_PROVIDER = "tdx_guest";
@@ -52,20 +50,4 @@ export async function getTdxQuote(
     );
   }
   return { quote: report.outblob, parsed, evidence: { platform: "tdx", report: report.outblob } };
-}
-
-/**
- * A simulated `tdx_guest` provider for the configfs-tsm emulator: each report is a quote signed
- * by `authority` over `inblob`, with the TD's fixed measurements from `td`.
- */
-export function simulatedTdxTsmProvider(
-  authority: SimulatedTdxAuthority,
-  td: Omit<SimulatedQuoteOptions, "reportData"> = {},
-): TsmProvider {
-  return {
-    name: TDX_TSM_PROVIDER,
-    async produce(inblob: Uint8Array) {
-      return { outblob: await authority.createQuote({ ...td, reportData: inblob }) };
-    },
-  };
 }

@@ -1,6 +1,7 @@
 /**
  * Intel TDX attestation: quote parsing (v4/v5), verification with Intel collateral to a TCB
- * status, reference values, the Intel PCS client, the guest side and a simulated authority.
+ * status, reference values, the Intel PCS client and the guest side. The simulated authority is
+ * in `testing/tdx/`.
  *
  * @module
  */
@@ -25,4 +26,3 @@ export { TdxEvidenceVerifier, type TdxEvidenceVerifierOptions } from "./verifier
 export * from "./pcs/client.ts";
 export * from "./pcs/collateral_dir.ts";
 export * from "./guest.ts";
-export * from "../testing/tdx/authority.ts";

@@ -8,10 +8,38 @@
  * @module
  */
 import type { Evidence } from "../evidence/types.ts";
+import type { SimulatedEvidenceConfig } from "../evidence/evidence_config.ts";
 import { expectedHostData } from "../manifest/policy_match.ts";
-import type { SimulatedSnpAuthority } from "./snp/authority.ts";
-import type { SimulatedTdxAuthority } from "./tdx/authority.ts";
+import { decodeHex } from "../util/bytes/mod.ts";
+import { SimulatedSnpAuthority } from "./snp/authority.ts";
+import { SimulatedTdxAuthority } from "./tdx/authority.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
+
+/**
+ * The simulated evidence source `config` describes: the saved authority it names, signing
+ * evidence with its HOST_DATA (and measurement). The Coordinator and the initializer load this
+ * on demand for `--evidence simulated-snp|simulated-tdx --allow-simulated`.
+ *
+ * @throws {ParseError} naming `simulated-host-data` or `simulated-measurement` when malformed
+ */
+export async function simulatedEvidenceSource(
+  config: SimulatedEvidenceConfig,
+): Promise<EvidenceSource> {
+  const hostData = decodeHex(config.simulatedHostData, "simulated-host-data", 32);
+  const measurement = config.simulatedMeasurement
+    ? decodeHex(config.simulatedMeasurement, "simulated-measurement", 48)
+    : undefined;
+  if (config.kind === "simulated-tdx") {
+    return new SimulatedTdxEvidenceSource(
+      await SimulatedTdxAuthority.load(config.simulatedAuthorityDir),
+      { hostData, ...(measurement ? { mrTd: measurement } : {}) },
+    );
+  }
+  return new SimulatedSnpEvidenceSource(
+    await SimulatedSnpAuthority.load(config.simulatedAuthorityDir),
+    { hostData, ...(measurement ? { measurement } : {}) },
+  );
+}
 
 /** Options of {@link SimulatedSnpEvidenceSource}. */
 export interface SimulatedSnpEvidenceOptions {

@@ -1,11 +1,9 @@
 /**
  * X.509 certificates: parsing (DER or PEM) into a {@link Certificate} that keeps the exact signed
- * bytes, the raw names and every extension, next to the `@peculiar/x509` view of it.
+ * bytes, the raw names and every extension.
  *
  * @module
  */
-import "reflect-metadata";
-import { Name, X509Certificate } from "@peculiar/x509";
 import { ParseError } from "../util/errors/mod.ts";
 import { constantTimeEqual, decodePem, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import {
@@ -21,6 +19,7 @@ import {
   Tag,
 } from "./der.ts";
 import { parsePublicKeyInfo, type PublicKeyInfo } from "./public_key.ts";
+import { formatName } from "./name.ts";
 
 /** Extension OIDs contrast interprets. */
 export const ExtensionOid = {
@@ -111,7 +110,6 @@ export class Certificate implements SignedParts {
   readonly field: string;
   #fingerprint?: Promise<string>;
   #publicKey?: PublicKeyInfo;
-  #x509?: X509Certificate;
   #subject?: string;
   #issuer?: string;
 
@@ -177,22 +175,6 @@ export class Certificate implements SignedParts {
       extensions = parseExtensions(el.value, `${field}.extensions`);
     }
     this.extensions = extensions;
-  }
-
-  /**
-   * The `@peculiar/x509` view (for display and library interop), decoded on first use.
-   *
-   * @throws {ParseError} when that library cannot decode the certificate
-   */
-  get x509(): X509Certificate {
-    if (this.#x509 === undefined) {
-      try {
-        this.#x509 = new X509Certificate(this.der as Uint8Array<ArrayBuffer>);
-      } catch (e) {
-        throw new ParseError(this.field, `not an X.509 certificate: ${String(e)}`, { cause: e });
-      }
-    }
-    return this.#x509;
   }
 
   /** The subject as a string, e.g. `OU=Engineering, …, CN=ARK-Milan` (for messages). */
@@ -282,7 +264,7 @@ export class Certificate implements SignedParts {
 /** A distinguished name as text (RFC 4514 style), or a placeholder when it cannot be decoded. */
 export function nameText(der: Uint8Array): string {
   try {
-    return new Name(der as Uint8Array<ArrayBuffer>).toString();
+    return formatName(der);
   } catch {
     return `<undecodable name ${encodeHex(der.subarray(0, 12))}…>`;
   }

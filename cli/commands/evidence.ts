@@ -8,12 +8,12 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
-import {
-  runSnpEvidenceShow,
-  runSnpEvidenceVerify,
-  type SnpVerifyCommandOptions,
-} from "./evidence_snp.ts";
-import { printTdxResult, runTdxEvidenceShow, runTdxEvidenceVerify } from "./evidence_tdx.ts";
+import { addCollateralOptions, addTimeoutOption } from "../options.ts";
+import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
+
+// The platform modules (and their verifiers' packages) load only when their platform is used.
+const snpCommands = () => import("./evidence_snp.ts");
+const tdxCommands = () => import("./evidence_tdx.ts");
 
 /**
  * Every option of `contrast evidence verify`, as commander hands them over: the SNP command's
@@ -26,8 +26,6 @@ export interface EvidenceVerifyOptions extends Partial<SnpVerifyCommandOptions> 
   readonly quote?: string;
   /** TDX: TCB statuses accepted without reference values (comma-separated). */
   readonly allowTcbStatus?: string;
-  /** TDX: go on without a PCK CRL (reported in the output). */
-  readonly skipPckRevocation?: boolean;
   /** TDX: Intel PCS base URL. */
   readonly pcsUrl?: string;
   /** TDX: URL of the Intel SGX root CA CRL. */
@@ -83,24 +81,29 @@ export function reportResult(result: EvidenceCommandResult): void {
 /** The platforms, by `--platform` value. */
 export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
   snp: {
-    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData", "requireCrl"],
-    show: (o) => runSnpEvidenceShow(o),
+    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData"],
+    show: async (o) => (await snpCommands()).runSnpEvidenceShow(o),
     verify: async (o) => {
-      await runSnpEvidenceVerify(o);
+      await (await snpCommands()).runSnpEvidenceVerify(o);
     },
   },
   tdx: {
-    ownOptions: ["quote", "allowTcbStatus", "skipPckRevocation", "pcsUrl", "rootCaCrlUrl"],
-    show: (o) => printTdxResult(runTdxEvidenceShow({ quote: o.report, json: o.json })),
-    verify: (o) =>
-      printTdxResult(
-        runTdxEvidenceVerify({
+    ownOptions: ["quote", "allowTcbStatus", "pcsUrl", "rootCaCrlUrl"],
+    show: async (o) => {
+      const tdx = await tdxCommands();
+      await tdx.printTdxResult(tdx.runTdxEvidenceShow({ quote: o.report, json: o.json }));
+    },
+    verify: async (o) => {
+      const tdx = await tdxCommands();
+      await tdx.printTdxResult(
+        tdx.runTdxEvidenceVerify({
           ...o,
           quote: o.report,
           pcsBaseUrl: o.pcsUrl,
           rootCaCrlUrl: o.rootCaCrlUrl,
         }),
-      ),
+      );
+    },
   },
 };
 
@@ -146,7 +149,7 @@ export function registerEvidenceCommand(program: Command): void {
       await platformOf(o.platform).show(requireReport(o));
     });
 
-  evidence
+  const verify = evidence
     .command("verify")
     .description(
       "Verify evidence: signature, vendor chain to a pinned root, revocation, TCB and reference " +
@@ -159,28 +162,33 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--ask <file>", "SNP: the ASK or ASVK (DER or PEM)")
     .option("--ark <file>", "SNP: the ARK (DER or PEM); it must be the pinned AMD root")
     .option("--kds-url <url>", "SNP: AMD KDS base URL", undefined)
-    .option("--collateral-dir <dir>", "offline collateral bundle (vendor responses by URL)")
-    .option("--cache-dir <dir>", "cache directory for vendor collateral")
-    .option("--offline", "never use the network; read only the cache and --collateral-dir")
     .option("--now <rfc3339>", "verify at this time instead of now")
-    .option("--reference-values <file>", "reference values JSON (manifest or list of entries)")
+    .option(
+      "--reference-values <file>",
+      "reference values JSON (manifest, {snp|tdx: [...]}, list or one entry; default: built-in " +
+        "defaults that refuse debug guests)",
+    )
     .option("--report-data <hex>", "the 64 bytes of report data the evidence must carry")
     .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
     .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
     .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
-    .option("--skip-pck-revocation", "TDX: go on without a PCK CRL (the output says so)")
     .option("--pcs-url <url>", "TDX: Intel PCS base URL")
     .option("--root-ca-crl-url <url>", "TDX: URL of the Intel SGX root CA CRL")
-    .option("--require-crl", "SNP: fail unless an AMD CRL was checked")
-    .option("--json", "print the decoded fields and the verdict as JSON")
-    .action(async (o: EvidenceVerifyOptions) => {
-      const platform = platformOf(o.platform);
-      for (const key of PLATFORM_SPECIFIC) {
-        if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
-          const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-          throw new ParseError(flag, `not an option of --platform ${o.platform}`);
-        }
+    .option(
+      "--skip-revocation",
+      "go on when no vendor CRL (AMD CRL, Intel PCK CRL) can be checked; the output says so",
+    )
+    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
+  addCollateralOptions(verify);
+  addTimeoutOption(verify);
+  verify.action(async (o: EvidenceVerifyOptions) => {
+    const platform = platformOf(o.platform);
+    for (const key of PLATFORM_SPECIFIC) {
+      if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
+        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new ParseError(flag, `not an option of --platform ${o.platform}`);
       }
-      await platform.verify(requireReport(o));
-    });
+    }
+    await platform.verify(requireReport(o));
+  });
 }

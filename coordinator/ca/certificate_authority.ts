@@ -25,7 +25,7 @@ import type { SubjectAltName } from "../../manifest/sans.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
-import { claimsExtensionOid, encodeClaimsExtension } from "./claims_extension.ts";
+import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
 
 /** Subject of the root CA. */
 export const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";
@@ -51,8 +51,12 @@ export interface LeafRequest {
   readonly publicKey: CryptoKey | Uint8Array;
   /** The SANs of the pod's policy. */
   readonly sans: readonly SubjectAltName[];
-  /** The verified attestation claims of the pod; put into the certificate as an extension. */
-  readonly claims: AttestationClaims;
+  /**
+   * The verified attestation claims of the pod; put into the certificate as an extension.
+   * Absent only for the Coordinator's own service certificates (the transit API), which it
+   * issues to itself.
+   */
+  readonly claims?: AttestationClaims;
   /** End of validity; default one year after `now`. */
   readonly notAfter?: Date;
   /** Issuance time; default the current time. */
@@ -306,11 +310,15 @@ export class CertificateAuthority {
         new x509.SubjectAlternativeNameExtension(generalNames(request.sans), false),
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
         this.#leafAuthorityKeyId,
-        new x509.Extension(
-          claimsExtensionOid(request.claims.platform),
-          false,
-          encodeClaimsExtension(request.claims) as Uint8Array<ArrayBuffer>,
-        ),
+        ...(request.claims
+          ? [
+            new x509.Extension(
+              claimsExtensionOid(request.claims.platform),
+              false,
+              encodeClaimsExtension(request.claims) as Uint8Array<ArrayBuffer>,
+            ),
+          ]
+          : []),
       ],
     });
     const pem = certificate.toString("pem") + "\n";
@@ -320,9 +328,4 @@ export class CertificateAuthority {
 
 function escapeRdn(value: string): string {
   return value.replace(/([,+"\\<>;=#])/g, "\\$1");
-}
-
-/** Hex of a certificate's DER SHA-256 fingerprint. */
-export async function certificateFingerprint(certificate: x509.X509Certificate): Promise<string> {
-  return encodeHex(await sha256(new Uint8Array(certificate.rawData)));
 }

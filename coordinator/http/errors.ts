@@ -1,7 +1,7 @@
 /**
- * Errors of the Coordinator's API and their HTTP status codes (DESIGN.md): 400 bad input,
- * 401/403 authentication and authorisation, 409 stale transition, 412 no manifest or recovery
- * needed, 413 body too large. Unexpected errors become a bare 500 without details.
+ * The HTTP status codes of the Coordinator API's errors (DESIGN.md; the error kinds are in
+ * `protocol/errors.ts`): 400 bad input, 401/403 authentication and authorisation, 409 stale
+ * transition, 412 no manifest or recovery needed, 413 body too large. Unexpected errors become a bare 500 without details.
  *
  * @module
  */
@@ -13,24 +13,13 @@ import {
   ValidationError,
   VerificationError,
 } from "../../util/errors/mod.ts";
-
-/** The request is not authenticated (no or a bad signature). Status 401. */
-export class UnauthenticatedError extends ContrastError {}
-
-/** The request is authenticated but not allowed. Status 403. */
-export class ForbiddenError extends ContrastError {}
-
-/** The request was based on a state that is no longer current. Status 409. */
-export class ConflictError extends ContrastError {}
-
-/** The Coordinator cannot serve this yet: no manifest, or recovery needed. Status 412. */
-export class PreconditionFailedError extends ContrastError {}
-
-/** The request body exceeds the limit. Status 413. */
-export class PayloadTooLargeError extends ContrastError {}
-
-/** No route for the method and path. Status 404. */
-export class NotFoundError extends ContrastError {}
+import {
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  UnauthenticatedError,
+} from "../../protocol/errors.ts";
 
 /** JSON body of every error answer. */
 export interface ErrorBody {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PreconditionFailedError } from "./errors.ts";
+import { PreconditionFailedError } from "../../protocol/errors.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import type { Route } from "./server.ts";
 

@@ -12,7 +12,8 @@ import type { AddressInfo } from "node:net";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
-import { errorAnswer, NotFoundError, PayloadTooLargeError } from "./errors.ts";
+import { errorAnswer } from "./errors.ts";
+import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 
 /** One request as a handler sees it. */
 export interface ApiRequest {
@@ -62,7 +63,8 @@ export interface HandlerOptions {
   readonly metrics: CoordinatorMetrics;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
+/** Reads a request body of at most `limit` bytes (413 beyond). */
+export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0");
     if (Number.isFinite(declared) && declared > limit) {

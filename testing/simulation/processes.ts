@@ -144,6 +144,8 @@ export interface CoordinatorProcess {
   readonly meshAddress: string;
   /** Probe port. */
   readonly probePort: number;
+  /** `127.0.0.1:<transit KMS port>`. */
+  readonly transitAddress: string;
   /** The child. */
   readonly child: Deno.ChildProcess;
   /** Collected log lines (JSON). */
@@ -192,6 +194,8 @@ export async function startCoordinatorProcess(
       "0",
       "--probe-port",
       "0",
+      "--transit-port",
+      "0",
       ...simulatedSnpArgs(options.vm),
       "--ready-file",
       options.readyFile,
@@ -215,6 +219,7 @@ export async function startCoordinatorProcess(
         userAddress: `127.0.0.1:${ports.userPort}`,
         meshAddress: `127.0.0.1:${ports.meshPort}`,
         probePort: ports.probePort,
+        transitAddress: `127.0.0.1:${ports.transitPort}`,
         child,
         logs,
         stop: async (signal: Deno.Signal = "SIGTERM") => {

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
-import { sealTo } from "../../atls/hpke.ts";
+import { sealTo } from "../../protocol/hpke.ts";
 import {
   parseManifestRequest,
   parseRecoverRequest,
@@ -15,7 +15,8 @@ import {
   signRecovery,
 } from "../../protocol/signatures.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
-import { PreconditionFailedError, statusFor } from "../../coordinator/http/errors.ts";
+import { statusFor } from "../../coordinator/http/errors.ts";
+import { PreconditionFailedError } from "../../protocol/errors.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";

@@ -52,7 +52,11 @@ export async function simulatedTdx() {
 /** An in-process Coordinator on free ports, for tests that need no separate process. */
 export async function inProcessCoordinator(
   d: Deployment,
-  options: { verifiers?: import("../../manifest/verifiers.ts").ManifestVerifiers } = {},
+  options: {
+    verifiers?: import("../../manifest/verifiers.ts").ManifestVerifiers;
+    /** Service settings (default {@link LOOPBACK_SERVICE_CONFIG}: no transit API). */
+    service?: ServiceConfig;
+  } = {},
 ) {
   const { Coordinator } = await import("../../coordinator/coordinator.ts");
   const { SimulatedSnpEvidenceSource } = await import("../../testing/simulated_evidence.ts");
@@ -81,7 +85,7 @@ export async function inProcessCoordinator(
     });
     const service = await startService(
       coordinator,
-      LOOPBACK_SERVICE_CONFIG,
+      options.service ?? LOOPBACK_SERVICE_CONFIG,
       logger,
       metrics,
     );
@@ -101,6 +105,10 @@ export async function inProcessCoordinator(
     },
     get meshAddress() {
       return `127.0.0.1:${service.meshPort}`;
+    },
+    /** The running servers (ports, transit readiness). */
+    get service() {
+      return service;
     },
     /** Stops this process's Coordinator and starts a new one on the same history (no seed). */
     async restart() {

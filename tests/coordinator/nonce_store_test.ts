@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ForbiddenError } from "../../coordinator/http/errors.ts";
+import { ForbiddenError } from "../../protocol/errors.ts";
 import { NonceStore } from "../../coordinator/nonce_store.ts";
 
 Deno.test("a nonce is accepted exactly once", () => {

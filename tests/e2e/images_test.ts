@@ -15,7 +15,7 @@ import { encodeHex } from "../../util/bytes/mod.ts";
 import { createWorkspace } from "../../testing/simulation/workspace.ts";
 import { simulatedSnpArgs } from "../../testing/simulation/processes.ts";
 import { COORDINATOR_TRUST_ENV } from "../../atls/coordinator_trust.ts";
-import { startRegistry } from "../helpers/registry.ts";
+import { startRegistry } from "../../testing/registry/registry.ts";
 import { runDenoScript } from "../../testing/simulation/processes.ts";
 import { podman, PODMAN_RUN, podmanAvailable, PodmanSession } from "../helpers/podman.ts";
 

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
+import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
   CoordinatorBadRequestError,
   CoordinatorRejectedError,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
-import { pushTestImage, startRegistry } from "../helpers/registry.ts";
+import { pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 Deno.test("reaches a registry over HTTPS by default, trusting only the configured CA", async () => {
   const registry = await startRegistry({ tls: true });

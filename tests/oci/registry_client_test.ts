@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { RegistryClient } from "../../oci/registry_client.ts";
-import { blobDataPath, pushTestImage, startRegistry } from "../helpers/registry.ts";
+import { blobDataPath, pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 Deno.test("registry client: manifests by tag and digest, HEAD, blobs in memory and to files", async () => {
   const registry = await startRegistry();

@@ -17,7 +17,7 @@ import {
   pushTestImage,
   startRegistry,
   type TestRegistry,
-} from "../helpers/registry.ts";
+} from "../../testing/registry/registry.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
 const GROUP = "root:x:0:\napp:x:1000:\n";

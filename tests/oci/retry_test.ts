@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createImageResolver } from "../../oci/resolver.ts";
-import { pushTestImage, startRegistry } from "../helpers/registry.ts";
+import { pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 Deno.test("retries reads while the registry is briefly unreachable, then succeeds", async () => {
   const dir = await Deno.makeTempDir({ prefix: "contrast-retry-test-" });

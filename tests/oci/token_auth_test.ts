@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { fetchBearerToken } from "../../oci/auth.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
-import { pushTestImage, startRegistry } from "../helpers/registry.ts";
+import { pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 const credentials = { username: "bob", password: "t0ken-pw" };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeHex, encodePem } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
-import { ForbiddenError, UnauthenticatedError } from "../../coordinator/http/errors.ts";
+import { ForbiddenError, UnauthenticatedError } from "../../protocol/errors.ts";
 import {
   importSeedshareOwnerSigningKey,
   importWorkloadOwnerKey,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { VerificationError } from "../../util/errors/mod.ts";
 import { MIN_RSA_BITS, parsePublicKeyInfo, readElement } from "../../x509/mod.ts";
 import { alg, oid, PSS, seq } from "./der_builders.ts";
+import { assertOnCurve } from "../../x509/public_key.ts";
 
 Deno.test("public keys: RSA below 2048 bits and unknown curves are refused", async () => {
   const small = await crypto.subtle.generateKey(
@@ -60,4 +61,68 @@ Deno.test("public keys: an RSA key under the RSASSA-PSS OID is normalised for We
   const info = parsePublicKeyInfo(pssSpki, "key");
   assert.equal(info.kind, "rsa");
   assert.deepEqual(info.spki, spki);
+});
+
+Deno.test("public keys: the curve check agrees with @noble/curves on valid and tampered points", async () => {
+  const { p256, p384 } = await import("@noble/curves/nist.js");
+  for (const [curve, noble] of [["P-256", p256], ["P-384", p384]] as const) {
+    for (let i = 0; i < 20; i++) {
+      const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: curve }, true, [
+        "sign",
+      ]);
+      const point = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+      assertOnCurve(point, curve, "key");
+      const tampered = point.slice();
+      tampered[tampered.length - 1 - i]! ^= 1 << (i % 8);
+      let nobleAccepts = true;
+      try {
+        noble.Point.fromBytes(tampered).assertValidity();
+      } catch {
+        nobleAccepts = false;
+      }
+      assert.equal(nobleAccepts, false);
+      assert.throws(() => assertOnCurve(tampered, curve, "key"), VerificationError);
+    }
+    // Coordinates at or above p are refused even when congruent to a point.
+    const size = curve === "P-256" ? 32 : 48;
+    const big = new Uint8Array(1 + 2 * size).fill(0xff);
+    big[0] = 0x04;
+    assert.throws(() => assertOnCurve(big, curve, "key"), VerificationError);
+  }
+});
+
+Deno.test("P-521 keys parse only where asked for (manifest owner keys), and are checked on the curve", async () => {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-521" }, true, [
+    "sign",
+  ]);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  assert.throws(() => parsePublicKeyInfo(spki, "key"), /unsupported elliptic curve/);
+  const info = parsePublicKeyInfo(spki, "key", { curves: ["P-521"] });
+  assert.equal(info.kind === "ec" && info.curve, "P-521");
+  const offCurve = spki.slice();
+  offCurve[offCurve.length - 1]! ^= 1;
+  assert.throws(
+    () => parsePublicKeyInfo(offCurve, "key", { curves: ["P-521"] }),
+    /not a point on P-521/,
+  );
+});
+
+Deno.test("the manifest's key readers use this parser: one minimum RSA size, strict DER", async () => {
+  const { readRsaPublicKey, readEcdsaPublicKey } = await import("../../manifest/public_keys.ts");
+  const small = await crypto.subtle.generateKey(
+    {
+      name: "RSA-OAEP",
+      modulusLength: 1024,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["encrypt", "decrypt"],
+  );
+  const der = new Uint8Array(await crypto.subtle.exportKey("spki", small.publicKey));
+  const result = readRsaPublicKey(der);
+  assert.ok("error" in result);
+  assert.match(result.error, new RegExp(`below ${MIN_RSA_BITS}`));
+  const trailing = readEcdsaPublicKey(new Uint8Array([...der, 0]));
+  assert.ok("error" in trailing && /trailing/.test(trailing.error));
 });

@@ -12,7 +12,7 @@ import {
   ConflictError,
   PreconditionFailedError,
   UnauthenticatedError,
-} from "../../../coordinator/http/errors.ts";
+} from "../../../protocol/errors.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
 import { probeRoutes } from "../../../coordinator/http/probes.ts";
 import {

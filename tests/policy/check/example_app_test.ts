@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { runGenerate } from "../../../cli/commands/generate.ts";
 import { policyCheckCommand } from "../../../cli/commands/policy.ts";
-import { exampleGenerateFlags, withExampleApp } from "../../deploy/example_app_helpers.ts";
+import { exampleGenerateFlags, withExampleApp } from "../../../testing/example_app.ts";
 
 Deno.test({
   name: "example app: every legitimate request allowed, every tampered request denied",

@@ -18,7 +18,7 @@ import {
   initializerEnv,
   simulatedSnpArgs,
 } from "../../../testing/simulation/processes.ts";
-import { pushTestImage, startRegistry } from "../../helpers/registry.ts";
+import { pushTestImage, startRegistry } from "../../../testing/registry/registry.ts";
 import { conformanceAvailable, conformanceFile } from "../../conformance.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/:/sbin/nologin\n";

@@ -1,13 +1,13 @@
 /**
  * Test helper: publishes test images under the example app's image names to a real local
- * registry (Debian's docker-registry, started by tests/helpers/registry.ts) and prepares a copy
+ * registry (Debian's docker-registry, started by testing/registry/registry.ts) and prepares a copy
  * of `examples/emojivoto` that points at it.
  */
-import type { GenerateFlags } from "../../cli/commands/generate.ts";
-import { buildArtifact, type ImageSpec } from "../../oci/writer.ts";
-import { coordinatorYaml } from "../../deploy/coordinator_yaml.ts";
-import { pushTestImage, startRegistry, type TestRegistry } from "../helpers/registry.ts";
-import { loadDefaultSettings } from "../../policy/settings.ts";
+import type { GenerateFlags } from "../cli/commands/generate.ts";
+import { buildArtifact, type ImageSpec } from "../oci/writer.ts";
+import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
+import { pushTestImage, startRegistry, type TestRegistry } from "./registry/registry.ts";
+import { loadDefaultSettings } from "../policy/settings.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/sbin/nologin\n" +
   "app:x:1000:1000::/home/app:/bin/sh\npostgres:x:999:999::/var/lib/postgresql:/bin/sh\n";
@@ -107,7 +107,7 @@ export async function exampleCoordinatorYaml(host: string): Promise<string> {
  * Coordinator YAML (`coordinator.yml`); returns the files.
  */
 export async function copyExample(dir: string, host: string): Promise<string[]> {
-  const src = new URL("../../examples/emojivoto/", import.meta.url);
+  const src = new URL("../examples/emojivoto/", import.meta.url);
   const files: string[] = [`${dir}/coordinator.yml`];
   await Deno.writeTextFile(files[0]!, await exampleCoordinatorYaml(host));
   for await (const e of Deno.readDir(src)) {

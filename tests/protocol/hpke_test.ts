@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
-import { HpkeRecipient, sealedBoxFromJson, sealedBoxToJson, sealTo } from "../../atls/hpke.ts";
+import { HpkeRecipient, sealedBoxFromJson, sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 
 const aad = new TextEncoder().encode("context");
 const secret = new TextEncoder().encode("the workload secret");

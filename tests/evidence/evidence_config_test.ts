@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { evidenceSourceFrom } from "../../evidence/evidence_config.ts";
-import { snpAuthority } from "./fixture.ts";
+import { simulatedEvidenceSource } from "../../testing/simulated_evidence.ts";
+import { snpAuthority } from "../coordinator/fixture.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 Deno.test("refuses the simulated TEE unless explicitly allowed", async () => {
@@ -36,7 +37,7 @@ Deno.test("a simulated source produces evidence with its HOST_DATA", () =>
       allowSimulated: true,
       simulatedAuthorityDir: dir,
       simulatedHostData: "ab".repeat(32),
-    });
+    }, simulatedEvidenceSource);
     const evidence = await source.getEvidence(new Uint8Array(64).fill(1));
     assert.equal(evidence.platform, "snp");
     assert.equal(encodeHex(evidence.report.subarray(0xc0, 0xe0)), "ab".repeat(32));
@@ -46,7 +47,7 @@ Deno.test("a simulated source produces evidence with its HOST_DATA", () =>
         allowSimulated: true,
         simulatedAuthorityDir: dir,
         simulatedHostData: "ab",
-      }),
+      }, simulatedEvidenceSource),
       ParseError,
     );
   }));
@@ -61,4 +62,16 @@ Deno.test("configfs-tsm is unavailable outside a confidential VM; unknown kinds 
     UnavailableError,
   );
   await assert.rejects(evidenceSourceFrom({ kind: "sgx", allowSimulated: true }), ParseError);
+});
+
+Deno.test("a program without a simulated TEE refuses --evidence simulated-* even when allowed", async () => {
+  await assert.rejects(
+    evidenceSourceFrom({
+      kind: "simulated-tdx",
+      allowSimulated: true,
+      simulatedAuthorityDir: "/x",
+      simulatedHostData: "ab".repeat(32),
+    }),
+    (e: unknown) => e instanceof ParseError && /offers no simulated TEE/.test(e.message),
+  );
 });

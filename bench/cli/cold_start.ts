@@ -1,0 +1,186 @@
+/**
+ * Cold-start cost of the `contrast` CLI as whole processes: CPU time (user + system, from bash's
+ * `times` for the child) of `contrast --help`, `contrast verify --help` and `contrast evidence
+ * verify` (SNP and TDX, real evidence from `../shared/conformance`, offline) against a bare
+ * `deno run` of an empty script, interleaved round by round in the same run. Prints the medians
+ * and the ratio to the baseline's median (goal: ≤ 3×). Every run's exit code is checked before its
+ * time counts, so the benchmark fails loudly when a command takes another path than it names.
+ *
+ * Usage: `deno run -A bench/cli/cold_start.ts [--rounds 9] [--json]`
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CONFORMANCE = new URL("../shared/conformance/", new URL(ROOT, "file://")).pathname;
+
+/** One measured command line. */
+interface Case {
+  /** Label in the table. */
+  readonly name: string;
+  /** Arguments after `deno`. */
+  readonly args: readonly string[];
+  /** The exit code the command must return for its time to count. */
+  readonly expectedExit: number;
+  /** Whether this is the baseline. */
+  readonly baseline?: boolean;
+}
+
+function contrast(...args: string[]): string[] {
+  return ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}cli/main.ts`, ...args];
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cases(emptyScript: string): Case[] {
+  const list: Case[] = [
+    {
+      name: "deno run (empty script)",
+      args: ["run", "-A", "--config", `${ROOT}deno.json`, emptyScript],
+      expectedExit: 0,
+      baseline: true,
+    },
+    { name: "contrast --help", args: contrast("--help"), expectedExit: 0 },
+    { name: "contrast verify --help", args: contrast("verify", "--help"), expectedExit: 0 },
+  ];
+  const snp = `${CONFORMANCE}snp/milan-v2-virtee`;
+  if (exists(snp)) {
+    list.push({
+      name: "contrast evidence verify (SNP)",
+      args: contrast(
+        "evidence",
+        "verify",
+        "--platform",
+        "snp",
+        "--report",
+        `${snp}/report.bin`,
+        "--vcek",
+        `${snp}/vcek.der`,
+        "--ask",
+        `${snp}/ask.pem`,
+        "--ark",
+        `${snp}/ark.pem`,
+        "--offline",
+        "--now",
+        "2023-04-04T19:23:43Z",
+        "--json",
+      ),
+      expectedExit: 0,
+    });
+  } else console.warn(`skipping the SNP case: ${snp} not found`);
+  const tdx = `${CONFORMANCE}tdx/v4-phala-b0c06f-uptodate`;
+  if (exists(tdx)) {
+    list.push({
+      name: "contrast evidence verify (TDX)",
+      args: contrast(
+        "evidence",
+        "verify",
+        "--platform",
+        "tdx",
+        "--quote",
+        `${tdx}/quote.bin`,
+        "--collateral-dir",
+        tdx,
+        "--offline",
+        "--now",
+        "2025-06-19T11:32:27Z",
+        "--json",
+      ),
+      expectedExit: 0,
+    });
+  } else console.warn(`skipping the TDX case: ${tdx} not found`);
+  return list;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Runs one case in bash and returns the child's CPU seconds (user + system). */
+async function cpuSeconds(c: Case): Promise<number> {
+  const line = [Deno.execPath(), ...c.args].map(shellQuote).join(" ");
+  const script = `${line} >/dev/null 2>/tmp/contrast-cold-start.err; rc=$?; times; exit $rc`;
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (out.code !== c.expectedExit) {
+    const err = await Deno.readTextFile("/tmp/contrast-cold-start.err").catch(() => "");
+    throw new Error(`${c.name}: exit ${out.code}, expected ${c.expectedExit}\n${err}`);
+  }
+  // `times` prints the shell's own times, then its children's: "0m0.350s 0m0.120s".
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const children = lines.at(-1)!.match(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/);
+  if (!children) throw new Error(`cannot read times output: ${lines.at(-1)}`);
+  const [, um, us, sm, ss] = children;
+  return Number(um) * 60 + Number(us) + Number(sm) * 60 + Number(ss);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** One row of the result table. */
+export interface ColdStartRow {
+  readonly name: string;
+  readonly medianMs: number;
+  readonly minMs: number;
+  /** Median CPU time over the baseline's median CPU time. */
+  readonly ratio: number;
+}
+
+/** Runs every case `rounds` times, interleaved, after one warm-up round. */
+export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> {
+  const dir = await Deno.makeTempDir({ prefix: "contrast-cold-start-" });
+  try {
+    const empty = `${dir}/empty.ts`;
+    await Deno.writeTextFile(empty, "\n");
+    const list = cases(empty);
+    for (const c of list) await cpuSeconds(c); // warm-up: module cache, npm resolution
+    const samples = list.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, c] of list.entries()) samples[i]!.push(await cpuSeconds(c));
+    }
+    const base = median(samples[list.findIndex((c) => c.baseline)]!);
+    return list.map((c, i) => ({
+      name: c.name,
+      medianMs: median(samples[i]!) * 1000,
+      minMs: Math.min(...samples[i]!) * 1000,
+      ratio: median(samples[i]!) / base,
+    }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const roundsFlag = Deno.args.indexOf("--rounds");
+  const rounds = roundsFlag >= 0 ? Number(Deno.args[roundsFlag + 1]) : 9;
+  const rows = await measureColdStart(rounds);
+  const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ")[0];
+  if (Deno.args.includes("--json")) {
+    console.log(JSON.stringify({ rounds, loadAverage: Number(load), rows }, null, 2));
+  } else {
+    console.log(`CLI cold start, CPU time per process, ${rounds} interleaved rounds, load ${load}`);
+    for (const r of rows) {
+      console.log(
+        `  ${r.name.padEnd(32)} median ${r.medianMs.toFixed(0).padStart(4)} ms  min ${
+          r.minMs.toFixed(0).padStart(4)
+        } ms  ${r.ratio.toFixed(2)}×`,
+      );
+    }
+    console.log("goal: every contrast row ≤ 3.00× the empty deno run");
+  }
+}

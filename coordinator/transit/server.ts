@@ -1,0 +1,261 @@
+/**
+ * The transit KMS server: HTTPS on its own port (8200 by default, like OpenBao/Vault), asking
+ * every client for a certificate (`node:https`; `Deno.serve` cannot). Its server certificate is
+ * issued by the current mesh CA to the Coordinator itself (SANs from `--transit-san`), so pods
+ * verify it with the `mesh-ca.pem` (or root CA) the initializer gave them; it is re-issued after
+ * every manifest update or recovery. Until a manifest is active the Coordinator's attested TLS
+ * certificate is served and every request gets 503.
+ *
+ * @module
+ */
+import https from "node:https";
+import type http from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { AddressInfo } from "node:net";
+import { ParseError } from "../../util/errors/mod.ts";
+import { encodePem } from "../../util/bytes/mod.ts";
+import type { Logger } from "../../util/log/logger.ts";
+import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
+import { readBody } from "../http/server.ts";
+import type { CoordinatorMetrics } from "../http/metrics.ts";
+import { authorizeTransitClient, type TransitClient } from "./authorize.ts";
+import { handleTransitRequest, transitErrorAnswer, type TransitHttpAnswer } from "./handler.ts";
+import { TransitKeyRings } from "./key_rings.ts";
+import { routeTransit } from "./routes.ts";
+import type { TransitView } from "./view.ts";
+
+/** Default port of the transit API. */
+export const DEFAULT_TRANSIT_PORT = 8200;
+
+/** Default SANs of the transit server certificate (the Coordinator's Service name first). */
+export const DEFAULT_TRANSIT_SANS: readonly string[] = ["coordinator", "localhost", "127.0.0.1"];
+
+/**
+ * Parses the SANs of the transit server certificate.
+ *
+ * @throws {ParseError} naming `transit-san` for a value that is no IP address or DNS name
+ */
+export function parseTransitSans(values: readonly string[]): SubjectAltName[] {
+  if (values.length === 0) throw new ParseError("transit-san", "at least one SAN is required");
+  return values.map((value) => {
+    const san = classifySan(value);
+    if ("error" in san) throw new ParseError("transit-san", san.error);
+    return san;
+  });
+}
+
+/** What the server needs of the Coordinator. */
+export interface TransitSource {
+  /** The current view, or `undefined` without an active manifest. */
+  transitView(): TransitView | undefined;
+  /** Calls `listener` after every change of the active state. */
+  onActivate(listener: () => void): () => void;
+  /** The Coordinator's attested TLS identity (served until a manifest is active). */
+  readonly tls: { readonly certPem: string; readonly keyPem: string };
+}
+
+/** Settings of the transit server. */
+export interface TransitServerConfig {
+  /** Address to bind. */
+  readonly host: string;
+  /** Port (0 for any free port). */
+  readonly port: number;
+  /** SANs of the server certificate. */
+  readonly sans: readonly SubjectAltName[];
+  /** Largest request body in bytes. */
+  readonly maxBodyBytes: number;
+  /** Time allowed per request, milliseconds. */
+  readonly requestTimeoutMs: number;
+  /** The clock. */
+  readonly now?: () => Date;
+}
+
+/** A running transit server. */
+export interface RunningTransitServer {
+  /** The bound port. */
+  readonly port: number;
+  /** Resolves once the certificate of the current generation is served. */
+  certificateReady(): Promise<void>;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+async function serverCredentials(
+  view: TransitView,
+  sans: readonly SubjectAltName[],
+  now: Date,
+) {
+  const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+  const leaf = await view.ca.issueLeaf({
+    publicKey: spki,
+    sans,
+    commonName: "contrast-coordinator-transit",
+    now,
+  });
+  const keyPem = encodePem(
+    "PRIVATE KEY",
+    new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey)),
+  );
+  return { cert: leaf.pem + view.ca.intermediatePem, key: keyPem };
+}
+
+function send(res: http.ServerResponse, answer: TransitHttpAnswer): void {
+  if (res.headersSent || res.destroyed) return;
+  if (answer.body === undefined) {
+    res.writeHead(answer.status, { "cache-control": "no-store" });
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    "content-type": "application/json",
+    "content-length": String(new TextEncoder().encode(text).length),
+    "cache-control": "no-store",
+  });
+  res.end(text);
+}
+
+function parseJson(raw: Uint8Array): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch (cause) {
+    throw new ParseError("body", "not valid UTF-8 JSON", { cause });
+  }
+}
+
+/** Starts the transit server for `source`. */
+export function startTransitServer(
+  source: TransitSource,
+  config: TransitServerConfig,
+  logger: Logger,
+  metrics: CoordinatorMetrics,
+): Promise<RunningTransitServer> {
+  const now = config.now ?? (() => new Date());
+  const rings = new TransitKeyRings();
+  // The caller of a connection, verified once per connection and manifest generation.
+  const callers = new WeakMap<TLSSocket, { view: TransitView; client: Promise<TransitClient> }>();
+  const authorize = (socket: TLSSocket) => (view: TransitView): Promise<TransitClient> => {
+    let entry = callers.get(socket);
+    if (!entry || entry.view !== view) {
+      const der = socket.getPeerCertificate?.(false)?.raw;
+      entry = {
+        view,
+        client: authorizeTransitClient(view, der ? new Uint8Array(der) : undefined, now()),
+      };
+      callers.set(socket, entry);
+    }
+    return entry.client.then((client) => {
+      if (now() > client.notAfter) {
+        callers.delete(socket);
+        return authorizeTransitClient(view, undefined, now());
+      }
+      return client;
+    });
+  };
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = performance.now();
+    const path = (req.url ?? "/").split("?")[0]!;
+    const timer = setTimeout(() => {
+      send(res, { status: 408, body: { errors: ["request timed out"] } });
+      req.destroy();
+    }, config.requestTimeoutMs);
+    let client: TransitClient | undefined;
+    let operation = "unknown";
+    const finish = (answer: TransitHttpAnswer) => {
+      clearTimeout(timer);
+      send(res, answer);
+      const seconds = (performance.now() - started) / 1000;
+      const status = String(answer.status);
+      metrics.requestSeconds.observe(seconds, { api: "transit", route: operation, status });
+      if (answer.status >= 400) {
+        metrics.failures.inc({ api: "transit", route: operation, status });
+      }
+      const reason = answer.status >= 400
+        ? (answer.body as { errors?: string[] } | undefined)?.errors?.[0]
+        : undefined;
+      logger[answer.status >= 500 ? "error" : answer.status >= 400 ? "warn" : "debug"]("transit", {
+        method: req.method,
+        operation,
+        status: answer.status,
+        policy: client?.policyDigest,
+        workloadSecretId: client?.workloadSecretId,
+        ms: Math.round(seconds * 1000),
+        reason,
+      });
+    };
+    (async () => {
+      const route = routeTransit(req.method ?? "", path);
+      operation = route.operation;
+      const body = parseJson(await readBody(req, config.maxBodyBytes));
+      const answer = await handleTransitRequest({
+        view: source.transitView(),
+        rings,
+        route,
+        body,
+        authorize: authorize(req.socket as TLSSocket),
+      });
+      client = answer.client;
+      finish({ status: answer.status, body: answer.body });
+    })().catch((error: unknown) => {
+      const answer = transitErrorAnswer(error);
+      if (answer.status === 500) {
+        logger.error("transit: unexpected error", {
+          error: error instanceof Error ? error.name : String(error),
+        });
+      }
+      finish(answer);
+    });
+  };
+
+  const server = https.createServer({
+    cert: source.tls.certPem,
+    key: source.tls.keyPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+  }, handler);
+  server.headersTimeout = 10_000;
+
+  // Re-issue the server certificate whenever the active state (and so the mesh CA) changes.
+  let certificate: Promise<void> = Promise.resolve();
+  const refresh = () => {
+    const view = source.transitView();
+    if (!view) return;
+    certificate = certificate.then(async () => {
+      try {
+        server.setSecureContext(await serverCredentials(view, config.sans, now()));
+      } catch (error) {
+        logger.error("transit: cannot issue the server certificate", {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
+  };
+  const unsubscribe = source.onActivate(refresh);
+  refresh();
+
+  return new Promise((resolve, reject) => {
+    server.once("error", (error) => {
+      unsubscribe();
+      reject(error);
+    });
+    server.listen(config.port, config.host, () => {
+      server.removeAllListeners("error");
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        certificateReady: () => certificate,
+        close: () =>
+          new Promise<void>((done) => {
+            unsubscribe();
+            server.close(() => done());
+            server.closeAllConnections?.();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Transit test fixture: an in-process Coordinator serving the transit API on a free port, the
+ * deployment with `web` (WorkloadSecretID `web-secret`) and `db` (`db-secret`), pod credentials
+ * issued by the Coordinator's own mesh CA (`bench/transit/fixture.ts`), and a small `node:https`
+ * client presenting them.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import https from "node:https";
+import { encodeBase64 } from "../../../util/bytes/mod.ts";
+import {
+  type ClientCredentials,
+  manifestWithDbSecret,
+  TRANSIT_SERVICE_CONFIG,
+} from "../../../bench/transit/fixture.ts";
+import { deployment, inProcessCoordinator } from "../fixture.ts";
+
+export {
+  type ClientCredentials,
+  manifestWithDbSecret,
+  podCredentials,
+  TRANSIT_SERVICE_CONFIG,
+} from "../../../bench/transit/fixture.ts";
+
+/** A response of the transit API. */
+export interface TransitResponse {
+  /** HTTP status. */
+  readonly status: number;
+  /** Parsed JSON body (`undefined` when empty). */
+  // deno-lint-ignore no-explicit-any
+  readonly body: any;
+}
+
+/** Sends one request to the transit API at `port`, verifying the server with `caPem`. */
+export function transitRequest(
+  port: number,
+  credentials: ClientCredentials | undefined,
+  caPem: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<TransitResponse> {
+  return new Promise((resolve, reject) => {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    const req = https.request({
+      host: "127.0.0.1",
+      servername: "localhost",
+      port,
+      method,
+      path,
+      ca: caPem,
+      ...(credentials ? { cert: credentials.certPem, key: credentials.keyPem } : {}),
+      headers: { "content-type": "application/json", "x-vault-token": "ignored" },
+      agent: false,
+    }, (res) => {
+      const chunks: Uint8Array[] = [];
+      res.on("data", (c: Uint8Array) => chunks.push(c));
+      res.on("end", () => {
+        const raw = new TextDecoder().decode(
+          chunks.reduce((a, c) => new Uint8Array([...a, ...c]), new Uint8Array()),
+        );
+        resolve({ status: res.statusCode ?? 0, body: raw ? JSON.parse(raw) : undefined });
+      });
+    });
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+/** base64 of UTF-8 `text`. */
+export function b64(text: string): string {
+  return encodeBase64(new TextEncoder().encode(text));
+}
+
+/** A deployment and an in-process Coordinator with the transit API, manifest set. */
+export async function transitCoordinator() {
+  const d = await deployment();
+  const c = await inProcessCoordinator(d, { service: TRANSIT_SERVICE_CONFIG });
+  await c.setFirstManifest(manifestWithDbSecret(d));
+  await c.service.transitReady();
+  const view = () => c.coordinator.transitView()!;
+  const port = () => c.service.transitPort!;
+  const meshCaPem = () => view().ca.meshCaPem;
+  return { d, c, view, port, meshCaPem };
+}
