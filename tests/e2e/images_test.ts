@@ -274,7 +274,7 @@ Deno.test({
           );
           assert.equal(verified.code, 0, verified.stderr);
           assert.equal(
-            JSON.parse(verified.stdout).coordinatorPolicy,
+            JSON.parse(verified.stdout).result.coordinatorPolicy,
             encodeHex(ws.deployment.coordinator.digest),
           );
         },

@@ -186,6 +186,7 @@ Deno.test({
             "--offline",
             "--now",
             "2023-04-04T19:23:43Z",
+            "--skip-revocation",
           ]);
           assert.equal(r.code, 0, r.stderr);
           assert.match(r.stdout, /SNP report verified/);
@@ -294,8 +295,9 @@ Deno.test({
             ]);
             assert.equal(verified.code, 0, verified.stderr);
             assert.equal(
-              JSON.parse(verified.stdout).coordinatorPolicy,
+              JSON.parse(verified.stdout).result.coordinatorPolicy,
               encodeHex(ws.deployment.coordinator.digest),
+              verified.stdout,
             );
           } finally {
             child.kill("SIGTERM");
