@@ -6,7 +6,13 @@ import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { writeUpdateWithout } from "../../testing/simulation/update.ts";
 import { prng } from "../helpers/prng.ts";
 import { type CoordinatorProcess, createWorkspace, type Workspace } from "./harness.ts";
-import { coordinatorKubeconfig, isReady, startKubeReplica, waitFor } from "./kube_harness.ts";
+import {
+  COORDINATOR_USER,
+  coordinatorKubeconfig,
+  isReady,
+  startKubeReplica,
+  waitFor,
+} from "./kube_harness.ts";
 import {
   type ManifestVariant,
   prepareUpdate,
@@ -79,7 +85,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
-    await using cluster = await LocalKubeCluster.start();
+    await using cluster = await LocalKubeCluster.start({ users: [COORDINATOR_USER] });
     const kubeconfig = await coordinatorKubeconfig(cluster);
     const ws = await createWorkspace();
     const replicas = new Replicas(ws, kubeconfig);
