@@ -38,7 +38,9 @@ export interface PolicyEntry {
 
 /** Reference values, per platform; evidence is accepted if any entry of its platform matches. */
 export interface ReferenceValues<Snp, Tdx> {
+  /** The entries for SEV-SNP. */
   readonly snp: readonly Snp[];
+  /** The entries for TDX. */
   readonly tdx: readonly Tdx[];
 }
 
@@ -54,7 +56,9 @@ export type ReferenceValueReader<T> = (
 
 /** The readers of the two platforms' reference-value entries. */
 export interface ReferenceValueReaders<Snp, Tdx> {
+  /** Reads one SNP entry. */
   readonly snp: ReferenceValueReader<Snp>;
+  /** Reads one TDX entry. */
   readonly tdx: ReferenceValueReader<Tdx>;
 }
 
@@ -220,6 +224,14 @@ export const PLATFORM_REFERENCE_VALUE_READERS: ReferenceValueReaders<
 /**
  * Parses a manifest strictly from its exact JSON bytes, reading reference values with the SNP
  * and TDX modules' readers (a simulated platform entry must name `SimulatedRootSHA256`).
+ *
+ * @example
+ * ```ts
+ * import { parseManifest } from "./mod.ts";
+ *
+ * const manifest = parseManifest(await Deno.readFile("manifest.json"));
+ * console.log(Object.keys(manifest.Policies));
+ * ```
  *
  * @throws {InvalidDocumentError} listing every problem with its JSON path
  */

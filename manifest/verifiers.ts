@@ -83,6 +83,8 @@ export class VerifiersOfManifest {
   readonly #verifiers: ReadonlyMap<TeePlatform, EvidenceVerifier>;
 
   /**
+   * The verifiers of `manifest`.
+   *
    * @param manifest the manifest whose policies evidence must carry
    * @param verifiers the platform verifiers configured with its reference values
    */
@@ -129,13 +131,32 @@ export class VerifiersOfManifest {
  * Verifies evidence against whichever manifest is active: each manifest's verifiers are built
  * once and kept while the manifest object lives (they keep keys and chains cached), all sharing
  * one chain cache.
+ *
+ * @example Verify evidence against a manifest and learn the policy it runs
+ * ```ts
+ * import { ManifestVerifiers, parseManifest } from "./mod.ts";
+ * import type { Evidence } from "../evidence/mod.ts";
+ *
+ * async function roleOf(manifestBytes: Uint8Array, evidence: Evidence, reportData: Uint8Array) {
+ *   const verifiers = new ManifestVerifiers();
+ *   const { policy } = await verifiers.verify(parseManifest(manifestBytes), evidence, {
+ *     reportData,
+ *     now: new Date(),
+ *   });
+ *   return policy;
+ * }
+ * ```
  */
 export class ManifestVerifiers {
   readonly #options: ManifestVerifiersOptions;
   readonly #chainCache: ChainCache;
   readonly #byManifest = new WeakMap<object, VerifiersOfManifest>();
 
-  /** @param options collateral sources and caches shared by every manifest */
+  /**
+   * Verifiers sharing collateral sources and caches.
+   *
+   * @param options collateral sources and caches shared by every manifest
+   */
   constructor(options: ManifestVerifiersOptions = {}) {
     this.#options = options;
     this.#chainCache = options.chainCache ?? new ChainCache();

@@ -35,7 +35,11 @@ export class IssueList {
     return this.#issues;
   }
 
-  /** @throws {InvalidDocumentError} carrying every recorded problem, if there is one */
+  /**
+   * Throws when a problem was recorded.
+   *
+   * @throws {InvalidDocumentError} carrying every recorded problem, if there is one
+   */
   throwIfAny(): void {
     if (this.#issues.length === 0) return;
     const more = this.#omitted > 0
