@@ -130,18 +130,20 @@ Deno.test({
         assert.match(answer.text, /body\.manifest: duplicate key/);
       });
 
-      await t.step("1.7 million unknown fields are refused before parsing", async () => {
-        const fields = Array.from({ length: 1_700_000 }, (_, i) => `"f${i}":0`).join(",");
+      await t.step("400,000 unknown fields are refused before parsing", async () => {
+        const fields = Array.from({ length: 400_000 }, (_, i) => `"f${i}":0`).join(",");
         const started = performance.now();
         const answer = await rawPost(coordinator.userAddress, "/manifest", `{${fields}}`);
-        assert.equal(answer.status, 400);
+        assert.equal(answer.status, 400, answer.text);
         assert.match(answer.text, /more than 256 object keys: refused before parsing/);
         assert.ok(answer.text.length < 512, `answer of ${answer.text.length} bytes`);
         // Liveness is answered right after (the event loop was not blocked by a parse).
         const live = await fetch(`http://127.0.0.1:${coordinator.probePort}/probe/liveness`);
         assert.equal(live.status, 200);
         await live.body?.cancel();
-        console.log(`28 MB body refused in ${Math.round(performance.now() - started)} ms`);
+        console.log(
+          `a ${fields.length} byte body refused in ${Math.round(performance.now() - started)} ms`,
+        );
       });
 
       await t.step("250 unknown fields give a bounded answer and log line", async () => {
