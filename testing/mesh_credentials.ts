@@ -1,16 +1,16 @@
 /**
- * Mesh credentials for proxy tests, issued by contrast's own CA code exactly as the Coordinator
+ * Mesh credentials for proxy tests and benchmarks, issued by contrast's own CA code exactly as the Coordinator
  * issues them (P-384 mesh CA, intermediate signed by the root, P-256 leaf with SANs and claims),
  * written in the initializer's layout.
  *
  * @module
  */
 import "reflect-metadata";
-import { CertificateAuthority } from "../../coordinator/ca/certificate_authority.ts";
-import { SeedEngine } from "../../seed/seed_engine.ts";
-import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
-import type { AttestationClaims } from "../../evidence/types.ts";
-import { encodePem } from "../../util/bytes/mod.ts";
+import { CertificateAuthority } from "../coordinator/ca/certificate_authority.ts";
+import { SeedEngine } from "../seed/seed_engine.ts";
+import { classifySan, type SubjectAltName } from "../manifest/sans.ts";
+import type { AttestationClaims } from "../evidence/types.ts";
+import { encodePem } from "../util/bytes/mod.ts";
 
 const CLAIMS: AttestationClaims = {
   platform: "snp",
