@@ -188,12 +188,7 @@ export class IngressListener {
           // A short first message that might still become a request line: if nothing more
           // arrives soon, it is not HTTP.
           clearTimeout(sniffTimer);
-          sniffTimer = setTimeout(() => {
-            if (protocol !== "undecided" || upstream.destroyed) return;
-            const first = decide("tcp");
-            fromPeer(first.length);
-            upstream.write(first);
-          }, SNIFF_TIMEOUT_MS);
+          sniffTimer = setTimeout(() => flushUndecided(), SNIFF_TIMEOUT_MS);
           return [];
         }
         const first = decide(verdict);
@@ -201,6 +196,15 @@ export class IngressListener {
       }
       return injector ? injector.push(chunk) : [chunk];
     };
+    const flushUndecided = () => {
+      if (protocol !== "undecided" || upstream.destroyed) return;
+      const first = decide("tcp");
+      fromPeer(first.length);
+      upstream.write(first);
+    };
+    // The peer finished sending while its bytes were still ambiguous: forward them before the
+    // end is passed on.
+    socket.prependListener("end", flushUndecided);
     socket.once("close", () => clearTimeout(sniffTimer));
     if (!peer) this.#logPeer(undefined, remote, "tcp");
     join(socket, upstream, {
