@@ -313,7 +313,8 @@ async function waitFor(condition: () => boolean, ms = 5_000): Promise<void> {
 }
 
 Deno.test({
-  name: "reload: a changed but invalid set is refused and the old one kept; short TCP messages pass",
+  name:
+    "reload: a changed but invalid set is refused and the old one kept; short TCP messages pass",
   ...opts,
   fn: () =>
     withTempDir(async (root) => {
