@@ -27,12 +27,7 @@ import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import {
-  issuePod,
-  meshAuthority,
-  type PodFiles,
-  writePodFiles,
-} from "../../testing/mesh_credentials.ts";
+import { issuePod, meshAuthority, type PodFiles, writePodFiles } from "./credentials.ts";
 import { startMeshProxyProcess } from "../../testing/simulation/mesh_proxy.ts";
 
 const { values } = parseArgs({

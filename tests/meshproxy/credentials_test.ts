@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { checkCredentials, loadCredentials } from "../../meshproxy/credentials.ts";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
-import { issuePod, meshAuthority, writePodFiles } from "../../testing/mesh_credentials.ts";
+import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 Deno.test("credentials: a valid set loads with its fingerprint, SANs and expiry", async () => {

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { issuePod, meshAuthority, writePodFiles } from "../../testing/mesh_credentials.ts";
+import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import {
   inboundPort,
   plainExchange,

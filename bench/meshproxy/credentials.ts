@@ -6,11 +6,11 @@
  * @module
  */
 import "reflect-metadata";
-import { CertificateAuthority } from "../coordinator/ca/certificate_authority.ts";
-import { SeedEngine } from "../seed/seed_engine.ts";
-import { classifySan, type SubjectAltName } from "../manifest/sans.ts";
-import type { AttestationClaims } from "../evidence/types.ts";
-import { encodePem } from "../util/bytes/mod.ts";
+import { CertificateAuthority } from "../../coordinator/ca/certificate_authority.ts";
+import { SeedEngine } from "../../seed/seed_engine.ts";
+import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
+import type { AttestationClaims } from "../../evidence/types.ts";
+import { encodePem } from "../../util/bytes/mod.ts";
 
 const CLAIMS: AttestationClaims = {
   platform: "snp",
