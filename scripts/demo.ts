@@ -351,7 +351,7 @@ async function main(): Promise<void> {
     await run("cli/main.ts", ["verify", "-c", coordinator.userAddress, "--json"], true),
     "contrast verify",
   );
-  const summary = JSON.parse(verify.stdout);
+  const summary = JSON.parse(verify.stdout).result;
   info(
     `${green("✔")} Coordinator attested: ${summary.platform}, policy ${
       summary.coordinatorPolicy.slice(0, 16)
