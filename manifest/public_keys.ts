@@ -17,6 +17,7 @@ import { constantTimeEqual, decodeHex, encodeHex } from "../util/bytes/mod.ts";
 
 /** A structurally valid ECDSA public key in PKIX DER. */
 export interface EcdsaPublicKeyInfo {
+  /** Always `ecdsa`. */
   readonly kind: "ecdsa";
   /** The named curve. */
   readonly curve: "P-256" | "P-384" | "P-521";
@@ -26,6 +27,7 @@ export interface EcdsaPublicKeyInfo {
 
 /** A structurally valid RSA public key, in PKIX DER whichever encoding it was given in. */
 export interface RsaPublicKeyInfo {
+  /** Always `rsa`. */
   readonly kind: "rsa";
   /** Size of the modulus in bits. */
   readonly modulusBits: number;
