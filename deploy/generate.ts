@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { checkSecurePv, injectSecurePv, parseSecurePv, type SecurePv } from "./secure_pv.ts";
 import { isMap, type YAMLMap } from "yaml";
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
@@ -31,6 +32,7 @@ import {
   MESH_EGRESS_ANNOTATION,
   MESH_INGRESS_ANNOTATION,
   POD_ROLE_ANNOTATION,
+  SECURE_PV_ANNOTATION,
   SKIP_INITIALIZER_ANNOTATION,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
@@ -270,6 +272,34 @@ export async function generate(
     w.annotations[POD_ROLE_ANNOTATION] === "coordinator";
   const hasMesh = (w: Workload) =>
     options.skipServiceMesh !== true && meshConfigOf(w.annotations) !== undefined;
+  const securePvs = new Map<Workload, SecurePv>();
+  for (const w of workloads) {
+    const value = w.annotations[SECURE_PV_ANNOTATION];
+    if (value === undefined) continue;
+    const pv = parseSecurePv(value);
+    const at = `${w.ref.location}: ${
+      w.templateAnnotationKeys.has(SECURE_PV_ANNOTATION) ? w.metaPath : "metadata"
+    }.annotations["${SECURE_PV_ANNOTATION}"]`;
+    if ("error" in pv) {
+      issues.push({ path: at, reason: pv.error });
+      continue;
+    }
+    const plainResource = w.ref.node.toJSON() as Record<string, Record<string, unknown>>;
+    const templates = w.kind === "StatefulSet"
+      ? (plainResource.spec?.volumeClaimTemplates ?? []) as Record<string, unknown>[]
+      : [];
+    issues.push(
+      ...checkSecurePv(
+        pv,
+        w.spec.toJSON() as Record<string, unknown>,
+        templates,
+        !isSkipped(w),
+        `${w.ref.location}: ${w.specPath}`,
+      ),
+    );
+    securePvs.set(w, pv);
+  }
+  if (issues.length > 0) throw new InvalidDocumentError(issues);
   for (const w of workloads) {
     for (const { node, path } of containerEntries(w.spec)) {
       const image = node.get("image");
@@ -317,6 +347,10 @@ export async function generate(
     const w = workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     const mesh = hasMesh(w) ? meshConfigOf(w.annotations) : undefined;
+    const securePv = securePvs.get(w);
+    if (securePv) {
+      injectSecurePv(doc, w.spec, securePv, resolved.get(settings.initializer.image)!.pinned);
+    }
     injectIntoPodSpec(doc, w.spec, {
       settings,
       initializerImage: isSkipped(w) ? undefined : resolved.get(settings.initializer.image)!.pinned,
