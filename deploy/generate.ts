@@ -33,6 +33,8 @@ import {
   MESH_INGRESS_ANNOTATION,
   POD_ROLE_ANNOTATION,
   SECURE_PV_ANNOTATION,
+  SECURE_PV_DEVICE_PATH,
+  SECURE_PV_NAME,
   SKIP_INITIALIZER_ANNOTATION,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
@@ -390,6 +392,15 @@ export async function generate(
         config,
         settings,
         claimTemplates,
+        ...(securePv
+          ? {
+            securePv: {
+              container: SECURE_PV_NAME,
+              deviceVolume: securePv.device,
+              devicePath: SECURE_PV_DEVICE_PATH,
+            },
+          }
+          : {}),
       });
     } catch (error) {
       if (error instanceof InvalidDocumentError) {

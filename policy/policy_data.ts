@@ -14,6 +14,7 @@ import type {
   CapabilitySets,
   ContainerExpectation,
   ContainerKind,
+  DeviceExpectation,
   MountExpectation,
   PolicyData,
   StorageExpectation,
@@ -64,6 +65,55 @@ export interface PodPolicyInput {
   readonly settings: Settings;
   /** Extra persistent volume names (StatefulSet volumeClaimTemplates). */
   readonly claimTemplates?: readonly string[];
+  /**
+   * The encrypted-volume container of a `secure-pv` pod: the one container allowed a raw block
+   * device (`volumeDevices`), exactly this device volume at this path, and only when privileged.
+   */
+  readonly securePv?: {
+    readonly container: string;
+    readonly deviceVolume: string;
+    readonly devicePath: string;
+  };
+}
+
+/**
+ * The block devices container `c` may get: its `volumeDevices` are refused unless it is the
+ * pod's secure-pv container with exactly the annotated device volume at the expected path and
+ * privileged (device-mapper needs it).
+ */
+function deviceExpectations(
+  c: Record<string, unknown>,
+  privileged: boolean,
+  securePv: PodPolicyInput["securePv"],
+  path: string,
+  issues: IssueList,
+): DeviceExpectation[] {
+  if (c.volumeDevices === undefined) return [];
+  const devices = Array.isArray(c.volumeDevices) ? c.volumeDevices : [];
+  const only = devices.length === 1 ? devices[0] as Record<string, unknown> : undefined;
+  if (
+    !securePv || c.name !== securePv.container || !only ||
+    only.name !== securePv.deviceVolume || only.devicePath !== securePv.devicePath
+  ) {
+    issues.add(
+      `${path}.volumeDevices`,
+      "raw devices are not supported in a confidential pod (use the secure-pv annotation)",
+    );
+    return [];
+  }
+  if (!privileged) {
+    issues.add(`${path}.securityContext.privileged`, "the secure-pv container must be privileged");
+    return [];
+  }
+  return [{ container_path: securePv.devicePath }];
+}
+
+/** The propagation option of a volumeMount's `mountPropagation` (undefined: not a valid value). */
+export function mountPropagationOption(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === "None") return "rprivate";
+  if (value === "HostToContainer") return "rslave";
+  if (value === "Bidirectional") return "rshared";
+  return undefined;
 }
 
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
@@ -332,13 +382,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       issues.add(`${path}.image`, `image "${imageRef}" was not resolved`);
       return undefined;
     }
-    for (const unsupportedField of ["volumeDevices"]) {
-      if (c[unsupportedField] !== undefined) {
-        issues.add(`${path}.${unsupportedField}`, "not supported in a confidential pod");
-      }
-    }
     const sc = obj(c.securityContext);
     const privileged = sc.privileged === true;
+    const devices = deviceExpectations(c, privileged, input.securePv, path, issues);
 
     // Environment.
     const { env, podVars } = resolveEnv(c, image.config.env, facts, input.config, path, issues);
@@ -474,8 +520,21 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
         issues.add(`${at}.subPath`, "subPath mounts are not supported");
         return;
       }
-      if (m.mountPropagation !== undefined && m.mountPropagation !== "None") {
-        issues.add(`${at}.mountPropagation`, "mount propagation is not supported");
+      const propagation = mountPropagationOption(m.mountPropagation);
+      if (propagation === undefined) {
+        issues.add(
+          `${at}.mountPropagation`,
+          `must be None, HostToContainer or Bidirectional, got ${
+            JSON.stringify(m.mountPropagation)
+          }`,
+        );
+        return;
+      }
+      if (propagation === "rshared" && !privileged) {
+        issues.add(
+          `${at}.mountPropagation`,
+          "Bidirectional propagation needs a privileged container (Kubernetes refuses it otherwise)",
+        );
         return;
       }
       const ro = m.readOnly === true;
@@ -487,7 +546,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
           destination: mountPath,
           type: "bind",
           source_regex: point,
-          options: ["rbind", "rprivate", rw],
+          options: ["rbind", propagation, rw],
         });
         storages.push({
           driver: "ephemeral",
@@ -503,7 +562,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
           destination: mountPath,
           type: "local",
           source_regex: point,
-          options: ["rbind", "rprivate", rw],
+          options: ["rbind", propagation, rw],
         });
         storages.push({
           driver: "local",
@@ -519,7 +578,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
           type: "bind",
           source_regex:
             "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9._-]+$",
-          options: ["rbind", "rprivate", rw],
+          options: ["rbind", propagation, rw],
         });
       } else {
         mounts.push({
@@ -598,6 +657,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       }),
       exec_commands: execCommands,
       sandbox_pidns: sandboxPidns,
+      ...(devices.length > 0 ? { devices } : {}),
     };
   };
 
