@@ -28,9 +28,6 @@ import type { PolicyData } from "../policy/policy_data_types.ts";
 import type { ManifestReferenceValues } from "../policy/reference_values.ts";
 import type { Settings } from "../policy/settings.ts";
 import {
-  MESH_ADMIN_ANNOTATION,
-  MESH_EGRESS_ANNOTATION,
-  MESH_INGRESS_ANNOTATION,
   POD_ROLE_ANNOTATION,
   SECURE_PV_ANNOTATION,
   SECURE_PV_DEVICE_PATH,
@@ -39,6 +36,7 @@ import {
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
+import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
   containerEntries,
   expandContainerAliases,
@@ -147,9 +145,6 @@ export function defaultWorkloadSecretId(
   return `${group}/${version}/${r.kind}/${r.namespace}/${r.name}`;
 }
 
-const INGRESS_ENTRY = /^[A-Za-z0-9_-]+#[0-9]{1,5}#(true|false)$/;
-const EGRESS_ENTRY = /^[A-Za-z0-9_-]+#[0-9.:\[\]a-fA-F]+:[0-9]{1,5}#[A-Za-z0-9.-]+:[0-9]{1,5}$/;
-
 function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
   const at = (key: string) =>
     `${w.ref.location}: ${
@@ -176,38 +171,7 @@ function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
   if (id !== undefined && (typeof id !== "string" || id.trim() === "")) {
     issues.push({ path: at(WORKLOAD_SECRET_ID_ANNOTATION), reason: "must be a non-empty string" });
   }
-  const ingress = a[MESH_INGRESS_ANNOTATION];
-  if (ingress !== undefined && ingress !== "") {
-    for (const entry of String(ingress).split("##")) {
-      if (!INGRESS_ENTRY.test(entry)) {
-        issues.push({
-          path: at(MESH_INGRESS_ANNOTATION),
-          reason: `malformed entry "${entry}" (expected <name>#<port>#<true|false>)`,
-        });
-      }
-    }
-  }
-  const egress = a[MESH_EGRESS_ANNOTATION];
-  if (egress !== undefined && egress !== "") {
-    for (const entry of String(egress).split("##")) {
-      if (!EGRESS_ENTRY.test(entry)) {
-        issues.push({
-          path: at(MESH_EGRESS_ANNOTATION),
-          reason: `malformed entry "${entry}" (expected <name>#<ip>:<port>#<host>:<port>)`,
-        });
-      }
-    }
-  }
-  const admin = a[MESH_ADMIN_ANNOTATION];
-  if (admin !== undefined) {
-    const n = Number(admin);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) {
-      issues.push({
-        path: at(MESH_ADMIN_ANNOTATION),
-        reason: `must be a port number, got ${JSON.stringify(admin)}`,
-      });
-    }
-  }
+  issues.push(...meshAnnotationIssues(a, podTcpPorts(w.spec), at));
 }
 
 /**
@@ -261,8 +225,8 @@ export async function generate(
     });
   }
   for (const w of workloads) {
-    checkAnnotations(w, issues);
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
+    checkAnnotations(w, issues);
   }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
 
@@ -357,7 +321,7 @@ export async function generate(
       settings,
       initializerImage: isSkipped(w) ? undefined : resolved.get(settings.initializer.image)!.pinned,
       meshImage: mesh ? resolved.get(settings.service_mesh.image)!.pinned : undefined,
-      meshConfig: mesh ?? {},
+      meshConfig: mesh ? { ...mesh, podPorts: podTcpPorts(w.spec).join(",") } : {},
       coordinatorTrust,
     });
     pinImages(

@@ -12,6 +12,7 @@ import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAML
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../policy/initdata.ts";
 import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
 import type { Settings } from "../policy/settings.ts";
+import { ADMIN_PORT_ENV, EGRESS_ENV, INGRESS_ENV, POD_PORTS_ENV } from "../protocol/mesh_config.ts";
 import {
   INITIALIZER_NAME,
   MESH_ADMIN_ANNOTATION,
@@ -104,8 +105,11 @@ export interface InjectionPlan {
   readonly initializerImage?: string;
   /** Pinned service-mesh image, or undefined when the pod gets no sidecar. */
   readonly meshImage?: string;
-  /** Mesh annotations of the pod (values as strings). */
-  readonly meshConfig: { ingress?: string; egress?: string; admin?: string };
+  /**
+   * Mesh annotations of the pod (values as strings) and its TCP ports (comma-separated, for
+   * `CONTRAST_MESH_POD_PORTS`).
+   */
+  readonly meshConfig: { ingress?: string; egress?: string; admin?: string; podPorts?: string };
   /**
    * The initializer's trust document (`CONTRAST_COORDINATOR_TRUST`: the Coordinator's policy
    * hash and reference values); undefined when the input has no Coordinator, and then any
@@ -164,13 +168,16 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
   if (plan.meshImage !== undefined) {
     const env: { name: string; value: string }[] = [];
     if (plan.meshConfig.ingress !== undefined) {
-      env.push({ name: "EDG_INGRESS_PROXY_CONFIG", value: plan.meshConfig.ingress });
+      env.push({ name: INGRESS_ENV, value: plan.meshConfig.ingress });
     }
     if (plan.meshConfig.egress !== undefined) {
-      env.push({ name: "EDG_EGRESS_PROXY_CONFIG", value: plan.meshConfig.egress });
+      env.push({ name: EGRESS_ENV, value: plan.meshConfig.egress });
     }
     if (plan.meshConfig.admin !== undefined) {
-      env.push({ name: "EDG_ADMIN_PORT", value: plan.meshConfig.admin });
+      env.push({ name: ADMIN_PORT_ENV, value: plan.meshConfig.admin });
+    }
+    if (plan.meshConfig.podPorts) {
+      env.push({ name: POD_PORTS_ENV, value: plan.meshConfig.podPorts });
     }
     const sidecar = doc.createNode({
       name: MESH_SIDECAR_NAME,

@@ -1,7 +1,7 @@
 /**
  * Benchmark of `contrast generate` for 1,000 pods with cached images (goal: under 3 s).
  *
- * Starts a local docker-registry (tests/helpers/registry.ts), pushes three images, resolves them
+ * Starts a local docker-registry (testing/registry/registry.ts), pushes three images, resolves them
  * once to fill an on-disk cache, then times generation of 1,000 Deployments resolved offline from
  * that cache. Also reports a 100-pod run from the same process so the scaling is visible.
  *

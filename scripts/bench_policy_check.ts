@@ -1,7 +1,7 @@
 /**
  * Benchmark of `contrast policy check` on the example app (examples/emojivoto).
  *
- * Starts a local docker-registry (tests/helpers/registry.ts), pushes the example's test images,
+ * Starts a local docker-registry (testing/registry/registry.ts), pushes the example's test images,
  * generates the app, then measures in the same process:
  * - evaluation of one agent request, per request type, over every request of every pod (median
  *   and 95th percentile; goal: under 1 ms), with ReadStreamRequest as the in-run baseline;

@@ -16,8 +16,12 @@ export const SIMULATED_TDX_PLATFORM = "Simulated-TDX";
 export interface TdxReferenceValue {
   /** Platform name, e.g. `Metal-QEMU-TDX`, or {@link SIMULATED_TDX_PLATFORM}. */
   readonly Platform: string;
-  /** Expected MRTD (48 bytes). */
-  readonly MrTd: Uint8Array;
+  /**
+   * Expected MRTD (48 bytes). Required in a manifest and in a reference-values file (the reader
+   * refuses an entry without it); only the built-in {@link defaultTdxReferenceValues} leave it
+   * out, accepting any MRTD.
+   */
+  readonly MrTd?: Uint8Array;
   /** Expected MRSEAM (48 bytes); any when absent. */
   readonly MrSeam?: Uint8Array;
   /**
@@ -156,4 +160,71 @@ export function readTdxReferenceValue(
     AllowedTcbStatuses: statuses && statuses.length > 0 ? statuses : ["UpToDate"],
     SimulatedRootSHA256: simulated ? root : undefined,
   };
+}
+
+/** The platform name of the built-in default entry (see {@link defaultTdxReferenceValues}). */
+export const DEFAULT_TDX_PLATFORM = "default";
+
+/**
+ * The built-in defaults used when no reference values are given (the CLI without
+ * `--reference-values`), as SNP's defaults: any measurement, but the TD attributes must pass the
+ * default check (SEPT_VE_DISABLE set; DEBUG, the other TD-under-debug bits, MIGRATABLE and unknown
+ * bits off) and the TCB status must be one of `allowedTcbStatuses` (default UpToDate). The quote
+ * must chain to the pinned Intel root.
+ *
+ * @example
+ * ```ts
+ * import { defaultTdxReferenceValues } from "./reference_values.ts";
+ * const [entry] = defaultTdxReferenceValues();
+ * console.log(entry!.AllowedTcbStatuses); // ["UpToDate"]
+ * ```
+ */
+export function defaultTdxReferenceValues(
+  allowedTcbStatuses: readonly TcbStatus[] = ["UpToDate"],
+): TdxReferenceValue[] {
+  return [{
+    Platform: DEFAULT_TDX_PLATFORM,
+    MinTCBEvaluationDataNumber: 0,
+    AllowedTcbStatuses: [...allowedTcbStatuses],
+  }];
+}
+
+/**
+ * Reads a reference-values document: a manifest (`{"ReferenceValues": {"tdx": [...]}}`), a
+ * `{"tdx": [...]}` object (as SNP accepts `{"snp": [...]}`), an array of entries, or one entry.
+ *
+ * @throws {import("../util/errors/mod.ts").InvalidDocumentError} with every problem and its path
+ */
+export function readTdxReferenceValuesDocument(
+  document: unknown,
+  issues: IssueList,
+): TdxReferenceValue[] {
+  let list: unknown = document;
+  let path = "";
+  if (typeof document === "object" && document !== null && !Array.isArray(document)) {
+    const o = document as Record<string, unknown>;
+    if ("ReferenceValues" in o) {
+      const rv = o.ReferenceValues as Record<string, unknown> | null;
+      list = rv && typeof rv === "object" ? rv.tdx : undefined;
+      path = "ReferenceValues.tdx";
+    } else if ("tdx" in o) {
+      list = o.tdx;
+      path = "tdx";
+    } else {
+      list = [document];
+    }
+  }
+  if (!Array.isArray(list)) {
+    issues.add(path || "(root)", "expected an array of TDX reference values");
+    issues.throwIfAny();
+    return [];
+  }
+  const out: TdxReferenceValue[] = [];
+  list.forEach((entry, i) => {
+    const v = readTdxReferenceValue(entry, path ? `${path}[${i}]` : `[${i}]`, issues);
+    if (v) out.push(v);
+  });
+  if (list.length === 0) issues.add(path || "(root)", "no TDX reference values");
+  issues.throwIfAny();
+  return out;
 }

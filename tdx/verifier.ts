@@ -41,6 +41,33 @@ export interface TdxEvidenceVerifierOptions {
   readonly requirePckCrl?: boolean;
 }
 
+/**
+ * The outcome of {@link TdxEvidenceVerifier.verifyDetailed}: accepted with the claims of the
+ * matched reference value, or rejected with the typed error (and the verified quote when it was
+ * genuine but matched no reference value).
+ */
+export type TdxVerification =
+  | {
+    readonly accepted: true;
+    readonly claims: AttestationClaims;
+    readonly verified: VerifiedTdxQuote;
+  }
+  | {
+    readonly accepted: false;
+    readonly error: unknown;
+    readonly verified?: VerifiedTdxQuote;
+  };
+
+/**
+ * The root a quote must chain to for `ref`: the pinned Intel SGX root CA for a real platform, the
+ * named simulated root for `Simulated-TDX` (undefined when it names none).
+ */
+export function tdxTrustAnchorOf(ref: TdxReferenceValue): string | undefined {
+  return ref.Platform === SIMULATED_TDX_PLATFORM
+    ? ref.SimulatedRootSHA256
+    : INTEL_SGX_ROOT_CA_SHA256;
+}
+
 /** Reads which PCK CA issued the PCK certificate, and its FMSPC, without trusting either yet. */
 export function collateralRequestOf(quote: TdxQuote): { fmspc: Uint8Array; pckCa: PckCaType } {
   const certs = pckChainFromQuote(quote);
@@ -99,6 +126,21 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
    * @throws {UnavailableError} when collateral cannot be had
    */
   async verify(evidence: Evidence, options: VerifyOptions): Promise<AttestationClaims> {
+    const outcome = await this.verifyDetailed(evidence, options);
+    if (!outcome.accepted) throw outcome.error;
+    return outcome.claims;
+  }
+
+  /**
+   * Verifies `evidence` like {@link verify}, but reports a rejection as a value, with the
+   * verified quote when it was genuine and only failed the reference values (the CLI prints its
+   * TCB status and claims either way).
+   *
+   * @throws {VerificationError} when the evidence is of another platform
+   * @throws {ValidationError} when no reference values are configured
+   * @throws {UnavailableError} when no collateral source is configured
+   */
+  async verifyDetailed(evidence: Evidence, options: VerifyOptions): Promise<TdxVerification> {
     if (evidence.platform !== "tdx") {
       throw new VerificationError("evidence.platform", `expected tdx, got ${evidence.platform}`);
     }
@@ -108,62 +150,70 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
     }
     const source = this.#options.collateral;
     if (!source) throw new UnavailableError("collateral", "no TDX collateral source is configured");
-    const quote = parseTdxQuote(evidence.report);
-    const request = collateralRequestOf(quote);
-    const collateral = await source.collateralFor({ ...request, now: options.now });
-    const byAnchor = new Map<string, Promise<VerifiedTdxQuote>>();
-    const verifyWith = (anchor: string) => {
-      let p = byAnchor.get(anchor);
-      if (!p) {
-        p = verifyTdxQuote(quote, {
-          now: options.now,
-          trustAnchors: [anchor],
-          collateral,
-          cache: this.#options.chainCache,
-          verificationCache: this.#verificationCache,
-          requirePckCrl: this.#options.requirePckCrl,
-        });
-        byAnchor.set(anchor, p);
-      }
-      return p;
-    };
+    let genuine: VerifiedTdxQuote | undefined;
     let firstError: unknown;
-    for (const [i, ref] of refs.entries()) {
-      const anchor = ref.Platform === SIMULATED_TDX_PLATFORM
-        ? ref.SimulatedRootSHA256
-        : INTEL_SGX_ROOT_CA_SHA256;
-      if (!anchor) {
-        firstError ??= new VerificationError(
-          `ReferenceValues.tdx[${i}].SimulatedRootSHA256`,
-          "a simulated platform must name its root fingerprint",
-        );
-        continue;
-      }
-      try {
-        const verified = await verifyWith(anchor);
-        validateTdxQuote(verified, ref, {
-          reportData: options.reportData,
-          path: `ReferenceValues.tdx[${i}]`,
-        });
-        const body = verified.quote.body;
-        return {
-          platform: "tdx",
-          reportData: body.reportData,
-          hostData: body.mrConfigId,
-          measurement: body.mrTd,
-          referenceValueIndex: i,
-          details: tdxClaimDetails(verified),
-        };
-      } catch (e) {
-        // A genuineness failure outranks a mismatch: report the most serious first error.
-        if (
-          firstError === undefined ||
-          (e instanceof VerificationError && !(firstError instanceof VerificationError))
-        ) {
-          firstError = e;
+    try {
+      const quote = parseTdxQuote(evidence.report);
+      const request = collateralRequestOf(quote);
+      const collateral = await source.collateralFor({ ...request, now: options.now });
+      const byAnchor = new Map<string, Promise<VerifiedTdxQuote>>();
+      const verifyWith = (anchor: string) => {
+        let p = byAnchor.get(anchor);
+        if (!p) {
+          p = verifyTdxQuote(quote, {
+            now: options.now,
+            trustAnchors: [anchor],
+            collateral,
+            cache: this.#options.chainCache,
+            verificationCache: this.#verificationCache,
+            requirePckCrl: this.#options.requirePckCrl,
+          });
+          byAnchor.set(anchor, p);
+        }
+        return p;
+      };
+      for (const [i, ref] of refs.entries()) {
+        const anchor = tdxTrustAnchorOf(ref);
+        if (!anchor) {
+          firstError ??= new VerificationError(
+            `ReferenceValues.tdx[${i}].SimulatedRootSHA256`,
+            "a simulated platform must name its root fingerprint",
+          );
+          continue;
+        }
+        try {
+          const verified = await verifyWith(anchor);
+          genuine ??= verified;
+          validateTdxQuote(verified, ref, {
+            reportData: options.reportData,
+            path: `ReferenceValues.tdx[${i}]`,
+          });
+          const body = verified.quote.body;
+          return {
+            accepted: true,
+            verified,
+            claims: {
+              platform: "tdx",
+              reportData: body.reportData,
+              hostData: body.mrConfigId,
+              measurement: body.mrTd,
+              referenceValueIndex: i,
+              details: tdxClaimDetails(verified),
+            },
+          };
+        } catch (e) {
+          // A genuineness failure outranks a mismatch: report the most serious first error.
+          if (
+            firstError === undefined ||
+            (e instanceof VerificationError && !(firstError instanceof VerificationError))
+          ) {
+            firstError = e;
+          }
         }
       }
+    } catch (e) {
+      firstError = e;
     }
-    throw firstError;
+    return { accepted: false, error: firstError, ...(genuine ? { verified: genuine } : {}) };
   }
 }

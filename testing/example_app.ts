@@ -1,6 +1,6 @@
 /**
  * Test helper: publishes test images under the example app's image names to a real local
- * registry (Debian's docker-registry, started by tests/helpers/registry.ts) and prepares a copy
+ * registry (Debian's docker-registry, started by testing/registry/registry.ts) and prepares a copy
  * of `examples/emojivoto` that points at it.
  */
 import type { GenerateFlags } from "../cli/commands/generate.ts";

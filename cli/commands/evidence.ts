@@ -25,8 +25,6 @@ export interface EvidenceVerifyOptions extends Partial<SnpVerifyCommandOptions> 
   readonly quote?: string;
   /** TDX: TCB statuses accepted without reference values (comma-separated). */
   readonly allowTcbStatus?: string;
-  /** TDX: go on without a PCK CRL (reported in the output). */
-  readonly skipPckRevocation?: boolean;
   /** TDX: Intel PCS base URL. */
   readonly pcsUrl?: string;
   /** TDX: URL of the Intel SGX root CA CRL. */
@@ -82,14 +80,14 @@ export function reportResult(result: EvidenceCommandResult): void {
 /** The platforms, by `--platform` value. */
 export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
   snp: {
-    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData", "requireCrl"],
+    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData"],
     show: async (o) => (await snpCommands()).runSnpEvidenceShow(o),
     verify: async (o) => {
       await (await snpCommands()).runSnpEvidenceVerify(o);
     },
   },
   tdx: {
-    ownOptions: ["quote", "allowTcbStatus", "skipPckRevocation", "pcsUrl", "rootCaCrlUrl"],
+    ownOptions: ["quote", "allowTcbStatus", "pcsUrl", "rootCaCrlUrl"],
     show: async (o) => {
       const tdx = await tdxCommands();
       await tdx.printTdxResult(tdx.runTdxEvidenceShow({ quote: o.report, json: o.json }));
@@ -167,15 +165,21 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--cache-dir <dir>", "cache directory for vendor collateral")
     .option("--offline", "never use the network; read only the cache and --collateral-dir")
     .option("--now <rfc3339>", "verify at this time instead of now")
-    .option("--reference-values <file>", "reference values JSON (manifest or list of entries)")
+    .option(
+      "--reference-values <file>",
+      "reference values JSON (manifest, {snp|tdx: [...]}, list or one entry; default: built-in " +
+        "defaults that refuse debug guests)",
+    )
     .option("--report-data <hex>", "the 64 bytes of report data the evidence must carry")
     .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
     .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
     .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
-    .option("--skip-pck-revocation", "TDX: go on without a PCK CRL (the output says so)")
     .option("--pcs-url <url>", "TDX: Intel PCS base URL")
     .option("--root-ca-crl-url <url>", "TDX: URL of the Intel SGX root CA CRL")
-    .option("--require-crl", "SNP: fail unless an AMD CRL was checked")
+    .option(
+      "--skip-revocation",
+      "go on when no vendor CRL (AMD CRL, Intel PCK CRL) can be checked; the output says so",
+    )
     .option("--json", "print the decoded fields and the verdict as JSON")
     .action(async (o: EvidenceVerifyOptions) => {
       const platform = platformOf(o.platform);

@@ -22,6 +22,7 @@ import { parseSnpReport } from "../../snp/abi/report.ts";
 import { AmdKdsClient } from "../../snp/kds/client.ts";
 import {
   defaultSnpReferenceValues,
+  isSimulated,
   readSnpReferenceValuesDocument,
   type SnpReferenceValue,
 } from "../../snp/reference_values.ts";
@@ -56,8 +57,11 @@ export interface SnpVerifyCommandOptions {
   readonly reportData?: string;
   /** Hex of the 32-byte host data the report must carry. */
   readonly hostData?: string;
-  /** Fail when no AMD CRL can be checked. */
-  readonly requireCrl?: boolean;
+  /**
+   * Go on when no AMD CRL can be checked: the explicit opt-out (the output says revocation was
+   * not checked). By default revocation is required for reports under the AMD roots, as for TDX.
+   */
+  readonly skipRevocation?: boolean;
   /** Print JSON. */
   readonly json?: boolean;
 }
@@ -126,7 +130,9 @@ function human(result: SnpVerification, referenceSource: string): string[] {
     `  revocation    ${
       result.revocationChecked
         ? "checked against the AMD CRL"
-        : "not checked (no AMD CRL available)"
+        : result.simulatedRoot
+        ? "not checked (a simulated root has no AMD CRL)"
+        : "NOT checked (skipped on request: --skip-revocation)"
     }`,
     `  reference     ${referenceSource}[${result.claims.referenceValueIndex}] matched`,
     `  measurement   ${d.measurement}`,
@@ -175,7 +181,9 @@ export async function runSnpEvidenceVerify(
     const verifier = new SnpEvidenceVerifier({
       referenceValues,
       hostData,
-      requireRevocationCheck: o.requireCrl ?? false,
+      // Same rule as TDX and as manifest verification: revocation is required unless skipped
+      // explicitly; a simulated root has no AMD CRL to check.
+      requireRevocationCheck: !o.skipRevocation && referenceValues.some((v) => !isSimulated(v)),
       chainCache,
       collateral: new AmdKdsClient({
         fetcher,

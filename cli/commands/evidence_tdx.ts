@@ -11,7 +11,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../util/errors/mod.ts";
-import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import { IssueList } from "../../util/json/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
@@ -19,14 +19,13 @@ import { ExitCode, exitCodeFor } from "../exit_codes.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
 import { describeTdxQuote } from "../../tdx/quote/describe.ts";
 import {
-  readTdxReferenceValue,
-  SIMULATED_TDX_PLATFORM,
+  defaultTdxReferenceValues,
+  readTdxReferenceValuesDocument,
   type TdxReferenceValue,
 } from "../../tdx/reference_values.ts";
-import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
-import { NEVER_ALLOWED_TCB_STATUSES, validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
-import { collateralRequestOf, tdxClaimDetails } from "../../tdx/verifier.ts";
+import { NEVER_ALLOWED_TCB_STATUSES } from "../../tdx/validate/validate_quote.ts";
+import { tdxClaimDetails, TdxEvidenceVerifier, tdxTrustAnchorOf } from "../../tdx/verifier.ts";
 import { collateralSourceForDir } from "../../tdx/pcs/collateral_dir.ts";
 import {
   StaticTdxCollateral,
@@ -52,8 +51,8 @@ export interface TdxVerifyCommandOptions {
   readonly reportData?: string;
   /** TCB statuses accepted when no reference values are given (default UpToDate). */
   readonly allowTcbStatus?: string;
-  /** Go on without a PCK CRL (the output says the check was skipped). */
-  readonly skipPckRevocation?: boolean;
+  /** Go on without a PCK CRL: the explicit opt-out (the output says the check was skipped). */
+  readonly skipRevocation?: boolean;
   /** Print JSON. */
   readonly json?: boolean;
   /** Directory of the collateral disk cache (online use). */
@@ -115,36 +114,34 @@ async function readInput(path: string, flag: string): Promise<Uint8Array> {
   }
 }
 
-/** Reads TDX reference values from a file: one entry, a list, or a manifest. */
+/**
+ * Reads TDX reference values from a file: a manifest, a `{"tdx": [...]}` object, a list of
+ * entries, or one entry.
+ *
+ * @throws {ParseError} naming `--reference-values` when the file is not JSON
+ * @throws {InvalidDocumentError} with every problem and its path
+ */
 export async function readTdxReferenceValuesFile(path: string): Promise<TdxReferenceValue[]> {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(await readInput(path, "--reference-values")));
   } catch (e) {
     if (e instanceof ContrastError) throw e;
-    throw new ParseError("--reference-values", `not JSON: ${(e as Error).message}`);
+    throw new ParseError("--reference-values", `${path} is not JSON: ${(e as Error).message}`);
   }
-  let list: unknown[];
-  let base: string;
-  const obj = value as Record<string, unknown>;
-  if (Array.isArray(value)) {
-    list = value;
-    base = "";
-  } else if (obj && typeof obj === "object" && "ReferenceValues" in obj) {
-    const rv = obj.ReferenceValues as Record<string, unknown> | undefined;
-    list = Array.isArray(rv?.tdx) ? rv.tdx as unknown[] : [];
-    base = "ReferenceValues.tdx";
-  } else {
-    list = [value];
-    base = "";
-  }
-  const issues = new IssueList();
-  const refs = list.map((v, i) => readTdxReferenceValue(v, `${base}[${i}]`, issues));
-  issues.throwIfAny();
-  if (refs.length === 0) {
-    throw new InvalidDocumentError([{ path: base || "(root)", reason: "no TDX reference values" }]);
-  }
-  return refs as TdxReferenceValue[];
+  return readTdxReferenceValuesDocument(value, new IssueList());
+}
+
+/** The TCB statuses `--allow-tcb-status` names (default UpToDate). */
+function allowedTcbStatuses(list: string | undefined): TcbStatus[] {
+  if (!list) return ["UpToDate"];
+  return list.split(",").map((s) => s.trim()).map((s) => {
+    if (!isTcbStatus(s)) throw new ParseError("--allow-tcb-status", `unknown TCB status ${s}`);
+    if (NEVER_ALLOWED_TCB_STATUSES.includes(s)) {
+      throw new ParseError("--allow-tcb-status", `a ${s} TCB can never be allowed`);
+    }
+    return s;
+  });
 }
 
 function errorJson(e: unknown): Record<string, unknown> {
@@ -164,109 +161,62 @@ function errorJson(e: unknown): Record<string, unknown> {
   return { type: "InternalError", reason: String(e) };
 }
 
-/** Runs `contrast evidence verify --platform tdx`. Never throws: errors become exit codes. */
+/**
+ * Runs `contrast evidence verify --platform tdx` through {@link TdxEvidenceVerifier}, the path the
+ * Coordinator and the initializer use: the reference values of `--reference-values`, or else the
+ * built-in defaults ({@link defaultTdxReferenceValues}: no DEBUG TD, SEPT_VE_DISABLE set, TCB
+ * status per `--allow-tcb-status`). Never throws: errors become exit codes.
+ */
 export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<CommandResult> {
   let partial: Record<string, unknown> = {};
   try {
     const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
-    const quote = parseTdxQuote(await readInput(o.quote, "--quote"));
+    const report = await readInput(o.quote, "--quote");
+    const quote = parseTdxQuote(report);
+    if (o.referenceValues && o.allowTcbStatus) {
+      throw new ParseError(
+        "--allow-tcb-status",
+        "applies only without --reference-values (each reference value names AllowedTcbStatuses)",
+      );
+    }
     const refs = o.referenceValues
       ? await readTdxReferenceValuesFile(o.referenceValues)
-      : undefined;
+      : defaultTdxReferenceValues(allowedTcbStatuses(o.allowTcbStatus));
     const reportData = o.reportData ? decodeHex(o.reportData, "--report-data", 64) : undefined;
-    let allowed: TcbStatus[] = ["UpToDate"];
-    if (o.allowTcbStatus) {
-      allowed = o.allowTcbStatus.split(",").map((s) => s.trim()).map((s) => {
-        if (!isTcbStatus(s)) throw new ParseError("--allow-tcb-status", `unknown TCB status ${s}`);
-        if (NEVER_ALLOWED_TCB_STATUSES.includes(s)) {
-          throw new ParseError("--allow-tcb-status", `a ${s} TCB can never be allowed`);
-        }
-        return s;
-      });
-    }
-    const anchors = refs?.map((r) =>
-      r.Platform === SIMULATED_TDX_PLATFORM ? r.SimulatedRootSHA256! : INTEL_SGX_ROOT_CA_SHA256
-    ) ?? [INTEL_SGX_ROOT_CA_SHA256];
-    const source = o.onlineCollateral && !o.collateralDir
+    const anchors = [...new Set(refs.map(tdxTrustAnchorOf).filter((a) => a !== undefined))];
+    const collateral = o.onlineCollateral && !o.collateralDir
       ? o.onlineCollateral
-      : await tdxCollateralSource(o, [...new Set(anchors)]);
-    const collateral = await source.collateralFor({ ...collateralRequestOf(quote), now });
-    const cache = new ChainCache();
-    let lastError: unknown;
-    for (const anchor of [...new Set(anchors)]) {
-      let verified;
-      try {
-        verified = await verifyTdxQuote(quote, {
-          now,
-          trustAnchors: [anchor],
-          collateral,
-          cache,
-          requirePckCrl: !o.skipPckRevocation,
-        });
-      } catch (e) {
-        lastError = e;
-        continue;
-      }
-      const details = tdxClaimDetails(verified);
+      : await tdxCollateralSource(o, anchors);
+    const verifier = new TdxEvidenceVerifier({
+      referenceValues: refs,
+      collateral,
+      chainCache: new ChainCache(),
+      requirePckCrl: !o.skipRevocation,
+    });
+    const outcome = await verifier.verifyDetailed(
+      { platform: "tdx", report },
+      { now, reportData: reportData ?? quote.body.reportData },
+    );
+    if (outcome.verified) {
+      const verified = outcome.verified;
       partial = {
         verified: true,
         tcbStatus: verified.tcb.status,
         advisoryIds: verified.tcb.advisoryIds,
         pckRevocationChecked: verified.pckRevocationChecked,
         reportDataChecked: reportData !== undefined,
+        referenceValues: o.referenceValues ?? "default reference values",
         trailingBytes: quote.trailingBytes,
-        claims: details,
-      };
-      if (refs) {
-        let matched: number | undefined;
-        for (const [i, ref] of refs.entries()) {
-          const refAnchor = ref.Platform === SIMULATED_TDX_PLATFORM
-            ? ref.SimulatedRootSHA256
-            : INTEL_SGX_ROOT_CA_SHA256;
-          if (refAnchor !== anchor) {
-            continue;
-          }
-          try {
-            validateTdxQuote(verified, ref, {
-              reportData: reportData ?? quote.body.reportData,
-              path: `ReferenceValues.tdx[${i}]`,
-            });
-            matched = i;
-            break;
-          } catch (e) {
-            lastError ??= e;
-            if (!(lastError instanceof ValidationError)) {
-              lastError = e;
-            }
-          }
-        }
-        if (matched === undefined) {
-          continue;
-        }
-        partial.referenceValueIndex = matched;
-      } else {
-        if (reportData && !constantTimeEqual(reportData, quote.body.reportData)) {
-          throw new ValidationError("quote.body.reportData", "does not match --report-data", {
-            expected: encodeHex(reportData),
-            actual: encodeHex(quote.body.reportData),
-          });
-        }
-        if (!allowed.includes(verified.tcb.status)) {
-          throw new ValidationError("tcbStatus", "TCB status is not allowed", {
-            expected: allowed.join("|"),
-            actual: verified.tcb.reason
-              ? `${verified.tcb.status} (${verified.tcb.reason})`
-              : verified.tcb.status,
-          });
-        }
-      }
-      return {
-        stdout: render(o.json, { ok: true, ...partial }),
-        stderr: "",
-        exitCode: ExitCode.Ok,
+        claims: tdxClaimDetails(verified),
       };
     }
-    throw lastError;
+    if (!outcome.accepted) throw outcome.error;
+    if (o.referenceValues) partial.referenceValueIndex = outcome.claims.referenceValueIndex;
+    return {
+      stdout: render(o.json, { ok: true, ...partial }),
+      stderr: "",
+      exitCode: ExitCode.Ok,
+    };
   } catch (e) {
     const code = exitCodeFor(e);
     const out = { ok: false, ...partial, verified: partial.verified ?? false, error: errorJson(e) };

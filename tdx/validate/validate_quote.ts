@@ -80,7 +80,7 @@ export function validateTdxQuote(
     });
   }
   equalBytes("quote.body.reportData", options.reportData, body.reportData);
-  equalBytes(`${p}.MrTd`, ref.MrTd, body.mrTd);
+  if (ref.MrTd) equalBytes(`${p}.MrTd`, ref.MrTd, body.mrTd);
   if (ref.MrSeam) equalBytes(`${p}.MrSeam`, ref.MrSeam, body.mrSeam);
   if (ref.Rtmrs) {
     ref.Rtmrs.forEach((rtmr, i) => equalBytes(`${p}.Rtmrs[${i}]`, rtmr, body.rtmrs[i]!));

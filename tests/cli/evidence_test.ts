@@ -20,7 +20,11 @@ function snpEvidence(command: "show" | "verify", report: string): string[] {
   return ["evidence", command, "--platform", "snp", "--report", report];
 }
 
-function verifyArgs(name: string, now: string, vlek = false): string[] {
+/**
+ * Offline, with the certificates from files: no AMD CRL can be had, so revocation checking is
+ * skipped explicitly (`--skip-revocation`) unless `checkRevocation`.
+ */
+function verifyArgs(name: string, now: string, vlek = false, checkRevocation = false): string[] {
   return [
     ...snpEvidence("verify", vectorPath(name, "report.bin")),
     "--vcek",
@@ -32,6 +36,7 @@ function verifyArgs(name: string, now: string, vlek = false): string[] {
     "--offline",
     "--now",
     now,
+    ...(checkRevocation ? [] : ["--skip-revocation"]),
   ];
 }
 
@@ -40,10 +45,11 @@ conformanceTest("evidence verify exits 0 for a genuine report and prints the ver
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /SNP report verified: genuine Milan report/);
   assert.match(r.stdout, /69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd/);
-  // Offline there is no AMD CRL: when revocation checking is required, that is exit 3.
+  assert.match(r.stdout, /revocation +NOT checked \(skipped on request: --skip-revocation\)/);
+  // Offline there is no AMD CRL: revocation checking is required by default (as for TDX), so
+  // without the explicit opt-out that is exit 3.
   const strict = await runContrast(
-    ...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z"),
-    "--require-crl",
+    ...verifyArgs("milan-v2-virtee", "2023-04-04T19:23:43Z", false, true),
   );
   assert.equal(strict.code, 3);
   assert.match(strict.stderr, /crl: no AMD CRL/);
@@ -302,11 +308,17 @@ conformanceTest(
         "--offline",
         "--now",
         "2025-01-25T02:21:48Z",
+        "--collateral-dir",
+        dir,
       ];
-      const r = await runContrast(...args, "--collateral-dir", dir);
+      // The bundle holds no AMD CRL: refused by default, accepted with the explicit opt-out.
+      const strict = await runContrast(...args);
+      assert.equal(strict.code, 3);
+      assert.match(strict.stderr, /crl: no AMD CRL/);
+      const r = await runContrast(...args, "--skip-revocation");
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /genuine Genoa report/);
-      assert.match(r.stdout, /not checked \(no AMD CRL available\)/);
+      assert.match(r.stdout, /NOT checked \(skipped on request: --skip-revocation\)/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -328,14 +328,14 @@ spec:
       `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
       `  annotations:\n    contrast.edgeless.systems/servicemesh-ingress: "web#notaport"\n`,
     ),
-    /malformed entry/,
+    /servicemesh-ingress"\]: entry 1 "web#notaport": expected <name>#<port>#<disableTLS>/,
   );
   await rejects(
     POD(
       `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
       `  annotations:\n    contrast.edgeless.systems/servicemesh-admin-interface-port: "99999"\n`,
     ),
-    /must be a port number/,
+    /servicemesh-admin-interface-port"\]: port 99999 is outside 1–65535/,
   );
 });
 

@@ -41,7 +41,8 @@ conformanceTest(
     const out = JSON.parse(r.stdout);
     assert.equal(out.verified, true);
     assert.equal(out.tcbStatus, "TcbNotSupported");
-    assert.equal(out.error.field, "tcbStatus");
+    assert.equal(out.referenceValues, "default reference values");
+    assert.equal(out.error.field, "ReferenceValues.tdx[0].AllowedTcbStatuses");
   },
 );
 
@@ -53,7 +54,7 @@ conformanceTest(
       ...vector(dir),
       now: "2025-10-28T07:45:09Z",
       allowTcbStatus: "UpToDate,OutOfDate",
-      skipPckRevocation: true,
+      skipRevocation: true,
     });
     assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
     assert.match(r.stdout, /TCB status: OutOfDate/);
@@ -157,3 +158,84 @@ conformanceTest(
     assert.match(r.stderr, /--allow-tcb-status/);
   },
 );
+
+conformanceTest(
+  "verify without --reference-values applies the default reference values: a genuine TD without SEPT_VE_DISABLE is refused for it",
+  async () => {
+    // v4-gotdx-spr-50806f is genuine, TD attributes 0000004000000000: SEPT_VE_DISABLE (bit 28) off.
+    const r = await runTdxEvidenceVerify({
+      ...vector("tdx/v4-gotdx-spr-50806f"),
+      now: "2023-07-01T01:00:00Z",
+      json: true,
+    });
+    assert.equal(r.exitCode, ExitCode.VerificationFailed, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.verified, true);
+    assert.equal(out.error.field, "ReferenceValues.tdx[0].TdAttributes");
+    assert.match(r.stderr, /SEPT_VE_DISABLE/);
+  },
+);
+
+conformanceTest(
+  "verify without --reference-values accepts a genuine up-to-date TD that passes the defaults",
+  async () => {
+    const r = await runTdxEvidenceVerify({
+      ...vector(UPTODATE),
+      now: "2025-06-19T11:32:27Z",
+      json: true,
+    });
+    assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
+    assert.equal(JSON.parse(r.stdout).referenceValues, "default reference values");
+  },
+);
+
+conformanceTest(
+  "--allow-tcb-status together with --reference-values is refused (exit 2)",
+  async () => {
+    await withTempDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/rv.json`, JSON.stringify({ tdx: [{ Platform: "x" }] }));
+      const r = await runTdxEvidenceVerify({
+        ...vector(UPTODATE),
+        referenceValues: `${dir}/rv.json`,
+        allowTcbStatus: "UpToDate",
+      });
+      assert.equal(r.exitCode, ExitCode.BadInput);
+      assert.match(r.stderr, /--allow-tcb-status/);
+    });
+  },
+);
+
+Deno.test('--reference-values accepts the {"tdx": [...]} wrapper; a DEBUG TD fails the default TD-attribute check with it', () =>
+  withTempDir(async (dir) => {
+    const authority = await SimulatedTdxAuthority.generate();
+    const reportData = new Uint8Array(64).fill(7);
+    const attributes = (bits: number[]) => {
+      const out = new Uint8Array(8);
+      for (const bit of bits) out[bit >> 3]! |= 1 << (bit & 7);
+      return out;
+    };
+    // SEPT_VE_DISABLE (bit 28) set; the DEBUG TD additionally has bit 0.
+    const healthy = await authority.createQuote({ reportData, tdAttributes: attributes([28]) });
+    const debug = await authority.createQuote({ reportData, tdAttributes: attributes([0, 28]) });
+    await Deno.writeFile(`${dir}/healthy.bin`, healthy);
+    await Deno.writeFile(`${dir}/debug.bin`, debug);
+    await authority.writeCollateralDir(`${dir}/c`);
+    await Deno.writeTextFile(
+      `${dir}/rv.json`,
+      JSON.stringify({
+        tdx: [{
+          Platform: "Simulated-TDX",
+          MrTd: "11".repeat(48),
+          SimulatedRootSHA256: await authority.rootFingerprint(),
+        }],
+      }),
+    );
+    const common = { collateralDir: `${dir}/c`, referenceValues: `${dir}/rv.json`, json: true };
+    const ok = await runTdxEvidenceVerify({ ...common, quote: `${dir}/healthy.bin` });
+    assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
+    const refused = await runTdxEvidenceVerify({ ...common, quote: `${dir}/debug.bin` });
+    assert.equal(refused.exitCode, ExitCode.VerificationFailed, refused.stderr);
+    assert.equal(JSON.parse(refused.stdout).error.field, "ReferenceValues.tdx[0].TdAttributes");
+    assert.match(refused.stderr, /DEBUG/);
+  }));

@@ -1,6 +1,14 @@
 import { strict as assert } from "node:assert";
 import { IssueList } from "../../util/json/mod.ts";
-import { readTdxReferenceValue } from "../../tdx/reference_values.ts";
+import {
+  defaultTdxReferenceValues,
+  readTdxReferenceValue,
+  readTdxReferenceValuesDocument,
+} from "../../tdx/reference_values.ts";
+import { InvalidDocumentError, ValidationError } from "../../util/errors/mod.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
+import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
+import { validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
 
 const MRTD = "91".repeat(48);
 const RTMRS = ["a0", "a1", "a2", "a3"].map((b) => b.repeat(48));
@@ -137,4 +145,61 @@ Deno.test("a simulated entry may leave Rtmrs out (the simulated authority measur
   });
   assert.deepEqual(issues, []);
   assert.equal(ref!.Rtmrs, undefined);
+});
+
+Deno.test("the default TDX reference values accept any MRTD but refuse a DEBUG TD and a TD without SEPT_VE_DISABLE", async () => {
+  const authority = await SimulatedTdxAuthority.generate();
+  const collateral = await authority.collateral({ now: new Date() });
+  const reportData = new Uint8Array(64).fill(3);
+  const [defaults] = defaultTdxReferenceValues();
+  assert.equal(defaults!.MrTd, undefined);
+  assert.deepEqual(defaults!.AllowedTcbStatuses, ["UpToDate"]);
+  const check = async (bits: number[]) => {
+    const tdAttributes = new Uint8Array(8);
+    for (const bit of bits) tdAttributes[bit >> 3]! |= 1 << (bit & 7);
+    const quote = await authority.createQuote({ reportData, tdAttributes, mrTd: randomMrTd() });
+    const verified = await verifyTdxQuote(quote, {
+      now: new Date(),
+      trustAnchors: [await authority.rootFingerprint()],
+      collateral,
+    });
+    return () => validateTdxQuote(verified, defaults!, { reportData });
+  };
+  (await check([28]))();
+  assert.throws(
+    await check([0, 28]),
+    (e: unknown) => e instanceof ValidationError && /DEBUG/.test(e.message),
+  );
+  assert.throws(
+    await check([]),
+    (e: unknown) => e instanceof ValidationError && /SEPT_VE_DISABLE/.test(e.message),
+  );
+});
+
+function randomMrTd(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(48));
+}
+
+Deno.test("a reference-values document may be a manifest, {tdx: [...]}, a list or one entry", () => {
+  const entry = { Platform: "Metal-QEMU-TDX", MrTd: MRTD, Rtmrs: RTMRS };
+  for (
+    const document of [
+      { ReferenceValues: { tdx: [entry] } },
+      { tdx: [entry] },
+      [entry],
+      entry,
+    ]
+  ) {
+    const refs = readTdxReferenceValuesDocument(document, new IssueList());
+    assert.equal(refs.length, 1);
+    assert.equal(refs[0]!.Platform, "Metal-QEMU-TDX");
+  }
+  assert.throws(
+    () => readTdxReferenceValuesDocument({ tdx: [] }, new IssueList()),
+    (e: unknown) => e instanceof InvalidDocumentError && e.issues[0]!.path === "tdx",
+  );
+  assert.throws(
+    () => readTdxReferenceValuesDocument({ tdx: [{ Platform: "x" }] }, new IssueList()),
+    (e: unknown) => e instanceof InvalidDocumentError && e.issues[0]!.path === "tdx[0].MrTd",
+  );
 });

@@ -62,7 +62,7 @@ conformanceTest("a real quote matching its reference value yields its claims", a
   assert.equal(claims.platform, "tdx");
   assert.equal(claims.referenceValueIndex, 0);
   assert.equal(claims.hostData.length, 48);
-  assert.equal(encodeHex(claims.measurement), encodeHex(ref().MrTd));
+  assert.equal(encodeHex(claims.measurement), encodeHex(ref().MrTd!));
   assert.equal(claims.details.tcbStatus, "UpToDate");
   assert.equal(claims.details.advisoryIds, "");
   assert.equal(claims.details.fmspc, "b0c06f000000");

@@ -1,0 +1,86 @@
+/**
+ * The service-mesh side of `contrast generate`: checks a workload's mesh annotations with the
+ * parser the proxy itself uses (`protocol/mesh_config.ts`), so anything `generate` accepts the
+ * sidecar accepts too, and lists the pod's TCP ports for the sidecar
+ * (`CONTRAST_MESH_POD_PORTS`): the ports its ingress protects with mutual TLS.
+ *
+ * @module
+ */
+import { isMap, isSeq, type YAMLMap } from "yaml";
+import type { FieldIssue } from "../util/errors/mod.ts";
+import { MeshConfigError, parseMeshConfig } from "../protocol/mesh_config.ts";
+import {
+  INITIALIZER_NAME,
+  MESH_ADMIN_ANNOTATION,
+  MESH_EGRESS_ANNOTATION,
+  MESH_INGRESS_ANNOTATION,
+  MESH_SIDECAR_NAME,
+} from "./annotations.ts";
+
+/** Where the pod's ports came from, in errors. */
+const POD_PORTS_SOURCE = "containers[].ports";
+
+/**
+ * The TCP `containerPort`s of the pod's containers and native sidecars (not contrast's own),
+ * sorted and without duplicates.
+ */
+export function podTcpPorts(spec: YAMLMap): number[] {
+  const ports = new Set<number>();
+  for (const key of ["initContainers", "containers"]) {
+    const seq = spec.get(key, true);
+    if (!isSeq(seq)) continue;
+    for (const c of seq.items) {
+      if (!isMap(c)) continue;
+      const name = c.get("name");
+      if (name === MESH_SIDECAR_NAME || name === INITIALIZER_NAME) continue;
+      if (key === "initContainers" && c.get("restartPolicy") !== "Always") continue;
+      const list = c.get("ports", true);
+      if (!isSeq(list)) continue;
+      for (const p of list.items) {
+        if (!isMap(p)) continue;
+        const protocol = p.get("protocol") ?? "TCP";
+        const port = Number(p.get("containerPort"));
+        if (protocol === "TCP" && Number.isInteger(port) && port > 0 && port < 65536) {
+          ports.add(port);
+        }
+      }
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+/**
+ * Checks the mesh annotations of one workload; each problem becomes a {@link FieldIssue} at
+ * `at(annotation)` whose reason names the entry.
+ */
+export function meshAnnotationIssues(
+  annotations: Readonly<Record<string, unknown>>,
+  podPorts: readonly number[],
+  at: (annotation: string) => string,
+): FieldIssue[] {
+  const text = (k: string) =>
+    annotations[k] === undefined || annotations[k] === null ? undefined : String(annotations[k]);
+  try {
+    parseMeshConfig({
+      ingress: text(MESH_INGRESS_ANNOTATION),
+      egress: text(MESH_EGRESS_ANNOTATION),
+      admin: text(MESH_ADMIN_ANNOTATION),
+      podPorts: podPorts.join(","),
+    }, {
+      ingress: MESH_INGRESS_ANNOTATION,
+      egress: MESH_EGRESS_ANNOTATION,
+      admin: MESH_ADMIN_ANNOTATION,
+      podPorts: POD_PORTS_SOURCE,
+    });
+    return [];
+  } catch (error) {
+    if (!(error instanceof MeshConfigError)) throw error;
+    const source = [MESH_INGRESS_ANNOTATION, MESH_EGRESS_ANNOTATION, MESH_ADMIN_ANNOTATION]
+      .find((a) => error.field.startsWith(a));
+    if (source === undefined) {
+      return [{ path: at(MESH_INGRESS_ANNOTATION), reason: error.message }];
+    }
+    const reason = error.message.slice(source.length).replace(/^: /, "").trim();
+    return [{ path: at(source), reason }];
+  }
+}

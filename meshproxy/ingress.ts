@@ -1,0 +1,206 @@
+/**
+ * One ingress listener: terminates TLS for one application port with the pod's mesh
+ * certificate and forwards the plain bytes to the application. In `mtls` mode the client must
+ * present a certificate chaining to the mesh CA, checked during the handshake (a client without
+ * one, or with one from another CA, or an expired one, never reaches the application); in `tls`
+ * mode no client certificate is requested. The peer's identity reaches the application as an
+ * `X-Forwarded-Client-Cert` header on every HTTP/1.x request (see `http_identity.ts`) and is
+ * logged for every connection.
+ *
+ * @module
+ */
+import net from "node:net";
+import tls from "node:tls";
+import type { Logger } from "../util/log/logger.ts";
+import type { MeshCredentials } from "./credentials.ts";
+import { join } from "./forward.ts";
+import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+import { parseNodeSubjectAltName } from "./san.ts";
+import { handshakeFailureReason } from "./tls_failure.ts";
+
+/** How long a client has to finish the TLS handshake, ms. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Options of {@link IngressListener}. */
+export interface IngressListenerOptions {
+  /** Listener name (metrics label). */
+  readonly name: string;
+  /** `mtls`: client certificate required; `tls`: not requested. */
+  readonly mode: "mtls" | "tls";
+  /** Address and port to listen on. */
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** Where the application listens. */
+  readonly upstreamHost: string;
+  readonly upstreamPort: number;
+  readonly credentials: MeshCredentials;
+  readonly metrics: ProxyMetrics;
+  readonly logger: Logger;
+}
+
+/** The identity of a mesh peer, as its certificate states it. */
+export interface PeerIdentity {
+  readonly fingerprintSha256: string;
+  readonly subject: string;
+  readonly sans: readonly string[];
+}
+
+function subjectText(subject: unknown): string {
+  if (!subject || typeof subject !== "object") return "";
+  return Object.entries(subject as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : String(v)}`).join(",");
+}
+
+/** The peer identity of an authorised TLS socket, or undefined when it sent no certificate. */
+export function peerIdentityOf(socket: tls.TLSSocket): PeerIdentity | undefined {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.fingerprint256) return undefined;
+  return {
+    fingerprintSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
+    subject: subjectText(cert.subject),
+    sans: parseNodeSubjectAltName(cert.subjectaltname),
+  };
+}
+
+function secureOptions(c: MeshCredentials): tls.SecureContextOptions {
+  return { key: c.keyPem, cert: c.certChainPem, ca: c.meshCaPem, minVersion: "TLSv1.2" };
+}
+
+/** A TLS-terminating listener in front of one application port. */
+export class IngressListener {
+  readonly #o: IngressListenerOptions;
+  readonly #server: tls.Server;
+  readonly #labels: Record<string, string>;
+  #port = 0;
+
+  constructor(options: IngressListenerOptions) {
+    this.#o = options;
+    this.#labels = { direction: "ingress", listener: options.name };
+    const mtls = options.mode === "mtls";
+    this.#server = tls.createServer({
+      ...secureOptions(options.credentials),
+      requestCert: mtls,
+      rejectUnauthorized: mtls,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      allowHalfOpen: true,
+    }, (socket) => this.#onSecure(socket));
+    this.#server.on("tlsClientError", (error, socket) => {
+      const reason = handshakeFailureReason(error);
+      options.metrics.add("meshproxy_handshake_failures_total", { ...this.#labels, reason });
+      options.logger.warn("TLS handshake refused", {
+        listener: options.name,
+        reason,
+        error: error.message,
+      });
+      socket.destroy();
+    });
+  }
+
+  /** The port actually listened on (after {@link start}). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Starts listening. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.#o.listenPort, this.#o.listenHost, () => {
+        this.#server.off("error", reject);
+        this.#port = (this.#server.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  /** Serves new connections with `credentials` (existing ones keep theirs). */
+  updateCredentials(credentials: MeshCredentials): void {
+    this.#server.setSecureContext(secureOptions(credentials));
+  }
+
+  /** Stops listening and closes open connections. */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #onSecure(socket: tls.TLSSocket): void {
+    const o = this.#o;
+    const peer = o.mode === "mtls" ? peerIdentityOf(socket) : undefined;
+    if (o.mode === "mtls" && (!socket.authorized || !peer)) {
+      // rustls enforces this during the handshake; this is a second, independent check.
+      o.metrics.add("meshproxy_handshake_failures_total", {
+        ...this.#labels,
+        reason: "untrusted_certificate",
+      });
+      socket.destroy();
+      return;
+    }
+    o.metrics.add("meshproxy_connections_total", this.#labels);
+    o.metrics.add("meshproxy_open_connections", this.#labels);
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const upstream = net.connect({
+      host: o.upstreamHost,
+      port: o.upstreamPort,
+      allowHalfOpen: true,
+    });
+    upstream.setNoDelay(true);
+    socket.setNoDelay(true);
+    upstream.once("error", (error) => {
+      if (upstream.connecting) {
+        o.metrics.add("meshproxy_upstream_failures_total", this.#labels);
+        o.logger.warn("application port unreachable", {
+          listener: o.name,
+          upstream: `${o.upstreamHost}:${o.upstreamPort}`,
+          error: error.message,
+        });
+      }
+    });
+    let protocol: "http" | "tcp" | "undecided" = peer ? "undecided" : "tcp";
+    let injector: HttpIdentityInjector | undefined;
+    let head: Uint8Array = new Uint8Array(0);
+    const rewrite = (chunk: Uint8Array): Uint8Array[] => {
+      if (protocol === "undecided") {
+        const joined = new Uint8Array(head.length + chunk.length);
+        joined.set(head);
+        joined.set(chunk, head.length);
+        head = joined;
+        protocol = classifyFirstBytes(head);
+        if (protocol === "undecided") return [];
+        if (protocol === "http") injector = new HttpIdentityInjector(peerIdentityValue(peer!));
+        this.#logPeer(peer, remote, protocol);
+        const first = head;
+        head = new Uint8Array(0);
+        return injector ? injector.push(first) : [first];
+      }
+      return injector ? injector.push(chunk) : [chunk];
+    };
+    if (!peer) this.#logPeer(undefined, remote, "tcp");
+    join(socket, upstream, {
+      clientToUpstream: (n) =>
+        o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "from_peer" }, n),
+      upstreamToClient: (n) =>
+        o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "to_peer" }, n),
+    }, (error) => {
+      o.metrics.add("meshproxy_open_connections", this.#labels, -1);
+      if (error) {
+        o.logger.info("connection closed with an error", {
+          listener: o.name,
+          remote,
+          error: error.message,
+        });
+      }
+    }, peer ? rewrite : undefined);
+  }
+
+  #logPeer(peer: PeerIdentity | undefined, remote: string, protocol: string): void {
+    this.#o.logger.info("ingress connection", {
+      listener: this.#o.name,
+      remote,
+      protocol,
+      peerSans: peer ? peer.sans.join(",") : undefined,
+      peerSubject: peer?.subject,
+      peerCertSha256: peer?.fingerprintSha256,
+    });
+  }
+}

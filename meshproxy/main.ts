@@ -1,0 +1,183 @@
+/**
+ * The mesh proxy process: contrast's service-mesh sidecar (a native sidecar that starts after
+ * the initializer).
+ *
+ * ```
+ * deno run -A meshproxy/main.ts
+ *   [--tls-config-dir /contrast/tls-config] [--no-transparent]
+ *   [--inbound-host 0.0.0.0] [--inbound-port-base 15100] [--upstream-host 127.0.0.1]
+ *   [--upstream-port PORT=REALPORT]... [--resolve HOST:PORT=IP:PORT]... [--admin-host 0.0.0.0]
+ *   [--credentials-wait-seconds 60] [--reload-interval-seconds 2]
+ *   [--log-format json|text] [--log-level info]
+ * ```
+ *
+ * The mesh configuration comes from the environment `contrast generate` sets from the pod's
+ * annotations: `EDG_INGRESS_PROXY_CONFIG`, `EDG_EGRESS_PROXY_CONFIG`, `EDG_ADMIN_PORT` and
+ * `CONTRAST_MESH_POD_PORTS` (see `protocol/mesh_config.ts`). Transparent mode (the default;
+ * `CONTRAST_MESH_TRANSPARENT=false` or `--no-transparent` turns it off) installs the iptables
+ * rules of `iptables.ts` and needs `CAP_NET_ADMIN`.
+ *
+ * Exit codes: 0 after SIGTERM/SIGINT; 1 on a configuration error, when no valid credentials
+ * appeared within the wait time, or when the rules could not be applied; 2 on bad usage;
+ * 70 on an internal error.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import { Command, Option } from "commander";
+import { ContrastError } from "../util/errors/mod.ts";
+import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
+import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
+import {
+  ADMIN_PORT_ENV,
+  EGRESS_ENV,
+  ENV_SOURCES,
+  INGRESS_ENV,
+  parseMeshConfig,
+  parsePort,
+  POD_PORTS_ENV,
+} from "../protocol/mesh_config.ts";
+import { MeshProxy } from "./proxy.ts";
+
+/** Default folder of the initializer's TLS files. */
+export const DEFAULT_TLS_CONFIG_DIR = "/contrast/tls-config";
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Parses `--upstream-port P=Q` values. */
+export function parseUpstreamPorts(values: readonly string[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const v of values) {
+    const [from, to] = v.split("=");
+    if (from === undefined || to === undefined) {
+      throw new ContrastError("upstream-port", `"${v}" must be PORT=REALPORT`);
+    }
+    out.set(parsePort(from, "upstream-port"), parsePort(to, "upstream-port"));
+  }
+  return out;
+}
+
+/** Parses `--resolve HOST:PORT=IP:PORT` values into a resolver map. */
+export function parseResolveOverrides(
+  values: readonly string[],
+): Map<string, { host: string; port: number }> {
+  const out = new Map<string, { host: string; port: number }>();
+  for (const v of values) {
+    const m = /^([^=:]+):(\d+)=([^=:]+):(\d+)$/.exec(v);
+    if (!m) throw new ContrastError("resolve", `"${v}" must be HOST:PORT=IP:PORT`);
+    out.set(`${m[1]!.toLowerCase()}:${parsePort(m[2]!, "resolve")}`, {
+      host: m[3]!,
+      port: parsePort(m[4]!, "resolve"),
+    });
+  }
+  return out;
+}
+
+function booleanEnv(name: string, fallback: boolean): boolean {
+  const v = env(name);
+  if (v === undefined || v === "") return fallback;
+  if (v === "true") return true;
+  if (v === "false") return false;
+  throw new ContrastError(name, `"${v}" must be "true" or "false"`);
+}
+
+function seconds(value: string, field: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ContrastError(field, "expected a positive number");
+  return n * 1000;
+}
+
+/** Runs the proxy with `args` until a signal stops it; returns the exit code. */
+export async function meshProxyMain(
+  args: string[],
+  signals: { onReady?: (proxy: MeshProxy) => void; stop?: Promise<void> } = {},
+): Promise<number> {
+  const command = new Command("meshproxy")
+    .description("contrast service-mesh proxy: attested mutual TLS between pods")
+    .option(
+      "--tls-config-dir <dir>",
+      "the initializer's TLS files",
+      env("CONTRAST_TLS_CONFIG_DIR") ?? DEFAULT_TLS_CONFIG_DIR,
+    )
+    .option("--no-transparent", "do not install the iptables rules (explicit mode)")
+    .option("--inbound-host <ip>", "address of the inbound listeners", "0.0.0.0")
+    .option("--inbound-port-base <port>", "first inbound listener port (0: ephemeral)", "15100")
+    .option("--upstream-host <ip>", "where the application listens", "127.0.0.1")
+    .option("--upstream-port <p=q>", "application port override (repeatable)", collect, [])
+    .option("--resolve <host:port=ip:port>", "egress address override (repeatable)", collect, [])
+    .option("--admin-host <ip>", "address of the admin interface", "0.0.0.0")
+    .option(
+      "--credentials-wait-seconds <n>",
+      "give up when no valid credentials appear within this time",
+      env("CONTRAST_MESH_CREDENTIALS_WAIT_SECONDS") ?? "60",
+    )
+    .option("--reload-interval-seconds <n>", "how often the TLS files are re-read", "2")
+    .addOption(
+      new Option("--log-level <level>", "lowest level logged").choices([
+        "debug",
+        "info",
+        "warn",
+        "error",
+      ]).default(env("CONTRAST_LOG_LEVEL") ?? "info"),
+    )
+    .exitOverride();
+  const program = addLogFormatOption(command);
+  try {
+    program.parse(args, { from: "user" });
+  } catch {
+    return 2;
+  }
+  const o = program.opts();
+  const logger = new Logger("meshproxy", {
+    format: o.logFormat as LogFormat,
+    level: o.logLevel as LogLevel,
+  });
+  let proxy: MeshProxy | undefined;
+  try {
+    const config = parseMeshConfig({
+      ingress: env(INGRESS_ENV),
+      egress: env(EGRESS_ENV),
+      admin: env(ADMIN_PORT_ENV),
+      podPorts: env(POD_PORTS_ENV),
+    }, ENV_SOURCES);
+    const transparent = o.transparent !== false &&
+      booleanEnv("CONTRAST_MESH_TRANSPARENT", true);
+    const overrides = parseResolveOverrides(o.resolve);
+    proxy = new MeshProxy({
+      config,
+      tlsConfigDir: o.tlsConfigDir,
+      transparent,
+      inboundHost: o.inboundHost,
+      inboundPortBase: Number(o.inboundPortBase),
+      upstreamHost: o.upstreamHost,
+      upstreamPorts: parseUpstreamPorts(o.upstreamPort),
+      resolve: (host, port) => overrides.get(`${host}:${port}`) ?? { host, port },
+      adminHost: o.adminHost,
+      credentialsWaitMs: seconds(o.credentialsWaitSeconds, "credentials-wait-seconds"),
+      reloadIntervalMs: seconds(o.reloadIntervalSeconds, "reload-interval-seconds"),
+      logger,
+    });
+    const stop = signals.stop ?? new Promise<void>((resolve) => {
+      Deno.addSignalListener("SIGTERM", () => resolve());
+      Deno.addSignalListener("SIGINT", () => resolve());
+    });
+    const stopped = stop.then(() => "stopped" as const);
+    const started = proxy.start().then(() => "started" as const);
+    if (await Promise.race([started, stopped]) === "started") {
+      signals.onReady?.(proxy);
+      await stopped;
+    }
+    logger.info("stopping");
+    await proxy.close();
+    return 0;
+  } catch (error) {
+    await proxy?.close().catch(() => undefined);
+    return fatalExitCode(logger, "mesh proxy failed", error);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await meshProxyMain(Deno.args));
+}

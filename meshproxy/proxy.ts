@@ -1,0 +1,281 @@
+/**
+ * The mesh proxy's life cycle: admin interface first (not ready), transparent-mode rules next
+ * (so application ports are closed to plain traffic before anything serves), then wait for valid
+ * credentials from the initializer (never serving without them), then the ingress and egress
+ * listeners; afterwards the credential files are re-read periodically and a changed, valid set
+ * is swapped in (an invalid one is refused and the old one kept).
+ *
+ * @module
+ */
+import { UnavailableError } from "../util/errors/mod.ts";
+import type { Logger } from "../util/log/logger.ts";
+import type { MeshConfig } from "../protocol/mesh_config.ts";
+import { INBOUND_PORT_BASE } from "../protocol/mesh_config.ts";
+import { serveAdmin } from "./admin.ts";
+import {
+  checkCredentials,
+  loadCredentials,
+  type MeshCredentials,
+  readCredentialFiles,
+} from "./credentials.ts";
+import { EgressListener, type Resolver } from "./egress.ts";
+import { IngressListener } from "./ingress.ts";
+import { applyTransparentRules, type TransparentPlan } from "./iptables.ts";
+import { ProxyMetrics } from "./metrics.ts";
+
+/** Options of {@link MeshProxy}. */
+export interface MeshProxyOptions {
+  readonly config: MeshConfig;
+  /** Folder with `key.pem`, `certChain.pem`, `mesh-ca.pem`. */
+  readonly tlsConfigDir: string;
+  /** Apply the iptables rules (needs CAP_NET_ADMIN). */
+  readonly transparent: boolean;
+  /** Address of the inbound listeners (default `0.0.0.0`). */
+  readonly inboundHost?: string;
+  /** First inbound listener port (default 15100; 0: ephemeral ports, explicit mode only). */
+  readonly inboundPortBase?: number;
+  /** Where the application listens (default `127.0.0.1`). */
+  readonly upstreamHost?: string;
+  /** Application port overrides (`port` → real port), for running several pods on one host. */
+  readonly upstreamPorts?: ReadonlyMap<number, number>;
+  /** Egress name resolution (default: the remote as given). */
+  readonly resolve?: Resolver;
+  /** Admin interface address (default `0.0.0.0`). */
+  readonly adminHost?: string;
+  /** Give up waiting for credentials after this long, ms (default 60 s). */
+  readonly credentialsWaitMs?: number;
+  /** How often the credential files are re-read, ms (default 2 s). */
+  readonly reloadIntervalMs?: number;
+  readonly logger: Logger;
+  /** Applies the transparent-mode rules (default {@link applyTransparentRules}). */
+  readonly applyRules?: (plan: TransparentPlan) => Promise<unknown>;
+}
+
+/** A listener's public description (admin `/listeners`). */
+export interface ListenerInfo {
+  readonly direction: "ingress" | "egress";
+  readonly name: string;
+  readonly mode: string;
+  readonly listen: string;
+  readonly target: string;
+}
+
+/** The running proxy. */
+export class MeshProxy {
+  readonly metrics: ProxyMetrics = new ProxyMetrics();
+  readonly #o: MeshProxyOptions;
+  readonly #ingress: IngressListener[] = [];
+  readonly #egress: EgressListener[] = [];
+  readonly #info: ListenerInfo[] = [];
+  #credentials?: MeshCredentials;
+  #credentialsText = "";
+  #refusedText = "";
+  #admin?: Deno.HttpServer<Deno.NetAddr>;
+  #reloadTimer?: ReturnType<typeof setTimeout>;
+  #serving = false;
+  #closed = false;
+  #notReady = "waiting for credentials";
+
+  constructor(options: MeshProxyOptions) {
+    this.#o = options;
+    this.metrics.set("meshproxy_ready", {}, 0);
+  }
+
+  /** Why the proxy is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined {
+    if (!this.#serving) return this.#notReady;
+    if (this.#credentials && this.#credentials.notAfter.getTime() < Date.now()) {
+      return "the mesh certificate has expired and no valid replacement was found";
+    }
+    return undefined;
+  }
+
+  /** The listeners (after {@link start}). */
+  listeners(): readonly ListenerInfo[] {
+    return this.#info;
+  }
+
+  /** The admin interface's port, when it runs. */
+  get adminPort(): number | undefined {
+    return this.#admin?.addr.port;
+  }
+
+  /**
+   * Starts everything; resolves once serving.
+   *
+   * @throws {UnavailableError} when no valid credentials appear in time
+   */
+  async start(): Promise<void> {
+    const o = this.#o;
+    const log = o.logger;
+    if (o.config.adminPort !== undefined) {
+      this.#admin = serveAdmin(o.adminHost ?? "0.0.0.0", o.config.adminPort, {
+        notReadyReason: () => this.notReadyReason(),
+        metrics: this.metrics,
+        listeners: () => this.#info,
+      });
+    }
+    if (o.transparent) {
+      const plan = this.#transparentPlan();
+      await (o.applyRules ?? applyTransparentRules)(plan);
+      log.info("transparent mode: inbound traffic redirected into the proxy", {
+        redirects: plan.redirects.map((r) => `${r.port}->${r.listenerPort}`).join(","),
+        plainPorts: plan.plainPorts.join(","),
+      });
+    }
+    this.#credentials = await this.#waitForCredentials();
+    await this.#startListeners(this.#credentials);
+    this.#serving = true;
+    this.metrics.set("meshproxy_ready", {}, 1);
+    log.info("serving", {
+      listeners: this.#info.map((l) => `${l.direction}:${l.name}@${l.listen}`).join(","),
+      certSha256: this.#credentials.leafFingerprint,
+    });
+    this.#scheduleReload();
+  }
+
+  /** Stops listening; open connections finish on their own. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#reloadTimer);
+    await Promise.all([...this.#ingress, ...this.#egress].map((l) => l.close()));
+    await this.#admin?.shutdown();
+  }
+
+  #transparentPlan(): TransparentPlan {
+    const c = this.#o.config;
+    return {
+      ingressEnabled: c.ingress.enabled,
+      redirects: c.inbound.map((p) => ({ port: p.port, listenerPort: p.listenerPort })),
+      plainPorts: c.plainPorts,
+      ...(c.adminPort !== undefined ? { adminPort: c.adminPort } : {}),
+    };
+  }
+
+  async #readCredentials(): Promise<MeshCredentials> {
+    const credentials = await loadCredentials(this.#o.tlsConfigDir);
+    this.#credentialsText = credentials.keyPem + credentials.certChainPem + credentials.meshCaPem;
+    this.metrics.set(
+      "meshproxy_certificate_not_after_seconds",
+      {},
+      Math.floor(credentials.notAfter.getTime() / 1000),
+    );
+    return credentials;
+  }
+
+  async #waitForCredentials(): Promise<MeshCredentials> {
+    const deadline = Date.now() + (this.#o.credentialsWaitMs ?? 60_000);
+    let lastReason = "";
+    for (;;) {
+      try {
+        const credentials = await this.#readCredentials();
+        this.metrics.add("meshproxy_credential_reloads_total", { result: "accepted" });
+        return credentials;
+      } catch (error) {
+        const reason = (error as Error).message;
+        this.#notReady = `no valid credentials: ${reason}`;
+        if (reason !== lastReason) {
+          this.metrics.add("meshproxy_credential_reloads_total", { result: "refused" });
+          this.#o.logger.warn("not serving: no valid mesh credentials yet", { reason });
+          lastReason = reason;
+        }
+        if (Date.now() > deadline || this.#closed) {
+          throw new UnavailableError(
+            this.#o.tlsConfigDir,
+            `no valid mesh credentials within the wait time; last problem: ${reason}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  async #startListeners(credentials: MeshCredentials): Promise<void> {
+    const o = this.#o;
+    const c = o.config;
+    const base = o.inboundPortBase ?? INBOUND_PORT_BASE;
+    for (const p of c.inbound) {
+      const upstreamPort = o.upstreamPorts?.get(p.port) ?? p.port;
+      const listener = new IngressListener({
+        name: p.name,
+        mode: p.mode,
+        listenHost: o.inboundHost ?? "0.0.0.0",
+        listenPort: base === 0 ? 0 : base + (p.listenerPort - INBOUND_PORT_BASE),
+        upstreamHost: o.upstreamHost ?? "127.0.0.1",
+        upstreamPort,
+        credentials,
+        metrics: this.metrics,
+        logger: o.logger,
+      });
+      await listener.start();
+      this.#ingress.push(listener);
+      this.#info.push({
+        direction: "ingress",
+        name: p.name,
+        mode: p.mode,
+        listen: `${o.inboundHost ?? "0.0.0.0"}:${listener.port}`,
+        target: `${o.upstreamHost ?? "127.0.0.1"}:${upstreamPort}`,
+      });
+    }
+    for (const e of c.egress) {
+      const listener = new EgressListener({
+        entry: e,
+        credentials: () => this.#credentials!,
+        resolve: o.resolve ?? ((host, port) => ({ host, port })),
+        metrics: this.metrics,
+        logger: o.logger,
+      });
+      await listener.start();
+      this.#egress.push(listener);
+      this.#info.push({
+        direction: "egress",
+        name: e.name,
+        mode: "mtls",
+        listen: `${e.listenHost}:${e.listenPort}`,
+        target: `${e.remoteHost}:${e.remotePort}`,
+      });
+    }
+  }
+
+  #scheduleReload(): void {
+    if (this.#closed) return;
+    this.#reloadTimer = setTimeout(async () => {
+      await this.#reloadOnce();
+      this.#scheduleReload();
+    }, this.#o.reloadIntervalMs ?? 2_000);
+  }
+
+  /** Re-reads the files; swaps in a changed, valid set. Returns whether it swapped. */
+  async #reloadOnce(): Promise<boolean> {
+    const dir = this.#o.tlsConfigDir;
+    let fresh: MeshCredentials;
+    try {
+      const files = await readCredentialFiles(dir);
+      const text = files.key + files.certChain + files.meshCa;
+      if (text === this.#credentialsText || text === this.#refusedText) return false;
+      this.#refusedText = text;
+      fresh = await checkCredentials(files, dir, new Date());
+    } catch (error) {
+      this.metrics.add("meshproxy_credential_reloads_total", { result: "refused" });
+      this.#o.logger.warn("refusing changed mesh credentials; keeping the current ones", {
+        reason: (error as Error).message,
+      });
+      return false;
+    }
+    this.#refusedText = "";
+    this.#credentialsText = fresh.keyPem + fresh.certChainPem + fresh.meshCaPem;
+    this.#credentials = fresh;
+    for (const l of this.#ingress) l.updateCredentials(fresh);
+    this.metrics.add("meshproxy_credential_reloads_total", { result: "accepted" });
+    this.metrics.set(
+      "meshproxy_certificate_not_after_seconds",
+      {},
+      Math.floor(fresh.notAfter.getTime() / 1000),
+    );
+    this.#o.logger.info("mesh credentials reloaded", {
+      certSha256: fresh.leafFingerprint,
+      meshCaSha256: fresh.meshCaFingerprint,
+    });
+    return true;
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * The service-mesh configuration contract between `contrast generate` (which reads it from pod
+ * annotations and passes it to the sidecar's environment) and the mesh proxy (which enforces it).
+ * Same syntax and meaning as Edgeless Contrast's annotations:
+ *
+ * - **ingress** (`contrast.edgeless.systems/servicemesh-ingress`, env `EDG_INGRESS_PROXY_CONFIG`):
+ *   entries `<name>#<port>#<disableTLS>` joined by `##`. By default every port of the pod requires
+ *   mutual TLS with a certificate chaining to the mesh CA; an entry with `true` passes its port
+ *   through in plain, with `false` terminates TLS without requiring a client certificate. The
+ *   value `DISABLED` turns ingress off.
+ * - **egress** (`contrast.edgeless.systems/servicemesh-egress`, env `EDG_EGRESS_PROXY_CONFIG`):
+ *   entries `<name>#<listenIP>:<port>#<remoteHost>:<port>` joined by `##`; the listen IP lies in
+ *   127.0.0.0/8. Each opens a local listener that forwards to the remote over mutual TLS.
+ * - **admin port** (`contrast.edgeless.systems/servicemesh-admin-interface-port`, env
+ *   `EDG_ADMIN_PORT`): the port of the proxy's admin interface (readiness and metrics).
+ *
+ * Pure parsing: every problem is a {@link MeshConfigError} naming the annotation (or variable),
+ * the entry and the reason.
+ *
+ * @module
+ */
+import { ParseError } from "../util/errors/mod.ts";
+
+/** Environment variable carrying the ingress configuration. */
+export const INGRESS_ENV = "EDG_INGRESS_PROXY_CONFIG";
+/** Environment variable carrying the egress configuration. */
+export const EGRESS_ENV = "EDG_EGRESS_PROXY_CONFIG";
+/** Environment variable carrying the admin interface port. */
+export const ADMIN_PORT_ENV = "EDG_ADMIN_PORT";
+/**
+ * Environment variable with the pod's TCP container ports (comma-separated), written by
+ * `contrast generate`: the ports the proxy protects with mutual TLS unless an ingress entry says
+ * otherwise.
+ */
+export const POD_PORTS_ENV = "CONTRAST_MESH_POD_PORTS";
+/** The ingress value that turns ingress off. */
+export const INGRESS_DISABLED = "DISABLED";
+/** First port of the range the proxy's inbound listeners use (one per protected port). */
+export const INBOUND_PORT_BASE = 15100;
+/** Size of the reserved inbound range; also the most ports one pod can protect. */
+export const INBOUND_PORT_COUNT = 100;
+
+/** A malformed mesh annotation or variable; `field` names it and the entry. */
+export class MeshConfigError extends ParseError {}
+
+/** One ingress exception. */
+export interface IngressException {
+  /** Entry name. */
+  readonly name: string;
+  /** The pod port it applies to. */
+  readonly port: number;
+  /** `true`: plain pass-through; `false`: TLS without a client certificate. */
+  readonly disableTls: boolean;
+}
+
+/** The ingress configuration. */
+export type IngressConfig =
+  | { readonly enabled: false }
+  | { readonly enabled: true; readonly exceptions: readonly IngressException[] };
+
+/** One egress listener. */
+export interface EgressEntry {
+  /** Entry name. */
+  readonly name: string;
+  /** Local listen address (IPv4 in 127.0.0.0/8). */
+  readonly listenHost: string;
+  /** Local listen port. */
+  readonly listenPort: number;
+  /** Remote host name or IP; also the SAN the server's certificate must carry. */
+  readonly remoteHost: string;
+  /** Remote port. */
+  readonly remotePort: number;
+}
+
+/** How one pod port is served by the ingress. */
+export type PortMode = "mtls" | "tls" | "plain";
+
+/** One pod port the proxy terminates TLS for. */
+export interface InboundPort {
+  /** The application's port (what clients connect to). */
+  readonly port: number;
+  /** `mtls`: client certificate required; `tls`: not requested. */
+  readonly mode: "mtls" | "tls";
+  /** Name of the ingress entry, or `port-<n>` for a default port. */
+  readonly name: string;
+  /** The proxy's listener port for it (the iptables rules redirect `port` there). */
+  readonly listenerPort: number;
+}
+
+/** The complete, cross-checked mesh configuration of one pod. */
+export interface MeshConfig {
+  readonly ingress: IngressConfig;
+  readonly egress: readonly EgressEntry[];
+  /** Admin interface port, when configured. */
+  readonly adminPort?: number;
+  /** Ports the ingress terminates TLS for, sorted by port. */
+  readonly inbound: readonly InboundPort[];
+  /** Ports passed through in plain (ingress entries with `true`). */
+  readonly plainPorts: readonly number[];
+}
+
+const NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+const DNS_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const IPV4 =
+  /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+
+function entryField(source: string, index: number, entry: string): string {
+  return `${source} entry ${index + 1} "${entry}"`;
+}
+
+/** Parses a decimal port 1–65535. */
+export function parsePort(text: string, field: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || (text.length > 1 && text.startsWith("0"))) {
+    throw new MeshConfigError(field, `port "${text}" is not a decimal number 1–65535`);
+  }
+  const port = Number(text);
+  if (port < 1 || port > 65535) {
+    throw new MeshConfigError(field, `port ${port} is outside 1–65535`);
+  }
+  return port;
+}
+
+function parseName(text: string, field: string): string {
+  if (!NAME.test(text)) {
+    throw new MeshConfigError(
+      field,
+      `name "${text}" must be 1–63 letters, digits, '.', '_' or '-' (alphanumeric at both ends)`,
+    );
+  }
+  return text;
+}
+
+function splitEntries(value: string, source: string): string[] {
+  const entries = value.split("##");
+  entries.forEach((entry, i) => {
+    if (entry.trim() === "") {
+      throw new MeshConfigError(
+        entryField(source, i, entry),
+        "empty entry (entries are joined by '##', with none before the first or after the last)",
+      );
+    }
+  });
+  return entries;
+}
+
+/** Whether `host` is an IPv4 address. */
+export function isIpv4(host: string): boolean {
+  return IPV4.test(host);
+}
+
+/** Whether `host` is a DNS name (labels of letters, digits and '-', at most 253 characters). */
+export function isDnsName(host: string): boolean {
+  const trimmed = host.endsWith(".") ? host.slice(0, -1) : host;
+  return trimmed.length > 0 && trimmed.length <= 253 &&
+    trimmed.split(".").every((l) => DNS_LABEL.test(l));
+}
+
+/**
+ * Parses the ingress configuration. `undefined` or `""` means the default (every port mutual
+ * TLS, no exceptions); `DISABLED` turns ingress off.
+ *
+ * @param source the annotation or variable name, used in errors
+ * @throws {MeshConfigError} naming the entry
+ */
+export function parseIngressConfig(value: string | undefined, source: string): IngressConfig {
+  if (value === undefined || value.trim() === "") return { enabled: true, exceptions: [] };
+  if (value === INGRESS_DISABLED) return { enabled: false };
+  const exceptions: IngressException[] = [];
+  splitEntries(value, source).forEach((entry, i) => {
+    const field = entryField(source, i, entry);
+    const parts = entry.split("#");
+    if (parts.length !== 3) {
+      throw new MeshConfigError(
+        field,
+        `expected <name>#<port>#<disableTLS> (3 fields separated by '#'), got ${parts.length}` +
+          (value.toUpperCase() === INGRESS_DISABLED
+            ? ` (did you mean "${INGRESS_DISABLED}"?)`
+            : ""),
+      );
+    }
+    const [nameText, portText, tlsText] = parts as [string, string, string];
+    const name = parseName(nameText, field);
+    const port = parsePort(portText, field);
+    if (tlsText !== "true" && tlsText !== "false") {
+      throw new MeshConfigError(field, `disableTLS "${tlsText}" must be "true" or "false"`);
+    }
+    const clash = exceptions.find((e) => e.name === name || e.port === port);
+    if (clash) {
+      throw new MeshConfigError(
+        field,
+        clash.name === name
+          ? `name "${name}" is used twice`
+          : `port ${port} already has entry "${clash.name}"`,
+      );
+    }
+    exceptions.push({ name, port, disableTls: tlsText === "true" });
+  });
+  return { enabled: true, exceptions };
+}
+
+function parseHostPort(
+  text: string,
+  field: string,
+  what: string,
+): { host: string; port: number } {
+  const colon = text.lastIndexOf(":");
+  if (colon <= 0) {
+    throw new MeshConfigError(field, `${what} "${text}" must be <host>:<port>`);
+  }
+  const host = text.slice(0, colon);
+  return { host, port: parsePort(text.slice(colon + 1), field) };
+}
+
+/**
+ * Parses the egress configuration (`undefined` or `""`: no egress listeners).
+ *
+ * @param source the annotation or variable name, used in errors
+ * @throws {MeshConfigError} naming the entry
+ */
+export function parseEgressConfig(value: string | undefined, source: string): EgressEntry[] {
+  if (value === undefined || value.trim() === "") return [];
+  const out: EgressEntry[] = [];
+  splitEntries(value, source).forEach((entry, i) => {
+    const field = entryField(source, i, entry);
+    const parts = entry.split("#");
+    if (parts.length !== 3) {
+      throw new MeshConfigError(
+        field,
+        `expected <name>#<listenIP>:<port>#<remoteHost>:<port> (3 fields separated by '#'), ` +
+          `got ${parts.length}`,
+      );
+    }
+    const [nameText, listenText, remoteText] = parts as [string, string, string];
+    const name = parseName(nameText, field);
+    const listen = parseHostPort(listenText, field, "listen address");
+    if (!isIpv4(listen.host) || !listen.host.startsWith("127.")) {
+      throw new MeshConfigError(
+        field,
+        `listen IP "${listen.host}" must be an IPv4 address in 127.0.0.0/8`,
+      );
+    }
+    const remote = parseHostPort(remoteText, field, "remote address");
+    if (!isIpv4(remote.host) && !isDnsName(remote.host)) {
+      throw new MeshConfigError(
+        field,
+        `remote host "${remote.host}" is neither a DNS name nor an IPv4 address`,
+      );
+    }
+    const clash = out.find((e) =>
+      e.name === name || (e.listenHost === listen.host && e.listenPort === listen.port)
+    );
+    if (clash) {
+      throw new MeshConfigError(
+        field,
+        clash.name === name
+          ? `name "${name}" is used twice`
+          : `listen address ${listen.host}:${listen.port} already has entry "${clash.name}"`,
+      );
+    }
+    out.push({
+      name,
+      listenHost: listen.host,
+      listenPort: listen.port,
+      remoteHost: remote.host.toLowerCase(),
+      remotePort: remote.port,
+    });
+  });
+  return out;
+}
+
+/** Parses the admin port (`undefined` or `""`: no admin interface). */
+export function parseAdminPort(value: string | undefined, source: string): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  return parsePort(value.trim(), source);
+}
+
+/** Parses the pod's port list (`8080,9090`; empty: none). */
+export function parsePodPorts(value: string | undefined, source: string): number[] {
+  if (value === undefined || value.trim() === "") return [];
+  const ports = value.split(",").map((p, i) => parsePort(p.trim(), `${source}[${i}]`));
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/** The raw values, as annotations or environment variables hold them. */
+export interface RawMeshConfig {
+  readonly ingress?: string;
+  readonly egress?: string;
+  readonly admin?: string;
+  /** The pod's TCP container ports (`CONTRAST_MESH_POD_PORTS`). */
+  readonly podPorts?: string;
+}
+
+/** Names used in errors for each raw value. */
+export interface MeshConfigSources {
+  readonly ingress: string;
+  readonly egress: string;
+  readonly admin: string;
+  readonly podPorts: string;
+}
+
+/** The environment variable names, for errors raised inside the proxy. */
+export const ENV_SOURCES: MeshConfigSources = {
+  ingress: INGRESS_ENV,
+  egress: EGRESS_ENV,
+  admin: ADMIN_PORT_ENV,
+  podPorts: POD_PORTS_ENV,
+};
+
+function isReserved(port: number): boolean {
+  return port >= INBOUND_PORT_BASE && port < INBOUND_PORT_BASE + INBOUND_PORT_COUNT;
+}
+
+/**
+ * Parses and cross-checks a pod's whole mesh configuration: which ports get mutual TLS, TLS or
+ * plain pass-through, the proxy's listener for each, egress listeners and the admin port.
+ *
+ * @throws {MeshConfigError} naming the annotation (or variable) and the entry
+ */
+export function parseMeshConfig(raw: RawMeshConfig, sources: MeshConfigSources): MeshConfig {
+  const ingress = parseIngressConfig(raw.ingress, sources.ingress);
+  const egress = parseEgressConfig(raw.egress, sources.egress);
+  const adminPort = parseAdminPort(raw.admin, sources.admin);
+  const podPorts = parsePodPorts(raw.podPorts, sources.podPorts);
+  const exceptions = ingress.enabled ? ingress.exceptions : [];
+  const modes = new Map<number, { mode: PortMode; name: string }>();
+  if (ingress.enabled) {
+    for (const p of podPorts) modes.set(p, { mode: "mtls", name: `port-${p}` });
+    for (const e of exceptions) {
+      modes.set(e.port, { mode: e.disableTls ? "plain" : "tls", name: e.name });
+    }
+  }
+  if (adminPort !== undefined) {
+    const clash = exceptions.find((e) => e.port === adminPort);
+    if (clash) {
+      throw new MeshConfigError(
+        sources.admin,
+        `port ${adminPort} is also ingress entry "${clash.name}" of ${sources.ingress}`,
+      );
+    }
+    modes.delete(adminPort);
+    const egressClash = egress.find((e) => e.listenPort === adminPort);
+    if (egressClash) {
+      throw new MeshConfigError(
+        sources.admin,
+        `port ${adminPort} is also the listen port of egress entry "${egressClash.name}"`,
+      );
+    }
+  }
+  const sorted = [...modes.entries()].sort(([a], [b]) => a - b);
+  const terminated = sorted.filter(([, m]) => m.mode !== "plain");
+  for (const [port, m] of sorted) {
+    if (isReserved(port)) {
+      throw new MeshConfigError(
+        m.name.startsWith("port-") ? sources.podPorts : sources.ingress,
+        `port ${port} (${m.name}) lies in the proxy's reserved range ` +
+          `${INBOUND_PORT_BASE}–${INBOUND_PORT_BASE + INBOUND_PORT_COUNT - 1}`,
+      );
+    }
+  }
+  if (terminated.length > INBOUND_PORT_COUNT) {
+    throw new MeshConfigError(
+      sources.ingress,
+      `${terminated.length} ports to terminate; at most ${INBOUND_PORT_COUNT}`,
+    );
+  }
+  if (adminPort !== undefined && isReserved(adminPort)) {
+    throw new MeshConfigError(
+      sources.admin,
+      `port ${adminPort} lies in the proxy's reserved range`,
+    );
+  }
+  const inbound: InboundPort[] = terminated.map(([port, m], i) => ({
+    port,
+    mode: m.mode as "mtls" | "tls",
+    name: m.name,
+    listenerPort: INBOUND_PORT_BASE + i,
+  }));
+  const plainPorts = sorted.filter(([, m]) => m.mode === "plain").map(([p]) => p);
+  return {
+    ingress,
+    egress,
+    ...(adminPort !== undefined ? { adminPort } : {}),
+    inbound,
+    plainPorts,
+  };
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import {
+  applyTransparentRules,
+  CHAIN,
+  type CommandRunner,
+  TransparentModeError,
+  transparentRules,
+} from "../../meshproxy/iptables.ts";
+import { ENV_SOURCES, parseMeshConfig } from "../../protocol/mesh_config.ts";
+
+const PLAN = {
+  ingressEnabled: true,
+  redirects: [{ port: 8080, listenerPort: 15100 }, { port: 9000, listenerPort: 15101 }],
+  plainPorts: [8801],
+  adminPort: 9901,
+};
+
+Deno.test("transparent rules: redirect each terminated port, admit only the mesh's ports", () => {
+  const rules = transparentRules(PLAN);
+  assert.equal(
+    rules.restore,
+    [
+      "*nat",
+      `:${CHAIN} - [0:0]`,
+      `-A ${CHAIN} -p tcp --dport 8080 -j REDIRECT --to-ports 15100`,
+      `-A ${CHAIN} -p tcp --dport 9000 -j REDIRECT --to-ports 15101`,
+      "COMMIT",
+      "*filter",
+      `:${CHAIN} - [0:0]`,
+      `-A ${CHAIN} -i lo -j RETURN`,
+      `-A ${CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+      `-A ${CHAIN} -p tcp --dport 15100 -j RETURN`,
+      `-A ${CHAIN} -p tcp --dport 15101 -j RETURN`,
+      `-A ${CHAIN} -p tcp --dport 8801 -j RETURN`,
+      `-A ${CHAIN} -p tcp --dport 9901 -j RETURN`,
+      `-A ${CHAIN} -p tcp -j REJECT --reject-with tcp-reset`,
+      "COMMIT",
+      "",
+    ].join("\n"),
+  );
+  assert.deepEqual(rules.jumps.map((j) => `${j.table}/${j.chain}: ${j.rule.join(" ")}`), [
+    `nat/PREROUTING: -p tcp -j ${CHAIN}`,
+    `filter/INPUT: -p tcp -j ${CHAIN}`,
+  ]);
+});
+
+Deno.test("transparent rules: ingress DISABLED installs nothing; plans come from the config", () => {
+  assert.deepEqual(transparentRules({ ...PLAN, ingressEnabled: false }), {
+    restore: "",
+    jumps: [],
+  });
+  const config = parseMeshConfig(
+    { ingress: "web#8080#false##metrics#8801#true", podPorts: "8080,8801,9000", admin: "9901" },
+    ENV_SOURCES,
+  );
+  assert.deepEqual(config.inbound.map((p) => [p.port, p.listenerPort, p.mode]), [
+    [8080, 15100, "tls"],
+    [9000, 15101, "mtls"],
+  ]);
+  assert.deepEqual(config.plainPorts, [8801]);
+});
+
+/** A recording stand-in for iptables: `present` says which jump checks succeed. */
+function recorder(present: boolean, failOn?: string) {
+  const calls: string[] = [];
+  const run: CommandRunner = (cmd, args, stdin) => {
+    calls.push(`${cmd} ${args.join(" ")}${stdin ? ` <<${stdin.split("\n").length} lines` : ""}`);
+    if (failOn && cmd === failOn) return Promise.resolve({ code: 4, stderr: "Permission denied" });
+    const isCheck = args.includes("-C");
+    return Promise.resolve({ code: isCheck && !present ? 1 : 0, stderr: "" });
+  };
+  return { calls, run };
+}
+
+Deno.test("apply: restore without flushing, then insert each jump once, for IPv4 and IPv6", async () => {
+  const fresh = recorder(false);
+  await applyTransparentRules(PLAN, { run: fresh.run, ipv6: true });
+  assert.deepEqual(fresh.calls, [
+    "iptables-restore --noflush <<16 lines",
+    `iptables -t nat -C PREROUTING -p tcp -j ${CHAIN}`,
+    `iptables -t nat -I PREROUTING 1 -p tcp -j ${CHAIN}`,
+    `iptables -t filter -C INPUT -p tcp -j ${CHAIN}`,
+    `iptables -t filter -I INPUT 1 -p tcp -j ${CHAIN}`,
+    "ip6tables-restore --noflush <<16 lines",
+    `ip6tables -t nat -C PREROUTING -p tcp -j ${CHAIN}`,
+    `ip6tables -t nat -I PREROUTING 1 -p tcp -j ${CHAIN}`,
+    `ip6tables -t filter -C INPUT -p tcp -j ${CHAIN}`,
+    `ip6tables -t filter -I INPUT 1 -p tcp -j ${CHAIN}`,
+  ]);
+  const again = recorder(true);
+  await applyTransparentRules(PLAN, { run: again.run, ipv6: false });
+  assert.ok(!again.calls.some((c) => c.includes(" -I ")), "present jumps are not added twice");
+});
+
+Deno.test("apply: a failing iptables-restore (no CAP_NET_ADMIN) is a TransparentModeError", async () => {
+  const failing = recorder(false, "iptables-restore");
+  await assert.rejects(
+    applyTransparentRules(PLAN, { run: failing.run, ipv6: false }),
+    (e: unknown) =>
+      e instanceof TransparentModeError && /iptables-restore: failed \(exit 4\)/.test(e.message),
+  );
+  const v6 = recorder(false, "ip6tables-restore");
+  await assert.rejects(
+    applyTransparentRules(PLAN, { run: v6.run, ipv6: true }),
+    /ip6tables-restore: failed/,
+  );
+});

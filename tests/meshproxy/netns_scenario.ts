@@ -1,0 +1,133 @@
+/**
+ * Transparent mode for real, in network namespaces of its own (run by
+ * `transparent_netns_test.ts` as `unshare -n deno run -A netns_scenario.ts parent DIR`; needs
+ * root). The parent namespace plays "the rest of the cluster"; it starts the pod's namespace
+ * (`unshare -n … child DIR`), links the two with a veth pair (pod 10.200.0.1, cluster
+ * 10.200.0.2), and probes the pod from outside. The pod runs applications on 8080 (declared,
+ * mutual TLS), 8801 (ingress `true`: plain) and 7000 (undeclared), and the mesh proxy in
+ * transparent mode with the real iptables rules. Prints the probe results as one JSON line.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import net from "node:net";
+import tls from "node:tls";
+import { Logger } from "../../util/log/logger.ts";
+import { MeshProxy } from "../../meshproxy/proxy.ts";
+import { ENV_SOURCES, parseMeshConfig } from "../../protocol/mesh_config.ts";
+
+const [role, dir] = Deno.args;
+const POD = "10.200.0.1";
+
+async function sh(cmd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+async function child(): Promise<void> {
+  // (sysfs still shows the parent's interfaces: ask `ip` instead.)
+  while (!(await sh("ip", "link", "show", "vethA").then(() => true, () => false))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await sh("ip", "link", "set", "lo", "up");
+  await sh("ip", "addr", "add", `${POD}/24`, "dev", "vethA");
+  await sh("ip", "link", "set", "vethA", "up");
+  for (const port of [8080, 8801, 7000]) {
+    net.createServer((s) => {
+      s.on("error", () => {});
+      s.on("data", (d) => s.end(`app${port}:${d}`));
+    }).listen(port, "0.0.0.0");
+  }
+  const proxy = new MeshProxy({
+    config: parseMeshConfig(
+      { ingress: "metrics#8801#true", podPorts: "8080", admin: "9901" },
+      ENV_SOURCES,
+    ),
+    tlsConfigDir: `${dir}/server`,
+    transparent: true,
+    logger: new Logger("netns-pod", { level: "warn" }),
+  });
+  await proxy.start();
+  const rules = await new Deno.Command("iptables-save", { stdout: "piped" }).output();
+  await Deno.writeTextFile(`${dir}/rules.txt`, new TextDecoder().decode(rules.stdout));
+  // A restarted sidecar applies the rules again: nothing may be duplicated.
+  const { applyTransparentRules } = await import("../../meshproxy/iptables.ts");
+  await applyTransparentRules({
+    ingressEnabled: true,
+    redirects: [{ port: 8080, listenerPort: 15100 }],
+    plainPorts: [8801],
+    adminPort: 9901,
+  });
+  const again = await new Deno.Command("iptables-save", { stdout: "piped" }).output();
+  await Deno.writeTextFile(`${dir}/rules-again.txt`, new TextDecoder().decode(again.stdout));
+  await Deno.writeTextFile(`${dir}/ready`, "");
+}
+
+function plain(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: POD, port }, () => s.write("hi"));
+    let text = "";
+    s.on("data", (d) => text += d);
+    s.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
+    s.on("close", () => resolve(text));
+    setTimeout(() => s.destroy(), 3000);
+  });
+}
+
+function mesh(port: number, files: Record<string, string>): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tls.connect({
+      host: POD,
+      port,
+      key: files.key,
+      cert: files.cert,
+      ca: files.ca,
+      checkServerIdentity: () => undefined,
+    }, () => s.write("hi"));
+    let text = "";
+    s.on("data", (d) => text += d);
+    s.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
+    s.on("close", () => resolve(text));
+    setTimeout(() => s.destroy(), 3000);
+  });
+}
+
+async function parent(): Promise<void> {
+  await sh("ip", "link", "set", "lo", "up");
+  const pod = new Deno.Command("unshare", {
+    args: ["-n", Deno.execPath(), "run", "-A", new URL(import.meta.url).pathname, "child", dir!],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    await sh("ip", "link", "add", "vethB", "type", "veth", "peer", "name", "vethA");
+    await sh("ip", "link", "set", "vethA", "netns", String(pod.pid));
+    await sh("ip", "addr", "add", "10.200.0.2/24", "dev", "vethB");
+    await sh("ip", "link", "set", "vethB", "up");
+    const deadline = Date.now() + 30_000;
+    while (!(await Deno.stat(`${dir}/ready`).then(() => true, () => false))) {
+      if (Date.now() > deadline) throw new Error("the pod namespace did not get ready");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const read = (f: string) => Deno.readTextFileSync(`${dir}/client/${f}`);
+    const client = { key: read("key.pem"), cert: read("certChain.pem"), ca: read("mesh-ca.pem") };
+    const result = {
+      meshTo8080: await mesh(8080, client),
+      plainTo8080: await plain(8080),
+      plainTo8801: await plain(8801),
+      plainTo7000: await plain(7000),
+      admin: await fetch(`http://${POD}:9901/ready`).then((r) => r.status),
+      rules: Deno.readTextFileSync(`${dir}/rules.txt`),
+      rulesAgain: Deno.readTextFileSync(`${dir}/rules-again.txt`),
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    pod.kill("SIGKILL");
+    await pod.status;
+  }
+}
+
+if (role === "child") await child();
+else await parent();
