@@ -13,7 +13,8 @@ import * as x509 from "@peculiar/x509";
 import { ParseError } from "../util/errors/mod.ts";
 import { encodePem } from "../util/bytes/mod.ts";
 import type { Evidence, TeePlatform } from "../evidence/types.ts";
-import { decodeOctetStringSequence, encodeOctetStringSequence } from "./der.ts";
+import { decodeOctetStringSequence, encodeOctetStringSequence } from "../x509/der.ts";
+import { Certificate } from "../x509/certificate.ts";
 
 /** Extension OID of SNP evidence in an attested TLS certificate. */
 export const SNP_EVIDENCE_OID = "1.3.9901.2.1";
@@ -88,13 +89,22 @@ export async function createAttestedTlsIdentity(
   };
 }
 
-/** DER of the SubjectPublicKeyInfo of the certificate `certDer`. */
-export function certificateSpki(certDer: Uint8Array): Uint8Array {
+/**
+ * Parses `certDer` with the one certificate model (`x509/certificate.ts`).
+ *
+ * @throws {ParseError} naming `certificate` when it is not a DER X.509 certificate
+ */
+function parseCertificateDer(certDer: Uint8Array): Certificate {
   try {
-    return new Uint8Array(new x509.X509Certificate(certDer.slice()).publicKey.rawData);
+    return new Certificate(certDer, "certificate");
   } catch (cause) {
     throw new ParseError("certificate", "not a DER X.509 certificate", { cause });
   }
+}
+
+/** DER of the SubjectPublicKeyInfo of the certificate `certDer`. */
+export function certificateSpki(certDer: Uint8Array): Uint8Array {
+  return parseCertificateDer(certDer).spki.slice();
 }
 
 /**
@@ -103,17 +113,12 @@ export function certificateSpki(certDer: Uint8Array): Uint8Array {
  * @throws {ParseError} when the certificate or its evidence extension is malformed
  */
 export function readCertificateEvidence(certDer: Uint8Array): Evidence | undefined {
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(certDer.slice());
-  } catch (cause) {
-    throw new ParseError("certificate", "not a DER X.509 certificate", { cause });
-  }
+  const cert = parseCertificateDer(certDer);
   for (const platform of ["snp", "tdx"] as const) {
-    const ext = cert.getExtension(OID_BY_PLATFORM[platform]);
-    if (!ext) continue;
+    const value = cert.extension(OID_BY_PLATFORM[platform]);
+    if (!value) continue;
     const items = decodeOctetStringSequence(
-      new Uint8Array(ext.value),
+      value,
       `certificate.extension(${OID_BY_PLATFORM[platform]})`,
     );
     if (items.length !== 2) {

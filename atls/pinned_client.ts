@@ -118,6 +118,12 @@ export class PinnedHttpsClient {
     this.#pinned = options.pinnedSpkiSha256;
   }
 
+  /** `host:port` for messages (IPv6 in brackets). */
+  get #address(): string {
+    const host = this.#target.host.includes(":") ? `[${this.#target.host}]` : this.#target.host;
+    return `${host}:${this.#target.port}`;
+  }
+
   /** SHA-256 of the pinned SPKI, once known. */
   get pinnedSpkiSha256(): Uint8Array | undefined {
     return this.#pinned;
@@ -140,7 +146,13 @@ export class PinnedHttpsClient {
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new UnavailableError("coordinator", "TLS connection timed out")),
+          () =>
+            reject(
+              new UnavailableError(
+                "coordinator",
+                `no TLS connection to ${this.#address} within ${this.#timeoutMs / 1000} s`,
+              ),
+            ),
           this.#timeoutMs,
         );
         socket.once("secureConnect", () => {
@@ -152,7 +164,7 @@ export class PinnedHttpsClient {
           reject(
             new UnavailableError(
               "coordinator",
-              `cannot connect to ${this.#target.host}:${this.#target.port}: ${cause.message}`,
+              `cannot connect to ${this.#address}: ${cause.message}`,
               { cause },
             ),
           );
@@ -195,7 +207,14 @@ export class PinnedHttpsClient {
         (resolve, reject) => {
           const timer = setTimeout(() => {
             socket.destroy();
-            reject(new UnavailableError("coordinator", `${method} ${path} timed out`));
+            reject(
+              new UnavailableError(
+                "coordinator",
+                `no answer to ${method} https://${this.#address}${path} within ${
+                  this.#timeoutMs / 1000
+                } s`,
+              ),
+            );
           }, this.#timeoutMs);
           const req = https.request(
             {
@@ -236,13 +255,19 @@ export class PinnedHttpsClient {
               });
               res.on("error", (cause: Error) => {
                 clearTimeout(timer);
-                reject(new UnavailableError("coordinator", cause.message, { cause }));
+                reject(
+                  new UnavailableError("coordinator", `${this.#address}: ${cause.message}`, {
+                    cause,
+                  }),
+                );
               });
             },
           );
           req.on("error", (cause: Error) => {
             clearTimeout(timer);
-            reject(new UnavailableError("coordinator", cause.message, { cause }));
+            reject(
+              new UnavailableError("coordinator", `${this.#address}: ${cause.message}`, { cause }),
+            );
           });
           req.end(payload);
         },

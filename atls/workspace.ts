@@ -6,7 +6,8 @@
  */
 import { parseAllDocuments } from "yaml";
 import { encodeHex, sha256 } from "../util/bytes/mod.ts";
-import { ParseError, UnavailableError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
+import { expandYamlPaths, readInputFile } from "../util/files/mod.ts";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import {
   defaultCollateralCacheDir,
@@ -25,37 +26,52 @@ export interface LocalManifest {
   readonly manifest: Manifest;
 }
 
-/** Reads a file, turning "not found" into a typed error naming it. */
-export async function readFileNamed(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (cause) {
-    if (cause instanceof Deno.errors.NotFound) {
-      throw new UnavailableError(path, "file not found", { cause });
-    }
-    throw new UnavailableError(path, `cannot read: ${(cause as Error).message}`, { cause });
-  }
+/**
+ * Reads a file the user named.
+ *
+ * @throws {ParseError} naming the file when it is missing, a directory or unreadable (exit 2)
+ */
+export function readFileNamed(path: string): Promise<Uint8Array> {
+  return readInputFile(path);
 }
 
 /**
  * Reads and parses the manifest at `path`.
  *
- * @throws {import("../util/errors/mod.ts").InvalidDocumentError} naming every problem
+ * @throws {InvalidDocumentError} naming the file and every problem
  */
 export async function readLocalManifest(path: string): Promise<LocalManifest> {
   const bytes = await readFileNamed(path);
-  return { path, bytes, manifest: parseManifest(bytes) };
+  try {
+    return { path, bytes, manifest: parseManifest(bytes) };
+  } catch (error) {
+    if (error instanceof InvalidDocumentError) throw error.inFile(path);
+    if (error instanceof ParseError) throw new ParseError(`${path}: ${error.field}`, error.reason);
+    throw error;
+  }
+}
+
+/** Where the CLI's evidence verifier gets vendor collateral. */
+export interface CliCollateralOptions {
+  /** Collateral disk cache (default `CONTRAST_COLLATERAL_CACHE` or the shared cache root's). */
+  readonly cacheDir?: string;
+  /** Never touch the network (default `CONTRAST_OFFLINE=1`). */
+  readonly offline?: boolean;
+  /** Offline collateral bundles (`--collateral-dir`). */
+  readonly importDirs?: readonly string[];
 }
 
 /**
  * An evidence verifier for the CLI (one chain cache for the command's run; vendor collateral
- * through the disk cache at `CONTRAST_COLLATERAL_CACHE` or the default cache folder, offline
- * when `CONTRAST_OFFLINE=1`).
+ * through the disk cache and bundles `options` name; the environment variables
+ * `CONTRAST_COLLATERAL_CACHE` and `CONTRAST_OFFLINE=1` are the defaults).
  */
-export function cliEvidenceVerifier(): ManifestEvidenceVerifier {
+export function cliEvidenceVerifier(options: CliCollateralOptions = {}): ManifestEvidenceVerifier {
   const verifiers = manifestVerifiersWithCollateral({
-    cacheDir: Deno.env.get("CONTRAST_COLLATERAL_CACHE") ?? defaultCollateralCacheDir(),
-    offline: Deno.env.get("CONTRAST_OFFLINE") === "1",
+    cacheDir: options.cacheDir ?? Deno.env.get("CONTRAST_COLLATERAL_CACHE") ??
+      defaultCollateralCacheDir(),
+    offline: options.offline || Deno.env.get("CONTRAST_OFFLINE") === "1",
+    importDirs: options.importDirs ?? [],
     simulatedTdxCollateralDir: Deno.env.get("CONTRAST_SIMULATED_TDX_COLLATERAL"),
   });
   return (manifest, evidence, options) => verifiers.verify(manifest, evidence, options);
@@ -87,20 +103,26 @@ function collectAnnotations(node: unknown, out: string[]): void {
 }
 
 /**
- * Every initdata document in the YAML files at `paths` (every resource, every pod template),
+ * Every initdata document in the YAML files at `paths` (files, or directories of `*.yml` /
+ * `*.yaml`; every resource, every pod template),
  * decoded from the `cc_init_data` annotation; duplicates (same digest) appear once.
  *
  * @throws {ParseError} naming the file when YAML or an annotation is malformed
  */
 export async function initdataFromYaml(paths: readonly string[]): Promise<FoundInitdata[]> {
   const found = new Map<string, FoundInitdata>();
-  for (const path of paths) {
+  for (const path of await expandYamlPaths(paths)) {
     const text = new TextDecoder().decode(await readFileNamed(path));
     const docs = parseAllDocuments(text, { version: "1.1" });
     const list = Array.isArray(docs) ? docs : [docs];
     for (const [i, doc] of list.entries()) {
-      if (doc.errors.length > 0) {
-        throw new ParseError(`${path}[${i}]`, `not valid YAML: ${doc.errors[0]!.message}`);
+      const error = doc.errors[0];
+      if (error) {
+        const at = error.linePos?.[0];
+        throw new ParseError(
+          at ? `${path}:${at.line}:${at.col}` : `${path}[${i}]`,
+          `not valid YAML: ${error.message.split("\n")[0]}`,
+        );
       }
       const value = doc.toJS() as Record<string, unknown> | null;
       if (!value) continue;

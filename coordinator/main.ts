@@ -29,7 +29,12 @@ import {
 import { FileHistoryBackend } from "./history/file_backend.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
-import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
+import {
+  addLogFormatOption,
+  envOption as env,
+  fatalExitCode,
+  usageExitCode,
+} from "../util/process_options.ts";
 import {
   defaultCollateralCacheDir,
   manifestVerifiersWithCollateral,
@@ -103,8 +108,8 @@ export async function runCoordinator(args: string[]): Promise<number> {
   const program = coordinatorProgram();
   try {
     program.parse(args, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    return usageExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("coordinator", {

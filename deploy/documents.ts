@@ -6,7 +6,8 @@
  * @module
  */
 import { type Document, parseAllDocuments } from "yaml";
-import { InvalidDocumentError, UnavailableError } from "../util/errors/mod.ts";
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { expandYamlPaths, readInputFile } from "../util/files/mod.ts";
 
 /** One input file and its YAML documents. */
 export interface InputFile {
@@ -61,7 +62,7 @@ export function parseYamlFile(path: string, text: string): InputFile {
     for (const error of doc.errors) {
       const line = error.linePos?.[0];
       issues.push({
-        path: `${path}[${i}]${line ? ` line ${line.line}:${line.col}` : ""}`,
+        path: line ? `${path}:${line.line}:${line.col}` : `${path}[${i}]`,
         reason: error.message.split("\n")[0]!,
       });
     }
@@ -70,20 +71,10 @@ export function parseYamlFile(path: string, text: string): InputFile {
   return { path, text, docs };
 }
 
-async function yamlFilesIn(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    const full = `${dir.replace(/\/+$/, "")}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await yamlFilesIn(full));
-    else if (entry.isFile && /\.ya?ml$/.test(entry.name)) found.push(full);
-  }
-  return found.sort();
-}
-
 /**
  * Expands `paths` (files, directories, `-`) into input files, in a stable order.
  *
- * @throws {UnavailableError} when a path does not exist
+ * @throws {ParseError} when a path does not exist
  * @throws {InvalidDocumentError} when a file is not valid YAML
  */
 export async function readInputs(
@@ -91,24 +82,9 @@ export async function readInputs(
   readStdin: () => Promise<string> = () => new Response(Deno.stdin.readable).text(),
 ): Promise<InputFile[]> {
   const files: InputFile[] = [];
-  const seen = new Set<string>();
-  for (const p of paths) {
-    if (p === "-") {
-      files.push(parseYamlFile("-", await readStdin()));
-      continue;
-    }
-    let stat: Deno.FileInfo;
-    try {
-      stat = await Deno.stat(p);
-    } catch {
-      throw new UnavailableError(p, "no such file or directory");
-    }
-    const list = stat.isDirectory ? await yamlFilesIn(p) : [p];
-    for (const file of list) {
-      if (seen.has(file)) continue;
-      seen.add(file);
-      files.push(parseYamlFile(file, await Deno.readTextFile(file)));
-    }
+  for (const file of await expandYamlPaths(paths)) {
+    if (file === "-") files.push(parseYamlFile("-", await readStdin()));
+    else files.push(parseYamlFile(file, new TextDecoder().decode(await readInputFile(file))));
   }
   return files;
 }

@@ -12,7 +12,7 @@
  */
 import { checkSecurePv, injectSecurePv, parseSecurePv, type SecurePv } from "./secure_pv.ts";
 import { isMap, type YAMLMap } from "yaml";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
@@ -21,7 +21,9 @@ import {
   encodeInitdataAnnotation,
   initdataDigestSync,
   policyInitdataEncoder,
+  renderPolicyText,
 } from "../policy/initdata.ts";
+import { assertWithinAgentLimits } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
@@ -286,17 +288,26 @@ export async function generate(
   const results = await Promise.allSettled(
     [...wanted.keys()].map(async (ref) => [ref, await options.resolver.resolve(ref)] as const),
   );
+  let unreachable = 0;
   results.forEach((r, i) => {
     const ref = [...wanted.keys()][i]!;
     if (r.status === "fulfilled") resolved.set(ref, r.value[1]);
     else {
       const e = r.reason;
+      if (e instanceof UnavailableError && !(e instanceof NotFoundError)) unreachable++;
       issues.push({
         path: wanted.get(ref)!,
         reason: `image "${ref}": ${e instanceof ContrastError ? e.message : String(e)}`,
       });
     }
   });
+  if (issues.length > 0 && unreachable === issues.length) {
+    // Every failure is a registry or cache that could not be reached: not bad input (exit 3).
+    throw new UnavailableError(
+      "images",
+      issues.map((issue) => `${issue.path}: ${issue.reason}`).join("; "),
+    );
+  }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
   const byPinned = new Map<string, ResolvedImage>();
   for (const image of resolved.values()) byPinned.set(image.pinned, image);
@@ -348,6 +359,7 @@ export async function generate(
       policyData = buildPolicyData({
         kind: w.kind!,
         name: w.ref.name,
+        generateName: w.ref.generateName,
         namespace: w.ref.namespace,
         podMetadata: podMeta,
         podSpec,
@@ -372,6 +384,17 @@ export async function generate(
         return;
       }
       throw error;
+    }
+    try {
+      assertWithinAgentLimits(
+        renderPolicyText(options.rules, policyData),
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
+        `${w.ref.location}: ${w.specPath}`,
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      issues.push(...error.issues);
+      return;
     }
     const toml = encodeInitdata(policyData);
     const digest = digestHex(initdataDigestSync(toml, "sha256"));

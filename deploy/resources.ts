@@ -22,7 +22,10 @@ export interface ResourceRef {
   readonly location: string;
   readonly apiVersion: string;
   readonly kind: string;
+  /** `metadata.name`, or for a Pod with only `metadata.generateName`, that prefix. */
   readonly name: string;
+  /** True when `name` is a `generateName` prefix (the API server appends 5 characters). */
+  readonly generateName?: boolean;
   readonly namespace: string;
 }
 
@@ -67,7 +70,12 @@ export function collectResources(files: readonly InputFile[]): ResourceRef[] {
         const kind = node.get("kind");
         const apiVersion = node.get("apiVersion");
         const meta = node.get("metadata");
-        const name = isMap(meta) ? meta.get("name") : undefined;
+        const givenName = isMap(meta) ? meta.get("name") : undefined;
+        const prefix = isMap(meta) ? meta.get("generateName") : undefined;
+        // A Pod may carry only generateName; controllers need a name to derive pod names from.
+        const generated = (givenName === undefined || givenName === "") && kind === "Pod" &&
+          typeof prefix === "string" && prefix !== "";
+        const name = generated ? prefix : givenName;
         const namespace = isMap(meta) ? meta.get("namespace") : undefined;
         if (typeof kind !== "string" || kind === "") {
           issues.push({ path: `${location}: kind`, reason: "missing" });
@@ -93,7 +101,10 @@ export function collectResources(files: readonly InputFile[]): ResourceRef[] {
           return;
         }
         if (typeof name !== "string" || name === "") {
-          issues.push({ path: `${location}: metadata.name`, reason: "missing" });
+          issues.push({
+            path: `${location}: metadata.name`,
+            reason: kind === "Pod" ? "missing (and no metadata.generateName)" : "missing",
+          });
           return;
         }
         out.push({
@@ -104,6 +115,7 @@ export function collectResources(files: readonly InputFile[]): ResourceRef[] {
           apiVersion,
           kind,
           name,
+          ...(generated ? { generateName: true } : {}),
           namespace: typeof namespace === "string" && namespace !== "" ? namespace : "default",
         });
       };

@@ -30,7 +30,12 @@ import {
   type SimulatedEvidenceLoader,
 } from "../evidence/evidence_config.ts";
 import { type LogFormat, Logger } from "../util/log/logger.ts";
-import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
+import {
+  addLogFormatOption,
+  envOption as env,
+  fatalExitCode,
+  usageExitCode,
+} from "../util/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
 import { volumeMain } from "./volume/main.ts";
@@ -76,8 +81,8 @@ export async function initializerMain(args: string[]): Promise<number> {
   const program = addLogFormatOption(addEvidenceOptions(command));
   try {
     program.parse(args, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    return usageExitCode(error);
   }
   const o = program.opts();
   const logger = new Logger("initializer", { format: o.logFormat as LogFormat });

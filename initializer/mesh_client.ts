@@ -15,7 +15,7 @@
  * @module
  */
 import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import { Certificate } from "../x509/certificate.ts";
 import { constantTimeEqual, decodePem, encodeHex } from "../util/bytes/mod.ts";
 import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
@@ -82,8 +82,8 @@ async function exchange(
     await client.request("POST", ApiPath.meshCertificate, body),
   );
   const leafDer = decodePem(answer.certChain, "CERTIFICATE", "certChain")[0]!.der;
-  const leaf = new x509.X509Certificate(leafDer.slice());
-  if (!constantTimeEqual(new Uint8Array(leaf.publicKey.rawData), keys.leafSpki)) {
+  const leaf = new Certificate(leafDer, "certChain[0]");
+  if (!constantTimeEqual(leaf.spki, keys.leafSpki)) {
     throw new VerificationError("certChain", "the certificate is not for this pod's key");
   }
   const workloadSecret = answer.workloadSecret

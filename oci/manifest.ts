@@ -227,6 +227,14 @@ function stringList(r: ObjectReader, key: string): string[] {
   }, false) ?? [];
 }
 
+/** `{volumes}`: the sorted paths of an image config's `Volumes` object, when it has any. */
+function volumePaths(value: unknown): { volumes?: string[] } {
+  const paths = typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Object.keys(value).sort()
+    : [];
+  return paths.length > 0 ? { volumes: paths } : {};
+}
+
 /**
  * Parses an image config (OCI or Docker).
  *
@@ -245,6 +253,7 @@ export function parseImageConfig(bytes: Uint8Array, field: string): ImageConfig 
     env: stringList(c, "Env"),
     workingDir: c.string("WorkingDir", false) ?? "",
     user: c.string("User", false) ?? "",
+    ...volumePaths(c.raw("Volumes", false)),
   }), false) ?? { entrypoint: [], cmd: [], env: [], workingDir: "", user: "" };
   const diffIds = lenientObject(r, "rootfs", (root) => {
     const type = root.string("type");

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { ParseError, UnavailableError, VerificationError } from "../util/errors/mod.ts";
+import {
+  NotFoundError,
+  ParseError,
+  UnavailableError,
+  VerificationError,
+} from "../util/errors/mod.ts";
 import {
   type AuthChallenge,
   basicAuthorization,
@@ -285,7 +290,7 @@ export class RegistryClient {
   async #fail(response: Response, field: string, what: string): Promise<never> {
     const detail = await errorDetail(response);
     if (response.status === 404) {
-      throw new UnavailableError(field, `${what} not found (HTTP 404${detail})`);
+      throw new NotFoundError(field, `${what} not found (HTTP 404${detail})`);
     }
     if (response.status === 403) {
       throw new UnavailableError(field, `access to ${what} denied (HTTP 403${detail})`);

@@ -18,6 +18,8 @@ export interface ImageProcessConfig {
   readonly workingDir: string;
   /** `config.User` ("" when unset): `uid`, `uid:gid`, `name` or `name:group`. */
   readonly user: string;
+  /** `config.Volumes` keys: paths containerd gives their own mount (absent: none). */
+  readonly volumes?: readonly string[];
 }
 
 /** An image resolved to its digest, with what policy generation reads from it. */

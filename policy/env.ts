@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { ParseError } from "../util/errors/mod.ts";
 import { childPath, type IssueList } from "../util/json/mod.ts";
 import type { EnvExpectation } from "./policy_data_types.ts";
@@ -248,9 +247,10 @@ export function envExpectation(name: string, value: PartialValue): EnvExpectatio
         "combines a Secret's value with a value only known at run time; this is not supported",
       );
     }
-    // Only the hash is published: policies are public (the Coordinator serves them).
-    const text = value.map((p) => ("literal" in p ? p.literal : "")).join("");
-    return { name, sha256: createHash("sha256").update(text, "utf8").digest("hex") };
+    // Policies are public (the Coordinator serves them), so nothing of the value is published;
+    // the Kata agent's Rego engine (regorus) has no hash builtin to check a digest with, so the
+    // variable must be present and its value is not constrained.
+    return { name, secret: true };
   }
   if (isLiteral(value)) {
     return { name, value: value.map((p) => ("literal" in p ? p.literal : "")).join("") };

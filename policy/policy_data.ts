@@ -50,8 +50,10 @@ export type WorkloadKind = typeof WORKLOAD_KINDS[number];
 /** Everything needed to build one pod's policy data. */
 export interface PodPolicyInput {
   readonly kind: WorkloadKind;
-  /** `metadata.name` of the resource. */
+  /** `metadata.name` of the resource (for a generateName Pod: the prefix). */
   readonly name: string;
+  /** True when `name` is a Pod's `generateName` prefix. */
+  readonly generateName?: boolean;
   readonly namespace: string;
   /** Pod metadata (labels/annotations) of the pod or template. */
   readonly podMetadata: Record<string, unknown>;
@@ -108,14 +110,6 @@ function deviceExpectations(
   return [{ container_path: securePv.devicePath }];
 }
 
-/** The propagation option of a volumeMount's `mountPropagation` (undefined: not a valid value). */
-export function mountPropagationOption(value: unknown): string | undefined {
-  if (value === undefined || value === null || value === "None") return "rprivate";
-  if (value === "HostToContainer") return "rslave";
-  if (value === "Bidirectional") return "rshared";
-  return undefined;
-}
-
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
 const RANDOM_SUFFIX = "[a-z0-9]{5}";
 const MAX_GENERATED_BASE = 58;
@@ -150,8 +144,13 @@ function generatedName(name: string, variable?: VariablePart): string {
   return `${literal}(${variable.pattern}|${variable.chars}{${room}})${optional}${RANDOM_SUFFIX}`;
 }
 
-/** The unanchored pattern pods of a `kind` named `name` get as their name. */
-export function podNamePattern(kind: WorkloadKind, name: string): string {
+/**
+ * The unanchored pattern pods of a `kind` named `name` get as their name; with `generateName`, the
+ * API server's name for a Pod with that prefix: the prefix cut to 58 characters, then 5 random
+ * characters.
+ */
+export function podNamePattern(kind: WorkloadKind, name: string, generateName = false): string {
+  if (generateName) return `${escapeRegex(name.slice(0, MAX_GENERATED_BASE))}${RANDOM_SUFFIX}`;
   switch (kind) {
     case "Pod":
       return escapeRegex(name);
@@ -204,6 +203,22 @@ function list(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
+/** The propagation option of a volumeMount's `mountPropagation` (undefined: not a valid value). */
+export function mountPropagationOption(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === "None") return "rprivate";
+  if (value === "HostToContainer") return "rslave";
+  if (value === "Bidirectional") return "rshared";
+  return undefined;
+}
+
+/** A volumeMount's `subPath` or `subPathExpr` when set and not empty. */
+function subPathOf(m: Record<string, unknown>): string | undefined {
+  for (const key of ["subPath", "subPathExpr"]) {
+    if (typeof m[key] === "string" && m[key] !== "") return m[key] as string;
+  }
+  return undefined;
+}
+
 /** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
 export function sharedFileRegex(destination: string): string {
   const base = destination.split("/").filter((x) => x !== "").at(-1) ?? "";
@@ -234,7 +249,7 @@ function sorted(values: Iterable<string>): string[] {
 export function buildPolicyData(input: PodPolicyInput): PolicyData {
   const issues = new IssueList();
   const { settings, podSpec: spec, specPath } = input;
-  const namePattern = podNamePattern(input.kind, input.name);
+  const namePattern = podNamePattern(input.kind, input.name, input.generateName === true);
   const hostname = typeof spec.hostname === "string" ? escapeRegex(spec.hostname) : namePattern;
   const sandboxPidns = spec.shareProcessNamespace === true;
   const podSecurity = obj(spec.securityContext);
@@ -262,6 +277,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
 
   // Volumes.
   const volumes = new Map<string, VolumeInfo>();
+  // Volumes refused above: their mounts get no second error (one clear error per volume).
+  const refusedVolumes = new Set<string>();
   list(spec.volumes).forEach((v, i) => {
     const vol = obj(v);
     const at = `${childPath(specPath, "volumes")}[${i}]`;
@@ -269,7 +286,13 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     const kind = SUPPORTED_VOLUMES.find((k) => vol[k] !== undefined);
     if (!kind) {
       const other = Object.keys(vol).find((k) => k !== "name") ?? "(none)";
-      issues.add(`${at}.${other}`, `unsupported volume type "${other}"`);
+      issues.add(
+        `${at}.${other}`,
+        other === "hostPath"
+          ? `unsupported volume type "hostPath": a host directory is outside the confidential VM and not protected; use an emptyDir, a persistentVolumeClaim or a Secret/ConfigMap instead`
+          : `unsupported volume type "${other}"`,
+      );
+      refusedVolumes.add(name);
       return;
     }
     volumes.set(name, {
@@ -286,6 +309,17 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     const o = obj(s);
     sysctls[String(o.name)] = String(o.value ?? "");
   }
+  // Defaults the pod does not set itself may be left out by the runtime (containerd 1.7).
+  const optionalSysctls = settings.container.default_sysctls_optional
+    ? Object.keys(settings.container.default_sysctls).filter((name) =>
+      !list(podSecurity.sysctls).some((s) => String(obj(s).name) === name)
+    ).sort()
+    : [];
+  const defaultMounts = settings.container.default_mounts.map((m) =>
+    m.destination === "/sys/fs/cgroup" && settings.container.cgroup_optional_options.length > 0
+      ? { ...m, optional_options: settings.container.cgroup_optional_options }
+      : m
+  );
 
   // Kata's runtime strips the PID namespace (sharing is signalled by sandbox_pidns instead).
   const baseNamespaces = sorted(settings.container.namespaces);
@@ -300,6 +334,23 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
   const anyPrivileged = [...list(spec.initContainers), ...list(spec.containers)].some((c) =>
     obj(obj(c).securityContext).privileged === true
   );
+  // The sandbox runs as the pod's runAsUser/runAsGroup when set (kubelet passes the pod's security
+  // context to the sandbox), else as the pause image's user; with the pod's supplemental groups.
+  const pauseUid = typeof podSecurity.runAsUser === "number"
+    ? podSecurity.runAsUser
+    : settings.pause.uid;
+  const pauseGid = typeof podSecurity.runAsGroup === "number"
+    ? podSecurity.runAsGroup
+    : typeof podSecurity.runAsUser === "number"
+    ? 0
+    : settings.pause.gid;
+  const pauseGroups = [
+    ...new Set([
+      pauseGid,
+      ...list(podSecurity.supplementalGroups).map(Number),
+      ...(typeof podSecurity.fsGroup === "number" ? [podSecurity.fsGroup] : []),
+    ]),
+  ].sort((a, b) => a - b);
   const containers: ContainerExpectation[] = [];
   containers.push({
     name: "pause",
@@ -313,9 +364,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       }),
       env_regexes: [],
       cwd: settings.pause.cwd,
-      uid: settings.pause.uid,
-      gid: settings.pause.gid,
-      additional_gids: [settings.pause.gid],
+      uid: pauseUid,
+      gid: pauseGid,
+      additional_gids: pauseGroups,
       terminal: false,
       no_new_privileges: true,
       capabilities: {
@@ -330,12 +381,14 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     root_path_regex: settings.container.root_path_regex,
     // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
     mounts: anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts,
-    storages: [],
+    storages: settings.pause.storages,
     namespaces: baseNamespaces,
     sysctls,
+    ...(optionalSysctls.length > 0 ? { optional_sysctls: optionalSysctls } : {}),
     masked_paths: settings.container.masked_paths,
     readonly_paths: settings.container.readonly_paths,
     annotations: podAnnotations({
+      ...settings.pause.annotations,
       "io.kubernetes.cri.container-type": "^sandbox$",
       "io.katacontainers.pkg.oci.container_type": "^pod_sandbox$",
     }),
@@ -473,8 +526,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
 
     // Mounts and storages.
     const mounts: MountExpectation[] = privileged
-      ? settings.container.default_mounts.map(sysfsWritable)
-      : [...settings.container.default_mounts];
+      ? defaultMounts.map(sysfsWritable)
+      : [...defaultMounts];
     const storages: StorageExpectation[] = [{
       driver: "image_guest_pull",
       fstype: "overlay",
@@ -513,11 +566,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       const mountPath = String(m.mountPath ?? "");
       const info = volumes.get(volName);
       if (!info) {
-        issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
-        return;
-      }
-      if (m.subPath !== undefined || m.subPathExpr !== undefined) {
-        issues.add(`${at}.subPath`, "subPath mounts are not supported");
+        if (!refusedVolumes.has(volName)) {
+          issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
+        }
         return;
       }
       const propagation = mountPropagationOption(m.mountPropagation);
@@ -539,6 +590,19 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       }
       const ro = m.readOnly === true;
       const rw = ro ? "ro" : "rw";
+      const subPath = subPathOf(m);
+      if (subPath !== undefined) {
+        // kubelet bind-mounts the subdirectory; the runtime shares it like any other bind source
+        // (`<id>-<16 hex>-<last element of the destination>`), so its mount has that source.
+        mounts.push({
+          destination: mountPath,
+          type: "bind",
+          source_regex: sharedFileRegex(mountPath),
+          options: ["rbind", propagation, rw],
+        });
+        destinations.add(mountPath);
+        return;
+      }
       const esc = escapeRegex(volName);
       if (info.kind === "emptyDir" && info.memory) {
         const point = `^/run/kata-containers/sandbox/ephemeral/${esc}$`;
@@ -587,11 +651,23 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
           // configMap/secret/projected/downwardAPI: Kata copies the files (CopyFile) into a
           // share named after the last element of the mount destination.
           source_regex: sharedFileRegex(mountPath),
-          options: ["rbind", "rprivate", "ro"],
+          options: ["rbind", propagation, "ro"],
         });
       }
       destinations.add(mountPath);
     });
+    // containerd gives every VOLUME the image declares (and no volumeMount covers) a fresh,
+    // shared read-write directory named like any share.
+    for (const volume of image.config.volumes ?? []) {
+      if (destinations.has(volume)) continue;
+      mounts.push({
+        destination: volume,
+        type: "bind",
+        source_regex: sharedFileRegex(volume),
+        options: ["rbind", "rprivate", "rw"],
+      });
+      destinations.add(volume);
+    }
     const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
     if (automountToken && !destinations.has(tokenPath)) {
       mounts.push({
@@ -647,6 +723,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       storages,
       namespaces: baseNamespaces,
       sysctls,
+      ...(optionalSysctls.length > 0 ? { optional_sysctls: optionalSysctls } : {}),
       masked_paths: privileged ? [] : settings.container.masked_paths,
       readonly_paths: privileged ? [] : settings.container.readonly_paths,
       annotations: podAnnotations({

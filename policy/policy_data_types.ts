@@ -8,12 +8,14 @@
 
 /**
  * An expected environment variable: an exact value, a value pattern, or (for values from a
- * Kubernetes Secret, which must not be published in the policy) the SHA-256 hex of the value.
+ * Kubernetes Secret, which must not be published in the policy) `secret`: the variable must be
+ * present, its value is not constrained (the agent's engine has no hash builtin; see the README's
+ * limits).
  */
 export type EnvExpectation =
   | { readonly name: string; readonly value: string }
   | { readonly name: string; readonly regex: string }
-  | { readonly name: string; readonly sha256: string };
+  | { readonly name: string; readonly secret: true };
 
 /** Capability sets of an OCI process (Linux names, `CAP_…`). */
 export interface CapabilitySets {
@@ -50,6 +52,8 @@ export interface MountExpectation {
   readonly type: string;
   readonly source_regex: string;
   readonly options: readonly string[];
+  /** Options the mount may carry besides `options` (differences between runtime versions). */
+  readonly optional_options?: readonly string[];
 }
 
 /** An expected agent `Storage`. */
@@ -78,6 +82,8 @@ export interface ContainerExpectation {
   readonly storages: readonly StorageExpectation[];
   readonly namespaces: readonly string[];
   readonly sysctls: Readonly<Record<string, string>>;
+  /** Sysctls of `sysctls` the runtime may leave out (containerd 1.7 sends no defaults). */
+  readonly optional_sysctls?: readonly string[];
   readonly masked_paths: readonly string[];
   readonly readonly_paths: readonly string[];
   /** Allowed OCI annotation keys and their value patterns. */

@@ -32,6 +32,10 @@ export interface Settings {
     readonly gid: number;
     /** Mounts of the pause container (containerd's sandbox spec as Kata forwards it). */
     readonly mounts: readonly MountExpectation[];
+    /** Storages of the pause container (guest pull: the guest's own pause image, source `pause`). */
+    readonly storages: readonly StorageExpectation[];
+    /** Annotations only the sandbox (pause) container carries (containerd 2), with patterns. */
+    readonly annotations: Readonly<Record<string, string>>;
   };
   readonly container: {
     readonly root_path_regex: string;
@@ -43,9 +47,13 @@ export interface Settings {
     readonly namespaces: readonly string[];
     /** Sysctls containerd sets on every container; the pod's own sysctls override them. */
     readonly default_sysctls: Readonly<Record<string, string>>;
+    /** Whether the runtime may leave the default sysctls out (containerd 1.7 sends `{}`). */
+    readonly default_sysctls_optional: boolean;
     readonly service_link_env_regexes: readonly string[];
     readonly service_env_regexes: readonly string[];
     readonly default_mounts: readonly MountExpectation[];
+    /** Options the `/sys/fs/cgroup` mount may carry besides the expected ones (cgroup2 mounts). */
+    readonly cgroup_optional_options: readonly string[];
     readonly pod_file_mounts: readonly MountExpectation[];
     readonly annotations: Readonly<Record<string, string>>;
   };
@@ -61,6 +69,7 @@ export const DEFAULT_SETTINGS_URL: URL = new URL("./settings.json", import.meta.
 // Paths (with [] for array elements) whose object keys are free-form, and the value type.
 const FREE_MAPS: Record<string, "string" | "boolean"> = {
   "container.annotations": "string",
+  "pause.annotations": "string",
   "requests": "boolean",
   "container.default_sysctls": "string",
 };
@@ -69,10 +78,11 @@ const EMPTY_ARRAY_ELEMENT: Record<string, unknown> = {
   "exec.allowed_commands[]": ["string"],
   "sandbox.storages[].driver_option_regexes[]": "string",
   "sandbox.storages[].option_regexes[]": "string",
+  "pause.storages[].option_regexes[]": "string",
   "service_mesh.capabilities_add[]": "string",
 };
 const REGEX_KEYS =
-  /(_regex|_regexes\[\d+\]|^container\.annotations\..*|^container\.annotations\[.*)$/;
+  /(_regex|_regexes\[\d+\]|^(container|pause)\.annotations\..*|^(container|pause)\.annotations\[.*)$/;
 
 function typeName(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
@@ -90,7 +100,7 @@ function checkLike(
     if (typeName(value) !== "object") return issues.add(path, "must be an object");
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (typeName(v) !== free) issues.add(childPath(path, k), `must be a ${free}`);
-      else if (free === "string" && shape === "container.annotations") {
+      else if (free === "string" && shape.endsWith(".annotations")) {
         checkRegex(v as string, childPath(path, k), issues);
       }
     }

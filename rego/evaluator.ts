@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import { ParseError, UnavailableError } from "../util/errors/mod.ts";
 import {
@@ -51,13 +50,11 @@ export async function readPolicyWasm(url: URL = POLICY_WASM_URL): Promise<Uint8A
 }
 
 /**
- * Built-ins the rules use that OPA's WebAssembly target leaves to the host: `crypto.sha256`
- * (lower-case hex of the SHA-256 of the UTF-8 string, as OPA defines it).
+ * Built-ins the rules use that OPA's WebAssembly target leaves to the host: none (the rules use
+ * only what the Kata agent's engine provides, `rego/capabilities/kata-regorus.json`, and all of
+ * that compiles into the module).
  */
-export const BUILTINS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {
-  "crypto.sha256": (text: unknown) =>
-    createHash("sha256").update(String(text), "utf8").digest("hex"),
-};
+export const BUILTINS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {};
 
 /** A wasm module with its provenance record. */
 export interface CompiledRulesSource {

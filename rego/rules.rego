@@ -323,9 +323,14 @@ process_ok(c, p) if {
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env_ok(e, object.get(p, "Env", []))
 	env_complete(e, object.get(p, "Env", []))
-	object.get(p, "ApparmorProfile", "") == ""
+	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
 }
+
+# No AppArmor profile, or containerd's default one (`cri-containerd.apparmor.d`, which containerd
+# names when the node runs AppArmor): a profile confines, never widens, and `unconfined` stays
+# denied.
+apparmor_profiles_allowed := {"", "cri-containerd.apparmor.d"}
 
 # Exact arguments, or per-argument patterns when an argument holds a value only known at run time
 # (e.g. `$(POD_NAME)`).
@@ -358,14 +363,6 @@ cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable
 capabilities_equal(got, want) if {
 	every pair in cap_sets {
 		as_set(object.get(object.get({"c": got}, "c", {}), pair[0], [])) == as_set(want[pair[1]])
-	}
-}
-
-capabilities_subset(got, want) if {
-	every pair in cap_sets {
-		every cap in object.get(object.get({"c": got}, "c", {}), pair[0], []) {
-			cap in want[pair[1]]
-		}
 	}
 }
 
@@ -406,12 +403,13 @@ env_var_allowed(e, v) if {
 	pattern_match(x.regex, substring(v, count(x.name) + 1, -1))
 }
 
-# Values from Kubernetes Secrets are published only as their SHA-256.
+# Values from Kubernetes Secrets are not published in the policy, and the agent's engine (regorus
+# as Kata builds it) has no hash builtin: the variable must be present, its value is not
+# constrained (README, limits).
 env_var_allowed(e, v) if {
 	some x in e.env
-	x.sha256
+	x.secret == true
 	startswith(v, concat("", [x.name, "="]))
-	crypto.sha256(substring(v, count(x.name) + 1, -1)) == x.sha256
 }
 
 env_var_allowed(e, v) if {
@@ -551,7 +549,15 @@ mount_matches(em, m, cid) if {
 	m.destination == em.destination
 	mount_type(m) == em.type
 	pattern_match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
-	as_set(object.get(m, "options", [])) == as_set(em.options)
+	mount_options_ok(em, object.get(m, "options", []))
+}
+
+# Every expected option is present; beyond them only the expectation's optional ones (options
+# that differ between runtime versions without weakening the mount, e.g. cgroup2's `nsdelegate`).
+mount_options_ok(em, got) if {
+	g := as_set(got)
+	count(as_set(em.options) - g) == 0
+	count((g - as_set(em.options)) - as_set(object.get(em, "optional_options", []))) == 0
 }
 
 # The agent serialises the OCI Mount field `type` as `type_` (Rust keyword); `type` is read only
@@ -603,7 +609,7 @@ linux_ok(c, req) if {
 	every ns in namespaces {
 		object.get(ns, "Path", "") == ""
 	}
-	object.get(l, "Sysctl", {}) == sysctl_or_empty(c.sysctls)
+	sysctls_ok(c, sysctl_or_empty(object.get(l, "Sysctl", null)))
 	every p in c.masked_paths {
 		p in object.get(l, "MaskedPaths", [])
 	}
@@ -671,6 +677,27 @@ device_rule_ok(devices, rule) if {
 	d.Minor == rule.Minor
 }
 
+# Every sysctl sent is expected with its value; every expected one is sent, except the runtime
+# defaults containerd 1.7 leaves out (`optional_sysctls`: without them the kernel keeps its
+# stricter defaults).
+sysctls_ok(c, got) if {
+	want := sysctl_or_empty(c.sysctls)
+	every k, v in got {
+		want[k] == v
+	}
+	optional := as_set(object.get(c, "optional_sysctls", []))
+	every k, v in want {
+		sysctl_present_or_optional(got, k, v, optional)
+	}
+}
+
+sysctl_present_or_optional(got, k, v, _) if got[k] == v
+
+sysctl_present_or_optional(got, k, _, optional) if {
+	not got[k]
+	k in optional
+}
+
 sysctl_or_empty(s) := s if s != null
 
 sysctl_or_empty(null) := {}
@@ -703,23 +730,20 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	capabilities_subset(object.get(p, "Capabilities", null), c.process.capabilities)
 	env_ok(c.process, object.get(p, "Env", []))
 }
 
-# containerd execs with the container's process (only Args and Terminal change): the same user
-# and groups, working directory and security settings; privileges may only be dropped.
+# The Kata runtime execs probes and hooks with the container's user, groups and working directory
+# and sends no capabilities and NoNewPrivileges false (its exec command carries neither; the agent
+# runs the process in the container's namespaces). Anything else is not the runtime's request.
 exec_process_like_container(e, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	object.get(p, "Cwd", "") == e.cwd
-	no_new_privileges_kept(e, object.get(p, "NoNewPrivileges", false))
+	object.get(p, "Capabilities", null) == null
+	object.get(p, "NoNewPrivileges", false) == false
 	object.get(p, "ApparmorProfile", "") == ""
 	object.get(p, "SelinuxLabel", "") == ""
 }
-
-no_new_privileges_kept(e, _) if e.no_new_privileges == false
-
-no_new_privileges_kept(e, true) if e.no_new_privileges == true
 
 exec_command_allowed(c, args) if {
 	some cmd in c.exec_commands
@@ -741,8 +765,25 @@ CopyFileRequest := {"allowed": true, "ops": []} if {
 	some r in pd.copy_file.path_regexes
 	regex.match(r, path)
 	bits.and(object.get(input, "file_mode", 0), 3072) == 0
+	copy_file_type(input) in {"Regular", "Directory", "Symlink"}
 	symlink_target_ok(input)
 }
+
+# The agent decodes the file type from the mode (PolicyCopyFileRequest.file_type); inputs without
+# it (hand-written, the raw CopyFileRequest) are decoded here the same way.
+copy_file_type(req) := req.file_type if is_string(req.file_type)
+
+copy_file_type(req) := file_type_of_mode(object.get(req, "file_mode", 0)) if {
+	not "file_type" in object.keys(req)
+}
+
+file_type_of_mode(mode) := "Regular" if bits.and(mode, 61440) == 32768
+
+file_type_of_mode(mode) := "Directory" if bits.and(mode, 61440) == 16384
+
+file_type_of_mode(mode) := "Symlink" if bits.and(mode, 61440) == 40960
+
+file_type_of_mode(mode) := "Unknown" if not bits.and(mode, 61440) in {32768, 16384, 40960}
 
 canonical_path(path) if {
 	startswith(path, "/")
@@ -754,12 +795,15 @@ canonical_path(path) if {
 	not endswith(path, "/")
 }
 
-is_symlink(req) if bits.and(object.get(req, "file_mode", 0), 61440) == 40960
+is_symlink(req) if copy_file_type(req) == "Symlink"
 
 symlink_target_ok(req) if not is_symlink(req)
 
+# A symlink lives below a share, never as the share itself (the share's mount source would follow
+# it anywhere in the guest).
 symlink_target_ok(req) if {
 	is_symlink(req)
+	below_share(req.path)
 	target := request_symlink_target(req)
 	target != ""
 	not startswith(target, "/")
@@ -768,6 +812,11 @@ symlink_target_ok(req) if {
 
 # The agent hands the policy a PolicyCopyFileRequest with the decoded `symlink_target` (and no
 # `data`); the raw CopyFileRequest form with `data` is read only when that field is absent.
+below_share(path) if {
+	startswith(path, shared_dir)
+	contains(substring(path, count(shared_dir), -1), "/")
+}
+
 request_symlink_target(req) := req.symlink_target if is_string(req.symlink_target)
 
 request_symlink_target(req) := symlink_target(object.get(req, "data", "")) if {
@@ -798,7 +847,18 @@ UpdateInterfaceRequest := {"allowed": true, "ops": []} if {
 	every a in object.get(i, "IPAddresses", []) {
 		not loopback_address(object.get(a, "address", ""))
 	}
-	bits.and(object.get(i, "raw_flags", 0), 128) == 0
+	object.get(i, "raw_flags", 0) in interface_flags_allowed
+	hardware_address_ok(object.get(i, "hwAddr", ""))
+}
+
+# The runtime sets no interface flags or only IFF_NOARP (128); IFF_LOOPBACK, IFF_POINTOPOINT,
+# IFF_NOTRAILERS (64), promiscuous mode and the rest change how the guest trusts the link.
+interface_flags_allowed := {0, 128}
+
+# A unicast MAC address, never all zeros.
+hardware_address_ok(mac) if {
+	regex.match(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`, mac)
+	mac != "00:00:00:00:00:00"
 }
 
 default UpdateRoutesRequest := {"allowed": false, "ops": []}
@@ -818,17 +878,26 @@ AddARPNeighborsRequest := {"allowed": true, "ops": []} if {
 	every n in object.get(input.neighbors, "ARPNeighbors", []) {
 		not loopback_name(object.get(n, "device", ""))
 		not loopback_address(object.get(object.get(n, "toIPAddress", {}), "address", ""))
+		object.get(n, "state", 0) in neighbour_states_allowed
+		object.get(n, "flags", 0) in neighbour_flags_allowed
 	}
 }
 
+# NUD_REACHABLE (2) or NUD_PERMANENT (128), as the runtime copies them from the host's table.
+neighbour_states_allowed := {2, 128}
+
+# No flags, NTF_PROXY (8), NTF_ROUTER (128) or both.
+neighbour_flags_allowed := {0, 8, 128, 136}
+
 loopback_name("lo")
 
-loopback_address(a) if startswith(a, "127.")
+# Loopback by the address's value, not its spelling: `127.0.0.0/8` (any octet spelling Rust's
+# parser accepts), `::1` in every zero-padded or expanded form (`00::001`, `0:0:0:0:0:0:0:1`), and
+# IPv4-mapped loopback (`::ffff:127.0.0.1`, `::ffff:7f00:1`). A prefix length is ignored.
+loopback_address(a) if regex.match(`^0*127\.`, address_part(a))
 
-loopback_address(a) if a == "::1"
+loopback_address(a) if regex.match(`^[0:]*:0{0,3}1$`, address_part(a))
 
-loopback_address(a) if startswith(a, "::1/")
+loopback_address(a) if regex.match(`^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)`, address_part(a))
 
-loopback_address(a) if startswith(a, "0:0:0:0:0:0:0:1")
-
-loopback_address(a) if startswith(a, "::ffff:127.")
+address_part(a) := lower(split(a, "/")[0])

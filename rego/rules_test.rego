@@ -72,9 +72,9 @@ test_remove_container_drops_state if {
 
 test_loopback_network_denied if {
 	not agent_policy.UpdateInterfaceRequest.allowed with input as {"interface": {"name": "lo", "device": "lo", "IPAddresses": [], "raw_flags": 0}}
-	agent_policy.UpdateInterfaceRequest.allowed with input as {"interface": {"name": "eth0", "device": "eth0", "IPAddresses": [{"address": "10.0.0.2"}], "raw_flags": 0}}
+	agent_policy.UpdateInterfaceRequest.allowed with input as {"interface": {"name": "eth0", "device": "eth0", "hwAddr": "02:00:00:00:00:01", "IPAddresses": [{"address": "10.0.0.2"}], "raw_flags": 0}}
 	not agent_policy.UpdateRoutesRequest.allowed with input as {"routes": {"Routes": [{"dest": "", "gateway": "10.0.0.1", "device": "eth0", "source": "127.0.0.1"}]}}
-	not agent_policy.AddARPNeighborsRequest.allowed with input as {"neighbors": {"ARPNeighbors": [{"toIPAddress": {"address": "127.0.0.1"}, "device": "eth0"}]}}
+	not agent_policy.AddARPNeighborsRequest.allowed with input as {"neighbors": {"ARPNeighbors": [{"toIPAddress": {"address": "127.0.0.1"}, "device": "eth0", "state": 128, "flags": 0}]}}
 }
 
 # The agent gives the policy a PolicyCopyFileRequest: symlink target decoded, no data field.
@@ -83,15 +83,18 @@ policy_copy_file(path, mode, target) := {
 	"file_mode": mode, "dir_mode": 2147484136, "uid": 0, "gid": 0, "offset": 0,
 }
 
+# Symlinks live below a share (kubelet's `<share>/key -> ..data/key`), never as the share itself.
+copy_policy_data := object.union(policy_data, {"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[a-z.-]+(/[A-Za-z0-9._-]+)*$"]}})
+
 test_copy_file_symlink_target_as_the_agent_sends_it if {
-	path := concat("", ["/run/kata-containers/shared/containers/", sandbox, "-0123456789abcdef-hosts"])
-	agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+	path := concat("", ["/run/kata-containers/shared/containers/", sandbox, "-0123456789abcdef-config/hosts"])
+	agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as copy_policy_data
 		with input as policy_copy_file(path, 41471, "..data/hosts")
-	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as copy_policy_data
 		with input as policy_copy_file(path, 41471, "/etc/shadow")
-	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as copy_policy_data
 		with input as policy_copy_file(path, 41471, "../../../etc")
-	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as policy_data
+	not agent_policy.CopyFileRequest.allowed with data.agent_policy.policy_data as copy_policy_data
 		with input as policy_copy_file(path, 41471, null)
 }
 
@@ -102,8 +105,8 @@ test_mount_type_is_read_from_type_underscore if {
 	not agent_policy.mount_matches(em, {"destination": "/proc", "source": "proc", "type_": "bind", "type": "proc", "options": ["nosuid"]}, "")
 }
 
-# An exec'd process is the container's process with other Args (containerd ExecSync): same user,
-# groups, working directory and security settings.
+# An exec'd process runs as the container's user and groups in its working directory; the Kata
+# runtime sends no capabilities and NoNewPrivileges false (Kata's captures, state/execprocess).
 exec_container := {
 	"name": "app", "kind": "container", "exec_commands": [["/bin/probe"]],
 	"process": {
@@ -119,8 +122,7 @@ exec_request(process, string_user) := {
 		{
 			"Terminal": false, "User": {"UID": 1000, "GID": 1000, "AdditionalGids": [1000], "Username": ""},
 			"Args": ["/bin/probe"], "Env": [], "Cwd": "/srv",
-			"Capabilities": {"Bounding": [], "Effective": [], "Inheritable": [], "Permitted": [], "Ambient": []},
-			"NoNewPrivileges": true, "ApparmorProfile": "", "SelinuxLabel": "",
+			"Capabilities": null, "NoNewPrivileges": false, "ApparmorProfile": "", "SelinuxLabel": "",
 		},
 		process,
 	),
@@ -138,7 +140,8 @@ test_exec_keeps_the_container_user_groups_cwd_and_privileges if {
 	not exec_allowed({"User": {"UID": 1000, "GID": 0, "AdditionalGids": [], "Username": ""}}, null)
 	not exec_allowed({"User": {"UID": 1000, "GID": 1000, "AdditionalGids": [0], "Username": ""}}, null)
 	not exec_allowed({"Cwd": "/tmp"}, null)
-	not exec_allowed({"NoNewPrivileges": false}, null)
+	not exec_allowed({"NoNewPrivileges": true}, null)
+	not exec_allowed({"Capabilities": {"Bounding": [], "Effective": [], "Inheritable": [], "Permitted": [], "Ambient": []}}, null)
 	not exec_allowed({"ApparmorProfile": "unconfined"}, null)
 	not exec_allowed({}, {"uid": "0", "gid": "0", "additionalGids": []})
 }

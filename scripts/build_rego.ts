@@ -28,6 +28,34 @@ const RULES = new URL("rules.rego", REGO_DIR);
 const WASM = new URL("policy.wasm", REGO_DIR);
 const RECORD = new URL("policy.wasm.json", REGO_DIR);
 
+/**
+ * The OPA capabilities of the Kata agent's Rego engine (regorus at the commit Kata pins, with
+ * Kata's features; derived by scripts/regorus_capabilities.ts). Rules are checked and compiled
+ * against it, so no rule can call a builtin the agent lacks.
+ */
+export const KATA_CAPABILITIES: URL = new URL("capabilities/kata-regorus.json", REGO_DIR);
+
+/** Result of {@link checkCapabilities}. */
+export interface CapabilitiesCheck {
+  readonly ok: boolean;
+  /** opa's messages (the undefined functions, with file and line). */
+  readonly output: string;
+}
+
+/** Runs `opa check --capabilities` on `rulesFile`: fails when it uses a builtin outside them. */
+export async function checkCapabilities(
+  rulesFile: string,
+  capabilities: string = KATA_CAPABILITIES.pathname,
+): Promise<CapabilitiesCheck> {
+  const out = await new Deno.Command(opaPath(), {
+    args: ["check", "--capabilities", capabilities, rulesFile],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { ok: out.success, output: text.trim() };
+}
+
 /** The opa binary: `$OPA` if set, else `.tools/bin/opa`. */
 function opaPath(): string {
   return Deno.env.get("OPA") ?? new URL(".tools/bin/opa", ROOT).pathname;
@@ -80,8 +108,9 @@ export async function compileRules(rules: Uint8Array): Promise<Compilation> {
   try {
     const bundle = `${tmp}/bundle.tar.gz`;
     await Deno.writeFile(`${tmp}/rules.rego`, rules);
+    await Deno.copyFile(KATA_CAPABILITIES, `${tmp}/capabilities.json`);
     const entrypoints = expectedEntrypoints();
-    const args = ["build", "-t", "wasm"];
+    const args = ["build", "-t", "wasm", "--capabilities", "capabilities.json"];
     for (const e of entrypoints) args.push("-e", e);
     args.push("-o", bundle, "rules.rego");
     const opa = opaPath();
@@ -151,6 +180,12 @@ async function readIfExists(url: URL): Promise<Uint8Array | undefined> {
 }
 
 if (import.meta.main) {
+  const caps = await checkCapabilities(RULES.pathname);
+  if (!caps.ok) {
+    console.error(caps.output);
+    console.error("rego/rules.rego uses a builtin the Kata agent's engine (regorus) lacks");
+    Deno.exit(1);
+  }
   const fresh = await compileRules(await Deno.readFile(RULES));
   if (Deno.args.includes("--check")) {
     const problems = staleness(await readIfExists(WASM), await readIfExists(RECORD), fresh);

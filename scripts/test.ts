@@ -36,17 +36,34 @@ async function run(
   return { name, ok: status.success, out };
 }
 
-/** Sums `N passed` / `N failed` from deno test's summary lines (`ok | 3 passed | 0 failed`). */
-export function summarise(output: string): { passed: number; failed: number } {
+/** The totals of a test run. */
+export interface TestTotals {
+  /** Tests that passed. */
+  readonly passed: number;
+  /** Tests that failed. */
+  readonly failed: number;
+  /** Tests that were ignored (skipped), e.g. conformance tests without `../shared`. */
+  readonly skipped: number;
+}
+
+/**
+ * Sums `N passed` / `N failed` / `N ignored` from deno test's summary lines
+ * (`ok | 3 passed (1 step) | 0 failed | 2 ignored (26ms)`; steps are not counted).
+ */
+export function summarise(output: string): TestTotals {
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   // deno-lint-ignore no-control-regex
   const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
-  for (const m of plain.matchAll(/^(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/gm)) {
-    passed += Number(m[1]);
-    failed += Number(m[2]);
+  for (const line of plain.matchAll(/^(?:ok|FAILED) \| \d+ passed.*$/gm)) {
+    const count = (label: string) =>
+      Number(line[0].match(new RegExp(`\\| (\\d+) ${label}`))?.[1] ?? 0);
+    passed += Number(line[0].match(/^(?:ok|FAILED) \| (\d+) passed/)![1]);
+    failed += count("failed");
+    skipped += count("ignored");
   }
-  return { passed, failed };
+  return { passed, failed, skipped };
 }
 
 if (import.meta.main) {
@@ -63,13 +80,13 @@ if (import.meta.main) {
   }
   const test = await run("test", [deno, "test", "-A", "--parallel", ...Deno.args], true);
   steps.push(test);
-  const { passed, failed } = summarise(test.out);
+  const { passed, failed, skipped } = summarise(test.out);
   const failedSteps = steps.filter((s) => !s.ok).map((s) => s.name);
   console.log("");
   if (failedSteps.length > 0) console.log(`failed steps: ${failedSteps.join(", ")}`);
   // A failed non-test step counts as one failure so the closing line never reads as all green.
   const extraFailures = failedSteps.filter((s) => s !== "test").length;
-  console.log(`${passed} passed, ${failed + extraFailures} failed`);
+  console.log(`${passed} passed, ${failed + extraFailures} failed, ${skipped} skipped`);
   Deno.exit(failedSteps.length === 0 && passed > 0 ? 0 : 1);
 }
 

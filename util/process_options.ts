@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Command, Option } from "commander";
+import { type Command, CommanderError, Option } from "commander";
 import { ContrastError } from "./errors/mod.ts";
 import type { Logger } from "./log/logger.ts";
 
@@ -34,4 +34,12 @@ export function fatalExitCode(logger: Logger, message: string, error: unknown): 
     error: error instanceof ContrastError ? error.message : String(error),
   });
   return error instanceof ContrastError ? 1 : 70;
+}
+
+/**
+ * The exit code after commander stopped parsing a process's arguments: 0 for `--help` and
+ * `--version` (commander printed what was asked for), 2 for a usage error.
+ */
+export function usageExitCode(error: unknown): number {
+  return error instanceof CommanderError && error.exitCode === 0 ? 0 : 2;
 }

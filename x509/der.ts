@@ -321,3 +321,20 @@ export function readTime(el: DerElement, field: string): Date {
   }
   return date;
 }
+
+/** DER of `SEQUENCE { OCTET STRING, … }` holding `items` in order. */
+export function encodeOctetStringSequence(items: readonly Uint8Array[]): Uint8Array {
+  return encodeElement(Tag.sequence, ...items.map((i) => encodeElement(Tag.octetString, i)));
+}
+
+/**
+ * The OCTET STRINGs (copies) of a DER `SEQUENCE { OCTET STRING, … }`.
+ *
+ * @throws {ParseError} naming `field` (or the item) on any other shape or trailing bytes
+ */
+export function decodeOctetStringSequence(bytes: Uint8Array, field: string): Uint8Array[] {
+  return children(readSingle(bytes, Tag.sequence, field), field).map((item, i) => {
+    expectTag(item, Tag.octetString, `${field}[${i}]`);
+    return item.value.slice();
+  });
+}

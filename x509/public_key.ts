@@ -15,14 +15,30 @@ import {
   Tag,
 } from "./der.ts";
 
-/** Elliptic curves accepted for ECDSA. */
-export type EcCurve = "P-256" | "P-384";
+/** Elliptic curves ECDSA keys may use. */
+export type EcCurve = "P-256" | "P-384" | "P-521";
 
 /** The coordinate size in bytes of each curve. */
-export const CURVE_SIZE: Readonly<Record<EcCurve, number>> = { "P-256": 32, "P-384": 48 };
+export const CURVE_SIZE: Readonly<Record<EcCurve, number>> = {
+  "P-256": 32,
+  "P-384": 48,
+  "P-521": 66,
+};
 
-/** Smallest RSA modulus accepted, in bits. */
+/** The curves certificate chains may use (the vendor chains and contrast's own CAs). */
+export const CERTIFICATE_CURVES: readonly EcCurve[] = ["P-256", "P-384"];
+
+/**
+ * Smallest RSA modulus accepted, in bits: the one minimum for every RSA key contrast reads
+ * (certificate chains and the manifest's seedshare owner keys alike).
+ */
 export const MIN_RSA_BITS = 2048;
+
+/** Options of {@link parsePublicKeyInfo}. */
+export interface ParsePublicKeyOptions {
+  /** The curves accepted for EC keys (default {@link CERTIFICATE_CURVES}). */
+  readonly curves?: readonly EcCurve[];
+}
 
 /** A decoded SubjectPublicKeyInfo. */
 export type PublicKeyInfo =
@@ -32,6 +48,8 @@ export type PublicKeyInfo =
     readonly bits: number;
     /** SPKI DER with the rsaEncryption algorithm (what WebCrypto imports). */
     readonly spki: Uint8Array;
+    /** Whether the SPKI named id-RSASSA-PSS (then {@link spki} is rewritten to rsaEncryption). */
+    readonly pss: boolean;
   }
   | {
     readonly kind: "ec";
@@ -50,6 +68,7 @@ export type PublicKeyInfo =
 const CURVE_BY_OID: Readonly<Record<string, EcCurve>> = {
   [AlgorithmOid.p256]: "P-256",
   [AlgorithmOid.p384]: "P-384",
+  [AlgorithmOid.p521]: "P-521",
 };
 
 const RSA_ENCRYPTION_ALGORITHM = encodeElement(
@@ -65,7 +84,11 @@ const RSA_ENCRYPTION_ALGORITHM = encodeElement(
  * @throws {VerificationError} naming `field` on an unsupported algorithm or curve, or an RSA key
  *   shorter than {@link MIN_RSA_BITS}
  */
-export function parsePublicKeyInfo(spki: Uint8Array, field: string): PublicKeyInfo {
+export function parsePublicKeyInfo(
+  spki: Uint8Array,
+  field: string,
+  options: ParsePublicKeyOptions = {},
+): PublicKeyInfo {
   const outer = readSingle(spki, Tag.sequence, field);
   const parts = children(outer, field);
   if (parts.length !== 2) throw new ParseError(field, "SubjectPublicKeyInfo needs 2 elements");
@@ -84,13 +107,15 @@ export function parsePublicKeyInfo(spki: Uint8Array, field: string): PublicKeyIn
     const normalised = oid === AlgorithmOid.rsaEncryption
       ? spki
       : encodeElement(Tag.sequence, RSA_ENCRYPTION_ALGORITHM, parts[1]!.raw);
-    return { kind: "rsa", bits, spki: normalised };
+    return { kind: "rsa", bits, spki: normalised, pss: oid !== AlgorithmOid.rsaEncryption };
   }
   if (oid === AlgorithmOid.ecPublicKey) {
     if (params === undefined) throw new ParseError(`${field}.algorithm`, "EC key without curve");
     const curveOid = readOid(params, `${field}.algorithm.namedCurve`);
     const curve = CURVE_BY_OID[curveOid];
-    if (!curve) throw new VerificationError(field, `unsupported elliptic curve ${curveOid}`);
+    if (!curve || !(options.curves ?? CERTIFICATE_CURVES).includes(curve)) {
+      throw new VerificationError(field, `unsupported elliptic curve ${curveOid}`);
+    }
     if (key.length !== 1 + 2 * CURVE_SIZE[curve] || key[0] !== 0x04) {
       throw new ParseError(`${field}.subjectPublicKey`, `not an uncompressed ${curve} point`);
     }
@@ -135,6 +160,10 @@ const CURVE_EQUATION: Readonly<Record<EcCurve, { readonly p: bigint; readonly b:
   "P-384": {
     p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
     b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+  },
+  "P-521": {
+    p: (1n << 521n) - 1n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
   },
 };
 

@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { bundlePath, exportCacheToBundle, listCache } from "../../collateral/mod.ts";
+import { cacheRoot, collateralCacheDir } from "../options.ts";
 
 /** Registers `contrast collateral …`. */
 export function registerCollateralCommand(program: Command): void {
@@ -18,10 +19,10 @@ export function registerCollateralCommand(program: Command): void {
   collateral
     .command("list")
     .description("List the cached responses: URL, size, fetch time and expiry.")
-    .requiredOption("--cache-dir <dir>", "the collateral cache directory")
+    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
     .option("--json", "print JSON")
-    .action(async (o: { cacheDir: string; json?: boolean }) => {
-      const entries = await listCache(o.cacheDir);
+    .action(async (o: { cacheDir?: string; json?: boolean }) => {
+      const entries = await listCache(collateralCacheDir(o));
       if (o.json) {
         console.log(JSON.stringify(entries, null, 2));
         return;
@@ -42,11 +43,11 @@ export function registerCollateralCommand(program: Command): void {
       "Write every cached response into an offline bundle directory, to verify with " +
         "--collateral-dir (and --offline) on a machine without network.",
     )
-    .requiredOption("--cache-dir <dir>", "the collateral cache directory")
+    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
     .requiredOption("--out <dir>", "the bundle directory to write")
     .option("--include-expired", "also export entries past their nextUpdate")
-    .action(async (o: { cacheDir: string; out: string; includeExpired?: boolean }) => {
-      const result = await exportCacheToBundle(o.cacheDir, o.out, {
+    .action(async (o: { cacheDir?: string; out: string; includeExpired?: boolean }) => {
+      const result = await exportCacheToBundle(collateralCacheDir(o), o.out, {
         includeExpired: o.includeExpired,
       });
       for (const w of result.written) console.log(`${w.url} -> ${w.path}`);

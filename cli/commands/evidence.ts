@@ -8,6 +8,7 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
+import { addCollateralOptions, addTimeoutOption } from "../options.ts";
 import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
 
 // The platform modules (and their verifiers' packages) load only when their platform is used.
@@ -148,7 +149,7 @@ export function registerEvidenceCommand(program: Command): void {
       await platformOf(o.platform).show(requireReport(o));
     });
 
-  evidence
+  const verify = evidence
     .command("verify")
     .description(
       "Verify evidence: signature, vendor chain to a pinned root, revocation, TCB and reference " +
@@ -161,9 +162,6 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--ask <file>", "SNP: the ASK or ASVK (DER or PEM)")
     .option("--ark <file>", "SNP: the ARK (DER or PEM); it must be the pinned AMD root")
     .option("--kds-url <url>", "SNP: AMD KDS base URL", undefined)
-    .option("--collateral-dir <dir>", "offline collateral bundle (vendor responses by URL)")
-    .option("--cache-dir <dir>", "cache directory for vendor collateral")
-    .option("--offline", "never use the network; read only the cache and --collateral-dir")
     .option("--now <rfc3339>", "verify at this time instead of now")
     .option(
       "--reference-values <file>",
@@ -180,15 +178,17 @@ export function registerEvidenceCommand(program: Command): void {
       "--skip-revocation",
       "go on when no vendor CRL (AMD CRL, Intel PCK CRL) can be checked; the output says so",
     )
-    .option("--json", "print the decoded fields and the verdict as JSON")
-    .action(async (o: EvidenceVerifyOptions) => {
-      const platform = platformOf(o.platform);
-      for (const key of PLATFORM_SPECIFIC) {
-        if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
-          const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-          throw new ParseError(flag, `not an option of --platform ${o.platform}`);
-        }
+    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
+  addCollateralOptions(verify);
+  addTimeoutOption(verify);
+  verify.action(async (o: EvidenceVerifyOptions) => {
+    const platform = platformOf(o.platform);
+    for (const key of PLATFORM_SPECIFIC) {
+      if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
+        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new ParseError(flag, `not an option of --platform ${o.platform}`);
       }
-      await platform.verify(requireReport(o));
-    });
+    }
+    await platform.verify(requireReport(o));
+  });
 }

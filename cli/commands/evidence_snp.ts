@@ -9,13 +9,11 @@
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
 import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
-import {
-  ContrastError,
-  ParseError,
-  UnavailableError,
-  ValidationError,
-  VerificationError,
-} from "../../util/errors/mod.ts";
+import { ParseError, ValidationError } from "../../util/errors/mod.ts";
+import { readInputFile } from "../../util/files/read_input.ts";
+import { ExitCode, exitCodeFor } from "../exit_codes.ts";
+import { commandResult, FailureWithResult } from "../result.ts";
+import { collateralCacheDir, DEFAULT_TIMEOUT, parseDuration } from "../options.ts";
 import { IssueList } from "../../util/json/mod.ts";
 import { describeSnpReport } from "../../snp/abi/describe.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
@@ -43,8 +41,10 @@ export interface SnpVerifyCommandOptions {
   readonly ark?: string;
   /** Offline collateral bundle directory (AMD KDS responses by URL). */
   readonly collateralDir?: string;
-  /** Cache directory for AMD KDS responses. */
+  /** Cache root (AMD KDS responses go to `<dir>/collateral`). */
   readonly cacheDir?: string;
+  /** Time limit of one network request (`--timeout`, e.g. `10s`). */
+  readonly timeout?: string;
   /** Never use the network. */
   readonly offline?: boolean;
   /** AMD KDS base URL (default https://kdsintf.amd.com). */
@@ -82,12 +82,8 @@ export interface Output {
 
 const consoleOutput: Output = { out: (line) => console.log(line) };
 
-async function readFile(path: string, flag: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new ParseError(flag, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
+function readFile(path: string, flag: string): Promise<Uint8Array> {
+  return readInputFile(path, flag);
 }
 
 /** Reads an SNP reference-values file. */
@@ -100,23 +96,6 @@ export async function readSnpReferenceValuesFile(path: string): Promise<SnpRefer
     throw new ParseError("--reference-values", `${path} is not JSON: ${(e as Error).message}`);
   }
   return readSnpReferenceValuesDocument(document, new IssueList());
-}
-
-function errorJson(e: unknown): Record<string, unknown> {
-  if (!(e instanceof ContrastError)) return { type: "InternalError", reason: String(e) };
-  return {
-    type: e.name,
-    field: e.field,
-    reason: e.reason,
-    ...(e instanceof ValidationError ? { expected: e.expected, actual: e.actual } : {}),
-  };
-}
-
-function verdictOf(e: unknown): string {
-  if (e instanceof ValidationError) return "mismatch";
-  if (e instanceof VerificationError) return "not genuine";
-  if (e instanceof UnavailableError) return "unavailable";
-  return "invalid input";
 }
 
 function human(result: SnpVerification, referenceSource: string): string[] {
@@ -174,9 +153,10 @@ export async function runSnpEvidenceVerify(
       : undefined;
     const chainCache = new ChainCache();
     const fetcher = new CachingFetcher({
-      cacheDir: o.cacheDir,
+      cacheDir: collateralCacheDir(o),
       offline: o.offline ?? false,
       importDirs: o.collateralDir ? [o.collateralDir] : [],
+      timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
     });
     const verifier = new SnpEvidenceVerifier({
       referenceValues,
@@ -205,19 +185,21 @@ export async function runSnpEvidenceVerify(
     const source = o.referenceValues !== undefined ? o.referenceValues : "default reference values";
     if (o.json) {
       output.out(JSON.stringify(
-        {
+        commandResult("evidence verify", ExitCode.Ok, {
           platform: "snp",
-          verdict: "genuine",
+          verified: true,
           verifiedAt: now.toISOString(),
           referenceValues: source,
           referenceValueIndex: result.claims.referenceValueIndex,
           rootSha256: result.rootFingerprint,
           simulatedRoot: result.simulatedRoot,
           revocationChecked: result.revocationChecked,
+          tcbStatus: null,
+          advisoryIds: [],
           signingKey: result.vek.kind,
           product: result.vek.product,
-          report: describeSnpReport(result.report),
-        },
+          evidence: describeSnpReport(result.report),
+        }),
         null,
         2,
       ));
@@ -226,14 +208,17 @@ export async function runSnpEvidenceVerify(
     }
     return result;
   } catch (e) {
-    if (o.json) {
-      output.out(JSON.stringify(
-        { platform: "snp", verdict: verdictOf(e), error: errorJson(e), report: decoded ?? null },
-        null,
-        2,
-      ));
-    }
-    throw e;
+    if (!o.json) throw e;
+    // Reference values are checked after the signature and chain: a mismatch is genuine evidence.
+    const partial = {
+      platform: "snp",
+      verified: e instanceof ValidationError,
+      evidence: decoded ?? null,
+    };
+    output.out(
+      JSON.stringify(commandResult("evidence verify", exitCodeFor(e), partial, e), null, 2),
+    );
+    throw new FailureWithResult(e, partial, { printed: true });
   }
 }
 

@@ -4,13 +4,10 @@
  *
  * @module
  */
-import {
-  ContrastError,
-  InvalidDocumentError,
-  ParseError,
-  UnavailableError,
-  ValidationError,
-} from "../../util/errors/mod.ts";
+import { ContrastError, ParseError } from "../../util/errors/mod.ts";
+import { readInputFile } from "../../util/files/read_input.ts";
+import { commandResult, FailureWithResult } from "../result.ts";
+import { collateralCacheDir, DEFAULT_TIMEOUT, parseDuration } from "../options.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { IssueList } from "../../util/json/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
@@ -55,8 +52,10 @@ export interface TdxVerifyCommandOptions {
   readonly skipRevocation?: boolean;
   /** Print JSON. */
   readonly json?: boolean;
-  /** Directory of the collateral disk cache (online use). */
+  /** Cache root (collateral goes to `<dir>/collateral`). */
   readonly cacheDir?: string;
+  /** Time limit of one network request (`--timeout`, e.g. `10s`). */
+  readonly timeout?: string;
   /** Intel PCS base URL (default Intel's production API). */
   readonly pcsBaseUrl?: string;
   /** URL of the Intel SGX root CA CRL (default Intel's). */
@@ -74,7 +73,7 @@ export interface TdxVerifyCommandOptions {
 export async function tdxCollateralSource(
   o: Pick<
     TdxVerifyCommandOptions,
-    "collateralDir" | "offline" | "cacheDir" | "pcsBaseUrl" | "rootCaCrlUrl"
+    "collateralDir" | "offline" | "cacheDir" | "pcsBaseUrl" | "rootCaCrlUrl" | "timeout"
   >,
   trustAnchors: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
 ): Promise<TdxCollateralSource> {
@@ -84,8 +83,9 @@ export async function tdxCollateralSource(
   }
   const fetcher = new CachingFetcher({
     offline: o.offline,
-    cacheDir: o.cacheDir,
+    cacheDir: collateralCacheDir(o),
     importDirs: o.collateralDir ? [o.collateralDir] : [],
+    timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
   });
   return new IntelPcsClient({
     transport: cachingFetcherTransport(fetcher, { trustAnchors: [...trustAnchors] }),
@@ -104,14 +104,12 @@ export interface CommandResult {
   readonly exitCode: number;
   /** The error behind a non-zero exit code. */
   readonly error?: unknown;
+  /** The command's result (partial on failure), as in the `--json` document. */
+  readonly result?: Record<string, unknown>;
 }
 
-async function readInput(path: string, flag: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new UnavailableError(flag, `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
+function readInput(path: string, flag: string): Promise<Uint8Array> {
+  return readInputFile(path, flag);
 }
 
 /**
@@ -144,23 +142,6 @@ function allowedTcbStatuses(list: string | undefined): TcbStatus[] {
   });
 }
 
-function errorJson(e: unknown): Record<string, unknown> {
-  if (e instanceof InvalidDocumentError) {
-    return { type: e.name, field: e.field, reason: e.reason, issues: e.issues };
-  }
-  if (e instanceof ValidationError) {
-    return {
-      type: e.name,
-      field: e.field,
-      reason: e.reason,
-      expected: e.expected,
-      actual: e.actual,
-    };
-  }
-  if (e instanceof ContrastError) return { type: e.name, field: e.field, reason: e.reason };
-  return { type: "InternalError", reason: String(e) };
-}
-
 /**
  * Runs `contrast evidence verify --platform tdx` through {@link TdxEvidenceVerifier}, the path the
  * Coordinator and the initializer use: the reference values of `--reference-values`, or else the
@@ -168,7 +149,7 @@ function errorJson(e: unknown): Record<string, unknown> {
  * status per `--allow-tcb-status`). Never throws: errors become exit codes.
  */
 export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<CommandResult> {
-  let partial: Record<string, unknown> = {};
+  let partial: Record<string, unknown> = { platform: "tdx", verified: false, evidence: null };
   try {
     const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
     const report = await readInput(o.quote, "--quote");
@@ -200,49 +181,58 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
     if (outcome.verified) {
       const verified = outcome.verified;
       partial = {
+        platform: "tdx",
         verified: true,
+        verifiedAt: now.toISOString(),
+        referenceValues: o.referenceValues ?? "default reference values",
+        referenceValueIndex: null,
+        rootSha256: verified.rootFingerprint,
+        simulatedRoot: verified.rootFingerprint !== INTEL_SGX_ROOT_CA_SHA256,
+        revocationChecked: verified.pckRevocationChecked,
         tcbStatus: verified.tcb.status,
         advisoryIds: verified.tcb.advisoryIds,
-        pckRevocationChecked: verified.pckRevocationChecked,
         reportDataChecked: reportData !== undefined,
-        referenceValues: o.referenceValues ?? "default reference values",
         trailingBytes: quote.trailingBytes,
-        claims: tdxClaimDetails(verified),
+        evidence: tdxClaimDetails(verified),
       };
     }
     if (!outcome.accepted) throw outcome.error;
     if (o.referenceValues) partial.referenceValueIndex = outcome.claims.referenceValueIndex;
     return {
-      stdout: render(o.json, { ok: true, ...partial }),
+      stdout: o.json
+        ? JSON.stringify(commandResult("evidence verify", ExitCode.Ok, partial), null, 2) + "\n"
+        : render(true, partial),
       stderr: "",
       exitCode: ExitCode.Ok,
+      result: partial,
     };
   } catch (e) {
     const code = exitCodeFor(e);
-    const out = { ok: false, ...partial, verified: partial.verified ?? false, error: errorJson(e) };
     const message = e instanceof ContrastError ? e.message : String(e);
     return {
       stdout: o.json
-        ? JSON.stringify(out, null, 2) + "\n"
-        : (partial.verified ? render(false, out) : ""),
+        ? JSON.stringify(commandResult("evidence verify", code, partial, e), null, 2) + "\n"
+        : (partial.verified ? render(false, partial) : ""),
       stderr: `error: ${message}\n`,
       exitCode: code,
       error: e,
+      result: partial,
     };
   }
 }
 
-function render(json: boolean | undefined, r: Record<string, unknown>): string {
-  if (json) return JSON.stringify(r, null, 2) + "\n";
-  const claims = (r.claims ?? {}) as Record<string, string>;
+function render(ok: boolean, r: Record<string, unknown>): string {
+  const claims = (r.evidence ?? {}) as Record<string, string>;
   const lines = [
-    `verdict: ${r.ok ? "OK" : "REJECTED"}`,
+    `verdict: ${ok ? "OK" : "REJECTED"}`,
     `signatures and chain: ${r.verified ? "verified" : "not verified"}`,
     `TCB status: ${r.tcbStatus ?? "unknown"}`,
     `advisories: ${(r.advisoryIds as string[] | undefined)?.join(", ") || "none"}`,
-    `PCK revocation checked: ${r.pckRevocationChecked ? "yes" : "NO (skipped on request)"}`,
+    `PCK revocation checked: ${r.revocationChecked ? "yes" : "NO (skipped on request)"}`,
   ];
-  if (r.referenceValueIndex !== undefined) lines.push(`reference value: #${r.referenceValueIndex}`);
+  if (typeof r.referenceValueIndex === "number") {
+    lines.push(`reference value: #${r.referenceValueIndex}`);
+  }
   for (
     const k of [
       "fmspc",
@@ -274,7 +264,9 @@ export async function runTdxEvidenceShow(
   } catch (e) {
     const message = e instanceof ContrastError ? e.message : String(e);
     return {
-      stdout: o.json ? JSON.stringify({ ok: false, error: errorJson(e) }, null, 2) + "\n" : "",
+      stdout: o.json
+        ? JSON.stringify(commandResult("evidence show", exitCodeFor(e), null, e), null, 2) + "\n"
+        : "",
       stderr: `error: ${message}\n`,
       exitCode: exitCodeFor(e),
       error: e,
@@ -298,5 +290,8 @@ function flatten(value: unknown, prefix = ""): string[] {
 export async function printTdxResult(result: Promise<CommandResult>): Promise<void> {
   const r = await result;
   if (r.stdout) await Deno.stdout.write(new TextEncoder().encode(r.stdout));
-  if (r.exitCode !== ExitCode.Ok) throw r.error;
+  // The JSON document (if asked for) is printed already.
+  if (r.exitCode !== ExitCode.Ok) {
+    throw new FailureWithResult(r.error, r.result ?? {}, { printed: true });
+  }
 }

@@ -4,6 +4,15 @@
  *
  * @module
  */
+import {
+  addTimeoutOption,
+  addWorkspaceOption,
+  cacheRoot,
+  DEFAULT_TIMEOUT,
+  imageCacheDir,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
 import type { Command } from "commander";
 import {
   InvalidDocumentError,
@@ -36,7 +45,13 @@ import { type PendingWrite, readIfExists, writeAll } from "../../deploy/workspac
 /** Parsed flags of `contrast generate`. */
 export interface GenerateFlags {
   readonly referenceValues: string;
-  readonly workspace: string;
+  /** `-w, --workspace-dir` (or the older `--workspace`). */
+  readonly workspaceDir?: string;
+  readonly workspace?: string;
+  /** Cache root (`--cache-dir`). */
+  readonly cacheDir?: string;
+  /** `--timeout` of each registry request. */
+  readonly timeout?: string;
   readonly manifest?: string;
   readonly policy?: string;
   readonly settings?: string;
@@ -60,11 +75,6 @@ export const DEFAULT_RULES_URL: URL = new URL("../../rego/rules.rego", import.me
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function defaultImageCache(): string {
-  const base = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "."}/.cache`;
-  return `${base}/contrast/images`;
 }
 
 async function ownerKey(kind: "workload" | "seedshare", path: string): Promise<OwnerKey> {
@@ -148,7 +158,7 @@ export async function runGenerate(
   flags: GenerateFlags,
 ): Promise<string[]> {
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
-  const ws = flags.workspace.replace(/\/+$/, "") || ".";
+  const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
   const settings = await loadSettings(flags.settings);
   const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
@@ -189,9 +199,10 @@ export async function runGenerate(
   }
 
   const resolver = createImageResolver({
-    cacheDir: flags.imageCache ?? defaultImageCache(),
+    cacheDir: flags.imageCache ?? imageCacheDir(flags),
     insecureRegistries: flags.insecureRegistry,
     offline: flags.offline === true,
+    timeoutMs: parseDuration(flags.timeout ?? DEFAULT_TIMEOUT),
   });
   const result = await generate(files, {
     settings,
@@ -243,13 +254,12 @@ export async function runGenerate(
 
 /** Registers `contrast generate`. */
 export function registerGenerateCommand(program: Command): void {
-  program
+  const command = program
     .command("generate")
-    .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest")
+    .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest.")
     .argument("<paths...>", "YAML files or directories (*.yml, *.yaml); - for stdin")
     .requiredOption("--reference-values <platform>", `platform: ${PLATFORMS.join(", ")}`)
-    .option("-w, --workspace <dir>", "workspace directory (keys, manifest)", ".")
-    .option("-m, --manifest <file>", "manifest path (default <workspace>/manifest.json)")
+    .option("-m, --manifest <file>", "manifest path (default <workspace-dir>/manifest.json)")
     .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
     .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
     .option(
@@ -263,7 +273,8 @@ export function registerGenerateCommand(program: Command): void {
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
     .option("-o, --output <dir>", "write YAML here instead of in place")
-    .option("--image-cache <dir>", "image cache directory")
+    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
     .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
     .option("--offline", "resolve images from the cache only")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
@@ -277,8 +288,10 @@ export function registerGenerateCommand(program: Command): void {
     .option(
       "--simulated-root <fingerprint|path>",
       "simulated platform root: SHA-256, PEM or authority",
-    )
-    .action(async (paths: string[], flags: GenerateFlags) => {
-      for (const line of await runGenerate(paths, flags)) console.error(line);
-    });
+    );
+  addWorkspaceOption(command, "keys and manifest are read and written here");
+  addTimeoutOption(command);
+  command.action(async (paths: string[], flags: GenerateFlags) => {
+    for (const line of await runGenerate(paths, flags)) console.error(line);
+  });
 }

@@ -5,6 +5,13 @@
  *
  * @module
  */
+import {
+  addTimeoutOption,
+  cacheRoot,
+  DEFAULT_TIMEOUT,
+  imageCacheDir,
+  parseDuration,
+} from "../options.ts";
 import { type Command, Option } from "commander";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
@@ -24,14 +31,16 @@ import { assertSameRules } from "../../policy/check/rules_identity.ts";
 import { runPolicyCheck } from "../../policy/check/run.ts";
 import type { AgentRequest } from "../../policy/check/agent_protocol.ts";
 
-/** Default directory of the image cache (shared with `contrast generate`). */
-export const DEFAULT_IMAGE_CACHE = ".cache/images";
-
 /** Options common to both subcommands (image access). */
 interface ImageOptions {
-  readonly imageCache: string;
+  /** Image cache (default `<cache root>/images`, shared with `contrast generate`). */
+  readonly imageCache?: string;
+  /** Cache root (`--cache-dir`). */
+  readonly cacheDir?: string;
   readonly insecureRegistry: string[];
   readonly offline: boolean;
+  /** `--timeout`. */
+  readonly timeout?: string;
 }
 
 /** Options of `contrast policy check`. */
@@ -53,9 +62,10 @@ function collect(value: string, previous: string[]): string[] {
 
 function imageResolver(o: ImageOptions): ImageResolver {
   return createImageResolver({
-    cacheDir: o.imageCache,
+    cacheDir: o.imageCache ?? imageCacheDir(o),
     insecureRegistries: o.insecureRegistry,
     offline: o.offline,
+    timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
   });
 }
 
@@ -172,15 +182,18 @@ export async function policyExplainCommand(
 }
 
 function imageOptions(cmd: Command): Command {
-  return cmd
-    .option("--image-cache <dir>", "image cache directory", DEFAULT_IMAGE_CACHE)
-    .option(
-      "--insecure-registry <host>",
-      "registry reached over plain HTTP (repeatable)",
-      collect,
-      [] as string[],
-    )
-    .option("--offline", "resolve images from the cache only", false);
+  return addTimeoutOption(
+    cmd
+      .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+      .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
+      .option(
+        "--insecure-registry <host>",
+        "registry reached over plain HTTP (repeatable)",
+        collect,
+        [] as string[],
+      )
+      .option("--offline", "resolve images from the cache only", false),
+  );
 }
 
 /** Registers `contrast policy check` and `contrast policy explain`. */

@@ -15,7 +15,21 @@ import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
-import { cliEvidenceVerifier, readFileNamed, readLocalManifest } from "../../atls/workspace.ts";
+import {
+  type CliCollateralOptions,
+  cliEvidenceVerifier,
+  readFileNamed,
+  readLocalManifest,
+} from "../../atls/workspace.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  addWorkspaceOption,
+  collateralCacheDir,
+  inWorkspace,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
@@ -42,24 +56,30 @@ export interface RecoverOptions {
   readonly workspace: string;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
+  /** Time limit of each network operation in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Where vendor collateral comes from. */
+  readonly collateral?: CliCollateralOptions;
 }
 
 /** Runs `contrast recover`. */
 export async function runRecover(options: RecoverOptions): Promise<void> {
   const print = options.print ?? console.log;
   const local = await readLocalManifest(options.manifest);
-  const verify = cliEvidenceVerifier();
-  const attested = await attestCoordinator(options.coordinator, local.manifest, verify);
+  // Every local file is read and checked before the network is touched.
+  const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
+  const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
+  const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
+  const shares = parseSeedShares(await readFileNamed(options.seed));
+  const verify = cliEvidenceVerifier(options.collateral);
+  const network = { timeoutMs: options.timeoutMs };
+  const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
   if (!attested.state.recoveryNeeded) {
     throw new ParseError("coordinator", "the Coordinator is not in recovery mode");
   }
   const latest = attested.state.latestTransition;
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
   print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
-  const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
-  const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
-  const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const shares = parseSeedShares(await readFileNamed(options.seed));
   const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
   const plain = concatBytes(recovered.seed, recovered.salt);
   recovered.seed.fill(0);
@@ -74,7 +94,7 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
     ownerPublicKey: encodeHex(signingKey.publicKeyDer),
     signature: encodeHex(signature),
   });
-  const after = await attestCoordinator(options.coordinator, local.manifest, verify);
+  const after = await attestCoordinator(options.coordinator, local.manifest, verify, network);
   if (after.state.recoveryNeeded) {
     throw new VerificationError("coordinator", "still in recovery mode after recovery");
   }
@@ -99,21 +119,32 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
 
 /** Registers `contrast recover`. */
 export function registerRecoverCommand(program: Command): void {
-  program
+  const command = program
     .command("recover")
-    .description("restore a restarted Coordinator's seed from a seed share")
+    .description("Restore a restarted Coordinator's seed from a seed share.")
     .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "local manifest", "manifest.json")
-    .option("--seedshare-owner-key <file>", "seedshare owner key", "seedshare-owner.pem")
-    .option("--seed <file>", "seed shares", "seed-shares.json")
-    .option("-w, --workspace <dir>", "workspace", ".")
-    .action(async (o) => {
-      await runRecover({
-        coordinator: o.coordinator,
-        manifest: o.manifest,
-        seedshareOwnerKey: o.seedshareOwnerKey,
-        seed: o.seed,
-        workspace: o.workspace,
-      });
+    .option("-m, --manifest <file>", "local manifest (default <workspace-dir>/manifest.json)")
+    .option(
+      "--seedshare-owner-key <file>",
+      "seedshare owner key (default <workspace-dir>/seedshare-owner.pem)",
+    )
+    .option("--seed <file>", "seed shares (default <workspace-dir>/seed-shares.json)");
+  addWorkspaceOption(command, "manifest, key, seed shares and root CA are read here");
+  addCollateralOptions(command);
+  addTimeoutOption(command);
+  command.action(async (o) => {
+    await runRecover({
+      coordinator: o.coordinator,
+      manifest: inWorkspace(o, "manifest.json", o.manifest),
+      seedshareOwnerKey: inWorkspace(o, "seedshare-owner.pem", o.seedshareOwnerKey),
+      seed: inWorkspace(o, "seed-shares.json", o.seed),
+      workspace: workspaceDir(o),
+      timeoutMs: parseDuration(o.timeout),
+      collateral: {
+        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
+        offline: o.offline,
+        importDirs: o.collateralDir ? [o.collateralDir] : [],
+      },
     });
+  });
 }

@@ -10,13 +10,23 @@
  */
 import type { Command } from "commander";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
-import { ParseError } from "../../util/errors/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
+import { readFileIfExists } from "../../util/files/mod.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  addWorkspaceOption,
+  collateralCacheDir,
+  inWorkspace,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import {
+  type CliCollateralOptions,
   cliEvidenceVerifier,
   initdataFromYaml,
-  readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -33,8 +43,12 @@ export interface SetOptions {
   readonly workloadOwnerKey: string;
   /** Workspace folder the CA files and seed shares are written to. */
   readonly workspace: string;
-  /** Generated YAML files. */
+  /** Generated YAML files or directories of them. */
   readonly paths: readonly string[];
+  /** Time limit of each network operation in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Where vendor collateral comes from. */
+  readonly collateral?: CliCollateralOptions;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
 }
@@ -74,13 +88,19 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
       );
     }
   }
+  // Every local file is read before the network is touched.
+  const ownerKeyPem = await readFileIfExists(options.workloadOwnerKey);
   const attested = await attestCoordinator(
     options.coordinator,
     local.manifest,
-    cliEvidenceVerifier(),
+    cliEvidenceVerifier(options.collateral),
+    { timeoutMs: options.timeoutMs },
   );
   if (attested.state.recoveryNeeded) {
-    throw new ParseError("coordinator", "the Coordinator needs recovery first: contrast recover");
+    throw new UnavailableError(
+      "coordinator",
+      "the Coordinator needs recovery first: contrast recover",
+    );
   }
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const previous = attested.state.latestTransition ?? GENESIS_TRANSITION;
@@ -88,7 +108,10 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   const next = await transitionHash(await manifestHash(local.bytes), previous);
   let signature: Uint8Array = new Uint8Array();
   if (!first) {
-    const pem = new TextDecoder().decode(await readFileNamed(options.workloadOwnerKey));
+    if (ownerKeyPem === undefined) {
+      throw new ParseError(options.workloadOwnerKey, "file not found (an update must be signed)");
+    }
+    const pem = new TextDecoder().decode(ownerKeyPem);
     signature = await signManifestUpdate(
       await importWorkloadOwnerKey(pem, options.workloadOwnerKey),
       next,
@@ -124,21 +147,32 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
 
 /** Registers `contrast set`. */
 export function registerSetCommand(program: Command): void {
-  program
+  const command = program
     .command("set")
-    .description("attest the Coordinator and set (or update) the manifest")
+    .description("Attest the Coordinator and set (or update) the manifest.")
     .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "manifest", "manifest.json")
-    .option("--workload-owner-key <file>", "workload owner key for updates", "workload-owner.pem")
-    .option("-w, --workspace <dir>", "where CA files and seed shares are written", ".")
-    .argument("<paths...>", "generated Kubernetes YAML files")
-    .action(async (paths: string[], o) => {
-      await runSet({
-        coordinator: o.coordinator,
-        manifest: o.manifest,
-        workloadOwnerKey: o.workloadOwnerKey,
-        workspace: o.workspace,
-        paths,
-      });
+    .option("-m, --manifest <file>", "manifest (default <workspace-dir>/manifest.json)")
+    .option(
+      "--workload-owner-key <file>",
+      "key that signs updates (default <workspace-dir>/workload-owner.pem)",
+    )
+    .argument("<paths...>", "generated Kubernetes YAML files or directories");
+  addWorkspaceOption(command, "manifest and keys are read, CA files and seed shares written here");
+  addCollateralOptions(command);
+  addTimeoutOption(command);
+  command.action(async (paths: string[], o) => {
+    await runSet({
+      coordinator: o.coordinator,
+      manifest: inWorkspace(o, "manifest.json", o.manifest),
+      workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),
+      workspace: workspaceDir(o),
+      paths,
+      timeoutMs: parseDuration(o.timeout),
+      collateral: {
+        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
+        offline: o.offline,
+        importDirs: o.collateralDir ? [o.collateralDir] : [],
+      },
     });
+  });
 }

@@ -1,11 +1,11 @@
 /**
- * `contrast verify -c HOST:PORT [-m manifest.json] [--json]`
+ * `contrast verify -c HOST:PORT [-w DIR] [-m manifest.json] [--json] [--timeout 30s]`
  *
  * Attests the Coordinator against the local manifest and writes what it attested into
  * `verify/`: `manifest.<i>.json` (oldest first), `policy.<digest>.toml`,
  * `coordinator-root-ca.pem`, `mesh-ca.pem` and `latest-transition` (hex). Fails (exit 1) unless
  * the active manifest is byte for byte the local one; exit 3 when the Coordinator needs
- * recovery. `--json` prints a one-object summary for CI.
+ * recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
  *
  * @module
  */
@@ -13,7 +13,21 @@ import type { Command } from "commander";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError, ValidationError } from "../../util/errors/mod.ts";
 import { attestCoordinator } from "../../atls/coordinator_client.ts";
-import { cliEvidenceVerifier, readLocalManifest } from "../../atls/workspace.ts";
+import {
+  type CliCollateralOptions,
+  cliEvidenceVerifier,
+  readLocalManifest,
+} from "../../atls/workspace.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  addWorkspaceOption,
+  collateralCacheDir,
+  inWorkspace,
+  parseDuration,
+  workspaceDir,
+} from "../options.ts";
+import { FailureWithResult, printResult } from "../result.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
 
@@ -25,6 +39,10 @@ export interface VerifyCommandOptions {
   readonly manifest: string;
   /** Workspace folder (`verify/` is created in it). */
   readonly workspace: string;
+  /** Time limit of each network operation in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Where vendor collateral comes from. */
+  readonly collateral?: CliCollateralOptions;
 }
 
 /** The `--json` summary. */
@@ -59,7 +77,8 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   const attested = await attestCoordinator(
     options.coordinator,
     local.manifest,
-    cliEvidenceVerifier(),
+    cliEvidenceVerifier(options.collateral),
+    { timeoutMs: options.timeoutMs },
   );
   const state = attested.state;
   if (state.recoveryNeeded) {
@@ -94,35 +113,48 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
 
 /** Registers `contrast verify`. */
 export function registerVerifyCommand(program: Command): void {
-  program
+  const command = program
     .command("verify")
-    .description("attest the Coordinator and check that it enforces the local manifest")
+    .description("Attest the Coordinator and check that it enforces the local manifest.")
     .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "local manifest", "manifest.json")
-    .option("-w, --workspace <dir>", "where verify/ is written", ".")
-    .option("--json", "print a JSON summary")
-    .action(async (o) => {
-      const summary = await runVerify({
-        coordinator: o.coordinator,
-        manifest: o.manifest,
-        workspace: o.workspace,
-      });
-      if (o.json) console.log(JSON.stringify(summary, null, 2));
-      if (!summary.ok) {
-        throw new ValidationError(
-          "manifest",
-          "the Coordinator's active manifest differs from the local manifest",
-          { expected: summary.localManifestSha256, actual: summary.activeManifestSha256 || "none" },
-        );
-      }
-      if (!o.json) {
-        console.log(
-          `✔ Coordinator attested (${summary.platform}, policy ${
-            summary.coordinatorPolicy.slice(0, 16)
-          }…)`,
-        );
-        console.log(`✔ Active manifest equals ${o.manifest} (${summary.manifests} in history)`);
-        console.log(`  wrote ${summary.verifyDir}/`);
-      }
+    .option("-m, --manifest <file>", "local manifest (default <workspace-dir>/manifest.json)")
+    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
+  addWorkspaceOption(command, "manifest.json is read and verify/ written here");
+  addCollateralOptions(command);
+  addTimeoutOption(command);
+  command.action(async (o) => {
+    const manifest = inWorkspace(o, "manifest.json", o.manifest);
+    const summary = await runVerify({
+      coordinator: o.coordinator,
+      manifest,
+      workspace: workspaceDir(o),
+      timeoutMs: parseDuration(o.timeout),
+      collateral: {
+        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
+        offline: o.offline,
+        importDirs: o.collateralDir ? [o.collateralDir] : [],
+      },
     });
+    if (!summary.ok) {
+      throw new FailureWithResult(
+        new ValidationError(
+          "manifest",
+          `the Coordinator's active manifest differs from ${manifest}`,
+          { expected: summary.localManifestSha256, actual: summary.activeManifestSha256 || "none" },
+        ),
+        { ...summary },
+      );
+    }
+    if (o.json) {
+      printResult("verify", { ...summary });
+      return;
+    }
+    console.log(
+      `✔ Coordinator attested (${summary.platform}, policy ${
+        summary.coordinatorPolicy.slice(0, 16)
+      }…)`,
+    );
+    console.log(`✔ Active manifest equals ${manifest} (${summary.manifests} in history)`);
+    console.log(`  wrote ${summary.verifyDir}/`);
+  });
 }

@@ -25,7 +25,7 @@ import type { SubjectAltName } from "../../manifest/sans.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
-import { claimsExtensionOid, encodeClaimsExtension } from "./claims_extension.ts";
+import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
 
 /** Subject of the root CA. */
 export const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";
@@ -328,9 +328,4 @@ export class CertificateAuthority {
 
 function escapeRdn(value: string): string {
   return value.replace(/([,+"\\<>;=#])/g, "\\$1");
-}
-
-/** Hex of a certificate's DER SHA-256 fingerprint. */
-export async function certificateFingerprint(certificate: x509.X509Certificate): Promise<string> {
-  return encodeHex(await sha256(new Uint8Array(certificate.rawData)));
 }

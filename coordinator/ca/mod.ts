@@ -5,4 +5,4 @@
  * @module
  */
 export * from "./certificate_authority.ts";
-export * from "./claims_extension.ts";
+export * from "../../protocol/claims_extension.ts";

@@ -13,7 +13,11 @@ import { KeyAccessDeniedError } from "../../kms/key_name.ts";
 import { matchPolicy } from "../../manifest/policy_match.ts";
 import { type Certificate, parseCertificate } from "../../x509/certificate.ts";
 import { verifyChain } from "../../x509/chain.ts";
-import { decodeClaimsExtension, OID_SNP_CLAIMS, OID_TDX_CLAIMS } from "../ca/claims_extension.ts";
+import {
+  decodeClaimsExtension,
+  OID_SNP_CLAIMS,
+  OID_TDX_CLAIMS,
+} from "../../protocol/claims_extension.ts";
 import type { TransitView } from "./view.ts";
 
 /** An authorised caller. */

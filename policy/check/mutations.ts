@@ -383,11 +383,9 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   add("extra group", "process.User.AdditionalGids", (i) => {
     a(o(process(i).User).AdditionalGids).push(extraGroup);
   });
-  if (process(base.input).NoNewPrivileges === true) {
-    add("privilege escalation", "process.NoNewPrivileges", (i) => {
-      process(i).NoNewPrivileges = false;
-    });
-  }
+  add("no_new_privileges set", "process.NoNewPrivileges", (i) => {
+    process(i).NoNewPrivileges = !process(i).NoNewPrivileges;
+  });
   add("changed working dir", "process.Cwd", (i) => {
     process(i).Cwd = "/tmp/tampered";
   });
@@ -399,8 +397,16 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   add("apparmor unconfined", "process.ApparmorProfile", (i) => {
     process(i).ApparmorProfile = "unconfined";
   });
-  const execCaps = o(process(base.input).Capabilities);
-  if (!a(execCaps?.Bounding).includes("CAP_SYS_ADMIN")) {
+  add("capabilities set", "process.Capabilities", (i) => {
+    process(i).Capabilities = {
+      Bounding: ["CAP_CHOWN"],
+      Effective: [],
+      Inheritable: [],
+      Permitted: [],
+      Ambient: [],
+    };
+  });
+  {
     add("privileged capabilities", "process.Capabilities", (i) => {
       process(i).Capabilities = {
         Bounding: [...ALL_CAPABILITIES],

@@ -43,6 +43,7 @@ import {
   type ClusterObjects,
   type Container,
   objectKey,
+  type PodSpec,
   type PodWorkload,
   type Volume,
 } from "./pod.ts";
@@ -532,9 +533,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   const pauseOci = ociSpec({
     version: OCI_VERSION,
     process: ociProcess({
-      uid: 65535,
-      gid: 65535,
-      additionalGids: [65535],
+      ...pauseUser(w.spec),
       args: ["/pause"],
       env: [DEFAULT_PATH],
       cwd: "/",
@@ -558,6 +557,9 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
     ],
     annotations: {
       ...sandboxAnnotations,
+      // containerd 2 names the sandbox image and the network namespace it created.
+      "io.kubernetes.cri.podsandbox.image-name": "registry.k8s.io/pause:3.10",
+      "nerdctl/network-namespace": `/var/run/netns/cni-${uuid(rng)}`,
       [Annotation.containerType]: "sandbox",
       [Annotation.sandboxLogDirectory]:
         `/var/log/pods/${instance.namespace}_${instance.podName}_${instance.podUid}`,
@@ -577,8 +579,24 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
     }),
   });
+  // Guest pull: the agent runs the guest's own pause image (storage source `pause`).
+  const pauseStorage = agentStorage({
+    driver: "image_guest_pull",
+    driverOptions: [
+      `image_guest_pull=${JSON.stringify({ metadata: pauseOci.Annotations })}`,
+    ],
+    source: "pause",
+    fstype: "overlay",
+    options: [],
+    mountPoint: `${CONTAINER_DIR}/${sid}/rootfs`,
+  });
   push(
-    createContainerRequest({ containerId: sid, execId: sid, storages: [], oci: pauseOci }),
+    createContainerRequest({
+      containerId: sid,
+      execId: sid,
+      storages: [pauseStorage],
+      oci: pauseOci,
+    }),
     "pause",
     pauseCtx,
   );
@@ -807,13 +825,11 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
         args: command,
         env: p.env,
         cwd: p.process.Cwd as string,
-        capabilities: capabilitySets(
-          p.container.securityContext.privileged,
-          p.container.securityContext.capabilitiesAdd,
-          p.container.securityContext.capabilitiesDrop,
-        ),
-        noNewPrivileges: p.process.NoNewPrivileges as boolean,
-        oomScoreAdj: 1000,
+        // The Kata runtime's exec command carries no capabilities and NoNewPrivileges false
+        // (Kata's genpolicy captures: state/execprocess); the OOM score is the exec's default.
+        capabilities: null,
+        noNewPrivileges: false,
+        oomScoreAdj: 0,
       });
       const exec = { ...ctx, probe: command };
       push(execProcessRequest({ containerId: p.id, execId, process }), p.container.name, exec);
@@ -850,4 +866,17 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   push(removeContainerRequest(sid), "pause", pauseCtx);
   push(destroySandboxRequest(), instance.podName);
   return { workload: w, instance, steps };
+}
+
+/**
+ * The sandbox's user: the pod's runAsUser/runAsGroup when set (kubelet passes the pod security
+ * context to the sandbox; Kata's captures show the pause container running as the pod's
+ * runAsUser), else the pause image's 65535:65535; with the pod's supplemental groups and fsGroup.
+ */
+function pauseUser(spec: PodSpec): { uid: number; gid: number; additionalGids: number[] } {
+  const uid = spec.runAsUser ?? 65535;
+  const gid = spec.runAsGroup ?? (spec.runAsUser !== undefined ? 0 : 65535);
+  const groups = new Set([gid, ...spec.supplementalGroups]);
+  if (spec.fsGroup !== undefined) groups.add(spec.fsGroup);
+  return { uid, gid, additionalGids: [...groups].sort((a, b) => a - b) };
 }

@@ -8,7 +8,7 @@ import {
   generateTlsKeyPair,
   readCertificateEvidence,
 } from "../../atls/certificate.ts";
-import { decodeOctetStringSequence, encodeOctetStringSequence } from "../../atls/der.ts";
+import { decodeOctetStringSequence, encodeOctetStringSequence } from "../../x509/der.ts";
 
 Deno.test("the certificate carries the evidence of its platform and the key's SPKI", async () => {
   const keys = await generateTlsKeyPair();

@@ -33,7 +33,7 @@ Deno.test("collateral export turns the cache into a bundle an offline fetcher se
   );
   const dir = await Deno.makeTempDir();
   try {
-    const online = new CachingFetcher({ cacheDir: `${dir}/cache` });
+    const online = new CachingFetcher({ cacheDir: `${dir}/cache/collateral` });
     const chain = `${server.base}/vcek/v1/Milan/cert_chain`;
     const tcb = `${server.base}/tdx/certification/v4/tcb?fmspc=B0C06F000000`;
     const crl = `${server.base}/vcek/v1/Milan/crl`;
@@ -85,7 +85,7 @@ Deno.test("collateral export turns the cache into a bundle an offline fetcher se
 
 Deno.test("collateral list reports a corrupt cache entry", () =>
   withTempDir(async (dir) => {
-    const cache = new DiskCache(dir);
+    const cache = new DiskCache(`${dir}/collateral`);
     const url = "https://kdsintf.amd.com/vcek/v1/Genoa/crl";
     await cache.write({
       key: url,

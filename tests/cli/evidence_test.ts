@@ -80,10 +80,15 @@ conformanceTest("evidence verify --json prints the decoded fields and the verdic
   await Deno.remove(dir, { recursive: true });
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout);
-  assert.equal(json.verdict, "genuine");
-  assert.equal(json.signingKey, "VLEK");
-  assert.equal(json.report.vmpl, 1);
-  assert.equal(json.report.reported_tcb.microcode, 217);
+  assert.equal(json.schema, "contrast-result/v1");
+  assert.equal(json.command, "evidence verify");
+  assert.equal(json.ok, true);
+  assert.equal(json.outcome, "ok");
+  assert.equal(json.error, null);
+  assert.equal(json.result.verified, true);
+  assert.equal(json.result.signingKey, "VLEK");
+  assert.equal(json.result.evidence.vmpl, 1);
+  assert.equal(json.result.evidence.reported_tcb.microcode, 217);
 });
 
 conformanceTest(
@@ -95,7 +100,11 @@ conformanceTest(
     );
     assert.equal(r.code, 1);
     const json = JSON.parse(r.stdout);
-    assert.equal(json.verdict, "mismatch");
+    assert.equal(json.ok, false);
+    assert.equal(json.exitCode, 1);
+    assert.equal(json.outcome, "rejected");
+    assert.equal(json.result.verified, true); // genuine, but not what the reference values allow
+    assert.equal(json.error.type, "ValidationError");
     assert.equal(json.error.field, "report.policy.debug");
     assert.match(r.stderr, /report\.policy\.debug/);
   },

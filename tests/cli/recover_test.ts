@@ -37,8 +37,8 @@ coordinatorWorkspaceTest(
     await c.restart();
     assert.equal(c.coordinator.phase, "recovery");
 
-    await t.step("exit 3 when seed-shares.json is missing", async () => {
-      assert.equal(await runCli(args(undefined, `${ws.dir}/missing.json`)), 3);
+    await t.step("exit 2 when seed-shares.json is missing (bad input)", async () => {
+      assert.equal(await runCli(args(undefined, `${ws.dir}/missing.json`)), 2);
     });
 
     await t.step("exit 1 for a seedshare key that has no share", async () => {

@@ -17,12 +17,12 @@ async function inDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
 coordinatorWorkspaceTest(
   "contrast set: writes CAs and seed shares; refuses bad local input with exit 2/3",
   async (t, ws, c) => {
-    await t.step("exit 3 when the manifest file is missing", async () => {
+    await t.step("exit 2 when the manifest file is missing (bad input)", async () => {
       const code = await inDir(
         ws.dir,
         () => runCli(["set", "-c", c.userAddress, "-m", "missing.json", ws.yamlPath]),
       );
-      assert.equal(code, 3);
+      assert.equal(code, 2);
     });
 
     await t.step("exit 2 when a resource's policy is not in the manifest", async () => {

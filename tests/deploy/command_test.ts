@@ -73,7 +73,7 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
           `${dir}/missing.yml`,
         ])
       ),
-      ExitCode.Unavailable,
+      ExitCode.BadInput, // a missing input file is bad input, not an unavailable resource
     );
     const left = [];
     for await (const e of Deno.readDir(dir)) left.push(e.name);
@@ -161,4 +161,48 @@ Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rt
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
+  }));
+
+Deno.test("contrast generate: an unreachable registry exits 3 (unavailable) and writes nothing", () =>
+  withTempDir(async (dir) => {
+    // A port nothing listens on: the connection is refused at once.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const image = `127.0.0.1:${port}/app:1`;
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: contrast-cc\n` +
+        `  containers: [{name: c, image: "${image}"}]\n`,
+    );
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.join(" "));
+    try {
+      const code = await runCli([
+        "generate",
+        "--reference-values",
+        "Metal-QEMU-SNP",
+        "--trusted-measurement",
+        "ab".repeat(48),
+        "--skip-initializer",
+        "--skip-service-mesh",
+        "--insecure-registry",
+        `127.0.0.1:${port}`,
+        "--cache-dir",
+        `${dir}/cache`,
+        "--timeout",
+        "2s",
+        "-w",
+        dir,
+        `${dir}/app.yml`,
+      ]);
+      assert.equal(code, ExitCode.Unavailable, errors.join("\n"));
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join("\n"), new RegExp(`cannot reach registry 127\\.0\\.0\\.1:${port}`));
+    const left = [];
+    for await (const e of Deno.readDir(dir)) if (e.name !== "cache") left.push(e.name);
+    assert.deepEqual(left, ["app.yml"]);
   }));

@@ -5,6 +5,11 @@ import { ExitCode, exitCodeFor } from "../../cli/exit_codes.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseManifestWith } from "../../manifest/mod.ts";
 import { readAnnotatedPolicy, splitPolicyText } from "../../policy/initdata.ts";
+import {
+  KATA_AGENT_POLICY_LIMITS,
+  limitViolations,
+  measurePolicyText,
+} from "../../policy/agent_limits.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { CompiledRules } from "../../rego/evaluator.ts";
 import { readSnpReferenceValue } from "../../snp/reference_values.ts";
@@ -71,6 +76,11 @@ Deno.test({
           if (annotations) {
             const policy = await readAnnotatedPolicy(annotations);
             if (policy) {
+              // Within the Kata agent's policy limits, with room to spare.
+              const size = measurePolicyText(policy.policy);
+              assert.deepEqual(limitViolations(size), [], String(obj.metadata?.name));
+              assert.ok(size.bytes < KATA_AGENT_POLICY_LIMITS.maxFileBytes / 16);
+              assert.ok(size.longestLineBytes < KATA_AGENT_POLICY_LIMITS.maxLineBytes / 16);
               podSpecs.push({
                 name: String(obj.metadata?.name),
                 policy: splitPolicyText(policy.policy).policyData as PolicyData,

@@ -1,6 +1,6 @@
 /** Test fixtures: resolved images (an in-memory stand-in for the registry) and a sample pod. */
 import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
-import { UnavailableError } from "../../util/errors/mod.ts";
+import { NotFoundError } from "../../util/errors/mod.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { loadDefaultSettings, type Settings } from "../../policy/settings.ts";
@@ -70,7 +70,7 @@ export class MemoryResolver implements ImageResolver {
     this.calls++;
     const found = this.images.get(reference) ??
       [...this.images.values()].find((i) => i.pinned === reference);
-    if (!found) return Promise.reject(new UnavailableError(reference, "image not found"));
+    if (!found) return Promise.reject(new NotFoundError(reference, "image not found"));
     return Promise.resolve(found);
   }
 }

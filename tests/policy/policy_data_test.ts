@@ -166,7 +166,7 @@ Deno.test("configMap volumes and the service account token are file shares named
   );
 });
 
-Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args and duplicate names", async () => {
+Deno.test("rejects host namespaces, bad mount propagation, unknown volumes, runtime-only args and duplicate names", async () => {
   const bad = await input({
     hostNetwork: true,
     hostUsers: false,
@@ -176,10 +176,10 @@ Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args 
       {
         name: "c",
         image: web.pinned,
-        volumeMounts: [{ name: "v", mountPath: "/v", subPath: "x" }, {
+        volumeMounts: [{ name: "v", mountPath: "/v", mountPropagation: "Bidirectional" }, {
           name: "nope",
           mountPath: "/n",
-        }],
+        }, { name: "v", mountPath: "/w", mountPropagation: "Sideways" }],
       },
       {
         name: "c",
@@ -196,7 +196,8 @@ Deno.test("rejects host namespaces, subPath, unknown volumes, runtime-only args 
         "f.yml[0]: spec.hostNetwork: not supported in a confidential pod",
         "f.yml[0]: spec.hostUsers: not supported in a confidential pod",
         "f.yml[0]: spec.ephemeralContainers: not supported: the policy admits only the containers of the pod spec",
-        "f.yml[0]: spec.containers[0].volumeMounts[0].subPath: subPath mounts are not supported",
+        "f.yml[0]: spec.containers[0].volumeMounts[0].mountPropagation: Bidirectional propagation needs a privileged container (Kubernetes refuses it otherwise)",
+        'f.yml[0]: spec.containers[0].volumeMounts[2].mountPropagation: must be None, HostToContainer or Bidirectional, got "Sideways"',
         'f.yml[0]: spec.containers[0].volumeMounts[1].name: no volume named "nope" in the pod',
         'f.yml[0]: spec: duplicate container name "c"',
       ]
@@ -281,4 +282,93 @@ Deno.test("a container without any command is rejected", async () => {
   const i = await input({ containers: [{ name: "c", image: image.pinned }] });
   const withImage = { ...i, images: new Map([...images, [image.pinned, image]]) };
   assert.throws(() => buildPolicyData(withImage), /no command/);
+});
+
+Deno.test("a hostPath volume is refused with one clear error, not one per mount", async () => {
+  const bad = await input({
+    volumes: [{ name: "h", hostPath: { path: "/var/log" } }],
+    containers: [{
+      name: "c",
+      image: web.pinned,
+      volumeMounts: [{ name: "h", mountPath: "/a" }, { name: "h", mountPath: "/b" }],
+    }],
+  });
+  assert.throws(() => buildPolicyData(bad), (e: InvalidDocumentError) => {
+    assert.equal(e.issues.length, 1, e.issues.map((i) => i.reason).join("\n"));
+    assert.match(e.issues[0]!.path, /spec\.volumes\[0\]\.hostPath$/);
+    assert.match(e.issues[0]!.reason, /hostPath.*outside the confidential VM/);
+    return true;
+  });
+});
+
+Deno.test("subPath, subPathExpr and mount propagation become shared bind mounts", async () => {
+  const data = buildPolicyData(
+    await input({
+      volumes: [{ name: "cfg", configMap: { name: "cm" } }, { name: "e", emptyDir: {} }],
+      containers: [{
+        name: "c",
+        image: web.pinned,
+        securityContext: { privileged: true },
+        volumeMounts: [
+          { name: "cfg", mountPath: "/etc/app/app.conf", subPath: "app.conf" },
+          { name: "e", mountPath: "/logs", subPathExpr: "$(POD_NAME)" },
+          { name: "e", mountPath: "/in", mountPropagation: "HostToContainer" },
+          { name: "e", mountPath: "/both", mountPropagation: "Bidirectional" },
+        ],
+      }],
+    }),
+  );
+  const mounts = data.containers.at(-1)!.mounts;
+  const at = (d: string) => mounts.find((m) => m.destination === d)!;
+  assert.equal(at("/etc/app/app.conf").type, "bind");
+  assert.match(at("/etc/app/app.conf").source_regex, /-app\\\.conf\$$/);
+  assert.deepEqual(at("/etc/app/app.conf").options, ["rbind", "rprivate", "rw"]);
+  assert.match(at("/logs").source_regex, /-logs\$$/);
+  assert.deepEqual(at("/in").options, ["rbind", "rslave", "rw"]);
+  assert.deepEqual(at("/both").options, ["rbind", "rshared", "rw"]);
+});
+
+Deno.test("image VOLUMEs get a shared read-write mount unless a volumeMount covers them", async () => {
+  const withVolumes = {
+    ...web,
+    config: { ...web.config, volumes: ["/data", "/cache"] },
+  };
+  const base = await input({
+    volumes: [{ name: "e", emptyDir: {} }],
+    containers: [{
+      name: "c",
+      image: web.pinned,
+      volumeMounts: [{ name: "e", mountPath: "/cache" }],
+    }],
+  });
+  const data = buildPolicyData({
+    ...base,
+    images: new Map([...base.images, [web.pinned, withVolumes]]),
+  });
+  const mounts = data.containers.at(-1)!.mounts;
+  const dataMount = mounts.find((m) => m.destination === "/data")!;
+  assert.deepEqual(dataMount.options, ["rbind", "rprivate", "rw"]);
+  assert.match(dataMount.source_regex, /\[a-z0-9\]\{16\}-data\$$/);
+  assert.equal(mounts.filter((m) => m.destination === "/cache").length, 1);
+  assert.equal(mounts.find((m) => m.destination === "/cache")!.type, "local");
+});
+
+Deno.test("the pause container runs as the pod's runAsUser/runAsGroup with its groups", async () => {
+  const data = buildPolicyData(
+    await input({
+      securityContext: { runAsUser: 1001, runAsGroup: 2002, supplementalGroups: [7], fsGroup: 9 },
+      containers: [{ name: "c", image: web.pinned }],
+    }),
+  );
+  const pause = data.containers[0]!.process;
+  assert.deepEqual([pause.uid, pause.gid, pause.additional_gids], [1001, 2002, [7, 9, 2002]]);
+  const plain = buildPolicyData(await input({ containers: [{ name: "c", image: web.pinned }] }));
+  const p = plain.containers[0]!.process;
+  assert.deepEqual([p.uid, p.gid, p.additional_gids], [65535, 65535, [65535]]);
+});
+
+Deno.test("a generateName Pod gets the API server's prefix plus 5 characters", () => {
+  assert.equal(podNamePattern("Pod", "web-", true), "web\\-[a-z0-9]{5}");
+  const long = "x".repeat(70);
+  assert.equal(podNamePattern("Pod", long, true), `${"x".repeat(58)}[a-z0-9]{5}`);
 });

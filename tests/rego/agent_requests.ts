@@ -93,7 +93,7 @@ export function createContainer(
   }
   const env = c.process.env.map((e) => {
     if ("value" in e) return `${e.name}=${e.value}`;
-    if ("sha256" in e) {
+    if ("secret" in e) {
       const secret = secrets[e.name];
       if (secret === undefined) throw new Error(`test needs the Secret value of ${e.name}`);
       return `${e.name}=${secret}`;
@@ -196,7 +196,6 @@ export function execProcess(
   cid: string,
   args: readonly string[],
 ): Record<string, unknown> {
-  const caps = c.process.capabilities;
   return {
     container_id: cid,
     exec_id: "e1",
@@ -208,13 +207,8 @@ export function execProcess(
       Args: [...args],
       Env: c.process.env.flatMap((e) => ("value" in e ? [`${e.name}=${e.value}`] : [])),
       Cwd: c.process.cwd,
-      Capabilities: {
-        Bounding: [...caps.bounding],
-        Effective: [...caps.effective],
-        Inheritable: [],
-        Permitted: [...caps.permitted],
-        Ambient: [],
-      },
+      // The Kata runtime's exec carries no capabilities and NoNewPrivileges false.
+      Capabilities: null,
       Rlimits: [],
       NoNewPrivileges: false,
       ApparmorProfile: "",

@@ -23,10 +23,12 @@ conformanceTest("verify --json on a real quote reports UpToDate with advisory ID
   });
   assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
   const out = JSON.parse(r.stdout);
+  assert.equal(out.schema, "contrast-result/v1");
   assert.equal(out.ok, true);
-  assert.equal(out.tcbStatus, "UpToDate");
-  assert.deepEqual(out.advisoryIds, []);
-  assert.equal(out.claims.fmspc, "b0c06f000000");
+  assert.equal(out.result.platform, "tdx");
+  assert.equal(out.result.tcbStatus, "UpToDate");
+  assert.deepEqual(out.result.advisoryIds, []);
+  assert.equal(out.result.evidence.fmspc, "b0c06f000000");
 });
 
 conformanceTest(
@@ -39,9 +41,11 @@ conformanceTest(
     });
     assert.equal(r.exitCode, ExitCode.VerificationFailed);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.verified, true);
-    assert.equal(out.tcbStatus, "TcbNotSupported");
-    assert.equal(out.referenceValues, "default reference values");
+    assert.equal(out.ok, false);
+    assert.equal(out.outcome, "rejected");
+    assert.equal(out.result.verified, true);
+    assert.equal(out.result.tcbStatus, "TcbNotSupported");
+    assert.equal(out.result.referenceValues, "default reference values");
     assert.equal(out.error.field, "ReferenceValues.tdx[0].AllowedTcbStatuses");
   },
 );
@@ -109,7 +113,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
       json: true,
     });
     assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
+    assert.equal(JSON.parse(ok.stdout).result.referenceValueIndex, 0);
     const bad = await runTdxEvidenceVerify({
       ...simulated,
       referenceValues: `${dir}/bad.json`,
@@ -170,7 +174,7 @@ conformanceTest(
     });
     assert.equal(r.exitCode, ExitCode.VerificationFailed, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.verified, true);
+    assert.equal(out.result.verified, true);
     assert.equal(out.error.field, "ReferenceValues.tdx[0].TdAttributes");
     assert.match(r.stderr, /SEPT_VE_DISABLE/);
   },
@@ -185,7 +189,7 @@ conformanceTest(
       json: true,
     });
     assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
-    assert.equal(JSON.parse(r.stdout).referenceValues, "default reference values");
+    assert.equal(JSON.parse(r.stdout).result.referenceValues, "default reference values");
   },
 );
 
@@ -233,7 +237,7 @@ Deno.test('--reference-values accepts the {"tdx": [...]} wrapper; a DEBUG TD fai
     const common = { collateralDir: `${dir}/c`, referenceValues: `${dir}/rv.json`, json: true };
     const ok = await runTdxEvidenceVerify({ ...common, quote: `${dir}/healthy.bin` });
     assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr);
-    assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
+    assert.equal(JSON.parse(ok.stdout).result.referenceValueIndex, 0);
     const refused = await runTdxEvidenceVerify({ ...common, quote: `${dir}/debug.bin` });
     assert.equal(refused.exitCode, ExitCode.VerificationFailed, refused.stderr);
     assert.equal(JSON.parse(refused.stdout).error.field, "ReferenceValues.tdx[0].TdAttributes");

@@ -63,7 +63,7 @@ Deno.test("--pcs-url: collateral under the simulated root named by reference val
       // Only Intel's root is trusted: the simulated collateral is refused before caching.
       const refused = await runTdxEvidenceVerify({ ...online, cacheDir: `${dir}/intel-only` });
       assert.notEqual(refused.exitCode, ExitCode.Ok, refused.stdout);
-      assert.equal((await listCache(`${dir}/intel-only`)).length, 0);
+      assert.equal((await listCache(`${dir}/intel-only/collateral`)).length, 0);
 
       // The reference values name the simulated root: verified, and the collateral cached.
       const ok = await runTdxEvidenceVerify({
@@ -72,8 +72,8 @@ Deno.test("--pcs-url: collateral under the simulated root named by reference val
         referenceValues: `${dir}/rv.json`,
       });
       assert.equal(ok.exitCode, ExitCode.Ok, ok.stderr + ok.stdout);
-      assert.equal(JSON.parse(ok.stdout).referenceValueIndex, 0);
-      assert.ok((await listCache(`${dir}/cache`)).length >= 4);
+      assert.equal(JSON.parse(ok.stdout).result.referenceValueIndex, 0);
+      assert.ok((await listCache(`${dir}/cache/collateral`)).length >= 4);
 
       // Offline from that cache: no request reaches the server.
       const before = pcs.hits();

@@ -25,8 +25,9 @@ conformanceTest(
     );
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
-    assert.equal(out.tcbStatus, "UpToDate");
-    assert.deepEqual(out.advisoryIds, []);
+    assert.equal(out.ok, true);
+    assert.equal(out.result.tcbStatus, "UpToDate");
+    assert.deepEqual(out.result.advisoryIds, []);
   },
 );
 

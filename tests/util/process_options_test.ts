@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { ParseError } from "../../util/errors/mod.ts";
 import { Logger } from "../../util/log/logger.ts";
-import { addLogFormatOption, fatalExitCode } from "../../util/process_options.ts";
+import { addLogFormatOption, fatalExitCode, usageExitCode } from "../../util/process_options.ts";
 import { addEvidenceOptions, evidenceConfigFromOptions } from "../../evidence/evidence_config.ts";
 
 function parsed(args: string[]): Record<string, unknown> {
@@ -49,4 +49,25 @@ Deno.test("fatal errors: a ContrastError exits 1 naming its field, anything else
   assert.match(lines[0]!, /evidence: bad kind/);
   assert.equal(fatalExitCode(logger, "failed", new TypeError("boom")), 70);
   assert.match(lines[1]!, /TypeError: boom/);
+});
+
+Deno.test("--help and --version of the Coordinator and the initializer exit 0, bad usage 2", async () => {
+  for (const main of ["coordinator/main.ts", "initializer/main.ts"]) {
+    const path = new URL(`../../${main}`, import.meta.url).pathname;
+    for (const [args, expected] of [[["--help"], 0], [["--no-such-flag"], 2]] as const) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", path, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, expected, `${main} ${args.join(" ")}`);
+      if (expected === 0) assert.match(new TextDecoder().decode(out.stdout), /Usage:/);
+    }
+  }
+});
+
+Deno.test("usageExitCode: 0 for help/version, 2 for anything else", () => {
+  assert.equal(usageExitCode(new CommanderError(0, "commander.helpDisplayed", "")), 0);
+  assert.equal(usageExitCode(new CommanderError(1, "commander.unknownOption", "")), 2);
+  assert.equal(usageExitCode(new Error("x")), 2);
 });

@@ -90,3 +90,39 @@ Deno.test("public keys: the curve check agrees with @noble/curves on valid and t
     assert.throws(() => assertOnCurve(big, curve, "key"), VerificationError);
   }
 });
+
+Deno.test("P-521 keys parse only where asked for (manifest owner keys), and are checked on the curve", async () => {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-521" }, true, [
+    "sign",
+  ]);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  assert.throws(() => parsePublicKeyInfo(spki, "key"), /unsupported elliptic curve/);
+  const info = parsePublicKeyInfo(spki, "key", { curves: ["P-521"] });
+  assert.equal(info.kind === "ec" && info.curve, "P-521");
+  const offCurve = spki.slice();
+  offCurve[offCurve.length - 1]! ^= 1;
+  assert.throws(
+    () => parsePublicKeyInfo(offCurve, "key", { curves: ["P-521"] }),
+    /not a point on P-521/,
+  );
+});
+
+Deno.test("the manifest's key readers use this parser: one minimum RSA size, strict DER", async () => {
+  const { readRsaPublicKey, readEcdsaPublicKey } = await import("../../manifest/public_keys.ts");
+  const small = await crypto.subtle.generateKey(
+    {
+      name: "RSA-OAEP",
+      modulusLength: 1024,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["encrypt", "decrypt"],
+  );
+  const der = new Uint8Array(await crypto.subtle.exportKey("spki", small.publicKey));
+  const result = readRsaPublicKey(der);
+  assert.ok("error" in result);
+  assert.match(result.error, new RegExp(`below ${MIN_RSA_BITS}`));
+  const trailing = readEcdsaPublicKey(new Uint8Array([...der, 0]));
+  assert.ok("error" in trailing && /trailing/.test(trailing.error));
+});

@@ -54,6 +54,12 @@ export class ValidationError extends ContrastError {
 /** Something needed is not available (offline cache miss, missing file, missing collateral). */
 export class UnavailableError extends ContrastError {}
 
+/**
+ * A server that was reached answered that what was asked for does not exist (HTTP 404): the
+ * name asked for is wrong, so commands treat it as bad input, not as something to retry later.
+ */
+export class NotFoundError extends UnavailableError {}
+
 /** One problem found in a document, with the JSON path it sits at. */
 export interface FieldIssue {
   /** JSON path, e.g. `Policies.ab12….SANs[0]`. */
@@ -66,8 +72,13 @@ export interface FieldIssue {
 export class InvalidDocumentError extends ContrastError {
   /** Every problem found, in document order. */
   readonly issues: readonly FieldIssue[];
+  /** The file the document was read from, when known. */
+  readonly file?: string;
 
-  constructor(issues: readonly FieldIssue[], options?: ErrorOptions) {
+  constructor(
+    issues: readonly FieldIssue[],
+    options?: ErrorOptions & { readonly file?: string },
+  ) {
     const first = issues[0] ?? { path: "", reason: "invalid document" };
     super(
       first.path,
@@ -79,5 +90,12 @@ export class InvalidDocumentError extends ContrastError {
       options,
     );
     this.issues = issues;
+    this.file = options?.file;
+    if (this.file) this.message = `${this.file}: ${this.message}`;
+  }
+
+  /** The same problems, attributed to `file`. */
+  inFile(file: string): InvalidDocumentError {
+    return new InvalidDocumentError(this.issues, { cause: this.cause, file });
   }
 }

@@ -5,3 +5,5 @@
  */
 export * from "./atomic_write.ts";
 export * from "./read_if_exists.ts";
+export * from "./read_input.ts";
+export * from "./yaml_paths.ts";

@@ -14,7 +14,7 @@ import {
   decodeClaimsExtension,
   OID_SNP_CLAIMS,
   OID_TDX_CLAIMS,
-} from "../../../coordinator/ca/claims_extension.ts";
+} from "../../../protocol/claims_extension.ts";
 import { SeedEngine } from "../../../seed/seed_engine.ts";
 import { classifySan, type SubjectAltName } from "../../../manifest/sans.ts";
 

@@ -1,20 +1,19 @@
 import assert from "node:assert/strict";
-import { ParseError } from "../../../util/errors/mod.ts";
-import type { AttestationClaims } from "../../../evidence/types.ts";
+import { ParseError } from "../../util/errors/mod.ts";
+import type { AttestationClaims } from "../../evidence/types.ts";
 import {
   claimsExtensionOid,
   decodeClaimsExtension,
   encodeClaimsExtension,
   OID_SNP_CLAIMS,
   OID_TDX_CLAIMS,
-} from "../../../coordinator/ca/claims_extension.ts";
-import {
-  derOctetString,
-  DerReader,
-  derSequence,
-  derUnsigned,
-  derUtf8,
-} from "../../../coordinator/ca/der.ts";
+} from "../../protocol/claims_extension.ts";
+import { encodeElement, encodeSmallInteger, Tag } from "../../x509/der.ts";
+
+const derSequence = (items: Uint8Array[]) => encodeElement(Tag.sequence, ...items);
+const derUnsigned = (n: number) => encodeSmallInteger(n);
+const derOctetString = (bytes: Uint8Array) => encodeElement(Tag.octetString, bytes);
+const derUtf8 = (text: string) => encodeElement(Tag.utf8String, new TextEncoder().encode(text));
 
 const CLAIMS: AttestationClaims = {
   platform: "tdx",
@@ -95,33 +94,27 @@ Deno.test("rejects unsorted or duplicate detail names", () => {
   }
 });
 
-Deno.test("DER reader rejects non-minimal lengths and integers, negative integers and bad UTF-8", () => {
-  // 0x81 0x05: long form for a length < 128.
+Deno.test("rejects a negative or non-minimal index and details that are not UTF-8", () => {
+  const negative = baseItems();
+  negative[4] = encodeElement(Tag.integer, Uint8Array.of(0xff));
   assert.throws(
-    () => new DerReader(new Uint8Array([0x04, 0x81, 0x05, 1, 2, 3, 4, 5]), "t").octetString("x"),
-    /non-minimal length/,
+    () => decodeClaimsExtension(OID_SNP_CLAIMS, encodeWith(negative)),
+    (e) =>
+      e instanceof ParseError && e.field === "claims.ContrastAttestationClaims.referenceValueIndex",
   );
+  const padded = baseItems();
+  padded[4] = encodeElement(Tag.integer, Uint8Array.of(0, 1));
+  assert.throws(() => decodeClaimsExtension(OID_SNP_CLAIMS, encodeWith(padded)), /shortest/);
+  const notUtf8 = baseItems();
+  notUtf8[5] = derSequence([
+    derSequence([encodeElement(Tag.utf8String, Uint8Array.of(0xff)), derUtf8("v")]),
+  ]);
   assert.throws(
-    () => new DerReader(new Uint8Array([0x02, 0x02, 0x00, 0x01]), "t").unsigned("x"),
-    /non-minimal integer/,
-  );
-  assert.throws(
-    () => new DerReader(new Uint8Array([0x02, 0x01, 0xff]), "t").unsigned("x"),
-    /not non-negative/,
-  );
-  assert.throws(
-    () => new DerReader(new Uint8Array([0x02, 0x00]), "t").unsigned("x"),
-    /not non-negative/,
-  );
-  assert.throws(
-    () => new DerReader(new Uint8Array([0x0c, 0x01, 0xff]), "t").utf8("x"),
+    () => decodeClaimsExtension(OID_SNP_CLAIMS, encodeWith(notUtf8)),
     (e) => e instanceof ParseError && /UTF-8/.test(e.message),
   );
   assert.throws(
-    () => new DerReader(new Uint8Array([0x04, 0x85, 1, 1, 1, 1, 1]), "t").octetString("x"),
-    /bad length/,
+    () => encodeClaimsExtension({ ...CLAIMS, referenceValueIndex: -1 }),
+    (e) => e instanceof ParseError && e.field === "referenceValueIndex",
   );
-  assert.equal(new DerReader(derUnsigned(128), "t").unsigned("x"), 128);
-  assert.equal(new DerReader(derUnsigned(0), "t").unsigned("x"), 0);
-  assert.throws(() => derUnsigned(-1), ParseError);
 });

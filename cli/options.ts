@@ -1,0 +1,106 @@
+/**
+ * Options several `contrast` commands share, defined once so they read and behave the same:
+ * `--timeout`, the collateral flags (`--offline`, `--cache-dir`, `--collateral-dir`) and
+ * `--workspace-dir`, plus the one cache root every command uses.
+ *
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { ParseError } from "../util/errors/mod.ts";
+
+/** Default timeout of one network operation. */
+export const DEFAULT_TIMEOUT = "30s";
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Milliseconds of a duration such as `500ms`, `10s`, `2m`, `1m30s` or a plain number of seconds.
+ *
+ * @throws {ParseError} naming `flag` for anything else or a zero duration
+ */
+export function parseDuration(text: string, flag = "--timeout"): number {
+  const trimmed = text.trim();
+  let ms = 0;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== trimmed) {
+      throw new ParseError(flag, `"${text}" is not a duration (e.g. 500ms, 10s, 2m, 1m30s)`);
+    }
+    for (const [, value, unit] of parts) ms += Number(value) * UNIT_MS[unit!]!;
+  }
+  if (!(ms > 0)) throw new ParseError(flag, "must be greater than zero");
+  return Math.round(ms);
+}
+
+/**
+ * The cache root every command shares: `$XDG_CACHE_HOME/contrast`, else `~/.cache/contrast`, else
+ * `./.cache/contrast` when there is no home directory. Collateral lives in `collateral/` below it,
+ * images in `images/`.
+ */
+export function cacheRoot(): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return `${xdg}/contrast`;
+  const home = Deno.env.get("HOME");
+  return home ? `${home}/.cache/contrast` : ".cache/contrast";
+}
+
+/** The flags of {@link addCollateralOptions}, as commander hands them over. */
+export interface CollateralFlags {
+  /** `--offline`. */
+  readonly offline?: boolean;
+  /** `--cache-dir`: the cache root (collateral goes to `<dir>/collateral`). */
+  readonly cacheDir?: string;
+  /** `--collateral-dir`: an offline bundle of vendor responses. */
+  readonly collateralDir?: string;
+}
+
+/** Adds `--offline`, `--cache-dir` and `--collateral-dir`. */
+export function addCollateralOptions(command: Command): Command {
+  return command
+    .option("--offline", "never use the network: read only the cache and --collateral-dir")
+    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)");
+}
+
+/** Where collateral is cached for `flags`. */
+export function collateralCacheDir(flags: CollateralFlags): string {
+  return `${flags.cacheDir ?? cacheRoot()}/collateral`;
+}
+
+/** Where images are cached for `flags`. */
+export function imageCacheDir(flags: { readonly cacheDir?: string }): string {
+  return `${flags.cacheDir ?? cacheRoot()}/images`;
+}
+
+/** Adds `--timeout <duration>` (one network operation; the error names the address). */
+export function addTimeoutOption(command: Command): Command {
+  return command.option(
+    "--timeout <duration>",
+    "time limit of each network operation (e.g. 10s, 2m)",
+    DEFAULT_TIMEOUT,
+  );
+}
+
+/** Adds `-w, --workspace-dir <dir>` (and the older `--workspace`, hidden). */
+export function addWorkspaceOption(command: Command, what: string): Command {
+  return command
+    .option("-w, --workspace-dir <dir>", `workspace: ${what}`, ".")
+    .addOption(new Option("--workspace <dir>").hideHelp());
+}
+
+/** The workspace directory of parsed options (`--workspace-dir`, or the older `--workspace`). */
+export function workspaceDir(o: { workspaceDir?: string; workspace?: string }): string {
+  return o.workspace ?? o.workspaceDir ?? ".";
+}
+
+/** `name` inside the workspace, unless `explicit` names another path. */
+export function inWorkspace(
+  o: { workspaceDir?: string; workspace?: string },
+  name: string,
+  explicit?: string,
+): string {
+  if (explicit !== undefined) return explicit;
+  const dir = workspaceDir(o);
+  return dir === "." ? name : `${dir.replace(/\/$/, "")}/${name}`;
+}

@@ -1,0 +1,89 @@
+/**
+ * The Kata agent's limits on the policy text it loads (kata-containers
+ * `src/agent/policy/src/policy.rs`, passed to regorus): at most 64 KiB per line, 16 MiB per file
+ * and 200,000 lines. A policy over any of them is refused by the agent, so every pod with it would
+ * fail to start; `generate` checks them and names the pod.
+ *
+ * @module
+ */
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+
+/** Limits on a policy text, in UTF-8 bytes and lines. */
+export interface PolicyTextLimits {
+  readonly maxLineBytes: number;
+  readonly maxFileBytes: number;
+  readonly maxLines: number;
+}
+
+/** The limits Kata's agent sets (policy.rs). */
+export const KATA_AGENT_POLICY_LIMITS: PolicyTextLimits = {
+  maxLineBytes: 64 * 1024,
+  maxFileBytes: 16 * 1024 * 1024,
+  maxLines: 200_000,
+};
+
+/** Size figures of a policy text. */
+export interface PolicyTextSize {
+  readonly bytes: number;
+  readonly lines: number;
+  readonly longestLineBytes: number;
+  /** 1-based number of the longest line. */
+  readonly longestLine: number;
+}
+
+/** Measures `text` as the agent counts it (UTF-8 bytes, `\n`-separated lines). */
+export function measurePolicyText(text: string): PolicyTextSize {
+  const encoder = new TextEncoder();
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  let longestLineBytes = 0;
+  let longestLine = 0;
+  lines.forEach((line, i) => {
+    const n = encoder.encode(line).length;
+    if (n > longestLineBytes) {
+      longestLineBytes = n;
+      longestLine = i + 1;
+    }
+  });
+  return { bytes: encoder.encode(text).length, lines: lines.length, longestLineBytes, longestLine };
+}
+
+/** What in `size` exceeds `limits`, one sentence each (empty: within limits). */
+export function limitViolations(
+  size: PolicyTextSize,
+  limits: PolicyTextLimits = KATA_AGENT_POLICY_LIMITS,
+): string[] {
+  const out: string[] = [];
+  if (size.longestLineBytes > limits.maxLineBytes) {
+    out.push(
+      `line ${size.longestLine} is ${size.longestLineBytes} bytes, over the agent's ${limits.maxLineBytes} per line`,
+    );
+  }
+  if (size.bytes > limits.maxFileBytes) {
+    out.push(`${size.bytes} bytes, over the agent's ${limits.maxFileBytes} per policy`);
+  }
+  if (size.lines > limits.maxLines) {
+    out.push(`${size.lines} lines, over the agent's ${limits.maxLines}`);
+  }
+  return out;
+}
+
+/**
+ * Throws when the policy text of `pod` exceeds the agent's limits.
+ *
+ * @throws {InvalidDocumentError} at `path`, naming the pod and every limit exceeded
+ */
+export function assertWithinAgentLimits(
+  text: string,
+  pod: string,
+  path: string,
+  limits: PolicyTextLimits = KATA_AGENT_POLICY_LIMITS,
+): void {
+  const violations = limitViolations(measurePolicyText(text), limits);
+  if (violations.length > 0) {
+    throw new InvalidDocumentError([{
+      path,
+      reason: `the policy of ${pod} would be refused by the Kata agent: ${violations.join("; ")}`,
+    }]);
+  }
+}
