@@ -16,17 +16,26 @@
  * processes; readers take an immutable snapshot, so `/attest` always reports one consistent
  * state, bound into its evidence.
  *
+ * Replicas: several Coordinators may share one history (Kubernetes ConfigMaps, or one folder).
+ * Before answering anything that depends on the state (attestation, certificates, workload
+ * secrets, the seed for a peer, an update) a replica re-reads the stored latest record; when it
+ * names a transition this replica does not serve, the replica loads and verifies the new state
+ * (signed latest, whole chain, which must contain the transition served so far) before it
+ * answers, and refuses to answer while that fails. A backend with a watch makes it reload at once.
+ * The mesh CA of a transition is derived from the seed and the transition, so every replica, and
+ * every restarted or recovered Coordinator, issues under the same mesh CA.
+ *
  * @module
  */
 import {
   concatBytes,
   constantTimeEqual,
-  decodeHex,
   encodeBase64,
   encodeHex,
   sha256,
 } from "../util/bytes/mod.ts";
-import { ParseError, ValidationError } from "../util/errors/mod.ts";
+import { ParseError, UnavailableError, ValidationError } from "../util/errors/mod.ts";
+import { HistoryCorruptionError } from "./history/errors.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import type { ManifestEvidenceVerifier, ManifestVerification } from "../manifest/verifiers.ts";
@@ -35,7 +44,8 @@ import { parseInitdata } from "../policy/initdata.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares } from "../seed/seed_shares.ts";
 import { CertificateAuthority } from "./ca/certificate_authority.ts";
-import type { HistoryBackend } from "./history/backend.ts";
+import type { HistoryBackend, LatestRecord, LatestWatch } from "./history/backend.ts";
+import { loadActiveState } from "./active_state.ts";
 import { LATEST_RECORD_LENGTH } from "./history/history_store.ts";
 import { ManifestHistory } from "./history/manifest_history.ts";
 import {
@@ -106,6 +116,11 @@ export interface CoordinatorOptions {
   readonly nonces?: NonceStore;
   /** The clock. */
   readonly now?: () => Date;
+  /**
+   * Mesh addresses of other ready replicas (peer discovery). While there are any, user recovery
+   * (`POST /recover`) is refused unless forced: the peers recover this replica themselves.
+   */
+  readonly readyPeers?: () => Promise<readonly string[]>;
 }
 
 interface ActiveState {
@@ -140,6 +155,9 @@ export class Coordinator {
   readonly #now: () => Date;
   #state: State;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Whether the last check of the stored latest succeeded (storage reachable, state loadable). */
+  #healthy = true;
+  #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
 
@@ -183,7 +201,111 @@ export class Coordinator {
       evidence: options.evidenceSource.description,
     });
     options.metrics.manifestGeneration.set(0);
-    return new Coordinator(tls, hpke, options, state);
+    const coordinator = new Coordinator(tls, hpke, options, state);
+    coordinator.#watch = options.historyBackend.watchLatest?.(() => {
+      coordinator.refresh().catch(() => {});
+    });
+    return coordinator;
+  }
+
+  /** Stops watching the history. */
+  async close(): Promise<void> {
+    await this.#watch?.stop();
+  }
+
+  /**
+   * Re-checks the stored latest now (the watch and a periodic timer call this): reloads a state
+   * another replica made; a failure marks this replica not ready until a check succeeds.
+   */
+  async refresh(): Promise<void> {
+    await this.#fresh();
+  }
+
+  /**
+   * The current state, brought up to the stored latest first. Outside {@link #exclusive}.
+   *
+   * @throws {UnavailableError} when the storage cannot be read, {@link HistoryCorruptionError}
+   *   when a new latest does not verify: the caller answers with an error, never old state
+   */
+  async #fresh(): Promise<State> {
+    const state = this.#state;
+    const record = await this.#readLatestRecord();
+    if (this.#current(state, record)) return state;
+    return await this.#exclusive(() => this.#freshLocked());
+  }
+
+  /** Like {@link #fresh}, inside {@link #exclusive}. */
+  async #freshLocked(): Promise<State> {
+    const state = this.#state;
+    const record = await this.#readLatestRecord();
+    if (this.#current(state, record)) return state;
+    try {
+      if (state.phase !== "active") {
+        // Another replica set the first manifest, or moved latest while this one waits for
+        // its seed: wait for the seed (from a peer or the owners) at the new latest.
+        this.#state = { phase: "recovery", claimedTransition: latestTransitionOf(record!.bytes) };
+        this.#options.logger.info("history set elsewhere: recovery needed", {
+          transition: encodeHex(this.#state.claimedTransition),
+        });
+        return this.#state;
+      }
+      if (record === undefined) {
+        throw new HistoryCorruptionError("transitions/latest", "disappeared from the store");
+      }
+      const loaded = await loadActiveState(
+        state.engine,
+        this.#options.historyBackend,
+        this.#options.parseManifest,
+        { mustContain: state.transition },
+      );
+      this.#activate({ phase: "active", engine: state.engine, ...loaded }, "reloaded", {
+        from: encodeHex(state.transition),
+      });
+      this.#healthy = true;
+      return this.#state;
+    } catch (error) {
+      this.#healthy = false;
+      this.#options.logger.warn("stored latest does not load: refusing to serve", {
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  }
+
+  /** Reads the stored latest; an unreachable store marks this replica not ready. */
+  async #readLatestRecord(): Promise<LatestRecord | undefined> {
+    try {
+      const record = await this.#options.historyBackend.readLatest();
+      return record;
+    } catch (error) {
+      if (this.#healthy) {
+        this.#options.logger.warn("history unreachable: not ready", {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+      this.#healthy = false;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether `state` is what `record` names: the empty history for awaiting-manifest, the
+   * claimed transition in recovery, the served transition when active. A record naming the
+   * served transition needs no signature check: nothing new would be believed from it.
+   */
+  #current(state: State, record: LatestRecord | undefined): boolean {
+    let current: boolean;
+    if (state.phase === "awaiting-manifest") current = record === undefined;
+    else if (record === undefined || record.bytes.length < 32) current = false;
+    else {
+      const named = record.bytes.subarray(0, 32);
+      current = constantTimeEqual(
+        named,
+        state.phase === "active" ? state.transition : state.claimedTransition,
+      );
+    }
+    if (current) this.#healthy = true;
+    return current;
   }
 
   /** The current phase. */
@@ -200,7 +322,7 @@ export class Coordinator {
 
   /** `POST /attest`: evidence bound to the caller's nonce, this TLS key and the state. */
   async attest(request: AttestRequest): Promise<AttestResponseJson> {
-    const state = this.#state;
+    const state = await this.#fresh();
     const active = state.phase === "active" ? state : undefined;
     const latest = active?.transition ??
       (state.phase === "recovery" ? state.claimedTransition : undefined);
@@ -233,7 +355,7 @@ export class Coordinator {
   }
 
   async #setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
-    const state = this.#state;
+    const state = await this.#freshLocked();
     if (state.phase === "recovery") {
       throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
     }
@@ -267,10 +389,7 @@ export class Coordinator {
       },
       historyKey.privateKey,
     );
-    const now = this.#now();
-    const ca = state.phase === "active"
-      ? await state.ca.rotateMeshCa(now)
-      : await CertificateAuthority.fromSeed(engine, now);
+    const ca = await CertificateAuthority.forTransition(engine, entry.transitionHash);
     const allPolicies = new Map(state.phase === "active" ? state.policies : []);
     for (const [d, doc] of policies) allPolicies.set(d, doc);
     const manifests = [
@@ -320,9 +439,19 @@ export class Coordinator {
   }
 
   async #recover(request: RecoverRequest): Promise<Record<string, never>> {
+    // Not refreshed here: the owner signed the transition it saw in its last /attest, and a
+    // history that moved since is refused below (409) rather than as a bad signature.
     const state = this.#state;
     if (state.phase !== "recovery") {
       throw new PreconditionFailedError("", `not in recovery mode (phase ${state.phase})`);
+    }
+    const peers = request.force ? [] : await this.#options.readyPeers?.() ?? [];
+    if (peers.length > 0) {
+      throw new ConflictError(
+        "force",
+        `${peers.length} ready peer Coordinator(s) exist and recover this replica on their own; ` +
+          "recover by hand only with --force",
+      );
     }
     // The seedshare owners are those of the manifest the stored latest names; it is read
     // unverified here, and everything is verified against the recovered seed below.
@@ -364,43 +493,27 @@ export class Coordinator {
     }
     const engine = SeedEngine.fromSeed(plain.subarray(0, 64), plain.subarray(64));
     plain.fill(0);
-    const historyKey = await engine.historySigningKey();
-    const history = ManifestHistory.open(this.#options.historyBackend, historyKey.publicKey);
-    let chain;
+    let loaded;
     try {
-      chain = await history.chain();
+      loaded = await loadActiveState(
+        engine,
+        this.#options.historyBackend,
+        this.#options.parseManifest,
+      );
     } catch (cause) {
+      if (cause instanceof UnavailableError) throw cause;
       throw new ForbiddenError(
         field,
         "the recovered seed does not sign this Coordinator's history",
         { cause },
       );
     }
-    const last = chain.at(-1);
-    if (!last) throw new ForbiddenError(field, "the history is empty");
-    if (expectTransition && !constantTimeEqual(last.transitionHash, expectTransition)) {
+    if (expectTransition && !constantTimeEqual(loaded.transition, expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
     }
-    const manifest = this.#options.parseManifest(last.manifestBytes);
-    const policies = new Map<string, Uint8Array>();
-    for (const entry of chain) {
-      const m = this.#options.parseManifest(entry.manifestBytes);
-      for (const digest of Object.keys(m.Policies)) {
-        policies.set(digest, await history.policy(decodeHex(digest, "Policies", 32)));
-      }
-    }
-    const ca = await CertificateAuthority.fromSeed(engine, this.#now());
+    this.#healthy = true;
     this.#activate(
-      {
-        phase: "active",
-        engine,
-        ca,
-        history,
-        manifest,
-        transition: last.transitionHash,
-        manifests: chain.map((e) => e.manifestBytes),
-        policies,
-      },
+      { phase: "active", engine, ...loaded },
       "recovered",
       { from: field === "sealedSeed" ? "seed share" : "peer" },
     );
@@ -412,7 +525,7 @@ export class Coordinator {
    * `coordinator` policy.
    */
   async peerSeed(request: PeerSeedRequest): Promise<PeerSeedResponseJson> {
-    const state = this.#state;
+    const state = await this.#fresh();
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest: cannot serve a peer");
     }
@@ -444,7 +557,7 @@ export class Coordinator {
    */
   recoverFromPeer(address: string): Promise<void> {
     return this.#exclusive(async () => {
-      const state = this.#state;
+      const state = await this.#freshLocked();
       if (state.phase !== "recovery") return;
       // The seed must come from a genuine Coordinator running the coordinator policy of the
       // stored manifest: attest the peer (and pin its key) before asking. Without this, whoever
@@ -492,7 +605,7 @@ export class Coordinator {
   async issueMeshCertificate(
     request: MeshCertificateRequest,
   ): Promise<MeshCertificateResponseJson> {
-    const state = this.#state;
+    const state = await this.#fresh();
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
     }
@@ -598,9 +711,12 @@ export class Coordinator {
     return view;
   }
 
-  /** Whether the Coordinator can serve initializers. */
+  /**
+   * Whether the Coordinator can serve initializers: active, and the last check of the stored
+   * latest succeeded (storage reachable, state current).
+   */
   ready(): boolean {
-    return this.#state.phase === "active";
+    return this.#state.phase === "active" && this.#healthy;
   }
 
   /** SHA-256 of this process's TLS SPKI (for logs and tests). */

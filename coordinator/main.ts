@@ -27,6 +27,8 @@ import {
   type SimulatedEvidenceLoader,
 } from "../evidence/evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
+import type { HistoryBackend } from "./history/backend.ts";
+import { type PeerDiscovery, startReplication } from "./replication.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
 import {
@@ -61,7 +63,41 @@ function port(value: string): number {
 export function coordinatorProgram(): Command {
   const command = new Command("coordinator")
     .description("contrast Coordinator: attestation, manifest enforcement and mesh CA")
-    .option("--history-dir <dir>", "manifest history folder", env("CONTRAST_HISTORY_DIR"))
+    .addOption(
+      new Option("--history-backend <kind>", "where the manifest history lives")
+        .choices(["file", "kubernetes"]).default(env("CONTRAST_HISTORY_BACKEND") ?? "file"),
+    )
+    .option("--history-dir <dir>", "manifest history folder (file)", env("CONTRAST_HISTORY_DIR"))
+    .option(
+      "--kubeconfig <path>",
+      "kubeconfig (kubernetes; default: the pod's ServiceAccount)",
+      env("CONTRAST_KUBECONFIG"),
+    )
+    .option(
+      "--namespace <ns>",
+      "namespace of the history ConfigMaps and peer Leases (kubernetes)",
+      env("CONTRAST_NAMESPACE") ?? env("POD_NAMESPACE"),
+    )
+    .option(
+      "--history-name <name>",
+      "prefix of the history ConfigMaps and peer Leases (kubernetes)",
+      env("CONTRAST_HISTORY_NAME") ?? "contrast-history",
+    )
+    .option(
+      "--history-owner <apiVersion/Kind/name>",
+      "owner of the history ConfigMaps, e.g. apps/v1/StatefulSet/coordinator (kubernetes)",
+      env("CONTRAST_HISTORY_OWNER"),
+    )
+    .option(
+      "--replica-name <name>",
+      "this replica's name for peer discovery (kubernetes; default the pod name)",
+      env("CONTRAST_REPLICA_NAME") ?? env("POD_NAME"),
+    )
+    .option(
+      "--advertise-mesh-address <host:port>",
+      "mesh API address peers reach this replica at (default $POD_IP:<mesh port>)",
+      env("CONTRAST_MESH_ADDRESS"),
+    )
     .option("--host <addr>", "address to bind", env("CONTRAST_HOST") ?? DEFAULT_SERVICE_CONFIG.host)
     .option("--user-port <n>", "user API port", port, Number(env("CONTRAST_USER_PORT") ?? 1313))
     .option("--mesh-port <n>", "mesh API port", port, Number(env("CONTRAST_MESH_PORT") ?? 7777))
@@ -84,8 +120,9 @@ export function coordinatorProgram(): Command {
     )
     .option(
       "--peer <host:port>",
-      "in recovery mode, ask this active Coordinator's mesh API for the seed",
-      env("CONTRAST_PEER"),
+      "in recovery mode, ask this active Coordinator's mesh API for the seed (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      env("CONTRAST_PEER") ? [env("CONTRAST_PEER")!] : [],
     )
     .option(
       "--transit-port <n>",
@@ -117,7 +154,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
     level: o.logLevel as LogLevel,
   });
   try {
-    if (!o.historyDir) throw new ContrastError("history-dir", "required (or CONTRAST_HISTORY_DIR)");
+    const history = await historyFromOptions(o);
     const metrics = new CoordinatorMetrics();
     const verifiers = manifestVerifiersWithCollateral({
       cacheDir: o.collateralCache ?? defaultCollateralCacheDir(),
@@ -127,12 +164,15 @@ export async function runCoordinator(args: string[]): Promise<number> {
     });
     const coordinator = await Coordinator.start({
       evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
-      historyBackend: await FileHistoryBackend.open(o.historyDir),
+      historyBackend: history.backend,
       parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
       logger,
       metrics,
+      // Discovery starts once the mesh port is bound (it is the address peers are told).
+      readyPeers: async () => (await peers.discovery?.readyPeers()) ?? [],
     });
+    const peers: { discovery?: PeerDiscovery } = {};
     const service = await startService(
       coordinator,
       {
@@ -162,14 +202,19 @@ export async function runCoordinator(args: string[]): Promise<number> {
         }),
       );
     }
-    const peerLoop = o.peer ? recoverFromPeerLoop(coordinator, o.peer, logger) : undefined;
+    peers.discovery = await history.discovery?.(service.meshPort);
+    const replication = startReplication(coordinator, logger, {
+      discovery: peers.discovery,
+      staticPeers: o.peer,
+    });
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       Deno.addSignalListener("SIGTERM", stop);
       Deno.addSignalListener("SIGINT", stop);
     });
     logger.info("stopping");
-    peerLoop?.stop();
+    await replication.stop();
+    await coordinator.close();
     await service.close();
     return 0;
   } catch (error) {
@@ -177,27 +222,43 @@ export async function runCoordinator(args: string[]): Promise<number> {
   }
 }
 
-/** Retries peer recovery every few seconds while the Coordinator is in recovery mode. */
-function recoverFromPeerLoop(coordinator: Coordinator, peer: string, logger: Logger) {
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const attempt = async () => {
-    if (stopped || coordinator.phase !== "recovery") return;
-    try {
-      await coordinator.recoverFromPeer(peer);
-    } catch (error) {
-      logger.warn("peer recovery failed; retrying", {
-        peer,
-        reason: error instanceof Error ? error.message : String(error),
-      });
+/** The history backend the options choose, and peer discovery when it is shared. */
+async function historyFromOptions(o: Record<string, string | undefined>): Promise<{
+  backend: HistoryBackend;
+  discovery?: (meshPort: number) => Promise<PeerDiscovery | undefined>;
+}> {
+  if (o.historyBackend === "file") {
+    if (!o.historyDir) {
+      throw new ContrastError("history-dir", "required (or CONTRAST_HISTORY_DIR)");
     }
-    if (!stopped && coordinator.phase === "recovery") timer = setTimeout(attempt, 3000);
-  };
-  attempt();
+    return { backend: await FileHistoryBackend.open(o.historyDir) };
+  }
+  // Loaded only for this backend: the file backend never loads the Kubernetes client.
+  const kube = await import("./kube/mod.ts");
+  const connection = kube.loadKubeConnection({ kubeconfig: o.kubeconfig, namespace: o.namespace });
+  const owner = o.historyOwner ? await kube.resolveOwner(connection, o.historyOwner) : undefined;
+  const historyName = o.historyName ?? kube.DEFAULT_HISTORY_NAME;
   return {
-    stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
+    backend: new kube.KubernetesHistoryBackend({ connection, name: historyName, owner }),
+    discovery: (meshPort) => {
+      if (!o.replicaName) return Promise.resolve(undefined);
+      const podIp = Deno.env.get("POD_IP");
+      const meshAddress = o.advertiseMeshAddress ??
+        (podIp ? `${podIp.includes(":") ? `[${podIp}]` : podIp}:${meshPort}` : undefined);
+      if (!meshAddress) {
+        throw new ContrastError(
+          "advertise-mesh-address",
+          "required for peer discovery (or POD_IP from the downward API)",
+        );
+      }
+      return Promise.resolve(
+        new kube.LeasePeerRegistry({
+          connection,
+          historyName,
+          replicaName: o.replicaName,
+          meshAddress,
+        }),
+      );
     },
   };
 }

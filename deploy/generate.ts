@@ -177,7 +177,10 @@ function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
 }
 
 /**
- * Generates confidential YAML and the manifest.
+ * Generates confidential YAML and the manifest, in named steps: find the confidential workloads
+ * and check their annotations, resolve every image once, build the Coordinator's policy first
+ * (its digest is pinned in every initializer), then every other pod's, and finally the manifest
+ * and the edited files. Each step collects its problems; any problem stops before the next step.
  *
  * @throws {InvalidDocumentError} with every problem (file, document, path, reason)
  * @throws {import("../util/errors/mod.ts").UnavailableError} when an image cannot be fetched
@@ -186,12 +189,114 @@ export async function generate(
   files: readonly InputFile[],
   options: GenerateOptions,
 ): Promise<GenerateResult> {
-  const { settings } = options;
   const issues: FieldIssue[] = [];
   const resources = collectResources(files);
-  const config = configSourceOf(resources);
+  const workloads = findConfidentialWorkloads(resources, options.settings, issues);
+  for (const w of workloads) {
+    expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
+    checkAnnotations(w, issues);
+  }
+  const securePvs = checkSecurePvs(workloads, options, issues);
+  throwIfAny(issues);
 
-  // Confidential workloads.
+  const images = await resolveImages(workloads, options, issues);
+  throwIfAny(issues);
+
+  const build = new PolicyBuild(
+    workloads,
+    images,
+    configSourceOf(resources),
+    options,
+    issues,
+    securePvs,
+  );
+  const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
+  for (const i of coordinatorIndexes) await build.workload(i, undefined);
+  const coordinatorTrust = coordinatorIndexes.length === 1
+    ? pinnedCoordinatorTrust(build.policyAt(coordinatorIndexes[0]!), options, issues)
+    : undefined;
+  for (const i of workloads.keys()) {
+    if (!coordinatorIndexes.includes(i)) await build.workload(i, coordinatorTrust);
+  }
+  checkOneCoordinator(build.manifestPolicies, issues);
+  throwIfAny(issues);
+
+  const manifest = manifestDocument(build.manifestPolicies, options);
+  return {
+    files: renderFiles(files, build.changedDocs),
+    manifest,
+    manifestText: JSON.stringify(manifest, null, 2) + "\n",
+    policies: build.policies(),
+  };
+}
+
+function throwIfAny(issues: readonly FieldIssue[]): void {
+  if (issues.length > 0) throw new InvalidDocumentError([...issues]);
+}
+
+function isCoordinator(w: Workload): boolean {
+  return w.annotations[POD_ROLE_ANNOTATION] === "coordinator";
+}
+
+/** Whether `w` gets no initializer (by option, annotation, or as the Coordinator). */
+function skipsInitializer(w: Workload, options: GenerateOptions): boolean {
+  const skip = w.annotations[SKIP_INITIALIZER_ANNOTATION];
+  return options.skipInitializer === true || skip === "true" || skip === true || isCoordinator(w);
+}
+
+/**
+ * The `secure-pv` annotations of the workloads, parsed and checked against their pods (problems
+ * recorded in `issues`).
+ */
+function checkSecurePvs(
+  workloads: readonly Workload[],
+  options: GenerateOptions,
+  issues: FieldIssue[],
+): Map<Workload, SecurePv> {
+  const securePvs = new Map<Workload, SecurePv>();
+  for (const w of workloads) {
+    const value = w.annotations[SECURE_PV_ANNOTATION];
+    if (value === undefined) continue;
+    const pv = parseSecurePv(value);
+    const at = `${w.ref.location}: ${
+      w.templateAnnotationKeys.has(SECURE_PV_ANNOTATION) ? w.metaPath : "metadata"
+    }.annotations["${SECURE_PV_ANNOTATION}"]`;
+    if ("error" in pv) {
+      issues.push({ path: at, reason: pv.error });
+      continue;
+    }
+    const plainResource = w.ref.node.toJSON() as Record<string, Record<string, unknown>>;
+    const templates = w.kind === "StatefulSet"
+      ? (plainResource.spec?.volumeClaimTemplates ?? []) as Record<string, unknown>[]
+      : [];
+    issues.push(
+      ...checkSecurePv(
+        pv,
+        w.spec.toJSON() as Record<string, unknown>,
+        templates,
+        !skipsInitializer(w, options),
+        `${w.ref.location}: ${w.specPath}`,
+      ),
+    );
+    securePvs.set(w, pv);
+  }
+  return securePvs;
+}
+
+/** Whether `w` gets the service-mesh sidecar. */
+function hasMesh(w: Workload, options: GenerateOptions): boolean {
+  return options.skipServiceMesh !== true && meshConfigOf(w.annotations) !== undefined;
+}
+
+/**
+ * Step 1: the pod-template workloads whose runtime class is contrast's, recording duplicates and
+ * workloads without a pod spec in `issues`.
+ */
+function findConfidentialWorkloads(
+  resources: readonly ResourceRef[],
+  settings: Settings,
+  issues: FieldIssue[],
+): Workload[] {
   const workloads: Workload[] = [];
   const seen = new Map<string, string>();
   for (const ref of resources) {
@@ -226,48 +331,30 @@ export async function generate(
       metaPath: paths.meta.join("."),
     });
   }
-  for (const w of workloads) {
-    expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
-    checkAnnotations(w, issues);
-  }
-  if (issues.length > 0) throw new InvalidDocumentError(issues);
+  return workloads;
+}
 
-  // Resolve every image once, concurrently.
+/** Every image of a generation, resolved once: by the reference written and by pinned form. */
+interface ResolvedImages {
+  /** By the reference as written in the YAML or settings. */
+  readonly byReference: ReadonlyMap<string, ResolvedImage>;
+  /** By pinned reference (`name@sha256:…`). */
+  readonly byPinned: ReadonlyMap<string, ResolvedImage>;
+}
+
+/**
+ * Step 2: resolves every image the workloads name (containers, and the initializer and mesh
+ * images they get) once, concurrently; a missing or unresolvable image is an issue naming where
+ * it was first written. When every failure is an unreachable registry or cache, that is not bad
+ * input: it throws an {@link UnavailableError} (exit 3) instead.
+ */
+async function resolveImages(
+  workloads: readonly Workload[],
+  options: GenerateOptions,
+  issues: FieldIssue[],
+): Promise<ResolvedImages> {
+  const { settings } = options;
   const wanted = new Map<string, string>(); // reference -> first location
-  const isSkipped = (w: Workload) =>
-    options.skipInitializer === true || w.annotations[SKIP_INITIALIZER_ANNOTATION] === "true" ||
-    w.annotations[SKIP_INITIALIZER_ANNOTATION] === true ||
-    w.annotations[POD_ROLE_ANNOTATION] === "coordinator";
-  const hasMesh = (w: Workload) =>
-    options.skipServiceMesh !== true && meshConfigOf(w.annotations) !== undefined;
-  const securePvs = new Map<Workload, SecurePv>();
-  for (const w of workloads) {
-    const value = w.annotations[SECURE_PV_ANNOTATION];
-    if (value === undefined) continue;
-    const pv = parseSecurePv(value);
-    const at = `${w.ref.location}: ${
-      w.templateAnnotationKeys.has(SECURE_PV_ANNOTATION) ? w.metaPath : "metadata"
-    }.annotations["${SECURE_PV_ANNOTATION}"]`;
-    if ("error" in pv) {
-      issues.push({ path: at, reason: pv.error });
-      continue;
-    }
-    const plainResource = w.ref.node.toJSON() as Record<string, Record<string, unknown>>;
-    const templates = w.kind === "StatefulSet"
-      ? (plainResource.spec?.volumeClaimTemplates ?? []) as Record<string, unknown>[]
-      : [];
-    issues.push(
-      ...checkSecurePv(
-        pv,
-        w.spec.toJSON() as Record<string, unknown>,
-        templates,
-        !isSkipped(w),
-        `${w.ref.location}: ${w.specPath}`,
-      ),
-    );
-    securePvs.set(w, pv);
-  }
-  if (issues.length > 0) throw new InvalidDocumentError(issues);
   for (const w of workloads) {
     for (const { node, path } of containerEntries(w.spec)) {
       const image = node.get("image");
@@ -276,22 +363,23 @@ export async function generate(
         issues.push({ path: at, reason: "missing image" });
       } else if (!wanted.has(image)) wanted.set(image, at);
     }
-    if (!isSkipped(w) && !wanted.has(settings.initializer.image)) {
+    if (!skipsInitializer(w, options) && !wanted.has(settings.initializer.image)) {
       wanted.set(settings.initializer.image, "settings: initializer.image");
     }
-    if (hasMesh(w) && !wanted.has(settings.service_mesh.image)) {
+    if (hasMesh(w, options) && !wanted.has(settings.service_mesh.image)) {
       wanted.set(settings.service_mesh.image, "settings: service_mesh.image");
     }
   }
-  if (issues.length > 0) throw new InvalidDocumentError(issues);
-  const resolved = new Map<string, ResolvedImage>();
+  const byReference = new Map<string, ResolvedImage>();
+  if (issues.length > 0) return { byReference, byPinned: new Map() };
+  const references = [...wanted.keys()];
   const results = await Promise.allSettled(
-    [...wanted.keys()].map(async (ref) => [ref, await options.resolver.resolve(ref)] as const),
+    references.map((ref) => options.resolver.resolve(ref)),
   );
   let unreachable = 0;
   results.forEach((r, i) => {
-    const ref = [...wanted.keys()][i]!;
-    if (r.status === "fulfilled") resolved.set(ref, r.value[1]);
+    const ref = references[i]!;
+    if (r.status === "fulfilled") byReference.set(ref, r.value);
     else {
       const e = r.reason;
       if (e instanceof UnavailableError && !(e instanceof NotFoundError)) unreachable++;
@@ -308,65 +396,147 @@ export async function generate(
       issues.map((issue) => `${issue.path}: ${issue.reason}`).join("; "),
     );
   }
-  if (issues.length > 0) throw new InvalidDocumentError(issues);
   const byPinned = new Map<string, ResolvedImage>();
-  for (const image of resolved.values()) byPinned.set(image.pinned, image);
+  for (const image of byReference.values()) byPinned.set(image.pinned, image);
+  return { byReference, byPinned };
+}
 
-  // Inject, pin, build policies.
-  const changedDocs = new Set<string>();
-  const encodeInitdata = policyInitdataEncoder(options.rules);
-  const built: (GeneratedPolicy | undefined)[] = workloads.map(() => undefined);
-  const manifestPolicies: Record<string, ManifestPolicy> = {};
-  const isCoordinator = (w: Workload) => w.annotations[POD_ROLE_ANNOTATION] === "coordinator";
-  // The Coordinator's pod has no initializer, so its policy does not depend on the others: build
-  // it first, then pin its digest (with the reference values) in every initializer.
-  const buildWorkload = async (index: number, coordinatorTrust: string | undefined) => {
-    const w = workloads[index]!;
+/**
+ * Step 3: injects, pins and builds the policy of one workload at a time, collecting the manifest
+ * policies, the generated policies (in workload order) and which documents changed.
+ */
+class PolicyBuild {
+  /** The manifest's `Policies`, by initdata digest. */
+  readonly manifestPolicies: Record<string, ManifestPolicy> = {};
+  /** `path\0docIndex` of every edited document. */
+  readonly changedDocs = new Set<string>();
+  readonly #built: (GeneratedPolicy | undefined)[];
+  readonly #encodeInitdata: (data: PolicyData) => Uint8Array;
+
+  constructor(
+    private readonly workloads: readonly Workload[],
+    private readonly images: ResolvedImages,
+    private readonly config: ReturnType<typeof configSourceOf>,
+    private readonly options: GenerateOptions,
+    private readonly issues: FieldIssue[],
+    private readonly securePvs: ReadonlyMap<Workload, SecurePv>,
+  ) {
+    this.#built = workloads.map(() => undefined);
+    this.#encodeInitdata = policyInitdataEncoder(options.rules);
+  }
+
+  /** The policy built for workload `index`, if it was built without problems. */
+  policyAt(index: number): GeneratedPolicy | undefined {
+    return this.#built[index];
+  }
+
+  /** Every policy built, in workload order. */
+  policies(): GeneratedPolicy[] {
+    return this.#built.filter((p): p is GeneratedPolicy => p !== undefined);
+  }
+
+  /**
+   * Injects the initializer and sidecar into workload `index` (the initializer carrying
+   * `coordinatorTrust`), pins its images, builds its policy and writes its initdata annotation.
+   */
+  async workload(index: number, coordinatorTrust: string | undefined): Promise<void> {
+    const w = this.workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
-    const mesh = hasMesh(w) ? meshConfigOf(w.annotations) : undefined;
-    const securePv = securePvs.get(w);
+    this.#inject(w, coordinatorTrust);
+    const policyData = this.#policyData(w);
+    if (!policyData || !this.#withinAgentLimits(w, policyData)) return;
+    const toml = this.#encodeInitdata(policyData);
+    const digest = digestHex(initdataDigestSync(toml, "sha256"));
+    const paths = podTemplatePaths(w.kind!);
+    if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
+    const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
+    setInitdataAnnotation(doc, meta, await encodeInitdataAnnotation(toml));
+    this.changedDocs.add(`${w.ref.file.path}\0${w.ref.docIndex}`);
+    this.manifestPolicies[digest] = {
+      SANs: [w.ref.name, "*"],
+      WorkloadSecretID: workloadSecretIdOf(w),
+      Role: isCoordinator(w) ? "coordinator" : "",
+    };
+    this.#built[index] = {
+      location: w.ref.location,
+      kind: w.ref.kind,
+      namespace: w.ref.namespace,
+      name: w.ref.name,
+      digest,
+      initdata: toml,
+      policyData,
+    };
+  }
+
+  #inject(w: Workload, coordinatorTrust: string | undefined): void {
+    const { settings } = this.options;
+    const { byReference, byPinned } = this.images;
+    const mesh = hasMesh(w, this.options) ? meshConfigOf(w.annotations) : undefined;
+    const securePv = this.securePvs.get(w);
     if (securePv) {
-      injectSecurePv(doc, w.spec, securePv, resolved.get(settings.initializer.image)!.pinned);
+      injectSecurePv(
+        w.ref.file.docs[w.ref.docIndex]!,
+        w.spec,
+        securePv,
+        byReference.get(settings.initializer.image)!.pinned,
+      );
     }
-    injectIntoPodSpec(doc, w.spec, {
+    injectIntoPodSpec(w.ref.file.docs[w.ref.docIndex]!, w.spec, {
       settings,
-      initializerImage: isSkipped(w) ? undefined : resolved.get(settings.initializer.image)!.pinned,
-      meshImage: mesh ? resolved.get(settings.service_mesh.image)!.pinned : undefined,
+      initializerImage: skipsInitializer(w, this.options)
+        ? undefined
+        : byReference.get(settings.initializer.image)!.pinned,
+      meshImage: mesh ? byReference.get(settings.service_mesh.image)!.pinned : undefined,
       meshConfig: mesh ? { ...mesh, podPorts: podTcpPorts(w.spec).join(",") } : {},
       coordinatorTrust,
     });
     pinImages(
       w.spec,
-      (image) => resolved.get(image)?.pinned ?? byPinned.get(image)?.pinned ?? image,
+      (image) => byReference.get(image)?.pinned ?? byPinned.get(image)?.pinned ?? image,
     );
+  }
+
+  /** Whether the policy text fits the Kata agent's limits (else the issue is recorded). */
+  #withinAgentLimits(w: Workload, policyData: PolicyData): boolean {
+    try {
+      assertWithinAgentLimits(
+        renderPolicyText(this.options.rules, policyData),
+        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
+        `${w.ref.location}: ${w.specPath}`,
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      this.issues.push(...error.issues);
+      return false;
+    }
+  }
+
+  /** The policy data of the injected workload, or undefined (issues recorded) on problems. */
+  #policyData(w: Workload): PolicyData | undefined {
     const plain = toPlain(w.ref);
+    const securePv = this.securePvs.get(w);
     const paths = podTemplatePaths(w.kind!);
-    const podSpec = paths.spec.reduce<unknown>(
-      (o, k) => (o as Record<string, unknown>)?.[k],
-      plain,
-    ) as Record<string, unknown>;
-    const podMeta =
-      (paths.meta.reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], plain) ??
-        {}) as Record<string, unknown>;
+    const at = (path: readonly string[]) =>
+      path.reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], plain);
     const claimTemplates = w.kind === "StatefulSet"
       ? ((plain.spec as Record<string, unknown>)?.volumeClaimTemplates as {
         metadata?: { name?: string };
       }[] ?? [])
         .map((t) => t.metadata?.name ?? "")
       : [];
-    let policyData: PolicyData;
     try {
-      policyData = buildPolicyData({
+      return buildPolicyData({
         kind: w.kind!,
         name: w.ref.name,
         generateName: w.ref.generateName,
         namespace: w.ref.namespace,
-        podMetadata: podMeta,
-        podSpec,
+        podMetadata: (at(paths.meta) ?? {}) as Record<string, unknown>,
+        podSpec: at(paths.spec) as Record<string, unknown>,
         specPath: `${w.ref.location}: ${w.specPath}`,
-        images: byPinned,
-        config,
-        settings,
+        images: this.images.byPinned,
+        config: this.config,
+        settings: this.options.settings,
         claimTemplates,
         ...(securePv
           ? {
@@ -380,88 +550,76 @@ export async function generate(
       });
     } catch (error) {
       if (error instanceof InvalidDocumentError) {
-        issues.push(...error.issues);
-        return;
+        this.issues.push(...error.issues);
+        return undefined;
       }
       throw error;
     }
-    try {
-      assertWithinAgentLimits(
-        renderPolicyText(options.rules, policyData),
-        `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
-        `${w.ref.location}: ${w.specPath}`,
-      );
-    } catch (error) {
-      if (!(error instanceof InvalidDocumentError)) throw error;
-      issues.push(...error.issues);
-      return;
-    }
-    const toml = encodeInitdata(policyData);
-    const digest = digestHex(initdataDigestSync(toml, "sha256"));
-    if (!w.meta) {
-      w.ref.node.setIn(paths.meta, doc.createNode({}));
-    }
-    const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
-    setInitdataAnnotation(doc, meta, await encodeInitdataAnnotation(toml));
-    changedDocs.add(`${w.ref.file.path}\0${w.ref.docIndex}`);
-    const role = w.annotations[POD_ROLE_ANNOTATION] === "coordinator" ? "coordinator" : "";
-    const secretId = typeof w.annotations[WORKLOAD_SECRET_ID_ANNOTATION] === "string"
-      ? w.annotations[WORKLOAD_SECRET_ID_ANNOTATION] as string
-      : defaultWorkloadSecretId(w.ref);
-    manifestPolicies[digest] = { SANs: [w.ref.name, "*"], WorkloadSecretID: secretId, Role: role };
-    built[index] = {
-      location: w.ref.location,
-      kind: w.ref.kind,
-      namespace: w.ref.namespace,
-      name: w.ref.name,
-      digest,
-      initdata: toml,
-      policyData,
-    };
-  };
-  const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
-  for (const i of coordinatorIndexes) await buildWorkload(i, undefined);
-  const coordinatorPolicies = coordinatorIndexes.flatMap((i) => built[i] ? [built[i]!] : []);
-  let coordinatorTrust: string | undefined;
-  if (coordinatorIndexes.length === 1 && coordinatorPolicies.length === 1) {
-    try {
-      coordinatorTrust = encodeCoordinatorTrust(
-        coordinatorPolicies[0]!.digest,
-        options.referenceValues,
-      );
-    } catch (error) {
-      if (!(error instanceof InvalidDocumentError)) throw error;
-      issues.push(...error.issues.map((issue) => ({
-        path: `reference values pinned in the initializers: ${issue.path}`,
-        reason: issue.reason,
-      })));
-    }
   }
-  for (const i of workloads.keys()) {
-    if (!coordinatorIndexes.includes(i)) await buildWorkload(i, coordinatorTrust);
+}
+
+/** The workload secret ID of `w`: its annotation, or {@link defaultWorkloadSecretId}. */
+function workloadSecretIdOf(w: Workload): string {
+  const id = w.annotations[WORKLOAD_SECRET_ID_ANNOTATION];
+  return typeof id === "string" ? id : defaultWorkloadSecretId(w.ref);
+}
+
+/**
+ * Step 4: the trust document every initializer carries: the Coordinator policy's digest and the
+ * manifest's reference values (undefined when the Coordinator's policy could not be built).
+ */
+function pinnedCoordinatorTrust(
+  coordinator: GeneratedPolicy | undefined,
+  options: GenerateOptions,
+  issues: FieldIssue[],
+): string | undefined {
+  if (!coordinator) return undefined;
+  try {
+    return encodeCoordinatorTrust(coordinator.digest, options.referenceValues);
+  } catch (error) {
+    if (!(error instanceof InvalidDocumentError)) throw error;
+    issues.push(...error.issues.map((issue) => ({
+      path: `reference values pinned in the initializers: ${issue.path}`,
+      reason: issue.reason,
+    })));
+    return undefined;
   }
-  const policies = built.filter((p): p is GeneratedPolicy => p !== undefined);
-  const coordinators =
-    Object.values(manifestPolicies).filter((p) => p.Role === "coordinator").length;
+}
+
+function checkOneCoordinator(
+  policies: Readonly<Record<string, ManifestPolicy>>,
+  issues: FieldIssue[],
+): void {
+  const coordinators = Object.values(policies).filter((p) => p.Role === "coordinator").length;
   if (coordinators > 1) {
     issues.push({
       path: POD_ROLE_ANNOTATION,
       reason: `exactly one workload may be the coordinator, found ${coordinators}`,
     });
   }
-  if (issues.length > 0) throw new InvalidDocumentError(issues);
+}
 
+/** Step 5: the manifest: policies sorted by digest, owner keys deduplicated and sorted. */
+function manifestDocument(
+  policies: Readonly<Record<string, ManifestPolicy>>,
+  options: GenerateOptions,
+): ManifestDocument {
   const sortedPolicies: Record<string, ManifestPolicy> = {};
-  for (const digest of Object.keys(manifestPolicies).sort()) {
-    sortedPolicies[digest] = manifestPolicies[digest]!;
-  }
-  const manifest: ManifestDocument = {
+  for (const digest of Object.keys(policies).sort()) sortedPolicies[digest] = policies[digest]!;
+  return {
     Policies: sortedPolicies,
     ReferenceValues: options.referenceValues,
     WorkloadOwnerPubKeys: [...new Set(options.workloadOwnerKeys)].sort(),
     SeedshareOwnerPubKeys: [...new Set(options.seedshareOwnerKeys)].sort(),
   };
-  const outFiles = files.map((file) => {
+}
+
+/** Step 6: every input file's text, re-rendered in its own style where a document changed. */
+function renderFiles(
+  files: readonly InputFile[],
+  changedDocs: ReadonlySet<string>,
+): GenerateResult["files"] {
+  return files.map((file) => {
     const changed = file.docs.some((_, i) => changedDocs.has(`${file.path}\0${i}`));
     if (!changed) return { path: file.path, text: file.text, changed: false };
     const style = stringifyOptionsFor(file.text);
@@ -472,10 +630,4 @@ export async function generate(
     }).join("");
     return { path: file.path, text, changed: text !== file.text };
   });
-  return {
-    files: outFiles,
-    manifest,
-    manifestText: JSON.stringify(manifest, null, 2) + "\n",
-    policies,
-  };
 }

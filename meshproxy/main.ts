@@ -7,6 +7,7 @@
  *   [--tls-config-dir /contrast/tls-config] [--no-transparent]
  *   [--inbound-host 0.0.0.0] [--inbound-port-base 15100] [--upstream-host 127.0.0.1]
  *   [--upstream-port PORT=REALPORT]... [--resolve HOST:PORT=IP:PORT]... [--admin-host 0.0.0.0]
+ *   [--admin-port PORT]
  *   [--credentials-wait-seconds 60] [--reload-interval-seconds 2]
  *   [--log-format json|text] [--log-level info]
  * ```
@@ -108,6 +109,7 @@ export async function meshProxyMain(
     .option("--upstream-port <p=q>", "application port override (repeatable)", collect, [])
     .option("--resolve <host:port=ip:port>", "egress address override (repeatable)", collect, [])
     .option("--admin-host <ip>", "address of the admin interface", "0.0.0.0")
+    .option("--admin-port <port>", "admin port override (0: ephemeral; default EDG_ADMIN_PORT)")
     .option(
       "--credentials-wait-seconds <n>",
       "give up when no valid credentials appear within this time",
@@ -136,12 +138,16 @@ export async function meshProxyMain(
   });
   let proxy: MeshProxy | undefined;
   try {
-    const config = parseMeshConfig({
+    const parsed = parseMeshConfig({
       ingress: env(INGRESS_ENV),
       egress: env(EGRESS_ENV),
       admin: env(ADMIN_PORT_ENV),
       podPorts: env(POD_PORTS_ENV),
     }, ENV_SOURCES);
+    const config = o.adminPort === undefined ? parsed : {
+      ...parsed,
+      adminPort: o.adminPort === "0" ? 0 : parsePort(o.adminPort, "admin-port"),
+    };
     const transparent = o.transparent !== false &&
       booleanEnv("CONTRAST_MESH_TRANSPARENT", true);
     const overrides = parseResolveOverrides(o.resolve);

@@ -129,6 +129,7 @@ export class MeshProxy {
     this.metrics.set("meshproxy_ready", {}, 1);
     log.info("serving", {
       listeners: this.#info.map((l) => `${l.direction}:${l.name}@${l.listen}`).join(","),
+      adminPort: this.adminPort,
       certSha256: this.#credentials.leafFingerprint,
     });
     this.#scheduleReload();

@@ -295,6 +295,8 @@ export interface RecoverRequest {
   readonly ownerPublicKey: Uint8Array;
   /** RSA-PSS (SHA-256, salt 32) signature over the recovery message. */
   readonly signature: Uint8Array;
+  /** Recover even while ready peer replicas exist (`contrast recover --force`). */
+  readonly force?: boolean;
 }
 
 /** JSON of a {@link RecoverRequest}. */
@@ -305,6 +307,8 @@ export interface RecoverRequestJson {
   readonly ownerPublicKey: string;
   /** hex signature. */
   readonly signature: string;
+  /** Recover even while ready peers exist. */
+  readonly force?: boolean;
 }
 
 /** Parses a `/recover` request. @throws {InvalidDocumentError} naming every bad field */
@@ -313,9 +317,15 @@ export function parseRecoverRequest(body: unknown): RecoverRequest {
   const sealedSeed = sealedField(root, "sealedSeed", issues);
   const ownerPublicKey = bytesHex(root, "ownerPublicKey");
   const signature = bytesHex(root, "signature");
+  const force = root.boolean("force", false);
   root.finish();
   issues.throwIfAny();
-  return { sealedSeed: sealedSeed!, ownerPublicKey: ownerPublicKey!, signature: signature! };
+  return {
+    sealedSeed: sealedSeed!,
+    ownerPublicKey: ownerPublicKey!,
+    signature: signature!,
+    ...(force ? { force } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- mesh

@@ -8,8 +8,9 @@
  *    environment the generated YAML gives it (as the Kata runtime would set them): each first
  *    attests the Coordinator its policy pins (`CONTRAST_COORDINATOR_TRUST`), then receives its
  *    mesh certificate;
- * 5. two pods talk mutual TLS with their mesh certificates;
- * 6. a pod with a tampered policy is refused;
+ * 5. the pods talk through contrast's mesh proxy (app → egress → mTLS → ingress → app); a
+ *    client with a self-made certificate is refused at the handshake;
+ * 6. a pod with a tampered policy is refused, and its mesh proxy never serves;
  * 7. the Coordinator restarts, waits in recovery mode, and `contrast recover` restores it;
  * 8. `contrast verify`.
  *
@@ -19,7 +20,6 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import tls from "node:tls";
 import { digest, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { coordinatorPolicyDigest, parseManifest } from "../manifest/manifest.ts";
 import { SimulatedSnpAuthority } from "../testing/snp/authority.ts";
@@ -27,7 +27,7 @@ import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdat
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import { type GeneratedPod, readGeneratedPods } from "../testing/simulation/generated_pods.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
+import { demoMeshStep, demoProxyWithoutCertificate } from "./demo_mesh.ts";
 import {
   REPO_ROOT as ROOT,
   runDenoScript,
@@ -98,53 +98,6 @@ function describeCert(pem: string): string {
   return `SANs [${names}], issuer "${cert.issuer}", valid until ${
     cert.notAfter.toISOString().slice(0, 10)
   }`;
-}
-
-async function mutualTls(
-  a: string,
-  client: { key: string; cert: string; ca: string },
-  aName: string,
-  bName: string,
-): Promise<string> {
-  const read = (dir: string, f: string) => Deno.readTextFileSync(`${dir}/tls-config/${f}`);
-  const server = tls.createServer({
-    key: read(a, "key.pem"),
-    cert: read(a, "certChain.pem"),
-    ca: read(a, "mesh-ca.pem"),
-    requestCert: true,
-    rejectUnauthorized: true,
-  }, (socket) => {
-    const peer = socket.getPeerCertificate();
-    socket.end(`hello ${peer?.subjectaltname ?? "?"}, this is ${aName}\n`);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as { port: number }).port;
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({
-        host: "127.0.0.1",
-        port,
-        servername: aName,
-        key: client.key,
-        cert: client.cert,
-        ca: client.ca,
-        rejectUnauthorized: true,
-      }, () => {
-        if (!socket.authorized) {
-          reject(new Error(`server not authorised: ${socket.authorizationError}`));
-        }
-      });
-      let text = "";
-      socket.on("data", (c: Uint8Array) => text += new TextDecoder().decode(c));
-      socket.on(
-        "end",
-        () => text ? resolve(`${bName} → ${aName}: "${text.trim()}"`) : reject(new Error("closed")),
-      );
-      socket.on("error", reject);
-    });
-  } finally {
-    server.close();
-  }
 }
 
 async function main(): Promise<void> {
@@ -273,41 +226,16 @@ async function main(): Promise<void> {
     );
   }
 
-  step("Two pods talk mutual TLS with their mesh certificates");
-  const web = pods.find((p) => /web/.test(p.source)) ?? pods[0]!;
-  const other = pods.find((p) => p !== web && /emoji/.test(p.source)) ??
-    pods.find((p) => p !== web)!;
-  const webName =
-    (manifest.Policies[web.digest]?.SANs ?? []).find((s) => !s.includes("*") && !/^\d/.test(s)) ??
-      "web";
-  const podFile = (f: GeneratedPod, name: string) =>
-    Deno.readTextFileSync(`${podDir(f)}/tls-config/${name}`);
-  const otherName = other.source.split("/").at(-1)!;
-  info(
-    `${green("✔")} ${await mutualTls(
-      podDir(web),
-      {
-        key: podFile(other, "key.pem"),
-        cert: podFile(other, "certChain.pem"),
-        ca: podFile(other, "mesh-ca.pem"),
-      },
-      webName,
-      otherName,
-    )}`,
-  );
-  const outsider = await createAttestedTlsIdentity(
-    await generateTlsKeyPair(),
-    undefined,
-    "outsider",
-  );
-  const outcome = await mutualTls(
-    podDir(web),
-    { key: outsider.keyPem, cert: outsider.certPem, ca: podFile(other, "mesh-ca.pem") },
-    webName,
-    "outsider",
-  ).then(() => "accepted", () => "refused");
-  if (outcome !== "refused") throw new Error("a client without a mesh certificate was accepted");
-  info(`${green("✔")} a client with a self-made certificate is refused by ${webName}`);
+  step("Pods talk through contrast's mesh proxy: app → egress → mTLS → ingress → app");
+  const web = pods.find((p) => p.name === "web") ?? pods[0]!;
+  const emoji = pods.find((p) => p.name === "emoji") ?? pods.find((p) => p !== web)!;
+  for (
+    const line of await demoMeshStep({
+      client: web,
+      server: emoji,
+      tlsDir: (f) => `${podDir(f)}/tls-config`,
+    })
+  ) info(`${green("✔")} ${line}`);
 
   step("A pod with a tampered policy is refused");
   const original = await parseInitdata(web.initdata);
@@ -337,6 +265,9 @@ async function main(): Promise<void> {
     `web's policy edited to allow exec into its containers: policy ${tamperedDigest.slice(0, 12)}…`,
   );
   info(`${green("✔")} refused: ${reason?.trim()}`);
+  info(
+    `${green("✔")} ${await demoProxyWithoutCertificate(web, `${WS}/pods/tampered/tls-config`)}`,
+  );
 
   step("Restart the Coordinator; it waits in recovery mode; contrast recover");
   await coordinator.stop();

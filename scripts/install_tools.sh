@@ -35,3 +35,7 @@ if ! .tools/bin/opa version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$";
   fi
   CGO_ENABLED=0 GOBIN="$PWD/.tools/bin" go install "github.com/open-policy-agent/opa@${OPA_VERSION}"
 fi
+
+# etcd (Debian) + kube-apiserver and kubectl (built from the Go module proxy, pinned in tools/kube)
+# for the tests on a real Kubernetes API server (testing/kube/); ~12 min the first time.
+bash scripts/install_kube.sh

@@ -7,15 +7,22 @@
  * | root CA key           | `ROOT CA KEY`               | 64 bytes → P-384 key (seed/p384.ts) |
  * | history signing key   | `HISTORY SIGNING KEY`       | 64 bytes → P-384 key                |
  * | workload secret `id`  | `WORKLOAD SECRET ID: <id>`  | 32 bytes                            |
+ * | mesh CA key of `t`    | `MESH CA KEY: <hex of t>`   | 64 bytes → P-384 key                |
  * | transit key           | `TRANSIT KEY: [id,label,v]` | 32 bytes (AES-256; JSON array)      |
  *
- * Same seed and salt → same keys and secrets, so they survive restarts and recovery.
+ * Same seed and salt → same keys and secrets, so they survive restarts and recovery. The mesh CA
+ * key is derived per transition `t` (the 32-byte transition hash that made a manifest active): a
+ * new manifest gets a new mesh CA, and every replica, restarted or recovered Coordinator with the
+ * seed issues under the same mesh CA for the same transition.
  *
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
 import { hkdfSha256 } from "./hkdf.ts";
 import { type DerivedP384Key, deriveP384Key, P384_SECRET_LENGTH } from "./p384.ts";
+
+/** HKDF info prefix of the mesh CA key; the lower-case hex transition hash follows. */
+export const MESH_CA_KEY_INFO_PREFIX = "MESH CA KEY: ";
 
 /** Length of the seed in bytes. */
 export const SEED_LENGTH = 64;
@@ -99,6 +106,19 @@ export class SeedEngine {
   /** The history signing key pair (P-384 ECDSA), the same for the same seed and salt. */
   async historySigningKey(): Promise<CryptoKeyPair> {
     return (await this.derivedHistorySigningKey()).keyPair;
+  }
+
+  /**
+   * The mesh CA key of the manifest that `transition` (32 bytes) made active.
+   *
+   * @throws {ParseError} naming `transition` when it is not 32 bytes
+   */
+  async derivedMeshCaKey(transition: Uint8Array): Promise<DerivedP384Key> {
+    if (transition.length !== 32) {
+      throw new ParseError("transition", `expected 32 bytes, got ${transition.length}`);
+    }
+    const hex = Array.from(transition, (b) => b.toString(16).padStart(2, "0")).join("");
+    return await this.#deriveKey(MESH_CA_KEY_INFO_PREFIX + hex);
   }
 
   /**

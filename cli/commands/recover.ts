@@ -54,6 +54,8 @@ export interface RecoverOptions {
   readonly seed: string;
   /** Workspace (for `coordinator-root-ca.pem`). */
   readonly workspace: string;
+  /** Recover even while ready peer replicas exist (they would recover it on their own). */
+  readonly force?: boolean;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
   /** Time limit of each network operation in milliseconds (default 30 s). */
@@ -93,6 +95,7 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
     sealedSeed: sealedBoxToJson(sealed),
     ownerPublicKey: encodeHex(signingKey.publicKeyDer),
     signature: encodeHex(signature),
+    ...(options.force ? { force: true } : {}),
   });
   const after = await attestCoordinator(options.coordinator, local.manifest, verify, network);
   if (after.state.recoveryNeeded) {
@@ -128,12 +131,14 @@ export function registerRecoverCommand(program: Command): void {
       "--seedshare-owner-key <file>",
       "seedshare owner key (default <workspace-dir>/seedshare-owner.pem)",
     )
-    .option("--seed <file>", "seed shares (default <workspace-dir>/seed-shares.json)");
+    .option("--seed <file>", "seed shares (default <workspace-dir>/seed-shares.json)")
+    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)");
   addWorkspaceOption(command, "manifest, key, seed shares and root CA are read here");
   addCollateralOptions(command);
   addTimeoutOption(command);
   command.action(async (o) => {
     await runRecover({
+      force: o.force === true,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       seedshareOwnerKey: inWorkspace(o, "seedshare-owner.pem", o.seedshareOwnerKey),

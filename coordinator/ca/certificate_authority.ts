@@ -4,7 +4,10 @@
  * - **root CA**: self-signed with the seed-derived P-384 key. Its certificate is byte-stable for the
  *   same seed (fixed validity, serial from the key, deterministic RFC 6979 signature), so a root
  *   saved by a user keeps verifying after restarts and recovery.
- * - **mesh CA**: a fresh P-384 key per manifest, self-signed (`mesh-ca.pem`, what workloads trust).
+ * - **mesh CA**: a P-384 key per manifest, self-signed (`mesh-ca.pem`, what workloads trust). With
+ *   {@link CertificateAuthority.forTransition} the key is derived from the seed and the transition
+ *   and the certificate is byte-stable (fixed validity, serial from the key, RFC 6979 signature),
+ *   so every replica and every restarted or recovered Coordinator issues under the same mesh CA.
  * - **intermediate**: the same mesh key and subject, signed by the root, so leaves chain both to
  *   the mesh CA and, through the intermediate, to the root.
  * - **leaves**: a pod's P-256 key, the policy's SANs (IP / URI / DNS), serverAuth + clientAuth,
@@ -239,6 +242,58 @@ export class CertificateAuthority {
     });
     return new CertificateAuthority(
       options.rootKey,
+      root,
+      meshKeys,
+      meshCa,
+      intermediate,
+      await x509.AuthorityKeyIdentifierExtension.create(meshKeys.publicKey),
+    );
+  }
+
+  /**
+   * The CA of the manifest that `transition` made active: root key from the seed, mesh key
+   * derived from the seed and `transition`; root, mesh CA and intermediate certificates are
+   * byte-identical wherever the same seed and transition are known.
+   */
+  static async forTransition(
+    engine: SeedEngine,
+    transition: Uint8Array,
+  ): Promise<CertificateAuthority> {
+    const rootKey = await engine.derivedRootCaKey();
+    const meshKey = await engine.derivedMeshCaKey(transition);
+    const root = await createRootCertificate(rootKey);
+    const meshKeys = meshKey.keyPair;
+    const serial = serialFrom(await sha256(await exportSpki(meshKeys.publicKey)));
+    const meshCa = resign(
+      await x509.X509CertificateGenerator.create({
+        serialNumber: serial,
+        subject: MESH_CA_NAME,
+        issuer: MESH_CA_NAME,
+        notBefore: ROOT_NOT_BEFORE,
+        notAfter: ROOT_NOT_AFTER,
+        publicKey: meshKeys.publicKey,
+        signingKey: meshKeys.privateKey,
+        signingAlgorithm: SIGNING,
+        extensions: await caExtensions(meshKeys.publicKey, meshKeys.publicKey, 0),
+      }),
+      (tbs) => meshKey.signDeterministic(tbs),
+    );
+    const intermediate = resign(
+      await x509.X509CertificateGenerator.create({
+        serialNumber: serial,
+        subject: MESH_CA_NAME,
+        issuer: ROOT_CA_NAME,
+        notBefore: ROOT_NOT_BEFORE,
+        notAfter: ROOT_NOT_AFTER,
+        publicKey: meshKeys.publicKey,
+        signingKey: rootKey.keyPair.privateKey,
+        signingAlgorithm: SIGNING,
+        extensions: await caExtensions(meshKeys.publicKey, rootKey.keyPair.publicKey, 0),
+      }),
+      (tbs) => rootKey.signDeterministic(tbs),
+    );
+    return new CertificateAuthority(
+      rootKey,
       root,
       meshKeys,
       meshCa,

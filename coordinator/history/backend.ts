@@ -9,12 +9,10 @@
  *   `compareAndSwapLatest(expected, bytes)` writes only if the stored version is still
  *   `expected`, so of several writers that read the same version exactly one wins.
  *
- * A Kubernetes ConfigMap backend fits this interface unchanged: each object is a ConfigMap named
- * `contrast-history-<kind>-<sha256>` with the bytes under `binaryData`, created with POST (an
- * `AlreadyExists` conflict means the same bytes are already there); latest is the ConfigMap
- * `contrast-history-latest`, `version` is its `metadata.resourceVersion`, a swap is a PUT carrying
- * `metadata.resourceVersion = expected` (HTTP 409 Conflict → lost, return `undefined`), and a
- * swap from "absent" is a POST (409 AlreadyExists → lost).
+ * Backends: files (`file_backend.ts`, one machine), memory (tests) and Kubernetes ConfigMaps
+ * (`kubernetes_backend.ts`, shared by Coordinator replicas; version = `resourceVersion`). A
+ * backend shared by several processes offers {@link HistoryBackend.watchLatest} so a replica
+ * learns of a transition another one made at once.
  *
  * @module
  */
@@ -31,6 +29,12 @@ export interface LatestRecord {
   readonly bytes: Uint8Array;
   /** Opaque version: pass it to {@link HistoryBackend.compareAndSwapLatest}. */
   readonly version: string;
+}
+
+/** A running watch on latest. */
+export interface LatestWatch {
+  /** Stops watching. */
+  stop(): Promise<void>;
 }
 
 /** Storage of the manifest history (files, memory, Kubernetes ConfigMaps). */
@@ -54,4 +58,9 @@ export interface HistoryBackend {
     expectedVersion: string | undefined,
     bytes: Uint8Array,
   ): Promise<string | undefined>;
+  /**
+   * Calls `onChange` (soon) after latest may have changed by another writer: re-read it then.
+   * Optional: without it, readers notice changes when they re-read latest before answering.
+   */
+  watchLatest?(onChange: () => void): LatestWatch;
 }

@@ -1,6 +1,7 @@
 /**
- * The crash-safe manifest history: backends (files, memory; Kubernetes ConfigMaps fit the same
- * interface), the verified store and the hash-chained manifest history on top.
+ * The crash-safe manifest history: backends (files, memory; the Kubernetes ConfigMap backend is
+ * imported from `kubernetes_backend.ts` directly, so the file backend does not load the
+ * Kubernetes client), the verified store and the hash-chained manifest history on top.
  *
  * @module
  */

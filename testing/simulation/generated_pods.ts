@@ -10,7 +10,7 @@ import { parseAllDocuments } from "yaml";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import { decodeInitdataAnnotation, INITDATA_ANNOTATION } from "../../policy/initdata.ts";
-import { INITIALIZER_NAME } from "../../deploy/annotations.ts";
+import { INITIALIZER_NAME, MESH_SIDECAR_NAME } from "../../deploy/annotations.ts";
 
 /** One generated pod. */
 export interface GeneratedPod {
@@ -24,6 +24,8 @@ export interface GeneratedPod {
   readonly initdata: Uint8Array;
   /** Literal `env` of the injected initializer; undefined when the pod has no initializer. */
   readonly initializerEnv?: Readonly<Record<string, string>>;
+  /** Literal `env` of the injected mesh sidecar; undefined when the pod has none. */
+  readonly meshProxyEnv?: Readonly<Record<string, string>>;
 }
 
 type Json = Record<string, unknown>;
@@ -46,9 +48,9 @@ function podTemplates(resource: Json): { meta: Json; spec: Json }[] {
   return [{ meta: asObject(template.metadata) ?? {}, spec: asObject(template.spec) ?? {} }];
 }
 
-function initializerEnv(spec: Json): Record<string, string> | undefined {
+function initContainerEnv(spec: Json, name: string): Record<string, string> | undefined {
   const init = Array.isArray(spec.initContainers) ? spec.initContainers : [];
-  const container = init.map(asObject).find((c) => c?.name === INITIALIZER_NAME);
+  const container = init.map(asObject).find((c) => c?.name === name);
   if (!container) return undefined;
   const env: Record<string, string> = {};
   for (const entry of Array.isArray(container.env) ? container.env : []) {
@@ -79,13 +81,15 @@ export async function readGeneratedPods(paths: readonly string[]): Promise<Gener
         const annotation = asObject(meta.annotations)?.[INITDATA_ANNOTATION];
         if (typeof annotation !== "string") continue;
         const { bytes } = await decodeInitdataAnnotation(annotation, `${source}.annotations`);
-        const env = initializerEnv(spec);
+        const env = initContainerEnv(spec, INITIALIZER_NAME);
+        const meshEnv = initContainerEnv(spec, MESH_SIDECAR_NAME);
         pods.push({
           source,
           name,
           digest: encodeHex(await sha256(bytes)),
           initdata: bytes,
           ...(env ? { initializerEnv: env } : {}),
+          ...(meshEnv ? { meshProxyEnv: meshEnv } : {}),
         });
       }
     }

@@ -122,8 +122,8 @@ export function initializerArgs(run: InitializerRun): string[] {
 
 /** How to start a Coordinator process. */
 export interface CoordinatorProcessOptions {
-  /** The manifest history folder. */
-  readonly historyDir: string;
+  /** The manifest history folder (file backend); omit it and pass backend flags instead. */
+  readonly historyDir?: string;
   /** The Coordinator's simulated VM (HOST_DATA = the coordinator policy's digest). */
   readonly vm: SimulatedSnpVm;
   /** Where the process writes its bound ports once listening (replaced if present). */
@@ -132,6 +132,8 @@ export interface CoordinatorProcessOptions {
   readonly cwd?: string;
   /** Further flags. */
   readonly extraArgs?: readonly string[];
+  /** Environment variables added to this process's (e.g. `POD_IP`, `POD_NAME`). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Called with every log line the process writes (its standard error). */
   readonly onLogLine?: (line: string) => void;
 }
@@ -184,8 +186,7 @@ export async function startCoordinatorProcess(
       "run",
       "-A",
       `${REPO_ROOT}coordinator/main.ts`,
-      "--history-dir",
-      options.historyDir,
+      ...(options.historyDir === undefined ? [] : ["--history-dir", options.historyDir]),
       "--host",
       "127.0.0.1",
       "--user-port",
@@ -204,6 +205,7 @@ export async function startCoordinatorProcess(
     stdout: "null",
     stderr: "piped",
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: { ...options.env } } : {}),
   }).spawn();
   const logs: string[] = [];
   const drained = drainLines(child.stderr, (line) => {

@@ -23,7 +23,12 @@ Deno.test({
       const pods = text.match(/^ {2}✔ \S+\/\S+ \(policy [0-9a-f]{12}…\): .*$/gm) ?? [];
       assert.equal(pods.length, 5, "one line per emojivoto pod");
       for (const line of pods) assert.match(line, /: Coordinator attested; SANs \[/);
-      assert.match(text, /✔ .* → .*: "hello /, "mutual TLS between two pods");
+      assert.match(
+        text,
+        /✔ web app → web.s egress 127\.137\.0\.1:8081 → mTLS \(mesh CA \+ SAN "emoji-svc"\) → emoji.s ingress → emoji app: "hello from emoji, you are \[web,\*\]"/,
+        "app → egress → mTLS → ingress → app, with the peer identity",
+      );
+      assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);
       assert.match(text, /self-made certificate is refused/);
       assert.match(text, /refused: hostData: coordinator answered 403/);
       assert.match(text, /root CA unchanged/);

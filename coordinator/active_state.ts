@@ -1,0 +1,82 @@
+/**
+ * Loads the Coordinator's active state from the stored history with a known seed: the whole
+ * chain verified (content addresses, the signed latest record under the seed-derived history
+ * key), every manifest parsed, every policy document fetched and checked, and the certificate
+ * authority of the latest transition derived from the seed (same root and mesh CA on every
+ * replica). Used after recovery and whenever a replica sees a transition it did not make.
+ *
+ * @module
+ */
+import { constantTimeEqual, decodeHex, encodeHex } from "../util/bytes/mod.ts";
+import type { Manifest } from "../manifest/manifest.ts";
+import type { SeedEngine } from "../seed/seed_engine.ts";
+import { CertificateAuthority } from "./ca/certificate_authority.ts";
+import type { HistoryBackend } from "./history/backend.ts";
+import { HistoryCorruptionError } from "./history/errors.ts";
+import { ManifestHistory } from "./history/manifest_history.ts";
+
+/** Everything an active Coordinator serves from, for one transition. */
+export interface LoadedState {
+  readonly history: ManifestHistory;
+  readonly ca: CertificateAuthority;
+  readonly manifest: Manifest;
+  /** The latest transition hash. */
+  readonly transition: Uint8Array;
+  /** Every manifest, oldest first. */
+  readonly manifests: readonly Uint8Array[];
+  /** The initdata documents of every manifest's policies, by hex digest. */
+  readonly policies: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Options of {@link loadActiveState}. */
+export interface LoadOptions {
+  /**
+   * A transition this replica already served: the loaded chain must contain it (a replica never
+   * moves backwards, so a replayed older latest record is refused as a rollback).
+   */
+  readonly mustContain?: Uint8Array;
+}
+
+/**
+ * Loads and verifies the state the stored latest names.
+ *
+ * @throws {HistoryCorruptionError} when any record fails its check, the history is empty, or
+ *   the chain does not contain `options.mustContain`
+ */
+export async function loadActiveState(
+  engine: SeedEngine,
+  backend: HistoryBackend,
+  parseManifest: (bytes: Uint8Array) => Manifest,
+  options: LoadOptions = {},
+): Promise<LoadedState> {
+  const historyKey = await engine.historySigningKey();
+  const history = ManifestHistory.open(backend, historyKey.publicKey);
+  const chain = await history.chain();
+  const last = chain.at(-1);
+  if (!last) throw new HistoryCorruptionError("transitions/latest", "the history is empty");
+  const known = options.mustContain;
+  if (known && !chain.some((e) => constantTimeEqual(e.transitionHash, known))) {
+    throw new HistoryCorruptionError(
+      "transitions/latest",
+      `does not descend from transition ${encodeHex(known)} served before (rollback refused)`,
+    );
+  }
+  const policies = new Map<string, Uint8Array>();
+  let manifest: Manifest | undefined;
+  for (const entry of chain) {
+    manifest = parseManifest(entry.manifestBytes);
+    for (const digest of Object.keys(manifest.Policies)) {
+      if (!policies.has(digest)) {
+        policies.set(digest, await history.policy(decodeHex(digest, "Policies", 32)));
+      }
+    }
+  }
+  return {
+    history,
+    ca: await CertificateAuthority.forTransition(engine, last.transitionHash),
+    manifest: manifest!,
+    transition: last.transitionHash,
+    manifests: chain.map((e) => e.manifestBytes),
+    policies,
+  };
+}
