@@ -117,6 +117,7 @@ export class CachingFetcher {
   #networkRequests = 0;
   readonly #cacheWriteErrors: string[] = [];
 
+  /** A fetcher with the cache, import bundles, offline mode and retries of `options`. */
   constructor(options: CachingFetcherOptions = {}) {
     this.#cache = options.cacheDir ? new DiskCache(options.cacheDir) : undefined;
     this.#offline = options.offline ?? false;

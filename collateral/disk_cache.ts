@@ -51,6 +51,7 @@ export class DiskCache {
   /** The cache directory. */
   readonly dir: string;
 
+  /** A cache stored under `dir`. */
   constructor(dir: string) {
     this.dir = dir.replace(/\/+$/, "") || "/";
   }

@@ -89,6 +89,7 @@ export class ConfigfsTsm {
   readonly #fs: TsmFileSystem;
   readonly #settleTimeoutMs: number;
 
+  /** Access to the configfs-tsm report interface under `options.root` (default the kernel's). */
   constructor(options: ConfigfsTsmOptions = {}) {
     this.root = (options.root ?? DEFAULT_TSM_REPORT_ROOT).replace(/\/+$/, "");
     this.#fs = options.fs ?? denoTsmFileSystem;

@@ -56,6 +56,7 @@ export class TsmEmulator {
   /** Errors of the provider callback, newest last (the emulator keeps running). */
   readonly errors: unknown[] = [];
 
+  /** An emulated report interface under `options.root`, answered by `options.provider`. */
   constructor(options: { root: string; provider: TsmProvider }) {
     this.root = options.root.replace(/\/+$/, "");
     this.#provider = options.provider;

@@ -38,7 +38,9 @@ export interface PolicyEntry {
 
 /** Reference values, per platform; evidence is accepted if any entry of its platform matches. */
 export interface ReferenceValues<Snp, Tdx> {
+  /** The entries for SEV-SNP. */
   readonly snp: readonly Snp[];
+  /** The entries for TDX. */
   readonly tdx: readonly Tdx[];
 }
 
@@ -54,7 +56,9 @@ export type ReferenceValueReader<T> = (
 
 /** The readers of the two platforms' reference-value entries. */
 export interface ReferenceValueReaders<Snp, Tdx> {
+  /** Reads one SNP entry. */
   readonly snp: ReferenceValueReader<Snp>;
+  /** Reads one TDX entry. */
   readonly tdx: ReferenceValueReader<Tdx>;
 }
 

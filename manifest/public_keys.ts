@@ -13,6 +13,7 @@ import { parsePublicKeyInfo, type PublicKeyInfo } from "../x509/public_key.ts";
 
 /** A structurally valid ECDSA public key in PKIX DER. */
 export interface EcdsaPublicKeyInfo {
+  /** Always `ecdsa`. */
   readonly kind: "ecdsa";
   /** The named curve. */
   readonly curve: "P-256" | "P-384" | "P-521";
@@ -22,6 +23,7 @@ export interface EcdsaPublicKeyInfo {
 
 /** A structurally valid RSA public key in PKIX DER. */
 export interface RsaPublicKeyInfo {
+  /** Always `rsa`. */
   readonly kind: "rsa";
   /** Size of the modulus in bits. */
   readonly modulusBits: number;

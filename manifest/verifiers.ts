@@ -83,6 +83,8 @@ export class VerifiersOfManifest {
   readonly #verifiers: ReadonlyMap<TeePlatform, EvidenceVerifier>;
 
   /**
+   * The verifiers of `manifest`.
+   *
    * @param manifest the manifest whose policies evidence must carry
    * @param verifiers the platform verifiers configured with its reference values
    */
@@ -135,7 +137,11 @@ export class ManifestVerifiers {
   readonly #chainCache: ChainCache;
   readonly #byManifest = new WeakMap<object, VerifiersOfManifest>();
 
-  /** @param options collateral sources and caches shared by every manifest */
+  /**
+   * Verifiers sharing collateral sources and caches.
+   *
+   * @param options collateral sources and caches shared by every manifest
+   */
   constructor(options: ManifestVerifiersOptions = {}) {
     this.#options = options;
     this.#chainCache = options.chainCache ?? new ChainCache();

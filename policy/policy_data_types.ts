@@ -48,9 +48,13 @@ export interface ProcessExpectation {
 
 /** An expected OCI mount. */
 export interface MountExpectation {
+  /** Where it is mounted in the container. */
   readonly destination: string;
+  /** The mount type (`bind`, `tmpfs`, …). */
   readonly type: string;
+  /** A regular expression the source must match. */
   readonly source_regex: string;
+  /** The options it must carry. */
   readonly options: readonly string[];
   /** Options the mount may carry besides `options` (differences between runtime versions). */
   readonly optional_options?: readonly string[];
@@ -58,11 +62,17 @@ export interface MountExpectation {
 
 /** An expected agent `Storage`. */
 export interface StorageExpectation {
+  /** The storage driver. */
   readonly driver: string;
+  /** The file system type. */
   readonly fstype: string;
+  /** A regular expression the source must match. */
   readonly source_regex: string;
+  /** A regular expression the mount point must match. */
   readonly mount_point_regex: string;
+  /** Regular expressions its options must match, in order. */
   readonly option_regexes: readonly string[];
+  /** Regular expressions its driver options must match, in order. */
   readonly driver_option_regexes: readonly string[];
 }
 

@@ -39,7 +39,9 @@ export interface UserReferenceInputs {
 
 /** `ReferenceValues` as written into manifest.json. */
 export interface ManifestReferenceValues {
+  /** The SNP entries, as JSON values. */
   readonly snp: readonly Record<string, unknown>[];
+  /** The TDX entries, as JSON values. */
   readonly tdx: readonly Record<string, unknown>[];
 }
 

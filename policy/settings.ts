@@ -15,14 +15,18 @@ export interface Settings {
   readonly runtime_class_prefix: string;
   /** The versioned runtime class name written into generated resources. */
   readonly runtime_class_name: string;
+  /** The runtime class contrast's pods run with. */
   readonly initializer: {
+    /** The injected initializer container. */
     readonly image: string;
     /** Environment of the initializer (e.g. `CONTRAST_COORDINATOR`, the Coordinator's mesh API). */
     readonly env: readonly { readonly name: string; readonly value: string }[];
     readonly secrets_volume: string;
     readonly secrets_mount_path: string;
   };
+  /** The injected service-mesh sidecar. */
   readonly service_mesh: { readonly image: string; readonly capabilities_add: readonly string[] };
+  /** What the policy expects of the sandbox's pause container. */
   readonly pause: {
     readonly image: string;
     readonly args: readonly string[];
@@ -37,6 +41,7 @@ export interface Settings {
     /** Annotations only the sandbox (pause) container carries (containerd 2), with patterns. */
     readonly annotations: Readonly<Record<string, string>>;
   };
+  /** Container defaults the policy allows. */
   readonly container: {
     readonly root_path_regex: string;
     readonly default_capabilities: readonly string[];
@@ -57,9 +62,13 @@ export interface Settings {
     readonly pod_file_mounts: readonly MountExpectation[];
     readonly annotations: Readonly<Record<string, string>>;
   };
+  /** Storages every sandbox gets. */
   readonly sandbox: { readonly storages: readonly StorageExpectation[] };
+  /** Paths the agent may copy files to. */
   readonly copy_file: { readonly path_regexes: readonly string[] };
+  /** Commands `ExecProcess` may run. */
   readonly exec: { readonly allowed_commands: readonly (readonly string[])[] };
+  /** Agent requests allowed (true) or refused (false) by name. */
   readonly requests: Readonly<Record<string, boolean>>;
 }
 

@@ -35,6 +35,7 @@ export interface SnpGuestOptions extends ConfigfsTsmOptions {
 export class SnpGuest {
   readonly #tsm: ConfigfsTsm;
 
+  /** A guest reading SNP reports through configfs-tsm (`options.tsm`, or one it opens). */
   constructor(options: SnpGuestOptions = {}) {
     this.#tsm = options.tsm ?? new ConfigfsTsm(options);
   }

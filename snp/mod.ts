@@ -5,6 +5,31 @@
  * `testing/snp/`.
  * {@link SnpEvidenceVerifier} ties them together.
  *
+ * @example Verify a report with the certificates it came with, against the built-in defaults
+ * ```ts
+ * import { defaultSnpReferenceValues, SnpEvidenceVerifier } from "./mod.ts";
+ *
+ * async function verify(report: Uint8Array, aux: Uint8Array, reportData: Uint8Array) {
+ *   const verifier = new SnpEvidenceVerifier({
+ *     referenceValues: defaultSnpReferenceValues(), // no debug, no migration agent, VMPL 0
+ *   });
+ *   const result = await verifier.verifyDetailed(
+ *     { platform: "snp", report, aux },
+ *     { reportData, now: new Date() },
+ *   );
+ *   return result.claims.measurement; // verified: signature, chain to the pinned ARK, policy
+ * }
+ * ```
+ *
+ * @example Decode a report without verifying it
+ * ```ts
+ * import { parseSnpReport } from "./mod.ts";
+ *
+ * function measurementOf(bytes: Uint8Array): Uint8Array {
+ *   return parseSnpReport(bytes).measurement;
+ * }
+ * ```
+ *
  * @module
  */
 export * from "./abi/mod.ts";

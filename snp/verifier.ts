@@ -104,6 +104,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   readonly #vekKeys = new WeakMap<Certificate, Promise<CryptoKey>>();
   readonly #vekExtensions = new WeakMap<Certificate, VekExtensions>();
 
+  /** A verifier for the reference values, collateral and certificates in `options`. */
   constructor(options: SnpEvidenceVerifierOptions) {
     this.#options = options;
   }

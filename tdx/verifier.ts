@@ -113,6 +113,7 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
   readonly #options: TdxEvidenceVerifierOptions;
   readonly #verificationCache: TdxVerificationCache;
 
+  /** A verifier for the reference values and collateral source in `options`. */
   constructor(options: TdxEvidenceVerifierOptions) {
     this.#options = options;
     this.#verificationCache = options.verificationCache ?? new TdxVerificationCache();

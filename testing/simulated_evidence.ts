@@ -58,6 +58,7 @@ export class SimulatedSnpEvidenceSource implements EvidenceSource {
   readonly #authority: SimulatedSnpAuthority;
   readonly #options: SimulatedSnpEvidenceOptions;
 
+  /** Evidence signed by `authority` with the HOST_DATA (and measurement) of `options`. */
   constructor(authority: SimulatedSnpAuthority, options: SimulatedSnpEvidenceOptions) {
     this.#authority = authority;
     this.#options = options;
@@ -93,6 +94,7 @@ export class SimulatedTdxEvidenceSource implements EvidenceSource {
   readonly #authority: SimulatedTdxAuthority;
   readonly #options: SimulatedTdxEvidenceOptions;
 
+  /** Quotes signed by `authority` with the MRCONFIGID (and MRTD) of `options`. */
   constructor(authority: SimulatedTdxAuthority, options: SimulatedTdxEvidenceOptions) {
     this.#authority = authority;
     this.#options = options;

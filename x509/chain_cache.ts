@@ -42,6 +42,7 @@ export class ChainCache {
   #misses = 0;
   #merged = 0;
 
+  /** A cache bounded by `options` (default 1024 chains, 4096 signatures). */
   constructor(options: ChainCacheOptions = {}) {
     this.#maxChains = options.maxChains ?? 1024;
     this.#maxSignatures = options.maxSignatures ?? 4096;

@@ -33,6 +33,13 @@ import {
 } from "../../policy/reference_values.ts";
 import { loadSettings } from "../../policy/settings.ts";
 import { readInputs } from "../../deploy/documents.ts";
+import { outputPaths } from "../../deploy/output_paths.ts";
+import {
+  DEFAULT_RUNTIME_PROFILE,
+  parseRuntimeProfile,
+  RUNTIME_PROFILES,
+  settingsForRuntime,
+} from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
 import {
   generateOwnerKey,
@@ -55,6 +62,7 @@ export interface GenerateFlags {
   readonly manifest?: string;
   readonly policy?: string;
   readonly settings?: string;
+  readonly runtime?: string;
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
@@ -160,7 +168,10 @@ export async function runGenerate(
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
-  const settings = await loadSettings(flags.settings);
+  const settings = settingsForRuntime(
+    await loadSettings(flags.settings),
+    parseRuntimeProfile(flags.runtime),
+  );
   const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
   const rules = await readIfExists(rulesPath);
   if (rules === undefined) {
@@ -217,19 +228,14 @@ export async function runGenerate(
 
   const lines: string[] = [];
   let stdout = "";
-  for (const file of result.files) {
-    if (file.path === "-") {
-      if (flags.output) writes.push({ path: `${flags.output}/stdin.yml`, data: file.text });
-      else stdout += file.text;
-      continue;
-    }
-    if (flags.output) {
-      writes.push({
-        path: `${flags.output.replace(/\/+$/, "")}/${file.path.replace(/^(\.\.\/|\/)+/, "")}`,
-        data: file.text,
-      });
-    } else if (file.changed) writes.push({ path: file.path, data: file.text });
-  }
+  const outPaths = flags.output
+    ? outputPaths(result.files.map((f) => f.path), paths, flags.output)
+    : undefined;
+  result.files.forEach((file, i) => {
+    if (outPaths) writes.push({ path: outPaths[i]!, data: file.text });
+    else if (file.path === "-") stdout += file.text;
+    else if (file.changed) writes.push({ path: file.path, data: file.text });
+  });
   writes.push({ path: manifestPath, data: result.manifestText });
   await writeAll(writes);
   for (const p of result.policies) {
@@ -262,6 +268,10 @@ export function registerGenerateCommand(program: Command): void {
     .option("-m, --manifest <file>", "manifest path (default <workspace-dir>/manifest.json)")
     .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
     .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
+    .option(
+      "--runtime <profile>",
+      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default ${DEFAULT_RUNTIME_PROFILE})`,
+    )
     .option(
       "--add-workload-owner-key <file>",
       "also allow this key to update the manifest",

@@ -81,6 +81,8 @@ export interface PodSpec {
   readonly runAsGroup?: number;
   readonly fsGroup?: number;
   readonly supplementalGroups: readonly number[];
+  /** `securityContext.sysctls` as name to value (containerd sets them on every container). */
+  readonly sysctls: Readonly<Record<string, string>>;
   readonly automountServiceAccountToken: boolean;
   readonly enableServiceLinks: boolean;
   readonly shareProcessNamespace: boolean;
@@ -281,6 +283,12 @@ function readPodSpec(v: unknown, path: string): PodSpec {
     fsGroup: optInt(sc.fsGroup, `${path}.securityContext.fsGroup`),
     supplementalGroups: list(sc.supplementalGroups, `${path}.securityContext.supplementalGroups`)
       .map((g, i) => optInt(g, `${path}.securityContext.supplementalGroups[${i}]`) ?? 0),
+    sysctls: Object.fromEntries(
+      list(sc.sysctls, `${path}.securityContext.sysctls`).map((s, i) => {
+        const entry = obj(s, `${path}.securityContext.sysctls[${i}]`);
+        return [String(entry.name ?? ""), String(entry.value ?? "")];
+      }),
+    ),
     automountServiceAccountToken: bool(
       o.automountServiceAccountToken,
       `${path}.automountServiceAccountToken`,

@@ -571,7 +571,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       [Annotation.kataContainerType]: "pod_sandbox",
     },
     linux: ociLinux({
-      sysctl: DEFAULT_SYSCTLS,
+      sysctl: { ...DEFAULT_SYSCTLS, ...w.spec.sysctls },
       cgroupsPath: `${qos}:cri-containerd:${sid}`,
       namespaces: namespaces(),
       maskedPaths: MASKED_PATHS,
@@ -628,6 +628,8 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       cwd: c.workingDir || image.config.workingDir || "/",
       capabilities: capabilitySets(sc.privileged, sc.capabilitiesAdd, sc.capabilitiesDrop),
       noNewPrivileges: sc.allowPrivilegeEscalation === false && !sc.privileged,
+      // containerd names its default profile on nodes that run AppArmor (Kata's captures).
+      apparmorProfile: sc.privileged ? "" : "cri-containerd.apparmor.d",
       oomScoreAdj: 1000,
     });
     return { container: c, role, id: newContainerId(rng), env, process };
@@ -787,7 +789,7 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
       mounts: mounts.map(ociMount),
       annotations,
       linux: ociLinux({
-        sysctl: DEFAULT_SYSCTLS,
+        sysctl: { ...DEFAULT_SYSCTLS, ...w.spec.sysctls },
         cgroupsPath: `${qos}:cri-containerd:${p.id}`,
         namespaces: namespaces(),
         maskedPaths: privileged ? [] : MASKED_PATHS,

@@ -99,6 +99,9 @@ export function encodeCertTable(
 }
 
 /** The data of the first entry of `kind`, if any. */
-export function findCert(entries: readonly CertTableEntry[], kind: CertTableKind) {
+export function findCert(
+  entries: readonly CertTableEntry[],
+  kind: CertTableKind,
+): Uint8Array | undefined {
   return entries.find((e) => e.kind === kind)?.data;
 }

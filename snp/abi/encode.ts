@@ -135,7 +135,7 @@ export function assembleSnpReport(
   body: Uint8Array,
   rBigEndian: Uint8Array,
   sBigEndian: Uint8Array,
-) {
+): Uint8Array {
   if (body.length !== SNP_SIGNED_LENGTH) {
     throw new ParseError("body", `expected ${SNP_SIGNED_LENGTH} bytes, got ${body.length}`);
   }

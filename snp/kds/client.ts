@@ -51,6 +51,7 @@ export class AmdKdsClient implements SnpCollateralSource {
   /** Verified chains per product and kind, so a VCEK fetch and the chain need one request. */
   readonly #chains = new Map<string, Promise<SnpCertChain>>();
 
+  /** A client of AMD KDS (or `options.baseUrl`) fetching through `options.fetcher`. */
   constructor(options: AmdKdsClientOptions) {
     this.#fetcher = options.fetcher;
     this.#base = options.baseUrl ?? AMD_KDS_BASE_URL;

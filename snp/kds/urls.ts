@@ -40,11 +40,19 @@ export function vcekUrl(
 }
 
 /** The URL of the ASK (or ASVK) + ARK PEM chain. */
-export function certChainUrl(product: SnpProductName, kind: VekKind, base = AMD_KDS_BASE_URL) {
+export function certChainUrl(
+  product: SnpProductName,
+  kind: VekKind,
+  base: string = AMD_KDS_BASE_URL,
+): string {
   return `${root(base, kind, product)}/cert_chain`;
 }
 
 /** The URL of the CRL AMD publishes for `product` and `kind` (signed by the ARK). */
-export function crlUrl(product: SnpProductName, kind: VekKind, base = AMD_KDS_BASE_URL) {
+export function crlUrl(
+  product: SnpProductName,
+  kind: VekKind,
+  base: string = AMD_KDS_BASE_URL,
+): string {
   return `${root(base, kind, product)}/crl`;
 }

@@ -177,6 +177,7 @@ export interface IntelPcsClientOptions {
 export class IntelPcsClient implements TdxCollateralSource {
   readonly #options: IntelPcsClientOptions;
 
+  /** A client of Intel PCS configured by `options`. */
   constructor(options: IntelPcsClientOptions) {
     this.#options = options;
   }

@@ -51,6 +51,7 @@ export interface TdxCollateralSource {
 export class StaticTdxCollateral implements TdxCollateralSource {
   readonly #collateral: TdxCollateral;
 
+  /** Serves `collateral` for every request. */
   constructor(collateral: TdxCollateral) {
     this.#collateral = collateral;
   }

@@ -55,6 +55,7 @@ export class TdxVerificationCache {
   #hits = 0;
   #misses = 0;
 
+  /** A cache bounded by `options` (default 64 collateral sets, 1024 PCK chains). */
   constructor(options: TdxVerificationCacheOptions = {}) {
     this.#maxCollateral = options.maxCollateral ?? 64;
     this.#maxPckChains = options.maxPckChains ?? 1024;

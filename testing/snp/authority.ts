@@ -117,10 +117,8 @@ export class SimulatedSnpAuthority {
   readonly chipId: Uint8Array;
   /** The default TCB of its chip. */
   readonly tcb: SnpTcbParts;
-  /** The ARK certificate. */
-  readonly ark: x509.X509Certificate;
-  /** The ASK certificate. */
-  readonly ask: x509.X509Certificate;
+  readonly #ark: x509.X509Certificate;
+  readonly #ask: x509.X509Certificate;
   /** SHA-256 of the ARK DER, lower-case hex: what reference values must name. */
   readonly rootFingerprint: string;
   readonly #arkKey: CryptoKey;
@@ -143,8 +141,8 @@ export class SimulatedSnpAuthority {
     this.product = init.product;
     this.chipId = init.chipId;
     this.tcb = init.tcb;
-    this.ark = init.ark;
-    this.ask = init.ask;
+    this.#ark = init.ark;
+    this.#ask = init.ask;
     this.#arkKey = init.arkKey;
     this.#askKey = init.askKey;
     this.#notBefore = init.notBefore;
@@ -191,8 +189,8 @@ export class SimulatedSnpAuthority {
       encodePem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", key)));
     await Deno.writeTextFile(`${dir}/${FILES.arkKey}`, await pkcs8(this.#arkKey), { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/${FILES.askKey}`, await pkcs8(this.#askKey), { mode: 0o600 });
-    await Deno.writeTextFile(`${dir}/${FILES.ark}`, this.ark.toString("pem") + "\n");
-    await Deno.writeTextFile(`${dir}/${FILES.ask}`, this.ask.toString("pem") + "\n");
+    await Deno.writeTextFile(`${dir}/${FILES.ark}`, this.#ark.toString("pem") + "\n");
+    await Deno.writeTextFile(`${dir}/${FILES.ask}`, this.#ask.toString("pem") + "\n");
     await Deno.writeTextFile(`${dir}/${FILES.meta}`, JSON.stringify(meta, null, 2) + "\n");
   }
 
@@ -244,14 +242,29 @@ export class SimulatedSnpAuthority {
     });
   }
 
+  /** The ARK certificate, PEM. */
+  get arkPem(): string {
+    return this.#ark.toString("pem");
+  }
+
+  /** The ASK certificate, PEM. */
+  get askPem(): string {
+    return this.#ask.toString("pem");
+  }
+
+  /** The ASK's serial number, hex (as a CRL lists it). */
+  get askSerialNumber(): string {
+    return this.#ask.serialNumber;
+  }
+
   /** The ARK, DER. */
   get arkDer(): Uint8Array {
-    return new Uint8Array(this.ark.rawData);
+    return new Uint8Array(this.#ark.rawData);
   }
 
   /** The ASK, DER. */
   get askDer(): Uint8Array {
-    return new Uint8Array(this.ask.rawData);
+    return new Uint8Array(this.#ask.rawData);
   }
 
   /** The hwID its VCEKs carry: the chip ID (Turin: its first 8 bytes). */
@@ -313,7 +326,7 @@ export class SimulatedSnpAuthority {
   } = {}): Promise<Uint8Array> {
     const thisUpdate = options.thisUpdate ?? new Date(Date.now() - 3600_000);
     const crl = await x509.X509CrlGenerator.create({
-      issuer: this.ark.subject,
+      issuer: this.#ark.subject,
       thisUpdate,
       nextUpdate: options.nextUpdate ?? new Date(thisUpdate.getTime() + 7 * 86400_000),
       entries: (options.revokedSerials ?? []).map((serialNumber) => ({

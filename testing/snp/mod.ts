@@ -4,5 +4,4 @@
  * @module
  */
 export * from "./authority.ts";
-export * from "./certificates.ts";
 export * from "./tsm_provider.ts";

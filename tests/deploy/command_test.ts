@@ -59,6 +59,26 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
       console.error = error;
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    // Host pull and unknown runtime profiles.
+    for (const runtime of ["containerd-2-host-pull", "crio"]) {
+      assert.equal(
+        await quietly(() =>
+          runCli([
+            "generate",
+            "--reference-values",
+            "Metal-QEMU-SNP",
+            "--trusted-measurement",
+            "ab".repeat(48),
+            "--runtime",
+            runtime,
+            "-w",
+            dir,
+            `${dir}/app.yml`,
+          ])
+        ),
+        ExitCode.BadInput,
+      );
+    }
     // A path that does not exist.
     assert.equal(
       await quietly(() =>

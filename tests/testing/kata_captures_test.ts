@@ -14,8 +14,11 @@ import {
   capturesAvailable,
   loadCaptureCases,
   loadDifferences,
+  policyDataForCase,
+  replayCase,
   runConformance,
 } from "../../testing/kata_captures/captures.ts";
+import { type RuntimeProfile, settingsForRuntime } from "../../policy/runtime_profiles.ts";
 
 const available = capturesAvailable();
 if (!available) {
@@ -86,5 +89,45 @@ Deno.test({
       assert.ok(o, `${c}: ${d} not replayed`);
       assert.equal(o.actual, o.expected, `${c}: ${d}`);
     }
+  },
+});
+
+Deno.test({
+  name: "Kata captures: containerd 1.7's pause container is admitted with --runtime containerd-1.7",
+  ignore: !available,
+  fn: async () => {
+    // Two hand edits of the trimmed capture, both outside what the profile decides: the YAML gets
+    // the namespace the sandbox ran in (kata-containers-k8s-tests; the YAML names none), and the
+    // request its container_id (trimmed to null upstream; for the pause container it is the
+    // sandbox ID, as its root path and annotations show).
+    const c = (await loadCaptureCases()).find((x) =>
+      x.name === "createcontainer/security_context/runas"
+    )!;
+    const [[file, text]] = c.yaml as [[string, string]];
+    const namespaced = {
+      ...c,
+      yaml: [[
+        file,
+        text.replace("metadata:\n", "metadata:\n  namespace: kata-containers-k8s-tests\n"),
+      ]] as const,
+      requests: c.requests.slice(0, 1).map((r) => {
+        const request = structuredClone(r.request) as {
+          container_id: unknown;
+          OCI: { Annotations: Record<string, string> };
+        };
+        request.container_id = request.OCI.Annotations["io.kubernetes.cri.sandbox-id"];
+        return { ...r, request };
+      }),
+    };
+    const rules = await CompiledRules.load();
+    const rulesText = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+    const resolver = await CaptureImageResolver.load();
+    const verdict = async (profile: RuntimeProfile) => {
+      const settings = settingsForRuntime(await loadDefaultSettings(), profile);
+      const pd = await policyDataForCase(namespaced, settings, resolver, rulesText);
+      return (await replayCase(namespaced, rules, pd))[0]!.actual;
+    };
+    assert.equal(await verdict("containerd-1.7-guest-pull"), true);
+    assert.equal(await verdict("containerd-2-guest-pull"), false, "containerd 2 sends a storage");
   },
 });

@@ -11,6 +11,7 @@ export class ByteReader {
   /** Prefix put before every field name in errors, e.g. `quote.body`. */
   readonly context: string;
 
+  /** A reader of `bytes` from `offset`, naming fields under `context` in errors. */
   constructor(bytes: Uint8Array, context = "", offset = 0) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -15,6 +15,7 @@ export class ContrastError extends Error {
   /** What is wrong, in words a user can act on. */
   readonly reason: string;
 
+  /** An error about `field` (empty when none) for `reason`. */
   constructor(field: string, reason: string, options?: ErrorOptions) {
     super(field ? `${field}: ${reason}` : reason, options);
     this.name = new.target.name;
@@ -36,6 +37,7 @@ export class ValidationError extends ContrastError {
   /** The actual value, rendered for humans. */
   readonly actual?: string;
 
+  /** A mismatch of `field`, with the expected and actual values when known. */
   constructor(
     field: string,
     reason: string,
@@ -75,6 +77,7 @@ export class InvalidDocumentError extends ContrastError {
   /** The file the document was read from, when known. */
   readonly file?: string;
 
+  /** Every problem of a document, each with its path; `options.file` names the file. */
   constructor(
     issues: readonly FieldIssue[],
     options?: ErrorOptions & { readonly file?: string },

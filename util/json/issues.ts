@@ -19,7 +19,11 @@ export class IssueList {
     return this.#issues;
   }
 
-  /** @throws {InvalidDocumentError} carrying every recorded problem, if there is one */
+  /**
+   * Throws when a problem was recorded.
+   *
+   * @throws {InvalidDocumentError} carrying every recorded problem, if there is one
+   */
   throwIfAny(): void {
     if (this.#issues.length > 0) throw new InvalidDocumentError([...this.#issues]);
   }

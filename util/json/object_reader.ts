@@ -22,13 +22,16 @@ export interface IntegerOptions {
  * problems are reported together.
  */
 export class ObjectReader {
+  /** The JSON path of the object. */
   readonly path: string;
+  /** Where problems are recorded. */
   readonly issues: IssueList;
   readonly #object: Record<string, unknown>;
   readonly #seen = new Set<string>();
   /** Whether the value was an object at all. */
   readonly ok: boolean;
 
+  /** Reads `value` at `path`, recording problems in `issues` (a non-object is one). */
   constructor(value: unknown, path: string, issues: IssueList) {
     this.path = path;
     this.issues = issues;

@@ -27,7 +27,7 @@ interface KdsServer {
 function startKds(authority: SimulatedSnpAuthority): KdsServer {
   const requests: string[] = [];
   const overrides = new Map<string, Response[]>();
-  const pem = authority.ask.toString("pem") + "\n" + authority.ark.toString("pem") + "\n";
+  const pem = authority.askPem + "\n" + authority.arkPem + "\n";
   const state: Partial<KdsServer> = {};
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
@@ -136,7 +136,7 @@ Deno.test("verifies a report without auxblob by fetching VCEK, chain and CRL fro
 Deno.test("rejects a report whose ASK the AMD CRL revokes", () =>
   withKds(async (authority, server) => {
     server.crl = await authority.issueCrl({
-      revokedSerials: [authority.ask.serialNumber],
+      revokedSerials: [authority.askSerialNumber],
       thisUpdate: new Date("2026-05-30T00:00:00Z"),
     });
     const { kds } = client(authority, server.base);
@@ -244,7 +244,7 @@ Deno.test("offline: reads an imported collateral directory", async () => {
     };
     await put(
       certChainUrl("Milan", "VCEK", base),
-      authority.ask.toString("pem") + "\n" + authority.ark.toString("pem") + "\n",
+      authority.askPem + "\n" + authority.arkPem + "\n",
     );
     await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
     const { kds } = client(authority, base, { offline: true, importDirs: [dir] });
@@ -316,7 +316,7 @@ const hitsOf = (server: KdsServer, path: string) =>
 Deno.test("a bogus certificate chain from KDS is not cached: the next client fetches the genuine one", async () => {
   await withCachedKds(async (authority, server, cacheDir) => {
     const path = `/vcek/v1/Milan/cert_chain`;
-    const ask = authority.ask.toString("pem");
+    const ask = authority.askPem;
     server.overrides.set(path, [new Response(`${ask}\n${ask}\n`)]);
     await assert.rejects(
       client(authority, server.base, { cacheDir, clock: () => NOW }).kds.certChain("Milan", "VCEK"),
