@@ -17,9 +17,9 @@ import { decodeOctetStringSequence, encodeOctetStringSequence } from "../x509/de
 import { Certificate } from "../x509/certificate.ts";
 
 /** Extension OID of SNP evidence in an attested TLS certificate. */
-export const SNP_EVIDENCE_OID = "1.3.9901.2.1";
+const SNP_EVIDENCE_OID = "1.3.9901.2.1";
 /** Extension OID of TDX evidence in an attested TLS certificate. */
-export const TDX_EVIDENCE_OID = "1.3.9901.2.2";
+const TDX_EVIDENCE_OID = "1.3.9901.2.2";
 
 const OID_BY_PLATFORM: Record<TeePlatform, string> = {
   snp: SNP_EVIDENCE_OID,

@@ -88,7 +88,7 @@ export class CoordinatorUnavailableError extends UnavailableError implements Coo
 }
 
 /** The typed error for an error answer `{error, field?}` with `status`. */
-export function errorForAnswer(status: number, body: unknown): ContrastError {
+function errorForAnswer(status: number, body: unknown): ContrastError {
   const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
   const reason = `coordinator answered ${status}: ${
     typeof b.error === "string" ? b.error : "no reason given"

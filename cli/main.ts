@@ -11,6 +11,8 @@ import { ContrastError, InvalidDocumentError, ParseError } from "../util/errors/
 import { ExitCode, exitCodeFor } from "./exit_codes.ts";
 import { buildProgram, selectedCommand } from "./program.ts";
 import { commandResult, FailureWithResult } from "./result.ts";
+import type { BuildInfo } from "./build_info.ts";
+import { versionText } from "./version.ts";
 
 /** The command words of `args` (`evidence verify`), for the result document. */
 function commandName(args: readonly string[]): string {
@@ -34,11 +36,15 @@ function printError(error: unknown): void {
   }
 }
 
-/** Runs the CLI with `args` and returns the exit code. */
-export async function runCli(args: string[]): Promise<number> {
+/** Runs the CLI with `args` (and what the build embeds) and returns the exit code. */
+export async function runCli(args: string[], build: BuildInfo = {}): Promise<number> {
   const json = args.includes("--json");
   try {
-    const program = await buildProgram(args);
+    if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+      await Deno.stdout.write(new TextEncoder().encode(await versionText(build)));
+      return ExitCode.Ok;
+    }
+    const program = await buildProgram(args, { build });
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;
   } catch (thrown) {

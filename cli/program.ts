@@ -8,9 +8,10 @@
  * @module
  */
 import { Command } from "commander";
+import type { BuildInfo } from "./build_info.ts";
+import { VERSION } from "./version.ts";
 
-/** Version of contrast, printed by `contrast --version`. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** A command of the program, loaded on demand. */
 export interface CommandEntry {
@@ -21,7 +22,7 @@ export interface CommandEntry {
   /** Positional arguments as shown in `contrast --help` (e.g. `<paths...>`). */
   readonly usage?: string;
   /** Imports the command's module and returns its register function. */
-  readonly load: () => Promise<(program: Command) => void>;
+  readonly load: () => Promise<(program: Command, build: BuildInfo) => void>;
 }
 
 /** Every command, alphabetical. Add one line per new command. */
@@ -30,6 +31,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "collateral",
     summary: "Inspect the vendor collateral cache and export offline bundles.",
     load: async () => (await import("./commands/collateral.ts")).registerCollateralCommand,
+  },
+  {
+    name: "coordinator",
+    summary: "Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount).",
+    load: async () => (await import("./commands/coordinator.ts")).registerCoordinatorCommand,
   },
   {
     name: "evidence",
@@ -51,6 +57,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "recover",
     summary: "Restore a restarted Coordinator's seed from a seed share.",
     load: async () => (await import("./commands/recover.ts")).registerRecoverCommand,
+  },
+  {
+    name: "runtime",
+    summary: "Print the RuntimeClass the generated pods use (handler, overhead, scheduling).",
+    load: async () => (await import("./commands/runtime.ts")).registerRuntimeCommand,
   },
   {
     name: "set",
@@ -94,21 +105,22 @@ function addSummaryStub(program: Command, entry: CommandEntry): void {
 /**
  * Builds the `contrast` program for `args`: the command `args` run (see {@link selectedCommand})
  * is loaded and registered in full; the others appear in `--help` by their summary only. With
- * `loadAll`, every command is loaded (shell completion needs every option).
+ * `loadAll`, every command is loaded (shell completion needs every option). `build` is what a
+ * release build embeds (its image lock).
  */
 export async function buildProgram(
   args: readonly string[] = [],
-  options: { readonly loadAll?: boolean } = {},
+  options: { readonly loadAll?: boolean; readonly build?: BuildInfo } = {},
 ): Promise<Command> {
   const program = new Command("contrast")
     .description("Confidential container deployments on Kubernetes: generate, attest, verify.")
-    .version(VERSION)
+    .option("-V, --version", "print the version, the images it pins, the reference values it ships")
     .showHelpAfterError()
     .exitOverride();
   const selected = selectedCommand(args);
   for (const entry of COMMANDS) {
     if (options.loadAll || entry.name === selected) {
-      (await entry.load())(program);
+      (await entry.load())(program, options.build ?? {});
       program.commands.find((c) => c.name() === entry.name)?.summary(entry.summary);
     } else {
       addSummaryStub(program, entry);

@@ -370,6 +370,16 @@ async function resolveImages(
       wanted.set(settings.service_mesh.image, "settings: service_mesh.image");
     }
   }
+  for (const [ref, at] of wanted) {
+    if (ref.startsWith("image-lock:")) {
+      issues.push({
+        path: at,
+        reason: `contrast's ${ref.slice("image-lock:".length)} image comes from the image ` +
+          "lock, and no lock names it: pass --image-lock FILE (written by `deno task images`), " +
+          "set CONTRAST_IMAGE_LOCK or use a release build of contrast",
+      });
+    }
+  }
   const byReference = new Map<string, ResolvedImage>();
   if (issues.length > 0) return { byReference, byPinned: new Map() };
   const references = [...wanted.keys()];

@@ -22,7 +22,7 @@ import {
 } from "./annotations.ts";
 
 /** Gets the map at `key` of `parent`, creating an empty one when missing. */
-export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
+function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
   const existing = parent.get(key, true);
   if (isMap(existing)) return existing;
   const created = doc.createNode({}) as YAMLMap;
@@ -31,7 +31,7 @@ export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap 
 }
 
 /** Gets the sequence at `key` of `parent`, creating an empty one when missing. */
-export function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
+function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
   const existing = parent.get(key, true);
   if (isSeq(existing)) return existing;
   const created = doc.createNode([]) as YAMLSeq;
@@ -89,7 +89,7 @@ export function containerEntries(spec: YAMLMap): { node: YAMLMap; path: string }
 }
 
 /** The container maps of a pod spec: init containers first, then containers. */
-export function containerNodes(spec: YAMLMap): YAMLMap[] {
+function containerNodes(spec: YAMLMap): YAMLMap[] {
   const out: YAMLMap[] = [];
   for (const key of ["initContainers", "containers"]) {
     const seq = spec.get(key, true);

@@ -15,9 +15,6 @@ import {
 } from "./configfs_tsm.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
 
-/** Default configfs-tsm report folder. */
-export const CONFIGFS_TSM_REPORT_DIR: string = DEFAULT_TSM_REPORT_ROOT;
-
 /** An {@link EvidenceSource} over configfs-tsm. */
 export class ConfigfsTsmEvidenceSource implements EvidenceSource {
   /** The platform, from the provider. */

@@ -37,7 +37,12 @@ export type LayerFile =
     readonly uid?: number;
     readonly gid?: number;
   }
-  | { readonly type: "directory"; readonly mode?: number }
+  | {
+    readonly type: "directory";
+    readonly mode?: number;
+    readonly uid?: number;
+    readonly gid?: number;
+  }
   | { readonly type: "symlink"; readonly target: string }
   | { readonly type: "hardlink"; readonly target: string };
 
@@ -132,7 +137,7 @@ export function layerEntries(files: Readonly<Record<string, LayerFile>>): TarWri
     }
     switch (file.type) {
       case "directory":
-        return { path: clean, type: "directory", mode: file.mode };
+        return { path: clean, type: "directory", mode: file.mode, uid: file.uid, gid: file.gid };
       case "symlink":
         return { path: clean, type: "symlink", linkName: file.target };
       case "hardlink":

@@ -78,38 +78,6 @@ export interface PodPolicyInput {
   };
 }
 
-/**
- * The block devices container `c` may get: its `volumeDevices` are refused unless it is the
- * pod's secure-pv container with exactly the annotated device volume at the expected path and
- * privileged (device-mapper needs it).
- */
-function deviceExpectations(
-  c: Record<string, unknown>,
-  privileged: boolean,
-  securePv: PodPolicyInput["securePv"],
-  path: string,
-  issues: IssueList,
-): DeviceExpectation[] {
-  if (c.volumeDevices === undefined) return [];
-  const devices = Array.isArray(c.volumeDevices) ? c.volumeDevices : [];
-  const only = devices.length === 1 ? devices[0] as Record<string, unknown> : undefined;
-  if (
-    !securePv || c.name !== securePv.container || !only ||
-    only.name !== securePv.deviceVolume || only.devicePath !== securePv.devicePath
-  ) {
-    issues.add(
-      `${path}.volumeDevices`,
-      "raw devices are not supported in a confidential pod (use the secure-pv annotation)",
-    );
-    return [];
-  }
-  if (!privileged) {
-    issues.add(`${path}.securityContext.privileged`, "the secure-pv container must be privileged");
-    return [];
-  }
-  return [{ container_path: securePv.devicePath }];
-}
-
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
 const RANDOM_SUFFIX = "[a-z0-9]{5}";
 const MAX_GENERATED_BASE = 58;
@@ -241,47 +209,117 @@ function sorted(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
 }
 
+/** What every container expectation of one pod shares, worked out once per pod. */
+interface PodContext {
+  readonly input: PodPolicyInput;
+  readonly settings: Settings;
+  readonly issues: IssueList;
+  readonly facts: PodFacts;
+  /** `securityContext` of the pod. */
+  readonly podSecurity: Record<string, unknown>;
+  readonly volumes: ReadonlyMap<string, VolumeInfo>;
+  /** Volumes refused (unsupported type): their mounts get no second error. */
+  readonly refusedVolumes: ReadonlySet<string>;
+  readonly sysctls: Readonly<Record<string, string>>;
+  /** Sysctls the runtime may leave out (the defaults the pod does not set itself). */
+  readonly optionalSysctls: readonly string[];
+  /** The runtime's default mounts (the cgroup mount with its optional options). */
+  readonly defaultMounts: readonly MountExpectation[];
+  readonly namespaces: readonly string[];
+  /** Unanchored patterns of the pod name and hostname. */
+  readonly namePattern: string;
+  readonly hostname: string;
+  readonly envRegexes: readonly string[];
+  readonly automountToken: boolean;
+  readonly sandboxPidns: boolean;
+}
+
 /**
- * Builds the policy data of one pod.
+ * Builds the policy data of one pod: read the pod-level facts, check the pod fields contrast
+ * refuses, then the pause container and one expectation per init container, native sidecar and
+ * container, then check the names.
  *
  * @throws {import("../util/errors/mod.ts").InvalidDocumentError} listing every problem with its path
  */
 export function buildPolicyData(input: PodPolicyInput): PolicyData {
   const issues = new IssueList();
-  const { settings, podSpec: spec, specPath } = input;
+  const pod = podContext(input, issues);
+  checkPodFields(input.podSpec, input.specPath, issues);
+  const containers = [pauseExpectation(pod), ...workloadContainers(pod)];
+  checkContainerNames(containers, input.specPath, issues);
+  issues.throwIfAny();
+  return {
+    version: 1,
+    pod: {
+      namespace: input.namespace,
+      sandbox_name_regex: `^${pod.namePattern}$`,
+      hostname_regex: `^${unanchor(pod.hostname)}$`,
+      sandbox_pidns: false,
+    },
+    containers,
+    sandbox: { storages: input.settings.sandbox.storages },
+    copy_file: { path_regexes: input.settings.copy_file.path_regexes },
+    exec: { allowed_commands: input.settings.exec.allowed_commands },
+    requests: input.settings.requests,
+  };
+}
+
+/** Step 1: the pod-level facts every container expectation shares. */
+function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
+  const { settings, podSpec: spec } = input;
   const namePattern = podNamePattern(input.kind, input.name, input.generateName === true);
   const hostname = typeof spec.hostname === "string" ? escapeRegex(spec.hostname) : namePattern;
-  const sandboxPidns = spec.shareProcessNamespace === true;
   const podSecurity = obj(spec.securityContext);
-  const facts: PodFacts = {
-    namespace: input.namespace,
+  const { volumes, refusedVolumes } = readVolumes(input, issues);
+  const { sysctls, optionalSysctls } = podSysctls(settings, podSecurity);
+  const serviceLinks = spec.enableServiceLinks !== false;
+  return {
+    input,
+    settings,
+    issues,
+    facts: {
+      namespace: input.namespace,
+      namePattern,
+      serviceAccountName: typeof spec.serviceAccountName === "string"
+        ? spec.serviceAccountName
+        : "default",
+      labels: obj(input.podMetadata.labels) as Record<string, string>,
+      annotations: obj(input.podMetadata.annotations) as Record<string, string>,
+    },
+    podSecurity,
+    volumes,
+    refusedVolumes,
+    sysctls,
+    optionalSysctls,
+    defaultMounts: settings.container.default_mounts.map((m) =>
+      m.destination === "/sys/fs/cgroup" && settings.container.cgroup_optional_options.length > 0
+        ? { ...m, optional_options: settings.container.cgroup_optional_options }
+        : m
+    ),
+    // Kata's runtime strips the PID namespace (sharing is signalled by sandbox_pidns instead).
+    namespaces: sorted(settings.container.namespaces),
     namePattern,
-    serviceAccountName: typeof spec.serviceAccountName === "string"
-      ? spec.serviceAccountName
-      : "default",
-    labels: obj(input.podMetadata.labels) as Record<string, string>,
-    annotations: obj(input.podMetadata.annotations) as Record<string, string>,
+    hostname,
+    envRegexes: [
+      `^HOSTNAME=${hostname}$`,
+      ...settings.container.service_link_env_regexes,
+      ...(serviceLinks ? settings.container.service_env_regexes : []),
+    ],
+    automountToken: spec.automountServiceAccountToken !== false,
+    sandboxPidns: spec.shareProcessNamespace === true,
   };
+}
 
-  for (const unsupported of ["hostNetwork", "hostPID", "hostIPC", "hostUsers"]) {
-    if (spec[unsupported] === (unsupported === "hostUsers" ? false : true)) {
-      issues.add(childPath(specPath, unsupported), "not supported in a confidential pod");
-    }
-  }
-  if (list(spec.ephemeralContainers).length > 0) {
-    issues.add(
-      childPath(specPath, "ephemeralContainers"),
-      "not supported: the policy admits only the containers of the pod spec",
-    );
-  }
-
-  // Volumes.
+/** The pod's volumes by name; unsupported ones get one clear error and are remembered. */
+function readVolumes(
+  input: PodPolicyInput,
+  issues: IssueList,
+): { volumes: Map<string, VolumeInfo>; refusedVolumes: Set<string> } {
   const volumes = new Map<string, VolumeInfo>();
-  // Volumes refused above: their mounts get no second error (one clear error per volume).
   const refusedVolumes = new Set<string>();
-  list(spec.volumes).forEach((v, i) => {
+  list(input.podSpec.volumes).forEach((v, i) => {
     const vol = obj(v);
-    const at = `${childPath(specPath, "volumes")}[${i}]`;
+    const at = `${childPath(input.specPath, "volumes")}[${i}]`;
     const name = String(vol.name ?? "");
     const kind = SUPPORTED_VOLUMES.find((k) => vol[k] !== undefined);
     if (!kind) {
@@ -303,56 +341,92 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
   for (const claim of input.claimTemplates ?? []) {
     volumes.set(claim, { kind: "persistentVolumeClaim", memory: false });
   }
+  return { volumes, refusedVolumes };
+}
 
+/** The runtime's default sysctls plus the pod's; the defaults the pod leaves alone are optional. */
+function podSysctls(
+  settings: Settings,
+  podSecurity: Record<string, unknown>,
+): { sysctls: Record<string, string>; optionalSysctls: string[] } {
   const sysctls: Record<string, string> = { ...settings.container.default_sysctls };
+  const podNames = new Set<string>();
   for (const s of list(podSecurity.sysctls)) {
     const o = obj(s);
     sysctls[String(o.name)] = String(o.value ?? "");
+    podNames.add(String(o.name));
   }
   // Defaults the pod does not set itself may be left out by the runtime (containerd 1.7).
   const optionalSysctls = settings.container.default_sysctls_optional
-    ? Object.keys(settings.container.default_sysctls).filter((name) =>
-      !list(podSecurity.sysctls).some((s) => String(obj(s).name) === name)
-    ).sort()
+    ? Object.keys(settings.container.default_sysctls).filter((n) => !podNames.has(n)).sort()
     : [];
-  const defaultMounts = settings.container.default_mounts.map((m) =>
-    m.destination === "/sys/fs/cgroup" && settings.container.cgroup_optional_options.length > 0
-      ? { ...m, optional_options: settings.container.cgroup_optional_options }
-      : m
-  );
+  return { sysctls, optionalSysctls };
+}
 
-  // Kata's runtime strips the PID namespace (sharing is signalled by sandbox_pidns instead).
-  const baseNamespaces = sorted(settings.container.namespaces);
+/** Step 2: pod fields a confidential pod cannot have. */
+function checkPodFields(
+  spec: Record<string, unknown>,
+  specPath: string,
+  issues: IssueList,
+): void {
+  for (const unsupported of ["hostNetwork", "hostPID", "hostIPC", "hostUsers"]) {
+    if (spec[unsupported] === (unsupported === "hostUsers" ? false : true)) {
+      issues.add(childPath(specPath, unsupported), "not supported in a confidential pod");
+    }
+  }
+  if (list(spec.ephemeralContainers).length > 0) {
+    issues.add(
+      childPath(specPath, "ephemeralContainers"),
+      "not supported: the policy admits only the containers of the pod spec",
+    );
+  }
+  if (list(spec.containers).length === 0) {
+    issues.add(childPath(specPath, "containers"), "a pod needs at least one container");
+  }
+}
 
-  const podAnnotations = (extra: Record<string, string>): Record<string, string> => ({
-    ...settings.container.annotations,
-    "io.kubernetes.cri.sandbox-name": `^${namePattern}$`,
-    "io.kubernetes.cri.sandbox-namespace": exactRegex(input.namespace),
+/** The CRI and Kata annotations of the pod's containers, plus `extra`. */
+function podAnnotations(pod: PodContext, extra: Record<string, string>): Record<string, string> {
+  return {
+    ...pod.settings.container.annotations,
+    "io.kubernetes.cri.sandbox-name": `^${pod.namePattern}$`,
+    "io.kubernetes.cri.sandbox-namespace": exactRegex(pod.input.namespace),
     ...extra,
-  });
+  };
+}
 
-  const anyPrivileged = [...list(spec.initContainers), ...list(spec.containers)].some((c) =>
-    obj(obj(c).securityContext).privileged === true
-  );
-  // The sandbox runs as the pod's runAsUser/runAsGroup when set (kubelet passes the pod's security
-  // context to the sandbox), else as the pause image's user; with the pod's supplemental groups.
-  const pauseUid = typeof podSecurity.runAsUser === "number"
+/**
+ * The sandbox's user: the pod's runAsUser/runAsGroup when set (kubelet passes the pod's security
+ * context to the sandbox), else the pause image's user; with the pod's supplemental groups.
+ */
+function pauseUser(settings: Settings, podSecurity: Record<string, unknown>) {
+  const uid = typeof podSecurity.runAsUser === "number"
     ? podSecurity.runAsUser
     : settings.pause.uid;
-  const pauseGid = typeof podSecurity.runAsGroup === "number"
+  const gid = typeof podSecurity.runAsGroup === "number"
     ? podSecurity.runAsGroup
     : typeof podSecurity.runAsUser === "number"
     ? 0
     : settings.pause.gid;
-  const pauseGroups = [
+  const groups = [
     ...new Set([
-      pauseGid,
+      gid,
       ...list(podSecurity.supplementalGroups).map(Number),
       ...(typeof podSecurity.fsGroup === "number" ? [podSecurity.fsGroup] : []),
     ]),
   ].sort((a, b) => a - b);
-  const containers: ContainerExpectation[] = [];
-  containers.push({
+  return { uid, gid, additionalGids: groups };
+}
+
+/** Step 3: the pause (sandbox) container. */
+function pauseExpectation(pod: PodContext): ContainerExpectation {
+  const { settings, input } = pod;
+  const spec = input.podSpec;
+  const anyPrivileged = [...list(spec.initContainers), ...list(spec.containers)].some((c) =>
+    obj(obj(c).securityContext).privileged === true
+  );
+  const user = pauseUser(settings, pod.podSecurity);
+  return {
     name: "pause",
     kind: "pause",
     image: settings.pause.image,
@@ -364,9 +438,9 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
       }),
       env_regexes: [],
       cwd: settings.pause.cwd,
-      uid: pauseUid,
-      gid: pauseGid,
-      additional_gids: pauseGroups,
+      uid: user.uid,
+      gid: user.gid,
+      additional_gids: user.additionalGids,
       terminal: false,
       no_new_privileges: true,
       capabilities: {
@@ -382,388 +456,452 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
     mounts: anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts,
     storages: settings.pause.storages,
-    namespaces: baseNamespaces,
-    sysctls,
-    ...(optionalSysctls.length > 0 ? { optional_sysctls: optionalSysctls } : {}),
+    namespaces: pod.namespaces,
+    sysctls: pod.sysctls,
+    ...(pod.optionalSysctls.length > 0 ? { optional_sysctls: pod.optionalSysctls } : {}),
     masked_paths: settings.container.masked_paths,
     readonly_paths: settings.container.readonly_paths,
-    annotations: podAnnotations({
+    annotations: podAnnotations(pod, {
       ...settings.pause.annotations,
       "io.kubernetes.cri.container-type": "^sandbox$",
       "io.katacontainers.pkg.oci.container_type": "^pod_sandbox$",
     }),
     exec_commands: [],
     sandbox_pidns: false,
-  });
+  };
+}
 
-  const serviceLinks = spec.enableServiceLinks !== false;
-  const envRegexes = [
-    `^HOSTNAME=${hostname}$`,
-    ...settings.container.service_link_env_regexes,
-    ...(serviceLinks ? settings.container.service_env_regexes : []),
-  ];
-  const automountToken = spec.automountServiceAccountToken !== false;
-
-  const addContainers = (field: "initContainers" | "containers") => {
-    list(spec[field]).forEach((raw, i) => {
+/** Step 4: init containers (native sidecars with restartPolicy Always), then containers. */
+function workloadContainers(pod: PodContext): ContainerExpectation[] {
+  const out: ContainerExpectation[] = [];
+  for (const field of ["initContainers", "containers"] as const) {
+    list(pod.input.podSpec[field]).forEach((raw, i) => {
       const c = obj(raw);
-      const path = `${childPath(specPath, field)}[${i}]`;
+      const path = `${childPath(pod.input.specPath, field)}[${i}]`;
       const kind: ContainerKind = field === "containers"
         ? "container"
         : c.restartPolicy === "Always"
         ? "sidecar"
         : "init";
-      const expectation = buildContainer(c, kind, path);
-      if (expectation) containers.push(expectation);
+      const expectation = containerExpectation(pod, c, kind, path);
+      if (expectation) out.push(expectation);
     });
-  };
-
-  const buildContainer = (
-    c: Record<string, unknown>,
-    kind: ContainerKind,
-    path: string,
-  ): ContainerExpectation | undefined => {
-    const name = String(c.name ?? "");
-    if (name === "") issues.add(`${path}.name`, "missing");
-    const imageRef = typeof c.image === "string" ? c.image : "";
-    const image = input.images.get(imageRef);
-    if (imageRef === "") {
-      issues.add(`${path}.image`, "missing");
-      return undefined;
-    }
-    if (!image) {
-      issues.add(`${path}.image`, `image "${imageRef}" was not resolved`);
-      return undefined;
-    }
-    const sc = obj(c.securityContext);
-    const privileged = sc.privileged === true;
-    const devices = deviceExpectations(c, privileged, input.securePv, path, issues);
-
-    // Environment.
-    const { env, podVars } = resolveEnv(c, image.config.env, facts, input.config, path, issues);
-
-    // Arguments (Kubernetes: command replaces Entrypoint, args replace Cmd).
-    const command = c.command !== undefined ? list(c.command).map(String) : undefined;
-    const args = c.args !== undefined ? list(c.args).map(String) : undefined;
-    const raw = command !== undefined
-      ? [...command, ...(args ?? [])]
-      : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
-    if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
-    const expandedArgs: PartialValue[] = [];
-    raw.forEach((arg, k) => {
-      const expanded = command !== undefined || args !== undefined
-        ? expandVars(arg, podVars)
-        : [{ literal: arg }];
-      const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
-      if (hasSecret(expanded)) {
-        issues.add(
-          field,
-          `argument "${arg}" would put a Secret's value into the public policy; pass it as an environment variable`,
-        );
-      }
-      expandedArgs.push(expanded);
-    });
-    const argsKnown = expandedArgs.every(isLiteral);
-
-    // User.
-    const user = resolveUser(
-      {
-        runAsUser: typeof sc.runAsUser === "number"
-          ? sc.runAsUser
-          : typeof podSecurity.runAsUser === "number"
-          ? podSecurity.runAsUser
-          : undefined,
-        runAsGroup: typeof sc.runAsGroup === "number"
-          ? sc.runAsGroup
-          : typeof podSecurity.runAsGroup === "number"
-          ? podSecurity.runAsGroup
-          : undefined,
-        podGroups: [
-          ...list(podSecurity.supplementalGroups).map(Number),
-          ...(typeof podSecurity.fsGroup === "number" ? [podSecurity.fsGroup] : []),
-        ],
-        imageUser: image.config.user,
-        passwd: image.passwd,
-        group: image.group,
-      },
-      `${path}.image`,
-      issues,
-    );
-
-    const nonRoot = typeof sc.runAsNonRoot === "boolean"
-      ? sc.runAsNonRoot
-      : podSecurity.runAsNonRoot;
-    if (nonRoot === true && user.uid === 0) {
-      issues.add(
-        `${path}.securityContext.runAsNonRoot`,
-        "the container would run as root (uid 0), which Kubernetes refuses to start",
-      );
-    }
-
-    // Capabilities.
-    const caps = obj(sc.capabilities);
-    let set = new Set(
-      privileged
-        ? settings.container.privileged_capabilities
-        : settings.container.default_capabilities,
-    );
-    for (const a of list(caps.add).map(String)) {
-      if (a.toUpperCase() === "ALL") set = new Set(settings.container.privileged_capabilities);
-      else set.add(capName(a));
-    }
-    for (const d of list(caps.drop).map(String)) {
-      if (d.toUpperCase() === "ALL") set.clear();
-      else set.delete(capName(d));
-    }
-    const capList = sorted(set);
-    const capabilities: CapabilitySets = {
-      bounding: capList,
-      effective: capList,
-      inheritable: [],
-      permitted: capList,
-      ambient: [],
-    };
-
-    // Mounts and storages.
-    const mounts: MountExpectation[] = privileged
-      ? defaultMounts.map(sysfsWritable)
-      : [...defaultMounts];
-    const storages: StorageExpectation[] = [{
-      driver: "image_guest_pull",
-      fstype: "overlay",
-      source_regex: exactRegex(image.pinned),
-      mount_point_regex: settings.container.root_path_regex,
-      option_regexes: [],
-      driver_option_regexes: ["^image_guest_pull=.*$"],
-    }];
-    const terminationPath = typeof c.terminationMessagePath === "string"
-      ? c.terminationMessagePath
-      : "/dev/termination-log";
-    const readonlyRoot = sc.readOnlyRootFilesystem === true;
-    for (const m of settings.container.pod_file_mounts) {
-      if (m.destination === "/dev/termination-log") {
-        // The share is named after the last element of the destination, like every share.
-        const base = terminationPath.split("/").filter((x) => x !== "").at(-1) ?? "";
-        mounts.push({
-          ...m,
-          destination: terminationPath,
-          source_regex: m.source_regex.replace(/termination-log\$$/, `${escapeRegex(base)}$`),
-        });
-      } else if (
-        readonlyRoot && (m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf")
-      ) {
-        // containerd mounts these two read-only when the root filesystem is read-only.
-        mounts.push({ ...m, options: m.options.map((o) => (o === "rw" ? "ro" : o)) });
-      } else {
-        mounts.push(m);
-      }
-    }
-    const destinations = new Set(mounts.map((m) => m.destination));
-    list(c.volumeMounts).forEach((vm, k) => {
-      const m = obj(vm);
-      const at = `${path}.volumeMounts[${k}]`;
-      const volName = String(m.name ?? "");
-      const mountPath = String(m.mountPath ?? "");
-      const info = volumes.get(volName);
-      if (!info) {
-        if (!refusedVolumes.has(volName)) {
-          issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
-        }
-        return;
-      }
-      const propagation = mountPropagationOption(m.mountPropagation);
-      if (propagation === undefined) {
-        issues.add(
-          `${at}.mountPropagation`,
-          `must be None, HostToContainer or Bidirectional, got ${
-            JSON.stringify(m.mountPropagation)
-          }`,
-        );
-        return;
-      }
-      if (propagation === "rshared" && !privileged) {
-        issues.add(
-          `${at}.mountPropagation`,
-          "Bidirectional propagation needs a privileged container (Kubernetes refuses it otherwise)",
-        );
-        return;
-      }
-      const ro = m.readOnly === true;
-      const rw = ro ? "ro" : "rw";
-      const subPath = subPathOf(m);
-      if (subPath !== undefined) {
-        // kubelet bind-mounts the subdirectory; the runtime shares it like any other bind source
-        // (`<id>-<16 hex>-<last element of the destination>`), so its mount has that source.
-        mounts.push({
-          destination: mountPath,
-          type: "bind",
-          source_regex: sharedFileRegex(mountPath),
-          options: ["rbind", propagation, rw],
-        });
-        destinations.add(mountPath);
-        return;
-      }
-      const esc = escapeRegex(volName);
-      if (info.kind === "emptyDir" && info.memory) {
-        const point = `^/run/kata-containers/sandbox/ephemeral/${esc}$`;
-        mounts.push({
-          destination: mountPath,
-          type: "bind",
-          source_regex: point,
-          options: ["rbind", propagation, rw],
-        });
-        storages.push({
-          driver: "ephemeral",
-          fstype: "tmpfs",
-          source_regex: "^tmpfs$",
-          mount_point_regex: point,
-          option_regexes: [],
-          driver_option_regexes: [],
-        });
-      } else if (info.kind === "emptyDir") {
-        const point = `^/run/kata-containers/shared/containers/[a-z0-9]{64}/rootfs/local/${esc}$`;
-        mounts.push({
-          destination: mountPath,
-          type: "local",
-          source_regex: point,
-          options: ["rbind", propagation, rw],
-        });
-        storages.push({
-          driver: "local",
-          fstype: "local",
-          source_regex: "^local$",
-          mount_point_regex: point,
-          option_regexes: ["^mode=0777$"],
-          driver_option_regexes: [],
-        });
-      } else if (info.kind === "persistentVolumeClaim") {
-        mounts.push({
-          destination: mountPath,
-          type: "bind",
-          source_regex:
-            "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9._-]+$",
-          options: ["rbind", propagation, rw],
-        });
-      } else {
-        mounts.push({
-          destination: mountPath,
-          type: "bind",
-          // configMap/secret/projected/downwardAPI: Kata copies the files (CopyFile) into a
-          // share named after the last element of the mount destination.
-          source_regex: sharedFileRegex(mountPath),
-          options: ["rbind", propagation, "ro"],
-        });
-      }
-      destinations.add(mountPath);
-    });
-    // containerd gives every VOLUME the image declares (and no volumeMount covers) a fresh,
-    // shared read-write directory named like any share.
-    for (const volume of image.config.volumes ?? []) {
-      if (destinations.has(volume)) continue;
-      mounts.push({
-        destination: volume,
-        type: "bind",
-        source_regex: sharedFileRegex(volume),
-        options: ["rbind", "rprivate", "rw"],
-      });
-      destinations.add(volume);
-    }
-    const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
-    if (automountToken && !destinations.has(tokenPath)) {
-      mounts.push({
-        destination: tokenPath,
-        type: "bind",
-        source_regex: sharedFileRegex(tokenPath),
-        options: ["rbind", "rprivate", "ro"],
-      });
-    }
-
-    // Exec commands: probes and lifecycle hooks.
-    const execCommands: string[][] = [];
-    for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
-      const cmd = obj(obj(c[probe]).exec).command;
-      if (cmd !== undefined) execCommands.push(list(cmd).map(String));
-    }
-    for (const hook of ["postStart", "preStop"]) {
-      const cmd = obj(obj(obj(c.lifecycle)[hook]).exec).command;
-      if (cmd !== undefined) execCommands.push(list(cmd).map(String));
-    }
-
-    const cwd = typeof c.workingDir === "string" && c.workingDir !== ""
-      ? c.workingDir
-      : image.config.workingDir || "/";
-
-    return {
-      name,
-      kind,
-      image: image.pinned,
-      process: {
-        args: argsKnown ? expandedArgs.map(literalText) : raw,
-        ...(argsKnown ? {} : { arg_regexes: expandedArgs.map(valueRegex) }),
-        env: [...env].flatMap(([n, v]) => {
-          try {
-            return [envExpectation(n, v)];
-          } catch (error) {
-            issues.add(`${path}.env`, `${n}: ${(error as ParseError).reason}`);
-            return [];
-          }
-        }),
-        env_regexes: envRegexes,
-        cwd,
-        uid: user.uid,
-        gid: user.gid,
-        additional_gids: user.additionalGids,
-        terminal: c.tty === true,
-        no_new_privileges: sc.allowPrivilegeEscalation === false,
-        capabilities,
-      },
-      readonly_root: readonlyRoot,
-      root_path_regex: settings.container.root_path_regex,
-      mounts,
-      storages,
-      namespaces: baseNamespaces,
-      sysctls,
-      ...(optionalSysctls.length > 0 ? { optional_sysctls: optionalSysctls } : {}),
-      masked_paths: privileged ? [] : settings.container.masked_paths,
-      readonly_paths: privileged ? [] : settings.container.readonly_paths,
-      annotations: podAnnotations({
-        "io.kubernetes.cri.container-type": "^container$",
-        "io.kubernetes.cri.container-name": exactRegex(name),
-        "io.kubernetes.cri.image-name": exactRegex(image.pinned),
-        "io.katacontainers.pkg.oci.container_type": "^pod_container$",
-      }),
-      exec_commands: execCommands,
-      sandbox_pidns: sandboxPidns,
-      ...(devices.length > 0 ? { devices } : {}),
-    };
-  };
-
-  addContainers("initContainers");
-  addContainers("containers");
-  if (list(spec.containers).length === 0) {
-    issues.add(childPath(specPath, "containers"), "a pod needs at least one container");
   }
+  return out;
+}
+
+/** Step 5: container names are unique within the pod. */
+function checkContainerNames(
+  containers: readonly ContainerExpectation[],
+  specPath: string,
+  issues: IssueList,
+): void {
   const names = new Set<string>();
   for (const c of containers) {
-    if (names.has(`${c.kind === "pause" ? "p" : "c"}:${c.name}`)) {
-      issues.add(specPath, `duplicate container name "${c.name}"`);
-    }
-    names.add(`${c.kind === "pause" ? "p" : "c"}:${c.name}`);
+    const key = `${c.kind === "pause" ? "p" : "c"}:${c.name}`;
+    if (names.has(key)) issues.add(specPath, `duplicate container name "${c.name}"`);
+    names.add(key);
   }
-  issues.throwIfAny();
+}
 
+/** The resolved image of a container, or undefined after recording why there is none. */
+function containerImage(
+  pod: PodContext,
+  c: Record<string, unknown>,
+  path: string,
+): ResolvedImage | undefined {
+  const imageRef = typeof c.image === "string" ? c.image : "";
+  if (imageRef === "") {
+    pod.issues.add(`${path}.image`, "missing");
+    return undefined;
+  }
+  const image = pod.input.images.get(imageRef);
+  if (!image) pod.issues.add(`${path}.image`, `image "${imageRef}" was not resolved`);
+  return image;
+}
+
+/** One container's expectation: process, mounts and storages, security, annotations. */
+function containerExpectation(
+  pod: PodContext,
+  c: Record<string, unknown>,
+  kind: ContainerKind,
+  path: string,
+): ContainerExpectation | undefined {
+  const { settings, issues } = pod;
+  const name = String(c.name ?? "");
+  if (name === "") issues.add(`${path}.name`, "missing");
+  const image = containerImage(pod, c, path);
+  if (!image) return undefined;
+  const sc = obj(c.securityContext);
+  const privileged = sc.privileged === true;
+  const devices = deviceExpectations(c, privileged, pod.input.securePv, path, issues);
+  const { env, podVars } = resolveEnv(
+    c,
+    image.config.env,
+    pod.facts,
+    pod.input.config,
+    path,
+    issues,
+  );
+  const { mounts, storages } = containerMounts(pod, c, image, privileged, path);
   return {
-    version: 1,
-    pod: {
-      namespace: input.namespace,
-      sandbox_name_regex: `^${namePattern}$`,
-      hostname_regex: `^${unanchor(hostname)}$`,
-      sandbox_pidns: false,
+    name,
+    kind,
+    image: image.pinned,
+    process: {
+      ...containerArgs(c, image, podVars, path, issues),
+      env: [...env].flatMap(([n, v]) => {
+        try {
+          return [envExpectation(n, v)];
+        } catch (error) {
+          issues.add(`${path}.env`, `${n}: ${(error as ParseError).reason}`);
+          return [];
+        }
+      }),
+      env_regexes: pod.envRegexes,
+      cwd: typeof c.workingDir === "string" && c.workingDir !== ""
+        ? c.workingDir
+        : image.config.workingDir || "/",
+      ...containerUser(pod, sc, image, path),
+      terminal: c.tty === true,
+      no_new_privileges: sc.allowPrivilegeEscalation === false,
+      capabilities: containerCapabilities(settings, sc, privileged),
     },
-    containers,
-    sandbox: { storages: settings.sandbox.storages },
-    copy_file: { path_regexes: settings.copy_file.path_regexes },
-    exec: { allowed_commands: settings.exec.allowed_commands },
-    requests: settings.requests,
+    readonly_root: sc.readOnlyRootFilesystem === true,
+    root_path_regex: settings.container.root_path_regex,
+    mounts,
+    storages,
+    namespaces: pod.namespaces,
+    sysctls: pod.sysctls,
+    ...(pod.optionalSysctls.length > 0 ? { optional_sysctls: pod.optionalSysctls } : {}),
+    masked_paths: privileged ? [] : settings.container.masked_paths,
+    readonly_paths: privileged ? [] : settings.container.readonly_paths,
+    annotations: podAnnotations(pod, {
+      "io.kubernetes.cri.container-type": "^container$",
+      "io.kubernetes.cri.container-name": exactRegex(name),
+      "io.kubernetes.cri.image-name": exactRegex(image.pinned),
+      "io.katacontainers.pkg.oci.container_type": "^pod_container$",
+    }),
+    exec_commands: execCommandsOf(c),
+    sandbox_pidns: pod.sandboxPidns,
+    ...(devices.length > 0 ? { devices } : {}),
   };
+}
+
+/**
+ * The block devices container `c` may get: its `volumeDevices` are refused unless it is the
+ * pod's secure-pv container with exactly the annotated device volume at the expected path and
+ * privileged (device-mapper needs it).
+ */
+function deviceExpectations(
+  c: Record<string, unknown>,
+  privileged: boolean,
+  securePv: PodPolicyInput["securePv"],
+  path: string,
+  issues: IssueList,
+): DeviceExpectation[] {
+  if (c.volumeDevices === undefined) return [];
+  const devices = Array.isArray(c.volumeDevices) ? c.volumeDevices : [];
+  const only = devices.length === 1 ? devices[0] as Record<string, unknown> : undefined;
+  if (
+    !securePv || c.name !== securePv.container || !only ||
+    only.name !== securePv.deviceVolume || only.devicePath !== securePv.devicePath
+  ) {
+    issues.add(
+      `${path}.volumeDevices`,
+      "raw devices are not supported in a confidential pod (use the secure-pv annotation)",
+    );
+    return [];
+  }
+  if (!privileged) {
+    issues.add(`${path}.securityContext.privileged`, "the secure-pv container must be privileged");
+    return [];
+  }
+  return [{ container_path: securePv.devicePath }];
+}
+
+/**
+ * The argument vector (Kubernetes: command replaces Entrypoint, args replace Cmd), exact or as
+ * per-argument patterns when a `$(VAR)` holds a value known only at run time.
+ */
+function containerArgs(
+  c: Record<string, unknown>,
+  image: ResolvedImage,
+  podVars: Parameters<typeof expandVars>[1],
+  path: string,
+  issues: IssueList,
+): { args: readonly string[]; arg_regexes?: readonly string[] } {
+  const command = c.command !== undefined ? list(c.command).map(String) : undefined;
+  const args = c.args !== undefined ? list(c.args).map(String) : undefined;
+  const raw = command !== undefined
+    ? [...command, ...(args ?? [])]
+    : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
+  if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
+  const expandedArgs: PartialValue[] = raw.map((arg, k) => {
+    const expanded = command !== undefined || args !== undefined
+      ? expandVars(arg, podVars)
+      : [{ literal: arg }];
+    const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
+    if (hasSecret(expanded)) {
+      issues.add(
+        field,
+        `argument "${arg}" would put a Secret's value into the public policy; pass it as an environment variable`,
+      );
+    }
+    return expanded;
+  });
+  return expandedArgs.every(isLiteral)
+    ? { args: expandedArgs.map(literalText) }
+    : { args: raw, arg_regexes: expandedArgs.map(valueRegex) };
+}
+
+/** The process user (container settings over pod settings over the image's user). */
+function containerUser(
+  pod: PodContext,
+  sc: Record<string, unknown>,
+  image: ResolvedImage,
+  path: string,
+): { uid: number; gid: number; additional_gids: readonly number[] } {
+  const podSecurity = pod.podSecurity;
+  const pick = (key: string) =>
+    typeof sc[key] === "number"
+      ? sc[key] as number
+      : typeof podSecurity[key] === "number"
+      ? podSecurity[key] as number
+      : undefined;
+  const user = resolveUser(
+    {
+      runAsUser: pick("runAsUser"),
+      runAsGroup: pick("runAsGroup"),
+      podGroups: [
+        ...list(podSecurity.supplementalGroups).map(Number),
+        ...(typeof podSecurity.fsGroup === "number" ? [podSecurity.fsGroup] : []),
+      ],
+      imageUser: image.config.user,
+      passwd: image.passwd,
+      group: image.group,
+    },
+    `${path}.image`,
+    pod.issues,
+  );
+  const nonRoot = typeof sc.runAsNonRoot === "boolean" ? sc.runAsNonRoot : podSecurity.runAsNonRoot;
+  if (nonRoot === true && user.uid === 0) {
+    pod.issues.add(
+      `${path}.securityContext.runAsNonRoot`,
+      "the container would run as root (uid 0), which Kubernetes refuses to start",
+    );
+  }
+  return { uid: user.uid, gid: user.gid, additional_gids: user.additionalGids };
+}
+
+/** The capability sets: the runtime's defaults (or all when privileged), then add and drop. */
+function containerCapabilities(
+  settings: Settings,
+  sc: Record<string, unknown>,
+  privileged: boolean,
+): CapabilitySets {
+  const caps = obj(sc.capabilities);
+  let set = new Set(
+    privileged
+      ? settings.container.privileged_capabilities
+      : settings.container.default_capabilities,
+  );
+  for (const a of list(caps.add).map(String)) {
+    if (a.toUpperCase() === "ALL") set = new Set(settings.container.privileged_capabilities);
+    else set.add(capName(a));
+  }
+  for (const d of list(caps.drop).map(String)) {
+    if (d.toUpperCase() === "ALL") set.clear();
+    else set.delete(capName(d));
+  }
+  const capList = sorted(set);
+  return {
+    bounding: capList,
+    effective: capList,
+    inheritable: [],
+    permitted: capList,
+    ambient: [],
+  };
+}
+
+/** Exec commands the host may run: exec probes and lifecycle hooks. */
+function execCommandsOf(c: Record<string, unknown>): string[][] {
+  const execCommands: string[][] = [];
+  for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+    const cmd = obj(obj(c[probe]).exec).command;
+    if (cmd !== undefined) execCommands.push(list(cmd).map(String));
+  }
+  for (const hook of ["postStart", "preStop"]) {
+    const cmd = obj(obj(obj(c.lifecycle)[hook]).exec).command;
+    if (cmd !== undefined) execCommands.push(list(cmd).map(String));
+  }
+  return execCommands;
+}
+
+/**
+ * Mounts and storages of a container: the runtime's default mounts, the pod files kubelet
+ * provides, the volumeMounts, the image's VOLUMEs, then the service-account token.
+ */
+function containerMounts(
+  pod: PodContext,
+  c: Record<string, unknown>,
+  image: ResolvedImage,
+  privileged: boolean,
+  path: string,
+): { mounts: MountExpectation[]; storages: StorageExpectation[] } {
+  const { settings } = pod;
+  const mounts: MountExpectation[] = privileged
+    ? pod.defaultMounts.map(sysfsWritable)
+    : [...pod.defaultMounts];
+  const storages: StorageExpectation[] = [{
+    driver: "image_guest_pull",
+    fstype: "overlay",
+    source_regex: exactRegex(image.pinned),
+    mount_point_regex: settings.container.root_path_regex,
+    option_regexes: [],
+    driver_option_regexes: ["^image_guest_pull=.*$"],
+  }];
+  mounts.push(...podFileMounts(settings, c));
+  const destinations = new Set(mounts.map((m) => m.destination));
+  list(c.volumeMounts).forEach((vm, k) => {
+    const mount = volumeMount(pod, obj(vm), privileged, `${path}.volumeMounts[${k}]`);
+    if (!mount) return;
+    mounts.push(mount.mount);
+    if (mount.storage) storages.push(mount.storage);
+    destinations.add(mount.mount.destination);
+  });
+  // containerd gives every VOLUME the image declares (and no volumeMount covers) a fresh,
+  // shared read-write directory named like any share.
+  for (const volume of image.config.volumes ?? []) {
+    if (destinations.has(volume)) continue;
+    mounts.push({
+      destination: volume,
+      type: "bind",
+      source_regex: sharedFileRegex(volume),
+      options: ["rbind", "rprivate", "rw"],
+    });
+    destinations.add(volume);
+  }
+  const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+  if (pod.automountToken && !destinations.has(tokenPath)) {
+    mounts.push({
+      destination: tokenPath,
+      type: "bind",
+      source_regex: sharedFileRegex(tokenPath),
+      options: ["rbind", "rprivate", "ro"],
+    });
+  }
+  return { mounts, storages };
+}
+
+/** /etc/hosts, the termination log, /etc/hostname and /etc/resolv.conf as the runtime shares them. */
+function podFileMounts(settings: Settings, c: Record<string, unknown>): MountExpectation[] {
+  const terminationPath = typeof c.terminationMessagePath === "string"
+    ? c.terminationMessagePath
+    : "/dev/termination-log";
+  const readonlyRoot = obj(c.securityContext).readOnlyRootFilesystem === true;
+  return settings.container.pod_file_mounts.map((m) => {
+    if (m.destination === "/dev/termination-log") {
+      // The share is named after the last element of the destination, like every share.
+      const base = terminationPath.split("/").filter((x) => x !== "").at(-1) ?? "";
+      return {
+        ...m,
+        destination: terminationPath,
+        source_regex: m.source_regex.replace(/termination-log\$$/, `${escapeRegex(base)}$`),
+      };
+    }
+    if (
+      readonlyRoot && (m.destination === "/etc/hostname" || m.destination === "/etc/resolv.conf")
+    ) {
+      // containerd mounts these two read-only when the root filesystem is read-only.
+      return { ...m, options: m.options.map((o) => (o === "rw" ? "ro" : o)) };
+    }
+    return m;
+  });
+}
+
+/** One volumeMount's OCI mount (and storage, for emptyDirs), or undefined after an issue. */
+function volumeMount(
+  pod: PodContext,
+  m: Record<string, unknown>,
+  privileged: boolean,
+  at: string,
+): { mount: MountExpectation; storage?: StorageExpectation } | undefined {
+  const { issues } = pod;
+  const volName = String(m.name ?? "");
+  const mountPath = String(m.mountPath ?? "");
+  const info = pod.volumes.get(volName);
+  if (!info) {
+    if (!pod.refusedVolumes.has(volName)) {
+      issues.add(`${at}.name`, `no volume named "${volName}" in the pod`);
+    }
+    return undefined;
+  }
+  const propagation = mountPropagationOption(m.mountPropagation);
+  if (propagation === undefined) {
+    issues.add(
+      `${at}.mountPropagation`,
+      `must be None, HostToContainer or Bidirectional, got ${JSON.stringify(m.mountPropagation)}`,
+    );
+    return undefined;
+  }
+  if (propagation === "rshared" && !privileged) {
+    issues.add(
+      `${at}.mountPropagation`,
+      "Bidirectional propagation needs a privileged container (Kubernetes refuses it otherwise)",
+    );
+    return undefined;
+  }
+  const rw = m.readOnly === true ? "ro" : "rw";
+  const bind = (source_regex: string, options: string[]): MountExpectation => ({
+    destination: mountPath,
+    type: "bind",
+    source_regex,
+    options,
+  });
+  if (subPathOf(m) !== undefined) {
+    // kubelet bind-mounts the subdirectory; the runtime shares it like any other bind source
+    // (`<id>-<16 hex>-<last element of the destination>`), so its mount has that source.
+    return { mount: bind(sharedFileRegex(mountPath), ["rbind", propagation, rw]) };
+  }
+  const esc = escapeRegex(volName);
+  if (info.kind === "emptyDir" && info.memory) {
+    const point = `^/run/kata-containers/sandbox/ephemeral/${esc}$`;
+    return {
+      mount: bind(point, ["rbind", propagation, rw]),
+      storage: {
+        driver: "ephemeral",
+        fstype: "tmpfs",
+        source_regex: "^tmpfs$",
+        mount_point_regex: point,
+        option_regexes: [],
+        driver_option_regexes: [],
+      },
+    };
+  }
+  if (info.kind === "emptyDir") {
+    const point = `^/run/kata-containers/shared/containers/[a-z0-9]{64}/rootfs/local/${esc}$`;
+    return {
+      mount: { ...bind(point, ["rbind", propagation, rw]), type: "local" },
+      storage: {
+        driver: "local",
+        fstype: "local",
+        source_regex: "^local$",
+        mount_point_regex: point,
+        option_regexes: ["^mode=0777$"],
+        driver_option_regexes: [],
+      },
+    };
+  }
+  if (info.kind === "persistentVolumeClaim") {
+    return {
+      mount: bind(
+        "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9._-]+$",
+        ["rbind", propagation, rw],
+      ),
+    };
+  }
+  // configMap/secret/projected/downwardAPI: Kata copies the files (CopyFile) into a share named
+  // after the last element of the mount destination.
+  return { mount: bind(sharedFileRegex(mountPath), ["rbind", propagation, "ro"]) };
 }

@@ -12,6 +12,11 @@ import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { IssueList } from "../util/json/mod.ts";
 import { readSnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../tdx/reference_values.ts";
+import aksClhSnp from "./platforms/AKS-CLH-SNP.json" with { type: "json" };
+import metalQemuSnp from "./platforms/Metal-QEMU-SNP.json" with { type: "json" };
+import metalQemuTdx from "./platforms/Metal-QEMU-TDX.json" with { type: "json" };
+import simulatedSnp from "./platforms/Simulated-SNP.json" with { type: "json" };
+import simulatedTdx from "./platforms/Simulated-TDX.json" with { type: "json" };
 
 /** Platforms `--reference-values` accepts. */
 export const PLATFORMS = [
@@ -50,16 +55,22 @@ export function isPlatform(name: string): name is PlatformName {
   return (PLATFORMS as readonly string[]).includes(name);
 }
 
-/** Reads the shipped template of `platform`. */
-export async function readPlatformTemplate(
-  platform: PlatformName,
-): Promise<ManifestReferenceValues> {
-  const text = await Deno.readTextFile(new URL(`./platforms/${platform}.json`, import.meta.url));
-  const doc = JSON.parse(text) as {
+// The shipped templates, embedded in the program (policy/platforms/<Platform>.json).
+const TEMPLATES: Readonly<Record<PlatformName, unknown>> = {
+  "AKS-CLH-SNP": aksClhSnp,
+  "Metal-QEMU-SNP": metalQemuSnp,
+  "Metal-QEMU-TDX": metalQemuTdx,
+  "Simulated-SNP": simulatedSnp,
+  "Simulated-TDX": simulatedTdx,
+};
+
+/** The shipped template of `platform` (a fresh copy). */
+export function readPlatformTemplate(platform: PlatformName): Promise<ManifestReferenceValues> {
+  const doc = structuredClone(TEMPLATES[platform]) as {
     snp: Record<string, unknown>[];
     tdx: Record<string, unknown>[];
   };
-  return { snp: doc.snp, tdx: doc.tdx };
+  return Promise.resolve({ snp: doc.snp, tdx: doc.tdx });
 }
 
 function hexFlag(value: string | undefined, flag: string, bytes: number): string | undefined {

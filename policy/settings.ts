@@ -8,6 +8,7 @@
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 import { childPath, IssueList } from "../util/json/mod.ts";
 import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
+import shippedSettings from "./settings.json" with { type: "json" };
 
 /** The settings document. */
 export interface Settings {
@@ -71,9 +72,6 @@ export interface Settings {
   /** Agent requests allowed (true) or refused (false) by name. */
   readonly requests: Readonly<Record<string, boolean>>;
 }
-
-/** Where the default settings live. */
-export const DEFAULT_SETTINGS_URL: URL = new URL("./settings.json", import.meta.url);
 
 // Paths (with [] for array elements) whose object keys are free-form, and the value type.
 const FREE_MAPS: Record<string, "string" | "boolean"> = {
@@ -157,9 +155,9 @@ function checkRegex(pattern: string, path: string, issues: IssueList): void {
   }
 }
 
-/** Reads the default settings shipped with contrast. */
-export async function loadDefaultSettings(): Promise<Settings> {
-  return JSON.parse(await Deno.readTextFile(DEFAULT_SETTINGS_URL)) as Settings;
+/** The default settings shipped with contrast (embedded in the program; a fresh copy). */
+export function loadDefaultSettings(): Promise<Settings> {
+  return Promise.resolve(structuredClone(shippedSettings) as Settings);
 }
 
 /**

@@ -11,7 +11,7 @@ import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import { decodeBase64, encodeBase64 } from "../util/bytes/mod.ts";
 
 /** Length of an X25519 HPKE public key. */
-export const HPKE_PUBLIC_KEY_LENGTH = 32;
+const HPKE_PUBLIC_KEY_LENGTH = 32;
 
 const suite = new CipherSuite({
   kem: new DhkemX25519HkdfSha256(),

@@ -11,9 +11,7 @@ import { constantTimeEqual, decodeHex, encodeHex, sha256 } from "../util/bytes/m
 import { ParseError, UnavailableError, VerificationError } from "../util/errors/mod.ts";
 import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
 import { REQUEST_TYPES } from "./request_types.ts";
-
-/** Location of the committed record. */
-export const COMPILED_RECORD_URL: URL = new URL("./policy.wasm.json", import.meta.url);
+import { shippedRecordBytes } from "./shipped.ts";
 
 /** The record's format version. */
 export const COMPILED_RECORD_VERSION = 1;
@@ -114,12 +112,13 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
 }
 
 /**
- * Reads and parses the committed record.
+ * Parses the record at `url`, or without one the committed record embedded in the program.
  *
  * @throws {UnavailableError} when the file cannot be read
  * @throws {InvalidDocumentError} when it is malformed
  */
-export async function readRecord(url: URL = COMPILED_RECORD_URL): Promise<CompiledRulesRecord> {
+export async function readRecord(url?: URL): Promise<CompiledRulesRecord> {
+  if (url === undefined) return parseRecord(shippedRecordBytes());
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(url);

@@ -17,9 +17,7 @@ import {
 } from "./compiled_record.ts";
 import { applyPatch, parsePatch, type PatchOp } from "./json_patch.ts";
 import { isRequestType, type RequestType } from "./request_types.ts";
-
-/** Location of the committed WebAssembly rules. */
-export const POLICY_WASM_URL: URL = new URL("./policy.wasm", import.meta.url);
+import { shippedPolicyWasm } from "./shipped.ts";
 
 /** The outcome of one request. */
 export interface Decision {
@@ -40,8 +38,9 @@ interface LoadedPolicy {
   evaluate(input: unknown, entrypoint?: string | number): unknown;
 }
 
-/** Reads the committed wasm module bytes. */
-export async function readPolicyWasm(url: URL = POLICY_WASM_URL): Promise<Uint8Array> {
+/** Reads the wasm module at `url`, or without one the committed module embedded in the program. */
+export async function readPolicyWasm(url?: URL): Promise<Uint8Array> {
+  if (url === undefined) return shippedPolicyWasm();
   try {
     return await Deno.readFile(url);
   } catch (error) {

@@ -27,6 +27,15 @@ import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdat
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import { type GeneratedPod, readGeneratedPods } from "../testing/simulation/generated_pods.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
+import {
+  CONTRAST_IMAGES,
+  encodeImageLock,
+  type ImageLock,
+  imageRepository,
+} from "../deploy/image_lock.ts";
+import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
+import { loadDefaultSettings } from "../policy/settings.ts";
+import { VERSION } from "../cli/version.ts";
 import { demoMeshStep, demoProxyWithoutCertificate } from "./demo_mesh.ts";
 import {
   REPO_ROOT as ROOT,
@@ -37,6 +46,8 @@ import {
   startCoordinatorProcess,
 } from "../testing/simulation/processes.ts";
 
+/** Where the demo's stand-ins of contrast's images claim to live (nothing is contacted). */
+const DEMO_REGISTRY = "registry.contrast.local";
 const WS_ARG = Deno.args[0] ?? "demo-workspace";
 const WS = WS_ARG.startsWith("/") ? WS_ARG : `${Deno.cwd()}/${WS_ARG}`;
 const COLOR = !Deno.env.get("NO_COLOR") && Deno.stdout.isTerminal();
@@ -123,16 +134,31 @@ async function main(): Promise<void> {
       await Deno.copyFile(`${ROOT}examples/emojivoto/${e.name}`, `${WS}/app/${e.name}`);
     }
   }
-  const settings = JSON.parse(await Deno.readTextFile(`${ROOT}policy/settings.json`));
-  const images = [
-    ...await imagesInYaml(`${WS}/app`),
-    settings.initializer.image,
-    settings.service_mesh.image,
-  ];
-  await publishStandInImages(`${WS}/image-cache`, images);
+  // contrast's own images as `deno task images` names them, here as stand-ins too.
+  const ownImages = CONTRAST_IMAGES.map((n) => `${DEMO_REGISTRY}/${imageRepository(n)}:${VERSION}`);
+  const images = [...await imagesInYaml(`${WS}/app`), ...ownImages];
+  const digests = await publishStandInImages(`${WS}/image-cache`, images);
+  const lock = {
+    version: 1 as const,
+    images: Object.fromEntries(CONTRAST_IMAGES.map((n, i) => [
+      n,
+      `${DEMO_REGISTRY}/${imageRepository(n)}@${digests.get(ownImages[i]!)}`,
+    ])) as ImageLock["images"],
+  };
+  await Deno.writeTextFile(`${WS}/images.lock.json`, encodeImageLock(lock));
+  await Deno.writeTextFile(
+    `${WS}/app/coordinator.yml`,
+    coordinatorYaml({
+      image: lock.images.coordinator,
+      runtimeClassName: (await loadDefaultSettings()).runtime_class_name,
+      namespace: "emojivoto",
+      replicas: 1,
+    }),
+  );
   info(
     `${images.length} images: stand-ins with the real names, built locally with contrast's OCI ` +
-      "writer into an image cache (no registry contacted)",
+      "writer into an image cache (no registry contacted); coordinator.yml from " +
+      "`contrast coordinator`, images.lock.json naming the stand-ins",
   );
   must(
     await run("cli/main.ts", [
@@ -145,6 +171,8 @@ async function main(): Promise<void> {
       measurement,
       "--image-cache",
       `${WS}/image-cache`,
+      "--image-lock",
+      `${WS}/images.lock.json`,
       "--offline",
       "-w",
       WS,
@@ -282,7 +310,7 @@ async function main(): Promise<void> {
     await run("cli/main.ts", ["verify", "-c", coordinator.userAddress, "--json"], true),
     "contrast verify",
   );
-  const summary = JSON.parse(verify.stdout);
+  const summary = JSON.parse(verify.stdout).result; // the contrast-result/v1 envelope
   info(
     `${green("✔")} Coordinator attested: ${summary.platform}, policy ${
       summary.coordinatorPolicy.slice(0, 16)

@@ -47,12 +47,16 @@ export async function imagesInYaml(dir: string): Promise<string[]> {
   return [...images].sort();
 }
 
-/** Builds a stand-in for each reference and records it in the cache at `cacheDir`. */
+/**
+ * Builds a stand-in for each reference and records it in the cache at `cacheDir`; returns the
+ * digest of each reference's stand-in.
+ */
 export async function publishStandInImages(
   cacheDir: string,
   references: readonly string[],
-): Promise<void> {
+): Promise<Map<string, string>> {
   const cache = new ImageCache(cacheDir);
+  const digests = new Map<string, string>();
   for (const reference of references) {
     const ref = parseImageReference(reference);
     const name = ref.name.split("/").at(-1)!;
@@ -71,5 +75,7 @@ export async function publishStandInImages(
     await cache.putAccountFiles(image.manifest.descriptor.digest, { passwd: PASSWD, group: GROUP });
     const tag = ref.tag ?? "latest";
     if (ref.digest === undefined) await cache.putTag(ref, tag, artifact.top.descriptor.digest);
+    digests.set(reference, artifact.top.descriptor.digest);
   }
+  return digests;
 }

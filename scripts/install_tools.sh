@@ -7,7 +7,8 @@ mkdir -p .tools/bin
 
 need_apt=()
 # command:package pairs; each tool is installed only when missing.
-for pair in openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils zstd:zstd; do
+for pair in openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils zstd:zstd \
+  podman:podman runc:runc dpkg-deb:dpkg; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -4,7 +4,8 @@
  * of `examples/emojivoto` that points at it.
  */
 import type { GenerateFlags } from "../cli/commands/generate.ts";
-import type { ImageSpec } from "../oci/writer.ts";
+import { buildArtifact, type ImageSpec } from "../oci/writer.ts";
+import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
 import { pushTestImage, startRegistry, type TestRegistry } from "./registry/registry.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
 
@@ -24,18 +25,18 @@ function spec(config: Omit<ImageSpec, "layers">): ImageSpec {
 /** The images the example references (repository path without registry, tag, config). */
 export const EXAMPLE_IMAGES: readonly [string, string, ImageSpec][] = [
   [
-    "edgelesssys/contrast/coordinator",
-    "v1.6.0",
+    "contrast/coordinator",
+    "test",
     spec({ entrypoint: ["/bin/coordinator"], env: ["PATH=/bin"] }),
   ],
   [
-    "edgelesssys/contrast/initializer",
-    "v1.6.0",
+    "contrast/initializer",
+    "test",
     spec({ entrypoint: ["/bin/initializer"], env: ["PATH=/bin"] }),
   ],
   [
-    "edgelesssys/contrast/service-mesh-proxy",
-    "v1.6.0",
+    "contrast/service-mesh-proxy",
+    "test",
     spec({ entrypoint: ["/bin/service-mesh"], env: ["PATH=/bin"] }),
   ],
   [
@@ -86,10 +87,29 @@ export async function pushExampleImages(registry: TestRegistry): Promise<void> {
   for (const [name, tag, s] of EXAMPLE_IMAGES) await pushTestImage(registry, name, tag, s);
 }
 
-/** Copies the example into `dir` with image registries replaced by `host`; returns the files. */
+/**
+ * The Coordinator YAML `contrast coordinator --platform Metal-QEMU-SNP -n emojivoto` writes, with
+ * the test Coordinator image in the registry at `host` (pinned by its digest).
+ */
+export async function exampleCoordinatorYaml(host: string): Promise<string> {
+  const [, , coordinatorSpec] = EXAMPLE_IMAGES.find(([name]) => name === "contrast/coordinator")!;
+  const digest = (await buildArtifact(coordinatorSpec)).top.descriptor.digest;
+  return coordinatorYaml({
+    image: `${host}/contrast/coordinator@${digest}`,
+    runtimeClassName: (await loadDefaultSettings()).runtime_class_name,
+    namespace: "emojivoto",
+    replicas: 1,
+  });
+}
+
+/**
+ * Copies the example into `dir` with image registries replaced by `host`, plus the generated
+ * Coordinator YAML (`coordinator.yml`); returns the files.
+ */
 export async function copyExample(dir: string, host: string): Promise<string[]> {
   const src = new URL("../examples/emojivoto/", import.meta.url);
-  const files: string[] = [];
+  const files: string[] = [`${dir}/coordinator.yml`];
+  await Deno.writeTextFile(files[0]!, await exampleCoordinatorYaml(host));
   for await (const e of Deno.readDir(src)) {
     if (!e.name.endsWith(".yml")) continue;
     const text = (await Deno.readTextFile(new URL(e.name, src)))
@@ -105,10 +125,10 @@ export async function writeSettings(path: string, host: string): Promise<string>
   const d = await loadDefaultSettings();
   const settings = {
     ...d,
-    initializer: { ...d.initializer, image: `${host}/edgelesssys/contrast/initializer:v1.6.0` },
+    initializer: { ...d.initializer, image: `${host}/contrast/initializer:test` },
     service_mesh: {
       ...d.service_mesh,
-      image: `${host}/edgelesssys/contrast/service-mesh-proxy:v1.6.0`,
+      image: `${host}/contrast/service-mesh-proxy:test`,
     },
   };
   await Deno.writeTextFile(path, JSON.stringify(settings, null, 2));

@@ -21,6 +21,7 @@ import {
   VerificationError,
 } from "../../util/errors/mod.ts";
 import { readRecord, sameDigest, sha256Hex } from "../../rego/compiled_record.ts";
+import { shippedRulesText } from "../../rego/shipped.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import {
   checkReferenceValues,
@@ -31,7 +32,10 @@ import {
   simulatedRootFingerprint,
   withFlagHints,
 } from "../../policy/reference_values.ts";
-import { loadSettings } from "../../policy/settings.ts";
+import { loadSettings, type Settings } from "../../policy/settings.ts";
+import { settingsNeedLock, settingsWithLockedImages } from "../../deploy/image_lock.ts";
+import type { BuildInfo } from "../build_info.ts";
+import { findImageLock } from "../image_lock_source.ts";
 import { readInputs } from "../../deploy/documents.ts";
 import { outputPaths } from "../../deploy/output_paths.ts";
 import {
@@ -76,10 +80,9 @@ export interface GenerateFlags {
   readonly mrtd?: string;
   readonly rtmr: string[];
   readonly simulatedRoot?: string;
+  readonly imageLock?: string;
+  readonly imageRegistry?: string;
 }
-
-/** Default rules: the rules the committed wasm was compiled from. */
-export const DEFAULT_RULES_URL: URL = new URL("../../rego/rules.rego", import.meta.url);
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -160,22 +163,34 @@ export async function assertShippedRulesCompiled(
   }
 }
 
+/** `settings` with contrast's own images taken from the image lock where they name it. */
+async function settingsWithImages(
+  settings: Settings,
+  flags: GenerateFlags,
+  build: BuildInfo,
+): Promise<Settings> {
+  if (!settingsNeedLock(settings)) return settings;
+  // Without a lock the placeholders stay: generate names them when a pod needs those images.
+  const found = await findImageLock(flags, build);
+  return found === undefined ? settings : settingsWithLockedImages(settings, found.lock);
+}
+
 /** Runs `contrast generate` with parsed flags; returns the lines to print. */
 export async function runGenerate(
   paths: readonly string[],
   flags: GenerateFlags,
+  build: BuildInfo = {},
 ): Promise<string[]> {
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
   const settings = settingsForRuntime(
-    await loadSettings(flags.settings),
+    await settingsWithImages(await loadSettings(flags.settings), flags, build),
     parseRuntimeProfile(flags.runtime),
   );
-  const rulesPath = flags.policy ?? DEFAULT_RULES_URL.pathname;
-  const rules = await readIfExists(rulesPath);
+  const rules = flags.policy === undefined ? shippedRulesText() : await readIfExists(flags.policy);
   if (rules === undefined) {
-    throw new UnavailableError("--policy", `cannot read rules file ${rulesPath}`);
+    throw new UnavailableError("--policy", `cannot read rules file ${flags.policy}`);
   }
   if (flags.policy === undefined) await assertShippedRulesCompiled(rules);
   const files = await readInputs(paths);
@@ -259,7 +274,7 @@ export async function runGenerate(
 }
 
 /** Registers `contrast generate`. */
-export function registerGenerateCommand(program: Command): void {
+export function registerGenerateCommand(program: Command, build: BuildInfo = {}): void {
   const command = program
     .command("generate")
     .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest.")
@@ -287,6 +302,8 @@ export function registerGenerateCommand(program: Command): void {
     .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
     .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
     .option("--offline", "resolve images from the cache only")
+    .option("--image-lock <file>", "image lock of contrast's images (default: embedded lock)")
+    .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
     .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")
     .option(
@@ -302,6 +319,6 @@ export function registerGenerateCommand(program: Command): void {
   addWorkspaceOption(command, "keys and manifest are read and written here");
   addTimeoutOption(command);
   command.action(async (paths: string[], flags: GenerateFlags) => {
-    for (const line of await runGenerate(paths, flags)) console.error(line);
+    for (const line of await runGenerate(paths, flags, build)) console.error(line);
   });
 }

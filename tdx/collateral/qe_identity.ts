@@ -58,7 +58,7 @@ export interface SignedQeIdentity {
  *
  * @throws {import("../../util/errors/mod.ts").InvalidDocumentError} listing every problem with its path
  */
-export function readQeIdentity(value: unknown, path = "enclaveIdentity"): QeIdentity {
+function readQeIdentity(value: unknown, path = "enclaveIdentity"): QeIdentity {
   const issues = new IssueList();
   const r = new ObjectReader(value, path, issues);
   const id = r.string("id");

@@ -140,7 +140,7 @@ function readTcbLevel(v: unknown, p: string, issues: IssueList): TdxTcbLevel | u
  *
  * @throws {import("../../util/errors/mod.ts").InvalidDocumentError} listing every problem with its path
  */
-export function readTdxTcbInfo(value: unknown, path = "tcbInfo"): TdxTcbInfo {
+function readTdxTcbInfo(value: unknown, path = "tcbInfo"): TdxTcbInfo {
   const issues = new IssueList();
   const r = new ObjectReader(value, path, issues);
   const id = r.string("id");

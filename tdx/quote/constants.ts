@@ -12,8 +12,6 @@ export const TD_REPORT_10_SIZE = 584;
 export const TD_REPORT_15_SIZE = 648;
 /** Size of an SGX report body (the QE report). */
 export const SGX_REPORT_SIZE = 384;
-/** Size of the v5 body descriptor (type u16, size u32). */
-export const BODY_DESCRIPTOR_SIZE = 6;
 /** Attestation key type ECDSA-256-with-P-256 curve. */
 export const ATTESTATION_KEY_TYPE_ECDSA_P256 = 2;
 /** TEE type of TDX in the header. */

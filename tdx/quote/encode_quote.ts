@@ -57,7 +57,7 @@ export function encodeTdxHeader(
 }
 
 /** Encodes a TD report body (584 bytes for 1.0, 648 for 1.5). */
-export function encodeTdxBody(b: TdxReportBody): Uint8Array {
+function encodeTdxBody(b: TdxReportBody): Uint8Array {
   const w = new Writer();
   w.bytes("body.teeTcbSvn", b.teeTcbSvn, 16);
   w.bytes("body.mrSeam", b.mrSeam, 48);

@@ -44,10 +44,10 @@ export const TD_ATTRIBUTE_BITS = {
 } as const;
 
 /** Bits the default requires to be set. */
-export const REQUIRED_TD_ATTRIBUTE_BITS: readonly number[] = [TD_ATTRIBUTE_BITS.SEPT_VE_DISABLE];
+const REQUIRED_TD_ATTRIBUTE_BITS: readonly number[] = [TD_ATTRIBUTE_BITS.SEPT_VE_DISABLE];
 
 /** Bits the default allows besides the required ones; any other set bit is refused. */
-export const ALLOWED_TD_ATTRIBUTE_BITS: readonly number[] = [
+const ALLOWED_TD_ATTRIBUTE_BITS: readonly number[] = [
   TD_ATTRIBUTE_BITS.LASS,
   TD_ATTRIBUTE_BITS.PKS,
   TD_ATTRIBUTE_BITS.KL,
@@ -69,7 +69,7 @@ function isSet(attributes: Uint8Array, bit: number): boolean {
 }
 
 /** The set bits of 8-byte little-endian TD attributes, lowest first. */
-export function setTdAttributeBits(attributes: Uint8Array): number[] {
+function setTdAttributeBits(attributes: Uint8Array): number[] {
   const out: number[] = [];
   for (let bit = 0; bit < 64; bit++) if (isSet(attributes, bit)) out.push(bit);
   return out;

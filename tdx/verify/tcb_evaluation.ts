@@ -62,7 +62,7 @@ function maskedEqual(a: Uint8Array, b: Uint8Array, mask: Uint8Array): boolean {
  *
  * @throws {VerificationError} when MRSIGNER, ISV PROD ID, MISCSELECT or attributes do not match
  */
-export function evaluateQeIdentity(qeReport: SgxReportBody, identity: QeIdentity): QeEvaluation {
+function evaluateQeIdentity(qeReport: SgxReportBody, identity: QeIdentity): QeEvaluation {
   if (!constantTimeEqual(qeReport.mrSigner, identity.mrSigner)) {
     throw new VerificationError(
       "quote.qeReport.mrSigner",

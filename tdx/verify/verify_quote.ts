@@ -155,7 +155,7 @@ export function pckChainFromQuote(quote: TdxQuote): Certificate[] {
 }
 
 /** The PEM text of the PCK certificate chain in the quote (certification data type 5). */
-export function pckChainText(quote: TdxQuote): string {
+function pckChainText(quote: TdxQuote): string {
   const cert = quote.signatureData.qeCertification.certification;
   if (cert.type !== CERT_TYPE_PCK_CHAIN) {
     throw new VerificationError(
@@ -175,7 +175,7 @@ export function pckChainText(quote: TdxQuote): string {
  *
  * @throws {VerificationError} naming the signature or binding that failed
  */
-export async function verifyQuoteSignatures(
+async function verifyQuoteSignatures(
   quote: TdxQuote,
   pckKey: CryptoKey,
   cache?: TdxVerificationCache,

@@ -89,7 +89,7 @@ Deno.test({
           }
         }
       }
-      assert.equal(objects, 14);
+      assert.equal(objects, 16); // 14 of the example + ServiceAccount and user API Service
       assert.equal(podSpecs.length, 6);
 
       // The manifest parses with contrast's manifest parser.

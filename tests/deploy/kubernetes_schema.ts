@@ -10,6 +10,7 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Pod } from "kubernetes-models/v1/Pod";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 
 // deno-lint-ignore no-explicit-any
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
@@ -23,6 +24,7 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/ConfigMap": ConfigMap,
   "v1/Secret": Secret,
   "v1/Service": Service,
+  "v1/ServiceAccount": ServiceAccount,
   "v1/Namespace": Namespace,
 };
 

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { VerificationError } from "../../util/errors/mod.ts";
-import { assertShippedRulesCompiled, DEFAULT_RULES_URL } from "../../cli/commands/generate.ts";
+import { assertShippedRulesCompiled } from "../../cli/commands/generate.ts";
+
+const DEFAULT_RULES_URL = new URL("../../rego/rules.rego", import.meta.url);
 
 Deno.test("the shipped rules are the rules compiled into the committed wasm", async () => {
   await assertShippedRulesCompiled(await Deno.readFile(DEFAULT_RULES_URL));

@@ -5,7 +5,6 @@ import {
   VerificationError,
 } from "../../util/errors/mod.ts";
 import {
-  COMPILED_RECORD_URL,
   type CompiledRulesRecord,
   expectedEntrypoints,
   parseRecord,
@@ -17,6 +16,8 @@ import {
   sha256Hex,
 } from "../../rego/compiled_record.ts";
 import { CompiledRules, readPolicyWasm } from "../../rego/evaluator.ts";
+
+const COMPILED_RECORD_URL = new URL("../../rego/policy.wasm.json", import.meta.url);
 
 const RULES_URL = new URL("../../rego/rules.rego", import.meta.url);
 const wasm = await readPolicyWasm();

@@ -1,16 +1,15 @@
 /**
- * `deno task compile` must embed every data file the CLI reads next to its own modules
- * (`new URL("…", import.meta.url)`): the compiled binary has no checkout to read them from. This
- * finds those reads in the CLI's module graph and checks that the task's `--include` flags cover
- * each one, and that the included paths exist.
+ * `deno task compile` and the bundles embed only modules: every data file a program needs must
+ * be imported (JSON, text or bytes imports), never read next to its module through
+ * `new URL("…", import.meta.url)`, which works in a checkout but not in a compiled binary, a
+ * bundle or an image. This walks each entry point's module graph and finds such reads, and checks
+ * that the compile task builds the three programs without `--include` and without `-A` for the
+ * Coordinator and the initializer.
  */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../../", import.meta.url);
-
-interface ModuleInfo {
-  readonly specifier: string;
-}
+const ENTRIES = ["cli/main.ts", "coordinator/main.ts", "initializer/main.ts"];
 
 async function localModules(entry: string): Promise<URL[]> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -20,48 +19,50 @@ async function localModules(entry: string): Promise<URL[]> {
     stderr: "piped",
   }).output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as { modules: ModuleInfo[] };
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
   return info.modules.map((m) => m.specifier).filter((s) => s.startsWith("file:")).map((s) =>
     new URL(s)
   );
 }
 
-/** Repository-relative paths of the files modules read relative to themselves. */
+/** `file: literal` for every data file a module reads relative to itself. */
 async function moduleRelativeReads(modules: readonly URL[]): Promise<string[]> {
-  const reads = new Set<string>();
+  const reads: string[] = [];
   for (const module of modules) {
+    if (!module.pathname.endsWith(".ts")) continue; // JSON, wasm, rego imported as data
     const text = await Deno.readTextFile(module);
     for (const m of text.matchAll(/new URL\(\s*[`"]([^`"]+)[`"]\s*,\s*import\.meta\.url\s*\)/g)) {
-      const literal = m[1]!;
-      if (literal.endsWith(".ts")) continue;
-      // A template such as `./platforms/${platform}.json` reads from its directory.
-      const path = literal.includes("${") ? literal.slice(0, literal.indexOf("${")) : literal;
-      reads.add(new URL(path, module).pathname.slice(ROOT.pathname.length));
+      if (m[1]!.endsWith(".ts")) continue;
+      reads.push(`${module.pathname.slice(ROOT.pathname.length)}: ${m[1]}`);
     }
   }
-  return [...reads].sort();
+  return reads;
 }
 
-function compileIncludes(task: string, entry: string): string[] {
-  const command = task.split("&&").map((c) => c.trim()).find((c) => c.endsWith(entry));
-  assert.ok(command, `the compile task has no command for ${entry}`);
-  return [...command.matchAll(/--include\s+(\S+)/g)].map((m) => m[1]!.replace(/\/$/, ""));
+for (const entry of ENTRIES) {
+  Deno.test(`${entry} reads no data file next to its modules: every asset is imported`, async () => {
+    const modules = await localModules(entry);
+    assert.deepEqual(await moduleRelativeReads(modules), []);
+    if (entry === "cli/main.ts") {
+      const imported = modules.map((m) => m.pathname.slice(ROOT.pathname.length));
+      for (const asset of ["rego/policy.wasm", "rego/policy.wasm.json", "rego/rules.rego"]) {
+        assert.ok(imported.includes(asset), `the CLI no longer imports ${asset}`);
+      }
+      assert.ok(imported.includes("policy/settings.json"));
+      assert.ok(imported.some((p) => p.startsWith("policy/platforms/")));
+    }
+  });
 }
 
-Deno.test("deno task compile embeds every file the CLI reads next to its modules", async () => {
+Deno.test("deno task compile builds the three programs; only the CLI gets -A", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const includes = compileIncludes(config.tasks.compile, "cli/main.ts");
-  const reads = await moduleRelativeReads(await localModules("cli/main.ts"));
-  for (const expected of ["rego/policy.wasm", "rego/policy.wasm.json", "rego/rules.rego"]) {
-    assert.ok(reads.includes(expected), `the CLI no longer reads ${expected}: update this test`);
-  }
-  for (const read of reads) {
-    const covered = includes.some((inc) =>
-      read === inc || read.startsWith(`${inc}/`) || `${read}`.replace(/\/$/, "") === inc
-    );
-    assert.ok(covered, `${read} is read by the CLI but not passed to deno compile --include`);
-  }
-  for (const inc of includes) {
-    await Deno.stat(new URL(inc, ROOT)); // throws when an included path does not exist
+  const commands = (config.tasks.compile as string).split("&&").map((c) => c.trim());
+  for (const entry of ENTRIES) {
+    const command = commands.find((c) => c.endsWith(entry));
+    assert.ok(command, `the compile task has no command for ${entry}`);
+    assert.doesNotMatch(command, /--include/);
+    if (entry !== "cli/main.ts") assert.doesNotMatch(command, / -A /);
   }
 });

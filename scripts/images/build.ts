@@ -1,0 +1,143 @@
+/**
+ * Builds contrast's images from the pinned inputs and the bundles of the current source tree,
+ * and pushes them. The lock is written only after every image is in the registry with the digest
+ * that was built, so a failed run leaves the previous lock untouched.
+ *
+ * @module
+ */
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import { RegistryClient } from "../../oci/registry_client.ts";
+import { loadDockerCredentials } from "../../oci/credentials.ts";
+import { buildArtifact, type BuiltArtifact, pushArtifact } from "../../oci/writer.ts";
+import {
+  type ContrastImage,
+  encodeImageLock,
+  type ImageLock,
+  imageRepository,
+} from "../../deploy/image_lock.ts";
+import { VERSION } from "../../cli/version.ts";
+import { bundleComponent } from "./bundle.ts";
+import { type Component, imageComponents } from "./components.ts";
+import { denoLayerFiles, imageSpec, runtimeLayerFiles, sharedLayer } from "./image_spec.ts";
+import { debianRuntimeFiles, denoRuntime } from "./inputs.ts";
+
+/** One built image. */
+export interface BuiltComponentImage {
+  readonly component: Component;
+  readonly artifact: BuiltArtifact;
+  /** `sha256:…` of the image manifest. */
+  readonly digest: string;
+  /** Compressed size of config and layers, in bytes (what a pull downloads). */
+  readonly compressedBytes: number;
+}
+
+/** Where the build keeps downloads and bundles. */
+export interface BuildDirs {
+  /** Downloads of the pinned inputs (kept between runs). */
+  readonly cacheDir: string;
+  /** Bundles (replaced each run). */
+  readonly bundleDir: string;
+}
+
+/**
+ * Builds every image (deterministic: same source tree and pins, same digests).
+ *
+ * @throws {UnavailableError} when a pinned input cannot be downloaded
+ * @throws {VerificationError} when a download has another digest than pinned
+ */
+export async function buildImages(dirs: BuildDirs): Promise<BuiltComponentImage[]> {
+  await Deno.mkdir(dirs.cacheDir, { recursive: true });
+  const shared = {
+    runtime: await sharedLayer(runtimeLayerFiles(await debianRuntimeFiles(dirs.cacheDir))),
+    deno: await sharedLayer(denoLayerFiles(await denoRuntime(dirs.cacheDir))),
+  };
+  const out: BuiltComponentImage[] = [];
+  for (const component of imageComponents()) {
+    const bundle = await Deno.readFile(await bundleComponent(component, dirs.bundleDir));
+    const artifact = await buildArtifact(imageSpec(component, shared, bundle));
+    const image = artifact.images[0]!;
+    out.push({
+      component,
+      artifact,
+      digest: artifact.top.descriptor.digest,
+      compressedBytes: [...image.layers, image.config].reduce((n, b) => n + b.bytes.length, 0),
+    });
+  }
+  return out;
+}
+
+/** Where to push. */
+export interface PushTarget {
+  /** `host[:port][/path]`. */
+  readonly registry: string;
+  /** Reach the registry over plain HTTP. */
+  readonly insecure: boolean;
+}
+
+function registryHost(registry: string): string {
+  return registry.split("/")[0]!;
+}
+
+/**
+ * Pushes the images as `<registry>/contrast/<name>:<version>` and returns the lock naming them by
+ * digest.
+ *
+ * @throws {UnavailableError} naming the registry when it cannot be reached
+ * @throws {VerificationError} when the registry reports another digest than built
+ */
+export async function pushImages(
+  images: readonly BuiltComponentImage[],
+  target: PushTarget,
+): Promise<ImageLock> {
+  const host = registryHost(target.registry);
+  const prefix = target.registry.slice(host.length).replace(/^\/+|\/+$/g, "");
+  const client = new RegistryClient({
+    insecureRegistries: target.insecure ? [host] : [],
+    credentials: await loadDockerCredentials(),
+    retries: 1,
+    retryBaseMs: 200,
+    timeoutMs: 30_000,
+  });
+  const refs: Partial<Record<ContrastImage, string>> = {};
+  try {
+    for (const image of images) {
+      const name = image.component.name as ContrastImage;
+      const repository = [prefix, imageRepository(name)].filter(Boolean).join("/");
+      let pushed;
+      try {
+        pushed = await pushArtifact(
+          client,
+          { registry: host, repository },
+          VERSION,
+          image.artifact,
+        );
+      } catch (error) {
+        if (error instanceof TypeError || error instanceof Deno.errors.ConnectionRefused) {
+          throw new UnavailableError(
+            "--registry",
+            `cannot reach registry ${host}: ${error.message}`,
+          );
+        }
+        throw error;
+      }
+      if (pushed.digest !== image.digest) {
+        throw new VerificationError(
+          "--registry",
+          `${host}/${repository} stored ${pushed.digest}, but the built image is ${image.digest}`,
+        );
+      }
+      refs[name] = `${host}/${repository}@${image.digest}`;
+    }
+  } finally {
+    client.close();
+  }
+  return { version: 1, images: refs as ImageLock["images"] };
+}
+
+/** Writes `lock` to `path` atomically. */
+export async function writeImageLock(path: string, lock: ImageLock): Promise<void> {
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path, new TextEncoder().encode(encodeImageLock(lock)));
+}
