@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Document, isMap, isSeq, type YAMLMap } from "yaml";
+import { type Document, isMap, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import {
   INITIALIZER_NAME,
@@ -24,7 +24,6 @@ import {
   SECURE_PV_MOUNT_PATH,
   SECURE_PV_NAME,
 } from "./annotations.ts";
-import { ensureSeq } from "./inject.ts";
 
 /** The parsed annotation. */
 export interface SecurePv {
@@ -140,6 +139,15 @@ export function checkSecurePv(
     });
   }
   return issues;
+}
+
+/** The sequence at `key` of `parent`, created empty when missing. */
+function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
+  const existing = parent.get(key, true);
+  if (isSeq(existing)) return existing;
+  const created = doc.createNode([]) as YAMLSeq;
+  parent.set(key, created);
+  return created;
 }
 
 function byName(seq: { items: unknown[] }, name: string): YAMLMap | undefined {
