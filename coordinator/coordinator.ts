@@ -121,6 +121,11 @@ export interface CoordinatorOptions {
    * (`POST /recover`) is refused unless forced: the peers recover this replica themselves.
    */
   readonly readyPeers?: () => Promise<readonly string[]>;
+  /**
+   * How long a read of the stored latest may take before this replica counts the storage as
+   * unavailable (default 5000 ms): an API server whose etcd is down may hang rather than fail.
+   */
+  readonly storageTimeoutMs?: number;
 }
 
 interface ActiveState {
@@ -274,9 +279,22 @@ export class Coordinator {
 
   /** Reads the stored latest; an unreachable store marks this replica not ready. */
   async #readLatestRecord(): Promise<LatestRecord | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = this.#options.storageTimeoutMs ?? 5000;
     try {
-      const record = await this.#options.historyBackend.readLatest();
-      return record;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new UnavailableError(
+                "transitions/latest",
+                `storage did not answer in ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      });
+      return await Promise.race([this.#options.historyBackend.readLatest(), timeout]);
     } catch (error) {
       if (this.#healthy) {
         this.#options.logger.warn("history unreachable: not ready", {
@@ -285,6 +303,8 @@ export class Coordinator {
       }
       this.#healthy = false;
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -228,6 +228,14 @@ export const PLATFORM_REFERENCE_VALUE_READERS: ReferenceValueReaders<
  * Parses a manifest strictly from its exact JSON bytes, reading reference values with the SNP
  * and TDX modules' readers (a simulated platform entry must name `SimulatedRootSHA256`).
  *
+ * @example
+ * ```ts
+ * import { parseManifest } from "./mod.ts";
+ *
+ * const manifest = parseManifest(await Deno.readFile("manifest.json"));
+ * console.log(Object.keys(manifest.Policies));
+ * ```
+ *
  * @throws {InvalidDocumentError} listing every problem with its JSON path
  */
 export function parseManifest(bytes: Uint8Array): Manifest {

@@ -131,6 +131,21 @@ export class VerifiersOfManifest {
  * Verifies evidence against whichever manifest is active: each manifest's verifiers are built
  * once and kept while the manifest object lives (they keep keys and chains cached), all sharing
  * one chain cache.
+ *
+ * @example Verify evidence against a manifest and learn the policy it runs
+ * ```ts
+ * import { ManifestVerifiers, parseManifest } from "./mod.ts";
+ * import type { Evidence } from "../evidence/mod.ts";
+ *
+ * async function roleOf(manifestBytes: Uint8Array, evidence: Evidence, reportData: Uint8Array) {
+ *   const verifiers = new ManifestVerifiers();
+ *   const { policy } = await verifiers.verify(parseManifest(manifestBytes), evidence, {
+ *     reportData,
+ *     now: new Date(),
+ *   });
+ *   return policy;
+ * }
+ * ```
  */
 export class ManifestVerifiers {
   readonly #options: ManifestVerifiersOptions;

@@ -504,6 +504,28 @@ function checkContainerNames(
   }
 }
 
+/** Extended resources that hand the container devices (GPUs through VFIO and CDI). */
+const DEVICE_RESOURCE = /^(nvidia\.com|amd\.com|gpu\.intel\.com|cdi\.k8s\.io)\//;
+
+/**
+ * Device resources (GPUs) are refused at generate with one clear error: the runtime would hot- or
+ * cold-plug VFIO devices and add `cdi.k8s.io/*` annotations that the policy does not model, so
+ * the pod would be generated but never start.
+ */
+function checkDeviceResources(c: Record<string, unknown>, path: string, issues: IssueList): void {
+  const resources = obj(c.resources);
+  for (const kind of ["limits", "requests"]) {
+    for (const name of Object.keys(obj(resources[kind]))) {
+      if (DEVICE_RESOURCE.test(name)) {
+        issues.add(
+          `${path}.resources.${kind}["${name}"]`,
+          "devices (GPUs through VFIO/CDI) are not supported in a confidential pod yet",
+        );
+      }
+    }
+  }
+}
+
 /** The resolved image of a container, or undefined after recording why there is none. */
 function containerImage(
   pod: PodContext,
@@ -532,6 +554,7 @@ function containerExpectation(
   if (name === "") issues.add(`${path}.name`, "missing");
   const image = containerImage(pod, c, path);
   if (!image) return undefined;
+  checkDeviceResources(c, path, issues);
   const sc = obj(c.securityContext);
   const privileged = sc.privileged === true;
   const devices = deviceExpectations(c, privileged, pod.input.securePv, path, issues);

@@ -305,6 +305,13 @@ export function baselineSnpReferenceValue(
 /**
  * The built-in defaults used when no reference values are given (the CLI without
  * `--reference-values`): one {@link baselineSnpReferenceValue} per product.
+ *
+ * @example
+ * ```ts
+ * import { defaultSnpReferenceValues } from "./mod.ts";
+ *
+ * for (const v of defaultSnpReferenceValues()) console.log(v.ProductName, v.GuestPolicy.Debug);
+ * ```
  */
 export function defaultSnpReferenceValues(): SnpReferenceValue[] {
   return SNP_PRODUCTS.map((product) => baselineSnpReferenceValue("default", product));

@@ -94,7 +94,25 @@ interface ResolvedCertificates {
 
 const LATIN1 = new TextDecoder("latin1");
 
-/** Verifies SEV-SNP evidence; see the module documentation. */
+/**
+ * Verifies SEV-SNP evidence; see the module documentation.
+ *
+ * @example Verify a report against reference values that pin its measurement
+ * ```ts
+ * import { baselineSnpReferenceValue, SnpEvidenceVerifier } from "./mod.ts";
+ *
+ * async function verify(report: Uint8Array, aux: Uint8Array, measurementHex: string) {
+ *   const entry = baselineSnpReferenceValue("Metal-QEMU-SNP", "Genoa");
+ *   const verifier = new SnpEvidenceVerifier({
+ *     referenceValues: [{ ...entry, TrustedMeasurement: measurementHex }],
+ *   });
+ *   return await verifier.verify({ platform: "snp", report, aux }, {
+ *     reportData: new Uint8Array(64),
+ *     now: new Date(),
+ *   });
+ * }
+ * ```
+ */
 export class SnpEvidenceVerifier implements EvidenceVerifier {
   /** Always `snp`. */
   readonly platform = "snp" as const;

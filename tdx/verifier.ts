@@ -106,7 +106,23 @@ export function tdxClaimDetails(v: VerifiedTdxQuote): Record<string, string> {
   return details;
 }
 
-/** Verifies TDX quotes against collateral and TDX reference values. */
+/**
+ * Verifies TDX quotes against collateral and TDX reference values.
+ *
+ * @example Verify a quote, reporting a rejection as a value
+ * ```ts
+ * import { defaultTdxReferenceValues, TdxEvidenceVerifier, type TdxCollateralSource } from "./mod.ts";
+ *
+ * async function tcbStatus(quote: Uint8Array, collateral: TdxCollateralSource) {
+ *   const verifier = new TdxEvidenceVerifier({ referenceValues: defaultTdxReferenceValues(), collateral });
+ *   const outcome = await verifier.verifyDetailed(
+ *     { platform: "tdx", report: quote },
+ *     { reportData: new Uint8Array(64), now: new Date() },
+ *   );
+ *   return outcome.verified?.tcb.status ?? "not genuine";
+ * }
+ * ```
+ */
 export class TdxEvidenceVerifier implements EvidenceVerifier {
   /** Always `"tdx"`. */
   readonly platform = "tdx" as const;

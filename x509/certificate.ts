@@ -370,6 +370,15 @@ function looksLikePem(bytes: Uint8Array): boolean {
 /**
  * Parses one certificate from DER bytes or PEM (text, or bytes holding PEM text).
  *
+ * @example
+ * ```ts
+ * import { parseCertificate } from "./mod.ts";
+ *
+ * function subjectOf(pem: string): string {
+ *   return parseCertificate(pem, "certificate").subject;
+ * }
+ * ```
+ *
  * @param field names the certificate in errors, e.g. `vcek` or `pckChain[0]`
  * @throws {ParseError} naming `field` when it is not exactly one well-formed certificate
  */

@@ -82,6 +82,21 @@ const UNDERSTOOD_CRITICAL: readonly string[] = [
 /**
  * Verifies a certificate chain from `leaf` to a pinned root.
  *
+ * @example
+ * ```ts
+ * import { parseCertificate, parseCertificates, verifyChain } from "./mod.ts";
+ *
+ * async function verify(leafPem: string, chainPem: string, rootSha256: string) {
+ *   return await verifyChain({
+ *     leaf: parseCertificate(leafPem, "leaf"),
+ *     intermediates: parseCertificates(chainPem, "chain"),
+ *     trustAnchors: [rootSha256],
+ *     now: new Date(),
+ *     field: "chain",
+ *   });
+ * }
+ * ```
+ *
  * @throws {VerificationError} naming the failing link and the reason
  */
 export async function verifyChain(options: VerifyChainOptions): Promise<VerifiedChain> {

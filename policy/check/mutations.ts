@@ -77,12 +77,33 @@ function otherDigest(rng: RandomSource): string {
   return `sha256:${hexString(rng, 64)}`;
 }
 
+/** Adds one mutant of the legitimate request (`deny` unless said otherwise). */
+type AddMutant = (name: string, field: string, edit: Edit, e?: Expectation) => void;
+
+/** The OCI process of a CreateContainer request. */
+const ociProcessOf = (i: JsonObject) => o(o(i.OCI).Process);
+
+/**
+ * Tampered variants of a CreateContainer request, in the order a reader checks a container:
+ * process (arguments, environment, user, privileges), root and mounts, Linux settings and
+ * annotations, what belongs to another container of the pod, then storages.
+ */
 function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutant[] {
   const base = step.request;
   const out: Mutant[] = [];
-  const add = (name: string, field: string, edit: Edit, e: Expectation = "deny") =>
+  const add: AddMutant = (name, field, edit, e = "deny") =>
     out.push(variant(base, name, field, edit, e));
-  const process = (i: JsonObject) => o(o(i.OCI).Process);
+  processMutants(base, add);
+  rootAndMountMutants(step, add);
+  linuxAndAnnotationMutants(base, seq, add);
+  if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
+  storageMutants(add);
+  return out;
+}
+
+/** Arguments, environment, user and groups, privileges and capabilities. */
+function processMutants(base: Step["request"], add: AddMutant): void {
+  const process = ociProcessOf;
   const args = a(process(base.input).Args);
   add("changed argument", "OCI.Process.Args", (i) => {
     const list = a(process(i).Args);
@@ -166,6 +187,11 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   add("mount label", "OCI.Linux.MountLabel", (i) => {
     o(o(i.OCI).Linux).MountLabel = "system_u:object_r:container_file_t:s0";
   });
+}
+
+/** Read-only root, root path and mounts. */
+function rootAndMountMutants(step: Step, add: AddMutant): void {
+  const base = step.request;
   const root = o(o(base.input.OCI).Root);
   if (root.Readonly === true) {
     add("writable root", "OCI.Root.Readonly", (i) => {
@@ -248,6 +274,14 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
       dst_path: "/host",
     });
   });
+}
+
+/** Sysctls, masked paths, namespaces and annotations. */
+function linuxAndAnnotationMutants(
+  base: Step["request"],
+  seq: RequestSequence,
+  add: AddMutant,
+): void {
   add("extra sysctl", "OCI.Linux.Sysctl", (i) => {
     o(o(i.OCI).Linux).Sysctl = { ...o(o(o(i.OCI).Linux).Sysctl), "kernel.core_pattern": "|/x" };
   });
@@ -271,57 +305,71 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   add("other namespace", `OCI.Annotations["${Annotation.sandboxNamespace}"]`, (i) => {
     o(o(i.OCI).Annotations)[Annotation.sandboxNamespace] = `${seq.instance.namespace}-tampered`;
   });
-  if (step.context.role !== "pause") {
-    add("other sandbox name", `OCI.Annotations["${Annotation.sandboxName}"]`, (i) => {
-      const other = generatedPodName(seq.workload.kind, seq.workload.name, rng);
-      o(o(i.OCI).Annotations)[Annotation.sandboxName] = other === seq.instance.podName
-        ? `${other}-tampered`
-        : other;
+}
+
+/** What is legitimate for another container of the pod (or another pod), never for this one. */
+function crossContainerMutants(
+  step: Step,
+  seq: RequestSequence,
+  rng: RandomSource,
+  add: AddMutant,
+): void {
+  const base = step.request;
+  const process = ociProcessOf;
+  const env = a(process(base.input).Env) as string[];
+  add("other sandbox name", `OCI.Annotations["${Annotation.sandboxName}"]`, (i) => {
+    const other = generatedPodName(seq.workload.kind, seq.workload.name, rng);
+    o(o(i.OCI).Annotations)[Annotation.sandboxName] = other === seq.instance.podName
+      ? `${other}-tampered`
+      : other;
+  });
+  add("other container name", `OCI.Annotations["${Annotation.containerName}"]`, (i) => {
+    o(o(i.OCI).Annotations)[Annotation.containerName] = `${step.context.container}-tampered`;
+  });
+  const storages = a(base.input.storages).map(o);
+  const imageAt = storages.findIndex((s) => s.driver === "image_guest_pull");
+  if (imageAt >= 0) {
+    add("other image digest", `storages[${imageAt}].source`, (i) => {
+      const s = o(a(i.storages)[imageAt]);
+      const source = String(s.source);
+      const at = source.indexOf("@");
+      s.source = `${at >= 0 ? source.slice(0, at) : source}@${otherDigest(rng)}`;
     });
-    add("other container name", `OCI.Annotations["${Annotation.containerName}"]`, (i) => {
-      o(o(i.OCI).Annotations)[Annotation.containerName] = `${step.context.container}-tampered`;
-    });
-    const storages = a(base.input.storages).map(o);
-    const imageAt = storages.findIndex((s) => s.driver === "image_guest_pull");
-    if (imageAt >= 0) {
-      add("other image digest", `storages[${imageAt}].source`, (i) => {
-        const s = o(a(i.storages)[imageAt]);
-        const source = String(s.source);
-        const at = source.indexOf("@");
-        s.source = `${at >= 0 ? source.slice(0, at) : source}@${otherDigest(rng)}`;
-      });
-      // A genuine image of the same pod, but another container's.
-      const mine = String(storages[imageAt].source);
-      const other = otherCreates(step, seq).map((x) => imageSource(x)).find((src) =>
-        src !== undefined && src !== mine
-      );
-      if (other !== undefined) {
-        add("image of another container", `storages[${imageAt}].source`, (i) => {
-          o(a(i.storages)[imageAt]).source = other;
-        });
-      }
-    }
-    // The root filesystem of another container of the pod.
-    const otherId = otherCreates(step, seq).find((x) => x.context.containerId)?.context.containerId;
-    if (otherId !== undefined) {
-      add("root of another container", "OCI.Root.Path", (i) => {
-        o(o(i.OCI).Root).Path = `/run/kata-containers/${otherId}/rootfs`;
-      });
-    }
-    // A variable that is legitimate in another container of the pod, but not in this one.
-    const mineEnv = new Set(env);
-    const foreign = otherCreates(step, seq).flatMap((x) =>
-      a(o(o(x.request.input.OCI).Process).Env) as string[]
-    ).find((e) =>
-      !mineEnv.has(e) && !env.some((m) => m.split("=")[0] === e.split("=")[0]) &&
-      !SERVICE_LINK_SHAPE.test(e)
+    // A genuine image of the same pod, but another container's.
+    const mine = String(storages[imageAt].source);
+    const other = otherCreates(step, seq).map((x) => imageSource(x)).find((src) =>
+      src !== undefined && src !== mine
     );
-    if (foreign !== undefined) {
-      add("env var of another container", "OCI.Process.Env", (i) => {
-        a(process(i).Env).push(foreign);
+    if (other !== undefined) {
+      add("image of another container", `storages[${imageAt}].source`, (i) => {
+        o(a(i.storages)[imageAt]).source = other;
       });
     }
   }
+  // The root filesystem of another container of the pod.
+  const otherId = otherCreates(step, seq).find((x) => x.context.containerId)?.context.containerId;
+  if (otherId !== undefined) {
+    add("root of another container", "OCI.Root.Path", (i) => {
+      o(o(i.OCI).Root).Path = `/run/kata-containers/${otherId}/rootfs`;
+    });
+  }
+  // A variable that is legitimate in another container of the pod, but not in this one.
+  const mineEnv = new Set(env);
+  const foreign = otherCreates(step, seq).flatMap((x) =>
+    a(o(o(x.request.input.OCI).Process).Env) as string[]
+  ).find((e) =>
+    !mineEnv.has(e) && !env.some((m) => m.split("=")[0] === e.split("=")[0]) &&
+    !SERVICE_LINK_SHAPE.test(e)
+  );
+  if (foreign !== undefined) {
+    add("env var of another container", "OCI.Process.Env", (i) => {
+      a(process(i).Env).push(foreign);
+    });
+  }
+}
+
+/** Storages the runtime never sends. */
+function storageMutants(add: AddMutant): void {
   add("extra storage", "storages", (i) => {
     a(i.storages).push({
       driver: "local",
@@ -337,7 +385,6 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   add("sandbox pid namespace", "sandbox_pidns", (i) => {
     i.sandbox_pidns = !i.sandbox_pidns;
   });
-  return out;
 }
 
 /** The CreateContainer steps of the pod's other (non-pause) containers. */

@@ -132,7 +132,17 @@ export interface ParseSnpReportOptions {
 }
 
 /**
- * Decodes an attestation report.
+ * Decodes an attestation report. Decoding is not verification.
+ *
+ * @example
+ * ```ts
+ * import { parseSnpReport } from "../mod.ts";
+ *
+ * function describe(bytes: Uint8Array): string {
+ *   const report = parseSnpReport(bytes);
+ *   return `v${report.version}, VMPL ${report.vmpl}, debug ${report.policy.debug}`;
+ * }
+ * ```
  *
  * @throws {ParseError} naming the field (`report.version`, `report.reserved_0x1f8`, …) when the
  *   bytes are not a well-formed report of a known version

@@ -197,6 +197,15 @@ function parseSignatureData(bytes: Uint8Array): TdxQuoteSignatureData {
  * Bytes after the end of the signature data are not parsed; their count is returned as
  * `trailingBytes` so callers can decide (the verifier accepts padding; it is never signed data).
  *
+ * @example
+ * ```ts
+ * import { parseTdxQuote } from "../mod.ts";
+ *
+ * function mrTdOf(bytes: Uint8Array): Uint8Array {
+ *   return parseTdxQuote(bytes).body.mrTd; // decoded, not verified
+ * }
+ * ```
+ *
  * @throws {ParseError} naming the field that is malformed or does not fit
  */
 export function parseTdxQuote(bytes: Uint8Array): TdxQuote {

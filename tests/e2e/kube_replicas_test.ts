@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { runSet } from "../../cli/commands/set.ts";
 import { runVerify } from "../../cli/commands/verify.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { writeUpdateWithout } from "../../testing/simulation/update.ts";
@@ -10,7 +9,14 @@ import {
   runCli,
   runInitializerProcess,
 } from "./harness.ts";
-import { coordinatorKubeconfig, isReady, startKubeReplica, waitFor } from "./kube_harness.ts";
+import {
+  COORDINATOR_USER,
+  coordinatorKubeconfig,
+  isReady,
+  startKubeReplica,
+  waitFor,
+} from "./kube_harness.ts";
+import { prepareUpdate, readVariant } from "./kube_update_client.ts";
 
 const NAME =
   "kubernetes backend, three replicas: set through one, verify through each, one mesh CA, updates seen by all (watch latency)";
@@ -33,7 +39,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    await using cluster = await LocalKubeCluster.start();
+    await using cluster = await LocalKubeCluster.start({ users: [COORDINATOR_USER] });
     const kubeconfig = await coordinatorKubeconfig(cluster);
     const ws = await createWorkspace();
     const replicas: CoordinatorProcess[] = [];
@@ -58,7 +64,7 @@ Deno.test({
         });
         assert.equal(summary.ok, true, `verify through r${i + 1}`);
         assert.equal(
-          await Deno.readTextFile(`${ws.dir}/v${i}/mesh-ca.pem`),
+          await Deno.readTextFile(`${ws.dir}/v${i}/verify/mesh-ca.pem`),
           await Deno.readTextFile(`${ws.dir}/mesh-ca.pem`),
         );
       }
@@ -87,25 +93,27 @@ Deno.test({
         assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
       }
 
-      // An update through r2 reaches r1 and r3 through the watch.
+      // An update through r2 reaches r1 and r3 through the watch: each reloads and verifies the
+      // new state before r2 even answers its client (r2 first derives the new mesh CA).
       const update = await writeUpdateWithout(ws, "db", "without-db");
-      const before = Date.now();
-      await runSet({
-        coordinator: r2.userAddress,
-        manifest: update.manifestPath,
-        workloadOwnerKey: `${ws.dir}/workload-owner.pem`,
-        workspace: ws.dir,
-        paths: [update.yamlPath],
-        print: () => {},
-      });
+      const prepared = await prepareUpdate(
+        r2.userAddress,
+        await readVariant(update.manifestPath, update.yamlPath),
+        await Deno.readTextFile(`${ws.dir}/workload-owner.pem`),
+      );
+      const sent = Date.now();
+      await prepared.send();
+      const acked = Date.now();
       await waitFor("r1 and r3 reloaded", () =>
         Promise.resolve(
-          logTime(r1, "reloaded", before) !== undefined &&
-            logTime(r3, "reloaded", before) !== undefined,
+          logTime(r1, "reloaded", sent) !== undefined &&
+            logTime(r3, "reloaded", sent) !== undefined,
         ), 20_000);
-      const setAt = logTime(r2, "manifest set", before)!;
-      const latencies = [r1, r3].map((r) => logTime(r, "reloaded", before)! - setAt);
-      console.log(`watch latency (r2 set → r1, r3 reloaded): ${latencies.join(" ms, ")} ms`);
+      const reloaded = [r1, r3].map((r) => logTime(r, "reloaded", sent)! - sent);
+      console.log(
+        `watch latency: update sent to r2 → r1, r3 reloaded after ${reloaded.join(" ms, ")} ms ` +
+          `(r2 acknowledged after ${acked - sent} ms)`,
+      );
       for (const [i, r] of replicas.entries()) {
         const summary = await runVerify({
           coordinator: r.userAddress,
