@@ -19,7 +19,12 @@ import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
 import { readBody } from "../http/server.ts";
 import type { CoordinatorMetrics } from "../http/metrics.ts";
 import { authorizeTransitClient, type TransitClient } from "./authorize.ts";
-import { handleTransitRequest, transitErrorAnswer, type TransitHttpAnswer } from "./handler.ts";
+import {
+  handleTransitRequest,
+  transitErrorAnswer,
+  type TransitHttpAnswer,
+  TransitUnavailableError,
+} from "./handler.ts";
 import { TransitKeyRings } from "./key_rings.ts";
 import { routeTransit } from "./routes.ts";
 import type { TransitView } from "./view.ts";
@@ -48,6 +53,11 @@ export function parseTransitSans(values: readonly string[]): SubjectAltName[] {
 export interface TransitSource {
   /** The current view, or `undefined` without an active manifest. */
   transitView(): TransitView | undefined;
+  /**
+   * Brings the state up to the stored latest (a replica loads a transition another one made);
+   * throws while that fails, so no key is served from a superseded manifest.
+   */
+  refresh?(): Promise<void>;
   /** Calls `listener` after every change of the active state. */
   onActivate(listener: () => void): () => void;
   /** The Coordinator's attested TLS identity (served until a manifest is active). */
@@ -193,6 +203,11 @@ export function startTransitServer(
       const route = routeTransit(req.method ?? "", path);
       operation = route.operation;
       const body = parseJson(await readBody(req, config.maxBodyBytes));
+      await source.refresh?.().catch((cause) => {
+        throw new TransitUnavailableError("state", "the Coordinator's state is not current", {
+          cause,
+        });
+      });
       const answer = await handleTransitRequest({
         view: source.transitView(),
         rings,
