@@ -19,12 +19,7 @@ import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
 import { readBody } from "../http/server.ts";
 import type { CoordinatorMetrics } from "../http/metrics.ts";
 import { authorizeTransitClient, type TransitClient } from "./authorize.ts";
-import {
-  handleTransitRequest,
-  transitErrorAnswer,
-  type TransitHttpAnswer,
-  TransitUnavailableError,
-} from "./handler.ts";
+import { handleTransitRequest, transitErrorAnswer, type TransitHttpAnswer } from "./handler.ts";
 import { TransitKeyRings } from "./key_rings.ts";
 import { routeTransit } from "./routes.ts";
 import type { TransitView } from "./view.ts";
@@ -51,13 +46,8 @@ export function parseTransitSans(values: readonly string[]): SubjectAltName[] {
 
 /** What the server needs of the Coordinator. */
 export interface TransitSource {
-  /** The current view, or `undefined` without an active manifest. */
-  transitView(): TransitView | undefined;
-  /**
-   * Brings the state up to the stored latest (a replica loads a transition another one made);
-   * throws while that fails, so no key is served from a superseded manifest.
-   */
-  refresh?(): Promise<void>;
+  /** The current view (brought up to the stored latest), or `undefined` without a manifest. */
+  transitView(): Promise<TransitView | undefined>;
   /** Calls `listener` after every change of the active state. */
   onActivate(listener: () => void): () => void;
   /** The Coordinator's attested TLS identity (served until a manifest is active). */
@@ -203,13 +193,8 @@ export function startTransitServer(
       const route = routeTransit(req.method ?? "", path);
       operation = route.operation;
       const body = parseJson(await readBody(req, config.maxBodyBytes));
-      await source.refresh?.().catch((cause) => {
-        throw new TransitUnavailableError("state", "the Coordinator's state is not current", {
-          cause,
-        });
-      });
       const answer = await handleTransitRequest({
-        view: source.transitView(),
+        view: await source.transitView(),
         rings,
         route,
         body,
@@ -239,10 +224,10 @@ export function startTransitServer(
   // Re-issue the server certificate whenever the active state (and so the mesh CA) changes.
   let certificate: Promise<void> = Promise.resolve();
   const refresh = () => {
-    const view = source.transitView();
-    if (!view) return;
     certificate = certificate.then(async () => {
       try {
+        const view = await source.transitView();
+        if (!view) return;
         server.setSecureContext(await serverCredentials(view, config.sans, now()));
       } catch (error) {
         logger.error("transit: cannot issue the server certificate", {
