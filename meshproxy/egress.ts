@@ -67,6 +67,23 @@ export class EgressListener {
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
+  #contexts = new WeakMap<MeshCredentials, tls.SecureContext>();
+
+  /** One secure context per credential set (parsing keys per connection is costly). */
+  #secureContext(credentials: MeshCredentials): tls.SecureContext {
+    let context = this.#contexts.get(credentials);
+    if (!context) {
+      context = tls.createSecureContext({
+        key: credentials.keyPem,
+        cert: credentials.certChainPem,
+        ca: credentials.meshCaPem,
+        minVersion: "TLSv1.2",
+      });
+      this.#contexts.set(credentials, context);
+    }
+    return context;
+  }
+
   #onClient(client: net.Socket): void {
     const o = this.#o;
     const entry = o.entry;
@@ -79,11 +96,8 @@ export class EgressListener {
       host: target.host,
       port: target.port,
       ...(isIpv4(entry.remoteHost) ? {} : { servername: entry.remoteHost }),
-      key: credentials.keyPem,
-      cert: credentials.certChainPem,
-      ca: credentials.meshCaPem,
+      secureContext: this.#secureContext(credentials),
       rejectUnauthorized: true,
-      minVersion: "TLSv1.2",
       checkServerIdentity: (_host, cert) => {
         const sans = parseNodeSubjectAltName(cert.subjectaltname);
         if (sanMatches(sans, entry.remoteHost)) return undefined;

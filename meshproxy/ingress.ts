@@ -19,6 +19,12 @@ import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
+/**
+ * How long the first bytes of a connection may stay ambiguous (a prefix of an HTTP request
+ * line) before they are forwarded as plain TCP, ms.
+ */
+export const SNIFF_TIMEOUT_MS = 50;
+
 /** How long a client has to finish the TLS handshake, ms. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -159,26 +165,50 @@ export class IngressListener {
     let protocol: "http" | "tcp" | "undecided" = peer ? "undecided" : "tcp";
     let injector: HttpIdentityInjector | undefined;
     let head: Uint8Array = new Uint8Array(0);
+    let sniffTimer: ReturnType<typeof setTimeout> | undefined;
+    const fromPeer = (n: number) =>
+      o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "from_peer" }, n);
+    const decide = (decision: "http" | "tcp"): Uint8Array => {
+      clearTimeout(sniffTimer);
+      protocol = decision;
+      if (decision === "http") injector = new HttpIdentityInjector(peerIdentityValue(peer!));
+      this.#logPeer(peer, remote, decision);
+      const first = head;
+      head = new Uint8Array(0);
+      return first;
+    };
     const rewrite = (chunk: Uint8Array): Uint8Array[] => {
       if (protocol === "undecided") {
         const joined = new Uint8Array(head.length + chunk.length);
         joined.set(head);
         joined.set(chunk, head.length);
         head = joined;
-        protocol = classifyFirstBytes(head);
-        if (protocol === "undecided") return [];
-        if (protocol === "http") injector = new HttpIdentityInjector(peerIdentityValue(peer!));
-        this.#logPeer(peer, remote, protocol);
-        const first = head;
-        head = new Uint8Array(0);
+        const verdict = classifyFirstBytes(head);
+        if (verdict === "undecided") {
+          // A short first message that might still become a request line: if nothing more
+          // arrives soon, it is not HTTP.
+          clearTimeout(sniffTimer);
+          sniffTimer = setTimeout(() => flushUndecided(), SNIFF_TIMEOUT_MS);
+          return [];
+        }
+        const first = decide(verdict);
         return injector ? injector.push(first) : [first];
       }
       return injector ? injector.push(chunk) : [chunk];
     };
+    const flushUndecided = () => {
+      if (protocol !== "undecided" || upstream.destroyed) return;
+      const first = decide("tcp");
+      fromPeer(first.length);
+      upstream.write(first);
+    };
+    // The peer finished sending while its bytes were still ambiguous: forward them before the
+    // end is passed on.
+    socket.prependListener("end", flushUndecided);
+    socket.once("close", () => clearTimeout(sniffTimer));
     if (!peer) this.#logPeer(undefined, remote, "tcp");
     join(socket, upstream, {
-      clientToUpstream: (n) =>
-        o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "from_peer" }, n),
+      clientToUpstream: fromPeer,
       upstreamToClient: (n) =>
         o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "to_peer" }, n),
     }, (error) => {

@@ -7,7 +7,7 @@
  *   [--tls-config-dir /contrast/tls-config] [--no-transparent]
  *   [--inbound-host 0.0.0.0] [--inbound-port-base 15100] [--upstream-host 127.0.0.1]
  *   [--upstream-port PORT=REALPORT]... [--resolve HOST:PORT=IP:PORT]... [--admin-host 0.0.0.0]
- *   [--admin-port PORT]
+ *   [--admin-port PORT] [--ready-file PATH]
  *   [--credentials-wait-seconds 60] [--reload-interval-seconds 2]
  *   [--log-format json|text] [--log-level info]
  * ```
@@ -39,6 +39,7 @@ import {
   POD_PORTS_ENV,
 } from "../protocol/mesh_config.ts";
 import { MeshProxy } from "./proxy.ts";
+import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 /** Default folder of the initializer's TLS files. */
 export const DEFAULT_TLS_CONFIG_DIR = "/contrast/tls-config";
@@ -116,6 +117,10 @@ export async function meshProxyMain(
       env("CONTRAST_MESH_CREDENTIALS_WAIT_SECONDS") ?? "60",
     )
     .option("--reload-interval-seconds <n>", "how often the TLS files are re-read", "2")
+    .option(
+      "--ready-file <path>",
+      "once serving, write {listeners, adminPort} as JSON here (for supervisors and tests)",
+    )
     .addOption(
       new Option("--log-level <level>", "lowest level logged").choices([
         "debug",
@@ -172,6 +177,12 @@ export async function meshProxyMain(
     const stopped = stop.then(() => "stopped" as const);
     const started = proxy.start().then(() => "started" as const);
     if (await Promise.race([started, stopped]) === "started") {
+      if (o.readyFile) {
+        await writeFileAtomic(
+          o.readyFile,
+          JSON.stringify({ listeners: proxy.listeners(), adminPort: proxy.adminPort ?? null }),
+        );
+      }
       signals.onReady?.(proxy);
       await stopped;
     }

@@ -89,7 +89,9 @@ export interface InboundPort {
 
 /** The complete, cross-checked mesh configuration of one pod. */
 export interface MeshConfig {
+  /** Ingress on or off, with its exceptions. */
   readonly ingress: IngressConfig;
+  /** Egress listeners. */
   readonly egress: readonly EgressEntry[];
   /** Admin interface port, when configured. */
   readonly adminPort?: number;
@@ -283,8 +285,11 @@ export function parsePodPorts(value: string | undefined, source: string): number
 
 /** The raw values, as annotations or environment variables hold them. */
 export interface RawMeshConfig {
+  /** Ingress annotation value (`EDG_INGRESS_PROXY_CONFIG`). */
   readonly ingress?: string;
+  /** Egress annotation value (`EDG_EGRESS_PROXY_CONFIG`). */
   readonly egress?: string;
+  /** Admin port annotation value (`EDG_ADMIN_PORT`). */
   readonly admin?: string;
   /** The pod's TCP container ports (`CONTRAST_MESH_POD_PORTS`). */
   readonly podPorts?: string;
@@ -292,9 +297,13 @@ export interface RawMeshConfig {
 
 /** Names used in errors for each raw value. */
 export interface MeshConfigSources {
+  /** Name of the ingress source (annotation or variable). */
   readonly ingress: string;
+  /** Name of the egress source. */
   readonly egress: string;
+  /** Name of the admin port source. */
   readonly admin: string;
+  /** Name of the pod ports source. */
   readonly podPorts: string;
 }
 

@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { concatBytes, constantTimeEqual, decodeHex, decodePem } from "../util/bytes/mod.ts";
+import { concatBytes, decodeHex, decodePem } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
-import { readEcdsaPublicKey, readRsaPublicKey } from "../manifest/public_keys.ts";
+import { readEcdsaPublicKey, readRsaPublicKey, sameRsaPublicKey } from "../manifest/public_keys.ts";
 import type { SealedBox } from "./hpke.ts";
 import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 import { RECOVERY_SIGNATURE_LABEL } from "./messages.ts";
@@ -158,7 +158,8 @@ export async function verifyRecoverySignature(
   message: Uint8Array,
   signature: Uint8Array,
 ): Promise<void> {
-  const listed = ownerKeys.some((hex) => constantTimeEqual(decodeHex(hex), ownerPublicKey));
+  // Manifest keys may be PKCS#1 (Contrast's encoding) or PKIX DER; the request carries PKIX.
+  const listed = ownerKeys.some((hex) => sameRsaPublicKey(decodeHex(hex), ownerPublicKey));
   if (!listed) {
     throw new ForbiddenError("ownerPublicKey", "not a SeedshareOwnerPubKeys key of the manifest");
   }

@@ -16,10 +16,10 @@
  *
  * @module
  */
-import { constantTimeEqual, decodeHex, decodePem, encodeHex } from "../util/bytes/mod.ts";
+import { decodeHex, decodePem, encodeHex } from "../util/bytes/mod.ts";
 import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
-import { readRsaPublicKey } from "../manifest/public_keys.ts";
+import { readRsaPublicKey, sameRsaPublicKey } from "../manifest/public_keys.ts";
 import { SALT_LENGTH, SEED_LENGTH, SeedEngine } from "./seed_engine.ts";
 
 /** The RSA-OAEP label of seed shares. */
@@ -52,7 +52,8 @@ const OAEP = { name: "RSA-OAEP", hash: "SHA-256" } as const;
 /**
  * Encrypts the engine's seed to every owner key.
  *
- * @param ownerKeys hex PKIX DER RSA public keys (`SeedshareOwnerPubKeys` of the manifest)
+ * @param ownerKeys hex PKCS#1 or PKIX DER RSA public keys (`SeedshareOwnerPubKeys` of the
+ *   manifest); each share names its key as the manifest does
  * @throws {ParseError} naming `SeedshareOwnerPubKeys[i]` when a key is not a usable RSA key
  */
 export async function createSeedShares(
@@ -68,7 +69,7 @@ export async function createSeedShares(
     if ("error" in info) throw new ParseError(field, info.error);
     const key = await crypto.subtle.importKey(
       "spki",
-      der as Uint8Array<ArrayBuffer>,
+      info.der as Uint8Array<ArrayBuffer>,
       OAEP,
       false,
       ["encrypt"],
@@ -143,8 +144,9 @@ export async function decryptSeedShare(
   privateKey: CryptoKey,
   ownerPublicKey: Uint8Array,
 ): Promise<RecoveredSeed> {
+  // The share names its key as the manifest does (PKCS#1 or PKIX DER): compare the keys.
   const index = document.SeedShares.findIndex((s) =>
-    constantTimeEqual(decodeHex(s.PublicKey), ownerPublicKey)
+    sameRsaPublicKey(decodeHex(s.PublicKey), ownerPublicKey)
   );
   if (index < 0) {
     throw new VerificationError("SeedShares", "no seed share is addressed to this owner key");

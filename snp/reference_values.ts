@@ -15,6 +15,9 @@
  *   `ECCEnabled`, `RAPLDisabled`, `CiphertextHidingDRAMEnabled` and `AliasCheckComplete` are
  *   requirements. Absent: not checked.
  * - `AllowedChipIDs`, `TrustedIDKeyDigests`: when non-empty, the report's value must be listed.
+ * - `MinimumMitigationVector` (Contrast): every bit set here must be set in the report's
+ *   `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v4+; older reports carry none and fail
+ *   a non-zero requirement). `CPUs` (Contrast) is informative and not checked.
  * - `VMPL` (contrast extension): the report's VMPL must equal it. Absent means 0, never "any":
  *   contrast's guests (bare metal, AKS, simulated) run at VMPL 0, and DESIGN.md's entry format has
  *   no VMPL field, so entries written to it stay readable and still pin VMPL 0. A guest behind an
@@ -111,6 +114,13 @@ export interface SnpReferenceValue {
   readonly TrustedIDKeyDigests: readonly string[];
   /** Required `VMPL` (0 when the entry leaves it out; see the module documentation). */
   readonly VMPL: number;
+  /**
+   * Contrast's `MinimumMitigationVector`: mitigation bits that must be set in both
+   * `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v4+); 0 or absent: not checked.
+   */
+  readonly MinimumMitigationVector?: number;
+  /** Contrast's `CPUs`: the number of vCPUs, informative only (the measurement covers it). */
+  readonly CPUs?: number;
   /** SHA-256 of the simulated ARK (64 lower-case hex digits); simulated platforms only. */
   readonly SimulatedRootSHA256?: string;
 }
@@ -221,6 +231,14 @@ export function readSnpReferenceValue(
   const chipIds = readHexList(r, "AllowedChipIDs", 64);
   const idKeyDigests = readHexList(r, "TrustedIDKeyDigests", 48);
   const vmpl = r.integer("VMPL", { min: 0, max: 3 }, false);
+  // Contrast writes this uint64 as a JSON number: exact up to 2^53 − 1, which every defined
+  // mitigation bit fits in.
+  const mitigation = r.integer(
+    "MinimumMitigationVector",
+    { min: 0, max: Number.MAX_SAFE_INTEGER },
+    false,
+  );
+  const cpus = r.integer("CPUs", { min: 0, max: Number.MAX_SAFE_INTEGER }, false);
   const simulatedRoot = r.hex("SimulatedRootSHA256", 32, false);
   const simulated = platform === SIMULATED_SNP_PLATFORM;
   if (simulated && simulatedRoot === undefined && !r.has("SimulatedRootSHA256")) {
@@ -255,6 +273,8 @@ export function readSnpReferenceValue(
     AllowedChipIDs: chipIds,
     TrustedIDKeyDigests: idKeyDigests,
     VMPL: vmpl ?? DEFAULT_SNP_VMPL,
+    ...(mitigation ? { MinimumMitigationVector: mitigation } : {}),
+    ...(cpus !== undefined ? { CPUs: cpus } : {}),
     ...(simulatedRoot !== undefined ? { SimulatedRootSHA256: simulatedRoot } : {}),
   };
 }
@@ -320,6 +340,17 @@ export function defaultSnpReferenceValues(): SnpReferenceValue[] {
 /**
  * Reads a reference-values file: a manifest (`{"ReferenceValues": {"snp": [...]}}`), a
  * `{"snp": [...]}` object, an array of entries, or one entry.
+ *
+ * @example
+ * ```ts
+ * import { IssueList } from "../util/json/mod.ts";
+ * import { readSnpReferenceValuesDocument } from "./mod.ts";
+ *
+ * const values = readSnpReferenceValuesDocument(
+ *   JSON.parse(await Deno.readTextFile("reference-values.json")),
+ *   new IssueList(),
+ * );
+ * ```
  *
  * @throws {import("../util/errors/mod.ts").InvalidDocumentError} with every problem and its path
  */

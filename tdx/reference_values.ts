@@ -44,6 +44,19 @@ export interface TdxReferenceValue {
   readonly AllowedTcbStatuses: readonly TcbStatus[];
   /** SHA-256 of the simulated root CA (DER); required for, and only for, simulated platforms. */
   readonly SimulatedRootSHA256?: string;
+  /**
+   * Contrast's `AllowedPIIDs`: platform instance IDs (16 bytes) of the PCK certificate's SGX
+   * extension; when non-empty the quote's PCK must carry one of them.
+   */
+  readonly AllowedPIIDs?: readonly Uint8Array[];
+  /** Contrast's `MemoryIntegrity`: the PCK's SGX type must be 2 (scalable with integrity). */
+  readonly MemoryIntegrity?: boolean;
+  /** Contrast's `SMTDisabled`: the PCK's platform configuration must say SMT is off. */
+  readonly SMTDisabled?: boolean;
+  /** Contrast's `StaticPlatform`: the PCK's platform configuration must say not dynamic. */
+  readonly StaticPlatform?: boolean;
+  /** Contrast's `CPUs`: the number of vCPUs, informative only (the measurements cover it). */
+  readonly CPUs?: number;
 }
 
 function bytesField(r: ObjectReader, key: string, length: number, required: boolean) {
@@ -126,6 +139,17 @@ export function readTdxReferenceValue(
   if (statuses && statuses.length === 0 && r.has("AllowedTcbStatuses")) {
     issues.add(childPath(path, "AllowedTcbStatuses"), "must allow at least one status");
   }
+  const AllowedPIIDs = r.array("AllowedPIIDs", (v, p) => {
+    if (typeof v !== "string" || !/^[0-9a-fA-F]{32}$/.test(v)) {
+      issues.add(p, "expected a platform instance ID: 16 bytes of hex (32 hex digits)");
+      return undefined;
+    }
+    return decodeHex(v);
+  }, false) ?? [];
+  const MemoryIntegrity = r.boolean("MemoryIntegrity", false) ?? false;
+  const SMTDisabled = r.boolean("SMTDisabled", false) ?? false;
+  const StaticPlatform = r.boolean("StaticPlatform", false) ?? false;
+  const CPUs = r.integer("CPUs", { min: 0, max: Number.MAX_SAFE_INTEGER }, false);
   const root = r.hex("SimulatedRootSHA256", 32, false);
   if (simulated && !r.has("SimulatedRootSHA256")) {
     issues.add(
@@ -159,6 +183,11 @@ export function readTdxReferenceValue(
     MinTCBEvaluationDataNumber,
     AllowedTcbStatuses: statuses && statuses.length > 0 ? statuses : ["UpToDate"],
     SimulatedRootSHA256: simulated ? root : undefined,
+    AllowedPIIDs,
+    MemoryIntegrity,
+    SMTDisabled,
+    StaticPlatform,
+    ...(CPUs !== undefined ? { CPUs } : {}),
   };
 }
 
@@ -192,6 +221,18 @@ export function defaultTdxReferenceValues(
 /**
  * Reads a reference-values document: a manifest (`{"ReferenceValues": {"tdx": [...]}}`), a
  * `{"tdx": [...]}` object (as SNP accepts `{"snp": [...]}`), an array of entries, or one entry.
+ *
+ * @example
+ * ```ts
+ * import { IssueList } from "../util/json/mod.ts";
+ * import { readTdxReferenceValuesDocument } from "./mod.ts";
+ *
+ * const values = readTdxReferenceValuesDocument(
+ *   { tdx: [{ Platform: "Simulated-TDX", MrTd: "11".repeat(48), SimulatedRootSHA256: "00".repeat(32) }] },
+ *   new IssueList(),
+ * );
+ * console.log(values.length); // 1
+ * ```
  *
  * @throws {import("../util/errors/mod.ts").InvalidDocumentError} with every problem and its path
  */

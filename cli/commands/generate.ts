@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { seedshareOwnerKeyHex } from "../../manifest/public_keys.ts";
 import {
   addTimeoutOption,
   addWorkspaceOption,
@@ -244,7 +245,8 @@ export async function runGenerate(
     rules,
     referenceValues: rv,
     workloadOwnerKeys: workloadKeys,
-    seedshareOwnerKeys: seedKeys,
+    // Written in Contrast's encoding (PKCS#1 DER), so Edgeless Contrast reads the manifest too.
+    seedshareOwnerKeys: seedKeys.map((k, i) => seedshareOwnerKeyHex(k, `seedshare owner key ${i}`)),
     skipInitializer: flags.skipInitializer,
     skipServiceMesh: flags.skipServiceMesh,
   });

@@ -88,6 +88,36 @@ function requirement(field: string, required: boolean, actual: boolean, what: st
 }
 
 /**
+ * Every bit of `minimum` must be set in the report's launch and current mitigation vectors.
+ *
+ * @throws {ValidationError} naming the vector that lacks a bit, or the report version without one
+ */
+function checkMitigationVector(report: SnpReport, required: number | undefined): void {
+  if (!required) return;
+  const minimum = BigInt(required);
+  const hex = (v: bigint) => `0x${v.toString(16)}`;
+  for (
+    const [field, vector] of [
+      ["report.launch_mit_vector", report.launchMitVector],
+      ["report.current_mit_vector", report.currentMitVector],
+    ] as const
+  ) {
+    if (vector === undefined) {
+      throw new ValidationError(field, "the report (before version 4) has no mitigation vector", {
+        expected: `bits ${hex(minimum)} set`,
+        actual: `version ${report.version}`,
+      });
+    }
+    if ((vector & minimum) !== minimum) {
+      throw new ValidationError(field, "required mitigation bits are not set", {
+        expected: `bits ${hex(minimum)} set`,
+        actual: hex(vector),
+      });
+    }
+  }
+}
+
+/**
  * Checks `report` (whose product is `product`, known from its verified VCEK/VLEK) against
  * `ref` and the per-verification `options`.
  *
@@ -186,6 +216,7 @@ export function validateSnpReport(
       actual: String(report.vmpl),
     });
   }
+  checkMitigationVector(report, ref.MinimumMitigationVector);
   inList("report.chip_id", "CHIP_ID", ref.AllowedChipIDs, report.chipId);
   inList("report.id_key_digest", "ID_KEY_DIGEST", ref.TrustedIDKeyDigests, report.idKeyDigest);
 }

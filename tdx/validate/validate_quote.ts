@@ -10,6 +10,7 @@ import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import type { TcbStatus } from "../collateral/tcb_status.ts";
 import type { TdxReferenceValue } from "../reference_values.ts";
 import type { VerifiedTdxQuote } from "../verify/verify_quote.ts";
+import type { PckSgxExtensions } from "../pck/sgx_extensions.ts";
 import { checkDefaultTdAttributes } from "./td_attributes.ts";
 
 /** TCB statuses that fail validation whatever the reference values allow. */
@@ -61,6 +62,55 @@ export interface ValidateTdxOptions {
   readonly path?: string;
 }
 
+/** SGX type of a scalable platform with memory integrity (PCK SGX extension). */
+const SGX_TYPE_SCALABLE_WITH_INTEGRITY = 2;
+
+/**
+ * Contrast's platform fields, checked against the PCK certificate's SGX extension (signed by
+ * Intel's PCK CA, so not under the host's control): `AllowedPIIDs` (platform instance ID),
+ * `MemoryIntegrity` (SGX type 2, scalable with integrity), `SMTDisabled` and `StaticPlatform`
+ * (platform configuration). A PCK without the field fails a requirement that needs it.
+ *
+ * @throws {ValidationError} naming the reference value's field
+ */
+function checkPlatformOfPck(pck: PckSgxExtensions, ref: TdxReferenceValue, p: string): void {
+  const piids = ref.AllowedPIIDs ?? [];
+  if (piids.length > 0) {
+    const piid = pck.platformInstanceId;
+    if (!piid || !piids.some((allowed) => constantTimeEqual(allowed, piid))) {
+      throw new ValidationError(
+        `${p}.AllowedPIIDs`,
+        "the PCK's platform instance ID is not allowed",
+        {
+          expected: piids.map(encodeHex).join("|"),
+          actual: piid ? encodeHex(piid) : "none (not a multi-package platform certificate)",
+        },
+      );
+    }
+  }
+  if (ref.MemoryIntegrity && pck.sgxType !== SGX_TYPE_SCALABLE_WITH_INTEGRITY) {
+    throw new ValidationError(`${p}.MemoryIntegrity`, "the platform has no memory integrity", {
+      expected: `SGX type ${SGX_TYPE_SCALABLE_WITH_INTEGRITY} (scalable with integrity)`,
+      actual: `SGX type ${pck.sgxType}`,
+    });
+  }
+  const config = pck.configuration;
+  if (ref.SMTDisabled && config?.smtEnabled !== false) {
+    throw new ValidationError(`${p}.SMTDisabled`, "SMT is not disabled on the platform", {
+      expected: "smtEnabled false",
+      actual: config?.smtEnabled === undefined ? "not stated by the PCK" : "smtEnabled true",
+    });
+  }
+  if (ref.StaticPlatform && config?.dynamicPlatform !== false) {
+    throw new ValidationError(`${p}.StaticPlatform`, "the platform is not static", {
+      expected: "dynamicPlatform false",
+      actual: config?.dynamicPlatform === undefined
+        ? "not stated by the PCK"
+        : "dynamicPlatform true",
+    });
+  }
+}
+
 /**
  * Validates a verified quote against a reference value.
  *
@@ -104,6 +154,7 @@ export function validateTdxQuote(
       actual: verified.tcb.reason ? `${status} (${verified.tcb.reason})` : status,
     });
   }
+  checkPlatformOfPck(verified.pck, ref, p);
   const evaluationNumber = Math.min(
     verified.tcbInfo.tcbEvaluationDataNumber,
     verified.qeIdentity.tcbEvaluationDataNumber,

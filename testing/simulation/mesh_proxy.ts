@@ -9,7 +9,7 @@
  */
 import { REPO_ROOT } from "./processes.ts";
 
-/** A listener as the proxy's "serving" log line reports it. */
+/** A listener as the proxy's ready file reports it. */
 export interface ProxyListener {
   readonly direction: "ingress" | "egress";
   readonly name: string;
@@ -17,11 +17,19 @@ export interface ProxyListener {
   readonly port: number;
 }
 
+interface ProxyListenerJson {
+  readonly direction: "ingress" | "egress";
+  readonly name: string;
+  readonly listen: string;
+}
+
 /** A running proxy process. */
 export interface MeshProxyProcess {
   readonly listeners: readonly ProxyListener[];
   /** The admin interface port (when the pod has one). */
   readonly adminPort?: number;
+  /** The process id. */
+  readonly pid: number;
   /** Everything the proxy logged so far. */
   readonly log: () => string;
   /** SIGTERM, then wait for the exit code. */
@@ -42,25 +50,14 @@ export interface MeshProxyRun {
   readonly credentialsWaitSeconds?: number;
 }
 
-function parseListeners(text: string): ProxyListener[] {
-  return text.split(",").filter(Boolean).map((item) => {
-    const m = /^(ingress|egress):(.+)@(.+):(\d+)$/.exec(item);
-    if (!m) throw new Error(`unexpected listener "${item}"`);
-    return {
-      direction: m[1] as "ingress" | "egress",
-      name: m[2]!,
-      host: m[3]!,
-      port: Number(m[4]),
-    };
-  });
-}
-
 /**
  * Starts the proxy and resolves once it serves.
  *
  * @throws Error with the proxy's log when it exits first (e.g. no valid credentials)
  */
 export async function startMeshProxyProcess(run: MeshProxyRun): Promise<MeshProxyProcess> {
+  const readyDir = await Deno.makeTempDir({ prefix: "contrast-meshproxy-" });
+  const readyFile = `${readyDir}/ready.json`;
   const args = [
     "run",
     "-A",
@@ -80,6 +77,8 @@ export async function startMeshProxyProcess(run: MeshProxyRun): Promise<MeshProx
     String(run.credentialsWaitSeconds ?? 20),
     "--log-format",
     "json",
+    "--ready-file",
+    readyFile,
     ...Object.entries(run.upstreamPorts ?? {}).flatMap((
       [p, q],
     ) => ["--upstream-port", `${p}=${q}`]),
@@ -92,42 +91,41 @@ export async function startMeshProxyProcess(run: MeshProxyRun): Promise<MeshProx
     stderr: "piped",
   }).spawn();
   let log = "";
-  let resolveServing: (line: Record<string, unknown>) => void = () => {};
-  const serving = new Promise<Record<string, unknown>>((r) => resolveServing = r);
   const reading = (async () => {
-    const decoder = new TextDecoderStream();
-    let pending = "";
-    for await (const chunk of child.stderr.pipeThrough(decoder)) {
-      log += chunk;
-      pending += chunk;
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        try {
-          const entry = JSON.parse(line);
-          if (entry.msg === "serving") resolveServing(entry);
-        } catch { /* not a log line */ }
-      }
-    }
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) log += chunk;
   })();
-  const exited = child.status.then((s) => s.code);
-  const first = await Promise.race([serving, exited]);
-  if (typeof first === "number") {
+  let exitCode: number | undefined;
+  const exited = child.status.then((s) => exitCode = s.code);
+  let ready: { listeners: ProxyListenerJson[]; adminPort: number | null } | undefined;
+  while (ready === undefined && exitCode === undefined) {
+    await new Promise((r) => setTimeout(r, 50));
+    ready = await Deno.readTextFile(readyFile).then(JSON.parse, () => undefined);
+  }
+  await Deno.remove(readyDir, { recursive: true });
+  if (ready === undefined) {
     await reading;
-    throw new Error(`the mesh proxy exited with ${first} before serving:\n${log}`);
+    throw new Error(`the mesh proxy exited with ${exitCode} before serving:\n${log}`);
   }
   return {
-    listeners: parseListeners(String(first.listeners ?? "")),
-    ...(typeof first.adminPort === "number" ? { adminPort: first.adminPort } : {}),
+    listeners: ready.listeners.map((l) => {
+      const colon = l.listen.lastIndexOf(":");
+      return {
+        direction: l.direction,
+        name: l.name,
+        host: l.listen.slice(0, colon),
+        port: Number(l.listen.slice(colon + 1)),
+      };
+    }),
+    ...(ready.adminPort !== null ? { adminPort: ready.adminPort } : {}),
+    pid: child.pid,
     log: () => log,
     stop: async () => {
       try {
         child.kill("SIGTERM");
       } catch { /* already gone */ }
-      const code = await exited;
+      await exited;
       await reading;
-      return code;
+      return exitCode!;
     },
   };
 }

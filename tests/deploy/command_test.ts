@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { runCli } from "../../cli/main.ts";
 import { ExitCode } from "../../cli/exit_codes.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
+import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
@@ -124,6 +126,9 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     );
     assert.equal(manifest.WorkloadOwnerPubKeys.length, 1);
     assert.equal(manifest.SeedshareOwnerPubKeys.length, 1);
+    // Written in Edgeless Contrast's encoding: PKCS#1 RSAPublicKey DER.
+    const seedshareKey = readRsaPublicKey(decodeHex(manifest.SeedshareOwnerPubKeys[0]));
+    assert.ok(!("error" in seedshareKey) && seedshareKey.encoding === "pkcs1");
     assert.equal((await Deno.stat(`${dir}/workload-owner.pem`)).mode! & 0o777, 0o600);
     const before = await Deno.readTextFile(`${dir}/manifest.json`);
     // Without the flag the completed reference values of the existing manifest are kept.

@@ -72,7 +72,10 @@ Deno.test({
       await t.step("verify writes verify/ and passes for the active manifest", async () => {
         const r = await runCli(ws, ["verify", "-c", coordinator.userAddress, "--json"]);
         assert.equal(r.code, 0, r.stderr);
-        const summary = JSON.parse(r.stdout);
+        const document = JSON.parse(r.stdout);
+        assert.equal(document.schema, "contrast-result/v1");
+        assert.equal(document.ok, true);
+        const summary = document.result;
         assert.equal(summary.ok, true);
         assert.equal(summary.coordinatorPolicy, encodeHex(ws.deployment.coordinator.digest));
         assert.ok((await Deno.stat(`${ws.dir}/verify/manifest.0.json`)).isFile);
@@ -95,7 +98,7 @@ Deno.test({
         await Deno.writeFile(`${ws.dir}/other.json`, changed);
         const r = await runCli(ws, ["verify", "-c", coordinator.userAddress, "-m", "other.json"]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /active manifest differs from the local manifest/);
+        assert.match(r.stderr, /active manifest differs from other\.json/);
       });
 
       await t.step("an update signed by a key not in the manifest is refused", async () => {
@@ -139,7 +142,7 @@ Deno.test({
         assert.equal(await Deno.readTextFile(`${ws.dir}/coordinator-root-ca.pem`), rootBefore);
         const v = await runCli(ws, ["verify", "-c", coordinator.userAddress, "--json"]);
         assert.equal(v.code, 0, v.stderr);
-        assert.equal(JSON.parse(v.stdout).manifests, 2);
+        assert.equal(JSON.parse(v.stdout).result.manifests, 2);
       });
 
       await t.step(
@@ -167,7 +170,7 @@ Deno.test({
           assert.match(r.stdout, /root CA unchanged/);
           const v = await runCli(ws, ["verify", "-c", coordinator.userAddress, "--json"]);
           assert.equal(v.code, 0, v.stderr);
-          assert.equal(JSON.parse(v.stdout).manifests, 2);
+          assert.equal(JSON.parse(v.stdout).result.manifests, 2);
           const pod = await runInitializerProcess(
             ws,
             coordinator,

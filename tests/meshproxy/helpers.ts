@@ -9,7 +9,7 @@ import tls from "node:tls";
 import { Logger } from "../../util/log/logger.ts";
 import { MeshProxy, type MeshProxyOptions } from "../../meshproxy/proxy.ts";
 import { ENV_SOURCES, parseMeshConfig, type RawMeshConfig } from "../../protocol/mesh_config.ts";
-import type { PodFiles } from "./fixture.ts";
+import type { PodFiles } from "../../bench/meshproxy/credentials.ts";
 
 /** A server on an ephemeral loopback port. */
 export interface TestServer {
@@ -184,7 +184,7 @@ export function inboundPort(proxy: MeshProxy, name: string): number {
 
 /** Writes files into a fresh folder below `root`. */
 export async function podDir(root: string, name: string, files: PodFiles): Promise<string> {
-  const { writePodFiles } = await import("./fixture.ts");
+  const { writePodFiles } = await import("../../bench/meshproxy/credentials.ts");
   const dir = `${root}/${name}`;
   await writePodFiles(dir, files);
   return dir;

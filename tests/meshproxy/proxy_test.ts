@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { issuePod, meshAuthority, writePodFiles } from "./fixture.ts";
+import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import {
   inboundPort,
   plainExchange,
@@ -311,3 +311,39 @@ async function waitFor(condition: () => boolean, ms = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+Deno.test({
+  name:
+    "reload: a changed but invalid set is refused and the old one kept; short TCP messages pass",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const ca = await meshAuthority();
+      const serverDir = await podDir(root, "web", await issuePod(ca, ["web", "*"]));
+      const echo = await startEchoApp();
+      const server = await startProxy({ podPorts: "7000" }, serverDir, {
+        upstreamPorts: new Map([[7000, echo.port]]),
+      });
+      const at = await egressAddress();
+      const client = await startProxy(
+        { ingress: "DISABLED", egress: `web#${at}#web:7000` },
+        await podDir(root, "bot", await issuePod(ca, ["bot"])),
+        { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+      );
+      try {
+        const stranger = await issuePod(await meshAuthority(), ["web"]);
+        await Deno.writeTextFile(`${serverDir}/key.pem`, stranger.key);
+        await waitFor(() =>
+          server.metrics.get("meshproxy_credential_reloads_total", { result: "refused" }) >= 1
+        );
+        assert.equal(server.notReadyReason(), undefined, "still ready with the old credentials");
+        const [h, p] = at.split(":");
+        // One byte that could start "POST": forwarded as TCP once nothing more arrives.
+        assert.equal(await plainExchange(h!, Number(p), "P"), "P");
+      } finally {
+        await client.close();
+        await server.close();
+        await echo.close();
+      }
+    }),
+});

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { issuePod, meshAuthority, writePodFiles } from "./fixture.ts";
+import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 
 /** Why this machine cannot run the test, or undefined when it can. */
 async function whyNotNetns(): Promise<string | undefined> {

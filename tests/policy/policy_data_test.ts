@@ -372,3 +372,19 @@ Deno.test("a generateName Pod gets the API server's prefix plus 5 characters", (
   const long = "x".repeat(70);
   assert.equal(podNamePattern("Pod", long, true), `${"x".repeat(58)}[a-z0-9]{5}`);
 });
+
+Deno.test("GPU resources are refused at generate with one clear error", async () => {
+  const bad = await input({
+    containers: [{
+      name: "gpu",
+      image: web.pinned,
+      resources: { limits: { "nvidia.com/pgpu": "2", cpu: "1" } },
+    }],
+  });
+  assert.throws(() => buildPolicyData(bad), (e: InvalidDocumentError) => {
+    assert.equal(e.issues.length, 1);
+    assert.match(e.issues[0]!.path, /containers\[0\]\.resources\.limits\["nvidia\.com\/pgpu"\]$/);
+    assert.match(e.issues[0]!.reason, /GPUs through VFIO\/CDI\) are not supported/);
+    return true;
+  });
+});

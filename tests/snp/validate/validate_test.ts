@@ -167,3 +167,16 @@ Deno.test("rejects a platform with SEV-TIO unless allowed, and one missing RAPL_
   failsGenoa(report(), hiding, "report.platform_info.ciphertext_hiding_dram_enabled");
   validateSnpReport(report({ platformInfo: 0x10n }), "Genoa", hiding);
 });
+
+Deno.test("MinimumMitigationVector (Contrast): its bits must be set in the launch and current vectors", () => {
+  const v5 = (launch: bigint, current: bigint) =>
+    report({ version: 5, launchMitVector: launch, currentMitVector: current });
+  const required = genoa({ MinimumMitigationVector: 0b101 });
+  validateSnpReport(v5(0b111n, 0b101n), "Genoa", required);
+  failsGenoa(v5(0b001n, 0b101n), required, "report.launch_mit_vector");
+  failsGenoa(v5(0b101n, 0b100n), required, "report.current_mit_vector");
+  // A v3 report has no mitigation vector: a non-zero requirement fails, zero checks nothing.
+  failsGenoa(report(), required, "report.launch_mit_vector");
+  validateSnpReport(report(), "Genoa", genoa({ MinimumMitigationVector: 0 }));
+  validateSnpReport(v5(0n, 0n), "Genoa", genoa());
+});

@@ -123,3 +123,47 @@ Deno.test("a TcbNotSupported quote is refused even when the reference value list
     (e: unknown) => e instanceof ValidationError && /TcbNotSupported/.test(e.actual ?? ""),
   );
 });
+
+Deno.test("Contrast's platform fields are checked against the PCK's SGX extension", async (t) => {
+  const v = await verified({ reportData });
+  // The simulated PCK is a Platform CA certificate: SGX type 1, a platform instance ID, and a
+  // configuration saying dynamic platform and SMT enabled.
+  const piid = v.pck.platformInstanceId!;
+  assert.equal(v.pck.sgxType, 1);
+  const rejects = (ref: Partial<TdxReferenceValue>, field: string, pck = v.pck) =>
+    assert.throws(
+      () => validateTdxQuote({ ...v, pck }, { ...REF, ...ref }, { reportData }),
+      (e: unknown) => e instanceof ValidationError && e.field === `ReferenceValues.tdx.${field}`,
+    );
+  const accepts = (ref: Partial<TdxReferenceValue>, pck = v.pck) =>
+    validateTdxQuote({ ...v, pck }, { ...REF, ...ref }, { reportData });
+
+  await t.step("AllowedPIIDs: the PCK's platform instance ID must be listed", () => {
+    accepts({ AllowedPIIDs: [new Uint8Array(16), piid] });
+    rejects({ AllowedPIIDs: [new Uint8Array(16).fill(7)] }, "AllowedPIIDs");
+    rejects({ AllowedPIIDs: [piid] }, "AllowedPIIDs", { ...v.pck, platformInstanceId: undefined });
+    accepts({ AllowedPIIDs: [] }); // empty: any
+  });
+  await t.step("MemoryIntegrity: SGX type 2 (scalable with integrity) is required", () => {
+    rejects({ MemoryIntegrity: true }, "MemoryIntegrity");
+    rejects({ MemoryIntegrity: true }, "MemoryIntegrity", { ...v.pck, sgxType: 0 });
+    accepts({ MemoryIntegrity: true }, { ...v.pck, sgxType: 2 });
+    accepts({ MemoryIntegrity: false });
+  });
+  await t.step("SMTDisabled: the platform configuration must say SMT is off", () => {
+    rejects({ SMTDisabled: true }, "SMTDisabled");
+    rejects({ SMTDisabled: true }, "SMTDisabled", { ...v.pck, configuration: undefined });
+    accepts({ SMTDisabled: true }, {
+      ...v.pck,
+      configuration: { ...v.pck.configuration, smtEnabled: false },
+    });
+  });
+  await t.step("StaticPlatform: the platform configuration must say not dynamic", () => {
+    rejects({ StaticPlatform: true }, "StaticPlatform");
+    rejects({ StaticPlatform: true }, "StaticPlatform", { ...v.pck, configuration: undefined });
+    accepts({ StaticPlatform: true }, {
+      ...v.pck,
+      configuration: { ...v.pck.configuration, dynamicPlatform: false },
+    });
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Mesh credentials for proxy tests, issued by contrast's own CA code exactly as the Coordinator
+ * Mesh credentials for proxy tests and benchmarks, issued by contrast's own CA code exactly as the Coordinator
  * issues them (P-384 mesh CA, intermediate signed by the root, P-256 leaf with SANs and claims),
  * written in the initializer's layout.
  *

@@ -1,0 +1,264 @@
+/**
+ * The mesh proxy next to a direct TLS connection between the same two endpoints, measured
+ * interleaved in one run on loopback.
+ *
+ * Two proxy processes run as they would in two pods (`meshproxy/main.ts`, explicit mode): the
+ * client pod's egress listener and the server pod's ingress (mutual TLS, mesh certificates issued
+ * by contrast's CA code). The benchmark process holds both applications: a client and a server.
+ * Each round measures, for the path app → egress → mTLS → ingress → app and for a direct
+ * mutual-TLS connection between the client and the server with the same certificates:
+ *
+ * - **throughput**: `--megabytes` sent one way over one connection, until the server confirms;
+ * - **latency**: `--pings` 64-byte request/response round trips over one open connection;
+ * - **handshakes**: `--handshakes` new connections, each until a 1-byte answer came back.
+ *
+ * Rounds alternate between the two paths so both see the same machine load. It prints the
+ * medians, throughput proxied/direct (goal ≥ 0.5), the added p50 latency (goal < 0.5 ms), the
+ * handshake rate proxied/direct, and the CPU time per MiB moved (this process plus, for the
+ * proxied path, both proxy processes, from /proc), which depends less on the machine's load.
+ *
+ * Usage: `deno run -A bench/meshproxy/ratio.ts [--rounds 5] [--megabytes 64] [--pings 2000]
+ * [--handshakes 200]`
+ *
+ * @module
+ */
+import "reflect-metadata";
+import net from "node:net";
+import tls from "node:tls";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { issuePod, meshAuthority, type PodFiles, writePodFiles } from "./credentials.ts";
+import { startMeshProxyProcess } from "../../testing/simulation/mesh_proxy.ts";
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "5" },
+    megabytes: { type: "string", default: "64" },
+    pings: { type: "string", default: "2000" },
+    handshakes: { type: "string", default: "200" },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const BYTES = Number(values.megabytes) * 1024 * 1024;
+const PINGS = Number(values.pings);
+const HANDSHAKES = Number(values.handshakes);
+
+type Connect = () => net.Socket | tls.TLSSocket;
+
+/** The server application: answers "ok" after `BYTES` for bulk, echoes pings, "k" for hello. */
+function serverApp(socket: net.Socket): void {
+  let mode: "unknown" | "bulk" | "ping" = "unknown";
+  let received = 0;
+  socket.on("error", () => {});
+  socket.on("data", (chunk: Uint8Array) => {
+    if (mode === "unknown") mode = chunk[0] === 66 /* B */ ? "bulk" : "ping";
+    if (mode === "bulk") {
+      received += chunk.length;
+      if (received >= BYTES) socket.end("ok");
+    } else socket.write(chunk);
+  });
+}
+
+function listen(server: net.Server): Promise<number> {
+  return new Promise((r) =>
+    server.listen(0, "127.0.0.1", () => r((server.address() as net.AddressInfo).port))
+  );
+}
+
+function connected(connect: Connect): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect();
+    s.once("error", reject);
+    s.once(s instanceof tls.TLSSocket ? "secureConnect" : "connect", () => {
+      s.setNoDelay(true);
+      resolve(s);
+    });
+  });
+}
+
+async function throughput(connect: Connect): Promise<number> {
+  const socket = await connected(connect);
+  const chunk = new Uint8Array(64 * 1024).fill(66);
+  const start = performance.now();
+  const done = new Promise<void>((r) => socket.once("data", () => r()));
+  for (let sent = 0; sent < BYTES; sent += chunk.length) {
+    if (!socket.write(chunk)) await new Promise((r) => socket.once("drain", r));
+  }
+  await done;
+  const seconds = (performance.now() - start) / 1000;
+  socket.destroy();
+  return BYTES / 1024 / 1024 / seconds;
+}
+
+async function latencies(connect: Connect): Promise<number[]> {
+  const socket = await connected(connect);
+  const ping = new Uint8Array(64).fill(80);
+  const out: number[] = [];
+  for (let i = 0; i < PINGS; i++) {
+    const start = performance.now();
+    let got = 0;
+    await new Promise<void>((resolve) => {
+      const onData = (c: Uint8Array) => {
+        got += c.length;
+        if (got >= ping.length) {
+          socket.off("data", onData);
+          resolve();
+        }
+      };
+      socket.on("data", onData);
+      socket.write(ping);
+    });
+    out.push(performance.now() - start);
+  }
+  socket.destroy();
+  return out;
+}
+
+async function handshakeRate(connect: Connect): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < HANDSHAKES; i++) {
+    const socket = await connected(connect);
+    await new Promise<void>((resolve) => {
+      socket.once("data", () => resolve());
+      socket.write("h");
+    });
+    socket.destroy();
+  }
+  return HANDSHAKES / ((performance.now() - start) / 1000);
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) of this process and of `pids`, ms (Linux /proc). */
+function cpuMs(pids: readonly number[]): number {
+  const self = process.cpuUsage();
+  let total = (self.user + self.system) / 1000;
+  for (const pid of pids) {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) * 1000 / TICKS_PER_SECOND;
+  }
+  return total;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "contrast-meshbench-" });
+  const ca = await meshAuthority();
+  const clientFiles: PodFiles = await issuePod(ca, ["bench-client", "*"]);
+  const serverFiles: PodFiles = await issuePod(ca, ["bench-server", "*"]);
+  await writePodFiles(`${dir}/client`, clientFiles);
+  await writePodFiles(`${dir}/server`, serverFiles);
+
+  const plainServer = net.createServer(serverApp);
+  const appPort = await listen(plainServer);
+  const tlsServer = tls.createServer({
+    key: serverFiles.key,
+    cert: serverFiles.certChain,
+    ca: serverFiles.meshCa,
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, serverApp);
+  const directPort = await listen(tlsServer);
+  const egressPort = await new Promise<number>((r) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => r(port));
+    });
+  });
+  const ingress = await startMeshProxyProcess({
+    env: { CONTRAST_MESH_POD_PORTS: "7000", CONTRAST_LOG_LEVEL: "warn" },
+    tlsConfigDir: `${dir}/server`,
+    upstreamPorts: { 7000: appPort },
+  });
+  const ingressPort = ingress.listeners.find((l) => l.direction === "ingress")!.port;
+  const egress = await startMeshProxyProcess({
+    env: {
+      EDG_INGRESS_PROXY_CONFIG: "DISABLED",
+      EDG_EGRESS_PROXY_CONFIG: `server#127.0.0.1:${egressPort}#bench-server:7000`,
+      CONTRAST_LOG_LEVEL: "warn",
+    },
+    tlsConfigDir: `${dir}/client`,
+    resolve: { "bench-server:7000": `127.0.0.1:${ingressPort}` },
+  });
+  const proxied: Connect = () =>
+    net.connect({ host: "127.0.0.1", port: egressPort, noDelay: true });
+  // Like the egress listener, the direct client parses its credentials once.
+  const clientContext = tls.createSecureContext({
+    key: clientFiles.key,
+    cert: clientFiles.certChain,
+    ca: clientFiles.meshCa,
+  });
+  const direct: Connect = () =>
+    tls.connect({
+      host: "127.0.0.1",
+      port: directPort,
+      secureContext: clientContext,
+      servername: "bench-server",
+    });
+  const proxyPids = [ingress.pid, egress.pid];
+
+  const results = {
+    direct: {
+      mbps: [] as number[],
+      lat: [] as number[],
+      hs: [] as number[],
+      cpuPerMib: [] as number[],
+    },
+    proxied: {
+      mbps: [] as number[],
+      lat: [] as number[],
+      hs: [] as number[],
+      cpuPerMib: [] as number[],
+    },
+  };
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, connect] of [["direct", direct], ["proxied", proxied]] as const) {
+        const r = results[name];
+        const cpuBefore = cpuMs(name === "proxied" ? proxyPids : []);
+        r.mbps.push(await throughput(connect));
+        r.cpuPerMib.push(
+          (cpuMs(name === "proxied" ? proxyPids : []) - cpuBefore) / (BYTES / 1024 / 1024),
+        );
+        r.lat.push(...await latencies(connect));
+        r.hs.push(await handshakeRate(connect));
+      }
+      console.error(`round ${round}/${ROUNDS} done`);
+    }
+  } finally {
+    await egress.stop();
+    await ingress.stop();
+    plainServer.close();
+    tlsServer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  const d = results.direct;
+  const p = results.proxied;
+  const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * f)]!;
+  const rows = [
+    ["throughput MiB/s (median of rounds)", median(d.mbps), median(p.mbps)],
+    ["CPU ms per MiB, all processes", median(d.cpuPerMib), median(p.cpuPerMib)],
+    ["latency p50 ms", q(d.lat, 0.5), q(p.lat, 0.5)],
+    ["latency p99 ms", q(d.lat, 0.99), q(p.lat, 0.99)],
+    ["handshakes/s (median of rounds)", median(d.hs), median(p.hs)],
+  ] as const;
+  console.log(`${"".padEnd(38)}${"direct TLS".padStart(12)}${"via proxies".padStart(14)}`);
+  for (const [label, a, b] of rows) {
+    console.log(`${label.padEnd(38)}${a.toFixed(3).padStart(12)}${b.toFixed(3).padStart(14)}`);
+  }
+  const ratio = median(p.mbps) / median(d.mbps);
+  const added = q(p.lat, 0.5) - q(d.lat, 0.5);
+  console.log(
+    `throughput ratio proxied/direct: ${ratio.toFixed(2)} (goal ≥ 0.5)\n` +
+      `added latency p50: ${added.toFixed(3)} ms (goal < 0.5 ms)\n` +
+      `handshake rate ratio proxied/direct: ${(median(p.hs) / median(d.hs)).toFixed(2)}\n` +
+      `CPU per MiB ratio direct/proxied: ${(median(d.cpuPerMib) / median(p.cpuPerMib)).toFixed(2)}`,
+  );
+}
+
+await main();

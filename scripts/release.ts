@@ -1,0 +1,148 @@
+/**
+ * `deno task release --registry HOST:PORT [--insecure-registry] [--platform P] [--namespace N]
+ * [--out dist/release]`: writes what a release publishes, after building and pushing the images
+ * (`deno task images`):
+ *
+ * - `contrast.js`: the CLI as one `deno bundle` file with the image lock embedded (run it with
+ *   `deno run -A contrast.js`, or pass it to `deno compile`),
+ * - `images.lock.json`: the digest reference of every image,
+ * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,
+ * - `SHA256SUMS`: the SHA-256 of each file, in `sha256sum` format.
+ *
+ * Everything is built in a temporary folder and moved into `--out` only when complete.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ContrastError } from "../util/errors/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
+import { exitCodeFor } from "../cli/exit_codes.ts";
+import { encodeImageLock, type ImageLock } from "../deploy/image_lock.ts";
+import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
+import { runtimeClassYaml } from "../deploy/runtime_class.ts";
+import { loadDefaultSettings } from "../policy/settings.ts";
+import { isPlatform, type PlatformName } from "../policy/reference_values.ts";
+import { buildImages, pushImages } from "./images/build.ts";
+import { bundleEntry, REPO_ROOT } from "./images/bundle.ts";
+
+const USAGE = "usage: deno task release --registry HOST:PORT[/PATH] [--insecure-registry] " +
+  "[--platform Metal-QEMU-SNP] [--namespace default] [--out dist/release] [--cache-dir DIR]";
+
+/** The release CLI's entry module: the CLI with `lockFile` embedded. */
+export function releaseEntrySource(cliMain: string): string {
+  return `import lock from "./images.lock.json" with { type: "bytes" };\n` +
+    `import { runCli } from ${JSON.stringify(cliMain)};\n\n` +
+    "Deno.exit(await runCli(Deno.args, { imageLock: lock }));\n";
+}
+
+/** The release files for `lock` and `platform`, except the CLI bundle. */
+export async function releaseDocuments(
+  lock: ImageLock,
+  platform: PlatformName,
+  namespace: string,
+): Promise<Record<string, string>> {
+  const settings = await loadDefaultSettings();
+  return {
+    "images.lock.json": encodeImageLock(lock),
+    "runtime.yml": runtimeClassYaml({ name: settings.runtime_class_name, platform }),
+    "coordinator.yml": coordinatorYaml({
+      image: lock.images.coordinator,
+      runtimeClassName: settings.runtime_class_name,
+      namespace,
+      replicas: 1,
+    }),
+  };
+}
+
+/** `sha256sum` lines for `files` (name → bytes), sorted by name. */
+export async function checksums(files: Readonly<Record<string, Uint8Array>>): Promise<string> {
+  const lines: string[] = [];
+  for (const name of Object.keys(files).sort()) {
+    const digest = await crypto.subtle.digest("SHA-256", files[name]! as Uint8Array<ArrayBuffer>);
+    lines.push(`${encodeHex(new Uint8Array(digest))}  ${name}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Writes the release into `out` (replaced only when every file is ready); returns the file names.
+ *
+ * @throws {ParseError} for a platform without runtime handler (nothing is written)
+ */
+export async function writeRelease(
+  out: string,
+  lock: ImageLock,
+  platform: PlatformName,
+  namespace: string,
+): Promise<string[]> {
+  const parent = out.slice(0, out.lastIndexOf("/")) || ".";
+  await Deno.mkdir(parent, { recursive: true });
+  const stage = await Deno.makeTempDir({ dir: parent, prefix: ".release-" });
+  try {
+    const documents = await releaseDocuments(lock, platform, namespace);
+    const files: Record<string, Uint8Array> = {};
+    for (const [name, text] of Object.entries(documents)) {
+      files[name] = new TextEncoder().encode(text);
+      await Deno.writeFile(`${stage}/${name}`, files[name]!);
+    }
+    const entry = `${stage}/contrast_release.ts`;
+    await Deno.writeTextFile(entry, releaseEntrySource(`${REPO_ROOT}cli/main.ts`));
+    await bundleEntry(entry, `${stage}/contrast.js`);
+    await Deno.remove(entry);
+    files["contrast.js"] = await Deno.readFile(`${stage}/contrast.js`);
+    await Deno.writeTextFile(`${stage}/SHA256SUMS`, await checksums(files));
+    await Deno.chmod(stage, 0o755);
+    await Deno.remove(out, { recursive: true }).catch(() => undefined);
+    await Deno.rename(stage, out);
+    return [...Object.keys(files), "SHA256SUMS"].sort();
+  } catch (error) {
+    await Deno.remove(stage, { recursive: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        registry: { type: "string" },
+        "insecure-registry": { type: "boolean", default: false },
+        platform: { type: "string", default: "Metal-QEMU-SNP" },
+        namespace: { type: "string", default: "default" },
+        out: { type: "string", default: `${REPO_ROOT}dist/release` },
+        "cache-dir": { type: "string", default: `${REPO_ROOT}.cache/images` },
+      },
+    }));
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : error}\n${USAGE}`);
+    return 2;
+  }
+  if (!values.registry || !isPlatform(values.platform!)) {
+    console.error(`--registry and a known --platform are required\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const bundleDir = await Deno.makeTempDir({ prefix: "contrast-bundles-" });
+    let lock: ImageLock;
+    try {
+      const images = await buildImages({ cacheDir: values["cache-dir"]!, bundleDir });
+      lock = await pushImages(images, {
+        registry: values.registry,
+        insecure: values["insecure-registry"]!,
+      });
+    } finally {
+      await Deno.remove(bundleDir, { recursive: true });
+    }
+    const written = await writeRelease(values.out!, lock, values.platform, values.namespace!);
+    console.error(`release written to ${values.out}: ${written.join(", ")}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ContrastError) console.error(`error: ${error.message}`);
+    else console.error("internal error:", error);
+    return exitCodeFor(error);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

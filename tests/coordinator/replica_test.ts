@@ -1,0 +1,125 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
+import { parseManifestRequest, parseRecoverRequest } from "../../protocol/messages.ts";
+import { Coordinator, type CoordinatorOptions } from "../../coordinator/coordinator.ts";
+import { statusFor } from "../../coordinator/http/errors.ts";
+import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
+import type { HistoryBackend } from "../../coordinator/history/backend.ts";
+import { HistoryCorruptionError } from "../../coordinator/history/errors.ts";
+import { Logger } from "../../util/log/logger.ts";
+import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
+import { manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
+import { type Deployment, deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
+
+async function replicaOn(
+  d: Deployment,
+  backend: HistoryBackend,
+  extra: Partial<CoordinatorOptions> = {},
+): Promise<Coordinator> {
+  const verifiers = new ManifestVerifiers();
+  return await Coordinator.start({
+    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+      hostData: d.coordinator.digest,
+      measurement: await MEASUREMENT,
+    }),
+    historyBackend: backend,
+    parseManifest,
+    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+    logger: new Logger("replica", { sink: () => {} }),
+    metrics: new CoordinatorMetrics(),
+    ...extra,
+  });
+}
+
+/** An owner-signed update of `d`'s manifest (one more trailing newline per `n`) after `previous`. */
+async function update(d: Deployment, previous: string, n: number) {
+  const bytes = concatBytes(d.manifest(), new TextEncoder().encode("\n".repeat(n)));
+  const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
+  const next = await transitionHash(await manifestHash(bytes), decodeHex(previous));
+  return parseManifestRequest({
+    manifest: encodeBase64(bytes),
+    policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+    previous_transition: previous,
+    signature: encodeHex(await signManifestUpdate(owner, next)),
+  });
+}
+
+Deno.test({
+  name:
+    "replicas: a transition made elsewhere is loaded before answering, a replayed older latest is refused, mesh CA per transition is shared",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const a = await inProcessCoordinator(d);
+    try {
+      const first = await a.setFirstManifest();
+      const b = await replicaOn(d, a.backend);
+      await b.recoverFromPeer(a.meshAddress);
+      const zero = { nonce: new Uint8Array(32) };
+      assert.equal((await b.attest(zero)).meshCa, first.meshCa);
+      const firstRecord = (await a.backend.readLatest())!.bytes;
+
+      const second = await a.coordinator.setManifest(await update(d, first.transition, 1));
+      assert.notEqual(second.meshCa, first.meshCa);
+      // No watch on the memory backend: B notices when it answers, and answers with new state.
+      const seen = await b.attest(zero);
+      assert.equal(seen.latestTransition, second.transition);
+      assert.equal(seen.meshCa, second.meshCa);
+      assert.equal(seen.manifests.length, 2);
+      assert.equal(b.ready(), true);
+
+      // Someone replays the first (genuinely signed) latest record: B refuses to go back.
+      const current = (await a.backend.readLatest())!;
+      assert.ok(await a.backend.compareAndSwapLatest(current.version, firstRecord));
+      await assert.rejects(b.attest(zero), (e) => {
+        assert.ok(e instanceof HistoryCorruptionError);
+        assert.match(e.message, /rollback refused/);
+        return true;
+      });
+      assert.equal(b.ready(), false);
+    } finally {
+      await a.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "replicas: user recovery is refused (409, field force) while ready peers exist, unless forced",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const a = await inProcessCoordinator(d);
+    try {
+      await a.setFirstManifest();
+      const b = await replicaOn(d, a.backend, {
+        readyPeers: () => Promise.resolve([a.meshAddress]),
+      });
+      assert.equal(b.phase, "recovery");
+      const request = {
+        sealedSeed: { enc: "AA==", ciphertext: "AA==" },
+        ownerPublicKey: "00",
+        signature: "00",
+      };
+      await assert.rejects(b.recover(parseRecoverRequest(request)), (e) => {
+        assert.equal(statusFor(e), 409);
+        assert.equal((e as { field?: string }).field, "force");
+        return true;
+      });
+      // Forced, the request gets past the peer check (and fails on its bogus signature).
+      await assert.rejects(
+        b.recover(parseRecoverRequest({ ...request, force: true })),
+        (e) => statusFor(e) !== 409,
+      );
+      assert.equal(b.phase, "recovery");
+    } finally {
+      await a.close();
+    }
+  },
+});
