@@ -60,12 +60,17 @@ export interface CliCollateralOptions {
   readonly offline?: boolean;
   /** Offline collateral bundles (`--collateral-dir`). */
   readonly importDirs?: readonly string[];
+  /** AMD KDS base URL (`--kds-url`; default `CONTRAST_KDS_URL`, then AMD's). */
+  readonly kdsBaseUrl?: string;
+  /** Intel PCS base URL (`--pcs-url`; default `CONTRAST_PCS_URL`, then Intel's). */
+  readonly pcsBaseUrl?: string;
 }
 
 /**
  * An evidence verifier for the CLI (one chain cache for the command's run; vendor collateral
  * through the disk cache and bundles `options` name; the environment variables
- * `CONTRAST_COLLATERAL_CACHE` and `CONTRAST_OFFLINE=1` are the defaults).
+ * `CONTRAST_COLLATERAL_CACHE`, `CONTRAST_OFFLINE=1`, `CONTRAST_KDS_URL` and `CONTRAST_PCS_URL`
+ * are the defaults).
  */
 export function cliEvidenceVerifier(options: CliCollateralOptions = {}): ManifestEvidenceVerifier {
   const verifiers = manifestVerifiersWithCollateral({
@@ -73,6 +78,8 @@ export function cliEvidenceVerifier(options: CliCollateralOptions = {}): Manifes
       defaultCollateralCacheDir(),
     offline: options.offline || Deno.env.get("CONTRAST_OFFLINE") === "1",
     importDirs: options.importDirs ?? [],
+    kdsBaseUrl: options.kdsBaseUrl ?? (Deno.env.get("CONTRAST_KDS_URL") || undefined),
+    pcsBaseUrl: options.pcsBaseUrl ?? (Deno.env.get("CONTRAST_PCS_URL") || undefined),
     simulatedTdxCollateralDir: Deno.env.get("CONTRAST_SIMULATED_TDX_COLLATERAL"),
   });
   return (manifest, evidence, options) => verifiers.verify(manifest, evidence, options);

@@ -53,14 +53,23 @@ export interface CollateralFlags {
   readonly cacheDir?: string;
   /** `--collateral-dir`: an offline bundle of vendor responses. */
   readonly collateralDir?: string;
+  /** `--kds-url`: AMD KDS base URL. */
+  readonly kdsUrl?: string;
+  /** `--pcs-url`: Intel PCS base URL. */
+  readonly pcsUrl?: string;
 }
 
-/** Adds `--offline`, `--cache-dir` and `--collateral-dir`. */
+/** Adds `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url` and `--pcs-url`. */
 export function addCollateralOptions(command: Command): Command {
   return command
     .option("--offline", "never use the network: read only the cache and --collateral-dir")
     .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
-    .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)");
+    .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
+    .option(
+      "--kds-url <url>",
+      "AMD KDS base URL (default CONTRAST_KDS_URL, then https://kdsintf.amd.com)",
+    )
+    .option("--pcs-url <url>", "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's)");
 }
 
 /** Where collateral is cached for `flags`. */

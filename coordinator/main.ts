@@ -116,6 +116,8 @@ export function coordinatorProgram(): Command {
     )
     .option("--collateral-dir <dir>", "offline collateral bundle", env("CONTRAST_COLLATERAL_DIR"))
     .option("--offline", "never fetch collateral from AMD/Intel", env("CONTRAST_OFFLINE") === "1")
+    .option("--kds-url <url>", "AMD KDS base URL (default AMD's)", env("CONTRAST_KDS_URL"))
+    .option("--pcs-url <url>", "Intel PCS base URL (default Intel's)", env("CONTRAST_PCS_URL"))
     .option(
       "--simulated-tdx-collateral <dir>",
       "collateral of a simulated TDX authority",
@@ -170,6 +172,8 @@ export async function runCoordinator(args: string[]): Promise<number> {
       cacheDir: o.collateralCache ?? defaultCollateralCacheDir(),
       offline: o.offline === true,
       importDirs: o.collateralDir ? [o.collateralDir] : [],
+      ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
+      ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const coordinator = await Coordinator.start({

@@ -27,6 +27,12 @@ export interface EvidenceConfig {
   readonly simulatedMeasurement?: string;
   /** configfs-tsm report folder (default `/sys/kernel/config/tsm/report`). */
   readonly configfsTsmDir?: string;
+  /**
+   * Simulated SNP only: deliver reports without their certificate table (as a host that does not
+   * attach the VCEK), so verifiers fetch the VCEK and chain from KDS (a stand-in serving the
+   * simulated chain).
+   */
+  readonly simulatedWithoutCertificates?: boolean;
 }
 
 /** The checked configuration of a simulated TEE, as {@link evidenceSourceFrom} passes it on. */
@@ -39,6 +45,8 @@ export interface SimulatedEvidenceConfig {
   readonly simulatedHostData: string;
   /** Hex launch measurement of the simulated VM, if set. */
   readonly simulatedMeasurement?: string;
+  /** Simulated SNP: reports come without their certificate table (see {@link EvidenceConfig}). */
+  readonly simulatedWithoutCertificates?: boolean;
 }
 
 /** Builds a simulated TEE's evidence source (see `testing/simulated_evidence.ts`). */
@@ -81,6 +89,7 @@ export async function evidenceSourceFrom(
         ...(config.simulatedMeasurement
           ? { simulatedMeasurement: config.simulatedMeasurement }
           : {}),
+        ...(config.simulatedWithoutCertificates ? { simulatedWithoutCertificates: true } : {}),
       });
     }
     default:
@@ -95,7 +104,8 @@ export async function evidenceSourceFrom(
 
 /**
  * Adds the evidence-source options (`--evidence`, `--configfs-tsm-dir`, `--allow-simulated`,
- * `--simulated-authority`, `--simulated-host-data`, `--simulated-measurement`) to `command`;
+ * `--simulated-authority`, `--simulated-host-data`, `--simulated-measurement`,
+ * `--simulated-without-certificates`) to `command`;
  * read them back with {@link evidenceConfigFromOptions}.
  */
 export function addEvidenceOptions(command: Command): Command {
@@ -129,6 +139,11 @@ export function addEvidenceOptions(command: Command): Command {
       "--simulated-measurement <hex>",
       "simulated launch measurement",
       envOption("CONTRAST_SIMULATED_MEASUREMENT"),
+    )
+    .option(
+      "--simulated-without-certificates",
+      "simulated SNP: no certificate table with reports (verifiers fetch the VCEK from KDS)",
+      envOption("CONTRAST_SIMULATED_WITHOUT_CERTIFICATES") === "1",
     );
 }
 
@@ -142,5 +157,6 @@ export function evidenceConfigFromOptions(opts: Record<string, unknown>): Eviden
     simulatedHostData: text(opts.simulatedHostData),
     simulatedMeasurement: text(opts.simulatedMeasurement),
     configfsTsmDir: text(opts.configfsTsmDir),
+    simulatedWithoutCertificates: opts.simulatedWithoutCertificates === true,
   };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import { CachingFetcher } from "../collateral/caching_fetcher.ts";
+import { SNP_PRODUCTS } from "../snp/abi/product.ts";
 import { AmdKdsClient } from "../snp/kds/client.ts";
 import { cachingFetcherTransport, IntelPcsClient } from "../tdx/pcs/client.ts";
 import { collateralSourceForDir } from "../tdx/pcs/collateral_dir.ts";
@@ -23,6 +24,13 @@ export interface CollateralConfig {
   readonly offline?: boolean;
   /** Offline collateral bundle directories. */
   readonly importDirs?: readonly string[];
+  /**
+   * AMD KDS base URL (default `https://kdsintf.amd.com`). Set explicitly (a local stand-in), it
+   * also serves manifests whose SNP entries are simulated, trusting only the roots they name.
+   */
+  readonly kdsBaseUrl?: string;
+  /** Intel PCS base URL (default Intel's). */
+  readonly pcsBaseUrl?: string;
   /** Flat collateral folder written by a simulated TDX authority (simulated TDX only). */
   readonly simulatedTdxCollateralDir?: string;
 }
@@ -47,8 +55,22 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
   });
   return new ManifestVerifiers({
     chainCache,
-    snpCollateral: new AmdKdsClient({ fetcher, chainCache }),
-    tdxCollateral: new IntelPcsClient({ transport: cachingFetcherTransport(fetcher) }),
+    snpCollateral: new AmdKdsClient({ fetcher, chainCache, baseUrl: config.kdsBaseUrl }),
+    tdxCollateral: new IntelPcsClient({
+      transport: cachingFetcherTransport(fetcher),
+      ...(config.pcsBaseUrl ? { baseUrl: config.pcsBaseUrl } : {}),
+    }),
+    ...(config.kdsBaseUrl
+      ? {
+        simulatedSnpCollateral: (roots: readonly string[]) =>
+          new AmdKdsClient({
+            fetcher,
+            chainCache,
+            baseUrl: config.kdsBaseUrl,
+            trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])),
+          }),
+      }
+      : {}),
     ...(config.simulatedTdxCollateralDir
       ? { simulatedTdxCollateral: lazyCollateralDir(config.simulatedTdxCollateralDir) }
       : {}),

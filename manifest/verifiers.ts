@@ -7,7 +7,8 @@
  * Collateral selection: vendor collateral (AMD KDS, Intel PCS) serves only real platforms, and
  * with AMD KDS configured the AMD CRL must be checked (a caller may opt out explicitly). A
  * manifest whose SNP entries are all simulated verifies against the root those entries name, with
- * the certificates the evidence carries (KDS is never asked); a manifest whose TDX entries are all
+ * the certificates the evidence carries (AMD's KDS is never asked; a KDS stand-in configured
+ * explicitly, serving the simulated chain, is, for evidence without certificates); a manifest whose TDX entries are all
  * simulated uses the simulated TDX authority's collateral, which verifies only against the
  * simulated root the entries name.
  *
@@ -42,6 +43,13 @@ export interface ManifestVerifiersOptions {
    * manifests whose TDX entries are all simulated.
    */
   readonly simulatedTdxCollateral?: TdxCollateralSource;
+  /**
+   * A KDS stand-in for manifests whose SNP entries are all simulated: given the simulated roots
+   * those entries name, a collateral source that accepts only chains ending in one of them. Set
+   * only when a KDS base URL was configured explicitly (never AMD's own, which knows no
+   * simulated chip); without it simulated evidence must carry its certificates.
+   */
+  readonly simulatedSnpCollateral?: (roots: readonly string[]) => SnpCollateralSource;
   /** Cache of verified chains shared by every manifest's verifiers (default: a new one). */
   readonly chainCache?: ChainCache;
   /**
@@ -199,11 +207,16 @@ export class ManifestVerifiers {
       const real = snp.some((v) => !isSimulated(v));
       // With AMD KDS at hand, the AMD CRL is required: "checked when available" would let whoever
       // controls the network switch revocation off by blocking the CRL download.
+      const simulatedRoots = snp.flatMap((v) =>
+        isSimulated(v) && v.SimulatedRootSHA256 ? [v.SimulatedRootSHA256] : []
+      );
       const kds = real && o.snpCollateral
         ? {
           collateral: o.snpCollateral,
           requireRevocationCheck: o.snp?.requireRevocationCheck ?? true,
         }
+        : !real && o.simulatedSnpCollateral
+        ? { collateral: o.simulatedSnpCollateral(simulatedRoots) }
         : {};
       verifiers.set(
         "snp",

@@ -37,7 +37,11 @@ export async function simulatedEvidenceSource(
   }
   return new SimulatedSnpEvidenceSource(
     await SimulatedSnpAuthority.load(config.simulatedAuthorityDir),
-    { hostData, ...(measurement ? { measurement } : {}) },
+    {
+      hostData,
+      ...(measurement ? { measurement } : {}),
+      withoutCertificates: config.simulatedWithoutCertificates === true,
+    },
   );
 }
 
@@ -47,6 +51,11 @@ export interface SimulatedSnpEvidenceOptions {
   readonly hostData: Uint8Array;
   /** Launch measurement (48 bytes); default all zero. */
   readonly measurement?: Uint8Array;
+  /**
+   * Deliver reports without the certificate table (as a host that attaches no VCEK), so the
+   * verifier must fetch VCEK and chain from KDS (default false).
+   */
+  readonly withoutCertificates?: boolean;
 }
 
 /** An {@link EvidenceSource} backed by a simulated SNP authority. */
@@ -64,14 +73,19 @@ export class SimulatedSnpEvidenceSource implements EvidenceSource {
     this.#options = options;
   }
 
-  /** A signed report binding `reportData`, with the auxblob carrying VCEK, ASK and ARK. */
+  /**
+   * A signed report binding `reportData`, with the auxblob carrying VCEK, ASK and ARK (none with
+   * `withoutCertificates`).
+   */
   async getEvidence(reportData: Uint8Array): Promise<Evidence> {
     const r = await this.#authority.createReport({
       reportData,
       hostData: this.#options.hostData,
       ...(this.#options.measurement ? { measurement: this.#options.measurement } : {}),
     });
-    return { platform: "snp", report: r.report, aux: r.aux };
+    return this.#options.withoutCertificates
+      ? { platform: "snp", report: r.report }
+      : { platform: "snp", report: r.report, aux: r.aux };
   }
 }
 

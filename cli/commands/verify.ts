@@ -150,6 +150,8 @@ export function registerVerifyCommand(program: Command): void {
         cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
         offline: o.offline,
         importDirs: o.collateralDir ? [o.collateralDir] : [],
+        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
+        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
       },
     });
     if (!summary.ok) {

@@ -90,13 +90,15 @@ export interface InitializerRun {
   readonly coordinatorTrust: string;
   /** Further flags. */
   readonly extraArgs?: readonly string[];
+  /** Further environment variables (e.g. `CONTRAST_KDS_URL`, `CONTRAST_COLLATERAL_CACHE`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
-/** The environment of the initializer process of `run` (its trust document). */
+/** The environment of the initializer process of `run` (its trust document, then `run.env`). */
 export function initializerEnv(
-  run: Pick<InitializerRun, "coordinatorTrust">,
+  run: Pick<InitializerRun, "coordinatorTrust" | "env">,
 ): Record<string, string> {
-  return { [COORDINATOR_TRUST_ENV]: run.coordinatorTrust };
+  return { ...run.env, [COORDINATOR_TRUST_ENV]: run.coordinatorTrust };
 }
 
 /** Runs the initializer process of `run` in `cwd` (arguments and environment as a pod's). */

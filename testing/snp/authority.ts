@@ -92,6 +92,8 @@ const FILES = {
   ask: "ask.pem",
   arkKey: "ark.key.pem",
   askKey: "ask.key.pem",
+  vcek: "vcek.pem",
+  vcekKey: "vcek.key.pem",
 } as const;
 
 const CPUID: Record<SnpProductName, { family: number; model: number; stepping: number }> = {
@@ -105,6 +107,11 @@ function randomSerial(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0] = (bytes[0]! & 0x7f) | 0x40;
   return encodeHex(bytes);
+}
+
+/** The key of a TCB's VCEK in an authority's VCEK map. */
+function vcekId(tcb: SnpTcbParts): string {
+  return JSON.stringify([tcb.bootloader, tcb.tee, tcb.snp, tcb.microcode, tcb.fmc ?? 0]);
 }
 
 const DEFAULT_TCB: SnpTcbParts = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
@@ -205,6 +212,9 @@ export class SimulatedSnpAuthority {
     await Deno.writeTextFile(`${dir}/${FILES.askKey}`, await pkcs8(this.#askKey), { mode: 0o600 });
     await Deno.writeTextFile(`${dir}/${FILES.ark}`, this.#ark.toString("pem") + "\n");
     await Deno.writeTextFile(`${dir}/${FILES.ask}`, this.#ask.toString("pem") + "\n");
+    const vcek = await this.#vcek(this.tcb);
+    await Deno.writeTextFile(`${dir}/${FILES.vcekKey}`, await pkcs8(vcek.key), { mode: 0o600 });
+    await Deno.writeTextFile(`${dir}/${FILES.vcek}`, encodePem("CERTIFICATE", vcek.der));
     await Deno.writeTextFile(`${dir}/${FILES.meta}`, JSON.stringify(meta, null, 2) + "\n");
   }
 
@@ -243,7 +253,7 @@ export class SimulatedSnpAuthority {
     };
     const ark = new x509.X509Certificate(await read(FILES.ark));
     const ask = new x509.X509Certificate(await read(FILES.ask));
-    return new SimulatedSnpAuthority({
+    const authority = new SimulatedSnpAuthority({
       product: meta.product,
       chipId: Uint8Array.from(meta.chipId.match(/../g)!.map((h) => parseInt(h, 16))),
       tcb: meta.tcb,
@@ -254,6 +264,36 @@ export class SimulatedSnpAuthority {
       notBefore: new Date(meta.notBefore),
       rootFingerprint: encodeHex(await sha256(new Uint8Array(ark.rawData))),
     });
+    await authority.#loadVcek(dir);
+    return authority;
+  }
+
+  /**
+   * The saved VCEK of the default TCB, when `dir` has one (older saves have none): processes
+   * loading the same authority then sign with the same chip key, so a KDS stand-in in another
+   * process serves the VCEK that verifies their reports.
+   */
+  async #loadVcek(dir: string): Promise<void> {
+    let pem: string, keyPem: string;
+    try {
+      [pem, keyPem] = await Promise.all([
+        Deno.readTextFile(`${dir}/${FILES.vcek}`),
+        Deno.readTextFile(`${dir}/${FILES.vcekKey}`),
+      ]);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw new ParseError(`${dir}/${FILES.vcek}`, `cannot read: ${(e as Error).message}`);
+    }
+    const der = decodePem(pem, "CERTIFICATE", `${dir}/${FILES.vcek}`)[0]!.der;
+    const keyDer = decodePem(keyPem, "PRIVATE KEY", `${dir}/${FILES.vcekKey}`)[0]!.der;
+    const key = await crypto.subtle.importKey(
+      "pkcs8",
+      keyDer as Uint8Array<ArrayBuffer>,
+      { name: "ECDSA", namedCurve: "P-384" },
+      true,
+      ["sign"],
+    );
+    this.#vceks.set(vcekId(this.tcb), Promise.resolve({ der, key }));
   }
 
   /** The ARK certificate, PEM. */
@@ -304,13 +344,13 @@ export class SimulatedSnpAuthority {
   }
 
   #vcek(tcb: SnpTcbParts): Promise<{ der: Uint8Array; key: CryptoKey }> {
-    const id = JSON.stringify([tcb.bootloader, tcb.tee, tcb.snp, tcb.microcode, tcb.fmc ?? 0]);
+    const id = vcekId(tcb);
     let entry = this.#vceks.get(id);
     if (entry === undefined) {
       entry = (async () => {
         const keys = await crypto.subtle.generateKey(
           { name: "ECDSA", namedCurve: "P-384" },
-          false,
+          true,
           ["sign", "verify"],
         ) as CryptoKeyPair;
         const cert = await issueVcek({
