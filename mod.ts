@@ -34,3 +34,4 @@ export { concatBytes } from "./util/bytes/concat.ts";
 export { digest, type HashAlgorithm, sha256 } from "./util/bytes/digest.ts";
 export { constantTimeEqual } from "./util/bytes/equal.ts";
 export { decodeHex, encodeHex } from "./util/bytes/hex.ts";
+export { IssueList } from "./util/json/issues.ts";

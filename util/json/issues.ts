@@ -1,6 +1,22 @@
 import { type FieldIssue, InvalidDocumentError } from "../errors/mod.ts";
 
-/** Collects every problem of a document so they can be reported together. */
+/**
+ * Collects every problem of a document so they can be reported together.
+ *
+ * @example Collect every problem, then throw once
+ * ```ts
+ * import { InvalidDocumentError, IssueList } from "../../mod.ts";
+ *
+ * const issues = new IssueList();
+ * issues.add("Policies", "missing");
+ * issues.add("ReferenceValues.snp[0].MinimumTCB", "missing");
+ * try {
+ *   issues.throwIfAny();
+ * } catch (e) {
+ *   if (e instanceof InvalidDocumentError) console.log(e.issues.length); // 2
+ * }
+ * ```
+ */
 export class IssueList {
   readonly #issues: FieldIssue[] = [];
 
