@@ -452,61 +452,10 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   const push = (request: AgentRequest, label: string, context: StepContext = {}) =>
     steps.push({ request, label: `${request.type} ${label}`.trim(), context });
 
-  // Network, as the runtime sets it up before creating the sandbox.
-  const mac = randomMac(rng);
-  push(
-    updateInterfaceRequest({
-      device: "",
-      name: "eth0",
-      addresses: [{ family: 0, address: instance.podIp, mask: "24" }],
-      mtu: 1450,
-      hwAddr: mac,
-    }),
-    "eth0",
-  );
-  const gateway = instance.podIp.split(".").slice(0, 3).join(".") + ".1";
-  const subnet = instance.podIp.split(".").slice(0, 3).join(".") + ".0/24";
-  push(
-    updateRoutesRequest([
-      { dest: "", gateway, device: "eth0", source: "", scope: 0, family: 0 },
-      { dest: subnet, gateway: "", device: "eth0", source: instance.podIp, scope: 253, family: 0 },
-    ]),
-    "eth0",
-  );
-  push(
-    addArpNeighborsRequest([{
-      address: { family: 0, address: gateway, mask: "" },
-      device: "eth0",
-      lladdr: randomMac(rng),
-      state: 128,
-      flags: 0,
-    }]),
-    "eth0",
-  );
+  // Network, then the sandbox, as the runtime sets them up; then the pause container.
+  networkSteps(instance, rng, push);
   const hostname = w.spec.hostname ?? instance.podName;
-  push(
-    createSandboxRequest({
-      hostname,
-      sandboxId: sid,
-      dns: [
-        "nameserver 10.96.0.10",
-        `search ${w.namespace}.svc.cluster.local svc.cluster.local cluster.local`,
-        "options ndots:5",
-      ],
-      storages: [agentStorage({
-        driver: "ephemeral",
-        driverOptions: [],
-        source: "shm",
-        fstype: "tmpfs",
-        options: ["noexec", "nosuid", "nodev", "mode=1777", `size=${SHM_SIZE}`],
-        mountPoint: SANDBOX_SHM,
-      })],
-    }),
-    instance.podName,
-  );
-  push(guestDetailsRequest(), "");
-  push(getOomEventRequest(), "");
-
+  sandboxSteps(w, instance, hostname, push);
   const sandboxAnnotations = {
     [Annotation.sandboxId]: sid,
     [Annotation.sandboxName]: instance.podName,
@@ -520,87 +469,10 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   ];
   const qos = `kubepods-besteffort-pod${instance.podUid.replaceAll("-", "_")}.slice`;
 
-  // The pause container, with the pod's resolv.conf copied in.
-  const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
-  const pauseResolv = `${SHARED_DIR}/${sid}-${hexString(rng, 16)}-resolv.conf`;
-  push(
-    copyFileRequest({ path: pauseResolv, fileMode: FileMode.regular | 0o644, fileSize: 96 }),
-    "pause resolv.conf",
-    pauseCtx,
+  const pauseCtx = pauseSteps(
+    { w, instance, rng, push },
+    { hostname, sandboxAnnotations, namespaces, qos },
   );
-  const anyPrivileged = [...w.spec.initContainers, ...w.spec.containers]
-    .some((c) => c.securityContext.privileged);
-  const pauseOci = ociSpec({
-    version: OCI_VERSION,
-    process: ociProcess({
-      ...pauseUser(w.spec),
-      args: ["/pause"],
-      env: [DEFAULT_PATH],
-      cwd: "/",
-      capabilities: capabilitySets(false, [], []),
-      noNewPrivileges: true,
-      oomScoreAdj: -998,
-    }),
-    rootPath: `${CONTAINER_DIR}/${sid}/rootfs`,
-    rootReadonly: true,
-    hostname,
-    mounts: [
-      // kubelet makes the sandbox privileged when any container is (sysfs then mounted rw).
-      ...defaultMounts(true, anyPrivileged).map(ociMount),
-      ociMount({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] }),
-      ociMount({
-        destination: "/etc/resolv.conf",
-        source: pauseResolv,
-        type: "bind",
-        options: ["rbind", "ro", "nosuid", "nodev", "noexec"],
-      }),
-    ],
-    annotations: {
-      ...sandboxAnnotations,
-      // containerd 2 names the sandbox image and the network namespace it created.
-      "io.kubernetes.cri.podsandbox.image-name": "registry.k8s.io/pause:3.10",
-      "nerdctl/network-namespace": `/var/run/netns/cni-${uuid(rng)}`,
-      [Annotation.containerType]: "sandbox",
-      [Annotation.sandboxLogDirectory]:
-        `/var/log/pods/${instance.namespace}_${instance.podName}_${instance.podUid}`,
-      [Annotation.sandboxCpuPeriod]: "100000",
-      [Annotation.sandboxCpuQuota]: "0",
-      [Annotation.sandboxCpuShares]: "2",
-      [Annotation.sandboxMemory]: "0",
-      [Annotation.bundlePath]: `${BUNDLE_DIR}/${sid}`,
-      [Annotation.kataContainerType]: "pod_sandbox",
-    },
-    linux: ociLinux({
-      sysctl: { ...DEFAULT_SYSCTLS, ...w.spec.sysctls },
-      cgroupsPath: `${qos}:cri-containerd:${sid}`,
-      namespaces: namespaces(),
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
-      resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
-    }),
-  });
-  // Guest pull: the agent runs the guest's own pause image (storage source `pause`).
-  const pauseStorage = agentStorage({
-    driver: "image_guest_pull",
-    driverOptions: [
-      `image_guest_pull=${JSON.stringify({ metadata: pauseOci.Annotations })}`,
-    ],
-    source: "pause",
-    fstype: "overlay",
-    options: [],
-    mountPoint: `${CONTAINER_DIR}/${sid}/rootfs`,
-  });
-  push(
-    createContainerRequest({
-      containerId: sid,
-      execId: sid,
-      storages: [pauseStorage],
-      oci: pauseOci,
-    }),
-    "pause",
-    pauseCtx,
-  );
-  push(startContainerRequest(sid), "pause", pauseCtx);
 
   const volumes = new Map(w.spec.volumes.map((v) => [v.name, v]));
   // Each Service has one cluster IP, the same in every container of the pod.
@@ -868,6 +740,173 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   push(removeContainerRequest(sid), "pause", pauseCtx);
   push(destroySandboxRequest(), instance.podName);
   return { workload: w, instance, steps };
+}
+
+/** Appends a request to the sequence. */
+type Push = (request: AgentRequest, label: string, context?: StepContext) => void;
+
+/** The pod's interface, routes and gateway neighbour, as the runtime sets them up first. */
+function networkSteps(instance: PodInstance, rng: RandomSource, push: Push): void {
+  const mac = randomMac(rng);
+  push(
+    updateInterfaceRequest({
+      device: "",
+      name: "eth0",
+      addresses: [{ family: 0, address: instance.podIp, mask: "24" }],
+      mtu: 1450,
+      hwAddr: mac,
+    }),
+    "eth0",
+  );
+  const gateway = instance.podIp.split(".").slice(0, 3).join(".") + ".1";
+  const subnet = instance.podIp.split(".").slice(0, 3).join(".") + ".0/24";
+  push(
+    updateRoutesRequest([
+      { dest: "", gateway, device: "eth0", source: "", scope: 0, family: 0 },
+      { dest: subnet, gateway: "", device: "eth0", source: instance.podIp, scope: 253, family: 0 },
+    ]),
+    "eth0",
+  );
+  push(
+    addArpNeighborsRequest([{
+      address: { family: 0, address: gateway, mask: "" },
+      device: "eth0",
+      lladdr: randomMac(rng),
+      state: 128,
+      flags: 0,
+    }]),
+    "eth0",
+  );
+}
+
+/** CreateSandbox (hostname, DNS, /dev/shm), then the runtime's first queries. */
+function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, push: Push): void {
+  const sid = instance.sandboxId;
+  push(
+    createSandboxRequest({
+      hostname,
+      sandboxId: sid,
+      dns: [
+        "nameserver 10.96.0.10",
+        `search ${w.namespace}.svc.cluster.local svc.cluster.local cluster.local`,
+        "options ndots:5",
+      ],
+      storages: [agentStorage({
+        driver: "ephemeral",
+        driverOptions: [],
+        source: "shm",
+        fstype: "tmpfs",
+        options: ["noexec", "nosuid", "nodev", "mode=1777", `size=${SHM_SIZE}`],
+        mountPoint: SANDBOX_SHM,
+      })],
+    }),
+    instance.podName,
+  );
+  push(guestDetailsRequest(), "");
+  push(getOomEventRequest(), "");
+}
+
+/** What the pause container shares with the pod's other containers. */
+interface PodShared {
+  readonly hostname: string;
+  readonly sandboxAnnotations: Record<string, string>;
+  readonly namespaces: () => { type: string; path: string }[];
+  readonly qos: string;
+}
+
+/**
+ * The pause container: its resolv.conf copied in, CreateContainer as containerd 2 sends it with
+ * guest pull, StartContainer. Returns its step context (for the teardown).
+ */
+function pauseSteps(
+  seq: { w: PodWorkload; instance: PodInstance; rng: RandomSource; push: Push },
+  shared: PodShared,
+): StepContext {
+  const { w, instance, rng, push } = seq;
+  const { hostname, sandboxAnnotations, namespaces, qos } = shared;
+  const sid = instance.sandboxId;
+  // The pause container, with the pod's resolv.conf copied in.
+  const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
+  const pauseResolv = `${SHARED_DIR}/${sid}-${hexString(rng, 16)}-resolv.conf`;
+  push(
+    copyFileRequest({ path: pauseResolv, fileMode: FileMode.regular | 0o644, fileSize: 96 }),
+    "pause resolv.conf",
+    pauseCtx,
+  );
+  const anyPrivileged = [...w.spec.initContainers, ...w.spec.containers]
+    .some((c) => c.securityContext.privileged);
+  const pauseOci = ociSpec({
+    version: OCI_VERSION,
+    process: ociProcess({
+      ...pauseUser(w.spec),
+      args: ["/pause"],
+      env: [DEFAULT_PATH],
+      cwd: "/",
+      capabilities: capabilitySets(false, [], []),
+      noNewPrivileges: true,
+      oomScoreAdj: -998,
+    }),
+    rootPath: `${CONTAINER_DIR}/${sid}/rootfs`,
+    rootReadonly: true,
+    hostname,
+    mounts: [
+      // kubelet makes the sandbox privileged when any container is (sysfs then mounted rw).
+      ...defaultMounts(true, anyPrivileged).map(ociMount),
+      ociMount({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] }),
+      ociMount({
+        destination: "/etc/resolv.conf",
+        source: pauseResolv,
+        type: "bind",
+        options: ["rbind", "ro", "nosuid", "nodev", "noexec"],
+      }),
+    ],
+    annotations: {
+      ...sandboxAnnotations,
+      // containerd 2 names the sandbox image and the network namespace it created.
+      "io.kubernetes.cri.podsandbox.image-name": "registry.k8s.io/pause:3.10",
+      "nerdctl/network-namespace": `/var/run/netns/cni-${uuid(rng)}`,
+      [Annotation.containerType]: "sandbox",
+      [Annotation.sandboxLogDirectory]:
+        `/var/log/pods/${instance.namespace}_${instance.podName}_${instance.podUid}`,
+      [Annotation.sandboxCpuPeriod]: "100000",
+      [Annotation.sandboxCpuQuota]: "0",
+      [Annotation.sandboxCpuShares]: "2",
+      [Annotation.sandboxMemory]: "0",
+      [Annotation.bundlePath]: `${BUNDLE_DIR}/${sid}`,
+      [Annotation.kataContainerType]: "pod_sandbox",
+    },
+    linux: ociLinux({
+      sysctl: { ...DEFAULT_SYSCTLS, ...w.spec.sysctls },
+      cgroupsPath: `${qos}:cri-containerd:${sid}`,
+      namespaces: namespaces(),
+      maskedPaths: MASKED_PATHS,
+      readonlyPaths: READONLY_PATHS,
+      resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
+    }),
+  });
+  // Guest pull: the agent runs the guest's own pause image (storage source `pause`).
+  const pauseStorage = agentStorage({
+    driver: "image_guest_pull",
+    driverOptions: [
+      `image_guest_pull=${JSON.stringify({ metadata: pauseOci.Annotations })}`,
+    ],
+    source: "pause",
+    fstype: "overlay",
+    options: [],
+    mountPoint: `${CONTAINER_DIR}/${sid}/rootfs`,
+  });
+  push(
+    createContainerRequest({
+      containerId: sid,
+      execId: sid,
+      storages: [pauseStorage],
+      oci: pauseOci,
+    }),
+    "pause",
+    pauseCtx,
+  );
+  push(startContainerRequest(sid), "pause", pauseCtx);
+  return pauseCtx;
 }
 
 /**
