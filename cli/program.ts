@@ -33,6 +33,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/collateral.ts")).registerCollateralCommand,
   },
   {
+    name: "completion",
+    summary: "Print a shell completion script (bash, zsh or fish).",
+    usage: "<shell>",
+    load: async () => (await import("./commands/completion.ts")).registerCompletionCommand,
+  },
+  {
     name: "coordinator",
     summary: "Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount).",
     load: async () => (await import("./commands/coordinator.ts")).registerCoordinatorCommand,

@@ -712,11 +712,13 @@ export class Coordinator {
   }
 
   /**
-   * The transit KMS's view of the active state (the same object until the state changes), or
-   * `undefined` when there is no active manifest.
+   * The transit KMS's view of the active state, brought up to the stored latest (the same object
+   * until the state changes), or `undefined` when there is no active manifest.
    */
-  transitView(): TransitView | undefined {
-    const state = this.#state;
+  async transitView(): Promise<TransitView | undefined> {
+    // Brought up to the stored latest first, like every other API: a replica that has not yet
+    // seen an update removing a workload must not serve its keys.
+    const state = await this.#fresh();
     if (state.phase !== "active") return undefined;
     let view = this.#transitViews.get(state);
     if (!view) {

@@ -22,3 +22,14 @@ export const MESH_ADMIN_ANNOTATION = "contrast.edgeless.systems/servicemesh-admi
 export const INITIALIZER_NAME = "contrast-initializer";
 /** Name of the injected service-mesh sidecar. */
 export const MESH_SIDECAR_NAME = "contrast-service-mesh";
+/**
+ * `"<device-volume>:<mount-volume>"`: open the raw block volume `<device-volume>` as an encrypted
+ * LUKS2 filesystem and expose it through the emptyDir volume `<mount-volume>`.
+ */
+export const SECURE_PV_ANNOTATION = "contrast.edgeless.systems/secure-pv";
+/** Name of the injected container that opens the encrypted volume. */
+export const SECURE_PV_NAME = "contrast-secure-pv";
+/** Where the block device appears in the secure-pv container. */
+export const SECURE_PV_DEVICE_PATH = "/dev/csi0";
+/** Where the secure-pv container mounts the opened filesystem (propagated to the pod). */
+export const SECURE_PV_MOUNT_PATH = "/state";

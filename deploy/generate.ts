@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { checkSecurePv, injectSecurePv, parseSecurePv, type SecurePv } from "./secure_pv.ts";
 import { isMap, type YAMLMap } from "yaml";
 import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
@@ -30,6 +31,9 @@ import type { ManifestReferenceValues } from "../policy/reference_values.ts";
 import type { Settings } from "../policy/settings.ts";
 import {
   POD_ROLE_ANNOTATION,
+  SECURE_PV_ANNOTATION,
+  SECURE_PV_DEVICE_PATH,
+  SECURE_PV_NAME,
   SKIP_INITIALIZER_ANNOTATION,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
@@ -192,12 +196,20 @@ export async function generate(
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
     checkAnnotations(w, issues);
   }
+  const securePvs = checkSecurePvs(workloads, options, issues);
   throwIfAny(issues);
 
   const images = await resolveImages(workloads, options, issues);
   throwIfAny(issues);
 
-  const build = new PolicyBuild(workloads, images, configSourceOf(resources), options, issues);
+  const build = new PolicyBuild(
+    workloads,
+    images,
+    configSourceOf(resources),
+    options,
+    issues,
+    securePvs,
+  );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
   for (const i of coordinatorIndexes) await build.workload(i, undefined);
   const coordinatorTrust = coordinatorIndexes.length === 1
@@ -230,6 +242,45 @@ function isCoordinator(w: Workload): boolean {
 function skipsInitializer(w: Workload, options: GenerateOptions): boolean {
   const skip = w.annotations[SKIP_INITIALIZER_ANNOTATION];
   return options.skipInitializer === true || skip === "true" || skip === true || isCoordinator(w);
+}
+
+/**
+ * The `secure-pv` annotations of the workloads, parsed and checked against their pods (problems
+ * recorded in `issues`).
+ */
+function checkSecurePvs(
+  workloads: readonly Workload[],
+  options: GenerateOptions,
+  issues: FieldIssue[],
+): Map<Workload, SecurePv> {
+  const securePvs = new Map<Workload, SecurePv>();
+  for (const w of workloads) {
+    const value = w.annotations[SECURE_PV_ANNOTATION];
+    if (value === undefined) continue;
+    const pv = parseSecurePv(value);
+    const at = `${w.ref.location}: ${
+      w.templateAnnotationKeys.has(SECURE_PV_ANNOTATION) ? w.metaPath : "metadata"
+    }.annotations["${SECURE_PV_ANNOTATION}"]`;
+    if ("error" in pv) {
+      issues.push({ path: at, reason: pv.error });
+      continue;
+    }
+    const plainResource = w.ref.node.toJSON() as Record<string, Record<string, unknown>>;
+    const templates = w.kind === "StatefulSet"
+      ? (plainResource.spec?.volumeClaimTemplates ?? []) as Record<string, unknown>[]
+      : [];
+    issues.push(
+      ...checkSecurePv(
+        pv,
+        w.spec.toJSON() as Record<string, unknown>,
+        templates,
+        !skipsInitializer(w, options),
+        `${w.ref.location}: ${w.specPath}`,
+      ),
+    );
+    securePvs.set(w, pv);
+  }
+  return securePvs;
 }
 
 /** Whether `w` gets the service-mesh sidecar. */
@@ -378,6 +429,7 @@ class PolicyBuild {
     private readonly config: ReturnType<typeof configSourceOf>,
     private readonly options: GenerateOptions,
     private readonly issues: FieldIssue[],
+    private readonly securePvs: ReadonlyMap<Workload, SecurePv>,
   ) {
     this.#built = workloads.map(() => undefined);
     this.#encodeInitdata = policyInitdataEncoder(options.rules);
@@ -430,6 +482,15 @@ class PolicyBuild {
     const { settings } = this.options;
     const { byReference, byPinned } = this.images;
     const mesh = hasMesh(w, this.options) ? meshConfigOf(w.annotations) : undefined;
+    const securePv = this.securePvs.get(w);
+    if (securePv) {
+      injectSecurePv(
+        w.ref.file.docs[w.ref.docIndex]!,
+        w.spec,
+        securePv,
+        byReference.get(settings.initializer.image)!.pinned,
+      );
+    }
     injectIntoPodSpec(w.ref.file.docs[w.ref.docIndex]!, w.spec, {
       settings,
       initializerImage: skipsInitializer(w, this.options)
@@ -464,6 +525,7 @@ class PolicyBuild {
   /** The policy data of the injected workload, or undefined (issues recorded) on problems. */
   #policyData(w: Workload): PolicyData | undefined {
     const plain = toPlain(w.ref);
+    const securePv = this.securePvs.get(w);
     const paths = podTemplatePaths(w.kind!);
     const at = (path: readonly string[]) =>
       path.reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], plain);
@@ -486,6 +548,15 @@ class PolicyBuild {
         config: this.config,
         settings: this.options.settings,
         claimTemplates,
+        ...(securePv
+          ? {
+            securePv: {
+              container: SECURE_PV_NAME,
+              deviceVolume: securePv.device,
+              devicePath: SECURE_PV_DEVICE_PATH,
+            },
+          }
+          : {}),
       });
     } catch (error) {
       if (error instanceof InvalidDocumentError) {

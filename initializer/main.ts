@@ -7,7 +7,9 @@
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--coordinator-trust JSON] [--deadline-seconds 600] [--log-format json|text]
+ * deno run -A initializer/main.ts volume --device /dev/csi0 --volume NAME --mount /state
  * ```
+ * The `volume` subcommand opens an encrypted persistent volume (see `volume/main.ts`).
  * Exits 0 once the files are written; 1 with the reason on a permanent failure or when the
  * deadline passes. Options also come from the environment (`CONTRAST_COORDINATOR`, …).
  *
@@ -36,6 +38,7 @@ import {
 } from "../util/process_options.ts";
 import { DEFAULT_OUTPUT_PATHS } from "./files.ts";
 import { runInitializer } from "./run.ts";
+import { volumeMain } from "./volume/main.ts";
 import { cliEvidenceVerifier } from "../atls/workspace.ts";
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
 
@@ -49,6 +52,7 @@ const loadSimulatedEvidence: SimulatedEvidenceLoader = async (config) =>
 
 /** Runs the initializer with `args`; returns the exit code. */
 export async function initializerMain(args: string[]): Promise<number> {
+  if (args[0] === "volume") return await volumeMain(args.slice(1));
   const command = new Command("initializer")
     .description("contrast Initializer: attest this pod and install its mesh credentials")
     .option("--coordinator <host:port>", "Coordinator mesh API", env("CONTRAST_COORDINATOR"))

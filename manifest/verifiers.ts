@@ -46,7 +46,8 @@ export interface ManifestVerifiersOptions {
   readonly chainCache?: ChainCache;
   /**
    * Further SNP verifier settings (pinned certificates, extra CRLs, revocation rule). With
-   * `snpCollateral` and real SNP reference values, `requireRevocationCheck` defaults to true.
+   * real SNP reference values, `requireRevocationCheck` defaults to true (as the TDX PCK CRL);
+   * `false` is the explicit opt-out.
    */
   readonly snp?: Pick<
     SnpEvidenceVerifierOptions,

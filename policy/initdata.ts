@@ -176,7 +176,19 @@ export async function parseInitdata(bytes: Uint8Array, field = "initdata"): Prom
   };
 }
 
-/** The annotation value for initdata bytes: base64(deterministic gzip(bytes)). */
+/**
+ * The annotation value for initdata bytes: base64(deterministic gzip(bytes)).
+ *
+ * @example Round trip through the pod annotation
+ * ```ts
+ * import { decodeInitdataAnnotation, encodeInitdataAnnotation, encodeInitdataToml } from "./mod.ts";
+ *
+ * const toml = encodeInitdataToml({ "policy.rego": "package agent_policy\n" });
+ * const annotation = await encodeInitdataAnnotation(toml);
+ * const initdata = await decodeInitdataAnnotation(annotation);
+ * console.log(initdata.algorithm); // "sha256"
+ * ```
+ */
 export async function encodeInitdataAnnotation(tomlBytes: Uint8Array): Promise<string> {
   const gz = await gzipDeterministic(tomlBytes);
   const native = (gz as { toBase64?: () => string }).toBase64;

@@ -14,6 +14,7 @@ import type {
   CapabilitySets,
   ContainerExpectation,
   ContainerKind,
+  DeviceExpectation,
   MountExpectation,
   PolicyData,
   StorageExpectation,
@@ -66,6 +67,15 @@ export interface PodPolicyInput {
   readonly settings: Settings;
   /** Extra persistent volume names (StatefulSet volumeClaimTemplates). */
   readonly claimTemplates?: readonly string[];
+  /**
+   * The encrypted-volume container of a `secure-pv` pod: the one container allowed a raw block
+   * device (`volumeDevices`), exactly this device volume at this path, and only when privileged.
+   */
+  readonly securePv?: {
+    readonly container: string;
+    readonly deviceVolume: string;
+    readonly devicePath: string;
+  };
 }
 
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
@@ -544,14 +554,10 @@ function containerExpectation(
   if (name === "") issues.add(`${path}.name`, "missing");
   const image = containerImage(pod, c, path);
   if (!image) return undefined;
-  for (const unsupportedField of ["volumeDevices"]) {
-    if (c[unsupportedField] !== undefined) {
-      issues.add(`${path}.${unsupportedField}`, "not supported in a confidential pod");
-    }
-  }
   checkDeviceResources(c, path, issues);
   const sc = obj(c.securityContext);
   const privileged = sc.privileged === true;
+  const devices = deviceExpectations(c, privileged, pod.input.securePv, path, issues);
   const { env, podVars } = resolveEnv(
     c,
     image.config.env,
@@ -601,7 +607,40 @@ function containerExpectation(
     }),
     exec_commands: execCommandsOf(c),
     sandbox_pidns: pod.sandboxPidns,
+    ...(devices.length > 0 ? { devices } : {}),
   };
+}
+
+/**
+ * The block devices container `c` may get: its `volumeDevices` are refused unless it is the
+ * pod's secure-pv container with exactly the annotated device volume at the expected path and
+ * privileged (device-mapper needs it).
+ */
+function deviceExpectations(
+  c: Record<string, unknown>,
+  privileged: boolean,
+  securePv: PodPolicyInput["securePv"],
+  path: string,
+  issues: IssueList,
+): DeviceExpectation[] {
+  if (c.volumeDevices === undefined) return [];
+  const devices = Array.isArray(c.volumeDevices) ? c.volumeDevices : [];
+  const only = devices.length === 1 ? devices[0] as Record<string, unknown> : undefined;
+  if (
+    !securePv || c.name !== securePv.container || !only ||
+    only.name !== securePv.deviceVolume || only.devicePath !== securePv.devicePath
+  ) {
+    issues.add(
+      `${path}.volumeDevices`,
+      "raw devices are not supported in a confidential pod (use the secure-pv annotation)",
+    );
+    return [];
+  }
+  if (!privileged) {
+    issues.add(`${path}.securityContext.privileged`, "the secure-pv container must be privileged");
+    return [];
+  }
+  return [{ container_path: securePv.devicePath }];
 }
 
 /**

@@ -101,6 +101,17 @@ export interface ContainerExpectation {
   /** Commands the host may exec in this container (exec probes and lifecycle hooks). */
   readonly exec_commands: readonly (readonly string[])[];
   readonly sandbox_pidns: boolean;
+  /**
+   * Block devices the container may get, by path inside it (only the encrypted-volume container
+   * of a `secure-pv` pod has one); absent or empty: none.
+   */
+  readonly devices?: readonly DeviceExpectation[];
+}
+
+/** A block device a container may get. */
+export interface DeviceExpectation {
+  /** Its path inside the container, e.g. `/dev/csi0`. */
+  readonly container_path: string;
 }
 
 /** The per-pod policy data. */

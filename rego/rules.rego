@@ -237,6 +237,7 @@ container_ok(c, req) if {
 	mounts_ok(c, req)
 	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
 	linux_ok(c, req)
+	agent_devices_ok(c, object.get(req, "devices", []))
 	no_extras(req)
 }
 
@@ -616,20 +617,64 @@ linux_ok(c, req) if {
 		p in object.get(l, "ReadonlyPaths", [])
 	}
 	object.get(l, "Seccomp", null) == null
-	count(object.get(l, "Devices", [])) == 0
-	no_device_cgroup_rules(object.get(l, "Resources", null))
+	oci_devices_ok(c, object.get(l, "Devices", []))
+	device_cgroup_rules_ok(object.get(l, "Devices", []), object.get(l, "Resources", null))
 	object.get(l, "MountLabel", "") == ""
-	object.get(l, "RootfsPropagation", "") in {"", "private", "rprivate", "slave", "rslave"}
+	rootfs_propagation_ok(c, object.get(l, "RootfsPropagation", ""))
 	hostname_ok(object.get(req.OCI, "Hostname", ""))
 }
 
-# The runtime never sends device cgroup rules; one allowing devices would, with CAP_MKNOD, open
-# the guest's block devices to the container.
-no_device_cgroup_rules(null)
+# The root filesystem's propagation is private or slave; shared only for a container whose policy
+# has a Bidirectional (`rshared`) mount, for which containerd makes the root shared.
+rootfs_propagation_ok(_, p) if p in {"", "private", "rprivate", "slave", "rslave"}
 
-no_device_cgroup_rules(r) if {
+rootfs_propagation_ok(c, p) if {
+	p in {"shared", "rshared"}
+	some m in c.mounts
+	"rshared" in m.options
+}
+
+# Block devices only at the container paths the container's policy data lists (`devices`: the
+# secure-pv container's encrypted volume, nothing else), and only block devices.
+oci_devices_ok(c, devices) if {
+	every d in devices {
+		d.Type == "b"
+		some e in object.get(c, "devices", [])
+		d.Path == e.container_path
+	}
+}
+
+# The agent's device list: block devices at the listed container paths only.
+agent_devices_ok(c, devices) if {
+	every d in devices {
+		object.get(d, "type_", "") in block_device_types
+		some e in object.get(c, "devices", [])
+		d.container_path == e.container_path
+	}
+}
+
+block_device_types := {"blk", "blk-ccw", "mmioblk", "scsi", "nvdimm"}
+
+# Device cgroup rules: a deny rule is harmless; an allow rule (which, with CAP_MKNOD, would open
+# the guest's block devices to the container) must name one of the container's own checked
+# block devices.
+device_cgroup_rules_ok(_, null)
+
+device_cgroup_rules_ok(devices, r) if {
 	r != null
-	count(object.get(r, "Devices", [])) == 0
+	every rule in object.get(r, "Devices", []) {
+		device_rule_ok(devices, rule)
+	}
+}
+
+device_rule_ok(_, rule) if object.get(rule, "Allow", false) == false
+
+device_rule_ok(devices, rule) if {
+	rule.Allow == true
+	rule.Type == "b"
+	some d in devices
+	d.Major == rule.Major
+	d.Minor == rule.Minor
 }
 
 # Every sysctl sent is expected with its value; every expected one is sent, except the runtime
@@ -661,7 +706,6 @@ no_extras(req) if {
 	no_hooks(object.get(req.OCI, "Hooks", null))
 	count(object.get(linux(req), "UIDMappings", [])) == 0
 	count(object.get(linux(req), "GIDMappings", [])) == 0
-	count(object.get(req, "devices", [])) == 0
 	count(object.get(req, "shared_mounts", [])) == 0
 }
 

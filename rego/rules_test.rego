@@ -147,7 +147,53 @@ test_exec_keeps_the_container_user_groups_cwd_and_privileges if {
 }
 
 test_device_cgroup_rules_and_mount_labels_are_refused if {
-	agent_policy.no_device_cgroup_rules(null)
-	agent_policy.no_device_cgroup_rules({"Devices": []})
-	not agent_policy.no_device_cgroup_rules({"Devices": [{"Allow": true, "Type": "a", "Major": -1, "Minor": -1, "Access": "rwm"}]})
+	agent_policy.device_cgroup_rules_ok([], null)
+	agent_policy.device_cgroup_rules_ok([], {"Devices": []})
+	not agent_policy.device_cgroup_rules_ok([], {"Devices": [{"Allow": true, "Type": "a", "Major": -1, "Minor": -1, "Access": "rwm"}]})
+	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Type": "a", "Major": -1, "Minor": -1, "Access": "rwm"}]})
+}
+
+# Block devices (secure-pv): only the listed container path, only block devices, cgroup allow
+# rules only for those devices.
+secure_pv_container := {"devices": [{"container_path": "/dev/csi0"}]}
+
+csi0 := {"Path": "/dev/csi0", "Type": "b", "Major": 253, "Minor": 0, "FileMode": 432, "UID": 0, "GID": 0}
+
+test_devices_only_where_the_policy_lists_them if {
+	agent_policy.oci_devices_ok(secure_pv_container, [csi0])
+	agent_policy.oci_devices_ok(secure_pv_container, [])
+	agent_policy.oci_devices_ok({}, [])
+	not agent_policy.oci_devices_ok({}, [csi0])
+	not agent_policy.oci_devices_ok(secure_pv_container, [object.union(csi0, {"Path": "/dev/vda"})])
+	not agent_policy.oci_devices_ok(secure_pv_container, [object.union(csi0, {"Type": "c"})])
+	not agent_policy.oci_devices_ok(secure_pv_container, [csi0, object.union(csi0, {"Path": "/dev/mem", "Type": "c"})])
+}
+
+test_agent_devices_only_block_at_listed_paths if {
+	blk := {"id": "0000:00:05.0", "type_": "blk", "vm_path": "/dev/vdb", "container_path": "/dev/csi0", "options": []}
+	agent_policy.agent_devices_ok(secure_pv_container, [blk])
+	agent_policy.agent_devices_ok({}, [])
+	not agent_policy.agent_devices_ok({}, [blk])
+	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"type_": "vfio-pci"})])
+	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"container_path": "/dev/vdb"})])
+}
+
+test_device_cgroup_rules_only_for_own_devices if {
+	agent_policy.device_cgroup_rules_ok([], null)
+	agent_policy.device_cgroup_rules_ok([], {"Devices": []})
+	agent_policy.device_cgroup_rules_ok([], {"Devices": [{"Allow": false, "Access": "rwm"}]})
+	agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Type": "b", "Major": 253, "Minor": 0, "Access": "rwm"}]})
+	not agent_policy.device_cgroup_rules_ok([], {"Devices": [{"Allow": true, "Type": "b", "Major": 253, "Minor": 0, "Access": "rwm"}]})
+	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Type": "b", "Major": 8, "Minor": 0, "Access": "rwm"}]})
+	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Type": "c", "Major": 253, "Minor": 0, "Access": "rwm"}]})
+	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Access": "rwm"}]})
+}
+
+test_rootfs_shared_only_with_a_bidirectional_mount if {
+	agent_policy.rootfs_propagation_ok({"mounts": []}, "rprivate")
+	agent_policy.rootfs_propagation_ok({"mounts": []}, "rslave")
+	not agent_policy.rootfs_propagation_ok({"mounts": []}, "rshared")
+	not agent_policy.rootfs_propagation_ok({"mounts": [{"options": ["rbind", "rslave", "rw"]}]}, "rshared")
+	agent_policy.rootfs_propagation_ok({"mounts": [{"options": ["rbind", "rshared", "rw"]}]}, "rshared")
+	not agent_policy.rootfs_propagation_ok({"mounts": [{"options": ["rbind", "rshared", "rw"]}]}, "unbindable")
 }

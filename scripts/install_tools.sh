@@ -12,6 +12,8 @@ for pair in openssl:openssl docker-registry:docker-registry htpasswd:apache2-uti
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Encrypted persistent volumes: LUKS2 tests on file-backed images (tests/initializer/volume/).
+command -v cryptsetup >/dev/null 2>&1 || need_apt+=(cryptsetup-bin)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -341,6 +341,17 @@ export function defaultSnpReferenceValues(): SnpReferenceValue[] {
  * Reads a reference-values file: a manifest (`{"ReferenceValues": {"snp": [...]}}`), a
  * `{"snp": [...]}` object, an array of entries, or one entry.
  *
+ * @example
+ * ```ts
+ * import { IssueList } from "../util/json/mod.ts";
+ * import { readSnpReferenceValuesDocument } from "./mod.ts";
+ *
+ * const values = readSnpReferenceValuesDocument(
+ *   JSON.parse(await Deno.readTextFile("reference-values.json")),
+ *   new IssueList(),
+ * );
+ * ```
+ *
  * @throws {import("../util/errors/mod.ts").InvalidDocumentError} with every problem and its path
  */
 export function readSnpReferenceValuesDocument(

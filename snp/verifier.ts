@@ -64,8 +64,9 @@ export interface SnpEvidenceVerifierOptions {
    */
   readonly hostData?: Uint8Array;
   /**
-   * Fail when no AMD CRL could be checked (default: revocation is checked when a CRL is
-   * available, and the result says whether it was).
+   * Fail when no AMD CRL could be checked. Default: required for reports under a genuine AMD
+   * root, as TDX requires its PCK CRL (a simulated root has no AMD CRL); `false` is the explicit
+   * opt-out, and the result says whether revocation was checked.
    */
   readonly requireRevocationCheck?: boolean;
 }
@@ -194,7 +195,8 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     });
 
     const revocationChecked = chain.revocationChecked.some((checked) => checked);
-    if (this.#options.requireRevocationCheck && !revocationChecked) {
+    const simulatedRoot = chain.rootFingerprint !== genuineRoot;
+    if ((this.#options.requireRevocationCheck ?? !simulatedRoot) && !revocationChecked) {
       throw new UnavailableError(
         "crl",
         `no AMD CRL for ${ext.product} ${ext.kind} certificates could be checked, and revocation ` +
@@ -205,7 +207,6 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     const key = await this.#vekKey(certs.vek);
     await verifyReportSignature(report, key);
 
-    const simulatedRoot = chain.rootFingerprint !== genuineRoot;
     const eligible = candidates.filter(({ value }) =>
       simulatedRoot
         ? isSimulated(value) && value.SimulatedRootSHA256 === chain.rootFingerprint

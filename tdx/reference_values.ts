@@ -222,6 +222,18 @@ export function defaultTdxReferenceValues(
  * Reads a reference-values document: a manifest (`{"ReferenceValues": {"tdx": [...]}}`), a
  * `{"tdx": [...]}` object (as SNP accepts `{"snp": [...]}`), an array of entries, or one entry.
  *
+ * @example
+ * ```ts
+ * import { IssueList } from "../util/json/mod.ts";
+ * import { readTdxReferenceValuesDocument } from "./mod.ts";
+ *
+ * const values = readTdxReferenceValuesDocument(
+ *   { tdx: [{ Platform: "Simulated-TDX", MrTd: "11".repeat(48), SimulatedRootSHA256: "00".repeat(32) }] },
+ *   new IssueList(),
+ * );
+ * console.log(values.length); // 1
+ * ```
+ *
  * @throws {import("../util/errors/mod.ts").InvalidDocumentError} with every problem and its path
  */
 export function readTdxReferenceValuesDocument(

@@ -88,11 +88,11 @@ if (import.meta.main) {
   const requests = Number(values.requests);
   const concurrency = Number(values.concurrency);
   const c = await startTransitCoordinator();
-  const view = () => c.coordinator.transitView()!;
+  const view = async () => (await c.coordinator.transitView())!;
   const port = () => c.service.transitPort!;
-  const meshCaPem = () => view().ca.meshCaPem;
+  const ca = (await view()).ca.meshCaPem;
   const d = c.d;
-  const web: ClientCredentials = await podCredentials(view(), d.pods.web!.digest);
+  const web: ClientCredentials = await podCredentials(await view(), d.pods.web!.digest);
   const agent = new https.Agent({
     keepAlive: true,
     maxSockets: concurrency,
@@ -104,7 +104,7 @@ if (import.meta.main) {
   const key = await importAesGcmKey(crypto.getRandomValues(new Uint8Array(32)));
   const sealed = await sealAesGcm(key, plaintext);
   const first = JSON.parse(
-    await post(agent, port(), "/v1/transit/encrypt/web-secret", encryptBody, meshCaPem()),
+    await post(agent, port(), "/v1/transit/encrypt/web-secret", encryptBody, ca),
   );
   const decryptBody = JSON.stringify({ ciphertext: first.data.ciphertext });
   const samples = {
@@ -120,7 +120,7 @@ if (import.meta.main) {
       samples.transitEnc.push(
         await measure(requests, () =>
           inParallel(requests, concurrency, async () => {
-            await post(agent, port(), "/v1/transit/encrypt/web-secret", encryptBody, meshCaPem());
+            await post(agent, port(), "/v1/transit/encrypt/web-secret", encryptBody, ca);
           })),
       );
       samples.localEnc.push(
@@ -132,7 +132,7 @@ if (import.meta.main) {
       samples.transitDec.push(
         await measure(requests, () =>
           inParallel(requests, concurrency, async () => {
-            await post(agent, port(), "/v1/transit/decrypt/web-secret", decryptBody, meshCaPem());
+            await post(agent, port(), "/v1/transit/decrypt/web-secret", decryptBody, ca);
           })),
       );
       samples.localDec.push(

@@ -46,8 +46,8 @@ export function parseTransitSans(values: readonly string[]): SubjectAltName[] {
 
 /** What the server needs of the Coordinator. */
 export interface TransitSource {
-  /** The current view, or `undefined` without an active manifest. */
-  transitView(): TransitView | undefined;
+  /** The current view (brought up to the stored latest), or `undefined` without a manifest. */
+  transitView(): Promise<TransitView | undefined>;
   /** Calls `listener` after every change of the active state. */
   onActivate(listener: () => void): () => void;
   /** The Coordinator's attested TLS identity (served until a manifest is active). */
@@ -194,7 +194,7 @@ export function startTransitServer(
       operation = route.operation;
       const body = parseJson(await readBody(req, config.maxBodyBytes));
       const answer = await handleTransitRequest({
-        view: source.transitView(),
+        view: await source.transitView(),
         rings,
         route,
         body,
@@ -224,10 +224,10 @@ export function startTransitServer(
   // Re-issue the server certificate whenever the active state (and so the mesh CA) changes.
   let certificate: Promise<void> = Promise.resolve();
   const refresh = () => {
-    const view = source.transitView();
-    if (!view) return;
     certificate = certificate.then(async () => {
       try {
+        const view = await source.transitView();
+        if (!view) return;
         server.setSecureContext(await serverCredentials(view, config.sans, now()));
       } catch (error) {
         logger.error("transit: cannot issue the server certificate", {

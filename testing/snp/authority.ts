@@ -109,7 +109,21 @@ function randomSerial(): string {
 
 const DEFAULT_TCB: SnpTcbParts = { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
 
-/** A simulated SEV-SNP vendor chain that signs reports; see the module documentation. */
+/**
+ * A simulated SEV-SNP vendor chain that signs reports; see the module documentation.
+ *
+ * @example A signed report that verifies against the simulated root, and only against it
+ * ```ts
+ * import { SimulatedSnpAuthority } from "./authority.ts";
+ * import { SnpEvidenceVerifier } from "../../snp/mod.ts";
+ *
+ * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+ * const reportData = new Uint8Array(64);
+ * const { report, aux } = await authority.createReport({ reportData });
+ * const verifier = new SnpEvidenceVerifier({ referenceValues: [authority.referenceValue()] });
+ * await verifier.verify({ platform: "snp", report, aux }, { reportData, now: new Date() });
+ * ```
+ */
 export class SimulatedSnpAuthority {
   /** The product line it imitates. */
   readonly product: SnpProductName;

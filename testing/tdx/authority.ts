@@ -146,7 +146,24 @@ function hexUpper(b: Uint8Array): string {
   return encodeHex(b).toUpperCase();
 }
 
-/** A simulated, vendor-like TDX attestation authority. Create with {@link generate} or {@link load}. */
+/**
+ * A simulated, vendor-like TDX attestation authority. Create with {@link generate} or {@link load}.
+ *
+ * @example A quote and its collateral, verified against the simulated root
+ * ```ts
+ * import { SimulatedTdxAuthority } from "./authority.ts";
+ * import { verifyTdxQuote } from "../../tdx/mod.ts";
+ *
+ * const authority = await SimulatedTdxAuthority.generate();
+ * const quote = await authority.createQuote({ reportData: new Uint8Array(64) });
+ * const verified = await verifyTdxQuote(quote, {
+ *   now: new Date(),
+ *   trustAnchors: [await authority.rootFingerprint()],
+ *   collateral: await authority.collateral({ now: new Date() }),
+ * });
+ * console.log(verified.tcb.status);
+ * ```
+ */
 export class SimulatedTdxAuthority {
   readonly #root: KeyAndCert;
   readonly #pckCa: KeyAndCert;

@@ -48,6 +48,8 @@ async function verifyVector(
     referenceValues: opts.referenceValues ?? defaultSnpReferenceValues(),
     certificates: opts.certificates ?? await certificatesOf(v),
     chainCache: opts.cache,
+    // The vectors ship no AMD CRL: revocation is skipped explicitly here (the default requires it).
+    requireRevocationCheck: false,
   });
   return await verifier.verifyDetailed(
     { platform: "snp", report: opts.report ?? files.report },
@@ -415,5 +417,24 @@ conformanceTest(
       "report.vmpl",
     );
     await verifyVector(v, { referenceValues: [read({ ...entry, VMPL: 1 })] });
+  },
+);
+
+conformanceTest(
+  "revocation is required by default for a genuine AMD root, as for TDX; false opts out explicitly",
+  async () => {
+    const v = (await snpVectors()).find((x) => x.name === "milan-v2-virtee")!;
+    const files = await readVectorFiles(v);
+    const options = { now: new Date(v.suggested_fixed_now), reportData: undefined };
+    const strict = new SnpEvidenceVerifier({
+      referenceValues: defaultSnpReferenceValues(),
+      certificates: await certificatesOf(v),
+    });
+    await assert.rejects(
+      strict.verifyDetailed({ platform: "snp", report: files.report }, options),
+      (e: unknown) => e instanceof UnavailableError && e.field === "crl",
+    );
+    const result = await verifyVector(v);
+    assert.equal(result.revocationChecked, false);
   },
 );

@@ -79,8 +79,8 @@ export async function transitCoordinator() {
   const c = await inProcessCoordinator(d, { service: TRANSIT_SERVICE_CONFIG });
   await c.setFirstManifest(manifestWithDbSecret(d));
   await c.service.transitReady();
-  const view = () => c.coordinator.transitView()!;
+  const view = async () => (await c.coordinator.transitView())!;
   const port = () => c.service.transitPort!;
-  const meshCaPem = () => view().ca.meshCaPem;
+  const meshCaPem = async () => (await view()).ca.meshCaPem;
   return { d, c, view, port, meshCaPem };
 }

@@ -24,11 +24,11 @@ Deno.test({
   fn: async () => {
     const { d, c, view, port, meshCaPem } = await transitCoordinator();
     try {
-      const web = await podCredentials(view(), d.pods.web!.digest);
+      const web = await podCredentials(await view(), d.pods.web!.digest);
       const enc = await transitRequest(
         port(),
         web,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -41,7 +41,7 @@ Deno.test({
       const again = await transitRequest(
         port(),
         web,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -52,7 +52,7 @@ Deno.test({
       const dec = await transitRequest(
         port(),
         web,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/decrypt/web-secret",
         {
@@ -75,8 +75,8 @@ Deno.test({
     const call = async (path: string, body: unknown) =>
       transitRequest(
         port(),
-        await podCredentials(view(), d.pods.web!.digest),
-        meshCaPem(),
+        await podCredentials(await view(), d.pods.web!.digest),
+        await meshCaPem(),
         "POST",
         path,
         body,
@@ -149,9 +149,9 @@ Deno.test({
   ...opts,
   fn: async () => {
     const { d, c, view, port, meshCaPem } = await transitCoordinator();
-    const web = await podCredentials(view(), d.pods.web!.digest);
-    const call = (method: string, path: string, body?: unknown) =>
-      transitRequest(port(), web, meshCaPem(), method, path, body);
+    const web = await podCredentials(await view(), d.pods.web!.digest);
+    const call = async (method: string, path: string, body?: unknown) =>
+      transitRequest(port(), web, await meshCaPem(), method, path, body);
     try {
       const cases: [string, string, unknown, number, RegExp][] = [
         ["POST", "/v1/transit/encrypt/web-secret", {}, 400, /plaintext: missing/],
@@ -241,7 +241,7 @@ Deno.test({
       const notJson = await transitRequest(
         port(),
         web,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
       );
@@ -266,12 +266,12 @@ Deno.test({
   fn: async () => {
     const { d, c, view, port, meshCaPem } = await transitCoordinator();
     try {
-      const web = await podCredentials(view(), d.pods.web!.digest);
-      const db = await podCredentials(view(), d.pods.db!.digest);
+      const web = await podCredentials(await view(), d.pods.web!.digest);
+      const db = await podCredentials(await view(), d.pods.db!.digest);
       const enc = await transitRequest(
         port(),
         web,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -281,7 +281,7 @@ Deno.test({
       const stolen = await transitRequest(
         port(),
         db,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/decrypt/web-secret",
         {
@@ -296,7 +296,7 @@ Deno.test({
       const viaLabel = await transitRequest(
         port(),
         db,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret:x",
         {
@@ -307,7 +307,7 @@ Deno.test({
       const ownKey = await transitRequest(
         port(),
         db,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/decrypt/db-secret",
         {
@@ -320,7 +320,7 @@ Deno.test({
       const none = await transitRequest(
         port(),
         undefined,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -330,11 +330,11 @@ Deno.test({
       assert.equal(none.status, 403);
       assert.match(none.body.errors[0], /no client certificate/);
 
-      const coordinatorPod = await podCredentials(view(), d.coordinator.digest);
+      const coordinatorPod = await podCredentials(await view(), d.coordinator.digest);
       const noSecret = await transitRequest(
         port(),
         coordinatorPod,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -344,11 +344,11 @@ Deno.test({
       assert.equal(noSecret.status, 403);
       assert.match(noSecret.body.errors[0], /has no WorkloadSecretID/);
 
-      const stranger = await podCredentials(view(), new Uint8Array(32).fill(7));
+      const stranger = await podCredentials(await view(), new Uint8Array(32).fill(7));
       const unknown = await transitRequest(
         port(),
         stranger,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -360,13 +360,13 @@ Deno.test({
 
       const foreignCa = await CertificateAuthority.fromSeed(SeedEngine.create());
       const forged = await podCredentials(
-        { ...view(), ca: foreignCa },
+        { ...(await view()), ca: foreignCa },
         d.pods.web!.digest,
       );
       const refused = await transitRequest(
         port(),
         forged,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -427,9 +427,9 @@ Deno.test({
   fn: async () => {
     const { d, c, view, port, meshCaPem } = await transitCoordinator();
     try {
-      const webV1 = await podCredentials(view(), d.pods.web!.digest);
-      const dbV1 = await podCredentials(view(), d.pods.db!.digest);
-      const oldCa = meshCaPem();
+      const webV1 = await podCredentials(await view(), d.pods.web!.digest);
+      const dbV1 = await podCredentials(await view(), d.pods.db!.digest);
+      const oldCa = await meshCaPem();
       const v1 = await transitRequest(
         port(),
         webV1,
@@ -440,7 +440,7 @@ Deno.test({
           plaintext: b64("kept"),
         },
       );
-      const previous = c.coordinator.transitView()!;
+      const previous = await c.coordinator.transitView();
       const bytes = manifestWithDbSecret(d, (m) => {
         delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.db!.digest)];
       });
@@ -454,12 +454,12 @@ Deno.test({
         signature: encodeHex(await signManifestUpdate(owner, next)),
       }));
       await c.service.transitReady();
-      assert.notEqual(view(), previous);
+      assert.notEqual(await view(), previous);
 
       const stale = await transitRequest(
         port(),
         webV1,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/decrypt/web-secret",
         {
@@ -471,7 +471,7 @@ Deno.test({
       const dbOld = await transitRequest(
         port(),
         dbV1,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/db-secret",
         {
@@ -480,11 +480,11 @@ Deno.test({
       );
       assert.equal(dbOld.status, 403);
 
-      const webV2 = await podCredentials(view(), d.pods.web!.digest);
+      const webV2 = await podCredentials(await view(), d.pods.web!.digest);
       const dec = await transitRequest(
         port(),
         webV2,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/decrypt/web-secret",
         {
@@ -496,7 +496,7 @@ Deno.test({
       const v2 = await transitRequest(
         port(),
         webV2,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -507,7 +507,7 @@ Deno.test({
       const pinned = await transitRequest(
         port(),
         webV2,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/web-secret",
         {
@@ -519,7 +519,7 @@ Deno.test({
       const rewrapped = await transitRequest(
         port(),
         webV2,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/rewrap/web-secret",
         {
@@ -530,7 +530,7 @@ Deno.test({
       const back = await transitRequest(
         port(),
         webV2,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/decrypt/web-secret",
         {
@@ -541,17 +541,17 @@ Deno.test({
       const read = await transitRequest(
         port(),
         webV2,
-        meshCaPem(),
+        await meshCaPem(),
         "GET",
         "/v1/transit/keys/web-secret",
       );
       assert.equal(read.body.data.latest_version, 2);
 
-      const dbNew = await podCredentials(view(), d.pods.db!.digest);
+      const dbNew = await podCredentials(await view(), d.pods.db!.digest);
       const removed = await transitRequest(
         port(),
         dbNew,
-        meshCaPem(),
+        await meshCaPem(),
         "POST",
         "/v1/transit/encrypt/db-secret",
         {

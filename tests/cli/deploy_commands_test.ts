@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { runContrast } from "../helpers/contrast_cli.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+
+Deno.test("contrast runtime for a platform without runtime handler: exit 2, names it, writes nothing", () =>
+  withTempDir(async (dir) => {
+    const r = await runContrast("runtime", "--platform", "Simulated-TDX", "-o", `${dir}/rt.yml`);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--platform: Simulated-TDX has no runtime handler/);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  }));
+
+Deno.test("contrast coordinator without an image lock: exit 3, says how to get one, writes nothing", () =>
+  withTempDir(async (dir) => {
+    const r = await runContrast(
+      "coordinator",
+      "--platform",
+      "Metal-QEMU-SNP",
+      "-o",
+      `${dir}/c.yml`,
+    );
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /no image lock: .*deno task images/);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  }));
+
+Deno.test("contrast coordinator with a malformed lock names the file and field", () =>
+  withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/lock.json`,
+      '{"version": 1, "images": {"coordinator": "x:1"}}',
+    );
+    const r = await runContrast(
+      "coordinator",
+      "--platform",
+      "Metal-QEMU-SNP",
+      "--image-lock",
+      `${dir}/lock.json`,
+      "-o",
+      `${dir}/c.yml`,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(`${dir}/lock.json: images.coordinator`), r.stderr);
+    assert.ok(r.stderr.includes(`${dir}/lock.json: images.initializer: required field is missing`));
+    await assert.rejects(Deno.stat(`${dir}/c.yml`), Deno.errors.NotFound);
+  }));
+
+Deno.test("contrast generate without an image lock stops at the first pod that needs contrast's images", () =>
+  withTempDir(async (dir) => {
+    const yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: " +
+      "contrast-cc\n  containers:\n    - {name: c, image: registry.example/app:1}\n";
+    await Deno.writeTextFile(`${dir}/app.yml`, yaml);
+    const r = await runContrast(
+      "generate",
+      "--reference-values",
+      "Simulated-SNP",
+      "--simulated-root",
+      "ab".repeat(32),
+      "--trusted-measurement",
+      "cd".repeat(48),
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /initializer image comes from the image lock, and no lock names it/);
+    assert.equal(await Deno.readTextFile(`${dir}/app.yml`), yaml);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
+  }));

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { parse as parseYaml } from "yaml";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { parseYamlFile } from "../../deploy/documents.ts";
+import { generate, type GenerateOptions } from "../../deploy/generate.ts";
+import { parseSecurePv } from "../../deploy/secure_pv.ts";
+import { MemoryResolver, testSettings } from "../policy/fixtures.ts";
+
+const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+
+async function options(): Promise<GenerateOptions> {
+  return {
+    settings: await testSettings(),
+    resolver: new MemoryResolver(),
+    rules: RULES,
+    referenceValues: {
+      snp: [{
+        Platform: "Metal-QEMU-SNP",
+        ProductName: "Genoa",
+        TrustedMeasurement: "ab".repeat(48),
+        MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+        GuestPolicy: {
+          ABIMajor: 0,
+          ABIMinor: 0,
+          SMT: true,
+          MigrateMA: false,
+          Debug: false,
+          SingleSocket: false,
+        },
+        AllowedChipIDs: [],
+        TrustedIDKeyDigests: [],
+      }],
+      tdx: [],
+    },
+    workloadOwnerKeys: ["ab"],
+    seedshareOwnerKeys: ["cd"],
+  };
+}
+
+const STATEFUL_SET = (annotation: string, extra = "", mode = "Block") =>
+  `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata:
+      labels: {app: db}
+      annotations:
+        contrast.edgeless.systems/secure-pv: "${annotation}"
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: db
+          image: "127.0.0.1:5000/web:1.0"
+          volumeMounts:
+            - {name: state, mountPath: /var/lib/db}
+${extra}      volumes:
+        - {name: state, emptyDir: {}}
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec:
+        accessModes: [ReadWriteOnce]
+        volumeMode: ${mode}
+        resources: {requests: {storage: 1Gi}}
+`;
+
+async function run(text: string) {
+  return await generate([parseYamlFile("db.yml", text)], await options());
+}
+
+// deno-lint-ignore no-explicit-any
+type Plain = any;
+
+Deno.test("secure-pv: generate injects the volume container and a policy allowing exactly it", async () => {
+  const result = await run(STATEFUL_SET("data:state"));
+  const spec: Plain = parseYaml(result.files[0]!.text).spec.template.spec;
+  const names = spec.initContainers.map((c: Plain) => c.name);
+  assert.deepEqual(names, ["contrast-initializer", "contrast-secure-pv"]);
+  const pv = spec.initContainers[1];
+  assert.deepEqual(pv.args, [
+    "volume",
+    "--device",
+    "/dev/csi0",
+    "--volume",
+    "data",
+    "--mount",
+    "/state",
+  ]);
+  assert.equal(pv.image, spec.initContainers[0].image, "the initializer image");
+  assert.deepEqual(pv.securityContext, { privileged: true });
+  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/dev/csi0" }]);
+  assert.deepEqual(pv.volumeMounts[0], {
+    name: "state",
+    mountPath: "/state",
+    mountPropagation: "Bidirectional",
+  });
+  assert.ok(pv.volumeMounts.some((m: Plain) => m.name === "contrast-secrets"), "reads the secret");
+  assert.equal(spec.containers[0].volumeMounts[0].mountPropagation, "HostToContainer");
+
+  const data = result.policies[0]!.policyData;
+  const byName = new Map(data.containers.map((c) => [c.name, c]));
+  assert.deepEqual(byName.get("contrast-secure-pv")!.devices, [{ container_path: "/dev/csi0" }]);
+  for (const [name, c] of byName) {
+    if (name !== "contrast-secure-pv") assert.equal(c.devices, undefined, name);
+  }
+  const stateMount = (name: string, path: string) =>
+    byName.get(name)!.mounts.find((m) => m.destination === path)!.options;
+  assert.ok(stateMount("contrast-secure-pv", "/state").includes("rshared"));
+  assert.ok(stateMount("db", "/var/lib/db").includes("rslave"));
+
+  const again = await generate(
+    [parseYamlFile("db.yml", result.files[0]!.text)],
+    await options(),
+  );
+  assert.equal(again.files[0]!.text, result.files[0]!.text, "a fixed point");
+});
+
+async function rejects(text: string, pattern: RegExp) {
+  const error = await run(text).then(() => undefined, (e) => e);
+  assert.ok(error instanceof InvalidDocumentError, String(error));
+  assert.match(error.issues.map((i) => `${i.path}: ${i.reason}`).join("\n"), pattern);
+}
+
+Deno.test("secure-pv: malformed annotations and unfit volumes are refused by name", async () => {
+  await rejects(
+    STATEFUL_SET("data"),
+    /annotations\["contrast\.edgeless\.systems\/secure-pv"\]: expected "<device-volume>:<mount-volume>"/,
+  );
+  await rejects(STATEFUL_SET("data:data"), /must differ/);
+  await rejects(STATEFUL_SET("disk:state"), /no volume "disk" \(the device volume\)/);
+  await rejects(STATEFUL_SET("data:cache"), /no volume "cache" \(the mount volume\)/);
+  await rejects(
+    STATEFUL_SET("data:state", "", "Filesystem"),
+    /volumeClaimTemplates\[data\]\.spec\.volumeMode: must be "Block"/,
+  );
+  await rejects(
+    STATEFUL_SET("data:state").replace(
+      "{name: state, emptyDir: {}}",
+      "{name: state, configMap: {name: x}}",
+    ),
+    /the mount volume must be an emptyDir/,
+  );
+  await rejects(
+    STATEFUL_SET("data:state").replace(
+      "mountPath: /var/lib/db}",
+      "mountPath: /var/lib/db}\n            - {name: data, mountPath: /raw}",
+    ),
+    /"data" is the encrypted device: mount "state" instead/,
+  );
+  await rejects(
+    STATEFUL_SET("data:state", "          volumeDevices: [{name: data, devicePath: /dev/xvda}]\n"),
+    /volumeDevices\[0\]: raw devices are not supported/,
+  );
+  await rejects(
+    STATEFUL_SET("data:state").replace(
+      "contrast.edgeless.systems/secure-pv",
+      'contrast.edgeless.systems/skip-initializer: "true"\n        contrast.edgeless.systems/secure-pv',
+    ),
+    /needs the initializer/,
+  );
+});
+
+Deno.test("secure-pv: annotation syntax", () => {
+  assert.deepEqual(parseSecurePv("data:state"), { device: "data", mount: "state" });
+  for (const bad of ["", "a:b:c", ":b", "A:b", "a:b_", 5]) {
+    assert.ok("error" in parseSecurePv(bad), String(bad));
+  }
+});
