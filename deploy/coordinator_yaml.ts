@@ -2,8 +2,8 @@
  * The Coordinator's Kubernetes resources, ready to pass through `contrast generate` with the rest
  * of the app: a ServiceAccount, a StatefulSet running contrast's Coordinator image (pinned by
  * digest) in the confidential runtime class, probes and a restrictive securityContext, the mesh API
- * Service initializers reach (`coordinator:7777`) and the user API Service of type LoadBalancer
- * (`contrast set/verify/recover`).
+ * Service initializers reach (`coordinator:7777`; the transit KMS on the same Service at 8200) and
+ * the user API Service of type LoadBalancer (`contrast set/verify/recover`).
  *
  * Where the state lives depends on the replica count:
  *
@@ -25,7 +25,7 @@ import { POD_ROLE_ANNOTATION } from "./annotations.ts";
 import { COORDINATOR_RULES } from "./coordinator_rbac.ts";
 
 /** Ports of the Coordinator process. */
-export const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102 } as const;
+export const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 } as const;
 
 /** Where the Coordinator image keeps state (a volume). */
 export const COORDINATOR_STATE_DIR = "/var/lib/contrast";
@@ -175,6 +175,7 @@ function statefulSet(o: CoordinatorYamlOptions) {
               { name: "userapi", containerPort: COORDINATOR_PORTS.user },
               { name: "meshapi", containerPort: COORDINATOR_PORTS.mesh },
               { name: "probes", containerPort: COORDINATOR_PORTS.probe },
+              { name: "transit", containerPort: COORDINATOR_PORTS.transit },
             ],
             startupProbe: probe("startup", 60),
             livenessProbe: probe("liveness", 3),
@@ -235,7 +236,11 @@ function services(o: CoordinatorYamlOptions) {
       spec: {
         selector,
         ...affinity,
-        ports: [{ name: "meshapi", port: COORDINATOR_PORTS.mesh, targetPort: "meshapi" }],
+        ports: [
+          { name: "meshapi", port: COORDINATOR_PORTS.mesh, targetPort: "meshapi" },
+          // The transit KMS pods reach as https://coordinator:8200 (mesh certificates).
+          { name: "transit", port: COORDINATOR_PORTS.transit, targetPort: "transit" },
+        ],
       },
     },
     {

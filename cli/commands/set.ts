@@ -3,13 +3,19 @@
  *
  * Attests the Coordinator against the local manifest, sends the manifest with the initdata
  * documents of every policy (read from the generated YAML at PATH...), signed by the workload
- * owner when it is an update, and writes `coordinator-root-ca.pem`, `mesh-ca.pem` and, on the
- * first set, `seed-shares.json` into the workspace.
+ * owner (the first manifest too: pods accept only a history their pinned owner keys signed), and
+ * writes `coordinator-root-ca.pem`, `mesh-ca.pem` and, on the first set, `seed-shares.json` into
+ * the workspace.
+ *
+ * A retried `set` finishes what a lost answer left open: when the Coordinator already holds the
+ * local manifest as its latest, the CA files and the stored seed-share document are written
+ * without sending anything; when it restarted after storing the local manifest as its first
+ * (recovery mode), the stored seed-share document is written and `contrast recover` is next.
  *
  * @module
  */
 import type { Command } from "commander";
-import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
 import {
@@ -31,7 +37,12 @@ import {
 } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
-import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
+import {
+  encodeSeedShares,
+  parseSeedShares,
+  type SeedShareDocument,
+} from "../../seed/seed_shares.ts";
+import type { AttestResponse } from "../../protocol/messages.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -39,7 +50,7 @@ export interface SetOptions {
   readonly coordinator: string;
   /** Manifest path. */
   readonly manifest: string;
-  /** Workload owner key path (PKCS#8 PEM); needed for updates. */
+  /** Workload owner key path (PKCS#8 PEM); signs every manifest, the first included. */
   readonly workloadOwnerKey: string;
   /** Workspace folder the CA files and seed shares are written to. */
   readonly workspace: string;
@@ -96,27 +107,46 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     cliEvidenceVerifier(options.collateral),
     { timeoutMs: options.timeoutMs },
   );
-  if (attested.state.recoveryNeeded) {
+  const written: string[] = [];
+  const put = async (name: string, data: string, mode = 0o644) => {
+    const path = `${options.workspace}/${name}`;
+    await writeFileAtomic(path, data, { mode });
+    written.push(path);
+  };
+  const state = attested.state;
+  if (state.recoveryNeeded) {
+    await finishInterruptedFirstSet(state, local.bytes, put);
     throw new UnavailableError(
       "coordinator",
       "the Coordinator needs recovery first: contrast recover",
     );
   }
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
-  const previous = attested.state.latestTransition ?? GENESIS_TRANSITION;
-  const first = attested.state.latestTransition === undefined;
-  const next = await transitionHash(await manifestHash(local.bytes), previous);
-  let signature: Uint8Array = new Uint8Array();
-  if (!first) {
-    if (ownerKeyPem === undefined) {
-      throw new ParseError(options.workloadOwnerKey, "file not found (an update must be signed)");
+  const last = state.manifests.at(-1);
+  if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
+    await put("coordinator-root-ca.pem", state.rootCa);
+    await put("mesh-ca.pem", state.meshCa);
+    if (state.manifests.length === 1 && state.seedShares) {
+      await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
     }
-    const pem = new TextDecoder().decode(ownerKeyPem);
-    signature = await signManifestUpdate(
-      await importWorkloadOwnerKey(pem, options.workloadOwnerKey),
-      next,
+    const transition = encodeHex(state.latestTransition);
+    print(`✔ The Coordinator already holds this manifest (transition ${transition.slice(0, 16)}…)`);
+    for (const path of written) print(`  wrote ${path}`);
+    return { transition, first: state.manifests.length === 1, written };
+  }
+  const previous = state.latestTransition ?? GENESIS_TRANSITION;
+  const first = state.latestTransition === undefined;
+  const next = await transitionHash(await manifestHash(local.bytes), previous);
+  if (ownerKeyPem === undefined) {
+    throw new ParseError(
+      options.workloadOwnerKey,
+      "file not found (every manifest, the first included, must be signed)",
     );
   }
+  const signature = await signManifestUpdate(
+    await importWorkloadOwnerKey(new TextDecoder().decode(ownerKeyPem), options.workloadOwnerKey),
+    next,
+  );
   const answer = await sendManifest(attested.client, {
     manifest: local.bytes,
     policies,
@@ -127,12 +157,6 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
   }
   decodeHex(answer.transition, "transition", 32);
-  const written: string[] = [];
-  const put = async (name: string, data: string, mode = 0o644) => {
-    const path = `${options.workspace}/${name}`;
-    await writeFileAtomic(path, data, { mode });
-    written.push(path);
-  };
   await put("coordinator-root-ca.pem", answer.rootCa);
   await put("mesh-ca.pem", answer.meshCa);
   if (answer.seedShares !== undefined) {
@@ -145,6 +169,29 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   return { transition: answer.transition, first, written };
 }
 
+/**
+ * In recovery mode: if the Coordinator's latest transition is the local manifest as a first
+ * manifest, an earlier `set` was interrupted after the history was stored; writes the stored
+ * seed-share document so `contrast recover` can run, and says so.
+ *
+ * @throws {UnavailableError} naming `seed-shares.json` once it is written (recover is next)
+ */
+async function finishInterruptedFirstSet(
+  state: AttestResponse,
+  manifest: Uint8Array,
+  put: (name: string, data: string, mode?: number) => Promise<void>,
+): Promise<void> {
+  const first = await transitionHash(await manifestHash(manifest), GENESIS_TRANSITION);
+  if (!state.latestTransition || !constantTimeEqual(state.latestTransition, first)) return;
+  if (!state.seedShares) return;
+  await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
+  throw new UnavailableError(
+    "seed-shares.json",
+    "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
+      "seed shares; run contrast recover",
+  );
+}
+
 /** Registers `contrast set`. */
 export function registerSetCommand(program: Command): void {
   const command = program
@@ -154,7 +201,7 @@ export function registerSetCommand(program: Command): void {
     .option("-m, --manifest <file>", "manifest (default <workspace-dir>/manifest.json)")
     .option(
       "--workload-owner-key <file>",
-      "key that signs updates (default <workspace-dir>/workload-owner.pem)",
+      "key that signs every manifest (default <workspace-dir>/workload-owner.pem)",
     )
     .argument("<paths...>", "generated Kubernetes YAML files or directories");
   addWorkspaceOption(command, "manifest and keys are read, CA files and seed shares written here");

@@ -53,7 +53,7 @@ Deno.test("the Coordinator YAML: ServiceAccount, StatefulSet, mesh and user API 
   ]);
   assert.equal(mesh!.spec.sessionAffinity, undefined);
   assert.equal(set!.spec.volumeClaimTemplates[0].metadata.name, "state");
-  assert.deepEqual(mesh!.spec.ports.map((p: { port: number }) => p.port), [7777]);
+  assert.deepEqual(mesh!.spec.ports.map((p: { port: number }) => p.port), [7777, 8200]);
   assert.equal(user!.spec.type, "LoadBalancer");
   assert.deepEqual(user!.spec.ports.map((p: { port: number }) => p.port), [1313]);
 });
