@@ -5,6 +5,7 @@ import { meshReportData } from "../../protocol/report_data.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import type { SnpCollateralSource } from "../../snp/kds/source.ts";
+import { parseCertificate } from "../../x509/certificate.ts";
 import { deployment, MEASUREMENT } from "../coordinator/fixture.ts";
 
 const untouchable: SnpCollateralSource = {
@@ -64,4 +65,43 @@ Deno.test("refuses evidence of a platform the manifest has no reference values f
     }),
     (e: unknown) => e instanceof ValidationError && e.field === "ReferenceValues.tdx",
   );
+});
+
+Deno.test("simulated evidence without certificates uses the stand-in KDS with only the manifest's roots", async () => {
+  const d = await deployment();
+  const manifest = parseManifest(d.manifest());
+  const reportData = new Uint8Array(64);
+  const r = await d.authority.createReport({
+    reportData,
+    hostData: d.pods.db.digest,
+    measurement: await MEASUREMENT,
+  });
+  const evidence = { platform: "snp" as const, report: r.report };
+  await assert.rejects(
+    new ManifestVerifiers({ snpCollateral: untouchable }).verify(manifest, evidence, {
+      reportData,
+      now: new Date(),
+    }),
+    /no AMD KDS access configured/,
+  );
+  const asked: (readonly string[])[] = [];
+  const standIn: SnpCollateralSource = {
+    vcek: () => Promise.resolve(parseCertificate(r.vcek, "vcek")),
+    certChain: () =>
+      Promise.resolve({
+        intermediate: parseCertificate(d.authority.askDer, "ask"),
+        ark: parseCertificate(d.authority.arkDer, "ark"),
+      }),
+    crl: () => Promise.resolve(undefined),
+  };
+  const verifiers = new ManifestVerifiers({
+    snpCollateral: untouchable,
+    simulatedSnpCollateral: (roots) => {
+      asked.push(roots);
+      return standIn;
+    },
+  });
+  const { claims } = await verifiers.verify(manifest, evidence, { reportData, now: new Date() });
+  assert.deepEqual(claims.hostData, d.pods.db.digest);
+  assert.deepEqual(asked, [[d.authority.rootFingerprint]]);
 });
