@@ -27,10 +27,18 @@ import {
   type CliCollateralOptions,
   cliEvidenceVerifier,
   initdataFromYaml,
+  readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
+import {
+  acceptExternalUpdateSignature,
+  importWorkloadOwnerKey,
+  signManifestUpdate,
+} from "../../protocol/signatures.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
+import { printResult } from "../result.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 
 /** Options of {@link runSet}. */
@@ -51,6 +59,11 @@ export interface SetOptions {
   readonly collateral?: CliCollateralOptions;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
+  /**
+   * An update signed outside contrast (`contrast sign --prepare`): the signature file (ASN.1 DER
+   * or raw IEEE P1363) and the prepared update document.
+   */
+  readonly external?: { readonly signature: string; readonly prepared: string };
 }
 
 /** What `set` did. */
@@ -61,6 +74,53 @@ export interface SetResult {
   readonly first: boolean;
   /** Files written. */
   readonly written: readonly string[];
+  /** How the update was signed; absent for the first manifest. */
+  readonly signedBy?: "workload-owner-key" | "external-signature";
+}
+
+/**
+ * The P1363 form of a signature made outside contrast, after checking that the prepared update
+ * is the one being sent now and that a current workload owner key made the signature.
+ *
+ * @throws {ParseError} when the prepared update is stale or for another manifest, or the
+ * signature is malformed
+ * @throws {UnauthenticatedError} when no current owner key signed the transition
+ */
+async function externalSignature(
+  state: { readonly manifests: readonly Uint8Array[] },
+  external: { signature: string; prepared: string; bytes: Uint8Array; update: PreparedUpdate },
+  previous: Uint8Array,
+  next: Uint8Array,
+): Promise<Uint8Array> {
+  const active = state.manifests.at(-1);
+  if (active === undefined) {
+    throw new ParseError(
+      "--signature",
+      "the Coordinator has no manifest yet: the first contrast set needs no signature",
+    );
+  }
+  if (external.update.previousTransition !== encodeHex(previous)) {
+    throw new ParseError(
+      `${external.prepared}: previousTransition`,
+      `stale: prepared on top of ${external.update.previousTransition.slice(0, 16)}…, but the ` +
+        `Coordinator's latest transition is now ${encodeHex(previous).slice(0, 16)}…: run ` +
+        "contrast sign --prepare again and sign the new bytes",
+    );
+  }
+  if (external.update.transition !== encodeHex(next)) {
+    throw new ParseError(
+      `${external.prepared}: transition`,
+      "the manifest changed since contrast sign --prepare: prepare and sign again",
+    );
+  }
+  const ownerKeys = parseManifest(active).WorkloadOwnerPubKeys;
+  const accepted = await acceptExternalUpdateSignature(
+    ownerKeys,
+    next,
+    external.bytes,
+    external.signature,
+  );
+  return accepted.p1363;
 }
 
 /** Runs `contrast set`. */
@@ -89,7 +149,15 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     }
   }
   // Every local file is read before the network is touched.
-  const ownerKeyPem = await readFileIfExists(options.workloadOwnerKey);
+  const external = options.external && {
+    ...options.external,
+    bytes: await readFileNamed(options.external.signature),
+    update: parsePreparedUpdate(
+      await readFileNamed(options.external.prepared),
+      options.external.prepared,
+    ),
+  };
+  const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
   const attested = await attestCoordinator(
     options.coordinator,
     local.manifest,
@@ -107,7 +175,9 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   const first = attested.state.latestTransition === undefined;
   const next = await transitionHash(await manifestHash(local.bytes), previous);
   let signature: Uint8Array = new Uint8Array();
-  if (!first) {
+  if (external) {
+    signature = await externalSignature(attested.state, external, previous, next);
+  } else if (!first) {
     if (ownerKeyPem === undefined) {
       throw new ParseError(options.workloadOwnerKey, "file not found (an update must be signed)");
     }
@@ -142,7 +212,8 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
   );
   for (const path of written) print(`  wrote ${path}`);
-  return { transition: answer.transition, first, written };
+  const signedBy = external ? "external-signature" : first ? undefined : "workload-owner-key";
+  return { transition: answer.transition, first, written, ...(signedBy ? { signedBy } : {}) };
 }
 
 /** Registers `contrast set`. */
@@ -156,12 +227,26 @@ export function registerSetCommand(program: Command): void {
       "--workload-owner-key <file>",
       "key that signs updates (default <workspace-dir>/workload-owner.pem)",
     )
+    .option(
+      "--signature <file>",
+      "update signature made outside contrast (ASN.1 DER or raw P1363), see contrast sign --prepare",
+    )
+    .option(
+      "--prepared <file>",
+      "the prepared update of --signature (default <workspace-dir>/update-prepared.json)",
+    )
+    .option("--json", "print the result as JSON (contrast-result/v1), failures included")
     .argument("<paths...>", "generated Kubernetes YAML files or directories");
   addWorkspaceOption(command, "manifest and keys are read, CA files and seed shares written here");
   addCollateralOptions(command);
   addTimeoutOption(command);
   command.action(async (paths: string[], o) => {
-    await runSet({
+    const result = await runSet({
+      external: o.signature === undefined ? undefined : {
+        signature: o.signature,
+        prepared: inWorkspace(o, "update-prepared.json", o.prepared),
+      },
+      print: o.json ? () => {} : undefined,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),
@@ -174,5 +259,6 @@ export function registerSetCommand(program: Command): void {
         importDirs: o.collateralDir ? [o.collateralDir] : [],
       },
     });
+    if (o.json) printResult("set", { ...result });
   });
 }
