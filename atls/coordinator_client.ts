@@ -10,7 +10,10 @@
  *    actually talked to, the HPKE key, the latest transition and the CA PEMs in the answer;
  * 2. the evidence's launch-configuration digest is the local manifest's `coordinator` policy;
  * 3. the manifest history in the answer hashes to the bound latest transition, and every
- *    policy document to its digest.
+ *    policy document to its digest;
+ * 4. every manifest of that history is signed by a workload owner (the first by a key it lists,
+ *    each later one by a key of its predecessor), and, when the caller pins owner keys (a pod's
+ *    trust document), some transition is signed by a pinned key (`protocol/owner_chain.ts`).
  * Later requests go only to the same key (pinned), so what was attested is what we talk to.
  *
  * @module
@@ -19,7 +22,8 @@ import { constantTimeEqual, encodeBase64, encodeHex, sha256 } from "../util/byte
 import { ValidationError, VerificationError } from "../util/errors/mod.ts";
 import type { AttestationClaims } from "../evidence/types.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
-import { coordinatorPolicyDigest, type Manifest } from "../manifest/manifest.ts";
+import { coordinatorPolicyDigests, type Manifest, parseManifest } from "../manifest/manifest.ts";
+import { verifyOwnerChain } from "../protocol/owner_chain.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import {
   ApiPath,
@@ -53,7 +57,7 @@ export async function attestCoordinator(
   address: string,
   manifest: Manifest,
   verify: ManifestEvidenceVerifier,
-  options: { now?: Date; timeoutMs?: number } = {},
+  options: { now?: Date; timeoutMs?: number; pinnedOwnerKeys?: readonly string[] } = {},
 ): Promise<AttestedCoordinator> {
   const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
@@ -79,14 +83,15 @@ export async function attestCoordinator(
       "does not bind our nonce, the TLS key we talked to and the reported state",
     );
   }
-  if (matched.digest !== coordinatorPolicyDigest(manifest)) {
+  if (matched.entry.Role !== "coordinator") {
     throw new ValidationError(
       "hostData",
-      "the Coordinator does not run the manifest's coordinator policy",
-      { expected: coordinatorPolicyDigest(manifest), actual: matched.digest },
+      "the Coordinator does not run a coordinator policy of the manifest",
+      { expected: coordinatorPolicyDigests(manifest).join(" or "), actual: matched.digest },
     );
   }
   await checkHistory(state);
+  await checkOwnerChain(state, options.pinnedOwnerKeys);
   return { client, state, claims };
 }
 
@@ -113,6 +118,23 @@ async function checkHistory(state: AttestResponse): Promise<void> {
       throw new VerificationError(`policies.${digest}`, "document does not hash to its digest");
     }
   }
+}
+
+/**
+ * Checks that the attested history is a chain of owner-signed manifests and, with `pinned`, that
+ * an owner key the caller pins signed it. A Coordinator without a manifest (or in recovery) has
+ * no history to check; callers that need one refuse it on their own.
+ */
+async function checkOwnerChain(
+  state: AttestResponse,
+  pinned: readonly string[] | undefined,
+): Promise<void> {
+  if (state.manifests.length === 0) return;
+  await verifyOwnerChain(
+    state.manifests.map((bytes, i) => ({ bytes, signature: state.signatures[i] })),
+    (bytes) => parseManifest(bytes).WorkloadOwnerPubKeys,
+    pinned,
+  );
 }
 
 /** Sends a manifest update over the pinned connection. */

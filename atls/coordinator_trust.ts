@@ -6,8 +6,13 @@
  * `contrast generate` writes this into every initializer it injects, as the environment variable
  * `CONTRAST_COORDINATOR_TRUST` holding canonical JSON (object keys sorted, no whitespace):
  * ```
- * {"CoordinatorPolicyHash":"<64 hex>","ReferenceValues":{"snp":[…],"tdx":[…]}}
+ * {"CoordinatorPolicyHash":"<64 hex>","ReferenceValues":{"snp":[…],"tdx":[…]},
+ *  "WorkloadOwnerPubKeys":["<hex PKIX DER>",…]}
  * ```
+ * `WorkloadOwnerPubKeys` pins the workload owners: the pod accepts a Coordinator only if its
+ * manifest history is a chain of owner-signed manifests and some transition of it is signed by
+ * one of these keys, so an infrastructure that wipes the Coordinator's state and sets a manifest
+ * of its own is refused (see `protocol/owner_chain.ts`).
  * The variable is a literal of the pod spec, so the pod's policy pins its exact value and the
  * Kata agent refuses an initializer started with any other: the host cannot change whom the pod
  * trusts. There is no circular dependency: the Coordinator's own pod gets no initializer, so its
@@ -16,7 +21,9 @@
  * @module
  */
 import { InvalidDocumentError } from "../util/errors/mod.ts";
-import { IssueList, ObjectReader } from "../util/json/mod.ts";
+import { decodeHex } from "../util/bytes/mod.ts";
+import { readEcdsaPublicKey } from "../manifest/public_keys.ts";
+import { IssueList, ObjectReader, parseJsonText } from "../util/json/mod.ts";
 import type { Manifest, ReferenceValues } from "../manifest/manifest.ts";
 import { readSnpReferenceValue, type SnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_values.ts";
@@ -40,6 +47,8 @@ export interface CoordinatorTrust {
   readonly policyHash: string;
   /** The hardware reference values the Coordinator's evidence must meet. */
   readonly referenceValues: ReferenceValues<SnpReferenceValue, TdxReferenceValue>;
+  /** Lower-case hex PKIX DER of the workload owner keys whose signature the history must carry. */
+  readonly workloadOwnerKeys: readonly string[];
   /**
    * A one-policy manifest equivalent to the trust document (its only policy is the Coordinator's,
    * with role `coordinator`), for {@link import("./coordinator_client.ts").attestCoordinator}.
@@ -73,10 +82,12 @@ export function canonicalJson(value: unknown): string {
 export function encodeCoordinatorTrust(
   policyHash: string,
   referenceValues: ReferenceValuesJson,
+  workloadOwnerKeys: readonly string[],
 ): string {
   const text = canonicalJson({
     CoordinatorPolicyHash: policyHash,
     ReferenceValues: { snp: referenceValues.snp, tdx: referenceValues.tdx },
+    WorkloadOwnerPubKeys: workloadOwnerKeys,
   });
   parseCoordinatorTrust(text);
   return text;
@@ -84,8 +95,9 @@ export function encodeCoordinatorTrust(
 
 /**
  * Parses a trust document strictly: JSON object with exactly `CoordinatorPolicyHash` (64
- * lower-case hex digits) and `ReferenceValues` (`snp` and `tdx` lists read by the manifest's
- * readers, at least one entry, a simulated platform only with its root's fingerprint).
+ * lower-case hex digits), `ReferenceValues` (`snp` and `tdx` lists read by the manifest's
+ * readers, at least one entry, a simulated platform only with its root's fingerprint) and
+ * `WorkloadOwnerPubKeys` (at least one ECDSA P-256/P-384/P-521 PKIX DER key, lower-case hex).
  *
  * @param text the document (the value of {@link COORDINATOR_TRUST_ENV})
  * @param source what the text came from, prefixed to every problem's path
@@ -95,15 +107,7 @@ export function parseCoordinatorTrust(
   text: string,
   source: string = COORDINATOR_TRUST_ENV,
 ): CoordinatorTrust {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InvalidDocumentError([{
-      path: source,
-      reason: `not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
-    }]);
-  }
+  const json = parseJsonText(text, source);
   const issues = new IssueList();
   const root = new ObjectReader(json, source, issues);
   const policyHash = root.string("CoordinatorPolicyHash");
@@ -121,6 +125,24 @@ export function parseCoordinatorTrust(
     }
     return { snp, tdx };
   });
+  const workloadOwnerKeys = root.array("WorkloadOwnerPubKeys", (v, p) => {
+    if (typeof v !== "string" || !/^([0-9a-f]{2})+$/.test(v)) {
+      issues.add(p, "expected a PKIX DER public key as lower-case hex");
+      return undefined;
+    }
+    const info = readEcdsaPublicKey(decodeHex(v, p));
+    if ("error" in info) {
+      issues.add(p, `not a workload owner key: ${info.error}`);
+      return undefined;
+    }
+    return v;
+  }) ?? [];
+  if (issues.empty && workloadOwnerKeys.length === 0) {
+    issues.add(
+      `${source}.WorkloadOwnerPubKeys`,
+      "at least one workload owner key is required: it is what the pod checks the history against",
+    );
+  }
   root.finish();
   issues.throwIfAny();
   const manifest: Manifest = {
@@ -132,5 +154,10 @@ export function parseCoordinatorTrust(
     SeedshareOwnerPubKeys: [],
     bytes: new TextEncoder().encode(text),
   };
-  return { policyHash: policyHash!, referenceValues: referenceValues!, manifest };
+  return {
+    policyHash: policyHash!,
+    referenceValues: referenceValues!,
+    workloadOwnerKeys: workloadOwnerKeys.filter((k): k is string => k !== undefined),
+    manifest,
+  };
 }

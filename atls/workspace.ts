@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { plainYamlValue } from "../util/yaml/plain_value.ts";
 import { parseAllDocuments } from "yaml";
 import { encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
@@ -124,7 +125,7 @@ export async function initdataFromYaml(paths: readonly string[]): Promise<FoundI
           `not valid YAML: ${error.message.split("\n")[0]}`,
         );
       }
-      const value = doc.toJS() as Record<string, unknown> | null;
+      const value = plainYamlValue(doc, `${path}[${i}]`) as Record<string, unknown> | null;
       if (!value) continue;
       const meta = (value.metadata ?? {}) as Record<string, unknown>;
       const source = `${path}: ${String(value.kind ?? "?")}/${String(meta.name ?? "?")}`;

@@ -24,8 +24,12 @@ export interface LoadedState {
   readonly transition: Uint8Array;
   /** Every manifest, oldest first. */
   readonly manifests: readonly Uint8Array[];
+  /** The owner signature of each manifest's transition (empty where none is stored). */
+  readonly signatures: readonly Uint8Array[];
   /** The initdata documents of every manifest's policies, by hex digest. */
   readonly policies: ReadonlyMap<string, Uint8Array>;
+  /** The stored seed-share document of this history, when there is one. */
+  readonly seedShares?: Uint8Array;
 }
 
 /** Options of {@link loadActiveState}. */
@@ -71,12 +75,15 @@ export async function loadActiveState(
       }
     }
   }
+  const seedShares = await history.store.getSeedShares(chain[0]!.transitionHash);
   return {
     history,
     ca: await CertificateAuthority.forTransition(engine, last.transitionHash),
     manifest: manifest!,
     transition: last.transitionHash,
     manifests: chain.map((e) => e.manifestBytes),
+    signatures: chain.map((e) => e.ownerSignature ?? new Uint8Array()),
     policies,
+    ...(seedShares ? { seedShares } : {}),
   };
 }

@@ -2,8 +2,12 @@
  * The Coordinator's state machine and API operations.
  *
  * Phases:
- * - `awaiting-manifest`: empty history. `POST /manifest` from anyone sets the first manifest and
- *   creates the seed (the owner attests right after and checks what was set).
+ * - `awaiting-manifest`: empty history. `POST /manifest` sets the first manifest if it is signed
+ *   by a workload owner key it lists, and creates the seed; the seed-share document is stored with
+ *   the first transition before latest moves, so a crash before the answer loses nothing. Pods
+ *   accept the history only if an owner key their trust document pins signed it (see
+ *   `protocol/owner_chain.ts`). A store that holds a longer history but no latest record (the
+ *   infrastructure deleted it) is refused at start: the Coordinator does not start fresh over it.
  * - `recovery`: the history has a latest transition but this process has no seed (a restart).
  *   Only `POST /attest` and `POST /recover` are served; recovery must restore a seed whose
  *   derived history key verifies the stored latest record, so the same root CA comes back.
@@ -42,12 +46,13 @@ import type { ManifestEvidenceVerifier, ManifestVerification } from "../manifest
 import type { Evidence } from "../evidence/types.ts";
 import { parseInitdata } from "../policy/initdata.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
-import { createSeedShares } from "../seed/seed_shares.ts";
+import { createSeedShares, encodeSeedShares } from "../seed/seed_shares.ts";
 import { CertificateAuthority } from "./ca/certificate_authority.ts";
 import type { HistoryBackend, LatestRecord, LatestWatch } from "./history/backend.ts";
 import { loadActiveState } from "./active_state.ts";
 import { LATEST_RECORD_LENGTH } from "./history/history_store.ts";
-import { ManifestHistory } from "./history/manifest_history.ts";
+import { HistoryResetError } from "./history/errors.ts";
+import { ManifestHistory, MAX_CHAIN_LENGTH } from "./history/manifest_history.ts";
 import {
   createAttestedTlsIdentity,
   generateTlsKeyPair,
@@ -90,6 +95,8 @@ import { ConflictError, ForbiddenError, PreconditionFailedError } from "../proto
 import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
+import { checkAdmission } from "../manifest/admission.ts";
+import { launchPolicyDigest } from "./launch_digest.ts";
 import type { TransitView } from "./transit/view.ts";
 
 /** Parses manifest bytes with the platform reference-value readers. */
@@ -136,13 +143,19 @@ interface ActiveState {
   readonly manifest: Manifest;
   readonly transition: Uint8Array;
   readonly manifests: readonly Uint8Array[];
+  /** The owner signature of each manifest's transition (empty where none is stored). */
+  readonly signatures: readonly Uint8Array[];
   readonly policies: ReadonlyMap<string, Uint8Array>;
+  /** The stored seed-share document of this history, when there is one. */
+  readonly seedShares?: Uint8Array;
 }
 
 interface RecoveryState {
   readonly phase: "recovery";
   /** The transition the stored latest record names (unverified until a seed verifies it). */
   readonly claimedTransition: Uint8Array;
+  /** The stored seed-share document of the claimed history (unverified; for the owner). */
+  readonly seedShares?: Uint8Array;
 }
 
 type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveState;
@@ -158,10 +171,14 @@ export class Coordinator {
   readonly #options: CoordinatorOptions;
   readonly #nonces: NonceStore;
   readonly #now: () => Date;
+  /** The policy digest this process's evidence carries (what it runs). */
+  readonly #ownPolicy: string | undefined;
   #state: State;
   #queue: Promise<unknown> = Promise.resolve();
   /** Whether the last check of the stored latest succeeded (storage reachable, state loadable). */
   #healthy = true;
+  /** The latest record as last read from the store (served for backups; untrusted). */
+  #lastRecord?: LatestRecord;
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
@@ -171,7 +188,9 @@ export class Coordinator {
     hpke: HpkeRecipient,
     options: CoordinatorOptions,
     state: State,
+    ownPolicy: string | undefined,
   ) {
+    this.#ownPolicy = ownPolicy;
     this.tls = tls;
     this.#hpke = hpke;
     this.#options = options;
@@ -189,9 +208,15 @@ export class Coordinator {
     const hpke = await HpkeRecipient.generate();
     const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
     const latest = await options.historyBackend.readLatest();
-    const state: State = latest === undefined
-      ? { phase: "awaiting-manifest" }
-      : { phase: "recovery", claimedTransition: latestTransitionOf(latest.bytes) };
+    let state: State;
+    if (latest === undefined) {
+      await refuseLostLatest(options.historyBackend);
+      state = { phase: "awaiting-manifest" };
+    } else {
+      const claimedTransition = latestTransitionOf(latest.bytes);
+      const seedShares = await unverifiedSeedShares(options.historyBackend, claimedTransition);
+      state = { phase: "recovery", claimedTransition, ...(seedShares ? { seedShares } : {}) };
+    }
     const reportData = await coordinatorReportData({
       nonce: new Uint8Array(NONCE_LENGTH),
       tlsSpki: spki,
@@ -206,7 +231,7 @@ export class Coordinator {
       evidence: options.evidenceSource.description,
     });
     options.metrics.manifestGeneration.set(0);
-    const coordinator = new Coordinator(tls, hpke, options, state);
+    const coordinator = new Coordinator(tls, hpke, options, state, launchPolicyDigest(evidence));
     coordinator.#watch = options.historyBackend.watchLatest?.(() => {
       coordinator.refresh().catch(() => {});
     });
@@ -248,7 +273,16 @@ export class Coordinator {
       if (state.phase !== "active") {
         // Another replica set the first manifest, or moved latest while this one waits for
         // its seed: wait for the seed (from a peer or the owners) at the new latest.
-        this.#state = { phase: "recovery", claimedTransition: latestTransitionOf(record!.bytes) };
+        const claimedTransition = latestTransitionOf(record!.bytes);
+        const seedShares = await unverifiedSeedShares(
+          this.#options.historyBackend,
+          claimedTransition,
+        );
+        this.#state = {
+          phase: "recovery",
+          claimedTransition,
+          ...(seedShares ? { seedShares } : {}),
+        };
         this.#options.logger.info("history set elsewhere: recovery needed", {
           transition: encodeHex(this.#state.claimedTransition),
         });
@@ -294,7 +328,9 @@ export class Coordinator {
           timeoutMs,
         );
       });
-      return await Promise.race([this.#options.historyBackend.readLatest(), timeout]);
+      const record = await Promise.race([this.#options.historyBackend.readLatest(), timeout]);
+      this.#lastRecord = record;
+      return record;
     } catch (error) {
       if (this.#healthy) {
         this.#options.logger.warn("history unreachable: not ready", {
@@ -357,6 +393,13 @@ export class Coordinator {
     const evidence = await this.#options.evidenceSource.getEvidence(reportData);
     const policies: Record<string, string> = {};
     for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
+    const seedShares = active?.seedShares ??
+      (state.phase === "recovery" ? state.seedShares : undefined);
+    const record = this.#lastRecord?.bytes;
+    const latestRecord = latest && record?.length === LATEST_RECORD_LENGTH &&
+        constantTimeEqual(record.subarray(0, 32), latest)
+      ? record
+      : undefined;
     return {
       evidence: evidenceToJson(evidence),
       hpkePublicKey: encodeHex(this.#hpke.publicKey),
@@ -366,6 +409,9 @@ export class Coordinator {
       meshCa: caPems[1] ?? "",
       latestTransition: latest ? encodeHex(latest) : "",
       recoveryNeeded: state.phase === "recovery",
+      signatures: (active?.signatures ?? []).map(encodeHex),
+      ...(seedShares ? { seedShares: encodeBase64(seedShares) } : {}),
+      ...(latestRecord ? { latestRecord: encodeHex(latestRecord) } : {}),
     };
   }
 
@@ -379,8 +425,6 @@ export class Coordinator {
     if (state.phase === "recovery") {
       throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
     }
-    const manifest = this.#options.parseManifest(request.manifest);
-    const policies = await requirePolicies(manifest, request.policies);
     const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
     if (!constantTimeEqual(request.previousTransition, current)) {
       throw new ConflictError(
@@ -388,6 +432,8 @@ export class Coordinator {
         `is not the latest transition (latest is ${encodeHex(current)})`,
       );
     }
+    // The signature is over the transition hash of the raw bytes: an update is authenticated
+    // against the current manifest's owner keys before its bytes are parsed.
     const next = await transitionHash(await manifestHash(request.manifest), current);
     if (state.phase === "active") {
       await verifyManifestUpdateSignature(
@@ -396,16 +442,32 @@ export class Coordinator {
         request.signature,
       );
     }
+    const manifest = this.#options.parseManifest(request.manifest);
+    if (state.phase !== "active") {
+      // The first manifest is signed by a key it lists itself; pods check that key is theirs.
+      await verifyManifestUpdateSignature(manifest.WorkloadOwnerPubKeys, next, request.signature);
+    }
+    checkAdmission(manifest, {
+      update: state.phase === "active",
+      runningCoordinatorPolicy: this.#ownPolicy,
+    });
+    const policies = await requirePolicies(manifest, request.policies);
     const engine = state.phase === "active" ? state.engine : SeedEngine.create();
     const historyKey = await engine.historySigningKey();
     const history = state.phase === "active"
       ? state.history
       : ManifestHistory.open(this.#options.historyBackend, historyKey.publicKey);
+    const seedShares = state.phase === "active"
+      ? undefined
+      : await createSeedShares(engine, manifest.SeedshareOwnerPubKeys);
+    const seedSharesBytes = seedShares && new TextEncoder().encode(encodeSeedShares(seedShares));
     const entry = await history.append(
       {
         manifestBytes: request.manifest,
         policies: [...policies.values()],
         expectedPrevious: current,
+        ownerSignature: request.signature,
+        ...(seedSharesBytes ? { seedShares: () => Promise.resolve(seedSharesBytes) } : {}),
       },
       historyKey.privateKey,
     );
@@ -416,6 +478,11 @@ export class Coordinator {
       ...(state.phase === "active" ? state.manifests : []),
       request.manifest.slice(),
     ];
+    const signatures = [
+      ...(state.phase === "active" ? state.signatures : []),
+      request.signature.slice(),
+    ];
+    const storedShares = state.phase === "active" ? state.seedShares : seedSharesBytes;
     this.#activate(
       {
         phase: "active",
@@ -425,14 +492,13 @@ export class Coordinator {
         manifest,
         transition: entry.transitionHash,
         manifests,
+        signatures,
         policies: allPolicies,
+        ...(storedShares ? { seedShares: storedShares } : {}),
       },
       "manifest set",
       { policies: Object.keys(manifest.Policies).length },
     );
-    const seedShares = state.phase === "active"
-      ? undefined
-      : await createSeedShares(engine, manifest.SeedshareOwnerPubKeys);
     return {
       transition: encodeHex(entry.transitionHash),
       rootCa: ca.rootPem,
@@ -610,13 +676,13 @@ export class Coordinator {
     });
   }
 
-  /** `POST /mesh/challenge`: a fresh single-use nonce. */
-  challenge(): ChallengeResponseJson {
+  /** `POST /mesh/challenge`: a fresh single-use nonce for `client` (its address). */
+  challenge(client = ""): ChallengeResponseJson {
     if (this.#state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
     }
     return {
-      nonce: encodeHex(this.#nonces.issue()),
+      nonce: encodeHex(this.#nonces.issue(client)),
       expiresInSeconds: Math.floor(this.#nonces.ttlMs / 1000),
     };
   }
@@ -754,6 +820,56 @@ function latestTransitionOf(record: Uint8Array): Uint8Array {
     return record.slice(0, 32).length === 32 ? record.slice(0, 32) : new Uint8Array(32);
   }
   return record.slice(0, 32);
+}
+
+/**
+ * Refuses to start fresh over a store without a latest record that holds more than what
+ * interrupted first `set`s leave behind (first transitions, written before latest moves): a
+ * transition after a first one (or an unreadable one) means a longer history whose latest record
+ * was deleted, i.e. the infrastructure tries to reset the deployment. (A deleted one-manifest
+ * history looks like an interrupted first set; pods still refuse a new first manifest that no
+ * owner key they pin signed.)
+ *
+ * @throws {HistoryResetError} naming `transitions/latest`
+ */
+async function refuseLostLatest(backend: HistoryBackend): Promise<void> {
+  const names = await backend.listObjects("transitions");
+  for (const name of names) {
+    const body = await backend.getObject("transitions", name);
+    const previous = body?.length === 64 ? body.slice(32) : undefined;
+    if (!previous || !constantTimeEqual(previous, GENESIS_TRANSITION)) {
+      throw new HistoryResetError(
+        "transitions/latest",
+        `missing, but the store holds ${names.length} transitions of an earlier history: ` +
+          "refusing to start fresh over it (restore the history from a backup, or wipe the " +
+          "store deliberately)",
+      );
+    }
+  }
+}
+
+/**
+ * The stored seed-share document of the history ending at `transition`, found by walking the
+ * stored transitions back to the first (content addresses checked; everything else unverified:
+ * a seed from it must still verify the history).
+ */
+async function unverifiedSeedShares(
+  backend: HistoryBackend,
+  transition: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  let current = transition;
+  for (let steps = 0; steps < MAX_CHAIN_LENGTH; steps++) {
+    const body = await backend.getObject("transitions", encodeHex(current));
+    if (!body || body.length !== 64 || !constantTimeEqual(await sha256(body), current)) {
+      return undefined;
+    }
+    const previous = body.slice(32);
+    if (constantTimeEqual(previous, GENESIS_TRANSITION)) {
+      return await backend.getObject("seedshares", encodeHex(current));
+    }
+    current = previous;
+  }
+  return undefined;
 }
 
 async function readUnverifiedLatestManifest(

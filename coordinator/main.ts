@@ -17,7 +17,7 @@
  */
 import "reflect-metadata";
 import { Command, Option } from "commander";
-import { ContrastError } from "../util/errors/mod.ts";
+import { ContrastError, ParseError } from "../util/errors/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 import { Coordinator } from "./coordinator.ts";
 import {
@@ -27,6 +27,9 @@ import {
   type SimulatedEvidenceLoader,
 } from "../evidence/evidence_config.ts";
 import { FileHistoryBackend } from "./history/file_backend.ts";
+import { restoreHistoryBackup } from "./history/restore.ts";
+import { parseHistoryBackup } from "../protocol/history_backup.ts";
+import { readFileIfExists } from "../util/files/mod.ts";
 import type { HistoryBackend } from "./history/backend.ts";
 import { type PeerDiscovery, startReplication } from "./replication.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
@@ -135,6 +138,12 @@ export function coordinatorProgram(): Command {
       "SANs of the transit API's certificate (default coordinator, localhost, 127.0.0.1)",
       env("CONTRAST_TRANSIT_SANS")?.split(",") ?? [...DEFAULT_TRANSIT_SANS],
     )
+    .option(
+      "--restore-history <file>",
+      "into an empty store, first restore the history backup `contrast verify` wrote " +
+        "(verify/history.json); then recover the seed as usual",
+      env("CONTRAST_RESTORE_HISTORY"),
+    )
     .option("--ready-file <path>", "write bound ports here once listening")
     .exitOverride();
   return addEvidenceOptions(addLogFormatOption(command));
@@ -155,6 +164,7 @@ export async function runCoordinator(args: string[]): Promise<number> {
   });
   try {
     const history = await historyFromOptions(o);
+    if (o.restoreHistory) await restoreFromBackup(history.backend, o.restoreHistory, logger);
     const metrics = new CoordinatorMetrics();
     const verifiers = manifestVerifiersWithCollateral({
       cacheDir: o.collateralCache ?? defaultCollateralCacheDir(),
@@ -220,6 +230,31 @@ export async function runCoordinator(args: string[]): Promise<number> {
   } catch (error) {
     return fatalExitCode(logger, "fatal", error);
   }
+}
+
+/**
+ * Restores the history backup at `file` into `backend` when the store has no history yet (a
+ * store that has one is left alone: the backup is only for a lost store).
+ *
+ * @throws {ContrastError} naming the backup's field when it does not check out
+ */
+async function restoreFromBackup(
+  backend: HistoryBackend,
+  file: string,
+  logger: Logger,
+): Promise<void> {
+  if (await backend.readLatest() !== undefined) {
+    logger.info("history present: --restore-history ignored", { file });
+    return;
+  }
+  const bytes = await readFileIfExists(file);
+  if (bytes === undefined) throw new ParseError("--restore-history", `cannot read ${file}`);
+  const backup = await parseHistoryBackup(bytes, parseManifest, file);
+  await restoreHistoryBackup(backend, backup);
+  logger.info("history restored from backup: recover the seed next", {
+    file,
+    manifests: backup.manifests.length,
+  });
 }
 
 /** The history backend the options choose, and peer discovery when it is shared. */

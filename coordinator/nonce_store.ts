@@ -1,11 +1,15 @@
 /**
  * Single-use, expiring challenge nonces of the mesh API. A nonce is accepted once, only before
- * it expires; the store holds at most `capacity` outstanding nonces (expired ones are dropped
- * first, then the oldest), so a flood of challenges cannot grow memory without bound.
+ * it expires. What strangers can hold is bounded twice: one client (by address) holds at most
+ * `perClient` outstanding nonces (a new one replaces that client's oldest), and the store holds
+ * at most `capacity` (expired ones are dropped first; when it is still full a new challenge is
+ * refused with 503). A flood therefore never evicts another client's nonce: a pod waiting to
+ * redeem its challenge keeps it until it expires.
  *
  * @module
  */
 import { encodeHex } from "../util/bytes/mod.ts";
+import { UnavailableError } from "../util/errors/mod.ts";
 import { ForbiddenError } from "../protocol/errors.ts";
 import { NONCE_LENGTH } from "../protocol/report_data.ts";
 
@@ -15,21 +19,32 @@ export interface NonceStoreOptions {
   readonly ttlMs?: number;
   /** Largest number of outstanding nonces (default 100 000). */
   readonly capacity?: number;
+  /** Largest number of outstanding nonces of one client (default 32). */
+  readonly perClient?: number;
   /** The clock (default `Date.now`). */
   readonly now?: () => number;
+}
+
+interface Outstanding {
+  readonly expiry: number;
+  readonly client: string;
 }
 
 /** Issues and redeems challenge nonces. */
 export class NonceStore {
   readonly #ttlMs: number;
   readonly #capacity: number;
+  readonly #perClient: number;
   readonly #now: () => number;
-  /** hex nonce → expiry (ms); insertion order is issue order. */
-  readonly #outstanding = new Map<string, number>();
+  /** hex nonce → expiry and client; insertion order is issue (and so expiry) order. */
+  readonly #outstanding = new Map<string, Outstanding>();
+  /** client → its outstanding nonces, oldest first. */
+  readonly #byClient = new Map<string, string[]>();
 
   constructor(options: NonceStoreOptions = {}) {
     this.#ttlMs = options.ttlMs ?? 60_000;
     this.#capacity = options.capacity ?? 100_000;
+    this.#perClient = options.perClient ?? 32;
     this.#now = options.now ?? Date.now;
   }
 
@@ -43,15 +58,39 @@ export class NonceStore {
     return this.#outstanding.size;
   }
 
-  /** A fresh random nonce, valid once until it expires. */
-  issue(): Uint8Array {
+  #forget(key: string): void {
+    const entry = this.#outstanding.get(key);
+    if (!entry) return;
+    this.#outstanding.delete(key);
+    const list = this.#byClient.get(entry.client);
+    if (!list) return;
+    const at = list.indexOf(key);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.#byClient.delete(entry.client);
+  }
+
+  /**
+   * A fresh random nonce for `client` (its address), valid once until it expires.
+   *
+   * @throws {UnavailableError} naming `nonce` when the store is full of unexpired nonces (503)
+   */
+  issue(client = ""): Uint8Array {
     const now = this.#now();
-    for (const [key, expiry] of this.#outstanding) {
-      if (expiry > now && this.#outstanding.size < this.#capacity) break;
-      this.#outstanding.delete(key);
+    for (const [key, entry] of this.#outstanding) {
+      if (entry.expiry > now) break;
+      this.#forget(key);
+    }
+    const own = this.#byClient.get(client);
+    while (own && own.length >= this.#perClient) this.#forget(own[0]!);
+    if (this.#outstanding.size >= this.#capacity) {
+      throw new UnavailableError("nonce", "too many outstanding challenges; retry later");
     }
     const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-    this.#outstanding.set(encodeHex(nonce), now + this.#ttlMs);
+    const key = encodeHex(nonce);
+    this.#outstanding.set(key, { expiry: now + this.#ttlMs, client });
+    const list = this.#byClient.get(client) ?? [];
+    list.push(key);
+    this.#byClient.set(client, list);
     return nonce;
   }
 
@@ -62,11 +101,11 @@ export class NonceStore {
    */
   redeem(nonce: Uint8Array): void {
     const key = encodeHex(nonce);
-    const expiry = this.#outstanding.get(key);
-    this.#outstanding.delete(key);
-    if (expiry === undefined) {
+    const entry = this.#outstanding.get(key);
+    this.#forget(key);
+    if (entry === undefined) {
       throw new ForbiddenError("nonce", "unknown or already used challenge nonce");
     }
-    if (expiry <= this.#now()) throw new ForbiddenError("nonce", "challenge nonce expired");
+    if (entry.expiry <= this.#now()) throw new ForbiddenError("nonce", "challenge nonce expired");
   }
 }

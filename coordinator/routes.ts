@@ -48,7 +48,7 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
     {
       method: "POST",
       path: ApiPath.meshChallenge,
-      handle: () => ({ body: coordinator.challenge() }),
+      handle: (r) => ({ body: coordinator.challenge(r.clientAddress) }),
     },
     {
       method: "POST",

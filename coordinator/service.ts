@@ -51,6 +51,12 @@ export interface ServiceConfig {
   };
 }
 
+/**
+ * Shape bound of user- and mesh-API bodies: their messages have a handful of keys (manifests and
+ * policies travel base64-encoded), so a body with more is refused before it is parsed.
+ */
+export const API_JSON_SHAPE = { maxKeys: 256, maxDepth: 16 } as const;
+
 /** Default service configuration (DESIGN.md ports). */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   host: "0.0.0.0",
@@ -106,6 +112,7 @@ export async function startService(
         limits: {
           maxBodyBytes: config.maxUserBodyBytes,
           requestTimeoutMs: config.requestTimeoutMs,
+          jsonShape: API_JSON_SHAPE,
         },
         logger,
         metrics,
@@ -126,6 +133,7 @@ export async function startService(
         limits: {
           maxBodyBytes: config.maxMeshBodyBytes,
           requestTimeoutMs: config.requestTimeoutMs,
+          jsonShape: API_JSON_SHAPE,
         },
         logger,
         metrics,

@@ -2,7 +2,8 @@
  * The Coordinator's Kubernetes resources, ready to pass through `contrast generate` with the rest
  * of the app: a ServiceAccount without token, a StatefulSet running contrast's Coordinator image
  * (pinned by digest) in the confidential runtime class with its state on a volume, probes and a
- * restrictive securityContext, the mesh API Service initializers reach (`coordinator:7777`) and
+ * restrictive securityContext, the mesh API Service initializers reach (`coordinator:7777`; the
+ * transit KMS on the same Service at 8200) and
  * the user API Service of type LoadBalancer (`contrast set/verify/recover`).
  *
  * The Coordinator keeps its state (manifest history) in the file history store on its volume, so
@@ -15,7 +16,7 @@ import { ParseError } from "../util/errors/mod.ts";
 import { POD_ROLE_ANNOTATION } from "./annotations.ts";
 
 /** Ports of the Coordinator process. */
-export const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102 } as const;
+export const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 } as const;
 
 /** Where the Coordinator image keeps state (a volume). */
 export const COORDINATOR_STATE_DIR = "/var/lib/contrast";
@@ -106,6 +107,7 @@ function statefulSet(o: CoordinatorYamlOptions) {
               { name: "userapi", containerPort: COORDINATOR_PORTS.user },
               { name: "meshapi", containerPort: COORDINATOR_PORTS.mesh },
               { name: "probes", containerPort: COORDINATOR_PORTS.probe },
+              { name: "transit", containerPort: COORDINATOR_PORTS.transit },
             ],
             startupProbe: probe("startup", 60),
             livenessProbe: probe("liveness", 3),
@@ -143,7 +145,11 @@ function services(o: CoordinatorYamlOptions) {
       metadata: { name: "coordinator", namespace: o.namespace, labels: LABELS },
       spec: {
         selector,
-        ports: [{ name: "meshapi", port: COORDINATOR_PORTS.mesh, targetPort: "meshapi" }],
+        ports: [
+          { name: "meshapi", port: COORDINATOR_PORTS.mesh, targetPort: "meshapi" },
+          // The transit KMS pods reach as https://coordinator:8200 (mesh certificates).
+          { name: "transit", port: COORDINATOR_PORTS.transit, targetPort: "transit" },
+        ],
       },
     },
     {

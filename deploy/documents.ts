@@ -6,8 +6,9 @@
  * @module
  */
 import { type Document, parseAllDocuments } from "yaml";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { expandYamlPaths, readInputFile } from "../util/files/mod.ts";
+import { plainYamlValue } from "../util/yaml/plain_value.ts";
 
 /** One input file and its YAML documents. */
 export interface InputFile {
@@ -59,6 +60,14 @@ export function parseYamlFile(path: string, text: string): InputFile {
     issues.push({ path: `${path}`, reason: "not a YAML stream" });
   }
   docs.forEach((doc, i) => {
+    if (doc.errors.length === 0) {
+      try {
+        plainYamlValue(doc, `${path}[${i}]`);
+      } catch (error) {
+        if (!(error instanceof ParseError)) throw error;
+        issues.push({ path: error.field, reason: error.reason });
+      }
+    }
     for (const error of doc.errors) {
       const line = error.linePos?.[0];
       issues.push({

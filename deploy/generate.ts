@@ -2,10 +2,10 @@
  * The core of `contrast generate`, free of file output: takes parsed YAML, makes every
  * `contrast-cc*` workload confidential (injections, pinned images, per-pod policy in initdata)
  * and returns the edited files and the manifest. Every injected initializer carries the
- * Coordinator's policy digest and the manifest's reference values (`CONTRAST_COORDINATOR_TRUST`,
- * see `atls/coordinator_trust.ts`), which its pod's policy pins; without a Coordinator in the
- * input there is nothing to pin and the initializers will refuse to start. Deterministic: the same input gives the same
- * bytes. All problems are collected and reported together, naming file, document, path and
+ * Coordinator's policy digest, the manifest's reference values and the workload owner keys
+ * (`CONTRAST_COORDINATOR_TRUST`, see `atls/coordinator_trust.ts`), which its pod's policy pins;
+ * without a Coordinator in the input there is nothing to pin and the initializers will refuse to
+ * start. Deterministic: the same input gives the same bytes. All problems are collected and reported together, naming file, document, path and
  * reason; on any problem nothing is returned for writing.
  *
  * @module
@@ -575,8 +575,9 @@ function workloadSecretIdOf(w: Workload): string {
 }
 
 /**
- * Step 4: the trust document every initializer carries: the Coordinator policy's digest and the
- * manifest's reference values (undefined when the Coordinator's policy could not be built).
+ * Step 4: the trust document every initializer carries: the Coordinator policy's digest, the
+ * manifest's reference values and its workload owner keys (undefined when the Coordinator's
+ * policy could not be built).
  */
 function pinnedCoordinatorTrust(
   coordinator: GeneratedPolicy | undefined,
@@ -585,11 +586,15 @@ function pinnedCoordinatorTrust(
 ): string | undefined {
   if (!coordinator) return undefined;
   try {
-    return encodeCoordinatorTrust(coordinator.digest, options.referenceValues);
+    return encodeCoordinatorTrust(
+      coordinator.digest,
+      options.referenceValues,
+      [...new Set(options.workloadOwnerKeys)].sort(),
+    );
   } catch (error) {
     if (!(error instanceof InvalidDocumentError)) throw error;
     issues.push(...error.issues.map((issue) => ({
-      path: `reference values pinned in the initializers: ${issue.path}`,
+      path: `trust document pinned in the initializers: ${issue.path}`,
       reason: issue.reason,
     })));
     return undefined;

@@ -24,13 +24,27 @@ export const DEFAULT_OUTPUT_PATHS: OutputPaths = {
   secretsDir: "/contrast/secrets",
 };
 
+/** Mode of the TLS folder: the certificates are public, `key.pem` itself is 0400. */
+export const TLS_CONFIG_DIR_MODE = 0o755;
+/** Mode of the secrets folder: only the owner may list or enter it. */
+export const SECRETS_DIR_MODE = 0o700;
+
+/**
+ * Creates `dir` (and its parents) and sets its mode explicitly: `mkdir` applies the process
+ * umask, which under umask 000 would leave the folder world-writable.
+ */
+async function makeFolder(dir: string, mode: number): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode });
+  await Deno.chmod(dir, mode);
+}
+
 /** Writes the credentials and the pod's private key; returns the paths written. */
 export async function writeCredentials(
   paths: OutputPaths,
   credentials: MeshCredentials,
   leafPrivateKey: CryptoKey,
 ): Promise<string[]> {
-  await Deno.mkdir(paths.tlsConfigDir, { recursive: true });
+  await makeFolder(paths.tlsConfigDir, TLS_CONFIG_DIR_MODE);
   const written: string[] = [];
   const put = async (dir: string, name: string, data: string, mode: number) => {
     const path = `${dir}/${name}`;
@@ -44,7 +58,7 @@ export async function writeCredentials(
   await put(paths.tlsConfigDir, "mesh-ca.pem", credentials.meshCa, 0o444);
   await put(paths.tlsConfigDir, "coordinator-root-ca.pem", credentials.rootCa, 0o444);
   if (credentials.workloadSecret) {
-    await Deno.mkdir(paths.secretsDir, { recursive: true });
+    await makeFolder(paths.secretsDir, SECRETS_DIR_MODE);
     await put(
       paths.secretsDir,
       "workload-secret-seed",

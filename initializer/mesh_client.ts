@@ -153,7 +153,10 @@ export async function requestAttestedMeshCredentials(
 ): Promise<AttestedMeshCredentials> {
   let coordinator: AttestedCoordinator;
   try {
-    coordinator = await attestCoordinator(address, trust.manifest, verify, options);
+    coordinator = await attestCoordinator(address, trust.manifest, verify, {
+      ...options,
+      pinnedOwnerKeys: trust.workloadOwnerKeys,
+    });
   } catch (error) {
     // The trust document's only policy is the Coordinator's: any other digest is an impostor.
     if (error instanceof ValidationError && error.field === "hostData") {
@@ -170,7 +173,7 @@ export async function requestAttestedMeshCredentials(
   if (coordinator.state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the attested Coordinator is waiting for recovery");
   }
-  if (rootCa === "" || meshCa === "") {
+  if (rootCa === "" || meshCa === "" || coordinator.state.manifests.length === 0) {
     throw new UnavailableError("coordinator", "the attested Coordinator has no manifest yet");
   }
   const credentials = await exchange(coordinator.client, keys, evidenceSource);

@@ -135,13 +135,10 @@ function readPolicies(
     if (entry.Role === "coordinator") coordinators.push(digest);
   }
   if (reader.keys().length === 0) issues.add(path, "at least one policy is required");
+  // Several coordinator policies are allowed (a Coordinator upgrade runs old and new side by
+  // side); at least one is required.
   if (coordinators.length === 0 && reader.keys().length > 0) {
-    issues.add(path, 'exactly one policy with Role "coordinator" is required, found none');
-  } else if (coordinators.length > 1) {
-    issues.add(
-      path,
-      `exactly one policy with Role "coordinator" is required, found ${coordinators.length}`,
-    );
+    issues.add(path, 'at least one policy with Role "coordinator" is required, found none');
   }
   return policies;
 }
@@ -246,7 +243,16 @@ function isEmptyList(value: unknown): boolean {
   return value === undefined || value === null || (Array.isArray(value) && value.length === 0);
 }
 
-/** The digest of the policy with Role `coordinator` (a parsed manifest has exactly one). */
+/** The digests of every policy with Role `coordinator` (a parsed manifest has at least one). */
+export function coordinatorPolicyDigests(
+  manifest: Pick<Manifest<unknown, unknown>, "Policies">,
+): string[] {
+  return Object.entries(manifest.Policies).filter(([, e]) => e.Role === "coordinator").map((
+    [digest],
+  ) => digest);
+}
+
+/** The digest of the first policy with Role `coordinator` (a parsed manifest has at least one). */
 export function coordinatorPolicyDigest(
   manifest: Pick<Manifest<unknown, unknown>, "Policies">,
 ): string {

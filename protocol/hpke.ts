@@ -131,10 +131,17 @@ export async function sealTo(
   } catch (cause) {
     throw new ParseError(field, "not a valid X25519 public key", { cause });
   }
-  const ctx = await suite.createSenderContext({
-    recipientPublicKey: key,
-    info: text.encode(info).buffer,
-  });
+  let ctx;
+  try {
+    ctx = await suite.createSenderContext({
+      recipientPublicKey: key,
+      info: text.encode(info).buffer,
+    });
+  } catch (cause) {
+    // X25519 with a low-order point gives an all-zero shared secret, which HPKE refuses: the
+    // key is unusable input (400), not an internal error.
+    throw new ParseError(field, "not a usable X25519 public key (low order point)", { cause });
+  }
   const ciphertext = new Uint8Array(await ctx.seal(plaintext.slice().buffer, aad.slice().buffer));
   return { enc: new Uint8Array(ctx.enc), ciphertext };
 }

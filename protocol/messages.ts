@@ -136,6 +136,21 @@ export interface AttestResponseJson {
   readonly latestTransition: string;
   /** Whether the Coordinator waits for `POST /recover`. */
   readonly recoveryNeeded: boolean;
+  /**
+   * hex of the workload owner's signature over each manifest's transition, aligned with
+   * `manifests` ("" where none is stored).
+   */
+  readonly signatures: readonly string[];
+  /**
+   * base64 of the stored seed-share document of this history (public-key encrypted to the
+   * seedshare owners), when one is stored: a retried `set` or `recover` fetches it from here.
+   */
+  readonly seedShares?: string;
+  /**
+   * hex of the stored latest record (transition ‖ history-key signature) naming
+   * `latestTransition`, when the Coordinator read it: part of a history backup.
+   */
+  readonly latestRecord?: string;
 }
 
 /** A parsed `/attest` answer. */
@@ -156,6 +171,12 @@ export interface AttestResponse {
   readonly latestTransition?: Uint8Array;
   /** Whether the Coordinator waits for recovery. */
   readonly recoveryNeeded: boolean;
+  /** The owner signature of each manifest's transition (empty where none is stored). */
+  readonly signatures: readonly Uint8Array[];
+  /** The stored seed-share document's bytes (untrusted: checked by whoever decrypts it). */
+  readonly seedShares?: Uint8Array;
+  /** The stored latest record (untrusted: its signature is checked by a recovered seed). */
+  readonly latestRecord?: Uint8Array;
 }
 
 function readPolicies(root: ObjectReader, key: string, issues: IssueList) {
@@ -205,6 +226,18 @@ export function parseAttestResponse(body: unknown): AttestResponse {
     }
   }
   const recoveryNeeded = root.boolean("recoveryNeeded");
+  const signatures = root.array("signatures", (v, path) => {
+    if (typeof v !== "string" || !/^([0-9a-f]{2})*$/.test(v)) {
+      issues.add(path, 'expected lower-case hex (or "" when unsigned)');
+      return undefined;
+    }
+    return decodeHex(v, path);
+  });
+  if (signatures && manifests && signatures.length !== manifests.length) {
+    issues.add("signatures", `expected one per manifest (${manifests.length})`);
+  }
+  const seedShares = root.has("seedShares") ? bytesBase64(root, "seedShares", issues) : undefined;
+  const latestRecord = root.has("latestRecord") ? bytesHex(root, "latestRecord") : undefined;
   root.finish();
   issues.throwIfAny();
   return {
@@ -216,6 +249,9 @@ export function parseAttestResponse(body: unknown): AttestResponse {
     meshCa: meshCa!,
     latestTransition,
     recoveryNeeded: recoveryNeeded!,
+    signatures: signatures!,
+    ...(seedShares ? { seedShares } : {}),
+    ...(latestRecord ? { latestRecord } : {}),
   };
 }
 
@@ -229,7 +265,10 @@ export interface ManifestRequest {
   readonly policies: readonly Uint8Array[];
   /** The transition the update builds on (32 zero bytes for the first manifest). */
   readonly previousTransition: Uint8Array;
-  /** ECDSA signature (IEEE P1363) over the new transition hash; empty for the first manifest. */
+  /**
+   * ECDSA signature (IEEE P1363) over the new transition hash by a workload owner key: of the
+   * current manifest for an update, of the manifest itself for the first one.
+   */
   readonly signature: Uint8Array;
 }
 
@@ -241,7 +280,7 @@ export interface ManifestRequestJson {
   readonly policies: readonly string[];
   /** hex previous transition hash. */
   readonly previous_transition: string;
-  /** hex signature ("" when none). */
+  /** hex signature. */
   readonly signature: string;
 }
 

@@ -105,11 +105,12 @@ export async function startTransitCoordinator(config: ServiceConfig = TRANSIT_SE
     metrics,
   });
   const service = await startService(coordinator, config, logger, metrics);
+  const manifest = manifestWithDbSecret(d);
   await coordinator.setManifest(parseManifestRequest({
-    manifest: encodeBase64(manifestWithDbSecret(d)),
+    manifest: encodeBase64(manifest),
     policies: [d.coordinator.doc, d.pods.web!.doc, d.pods.db!.doc].map(encodeBase64),
     previous_transition: "00".repeat(32),
-    signature: "",
+    signature: await d.ownerSignature(manifest),
   }));
   await service.transitReady();
   return { d, coordinator, service, logs, close: () => service.close() };

@@ -200,7 +200,15 @@ export async function runGenerate(
 
   const writes: PendingWrite[] = [];
   const workloadKeys: string[] = [];
-  if (!flags.disableUpdates) {
+  if (flags.disableUpdates) {
+    throw new ParseError(
+      "--disable-updates",
+      "every manifest, the first included, is signed by a workload owner key that the pods " +
+        "pin, so a manifest without one cannot be set (see the README's security section); " +
+        "keep workload-owner.pem offline instead",
+    );
+  }
+  {
     const path = `${ws}/workload-owner.pem`;
     const key = await ownerKey("workload", path);
     if (key.created) writes.push({ path, data: key.privatePem, mode: 0o600 });
@@ -296,7 +304,10 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
       [],
     )
     .option("--add-seedshare-owner-key <file>", "also send seed shares to this key", collect, [])
-    .option("--disable-updates", "no workload owner keys: the manifest cannot be updated")
+    .option(
+      "--disable-updates",
+      "refused: every manifest is signed by a pinned workload owner key (see README)",
+    )
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
     .option("-o, --output <dir>", "write YAML here instead of in place")

@@ -3,7 +3,8 @@
  * [--seed seed-shares.json]`
  *
  * Attests a Coordinator in recovery mode against the local manifest, decrypts the seed share
- * with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
+ * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
+ * stored with its history) with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
  * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
  * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
  * recovered root CA must equal it.
@@ -13,6 +14,7 @@
 import type { Command } from "commander";
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
+import { readFileIfExists } from "../../util/files/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
@@ -41,6 +43,7 @@ import {
   decryptSeedShare,
   importSeedshareOwnerPrivateKey,
   parseSeedShares,
+  type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
 
 /** Options of {@link runRecover}. */
@@ -87,7 +90,8 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
   const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
   const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const shares = parseSeedShares(await readFileNamed(options.seed));
+  const seedFile = await readFileIfExists(options.seed);
+  const localShares = seedFile && parseSeedShares(seedFile);
   const verify = cliEvidenceVerifier(options.collateral);
   const network = { timeoutMs: options.timeoutMs };
   const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
@@ -97,6 +101,10 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const latest = attested.state.latestTransition;
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
   print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
+  const shares = localShares ?? storedShares(options.seed, attested.state.seedShares);
+  if (!localShares) {
+    print(`  ${options.seed} not found: using the seed shares stored with the history`);
+  }
   const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
   const plain = concatBytes(recovered.seed, recovered.salt);
   recovered.seed.fill(0);
@@ -137,6 +145,19 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
     latestTransition: encodeHex(after.state.latestTransition ?? new Uint8Array(32)),
     rootCa,
   };
+}
+
+/**
+ * The seed-share document the Coordinator stored (public-key encrypted; a seed from a forged one
+ * fails the Coordinator's history check).
+ *
+ * @throws {ParseError} naming `seedFile` when there is none either (a missing input file)
+ */
+function storedShares(seedFile: string, stored: Uint8Array | undefined): SeedShareDocument {
+  if (stored === undefined) {
+    throw new ParseError(seedFile, "not found, and the Coordinator stores no seed shares");
+  }
+  return parseSeedShares(stored);
 }
 
 /** Registers `contrast recover`. */

@@ -3,13 +3,19 @@
  *
  * Attests the Coordinator against the local manifest, sends the manifest with the initdata
  * documents of every policy (read from the generated YAML at PATH...), signed by the workload
- * owner when it is an update, and writes `coordinator-root-ca.pem`, `mesh-ca.pem` and, on the
- * first set, `seed-shares.json` into the workspace.
+ * owner (the first manifest too: pods accept only a history their pinned owner keys signed), and
+ * writes `coordinator-root-ca.pem`, `mesh-ca.pem` and, on the first set, `seed-shares.json` into
+ * the workspace.
+ *
+ * A retried `set` finishes what a lost answer left open: when the Coordinator already holds the
+ * local manifest as its latest, the CA files and the stored seed-share document are written
+ * without sending anything; when it restarted after storing the local manifest as its first
+ * (recovery mode), the stored seed-share document is written and `contrast recover` is next.
  *
  * @module
  */
 import type { Command } from "commander";
-import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
 import {
@@ -39,7 +45,12 @@ import {
 import { parseManifest } from "../../manifest/manifest.ts";
 import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
 import { printResult } from "../result.ts";
-import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
+import {
+  encodeSeedShares,
+  parseSeedShares,
+  type SeedShareDocument,
+} from "../../seed/seed_shares.ts";
+import type { AttestResponse } from "../../protocol/messages.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -47,7 +58,7 @@ export interface SetOptions {
   readonly coordinator: string;
   /** Manifest path. */
   readonly manifest: string;
-  /** Workload owner key path (PKCS#8 PEM); needed for updates. */
+  /** Workload owner key path (PKCS#8 PEM); signs every manifest, the first included. */
   readonly workloadOwnerKey: string;
   /** Workspace folder the CA files and seed shares are written to. */
   readonly workspace: string;
@@ -60,8 +71,8 @@ export interface SetOptions {
   /** Where progress goes. */
   readonly print?: (line: string) => void;
   /**
-   * An update signed outside contrast (`contrast sign --prepare`): the signature file (ASN.1 DER
-   * or raw IEEE P1363) and the prepared update document.
+   * A manifest signed outside contrast (`contrast sign --prepare`): the signature file (ASN.1
+   * DER or raw IEEE P1363) and the prepared update document.
    */
   readonly external?: { readonly signature: string; readonly prepared: string };
 }
@@ -74,31 +85,25 @@ export interface SetResult {
   readonly first: boolean;
   /** Files written. */
   readonly written: readonly string[];
-  /** How the update was signed; absent for the first manifest. */
+  /** How the manifest was signed; absent when the Coordinator already held it. */
   readonly signedBy?: "workload-owner-key" | "external-signature";
 }
 
 /**
  * The P1363 form of a signature made outside contrast, after checking that the prepared update
- * is the one being sent now and that a current workload owner key made the signature.
+ * is the one being sent now and that a workload owner key of `signerManifest` (the active
+ * manifest, or the new one itself when it is the first) made the signature.
  *
  * @throws {ParseError} when the prepared update is stale or for another manifest, or the
  * signature is malformed
- * @throws {UnauthenticatedError} when no current owner key signed the transition
+ * @throws {UnauthenticatedError} when no owner key signed the transition
  */
 async function externalSignature(
-  state: { readonly manifests: readonly Uint8Array[] },
+  signerManifest: Uint8Array,
   external: { signature: string; prepared: string; bytes: Uint8Array; update: PreparedUpdate },
   previous: Uint8Array,
   next: Uint8Array,
 ): Promise<Uint8Array> {
-  const active = state.manifests.at(-1);
-  if (active === undefined) {
-    throw new ParseError(
-      "--signature",
-      "the Coordinator has no manifest yet: the first contrast set needs no signature",
-    );
-  }
   if (external.update.previousTransition !== encodeHex(previous)) {
     throw new ParseError(
       `${external.prepared}: previousTransition`,
@@ -113,9 +118,8 @@ async function externalSignature(
       "the manifest changed since contrast sign --prepare: prepare and sign again",
     );
   }
-  const ownerKeys = parseManifest(active).WorkloadOwnerPubKeys;
   const accepted = await acceptExternalUpdateSignature(
-    ownerKeys,
+    parseManifest(signerManifest).WorkloadOwnerPubKeys,
     next,
     external.bytes,
     external.signature,
@@ -164,26 +168,52 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     cliEvidenceVerifier(options.collateral),
     { timeoutMs: options.timeoutMs },
   );
-  if (attested.state.recoveryNeeded) {
+  const written: string[] = [];
+  const put = async (name: string, data: string, mode = 0o644) => {
+    const path = `${options.workspace}/${name}`;
+    await writeFileAtomic(path, data, { mode });
+    written.push(path);
+  };
+  const state = attested.state;
+  if (state.recoveryNeeded) {
+    await finishInterruptedFirstSet(state, local.bytes, put);
     throw new UnavailableError(
       "coordinator",
       "the Coordinator needs recovery first: contrast recover",
     );
   }
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
-  const previous = attested.state.latestTransition ?? GENESIS_TRANSITION;
-  const first = attested.state.latestTransition === undefined;
-  const next = await transitionHash(await manifestHash(local.bytes), previous);
-  let signature: Uint8Array = new Uint8Array();
-  if (external) {
-    signature = await externalSignature(attested.state, external, previous, next);
-  } else if (!first) {
-    if (ownerKeyPem === undefined) {
-      throw new ParseError(options.workloadOwnerKey, "file not found (an update must be signed)");
+  const last = state.manifests.at(-1);
+  if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
+    await put("coordinator-root-ca.pem", state.rootCa);
+    await put("mesh-ca.pem", state.meshCa);
+    if (state.manifests.length === 1 && state.seedShares) {
+      await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
     }
-    const pem = new TextDecoder().decode(ownerKeyPem);
+    const transition = encodeHex(state.latestTransition);
+    print(`✔ The Coordinator already holds this manifest (transition ${transition.slice(0, 16)}…)`);
+    for (const path of written) print(`  wrote ${path}`);
+    return { transition, first: state.manifests.length === 1, written };
+  }
+  const previous = state.latestTransition ?? GENESIS_TRANSITION;
+  const first = state.latestTransition === undefined;
+  const next = await transitionHash(await manifestHash(local.bytes), previous);
+  let signature: Uint8Array;
+  if (external) {
+    const signers = state.manifests.at(-1) ?? local.bytes;
+    signature = await externalSignature(signers, external, previous, next);
+  } else {
+    if (ownerKeyPem === undefined) {
+      throw new ParseError(
+        options.workloadOwnerKey,
+        "file not found (every manifest, the first included, must be signed)",
+      );
+    }
     signature = await signManifestUpdate(
-      await importWorkloadOwnerKey(pem, options.workloadOwnerKey),
+      await importWorkloadOwnerKey(
+        new TextDecoder().decode(ownerKeyPem),
+        options.workloadOwnerKey,
+      ),
       next,
     );
   }
@@ -197,12 +227,6 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
   }
   decodeHex(answer.transition, "transition", 32);
-  const written: string[] = [];
-  const put = async (name: string, data: string, mode = 0o644) => {
-    const path = `${options.workspace}/${name}`;
-    await writeFileAtomic(path, data, { mode });
-    written.push(path);
-  };
   await put("coordinator-root-ca.pem", answer.rootCa);
   await put("mesh-ca.pem", answer.meshCa);
   if (answer.seedShares !== undefined) {
@@ -212,8 +236,31 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
   );
   for (const path of written) print(`  wrote ${path}`);
-  const signedBy = external ? "external-signature" : first ? undefined : "workload-owner-key";
-  return { transition: answer.transition, first, written, ...(signedBy ? { signedBy } : {}) };
+  const signedBy = external ? "external-signature" : "workload-owner-key";
+  return { transition: answer.transition, first, written, signedBy };
+}
+
+/**
+ * In recovery mode: if the Coordinator's latest transition is the local manifest as a first
+ * manifest, an earlier `set` was interrupted after the history was stored; writes the stored
+ * seed-share document so `contrast recover` can run, and says so.
+ *
+ * @throws {UnavailableError} naming `seed-shares.json` once it is written (recover is next)
+ */
+async function finishInterruptedFirstSet(
+  state: AttestResponse,
+  manifest: Uint8Array,
+  put: (name: string, data: string, mode?: number) => Promise<void>,
+): Promise<void> {
+  const first = await transitionHash(await manifestHash(manifest), GENESIS_TRANSITION);
+  if (!state.latestTransition || !constantTimeEqual(state.latestTransition, first)) return;
+  if (!state.seedShares) return;
+  await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
+  throw new UnavailableError(
+    "seed-shares.json",
+    "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
+      "seed shares; run contrast recover",
+  );
 }
 
 /** Registers `contrast set`. */
@@ -225,11 +272,11 @@ export function registerSetCommand(program: Command): void {
     .option("-m, --manifest <file>", "manifest (default <workspace-dir>/manifest.json)")
     .option(
       "--workload-owner-key <file>",
-      "key that signs updates (default <workspace-dir>/workload-owner.pem)",
+      "key that signs every manifest (default <workspace-dir>/workload-owner.pem)",
     )
     .option(
       "--signature <file>",
-      "update signature made outside contrast (ASN.1 DER or raw P1363), see contrast sign --prepare",
+      "manifest signature made outside contrast (ASN.1 DER or raw P1363): contrast sign --prepare",
     )
     .option(
       "--prepared <file>",

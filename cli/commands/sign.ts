@@ -2,7 +2,7 @@
  * `contrast sign --prepare -c HOST:PORT [-m manifest.json] [--out FILE] [--prepared FILE]`
  *
  * For workload owners whose key lives in an HSM: attests the Coordinator against the local
- * manifest, computes the transition hash of the update (SHA-256 of the manifest hash and the
+ * manifest, computes the transition hash of the new manifest (the first included) (SHA-256 of the manifest hash and the
  * attested latest transition), and writes the 32 bytes to sign (`update-transition.bin`) plus
  * what `contrast set --signature FILE` needs to resume (`update-prepared.json`). Sign the bytes
  * with the owner key's curve hash (`openssl dgst -sha384 -sign key.pem -out sig.der
@@ -59,7 +59,7 @@ export interface SignPrepareOptions {
   readonly print?: (line: string) => void;
 }
 
-/** The signers of the active manifest (the last of the attested history). */
+/** The workload owner keys of `manifest` that can sign, with their curve and hash. */
 function currentSigners(activeManifest: Uint8Array): PreparedSigner[] {
   const keys = parseManifest(activeManifest).WorkloadOwnerPubKeys ?? [];
   const signers: PreparedSigner[] = [];
@@ -74,8 +74,8 @@ function currentSigners(activeManifest: Uint8Array): PreparedSigner[] {
 /**
  * Runs `contrast sign --prepare`: attests, computes the transition hash and writes both files.
  *
- * @throws {ParseError} when the Coordinator has no manifest yet (the first `set` is not signed)
- * @throws {ForbiddenError} when the current manifest has no workload owner keys
+ * @throws {ParseError} when no workload owner key can sign (the active manifest's, or for the
+ * first manifest its own)
  */
 export async function runSignPrepare(options: SignPrepareOptions): Promise<PreparedUpdate> {
   const print = options.print ?? console.log;
@@ -89,18 +89,15 @@ export async function runSignPrepare(options: SignPrepareOptions): Promise<Prepa
   if (attested.state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery first");
   }
+  // An update is signed by a key of the active manifest; the first manifest by a key it lists.
   const active = attested.state.manifests.at(-1);
-  if (attested.state.latestTransition === undefined || active === undefined) {
-    throw new ParseError(
-      "coordinator",
-      "the Coordinator has no manifest yet: the first contrast set needs no signature",
-    );
-  }
-  const signers = currentSigners(active);
+  const signers = currentSigners(active ?? local.bytes);
   if (signers.length === 0) {
     throw new ParseError(
-      "WorkloadOwnerPubKeys",
-      "the Coordinator's current manifest has no workload owner keys: updates are disabled",
+      active ? "WorkloadOwnerPubKeys" : `${options.manifest}: WorkloadOwnerPubKeys`,
+      active
+        ? "the Coordinator's current manifest has no workload owner keys: updates are disabled"
+        : "lists no workload owner key to sign it",
     );
   }
   const previous = attested.state.latestTransition ?? GENESIS_TRANSITION;

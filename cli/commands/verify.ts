@@ -3,7 +3,9 @@
  *
  * Attests the Coordinator against the local manifest and writes what it attested into
  * `verify/`: `manifest.<i>.json` (oldest first), `policy.<digest>.toml`,
- * `coordinator-root-ca.pem`, `mesh-ca.pem` and `latest-transition` (hex). Fails (exit 1) unless
+ * `coordinator-root-ca.pem`, `mesh-ca.pem`, `latest-transition` (hex) and `history.json`, the
+ * signed history as a backup the Coordinator can be restored from (`--restore-history`, see
+ * `protocol/history_backup.ts`). Fails (exit 1) unless
  * the active manifest is byte for byte the local one; exit 3 when the Coordinator needs
  * recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
  *
@@ -13,6 +15,7 @@ import type { Command } from "commander";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError, ValidationError } from "../../util/errors/mod.ts";
 import { attestCoordinator } from "../../atls/coordinator_client.ts";
+import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
 import {
   type CliCollateralOptions,
   cliEvidenceVerifier,
@@ -96,6 +99,20 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   await writeFileAtomic(`${dir}/mesh-ca.pem`, state.meshCa);
   const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
   await writeFileAtomic(`${dir}/latest-transition`, latest + "\n");
+  if (state.latestRecord && state.manifests.length > 0) {
+    await writeFileAtomic(
+      `${dir}/history.json`,
+      encodeHistoryBackup({
+        latestRecord: state.latestRecord,
+        manifests: state.manifests.map((manifest, i) => ({
+          manifest,
+          signature: state.signatures[i] ?? new Uint8Array(),
+        })),
+        policies: state.policies,
+        ...(state.seedShares ? { seedShares: state.seedShares } : {}),
+      }),
+    );
+  }
   const active = state.manifests.at(-1);
   const summary: VerifySummary = {
     ok: active !== undefined && constantTimeEqual(active, local.bytes),

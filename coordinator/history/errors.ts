@@ -31,3 +31,10 @@ export class StaleTransitionError extends ContrastError {
  * `field` is the stored path (`manifests/<sha256>`, `transitions/latest`). Never trusted.
  */
 export class HistoryCorruptionError extends VerificationError {}
+
+/**
+ * The store lost its latest record but still holds an earlier history: starting fresh over it
+ * would let whoever deleted the record install a new first manifest. The Coordinator refuses to
+ * start; the history must be restored (or the store wiped on purpose).
+ */
+export class HistoryResetError extends VerificationError {}

@@ -3,6 +3,7 @@
  *
  * ```text
  * manifests/<sha256>     policies/<sha256>     transitions/<sha256>
+ * signatures/<transition>     seedshares/<transition>
  * transitions/latest     .lock
  * ```
  *
@@ -92,6 +93,15 @@ export class FileHistoryBackend implements HistoryBackend {
     const existing = await readFileIfExists(`${this.root}/${kind}/${name}`);
     if (existing && encodeHex(existing) === encodeHex(bytes)) return;
     await writeFileAtomically(`${this.root}/${kind}`, name, bytes);
+  }
+
+  /** The names stored under `kind` (temporary files skipped). */
+  async listObjects(kind: ObjectKind): Promise<string[]> {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(`${this.root}/${kind}`)) {
+      if (entry.isFile && OBJECT_NAME.test(entry.name)) names.push(entry.name);
+    }
+    return names;
   }
 
   /** The stored bytes (untrusted until the store checks them). */

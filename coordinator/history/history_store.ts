@@ -161,6 +161,33 @@ export class HistoryStore {
   }
 
   /**
+   * Stores the workload owner's signature over `transitionHash` (an annex: checked by whoever
+   * reads it against the owner keys that apply).
+   */
+  async putOwnerSignature(transitionHash: Uint8Array, signature: Uint8Array): Promise<void> {
+    await this.#backend.putObject("signatures", encodeHex(transitionHash), signature);
+  }
+
+  /** The stored owner signature over `transitionHash`, or `undefined` (unverified). */
+  getOwnerSignature(transitionHash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#backend.getObject("signatures", encodeHex(transitionHash));
+  }
+
+  /**
+   * Stores the seed-share document of the history starting at `firstTransition` (public-key
+   * encrypted, so storing it reveals nothing; a seed from it is accepted only if its history key
+   * verifies the history).
+   */
+  async putSeedShares(firstTransition: Uint8Array, document: Uint8Array): Promise<void> {
+    await this.#backend.putObject("seedshares", encodeHex(firstTransition), document);
+  }
+
+  /** The stored seed-share document of the history starting at `firstTransition` (unverified). */
+  getSeedShares(firstTransition: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#backend.getObject("seedshares", encodeHex(firstTransition));
+  }
+
+  /**
    * The latest transition, its signature checked, or `undefined` for an empty history.
    *
    * @throws {HistoryCorruptionError} when latest is torn, malformed or signed by another key

@@ -43,7 +43,7 @@ import type { HistoryBackend, LatestRecord, LatestWatch, ObjectKind } from "./ba
 export const DEFAULT_HISTORY_NAME = "contrast-history";
 /** Label naming the history a ConfigMap belongs to. */
 export const HISTORY_LABEL = "contrast.edgeless.systems/history";
-/** Label naming the record kind (`manifests`, `policies`, `transitions`, `latest`). */
+/** Label naming the record kind (an object kind, or `latest`). */
 export const HISTORY_RECORD_LABEL = "contrast.edgeless.systems/history-record";
 /** The `app.kubernetes.io/managed-by` value. */
 export const MANAGED_BY = "contrast-coordinator";
@@ -175,6 +175,32 @@ export class KubernetesHistoryBackend implements HistoryBackend {
   async getObject(kind: ObjectKind, name: string): Promise<Uint8Array | undefined> {
     const cm = await this.#read(this.objectName(kind, name), `${kind}/${name}`);
     return cm && contentOf(cm);
+  }
+
+  /** The names of every stored object of `kind` (by label; pages through the list). */
+  async listObjects(kind: ObjectKind): Promise<string[]> {
+    const prefix = `${this.#name}-${kind}-`;
+    const names: string[] = [];
+    let next: string | undefined;
+    do {
+      let page: k8s.V1ConfigMapList;
+      try {
+        page = await this.#api.listNamespacedConfigMap({
+          namespace: this.#namespace,
+          labelSelector: `${HISTORY_LABEL}=${this.#name},${HISTORY_RECORD_LABEL}=${kind}`,
+          limit: 500,
+          ...(next ? { _continue: next } : {}),
+        });
+      } catch (error) {
+        throw this.#unavailable(kind, error);
+      }
+      for (const cm of page.items) {
+        const name = cm.metadata?.name ?? "";
+        if (name.startsWith(prefix)) names.push(name.slice(prefix.length));
+      }
+      next = page.metadata?._continue || undefined;
+    } while (next);
+    return names;
   }
 
   /** Latest with its resourceVersion, or `undefined` when there is none. */

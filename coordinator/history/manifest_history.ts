@@ -28,6 +28,8 @@ export interface HistoryEntry {
   readonly previousTransition: Uint8Array;
   /** The exact manifest bytes. */
   readonly manifestBytes: Uint8Array;
+  /** The workload owner's signature over the transition hash, when stored (unverified). */
+  readonly ownerSignature?: Uint8Array;
 }
 
 /** What to append. */
@@ -41,6 +43,13 @@ export interface AppendRequest {
    * first manifest. The append fails with {@link StaleTransitionError} when it is not the latest.
    */
   readonly expectedPrevious: Uint8Array;
+  /** The workload owner's signature over the new transition hash, stored with it. */
+  readonly ownerSignature?: Uint8Array;
+  /**
+   * Builds the seed-share document to store with a first transition (given its hash) before
+   * latest moves, so a crash before the answer reaches the owner loses nothing.
+   */
+  readonly seedShares?: (transitionHash: Uint8Array) => Promise<Uint8Array>;
 }
 
 /** Upper bound on chain length walked, against a corrupted store that loops. */
@@ -83,6 +92,8 @@ export class ManifestHistory {
     for (const policy of request.policies) await this.store.putPolicy(policy);
     const mh = await this.store.putManifest(request.manifestBytes);
     const th = await this.store.putTransition(mh, current);
+    if (request.ownerSignature) await this.store.putOwnerSignature(th, request.ownerSignature);
+    if (request.seedShares) await this.store.putSeedShares(th, await request.seedShares(th));
     if (!(await this.store.swapLatest(latest?.version, th, signingKey))) {
       const now = await this.store.readLatest();
       const actual = encodeHex(now?.transitionHash ?? GENESIS_TRANSITION);
@@ -97,17 +108,20 @@ export class ManifestHistory {
       manifestHash: mh,
       previousTransition: current,
       manifestBytes: request.manifestBytes.slice(),
+      ...(request.ownerSignature ? { ownerSignature: request.ownerSignature.slice() } : {}),
     };
   }
 
   async #entry(th: Uint8Array): Promise<HistoryEntry> {
     const transition = await this.store.getTransition(th);
     const manifestBytes = await this.store.getManifest(transition.manifestHash);
+    const ownerSignature = await this.store.getOwnerSignature(th);
     return {
       transitionHash: th,
       manifestHash: transition.manifestHash,
       previousTransition: transition.previousTransition,
       manifestBytes,
+      ...(ownerSignature ? { ownerSignature } : {}),
     };
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { HistoryBackend, LatestRecord, ObjectKind } from "./backend.ts";
+import { type HistoryBackend, isAnnexKind, type LatestRecord, type ObjectKind } from "./backend.ts";
 
 /** Keeps the history in maps; lost when the process ends. */
 export class MemoryHistoryBackend implements HistoryBackend {
@@ -12,11 +12,27 @@ export class MemoryHistoryBackend implements HistoryBackend {
   #latest?: LatestRecord;
   #counter = 0;
 
-  /** Stores a copy of `bytes` (idempotent). */
+  /** Stores a copy of `bytes` (idempotent; an annex is replaced). */
   putObject(kind: ObjectKind, name: string, bytes: Uint8Array): Promise<void> {
     const key = `${kind}/${name}`;
-    if (!this.#objects.has(key)) this.#objects.set(key, bytes.slice());
+    if (!this.#objects.has(key) || isAnnexKind(kind)) this.#objects.set(key, bytes.slice());
     return Promise.resolve();
+  }
+
+  /** The names stored under `kind`. */
+  listObjects(kind: ObjectKind): Promise<string[]> {
+    const prefix = `${kind}/`;
+    return Promise.resolve(
+      [...this.#objects.keys()].filter((k) => k.startsWith(prefix)).map((k) =>
+        k.slice(prefix.length)
+      ),
+    );
+  }
+
+  /** Forgets everything (what an infrastructure reset does to a Coordinator's storage). */
+  clear(): void {
+    this.#objects.clear();
+    this.#latest = undefined;
   }
 
   /** A copy of the stored bytes. */

@@ -29,6 +29,9 @@ export interface ErrorBody {
   readonly field?: string;
 }
 
+/** Most document problems one error answer lists. */
+export const MAX_ANSWER_ISSUES = 20;
+
 /** Names of errors raised by other modules that mean "stale transition" (409). */
 const CONFLICT_NAMES = new Set(["StaleTransitionError", "ConflictError"]);
 
@@ -42,7 +45,12 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
     return {
       status,
       body: {
-        error: error.issues.map((i) => `${i.path}: ${i.reason}`).join("; "),
+        error: [
+          ...error.issues.slice(0, MAX_ANSWER_ISSUES).map((i) => `${i.path}: ${i.reason}`),
+          ...(error.issues.length > MAX_ANSWER_ISSUES
+            ? [`${error.issues.length - MAX_ANSWER_ISSUES} more problems not listed`]
+            : []),
+        ].join("; "),
         field: error.field || undefined,
       },
     };

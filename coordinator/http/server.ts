@@ -11,6 +11,7 @@ import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
+import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import { errorAnswer } from "./errors.ts";
 import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
@@ -21,6 +22,8 @@ export interface ApiRequest {
   readonly body: unknown;
   /** DER of the client's TLS certificate, when it presented one. */
   readonly clientCertificate?: Uint8Array;
+  /** The client's IP address, as the socket reports it. */
+  readonly clientAddress?: string;
 }
 
 /** A handler's answer: JSON body (or plain text for metrics) and status. */
@@ -47,6 +50,11 @@ export interface RequestLimits {
   readonly maxBodyBytes: number;
   /** Time allowed for receiving a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /**
+   * Bounds on a JSON body's object keys and nesting, checked by a linear scan before parsing
+   * (none when absent).
+   */
+  readonly jsonShape?: JsonShapeLimits;
 }
 
 /** Options of {@link createRequestHandler}. */
@@ -118,11 +126,16 @@ export function createRequestHandler(
     const path = (req.url ?? "/").split("?")[0]!;
     const route = routes.find((r) => r.path === path && r.method === req.method);
     const routeName = route ? route.path : "unknown";
+    // A timed-out request is answered 408 and logged once; the read it aborts then fails, and
+    // that failure is expected, not an internal error.
+    let finished = false;
     const timer = setTimeout(() => {
-      send(res, 408, { error: "request timed out" });
+      finish(408, { error: "request timed out" }, "request timed out");
       req.destroy();
     }, limits.requestTimeoutMs);
     const finish = (status: number, body: unknown, reason?: string) => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       send(res, status, body);
       const seconds = (performance.now() - started) / 1000;
@@ -144,11 +157,16 @@ export function createRequestHandler(
       const raw = await readBody(req, limits.maxBodyBytes);
       let body: unknown = undefined;
       if (raw.length > 0) {
+        if (limits.jsonShape) checkJsonShape(raw, limits.jsonShape, "body");
+        let text: string;
         try {
-          body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+          text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
         } catch (cause) {
           throw new ParseError("body", "not valid UTF-8 JSON", { cause });
         }
+        // Duplicate keys are refused too: `manifest` twice in a request would be read one way
+        // here and another way by whoever checks the request.
+        body = parseJsonText(text, "body");
       }
       const socket = req.socket as TLSSocket;
       const peer = typeof socket.getPeerCertificate === "function"
@@ -156,10 +174,12 @@ export function createRequestHandler(
         : undefined;
       const answer = await route.handle({
         body,
+        ...(req.socket.remoteAddress ? { clientAddress: req.socket.remoteAddress } : {}),
         ...(peer?.raw ? { clientCertificate: new Uint8Array(peer.raw) } : {}),
       });
       finish(answer.status ?? 200, answer.body);
     })().catch((error: unknown) => {
+      if (finished) return;
       const { status, body } = errorAnswer(error);
       if (status === 500) {
         logger.error("unexpected error", {

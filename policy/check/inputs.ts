@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { plainYamlValue } from "../../util/yaml/plain_value.ts";
 import { parseAllDocuments } from "yaml";
 import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
@@ -89,7 +90,7 @@ export function parseYamlDocuments(
     if (doc.errors.length > 0) {
       throw new ParseError(`${file}#${i}`, `not valid YAML: ${doc.errors[0].message}`);
     }
-    const value = doc.toJS({ maxAliasCount: 100 });
+    const value = plainYamlValue(doc, `${file}#${i}`);
     if (value === null || value === undefined) return;
     const kind = (value as Record<string, unknown>).kind;
     if (kind === "List" && Array.isArray((value as Record<string, unknown>).items)) {

@@ -10,6 +10,8 @@ import "reflect-metadata";
 import { digest, encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { encodeInitdataToml } from "../../policy/initdata.ts";
 import { encodeCoordinatorTrust } from "../../atls/coordinator_trust.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { SimulatedSnpAuthority } from "../snp/authority.ts";
 import type { SnpReferenceValue } from "../../snp/reference_values.ts";
 
@@ -54,6 +56,11 @@ export interface Deployment {
    * the manifest's reference values), as `contrast generate` would pin it.
    */
   coordinatorTrust(): string;
+  /**
+   * hex of the workload owner's signature over the transition of `manifest` after `previous`
+   * (default: the first transition), as `contrast set` sends it.
+   */
+  ownerSignature(manifest: Uint8Array, previous?: Uint8Array): Promise<string>;
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
@@ -122,8 +129,15 @@ export async function deployment(): Promise<Deployment> {
       edit?.(m);
       return new TextEncoder().encode(JSON.stringify(m, null, 2));
     },
+    async ownerSignature(bytes, previous = GENESIS_TRANSITION) {
+      const key = await importWorkloadOwnerKey(workloadOwner.pem);
+      const transition = await transitionHash(await manifestHash(bytes), previous);
+      return encodeHex(await signManifestUpdate(key, transition));
+    },
     coordinatorTrust() {
-      return encodeCoordinatorTrust(encodeHex(coordinator.digest), { snp: [reference], tdx: [] });
+      return encodeCoordinatorTrust(encodeHex(coordinator.digest), { snp: [reference], tdx: [] }, [
+        workloadOwner.publicHex,
+      ]);
     },
   };
 }

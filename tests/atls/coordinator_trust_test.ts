@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import {
   canonicalJson,
   COORDINATOR_TRUST_ENV,
@@ -10,6 +11,11 @@ import { coordinatorPolicyDigest } from "../../manifest/manifest.ts";
 import { baselineSnpReferenceValue } from "../../snp/reference_values.ts";
 
 const HASH = "ab".repeat(32);
+const OWNER_KEY = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+  "sign",
+  "verify",
+]);
+const OWNER = encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", OWNER_KEY.publicKey)));
 const SNP = {
   ...baselineSnpReferenceValue("Metal-QEMU-SNP", "Genoa"),
   TrustedMeasurement: "cd".repeat(48),
@@ -35,7 +41,7 @@ Deno.test("canonical JSON sorts keys at every level and has no whitespace", () =
 });
 
 Deno.test("encodes a trust document that reads back as a one-policy coordinator manifest", () => {
-  const text = encodeCoordinatorTrust(HASH, { snp: [SNP], tdx: [] });
+  const text = encodeCoordinatorTrust(HASH, { snp: [SNP], tdx: [] }, [OWNER]);
   assert.ok(text.startsWith(`{"CoordinatorPolicyHash":"${HASH}","ReferenceValues":{"snp":[{`));
   assert.doesNotMatch(text, /\s/);
   const trust = parseCoordinatorTrust(text);
@@ -45,13 +51,43 @@ Deno.test("encodes a trust document that reads back as a one-policy coordinator 
   assert.equal(coordinatorPolicyDigest(trust.manifest), HASH);
   assert.deepEqual(Object.keys(trust.manifest.Policies), [HASH]);
   assert.equal(new TextDecoder().decode(trust.manifest.bytes), text);
+  assert.deepEqual(trust.workloadOwnerKeys, [OWNER]);
+  assert.ok(text.endsWith(`"WorkloadOwnerPubKeys":["${OWNER}"]}`));
+});
+
+Deno.test("a trust document pins at least one valid workload owner key", () => {
+  const rv = { snp: [SNP], tdx: [] };
+  const doc = (keys: unknown) =>
+    JSON.stringify({
+      CoordinatorPolicyHash: HASH,
+      ReferenceValues: rv,
+      WorkloadOwnerPubKeys: keys,
+    });
+  assert.match(
+    issuesOf(() =>
+      parseCoordinatorTrust(JSON.stringify({ CoordinatorPolicyHash: HASH, ReferenceValues: rv }))
+    ).join("\n"),
+    /CONTRAST_COORDINATOR_TRUST\.WorkloadOwnerPubKeys: required/,
+  );
+  assert.match(
+    issuesOf(() => parseCoordinatorTrust(doc([]))).join("\n"),
+    /WorkloadOwnerPubKeys: at least one workload owner key is required/,
+  );
+  assert.match(
+    issuesOf(() => parseCoordinatorTrust(doc(["zz"]))).join("\n"),
+    /WorkloadOwnerPubKeys\[0\]: expected a PKIX DER public key/,
+  );
+  assert.match(
+    issuesOf(() => parseCoordinatorTrust(doc(["3000"]))).join("\n"),
+    /WorkloadOwnerPubKeys\[0\]: not a workload owner key/,
+  );
 });
 
 Deno.test("encoding is deterministic whatever the key order of the input", () => {
   const reordered = Object.fromEntries(Object.entries(SNP).reverse());
   assert.equal(
-    encodeCoordinatorTrust(HASH, { snp: [reordered], tdx: [] }),
-    encodeCoordinatorTrust(HASH, { snp: [SNP], tdx: [] }),
+    encodeCoordinatorTrust(HASH, { snp: [reordered], tdx: [] }, [OWNER]),
+    encodeCoordinatorTrust(HASH, { snp: [SNP], tdx: [] }, [OWNER]),
   );
 });
 
@@ -71,7 +107,13 @@ Deno.test("rejects a malformed policy hash, empty reference values and unknown f
   const rv = { snp: [SNP], tdx: [] };
   assert.match(
     issuesOf(() =>
-      parseCoordinatorTrust(doc({ CoordinatorPolicyHash: "AB".repeat(32), ReferenceValues: rv }))
+      parseCoordinatorTrust(
+        doc({
+          CoordinatorPolicyHash: "AB".repeat(32),
+          ReferenceValues: rv,
+          WorkloadOwnerPubKeys: [OWNER],
+        }),
+      )
     )[0]!,
     /CONTRAST_COORDINATOR_TRUST\.CoordinatorPolicyHash: expected a SHA-256 digest/,
   );
@@ -91,7 +133,14 @@ Deno.test("rejects a malformed policy hash, empty reference values and unknown f
   );
   assert.match(
     issuesOf(() =>
-      parseCoordinatorTrust(doc({ CoordinatorPolicyHash: HASH, ReferenceValues: rv, Extra: 1 }))
+      parseCoordinatorTrust(
+        doc({
+          CoordinatorPolicyHash: HASH,
+          ReferenceValues: rv,
+          WorkloadOwnerPubKeys: [OWNER],
+          Extra: 1,
+        }),
+      )
     )[0]!,
     /CONTRAST_COORDINATOR_TRUST\.Extra: unknown field/,
   );
@@ -100,7 +149,7 @@ Deno.test("rejects a malformed policy hash, empty reference values and unknown f
 Deno.test("rejects invalid reference values with their path, and a simulated entry without its root", () => {
   const bad = { ...SNP, TrustedMeasurement: "zz" };
   assert.match(
-    issuesOf(() => encodeCoordinatorTrust(HASH, { snp: [bad], tdx: [] })).join("\n"),
+    issuesOf(() => encodeCoordinatorTrust(HASH, { snp: [bad], tdx: [] }, [OWNER])).join("\n"),
     /ReferenceValues\.snp\[0\]\.TrustedMeasurement/,
   );
   const simulated = {
@@ -108,7 +157,7 @@ Deno.test("rejects invalid reference values with their path, and a simulated ent
     TrustedMeasurement: "cd".repeat(48),
   };
   assert.match(
-    issuesOf(() => encodeCoordinatorTrust(HASH, { snp: [simulated], tdx: [] })).join("\n"),
+    issuesOf(() => encodeCoordinatorTrust(HASH, { snp: [simulated], tdx: [] }, [OWNER])).join("\n"),
     /ReferenceValues\.snp\[0\]/,
   );
 });

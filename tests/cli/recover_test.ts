@@ -10,7 +10,7 @@ import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { parseResultDocument } from "../../testing/cli/result_schema.ts";
 
 coordinatorWorkspaceTest(
-  "contrast recover: restores the same root CA; refuses without the seed file, with a key that has no share, and when not needed",
+  "contrast recover: restores the same root CA, from the file or the stored seed shares; refuses a key without a share, a bad file, and when not needed",
   async (t, ws, c) => {
     const args = (key = `${ws.dir}/seedshare-owner.pem`, seed = `${ws.dir}/seed-shares.json`) => [
       "recover",
@@ -44,10 +44,6 @@ coordinatorWorkspaceTest(
 
     await c.restart();
     assert.equal(c.coordinator.phase, "recovery");
-
-    await t.step("exit 2 when seed-shares.json is missing (bad input)", async () => {
-      assert.equal(await runCli(args(undefined, `${ws.dir}/missing.json`)), 2);
-    });
 
     await t.step("exit 1 for a seedshare key that has no share", async () => {
       const other = await generateRsaOaepKeys();
@@ -93,6 +89,23 @@ coordinatorWorkspaceTest(
         await Deno.readTextFile(`${ws.dir}/verify/coordinator-root-ca.pem`),
         r.rootCa,
       );
+    });
+
+    await c.restart();
+    await t.step(
+      "without seed-shares.json, recovers from the seed shares stored with the history",
+      async () => {
+        assert.equal(await runCli(args(undefined, `${ws.dir}/missing.json`)), 0);
+        assert.equal(c.coordinator.phase, "active");
+        assert.equal((await c.coordinator.attest({ nonce: new Uint8Array(32) })).rootCa, r.rootCa);
+      },
+    );
+
+    await c.restart();
+    await t.step("exit 2 when the seed file exists but is malformed", async () => {
+      await Deno.writeTextFile(`${ws.dir}/bad.json`, "{");
+      assert.equal(await runCli(args(undefined, `${ws.dir}/bad.json`)), 2);
+      assert.equal(c.coordinator.phase, "recovery");
     });
   },
 );

@@ -23,7 +23,6 @@ const run = runCliCaptured;
 coordinatorWorkspaceTest(
   "sign --prepare + set --signature: openssl-signed updates accepted, bad ones refused",
   async (t, ws, c) => {
-    await c.setFirstManifest();
     const withSan = (san: string) =>
       ws.deployment.manifest((m) => {
         const web = (m.Policies as Record<string, { SANs: string[] }>)[
@@ -48,6 +47,33 @@ coordinatorWorkspaceTest(
         ...extra,
         ws.yamlPath,
       );
+
+    await t.step("the first manifest, signed with openssl by a key it lists: set", async () => {
+      let r = await run("sign", "--prepare", "-c", c.userAddress, "-w", ws.dir);
+      assert.equal(r.code, 0, r.stderr);
+      const genesis = await transitionHash(
+        await manifestHash(await Deno.readFile(`${ws.dir}/manifest.json`)),
+        new Uint8Array(32),
+      );
+      assert.equal(encodeHex(await Deno.readFile(bin)), encodeHex(genesis));
+      await openssl("dgst", "-sha384", "-sign", owner, "-out", `${ws.dir}/first.sig`, bin);
+      r = await run(
+        "set",
+        "-c",
+        c.userAddress,
+        "-w",
+        ws.dir,
+        "--signature",
+        `${ws.dir}/first.sig`,
+        ws.yamlPath,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(c.coordinator.phase, "active");
+      assert.equal(
+        JSON.parse(await Deno.readTextFile(`${ws.dir}/seed-shares.json`)).SeedShares.length,
+        1,
+      );
+    });
 
     await t.step("sign without --prepare is a usage error (exit 2)", async () => {
       const r = await run("sign", "-c", c.userAddress, "-w", ws.dir);

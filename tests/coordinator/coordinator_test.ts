@@ -27,7 +27,7 @@ Deno.test({
           manifest: encodeBase64(new TextEncoder().encode(manifest)),
           policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc, junk].map(encodeBase64),
           previous_transition: "00".repeat(32),
-          signature: "",
+          signature: await d.ownerSignature(new TextEncoder().encode(manifest)),
         })),
         (e: unknown) => e instanceof ParseError && e.field.startsWith("policies[3]"),
       );

@@ -123,7 +123,7 @@ export async function inProcessCoordinator(
         manifest: encodeBase64(bytes),
         policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
         previous_transition: "00".repeat(32),
-        signature: "",
+        signature: await d.ownerSignature(bytes),
       }));
     },
     close: () => service.close(),

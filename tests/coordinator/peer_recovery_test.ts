@@ -141,7 +141,7 @@ Deno.test({
       manifest: encodeBase64(d.manifest()),
       policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
       previous_transition: "00".repeat(32),
-      signature: "",
+      signature: await d.ownerSignature(d.manifest()),
     }));
     const service = await startService(
       impostor,

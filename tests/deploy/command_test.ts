@@ -143,12 +143,10 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
       ExitCode.Ok,
     );
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
-    // --disable-updates empties the workload owner keys.
-    assert.equal(await quietly(() => runCli([...args, "--disable-updates"])), ExitCode.Ok);
-    assert.deepEqual(
-      JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`)).WorkloadOwnerPubKeys,
-      [],
-    );
+    // --disable-updates would leave no owner key to sign the first manifest with: refused
+    // (exit 2), and nothing is written.
+    assert.equal(await quietly(() => runCli([...args, "--disable-updates"])), ExitCode.BadInput);
+    assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
   }));
 
 Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rtmrs is not kept; the error names --rtmr", () =>

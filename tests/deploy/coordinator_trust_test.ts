@@ -16,7 +16,7 @@ import { readCheckInputs } from "../../policy/check/inputs.ts";
 import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
 import { seededRandom } from "../../policy/check/random_ids.ts";
 import type { ResolvedImage } from "../../oci/types.ts";
-import { IMAGES, MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { IMAGES, MemoryResolver, OWNER, testSettings } from "../policy/fixtures.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 const RV = {
@@ -33,7 +33,7 @@ async function options(referenceValues = RV): Promise<GenerateOptions> {
     resolver: new MemoryResolver(IMAGES),
     rules: RULES,
     referenceValues,
-    workloadOwnerKeys: [],
+    workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: [],
   };
 }
@@ -250,7 +250,7 @@ Deno.test("reference values that cannot be pinned are reported, and nothing is g
     (e: unknown) =>
       e instanceof InvalidDocumentError &&
       e.issues.some((i) =>
-        /reference values pinned in the initializers/.test(i.path) && /at least one/.test(i.reason)
+        /trust document pinned in the initializers/.test(i.path) && /at least one/.test(i.reason)
       ),
   );
 });

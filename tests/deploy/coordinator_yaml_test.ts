@@ -46,7 +46,7 @@ Deno.test("the Coordinator YAML: ServiceAccount, StatefulSet, mesh and user API 
   }
   assert.deepEqual(container.volumeMounts, [{ name: "state", mountPath: "/var/lib/contrast" }]);
   assert.equal(set!.spec.volumeClaimTemplates[0].metadata.name, "state");
-  assert.deepEqual(mesh!.spec.ports.map((p: { port: number }) => p.port), [7777]);
+  assert.deepEqual(mesh!.spec.ports.map((p: { port: number }) => p.port), [7777, 8200]);
   assert.equal(user!.spec.type, "LoadBalancer");
   assert.deepEqual(user!.spec.ports.map((p: { port: number }) => p.port), [1313]);
 });

@@ -9,7 +9,7 @@ import {
   readAnnotatedPolicy,
   splitPolicyText,
 } from "../../policy/initdata.ts";
-import { IMAGES, MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { IMAGES, MemoryResolver, OWNER, testSettings } from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
@@ -39,7 +39,7 @@ async function options(resolver = new MemoryResolver()): Promise<GenerateOptions
     resolver,
     rules: RULES,
     referenceValues: RV,
-    workloadOwnerKeys: ["ab"],
+    workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: ["cd"],
   };
 }

@@ -1,10 +1,14 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { decodeHex, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { VerificationError } from "../../util/errors/mod.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
 import { HpkeRecipient } from "../../protocol/hpke.ts";
-import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
+import {
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  PinnedHttpsClient,
+} from "../../atls/pinned_client.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import {
@@ -55,7 +59,7 @@ Deno.test({
           ws.deployment.pods.db.doc,
         ],
         previousTransition: new Uint8Array(32),
-        signature: new Uint8Array(),
+        signature: decodeHex(await ws.deployment.ownerSignature(manifestBytes)),
       });
       const measurement = await MEASUREMENT;
       const web = ws.deployment.pods.web.digest;
@@ -68,6 +72,8 @@ Deno.test({
         swapLeafKey?: boolean;
         swapHpkeKey?: boolean;
         reuseNonce?: Uint8Array;
+        /** An HPKE public key to bind and send instead of the pod's. */
+        hpkeKey?: Uint8Array;
       } = {}) => {
         const client = new PinnedHttpsClient(coordinator.meshAddress);
         const keys = await generatePodKeys();
@@ -77,7 +83,7 @@ Deno.test({
         const reportData = await meshReportData({
           nonce: tweak.bindNonce ?? nonce,
           leafSpki: keys.leafSpki,
-          hpkePublicKey: keys.hpke.publicKey,
+          hpkePublicKey: tweak.hpkeKey ?? keys.hpke.publicKey,
         });
         const r = await (tweak.authority ?? auth).createReport({
           reportData,
@@ -90,7 +96,9 @@ Deno.test({
           nonce: encodeHex(nonce),
           evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
           leafPublicKey: encodeHex(tweak.swapLeafKey ? other.leafSpki : keys.leafSpki),
-          hpkePublicKey: encodeHex(tweak.swapHpkeKey ? other.hpke.publicKey : keys.hpke.publicKey),
+          hpkePublicKey: encodeHex(
+            tweak.hpkeKey ?? (tweak.swapHpkeKey ? other.hpke.publicKey : keys.hpke.publicKey),
+          ),
         };
         const answer = parseMeshCertificateResponse(
           await client.request("POST", ApiPath.meshCertificate, body),
@@ -132,6 +140,26 @@ Deno.test({
       await t.step("evidence for another HPKE key is refused", async () => {
         await refused({ swapHpkeKey: true }, /report_data.*REPORT_DATA does not match/);
       });
+
+      await t.step(
+        "genuine evidence binding a low-order X25519 key gets 400, not 500",
+        async () => {
+          // The all-zero point and the point of order 8 (u = 1): X25519 gives an all-zero secret.
+          const lowOrder = [
+            new Uint8Array(32),
+            Uint8Array.from({ length: 32 }, (_, i) => i === 0 ? 1 : 0),
+          ];
+          for (const hpkeKey of lowOrder) {
+            await assert.rejects(exchange({ hpkeKey }), (e: unknown) => {
+              assert.ok(e instanceof CoordinatorBadRequestError, String(e));
+              assert.equal(e.status, 400);
+              assert.equal(e.field, "hpkePublicKey");
+              assert.match(e.message, /not a usable X25519 public key \(low order point\)/);
+              return true;
+            });
+          }
+        },
+      );
 
       await t.step("a debug VM is refused", async () => {
         await refused({ report: { policy: { smt: true, debug: true } } }, /debug/i);

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
+import { concatBytes, decodeHex, encodeHex, encodePem } from "../../util/bytes/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
@@ -77,7 +77,10 @@ Deno.test({
 
       await t.step("refuses a manifest without the initdata of every policy (400)", async () => {
         await assert.rejects(
-          attestAndSend(v1, GENESIS_TRANSITION, { policies: allPolicies.slice(0, 2) }),
+          attestAndSend(v1, GENESIS_TRANSITION, {
+            policies: allPolicies.slice(0, 2),
+            signature: decodeHex(await d.ownerSignature(v1)),
+          }),
           (e: unknown) =>
             e instanceof CoordinatorBadRequestError && /missing the initdata/.test(e.message),
         );
@@ -99,9 +102,35 @@ Deno.test({
         );
       });
 
+      await t.step("refuses an unsigned first manifest (401)", async () => {
+        await assert.rejects(attestAndSend(v1, GENESIS_TRANSITION), rejected(401, /signature/));
+      });
+
+      await t.step("refuses a first manifest signed by a key it does not list (401)", async () => {
+        const stranger = await crypto.subtle.generateKey(
+          { name: "ECDSA", namedCurve: "P-384" },
+          true,
+          ["sign"],
+        );
+        const pem = encodePem(
+          "PRIVATE KEY",
+          new Uint8Array(await crypto.subtle.exportKey("pkcs8", stranger.privateKey)),
+        );
+        const signature = await signManifestUpdate(
+          await importWorkloadOwnerKey(pem),
+          await transitionHash(await manifestHash(v1), GENESIS_TRANSITION),
+        );
+        await assert.rejects(
+          attestAndSend(v1, GENESIS_TRANSITION, { signature }),
+          rejected(401, /not a signature over the transition/),
+        );
+      });
+
       let t1: Uint8Array = new Uint8Array();
       await t.step("sets the first manifest", async () => {
-        const r = await attestAndSend(v1, GENESIS_TRANSITION);
+        const r = await attestAndSend(v1, GENESIS_TRANSITION, {
+          signature: decodeHex(await d.ownerSignature(v1)),
+        });
         t1 = await transitionHash(await manifestHash(v1), GENESIS_TRANSITION);
         assert.equal(r.transition, encodeHex(t1));
         assert.ok(r.seedShares);

@@ -52,14 +52,16 @@ Deno.test({
     const pod = new SimulatedTdxEvidenceSource(tdx, { hostData: d.pods.web.digest });
     const trustFor = (policyHash: string, mrTd = reference.MrTd) =>
       parseCoordinatorTrust(
-        encodeCoordinatorTrust(policyHash, { snp: [], tdx: [{ ...reference, MrTd: mrTd }] }),
+        encodeCoordinatorTrust(policyHash, { snp: [], tdx: [{ ...reference, MrTd: mrTd }] }, [
+          d.workloadOwner.publicHex,
+        ]),
       );
     try {
       await coordinator.setManifest(parseManifestRequest({
         manifest: encodeBase64(manifest),
         policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
         previous_transition: "00".repeat(32),
-        signature: "",
+        signature: await d.ownerSignature(manifest),
       }));
 
       await t.step("the pinned Coordinator is accepted and its CAs installed", async () => {

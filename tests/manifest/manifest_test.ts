@@ -4,6 +4,7 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { childPath, type IssueList, ObjectReader } from "../../util/json/mod.ts";
 import {
   coordinatorPolicyDigest,
+  coordinatorPolicyDigests,
   parseManifestWith,
   type ReferenceValueReaders,
 } from "../../manifest/manifest.ts";
@@ -148,13 +149,14 @@ Deno.test("rejects policy keys that are not 64 lower-case hex digits", () => {
   }
 });
 
-Deno.test("requires exactly one coordinator role", () => {
+Deno.test("requires at least one coordinator role and allows several", () => {
   const none = valid();
   ((none.Policies as Record<string, Record<string, unknown>>)[D1]!).Role = "";
   assertIssue(none, "Policies", /found none/);
   const two = valid();
   ((two.Policies as Record<string, Record<string, unknown>>)[D2]!).Role = "coordinator";
-  assertIssue(two, "Policies", /found 2/);
+  const parsedTwo = parseManifestWith(bytesOf(two), READERS);
+  assert.deepEqual(coordinatorPolicyDigests(parsedTwo).sort(), [D1, D2].sort());
   const empty = valid();
   empty.Policies = {};
   assertIssue(empty, "Policies", /at least one policy/);

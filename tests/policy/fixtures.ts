@@ -137,3 +137,13 @@ export async function samplePolicyData(): Promise<PolicyData> {
     settings: await testSettings(),
   });
 }
+
+/** A workload owner public key (hex PKIX DER, P-384) for generate runs that pin one. */
+export const OWNER: string = await (async () => {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+    "sign",
+    "verify",
+  ]);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+  return Array.from(spki, (b) => b.toString(16).padStart(2, "0")).join("");
+})();

@@ -97,8 +97,17 @@ Deno.test("answers are parsed strictly too", () => {
     meshCa: "",
     latestTransition: hex32,
     recoveryNeeded: false,
+    signatures: ["abcd"],
   };
   assert.equal(parseAttestResponse(attest).policies.size, 1);
+  assert.deepEqual(parseAttestResponse(attest).signatures, [new Uint8Array([0xab, 0xcd])]);
+  assert.equal(parseAttestResponse(attest).seedShares, undefined);
+  assert.deepEqual(
+    parseAttestResponse({ ...attest, seedShares: "AQI=" }).seedShares,
+    new Uint8Array([1, 2]),
+  );
+  rejectsAt(() => parseAttestResponse({ ...attest, signatures: [] }), "signatures");
+  rejectsAt(() => parseAttestResponse({ ...attest, signatures: ["XY"] }), "signatures[0]");
   rejectsAt(
     () => parseAttestResponse({ ...attest, policies: { "NOT-HEX": "YQ==" } }),
     "policies.NOT-HEX",

@@ -70,6 +70,9 @@ export interface FieldIssue {
   readonly reason: string;
 }
 
+/** Most issues an {@link InvalidDocumentError}'s message lists (all are in `issues`). */
+export const MESSAGE_ISSUES = 20;
+
 /** A document (JSON, YAML, TOML) has one or more problems; all of them are reported together. */
 export class InvalidDocumentError extends ContrastError {
   /** Every problem found, in document order. */
@@ -88,8 +91,8 @@ export class InvalidDocumentError extends ContrastError {
       issues.length === 1
         ? first.reason
         : `${first.reason} (and ${issues.length - 1} more: ${
-          issues.slice(1).map((i) => `${i.path}: ${i.reason}`).join("; ")
-        })`,
+          issues.slice(1, MESSAGE_ISSUES).map((i) => `${i.path}: ${i.reason}`).join("; ")
+        }${issues.length > MESSAGE_ISSUES ? "; …" : ""})`,
       options,
     );
     this.issues = issues;

@@ -1,17 +1,33 @@
 import { type FieldIssue, InvalidDocumentError } from "../errors/mod.ts";
 
-/** Collects every problem of a document so they can be reported together. */
+/**
+ * Most problems kept per document; beyond it they are only counted, so a hostile document with
+ * millions of bad fields costs a counter, not a list (and not a huge error answer).
+ */
+export const MAX_ISSUES = 100;
+
+/** Collects every problem of a document (up to {@link MAX_ISSUES}) to report them together. */
 export class IssueList {
   readonly #issues: FieldIssue[] = [];
+  #omitted = 0;
 
   /** Records a problem at `path`. */
   add(path: string, reason: string): void {
+    if (this.#issues.length >= MAX_ISSUES) {
+      this.#omitted++;
+      return;
+    }
     this.#issues.push({ path, reason });
   }
 
   /** Whether any problem was recorded. */
   get empty(): boolean {
     return this.#issues.length === 0;
+  }
+
+  /** How many problems were counted but not kept. */
+  get omitted(): number {
+    return this.#omitted;
   }
 
   /** The problems recorded so far. */
@@ -25,7 +41,11 @@ export class IssueList {
    * @throws {InvalidDocumentError} carrying every recorded problem, if there is one
    */
   throwIfAny(): void {
-    if (this.#issues.length > 0) throw new InvalidDocumentError([...this.#issues]);
+    if (this.#issues.length === 0) return;
+    const more = this.#omitted > 0
+      ? [{ path: "(document)", reason: `${this.#omitted} more problems not listed` }]
+      : [];
+    throw new InvalidDocumentError([...this.#issues, ...more]);
   }
 }
 

@@ -3,6 +3,8 @@
  *
  * @module
  */
+export * from "./duplicate_keys.ts";
 export * from "./issues.ts";
 export * from "./object_reader.ts";
 export * from "./parse_document.ts";
+export * from "./shape.ts";

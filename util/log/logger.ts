@@ -66,12 +66,13 @@ export class Logger {
     this.#log("error", message, fields);
   }
 
-  #log(level: LogLevel, message: string, fields: LogFields): void {
+  #log(level: LogLevel, rawMessage: string, fields: LogFields): void {
+    const message = boundedValue(rawMessage) as string;
     if (LEVEL_ORDER[level] < this.#minimum) return;
     const clean: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined || v === null) continue;
-      clean[k] = SECRET_FIELD.test(k) ? "[redacted]" : v;
+      clean[k] = SECRET_FIELD.test(k) ? "[redacted]" : boundedValue(v);
     }
     const time = this.#now().toISOString();
     if (this.#format === "json") {
@@ -87,4 +88,15 @@ export class Logger {
       );
     }
   }
+}
+
+/**
+ * Longest string value (and message) a log line carries; longer ones are cut, saying how long
+ * they were, so a request with a huge error list cannot produce a huge log line.
+ */
+export const MAX_LOG_VALUE_CHARS = 2048;
+
+function boundedValue(v: string | number | boolean): string | number | boolean {
+  if (typeof v !== "string" || v.length <= MAX_LOG_VALUE_CHARS) return v;
+  return `${v.slice(0, MAX_LOG_VALUE_CHARS)}… (${v.length} characters, cut)`;
 }

@@ -50,6 +50,10 @@ export class TamperingBackend implements HistoryBackend {
     return this.#inner.getObject(kind, name);
   }
 
+  listObjects(kind: ObjectKind): Promise<string[]> {
+    return this.#inner.listObjects(kind);
+  }
+
   async readLatest(): Promise<LatestRecord | undefined> {
     const real = await this.#inner.readLatest();
     if (!this.#overrides.has("latest")) return real;

@@ -166,8 +166,9 @@ Deno.test("probes and metrics answer over plain HTTP", async () => {
   }
 });
 
-Deno.test("answers 408 to a client that does not finish its request in time", async () => {
+Deno.test("answers 408 to a client that does not finish its request in time, logged once as such", async () => {
   const { server } = await start(routes, 1024, 200);
+  const before = lines.length;
   const tls = await import("node:tls");
   try {
     const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
@@ -176,6 +177,14 @@ Deno.test("answers 408 to a client that does not finish its request in time", as
     let text = "";
     for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
     assert.match(text, /^HTTP\/1\.1 408/);
+    await new Promise((r) => setTimeout(r, 100));
+    const logged = lines.slice(before);
+    assert.equal(
+      logged.filter((l) => /unexpected error|ECANCELED/.test(l)).length,
+      0,
+      logged.join("\n"),
+    );
+    assert.equal(logged.filter((l) => /"status":408/.test(l)).length, 1, logged.join("\n"));
   } finally {
     await server.close();
   }

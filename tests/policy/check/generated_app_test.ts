@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { parseYamlFile } from "../../../deploy/documents.ts";
 import { generate } from "../../../deploy/generate.ts";
 import { policyCheckCommand } from "../../../cli/commands/policy.ts";
-import { IMAGES, MemoryResolver, testSettings } from "../fixtures.ts";
+import { IMAGES, MemoryResolver, OWNER, testSettings } from "../fixtures.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
@@ -49,7 +49,7 @@ Deno.test("generated app: every legitimate request allowed, every tampered one d
     resolver,
     rules: RULES,
     referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [],
+    workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: [],
   });
   const dir = await Deno.makeTempDir({ prefix: "generated-app-" });

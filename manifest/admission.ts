@@ -1,0 +1,71 @@
+/**
+ * What the Coordinator admits beyond a well-formed manifest, checked before anything is stored
+ * (every refusal names its JSON path):
+ *
+ * - no SNP reference value may allow a debug guest (`GuestPolicy.Debug`) or a migration agent
+ *   (`GuestPolicy.MigrateMA`): either lets the host read or move the guest's memory, so no owner
+ *   signature makes such a manifest acceptable;
+ * - an update must keep the policy the running Coordinator runs as a `coordinator` policy:
+ *   otherwise `contrast verify`, recovery and every pod would refuse this Coordinator. To move to
+ *   a new Coordinator policy, first add it next to the running one (several coordinator policies
+ *   are allowed), roll the Coordinator, then drop the old one.
+ *
+ * @module
+ */
+import type { FieldIssue } from "../util/errors/mod.ts";
+import { InvalidDocumentError } from "../util/errors/mod.ts";
+import type { Manifest } from "./manifest.ts";
+
+/** What an admission check knows besides the new manifest. */
+export interface AdmissionContext {
+  /**
+   * Lower-case hex digest of the policy the running Coordinator runs (its launch configuration
+   * digest); when given, an update must keep it as a coordinator policy.
+   */
+  readonly runningCoordinatorPolicy?: string;
+  /** Whether this is an update (a current manifest exists). */
+  readonly update: boolean;
+}
+
+/** Every admission problem of `manifest`, with its JSON path. */
+export function admissionIssues(manifest: Manifest, context: AdmissionContext): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  manifest.ReferenceValues.snp.forEach((value, i) => {
+    const path = `ReferenceValues.snp[${i}].GuestPolicy`;
+    if (value.GuestPolicy.Debug) {
+      issues.push({
+        path: `${path}.Debug`,
+        reason: "a debug guest is refused: the host can read and change its memory",
+      });
+    }
+    if (value.GuestPolicy.MigrateMA) {
+      issues.push({
+        path: `${path}.MigrateMA`,
+        reason: "a migration agent is refused: it can move the guest's memory out of the TEE",
+      });
+    }
+  });
+  const running = context.runningCoordinatorPolicy;
+  if (context.update && running !== undefined) {
+    const entry = manifest.Policies[running];
+    if (entry?.Role !== "coordinator") {
+      issues.push({
+        path: entry ? `Policies.${running}.Role` : "Policies",
+        reason: `the update does not keep the running Coordinator's policy ${running} as a ` +
+          "coordinator policy (verify, recovery and pods would refuse this Coordinator): add the " +
+          "new coordinator policy next to it first",
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Refuses `manifest` when {@link admissionIssues} finds anything.
+ *
+ * @throws {InvalidDocumentError} listing every problem with its JSON path (HTTP 400)
+ */
+export function checkAdmission(manifest: Manifest, context: AdmissionContext): void {
+  const issues = admissionIssues(manifest, context);
+  if (issues.length > 0) throw new InvalidDocumentError(issues);
+}

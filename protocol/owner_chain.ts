@@ -1,0 +1,98 @@
+/**
+ * The owner chain of a manifest history: every manifest, the first included, is signed by a
+ * workload owner. The signature is the update signature of `signatures.ts` (ECDSA over the
+ * 32-byte transition hash); the first manifest is signed by a key of its own
+ * `WorkloadOwnerPubKeys`, every later one by a key of its predecessor's.
+ *
+ * A chain that verifies on its own proves only that *someone* holding a listed key wrote it: an
+ * infrastructure that wipes the Coordinator's state can start a fresh chain with a key of its
+ * own. What defeats that is the pin: `contrast generate` writes the owner's public keys into
+ * every pod's trust document, and a pod accepts a Coordinator only if some transition of its
+ * chain is signed by a pinned key. A signature over a transition binds every manifest before it
+ * (transitions are a hash chain), and every later link is signed by keys that link's
+ * predecessor names, so the whole chain is the owner's.
+ *
+ * @module
+ */
+import { encodeHex } from "../util/bytes/mod.ts";
+import { ContrastError, VerificationError } from "../util/errors/mod.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
+import { verifyManifestUpdateSignature } from "./signatures.ts";
+
+/** One manifest of a history with the owner signature stored for its transition. */
+export interface SignedManifest {
+  /** The exact manifest bytes. */
+  readonly bytes: Uint8Array;
+  /** The owner's signature over the manifest's transition hash (absent: unsigned). */
+  readonly signature?: Uint8Array;
+}
+
+/** Reads the `WorkloadOwnerPubKeys` of manifest bytes (strict parsing; throws on bad bytes). */
+export type OwnerKeysOf = (bytes: Uint8Array, field: string) => readonly string[];
+
+/** What a verified chain showed. */
+export interface VerifiedOwnerChain {
+  /** The transition hash of every manifest, oldest first. */
+  readonly transitions: readonly Uint8Array[];
+  /** Indexes of the transitions signed by a pinned key (empty without pins). */
+  readonly pinnedLinks: readonly number[];
+}
+
+/**
+ * Verifies that every manifest of `history` is signed by a workload owner (the first by a key
+ * it lists itself, each later one by a key its predecessor lists) and, when `pinned` is given,
+ * that at least one transition is signed by one of those keys.
+ *
+ * @param pinned lower-case hex PKIX DER keys the verifier trusts (a pod's trust document)
+ * @throws {VerificationError} naming `history[i].signature` for a missing or wrong signature, or
+ *   `WorkloadOwnerPubKeys` when no transition is signed by a pinned key
+ */
+export async function verifyOwnerChain(
+  history: readonly SignedManifest[],
+  ownerKeysOf: OwnerKeysOf,
+  pinned?: readonly string[],
+): Promise<VerifiedOwnerChain> {
+  const pinnedSet = new Set((pinned ?? []).map((k) => k.toLowerCase()));
+  const transitions: Uint8Array[] = [];
+  const pinnedLinks: number[] = [];
+  let previous = GENESIS_TRANSITION;
+  let signerKeys: readonly string[] = [];
+  for (const [i, entry] of history.entries()) {
+    const field = `history[${i}]`;
+    const ownKeys = ownerKeysOf(entry.bytes, `${field}.manifest`);
+    const keys = i === 0 ? ownKeys : signerKeys;
+    const transition = await transitionHash(await manifestHash(entry.bytes), previous);
+    if (!entry.signature || entry.signature.length === 0) {
+      throw new VerificationError(`${field}.signature`, "the manifest is not signed by an owner");
+    }
+    let index: number;
+    try {
+      index = await verifyManifestUpdateSignature(keys, transition, entry.signature);
+    } catch (cause) {
+      const reason = cause instanceof ContrastError ? cause.reason : String(cause);
+      throw new VerificationError(
+        `${field}.signature`,
+        `${
+          i === 0 ? "the first manifest is not signed by a key it lists" : "not signed by a key " +
+            "of the previous manifest"
+        }: ${reason}`,
+        { cause },
+      );
+    }
+    if (pinnedSet.has(keys[index]!.toLowerCase())) pinnedLinks.push(i);
+    transitions.push(transition);
+    previous = transition;
+    signerKeys = ownKeys;
+  }
+  if (pinned !== undefined && pinnedLinks.length === 0) {
+    throw new VerificationError(
+      "WorkloadOwnerPubKeys",
+      history.length === 0
+        ? "the Coordinator has no manifest yet"
+        : `no manifest of the Coordinator's history (latest ${
+          encodeHex(transitions.at(-1)!).slice(0, 16)
+        }…) is signed by a workload owner key this pod pins: a history written by someone else`,
+    );
+  }
+  return { transitions, pinnedLinks };
+}

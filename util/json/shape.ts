@@ -1,0 +1,60 @@
+/**
+ * A linear pre-parse scan of JSON bytes that bounds what parsing will cost: the number of object
+ * keys and the nesting depth, counted outside strings. A hostile body (millions of unknown fields,
+ * deep nesting) is refused after one pass over its bytes, before `JSON.parse` allocates anything
+ * for it. The scan does not validate JSON; the parser still does.
+ *
+ * @module
+ */
+import { ParseError } from "../errors/mod.ts";
+
+/** What a document may contain at most. */
+export interface JsonShapeLimits {
+  /** Largest number of object keys (`:` outside strings). */
+  readonly maxKeys: number;
+  /** Deepest nesting of objects and arrays. */
+  readonly maxDepth: number;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_OBJECT = 0x7d;
+const CLOSE_ARRAY = 0x5d;
+
+/**
+ * Refuses `bytes` when they hold more object keys or deeper nesting than `limits` allow.
+ *
+ * @throws {ParseError} naming `field`, before any parsing
+ */
+export function checkJsonShape(bytes: Uint8Array, limits: JsonShapeLimits, field: string): void {
+  let keys = 0;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+      continue;
+    }
+    if (b === QUOTE) inString = true;
+    else if (b === COLON) {
+      if (++keys > limits.maxKeys) {
+        throw new ParseError(
+          field,
+          `more than ${limits.maxKeys} object keys: refused before parsing`,
+        );
+      }
+    } else if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+      if (++depth > limits.maxDepth) {
+        throw new ParseError(
+          field,
+          `nested deeper than ${limits.maxDepth}: refused before parsing`,
+        );
+      }
+    } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) depth--;
+  }
+}
