@@ -67,9 +67,12 @@ export function addCollateralOptions(command: Command): Command {
     .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
     .option(
       "--kds-url <url>",
-      "AMD KDS base URL (default CONTRAST_KDS_URL, then https://kdsintf.amd.com)",
+      "AMD KDS base URL (default CONTRAST_KDS_URL, then AMD's; evidence verify: AMD's)",
     )
-    .option("--pcs-url <url>", "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's)");
+    .option(
+      "--pcs-url <url>",
+      "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's; evidence verify: Intel's)",
+    );
 }
 
 /** Where collateral is cached for `flags`. */

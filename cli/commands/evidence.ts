@@ -161,7 +161,6 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--vcek <file>", "SNP: the VCEK or VLEK (DER or PEM)")
     .option("--ask <file>", "SNP: the ASK or ASVK (DER or PEM)")
     .option("--ark <file>", "SNP: the ARK (DER or PEM); it must be the pinned AMD root")
-    .option("--kds-url <url>", "SNP: AMD KDS base URL", undefined)
     .option("--now <rfc3339>", "verify at this time instead of now")
     .option(
       "--reference-values <file>",
@@ -172,7 +171,6 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
     .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
     .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
-    .option("--pcs-url <url>", "TDX: Intel PCS base URL")
     .option("--root-ca-crl-url <url>", "TDX: URL of the Intel SGX root CA CRL")
     .option(
       "--skip-revocation",

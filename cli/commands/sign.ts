@@ -170,6 +170,8 @@ export function registerSignCommand(program: Command): void {
         cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
         offline: o.offline,
         importDirs: o.collateralDir ? [o.collateralDir] : [],
+        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
+        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
       },
       print: o.json ? () => {} : undefined,
     });
