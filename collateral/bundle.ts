@@ -40,6 +40,14 @@ function encodePart(part: string): string {
  * The path of `url`'s body inside bundle directory `dir` (see the module documentation).
  *
  * @throws {ParseError} naming `url` when it is not an http(s) URL
+ *
+ * @example Where an offline bundle keeps a URL's body
+ * ```ts
+ * import { bundlePath } from "./mod.ts";
+ *
+ * const path = bundlePath("./bundle", "https://kdsintf.amd.com/vcek/v1/Genoa/cert_chain");
+ * console.log(path); // a file under ./bundle named after host and path
+ * ```
  */
 export function bundlePath(dir: string, url: string): string {
   let parsed: URL;

@@ -8,7 +8,17 @@
 import { writeToBundle } from "./bundle.ts";
 import { DiskCache } from "./disk_cache.ts";
 
-/** One cache entry as listed. */
+/**
+ * One cache entry as listed.
+ *
+ * @example Show what the cache holds
+ * ```ts
+ * import { type CacheListing, listCache } from "./mod.ts";
+ *
+ * const entries: CacheListing[] = await listCache(await Deno.makeTempDir());
+ * for (const e of entries) console.log(e.url ?? e.path, e.validUntil ?? "forever", e.corrupt ?? "");
+ * ```
+ */
 export interface CacheListing {
   /** The entry file. */
   readonly path: string;
@@ -24,7 +34,17 @@ export interface CacheListing {
   readonly corrupt?: string;
 }
 
-/** Lists the entries of cache directory `cacheDir`. */
+/**
+ * Lists the entries of cache directory `cacheDir`.
+ *
+ * @example Count the usable entries of a cache
+ * ```ts
+ * import { listCache } from "./mod.ts";
+ *
+ * const entries = await listCache(await Deno.makeTempDir());
+ * console.log(entries.filter((e) => !e.corrupt).length); // 0 for a new directory
+ * ```
+ */
 export async function listCache(cacheDir: string): Promise<CacheListing[]> {
   return (await new DiskCache(cacheDir).list()).map(({ path, read }) =>
     read.kind === "hit"
@@ -39,7 +59,17 @@ export async function listCache(cacheDir: string): Promise<CacheListing[]> {
   );
 }
 
-/** Result of {@link exportCacheToBundle}. */
+/**
+ * Result of {@link exportCacheToBundle}.
+ *
+ * @example Report what an export left out
+ * ```ts
+ * import { exportCacheToBundle, type ExportResult } from "./mod.ts";
+ *
+ * const result: ExportResult = await exportCacheToBundle(await Deno.makeTempDir(), await Deno.makeTempDir());
+ * for (const s of result.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
+ * ```
+ */
 export interface ExportResult {
   /** Bundle files written, with their URLs. */
   readonly written: readonly { url: string; path: string }[];
@@ -51,6 +81,17 @@ export interface ExportResult {
  * Writes every intact entry of `cacheDir` into bundle directory `bundleDir`. Expired entries are
  * left out unless `includeExpired` (an old CRL is useless for verifying at the current time, but
  * needed to re-verify at an old one).
+ *
+ * @example Carry the collateral of an online run to an air-gapped machine
+ * ```ts
+ * import { CachingFetcher, exportCacheToBundle } from "./mod.ts";
+ *
+ * const cacheDir = await Deno.makeTempDir();
+ * const bundleDir = await Deno.makeTempDir();
+ * const result = await exportCacheToBundle(cacheDir, bundleDir);
+ * const offline = new CachingFetcher({ offline: true, importDirs: [bundleDir] });
+ * console.log(result.written.length, offline instanceof CachingFetcher);
+ * ```
  */
 export async function exportCacheToBundle(
   cacheDir: string,

@@ -47,8 +47,31 @@ export function pcsJsonNextUpdate(body: Uint8Array): Date {
   return date;
 }
 
-/** {@link GetOptions} for a CRL. */
+/**
+ * {@link GetOptions} for a CRL.
+ *
+ * @example Keep a CRL no longer than its nextUpdate
+ * ```ts
+ * import { CachingFetcher, CRL_GET_OPTIONS } from "./mod.ts";
+ *
+ * async function crl(fetcher: CachingFetcher, url: string): Promise<Uint8Array> {
+ *   return (await fetcher.get(url, CRL_GET_OPTIONS)).body;
+ * }
+ * ```
+ */
 export const CRL_GET_OPTIONS: GetOptions = { validUntil: crlNextUpdate };
 
-/** {@link GetOptions} for Intel PCS TCB info and QE identity. */
+/**
+ * {@link GetOptions} for Intel PCS TCB info and QE identity.
+ *
+ * @example Keep Intel TCB info no longer than its nextUpdate
+ * ```ts
+ * import { CachingFetcher, PCS_JSON_GET_OPTIONS } from "./mod.ts";
+ *
+ * async function tcbInfo(fetcher: CachingFetcher, fmspc: string): Promise<Uint8Array> {
+ *   const url = `https://api.trustedservices.intel.com/tdx/certification/v4/tcb?fmspc=${fmspc}`;
+ *   return (await fetcher.get(url, PCS_JSON_GET_OPTIONS)).body;
+ * }
+ * ```
+ */
 export const PCS_JSON_GET_OPTIONS: GetOptions = { validUntil: pcsJsonNextUpdate };

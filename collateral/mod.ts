@@ -12,9 +12,18 @@
  *
  * @module
  */
-export * from "./bundle.ts";
-export * from "./cache_export.ts";
-export * from "./caching_fetcher.ts";
-export * from "./disk_cache.ts";
-export * from "./expiry.ts";
-export * from "./retry.ts";
+export { bundlePath } from "./bundle.ts";
+export {
+  type CacheListing,
+  exportCacheToBundle,
+  type ExportResult,
+  listCache,
+} from "./cache_export.ts";
+export {
+  CachingFetcher,
+  type CachingFetcherOptions,
+  type FetchedResource,
+  type GetOptions,
+  type ResourceSource,
+} from "./caching_fetcher.ts";
+export { CRL_GET_OPTIONS, PCS_JSON_GET_OPTIONS } from "./expiry.ts";

@@ -77,6 +77,11 @@ export function coordinatorProgram(): Command {
       env("CONTRAST_KUBECONFIG"),
     )
     .option(
+      "--service-account-root <dir>",
+      "folder the in-cluster ServiceAccount files are under (kubernetes; default /)",
+      env("CONTRAST_SERVICE_ACCOUNT_ROOT"),
+    )
+    .option(
       "--namespace <ns>",
       "namespace of the history ConfigMaps and peer Leases (kubernetes)",
       env("CONTRAST_NAMESPACE") ?? env("POD_NAMESPACE"),
@@ -270,7 +275,11 @@ async function historyFromOptions(o: Record<string, string | undefined>): Promis
   }
   // Loaded only for this backend: the file backend never loads the Kubernetes client.
   const kube = await import("./kube/mod.ts");
-  const connection = kube.loadKubeConnection({ kubeconfig: o.kubeconfig, namespace: o.namespace });
+  const connection = kube.loadKubeConnection({
+    kubeconfig: o.kubeconfig,
+    namespace: o.namespace,
+    serviceAccountRoot: o.serviceAccountRoot,
+  });
   const owner = o.historyOwner ? await kube.resolveOwner(connection, o.historyOwner) : undefined;
   const historyName = o.historyName ?? kube.DEFAULT_HISTORY_NAME;
   return {

@@ -1,25 +1,40 @@
 /**
  * The Coordinator's Kubernetes resources, ready to pass through `contrast generate` with the rest
- * of the app: a ServiceAccount without token, a StatefulSet running contrast's Coordinator image
- * (pinned by digest) in the confidential runtime class with its state on a volume, probes and a
- * restrictive securityContext, the mesh API Service initializers reach (`coordinator:7777`; the
- * transit KMS on the same Service at 8200) and
+ * of the app: a ServiceAccount, a StatefulSet running contrast's Coordinator image (pinned by
+ * digest) in the confidential runtime class, probes and a restrictive securityContext, the mesh API
+ * Service initializers reach (`coordinator:7777`; the transit KMS on the same Service at 8200) and
  * the user API Service of type LoadBalancer (`contrast set/verify/recover`).
  *
- * The Coordinator keeps its state (manifest history) in the file history store on its volume, so
- * it needs no Kubernetes API access: the ServiceAccount gets no token and no RBAC.
+ * Where the state lives depends on the replica count:
+ *
+ * - one replica: the file history store on the pod's volume claim. The Coordinator needs no
+ *   Kubernetes API access: no ServiceAccount token is mounted and there is no RBAC.
+ * - several replicas: the Kubernetes history backend (ConfigMaps and peer Leases in the namespace,
+ *   owned by the StatefulSet through `--history-owner`). A Role with exactly
+ *   {@link COORDINATOR_RULES} is bound to the ServiceAccount, the token is mounted into the
+ *   Coordinator pods only, the downward API names each replica (`POD_NAME`), its namespace
+ *   (`POD_NAMESPACE`) and its mesh address for peers (`POD_IP`), the pods start in parallel, and
+ *   both Services keep a client on one replica (`sessionAffinity: ClientIP`: every replica has its
+ *   own attested TLS key and single-use challenge nonces).
  *
  * @module
  */
 import { stringify } from "yaml";
 import { ParseError } from "../util/errors/mod.ts";
 import { POD_ROLE_ANNOTATION } from "./annotations.ts";
+import { COORDINATOR_RULES } from "./coordinator_rbac.ts";
 
 /** Ports of the Coordinator process. */
 export const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 } as const;
 
 /** Where the Coordinator image keeps state (a volume). */
 export const COORDINATOR_STATE_DIR = "/var/lib/contrast";
+
+/** Name of the ServiceAccount, Role, RoleBinding, StatefulSet and mesh API Service. */
+export const COORDINATOR_NAME = "coordinator";
+
+/** The most replicas {@link coordinatorYaml} writes. */
+export const MAX_COORDINATOR_REPLICAS = 15;
 
 /** The user id contrast's images run as (distroless `nonroot`). */
 export const NONROOT_UID = 65532;
@@ -44,11 +59,13 @@ function checkOptions(options: CoordinatorYamlOptions): void {
   if (!DNS_LABEL.test(options.namespace) || options.namespace.length > 63) {
     throw new ParseError("--namespace", `"${options.namespace}" is not a DNS label`);
   }
-  if (!Number.isInteger(options.replicas) || options.replicas < 1 || options.replicas > 1) {
+  if (
+    !Number.isInteger(options.replicas) || options.replicas < 1 ||
+    options.replicas > MAX_COORDINATOR_REPLICAS
+  ) {
     throw new ParseError(
       "--replicas",
-      `${options.replicas}: only 1 is supported while the Coordinator keeps its history on its ` +
-        "own volume (replicas need a shared history store)",
+      `${options.replicas}: expected 1 to ${MAX_COORDINATOR_REPLICAS}`,
     );
   }
   if (!/@sha256:[0-9a-f]{64}$/.test(options.image)) {
@@ -69,14 +86,68 @@ function probe(path: string, failureThreshold: number) {
   };
 }
 
+/** Whether the replicas share their history through the Kubernetes API. */
+function sharedHistory(o: CoordinatorYamlOptions): boolean {
+  return o.replicas > 1;
+}
+
+function fieldEnv(name: string, fieldPath: string) {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
+/** Environment of the Coordinator container for the history backend in use. */
+function historyEnv(o: CoordinatorYamlOptions) {
+  const common = [
+    { name: "CONTRAST_COLLATERAL_CACHE", value: `${COORDINATOR_STATE_DIR}/collateral` },
+    { name: "CONTRAST_LOG_FORMAT", value: "json" },
+  ];
+  if (!sharedHistory(o)) {
+    return [
+      { name: "CONTRAST_HISTORY_BACKEND", value: "file" },
+      { name: "CONTRAST_HISTORY_DIR", value: `${COORDINATOR_STATE_DIR}/history` },
+      ...common,
+    ];
+  }
+  return [
+    { name: "CONTRAST_HISTORY_BACKEND", value: "kubernetes" },
+    // Deleting the StatefulSet removes the shared state with it (owner references).
+    { name: "CONTRAST_HISTORY_OWNER", value: `apps/v1/StatefulSet/${COORDINATOR_NAME}` },
+    // The replica's name, namespace and mesh address ($POD_IP:7777) for peer recovery.
+    fieldEnv("POD_NAME", "metadata.name"),
+    fieldEnv("POD_NAMESPACE", "metadata.namespace"),
+    fieldEnv("POD_IP", "status.podIP"),
+    { name: "CONTRAST_MESH_PORT", value: String(COORDINATOR_PORTS.mesh) },
+    ...common,
+  ];
+}
+
+/** Volumes: a claim per replica for the file history, scratch space for the collateral cache. */
+function stateVolumes(o: CoordinatorYamlOptions) {
+  if (sharedHistory(o)) {
+    return { volumes: [{ name: "state", emptyDir: {} }] };
+  }
+  return {
+    volumeClaimTemplates: [{
+      metadata: { name: "state" },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: o.storage ?? "1Gi" } },
+      },
+    }],
+  };
+}
+
 function statefulSet(o: CoordinatorYamlOptions) {
+  const { volumes, volumeClaimTemplates } = stateVolumes(o);
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
-    metadata: { name: "coordinator", namespace: o.namespace, labels: LABELS },
+    metadata: { name: COORDINATOR_NAME, namespace: o.namespace, labels: LABELS },
     spec: {
       replicas: o.replicas,
-      serviceName: "coordinator",
+      serviceName: COORDINATOR_NAME,
+      // Replicas recover from each other: none waits for another to be ready before it starts.
+      ...(sharedHistory(o) ? { podManagementPolicy: "Parallel" } : {}),
       selector: { matchLabels: { "app.kubernetes.io/name": "coordinator" } },
       template: {
         metadata: {
@@ -85,8 +156,9 @@ function statefulSet(o: CoordinatorYamlOptions) {
         },
         spec: {
           runtimeClassName: o.runtimeClassName,
-          serviceAccountName: "coordinator",
-          automountServiceAccountToken: false,
+          serviceAccountName: COORDINATOR_NAME,
+          // The token only where the state is in the Kubernetes API.
+          automountServiceAccountToken: sharedHistory(o),
           enableServiceLinks: false,
           securityContext: {
             runAsNonRoot: true,
@@ -98,11 +170,7 @@ function statefulSet(o: CoordinatorYamlOptions) {
           containers: [{
             name: "coordinator",
             image: o.image,
-            env: [
-              { name: "CONTRAST_HISTORY_DIR", value: `${COORDINATOR_STATE_DIR}/history` },
-              { name: "CONTRAST_COLLATERAL_CACHE", value: `${COORDINATOR_STATE_DIR}/collateral` },
-              { name: "CONTRAST_LOG_FORMAT", value: "json" },
-            ],
+            env: historyEnv(o),
             ports: [
               { name: "userapi", containerPort: COORDINATOR_PORTS.user },
               { name: "meshapi", containerPort: COORDINATOR_PORTS.mesh },
@@ -123,21 +191,43 @@ function statefulSet(o: CoordinatorYamlOptions) {
             },
             volumeMounts: [{ name: "state", mountPath: COORDINATOR_STATE_DIR }],
           }],
+          ...(volumes ? { volumes } : {}),
         },
       },
-      volumeClaimTemplates: [{
-        metadata: { name: "state" },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          resources: { requests: { storage: o.storage ?? "1Gi" } },
-        },
-      }],
+      ...(volumeClaimTemplates ? { volumeClaimTemplates } : {}),
     },
   };
 }
 
+/** The Role with exactly the rules the Kubernetes history backend needs, and its binding. */
+function rbac(o: CoordinatorYamlOptions) {
+  const metadata = { name: COORDINATOR_NAME, namespace: o.namespace, labels: LABELS };
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata,
+      rules: COORDINATOR_RULES.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        verbs: [...r.verbs],
+      })),
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: COORDINATOR_NAME },
+      subjects: [{ kind: "ServiceAccount", name: COORDINATOR_NAME, namespace: o.namespace }],
+    },
+  ];
+}
+
 function services(o: CoordinatorYamlOptions) {
   const selector = { "app.kubernetes.io/name": "coordinator" };
+  // One client exchange (attest, then challenge or set) must stay on the replica whose key and
+  // nonce it used.
+  const affinity = sharedHistory(o) ? { sessionAffinity: "ClientIP" } : {};
   return [
     {
       apiVersion: "v1",
@@ -145,6 +235,7 @@ function services(o: CoordinatorYamlOptions) {
       metadata: { name: "coordinator", namespace: o.namespace, labels: LABELS },
       spec: {
         selector,
+        ...affinity,
         ports: [
           { name: "meshapi", port: COORDINATOR_PORTS.mesh, targetPort: "meshapi" },
           // The transit KMS pods reach as https://coordinator:8200 (mesh certificates).
@@ -159,6 +250,7 @@ function services(o: CoordinatorYamlOptions) {
       spec: {
         type: "LoadBalancer",
         selector,
+        ...affinity,
         ports: [{ name: "userapi", port: COORDINATOR_PORTS.user, targetPort: "userapi" }],
       },
     },
@@ -168,7 +260,8 @@ function services(o: CoordinatorYamlOptions) {
 /**
  * The Coordinator's resources as one YAML stream.
  *
- * @throws {ParseError} naming `--namespace`, `--replicas` or `image` for a bad choice
+ * @throws {ParseError} naming `--namespace`, `--replicas` (1 to {@link MAX_COORDINATOR_REPLICAS})
+ *   or `image` for a bad choice
  */
 export function coordinatorYaml(options: CoordinatorYamlOptions): string {
   checkOptions(options);
@@ -176,9 +269,11 @@ export function coordinatorYaml(options: CoordinatorYamlOptions): string {
     {
       apiVersion: "v1",
       kind: "ServiceAccount",
-      metadata: { name: "coordinator", namespace: options.namespace, labels: LABELS },
+      metadata: { name: COORDINATOR_NAME, namespace: options.namespace, labels: LABELS },
+      // Pods opt in (only with the Kubernetes history backend).
       automountServiceAccountToken: false,
     },
+    ...(sharedHistory(options) ? rbac(options) : []),
     statefulSet(options),
     ...services(options),
   ];

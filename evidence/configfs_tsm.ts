@@ -19,7 +19,17 @@ import {
 } from "../util/errors/mod.ts";
 import type { Evidence, TeePlatform } from "./types.ts";
 
-/** Default root of the configfs-tsm report interface. */
+/**
+ * Default root of the configfs-tsm report interface.
+ *
+ * @example Point configfs-tsm at its usual place
+ * ```ts
+ * import { ConfigfsTsm, DEFAULT_TSM_REPORT_ROOT } from "./mod.ts";
+ *
+ * const tsm = new ConfigfsTsm({ root: DEFAULT_TSM_REPORT_ROOT });
+ * console.log(tsm.root);
+ * ```
+ */
 export const DEFAULT_TSM_REPORT_ROOT = "/sys/kernel/config/tsm/report";
 
 /** Size of `inblob` contrast writes: the report data of SNP and TDX. */
@@ -31,6 +41,22 @@ export const TSM_MAX_PRIVLEVEL = 3;
 /**
  * The file operations configfs-tsm needs. The default uses Deno's file system; a test emulator
  * on a normal directory supplies its own (its `rmdir` must remove the files it created).
+ *
+ * @example Log every configfs write
+ * ```ts
+ * import { ConfigfsTsm, type TsmFileSystem } from "./mod.ts";
+ *
+ * const logging: TsmFileSystem = {
+ *   mkdir: (path) => Deno.mkdir(path),
+ *   rmdir: (path) => Deno.remove(path),
+ *   readFile: (path) => Deno.readFile(path),
+ *   writeFile: (path, data) => {
+ *     console.log("write", path);
+ *     return Deno.writeFile(path, data);
+ *   },
+ * };
+ * const tsm = new ConfigfsTsm({ fs: logging });
+ * ```
  */
 export interface TsmFileSystem {
   /** Creates one directory (not recursive). */
@@ -51,7 +77,17 @@ export const denoTsmFileSystem: TsmFileSystem = {
   writeFile: (path, data) => Deno.writeFile(path, data),
 };
 
-/** Options of a {@link ConfigfsTsm}. */
+/**
+ * Options of a {@link ConfigfsTsm}.
+ *
+ * @example A configfs-tsm mounted elsewhere
+ * ```ts
+ * import { ConfigfsTsm, type ConfigfsTsmOptions } from "./mod.ts";
+ *
+ * const options: ConfigfsTsmOptions = { root: "/mnt/config/tsm/report" };
+ * console.log(new ConfigfsTsm(options).root);
+ * ```
+ */
 export interface ConfigfsTsmOptions {
   /** The report root (default {@link DEFAULT_TSM_REPORT_ROOT}). */
   readonly root?: string;
@@ -64,13 +100,36 @@ export interface ConfigfsTsmOptions {
   readonly settleTimeoutMs?: number;
 }
 
-/** Options of one report. */
+/**
+ * Options of one report.
+ *
+ * @example A report at privilege level 2
+ * ```ts
+ * import { ConfigfsTsm, type TsmReportOptions } from "./mod.ts";
+ *
+ * async function reportAt(reportData: Uint8Array) {
+ *   const options: TsmReportOptions = { privlevel: 2 };
+ *   return await new ConfigfsTsm().getReport(reportData, options);
+ * }
+ * ```
+ */
 export interface TsmReportOptions {
   /** Privilege level to request (SNP VMPL), 0–3; not written when absent. */
   readonly privlevel?: number;
 }
 
-/** What configfs-tsm returned. Untrusted until verified. */
+/**
+ * What configfs-tsm returned. Untrusted until verified.
+ *
+ * @example Which provider produced a report
+ * ```ts
+ * import type { TsmReport } from "./mod.ts";
+ *
+ * function describe(report: TsmReport): string {
+ *   return `${report.provider}: ${report.outblob.length} bytes (generation ${report.generation})`;
+ * }
+ * ```
+ */
 export interface TsmReport {
   /** The report (SNP) or quote (TDX). */
   readonly outblob: Uint8Array;
@@ -82,7 +141,20 @@ export interface TsmReport {
   readonly generation: number;
 }
 
-/** Access to configfs-tsm reports. Holds no state besides its options. */
+/**
+ * Access to configfs-tsm reports. Holds no state besides its options.
+ *
+ * @example Ask the kernel for a report binding 64 bytes
+ * ```ts
+ * import { ConfigfsTsm, evidenceFromTsmReport } from "./mod.ts";
+ *
+ * async function evidence(reportData: Uint8Array) {
+ *   const tsm = new ConfigfsTsm();
+ *   if (!(await tsm.available())) throw new Error("not a confidential VM");
+ *   return evidenceFromTsmReport(await tsm.getReport(reportData));
+ * }
+ * ```
+ */
 export class ConfigfsTsm {
   /** The report root. */
   readonly root: string;
@@ -274,6 +346,18 @@ export const TSM_PROVIDERS: Readonly<Record<string, TeePlatform>> = {
  * certificate table, or TDX (`tdx_guest`) quote.
  *
  * @throws {UnavailableError} naming `provider` when the provider is not one contrast verifies
+ *
+ * @example Turn a configfs-tsm report into evidence
+ * ```ts
+ * import { evidenceFromTsmReport } from "./mod.ts";
+ *
+ * const evidence = evidenceFromTsmReport({
+ *   provider: "sev_guest",
+ *   outblob: new Uint8Array(1184),
+ *   generation: 1,
+ * });
+ * console.log(evidence.platform); // "snp"
+ * ```
  */
 export function evidenceFromTsmReport(report: TsmReport): Evidence {
   const platform = TSM_PROVIDERS[report.provider];

@@ -15,7 +15,19 @@ import {
 } from "./configfs_tsm.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
 
-/** An {@link EvidenceSource} over configfs-tsm. */
+/**
+ * An {@link EvidenceSource} over configfs-tsm.
+ *
+ * @example The guest's own evidence
+ * ```ts
+ * import { ConfigfsTsmEvidenceSource } from "./mod.ts";
+ *
+ * async function ownEvidence(reportData: Uint8Array) {
+ *   const source = await ConfigfsTsmEvidenceSource.open(); // /sys/kernel/config/tsm/report
+ *   return await source.getEvidence(reportData);
+ * }
+ * ```
+ */
 export class ConfigfsTsmEvidenceSource implements EvidenceSource {
   /** The platform, from the provider. */
   readonly platform: TeePlatform;

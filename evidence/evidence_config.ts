@@ -13,7 +13,19 @@ import { envOption } from "../util/process_options.ts";
 import { ConfigfsTsmEvidenceSource } from "./configfs_tsm_source.ts";
 import type { EvidenceSource } from "./evidence_source.ts";
 
-/** Configuration of the evidence source. */
+/**
+ * Configuration of the evidence source.
+ *
+ * @example Real evidence from configfs-tsm
+ * ```ts
+ * import { type EvidenceConfig, evidenceSourceFrom } from "./mod.ts";
+ *
+ * const config: EvidenceConfig = { kind: "configfs-tsm", allowSimulated: false };
+ * async function source() {
+ *   return await evidenceSourceFrom(config);
+ * }
+ * ```
+ */
 export interface EvidenceConfig {
   /** `configfs-tsm`, `simulated-snp` or `simulated-tdx`. */
   readonly kind: string;
@@ -29,7 +41,21 @@ export interface EvidenceConfig {
   readonly configfsTsmDir?: string;
 }
 
-/** The checked configuration of a simulated TEE, as {@link evidenceSourceFrom} passes it on. */
+/**
+ * The checked configuration of a simulated TEE, as {@link evidenceSourceFrom} passes it on.
+ *
+ * @example What a simulated loader receives
+ * ```ts
+ * import type { SimulatedEvidenceConfig } from "./mod.ts";
+ *
+ * const config: SimulatedEvidenceConfig = {
+ *   kind: "simulated-snp",
+ *   simulatedAuthorityDir: "./authority",
+ *   simulatedHostData: "00".repeat(32),
+ * };
+ * console.log(config.kind);
+ * ```
+ */
 export interface SimulatedEvidenceConfig {
   /** Which simulated platform. */
   readonly kind: "simulated-snp" | "simulated-tdx";
@@ -41,7 +67,25 @@ export interface SimulatedEvidenceConfig {
   readonly simulatedMeasurement?: string;
 }
 
-/** Builds a simulated TEE's evidence source (see `testing/simulated_evidence.ts`). */
+/**
+ * Builds a simulated TEE's evidence source (see `testing/simulated_evidence.ts`).
+ *
+ * @example Wire the simulators in, for local runs only
+ * ```ts
+ * import { evidenceSourceFrom, type SimulatedEvidenceLoader } from "./mod.ts";
+ * import { simulatedEvidenceSource } from "../testing/mod.ts";
+ *
+ * const loadSimulated: SimulatedEvidenceLoader = simulatedEvidenceSource;
+ * async function source(authorityDir: string) {
+ *   return await evidenceSourceFrom({
+ *     kind: "simulated-snp",
+ *     allowSimulated: true,
+ *     simulatedAuthorityDir: authorityDir,
+ *     simulatedHostData: "00".repeat(32),
+ *   }, loadSimulated);
+ * }
+ * ```
+ */
 export type SimulatedEvidenceLoader = (config: SimulatedEvidenceConfig) => Promise<EvidenceSource>;
 
 /**
@@ -49,6 +93,15 @@ export type SimulatedEvidenceLoader = (config: SimulatedEvidenceConfig) => Promi
  * and HOST_DATA, and a `loadSimulated` from the application; without one it is refused.
  *
  * @throws {ParseError} naming the option that is missing, malformed or not allowed
+ *
+ * @example The source a command line selects
+ * ```ts
+ * import { evidenceSourceFrom } from "./mod.ts";
+ *
+ * async function source(kind: string) {
+ *   return await evidenceSourceFrom({ kind, allowSimulated: false }); // simulated kinds refused
+ * }
+ * ```
  */
 export async function evidenceSourceFrom(
   config: EvidenceConfig,

@@ -1,6 +1,6 @@
 /**
  * Evidence and the verifier interface shared by SNP and TDX, and the sources a guest reads its
- * own evidence from (configfs-tsm, and an emulator of it for tests).
+ * own evidence from (configfs-tsm). The configfs-tsm emulator for tests is in `./testing`.
  *
  * @example A verifier of any platform, behind the shared interface
  * ```ts
@@ -17,10 +17,23 @@
  *
  * @module
  */
-export * from "./types.ts";
-export * from "./configfs_tsm.ts";
-export * from "./tsm_emulator.ts";
-export * from "./evidence_source.ts";
+export type {
+  AttestationClaims,
+  Evidence,
+  EvidenceVerifier,
+  TeePlatform,
+  VerifyOptions,
+} from "./types.ts";
+export {
+  ConfigfsTsm,
+  type ConfigfsTsmOptions,
+  DEFAULT_TSM_REPORT_ROOT,
+  evidenceFromTsmReport,
+  type TsmFileSystem,
+  type TsmReport,
+  type TsmReportOptions,
+} from "./configfs_tsm.ts";
+export type { EvidenceSource } from "./evidence_source.ts";
 export { ConfigfsTsmEvidenceSource } from "./configfs_tsm_source.ts";
 export {
   type EvidenceConfig,

@@ -15,7 +15,20 @@ import { encodeHex } from "../util/bytes/mod.ts";
 import { readFileIfExists, writeFileAtomic } from "../util/files/mod.ts";
 import type { TsmFileSystem } from "./configfs_tsm.ts";
 
-/** Produces evidence for one report request. */
+/**
+ * Produces evidence for one report request.
+ *
+ * @example A provider that echoes the request
+ * ```ts
+ * import type { TsmProvider } from "../testing/mod.ts";
+ *
+ * const echo: TsmProvider = {
+ *   name: "sev_guest",
+ *   produce: (inblob) => Promise.resolve({ outblob: inblob.slice() }),
+ * };
+ * console.log(echo.name);
+ * ```
+ */
 export interface TsmProvider {
   /** The provider name the `provider` attribute shows, e.g. `sev_guest`. */
   readonly name: string;
@@ -28,7 +41,18 @@ export interface TsmProvider {
   ): Promise<{ outblob: Uint8Array; auxblob?: Uint8Array }>;
 }
 
-/** File operations for a {@link ConfigfsTsm} pointed at an emulator's directory. */
+/**
+ * File operations for a {@link ConfigfsTsm} pointed at an emulator's directory.
+ *
+ * @example Read reports from an emulated configfs-tsm
+ * ```ts
+ * import { ConfigfsTsm } from "../evidence/mod.ts";
+ * import { emulatedTsmFileSystem } from "../testing/mod.ts";
+ *
+ * const tsm = new ConfigfsTsm({ root: "/tmp/tsm/report", fs: emulatedTsmFileSystem });
+ * console.log(tsm.root);
+ * ```
+ */
 export const emulatedTsmFileSystem: TsmFileSystem = {
   mkdir: (path) => Deno.mkdir(path),
   rmdir: (path) => Deno.remove(path, { recursive: true }),
@@ -45,7 +69,31 @@ interface EntryState {
 
 const INPUTS = new Set(["inblob", "privlevel"]);
 
-/** A running configfs-tsm emulator on a directory. */
+/**
+ * A running configfs-tsm emulator on a directory.
+ *
+ * @example Emulate configfs-tsm with the simulated SNP authority
+ * ```ts
+ * import { ConfigfsTsm } from "../evidence/mod.ts";
+ * import {
+ *   emulatedTsmFileSystem,
+ *   SimulatedSnpAuthority,
+ *   simulatedSnpTsmProvider,
+ *   TsmEmulator,
+ * } from "../testing/mod.ts";
+ *
+ * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+ * const root = `${await Deno.makeTempDir()}/tsm/report`;
+ * const emulator = new TsmEmulator({ root, provider: simulatedSnpTsmProvider(authority) });
+ * await emulator.start();
+ * try {
+ *   const tsm = new ConfigfsTsm({ root, fs: emulatedTsmFileSystem });
+ *   console.log((await tsm.getReport(new Uint8Array(64))).provider); // "sev_guest"
+ * } finally {
+ *   await emulator.stop();
+ * }
+ * ```
+ */
 export class TsmEmulator {
   /** The emulated report root. */
   readonly root: string;

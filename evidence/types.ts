@@ -6,10 +6,34 @@
  * @module
  */
 
-/** The TEE platforms contrast verifies. */
+/**
+ * The TEE platforms contrast verifies.
+ *
+ * @example Branch on the platform
+ * ```ts
+ * import type { Evidence, TeePlatform } from "./mod.ts";
+ *
+ * function platformOf(evidence: Evidence): TeePlatform {
+ *   return evidence.platform; // "snp" or "tdx"
+ * }
+ * console.log(platformOf({ platform: "tdx", report: new Uint8Array() }));
+ * ```
+ */
 export type TeePlatform = "snp" | "tdx";
 
-/** Evidence as it travels between a guest and a verifier. */
+/**
+ * Evidence as it travels between a guest and a verifier.
+ *
+ * @example SNP evidence as a guest sends it
+ * ```ts
+ * import type { Evidence } from "./mod.ts";
+ *
+ * function snpEvidence(report: Uint8Array, certificateTable: Uint8Array): Evidence {
+ *   return { platform: "snp", report, aux: certificateTable };
+ * }
+ * console.log(snpEvidence(new Uint8Array(1184), new Uint8Array()).platform);
+ * ```
+ */
 export interface Evidence {
   /** Which TEE produced it. */
   readonly platform: TeePlatform;
@@ -23,7 +47,18 @@ export interface Evidence {
   readonly aux?: Uint8Array;
 }
 
-/** What a verifier vouches for after every signature, chain, TCB and reference-value check. */
+/**
+ * What a verifier vouches for after every signature, chain, TCB and reference-value check.
+ *
+ * @example Read what a verifier vouched for
+ * ```ts
+ * import type { AttestationClaims } from "./mod.ts";
+ *
+ * function summary(claims: AttestationClaims): string {
+ *   return `${claims.platform} entry ${claims.referenceValueIndex}: ${JSON.stringify(claims.details)}`;
+ * }
+ * ```
+ */
 export interface AttestationClaims {
   /** Which TEE produced the evidence. */
   readonly platform: TeePlatform;
@@ -42,7 +77,17 @@ export interface AttestationClaims {
   readonly details: Readonly<Record<string, string>>;
 }
 
-/** Options of one verification. */
+/**
+ * Options of one verification.
+ *
+ * @example Verify now, bound to a nonce
+ * ```ts
+ * import type { VerifyOptions } from "./mod.ts";
+ *
+ * const options: VerifyOptions = { reportData: crypto.getRandomValues(new Uint8Array(64)), now: new Date() };
+ * console.log(options.reportData.length); // 64
+ * ```
+ */
 export interface VerifyOptions {
   /** The report data the evidence must carry (exactly, all 64 bytes). */
   readonly reportData: Uint8Array;
@@ -50,7 +95,24 @@ export interface VerifyOptions {
   readonly now: Date;
 }
 
-/** Verifies evidence of one platform against a list of reference values. */
+/**
+ * Verifies evidence of one platform against a list of reference values.
+ *
+ * @example Pick the verifier of the evidence's platform
+ * ```ts
+ * import type { AttestationClaims, Evidence, EvidenceVerifier } from "./mod.ts";
+ *
+ * async function verifyAny(
+ *   verifiers: readonly EvidenceVerifier[],
+ *   evidence: Evidence,
+ *   reportData: Uint8Array,
+ * ): Promise<AttestationClaims> {
+ *   const verifier = verifiers.find((v) => v.platform === evidence.platform);
+ *   if (!verifier) throw new Error(`no verifier for ${evidence.platform}`);
+ *   return await verifier.verify(evidence, { reportData, now: new Date() });
+ * }
+ * ```
+ */
 export interface EvidenceVerifier {
   /** The platform this verifier handles. */
   readonly platform: TeePlatform;

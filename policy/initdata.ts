@@ -14,21 +14,64 @@ import { decodeBase64, encodeBase64, encodeHex } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 import { gunzipBounded, gzipDeterministic } from "./gzip.ts";
 
-/** Annotation carrying base64(gzip(initdata TOML)). */
+/**
+ * Annotation carrying base64(gzip(initdata TOML)).
+ *
+ * @example Read the initdata of a pod
+ * ```ts
+ * import { decodeInitdataAnnotation, INITDATA_ANNOTATION } from "./mod.ts";
+ *
+ * async function policyOf(annotations: Record<string, string>): Promise<string | undefined> {
+ *   const value = annotations[INITDATA_ANNOTATION];
+ *   return value ? (await decodeInitdataAnnotation(value)).data["policy.rego"] : undefined;
+ * }
+ * ```
+ */
 export const INITDATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_data";
 /** Legacy annotation carrying base64(policy text). */
 export const LEGACY_POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
 /** The only initdata version contrast writes and reads. */
 export const INITDATA_VERSION = "0.1.0";
-/** Key of the policy inside the `[data]` table. */
+/**
+ * Key of the policy inside the `[data]` table.
+ *
+ * @example Put a policy into initdata
+ * ```ts
+ * import { encodeInitdataToml, POLICY_KEY } from "./mod.ts";
+ *
+ * const toml = encodeInitdataToml({ [POLICY_KEY]: "package agent_policy\n" });
+ * console.log(new TextDecoder().decode(toml));
+ * ```
+ */
 export const POLICY_KEY = "policy.rego";
 /** Largest initdata document (decompressed) contrast accepts: 8 MiB. */
 export const MAX_INITDATA_BYTES = 8 * 1024 * 1024;
 
-/** Digest algorithms initdata may name. */
+/**
+ * Digest algorithms initdata may name.
+ *
+ * @example Digest initdata for TDX with SHA-384
+ * ```ts
+ * import { encodeInitdataToml, type InitdataAlgorithm, initdataDigest } from "./mod.ts";
+ *
+ * const algorithm: InitdataAlgorithm = "sha384";
+ * const digest = await initdataDigest(encodeInitdataToml({}), algorithm);
+ * console.log(digest.length); // 48
+ * ```
+ */
 export type InitdataAlgorithm = "sha256" | "sha384" | "sha512";
 
-/** A parsed initdata document together with its exact bytes and digest. */
+/**
+ * A parsed initdata document together with its exact bytes and digest.
+ *
+ * @example Read the policy out of parsed initdata
+ * ```ts
+ * import { encodeInitdataToml, type Initdata, parseInitdata } from "./mod.ts";
+ *
+ * const initdata: Initdata = await parseInitdata(encodeInitdataToml({ "policy.rego": "package p\n" }));
+ * console.log(initdata.data["policy.rego"], initdata.digest.length); // "package p\n" 32
+ * ```
+ */
 export interface Initdata {
   /** `version` (always {@link INITDATA_VERSION}). */
   readonly version: string;
@@ -77,6 +120,15 @@ export function tomlBasicString(text: string): string {
 /**
  * Writes an initdata TOML document for `data` (sorted keys, fixed layout), byte-identical for
  * identical input.
+ *
+ * @example Byte-identical output for identical input
+ * ```ts
+ * import { encodeInitdataToml } from "./mod.ts";
+ *
+ * const a = encodeInitdataToml({ "policy.rego": "package p\n" });
+ * const b = encodeInitdataToml({ "policy.rego": "package p\n" });
+ * console.log(a.length === b.length); // true
+ * ```
  */
 export function encodeInitdataToml(
   data: Readonly<Record<string, string>>,
@@ -107,7 +159,17 @@ export function policyInitdataEncoder(rules: string): (policyData: unknown) => U
     );
 }
 
-/** The digest of initdata bytes under `algorithm`. */
+/**
+ * The digest of initdata bytes under `algorithm`.
+ *
+ * @example The digest an SNP guest carries in HOST_DATA
+ * ```ts
+ * import { encodeInitdataToml, initdataDigest } from "./mod.ts";
+ *
+ * const digest = await initdataDigest(encodeInitdataToml({ "policy.rego": "package p\n" }), "sha256");
+ * console.log(digest.length); // 32
+ * ```
+ */
 export function initdataDigest(
   bytes: Uint8Array,
   algorithm: InitdataAlgorithm,
@@ -124,6 +186,14 @@ export function initdataDigestSync(bytes: Uint8Array, algorithm: InitdataAlgorit
  * Parses initdata TOML bytes (strict: known top-level keys only, string values in `[data]`).
  *
  * @throws {ParseError} naming the field (`initdata.version`, `initdata.data["policy.rego"]`…)
+ *
+ * @example Parse initdata bytes strictly
+ * ```ts
+ * import { encodeInitdataToml, parseInitdata } from "./mod.ts";
+ *
+ * const initdata = await parseInitdata(encodeInitdataToml({ "policy.rego": "package p\n" }));
+ * console.log(initdata.algorithm); // "sha256"
+ * ```
  */
 export async function parseInitdata(bytes: Uint8Array, field = "initdata"): Promise<Initdata> {
   let text: string;
@@ -199,6 +269,15 @@ export async function encodeInitdataAnnotation(tomlBytes: Uint8Array): Promise<s
  * Decodes and parses the `cc_init_data` annotation value.
  *
  * @throws {ParseError} naming the annotation when base64, gzip or TOML are malformed
+ *
+ * @example Decode the annotation of a pod
+ * ```ts
+ * import { decodeInitdataAnnotation, encodeInitdataAnnotation, encodeInitdataToml } from "./mod.ts";
+ *
+ * const annotation = await encodeInitdataAnnotation(encodeInitdataToml({ "policy.rego": "package p\n" }));
+ * const initdata = await decodeInitdataAnnotation(annotation);
+ * console.log(Object.keys(initdata.data)); // [ "policy.rego" ]
+ * ```
  */
 export async function decodeInitdataAnnotation(
   value: string,
@@ -273,7 +352,17 @@ export function splitPolicyText(text: string): { rules: string; policyData: unkn
   }
 }
 
-/** SNP `HOST_DATA` (32 bytes) for an initdata digest: the SHA-256 digest itself. */
+/**
+ * SNP `HOST_DATA` (32 bytes) for an initdata digest: the SHA-256 digest itself.
+ *
+ * @example HOST_DATA from a SHA-256 initdata digest
+ * ```ts
+ * import { encodeInitdataToml, initdataDigest, snpHostData } from "./mod.ts";
+ *
+ * const hostData = snpHostData(await initdataDigest(encodeInitdataToml({}), "sha256"));
+ * console.log(hostData.length); // 32
+ * ```
+ */
 export function snpHostData(initdataDigestBytes: Uint8Array): Uint8Array {
   if (initdataDigestBytes.length !== 32) {
     throw new ParseError("initdata.digest", "SNP HOST_DATA holds a 32-byte (sha256) digest only");
@@ -281,7 +370,17 @@ export function snpHostData(initdataDigestBytes: Uint8Array): Uint8Array {
   return initdataDigestBytes.slice();
 }
 
-/** TDX `MRCONFIGID` (48 bytes): sha256 digest + 16 zero bytes, or the full sha384 digest. */
+/**
+ * TDX `MRCONFIGID` (48 bytes): sha256 digest + 16 zero bytes, or the full sha384 digest.
+ *
+ * @example MRCONFIGID from a SHA-256 initdata digest
+ * ```ts
+ * import { encodeInitdataToml, initdataDigest, tdxMrConfigId } from "./mod.ts";
+ *
+ * const mrConfigId = tdxMrConfigId(await initdataDigest(encodeInitdataToml({}), "sha256"));
+ * console.log(mrConfigId.length); // 48: the digest, then 16 zero bytes
+ * ```
+ */
 export function tdxMrConfigId(initdataDigestBytes: Uint8Array): Uint8Array {
   if (initdataDigestBytes.length === 48) return initdataDigestBytes.slice();
   if (initdataDigestBytes.length !== 32) {

@@ -16,7 +16,6 @@
  */
 export {
   decodeInitdataAnnotation,
-  digestHex,
   encodeInitdataAnnotation,
   encodeInitdataToml,
   type Initdata,

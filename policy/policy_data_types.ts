@@ -46,7 +46,17 @@ export interface ProcessExpectation {
   readonly capabilities: CapabilitySets;
 }
 
-/** An expected OCI mount. */
+/**
+ * An expected OCI mount.
+ *
+ * @example The mounts every container of a pod carries
+ * ```ts
+ * import { loadDefaultSettings, type MountExpectation } from "./mod.ts";
+ *
+ * const mounts: readonly MountExpectation[] = (await loadDefaultSettings()).container.default_mounts;
+ * console.log(mounts.map((m) => m.destination));
+ * ```
+ */
 export interface MountExpectation {
   /** Where it is mounted in the container. */
   readonly destination: string;
@@ -60,7 +70,17 @@ export interface MountExpectation {
   readonly optional_options?: readonly string[];
 }
 
-/** An expected agent `Storage`. */
+/**
+ * An expected agent `Storage`.
+ *
+ * @example The storages the sandbox expects
+ * ```ts
+ * import { loadDefaultSettings, type StorageExpectation } from "./mod.ts";
+ *
+ * const storages: readonly StorageExpectation[] = (await loadDefaultSettings()).sandbox.storages;
+ * console.log(storages.map((s) => s.driver));
+ * ```
+ */
 export interface StorageExpectation {
   /** The storage driver. */
   readonly driver: string;

@@ -18,7 +18,16 @@ import metalQemuTdx from "./platforms/Metal-QEMU-TDX.json" with { type: "json" }
 import simulatedSnp from "./platforms/Simulated-SNP.json" with { type: "json" };
 import simulatedTdx from "./platforms/Simulated-TDX.json" with { type: "json" };
 
-/** Platforms `--reference-values` accepts. */
+/**
+ * Platforms `--reference-values` accepts.
+ *
+ * @example List the platforms
+ * ```ts
+ * import { PLATFORMS } from "./mod.ts";
+ *
+ * console.log(PLATFORMS.join(", "));
+ * ```
+ */
 export const PLATFORMS = [
   "AKS-CLH-SNP",
   "Metal-QEMU-SNP",
@@ -27,10 +36,34 @@ export const PLATFORMS = [
   "Simulated-TDX",
 ] as const;
 
-/** A platform name. */
+/**
+ * A platform name.
+ *
+ * @example Check a flag value
+ * ```ts
+ * import { type PlatformName, PLATFORMS } from "./mod.ts";
+ *
+ * function platformOf(flag: string): PlatformName {
+ *   const found = PLATFORMS.find((p) => p === flag);
+ *   if (!found) throw new Error(`unknown platform ${flag}`);
+ *   return found;
+ * }
+ * console.log(platformOf("Metal-QEMU-SNP"));
+ * ```
+ */
 export type PlatformName = typeof PLATFORMS[number];
 
-/** Values only the user can know. */
+/**
+ * Values only the user can know.
+ *
+ * @example Values only the user knows
+ * ```ts
+ * import { type UserReferenceInputs } from "./mod.ts";
+ *
+ * const inputs: UserReferenceInputs = { trustedMeasurement: "00".repeat(48) };
+ * console.log(inputs.trustedMeasurement?.length); // 96
+ * ```
+ */
 export interface UserReferenceInputs {
   /** SNP launch measurement, 96 hex digits. */
   readonly trustedMeasurement?: string;
@@ -42,7 +75,19 @@ export interface UserReferenceInputs {
   readonly simulatedRootSha256?: string;
 }
 
-/** `ReferenceValues` as written into manifest.json. */
+/**
+ * `ReferenceValues` as written into manifest.json.
+ *
+ * @example Count the entries per platform
+ * ```ts
+ * import { type ManifestReferenceValues, referenceValuesFor } from "./mod.ts";
+ *
+ * const values: ManifestReferenceValues = await referenceValuesFor("Simulated-SNP", {
+ *   simulatedRootSha256: "00".repeat(32),
+ * });
+ * console.log(values.snp.length, values.tdx.length);
+ * ```
+ */
 export interface ManifestReferenceValues {
   /** The SNP entries, as JSON values. */
   readonly snp: readonly Record<string, unknown>[];
@@ -88,6 +133,14 @@ function hexFlag(value: string | undefined, flag: string, bytes: number): string
  *
  * @throws {ParseError} for a malformed flag value
  * @throws {InvalidDocumentError} naming each `ReferenceValues…` path still missing, and the flag
+ *
+ * @example Reference values for bare-metal SNP
+ * ```ts
+ * import { referenceValuesFor } from "./mod.ts";
+ *
+ * const values = await referenceValuesFor("Metal-QEMU-SNP", { trustedMeasurement: "00".repeat(48) });
+ * console.log(JSON.stringify(values.snp[0]));
+ * ```
  */
 export async function referenceValuesFor(
   platform: PlatformName,

@@ -10,7 +10,17 @@ import { childPath, IssueList } from "../util/json/mod.ts";
 import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
 import shippedSettings from "./settings.json" with { type: "json" };
 
-/** The settings document. */
+/**
+ * The settings document.
+ *
+ * @example Which runtime classes are made confidential
+ * ```ts
+ * import { loadDefaultSettings, type Settings } from "./mod.ts";
+ *
+ * const settings: Settings = await loadDefaultSettings();
+ * console.log(settings.runtime_class_prefix);
+ * ```
+ */
 export interface Settings {
   /** Only resources whose runtimeClassName starts with this are made confidential. */
   readonly runtime_class_prefix: string;
@@ -155,7 +165,17 @@ function checkRegex(pattern: string, path: string, issues: IssueList): void {
   }
 }
 
-/** The default settings shipped with contrast (embedded in the program; a fresh copy). */
+/**
+ * The default settings shipped with contrast (embedded in the program; a fresh copy).
+ *
+ * @example Start from the shipped settings
+ * ```ts
+ * import { loadDefaultSettings } from "./mod.ts";
+ *
+ * const settings = await loadDefaultSettings();
+ * console.log(settings.runtime_class_name);
+ * ```
+ */
 export function loadDefaultSettings(): Promise<Settings> {
   return Promise.resolve(structuredClone(shippedSettings) as Settings);
 }
@@ -165,6 +185,15 @@ export function loadDefaultSettings(): Promise<Settings> {
  * field, right types, anchored valid regexes.
  *
  * @throws {InvalidDocumentError} listing every problem with its path (prefixed with `file`)
+ *
+ * @example Validate user settings against the defaults
+ * ```ts
+ * import { loadDefaultSettings, parseSettings } from "./mod.ts";
+ *
+ * const defaults = await loadDefaultSettings();
+ * const settings = parseSettings(structuredClone(defaults), defaults, "settings.json");
+ * console.log(settings.runtime_class_prefix === defaults.runtime_class_prefix); // true
+ * ```
  */
 export function parseSettings(value: unknown, defaults: Settings, file = "settings"): Settings {
   const issues = new IssueList();
@@ -177,7 +206,19 @@ export function parseSettings(value: unknown, defaults: Settings, file = "settin
   return value as Settings;
 }
 
-/** Loads settings from `path` (JSON), or the defaults when `path` is undefined. */
+/**
+ * Loads settings from `path` (JSON), or the defaults when `path` is undefined.
+ *
+ * @example Settings from a file, or the defaults
+ * ```ts
+ * import { loadSettings } from "./mod.ts";
+ *
+ * async function settingsFor(path: string | undefined) {
+ *   return await loadSettings(path); // undefined: the shipped defaults
+ * }
+ * console.log((await settingsFor(undefined)).runtime_class_name);
+ * ```
+ */
 export async function loadSettings(path?: string): Promise<Settings> {
   const defaults = await loadDefaultSettings();
   if (path === undefined) return defaults;

@@ -21,6 +21,19 @@ import type { EvidenceSource } from "../evidence/evidence_source.ts";
  * on demand for `--evidence simulated-snp|simulated-tdx --allow-simulated`.
  *
  * @throws {ParseError} naming `simulated-host-data` or `simulated-measurement` when malformed
+ *
+ * @example The loader `evidenceSourceFrom` takes for simulated kinds
+ * ```ts
+ * import { simulatedEvidenceSource } from "./mod.ts";
+ *
+ * async function source(authorityDir: string) {
+ *   return await simulatedEvidenceSource({
+ *     kind: "simulated-snp",
+ *     simulatedAuthorityDir: authorityDir,
+ *     simulatedHostData: "00".repeat(32),
+ *   });
+ * }
+ * ```
  */
 export async function simulatedEvidenceSource(
   config: SimulatedEvidenceConfig,
@@ -41,7 +54,17 @@ export async function simulatedEvidenceSource(
   );
 }
 
-/** Options of {@link SimulatedSnpEvidenceSource}. */
+/**
+ * Options of {@link SimulatedSnpEvidenceSource}.
+ *
+ * @example A simulated VM with a given HOST_DATA
+ * ```ts
+ * import { type SimulatedSnpEvidenceOptions } from "./mod.ts";
+ *
+ * const options: SimulatedSnpEvidenceOptions = { hostData: new Uint8Array(32).fill(1) };
+ * console.log(options.hostData.length); // 32
+ * ```
+ */
 export interface SimulatedSnpEvidenceOptions {
   /** HOST_DATA of the simulated VM: the SHA-256 digest of its initdata document. */
   readonly hostData: Uint8Array;
@@ -49,7 +72,19 @@ export interface SimulatedSnpEvidenceOptions {
   readonly measurement?: Uint8Array;
 }
 
-/** An {@link EvidenceSource} backed by a simulated SNP authority. */
+/**
+ * An {@link EvidenceSource} backed by a simulated SNP authority.
+ *
+ * @example Simulated SNP evidence bound to a nonce
+ * ```ts
+ * import { SimulatedSnpAuthority, SimulatedSnpEvidenceSource } from "./mod.ts";
+ *
+ * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+ * const source = new SimulatedSnpEvidenceSource(authority, { hostData: new Uint8Array(32) });
+ * const evidence = await source.getEvidence(new Uint8Array(64));
+ * console.log(evidence.report.length); // 1184
+ * ```
+ */
 export class SimulatedSnpEvidenceSource implements EvidenceSource {
   /** Always `snp`. */
   readonly platform = "snp" as const;
@@ -75,7 +110,17 @@ export class SimulatedSnpEvidenceSource implements EvidenceSource {
   }
 }
 
-/** Options of {@link SimulatedTdxEvidenceSource}. */
+/**
+ * Options of {@link SimulatedTdxEvidenceSource}.
+ *
+ * @example A simulated TD with a given MRCONFIGID source
+ * ```ts
+ * import { type SimulatedTdxEvidenceOptions } from "./mod.ts";
+ *
+ * const options: SimulatedTdxEvidenceOptions = { hostData: new Uint8Array(32).fill(1) };
+ * console.log(options.hostData.length); // 32
+ * ```
+ */
 export interface SimulatedTdxEvidenceOptions {
   /** SHA-256 digest of the VM's initdata; MRCONFIGID = digest ‖ 16 zero bytes. */
   readonly hostData: Uint8Array;
@@ -85,7 +130,19 @@ export interface SimulatedTdxEvidenceOptions {
   readonly tdAttributes?: Uint8Array;
 }
 
-/** An {@link EvidenceSource} backed by a simulated TDX authority. */
+/**
+ * An {@link EvidenceSource} backed by a simulated TDX authority.
+ *
+ * @example Simulated TDX evidence bound to a nonce
+ * ```ts
+ * import { SimulatedTdxAuthority, SimulatedTdxEvidenceSource } from "./mod.ts";
+ *
+ * const authority = await SimulatedTdxAuthority.generate();
+ * const source = new SimulatedTdxEvidenceSource(authority, { hostData: new Uint8Array(32) });
+ * const evidence = await source.getEvidence(new Uint8Array(64));
+ * console.log(evidence.platform); // "tdx"
+ * ```
+ */
 export class SimulatedTdxEvidenceSource implements EvidenceSource {
   /** Always `tdx`. */
   readonly platform = "tdx" as const;

@@ -59,10 +59,13 @@ export async function coordinatorYamlFor(
 export function registerCoordinatorCommand(program: Command, build: BuildInfo = {}): void {
   program
     .command("coordinator")
-    .description("Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount)")
+    .description(
+      "Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount; with " +
+        "--replicas > 1 the Kubernetes history backend and its Role)",
+    )
     .requiredOption("--platform <platform>", `platform: ${PLATFORMS.join(", ")}`)
     .option("-n, --namespace <name>", "namespace", "default")
-    .option("--replicas <n>", "Coordinator replicas", "1")
+    .option("--replicas <n>", "Coordinator replicas (1: file history on a volume)", "1")
     .option("--storage <size>", "size of the state volume", "1Gi")
     .option("-s, --settings <file>", "platform settings JSON (runtime class name)")
     .option("--image-lock <file>", "image lock of contrast's images (default: embedded lock)")

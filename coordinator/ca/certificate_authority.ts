@@ -21,7 +21,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
-import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { AttestationClaims } from "../../evidence/types.ts";
 import type { SubjectAltName } from "../../manifest/sans.ts";
@@ -29,6 +29,13 @@ import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
 import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
+import { children, readSingle, Tag } from "../../x509/der.ts";
+import {
+  encodeLeafTbs,
+  encodeSignedCertificate,
+  type LeafTemplate,
+  leafTemplate,
+} from "./leaf_der.ts";
 
 /** Subject of the root CA. */
 export const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";
@@ -70,7 +77,9 @@ export interface LeafRequest {
 
 /** An issued leaf with the chains a pod installs. */
 export interface IssuedLeaf {
-  /** The leaf certificate. */
+  /** DER of the leaf certificate. */
+  readonly der: Uint8Array;
+  /** The leaf certificate, parsed (on first access). */
   readonly certificate: x509.X509Certificate;
   /** PEM of the leaf. */
   readonly pem: string;
@@ -78,10 +87,15 @@ export interface IssuedLeaf {
   readonly chainPem: string;
 }
 
-function serialFrom(bytes: Uint8Array): string {
+/** A positive, non-zero 16-byte serial from the first 16 bytes of `bytes`. */
+function serialBytes(bytes: Uint8Array): Uint8Array {
   const serial = bytes.slice(0, 16);
   serial[0] = (serial[0]! & 0x7f) | 0x01;
-  return encodeHex(serial);
+  return serial;
+}
+
+function serialFrom(bytes: Uint8Array): string {
+  return encodeHex(serialBytes(bytes));
 }
 
 function randomSerial(): string {
@@ -138,20 +152,29 @@ export async function createRootCertificate(
   return "keyPair" in rootKey ? resign(cert, (tbs) => rootKey.signDeterministic(tbs)) : cert;
 }
 
-async function importLeafKey(publicKey: CryptoKey | Uint8Array): Promise<CryptoKey> {
+/**
+ * The SPKI DER of a pod's P-256 key. Bytes are checked to be a P-256 key and imported once, so a
+ * point that is not on the curve is refused before anything is signed.
+ */
+async function leafSpki(publicKey: CryptoKey | Uint8Array): Promise<Uint8Array> {
   if (publicKey instanceof Uint8Array) {
     const info = readEcdsaPublicKey(publicKey);
     if ("error" in info) throw new ParseError("publicKey", info.error);
     if (info.curve !== "P-256") {
       throw new ParseError("publicKey", `expected a P-256 key, got ${info.curve}`);
     }
-    return await crypto.subtle.importKey(
-      "spki",
-      publicKey as Uint8Array<ArrayBuffer>,
-      { name: "ECDSA", namedCurve: "P-256" },
-      true,
-      ["verify"],
-    );
+    try {
+      await crypto.subtle.importKey(
+        "spki",
+        publicKey as Uint8Array<ArrayBuffer>,
+        { name: "ECDSA", namedCurve: "P-256" },
+        true,
+        ["verify"],
+      );
+    } catch (error) {
+      throw new ParseError("publicKey", `not a valid P-256 key: ${error}`);
+    }
+    return publicKey;
   }
   const algorithm = publicKey.algorithm as EcKeyAlgorithm;
   if (
@@ -161,15 +184,8 @@ async function importLeafKey(publicKey: CryptoKey | Uint8Array): Promise<CryptoK
   ) {
     throw new ParseError("publicKey", "expected a P-256 public key");
   }
-  if (publicKey.extractable) return publicKey;
-  throw new ParseError("publicKey", "public key must be extractable");
-}
-
-function generalNames(sans: readonly SubjectAltName[]): x509.JsonGeneralNames {
-  return sans.map((san) => ({
-    type: san.kind === "ip" ? "ip" : san.kind === "uri" ? "url" : "dns",
-    value: san.value,
-  }));
+  if (!publicKey.extractable) throw new ParseError("publicKey", "public key must be extractable");
+  return await exportSpki(publicKey);
 }
 
 /** Root CA, mesh CA and intermediate of one manifest generation; issues leaf certificates. */
@@ -183,8 +199,8 @@ export class CertificateAuthority {
   readonly #rootKeys: CryptoKeyPair;
   readonly #rootKey: DerivedP384Key | CryptoKeyPair;
   readonly #meshKeys: CryptoKeyPair;
-  /** The authority key identifier every leaf carries (computed once per mesh key). */
-  readonly #leafAuthorityKeyId: x509.AuthorityKeyIdentifierExtension;
+  /** What every leaf shares (issuer, authority key identifier), encoded once per mesh key. */
+  readonly #leafTemplate: LeafTemplate;
 
   private constructor(
     rootKey: DerivedP384Key | CryptoKeyPair,
@@ -200,7 +216,10 @@ export class CertificateAuthority {
     this.#meshKeys = meshKeys;
     this.meshCa = meshCa;
     this.intermediate = intermediate;
-    this.#leafAuthorityKeyId = leafAuthorityKeyId;
+    this.#leafTemplate = leafTemplate(
+      new Uint8Array(meshCa.rawData),
+      new Uint8Array(leafAuthorityKeyId.rawData),
+    );
   }
 
   /**
@@ -345,42 +364,52 @@ export class CertificateAuthority {
       throw new ParseError("notAfter", "must be after the issuance time");
     }
     if (request.sans.length === 0) throw new ParseError("sans", "at least one SAN is required");
-    const publicKey = await importLeafKey(request.publicKey);
-    const certificate = await x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: `CN=${escapeRdn(request.commonName ?? "contrast-workload")}`,
-      issuer: MESH_CA_NAME,
+    const spki = await leafSpki(request.publicKey);
+    const tbs = encodeLeafTbs(this.#leafTemplate, {
+      serial: serialBytes(crypto.getRandomValues(new Uint8Array(16))),
       notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
       notAfter,
-      publicKey,
-      signingKey: this.#meshKeys.privateKey,
-      signingAlgorithm: SIGNING,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension(
-          [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
-          false,
-        ),
-        new x509.SubjectAlternativeNameExtension(generalNames(request.sans), false),
-        await x509.SubjectKeyIdentifierExtension.create(publicKey),
-        this.#leafAuthorityKeyId,
-        ...(request.claims
-          ? [
-            new x509.Extension(
-              claimsExtensionOid(request.claims.platform),
-              false,
-              encodeClaimsExtension(request.claims) as Uint8Array<ArrayBuffer>,
-            ),
-          ]
-          : []),
-      ],
+      commonName: request.commonName ?? "contrast-workload",
+      spki,
+      subjectKeyIdentifier: await subjectKeyIdentifier(spki),
+      sans: request.sans,
+      ...(request.claims
+        ? {
+          claims: {
+            oid: claimsExtensionOid(request.claims.platform),
+            value: encodeClaimsExtension(request.claims),
+          },
+        }
+        : {}),
     });
-    const pem = certificate.toString("pem") + "\n";
-    return { certificate, pem, chainPem: pem + this.intermediatePem };
+    const signature = new Uint8Array(
+      await crypto.subtle.sign(SIGNING, this.#meshKeys.privateKey, tbs as Uint8Array<ArrayBuffer>),
+    );
+    const der = encodeSignedCertificate(tbs, signature);
+    const pem = encodePem("CERTIFICATE", der);
+    return new IssuedLeafDer(der, pem, pem + this.intermediatePem);
   }
 }
 
-function escapeRdn(value: string): string {
-  return value.replace(/([,+"\\<>;=#])/g, "\\$1");
+/** An issued leaf; the parsed {@link x509.X509Certificate} is built only when asked for. */
+class IssuedLeafDer implements IssuedLeaf {
+  #certificate?: x509.X509Certificate;
+  constructor(
+    readonly der: Uint8Array,
+    readonly pem: string,
+    readonly chainPem: string,
+  ) {}
+
+  get certificate(): x509.X509Certificate {
+    this.#certificate ??= new x509.X509Certificate(this.der as Uint8Array<ArrayBuffer>);
+    return this.#certificate;
+  }
+}
+
+/** The SubjectKeyIdentifier of a SPKI: SHA-1 of the subjectPublicKey bits (RFC 5280 method 1). */
+async function subjectKeyIdentifier(spki: Uint8Array): Promise<Uint8Array> {
+  const [, key] = children(readSingle(spki, Tag.sequence, "publicKey"), "publicKey");
+  if (key?.tag !== Tag.bitString) throw new ParseError("publicKey", "no subjectPublicKey");
+  const bits = key.value.subarray(1) as Uint8Array<ArrayBuffer>;
+  return new Uint8Array(await crypto.subtle.digest("SHA-1", bits));
 }

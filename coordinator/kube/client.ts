@@ -20,6 +20,13 @@ export interface KubeConnectionConfig {
    * ServiceAccount's namespace in-cluster, or `default`.
    */
   readonly namespace?: string;
+  /**
+   * Folder the in-cluster ServiceAccount path {@link SERVICE_ACCOUNT_DIR} is resolved under
+   * (`<root>/var/run/secrets/kubernetes.io/serviceaccount/…`); default the filesystem root. For
+   * a Coordinator run outside a pod against a real API server (tests, development), where the
+   * token and CA are written somewhere other than `/var/run`.
+   */
+  readonly serviceAccountRoot?: string;
 }
 
 /** A loaded connection: client configuration and the namespace to work in. */
@@ -50,6 +57,8 @@ export function loadKubeConnection(config: KubeConnectionConfig): KubeConnection
     }
     namespace ??= kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   } else {
+    const root = (config.serviceAccountRoot ?? "").replace(/\/+$/, "");
+    const dir = `${root}${SERVICE_ACCOUNT_DIR}`;
     if (!Deno.env.get("KUBERNETES_SERVICE_HOST")) {
       throw new UnavailableError(
         "in-cluster",
@@ -57,16 +66,17 @@ export function loadKubeConnection(config: KubeConnectionConfig): KubeConnection
       );
     }
     try {
-      Deno.statSync(`${SERVICE_ACCOUNT_DIR}/token`);
+      Deno.statSync(`${dir}/token`);
     } catch (cause) {
       throw new UnavailableError(
         "in-cluster",
-        `no ServiceAccount token at ${SERVICE_ACCOUNT_DIR}/token (automountServiceAccountToken?)`,
+        `no ServiceAccount token at ${dir}/token (automountServiceAccountToken?)`,
         { cause },
       );
     }
-    kubeConfig.loadFromCluster();
-    namespace ??= readNamespaceFile();
+    // client-node reads `<prefix>/var/run/secrets/kubernetes.io/serviceaccount/{ca.crt,token}`.
+    kubeConfig.loadFromCluster(root);
+    namespace ??= readNamespaceFile(dir);
   }
   namespace ??= "default";
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
@@ -78,9 +88,9 @@ export function loadKubeConnection(config: KubeConnectionConfig): KubeConnection
   return { kubeConfig, namespace };
 }
 
-function readNamespaceFile(): string | undefined {
+function readNamespaceFile(dir: string): string | undefined {
   try {
-    return Deno.readTextFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`).trim();
+    return Deno.readTextFileSync(`${dir}/namespace`).trim();
   } catch {
     return undefined;
   }

@@ -1,52 +1,13 @@
 /**
- * The least RBAC the Coordinator's ServiceAccount needs in its namespace, as PolicyRule objects
- * (the deployment YAML puts them into a Role bound to that ServiceAccount):
- *
- * - `configmaps`: the manifest history (see `history/kubernetes_backend.ts`): get, list and watch
- *   to read and follow latest, create and update to append and swap latest, delete to replace a
- *   corrupted immutable object.
- * - `leases` (`coordination.k8s.io`): replica registration for automatic peer recovery (see
- *   `kube/peers.ts`): get, list and watch to find ready peers, create and update to heartbeat,
- *   delete to deregister on shutdown.
- * - the owner of the history (`--history-owner`, e.g. `apps/v1/StatefulSet/coordinator`): get,
- *   once at start to read its uid for the owner references.
+ * The least RBAC the Coordinator's ServiceAccount needs: the rules live in the `deploy/` library
+ * (the Coordinator YAML writes them into its Role); re-exported here for the Coordinator's side.
  *
  * @module
  */
-
-/** One RBAC PolicyRule. */
-export interface PolicyRule {
-  readonly apiGroups: readonly string[];
-  readonly resources: readonly string[];
-  readonly verbs: readonly string[];
-}
-
-/** What the Kubernetes history backend needs. */
-export const COORDINATOR_HISTORY_RULES: readonly PolicyRule[] = [
-  {
-    apiGroups: [""],
-    resources: ["configmaps"],
-    verbs: ["get", "list", "watch", "create", "update", "delete"],
-  },
-];
-
-/** What peer discovery needs. */
-export const COORDINATOR_PEER_RULES: readonly PolicyRule[] = [
-  {
-    apiGroups: ["coordination.k8s.io"],
-    resources: ["leases"],
-    verbs: ["get", "list", "watch", "create", "update", "delete"],
-  },
-];
-
-/** What `--history-owner` needs for a StatefulSet or Deployment owner. */
-export const COORDINATOR_OWNER_RULES: readonly PolicyRule[] = [
-  { apiGroups: ["apps"], resources: ["statefulsets", "deployments"], verbs: ["get"] },
-];
-
-/** Every rule of the Coordinator's Role. */
-export const COORDINATOR_RULES: readonly PolicyRule[] = [
-  ...COORDINATOR_HISTORY_RULES,
-  ...COORDINATOR_PEER_RULES,
-  ...COORDINATOR_OWNER_RULES,
-];
+export {
+  COORDINATOR_HISTORY_RULES,
+  COORDINATOR_OWNER_RULES,
+  COORDINATOR_PEER_RULES,
+  COORDINATOR_RULES,
+  type PolicyRule,
+} from "../../deploy/coordinator_rbac.ts";

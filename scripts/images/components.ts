@@ -28,6 +28,11 @@ export const CONFIG_DIR = "/etc/contrast";
 export const TSM_DIR = "/sys/kernel/config/tsm";
 /** The Coordinator's state volume. */
 export const STATE_DIR = "/var/lib/contrast";
+/**
+ * The pod's ServiceAccount token, CA and namespace (mounted only into the replicated
+ * Coordinator's pods, read by its Kubernetes history backend).
+ */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** The initializer's output volume (shared with the pod's containers). */
 export const SECRETS_DIR = "/contrast";
 
@@ -67,7 +72,7 @@ export const COMPONENTS: readonly Component[] = [
     permissions: (d) => [
       "--allow-net",
       "--allow-env",
-      `--allow-read=${d.state},${d.config},${d.tsm}`,
+      `--allow-read=${d.state},${d.config},${d.tsm},${SERVICE_ACCOUNT_DIR}`,
       `--allow-write=${d.state},${d.tsm}`,
     ],
     env: [

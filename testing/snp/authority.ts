@@ -26,7 +26,18 @@ import {
 } from "../../snp/reference_values.ts";
 import { issueArk, issueAsk, issueVcek, RSA_PSS_SHA384, rsaPssKeyParams } from "./certificates.ts";
 
-/** Options of {@link SimulatedSnpAuthority.generate}. */
+/**
+ * Options of {@link SimulatedSnpAuthority.generate}.
+ *
+ * @example A Genoa authority with small keys for tests
+ * ```ts
+ * import { type GenerateSimulatedSnpOptions, SimulatedSnpAuthority } from "../mod.ts";
+ *
+ * const options: GenerateSimulatedSnpOptions = { product: "Genoa", rsaBits: 2048 };
+ * const authority = await SimulatedSnpAuthority.generate(options);
+ * console.log(authority.product); // "Genoa"
+ * ```
+ */
 export interface GenerateSimulatedSnpOptions {
   /** Product line to imitate (default Milan). */
   readonly product?: SnpProductName;
@@ -38,7 +49,22 @@ export interface GenerateSimulatedSnpOptions {
   readonly notBefore?: Date;
 }
 
-/** What a simulated report contains. Omitted fields take the defaults noted. */
+/**
+ * What a simulated report contains. Omitted fields take the defaults noted.
+ *
+ * @example A report with a chosen HOST_DATA and measurement
+ * ```ts
+ * import { SimulatedSnpAuthority, type SimulatedReportInput } from "../mod.ts";
+ *
+ * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+ * const input: SimulatedReportInput = {
+ *   reportData: new Uint8Array(64),
+ *   hostData: new Uint8Array(32).fill(7),
+ *   measurement: new Uint8Array(48).fill(9),
+ * };
+ * const { report } = await authority.createReport(input);
+ * ```
+ */
 export interface SimulatedReportInput {
   /** `REPORT_DATA`: up to 64 bytes, zero-padded (default zeros). */
   readonly reportData?: Uint8Array;
@@ -68,7 +94,18 @@ export interface SimulatedReportInput {
   readonly maskChipKey?: boolean;
 }
 
-/** A simulated report with what a guest would get next to it. */
+/**
+ * A simulated report with what a guest would get next to it.
+ *
+ * @example The report and the certificate table that comes with it
+ * ```ts
+ * import { SimulatedSnpAuthority, type SimulatedReport } from "../mod.ts";
+ *
+ * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+ * const signed: SimulatedReport = await authority.createReport();
+ * console.log(signed.report.length, signed.aux.length > 0, signed.vcek.length > 0);
+ * ```
+ */
 export interface SimulatedReport {
   /** The 1184-byte signed report. */
   readonly report: Uint8Array;

@@ -11,6 +11,16 @@ import type { SimulatedReportInput, SimulatedSnpAuthority } from "./authority.ts
 /**
  * A provider named `sev_guest` whose reports bind the `inblob` as report data and the
  * `privlevel` as VMPL; `launch` fixes the rest (host data, measurement, policy, TCB).
+ *
+ * @example Back a configfs-tsm emulator with the simulated authority
+ * ```ts
+ * import { SimulatedSnpAuthority, simulatedSnpTsmProvider } from "../mod.ts";
+ *
+ * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
+ * const provider = simulatedSnpTsmProvider(authority, { hostData: new Uint8Array(32) });
+ * const { outblob } = await provider.produce(new Uint8Array(64), { privlevel: 0 });
+ * console.log(provider.name, outblob.length); // "sev_guest" 1184
+ * ```
  */
 export function simulatedSnpTsmProvider(
   authority: SimulatedSnpAuthority,

@@ -53,7 +53,22 @@ const QE = {
   attributes: decodeHex("1500000000000000e700000000000000"),
 };
 
-/** What a simulated quote contains; every field has a harmless default. */
+/**
+ * What a simulated quote contains; every field has a harmless default.
+ *
+ * @example A v4 quote with a chosen MRTD
+ * ```ts
+ * import { SimulatedTdxAuthority, type SimulatedQuoteOptions } from "../mod.ts";
+ *
+ * const authority = await SimulatedTdxAuthority.generate();
+ * const options: SimulatedQuoteOptions = {
+ *   reportData: new Uint8Array(64),
+ *   mrTd: new Uint8Array(48).fill(0x11),
+ *   version: 4,
+ * };
+ * const quote = await authority.createQuote(options);
+ * ```
+ */
 export interface SimulatedQuoteOptions {
   /** REPORTDATA (64 bytes). */
   readonly reportData: Uint8Array;
@@ -79,7 +94,18 @@ export interface SimulatedQuoteOptions {
   readonly version?: 4 | 5;
 }
 
-/** Options of the collateral the authority signs. */
+/**
+ * Options of the collateral the authority signs.
+ *
+ * @example Collateral that reports the platform out of date
+ * ```ts
+ * import { type SimulatedCollateralOptions, SimulatedTdxAuthority } from "../mod.ts";
+ *
+ * const authority = await SimulatedTdxAuthority.generate();
+ * const options: SimulatedCollateralOptions = { tcbStatus: "OutOfDate", advisoryIds: ["INTEL-SA-00837"] };
+ * const collateral = await authority.collateral(options);
+ * ```
+ */
 export interface SimulatedCollateralOptions {
   /** Issue time (default: now). */
   readonly now?: Date;
@@ -97,7 +123,18 @@ export interface SimulatedCollateralOptions {
   readonly fmspc?: Uint8Array;
 }
 
-/** Options of {@link SimulatedTdxAuthority.generate}. */
+/**
+ * Options of {@link SimulatedTdxAuthority.generate}.
+ *
+ * @example An authority whose certificates start yesterday
+ * ```ts
+ * import { SimulatedTdxAuthority, type SimulatedTdxAuthorityOptions } from "../mod.ts";
+ *
+ * const options: SimulatedTdxAuthorityOptions = { notBefore: new Date(Date.now() - 86_400_000) };
+ * const authority = await SimulatedTdxAuthority.generate(options);
+ * console.log(await authority.rootFingerprint());
+ * ```
+ */
 export interface SimulatedTdxAuthorityOptions {
   /** Start of the certificates' validity (default: one day ago). */
   readonly notBefore?: Date;
@@ -650,7 +687,19 @@ export class SimulatedTdxAuthority {
   }
 }
 
-/** The on-disk form of a simulated authority. */
+/**
+ * The on-disk form of a simulated authority.
+ *
+ * @example Save an authority and load it back
+ * ```ts
+ * import { SimulatedTdxAuthority, type SimulatedTdxAuthorityFile } from "../mod.ts";
+ *
+ * const authority = await SimulatedTdxAuthority.generate();
+ * const file: SimulatedTdxAuthorityFile = await authority.toJSON();
+ * const again = await SimulatedTdxAuthority.fromJSON(file);
+ * console.log(file.kind, await again.rootFingerprint() === await authority.rootFingerprint());
+ * ```
+ */
 export interface SimulatedTdxAuthorityFile {
   /** `contrast-simulated-tdx-authority`. */
   readonly kind: string;

@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { runCli } from "../../cli/main.ts";
-import { CachingFetcher, DiskCache } from "../../collateral/mod.ts";
+import { CachingFetcher } from "../../collateral/mod.ts";
+import { DiskCache } from "../../collateral/disk_cache.ts";
 import { startServer } from "../collateral/local_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 

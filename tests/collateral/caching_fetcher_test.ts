@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { UnavailableError } from "../../util/errors/mod.ts";
-import {
-  bundlePath,
-  CachingFetcher,
-  DiskCache,
-  parseRetryAfter,
-  writeToBundle,
-} from "../../collateral/mod.ts";
+import { bundlePath, CachingFetcher } from "../../collateral/mod.ts";
+import { writeToBundle } from "../../collateral/bundle.ts";
+import { DiskCache } from "../../collateral/disk_cache.ts";
+import { parseRetryAfter } from "../../collateral/retry.ts";
 import { type LocalServer, startServer } from "./local_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ParseError } from "../../util/errors/mod.ts";
-import { crlNextUpdate, pcsJsonNextUpdate } from "../../collateral/mod.ts";
+import { crlNextUpdate, pcsJsonNextUpdate } from "../../collateral/expiry.ts";
 import { conformanceFile, conformanceTest } from "../conformance.ts";
 
 const PHALA = "tdx/v4-phala-b0c06f-uptodate";

@@ -2,11 +2,14 @@
  * What contrast writes is accepted by a real Kubernetes API server (etcd + kube-apiserver v1.37.2
  * on 127.0.0.1, `testing/kube/`): the RuntimeClass of `contrast runtime`, the Coordinator of
  * `contrast coordinator` and the example app made confidential by `contrast generate`, applied
- * server-side (not a dry run) and read back.
+ * server-side (not a dry run) and read back; the replicated Coordinator (`--replicas 3`) with its
+ * Role, whose ServiceAccount `kubectl auth can-i` finds with exactly the granted verbs.
  */
 import assert from "node:assert/strict";
 import { runGenerate } from "../../cli/commands/generate.ts";
 import { runtimeClassYaml } from "../../deploy/runtime_class.ts";
+import { coordinatorYaml } from "../../deploy/coordinator_yaml.ts";
+import { COORDINATOR_RULES } from "../../deploy/coordinator_rbac.ts";
 import { loadDefaultSettings } from "../../policy/settings.ts";
 import { INITDATA_ANNOTATION } from "../../policy/initdata.ts";
 import { exampleGenerateFlags, withExampleApp } from "../../testing/example_app.ts";
@@ -75,5 +78,71 @@ Deno.test({
         "configmaps",
       ]);
       assert.equal(can.stdout.trim(), "no");
+      await applyReplicatedCoordinator(cluster, example.tmp);
     }),
 });
+
+/** Every verb RBAC knows for a resource. */
+const VERBS = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
+
+/**
+ * `contrast coordinator --replicas 3` applied server-side in its own namespace: its ServiceAccount
+ * gets exactly the verbs of {@link COORDINATOR_RULES} in that namespace and nothing elsewhere.
+ */
+async function applyReplicatedCoordinator(cluster: LocalKubeCluster, tmp: string): Promise<void> {
+  const kubectl = async (...args: string[]) => {
+    const r = await cluster.kubectl(args);
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const file = `${tmp}/coordinator-ha.yml`;
+  await Deno.writeTextFile(
+    file,
+    coordinatorYaml({
+      image: `127.0.0.1:5000/contrast/coordinator@sha256:${"ab".repeat(32)}`,
+      runtimeClassName: (await loadDefaultSettings()).runtime_class_name,
+      namespace: "ha",
+      replicas: 3,
+    }),
+  );
+  await kubectl("create", "namespace", "ha");
+  const applied = await kubectl("apply", "--server-side", "-f", file);
+  assert.equal(applied.trim().split("\n").length, 6, applied);
+  const set = JSON.parse(
+    await kubectl("get", "statefulset", "coordinator", "-n", "ha", "-o", "json"),
+  );
+  assert.equal(set.spec.replicas, 3);
+  assert.equal(set.spec.template.spec.automountServiceAccountToken, true);
+  const userApi = JSON.parse(
+    await kubectl("get", "service", "coordinator-userapi", "-n", "ha", "-o", "json"),
+  );
+  assert.equal(userApi.spec.sessionAffinity, "ClientIP");
+
+  const account = "--as=system:serviceaccount:ha:coordinator";
+  const can = async (namespace: string, verb: string, resource: string) =>
+    (await cluster.kubectl(["auth", "can-i", account, "-n", namespace, verb, resource])).stdout
+      .trim();
+  const granted = new Map<string, readonly string[]>();
+  for (const rule of COORDINATOR_RULES) {
+    for (const group of rule.apiGroups) {
+      for (const resource of rule.resources) {
+        granted.set(group ? `${resource}.${group}` : resource, rule.verbs);
+      }
+    }
+  }
+  const checks: Promise<void>[] = [];
+  for (const [resource, verbs] of granted) {
+    for (const verb of VERBS) {
+      checks.push((async () => {
+        const expected = verbs.includes(verb) ? "yes" : "no";
+        assert.equal(await can("ha", verb, resource), expected, `${verb} ${resource} in ha`);
+        // Nothing outside its namespace.
+        assert.equal(await can("default", verb, resource), "no", `${verb} ${resource} in default`);
+      })());
+    }
+  }
+  for (const resource of ["secrets", "pods", "services", "roles.rbac.authorization.k8s.io"]) {
+    checks.push((async () => assert.equal(await can("ha", "get", resource), "no", resource))());
+  }
+  await Promise.all(checks);
+}

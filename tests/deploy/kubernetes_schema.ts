@@ -5,6 +5,8 @@ import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { ReplicaSet } from "kubernetes-models/apps/v1/ReplicaSet";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Pod } from "kubernetes-models/v1/Pod";
@@ -26,6 +28,8 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "v1/Service": Service,
   "v1/ServiceAccount": ServiceAccount,
   "v1/Namespace": Namespace,
+  "rbac.authorization.k8s.io/v1/Role": Role,
+  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
 };
 
 /** Validates `obj`; throws naming `file` when the kind is unknown or the object invalid. */

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { ParseError, UnavailableError, ValidationError } from "../../util/errors/mod.ts";
+import { ConfigfsTsm, evidenceFromTsmReport, type TsmFileSystem } from "../../evidence/mod.ts";
 import {
-  ConfigfsTsm,
   emulatedTsmFileSystem,
-  evidenceFromTsmReport,
   TsmEmulator,
-  type TsmFileSystem,
   type TsmProvider,
-} from "../../evidence/mod.ts";
+} from "../../evidence/tsm_emulator.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 /** A provider whose "report" is a tag, the privlevel and the inblob, so tests can check binding. */

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { ConfigfsTsm } from "../../evidence/mod.ts";
 import {
-  ConfigfsTsm,
   emulatedTsmFileSystem,
   TsmEmulator,
   type TsmProvider,
-} from "../../evidence/mod.ts";
+} from "../../evidence/tsm_emulator.ts";
 import { SnpGuest } from "../../snp/guest.ts";
 import { simulatedSnpTsmProvider } from "../../testing/snp/mod.ts";
 import { SnpEvidenceVerifier } from "../../snp/verifier.ts";

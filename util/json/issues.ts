@@ -6,7 +6,23 @@ import { type FieldIssue, InvalidDocumentError } from "../errors/mod.ts";
  */
 export const MAX_ISSUES = 100;
 
-/** Collects every problem of a document (up to {@link MAX_ISSUES}) to report them together. */
+/**
+ * Collects every problem of a document (up to {@link MAX_ISSUES}) to report them together.
+ *
+ * @example Collect every problem, then throw once
+ * ```ts
+ * import { InvalidDocumentError, IssueList } from "../../mod.ts";
+ *
+ * const issues = new IssueList();
+ * issues.add("Policies", "missing");
+ * issues.add("ReferenceValues.snp[0].MinimumTCB", "missing");
+ * try {
+ *   issues.throwIfAny();
+ * } catch (e) {
+ *   if (e instanceof InvalidDocumentError) console.log(e.issues.length); // 2
+ * }
+ * ```
+ */
 export class IssueList {
   readonly #issues: FieldIssue[] = [];
   #omitted = 0;
