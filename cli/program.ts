@@ -76,6 +76,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/set.ts")).registerSetCommand,
   },
   {
+    name: "sign",
+    summary: "Prepare a manifest update for a workload owner key outside contrast (an HSM).",
+    load: async () => (await import("./commands/sign.ts")).registerSignCommand,
+  },
+  {
     name: "verify",
     summary: "Attest the Coordinator and check that it enforces the local manifest.",
     load: async () => (await import("./commands/verify.ts")).registerVerifyCommand,

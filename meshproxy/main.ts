@@ -28,7 +28,12 @@ import "reflect-metadata";
 import { Command, Option } from "commander";
 import { ContrastError } from "../util/errors/mod.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
-import { addLogFormatOption, envOption as env, fatalExitCode } from "../util/process_options.ts";
+import {
+  addLogFormatOption,
+  envOption as env,
+  fatalExitCode,
+  usageExitCode,
+} from "../util/process_options.ts";
 import {
   ADMIN_PORT_ENV,
   EGRESS_ENV,
@@ -133,8 +138,8 @@ export async function meshProxyMain(
   const program = addLogFormatOption(command);
   try {
     program.parse(args, { from: "user" });
-  } catch {
-    return 2;
+  } catch (error) {
+    return usageExitCode(error); // 0 after --help, 2 for a usage error
   }
   const o = program.opts();
   const logger = new Logger("meshproxy", {

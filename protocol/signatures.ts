@@ -17,6 +17,7 @@ import { readEcdsaPublicKey, readRsaPublicKey, sameRsaPublicKey } from "../manif
 import type { SealedBox } from "./hpke.ts";
 import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 import { RECOVERY_SIGNATURE_LABEL } from "./messages.ts";
+import { ecdsaSignatureToP1363 } from "./ecdsa_signature.ts";
 
 const HASH_BY_CURVE = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" } as const;
 const PSS = { name: "RSA-PSS", hash: "SHA-256" } as const;
@@ -63,6 +64,64 @@ export async function verifyManifestUpdateSignature(
   throw new UnauthenticatedError(
     "signature",
     "not a signature over the transition by a workload owner key of the current manifest",
+  );
+}
+
+/** A manifest-update signature made outside contrast, accepted by {@link acceptExternalUpdateSignature}. */
+export interface AcceptedUpdateSignature {
+  /** The signature in the IEEE P1363 form the Coordinator checks. */
+  readonly p1363: Uint8Array;
+  /** Index of the `WorkloadOwnerPubKeys` key that made it. */
+  readonly keyIndex: number;
+}
+
+/**
+ * Checks a manifest-update signature made outside contrast (an HSM, `openssl`, Go), given as
+ * ASN.1 DER or raw IEEE P1363, against `ownerKeys` over `transition`, and returns it in P1363.
+ *
+ * @throws {ParseError} naming `field` when it is neither encoding for any owner key's curve
+ * @throws {UnauthenticatedError} naming `field` when no owner key verifies it over `transition`
+ * @throws {ForbiddenError} when `ownerKeys` is empty (updates disabled)
+ */
+export async function acceptExternalUpdateSignature(
+  ownerKeys: readonly string[],
+  transition: Uint8Array,
+  signature: Uint8Array,
+  field: string,
+): Promise<AcceptedUpdateSignature> {
+  if (ownerKeys.length === 0) {
+    throw new ForbiddenError(
+      "WorkloadOwnerPubKeys",
+      "the current manifest has no workload owner keys: updates are disabled",
+    );
+  }
+  let firstParseError: ParseError | undefined;
+  let parsedAny = false;
+  const tried = new Set<string>();
+  for (const [i, hex] of ownerKeys.entries()) {
+    const info = readEcdsaPublicKey(decodeHex(hex, `WorkloadOwnerPubKeys[${i}]`));
+    if ("error" in info || tried.has(info.curve)) continue;
+    tried.add(info.curve);
+    let p1363: Uint8Array;
+    try {
+      p1363 = ecdsaSignatureToP1363(signature, info.curve, field);
+    } catch (error) {
+      if (!(error instanceof ParseError)) throw error;
+      firstParseError ??= error;
+      continue;
+    }
+    parsedAny = true;
+    try {
+      const keyIndex = await verifyManifestUpdateSignature(ownerKeys, transition, p1363);
+      return { p1363, keyIndex };
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+    }
+  }
+  if (!parsedAny && firstParseError) throw firstParseError;
+  throw new UnauthenticatedError(
+    field,
+    "not a signature over the prepared transition by a workload owner key of the current manifest",
   );
 }
 

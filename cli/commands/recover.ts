@@ -32,6 +32,7 @@ import {
   parseDuration,
   workspaceDir,
 } from "../options.ts";
+import { printResult } from "../result.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {
   importSeedshareOwnerSigningKey,
@@ -67,8 +68,22 @@ export interface RecoverOptions {
   readonly collateral?: CliCollateralOptions;
 }
 
+/** What `recover` did (the `--json` result). */
+export interface RecoverResult {
+  /** Always true (a failed recovery throws). */
+  readonly recovered: true;
+  /** The attested platform. */
+  readonly platform: string;
+  /** Manifests in the recovered history. */
+  readonly manifests: number;
+  /** hex of the latest transition. */
+  readonly latestTransition: string;
+  /** Whether the workspace's root CA was compared (`unchanged`) or absent (`restored`). */
+  readonly rootCa: "unchanged" | "restored";
+}
+
 /** Runs `contrast recover`. */
-export async function runRecover(options: RecoverOptions): Promise<void> {
+export async function runRecover(options: RecoverOptions): Promise<RecoverResult> {
   const print = options.print ?? console.log;
   const local = await readLocalManifest(options.manifest);
   // Every local file is read and checked before the network is touched.
@@ -121,11 +136,15 @@ export async function runRecover(options: RecoverOptions): Promise<void> {
       "the recovered Coordinator has another root CA than the workspace's",
     );
   }
-  print(
-    `✔ Recovered: ${after.state.manifests.length} manifests, root CA ${
-      knownRoot !== undefined ? "unchanged" : "restored"
-    }`,
-  );
+  const rootCa = knownRoot !== undefined ? "unchanged" : "restored";
+  print(`✔ Recovered: ${after.state.manifests.length} manifests, root CA ${rootCa}`);
+  return {
+    recovered: true,
+    platform: after.claims.platform,
+    manifests: after.state.manifests.length,
+    latestTransition: encodeHex(after.state.latestTransition ?? new Uint8Array(32)),
+    rootCa,
+  };
 }
 
 /**
@@ -153,12 +172,14 @@ export function registerRecoverCommand(program: Command): void {
       "seedshare owner key (default <workspace-dir>/seedshare-owner.pem)",
     )
     .option("--seed <file>", "seed shares (default <workspace-dir>/seed-shares.json)")
-    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)");
+    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)")
+    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
   addWorkspaceOption(command, "manifest, key, seed shares and root CA are read here");
   addCollateralOptions(command);
   addTimeoutOption(command);
   command.action(async (o) => {
-    await runRecover({
+    const result = await runRecover({
+      print: o.json ? () => {} : undefined,
       force: o.force === true,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
@@ -172,5 +193,6 @@ export function registerRecoverCommand(program: Command): void {
         importDirs: o.collateralDir ? [o.collateralDir] : [],
       },
     });
+    if (o.json) printResult("recover", { ...result });
   });
 }

@@ -33,10 +33,18 @@ import {
   type CliCollateralOptions,
   cliEvidenceVerifier,
   initdataFromYaml,
+  readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
+import {
+  acceptExternalUpdateSignature,
+  importWorkloadOwnerKey,
+  signManifestUpdate,
+} from "../../protocol/signatures.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
+import { printResult } from "../result.ts";
 import {
   encodeSeedShares,
   parseSeedShares,
@@ -62,6 +70,11 @@ export interface SetOptions {
   readonly collateral?: CliCollateralOptions;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
+  /**
+   * A manifest signed outside contrast (`contrast sign --prepare`): the signature file (ASN.1
+   * DER or raw IEEE P1363) and the prepared update document.
+   */
+  readonly external?: { readonly signature: string; readonly prepared: string };
 }
 
 /** What `set` did. */
@@ -72,6 +85,46 @@ export interface SetResult {
   readonly first: boolean;
   /** Files written. */
   readonly written: readonly string[];
+  /** How the manifest was signed; absent when the Coordinator already held it. */
+  readonly signedBy?: "workload-owner-key" | "external-signature";
+}
+
+/**
+ * The P1363 form of a signature made outside contrast, after checking that the prepared update
+ * is the one being sent now and that a workload owner key of `signerManifest` (the active
+ * manifest, or the new one itself when it is the first) made the signature.
+ *
+ * @throws {ParseError} when the prepared update is stale or for another manifest, or the
+ * signature is malformed
+ * @throws {UnauthenticatedError} when no owner key signed the transition
+ */
+async function externalSignature(
+  signerManifest: Uint8Array,
+  external: { signature: string; prepared: string; bytes: Uint8Array; update: PreparedUpdate },
+  previous: Uint8Array,
+  next: Uint8Array,
+): Promise<Uint8Array> {
+  if (external.update.previousTransition !== encodeHex(previous)) {
+    throw new ParseError(
+      `${external.prepared}: previousTransition`,
+      `stale: prepared on top of ${external.update.previousTransition.slice(0, 16)}…, but the ` +
+        `Coordinator's latest transition is now ${encodeHex(previous).slice(0, 16)}…: run ` +
+        "contrast sign --prepare again and sign the new bytes",
+    );
+  }
+  if (external.update.transition !== encodeHex(next)) {
+    throw new ParseError(
+      `${external.prepared}: transition`,
+      "the manifest changed since contrast sign --prepare: prepare and sign again",
+    );
+  }
+  const accepted = await acceptExternalUpdateSignature(
+    parseManifest(signerManifest).WorkloadOwnerPubKeys,
+    next,
+    external.bytes,
+    external.signature,
+  );
+  return accepted.p1363;
 }
 
 /** Runs `contrast set`. */
@@ -100,7 +153,15 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     }
   }
   // Every local file is read before the network is touched.
-  const ownerKeyPem = await readFileIfExists(options.workloadOwnerKey);
+  const external = options.external && {
+    ...options.external,
+    bytes: await readFileNamed(options.external.signature),
+    update: parsePreparedUpdate(
+      await readFileNamed(options.external.prepared),
+      options.external.prepared,
+    ),
+  };
+  const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
   const attested = await attestCoordinator(
     options.coordinator,
     local.manifest,
@@ -137,16 +198,25 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   const previous = state.latestTransition ?? GENESIS_TRANSITION;
   const first = state.latestTransition === undefined;
   const next = await transitionHash(await manifestHash(local.bytes), previous);
-  if (ownerKeyPem === undefined) {
-    throw new ParseError(
-      options.workloadOwnerKey,
-      "file not found (every manifest, the first included, must be signed)",
+  let signature: Uint8Array;
+  if (external) {
+    const signers = state.manifests.at(-1) ?? local.bytes;
+    signature = await externalSignature(signers, external, previous, next);
+  } else {
+    if (ownerKeyPem === undefined) {
+      throw new ParseError(
+        options.workloadOwnerKey,
+        "file not found (every manifest, the first included, must be signed)",
+      );
+    }
+    signature = await signManifestUpdate(
+      await importWorkloadOwnerKey(
+        new TextDecoder().decode(ownerKeyPem),
+        options.workloadOwnerKey,
+      ),
+      next,
     );
   }
-  const signature = await signManifestUpdate(
-    await importWorkloadOwnerKey(new TextDecoder().decode(ownerKeyPem), options.workloadOwnerKey),
-    next,
-  );
   const answer = await sendManifest(attested.client, {
     manifest: local.bytes,
     policies,
@@ -166,7 +236,8 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
   );
   for (const path of written) print(`  wrote ${path}`);
-  return { transition: answer.transition, first, written };
+  const signedBy = external ? "external-signature" : "workload-owner-key";
+  return { transition: answer.transition, first, written, signedBy };
 }
 
 /**
@@ -203,12 +274,26 @@ export function registerSetCommand(program: Command): void {
       "--workload-owner-key <file>",
       "key that signs every manifest (default <workspace-dir>/workload-owner.pem)",
     )
+    .option(
+      "--signature <file>",
+      "manifest signature made outside contrast (ASN.1 DER or raw P1363): contrast sign --prepare",
+    )
+    .option(
+      "--prepared <file>",
+      "the prepared update of --signature (default <workspace-dir>/update-prepared.json)",
+    )
+    .option("--json", "print the result as JSON (contrast-result/v1), failures included")
     .argument("<paths...>", "generated Kubernetes YAML files or directories");
   addWorkspaceOption(command, "manifest and keys are read, CA files and seed shares written here");
   addCollateralOptions(command);
   addTimeoutOption(command);
   command.action(async (paths: string[], o) => {
-    await runSet({
+    const result = await runSet({
+      external: o.signature === undefined ? undefined : {
+        signature: o.signature,
+        prepared: inWorkspace(o, "update-prepared.json", o.prepared),
+      },
+      print: o.json ? () => {} : undefined,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),
@@ -221,5 +306,6 @@ export function registerSetCommand(program: Command): void {
         importDirs: o.collateralDir ? [o.collateralDir] : [],
       },
     });
+    if (o.json) printResult("set", { ...result });
   });
 }

@@ -92,6 +92,31 @@ export const COMPONENTS: readonly Component[] = [
     ],
     env: [],
   },
+  {
+    // Not yet an image: the image needs the iptables binaries and their libraries from pinned
+    // Debian packages. Its bundle and permissions are proven by the bundle test.
+    name: "meshproxy",
+    entry: "meshproxy/main.ts",
+    image: false,
+    permissions: (d) => [
+      "--allow-net",
+      "--allow-env",
+      `--allow-read=${d.secrets},/proc/sys/net/ipv6`,
+      `--allow-run=${MESHPROXY_COMMANDS.join(",")}`,
+    ],
+    env: [],
+  },
+];
+
+/**
+ * The iptables commands the service-mesh proxy's transparent mode runs
+ * (`meshproxy/iptables.ts`), found on `PATH`.
+ */
+export const MESHPROXY_COMMANDS: readonly string[] = [
+  "iptables",
+  "iptables-restore",
+  "ip6tables",
+  "ip6tables-restore",
 ];
 
 /** The components shipped as images. */

@@ -6,6 +6,8 @@ import { encodeSeedShares } from "../../seed/seed_shares.ts";
 import type { SeedShareDocument } from "../../seed/seed_shares.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { parseResultDocument } from "../../testing/cli/result_schema.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: restores the same root CA, from the file or the stored seed shares; refuses a key without a share, a bad file, and when not needed",
@@ -30,8 +32,14 @@ coordinatorWorkspaceTest(
       encodeSeedShares(r.seedShares as SeedShareDocument),
     );
 
-    await t.step("exit 2 when the Coordinator is not in recovery mode", async () => {
+    await t.step("exit 2 when the Coordinator is not in recovery mode (--json too)", async () => {
       assert.equal(await runCli(args()), 2);
+      const r = await runCliCaptured(...args(), "--json");
+      assert.equal(r.code, 2);
+      const doc = parseResultDocument(r.stdout);
+      assert.equal(doc.command, "recover");
+      assert.equal(doc.outcome, "bad-input");
+      assert.match(doc.error.reason, /not in recovery mode/);
     });
 
     await c.restart();
@@ -50,8 +58,22 @@ coordinatorWorkspaceTest(
       assert.equal(c.coordinator.phase, "recovery");
     });
 
-    await t.step("recovers with the owner's share; the root CA is unchanged", async () => {
-      assert.equal(await runCli(args()), 0);
+    await t.step("recovers with the owner's share; the root CA is unchanged (--json)", async () => {
+      const recovered = await runCliCaptured(...args(), "--json");
+      assert.equal(recovered.code, 0, recovered.stderr);
+      const doc = parseResultDocument(recovered.stdout);
+      assert.equal(doc.command, "recover");
+      assert.deepEqual(
+        { ...doc.result, latestTransition: undefined },
+        {
+          recovered: true,
+          platform: doc.result.platform,
+          manifests: 1,
+          latestTransition: undefined,
+          rootCa: "unchanged",
+        },
+      );
+      assert.match(doc.result.latestTransition, /^[0-9a-f]{64}$/);
       assert.equal(c.coordinator.phase, "active");
       const after = await runCli([
         "verify",

@@ -55,7 +55,7 @@ Deno.test({
     const ws = await createWorkspace();
     try {
       const bin = `${tmp}/bin`;
-      for (const name of ["contrast", "coordinator", "initializer"]) {
+      for (const name of ["contrast", "coordinator", "initializer", "meshproxy"]) {
         await bundleComponent(component(name), bin);
       }
       const run = `${tmp}/run`;
@@ -82,7 +82,7 @@ Deno.test({
 
       await t.step("--help of every program", async () => {
         const dirs = { config: run, tsm: run, state: run, secrets: run };
-        for (const name of ["contrast", "coordinator", "initializer"]) {
+        for (const name of ["contrast", "coordinator", "initializer", "meshproxy"]) {
           const r = await exec(name, component(name).permissions(dirs), ["--help"]);
           assert.equal(r.code, 0, r.stderr);
           assert.match(r.stdout, new RegExp(`^Usage: ${name} `));

@@ -1,0 +1,32 @@
+/**
+ * Test aid: runs the `contrast` CLI in-process with `console.log` / `console.error` captured.
+ *
+ * @module
+ */
+import { runCli } from "../../cli/main.ts";
+
+/** What one in-process run printed and returned. */
+export interface CapturedRun {
+  /** The exit code. */
+  readonly code: number;
+  /** Everything printed through `console.log`. */
+  readonly stdout: string;
+  /** Everything printed through `console.error`. */
+  readonly stderr: string;
+}
+
+/** Runs `contrast ARGS` in-process and returns its exit code and output. */
+export async function runCliCaptured(...args: string[]): Promise<CapturedRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  try {
+    const code = await runCli(args);
+    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
