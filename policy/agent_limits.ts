@@ -31,21 +31,30 @@ export interface PolicyTextSize {
   readonly longestLine: number;
 }
 
-/** Measures `text` as the agent counts it (UTF-8 bytes, `\n`-separated lines). */
+/**
+ * Measures `text` as the agent counts it (UTF-8 bytes, `\n`-separated lines): one UTF-8 encoding
+ * of the whole text and one pass over its bytes (generate measures every pod's policy).
+ */
 export function measurePolicyText(text: string): PolicyTextSize {
-  const encoder = new TextEncoder();
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
+  const bytes = new TextEncoder().encode(text);
+  let lines = 0;
   let longestLineBytes = 0;
   let longestLine = 0;
-  lines.forEach((line, i) => {
-    const n = encoder.encode(line).length;
-    if (n > longestLineBytes) {
-      longestLineBytes = n;
-      longestLine = i + 1;
+  let lineStart = 0;
+  const endLine = (end: number) => {
+    lines++;
+    if (end - lineStart > longestLineBytes) {
+      longestLineBytes = end - lineStart;
+      longestLine = lines;
     }
-  });
-  return { bytes: encoder.encode(text).length, lines: lines.length, longestLineBytes, longestLine };
+  };
+  for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, lineStart)) {
+    endLine(at);
+    lineStart = at + 1;
+  }
+  // A final line without "\n" counts; an empty text has no lines, like split + dropped last "".
+  if (lineStart < bytes.length) endLine(bytes.length);
+  return { bytes: bytes.length, lines, longestLineBytes, longestLine };
 }
 
 /** What in `size` exceeds `limits`, one sentence each (empty: within limits). */

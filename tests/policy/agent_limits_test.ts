@@ -68,3 +68,21 @@ spec:
   assert.match(text, /stress\.yml\[0\]: spec: the policy of Pod load\/stress would be refused/);
   assert.match(text, /over the agent's 65536 per line/);
 });
+
+Deno.test("measurePolicyText counts like split-by-newline with per-line UTF-8 bytes", () => {
+  const reference = (text: string) => {
+    const lines = text.split("\n");
+    if (lines.at(-1) === "") lines.pop();
+    let longestLineBytes = 0;
+    let longestLine = 0;
+    lines.forEach((line, i) => {
+      const n = new TextEncoder().encode(line).length;
+      if (n > longestLineBytes) [longestLineBytes, longestLine] = [n, i + 1];
+    });
+    const bytes = new TextEncoder().encode(text).length;
+    return { bytes, lines: lines.length, longestLineBytes, longestLine };
+  };
+  for (const text of ["", "\n", "a", "a\n", "a\n\n", "ab\nc", "x\näöü€\nyy\n", "\n\nlong line\n"]) {
+    assert.deepEqual(measurePolicyText(text), reference(text), JSON.stringify(text));
+  }
+});
