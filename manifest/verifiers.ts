@@ -8,8 +8,8 @@
  * with AMD KDS configured the AMD CRL must be checked (a caller may opt out explicitly). A
  * manifest whose SNP entries are all simulated verifies against the root those entries name, with
  * the certificates the evidence carries (AMD's KDS is never asked; a KDS stand-in configured
- * explicitly, serving the simulated chain, is, for evidence without certificates); a manifest whose TDX entries are all
- * simulated uses the simulated TDX authority's collateral, which verifies only against the
+ * explicitly, serving the simulated chain, is, for evidence without certificates); a manifest
+ * whose TDX entries are all simulated uses the simulated TDX authority's collateral, which verifies only against the
  * simulated root the entries name.
  *
  * @module
