@@ -15,7 +15,17 @@ import type { TdxCollateralSource } from "../tdx/verify/collateral_bundle.ts";
 import { ChainCache } from "../x509/chain_cache.ts";
 import { ManifestVerifiers } from "./verifiers.ts";
 
-/** Where vendor collateral comes from. */
+/**
+ * Where vendor collateral comes from.
+ *
+ * @example Verify offline from a collateral bundle
+ * ```ts
+ * import { type CollateralConfig, manifestVerifiersWithCollateral } from "./mod.ts";
+ *
+ * const config: CollateralConfig = { offline: true, importDirs: ["./collateral-bundle"] };
+ * const verifiers = manifestVerifiersWithCollateral(config);
+ * ```
+ */
 export interface CollateralConfig {
   /** Disk cache of fetched collateral (kept until `nextUpdate`). */
   readonly cacheDir?: string;
@@ -27,7 +37,16 @@ export interface CollateralConfig {
   readonly simulatedTdxCollateralDir?: string;
 }
 
-/** The default collateral cache: `$XDG_CACHE_HOME/contrast/collateral` (or `~/.cache/…`). */
+/**
+ * The default collateral cache: `$XDG_CACHE_HOME/contrast/collateral` (or `~/.cache/…`).
+ *
+ * @example Cache collateral where the CLI does
+ * ```ts
+ * import { defaultCollateralCacheDir, manifestVerifiersWithCollateral } from "./mod.ts";
+ *
+ * const verifiers = manifestVerifiersWithCollateral({ cacheDir: defaultCollateralCacheDir() });
+ * ```
+ */
 export function defaultCollateralCacheDir(): string | undefined {
   const base = Deno.env.get("XDG_CACHE_HOME") ??
     (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache` : undefined);
@@ -37,6 +56,18 @@ export function defaultCollateralCacheDir(): string | undefined {
 /**
  * Manifest verifiers with AMD KDS and Intel PCS collateral through one caching fetcher, and the
  * simulated TDX authority's collateral folder when `config` names one.
+ *
+ * @example Verifiers fetching AMD KDS and Intel PCS collateral through a disk cache
+ * ```ts
+ * import { manifestVerifiersWithCollateral, parseManifest } from "./mod.ts";
+ *
+ * import type { Evidence } from "../evidence/mod.ts";
+ *
+ * const verifiers = manifestVerifiersWithCollateral({ cacheDir: await Deno.makeTempDir() });
+ * async function check(manifestBytes: Uint8Array, evidence: Evidence, reportData: Uint8Array) {
+ *   return await verifiers.verify(parseManifest(manifestBytes), evidence, { reportData, now: new Date() });
+ * }
+ * ```
  */
 export function manifestVerifiersWithCollateral(config: CollateralConfig): ManifestVerifiers {
   const chainCache = new ChainCache();

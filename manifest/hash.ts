@@ -11,10 +11,31 @@ import { ParseError } from "../util/errors/mod.ts";
 /** Length of every hash in the history (SHA-256). */
 export const HASH_LENGTH = 32;
 
-/** The "previous transition" of the first manifest: 32 zero bytes. */
+/**
+ * The "previous transition" of the first manifest: 32 zero bytes.
+ *
+ * @example The first transition of a history
+ * ```ts
+ * import { GENESIS_TRANSITION, manifestHash, transitionHash } from "./mod.ts";
+ *
+ * const first = await transitionHash(await manifestHash(new TextEncoder().encode("{}")), GENESIS_TRANSITION);
+ * console.log(first.length); // 32
+ * ```
+ */
 export const GENESIS_TRANSITION: Uint8Array = new Uint8Array(HASH_LENGTH);
 
-/** SHA-256 of the exact manifest bytes (never of a re-serialisation). */
+/**
+ * SHA-256 of the exact manifest bytes (never of a re-serialisation).
+ *
+ * @example The hash `contrast set` prints
+ * ```ts
+ * import { manifestHash } from "./mod.ts";
+ *
+ * import { encodeHex } from "../mod.ts";
+ *
+ * console.log(encodeHex(await manifestHash(await Deno.readFile("manifest.json"))));
+ * ```
+ */
 export function manifestHash(manifestBytes: Uint8Array): Promise<Uint8Array> {
   return sha256(manifestBytes);
 }
@@ -49,6 +70,15 @@ export function transitionBody(
  *
  * @param previousTransition the latest transition hash before this one, or
  *   {@link GENESIS_TRANSITION} for the first manifest
+ *
+ * @example Chain a second manifest onto the first
+ * ```ts
+ * import { GENESIS_TRANSITION, manifestHash, transitionHash } from "./mod.ts";
+ *
+ * const first = await transitionHash(await manifestHash(new TextEncoder().encode("{\"v\":1}")), GENESIS_TRANSITION);
+ * const second = await transitionHash(await manifestHash(new TextEncoder().encode("{\"v\":2}")), first);
+ * console.log(second.length); // 32
+ * ```
  */
 export async function transitionHash(
   manifestHash: Uint8Array,

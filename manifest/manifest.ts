@@ -21,10 +21,32 @@ import { readTdxReferenceValue, type TdxReferenceValue } from "../tdx/reference_
 import { readEcdsaPublicKey, readRsaPublicKey } from "./public_keys.ts";
 import { classifySan, type SubjectAltName } from "./sans.ts";
 
-/** The role of a policy: the Coordinator's own policy, or an ordinary workload. */
+/**
+ * The role of a policy: the Coordinator's own policy, or an ordinary workload.
+ *
+ * @example Find the Coordinator's policies
+ * ```ts
+ * import type { Manifest, PolicyRole } from "./mod.ts";
+ *
+ * function digestsWithRole(manifest: Manifest, role: PolicyRole): string[] {
+ *   return Object.entries(manifest.Policies).filter(([, e]) => e.Role === role).map(([d]) => d);
+ * }
+ * ```
+ */
 export type PolicyRole = "" | "coordinator";
 
-/** One entry of `Policies`: what a pod running that policy gets. */
+/**
+ * One entry of `Policies`: what a pod running that policy gets.
+ *
+ * @example List the DNS names a policy's certificates get
+ * ```ts
+ * import type { PolicyEntry } from "./mod.ts";
+ *
+ * function dnsNames(entry: PolicyEntry): string[] {
+ *   return entry.sans.filter((s) => s.kind === "dns").map((s) => s.value);
+ * }
+ * ```
+ */
 export interface PolicyEntry {
   /** The SANs exactly as written in the manifest. */
   readonly SANs: readonly string[];
@@ -36,7 +58,18 @@ export interface PolicyEntry {
   readonly Role: PolicyRole;
 }
 
-/** Reference values, per platform; evidence is accepted if any entry of its platform matches. */
+/**
+ * Reference values, per platform; evidence is accepted if any entry of its platform matches.
+ *
+ * @example How many SNP entries a manifest accepts
+ * ```ts
+ * import type { Manifest } from "./mod.ts";
+ *
+ * function snpEntries(manifest: Manifest): number {
+ *   return manifest.ReferenceValues.snp.length;
+ * }
+ * ```
+ */
 export interface ReferenceValues<Snp, Tdx> {
   /** The entries for SEV-SNP. */
   readonly snp: readonly Snp[];
@@ -62,7 +95,18 @@ export interface ReferenceValueReaders<Snp, Tdx> {
   readonly tdx: ReferenceValueReader<Tdx>;
 }
 
-/** A parsed manifest, with the exact bytes it was parsed from (hashes are over these bytes). */
+/**
+ * A parsed manifest, with the exact bytes it was parsed from (hashes are over these bytes).
+ *
+ * @example Whether a manifest allows updates
+ * ```ts
+ * import type { Manifest } from "./mod.ts";
+ *
+ * function updatable(manifest: Manifest): boolean {
+ *   return manifest.WorkloadOwnerPubKeys.length > 0; // empty: nobody may update it
+ * }
+ * ```
+ */
 export interface Manifest<Snp = SnpReferenceValue, Tdx = TdxReferenceValue> {
   /** Allowed policies by lower-case hex SHA-256 digest of their initdata document. */
   readonly Policies: Readonly<Record<string, PolicyEntry>>;
@@ -252,7 +296,18 @@ export function coordinatorPolicyDigests(
   ) => digest);
 }
 
-/** The digest of the first policy with Role `coordinator` (a parsed manifest has at least one). */
+/**
+ * The digest of the first policy with Role `coordinator` (a parsed manifest has at least one).
+ *
+ * @example The policy digest the Coordinator must run
+ * ```ts
+ * import { coordinatorPolicyDigest, parseManifest } from "./mod.ts";
+ *
+ * function coordinatorDigest(manifestBytes: Uint8Array): string {
+ *   return coordinatorPolicyDigest(parseManifest(manifestBytes));
+ * }
+ * ```
+ */
 export function coordinatorPolicyDigest(
   manifest: Pick<Manifest<unknown, unknown>, "Policies">,
 ): string {

@@ -15,10 +15,27 @@
  *
  * @module
  */
-export * from "./collateral_config.ts";
-export * from "./hash.ts";
-export * from "./manifest.ts";
-export * from "./policy_match.ts";
-export * from "./public_keys.ts";
-export * from "./sans.ts";
-export * from "./verifiers.ts";
+export {
+  type CollateralConfig,
+  defaultCollateralCacheDir,
+  manifestVerifiersWithCollateral,
+} from "./collateral_config.ts";
+export { GENESIS_TRANSITION, manifestHash, transitionHash } from "./hash.ts";
+export {
+  coordinatorPolicyDigest,
+  type Manifest,
+  parseManifest,
+  type PolicyEntry,
+  type PolicyRole,
+  type ReferenceValues,
+} from "./manifest.ts";
+export { expectedHostData, type MatchedPolicy, matchPolicy } from "./policy_match.ts";
+export type { SubjectAltName } from "./sans.ts";
+export {
+  type ManifestEvidenceVerifier,
+  type ManifestVerification,
+  ManifestVerifiers,
+  type ManifestVerifiersOptions,
+  VerifiersOfManifest,
+  verifyEvidenceAgainstManifest,
+} from "./verifiers.ts";

@@ -11,7 +11,21 @@ import { ValidationError } from "../util/errors/mod.ts";
 import type { AttestationClaims, TeePlatform } from "../evidence/types.ts";
 import type { Manifest, PolicyEntry } from "./manifest.ts";
 
-/** The policy a piece of evidence runs, as the manifest lists it. */
+/**
+ * The policy a piece of evidence runs, as the manifest lists it.
+ *
+ * @example The workload secret id of the policy a pod runs
+ * ```ts
+ * import { type MatchedPolicy, matchPolicy, type Manifest } from "./mod.ts";
+ *
+ * import type { AttestationClaims } from "../evidence/mod.ts";
+ *
+ * function workloadSecretId(manifest: Manifest, claims: AttestationClaims): string {
+ *   const matched: MatchedPolicy = matchPolicy(manifest, claims);
+ *   return matched.entry.WorkloadSecretID;
+ * }
+ * ```
+ */
 export interface MatchedPolicy {
   /** Lower-case hex SHA-256 digest of the policy's initdata document. */
   readonly digest: string;
@@ -22,6 +36,14 @@ export interface MatchedPolicy {
 /**
  * The `hostData` value evidence of `platform` carries for a policy with SHA-256 `digest`:
  * the digest itself on SNP, digest ‖ 16 zero bytes on TDX.
+ *
+ * @example HOST_DATA and MRCONFIGID of one policy digest
+ * ```ts
+ * import { expectedHostData } from "./mod.ts";
+ *
+ * const digest = new Uint8Array(32).fill(0xab);
+ * console.log(expectedHostData("snp", digest).length, expectedHostData("tdx", digest).length); // 32 48
+ * ```
  */
 export function expectedHostData(platform: TeePlatform, digest: Uint8Array): Uint8Array {
   if (platform === "snp") return digest.slice();
@@ -35,6 +57,15 @@ export function expectedHostData(platform: TeePlatform, digest: Uint8Array): Uin
  *
  * @throws {ValidationError} naming `hostData` when the digest is not an allowed policy or the
  *   value has the wrong length or shape for its platform
+ *
+ * @example Which manifest policy verified evidence runs
+ * ```ts
+ * import { type Manifest, matchPolicy } from "./mod.ts";
+ *
+ * function policyDigestOf(manifest: Manifest, hostData: Uint8Array): string {
+ *   return matchPolicy(manifest, { platform: "snp", hostData }).digest; // throws if not listed
+ * }
+ * ```
  */
 export function matchPolicy(
   manifest: Pick<Manifest<unknown, unknown>, "Policies">,

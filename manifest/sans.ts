@@ -4,7 +4,20 @@
  * @module
  */
 
-/** One SAN of a policy entry: an IP address, a URI (it has a scheme) or a DNS name. */
+/**
+ * One SAN of a policy entry: an IP address, a URI (it has a scheme) or a DNS name.
+ *
+ * @example Render SANs as openssl writes them
+ * ```ts
+ * import type { SubjectAltName } from "./mod.ts";
+ *
+ * function openssl(sans: readonly SubjectAltName[]): string {
+ *   return sans.map((s) => `${s.kind === "ip" ? "IP" : s.kind === "uri" ? "URI" : "DNS"}:${s.value}`)
+ *     .join(",");
+ * }
+ * console.log(openssl([{ kind: "dns", value: "coordinator" }, { kind: "ip", value: "10.0.0.1" }]));
+ * ```
+ */
 export type SubjectAltName =
   | { readonly kind: "ip"; readonly value: string }
   | { readonly kind: "uri"; readonly value: string }

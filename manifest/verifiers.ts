@@ -31,7 +31,17 @@ import { ChainCache } from "../x509/chain_cache.ts";
 import type { Manifest } from "./manifest.ts";
 import { type MatchedPolicy, matchPolicy } from "./policy_match.ts";
 
-/** What the verifiers need besides reference values: collateral sources and caches. */
+/**
+ * What the verifiers need besides reference values: collateral sources and caches.
+ *
+ * @example Opt out of SNP revocation checks explicitly
+ * ```ts
+ * import { ManifestVerifiers, type ManifestVerifiersOptions } from "./mod.ts";
+ *
+ * const options: ManifestVerifiersOptions = { snp: { requireRevocationCheck: false } };
+ * const verifiers = new ManifestVerifiers(options);
+ * ```
+ */
 export interface ManifestVerifiersOptions {
   /** Vendor collateral for real SNP platforms (AMD KDS through the collateral cache). */
   readonly snpCollateral?: SnpCollateralSource;
@@ -57,7 +67,18 @@ export interface ManifestVerifiersOptions {
   readonly tdx?: Pick<TdxEvidenceVerifierOptions, "verificationCache" | "requirePckCrl">;
 }
 
-/** Verified evidence with the manifest policy it runs. */
+/**
+ * Verified evidence with the manifest policy it runs.
+ *
+ * @example Log what was verified
+ * ```ts
+ * import type { ManifestVerification } from "./mod.ts";
+ *
+ * function describe(result: ManifestVerification): string {
+ *   return `${result.claims.platform} pod running policy ${result.policy.digest}`;
+ * }
+ * ```
+ */
 export interface ManifestVerification {
   /** The verified claims. */
   readonly claims: AttestationClaims;
@@ -68,6 +89,15 @@ export interface ManifestVerification {
 /**
  * Verifies evidence completely against a manifest (signatures, chains, TCB, report data, policy
  * digest) and returns its claims with the manifest policy it runs.
+ *
+ * @example Inject manifest verification into a component
+ * ```ts
+ * import { type ManifestEvidenceVerifier, ManifestVerifiers } from "./mod.ts";
+ *
+ * const verifiers = new ManifestVerifiers();
+ * const verify: ManifestEvidenceVerifier = (manifest, evidence, options) =>
+ *   verifiers.verify(manifest, evidence, options);
+ * ```
  */
 export type ManifestEvidenceVerifier = (
   manifest: Manifest,
@@ -78,6 +108,15 @@ export type ManifestEvidenceVerifier = (
 /**
  * The verifiers of one manifest: only platforms with at least one reference value get one.
  * Obtain it from {@link ManifestVerifiers.forManifest}.
+ *
+ * @example The platforms a manifest accepts
+ * ```ts
+ * import { ManifestVerifiers, type Manifest } from "./mod.ts";
+ *
+ * function platformsOf(manifest: Manifest) {
+ *   return new ManifestVerifiers().forManifest(manifest).platforms; // e.g. [ "snp" ]
+ * }
+ * ```
  */
 export class VerifiersOfManifest {
   readonly #manifest: Pick<Manifest, "Policies">;
@@ -235,6 +274,18 @@ export class ManifestVerifiers {
 /**
  * Verifies `evidence` against `manifest` in one call (builds fresh verifiers; keep a
  * {@link ManifestVerifiers} to reuse caches).
+ *
+ * @example One-off verification (no caches kept)
+ * ```ts
+ * import { parseManifest, verifyEvidenceAgainstManifest } from "./mod.ts";
+ *
+ * import type { Evidence } from "../evidence/mod.ts";
+ *
+ * async function verifyOnce(manifestBytes: Uint8Array, evidence: Evidence, reportData: Uint8Array) {
+ *   const manifest = parseManifest(manifestBytes);
+ *   return await verifyEvidenceAgainstManifest(manifest, evidence, { reportData, now: new Date() });
+ * }
+ * ```
  */
 export function verifyEvidenceAgainstManifest(
   manifest: Pick<Manifest, "Policies" | "ReferenceValues">,

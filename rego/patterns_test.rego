@@ -69,6 +69,18 @@ values := [
 	shared(id_a, hex16, "abc"),
 	shared(id_a, hex16, "a|b"),
 	shared(id_a, hex16, "a"),
+	shared(id_a, hex16, "a/b_c/D.e-f"),
+	shared(id_a, hex16, "a_b"),
+	shared(id_a, hex16, "a//b"),
+	shared(id_a, hex16, "a/"),
+	shared(id_a, hex16, "/a"),
+	shared(id_a, hex16, ""),
+	shared(id_a, hex16, "a/b c"),
+	shared(id_a, hex16, "..\n"),
+	shared(id_b, hex16, "hostname"),
+	shared(id_a, hex16, "hostnamex"),
+	shared(id_a, "0123456789abcdeX", "a/b"),
+	shared(upper(id_b), hex16, "a/b"),
 	concat("", [dir, id_a, "_", hex16, "-hosts"]),
 	concat("", ["/run/kata-containers/shared/containerX/", id_a, "-", hex16, "-hosts"]),
 	"0123abcd-0123-4567-89ab-0123456789ab",
@@ -125,7 +137,8 @@ test_the_table_has_matches_and_near_misses_for_each_shortcut if {
 	not agent_policy.pattern_shape(patterns[2]).regex
 	not agent_policy.pattern_shape(patterns[5]).regex
 	not agent_policy.pattern_shape(patterns[10]).regex
-	agent_policy.pattern_shape(patterns[6]).regex
+	not agent_policy.pattern_shape(patterns[6]).regex
+	not agent_policy.pattern_shape(patterns[7]).regex
 	agent_policy.pattern_shape(patterns[8]).regex
 	agent_policy.pattern_shape(patterns[9]).regex
 	agent_policy.pattern_shape(patterns[12]).regex

@@ -438,8 +438,14 @@ id64(text) if {
 	lower_alphanumeric(text)
 }
 
-# `^[a-z0-9]+$`.
-lower_alphanumeric(text) if regex.match(`^[a-z0-9]+$`, text)
+# `^[a-z0-9]+$` (without a regex: opa's WebAssembly build would compile it on every evaluation).
+lower_alphanumeric(text) if only_chars(text, "abcdefghijklmnopqrstuvwxyz0123456789")
+
+# `text` is not empty and made only of characters in `chars`.
+only_chars(text, chars) if {
+	text != ""
+	trim(text, chars) == ""
+}
 
 # Literal pattern text: characters that are not RE2 metacharacters (nor backslash), or a backslash
 # escaping a metacharacter, `/` or `-`. Removing the backslashes yields the text it matches.
@@ -467,7 +473,7 @@ shape_match(shape, _, value) if {
 	shape.uuid
 	count(value) == 36
 	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
-	regex.match(`^[a-f0-9-]+$`, value)
+	only_chars(value, "abcdef0123456789-")
 }
 
 shared_dir_pattern := "^/run/kata-containers/shared/containers/"
@@ -523,6 +529,54 @@ shape_match(shape, _, value) if {
 	lower_alphanumeric(substring(value, 104, 16))
 	substring(value, 120, 1) == "-"
 	substring(value, 121, -1) == shape.name
+}
+
+# A file tree below a share, any container (settings.json copy_file):
+# `^<shared_dir>[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`.
+shared_tree_pattern := concat("", [shared_dir_pattern, `[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`])
+
+pattern_shape(pattern) := {"shared_tree": true} if pattern == shared_tree_pattern
+
+shape_match(shape, _, value) if {
+	shape.shared_tree
+	shared_file_prefix_ok(value)
+	parts := split(substring(value, 121, -1), "/")
+	only_chars(parts[0], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
+	every part in array.slice(parts, 1, count(parts)) {
+		only_chars(part, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+	}
+}
+
+# One of several literal names in a share, any container:
+# `^<shared_dir>[a-z0-9]{64}-[a-z0-9]{16}-(<literal>|<literal>…)$`.
+shared_names_prefix := concat("", [shared_dir_pattern, `[a-z0-9]{64}-[a-z0-9]{16}-(`])
+
+pattern_shape(pattern) := {"shared_names": names} if {
+	startswith(pattern, shared_names_prefix)
+	endswith(pattern, ")$")
+	alternatives := substring(pattern, count(shared_names_prefix), (count(pattern) - count(shared_names_prefix)) - 2)
+	parts := split(alternatives, "|")
+	every part in parts {
+		part != ""
+		regex.match(literal_text_pattern, part)
+	}
+	names := {unescape_literal(part) | some part in parts}
+}
+
+shape_match(shape, _, value) if {
+	shape.shared_names
+	shared_file_prefix_ok(value)
+	substring(value, 121, -1) in shape.shared_names
+}
+
+# shared_dir, a container ID, `-`, 16 lower alphanumerics, `-`.
+shared_file_prefix_ok(value) if {
+	startswith(value, shared_dir)
+	id64(substring(value, 39, 64))
+	substring(value, 103, 1) == "-"
+	count(substring(value, 104, 16)) == 16
+	lower_alphanumeric(substring(value, 104, 16))
+	substring(value, 120, 1) == "-"
 }
 
 shared_id_matches("[a-z0-9]{64}", id) if id64(id)
@@ -763,7 +817,7 @@ CopyFileRequest := {"allowed": true, "ops": []} if {
 	path := input.path
 	canonical_path(path)
 	some r in pd.copy_file.path_regexes
-	regex.match(r, path)
+	pattern_match(r, path)
 	bits.and(object.get(input, "file_mode", 0), 3072) == 0
 	copy_file_type(input) in {"Regular", "Directory", "Symlink"}
 	symlink_target_ok(input)

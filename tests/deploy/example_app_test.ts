@@ -3,7 +3,7 @@ import { parseAllDocuments } from "yaml";
 import { runGenerate } from "../../cli/commands/generate.ts";
 import { ExitCode, exitCodeFor } from "../../cli/exit_codes.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
-import { parseManifestWith } from "../../manifest/mod.ts";
+import { parseManifestWith } from "../../manifest/manifest.ts";
 import { readAnnotatedPolicy, splitPolicyText } from "../../policy/initdata.ts";
 import {
   KATA_AGENT_POLICY_LIMITS,
