@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { CommanderError } from "commander";
+import { type Command, CommanderError } from "commander";
 import { ContrastError, InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { ExitCode, exitCodeFor } from "./exit_codes.ts";
 import { buildProgram, selectedCommand } from "./program.ts";
 import { commandResult, FailureWithResult } from "./result.ts";
 import type { BuildInfo } from "./build_info.ts";
 import { versionText } from "./version.ts";
+import { internalErrorText, type LogLevel, logLevelOf } from "./output.ts";
 
 /** The command words of `args` (`evidence verify`), for the result document. */
 function commandName(args: readonly string[]): string {
@@ -25,26 +26,27 @@ function commandName(args: readonly string[]): string {
     : first;
 }
 
-function printError(error: unknown): void {
+function printError(error: unknown, level: LogLevel): void {
   if (error instanceof InvalidDocumentError) {
     console.error(`error: invalid document${error.file ? ` ${error.file}` : ""}:`);
     for (const issue of error.issues) console.error(`  ${issue.path}: ${issue.reason}`);
   } else if (error instanceof ContrastError) {
     console.error(`error: ${error.message}`);
   } else {
-    console.error("internal error:", error);
+    console.error(`internal error: ${internalErrorText(error, level)}`);
   }
 }
 
 /** Runs the CLI with `args` (and what the build embeds) and returns the exit code. */
 export async function runCli(args: string[], build: BuildInfo = {}): Promise<number> {
   const json = args.includes("--json");
+  let program: Command | undefined;
   try {
     if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
       await Deno.stdout.write(new TextEncoder().encode(await versionText(build)));
       return ExitCode.Ok;
     }
-    const program = await buildProgram(args, { build });
+    program = await buildProgram(args, { build });
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;
   } catch (thrown) {
@@ -64,7 +66,7 @@ export async function runCli(args: string[], build: BuildInfo = {}): Promise<num
       error = new ParseError("usage", error.message.replace(/^error:\s*/, ""));
     } else {
       code = exitCodeFor(error);
-      printError(error);
+      printError(error, logLevelOf(program));
     }
     if (json && !printed) {
       console.log(JSON.stringify(commandResult(commandName(args), code, partial, error), null, 2));

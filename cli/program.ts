@@ -9,6 +9,7 @@
  */
 import { Command } from "commander";
 import type { BuildInfo } from "./build_info.ts";
+import { logLevelOption } from "./output.ts";
 import { VERSION } from "./version.ts";
 
 export { VERSION };
@@ -126,6 +127,7 @@ export async function buildProgram(
   const program = new Command("contrast")
     .description("Confidential container deployments on Kubernetes: generate, attest, verify.")
     .option("-V, --version", "print the version, the images it pins, the reference values it ships")
+    .addOption(logLevelOption())
     .showHelpAfterError()
     .exitOverride();
   const selected = selectedCommand(args);

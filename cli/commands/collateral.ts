@@ -5,6 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { progressOf } from "../output.ts";
 import { bundlePath, exportCacheToBundle, listCache } from "../../collateral/mod.ts";
 import { cacheRoot, collateralCacheDir } from "../options.ts";
 
@@ -46,14 +47,18 @@ export function registerCollateralCommand(program: Command): void {
     .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
     .requiredOption("--out <dir>", "the bundle directory to write")
     .option("--include-expired", "also export entries past their nextUpdate")
-    .action(async (o: { cacheDir?: string; out: string; includeExpired?: boolean }) => {
-      const result = await exportCacheToBundle(collateralCacheDir(o), o.out, {
-        includeExpired: o.includeExpired,
-      });
-      for (const w of result.written) console.log(`${w.url} -> ${w.path}`);
-      for (const s of result.skipped) console.error(`skipped ${s.path}: ${s.reason}`);
-      console.error(`${result.written.length} written, ${result.skipped.length} skipped`);
-    });
+    .action(
+      async (o: { cacheDir?: string; out: string; includeExpired?: boolean }, cmd: Command) => {
+        const result = await exportCacheToBundle(collateralCacheDir(o), o.out, {
+          includeExpired: o.includeExpired,
+        });
+        for (const w of result.written) console.log(`${w.url} -> ${w.path}`);
+        for (const s of result.skipped) console.error(`skipped ${s.path}: ${s.reason}`);
+        progressOf(cmd, console.error)(
+          `${result.written.length} written, ${result.skipped.length} skipped`,
+        );
+      },
+    );
 
   collateral
     .command("path")

@@ -15,6 +15,7 @@ import {
   workspaceDir,
 } from "../options.ts";
 import type { Command } from "commander";
+import { progressOf } from "../output.ts";
 import {
   InvalidDocumentError,
   ParseError,
@@ -332,6 +333,7 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
   addWorkspaceOption(command, "keys and manifest are read and written here");
   addTimeoutOption(command);
   command.action(async (paths: string[], flags: GenerateFlags) => {
-    for (const line of await runGenerate(paths, flags, build)) console.error(line);
+    const progress = progressOf(command, console.error);
+    for (const line of await runGenerate(paths, flags, build)) progress(line);
   });
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { progressOf } from "../output.ts";
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
@@ -179,7 +180,7 @@ export function registerRecoverCommand(program: Command): void {
   addTimeoutOption(command);
   command.action(async (o) => {
     const result = await runRecover({
-      print: o.json ? () => {} : undefined,
+      print: o.json ? () => {} : progressOf(command),
       force: o.force === true,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),

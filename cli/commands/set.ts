@@ -15,6 +15,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { progressOf } from "../output.ts";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
@@ -293,7 +294,7 @@ export function registerSetCommand(program: Command): void {
         signature: o.signature,
         prepared: inWorkspace(o, "update-prepared.json", o.prepared),
       },
-      print: o.json ? () => {} : undefined,
+      print: o.json ? () => {} : progressOf(command),
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { progressOf } from "../output.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -173,7 +174,7 @@ export function registerSignCommand(program: Command): void {
         ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
         ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
       },
-      print: o.json ? () => {} : undefined,
+      print: o.json ? () => {} : progressOf(command),
     });
     if (o.json) printResult("sign", { ...prepared });
   });

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { progressOf } from "../output.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError, ValidationError } from "../../util/errors/mod.ts";
 import { attestCoordinator } from "../../atls/coordinator_client.ts";
@@ -168,12 +169,13 @@ export function registerVerifyCommand(program: Command): void {
       printResult("verify", { ...summary });
       return;
     }
-    console.log(
+    const progress = progressOf(command);
+    progress(
       `✔ Coordinator attested (${summary.platform}, policy ${
         summary.coordinatorPolicy.slice(0, 16)
       }…)`,
     );
-    console.log(`✔ Active manifest equals ${manifest} (${summary.manifests} in history)`);
-    console.log(`  wrote ${summary.verifyDir}/`);
+    progress(`✔ Active manifest equals ${manifest} (${summary.manifests} in history)`);
+    progress(`  wrote ${summary.verifyDir}/`);
   });
 }

@@ -18,9 +18,18 @@ export interface CliRun {
 }
 
 /** Runs `contrast <args…>` with all permissions and `--quiet`, and waits for it to exit. */
-export async function runContrast(...args: string[]): Promise<CliRun> {
+export function runContrast(...args: string[]): Promise<CliRun> {
+  return runContrastWithEnv({}, ...args);
+}
+
+/** Like {@link runContrast}, with `env` added to the inherited environment. */
+export async function runContrastWithEnv(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();

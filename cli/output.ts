@@ -1,0 +1,58 @@
+/**
+ * How much the `contrast` CLI says: the global `--log-level error|warn|info|debug` (else
+ * `CONTRAST_LOG_LEVEL`, default `info`) is parsed by commander at the edge (`cli/program.ts`) and
+ * read back from the command being run, so no module keeps mutable state. `warn` and `error` drop
+ * progress lines (`✔ Coordinator attested …`, `wrote …`); errors and the `--json` document are
+ * never dropped; `debug` adds the stack of internal errors.
+ *
+ * @module
+ */
+import { Option } from "commander";
+import type { Command } from "commander";
+
+/** The levels, most quiet first. */
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** The environment variable read when `--log-level` is not given. */
+export const LOG_LEVEL_ENV = "CONTRAST_LOG_LEVEL";
+
+/** Where a command writes one line. */
+export type LineWriter = (line: string) => void;
+
+/** The program option `--log-level`, validated by commander (a bad value is a usage error). */
+export function logLevelOption(): Option {
+  return new Option("--log-level <level>", "how much to print besides results and errors")
+    .choices(LOG_LEVELS)
+    .env(LOG_LEVEL_ENV)
+    .default("info");
+}
+
+/** True when `level` prints at least as much as `threshold`. */
+export function atLeast(level: LogLevel, threshold: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
+}
+
+/** The level the program was run with, read from `command` or any parent (default `info`). */
+export function logLevelOf(command: Command | undefined): LogLevel {
+  const value = command?.optsWithGlobals().logLevel;
+  return (LOG_LEVELS as readonly string[]).includes(value) ? value as LogLevel : "info";
+}
+
+/** The writer for progress lines at `level`: `write` from `info` up, nothing below. */
+export function progressWriter(level: LogLevel, write: LineWriter = console.log): LineWriter {
+  return atLeast(level, "info") ? write : () => {};
+}
+
+/** The progress writer of the command being run (stdout; see {@link progressWriter}). */
+export function progressOf(command: Command, write: LineWriter = console.log): LineWriter {
+  return progressWriter(logLevelOf(command), write);
+}
+
+/** An unexpected (internal) error's text: its message, and its stack at `debug`. */
+export function internalErrorText(error: unknown, level: LogLevel): string {
+  if (!(error instanceof Error)) return String(error);
+  return atLeast(level, "debug") && error.stack ? error.stack : error.message;
+}
