@@ -2,8 +2,8 @@
  * How much the `contrast` CLI says: the global `--log-level error|warn|info|debug` (else
  * `CONTRAST_LOG_LEVEL`, default `info`) is parsed by commander at the edge (`cli/program.ts`) and
  * read back from the command being run, so no module keeps mutable state. `warn` and `error` drop
- * progress lines (`✔ Coordinator attested …`, `wrote …`); errors and the `--json` document are
- * never dropped; `debug` adds the stack of internal errors.
+ * progress lines (`✔ Coordinator attested …`, `wrote …`), `error` warnings too; errors and the
+ * `--json` document are never dropped; `debug` adds the stack of internal errors.
  *
  * @module
  */
@@ -44,6 +44,11 @@ export function logLevelOf(command: Command | undefined): LogLevel {
 /** The writer for progress lines at `level`: `write` from `info` up, nothing below. */
 export function progressWriter(level: LogLevel, write: LineWriter = console.log): LineWriter {
   return atLeast(level, "info") ? write : () => {};
+}
+
+/** The writer for warnings at `level`: `write` from `warn` up, nothing at `error`. */
+export function warningWriter(level: LogLevel, write: LineWriter = console.error): LineWriter {
+  return atLeast(level, "warn") ? write : () => {};
 }
 
 /** The progress writer of the command being run (stdout; see {@link progressWriter}). */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
+import { logLevelOf, progressOf, warningWriter } from "../output.ts";
 import { bundlePath, exportCacheToBundle, listCache } from "../../collateral/mod.ts";
 import { cacheRoot, collateralCacheDir } from "../options.ts";
 
@@ -53,7 +53,8 @@ export function registerCollateralCommand(program: Command): void {
           includeExpired: o.includeExpired,
         });
         for (const w of result.written) console.log(`${w.url} -> ${w.path}`);
-        for (const s of result.skipped) console.error(`skipped ${s.path}: ${s.reason}`);
+        const warn = warningWriter(logLevelOf(cmd));
+        for (const s of result.skipped) warn(`skipped ${s.path}: ${s.reason}`);
         progressOf(cmd, console.error)(
           `${result.written.length} written, ${result.skipped.length} skipped`,
         );

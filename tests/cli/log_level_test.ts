@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { runCli } from "../../cli/main.ts";
-import { internalErrorText, progressWriter } from "../../cli/output.ts";
+import { internalErrorText, progressWriter, warningWriter } from "../../cli/output.ts";
 import { runContrast, runContrastWithEnv } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
@@ -74,12 +74,17 @@ Deno.test("NO_COLOR: help, results, progress and errors carry no ANSI escapes", 
     }
   }));
 
-Deno.test("progressWriter writes from info up; internal errors show their stack only at debug", () => {
+Deno.test("progress lines from info up, warnings from warn up; internal errors show their stack only at debug", () => {
   const lines: string[] = [];
   for (const level of ["error", "warn", "info", "debug"] as const) {
     progressWriter(level, (line) => lines.push(line))(level);
   }
   assert.deepEqual(lines, ["info", "debug"]);
+  const warnings: string[] = [];
+  for (const level of ["error", "warn", "info", "debug"] as const) {
+    warningWriter(level, (line) => warnings.push(line))(level);
+  }
+  assert.deepEqual(warnings, ["warn", "info", "debug"]);
 
   const error = new TypeError("boom");
   assert.equal(internalErrorText(error, "info"), "boom");
