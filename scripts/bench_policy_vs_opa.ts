@@ -20,7 +20,7 @@ import {
   fixturePolicyData,
   fixtureWorkload,
   IMAGES,
-} from "../tests/policy/check/fixtures.ts";
+} from "../testing/policy/check_fixture.ts";
 
 const SAMPLES = Number(Deno.args[0] ?? 5);
 const RULES = new URL("../rego/rules.rego", import.meta.url).pathname;
