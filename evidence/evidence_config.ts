@@ -81,9 +81,9 @@ export interface SimulatedEvidenceConfig {
  * @example Wire the simulators in, for local runs only
  * ```ts
  * import { evidenceSourceFrom, type SimulatedEvidenceLoader } from "./mod.ts";
- * import { simulatedEvidenceSource } from "../testing/mod.ts";
  *
- * const loadSimulated: SimulatedEvidenceLoader = simulatedEvidenceSource;
+ * // The development aid of `testing/` (`simulatedEvidenceSource`); production code passes none.
+ * declare const loadSimulated: SimulatedEvidenceLoader;
  * async function source(authorityDir: string) {
  *   return await evidenceSourceFrom({
  *     kind: "simulated-snp",

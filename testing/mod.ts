@@ -24,4 +24,4 @@ export {
   type SimulatedTdxEvidenceOptions,
   SimulatedTdxEvidenceSource,
 } from "./simulated_evidence.ts";
-export { emulatedTsmFileSystem, TsmEmulator, type TsmProvider } from "../evidence/tsm_emulator.ts";
+export { emulatedTsmFileSystem, TsmEmulator, type TsmProvider } from "./tsm_emulator.ts";

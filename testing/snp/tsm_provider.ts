@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TsmProvider } from "../../evidence/tsm_emulator.ts";
+import type { TsmProvider } from "../tsm_emulator.ts";
 import { SNP_TSM_PROVIDER } from "../../snp/guest.ts";
 import type { SimulatedReportInput, SimulatedSnpAuthority } from "./authority.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TsmProvider } from "../../evidence/tsm_emulator.ts";
+import type { TsmProvider } from "../tsm_emulator.ts";
 import { TDX_TSM_PROVIDER } from "../../tdx/guest.ts";
 import type { SimulatedQuoteOptions, SimulatedTdxAuthority } from "./authority.ts";
 

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { TsmEmulator } from "../../evidence/tsm_emulator.ts";
+import { TsmEmulator } from "../../testing/tsm_emulator.ts";
 import { simulatedSnpTsmProvider } from "../../testing/snp/tsm_provider.ts";
 import { MEASUREMENT } from "../coordinator/fixture.ts";
 import { createWorkspace, runCli, runInitializerProcess, startCoordinator } from "./harness.ts";

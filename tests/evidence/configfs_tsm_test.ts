@@ -5,7 +5,7 @@ import {
   emulatedTsmFileSystem,
   TsmEmulator,
   type TsmProvider,
-} from "../../evidence/tsm_emulator.ts";
+} from "../../testing/tsm_emulator.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 /** A provider whose "report" is a tag, the privlevel and the inblob, so tests can check binding. */

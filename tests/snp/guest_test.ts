@@ -5,7 +5,7 @@ import {
   emulatedTsmFileSystem,
   TsmEmulator,
   type TsmProvider,
-} from "../../evidence/tsm_emulator.ts";
+} from "../../testing/tsm_emulator.ts";
 import { SnpGuest } from "../../snp/guest.ts";
 import { simulatedSnpTsmProvider } from "../../testing/snp/mod.ts";
 import { SnpEvidenceVerifier } from "../../snp/verifier.ts";

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ConfigfsTsm } from "../../evidence/configfs_tsm.ts";
-import { emulatedTsmFileSystem, TsmEmulator } from "../../evidence/tsm_emulator.ts";
+import { emulatedTsmFileSystem, TsmEmulator } from "../../testing/tsm_emulator.ts";
 import { getTdxQuote } from "../../tdx/guest.ts";
 import { simulatedTdxTsmProvider } from "../../testing/tdx/tsm_provider.ts";
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";

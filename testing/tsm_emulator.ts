@@ -13,14 +13,14 @@
  */
 import { encodeHex } from "../util/bytes/mod.ts";
 import { readFileIfExists, writeFileAtomic } from "../util/files/mod.ts";
-import type { TsmFileSystem } from "./configfs_tsm.ts";
+import type { TsmFileSystem } from "../evidence/configfs_tsm.ts";
 
 /**
  * Produces evidence for one report request.
  *
  * @example A provider that echoes the request
  * ```ts
- * import type { TsmProvider } from "../testing/mod.ts";
+ * import type { TsmProvider } from "./mod.ts";
  *
  * const echo: TsmProvider = {
  *   name: "sev_guest",
@@ -47,7 +47,7 @@ export interface TsmProvider {
  * @example Read reports from an emulated configfs-tsm
  * ```ts
  * import { ConfigfsTsm } from "../evidence/mod.ts";
- * import { emulatedTsmFileSystem } from "../testing/mod.ts";
+ * import { emulatedTsmFileSystem } from "./mod.ts";
  *
  * const tsm = new ConfigfsTsm({ root: "/tmp/tsm/report", fs: emulatedTsmFileSystem });
  * console.log(tsm.root);
@@ -80,7 +80,7 @@ const INPUTS = new Set(["inblob", "privlevel"]);
  *   SimulatedSnpAuthority,
  *   simulatedSnpTsmProvider,
  *   TsmEmulator,
- * } from "../testing/mod.ts";
+ * } from "./mod.ts";
  *
  * const authority = await SimulatedSnpAuthority.generate({ rsaBits: 2048 });
  * const root = `${await Deno.makeTempDir()}/tsm/report`;
