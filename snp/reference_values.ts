@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { childPath, type IssueList, ObjectReader } from "../util/json/mod.ts";
+import { childPath, type IssueList, ObjectReader, readPlatformList } from "../util/json/mod.ts";
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
 
 /** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
@@ -358,32 +358,5 @@ export function readSnpReferenceValuesDocument(
   document: unknown,
   issues: IssueList,
 ): SnpReferenceValue[] {
-  let list: unknown = document;
-  let path = "";
-  if (typeof document === "object" && document !== null && !Array.isArray(document)) {
-    const o = document as Record<string, unknown>;
-    if ("ReferenceValues" in o) {
-      const rv = o.ReferenceValues as Record<string, unknown> | null;
-      list = rv && typeof rv === "object" ? rv.snp : undefined;
-      path = "ReferenceValues.snp";
-    } else if ("snp" in o) {
-      list = o.snp;
-      path = "snp";
-    } else {
-      list = [document];
-    }
-  }
-  if (!Array.isArray(list)) {
-    issues.add(path || "(root)", "expected an array of SNP reference values");
-    issues.throwIfAny();
-    return [];
-  }
-  const out: SnpReferenceValue[] = [];
-  list.forEach((entry, i) => {
-    const v = readSnpReferenceValue(entry, path ? `${path}[${i}]` : `[${i}]`, issues);
-    if (v) out.push(v);
-  });
-  if (list.length === 0) issues.add(path || "(root)", "no SNP reference values");
-  issues.throwIfAny();
-  return out;
+  return readPlatformList(document, "snp", "SNP reference values", readSnpReferenceValue, issues);
 }

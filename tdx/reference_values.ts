@@ -6,7 +6,7 @@
  * @module
  */
 import { decodeHex } from "../util/bytes/mod.ts";
-import { childPath, type IssueList, ObjectReader } from "../util/json/mod.ts";
+import { childPath, type IssueList, ObjectReader, readPlatformList } from "../util/json/mod.ts";
 import { isTcbStatus, type TcbStatus } from "./collateral/tcb_status.ts";
 
 /** The platform name of simulated TDX (a locally generated vendor-like chain). */
@@ -240,32 +240,5 @@ export function readTdxReferenceValuesDocument(
   document: unknown,
   issues: IssueList,
 ): TdxReferenceValue[] {
-  let list: unknown = document;
-  let path = "";
-  if (typeof document === "object" && document !== null && !Array.isArray(document)) {
-    const o = document as Record<string, unknown>;
-    if ("ReferenceValues" in o) {
-      const rv = o.ReferenceValues as Record<string, unknown> | null;
-      list = rv && typeof rv === "object" ? rv.tdx : undefined;
-      path = "ReferenceValues.tdx";
-    } else if ("tdx" in o) {
-      list = o.tdx;
-      path = "tdx";
-    } else {
-      list = [document];
-    }
-  }
-  if (!Array.isArray(list)) {
-    issues.add(path || "(root)", "expected an array of TDX reference values");
-    issues.throwIfAny();
-    return [];
-  }
-  const out: TdxReferenceValue[] = [];
-  list.forEach((entry, i) => {
-    const v = readTdxReferenceValue(entry, path ? `${path}[${i}]` : `[${i}]`, issues);
-    if (v) out.push(v);
-  });
-  if (list.length === 0) issues.add(path || "(root)", "no TDX reference values");
-  issues.throwIfAny();
-  return out;
+  return readPlatformList(document, "tdx", "TDX reference values", readTdxReferenceValue, issues);
 }

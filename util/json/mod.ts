@@ -8,3 +8,4 @@ export * from "./issues.ts";
 export * from "./object_reader.ts";
 export * from "./parse_document.ts";
 export * from "./shape.ts";
+export * from "./platform_list.ts";
