@@ -29,6 +29,7 @@ Deno.test("evidence options parse into the evidence configuration, simulated onl
     simulatedAuthorityDir: "/a",
     simulatedHostData: "ab",
     simulatedMeasurement: "cd",
+    simulatedWithoutCertificates: false,
     configfsTsmDir: undefined,
   });
   const real = evidenceConfigFromOptions(parsed(["--configfs-tsm-dir", "/tsm"]));
