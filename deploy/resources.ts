@@ -141,7 +141,9 @@ export function collectResources(
           kind,
           name,
           ...(generated ? { generateName: true } : {}),
-          namespace: typeof namespace === "string" && namespace !== "" ? namespace : defaultNamespace,
+          namespace: typeof namespace === "string" && namespace !== ""
+            ? namespace
+            : defaultNamespace,
         });
       };
       add(contents, base);

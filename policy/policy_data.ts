@@ -78,6 +78,13 @@ export interface PodPolicyInput {
   };
 }
 
+/**
+ * A container ID in patterns: what Kata's agent accepts (kata-sys-util `verify_id`): a letter or
+ * digit, then letters, digits, `_`, `.` or `-` — one path element, never `.` or `..`. containerd's
+ * 64 hex characters are one case. rules.rego decides patterns holding it without a regex.
+ */
+export const KATA_ID = "[A-Za-z0-9][A-Za-z0-9_.-]+";
+
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
 const RANDOM_SUFFIX = "[a-z0-9]{5}";
 const MAX_GENERATED_BASE = 58;
@@ -201,7 +208,7 @@ function subPathOf(m: Record<string, unknown>): string | undefined {
 /** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
 export function sharedFileRegex(destination: string): string {
   const base = destination.split("/").filter((x) => x !== "").at(-1) ?? "";
-  return `^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-${escapeRegex(base)}$`;
+  return `^/run/kata-containers/shared/containers/${KATA_ID}-[a-z0-9]{16}-${escapeRegex(base)}$`;
 }
 
 /** The mount with `ro` turned into `rw` when it is sysfs or the cgroup filesystem. */
@@ -910,7 +917,7 @@ function volumeMount(
     };
   }
   if (info.kind === "emptyDir") {
-    const point = `^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+/rootfs/local/${esc}$`;
+    const point = `^/run/kata-containers/shared/containers/${KATA_ID}/rootfs/local/${esc}$`;
     return {
       mount: { ...bind(point, ["rbind", propagation, rw]), type: "local" },
       storage: {
@@ -926,7 +933,7 @@ function volumeMount(
   if (info.kind === "persistentVolumeClaim") {
     return {
       mount: bind(
-        "^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-[A-Za-z0-9._-]+$",
+        `^/run/kata-containers/shared/containers/${KATA_ID}-[a-z0-9]{16}-[A-Za-z0-9._-]+$`,
         ["rbind", propagation, rw],
       ),
     };
