@@ -142,24 +142,6 @@ export function encodeInitdataToml(
 }
 
 /**
- * An encoder for many pods sharing the same rules: returns, for policy data, exactly the bytes of
- * `encodeInitdataToml({"policy.rego": renderPolicyText(rules, policyData)})`, escaping the rules
- * once instead of per pod.
- */
-export function policyInitdataEncoder(rules: string): (policyData: unknown) => Uint8Array {
-  const body = rules.endsWith("\n") ? rules : rules + "\n";
-  const head = `version = "${INITDATA_VERSION}"\nalgorithm = "sha256"\n\n[data]\n` +
-    `${tomlBasicString(POLICY_KEY)} = """\n${
-      escapeTomlMultiline(`${body}\n${POLICY_DATA_PREFIX}`)
-    }`;
-  const encoder = new TextEncoder();
-  return (policyData) =>
-    encoder.encode(
-      `${head}${escapeTomlMultiline(JSON.stringify(policyData, null, 2))}\n"""\n`,
-    );
-}
-
-/**
  * The digest of initdata bytes under `algorithm`.
  *
  * @example The digest an SNP guest carries in HOST_DATA
