@@ -122,6 +122,20 @@ export async function verifySignedParts(
  *
  * @throws {VerificationError} naming `field` when the signature does not verify or the algorithm
  *   is unsupported
+ *
+ * @example Check that one certificate signed another
+ * ```ts
+ * import { type Certificate, verifyCertificateSignature } from "./mod.ts";
+ *
+ * async function issuedBy(cert: Certificate, issuer: Certificate): Promise<boolean> {
+ *   try {
+ *     await verifyCertificateSignature(cert, issuer, "certificate");
+ *     return true;
+ *   } catch {
+ *     return false;
+ *   }
+ * }
+ * ```
  */
 export function verifyCertificateSignature(
   cert: Certificate,

@@ -4,7 +4,16 @@
  * @module
  */
 
-/** A TCB level status from Intel collateral. */
+/**
+ * A TCB level status from Intel collateral.
+ *
+ * @example Statuses a TCB level in Intel's collateral may carry
+ * ```ts
+ * import type { CollateralTcbStatus } from "../mod.ts";
+ *
+ * const acceptable: readonly CollateralTcbStatus[] = ["UpToDate", "SWHardeningNeeded"];
+ * ```
+ */
 export type CollateralTcbStatus =
   | "UpToDate"
   | "SWHardeningNeeded"
@@ -14,7 +23,17 @@ export type CollateralTcbStatus =
   | "OutOfDateConfigurationNeeded"
   | "Revoked";
 
-/** The outcome of TCB evaluation: a collateral status, or no level matched the platform. */
+/**
+ * The outcome of TCB evaluation: a collateral status, or no level matched the platform.
+ *
+ * @example Accept a platform that needs a software hardening update, too
+ * ```ts
+ * import { defaultTdxReferenceValues, type TcbStatus } from "../mod.ts";
+ *
+ * const allowed: TcbStatus[] = ["UpToDate", "SWHardeningNeeded"];
+ * const references = defaultTdxReferenceValues(allowed);
+ * ```
+ */
 export type TcbStatus = CollateralTcbStatus | "TcbNotSupported";
 
 /** Every status a TCB level in collateral may carry. */
