@@ -46,7 +46,7 @@ export function cacheRoot(): string {
 }
 
 /** The flags of {@link addCollateralOptions}, as commander hands them over. */
-export interface CollateralFlags {
+interface CollateralFlags {
   /** `--offline`. */
   readonly offline?: boolean;
   /** `--cache-dir`: the cache root (collateral goes to `<dir>/collateral`). */

@@ -72,14 +72,14 @@ export interface GenerateOptions {
 }
 
 /** One manifest `Policies` entry. */
-export interface ManifestPolicy {
+interface ManifestPolicy {
   readonly SANs: readonly string[];
   readonly WorkloadSecretID: string;
   readonly Role: "" | "coordinator";
 }
 
 /** The manifest contrast writes (Contrast's field names). */
-export interface ManifestDocument {
+interface ManifestDocument {
   readonly Policies: Readonly<Record<string, ManifestPolicy>>;
   readonly ReferenceValues: ManifestReferenceValues;
   readonly WorkloadOwnerPubKeys: readonly string[];
@@ -87,7 +87,7 @@ export interface ManifestDocument {
 }
 
 /** A generated pod policy. */
-export interface GeneratedPolicy {
+interface GeneratedPolicy {
   /** `file[doc]` of the workload. */
   readonly location: string;
   readonly kind: string;
@@ -101,7 +101,7 @@ export interface GeneratedPolicy {
 }
 
 /** Output of {@link generate}. */
-export interface GenerateResult {
+interface GenerateResult {
   /** Every input file with its new text (`changed` false: text is the original). */
   readonly files: readonly { path: string; text: string; changed: boolean }[];
   readonly manifest: ManifestDocument;

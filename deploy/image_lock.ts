@@ -29,10 +29,10 @@ export type ContrastImage = typeof CONTRAST_IMAGES[number];
  * Images a lock may lack: the service-mesh proxy is injected only into pods that ask for the
  * mesh, and generate names it as missing when such a pod needs it.
  */
-export const OPTIONAL_IMAGES: readonly ContrastImage[] = ["service-mesh-proxy"];
+const OPTIONAL_IMAGES: readonly ContrastImage[] = ["service-mesh-proxy"];
 
 /** The lock format version. */
-export const IMAGE_LOCK_VERSION = 1;
+const IMAGE_LOCK_VERSION = 1;
 
 /** Every contrast image pinned by digest. */
 export interface ImageLock {

@@ -172,7 +172,7 @@ function list(v: unknown): unknown[] {
 }
 
 /** The propagation option of a volumeMount's `mountPropagation` (undefined: not a valid value). */
-export function mountPropagationOption(value: unknown): string | undefined {
+function mountPropagationOption(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "None") return "rprivate";
   if (value === "HostToContainer") return "rslave";
   if (value === "Bidirectional") return "rshared";
@@ -188,7 +188,7 @@ function subPathOf(m: Record<string, unknown>): string | undefined {
 }
 
 /** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
-export function sharedFileRegex(destination: string): string {
+function sharedFileRegex(destination: string): string {
   const base = destination.split("/").filter((x) => x !== "").at(-1) ?? "";
   return `^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-${escapeRegex(base)}$`;
 }

@@ -23,7 +23,7 @@ import { denoLayerFiles, imageSpec, runtimeLayerFiles, sharedLayer } from "./ima
 import { debianRuntimeFiles, denoRuntime } from "./inputs.ts";
 
 /** One built image. */
-export interface BuiltComponentImage {
+interface BuiltComponentImage {
   readonly component: Component;
   readonly artifact: BuiltArtifact;
   /** `sha256:…` of the image manifest. */
@@ -33,7 +33,7 @@ export interface BuiltComponentImage {
 }
 
 /** Where the build keeps downloads and bundles. */
-export interface BuildDirs {
+interface BuildDirs {
   /** Downloads of the pinned inputs (kept between runs). */
   readonly cacheDir: string;
   /** Bundles (replaced each run). */
@@ -68,7 +68,7 @@ export async function buildImages(dirs: BuildDirs): Promise<BuiltComponentImage[
 }
 
 /** Where to push. */
-export interface PushTarget {
+interface PushTarget {
   /** `host[:port][/path]`. */
   readonly registry: string;
   /** Reach the registry over plain HTTP. */

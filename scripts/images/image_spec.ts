@@ -17,10 +17,10 @@ import { type Component, CONFIG_DIR, IMAGE_DIRS, SECRETS_DIR, STATE_DIR } from "
 import type { RuntimeFile } from "./inputs.ts";
 
 /** The user and group contrast's images run as (distroless `nonroot`). */
-export const NONROOT = 65532;
+const NONROOT = 65532;
 
 /** Where the Deno runtime lives in the images. */
-export const DENO_PATH = "/usr/bin/deno";
+const DENO_PATH = "/usr/bin/deno";
 
 const PASSWD = "root:x:0:0:root:/root:/sbin/nologin\n" +
   `nonroot:x:${NONROOT}:${NONROOT}:nonroot:/home/nonroot:/sbin/nologin\n`;
@@ -62,7 +62,7 @@ export function runtimeLayerFiles(libraries: readonly RuntimeFile[]): Record<str
 }
 
 /** The command line of `component` in its image. */
-export function imageEntrypoint(component: Component): string[] {
+function imageEntrypoint(component: Component): string[] {
   return [
     DENO_PATH,
     "run",
@@ -91,7 +91,7 @@ export async function sharedLayer(files: Record<string, LayerFile>): Promise<Blo
 }
 
 /** The layers every image shares: runtime files and the Deno runtime. */
-export interface SharedLayers {
+interface SharedLayers {
   readonly runtime: BlobLayer;
   readonly deno: BlobLayer;
 }

@@ -14,7 +14,7 @@ import { readTar } from "../../oci/tar.ts";
 import pins from "./pins.json" with { type: "json" };
 
 /** A pinned Debian package. */
-export interface DebianPin {
+interface DebianPin {
   readonly package: string;
   readonly version: string;
   readonly architecture: string;
@@ -24,7 +24,7 @@ export interface DebianPin {
 }
 
 /** What `pins.json` pins. */
-export interface Pins {
+interface Pins {
   readonly deno: {
     readonly package: string;
     readonly version: string;
@@ -35,7 +35,7 @@ export interface Pins {
 }
 
 /** The pins the images are built from. */
-export const PINS: Pins = pins;
+const PINS: Pins = pins;
 
 /** A file taken from a pinned archive. */
 export interface RuntimeFile {

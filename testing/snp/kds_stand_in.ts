@@ -10,10 +10,10 @@
 import type { SimulatedSnpAuthority } from "./authority.ts";
 
 /** What the stand-in does with a request. */
-export type KdsStandInMode = "up" | "unavailable";
+type KdsStandInMode = "up" | "unavailable";
 
 /** A running stand-in on 127.0.0.1. */
-export interface KdsStandIn {
+interface KdsStandIn {
   /** Base URL, e.g. `http://127.0.0.1:41234` (pass as `--kds-url`). */
   readonly base: string;
   /** Requests received (path and query), in order. */

@@ -7,7 +7,7 @@
  */
 
 /** Global podman flags. */
-export const PODMAN_GLOBAL = ["--runtime", "runc", "--cgroup-manager", "cgroupfs"];
+const PODMAN_GLOBAL = ["--runtime", "runc", "--cgroup-manager", "cgroupfs"];
 
 /** `podman run` flags every test container gets. */
 export const PODMAN_RUN = [
@@ -20,7 +20,7 @@ export const PODMAN_RUN = [
 ];
 
 /** Output of one podman command. */
-export interface PodmanResult {
+interface PodmanResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
