@@ -207,18 +207,27 @@ export function cachingFetcherTransport(
   };
 }
 
-/** The PCS URLs for one collateral request. */
+/** Where a PCS (or a caching service such as Intel's PCCS) serves the root CA CRL, as DER. */
+export const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
+
+/**
+ * The PCS URLs for one collateral request. The root CA CRL comes from `rootCaCrlUrl` when given;
+ * else from Intel's certificate server for Intel's PCS, and from the service's own
+ * {@link PCS_ROOT_CA_CRL_PATH} for any other base URL (a PCCS or a local stand-in), so a
+ * configured service is the only vendor service asked.
+ */
 export function pcsUrls(
   request: Pick<TdxCollateralRequest, "fmspc" | "pckCa">,
   baseUrl = INTEL_PCS_BASE_URL,
-  rootCaCrlUrl = INTEL_ROOT_CA_CRL_URL,
+  rootCaCrlUrl?: string,
 ): { tcbInfo: string; qeIdentity: string; pckCrl: string; rootCaCrl: string } {
   const base = baseUrl.replace(/\/+$/, "");
   return {
     tcbInfo: `${base}/tdx/certification/v4/tcb?fmspc=${encodeHex(request.fmspc).toUpperCase()}`,
     qeIdentity: `${base}/tdx/certification/v4/qe/identity`,
     pckCrl: `${base}/sgx/certification/v4/pckcrl?ca=${request.pckCa}&encoding=der`,
-    rootCaCrl: rootCaCrlUrl,
+    rootCaCrl: rootCaCrlUrl ??
+      (base === INTEL_PCS_BASE_URL ? INTEL_ROOT_CA_CRL_URL : `${base}${PCS_ROOT_CA_CRL_PATH}`),
   };
 }
 
@@ -251,7 +260,7 @@ export interface IntelPcsClientOptions {
   readonly transport: PcsTransport;
   /** PCS base URL (default Intel's production API). */
   readonly baseUrl?: string;
-  /** Root CA CRL URL (default Intel's). */
+  /** Root CA CRL URL (default: see {@link pcsUrls}). */
   readonly rootCaCrlUrl?: string;
 }
 
