@@ -70,7 +70,7 @@ export function addCollateralOptions(command: Command): Command {
 }
 
 /** Vendor service base URLs a command uses; undefined = the vendor's own. */
-export interface VendorServiceUrls {
+interface VendorServiceUrls {
   /** AMD KDS base URL. */
   readonly kdsBaseUrl?: string;
   /** Intel PCS base URL. */

@@ -41,7 +41,7 @@ interface Pins {
 const PINS: Pins = pins;
 
 /** A regular file taken from a pinned archive. */
-export interface RuntimeRegularFile {
+interface RuntimeRegularFile {
   /** Path in the image (no leading slash). */
   readonly path: string;
   readonly data: Uint8Array;
@@ -49,7 +49,7 @@ export interface RuntimeRegularFile {
 }
 
 /** A symbolic link taken from a pinned archive (e.g. a library's soname link). */
-export interface RuntimeSymlink {
+interface RuntimeSymlink {
   /** Path in the image (no leading slash). */
   readonly path: string;
   /** The link target, as the package has it. */

@@ -208,7 +208,7 @@ export function cachingFetcherTransport(
 }
 
 /** Where a PCS (or a caching service such as Intel's PCCS) serves the root CA CRL, as DER. */
-export const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
+const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
 
 /**
  * The PCS URLs for one collateral request. The root CA CRL comes from `rootCaCrlUrl` when given;

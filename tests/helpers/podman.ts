@@ -7,7 +7,7 @@
  */
 
 /** Global podman flags. */
-const PODMAN_GLOBAL = ["--runtime", "runc", "--cgroup-manager", "cgroupfs"];
+export const PODMAN_GLOBAL = ["--runtime", "runc", "--cgroup-manager", "cgroupfs"];
 
 /** `podman run` flags every test container gets. */
 export const PODMAN_RUN = [
