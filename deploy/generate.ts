@@ -69,6 +69,11 @@ export interface GenerateOptions {
   readonly seedshareOwnerKeys: readonly string[];
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
+  /**
+   * The namespace resources without `metadata.namespace` will be created in (`kubectl apply -n`);
+   * their policies bind the pod to it. Default `default`.
+   */
+  readonly namespace?: string;
 }
 
 /** One manifest `Policies` entry. */
@@ -190,7 +195,7 @@ export async function generate(
   options: GenerateOptions,
 ): Promise<GenerateResult> {
   const issues: FieldIssue[] = [];
-  const resources = collectResources(files);
+  const resources = collectResources(files, options.namespace);
   const workloads = findConfidentialWorkloads(resources, options.settings, issues);
   for (const w of workloads) {
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);

@@ -17,7 +17,7 @@ function concrete(pattern: string, cid: string, sandboxId: string): string {
     .replace(/^\^/, "")
     .replace(/\$$/, "")
     .replaceAll("$(cid)", cid)
-    .replaceAll("[a-z0-9]{64}", sandboxId)
+    .replaceAll("[A-Za-z0-9][A-Za-z0-9_.-]+", sandboxId)
     .replaceAll("[a-z0-9]{16}", "0123456789abcdef")
     .replaceAll("[A-Za-z0-9._-]+", "mount")
     .replaceAll("[0-9a-fA-F.:]+(,[0-9a-fA-F.:]+)*", "10.0.0.7")
