@@ -23,7 +23,7 @@ export const KATA_AGENT_POLICY_LIMITS: PolicyTextLimits = {
 };
 
 /** Size figures of a policy text. */
-interface PolicyTextSize {
+export interface PolicyTextSize {
   readonly bytes: number;
   readonly lines: number;
   readonly longestLineBytes: number;

@@ -21,7 +21,7 @@ import {
 } from "./initdata.ts";
 
 /** One pod's encoded initdata. */
-export interface EncodedPolicyInitdata {
+interface EncodedPolicyInitdata {
   /**
    * The exact TOML bytes: `encodeInitdataToml({"policy.rego": renderPolicyText(rules, data)})`.
    */
