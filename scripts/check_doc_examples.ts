@@ -15,7 +15,7 @@
 import { exportEntries } from "./unused_exports.ts";
 
 /** A public export without an `@example`. */
-export interface MissingExample {
+interface MissingExample {
   /** The exports-map module that exports it. */
   readonly entry: string;
   readonly name: string;
@@ -38,7 +38,7 @@ interface DocSymbol {
 }
 
 /** The public exports of `entries` (relative to `root`) and those without an `@example`. */
-export async function findMissingExamples(
+async function findMissingExamples(
   root: string,
   entries: readonly string[],
 ): Promise<{ exports: number; missing: MissingExample[] }> {
