@@ -11,7 +11,7 @@ import net from "node:net";
 import tls from "node:tls";
 
 /** What a flood should send. */
-export interface ChallengeFloodOptions {
+interface ChallengeFloodOptions {
   /** The Coordinator's mesh API, `host:port`. */
   readonly target: string;
   /** The loopback source address the requests come from (e.g. `127.0.0.2`). */
@@ -23,10 +23,10 @@ export interface ChallengeFloodOptions {
 }
 
 /** Answers by HTTP status, e.g. `{ 200: 100000 }`. */
-export type StatusCounts = Record<number, number>;
+type StatusCounts = Record<number, number>;
 
 /** What a flood got back. */
-export interface ChallengeFloodResult {
+interface ChallengeFloodResult {
   /** Answers by HTTP status. */
   readonly counts: StatusCounts;
   /** The body of the first answer (of the first connection). */
