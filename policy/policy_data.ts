@@ -83,7 +83,7 @@ export interface PodPolicyInput {
  * digit, then letters, digits, `_`, `.` or `-` — one path element, never `.` or `..`. containerd's
  * 64 hex characters are one case. rules.rego decides patterns holding it without a regex.
  */
-export const KATA_ID = "[A-Za-z0-9][A-Za-z0-9_.-]+";
+const KATA_ID = "[A-Za-z0-9][A-Za-z0-9_.-]+";
 
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
 const RANDOM_SUFFIX = "[a-z0-9]{5}";
@@ -190,7 +190,7 @@ function list(v: unknown): unknown[] {
 }
 
 /** The propagation option of a volumeMount's `mountPropagation` (undefined: not a valid value). */
-export function mountPropagationOption(value: unknown): string | undefined {
+function mountPropagationOption(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "None") return "rprivate";
   if (value === "HostToContainer") return "rslave";
   if (value === "Bidirectional") return "rshared";
@@ -206,7 +206,7 @@ function subPathOf(m: Record<string, unknown>): string | undefined {
 }
 
 /** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
-export function sharedFileRegex(destination: string): string {
+function sharedFileRegex(destination: string): string {
   const base = destination.split("/").filter((x) => x !== "").at(-1) ?? "";
   return `^/run/kata-containers/shared/containers/${KATA_ID}-[a-z0-9]{16}-${escapeRegex(base)}$`;
 }

@@ -17,7 +17,7 @@ import { assertSameRules } from "./rules_identity.ts";
 import type { NodeRuntime } from "./runtime_model.ts";
 
 /** What a run needs besides its inputs. */
-export interface RunContext {
+interface RunContext {
   /** The compiled rules; policies must carry the rules its record names. */
   readonly rules: CompiledRules;
   readonly images: ImageResolver;
@@ -28,7 +28,7 @@ export interface RunContext {
 }
 
 /** A run's result. */
-export interface RunResult {
+interface RunResult {
   readonly run: CheckRun;
 }
 

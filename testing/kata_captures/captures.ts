@@ -46,16 +46,16 @@ export const CAPTURES_DIR: URL = new URL(
 );
 
 /** Image facts the captures need (the registry is unreachable here). */
-export const CAPTURE_IMAGES_URL: URL = new URL("./images.json", import.meta.url);
+const CAPTURE_IMAGES_URL: URL = new URL("./images.json", import.meta.url);
 
 /** The node settings each capture was recorded with (`--runtime`, `--namespace`, ...). */
-export const RECORDED_WITH_URL: URL = new URL("./recorded_with.json", import.meta.url);
+const RECORDED_WITH_URL: URL = new URL("./recorded_with.json", import.meta.url);
 
 /** Explained differences between contrast's verdict and the capture's. */
-export const DIFFERENCES_URL: URL = new URL("./differences.json", import.meta.url);
+const DIFFERENCES_URL: URL = new URL("./differences.json", import.meta.url);
 
 /** One captured request with its expected verdict. */
-export interface CapturedRequest {
+interface CapturedRequest {
   readonly description: string;
   readonly allowed: boolean;
   readonly kind: string;
@@ -74,7 +74,7 @@ export interface CaptureCase {
 }
 
 /** The outcome of one captured request. */
-export interface RequestOutcome {
+interface RequestOutcome {
   readonly case: string;
   readonly index: number;
   readonly description: string;
@@ -86,7 +86,7 @@ export interface RequestOutcome {
 }
 
 /** An explained difference (`differences.json`). */
-export interface ExplainedDifference {
+interface ExplainedDifference {
   readonly case: string;
   readonly description: string;
   /** `artifact`: the capture was trimmed by hand and no runtime sends it; `stricter`: contrast
@@ -297,7 +297,7 @@ export async function replayCase(
 }
 
 /** The outcome of the whole suite. */
-export interface ConformanceReport {
+interface ConformanceReport {
   readonly outcomes: readonly RequestOutcome[];
   /** Disagreements with no explanation. */
   readonly unexplained: readonly RequestOutcome[];
