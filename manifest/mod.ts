@@ -39,3 +39,11 @@ export {
   VerifiersOfManifest,
   verifyEvidenceAgainstManifest,
 } from "./verifiers.ts";
+export {
+  hasNoOwners,
+  NO_WORKLOAD_OWNERS,
+  ownersOfKeys,
+  workloadOwnerKeyDigest,
+  type WorkloadOwners,
+  workloadOwnersOf,
+} from "./workload_owners.ts";

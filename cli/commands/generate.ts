@@ -5,6 +5,8 @@
  * @module
  */
 import { seedshareOwnerKeyHex } from "../../manifest/public_keys.ts";
+import { workloadOwnerKeyDigest } from "../../manifest/workload_owners.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import {
   addTimeoutOption,
   addWorkspaceOption,
@@ -72,6 +74,8 @@ export interface GenerateFlags {
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
+  /** `--workload-owner-key-digests`: also write `WorkloadOwnerKeyDigests`. */
+  readonly workloadOwnerKeyDigests?: boolean;
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
   readonly output?: string;
@@ -81,6 +85,10 @@ export interface GenerateFlags {
   readonly trustedMeasurement?: string;
   readonly mrtd?: string;
   readonly rtmr: string[];
+  /** `--mrseam` (repeatable): the hosts' TDX module measurements. */
+  readonly mrseam: string[];
+  /** `--xfam`: TDX XFAM instead of the platform default. */
+  readonly xfam?: string;
   readonly simulatedRoot?: string;
   readonly imageLock?: string;
   readonly imageRegistry?: string;
@@ -107,7 +115,8 @@ async function referenceValues(
     );
   }
   const given = flags.trustedMeasurement !== undefined || flags.mrtd !== undefined ||
-    flags.rtmr.length > 0 || flags.simulatedRoot !== undefined;
+    flags.rtmr.length > 0 || flags.mrseam.length > 0 || flags.xfam !== undefined ||
+    flags.simulatedRoot !== undefined;
   if (!given && existingManifest !== undefined) {
     // Keep the values the user already completed for this platform.
     try {
@@ -138,6 +147,8 @@ async function referenceValues(
     trustedMeasurement: flags.trustedMeasurement,
     mrTd: flags.mrtd,
     rtmrs: flags.rtmr.length > 0 ? flags.rtmr : undefined,
+    mrSeams: flags.mrseam,
+    xfam: flags.xfam,
     simulatedRootSha256: flags.simulatedRoot === undefined
       ? undefined
       : await simulatedRootFingerprint(flags.simulatedRoot),
@@ -246,6 +257,9 @@ export async function runGenerate(
     rules,
     referenceValues: rv,
     workloadOwnerKeys: workloadKeys,
+    ...(flags.workloadOwnerKeyDigests || hasKeyDigestField(existingManifest)
+      ? { workloadOwnerKeyDigests: await Promise.all(workloadKeys.map(keyDigestOfHex)) }
+      : {}),
     // Written in Contrast's encoding (PKCS#1 DER), so Edgeless Contrast reads the manifest too.
     seedshareOwnerKeys: seedKeys.map((k, i) => seedshareOwnerKeyHex(k, `seedshare owner key ${i}`)),
     skipInitializer: flags.skipInitializer,
@@ -284,6 +298,24 @@ export async function runGenerate(
   return lines;
 }
 
+/**
+ * Whether an existing manifest names its owners by digest (older Contrast releases): then the
+ * rewritten manifest keeps that field, so the Contrast that reads it still allows updates.
+ */
+function hasKeyDigestField(existingManifest: string | undefined): boolean {
+  if (existingManifest === undefined) return false;
+  try {
+    const json = JSON.parse(existingManifest);
+    return typeof json === "object" && json !== null && "WorkloadOwnerKeyDigests" in json;
+  } catch {
+    return false; // referenceValues() already reported a malformed manifest
+  }
+}
+
+function keyDigestOfHex(hex: string): Promise<string> {
+  return workloadOwnerKeyDigest(decodeHex(hex, "workload owner key"));
+}
+
 /** Registers `contrast generate`. */
 export function registerGenerateCommand(program: Command, build: BuildInfo = {}): void {
   const command = program
@@ -306,6 +338,10 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     )
     .option("--add-seedshare-owner-key <file>", "also send seed shares to this key", collect, [])
     .option(
+      "--workload-owner-key-digests",
+      "also write WorkloadOwnerKeyDigests (older Contrast releases; kept when the manifest has it)",
+    )
+    .option(
       "--disable-updates",
       "refused: every manifest is signed by a pinned workload owner key (see README)",
     )
@@ -326,6 +362,13 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
       collect,
       [],
     )
+    .option(
+      "--mrseam <hex>",
+      "TDX MRSEAM of your hosts' TDX module (96 hex; repeat per module version; required on real TDX)",
+      collect,
+      [],
+    )
+    .option("--xfam <hex>", "TDX XFAM of your guests (16 hex; default: the platform's)")
     .option(
       "--simulated-root <fingerprint|path>",
       "simulated platform root: SHA-256, PEM or authority",

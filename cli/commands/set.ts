@@ -44,6 +44,7 @@ import {
   signManifestUpdate,
 } from "../../protocol/signatures.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
+import { workloadOwnersOf } from "../../manifest/workload_owners.ts";
 import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
 import { printResult } from "../result.ts";
 import {
@@ -120,7 +121,7 @@ async function externalSignature(
     );
   }
   const accepted = await acceptExternalUpdateSignature(
-    parseManifest(signerManifest).WorkloadOwnerPubKeys,
+    workloadOwnersOf(parseManifest(signerManifest)),
     next,
     external.bytes,
     external.signature,
