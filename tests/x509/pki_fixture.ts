@@ -6,7 +6,8 @@
  */
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
-import { type Certificate, type Crl, parseCertificate, parseCrl } from "../../x509/mod.ts";
+import { type Certificate, parseCertificate } from "../../x509/certificate.ts";
+import { type Crl, parseCrl } from "../../x509/crl.ts";
 
 /** Key types the fixture generates. */
 export type KeyKind = "P-256" | "P-384" | "RSA-PSS" | "RSA-PKCS1" | "Ed25519";
