@@ -86,7 +86,7 @@ export interface GenerateFlags {
   readonly mrtd?: string;
   readonly rtmr: string[];
   /** `--mrseam` (repeatable): the hosts' TDX module measurements. */
-  readonly mrseam: string[];
+  readonly mrseam?: string[];
   /** `--xfam`: TDX XFAM instead of the platform default. */
   readonly xfam?: string;
   readonly simulatedRoot?: string;
@@ -115,7 +115,7 @@ async function referenceValues(
     );
   }
   const given = flags.trustedMeasurement !== undefined || flags.mrtd !== undefined ||
-    flags.rtmr.length > 0 || flags.mrseam.length > 0 || flags.xfam !== undefined ||
+    flags.rtmr.length > 0 || (flags.mrseam?.length ?? 0) > 0 || flags.xfam !== undefined ||
     flags.simulatedRoot !== undefined;
   if (!given && existingManifest !== undefined) {
     // Keep the values the user already completed for this platform.
@@ -147,7 +147,7 @@ async function referenceValues(
     trustedMeasurement: flags.trustedMeasurement,
     mrTd: flags.mrtd,
     rtmrs: flags.rtmr.length > 0 ? flags.rtmr : undefined,
-    mrSeams: flags.mrseam,
+    mrSeams: flags.mrseam ?? [],
     xfam: flags.xfam,
     simulatedRootSha256: flags.simulatedRoot === undefined
       ? undefined
