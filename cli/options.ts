@@ -63,15 +63,15 @@ export interface CollateralFlags {
 export function addCollateralOptions(command: Command): Command {
   return command
     .option("--offline", "never use the network: read only the cache and --collateral-dir")
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
     .option(
       "--kds-url <url>",
-      "AMD KDS base URL (default CONTRAST_KDS_URL, then AMD's; evidence verify: AMD's)",
+      "AMD KDS base URL (default: CONTRAST_KDS_URL, then AMD's; evidence verify: AMD's)",
     )
     .option(
       "--pcs-url <url>",
-      "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's; evidence verify: Intel's)",
+      "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's; evidence verify: Intel's)",
     );
 }
 

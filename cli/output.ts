@@ -35,7 +35,7 @@ export function atLeast(level: LogLevel, threshold: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
 }
 
-/** The level the program was run with, read from `command` or any parent (default `info`). */
+/** The level the program was run with, read from `command` or any parent (default: `info`). */
 export function logLevelOf(command: Command | undefined): LogLevel {
   const value = command?.optsWithGlobals().logLevel;
   return (LOG_LEVELS as readonly string[]).includes(value) ? value as LogLevel : "info";

@@ -323,12 +323,12 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest.")
     .argument("<paths...>", "YAML files or directories (*.yml, *.yaml); - for stdin")
     .requiredOption("--reference-values <platform>", `platform: ${PLATFORMS.join(", ")}`)
-    .option("-m, --manifest <file>", "manifest path (default <workspace-dir>/manifest.json)")
+    .option("-m, --manifest <file>", "manifest path (default: <workspace-dir>/manifest.json)")
     .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
     .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
     .option(
       "--runtime <profile>",
-      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default ${DEFAULT_RUNTIME_PROFILE})`,
+      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default: ${DEFAULT_RUNTIME_PROFILE})`,
     )
     .option(
       "--add-workload-owner-key <file>",
@@ -348,11 +348,16 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
     .option("-o, --output <dir>", "write YAML here instead of in place")
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
-    .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
-    .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
-    .option("--offline", "resolve images from the cache only")
-    .option("--image-lock <file>", "image lock of contrast's images (default: embedded lock)")
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
+    .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
+    .option(
+      "--insecure-registry <host>",
+      "registry reached over plain HTTP (repeatable)",
+      collect,
+      [],
+    )
+    .option("--offline", "never use the network: resolve images from the cache only")
+    .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
     .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")

@@ -11,8 +11,13 @@
  *
  * @module
  */
+import {
+  addCoordinatorCommandTail,
+  addCoordinatorOptions,
+  collateralOptionsOf,
+  progressUnlessJson,
+} from "../coordinator_options.ts";
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -26,14 +31,7 @@ import {
   readLocalManifest,
 } from "../../atls/workspace.ts";
 import { ECDSA_HASH } from "../../protocol/ecdsa_signature.ts";
-import {
-  addCollateralOptions,
-  addTimeoutOption,
-  addWorkspaceOption,
-  collateralCacheDir,
-  inWorkspace,
-  parseDuration,
-} from "../options.ts";
+import { inWorkspace, parseDuration } from "../options.ts";
 import {
   encodePreparedUpdate,
   PREPARED_UPDATE_SCHEMA,
@@ -134,26 +132,19 @@ export function registerSignCommand(program: Command): void {
   const command = program
     .command("sign")
     .description(
-      "Prepare a manifest update for signing outside contrast (a workload owner key in an HSM).",
+      "Prepare a manifest update for a workload owner key outside contrast (an HSM).",
     )
-    .option("--prepare", "write the bytes to sign and what `set --signature` needs to resume")
-    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option(
-      "-m, --manifest <file>",
-      "manifest to update to (default <workspace-dir>/manifest.json)",
-    )
+    .option("--prepare", "write the bytes to sign and what `set --signature` needs to resume");
+  addCoordinatorOptions(command, "manifest to update to")
     .option(
       "--out <file>",
-      "the 32 bytes to sign (default <workspace-dir>/update-transition.bin)",
+      "the 32 bytes to sign (default: <workspace-dir>/update-transition.bin)",
     )
     .option(
       "--prepared <file>",
-      "the prepared update (default <workspace-dir>/update-prepared.json)",
+      "the prepared update (default: <workspace-dir>/update-prepared.json)",
     );
-  addWorkspaceOption(command, "manifest is read, the prepared update written here");
-  addCollateralOptions(command);
-  addTimeoutOption(command);
-  command.option("--json", "print the result as JSON (contrast-result/v1), failures included");
+  addCoordinatorCommandTail(command, "manifest is read, the prepared update written here");
   command.action(async (o) => {
     if (o.prepare !== true) {
       throw new ParseError(
@@ -167,14 +158,8 @@ export function registerSignCommand(program: Command): void {
       out: inWorkspace(o, "update-transition.bin", o.out),
       prepared: inWorkspace(o, "update-prepared.json", o.prepared),
       timeoutMs: parseDuration(o.timeout),
-      collateral: {
-        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
-        offline: o.offline,
-        importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
-        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
-      },
-      print: o.json ? () => {} : progressOf(command),
+      collateral: collateralOptionsOf(o),
+      print: progressUnlessJson(command, o),
     });
     if (o.json) printResult("sign", { ...prepared });
   });
