@@ -90,8 +90,12 @@ export async function runSignPrepare(options: SignPrepareOptions): Promise<Prepa
   }
   // An update is signed by a key of the active manifest; the first manifest by a key it lists.
   const active = attested.state.manifests.at(-1);
-  const signers = currentSigners(active ?? local.bytes);
-  if (signers.length === 0) {
+  const signerManifest = active ?? local.bytes;
+  const signers = currentSigners(signerManifest);
+  // Owners named only by digest (WorkloadOwnerKeyDigests, older Contrast manifests) sign too;
+  // their curve is known only from their key, so no signer entry describes them.
+  const byDigest = parseManifest(signerManifest).WorkloadOwnerKeyDigests.length;
+  if (signers.length === 0 && byDigest === 0) {
     throw new ParseError(
       active ? "WorkloadOwnerPubKeys" : `${options.manifest}: WorkloadOwnerPubKeys`,
       active
@@ -121,6 +125,12 @@ export async function runSignPrepare(options: SignPrepareOptions): Promise<Prepa
     const dgst = s.hash.toLowerCase().replace("-", "");
     print(
       `  owner key ${s.keyIndex} (${s.curve}): openssl dgst -${dgst} -sign KEY -out update.sig ${options.out}`,
+    );
+  }
+  if (byDigest > 0) {
+    print(
+      `  ${byDigest} owner(s) named by key digest: openssl dgst -sha256|-sha384|-sha512 (the ` +
+        `key's curve: P-256, P-384, P-521) -sign KEY -out update.sig ${options.out}`,
     );
   }
   print(`  then: contrast set --signature update.sig -c ${options.coordinator} PATH...`);
