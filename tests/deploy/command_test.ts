@@ -125,6 +125,8 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     // Contrast's TDX fields MrSeam (given) and Xfam (the platform default) are written.
     assert.equal(manifest.ReferenceValues.tdx[0].MrSeam, "5e".repeat(48));
     assert.equal(manifest.ReferenceValues.tdx[0].Xfam, "e702060000000000");
+    // And the TD attributes Contrast's validator requires (only SEPT_VE_DISABLE).
+    assert.equal(manifest.ReferenceValues.tdx[0].TdAttributes, "0000001000000000");
     assert.deepEqual(
       manifest.ReferenceValues.tdx[0].Rtmrs,
       ["e0", "e1", "e2", "e3"].map((b) => b.repeat(48)),
