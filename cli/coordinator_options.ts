@@ -15,6 +15,7 @@ import {
   addWorkspaceOption,
   collateralCacheDir,
   type CollateralFlags,
+  vendorServiceUrls,
 } from "./options.ts";
 
 /** Help text of `--json` on every command that has it. */
@@ -44,14 +45,18 @@ export function addCoordinatorCommandTail(command: Command, workspace: string): 
   return addTimeoutOption(command);
 }
 
-/** The collateral sources the parsed collateral flags name. */
+/**
+ * The collateral sources the parsed collateral flags name (KDS/PCS URLs: the flag, else
+ * `CONTRAST_KDS_URL` / `CONTRAST_PCS_URL`).
+ *
+ * @throws {ParseError} naming the flag or variable when a URL is malformed
+ */
 export function collateralOptionsOf(flags: CollateralFlags): CliCollateralOptions {
   return {
     cacheDir: flags.cacheDir !== undefined ? collateralCacheDir(flags) : undefined,
     offline: flags.offline,
     importDirs: flags.collateralDir ? [flags.collateralDir] : [],
-    ...(flags.kdsUrl ? { kdsBaseUrl: flags.kdsUrl } : {}),
-    ...(flags.pcsUrl ? { pcsBaseUrl: flags.pcsUrl } : {}),
+    ...vendorServiceUrls(flags),
   };
 }
 

@@ -89,7 +89,7 @@ export function commandPath(command: Command): string {
 }
 
 /** The "Examples:" section of `path`, or `undefined` when the table has none. */
-export function examplesText(path: string): string | undefined {
+function examplesText(path: string): string | undefined {
   const lines = HELP_EXAMPLES[path];
   if (!lines) return undefined;
   const shown = lines.map((l) => (l.startsWith("#") ? `  ${l}` : `  $ ${l}`));

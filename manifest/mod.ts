@@ -40,9 +40,6 @@ export {
   verifyEvidenceAgainstManifest,
 } from "./verifiers.ts";
 export {
-  hasNoOwners,
-  NO_WORKLOAD_OWNERS,
-  ownersOfKeys,
   workloadOwnerKeyDigest,
   type WorkloadOwners,
   workloadOwnersOf,

@@ -10,16 +10,24 @@
  */
 import { encodeHex } from "../util/bytes/mod.ts";
 
-/** The workload owners of a manifest. */
+/**
+ * The workload owners of a manifest.
+ *
+ * @example Count the owners
+ * ```ts
+ * import type { WorkloadOwners } from "./mod.ts";
+ *
+ * function ownerCount(owners: WorkloadOwners): number {
+ *   return owners.keys.length + owners.keyDigests.length;
+ * }
+ * ```
+ */
 export interface WorkloadOwners {
   /** Lower-case hex PKIX DER ECDSA public keys (`WorkloadOwnerPubKeys`). */
   readonly keys: readonly string[];
   /** Lower-case hex SHA-256 digests of PKIX DER ECDSA public keys (`WorkloadOwnerKeyDigests`). */
   readonly keyDigests: readonly string[];
 }
-
-/** No owners: nobody may update the manifest. */
-export const NO_WORKLOAD_OWNERS: WorkloadOwners = { keys: [], keyDigests: [] };
 
 /**
  * The owner set of a parsed manifest.
@@ -54,6 +62,17 @@ export function ownersOfKeys(keys: readonly string[]): WorkloadOwners {
 /**
  * The `WorkloadOwnerKeyDigests` entry of a PKIX DER public key: lower-case hex SHA-256 of the
  * exact DER bytes.
+ *
+ * @example The digest an older Contrast manifest lists for a key
+ * ```ts
+ * import { workloadOwnerKeyDigest } from "./mod.ts";
+ *
+ * const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+ *   "sign",
+ * ]);
+ * const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
+ * console.log(await workloadOwnerKeyDigest(spki)); // 64 hex digits
+ * ```
  */
 export async function workloadOwnerKeyDigest(spkiDer: Uint8Array): Promise<string> {
   return encodeHex(new Uint8Array(await crypto.subtle.digest("SHA-256", spkiDer.slice())));

@@ -30,7 +30,7 @@ export const ECDSA_HASH: Readonly<Record<EcdsaCurve, "SHA-256" | "SHA-384" | "SH
 };
 
 /** r and s of a DER signature, as unsigned big-endian magnitudes without leading zeros. */
-export interface DerEcdsaSignature {
+interface DerEcdsaSignature {
   /** r. */
   readonly r: Uint8Array;
   /** s. */
@@ -43,7 +43,7 @@ export interface DerEcdsaSignature {
  * @throws {ParseError} naming `field` when it is not exactly one strict-DER SEQUENCE of two
  * positive INTEGERs
  */
-export function parseDerEcdsaSignature(bytes: Uint8Array, field: string): DerEcdsaSignature {
+function parseDerEcdsaSignature(bytes: Uint8Array, field: string): DerEcdsaSignature {
   const sequence = readSingle(bytes, Tag.sequence, field);
   const parts = children(sequence, field);
   if (parts.length !== 2) {

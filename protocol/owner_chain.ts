@@ -33,7 +33,7 @@ export interface SignedManifest {
  * Reads the workload owners of manifest bytes (strict parsing; throws on bad bytes): the owner
  * set, or a bare `WorkloadOwnerPubKeys` list.
  */
-export type OwnerKeysOf = (
+type OwnerKeysOf = (
   bytes: Uint8Array,
   field: string,
 ) => WorkloadOwners | readonly string[];
@@ -43,7 +43,7 @@ function asOwners(owners: WorkloadOwners | readonly string[]): WorkloadOwners {
 }
 
 /** What a verified chain showed. */
-export interface VerifiedOwnerChain {
+interface VerifiedOwnerChain {
   /** The transition hash of every manifest, oldest first. */
   readonly transitions: readonly Uint8Array[];
   /** Indexes of the transitions signed by a pinned key (empty without pins). */

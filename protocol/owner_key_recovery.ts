@@ -17,7 +17,7 @@ import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { ECDSA_HASH, ECDSA_SCALAR_LENGTH, type EcdsaCurve } from "./ecdsa_signature.ts";
 
 /** A key a signature may have been made with. */
-export interface RecoveredKey {
+interface RecoveredKey {
   /** The curve (from the signature length). */
   readonly curve: EcdsaCurve;
   /** PKIX DER SubjectPublicKeyInfo of the key. */
@@ -27,7 +27,7 @@ export interface RecoveredKey {
 const CURVES = { "P-256": p256, "P-384": p384, "P-521": p521 } as const;
 
 /** The curve whose P1363 signatures are `length` bytes long, if any. */
-export function curveOfP1363Length(length: number): EcdsaCurve | undefined {
+function curveOfP1363Length(length: number): EcdsaCurve | undefined {
   return (Object.keys(ECDSA_SCALAR_LENGTH) as EcdsaCurve[]).find((c) =>
     ECDSA_SCALAR_LENGTH[c] * 2 === length
   );

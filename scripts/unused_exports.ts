@@ -18,7 +18,7 @@
 import ts from "npm:typescript@5.9.3";
 
 /** An exported declaration nothing else imports. */
-export interface UnusedExport {
+interface UnusedExport {
   /** Path relative to the root. */
   readonly file: string;
   readonly line: number;
@@ -28,7 +28,7 @@ export interface UnusedExport {
 }
 
 /** The result of a scan. */
-export interface ExportScan {
+interface ExportScan {
   /** Exported declarations in all scanned modules (each counted once, where declared). */
   readonly exported: number;
   /** Of those, the public API: reachable from an entry of the exports map. */
@@ -37,7 +37,7 @@ export interface ExportScan {
 }
 
 /** Reads the tracked TypeScript files of the checkout at `root` (paths relative to it). */
-export async function trackedTypeScript(root: string): Promise<string[]> {
+async function trackedTypeScript(root: string): Promise<string[]> {
   const out = await new Deno.Command("git", {
     args: ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts"],
     cwd: root,
@@ -60,7 +60,7 @@ export async function exportEntries(root: string): Promise<string[]> {
  * Scans `files` (relative to `root`) and returns the exported declarations nothing else imports.
  * `entries` are the public modules.
  */
-export function scanExports(root: string, files: readonly string[], entries: readonly string[]) {
+function scanExports(root: string, files: readonly string[], entries: readonly string[]) {
   const abs = (f: string) => `${root}/${f}`;
   const program = ts.createProgram(files.map(abs), {
     allowImportingTsExtensions: true,

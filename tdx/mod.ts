@@ -50,7 +50,11 @@ export type {
 export type { QeIdentity, QeTcbLevel } from "./collateral/qe_identity.ts";
 export type { PckSgxExtensions, SgxConfiguration, SgxType } from "./pck/sgx_extensions.ts";
 export type { QeEvaluation, TcbEvaluation } from "./verify/tcb_evaluation.ts";
-export { TdxVerificationCache, type Windowed } from "./verify/verification_cache.ts";
+export {
+  TdxVerificationCache,
+  type TdxVerificationCacheOptions,
+  type Windowed,
+} from "./verify/verification_cache.ts";
 export {
   type PckCaType,
   StaticTdxCollateral,
@@ -79,6 +83,8 @@ export {
 } from "./verifier.ts";
 // Collateral from Intel PCS or a directory, and quotes in a guest.
 export {
+  cachingFetcherTransport,
+  type CachingTransportOptions,
   INTEL_PCS_BASE_URL,
   IntelPcsClient,
   type IntelPcsClientOptions,
