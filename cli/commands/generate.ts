@@ -340,7 +340,7 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     )
     .option(
       "-n, --namespace <name>",
-      `namespace the resources without metadata.namespace will be created in (as kubectl apply -n); their policies admit the pods only there (default ${DEFAULT_NAMESPACE})`,
+      `namespace the resources without metadata.namespace will be created in (as kubectl apply -n); their policies admit the pods only there (default: ${DEFAULT_NAMESPACE})`,
     )
     .option(
       "--add-workload-owner-key <file>",
