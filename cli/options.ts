@@ -46,7 +46,7 @@ export function cacheRoot(): string {
 }
 
 /** The flags of {@link addCollateralOptions}, as commander hands them over. */
-export interface CollateralFlags {
+interface CollateralFlags {
   /** `--offline`. */
   readonly offline?: boolean;
   /** `--cache-dir`: the cache root (collateral goes to `<dir>/collateral`). */
@@ -70,7 +70,7 @@ export function addCollateralOptions(command: Command): Command {
 }
 
 /** Vendor service base URLs a command uses; undefined = the vendor's own. */
-export interface VendorServiceUrls {
+interface VendorServiceUrls {
   /** AMD KDS base URL. */
   readonly kdsBaseUrl?: string;
   /** Intel PCS base URL. */

@@ -26,7 +26,7 @@ export const CONTRAST_IMAGES = ["coordinator", "initializer", "service-mesh-prox
 export type ContrastImage = typeof CONTRAST_IMAGES[number];
 
 /** The lock format version. */
-export const IMAGE_LOCK_VERSION = 1;
+const IMAGE_LOCK_VERSION = 1;
 
 /** Every contrast image pinned by digest. */
 export interface ImageLock {

@@ -99,7 +99,7 @@ function containerNodes(spec: YAMLMap): YAMLMap[] {
 }
 
 /** What to inject into one pod. */
-export interface InjectionPlan {
+interface InjectionPlan {
   readonly settings: Settings;
   /** Pinned initializer image, or undefined to skip the initializer. */
   readonly initializerImage?: string;

@@ -15,7 +15,7 @@
 import { exportEntries } from "./unused_exports.ts";
 
 /** A public export without an `@example`. */
-export interface MissingExample {
+interface MissingExample {
   /** The exports-map module that exports it. */
   readonly entry: string;
   readonly name: string;
@@ -65,7 +65,7 @@ export async function findMissingExamples(
         entry: url.replace(rootUrl, ""),
         name: symbol.name,
         file: at ? at.filename.replace(rootUrl, "") : "?",
-        line: at?.line ?? 0,
+        line: at ? at.line + 1 : 0, // deno doc counts lines from 0
       });
     }
   }

@@ -31,7 +31,7 @@ import { childPath, type IssueList, ObjectReader, readPlatformList } from "../ut
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
 
 /** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
-export const DEFAULT_SNP_VMPL = 0;
+const DEFAULT_SNP_VMPL = 0;
 
 /** The platform name that marks simulated SNP evidence. */
 export const SIMULATED_SNP_PLATFORM = "Simulated-SNP";

@@ -393,7 +393,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 }
 
 /** The hwID KDS indexes VCEKs by: the 64-byte chip ID, or its first 8 bytes on Turin. */
-export function hwIdOf(report: SnpReport, product: SnpProductName): Uint8Array {
+function hwIdOf(report: SnpReport, product: SnpProductName): Uint8Array {
   return product === "Turin" ? report.chipId.subarray(0, 8) : report.chipId;
 }
 
@@ -414,7 +414,7 @@ function combineFailures(failures: { index: number; error: ValidationError }[]):
 }
 
 /** Human-readable claims of a verified report. */
-export function snpDetails(
+function snpDetails(
   report: SnpReport,
   ext: VekExtensions,
   rootFingerprint: string,

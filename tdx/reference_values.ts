@@ -201,7 +201,7 @@ export function readTdxReferenceValue(
 }
 
 /** The platform name of the built-in default entry (see {@link defaultTdxReferenceValues}). */
-export const DEFAULT_TDX_PLATFORM = "default";
+const DEFAULT_TDX_PLATFORM = "default";
 
 /**
  * The built-in defaults used when no reference values are given (the CLI without

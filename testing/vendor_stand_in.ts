@@ -25,7 +25,7 @@ export interface VendorStandIn {
 }
 
 /** Serves one request while the stand-in is up (404 for what the service does not know). */
-export type StandInHandler = (url: URL) => Response | Promise<Response>;
+type StandInHandler = (url: URL) => Response | Promise<Response>;
 
 /** Starts a stand-in answering with `serve` while up, on a free loopback port. */
 export function startVendorStandIn(serve: StandInHandler): VendorStandIn {

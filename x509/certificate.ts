@@ -375,7 +375,7 @@ function missing(field: string): never {
  *
  * @throws {ParseError} naming `field` when malformed
  */
-export function parseBasicConstraints(value: Uint8Array, field: string): BasicConstraints {
+function parseBasicConstraints(value: Uint8Array, field: string): BasicConstraints {
   const seq = readSingle(value, Tag.sequence, field);
   const parts = children(seq, field);
   let ca = false;
@@ -399,7 +399,7 @@ export function parseBasicConstraints(value: Uint8Array, field: string): BasicCo
  *
  * @throws {ParseError} naming `field` when malformed
  */
-export function parseKeyUsage(value: Uint8Array, field: string): ReadonlySet<number> {
+function parseKeyUsage(value: Uint8Array, field: string): ReadonlySet<number> {
   const el = readSingle(value, Tag.bitString, field);
   if (el.value.length < 1 || el.value[0]! > 7) throw new ParseError(field, "bad BIT STRING");
   const bits = new Set<number>();

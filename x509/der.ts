@@ -209,7 +209,7 @@ export function readBitStringBytes(el: DerElement, field: string): Uint8Array {
 }
 
 /** The parts of a signed X.509 structure (a certificate or a CRL). */
-export interface SignedDer {
+interface SignedDer {
   /** The signed part (`tbsCertificate`, `tbsCertList`). */
   readonly tbs: DerElement;
   /** The outer signature AlgorithmIdentifier. */

@@ -38,7 +38,7 @@ export const CURVE_SIZE: Readonly<Record<EcCurve, number>> = {
 };
 
 /** The curves certificate chains may use (the vendor chains and contrast's own CAs). */
-export const CERTIFICATE_CURVES: readonly EcCurve[] = ["P-256", "P-384"];
+const CERTIFICATE_CURVES: readonly EcCurve[] = ["P-256", "P-384"];
 
 /**
  * Smallest RSA modulus accepted, in bits: the one minimum for every RSA key contrast reads

@@ -146,7 +146,7 @@ export function verifyCertificateSignature(
 }
 
 /** Input of {@link verifyEcdsa}. Exactly one of `signatureRaw` and `signatureDer` is given. */
-export interface EcdsaVerifyInput {
+interface EcdsaVerifyInput {
   /**
    * The public key: a WebCrypto ECDSA key, or bytes that are — told apart by length — an SPKI DER,
    * an uncompressed point `04 ‖ x ‖ y`, or the bare coordinates `x ‖ y` (as in TDX quotes).

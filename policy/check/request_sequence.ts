@@ -75,10 +75,10 @@ import {
 } from "./runtime_model.ts";
 
 /** The role of a container in its pod. */
-export type ContainerRole = "pause" | "init" | "sidecar" | "container";
+type ContainerRole = "pause" | "init" | "sidecar" | "container";
 
 /** What a step of the sequence is about, for reports and for the mutation generator. */
-export interface StepContext {
+interface StepContext {
   /** Container name (`pause` for the sandbox container), when the step concerns one. */
   readonly container?: string;
   readonly role?: ContainerRole;
@@ -99,7 +99,7 @@ export interface Step {
 }
 
 /** The identity the runtime invented for this pod instance. */
-export interface PodInstance {
+interface PodInstance {
   readonly podName: string;
   readonly namespace: string;
   readonly podUid: string;
@@ -115,7 +115,7 @@ export interface RequestSequence {
 }
 
 /** Inputs of {@link buildRequestSequence}. */
-export interface SequenceInputs {
+interface SequenceInputs {
   readonly workload: PodWorkload;
   /** Resolved images by the reference written in the pod spec. */
   readonly images: ReadonlyMap<string, ResolvedImage>;
@@ -153,7 +153,7 @@ function shuffle<T>(items: T[], rng: RandomSource): T[] {
 }
 
 /** Kubernetes' `$(VAR)` expansion: `$$` escapes, unknown references stay as written. */
-export function expandKubeVars(text: string, vars: ReadonlyMap<string, string>): string {
+function expandKubeVars(text: string, vars: ReadonlyMap<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name?: string) => {
     if (match === "$$") return "$";
     return vars.get(name!) ?? match;

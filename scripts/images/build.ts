@@ -29,7 +29,7 @@ import {
 import { debianExtraFiles, debianRuntimeFiles, denoRuntime } from "./inputs.ts";
 
 /** One built image. */
-export interface BuiltComponentImage {
+interface BuiltComponentImage {
   readonly component: Component;
   /** The image's name below `contrast/` and its key in the lock. */
   readonly name: ContrastImage;
@@ -41,7 +41,7 @@ export interface BuiltComponentImage {
 }
 
 /** Where the build keeps downloads and bundles. */
-export interface BuildDirs {
+interface BuildDirs {
   /** Downloads of the pinned inputs (kept between runs). */
   readonly cacheDir: string;
   /** Bundles (replaced each run). */
@@ -91,7 +91,7 @@ function imageNameOf(component: Component): ContrastImage {
 }
 
 /** Where to push. */
-export interface PushTarget {
+interface PushTarget {
   /** `host[:port][/path]`. */
   readonly registry: string;
   /** Reach the registry over plain HTTP. */

@@ -46,14 +46,14 @@ export const NONROOT = 65532;
 /** Where configuration is mounted in contrast's images (read-only). */
 export const CONFIG_DIR = "/etc/contrast";
 /** The configfs-tsm report interface inside a confidential VM. */
-export const TSM_DIR = "/sys/kernel/config/tsm";
+const TSM_DIR = "/sys/kernel/config/tsm";
 /** The Coordinator's state volume. */
 export const STATE_DIR = "/var/lib/contrast";
 /**
  * The pod's ServiceAccount token, CA and namespace (mounted only into the replicated
  * Coordinator's pods, read by its Kubernetes history backend).
  */
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** The initializer's output volume (shared with the pod's containers). */
 export const SECRETS_DIR = "/contrast";
 
@@ -81,7 +81,7 @@ export const IMAGE_DIRS: ComponentDirs = {
  * The iptables commands the service-mesh proxy's transparent mode runs
  * (`meshproxy/iptables.ts`), found on `PATH`.
  */
-export const MESHPROXY_COMMANDS: readonly string[] = [
+const MESHPROXY_COMMANDS: readonly string[] = [
   "iptables",
   "iptables-restore",
   "ip6tables",

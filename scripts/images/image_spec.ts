@@ -28,7 +28,7 @@ import { isSymlink, type RuntimeFile } from "./inputs.ts";
 export { NONROOT };
 
 /** Where the Deno runtime lives in the images. */
-export const DENO_PATH = "/usr/bin/deno";
+const DENO_PATH = "/usr/bin/deno";
 
 const PASSWD = "root:x:0:0:root:/root:/sbin/nologin\n" +
   `nonroot:x:${NONROOT}:${NONROOT}:nonroot:/home/nonroot:/sbin/nologin\n`;
@@ -98,7 +98,7 @@ export function extraLayerFiles(
 }
 
 /** The command line of `component` in its image. */
-export function imageEntrypoint(component: Component): string[] {
+function imageEntrypoint(component: Component): string[] {
   return [
     DENO_PATH,
     "run",
@@ -127,7 +127,7 @@ export async function sharedLayer(files: Record<string, LayerFile>): Promise<Blo
 }
 
 /** The layers every image shares: runtime files and the Deno runtime. */
-export interface SharedLayers {
+interface SharedLayers {
   readonly runtime: BlobLayer;
   readonly deno: BlobLayer;
 }

@@ -15,7 +15,7 @@ import { readTar } from "../../oci/tar.ts";
 import pins from "./pins.json" with { type: "json" };
 
 /** A pinned Debian package. */
-export interface DebianPin {
+interface DebianPin {
   readonly package: string;
   readonly version: string;
   readonly architecture: string;
@@ -25,7 +25,7 @@ export interface DebianPin {
 }
 
 /** What `pins.json` pins. */
-export interface Pins {
+interface Pins {
   readonly deno: {
     readonly package: string;
     readonly version: string;
@@ -38,10 +38,10 @@ export interface Pins {
 }
 
 /** The pins the images are built from. */
-export const PINS: Pins = pins;
+const PINS: Pins = pins;
 
 /** A regular file taken from a pinned archive. */
-export interface RuntimeRegularFile {
+interface RuntimeRegularFile {
   /** Path in the image (no leading slash). */
   readonly path: string;
   readonly data: Uint8Array;
@@ -49,7 +49,7 @@ export interface RuntimeRegularFile {
 }
 
 /** A symbolic link taken from a pinned archive (e.g. a library's soname link). */
-export interface RuntimeSymlink {
+interface RuntimeSymlink {
   /** Path in the image (no leading slash). */
   readonly path: string;
   /** The link target, as the package has it. */

@@ -38,7 +38,7 @@ export interface SnpPlatformInfo {
 }
 
 /** Bit positions of the named platform-info flags. */
-export const PLATFORM_INFO_BITS = {
+const PLATFORM_INFO_BITS = {
   smtEnabled: 0,
   tsmeEnabled: 1,
   eccEnabled: 2,

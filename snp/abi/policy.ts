@@ -47,7 +47,7 @@ export interface SnpGuestPolicy {
 }
 
 /** Bit positions of the guest policy. */
-export const POLICY_BITS = {
+const POLICY_BITS = {
   smt: 16,
   reservedMustBeOne: 17,
   migrateMa: 18,

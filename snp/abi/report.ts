@@ -39,7 +39,7 @@ export const SNP_SIGNATURE_COMPONENT_SIZE = 72;
 /** `SIGNATURE_ALGO` value of ECDSA P-384 with SHA-384, the only algorithm defined. */
 export const SNP_SIGNATURE_ALGO_ECDSA_P384_SHA384 = 1;
 /** Report versions this parser understands. */
-export const SNP_REPORT_VERSIONS: readonly number[] = [2, 3, 4, 5];
+const SNP_REPORT_VERSIONS: readonly number[] = [2, 3, 4, 5];
 
 /**
  * A firmware version triple (`CURRENT_*` / `COMMITTED_*`).
@@ -355,9 +355,4 @@ function checkComponentPadding(component: Uint8Array, field: string): void {
       throw new ParseError(field, `byte ${i} is not zero (a P-384 scalar has 48 bytes)`);
     }
   }
-}
-
-/** The signed part of a report: bytes 0x000–0x29F. */
-export function snpSignedBytes(report: Uint8Array): Uint8Array {
-  return report.subarray(0, SNP_SIGNED_LENGTH);
 }

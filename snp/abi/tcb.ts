@@ -161,10 +161,10 @@ export function encodeTcb(parts: SnpTcbParts, layout: SnpTcbLayout, field = "tcb
 }
 
 /** The names of the components compared between TCBs, in the order they are reported. */
-export const TCB_COMPONENTS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
+const TCB_COMPONENTS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
 
 /** One TCB component name. */
-export type SnpTcbComponent = typeof TCB_COMPONENTS[number];
+type SnpTcbComponent = typeof TCB_COMPONENTS[number];
 
 /**
  * The first component where `actual` is below `minimum`, or undefined when every component of

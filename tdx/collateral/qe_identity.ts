@@ -66,7 +66,7 @@ export interface QeIdentity {
 }
 
 /** A QE identity with the exact bytes Intel signed and the signature. */
-export interface SignedQeIdentity {
+interface SignedQeIdentity {
   /** The parsed identity. */
   readonly qeIdentity: QeIdentity;
   /** The exact signed bytes of the `enclaveIdentity` value. */

@@ -113,7 +113,7 @@ export interface TdxTcbInfo {
 }
 
 /** TCB info with the exact bytes Intel signed and the signature. */
-export interface SignedTdxTcbInfo {
+interface SignedTdxTcbInfo {
   /** The parsed TCB info. */
   readonly tcbInfo: TdxTcbInfo;
   /** The exact signed bytes of the `tcbInfo` value. */

@@ -37,7 +37,7 @@ export type CollateralTcbStatus =
 export type TcbStatus = CollateralTcbStatus | "TcbNotSupported";
 
 /** Every status a TCB level in collateral may carry. */
-export const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
+const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
   "UpToDate",
   "SWHardeningNeeded",
   "ConfigurationNeeded",
@@ -48,7 +48,7 @@ export const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
 ];
 
 /** Every TCB status evaluation can produce. */
-export const TCB_STATUSES: readonly TcbStatus[] = [...COLLATERAL_TCB_STATUSES, "TcbNotSupported"];
+const TCB_STATUSES: readonly TcbStatus[] = [...COLLATERAL_TCB_STATUSES, "TcbNotSupported"];
 
 /** Whether `s` names a collateral TCB status. */
 export function isCollateralTcbStatus(s: string): s is CollateralTcbStatus {

@@ -37,15 +37,14 @@ import type {
  */
 export const INTEL_PCS_BASE_URL = "https://api.trustedservices.intel.com";
 /** Where Intel publishes the SGX Root CA CRL. */
-export const INTEL_ROOT_CA_CRL_URL =
-  "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+const INTEL_ROOT_CA_CRL_URL = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
 
 /** Header carrying the TCB info signing chain (URL-encoded PEM). */
-export const TCB_INFO_ISSUER_CHAIN_HEADER = "tcb-info-issuer-chain";
+const TCB_INFO_ISSUER_CHAIN_HEADER = "tcb-info-issuer-chain";
 /** Header carrying the QE identity signing chain. */
-export const QE_IDENTITY_ISSUER_CHAIN_HEADER = "sgx-enclave-identity-issuer-chain";
+const QE_IDENTITY_ISSUER_CHAIN_HEADER = "sgx-enclave-identity-issuer-chain";
 /** Header carrying the PCK CRL issuer chain. */
-export const PCK_CRL_ISSUER_CHAIN_HEADER = "sgx-pck-crl-issuer-chain";
+const PCK_CRL_ISSUER_CHAIN_HEADER = "sgx-pck-crl-issuer-chain";
 
 /**
  * A response: body and lower-case headers.
@@ -114,7 +113,7 @@ export interface PcsTransport {
  * @throws {import("../../util/errors/mod.ts").ParseError} when the body has no readable nextUpdate
  *   (such a response is not cached)
  */
-export function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
+function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
   if (kind === "tcbInfo" || kind === "qeIdentity") {
     const key = kind === "tcbInfo" ? "tcbInfo" : "enclaveIdentity";
     let next: unknown;
@@ -208,8 +207,8 @@ export function cachingFetcherTransport(
   };
 }
 
-/** Where a PCS (or a caching service such as Intel's PCCS) serves the root CA CRL, as DER. */
-export const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
+/** Where a PCS-compatible service (a PCCS, a stand-in) serves the root CA CRL (read as DER). */
+const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
 
 /**
  * The PCS URLs for one collateral request. The root CA CRL comes from `rootCaCrlUrl` when given;

@@ -15,7 +15,7 @@ import {
 import { bundleTransport, IntelPcsClient } from "./client.ts";
 
 /** File names of a collateral directory. */
-export const COLLATERAL_FILES = {
+const COLLATERAL_FILES = {
   tcbInfo: "tcb_info.json",
   tcbInfoIssuerChain: "tcb_info_issuer_chain.pem",
   qeIdentity: "qe_identity.json",

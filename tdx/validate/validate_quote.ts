@@ -17,7 +17,7 @@ import { checkDefaultTdAttributes } from "./td_attributes.ts";
 export const NEVER_ALLOWED_TCB_STATUSES: readonly TcbStatus[] = ["Revoked", "TcbNotSupported"];
 
 /** TDATTRIBUTES bit 0: the TD is debuggable (its memory and state are visible to the host). */
-export const TD_ATTRIBUTE_DEBUG_BIT = 0;
+const TD_ATTRIBUTE_DEBUG_BIT = 0;
 
 /** Whether the DEBUG bit of 8-byte little-endian TD attributes is set. */
 export function tdDebugEnabled(tdAttributes: Uint8Array): boolean {

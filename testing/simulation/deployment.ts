@@ -37,7 +37,7 @@ export function snpAuthority(): Promise<SimulatedSnpAuthority> {
 let tdxAuthorityOfProcess: Promise<SimulatedTdxAuthority> | undefined;
 
 /** One simulated TDX authority per process, created on first use (see {@link snpAuthority}). */
-export function tdxAuthority(): Promise<SimulatedTdxAuthority> {
+function tdxAuthority(): Promise<SimulatedTdxAuthority> {
   tdxAuthorityOfProcess ??= SimulatedTdxAuthority.generate();
   return tdxAuthorityOfProcess;
 }

@@ -79,7 +79,7 @@ export function simulatedSnpArgs(vm: SimulatedVm): string[] {
 }
 
 /** What an initializer run needs. */
-export interface InitializerRun {
+interface InitializerRun {
   /** The Coordinator's mesh API address. */
   readonly coordinator: string;
   /** The pod's folder: `tls-config/` and `secrets/` are written below it. */
@@ -128,7 +128,7 @@ export function initializerArgs(run: InitializerRun): string[] {
 }
 
 /** How to start a Coordinator process. */
-export interface CoordinatorProcessOptions {
+interface CoordinatorProcessOptions {
   /** The manifest history folder (file backend); omit it and pass backend flags instead. */
   readonly historyDir?: string;
   /** The Coordinator's simulated VM (HOST_DATA = the coordinator policy's digest). */

@@ -11,10 +11,10 @@ import type { SimulatedSnpAuthority } from "./authority.ts";
 import { type StandInMode, startVendorStandIn, type VendorStandIn } from "../vendor_stand_in.ts";
 
 /** What the stand-in does with a request. */
-export type KdsStandInMode = StandInMode;
+type KdsStandInMode = StandInMode;
 
 /** A running stand-in on 127.0.0.1 (pass its `base` as `--kds-url`). */
-export type KdsStandIn = VendorStandIn;
+type KdsStandIn = VendorStandIn;
 
 /** The TCB a VCEK request asks for (its `…SPL` query parameters), or undefined if malformed. */
 function requestedTcb(url: URL) {

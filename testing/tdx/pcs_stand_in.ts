@@ -24,7 +24,7 @@ import type { SimulatedTdxAuthority } from "./authority.ts";
 import { startVendorStandIn, type VendorStandIn } from "../vendor_stand_in.ts";
 
 /** PCS v4 paths the stand-in serves. */
-export const PCS_PATHS = {
+const PCS_PATHS = {
   tcbInfo: "/tdx/certification/v4/tcb",
   qeIdentity: "/tdx/certification/v4/qe/identity",
   pckCrl: "/sgx/certification/v4/pckcrl",
@@ -32,7 +32,7 @@ export const PCS_PATHS = {
 } as const;
 
 /** A running PCS stand-in on 127.0.0.1 (pass its `base` as `--pcs-url` / `CONTRAST_PCS_URL`). */
-export type PcsStandIn = VendorStandIn;
+type PcsStandIn = VendorStandIn;
 
 function issuerChain(name: string, pem: string): Record<string, string> {
   return { [name]: encodeURIComponent(pem) };

@@ -34,7 +34,7 @@ export interface MeshImageScenario {
 }
 
 /** The pod's address on the veth link. */
-export const POD_IP = "10.200.0.1";
+const POD_IP = "10.200.0.1";
 /** The application port (declared, mutual TLS). */
 export const APP_PORT = 8080;
 /** The admin port. */
