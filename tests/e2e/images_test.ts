@@ -31,7 +31,7 @@ import { MESH_SIDECAR_NAME } from "../../deploy/annotations.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
-import { SERVICE_ACCOUNT_DIR } from "../../scripts/images/components.ts";
+import { SERVICE_ACCOUNT_DIR } from "../../coordinator/kube/client.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const CACHE = `${REPO}.cache/images`;
