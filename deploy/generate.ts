@@ -16,14 +16,9 @@ import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/e
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
-import {
-  digestHex,
-  encodeInitdataAnnotation,
-  initdataDigestSync,
-  policyInitdataEncoder,
-  renderPolicyText,
-} from "../policy/initdata.ts";
-import { assertWithinAgentLimits } from "../policy/agent_limits.ts";
+import { digestHex } from "../policy/initdata.ts";
+import { PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
+import { assertSizeWithinAgentLimits, type PolicyTextSize } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
@@ -69,17 +64,22 @@ export interface GenerateOptions {
   readonly seedshareOwnerKeys: readonly string[];
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
+  /**
+   * The namespace resources without `metadata.namespace` will be created in (`kubectl apply -n`);
+   * their policies bind the pod to it. Default `default`.
+   */
+  readonly namespace?: string;
 }
 
 /** One manifest `Policies` entry. */
-export interface ManifestPolicy {
+interface ManifestPolicy {
   readonly SANs: readonly string[];
   readonly WorkloadSecretID: string;
   readonly Role: "" | "coordinator";
 }
 
 /** The manifest contrast writes (Contrast's field names). */
-export interface ManifestDocument {
+interface ManifestDocument {
   readonly Policies: Readonly<Record<string, ManifestPolicy>>;
   readonly ReferenceValues: ManifestReferenceValues;
   readonly WorkloadOwnerPubKeys: readonly string[];
@@ -87,7 +87,7 @@ export interface ManifestDocument {
 }
 
 /** A generated pod policy. */
-export interface GeneratedPolicy {
+interface GeneratedPolicy {
   /** `file[doc]` of the workload. */
   readonly location: string;
   readonly kind: string;
@@ -101,7 +101,7 @@ export interface GeneratedPolicy {
 }
 
 /** Output of {@link generate}. */
-export interface GenerateResult {
+interface GenerateResult {
   /** Every input file with its new text (`changed` false: text is the original). */
   readonly files: readonly { path: string; text: string; changed: boolean }[];
   readonly manifest: ManifestDocument;
@@ -190,7 +190,7 @@ export async function generate(
   options: GenerateOptions,
 ): Promise<GenerateResult> {
   const issues: FieldIssue[] = [];
-  const resources = collectResources(files);
+  const resources = collectResources(files, options.namespace);
   const workloads = findConfidentialWorkloads(resources, options.settings, issues);
   for (const w of workloads) {
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
@@ -211,12 +211,12 @@ export async function generate(
     securePvs,
   );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
-  for (const i of coordinatorIndexes) await build.workload(i, undefined);
+  for (const i of coordinatorIndexes) build.workload(i, undefined);
   const coordinatorTrust = coordinatorIndexes.length === 1
     ? pinnedCoordinatorTrust(build.policyAt(coordinatorIndexes[0]!), options, issues)
     : undefined;
   for (const i of workloads.keys()) {
-    if (!coordinatorIndexes.includes(i)) await build.workload(i, coordinatorTrust);
+    if (!coordinatorIndexes.includes(i)) build.workload(i, coordinatorTrust);
   }
   checkOneCoordinator(build.manifestPolicies, issues);
   throwIfAny(issues);
@@ -421,7 +421,7 @@ class PolicyBuild {
   /** `path\0docIndex` of every edited document. */
   readonly changedDocs = new Set<string>();
   readonly #built: (GeneratedPolicy | undefined)[];
-  readonly #encodeInitdata: (data: PolicyData) => Uint8Array;
+  readonly #initdata: PolicyInitdataEncoder;
 
   constructor(
     private readonly workloads: readonly Workload[],
@@ -432,7 +432,7 @@ class PolicyBuild {
     private readonly securePvs: ReadonlyMap<Workload, SecurePv>,
   ) {
     this.#built = workloads.map(() => undefined);
-    this.#encodeInitdata = policyInitdataEncoder(options.rules);
+    this.#initdata = new PolicyInitdataEncoder(options.rules);
   }
 
   /** The policy built for workload `index`, if it was built without problems. */
@@ -449,18 +449,19 @@ class PolicyBuild {
    * Injects the initializer and sidecar into workload `index` (the initializer carrying
    * `coordinatorTrust`), pins its images, builds its policy and writes its initdata annotation.
    */
-  async workload(index: number, coordinatorTrust: string | undefined): Promise<void> {
+  workload(index: number, coordinatorTrust: string | undefined): void {
     const w = this.workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     this.#inject(w, coordinatorTrust);
     const policyData = this.#policyData(w);
-    if (!policyData || !this.#withinAgentLimits(w, policyData)) return;
-    const toml = this.#encodeInitdata(policyData);
-    const digest = digestHex(initdataDigestSync(toml, "sha256"));
+    if (!policyData) return;
+    const initdata = this.#initdata.encode(policyData);
+    if (!this.#withinAgentLimits(w, initdata.policyTextSize)) return;
+    const digest = digestHex(initdata.digest);
     const paths = podTemplatePaths(w.kind!);
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
-    setInitdataAnnotation(doc, meta, await encodeInitdataAnnotation(toml));
+    setInitdataAnnotation(doc, meta, initdata.annotation);
     this.changedDocs.add(`${w.ref.file.path}\0${w.ref.docIndex}`);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],
@@ -473,7 +474,7 @@ class PolicyBuild {
       namespace: w.ref.namespace,
       name: w.ref.name,
       digest,
-      initdata: toml,
+      initdata: initdata.toml,
       policyData,
     };
   }
@@ -506,11 +507,11 @@ class PolicyBuild {
     );
   }
 
-  /** Whether the policy text fits the Kata agent's limits (else the issue is recorded). */
-  #withinAgentLimits(w: Workload, policyData: PolicyData): boolean {
+  /** Whether a policy text of `size` fits the Kata agent's limits (else the issue is recorded). */
+  #withinAgentLimits(w: Workload, size: PolicyTextSize): boolean {
     try {
-      assertWithinAgentLimits(
-        renderPolicyText(this.options.rules, policyData),
+      assertSizeWithinAgentLimits(
+        size,
         `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
         `${w.ref.location}: ${w.specPath}`,
       );

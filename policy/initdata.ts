@@ -45,7 +45,7 @@ export const INITDATA_VERSION = "0.1.0";
  */
 export const POLICY_KEY = "policy.rego";
 /** Largest initdata document (decompressed) contrast accepts: 8 MiB. */
-export const MAX_INITDATA_BYTES = 8 * 1024 * 1024;
+const MAX_INITDATA_BYTES = 8 * 1024 * 1024;
 
 /**
  * Digest algorithms initdata may name.
@@ -86,7 +86,7 @@ export interface Initdata {
 }
 
 /** A policy read from pod annotations, new or legacy form. */
-export interface AnnotatedPolicy {
+interface AnnotatedPolicy {
   /** Which annotation carried it. */
   readonly form: "initdata" | "legacy";
   /** The policy text (`policy.rego`). */
@@ -142,24 +142,6 @@ export function encodeInitdataToml(
 }
 
 /**
- * An encoder for many pods sharing the same rules: returns, for policy data, exactly the bytes of
- * `encodeInitdataToml({"policy.rego": renderPolicyText(rules, policyData)})`, escaping the rules
- * once instead of per pod.
- */
-export function policyInitdataEncoder(rules: string): (policyData: unknown) => Uint8Array {
-  const body = rules.endsWith("\n") ? rules : rules + "\n";
-  const head = `version = "${INITDATA_VERSION}"\nalgorithm = "sha256"\n\n[data]\n` +
-    `${tomlBasicString(POLICY_KEY)} = """\n${
-      escapeTomlMultiline(`${body}\n${POLICY_DATA_PREFIX}`)
-    }`;
-  const encoder = new TextEncoder();
-  return (policyData) =>
-    encoder.encode(
-      `${head}${escapeTomlMultiline(JSON.stringify(policyData, null, 2))}\n"""\n`,
-    );
-}
-
-/**
  * The digest of initdata bytes under `algorithm`.
  *
  * @example The digest an SNP guest carries in HOST_DATA
@@ -178,7 +160,7 @@ export function initdataDigest(
 }
 
 /** Synchronous {@link initdataDigest} (hashing many pods' documents without a round trip each). */
-export function initdataDigestSync(bytes: Uint8Array, algorithm: InitdataAlgorithm): Uint8Array {
+function initdataDigestSync(bytes: Uint8Array, algorithm: InitdataAlgorithm): Uint8Array {
   return new Uint8Array(createHash(algorithm).update(bytes).digest());
 }
 
