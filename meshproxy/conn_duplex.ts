@@ -16,7 +16,7 @@
 import { Duplex } from "node:stream";
 
 /** Size of one read from the connection. */
-export const READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** A Duplex stream over a Deno TCP connection, connected or still connecting. */
 export class ConnDuplex extends Duplex {
