@@ -46,7 +46,7 @@ export function cacheRoot(): string {
 }
 
 /** The flags of {@link addCollateralOptions}, as commander hands them over. */
-interface CollateralFlags {
+export interface CollateralFlags {
   /** `--offline`. */
   readonly offline?: boolean;
   /** `--cache-dir`: the cache root (collateral goes to `<dir>/collateral`). */
@@ -63,10 +63,10 @@ interface CollateralFlags {
 export function addCollateralOptions(command: Command): Command {
   return command
     .option("--offline", "never use the network: read only the cache and --collateral-dir")
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
-    .option("--kds-url <url>", "AMD KDS base URL (default CONTRAST_KDS_URL, then AMD's)")
-    .option("--pcs-url <url>", "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's)");
+    .option("--kds-url <url>", "AMD KDS base URL (default: CONTRAST_KDS_URL, then AMD's)")
+    .option("--pcs-url <url>", "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's)");
 }
 
 /** Vendor service base URLs a command uses; undefined = the vendor's own. */

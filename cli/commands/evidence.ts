@@ -153,8 +153,9 @@ export function registerEvidenceCommand(program: Command): void {
   const verify = evidence
     .command("verify")
     .description(
-      "Verify evidence: signature, vendor chain to a pinned root, revocation, TCB and reference " +
-        "values. Exit 0 only when genuine and matching.",
+      "Verify evidence against a pinned vendor root and reference values.\n\n" +
+        "Checks the signature, the vendor chain, revocation, the TCB and the reference values; " +
+        "exit 0 only when genuine and matching.",
     )
     .requiredOption("--platform <platform>", "snp or tdx")
     .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")

@@ -33,7 +33,7 @@ import type { AgentRequest } from "../../policy/check/agent_protocol.ts";
 
 /** Options common to both subcommands (image access). */
 interface ImageOptions {
-  /** Image cache (default `<cache root>/images`, shared with `contrast generate`). */
+  /** Image cache (default: `<cache root>/images`, shared with `contrast generate`). */
   readonly imageCache?: string;
   /** Cache root (`--cache-dir`). */
   readonly cacheDir?: string;
@@ -184,32 +184,32 @@ export async function policyExplainCommand(
 function imageOptions(cmd: Command): Command {
   return addTimeoutOption(
     cmd
-      .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
-      .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
+      .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
+      .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
       .option(
         "--insecure-registry <host>",
         "registry reached over plain HTTP (repeatable)",
         collect,
         [] as string[],
       )
-      .option("--offline", "resolve images from the cache only", false),
+      .option("--offline", "never use the network: resolve images from the cache only", false),
   );
 }
 
 /** Registers `contrast policy check` and `contrast policy explain`. */
 export function registerPolicyCommand(program: Command): void {
   const policy = program.command("policy").description(
-    "Test runtime policies against the requests the Kata agent receives",
+    "Test runtime policies against the requests a pod sends, or explain a denial.",
   );
   imageOptions(
     policy.command("check")
       .description(
-        "Replay each pod's agent requests against its policy; with --mutate, also tampered " +
-          "variants that must be denied. Exit 1 on a denied legitimate request or an allowed " +
-          "tampered one.",
+        "Replay each pod's agent requests against its policy.\n\n" +
+          "With --mutate also tampered variants, which must be denied. Exit 1 on a denied " +
+          "legitimate request or an allowed tampered one.",
       )
       .argument("<path...>", "generated YAML files or directories, or policy files")
-      .option("--json", "machine-readable report", false)
+      .option("--json", "print JSON", false)
       .option("--mutate", "evaluate tampered variants of every allowed request", false)
       .addOption(new Option("--seed <n>", "seed for runtime IDs (reproducible runs)")),
   ).action(async (paths: string[], o: PolicyCheckOptions) => {
@@ -218,14 +218,14 @@ export function registerPolicyCommand(program: Command): void {
   imageOptions(
     policy.command("explain")
       .description(
-        "Say whether the policy allows each request and, for a denial, the field that failed. " +
+        "Say whether a policy allows each request and, for a denial, which field failed.\n\n" +
           'REQUEST is {"kind": "CreateContainerRequest", "request": {…}}, a list of them, ' +
           "or the agent's policy log (JSON lines). Exit 1 when a request is denied.",
       )
       .argument("<policy>", "generated YAML (with the pod), initdata TOML, or policy text")
       .argument("<request>", "request JSON file")
       .option("--pod <name>", "the pod to use when the YAML has several")
-      .option("--json", "machine-readable output", false),
+      .option("--json", "print JSON", false),
   ).action(async (policyPath: string, requestPath: string, o: PolicyExplainOptions) => {
     await policyExplainCommand(policyPath, requestPath, o);
   });

@@ -11,6 +11,11 @@
  *
  * @module
  */
+import {
+  addCoordinatorCommandTail,
+  addCoordinatorOptions,
+  collateralOptionsOf,
+} from "../coordinator_options.ts";
 import type { Command } from "commander";
 import { progressOf } from "../output.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
@@ -22,16 +27,7 @@ import {
   cliEvidenceVerifier,
   readLocalManifest,
 } from "../../atls/workspace.ts";
-import {
-  addCollateralOptions,
-  addTimeoutOption,
-  addWorkspaceOption,
-  collateralCacheDir,
-  inWorkspace,
-  parseDuration,
-  vendorServiceUrls,
-  workspaceDir,
-} from "../options.ts";
+import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { FailureWithResult, printResult } from "../result.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
@@ -134,13 +130,9 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
 export function registerVerifyCommand(program: Command): void {
   const command = program
     .command("verify")
-    .description("Attest the Coordinator and check that it enforces the local manifest.")
-    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "local manifest (default <workspace-dir>/manifest.json)")
-    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
-  addWorkspaceOption(command, "manifest.json is read and verify/ written here");
-  addCollateralOptions(command);
-  addTimeoutOption(command);
+    .description("Attest the Coordinator and check that it enforces the local manifest.");
+  addCoordinatorOptions(command);
+  addCoordinatorCommandTail(command, "manifest.json is read and verify/ written here");
   command.action(async (o) => {
     const manifest = inWorkspace(o, "manifest.json", o.manifest);
     const summary = await runVerify({
@@ -148,12 +140,7 @@ export function registerVerifyCommand(program: Command): void {
       manifest,
       workspace: workspaceDir(o),
       timeoutMs: parseDuration(o.timeout),
-      collateral: {
-        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
-        offline: o.offline,
-        importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...vendorServiceUrls(o),
-      },
+      collateral: collateralOptionsOf(o),
     });
     if (!summary.ok) {
       throw new FailureWithResult(

@@ -115,7 +115,7 @@ function checkMitigationVector(report: SnpReport, required: number | undefined):
     ] as const
   ) {
     if (vector === undefined) {
-      throw new ValidationError(field, "the report (before version 4) has no mitigation vector", {
+      throw new ValidationError(field, "the report (before version 5) has no mitigation vector", {
         expected: `bits ${hex(minimum)} set`,
         actual: `version ${report.version}`,
       });
