@@ -115,9 +115,18 @@ export function vendorServiceUrls(
   return { ...(kds ? { kdsBaseUrl: kds } : {}), ...(pcs ? { pcsBaseUrl: pcs } : {}) };
 }
 
-/** Where collateral is cached for `flags`. */
+/**
+ * Where collateral is cached for `flags`: `<--cache-dir>/collateral`, else the older
+ * `CONTRAST_COLLATERAL_CACHE` (the collateral folder itself), else the shared cache root's.
+ */
 export function collateralCacheDir(flags: CollateralFlags): string {
-  return `${flags.cacheDir ?? cacheRoot()}/collateral`;
+  if (flags.cacheDir !== undefined) return `${flags.cacheDir}/collateral`;
+  return Deno.env.get("CONTRAST_COLLATERAL_CACHE") || `${cacheRoot()}/collateral`;
+}
+
+/** Whether `flags` forbid the network: `--offline`, or the older `CONTRAST_OFFLINE=1`. */
+export function offlineMode(flags: Pick<CollateralFlags, "offline">): boolean {
+  return flags.offline === true || Deno.env.get("CONTRAST_OFFLINE") === "1";
 }
 
 /** Where images are cached for `flags`. */

@@ -8,7 +8,12 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
-import { addCollateralOptions, addTimeoutOption, vendorServiceUrls } from "../options.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  offlineMode,
+  vendorServiceUrls,
+} from "../options.ts";
 import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
 
 // The platform modules (and their verifiers' packages) load only when their platform is used.
@@ -189,6 +194,7 @@ export function registerEvidenceCommand(program: Command): void {
         throw new ParseError(flag, `not an option of --platform ${o.platform}`);
       }
     }
-    await platform.verify(requireReport(o));
+    // The collateral settings every command shares (flags, else their environment variables).
+    await platform.verify(requireReport({ ...o, offline: offlineMode(o) }));
   });
 }
