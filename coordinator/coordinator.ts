@@ -125,6 +125,11 @@ export interface CoordinatorOptions {
   /** The clock. */
   readonly now?: () => Date;
   /**
+   * Validity of the mesh certificates it issues, ms (default one year). Set only through the
+   * test-only knob of `ca/test_only_validity.ts`, which refuses it outside the simulated TEE.
+   */
+  readonly meshCertificateValidityMs?: number;
+  /**
    * Mesh addresses of other ready replicas (peer discovery). While there are any, user recovery
    * (`POST /recover`) is refused unless forced: the peers recover this replica themselves.
    */
@@ -711,11 +716,14 @@ export class Coordinator {
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
         : [{ kind: "uri" as const, value: `urn:contrast:policy:${matched.digest}` }];
+      const now = this.#now();
+      const validityMs = this.#options.meshCertificateValidityMs;
       const leaf = await state.ca.issueLeaf({
         publicKey: request.leafPublicKey,
         sans,
         claims,
-        now: this.#now(),
+        now,
+        ...(validityMs !== undefined ? { notAfter: new Date(now.getTime() + validityMs) } : {}),
       });
       let workloadSecret;
       if (matched.entry.WorkloadSecretID !== "") {
