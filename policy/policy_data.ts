@@ -916,6 +916,26 @@ function volumeMount(
       },
     };
   }
+  if (info.kind === "emptyDir" && pod.settings.container.emptydir_mode === "block-encrypted") {
+    // Kata's block-encrypted emptyDir: a virtio-blk device (source: its PCI path) the agent
+    // formats under an ephemeral key and mounts below the sandbox's storage directory (named
+    // after the base64 of the source). `encryption_key=ephemeral` is required: without it the
+    // host's disk would hold the volume in plain text.
+    const point = "^/run/kata-containers/sandbox/storage/[A-Za-z0-9+/=]+$";
+    const fsGroup = pod.podSecurity.fsGroup;
+    return {
+      mount: bind(point, ["rbind", propagation, rw]),
+      storage: {
+        driver: "blk",
+        fstype: "ext4",
+        source_regex: "^[0-9a-f]{2}(/[0-9a-f]{2})*$",
+        mount_point_regex: point,
+        option_regexes: [],
+        driver_option_regexes: ["^encryption_key=ephemeral$", "^create_filesystem$"],
+        ...(typeof fsGroup === "number" ? { fs_group: fsGroup } : {}),
+      },
+    };
+  }
   if (info.kind === "emptyDir") {
     const point = `^/run/kata-containers/shared/containers/${KATA_ID}/rootfs/local/${esc}$`;
     return {

@@ -495,8 +495,16 @@ shaped_match(pattern, value) if shape_match(pattern_shape(pattern), pattern, val
 
 # `pattern` is `^<literal text>$` whose text is `value`: one comparison on the way to a mismatch,
 # and on a match one test against a constant pattern (which opa's WebAssembly build compiles once
-# per evaluation, unlike a pattern from the policy data).
+# per evaluation, unlike a pattern from the policy data). Without a backslash the pattern is the
+# value between anchors, and the value must hold no metacharacter; with one, the unescaped pattern
+# is, and the pattern must be literal text.
 literal_match(pattern, value) if {
+	pattern == concat("", ["^", value, "$"])
+	regex.match(`^[A-Za-z0-9_,:;@=/ %~-]*$`, value)
+}
+
+literal_match(pattern, value) if {
+	contains(pattern, `\`)
 	replace(pattern, `\`, "") == concat("", ["^", value, "$"])
 	startswith(pattern, "^")
 	endswith(pattern, "$")
@@ -721,8 +729,25 @@ storage_matches(es, s, cid) if {
 	pattern_match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
-	object.get(s, "fs_group", null) == null
+	fs_group_ok(es, object.get(s, "fs_group", null))
 }
+
+# No group for the storage's files unless the policy names one (the pod's fsGroup on Kata's
+# block-encrypted emptyDir); then exactly that group, with either change policy (Always or
+# OnRootMismatch: when the agent re-chowns, not which group).
+fs_group_ok(es, null) if not "fs_group" in object.keys(es)
+
+fs_group_ok(es, g) if {
+	is_object(g)
+	g.group_id == es.fs_group
+	every k, v in g {
+		fs_group_field_ok(k, v)
+	}
+}
+
+fs_group_field_ok("group_id", _)
+
+fs_group_field_ok("group_change_policy", v) if v in {0, 1, "Always", "OnRootMismatch"}
 
 # Same count, every value matches a pattern and every pattern matches a value.
 regexes_match_all(values, patterns) if {

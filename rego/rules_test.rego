@@ -198,6 +198,50 @@ test_rootfs_shared_only_with_a_bidirectional_mount if {
 	not agent_policy.rootfs_propagation_ok({"mounts": [{"options": ["rbind", "rshared", "rw"]}]}, "unbindable")
 }
 
+# Kata's block-encrypted emptyDir (`--emptydir-mode block-encrypted`): a blk storage the agent
+# formats under an ephemeral key, with the pod's fsGroup.
+blk_expected := {
+	"driver": "blk",
+	"fstype": "ext4",
+	"source_regex": "^[0-9a-f]{2}(/[0-9a-f]{2})*$",
+	"mount_point_regex": "^/run/kata-containers/sandbox/storage/[A-Za-z0-9+/=]+$",
+	"option_regexes": [],
+	"driver_option_regexes": ["^encryption_key=ephemeral$", "^create_filesystem$"],
+	"fs_group": 1000,
+}
+
+blk_storage := {
+	"driver": "blk",
+	"driver_options": ["encryption_key=ephemeral", "create_filesystem"],
+	"fs_group": {"group_id": 1000},
+	"fstype": "ext4",
+	"mount_point": "/run/kata-containers/sandbox/storage/MDAvMDA=",
+	"options": [],
+	"source": "00/00",
+	"shared": true,
+}
+
+test_block_encrypted_emptydir_storage if {
+	agent_policy.storage_matches(blk_expected, blk_storage, "gid")
+	agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "group_change_policy": 1}}), "gid")
+	# Without the ephemeral key the host's disk would hold the volume in plain text.
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["create_filesystem"]}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["encryption_key=ephemeral"]}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["encryption_key=host", "create_filesystem"]}), "gid")
+	# Another group, no group, an unknown fs_group field, another change policy.
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 0}}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": null}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "mode": 511}}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "group_change_policy": 7}}), "gid")
+	# A mount point outside the sandbox's storage directory, a source that is no PCI path.
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"mount_point": "/run/kata-containers/sandbox/storage/../shm"}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"source": "/dev/vda"}), "gid")
+	# A policy without fsGroup admits no group.
+	no_group := object.remove(blk_expected, ["fs_group"])
+	agent_policy.storage_matches(no_group, object.union(blk_storage, {"fs_group": null}), "gid")
+	not agent_policy.storage_matches(no_group, blk_storage, "gid")
+}
+
 # Mounts pair by destination when destinations are distinct; with a destination twice (on either
 # side) every mount must match some expectation and every expectation some mount, as before.
 proc_mount := {"destination": "/proc", "type": "proc", "source_regex": "^proc$", "options": ["nosuid", "noexec"]}

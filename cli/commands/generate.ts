@@ -46,8 +46,10 @@ import {
   DEFAULT_RUNTIME_PROFILE,
   HOST_PULL_WARNING,
   isHostPull,
+  parseEmptyDirMode,
   parseRuntimeProfile,
   RUNTIME_PROFILES,
+  settingsForEmptyDirMode,
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
@@ -74,6 +76,8 @@ export interface GenerateFlags {
   readonly policy?: string;
   readonly settings?: string;
   readonly runtime?: string;
+  /** `--emptydir-mode`: how the nodes' Kata runtime backs emptyDir volumes. */
+  readonly emptydirMode?: string;
   /** `-n, --namespace`: where resources without `metadata.namespace` will be created. */
   readonly namespace?: string;
   readonly addWorkloadOwnerKey: string[];
@@ -203,9 +207,12 @@ export async function runGenerate(
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
   const profile = parseRuntimeProfile(flags.runtime);
-  const settings = settingsForRuntime(
-    await settingsWithImages(await loadSettings(flags.settings), flags, build),
-    profile,
+  const settings = settingsForEmptyDirMode(
+    settingsForRuntime(
+      await settingsWithImages(await loadSettings(flags.settings), flags, build),
+      profile,
+    ),
+    parseEmptyDirMode(flags.emptydirMode),
   );
   const namespace = parseNamespace(flags.namespace ?? DEFAULT_NAMESPACE, "--namespace");
   const rules = flags.policy === undefined ? shippedRulesText() : await readIfExists(flags.policy);
@@ -337,6 +344,11 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option(
       "--runtime <profile>",
       `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default: ${DEFAULT_RUNTIME_PROFILE})`,
+    )
+    .option(
+      "--emptydir-mode <mode>",
+      "how the nodes' Kata runtime backs emptyDir volumes (its emptydir_mode): guest-local, or " +
+        "block-encrypted (a host block device under an ephemeral key) (default: guest-local)",
     )
     .option(
       "-n, --namespace <name>",

@@ -30,6 +30,13 @@ import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
 import { assertSameRules } from "../../policy/check/rules_identity.ts";
 import { runPolicyCheck } from "../../policy/check/run.ts";
 import type { AgentRequest } from "../../policy/check/agent_protocol.ts";
+import { DEFAULT_NODE_RUNTIME, type NodeRuntime } from "../../policy/check/runtime_model.ts";
+import {
+  parseEmptyDirMode,
+  parseRuntimeProfile,
+  RUNTIME_PROFILES,
+} from "../../policy/runtime_profiles.ts";
+import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
 
 /** Options common to both subcommands (image access). */
 interface ImageOptions {
@@ -44,16 +51,52 @@ interface ImageOptions {
 }
 
 /** Options of `contrast policy check`. */
-export interface PolicyCheckOptions extends ImageOptions {
+export interface PolicyCheckOptions extends ImageOptions, NodeOptions {
   readonly json: boolean;
   readonly mutate: boolean;
   readonly seed?: string;
 }
 
 /** Options of `contrast policy explain`. */
-export interface PolicyExplainOptions extends ImageOptions {
+export interface PolicyExplainOptions extends ImageOptions, NodeOptions {
   readonly json: boolean;
   readonly pod?: string;
+}
+
+/** What the policies were generated for: `--runtime`, `--emptydir-mode`, `--namespace`. */
+export interface NodeOptions {
+  readonly runtime?: string;
+  readonly emptydirMode?: string;
+  readonly namespace?: string;
+}
+
+/** The node runtime and default namespace the options name (generate's defaults otherwise). */
+function nodeOf(o: NodeOptions): { node: NodeRuntime; namespace: string } {
+  return {
+    node: {
+      profile: parseRuntimeProfile(o.runtime),
+      emptyDirMode: parseEmptyDirMode(o.emptydirMode) ?? DEFAULT_NODE_RUNTIME.emptyDirMode,
+    },
+    namespace: parseNamespace(o.namespace ?? DEFAULT_NAMESPACE, "--namespace"),
+  };
+}
+
+function nodeOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--runtime <profile>",
+      `the runtime profile given to generate: ${
+        RUNTIME_PROFILES.join(", ")
+      } (default: ${DEFAULT_NODE_RUNTIME.profile})`,
+    )
+    .option(
+      "--emptydir-mode <mode>",
+      "the emptyDir mode given to generate: guest-local, block-encrypted (default: guest-local)",
+    )
+    .option(
+      "-n, --namespace <name>",
+      `the namespace given to generate (default: ${DEFAULT_NAMESPACE})`,
+    );
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -84,7 +127,8 @@ export async function policyCheckCommand(
   o: PolicyCheckOptions,
   images: ImageResolver = imageResolver(o),
 ): Promise<void> {
-  const inputs = await readCheckInputs(paths);
+  const { node, namespace } = nodeOf(o);
+  const inputs = await readCheckInputs(paths, namespace);
   if (inputs.workloads.length === 0 && inputs.standalone.length === 0) {
     throw new ParseError(
       paths.join(" "),
@@ -97,6 +141,7 @@ export async function policyCheckCommand(
     images,
     mutate: o.mutate,
     rng: randomSource(o.seed),
+    node,
   });
   console.log(o.json ? renderJson(run) : renderText(run));
   if (!run.ok) {
@@ -116,7 +161,8 @@ async function loadPolicyAndReferences(
   resolver: ImageResolver,
 ): Promise<{ policy: PolicyDocument; references: AgentRequest[] }> {
   if (/\.ya?ml$/.test(path)) {
-    const inputs = await readCheckInputs([path]);
+    const { node, namespace } = nodeOf(o);
+    const inputs = await readCheckInputs([path], namespace);
     const candidates = inputs.workloads.filter((w) =>
       o.pod === undefined || w.workload.name === o.pod
     );
@@ -141,6 +187,7 @@ async function loadPolicyAndReferences(
       images,
       cluster: inputs.cluster,
       rng: systemRandom,
+      node,
     });
     return { policy, references: sequence.steps.map((s) => s.request) };
   }
@@ -201,7 +248,7 @@ export function registerPolicyCommand(program: Command): void {
   const policy = program.command("policy").description(
     "Test runtime policies against the requests a pod sends, or explain a denial.",
   );
-  imageOptions(
+  imageOptions(nodeOptions(
     policy.command("check")
       .description(
         "Replay each pod's agent requests against its policy.\n\n" +
@@ -212,10 +259,10 @@ export function registerPolicyCommand(program: Command): void {
       .option("--json", "print JSON", false)
       .option("--mutate", "evaluate tampered variants of every allowed request", false)
       .addOption(new Option("--seed <n>", "seed for runtime IDs (reproducible runs)")),
-  ).action(async (paths: string[], o: PolicyCheckOptions) => {
+  )).action(async (paths: string[], o: PolicyCheckOptions) => {
     await policyCheckCommand(paths, o);
   });
-  imageOptions(
+  imageOptions(nodeOptions(
     policy.command("explain")
       .description(
         "Say whether a policy allows each request and, for a denial, which field failed.\n\n" +
@@ -226,7 +273,7 @@ export function registerPolicyCommand(program: Command): void {
       .argument("<request>", "request JSON file")
       .option("--pod <name>", "the pod to use when the YAML has several")
       .option("--json", "print JSON", false),
-  ).action(async (policyPath: string, requestPath: string, o: PolicyExplainOptions) => {
+  )).action(async (policyPath: string, requestPath: string, o: PolicyExplainOptions) => {
     await policyExplainCommand(policyPath, requestPath, o);
   });
 }

@@ -214,6 +214,8 @@ interface StorageFields {
   readonly options: readonly string[];
   readonly mountPoint: string;
   readonly shared?: boolean;
+  /** The group the agent gives the storage's files (`fs_group.group_id`); none when absent. */
+  readonly fsGroup?: number;
 }
 
 /** `agent.proto` `Storage`, complete. */
@@ -225,7 +227,7 @@ export function agentStorage(s: StorageFields): JsonObject {
     fstype: s.fstype,
     options: [...s.options],
     mount_point: s.mountPoint,
-    fs_group: null,
+    fs_group: s.fsGroup === undefined ? null : { group_id: s.fsGroup },
     shared: s.shared ?? false,
   };
 }

@@ -98,6 +98,7 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   linuxAndAnnotationMutants(base, seq, add);
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
+  blockStorageMutants(base.input, add);
   return out;
 }
 
@@ -384,6 +385,27 @@ function storageMutants(add: AddMutant): void {
   });
   add("sandbox pid namespace", "sandbox_pidns", (i) => {
     i.sandbox_pidns = !i.sandbox_pidns;
+  });
+}
+
+/**
+ * A block-encrypted emptyDir the host would read: its device not encrypted (no ephemeral key), or
+ * its files given to another group than the pod's fsGroup.
+ */
+function blockStorageMutants(base: JsonObject, add: AddMutant): void {
+  a(base.storages).map(o).forEach((s, k) => {
+    if (s.driver !== "blk") return;
+    add("emptyDir device not encrypted", `storages[${k}].driver_options`, (i) => {
+      const st = o(a(i.storages)[k]);
+      st.driver_options = (a(st.driver_options) as string[]).filter((x) =>
+        !x.startsWith("encryption_key=")
+      );
+    });
+    add("emptyDir files of another group", `storages[${k}].fs_group`, (i) => {
+      const st = o(a(i.storages)[k]);
+      const g = st.fs_group === null ? undefined : o(st.fs_group).group_id as number;
+      st.fs_group = { group_id: g === undefined ? 0 : g + 1 };
+    });
   });
 }
 

@@ -61,14 +61,19 @@ import {
   BUNDLE_DIR,
   capabilitySets,
   CONTAINER_DIR,
+  DEFAULT_NODE_RUNTIME,
   DEFAULT_PATH,
   DEFAULT_SYSCTLS,
   defaultMounts,
   EPHEMERAL_DIR,
   MASKED_PATHS,
+  type NodeRuntime,
   OCI_VERSION,
+  pausePulledInGuest,
+  pullsInGuest,
   READONLY_PATHS,
   SANDBOX_SHM,
+  SANDBOX_STORAGE_DIR,
   serviceLinkEnv,
   SHARED_DIR,
   SHM_SIZE,
@@ -121,6 +126,8 @@ interface SequenceInputs {
   readonly images: ReadonlyMap<string, ResolvedImage>;
   readonly cluster: ClusterObjects;
   readonly rng: RandomSource;
+  /** The node's runtime (default: containerd 2, guest pull, guest-local emptyDirs). */
+  readonly node?: NodeRuntime;
 }
 
 interface ContainerPlan {
@@ -477,7 +484,8 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   networkSteps(instance, rng, push);
   const shared = podShared(w, instance);
   sandboxSteps(w, instance, shared.hostname, push);
-  const pauseCtx = pauseSteps({ w, instance, rng, push }, shared);
+  const node = inputs.node ?? DEFAULT_NODE_RUNTIME;
+  const pauseCtx = pauseSteps({ w, instance, rng, push, node }, shared);
   const pod = podBuild(inputs, instance, shared, push);
   const running = initContainerSteps(pod);
   for (const c of w.spec.containers) running.push(containerSteps(pod, planContainer(pod, c)));
@@ -545,6 +553,9 @@ interface PodBuild {
   readonly serviceIp: (name: string) => string;
   /** The name kubelet gives the projected service-account token volume. */
   readonly tokenVolume: string;
+  readonly node: NodeRuntime;
+  /** The PCI path of each block-encrypted emptyDir's device, by volume name. */
+  readonly blockDevices: ReadonlyMap<string, string>;
 }
 
 function podBuild(
@@ -568,6 +579,8 @@ function podBuild(
     shared,
     push,
     volumes: new Map(w.spec.volumes.map((v) => [v.name, v])),
+    node: inputs.node ?? DEFAULT_NODE_RUNTIME,
+    blockDevices: blockDevicePaths(w.spec.volumes),
     serviceIp,
     tokenVolume: `kube-api-access-${hexString(rng, 5)}`,
   };
@@ -659,7 +672,8 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
     mounts.push(mounted.mount);
   }
   const { storage: imageStorage, oci } = containerOci(pod, p, mounts);
-  storages.unshift(imageStorage);
+  // Host pull: the root filesystem is shared from the host, no image storage.
+  if (pullsInGuest(pod.node)) storages.unshift(imageStorage);
   const { push } = pod;
   push(
     createContainerRequest({
@@ -769,6 +783,9 @@ function volumeMount(
   switch (vol.kind) {
     case "emptyDir": {
       const memory = (vol.source as Record<string, unknown>).medium === "Memory";
+      if (!memory && pod.node.emptyDirMode === "block-encrypted") {
+        return blockEmptyDir(pod, vol, vm);
+      }
       const dir = memory
         ? `${EPHEMERAL_DIR}/${vol.name}`
         : `${SHARED_DIR}/${pod.instance.sandboxId}/rootfs/local/${vol.name}`;
@@ -835,6 +852,45 @@ function volumeMount(
         `volume type "${vol.kind}" is not supported by policy check`,
       );
   }
+}
+
+/**
+ * PCI paths the Kata runtime hot-plugs the block devices of block-encrypted emptyDirs at, one per
+ * disk-backed emptyDir volume of the pod (`00/00`, `01/00`, …).
+ */
+function blockDevicePaths(volumes: readonly Volume[]): Map<string, string> {
+  const disks = volumes.filter((v) =>
+    v.kind === "emptyDir" && (v.source as Record<string, unknown>).medium !== "Memory"
+  );
+  return new Map(disks.map((v, i) => [v.name, `${i.toString(16).padStart(2, "0")}/00`]));
+}
+
+/**
+ * Kata's block-encrypted emptyDir: a `blk` storage the agent formats under an ephemeral key and
+ * mounts below the sandbox's storage directory (named after the base64 of the device's PCI path),
+ * with the pod's fsGroup; the container bind-mounts it.
+ */
+function blockEmptyDir(pod: PodBuild, vol: Volume, vm: VolumeMount): VolumeMountSteps {
+  const source = pod.blockDevices.get(vol.name)!;
+  const dir = `${SANDBOX_STORAGE_DIR}/${btoa(source)}`;
+  return {
+    storage: agentStorage({
+      driver: "blk",
+      driverOptions: ["encryption_key=ephemeral", "create_filesystem"],
+      source,
+      fstype: "ext4",
+      options: [],
+      mountPoint: dir,
+      shared: true,
+      ...(pod.w.spec.fsGroup !== undefined ? { fsGroup: pod.w.spec.fsGroup } : {}),
+    }),
+    mount: {
+      destination: vm.mountPath,
+      source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
+      type: "bind",
+      options: ["rbind", "rprivate", vm.readOnly ? "ro" : "rw"],
+    },
+  };
 }
 
 /** The container's image storage (pulled in the guest) and its OCI spec. */
@@ -994,10 +1050,10 @@ function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, p
  * guest pull, StartContainer. Returns its step context (for the teardown).
  */
 function pauseSteps(
-  seq: { w: PodWorkload; instance: PodInstance; rng: RandomSource; push: Push },
+  seq: { w: PodWorkload; instance: PodInstance; rng: RandomSource; push: Push; node: NodeRuntime },
   shared: PodShared,
 ): StepContext {
-  const { w, instance, rng, push } = seq;
+  const { w, instance, rng, push, node } = seq;
   const sid = instance.sandboxId;
   const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
   const pauseResolv = `${SHARED_DIR}/${sid}-${hexString(rng, 16)}-resolv.conf`;
@@ -1022,7 +1078,8 @@ function pauseSteps(
     createContainerRequest({
       containerId: sid,
       execId: sid,
-      storages: [pauseStorage],
+      // containerd 1.7 and host pull: the pause image comes from the host.
+      storages: pausePulledInGuest(node) ? [pauseStorage] : [],
       oci: pauseOci,
     }),
     "pause",

@@ -62,7 +62,14 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     // An unknown runtime profile, a namespace that is no DNS-1123 label.
-    for (const extra of [["--runtime", "crio"], ["--namespace", "Team_A"], ["-n", "-a"]]) {
+    for (
+      const extra of [
+        ["--runtime", "crio"],
+        ["--namespace", "Team_A"],
+        ["-n", "-a"],
+        ["--emptydir-mode", "plain"],
+      ]
+    ) {
       assert.equal(
         await quietly(() =>
           runCli([
