@@ -26,11 +26,11 @@ import { readEcdsaPublicKey, readRsaPublicKey, sameRsaPublicKey } from "../manif
 import type { SealedBox } from "./hpke.ts";
 import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 import { RECOVERY_SIGNATURE_LABEL } from "./messages.ts";
-import { type EcdsaCurve, ecdsaSignatureToP1363 } from "./ecdsa_signature.ts";
+import { ECDSA_HASH, type EcdsaCurve, ecdsaSignatureToP1363 } from "./ecdsa_signature.ts";
 import { recoverSigningKeys } from "./owner_key_recovery.ts";
 import { hasNoOwners, ownersOfKeys, type WorkloadOwners } from "../manifest/workload_owners.ts";
 
-const HASH_BY_CURVE = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" } as const;
+const HASH_BY_CURVE = ECDSA_HASH;
 const PSS = { name: "RSA-PSS", hash: "SHA-256" } as const;
 const PSS_SALT = 32;
 

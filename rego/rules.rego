@@ -495,8 +495,16 @@ shaped_match(pattern, value) if shape_match(pattern_shape(pattern), pattern, val
 
 # `pattern` is `^<literal text>$` whose text is `value`: one comparison on the way to a mismatch,
 # and on a match one test against a constant pattern (which opa's WebAssembly build compiles once
-# per evaluation, unlike a pattern from the policy data).
+# per evaluation, unlike a pattern from the policy data). Without a backslash the pattern is the
+# value between anchors, and the value must hold no metacharacter; with one, the unescaped pattern
+# is, and the pattern must be literal text.
 literal_match(pattern, value) if {
+	pattern == concat("", ["^", value, "$"])
+	regex.match(`^[A-Za-z0-9_,:;@=/ %~-]*$`, value)
+}
+
+literal_match(pattern, value) if {
+	contains(pattern, `\`)
 	replace(pattern, `\`, "") == concat("", ["^", value, "$"])
 	startswith(pattern, "^")
 	endswith(pattern, "$")

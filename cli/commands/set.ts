@@ -17,6 +17,7 @@
 import {
   addCoordinatorCommandTail,
   addCoordinatorOptions,
+  attestTarget,
   collateralOptionsOf,
   progressUnlessJson,
 } from "../coordinator_options.ts";
@@ -26,10 +27,9 @@ import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
 import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
+import { sendManifest } from "../../atls/coordinator_client.ts";
 import {
   type CliCollateralOptions,
-  cliEvidenceVerifier,
   initdataFromYaml,
   readFileNamed,
   readLocalManifest,
@@ -161,12 +161,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ),
   };
   const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
-  const attested = await attestCoordinator(
-    options.coordinator,
-    local.manifest,
-    cliEvidenceVerifier(options.collateral),
-    { timeoutMs: options.timeoutMs },
-  );
+  const attested = await attestTarget(options, local.manifest);
   const written: string[] = [];
   const put = async (name: string, data: string, mode = 0o644) => {
     const path = `${options.workspace}/${name}`;

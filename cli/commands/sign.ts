@@ -14,6 +14,7 @@
 import {
   addCoordinatorCommandTail,
   addCoordinatorOptions,
+  attestTarget,
   collateralOptionsOf,
   progressUnlessJson,
 } from "../coordinator_options.ts";
@@ -24,12 +25,7 @@ import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
-import { attestCoordinator } from "../../atls/coordinator_client.ts";
-import {
-  type CliCollateralOptions,
-  cliEvidenceVerifier,
-  readLocalManifest,
-} from "../../atls/workspace.ts";
+import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
 import { ECDSA_HASH } from "../../protocol/ecdsa_signature.ts";
 import { inWorkspace, parseDuration } from "../options.ts";
 import {
@@ -79,12 +75,7 @@ function currentSigners(activeManifest: Uint8Array): PreparedSigner[] {
 export async function runSignPrepare(options: SignPrepareOptions): Promise<PreparedUpdate> {
   const print = options.print ?? console.log;
   const local = await readLocalManifest(options.manifest);
-  const attested = await attestCoordinator(
-    options.coordinator,
-    local.manifest,
-    cliEvidenceVerifier(options.collateral),
-    { timeoutMs: options.timeoutMs },
-  );
+  const attested = await attestTarget(options, local.manifest);
   if (attested.state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery first");
   }

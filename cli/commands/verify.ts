@@ -14,19 +14,15 @@
 import {
   addCoordinatorCommandTail,
   addCoordinatorOptions,
+  attestTarget,
   collateralOptionsOf,
 } from "../coordinator_options.ts";
 import type { Command } from "commander";
 import { progressOf } from "../output.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError, ValidationError } from "../../util/errors/mod.ts";
-import { attestCoordinator } from "../../atls/coordinator_client.ts";
 import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
-import {
-  type CliCollateralOptions,
-  cliEvidenceVerifier,
-  readLocalManifest,
-} from "../../atls/workspace.ts";
+import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
 import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { FailureWithResult, printResult } from "../result.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -75,12 +71,7 @@ export interface VerifySummary {
  */
 export async function runVerify(options: VerifyCommandOptions): Promise<VerifySummary> {
   const local = await readLocalManifest(options.manifest);
-  const attested = await attestCoordinator(
-    options.coordinator,
-    local.manifest,
-    cliEvidenceVerifier(options.collateral),
-    { timeoutMs: options.timeoutMs },
-  );
+  const attested = await attestTarget(options, local.manifest);
   const state = attested.state;
   if (state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery: contrast recover");

@@ -99,6 +99,7 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
   blockStorageMutants(base.input, add);
+  rawDeviceMutants(base.input, add);
   return out;
 }
 
@@ -385,6 +386,37 @@ function storageMutants(add: AddMutant): void {
   });
   add("sandbox pid namespace", "sandbox_pidns", (i) => {
     i.sandbox_pidns = !i.sandbox_pidns;
+  });
+}
+
+/**
+ * A raw block volume moved: the agent's device or the OCI device at another path than the pod's
+ * `devicePath` (e.g. over a path the application trusts), or a cgroup rule for another device.
+ */
+function rawDeviceMutants(base: JsonObject, add: AddMutant): void {
+  a(base.devices).map(o).forEach((_, k) => {
+    add("raw device at another path", `devices[${k}].container_path`, (i) => {
+      o(a(i.devices)[k]).container_path = "/dev/tampered";
+    });
+  });
+  const linux = o(o(base.OCI).Linux);
+  a(linux.Devices).map(o).forEach((d, k) => {
+    if (d.Type !== "b") return;
+    add("OCI block device at another path", `OCI.Linux.Devices[${k}].Path`, (i) => {
+      o(a(o(o(i.OCI).Linux).Devices)[k]).Path = "/dev/tampered";
+    });
+    add("cgroup rule for another block device", "OCI.Linux.Resources.Devices", (i) => {
+      const l = o(o(i.OCI).Linux);
+      const resources = l.Resources === null ? { Devices: [] } : o(l.Resources);
+      a(resources.Devices).push({
+        Allow: true,
+        Type: "b",
+        Major: d.Major,
+        Minor: (d.Minor as number) + 1,
+        Access: "rwm",
+      });
+      l.Resources = resources;
+    });
   });
 }
 

@@ -47,6 +47,8 @@ export interface Container {
   readonly env: readonly EnvVar[];
   readonly envFrom: readonly Obj[];
   readonly volumeMounts: readonly VolumeMount[];
+  /** Raw block volumes (`volumeDevices`): the volume and the device's path in the container. */
+  readonly volumeDevices: readonly { readonly name: string; readonly devicePath: string }[];
   readonly securityContext: SecurityContext;
   /**
    * Commands kubelet execs in the container: exec probes (liveness, readiness, startup) and exec
@@ -240,6 +242,14 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
         mountPath: str(mo.mountPath, `${p}.mountPath`),
         readOnly: bool(mo.readOnly, `${p}.readOnly`, false),
         subPath: str(mo.subPath, `${p}.subPath`, ""),
+      };
+    }),
+    volumeDevices: list(o.volumeDevices, `${path}.volumeDevices`).map((d, i) => {
+      const p = `${path}.volumeDevices[${i}]`;
+      const dobj = obj(d, p);
+      return {
+        name: str(dobj.name, `${p}.name`),
+        devicePath: str(dobj.devicePath, `${p}.devicePath`),
       };
     }),
     securityContext: readSecurityContext(o.securityContext, `${path}.securityContext`),

@@ -671,7 +671,8 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
     if (mounted.storage) storages.push(mounted.storage);
     mounts.push(mounted.mount);
   }
-  const { storage: imageStorage, oci } = containerOci(pod, p, mounts);
+  const blockDevices = rawBlockDevices(pod, c);
+  const { storage: imageStorage, oci } = containerOci(pod, p, mounts, blockDevices);
   // Host pull: the root filesystem is shared from the host, no image storage.
   if (pullsInGuest(pod.node)) storages.unshift(imageStorage);
   const { push } = pod;
@@ -682,6 +683,7 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
       storages,
       oci,
       sandboxPidns: pod.w.spec.shareProcessNamespace,
+      devices: blockDevices.map((d) => d.agent),
     }),
     c.name,
     context,
@@ -898,6 +900,7 @@ function containerOci(
   pod: PodBuild,
   p: ContainerPlan,
   mounts: readonly MountFields[],
+  blockDevices: readonly RawBlockDevice[],
 ): { storage: JsonObject; oci: JsonObject } {
   const { w, shared } = pod;
   const c = p.container;
@@ -934,10 +937,53 @@ function containerOci(
       namespaces: shared.namespaces(),
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
-      resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
+      resources: {
+        ...linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
+        Devices: blockDevices.map((d) => d.cgroupRule),
+      },
+      devices: blockDevices.map((d) => d.oci),
     }),
   });
   return { storage, oci };
+}
+
+/** A raw block volume as the runtime passes it: OCI device, its cgroup rule, the agent's device. */
+interface RawBlockDevice {
+  readonly oci: JsonObject;
+  readonly cgroupRule: JsonObject;
+  readonly agent: JsonObject;
+}
+
+/**
+ * The container's `volumeDevices`: containerd puts each into the OCI spec as a block device with
+ * the host's major/minor and a device cgroup rule allowing it; the Kata runtime hot-plugs the
+ * device (virtio-blk) and lists it for the agent by PCI path, guest path and container path.
+ */
+function rawBlockDevices(pod: PodBuild, c: Container): RawBlockDevice[] {
+  return c.volumeDevices.map((d) => {
+    const k = pod.w.spec.volumes.findIndex((v) => v.name === d.name);
+    const minor = 16 * (k + 1);
+    const pci = `${(0x10 + k).toString(16).padStart(2, "0")}/00`;
+    return {
+      oci: {
+        Path: d.devicePath,
+        Type: "b",
+        Major: 8,
+        Minor: minor,
+        FileMode: 0o660,
+        UID: 0,
+        GID: 0,
+      },
+      cgroupRule: { Allow: true, Type: "b", Major: 8, Minor: minor, Access: "rwm" },
+      agent: {
+        id: pci,
+        type_: "blk",
+        vm_path: `/dev/vd${String.fromCharCode(0x62 + k)}`,
+        container_path: d.devicePath,
+        options: [],
+      },
+    };
+  });
 }
 
 /** Each exec probe of a running container: ExecProcess, its stdout read, WaitProcess. */

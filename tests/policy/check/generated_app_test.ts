@@ -212,3 +212,89 @@ Deno.test("block-encrypted emptyDirs get their mutants: device not encrypted, an
     assert.ok(names.includes(`emptyDir files of another group storages[${k}].fs_group`));
   }
 });
+
+Deno.test("raw block PVCs (volumeDevices): the device is allowed at its path, tampering denied", async () => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: db
+      image: "127.0.0.1:5000/web:1.0"
+      volumeDevices:
+        - {name: data, devicePath: /dev/xvda}
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: db-data}}
+`;
+  const resolver = new MemoryResolver(IMAGES);
+  const result = await generate([parseYamlFile("db.yml", yaml)], {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "generated-block-" });
+  await Deno.writeTextFile(`${dir}/db.yml`, result.files[0]!.text);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let error: unknown;
+  try {
+    await policyCheckCommand([dir], {
+      json: false,
+      mutate: true,
+      seed: "5",
+      imageCache: dir,
+      insecureRegistry: [],
+      offline: true,
+    }, resolver);
+  } catch (e) {
+    error = e;
+  } finally {
+    console.log = log;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(error, undefined, lines.join("\n"));
+  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  // The modelled request carries the device three times: OCI device, cgroup rule, agent device.
+  const workload = readWorkload(parseYaml(yaml), "db.yml")!;
+  const seq = buildRequestSequence({
+    workload,
+    images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
+    cluster: readClusterObjects([]),
+    rng: seededRandom(6),
+  });
+  const create = seq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.container === "db"
+  )!.request.input as Record<string, unknown> & { OCI: { Linux: Record<string, unknown> } };
+  assert.deepEqual(
+    (create.devices as { container_path: string }[]).map((d) => d.container_path),
+    ["/dev/xvda"],
+  );
+  assert.deepEqual(
+    (create.OCI.Linux.Devices as { Path: string }[]).map((d) => d.Path),
+    ["/dev/xvda"],
+  );
+  const names = mutantsOf(
+    seq.steps.find((s) =>
+      s.request.type === "CreateContainerRequest" && s.context.container === "db"
+    )!,
+    seq,
+    seededRandom(7),
+  ).map((m) => m.name);
+  for (
+    const n of [
+      "extra device",
+      "raw device at another path",
+      "OCI block device at another path",
+      "cgroup rule for another block device",
+    ]
+  ) {
+    assert.ok(names.includes(n), `${n} missing: ${names.join(", ")}`);
+  }
+});
