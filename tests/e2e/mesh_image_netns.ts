@@ -37,7 +37,7 @@ export interface MeshImageScenario {
 /** The pod's address on the veth link. */
 const POD_IP = "10.200.0.1";
 /** The pod's IPv6 address on the veth link. */
-export const POD_IP6 = "fd00:200::1";
+const POD_IP6 = "fd00:200::1";
 /** The application port (declared, mutual TLS). */
 export const APP_PORT = 8080;
 /** The admin port. */
