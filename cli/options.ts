@@ -134,6 +134,28 @@ export function imageCacheDir(flags: { readonly cacheDir?: string }): string {
   return `${flags.cacheDir ?? cacheRoot()}/images`;
 }
 
+/** Commander's collector of a repeatable option: each occurrence appends its value. */
+export function collectRepeated(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Adds the image-resolution options shared by `generate`, `policy check` and `policy explain`:
+ * `--cache-dir`, `--image-cache`, `--insecure-registry` (repeatable) and `--offline`.
+ */
+export function addImageOptions(command: Command): Command {
+  return command
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
+    .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
+    .option(
+      "--insecure-registry <host>",
+      "registry reached over plain HTTP (repeatable)",
+      collectRepeated,
+      [] as string[],
+    )
+    .option("--offline", "never use the network: resolve images from the cache only", false);
+}
+
 /** Adds `--timeout <duration>` (one network operation; the error names the address). */
 export function addTimeoutOption(command: Command): Command {
   return command.option(

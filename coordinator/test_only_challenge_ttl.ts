@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ContrastError } from "../util/errors/mod.ts";
+import { testOnlySecondsMs } from "./test_only_seconds.ts";
 
 /** The lifetime of a challenge nonce without the knob. */
 export const DEFAULT_CHALLENGE_TTL_MS = 60_000;
@@ -33,19 +33,9 @@ export function testOnlyChallengeTtlMs(
   raw: string | undefined,
   evidenceKind: string,
 ): number | undefined {
-  if (raw === undefined || raw === "") return undefined;
-  if (!evidenceKind.startsWith("simulated-")) {
-    throw new ContrastError(
-      TEST_ONLY_CHALLENGE_TTL_FLAG,
-      `only accepted on the simulated TEE (--evidence simulated-*), not with --evidence ${evidenceKind}`,
-    );
-  }
-  const seconds = Number(raw);
-  if (!/^\d+$/.test(raw) || seconds < 1 || seconds > MAX_SECONDS) {
-    throw new ContrastError(
-      TEST_ONLY_CHALLENGE_TTL_FLAG,
-      `"${raw}" must be a whole number of seconds from 1 to ${MAX_SECONDS}`,
-    );
-  }
-  return seconds * 1000;
+  return testOnlySecondsMs(
+    { flag: TEST_ONLY_CHALLENGE_TTL_FLAG, maxSeconds: MAX_SECONDS },
+    raw,
+    evidenceKind,
+  );
 }

@@ -8,9 +8,10 @@ import { seedshareOwnerKeyHex } from "../../manifest/public_keys.ts";
 import { workloadOwnerKeyDigest } from "../../manifest/workload_owners.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import {
+  addImageOptions,
   addTimeoutOption,
   addWorkspaceOption,
-  cacheRoot,
+  collectRepeated,
   DEFAULT_TIMEOUT,
   imageCacheDir,
   parseDuration,
@@ -101,10 +102,6 @@ export interface GenerateFlags {
   readonly simulatedRoot?: string;
   readonly imageLock?: string;
   readonly imageRegistry?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 async function ownerKey(kind: "workload" | "seedshare", path: string): Promise<OwnerKey> {
@@ -357,10 +354,15 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option(
       "--add-workload-owner-key <file>",
       "also allow this key to update the manifest",
-      collect,
+      collectRepeated,
       [],
     )
-    .option("--add-seedshare-owner-key <file>", "also send seed shares to this key", collect, [])
+    .option(
+      "--add-seedshare-owner-key <file>",
+      "also send seed shares to this key",
+      collectRepeated,
+      [],
+    )
     .option(
       "--workload-owner-key-digests",
       "also write WorkloadOwnerKeyDigests (older Contrast releases; kept when the manifest has it)",
@@ -372,15 +374,6 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
     .option("-o, --output <dir>", "write YAML here instead of in place")
-    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
-    .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
-    .option(
-      "--insecure-registry <host>",
-      "registry reached over plain HTTP (repeatable)",
-      collect,
-      [],
-    )
-    .option("--offline", "never use the network: resolve images from the cache only")
     .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
@@ -388,13 +381,13 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option(
       "--rtmr <hex>",
       "TDX RTMR0..3 of your node image (96 hex; four times, in order; required on real TDX)",
-      collect,
+      collectRepeated,
       [],
     )
     .option(
       "--mrseam <hex>",
       "TDX MRSEAM of your hosts' TDX module (96 hex; repeat per module version; required on real TDX)",
-      collect,
+      collectRepeated,
       [],
     )
     .option("--xfam <hex>", "TDX XFAM of your guests (16 hex; default: the platform's)")
@@ -403,6 +396,7 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
       "simulated platform root: SHA-256, PEM or authority",
     );
   addWorkspaceOption(command, "keys and manifest are read and written here");
+  addImageOptions(command);
   addTimeoutOption(command);
   command.action(async (paths: string[], flags: GenerateFlags) => {
     const progress = progressOf(command, console.error);

@@ -6,8 +6,8 @@
  * @module
  */
 import {
+  addImageOptions,
   addTimeoutOption,
-  cacheRoot,
   DEFAULT_TIMEOUT,
   imageCacheDir,
   parseDuration,
@@ -97,10 +97,6 @@ function nodeOptions(cmd: Command): Command {
       "-n, --namespace <name>",
       `the namespace given to generate (default: ${DEFAULT_NAMESPACE})`,
     );
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function imageResolver(o: ImageOptions): ImageResolver {
@@ -229,18 +225,7 @@ export async function policyExplainCommand(
 }
 
 function imageOptions(cmd: Command): Command {
-  return addTimeoutOption(
-    cmd
-      .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
-      .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
-      .option(
-        "--insecure-registry <host>",
-        "registry reached over plain HTTP (repeatable)",
-        collect,
-        [] as string[],
-      )
-      .option("--offline", "never use the network: resolve images from the cache only", false),
-  );
+  return addTimeoutOption(addImageOptions(cmd));
 }
 
 /** Registers `contrast policy check` and `contrast policy explain`. */

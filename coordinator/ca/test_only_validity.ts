@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ContrastError } from "../../util/errors/mod.ts";
+import { testOnlySecondsMs } from "../test_only_seconds.ts";
 import { LEAF_VALIDITY_MS } from "./certificate_authority.ts";
 
 /** The flag (and, upper-cased with `CONTRAST_` in front, the environment variable). */
@@ -30,20 +30,9 @@ export function testOnlyMeshCertificateValidityMs(
   raw: string | undefined,
   evidenceKind: string,
 ): number | undefined {
-  if (raw === undefined || raw === "") return undefined;
-  if (!evidenceKind.startsWith("simulated-")) {
-    throw new ContrastError(
-      TEST_ONLY_VALIDITY_FLAG,
-      `only accepted on the simulated TEE (--evidence simulated-*), not with --evidence ${evidenceKind}`,
-    );
-  }
-  const seconds = Number(raw);
-  const maxSeconds = LEAF_VALIDITY_MS / 1000;
-  if (!/^\d+$/.test(raw) || seconds < 1 || seconds > maxSeconds) {
-    throw new ContrastError(
-      TEST_ONLY_VALIDITY_FLAG,
-      `"${raw}" must be a whole number of seconds from 1 to ${maxSeconds}`,
-    );
-  }
-  return seconds * 1000;
+  return testOnlySecondsMs(
+    { flag: TEST_ONLY_VALIDITY_FLAG, maxSeconds: LEAF_VALIDITY_MS / 1000 },
+    raw,
+    evidenceKind,
+  );
 }
