@@ -1,3 +1,9 @@
+import {
+  sha256 as nobleSha256,
+  sha384 as nobleSha384,
+  sha512 as nobleSha512,
+} from "@noble/hashes/sha2.js";
+
 /**
  * Hash algorithms contrast uses.
  *
@@ -12,7 +18,22 @@
 export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
 
 /**
- * The digest of `data` with `algorithm` (WebCrypto).
+ * Inputs up to this many bytes are hashed in this thread by `@noble/hashes`; larger ones by
+ * WebCrypto. A WebCrypto digest is an asynchronous operation on another thread, whose hand-off
+ * costs more CPU than hashing a few kilobytes (the Coordinator hashes several small values per
+ * attestation); for large inputs the native hash is faster. Both give the same bytes.
+ */
+export const IN_THREAD_DIGEST_MAX_BYTES = 16 * 1024;
+
+const IN_THREAD: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8Array>> = {
+  "SHA-256": nobleSha256,
+  "SHA-384": nobleSha384,
+  "SHA-512": nobleSha512,
+};
+
+/**
+ * The digest of `data` with `algorithm` (small inputs in this thread, large ones by WebCrypto;
+ * see {@link IN_THREAD_DIGEST_MAX_BYTES}).
  *
  * @example SHA-512 of some bytes
  * ```ts
@@ -23,6 +44,11 @@ export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
  * ```
  */
 export async function digest(algorithm: HashAlgorithm, data: Uint8Array): Promise<Uint8Array> {
+  if (data.length <= IN_THREAD_DIGEST_MAX_BYTES) {
+    const hash = IN_THREAD[algorithm];
+    if (hash === undefined) throw new TypeError(`unsupported hash algorithm ${algorithm}`);
+    return hash(data);
+  }
   return new Uint8Array(await crypto.subtle.digest(algorithm, data as Uint8Array<ArrayBuffer>));
 }
 

@@ -10,6 +10,7 @@ import {
   encodePem,
 } from "../../../util/bytes/mod.ts";
 import { ParseError } from "../../../util/errors/mod.ts";
+import { digest, IN_THREAD_DIGEST_MAX_BYTES, sha256 } from "../../../util/bytes/digest.ts";
 
 Deno.test("hex round-trips and rejects odd length, non-hex and wrong length naming the field", () => {
   const bytes = new Uint8Array([0, 1, 0xab, 0xff]);
@@ -55,3 +56,30 @@ Deno.test("ByteReader rejects non-zero reserved bytes", () => {
   const r = new ByteReader(new Uint8Array([0, 0, 1]), "q");
   assert.throws(() => r.reserved("rsvd", 3), /q.rsvd: reserved byte at offset 2/);
 });
+
+Deno.test("digest hashes small inputs in this thread and large ones by WebCrypto, same bytes", async () => {
+  for (const algorithm of ["SHA-256", "SHA-384", "SHA-512"] as const) {
+    for (
+      const size of [
+        0,
+        1,
+        55,
+        56,
+        64,
+        111,
+        112,
+        128,
+        IN_THREAD_DIGEST_MAX_BYTES,
+        1 +
+        IN_THREAD_DIGEST_MAX_BYTES,
+      ]
+    ) {
+      const data = crypto.getRandomValues(new Uint8Array(size));
+      const expected = new Uint8Array(await crypto.subtle.digest(algorithm, data));
+      assert.deepEqual(await digest(algorithm, data), expected, `${algorithm} of ${size} bytes`);
+    }
+  }
+  assert.equal(encodeHex(await sha256(new Uint8Array())), EMPTY_SHA256);
+});
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
