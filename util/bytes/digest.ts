@@ -17,14 +17,6 @@ import {
  */
 export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
 
-/**
- * Inputs up to this many bytes are hashed in this thread by `@noble/hashes`; larger ones by
- * WebCrypto. A WebCrypto digest is an asynchronous operation on another thread, whose hand-off
- * costs more CPU than hashing a few kilobytes (the Coordinator hashes several small values per
- * attestation); for large inputs the native hash is faster. Both give the same bytes.
- */
-export const IN_THREAD_DIGEST_MAX_BYTES = 16 * 1024;
-
 const IN_THREAD: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8Array>> = {
   "SHA-256": nobleSha256,
   "SHA-384": nobleSha384,
@@ -32,8 +24,27 @@ const IN_THREAD: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8Array
 };
 
 /**
- * The digest of `data` with `algorithm` (small inputs in this thread, large ones by WebCrypto;
- * see {@link IN_THREAD_DIGEST_MAX_BYTES}).
+ * The digest of `data` with `algorithm`, computed in this thread by `@noble/hashes`: for a few
+ * hundred bytes on a hot path (the Coordinator hashes several small values per attestation),
+ * where WebCrypto's asynchronous hand-off to another thread costs more CPU than the hash. Not for
+ * large inputs, nor for code that runs once per process (interpreted JS hashing is slower than
+ * WebCrypto until it is optimised): use {@link digest} there. Same bytes as {@link digest}.
+ *
+ * @example SHA-256 of a public key
+ * ```ts
+ * import { digestSync } from "../../mod.ts";
+ *
+ * console.log(digestSync("SHA-256", new Uint8Array(32)).length); // 32
+ * ```
+ */
+export function digestSync(algorithm: HashAlgorithm, data: Uint8Array): Uint8Array {
+  const hash = IN_THREAD[algorithm];
+  if (hash === undefined) throw new TypeError(`unsupported hash algorithm ${algorithm}`);
+  return hash(data);
+}
+
+/**
+ * The digest of `data` with `algorithm` (WebCrypto).
  *
  * @example SHA-512 of some bytes
  * ```ts
@@ -44,11 +55,6 @@ const IN_THREAD: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8Array
  * ```
  */
 export async function digest(algorithm: HashAlgorithm, data: Uint8Array): Promise<Uint8Array> {
-  if (data.length <= IN_THREAD_DIGEST_MAX_BYTES) {
-    const hash = IN_THREAD[algorithm];
-    if (hash === undefined) throw new TypeError(`unsupported hash algorithm ${algorithm}`);
-    return hash(data);
-  }
   return new Uint8Array(await crypto.subtle.digest(algorithm, data as Uint8Array<ArrayBuffer>));
 }
 
