@@ -44,7 +44,7 @@ export async function generateTlsKeyPair(): Promise<CryptoKeyPair> {
 }
 
 /** DER of the SubjectPublicKeyInfo of `publicKey`. */
-export async function exportSpki(publicKey: CryptoKey): Promise<Uint8Array> {
+async function exportSpki(publicKey: CryptoKey): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
 }
 

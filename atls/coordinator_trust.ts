@@ -34,7 +34,7 @@ export const COORDINATOR_TRUST_ENV = "CONTRAST_COORDINATOR_TRUST";
 const POLICY_DIGEST = /^[0-9a-f]{64}$/;
 
 /** Reference values as JSON (the manifest's `ReferenceValues`, before parsing). */
-export interface ReferenceValuesJson {
+interface ReferenceValuesJson {
   /** SNP entries. */
   readonly snp: readonly unknown[];
   /** TDX entries. */

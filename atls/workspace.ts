@@ -18,7 +18,7 @@ import { type Manifest, parseManifest } from "../manifest/manifest.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 
 /** A manifest read from disk with its exact bytes. */
-export interface LocalManifest {
+interface LocalManifest {
   /** The path read. */
   readonly path: string;
   /** The exact bytes. */
@@ -86,7 +86,7 @@ export function cliEvidenceVerifier(options: CliCollateralOptions = {}): Manifes
 }
 
 /** One initdata document found in YAML, with where it was found. */
-export interface FoundInitdata {
+interface FoundInitdata {
   /** The exact TOML bytes. */
   readonly bytes: Uint8Array;
   /** Lower-case hex SHA-256 of the bytes. */

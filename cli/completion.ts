@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { ParseError } from "../util/errors/mod.ts";
 
 /** A command with what completion offers after it. */
-export interface CompletionNode {
+interface CompletionNode {
   /** Command name. */
   readonly name: string;
   /** One-line description. */
@@ -105,7 +105,7 @@ function fish(root: CompletionNode): string {
 }
 
 /** The shells `contrast completion` writes scripts for. */
-export const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
+const COMPLETION_SHELLS = ["bash", "zsh", "fish"] as const;
 
 /**
  * The completion script for `shell`.

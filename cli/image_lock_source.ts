@@ -11,10 +11,10 @@ import { type ImageLock, parseImageLock, withRegistry } from "../deploy/image_lo
 import type { BuildInfo } from "./build_info.ts";
 
 /** Environment variable naming the image lock file. */
-export const IMAGE_LOCK_ENV = "CONTRAST_IMAGE_LOCK";
+const IMAGE_LOCK_ENV = "CONTRAST_IMAGE_LOCK";
 
 /** The flags that select the lock. */
-export interface ImageLockFlags {
+interface ImageLockFlags {
   /** `--image-lock FILE`. */
   readonly imageLock?: string;
   /** `--image-registry HOST[:PORT][/PATH]`. */
@@ -22,7 +22,7 @@ export interface ImageLockFlags {
 }
 
 /** Where a lock came from (for messages and `--version`). */
-export interface LockedImages {
+interface LockedImages {
   /** The lock (registry override applied). */
   readonly lock: ImageLock;
   /** `--image-lock <file>`, `CONTRAST_IMAGE_LOCK=<file>` or `embedded`. */

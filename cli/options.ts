@@ -46,7 +46,7 @@ export function cacheRoot(): string {
 }
 
 /** The flags of {@link addCollateralOptions}, as commander hands them over. */
-export interface CollateralFlags {
+interface CollateralFlags {
   /** `--offline`. */
   readonly offline?: boolean;
   /** `--cache-dir`: the cache root (collateral goes to `<dir>/collateral`). */
@@ -65,14 +65,54 @@ export function addCollateralOptions(command: Command): Command {
     .option("--offline", "never use the network: read only the cache and --collateral-dir")
     .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
     .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
-    .option(
-      "--kds-url <url>",
-      "AMD KDS base URL (default CONTRAST_KDS_URL, then AMD's; evidence verify: AMD's)",
-    )
-    .option(
-      "--pcs-url <url>",
-      "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's; evidence verify: Intel's)",
-    );
+    .option("--kds-url <url>", "AMD KDS base URL (default CONTRAST_KDS_URL, then AMD's)")
+    .option("--pcs-url <url>", "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's)");
+}
+
+/** Vendor service base URLs a command uses; undefined = the vendor's own. */
+interface VendorServiceUrls {
+  /** AMD KDS base URL. */
+  readonly kdsBaseUrl?: string;
+  /** Intel PCS base URL. */
+  readonly pcsBaseUrl?: string;
+}
+
+function serviceUrl(
+  flag: string,
+  variable: string,
+  value: string | undefined,
+  env: (name: string) => string | undefined,
+): string | undefined {
+  const [source, text] = value !== undefined
+    ? [flag, value]
+    : [variable, env(variable) || undefined];
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ParseError(source, `"${text}" is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ParseError(source, `"${text}" is not an http(s) URL`);
+  }
+  return text;
+}
+
+/**
+ * The KDS and PCS base URLs every command uses, resolved one way: the flag (`--kds-url`,
+ * `--pcs-url`), else the environment (`CONTRAST_KDS_URL`, `CONTRAST_PCS_URL`), else undefined
+ * (the vendor's own service).
+ *
+ * @throws {ParseError} naming the flag or variable when its value is not an http(s) URL
+ */
+export function vendorServiceUrls(
+  flags: Pick<CollateralFlags, "kdsUrl" | "pcsUrl">,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): VendorServiceUrls {
+  const kds = serviceUrl("--kds-url", "CONTRAST_KDS_URL", flags.kdsUrl, env);
+  const pcs = serviceUrl("--pcs-url", "CONTRAST_PCS_URL", flags.pcsUrl, env);
+  return { ...(kds ? { kdsBaseUrl: kds } : {}), ...(pcs ? { pcsBaseUrl: pcs } : {}) };
 }
 
 /** Where collateral is cached for `flags`. */

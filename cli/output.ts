@@ -11,16 +11,16 @@ import { Option } from "commander";
 import type { Command } from "commander";
 
 /** The levels, most quiet first. */
-export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
 /** The environment variable read when `--log-level` is not given. */
-export const LOG_LEVEL_ENV = "CONTRAST_LOG_LEVEL";
+const LOG_LEVEL_ENV = "CONTRAST_LOG_LEVEL";
 
 /** Where a command writes one line. */
-export type LineWriter = (line: string) => void;
+type LineWriter = (line: string) => void;
 
 /** The program option `--log-level`, validated by commander (a bad value is a usage error). */
 export function logLevelOption(): Option {
@@ -31,7 +31,7 @@ export function logLevelOption(): Option {
 }
 
 /** True when `level` prints at least as much as `threshold`. */
-export function atLeast(level: LogLevel, threshold: LogLevel): boolean {
+function atLeast(level: LogLevel, threshold: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
 }
 

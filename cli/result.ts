@@ -10,13 +10,13 @@ import { ContrastError, InvalidDocumentError, ValidationError } from "../util/er
 import { ExitCode } from "./exit_codes.ts";
 
 /** The schema identifier of {@link CommandResult}. */
-export const RESULT_SCHEMA = "contrast-result/v1";
+const RESULT_SCHEMA = "contrast-result/v1";
 
 /** What happened, one word per exit code. */
-export type Outcome = "ok" | "rejected" | "bad-input" | "unavailable" | "internal-error";
+type Outcome = "ok" | "rejected" | "bad-input" | "unavailable" | "internal-error";
 
 /** The error part of a {@link CommandResult}. */
-export interface ResultError {
+interface ResultError {
   /** Error class: ParseError, VerificationError, ValidationError, UnavailableError, … */
   readonly type: string;
   /** Field, JSON path, flag or file the error is about ("" when none). */
@@ -34,7 +34,7 @@ export interface ResultError {
 }
 
 /** The document `--json` prints. */
-export interface CommandResult {
+interface CommandResult {
   /** Always {@link RESULT_SCHEMA}. */
   readonly schema: typeof RESULT_SCHEMA;
   /** The command, e.g. `evidence verify`. */
@@ -74,7 +74,7 @@ export class FailureWithResult extends Error {
 }
 
 /** The outcome word of an exit code. */
-export function outcomeOf(exitCode: number): Outcome {
+function outcomeOf(exitCode: number): Outcome {
   switch (exitCode) {
     case ExitCode.Ok:
       return "ok";
@@ -90,7 +90,7 @@ export function outcomeOf(exitCode: number): Outcome {
 }
 
 /** The JSON form of an error. */
-export function errorToJson(error: unknown): ResultError {
+function errorToJson(error: unknown): ResultError {
   if (!(error instanceof ContrastError)) {
     return { type: "InternalError", field: "", reason: String(error) };
   }

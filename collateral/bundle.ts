@@ -22,7 +22,7 @@ import { ParseError } from "../util/errors/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 /** Suffix of the optional headers file next to a bundle body. */
-export const HEADERS_SUFFIX = ".headers.json";
+const HEADERS_SUFFIX = ".headers.json";
 
 function encodePart(part: string): string {
   if (part === "") return "%";
@@ -75,7 +75,7 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 /** A response stored in a bundle. */
-export interface BundledResponse {
+interface BundledResponse {
   /** The body bytes. */
   readonly body: Uint8Array;
   /** Lower-case header names to values (empty when there was no headers file). */
@@ -114,7 +114,7 @@ export async function readFromBundle(
 }
 
 /** Parses a headers file: a JSON object whose values are strings; names become lower case. */
-export function parseHeadersJson(text: string, field: string): Record<string, string> {
+function parseHeadersJson(text: string, field: string): Record<string, string> {
   let value: unknown;
   try {
     value = JSON.parse(text);

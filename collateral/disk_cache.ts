@@ -31,7 +31,7 @@ export interface CacheEntry {
 }
 
 /** Result of reading a key from the cache. */
-export type CacheRead =
+type CacheRead =
   | { readonly kind: "hit"; readonly entry: CacheEntry }
   | { readonly kind: "missing" }
   | { readonly kind: "corrupt"; readonly reason: string };

@@ -16,7 +16,7 @@ import { HistoryCorruptionError } from "./history/errors.ts";
 import { ManifestHistory } from "./history/manifest_history.ts";
 
 /** Everything an active Coordinator serves from, for one transition. */
-export interface LoadedState {
+interface LoadedState {
   readonly history: ManifestHistory;
   readonly ca: CertificateAuthority;
   readonly manifest: Manifest;
@@ -33,7 +33,7 @@ export interface LoadedState {
 }
 
 /** Options of {@link loadActiveState}. */
-export interface LoadOptions {
+interface LoadOptions {
   /**
    * A transition this replica already served: the loaded chain must contain it (a replica never
    * moves backwards, so a replayed older latest record is refused as a rollback).

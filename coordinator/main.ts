@@ -157,7 +157,7 @@ export function coordinatorProgram(): Command {
 }
 
 /** Runs the Coordinator until SIGTERM/SIGINT; returns the exit code. */
-export async function runCoordinator(args: string[]): Promise<number> {
+async function runCoordinator(args: string[]): Promise<number> {
   const program = coordinatorProgram();
   try {
     program.parse(args, { from: "user" });

@@ -14,7 +14,7 @@ import { ForbiddenError } from "../protocol/errors.ts";
 import { NONCE_LENGTH } from "../protocol/report_data.ts";
 
 /** Options of a {@link NonceStore}. */
-export interface NonceStoreOptions {
+interface NonceStoreOptions {
   /** Lifetime of a nonce in milliseconds (default 60 s). */
   readonly ttlMs?: number;
   /** Largest number of outstanding nonces (default 100 000). */

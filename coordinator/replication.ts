@@ -25,7 +25,7 @@ export interface PeerDiscovery {
 }
 
 /** Options of {@link startReplication}. */
-export interface ReplicationOptions {
+interface ReplicationOptions {
   /** Peer discovery; without it only `staticPeers` are asked. */
   readonly discovery?: PeerDiscovery;
   /** Mesh addresses given on the command line (`--peer`). */
@@ -35,7 +35,7 @@ export interface ReplicationOptions {
 }
 
 /** The running background work; `stop()` ends it. */
-export interface Replication {
+interface Replication {
   stop(): Promise<void>;
 }
 

@@ -25,22 +25,22 @@ import { POD_ROLE_ANNOTATION } from "./annotations.ts";
 import { COORDINATOR_RULES } from "./coordinator_rbac.ts";
 
 /** Ports of the Coordinator process. */
-export const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 } as const;
+const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 } as const;
 
 /** Where the Coordinator image keeps state (a volume). */
-export const COORDINATOR_STATE_DIR = "/var/lib/contrast";
+const COORDINATOR_STATE_DIR = "/var/lib/contrast";
 
 /** Name of the ServiceAccount, Role, RoleBinding, StatefulSet and mesh API Service. */
-export const COORDINATOR_NAME = "coordinator";
+const COORDINATOR_NAME = "coordinator";
 
 /** The most replicas {@link coordinatorYaml} writes. */
-export const MAX_COORDINATOR_REPLICAS = 15;
+const MAX_COORDINATOR_REPLICAS = 15;
 
 /** The user id contrast's images run as (distroless `nonroot`). */
-export const NONROOT_UID = 65532;
+const NONROOT_UID = 65532;
 
 /** Choices of {@link coordinatorYaml}. */
-export interface CoordinatorYamlOptions {
+interface CoordinatorYamlOptions {
   /** The Coordinator image, pinned by digest (from the image lock). */
   readonly image: string;
   /** The runtime class the pod names (generate replaces it with the versioned one). */

@@ -24,7 +24,7 @@ export interface InputFile {
 export const YAML_OPTIONS = { version: "1.1", keepSourceTokens: false } as const;
 
 /** Serialisation options: no line folding, so long strings stay as written. */
-export const YAML_STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
+const YAML_STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
 
 /**
  * Serialisation options that follow the file's own style where the `yaml` package lets us:

@@ -69,17 +69,22 @@ export interface GenerateOptions {
   readonly seedshareOwnerKeys: readonly string[];
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
+  /**
+   * The namespace resources without `metadata.namespace` will be created in (`kubectl apply -n`);
+   * their policies bind the pod to it. Default `default`.
+   */
+  readonly namespace?: string;
 }
 
 /** One manifest `Policies` entry. */
-export interface ManifestPolicy {
+interface ManifestPolicy {
   readonly SANs: readonly string[];
   readonly WorkloadSecretID: string;
   readonly Role: "" | "coordinator";
 }
 
 /** The manifest contrast writes (Contrast's field names). */
-export interface ManifestDocument {
+interface ManifestDocument {
   readonly Policies: Readonly<Record<string, ManifestPolicy>>;
   readonly ReferenceValues: ManifestReferenceValues;
   readonly WorkloadOwnerPubKeys: readonly string[];
@@ -87,7 +92,7 @@ export interface ManifestDocument {
 }
 
 /** A generated pod policy. */
-export interface GeneratedPolicy {
+interface GeneratedPolicy {
   /** `file[doc]` of the workload. */
   readonly location: string;
   readonly kind: string;
@@ -101,7 +106,7 @@ export interface GeneratedPolicy {
 }
 
 /** Output of {@link generate}. */
-export interface GenerateResult {
+interface GenerateResult {
   /** Every input file with its new text (`changed` false: text is the original). */
   readonly files: readonly { path: string; text: string; changed: boolean }[];
   readonly manifest: ManifestDocument;
@@ -190,7 +195,7 @@ export async function generate(
   options: GenerateOptions,
 ): Promise<GenerateResult> {
   const issues: FieldIssue[] = [];
-  const resources = collectResources(files);
+  const resources = collectResources(files, options.namespace);
   const workloads = findConfidentialWorkloads(resources, options.settings, issues);
   for (const w of workloads) {
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);

@@ -25,24 +25,15 @@ export const CONTRAST_IMAGES = ["coordinator", "initializer", "service-mesh-prox
 /** One of contrast's own images. */
 export type ContrastImage = typeof CONTRAST_IMAGES[number];
 
-/**
- * Images a lock may lack: the service-mesh proxy is injected only into pods that ask for the
- * mesh, and generate names it as missing when such a pod needs it.
- */
-export const OPTIONAL_IMAGES: readonly ContrastImage[] = ["service-mesh-proxy"];
-
 /** The lock format version. */
-export const IMAGE_LOCK_VERSION = 1;
+const IMAGE_LOCK_VERSION = 1;
 
 /** Every contrast image pinned by digest. */
 export interface ImageLock {
   /** {@link IMAGE_LOCK_VERSION}. */
   readonly version: 1;
   /** `<registry>/contrast/<component>@sha256:<64 hex>` per component. */
-  readonly images: Readonly<
-    & Record<Exclude<ContrastImage, "service-mesh-proxy">, string>
-    & Partial<Record<ContrastImage, string>>
-  >;
+  readonly images: Readonly<Record<ContrastImage, string>>;
 }
 
 /**
@@ -94,7 +85,7 @@ export function parseImageLock(bytes: Uint8Array, file: string): ImageLock {
   const out: Partial<Record<ContrastImage, string>> = {};
   root.object("images", (images) => {
     for (const name of CONTRAST_IMAGES) {
-      const value = images.string(name, !OPTIONAL_IMAGES.includes(name));
+      const value = images.string(name, true);
       if (value !== undefined) {
         const ref = readLockedReference(value, childPath("images", name), issues);
         if (ref !== undefined) out[name] = ref;
@@ -113,7 +104,7 @@ export function parseImageLock(bytes: Uint8Array, file: string): ImageLock {
 /** The lock as its file holds it (sorted keys, two-space indent, final newline). */
 export function encodeImageLock(lock: ImageLock): string {
   const images = Object.fromEntries(
-    CONTRAST_IMAGES.filter((n) => lock.images[n] !== undefined).map((n) => [n, lock.images[n]]),
+    CONTRAST_IMAGES.map((n) => [n, lock.images[n]]),
   );
   return `${JSON.stringify({ version: lock.version, images }, null, 2)}\n`;
 }
@@ -136,7 +127,6 @@ export function withRegistry(lock: ImageLock, registry: string): ImageLock {
   const images: Partial<Record<ContrastImage, string>> = {};
   for (const name of CONTRAST_IMAGES) {
     const locked = lock.images[name];
-    if (locked === undefined) continue;
     const digest = parseImageReference(locked).digest!;
     const moved = `${prefix}/${imageRepository(name)}@${digest}`;
     try {
@@ -166,7 +156,7 @@ export function withRegistry(lock: ImageLock, registry: string): ImageLock {
 export function settingsWithLockedImages(settings: Settings, lock: ImageLock): Settings {
   const resolve = (image: string) => {
     for (const name of CONTRAST_IMAGES) {
-      if (image === lockedImagePlaceholder(name)) return lock.images[name] ?? image;
+      if (image === lockedImagePlaceholder(name)) return lock.images[name];
     }
     return image;
   };

@@ -99,7 +99,7 @@ function containerNodes(spec: YAMLMap): YAMLMap[] {
 }
 
 /** What to inject into one pod. */
-export interface InjectionPlan {
+interface InjectionPlan {
   readonly settings: Settings;
   /** Pinned initializer image, or undefined to skip the initializer. */
   readonly initializerImage?: string;
@@ -184,8 +184,14 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
       image: plan.meshImage,
       restartPolicy: "Always",
       env,
+      // The proxy image runs as root: Kubernetes grants added capabilities (NET_ADMIN for the
+      // transparent-mode rules) only to root processes. Named here so a pod-level runAsUser or
+      // runAsNonRoot does not take them away.
       securityContext: {
         privileged: false,
+        runAsUser: 0,
+        runAsGroup: 0,
+        runAsNonRoot: false,
         capabilities: {
           add: settings.service_mesh.capabilities_add.map((c) => c.replace(/^CAP_/, "")),
         },

@@ -20,7 +20,7 @@ export interface OwnerKey {
 }
 
 /** The kinds of owner key. */
-export type OwnerKeyKind = "workload" | "seedshare";
+type OwnerKeyKind = "workload" | "seedshare";
 
 const ALGORITHMS = {
   workload: {

@@ -6,7 +6,7 @@
  */
 import { isMap, isSeq, type YAMLMap } from "yaml";
 import { decodeBase64 } from "../util/bytes/mod.ts";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import type { ConfigSource } from "../policy/env.ts";
 import { WORKLOAD_KINDS, type WorkloadKind } from "../policy/policy_data.ts";
 import type { InputFile } from "./documents.ts";
@@ -49,12 +49,37 @@ export function isWorkloadKind(kind: string): kind is WorkloadKind {
   return (WORKLOAD_KINDS as readonly string[]).includes(kind);
 }
 
+/** The namespace of resources that name none, unless `generate --namespace` says otherwise. */
+export const DEFAULT_NAMESPACE = "default";
+
 /**
- * Every resource of every document, in input order.
+ * Parses a namespace name (a DNS-1123 label: at most 63 lower-case alphanumerics or `-`, starting
+ * and ending alphanumeric), as the API server requires.
+ *
+ * @throws {ParseError} naming `field`
+ */
+export function parseNamespace(value: string, field: string): string {
+  if (value.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) {
+    throw new ParseError(
+      field,
+      `must be a Kubernetes namespace name (DNS-1123 label, at most 63 characters), got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Every resource of every document, in input order. A resource without `metadata.namespace` gets
+ * `defaultNamespace` (the namespace it will be applied in, as `kubectl apply -n`).
  *
  * @throws {InvalidDocumentError} for a document that is not a map or lacks kind/apiVersion/name
  */
-export function collectResources(files: readonly InputFile[]): ResourceRef[] {
+export function collectResources(
+  files: readonly InputFile[],
+  defaultNamespace: string = DEFAULT_NAMESPACE,
+): ResourceRef[] {
   const out: ResourceRef[] = [];
   const issues: { path: string; reason: string }[] = [];
   for (const file of files) {
@@ -116,7 +141,9 @@ export function collectResources(files: readonly InputFile[]): ResourceRef[] {
           kind,
           name,
           ...(generated ? { generateName: true } : {}),
-          namespace: typeof namespace === "string" && namespace !== "" ? namespace : "default",
+          namespace: typeof namespace === "string" && namespace !== ""
+            ? namespace
+            : defaultNamespace,
         });
       };
       add(contents, base);

@@ -16,7 +16,7 @@ import { ParseError } from "../util/errors/mod.ts";
 import type { PlatformName } from "../policy/reference_values.ts";
 
 /** How a platform's pods run on the nodes. */
-export interface PlatformRuntime {
+interface PlatformRuntime {
   /** The CRI runtime handler (containerd runtime name). */
   readonly handler: string;
   /** Resources the micro-VM costs on top of the containers (`overhead.podFixed`). */
@@ -49,7 +49,7 @@ export const PLATFORM_RUNTIMES: Readonly<Partial<Record<PlatformName, PlatformRu
 };
 
 /** Choices the user can make about the RuntimeClass. */
-export interface RuntimeClassOptions {
+interface RuntimeClassOptions {
   /** The RuntimeClass name (the settings' `runtime_class_name`). */
   readonly name: string;
   /** The platform. */

@@ -33,10 +33,10 @@ import type { Evidence, TeePlatform } from "./types.ts";
 export const DEFAULT_TSM_REPORT_ROOT = "/sys/kernel/config/tsm/report";
 
 /** Size of `inblob` contrast writes: the report data of SNP and TDX. */
-export const TSM_INBLOB_SIZE = 64;
+const TSM_INBLOB_SIZE = 64;
 
 /** Highest privilege level the ABI defines (SNP VMPL 0–3). */
-export const TSM_MAX_PRIVLEVEL = 3;
+const TSM_MAX_PRIVLEVEL = 3;
 
 /**
  * The file operations configfs-tsm needs. The default uses Deno's file system; a test emulator
@@ -70,7 +70,7 @@ export interface TsmFileSystem {
 }
 
 /** configfs-tsm through Deno's file system. */
-export const denoTsmFileSystem: TsmFileSystem = {
+const denoTsmFileSystem: TsmFileSystem = {
   mkdir: (path) => Deno.mkdir(path),
   rmdir: (path) => Deno.remove(path),
   readFile: (path) => Deno.readFile(path),
@@ -336,7 +336,7 @@ export class ConfigfsTsm {
 }
 
 /** configfs-tsm provider names and the platform whose evidence they produce. */
-export const TSM_PROVIDERS: Readonly<Record<string, TeePlatform>> = {
+const TSM_PROVIDERS: Readonly<Record<string, TeePlatform>> = {
   sev_guest: "snp",
   tdx_guest: "tdx",
 };

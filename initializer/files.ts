@@ -25,9 +25,9 @@ export const DEFAULT_OUTPUT_PATHS: OutputPaths = {
 };
 
 /** Mode of the TLS folder: the certificates are public, `key.pem` itself is 0400. */
-export const TLS_CONFIG_DIR_MODE = 0o755;
+const TLS_CONFIG_DIR_MODE = 0o755;
 /** Mode of the secrets folder: only the owner may list or enter it. */
-export const SECRETS_DIR_MODE = 0o700;
+const SECRETS_DIR_MODE = 0o700;
 
 /**
  * Creates `dir` (and its parents) and sets its mode explicitly: `mkdir` applies the process

@@ -21,7 +21,7 @@ import {
 } from "../atls/mesh_client.ts";
 
 /** Options of {@link runInitializer}. */
-export interface InitializerOptions {
+interface InitializerOptions {
   /** `HOST:PORT` of the Coordinator's mesh API. */
   readonly coordinator: string;
   /** Evidence about this pod. */

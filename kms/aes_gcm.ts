@@ -11,7 +11,7 @@ export const NONCE_LENGTH = 12;
 /** Length of the GCM tag in bytes (128 bits). */
 export const TAG_LENGTH = 16;
 /** Length of an AES-256 key in bytes. */
-export const AES_256_KEY_LENGTH = 32;
+const AES_256_KEY_LENGTH = 32;
 
 /** Imports 32 raw bytes as a non-extractable AES-256-GCM key (the bytes are not kept). */
 export function importAesGcmKey(raw: Uint8Array): Promise<CryptoKey> {

@@ -9,13 +9,13 @@ import { decodeBase64, encodeBase64 } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 
 /** The prefix every ciphertext starts with. */
-export const CIPHERTEXT_PREFIX = "vault:v";
+const CIPHERTEXT_PREFIX = "vault:v";
 
 /** Largest key version accepted in a ciphertext. */
 export const MAX_KEY_VERSION = 2 ** 31 - 1;
 
 /** A parsed ciphertext. */
-export interface TransitCiphertext {
+interface TransitCiphertext {
   /** The key version that sealed it (≥ 1). */
   readonly version: number;
   /** nonce ‖ ciphertext ‖ tag. */

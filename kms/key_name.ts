@@ -12,10 +12,10 @@
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
 
 /** A label: 1–64 of `A–Z a–z 0–9 _ . -`. */
-export const KEY_LABEL_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const KEY_LABEL_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Longest key name accepted (the WorkloadSecretID part included). */
-export const MAX_KEY_NAME_LENGTH = 512;
+const MAX_KEY_NAME_LENGTH = 512;
 
 /** The key a name denotes: its owner's WorkloadSecretID and a label (`""` for the default key). */
 export interface TransitKeyId {

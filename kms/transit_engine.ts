@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { decodeBase64, encodeBase64 } from "../util/bytes/mod.ts";
+import { encodeBase64 } from "../util/bytes/mod.ts";
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
 import { openAesGcm, sealAesGcm } from "./aes_gcm.ts";
 import { formatCiphertext, parseCiphertext } from "./ciphertext.ts";
@@ -123,9 +123,4 @@ export function transitRewrap(
       plain.fill(0);
     }
   });
-}
-
-/** Decodes a base64 plaintext of an answer (for clients and tests). */
-export function decodePlaintext(text: string): Uint8Array {
-  return decodeBase64(text, "plaintext");
 }

@@ -10,7 +10,7 @@ import { ParseError } from "../util/errors/mod.ts";
 import { MAX_KEY_VERSION } from "./ciphertext.ts";
 
 /** Most items in one `batch_input`. */
-export const MAX_BATCH_ITEMS = 10_000;
+const MAX_BATCH_ITEMS = 10_000;
 
 /** One encryption. */
 export interface EncryptItem {

@@ -17,7 +17,7 @@ import { InvalidDocumentError } from "../util/errors/mod.ts";
 import type { Manifest } from "./manifest.ts";
 
 /** What an admission check knows besides the new manifest. */
-export interface AdmissionContext {
+interface AdmissionContext {
   /**
    * Lower-case hex digest of the policy the running Coordinator runs (its launch configuration
    * digest); when given, an update must keep it as a coordinator policy.
@@ -28,7 +28,7 @@ export interface AdmissionContext {
 }
 
 /** Every admission problem of `manifest`, with its JSON path. */
-export function admissionIssues(manifest: Manifest, context: AdmissionContext): FieldIssue[] {
+function admissionIssues(manifest: Manifest, context: AdmissionContext): FieldIssue[] {
   const issues: FieldIssue[] = [];
   manifest.ReferenceValues.snp.forEach((value, i) => {
     const path = `ReferenceValues.snp[${i}].GuestPolicy`;

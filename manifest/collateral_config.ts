@@ -39,7 +39,11 @@ export interface CollateralConfig {
    * also serves manifests whose SNP entries are simulated, trusting only the roots they name.
    */
   readonly kdsBaseUrl?: string;
-  /** Intel PCS base URL (default Intel's). */
+  /**
+   * Intel PCS base URL (default Intel's). Set explicitly (a PCCS or a local stand-in), it also
+   * serves manifests whose TDX entries are simulated (unless a simulated collateral folder is
+   * set), trusting only the roots they name.
+   */
   readonly pcsBaseUrl?: string;
   /** Flat collateral folder written by a simulated TDX authority (simulated TDX only). */
   readonly simulatedTdxCollateralDir?: string;
@@ -99,6 +103,15 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
             chainCache,
             baseUrl: config.kdsBaseUrl,
             trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])),
+          }),
+      }
+      : {}),
+    ...(config.pcsBaseUrl
+      ? {
+        simulatedTdxPcs: (roots: readonly string[]) =>
+          new IntelPcsClient({
+            transport: cachingFetcherTransport(fetcher, { trustAnchors: [...roots] }),
+            baseUrl: config.pcsBaseUrl,
           }),
       }
       : {}),

@@ -9,8 +9,9 @@
  * manifest whose SNP entries are all simulated verifies against the root those entries name, with
  * the certificates the evidence carries (AMD's KDS is never asked; a KDS stand-in configured
  * explicitly, serving the simulated chain, is, for evidence without certificates); a manifest
- * whose TDX entries are all simulated uses the simulated TDX authority's collateral, which verifies only against the
- * simulated root the entries name.
+ * whose TDX entries are all simulated uses the simulated TDX authority's collateral (its folder,
+ * or a PCS stand-in configured explicitly, never Intel's PCS), which verifies only against the
+ * simulated roots the entries name.
  *
  * @module
  */
@@ -60,6 +61,13 @@ export interface ManifestVerifiersOptions {
    * simulated chip); without it simulated evidence must carry its certificates.
    */
   readonly simulatedSnpCollateral?: (roots: readonly string[]) => SnpCollateralSource;
+  /**
+   * A PCS stand-in for manifests whose TDX entries are all simulated (when no
+   * {@link simulatedTdxCollateral} is set): given the simulated roots those entries name, a
+   * collateral source whose responses must chain to one of them. Set only when a PCS base URL was
+   * configured explicitly (never Intel's own, which knows no simulated platform).
+   */
+  readonly simulatedTdxPcs?: (roots: readonly string[]) => TdxCollateralSource;
   /** Cache of verified chains shared by every manifest's verifiers (default: a new one). */
   readonly chainCache?: ChainCache;
   /**
@@ -269,7 +277,14 @@ export class ManifestVerifiers {
     }
     if (tdx.length > 0) {
       const real = tdx.some((v) => v.Platform !== SIMULATED_TDX_PLATFORM);
-      const collateral = real ? o.tdxCollateral : o.simulatedTdxCollateral;
+      const simulatedRoots = tdx.flatMap((v) =>
+        v.Platform === SIMULATED_TDX_PLATFORM && v.SimulatedRootSHA256
+          ? [v.SimulatedRootSHA256]
+          : []
+      );
+      const collateral = real
+        ? o.tdxCollateral
+        : o.simulatedTdxCollateral ?? o.simulatedTdxPcs?.(simulatedRoots);
       verifiers.set(
         "tdx",
         new TdxEvidenceVerifier({

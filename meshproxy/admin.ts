@@ -9,7 +9,7 @@
 import type { ProxyMetrics } from "./metrics.ts";
 
 /** What the admin interface reports. */
-export interface AdminState {
+interface AdminState {
   /** Undefined when ready, else why not. */
   readonly notReadyReason: () => string | undefined;
   readonly metrics: ProxyMetrics;
@@ -17,7 +17,7 @@ export interface AdminState {
 }
 
 /** Answers one admin request. */
-export function adminResponse(request: Request, state: AdminState): Response {
+function adminResponse(request: Request, state: AdminState): Response {
   const url = new URL(request.url);
   if (request.method !== "GET") return new Response("method not allowed\n", { status: 405 });
   switch (url.pathname) {

@@ -16,7 +16,7 @@ import { parseCertificates } from "../x509/certificate.ts";
 import { verifyChain } from "../x509/chain.ts";
 
 /** File names inside the TLS folder. */
-export const CREDENTIAL_FILES = {
+const CREDENTIAL_FILES = {
   key: "key.pem",
   certChain: "certChain.pem",
   meshCa: "mesh-ca.pem",
@@ -44,7 +44,7 @@ export interface MeshCredentials {
 }
 
 /** The raw file contents. */
-export interface CredentialFiles {
+interface CredentialFiles {
   readonly key: string;
   readonly certChain: string;
   readonly meshCa: string;
@@ -70,7 +70,7 @@ export async function readCredentialFiles(dir: string): Promise<CredentialFiles>
 }
 
 /** The SANs of a certificate as `DNS:x`, `IP:x`, `URI:x`, `email:x`. */
-export function subjectAltNames(cert: x509.X509Certificate): string[] {
+function subjectAltNames(cert: x509.X509Certificate): string[] {
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   if (!san) return [];
   const prefix: Record<string, string> = { dns: "DNS", ip: "IP", url: "URI", email: "email" };

@@ -22,7 +22,7 @@ import { handshakeFailureReason } from "./tls_failure.ts";
 export type Resolver = (host: string, port: number) => { host: string; port: number };
 
 /** Options of {@link EgressListener}. */
-export interface EgressListenerOptions {
+interface EgressListenerOptions {
   readonly entry: EgressEntry;
   /** Current credentials (read for every new connection, so reloads apply). */
   readonly credentials: () => MeshCredentials;
@@ -34,7 +34,7 @@ export interface EgressListenerOptions {
 }
 
 /** The server's certificate lacks the expected SAN. */
-export class SanMismatchError extends Error {
+class SanMismatchError extends Error {
   readonly code = "ERR_MESH_SAN_MISMATCH";
 }
 

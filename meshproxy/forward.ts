@@ -8,24 +8,24 @@
 import type { Duplex } from "node:stream";
 
 /** How long a side may stay half-open after its peer closed, ms. */
-export const LINGER_MS = 30_000;
+const LINGER_MS = 30_000;
 
 /** A rewrite of one direction: chunk in, chunks out; throwing closes the connection. */
-export type Rewrite = (chunk: Uint8Array) => Uint8Array[];
+type Rewrite = (chunk: Uint8Array) => Uint8Array[];
 
 /**
  * A TLS source is paused only when this much is queued for the other side: Deno's `node:tls`
  * sockets can lose their "end" event after a pause/resume (measured: a half-closed 400 kB
  * transfer never ended), so ordinary back-pressure on them is left to the bounded queue.
  */
-export const TLS_PAUSE_BYTES = 4 * 1024 * 1024;
+const TLS_PAUSE_BYTES = 4 * 1024 * 1024;
 
 function isTls(socket: Duplex): boolean {
   return (socket as { encrypted?: boolean }).encrypted === true;
 }
 
 /** Pumps `from` into `to`; `count` gets each chunk's length as it is written. */
-export function pump(
+function pump(
   from: Duplex,
   to: Duplex,
   count: (bytes: number) => void,

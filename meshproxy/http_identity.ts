@@ -13,13 +13,13 @@
 import { ContrastError } from "../util/errors/mod.ts";
 
 /** The header carrying the peer identity. */
-export const PEER_IDENTITY_HEADER = "X-Forwarded-Client-Cert";
+const PEER_IDENTITY_HEADER = "X-Forwarded-Client-Cert";
 
 /** The client's bytes are not well-framed HTTP/1.x. */
 export class HttpFramingError extends ContrastError {}
 
 /** Largest request head accepted (request line and headers). */
-export const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
 
 const REQUEST_LINE = /^[A-Z]{3,10} [^ ]+ HTTP\/1\.[01]$/;
 const CRLFCRLF = [13, 10, 13, 10];

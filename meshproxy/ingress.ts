@@ -23,13 +23,13 @@ import { handshakeFailureReason } from "./tls_failure.ts";
  * How long the first bytes of a connection may stay ambiguous (a prefix of an HTTP request
  * line) before they are forwarded as plain TCP, ms.
  */
-export const SNIFF_TIMEOUT_MS = 50;
+const SNIFF_TIMEOUT_MS = 50;
 
 /** How long a client has to finish the TLS handshake, ms. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Options of {@link IngressListener}. */
-export interface IngressListenerOptions {
+interface IngressListenerOptions {
   /** Listener name (metrics label). */
   readonly name: string;
   /** `mtls`: client certificate required; `tls`: not requested. */
@@ -46,7 +46,7 @@ export interface IngressListenerOptions {
 }
 
 /** The identity of a mesh peer, as its certificate states it. */
-export interface PeerIdentity {
+interface PeerIdentity {
   readonly fingerprintSha256: string;
   readonly subject: string;
   readonly sans: readonly string[];
@@ -59,7 +59,7 @@ function subjectText(subject: unknown): string {
 }
 
 /** The peer identity of an authorised TLS socket, or undefined when it sent no certificate. */
-export function peerIdentityOf(socket: tls.TLSSocket): PeerIdentity | undefined {
+function peerIdentityOf(socket: tls.TLSSocket): PeerIdentity | undefined {
   const cert = socket.getPeerCertificate();
   if (!cert || !cert.fingerprint256) return undefined;
   return {

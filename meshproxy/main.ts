@@ -47,14 +47,14 @@ import { MeshProxy } from "./proxy.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 /** Default folder of the initializer's TLS files. */
-export const DEFAULT_TLS_CONFIG_DIR = "/contrast/tls-config";
+const DEFAULT_TLS_CONFIG_DIR = "/contrast/tls-config";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 /** Parses `--upstream-port P=Q` values. */
-export function parseUpstreamPorts(values: readonly string[]): Map<number, number> {
+function parseUpstreamPorts(values: readonly string[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const v of values) {
     const [from, to] = v.split("=");
@@ -67,7 +67,7 @@ export function parseUpstreamPorts(values: readonly string[]): Map<number, numbe
 }
 
 /** Parses `--resolve HOST:PORT=IP:PORT` values into a resolver map. */
-export function parseResolveOverrides(
+function parseResolveOverrides(
   values: readonly string[],
 ): Map<string, { host: string; port: number }> {
   const out = new Map<string, { host: string; port: number }>();

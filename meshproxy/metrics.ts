@@ -7,7 +7,7 @@
  */
 
 /** Labels of one series. */
-export type Labels = Readonly<Record<string, string>>;
+type Labels = Readonly<Record<string, string>>;
 
 function key(name: string, labels: Labels): string {
   const parts = Object.keys(labels).sort().map((k) =>

@@ -7,7 +7,7 @@
  */
 
 /** The reasons a handshake failure is counted under. */
-export type HandshakeFailureReason =
+type HandshakeFailureReason =
   | "no_client_certificate"
   | "untrusted_certificate"
   | "expired_certificate"

@@ -61,7 +61,7 @@ export function basicAuthorization(credentials: Credentials): string {
 }
 
 /** Options of {@link fetchBearerToken}. */
-export interface TokenRequest {
+interface TokenRequest {
   /** The Bearer challenge the registry answered with. */
   readonly challenge: AuthChallenge;
   /** The scope to ask for, e.g. `repository:library/nginx:pull`. */

@@ -25,7 +25,7 @@ export interface ImageAccountFiles {
 }
 
 /** What a tag resolved to, and when. */
-export interface TagRecord {
+interface TagRecord {
   /** Digest of the document (manifest or index) the tag pointed at. */
   readonly digest: string;
   /** When the registry was asked (ISO 8601). */

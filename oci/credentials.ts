@@ -40,7 +40,7 @@ export function registryKey(key: string): string {
 export type CredentialLookup = (registry: string) => Promise<Credentials | undefined>;
 
 /** The credential-related parts of a Docker config file. */
-export interface DockerConfig {
+interface DockerConfig {
   /** Credentials stored inline in `auths`. */
   readonly auths: CredentialStore;
   /** `credHelpers`: registry host → helper name (`docker-credential-<name>`). */
@@ -210,7 +210,7 @@ export function dockerCredentialLookup(
 }
 
 /** Where the Docker config file is: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-export function defaultDockerConfigPath(): string | undefined {
+function defaultDockerConfigPath(): string | undefined {
   const dir = Deno.env.get("DOCKER_CONFIG");
   if (dir) return `${dir}/config.json`;
   const home = Deno.env.get("HOME");

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { ParseError, VerificationError } from "../util/errors/mod.ts";
 
 /** A parsed sha256 content digest. */
-export interface Digest {
+interface Digest {
   /** `sha256:<hex>`. */
   readonly text: string;
   /** The 64 lowercase hex characters. */
@@ -75,7 +75,7 @@ export async function verifyDigest(
 }
 
 /** An incremental sha256 (native, via `node:crypto`: ten times faster than a JS one). */
-export interface IncrementalSha256 {
+interface IncrementalSha256 {
   /** Adds bytes. */
   update(data: Uint8Array): void;
   /** The digest of everything added (call once). */

@@ -12,9 +12,9 @@ import { parseDigest } from "./digest.ts";
 /** The registry used when a reference names none. */
 export const DOCKER_HUB = "docker.io";
 /** The host that serves Docker Hub's distribution API. */
-export const DOCKER_HUB_API_HOST = "registry-1.docker.io";
+const DOCKER_HUB_API_HOST = "registry-1.docker.io";
 /** The tag used when a reference names neither tag nor digest. */
-export const DEFAULT_TAG = "latest";
+const DEFAULT_TAG = "latest";
 
 /** A parsed image reference. */
 export interface ImageReference {

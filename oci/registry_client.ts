@@ -25,7 +25,7 @@ import { describeFailure } from "./network_error.ts";
 import { apiHost } from "./reference.ts";
 
 /** Options of a {@link RegistryClient}. */
-export interface RegistryClientOptions {
+interface RegistryClientOptions {
   /** Registries (`host[:port]`) reached over plain HTTP instead of HTTPS. */
   readonly insecureRegistries?: readonly string[];
   /** Credentials by registry host: a map, or a lookup (e.g. from the Docker config file). */
@@ -52,7 +52,7 @@ export interface RepositoryLocation {
 }
 
 /** A manifest or index as fetched, with its verified digest. */
-export interface FetchedManifest {
+interface FetchedManifest {
   /** The bytes as received. */
   readonly bytes: Uint8Array;
   /** `Content-Type` sent by the registry. */
@@ -62,7 +62,7 @@ export interface FetchedManifest {
 }
 
 /** Progress callback for blob downloads: bytes received so far of `total`. */
-export type BlobProgress = (received: number, total: number) => void;
+type BlobProgress = (received: number, total: number) => void;
 
 type Access = "pull" | "pull,push";
 

@@ -41,7 +41,7 @@ import { LayeredFilesystem, readFileFromLayer } from "./rootfs.ts";
 import type { ImageResolver, ResolvedImage } from "./types.ts";
 
 /** The platform contrast's confidential VMs run. */
-export const DEFAULT_PLATFORM: Platform = { os: "linux", architecture: "amd64" };
+const DEFAULT_PLATFORM: Platform = { os: "linux", architecture: "amd64" };
 const PASSWD = "etc/passwd";
 const GROUP = "etc/group";
 const MAX_INDEX_DEPTH = 2;
@@ -82,7 +82,7 @@ export interface ImageResolverOptions {
 }
 
 /** Dependencies of an {@link OciImageResolver}. */
-export interface OciImageResolverDeps {
+interface OciImageResolverDeps {
   /** The on-disk cache. */
   readonly cache: ImageCache;
   /** The registry client; created on first use when a function (credentials load lazily). */
@@ -110,7 +110,7 @@ interface VerifiedLayer {
 }
 
 /** Resolves image references with the registry and the cache. See the module doc. */
-export class OciImageResolver implements ImageResolver {
+class OciImageResolver implements ImageResolver {
   readonly #deps: OciImageResolverDeps;
   readonly #inflight = new Map<string, Promise<ResolvedImage>>();
   readonly #pulls: ConcurrencyLimiter;

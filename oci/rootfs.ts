@@ -11,7 +11,7 @@ import { ParseError } from "../util/errors/mod.ts";
 import { readTar, type TarEntry } from "./tar.ts";
 
 /** Where a file's content is: the layer and tar path it came from. */
-export interface ContentSource {
+interface ContentSource {
   /** Index of the layer (0 = lowest). */
   readonly layer: number;
   /** Path of the entry in that layer's tar, normalised. */
@@ -45,12 +45,12 @@ interface OtherNode {
 type FsNode = DirNode | FileNode | SymlinkNode | OtherNode;
 
 /** What a path resolves to after following symlinks. */
-export type LookupResult =
+type LookupResult =
   | { readonly kind: "file"; readonly source: ContentSource; readonly content?: Uint8Array }
   | { readonly kind: "missing" | "directory" | "other" };
 
 /** Largest file whose content is kept in memory. */
-export const MAX_CAPTURED_FILE = 16 * 1024 * 1024;
+const MAX_CAPTURED_FILE = 16 * 1024 * 1024;
 const MAX_SYMLINK_HOPS = 40;
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";

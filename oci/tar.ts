@@ -9,7 +9,7 @@ import { ParseError } from "../util/errors/mod.ts";
 import { StreamReader } from "./stream_reader.ts";
 
 /** Kinds of tar entries contrast distinguishes. */
-export type TarEntryType = "file" | "directory" | "symlink" | "hardlink" | "other";
+type TarEntryType = "file" | "directory" | "symlink" | "hardlink" | "other";
 
 /** One entry of a tar stream. */
 export interface TarEntry {

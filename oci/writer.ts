@@ -47,7 +47,7 @@ export type LayerFile =
   | { readonly type: "hardlink"; readonly target: string };
 
 /** A layer built from files (paths without leading `/`; whiteouts are `.wh.<name>` files). */
-export interface FilesLayer {
+interface FilesLayer {
   /** Files by path, written in this order. */
   readonly files: Readonly<Record<string, LayerFile>>;
   /** Compression (default gzip). */
@@ -93,7 +93,7 @@ export interface MultiPlatformSpec {
 }
 
 /** A blob ready to push. */
-export interface BuiltBlob {
+interface BuiltBlob {
   /** Descriptor (media type, digest, size). */
   readonly descriptor: Descriptor;
   /** Content. */

@@ -9,7 +9,7 @@
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 
 /** Limits on a policy text, in UTF-8 bytes and lines. */
-export interface PolicyTextLimits {
+interface PolicyTextLimits {
   readonly maxLineBytes: number;
   readonly maxFileBytes: number;
   readonly maxLines: number;
@@ -23,7 +23,7 @@ export const KATA_AGENT_POLICY_LIMITS: PolicyTextLimits = {
 };
 
 /** Size figures of a policy text. */
-export interface PolicyTextSize {
+interface PolicyTextSize {
   readonly bytes: number;
   readonly lines: number;
   readonly longestLineBytes: number;

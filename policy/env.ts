@@ -80,7 +80,7 @@ export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>
 }
 
 /** The environment of one container, name to value in definition order. */
-export interface ResolvedEnv {
+interface ResolvedEnv {
   /** Final environment: image variables overridden by the pod's. */
   readonly env: Map<string, PartialValue>;
   /** Only the variables the pod spec defines (what `$(VAR)` in command/args can refer to). */

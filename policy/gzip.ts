@@ -21,7 +21,7 @@ const CRC_TABLE: Uint32Array = (() => {
 })();
 
 /** CRC-32 (IEEE) of `data`, as used in the gzip trailer. */
-export function crc32(data: Uint8Array): number {
+function crc32(data: Uint8Array): number {
   let crc = 0xffffffff;
   for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;

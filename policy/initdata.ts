@@ -31,7 +31,7 @@ export const INITDATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_
 /** Legacy annotation carrying base64(policy text). */
 export const LEGACY_POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
 /** The only initdata version contrast writes and reads. */
-export const INITDATA_VERSION = "0.1.0";
+const INITDATA_VERSION = "0.1.0";
 /**
  * Key of the policy inside the `[data]` table.
  *
@@ -45,7 +45,7 @@ export const INITDATA_VERSION = "0.1.0";
  */
 export const POLICY_KEY = "policy.rego";
 /** Largest initdata document (decompressed) contrast accepts: 8 MiB. */
-export const MAX_INITDATA_BYTES = 8 * 1024 * 1024;
+const MAX_INITDATA_BYTES = 8 * 1024 * 1024;
 
 /**
  * Digest algorithms initdata may name.
@@ -86,7 +86,7 @@ export interface Initdata {
 }
 
 /** A policy read from pod annotations, new or legacy form. */
-export interface AnnotatedPolicy {
+interface AnnotatedPolicy {
   /** Which annotation carried it. */
   readonly form: "initdata" | "legacy";
   /** The policy text (`policy.rego`). */
@@ -104,7 +104,7 @@ const TOML_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const TOML_SPECIAL = /[\\"\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /** Escapes `text` for a TOML multi-line basic string (`"""…"""`), keeping newlines literal. */
-export function escapeTomlMultiline(text: string): string {
+function escapeTomlMultiline(text: string): string {
   if (!TOML_CONTROL.test(text)) return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
   return text.replace(
     TOML_SPECIAL,
@@ -113,7 +113,7 @@ export function escapeTomlMultiline(text: string): string {
 }
 
 /** Escapes `text` as a TOML basic string including the quotes. */
-export function tomlBasicString(text: string): string {
+function tomlBasicString(text: string): string {
   return `"${escapeTomlMultiline(text).replaceAll("\n", "\\n").replaceAll("\t", "\\t")}"`;
 }
 
@@ -325,7 +325,7 @@ export async function readAnnotatedPolicy(
 }
 
 /** The line prefix that starts the policy data in a policy text. */
-export const POLICY_DATA_PREFIX = "policy_data := ";
+const POLICY_DATA_PREFIX = "policy_data := ";
 
 /** Joins rules and policy data into a policy text: rules, then `policy_data := <pretty JSON>`. */
 export function renderPolicyText(rules: string, policyData: unknown): string {

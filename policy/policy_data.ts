@@ -78,6 +78,13 @@ export interface PodPolicyInput {
   };
 }
 
+/**
+ * A container ID in patterns: what Kata's agent accepts (kata-sys-util `verify_id`): a letter or
+ * digit, then letters, digits, `_`, `.` or `-` — one path element, never `.` or `..`. containerd's
+ * 64 hex characters are one case. rules.rego decides patterns holding it without a regex.
+ */
+export const KATA_ID = "[A-Za-z0-9][A-Za-z0-9_.-]+";
+
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
 const RANDOM_SUFFIX = "[a-z0-9]{5}";
 const MAX_GENERATED_BASE = 58;
@@ -113,12 +120,23 @@ function generatedName(name: string, variable?: VariablePart): string {
 }
 
 /**
+ * A `generateName` Pod's name after its prefix: the API server appends 5 random characters, and
+ * the policy accepts any name the prefix can begin, as genpolicy does (the prefix followed by a
+ * suffix that keeps the name a valid DNS name). Holding the host to exactly 5 characters would stop
+ * nothing: it picks the suffix either way, and the policy state binds every container of the pod
+ * to the one name the first container was created with.
+ */
+const GENERATE_NAME_SUFFIX = "[a-z0-9]([-.a-z0-9]*[a-z0-9])?";
+
+/**
  * The unanchored pattern pods of a `kind` named `name` get as their name; with `generateName`, the
- * API server's name for a Pod with that prefix: the prefix cut to 58 characters, then 5 random
- * characters.
+ * prefix (cut to 58 characters, as the API server cuts it before appending its 5 characters) and
+ * any DNS-name suffix ({@link GENERATE_NAME_SUFFIX}).
  */
 export function podNamePattern(kind: WorkloadKind, name: string, generateName = false): string {
-  if (generateName) return `${escapeRegex(name.slice(0, MAX_GENERATED_BASE))}${RANDOM_SUFFIX}`;
+  if (generateName) {
+    return `${escapeRegex(name.slice(0, MAX_GENERATED_BASE))}${GENERATE_NAME_SUFFIX}`;
+  }
   switch (kind) {
     case "Pod":
       return escapeRegex(name);
@@ -172,7 +190,7 @@ function list(v: unknown): unknown[] {
 }
 
 /** The propagation option of a volumeMount's `mountPropagation` (undefined: not a valid value). */
-export function mountPropagationOption(value: unknown): string | undefined {
+function mountPropagationOption(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "None") return "rprivate";
   if (value === "HostToContainer") return "rslave";
   if (value === "Bidirectional") return "rshared";
@@ -188,9 +206,9 @@ function subPathOf(m: Record<string, unknown>): string | undefined {
 }
 
 /** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
-export function sharedFileRegex(destination: string): string {
+function sharedFileRegex(destination: string): string {
   const base = destination.split("/").filter((x) => x !== "").at(-1) ?? "";
-  return `^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-${escapeRegex(base)}$`;
+  return `^/run/kata-containers/shared/containers/${KATA_ID}-[a-z0-9]{16}-${escapeRegex(base)}$`;
 }
 
 /** The mount with `ro` turned into `rw` when it is sysfs or the cgroup filesystem. */
@@ -776,14 +794,10 @@ function containerMounts(
   const mounts: MountExpectation[] = privileged
     ? pod.defaultMounts.map(sysfsWritable)
     : [...pod.defaultMounts];
-  const storages: StorageExpectation[] = [{
-    driver: "image_guest_pull",
-    fstype: "overlay",
-    source_regex: exactRegex(image.pinned),
-    mount_point_regex: settings.container.root_path_regex,
-    option_regexes: [],
-    driver_option_regexes: ["^image_guest_pull=.*$"],
-  }];
+  const storages: StorageExpectation[] = settings.container.image_storages.map((st) => ({
+    ...st,
+    source_regex: st.source_regex.replaceAll("$(image)", () => escapeRegex(image.pinned)),
+  }));
   mounts.push(...podFileMounts(settings, c));
   const destinations = new Set(mounts.map((m) => m.destination));
   list(c.volumeMounts).forEach((vm, k) => {
@@ -903,7 +917,7 @@ function volumeMount(
     };
   }
   if (info.kind === "emptyDir") {
-    const point = `^/run/kata-containers/shared/containers/[a-z0-9]{64}/rootfs/local/${esc}$`;
+    const point = `^/run/kata-containers/shared/containers/${KATA_ID}/rootfs/local/${esc}$`;
     return {
       mount: { ...bind(point, ["rbind", propagation, rw]), type: "local" },
       storage: {
@@ -919,7 +933,7 @@ function volumeMount(
   if (info.kind === "persistentVolumeClaim") {
     return {
       mount: bind(
-        "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9._-]+$",
+        `^/run/kata-containers/shared/containers/${KATA_ID}-[a-z0-9]{16}-[A-Za-z0-9._-]+$`,
         ["rbind", propagation, rw],
       ),
     };

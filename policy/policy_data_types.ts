@@ -27,7 +27,7 @@ export interface CapabilitySets {
 }
 
 /** The expected OCI process of a container. */
-export interface ProcessExpectation {
+interface ProcessExpectation {
   /** Exact argument vector (with `arg_regexes`: the arguments as the pod spec writes them). */
   readonly args: readonly string[];
   /** Per-argument anchored patterns, present only when an argument is known only at run time. */

@@ -19,7 +19,7 @@ export function exactRegex(text: string): string {
  * A piece of a value: literal text (flagged `secret` when it comes from a Kubernetes Secret, so it
  * is only ever published as a hash), or an unanchored pattern for a run-time part.
  */
-export type ValuePart =
+type ValuePart =
   | { readonly literal: string; readonly secret?: boolean }
   | { readonly pattern: string };
 

@@ -11,8 +11,15 @@
  *   createcontainer/security_context/runas, the sandbox request, which carries
  *   `nerdctl/network-namespace` but no `podsandbox.image-name`; both stay allowed, not required);
  *   containers are pulled in the guest as with containerd 2.
- * - Host pull (the image's root filesystem shared from the host) is refused: the guest would run
- *   whatever files the host provides instead of the pinned image.
+ * - `containerd-2-host-pull`, `containerd-1.7-host-pull`: the node's snapshotter unpacks images on
+ *   the host and the runtime shares each root filesystem into the guest (Kata without
+ *   `image_guest_pull`; captures state/execprocess, security_context/runas): no container and no
+ *   pause container carries an image storage. Weaker, and said so where it is chosen: the policy
+ *   still pins the command, environment, user, mounts and image name, but nothing in the guest
+ *   checks the files of the root filesystem against the pinned image, so the host can change the
+ *   program a container runs. Only guest pull binds the root filesystem to the image digest
+ *   (genpolicy's host-pull mode has the same gap unless its dm-verity layer hashes are checked,
+ *   which contrast does not model).
  *
  * Tolerated in every profile (harmless differences): default sysctls left out (containerd 1.7
  * sends `{}`), `/sys/devices/virtual/powercap` masked or not, cgroup2 mount options
@@ -24,7 +31,12 @@ import { ParseError } from "../util/errors/mod.ts";
 import type { Settings } from "./settings.ts";
 
 /** The profiles `--runtime` accepts. */
-export const RUNTIME_PROFILES = ["containerd-2-guest-pull", "containerd-1.7-guest-pull"] as const;
+export const RUNTIME_PROFILES = [
+  "containerd-2-guest-pull",
+  "containerd-1.7-guest-pull",
+  "containerd-2-host-pull",
+  "containerd-1.7-host-pull",
+] as const;
 
 /** A runtime profile name. */
 export type RuntimeProfile = typeof RUNTIME_PROFILES[number];
@@ -35,23 +47,29 @@ export const DEFAULT_RUNTIME_PROFILE: RuntimeProfile = "containerd-2-guest-pull"
 /**
  * Parses a `--runtime` value.
  *
- * @throws {ParseError} naming `--runtime` for an unknown profile or host pull
+ * @throws {ParseError} naming `--runtime` for an unknown profile
  */
 export function parseRuntimeProfile(value: string | undefined): RuntimeProfile {
   if (value === undefined) return DEFAULT_RUNTIME_PROFILE;
   if ((RUNTIME_PROFILES as readonly string[]).includes(value)) return value as RuntimeProfile;
-  if (value.includes("host-pull")) {
-    throw new ParseError(
-      "--runtime",
-      "host pull is not supported: the container's root filesystem would come from the host " +
-        "instead of the pinned image pulled inside the confidential VM; use a guest-pull profile",
-    );
-  }
   throw new ParseError(
     "--runtime",
     `must be one of ${RUNTIME_PROFILES.join(", ")}, got "${value}"`,
   );
 }
+
+/** Whether `profile` shares root filesystems from the host (no image integrity in the guest). */
+export function isHostPull(profile: RuntimeProfile): boolean {
+  return profile.endsWith("-host-pull");
+}
+
+/**
+ * The warning `generate` prints for a host-pull profile (the policy cannot pin the image's files).
+ */
+export const HOST_PULL_WARNING =
+  "host pull: the containers' root filesystems come from the host, unchecked in the guest; " +
+  "the policy pins command, environment, user and mounts, not the image's files " +
+  "(use a guest-pull profile to bind them to the image digest)";
 
 /** The settings for `profile`, derived from settings written for containerd 2 with guest pull. */
 export function settingsForRuntime(settings: Settings, profile: RuntimeProfile): Settings {
@@ -60,5 +78,14 @@ export function settingsForRuntime(settings: Settings, profile: RuntimeProfile):
       return settings;
     case "containerd-1.7-guest-pull":
       return { ...settings, pause: { ...settings.pause, storages: [] } };
+    case "containerd-2-host-pull":
+    case "containerd-1.7-host-pull":
+      // containerd 1.7 and 2 differ only in the pause container's image storage, which host pull
+      // drops as well; their sandbox annotations are allowed, not required, in both.
+      return {
+        ...settings,
+        pause: { ...settings.pause, storages: [] },
+        container: { ...settings.container, image_storages: [] },
+      };
   }
 }

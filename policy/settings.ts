@@ -55,6 +55,12 @@ export interface Settings {
   /** Container defaults the policy allows. */
   readonly container: {
     readonly root_path_regex: string;
+    /**
+     * Storages that bring a container's image into the guest. Guest pull: one `image_guest_pull`
+     * storage whose source is the pinned image (`$(image)`: the escaped pinned reference). Host
+     * pull (`--runtime …-host-pull`): none, the root filesystem is shared from the host.
+     */
+    readonly image_storages: readonly StorageExpectation[];
     readonly default_capabilities: readonly string[];
     readonly privileged_capabilities: readonly string[];
     readonly masked_paths: readonly string[];
@@ -96,6 +102,7 @@ const EMPTY_ARRAY_ELEMENT: Record<string, unknown> = {
   "sandbox.storages[].driver_option_regexes[]": "string",
   "sandbox.storages[].option_regexes[]": "string",
   "pause.storages[].option_regexes[]": "string",
+  "container.image_storages[].option_regexes[]": "string",
   "service_mesh.capabilities_add[]": "string",
 };
 const REGEX_KEYS =

@@ -8,7 +8,7 @@
 import type { IssueList } from "../util/json/mod.ts";
 
 /** uid, gid and the supplementary groups a process may carry. */
-export interface ProcessUser {
+interface ProcessUser {
   readonly uid: number;
   readonly gid: number;
   readonly additionalGids: readonly number[];
@@ -49,7 +49,7 @@ function parseGroup(text: string | undefined): GroupEntry[] {
 }
 
 /** Inputs for {@link resolveUser}. */
-export interface UserInputs {
+interface UserInputs {
   /** `runAsUser` (container overrides pod). */
   readonly runAsUser?: number;
   /** `runAsGroup` (container overrides pod). */

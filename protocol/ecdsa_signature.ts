@@ -13,10 +13,10 @@ import { ParseError } from "../util/errors/mod.ts";
 import { children, readSingle, readUnsignedInteger, Tag } from "../x509/der.ts";
 
 /** The ECDSA curves a workload owner key may use. */
-export type EcdsaCurve = "P-256" | "P-384" | "P-521";
+type EcdsaCurve = "P-256" | "P-384" | "P-521";
 
 /** Length in bytes of r and s on each curve. */
-export const ECDSA_SCALAR_LENGTH: Readonly<Record<EcdsaCurve, number>> = {
+const ECDSA_SCALAR_LENGTH: Readonly<Record<EcdsaCurve, number>> = {
   "P-256": 32,
   "P-384": 48,
   "P-521": 66,
@@ -30,7 +30,7 @@ export const ECDSA_HASH: Readonly<Record<EcdsaCurve, "SHA-256" | "SHA-384" | "SH
 };
 
 /** r and s of a DER signature, as unsigned big-endian magnitudes without leading zeros. */
-export interface DerEcdsaSignature {
+interface DerEcdsaSignature {
   /** r. */
   readonly r: Uint8Array;
   /** s. */
@@ -43,7 +43,7 @@ export interface DerEcdsaSignature {
  * @throws {ParseError} naming `field` when it is not exactly one strict-DER SEQUENCE of two
  * positive INTEGERs
  */
-export function parseDerEcdsaSignature(bytes: Uint8Array, field: string): DerEcdsaSignature {
+function parseDerEcdsaSignature(bytes: Uint8Array, field: string): DerEcdsaSignature {
   const sequence = readSingle(bytes, Tag.sequence, field);
   const parts = children(sequence, field);
   if (parts.length !== 2) {

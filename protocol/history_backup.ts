@@ -35,10 +35,10 @@ import type { Manifest } from "../manifest/manifest.ts";
 import { verifyOwnerChain } from "./owner_chain.ts";
 
 /** Length of a stored latest record: transition (32) ‖ P-384 P1363 signature (96). */
-export const LATEST_RECORD_LENGTH = 128;
+const LATEST_RECORD_LENGTH = 128;
 
 /** One manifest of a backup with its owner signature. */
-export interface BackupEntry {
+interface BackupEntry {
   /** The exact manifest bytes. */
   readonly manifest: Uint8Array;
   /** The owner's signature over the manifest's transition. */

@@ -28,10 +28,10 @@ export interface SignedManifest {
 }
 
 /** Reads the `WorkloadOwnerPubKeys` of manifest bytes (strict parsing; throws on bad bytes). */
-export type OwnerKeysOf = (bytes: Uint8Array, field: string) => readonly string[];
+type OwnerKeysOf = (bytes: Uint8Array, field: string) => readonly string[];
 
 /** What a verified chain showed. */
-export interface VerifiedOwnerChain {
+interface VerifiedOwnerChain {
   /** The transition hash of every manifest, oldest first. */
   readonly transitions: readonly Uint8Array[];
   /** Indexes of the transitions signed by a pinned key (empty without pins). */

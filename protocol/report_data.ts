@@ -90,7 +90,7 @@ export async function coordinatorReportData(binding: CoordinatorBinding): Promis
 }
 
 /** The inputs an initializer's evidence binds. */
-export interface MeshBinding {
+interface MeshBinding {
   /** The Coordinator's challenge nonce (32 bytes). */
   readonly nonce: Uint8Array;
   /** DER of the SubjectPublicKeyInfo the mesh certificate is issued to. */
@@ -120,7 +120,7 @@ export function meshReportData(binding: MeshBinding): Promise<Uint8Array> {
 }
 
 /** The inputs a recovering Coordinator's evidence binds when it asks a peer for the seed. */
-export interface PeerBinding {
+interface PeerBinding {
   /** The peer's challenge nonce (32 bytes). */
   readonly nonce: Uint8Array;
   /** The recovering Coordinator's HPKE public key. */

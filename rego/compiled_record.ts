@@ -14,7 +14,7 @@ import { REQUEST_TYPES } from "./request_types.ts";
 import { shippedRecordBytes } from "./shipped.ts";
 
 /** The record's format version. */
-export const COMPILED_RECORD_VERSION = 1;
+const COMPILED_RECORD_VERSION = 1;
 
 /** What `rego/policy.wasm` was compiled from, and its digest. */
 export interface CompiledRulesRecord {

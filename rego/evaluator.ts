@@ -53,10 +53,10 @@ export async function readPolicyWasm(url?: URL): Promise<Uint8Array> {
  * only what the Kata agent's engine provides, `rego/capabilities/kata-regorus.json`, and all of
  * that compiles into the module).
  */
-export const BUILTINS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {};
+const BUILTINS: Readonly<Record<string, (...args: unknown[]) => unknown>> = {};
 
 /** A wasm module with its provenance record. */
-export interface CompiledRulesSource {
+interface CompiledRulesSource {
   /** The wasm module bytes. */
   readonly wasm: Uint8Array;
   /** Its record (what it was compiled from, its digest). */

@@ -15,7 +15,7 @@ copy_data := {
 	"pod": {"namespace": "ns", "sandbox_name_regex": "^web$", "hostname_regex": "^web$", "sandbox_pidns": false},
 	"containers": [],
 	"sandbox": {"storages": []},
-	"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$"]},
+	"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$"]},
 	"exec": {"allowed_commands": []},
 	"requests": {},
 }

@@ -13,7 +13,7 @@ export type PatchOp =
   | { readonly op: "remove"; readonly path: string };
 
 /** Splits an RFC 6901 JSON pointer into its unescaped tokens. */
-export function parsePointer(pointer: string): string[] {
+function parsePointer(pointer: string): string[] {
   if (pointer === "") return [];
   if (!pointer.startsWith("/")) throw new ParseError("ops.path", `not a JSON pointer: ${pointer}`);
   return pointer.slice(1).split("/").map((t) => t.replaceAll("~1", "/").replaceAll("~0", "~"));

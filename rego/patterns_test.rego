@@ -1,4 +1,4 @@
-# The pattern shortcuts in rules.rego (pattern_match, id64, the sandbox ID check) must decide
+# The pattern shortcuts in rules.rego (pattern_match, kata_id, the sandbox ID check) must decide
 # exactly what regex.match decides: every pattern below is checked against every value, including
 # near misses (one character short or long, upper case, wrong separator, another ID, a suffix).
 # Run with `opa test rego/`.
@@ -17,26 +17,29 @@ hex16 := "0123456789abcdef"
 dir := "/run/kata-containers/shared/containers/"
 
 patterns := [
-	"^[a-z0-9]{64}$",
-	`^/run/containerd/io\.containerd\.runtime\.v2\.task/k8s\.io/[a-z0-9]{64}$`,
-	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-hosts$",
-	`^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-resolv\.conf$`,
-	`^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-termination\-log$`,
+	"^[A-Za-z0-9][A-Za-z0-9_.-]+$",
+	`^/run/containerd/io\.containerd\.runtime\.v2\.task/k8s\.io/[A-Za-z0-9][A-Za-z0-9_.-]+$`,
+	"^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-hosts$",
+	`^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-resolv\.conf$`,
+	`^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-termination\-log$`,
 	concat("", ["^/run/kata-containers/shared/containers/", id_a, `-[a-z0-9]{16}-termination\-log$`]),
-	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-(hosts|hostname)$",
-	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$",
-	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-a.c$",
-	"^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-a|b$",
+	"^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-(hosts|hostname)$",
+	"^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$",
+	"^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-a.c$",
+	"^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-a|b$",
 	"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
-	"^x[a-z0-9]{64}$",
-	`^x\[a-z0-9]{64}$`,
-	"^[a-z0-9]{64}",
-	"[a-z0-9]{64}$",
+	"^x[A-Za-z0-9][A-Za-z0-9_.-]+$",
+	`^x\[A-Za-z0-9][A-Za-z0-9_.-]+$`,
+	"^[A-Za-z0-9][A-Za-z0-9_.-]+",
+	"[A-Za-z0-9][A-Za-z0-9_.-]+$",
 	"^web-[a-z0-9]{1,10}-[a-z0-9]{5}$",
 	`^HOSTNAME=web\-[a-z0-9]{1,10}-[a-z0-9]{5}$`,
 	"^[a-z0-9]{1,10}-[a-z0-9]{5}$",
 	"^web[a-z0-9]{1,10}-[a-z0-9]{5}$",
 	"^proc$",
+	`^/run/kata-containers/shared/containers/a\.b-[a-z0-9]{16}-termination\-log$`,
+	`^/run/kata-containers/shared/containers/gid-[a-z0-9]{16}-hosts$`,
+	`^/run/kata-containers/a\.b/rootfs$`,
 ]
 
 shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
@@ -49,7 +52,7 @@ values := [
 	concat("", [id_a, "a"]),
 	concat("", ["x", id_a]),
 	concat("", ["x", substring(id_a, 1, -1)]),
-	"x[a-z0-9]{64}",
+	"x[A-Za-z0-9][A-Za-z0-9_.-]+",
 	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", id_b]),
 	concat("", ["/run/containerd/ioXcontainerd.runtime.v2.task/k8s.io/", id_b]),
 	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", id_b, "/"]),
@@ -82,6 +85,45 @@ values := [
 	shared(id_a, "0123456789abcdeX", "a/b"),
 	shared(upper(id_b), hex16, "a/b"),
 	concat("", [dir, id_a, "_", hex16, "-hosts"]),
+	# Kata's container IDs (kata-sys-util verify_id) besides containerd's 64 hex characters, and
+	# the ones it refuses: empty, one character, `.`/`-`/`_` first, `/`, spaces, upper case hex.
+	"gid",
+	"aa",
+	"a.",
+	"a..",
+	"hello..world",
+	"aAzZ0123456789_.-",
+	"a",
+	".",
+	"..",
+	".a",
+	"-a",
+	"_a",
+	"a/",
+	"../a",
+	"a/../b",
+	"foo bar",
+	"/run/kata-containers/a.b/rootfs",
+	"/run/kata-containers/a/b/rootfs",
+	"/run/kata-containers/aXb/rootfs",
+	shared("gid", hex16, "hosts"),
+	shared("g-i-d", hex16, "hosts"),
+	shared("a.b", hex16, "termination-log"),
+	shared("a.b", hex16, "a/b"),
+	shared("..", hex16, "hosts"),
+	shared(".a", hex16, "hosts"),
+	shared("a/..", hex16, "hosts"),
+	shared("a", hex16, "hosts"),
+	shared("", hex16, "hosts"),
+	shared(concat("-", [hex16, "x"]), hex16, "hosts"),
+	shared("gid", hex16, concat("-", [hex16, "hosts"])),
+	concat("", [dir, "gid-", hex16, "-", hex16, "-hosts"]),
+	concat("", [dir, "gid-", hex16, "-hosts"]),
+	concat("", [dir, "a.b-", hex16, "-termination-log"]),
+	concat("", [dir, "aXb-", hex16, "-termination-log"]),
+	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", "gid"]),
+	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", ".."]),
+	concat("", ["/run/containerd/io.containerd.runtime.v2.task/k8s.io/", "a/b"]),
 	concat("", ["/run/kata-containers/shared/containerX/", id_a, "-", hex16, "-hosts"]),
 	"0123abcd-0123-4567-89ab-0123456789ab",
 	"0123abcd-0123-4567-89ab-0123456789aB",
@@ -144,11 +186,13 @@ test_the_table_has_matches_and_near_misses_for_each_shortcut if {
 	agent_policy.pattern_shape(patterns[12]).regex
 	agent_policy.pattern_shape(patterns[13]).regex
 	agent_policy.pattern_shape(patterns[14]).regex
+	not agent_policy.pattern_shape(patterns[20]).regex
+	not agent_policy.pattern_shape(patterns[21]).regex
 }
 
 test_container_and_sandbox_ids_as_the_patterns_they_replace if {
 	every v in values {
-		id64_ok(v) == regex.match(`^[a-z0-9]{64}$`, v)
+		kata_id_ok(v) == regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, v)
 	}
 	every v in array.concat(values, [concat("", [id_a, id_a]), concat("", [id_a, id_a, "a"])]) {
 		sandbox_id_ok(v) == regex.match(`^[a-z0-9]{1,128}$`, v)
@@ -162,6 +206,6 @@ sandbox_id_ok(v) if {
 
 default sandbox_id_ok(_) := false
 
-id64_ok(v) if agent_policy.id64(v)
+kata_id_ok(v) if agent_policy.kata_id(v)
 
-default id64_ok(_) := false
+default kata_id_ok(_) := false

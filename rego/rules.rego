@@ -243,7 +243,7 @@ container_ok(c, req) if {
 
 container_identity_ok(c, req) if {
 	is_string(req.container_id)
-	id64(req.container_id)
+	kata_id(req.container_id)
 	not known_container(req.container_id)
 	a := oci_annotations(req)
 	a["io.kubernetes.cri.container-type"] == cri_container_type(c)
@@ -423,19 +423,29 @@ root_ok(c, req) if {
 	pattern_match(with_cid(c.root_path_regex, req.container_id), object.get(root, "Path", ""))
 }
 
-with_cid(pattern, cid) := replace(pattern, "$(cid)", cid)
+# The container's own ID in a pattern; `.` (the only RE2 metacharacter an ID may hold) escaped.
+with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
 
 # --- Patterns ---
 #
 # opa's WebAssembly build compiles every distinct pattern anew in each evaluation, and RE2 programs
-# with counted repetitions such as `[a-z0-9]{64}` are costly to build and run: they were most of
+# with counted repetitions such as `[a-z0-9]{16}` are costly to build and run: they were most of
 # the time of a CreateContainer request. The shapes below are decided exactly without them; every
 # other pattern goes to regex.match.
 
-# `^[a-z0-9]{64}$`: a container or sandbox ID.
-id64(text) if {
-	count(text) == 64
-	lower_alphanumeric(text)
+# A container ID in patterns: Kata's own rule (kata-sys-util `verify_id`, which the agent applies
+# too): an ASCII letter or digit, then one or more letters, digits, `_`, `.` or `-`. containerd's
+# 64 hex characters are one case; an ID is never empty, `.`, `..` nor holds `/`, so the bundle,
+# root and share paths built from it stay one path element below their directory.
+id_token := "[A-Za-z0-9][A-Za-z0-9_.-]+"
+
+alphanumerics := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+# `^[A-Za-z0-9][A-Za-z0-9_.-]+$` ({@link id_token}).
+kata_id(text) if {
+	count(text) >= 2
+	only_chars(substring(text, 0, 1), alphanumerics)
+	only_chars(text, concat("", [alphanumerics, "_.-"]))
 }
 
 # `^[a-z0-9]+$` (without a regex: opa's WebAssembly build would compile it on every evaluation).
@@ -480,17 +490,17 @@ shared_dir_pattern := "^/run/kata-containers/shared/containers/"
 
 shared_dir := "/run/kata-containers/shared/containers/"
 
-# `^<literal>[a-z0-9]{64}$` (the literal may be empty).
+# `^<literal><id_token>$` (the literal may be empty).
 pattern_shape(pattern) := {"prefix": unescape_literal(prefix), "id": true} if {
-	endswith(pattern, "[a-z0-9]{64}$")
+	endswith(pattern, concat("", [id_token, "$"]))
 	startswith(pattern, "^")
-	prefix := substring(pattern, 1, count(pattern) - 14)
+	prefix := substring(pattern, 1, (count(pattern) - count(id_token)) - 2)
 	regex.match(literal_text_pattern, prefix)
 }
 
-# A shared file: `^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-<literal>$`,
-# or with a literal ID in place of `[a-z0-9]{64}` (the container's own files, after `$(cid)`).
-pattern_shape(pattern) := {"shared": id, "name": unescape_literal(name)} if {
+# A shared file: `^/run/kata-containers/shared/containers/<id_token>-[a-z0-9]{16}-<literal>$`,
+# or with a literal ID in place of the token (the container's own files, after `$(cid)`).
+pattern_shape(pattern) := {"shared": unescape_literal(id), "name": unescape_literal(name)} if {
 	startswith(pattern, shared_dir_pattern)
 	endswith(pattern, "$")
 	rest := substring(pattern, count(shared_dir_pattern), -1)
@@ -502,54 +512,67 @@ pattern_shape(pattern) := {"shared": id, "name": unescape_literal(name)} if {
 	regex.match(literal_text_pattern, name)
 }
 
-# The ID part of a shared file pattern: `[a-z0-9]{64}` (any ID) or a literal ID, then `-`.
-shared_id_part(rest) := "[a-z0-9]{64}" if startswith(rest, "[a-z0-9]{64}-")
+# The ID part of a shared file pattern: the token (any ID) or a literal ID, then `-`.
+shared_id_part(rest) := id_token if startswith(rest, concat("", [id_token, "-"]))
 
 shared_id_part(rest) := id if {
-	id := substring(rest, 0, 64)
-	id64(id)
-	substring(rest, 64, 1) == "-"
+	not startswith(rest, concat("", [id_token, "-"]))
+	at := indexof(rest, "-[a-z0-9]{16}-")
+	at > 0
+	id := substring(rest, 0, at)
+	regex.match(literal_text_pattern, id)
+	kata_id(unescape_literal(id))
 }
 
 shape_match(shape, _, value) if {
 	shape.id
-	count(value) == count(shape.prefix) + 64
 	startswith(value, shape.prefix)
-	id64(substring(value, count(shape.prefix), 64))
+	kata_id(substring(value, count(shape.prefix), -1))
 }
 
-# shared_dir (39 characters), the ID (64), `-`, 16 characters, `-`, the name.
+# Every way to read a shared file's name (below shared_dir) as `<id>-<16 lower alphanumerics>-
+# <rest>`, as the regex would try them: an ID may hold `-`, the 16 characters never do.
+shared_splits(element) := {[id, rest] |
+	parts := split(element, "-")
+	some j, hex in parts
+	j > 0
+	j < count(parts) - 1
+	count(hex) == 16
+	lower_alphanumeric(hex)
+	id := concat("-", array.slice(parts, 0, j))
+	rest := concat("-", array.slice(parts, j + 1, count(parts)))
+}
+
+# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name.
 shape_match(shape, _, value) if {
 	shape.shared
-	count(value) == 121 + count(shape.name)
 	startswith(value, shared_dir)
-	shared_id_matches(shape.shared, substring(value, 39, 64))
-	substring(value, 103, 1) == "-"
-	count(substring(value, 104, 16)) == 16
-	lower_alphanumeric(substring(value, 104, 16))
-	substring(value, 120, 1) == "-"
-	substring(value, 121, -1) == shape.name
+	some s in shared_splits(substring(value, 39, -1))
+	s[1] == shape.name
+	shared_id_matches(shape.shared, s[0])
 }
 
 # A file tree below a share, any container (settings.json copy_file):
-# `^<shared_dir>[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`.
-shared_tree_pattern := concat("", [shared_dir_pattern, `[a-z0-9]{64}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`])
+# `^<shared_dir><id_token>-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`.
+shared_tree_pattern := concat("", [shared_dir_pattern, id_token, `-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`])
 
 pattern_shape(pattern) := {"shared_tree": true} if pattern == shared_tree_pattern
 
 shape_match(shape, _, value) if {
 	shape.shared_tree
-	shared_file_prefix_ok(value)
-	parts := split(substring(value, 121, -1), "/")
-	only_chars(parts[0], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
+	startswith(value, shared_dir)
+	parts := split(substring(value, 39, -1), "/")
+	some s in shared_splits(parts[0])
+	kata_id(s[0])
+	only_chars(s[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
 	every part in array.slice(parts, 1, count(parts)) {
 		only_chars(part, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 	}
 }
 
 # One of several literal names in a share, any container:
-# `^<shared_dir>[a-z0-9]{64}-[a-z0-9]{16}-(<literal>|<literal>…)$`.
-shared_names_prefix := concat("", [shared_dir_pattern, `[a-z0-9]{64}-[a-z0-9]{16}-(`])
+# `^<shared_dir><id_token>-[a-z0-9]{16}-(<literal>|<literal>…)$`.
+shared_names_prefix := concat("", [shared_dir_pattern, id_token, `-[a-z0-9]{16}-(`])
 
 pattern_shape(pattern) := {"shared_names": names} if {
 	startswith(pattern, shared_names_prefix)
@@ -565,24 +588,19 @@ pattern_shape(pattern) := {"shared_names": names} if {
 
 shape_match(shape, _, value) if {
 	shape.shared_names
-	shared_file_prefix_ok(value)
-	substring(value, 121, -1) in shape.shared_names
-}
-
-# shared_dir, a container ID, `-`, 16 lower alphanumerics, `-`.
-shared_file_prefix_ok(value) if {
 	startswith(value, shared_dir)
-	id64(substring(value, 39, 64))
-	substring(value, 103, 1) == "-"
-	count(substring(value, 104, 16)) == 16
-	lower_alphanumeric(substring(value, 104, 16))
-	substring(value, 120, 1) == "-"
+	some s in shared_splits(substring(value, 39, -1))
+	kata_id(s[0])
+	s[1] in shape.shared_names
 }
-
-shared_id_matches("[a-z0-9]{64}", id) if id64(id)
 
 shared_id_matches(expected, id) if {
-	expected != "[a-z0-9]{64}"
+	expected == id_token
+	kata_id(id)
+}
+
+shared_id_matches(expected, id) if {
+	expected != id_token
 	id == expected
 }
 

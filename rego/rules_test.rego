@@ -9,7 +9,7 @@ policy_data := {
 	"pod": {"namespace": "ns", "sandbox_name_regex": "^web$", "hostname_regex": "^web$", "sandbox_pidns": false},
 	"containers": [],
 	"sandbox": {"storages": []},
-	"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-hosts$"]},
+	"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-hosts$"]},
 	"exec": {"allowed_commands": []},
 	"requests": {"ReadStreamRequest": true, "WriteStreamRequest": false},
 }
@@ -84,7 +84,7 @@ policy_copy_file(path, mode, target) := {
 }
 
 # Symlinks live below a share (kubelet's `<share>/key -> ..data/key`), never as the share itself.
-copy_policy_data := object.union(policy_data, {"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-[a-z.-]+(/[A-Za-z0-9._-]+)*$"]}})
+copy_policy_data := object.union(policy_data, {"copy_file": {"path_regexes": ["^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-[a-z.-]+(/[A-Za-z0-9._-]+)*$"]}})
 
 test_copy_file_symlink_target_as_the_agent_sends_it if {
 	path := concat("", ["/run/kata-containers/shared/containers/", sandbox, "-0123456789abcdef-config/hosts"])

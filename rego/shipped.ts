@@ -20,11 +20,6 @@ export function shippedRecordBytes(): Uint8Array {
   return shippedRecord.slice();
 }
 
-/** The committed `rego/rules.rego` bytes. */
-export function shippedRulesBytes(): Uint8Array {
-  return shippedRules.slice();
-}
-
 /** The committed `rego/rules.rego` as text. */
 export function shippedRulesText(): string {
   return new TextDecoder().decode(shippedRules);

@@ -36,7 +36,7 @@ const RECORD = new URL("policy.wasm.json", REGO_DIR);
 export const KATA_CAPABILITIES: URL = new URL("capabilities/kata-regorus.json", REGO_DIR);
 
 /** Result of {@link checkCapabilities}. */
-export interface CapabilitiesCheck {
+interface CapabilitiesCheck {
   readonly ok: boolean;
   /** opa's messages (the undefined functions, with file and line). */
   readonly output: string;
@@ -83,7 +83,7 @@ export function extractTarEntry(tar: Uint8Array, wanted: string): Uint8Array | u
 }
 
 /** The version of the opa binary (`Version: x.y.z` of `opa version`). */
-export async function opaVersion(opa: string = opaPath()): Promise<string> {
+async function opaVersion(opa: string = opaPath()): Promise<string> {
   const out = await new Deno.Command(opa, { args: ["version"], stdout: "piped", stderr: "piped" })
     .output();
   const version = new TextDecoder().decode(out.stdout).match(/^Version: (\d+\.\d+\.\d+)$/m)?.[1];
@@ -94,7 +94,7 @@ export async function opaVersion(opa: string = opaPath()): Promise<string> {
 }
 
 /** A compilation: the wasm module and its record. */
-export interface Compilation {
+interface Compilation {
   readonly wasm: Uint8Array;
   readonly record: CompiledRulesRecord;
 }
@@ -103,7 +103,7 @@ export interface Compilation {
  * Compiles `rules` (the exact bytes) with `opa build -t wasm`, one entrypoint per request type,
  * and records the compilation.
  */
-export async function compileRules(rules: Uint8Array): Promise<Compilation> {
+async function compileRules(rules: Uint8Array): Promise<Compilation> {
   const tmp = await Deno.makeTempDir({ prefix: "contrast-rego-" });
   try {
     const bundle = `${tmp}/bundle.tar.gz`;

@@ -23,10 +23,10 @@
  */
 
 /** What a top-level folder is, lowest layer first. */
-export type FolderKind = "library" | "application" | "testing" | "tool" | "tests";
+type FolderKind = "library" | "application" | "testing" | "tool" | "tests";
 
 /** The applications: thin programs over the libraries; none imports another. */
-export const APPLICATIONS: readonly string[] = ["cli", "coordinator", "initializer", "meshproxy"];
+const APPLICATIONS: readonly string[] = ["cli", "coordinator", "initializer", "meshproxy"];
 
 /** Development aids by kind; everything else (the libraries, `protocol/`, `mod.ts`) is production. */
 const DEVELOPMENT_AIDS: Readonly<Record<string, FolderKind>> = {
@@ -52,7 +52,7 @@ const RANK: Readonly<Record<FolderKind, number>> = {
  * Each entry is `importer -> imported` (paths from the repository root) and must be a dynamic
  * import.
  */
-export const ALLOWED_DYNAMIC_IMPORTS: readonly string[] = [
+const ALLOWED_DYNAMIC_IMPORTS: readonly string[] = [
   "coordinator/main.ts -> testing/simulated_evidence.ts",
   "initializer/main.ts -> testing/simulated_evidence.ts",
 ];
@@ -68,13 +68,13 @@ export interface ImportEdge {
 }
 
 /** The top-level folder of `path`, or `(root)` for a file at the top. */
-export function topFolder(path: string): string {
+function topFolder(path: string): string {
   const slash = path.indexOf("/");
   return slash < 0 ? "(root)" : path.slice(0, slash);
 }
 
 /** The kind of top-level folder `folder`; unnamed folders (and the root) are libraries. */
-export function folderKind(folder: string): FolderKind {
+function folderKind(folder: string): FolderKind {
   if (APPLICATIONS.includes(folder)) return "application";
   return DEVELOPMENT_AIDS[folder] ?? "library";
 }
@@ -198,7 +198,7 @@ const SKIPPED_ANYWHERE = new Set([".git", ".cache", "node_modules"]);
 const SKIPPED_AT_TOP = new Set([".tools", "dist", "tools"]);
 
 /** Every source file under `root`, relative to it, skipping build output and tool caches. */
-export async function sourceFiles(root: string, dir = ""): Promise<string[]> {
+async function sourceFiles(root: string, dir = ""): Promise<string[]> {
   const files: string[] = [];
   for await (const entry of Deno.readDir(`${root}/${dir}`)) {
     const path = dir ? `${dir}/${entry.name}` : entry.name;
@@ -224,7 +224,7 @@ interface DenoInfo {
 }
 
 /** The imports between modules of `root`, read with `deno info --json` over every source file. */
-export async function importEdges(root: string): Promise<ImportEdge[]> {
+async function importEdges(root: string): Promise<ImportEdge[]> {
   const absolute = await Deno.realPath(root);
   const base = new URL(`file://${absolute}/`).href;
   const entry = await Deno.makeTempFile({ prefix: "check_layers_", suffix: ".ts" });

@@ -71,7 +71,7 @@ function outsiderGetsThrough(port: number, identity: { key: string; cert: string
 }
 
 /** What the step needs from the demo. */
-export interface MeshStepInput {
+interface MeshStepInput {
   /** The calling pod (web) and the called pod (emoji). */
   readonly client: GeneratedPod;
   readonly server: GeneratedPod;

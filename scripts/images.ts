@@ -1,7 +1,8 @@
 /**
  * `deno task images --registry HOST:PORT [--insecure-registry] [--lock FILE]`: builds contrast's
- * container images (Coordinator, initializer) without a Docker daemon, with contrast's own OCI
- * writer, from the pinned Deno runtime and Debian runtime files (`scripts/images/pins.json`) and
+ * container images (Coordinator, initializer, service-mesh proxy) without a Docker daemon, with
+ * contrast's own OCI writer, from the pinned Deno runtime and Debian files
+ * (`scripts/images/pins.json`; the proxy's iptables among them) and
  * the bundles of this source tree; pushes them and writes the image lock (default
  * `dist/images.lock.json`) that `contrast generate` and `contrast coordinator` use.
  *
@@ -49,7 +50,7 @@ async function main(args: string[]): Promise<number> {
       const images = await buildImages({ cacheDir: values["cache-dir"]!, bundleDir });
       for (const i of images) {
         console.error(
-          `built ${i.component.name}: ${i.digest} (${mib(i.compressedBytes)} compressed)`,
+          `built ${i.name}: ${i.digest} (${mib(i.compressedBytes)} compressed)`,
         );
       }
       const lock = await pushImages(images, {

@@ -17,6 +17,7 @@ import {
   capturesAvailable,
   loadCaptureCases,
   loadDifferences,
+  loadRecordedWith,
   runConformance,
 } from "../testing/kata_captures/captures.ts";
 
@@ -26,15 +27,24 @@ if (!capturesAvailable()) {
 }
 const verbose = Deno.args.includes("--verbose");
 const rulesText = await Deno.readTextFile(new URL("../rego/rules.rego", import.meta.url));
+const cases = await loadCaptureCases();
+const compiled = await CompiledRules.load();
+const defaults = await loadDefaultSettings();
+const resolver = await CaptureImageResolver.load();
 const report = await runConformance(
-  await loadCaptureCases(),
-  await CompiledRules.load(),
+  cases,
+  compiled,
   rulesText,
-  await loadDefaultSettings(),
-  await CaptureImageResolver.load(),
+  defaults,
+  resolver,
   await loadDifferences(),
+  await loadRecordedWith(),
 );
 const a = agreement(report);
+// For comparison: every case with contrast's default settings (guest pull, namespace default).
+const withDefaults = agreement(
+  await runConformance(cases, compiled, rulesText, defaults, resolver, []),
+);
 const pct = (n: number, d: number) => (d === 0 ? "n/a" : `${(100 * n / d).toFixed(1)}%`);
 if (verbose) {
   for (const o of report.outcomes) {
@@ -62,7 +72,11 @@ console.log(
     pct(a.agreeing, a.requests)
   }), ` +
     `${a.agreeingCases}/${a.cases} cases agree fully (${pct(a.agreeingCases, a.cases)}); ` +
-    `${report.explained.length} explained, ${report.unexplained.length} unexplained differences`,
+    `${report.explained.length} explained, ${report.unexplained.length} unexplained differences ` +
+    `(each case generated with the settings it was recorded with, recorded_with.json; with ` +
+    `contrast's defaults for every case: ${withDefaults.agreeing}/${withDefaults.requests}, ${
+      pct(withDefaults.agreeing, withDefaults.requests)
+    })`,
 );
 const failed = report.unexplained.length + report.stale.length;
 Deno.exit(failed === 0 ? 0 : 1);

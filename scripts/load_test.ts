@@ -37,7 +37,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far, from `/proc/<pid>/stat`. */
-export async function processCpuSeconds(pid: number): Promise<number> {
+async function processCpuSeconds(pid: number): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

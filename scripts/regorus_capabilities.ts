@@ -26,7 +26,7 @@ export const KATA_REGORUS_FEATURES = ["arc", "base64", "base64url", "regex", "st
  * OPA's infix operators and internal helpers that regorus evaluates in its interpreter
  * (arithmetic, comparison, set union/intersection, `in`, assignment, unification).
  */
-export const INTERPRETER_OPERATORS = [
+const INTERPRETER_OPERATORS = [
   "assign",
   "eq",
   "equal",
@@ -133,7 +133,7 @@ async function gitShow(gitDir: string, commit: string, path: string): Promise<st
 }
 
 /** The builtin names regorus registers at `commit` with `features`. */
-export async function regorusBuiltins(
+async function regorusBuiltins(
   gitDir: string,
   commit: string,
   features: readonly string[],

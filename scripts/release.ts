@@ -29,14 +29,14 @@ const USAGE = "usage: deno task release --registry HOST:PORT[/PATH] [--insecure-
   "[--platform Metal-QEMU-SNP] [--namespace default] [--out dist/release] [--cache-dir DIR]";
 
 /** The release CLI's entry module: the CLI with `lockFile` embedded. */
-export function releaseEntrySource(cliMain: string): string {
+function releaseEntrySource(cliMain: string): string {
   return `import lock from "./images.lock.json" with { type: "bytes" };\n` +
     `import { runCli } from ${JSON.stringify(cliMain)};\n\n` +
     "Deno.exit(await runCli(Deno.args, { imageLock: lock }));\n";
 }
 
 /** The release files for `lock` and `platform`, except the CLI bundle. */
-export async function releaseDocuments(
+async function releaseDocuments(
   lock: ImageLock,
   platform: PlatformName,
   namespace: string,

@@ -39,7 +39,7 @@ async function run(
 }
 
 /** The totals of a test run. */
-export interface TestTotals {
+interface TestTotals {
   /** Tests that passed. */
   readonly passed: number;
   /** Tests that failed. */

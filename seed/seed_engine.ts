@@ -22,24 +22,24 @@ import { hkdfSha256 } from "./hkdf.ts";
 import { type DerivedP384Key, deriveP384Key, P384_SECRET_LENGTH } from "./p384.ts";
 
 /** HKDF info prefix of the mesh CA key; the lower-case hex transition hash follows. */
-export const MESH_CA_KEY_INFO_PREFIX = "MESH CA KEY: ";
+const MESH_CA_KEY_INFO_PREFIX = "MESH CA KEY: ";
 
 /** Length of the seed in bytes. */
 export const SEED_LENGTH = 64;
 /** Length of the salt in bytes. */
 export const SALT_LENGTH = 32;
 /** Length of a workload secret in bytes. */
-export const WORKLOAD_SECRET_LENGTH = 32;
+const WORKLOAD_SECRET_LENGTH = 32;
 
 /** HKDF info of the root CA key. */
-export const ROOT_CA_KEY_INFO = "ROOT CA KEY";
+const ROOT_CA_KEY_INFO = "ROOT CA KEY";
 /** HKDF info of the history signing key. */
-export const HISTORY_SIGNING_KEY_INFO = "HISTORY SIGNING KEY";
+const HISTORY_SIGNING_KEY_INFO = "HISTORY SIGNING KEY";
 /** HKDF info prefix of workload secrets; the id follows. */
-export const WORKLOAD_SECRET_INFO_PREFIX = "WORKLOAD SECRET ID: ";
+const WORKLOAD_SECRET_INFO_PREFIX = "WORKLOAD SECRET ID: ";
 
 /** HKDF info prefix of transit keys; the JSON array `[id, label, version]` follows. */
-export const TRANSIT_KEY_INFO_PREFIX = "TRANSIT KEY: ";
+const TRANSIT_KEY_INFO_PREFIX = "TRANSIT KEY: ";
 
 /** Holds the seed and salt and derives keys and secrets from them. */
 export class SeedEngine {

@@ -23,10 +23,10 @@ import { readRsaPublicKey, sameRsaPublicKey } from "../manifest/public_keys.ts";
 import { SALT_LENGTH, SEED_LENGTH, SeedEngine } from "./seed_engine.ts";
 
 /** The RSA-OAEP label of seed shares. */
-export const SEED_SHARE_LABEL: Uint8Array = new TextEncoder().encode("seedshare");
+const SEED_SHARE_LABEL: Uint8Array = new TextEncoder().encode("seedshare");
 
 /** One owner's share. */
-export interface SeedShare {
+interface SeedShare {
   /** The owner's PKIX DER RSA public key, lower-case hex. */
   readonly PublicKey: string;
   /** RSA-OAEP ciphertext of the seed, lower-case hex. */
@@ -42,7 +42,7 @@ export interface SeedShareDocument {
 }
 
 /** A seed and salt recovered from a share. */
-export interface RecoveredSeed {
+interface RecoveredSeed {
   readonly seed: Uint8Array;
   readonly salt: Uint8Array;
 }

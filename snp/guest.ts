@@ -15,7 +15,18 @@ import { parseSnpReport, type SnpReport } from "./abi/report.ts";
 /** The configfs-tsm provider name of the SEV-SNP guest driver. */
 export const SNP_TSM_PROVIDER = "sev_guest";
 
-/** What the guest obtained. */
+/**
+ * What the guest obtained.
+ *
+ * @example Send the evidence, keep the parsed report for logging
+ * ```ts
+ * import type { SnpGuestEvidence } from "./mod.ts";
+ *
+ * function measurementOf(got: SnpGuestEvidence): Uint8Array {
+ *   return got.report.measurement;
+ * }
+ * ```
+ */
 export interface SnpGuestEvidence {
   /** The evidence to send to a verifier (report + auxblob). */
   readonly evidence: Evidence;
@@ -25,13 +36,38 @@ export interface SnpGuestEvidence {
   readonly certificates: readonly CertTableEntry[];
 }
 
-/** Options of {@link SnpGuest}. */
+/**
+ * Options of {@link SnpGuest}.
+ *
+ * @example Use a configfs-tsm mount other than the default
+ * ```ts
+ * import { SnpGuest, type SnpGuestOptions } from "./mod.ts";
+ *
+ * const options: SnpGuestOptions = { root: "/sys/kernel/config/tsm/report" };
+ * const guest = new SnpGuest(options);
+ * ```
+ */
 export interface SnpGuestOptions extends ConfigfsTsmOptions {
   /** A configured configfs-tsm client; built from the other options when absent. */
   readonly tsm?: ConfigfsTsm;
 }
 
-/** Obtains SEV-SNP evidence inside a confidential VM. */
+/**
+ * Obtains SEV-SNP evidence inside a confidential VM.
+ *
+ * @example Get a report bound to a public-key digest (in an SEV-SNP guest)
+ * ```ts
+ * import { SnpGuest } from "./mod.ts";
+ *
+ * async function attest(keyDigest: Uint8Array) {
+ *   const reportData = new Uint8Array(64);
+ *   reportData.set(keyDigest);
+ *   const { evidence, report } = await new SnpGuest().getEvidence(reportData);
+ *   console.log("VMPL", report.vmpl);
+ *   return evidence;
+ * }
+ * ```
+ */
 export class SnpGuest {
   readonly #tsm: ConfigfsTsm;
 

@@ -31,12 +31,21 @@ import { childPath, type IssueList, ObjectReader, readPlatformList } from "../ut
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
 
 /** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
-export const DEFAULT_SNP_VMPL = 0;
+const DEFAULT_SNP_VMPL = 0;
 
 /** The platform name that marks simulated SNP evidence. */
 export const SIMULATED_SNP_PLATFORM = "Simulated-SNP";
 
-/** `MinimumTCB`: minimum security patch levels. */
+/**
+ * `MinimumTCB`: minimum security patch levels.
+ *
+ * @example Require at least these TCB component versions
+ * ```ts
+ * import type { SnpMinimumTcb } from "./mod.ts";
+ *
+ * const min: SnpMinimumTcb = { BootloaderVersion: 9, TEEVersion: 0, SNPVersion: 23, MicrocodeVersion: 72 };
+ * ```
+ */
 export interface SnpMinimumTcb {
   /** Boot loader SPL. */
   readonly BootloaderVersion: number;
@@ -50,7 +59,17 @@ export interface SnpMinimumTcb {
   readonly FMCVersion?: number;
 }
 
-/** `GuestPolicy`: the go-sev-guest `abi.SnpPolicy` fields. */
+/**
+ * `GuestPolicy`: the go-sev-guest `abi.SnpPolicy` fields.
+ *
+ * @example The guest policy a reference value expects
+ * ```ts
+ * import { defaultSnpReferenceValues, type SnpGuestPolicyReference } from "./mod.ts";
+ *
+ * const policy: SnpGuestPolicyReference = defaultSnpReferenceValues()[0].GuestPolicy;
+ * console.log(policy.Debug); // false
+ * ```
+ */
 export interface SnpGuestPolicyReference {
   /** Minimum ABI minor the report's policy must request at least. */
   readonly ABIMinor: number;
@@ -76,7 +95,25 @@ export interface SnpGuestPolicyReference {
   readonly PageSwapDisable: boolean;
 }
 
-/** `PlatformInfo`: the go-sev-guest `abi.SnpPlatformInfo` fields. */
+/**
+ * `PlatformInfo`: the go-sev-guest `abi.SnpPlatformInfo` fields.
+ *
+ * @example Require SMT off and TSME on
+ * ```ts
+ * import { baselineSnpReferenceValue, type SnpPlatformInfoReference } from "./mod.ts";
+ *
+ * const platformInfo: SnpPlatformInfoReference = {
+ *   SMTEnabled: false,
+ *   TSMEEnabled: true,
+ *   ECCEnabled: false,
+ *   RAPLDisabled: false,
+ *   CiphertextHidingDRAMEnabled: false,
+ *   AliasCheckComplete: false,
+ *   TIOEnabled: false,
+ * };
+ * const ref = { ...baselineSnpReferenceValue("Metal-QEMU-SNP", "Genoa"), PlatformInfo: platformInfo };
+ * ```
+ */
 export interface SnpPlatformInfoReference {
   /** SMT may be enabled on the platform. */
   readonly SMTEnabled: boolean;
@@ -94,7 +131,19 @@ export interface SnpPlatformInfoReference {
   readonly TIOEnabled: boolean;
 }
 
-/** One SNP reference-value entry of the manifest. */
+/**
+ * One SNP reference-value entry of the manifest.
+ *
+ * @example Allow one chip only
+ * ```ts
+ * import { baselineSnpReferenceValue, type SnpReferenceValue } from "./mod.ts";
+ *
+ * const ref: SnpReferenceValue = {
+ *   ...baselineSnpReferenceValue("Metal-QEMU-SNP", "Milan"),
+ *   AllowedChipIDs: ["00".repeat(64)],
+ * };
+ * ```
+ */
 export interface SnpReferenceValue {
   /** Platform name (e.g. `Metal-QEMU-SNP`, or `Simulated-SNP`). */
   readonly Platform?: string;
@@ -288,6 +337,16 @@ export function isSimulated(value: SnpReferenceValue): boolean {
  * An entry for `product` on `platform` accepting any measurement and TCB, SMT allowed, debug
  * and migration agents forbidden, and VMPL 0: the built-in defaults, and the base simulated authorities
  * build their entries on.
+ *
+ * @example Accept one launch measurement on Genoa, with the defaults for everything else
+ * ```ts
+ * import { baselineSnpReferenceValue, type SnpReferenceValue } from "./mod.ts";
+ *
+ * const ref: SnpReferenceValue = {
+ *   ...baselineSnpReferenceValue("Metal-QEMU-SNP", "Genoa"),
+ *   TrustedMeasurement: "ab".repeat(48),
+ * };
+ * ```
  */
 export function baselineSnpReferenceValue(
   platform: string,

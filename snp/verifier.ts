@@ -36,7 +36,23 @@ import {
   type VekExtensions,
 } from "./verify/vek_extensions.ts";
 
-/** Certificates given directly (CLI `--vcek/--ask/--ark`), as DER or PEM bytes. */
+/**
+ * Certificates given directly (CLI `--vcek/--ask/--ark`), as DER or PEM bytes.
+ *
+ * @example Verify offline with the certificates saved beside the report
+ * ```ts
+ * import { defaultSnpReferenceValues, type SnpCertificateFiles, SnpEvidenceVerifier } from "./mod.ts";
+ *
+ * async function offline(dir: string) {
+ *   const certificates: SnpCertificateFiles = {
+ *     vek: await Deno.readFile(`${dir}/vcek.der`),
+ *     intermediate: await Deno.readFile(`${dir}/ask.der`),
+ *     ark: await Deno.readFile(`${dir}/ark.der`),
+ *   };
+ *   return new SnpEvidenceVerifier({ referenceValues: defaultSnpReferenceValues(), certificates });
+ * }
+ * ```
+ */
 export interface SnpCertificateFiles {
   /** VCEK or VLEK. */
   readonly vek?: Uint8Array;
@@ -46,7 +62,22 @@ export interface SnpCertificateFiles {
   readonly ark?: Uint8Array;
 }
 
-/** Construction options of {@link SnpEvidenceVerifier}. */
+/**
+ * Construction options of {@link SnpEvidenceVerifier}.
+ *
+ * @example Fetch missing certificates from AMD KDS and require a revocation check
+ * ```ts
+ * import { AmdKdsClient, defaultSnpReferenceValues, SnpEvidenceVerifier, type SnpEvidenceVerifierOptions } from "./mod.ts";
+ * import { CachingFetcher } from "../collateral/mod.ts";
+ *
+ * const options: SnpEvidenceVerifierOptions = {
+ *   referenceValues: defaultSnpReferenceValues(),
+ *   collateral: new AmdKdsClient({ fetcher: new CachingFetcher({}) }),
+ *   requireRevocationCheck: true,
+ * };
+ * const verifier = new SnpEvidenceVerifier(options);
+ * ```
+ */
 export interface SnpEvidenceVerifierOptions {
   /** Accepted reference values: the evidence must match at least one. */
   readonly referenceValues: readonly SnpReferenceValue[];
@@ -71,7 +102,18 @@ export interface SnpEvidenceVerifierOptions {
   readonly requireRevocationCheck?: boolean;
 }
 
-/** The full result of an SNP verification, for `--json` output and tests. */
+/**
+ * The full result of an SNP verification, for `--json` output and tests.
+ *
+ * @example What a detailed verification tells besides the claims
+ * ```ts
+ * import type { SnpVerification } from "./mod.ts";
+ *
+ * function log(v: SnpVerification): void {
+ *   console.log(v.vek.kind, v.rootFingerprint, v.revocationChecked ? "CRL checked" : "no CRL");
+ * }
+ * ```
+ */
 export interface SnpVerification {
   /** The claims handed to the rest of contrast. */
   readonly claims: AttestationClaims;
@@ -351,7 +393,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 }
 
 /** The hwID KDS indexes VCEKs by: the 64-byte chip ID, or its first 8 bytes on Turin. */
-export function hwIdOf(report: SnpReport, product: SnpProductName): Uint8Array {
+function hwIdOf(report: SnpReport, product: SnpProductName): Uint8Array {
   return product === "Turin" ? report.chipId.subarray(0, 8) : report.chipId;
 }
 
@@ -372,7 +414,7 @@ function combineFailures(failures: { index: number; error: ValidationError }[]):
 }
 
 /** Human-readable claims of a verified report. */
-export function snpDetails(
+function snpDetails(
   report: SnpReport,
   ext: VekExtensions,
   rootFingerprint: string,

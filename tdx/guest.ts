@@ -14,7 +14,18 @@ import type { TdxQuote } from "./quote/types.ts";
 /** The configfs-tsm provider name of TDX guests. */
 export const TDX_TSM_PROVIDER = "tdx_guest";
 
-/** A quote obtained in the guest. */
+/**
+ * A quote obtained in the guest.
+ *
+ * @example Send the evidence, log the measurement
+ * ```ts
+ * import type { GuestTdxQuote } from "./mod.ts";
+ *
+ * function mrTdOf(got: GuestTdxQuote): Uint8Array {
+ *   return got.parsed.body.mrTd;
+ * }
+ * ```
+ */
 export interface GuestTdxQuote {
   /** The quote bytes exactly as the provider returned them (padding included). */
   readonly quote: Uint8Array;
@@ -30,6 +41,16 @@ export interface GuestTdxQuote {
  * @throws {UnavailableError} when configfs-tsm is not usable or the provider is not TDX
  * @throws {import("../util/errors/mod.ts").ParseError} when the provider returned a malformed quote
  * @throws {VerificationError} when the quote does not carry the requested report data
+ *
+ * @example Get a quote bound to 64 bytes of report data (in a TDX guest)
+ * ```ts
+ * import { getTdxQuote } from "./mod.ts";
+ *
+ * async function attest(reportData: Uint8Array) {
+ *   const { evidence } = await getTdxQuote(reportData);
+ *   return evidence;
+ * }
+ * ```
  */
 export async function getTdxQuote(
   reportData: Uint8Array,

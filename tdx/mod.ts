@@ -26,43 +26,76 @@
  *
  * @module
  */
-export * from "./quote/types.ts";
-export { parseSgxReportBody, parseTdxQuote } from "./quote/parse_quote.ts";
+// Parse: quote bytes to a typed quote.
 export { describeTdxQuote } from "./quote/describe.ts";
-export * from "./pck/sgx_extensions.ts";
-export * from "./collateral/tcb_status.ts";
-export {
-  parseTdxTcbInfoResponse,
-  type SignedTdxTcbInfo,
-  type TdxModuleIdentity,
-  type TdxModuleTcbLevel,
-  type TdxTcbInfo,
-  type TdxTcbLevel,
+export { parseTdxQuote } from "./quote/parse_quote.ts";
+export type {
+  CertificationData,
+  QeReportCertificationData,
+  SgxReportBody,
+  TdxBodyDescriptor,
+  TdxQuote,
+  TdxQuoteHeader,
+  TdxQuoteSignatureData,
+  TdxReportBody,
+} from "./quote/types.ts";
+// Verify: the quote's signatures, the PCK chain and Intel's collateral, to a TCB status.
+export type { CollateralTcbStatus, TcbStatus } from "./collateral/tcb_status.ts";
+export type {
+  TdxModuleIdentity,
+  TdxModuleTcbLevel,
+  TdxTcbInfo,
+  TdxTcbLevel,
 } from "./collateral/tcb_info.ts";
+export type { QeIdentity, QeTcbLevel } from "./collateral/qe_identity.ts";
+export type { PckSgxExtensions, SgxConfiguration, SgxType } from "./pck/sgx_extensions.ts";
+export type { QeEvaluation, TcbEvaluation } from "./verify/tcb_evaluation.ts";
 export {
-  parseQeIdentityResponse,
-  type QeIdentity,
-  type QeTcbLevel,
-  type SignedQeIdentity,
-} from "./collateral/qe_identity.ts";
-export * from "./verify/collateral_bundle.ts";
+  TdxVerificationCache,
+  type TdxVerificationCacheOptions,
+  type Windowed,
+} from "./verify/verification_cache.ts";
+export {
+  type PckCaType,
+  StaticTdxCollateral,
+  type TdxCollateral,
+  type TdxCollateralRequest,
+  type TdxCollateralSource,
+} from "./verify/collateral_bundle.ts";
 export { INTEL_SGX_ROOT_CA_SHA256 } from "./verify/intel_root.ts";
-export { evaluateTdxTcb, type QeEvaluation, type TcbEvaluation } from "./verify/tcb_evaluation.ts";
-export { TdxVerificationCache, type Windowed } from "./verify/verification_cache.ts";
-export type { TcbLevelCommon } from "./collateral/tcb_level.ts";
 export {
   type VerifiedTdxQuote,
   verifyTdxQuote,
   type VerifyTdxQuoteOptions,
 } from "./verify/verify_quote.ts";
-export * from "./validate/validate_quote.ts";
-export * from "./reference_values.ts";
+// Validate: the quote against reference values.
+export { type ValidateTdxOptions, validateTdxQuote } from "./validate/validate_quote.ts";
+export {
+  defaultTdxReferenceValues,
+  readTdxReferenceValuesDocument,
+  type TdxReferenceValue,
+} from "./reference_values.ts";
+// All of it in one call.
 export {
   TdxEvidenceVerifier,
   type TdxEvidenceVerifierOptions,
-  tdxTrustAnchorOf,
   type TdxVerification,
 } from "./verifier.ts";
-export * from "./pcs/client.ts";
-export * from "./pcs/collateral_dir.ts";
-export * from "./guest.ts";
+// Collateral from Intel PCS or a directory, and quotes in a guest.
+export {
+  cachingFetcherTransport,
+  type CachingTransportOptions,
+  INTEL_PCS_BASE_URL,
+  IntelPcsClient,
+  type IntelPcsClientOptions,
+  type PcsResourceKind,
+  type PcsResponse,
+  type PcsTransport,
+} from "./pcs/client.ts";
+export type { TcbLevelCommon } from "./collateral/tcb_level.ts";
+export {
+  collateralSourceForDir,
+  readTdxCollateralDir,
+  writeTdxCollateralDir,
+} from "./pcs/collateral_dir.ts";
+export { getTdxQuote, type GuestTdxQuote } from "./guest.ts";

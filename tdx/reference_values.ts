@@ -12,7 +12,16 @@ import { isTcbStatus, type TcbStatus } from "./collateral/tcb_status.ts";
 /** The platform name of simulated TDX (a locally generated vendor-like chain). */
 export const SIMULATED_TDX_PLATFORM = "Simulated-TDX";
 
-/** One TDX reference value entry. */
+/**
+ * One TDX reference value entry.
+ *
+ * @example Pin MRTD on top of the defaults
+ * ```ts
+ * import { defaultTdxReferenceValues, type TdxReferenceValue } from "./mod.ts";
+ *
+ * const ref: TdxReferenceValue = { ...defaultTdxReferenceValues()[0], MrTd: new Uint8Array(48) };
+ * ```
+ */
 export interface TdxReferenceValue {
   /** Platform name, e.g. `Metal-QEMU-TDX`, or {@link SIMULATED_TDX_PLATFORM}. */
   readonly Platform: string;
@@ -192,7 +201,7 @@ export function readTdxReferenceValue(
 }
 
 /** The platform name of the built-in default entry (see {@link defaultTdxReferenceValues}). */
-export const DEFAULT_TDX_PLATFORM = "default";
+const DEFAULT_TDX_PLATFORM = "default";
 
 /**
  * The built-in defaults used when no reference values are given (the CLI without

@@ -24,7 +24,28 @@ import type { PckCaType, TdxCollateralSource } from "./verify/collateral_bundle.
 import { validateTdxQuote } from "./validate/validate_quote.ts";
 import { TdxVerificationCache } from "./verify/verification_cache.ts";
 
-/** Construction options of {@link TdxEvidenceVerifier}. */
+/**
+ * Construction options of {@link TdxEvidenceVerifier}.
+ *
+ * @example Verify with collateral from Intel PCS and require the PCK CRL
+ * ```ts
+ * import {
+ *   cachingFetcherTransport,
+ *   defaultTdxReferenceValues,
+ *   IntelPcsClient,
+ *   TdxEvidenceVerifier,
+ *   type TdxEvidenceVerifierOptions,
+ * } from "./mod.ts";
+ * import { CachingFetcher } from "../collateral/mod.ts";
+ *
+ * const options: TdxEvidenceVerifierOptions = {
+ *   referenceValues: defaultTdxReferenceValues(),
+ *   collateral: new IntelPcsClient({ transport: cachingFetcherTransport(new CachingFetcher()) }),
+ *   requirePckCrl: true,
+ * };
+ * const verifier = new TdxEvidenceVerifier(options);
+ * ```
+ */
 export interface TdxEvidenceVerifierOptions {
   /** The manifest's TDX reference values; evidence is accepted if any entry matches. */
   readonly referenceValues: readonly TdxReferenceValue[];
@@ -45,6 +66,15 @@ export interface TdxEvidenceVerifierOptions {
  * The outcome of {@link TdxEvidenceVerifier.verifyDetailed}: accepted with the claims of the
  * matched reference value, or rejected with the typed error (and the verified quote when it was
  * genuine but matched no reference value).
+ *
+ * @example Accepted or not, with the reason
+ * ```ts
+ * import type { TdxVerification } from "./mod.ts";
+ *
+ * function outcome(v: TdxVerification): string {
+ *   return v.accepted ? `accepted: ${v.verified.tcb.status}` : "rejected";
+ * }
+ * ```
  */
 export type TdxVerification =
   | {

@@ -23,7 +23,7 @@ function spec(config: Omit<ImageSpec, "layers">): ImageSpec {
 }
 
 /** The images the example references (repository path without registry, tag, config). */
-export const EXAMPLE_IMAGES: readonly [string, string, ImageSpec][] = [
+const EXAMPLE_IMAGES: readonly [string, string, ImageSpec][] = [
   [
     "contrast/coordinator",
     "test",
@@ -91,7 +91,7 @@ export async function pushExampleImages(registry: TestRegistry): Promise<void> {
  * The Coordinator YAML `contrast coordinator --platform Metal-QEMU-SNP -n emojivoto` writes, with
  * the test Coordinator image in the registry at `host` (pinned by its digest).
  */
-export async function exampleCoordinatorYaml(host: string): Promise<string> {
+async function exampleCoordinatorYaml(host: string): Promise<string> {
   const [, , coordinatorSpec] = EXAMPLE_IMAGES.find(([name]) => name === "contrast/coordinator")!;
   const digest = (await buildArtifact(coordinatorSpec)).top.descriptor.digest;
   return coordinatorYaml({
@@ -136,7 +136,7 @@ export async function writeSettings(path: string, host: string): Promise<string>
 }
 
 /** The example app prepared in a temporary directory, with its images in a local registry. */
-export interface ExampleApp {
+interface ExampleApp {
   /** The running registry holding every example image. */
   readonly registry: TestRegistry;
   /** The temporary directory everything below lives in. */
@@ -180,10 +180,10 @@ export async function withExampleApp(
 }
 
 /** The launch measurement the example app's generated reference values pin. */
-export const EXAMPLE_MEASUREMENT = "5a".repeat(48);
+const EXAMPLE_MEASUREMENT = "5a".repeat(48);
 
 /** The simulated root fingerprint the example app's generated reference values pin. */
-export const EXAMPLE_SIMULATED_ROOT = "c0".repeat(32);
+const EXAMPLE_SIMULATED_ROOT = "c0".repeat(32);
 
 /** `contrast generate` flags for `example`: simulated SNP values, the registry as insecure. */
 export function exampleGenerateFlags(example: ExampleApp): GenerateFlags {

@@ -16,10 +16,30 @@ import {
   Tag,
 } from "./der.ts";
 
-/** Hash functions accepted in signatures. */
+/**
+ * Hash functions accepted in signatures.
+ *
+ * @example Hashes the verifiers accept
+ * ```ts
+ * import type { SignatureHash } from "./mod.ts";
+ *
+ * const strongest: SignatureHash = "SHA-512";
+ * ```
+ */
 export type SignatureHash = "SHA-256" | "SHA-384" | "SHA-512";
 
-/** A decoded signature algorithm. */
+/**
+ * A decoded signature algorithm.
+ *
+ * @example Describe a signature algorithm
+ * ```ts
+ * import type { SignatureAlgorithm } from "./mod.ts";
+ *
+ * function describe(alg: SignatureAlgorithm): string {
+ *   return alg.kind === "ed25519" ? "Ed25519" : `${alg.kind} with ${alg.hash}`;
+ * }
+ * ```
+ */
 export type SignatureAlgorithm =
   | { readonly kind: "rsa-pss"; readonly hash: SignatureHash; readonly saltLength: number }
   | { readonly kind: "rsa-pkcs1"; readonly hash: SignatureHash }

@@ -48,7 +48,18 @@ export const KeyUsageBit = {
   cRLSign: 6,
 } as const;
 
-/** One extension of a certificate or CRL. */
+/**
+ * One extension of a certificate or CRL.
+ *
+ * @example List the critical extensions
+ * ```ts
+ * import type { Certificate, X509Extension } from "./mod.ts";
+ *
+ * function criticalOids(cert: Certificate): string[] {
+ *   return cert.extensions.filter((e: X509Extension) => e.critical).map((e) => e.oid);
+ * }
+ * ```
+ */
 export interface X509Extension {
   /** Dotted OID. */
   readonly oid: string;
@@ -58,7 +69,19 @@ export interface X509Extension {
   readonly value: Uint8Array;
 }
 
-/** The basicConstraints extension. */
+/**
+ * The basicConstraints extension.
+ *
+ * @example Is it a CA certificate?
+ * ```ts
+ * import type { BasicConstraints, Certificate } from "./mod.ts";
+ *
+ * function isCa(cert: Certificate): boolean {
+ *   const bc: BasicConstraints | undefined = cert.basicConstraints;
+ *   return bc?.ca ?? false;
+ * }
+ * ```
+ */
 export interface BasicConstraints {
   /** Whether the subject is a CA. */
   readonly ca: boolean;
@@ -66,7 +89,18 @@ export interface BasicConstraints {
   readonly pathLength?: number;
 }
 
-/** The parts of a signed X.509 structure (certificate or CRL) that signature checks need. */
+/**
+ * The parts of a signed X.509 structure (certificate or CRL) that signature checks need.
+ *
+ * @example Anything signed: a certificate or a CRL
+ * ```ts
+ * import type { SignedParts } from "./mod.ts";
+ *
+ * function signedLength(item: SignedParts): number {
+ *   return item.tbs.length; // the exact bytes the signature covers
+ * }
+ * ```
+ */
 export interface SignedParts {
   /** The exact DER bytes the signature covers (`tbsCertificate` / `tbsCertList`). */
   readonly tbs: Uint8Array;
@@ -78,7 +112,21 @@ export interface SignedParts {
   readonly signature: Uint8Array;
 }
 
-/** A parsed X.509 certificate. Immutable; the fingerprint is computed once per object. */
+/**
+ * A parsed X.509 certificate. Immutable; the fingerprint is computed once per object.
+ *
+ * @example Read a certificate's validity and subject
+ * ```ts
+ * import { Certificate } from "./mod.ts";
+ *
+ * function validNow(der: Uint8Array): boolean {
+ *   const cert = new Certificate(der, "certificate");
+ *   const now = new Date();
+ *   console.log(cert.subject, cert.serialNumber);
+ *   return cert.notBefore <= now && now <= cert.notAfter;
+ * }
+ * ```
+ */
 export class Certificate implements SignedParts {
   /** The whole certificate, DER. */
   readonly der: Uint8Array;
@@ -334,7 +382,7 @@ function missing(field: string): never {
  *
  * @throws {ParseError} naming `field` when malformed
  */
-export function parseBasicConstraints(value: Uint8Array, field: string): BasicConstraints {
+function parseBasicConstraints(value: Uint8Array, field: string): BasicConstraints {
   const seq = readSingle(value, Tag.sequence, field);
   const parts = children(seq, field);
   let ca = false;
@@ -358,7 +406,7 @@ export function parseBasicConstraints(value: Uint8Array, field: string): BasicCo
  *
  * @throws {ParseError} naming `field` when malformed
  */
-export function parseKeyUsage(value: Uint8Array, field: string): ReadonlySet<number> {
+function parseKeyUsage(value: Uint8Array, field: string): ReadonlySet<number> {
   const el = readSingle(value, Tag.bitString, field);
   if (el.value.length < 1 || el.value[0]! > 7) throw new ParseError(field, "bad BIT STRING");
   const bits = new Set<number>();
@@ -406,6 +454,15 @@ export function parseCertificate(input: Uint8Array | string, field: string): Cer
  * certificates are named `field[0]`, `field[1]`, ….
  *
  * @throws {ParseError} naming `field` when there is no certificate or one is malformed
+ *
+ * @example Parse an issuer chain from a PEM header value
+ * ```ts
+ * import { parseCertificates } from "./mod.ts";
+ *
+ * function chainSubjects(pem: string): string[] {
+ *   return parseCertificates(pem, "TCB-Info-Issuer-Chain").map((c) => c.subject);
+ * }
+ * ```
  */
 export function parseCertificates(pemText: string, field: string): Certificate[] {
   return decodePem(pemText, "CERTIFICATE", field).map((b, i) =>
@@ -413,7 +470,18 @@ export function parseCertificates(pemText: string, field: string): Certificate[]
   );
 }
 
-/** SHA-256 of the certificate's DER, lower-case hex. */
+/**
+ * SHA-256 of the certificate's DER, lower-case hex.
+ *
+ * @example Pin a certificate by its SHA-256
+ * ```ts
+ * import { certificateFingerprint, parseCertificate } from "./mod.ts";
+ *
+ * async function isPinned(der: Uint8Array, pinned: string): Promise<boolean> {
+ *   return (await certificateFingerprint(parseCertificate(der, "root"))) === pinned;
+ * }
+ * ```
+ */
 export function certificateFingerprint(cert: Certificate): Promise<string> {
   return cert.fingerprint();
 }

@@ -25,10 +25,39 @@ import { verifySignedParts } from "./signature.ts";
 /**
  * A trust anchor: a root certificate's SHA-256 fingerprint (hex, `:` separators allowed), or a
  * root certificate the caller trusts (pinned by its own fingerprint).
+ *
+ * @example Trust a root by fingerprint, or a parsed root certificate
+ * ```ts
+ * import type { Certificate, TrustAnchor } from "./mod.ts";
+ *
+ * function anchors(fingerprint: string, root: Certificate): TrustAnchor[] {
+ *   return [fingerprint, root];
+ * }
+ * ```
  */
 export type TrustAnchor = string | Certificate;
 
-/** Input of {@link verifyChain}. */
+/**
+ * Input of {@link verifyChain}.
+ *
+ * @example Verify with revocation and a cache
+ * ```ts
+ * import { ChainCache, type Certificate, type Crl, verifyChain, type VerifyChainOptions } from "./mod.ts";
+ *
+ * async function verify(leaf: Certificate, intermediate: Certificate, root: string, crl: Crl) {
+ *   const options: VerifyChainOptions = {
+ *     leaf,
+ *     intermediates: [intermediate],
+ *     trustAnchors: [root],
+ *     now: new Date(),
+ *     crls: [crl],
+ *     field: "leaf",
+ *     cache: new ChainCache(),
+ *   };
+ *   return await verifyChain(options);
+ * }
+ * ```
+ */
 export interface VerifyChainOptions {
   /** The certificate to verify. */
   readonly leaf: Certificate;
@@ -50,7 +79,18 @@ export interface VerifyChainOptions {
   readonly maxLength?: number;
 }
 
-/** A chain that verified. */
+/**
+ * A chain that verified.
+ *
+ * @example Until when a verified chain stays valid
+ * ```ts
+ * import type { VerifiedChain } from "./mod.ts";
+ *
+ * function validUntil(chain: VerifiedChain): Date {
+ *   return chain.validUntil; // the earliest notAfter (or CRL nextUpdate) in the chain
+ * }
+ * ```
+ */
 export interface VerifiedChain {
   /** Leaf first, root last. */
   readonly certificates: readonly Certificate[];

@@ -13,7 +13,22 @@
  * @module
  */
 
-/** A cached chain verification result with the time window in which it holds. */
+/**
+ * A cached chain verification result with the time window in which it holds.
+ *
+ * @example Store a result for the window it is valid in
+ * ```ts
+ * import { type CachedChain, ChainCache } from "./mod.ts";
+ *
+ * const cache = new ChainCache();
+ * const entry: CachedChain<string> = {
+ *   value: "verified",
+ *   validFrom: new Date("2026-11-01T00:00:00Z"),
+ *   validUntil: new Date("2026-12-01T00:00:00Z"),
+ * };
+ * cache.storeChain("leaf-fingerprint", entry);
+ * ```
+ */
 export interface CachedChain<T> {
   /** The result to hand out again. */
   readonly value: T;
@@ -23,7 +38,17 @@ export interface CachedChain<T> {
   readonly validUntil: Date;
 }
 
-/** Options of a {@link ChainCache}. */
+/**
+ * Options of a {@link ChainCache}.
+ *
+ * @example A smaller cache
+ * ```ts
+ * import { ChainCache, type ChainCacheOptions } from "./mod.ts";
+ *
+ * const options: ChainCacheOptions = { maxChains: 32, maxSignatures: 256 };
+ * const cache = new ChainCache(options);
+ * ```
+ */
 export interface ChainCacheOptions {
   /** Most chains remembered (least recently used are dropped first). Default 1024. */
   readonly maxChains?: number;
@@ -31,7 +56,18 @@ export interface ChainCacheOptions {
   readonly maxSignatures?: number;
 }
 
-/** Remembers verified chains and signatures; see the module documentation for the rules. */
+/**
+ * Remembers verified chains and signatures; see the module documentation for the rules.
+ *
+ * @example Share verified chains across verifications
+ * ```ts
+ * import { ChainCache } from "./mod.ts";
+ *
+ * const cache = new ChainCache();
+ * // pass `cache` to verifyChain (or a verifier's chainCache option), then:
+ * console.log(cache.stats.hits, cache.stats.misses);
+ * ```
+ */
 export class ChainCache {
   readonly #chains = new Map<string, CachedChain<unknown>>();
   readonly #signatures = new Map<string, true>();

@@ -31,7 +31,19 @@ import {
 } from "./der.ts";
 import { verifySignedParts } from "./signature.ts";
 
-/** One revoked certificate listed in a CRL. */
+/**
+ * One revoked certificate listed in a CRL.
+ *
+ * @example When was a certificate revoked?
+ * ```ts
+ * import type { Crl, RevokedEntry } from "./mod.ts";
+ *
+ * function revokedAt(crl: Crl, serialHex: string): Date | undefined {
+ *   const entry: RevokedEntry | undefined = crl.revoked.get(serialHex);
+ *   return entry?.revocationDate;
+ * }
+ * ```
+ */
 export interface RevokedEntry {
   /** Serial number, normalised hex (see {@link normaliseSerial}). */
   readonly serialNumber: string;
@@ -50,7 +62,20 @@ const UNDERSTOOD_CRL_EXTENSIONS: ReadonlySet<string> = new Set([
 /** CRL entry extensions contrast understands. */
 const UNDERSTOOD_ENTRY_EXTENSIONS: ReadonlySet<string> = new Set([ExtensionOid.crlReason]);
 
-/** A parsed certificate revocation list. */
+/**
+ * A parsed certificate revocation list.
+ *
+ * @example How fresh is a CRL?
+ * ```ts
+ * import { Crl } from "./mod.ts";
+ *
+ * function nextUpdate(der: Uint8Array): Date | undefined {
+ *   const crl = new Crl(der, "crl");
+ *   console.log(crl.issuer, crl.thisUpdate, crl.revoked.size, "revoked");
+ *   return crl.nextUpdate;
+ * }
+ * ```
+ */
 export class Crl implements SignedParts {
   /** The whole CRL, DER. */
   readonly der: Uint8Array;
@@ -147,6 +172,15 @@ export class Crl implements SignedParts {
  * Parses a CRL from DER bytes, or from PEM (`X509 CRL`) text or bytes.
  *
  * @throws {ParseError} naming `field` when it is not a well-formed CRL
+ *
+ * @example Parse a PEM CRL and look up a serial number
+ * ```ts
+ * import { parseCrl } from "./mod.ts";
+ *
+ * function revoked(pem: string, serialHex: string): boolean {
+ *   return parseCrl(pem, "crl").revoked.has(serialHex);
+ * }
+ * ```
  */
 export function parseCrl(input: Uint8Array | string, field: string): Crl {
   let der: Uint8Array;
@@ -166,6 +200,17 @@ export function parseCrl(input: Uint8Array | string, field: string): Crl {
  * critical extension, and `thisUpdate ≤ now ≤ nextUpdate` (a CRL without nextUpdate is rejected).
  *
  * @throws {VerificationError} naming `field` and saying which check failed
+ *
+ * @example Check a CRL is current and signed by its CA
+ * ```ts
+ * import { type Certificate, parseCrl, verifyCrl } from "./mod.ts";
+ *
+ * async function currentCrl(der: Uint8Array, ca: Certificate) {
+ *   const crl = parseCrl(der, "crl");
+ *   await verifyCrl(crl, ca, new Date(), "crl"); // throws VerificationError
+ *   return crl;
+ * }
+ * ```
  */
 export async function verifyCrl(
   crl: Crl,

@@ -25,7 +25,19 @@ export const Tag = {
   set: 0x31,
 } as const;
 
-/** One DER element (tag, length, value) and where it sits in its buffer. */
+/**
+ * One DER element (tag, length, value) and where it sits in its buffer.
+ *
+ * @example Inspect the raw signature algorithm of a certificate
+ * ```ts
+ * import type { Certificate, DerElement } from "./mod.ts";
+ *
+ * function algorithmBytes(cert: Certificate): Uint8Array {
+ *   const element: DerElement = cert.signatureAlgorithm;
+ *   return element.raw; // the exact AlgorithmIdentifier bytes
+ * }
+ * ```
+ */
 export interface DerElement {
   /** The identifier octet (only single-octet tags are supported). */
   readonly tag: number;
@@ -197,7 +209,7 @@ export function readBitStringBytes(el: DerElement, field: string): Uint8Array {
 }
 
 /** The parts of a signed X.509 structure (a certificate or a CRL). */
-export interface SignedDer {
+interface SignedDer {
   /** The signed part (`tbsCertificate`, `tbsCertList`). */
   readonly tbs: DerElement;
   /** The outer signature AlgorithmIdentifier. */

@@ -15,11 +15,31 @@
  *
  * @module
  */
-export * from "./algorithms.ts";
-export * from "./certificate.ts";
-export * from "./chain.ts";
-export * from "./chain_cache.ts";
-export * from "./crl.ts";
-export * from "./der.ts";
-export * from "./public_key.ts";
-export * from "./signature.ts";
+// Parse: certificates and CRLs with their exact signed bytes.
+export {
+  type BasicConstraints,
+  Certificate,
+  certificateFingerprint,
+  parseCertificate,
+  parseCertificates,
+  type SignedParts,
+  type X509Extension,
+} from "./certificate.ts";
+export type { DerElement } from "./der.ts";
+export { Crl, parseCrl, type RevokedEntry, verifyCrl } from "./crl.ts";
+export {
+  type EcCurve,
+  parsePublicKeyInfo,
+  type ParsePublicKeyOptions,
+  type PublicKeyInfo,
+} from "./public_key.ts";
+export type { SignatureAlgorithm, SignatureHash } from "./algorithms.ts";
+// Verify: signatures and chains to pinned roots, with revocation; a cache of verified chains.
+export { verifyCertificateSignature } from "./signature.ts";
+export {
+  type TrustAnchor,
+  type VerifiedChain,
+  verifyChain,
+  type VerifyChainOptions,
+} from "./chain.ts";
+export { type CachedChain, ChainCache, type ChainCacheOptions } from "./chain_cache.ts";

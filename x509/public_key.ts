@@ -15,7 +15,19 @@ import {
   Tag,
 } from "./der.ts";
 
-/** Elliptic curves ECDSA keys may use. */
+/**
+ * Elliptic curves ECDSA keys may use.
+ *
+ * @example Accept only P-384 keys
+ * ```ts
+ * import { type EcCurve, parsePublicKeyInfo } from "./mod.ts";
+ *
+ * const curves: readonly EcCurve[] = ["P-384"];
+ * function parseP384(spki: Uint8Array) {
+ *   return parsePublicKeyInfo(spki, "key", { curves });
+ * }
+ * ```
+ */
 export type EcCurve = "P-256" | "P-384" | "P-521";
 
 /** The coordinate size in bytes of each curve. */
@@ -26,7 +38,7 @@ export const CURVE_SIZE: Readonly<Record<EcCurve, number>> = {
 };
 
 /** The curves certificate chains may use (the vendor chains and contrast's own CAs). */
-export const CERTIFICATE_CURVES: readonly EcCurve[] = ["P-256", "P-384"];
+const CERTIFICATE_CURVES: readonly EcCurve[] = ["P-256", "P-384"];
 
 /**
  * Smallest RSA modulus accepted, in bits: the one minimum for every RSA key contrast reads
@@ -34,13 +46,34 @@ export const CERTIFICATE_CURVES: readonly EcCurve[] = ["P-256", "P-384"];
  */
 export const MIN_RSA_BITS = 2048;
 
-/** Options of {@link parsePublicKeyInfo}. */
+/**
+ * Options of {@link parsePublicKeyInfo}.
+ *
+ * @example Accept P-256 and P-384
+ * ```ts
+ * import type { ParsePublicKeyOptions } from "./mod.ts";
+ *
+ * const options: ParsePublicKeyOptions = { curves: ["P-256", "P-384"] };
+ * ```
+ */
 export interface ParsePublicKeyOptions {
   /** The curves accepted for EC keys (default {@link CERTIFICATE_CURVES}). */
   readonly curves?: readonly EcCurve[];
 }
 
-/** A decoded SubjectPublicKeyInfo. */
+/**
+ * A decoded SubjectPublicKeyInfo.
+ *
+ * @example Describe a certificate's key
+ * ```ts
+ * import type { Certificate, PublicKeyInfo } from "./mod.ts";
+ *
+ * function keyText(cert: Certificate): string {
+ *   const key: PublicKeyInfo = cert.publicKey;
+ *   return key.kind === "rsa" ? `RSA ${key.bits}` : key.kind === "ec" ? `EC ${key.curve}` : "Ed25519";
+ * }
+ * ```
+ */
 export type PublicKeyInfo =
   | {
     readonly kind: "rsa";
@@ -83,6 +116,15 @@ const RSA_ENCRYPTION_ALGORITHM = encodeElement(
  * @throws {ParseError} naming `field` on malformed DER
  * @throws {VerificationError} naming `field` on an unsupported algorithm or curve, or an RSA key
  *   shorter than {@link MIN_RSA_BITS}
+ *
+ * @example Parse and check a SubjectPublicKeyInfo (minimum RSA size, point on the curve)
+ * ```ts
+ * import { parsePublicKeyInfo } from "./mod.ts";
+ *
+ * function kindOf(spki: Uint8Array): string {
+ *   return parsePublicKeyInfo(spki, "publicKey").kind;
+ * }
+ * ```
  */
 export function parsePublicKeyInfo(
   spki: Uint8Array,

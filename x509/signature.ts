@@ -122,6 +122,20 @@ export async function verifySignedParts(
  *
  * @throws {VerificationError} naming `field` when the signature does not verify or the algorithm
  *   is unsupported
+ *
+ * @example Check that one certificate signed another
+ * ```ts
+ * import { type Certificate, verifyCertificateSignature } from "./mod.ts";
+ *
+ * async function issuedBy(cert: Certificate, issuer: Certificate): Promise<boolean> {
+ *   try {
+ *     await verifyCertificateSignature(cert, issuer, "certificate");
+ *     return true;
+ *   } catch {
+ *     return false;
+ *   }
+ * }
+ * ```
  */
 export function verifyCertificateSignature(
   cert: Certificate,
@@ -132,7 +146,7 @@ export function verifyCertificateSignature(
 }
 
 /** Input of {@link verifyEcdsa}. Exactly one of `signatureRaw` and `signatureDer` is given. */
-export interface EcdsaVerifyInput {
+interface EcdsaVerifyInput {
   /**
    * The public key: a WebCrypto ECDSA key, or bytes that are — told apart by length — an SPKI DER,
    * an uncompressed point `04 ‖ x ‖ y`, or the bare coordinates `x ‖ y` (as in TDX quotes).

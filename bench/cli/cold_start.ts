@@ -134,7 +134,7 @@ function median(values: readonly number[]): number {
 }
 
 /** One row of the result table. */
-export interface ColdStartRow {
+interface ColdStartRow {
   readonly name: string;
   readonly medianMs: number;
   readonly minMs: number;
@@ -143,7 +143,7 @@ export interface ColdStartRow {
 }
 
 /** Runs every case `rounds` times, interleaved, after one warm-up round. */
-export async function measureColdStart(rounds: number): Promise<ColdStartRow[]> {
+async function measureColdStart(rounds: number): Promise<ColdStartRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-cold-start-" });
   try {
     const empty = `${dir}/empty.ts`;

@@ -24,7 +24,7 @@ export interface TimedRequest {
 }
 
 /** Thrown when a case's request does not get the verdict the case names. */
-export class UnexpectedVerdictError extends Error {
+class UnexpectedVerdictError extends Error {
   constructor(name: string, allowed: boolean) {
     super(`${name}: the rules ${allowed ? "allow" : "deny"} the request, the case names the other`);
     this.name = "UnexpectedVerdictError";
@@ -32,7 +32,7 @@ export class UnexpectedVerdictError extends Error {
 }
 
 /** The request at `index` of `seq`, evaluated at the state the agent has after the ones before. */
-export async function requestAtRealState(
+async function requestAtRealState(
   rules: CompiledRules,
   policyData: unknown,
   seq: RequestSequence,

@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
-import { addCollateralOptions, addTimeoutOption } from "../options.ts";
+import { addCollateralOptions, addTimeoutOption, vendorServiceUrls } from "../options.ts";
 import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
 
 // The platform modules (and their verifiers' packages) load only when their platform is used.
@@ -84,7 +84,8 @@ export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
     ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData"],
     show: async (o) => (await snpCommands()).runSnpEvidenceShow(o),
     verify: async (o) => {
-      await (await snpCommands()).runSnpEvidenceVerify(o);
+      const { kdsBaseUrl } = vendorServiceUrls({ kdsUrl: o.kdsUrl });
+      await (await snpCommands()).runSnpEvidenceVerify({ ...o, kdsUrl: kdsBaseUrl });
     },
   },
   tdx: {
@@ -99,7 +100,7 @@ export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
         tdx.runTdxEvidenceVerify({
           ...o,
           quote: o.report,
-          pcsBaseUrl: o.pcsUrl,
+          pcsBaseUrl: vendorServiceUrls({ pcsUrl: o.pcsUrl }).pcsBaseUrl,
           rootCaCrlUrl: o.rootCaCrlUrl,
         }),
       );

@@ -18,6 +18,7 @@ import { IssueList } from "../../util/json/mod.ts";
 import { describeSnpReport } from "../../snp/abi/describe.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
 import { AmdKdsClient } from "../../snp/kds/client.ts";
+import { SNP_PRODUCTS, type SnpProductName } from "../../snp/abi/product.ts";
 import {
   defaultSnpReferenceValues,
   isSimulated,
@@ -129,6 +130,22 @@ function human(result: SnpVerification, referenceSource: string): string[] {
 }
 
 /**
+ * The roots a KDS set explicitly may chain to, when every reference value is simulated: the
+ * roots they name (as for manifests; a stand-in serving a simulated chain). Otherwise AMD's
+ * pinned roots only (the client's default): AMD's KDS knows no simulated chip.
+ */
+function kdsTrustedRoots(
+  kdsUrl: string | undefined,
+  referenceValues: readonly SnpReferenceValue[],
+): { trustedRoots?: Partial<Record<SnpProductName, readonly string[]>> } {
+  if (kdsUrl === undefined || !referenceValues.every(isSimulated)) return {};
+  const roots = referenceValues.flatMap((v) =>
+    v.SimulatedRootSHA256 ? [v.SimulatedRootSHA256] : []
+  );
+  return { trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])) };
+}
+
+/**
  * `contrast evidence verify --platform snp`.
  *
  * @throws the typed error of the first failed check (exit code per `cli/exit_codes.ts`)
@@ -170,6 +187,7 @@ export async function runSnpEvidenceVerify(
         baseUrl: o.kdsUrl,
         clock: () => now,
         chainCache,
+        ...kdsTrustedRoots(o.kdsUrl, referenceValues),
       }),
       certificates: {
         vek: o.vcek ? await readFile(o.vcek, "--vcek") : undefined,

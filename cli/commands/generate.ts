@@ -42,11 +42,14 @@ import { readInputs } from "../../deploy/documents.ts";
 import { outputPaths } from "../../deploy/output_paths.ts";
 import {
   DEFAULT_RUNTIME_PROFILE,
+  HOST_PULL_WARNING,
+  isHostPull,
   parseRuntimeProfile,
   RUNTIME_PROFILES,
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
+import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
 import {
   generateOwnerKey,
   type OwnerKey,
@@ -69,6 +72,8 @@ export interface GenerateFlags {
   readonly policy?: string;
   readonly settings?: string;
   readonly runtime?: string;
+  /** `-n, --namespace`: where resources without `metadata.namespace` will be created. */
+  readonly namespace?: string;
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
@@ -186,10 +191,12 @@ export async function runGenerate(
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
+  const profile = parseRuntimeProfile(flags.runtime);
   const settings = settingsForRuntime(
     await settingsWithImages(await loadSettings(flags.settings), flags, build),
-    parseRuntimeProfile(flags.runtime),
+    profile,
   );
+  const namespace = parseNamespace(flags.namespace ?? DEFAULT_NAMESPACE, "--namespace");
   const rules = flags.policy === undefined ? shippedRulesText() : await readIfExists(flags.policy);
   if (rules === undefined) {
     throw new UnavailableError("--policy", `cannot read rules file ${flags.policy}`);
@@ -250,9 +257,10 @@ export async function runGenerate(
     seedshareOwnerKeys: seedKeys.map((k, i) => seedshareOwnerKeyHex(k, `seedshare owner key ${i}`)),
     skipInitializer: flags.skipInitializer,
     skipServiceMesh: flags.skipServiceMesh,
+    namespace,
   });
 
-  const lines: string[] = [];
+  const lines: string[] = isHostPull(profile) ? [`warning: ${HOST_PULL_WARNING}`] : [];
   let stdout = "";
   const outPaths = flags.output
     ? outputPaths(result.files.map((f) => f.path), paths, flags.output)
@@ -297,6 +305,10 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option(
       "--runtime <profile>",
       `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default ${DEFAULT_RUNTIME_PROFILE})`,
+    )
+    .option(
+      "-n, --namespace <name>",
+      `namespace the resources without metadata.namespace will be created in (as kubectl apply -n); their policies admit the pods only there (default ${DEFAULT_NAMESPACE})`,
     )
     .option(
       "--add-workload-owner-key <file>",

@@ -31,6 +31,7 @@ import {
   collateralCacheDir,
   inWorkspace,
   parseDuration,
+  vendorServiceUrls,
   workspaceDir,
 } from "../options.ts";
 import { printResult } from "../result.ts";
@@ -192,8 +193,7 @@ export function registerRecoverCommand(program: Command): void {
         cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
         offline: o.offline,
         importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
-        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
+        ...vendorServiceUrls(o),
       },
     });
     if (o.json) printResult("recover", { ...result });

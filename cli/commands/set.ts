@@ -26,6 +26,7 @@ import {
   collateralCacheDir,
   inWorkspace,
   parseDuration,
+  vendorServiceUrls,
   workspaceDir,
 } from "../options.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
@@ -305,8 +306,7 @@ export function registerSetCommand(program: Command): void {
         cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
         offline: o.offline,
         importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
-        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
+        ...vendorServiceUrls(o),
       },
     });
     if (o.json) printResult("set", { ...result });

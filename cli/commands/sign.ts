@@ -33,6 +33,7 @@ import {
   collateralCacheDir,
   inWorkspace,
   parseDuration,
+  vendorServiceUrls,
 } from "../options.ts";
 import {
   encodePreparedUpdate,
@@ -171,8 +172,7 @@ export function registerSignCommand(program: Command): void {
         cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
         offline: o.offline,
         importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
-        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
+        ...vendorServiceUrls(o),
       },
       print: o.json ? () => {} : progressOf(command),
     });

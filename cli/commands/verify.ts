@@ -29,6 +29,7 @@ import {
   collateralCacheDir,
   inWorkspace,
   parseDuration,
+  vendorServiceUrls,
   workspaceDir,
 } from "../options.ts";
 import { FailureWithResult, printResult } from "../result.ts";
@@ -151,8 +152,7 @@ export function registerVerifyCommand(program: Command): void {
         cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
         offline: o.offline,
         importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
-        ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
+        ...vendorServiceUrls(o),
       },
     });
     if (!summary.ok) {

@@ -39,25 +39,25 @@ import {
 } from "./leaf_der.ts";
 
 /** Subject of the root CA. */
-export const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";
+const ROOT_CA_NAME = "CN=system:coordinator:root,O=contrast";
 /** Subject of the mesh CA and of the intermediate (same key, same name). */
-export const MESH_CA_NAME = "CN=system:coordinator:intermediate,O=contrast";
+const MESH_CA_NAME = "CN=system:coordinator:intermediate,O=contrast";
 /** Start of the root certificate's validity (fixed, so the certificate is byte-stable). */
-export const ROOT_NOT_BEFORE = new Date("2025-01-01T00:00:00Z");
+const ROOT_NOT_BEFORE = new Date("2025-01-01T00:00:00Z");
 /** End of the root certificate's validity: RFC 5280's "no well-defined expiration date". */
-export const ROOT_NOT_AFTER = new Date("9999-12-31T23:59:59Z");
+const ROOT_NOT_AFTER = new Date("9999-12-31T23:59:59Z");
 /** Validity of mesh CA and intermediate certificates. */
-export const MESH_CA_VALIDITY_MS = 10 * 365 * 24 * 3600 * 1000;
+const MESH_CA_VALIDITY_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Default validity of leaf certificates: one year. */
-export const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 /** Backdating of notBefore against clock skew between Coordinator and peers. */
-export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
 const SIGNING = { name: "ECDSA", hash: "SHA-384" } as const;
 
 /** Parameters of one leaf certificate. */
-export interface LeafRequest {
+interface LeafRequest {
   /** The pod's P-256 public key: a WebCrypto key or PKIX DER. */
   readonly publicKey: CryptoKey | Uint8Array;
   /** The SANs of the pod's policy. */
@@ -77,7 +77,7 @@ export interface LeafRequest {
 }
 
 /** An issued leaf with the chains a pod installs. */
-export interface IssuedLeaf {
+interface IssuedLeaf {
   /** DER of the leaf certificate. */
   readonly der: Uint8Array;
   /** The leaf certificate, parsed (on first access). */

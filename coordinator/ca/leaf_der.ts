@@ -69,7 +69,7 @@ export function leafTemplate(
 }
 
 /** One leaf's own fields. */
-export interface LeafFields {
+interface LeafFields {
   /** Positive serial number bytes (first bit clear, not all zero). */
   readonly serial: Uint8Array;
   readonly notBefore: Date;

@@ -24,10 +24,10 @@
  */
 
 /** The content-addressed object kinds (named by the SHA-256 of their bytes). */
-export type ContentKind = "manifests" | "policies" | "transitions";
+type ContentKind = "manifests" | "policies" | "transitions";
 
 /** The annex kinds (named by the hash of the transition they belong to; replaceable). */
-export type AnnexKind = "signatures" | "seedshares";
+type AnnexKind = "signatures" | "seedshares";
 
 /** Every kind of stored object, named as the store's folders. */
 export type ObjectKind = ContentKind | AnnexKind;

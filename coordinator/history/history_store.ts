@@ -17,24 +17,24 @@ import type { HistoryBackend, ObjectKind } from "./backend.ts";
 import { HistoryCorruptionError } from "./errors.ts";
 
 /** The context string prefixed to the transition hash before signing latest. */
-export const LATEST_SIGNATURE_CONTEXT: Uint8Array = new TextEncoder().encode(
+const LATEST_SIGNATURE_CONTEXT: Uint8Array = new TextEncoder().encode(
   "contrast history latest v1\n",
 );
 /** Length of a P-384 P1363 signature. */
-export const LATEST_SIGNATURE_LENGTH = 96;
+const LATEST_SIGNATURE_LENGTH = 96;
 /** Length of the latest record. */
 export const LATEST_RECORD_LENGTH = HASH_LENGTH + LATEST_SIGNATURE_LENGTH;
 
 const ECDSA_P384 = { name: "ECDSA", hash: "SHA-384" } as const;
 
 /** A transition as stored: manifest hash ‖ previous transition hash. */
-export interface StoredTransition {
+interface StoredTransition {
   readonly manifestHash: Uint8Array;
   readonly previousTransition: Uint8Array;
 }
 
 /** The verified latest transition with the backend version to swap against. */
-export interface VerifiedLatest {
+interface VerifiedLatest {
   readonly transitionHash: Uint8Array;
   readonly version: string;
 }
@@ -62,7 +62,7 @@ export async function signLatestTransition(
  * @throws {HistoryCorruptionError} naming `field` when the record is malformed or not signed by
  *   `publicKey`
  */
-export async function verifyLatestTransition(
+async function verifyLatestTransition(
   record: Uint8Array,
   publicKey: CryptoKey,
   field = "transitions/latest",

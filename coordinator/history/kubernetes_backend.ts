@@ -42,13 +42,13 @@ import type { HistoryBackend, LatestRecord, LatestWatch, ObjectKind } from "./ba
 /** Default history name (prefix of every ConfigMap). */
 export const DEFAULT_HISTORY_NAME = "contrast-history";
 /** Label naming the history a ConfigMap belongs to. */
-export const HISTORY_LABEL = "contrast.edgeless.systems/history";
+const HISTORY_LABEL = "contrast.edgeless.systems/history";
 /** Label naming the record kind (an object kind, or `latest`). */
-export const HISTORY_RECORD_LABEL = "contrast.edgeless.systems/history-record";
+const HISTORY_RECORD_LABEL = "contrast.edgeless.systems/history-record";
 /** The `app.kubernetes.io/managed-by` value. */
-export const MANAGED_BY = "contrast-coordinator";
+const MANAGED_BY = "contrast-coordinator";
 /** The `binaryData` key holding a record's bytes. */
-export const CONTENT_KEY = "content";
+const CONTENT_KEY = "content";
 
 /** An owner of the history ConfigMaps (the Coordinator's workload object). */
 export interface HistoryOwner {
@@ -59,7 +59,7 @@ export interface HistoryOwner {
 }
 
 /** Options of {@link KubernetesHistoryBackend}. */
-export interface KubernetesHistoryOptions {
+interface KubernetesHistoryOptions {
   /** Client configuration and namespace. */
   readonly connection: KubeConnection;
   /** History name, prefix of every ConfigMap (default {@link DEFAULT_HISTORY_NAME}). */

@@ -33,7 +33,7 @@ export interface HistoryEntry {
 }
 
 /** What to append. */
-export interface AppendRequest {
+interface AppendRequest {
   /** The exact manifest bytes (hashed as they are). */
   readonly manifestBytes: Uint8Array;
   /** The initdata documents of the manifest's policies (stored by their SHA-256). */

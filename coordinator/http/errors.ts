@@ -22,7 +22,7 @@ import {
 } from "../../protocol/errors.ts";
 
 /** JSON body of every error answer. */
-export interface ErrorBody {
+interface ErrorBody {
   /** What went wrong, safe to show (never secret material). */
   readonly error: string;
   /** The field or JSON path it is about, when there is one. */
@@ -30,7 +30,7 @@ export interface ErrorBody {
 }
 
 /** Most document problems one error answer lists. */
-export const MAX_ANSWER_ISSUES = 20;
+const MAX_ANSWER_ISSUES = 20;
 
 /** Names of errors raised by other modules that mean "stale transition" (409). */
 const CONFLICT_NAMES = new Set(["StaleTransitionError", "ConflictError"]);

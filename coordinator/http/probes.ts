@@ -9,7 +9,7 @@ import type { CoordinatorMetrics } from "./metrics.ts";
 import type { Route } from "./server.ts";
 
 /** What the probes ask about the process. */
-export interface HealthSource {
+interface HealthSource {
   /** Whether start-up finished (servers listening, state loaded). */
   started(): boolean;
   /** Whether the Coordinator can serve initializers (a manifest is active and the seed known). */

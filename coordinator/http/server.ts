@@ -17,7 +17,7 @@ import { errorAnswer } from "./errors.ts";
 import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 
 /** One request as a handler sees it. */
-export interface ApiRequest {
+interface ApiRequest {
   /** The parsed JSON body (`undefined` for an empty body). */
   readonly body: unknown;
   /** DER of the client's TLS certificate, when it presented one. */
@@ -27,7 +27,7 @@ export interface ApiRequest {
 }
 
 /** A handler's answer: JSON body (or plain text for metrics) and status. */
-export interface ApiAnswer {
+interface ApiAnswer {
   /** HTTP status (default 200). */
   readonly status?: number;
   /** JSON-serialisable body, or a string sent as `text/plain`. */
@@ -45,7 +45,7 @@ export interface Route {
 }
 
 /** Limits applied to every request. */
-export interface RequestLimits {
+interface RequestLimits {
   /** Largest accepted body in bytes. */
   readonly maxBodyBytes: number;
   /** Time allowed for receiving a whole request, in milliseconds. */
@@ -58,7 +58,7 @@ export interface RequestLimits {
 }
 
 /** Options of {@link createRequestHandler}. */
-export interface HandlerOptions {
+interface HandlerOptions {
   /** Name of the API, for logs and metrics (`user`, `mesh`, `probe`). */
   readonly api: string;
   /** Routes served. */
@@ -221,7 +221,7 @@ function listen(server: http.Server | https.Server, port: number, host: string) 
 }
 
 /** Options of {@link listenHttps}. */
-export interface HttpsListenOptions {
+interface HttpsListenOptions {
   /** Port (0 for any free port). */
   readonly port: number;
   /** Address to bind. */

@@ -27,7 +27,7 @@ import { MethodNotAllowedError, type TransitRoute } from "./routes.ts";
 import type { TransitView } from "./view.ts";
 
 /** The key type every transit key has. */
-export const KEY_TYPE = "aes256-gcm96";
+const KEY_TYPE = "aes256-gcm96";
 
 /** An HTTP answer of the transit API. */
 export interface TransitHttpAnswer {
@@ -38,10 +38,10 @@ export interface TransitHttpAnswer {
 }
 
 /** The Coordinator has no active manifest (HTTP 503, as a sealed Vault answers). */
-export class TransitUnavailableError extends ContrastError {}
+class TransitUnavailableError extends ContrastError {}
 
 /** Vault's success envelope around `data`. */
-export function vaultEnvelope(data: Record<string, unknown>): Record<string, unknown> {
+function vaultEnvelope(data: Record<string, unknown>): Record<string, unknown> {
   return {
     request_id: crypto.randomUUID(),
     lease_id: "",
@@ -74,7 +74,7 @@ export function transitErrorAnswer(error: unknown): TransitHttpAnswer {
 }
 
 /** Key metadata as `GET /v1/transit/keys/<name>` answers it. */
-export function keyInfo(name: string, latestVersion: number): Record<string, unknown> {
+function keyInfo(name: string, latestVersion: number): Record<string, unknown> {
   const keys: Record<string, number> = {};
   // Creation times are not recorded (keys are derived, not stored): 0 says "unknown".
   for (let v = 1; v <= latestVersion; v++) keys[String(v)] = 0;
@@ -105,7 +105,7 @@ export function keyInfo(name: string, latestVersion: number): Record<string, unk
  *
  * @throws {ParseError} naming `name` when it names another key than the path
  */
-export function withoutPathName(body: unknown, name: string): unknown {
+function withoutPathName(body: unknown, name: string): unknown {
   if (body === null || typeof body !== "object" || Array.isArray(body) || !("name" in body)) {
     return body;
   }
@@ -115,7 +115,7 @@ export function withoutPathName(body: unknown, name: string): unknown {
 }
 
 /** Runs a routed request for an authorised caller. */
-export async function runTransitOperation(
+async function runTransitOperation(
   view: TransitView,
   rings: TransitKeyRings,
   client: TransitClient,

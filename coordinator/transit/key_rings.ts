@@ -14,7 +14,7 @@ import type { KeyRing } from "../../kms/transit_engine.ts";
 import type { TransitView } from "./view.ts";
 
 /** Most derived keys kept per generation before the cache starts over. */
-export const MAX_CACHED_KEYS = 4096;
+const MAX_CACHED_KEYS = 4096;
 
 /** Key rings of the current view, with a per-view cache of imported keys. */
 export class TransitKeyRings {

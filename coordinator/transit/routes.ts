@@ -19,7 +19,7 @@ import { ParseError } from "../../util/errors/mod.ts";
 import { NotFoundError } from "../../protocol/errors.ts";
 
 /** The operations of the transit API. */
-export type TransitOperation =
+type TransitOperation =
   | "encrypt"
   | "decrypt"
   | "rewrap"
@@ -37,7 +37,7 @@ export interface TransitRoute {
 }
 
 /** Path prefix of the engine. */
-export const TRANSIT_PREFIX = "/v1/transit/";
+const TRANSIT_PREFIX = "/v1/transit/";
 
 /** An operation the path names but the method does not fit (HTTP 405). */
 export class MethodNotAllowedError extends ParseError {}

@@ -45,7 +45,7 @@ export function parseTransitSans(values: readonly string[]): SubjectAltName[] {
 }
 
 /** What the server needs of the Coordinator. */
-export interface TransitSource {
+interface TransitSource {
   /** The current view (brought up to the stored latest), or `undefined` without a manifest. */
   transitView(): Promise<TransitView | undefined>;
   /** Calls `listener` after every change of the active state. */
@@ -55,7 +55,7 @@ export interface TransitSource {
 }
 
 /** Settings of the transit server. */
-export interface TransitServerConfig {
+interface TransitServerConfig {
   /** Address to bind. */
   readonly host: string;
   /** Port (0 for any free port). */
@@ -71,7 +71,7 @@ export interface TransitServerConfig {
 }
 
 /** A running transit server. */
-export interface RunningTransitServer {
+interface RunningTransitServer {
   /** The bound port. */
   readonly port: number;
   /** Resolves once the certificate of the current generation is served. */

@@ -22,7 +22,7 @@ import { openAndMount, prepareVolume } from "./open_volume.ts";
 import { deriveVolumeKey, readWorkloadSecret } from "./volume_key.ts";
 
 /** Default path of the workload secret. */
-export const DEFAULT_WORKLOAD_SECRET_PATH = "/contrast/secrets/workload-secret-seed";
+const DEFAULT_WORKLOAD_SECRET_PATH = "/contrast/secrets/workload-secret-seed";
 
 /** Runs `initializer volume ARGS`; returns the exit code. */
 export async function volumeMain(args: string[]): Promise<number> {

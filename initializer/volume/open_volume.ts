@@ -29,10 +29,10 @@ import {
 import { checkLuksMetadata } from "./luks_metadata.ts";
 
 /** Bytes at the start of a device that must be zero for it to count as blank. */
-export const BLANK_PROBE_BYTES = 1024 * 1024;
+const BLANK_PROBE_BYTES = 1024 * 1024;
 
 /** What a device holds. */
-export type DeviceState = "luks" | "blank" | "other";
+type DeviceState = "luks" | "blank" | "other";
 
 /** The header was made with another key. */
 export class VolumeKeyMismatchError extends VerificationError {}
@@ -52,7 +52,7 @@ export interface VolumeStep {
 }
 
 /** Where to open and mount the volume. */
-export interface MountTarget {
+interface MountTarget {
   /** Device-mapper name (`/dev/mapper/<name>`). */
   readonly mapperName: string;
   /** Where to mount the filesystem. */

@@ -11,9 +11,9 @@ import { ParseError } from "../../util/errors/mod.ts";
 import { hkdfSha256 } from "../../seed/hkdf.ts";
 
 /** HKDF info prefix; the device volume's name follows. */
-export const VOLUME_KEY_INFO_PREFIX = "contrast secure-pv v1: ";
-/** Length of a volume key in bytes. */
-export const VOLUME_KEY_LENGTH = 32;
+const VOLUME_KEY_INFO_PREFIX = "contrast secure-pv v1: ";
+/** Length of a volume key (and of the workload secret it is derived from) in bytes. */
+const VOLUME_KEY_LENGTH = 32;
 
 /**
  * The key of volume `volumeName` for a pod with `workloadSecret` (32 bytes).
@@ -24,13 +24,21 @@ export function deriveVolumeKey(
   workloadSecret: Uint8Array,
   volumeName: string,
 ): Promise<Uint8Array> {
-  if (workloadSecret.length !== 32) {
-    throw new ParseError("workloadSecret", `expected 32 bytes, got ${workloadSecret.length}`);
+  if (workloadSecret.length !== VOLUME_KEY_LENGTH) {
+    throw new ParseError(
+      "workloadSecret",
+      `expected ${VOLUME_KEY_LENGTH} bytes, got ${workloadSecret.length}`,
+    );
   }
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(volumeName)) {
     throw new ParseError("volume", "expected a Kubernetes volume name (DNS label)");
   }
-  return hkdfSha256(workloadSecret, new Uint8Array(0), VOLUME_KEY_INFO_PREFIX + volumeName, 32);
+  return hkdfSha256(
+    workloadSecret,
+    new Uint8Array(0),
+    VOLUME_KEY_INFO_PREFIX + volumeName,
+    VOLUME_KEY_LENGTH,
+  );
 }
 
 /**

@@ -35,7 +35,7 @@ export function cloneJson<T extends Json>(value: T): T {
 }
 
 /** The OCI process (`oci.proto` `Process`) the caller sets; the rest takes agent defaults. */
-export interface ProcessFields {
+interface ProcessFields {
   readonly terminal?: boolean;
   readonly uid?: number;
   readonly gid?: number;
@@ -109,13 +109,13 @@ export function ociMount(m: MountFields): JsonObject {
 }
 
 /** A Linux namespace of the OCI spec. */
-export interface NamespaceFields {
+interface NamespaceFields {
   readonly type: string;
   readonly path: string;
 }
 
 /** The parts of `oci.proto` `Linux` a caller sets. */
-export interface LinuxFields {
+interface LinuxFields {
   readonly sysctl: Readonly<Record<string, string>>;
   readonly cgroupsPath: string;
   readonly namespaces: readonly NamespaceFields[];
@@ -178,7 +178,7 @@ export function ociLinux(l: LinuxFields): JsonObject {
 }
 
 /** The parts of `oci.proto` `Spec` a caller sets. */
-export interface SpecFields {
+interface SpecFields {
   readonly version: string;
   readonly process: JsonObject;
   readonly rootPath: string;
@@ -206,7 +206,7 @@ export function ociSpec(s: SpecFields): JsonObject {
 }
 
 /** An agent `Storage` the caller sets. */
-export interface StorageFields {
+interface StorageFields {
   readonly driver: string;
   readonly driverOptions: readonly string[];
   readonly source: string;
@@ -270,14 +270,14 @@ export function statsContainerRequest(containerId: string): AgentRequest {
 }
 
 /** An IP address of `types.proto`. */
-export interface IpAddressFields {
+interface IpAddressFields {
   readonly family: 0 | 1;
   readonly address: string;
   readonly mask: string;
 }
 
 /** `types.proto` `IPAddress`, complete. */
-export function ipAddress(a: IpAddressFields): JsonObject {
+function ipAddress(a: IpAddressFields): JsonObject {
   return { family: a.family, address: a.address, mask: a.mask };
 }
 
@@ -310,7 +310,7 @@ export function updateInterfaceRequest(i: {
 }
 
 /** A route of `types.proto`. */
-export interface RouteFields {
+interface RouteFields {
   readonly dest: string;
   readonly gateway: string;
   readonly device: string;
@@ -322,7 +322,7 @@ export interface RouteFields {
 }
 
 /** `types.proto` `Route`, complete. */
-export function route(r: RouteFields): JsonObject {
+function route(r: RouteFields): JsonObject {
   return {
     dest: r.dest,
     gateway: r.gateway,
@@ -344,7 +344,7 @@ export function updateRoutesRequest(routes: readonly RouteFields[]): AgentReques
 }
 
 /** An ARP neighbour of `types.proto`. */
-export interface ArpNeighborFields {
+interface ArpNeighborFields {
   readonly address: IpAddressFields;
   readonly device: string;
   readonly lladdr: string;
@@ -384,7 +384,7 @@ export const FileMode = {
 export const GO_DIR_MODE = 0x80000000 + 0o750;
 
 /** The file type the agent derives from `file_mode` for its policy (`PolicyCopyFileRequest`). */
-export type CopyFileType = "Regular" | "Directory" | "Symlink" | "Unknown";
+type CopyFileType = "Regular" | "Directory" | "Symlink" | "Unknown";
 
 /** The file type of a POSIX mode, as the agent names it. */
 export function fileTypeOf(mode: number): CopyFileType {
@@ -507,11 +507,6 @@ export function writeStreamRequest(
     type: "WriteStreamRequest",
     input: { container_id: containerId, exec_id: execId, data: [...data] },
   };
-}
-
-/** `CloseStdinRequest`, complete. */
-export function closeStdinRequest(containerId: string, execId: string): AgentRequest {
-  return { type: "CloseStdinRequest", input: { container_id: containerId, exec_id: execId } };
 }
 
 /** `SignalProcessRequest`, complete. */

@@ -22,7 +22,7 @@ import type { ExpectationMismatch } from "./policy_data_diff.ts";
 import type { RequestSequence } from "./request_sequence.ts";
 
 /** A legitimate request the policy denied. */
-export interface DeniedRequest {
+interface DeniedRequest {
   /** Position in the sequence (0-based). */
   readonly index: number;
   readonly label: string;
@@ -35,7 +35,7 @@ export interface DeniedRequest {
 }
 
 /** The outcome of one mutant. */
-export interface MutantOutcome {
+interface MutantOutcome {
   /** Label of the legitimate step the mutant replaces (or follows, for state mutants). */
   readonly step: string;
   readonly mutant: string;
@@ -73,7 +73,7 @@ export interface PodReport {
 }
 
 /** Options of {@link checkPod}. */
-export interface CheckOptions {
+interface CheckOptions {
   /** Whether to generate and evaluate mutants. */
   readonly mutate: boolean;
   /** Randomness for mutants (identifiers, digests). */
@@ -81,7 +81,7 @@ export interface CheckOptions {
 }
 
 /** Limits of runtime policies that hold for every pod, reported so both directions are visible. */
-export const POD_NOTES: readonly string[] = [
+const POD_NOTES: readonly string[] = [
   "an omitted container cannot be detected: the agent never sees a request for a container the " +
   "host chooses not to create",
   "extra masked or read-only paths only restrict the container and are not refused",

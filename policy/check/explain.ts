@@ -57,7 +57,7 @@ export function policyDataMismatches(
 }
 
 /** One field that made a request fail. */
-export interface FieldFinding {
+interface FieldFinding {
   /** Path of the field, e.g. `OCI.Process.Args` or `OCI.Annotations["io.kubernetes…"]`. */
   readonly field: string;
   /** The value the request carried (absent: the field was missing). */
@@ -69,7 +69,7 @@ export interface FieldFinding {
 }
 
 /** The verdict on one request. */
-export interface Explanation {
+interface Explanation {
   /** Index of the request in the input (0-based). */
   readonly index: number;
   readonly type: string;
@@ -83,7 +83,7 @@ export interface Explanation {
 }
 
 /** A request to explain, in the agent's policy-log form `{"kind": …, "request": …}`. */
-export interface LoggedRequest {
+interface LoggedRequest {
   readonly kind: string;
   readonly request: JsonObject;
 }
@@ -247,7 +247,7 @@ const HINTS: [string, string][] = [
 ];
 
 /** The hint for a field path. */
-export function hintFor(field: string): string {
+function hintFor(field: string): string {
   for (const [prefix, hint] of HINTS) {
     if (field === prefix || field.startsWith(prefix + ".") || field.startsWith(prefix + "[")) {
       return hint;

@@ -12,8 +12,6 @@ import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import {
   decodeInitdataAnnotation,
-  INITDATA_ANNOTATION,
-  LEGACY_POLICY_ANNOTATION,
   parseInitdata,
   POLICY_KEY,
   readAnnotatedPolicy,
@@ -35,7 +33,7 @@ export interface PolicyDocument {
 }
 
 /** A pod workload with the policy its annotations carry (undefined: none). */
-export interface PolicedWorkload {
+interface PolicedWorkload {
   readonly workload: PodWorkload;
   readonly policy?: PolicyDocument;
 }
@@ -50,7 +48,7 @@ export interface CheckInputs {
 }
 
 /** Runtime class prefix of confidential pods. */
-export const CONFIDENTIAL_RUNTIME_PREFIX = "contrast-cc";
+const CONFIDENTIAL_RUNTIME_PREFIX = "contrast-cc";
 
 const YAML_EXTENSIONS = [".yml", ".yaml"];
 
@@ -222,9 +220,3 @@ export async function readCheckInputs(paths: readonly string[]): Promise<CheckIn
   }
   return { workloads, cluster, standalone };
 }
-
-/** Names of the annotations a policy is read from, for messages. */
-export const POLICY_ANNOTATIONS: readonly string[] = [
-  INITDATA_ANNOTATION,
-  LEGACY_POLICY_ANNOTATION,
-];

@@ -34,14 +34,14 @@ import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
  * services of a namespace are not known when a policy is generated, so policies accept any such
  * variable: a documented limit, tested as a non-guarantee.
  */
-export const SERVICE_LINK_SHAPE =
+const SERVICE_LINK_SHAPE =
   /^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)=/;
 
 /** What the policy must do with a mutant. */
 export type Expectation = "deny" | "non-guarantee";
 
 /** A tampered request. */
-export interface Mutant {
+interface Mutant {
   /** Short name from the catalogue, e.g. `extra argument`. */
   readonly name: string;
   /** The request field that was changed, as a path, e.g. `OCI.Process.Args`. */

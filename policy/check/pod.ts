@@ -12,7 +12,7 @@ import type { PodOwnerKind } from "./random_ids.ts";
 type Obj = Record<string, unknown>;
 
 /** An environment variable of a container, literal or from a ConfigMap/Secret/field. */
-export interface EnvVar {
+interface EnvVar {
   readonly name: string;
   readonly value?: string;
   readonly valueFrom?: Obj;
@@ -27,7 +27,7 @@ export interface VolumeMount {
 }
 
 /** A container's security context, as far as it shapes the OCI process. */
-export interface SecurityContext {
+interface SecurityContext {
   readonly privileged: boolean;
   readonly runAsUser?: number;
   readonly runAsGroup?: number;

@@ -126,9 +126,9 @@ export function generatedPodName(kind: PodOwnerKind, name: string, rng: RandomSo
 }
 
 /** Longest base the API server keeps of a `generateName` before the 5 random characters. */
-export const MAX_GENERATED_BASE = 58;
+const MAX_GENERATED_BASE = 58;
 
 /** The API server's `generateName`: the base cut to 58 characters, then 5 random characters. */
-export function generateName(base: string, rng: RandomSource): string {
+function generateName(base: string, rng: RandomSource): string {
   return `${base.slice(0, MAX_GENERATED_BASE)}${kubeSuffix(rng, 5)}`;
 }

@@ -46,6 +46,7 @@ import {
   type PodSpec,
   type PodWorkload,
   type Volume,
+  type VolumeMount,
 } from "./pod.ts";
 import {
   containerId as newContainerId,
@@ -74,10 +75,10 @@ import {
 } from "./runtime_model.ts";
 
 /** The role of a container in its pod. */
-export type ContainerRole = "pause" | "init" | "sidecar" | "container";
+type ContainerRole = "pause" | "init" | "sidecar" | "container";
 
 /** What a step of the sequence is about, for reports and for the mutation generator. */
-export interface StepContext {
+interface StepContext {
   /** Container name (`pause` for the sandbox container), when the step concerns one. */
   readonly container?: string;
   readonly role?: ContainerRole;
@@ -98,7 +99,7 @@ export interface Step {
 }
 
 /** The identity the runtime invented for this pod instance. */
-export interface PodInstance {
+interface PodInstance {
   readonly podName: string;
   readonly namespace: string;
   readonly podUid: string;
@@ -114,7 +115,7 @@ export interface RequestSequence {
 }
 
 /** Inputs of {@link buildRequestSequence}. */
-export interface SequenceInputs {
+interface SequenceInputs {
   readonly workload: PodWorkload;
   /** Resolved images by the reference written in the pod spec. */
   readonly images: ReadonlyMap<string, ResolvedImage>;
@@ -152,7 +153,7 @@ function shuffle<T>(items: T[], rng: RandomSource): T[] {
 }
 
 /** Kubernetes' `$(VAR)` expansion: `$$` escapes, unknown references stay as written. */
-export function expandKubeVars(text: string, vars: ReadonlyMap<string, string>): string {
+function expandKubeVars(text: string, vars: ReadonlyMap<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name?: string) => {
     if (match === "$$") return "$";
     return vars.get(name!) ?? match;
@@ -205,80 +206,106 @@ function kubeletEnv(
   rng: RandomSource,
   serviceIp: (name: string) => string,
 ): string[] {
+  // Insertion order is kubelet's: a name keeps the place it was first set at.
   const vars = new Map<string, string>();
-  const ordered: string[] = [];
-  const set = (name: string, value: string) => {
-    if (!vars.has(name)) ordered.push(name);
-    vars.set(name, value);
-  };
   for (const [i, from] of c.envFrom.entries()) {
-    const prefix = typeof from.prefix === "string" ? from.prefix : "";
-    const cm = from.configMapRef as Record<string, unknown> | undefined;
-    const sec = from.secretRef as Record<string, unknown> | undefined;
-    const store = cm ? cluster.configMaps : cluster.secrets;
-    const ref = cm ?? sec ?? {};
-    const data = store.get(objectKey(w.namespace, String(ref.name ?? "")));
-    if (data === undefined) {
-      if (ref.optional === true) continue;
-      throw new ParseError(`${c.path}.envFrom[${i}]`, `"${String(ref.name)}" is not in the input`);
-    }
-    for (const key of shuffle(Object.keys(data), rng)) {
-      if (/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(prefix + key)) set(prefix + key, data[key]);
+    for (const [name, value] of envFromEntries(from, `${c.path}.envFrom[${i}]`, w, cluster, rng)) {
+      vars.set(name, value);
     }
   }
   for (const [i, e] of c.env.entries()) {
-    const path = `${c.path}.env[${i}]`;
-    if (e.valueFrom === undefined) {
-      set(e.name, expandKubeVars(e.value ?? "", vars));
-      continue;
-    }
-    const vf = e.valueFrom;
-    let value: string | undefined;
-    if (vf.configMapKeyRef) {
-      value = lookupKey(cluster.configMaps, w.namespace, vf.configMapKeyRef as never, path);
-    } else if (vf.secretKeyRef) {
-      value = lookupKey(cluster.secrets, w.namespace, vf.secretKeyRef as never, path);
-    } else if (vf.fieldRef) {
-      const field = String((vf.fieldRef as Record<string, unknown>).fieldPath ?? "");
-      const fields: Record<string, string> = {
-        "metadata.name": inst.podName,
-        "metadata.namespace": inst.namespace,
-        "metadata.uid": inst.podUid,
-        "spec.nodeName": `node-${hexString(rng, 6)}`,
-        "spec.serviceAccountName": w.spec.serviceAccountName,
-        "status.podIP": inst.podIp,
-        "status.podIPs": inst.podIp,
-        "status.hostIP": randomIp(rng, "10.224"),
-        "status.hostIPs": randomIp(rng, "10.224"),
-      };
-      const meta = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(field);
-      value = meta
-        ? (meta[1] === "labels" ? w.labels : w.annotations)[meta[2]] ?? ""
-        : fields[field];
-      if (value === undefined) {
-        throw new ParseError(`${path}.valueFrom.fieldRef`, `unknown ${field}`);
-      }
-    } else if (vf.resourceFieldRef) {
-      value = String(1 + (rng.bytes(1)[0] % 64));
-    } else {
-      throw new ParseError(`${path}.valueFrom`, "unsupported source");
-    }
-    if (value !== undefined) set(e.name, value);
+    const value = e.valueFrom === undefined
+      ? expandKubeVars(e.value ?? "", vars)
+      : envValueFrom(e.valueFrom, `${c.path}.env[${i}]`, w, inst, cluster, rng);
+    if (value !== undefined) vars.set(e.name, value);
   }
-  const result = ordered.map((n) => `${n}=${vars.get(n)}`);
+  const result = [...vars].map(([name, value]) => `${name}=${value}`);
+  const unset = (entry: string) => !vars.has(envName(entry));
   if (w.spec.enableServiceLinks) {
     const links: string[] = [];
     for (const svc of cluster.services.get(w.namespace) ?? []) {
       links.push(...serviceLinkEnv(svc.name, serviceIp(svc.name), svc.port));
     }
-    for (const entry of shuffle(links, rng)) {
-      if (!vars.has(envName(entry))) result.push(entry);
-    }
+    result.push(...shuffle(links, rng).filter(unset));
   }
-  for (const entry of apiServerEnv("10.96.0.1")) {
-    if (!vars.has(envName(entry))) result.push(entry);
-  }
+  result.push(...apiServerEnv("10.96.0.1").filter(unset));
   return result;
+}
+
+/** The variables one `envFrom` source (ConfigMap or Secret) contributes, in kubelet's map order. */
+function envFromEntries(
+  from: Readonly<Record<string, unknown>>,
+  path: string,
+  w: PodWorkload,
+  cluster: ClusterObjects,
+  rng: RandomSource,
+): [string, string][] {
+  const prefix = typeof from.prefix === "string" ? from.prefix : "";
+  const cm = from.configMapRef as Record<string, unknown> | undefined;
+  const sec = from.secretRef as Record<string, unknown> | undefined;
+  const store = cm ? cluster.configMaps : cluster.secrets;
+  const ref = cm ?? sec ?? {};
+  const data = store.get(objectKey(w.namespace, String(ref.name ?? "")));
+  if (data === undefined) {
+    if (ref.optional === true) return [];
+    throw new ParseError(path, `"${String(ref.name)}" is not in the input`);
+  }
+  return shuffle(Object.keys(data), rng)
+    .filter((key) => /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(prefix + key))
+    .map((key) => [prefix + key, data[key]]);
+}
+
+/**
+ * The value of an `env[].valueFrom`: a ConfigMap or Secret key (undefined when optional and
+ * missing), a pod field, or a resource field (random: the node decides).
+ */
+function envValueFrom(
+  vf: Readonly<Record<string, unknown>>,
+  path: string,
+  w: PodWorkload,
+  inst: PodInstance,
+  cluster: ClusterObjects,
+  rng: RandomSource,
+): string | undefined {
+  if (vf.configMapKeyRef) {
+    return lookupKey(cluster.configMaps, w.namespace, vf.configMapKeyRef as never, path);
+  }
+  if (vf.secretKeyRef) {
+    return lookupKey(cluster.secrets, w.namespace, vf.secretKeyRef as never, path);
+  }
+  if (vf.fieldRef) {
+    const field = String((vf.fieldRef as Record<string, unknown>).fieldPath ?? "");
+    return fieldRefValue(field, `${path}.valueFrom.fieldRef`, w, inst, rng);
+  }
+  if (vf.resourceFieldRef) return String(1 + (rng.bytes(1)[0] % 64));
+  throw new ParseError(`${path}.valueFrom`, "unsupported source");
+}
+
+/** A downward-API pod field (`metadata.name`, `status.podIP`, a label, …). */
+function fieldRefValue(
+  field: string,
+  path: string,
+  w: PodWorkload,
+  inst: PodInstance,
+  rng: RandomSource,
+): string {
+  const fields: Record<string, string> = {
+    "metadata.name": inst.podName,
+    "metadata.namespace": inst.namespace,
+    "metadata.uid": inst.podUid,
+    "spec.nodeName": `node-${hexString(rng, 6)}`,
+    "spec.serviceAccountName": w.spec.serviceAccountName,
+    "status.podIP": inst.podIp,
+    "status.podIPs": inst.podIp,
+    "status.hostIP": randomIp(rng, "10.224"),
+    "status.hostIPs": randomIp(rng, "10.224"),
+  };
+  const meta = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(field);
+  const value = meta
+    ? (meta[1] === "labels" ? w.labels : w.annotations)[meta[2]] ?? ""
+    : fields[field];
+  if (value === undefined) throw new ParseError(path, `unknown ${field}`);
+  return value;
 }
 
 function parseIdSpec(spec: string, passwd: string | undefined, group: string | undefined) {
@@ -433,317 +460,473 @@ function volumeFiles(
 }
 
 /**
- * Builds the request sequence of one pod instance.
+ * Builds the request sequence of one pod instance, in the order the runtime sends it: network,
+ * sandbox, pause container, init containers (run to completion) and native sidecars, containers,
+ * exec probes and stats while they run, then teardown.
  *
  * @throws {ParseError} naming the field when the pod refers to something not in the input (an
  *   image that was not resolved, a missing ConfigMap key, an unsupported volume type)
  */
 export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
-  const { workload: w, images, cluster, rng } = inputs;
-  const instance: PodInstance = {
+  const { workload: w, rng } = inputs;
+  const instance = newPodInstance(w, rng);
+  const steps: Step[] = [];
+  const push: Push = (request, label, context = {}) =>
+    steps.push({ request, label: `${request.type} ${label}`.trim(), context });
+
+  networkSteps(instance, rng, push);
+  const shared = podShared(w, instance);
+  sandboxSteps(w, instance, shared.hostname, push);
+  const pauseCtx = pauseSteps({ w, instance, rng, push }, shared);
+  const pod = podBuild(inputs, instance, shared, push);
+  const running = initContainerSteps(pod);
+  for (const c of w.spec.containers) running.push(containerSteps(pod, planContainer(pod, c)));
+  // Probes run while the pod runs: a sidecar's again, beside the containers'.
+  for (const started of running) probeSteps(pod, started);
+  for (const { plan, context } of running) {
+    push(statsContainerRequest(plan.id), plan.container.name, context);
+  }
+  teardownSteps(pod, running, pauseCtx);
+  return { workload: w, instance, steps };
+}
+
+/** Appends a request to the sequence. */
+type Push = (request: AgentRequest, label: string, context?: StepContext) => void;
+
+/** The identity the control plane and the runtime invent for this pod instance. */
+function newPodInstance(w: PodWorkload, rng: RandomSource): PodInstance {
+  return {
     podName: generatedPodName(w.kind, w.name, rng),
     namespace: w.namespace,
     podUid: uuid(rng),
     sandboxId: newContainerId(rng),
     podIp: randomIp(rng, "10.244"),
   };
-  const sid = instance.sandboxId;
-  const steps: Step[] = [];
-  const push = (request: AgentRequest, label: string, context: StepContext = {}) =>
-    steps.push({ request, label: `${request.type} ${label}`.trim(), context });
+}
 
-  // Network, then the sandbox, as the runtime sets them up; then the pause container.
-  networkSteps(instance, rng, push);
-  const hostname = w.spec.hostname ?? instance.podName;
-  sandboxSteps(w, instance, hostname, push);
-  const sandboxAnnotations = {
-    [Annotation.sandboxId]: sid,
-    [Annotation.sandboxName]: instance.podName,
-    [Annotation.sandboxNamespace]: instance.namespace,
-    [Annotation.sandboxUid]: instance.podUid,
+/** What the pause container shares with the pod's other containers. */
+interface PodShared {
+  readonly hostname: string;
+  readonly sandboxAnnotations: Record<string, string>;
+  readonly namespaces: () => { type: string; path: string }[];
+  readonly qos: string;
+}
+
+/** The hostname, sandbox annotations, namespaces and cgroup slice every container of the pod gets. */
+function podShared(w: PodWorkload, instance: PodInstance): PodShared {
+  return {
+    hostname: w.spec.hostname ?? instance.podName,
+    sandboxAnnotations: {
+      [Annotation.sandboxId]: instance.sandboxId,
+      [Annotation.sandboxName]: instance.podName,
+      [Annotation.sandboxNamespace]: instance.namespace,
+      [Annotation.sandboxUid]: instance.podUid,
+    },
+    namespaces: () => [
+      { type: "ipc", path: "" },
+      { type: "uts", path: "" },
+      { type: "mount", path: "" },
+    ],
+    qos: `kubepods-besteffort-pod${instance.podUid.replaceAll("-", "_")}.slice`,
   };
-  const namespaces = () => [
-    { type: "ipc", path: "" },
-    { type: "uts", path: "" },
-    { type: "mount", path: "" },
-  ];
-  const qos = `kubepods-besteffort-pod${instance.podUid.replaceAll("-", "_")}.slice`;
+}
 
-  const pauseCtx = pauseSteps(
-    { w, instance, rng, push },
-    { hostname, sandboxAnnotations, namespaces, qos },
-  );
+/** One pod being built: its inputs, the runtime's identity for it and the sequence so far. */
+interface PodBuild {
+  readonly w: PodWorkload;
+  readonly images: ReadonlyMap<string, ResolvedImage>;
+  readonly cluster: ClusterObjects;
+  readonly rng: RandomSource;
+  readonly instance: PodInstance;
+  readonly shared: PodShared;
+  readonly push: Push;
+  readonly volumes: ReadonlyMap<string, Volume>;
+  /** The cluster IP of a Service: one per Service, the same in every container of the pod. */
+  readonly serviceIp: (name: string) => string;
+  /** The name kubelet gives the projected service-account token volume. */
+  readonly tokenVolume: string;
+}
 
-  const volumes = new Map(w.spec.volumes.map((v) => [v.name, v]));
-  // Each Service has one cluster IP, the same in every container of the pod.
+function podBuild(
+  inputs: SequenceInputs,
+  instance: PodInstance,
+  shared: PodShared,
+  push: Push,
+): PodBuild {
+  const { workload: w, images, cluster, rng } = inputs;
   const serviceIps = new Map<string, string>();
   const serviceIp = (name: string) => {
     if (!serviceIps.has(name)) serviceIps.set(name, randomIp(rng, "10.96"));
     return serviceIps.get(name)!;
   };
-  const tokenVolume = `kube-api-access-${hexString(rng, 5)}`;
-
-  const plan = (c: Container, role: ContainerRole): ContainerPlan => {
-    const image = imageOf(images, c);
-    const kubelet = kubeletEnv(c, w, instance, cluster, rng, serviceIp);
-    const env = mergeEnv(mergeEnv([`HOSTNAME=${hostname}`], image.config.env), kubelet);
-    const vars = new Map(kubelet.map((e) => [envName(e), e.slice(envName(e).length + 1)]));
-    const user = userOf(c, w, image);
-    const sc = c.securityContext;
-    const process = ociProcess({
-      terminal: c.tty,
-      uid: user.uid,
-      gid: user.gid,
-      additionalGids: user.additionalGids,
-      args: argsOf(c, image, vars),
-      env,
-      cwd: c.workingDir || image.config.workingDir || "/",
-      capabilities: capabilitySets(sc.privileged, sc.capabilitiesAdd, sc.capabilitiesDrop),
-      noNewPrivileges: sc.allowPrivilegeEscalation === false && !sc.privileged,
-      // containerd names its default profile on nodes that run AppArmor (Kata's captures).
-      apparmorProfile: sc.privileged ? "" : "cri-containerd.apparmor.d",
-      oomScoreAdj: 1000,
-    });
-    return { container: c, role, id: newContainerId(rng), env, process };
+  return {
+    w,
+    images,
+    cluster,
+    rng,
+    instance,
+    shared,
+    push,
+    volumes: new Map(w.spec.volumes.map((v) => [v.name, v])),
+    serviceIp,
+    tokenVolume: `kube-api-access-${hexString(rng, 5)}`,
   };
+}
 
-  const createContainer = (p: ContainerPlan) => {
-    const c = p.container;
-    const ctx: StepContext = {
-      container: c.name,
-      role: p.role,
+/** A container that was created and started, with the context of its steps. */
+interface StartedContainer {
+  readonly plan: ContainerPlan;
+  readonly context: StepContext;
+}
+
+/**
+ * Init containers in order: a plain one is created, waited for and removed before the next starts;
+ * a native sidecar (restartPolicy Always) keeps running and has its probes run at once. Returns the
+ * sidecars still running.
+ */
+function initContainerSteps(pod: PodBuild): StartedContainer[] {
+  const running: StartedContainer[] = [];
+  for (const c of pod.w.spec.initContainers) {
+    const started = containerSteps(pod, planContainer(pod, c, c.sidecar ? "sidecar" : "init"));
+    if (c.sidecar) {
+      running.push(started);
+      probeSteps(pod, started);
+    } else {
+      pod.push(waitProcessRequest(started.plan.id, started.plan.id), c.name, started.context);
+      pod.push(removeContainerRequest(started.plan.id), c.name, started.context);
+    }
+  }
+  return running;
+}
+
+/** A container's ID, environment and OCI process, as containerd derives them from pod and image. */
+function planContainer(
+  pod: PodBuild,
+  c: Container,
+  role: ContainerRole = "container",
+): ContainerPlan {
+  const { w, instance, cluster, rng, shared } = pod;
+  const image = imageOf(pod.images, c);
+  const kubelet = kubeletEnv(c, w, instance, cluster, rng, pod.serviceIp);
+  const env = mergeEnv(mergeEnv([`HOSTNAME=${shared.hostname}`], image.config.env), kubelet);
+  const vars = new Map(kubelet.map((e) => [envName(e), e.slice(envName(e).length + 1)]));
+  const user = userOf(c, w, image);
+  const sc = c.securityContext;
+  const process = ociProcess({
+    terminal: c.tty,
+    uid: user.uid,
+    gid: user.gid,
+    additionalGids: user.additionalGids,
+    args: argsOf(c, image, vars),
+    env,
+    cwd: c.workingDir || image.config.workingDir || "/",
+    capabilities: capabilitySets(sc.privileged, sc.capabilitiesAdd, sc.capabilitiesDrop),
+    noNewPrivileges: sc.allowPrivilegeEscalation === false && !sc.privileged,
+    // containerd names its default profile on nodes that run AppArmor (Kata's captures).
+    apparmorProfile: sc.privileged ? "" : "cri-containerd.apparmor.d",
+    oomScoreAdj: 1000,
+  });
+  return { container: c, role, id: newContainerId(rng), env, process };
+}
+
+/**
+ * One container's creation: the files kubelet writes for it and its volumes copied in, then
+ * CreateContainer (image pulled in the guest), StartContainer, the stdout/stderr reads and, when the
+ * container has stdin, a write.
+ */
+function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
+  const c = p.container;
+  const context: StepContext = {
+    container: c.name,
+    role: p.role,
+    containerId: p.id,
+    stdin: c.stdin,
+  };
+  const files = sharedFiles(pod, p, context);
+  const mounts: MountFields[] = defaultMounts(false, c.securityContext.privileged);
+  mounts.push(...kubeletFileMounts(c, files));
+  mounts.push({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] });
+  const storages: JsonObject[] = [];
+  for (const [i, vm] of volumeMountsOf(pod, c).entries()) {
+    const vol = vm.name === pod.tokenVolume
+      ? { name: pod.tokenVolume, kind: "projected", source: {} }
+      : pod.volumes.get(vm.name);
+    if (vol === undefined) {
+      throw new ParseError(`${c.path}.volumeMounts[${i}].name`, `no volume "${vm.name}"`);
+    }
+    const mounted = volumeMount(pod, vol, vm, files);
+    if (mounted.storage) storages.push(mounted.storage);
+    mounts.push(mounted.mount);
+  }
+  const { storage: imageStorage, oci } = containerOci(pod, p, mounts);
+  storages.unshift(imageStorage);
+  const { push } = pod;
+  push(
+    createContainerRequest({
       containerId: p.id,
-      stdin: c.stdin,
-    };
-    const storages: JsonObject[] = [];
-    const mounts: MountFields[] = defaultMounts(false, c.securityContext.privileged);
-    const share = (destination: string) =>
-      `${SHARED_DIR}/${p.id}-${hexString(rng, 16)}-${basename(destination)}`;
-    const copy = (file: SharedFile) =>
-      push(
+      execId: p.id,
+      storages,
+      oci,
+      sandboxPidns: pod.w.spec.shareProcessNamespace,
+    }),
+    c.name,
+    context,
+  );
+  push(startContainerRequest(p.id), c.name, context);
+  push(readStreamRequest(p.id, p.id), `${c.name} stdout`, context);
+  push(readStreamRequest(p.id, p.id), `${c.name} stderr`, context);
+  if (c.stdin) {
+    push(writeStreamRequest(p.id, p.id, new TextEncoder().encode("input\n")), c.name, context);
+  }
+  return { plan: p, context };
+}
+
+/** Names and copies files into the shared directory for one container. */
+interface SharedFiles {
+  /** A fresh shared-directory path for what is mounted at `destination`. */
+  share(destination: string): string;
+  /** Copies a file into the guest (CopyFileRequest). */
+  copy(file: SharedFile): void;
+}
+
+function sharedFiles(pod: PodBuild, p: ContainerPlan, context: StepContext): SharedFiles {
+  return {
+    share: (destination) =>
+      `${SHARED_DIR}/${p.id}-${hexString(pod.rng, 16)}-${basename(destination)}`,
+    copy: (file) =>
+      pod.push(
         copyFileRequest({
           path: file.path,
           fileMode: file.mode,
           fileSize: file.size,
           symlinkTarget: file.symlinkTarget,
         }),
-        `${c.name} ${file.path.slice(SHARED_DIR.length + 1)}`,
-        ctx,
-      );
-    // Files kubelet writes for every container: hosts, termination log, hostname, resolv.conf.
-    // containerd mounts hostname and resolv.conf read-only when the root filesystem is.
-    const rootfsAccess = c.securityContext.readOnlyRootFilesystem ? "ro" : "rw";
-    for (
-      const [dest, options] of [
-        ["/etc/hosts", ["rbind", "rprivate", "rw"]],
-        [c.terminationMessagePath, ["rbind", "rprivate", "rw"]],
-        ["/etc/hostname", ["rbind", "rprivate", rootfsAccess]],
-        ["/etc/resolv.conf", ["rbind", "rprivate", rootfsAccess]],
-      ] as const
-    ) {
-      const source = share(dest);
-      copy({ path: source, mode: FileMode.regular | 0o644, size: 64 });
-      mounts.push({ destination: dest, source, type: "bind", options: [...options] });
-    }
-    mounts.push({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] });
-    const volumeMounts = [...c.volumeMounts];
-    if (w.spec.automountServiceAccountToken) {
-      volumeMounts.push({
-        name: tokenVolume,
-        mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
-        readOnly: true,
-        subPath: "",
-      });
-    }
-    for (const [i, vm] of volumeMounts.entries()) {
-      const vol = vm.name === tokenVolume
-        ? { name: tokenVolume, kind: "projected", source: {} }
-        : volumes.get(vm.name);
-      if (vol === undefined) {
-        throw new ParseError(`${c.path}.volumeMounts[${i}].name`, `no volume "${vm.name}"`);
-      }
-      const rw = vm.readOnly ? "ro" : "rw";
-      switch (vol.kind) {
-        case "emptyDir": {
-          const memory = (vol.source as Record<string, unknown>).medium === "Memory";
-          const dir = memory
-            ? `${EPHEMERAL_DIR}/${vol.name}`
-            : `${SHARED_DIR}/${sid}/rootfs/local/${vol.name}`;
-          storages.push(
-            agentStorage(
-              memory
-                ? {
-                  driver: "ephemeral",
-                  driverOptions: [],
-                  source: "tmpfs",
-                  fstype: "tmpfs",
-                  options: [],
-                  mountPoint: dir,
-                }
-                : {
-                  driver: "local",
-                  driverOptions: [],
-                  source: "local",
-                  fstype: "local",
-                  options: ["mode=0777"],
-                  mountPoint: dir,
-                },
-            ),
-          );
-          mounts.push({
-            destination: vm.mountPath,
-            source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
-            type: memory ? "bind" : "local",
-            options: ["rbind", "rprivate", rw],
-          });
-          break;
-        }
-        case "configMap":
-        case "secret":
-        case "projected":
-        case "downwardAPI": {
-          const dir = share(vm.mountPath);
-          for (const file of atomicWriterFiles(dir, volumeFiles(vol, w, cluster, rng), rng)) {
-            copy(file);
-          }
-          mounts.push({
-            destination: vm.mountPath,
-            source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
-            type: "bind",
-            options: ["rbind", "rprivate", "ro"],
-          });
-          break;
-        }
-        case "persistentVolumeClaim": {
-          // Without filesystem sharing the runtime copies the volume's directory in.
-          const dir = share(vm.mountPath);
-          copy({ path: dir, mode: FileMode.directory | 0o755, size: 0 });
-          mounts.push({
-            destination: vm.mountPath,
-            source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
-            type: "bind",
-            options: ["rbind", "rprivate", rw],
-          });
-          break;
-        }
-        default:
-          throw new ParseError(
-            `${w.templatePath}.spec.volumes[${w.spec.volumes.indexOf(vol)}]`,
-            `volume type "${vol.kind}" is not supported by policy check`,
-          );
-      }
-    }
-    const image = imageOf(images, c);
-    const rootfs = `${CONTAINER_DIR}/${p.id}/rootfs`;
-    const annotations = {
-      ...sandboxAnnotations,
-      [Annotation.containerType]: "container",
-      [Annotation.containerName]: c.name,
-      [Annotation.imageName]: c.image,
-      [Annotation.bundlePath]: `${BUNDLE_DIR}/${p.id}`,
-      [Annotation.kataContainerType]: "pod_container",
-    };
-    storages.unshift(agentStorage({
-      driver: "image_guest_pull",
-      driverOptions: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
-      source: image.pinned,
-      fstype: "overlay",
-      options: [],
-      mountPoint: rootfs,
-    }));
-    const privileged = c.securityContext.privileged;
-    const oci = ociSpec({
-      version: OCI_VERSION,
-      process: p.process,
-      rootPath: rootfs,
-      rootReadonly: c.securityContext.readOnlyRootFilesystem,
-      hostname,
-      mounts: mounts.map(ociMount),
-      annotations,
-      linux: ociLinux({
-        sysctl: { ...DEFAULT_SYSCTLS, ...w.spec.sysctls },
-        cgroupsPath: `${qos}:cri-containerd:${p.id}`,
-        namespaces: namespaces(),
-        maskedPaths: privileged ? [] : MASKED_PATHS,
-        readonlyPaths: privileged ? [] : READONLY_PATHS,
-        resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
-      }),
+        `${p.container.name} ${file.path.slice(SHARED_DIR.length + 1)}`,
+        context,
+      ),
+  };
+}
+
+/**
+ * The files kubelet writes for every container (hosts, termination log, hostname, resolv.conf),
+ * copied in and bind-mounted. containerd mounts hostname and resolv.conf read-only when the root
+ * filesystem is.
+ */
+function kubeletFileMounts(c: Container, files: SharedFiles): MountFields[] {
+  const rootfsAccess = c.securityContext.readOnlyRootFilesystem ? "ro" : "rw";
+  const mounts: MountFields[] = [];
+  for (
+    const [dest, options] of [
+      ["/etc/hosts", ["rbind", "rprivate", "rw"]],
+      [c.terminationMessagePath, ["rbind", "rprivate", "rw"]],
+      ["/etc/hostname", ["rbind", "rprivate", rootfsAccess]],
+      ["/etc/resolv.conf", ["rbind", "rprivate", rootfsAccess]],
+    ] as const
+  ) {
+    const source = files.share(dest);
+    files.copy({ path: source, mode: FileMode.regular | 0o644, size: 64 });
+    mounts.push({ destination: dest, source, type: "bind", options: [...options] });
+  }
+  return mounts;
+}
+
+/** The container's volume mounts, with the service-account token kubelet adds when automounted. */
+function volumeMountsOf(pod: PodBuild, c: Container): VolumeMount[] {
+  const volumeMounts = [...c.volumeMounts];
+  if (pod.w.spec.automountServiceAccountToken) {
+    volumeMounts.push({
+      name: pod.tokenVolume,
+      mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
+      readOnly: true,
+      subPath: "",
     });
-    push(
-      createContainerRequest({
-        containerId: p.id,
-        execId: p.id,
-        storages,
-        oci,
-        sandboxPidns: w.spec.shareProcessNamespace,
-      }),
-      c.name,
-      ctx,
-    );
-    push(startContainerRequest(p.id), c.name, ctx);
-    push(readStreamRequest(p.id, p.id), `${c.name} stdout`, ctx);
-    push(readStreamRequest(p.id, p.id), `${c.name} stderr`, ctx);
-    if (c.stdin) {
-      push(writeStreamRequest(p.id, p.id, new TextEncoder().encode("input\n")), c.name, ctx);
-    }
-    return ctx;
-  };
+  }
+  return volumeMounts;
+}
 
-  const probe = (p: ContainerPlan, ctx: StepContext) => {
-    for (const command of p.container.execProbes) {
-      const execId = hexString(rng, 64);
-      const process = ociProcess({
-        uid: (p.process.User as JsonObject).UID as number,
-        gid: (p.process.User as JsonObject).GID as number,
-        additionalGids: (p.process.User as JsonObject).AdditionalGids as number[],
-        args: command,
-        env: p.env,
-        cwd: p.process.Cwd as string,
-        // The Kata runtime's exec command carries no capabilities and NoNewPrivileges false
-        // (Kata's genpolicy captures: state/execprocess); the OOM score is the exec's default.
-        capabilities: null,
-        noNewPrivileges: false,
-        oomScoreAdj: 0,
-      });
-      const exec = { ...ctx, probe: command };
-      push(execProcessRequest({ containerId: p.id, execId, process }), p.container.name, exec);
-      push(readStreamRequest(p.id, execId), `${p.container.name} probe stdout`, exec);
-      push(waitProcessRequest(p.id, execId), `${p.container.name} probe`, exec);
-    }
-  };
+/** A volume mount: the agent storage it needs (if any) and the OCI mount. */
+interface VolumeMountSteps {
+  readonly storage?: JsonObject;
+  readonly mount: MountFields;
+}
 
-  const running: [ContainerPlan, StepContext][] = [];
-  for (const c of w.spec.initContainers) {
-    const p = plan(c, c.sidecar ? "sidecar" : "init");
-    const ctx = createContainer(p);
-    if (c.sidecar) {
-      running.push([p, ctx]);
-      probe(p, ctx);
-    } else {
-      push(waitProcessRequest(p.id, p.id), c.name, ctx);
-      push(removeContainerRequest(p.id), c.name, ctx);
+/**
+ * One volume mount, by volume type: an emptyDir is a guest storage (tmpfs for medium Memory);
+ * ConfigMap, Secret, projected and downward-API volumes are copied in as kubelet's atomic writer
+ * lays them out; a PersistentVolumeClaim's directory is copied in (no filesystem sharing).
+ *
+ * @throws {ParseError} for any other volume type
+ */
+function volumeMount(
+  pod: PodBuild,
+  vol: Volume,
+  vm: VolumeMount,
+  files: SharedFiles,
+): VolumeMountSteps {
+  const { w, cluster, rng } = pod;
+  const rw = vm.readOnly ? "ro" : "rw";
+  const at = (dir: string) => vm.subPath ? `${dir}/${vm.subPath}` : dir;
+  switch (vol.kind) {
+    case "emptyDir": {
+      const memory = (vol.source as Record<string, unknown>).medium === "Memory";
+      const dir = memory
+        ? `${EPHEMERAL_DIR}/${vol.name}`
+        : `${SHARED_DIR}/${pod.instance.sandboxId}/rootfs/local/${vol.name}`;
+      return {
+        storage: agentStorage(
+          memory
+            ? {
+              driver: "ephemeral",
+              driverOptions: [],
+              source: "tmpfs",
+              fstype: "tmpfs",
+              options: [],
+              mountPoint: dir,
+            }
+            : {
+              driver: "local",
+              driverOptions: [],
+              source: "local",
+              fstype: "local",
+              options: ["mode=0777"],
+              mountPoint: dir,
+            },
+        ),
+        mount: {
+          destination: vm.mountPath,
+          source: at(dir),
+          type: memory ? "bind" : "local",
+          options: ["rbind", "rprivate", rw],
+        },
+      };
     }
+    case "configMap":
+    case "secret":
+    case "projected":
+    case "downwardAPI": {
+      const dir = files.share(vm.mountPath);
+      for (const file of atomicWriterFiles(dir, volumeFiles(vol, w, cluster, rng), rng)) {
+        files.copy(file);
+      }
+      return {
+        mount: {
+          destination: vm.mountPath,
+          source: at(dir),
+          type: "bind",
+          options: ["rbind", "rprivate", "ro"],
+        },
+      };
+    }
+    case "persistentVolumeClaim": {
+      const dir = files.share(vm.mountPath);
+      files.copy({ path: dir, mode: FileMode.directory | 0o755, size: 0 });
+      return {
+        mount: {
+          destination: vm.mountPath,
+          source: at(dir),
+          type: "bind",
+          options: ["rbind", "rprivate", rw],
+        },
+      };
+    }
+    default:
+      throw new ParseError(
+        `${w.templatePath}.spec.volumes[${w.spec.volumes.indexOf(vol)}]`,
+        `volume type "${vol.kind}" is not supported by policy check`,
+      );
   }
-  for (const c of w.spec.containers) {
-    const p = plan(c, "container");
-    running.push([p, createContainer(p)]);
+}
+
+/** The container's image storage (pulled in the guest) and its OCI spec. */
+function containerOci(
+  pod: PodBuild,
+  p: ContainerPlan,
+  mounts: readonly MountFields[],
+): { storage: JsonObject; oci: JsonObject } {
+  const { w, shared } = pod;
+  const c = p.container;
+  const image = imageOf(pod.images, c);
+  const rootfs = `${CONTAINER_DIR}/${p.id}/rootfs`;
+  const annotations = {
+    ...shared.sandboxAnnotations,
+    [Annotation.containerType]: "container",
+    [Annotation.containerName]: c.name,
+    [Annotation.imageName]: c.image,
+    [Annotation.bundlePath]: `${BUNDLE_DIR}/${p.id}`,
+    [Annotation.kataContainerType]: "pod_container",
+  };
+  const storage = agentStorage({
+    driver: "image_guest_pull",
+    driverOptions: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
+    source: image.pinned,
+    fstype: "overlay",
+    options: [],
+    mountPoint: rootfs,
+  });
+  const privileged = c.securityContext.privileged;
+  const oci = ociSpec({
+    version: OCI_VERSION,
+    process: p.process,
+    rootPath: rootfs,
+    rootReadonly: c.securityContext.readOnlyRootFilesystem,
+    hostname: shared.hostname,
+    mounts: mounts.map(ociMount),
+    annotations,
+    linux: ociLinux({
+      sysctl: { ...DEFAULT_SYSCTLS, ...w.spec.sysctls },
+      cgroupsPath: `${shared.qos}:cri-containerd:${p.id}`,
+      namespaces: shared.namespaces(),
+      maskedPaths: privileged ? [] : MASKED_PATHS,
+      readonlyPaths: privileged ? [] : READONLY_PATHS,
+      resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
+    }),
+  });
+  return { storage, oci };
+}
+
+/** Each exec probe of a running container: ExecProcess, its stdout read, WaitProcess. */
+function probeSteps(pod: PodBuild, { plan: p, context }: StartedContainer): void {
+  const user = p.process.User as JsonObject;
+  for (const command of p.container.execProbes) {
+    const execId = hexString(pod.rng, 64);
+    const process = ociProcess({
+      uid: user.UID as number,
+      gid: user.GID as number,
+      additionalGids: user.AdditionalGids as number[],
+      args: command,
+      env: p.env,
+      cwd: p.process.Cwd as string,
+      // The Kata runtime's exec command carries no capabilities and NoNewPrivileges false
+      // (Kata's genpolicy captures: state/execprocess); the OOM score is the exec's default.
+      capabilities: null,
+      noNewPrivileges: false,
+      oomScoreAdj: 0,
+    });
+    const exec = { ...context, probe: command };
+    const name = p.container.name;
+    pod.push(execProcessRequest({ containerId: p.id, execId, process }), name, exec);
+    pod.push(readStreamRequest(p.id, execId), `${name} probe stdout`, exec);
+    pod.push(waitProcessRequest(p.id, execId), `${name} probe`, exec);
   }
-  for (const [p, ctx] of running) probe(p, ctx);
-  for (const [p, ctx] of running) push(statsContainerRequest(p.id), p.container.name, ctx);
-  // Teardown: containers stop in reverse order, then the sandbox.
-  for (const [p, ctx] of [...running].reverse()) {
-    push(signalProcessRequest(p.id, p.id, 15), p.container.name, ctx);
-    push(waitProcessRequest(p.id, p.id), p.container.name, ctx);
-    push(removeContainerRequest(p.id), p.container.name, ctx);
+}
+
+/** Teardown: running containers stop in reverse order (SIGTERM), then the pause container and the sandbox. */
+function teardownSteps(
+  pod: PodBuild,
+  running: readonly StartedContainer[],
+  pauseCtx: StepContext,
+): void {
+  const { push, instance } = pod;
+  for (const { plan: p, context } of [...running].reverse()) {
+    push(signalProcessRequest(p.id, p.id, 15), p.container.name, context);
+    push(waitProcessRequest(p.id, p.id), p.container.name, context);
+    push(removeContainerRequest(p.id), p.container.name, context);
   }
+  const sid = instance.sandboxId;
   push(signalProcessRequest(sid, sid, 9), "pause", pauseCtx);
   push(removeContainerRequest(sid), "pause", pauseCtx);
   push(destroySandboxRequest(), instance.podName);
-  return { workload: w, instance, steps };
 }
-
-/** Appends a request to the sequence. */
-type Push = (request: AgentRequest, label: string, context?: StepContext) => void;
 
 /** The pod's interface, routes and gateway neighbour, as the runtime sets them up first. */
 function networkSteps(instance: PodInstance, rng: RandomSource, push: Push): void {
@@ -806,14 +989,6 @@ function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, p
   push(getOomEventRequest(), "");
 }
 
-/** What the pause container shares with the pod's other containers. */
-interface PodShared {
-  readonly hostname: string;
-  readonly sandboxAnnotations: Record<string, string>;
-  readonly namespaces: () => { type: string; path: string }[];
-  readonly qos: string;
-}
-
 /**
  * The pause container: its resolv.conf copied in, CreateContainer as containerd 2 sends it with
  * guest pull, StartContainer. Returns its step context (for the teardown).
@@ -823,9 +998,7 @@ function pauseSteps(
   shared: PodShared,
 ): StepContext {
   const { w, instance, rng, push } = seq;
-  const { hostname, sandboxAnnotations, namespaces, qos } = shared;
   const sid = instance.sandboxId;
-  // The pause container, with the pod's resolv.conf copied in.
   const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
   const pauseResolv = `${SHARED_DIR}/${sid}-${hexString(rng, 16)}-resolv.conf`;
   push(
@@ -833,9 +1006,45 @@ function pauseSteps(
     "pause resolv.conf",
     pauseCtx,
   );
+  const pauseOci = pauseOciSpec(w, instance, shared, pauseResolv, rng);
+  // Guest pull: the agent runs the guest's own pause image (storage source `pause`).
+  const pauseStorage = agentStorage({
+    driver: "image_guest_pull",
+    driverOptions: [
+      `image_guest_pull=${JSON.stringify({ metadata: pauseOci.Annotations })}`,
+    ],
+    source: "pause",
+    fstype: "overlay",
+    options: [],
+    mountPoint: `${CONTAINER_DIR}/${sid}/rootfs`,
+  });
+  push(
+    createContainerRequest({
+      containerId: sid,
+      execId: sid,
+      storages: [pauseStorage],
+      oci: pauseOci,
+    }),
+    "pause",
+    pauseCtx,
+  );
+  push(startContainerRequest(sid), "pause", pauseCtx);
+  return pauseCtx;
+}
+
+/** The pause container's OCI spec: `/pause` as the sandbox user, containerd 2's annotations. */
+function pauseOciSpec(
+  w: PodWorkload,
+  instance: PodInstance,
+  shared: PodShared,
+  resolvConf: string,
+  rng: RandomSource,
+): JsonObject {
+  const { hostname, sandboxAnnotations, namespaces, qos } = shared;
+  const sid = instance.sandboxId;
   const anyPrivileged = [...w.spec.initContainers, ...w.spec.containers]
     .some((c) => c.securityContext.privileged);
-  const pauseOci = ociSpec({
+  return ociSpec({
     version: OCI_VERSION,
     process: ociProcess({
       ...pauseUser(w.spec),
@@ -855,7 +1064,7 @@ function pauseSteps(
       ociMount({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] }),
       ociMount({
         destination: "/etc/resolv.conf",
-        source: pauseResolv,
+        source: resolvConf,
         type: "bind",
         options: ["rbind", "ro", "nosuid", "nodev", "noexec"],
       }),
@@ -884,29 +1093,6 @@ function pauseSteps(
       resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
     }),
   });
-  // Guest pull: the agent runs the guest's own pause image (storage source `pause`).
-  const pauseStorage = agentStorage({
-    driver: "image_guest_pull",
-    driverOptions: [
-      `image_guest_pull=${JSON.stringify({ metadata: pauseOci.Annotations })}`,
-    ],
-    source: "pause",
-    fstype: "overlay",
-    options: [],
-    mountPoint: `${CONTAINER_DIR}/${sid}/rootfs`,
-  });
-  push(
-    createContainerRequest({
-      containerId: sid,
-      execId: sid,
-      storages: [pauseStorage],
-      oci: pauseOci,
-    }),
-    "pause",
-    pauseCtx,
-  );
-  push(startContainerRequest(sid), "pause", pauseCtx);
-  return pauseCtx;
 }
 
 /**

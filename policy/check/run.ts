@@ -16,7 +16,7 @@ import { type CheckRun, summarise, type Unchecked } from "./report.ts";
 import { assertSameRules } from "./rules_identity.ts";
 
 /** What a run needs besides its inputs. */
-export interface RunContext {
+interface RunContext {
   /** The compiled rules; policies must carry the rules its record names. */
   readonly rules: CompiledRules;
   readonly images: ImageResolver;
@@ -25,7 +25,7 @@ export interface RunContext {
 }
 
 /** A run's result. */
-export interface RunResult {
+interface RunResult {
   readonly run: CheckRun;
 }
 

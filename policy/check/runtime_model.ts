@@ -50,7 +50,7 @@ export const Annotation = {
 } as const;
 
 /** containerd's default capability set for unprivileged containers. */
-export const DEFAULT_CAPABILITIES: readonly string[] = [
+const DEFAULT_CAPABILITIES: readonly string[] = [
   "CAP_CHOWN",
   "CAP_DAC_OVERRIDE",
   "CAP_FSETID",

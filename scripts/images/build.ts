@@ -19,12 +19,20 @@ import {
 import { VERSION } from "../../cli/version.ts";
 import { bundleComponent } from "./bundle.ts";
 import { type Component, imageComponents } from "./components.ts";
-import { denoLayerFiles, imageSpec, runtimeLayerFiles, sharedLayer } from "./image_spec.ts";
-import { debianRuntimeFiles, denoRuntime } from "./inputs.ts";
+import {
+  denoLayerFiles,
+  extraLayerFiles,
+  imageSpec,
+  runtimeLayerFiles,
+  sharedLayer,
+} from "./image_spec.ts";
+import { debianExtraFiles, debianRuntimeFiles, denoRuntime } from "./inputs.ts";
 
 /** One built image. */
-export interface BuiltComponentImage {
+interface BuiltComponentImage {
   readonly component: Component;
+  /** The image's name below `contrast/` and its key in the lock. */
+  readonly name: ContrastImage;
   readonly artifact: BuiltArtifact;
   /** `sha256:…` of the image manifest. */
   readonly digest: string;
@@ -33,7 +41,7 @@ export interface BuiltComponentImage {
 }
 
 /** Where the build keeps downloads and bundles. */
-export interface BuildDirs {
+interface BuildDirs {
   /** Downloads of the pinned inputs (kept between runs). */
   readonly cacheDir: string;
   /** Bundles (replaced each run). */
@@ -55,10 +63,15 @@ export async function buildImages(dirs: BuildDirs): Promise<BuiltComponentImage[
   const out: BuiltComponentImage[] = [];
   for (const component of imageComponents()) {
     const bundle = await Deno.readFile(await bundleComponent(component, dirs.bundleDir));
-    const artifact = await buildArtifact(imageSpec(component, shared, bundle));
+    const extra = component.extraLayer === undefined ? undefined : extraLayerFiles(
+      component.extraLayer,
+      await debianExtraFiles(dirs.cacheDir, component.extraLayer.debian),
+    );
+    const artifact = await buildArtifact(imageSpec(component, shared, bundle, extra));
     const image = artifact.images[0]!;
     out.push({
       component,
+      name: imageNameOf(component),
       artifact,
       digest: artifact.top.descriptor.digest,
       compressedBytes: [...image.layers, image.config].reduce((n, b) => n + b.bytes.length, 0),
@@ -67,8 +80,18 @@ export async function buildImages(dirs: BuildDirs): Promise<BuiltComponentImage[
   return out;
 }
 
+function imageNameOf(component: Component): ContrastImage {
+  if (component.imageName === undefined) {
+    throw new VerificationError(
+      `components.${component.name}.imageName`,
+      "an image component needs the name it has in the image lock",
+    );
+  }
+  return component.imageName;
+}
+
 /** Where to push. */
-export interface PushTarget {
+interface PushTarget {
   /** `host[:port][/path]`. */
   readonly registry: string;
   /** Reach the registry over plain HTTP. */
@@ -102,7 +125,7 @@ export async function pushImages(
   const refs: Partial<Record<ContrastImage, string>> = {};
   try {
     for (const image of images) {
-      const name = image.component.name as ContrastImage;
+      const name = image.name;
       const repository = [prefix, imageRepository(name)].filter(Boolean).join("/");
       let pushed;
       try {

@@ -1,17 +1,31 @@
 /**
  * contrast's programs as build inputs: the entry point each `deno bundle` output comes from, the
  * image it goes into, and the Deno permissions it runs with (the CLI, a user's tool, gets `-A`
- * like `deno task compile` gives it; the Coordinator and the initializer never). Paths are the
+ * like `deno task compile` gives it; the images never). Paths are the
  * image's: the Coordinator's state volume, the initializer's output volume, configfs-tsm for real
  * evidence and `/etc/contrast` for mounted configuration (a simulated TEE's authority).
  *
  * @module
  */
+import type { ContrastImage } from "../../deploy/image_lock.ts";
+
+/**
+ * A layer one image adds between the Deno runtime and its bundle: the files of a pinned Debian
+ * package set (`pins.json` `extras`) and symbolic links (e.g. commands on `PATH`).
+ */
+export interface ExtraLayer {
+  /** The package set's name in `pins.json` `extras`. */
+  readonly debian: string;
+  /** Link path in the image (no leading slash) → target. */
+  readonly links: Readonly<Record<string, string>>;
+}
 
 /** A program contrast builds. */
 export interface Component {
-  /** Bundle name (`<name>.js`) and, for images, the image name below `contrast/`. */
+  /** Bundle name (`<name>.js`). */
   readonly name: string;
+  /** For images: the image's name below `contrast/` and its key in the image lock. */
+  readonly imageName?: ContrastImage;
   /** Entry module, relative to the repository root. */
   readonly entry: string;
   /** Whether the component is shipped as a container image. */
@@ -20,19 +34,26 @@ export interface Component {
   readonly permissions: (dirs: ComponentDirs) => string[];
   /** Extra environment of the image. */
   readonly env: readonly string[];
+  /** The image's own layer of pinned system files, when it needs any. */
+  readonly extraLayer?: ExtraLayer;
+  /** The image's user and group (default {@link NONROOT}). */
+  readonly user?: number;
 }
+
+/** The user and group contrast's images run as (distroless `nonroot`). */
+export const NONROOT = 65532;
 
 /** Where configuration is mounted in contrast's images (read-only). */
 export const CONFIG_DIR = "/etc/contrast";
 /** The configfs-tsm report interface inside a confidential VM. */
-export const TSM_DIR = "/sys/kernel/config/tsm";
+const TSM_DIR = "/sys/kernel/config/tsm";
 /** The Coordinator's state volume. */
 export const STATE_DIR = "/var/lib/contrast";
 /**
  * The pod's ServiceAccount token, CA and namespace (mounted only into the replicated
  * Coordinator's pods, read by its Kubernetes history backend).
  */
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** The initializer's output volume (shared with the pod's containers). */
 export const SECRETS_DIR = "/contrast";
 
@@ -56,6 +77,17 @@ export const IMAGE_DIRS: ComponentDirs = {
   secrets: SECRETS_DIR,
 };
 
+/**
+ * The iptables commands the service-mesh proxy's transparent mode runs
+ * (`meshproxy/iptables.ts`), found on `PATH`.
+ */
+const MESHPROXY_COMMANDS: readonly string[] = [
+  "iptables",
+  "iptables-restore",
+  "ip6tables",
+  "ip6tables-restore",
+];
+
 /** Every program, in build order. */
 export const COMPONENTS: readonly Component[] = [
   {
@@ -67,6 +99,7 @@ export const COMPONENTS: readonly Component[] = [
   },
   {
     name: "coordinator",
+    imageName: "coordinator",
     entry: "coordinator/main.ts",
     image: true,
     permissions: (d) => [
@@ -82,6 +115,7 @@ export const COMPONENTS: readonly Component[] = [
   },
   {
     name: "initializer",
+    imageName: "initializer",
     entry: "initializer/main.ts",
     image: true,
     permissions: (d) => [
@@ -93,11 +127,15 @@ export const COMPONENTS: readonly Component[] = [
     env: [],
   },
   {
-    // Not yet an image: the image needs the iptables binaries and their libraries from pinned
-    // Debian packages. Its bundle and permissions are proven by the bundle test.
+    // Transparent mode runs iptables (the nf_tables backend of Debian's iptables, from the
+    // pinned `iptables` extra set) with the CAP_NET_ADMIN the injected securityContext adds.
+    // Kubernetes gives added capabilities only to a root process (it sets no ambient
+    // capabilities), so this one image runs as root; its Deno permissions stay narrowed: read of
+    // its TLS files, run of the four iptables commands, no write.
     name: "meshproxy",
+    imageName: "service-mesh-proxy",
     entry: "meshproxy/main.ts",
-    image: false,
+    image: true,
     permissions: (d) => [
       "--allow-net",
       "--allow-env",
@@ -105,18 +143,14 @@ export const COMPONENTS: readonly Component[] = [
       `--allow-run=${MESHPROXY_COMMANDS.join(",")}`,
     ],
     env: [],
+    extraLayer: {
+      debian: "iptables",
+      links: Object.fromEntries(
+        MESHPROXY_COMMANDS.map((c) => [`usr/bin/${c}`, "../sbin/xtables-nft-multi"]),
+      ),
+    },
+    user: 0,
   },
-];
-
-/**
- * The iptables commands the service-mesh proxy's transparent mode runs
- * (`meshproxy/iptables.ts`), found on `PATH`.
- */
-export const MESHPROXY_COMMANDS: readonly string[] = [
-  "iptables",
-  "iptables-restore",
-  "ip6tables",
-  "ip6tables-restore",
 ];
 
 /** The components shipped as images. */

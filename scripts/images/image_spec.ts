@@ -1,10 +1,11 @@
 /**
  * The image of one component, as an {@link ImageSpec} for contrast's OCI writer: distroless (no
- * shell, no package manager), three layers shared as far as possible between the images —
- * runtime (glibc, libgcc, CA bundle, account files, the folders the programs use), the Deno
- * runtime, the component's bundle — running as user 65532 with the component's narrowed Deno
- * permissions. Nothing in the image needs to be written: it runs on a read-only root file system
- * with its state on volumes.
+ * shell, no package manager), layers shared as far as possible between the images — runtime
+ * (glibc, libgcc, CA bundle, account files, the folders the programs use), the Deno runtime,
+ * the component's own pinned system files when it has any (the mesh proxy's iptables), the
+ * component's bundle — running as user 65532 (unless the component says otherwise) with the
+ * component's narrowed Deno permissions. Nothing in the image needs to be written: it runs on a
+ * read-only root file system with its state on volumes.
  *
  * @module
  */
@@ -13,14 +14,21 @@ import { writeTar } from "../../oci/tar.ts";
 import { gzip } from "../../oci/compression.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { OCI_LAYER_GZIP } from "../../oci/media_types.ts";
-import { type Component, CONFIG_DIR, IMAGE_DIRS, SECRETS_DIR, STATE_DIR } from "./components.ts";
-import type { RuntimeFile } from "./inputs.ts";
+import {
+  type Component,
+  CONFIG_DIR,
+  type ExtraLayer,
+  IMAGE_DIRS,
+  NONROOT,
+  SECRETS_DIR,
+  STATE_DIR,
+} from "./components.ts";
+import { isSymlink, type RuntimeFile } from "./inputs.ts";
 
-/** The user and group contrast's images run as (distroless `nonroot`). */
-export const NONROOT = 65532;
+export { NONROOT };
 
 /** Where the Deno runtime lives in the images. */
-export const DENO_PATH = "/usr/bin/deno";
+const DENO_PATH = "/usr/bin/deno";
 
 const PASSWD = "root:x:0:0:root:/root:/sbin/nologin\n" +
   `nonroot:x:${NONROOT}:${NONROOT}:nonroot:/home/nonroot:/sbin/nologin\n`;
@@ -51,18 +59,46 @@ export function runtimeLayerFiles(libraries: readonly RuntimeFile[]): Record<str
       target: "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
     },
   };
+  return withPackageFiles(files, libraries);
+}
+
+/** `files` plus `extra` (files and links) and the folders holding them (mode 0755). */
+function withPackageFiles(
+  files: Record<string, LayerFile>,
+  extra: readonly RuntimeFile[],
+  links: Readonly<Record<string, string>> = {},
+): Record<string, LayerFile> {
+  const paths = [...extra.map((f) => f.path), ...Object.keys(links)];
   const dirs = new Set<string>();
-  for (const f of libraries) {
-    const parts = f.path.split("/");
+  for (const path of paths) {
+    const parts = path.split("/");
     for (let i = 1; i < parts.length; i++) dirs.add(`${parts.slice(0, i).join("/")}/`);
   }
   for (const d of [...dirs].sort()) files[d] ??= { type: "directory", mode: 0o755 };
-  for (const f of libraries) files[f.path] = { content: f.data, mode: f.mode };
+  for (const f of extra) {
+    files[f.path] = isSymlink(f)
+      ? { type: "symlink", target: f.target }
+      : { content: f.data, mode: f.mode };
+  }
+  for (const [path, target] of Object.entries(links).sort(([a], [b]) => a < b ? -1 : 1)) {
+    files[path] = { type: "symlink", target };
+  }
   return files;
 }
 
+/**
+ * The files of a component's own layer: its pinned package files and links (folders the
+ * shared layers already have are repeated with the same mode, which changes nothing).
+ */
+export function extraLayerFiles(
+  layer: ExtraLayer,
+  files: readonly RuntimeFile[],
+): Record<string, LayerFile> {
+  return withPackageFiles({}, files, layer.links);
+}
+
 /** The command line of `component` in its image. */
-export function imageEntrypoint(component: Component): string[] {
+function imageEntrypoint(component: Component): string[] {
   return [
     DENO_PATH,
     "run",
@@ -91,21 +127,27 @@ export async function sharedLayer(files: Record<string, LayerFile>): Promise<Blo
 }
 
 /** The layers every image shares: runtime files and the Deno runtime. */
-export interface SharedLayers {
+interface SharedLayers {
   readonly runtime: BlobLayer;
   readonly deno: BlobLayer;
 }
 
-/** The image of `component` (deterministic: same inputs, same digests). */
+/**
+ * The image of `component` (deterministic: same inputs, same digests); `extra` is the layer of
+ * its {@link ExtraLayer}, when it has one.
+ */
 export function imageSpec(
   component: Component,
   shared: SharedLayers,
   bundle: Uint8Array,
+  extra?: Record<string, LayerFile>,
 ): ImageSpec {
+  const user = component.user ?? NONROOT;
   return {
     layers: [
       shared.runtime,
       shared.deno,
+      ...(extra === undefined ? [] : [{ files: extra }]),
       {
         files: {
           "app/": { type: "directory", mode: 0o755 },
@@ -123,7 +165,7 @@ export function imageSpec(
       "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
       ...component.env,
     ],
-    user: `${NONROOT}:${NONROOT}`,
+    user: `${user}:${user}`,
     workingDir: "/",
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The pinned inputs of contrast's images (`pins.json`): the Deno runtime from the npm package
- * `@deno/linux-x64-glibc` and the glibc, libgcc and CA certificates from Debian packages. Each is
+ * `@deno/linux-x64-glibc`, the glibc, libgcc and CA certificates from Debian packages, and the
+ * extra Debian package sets single images add (`extras`: the service-mesh proxy's iptables). Each is
  * downloaded once with its ordinary client (`npm pack`, `apt-get download`) into a cache folder,
  * and used only when its SHA-256 is the pinned one; then the files the images need are read from
  * the archives in memory (no extraction to disk, nothing taken from the build machine).
@@ -14,7 +15,7 @@ import { readTar } from "../../oci/tar.ts";
 import pins from "./pins.json" with { type: "json" };
 
 /** A pinned Debian package. */
-export interface DebianPin {
+interface DebianPin {
   readonly package: string;
   readonly version: string;
   readonly architecture: string;
@@ -24,7 +25,7 @@ export interface DebianPin {
 }
 
 /** What `pins.json` pins. */
-export interface Pins {
+interface Pins {
   readonly deno: {
     readonly package: string;
     readonly version: string;
@@ -32,17 +33,35 @@ export interface Pins {
     readonly binarySha256: string;
   };
   readonly debian: readonly DebianPin[];
+  /** Package sets an image adds in its own layer, by set name. */
+  readonly extras: Readonly<Record<string, readonly DebianPin[]>>;
 }
 
 /** The pins the images are built from. */
-export const PINS: Pins = pins;
+const PINS: Pins = pins;
 
-/** A file taken from a pinned archive. */
-export interface RuntimeFile {
+/** A regular file taken from a pinned archive. */
+interface RuntimeRegularFile {
   /** Path in the image (no leading slash). */
   readonly path: string;
   readonly data: Uint8Array;
   readonly mode: number;
+}
+
+/** A symbolic link taken from a pinned archive (e.g. a library's soname link). */
+interface RuntimeSymlink {
+  /** Path in the image (no leading slash). */
+  readonly path: string;
+  /** The link target, as the package has it. */
+  readonly target: string;
+}
+
+/** A file or symbolic link taken from a pinned archive. */
+export type RuntimeFile = RuntimeRegularFile | RuntimeSymlink;
+
+/** Whether `file` is a symbolic link. */
+export function isSymlink(file: RuntimeFile): file is RuntimeSymlink {
+  return "target" in file;
 }
 
 async function sha256Hex(data: Uint8Array): Promise<string> {
@@ -119,7 +138,12 @@ async function filesFromTar(
   const found: RuntimeFile[] = [];
   await readTar(stream, what, (entry, data) => {
     const path = entry.path.replace(/^\.?\//, "");
-    if (entry.type !== "file" || !wanted.some((w) => matches(w, path))) return false;
+    if (!wanted.some((w) => matches(w, path))) return false;
+    if (entry.type === "symlink") {
+      found.push({ path, target: entry.linkName });
+      return false;
+    }
+    if (entry.type !== "file") return false;
     if (data === undefined) return true;
     found.push({ path, data, mode: entry.mode & 0o777 });
     return false;
@@ -153,14 +177,17 @@ export async function denoRuntime(cacheDir: string): Promise<Uint8Array> {
   const tar = new Uint8Array(gunzipSync(tgz));
   const stream = new Blob([tar]).stream();
   const [binary] = await filesFromTar(stream, what, ["package/deno"]);
-  const actual = await sha256Hex(binary!.data);
+  if (binary === undefined || isSymlink(binary)) {
+    throw new VerificationError(what, "package/deno is not a regular file");
+  }
+  const actual = await sha256Hex(binary.data);
   if (actual !== d.binarySha256) {
     throw new VerificationError(
       what,
       `package/deno has SHA-256 ${actual}, pinned ${d.binarySha256}`,
     );
   }
-  return binary!.data;
+  return binary.data;
 }
 
 async function debianFiles(cacheDir: string, pin: DebianPin): Promise<RuntimeFile[]> {
@@ -200,7 +227,8 @@ export async function debianRuntimeFiles(cacheDir: string): Promise<RuntimeFile[
       out.push(...files);
       continue;
     }
-    const pems = files.map((f) => {
+    const certificates = files.filter((f): f is RuntimeRegularFile => !isSymlink(f));
+    const pems = certificates.map((f) => {
       const text = new TextDecoder().decode(f.data);
       return text.endsWith("\n") ? text : `${text}\n`;
     });
@@ -211,4 +239,32 @@ export async function debianRuntimeFiles(cacheDir: string): Promise<RuntimeFile[
     });
   }
   return out;
+}
+
+/**
+ * The files of the extra package set `name` (`pins.json` `extras`), for an image's own layer:
+ * every file and symbolic link its pins name, in path order.
+ *
+ * @throws {VerificationError} when `pins.json` has no such set, a package lacks a named file, or
+ *   a link points at a file the set does not provide
+ */
+export async function debianExtraFiles(cacheDir: string, name: string): Promise<RuntimeFile[]> {
+  const set = PINS.extras[name];
+  if (set === undefined) {
+    throw new VerificationError(`extras.${name}`, "scripts/images/pins.json has no such set");
+  }
+  const out: RuntimeFile[] = [];
+  for (const pin of set) out.push(...await debianFiles(cacheDir, pin));
+  const paths = new Set(out.map((f) => f.path));
+  for (const link of out.filter(isSymlink)) {
+    const dir = link.path.slice(0, link.path.lastIndexOf("/") + 1);
+    const target = link.target.startsWith("/") ? link.target.slice(1) : `${dir}${link.target}`;
+    if (!paths.has(target)) {
+      throw new VerificationError(
+        `extras.${name}`,
+        `${link.path} links to ${link.target}, which no pinned file of the set provides`,
+      );
+    }
+  }
+  return out.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }

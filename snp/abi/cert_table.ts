@@ -9,7 +9,16 @@
 import { ByteReader, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 
-/** Well-known GUIDs of the certificate table. */
+/**
+ * Well-known GUIDs of the certificate table.
+ *
+ * @example Find the VCEK's GUID
+ * ```ts
+ * import { CERT_TABLE_GUIDS } from "../mod.ts";
+ *
+ * console.log(CERT_TABLE_GUIDS.VCEK); // "63da758d-e664-4564-adc5-f4b93be8accd"
+ * ```
+ */
 export const CERT_TABLE_GUIDS = {
   /** Versioned Chip Endorsement Key. */
   VCEK: "63da758d-e664-4564-adc5-f4b93be8accd",
@@ -21,10 +30,33 @@ export const CERT_TABLE_GUIDS = {
   ARK: "c0b406a4-a803-4952-9743-3fb6014cd0ae",
 } as const;
 
-/** Which certificate a table entry holds. */
+/**
+ * Which certificate a table entry holds.
+ *
+ * @example Keep only the AMD certificates
+ * ```ts
+ * import type { CertTableEntry, CertTableKind } from "../mod.ts";
+ *
+ * const amd: readonly CertTableKind[] = ["VCEK", "VLEK", "ASK", "ARK"];
+ * function amdOnly(entries: readonly CertTableEntry[]): CertTableEntry[] {
+ *   return entries.filter((e) => amd.includes(e.kind));
+ * }
+ * ```
+ */
 export type CertTableKind = keyof typeof CERT_TABLE_GUIDS | "other";
 
-/** One certificate of the table. */
+/**
+ * One certificate of the table.
+ *
+ * @example Print what a certificate table holds
+ * ```ts
+ * import type { CertTableEntry } from "../mod.ts";
+ *
+ * function list(entries: readonly CertTableEntry[]): void {
+ *   for (const e of entries) console.log(e.kind, e.guid, e.data.length);
+ * }
+ * ```
+ */
 export interface CertTableEntry {
   /** The GUID, lower-case with dashes. */
   readonly guid: string;
@@ -55,6 +87,15 @@ function kindOf(guid: string): CertTableKind {
  *
  * @throws {ParseError} naming `auxblob[i]` when the table has no terminator, an entry points
  *   outside the blob, or a GUID appears twice
+ *
+ * @example Take the VCEK out of a configfs-tsm auxblob
+ * ```ts
+ * import { parseCertTable } from "../mod.ts";
+ *
+ * function vcekDer(auxblob: Uint8Array): Uint8Array | undefined {
+ *   return parseCertTable(auxblob).find((e) => e.kind === "VCEK")?.data;
+ * }
+ * ```
  */
 export function parseCertTable(blob: Uint8Array): CertTableEntry[] {
   const r = new ByteReader(blob, "auxblob");

@@ -10,7 +10,18 @@ import { describeTcb } from "./tcb.ts";
 
 const hex64 = (v: bigint) => `0x${v.toString(16)}`;
 
-/** Every field of `report` as plain JSON values. */
+/**
+ * Every field of `report` as plain JSON values.
+ *
+ * @example Print a report as readable JSON
+ * ```ts
+ * import { describeSnpReport, parseSnpReport } from "../mod.ts";
+ *
+ * function show(bytes: Uint8Array): void {
+ *   console.log(JSON.stringify(describeSnpReport(parseSnpReport(bytes)), null, 2));
+ * }
+ * ```
+ */
 export function describeSnpReport(report: SnpReport): Record<string, unknown> {
   const p = report.policy;
   const pi = report.platformInfo;

@@ -6,7 +6,18 @@
  * @module
  */
 
-/** The decoded platform info. Field names follow go-sev-guest's `abi.SnpPlatformInfo`. */
+/**
+ * The decoded platform info. Field names follow go-sev-guest's `abi.SnpPlatformInfo`.
+ *
+ * @example Refuse a host without TSME
+ * ```ts
+ * import type { SnpReport } from "../mod.ts";
+ *
+ * function tsmeOn(report: SnpReport): boolean {
+ *   return report.platformInfo.tsmeEnabled;
+ * }
+ * ```
+ */
 export interface SnpPlatformInfo {
   /** The 64-bit value as it sits in the report. */
   readonly raw: bigint;
@@ -27,7 +38,7 @@ export interface SnpPlatformInfo {
 }
 
 /** Bit positions of the named platform-info flags. */
-export const PLATFORM_INFO_BITS = {
+const PLATFORM_INFO_BITS = {
   smtEnabled: 0,
   tsmeEnabled: 1,
   eccEnabled: 2,
@@ -37,7 +48,16 @@ export const PLATFORM_INFO_BITS = {
   tioEnabled: 7,
 } as const;
 
-/** Decodes a `PLATFORM_INFO` value. */
+/**
+ * Decodes a `PLATFORM_INFO` value.
+ *
+ * @example Is SMT enabled on the host?
+ * ```ts
+ * import { decodePlatformInfo } from "../mod.ts";
+ *
+ * console.log(decodePlatformInfo(0x1n).smtEnabled); // true
+ * ```
+ */
 export function decodePlatformInfo(raw: bigint): SnpPlatformInfo {
   const bit = (n: number) => ((raw >> BigInt(n)) & 1n) === 1n;
   return {

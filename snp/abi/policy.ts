@@ -7,7 +7,18 @@
  */
 import { ParseError } from "../../util/errors/mod.ts";
 
-/** The decoded guest policy. Field names follow go-sev-guest's `abi.SnpPolicy`. */
+/**
+ * The decoded guest policy. Field names follow go-sev-guest's `abi.SnpPolicy`.
+ *
+ * @example Refuse a debuggable guest
+ * ```ts
+ * import type { SnpReport } from "../mod.ts";
+ *
+ * function debuggable(report: SnpReport): boolean {
+ *   return report.policy.debug;
+ * }
+ * ```
+ */
 export interface SnpGuestPolicy {
   /** The 64-bit value as it sits in the report. */
   readonly raw: bigint;
@@ -36,7 +47,7 @@ export interface SnpGuestPolicy {
 }
 
 /** Bit positions of the guest policy. */
-export const POLICY_BITS = {
+const POLICY_BITS = {
   smt: 16,
   reservedMustBeOne: 17,
   migrateMa: 18,
@@ -61,6 +72,14 @@ function bit(raw: bigint, n: number): boolean {
  *
  * @throws {ParseError} naming `field` when bit 17 (reserved, must be one) is clear or a bit
  *   above 25 is set
+ *
+ * @example Decode the policy of a typical guest (SMT allowed, ABI 0.0)
+ * ```ts
+ * import { decodeGuestPolicy } from "../mod.ts";
+ *
+ * const policy = decodeGuestPolicy(0x30000n, "report.policy");
+ * console.log(policy.smt, policy.debug); // true false
+ * ```
  */
 export function decodeGuestPolicy(raw: bigint, field = "policy"): SnpGuestPolicy {
   if (!bit(raw, POLICY_BITS.reservedMustBeOne)) {
@@ -88,7 +107,16 @@ export function decodeGuestPolicy(raw: bigint, field = "policy"): SnpGuestPolicy
   };
 }
 
-/** The policy flags, for building a policy value. */
+/**
+ * The policy flags, for building a policy value.
+ *
+ * @example Describe a policy by its fields
+ * ```ts
+ * import type { SnpGuestPolicyParts } from "../mod.ts";
+ *
+ * const noDebug: SnpGuestPolicyParts = { smt: true, debug: false };
+ * ```
+ */
 export type SnpGuestPolicyParts = Partial<Omit<SnpGuestPolicy, "raw">>;
 
 /** Packs policy flags into the 64-bit `POLICY` value (bit 17 always set). */

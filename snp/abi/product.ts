@@ -6,7 +6,17 @@
  */
 import type { SnpTcbLayout } from "./tcb.ts";
 
-/** The product lines contrast verifies. */
+/**
+ * The product lines contrast verifies.
+ *
+ * @example Pin the ARK of one product
+ * ```ts
+ * import { AMD_ARK_SHA256, type SnpProductName } from "../mod.ts";
+ *
+ * const product: SnpProductName = "Genoa";
+ * console.log(AMD_ARK_SHA256[product]);
+ * ```
+ */
 export type SnpProductName = "Milan" | "Genoa" | "Turin";
 
 /** Every supported product line. */

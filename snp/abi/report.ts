@@ -17,7 +17,18 @@ import { productFromCpuid, type SnpProductName, tcbLayoutOf } from "./product.ts
 import { decodeSignerInfo, type SnpSignerInfo } from "./signer_info.ts";
 import { decodeTcb, type SnpTcb, type SnpTcbLayout } from "./tcb.ts";
 
-/** Size of every attestation report, in bytes (0x4A0). */
+/**
+ * Size of every attestation report, in bytes (0x4A0).
+ *
+ * @example Reject input of the wrong size early
+ * ```ts
+ * import { SNP_REPORT_SIZE } from "../mod.ts";
+ *
+ * function looksLikeReport(bytes: Uint8Array): boolean {
+ *   return bytes.length === SNP_REPORT_SIZE; // 1184
+ * }
+ * ```
+ */
 export const SNP_REPORT_SIZE = 0x4a0;
 /** The signed part of a report is bytes [0, SNP_SIGNED_LENGTH). */
 export const SNP_SIGNED_LENGTH = 0x2a0;
@@ -28,9 +39,21 @@ export const SNP_SIGNATURE_COMPONENT_SIZE = 72;
 /** `SIGNATURE_ALGO` value of ECDSA P-384 with SHA-384, the only algorithm defined. */
 export const SNP_SIGNATURE_ALGO_ECDSA_P384_SHA384 = 1;
 /** Report versions this parser understands. */
-export const SNP_REPORT_VERSIONS: readonly number[] = [2, 3, 4, 5];
+const SNP_REPORT_VERSIONS: readonly number[] = [2, 3, 4, 5];
 
-/** A firmware version triple (`CURRENT_*` / `COMMITTED_*`). */
+/**
+ * A firmware version triple (`CURRENT_*` / `COMMITTED_*`).
+ *
+ * @example Print the firmware version
+ * ```ts
+ * import type { SnpReport } from "../mod.ts";
+ *
+ * function firmware(report: SnpReport): string {
+ *   const v = report.currentVersion;
+ *   return `${v.major}.${v.minor}.${v.build}`;
+ * }
+ * ```
+ */
 export interface SnpFirmwareVersion {
   /** Major ABI version. */
   readonly major: number;
@@ -40,7 +63,18 @@ export interface SnpFirmwareVersion {
   readonly build: number;
 }
 
-/** The CPUID identification of a v3+ report. */
+/**
+ * The CPUID identification of a v3+ report.
+ *
+ * @example Print the CPU family of a v3+ report
+ * ```ts
+ * import type { SnpReport } from "../mod.ts";
+ *
+ * function family(report: SnpReport): string {
+ *   return report.cpuid ? `family ${report.cpuid.family.toString(16)}h` : "unknown (v2 report)";
+ * }
+ * ```
+ */
 export interface SnpCpuid {
   /** Combined family (`CPUID_FAM_ID`, 0x188). */
   readonly family: number;
@@ -50,7 +84,18 @@ export interface SnpCpuid {
   readonly stepping: number;
 }
 
-/** The report signature as stored: R and S, 72 bytes each, little-endian. */
+/**
+ * The report signature as stored: R and S, 72 bytes each, little-endian.
+ *
+ * @example The signature's components, little-endian as the firmware writes them
+ * ```ts
+ * import type { SnpReport } from "../mod.ts";
+ *
+ * function signatureLength(report: SnpReport): number {
+ *   return report.signature.r.length + report.signature.s.length; // 144
+ * }
+ * ```
+ */
 export interface SnpReportSignature {
   /** R, 72 bytes little-endian. */
   readonly r: Uint8Array;
@@ -58,7 +103,19 @@ export interface SnpReportSignature {
   readonly s: Uint8Array;
 }
 
-/** A decoded SEV-SNP attestation report; field names follow the ABI specification. */
+/**
+ * A decoded SEV-SNP attestation report; field names follow the ABI specification.
+ *
+ * @example Read the launch measurement and the guest's report data
+ * ```ts
+ * import { parseSnpReport, type SnpReport } from "../mod.ts";
+ *
+ * function summary(bytes: Uint8Array): { measurement: Uint8Array; reportData: Uint8Array } {
+ *   const report: SnpReport = parseSnpReport(bytes);
+ *   return { measurement: report.measurement, reportData: report.reportData };
+ * }
+ * ```
+ */
 export interface SnpReport {
   /** `VERSION` (0x000). */
   readonly version: number;
@@ -122,7 +179,19 @@ export interface SnpReport {
   readonly raw: Uint8Array;
 }
 
-/** Options of {@link parseSnpReport}. */
+/**
+ * Options of {@link parseSnpReport}.
+ *
+ * @example Parse a v2 report whose product the caller knows
+ * ```ts
+ * import { parseSnpReport, type ParseSnpReportOptions } from "../mod.ts";
+ *
+ * const options: ParseSnpReportOptions = { product: "Milan" };
+ * function parseMilan(bytes: Uint8Array) {
+ *   return parseSnpReport(bytes, options);
+ * }
+ * ```
+ */
 export interface ParseSnpReportOptions {
   /**
    * The product, when known from elsewhere (the VCEK): needed to pick the TCB layout of v2
@@ -286,9 +355,4 @@ function checkComponentPadding(component: Uint8Array, field: string): void {
       throw new ParseError(field, `byte ${i} is not zero (a P-384 scalar has 48 bytes)`);
     }
   }
-}
-
-/** The signed part of a report: bytes 0x000–0x29F. */
-export function snpSignedBytes(report: Uint8Array): Uint8Array {
-  return report.subarray(0, SNP_SIGNED_LENGTH);
 }

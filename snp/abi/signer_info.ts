@@ -6,10 +6,33 @@
  */
 import { ParseError } from "../../util/errors/mod.ts";
 
-/** The key that signed a report. `none` reports carry no signature. */
+/**
+ * The key that signed a report. `none` reports carry no signature.
+ *
+ * @example Which key signed the report
+ * ```ts
+ * import type { SnpReport, SnpSigningKey } from "../mod.ts";
+ *
+ * function signer(report: SnpReport): SnpSigningKey {
+ *   return report.signerInfo.signingKey; // "VCEK", "VLEK" or "none"
+ * }
+ * ```
+ */
 export type SnpSigningKey = "VCEK" | "VLEK" | "none";
 
-/** The decoded signer info. */
+/**
+ * The decoded signer info.
+ *
+ * @example Is the chip ID masked?
+ * ```ts
+ * import type { SnpReport, SnpSignerInfo } from "../mod.ts";
+ *
+ * function chipIdMasked(report: SnpReport): boolean {
+ *   const info: SnpSignerInfo = report.signerInfo;
+ *   return info.maskChipKey;
+ * }
+ * ```
+ */
 export interface SnpSignerInfo {
   /** The 32-bit value as it sits in the report. */
   readonly raw: number;

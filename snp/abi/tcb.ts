@@ -11,10 +11,34 @@
  */
 import { ParseError } from "../../util/errors/mod.ts";
 
-/** Which byte layout a `TCB_VERSION` uses. */
+/**
+ * Which byte layout a `TCB_VERSION` uses.
+ *
+ * @example Turin reports carry an FMC version
+ * ```ts
+ * import type { SnpReport, SnpTcbLayout } from "../mod.ts";
+ *
+ * function hasFmc(report: SnpReport): boolean {
+ *   const layout: SnpTcbLayout = report.tcbLayout;
+ *   return layout === "turin";
+ * }
+ * ```
+ */
 export type SnpTcbLayout = "milan-genoa" | "turin";
 
-/** A decoded `TCB_VERSION`. Every component is a security patch level (SPL) 0–255. */
+/**
+ * A decoded `TCB_VERSION`. Every component is a security patch level (SPL) 0–255.
+ *
+ * @example Print the reported TCB
+ * ```ts
+ * import type { SnpReport, SnpTcb } from "../mod.ts";
+ *
+ * function tcbText(report: SnpReport): string {
+ *   const t: SnpTcb = report.reportedTcb;
+ *   return `bl=${t.bootloader} tee=${t.tee} snp=${t.snp} ucode=${t.microcode}`;
+ * }
+ * ```
+ */
 export interface SnpTcb {
   /** The packed 64-bit value as it sits in the report. */
   readonly raw: bigint;
@@ -32,7 +56,19 @@ export interface SnpTcb {
   readonly fmc?: number;
 }
 
-/** The components of a TCB, for building one. */
+/**
+ * The components of a TCB, for building one.
+ *
+ * @example Ask the KDS for the VCEK of one TCB
+ * ```ts
+ * import type { AmdKdsClient, SnpTcbParts } from "../mod.ts";
+ *
+ * async function vcekAt(kds: AmdKdsClient, hwId: Uint8Array) {
+ *   const tcb: SnpTcbParts = { bootloader: 9, tee: 0, snp: 23, microcode: 72 };
+ *   return await kds.vcek("Genoa", hwId, tcb);
+ * }
+ * ```
+ */
 export interface SnpTcbParts {
   /** Boot loader SPL. */
   readonly bootloader: number;
@@ -60,6 +96,14 @@ function byteOf(raw: bigint, index: number): number {
  *
  * @param field named in the error, e.g. `report.reported_tcb`
  * @throws {ParseError} when a reserved byte of the layout is not zero
+ *
+ * @example Decode a Milan/Genoa TCB value
+ * ```ts
+ * import { decodeTcb } from "../mod.ts";
+ *
+ * const tcb = decodeTcb(0x4800000000000009n, "milan-genoa", "report.reported_tcb");
+ * console.log(tcb.bootloader, tcb.microcode); // 9 72
+ * ```
  */
 export function decodeTcb(raw: bigint, layout: SnpTcbLayout, field = "tcb"): SnpTcb {
   for (const i of RESERVED_BYTES[layout]) {
@@ -117,10 +161,10 @@ export function encodeTcb(parts: SnpTcbParts, layout: SnpTcbLayout, field = "tcb
 }
 
 /** The names of the components compared between TCBs, in the order they are reported. */
-export const TCB_COMPONENTS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
+const TCB_COMPONENTS = ["bootloader", "tee", "snp", "microcode", "fmc"] as const;
 
 /** One TCB component name. */
-export type SnpTcbComponent = typeof TCB_COMPONENTS[number];
+type SnpTcbComponent = typeof TCB_COMPONENTS[number];
 
 /**
  * The first component where `actual` is below `minimum`, or undefined when every component of

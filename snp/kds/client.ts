@@ -24,7 +24,18 @@ import { AMD_VEK_OID, readVekExtensions, type VekKind } from "../verify/vek_exte
 import type { SnpCertChain, SnpCollateralSource } from "./source.ts";
 import { AMD_KDS_BASE_URL, certChainUrl, crlUrl, vcekUrl } from "./urls.ts";
 
-/** Options of an {@link AmdKdsClient}. */
+/**
+ * Options of an {@link AmdKdsClient}.
+ *
+ * @example A KDS client with its own cache directory
+ * ```ts
+ * import { AmdKdsClient, type AmdKdsClientOptions } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const options: AmdKdsClientOptions = { fetcher: new CachingFetcher({ cacheDir: "/var/cache/kds" }) };
+ * const kds = new AmdKdsClient(options);
+ * ```
+ */
 export interface AmdKdsClientOptions {
   /** The collateral fetcher (cache, offline bundles, retries). */
   readonly fetcher: CachingFetcher;
@@ -41,7 +52,22 @@ export interface AmdKdsClientOptions {
   readonly chainCache?: ChainCache;
 }
 
-/** Fetches and verifies AMD collateral; see the module documentation. */
+/**
+ * Fetches and verifies AMD collateral; see the module documentation.
+ *
+ * @example Fetch a VCEK and the chain above it
+ * ```ts
+ * import { AmdKdsClient } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * async function fetchVcek(hwId: Uint8Array) {
+ *   const kds = new AmdKdsClient({ fetcher: new CachingFetcher({}) });
+ *   const vcek = await kds.vcek("Genoa", hwId, { bootloader: 9, tee: 0, snp: 23, microcode: 72 });
+ *   const { intermediate, ark } = await kds.certChain("Genoa", "VCEK");
+ *   return [vcek, intermediate, ark];
+ * }
+ * ```
+ */
 export class AmdKdsClient implements SnpCollateralSource {
   readonly #fetcher: CachingFetcher;
   readonly #base: string;

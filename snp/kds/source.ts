@@ -10,7 +10,18 @@ import type { SnpProductName } from "../abi/product.ts";
 import type { SnpTcbParts } from "../abi/tcb.ts";
 import type { VekKind } from "../verify/vek_extensions.ts";
 
-/** The intermediate and root AMD publishes per product and key kind (`cert_chain`). */
+/**
+ * The intermediate and root AMD publishes per product and key kind (`cert_chain`).
+ *
+ * @example The ASK and ARK, already verified against the pinned root
+ * ```ts
+ * import type { SnpCertChain } from "../mod.ts";
+ *
+ * function subjects(chain: SnpCertChain): string[] {
+ *   return [chain.intermediate.subject, chain.ark.subject];
+ * }
+ * ```
+ */
 export interface SnpCertChain {
   /** ASK (for VCEKs) or ASVK (for VLEKs). */
   readonly intermediate: Certificate;
@@ -18,7 +29,20 @@ export interface SnpCertChain {
   readonly ark: Certificate;
 }
 
-/** A source of AMD collateral. Everything it returns is untrusted and verified by the caller. */
+/**
+ * A source of AMD collateral. Everything it returns is untrusted and verified by the caller.
+ *
+ * @example Any source of VCEKs and CRLs: the KDS client or one of your own
+ * ```ts
+ * import { AmdKdsClient, type SnpCollateralSource } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const source: SnpCollateralSource = new AmdKdsClient({ fetcher: new CachingFetcher({}) });
+ * async function crlOf(s: SnpCollateralSource) {
+ *   return await s.crl("Genoa", "VCEK");
+ * }
+ * ```
+ */
 export interface SnpCollateralSource {
   /** The VCEK of chip `hwId` at `tcb`. */
   vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate>;

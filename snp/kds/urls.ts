@@ -10,7 +10,18 @@ import type { SnpProductName } from "../abi/product.ts";
 import type { SnpTcbParts } from "../abi/tcb.ts";
 import type { VekKind } from "../verify/vek_extensions.ts";
 
-/** The public AMD KDS. */
+/**
+ * The public AMD KDS.
+ *
+ * @example Point a client at a mirror instead of AMD
+ * ```ts
+ * import { AMD_KDS_BASE_URL, AmdKdsClient } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const mirror = Deno.env.get("KDS_MIRROR") ?? AMD_KDS_BASE_URL;
+ * const kds = new AmdKdsClient({ fetcher: new CachingFetcher({}), baseUrl: mirror });
+ * ```
+ */
 export const AMD_KDS_BASE_URL = "https://kdsintf.amd.com";
 
 function root(base: string, kind: VekKind, product: SnpProductName): string {

@@ -12,7 +12,19 @@ import type { SnpReport } from "../abi/report.ts";
 import { firstComponentBelow, type SnpTcb, type SnpTcbParts } from "../abi/tcb.ts";
 import type { SnpReferenceValue } from "../reference_values.ts";
 
-/** Values of one verification that are not part of the reference values. */
+/**
+ * Values of one verification that are not part of the reference values.
+ *
+ * @example Also pin the host data the deployment launched with
+ * ```ts
+ * import type { SnpValidationOptions } from "../mod.ts";
+ *
+ * const options: SnpValidationOptions = {
+ *   reportData: new Uint8Array(64),
+ *   hostData: new Uint8Array(32),
+ * };
+ * ```
+ */
 export interface SnpValidationOptions {
   /** The `REPORT_DATA` the report must carry (all 64 bytes). */
   readonly reportData?: Uint8Array;
@@ -122,6 +134,17 @@ function checkMitigationVector(report: SnpReport, required: number | undefined):
  * `ref` and the per-verification `options`.
  *
  * @throws {ValidationError} at the first mismatch, with expected and actual values
+ *
+ * @example Check a (signature-verified) report against the defaults and the expected report data
+ * ```ts
+ * import { defaultSnpReferenceValues, parseSnpReport, validateSnpReport } from "../mod.ts";
+ *
+ * function check(bytes: Uint8Array, nonce: Uint8Array): void {
+ *   const report = parseSnpReport(bytes, { product: "Genoa" });
+ *   const ref = defaultSnpReferenceValues().find((r) => r.ProductName === "Genoa")!;
+ *   validateSnpReport(report, "Genoa", ref, { reportData: nonce }); // throws ValidationError
+ * }
+ * ```
  */
 export function validateSnpReport(
   report: SnpReport,

@@ -15,7 +15,29 @@ import type { Crl } from "../../x509/crl.ts";
 import type { SnpProductName } from "../abi/product.ts";
 import { AMD_VEK_OID, type VekKind } from "./vek_extensions.ts";
 
-/** Input of {@link verifySnpChain}. */
+/**
+ * Input of {@link verifySnpChain}.
+ *
+ * @example Verify a VCEK chain fetched from the KDS, checking the CRL
+ * ```ts
+ * import { amdRoot, type SnpChainInput, verifySnpChain } from "../mod.ts";
+ * import type { Certificate, Crl } from "../../x509/mod.ts";
+ *
+ * async function verify(vek: Certificate, ask: Certificate, ark: Certificate, crl: Crl) {
+ *   const input: SnpChainInput = {
+ *     vek,
+ *     kind: "VCEK",
+ *     product: "Genoa",
+ *     intermediate: ask,
+ *     ark,
+ *     trustedRoots: [amdRoot("Genoa").sha256],
+ *     crls: [crl],
+ *     now: new Date(),
+ *   };
+ *   return await verifySnpChain(input);
+ * }
+ * ```
+ */
 export interface SnpChainInput {
   /** The VCEK or VLEK. */
   readonly vek: Certificate;
@@ -50,6 +72,25 @@ export function intermediateName(kind: VekKind, product: SnpProductName): string
  * Verifies the endorsement chain of a VCEK/VLEK.
  *
  * @throws {VerificationError} naming the failing link and the reason
+ *
+ * @example Verify a VLEK chain offline (no CRL)
+ * ```ts
+ * import { AMD_ARK_SHA256, verifySnpChain } from "../mod.ts";
+ * import type { Certificate } from "../../x509/mod.ts";
+ *
+ * async function verify(vlek: Certificate, asvk: Certificate, ark: Certificate) {
+ *   const chain = await verifySnpChain({
+ *     vek: vlek,
+ *     kind: "VLEK",
+ *     product: "Milan",
+ *     intermediate: asvk,
+ *     ark,
+ *     trustedRoots: [AMD_ARK_SHA256.Milan],
+ *     now: new Date(),
+ *   });
+ *   return chain.rootFingerprint;
+ * }
+ * ```
  */
 export async function verifySnpChain(input: SnpChainInput): Promise<VerifiedChain> {
   const field = input.kind === "VCEK" ? "vcekChain" : "vlekChain";

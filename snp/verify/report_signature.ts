@@ -50,6 +50,15 @@ export async function importVekKey(vek: Certificate, field = "vek"): Promise<Cry
  * Checks the report's signature with the VCEK/VLEK public key `key`.
  *
  * @throws {VerificationError} on `report.signature` when it does not verify
+ *
+ * @example Check the report's signature with the VCEK's public key
+ * ```ts
+ * import { parseSnpReport, verifyReportSignature } from "../mod.ts";
+ *
+ * async function check(bytes: Uint8Array, vcekKey: CryptoKey): Promise<void> {
+ *   await verifyReportSignature(parseSnpReport(bytes), vcekKey); // throws VerificationError
+ * }
+ * ```
  */
 export async function verifyReportSignature(report: SnpReport, key: CryptoKey): Promise<void> {
   const ok = await crypto.subtle.verify(

@@ -9,7 +9,19 @@
  */
 import type { SnpProductName } from "../abi/product.ts";
 
-/** SHA-256 fingerprints (lower-case hex, no separators) of the genuine AMD ARKs. */
+/**
+ * SHA-256 fingerprints (lower-case hex, no separators) of the genuine AMD ARKs.
+ *
+ * @example Compare a downloaded ARK with the pinned fingerprint
+ * ```ts
+ * import { AMD_ARK_SHA256 } from "../mod.ts";
+ * import { parseCertificate } from "../../x509/mod.ts";
+ *
+ * async function isGenoaArk(der: Uint8Array): Promise<boolean> {
+ *   return (await parseCertificate(der, "ark").fingerprint()) === AMD_ARK_SHA256.Genoa;
+ * }
+ * ```
+ */
 export const AMD_ARK_SHA256: Readonly<Record<SnpProductName, string>> = {
   // CN=ARK-Milan, serial 010000, valid 2020-10-22 – 2045-10-22.
   Milan: "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd",
@@ -19,7 +31,17 @@ export const AMD_ARK_SHA256: Readonly<Record<SnpProductName, string>> = {
   Turin: "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a",
 };
 
-/** A trusted root for one verification: the product it is for and its fingerprint. */
+/**
+ * A trusted root for one verification: the product it is for and its fingerprint.
+ *
+ * @example Print the root a product chains to
+ * ```ts
+ * import { amdRoot, type SnpTrustedRoot } from "../mod.ts";
+ *
+ * const root: SnpTrustedRoot = amdRoot("Turin");
+ * console.log(root.product, root.sha256, root.simulated); // simulated: false
+ * ```
+ */
 export interface SnpTrustedRoot {
   /** Product line the root signs for. */
   readonly product: SnpProductName;
@@ -29,7 +51,16 @@ export interface SnpTrustedRoot {
   readonly simulated: boolean;
 }
 
-/** The genuine AMD root of `product`. */
+/**
+ * The genuine AMD root of `product`.
+ *
+ * @example The trust anchor to pass to a chain check
+ * ```ts
+ * import { amdRoot } from "../mod.ts";
+ *
+ * const trustedRoots = [amdRoot("Milan").sha256];
+ * ```
+ */
 export function amdRoot(product: SnpProductName): SnpTrustedRoot {
   return { product, sha256: AMD_ARK_SHA256[product], simulated: false };
 }

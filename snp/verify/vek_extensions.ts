@@ -30,10 +30,32 @@ export const AMD_VEK_OID = {
   cspID: "1.3.6.1.4.1.3704.1.5",
 } as const;
 
-/** Which endorsement key a certificate certifies. */
+/**
+ * Which endorsement key a certificate certifies.
+ *
+ * @example A VCEK is per chip, a VLEK per cloud provider
+ * ```ts
+ * import type { VekKind } from "../mod.ts";
+ *
+ * function perChip(kind: VekKind): boolean {
+ *   return kind === "VCEK";
+ * }
+ * ```
+ */
 export type VekKind = "VCEK" | "VLEK";
 
-/** The decoded AMD extensions of a VCEK or VLEK. */
+/**
+ * The decoded AMD extensions of a VCEK or VLEK.
+ *
+ * @example The TCB a VCEK was issued for
+ * ```ts
+ * import type { VekExtensions } from "../mod.ts";
+ *
+ * function issuedFor(ext: VekExtensions): string {
+ *   return `${ext.productName} snp=${ext.tcb.snp} ucode=${ext.tcb.microcode}`;
+ * }
+ * ```
+ */
 export interface VekExtensions {
   /** VCEK (has `hwID`) or VLEK (has `cspID`). */
   readonly kind: VekKind;
@@ -80,6 +102,16 @@ function required<T>(value: T | undefined, cert: Certificate, name: string): T {
  * @throws {ParseError} when an extension is malformed
  * @throws {VerificationError} when a required extension is missing, the product is unknown, or
  *   the certificate carries both or neither of `hwID` and `cspID`
+ *
+ * @example Read AMD's extensions of a VCEK
+ * ```ts
+ * import { readVekExtensions } from "../mod.ts";
+ * import { parseCertificate } from "../../x509/mod.ts";
+ *
+ * function productOf(der: Uint8Array): string {
+ *   return readVekExtensions(parseCertificate(der, "vcek")).product; // e.g. "Genoa"
+ * }
+ * ```
  */
 export function readVekExtensions(cert: Certificate): VekExtensions {
   const productName = required(

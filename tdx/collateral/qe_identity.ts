@@ -9,13 +9,35 @@ import { IssueList, ObjectReader } from "../../util/json/mod.ts";
 import { parseSignedPcsJson } from "./signed_json.ts";
 import { readDate, readTcbLevelCommon, type TcbLevelCommon } from "./tcb_level.ts";
 
-/** A QE TCB level, keyed by the QE's ISV SVN. */
+/**
+ * A QE TCB level, keyed by the QE's ISV SVN.
+ *
+ * @example Print the QE's TCB levels
+ * ```ts
+ * import type { QeIdentity, QeTcbLevel } from "../mod.ts";
+ *
+ * function levels(identity: QeIdentity): string[] {
+ *   return identity.tcbLevels.map((l: QeTcbLevel) => `isvsvn ${l.isvSvn}: ${l.tcbStatus}`);
+ * }
+ * ```
+ */
 export interface QeTcbLevel extends TcbLevelCommon {
   /** Minimum ISV SVN of the level. */
   readonly isvSvn: number;
 }
 
-/** A parsed QE identity. */
+/**
+ * A parsed QE identity.
+ *
+ * @example When does the QE identity a quote was checked against expire?
+ * ```ts
+ * import type { VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function qeIdentityExpiry(verified: VerifiedTdxQuote): Date {
+ *   return verified.qeIdentity.nextUpdate;
+ * }
+ * ```
+ */
 export interface QeIdentity {
   /** `"TD_QE"` for TDX. */
   readonly id: string;
@@ -44,7 +66,7 @@ export interface QeIdentity {
 }
 
 /** A QE identity with the exact bytes Intel signed and the signature. */
-export interface SignedQeIdentity {
+interface SignedQeIdentity {
   /** The parsed identity. */
   readonly qeIdentity: QeIdentity;
   /** The exact signed bytes of the `enclaveIdentity` value. */

@@ -9,7 +9,7 @@ import { ParseError } from "../../util/errors/mod.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 
 /** A signed PCS JSON document: the raw signed bytes, their parsed value and the signature. */
-export interface SignedPcsJson {
+interface SignedPcsJson {
   /** The exact bytes the signature covers. */
   readonly signedBytes: Uint8Array;
   /** The parsed value of those bytes. */

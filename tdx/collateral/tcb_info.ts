@@ -10,7 +10,18 @@ import { IssueList, ObjectReader } from "../../util/json/mod.ts";
 import { parseSignedPcsJson } from "./signed_json.ts";
 import { readDate, readTcbLevelCommon, type TcbLevelCommon } from "./tcb_level.ts";
 
-/** A TCB level of the platform: SGX components + PCESVN + TDX components. */
+/**
+ * A TCB level of the platform: SGX components + PCESVN + TDX components.
+ *
+ * @example The TCB level a quote was matched to
+ * ```ts
+ * import type { TdxTcbLevel, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function matchedLevel(verified: VerifiedTdxQuote): TdxTcbLevel | undefined {
+ *   return verified.tcb.tdxLevel;
+ * }
+ * ```
+ */
 export interface TdxTcbLevel extends TcbLevelCommon {
   /** The 16 SGX TCB component SVNs. */
   readonly sgxTcbComponents: readonly number[];
@@ -20,13 +31,36 @@ export interface TdxTcbLevel extends TcbLevelCommon {
   readonly tdxTcbComponents: readonly number[];
 }
 
-/** A TCB level of a TDX module identity (keyed by its ISV SVN, TEE_TCB_SVN byte 0). */
+/**
+ * A TCB level of a TDX module identity (keyed by its ISV SVN, TEE_TCB_SVN byte 0).
+ *
+ * @example The TDX module's TCB level
+ * ```ts
+ * import type { TdxModuleTcbLevel, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function moduleStatus(verified: VerifiedTdxQuote): string {
+ *   const level: TdxModuleTcbLevel | undefined = verified.tcb.moduleLevel;
+ *   return level ? `${level.isvSvn}: ${level.tcbStatus}` : "no module identity";
+ * }
+ * ```
+ */
 export interface TdxModuleTcbLevel extends TcbLevelCommon {
   /** Minimum ISV SVN of the level. */
   readonly isvSvn: number;
 }
 
-/** One TDX module identity (`TDX_01`, `TDX_03`, …: module major version in hex). */
+/**
+ * One TDX module identity (`TDX_01`, `TDX_03`, …: module major version in hex).
+ *
+ * @example List the TDX module identities Intel publishes for a platform
+ * ```ts
+ * import type { TdxModuleIdentity, TdxTcbInfo } from "../mod.ts";
+ *
+ * function moduleIds(info: TdxTcbInfo): string[] {
+ *   return info.tdxModuleIdentities.map((m: TdxModuleIdentity) => m.id);
+ * }
+ * ```
+ */
 export interface TdxModuleIdentity {
   /** Identity name, `TDX_` + two hex digits of the module's major version. */
   readonly id: string;
@@ -40,7 +74,19 @@ export interface TdxModuleIdentity {
   readonly tcbLevels: readonly TdxModuleTcbLevel[];
 }
 
-/** A parsed TDX TCB info. */
+/**
+ * A parsed TDX TCB info.
+ *
+ * @example The TCB evaluation data number a quote was checked against
+ * ```ts
+ * import type { TdxTcbInfo, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function evaluationDataNumber(verified: VerifiedTdxQuote): number {
+ *   const info: TdxTcbInfo = verified.tcbInfo;
+ *   return info.tcbEvaluationDataNumber;
+ * }
+ * ```
+ */
 export interface TdxTcbInfo {
   /** `"TDX"`. */
   readonly id: string;
@@ -67,7 +113,7 @@ export interface TdxTcbInfo {
 }
 
 /** TCB info with the exact bytes Intel signed and the signature. */
-export interface SignedTdxTcbInfo {
+interface SignedTdxTcbInfo {
   /** The parsed TCB info. */
   readonly tcbInfo: TdxTcbInfo;
   /** The exact signed bytes of the `tcbInfo` value. */

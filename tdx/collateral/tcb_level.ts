@@ -8,7 +8,18 @@ import type { ObjectReader } from "../../util/json/mod.ts";
 import { childPath } from "../../util/json/mod.ts";
 import { type CollateralTcbStatus, isCollateralTcbStatus } from "./tcb_status.ts";
 
-/** Common fields of a TCB level. */
+/**
+ * Common fields of a TCB level.
+ *
+ * @example Anything with a TCB date and status
+ * ```ts
+ * import type { TcbLevelCommon } from "../mod.ts";
+ *
+ * function describe(level: TcbLevelCommon): string {
+ *   return `${level.tcbDate} ${level.tcbStatus} ${level.advisoryIds.join(",")}`;
+ * }
+ * ```
+ */
 export interface TcbLevelCommon {
   /** Date of the TCB level (ISO 8601). */
   readonly tcbDate: string;

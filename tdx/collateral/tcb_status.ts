@@ -4,7 +4,16 @@
  * @module
  */
 
-/** A TCB level status from Intel collateral. */
+/**
+ * A TCB level status from Intel collateral.
+ *
+ * @example Statuses a TCB level in Intel's collateral may carry
+ * ```ts
+ * import type { CollateralTcbStatus } from "../mod.ts";
+ *
+ * const acceptable: readonly CollateralTcbStatus[] = ["UpToDate", "SWHardeningNeeded"];
+ * ```
+ */
 export type CollateralTcbStatus =
   | "UpToDate"
   | "SWHardeningNeeded"
@@ -14,11 +23,21 @@ export type CollateralTcbStatus =
   | "OutOfDateConfigurationNeeded"
   | "Revoked";
 
-/** The outcome of TCB evaluation: a collateral status, or no level matched the platform. */
+/**
+ * The outcome of TCB evaluation: a collateral status, or no level matched the platform.
+ *
+ * @example Accept a platform that needs a software hardening update, too
+ * ```ts
+ * import { defaultTdxReferenceValues, type TcbStatus } from "../mod.ts";
+ *
+ * const allowed: TcbStatus[] = ["UpToDate", "SWHardeningNeeded"];
+ * const references = defaultTdxReferenceValues(allowed);
+ * ```
+ */
 export type TcbStatus = CollateralTcbStatus | "TcbNotSupported";
 
 /** Every status a TCB level in collateral may carry. */
-export const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
+const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
   "UpToDate",
   "SWHardeningNeeded",
   "ConfigurationNeeded",
@@ -29,7 +48,7 @@ export const COLLATERAL_TCB_STATUSES: readonly CollateralTcbStatus[] = [
 ];
 
 /** Every TCB status evaluation can produce. */
-export const TCB_STATUSES: readonly TcbStatus[] = [...COLLATERAL_TCB_STATUSES, "TcbNotSupported"];
+const TCB_STATUSES: readonly TcbStatus[] = [...COLLATERAL_TCB_STATUSES, "TcbNotSupported"];
 
 /** Whether `s` names a collateral TCB status. */
 export function isCollateralTcbStatus(s: string): s is CollateralTcbStatus {

@@ -25,10 +25,33 @@ export const SGX_EXTENSION_OID = "1.2.840.113741.1.13.1";
 
 const ENUMERATED = 0x0a;
 
-/** The SGX type of the platform (0 Standard, 1 Scalable, 2 Scalable with integrity). */
+/**
+ * The SGX type of the platform (0 Standard, 1 Scalable, 2 Scalable with integrity).
+ *
+ * @example Scalable platforms have a platform instance ID
+ * ```ts
+ * import type { SgxType, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function sgxType(verified: VerifiedTdxQuote): SgxType {
+ *   return verified.pck.sgxType;
+ * }
+ * ```
+ */
 export type SgxType = 0 | 1 | 2;
 
-/** Platform configuration (Platform CA certificates only). */
+/**
+ * Platform configuration (Platform CA certificates only).
+ *
+ * @example Was SMT enabled on the platform the PCK was issued for?
+ * ```ts
+ * import type { SgxConfiguration, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function smtEnabled(verified: VerifiedTdxQuote): boolean | undefined {
+ *   const configuration: SgxConfiguration | undefined = verified.pck.configuration;
+ *   return configuration?.smtEnabled;
+ * }
+ * ```
+ */
 export interface SgxConfiguration {
   /** Whether the platform can be extended with additional packages. */
   readonly dynamicPlatform?: boolean;
@@ -38,7 +61,20 @@ export interface SgxConfiguration {
   readonly smtEnabled?: boolean;
 }
 
-/** The decoded SGX extension of a PCK certificate. */
+/**
+ * The decoded SGX extension of a PCK certificate.
+ *
+ * @example The FMSPC of the platform that produced a quote
+ * ```ts
+ * import type { PckSgxExtensions, VerifiedTdxQuote } from "../mod.ts";
+ * import { encodeHex } from "../../mod.ts";
+ *
+ * function fmspc(verified: VerifiedTdxQuote): string {
+ *   const pck: PckSgxExtensions = verified.pck;
+ *   return encodeHex(pck.fmspc);
+ * }
+ * ```
+ */
 export interface PckSgxExtensions {
   /** PPID (16 bytes), the platform's provisioning id. */
   readonly ppid: Uint8Array;

@@ -21,20 +21,41 @@ import type {
   TdxCollateralSource,
 } from "../verify/collateral_bundle.ts";
 
-/** Intel's production PCS API. */
+/**
+ * Intel's production PCS API.
+ *
+ * @example Point a client at a PCCS mirror instead of Intel
+ * ```ts
+ * import { cachingFetcherTransport, INTEL_PCS_BASE_URL, IntelPcsClient } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const pcs = new IntelPcsClient({
+ *   transport: cachingFetcherTransport(new CachingFetcher()),
+ *   baseUrl: Deno.env.get("PCCS_URL") ?? INTEL_PCS_BASE_URL,
+ * });
+ * ```
+ */
 export const INTEL_PCS_BASE_URL = "https://api.trustedservices.intel.com";
 /** Where Intel publishes the SGX Root CA CRL. */
-export const INTEL_ROOT_CA_CRL_URL =
-  "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+const INTEL_ROOT_CA_CRL_URL = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
 
 /** Header carrying the TCB info signing chain (URL-encoded PEM). */
-export const TCB_INFO_ISSUER_CHAIN_HEADER = "tcb-info-issuer-chain";
+const TCB_INFO_ISSUER_CHAIN_HEADER = "tcb-info-issuer-chain";
 /** Header carrying the QE identity signing chain. */
-export const QE_IDENTITY_ISSUER_CHAIN_HEADER = "sgx-enclave-identity-issuer-chain";
+const QE_IDENTITY_ISSUER_CHAIN_HEADER = "sgx-enclave-identity-issuer-chain";
 /** Header carrying the PCK CRL issuer chain. */
-export const PCK_CRL_ISSUER_CHAIN_HEADER = "sgx-pck-crl-issuer-chain";
+const PCK_CRL_ISSUER_CHAIN_HEADER = "sgx-pck-crl-issuer-chain";
 
-/** A response: body and lower-case headers. */
+/**
+ * A response: body and lower-case headers.
+ *
+ * @example A response served from memory
+ * ```ts
+ * import type { PcsResponse } from "../mod.ts";
+ *
+ * const response: PcsResponse = { body: new Uint8Array(), headers: { "content-type": "application/json" } };
+ * ```
+ */
 export interface PcsResponse {
   /** Body bytes. */
   readonly body: Uint8Array;
@@ -42,10 +63,39 @@ export interface PcsResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** Which PCS resource a URL is (decides how long a response may be cached). */
+/**
+ * Which PCS resource a URL is (decides how long a response may be cached).
+ *
+ * @example Log what is fetched
+ * ```ts
+ * import type { PcsResourceKind } from "../mod.ts";
+ *
+ * function label(kind: PcsResourceKind): string {
+ *   return kind === "tcbInfo" ? "TCB info" : kind;
+ * }
+ * ```
+ */
 export type PcsResourceKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
 
-/** How the client gets bytes for a URL (network, cache, offline bundle). */
+/**
+ * How the client gets bytes for a URL (network, cache, offline bundle).
+ *
+ * @example A transport over plain fetch (no cache, no verification before use)
+ * ```ts
+ * import { IntelPcsClient, type PcsTransport } from "../mod.ts";
+ *
+ * const transport: PcsTransport = {
+ *   async get(url) {
+ *     const response = await fetch(url);
+ *     return {
+ *       body: new Uint8Array(await response.arrayBuffer()),
+ *       headers: Object.fromEntries(response.headers),
+ *     };
+ *   },
+ * };
+ * const pcs = new IntelPcsClient({ transport });
+ * ```
+ */
 export interface PcsTransport {
   /**
    * The response for `url`. For the root CA CRL, `tcbInfo` is the TCB info response of the same
@@ -63,7 +113,7 @@ export interface PcsTransport {
  * @throws {import("../../util/errors/mod.ts").ParseError} when the body has no readable nextUpdate
  *   (such a response is not cached)
  */
-export function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
+function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
   if (kind === "tcbInfo" || kind === "qeIdentity") {
     const key = kind === "tcbInfo" ? "tcbInfo" : "enclaveIdentity";
     let next: unknown;
@@ -83,7 +133,16 @@ export function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
   return next;
 }
 
-/** Options of {@link cachingFetcherTransport}. */
+/**
+ * Options of {@link cachingFetcherTransport}.
+ *
+ * @example Pin the clock (for replaying a recorded run)
+ * ```ts
+ * import type { CachingTransportOptions } from "../mod.ts";
+ *
+ * const options: CachingTransportOptions = { clock: () => new Date("2026-11-01T00:00:00Z") };
+ * ```
+ */
 export interface CachingTransportOptions {
   /** Roots network responses must chain to before they are cached (default: the Intel root). */
   readonly trustAnchors?: readonly TrustAnchor[];
@@ -104,6 +163,16 @@ const ISSUER_CHAIN_HEADER: Record<PcsResourceKind, string | undefined> = {
  * import directories. A network response is cached only once it passed
  * {@link checkPcsResponse} against `trustAnchors`; one that fails is not cached and its error
  * propagates.
+ *
+ * @example Trust a test root besides Intel's
+ * ```ts
+ * import { cachingFetcherTransport, INTEL_SGX_ROOT_CA_SHA256 } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const transport = cachingFetcherTransport(new CachingFetcher({ offline: true, importDirs: ["./bundle"] }), {
+ *   trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+ * });
+ * ```
  */
 export function cachingFetcherTransport(
   fetcher: CachingFetcher,
@@ -138,18 +207,27 @@ export function cachingFetcherTransport(
   };
 }
 
-/** The PCS URLs for one collateral request. */
+/** Where a PCS (or a caching service such as Intel's PCCS) serves the root CA CRL, as DER. */
+const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
+
+/**
+ * The PCS URLs for one collateral request. The root CA CRL comes from `rootCaCrlUrl` when given;
+ * else from Intel's certificate server for Intel's PCS, and from the service's own
+ * {@link PCS_ROOT_CA_CRL_PATH} for any other base URL (a PCCS or a local stand-in), so a
+ * configured service is the only vendor service asked.
+ */
 export function pcsUrls(
   request: Pick<TdxCollateralRequest, "fmspc" | "pckCa">,
   baseUrl = INTEL_PCS_BASE_URL,
-  rootCaCrlUrl = INTEL_ROOT_CA_CRL_URL,
+  rootCaCrlUrl?: string,
 ): { tcbInfo: string; qeIdentity: string; pckCrl: string; rootCaCrl: string } {
   const base = baseUrl.replace(/\/+$/, "");
   return {
     tcbInfo: `${base}/tdx/certification/v4/tcb?fmspc=${encodeHex(request.fmspc).toUpperCase()}`,
     qeIdentity: `${base}/tdx/certification/v4/qe/identity`,
     pckCrl: `${base}/sgx/certification/v4/pckcrl?ca=${request.pckCa}&encoding=der`,
-    rootCaCrl: rootCaCrlUrl,
+    rootCaCrl: rootCaCrlUrl ??
+      (base === INTEL_PCS_BASE_URL ? INTEL_ROOT_CA_CRL_URL : `${base}${PCS_ROOT_CA_CRL_PATH}`),
   };
 }
 
@@ -163,17 +241,43 @@ function chainHeader(r: PcsResponse, header: string, url: string): string {
   }
 }
 
-/** Options of {@link IntelPcsClient}. */
+/**
+ * Options of {@link IntelPcsClient}.
+ *
+ * @example A PCS client on the shared caching fetcher
+ * ```ts
+ * import { cachingFetcherTransport, IntelPcsClient, type IntelPcsClientOptions } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const options: IntelPcsClientOptions = {
+ *   transport: cachingFetcherTransport(new CachingFetcher({ cacheDir: "/var/cache/pcs" })),
+ * };
+ * const pcs = new IntelPcsClient(options);
+ * ```
+ */
 export interface IntelPcsClientOptions {
   /** Where bytes come from. */
   readonly transport: PcsTransport;
   /** PCS base URL (default Intel's production API). */
   readonly baseUrl?: string;
-  /** Root CA CRL URL (default Intel's). */
+  /** Root CA CRL URL (default: see {@link pcsUrls}). */
   readonly rootCaCrlUrl?: string;
 }
 
-/** Fetches TDX collateral from Intel PCS (or anything serving its paths). */
+/**
+ * Fetches TDX collateral from Intel PCS (or anything serving its paths).
+ *
+ * @example Fetch the collateral for a quote's platform
+ * ```ts
+ * import { cachingFetcherTransport, IntelPcsClient, type TdxCollateral } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * async function collateralFor(fmspc: Uint8Array): Promise<TdxCollateral> {
+ *   const pcs = new IntelPcsClient({ transport: cachingFetcherTransport(new CachingFetcher()) });
+ *   return await pcs.collateralFor({ fmspc, pckCa: "platform", now: new Date() });
+ * }
+ * ```
+ */
 export class IntelPcsClient implements TdxCollateralSource {
   readonly #options: IntelPcsClientOptions;
 

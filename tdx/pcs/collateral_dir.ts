@@ -15,7 +15,7 @@ import {
 import { bundleTransport, IntelPcsClient } from "./client.ts";
 
 /** File names of a collateral directory. */
-export const COLLATERAL_FILES = {
+const COLLATERAL_FILES = {
   tcbInfo: "tcb_info.json",
   tcbInfoIssuerChain: "tcb_info_issuer_chain.pem",
   qeIdentity: "qe_identity.json",
@@ -45,6 +45,19 @@ async function readRequired(dir: string, name: string): Promise<Uint8Array> {
  * CRLs are optional here (the verifier decides whether their absence is acceptable).
  *
  * @throws {UnavailableError} naming the missing file
+ *
+ * @example Verify a quote with collateral saved in a directory
+ * ```ts
+ * import { INTEL_SGX_ROOT_CA_SHA256, readTdxCollateralDir, verifyTdxQuote } from "../mod.ts";
+ *
+ * async function verifyOffline(quote: Uint8Array, dir: string) {
+ *   return await verifyTdxQuote(quote, {
+ *     now: new Date(),
+ *     trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+ *     collateral: await readTdxCollateralDir(dir),
+ *   });
+ * }
+ * ```
  */
 export async function readTdxCollateralDir(dir: string): Promise<TdxCollateral> {
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -69,7 +82,18 @@ export async function readTdxCollateralDir(dir: string): Promise<TdxCollateral> 
   };
 }
 
-/** Writes collateral into `dir` in the layout {@link readTdxCollateralDir} reads. */
+/**
+ * Writes collateral into `dir` in the layout {@link readTdxCollateralDir} reads.
+ *
+ * @example Save fetched collateral for offline verification
+ * ```ts
+ * import { type TdxCollateral, writeTdxCollateralDir } from "../mod.ts";
+ *
+ * async function save(collateral: TdxCollateral): Promise<void> {
+ *   await writeTdxCollateralDir("./tdx-collateral", collateral);
+ * }
+ * ```
+ */
 export async function writeTdxCollateralDir(dir: string, c: TdxCollateral): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const enc = (s: string) => new TextEncoder().encode(s);
@@ -94,6 +118,16 @@ export async function writeTdxCollateralDir(dir: string, c: TdxCollateral): Prom
  * A collateral source for an offline directory in either layout: the flat layout of
  * {@link COLLATERAL_FILES} (one platform), or a by-URL bundle (`collateral/bundle.ts`) holding
  * Intel PCS responses for any number of platforms.
+ *
+ * @example A verifier that reads collateral from a directory
+ * ```ts
+ * import { collateralSourceForDir, defaultTdxReferenceValues, TdxEvidenceVerifier } from "../mod.ts";
+ *
+ * const verifier = new TdxEvidenceVerifier({
+ *   referenceValues: defaultTdxReferenceValues(),
+ *   collateral: await collateralSourceForDir("./tdx-collateral"),
+ * });
+ * ```
  */
 export async function collateralSourceForDir(dir: string): Promise<TdxCollateralSource> {
   let flat = false;

@@ -18,10 +18,10 @@ import { parseQeIdentityResponse } from "../collateral/qe_identity.ts";
 import { parseTdxTcbInfoResponse } from "../collateral/tcb_info.ts";
 
 /** Which PCS resource a response is. */
-export type PcsResponseKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
+type PcsResponseKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
 
 /** What a check needs. */
-export interface PcsResponseCheckContext {
+interface PcsResponseCheckContext {
   /** Pinned roots (SHA-256 fingerprints or certificates). */
   readonly trustAnchors: readonly TrustAnchor[];
   /** The time certificates and CRLs are checked at (the fetch time). */

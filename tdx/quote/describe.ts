@@ -7,7 +7,18 @@
 import { encodeHex } from "../../util/bytes/mod.ts";
 import type { TdxQuote } from "./types.ts";
 
-/** JSON-ready description of every field of a quote. */
+/**
+ * JSON-ready description of every field of a quote.
+ *
+ * @example Print a quote as readable JSON
+ * ```ts
+ * import { describeTdxQuote, parseTdxQuote } from "../mod.ts";
+ *
+ * function show(bytes: Uint8Array): void {
+ *   console.log(JSON.stringify(describeTdxQuote(parseTdxQuote(bytes)), null, 2));
+ * }
+ * ```
+ */
 export function describeTdxQuote(q: TdxQuote): Record<string, unknown> {
   const b = q.body;
   const qc = q.signatureData.qeCertification;

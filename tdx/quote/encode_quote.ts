@@ -116,7 +116,7 @@ export function encodeSgxReportBody(r: SgxReportBody): Uint8Array {
 }
 
 /** Parts of the signature data. */
-export interface SignatureDataParts {
+interface SignatureDataParts {
   /** Quote signature r ‖ s (64 bytes). */
   readonly signature: Uint8Array;
   /** Attestation key x ‖ y (64 bytes). */

@@ -102,7 +102,7 @@ function parseBody(r: ByteReader, layout: "1.0" | "1.5"): TdxReportBody {
 }
 
 /** Parses an SGX report body (384 bytes), e.g. the QE report. */
-export function parseSgxReportBody(bytes: Uint8Array, context = "qeReport"): SgxReportBody {
+function parseSgxReportBody(bytes: Uint8Array, context = "qeReport"): SgxReportBody {
   if (bytes.length !== SGX_REPORT_SIZE) {
     throw new ParseError(context, `must be ${SGX_REPORT_SIZE} bytes, got ${bytes.length}`);
   }

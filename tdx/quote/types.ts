@@ -6,7 +6,19 @@
  * @module
  */
 
-/** Quote header (48 bytes). */
+/**
+ * Quote header (48 bytes).
+ *
+ * @example Tell a v4 quote from a v5 one
+ * ```ts
+ * import type { TdxQuote, TdxQuoteHeader } from "../mod.ts";
+ *
+ * function version(quote: TdxQuote): 4 | 5 {
+ *   const header: TdxQuoteHeader = quote.header;
+ *   return header.version;
+ * }
+ * ```
+ */
 export interface TdxQuoteHeader {
   /** Quote format version: 4 or 5. */
   readonly version: 4 | 5;
@@ -24,7 +36,18 @@ export interface TdxQuoteHeader {
   readonly userData: Uint8Array;
 }
 
-/** The TD report body (TD report 1.0: 584 bytes; TD report 1.5: 648 bytes). */
+/**
+ * The TD report body (TD report 1.0: 584 bytes; TD report 1.5: 648 bytes).
+ *
+ * @example Runtime measurement registers
+ * ```ts
+ * import type { TdxReportBody } from "../mod.ts";
+ *
+ * function rtmr0(body: TdxReportBody): Uint8Array {
+ *   return body.rtmrs[0];
+ * }
+ * ```
+ */
 export interface TdxReportBody {
   /** Which layout the body has: `1.0` (v4 quotes, v5 type 2) or `1.5` (v5 type 3). */
   readonly layout: "1.0" | "1.5";
@@ -58,7 +81,19 @@ export interface TdxReportBody {
   readonly mrServiceTd?: Uint8Array;
 }
 
-/** The body descriptor of a v5 quote. */
+/**
+ * The body descriptor of a v5 quote.
+ *
+ * @example Is this a TDX 1.5 body in a v5 quote?
+ * ```ts
+ * import type { TdxBodyDescriptor, TdxQuote } from "../mod.ts";
+ *
+ * function bodyType(quote: TdxQuote): number | undefined {
+ *   const descriptor: TdxBodyDescriptor | undefined = quote.bodyDescriptor;
+ *   return descriptor?.type; // 3 = TDX 1.5 report body
+ * }
+ * ```
+ */
 export interface TdxBodyDescriptor {
   /** Body type: 2 = TD report 1.0, 3 = TD report 1.5 (1 = SGX, rejected). */
   readonly type: number;
@@ -66,7 +101,19 @@ export interface TdxBodyDescriptor {
   readonly size: number;
 }
 
-/** An SGX enclave report body (384 bytes): here, the quoting enclave's report. */
+/**
+ * An SGX enclave report body (384 bytes): here, the quoting enclave's report.
+ *
+ * @example The QE's ISV SVN
+ * ```ts
+ * import type { SgxReportBody, TdxQuote } from "../mod.ts";
+ *
+ * function qeSvn(quote: TdxQuote): number {
+ *   const report: SgxReportBody = quote.signatureData.qeCertification.qeReport;
+ *   return report.isvSvn;
+ * }
+ * ```
+ */
 export interface SgxReportBody {
   /** CPUSVN (16 bytes). */
   readonly cpuSvn: Uint8Array;
@@ -94,7 +141,19 @@ export interface SgxReportBody {
   readonly reportData: Uint8Array;
 }
 
-/** Certification data as found in the quote: a type and its raw bytes. */
+/**
+ * Certification data as found in the quote: a type and its raw bytes.
+ *
+ * @example The PCK chain a quote carries (certification data type 5)
+ * ```ts
+ * import type { CertificationData, TdxQuote } from "../mod.ts";
+ *
+ * function pckChainPem(quote: TdxQuote): string | undefined {
+ *   const data: CertificationData = quote.signatureData.qeCertification.certification;
+ *   return data.type === 5 ? new TextDecoder().decode(data.data) : undefined;
+ * }
+ * ```
+ */
 export interface CertificationData {
   /** Certification data type (5 = PCK certificate chain PEM, 6 = QE report certification data). */
   readonly type: number;
@@ -102,7 +161,19 @@ export interface CertificationData {
   readonly data: Uint8Array;
 }
 
-/** QE report certification data (certification data type 6). */
+/**
+ * QE report certification data (certification data type 6).
+ *
+ * @example The QE report inside a quote's signature data
+ * ```ts
+ * import type { QeReportCertificationData, TdxQuote } from "../mod.ts";
+ *
+ * function qeMrSigner(quote: TdxQuote): Uint8Array {
+ *   const qe: QeReportCertificationData = quote.signatureData.qeCertification;
+ *   return qe.qeReport.mrSigner;
+ * }
+ * ```
+ */
 export interface QeReportCertificationData {
   /** The QE report (384 bytes, SGX report body). */
   readonly qeReport: SgxReportBody;
@@ -116,7 +187,19 @@ export interface QeReportCertificationData {
   readonly certification: CertificationData;
 }
 
-/** The quote signature data. */
+/**
+ * The quote signature data.
+ *
+ * @example The attestation key that signed the quote
+ * ```ts
+ * import type { TdxQuote, TdxQuoteSignatureData } from "../mod.ts";
+ *
+ * function attestationKey(quote: TdxQuote): Uint8Array {
+ *   const data: TdxQuoteSignatureData = quote.signatureData;
+ *   return data.attestationKey; // 64 bytes: the P-256 point without its 0x04 prefix
+ * }
+ * ```
+ */
 export interface TdxQuoteSignatureData {
   /** ECDSA P-256 signature by the attestation key over the signed region (r ‖ s, 64 bytes). */
   readonly signature: Uint8Array;
@@ -128,7 +211,19 @@ export interface TdxQuoteSignatureData {
   readonly qeCertification: QeReportCertificationData;
 }
 
-/** A parsed TDX quote. */
+/**
+ * A parsed TDX quote.
+ *
+ * @example Read the TD's measurement and report data
+ * ```ts
+ * import { parseTdxQuote, type TdxQuote } from "../mod.ts";
+ *
+ * function summary(bytes: Uint8Array): { mrTd: Uint8Array; reportData: Uint8Array } {
+ *   const quote: TdxQuote = parseTdxQuote(bytes);
+ *   return { mrTd: quote.body.mrTd, reportData: quote.body.reportData };
+ * }
+ * ```
+ */
 export interface TdxQuote {
   /** The header. */
   readonly header: TdxQuoteHeader;

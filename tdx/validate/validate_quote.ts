@@ -17,7 +17,7 @@ import { checkDefaultTdAttributes } from "./td_attributes.ts";
 export const NEVER_ALLOWED_TCB_STATUSES: readonly TcbStatus[] = ["Revoked", "TcbNotSupported"];
 
 /** TDATTRIBUTES bit 0: the TD is debuggable (its memory and state are visible to the host). */
-export const TD_ATTRIBUTE_DEBUG_BIT = 0;
+const TD_ATTRIBUTE_DEBUG_BIT = 0;
 
 /** Whether the DEBUG bit of 8-byte little-endian TD attributes is set. */
 export function tdDebugEnabled(tdAttributes: Uint8Array): boolean {
@@ -52,7 +52,16 @@ function equalBytes(field: string, expected: Uint8Array, actual: Uint8Array): vo
   }
 }
 
-/** Options of {@link validateTdxQuote}. */
+/**
+ * Options of {@link validateTdxQuote}.
+ *
+ * @example Also require the MRCONFIGID the deployment launched with
+ * ```ts
+ * import type { ValidateTdxOptions } from "../mod.ts";
+ *
+ * const options: ValidateTdxOptions = { reportData: new Uint8Array(64), mrConfigId: new Uint8Array(48) };
+ * ```
+ */
 export interface ValidateTdxOptions {
   /** The 64 bytes of report data the quote must carry. */
   readonly reportData: Uint8Array;
@@ -115,6 +124,15 @@ function checkPlatformOfPck(pck: PckSgxExtensions, ref: TdxReferenceValue, p: st
  * Validates a verified quote against a reference value.
  *
  * @throws {ValidationError} naming the first field that does not match
+ *
+ * @example Check a verified quote against reference values and the expected report data
+ * ```ts
+ * import { defaultTdxReferenceValues, validateTdxQuote, type VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function check(verified: VerifiedTdxQuote, nonce: Uint8Array): void {
+ *   validateTdxQuote(verified, defaultTdxReferenceValues()[0], { reportData: nonce }); // throws ValidationError
+ * }
+ * ```
  */
 export function validateTdxQuote(
   verified: VerifiedTdxQuote,

@@ -5,7 +5,23 @@
  * @module
  */
 
-/** Raw collateral for one platform (FMSPC), in Intel PCS response form. */
+/**
+ * Raw collateral for one platform (FMSPC), in Intel PCS response form.
+ *
+ * @example Collateral read from files Intel PCS served
+ * ```ts
+ * import type { TdxCollateral } from "../mod.ts";
+ *
+ * async function fromFiles(dir: string): Promise<TdxCollateral> {
+ *   return {
+ *     tcbInfo: await Deno.readFile(`${dir}/tcbinfo.json`),
+ *     tcbInfoIssuerChain: await Deno.readTextFile(`${dir}/tcbinfo-chain.pem`),
+ *     qeIdentity: await Deno.readFile(`${dir}/qeidentity.json`),
+ *     qeIdentityIssuerChain: await Deno.readTextFile(`${dir}/qeidentity-chain.pem`),
+ *   };
+ * }
+ * ```
+ */
 export interface TdxCollateral {
   /** Body of `GET /tdx/certification/v4/tcb?fmspc=…`: `{"tcbInfo":…,"signature":…}`. */
   readonly tcbInfo: Uint8Array;
@@ -24,10 +40,32 @@ export interface TdxCollateral {
   readonly rootCaCrl?: Uint8Array;
 }
 
-/** Which PCK CA issued a PCK certificate (selects the PCK CRL). */
+/**
+ * Which PCK CA issued a PCK certificate (selects the PCK CRL).
+ *
+ * @example Collateral for a platform-CA PCK
+ * ```ts
+ * import type { PckCaType, TdxCollateralRequest } from "../mod.ts";
+ *
+ * const pckCa: PckCaType = "platform";
+ * const request: TdxCollateralRequest = { fmspc: new Uint8Array(6), pckCa, now: new Date() };
+ * ```
+ */
 export type PckCaType = "platform" | "processor";
 
-/** What collateral is needed for: the platform's FMSPC and the PCK CA that issued its PCK. */
+/**
+ * What collateral is needed for: the platform's FMSPC and the PCK CA that issued its PCK.
+ *
+ * @example Ask a source for the collateral of one platform
+ * ```ts
+ * import type { TdxCollateralRequest, TdxCollateralSource } from "../mod.ts";
+ *
+ * async function fetchFor(source: TdxCollateralSource, fmspc: Uint8Array) {
+ *   const request: TdxCollateralRequest = { fmspc, pckCa: "processor", now: new Date() };
+ *   return await source.collateralFor(request);
+ * }
+ * ```
+ */
 export interface TdxCollateralRequest {
   /** FMSPC from the PCK certificate (6 bytes). */
   readonly fmspc: Uint8Array;
@@ -37,7 +75,23 @@ export interface TdxCollateralRequest {
   readonly now: Date;
 }
 
-/** Something that supplies collateral: the Intel PCS client, or a fixed bundle. */
+/**
+ * Something that supplies collateral: the Intel PCS client, or a fixed bundle.
+ *
+ * @example A source that logs each request
+ * ```ts
+ * import type { TdxCollateralSource } from "../mod.ts";
+ *
+ * function logged(inner: TdxCollateralSource): TdxCollateralSource {
+ *   return {
+ *     collateralFor(request) {
+ *       console.log("collateral for", request.pckCa, request.now.toISOString());
+ *       return inner.collateralFor(request);
+ *     },
+ *   };
+ * }
+ * ```
+ */
 export interface TdxCollateralSource {
   /**
    * Collateral for `request` (untrusted; the verifier checks it).
@@ -47,7 +101,21 @@ export interface TdxCollateralSource {
   collateralFor(request: TdxCollateralRequest): Promise<TdxCollateral>;
 }
 
-/** A collateral source that always returns the same bundle (offline use, tests). */
+/**
+ * A collateral source that always returns the same bundle (offline use, tests).
+ *
+ * @example Always answer with the same (already fetched) collateral
+ * ```ts
+ * import { defaultTdxReferenceValues, StaticTdxCollateral, type TdxCollateral, TdxEvidenceVerifier } from "../mod.ts";
+ *
+ * function verifierWith(collateral: TdxCollateral): TdxEvidenceVerifier {
+ *   return new TdxEvidenceVerifier({
+ *     referenceValues: defaultTdxReferenceValues(),
+ *     collateral: new StaticTdxCollateral(collateral),
+ *   });
+ * }
+ * ```
+ */
 export class StaticTdxCollateral implements TdxCollateralSource {
   readonly #collateral: TdxCollateral;
 

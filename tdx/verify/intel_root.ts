@@ -12,6 +12,13 @@
  * https://certificates.trustedservices.intel.com/Intel_SGX_RootCA.der; the same bytes ship as
  * `verify/trusted_root.pem` in google/go-tdx-guest and `src/TrustedRootCA.der` in
  * Phala-Network/dcap-qvl (both listed with this fingerprint in the conformance MANIFEST.json).
+ *
+ * @example Trust only Intel's root
+ * ```ts
+ * import { INTEL_SGX_ROOT_CA_SHA256 } from "../mod.ts";
+ *
+ * const trustAnchors = [INTEL_SGX_ROOT_CA_SHA256];
+ * ```
  */
 export const INTEL_SGX_ROOT_CA_SHA256 =
   "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3";

@@ -22,7 +22,19 @@ import type {
 import type { CollateralTcbStatus, TcbStatus } from "../collateral/tcb_status.ts";
 import type { SgxReportBody, TdxReportBody } from "../quote/types.ts";
 
-/** The result of the QE identity check. */
+/**
+ * The result of the QE identity check.
+ *
+ * @example The QE's TCB status
+ * ```ts
+ * import type { QeEvaluation, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function qeStatus(verified: VerifiedTdxQuote): string {
+ *   const qe: QeEvaluation = verified.tcb.qe;
+ *   return qe.status;
+ * }
+ * ```
+ */
 export interface QeEvaluation {
   /** Status of the QE's TCB level ("Revoked" when no level admits its ISV SVN, as QVL). */
   readonly status: CollateralTcbStatus;
@@ -30,7 +42,19 @@ export interface QeEvaluation {
   readonly level?: QeTcbLevel;
 }
 
-/** The result of TCB evaluation. */
+/**
+ * The result of TCB evaluation.
+ *
+ * @example Print the platform's TCB status and advisories
+ * ```ts
+ * import type { TcbEvaluation, VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function tcbLine(verified: VerifiedTdxQuote): string {
+ *   const tcb: TcbEvaluation = verified.tcb;
+ *   return `${tcb.status} ${tcb.advisoryIds.join(", ")}`;
+ * }
+ * ```
+ */
 export interface TcbEvaluation {
   /** The final (converged) status. */
   readonly status: TcbStatus;

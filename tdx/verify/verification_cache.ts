@@ -12,7 +12,20 @@
  * @module
  */
 
-/** A cached value with the window in which it holds. */
+/**
+ * A cached value with the window in which it holds.
+ *
+ * @example A cached value with the window it is valid in
+ * ```ts
+ * import type { Windowed } from "../mod.ts";
+ *
+ * const entry: Windowed<string> = {
+ *   value: "collateral digest",
+ *   validFrom: new Date("2026-11-01T00:00:00Z"),
+ *   validUntil: new Date("2026-12-01T00:00:00Z"),
+ * };
+ * ```
+ */
 export interface Windowed<T> {
   /** The cached value. */
   readonly value: T;
@@ -22,7 +35,17 @@ export interface Windowed<T> {
   readonly validUntil: Date;
 }
 
-/** Options of a {@link TdxVerificationCache}. */
+/**
+ * Options of a {@link TdxVerificationCache}.
+ *
+ * @example A small cache for a short-lived tool
+ * ```ts
+ * import { TdxVerificationCache, type TdxVerificationCacheOptions } from "../mod.ts";
+ *
+ * const options: TdxVerificationCacheOptions = { maxCollateral: 4, maxPckChains: 16 };
+ * const cache = new TdxVerificationCache(options);
+ * ```
+ */
 export interface TdxVerificationCacheOptions {
   /** Most collateral entries kept (least recently used dropped first). Default 64. */
   readonly maxCollateral?: number;
@@ -45,7 +68,19 @@ function touch<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
   while (map.size > max) map.delete(map.keys().next().value as K);
 }
 
-/** Remembers verified collateral and PCK chains; see the module documentation for the rules. */
+/**
+ * Remembers verified collateral and PCK chains; see the module documentation for the rules.
+ *
+ * @example Share verified collateral and PCK chains across many quotes
+ * ```ts
+ * import { defaultTdxReferenceValues, TdxEvidenceVerifier, TdxVerificationCache } from "../mod.ts";
+ *
+ * const verifier = new TdxEvidenceVerifier({
+ *   referenceValues: defaultTdxReferenceValues(),
+ *   verificationCache: new TdxVerificationCache({ maxCollateral: 16 }),
+ * });
+ * ```
+ */
 export class TdxVerificationCache {
   readonly #entries = new Map<string, CollateralEntry>();
   readonly #keys = new Map<string, Promise<CryptoKey>>();

@@ -30,7 +30,18 @@ import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
 import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
 
-/** Options of {@link verifyTdxQuote}. */
+/**
+ * Options of {@link verifyTdxQuote}.
+ *
+ * @example Options for verifying at a fixed time (replaying a recorded quote)
+ * ```ts
+ * import { INTEL_SGX_ROOT_CA_SHA256, type TdxCollateral, type VerifyTdxQuoteOptions } from "../mod.ts";
+ *
+ * function at(time: Date, collateral: TdxCollateral): VerifyTdxQuoteOptions {
+ *   return { now: time, trustAnchors: [INTEL_SGX_ROOT_CA_SHA256], collateral };
+ * }
+ * ```
+ */
 export interface VerifyTdxQuoteOptions {
   /** The time every certificate, CRL and collateral window is checked at. */
   readonly now: Date;
@@ -51,7 +62,18 @@ export interface VerifyTdxQuoteOptions {
   readonly verificationCache?: TdxVerificationCache;
 }
 
-/** A quote that passed every cryptographic and collateral check. */
+/**
+ * A quote that passed every cryptographic and collateral check.
+ *
+ * @example What a verified quote tells
+ * ```ts
+ * import type { VerifiedTdxQuote } from "../mod.ts";
+ *
+ * function log(v: VerifiedTdxQuote): void {
+ *   console.log(v.tcb.status, v.rootFingerprint, v.pckRevocationChecked ? "PCK CRL checked" : "no PCK CRL");
+ * }
+ * ```
+ */
 export interface VerifiedTdxQuote {
   /** The parsed quote. */
   readonly quote: TdxQuote;
@@ -231,6 +253,21 @@ async function verifyQuoteSignatures(
  * @throws {import("../../util/errors/mod.ts").ParseError} when the quote or collateral is malformed
  * @throws {VerificationError} naming the check that failed
  * @throws {UnavailableError} when required collateral (a CRL) is missing
+ *
+ * @example Verify a quote with collateral fetched before
+ * ```ts
+ * import { INTEL_SGX_ROOT_CA_SHA256, type TdxCollateral, verifyTdxQuote } from "../mod.ts";
+ *
+ * async function verify(quote: Uint8Array, collateral: TdxCollateral) {
+ *   const verified = await verifyTdxQuote(quote, {
+ *     now: new Date(),
+ *     trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+ *     collateral,
+ *     requirePckCrl: true,
+ *   });
+ *   return verified.tcb.status; // e.g. "UpToDate"
+ * }
+ * ```
  */
 export async function verifyTdxQuote(
   input: Uint8Array | TdxQuote,

@@ -6,7 +6,7 @@
 import { runCli } from "../../cli/main.ts";
 
 /** What one in-process run printed and returned. */
-export interface CapturedRun {
+interface CapturedRun {
   /** The exit code. */
   readonly code: number;
   /** Everything printed through `console.log`. */

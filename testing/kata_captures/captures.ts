@@ -27,6 +27,13 @@ import type { Settings } from "../../policy/settings.ts";
 import type { CompiledRules, PolicyState } from "../../rego/evaluator.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { policyDataMismatches } from "../../policy/check/explain.ts";
+import { parseNamespace } from "../../deploy/resources.ts";
+import {
+  DEFAULT_RUNTIME_PROFILE,
+  parseRuntimeProfile,
+  type RuntimeProfile,
+  settingsForRuntime,
+} from "../../policy/runtime_profiles.ts";
 type JsonObject = Parameters<typeof policyDataMismatches>[2];
 
 /** The captures' folder (read in place, never copied). */
@@ -36,13 +43,16 @@ export const CAPTURES_DIR: URL = new URL(
 );
 
 /** Image facts the captures need (the registry is unreachable here). */
-export const CAPTURE_IMAGES_URL: URL = new URL("./images.json", import.meta.url);
+const CAPTURE_IMAGES_URL: URL = new URL("./images.json", import.meta.url);
+
+/** The node settings each capture was recorded with (`--runtime`, `--namespace`, ...). */
+export const RECORDED_WITH_URL: URL = new URL("./recorded_with.json", import.meta.url);
 
 /** Explained differences between contrast's verdict and the capture's. */
-export const DIFFERENCES_URL: URL = new URL("./differences.json", import.meta.url);
+const DIFFERENCES_URL: URL = new URL("./differences.json", import.meta.url);
 
 /** One captured request with its expected verdict. */
-export interface CapturedRequest {
+interface CapturedRequest {
   readonly description: string;
   readonly allowed: boolean;
   readonly kind: string;
@@ -61,7 +71,7 @@ export interface CaptureCase {
 }
 
 /** The outcome of one captured request. */
-export interface RequestOutcome {
+interface RequestOutcome {
   readonly case: string;
   readonly index: number;
   readonly description: string;
@@ -73,7 +83,7 @@ export interface RequestOutcome {
 }
 
 /** An explained difference (`differences.json`). */
-export interface ExplainedDifference {
+interface ExplainedDifference {
   readonly case: string;
   readonly description: string;
   /** `artifact`: the capture was trimmed by hand and no runtime sends it; `stricter`: contrast
@@ -81,6 +91,45 @@ export interface ExplainedDifference {
   readonly category: "artifact" | "stricter" | "unsupported";
   readonly reason: string;
   readonly attack?: string;
+}
+
+/** The generate settings a case was recorded with (what a user of that node passes). */
+export interface RecordedWith {
+  /** `--runtime` profile; default containerd 2 with guest pull. */
+  readonly runtime?: RuntimeProfile;
+  /** `--namespace` (the YAML names none; the capture ran there). */
+  readonly namespace?: string;
+  /** Which fields of the captured requests show these settings. */
+  readonly evidence: string;
+}
+
+/** Reads `recorded_with.json`: case name to its recording settings. */
+export async function loadRecordedWith(
+  url: URL = RECORDED_WITH_URL,
+): Promise<ReadonlyMap<string, RecordedWith>> {
+  const file = JSON.parse(await Deno.readTextFile(url)) as {
+    cases: Record<string, RecordedWith & { runtime?: string }>;
+  };
+  const out = new Map<string, RecordedWith>();
+  for (const [name, r] of Object.entries(file.cases)) {
+    out.set(name, {
+      ...r,
+      ...(r.runtime !== undefined ? { runtime: parseRuntimeProfile(r.runtime) } : {}),
+      ...(r.namespace !== undefined
+        ? { namespace: parseNamespace(r.namespace, `${name}.namespace`) }
+        : {}),
+    });
+  }
+  return out;
+}
+
+/** The settings and namespace generate uses for a case recorded with `r`. */
+export function settingsForRecording(
+  base: Settings,
+  r: RecordedWith | undefined,
+): { settings: Settings; namespace?: string } {
+  const settings = settingsForRuntime(base, r?.runtime ?? DEFAULT_RUNTIME_PROFILE);
+  return { settings, ...(r?.namespace !== undefined ? { namespace: r.namespace } : {}) };
 }
 
 /** Whether the captures are present next to the repository. */
@@ -173,6 +222,7 @@ export async function policyDataForCase(
   settings: Settings,
   resolver: ImageResolver,
   rules: string,
+  namespace?: string,
 ): Promise<PolicyData> {
   const result = await generate(c.yaml.map(([name, text]) => parseYamlFile(name, text)), {
     // Every pod of the captures is confidential (their runtime classes are Kata's).
@@ -184,6 +234,7 @@ export async function policyDataForCase(
     seedshareOwnerKeys: [],
     skipInitializer: true,
     skipServiceMesh: true,
+    ...(namespace !== undefined ? { namespace } : {}),
   });
   if (result.policies.length !== 1) {
     throw new Error(`${c.name}: expected one pod policy, generate built ${result.policies.length}`);
@@ -235,7 +286,7 @@ export async function replayCase(
 }
 
 /** The outcome of the whole suite. */
-export interface ConformanceReport {
+interface ConformanceReport {
   readonly outcomes: readonly RequestOutcome[];
   /** Disagreements with no explanation. */
   readonly unexplained: readonly RequestOutcome[];
@@ -253,7 +304,10 @@ export async function loadDifferences(url: URL = DIFFERENCES_URL): Promise<Expla
     .differences;
 }
 
-/** Runs every case and sorts the disagreements into explained and unexplained ones. */
+/**
+ * Runs every case and sorts the disagreements into explained and unexplained ones. Each case is
+ * generated with the settings it was recorded with (`recordedWith`; none: `settings` for all).
+ */
 export async function runConformance(
   cases: readonly CaptureCase[],
   rules: CompiledRules,
@@ -261,13 +315,21 @@ export async function runConformance(
   settings: Settings,
   resolver: ImageResolver,
   differences: readonly ExplainedDifference[],
+  recordedWith: ReadonlyMap<string, RecordedWith> = new Map(),
 ): Promise<ConformanceReport> {
   const outcomes: RequestOutcome[] = [];
   const generateFailures: { case: string; reason: string }[] = [];
   for (const c of cases) {
     let policyData: PolicyData;
     try {
-      policyData = await policyDataForCase(c, settings, resolver, rulesText);
+      const recorded = settingsForRecording(settings, recordedWith.get(c.name));
+      policyData = await policyDataForCase(
+        c,
+        recorded.settings,
+        resolver,
+        rulesText,
+        recorded.namespace,
+      );
     } catch (error) {
       // A pod generate refuses never runs: every one of its requests counts as denied.
       generateFailures.push({ case: c.name, reason: (error as Error).message });

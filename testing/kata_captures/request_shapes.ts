@@ -23,7 +23,7 @@ function o(v: unknown): JsonObject {
 }
 
 /** Replaces run-time chosen values in a string with placeholders. */
-export function normaliseText(text: string): string {
+function normaliseText(text: string): string {
   return text
     .replace(/[0-9a-f]{64}/g, "<id>")
     .replace(/-[0-9a-z]{16}-/g, "-<hex16>-")

@@ -6,7 +6,7 @@
  */
 
 /** Paths of the generated files. */
-export interface ControlPlaneKeys {
+interface ControlPlaneKeys {
   /** CA certificate (PEM): trust anchor of the serving certificate, in the kubeconfig. */
   readonly caCert: string;
   /** Serving certificate (PEM), SANs IP:127.0.0.1, DNS:localhost, DNS:kubernetes.default.svc. */

@@ -22,7 +22,7 @@ import { freePort, ManagedProcess, waitUntil } from "./process.ts";
 import { findKubeTools, type KubeTools } from "./tools.ts";
 
 /** A user of the static token file. */
-export interface StaticTokenUser {
+interface StaticTokenUser {
   /** Bearer token. */
   readonly token: string;
   /** User name (what RBAC bindings name with `kind: User`). */
@@ -32,7 +32,7 @@ export interface StaticTokenUser {
 }
 
 /** Options of {@link LocalKubeCluster.start}. */
-export interface LocalKubeClusterOptions {
+interface LocalKubeClusterOptions {
   /** More static-token users besides the admin (e.g. a least-privilege user to test RBAC). */
   readonly users?: readonly StaticTokenUser[];
   /** Extra `kube-apiserver` flags (appended; later flags win). */
@@ -42,7 +42,7 @@ export interface LocalKubeClusterOptions {
 }
 
 /** The admin's user name (member of `system:masters`). */
-export const ADMIN_USER = "contrast-test-admin";
+const ADMIN_USER = "contrast-test-admin";
 
 /** A running etcd + kube-apiserver pair; stop it with {@link LocalKubeCluster.stop}. */
 export class LocalKubeCluster implements AsyncDisposable {

@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { encodeBase64 } from "../../util/bytes/mod.ts";
 
 /** What a token kubeconfig names. */
-export interface TokenKubeconfig {
+interface TokenKubeconfig {
   /** `https://127.0.0.1:PORT`. */
   readonly server: string;
   /** PEM of the CA that signed the serving certificate. */

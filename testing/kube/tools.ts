@@ -18,7 +18,7 @@ export interface KubeTools {
 }
 
 /** The repository's `.tools/bin`, where `scripts/install_kube.sh` installs. */
-export const TOOLS_BIN: string = new URL("../../.tools/bin/", import.meta.url).pathname;
+const TOOLS_BIN: string = new URL("../../.tools/bin/", import.meta.url).pathname;
 
 function isExecutable(path: string): boolean {
   try {

@@ -14,7 +14,7 @@ import type { ClusterObjects, PodWorkload } from "../../policy/check/pod.ts";
 /** Digest of the fixture app image. */
 export const APP_DIGEST = "sha256:" + "a1".repeat(32);
 /** Digest of the fixture init image. */
-export const INIT_DIGEST = "sha256:" + "b2".repeat(32);
+const INIT_DIGEST = "sha256:" + "b2".repeat(32);
 
 /** Resolved images of the fixture pod, by reference. */
 export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([

@@ -53,7 +53,7 @@ export interface TestRegistry {
 }
 
 /** Options of {@link startRegistry}. */
-export interface StartRegistryOptions {
+interface StartRegistryOptions {
   /** Require HTTP Basic authentication with these credentials (bcrypt htpasswd file). */
   readonly htpasswd?: Credentials;
   /**

@@ -1,7 +1,7 @@
 /**
- * A simulated deployment for local runs, load tests and tests: a simulated SNP authority, owner
- * keys, initdata documents (a Coordinator and two workload pods) and a manifest that accepts
- * exactly this authority's evidence. Nothing here is trusted by production code paths: the
+ * A simulated deployment for local runs, load tests and tests: a simulated SNP (or TDX)
+ * authority, owner keys, initdata documents (a Coordinator and two workload pods) and a manifest
+ * that accepts exactly this authority's evidence. Nothing here is trusted by production code paths: the
  * manifest names the simulated root explicitly.
  *
  * @module
@@ -13,7 +13,9 @@ import { encodeCoordinatorTrust } from "../../atls/coordinator_trust.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { SimulatedSnpAuthority } from "../snp/authority.ts";
+import { SimulatedTdxAuthority } from "../tdx/authority.ts";
 import type { SnpReferenceValue } from "../../snp/reference_values.ts";
+import { SIMULATED_TDX_PLATFORM } from "../../tdx/reference_values.ts";
 
 /** The launch measurement every simulated VM of the deployment reports. */
 export const MEASUREMENT: Promise<Uint8Array> = digest(
@@ -32,6 +34,17 @@ export function snpAuthority(): Promise<SimulatedSnpAuthority> {
   return authority;
 }
 
+let tdxAuthorityOfProcess: Promise<SimulatedTdxAuthority> | undefined;
+
+/** One simulated TDX authority per process, created on first use (see {@link snpAuthority}). */
+function tdxAuthority(): Promise<SimulatedTdxAuthority> {
+  tdxAuthorityOfProcess ??= SimulatedTdxAuthority.generate();
+  return tdxAuthorityOfProcess;
+}
+
+/** The simulated TEE a deployment's pods run in. */
+export type SimulatedPlatform = "snp" | "tdx";
+
 /** An initdata document holding a policy that is the comment `policy`. */
 export function initdata(policy: string): Uint8Array {
   return encodeInitdataToml({ "policy.rego": `package agent_policy\n# ${policy}\n` });
@@ -47,8 +60,12 @@ export interface Deployment {
   readonly workloadOwner: { pem: string; publicHex: string };
   /** Seedshare owner RSA key (PKCS#8 PEM) and its public DER hex. */
   readonly seedshareOwner: { pem: string; publicHex: string };
-  /** The simulated authority. */
+  /** The simulated TEE its pods run in (default `snp`). */
+  readonly platform: SimulatedPlatform;
+  /** The simulated SNP authority (signs the pods' evidence when `platform` is `snp`). */
   readonly authority: SimulatedSnpAuthority;
+  /** The simulated TDX authority (only when `platform` is `tdx`; it signs the pods' quotes). */
+  readonly tdxAuthority?: SimulatedTdxAuthority;
   /** Builds manifest bytes; `edit` may change the JSON object first. */
   manifest(edit?: (m: Record<string, unknown>) => void): Uint8Array;
   /**
@@ -66,9 +83,38 @@ export interface Deployment {
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
   return encodePem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", key)));
 }
-/** A fresh deployment: coordinator + `web` (with a workload secret) + `db` pods. */
-export async function deployment(): Promise<Deployment> {
+/**
+ * The manifest's reference values of a deployment on `platform`: the simulated authority's root
+ * and {@link MEASUREMENT} (SNP launch measurement or TDX MRTD).
+ */
+async function referenceValues(
+  platform: SimulatedPlatform,
+  snp: SimulatedSnpAuthority,
+  tdx: SimulatedTdxAuthority | undefined,
+): Promise<{ snp: SnpReferenceValue[]; tdx: Record<string, unknown>[] }> {
+  const measurement = encodeHex(await MEASUREMENT);
+  if (platform === "snp") {
+    return { snp: [snp.referenceValue({ TrustedMeasurement: measurement })], tdx: [] };
+  }
+  return {
+    snp: [],
+    tdx: [{
+      Platform: SIMULATED_TDX_PLATFORM,
+      MrTd: measurement,
+      MinTCBEvaluationDataNumber: 0,
+      AllowedTcbStatuses: ["UpToDate"],
+      SimulatedRootSHA256: await tdx!.rootFingerprint(),
+    }],
+  };
+}
+
+/**
+ * A fresh deployment: coordinator + `web` (with a workload secret) + `db` pods, on simulated SNP
+ * (default) or TDX.
+ */
+export async function deployment(platform: SimulatedPlatform = "snp"): Promise<Deployment> {
   const auth = await snpAuthority();
+  const tdx = platform === "tdx" ? await tdxAuthority() : undefined;
   const doc = async (name: string) => {
     const d = initdata(name);
     return { doc: d, digest: await sha256(d) };
@@ -98,15 +144,15 @@ export async function deployment(): Promise<Deployment> {
     pem: await pkcs8Pem(share.privateKey),
     publicHex: encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", share.publicKey))),
   };
-  const reference: SnpReferenceValue = auth.referenceValue({
-    TrustedMeasurement: encodeHex(await MEASUREMENT),
-  });
+  const reference = await referenceValues(platform, auth, tdx);
   return {
     coordinator,
     pods,
     workloadOwner,
     seedshareOwner,
+    platform,
     authority: auth,
+    ...(tdx ? { tdxAuthority: tdx } : {}),
     manifest(edit) {
       const m: Record<string, unknown> = {
         Policies: {
@@ -122,7 +168,7 @@ export async function deployment(): Promise<Deployment> {
           },
           [encodeHex(pods.db.digest)]: { SANs: ["db"], WorkloadSecretID: "", Role: "" },
         },
-        ReferenceValues: { snp: [reference] },
+        ReferenceValues: reference,
         WorkloadOwnerPubKeys: [workloadOwner.publicHex],
         SeedshareOwnerPubKeys: [seedshareOwner.publicHex],
       };
@@ -135,7 +181,7 @@ export async function deployment(): Promise<Deployment> {
       return encodeHex(await signManifestUpdate(key, transition));
     },
     coordinatorTrust() {
-      return encodeCoordinatorTrust(encodeHex(coordinator.digest), { snp: [reference], tdx: [] }, [
+      return encodeCoordinatorTrust(encodeHex(coordinator.digest), reference, [
         workloadOwner.publicHex,
       ]);
     },

@@ -10,7 +10,7 @@
 import { REPO_ROOT } from "./processes.ts";
 
 /** A listener as the proxy's ready file reports it. */
-export interface ProxyListener {
+interface ProxyListener {
   readonly direction: "ingress" | "egress";
   readonly name: string;
   readonly host: string;
@@ -37,7 +37,7 @@ export interface MeshProxyProcess {
 }
 
 /** How to start one pod's proxy. */
-export interface MeshProxyRun {
+interface MeshProxyRun {
   /** The sidecar's literal environment from the generated YAML. */
   readonly env: Readonly<Record<string, string>>;
   /** The pod's `tls-config` folder (what its initializer wrote). */

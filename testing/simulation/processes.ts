@@ -44,25 +44,30 @@ export async function runDenoScript(
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
 
-/** The simulated SNP VM a process runs in. */
-export interface SimulatedSnpVm {
-  /** Folder of the saved simulated SNP authority. */
+/** The simulated VM a process runs in. */
+export interface SimulatedVm {
+  /** Its TEE (default `snp`). */
+  readonly platform?: "snp" | "tdx";
+  /** The saved simulated authority: a folder (SNP) or a file (TDX). */
   readonly authorityDir: string;
-  /** HOST_DATA: the initdata digest of the VM's policy. */
+  /** HOST_DATA (TDX: the MRCONFIGID source): the initdata digest of the VM's policy. */
   readonly hostData: Uint8Array | string;
-  /** Launch measurement (48 bytes, or its hex). */
+  /** Launch measurement, TDX: MRTD (48 bytes, or its hex). */
   readonly measurement: Uint8Array | string;
 }
+
+/** The simulated SNP VM a process runs in (the older name of {@link SimulatedVm}). */
+export type SimulatedSnpVm = SimulatedVm;
 
 function hex(value: Uint8Array | string): string {
   return typeof value === "string" ? value : encodeHex(value);
 }
 
-/** The flags selecting simulated SNP evidence for `vm` (Coordinator and initializer alike). */
-export function simulatedSnpArgs(vm: SimulatedSnpVm): string[] {
+/** The flags selecting simulated evidence for `vm` (Coordinator and initializer alike). */
+export function simulatedSnpArgs(vm: SimulatedVm): string[] {
   return [
     "--evidence",
-    "simulated-snp",
+    `simulated-${vm.platform ?? "snp"}`,
     "--allow-simulated",
     "--simulated-authority",
     vm.authorityDir,
@@ -74,7 +79,7 @@ export function simulatedSnpArgs(vm: SimulatedSnpVm): string[] {
 }
 
 /** What an initializer run needs. */
-export interface InitializerRun {
+interface InitializerRun {
   /** The Coordinator's mesh API address. */
   readonly coordinator: string;
   /** The pod's folder: `tls-config/` and `secrets/` are written below it. */
@@ -123,7 +128,7 @@ export function initializerArgs(run: InitializerRun): string[] {
 }
 
 /** How to start a Coordinator process. */
-export interface CoordinatorProcessOptions {
+interface CoordinatorProcessOptions {
   /** The manifest history folder (file backend); omit it and pass backend flags instead. */
   readonly historyDir?: string;
   /** The Coordinator's simulated VM (HOST_DATA = the coordinator policy's digest). */

@@ -9,7 +9,7 @@ import { encodeHex } from "../../util/bytes/mod.ts";
 import type { Workspace } from "./workspace.ts";
 
 /** Paths of the update's files. */
-export interface WorkspaceUpdate {
+interface WorkspaceUpdate {
   /** The new manifest. */
   readonly manifestPath: string;
   /** The YAML without the removed pod. */

@@ -1,6 +1,6 @@
 /**
- * A workspace on disk for local runs of the simulated deployment: the saved simulated SNP
- * authority, owner keys, `manifest.json` and `deployment.yml` (one pod per policy, each carrying
+ * A workspace on disk for local runs of the simulated deployment: the saved simulated SNP (or
+ * TDX) authority, owner keys, `manifest.json` and `deployment.yml` (one pod per policy, each carrying
  * its initdata annotation), as the CLI and the processes expect them.
  *
  * @module
@@ -8,8 +8,8 @@
 import { stringify } from "yaml";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION } from "../../policy/initdata.ts";
-import { type Deployment, deployment, MEASUREMENT } from "./deployment.ts";
-import type { SimulatedSnpVm } from "./processes.ts";
+import { type Deployment, deployment, MEASUREMENT, type SimulatedPlatform } from "./deployment.ts";
+import type { SimulatedVm } from "./processes.ts";
 
 /** A workspace folder with everything the CLI and the processes need. */
 export interface Workspace {
@@ -17,7 +17,10 @@ export interface Workspace {
   readonly dir: string;
   /** The deployment (keys, documents). */
   readonly deployment: Deployment;
-  /** Folder of the saved simulated authority. */
+  /**
+   * Where the simulated authority of the pods' platform is saved: a folder (SNP) or a file (TDX),
+   * as `--simulated-authority` takes it.
+   */
   readonly authorityDir: string;
   /** Path of the generated YAML. */
   readonly yamlPath: string;
@@ -27,12 +30,18 @@ export interface Workspace {
   cleanup(): Promise<void>;
 }
 
-/** A fresh workspace (temporary folder) with `manifest.json`, keys and `deployment.yml`. */
-export async function createWorkspace(): Promise<Workspace> {
+/**
+ * A fresh workspace (temporary folder) with `manifest.json`, keys and `deployment.yml`, its pods
+ * on simulated SNP (default) or TDX.
+ */
+export async function createWorkspace(platform: SimulatedPlatform = "snp"): Promise<Workspace> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-e2e-" });
-  const d = await deployment();
-  const authorityDir = `${dir}/simulated-snp`;
-  await d.authority.save(authorityDir);
+  const d = await deployment(platform);
+  let authorityDir = `${dir}/simulated-snp`;
+  if (d.tdxAuthority) {
+    authorityDir = `${dir}/simulated-tdx.json`;
+    await d.tdxAuthority.save(authorityDir);
+  } else await d.authority.save(authorityDir);
   await Deno.writeFile(`${dir}/manifest.json`, d.manifest());
   await Deno.writeTextFile(`${dir}/workload-owner.pem`, d.workloadOwner.pem, { mode: 0o600 });
   await Deno.writeTextFile(`${dir}/seedshare-owner.pem`, d.seedshareOwner.pem, { mode: 0o600 });
@@ -65,6 +74,11 @@ export async function createWorkspace(): Promise<Workspace> {
 }
 
 /** The simulated VM of a pod of `ws` whose policy digest is `hostData`. */
-export function workspaceVm(ws: Workspace, hostData: Uint8Array): SimulatedSnpVm {
-  return { authorityDir: ws.authorityDir, hostData, measurement: ws.measurement };
+export function workspaceVm(ws: Workspace, hostData: Uint8Array): SimulatedVm {
+  return {
+    platform: ws.deployment.platform,
+    authorityDir: ws.authorityDir,
+    hostData,
+    measurement: ws.measurement,
+  };
 }

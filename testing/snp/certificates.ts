@@ -73,7 +73,7 @@ export async function issueAsk(
 }
 
 /** Input of {@link issueVcek}. */
-export interface VcekParams {
+interface VcekParams {
   /** Product line. */
   readonly product: SnpProductName;
   /** The chip's hwID (64 bytes; 8 bytes on Turin). */

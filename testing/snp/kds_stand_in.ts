@@ -8,23 +8,13 @@
  * @module
  */
 import type { SimulatedSnpAuthority } from "./authority.ts";
+import { type StandInMode, startVendorStandIn, type VendorStandIn } from "../vendor_stand_in.ts";
 
 /** What the stand-in does with a request. */
-export type KdsStandInMode = "up" | "unavailable";
+type KdsStandInMode = StandInMode;
 
-/** A running stand-in on 127.0.0.1. */
-export interface KdsStandIn {
-  /** Base URL, e.g. `http://127.0.0.1:41234` (pass as `--kds-url`). */
-  readonly base: string;
-  /** Requests received (path and query), in order. */
-  readonly requests: readonly string[];
-  /** `up` serves the chain; `unavailable` answers 503 to everything. */
-  mode: KdsStandInMode;
-  /** With `unavailable`: the `Retry-After` seconds the 503 carries (default none). */
-  retryAfterSeconds?: number;
-  /** Stops listening: later requests get "connection refused". */
-  close(): Promise<void>;
-}
+/** A running stand-in on 127.0.0.1 (pass its `base` as `--kds-url`). */
+type KdsStandIn = VendorStandIn;
 
 /** The TCB a VCEK request asks for (its `…SPL` query parameters), or undefined if malformed. */
 function requestedTcb(url: URL) {
@@ -54,7 +44,6 @@ function requestedTcb(url: URL) {
  * (valid 7 days), as AMD's is, so clients cache it.
  */
 export async function startKdsStandIn(authority: SimulatedSnpAuthority): Promise<KdsStandIn> {
-  const requests: string[] = [];
   const prefix = `/vcek/v1/${authority.product}/`;
   const chainPem = authority.askPem + "\n" + authority.arkPem + "\n";
   const now = Date.now();
@@ -63,43 +52,13 @@ export async function startKdsStandIn(authority: SimulatedSnpAuthority): Promise
     nextUpdate: new Date(now + 7 * 86400_000),
   });
   const hwId = Array.from(authority.hwId, (b) => b.toString(16).padStart(2, "0")).join("");
-  const state: { mode: KdsStandInMode; retryAfterSeconds?: number } = { mode: "up" };
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    async (request) => {
-      const url = new URL(request.url);
-      requests.push(url.pathname + url.search);
-      if (state.mode === "unavailable") {
-        const retryAfter = state.retryAfterSeconds;
-        return new Response("service unavailable", {
-          status: 503,
-          ...(retryAfter !== undefined ? { headers: { "retry-after": String(retryAfter) } } : {}),
-        });
-      }
-      if (url.pathname === `${prefix}cert_chain`) return new Response(chainPem);
-      if (url.pathname === `${prefix}crl`) return new Response(crl as Uint8Array<ArrayBuffer>);
-      const tcb = requestedTcb(url);
-      if (url.pathname === `${prefix}${hwId}` && tcb) {
-        return new Response(await authority.vcekFor(tcb) as Uint8Array<ArrayBuffer>);
-      }
-      return new Response("not found", { status: 404 });
-    },
-  );
-  return {
-    base: `http://127.0.0.1:${server.addr.port}`,
-    requests,
-    get mode() {
-      return state.mode;
-    },
-    set mode(mode: KdsStandInMode) {
-      state.mode = mode;
-    },
-    get retryAfterSeconds() {
-      return state.retryAfterSeconds;
-    },
-    set retryAfterSeconds(seconds: number | undefined) {
-      state.retryAfterSeconds = seconds;
-    },
-    close: () => server.shutdown(),
-  };
+  return startVendorStandIn(async (url) => {
+    if (url.pathname === `${prefix}cert_chain`) return new Response(chainPem);
+    if (url.pathname === `${prefix}crl`) return new Response(crl as Uint8Array<ArrayBuffer>);
+    const tcb = requestedTcb(url);
+    if (url.pathname === `${prefix}${hwId}` && tcb) {
+      return new Response(await authority.vcekFor(tcb) as Uint8Array<ArrayBuffer>);
+    }
+    return new Response("not found", { status: 404 });
+  });
 }

@@ -8,7 +8,7 @@ import { inProcessCoordinator } from "../coordinator/fixture.ts";
 import { createWorkspace, type Workspace } from "../e2e/harness.ts";
 
 /** The in-process Coordinator the fixture starts. */
-export type TestCoordinator = Awaited<ReturnType<typeof inProcessCoordinator>>;
+type TestCoordinator = Awaited<ReturnType<typeof inProcessCoordinator>>;
 
 /**
  * Registers a test that gets a new workspace and an in-process Coordinator for its deployment,

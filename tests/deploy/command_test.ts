@@ -61,8 +61,8 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
       console.error = error;
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
-    // Host pull and unknown runtime profiles.
-    for (const runtime of ["containerd-2-host-pull", "crio"]) {
+    // An unknown runtime profile, a namespace that is no DNS-1123 label.
+    for (const extra of [["--runtime", "crio"], ["--namespace", "Team_A"], ["-n", "-a"]]) {
       assert.equal(
         await quietly(() =>
           runCli([
@@ -71,8 +71,7 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
             "Metal-QEMU-SNP",
             "--trusted-measurement",
             "ab".repeat(48),
-            "--runtime",
-            runtime,
+            ...extra,
             "-w",
             dir,
             `${dir}/app.yml`,

@@ -11,6 +11,8 @@ import {
 } from "../../policy/initdata.ts";
 import { IMAGES, MemoryResolver, OWNER, testSettings } from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { settingsForRuntime } from "../../policy/runtime_profiles.ts";
+import { escapeRegex } from "../../policy/regex.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 const RV = {
@@ -516,4 +518,62 @@ items:
     assert.equal(item.spec.containers[0].volumeMounts.length, 1, item.metadata.name);
     assert.equal(item.spec.initContainers[0].name, "contrast-initializer");
   }
+});
+
+Deno.test("--namespace: resources that name none are bound to it, named ones keep theirs", async () => {
+  const yaml = (ns: string) =>
+    `apiVersion: v1
+kind: Pod
+metadata:
+  name: p${ns}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: c
+      image: "127.0.0.1:5000/web:1.0"
+`;
+  const files = () => [
+    parseYamlFile("a.yml", yaml("")),
+    parseYamlFile("b.yml", yaml("").replace("name: p\n", "name: q\n  namespace: shop\n")),
+  ];
+  const byName = (r: Awaited<ReturnType<typeof generate>>) =>
+    Object.fromEntries(r.policies.map((p) => [p.name, p.policyData.pod.namespace]));
+  assert.deepEqual(byName(await generate(files(), await options())), {
+    p: "default",
+    q: "shop",
+  });
+  const teamA = await generate(files(), { ...(await options()), namespace: "team-a" });
+  assert.deepEqual(byName(teamA), { p: "team-a", q: "shop" });
+  // The manifest's workload secret ID names the namespace the pod will run in.
+  assert.ok(
+    Object.values(teamA.manifest.Policies).some((p) => p.WorkloadSecretID.includes("/team-a/p")),
+  );
+  // Nothing in the YAML changes: the namespace is the one it is applied in (kubectl apply -n).
+  assert.doesNotMatch(teamA.files[0]!.text, /namespace/);
+});
+
+Deno.test("host pull (--runtime …-host-pull): no image storage is expected of any container", async () => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: c
+      image: "127.0.0.1:5000/web:1.0"
+`;
+  const guest = await generate([parseYamlFile("a.yml", yaml)], await options());
+  const base = await options();
+  const host = await generate([parseYamlFile("a.yml", yaml)], {
+    ...base,
+    settings: settingsForRuntime(base.settings, "containerd-2-host-pull"),
+  });
+  const storages = (r: typeof guest) =>
+    r.policies[0]!.policyData.containers.map((c) => c.storages.map((s) => s.driver));
+  assert.ok(storages(guest).every((s) => s.includes("image_guest_pull")));
+  assert.ok(storages(host).every((s) => !s.includes("image_guest_pull")));
+  // The guest-pull storage pins the image digest.
+  const app = guest.policies[0]!.policyData.containers.find((c) => c.name === "c")!;
+  const pinned = IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned;
+  assert.ok(app.storages.some((s) => s.source_regex === `^${escapeRegex(pinned)}$`));
 });

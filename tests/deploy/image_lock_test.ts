@@ -10,6 +10,7 @@ import {
   withRegistry,
 } from "../../deploy/image_lock.ts";
 import { loadDefaultSettings } from "../../policy/settings.ts";
+import { childPath } from "../../util/json/mod.ts";
 
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;
@@ -40,16 +41,14 @@ Deno.test("an image lock round-trips through its file form", () => {
   assert.ok(text.endsWith("}\n"));
 });
 
-Deno.test("an image lock without the service-mesh proxy is accepted; one without the Coordinator is not", () => {
-  const { "service-mesh-proxy": _, ...rest } = LOCK.images;
-  assert.deepEqual(parseImageLock(bytes({ version: 1, images: rest }), "l").images, rest);
-  const { coordinator: __, ...noCoordinator } = LOCK.images;
-  assert.deepEqual(
-    issuesOf(() => parseImageLock(bytes({ version: 1, images: noCoordinator }), "l")),
-    [
-      "l: images.coordinator: required field is missing",
-    ],
-  );
+Deno.test("an image lock must name every contrast image, the service-mesh proxy too", () => {
+  for (const name of ["coordinator", "initializer", "service-mesh-proxy"] as const) {
+    const { [name]: _, ...rest } = LOCK.images;
+    assert.deepEqual(
+      issuesOf(() => parseImageLock(bytes({ version: 1, images: rest }), "l")),
+      [`l: ${childPath("images", name)}: required field is missing`],
+    );
+  }
 });
 
 Deno.test("an image lock names every problem with its file and path", () => {

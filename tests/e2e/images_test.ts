@@ -17,7 +17,19 @@ import { simulatedSnpArgs } from "../../testing/simulation/processes.ts";
 import { COORDINATOR_TRUST_ENV } from "../../atls/coordinator_trust.ts";
 import { startRegistry } from "../../testing/registry/registry.ts";
 import { runDenoScript } from "../../testing/simulation/processes.ts";
-import { podman, PODMAN_RUN, podmanAvailable, PodmanSession } from "../helpers/podman.ts";
+import {
+  podman,
+  PODMAN_GLOBAL,
+  PODMAN_RUN,
+  podmanAvailable,
+  PodmanSession,
+} from "../helpers/podman.ts";
+import { gunzipSync } from "node:zlib";
+import { parse } from "yaml";
+import { readTar } from "../../oci/tar.ts";
+import { MESH_SIDECAR_NAME } from "../../deploy/annotations.ts";
+import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
+import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const CACHE = `${REPO}.cache/images`;
@@ -58,6 +70,58 @@ async function readableAuthority(from: string, to: string): Promise<void> {
   }
 }
 
+/** Every path in the (gzip) layer blobs. */
+async function layerPaths(layers: readonly Uint8Array[]): Promise<Set<string>> {
+  const paths = new Set<string>();
+  for (const blob of layers) {
+    const tar = new Uint8Array(gunzipSync(blob));
+    await readTar(new Blob([tar]).stream(), "layer", (entry) => {
+      paths.add(entry.path.replace(/\/$/, ""));
+      return false;
+    });
+  }
+  return paths;
+}
+
+/** Why this machine cannot run the proxy image in network namespaces, or undefined. */
+async function whyNotNetns(): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "not root";
+  try {
+    const out = await new Deno.Command("unshare", {
+      args: ["-n", "ip", "link", "show", "lo"],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return out.success ? undefined : new TextDecoder().decode(out.stderr).trim();
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The mesh sidecar `generate` injected into the single pod of `yaml`. */
+function meshSidecar(
+  yaml: string,
+): { image: string; env: Record<string, string>; caps: string[]; user?: number } {
+  const pod = parse(yaml, { version: "1.1" }) as {
+    spec: {
+      initContainers: {
+        name: string;
+        image: string;
+        env?: { name: string; value: string }[];
+        securityContext?: { runAsUser?: number; capabilities?: { add?: string[] } };
+      }[];
+    };
+  };
+  const sidecar = pod.spec.initContainers.find((c) => c.name === MESH_SIDECAR_NAME);
+  assert.ok(sidecar, `generate injected no ${MESH_SIDECAR_NAME}`);
+  return {
+    image: sidecar.image,
+    env: Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value])),
+    caps: sidecar.securityContext?.capabilities?.add ?? [],
+    user: sidecar.securityContext?.runAsUser,
+  };
+}
+
 Deno.test({
   name: "contrast's images: reproducible, pushed, and running a deployment under podman",
   ignore: !(await podmanAvailable()),
@@ -78,18 +142,30 @@ Deno.test({
           second.map((i) => [i.component.name, i.digest]),
           first.map((i) => [i.component.name, i.digest]),
         );
-        assert.deepEqual(first.map((i) => i.component.name), ["coordinator", "initializer"]);
+        assert.deepEqual(first.map((i) => i.name), [
+          "coordinator",
+          "initializer",
+          "service-mesh-proxy",
+        ]);
         for (const image of first) {
           const config = JSON.parse(
             new TextDecoder().decode(image.artifact.images[0]!.config.bytes),
           );
-          assert.equal(config.config.User, "65532:65532");
+          // The proxy's iptables needs the CAP_NET_ADMIN Kubernetes grants only to root.
+          const user = image.name === "service-mesh-proxy" ? "0:0" : "65532:65532";
+          assert.equal(config.config.User, user);
           assert.equal(config.config.Entrypoint[0], "/usr/bin/deno");
           assert.ok(!config.config.Entrypoint.includes("-A"), "no -A in an image");
+          const paths = await layerPaths(image.artifact.images[0]!.layers.map((l) => l.bytes));
+          for (const shell of ["bin/sh", "usr/bin/sh", "bin/bash", "usr/bin/bash"]) {
+            assert.ok(!paths.has(shell), `${image.name} has no shell (${shell})`);
+          }
+          const iptables = ["usr/sbin/xtables-nft-multi", "usr/bin/iptables-restore"];
+          for (const p of iptables) {
+            assert.equal(paths.has(p), image.name === "service-mesh-proxy", `${image.name}: ${p}`);
+          }
           console.log(
-            `${image.component.name}: ${
-              (image.compressedBytes / 2 ** 20).toFixed(1)
-            } MiB compressed`,
+            `${image.name}: ${(image.compressedBytes / 2 ** 20).toFixed(1)} MiB compressed`,
           );
         }
       });
@@ -111,8 +187,10 @@ Deno.test({
         lock = await pushImages(first, { registry: registry.host, insecure: true });
         await writeImageLock(`${tmp}/images.lock.json`, lock);
         for (const image of first) {
-          const name = image.component.name as "coordinator" | "initializer";
-          assert.equal(lock.images[name], `${registry.host}/contrast/${name}@${image.digest}`);
+          assert.equal(
+            lock.images[image.name],
+            `${registry.host}/contrast/${image.name}@${image.digest}`,
+          );
         }
       });
 
@@ -154,6 +232,47 @@ Deno.test({
           assert.ok(r.stderr.includes(wrong), r.stderr);
           assert.equal(await Deno.readTextFile(`${app}/app.yml`), yaml);
           await assert.rejects(Deno.stat(`${app}/manifest.json`), Deno.errors.NotFound);
+        },
+      );
+
+      let sidecar: ReturnType<typeof meshSidecar> | undefined;
+      await t.step(
+        "generate injects the service-mesh proxy from the lock, by digest, into a mesh pod",
+        async () => {
+          const app = `${tmp}/mesh-app`;
+          await Deno.mkdir(app);
+          const yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n" +
+            `    contrast.edgeless.systems/servicemesh-admin-interface-port: "${ADMIN_PORT}"\n` +
+            "spec:\n  runtimeClassName: contrast-cc\n  containers:\n    - name: web\n" +
+            `      image: "${lock!.images.coordinator}"\n` +
+            `      ports: [{containerPort: ${APP_PORT}}]\n`;
+          await Deno.writeTextFile(`${app}/app.yml`, yaml);
+          const r = await runCli(
+            app,
+            "generate",
+            "--reference-values",
+            "Simulated-SNP",
+            "--simulated-root",
+            "ab".repeat(32),
+            "--trusted-measurement",
+            "cd".repeat(48),
+            "--insecure-registry",
+            registry.host,
+            "--image-cache",
+            `${tmp}/mesh-cache`,
+            "--image-lock",
+            `${tmp}/images.lock.json`,
+            "-w",
+            app,
+            `${app}/app.yml`,
+          );
+          assert.equal(r.code, 0, r.stderr);
+          sidecar = meshSidecar(await Deno.readTextFile(`${app}/app.yml`));
+          assert.equal(sidecar.image, lock!.images["service-mesh-proxy"]);
+          assert.deepEqual(sidecar.caps, ["NET_ADMIN"]);
+          assert.equal(sidecar.user, 0, "the sidecar runs as root, as its image does");
+          assert.equal(sidecar.env.EDG_ADMIN_PORT, String(ADMIN_PORT));
+          assert.equal(sidecar.env.CONTRAST_MESH_POD_PORTS, String(APP_PORT));
         },
       );
 
@@ -277,6 +396,68 @@ Deno.test({
             JSON.parse(verified.stdout).result.coordinatorPolicy,
             encodeHex(ws.deployment.coordinator.digest),
           );
+        },
+      );
+
+      await t.step(
+        "the proxy image serves mutual TLS with the initializer's files in transparent mode",
+        async () => {
+          const why = await whyNotNetns();
+          if (why !== undefined) {
+            console.warn(
+              `\n!!! SKIPPED the service-mesh proxy image in network namespaces (${why}): the ` +
+                "image's iptables and mutual TLS were NOT exercised on this machine. !!!\n",
+            );
+            return;
+          }
+          const image = lock!.images["service-mesh-proxy"]!;
+          const pulled = await session.pull(image);
+          assert.equal(pulled.code, 0, pulled.stderr);
+          const foreign = `${tmp}/foreign-client`;
+          await writePodFiles(foreign, await issuePod(await meshAuthority(), ["db", "*"]));
+          const dir = await Deno.makeTempDir({ dir: tmp, prefix: "mesh-" });
+          const config: MeshImageScenario = {
+            image,
+            container: session.container(session.name("mesh-web")),
+            podmanGlobal: PODMAN_GLOBAL,
+            podmanRun: PODMAN_RUN.filter((f, i, all) =>
+              f !== "--network" && all[i - 1] !== "--network"
+            ),
+            podDir: `${tmp}/pod-web`,
+            env: sidecar!.env,
+            clients: { mesh: `${tmp}/pod-db/tls-config`, foreign },
+            dir,
+          };
+          await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+          const out = await new Deno.Command("unshare", {
+            args: [
+              "-n",
+              Deno.execPath(),
+              "run",
+              "-A",
+              new URL("./mesh_image_netns.ts", import.meta.url).pathname,
+              "cluster",
+              `${dir}/config.json`,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const stdout = new TextDecoder().decode(out.stdout);
+          assert.ok(out.success, new TextDecoder().decode(out.stderr) + stdout);
+          const r = JSON.parse(stdout.trim().split("\n").at(-1)!);
+          console.log(
+            `service-mesh proxy container: admin /ready 200 after ${r.readySeconds.toFixed(1)} s`,
+          );
+          assert.equal(r.meshClient, "app:hi", "a client with a mesh certificate reaches the app");
+          assert.match(r.noClientCertificate, /^<[A-Z_0-9]+>$/, "no client certificate: refused");
+          assert.ok(!r.foreignClient.includes("app:"), `another CA's client: ${r.foreignClient}`);
+          assert.ok(!r.plain.includes("app:"), `plain TCP must not reach the app: ${r.plain}`);
+          assert.match(
+            r.rules,
+            new RegExp(`--dport ${APP_PORT} -j REDIRECT --to-ports \\d+`),
+            "the proxy applied its REDIRECT rule with the image's iptables",
+          );
+          assert.match(r.user, /root/);
         },
       );
     } finally {

@@ -39,7 +39,7 @@ export async function readVariant(
 }
 
 /** A replica's verified state. */
-export interface ReplicaState {
+interface ReplicaState {
   /** hex latest transition ("" before the first manifest). */
   readonly latest: string;
   /** PEM of the mesh CA. */
@@ -49,7 +49,7 @@ export interface ReplicaState {
 }
 
 /** Attests the replica at `address` against `trust` (any variant: same coordinator policy). */
-export async function attestReplica(
+async function attestReplica(
   address: string,
   trust: ManifestVariant,
 ): Promise<AttestedCoordinator> {

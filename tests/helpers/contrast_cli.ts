@@ -8,7 +8,7 @@
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 
 /** What one run of the CLI produced. */
-export interface CliRun {
+interface CliRun {
   /** The process exit code. */
   readonly code: number;
   /** Everything written to stdout, decoded as UTF-8. */

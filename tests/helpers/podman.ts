@@ -20,7 +20,7 @@ export const PODMAN_RUN = [
 ];
 
 /** Output of one podman command. */
-export interface PodmanResult {
+interface PodmanResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;

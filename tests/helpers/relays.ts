@@ -9,7 +9,7 @@ import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certif
 import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
 
 /** A running relay. */
-export interface Relay {
+interface Relay {
   /** `127.0.0.1:<port>` to send requests to instead of the Coordinator. */
   readonly address: string;
   /** Stops the relay. */
@@ -17,7 +17,7 @@ export interface Relay {
 }
 
 /** A relay that plants its own CA, with that CA's certificate. */
-export interface CaSwappingRelay extends Relay {
+interface CaSwappingRelay extends Relay {
   /** PEM of the attacker's CA certificate the relay puts in place of the mesh CA. */
   readonly attackerCaPem: string;
 }

@@ -12,7 +12,7 @@ import { ENV_SOURCES, parseMeshConfig, type RawMeshConfig } from "../../protocol
 import type { PodFiles } from "../../bench/meshproxy/credentials.ts";
 
 /** A server on an ephemeral loopback port. */
-export interface TestServer {
+interface TestServer {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: () => number;
@@ -117,7 +117,7 @@ export function plainHttp(
 }
 
 /** Outcome of a TLS client attempt. */
-export interface TlsOutcome {
+interface TlsOutcome {
   /** Bytes received before the connection closed. */
   readonly received: string;
   /** The error, if the connection failed. */

@@ -146,7 +146,7 @@ Deno.test("configMap volumes and the service account token are file shares named
   const conf = mounts.find((m) => m.destination === "/etc/app.d")!;
   assert.equal(
     conf.source_regex,
-    "^/run/kata-containers/shared/containers/[a-z0-9]{64}-[a-z0-9]{16}-app\\.d$",
+    "^/run/kata-containers/shared/containers/[A-Za-z0-9][A-Za-z0-9_.-]+-[a-z0-9]{16}-app\\.d$",
   );
   assert.deepEqual(conf.options, ["rbind", "rprivate", "ro"]);
   const token = mounts.find((m) =>
@@ -367,10 +367,16 @@ Deno.test("the pause container runs as the pod's runAsUser/runAsGroup with its g
   assert.deepEqual([p.uid, p.gid, p.additional_gids], [65535, 65535, [65535]]);
 });
 
-Deno.test("a generateName Pod gets the API server's prefix plus 5 characters", () => {
-  assert.equal(podNamePattern("Pod", "web-", true), "web\\-[a-z0-9]{5}");
+Deno.test("a generateName Pod: its prefix (cut to 58) and any DNS-name suffix", () => {
+  const suffix = "[a-z0-9]([-.a-z0-9]*[a-z0-9])?";
+  assert.equal(podNamePattern("Pod", "web-", true), `web\\-${suffix}`);
   const long = "x".repeat(70);
-  assert.equal(podNamePattern("Pod", long, true), `${"x".repeat(58)}[a-z0-9]{5}`);
+  assert.equal(podNamePattern("Pod", long, true), `${"x".repeat(58)}${suffix}`);
+  const re = new RegExp(`^${podNamePattern("Pod", "dummy", true)}$`);
+  for (const ok of ["dummyx2kqp", "dummysfx", "dummy1", "dummya-b.c"]) assert.match(ok, re);
+  for (const bad of ["dummy", "xyzdummy", "dummy-", "dummyA", "dummy_x", "dummy/x", "dummy.."]) {
+    assert.doesNotMatch(bad, re);
+  }
 });
 
 Deno.test("GPU resources are refused at generate with one clear error", async () => {

@@ -1,23 +1,26 @@
 import assert from "node:assert/strict";
 import {
   DEFAULT_RUNTIME_PROFILE,
+  HOST_PULL_WARNING,
+  isHostPull,
   parseRuntimeProfile,
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
 import { loadDefaultSettings } from "../../policy/settings.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 
-Deno.test("--runtime: default containerd 2, containerd 1.7 accepted, host pull refused", () => {
+Deno.test("--runtime: default containerd 2 guest pull; 1.7 and host pull accepted; unknown refused", () => {
   assert.equal(parseRuntimeProfile(undefined), DEFAULT_RUNTIME_PROFILE);
   assert.equal(parseRuntimeProfile("containerd-1.7-guest-pull"), "containerd-1.7-guest-pull");
-  assert.throws(
-    () => parseRuntimeProfile("containerd-2-host-pull"),
-    (e: unknown) => e instanceof ParseError && /host pull is not supported/.test(e.message),
-  );
-  assert.throws(
-    () => parseRuntimeProfile("crio"),
-    (e: unknown) => e instanceof ParseError && /must be one of/.test(e.message),
-  );
+  assert.equal(parseRuntimeProfile("containerd-2-host-pull"), "containerd-2-host-pull");
+  assert.equal(parseRuntimeProfile("containerd-1.7-host-pull"), "containerd-1.7-host-pull");
+  for (const bad of ["crio", "host-pull", "containerd-2"]) {
+    assert.throws(
+      () => parseRuntimeProfile(bad),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "--runtime" && /must be one of/.test(e.message),
+    );
+  }
 });
 
 Deno.test("containerd 1.7: no pause storage (the sandbox annotations stay allowed)", async () => {
@@ -29,4 +32,20 @@ Deno.test("containerd 1.7: no pause storage (the sandbox annotations stay allowe
   assert.deepEqual(s.pause.annotations, d.pause.annotations);
   assert.deepEqual(s.container, d.container);
   assert.equal(settingsForRuntime(d, "containerd-2-guest-pull"), d);
+});
+
+Deno.test("host pull: no image storage for the pause container nor any container; warned", async () => {
+  const d = await loadDefaultSettings();
+  assert.equal(d.container.image_storages.length, 1);
+  assert.equal(d.container.image_storages[0]!.driver, "image_guest_pull");
+  for (const profile of ["containerd-2-host-pull", "containerd-1.7-host-pull"] as const) {
+    const s = settingsForRuntime(d, profile);
+    assert.ok(isHostPull(profile));
+    assert.deepEqual(s.pause.storages, []);
+    assert.deepEqual(s.container.image_storages, []);
+    assert.deepEqual(s.pause.annotations, d.pause.annotations);
+    assert.deepEqual({ ...s.container, image_storages: d.container.image_storages }, d.container);
+  }
+  assert.ok(!isHostPull("containerd-2-guest-pull"));
+  assert.match(HOST_PULL_WARNING, /not the image's files/);
 });

@@ -12,12 +12,12 @@ export function hexId(seed: number): string {
 }
 
 /** Turns one of the policy's source/mount-point patterns into a concrete value matching it. */
-export function concrete(pattern: string, cid: string, sandboxId: string): string {
+function concrete(pattern: string, cid: string, sandboxId: string): string {
   const value = pattern
     .replace(/^\^/, "")
     .replace(/\$$/, "")
     .replaceAll("$(cid)", cid)
-    .replaceAll("[a-z0-9]{64}", sandboxId)
+    .replaceAll("[A-Za-z0-9][A-Za-z0-9_.-]+", sandboxId)
     .replaceAll("[a-z0-9]{16}", "0123456789abcdef")
     .replaceAll("[A-Za-z0-9._-]+", "mount")
     .replaceAll("[0-9a-fA-F.:]+(,[0-9a-fA-F.:]+)*", "10.0.0.7")
@@ -31,7 +31,7 @@ export function concrete(pattern: string, cid: string, sandboxId: string): strin
 }
 
 /** The sandbox (pod) name used in requests. */
-export function podNameFor(data: PolicyData): string {
+function podNameFor(data: PolicyData): string {
   const re = data.pod.sandbox_name_regex;
   const candidate = re.replace(/^\^/, "").replace(/\$$/, "")
     .replaceAll("-[a-z0-9]{1,10}-[a-z0-9]{5}", "-7d9f8b6c5d-x2k9q")

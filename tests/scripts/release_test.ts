@@ -10,6 +10,9 @@ const LOCK: ImageLock = {
   images: {
     coordinator: `registry.example.com/contrast/coordinator@sha256:${"1".repeat(64)}`,
     initializer: `registry.example.com/contrast/initializer@sha256:${"2".repeat(64)}`,
+    "service-mesh-proxy": `registry.example.com/contrast/service-mesh-proxy@sha256:${
+      "3".repeat(64)
+    }`,
   },
 };
 

@@ -42,7 +42,7 @@ export async function snpVectors(): Promise<SnpVector[]> {
 }
 
 /** The raw files of one vector. */
-export interface SnpVectorFiles {
+interface SnpVectorFiles {
   report: Uint8Array;
   /** VCEK or VLEK, DER. */
   vek: Uint8Array;

@@ -11,7 +11,7 @@ import type { TdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 import { conformanceAvailable, conformanceFile } from "../conformance.ts";
 
 /** What a benchmark verifies. */
-export interface BenchFixture {
+interface BenchFixture {
   /** Where it comes from. */
   readonly source: string;
   /** The quote bytes. */

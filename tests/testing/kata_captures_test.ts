@@ -14,11 +14,14 @@ import {
   capturesAvailable,
   loadCaptureCases,
   loadDifferences,
+  loadRecordedWith,
   policyDataForCase,
+  type RecordedWith,
   replayCase,
   runConformance,
+  settingsForRecording,
 } from "../../testing/kata_captures/captures.ts";
-import { type RuntimeProfile, settingsForRuntime } from "../../policy/runtime_profiles.ts";
+import type { RuntimeProfile } from "../../policy/runtime_profiles.ts";
 
 const available = capturesAvailable();
 if (!available) {
@@ -36,6 +39,7 @@ Deno.test({
       await loadDefaultSettings(),
       await CaptureImageResolver.load(),
       await loadDifferences(),
+      await loadRecordedWith(),
     );
     assert.deepEqual(
       report.unexplained.map((o) => `${o.case}: ${o.description}`),
@@ -83,6 +87,19 @@ Deno.test({
         ["addarpneighbors", "bad flags"],
         ["copyfile", "unsupported file type"],
         ["copyfile", "symlink in top-level shared directory"],
+        // Kata container IDs such as `gid` (any ID verify_id accepts), cgroup2 mount extras.
+        [
+          "createcontainer/gid",
+          "image with unusual group setup, see https://github.com/burgerdev/weird-images/tree/74b32e2/src/gid",
+        ],
+        [
+          "createcontainer/env_vars",
+          "Environment variable valueFrom.fieldRef.fieldPath + metadata.labels, allowed",
+        ],
+        [
+          "createcontainer/cgroup_mount_extras",
+          "cgroup mount with allowed extras (nsdelegate, memory_recursiveprot)",
+        ],
       ]
     ) {
       const o = verdictOf(c!, d!);
@@ -93,23 +110,19 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Kata captures: containerd 1.7's pause container is admitted with --runtime containerd-1.7",
+  name:
+    "Kata captures: the runas pause container is admitted with the settings it was recorded with",
   ignore: !available,
   fn: async () => {
-    // Two hand edits of the trimmed capture, both outside what the profile decides: the YAML gets
-    // the namespace the sandbox ran in (kata-containers-k8s-tests; the YAML names none), and the
-    // request its container_id (trimmed to null upstream; for the pause container it is the
-    // sandbox ID, as its root path and annotations show).
+    // One hand edit of the trimmed capture, outside what the settings decide: the request gets its
+    // container_id back (trimmed to null upstream; for the pause container it is the sandbox ID,
+    // as its root path and annotations show). The namespace comes from `--namespace` (the YAML
+    // names none; the sandbox ran in kata-containers-k8s-tests), the runtime from `--runtime`.
     const c = (await loadCaptureCases()).find((x) =>
       x.name === "createcontainer/security_context/runas"
     )!;
-    const [[file, text]] = c.yaml as [[string, string]];
-    const namespaced = {
+    const withId = {
       ...c,
-      yaml: [[
-        file,
-        text.replace("metadata:\n", "metadata:\n  namespace: kata-containers-k8s-tests\n"),
-      ]] as const,
       requests: c.requests.slice(0, 1).map((r) => {
         const request = structuredClone(r.request) as {
           container_id: unknown;
@@ -119,15 +132,64 @@ Deno.test({
         return { ...r, request };
       }),
     };
+    const recorded = (await loadRecordedWith()).get(c.name);
+    assert.equal(recorded?.namespace, "kata-containers-k8s-tests");
+    assert.equal(recorded?.runtime, "containerd-1.7-host-pull");
     const rules = await CompiledRules.load();
     const rulesText = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
     const resolver = await CaptureImageResolver.load();
-    const verdict = async (profile: RuntimeProfile) => {
-      const settings = settingsForRuntime(await loadDefaultSettings(), profile);
-      const pd = await policyDataForCase(namespaced, settings, resolver, rulesText);
-      return (await replayCase(namespaced, rules, pd))[0]!.actual;
+    const verdict = async (r: RecordedWith | undefined) => {
+      const { settings, namespace } = settingsForRecording(await loadDefaultSettings(), r);
+      const pd = await policyDataForCase(withId, settings, resolver, rulesText, namespace);
+      return (await replayCase(withId, rules, pd))[0]!.actual;
     };
-    assert.equal(await verdict("containerd-1.7-guest-pull"), true);
-    assert.equal(await verdict("containerd-2-guest-pull"), false, "containerd 2 sends a storage");
+    assert.equal(await verdict(recorded), true);
+    // Each setting matters: the default namespace, or containerd 2 (a pause image storage).
+    assert.equal(await verdict({ ...recorded!, namespace: undefined }), false, "namespace default");
+    assert.equal(
+      await verdict({ ...recorded!, runtime: "containerd-2-guest-pull" }),
+      false,
+      "containerd 2 sends a pause image storage",
+    );
+    for (const runtime of ["containerd-1.7-guest-pull", "containerd-2-host-pull"] as const) {
+      assert.equal(await verdict({ ...recorded!, runtime }), true, runtime);
+    }
+  },
+});
+
+Deno.test({
+  name: "Kata captures: host-pull requests are denied by the default guest-pull policy",
+  ignore: !available,
+  fn: async () => {
+    // state/execprocess was recorded with host pull (no image storage); once its trimmed fields are
+    // restored (image-name annotation, the YAML's CONTAINER_NAME), the first container is allowed
+    // with --runtime containerd-2-host-pull and denied with the default guest-pull settings.
+    const c = (await loadCaptureCases()).find((x) => x.name === "state/execprocess")!;
+    const restored = {
+      ...c,
+      requests: c.requests.slice(0, 1).map((r) => {
+        const request = structuredClone(r.request) as {
+          OCI: { Annotations: Record<string, string>; Process: { Env: string[] } };
+        };
+        request.OCI.Annotations["io.kubernetes.cri.image-name"] =
+          "quay.io/prometheus/busybox:latest";
+        request.OCI.Process.Env.push("CONTAINER_NAME=first-test-container");
+        return { ...r, request };
+      }),
+    };
+    const rules = await CompiledRules.load();
+    const rulesText = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+    const resolver = await CaptureImageResolver.load();
+    const verdict = async (runtime: RuntimeProfile) => {
+      const { settings } = settingsForRecording(await loadDefaultSettings(), {
+        runtime,
+        evidence: "",
+      });
+      const pd = await policyDataForCase(restored, settings, resolver, rulesText);
+      return (await replayCase(restored, rules, pd))[0]!.actual;
+    };
+    assert.equal((await loadRecordedWith()).get(c.name)?.runtime, "containerd-2-host-pull");
+    assert.equal(await verdict("containerd-2-host-pull"), true);
+    assert.equal(await verdict("containerd-2-guest-pull"), false, "guest pull needs the storage");
   },
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
-import { encodeElement, readElement, readSignatureAlgorithm, Tag } from "../../x509/mod.ts";
+import { readSignatureAlgorithm } from "../../x509/algorithms.ts";
+import { encodeElement, readElement, Tag } from "../../x509/der.ts";
 import { alg, PSS, seq } from "./der_builders.ts";
 
 const NULL = Uint8Array.of(0x05, 0x00);

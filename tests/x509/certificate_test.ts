@@ -7,7 +7,7 @@ import {
   normaliseSerial,
   parseCertificate,
   parseCertificates,
-} from "../../x509/mod.ts";
+} from "../../x509/certificate.ts";
 import { conformanceTest } from "../conformance.ts";
 import { AMD_PRODUCTS, conformanceCert, manifestRoots } from "./vectors.ts";
 import { conformanceFile } from "../conformance.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ChainCache } from "../../x509/mod.ts";
+import { ChainCache } from "../../x509/chain_cache.ts";
 
 const FROM = new Date("2025-01-01T00:00:00Z");
 const UNTIL = new Date("2026-01-01T00:00:00Z");

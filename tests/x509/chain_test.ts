@@ -2,14 +2,10 @@ import assert from "node:assert/strict";
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
 import { VerificationError } from "../../util/errors/mod.ts";
-import {
-  type Certificate,
-  ChainCache,
-  type Crl,
-  parseCertificate,
-  verifyChain,
-  type VerifyChainOptions,
-} from "../../x509/mod.ts";
+import { type Certificate, parseCertificate } from "../../x509/certificate.ts";
+import { verifyChain, type VerifyChainOptions } from "../../x509/chain.ts";
+import { ChainCache } from "../../x509/chain_cache.ts";
+import { type Crl } from "../../x509/crl.ts";
 import { conformanceTest } from "../conformance.ts";
 import {
   FROM,

@@ -3,7 +3,7 @@ import "reflect-metadata";
 import * as px from "@peculiar/x509";
 import { ContrastError, ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { encodePem } from "../../util/bytes/mod.ts";
-import { isRevoked, parseCrl, verifyCrl } from "../../x509/mod.ts";
+import { isRevoked, parseCrl, verifyCrl } from "../../x509/crl.ts";
 import { conformanceTest } from "../conformance.ts";
 import { issue, makeCrl, makeKeys, makeRoot } from "./pki_fixture.ts";
 import { conformanceCerts, conformanceCrl, tdxVectors } from "./vectors.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { encodeElement, Tag } from "../../x509/mod.ts";
+import { encodeElement, Tag } from "../../x509/der.ts";
 
 /** DER of an OBJECT IDENTIFIER in dotted form. */
 export function oid(dotted: string): Uint8Array {

@@ -14,7 +14,7 @@ import {
   readTime,
   readUnsignedInteger,
   Tag,
-} from "../../x509/mod.ts";
+} from "../../x509/der.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 const text = (t: string) => new TextEncoder().encode(t);

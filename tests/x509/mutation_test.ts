@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { ContrastError } from "../../util/errors/mod.ts";
-import { type Certificate, parseCertificate, verifyChain } from "../../x509/mod.ts";
+import { type Certificate, parseCertificate } from "../../x509/certificate.ts";
+import { verifyChain } from "../../x509/chain.ts";
 import { conformanceTest } from "../conformance.ts";
 import { conformanceCert, conformanceCerts } from "./vectors.ts";
 

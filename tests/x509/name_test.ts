@@ -2,7 +2,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { Name } from "@peculiar/x509";
 import { ParseError } from "../../util/errors/mod.ts";
-import { parseCertificates } from "../../x509/mod.ts";
+import { parseCertificates } from "../../x509/certificate.ts";
 import { formatName } from "../../x509/name.ts";
 import { CONFORMANCE_DIR, conformanceTest } from "../conformance.ts";
 

@@ -6,13 +6,14 @@
  */
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
-import { type Certificate, type Crl, parseCertificate, parseCrl } from "../../x509/mod.ts";
+import { type Certificate, parseCertificate } from "../../x509/certificate.ts";
+import { type Crl, parseCrl } from "../../x509/crl.ts";
 
 /** Key types the fixture generates. */
-export type KeyKind = "P-256" | "P-384" | "RSA-PSS" | "RSA-PKCS1" | "Ed25519";
+type KeyKind = "P-256" | "P-384" | "RSA-PSS" | "RSA-PKCS1" | "Ed25519";
 
 /** A key pair and how it signs. */
-export interface SigningKeys {
+interface SigningKeys {
   readonly kind: KeyKind;
   readonly keys: CryptoKeyPair;
   readonly signingAlgorithm: Algorithm | EcdsaParams | RsaPssParams;
@@ -134,7 +135,7 @@ export async function makeRoot(cn: string, kind: KeyKind): Promise<Issued> {
 }
 
 /** Options of {@link makeCrl}. */
-export interface CrlOptions {
+interface CrlOptions {
   readonly issuer: Issued;
   readonly signWith?: SigningKeys;
   readonly thisUpdate?: Date;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { VerificationError } from "../../util/errors/mod.ts";
-import { MIN_RSA_BITS, parsePublicKeyInfo, readElement } from "../../x509/mod.ts";
+import { readElement } from "../../x509/der.ts";
+import { MIN_RSA_BITS, parsePublicKeyInfo } from "../../x509/public_key.ts";
 import { alg, oid, PSS, seq } from "./der_builders.ts";
 import { assertOnCurve } from "../../x509/public_key.ts";
 

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import "reflect-metadata";
 import * as px from "@peculiar/x509";
 import { VerificationError } from "../../util/errors/mod.ts";
+import { parseCertificate } from "../../x509/certificate.ts";
 import {
   ecdsaDerToRaw,
   importEcdsaPublicKey,
-  parseCertificate,
   verifyCertificateSignature,
   verifyEcdsa,
-} from "../../x509/mod.ts";
+} from "../../x509/signature.ts";
 import { conformanceTest } from "../conformance.ts";
 import { issue, makeKeys, makeRoot } from "./pki_fixture.ts";
 import { AMD_PRODUCTS, conformanceCert, conformanceCerts } from "./vectors.ts";

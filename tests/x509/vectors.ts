@@ -6,12 +6,11 @@
 import { conformanceFile, readConformanceManifest } from "../conformance.ts";
 import {
   type Certificate,
-  type Crl,
   normaliseFingerprint,
   parseCertificate,
   parseCertificates,
-  parseCrl,
-} from "../../x509/mod.ts";
+} from "../../x509/certificate.ts";
+import { type Crl, parseCrl } from "../../x509/crl.ts";
 
 /** AMD products with roots in the conformance folder. */
 export const AMD_PRODUCTS = ["milan", "genoa", "turin"] as const;

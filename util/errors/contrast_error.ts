@@ -142,7 +142,7 @@ export interface FieldIssue {
 }
 
 /** Most issues an {@link InvalidDocumentError}'s message lists (all are in `issues`). */
-export const MESSAGE_ISSUES = 20;
+const MESSAGE_ISSUES = 20;
 
 /**
  * A document (JSON, YAML, TOML) has one or more problems; all of them are reported together.

@@ -7,7 +7,7 @@
  */
 
 /** Options of {@link writeFileAtomic}. */
-export interface AtomicWriteOptions {
+interface AtomicWriteOptions {
   /** Permission bits of the file, set exactly (not reduced by the umask); default `0o644`. */
   readonly mode?: number;
   /**

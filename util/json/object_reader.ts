@@ -8,7 +8,7 @@ export function jsonTypeOf(value: unknown): string {
 }
 
 /** Options of a numeric field. */
-export interface IntegerOptions {
+interface IntegerOptions {
   /** Smallest allowed value (inclusive). */
   readonly min?: number;
   /** Largest allowed value (inclusive). */

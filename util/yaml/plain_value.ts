@@ -10,7 +10,7 @@ import type { Document } from "yaml";
 import { ParseError } from "../errors/mod.ts";
 
 /** Most alias expansions one document may cause (the `yaml` package's own measure). */
-export const MAX_YAML_ALIAS_COUNT = 100;
+const MAX_YAML_ALIAS_COUNT = 100;
 
 /**
  * The plain value of `doc`.

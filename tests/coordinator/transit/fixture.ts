@@ -24,7 +24,7 @@ export {
 } from "../../../bench/transit/fixture.ts";
 
 /** A response of the transit API. */
-export interface TransitResponse {
+interface TransitResponse {
   /** HTTP status. */
   readonly status: number;
   /** Parsed JSON body (`undefined` when empty). */

@@ -30,7 +30,7 @@ export interface AgreementCase {
 }
 
 /** JSON Patch (RFC 6902) turning `from` into `to`, at the granularity of {@link leafDiffs}. */
-export function diffPatch(from: Json, to: Json): PatchOp[] {
+function diffPatch(from: Json, to: Json): PatchOp[] {
   const pointer = (path: readonly (string | number)[]) =>
     path.map((k) => "/" + String(k).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
   return leafDiffs(from, to).map((d) => {

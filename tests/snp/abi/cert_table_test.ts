@@ -5,7 +5,7 @@ import {
   encodeCertTable,
   findCert,
   parseCertTable,
-} from "../../../snp/abi/mod.ts";
+} from "../../../snp/abi/cert_table.ts";
 
 Deno.test("a certificate table round-trips and names known GUIDs", () => {
   const blob = encodeCertTable([

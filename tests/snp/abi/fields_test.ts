@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
 import { ParseError } from "../../../util/errors/mod.ts";
-import {
-  assembleSnpReport,
-  decodeGuestPolicy,
-  decodePlatformInfo,
-  decodeSignerInfo,
-  decodeTcb,
-  encodeGuestPolicy,
-  encodeSignerInfo,
-  encodeSnpReportBody,
-  encodeTcb,
-  firstComponentBelow,
-  parseSnpReport,
-  productFromCpuid,
-  productFromName,
-} from "../../../snp/abi/mod.ts";
+import { assembleSnpReport, encodeSnpReportBody } from "../../../snp/abi/encode.ts";
+import { decodePlatformInfo } from "../../../snp/abi/platform_info.ts";
+import { decodeGuestPolicy, encodeGuestPolicy } from "../../../snp/abi/policy.ts";
+import { productFromCpuid, productFromName } from "../../../snp/abi/product.ts";
+import { parseSnpReport } from "../../../snp/abi/report.ts";
+import { decodeSignerInfo, encodeSignerInfo } from "../../../snp/abi/signer_info.ts";
+import { decodeTcb, encodeTcb, firstComponentBelow } from "../../../snp/abi/tcb.ts";
 
 Deno.test("TCB layouts: Milan/Genoa and Turin pack the same components differently", () => {
   const parts = { bootloader: 4, tee: 1, snp: 24, microcode: 219 };

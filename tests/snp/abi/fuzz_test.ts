@@ -4,13 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { ContrastError, ParseError } from "../../../util/errors/mod.ts";
-import {
-  CERT_TABLE_GUIDS,
-  encodeCertTable,
-  parseCertTable,
-  parseSnpReport,
-  SNP_REPORT_SIZE,
-} from "../../../snp/abi/mod.ts";
+import { CERT_TABLE_GUIDS, encodeCertTable, parseCertTable } from "../../../snp/abi/cert_table.ts";
+import { parseSnpReport, SNP_REPORT_SIZE } from "../../../snp/abi/report.ts";
 import { conformanceAvailable } from "../../conformance.ts";
 import { readVectorFiles, snpVectors } from "../vectors.ts";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { encodeHex } from "../../../util/bytes/mod.ts";
 import { ParseError } from "../../../util/errors/mod.ts";
-import { parseSnpReport, SNP_REPORT_SIZE, type SnpTcb } from "../../../snp/abi/mod.ts";
+import { parseSnpReport, SNP_REPORT_SIZE } from "../../../snp/abi/report.ts";
+import { type SnpTcb } from "../../../snp/abi/tcb.ts";
 import { conformanceTest } from "../../conformance.ts";
 import { type ExpectedTcb, readVectorFiles, snpVectors } from "../vectors.ts";
 

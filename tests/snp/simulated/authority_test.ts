@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { encodeHex } from "../../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../../util/errors/mod.ts";
-import { parseCertTable, parseSnpReport } from "../../../snp/abi/mod.ts";
+import { parseCertTable } from "../../../snp/abi/cert_table.ts";
+import { parseSnpReport } from "../../../snp/abi/report.ts";
 import { defaultSnpReferenceValues } from "../../../snp/reference_values.ts";
 import { SimulatedSnpAuthority } from "../../../testing/snp/mod.ts";
 import { SnpEvidenceVerifier } from "../../../snp/verifier.ts";

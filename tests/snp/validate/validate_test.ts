@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { ValidationError } from "../../../util/errors/mod.ts";
 import {
   assembleSnpReport,
-  encodeGuestPolicy,
   encodeSnpReportBody,
-  parseSnpReport,
-  type SnpGuestPolicyParts,
   type SnpReportFields,
-} from "../../../snp/abi/mod.ts";
+} from "../../../snp/abi/encode.ts";
+import { encodeGuestPolicy, type SnpGuestPolicyParts } from "../../../snp/abi/policy.ts";
+import { parseSnpReport } from "../../../snp/abi/report.ts";
 import {
   defaultSnpReferenceValues,
   type SnpReferenceValue,

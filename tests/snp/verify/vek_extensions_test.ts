@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeHex } from "../../../util/bytes/mod.ts";
 import { VerificationError } from "../../../util/errors/mod.ts";
-import { parseSnpReport } from "../../../snp/abi/mod.ts";
+import { parseSnpReport } from "../../../snp/abi/report.ts";
 import { checkVekMatchesReport, readVekExtensions } from "../../../snp/verify/vek_extensions.ts";
 import { parseCertificate } from "../../../x509/certificate.ts";
 import { conformanceTest } from "../../conformance.ts";

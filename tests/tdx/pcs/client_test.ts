@@ -270,3 +270,26 @@ Deno.test("by default the transport accepts only collateral under the pinned Int
     await server.close();
   }
 });
+
+Deno.test("the root CA CRL comes from Intel's certificate server for Intel's PCS, else from the configured service", () => {
+  const fmspc = Uint8Array.of(0x90, 0xc0, 0x6f, 0, 0, 0);
+  const r = { fmspc, pckCa: "platform" as const };
+  assert.equal(
+    pcsUrls(r).rootCaCrl,
+    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+  );
+  assert.equal(
+    pcsUrls(r, "https://api.trustedservices.intel.com/").rootCaCrl,
+    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
+  );
+  const pccs = pcsUrls(r, "https://pccs.example:8081/");
+  assert.equal(pccs.rootCaCrl, "https://pccs.example:8081/sgx/certification/v4/rootcacrl");
+  assert.equal(
+    pccs.tcbInfo,
+    "https://pccs.example:8081/tdx/certification/v4/tcb?fmspc=90C06F000000",
+  );
+  assert.equal(
+    pcsUrls(r, "https://pccs.example", "https://crl.example/root.der").rootCaCrl,
+    "https://crl.example/root.der",
+  );
+});

@@ -1,0 +1,104 @@
+/**
+ * Which TDX collateral a manifest gets when a PCS URL is configured: simulated entries go through
+ * the PCS client (fetch, pre-cache check, disk cache) trusting only the roots they name; real
+ * entries keep Intel's pinned root, so a stand-in serving simulated collateral can never make a
+ * real entry verify, and nothing it serves is cached unless it chains to a trusted root.
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { listCache } from "../../collateral/mod.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { manifestVerifiersWithCollateral } from "../../manifest/collateral_config.ts";
+import { expectedHostData } from "../../manifest/policy_match.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
+import { startPcsStandIn } from "../../testing/tdx/pcs_stand_in.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+
+const POLICY = "7e".repeat(32);
+const REPORT_DATA = new Uint8Array(64).fill(0x42);
+const authority = await SimulatedTdxAuthority.generate();
+const quote = await authority.createQuote({
+  reportData: REPORT_DATA,
+  mrConfigId: expectedHostData("tdx", Uint8Array.from({ length: 32 }, () => 0x7e)),
+});
+const evidence = { platform: "tdx" as const, report: quote };
+
+function manifestWith(tdx: Record<string, unknown>[]) {
+  return parseManifest(new TextEncoder().encode(JSON.stringify({
+    Policies: { [POLICY]: { SANs: ["coordinator"], WorkloadSecretID: "", Role: "coordinator" } },
+    ReferenceValues: { snp: [], tdx },
+    WorkloadOwnerPubKeys: [],
+    SeedshareOwnerPubKeys: [],
+  })));
+}
+
+const simulated = (root: string) => ({
+  Platform: "Simulated-TDX",
+  MrTd: "11".repeat(48),
+  SimulatedRootSHA256: root,
+});
+
+async function withStandIn(fn: (pcs: string, cacheDir: string) => Promise<void>) {
+  const pcs = await startPcsStandIn(authority);
+  try {
+    await withTempDir((dir) => fn(pcs.base, `${dir}/cache`));
+  } finally {
+    await pcs.close();
+  }
+}
+
+Deno.test("simulated TDX entries verify through a configured PCS and its responses are cached", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const verifiers = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs });
+    const manifest = manifestWith([simulated(await authority.rootFingerprint())]);
+    const { claims, policy } = await verifiers.verify(manifest, evidence, {
+      reportData: REPORT_DATA,
+      now: new Date(),
+    });
+    assert.equal(claims.platform, "tdx");
+    assert.equal(policy.digest, POLICY);
+    const cached = (await listCache(cacheDir)).map((e) => e.url);
+    assert.equal(cached.length, 4, cached.join("\n"));
+    assert.ok(cached.every((url) => url?.startsWith(pcs)), cached.join("\n"));
+  }));
+
+Deno.test("a PCS serving another root's collateral is refused for a simulated entry, nothing cached", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const other = await SimulatedTdxAuthority.generate();
+    const verifiers = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs });
+    const manifest = manifestWith([simulated(await other.rootFingerprint())]);
+    await assert.rejects(
+      verifiers.verify(manifest, evidence, { reportData: REPORT_DATA, now: new Date() }),
+      (e: unknown) =>
+        e instanceof VerificationError && /is not a pinned trust anchor/.test(e.message),
+    );
+    assert.deepEqual(await listCache(cacheDir), []);
+  }));
+
+Deno.test("a real TDX entry keeps Intel's root: simulated collateral from the PCS is refused, nothing cached", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const verifiers = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs });
+    const z = "00".repeat(48);
+    const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
+    for (const tdx of [[real], [real, simulated(await authority.rootFingerprint())]]) {
+      await assert.rejects(
+        verifiers.verify(manifestWith(tdx), evidence, { reportData: REPORT_DATA, now: new Date() }),
+        (e: unknown) =>
+          e instanceof VerificationError && /is not a pinned trust anchor/.test(e.message),
+      );
+    }
+    assert.deepEqual(await listCache(cacheDir), []);
+  }));
+
+Deno.test("without a configured PCS, simulated TDX entries never reach Intel's PCS", () =>
+  withTempDir(async (dir) => {
+    const verifiers = manifestVerifiersWithCollateral({ cacheDir: `${dir}/cache` });
+    const manifest = manifestWith([simulated(await authority.rootFingerprint())]);
+    await assert.rejects(
+      verifiers.verify(manifest, evidence, { reportData: REPORT_DATA, now: new Date() }),
+      (e: unknown) =>
+        e instanceof UnavailableError && /no TDX collateral source is configured/.test(e.message),
+    );
+    assert.deepEqual(await listCache(`${dir}/cache`), []);
+  }));
