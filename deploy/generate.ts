@@ -16,14 +16,9 @@ import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/e
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
-import {
-  digestHex,
-  encodeInitdataAnnotation,
-  initdataDigestSync,
-  policyInitdataEncoder,
-  renderPolicyText,
-} from "../policy/initdata.ts";
-import { assertWithinAgentLimits } from "../policy/agent_limits.ts";
+import { digestHex } from "../policy/initdata.ts";
+import { PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
+import { assertSizeWithinAgentLimits, type PolicyTextSize } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
@@ -216,12 +211,12 @@ export async function generate(
     securePvs,
   );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
-  for (const i of coordinatorIndexes) await build.workload(i, undefined);
+  for (const i of coordinatorIndexes) build.workload(i, undefined);
   const coordinatorTrust = coordinatorIndexes.length === 1
     ? pinnedCoordinatorTrust(build.policyAt(coordinatorIndexes[0]!), options, issues)
     : undefined;
   for (const i of workloads.keys()) {
-    if (!coordinatorIndexes.includes(i)) await build.workload(i, coordinatorTrust);
+    if (!coordinatorIndexes.includes(i)) build.workload(i, coordinatorTrust);
   }
   checkOneCoordinator(build.manifestPolicies, issues);
   throwIfAny(issues);
@@ -426,7 +421,7 @@ class PolicyBuild {
   /** `path\0docIndex` of every edited document. */
   readonly changedDocs = new Set<string>();
   readonly #built: (GeneratedPolicy | undefined)[];
-  readonly #encodeInitdata: (data: PolicyData) => Uint8Array;
+  readonly #initdata: PolicyInitdataEncoder;
 
   constructor(
     private readonly workloads: readonly Workload[],
@@ -437,7 +432,7 @@ class PolicyBuild {
     private readonly securePvs: ReadonlyMap<Workload, SecurePv>,
   ) {
     this.#built = workloads.map(() => undefined);
-    this.#encodeInitdata = policyInitdataEncoder(options.rules);
+    this.#initdata = new PolicyInitdataEncoder(options.rules);
   }
 
   /** The policy built for workload `index`, if it was built without problems. */
@@ -454,18 +449,19 @@ class PolicyBuild {
    * Injects the initializer and sidecar into workload `index` (the initializer carrying
    * `coordinatorTrust`), pins its images, builds its policy and writes its initdata annotation.
    */
-  async workload(index: number, coordinatorTrust: string | undefined): Promise<void> {
+  workload(index: number, coordinatorTrust: string | undefined): void {
     const w = this.workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     this.#inject(w, coordinatorTrust);
     const policyData = this.#policyData(w);
-    if (!policyData || !this.#withinAgentLimits(w, policyData)) return;
-    const toml = this.#encodeInitdata(policyData);
-    const digest = digestHex(initdataDigestSync(toml, "sha256"));
+    if (!policyData) return;
+    const initdata = this.#initdata.encode(policyData);
+    if (!this.#withinAgentLimits(w, initdata.policyTextSize)) return;
+    const digest = digestHex(initdata.digest);
     const paths = podTemplatePaths(w.kind!);
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
-    setInitdataAnnotation(doc, meta, await encodeInitdataAnnotation(toml));
+    setInitdataAnnotation(doc, meta, initdata.annotation);
     this.changedDocs.add(`${w.ref.file.path}\0${w.ref.docIndex}`);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],
@@ -478,7 +474,7 @@ class PolicyBuild {
       namespace: w.ref.namespace,
       name: w.ref.name,
       digest,
-      initdata: toml,
+      initdata: initdata.toml,
       policyData,
     };
   }
@@ -511,11 +507,11 @@ class PolicyBuild {
     );
   }
 
-  /** Whether the policy text fits the Kata agent's limits (else the issue is recorded). */
-  #withinAgentLimits(w: Workload, policyData: PolicyData): boolean {
+  /** Whether a policy text of `size` fits the Kata agent's limits (else the issue is recorded). */
+  #withinAgentLimits(w: Workload, size: PolicyTextSize): boolean {
     try {
-      assertWithinAgentLimits(
-        renderPolicyText(this.options.rules, policyData),
+      assertSizeWithinAgentLimits(
+        size,
         `${w.ref.kind} ${w.ref.namespace}/${w.ref.name}`,
         `${w.ref.location}: ${w.specPath}`,
       );

@@ -6,7 +6,8 @@
  *   [--tls-config-dir /contrast/tls-config] [--secrets-dir /contrast/secrets]
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
- *   [--coordinator-trust JSON] [--deadline-seconds 600] [--log-format json|text]
+ *   [--coordinator-trust JSON] [--collateral-dir DIR] [--deadline-seconds 600]
+ *   [--log-format json|text]
  * deno run -A initializer/main.ts volume --device /dev/csi0 --volume NAME --mount /state
  * ```
  * The `volume` subcommand opens an encrypted persistent volume (see `volume/main.ts`).
@@ -73,6 +74,12 @@ export async function initializerMain(args: string[]): Promise<number> {
       env(COORDINATOR_TRUST_ENV),
     )
     .option(
+      "--collateral-dir <dir>",
+      "offline bundle of vendor collateral (AMD KDS, Intel PCS responses), e.g. from " +
+        "`contrast collateral export`",
+      env("CONTRAST_COLLATERAL_DIR"),
+    )
+    .option(
       "--deadline-seconds <n>",
       "give up after this long",
       env("CONTRAST_DEADLINE_SECONDS") ?? "600",
@@ -107,7 +114,7 @@ export async function initializerMain(args: string[]): Promise<number> {
       evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
       paths: { tlsConfigDir: o.tlsConfigDir, secretsDir: o.secretsDir },
       trust,
-      verify: cliEvidenceVerifier(),
+      verify: cliEvidenceVerifier(o.collateralDir ? { importDirs: [o.collateralDir] } : {}),
       logger,
       deadlineMs: deadline * 1000,
     });

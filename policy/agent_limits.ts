@@ -23,7 +23,7 @@ export const KATA_AGENT_POLICY_LIMITS: PolicyTextLimits = {
 };
 
 /** Size figures of a policy text. */
-interface PolicyTextSize {
+export interface PolicyTextSize {
   readonly bytes: number;
   readonly lines: number;
   readonly longestLineBytes: number;
@@ -31,12 +31,20 @@ interface PolicyTextSize {
   readonly longestLine: number;
 }
 
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 /**
- * Measures `text` as the agent counts it (UTF-8 bytes, `\n`-separated lines): one UTF-8 encoding
- * of the whole text and one pass over its bytes (generate measures every pod's policy).
+ * Measures `text` as the agent counts it (UTF-8 bytes, `\n`-separated lines) in one pass: over
+ * the string itself when it is ASCII (one byte per character), else over its UTF-8 encoding
+ * (generate measures every pod's policy).
  */
 export function measurePolicyText(text: string): PolicyTextSize {
-  const bytes = new TextEncoder().encode(text);
+  const utf8 = NON_ASCII.test(text) ? new TextEncoder().encode(text) : undefined;
+  const length = utf8?.length ?? text.length;
+  const nextNewline = utf8
+    ? (from: number) => utf8.indexOf(0x0a, from)
+    : (from: number) => text.indexOf("\n", from);
   let lines = 0;
   let longestLineBytes = 0;
   let longestLine = 0;
@@ -48,13 +56,31 @@ export function measurePolicyText(text: string): PolicyTextSize {
       longestLine = lines;
     }
   };
-  for (let at = bytes.indexOf(0x0a); at >= 0; at = bytes.indexOf(0x0a, lineStart)) {
+  for (let at = nextNewline(0); at >= 0; at = nextNewline(lineStart)) {
     endLine(at);
     lineStart = at + 1;
   }
   // A final line without "\n" counts; an empty text has no lines, like split + dropped last "".
-  if (lineStart < bytes.length) endLine(bytes.length);
-  return { bytes: bytes.length, lines, longestLineBytes, longestLine };
+  if (lineStart < length) endLine(length);
+  return { bytes: length, lines, longestLineBytes, longestLine };
+}
+
+/**
+ * The size of the text `first + second` from the sizes of its parts, when `first` is empty or
+ * ends with `\n` (so no line spans both): the same figures {@link measurePolicyText} gives for
+ * the whole text.
+ */
+export function combinePolicyTextSizes(
+  first: PolicyTextSize,
+  second: PolicyTextSize,
+): PolicyTextSize {
+  const secondLonger = second.longestLineBytes > first.longestLineBytes;
+  return {
+    bytes: first.bytes + second.bytes,
+    lines: first.lines + second.lines,
+    longestLineBytes: secondLonger ? second.longestLineBytes : first.longestLineBytes,
+    longestLine: secondLonger ? first.lines + second.longestLine : first.longestLine,
+  };
 }
 
 /** What in `size` exceeds `limits`, one sentence each (empty: within limits). */
@@ -88,7 +114,21 @@ export function assertWithinAgentLimits(
   path: string,
   limits: PolicyTextLimits = KATA_AGENT_POLICY_LIMITS,
 ): void {
-  const violations = limitViolations(measurePolicyText(text), limits);
+  assertSizeWithinAgentLimits(measurePolicyText(text), pod, path, limits);
+}
+
+/**
+ * Throws when a policy text of `size` (see {@link measurePolicyText}) exceeds the agent's limits.
+ *
+ * @throws {InvalidDocumentError} at `path`, naming the pod and every limit exceeded
+ */
+export function assertSizeWithinAgentLimits(
+  size: PolicyTextSize,
+  pod: string,
+  path: string,
+  limits: PolicyTextLimits = KATA_AGENT_POLICY_LIMITS,
+): void {
+  const violations = limitViolations(size, limits);
   if (violations.length > 0) {
     throw new InvalidDocumentError([{
       path,

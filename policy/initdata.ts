@@ -31,7 +31,7 @@ export const INITDATA_ANNOTATION = "io.katacontainers.config.hypervisor.cc_init_
 /** Legacy annotation carrying base64(policy text). */
 export const LEGACY_POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
 /** The only initdata version contrast writes and reads. */
-const INITDATA_VERSION = "0.1.0";
+export const INITDATA_VERSION = "0.1.0";
 /**
  * Key of the policy inside the `[data]` table.
  *
@@ -104,7 +104,7 @@ const TOML_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 const TOML_SPECIAL = /[\\"\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 /** Escapes `text` for a TOML multi-line basic string (`"""…"""`), keeping newlines literal. */
-function escapeTomlMultiline(text: string): string {
+export function escapeTomlMultiline(text: string): string {
   if (!TOML_CONTROL.test(text)) return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
   return text.replace(
     TOML_SPECIAL,
@@ -113,7 +113,7 @@ function escapeTomlMultiline(text: string): string {
 }
 
 /** Escapes `text` as a TOML basic string including the quotes. */
-function tomlBasicString(text: string): string {
+export function tomlBasicString(text: string): string {
   return `"${escapeTomlMultiline(text).replaceAll("\n", "\\n").replaceAll("\t", "\\t")}"`;
 }
 
@@ -142,24 +142,6 @@ export function encodeInitdataToml(
 }
 
 /**
- * An encoder for many pods sharing the same rules: returns, for policy data, exactly the bytes of
- * `encodeInitdataToml({"policy.rego": renderPolicyText(rules, policyData)})`, escaping the rules
- * once instead of per pod.
- */
-export function policyInitdataEncoder(rules: string): (policyData: unknown) => Uint8Array {
-  const body = rules.endsWith("\n") ? rules : rules + "\n";
-  const head = `version = "${INITDATA_VERSION}"\nalgorithm = "sha256"\n\n[data]\n` +
-    `${tomlBasicString(POLICY_KEY)} = """\n${
-      escapeTomlMultiline(`${body}\n${POLICY_DATA_PREFIX}`)
-    }`;
-  const encoder = new TextEncoder();
-  return (policyData) =>
-    encoder.encode(
-      `${head}${escapeTomlMultiline(JSON.stringify(policyData, null, 2))}\n"""\n`,
-    );
-}
-
-/**
  * The digest of initdata bytes under `algorithm`.
  *
  * @example The digest an SNP guest carries in HOST_DATA
@@ -178,7 +160,7 @@ export function initdataDigest(
 }
 
 /** Synchronous {@link initdataDigest} (hashing many pods' documents without a round trip each). */
-export function initdataDigestSync(bytes: Uint8Array, algorithm: InitdataAlgorithm): Uint8Array {
+function initdataDigestSync(bytes: Uint8Array, algorithm: InitdataAlgorithm): Uint8Array {
   return new Uint8Array(createHash(algorithm).update(bytes).digest());
 }
 
@@ -325,7 +307,7 @@ export async function readAnnotatedPolicy(
 }
 
 /** The line prefix that starts the policy data in a policy text. */
-const POLICY_DATA_PREFIX = "policy_data := ";
+export const POLICY_DATA_PREFIX = "policy_data := ";
 
 /** Joins rules and policy data into a policy text: rules, then `policy_data := <pretty JSON>`. */
 export function renderPolicyText(rules: string, policyData: unknown): string {

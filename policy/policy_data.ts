@@ -83,7 +83,7 @@ export interface PodPolicyInput {
  * digit, then letters, digits, `_`, `.` or `-` — one path element, never `.` or `..`. containerd's
  * 64 hex characters are one case. rules.rego decides patterns holding it without a regex.
  */
-export const KATA_ID = "[A-Za-z0-9][A-Za-z0-9_.-]+";
+const KATA_ID = "[A-Za-z0-9][A-Za-z0-9_.-]+";
 
 /** Random suffix of generated names (`GenerateName`), after a base of at most 58 characters. */
 const RANDOM_SUFFIX = "[a-z0-9]{5}";

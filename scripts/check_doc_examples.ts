@@ -38,7 +38,7 @@ interface DocSymbol {
 }
 
 /** The public exports of `entries` (relative to `root`) and those without an `@example`. */
-async function findMissingExamples(
+export async function findMissingExamples(
   root: string,
   entries: readonly string[],
 ): Promise<{ exports: number; missing: MissingExample[] }> {
@@ -65,7 +65,7 @@ async function findMissingExamples(
         entry: url.replace(rootUrl, ""),
         name: symbol.name,
         file: at ? at.filename.replace(rootUrl, "") : "?",
-        line: at?.line ?? 0,
+        line: at ? at.line + 1 : 0, // deno doc counts lines from 0
       });
     }
   }

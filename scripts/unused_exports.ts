@@ -37,7 +37,7 @@ interface ExportScan {
 }
 
 /** Reads the tracked TypeScript files of the checkout at `root` (paths relative to it). */
-async function trackedTypeScript(root: string): Promise<string[]> {
+export async function trackedTypeScript(root: string): Promise<string[]> {
   const out = await new Deno.Command("git", {
     args: ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts"],
     cwd: root,
@@ -60,105 +60,169 @@ export async function exportEntries(root: string): Promise<string[]> {
  * Scans `files` (relative to `root`) and returns the exported declarations nothing else imports.
  * `entries` are the public modules.
  */
-function scanExports(root: string, files: readonly string[], entries: readonly string[]) {
-  const abs = (f: string) => `${root}/${f}`;
-  const program = ts.createProgram(files.map(abs), {
-    allowImportingTsExtensions: true,
-    noEmit: true,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    target: ts.ScriptTarget.ESNext,
-    skipLibCheck: true,
-    types: [],
-    noLib: true,
-  });
-  const checker = program.getTypeChecker();
-  const original = (symbol: ts.Symbol): ts.Symbol =>
-    symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-  const ownFiles = new Set(files.map(abs));
-  const moduleExports = (sf: ts.SourceFile | undefined): ts.Symbol[] => {
-    const moduleSymbol = sf ? checker.getSymbolAtLocation(sf) : undefined;
-    return moduleSymbol ? checker.getExportsOfModule(moduleSymbol).map(original) : [];
-  };
-  const sourceOf = (from: ts.SourceFile, specifier: string): ts.SourceFile | undefined => {
-    const resolved =
-      ts.resolveModuleName(specifier, from.fileName, program.getCompilerOptions(), ts.sys)
-        .resolvedModule;
-    return resolved ? program.getSourceFile(resolved.resolvedFileName) : undefined;
-  };
+export function scanExports(
+  root: string,
+  files: readonly string[],
+  entries: readonly string[],
+): ExportScan {
+  const scan = new ModuleGraph(root, files);
+  const used = scan.importedDeclarations();
+  const publicApi = scan.publicDeclarations(entries);
+  const declared = scan.exportedDeclarations();
+  const unused = declared.filter((d) => !used.has(d.symbol) && !publicApi.has(d.symbol))
+    .map((d) => d.unused);
+  unused.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+  return { exported: declared.length, publicApi: publicApi.size, unused };
+}
 
-  // Every declaration imported by another module.
-  const used = new Set<ts.Symbol>();
-  const useFrom = (symbol: ts.Symbol | undefined, importer: ts.SourceFile) => {
-    if (!symbol) return;
-    const target = original(symbol);
-    if (target.declarations?.some((d) => d.getSourceFile() !== importer)) used.add(target);
-  };
-  const useAll = (from: ts.SourceFile, specifier: string) => {
-    for (const s of moduleExports(sourceOf(from, specifier))) useFrom(s, from);
-  };
-  for (const sf of program.getSourceFiles()) {
-    if (!ownFiles.has(sf.fileName)) continue;
-    const visit = (node: ts.Node): void => {
-      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-        const clause = node.importClause;
-        if (clause?.name) useFrom(checker.getSymbolAtLocation(clause.name), sf);
-        const bindings = clause?.namedBindings;
-        if (bindings && ts.isNamespaceImport(bindings)) useAll(sf, node.moduleSpecifier.text);
-        if (bindings && ts.isNamedImports(bindings)) {
-          for (const spec of bindings.elements) useFrom(checker.getSymbolAtLocation(spec.name), sf);
-        }
-      } else if (ts.isExportDeclaration(node) && node.moduleSpecifier) {
-        // A re-export is a use only when it re-exports everything under a namespace name; named
-        // and `*` re-exports pass the original through (its users are the re-exporter's users).
-        if (node.exportClause && ts.isNamespaceExport(node.exportClause)) {
-          useAll(sf, (node.moduleSpecifier as ts.StringLiteral).text);
-        }
-      } else if (
-        ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword &&
-        node.arguments[0] && ts.isStringLiteral(node.arguments[0])
-      ) {
-        useAll(sf, node.arguments[0].text);
-      } else if (
-        ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) &&
-        ts.isStringLiteral(node.argument.literal)
-      ) {
-        useAll(sf, node.argument.literal.text);
+/** An exported declaration, with how it is reported when unused. */
+interface ExportedDeclaration {
+  readonly symbol: ts.Symbol;
+  readonly unused: UnusedExport;
+}
+
+/** The scanned modules, type-checked together so every import resolves to its declaration. */
+class ModuleGraph {
+  readonly #root: string;
+  readonly #program: ts.Program;
+  readonly #checker: ts.TypeChecker;
+  readonly #ownFiles: ReadonlySet<string>;
+
+  constructor(root: string, files: readonly string[]) {
+    this.#root = root;
+    this.#program = ts.createProgram(files.map((f) => this.#abs(f)), {
+      allowImportingTsExtensions: true,
+      noEmit: true,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      target: ts.ScriptTarget.ESNext,
+      skipLibCheck: true,
+      types: [],
+      noLib: true,
+    });
+    this.#checker = this.#program.getTypeChecker();
+    this.#ownFiles = new Set(files.map((f) => this.#abs(f)));
+  }
+
+  /** Every declaration some other module imports (named, default, namespace or `import()`). */
+  importedDeclarations(): Set<ts.Symbol> {
+    const used = new Set<ts.Symbol>();
+    for (const sf of this.#sourceFiles()) {
+      const use = (symbol: ts.Symbol | undefined) => {
+        if (!symbol) return;
+        const target = this.#original(symbol);
+        if (target.declarations?.some((d) => d.getSourceFile() !== sf)) used.add(target);
+      };
+      const useAll = (specifier: string) => {
+        for (const s of this.#moduleExports(this.#resolve(sf, specifier))) use(s);
+      };
+      const visit = (node: ts.Node): void => {
+        this.#importsOf(node, use, useAll);
+        ts.forEachChild(node, visit);
+      };
+      visit(sf);
+    }
+    return used;
+  }
+
+  /** The declarations the exports map reaches: the public API. */
+  publicDeclarations(entries: readonly string[]): Set<ts.Symbol> {
+    const publicApi = new Set<ts.Symbol>();
+    for (const entry of entries) {
+      const sf = this.#program.getSourceFile(this.#abs(entry));
+      for (const s of this.#moduleExports(sf)) publicApi.add(s);
+    }
+    return publicApi;
+  }
+
+  /** Every exported declaration, counted once, in the module that declares it. */
+  exportedDeclarations(): ExportedDeclaration[] {
+    const out: ExportedDeclaration[] = [];
+    for (const sf of this.#sourceFiles()) {
+      const moduleSymbol = this.#checker.getSymbolAtLocation(sf);
+      if (!moduleSymbol) continue;
+      for (const symbol of this.#checker.getExportsOfModule(moduleSymbol)) {
+        if (symbol.flags & ts.SymbolFlags.Alias) continue; // a re-export; counted where declared
+        const declaration = symbol.declarations?.[0];
+        if (!declaration || declaration.getSourceFile() !== sf) continue;
+        out.push({
+          symbol,
+          unused: {
+            file: sf.fileName.slice(this.#root.length + 1),
+            line: sf.getLineAndCharacterOfPosition(declaration.getStart()).line + 1,
+            name: symbol.getName(),
+            kind: symbol.flags & ts.SymbolFlags.Value ? "value" : "type",
+          },
+        });
       }
-      ts.forEachChild(node, visit);
-    };
-    visit(sf);
-  }
-  // Re-exports: a symbol used through a re-exporting module is a use of the original, which
-  // `original()` already resolves; what the exports map reaches is public.
-  const publicApi = new Set<ts.Symbol>();
-  for (const entry of entries) {
-    for (const s of moduleExports(program.getSourceFile(abs(entry)))) publicApi.add(s);
+    }
+    return out;
   }
 
-  const unused: UnusedExport[] = [];
-  let exported = 0;
-  for (const sf of program.getSourceFiles()) {
-    if (!ownFiles.has(sf.fileName)) continue;
-    const moduleSymbol = checker.getSymbolAtLocation(sf);
-    if (!moduleSymbol) continue;
-    for (const symbol of checker.getExportsOfModule(moduleSymbol)) {
-      if (symbol.flags & ts.SymbolFlags.Alias) continue; // a re-export; counted where declared
-      const declaration = symbol.declarations?.[0];
-      if (!declaration || declaration.getSourceFile() !== sf) continue;
-      exported++;
-      if (used.has(symbol) || publicApi.has(symbol)) continue;
-      const isValue = (symbol.flags & ts.SymbolFlags.Value) !== 0;
-      unused.push({
-        file: sf.fileName.slice(root.length + 1),
-        line: sf.getLineAndCharacterOfPosition(declaration.getStart()).line + 1,
-        name: symbol.getName(),
-        kind: isValue ? "value" : "type",
-      });
+  /**
+   * Reports what one node imports: `use` for a named or default import, `useAll` for a module
+   * imported whole (namespace import, `export * as`, `import()`, `typeof import()`). Named and
+   * `*` re-exports pass the original through: its users are the re-exporter's users.
+   */
+  #importsOf(
+    node: ts.Node,
+    use: (symbol: ts.Symbol | undefined) => void,
+    useAll: (specifier: string) => void,
+  ): void {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      if (clause?.name) use(this.#checker.getSymbolAtLocation(clause.name));
+      const bindings = clause?.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) useAll(node.moduleSpecifier.text);
+      if (bindings && ts.isNamedImports(bindings)) {
+        for (const spec of bindings.elements) use(this.#checker.getSymbolAtLocation(spec.name));
+      }
+    } else if (
+      ts.isExportDeclaration(node) && node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier) && node.exportClause &&
+      ts.isNamespaceExport(node.exportClause)
+    ) {
+      useAll(node.moduleSpecifier.text);
+    } else if (
+      ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] && ts.isStringLiteral(node.arguments[0])
+    ) {
+      useAll(node.arguments[0].text);
+    } else if (
+      ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
+      useAll(node.argument.literal.text);
     }
   }
-  unused.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
-  return { exported, publicApi: publicApi.size, unused } satisfies ExportScan;
+
+  #abs(file: string): string {
+    return `${this.#root}/${file}`;
+  }
+
+  #sourceFiles(): ts.SourceFile[] {
+    return this.#program.getSourceFiles().filter((sf) => this.#ownFiles.has(sf.fileName));
+  }
+
+  #original(symbol: ts.Symbol): ts.Symbol {
+    return symbol.flags & ts.SymbolFlags.Alias ? this.#checker.getAliasedSymbol(symbol) : symbol;
+  }
+
+  #moduleExports(sf: ts.SourceFile | undefined): ts.Symbol[] {
+    const moduleSymbol = sf ? this.#checker.getSymbolAtLocation(sf) : undefined;
+    if (!moduleSymbol) return [];
+    return this.#checker.getExportsOfModule(moduleSymbol).map((s) => this.#original(s));
+  }
+
+  #resolve(from: ts.SourceFile, specifier: string): ts.SourceFile | undefined {
+    const resolved = ts.resolveModuleName(
+      specifier,
+      from.fileName,
+      this.#program.getCompilerOptions(),
+      ts.sys,
+    ).resolvedModule;
+    return resolved ? this.#program.getSourceFile(resolved.resolvedFileName) : undefined;
+  }
 }
 
 if (import.meta.main) {
@@ -176,5 +240,11 @@ if (import.meta.main) {
       } types) of ${scan.exported} exported declarations; ${scan.publicApi} public`,
     );
   }
-  if (Deno.args.includes("--fail") && scan.unused.length > 0) Deno.exit(1);
+  if (Deno.args.includes("--fail") && scan.unused.length > 0) {
+    console.error(
+      "remove `export` from each (or delete it if nothing uses it), or add it to a public mod.ts " +
+        "with an @example when it belongs to the library API",
+    );
+    Deno.exit(1);
+  }
 }

@@ -48,6 +48,7 @@ export type {
   TdxTcbLevel,
 } from "./collateral/tcb_info.ts";
 export type { QeIdentity, QeTcbLevel } from "./collateral/qe_identity.ts";
+export type { TcbLevelCommon } from "./collateral/tcb_level.ts";
 export type { PckSgxExtensions, SgxConfiguration, SgxType } from "./pck/sgx_extensions.ts";
 export type { QeEvaluation, TcbEvaluation } from "./verify/tcb_evaluation.ts";
 export {
@@ -92,7 +93,6 @@ export {
   type PcsResponse,
   type PcsTransport,
 } from "./pcs/client.ts";
-export type { TcbLevelCommon } from "./collateral/tcb_level.ts";
 export {
   collateralSourceForDir,
   readTdxCollateralDir,

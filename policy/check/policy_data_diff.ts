@@ -67,11 +67,28 @@ export function compareWithExpectation(
   request: JsonObject,
 ): ExpectationMismatch[] {
   const out: ExpectationMismatch[] = [];
-  const add = (field: string, got: Json, expected: Json) => out.push({ field, got, expected });
+  const add: Add = (field, got, expected) => out.push({ field, got, expected });
   const cid = String(request.container_id ?? "");
   const oci = o(request.OCI);
-  const p = o(oci.Process);
-  const e = c.process;
+  processMismatches(c.process, o(oci.Process), cid, add);
+  rootMismatches(c, o(oci.Root), cid, add);
+  mountMismatches(c, a(oci.Mounts).map(o), cid, add);
+  storageMismatches(c, a(request.storages).map(o), cid, add);
+  linuxMismatches(c, o(oci.Linux), add);
+  annotationMismatches(c, o(oci.Annotations), cid, add);
+  return out;
+}
+
+/** Records one mismatch. */
+type Add = (field: string, got: Json, expected: Json) => void;
+
+/** `OCI.Process`: arguments, working directory, terminal, privileges, user, capabilities, env. */
+function processMismatches(
+  e: ContainerExpectation["process"],
+  p: JsonObject,
+  cid: string,
+  add: Add,
+): void {
   if (JSON.stringify(p.Args) !== JSON.stringify(e.args)) {
     add("OCI.Process.Args", p.Args ?? null, [...e.args]);
   }
@@ -118,14 +135,25 @@ export function compareWithExpectation(
     ) || e.env_regexes.some((r) => matches(r, s, cid));
     if (!ok) add("OCI.Process.Env", s, "no expected variable or pattern matches");
   }
-  const root = o(oci.Root);
+}
+
+/** `OCI.Root`: read-only flag and path. */
+function rootMismatches(c: ContainerExpectation, root: JsonObject, cid: string, add: Add): void {
   if ((root.Readonly ?? false) !== c.readonly_root) {
     add("OCI.Root.Readonly", root.Readonly ?? null, c.readonly_root);
   }
   if (!matches(c.root_path_regex, String(root.Path ?? ""), cid)) {
     add("OCI.Root.Path", root.Path ?? null, c.root_path_regex);
   }
-  const mounts = a(oci.Mounts).map(o);
+}
+
+/** `OCI.Mounts`: each mount expected, with its type, source and options; none missing. */
+function mountMismatches(
+  c: ContainerExpectation,
+  mounts: readonly JsonObject[],
+  cid: string,
+  add: Add,
+): void {
   for (const m of mounts) {
     const em = c.mounts.find((x) => x.destination === m.destination);
     const type = String(m.type_ ?? m.type ?? "");
@@ -146,7 +174,15 @@ export function compareWithExpectation(
       add(`OCI.Mounts[${JSON.stringify(em.destination)}]`, null, "expected mount is missing");
     }
   }
-  const storages = a(request.storages).map(o);
+}
+
+/** `storages`: each one expected, and as many as expected. */
+function storageMismatches(
+  c: ContainerExpectation,
+  storages: readonly JsonObject[],
+  cid: string,
+  add: Add,
+): void {
   for (const s of storages) {
     const ok = c.storages.some((es) =>
       es.driver === s.driver && es.fstype === s.fstype &&
@@ -158,7 +194,10 @@ export function compareWithExpectation(
   if (storages.length !== c.storages.length) {
     add("storages.length", storages.length, c.storages.length);
   }
-  const linux = o(oci.Linux);
+}
+
+/** `OCI.Linux`: namespaces, sysctls, masked and read-only paths. */
+function linuxMismatches(c: ContainerExpectation, linux: JsonObject, add: Add): void {
   const ns = a(linux.Namespaces).map((n) => String(o(n).Type));
   if (!sameSet(ns, c.namespaces)) add("OCI.Linux.Namespaces", ns, [...c.namespaces]);
   if (JSON.stringify(sortKeys(o(linux.Sysctl))) !== JSON.stringify(sortKeys(c.sysctls))) {
@@ -174,14 +213,22 @@ export function compareWithExpectation(
       add("OCI.Linux.ReadonlyPaths", a(linux.ReadonlyPaths), path);
     }
   }
-  for (const [key, value] of Object.entries(o(oci.Annotations))) {
+}
+
+/** `OCI.Annotations`: each one allowed and matching its pattern. */
+function annotationMismatches(
+  c: ContainerExpectation,
+  annotations: JsonObject,
+  cid: string,
+  add: Add,
+): void {
+  for (const [key, value] of Object.entries(annotations)) {
     const pattern = c.annotations[key];
     if (pattern === undefined) add(`OCI.Annotations[${JSON.stringify(key)}]`, value, "not allowed");
     else if (!matches(pattern, String(value), cid)) {
       add(`OCI.Annotations[${JSON.stringify(key)}]`, value, pattern);
     }
   }
-  return out;
 }
 
 function sortKeys(x: Readonly<Record<string, unknown>>): [string, unknown][] {

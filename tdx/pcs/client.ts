@@ -207,7 +207,7 @@ export function cachingFetcherTransport(
   };
 }
 
-/** Where a PCS (or a caching service such as Intel's PCCS) serves the root CA CRL, as DER. */
+/** Where a PCS-compatible service (a PCCS, a stand-in) serves the root CA CRL (read as DER). */
 const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
 
 /**

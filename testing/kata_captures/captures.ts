@@ -46,7 +46,7 @@ export const CAPTURES_DIR: URL = new URL(
 const CAPTURE_IMAGES_URL: URL = new URL("./images.json", import.meta.url);
 
 /** The node settings each capture was recorded with (`--runtime`, `--namespace`, ...). */
-export const RECORDED_WITH_URL: URL = new URL("./recorded_with.json", import.meta.url);
+const RECORDED_WITH_URL: URL = new URL("./recorded_with.json", import.meta.url);
 
 /** Explained differences between contrast's verdict and the capture's. */
 const DIFFERENCES_URL: URL = new URL("./differences.json", import.meta.url);

@@ -5,8 +5,9 @@
  * (PCS v4 paths and issuer-chain headers), through the real caching PCS client. With the caches
  * warm, `set`, `verify`, `recover` (after a Coordinator restart) and an initializer succeed while
  * the stand-in answers 503 or refuses connections, without asking it; an offline bundle exported
- * from a cache serves an empty cache; with nothing cached each fails naming the unreachable URL
- * (CLI exit 3) and nothing stored is lost.
+ * from a cache serves empty caches (the CLI, a restarted Coordinator, a new pod's initializer);
+ * with nothing cached each fails naming the unreachable URL (CLI exit 3) and nothing stored is
+ * lost.
  *
  * @module
  */
@@ -42,6 +43,7 @@ Deno.test({
       pod: keyof typeof ws.deployment.pods,
       out: string,
       deadlineSeconds = 30,
+      env: Record<string, string> = { CONTRAST_COLLATERAL_CACHE: `${ws.dir}/init-cache` },
     ) =>
       runInitializerScript({
         coordinator: coordinator.meshAddress,
@@ -49,7 +51,7 @@ Deno.test({
         vm: workspaceVm(ws, ws.deployment.pods[pod].digest),
         deadlineSeconds,
         coordinatorTrust: ws.deployment.coordinatorTrust(),
-        env: { CONTRAST_PCS_URL: pcs.base, CONTRAST_COLLATERAL_CACHE: `${ws.dir}/init-cache` },
+        env: { CONTRAST_PCS_URL: pcs.base, ...env },
       }, ws.dir);
     let coordinator: CoordinatorProcess = await startCoordinator(
       ws,
@@ -160,6 +162,32 @@ Deno.test({
           assert.match(cold.stderr, pcsUrlAt(pcsAddress));
           const pod = await initializer("web", "pod-web-2");
           assert.equal(pod.code, 0, pod.stderr);
+        },
+      );
+
+      await t.step(
+        "PCS refusing, an offline bundle serves a restarted Coordinator and a fresh pod",
+        async () => {
+          // Empty caches on both sides, as a rescheduled Coordinator and a new pod have them.
+          await coordinator.stop("SIGKILL");
+          coordinator = await startCoordinator(ws, `${ws.dir}/history`, [
+            ...coordinatorArgs("coordinator-bundled"),
+            "--collateral-dir",
+            `${ws.dir}/bundle`,
+          ]);
+          const recover = await cli(["recover", "-c", coordinator.userAddress]);
+          assert.equal(recover.code, 0, recover.stderr);
+          const pod = await initializer("db", "pod-bundled", 30, {
+            CONTRAST_COLLATERAL_CACHE: `${ws.dir}/init-cache-fresh`,
+            CONTRAST_COLLATERAL_DIR: `${ws.dir}/bundle`,
+          });
+          assert.equal(pod.code, 0, pod.stderr);
+          // Without the bundle the same fresh pod cannot verify the Coordinator, and says why.
+          const bare = await initializer("db", "pod-bare", 8, {
+            CONTRAST_COLLATERAL_CACHE: `${ws.dir}/init-cache-bare`,
+          });
+          assert.notEqual(bare.code, 0);
+          assert.ok(bare.stderr.includes(pcsAddress), bare.stderr);
         },
       );
 

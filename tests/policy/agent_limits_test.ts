@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   assertWithinAgentLimits,
+  combinePolicyTextSizes,
   KATA_AGENT_POLICY_LIMITS,
   limitViolations,
   measurePolicyText,
@@ -84,5 +85,18 @@ Deno.test("measurePolicyText counts like split-by-newline with per-line UTF-8 by
   };
   for (const text of ["", "\n", "a", "a\n", "a\n\n", "ab\nc", "x\näöü€\nyy\n", "\n\nlong line\n"]) {
     assert.deepEqual(measurePolicyText(text), reference(text), JSON.stringify(text));
+  }
+});
+
+Deno.test("sizes of two parts split at a line end combine to the size of the whole", () => {
+  const texts = ["", "a\n", "long line one\nb\n", "x\n\n", "äöü€\n", "zz\nlonger line\n"];
+  for (const first of texts) {
+    for (const second of [...texts, "tail without newline", "üü"]) {
+      assert.deepEqual(
+        combinePolicyTextSizes(measurePolicyText(first), measurePolicyText(second)),
+        measurePolicyText(first + second),
+        JSON.stringify([first, second]),
+      );
+    }
   }
 });

@@ -10,7 +10,6 @@ import {
   INITDATA_ANNOTATION,
   LEGACY_POLICY_ANNOTATION,
   parseInitdata,
-  policyInitdataEncoder,
   readAnnotatedPolicy,
   renderPolicyText,
   snpHostData,
@@ -144,12 +143,4 @@ Deno.test("policy text splits back into the exact rules and the policy data", ()
   assert.deepEqual(split.policyData, data);
   assert.throws(() => splitPolicyText("package x\n"), ParseError);
   assert.throws(() => splitPolicyText("r\n\npolicy_data := {bad"), /not valid JSON/);
-});
-
-Deno.test("the shared-rules encoder gives exactly the bytes of the general TOML writer", () => {
-  const data = { containers: [{ name: 'we"ird\\', env: ["A=\u0001"] }] };
-  for (const rules of [tricky, tricky.trimEnd()]) {
-    const expected = encodeInitdataToml({ "policy.rego": renderPolicyText(rules, data) });
-    assert.deepEqual(policyInitdataEncoder(rules)(data), expected);
-  }
 });

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
+import { gunzipBounded, prefixedGzip } from "../../policy/gzip.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const concat = (a: Uint8Array, b: Uint8Array) => {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+/** Decompresses with the system's gzip (another implementation than zlib-in-Deno), if present. */
+async function systemGunzip(gz: Uint8Array): Promise<Uint8Array | undefined> {
+  let child;
+  try {
+    child = new Deno.Command("gzip", { args: ["-dc"], stdin: "piped", stdout: "piped" }).spawn();
+  } catch {
+    console.warn("SKIPPED: no gzip binary for the cross-implementation check");
+    return undefined;
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(gz);
+  await writer.close();
+  const out = await child.output();
+  assert.ok(out.success, "gzip -dc refused the member");
+  return out.stdout;
+}
+
+Deno.test("prefixedGzip gives one gzip member of prefix + suffix that every decoder reads", async () => {
+  const prefixes = [
+    enc(""),
+    enc("rules\n".repeat(10_000)),
+    new Uint8Array(70_000).map((_, i) => (i * 2654435761) >>> 24),
+  ];
+  const suffixes = [enc(""), enc('{"a": 1}\n'), enc("data ".repeat(20_000))];
+  for (const prefix of prefixes) {
+    const gzip = prefixedGzip(prefix);
+    for (const suffix of suffixes) {
+      const whole = concat(prefix, suffix);
+      const gz = gzip(suffix);
+      assert.deepEqual(new Uint8Array(gunzipSync(gz)), whole);
+      assert.deepEqual(await gunzipBounded(gz, whole.length + 1), whole);
+      const system = await systemGunzip(gz);
+      if (system) assert.deepEqual(system, whole);
+      assert.deepEqual(prefixedGzip(prefix)(suffix), gz, "deterministic");
+    }
+  }
+});
+
+Deno.test("prefixedGzip output is refused when its CRC or length trailer is wrong", async () => {
+  const gz = prefixedGzip(enc("prefix ".repeat(100)))(enc("suffix"));
+  for (const at of [gz.length - 8, gz.length - 1]) {
+    const bad = gz.slice();
+    bad[at]! ^= 1;
+    await assert.rejects(gunzipBounded(bad, 1 << 20), /corrupt/);
+  }
+});

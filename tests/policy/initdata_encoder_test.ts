@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import { PolicyInitdataEncoder } from "../../policy/initdata_encoder.ts";
+import {
+  decodeInitdataAnnotation,
+  encodeInitdataToml,
+  renderPolicyText,
+} from "../../policy/initdata.ts";
+import { measurePolicyText } from "../../policy/agent_limits.ts";
+import { decodeBase64 } from "../../util/bytes/mod.ts";
+
+const tricky = 'package x\n# "quotes" and \\backslashes\\ and """triple""" and \'\'\'lit\'\'\'\n' +
+  "tab\there \u0001 ctl\r\n unicode: é 🚀\n";
+
+const datas: unknown[] = [
+  { containers: [{ name: 'we"ird\\', env: ["A=\u0001"] }] },
+  { containers: [{ name: "ü€", args: ["x".repeat(70_000)] }] },
+  {},
+];
+
+Deno.test("the shared-rules encoder gives the general functions' TOML, digest and size", async () => {
+  for (const rules of [tricky, tricky.trimEnd(), "package agent_policy\n".repeat(4000)]) {
+    const encoder = new PolicyInitdataEncoder(rules);
+    for (const data of datas) {
+      const text = renderPolicyText(rules, data);
+      const expected = encodeInitdataToml({ "policy.rego": text });
+      const got = encoder.encode(data);
+      assert.deepEqual(got.toml, expected);
+      assert.deepEqual(got.digest, new Uint8Array(createHash("sha256").update(expected).digest()));
+      assert.deepEqual(got.policyTextSize, measurePolicyText(text));
+      const decoded = await decodeInitdataAnnotation(got.annotation);
+      assert.deepEqual(decoded.bytes, expected);
+      assert.deepEqual(decoded.digest, got.digest);
+      assert.deepEqual(new Uint8Array(gunzipSync(decodeBase64(got.annotation))), expected);
+    }
+  }
+});
+
+Deno.test("the shared-rules encoder is deterministic across instances", () => {
+  const a = new PolicyInitdataEncoder(tricky).encode(datas[0]);
+  const b = new PolicyInitdataEncoder(tricky).encode(structuredClone(datas[0]));
+  assert.equal(a.annotation, b.annotation);
+});
