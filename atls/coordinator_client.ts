@@ -25,6 +25,7 @@ import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/ha
 import { coordinatorPolicyDigests, type Manifest, parseManifest } from "../manifest/manifest.ts";
 import { verifyOwnerChain } from "../protocol/owner_chain.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
+import { workloadOwnersOf } from "../manifest/workload_owners.ts";
 import {
   ApiPath,
   type AttestResponse,
@@ -132,7 +133,7 @@ async function checkOwnerChain(
   if (state.manifests.length === 0) return;
   await verifyOwnerChain(
     state.manifests.map((bytes, i) => ({ bytes, signature: state.signatures[i] })),
-    (bytes) => parseManifest(bytes).WorkloadOwnerPubKeys,
+    (bytes) => workloadOwnersOf(parseManifest(bytes)),
     pinned,
   );
 }

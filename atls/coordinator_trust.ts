@@ -151,6 +151,7 @@ export function parseCoordinatorTrust(
     },
     ReferenceValues: referenceValues!,
     WorkloadOwnerPubKeys: [],
+    WorkloadOwnerKeyDigests: [],
     SeedshareOwnerPubKeys: [],
     bytes: new TextEncoder().encode(text),
   };

@@ -46,7 +46,7 @@ export function cacheRoot(): string {
 }
 
 /** The flags of {@link addCollateralOptions}, as commander hands them over. */
-interface CollateralFlags {
+export interface CollateralFlags {
   /** `--offline`. */
   readonly offline?: boolean;
   /** `--cache-dir`: the cache root (collateral goes to `<dir>/collateral`). */
@@ -63,10 +63,10 @@ interface CollateralFlags {
 export function addCollateralOptions(command: Command): Command {
   return command
     .option("--offline", "never use the network: read only the cache and --collateral-dir")
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
-    .option("--kds-url <url>", "AMD KDS base URL (default CONTRAST_KDS_URL, then AMD's)")
-    .option("--pcs-url <url>", "Intel PCS base URL (default CONTRAST_PCS_URL, then Intel's)");
+    .option("--kds-url <url>", "AMD KDS base URL (default: CONTRAST_KDS_URL, then AMD's)")
+    .option("--pcs-url <url>", "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's)");
 }
 
 /** Vendor service base URLs a command uses; undefined = the vendor's own. */
@@ -115,9 +115,18 @@ export function vendorServiceUrls(
   return { ...(kds ? { kdsBaseUrl: kds } : {}), ...(pcs ? { pcsBaseUrl: pcs } : {}) };
 }
 
-/** Where collateral is cached for `flags`. */
+/**
+ * Where collateral is cached for `flags`: `<--cache-dir>/collateral`, else the older
+ * `CONTRAST_COLLATERAL_CACHE` (the collateral folder itself), else the shared cache root's.
+ */
 export function collateralCacheDir(flags: CollateralFlags): string {
-  return `${flags.cacheDir ?? cacheRoot()}/collateral`;
+  if (flags.cacheDir !== undefined) return `${flags.cacheDir}/collateral`;
+  return Deno.env.get("CONTRAST_COLLATERAL_CACHE") || `${cacheRoot()}/collateral`;
+}
+
+/** Whether `flags` forbid the network: `--offline`, or the older `CONTRAST_OFFLINE=1`. */
+export function offlineMode(flags: Pick<CollateralFlags, "offline">): boolean {
+  return flags.offline === true || Deno.env.get("CONTRAST_OFFLINE") === "1";
 }
 
 /** Where images are cached for `flags`. */

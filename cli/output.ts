@@ -20,7 +20,7 @@ export type LogLevel = typeof LOG_LEVELS[number];
 const LOG_LEVEL_ENV = "CONTRAST_LOG_LEVEL";
 
 /** Where a command writes one line. */
-type LineWriter = (line: string) => void;
+export type LineWriter = (line: string) => void;
 
 /** The program option `--log-level`, validated by commander (a bad value is a usage error). */
 export function logLevelOption(): Option {
@@ -35,7 +35,7 @@ function atLeast(level: LogLevel, threshold: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
 }
 
-/** The level the program was run with, read from `command` or any parent (default `info`). */
+/** The level the program was run with, read from `command` or any parent (default: `info`). */
 export function logLevelOf(command: Command | undefined): LogLevel {
   const value = command?.optsWithGlobals().logLevel;
   return (LOG_LEVELS as readonly string[]).includes(value) ? value as LogLevel : "info";

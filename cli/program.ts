@@ -10,6 +10,7 @@
 import { Command } from "commander";
 import type { BuildInfo } from "./build_info.ts";
 import { logLevelOption } from "./output.ts";
+import { addHelpExamples } from "./help_examples.ts";
 import { VERSION } from "./version.ts";
 
 export { VERSION };
@@ -139,5 +140,6 @@ export async function buildProgram(
       addSummaryStub(program, entry);
     }
   }
+  addHelpExamples(program);
   return program;
 }

@@ -86,8 +86,8 @@ import {
   WORKLOAD_SECRET_HPKE_INFO,
 } from "../protocol/messages.ts";
 import {
+  authenticateManifestUpdate,
   recoveryMessage,
-  verifyManifestUpdateSignature,
   verifyRecoverySignature,
 } from "../protocol/signatures.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
@@ -96,6 +96,7 @@ import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
 import { checkAdmission } from "../manifest/admission.ts";
+import { workloadOwnersOf } from "../manifest/workload_owners.ts";
 import { launchPolicyDigest } from "./launch_digest.ts";
 import type { TransitView } from "./transit/view.ts";
 
@@ -123,6 +124,11 @@ export interface CoordinatorOptions {
   readonly nonces?: NonceStore;
   /** The clock. */
   readonly now?: () => Date;
+  /**
+   * Validity of the mesh certificates it issues, ms (default one year). Set only through the
+   * test-only knob of `ca/test_only_validity.ts`, which refuses it outside the simulated TEE.
+   */
+  readonly meshCertificateValidityMs?: number;
   /**
    * Mesh addresses of other ready replicas (peer discovery). While there are any, user recovery
    * (`POST /recover`) is refused unless forced: the peers recover this replica themselves.
@@ -436,8 +442,8 @@ export class Coordinator {
     // against the current manifest's owner keys before its bytes are parsed.
     const next = await transitionHash(await manifestHash(request.manifest), current);
     if (state.phase === "active") {
-      await verifyManifestUpdateSignature(
-        state.manifest.WorkloadOwnerPubKeys,
+      await authenticateManifestUpdate(
+        workloadOwnersOf(state.manifest),
         next,
         request.signature,
       );
@@ -445,7 +451,7 @@ export class Coordinator {
     const manifest = this.#options.parseManifest(request.manifest);
     if (state.phase !== "active") {
       // The first manifest is signed by a key it lists itself; pods check that key is theirs.
-      await verifyManifestUpdateSignature(manifest.WorkloadOwnerPubKeys, next, request.signature);
+      await authenticateManifestUpdate(workloadOwnersOf(manifest), next, request.signature);
     }
     checkAdmission(manifest, {
       update: state.phase === "active",
@@ -710,11 +716,14 @@ export class Coordinator {
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
         : [{ kind: "uri" as const, value: `urn:contrast:policy:${matched.digest}` }];
+      const now = this.#now();
+      const validityMs = this.#options.meshCertificateValidityMs;
       const leaf = await state.ca.issueLeaf({
         publicKey: request.leafPublicKey,
         sans,
         claims,
-        now: this.#now(),
+        now,
+        ...(validityMs !== undefined ? { notAfter: new Date(now.getTime() + validityMs) } : {}),
       });
       let workloadSecret;
       if (matched.entry.WorkloadSecretID !== "") {

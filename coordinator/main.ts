@@ -47,6 +47,17 @@ import {
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
 import { DEFAULT_TRANSIT_PORT, DEFAULT_TRANSIT_SANS, parseTransitSans } from "./transit/server.ts";
+import {
+  TEST_ONLY_VALIDITY_ENV,
+  TEST_ONLY_VALIDITY_FLAG,
+  testOnlyMeshCertificateValidityMs,
+} from "./ca/test_only_validity.ts";
+import {
+  TEST_ONLY_CHALLENGE_TTL_ENV,
+  TEST_ONLY_CHALLENGE_TTL_FLAG,
+  testOnlyChallengeTtlMs,
+} from "./test_only_challenge_ttl.ts";
+import { NonceStore } from "./nonce_store.ts";
 
 /**
  * The simulated TEE (`--evidence simulated-* --allow-simulated`, local runs and tests only): a
@@ -152,6 +163,18 @@ export function coordinatorProgram(): Command {
       env("CONTRAST_RESTORE_HISTORY"),
     )
     .option("--ready-file <path>", "write bound ports here once listening")
+    .option(
+      `--${TEST_ONLY_VALIDITY_FLAG} <n>`,
+      "TESTS ONLY, simulated TEE only (refused otherwise): issue mesh certificates valid for n " +
+        "seconds instead of one year",
+      env(TEST_ONLY_VALIDITY_ENV),
+    )
+    .option(
+      `--${TEST_ONLY_CHALLENGE_TTL_FLAG} <n>`,
+      "TESTS ONLY, simulated TEE only (refused otherwise): mesh challenge nonces live n seconds " +
+        "instead of 60",
+      env(TEST_ONLY_CHALLENGE_TTL_ENV),
+    )
     .exitOverride();
   return addEvidenceOptions(addLogFormatOption(command));
 }
@@ -181,8 +204,31 @@ async function runCoordinator(args: string[]): Promise<number> {
       ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
+    const evidenceConfig = evidenceConfigFromOptions(o);
+    const meshCertificateValidityMs = testOnlyMeshCertificateValidityMs(
+      o.testOnlyMeshCertificateValiditySeconds,
+      evidenceConfig.kind,
+    );
+    const challengeTtlMs = testOnlyChallengeTtlMs(
+      o.testOnlyChallengeTtlSeconds,
+      evidenceConfig.kind,
+    );
+    if (challengeTtlMs !== undefined) {
+      logger.warn("TEST ONLY: mesh challenge nonces live longer than normal", {
+        ttlSeconds: challengeTtlMs / 1000,
+      });
+    }
+    if (meshCertificateValidityMs !== undefined) {
+      logger.warn("TEST ONLY: mesh certificates are issued with a short validity", {
+        validitySeconds: meshCertificateValidityMs / 1000,
+      });
+    }
     const coordinator = await Coordinator.start({
-      evidenceSource: await evidenceSourceFrom(evidenceConfigFromOptions(o), loadSimulatedEvidence),
+      evidenceSource: await evidenceSourceFrom(evidenceConfig, loadSimulatedEvidence),
+      ...(meshCertificateValidityMs !== undefined ? { meshCertificateValidityMs } : {}),
+      ...(challengeTtlMs !== undefined
+        ? { nonces: new NonceStore({ ttlMs: challengeTtlMs }) }
+        : {}),
       historyBackend: history.backend,
       parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),

@@ -12,6 +12,7 @@ import { encodeHex } from "../util/bytes/mod.ts";
 import { UnavailableError } from "../util/errors/mod.ts";
 import { ForbiddenError } from "../protocol/errors.ts";
 import { NONCE_LENGTH } from "../protocol/report_data.ts";
+import { DEFAULT_CHALLENGE_TTL_MS } from "./test_only_challenge_ttl.ts";
 
 /** Options of a {@link NonceStore}. */
 interface NonceStoreOptions {
@@ -42,7 +43,7 @@ export class NonceStore {
   readonly #byClient = new Map<string, string[]>();
 
   constructor(options: NonceStoreOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#ttlMs = options.ttlMs ?? DEFAULT_CHALLENGE_TTL_MS;
     this.#capacity = options.capacity ?? 100_000;
     this.#perClient = options.perClient ?? 32;
     this.#now = options.now ?? Date.now;

@@ -60,6 +60,11 @@ export interface GenerateOptions {
   readonly referenceValues: ManifestReferenceValues;
   /** Hex PKIX DER ECDSA keys (empty with `--disable-updates`). */
   readonly workloadOwnerKeys: readonly string[];
+  /**
+   * Also write the keys as `WorkloadOwnerKeyDigests` (lower-case hex SHA-256 of each key, in the
+   * same order as the keys), for readers of older Contrast releases.
+   */
+  readonly workloadOwnerKeyDigests?: readonly string[];
   /** Hex PKIX DER RSA keys. */
   readonly seedshareOwnerKeys: readonly string[];
   readonly skipInitializer?: boolean;
@@ -83,6 +88,8 @@ interface ManifestDocument {
   readonly Policies: Readonly<Record<string, ManifestPolicy>>;
   readonly ReferenceValues: ManifestReferenceValues;
   readonly WorkloadOwnerPubKeys: readonly string[];
+  /** Written only when {@link GenerateOptions.workloadOwnerKeyDigests} is given. */
+  readonly WorkloadOwnerKeyDigests?: readonly string[];
   readonly SeedshareOwnerPubKeys: readonly string[];
 }
 
@@ -626,6 +633,9 @@ function manifestDocument(
     Policies: sortedPolicies,
     ReferenceValues: options.referenceValues,
     WorkloadOwnerPubKeys: [...new Set(options.workloadOwnerKeys)].sort(),
+    ...(options.workloadOwnerKeyDigests
+      ? { WorkloadOwnerKeyDigests: [...new Set(options.workloadOwnerKeyDigests)].sort() }
+      : {}),
     SeedshareOwnerPubKeys: [...new Set(options.seedshareOwnerKeys)].sort(),
   };
 }

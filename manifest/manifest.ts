@@ -112,8 +112,16 @@ export interface Manifest<Snp = SnpReferenceValue, Tdx = TdxReferenceValue> {
   readonly Policies: Readonly<Record<string, PolicyEntry>>;
   /** Accepted hardware reference values. */
   readonly ReferenceValues: ReferenceValues<Snp, Tdx>;
-  /** Lower-case hex PKIX DER ECDSA keys allowed to update the manifest (empty: no updates). */
+  /**
+   * Lower-case hex PKIX DER ECDSA keys allowed to update the manifest (with
+   * {@link Manifest.WorkloadOwnerKeyDigests} the owner set; both empty: no updates).
+   */
   readonly WorkloadOwnerPubKeys: readonly string[];
+  /**
+   * Older Contrast releases' way to name owners: lower-case hex SHA-256 digests of PKIX DER ECDSA
+   * keys (see `workload_owners.ts`); `[]` when absent.
+   */
+  readonly WorkloadOwnerKeyDigests: readonly string[];
   /** Lower-case hex PKIX DER RSA keys that receive seed shares. */
   readonly SeedshareOwnerPubKeys: readonly string[];
   /** The exact bytes the manifest was parsed from. */
@@ -121,6 +129,7 @@ export interface Manifest<Snp = SnpReferenceValue, Tdx = TdxReferenceValue> {
 }
 
 const POLICY_DIGEST = /^[0-9a-f]{64}$/;
+const KEY_DIGEST = /^[0-9a-fA-F]{64}$/;
 
 function readPolicyEntry(reader: ObjectReader): PolicyEntry | undefined {
   const path = reader.path;
@@ -220,6 +229,29 @@ function readKeyList(
   }, false);
 }
 
+/** `WorkloadOwnerKeyDigests`: 64 hex digits each (either case, kept lower-case), no repeats. */
+function readKeyDigestList(reader: ObjectReader): string[] | undefined {
+  const seen = new Set<string>();
+  return reader.array("WorkloadOwnerKeyDigests", (value, p) => {
+    if (typeof value !== "string" || !KEY_DIGEST.test(value)) {
+      reader.issues.add(
+        p,
+        `expected a SHA-256 digest (64 hex digits) of a PKIX DER key, got ${
+          typeof value === "string" ? JSON.stringify(value) : jsonTypeOf(value)
+        }`,
+      );
+      return undefined;
+    }
+    const hex = value.toLowerCase();
+    if (seen.has(hex)) {
+      reader.issues.add(p, "duplicate key digest");
+      return undefined;
+    }
+    seen.add(hex);
+    return hex;
+  }, false);
+}
+
 /**
  * Parses a manifest strictly from its exact JSON bytes.
  *
@@ -247,6 +279,7 @@ export function parseManifestWith<Snp, Tdx>(
     return { snp, tdx };
   });
   const WorkloadOwnerPubKeys = readKeyList(root, "WorkloadOwnerPubKeys", readEcdsaPublicKey) ?? [];
+  const WorkloadOwnerKeyDigests = readKeyDigestList(root) ?? [];
   const SeedshareOwnerPubKeys = readKeyList(root, "SeedshareOwnerPubKeys", readRsaPublicKey) ?? [];
   root.finish();
   issues.throwIfAny();
@@ -254,6 +287,7 @@ export function parseManifestWith<Snp, Tdx>(
     Policies,
     ReferenceValues: ReferenceValues!,
     WorkloadOwnerPubKeys,
+    WorkloadOwnerKeyDigests,
     SeedshareOwnerPubKeys,
     bytes: bytes.slice(),
   };

@@ -39,3 +39,8 @@ export {
   VerifiersOfManifest,
   verifyEvidenceAgainstManifest,
 } from "./verifiers.ts";
+export {
+  workloadOwnerKeyDigest,
+  type WorkloadOwners,
+  workloadOwnersOf,
+} from "./workload_owners.ts";

@@ -7,11 +7,14 @@
  * `X-Forwarded-Client-Cert` header on every HTTP/1.x request (see `http_identity.ts`) and is
  * logged for every connection.
  *
+ * The listening socket is Deno's own (`Deno.listen`); each accepted connection is handed to a
+ * `node:tls` server that never listens itself (see `conn_duplex.ts` for why).
+ *
  * @module
  */
-import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
+import { ConnDuplex } from "./conn_duplex.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { join } from "./forward.ts";
 import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
@@ -43,6 +46,8 @@ interface IngressListenerOptions {
   readonly credentials: MeshCredentials;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
+  /** How long a client has to finish the TLS handshake, ms (default {@link HANDSHAKE_TIMEOUT_MS}). */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** The identity of a mesh peer, as its certificate states it. */
@@ -78,7 +83,8 @@ export class IngressListener {
   readonly #o: IngressListenerOptions;
   readonly #server: tls.Server;
   readonly #labels: Record<string, string>;
-  #port = 0;
+  #listener?: Deno.TcpListener;
+  #accepting?: Promise<void>;
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
@@ -88,7 +94,7 @@ export class IngressListener {
       ...secureOptions(options.credentials),
       requestCert: mtls,
       rejectUnauthorized: mtls,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       allowHalfOpen: true,
     }, (socket) => this.#onSecure(socket));
     this.#server.on("tlsClientError", (error, socket) => {
@@ -105,19 +111,42 @@ export class IngressListener {
 
   /** The port actually listened on (after {@link start}). */
   get port(): number {
-    return this.#port;
+    return this.#listener?.addr.port ?? 0;
   }
 
-  /** Starts listening. */
+  /**
+   * Starts listening.
+   *
+   * @throws {Deno.errors.AddrInUse} and the like when the address cannot be bound
+   */
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#o.listenPort, this.#o.listenHost, () => {
-        this.#server.off("error", reject);
-        this.#port = (this.#server.address() as net.AddressInfo).port;
-        resolve();
+    const listener = Deno.listen({ hostname: this.#o.listenHost, port: this.#o.listenPort });
+    this.#listener = listener;
+    this.#accepting = this.#accept(listener);
+    return Promise.resolve();
+  }
+
+  async #accept(listener: Deno.TcpListener): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource) return; // closed
+        // Out of descriptors and the like: keep serving the connections there are.
+        this.#o.logger.warn("accept failed", {
+          listener: this.#o.name,
+          error: (error as Error).message,
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      this.#o.logger.debug("accepted", {
+        listener: this.#o.name,
+        remote: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
       });
-    });
+      this.#server.emit("connection", new ConnDuplex(conn));
+    }
   }
 
   /** Serves new connections with `credentials` (existing ones keep theirs). */
@@ -125,9 +154,14 @@ export class IngressListener {
     this.#server.setSecureContext(secureOptions(credentials));
   }
 
-  /** Stops listening and closes open connections. */
-  close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  /** Stops listening; open connections finish on their own. */
+  async close(): Promise<void> {
+    try {
+      this.#listener?.close();
+    } catch {
+      // closed already
+    }
+    await this.#accepting;
   }
 
   #onSecure(socket: tls.TLSSocket): void {
@@ -144,14 +178,9 @@ export class IngressListener {
     }
     o.metrics.add("meshproxy_connections_total", this.#labels);
     o.metrics.add("meshproxy_open_connections", this.#labels);
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const upstream = net.connect({
-      host: o.upstreamHost,
-      port: o.upstreamPort,
-      allowHalfOpen: true,
-    });
-    upstream.setNoDelay(true);
-    socket.setNoDelay(true);
+    const upstream = new ConnDuplex(
+      Deno.connect({ hostname: o.upstreamHost, port: o.upstreamPort }),
+    );
     upstream.once("error", (error) => {
       if (upstream.connecting) {
         o.metrics.add("meshproxy_upstream_failures_total", this.#labels);
@@ -166,13 +195,15 @@ export class IngressListener {
     let injector: HttpIdentityInjector | undefined;
     let head: Uint8Array = new Uint8Array(0);
     let sniffTimer: ReturnType<typeof setTimeout> | undefined;
-    const fromPeer = (n: number) =>
-      o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "from_peer" }, n);
+    const fromPeer = o.metrics.counter("meshproxy_bytes_total", {
+      ...this.#labels,
+      flow: "from_peer",
+    });
     const decide = (decision: "http" | "tcp"): Uint8Array => {
       clearTimeout(sniffTimer);
       protocol = decision;
       if (decision === "http") injector = new HttpIdentityInjector(peerIdentityValue(peer!));
-      this.#logPeer(peer, remote, decision);
+      this.#logPeer(peer, decision);
       const first = head;
       head = new Uint8Array(0);
       return first;
@@ -206,27 +237,27 @@ export class IngressListener {
     // end is passed on.
     socket.prependListener("end", flushUndecided);
     socket.once("close", () => clearTimeout(sniffTimer));
-    if (!peer) this.#logPeer(undefined, remote, "tcp");
+    if (!peer) this.#logPeer(undefined, "tcp");
     join(socket, upstream, {
       clientToUpstream: fromPeer,
-      upstreamToClient: (n) =>
-        o.metrics.add("meshproxy_bytes_total", { ...this.#labels, flow: "to_peer" }, n),
+      upstreamToClient: o.metrics.counter("meshproxy_bytes_total", {
+        ...this.#labels,
+        flow: "to_peer",
+      }),
     }, (error) => {
       o.metrics.add("meshproxy_open_connections", this.#labels, -1);
       if (error) {
         o.logger.info("connection closed with an error", {
           listener: o.name,
-          remote,
           error: error.message,
         });
       }
     }, peer ? rewrite : undefined);
   }
 
-  #logPeer(peer: PeerIdentity | undefined, remote: string, protocol: string): void {
+  #logPeer(peer: PeerIdentity | undefined, protocol: string): void {
     this.#o.logger.info("ingress connection", {
       listener: this.#o.name,
-      remote,
       protocol,
       peerSans: peer ? peer.sans.join(",") : undefined,
       peerSubject: peer?.subject,

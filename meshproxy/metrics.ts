@@ -62,6 +62,15 @@ export class ProxyMetrics {
     f.series.set(k, (f.series.get(k) ?? 0) + by);
   }
 
+  /**
+   * An incrementer of one series, its key computed once (for counters bumped per chunk of data).
+   */
+  counter(name: string, labels: Labels): (by?: number) => void {
+    const series = this.#family(name).series;
+    const k = key(name, labels);
+    return (by = 1) => series.set(k, (series.get(k) ?? 0) + by);
+  }
+
   /** Sets a gauge. */
   set(name: string, labels: Labels, value: number): void {
     this.#family(name).series.set(key(name, labels), value);

@@ -99,82 +99,113 @@ export function resolveEnv(
   path: string,
   issues: IssueList,
 ): ResolvedEnv {
+  const env = imageEnvOf(imageEnv);
+  // Variables visible to $(VAR) expansion: only those the pod spec defines, in order.
+  const podVars: Map<string, PartialValue> = new Map();
+  const set: SetVar = (name, value) => {
+    env.set(name, value);
+    podVars.set(name, value);
+  };
+  const ctx: EnvContext = { facts, source, issues, set };
+  envFromSources(container.envFrom, childPath(path, "envFrom"), ctx);
+  envVars(container.env, childPath(path, "env"), podVars, ctx);
+  return { env, podVars };
+}
+
+/** Sets one pod-defined variable. */
+type SetVar = (name: string, value: PartialValue) => void;
+
+/** What resolving a container's variables needs besides the variables themselves. */
+interface EnvContext {
+  readonly facts: PodFacts;
+  readonly source: ConfigSource;
+  readonly issues: IssueList;
+  readonly set: SetVar;
+}
+
+/** The image's `NAME=value` variables as literal values. */
+function imageEnvOf(imageEnv: readonly string[]): Map<string, PartialValue> {
   const env = new Map<string, PartialValue>();
   for (const entry of imageEnv) {
     const at = entry.indexOf("=");
     const name = at < 0 ? entry : entry.slice(0, at);
     env.set(name, [{ literal: at < 0 ? "" : entry.slice(at + 1) }]);
   }
-  // Variables visible to $(VAR) expansion: only those the pod spec defines, in order.
-  const podVars: Map<string, PartialValue> = new Map();
-  const set = (name: string, value: PartialValue) => {
-    env.set(name, value);
-    podVars.set(name, value);
-  };
+  return env;
+}
 
-  const envFrom = container.envFrom;
-  if (envFrom !== undefined) {
-    if (!Array.isArray(envFrom)) issues.add(childPath(path, "envFrom"), "must be a list");
-    else {
-      envFrom.forEach((item, i) => {
-        const at = `${childPath(path, "envFrom")}[${i}]`;
-        const o = (item ?? {}) as Record<string, unknown>;
-        const prefix = typeof o.prefix === "string" ? o.prefix : "";
-        const ref = (o.configMapRef ?? o.secretRef) as Record<string, unknown> | undefined;
-        if (!ref || typeof ref.name !== "string") {
-          issues.add(at, "needs configMapRef or secretRef with a name");
-          return;
-        }
-        const isSecret = o.secretRef !== undefined;
-        const data = isSecret
-          ? source.secret(facts.namespace, ref.name)
-          : source.configMap(facts.namespace, ref.name);
-        if (data === undefined) {
-          if (ref.optional !== true) {
-            issues.add(
-              `${at}.${isSecret ? "secretRef" : "configMapRef"}.name`,
-              `${
-                isSecret ? "Secret" : "ConfigMap"
-              } "${ref.name}" in namespace "${facts.namespace}" is not in the input`,
-            );
-          }
-          return;
-        }
-        for (const key of Object.keys(data).sort()) {
-          set(prefix + key, [{ literal: data[key]!, ...(isSecret ? { secret: true } : {}) }]);
-        }
-      });
+/** `envFrom`: every key of each ConfigMap or Secret (sorted), with the source's prefix. */
+function envFromSources(envFrom: unknown, path: string, ctx: EnvContext): void {
+  if (envFrom === undefined) return;
+  const { facts, source, issues, set } = ctx;
+  if (!Array.isArray(envFrom)) {
+    issues.add(path, "must be a list");
+    return;
+  }
+  envFrom.forEach((item, i) => {
+    const at = `${path}[${i}]`;
+    const o = (item ?? {}) as Record<string, unknown>;
+    const prefix = typeof o.prefix === "string" ? o.prefix : "";
+    const ref = (o.configMapRef ?? o.secretRef) as Record<string, unknown> | undefined;
+    if (!ref || typeof ref.name !== "string") {
+      issues.add(at, "needs configMapRef or secretRef with a name");
+      return;
     }
-  }
+    const isSecret = o.secretRef !== undefined;
+    const data = isSecret
+      ? source.secret(facts.namespace, ref.name)
+      : source.configMap(facts.namespace, ref.name);
+    if (data === undefined) {
+      if (ref.optional !== true) {
+        issues.add(
+          `${at}.${isSecret ? "secretRef" : "configMapRef"}.name`,
+          `${
+            isSecret ? "Secret" : "ConfigMap"
+          } "${ref.name}" in namespace "${facts.namespace}" is not in the input`,
+        );
+      }
+      return;
+    }
+    for (const key of Object.keys(data).sort()) {
+      set(prefix + key, [{ literal: data[key]!, ...(isSecret ? { secret: true } : {}) }]);
+    }
+  });
+}
 
-  const list = container.env;
-  if (list !== undefined && !Array.isArray(list)) {
-    issues.add(childPath(path, "env"), "must be a list");
+/** `env`: literal values (with `$(VAR)` expanded over the pod's variables so far) or `valueFrom`. */
+function envVars(
+  list: unknown,
+  path: string,
+  podVars: ReadonlyMap<string, PartialValue>,
+  ctx: EnvContext,
+): void {
+  if (list === undefined) return;
+  const { facts, source, issues, set } = ctx;
+  if (!Array.isArray(list)) {
+    issues.add(path, "must be a list");
+    return;
   }
-  if (Array.isArray(list)) {
-    list.forEach((item, i) => {
-      const at = `${childPath(path, "env")}[${i}]`;
-      const o = (item ?? {}) as Record<string, unknown>;
-      if (typeof o.name !== "string" || o.name === "") {
-        issues.add(`${at}.name`, "missing");
-        return;
-      }
-      if (o.valueFrom === undefined) {
-        const text = o.value === undefined || o.value === null ? "" : String(o.value);
-        set(o.name, expandVars(text, podVars));
-        return;
-      }
-      const value = resolveValueFrom(
-        o.valueFrom as Record<string, unknown>,
-        facts,
-        source,
-        `${at}.valueFrom`,
-        issues,
-      );
-      if (value !== undefined) set(o.name, value);
-    });
-  }
-  return { env, podVars };
+  list.forEach((item, i) => {
+    const at = `${path}[${i}]`;
+    const o = (item ?? {}) as Record<string, unknown>;
+    if (typeof o.name !== "string" || o.name === "") {
+      issues.add(`${at}.name`, "missing");
+      return;
+    }
+    if (o.valueFrom === undefined) {
+      const text = o.value === undefined || o.value === null ? "" : String(o.value);
+      set(o.name, expandVars(text, podVars));
+      return;
+    }
+    const value = resolveValueFrom(
+      o.valueFrom as Record<string, unknown>,
+      facts,
+      source,
+      `${at}.valueFrom`,
+      issues,
+    );
+    if (value !== undefined) set(o.name, value);
+  });
 }
 
 function resolveValueFrom(

@@ -575,7 +575,7 @@ function containerExpectation(
   checkDeviceResources(c, path, issues);
   const sc = obj(c.securityContext);
   const privileged = sc.privileged === true;
-  const devices = deviceExpectations(c, privileged, pod.input.securePv, path, issues);
+  const devices = deviceExpectations(pod, c, privileged, path);
   const { env, podVars } = resolveEnv(
     c,
     image.config.env,
@@ -630,35 +630,93 @@ function containerExpectation(
 }
 
 /**
- * The block devices container `c` may get: its `volumeDevices` are refused unless it is the
- * pod's secure-pv container with exactly the annotated device volume at the expected path and
- * privileged (device-mapper needs it).
+ * The block devices container `c` may get, one per `volumeDevices` entry: a raw block volume
+ * (`volumeMode: Block`) of a persistentVolumeClaim (or StatefulSet claim template), at its
+ * `devicePath`. The Kata runtime hot-plugs it and the agent exposes it there; the policy admits a
+ * block device only at these paths (and a device cgroup rule only for it). The device's contents
+ * come from the host's storage: they are neither confidential nor integrity-protected unless the
+ * workload encrypts and authenticates them (the secure-pv annotation does). The secure-pv
+ * container gets exactly its annotated device and must be privileged (device-mapper needs it).
  */
 function deviceExpectations(
+  pod: PodContext,
   c: Record<string, unknown>,
   privileged: boolean,
-  securePv: PodPolicyInput["securePv"],
   path: string,
-  issues: IssueList,
 ): DeviceExpectation[] {
   if (c.volumeDevices === undefined) return [];
-  const devices = Array.isArray(c.volumeDevices) ? c.volumeDevices : [];
-  const only = devices.length === 1 ? devices[0] as Record<string, unknown> : undefined;
-  if (
-    !securePv || c.name !== securePv.container || !only ||
-    only.name !== securePv.deviceVolume || only.devicePath !== securePv.devicePath
-  ) {
+  const { issues } = pod;
+  const securePv = pod.input.securePv;
+  if (!Array.isArray(c.volumeDevices)) {
+    issues.add(`${path}.volumeDevices`, "must be a list");
+    return [];
+  }
+  const devices = c.volumeDevices.map(obj);
+  if (securePv && c.name === securePv.container) {
+    const only = devices.length === 1 ? devices[0] : undefined;
+    if (!only || only.name !== securePv.deviceVolume || only.devicePath !== securePv.devicePath) {
+      issues.add(
+        `${path}.volumeDevices`,
+        `the secure-pv container gets exactly its device volume "${securePv.deviceVolume}" at ${securePv.devicePath}`,
+      );
+      return [];
+    }
+    if (!privileged) {
+      issues.add(
+        `${path}.securityContext.privileged`,
+        "the secure-pv container must be privileged",
+      );
+      return [];
+    }
+    return [{ container_path: securePv.devicePath }];
+  }
+  if (securePv) {
+    // The encrypted volume's device is the secure-pv container's alone (generate's secure-pv
+    // check refuses other raw devices in such a pod, too).
     issues.add(
       `${path}.volumeDevices`,
-      "raw devices are not supported in a confidential pod (use the secure-pv annotation)",
+      "in a secure-pv pod only the secure-pv container gets a raw device",
     );
     return [];
   }
-  if (!privileged) {
-    issues.add(`${path}.securityContext.privileged`, "the secure-pv container must be privileged");
-    return [];
-  }
-  return [{ container_path: securePv.devicePath }];
+  const out: DeviceExpectation[] = [];
+  const seen = new Set<string>();
+  devices.forEach((d, k) => {
+    const at = `${path}.volumeDevices[${k}]`;
+    const name = String(d.name ?? "");
+    const devicePath = typeof d.devicePath === "string" ? d.devicePath : "";
+    const info = pod.volumes.get(name);
+    if (!info) {
+      if (!pod.refusedVolumes.has(name)) {
+        issues.add(`${at}.name`, `no volume named "${name}" in the pod`);
+      }
+      return;
+    }
+    if (info.kind !== "persistentVolumeClaim") {
+      issues.add(
+        `${at}.name`,
+        `a raw block device needs a persistentVolumeClaim volume (volumeMode: Block), "${name}" is ${info.kind}`,
+      );
+      return;
+    }
+    if (
+      !devicePath.startsWith("/") || devicePath.split("/").some((e) => e === ".." || e === ".") ||
+      devicePath.endsWith("/")
+    ) {
+      issues.add(
+        `${at}.devicePath`,
+        `must be an absolute path without . or .., got "${devicePath}"`,
+      );
+      return;
+    }
+    if (seen.has(devicePath)) {
+      issues.add(`${at}.devicePath`, `"${devicePath}" is used twice`);
+      return;
+    }
+    seen.add(devicePath);
+    out.push({ container_path: devicePath });
+  });
+  return out;
 }
 
 /**
@@ -913,6 +971,26 @@ function volumeMount(
         mount_point_regex: point,
         option_regexes: [],
         driver_option_regexes: [],
+      },
+    };
+  }
+  if (info.kind === "emptyDir" && pod.settings.container.emptydir_mode === "block-encrypted") {
+    // Kata's block-encrypted emptyDir: a virtio-blk device (source: its PCI path) the agent
+    // formats under an ephemeral key and mounts below the sandbox's storage directory (named
+    // after the base64 of the source). `encryption_key=ephemeral` is required: without it the
+    // host's disk would hold the volume in plain text.
+    const point = "^/run/kata-containers/sandbox/storage/[A-Za-z0-9+/=]+$";
+    const fsGroup = pod.podSecurity.fsGroup;
+    return {
+      mount: bind(point, ["rbind", propagation, rw]),
+      storage: {
+        driver: "blk",
+        fstype: "ext4",
+        source_regex: "^[0-9a-f]{2}(/[0-9a-f]{2})*$",
+        mount_point_regex: point,
+        option_regexes: [],
+        driver_option_regexes: ["^encryption_key=ephemeral$", "^create_filesystem$"],
+        ...(typeof fsGroup === "number" ? { fs_group: fsGroup } : {}),
       },
     };
   }

@@ -94,6 +94,11 @@ export interface StorageExpectation {
   readonly option_regexes: readonly string[];
   /** Regular expressions its driver options must match, in order. */
   readonly driver_option_regexes: readonly string[];
+  /**
+   * The group the agent gives the storage's files (the pod's `securityContext.fsGroup`, Kata's
+   * block-encrypted emptyDir); absent: the storage must carry none.
+   */
+  readonly fs_group?: number;
 }
 
 /** What kind of container an entry describes. */

@@ -71,6 +71,13 @@ export interface UserReferenceInputs {
   readonly mrTd?: string;
   /** TDX RTMR0..3, 96 hex digits each (all four or none). */
   readonly rtmrs?: readonly string[];
+  /**
+   * TDX MRSEAM of the hosts' TDX module(s), 96 hex digits each: one TDX entry per value
+   * (required on real TDX: Contrast's reader and validator require it too).
+   */
+  readonly mrSeams?: readonly string[];
+  /** TDX XFAM, 16 hex digits (default: the platform template's). */
+  readonly xfam?: string;
   /** SHA-256 fingerprint of the simulated root (64 hex digits). */
   readonly simulatedRootSha256?: string;
 }
@@ -154,6 +161,8 @@ export async function referenceValuesFor(
     throw new ParseError("--rtmr", `give all four RTMRs (RTMR0..3), got ${rtmrs.length}`);
   }
   const root = hexFlag(inputs.simulatedRootSha256, "--simulated-root", 32);
+  const mrSeams = inputs.mrSeams?.map((m, i) => hexFlag(m, `--mrseam[${i}]`, 48)!) ?? [];
+  const xfam = hexFlag(inputs.xfam, "--xfam", 8);
   const simulated = platform.startsWith("Simulated-");
   const issues = new IssueList();
   const snp = template.snp.map((entry, i) => {
@@ -176,8 +185,10 @@ export async function referenceValuesFor(
     }
     return out;
   });
-  const tdx = template.tdx.map((entry, i) => {
+  const tdx = tdxEntriesPerModule(template.tdx, mrSeams).map((entry, i) => {
     const out: Record<string, unknown> = { ...entry };
+    if (xfam) out.Xfam = xfam;
+    requireTdxModule(out, `ReferenceValues.tdx[${i}]`, issues);
     if (mrTd) out.MrTd = mrTd;
     else {
       issues.add(
@@ -209,6 +220,29 @@ export async function referenceValuesFor(
 }
 
 /**
+ * A real TDX entry must name the hosts' TDX module (`MrSeam`): Contrast refuses an entry without
+ * it (`TDXReferenceValues.Validate`), and without it any TDX module would be accepted.
+ */
+function requireTdxModule(entry: Record<string, unknown>, path: string, issues: IssueList): void {
+  if (entry.Platform === "Simulated-TDX" || entry.MrSeam !== undefined) return;
+  issues.add(
+    `${path}.MrSeam`,
+    `contrast cannot know the TDX module (MRSEAM) of your ${
+      String(entry.Platform)
+    } hosts, and Contrast refuses a TDX entry without it; supply it with --mrseam <96 hex digits> (once per module version; \`contrast evidence show --platform tdx --quote FILE\` on a host's quote shows it)`,
+  );
+}
+
+/** The TDX template entries, once per given MRSEAM (each with it), or unchanged without any. */
+function tdxEntriesPerModule(
+  entries: readonly Record<string, unknown>[],
+  mrSeams: readonly string[],
+): Record<string, unknown>[] {
+  if (mrSeams.length === 0) return entries.map((e) => ({ ...e }));
+  return entries.flatMap((e) => [...new Set(mrSeams)].map((MrSeam) => ({ ...e, MrSeam })));
+}
+
+/**
  * Checks reference values with the manifest's own SNP and TDX readers.
  *
  * @throws {InvalidDocumentError} with every problem and its `ReferenceValues…` path
@@ -216,7 +250,11 @@ export async function referenceValuesFor(
 export function checkReferenceValues(values: ManifestReferenceValues): void {
   const issues = new IssueList();
   values.snp.forEach((v, i) => readSnpReferenceValue(v, `ReferenceValues.snp[${i}]`, issues));
-  values.tdx.forEach((v, i) => readTdxReferenceValue(v, `ReferenceValues.tdx[${i}]`, issues));
+  values.tdx.forEach((v, i) => {
+    const path = `ReferenceValues.tdx[${i}]`;
+    readTdxReferenceValue(v, path, issues);
+    requireTdxModule(v, path, issues);
+  });
   if (values.snp.length === 0 && values.tdx.length === 0) {
     issues.add("ReferenceValues", "no reference values");
   }
@@ -226,6 +264,7 @@ export function checkReferenceValues(values: ManifestReferenceValues): void {
 const FLAG_FOR_FIELD: readonly [RegExp, string][] = [
   [/\.Rtmrs(\[\d+\])?$/, "supply RTMR0..3 with --rtmr <96 hex digits>, four times in order"],
   [/\.MrTd$/, "supply it with --mrtd <96 hex digits>"],
+  [/\.MrSeam$/, "supply it with --mrseam <96 hex digits>"],
   [/\.TrustedMeasurement$/, "supply it with --trusted-measurement <96 hex digits>"],
   [/\.SimulatedRootSHA256$/, "supply it with --simulated-root"],
 ];

@@ -28,7 +28,7 @@
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
-import type { Settings } from "./settings.ts";
+import { EMPTYDIR_MODES, type EmptyDirMode, type Settings } from "./settings.ts";
 
 /** The profiles `--runtime` accepts. */
 export const RUNTIME_PROFILES = [
@@ -88,4 +88,28 @@ export function settingsForRuntime(settings: Settings, profile: RuntimeProfile):
         container: { ...settings.container, image_storages: [] },
       };
   }
+}
+
+/**
+ * Parses an `--emptydir-mode` value (Kata's `emptydir_mode` on the nodes); undefined keeps the
+ * settings' `container.emptydir_mode`.
+ *
+ * @throws {ParseError} naming `--emptydir-mode` for another value
+ */
+export function parseEmptyDirMode(value: string | undefined): EmptyDirMode | undefined {
+  if (value === undefined) return undefined;
+  if ((EMPTYDIR_MODES as readonly string[]).includes(value)) return value as EmptyDirMode;
+  throw new ParseError(
+    "--emptydir-mode",
+    `must be one of ${EMPTYDIR_MODES.join(", ")}, got "${value}"`,
+  );
+}
+
+/** `settings` with emptyDir volumes backed as `mode` says (unchanged for undefined). */
+export function settingsForEmptyDirMode(
+  settings: Settings,
+  mode: EmptyDirMode | undefined,
+): Settings {
+  if (mode === undefined || mode === settings.container.emptydir_mode) return settings;
+  return { ...settings, container: { ...settings.container, emptydir_mode: mode } };
 }

@@ -10,6 +10,12 @@ import { childPath, IssueList } from "../util/json/mod.ts";
 import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
 import shippedSettings from "./settings.json" with { type: "json" };
 
+/** Values of `container.emptydir_mode` (Kata's `emptydir_mode`). */
+export const EMPTYDIR_MODES = ["guest-local", "block-encrypted"] as const;
+
+/** How emptyDir volumes reach the guest. */
+export type EmptyDirMode = typeof EMPTYDIR_MODES[number];
+
 /**
  * The settings document.
  *
@@ -61,6 +67,13 @@ export interface Settings {
      * pull (`--runtime …-host-pull`): none, the root filesystem is shared from the host.
      */
     readonly image_storages: readonly StorageExpectation[];
+    /**
+     * How the nodes' Kata runtime backs an emptyDir (its `emptydir_mode`): `guest-local`, a
+     * directory in the guest's memory-backed root (`local` storage), or `block-encrypted`, a block
+     * device from the host that the agent formats under an ephemeral dm-crypt key (`blk` storage
+     * with `encryption_key=ephemeral`). `--emptydir-mode` overrides it.
+     */
+    readonly emptydir_mode: EmptyDirMode;
     readonly default_capabilities: readonly string[];
     readonly privileged_capabilities: readonly string[];
     readonly masked_paths: readonly string[];
@@ -95,6 +108,10 @@ const FREE_MAPS: Record<string, "string" | "boolean"> = {
   "pause.annotations": "string",
   "requests": "boolean",
   "container.default_sysctls": "string",
+};
+// Fields that take one of a few strings.
+const ENUMS: Record<string, readonly string[]> = {
+  "container.emptydir_mode": EMPTYDIR_MODES,
 };
 // Template for arrays whose default is empty.
 const EMPTY_ARRAY_ELEMENT: Record<string, unknown> = {
@@ -158,6 +175,10 @@ function checkLike(
     return;
   }
   if (typeof value === "string" && REGEX_KEYS.test(path)) checkRegex(value, path, issues);
+  const allowed = ENUMS[shape];
+  if (allowed && !allowed.includes(value as string)) {
+    issues.add(path, `must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+  }
 }
 
 function checkRegex(pattern: string, path: string, issues: IssueList): void {

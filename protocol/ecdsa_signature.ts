@@ -13,10 +13,10 @@ import { ParseError } from "../util/errors/mod.ts";
 import { children, readSingle, readUnsignedInteger, Tag } from "../x509/der.ts";
 
 /** The ECDSA curves a workload owner key may use. */
-type EcdsaCurve = "P-256" | "P-384" | "P-521";
+export type EcdsaCurve = "P-256" | "P-384" | "P-521";
 
 /** Length in bytes of r and s on each curve. */
-const ECDSA_SCALAR_LENGTH: Readonly<Record<EcdsaCurve, number>> = {
+export const ECDSA_SCALAR_LENGTH: Readonly<Record<EcdsaCurve, number>> = {
   "P-256": 32,
   "P-384": 48,
   "P-521": 66,

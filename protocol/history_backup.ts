@@ -32,6 +32,7 @@ import {
 import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts";
 import type { Manifest } from "../manifest/manifest.ts";
+import { workloadOwnersOf } from "../manifest/workload_owners.ts";
 import { verifyOwnerChain } from "./owner_chain.ts";
 
 /** Length of a stored latest record: transition (32) ‖ P-384 P1363 signature (96). */
@@ -150,7 +151,7 @@ export async function parseHistoryBackup(
   }
   const { transitions } = await verifyOwnerChain(
     backup.manifests.map((e) => ({ bytes: e.manifest, signature: e.signature })),
-    (m) => parseManifest(m).WorkloadOwnerPubKeys,
+    (m) => workloadOwnersOf(parseManifest(m)),
   ).catch((cause) => {
     throw new VerificationError(`${source}: ${cause.field ?? "manifests"}`, cause.reason ?? "", {
       cause,

@@ -1,8 +1,9 @@
 /**
  * The owner chain of a manifest history: every manifest, the first included, is signed by a
  * workload owner. The signature is the update signature of `signatures.ts` (ECDSA over the
- * 32-byte transition hash); the first manifest is signed by a key of its own
- * `WorkloadOwnerPubKeys`, every later one by a key of its predecessor's.
+ * 32-byte transition hash); the first manifest is signed by a workload owner it names itself
+ * (`WorkloadOwnerPubKeys`, or by digest in `WorkloadOwnerKeyDigests`), every later one by an owner
+ * its predecessor names.
  *
  * A chain that verifies on its own proves only that *someone* holding a listed key wrote it: an
  * infrastructure that wipes the Coordinator's state can start a fresh chain with a key of its
@@ -17,7 +18,8 @@
 import { encodeHex } from "../util/bytes/mod.ts";
 import { ContrastError, VerificationError } from "../util/errors/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
-import { verifyManifestUpdateSignature } from "./signatures.ts";
+import { authenticateManifestUpdate, type UpdateSigner } from "./signatures.ts";
+import { ownersOfKeys, type WorkloadOwners } from "../manifest/workload_owners.ts";
 
 /** One manifest of a history with the owner signature stored for its transition. */
 export interface SignedManifest {
@@ -27,8 +29,18 @@ export interface SignedManifest {
   readonly signature?: Uint8Array;
 }
 
-/** Reads the `WorkloadOwnerPubKeys` of manifest bytes (strict parsing; throws on bad bytes). */
-type OwnerKeysOf = (bytes: Uint8Array, field: string) => readonly string[];
+/**
+ * Reads the workload owners of manifest bytes (strict parsing; throws on bad bytes): the owner
+ * set, or a bare `WorkloadOwnerPubKeys` list.
+ */
+type OwnerKeysOf = (
+  bytes: Uint8Array,
+  field: string,
+) => WorkloadOwners | readonly string[];
+
+function asOwners(owners: WorkloadOwners | readonly string[]): WorkloadOwners {
+  return Array.isArray(owners) ? ownersOfKeys(owners) : owners as WorkloadOwners;
+}
 
 /** What a verified chain showed. */
 interface VerifiedOwnerChain {
@@ -56,18 +68,18 @@ export async function verifyOwnerChain(
   const transitions: Uint8Array[] = [];
   const pinnedLinks: number[] = [];
   let previous = GENESIS_TRANSITION;
-  let signerKeys: readonly string[] = [];
+  let signerKeys: WorkloadOwners = ownersOfKeys([]);
   for (const [i, entry] of history.entries()) {
     const field = `history[${i}]`;
-    const ownKeys = ownerKeysOf(entry.bytes, `${field}.manifest`);
+    const ownKeys = asOwners(ownerKeysOf(entry.bytes, `${field}.manifest`));
     const keys = i === 0 ? ownKeys : signerKeys;
     const transition = await transitionHash(await manifestHash(entry.bytes), previous);
     if (!entry.signature || entry.signature.length === 0) {
       throw new VerificationError(`${field}.signature`, "the manifest is not signed by an owner");
     }
-    let index: number;
+    let signer: UpdateSigner;
     try {
-      index = await verifyManifestUpdateSignature(keys, transition, entry.signature);
+      signer = await authenticateManifestUpdate(keys, transition, entry.signature);
     } catch (cause) {
       const reason = cause instanceof ContrastError ? cause.reason : String(cause);
       throw new VerificationError(
@@ -79,7 +91,7 @@ export async function verifyOwnerChain(
         { cause },
       );
     }
-    if (pinnedSet.has(keys[index]!.toLowerCase())) pinnedLinks.push(i);
+    if (pinnedSet.has(signer.publicKeyHex)) pinnedLinks.push(i);
     transitions.push(transition);
     previous = transition;
     signerKeys = ownKeys;

@@ -2,8 +2,10 @@
  * The two signatures of the user API:
  *
  * - Manifest update: ECDSA (hash by curve: P-256/SHA-256, P-384/SHA-384, P-521/SHA-512; IEEE
- *   P1363 encoding) by a `WorkloadOwnerPubKeys` key of the *current* manifest over the 32 bytes
- *   of the new transition hash.
+ *   P1363 encoding) by a workload owner of the *current* manifest over the 32 bytes of the new
+ *   transition hash: a `WorkloadOwnerPubKeys` key, or a key whose SHA-256 is listed in
+ *   `WorkloadOwnerKeyDigests` (older Contrast releases; the key is recovered from the signature,
+ *   `owner_key_recovery.ts`).
  * - Recovery: RSA-PSS (SHA-256, 32-byte salt) by a `SeedshareOwnerPubKeys` key over
  *   `"contrast/recover/v1" 0x00 ‖ Coordinator HPKE key (32) ‖ latest transition (32) ‖
  *   u16be(len enc) ‖ enc ‖ ciphertext`, binding the sealed seed to the Coordinator instance it
@@ -11,17 +13,124 @@
  *
  * @module
  */
-import { concatBytes, decodeHex, decodePem } from "../util/bytes/mod.ts";
+import {
+  concatBytes,
+  constantTimeEqual,
+  decodeHex,
+  decodePem,
+  encodeHex,
+  sha256,
+} from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 import { readEcdsaPublicKey, readRsaPublicKey, sameRsaPublicKey } from "../manifest/public_keys.ts";
 import type { SealedBox } from "./hpke.ts";
 import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 import { RECOVERY_SIGNATURE_LABEL } from "./messages.ts";
-import { ecdsaSignatureToP1363 } from "./ecdsa_signature.ts";
+import { ECDSA_HASH, type EcdsaCurve, ecdsaSignatureToP1363 } from "./ecdsa_signature.ts";
+import { recoverSigningKeys } from "./owner_key_recovery.ts";
+import { hasNoOwners, ownersOfKeys, type WorkloadOwners } from "../manifest/workload_owners.ts";
 
-const HASH_BY_CURVE = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" } as const;
+const HASH_BY_CURVE = ECDSA_HASH;
 const PSS = { name: "RSA-PSS", hash: "SHA-256" } as const;
 const PSS_SALT = 32;
+
+/** The workload owner whose signature authorised an update. */
+export interface UpdateSigner {
+  /** Lower-case hex PKIX DER of the key that made the signature. */
+  readonly publicKeyHex: string;
+  /** Index in `WorkloadOwnerPubKeys` when the key is listed there. */
+  readonly keyIndex?: number;
+  /** Index in `WorkloadOwnerKeyDigests` when the key is listed by digest. */
+  readonly digestIndex?: number;
+}
+
+const UPDATES_DISABLED = "the current manifest names no workload owner (WorkloadOwnerPubKeys and " +
+  "WorkloadOwnerKeyDigests are empty): updates are disabled";
+
+async function verifyWithKey(
+  spki: Uint8Array,
+  curve: keyof typeof HASH_BY_CURVE,
+  transition: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  const key = await crypto.subtle.importKey(
+    "spki",
+    spki.slice(),
+    { name: "ECDSA", namedCurve: curve },
+    false,
+    ["verify"],
+  );
+  return await crypto.subtle.verify(
+    { name: "ECDSA", hash: HASH_BY_CURVE[curve] },
+    key,
+    signature.slice(),
+    transition.slice(),
+  );
+}
+
+/** The listed owner key (by full key) that signed `transition`, if any. */
+async function signerByKey(
+  keys: readonly string[],
+  transition: Uint8Array,
+  signature: Uint8Array,
+): Promise<UpdateSigner | undefined> {
+  for (const [i, hex] of keys.entries()) {
+    const info = readEcdsaPublicKey(decodeHex(hex, `WorkloadOwnerPubKeys[${i}]`));
+    if ("error" in info) continue;
+    if (await verifyWithKey(info.der, info.curve, transition, signature)) {
+      return { publicKeyHex: hex.toLowerCase(), keyIndex: i };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The owner listed by key digest (Contrast's `WorkloadOwnerKeyDigests`) that signed
+ * `transition`: the keys the signature recovers to, kept when their SHA-256 is listed and the
+ * signature verifies under them.
+ */
+async function signerByDigest(
+  digests: readonly string[],
+  transition: Uint8Array,
+  signature: Uint8Array,
+): Promise<UpdateSigner | undefined> {
+  if (digests.length === 0) return undefined;
+  const listed = digests.map((hex, i) => decodeHex(hex, `WorkloadOwnerKeyDigests[${i}]`));
+  for (const candidate of await recoverSigningKeys(signature, transition)) {
+    const digest = await sha256(candidate.spki);
+    const digestIndex = listed.findIndex((d) => constantTimeEqual(d, digest));
+    if (digestIndex < 0) continue;
+    if (await verifyWithKey(candidate.spki, candidate.curve, transition, signature)) {
+      return { publicKeyHex: encodeHex(candidate.spki), digestIndex };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The workload owner of `owners` (the *current* manifest's, or the first manifest's own) whose
+ * signature over `transition` is `signature` (P1363).
+ *
+ * @throws {UnauthenticatedError} naming `signature` when it is missing or no owner made it
+ * @throws {ForbiddenError} naming `WorkloadOwnerPubKeys` when updates are disabled (no owners)
+ */
+export async function authenticateManifestUpdate(
+  owners: WorkloadOwners,
+  transition: Uint8Array,
+  signature: Uint8Array,
+): Promise<UpdateSigner> {
+  if (hasNoOwners(owners)) throw new ForbiddenError("WorkloadOwnerPubKeys", UPDATES_DISABLED);
+  if (signature.length === 0) {
+    throw new UnauthenticatedError("signature", "an update needs a workload owner's signature");
+  }
+  const signer = await signerByKey(owners.keys, transition, signature) ??
+    await signerByDigest(owners.keyDigests, transition, signature);
+  if (signer) return signer;
+  throw new UnauthenticatedError(
+    "signature",
+    "not a signature over the transition by a workload owner of the current manifest",
+  );
+}
 
 /**
  * Index of the `WorkloadOwnerPubKeys` key whose signature over `transition` is `signature`.
@@ -34,77 +143,52 @@ export async function verifyManifestUpdateSignature(
   transition: Uint8Array,
   signature: Uint8Array,
 ): Promise<number> {
-  if (ownerKeys.length === 0) {
-    throw new ForbiddenError(
-      "WorkloadOwnerPubKeys",
-      "the current manifest has no workload owner keys: updates are disabled",
-    );
-  }
-  if (signature.length === 0) {
-    throw new UnauthenticatedError("signature", "an update needs a workload owner's signature");
-  }
-  for (const [i, hex] of ownerKeys.entries()) {
-    const info = readEcdsaPublicKey(decodeHex(hex, `WorkloadOwnerPubKeys[${i}]`));
-    if ("error" in info) continue;
-    const key = await crypto.subtle.importKey(
-      "spki",
-      info.der.slice(),
-      { name: "ECDSA", namedCurve: info.curve },
-      false,
-      ["verify"],
-    );
-    const ok = await crypto.subtle.verify(
-      { name: "ECDSA", hash: HASH_BY_CURVE[info.curve] },
-      key,
-      signature.slice(),
-      transition.slice(),
-    );
-    if (ok) return i;
-  }
-  throw new UnauthenticatedError(
-    "signature",
-    "not a signature over the transition by a workload owner key of the current manifest",
-  );
+  const signer = await authenticateManifestUpdate(ownersOfKeys(ownerKeys), transition, signature);
+  return signer.keyIndex!;
 }
 
 /** A manifest-update signature made outside contrast, accepted by {@link acceptExternalUpdateSignature}. */
 export interface AcceptedUpdateSignature {
   /** The signature in the IEEE P1363 form the Coordinator checks. */
   readonly p1363: Uint8Array;
-  /** Index of the `WorkloadOwnerPubKeys` key that made it. */
-  readonly keyIndex: number;
+  /** The owner that made it. */
+  readonly signer: UpdateSigner;
+}
+
+/** The curves a signature by one of `owners` can be on (all three when owners are digests). */
+function ownerCurves(owners: WorkloadOwners): EcdsaCurve[] {
+  const curves = new Set<EcdsaCurve>();
+  for (const [i, hex] of owners.keys.entries()) {
+    const info = readEcdsaPublicKey(decodeHex(hex, `WorkloadOwnerPubKeys[${i}]`));
+    if (!("error" in info)) curves.add(info.curve);
+  }
+  if (owners.keyDigests.length > 0) {
+    for (const curve of Object.keys(HASH_BY_CURVE) as EcdsaCurve[]) curves.add(curve);
+  }
+  return [...curves];
 }
 
 /**
  * Checks a manifest-update signature made outside contrast (an HSM, `openssl`, Go), given as
- * ASN.1 DER or raw IEEE P1363, against `ownerKeys` over `transition`, and returns it in P1363.
+ * ASN.1 DER or raw IEEE P1363, against `owners` over `transition`, and returns it in P1363.
  *
  * @throws {ParseError} naming `field` when it is neither encoding for any owner key's curve
- * @throws {UnauthenticatedError} naming `field` when no owner key verifies it over `transition`
- * @throws {ForbiddenError} when `ownerKeys` is empty (updates disabled)
+ * @throws {UnauthenticatedError} naming `field` when no owner made it over `transition`
+ * @throws {ForbiddenError} when `owners` is empty (updates disabled)
  */
 export async function acceptExternalUpdateSignature(
-  ownerKeys: readonly string[],
+  owners: WorkloadOwners,
   transition: Uint8Array,
   signature: Uint8Array,
   field: string,
 ): Promise<AcceptedUpdateSignature> {
-  if (ownerKeys.length === 0) {
-    throw new ForbiddenError(
-      "WorkloadOwnerPubKeys",
-      "the current manifest has no workload owner keys: updates are disabled",
-    );
-  }
+  if (hasNoOwners(owners)) throw new ForbiddenError("WorkloadOwnerPubKeys", UPDATES_DISABLED);
   let firstParseError: ParseError | undefined;
   let parsedAny = false;
-  const tried = new Set<string>();
-  for (const [i, hex] of ownerKeys.entries()) {
-    const info = readEcdsaPublicKey(decodeHex(hex, `WorkloadOwnerPubKeys[${i}]`));
-    if ("error" in info || tried.has(info.curve)) continue;
-    tried.add(info.curve);
+  for (const curve of ownerCurves(owners)) {
     let p1363: Uint8Array;
     try {
-      p1363 = ecdsaSignatureToP1363(signature, info.curve, field);
+      p1363 = ecdsaSignatureToP1363(signature, curve, field);
     } catch (error) {
       if (!(error instanceof ParseError)) throw error;
       firstParseError ??= error;
@@ -112,8 +196,7 @@ export async function acceptExternalUpdateSignature(
     }
     parsedAny = true;
     try {
-      const keyIndex = await verifyManifestUpdateSignature(ownerKeys, transition, p1363);
-      return { p1363, keyIndex };
+      return { p1363, signer: await authenticateManifestUpdate(owners, transition, p1363) };
     } catch (error) {
       if (!(error instanceof UnauthenticatedError)) throw error;
     }
@@ -121,7 +204,7 @@ export async function acceptExternalUpdateSignature(
   if (!parsedAny && firstParseError) throw firstParseError;
   throw new UnauthenticatedError(
     field,
-    "not a signature over the prepared transition by a workload owner key of the current manifest",
+    "not a signature over the prepared transition by a workload owner of the current manifest",
   );
 }
 

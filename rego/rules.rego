@@ -242,12 +242,14 @@ container_ok(c, req) if {
 }
 
 container_identity_ok(c, req) if {
-	is_string(req.container_id)
-	kata_id(req.container_id)
-	not known_container(req.container_id)
+	# The cheap comparisons that tell the pod's containers apart come first: the rules try every
+	# container of the pod.
 	a := oci_annotations(req)
 	a["io.kubernetes.cri.container-type"] == cri_container_type(c)
 	container_name_ok(c, a)
+	is_string(req.container_id)
+	kata_id(req.container_id)
+	not known_container(req.container_id)
 	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
 	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
 	pattern_match(pd.pod.sandbox_name_regex, sandbox_name)
@@ -321,8 +323,9 @@ process_ok(c, p) if {
 	object.get(p, "NoNewPrivileges", false) == e.no_new_privileges
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
-	env_ok(e, object.get(p, "Env", []))
-	env_complete(e, object.get(p, "Env", []))
+	env := object.get(p, "Env", [])
+	env_ok(e, env)
+	env_complete(e, env_names(env))
 	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
 }
@@ -360,11 +363,21 @@ user_ok(e, u) if {
 
 cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable", "inheritable"], ["Permitted", "permitted"], ["Ambient", "ambient"]]
 
+# The same lists in the same order (what the runtime sends for the capabilities the policy data
+# lists), or else the same sets.
 capabilities_equal(got, want) if {
 	every pair in cap_sets {
-		as_set(object.get(object.get({"c": got}, "c", {}), pair[0], [])) == as_set(want[pair[1]])
+		capability_list(got, pair[0]) == want[pair[1]]
 	}
 }
+
+capabilities_equal(got, want) if {
+	every pair in cap_sets {
+		as_set(capability_list(got, pair[0])) == as_set(want[pair[1]])
+	}
+}
+
+capability_list(got, name) := object.get(object.get({"c": got}, "c", {}), name, [])
 
 as_set(xs) := {x | some x in xs} if is_array(xs)
 
@@ -372,31 +385,45 @@ as_set(xs) := set() if xs == null
 
 env_ok(e, env) if {
 	is_array(env)
-	names := [n | some v in env; n := env_name(v)]
-	count(names) == count({n | some n in names})
+	count(env_names(env)) == count(env)
+	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
+	named := {x.name | some x in e.env}
 	every v in env {
-		env_var_allowed(e, v)
+		env_var_ok(e, exact, named, v)
 	}
+}
+
+# A variable with a literal expected value is looked up in the set of them (`exact`); only a
+# variable named in the expectations (`named`) is compared with them one by one (a match needs
+# the name); every variable may match one of `env_regexes`.
+env_var_ok(_, exact, _, v) if v in exact
+
+env_var_ok(e, exact, named, v) if {
+	not v in exact
+	env_name(v) in named
+	env_var_named_ok(e, v)
+}
+
+env_var_ok(e, exact, _, v) if {
+	not v in exact
+	some r in e.env_regexes
+	regex.match(r, v)
 }
 
 env_name(v) := split(v, "=")[0]
 
+# The set of variable names (a name given twice counts once).
+env_names(env) := {n | some v in env; n := env_name(v)}
+
 # Every expected variable is present: dropping one (say a `REQUIRE_TLS=true`) can change what the
 # workload does as much as changing it.
-env_complete(e, env) if {
-	names := {n | some v in env; n := env_name(v)}
+env_complete(e, names) if {
 	every x in e.env {
 		x.name in names
 	}
 }
 
-env_var_allowed(e, v) if {
-	some x in e.env
-	x.value
-	v == concat("=", [x.name, x.value])
-}
-
-env_var_allowed(e, v) if {
+env_var_named_ok(e, v) if {
 	some x in e.env
 	x.regex
 	startswith(v, concat("", [x.name, "="]))
@@ -406,15 +433,10 @@ env_var_allowed(e, v) if {
 # Values from Kubernetes Secrets are not published in the policy, and the agent's engine (regorus
 # as Kata builds it) has no hash builtin: the variable must be present, its value is not
 # constrained (README, limits).
-env_var_allowed(e, v) if {
+env_var_named_ok(e, v) if {
 	some x in e.env
 	x.secret == true
 	startswith(v, concat("", [x.name, "="]))
-}
-
-env_var_allowed(e, v) if {
-	some r in e.env_regexes
-	regex.match(r, v)
 }
 
 root_ok(c, req) if {
@@ -429,9 +451,14 @@ with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
 # --- Patterns ---
 #
 # opa's WebAssembly build compiles every distinct pattern anew in each evaluation, and RE2 programs
-# with counted repetitions such as `[a-z0-9]{16}` are costly to build and run: they were most of
-# the time of a CreateContainer request. The shapes below are decided exactly without them; every
-# other pattern goes to regex.match.
+# with counted repetitions such as `[a-z0-9]{16}` or alternations are costly to build and run:
+# they were most of the time of a CreateContainer request. The shapes below are decided exactly
+# without them; every other pattern goes to regex.match. Character classes are checked with small
+# constant patterns (one build per evaluation, then a few steps per match): `trim` with a long
+# cutset costs steps per character times cutset member. Every builtin call and every body of a
+# function costs about as much as a short match, so the hot paths avoid repeated work: literal
+# patterns compare directly, mounts pair by destination, variables with fixed values are looked
+# up in a set.
 
 # A container ID in patterns: Kata's own rule (kata-sys-util `verify_id`, which the agent applies
 # too): an ASCII letter or digit, then one or more letters, digits, `_`, `.` or `-`. containerd's
@@ -439,23 +466,13 @@ with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
 # root and share paths built from it stay one path element below their directory.
 id_token := "[A-Za-z0-9][A-Za-z0-9_.-]+"
 
-alphanumerics := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 # `^[A-Za-z0-9][A-Za-z0-9_.-]+$` ({@link id_token}).
-kata_id(text) if {
-	count(text) >= 2
-	only_chars(substring(text, 0, 1), alphanumerics)
-	only_chars(text, concat("", [alphanumerics, "_.-"]))
-}
+# A constant pattern: opa's WebAssembly build compiles it once per evaluation and then matches in
+# a few steps, where `trim` with a long cutset costs steps per character and cutset member.
+kata_id(text) if regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, text)
 
-# `^[a-z0-9]+$` (without a regex: opa's WebAssembly build would compile it on every evaluation).
-lower_alphanumeric(text) if only_chars(text, "abcdefghijklmnopqrstuvwxyz0123456789")
-
-# `text` is not empty and made only of characters in `chars`.
-only_chars(text, chars) if {
-	text != ""
-	trim(text, chars) == ""
-}
+# `^[a-z0-9]+$` (a constant pattern, as kata_id's).
+lower_alphanumeric(text) if regex.match(`^[a-z0-9]+$`, text)
 
 # Literal pattern text: characters that are not RE2 metacharacters (nor backslash), or a backslash
 # escaping a metacharacter, `/` or `-`. Removing the backslashes yields the text it matches.
@@ -465,7 +482,34 @@ unescape_literal(text) := replace(text, `\`, "")
 
 # Whether `value` matches the anchored RE2 `pattern` from the policy data. The shape of the pattern
 # is worked out once; a pattern of no known shape goes to regex.match.
-pattern_match(pattern, value) if shape_match(pattern_shape(pattern), pattern, value)
+pattern_match(pattern, value) if literal_match(pattern, value)
+
+pattern_match(pattern, value) if {
+	not literal_match(pattern, value)
+	shaped_match(pattern, value)
+}
+
+# Whether `value` matches `pattern`, by the pattern's shape (where a literal pattern is rare, or
+# most pairs do not match: there the literal comparison would only add work).
+shaped_match(pattern, value) if shape_match(pattern_shape(pattern), pattern, value)
+
+# `pattern` is `^<literal text>$` whose text is `value`: one comparison on the way to a mismatch,
+# and on a match one test against a constant pattern (which opa's WebAssembly build compiles once
+# per evaluation, unlike a pattern from the policy data). Without a backslash the pattern is the
+# value between anchors, and the value must hold no metacharacter; with one, the unescaped pattern
+# is, and the pattern must be literal text.
+literal_match(pattern, value) if {
+	pattern == concat("", ["^", value, "$"])
+	regex.match(`^[A-Za-z0-9_,:;@=/ %~-]*$`, value)
+}
+
+literal_match(pattern, value) if {
+	contains(pattern, `\`)
+	replace(pattern, `\`, "") == concat("", ["^", value, "$"])
+	startswith(pattern, "^")
+	endswith(pattern, "$")
+	regex.match(literal_text_pattern, substring(pattern, 1, count(pattern) - 2))
+}
 
 default pattern_shape(_) := {"regex": true}
 
@@ -483,7 +527,7 @@ shape_match(shape, _, value) if {
 	shape.uuid
 	count(value) == 36
 	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
-	only_chars(value, "abcdef0123456789-")
+	regex.match(`^[a-f0-9-]+$`, value)
 }
 
 shared_dir_pattern := "^/run/kata-containers/shared/containers/"
@@ -564,9 +608,9 @@ shape_match(shape, _, value) if {
 	parts := split(substring(value, 39, -1), "/")
 	some s in shared_splits(parts[0])
 	kata_id(s[0])
-	only_chars(s[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
+	regex.match(`^[A-Za-z0-9.-]+$`, s[1])
 	every part in array.slice(parts, 1, count(parts)) {
-		only_chars(part, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+		regex.match(`^[A-Za-z0-9._-]+$`, part)
 	}
 }
 
@@ -607,14 +651,39 @@ shared_id_matches(expected, id) if {
 mounts_ok(c, req) if {
 	mounts := object.get(req.OCI, "Mounts", [])
 	count(mounts) == count(c.mounts)
+	mounts_paired(c.mounts, mounts, req.container_id)
+}
+
+# With distinct destinations on both sides (the usual case: Kubernetes refuses two mounts at one
+# path), the same count and every mount matching the expectation at its destination pair the two
+# lists one to one: each mount is checked once, against the one expectation at its destination.
+mounts_paired(expected, mounts, cid) if {
+	distinct_destinations(expected)
+	distinct_destinations(mounts)
+	at := {em.destination: i | some i, em in expected}
 	every m in mounts {
-		some em in c.mounts
-		mount_matches(em, m, req.container_id)
+		mount_matches(expected[at[m.destination]], m, cid)
 	}
-	every em in c.mounts {
+}
+
+# Otherwise every mount matches some expectation and every expectation some mount.
+mounts_paired(expected, mounts, cid) if {
+	not both_distinct(expected, mounts)
+	every m in mounts {
+		some em in expected
+		mount_matches(em, m, cid)
+	}
+	every em in expected {
 		some m in mounts
-		mount_matches(em, m, req.container_id)
+		mount_matches(em, m, cid)
 	}
+}
+
+distinct_destinations(mounts) if count({m.destination | some m in mounts}) == count(mounts)
+
+both_distinct(expected, mounts) if {
+	distinct_destinations(expected)
+	distinct_destinations(mounts)
 }
 
 mount_matches(em, m, cid) if {
@@ -626,7 +695,10 @@ mount_matches(em, m, cid) if {
 
 # Every expected option is present; beyond them only the expectation's optional ones (options
 # that differ between runtime versions without weakening the mount, e.g. cgroup2's `nsdelegate`).
+mount_options_ok(em, got) if got == em.options
+
 mount_options_ok(em, got) if {
+	got != em.options
 	g := as_set(got)
 	count(as_set(em.options) - g) == 0
 	count((g - as_set(em.options)) - as_set(object.get(em, "optional_options", []))) == 0
@@ -657,19 +729,36 @@ storage_matches(es, s, cid) if {
 	pattern_match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
-	object.get(s, "fs_group", null) == null
+	fs_group_ok(es, object.get(s, "fs_group", null))
 }
+
+# No group for the storage's files unless the policy names one (the pod's fsGroup on Kata's
+# block-encrypted emptyDir); then exactly that group, with either change policy (Always or
+# OnRootMismatch: when the agent re-chowns, not which group).
+fs_group_ok(es, null) if not "fs_group" in object.keys(es)
+
+fs_group_ok(es, g) if {
+	is_object(g)
+	g.group_id == es.fs_group
+	every k, v in g {
+		fs_group_field_ok(k, v)
+	}
+}
+
+fs_group_field_ok("group_id", _)
+
+fs_group_field_ok("group_change_policy", v) if v in {0, 1, "Always", "OnRootMismatch"}
 
 # Same count, every value matches a pattern and every pattern matches a value.
 regexes_match_all(values, patterns) if {
 	count(values) == count(patterns)
 	every v in values {
 		some p in patterns
-		pattern_match(p, v)
+		shaped_match(p, v)
 	}
 	every p in patterns {
 		some v in values
-		pattern_match(p, v)
+		shaped_match(p, v)
 	}
 }
 

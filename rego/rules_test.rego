@@ -197,3 +197,103 @@ test_rootfs_shared_only_with_a_bidirectional_mount if {
 	agent_policy.rootfs_propagation_ok({"mounts": [{"options": ["rbind", "rshared", "rw"]}]}, "rshared")
 	not agent_policy.rootfs_propagation_ok({"mounts": [{"options": ["rbind", "rshared", "rw"]}]}, "unbindable")
 }
+
+# Kata's block-encrypted emptyDir (`--emptydir-mode block-encrypted`): a blk storage the agent
+# formats under an ephemeral key, with the pod's fsGroup.
+blk_expected := {
+	"driver": "blk",
+	"fstype": "ext4",
+	"source_regex": "^[0-9a-f]{2}(/[0-9a-f]{2})*$",
+	"mount_point_regex": "^/run/kata-containers/sandbox/storage/[A-Za-z0-9+/=]+$",
+	"option_regexes": [],
+	"driver_option_regexes": ["^encryption_key=ephemeral$", "^create_filesystem$"],
+	"fs_group": 1000,
+}
+
+blk_storage := {
+	"driver": "blk",
+	"driver_options": ["encryption_key=ephemeral", "create_filesystem"],
+	"fs_group": {"group_id": 1000},
+	"fstype": "ext4",
+	"mount_point": "/run/kata-containers/sandbox/storage/MDAvMDA=",
+	"options": [],
+	"source": "00/00",
+	"shared": true,
+}
+
+test_block_encrypted_emptydir_storage if {
+	agent_policy.storage_matches(blk_expected, blk_storage, "gid")
+	agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "group_change_policy": 1}}), "gid")
+	# Without the ephemeral key the host's disk would hold the volume in plain text.
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["create_filesystem"]}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["encryption_key=ephemeral"]}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["encryption_key=host", "create_filesystem"]}), "gid")
+	# Another group, no group, an unknown fs_group field, another change policy.
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 0}}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": null}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "mode": 511}}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "group_change_policy": 7}}), "gid")
+	# A mount point outside the sandbox's storage directory, a source that is no PCI path.
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"mount_point": "/run/kata-containers/sandbox/storage/../shm"}), "gid")
+	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"source": "/dev/vda"}), "gid")
+	# A policy without fsGroup admits no group.
+	no_group := object.remove(blk_expected, ["fs_group"])
+	agent_policy.storage_matches(no_group, object.union(blk_storage, {"fs_group": null}), "gid")
+	not agent_policy.storage_matches(no_group, blk_storage, "gid")
+}
+
+# Mounts pair by destination when destinations are distinct; with a destination twice (on either
+# side) every mount must match some expectation and every expectation some mount, as before.
+proc_mount := {"destination": "/proc", "type": "proc", "source_regex": "^proc$", "options": ["nosuid", "noexec"]}
+
+tmp_mount(source) := {"destination": "/tmp", "type": "bind", "source_regex": concat("", ["^", source, "$"]), "options": ["rbind"]}
+
+got_mount(dest, type, source, options) := {"destination": dest, "type_": type, "source": source, "options": options}
+
+test_mounts_pair_by_destination if {
+	expected := [proc_mount, tmp_mount("/a")]
+	got := [got_mount("/tmp", "bind", "/a", ["rbind"]), got_mount("/proc", "proc", "proc", ["noexec", "nosuid"])]
+	agent_policy.mounts_paired(expected, got, "")
+	not agent_policy.mounts_paired(expected, [got[0], got_mount("/proc", "proc", "proc", ["nosuid"])], "")
+	not agent_policy.mounts_paired(expected, [got[0], got_mount("/tmp", "bind", "/a", ["rbind"])], "")
+	not agent_policy.mounts_paired(expected, [got[0], got_mount("/sys", "proc", "proc", ["noexec", "nosuid"])], "")
+}
+
+test_mounts_with_a_destination_twice_match_both_ways if {
+	expected := [tmp_mount("/a"), tmp_mount("/b")]
+	agent_policy.mounts_paired(expected, [got_mount("/tmp", "bind", "/b", ["rbind"]), got_mount("/tmp", "bind", "/a", ["rbind"])], "")
+	not agent_policy.mounts_paired(expected, [got_mount("/tmp", "bind", "/a", ["rbind"]), got_mount("/tmp", "bind", "/a", ["rbind"])], "")
+	not agent_policy.mounts_paired(expected, [got_mount("/tmp", "bind", "/a", ["rbind"]), got_mount("/tmp", "bind", "/c", ["rbind"])], "")
+}
+
+# Equal lists are accepted at once; other orders of the same sets still are, other sets are not.
+test_capabilities_and_mount_options_in_any_order if {
+	want := {"bounding": ["CAP_A", "CAP_B"], "effective": ["CAP_A"], "inheritable": [], "permitted": ["CAP_A"], "ambient": []}
+	agent_policy.capabilities_equal({"Bounding": ["CAP_A", "CAP_B"], "Effective": ["CAP_A"], "Permitted": ["CAP_A"]}, want)
+	agent_policy.capabilities_equal({"Bounding": ["CAP_B", "CAP_A"], "Effective": ["CAP_A"], "Permitted": ["CAP_A"]}, want)
+	not agent_policy.capabilities_equal({"Bounding": ["CAP_B", "CAP_A", "CAP_C"], "Effective": ["CAP_A"], "Permitted": ["CAP_A"]}, want)
+	not agent_policy.capabilities_equal({"Bounding": ["CAP_B"], "Effective": ["CAP_A"], "Permitted": ["CAP_A"]}, want)
+	agent_policy.mount_options_ok(proc_mount, ["nosuid", "noexec"])
+	agent_policy.mount_options_ok(proc_mount, ["noexec", "nosuid"])
+	not agent_policy.mount_options_ok(proc_mount, ["noexec", "nosuid", "dev"])
+	not agent_policy.mount_options_ok(proc_mount, ["noexec"])
+}
+
+# Variables with fixed values, pattern values, Secret values and env_regexes as before the set
+# lookup: each kind allowed, a changed, extra or duplicated variable denied.
+env_expectation := {
+	"env": [{"name": "A", "value": "1"}, {"name": "P", "regex": "^web-[a-z0-9]{5}$"}, {"name": "S", "secret": true}],
+	"env_regexes": ["^HOSTNAME=web$"],
+}
+
+test_environment_kinds if {
+	ok := ["A=1", "P=web-abcde", "S=anything", "HOSTNAME=web"]
+	agent_policy.env_ok(env_expectation, ok)
+	agent_policy.env_complete(env_expectation, agent_policy.env_names(ok))
+	not agent_policy.env_ok(env_expectation, ["A=2", "P=web-abcde", "S=x"])
+	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcd", "S=x"])
+	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "EXTRA=1"])
+	not agent_policy.env_ok(env_expectation, ["A=1", "A=1", "P=web-abcde", "S=x"])
+	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "HOSTNAME=webx"])
+	not agent_policy.env_complete(env_expectation, agent_policy.env_names(["A=1", "P=web-abcde"]))
+}

@@ -65,6 +65,7 @@ async function benchmarks(): Promise<Benchmark[]> {
     script("scripts/load_test.ts", "--initializers", quick ? "60" : "300", "--rounds", "3"),
     script("scripts/bench_generate.ts", quick ? "200" : "1000"),
     script("scripts/bench_policy_check.ts"),
+    script("scripts/bench_policy_vs_opa.ts", quick ? "1" : "3"),
   );
   return list.filter((b) => only === undefined || b.name.includes(only));
 }

@@ -14,6 +14,11 @@ for pair in openssl:openssl docker-registry:docker-registry htpasswd:apache2-uti
 done
 # Encrypted persistent volumes: LUKS2 tests on file-backed images (tests/initializer/volume/).
 command -v cryptsetup >/dev/null 2>&1 || need_apt+=(cryptsetup-bin)
+# The service-mesh proxy image in network namespaces (tests/e2e/images_test.ts): veth links,
+# nsenter, and the host's iptables-save to read the rules back.
+for pair in ip:iproute2 iptables-save:iptables nsenter:util-linux; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair##*:}")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -36,18 +36,40 @@ interface ExportScan {
   readonly unused: readonly UnusedExport[];
 }
 
-/** Reads the tracked TypeScript files of the checkout at `root` (paths relative to it). */
+/**
+ * The project's TypeScript files under `root` (paths relative to it): what git tracks or would
+ * track, or, outside a git checkout, every `.ts` file but build output, caches and `tools/` (Go
+ * build modules).
+ */
 export async function trackedTypeScript(root: string): Promise<string[]> {
+  const keep = (f: string) => f !== "" && !f.startsWith("tools/") && !f.endsWith(".d.ts");
   const out = await new Deno.Command("git", {
     args: ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts"],
     cwd: root,
     stdout: "piped",
-  }).output();
-  if (!out.success) throw new Error(`git ls-files failed in ${root}`);
-  return new TextDecoder().decode(out.stdout).split("\n").filter((f) =>
-    f !== "" && !f.startsWith("tools/") && !f.endsWith(".d.ts")
-  );
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (out?.success) return new TextDecoder().decode(out.stdout).split("\n").filter(keep);
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(`${root}/${dir}`)) {
+      const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
+      if (entry.isDirectory && !SKIPPED_DIRS.has(entry.name)) await walk(path);
+      else if (entry.isFile && path.endsWith(".ts")) files.push(path);
+    }
+  };
+  await walk("");
+  return files.filter(keep).sort();
 }
+
+/** Folders the walk outside git skips. */
+const SKIPPED_DIRS: ReadonlySet<string> = new Set([
+  ".git",
+  ".tools",
+  ".cache",
+  "dist",
+  "node_modules",
+]);
 
 /** The module files of the exports map in `root/deno.json`. */
 export async function exportEntries(root: string): Promise<string[]> {

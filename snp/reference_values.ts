@@ -16,8 +16,11 @@
  *   requirements. Absent: not checked.
  * - `AllowedChipIDs`, `TrustedIDKeyDigests`: when non-empty, the report's value must be listed.
  * - `MinimumMitigationVector` (Contrast): every bit set here must be set in the report's
- *   `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v4+; older reports carry none and fail
- *   a non-zero requirement). `CPUs` (Contrast) is informative and not checked.
+ *   `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v5+; older reports carry none and fail
+ *   a non-zero requirement). This is Contrast's check: it passes the value as go-sev-guest's
+ *   `MinimumLaunchMitigationVector` and `MinimumCurrentMitigationVector`, whose
+ *   `validateMitigationVectors` requires `vector & minimum == minimum` for each, and a report
+ *   before version 5 has both vectors 0. `CPUs` (Contrast) is informative and not checked.
  * - `VMPL` (contrast extension): the report's VMPL must equal it. Absent means 0, never "any":
  *   contrast's guests (bare metal, AKS, simulated) run at VMPL 0, and DESIGN.md's entry format has
  *   no VMPL field, so entries written to it stay readable and still pin VMPL 0. A guest behind an
@@ -165,7 +168,7 @@ export interface SnpReferenceValue {
   readonly VMPL: number;
   /**
    * Contrast's `MinimumMitigationVector`: mitigation bits that must be set in both
-   * `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v4+); 0 or absent: not checked.
+   * `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v5+); 0 or absent: not checked.
    */
   readonly MinimumMitigationVector?: number;
   /** Contrast's `CPUs`: the number of vCPUs, informative only (the measurement covers it). */

@@ -203,47 +203,16 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
       await buildPath(leaf, pool, pinned, field, maxLength, cache);
     const root = certificates[certificates.length - 1]!;
 
+    checkLinks(certificates, now, understood, field);
+    const { revocationChecked, usedCrls } = await checkRevocation(
+      certificates,
+      crls,
+      now,
+      field,
+      cache,
+    );
     let validFrom = new Date(Math.max(...certificates.map((c) => c.notBefore.getTime())));
     let validUntil = new Date(Math.min(...certificates.map((c) => c.notAfter.getTime())));
-    for (const [i, cert] of certificates.entries()) {
-      const name = linkName(field, cert);
-      if (now < cert.notBefore || now > cert.notAfter) {
-        throw new VerificationError(
-          `${name}.validity`,
-          `"${cert.subject}" is valid from ${cert.notBefore.toISOString()} to ` +
-            `${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
-        );
-      }
-      for (const ext of cert.extensions) {
-        if (ext.critical && !understood.has(ext.oid)) {
-          throw new VerificationError(
-            `${name}.extensions`,
-            `unsupported critical extension ${ext.oid}`,
-          );
-        }
-      }
-      if (i > 0) checkIssuer(cert, i, name);
-    }
-
-    const revocationChecked: boolean[] = certificates.map(() => false);
-    const usedCrls = new Set<Crl>();
-    for (let i = 0; i < certificates.length - 1; i++) {
-      const cert = certificates[i]!;
-      const issuer = certificates[i + 1]!;
-      for (const [n, crl] of crls.entries()) {
-        if (!constantTimeEqual(crl.issuerDer, issuer.subjectDer)) continue;
-        const crlField = `${field}.crls[${n}]`;
-        await verifyCrlCached(crl, issuer, now, crlField, cache);
-        usedCrls.add(crl);
-        if (isRevoked(crl, cert.serialNumber)) {
-          throw new VerificationError(
-            `${linkName(field, cert)}.serialNumber`,
-            `"${cert.subject}" (serial ${cert.serialNumber}) is revoked by the CRL of "${issuer.subject}"`,
-          );
-        }
-        revocationChecked[i] = true;
-      }
-    }
     for (const crl of usedCrls) {
       if (crl.thisUpdate > validFrom) validFrom = crl.thisUpdate;
       if (crl.nextUpdate! < validUntil) validUntil = crl.nextUpdate!;
@@ -261,6 +230,74 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
     });
     return result;
   }
+}
+
+/**
+ * Every certificate of the path valid at `now`, with no critical extension outside `understood`,
+ * and each (after the leaf) a CA allowed to sign the one below it.
+ *
+ * @throws {VerificationError} naming the certificate and the check that failed
+ */
+function checkLinks(
+  certificates: readonly Certificate[],
+  now: Date,
+  understood: ReadonlySet<string>,
+  field: string,
+): void {
+  for (const [i, cert] of certificates.entries()) {
+    const name = linkName(field, cert);
+    if (now < cert.notBefore || now > cert.notAfter) {
+      throw new VerificationError(
+        `${name}.validity`,
+        `"${cert.subject}" is valid from ${cert.notBefore.toISOString()} to ` +
+          `${cert.notAfter.toISOString()}, not at ${now.toISOString()}`,
+      );
+    }
+    for (const ext of cert.extensions) {
+      if (ext.critical && !understood.has(ext.oid)) {
+        throw new VerificationError(
+          `${name}.extensions`,
+          `unsupported critical extension ${ext.oid}`,
+        );
+      }
+    }
+    if (i > 0) checkIssuer(cert, i, name);
+  }
+}
+
+/**
+ * Checks each certificate below the root against every CRL its issuer signed (each CRL verified
+ * first: signature, issuer, freshness). Returns which certificates a CRL covered and the CRLs used.
+ *
+ * @throws {VerificationError} naming the revoked certificate, or the CRL that fails verification
+ */
+async function checkRevocation(
+  certificates: readonly Certificate[],
+  crls: readonly Crl[],
+  now: Date,
+  field: string,
+  cache: ChainCache | undefined,
+): Promise<{ revocationChecked: boolean[]; usedCrls: Set<Crl> }> {
+  const revocationChecked: boolean[] = certificates.map(() => false);
+  const usedCrls = new Set<Crl>();
+  for (let i = 0; i < certificates.length - 1; i++) {
+    const cert = certificates[i]!;
+    const issuer = certificates[i + 1]!;
+    for (const [n, crl] of crls.entries()) {
+      if (!constantTimeEqual(crl.issuerDer, issuer.subjectDer)) continue;
+      const crlField = `${field}.crls[${n}]`;
+      await verifyCrlCached(crl, issuer, now, crlField, cache);
+      usedCrls.add(crl);
+      if (isRevoked(crl, cert.serialNumber)) {
+        throw new VerificationError(
+          `${linkName(field, cert)}.serialNumber`,
+          `"${cert.subject}" (serial ${cert.serialNumber}) is revoked by the CRL of "${issuer.subject}"`,
+        );
+      }
+      revocationChecked[i] = true;
+    }
+  }
+  return { revocationChecked, usedCrls };
 }
 
 function linkName(field: string, cert: Certificate): string {

@@ -14,13 +14,14 @@ export function registerCollateralCommand(program: Command): void {
   const collateral = program
     .command("collateral")
     .description(
-      "Vendor collateral (AMD KDS, Intel PCS): list the cache, export it as an offline bundle.",
+      "Inspect the vendor collateral cache and export offline bundles.\n\n" +
+        "Vendor collateral: AMD KDS and Intel PCS responses (certificates, CRLs, TCB info).",
     );
 
   collateral
     .command("list")
     .description("List the cached responses: URL, size, fetch time and expiry.")
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .option("--json", "print JSON")
     .action(async (o: { cacheDir?: string; json?: boolean }) => {
       const entries = await listCache(collateralCacheDir(o));
@@ -41,10 +42,10 @@ export function registerCollateralCommand(program: Command): void {
   collateral
     .command("export")
     .description(
-      "Write every cached response into an offline bundle directory, to verify with " +
-        "--collateral-dir (and --offline) on a machine without network.",
+      "Write the cached responses into an offline bundle directory.\n\n" +
+        "Verify with --collateral-dir (and --offline) on a machine without network.",
     )
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .requiredOption("--out <dir>", "the bundle directory to write")
     .option("--include-expired", "also export entries past their nextUpdate")
     .action(
@@ -64,7 +65,10 @@ export function registerCollateralCommand(program: Command): void {
   collateral
     .command("path")
     .description("Print where each URL's response goes in a bundle directory.")
-    .requiredOption("--collateral-dir <dir>", "the bundle directory")
+    .requiredOption(
+      "--collateral-dir <dir>",
+      "offline bundle of vendor collateral (AMD KDS, Intel PCS)",
+    )
     .argument("<url...>", "vendor URLs")
     .action((urls: string[], o: { collateralDir: string }) => {
       for (const url of urls) console.log(bundlePath(o.collateralDir, url));

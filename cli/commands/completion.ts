@@ -11,7 +11,7 @@ import { completionScript, completionTree } from "../completion.ts";
 export function registerCompletionCommand(program: Command): void {
   program
     .command("completion")
-    .description("Print a shell completion script: source <(contrast completion bash).")
+    .description("Print a shell completion script (bash, zsh or fish).")
     .argument("<shell>", "bash, zsh or fish")
     .action(async (shell: string) => {
       // The full tree: every command loaded, not only the one being run.

@@ -60,15 +60,15 @@ export function registerCoordinatorCommand(program: Command, build: BuildInfo = 
   program
     .command("coordinator")
     .description(
-      "Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount; with " +
-        "--replicas > 1 the Kubernetes history backend and its Role)",
+      "Print the Coordinator's Kubernetes YAML (StatefulSet, Services, ServiceAccount).\n\n" +
+        "With --replicas > 1 also the Kubernetes history backend and its Role.",
     )
     .requiredOption("--platform <platform>", `platform: ${PLATFORMS.join(", ")}`)
     .option("-n, --namespace <name>", "namespace", "default")
     .option("--replicas <n>", "Coordinator replicas (1: file history on a volume)", "1")
     .option("--storage <size>", "size of the state volume", "1Gi")
     .option("-s, --settings <file>", "platform settings JSON (runtime class name)")
-    .option("--image-lock <file>", "image lock of contrast's images (default: embedded lock)")
+    .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("-o, --output <file>", "write the YAML here instead of standard output")
     .action(async (flags: CoordinatorFlags) => {

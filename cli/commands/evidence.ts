@@ -8,7 +8,12 @@
 import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
-import { addCollateralOptions, addTimeoutOption, vendorServiceUrls } from "../options.ts";
+import {
+  addCollateralOptions,
+  addTimeoutOption,
+  offlineMode,
+  vendorServiceUrls,
+} from "../options.ts";
 import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
 
 // The platform modules (and their verifiers' packages) load only when their platform is used.
@@ -153,8 +158,9 @@ export function registerEvidenceCommand(program: Command): void {
   const verify = evidence
     .command("verify")
     .description(
-      "Verify evidence: signature, vendor chain to a pinned root, revocation, TCB and reference " +
-        "values. Exit 0 only when genuine and matching.",
+      "Verify evidence against a pinned vendor root and reference values.\n\n" +
+        "Checks the signature, the vendor chain, revocation, the TCB and the reference values; " +
+        "exit 0 only when genuine and matching.",
     )
     .requiredOption("--platform <platform>", "snp or tdx")
     .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")
@@ -188,6 +194,7 @@ export function registerEvidenceCommand(program: Command): void {
         throw new ParseError(flag, `not an option of --platform ${o.platform}`);
       }
     }
-    await platform.verify(requireReport(o));
+    // The collateral settings every command shares (flags, else their environment variables).
+    await platform.verify(requireReport({ ...o, offline: offlineMode(o) }));
   });
 }

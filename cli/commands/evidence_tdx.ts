@@ -130,7 +130,7 @@ export async function readTdxReferenceValuesFile(path: string): Promise<TdxRefer
   return readTdxReferenceValuesDocument(value, new IssueList());
 }
 
-/** The TCB statuses `--allow-tcb-status` names (default UpToDate). */
+/** The TCB statuses `--allow-tcb-status` names (default: UpToDate). */
 function allowedTcbStatuses(list: string | undefined): TcbStatus[] {
   if (!list) return ["UpToDate"];
   return list.split(",").map((s) => s.trim()).map((s) => {

@@ -5,6 +5,8 @@
  * @module
  */
 import { seedshareOwnerKeyHex } from "../../manifest/public_keys.ts";
+import { workloadOwnerKeyDigest } from "../../manifest/workload_owners.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import {
   addTimeoutOption,
   addWorkspaceOption,
@@ -44,8 +46,10 @@ import {
   DEFAULT_RUNTIME_PROFILE,
   HOST_PULL_WARNING,
   isHostPull,
+  parseEmptyDirMode,
   parseRuntimeProfile,
   RUNTIME_PROFILES,
+  settingsForEmptyDirMode,
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
@@ -72,11 +76,15 @@ export interface GenerateFlags {
   readonly policy?: string;
   readonly settings?: string;
   readonly runtime?: string;
+  /** `--emptydir-mode`: how the nodes' Kata runtime backs emptyDir volumes. */
+  readonly emptydirMode?: string;
   /** `-n, --namespace`: where resources without `metadata.namespace` will be created. */
   readonly namespace?: string;
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
+  /** `--workload-owner-key-digests`: also write `WorkloadOwnerKeyDigests`. */
+  readonly workloadOwnerKeyDigests?: boolean;
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
   readonly output?: string;
@@ -86,6 +94,10 @@ export interface GenerateFlags {
   readonly trustedMeasurement?: string;
   readonly mrtd?: string;
   readonly rtmr: string[];
+  /** `--mrseam` (repeatable): the hosts' TDX module measurements. */
+  readonly mrseam?: string[];
+  /** `--xfam`: TDX XFAM instead of the platform default. */
+  readonly xfam?: string;
   readonly simulatedRoot?: string;
   readonly imageLock?: string;
   readonly imageRegistry?: string;
@@ -112,7 +124,8 @@ async function referenceValues(
     );
   }
   const given = flags.trustedMeasurement !== undefined || flags.mrtd !== undefined ||
-    flags.rtmr.length > 0 || flags.simulatedRoot !== undefined;
+    flags.rtmr.length > 0 || (flags.mrseam?.length ?? 0) > 0 || flags.xfam !== undefined ||
+    flags.simulatedRoot !== undefined;
   if (!given && existingManifest !== undefined) {
     // Keep the values the user already completed for this platform.
     try {
@@ -143,6 +156,8 @@ async function referenceValues(
     trustedMeasurement: flags.trustedMeasurement,
     mrTd: flags.mrtd,
     rtmrs: flags.rtmr.length > 0 ? flags.rtmr : undefined,
+    mrSeams: flags.mrseam ?? [],
+    xfam: flags.xfam,
     simulatedRootSha256: flags.simulatedRoot === undefined
       ? undefined
       : await simulatedRootFingerprint(flags.simulatedRoot),
@@ -192,9 +207,12 @@ export async function runGenerate(
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
   const profile = parseRuntimeProfile(flags.runtime);
-  const settings = settingsForRuntime(
-    await settingsWithImages(await loadSettings(flags.settings), flags, build),
-    profile,
+  const settings = settingsForEmptyDirMode(
+    settingsForRuntime(
+      await settingsWithImages(await loadSettings(flags.settings), flags, build),
+      profile,
+    ),
+    parseEmptyDirMode(flags.emptydirMode),
   );
   const namespace = parseNamespace(flags.namespace ?? DEFAULT_NAMESPACE, "--namespace");
   const rules = flags.policy === undefined ? shippedRulesText() : await readIfExists(flags.policy);
@@ -253,6 +271,9 @@ export async function runGenerate(
     rules,
     referenceValues: rv,
     workloadOwnerKeys: workloadKeys,
+    ...(flags.workloadOwnerKeyDigests || hasKeyDigestField(existingManifest)
+      ? { workloadOwnerKeyDigests: await Promise.all(workloadKeys.map(keyDigestOfHex)) }
+      : {}),
     // Written in Contrast's encoding (PKCS#1 DER), so Edgeless Contrast reads the manifest too.
     seedshareOwnerKeys: seedKeys.map((k, i) => seedshareOwnerKeyHex(k, `seedshare owner key ${i}`)),
     skipInitializer: flags.skipInitializer,
@@ -292,6 +313,24 @@ export async function runGenerate(
   return lines;
 }
 
+/**
+ * Whether an existing manifest names its owners by digest (older Contrast releases): then the
+ * rewritten manifest keeps that field, so the Contrast that reads it still allows updates.
+ */
+function hasKeyDigestField(existingManifest: string | undefined): boolean {
+  if (existingManifest === undefined) return false;
+  try {
+    const json = JSON.parse(existingManifest);
+    return typeof json === "object" && json !== null && "WorkloadOwnerKeyDigests" in json;
+  } catch {
+    return false; // referenceValues() already reported a malformed manifest
+  }
+}
+
+function keyDigestOfHex(hex: string): Promise<string> {
+  return workloadOwnerKeyDigest(decodeHex(hex, "workload owner key"));
+}
+
 /** Registers `contrast generate`. */
 export function registerGenerateCommand(program: Command, build: BuildInfo = {}): void {
   const command = program
@@ -299,16 +338,21 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .description("Make Kubernetes YAML confidential: runtime policies, initdata, manifest.")
     .argument("<paths...>", "YAML files or directories (*.yml, *.yaml); - for stdin")
     .requiredOption("--reference-values <platform>", `platform: ${PLATFORMS.join(", ")}`)
-    .option("-m, --manifest <file>", "manifest path (default <workspace-dir>/manifest.json)")
+    .option("-m, --manifest <file>", "manifest path (default: <workspace-dir>/manifest.json)")
     .option("-p, --policy <file>", "rules file (default: the rules contrast ships)")
     .option("-s, --settings <file>", "platform settings JSON (default: policy/settings.json)")
     .option(
       "--runtime <profile>",
-      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default ${DEFAULT_RUNTIME_PROFILE})`,
+      `the nodes' runtime: ${RUNTIME_PROFILES.join(", ")} (default: ${DEFAULT_RUNTIME_PROFILE})`,
+    )
+    .option(
+      "--emptydir-mode <mode>",
+      "how the nodes' Kata runtime backs emptyDir volumes (its emptydir_mode): guest-local, or " +
+        "block-encrypted (a host block device under an ephemeral key) (default: guest-local)",
     )
     .option(
       "-n, --namespace <name>",
-      `namespace the resources without metadata.namespace will be created in (as kubectl apply -n); their policies admit the pods only there (default ${DEFAULT_NAMESPACE})`,
+      `namespace the resources without metadata.namespace will be created in (as kubectl apply -n); their policies admit the pods only there (default: ${DEFAULT_NAMESPACE})`,
     )
     .option(
       "--add-workload-owner-key <file>",
@@ -318,17 +362,26 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     )
     .option("--add-seedshare-owner-key <file>", "also send seed shares to this key", collect, [])
     .option(
+      "--workload-owner-key-digests",
+      "also write WorkloadOwnerKeyDigests (older Contrast releases; kept when the manifest has it)",
+    )
+    .option(
       "--disable-updates",
       "refused: every manifest is signed by a pinned workload owner key (see README)",
     )
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
     .option("-o, --output <dir>", "write YAML here instead of in place")
-    .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
-    .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
-    .option("--insecure-registry <host>", "registry reached over plain HTTP", collect, [])
-    .option("--offline", "resolve images from the cache only")
-    .option("--image-lock <file>", "image lock of contrast's images (default: embedded lock)")
+    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
+    .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
+    .option(
+      "--insecure-registry <host>",
+      "registry reached over plain HTTP (repeatable)",
+      collect,
+      [],
+    )
+    .option("--offline", "never use the network: resolve images from the cache only")
+    .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
     .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")
@@ -338,6 +391,13 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
       collect,
       [],
     )
+    .option(
+      "--mrseam <hex>",
+      "TDX MRSEAM of your hosts' TDX module (96 hex; repeat per module version; required on real TDX)",
+      collect,
+      [],
+    )
+    .option("--xfam <hex>", "TDX XFAM of your guests (16 hex; default: the platform's)")
     .option(
       "--simulated-root <fingerprint|path>",
       "simulated platform root: SHA-256, PEM or authority",

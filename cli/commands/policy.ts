@@ -30,10 +30,17 @@ import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
 import { assertSameRules } from "../../policy/check/rules_identity.ts";
 import { runPolicyCheck } from "../../policy/check/run.ts";
 import type { AgentRequest } from "../../policy/check/agent_protocol.ts";
+import { DEFAULT_NODE_RUNTIME, type NodeRuntime } from "../../policy/check/runtime_model.ts";
+import {
+  parseEmptyDirMode,
+  parseRuntimeProfile,
+  RUNTIME_PROFILES,
+} from "../../policy/runtime_profiles.ts";
+import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
 
 /** Options common to both subcommands (image access). */
 interface ImageOptions {
-  /** Image cache (default `<cache root>/images`, shared with `contrast generate`). */
+  /** Image cache (default: `<cache root>/images`, shared with `contrast generate`). */
   readonly imageCache?: string;
   /** Cache root (`--cache-dir`). */
   readonly cacheDir?: string;
@@ -44,16 +51,52 @@ interface ImageOptions {
 }
 
 /** Options of `contrast policy check`. */
-export interface PolicyCheckOptions extends ImageOptions {
+export interface PolicyCheckOptions extends ImageOptions, NodeOptions {
   readonly json: boolean;
   readonly mutate: boolean;
   readonly seed?: string;
 }
 
 /** Options of `contrast policy explain`. */
-export interface PolicyExplainOptions extends ImageOptions {
+export interface PolicyExplainOptions extends ImageOptions, NodeOptions {
   readonly json: boolean;
   readonly pod?: string;
+}
+
+/** What the policies were generated for: `--runtime`, `--emptydir-mode`, `--namespace`. */
+export interface NodeOptions {
+  readonly runtime?: string;
+  readonly emptydirMode?: string;
+  readonly namespace?: string;
+}
+
+/** The node runtime and default namespace the options name (generate's defaults otherwise). */
+function nodeOf(o: NodeOptions): { node: NodeRuntime; namespace: string } {
+  return {
+    node: {
+      profile: parseRuntimeProfile(o.runtime),
+      emptyDirMode: parseEmptyDirMode(o.emptydirMode) ?? DEFAULT_NODE_RUNTIME.emptyDirMode,
+    },
+    namespace: parseNamespace(o.namespace ?? DEFAULT_NAMESPACE, "--namespace"),
+  };
+}
+
+function nodeOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--runtime <profile>",
+      `the runtime profile given to generate: ${
+        RUNTIME_PROFILES.join(", ")
+      } (default: ${DEFAULT_NODE_RUNTIME.profile})`,
+    )
+    .option(
+      "--emptydir-mode <mode>",
+      "the emptyDir mode given to generate: guest-local, block-encrypted (default: guest-local)",
+    )
+    .option(
+      "-n, --namespace <name>",
+      `the namespace given to generate (default: ${DEFAULT_NAMESPACE})`,
+    );
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -84,7 +127,8 @@ export async function policyCheckCommand(
   o: PolicyCheckOptions,
   images: ImageResolver = imageResolver(o),
 ): Promise<void> {
-  const inputs = await readCheckInputs(paths);
+  const { node, namespace } = nodeOf(o);
+  const inputs = await readCheckInputs(paths, namespace);
   if (inputs.workloads.length === 0 && inputs.standalone.length === 0) {
     throw new ParseError(
       paths.join(" "),
@@ -97,6 +141,7 @@ export async function policyCheckCommand(
     images,
     mutate: o.mutate,
     rng: randomSource(o.seed),
+    node,
   });
   console.log(o.json ? renderJson(run) : renderText(run));
   if (!run.ok) {
@@ -116,7 +161,8 @@ async function loadPolicyAndReferences(
   resolver: ImageResolver,
 ): Promise<{ policy: PolicyDocument; references: AgentRequest[] }> {
   if (/\.ya?ml$/.test(path)) {
-    const inputs = await readCheckInputs([path]);
+    const { node, namespace } = nodeOf(o);
+    const inputs = await readCheckInputs([path], namespace);
     const candidates = inputs.workloads.filter((w) =>
       o.pod === undefined || w.workload.name === o.pod
     );
@@ -141,6 +187,7 @@ async function loadPolicyAndReferences(
       images,
       cluster: inputs.cluster,
       rng: systemRandom,
+      node,
     });
     return { policy, references: sequence.steps.map((s) => s.request) };
   }
@@ -184,49 +231,49 @@ export async function policyExplainCommand(
 function imageOptions(cmd: Command): Command {
   return addTimeoutOption(
     cmd
-      .option("--cache-dir <dir>", `cache root shared by every command (default ${cacheRoot()})`)
-      .option("--image-cache <dir>", "image cache directory (default <cache-dir>/images)")
+      .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
+      .option("--image-cache <dir>", "image cache directory (default: <cache-dir>/images)")
       .option(
         "--insecure-registry <host>",
         "registry reached over plain HTTP (repeatable)",
         collect,
         [] as string[],
       )
-      .option("--offline", "resolve images from the cache only", false),
+      .option("--offline", "never use the network: resolve images from the cache only", false),
   );
 }
 
 /** Registers `contrast policy check` and `contrast policy explain`. */
 export function registerPolicyCommand(program: Command): void {
   const policy = program.command("policy").description(
-    "Test runtime policies against the requests the Kata agent receives",
+    "Test runtime policies against the requests a pod sends, or explain a denial.",
   );
-  imageOptions(
+  imageOptions(nodeOptions(
     policy.command("check")
       .description(
-        "Replay each pod's agent requests against its policy; with --mutate, also tampered " +
-          "variants that must be denied. Exit 1 on a denied legitimate request or an allowed " +
-          "tampered one.",
+        "Replay each pod's agent requests against its policy.\n\n" +
+          "With --mutate also tampered variants, which must be denied. Exit 1 on a denied " +
+          "legitimate request or an allowed tampered one.",
       )
       .argument("<path...>", "generated YAML files or directories, or policy files")
-      .option("--json", "machine-readable report", false)
+      .option("--json", "print JSON", false)
       .option("--mutate", "evaluate tampered variants of every allowed request", false)
       .addOption(new Option("--seed <n>", "seed for runtime IDs (reproducible runs)")),
-  ).action(async (paths: string[], o: PolicyCheckOptions) => {
+  )).action(async (paths: string[], o: PolicyCheckOptions) => {
     await policyCheckCommand(paths, o);
   });
-  imageOptions(
+  imageOptions(nodeOptions(
     policy.command("explain")
       .description(
-        "Say whether the policy allows each request and, for a denial, the field that failed. " +
+        "Say whether a policy allows each request and, for a denial, which field failed.\n\n" +
           'REQUEST is {"kind": "CreateContainerRequest", "request": {…}}, a list of them, ' +
           "or the agent's policy log (JSON lines). Exit 1 when a request is denied.",
       )
       .argument("<policy>", "generated YAML (with the pod), initdata TOML, or policy text")
       .argument("<request>", "request JSON file")
       .option("--pod <name>", "the pod to use when the YAML has several")
-      .option("--json", "machine-readable output", false),
-  ).action(async (policyPath: string, requestPath: string, o: PolicyExplainOptions) => {
+      .option("--json", "print JSON", false),
+  )).action(async (policyPath: string, requestPath: string, o: PolicyExplainOptions) => {
     await policyExplainCommand(policyPath, requestPath, o);
   });
 }

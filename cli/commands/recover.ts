@@ -11,8 +11,13 @@
  *
  * @module
  */
+import {
+  addCoordinatorCommandTail,
+  addCoordinatorOptions,
+  collateralOptionsOf,
+  progressUnlessJson,
+} from "../coordinator_options.ts";
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
@@ -24,16 +29,7 @@ import {
   readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
-import {
-  addCollateralOptions,
-  addTimeoutOption,
-  addWorkspaceOption,
-  collateralCacheDir,
-  inWorkspace,
-  parseDuration,
-  vendorServiceUrls,
-  workspaceDir,
-} from "../options.ts";
+import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { printResult } from "../result.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import {
@@ -166,22 +162,18 @@ function storedShares(seedFile: string, stored: Uint8Array | undefined): SeedSha
 export function registerRecoverCommand(program: Command): void {
   const command = program
     .command("recover")
-    .description("Restore a restarted Coordinator's seed from a seed share.")
-    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "local manifest (default <workspace-dir>/manifest.json)")
+    .description("Restore a restarted Coordinator's seed from a seed share.");
+  addCoordinatorOptions(command)
     .option(
       "--seedshare-owner-key <file>",
-      "seedshare owner key (default <workspace-dir>/seedshare-owner.pem)",
+      "seedshare owner key (default: <workspace-dir>/seedshare-owner.pem)",
     )
-    .option("--seed <file>", "seed shares (default <workspace-dir>/seed-shares.json)")
-    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)")
-    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
-  addWorkspaceOption(command, "manifest, key, seed shares and root CA are read here");
-  addCollateralOptions(command);
-  addTimeoutOption(command);
+    .option("--seed <file>", "seed shares (default: <workspace-dir>/seed-shares.json)")
+    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)");
+  addCoordinatorCommandTail(command, "manifest, key, seed shares and root CA are read here");
   command.action(async (o) => {
     const result = await runRecover({
-      print: o.json ? () => {} : progressOf(command),
+      print: progressUnlessJson(command, o),
       force: o.force === true,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
@@ -189,12 +181,7 @@ export function registerRecoverCommand(program: Command): void {
       seed: inWorkspace(o, "seed-shares.json", o.seed),
       workspace: workspaceDir(o),
       timeoutMs: parseDuration(o.timeout),
-      collateral: {
-        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
-        offline: o.offline,
-        importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...vendorServiceUrls(o),
-      },
+      collateral: collateralOptionsOf(o),
     });
     if (o.json) printResult("recover", { ...result });
   });

@@ -72,7 +72,7 @@ export async function emit(text: string, output: string | undefined): Promise<vo
 export function registerRuntimeCommand(program: Command): void {
   program
     .command("runtime")
-    .description("Print the RuntimeClass generated pods use (handler, overhead, scheduling)")
+    .description("Print the RuntimeClass the generated pods use (handler, overhead, scheduling).")
     .requiredOption("--platform <platform>", `platform: ${PLATFORMS.join(", ")}`)
     .option("--handler <name>", "runtime handler on the nodes (default: the platform's)")
     .option(

@@ -14,26 +14,22 @@
  *
  * @module
  */
+import {
+  addCoordinatorCommandTail,
+  addCoordinatorOptions,
+  attestTarget,
+  collateralOptionsOf,
+  progressUnlessJson,
+} from "../coordinator_options.ts";
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
-import {
-  addCollateralOptions,
-  addTimeoutOption,
-  addWorkspaceOption,
-  collateralCacheDir,
-  inWorkspace,
-  parseDuration,
-  vendorServiceUrls,
-  workspaceDir,
-} from "../options.ts";
+import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
+import { sendManifest } from "../../atls/coordinator_client.ts";
 import {
   type CliCollateralOptions,
-  cliEvidenceVerifier,
   initdataFromYaml,
   readFileNamed,
   readLocalManifest,
@@ -45,6 +41,7 @@ import {
   signManifestUpdate,
 } from "../../protocol/signatures.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
+import { workloadOwnersOf } from "../../manifest/workload_owners.ts";
 import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
 import { printResult } from "../result.ts";
 import {
@@ -121,7 +118,7 @@ async function externalSignature(
     );
   }
   const accepted = await acceptExternalUpdateSignature(
-    parseManifest(signerManifest).WorkloadOwnerPubKeys,
+    workloadOwnersOf(parseManifest(signerManifest)),
     next,
     external.bytes,
     external.signature,
@@ -164,12 +161,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ),
   };
   const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
-  const attested = await attestCoordinator(
-    options.coordinator,
-    local.manifest,
-    cliEvidenceVerifier(options.collateral),
-    { timeoutMs: options.timeoutMs },
-  );
+  const attested = await attestTarget(options, local.manifest);
   const written: string[] = [];
   const put = async (name: string, data: string, mode = 0o644) => {
     const path = `${options.workspace}/${name}`;
@@ -270,11 +262,11 @@ export function registerSetCommand(program: Command): void {
   const command = program
     .command("set")
     .description("Attest the Coordinator and set (or update) the manifest.")
-    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "manifest (default <workspace-dir>/manifest.json)")
+    .argument("<paths...>", "generated Kubernetes YAML files or directories");
+  addCoordinatorOptions(command, "manifest to set")
     .option(
       "--workload-owner-key <file>",
-      "key that signs every manifest (default <workspace-dir>/workload-owner.pem)",
+      "key that signs every manifest (default: <workspace-dir>/workload-owner.pem)",
     )
     .option(
       "--signature <file>",
@@ -282,32 +274,26 @@ export function registerSetCommand(program: Command): void {
     )
     .option(
       "--prepared <file>",
-      "the prepared update of --signature (default <workspace-dir>/update-prepared.json)",
-    )
-    .option("--json", "print the result as JSON (contrast-result/v1), failures included")
-    .argument("<paths...>", "generated Kubernetes YAML files or directories");
-  addWorkspaceOption(command, "manifest and keys are read, CA files and seed shares written here");
-  addCollateralOptions(command);
-  addTimeoutOption(command);
+      "the prepared update of --signature (default: <workspace-dir>/update-prepared.json)",
+    );
+  addCoordinatorCommandTail(
+    command,
+    "manifest and keys are read, CA files and seed shares written here",
+  );
   command.action(async (paths: string[], o) => {
     const result = await runSet({
       external: o.signature === undefined ? undefined : {
         signature: o.signature,
         prepared: inWorkspace(o, "update-prepared.json", o.prepared),
       },
-      print: o.json ? () => {} : progressOf(command),
+      print: progressUnlessJson(command, o),
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),
       workspace: workspaceDir(o),
       paths,
       timeoutMs: parseDuration(o.timeout),
-      collateral: {
-        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
-        offline: o.offline,
-        importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...vendorServiceUrls(o),
-      },
+      collateral: collateralOptionsOf(o),
     });
     if (o.json) printResult("set", { ...result });
   });

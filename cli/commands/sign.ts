@@ -11,30 +11,23 @@
  *
  * @module
  */
+import {
+  addCoordinatorCommandTail,
+  addCoordinatorOptions,
+  attestTarget,
+  collateralOptionsOf,
+  progressUnlessJson,
+} from "../coordinator_options.ts";
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
-import { attestCoordinator } from "../../atls/coordinator_client.ts";
-import {
-  type CliCollateralOptions,
-  cliEvidenceVerifier,
-  readLocalManifest,
-} from "../../atls/workspace.ts";
+import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
 import { ECDSA_HASH } from "../../protocol/ecdsa_signature.ts";
-import {
-  addCollateralOptions,
-  addTimeoutOption,
-  addWorkspaceOption,
-  collateralCacheDir,
-  inWorkspace,
-  parseDuration,
-  vendorServiceUrls,
-} from "../options.ts";
+import { inWorkspace, parseDuration } from "../options.ts";
 import {
   encodePreparedUpdate,
   PREPARED_UPDATE_SCHEMA,
@@ -82,19 +75,18 @@ function currentSigners(activeManifest: Uint8Array): PreparedSigner[] {
 export async function runSignPrepare(options: SignPrepareOptions): Promise<PreparedUpdate> {
   const print = options.print ?? console.log;
   const local = await readLocalManifest(options.manifest);
-  const attested = await attestCoordinator(
-    options.coordinator,
-    local.manifest,
-    cliEvidenceVerifier(options.collateral),
-    { timeoutMs: options.timeoutMs },
-  );
+  const attested = await attestTarget(options, local.manifest);
   if (attested.state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery first");
   }
   // An update is signed by a key of the active manifest; the first manifest by a key it lists.
   const active = attested.state.manifests.at(-1);
-  const signers = currentSigners(active ?? local.bytes);
-  if (signers.length === 0) {
+  const signerManifest = active ?? local.bytes;
+  const signers = currentSigners(signerManifest);
+  // Owners named only by digest (WorkloadOwnerKeyDigests, older Contrast manifests) sign too;
+  // their curve is known only from their key, so no signer entry describes them.
+  const byDigest = parseManifest(signerManifest).WorkloadOwnerKeyDigests.length;
+  if (signers.length === 0 && byDigest === 0) {
     throw new ParseError(
       active ? "WorkloadOwnerPubKeys" : `${options.manifest}: WorkloadOwnerPubKeys`,
       active
@@ -126,6 +118,12 @@ export async function runSignPrepare(options: SignPrepareOptions): Promise<Prepa
       `  owner key ${s.keyIndex} (${s.curve}): openssl dgst -${dgst} -sign KEY -out update.sig ${options.out}`,
     );
   }
+  if (byDigest > 0) {
+    print(
+      `  ${byDigest} owner(s) named by key digest: openssl dgst -sha256|-sha384|-sha512 (the ` +
+        `key's curve: P-256, P-384, P-521) -sign KEY -out update.sig ${options.out}`,
+    );
+  }
   print(`  then: contrast set --signature update.sig -c ${options.coordinator} PATH...`);
   return prepared;
 }
@@ -135,26 +133,19 @@ export function registerSignCommand(program: Command): void {
   const command = program
     .command("sign")
     .description(
-      "Prepare a manifest update for signing outside contrast (a workload owner key in an HSM).",
+      "Prepare a manifest update for a workload owner key outside contrast (an HSM).",
     )
-    .option("--prepare", "write the bytes to sign and what `set --signature` needs to resume")
-    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option(
-      "-m, --manifest <file>",
-      "manifest to update to (default <workspace-dir>/manifest.json)",
-    )
+    .option("--prepare", "write the bytes to sign and what `set --signature` needs to resume");
+  addCoordinatorOptions(command, "manifest to update to")
     .option(
       "--out <file>",
-      "the 32 bytes to sign (default <workspace-dir>/update-transition.bin)",
+      "the 32 bytes to sign (default: <workspace-dir>/update-transition.bin)",
     )
     .option(
       "--prepared <file>",
-      "the prepared update (default <workspace-dir>/update-prepared.json)",
+      "the prepared update (default: <workspace-dir>/update-prepared.json)",
     );
-  addWorkspaceOption(command, "manifest is read, the prepared update written here");
-  addCollateralOptions(command);
-  addTimeoutOption(command);
-  command.option("--json", "print the result as JSON (contrast-result/v1), failures included");
+  addCoordinatorCommandTail(command, "manifest is read, the prepared update written here");
   command.action(async (o) => {
     if (o.prepare !== true) {
       throw new ParseError(
@@ -168,13 +159,8 @@ export function registerSignCommand(program: Command): void {
       out: inWorkspace(o, "update-transition.bin", o.out),
       prepared: inWorkspace(o, "update-prepared.json", o.prepared),
       timeoutMs: parseDuration(o.timeout),
-      collateral: {
-        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
-        offline: o.offline,
-        importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...vendorServiceUrls(o),
-      },
-      print: o.json ? () => {} : progressOf(command),
+      collateral: collateralOptionsOf(o),
+      print: progressUnlessJson(command, o),
     });
     if (o.json) printResult("sign", { ...prepared });
   });

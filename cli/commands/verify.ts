@@ -11,27 +11,19 @@
  *
  * @module
  */
+import {
+  addCoordinatorCommandTail,
+  addCoordinatorOptions,
+  attestTarget,
+  collateralOptionsOf,
+} from "../coordinator_options.ts";
 import type { Command } from "commander";
 import { progressOf } from "../output.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError, ValidationError } from "../../util/errors/mod.ts";
-import { attestCoordinator } from "../../atls/coordinator_client.ts";
 import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
-import {
-  type CliCollateralOptions,
-  cliEvidenceVerifier,
-  readLocalManifest,
-} from "../../atls/workspace.ts";
-import {
-  addCollateralOptions,
-  addTimeoutOption,
-  addWorkspaceOption,
-  collateralCacheDir,
-  inWorkspace,
-  parseDuration,
-  vendorServiceUrls,
-  workspaceDir,
-} from "../options.ts";
+import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
+import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { FailureWithResult, printResult } from "../result.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
@@ -79,12 +71,7 @@ export interface VerifySummary {
  */
 export async function runVerify(options: VerifyCommandOptions): Promise<VerifySummary> {
   const local = await readLocalManifest(options.manifest);
-  const attested = await attestCoordinator(
-    options.coordinator,
-    local.manifest,
-    cliEvidenceVerifier(options.collateral),
-    { timeoutMs: options.timeoutMs },
-  );
+  const attested = await attestTarget(options, local.manifest);
   const state = attested.state;
   if (state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery: contrast recover");
@@ -134,13 +121,9 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
 export function registerVerifyCommand(program: Command): void {
   const command = program
     .command("verify")
-    .description("Attest the Coordinator and check that it enforces the local manifest.")
-    .requiredOption("-c, --coordinator <host:port>", "Coordinator user API address")
-    .option("-m, --manifest <file>", "local manifest (default <workspace-dir>/manifest.json)")
-    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
-  addWorkspaceOption(command, "manifest.json is read and verify/ written here");
-  addCollateralOptions(command);
-  addTimeoutOption(command);
+    .description("Attest the Coordinator and check that it enforces the local manifest.");
+  addCoordinatorOptions(command);
+  addCoordinatorCommandTail(command, "manifest.json is read and verify/ written here");
   command.action(async (o) => {
     const manifest = inWorkspace(o, "manifest.json", o.manifest);
     const summary = await runVerify({
@@ -148,12 +131,7 @@ export function registerVerifyCommand(program: Command): void {
       manifest,
       workspace: workspaceDir(o),
       timeoutMs: parseDuration(o.timeout),
-      collateral: {
-        cacheDir: o.cacheDir !== undefined ? collateralCacheDir(o) : undefined,
-        offline: o.offline,
-        importDirs: o.collateralDir ? [o.collateralDir] : [],
-        ...vendorServiceUrls(o),
-      },
+      collateral: collateralOptionsOf(o),
     });
     if (!summary.ok) {
       throw new FailureWithResult(

@@ -49,7 +49,7 @@ const ROOT_NOT_AFTER = new Date("9999-12-31T23:59:59Z");
 /** Validity of mesh CA and intermediate certificates. */
 const MESH_CA_VALIDITY_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Default validity of leaf certificates: one year. */
-const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+export const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 /** Backdating of notBefore against clock skew between Coordinator and peers. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 

@@ -122,6 +122,8 @@ interface LinuxFields {
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
   readonly resources?: JsonObject | null;
+  /** `oci.proto` `LinuxDevice`s (raw block volumes). */
+  readonly devices?: readonly JsonObject[];
 }
 
 /** `oci.proto` `LinuxResources` with the CPU and memory values containerd sets. */
@@ -167,7 +169,7 @@ export function ociLinux(l: LinuxFields): JsonObject {
     Resources: l.resources ?? null,
     CgroupsPath: l.cgroupsPath,
     Namespaces: l.namespaces.map((n) => ({ Type: n.type, Path: n.path })),
-    Devices: [],
+    Devices: [...(l.devices ?? [])],
     Seccomp: null,
     RootfsPropagation: "",
     MaskedPaths: [...l.maskedPaths],
@@ -214,6 +216,8 @@ interface StorageFields {
   readonly options: readonly string[];
   readonly mountPoint: string;
   readonly shared?: boolean;
+  /** The group the agent gives the storage's files (`fs_group.group_id`); none when absent. */
+  readonly fsGroup?: number;
 }
 
 /** `agent.proto` `Storage`, complete. */
@@ -225,7 +229,7 @@ export function agentStorage(s: StorageFields): JsonObject {
     fstype: s.fstype,
     options: [...s.options],
     mount_point: s.mountPoint,
-    fs_group: null,
+    fs_group: s.fsGroup === undefined ? null : { group_id: s.fsGroup },
     shared: s.shared ?? false,
   };
 }
@@ -440,6 +444,8 @@ export function createContainerRequest(c: {
   oci: JsonObject;
   /** Whether the container joins the sandbox's PID namespace (`shareProcessNamespace`). */
   sandboxPidns?: boolean;
+  /** `agent.proto` `Device`s the runtime hot-plugged for the container. */
+  devices?: readonly JsonObject[];
 }): AgentRequest {
   return {
     type: "CreateContainerRequest",
@@ -447,7 +453,7 @@ export function createContainerRequest(c: {
       container_id: c.containerId,
       exec_id: c.execId,
       string_user: null,
-      devices: [],
+      devices: [...(c.devices ?? [])],
       storages: [...c.storages],
       OCI: c.oci,
       sandbox_pidns: c.sandboxPidns ?? false,

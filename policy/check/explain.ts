@@ -11,7 +11,7 @@
  * @module
  */
 import { ParseError } from "../../util/errors/mod.ts";
-import type { CompiledRules, PolicyEvaluator } from "../../rego/evaluator.ts";
+import type { CompiledRules, Decision, PolicyEvaluator } from "../../rego/evaluator.ts";
 import {
   type AgentRequest,
   cloneJson,
@@ -318,11 +318,7 @@ export async function explainRequests(
   requests: readonly AgentRequest[],
   referenceSequence: readonly AgentRequest[],
 ): Promise<Explanation[]> {
-  const refs: AgentRequest[] = [];
-  const replay = await rules.evaluator(policyData);
-  for (const r of referenceSequence) {
-    if (replay.evaluate(r.type, r.input).allowed) refs.push(r);
-  }
+  const refs = await allowedReferences(rules, policyData, referenceSequence);
   const evaluator = await rules.evaluator(policyData);
   const out: Explanation[] = [];
   for (const [index, request] of requests.entries()) {
@@ -342,65 +338,104 @@ export async function explainRequests(
     }
     const candidates = refs.filter((r) => r.type === request.type)
       .sort((x, y) => referenceScore(request, x) - referenceScore(request, y));
-    let found: { fields: FieldFinding[]; together: boolean } | undefined;
-    for (const ref of candidates.slice(0, 5)) {
-      found = findFields(evaluator, request, ref);
-      if (found) break;
-    }
-    let fromPolicyData = false;
-    if (!found) {
-      const mismatches = policyDataMismatches(policyData, request.type, request.input);
-      if (mismatches.length > 0) {
-        found = {
-          fields: mismatches.map((m) => ({
-            field: m.field,
-            got: m.got,
-            allowedValue: m.expected,
-            hint: hintFor(m.field),
-          })),
-          together: false,
-        };
-        fromPolicyData = true;
-      }
-    }
-    let summary: string;
-    if (decision.error) {
-      summary =
-        `${request.type} is denied: the rules returned a malformed result (${decision.error})`;
-    } else if (found) {
-      const names = found.fields.map((f) => f.field).join(", ");
-      summary = `${request.type} is denied because of ${names}` +
-        (found.together ? " (together)" : "") +
-        (fromPolicyData ? " (compared with the policy's expectations)" : "") +
-        `: ${found.fields[0].hint}`;
-    } else if (request.type === "SetPolicyRequest") {
-      summary = "SetPolicyRequest is denied: replacing the policy from the host is never allowed " +
-        "(the policy is fixed by the initdata measured into the TEE)";
-    } else if (
-      (policyData as { requests?: Record<string, unknown> } | null)?.requests?.[request.type] ===
-        false
-    ) {
-      summary = `${request.type} is denied: the policy turns this request off ` +
-        `(policy_data.requests.${request.type} is false; see the platform settings)`;
-    } else if (candidates.length === 0) {
-      summary = `${request.type} is denied, and no allowed request of this type was available ` +
-        "to compare it with: either the policy never allows this kind of request, or it does " +
-        "not admit the pod at all (run `contrast policy check` on the generated YAML)";
-    } else {
-      summary = `${request.type} is denied for a reason outside its fields: the policy state ` +
-        "(a container that is unknown or already removed, a sandbox that already exists or " +
-        "already has another name) does not allow it at this point";
-    }
+    const found = deniedFields(evaluator, policyData, request, candidates);
     out.push({
       index,
       type: request.type,
       allowed: false,
       fields: found?.fields ?? [],
       together: found?.together ?? false,
-      summary,
+      summary: denialSummary(request, decision, found, candidates.length, policyData),
     });
   }
   return out;
+}
+
+/** The requests of `referenceSequence` the policy allows, replayed in order from a fresh state. */
+async function allowedReferences(
+  rules: CompiledRules,
+  policyData: unknown,
+  referenceSequence: readonly AgentRequest[],
+): Promise<AgentRequest[]> {
+  const refs: AgentRequest[] = [];
+  const replay = await rules.evaluator(policyData);
+  for (const r of referenceSequence) {
+    if (replay.evaluate(r.type, r.input).allowed) refs.push(r);
+  }
+  return refs;
+}
+
+/** The fields that made a request fail, and whether they came from the policy's expectations. */
+interface DeniedFields {
+  readonly fields: FieldFinding[];
+  readonly together: boolean;
+  readonly fromPolicyData: boolean;
+}
+
+/**
+ * Why a denied request fails: the fields that, set to the closest allowed reference's values (the
+ * five closest tried), make it allowed; failing that, where it departs from the policy data's
+ * expectations.
+ */
+function deniedFields(
+  evaluator: PolicyEvaluator,
+  policyData: unknown,
+  request: AgentRequest,
+  candidates: readonly AgentRequest[],
+): DeniedFields | undefined {
+  for (const ref of candidates.slice(0, 5)) {
+    const found = findFields(evaluator, request, ref);
+    if (found) return { ...found, fromPolicyData: false };
+  }
+  const mismatches = policyDataMismatches(policyData, request.type, request.input);
+  if (mismatches.length === 0) return undefined;
+  return {
+    fields: mismatches.map((m) => ({
+      field: m.field,
+      got: m.got,
+      allowedValue: m.expected,
+      hint: hintFor(m.field),
+    })),
+    together: false,
+    fromPolicyData: true,
+  };
+}
+
+/** The sentence for a denial: the fields found, or the reason when no field explains it. */
+function denialSummary(
+  request: AgentRequest,
+  decision: Decision,
+  found: DeniedFields | undefined,
+  candidateCount: number,
+  policyData: unknown,
+): string {
+  if (decision.error) {
+    return `${request.type} is denied: the rules returned a malformed result (${decision.error})`;
+  }
+  if (found) {
+    const names = found.fields.map((f) => f.field).join(", ");
+    return `${request.type} is denied because of ${names}` +
+      (found.together ? " (together)" : "") +
+      (found.fromPolicyData ? " (compared with the policy's expectations)" : "") +
+      `: ${found.fields[0].hint}`;
+  }
+  if (request.type === "SetPolicyRequest") {
+    return "SetPolicyRequest is denied: replacing the policy from the host is never allowed " +
+      "(the policy is fixed by the initdata measured into the TEE)";
+  }
+  const requestSwitches = (policyData as { requests?: Record<string, unknown> } | null)?.requests;
+  if (requestSwitches?.[request.type] === false) {
+    return `${request.type} is denied: the policy turns this request off ` +
+      `(policy_data.requests.${request.type} is false; see the platform settings)`;
+  }
+  if (candidateCount === 0) {
+    return `${request.type} is denied, and no allowed request of this type was available ` +
+      "to compare it with: either the policy never allows this kind of request, or it does " +
+      "not admit the pod at all (run `contrast policy check` on the generated YAML)";
+  }
+  return `${request.type} is denied for a reason outside its fields: the policy state ` +
+    "(a container that is unknown or already removed, a sandbox that already exists or " +
+    "already has another name) does not allow it at this point";
 }
 
 /** Text rendering of explanations. */

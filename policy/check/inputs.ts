@@ -167,10 +167,15 @@ export async function readStandalonePolicy(
  * Reads every path: YAML files (and directories of them) become workloads with their policies
  * and the ConfigMaps/Secrets/Services they refer to; other files are read as standalone policies.
  *
+ * Resources without `metadata.namespace` are in `defaultNamespace` (`--namespace` of generate).
+ *
  * @throws {ParseError} naming file, document and field for malformed input
  * @throws {UnavailableError} for a path that cannot be read
  */
-export async function readCheckInputs(paths: readonly string[]): Promise<CheckInputs> {
+export async function readCheckInputs(
+  paths: readonly string[],
+  defaultNamespace = "default",
+): Promise<CheckInputs> {
   const docs: { origin: string; value: unknown }[] = [];
   const standalone: { file: string; policy: PolicyDocument }[] = [];
   for (const path of paths) {
@@ -188,12 +193,12 @@ export async function readCheckInputs(paths: readonly string[]): Promise<CheckIn
       }
     }
   }
-  const cluster = readClusterObjects(docs.map((d) => d.value));
+  const cluster = readClusterObjects(docs.map((d) => d.value), defaultNamespace);
   const workloads: PolicedWorkload[] = [];
   for (const doc of docs) {
     let workload: PodWorkload | undefined;
     try {
-      workload = readWorkload(doc.value, doc.origin);
+      workload = readWorkload(doc.value, doc.origin, defaultNamespace);
     } catch (error) {
       if (error instanceof ParseError) {
         throw new ParseError(`${doc.origin}: ${error.field}`, error.reason, { cause: error });

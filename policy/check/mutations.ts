@@ -98,6 +98,8 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   linuxAndAnnotationMutants(base, seq, add);
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
+  blockStorageMutants(base.input, add);
+  rawDeviceMutants(base.input, add);
   return out;
 }
 
@@ -384,6 +386,58 @@ function storageMutants(add: AddMutant): void {
   });
   add("sandbox pid namespace", "sandbox_pidns", (i) => {
     i.sandbox_pidns = !i.sandbox_pidns;
+  });
+}
+
+/**
+ * A raw block volume moved: the agent's device or the OCI device at another path than the pod's
+ * `devicePath` (e.g. over a path the application trusts), or a cgroup rule for another device.
+ */
+function rawDeviceMutants(base: JsonObject, add: AddMutant): void {
+  a(base.devices).map(o).forEach((_, k) => {
+    add("raw device at another path", `devices[${k}].container_path`, (i) => {
+      o(a(i.devices)[k]).container_path = "/dev/tampered";
+    });
+  });
+  const linux = o(o(base.OCI).Linux);
+  a(linux.Devices).map(o).forEach((d, k) => {
+    if (d.Type !== "b") return;
+    add("OCI block device at another path", `OCI.Linux.Devices[${k}].Path`, (i) => {
+      o(a(o(o(i.OCI).Linux).Devices)[k]).Path = "/dev/tampered";
+    });
+    add("cgroup rule for another block device", "OCI.Linux.Resources.Devices", (i) => {
+      const l = o(o(i.OCI).Linux);
+      const resources = l.Resources === null ? { Devices: [] } : o(l.Resources);
+      a(resources.Devices).push({
+        Allow: true,
+        Type: "b",
+        Major: d.Major,
+        Minor: (d.Minor as number) + 1,
+        Access: "rwm",
+      });
+      l.Resources = resources;
+    });
+  });
+}
+
+/**
+ * A block-encrypted emptyDir the host would read: its device not encrypted (no ephemeral key), or
+ * its files given to another group than the pod's fsGroup.
+ */
+function blockStorageMutants(base: JsonObject, add: AddMutant): void {
+  a(base.storages).map(o).forEach((s, k) => {
+    if (s.driver !== "blk") return;
+    add("emptyDir device not encrypted", `storages[${k}].driver_options`, (i) => {
+      const st = o(a(i.storages)[k]);
+      st.driver_options = (a(st.driver_options) as string[]).filter((x) =>
+        !x.startsWith("encryption_key=")
+      );
+    });
+    add("emptyDir files of another group", `storages[${k}].fs_group`, (i) => {
+      const st = o(a(i.storages)[k]);
+      const g = st.fs_group === null ? undefined : o(st.fs_group).group_id as number;
+      st.fs_group = { group_id: g === undefined ? 0 : g + 1 };
+    });
   });
 }
 

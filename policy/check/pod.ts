@@ -47,6 +47,8 @@ export interface Container {
   readonly env: readonly EnvVar[];
   readonly envFrom: readonly Obj[];
   readonly volumeMounts: readonly VolumeMount[];
+  /** Raw block volumes (`volumeDevices`): the volume and the device's path in the container. */
+  readonly volumeDevices: readonly { readonly name: string; readonly devicePath: string }[];
   readonly securityContext: SecurityContext;
   /**
    * Commands kubelet execs in the container: exec probes (liveness, readiness, startup) and exec
@@ -242,6 +244,14 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
         subPath: str(mo.subPath, `${p}.subPath`, ""),
       };
     }),
+    volumeDevices: list(o.volumeDevices, `${path}.volumeDevices`).map((d, i) => {
+      const p = `${path}.volumeDevices[${i}]`;
+      const dobj = obj(d, p);
+      return {
+        name: str(dobj.name, `${p}.name`),
+        devicePath: str(dobj.devicePath, `${p}.devicePath`),
+      };
+    }),
     securityContext: readSecurityContext(o.securityContext, `${path}.securityContext`),
     execProbes: probes,
     tty: bool(o.tty, `${path}.tty`, false),
@@ -307,14 +317,18 @@ function readPodSpec(v: unknown, path: string): PodSpec {
  *
  * @throws {ParseError} naming the path when a field has the wrong type
  */
-export function readWorkload(doc: unknown, origin: string): PodWorkload | undefined {
+export function readWorkload(
+  doc: unknown,
+  origin: string,
+  defaultNamespace = "default",
+): PodWorkload | undefined {
   if (!isObj(doc)) return undefined;
   const kind = typeof doc.kind === "string" ? doc.kind : "";
   const route = TEMPLATE_PATHS[kind];
   if (route === undefined) return undefined;
   const meta = obj(doc.metadata, "metadata");
   const name = str(meta.name, "metadata.name");
-  const namespace = str(meta.namespace, "metadata.namespace", "default");
+  const namespace = str(meta.namespace, "metadata.namespace", defaultNamespace);
   let template: unknown = doc;
   for (const key of route) template = obj(template, route.join("."))[key];
   const templatePath = route.join(".");
@@ -343,14 +357,22 @@ export function readWorkload(doc: unknown, origin: string): PodWorkload | undefi
   };
 }
 
-/** Collects ConfigMaps, Secrets (decoded) and Services from parsed documents. */
-export function readClusterObjects(docs: readonly unknown[]): ClusterObjects {
+/**
+ * Collects ConfigMaps, Secrets (decoded) and Services from parsed documents; those without
+ * `metadata.namespace` are in `defaultNamespace` (where they will be applied).
+ */
+export function readClusterObjects(
+  docs: readonly unknown[],
+  defaultNamespace = "default",
+): ClusterObjects {
   const configMaps = new Map<string, Record<string, string>>();
   const secrets = new Map<string, Record<string, string>>();
   const services = new Map<string, { name: string; port: number }[]>();
   for (const doc of docs) {
     if (!isObj(doc) || !isObj(doc.metadata) || typeof doc.metadata.name !== "string") continue;
-    const ns = typeof doc.metadata.namespace === "string" ? doc.metadata.namespace : "default";
+    const ns = typeof doc.metadata.namespace === "string"
+      ? doc.metadata.namespace
+      : defaultNamespace;
     const key = objectKey(ns, doc.metadata.name);
     if (doc.kind === "ConfigMap") {
       configMaps.set(key, stringMap(doc.data, "data"));

@@ -61,14 +61,19 @@ import {
   BUNDLE_DIR,
   capabilitySets,
   CONTAINER_DIR,
+  DEFAULT_NODE_RUNTIME,
   DEFAULT_PATH,
   DEFAULT_SYSCTLS,
   defaultMounts,
   EPHEMERAL_DIR,
   MASKED_PATHS,
+  type NodeRuntime,
   OCI_VERSION,
+  pausePulledInGuest,
+  pullsInGuest,
   READONLY_PATHS,
   SANDBOX_SHM,
+  SANDBOX_STORAGE_DIR,
   serviceLinkEnv,
   SHARED_DIR,
   SHM_SIZE,
@@ -121,6 +126,8 @@ interface SequenceInputs {
   readonly images: ReadonlyMap<string, ResolvedImage>;
   readonly cluster: ClusterObjects;
   readonly rng: RandomSource;
+  /** The node's runtime (default: containerd 2, guest pull, guest-local emptyDirs). */
+  readonly node?: NodeRuntime;
 }
 
 interface ContainerPlan {
@@ -477,7 +484,8 @@ export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
   networkSteps(instance, rng, push);
   const shared = podShared(w, instance);
   sandboxSteps(w, instance, shared.hostname, push);
-  const pauseCtx = pauseSteps({ w, instance, rng, push }, shared);
+  const node = inputs.node ?? DEFAULT_NODE_RUNTIME;
+  const pauseCtx = pauseSteps({ w, instance, rng, push, node }, shared);
   const pod = podBuild(inputs, instance, shared, push);
   const running = initContainerSteps(pod);
   for (const c of w.spec.containers) running.push(containerSteps(pod, planContainer(pod, c)));
@@ -545,6 +553,9 @@ interface PodBuild {
   readonly serviceIp: (name: string) => string;
   /** The name kubelet gives the projected service-account token volume. */
   readonly tokenVolume: string;
+  readonly node: NodeRuntime;
+  /** The PCI path of each block-encrypted emptyDir's device, by volume name. */
+  readonly blockDevices: ReadonlyMap<string, string>;
 }
 
 function podBuild(
@@ -568,6 +579,8 @@ function podBuild(
     shared,
     push,
     volumes: new Map(w.spec.volumes.map((v) => [v.name, v])),
+    node: inputs.node ?? DEFAULT_NODE_RUNTIME,
+    blockDevices: blockDevicePaths(w.spec.volumes),
     serviceIp,
     tokenVolume: `kube-api-access-${hexString(rng, 5)}`,
   };
@@ -658,8 +671,10 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
     if (mounted.storage) storages.push(mounted.storage);
     mounts.push(mounted.mount);
   }
-  const { storage: imageStorage, oci } = containerOci(pod, p, mounts);
-  storages.unshift(imageStorage);
+  const blockDevices = rawBlockDevices(pod, c);
+  const { storage: imageStorage, oci } = containerOci(pod, p, mounts, blockDevices);
+  // Host pull: the root filesystem is shared from the host, no image storage.
+  if (pullsInGuest(pod.node)) storages.unshift(imageStorage);
   const { push } = pod;
   push(
     createContainerRequest({
@@ -668,6 +683,7 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
       storages,
       oci,
       sandboxPidns: pod.w.spec.shareProcessNamespace,
+      devices: blockDevices.map((d) => d.agent),
     }),
     c.name,
     context,
@@ -769,6 +785,9 @@ function volumeMount(
   switch (vol.kind) {
     case "emptyDir": {
       const memory = (vol.source as Record<string, unknown>).medium === "Memory";
+      if (!memory && pod.node.emptyDirMode === "block-encrypted") {
+        return blockEmptyDir(pod, vol, vm);
+      }
       const dir = memory
         ? `${EPHEMERAL_DIR}/${vol.name}`
         : `${SHARED_DIR}/${pod.instance.sandboxId}/rootfs/local/${vol.name}`;
@@ -837,11 +856,51 @@ function volumeMount(
   }
 }
 
+/**
+ * PCI paths the Kata runtime hot-plugs the block devices of block-encrypted emptyDirs at, one per
+ * disk-backed emptyDir volume of the pod (`00/00`, `01/00`, …).
+ */
+function blockDevicePaths(volumes: readonly Volume[]): Map<string, string> {
+  const disks = volumes.filter((v) =>
+    v.kind === "emptyDir" && (v.source as Record<string, unknown>).medium !== "Memory"
+  );
+  return new Map(disks.map((v, i) => [v.name, `${i.toString(16).padStart(2, "0")}/00`]));
+}
+
+/**
+ * Kata's block-encrypted emptyDir: a `blk` storage the agent formats under an ephemeral key and
+ * mounts below the sandbox's storage directory (named after the base64 of the device's PCI path),
+ * with the pod's fsGroup; the container bind-mounts it.
+ */
+function blockEmptyDir(pod: PodBuild, vol: Volume, vm: VolumeMount): VolumeMountSteps {
+  const source = pod.blockDevices.get(vol.name)!;
+  const dir = `${SANDBOX_STORAGE_DIR}/${btoa(source)}`;
+  return {
+    storage: agentStorage({
+      driver: "blk",
+      driverOptions: ["encryption_key=ephemeral", "create_filesystem"],
+      source,
+      fstype: "ext4",
+      options: [],
+      mountPoint: dir,
+      shared: true,
+      ...(pod.w.spec.fsGroup !== undefined ? { fsGroup: pod.w.spec.fsGroup } : {}),
+    }),
+    mount: {
+      destination: vm.mountPath,
+      source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
+      type: "bind",
+      options: ["rbind", "rprivate", vm.readOnly ? "ro" : "rw"],
+    },
+  };
+}
+
 /** The container's image storage (pulled in the guest) and its OCI spec. */
 function containerOci(
   pod: PodBuild,
   p: ContainerPlan,
   mounts: readonly MountFields[],
+  blockDevices: readonly RawBlockDevice[],
 ): { storage: JsonObject; oci: JsonObject } {
   const { w, shared } = pod;
   const c = p.container;
@@ -878,10 +937,53 @@ function containerOci(
       namespaces: shared.namespaces(),
       maskedPaths: privileged ? [] : MASKED_PATHS,
       readonlyPaths: privileged ? [] : READONLY_PATHS,
-      resources: linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
+      resources: {
+        ...linuxResources({ cpuShares: 2, cpuQuota: 0, cpuPeriod: 100000, memoryLimit: 0 }),
+        Devices: blockDevices.map((d) => d.cgroupRule),
+      },
+      devices: blockDevices.map((d) => d.oci),
     }),
   });
   return { storage, oci };
+}
+
+/** A raw block volume as the runtime passes it: OCI device, its cgroup rule, the agent's device. */
+interface RawBlockDevice {
+  readonly oci: JsonObject;
+  readonly cgroupRule: JsonObject;
+  readonly agent: JsonObject;
+}
+
+/**
+ * The container's `volumeDevices`: containerd puts each into the OCI spec as a block device with
+ * the host's major/minor and a device cgroup rule allowing it; the Kata runtime hot-plugs the
+ * device (virtio-blk) and lists it for the agent by PCI path, guest path and container path.
+ */
+function rawBlockDevices(pod: PodBuild, c: Container): RawBlockDevice[] {
+  return c.volumeDevices.map((d) => {
+    const k = pod.w.spec.volumes.findIndex((v) => v.name === d.name);
+    const minor = 16 * (k + 1);
+    const pci = `${(0x10 + k).toString(16).padStart(2, "0")}/00`;
+    return {
+      oci: {
+        Path: d.devicePath,
+        Type: "b",
+        Major: 8,
+        Minor: minor,
+        FileMode: 0o660,
+        UID: 0,
+        GID: 0,
+      },
+      cgroupRule: { Allow: true, Type: "b", Major: 8, Minor: minor, Access: "rwm" },
+      agent: {
+        id: pci,
+        type_: "blk",
+        vm_path: `/dev/vd${String.fromCharCode(0x62 + k)}`,
+        container_path: d.devicePath,
+        options: [],
+      },
+    };
+  });
 }
 
 /** Each exec probe of a running container: ExecProcess, its stdout read, WaitProcess. */
@@ -994,10 +1096,10 @@ function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, p
  * guest pull, StartContainer. Returns its step context (for the teardown).
  */
 function pauseSteps(
-  seq: { w: PodWorkload; instance: PodInstance; rng: RandomSource; push: Push },
+  seq: { w: PodWorkload; instance: PodInstance; rng: RandomSource; push: Push; node: NodeRuntime },
   shared: PodShared,
 ): StepContext {
-  const { w, instance, rng, push } = seq;
+  const { w, instance, rng, push, node } = seq;
   const sid = instance.sandboxId;
   const pauseCtx: StepContext = { container: "pause", role: "pause", containerId: sid };
   const pauseResolv = `${SHARED_DIR}/${sid}-${hexString(rng, 16)}-resolv.conf`;
@@ -1022,7 +1124,8 @@ function pauseSteps(
     createContainerRequest({
       containerId: sid,
       execId: sid,
-      storages: [pauseStorage],
+      // containerd 1.7 and host pull: the pause image comes from the host.
+      storages: pausePulledInGuest(node) ? [pauseStorage] : [],
       oci: pauseOci,
     }),
     "pause",

@@ -14,6 +14,7 @@ import type { RandomSource } from "./random_ids.ts";
 import { buildRequestSequence } from "./request_sequence.ts";
 import { type CheckRun, summarise, type Unchecked } from "./report.ts";
 import { assertSameRules } from "./rules_identity.ts";
+import type { NodeRuntime } from "./runtime_model.ts";
 
 /** What a run needs besides its inputs. */
 interface RunContext {
@@ -22,6 +23,8 @@ interface RunContext {
   readonly images: ImageResolver;
   readonly mutate: boolean;
   readonly rng: RandomSource;
+  /** The nodes' runtime the policies were generated for (default: generate's defaults). */
+  readonly node?: NodeRuntime;
 }
 
 /** A run's result. */
@@ -75,6 +78,7 @@ export async function runPolicyCheck(inputs: CheckInputs, ctx: RunContext): Prom
       images,
       cluster: inputs.cluster,
       rng: ctx.rng,
+      ...(ctx.node ? { node: ctx.node } : {}),
     });
     reports.push(
       await checkPod(ctx.rules, sequence, policy.policyData, policy.digest, {

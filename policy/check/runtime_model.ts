@@ -6,6 +6,36 @@
  * @module
  */
 import type { CapabilitySets, MountFields } from "./agent_protocol.ts";
+import { DEFAULT_RUNTIME_PROFILE, isHostPull, type RuntimeProfile } from "../runtime_profiles.ts";
+import type { EmptyDirMode } from "../settings.ts";
+
+/**
+ * The node's runtime the requests are modelled on: what `generate --runtime/--emptydir-mode` was
+ * told (containerd version, guest or host pull, how emptyDirs are backed).
+ */
+export interface NodeRuntime {
+  readonly profile: RuntimeProfile;
+  readonly emptyDirMode: EmptyDirMode;
+}
+
+/** containerd 2 with guest pull and guest-local emptyDirs (generate's defaults). */
+export const DEFAULT_NODE_RUNTIME: NodeRuntime = {
+  profile: DEFAULT_RUNTIME_PROFILE,
+  emptyDirMode: "guest-local",
+};
+
+/** Whether the agent pulls container images in the guest (an `image_guest_pull` storage each). */
+export function pullsInGuest(node: NodeRuntime): boolean {
+  return !isHostPull(node.profile);
+}
+
+/** Whether the pause container arrives with the guest's own pause image (containerd 2, guest pull). */
+export function pausePulledInGuest(node: NodeRuntime): boolean {
+  return node.profile === "containerd-2-guest-pull";
+}
+
+/** Guest directory of Kata's block devices (block-encrypted emptyDirs), by base64 of the source. */
+export const SANDBOX_STORAGE_DIR = "/run/kata-containers/sandbox/storage";
 
 /** OCI runtime-spec version containerd writes. */
 export const OCI_VERSION = "1.2.1";

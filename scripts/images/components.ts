@@ -81,7 +81,7 @@ export const IMAGE_DIRS: ComponentDirs = {
  * The iptables commands the service-mesh proxy's transparent mode runs
  * (`meshproxy/iptables.ts`), found on `PATH`.
  */
-const MESHPROXY_COMMANDS: readonly string[] = [
+export const MESHPROXY_COMMANDS: readonly string[] = [
   "iptables",
   "iptables-restore",
   "ip6tables",

@@ -98,7 +98,7 @@ export function extraLayerFiles(
 }
 
 /** The command line of `component` in its image. */
-function imageEntrypoint(component: Component): string[] {
+export function imageEntrypoint(component: Component): string[] {
   return [
     DENO_PATH,
     "run",

@@ -15,7 +15,7 @@ import { readTar } from "../../oci/tar.ts";
 import pins from "./pins.json" with { type: "json" };
 
 /** A pinned Debian package. */
-interface DebianPin {
+export interface DebianPin {
   readonly package: string;
   readonly version: string;
   readonly architecture: string;
@@ -25,7 +25,7 @@ interface DebianPin {
 }
 
 /** What `pins.json` pins. */
-interface Pins {
+export interface Pins {
   readonly deno: {
     readonly package: string;
     readonly version: string;
@@ -38,7 +38,7 @@ interface Pins {
 }
 
 /** The pins the images are built from. */
-const PINS: Pins = pins;
+export const PINS: Pins = pins;
 
 /** A regular file taken from a pinned archive. */
 interface RuntimeRegularFile {
@@ -242,14 +242,18 @@ export async function debianRuntimeFiles(cacheDir: string): Promise<RuntimeFile[
 }
 
 /**
- * The files of the extra package set `name` (`pins.json` `extras`), for an image's own layer:
- * every file and symbolic link its pins name, in path order.
+ * The files of the extra package set `name` (`pins.json` `extras`, or `pins` when given), for an
+ * image's own layer: every file and symbolic link its pins name, in path order.
  *
  * @throws {VerificationError} when `pins.json` has no such set, a package lacks a named file, or
  *   a link points at a file the set does not provide
  */
-export async function debianExtraFiles(cacheDir: string, name: string): Promise<RuntimeFile[]> {
-  const set = PINS.extras[name];
+export async function debianExtraFiles(
+  cacheDir: string,
+  name: string,
+  pins: Pins = PINS,
+): Promise<RuntimeFile[]> {
+  const set = pins.extras[name];
   if (set === undefined) {
     throw new VerificationError(`extras.${name}`, "scripts/images/pins.json has no such set");
   }

@@ -62,9 +62,9 @@ export interface SnpReportFields {
   readonly committedVersion?: { major: number; minor: number; build: number };
   /** `LAUNCH_TCB` raw value. */
   readonly launchTcb?: bigint;
-  /** `LAUNCH_MIT_VECTOR` (v4+). */
+  /** `LAUNCH_MIT_VECTOR` (v5+). */
   readonly launchMitVector?: bigint;
-  /** `CURRENT_MIT_VECTOR` (v4+). */
+  /** `CURRENT_MIT_VECTOR` (v5+). */
   readonly currentMitVector?: bigint;
 }
 
@@ -119,7 +119,7 @@ export function encodeSnpReportBody(fields: SnpReportFields): Uint8Array {
   out[0x1ed] = com.minor;
   out[0x1ee] = com.major;
   view.setBigUint64(0x1f0, fields.launchTcb ?? 0n, true);
-  if (version >= 4) {
+  if (version >= 5) {
     view.setBigUint64(0x1f8, fields.launchMitVector ?? 0n, true);
     view.setBigUint64(0x200, fields.currentMitVector ?? 0n, true);
   }

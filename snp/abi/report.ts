@@ -169,9 +169,9 @@ export interface SnpReport {
   readonly committedVersion: SnpFirmwareVersion;
   /** `LAUNCH_TCB` (0x1F0). */
   readonly launchTcb: SnpTcb;
-  /** `LAUNCH_MIT_VECTOR` (0x1F8), reports v4 and later. */
+  /** `LAUNCH_MIT_VECTOR` (0x1F8), reports v5 and later (AMD SEV-SNP ABI: "only available in report version 5 or later"). */
   readonly launchMitVector?: bigint;
-  /** `CURRENT_MIT_VECTOR` (0x200), reports v4 and later. */
+  /** `CURRENT_MIT_VECTOR` (0x200), reports v5 and later (AMD SEV-SNP ABI: "only available in report version 5 or later"). */
   readonly currentMitVector?: bigint;
   /** `SIGNATURE` (0x2A0). */
   readonly signature: SnpReportSignature;
@@ -294,7 +294,7 @@ export function parseSnpReport(
   const launchTcbRaw = r.u64("launch_tcb");
   let launchMitVector: bigint | undefined;
   let currentMitVector: bigint | undefined;
-  if (version >= 4) {
+  if (version >= 5) {
     launchMitVector = r.u64("launch_mit_vector");
     currentMitVector = r.u64("current_mit_vector");
     r.reserved("reserved_0x208", SNP_SIGNATURE_OFFSET - 0x208);

@@ -115,7 +115,7 @@ function checkMitigationVector(report: SnpReport, required: number | undefined):
     ] as const
   ) {
     if (vector === undefined) {
-      throw new ValidationError(field, "the report (before version 4) has no mitigation vector", {
+      throw new ValidationError(field, "the report (before version 5) has no mitigation vector", {
         expected: `bits ${hex(minimum)} set`,
         actual: `version ${report.version}`,
       });
@@ -158,6 +158,30 @@ export function validateSnpReport(
       actual: product,
     });
   }
+  checkBoundValues(report, ref, options);
+  const minimum = minimumTcbParts(ref);
+  checkTcb("reported_tcb", report.reportedTcb, minimum);
+  checkTcb("committed_tcb", report.committedTcb, minimum);
+  checkTcb("launch_tcb", report.launchTcb, minimum);
+  checkGuestPolicy(report, ref);
+  checkPlatformInfo(report, ref);
+  if (report.vmpl !== ref.VMPL) {
+    throw new ValidationError("report.vmpl", "VMPL does not match", {
+      expected: String(ref.VMPL),
+      actual: String(report.vmpl),
+    });
+  }
+  checkMitigationVector(report, ref.MinimumMitigationVector);
+  inList("report.chip_id", "CHIP_ID", ref.AllowedChipIDs, report.chipId);
+  inList("report.id_key_digest", "ID_KEY_DIGEST", ref.TrustedIDKeyDigests, report.idKeyDigest);
+}
+
+/** The launch measurement the reference value trusts, and the report and host data expected. */
+function checkBoundValues(
+  report: SnpReport,
+  ref: SnpReferenceValue,
+  options: SnpValidationOptions,
+): void {
   if (ref.TrustedMeasurement !== undefined) {
     checkBytes(
       "report.measurement",
@@ -172,11 +196,13 @@ export function validateSnpReport(
   if (options.hostData !== undefined) {
     checkBytes("report.host_data", "HOST_DATA", options.hostData, report.hostData);
   }
-  const minimum = minimumTcbParts(ref);
-  checkTcb("reported_tcb", report.reportedTcb, minimum);
-  checkTcb("committed_tcb", report.committedTcb, minimum);
-  checkTcb("launch_tcb", report.launchTcb, minimum);
+}
 
+/**
+ * The guest policy: ABI at least the reference's, nothing permitted that the reference forbids
+ * (debug, migration agent, SMT, CXL), everything required that it requires.
+ */
+function checkGuestPolicy(report: SnpReport, ref: SnpReferenceValue): void {
   const p = report.policy;
   const gp = ref.GuestPolicy;
   const abi = p.abiMajor * 256 + p.abiMinor;
@@ -206,7 +232,10 @@ export function validateSnpReport(
     p.pageSwapDisable,
     "PAGE_SWAP_DISABLE",
   );
+}
 
+/** The host's platform info, when the reference value names it. */
+function checkPlatformInfo(report: SnpReport, ref: SnpReferenceValue): void {
   const pi = report.platformInfo;
   const rpi = ref.PlatformInfo;
   if (rpi !== undefined) {
@@ -233,13 +262,4 @@ export function validateSnpReport(
       "ALIAS_CHECK_COMPLETE",
     );
   }
-  if (report.vmpl !== ref.VMPL) {
-    throw new ValidationError("report.vmpl", "VMPL does not match", {
-      expected: String(ref.VMPL),
-      actual: String(report.vmpl),
-    });
-  }
-  checkMitigationVector(report, ref.MinimumMitigationVector);
-  inList("report.chip_id", "CHIP_ID", ref.AllowedChipIDs, report.chipId);
-  inList("report.id_key_digest", "ID_KEY_DIGEST", ref.TrustedIDKeyDigests, report.idKeyDigest);
 }

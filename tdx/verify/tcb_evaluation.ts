@@ -179,23 +179,55 @@ export function evaluateTdxTcb(input: {
         : "no TCB level whose SGX components and PCESVN are <= the PCK certificate's",
     };
   }
+  const module = evaluateTdxModule(tcbInfo, body);
+  if (!module.ok) {
+    return {
+      status: "TcbNotSupported",
+      advisoryIds: [],
+      sgxLevel,
+      tdxLevel,
+      ...(module.moduleIdentity ? { moduleIdentity: module.moduleIdentity } : {}),
+      qe,
+      reason: module.reason,
+    };
+  }
+  const { moduleIdentity, moduleLevel } = module;
   let status: CollateralTcbStatus = tdxLevel.tcbStatus;
-  let moduleIdentity: TdxModuleIdentity | undefined;
-  let moduleLevel: TdxModuleTcbLevel | undefined;
+  if (moduleLevel) status = convergeStatus(status, moduleLevel.tcbStatus);
+  status = convergeStatus(status, qe.status);
+  return {
+    status,
+    advisoryIds: union(tdxLevel.advisoryIds, moduleLevel?.advisoryIds, qe.level?.advisoryIds),
+    sgxLevel,
+    tdxLevel,
+    moduleIdentity,
+    moduleLevel,
+    qe,
+  };
+}
+
+/** How the quote's TDX module fares against the TCB info. */
+type ModuleEvaluation =
+  | {
+    readonly ok: true;
+    readonly moduleIdentity?: TdxModuleIdentity;
+    readonly moduleLevel?: TdxModuleTcbLevel;
+  }
+  | { readonly ok: false; readonly reason: string; readonly moduleIdentity?: TdxModuleIdentity };
+
+/**
+ * The TDX module: with a module major version and module identities in the TCB info, the identity
+ * of that version (MRSIGNER_SEAM and SEAM attributes must match) and its highest level the module's
+ * SVN meets; otherwise the TCB info's single module, when it names one.
+ *
+ * @throws {VerificationError} when MRSIGNER_SEAM or the SEAM attributes do not match
+ */
+function evaluateTdxModule(tcbInfo: TdxTcbInfo, body: TdxReportBody): ModuleEvaluation {
   const major = body.teeTcbSvn[1]!;
   if (major > 0 && tcbInfo.tdxModuleIdentities.length > 0) {
     const id = `TDX_${major.toString(16).padStart(2, "0").toUpperCase()}`;
-    moduleIdentity = tcbInfo.tdxModuleIdentities.find((m) => m.id.toUpperCase() === id);
-    if (!moduleIdentity) {
-      return {
-        status: "TcbNotSupported",
-        advisoryIds: [],
-        sgxLevel,
-        tdxLevel,
-        qe,
-        reason: `TCB info has no TDX module identity ${id}`,
-      };
-    }
+    const moduleIdentity = tcbInfo.tdxModuleIdentities.find((m) => m.id.toUpperCase() === id);
+    if (!moduleIdentity) return { ok: false, reason: `TCB info has no TDX module identity ${id}` };
     if (!constantTimeEqual(body.mrSignerSeam, moduleIdentity.mrSigner)) {
       throw new VerificationError(
         "quote.body.mrSignerSeam",
@@ -210,20 +242,17 @@ export function evaluateTdxTcb(input: {
         `do not match TDX module identity ${moduleIdentity.id} under its mask`,
       );
     }
-    moduleLevel = moduleIdentity.tcbLevels.find((l) => l.isvSvn <= body.teeTcbSvn[0]!);
+    const moduleLevel = moduleIdentity.tcbLevels.find((l) => l.isvSvn <= body.teeTcbSvn[0]!);
     if (!moduleLevel) {
       return {
-        status: "TcbNotSupported",
-        advisoryIds: [],
-        sgxLevel,
-        tdxLevel,
+        ok: false,
         moduleIdentity,
-        qe,
         reason: `no level of TDX module identity ${id} admits ISV SVN ${body.teeTcbSvn[0]}`,
       };
     }
-    status = convergeStatus(status, moduleLevel.tcbStatus);
-  } else if (tcbInfo.tdxModule) {
+    return { ok: true, moduleIdentity, moduleLevel };
+  }
+  if (tcbInfo.tdxModule) {
     if (!constantTimeEqual(body.mrSignerSeam, tcbInfo.tdxModule.mrSigner)) {
       throw new VerificationError(
         "quote.body.mrSignerSeam",
@@ -243,14 +272,5 @@ export function evaluateTdxTcb(input: {
       );
     }
   }
-  status = convergeStatus(status, qe.status);
-  return {
-    status,
-    advisoryIds: union(tdxLevel.advisoryIds, moduleLevel?.advisoryIds, qe.level?.advisoryIds),
-    sgxLevel,
-    tdxLevel,
-    moduleIdentity,
-    moduleLevel,
-    qe,
-  };
+  return { ok: true };
 }

@@ -30,10 +30,13 @@ import { policyDataMismatches } from "../../policy/check/explain.ts";
 import { parseNamespace } from "../../deploy/resources.ts";
 import {
   DEFAULT_RUNTIME_PROFILE,
+  parseEmptyDirMode,
   parseRuntimeProfile,
   type RuntimeProfile,
+  settingsForEmptyDirMode,
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
+import type { EmptyDirMode } from "../../policy/settings.ts";
 type JsonObject = Parameters<typeof policyDataMismatches>[2];
 
 /** The captures' folder (read in place, never copied). */
@@ -99,6 +102,8 @@ export interface RecordedWith {
   readonly runtime?: RuntimeProfile;
   /** `--namespace` (the YAML names none; the capture ran there). */
   readonly namespace?: string;
+  /** `--emptydir-mode`; default the settings' (guest-local). */
+  readonly emptydir_mode?: EmptyDirMode;
   /** Which fields of the captured requests show these settings. */
   readonly evidence: string;
 }
@@ -108,13 +113,16 @@ export async function loadRecordedWith(
   url: URL = RECORDED_WITH_URL,
 ): Promise<ReadonlyMap<string, RecordedWith>> {
   const file = JSON.parse(await Deno.readTextFile(url)) as {
-    cases: Record<string, RecordedWith & { runtime?: string }>;
+    cases: Record<string, RecordedWith & { runtime?: string; emptydir_mode?: string }>;
   };
   const out = new Map<string, RecordedWith>();
   for (const [name, r] of Object.entries(file.cases)) {
     out.set(name, {
       ...r,
       ...(r.runtime !== undefined ? { runtime: parseRuntimeProfile(r.runtime) } : {}),
+      ...(r.emptydir_mode !== undefined
+        ? { emptydir_mode: parseEmptyDirMode(r.emptydir_mode) }
+        : {}),
       ...(r.namespace !== undefined
         ? { namespace: parseNamespace(r.namespace, `${name}.namespace`) }
         : {}),
@@ -128,7 +136,10 @@ export function settingsForRecording(
   base: Settings,
   r: RecordedWith | undefined,
 ): { settings: Settings; namespace?: string } {
-  const settings = settingsForRuntime(base, r?.runtime ?? DEFAULT_RUNTIME_PROFILE);
+  const settings = settingsForEmptyDirMode(
+    settingsForRuntime(base, r?.runtime ?? DEFAULT_RUNTIME_PROFILE),
+    r?.emptydir_mode,
+  );
   return { settings, ...(r?.namespace !== undefined ? { namespace: r.namespace } : {}) };
 }
 

@@ -15,7 +15,8 @@ import type { Json, JsonObject } from "../../policy/check/agent_protocol.ts";
 import { readClusterObjects, readWorkload } from "../../policy/check/pod.ts";
 import { seededRandom } from "../../policy/check/random_ids.ts";
 import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
-import type { CaptureCase } from "./captures.ts";
+import type { CaptureCase, RecordedWith } from "./captures.ts";
+import { DEFAULT_NODE_RUNTIME } from "../../policy/check/runtime_model.ts";
 import type { CaptureImageResolver } from "./captures.ts";
 
 function o(v: unknown): JsonObject {
@@ -84,9 +85,15 @@ export function createContainerShape(req: JsonObject, podName: string): JsonObje
     "Annotation keys": Object.keys(o(oci.Annotations)).sort(),
     storages: (Array.isArray(req.storages) ? req.storages : []).map((s) => {
       const so = o(s);
+      // The guest-pull options carry the container's annotations (compared above); others whole.
+      const driverOptions = so.driver === "image_guest_pull"
+        ? []
+        : sortedStrings(so.driver_options);
       return `${so.driver} ${so.fstype} ${name(String(so.source))} ${
         name(String(so.mount_point))
-      } [${sortedStrings(so.options).join(",")}]`;
+      } [${sortedStrings(so.options).join(",")}] [${driverOptions.join(",")}] ${
+        JSON.stringify(so.fs_group ?? null)
+      } shared=${so.shared === true}`;
     }).sort(),
     devices: req.devices,
     sandbox_pidns: req.sandbox_pidns,
@@ -135,12 +142,20 @@ export function shapeDifferences(model: JsonObject, capture: JsonObject): string
   return out;
 }
 
-/** The model's request sequence for a capture case's pod. */
-export async function modelSequenceFor(c: CaptureCase, images: CaptureImageResolver) {
+/**
+ * The model's request sequence for a capture case's pod, on the node the case was recorded on
+ * (`recorded_with.json`: runtime profile, emptyDir mode, namespace).
+ */
+export async function modelSequenceFor(
+  c: CaptureCase,
+  images: CaptureImageResolver,
+  recorded?: RecordedWith,
+) {
   const docs = c.yaml.flatMap(([, text]) =>
     parseAllDocuments(text, YAML_OPTIONS).map((d) => d.toJS())
   );
-  const workload = readWorkload(docs[0], c.name);
+  const namespace = recorded?.namespace ?? "default";
+  const workload = readWorkload(docs[0], c.name, namespace);
   if (!workload) throw new Error(`${c.name}: no pod in the YAML`);
   const resolved = new Map<string, ResolvedImage>();
   for (const container of [...workload.spec.initContainers, ...workload.spec.containers]) {
@@ -149,7 +164,11 @@ export async function modelSequenceFor(c: CaptureCase, images: CaptureImageResol
   return buildRequestSequence({
     workload,
     images: resolved,
-    cluster: readClusterObjects(docs),
+    cluster: readClusterObjects(docs, namespace),
     rng: seededRandom(12),
+    node: {
+      profile: recorded?.runtime ?? DEFAULT_NODE_RUNTIME.profile,
+      emptyDirMode: recorded?.emptydir_mode ?? DEFAULT_NODE_RUNTIME.emptyDirMode,
+    },
   });
 }

@@ -6,6 +6,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { encodeHex } from "../../util/bytes/mod.ts";
+import { listCache } from "../../collateral/mod.ts";
 import { ExitCode } from "../../cli/exit_codes.ts";
 import { runDenoScript } from "../../testing/simulation/processes.ts";
 import { SimulatedSnpAuthority } from "../../testing/snp/authority.ts";
@@ -17,8 +18,16 @@ import { withTempDir } from "../helpers/temp_dir.ts";
 
 const REPORT_DATA = new Uint8Array(64).fill(7);
 
-/** `contrast evidence verify ARGS` with `env` added, each run with its own empty cache. */
-function evidenceVerify(dir: string, args: string[], env: Record<string, string> = {}) {
+/**
+ * `contrast evidence verify ARGS` with `env` added, with its own empty cache unless `ownCache` is
+ * false (then the environment decides).
+ */
+function evidenceVerify(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+  ownCache = true,
+) {
   return runDenoScript(
     "cli/main.ts",
     [
@@ -27,8 +36,7 @@ function evidenceVerify(dir: string, args: string[], env: Record<string, string>
       ...args,
       "--report-data",
       encodeHex(REPORT_DATA),
-      "--cache-dir",
-      `${dir}/cache-${crypto.randomUUID()}`,
+      ...(ownCache ? ["--cache-dir", `${dir}/cache-${crypto.randomUUID()}`] : []),
       "--timeout",
       "5s",
     ],
@@ -140,6 +148,52 @@ Deno.test({
         assert.match(bad.stderr, /--kds-url.*is not an http\(s\) URL/);
       } finally {
         await kds.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "evidence verify honours CONTRAST_OFFLINE=1 and CONTRAST_COLLATERAL_CACHE like every command",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const authority = await SimulatedTdxAuthority.generate();
+      const pcs = await startPcsStandIn(authority);
+      try {
+        await Deno.writeFile(
+          `${dir}/q.bin`,
+          await authority.createQuote({ reportData: REPORT_DATA }),
+        );
+        await Deno.writeTextFile(
+          `${dir}/rv.json`,
+          JSON.stringify([{
+            Platform: "Simulated-TDX",
+            MrTd: "11".repeat(48),
+            SimulatedRootSHA256: await authority.rootFingerprint(),
+          }]),
+        );
+        const args = ["--platform", "tdx", "--quote", "q.bin", "--reference-values", "rv.json"];
+        const env = (cache: string, offline = false) => ({
+          CONTRAST_PCS_URL: pcs.base,
+          CONTRAST_COLLATERAL_CACHE: `${dir}/${cache}`,
+          ...(offline ? { CONTRAST_OFFLINE: "1" } : {}),
+        });
+
+        const warm = await evidenceVerify(dir, args, env("warm"), false);
+        assert.equal(warm.code, ExitCode.Ok, warm.stderr + warm.stdout);
+        assert.equal((await listCache(`${dir}/warm`)).length, 4);
+        const asked = pcs.requests.length;
+
+        const offlineEmpty = await evidenceVerify(dir, args, env("empty", true), false);
+        assert.equal(offlineEmpty.code, ExitCode.Unavailable, offlineEmpty.stderr);
+        assert.match(offlineEmpty.stderr, /offline/);
+        const offlineWarm = await evidenceVerify(dir, args, env("warm", true), false);
+        assert.equal(offlineWarm.code, ExitCode.Ok, offlineWarm.stderr + offlineWarm.stdout);
+        assert.equal(pcs.requests.length, asked, "offline runs asked the PCS nothing");
+      } finally {
+        await pcs.close();
       }
     }),
 });

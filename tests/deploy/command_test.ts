@@ -62,7 +62,14 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     // An unknown runtime profile, a namespace that is no DNS-1123 label.
-    for (const extra of [["--runtime", "crio"], ["--namespace", "Team_A"], ["-n", "-a"]]) {
+    for (
+      const extra of [
+        ["--runtime", "crio"],
+        ["--namespace", "Team_A"],
+        ["-n", "-a"],
+        ["--emptydir-mode", "plain"],
+      ]
+    ) {
       assert.equal(
         await quietly(() =>
           runCli([
@@ -111,6 +118,8 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
       "cd".repeat(48),
       ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
       ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
+      "--mrseam",
+      "5e".repeat(48),
       "-w",
       dir,
       `${dir}/app.yml`,
@@ -119,6 +128,11 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
     assert.deepEqual(manifest.Policies, {});
     assert.equal(manifest.ReferenceValues.tdx[0].MrTd, "cd".repeat(48));
+    // Contrast's TDX fields MrSeam (given) and Xfam (the platform default) are written.
+    assert.equal(manifest.ReferenceValues.tdx[0].MrSeam, "5e".repeat(48));
+    assert.equal(manifest.ReferenceValues.tdx[0].Xfam, "e702060000000000");
+    // And the TD attributes Contrast's validator requires (only SEPT_VE_DISABLE).
+    assert.equal(manifest.ReferenceValues.tdx[0].TdAttributes, "0000001000000000");
     assert.deepEqual(
       manifest.ReferenceValues.tdx[0].Rtmrs,
       ["e0", "e1", "e2", "e3"].map((b) => b.repeat(48)),
@@ -135,7 +149,8 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
       await quietly(() =>
         runCli(
           args.filter((a, i) =>
-            !["--mrtd", "--rtmr"].includes(a) && !["--mrtd", "--rtmr"].includes(args[i - 1]!)
+            !["--mrtd", "--rtmr", "--mrseam"].includes(a) &&
+            !["--mrtd", "--rtmr", "--mrseam"].includes(args[i - 1]!)
           ),
         )
       ),

@@ -130,7 +130,7 @@ Deno.test({
           ws.yamlPath,
         ]);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /401.*not a signature over the transition by a workload owner key/);
+        assert.match(r.stderr, /401.*not a signature over the transition by a workload owner/);
       });
 
       await t.step("the workload owner's update is accepted and rotates the mesh CA", async () => {

@@ -25,11 +25,13 @@ import {
   PodmanSession,
 } from "../helpers/podman.ts";
 import { gunzipSync } from "node:zlib";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { readTar } from "../../oci/tar.ts";
 import { MESH_SIDECAR_NAME } from "../../deploy/annotations.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
+import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
+import { SERVICE_ACCOUNT_DIR } from "../../coordinator/kube/client.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const CACHE = `${REPO}.cache/images`;
@@ -120,6 +122,25 @@ function meshSidecar(
     caps: sidecar.securityContext?.capabilities?.add ?? [],
     user: sidecar.securityContext?.runAsUser,
   };
+}
+
+/** The Coordinator container's env of `contrast coordinator` YAML, downward API resolved. */
+function coordinatorEnv(yaml: string, pod: string): string[] {
+  type Env = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
+  const docs = parseAllDocuments(yaml, { version: "1.1" }).map((d) => d.toJS());
+  const set = docs.find((d) => d?.kind === "StatefulSet");
+  assert.ok(set, "contrast coordinator --replicas wrote no StatefulSet");
+  const env: Env[] = set.spec.template.spec.containers[0].env;
+  const fields: Record<string, string> = {
+    "metadata.name": pod,
+    "metadata.namespace": "default",
+    "status.podIP": "127.0.0.1",
+  };
+  return env.map((e) => {
+    const value = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ""];
+    assert.ok(value !== undefined, `no value for ${e.name}`);
+    return `${e.name}=${value}`;
+  });
 }
 
 Deno.test({
@@ -314,6 +335,8 @@ Deno.test({
             String(mesh),
             "--probe-port",
             String(probe),
+            "--transit-port",
+            String(freePort()),
             ...simulatedSnpArgs(coordinatorVm),
           ]);
           assert.equal(run.code, 0, run.stderr);
@@ -396,6 +419,159 @@ Deno.test({
             JSON.parse(verified.stdout).result.coordinatorPolicy,
             encodeHex(ws.deployment.coordinator.digest),
           );
+        },
+      );
+
+      await t.step(
+        "a replicated Coordinator runs from the image on the real kube-apiserver",
+        async () => {
+          if (kubeToolsMissing("the replicated Coordinator image on kube-apiserver")) return;
+          await using cluster = await LocalKubeCluster.start();
+          const yamlPath = `${tmp}/coordinator-ha.yml`;
+          const written = await runCli(
+            tmp,
+            "coordinator",
+            "--platform",
+            "Metal-QEMU-SNP",
+            "--replicas",
+            "3",
+            "-n",
+            "default",
+            "--image-lock",
+            `${tmp}/images.lock.json`,
+            "-o",
+            yamlPath,
+          );
+          assert.equal(written.code, 0, written.stderr);
+          const applied = await cluster.kubectl(["apply", "--server-side", "-f", yamlPath]);
+          assert.equal(applied.code, 0, applied.stderr);
+          const token = await cluster.kubectl(["create", "token", "coordinator", "--duration=1h"]);
+          assert.equal(token.code, 0, token.stderr);
+          // What the kubelet mounts into the pods: token, CA and namespace, readable by 65532.
+          const sa = `${tmp}/serviceaccount`;
+          await Deno.mkdir(sa);
+          await Deno.writeTextFile(`${sa}/token`, token.stdout.trim());
+          await Deno.writeTextFile(`${sa}/ca.crt`, cluster.caPem);
+          await Deno.writeTextFile(`${sa}/namespace`, "default");
+          for (const f of ["token", "ca.crt", "namespace"]) {
+            await Deno.chown(`${sa}/${f}`, 65532, 65532);
+          }
+          const authority = `${tmp}/authority`;
+          const server = new URL(cluster.server);
+          const replicas = [];
+          const started = performance.now();
+          for (let i = 0; i < 3; i++) {
+            const pod = `coordinator-${i}`;
+            const ports = { user: freePort(), mesh: freePort(), probe: freePort() };
+            const state = await session.volume(`ha-state-${i}`);
+            const name = session.container(session.name(pod));
+            const run = await podman([
+              "run",
+              "--detach",
+              "--name",
+              name,
+              ...PODMAN_RUN,
+              "--read-only",
+              "--cap-drop",
+              "ALL",
+              "--volume",
+              `${state}:/var/lib/contrast`,
+              "--volume",
+              `${sa}:${SERVICE_ACCOUNT_DIR}:ro`,
+              "--volume",
+              `${authority}:${SIMULATED}:ro`,
+              ...coordinatorEnv(await Deno.readTextFile(yamlPath), pod).flatMap((
+                e,
+              ) => ["--env", e]),
+              "--env",
+              `KUBERNETES_SERVICE_HOST=${server.hostname}`,
+              "--env",
+              `KUBERNETES_SERVICE_PORT=${server.port}`,
+              lock!.images.coordinator,
+              "--host",
+              "127.0.0.1",
+              "--user-port",
+              String(ports.user),
+              "--mesh-port",
+              String(ports.mesh),
+              "--probe-port",
+              String(ports.probe),
+              "--transit-port",
+              String(freePort()),
+              ...simulatedSnpArgs({
+                authorityDir: SIMULATED,
+                hostData: ws.deployment.coordinator.digest,
+                measurement: ws.measurement,
+              }),
+            ]);
+            assert.equal(run.code, 0, run.stderr);
+            replicas.push({ name, ...ports });
+          }
+          const logs = async (name: string) => (await podman(["logs", name])).stderr;
+          for (const r of replicas) {
+            const up = await waitForStatus(`http://127.0.0.1:${r.probe}/probe/startup`, 200, 60);
+            assert.ok(up, `${r.name} did not start: ${await logs(r.name)}`);
+          }
+          const upAfter = (performance.now() - started) / 1000;
+          const setAt = performance.now();
+          const set = await runCli(
+            ws.dir,
+            "set",
+            "-c",
+            `127.0.0.1:${replicas[0]!.user}`,
+            "-m",
+            `${ws.dir}/manifest.json`,
+            "--workload-owner-key",
+            `${ws.dir}/workload-owner.pem`,
+            ws.yamlPath,
+          );
+          assert.equal(set.code, 0, set.stderr);
+          // The other replicas find the first through its Lease, attest it and get the seed.
+          for (const r of replicas) {
+            const ready = await waitForStatus(
+              `http://127.0.0.1:${r.probe}/probe/readiness`,
+              200,
+              60,
+            );
+            assert.ok(ready, `${r.name} never got ready: ${await logs(r.name)}`);
+          }
+          console.log(
+            `3 Coordinator containers (Kubernetes backend): start-up probes 200 ${
+              upAfter.toFixed(1)
+            } s after the first podman run; all ready ${
+              ((performance.now() - setAt) / 1000).toFixed(1)
+            } s after set was started`,
+          );
+          const meshCa = await Deno.readTextFile(`${ws.dir}/mesh-ca.pem`);
+          for (const [i, r] of replicas.entries()) {
+            await Deno.mkdir(`${tmp}/ha-verify-${i}`);
+            const verified = await runCli(
+              ws.dir,
+              "verify",
+              "-c",
+              `127.0.0.1:${r.user}`,
+              "-m",
+              `${ws.dir}/manifest.json`,
+              "-w",
+              `${tmp}/ha-verify-${i}`,
+            );
+            assert.equal(verified.code, 0, `verify through ${r.name}: ${verified.stderr}`);
+            assert.equal(
+              await Deno.readTextFile(`${tmp}/ha-verify-${i}/verify/mesh-ca.pem`),
+              meshCa,
+            );
+          }
+          const stored = await cluster.kubectl([
+            "get",
+            "configmaps,leases",
+            "-l",
+            "contrast.edgeless.systems/history=contrast-history",
+            "-o",
+            "name",
+          ]);
+          assert.equal(stored.code, 0, stored.stderr);
+          assert.match(stored.stdout, /configmap\//, "the history is in ConfigMaps");
+          for (const r of replicas) await podman(["rm", "--force", "--time", "2", r.name]);
         },
       );
 

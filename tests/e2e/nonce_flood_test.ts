@@ -26,9 +26,11 @@ import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { challengeFlood } from "../../testing/simulation/challenge_flood.ts";
 import { MEASUREMENT } from "../../testing/simulation/deployment.ts";
+import { TEST_ONLY_CHALLENGE_TTL_FLAG } from "../../coordinator/test_only_challenge_ttl.ts";
 import { createWorkspace, startCoordinator } from "./harness.ts";
 
 const FLOOD = 100_000;
+const TTL_SECONDS = 600;
 
 Deno.test({
   name: "100,000 challenges from one stranger do not evict a waiting pod's nonce",
@@ -36,7 +38,15 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const ws = await createWorkspace();
-    const coordinator = await startCoordinator(ws, `${ws.dir}/history`, ["--log-level", "warn"]);
+    // Nonces live 10 minutes here (test-only knob, simulated TEE only) instead of 60 s, so a
+    // loaded machine's slow flood still tells eviction from expiry; the store's capacity, what the
+    // flood attacks, is the production one.
+    const coordinator = await startCoordinator(ws, `${ws.dir}/history`, [
+      "--log-level",
+      "warn",
+      `--${TEST_ONLY_CHALLENGE_TTL_FLAG}`,
+      String(TTL_SECONDS),
+    ]);
     try {
       const manifestBytes = ws.deployment.manifest();
       const manifest = parseManifest(manifestBytes);
@@ -90,6 +100,7 @@ Deno.test({
       const challenge = await pod.request("POST", ApiPath.meshChallenge, {});
       const { nonce: waiting } = parseChallengeResponse(challenge);
       const { expiresInSeconds } = challenge as { expiresInSeconds: number };
+      assert.equal(expiresInSeconds, TTL_SECONDS);
 
       // The stranger's first challenge, then its flood.
       const stranger = { target: coordinator.meshAddress, sourceAddress: "127.0.0.2" };

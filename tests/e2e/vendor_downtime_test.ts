@@ -4,8 +4,9 @@
  * CRL from a local KDS stand-in serving the simulated authority, through the real caching
  * fetcher. With the caches warm, `set`, `verify`, `recover` (after a Coordinator restart) and
  * an initializer succeed while the stand-in answers 503 or refuses connections, without asking
- * it; an offline bundle exported from a cache serves an empty cache; with nothing cached each
- * fails naming the unreachable URL (CLI exit 3) and nothing stored is lost.
+ * it; an offline bundle exported from a cache serves empty caches (the CLI, a restarted
+ * Coordinator, a new pod's initializer); with nothing cached each fails naming the unreachable URL
+ * (CLI exit 3) and nothing stored is lost.
  *
  * @module
  */
@@ -38,15 +39,24 @@ Deno.test({
     ];
     const cli = (args: string[], cacheRoot = `${ws.dir}/cli-cache`) =>
       runCli(ws, [...args, "--kds-url", kds.base, "--cache-dir", cacheRoot]);
-    const initializer = (pod: keyof typeof ws.deployment.pods, out: string, cache: string) =>
+    const initializer = (
+      pod: keyof typeof ws.deployment.pods,
+      out: string,
+      cache: string,
+      options: { deadlineSeconds?: number; bundle?: string } = {},
+    ) =>
       runInitializerScript({
         coordinator: coordinator.meshAddress,
         outDir: `${ws.dir}/${out}`,
         vm: workspaceVm(ws, ws.deployment.pods[pod].digest),
-        deadlineSeconds: 30,
+        deadlineSeconds: options.deadlineSeconds ?? 30,
         coordinatorTrust: ws.deployment.coordinatorTrust(),
         extraArgs: [WITHOUT_CERTS],
-        env: { CONTRAST_KDS_URL: kds.base, CONTRAST_COLLATERAL_CACHE: cache },
+        env: {
+          CONTRAST_KDS_URL: kds.base,
+          CONTRAST_COLLATERAL_CACHE: cache,
+          ...(options.bundle ? { CONTRAST_COLLATERAL_DIR: options.bundle } : {}),
+        },
       }, ws.dir);
     let coordinator: CoordinatorProcess = await startCoordinator(
       ws,
@@ -145,6 +155,34 @@ Deno.test({
           assert.ok(cold.stderr.includes(`http://${kdsAddress}/vcek/v1/`), cold.stderr);
           const pod = await initializer("web", "pod-web-2", `${ws.dir}/init-cache`);
           assert.equal(pod.code, 0, pod.stderr);
+        },
+      );
+
+      await t.step(
+        "KDS refusing, an offline bundle serves a restarted Coordinator and a fresh pod",
+        async () => {
+          // Empty caches on both sides, as a rescheduled Coordinator and a new pod have them.
+          await coordinator.stop("SIGKILL");
+          coordinator = await startCoordinator(ws, `${ws.dir}/history`, [
+            ...coordinatorArgs.slice(0, 2),
+            "--collateral-cache",
+            `${ws.dir}/coordinator-bundled`,
+            "--collateral-dir",
+            `${ws.dir}/bundle`,
+            WITHOUT_CERTS,
+          ]);
+          const recover = await cli(["recover", "-c", coordinator.userAddress]);
+          assert.equal(recover.code, 0, recover.stderr);
+          const pod = await initializer("db", "pod-bundled", `${ws.dir}/init-cache-fresh`, {
+            bundle: `${ws.dir}/bundle`,
+          });
+          assert.equal(pod.code, 0, pod.stderr);
+          // Without the bundle the same fresh pod cannot verify the Coordinator, and says why.
+          const bare = await initializer("db", "pod-bare", `${ws.dir}/init-cache-bare`, {
+            deadlineSeconds: 8,
+          });
+          assert.notEqual(bare.code, 0);
+          assert.ok(bare.stderr.includes(kdsAddress), bare.stderr);
         },
       );
 

@@ -249,6 +249,8 @@ Deno.test("contrast generate's manifests: Contrast knows every field but contras
       "Metal-QEMU-TDX": [
         "--mrtd",
         "cd".repeat(48),
+        "--mrseam",
+        "5e".repeat(48),
         ...["e0", "e1", "e2", "e3"].flatMap((b) => ["--rtmr", b.repeat(48)]),
       ],
     };
@@ -269,6 +271,11 @@ Deno.test("contrast generate's manifests: Contrast knows every field but contras
         assert.equal(code, 0);
         const manifest = JSON.parse(await Deno.readTextFile(`${ws}/manifest.json`));
         const unknown = contrastUnknownFields(manifest);
+        for (const entry of manifest.ReferenceValues.tdx ?? []) {
+          // Contrast's TDXReferenceValues.Validate refuses an entry without these two.
+          assert.match(entry.MrSeam, /^[0-9a-f]{96}$/, `${platform}: MrSeam`);
+          assert.match(entry.Xfam, /^[0-9a-f]{16}$/, `${platform}: Xfam`);
+        }
         for (const field of unknown) {
           assert.ok(
             CONTRAST_EXTENSIONS.has(field),

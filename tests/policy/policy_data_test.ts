@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { settingsForEmptyDirMode } from "../../policy/runtime_profiles.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { buildPolicyData, podNamePattern, type PodPolicyInput } from "../../policy/policy_data.ts";
 import { IMAGES, samplePodSpec, testSettings } from "./fixtures.ts";
@@ -393,4 +394,49 @@ Deno.test("GPU resources are refused at generate with one clear error", async ()
     assert.match(e.issues[0]!.reason, /GPUs through VFIO\/CDI\) are not supported/);
     return true;
   });
+});
+
+Deno.test("block-encrypted emptyDir: a blk storage under an ephemeral key, with the pod's fsGroup", async () => {
+  const spec = (fsGroup?: number) => ({
+    ...(fsGroup !== undefined ? { securityContext: { fsGroup } } : {}),
+    volumes: [{ name: "e", emptyDir: {} }, { name: "m", emptyDir: { medium: "Memory" } }],
+    containers: [{
+      name: "c",
+      image: web.pinned,
+      volumeMounts: [{ name: "e", mountPath: "/e" }, { name: "m", mountPath: "/m" }],
+    }],
+  });
+  const encrypted = async (s: Record<string, unknown>) => {
+    const i = await input(s);
+    return buildPolicyData({
+      ...i,
+      settings: settingsForEmptyDirMode(i.settings, "block-encrypted"),
+    }).containers.find((c) => c.name === "c")!;
+  };
+  const c = await encrypted(spec(1000));
+  const blk = c.storages.find((s) => s.driver === "blk")!;
+  assert.deepEqual(blk.driver_option_regexes, [
+    "^encryption_key=ephemeral$",
+    "^create_filesystem$",
+  ]);
+  assert.equal(blk.fstype, "ext4");
+  assert.equal(blk.fs_group, 1000);
+  const mount = c.mounts.find((m) => m.destination === "/e")!;
+  assert.equal(mount.type, "bind");
+  assert.equal(mount.source_regex, blk.mount_point_regex);
+  assert.match("/run/kata-containers/sandbox/storage/MDAvMDA=", new RegExp(blk.mount_point_regex));
+  assert.doesNotMatch(
+    "/run/kata-containers/sandbox/storage/../x",
+    new RegExp(blk.mount_point_regex),
+  );
+  // Memory emptyDirs stay guest tmpfs; without fsGroup the storage expects no group.
+  assert.ok(c.storages.some((s) => s.driver === "ephemeral"));
+  assert.equal(
+    (await encrypted(spec())).storages.find((s) => s.driver === "blk")!.fs_group,
+    undefined,
+  );
+  // The default (guest-local) mode keeps the `local` storage.
+  const local = buildPolicyData(await input(spec(1000))).containers.find((x) => x.name === "c")!;
+  assert.ok(local.storages.some((s) => s.driver === "local"));
+  assert.ok(!local.storages.some((s) => s.driver === "blk"));
 });

@@ -18,6 +18,7 @@ Deno.test("every platform yields reference values the manifest readers accept on
       trustedMeasurement: M,
       mrTd: M,
       rtmrs: [M, M, M, M],
+      mrSeams: [M],
       simulatedRootSha256: ROOT,
     });
     assert.ok(rv.snp.length + rv.tdx.length > 0, platform);
@@ -35,20 +36,63 @@ Deno.test("real platforms require the measurement contrast cannot know, naming t
   await assert.rejects(
     referenceValuesFor("Metal-QEMU-TDX", {}),
     (e: InvalidDocumentError) =>
-      e.issues[0]!.path === "ReferenceValues.tdx[0].MrTd" && /--mrtd/.test(e.issues[0]!.reason),
+      e.issues.some((i) => i.path === "ReferenceValues.tdx[0].MrTd" && /--mrtd/.test(i.reason)) &&
+      e.issues.some((i) => i.path === "ReferenceValues.tdx[0].MrSeam"),
   );
 });
 
 Deno.test("a real TDX platform requires all four RTMRs, naming the path and the --rtmr flag", async () => {
   await assert.rejects(
-    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M }),
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, mrSeams: [M] }),
     (e: InvalidDocumentError) =>
       e.issues.length === 1 && e.issues[0]!.path === "ReferenceValues.tdx[0].Rtmrs" &&
       /--rtmr/.test(e.issues[0]!.reason),
   );
-  const rv = await referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M] });
+  const rv = await referenceValuesFor("Metal-QEMU-TDX", {
+    mrTd: M,
+    rtmrs: [M, M, M, M],
+    mrSeams: [M],
+  });
   assert.deepEqual(rv.tdx[0]!.Rtmrs, [M, M, M, M]);
   assert.equal(rv.tdx[0]!.MrTd, M);
+});
+
+Deno.test("a real TDX platform requires the TDX module (MrSeam, as Contrast does) and writes Xfam", async () => {
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M] }),
+    (e: InvalidDocumentError) =>
+      e.issues.length === 1 && e.issues[0]!.path === "ReferenceValues.tdx[0].MrSeam" &&
+      /--mrseam/.test(e.issues[0]!.reason),
+  );
+  // One entry per TDX module version; the template's Xfam, or --xfam.
+  const seams = ["a1".repeat(48), "b2".repeat(48)];
+  const rv = await referenceValuesFor("Metal-QEMU-TDX", {
+    mrTd: M,
+    rtmrs: [M, M, M, M],
+    mrSeams: seams,
+  });
+  assert.deepEqual(rv.tdx.map((e) => e.MrSeam), seams);
+  assert.ok(rv.tdx.every((e) => e.Xfam === "e702060000000000" && e.MrTd === M));
+  const own = await referenceValuesFor("Metal-QEMU-TDX", {
+    mrTd: M,
+    rtmrs: [M, M, M, M],
+    mrSeams: [seams[0]!],
+    xfam: "E71A060000000000",
+  });
+  assert.equal(own.tdx[0]!.Xfam, "e71a060000000000");
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M], mrSeams: ["ab"] }),
+    (e: ParseError) => e.field === "--mrseam[0]",
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", {
+      mrTd: M,
+      rtmrs: [M, M, M, M],
+      mrSeams: [M],
+      xfam: "zz",
+    }),
+    (e: ParseError) => e.field === "--xfam",
+  );
 });
 
 Deno.test("simulated platforms are never trusted without a named root", async () => {

@@ -3,7 +3,9 @@ import {
   DEFAULT_RUNTIME_PROFILE,
   HOST_PULL_WARNING,
   isHostPull,
+  parseEmptyDirMode,
   parseRuntimeProfile,
+  settingsForEmptyDirMode,
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
 import { loadDefaultSettings } from "../../policy/settings.ts";
@@ -48,4 +50,18 @@ Deno.test("host pull: no image storage for the pause container nor any container
   }
   assert.ok(!isHostPull("containerd-2-guest-pull"));
   assert.match(HOST_PULL_WARNING, /not the image's files/);
+});
+
+Deno.test("--emptydir-mode: guest-local or block-encrypted; absent keeps the settings'", async () => {
+  const d = await loadDefaultSettings();
+  assert.equal(parseEmptyDirMode(undefined), undefined);
+  assert.equal(settingsForEmptyDirMode(d, undefined), d);
+  assert.equal(settingsForEmptyDirMode(d, "guest-local"), d);
+  const b = settingsForEmptyDirMode(d, parseEmptyDirMode("block-encrypted"));
+  assert.equal(b.container.emptydir_mode, "block-encrypted");
+  assert.deepEqual({ ...b.container, emptydir_mode: "guest-local" }, d.container);
+  assert.throws(
+    () => parseEmptyDirMode("plain"),
+    (e: unknown) => e instanceof ParseError && e.field === "--emptydir-mode",
+  );
 });

@@ -70,12 +70,15 @@ Deno.test("policy data: the secure-pv container alone gets its device and a shar
 
 Deno.test("policy data: other devices, other containers and weak settings are refused", async () => {
   const cases: [Record<string, unknown>[], PodPolicyInput["securePv"] | null, RegExp][] = [
-    [[pvContainer()], null, /containers\[0\]\.volumeDevices: raw devices are not supported/],
-    [[pvContainer({ name: "other" })], SECURE_PV, /volumeDevices: raw devices are not supported/],
+    [
+      [pvContainer({ name: "other" })],
+      SECURE_PV,
+      /volumeDevices: in a secure-pv pod only the secure-pv container gets a raw device/,
+    ],
     [
       [pvContainer({ volumeDevices: [{ name: "data", devicePath: "/dev/sda" }] })],
       SECURE_PV,
-      /volumeDevices: raw devices/,
+      /volumeDevices: the secure-pv container gets exactly its device volume "data" at \/dev\/csi0/,
     ],
     [
       [pvContainer({
@@ -85,7 +88,7 @@ Deno.test("policy data: other devices, other containers and weak settings are re
         }],
       })],
       SECURE_PV,
-      /volumeDevices: raw devices/,
+      /volumeDevices: the secure-pv container gets exactly its device volume/,
     ],
     [
       [pvContainer({
@@ -125,5 +128,56 @@ Deno.test("policy data: other devices, other containers and weak settings are re
       return "";
     })();
     assert.match(problems, pattern);
+  }
+});
+
+Deno.test("policy data: raw block PVCs (volumeDevices) outside secure-pv pods, at their paths", async () => {
+  const spec = (devices: unknown, extraVolumes: unknown[] = []) => ({
+    kind: "Pod" as const,
+    name: "p",
+    namespace: "ns",
+    podMetadata: {},
+    podSpec: {
+      containers: [{ name: "db", image: web.pinned, volumeDevices: devices }],
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "d" } }, ...extraVolumes],
+    },
+    specPath: "f.yml[0]: spec",
+    images,
+    config: { configMap: () => undefined, secret: () => undefined },
+  });
+  const settings = await testSettings();
+  const ok = buildPolicyData({ ...spec([{ name: "data", devicePath: "/dev/xvda" }]), settings });
+  assert.deepEqual(ok.containers.find((c) => c.name === "db")!.devices, [
+    { container_path: "/dev/xvda" },
+  ]);
+  // Unprivileged is fine: the device is the container's own volume.
+  const refused: [unknown, unknown[], RegExp][] = [
+    [
+      [{ name: "nope", devicePath: "/dev/x" }],
+      [],
+      /volumeDevices\[0\]\.name: no volume named "nope"/,
+    ],
+    [
+      [{ name: "e", devicePath: "/dev/x" }],
+      [{ name: "e", emptyDir: {} }],
+      /volumeDevices\[0\]\.name: a raw block device needs a persistentVolumeClaim volume/,
+    ],
+    [[{ name: "data", devicePath: "dev/x" }], [], /devicePath: must be an absolute path/],
+    [[{ name: "data", devicePath: "/dev/../etc/x" }], [], /devicePath: must be an absolute path/],
+    [
+      [{ name: "data", devicePath: "/dev/x" }, { name: "data", devicePath: "/dev/x" }],
+      [],
+      /volumeDevices\[1\]\.devicePath: "\/dev\/x" is used twice/,
+    ],
+    [{ name: "data" }, [], /volumeDevices: must be a list/],
+  ];
+  for (const [devices, extra, pattern] of refused) {
+    assert.throws(
+      () => buildPolicyData({ ...spec(devices, extra), settings }),
+      (e: InvalidDocumentError) => {
+        assert.match(e.issues.map((i) => `${i.path}: ${i.reason}`).join("\n"), pattern);
+        return true;
+      },
+    );
   }
 });

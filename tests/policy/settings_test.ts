@@ -43,3 +43,20 @@ Deno.test("loadSettings reports unreadable JSON with the file name", () =>
       (e: InvalidDocumentError) => e.issues[0]!.path === `${dir}/s.json`,
     );
   }));
+
+Deno.test("container.emptydir_mode is guest-local or block-encrypted, nothing else", async () => {
+  const d = await loadDefaultSettings();
+  assert.equal(d.container.emptydir_mode, "guest-local");
+  const ok = structuredClone(d) as unknown as { container: Record<string, unknown> };
+  ok.container.emptydir_mode = "block-encrypted";
+  assert.equal(parseSettings(ok, d).container.emptydir_mode, "block-encrypted");
+  ok.container.emptydir_mode = "block-plain";
+  assert.throws(
+    () => parseSettings(ok, d, "my.json"),
+    (e: unknown) =>
+      e instanceof InvalidDocumentError &&
+      e.issues.some((i) =>
+        i.path === "my.json: container.emptydir_mode" && /must be one of guest-local/.test(i.reason)
+      ),
+  );
+});

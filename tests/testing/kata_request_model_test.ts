@@ -13,6 +13,7 @@ import {
   CAPTURES_DIR,
   capturesAvailable,
   loadCaptureCases,
+  loadRecordedWith,
 } from "../../testing/kata_captures/captures.ts";
 import {
   createContainerShape,
@@ -32,6 +33,8 @@ const COMPLETE: readonly (readonly [string, number])[] = [
   ["state/execprocessdeployment", 0],
   ["state/execprocessdeployment", 1],
   ["state/execprocess", 2],
+  // Recorded with Kata's block-encrypted emptyDir (recorded_with.json).
+  ["createcontainer/security_context/fsgroup", 0],
 ];
 
 const annotations = (r: JsonObject) =>
@@ -43,7 +46,11 @@ for (const [name, index] of COMPLETE) {
     ignore: !available,
     fn: async () => {
       const c = (await loadCaptureCases()).find((x) => x.name === name)!;
-      const seq = await modelSequenceFor(c, await CaptureImageResolver.load());
+      const seq = await modelSequenceFor(
+        c,
+        await CaptureImageResolver.load(),
+        (await loadRecordedWith()).get(name),
+      );
       const captured = c.requests[index]!;
       const request = captured.request as JsonObject;
       let differences: string[];

@@ -94,6 +94,14 @@ Deno.test("an exec into a container the policy never saw is blamed on the policy
   assert.match(e.summary, /policy state/);
 });
 
+Deno.test("a denied request with nothing to compare it with says so", async () => {
+  const exec = find(legit(1), "ExecProcessRequest");
+  const [e] = await explainRequests(rules, pd, [exec], []);
+  assert.equal(e.allowed, false);
+  assert.deepEqual(e.fields, []);
+  assert.match(e.summary, /no allowed request of this type was available/);
+});
+
 Deno.test("without any allowed reference, compares with the policy data's expectation", async () => {
   const strict: PolicyData = {
     ...pd,

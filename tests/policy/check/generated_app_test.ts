@@ -10,6 +10,18 @@ import { parseYamlFile } from "../../../deploy/documents.ts";
 import { generate } from "../../../deploy/generate.ts";
 import { policyCheckCommand } from "../../../cli/commands/policy.ts";
 import { IMAGES, MemoryResolver, OWNER, testSettings } from "../fixtures.ts";
+import {
+  type RuntimeProfile,
+  settingsForEmptyDirMode,
+  settingsForRuntime,
+} from "../../../policy/runtime_profiles.ts";
+import type { EmptyDirMode } from "../../../policy/settings.ts";
+import { parse as parseYaml } from "yaml";
+import { readClusterObjects, readWorkload } from "../../../policy/check/pod.ts";
+import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
+import { DEFAULT_NODE_RUNTIME } from "../../../policy/check/runtime_model.ts";
+import { mutantsOf } from "../../../policy/check/mutations.ts";
+import { seededRandom } from "../../../policy/check/random_ids.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
@@ -74,4 +86,215 @@ Deno.test("generated app: every legitimate request allowed, every tampered one d
   }
   assert.equal(error, undefined, lines.join("\n"));
   assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+});
+
+/** A Pod without a namespace, two emptyDirs (one shared), fsGroup, a memory emptyDir. */
+const NODE_APP = `apiVersion: v1
+kind: Pod
+metadata:
+  name: store
+spec:
+  runtimeClassName: contrast-cc
+  securityContext: {fsGroup: 2000}
+  containers:
+    - name: web
+      image: "127.0.0.1:5000/web:1.0"
+      volumeMounts:
+        - {name: data, mountPath: /data}
+        - {name: cache, mountPath: /cache}
+        - {name: scratch, mountPath: /scratch}
+  volumes:
+    - {name: data, emptyDir: {}}
+    - {name: cache, emptyDir: {}}
+    - {name: scratch, emptyDir: {medium: Memory}}
+`;
+
+/** Generates NODE_APP for a node and runs `policy check --mutate` with the given flags. */
+async function checkFor(
+  generateFor: { runtime?: RuntimeProfile; emptydirMode?: EmptyDirMode; namespace?: string },
+  checkFlags: { runtime?: string; emptydirMode?: string; namespace?: string },
+): Promise<{ error: unknown; out: string }> {
+  const resolver = new MemoryResolver(IMAGES);
+  const settings = settingsForEmptyDirMode(
+    settingsForRuntime(await testSettings(), generateFor.runtime ?? "containerd-2-guest-pull"),
+    generateFor.emptydirMode,
+  );
+  const result = await generate([parseYamlFile("app.yml", NODE_APP)], {
+    settings,
+    resolver,
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+    ...(generateFor.namespace ? { namespace: generateFor.namespace } : {}),
+  });
+  const dir = await Deno.makeTempDir({ prefix: "generated-node-" });
+  await Deno.writeTextFile(`${dir}/app.yml`, result.files[0]!.text);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let error: unknown;
+  try {
+    await policyCheckCommand([dir], {
+      json: false,
+      mutate: true,
+      seed: "2",
+      imageCache: dir,
+      insecureRegistry: [],
+      offline: true,
+      ...checkFlags,
+    }, resolver);
+  } catch (e) {
+    error = e;
+  } finally {
+    console.log = log;
+    await Deno.remove(dir, { recursive: true });
+  }
+  return { error, out: lines.join("\n") };
+}
+
+Deno.test("block-encrypted emptyDirs, host pull, --namespace: legitimate allowed, tampered denied", async () => {
+  for (
+    const node of [
+      { emptydirMode: "block-encrypted" as const },
+      { runtime: "containerd-2-host-pull" as const },
+      { runtime: "containerd-1.7-host-pull" as const, emptydirMode: "block-encrypted" as const },
+      { runtime: "containerd-1.7-guest-pull" as const, namespace: "team-a" },
+    ]
+  ) {
+    const { error, out } = await checkFor(node, node);
+    assert.equal(error, undefined, `${JSON.stringify(node)}\n${out}`);
+    assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  }
+  // The blk mutants are among the denied ones.
+  const { out } = await checkFor({ emptydirMode: "block-encrypted" }, {
+    emptydirMode: "block-encrypted",
+  });
+  assert.match(out, /^PASS: .* 0 weak/m);
+});
+
+Deno.test("a policy checked against another node's requests is caught", async () => {
+  for (
+    const [generated, checked] of [
+      [{ emptydirMode: "block-encrypted" as const }, {}],
+      [{}, { emptydirMode: "block-encrypted" }],
+      [{ runtime: "containerd-2-host-pull" as const }, {}],
+      [{}, { runtime: "containerd-2-host-pull" }],
+      [{ namespace: "team-a" }, {}],
+    ] as const
+  ) {
+    const { error, out } = await checkFor(generated, checked);
+    assert.ok(error, `${JSON.stringify([generated, checked])} passed:\n${out}`);
+    assert.match(out, /legitimate request\(s\) denied/);
+  }
+});
+
+Deno.test("block-encrypted emptyDirs get their mutants: device not encrypted, another group", () => {
+  const workload = readWorkload(parseYaml(NODE_APP), "app.yml")!;
+  const seq = buildRequestSequence({
+    workload,
+    images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
+    cluster: readClusterObjects([]),
+    rng: seededRandom(3),
+    node: { ...DEFAULT_NODE_RUNTIME, emptyDirMode: "block-encrypted" },
+  });
+  const web = seq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.container === "web"
+  )!;
+  const storages = web.request.input.storages as { driver: string; fs_group: unknown }[];
+  assert.deepEqual(storages.map((s) => s.driver), ["image_guest_pull", "blk", "blk", "ephemeral"]);
+  assert.deepEqual(storages[1]!.fs_group, { group_id: 2000 });
+  const names = mutantsOf(web, seq, seededRandom(4)).map((m) => `${m.name} ${m.field}`);
+  for (const k of [1, 2]) {
+    assert.ok(names.includes(`emptyDir device not encrypted storages[${k}].driver_options`));
+    assert.ok(names.includes(`emptyDir files of another group storages[${k}].fs_group`));
+  }
+});
+
+Deno.test("raw block PVCs (volumeDevices): the device is allowed at its path, tampering denied", async () => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: db
+      image: "127.0.0.1:5000/web:1.0"
+      volumeDevices:
+        - {name: data, devicePath: /dev/xvda}
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: db-data}}
+`;
+  const resolver = new MemoryResolver(IMAGES);
+  const result = await generate([parseYamlFile("db.yml", yaml)], {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "generated-block-" });
+  await Deno.writeTextFile(`${dir}/db.yml`, result.files[0]!.text);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let error: unknown;
+  try {
+    await policyCheckCommand([dir], {
+      json: false,
+      mutate: true,
+      seed: "5",
+      imageCache: dir,
+      insecureRegistry: [],
+      offline: true,
+    }, resolver);
+  } catch (e) {
+    error = e;
+  } finally {
+    console.log = log;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(error, undefined, lines.join("\n"));
+  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  // The modelled request carries the device three times: OCI device, cgroup rule, agent device.
+  const workload = readWorkload(parseYaml(yaml), "db.yml")!;
+  const seq = buildRequestSequence({
+    workload,
+    images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
+    cluster: readClusterObjects([]),
+    rng: seededRandom(6),
+  });
+  const create = seq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.container === "db"
+  )!.request.input as Record<string, unknown> & { OCI: { Linux: Record<string, unknown> } };
+  assert.deepEqual(
+    (create.devices as { container_path: string }[]).map((d) => d.container_path),
+    ["/dev/xvda"],
+  );
+  assert.deepEqual(
+    (create.OCI.Linux.Devices as { Path: string }[]).map((d) => d.Path),
+    ["/dev/xvda"],
+  );
+  const names = mutantsOf(
+    seq.steps.find((s) =>
+      s.request.type === "CreateContainerRequest" && s.context.container === "db"
+    )!,
+    seq,
+    seededRandom(7),
+  ).map((m) => m.name);
+  for (
+    const n of [
+      "extra device",
+      "raw device at another path",
+      "OCI block device at another path",
+      "cgroup rule for another block device",
+    ]
+  ) {
+    assert.ok(names.includes(n), `${n} missing: ${names.join(", ")}`);
+  }
 });

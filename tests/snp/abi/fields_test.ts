@@ -140,8 +140,8 @@ Deno.test("reports built from random fields parse back to the same fields", () =
       chipId: bytes(64),
       committedTcb: tcb.raw,
       launchTcb: tcb.raw,
-      launchMitVector: version >= 4 ? BigInt(next()) : undefined,
-      currentMitVector: version >= 4 ? BigInt(next()) : undefined,
+      launchMitVector: version >= 5 ? BigInt(next()) : undefined,
+      currentMitVector: version >= 5 ? BigInt(next()) : undefined,
     };
     const r = bytes(48);
     const s = bytes(48);

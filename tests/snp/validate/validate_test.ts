@@ -174,8 +174,11 @@ Deno.test("MinimumMitigationVector (Contrast): its bits must be set in the launc
   validateSnpReport(v5(0b111n, 0b101n), "Genoa", required);
   failsGenoa(v5(0b001n, 0b101n), required, "report.launch_mit_vector");
   failsGenoa(v5(0b101n, 0b100n), required, "report.current_mit_vector");
-  // A v3 report has no mitigation vector: a non-zero requirement fails, zero checks nothing.
+  // Reports before version 5 have no mitigation vector (0x1F8..0x207 are reserved there, as
+  // go-sev-guest reads them): a non-zero requirement fails, zero checks nothing.
   failsGenoa(report(), required, "report.launch_mit_vector");
+  failsGenoa(report({ version: 4 }), required, "report.launch_mit_vector");
+  validateSnpReport(report({ version: 4 }), "Genoa", genoa({ MinimumMitigationVector: 0 }));
   validateSnpReport(report(), "Genoa", genoa({ MinimumMitigationVector: 0 }));
   validateSnpReport(v5(0n, 0n), "Genoa", genoa());
 });

@@ -1,0 +1,235 @@
+/**
+ * The proxy's data path over Deno's own sockets (`meshproxy/conn_duplex.ts`): large transfers
+ * both ways arrive intact with half-closes, no descriptor stays open after connections end, and
+ * every failure (remote down, application down, a client that never finishes its handshake)
+ * closes the connection and is counted.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import { inboundPort, podDir, startEchoApp, startProxy } from "./helpers.ts";
+import { IngressListener } from "../../meshproxy/ingress.ts";
+import { loadCredentials } from "../../meshproxy/credentials.ts";
+import { ProxyMetrics } from "../../meshproxy/metrics.ts";
+import { Logger } from "../../util/log/logger.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Sends `data`, half-closes, returns everything received until the peer closed. */
+function exchange(port: number, data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const chunks: Uint8Array[] = [];
+    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => {
+      socket.end(data);
+    });
+    socket.on("data", (c: Uint8Array) => chunks.push(c));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let offset = 0;
+      for (const c of chunks) {
+        out.set(c, offset);
+        offset += c.length;
+      }
+      resolve(out);
+    });
+  });
+}
+
+function openDescriptors(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+async function pair(root: string, echoPort: number) {
+  const ca = await meshAuthority();
+  const server = await startProxy(
+    { podPorts: "7000" },
+    await podDir(root, "web", await issuePod(ca, ["web"])),
+    { upstreamPorts: new Map([[7000, echoPort]]) },
+  );
+  const egressPort = await freePort();
+  const client = await startProxy(
+    { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+    await podDir(root, "bot", await issuePod(ca, ["bot"])),
+    { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+  );
+  return { ca, server, client, egressPort };
+}
+
+Deno.test({
+  name: "data path: 8 MiB each way arrive intact through egress and ingress, with half-closes",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const echo = await startEchoApp();
+      const { server, client, egressPort } = await pair(root, echo.port);
+      try {
+        const payload = crypto.getRandomValues(new Uint8Array(64 * 1024));
+        const big = new Uint8Array(8 * 1024 * 1024);
+        for (let i = 0; i < big.length; i += payload.length) big.set(payload, i);
+        big[big.length - 1] = 7;
+        const back = await exchange(egressPort, big);
+        assert.equal(back.length, big.length);
+        assert.equal(encodeHex(await sha256(back)), encodeHex(await sha256(big)));
+        assert.equal(
+          server.metrics.get("meshproxy_bytes_total", {
+            direction: "ingress",
+            listener: "port-7000",
+            flow: "to_peer",
+          }),
+          big.length,
+        );
+      } finally {
+        await client.close();
+        await server.close();
+        await echo.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "data path: no descriptor stays open after 30 connections through both proxies ended",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const echo = await startEchoApp();
+      const { server, client, egressPort } = await pair(root, echo.port);
+      try {
+        const message = new TextEncoder().encode("hello");
+        await exchange(egressPort, message); // warm-up: lazily opened descriptors
+        const before = openDescriptors();
+        for (let i = 0; i < 30; i++) {
+          assert.equal(new TextDecoder().decode(await exchange(egressPort, message)), "hello");
+        }
+        // Closing is asynchronous on the proxies' side: give it a moment.
+        let after = openDescriptors();
+        for (let i = 0; i < 40 && after > before; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          after = openDescriptors();
+        }
+        assert.ok(after <= before, `descriptors: ${before} before, ${after} after`);
+        const open = (m: ProxyMetrics, direction: string, listener: string) =>
+          m.get("meshproxy_open_connections", { direction, listener });
+        assert.equal(open(client.metrics, "egress", "web"), 0);
+        assert.equal(open(server.metrics, "ingress", "port-7000"), 0);
+      } finally {
+        await client.close();
+        await server.close();
+        await echo.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "data path: a remote that is down closes the application's connection, counted",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const ca = await meshAuthority();
+      const egressPort = await freePort();
+      const deadPort = await freePort();
+      const client = await startProxy(
+        { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+        await podDir(root, "bot", await issuePod(ca, ["bot"])),
+        { resolve: () => ({ host: "127.0.0.1", port: deadPort }) },
+      );
+      try {
+        const back = await exchange(egressPort, new TextEncoder().encode("secret"));
+        assert.equal(back.length, 0);
+        const failures = ["other", "rejected_or_aborted"].reduce(
+          (n, reason) =>
+            n + client.metrics.get("meshproxy_handshake_failures_total", {
+              direction: "egress",
+              listener: "web",
+              reason,
+            }),
+          0,
+        );
+        assert.equal(failures, 1, client.metrics.render());
+      } finally {
+        await client.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "data path: an application that is down closes the mesh client's connection, counted",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const deadApp = await freePort();
+      const { server, client, egressPort } = await pair(root, deadApp);
+      try {
+        const back = await exchange(egressPort, new TextEncoder().encode("hello"));
+        assert.equal(back.length, 0);
+        assert.equal(
+          server.metrics.get("meshproxy_upstream_failures_total", {
+            direction: "ingress",
+            listener: "port-7000",
+          }),
+          1,
+        );
+      } finally {
+        await client.close();
+        await server.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "data path: a client that never finishes its handshake is dropped after the timeout",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const ca = await meshAuthority();
+      const dir = await podDir(root, "web", await issuePod(ca, ["web"]));
+      const metrics = new ProxyMetrics();
+      const listener = new IngressListener({
+        name: "port-7000",
+        mode: "mtls",
+        listenHost: "127.0.0.1",
+        listenPort: 0,
+        upstreamHost: "127.0.0.1",
+        upstreamPort: await freePort(),
+        credentials: await loadCredentials(dir),
+        metrics,
+        logger: new Logger("t", { level: "error" }),
+        handshakeTimeoutMs: 300,
+      });
+      await listener.start();
+      try {
+        const started = performance.now();
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
+        const read = await conn.read(new Uint8Array(16)).catch(() => null);
+        conn.close();
+        assert.equal(read, null, "closed without a byte");
+        assert.ok(performance.now() - started >= 250, "not before the timeout");
+        assert.equal(
+          metrics.get("meshproxy_handshake_failures_total", {
+            direction: "ingress",
+            listener: "port-7000",
+            reason: "timeout",
+          }),
+          1,
+          metrics.render(),
+        );
+      } finally {
+        await listener.close();
+      }
+    }),
+});
