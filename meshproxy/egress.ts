@@ -5,17 +5,13 @@
  * the expected SAN (the remote host). Nothing the application sends leaves the pod before that
  * handshake succeeded.
  *
- * The application's side is Deno's own socket (`Deno.listen`, see `conn_duplex.ts` for why); the
- * mTLS side is a plain `tls.connect`, which measured cheaper for sending than `node:tls` over a
- * Deno socket (`bench/meshproxy/socket_paths.ts`).
- *
  * @module
  */
+import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
 import type { EgressEntry } from "../protocol/mesh_config.ts";
 import { isIpv4 } from "../protocol/mesh_config.ts";
-import { ConnDuplex } from "./conn_duplex.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { join } from "./forward.ts";
 import type { ProxyMetrics } from "./metrics.ts";
@@ -45,54 +41,30 @@ class SanMismatchError extends Error {
 /** A plain-to-mTLS listener for one egress entry. */
 export class EgressListener {
   readonly #o: EgressListenerOptions;
+  readonly #server: net.Server;
   readonly #labels: Record<string, string>;
-  #listener?: Deno.TcpListener;
-  #accepting?: Promise<void>;
 
   constructor(options: EgressListenerOptions) {
     this.#o = options;
     this.#labels = { direction: "egress", listener: options.entry.name };
+    this.#server = net.createServer({ allowHalfOpen: true }, (socket) => this.#onClient(socket));
   }
 
-  /**
-   * Starts listening on the entry's address.
-   *
-   * @throws {Deno.errors.AddrInUse} and the like when the address cannot be bound
-   */
+  /** Starts listening on the entry's address. */
   start(): Promise<void> {
     const { listenHost, listenPort } = this.#o.entry;
-    const listener = Deno.listen({ hostname: listenHost, port: listenPort });
-    this.#listener = listener;
-    this.#accepting = this.#accept(listener);
-    return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(listenPort, listenHost, () => {
+        this.#server.off("error", reject);
+        resolve();
+      });
+    });
   }
 
-  async #accept(listener: Deno.TcpListener): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return; // closed
-        this.#o.logger.warn("accept failed", {
-          listener: this.#o.entry.name,
-          error: (error as Error).message,
-        });
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      this.#onClient(new ConnDuplex(conn));
-    }
-  }
-
-  /** Stops listening; open connections finish on their own. */
-  async close(): Promise<void> {
-    try {
-      this.#listener?.close();
-    } catch {
-      // closed already
-    }
-    await this.#accepting;
+  /** Stops listening. */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
   #contexts = new WeakMap<MeshCredentials, tls.SecureContext>();
@@ -112,20 +84,17 @@ export class EgressListener {
     return context;
   }
 
-  #onClient(client: ConnDuplex): void {
+  #onClient(client: net.Socket): void {
     const o = this.#o;
     const entry = o.entry;
     const credentials = o.credentials();
     const target = o.resolve(entry.remoteHost, entry.remotePort);
-    // Nothing is read from the application before the handshake succeeded.
     client.pause();
+    client.setNoDelay(true);
     let verdict: Error | undefined;
-    const options: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
+    const upstream = tls.connect({
       host: target.host,
       port: target.port,
-      // Node's tls.connect passes this on to the TLSSocket: a FIN from the server must not end
-      // what the application still sends.
-      allowHalfOpen: true,
       ...(isIpv4(entry.remoteHost) ? {} : { servername: entry.remoteHost }),
       secureContext: this.#secureContext(credentials),
       rejectUnauthorized: true,
@@ -137,8 +106,7 @@ export class EgressListener {
         );
         return verdict;
       },
-    };
-    const upstream = tls.connect(options);
+    });
     upstream.setNoDelay(true);
     const timer = setTimeout(
       () => upstream.destroy(new Error("TLS handshake timeout")),

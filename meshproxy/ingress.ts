@@ -7,14 +7,11 @@
  * `X-Forwarded-Client-Cert` header on every HTTP/1.x request (see `http_identity.ts`) and is
  * logged for every connection.
  *
- * The listening socket is Deno's own (`Deno.listen`); each accepted connection is handed to a
- * `node:tls` server that never listens itself (see `conn_duplex.ts` for why).
- *
  * @module
  */
+import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
-import { ConnDuplex } from "./conn_duplex.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { join } from "./forward.ts";
 import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
@@ -83,8 +80,7 @@ export class IngressListener {
   readonly #o: IngressListenerOptions;
   readonly #server: tls.Server;
   readonly #labels: Record<string, string>;
-  #listener?: Deno.TcpListener;
-  #accepting?: Promise<void>;
+  #port = 0;
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
@@ -111,42 +107,19 @@ export class IngressListener {
 
   /** The port actually listened on (after {@link start}). */
   get port(): number {
-    return this.#listener?.addr.port ?? 0;
+    return this.#port;
   }
 
-  /**
-   * Starts listening.
-   *
-   * @throws {Deno.errors.AddrInUse} and the like when the address cannot be bound
-   */
+  /** Starts listening. */
   start(): Promise<void> {
-    const listener = Deno.listen({ hostname: this.#o.listenHost, port: this.#o.listenPort });
-    this.#listener = listener;
-    this.#accepting = this.#accept(listener);
-    return Promise.resolve();
-  }
-
-  async #accept(listener: Deno.TcpListener): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource) return; // closed
-        // Out of descriptors and the like: keep serving the connections there are.
-        this.#o.logger.warn("accept failed", {
-          listener: this.#o.name,
-          error: (error as Error).message,
-        });
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      this.#o.logger.debug("accepted", {
-        listener: this.#o.name,
-        remote: `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`,
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(this.#o.listenPort, this.#o.listenHost, () => {
+        this.#server.off("error", reject);
+        this.#port = (this.#server.address() as net.AddressInfo).port;
+        resolve();
       });
-      this.#server.emit("connection", new ConnDuplex(conn));
-    }
+    });
   }
 
   /** Serves new connections with `credentials` (existing ones keep theirs). */
@@ -154,14 +127,9 @@ export class IngressListener {
     this.#server.setSecureContext(secureOptions(credentials));
   }
 
-  /** Stops listening; open connections finish on their own. */
-  async close(): Promise<void> {
-    try {
-      this.#listener?.close();
-    } catch {
-      // closed already
-    }
-    await this.#accepting;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
   #onSecure(socket: tls.TLSSocket): void {
@@ -178,11 +146,19 @@ export class IngressListener {
     }
     o.metrics.add("meshproxy_connections_total", this.#labels);
     o.metrics.add("meshproxy_open_connections", this.#labels);
-    const upstream = new ConnDuplex(
-      Deno.connect({ hostname: o.upstreamHost, port: o.upstreamPort }),
-    );
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const upstream = net.connect({
+      host: o.upstreamHost,
+      port: o.upstreamPort,
+      allowHalfOpen: true,
+    });
+    upstream.setNoDelay(true);
+    socket.setNoDelay(true);
+    // `connecting` is already false in the "error" event of a failed connect: track it here.
+    let connected = false;
+    upstream.once("connect", () => connected = true);
     upstream.once("error", (error) => {
-      if (upstream.connecting) {
+      if (!connected) {
         o.metrics.add("meshproxy_upstream_failures_total", this.#labels);
         o.logger.warn("application port unreachable", {
           listener: o.name,
@@ -203,7 +179,7 @@ export class IngressListener {
       clearTimeout(sniffTimer);
       protocol = decision;
       if (decision === "http") injector = new HttpIdentityInjector(peerIdentityValue(peer!));
-      this.#logPeer(peer, decision);
+      this.#logPeer(peer, remote, decision);
       const first = head;
       head = new Uint8Array(0);
       return first;
@@ -237,7 +213,7 @@ export class IngressListener {
     // end is passed on.
     socket.prependListener("end", flushUndecided);
     socket.once("close", () => clearTimeout(sniffTimer));
-    if (!peer) this.#logPeer(undefined, "tcp");
+    if (!peer) this.#logPeer(undefined, remote, "tcp");
     join(socket, upstream, {
       clientToUpstream: fromPeer,
       upstreamToClient: o.metrics.counter("meshproxy_bytes_total", {
@@ -249,15 +225,17 @@ export class IngressListener {
       if (error) {
         o.logger.info("connection closed with an error", {
           listener: o.name,
+          remote,
           error: error.message,
         });
       }
     }, peer ? rewrite : undefined);
   }
 
-  #logPeer(peer: PeerIdentity | undefined, protocol: string): void {
+  #logPeer(peer: PeerIdentity | undefined, remote: string, protocol: string): void {
     this.#o.logger.info("ingress connection", {
       listener: this.#o.name,
+      remote,
       protocol,
       peerSans: peer ? peer.sans.join(",") : undefined,
       peerSubject: peer?.subject,

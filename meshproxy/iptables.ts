@@ -142,9 +142,35 @@ async function applyFamily(
   }
 }
 
+/** Opens a TCP listener (`Deno.listen`'s shape, injectable for tests). */
+export type Listen = (options: { hostname: string; port: number }) => { close(): void };
+
 /**
- * Applies `plan` for IPv4 and, when the kernel has IPv6, for IPv6 (failing there fails the
- * whole: plain IPv6 must not stay open).
+ * Whether the kernel speaks IPv6: an IPv6 wildcard socket can be bound. This needs only the net
+ * permission (Deno refuses every read below `/proc` and `/sys` without `--allow-all`, so the
+ * proxy's image cannot look there). Only "address family not supported" means no IPv6; any other
+ * failure is an error, never a silent "no IPv6" (plain IPv6 must not stay open).
+ *
+ * @throws {TransparentModeError} when the probe fails for another reason
+ */
+export function kernelHasIpv6(listen: Listen = Deno.listen): boolean {
+  try {
+    listen({ hostname: "::", port: 0 }).close();
+    return true;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/os error 97\b|address family not supported/i.test(message)) return false;
+    throw new TransparentModeError(
+      "ipv6",
+      `cannot tell whether the kernel has IPv6 (binding [::]:0 failed: ${message}); refusing to ` +
+        "leave IPv6 unfiltered",
+    );
+  }
+}
+
+/**
+ * Applies `plan` for IPv4 and, when the kernel has IPv6 ({@link kernelHasIpv6}), for IPv6
+ * (failing there fails the whole: plain IPv6 must not stay open).
  *
  * @throws {TransparentModeError} naming the command that failed
  */
@@ -156,7 +182,7 @@ export async function applyTransparentRules(
   if (!plan.ingressEnabled) return rules;
   const run = options.run ?? runCommand;
   await applyFamily("iptables", rules, run);
-  const ipv6 = options.ipv6 ?? await Deno.stat("/proc/sys/net/ipv6").then(() => true, () => false);
+  const ipv6 = options.ipv6 ?? kernelHasIpv6();
   if (ipv6) await applyFamily("ip6tables", rules, run);
   return rules;
 }

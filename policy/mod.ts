@@ -27,7 +27,13 @@ export {
   snpHostData,
   tdxMrConfigId,
 } from "./initdata.ts";
-export { loadDefaultSettings, loadSettings, parseSettings, type Settings } from "./settings.ts";
+export {
+  type EmptyDirMode,
+  loadDefaultSettings,
+  loadSettings,
+  parseSettings,
+  type Settings,
+} from "./settings.ts";
 export type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
 export {
   type ManifestReferenceValues,

@@ -525,23 +525,45 @@ function checkContainerNames(
 /** Extended resources that hand the container devices (GPUs through VFIO and CDI). */
 const DEVICE_RESOURCE = /^(nvidia\.com|amd\.com|gpu\.intel\.com|cdi\.k8s\.io)\//;
 
+/** The resource of GPUs passed through to the VM with VFIO (NVIDIA's Kata GPU operator). */
+const PASSTHROUGH_GPU = "nvidia.com/pgpu";
+
 /**
- * Device resources (GPUs) are refused at generate with one clear error: the runtime would hot- or
- * cold-plug VFIO devices and add `cdi.k8s.io/*` annotations that the policy does not model, so
- * the pod would be generated but never start.
+ * The number of GPUs passed through to the container (`nvidia.com/pgpu`; Kubernetes sets an
+ * extended resource's request equal to its limit). The runtime adds one `cdi.k8s.io/vfio<n>`
+ * annotation per GPU and, when it hot-plugs them, one VFIO device each; the policy admits exactly
+ * that many. Other device resources are refused with one clear error each.
  */
-function checkDeviceResources(c: Record<string, unknown>, path: string, issues: IssueList): void {
+function passthroughGpus(c: Record<string, unknown>, path: string, issues: IssueList): number {
   const resources = obj(c.resources);
+  const counts: number[] = [];
   for (const kind of ["limits", "requests"]) {
-    for (const name of Object.keys(obj(resources[kind]))) {
-      if (DEVICE_RESOURCE.test(name)) {
+    for (const [name, value] of Object.entries(obj(resources[kind]))) {
+      if (!DEVICE_RESOURCE.test(name)) continue;
+      const at = `${path}.resources.${kind}["${name}"]`;
+      if (name !== PASSTHROUGH_GPU) {
         issues.add(
-          `${path}.resources.${kind}["${name}"]`,
-          "devices (GPUs through VFIO/CDI) are not supported in a confidential pod yet",
+          at,
+          `devices other than ${PASSTHROUGH_GPU} (GPUs through VFIO) are not supported in a confidential pod`,
         );
+        continue;
       }
+      const n = typeof value === "number"
+        ? value
+        : /^[0-9]+$/.test(String(value))
+        ? Number(value)
+        : NaN;
+      if (!Number.isSafeInteger(n) || n < 1) {
+        issues.add(at, `must be a whole number of GPUs, got ${JSON.stringify(value)}`);
+        continue;
+      }
+      counts.push(n);
     }
   }
+  if (counts.length === 2 && counts[0] !== counts[1]) {
+    issues.add(`${path}.resources`, `${PASSTHROUGH_GPU} requests must equal its limits`);
+  }
+  return counts[0] ?? 0;
 }
 
 /** The resolved image of a container, or undefined after recording why there is none. */
@@ -572,7 +594,7 @@ function containerExpectation(
   if (name === "") issues.add(`${path}.name`, "missing");
   const image = containerImage(pod, c, path);
   if (!image) return undefined;
-  checkDeviceResources(c, path, issues);
+  const gpus = passthroughGpus(c, path, issues);
   const sc = obj(c.securityContext);
   const privileged = sc.privileged === true;
   const devices = deviceExpectations(pod, c, privileged, path);
@@ -626,6 +648,7 @@ function containerExpectation(
     exec_commands: execCommandsOf(c),
     sandbox_pidns: pod.sandboxPidns,
     ...(devices.length > 0 ? { devices } : {}),
+    ...(gpus > 0 ? { gpus } : {}),
   };
 }
 

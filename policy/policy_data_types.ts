@@ -131,6 +131,12 @@ export interface ContainerExpectation {
    * of a `secure-pv` pod has one); absent or empty: none.
    */
   readonly devices?: readonly DeviceExpectation[];
+  /**
+   * GPUs passed through with VFIO (`nvidia.com/pgpu`): that many `cdi.k8s.io/vfio<n>` annotations
+   * (`nvidia.com/gpu=<index>`), and no VFIO device (cold plug) or one per GPU at
+   * `/dev/vfio/devices/vfio<n>` (hot plug); absent: none.
+   */
+  readonly gpus?: number;
 }
 
 /** A block device a container may get. */

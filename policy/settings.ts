@@ -11,10 +11,20 @@ import type { MountExpectation, StorageExpectation } from "./policy_data_types.t
 import shippedSettings from "./settings.json" with { type: "json" };
 
 /** Values of `container.emptydir_mode` (Kata's `emptydir_mode`). */
-export const EMPTYDIR_MODES = ["guest-local", "block-encrypted"] as const;
+export const EMPTYDIR_MODES: readonly EmptyDirMode[] = ["guest-local", "block-encrypted"];
 
-/** How emptyDir volumes reach the guest. */
-export type EmptyDirMode = typeof EMPTYDIR_MODES[number];
+/**
+ * How emptyDir volumes reach the guest: `guest-local` (a directory in the guest) or
+ * `block-encrypted` (Kata's encrypted block device).
+ *
+ * @example Read the mode the default settings use
+ * ```ts
+ * import { type EmptyDirMode, loadDefaultSettings } from "./mod.ts";
+ *
+ * const mode: EmptyDirMode = (await loadDefaultSettings()).container.emptydir_mode;
+ * ```
+ */
+export type EmptyDirMode = "guest-local" | "block-encrypted";
 
 /**
  * The settings document.

@@ -237,7 +237,7 @@ container_ok(c, req) if {
 	mounts_ok(c, req)
 	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
 	linux_ok(c, req)
-	agent_devices_ok(c, object.get(req, "devices", []))
+	agent_devices_ok(c, object.get(req, "devices", []), oci_annotations(req))
 	no_extras(req)
 }
 
@@ -308,12 +308,30 @@ same_sandbox(name) if pstate.sandbox_name == name
 annotations_ok(c, req) if {
 	a := oci_annotations(req)
 	every key, value in a {
-		is_string(value)
-		allowed := object.get(c.annotations, key, null)
-		is_string(allowed)
-		pattern_match(allowed, value)
+		annotation_ok(c, key, value)
 	}
+	count({k | some k, _ in a; cdi_vfio_key(k)}) == gpus(c)
 }
+
+annotation_ok(c, key, value) if {
+	is_string(value)
+	allowed := object.get(c.annotations, key, null)
+	is_string(allowed)
+	pattern_match(allowed, value)
+}
+
+# GPUs passed through with VFIO (`nvidia.com/pgpu` limits): one CDI annotation per GPU,
+# `cdi.k8s.io/vfio<n>: nvidia.com/gpu=<index>` (Kata's captures, gpu_vfio_cdi).
+annotation_ok(c, key, value) if {
+	gpus(c) > 0
+	cdi_vfio_key(key)
+	is_string(value)
+	regex.match(`^nvidia\.com/gpu=[0-9]+$`, value)
+}
+
+gpus(c) := object.get(c, "gpus", 0)
+
+cdi_vfio_key(key) if regex.match(`^cdi\.k8s\.io/vfio[0-9]+$`, key)
 
 process_ok(c, p) if {
 	e := c.process
@@ -805,13 +823,29 @@ oci_devices_ok(c, devices) if {
 	}
 }
 
-# The agent's device list: block devices at the listed container paths only.
-agent_devices_ok(c, devices) if {
+# The agent's device list: block devices at the listed container paths; for a GPU container,
+# either no VFIO device (cold plug: the GPUs are in the VM from its start) or one per GPU, each at
+# `/dev/vfio/devices/vfio<n>` with its `cdi.k8s.io/vfio<n>` annotation, no path twice.
+agent_devices_ok(c, devices, annotations) if {
 	every d in devices {
-		object.get(d, "type_", "") in block_device_types
-		some e in object.get(c, "devices", [])
-		d.container_path == e.container_path
+		agent_device_ok(c, d, annotations)
 	}
+	vfio := [d.container_path | some d in devices; object.get(d, "type_", "") == "vfio-pci-gk"]
+	count(vfio) in {0, gpus(c)}
+	count({p | some p in vfio}) == count(vfio)
+}
+
+agent_device_ok(c, d, _) if {
+	object.get(d, "type_", "") in block_device_types
+	some e in object.get(c, "devices", [])
+	d.container_path == e.container_path
+}
+
+agent_device_ok(c, d, annotations) if {
+	gpus(c) > 0
+	d.type_ == "vfio-pci-gk"
+	regex.match(`^/dev/vfio/devices/vfio[0-9]+$`, d.container_path)
+	is_string(annotations[concat("", ["cdi.k8s.io/vfio", substring(d.container_path, 22, -1)])])
 }
 
 block_device_types := {"blk", "blk-ccw", "mmioblk", "scsi", "nvdimm"}

@@ -171,11 +171,43 @@ test_devices_only_where_the_policy_lists_them if {
 
 test_agent_devices_only_block_at_listed_paths if {
 	blk := {"id": "0000:00:05.0", "type_": "blk", "vm_path": "/dev/vdb", "container_path": "/dev/csi0", "options": []}
-	agent_policy.agent_devices_ok(secure_pv_container, [blk])
-	agent_policy.agent_devices_ok({}, [])
-	not agent_policy.agent_devices_ok({}, [blk])
-	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"type_": "vfio-pci"})])
-	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"container_path": "/dev/vdb"})])
+	agent_policy.agent_devices_ok(secure_pv_container, [blk], {})
+	agent_policy.agent_devices_ok({}, [], {})
+	not agent_policy.agent_devices_ok({}, [blk], {})
+	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"type_": "vfio-pci"})], {})
+	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"container_path": "/dev/vdb"})], {})
+}
+
+# GPUs through VFIO (`nvidia.com/pgpu: 2`), as in Kata's gpu_vfio_cdi captures: one
+# `cdi.k8s.io/vfio<n>` annotation per GPU; no VFIO device (cold plug) or one per GPU (hot plug),
+# each with its annotation, no path twice.
+gpu_container := {"gpus": 2, "annotations": {}}
+
+vfio(n) := {"container_path": concat("", ["/dev/vfio/devices/vfio", n]), "id": concat("", ["vfio", n]), "options": ["0000:65:00.0=06/00"], "type_": "vfio-pci-gk", "vm_path": ""}
+
+cdi_annotations := {"cdi.k8s.io/vfio1": "nvidia.com/gpu=0", "cdi.k8s.io/vfio2": "nvidia.com/gpu=1"}
+
+cdi_request(annotations) := {"OCI": {"Annotations": annotations}}
+
+test_gpu_devices_and_cdi_annotations if {
+	agent_policy.agent_devices_ok(gpu_container, [vfio("1"), vfio("2")], cdi_annotations)
+	agent_policy.agent_devices_ok(gpu_container, [], cdi_annotations)
+	agent_policy.annotations_ok(gpu_container, cdi_request(cdi_annotations))
+	# Annotation count, number, suffix and value.
+	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"}))
+	not agent_policy.annotations_ok(gpu_container, cdi_request({}))
+	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0", "cdi.k8s.io/vfioABC": "nvidia.com/gpu=1"}))
+	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "invalid-format", "cdi.k8s.io/vfio2": "nvidia.com/gpu=1"}))
+	not agent_policy.annotations_ok(gpu_container, cdi_request(object.union(cdi_annotations, {"cdi.k8s.io/vfio3": "nvidia.com/gpu=2"})))
+	# Devices without their annotation, twice the same path, one of two, another type or path.
+	not agent_policy.agent_devices_ok(gpu_container, [vfio("1"), vfio("3")], cdi_annotations)
+	not agent_policy.agent_devices_ok(gpu_container, [vfio("1"), vfio("1")], cdi_annotations)
+	not agent_policy.agent_devices_ok(gpu_container, [vfio("1")], cdi_annotations)
+	not agent_policy.agent_devices_ok(gpu_container, [object.union(vfio("1"), {"type_": "vfio-pci"}), vfio("2")], cdi_annotations)
+	not agent_policy.agent_devices_ok(gpu_container, [object.union(vfio("1"), {"container_path": "/dev/vfio/1"}), vfio("2")], cdi_annotations)
+	# A container without GPUs gets neither.
+	not agent_policy.agent_devices_ok({}, [vfio("1")], {"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"})
+	not agent_policy.annotations_ok({"annotations": {}}, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"}))
 }
 
 test_device_cgroup_rules_only_for_own_devices if {

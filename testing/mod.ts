@@ -15,8 +15,21 @@
  *
  * @module
  */
-export * from "./snp/mod.ts";
-export * from "./tdx/mod.ts";
+export {
+  type GenerateSimulatedSnpOptions,
+  type SimulatedReport,
+  type SimulatedReportInput,
+  SimulatedSnpAuthority,
+} from "./snp/authority.ts";
+export { simulatedSnpTsmProvider } from "./snp/tsm_provider.ts";
+export {
+  type SimulatedCollateralOptions,
+  type SimulatedQuoteOptions,
+  SimulatedTdxAuthority,
+  type SimulatedTdxAuthorityFile,
+  type SimulatedTdxAuthorityOptions,
+} from "./tdx/authority.ts";
+export { simulatedTdxTsmProvider } from "./tdx/tsm_provider.ts";
 export {
   simulatedEvidenceSource,
   type SimulatedSnpEvidenceOptions,

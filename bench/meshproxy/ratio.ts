@@ -14,8 +14,10 @@
  *
  * Rounds alternate between the two paths so both see the same machine load. It prints the
  * medians, throughput proxied/direct (goal ≥ 0.5), the added p50 latency (goal < 0.5 ms), the
- * handshake rate proxied/direct, and the CPU time per MiB moved (this process plus, for the
- * proxied path, both proxy processes, from /proc), which depends less on the machine's load.
+ * handshake rate proxied/direct (the direct rate is the raw mutual-TLS handshake rate between the
+ * same endpoints), the CPU time per MiB moved and per handshake (this process plus, for the
+ * proxied path, both proxy processes, from /proc; also split per process), which depends less on
+ * the machine's load, and the load average before and after.
  *
  * Usage: `deno run -A bench/meshproxy/ratio.ts [--rounds 5] [--megabytes 64] [--pings 2000]
  * [--handshakes 200]`
@@ -140,6 +142,11 @@ function cpuMs(pids: readonly number[]): number {
   return total;
 }
 
+/** CPU ms of this process and of each of `pids`, in that order. */
+function cpuEach(pids: readonly number[]): number[] {
+  return [cpuMs([]), ...pids.map((pid) => cpuMs([pid]) - cpuMs([]))];
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -202,31 +209,34 @@ async function main(): Promise<void> {
     });
   const proxyPids = [ingress.pid, egress.pid];
 
-  const results = {
-    direct: {
-      mbps: [] as number[],
-      lat: [] as number[],
-      hs: [] as number[],
-      cpuPerMib: [] as number[],
-    },
-    proxied: {
-      mbps: [] as number[],
-      lat: [] as number[],
-      hs: [] as number[],
-      cpuPerMib: [] as number[],
-    },
-  };
+  const series = () => ({
+    mbps: [] as number[],
+    lat: [] as number[],
+    hs: [] as number[],
+    cpuPerMib: [] as number[],
+    cpuPerHandshake: [] as number[],
+    /** Per process (this one, egress, ingress): CPU ms per MiB. */
+    cpuPerMibEach: [[], [], []] as number[][],
+  });
+  const results = { direct: series(), proxied: series() };
+  const loadBefore = Deno.loadavg();
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, connect] of [["direct", direct], ["proxied", proxied]] as const) {
         const r = results[name];
-        const cpuBefore = cpuMs(name === "proxied" ? proxyPids : []);
+        const pids = name === "proxied" ? proxyPids : [];
+        const before = cpuEach(pids);
         r.mbps.push(await throughput(connect));
+        const after = cpuEach(pids);
+        const mib = BYTES / 1024 / 1024;
+        after.forEach((ms, i) => r.cpuPerMibEach[i]!.push((ms - before[i]!) / mib));
         r.cpuPerMib.push(
-          (cpuMs(name === "proxied" ? proxyPids : []) - cpuBefore) / (BYTES / 1024 / 1024),
+          after.reduce((a, b) => a + b, 0) / mib - before.reduce((a, b) => a + b, 0) / mib,
         );
         r.lat.push(...await latencies(connect));
+        const hsBefore = cpuMs(pids);
         r.hs.push(await handshakeRate(connect));
+        r.cpuPerHandshake.push((cpuMs(pids) - hsBefore) / HANDSHAKES);
       }
       console.error(`round ${round}/${ROUNDS} done`);
     }
@@ -243,6 +253,10 @@ async function main(): Promise<void> {
   const rows = [
     ["throughput MiB/s (median of rounds)", median(d.mbps), median(p.mbps)],
     ["CPU ms per MiB, all processes", median(d.cpuPerMib), median(p.cpuPerMib)],
+    ["  of which the benchmark's apps", median(d.cpuPerMibEach[0]!), median(p.cpuPerMibEach[0]!)],
+    ["  of which the egress proxy", 0, median(p.cpuPerMibEach[1]!)],
+    ["  of which the ingress proxy", 0, median(p.cpuPerMibEach[2]!)],
+    ["CPU ms per handshake, all processes", median(d.cpuPerHandshake), median(p.cpuPerHandshake)],
     ["latency p50 ms", q(d.lat, 0.5), q(p.lat, 0.5)],
     ["latency p99 ms", q(d.lat, 0.99), q(p.lat, 0.99)],
     ["handshakes/s (median of rounds)", median(d.hs), median(p.hs)],
@@ -257,7 +271,15 @@ async function main(): Promise<void> {
     `throughput ratio proxied/direct: ${ratio.toFixed(2)} (goal ≥ 0.5)\n` +
       `added latency p50: ${added.toFixed(3)} ms (goal < 0.5 ms)\n` +
       `handshake rate ratio proxied/direct: ${(median(p.hs) / median(d.hs)).toFixed(2)}\n` +
-      `CPU per MiB ratio direct/proxied: ${(median(d.cpuPerMib) / median(p.cpuPerMib)).toFixed(2)}`,
+      `CPU per MiB ratio direct/proxied: ${
+        (median(d.cpuPerMib) / median(p.cpuPerMib)).toFixed(2)
+      }\n` +
+      `CPU per handshake ratio direct/proxied: ${
+        (median(d.cpuPerHandshake) / median(p.cpuPerHandshake)).toFixed(2)
+      }\n` +
+      `load average (1/5/15 min) before ${loadBefore.map((l) => l.toFixed(1)).join("/")}, after ${
+        Deno.loadavg().map((l) => l.toFixed(1)).join("/")
+      } on ${navigator.hardwareConcurrency} cores`,
   );
 }
 

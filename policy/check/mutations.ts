@@ -399,6 +399,15 @@ function rawDeviceMutants(base: JsonObject, add: AddMutant): void {
       o(a(i.devices)[k]).container_path = "/dev/tampered";
     });
   });
+  const gpus = a(base.devices).map(o).filter((d) => d.type_ === "vfio-pci-gk");
+  if (gpus.length > 0) {
+    add("VFIO device without its CDI annotation", "devices", (i) => {
+      a(i.devices).push({ ...gpus[0], container_path: "/dev/vfio/devices/vfio99", id: "vfio99" });
+    });
+    add("CDI annotation for one more GPU", "OCI.Annotations", (i) => {
+      o(o(i.OCI).Annotations)["cdi.k8s.io/vfio99"] = "nvidia.com/gpu=99";
+    });
+  }
   const linux = o(o(base.OCI).Linux);
   a(linux.Devices).map(o).forEach((d, k) => {
     if (d.Type !== "b") return;

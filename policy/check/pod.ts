@@ -47,6 +47,8 @@ export interface Container {
   readonly env: readonly EnvVar[];
   readonly envFrom: readonly Obj[];
   readonly volumeMounts: readonly VolumeMount[];
+  /** GPUs passed through with VFIO (`resources.limits["nvidia.com/pgpu"]`), 0 for none. */
+  readonly gpus: number;
   /** Raw block volumes (`volumeDevices`): the volume and the device's path in the container. */
   readonly volumeDevices: readonly { readonly name: string; readonly devicePath: string }[];
   readonly securityContext: SecurityContext;
@@ -244,6 +246,7 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
         subPath: str(mo.subPath, `${p}.subPath`, ""),
       };
     }),
+    gpus: gpuLimit(o.resources, `${path}.resources`),
     volumeDevices: list(o.volumeDevices, `${path}.volumeDevices`).map((d, i) => {
       const p = `${path}.volumeDevices[${i}]`;
       const dobj = obj(d, p);
@@ -264,6 +267,19 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
     sidecar: isInit && restartPolicy === "Always",
     path,
   };
+}
+
+/** `limits["nvidia.com/pgpu"]` of a container's resources (a count, or a decimal string). */
+function gpuLimit(v: unknown, path: string): number {
+  if (v === undefined || v === null) return 0;
+  const limits = obj(obj(v, path).limits ?? {}, `${path}.limits`);
+  const n = limits["nvidia.com/pgpu"];
+  if (n === undefined) return 0;
+  const count = typeof n === "number" ? n : Number(str(n, `${path}.limits["nvidia.com/pgpu"]`));
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new ParseError(`${path}.limits["nvidia.com/pgpu"]`, "must be a whole number of GPUs");
+  }
+  return count;
 }
 
 function readPodSpec(v: unknown, path: string): PodSpec {

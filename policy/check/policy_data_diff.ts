@@ -215,17 +215,31 @@ function linuxMismatches(c: ContainerExpectation, linux: JsonObject, add: Add): 
   }
 }
 
-/** `OCI.Annotations`: each one allowed and matching its pattern. */
+/** A GPU's CDI annotation key and value (rules.rego `cdi_vfio_key`, `annotation_ok`). */
+const CDI_VFIO_KEY = /^cdi\.k8s\.io\/vfio[0-9]+$/;
+const CDI_GPU_VALUE = /^nvidia\.com\/gpu=[0-9]+$/;
+
+/** `OCI.Annotations`: each one allowed and matching its pattern; one CDI annotation per GPU. */
 function annotationMismatches(
   c: ContainerExpectation,
   annotations: JsonObject,
   cid: string,
   add: Add,
 ): void {
+  const gpus = c.gpus ?? 0;
+  const cdiKeys = Object.keys(annotations).filter((k) => CDI_VFIO_KEY.test(k));
+  if (cdiKeys.length !== gpus) {
+    add("OCI.Annotations[cdi.k8s.io/vfio<n>]", cdiKeys.length, `${gpus} (one per GPU)`);
+  }
   for (const [key, value] of Object.entries(annotations)) {
     const pattern = c.annotations[key];
-    if (pattern === undefined) add(`OCI.Annotations[${JSON.stringify(key)}]`, value, "not allowed");
-    else if (!matches(pattern, String(value), cid)) {
+    if (pattern === undefined && gpus > 0 && CDI_VFIO_KEY.test(key)) {
+      if (!CDI_GPU_VALUE.test(String(value))) {
+        add(`OCI.Annotations[${JSON.stringify(key)}]`, value, CDI_GPU_VALUE.source);
+      }
+    } else if (pattern === undefined) {
+      add(`OCI.Annotations[${JSON.stringify(key)}]`, value, "not allowed");
+    } else if (!matches(pattern, String(value), cid)) {
       add(`OCI.Annotations[${JSON.stringify(key)}]`, value, pattern);
     }
   }

@@ -683,7 +683,7 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
       storages,
       oci,
       sandboxPidns: pod.w.spec.shareProcessNamespace,
-      devices: blockDevices.map((d) => d.agent),
+      devices: [...blockDevices.map((d) => d.agent), ...gpuDevices(c)],
     }),
     c.name,
     context,
@@ -913,6 +913,7 @@ function containerOci(
     [Annotation.imageName]: c.image,
     [Annotation.bundlePath]: `${BUNDLE_DIR}/${p.id}`,
     [Annotation.kataContainerType]: "pod_container",
+    ...cdiAnnotations(c),
   };
   const storage = agentStorage({
     driver: "image_guest_pull",
@@ -945,6 +946,27 @@ function containerOci(
     }),
   });
   return { storage, oci };
+}
+
+/**
+ * The CDI annotations of a container with GPUs passed through (NVIDIA's GPU operator with Kata):
+ * `cdi.k8s.io/vfio<n>: nvidia.com/gpu=<index>`, one per GPU (Kata's gpu_vfio_cdi captures).
+ */
+function cdiAnnotations(c: Container): Record<string, string> {
+  return Object.fromEntries(
+    Array.from({ length: c.gpus }, (_, k) => [`cdi.k8s.io/vfio${k + 1}`, `nvidia.com/gpu=${k}`]),
+  );
+}
+
+/** The VFIO devices the runtime hot-plugs for the container's GPUs, one per CDI annotation. */
+function gpuDevices(c: Container): JsonObject[] {
+  return Array.from({ length: c.gpus }, (_, k) => ({
+    container_path: `/dev/vfio/devices/vfio${k + 1}`,
+    id: `vfio${k + 1}`,
+    options: [`0000:${(0x65 + k).toString(16)}:00.0=06/00`],
+    type_: "vfio-pci-gk",
+    vm_path: "",
+  }));
 }
 
 /** A raw block volume as the runtime passes it: OCI device, its cgroup rule, the agent's device. */

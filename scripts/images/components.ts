@@ -131,7 +131,8 @@ export const COMPONENTS: readonly Component[] = [
     // pinned `iptables` extra set) with the CAP_NET_ADMIN the injected securityContext adds.
     // Kubernetes gives added capabilities only to a root process (it sets no ambient
     // capabilities), so this one image runs as root; its Deno permissions stay narrowed: read of
-    // its TLS files, run of the four iptables commands, no write.
+    // its TLS files, run of the four iptables commands, no write (IPv6 support is probed with a
+    // socket: Deno allows no read below /proc without --allow-all).
     name: "meshproxy",
     imageName: "service-mesh-proxy",
     entry: "meshproxy/main.ts",
@@ -139,7 +140,7 @@ export const COMPONENTS: readonly Component[] = [
     permissions: (d) => [
       "--allow-net",
       "--allow-env",
-      `--allow-read=${d.secrets},/proc/sys/net/ipv6`,
+      `--allow-read=${d.secrets}`,
       `--allow-run=${MESHPROXY_COMMANDS.join(",")}`,
     ],
     env: [],

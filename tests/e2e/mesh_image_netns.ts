@@ -2,11 +2,12 @@
  * The service-mesh proxy image in transparent mode, in network namespaces of its own (run by
  * `images_test.ts` as `unshare -n deno run -A mesh_image_netns.ts cluster CONFIG`; needs root and
  * podman). The first namespace plays "the rest of the cluster"; it starts the pod's namespace
- * (`unshare -n … pod CONFIG`: loopback, the application on 8080), links the two with a veth pair
- * (pod 10.200.0.1, cluster 10.200.0.2), runs the proxy container from the image inside the pod's
- * namespace (`--network ns:…`, `--cap-add NET_ADMIN`, read-only root, the initializer's files
- * mounted read-only, the environment `contrast generate` gave the sidecar), waits for its admin
- * port and probes the pod from outside. Prints the results as one JSON line.
+ * (`unshare -n … pod CONFIG`: loopback, the application on 8080 of both families), links the two
+ * with a veth pair (pod 10.200.0.1 and fd00:200::1, cluster 10.200.0.2 and fd00:200::2), runs
+ * the proxy container from the image inside the pod's namespace (`--network ns:…`,
+ * `--cap-add NET_ADMIN`, read-only root, the initializer's files mounted read-only, the
+ * environment `contrast generate` gave the sidecar), waits for its admin port and probes the pod
+ * from outside, over IPv4 and IPv6. Prints the results as one JSON line.
  *
  * @module
  */
@@ -35,6 +36,8 @@ export interface MeshImageScenario {
 
 /** The pod's address on the veth link. */
 const POD_IP = "10.200.0.1";
+/** The pod's IPv6 address on the veth link. */
+const POD_IP6 = "fd00:200::1";
 /** The application port (declared, mutual TLS). */
 export const APP_PORT = 8080;
 /** The admin port. */
@@ -55,17 +58,18 @@ async function pod(config: MeshImageScenario): Promise<void> {
   }
   await sh("ip", "link", "set", "lo", "up");
   await sh("ip", "addr", "add", `${POD_IP}/24`, "dev", "vethA");
+  await sh("ip", "addr", "add", `${POD_IP6}/64`, "dev", "vethA", "nodad");
   await sh("ip", "link", "set", "vethA", "up");
   net.createServer((s) => {
     s.on("error", () => {});
     s.on("data", (d) => s.end(`app:${d}`));
-  }).listen(APP_PORT, "0.0.0.0");
+  }).listen(APP_PORT, "::"); // dual stack, as many applications listen
   await Deno.writeTextFile(`${config.dir}/pod-ready`, "");
 }
 
-function plain(port: number): Promise<string> {
+function plain(port: number, host = POD_IP): Promise<string> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: POD_IP, port }, () => s.write("hi"));
+    const s = net.connect({ host, port }, () => s.write("hi"));
     let text = "";
     s.on("data", (d) => text += d);
     s.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
@@ -126,6 +130,7 @@ async function cluster(config: MeshImageScenario): Promise<void> {
     await sh("ip", "link", "add", "vethB", "type", "veth", "peer", "name", "vethA");
     await sh("ip", "link", "set", "vethA", "netns", String(child.pid));
     await sh("ip", "addr", "add", "10.200.0.2/24", "dev", "vethB");
+    await sh("ip", "addr", "add", "fd00:200::2/64", "dev", "vethB", "nodad");
     await sh("ip", "link", "set", "vethB", "up");
     await waitFor(
       "the pod namespace",
@@ -168,7 +173,9 @@ async function cluster(config: MeshImageScenario): Promise<void> {
       noClientCertificate: await mutualTls(APP_PORT, undefined, caDir),
       foreignClient: await mutualTls(APP_PORT, config.clients.foreign, caDir),
       plain: await plain(APP_PORT),
+      plain6: await plain(APP_PORT, POD_IP6),
       rules: await sh("nsenter", `--net=/proc/${child.pid}/ns/net`, "iptables-save"),
+      rules6: await sh("nsenter", `--net=/proc/${child.pid}/ns/net`, "ip6tables-save"),
       user: (await podman(config, "top", config.container, "user")).trim(),
     };
     console.log(JSON.stringify(result));

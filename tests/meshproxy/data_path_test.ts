@@ -1,8 +1,7 @@
 /**
- * The proxy's data path over Deno's own sockets (`meshproxy/conn_duplex.ts`): large transfers
- * both ways arrive intact with half-closes, no descriptor stays open after connections end, and
- * every failure (remote down, application down, a client that never finishes its handshake)
- * closes the connection and is counted.
+ * The proxy's data path: large transfers both ways arrive intact with half-closes, no descriptor
+ * stays open after connections end, and every failure (remote down, application down, a client
+ * that never finishes its handshake) closes the connection and is counted.
  *
  * @module
  */

@@ -3,6 +3,7 @@ import {
   applyTransparentRules,
   CHAIN,
   type CommandRunner,
+  kernelHasIpv6,
   TransparentModeError,
   transparentRules,
 } from "../../meshproxy/iptables.ts";
@@ -104,4 +105,43 @@ Deno.test("apply: a failing iptables-restore (no CAP_NET_ADMIN) is a Transparent
     applyTransparentRules(PLAN, { run: v6.run, ipv6: true }),
     /ip6tables-restore: failed/,
   );
+});
+
+Deno.test("IPv6 detection: a bound [::] socket means IPv6, EAFNOSUPPORT means none", () => {
+  const bound: string[] = [];
+  assert.equal(
+    kernelHasIpv6(({ hostname, port }) => {
+      bound.push(`[${hostname}]:${port}`);
+      return { close: () => bound.push("closed") };
+    }),
+    true,
+  );
+  assert.deepEqual(bound, ["[::]:0", "closed"]);
+  assert.equal(
+    kernelHasIpv6(() => {
+      throw new Error("Address family not supported by protocol (os error 97)");
+    }),
+    false,
+  );
+  // Whatever this kernel has, the real probe answers without needing any read permission.
+  assert.equal(typeof kernelHasIpv6(), "boolean");
+});
+
+Deno.test("IPv6 detection fails closed: any other probe failure is a TransparentModeError", () => {
+  for (
+    const error of [
+      new Deno.errors.NotCapable('Requires net access to "[::]:0"'),
+      new Error("Too many open files (os error 24)"),
+    ]
+  ) {
+    assert.throws(
+      () =>
+        kernelHasIpv6(() => {
+          throw error;
+        }),
+      (e: unknown) =>
+        e instanceof TransparentModeError && e.message.includes("refusing to leave IPv6") &&
+        e.message.includes(error.message),
+    );
+  }
 });

@@ -380,20 +380,38 @@ Deno.test("a generateName Pod: its prefix (cut to 58) and any DNS-name suffix", 
   }
 });
 
-Deno.test("GPU resources are refused at generate with one clear error", async () => {
-  const bad = await input({
-    containers: [{
-      name: "gpu",
-      image: web.pinned,
-      resources: { limits: { "nvidia.com/pgpu": "2", cpu: "1" } },
-    }],
-  });
-  assert.throws(() => buildPolicyData(bad), (e: InvalidDocumentError) => {
-    assert.equal(e.issues.length, 1);
-    assert.match(e.issues[0]!.path, /containers\[0\]\.resources\.limits\["nvidia\.com\/pgpu"\]$/);
-    assert.match(e.issues[0]!.reason, /GPUs through VFIO\/CDI\) are not supported/);
-    return true;
-  });
+Deno.test("GPUs through VFIO (nvidia.com/pgpu) are counted; other device resources refused", async () => {
+  const gpu = (resources: Record<string, unknown>) =>
+    input({ containers: [{ name: "gpu", image: web.pinned, resources }] });
+  const data = buildPolicyData(
+    await gpu({ limits: { "nvidia.com/pgpu": "2", cpu: "1" }, requests: { "nvidia.com/pgpu": 2 } }),
+  );
+  assert.equal(data.containers.find((c) => c.name === "gpu")!.gpus, 2);
+  assert.equal(data.containers.find((c) => c.kind === "pause")!.gpus, undefined);
+  for (
+    const [resources, pattern] of [
+      [
+        { limits: { "amd.com/gpu": "1" } },
+        /limits\["amd\.com\/gpu"\]: devices other than nvidia\.com\/pgpu/,
+      ],
+      [
+        { limits: { "nvidia.com/pgpu": "two" } },
+        /limits\["nvidia\.com\/pgpu"\]: must be a whole number/,
+      ],
+      [{ limits: { "nvidia.com/pgpu": "0" } }, /must be a whole number of GPUs/],
+      [
+        { limits: { "nvidia.com/pgpu": "2" }, requests: { "nvidia.com/pgpu": "1" } },
+        /resources: nvidia\.com\/pgpu requests must equal its limits/,
+      ],
+    ] as const
+  ) {
+    const bad = await gpu(resources as Record<string, unknown>);
+    assert.throws(() => buildPolicyData(bad), (e: InvalidDocumentError) => {
+      assert.equal(e.issues.length, 1, e.issues.map((i) => i.reason).join("; "));
+      assert.match(`${e.issues[0]!.path}: ${e.issues[0]!.reason}`, pattern);
+      return true;
+    });
+  }
 });
 
 Deno.test("block-encrypted emptyDir: a blk storage under an ephemeral key, with the pod's fsGroup", async () => {

@@ -22,6 +22,7 @@ import {
   settingsForRecording,
 } from "../../testing/kata_captures/captures.ts";
 import type { RuntimeProfile } from "../../policy/runtime_profiles.ts";
+import { modelSequenceFor } from "../../testing/kata_captures/request_shapes.ts";
 
 const available = capturesAvailable();
 if (!available) {
@@ -191,5 +192,59 @@ Deno.test({
     assert.equal((await loadRecordedWith()).get(c.name)?.runtime, "containerd-2-host-pull");
     assert.equal(await verdict("containerd-2-host-pull"), true);
     assert.equal(await verdict("containerd-2-guest-pull"), false, "guest pull needs the storage");
+  },
+});
+
+Deno.test({
+  name: "Kata captures: GPU devices and CDI annotations decide as recorded (gpu_vfio_cdi)",
+  ignore: !available,
+  fn: async () => {
+    // The captured requests are trimmed (no default mounts, no storages), so each one's GPU parts
+    // (agent devices, cdi.k8s.io/* annotations) are put into the model's request for the same
+    // pod, replayed after the model's sandbox and pause container: every verdict is the capture's.
+    const c = (await loadCaptureCases()).find((x) => x.name === "createcontainer/gpu_vfio_cdi")!;
+    const resolver = await CaptureImageResolver.load();
+    const rulesText = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+    const pd = await policyDataForCase(c, await loadDefaultSettings(), resolver, rulesText);
+    assert.equal(pd.containers.find((x) => x.name === "gpu-container")!.gpus, 2);
+    const seq = await modelSequenceFor(c, resolver);
+    const at = seq.steps.findIndex((s) =>
+      s.request.type === "CreateContainerRequest" && s.context.container === "gpu-container"
+    );
+    const rules = await CompiledRules.load();
+    const ev = await rules.evaluator(pd, {});
+    for (const s of seq.steps.slice(0, at)) {
+      assert.equal(ev.evaluate(s.request.type, s.request.input).allowed, true, s.label);
+    }
+    const model = structuredClone(seq.steps[at]!.request.input) as {
+      devices: unknown[];
+      OCI: { Annotations: Record<string, string> };
+    };
+    // containerd names the image by repository and digest (the YAML has tag and digest).
+    const imageName = "io.kubernetes.cri.image-name";
+    model.OCI.Annotations[imageName] = (c.requests[0]!.request as typeof model).OCI
+      .Annotations[imageName]!;
+    assert.equal(
+      (await rules.evaluator(pd, { ...ev.state })).evaluate("CreateContainerRequest", model)
+        .allowed,
+      true,
+      "the model's own GPU request",
+    );
+    for (const r of c.requests) {
+      const captured = r.request as typeof model;
+      const request = structuredClone(model);
+      request.devices = structuredClone(captured.devices);
+      for (const k of Object.keys(request.OCI.Annotations)) {
+        if (k.startsWith("cdi.k8s.io/")) delete request.OCI.Annotations[k];
+      }
+      for (const [k, v] of Object.entries(captured.OCI.Annotations)) {
+        if (k.startsWith("cdi.k8s.io/")) request.OCI.Annotations[k] = v;
+      }
+      const allowed = (await rules.evaluator(pd, { ...ev.state })).evaluate(
+        "CreateContainerRequest",
+        request,
+      ).allowed;
+      assert.equal(allowed, r.allowed, r.description);
+    }
   },
 });

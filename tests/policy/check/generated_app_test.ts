@@ -298,3 +298,64 @@ spec:
     assert.ok(names.includes(n), `${n} missing: ${names.join(", ")}`);
   }
 });
+
+Deno.test("GPUs through VFIO (nvidia.com/pgpu): CDI annotations and VFIO devices allowed, tampering denied", async () => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {name: gpu, namespace: shop}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: cuda
+      image: "127.0.0.1:5000/web:1.0"
+      resources:
+        limits: {nvidia.com/pgpu: "2"}
+`;
+  const resolver = new MemoryResolver(IMAGES);
+  const result = await generate([parseYamlFile("gpu.yml", yaml)], {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "generated-gpu-" });
+  await Deno.writeTextFile(`${dir}/gpu.yml`, result.files[0]!.text);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let error: unknown;
+  try {
+    await policyCheckCommand([dir], {
+      json: false,
+      mutate: true,
+      seed: "8",
+      imageCache: dir,
+      insecureRegistry: [],
+      offline: true,
+    }, resolver);
+  } catch (e) {
+    error = e;
+  } finally {
+    console.log = log;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(error, undefined, lines.join("\n"));
+  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const seq = buildRequestSequence({
+    workload: readWorkload(parseYaml(yaml), "gpu.yml")!,
+    images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
+    cluster: readClusterObjects([]),
+    rng: seededRandom(9),
+  });
+  const step = seq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.container === "cuda"
+  )!;
+  const names = mutantsOf(step, seq, seededRandom(10)).map((m) => m.name);
+  for (const n of ["VFIO device without its CDI annotation", "CDI annotation for one more GPU"]) {
+    assert.ok(names.includes(n), `${n} missing`);
+  }
+});

@@ -66,3 +66,27 @@ Deno.test("exec and CopyFile mismatches name the command and the path", () => {
     ["symlink_target"],
   );
 });
+
+Deno.test("GPU containers: CDI annotations are explained by count and value, not as unknown", () => {
+  const input = cloneJson(creates[2].request.input);
+  const annotations = (input.OCI as JsonObject).Annotations as JsonObject;
+  const c = { ...expectationFor(pd, input)!, gpus: 2 };
+  annotations["cdi.k8s.io/vfio1"] = "nvidia.com/gpu=0";
+  annotations["cdi.k8s.io/vfio2"] = "nvidia.com/gpu=1";
+  assert.deepEqual(compareWithExpectation(c, input), []);
+  annotations["cdi.k8s.io/vfio2"] = "invalid-format";
+  assert.deepEqual(compareWithExpectation(c, input).map((m) => m.field), [
+    'OCI.Annotations["cdi.k8s.io/vfio2"]',
+  ]);
+  delete annotations["cdi.k8s.io/vfio2"];
+  assert.deepEqual(compareWithExpectation(c, input).map((m) => [m.field, m.got, m.expected]), [
+    ["OCI.Annotations[cdi.k8s.io/vfio<n>]", 1, "2 (one per GPU)"],
+  ]);
+  // Without GPUs in the policy, a CDI annotation is not allowed.
+  const plain = expectationFor(pd, input)!;
+  assert.ok(
+    compareWithExpectation(plain, input).some((m) =>
+      m.field === 'OCI.Annotations["cdi.k8s.io/vfio1"]' && m.expected === "not allowed"
+    ),
+  );
+});
