@@ -5,6 +5,11 @@
  * possession of the same key. The check reads the certificate the TLS handshake actually
  * delivered (`getPeerCertificate`), never a certificate from a response body.
  *
+ * Requests reuse the last connection while it is fresh (HTTP/1.1 keep-alive, at most
+ * {@link KEEP_ALIVE_IDLE_MS} idle), so an exchange of several requests costs one TLS handshake on
+ * both sides; the reused connection is the one whose key was checked when it was opened. An idle
+ * connection never keeps the process alive, and {@link PinnedHttpsClient.close} closes it.
+ *
  * @module
  */
 import https from "node:https";
@@ -20,6 +25,13 @@ import {
 import { constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
 import { certificateSpki } from "./certificate.ts";
 
+/**
+ * How long an idle connection is reused, ms: well below the 5 s after which a `node:http(s)`
+ * server (the Coordinator's) closes idle keep-alive connections, so a request rarely meets a
+ * connection the server is closing.
+ */
+export const KEEP_ALIVE_IDLE_MS = 2000;
+
 /** Options of a {@link PinnedHttpsClient}. */
 export interface PinnedClientOptions {
   /** SHA-256 of the SPKI to require from the first connection on (else learnt on first use). */
@@ -28,6 +40,10 @@ export interface PinnedClientOptions {
   readonly timeoutMs?: number;
   /** Largest response body accepted (default 64 MiB). */
   readonly maxResponseBytes?: number;
+  /** Reuse a connection for the next request while it is fresh (default true). */
+  readonly keepAlive?: boolean;
+  /** How long an idle connection stays reusable, ms (default {@link KEEP_ALIVE_IDLE_MS}). */
+  readonly keepAliveIdleMs?: number;
 }
 
 /** A `host:port` pair. */
@@ -108,14 +124,61 @@ export class PinnedHttpsClient {
   readonly #target: HostPort;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
+  readonly #keepAlive: boolean;
+  readonly #keepAliveIdleMs: number;
   #pinned?: Uint8Array;
   #certificate?: Uint8Array;
+  /** The connection kept open after the last answer, and since when (performance.now()). */
+  #idle?: {
+    readonly socket: tls.TLSSocket;
+    readonly since: number;
+    /** Closes the connection once it is too old to reuse (does not hold the process open). */
+    readonly expiry: ReturnType<typeof setTimeout>;
+  };
 
   constructor(address: string | HostPort, options: PinnedClientOptions = {}) {
     this.#target = typeof address === "string" ? parseHostPort(address) : address;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
     this.#pinned = options.pinnedSpkiSha256;
+    this.#keepAlive = options.keepAlive ?? true;
+    this.#keepAliveIdleMs = options.keepAliveIdleMs ?? KEEP_ALIVE_IDLE_MS;
+  }
+
+  /** Closes the idle connection, if any (later requests open a new one). */
+  close(): void {
+    if (this.#idle === undefined) return;
+    clearTimeout(this.#idle.expiry);
+    this.#idle.socket.destroy();
+    this.#idle = undefined;
+  }
+
+  /** The idle connection if it is still open and fresh; else closes it. */
+  #takeIdle(): tls.TLSSocket | undefined {
+    const idle = this.#idle;
+    this.#idle = undefined;
+    if (idle === undefined) return undefined;
+    clearTimeout(idle.expiry);
+    if (
+      idle.socket.destroyed || !idle.socket.readable || !idle.socket.writable ||
+      performance.now() - idle.since > this.#keepAliveIdleMs
+    ) {
+      idle.socket.destroy();
+      return undefined;
+    }
+    idle.socket.ref();
+    return idle.socket;
+  }
+
+  /** Keeps `socket` for the next request (without holding the process open). */
+  #park(socket: tls.TLSSocket): void {
+    this.close();
+    socket.unref();
+    const expiry = setTimeout(() => {
+      if (this.#idle?.socket === socket) this.close();
+    }, this.#keepAliveIdleMs);
+    expiry.unref();
+    this.#idle = { socket, since: performance.now(), expiry };
   }
 
   /** `host:port` for messages (IPv6 in brackets). */
@@ -200,8 +263,9 @@ export class PinnedHttpsClient {
    * @throws {UnavailableError} when the server cannot be reached or times out
    */
   async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
-    const socket = await this.#connect();
+    const socket = this.#takeIdle() ?? await this.#connect();
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    let reusable = false;
     try {
       const { status, text } = await new Promise<{ status: number; text: string }>(
         (resolve, reject) => {
@@ -224,6 +288,7 @@ export class PinnedHttpsClient {
               port: this.#target.port,
               headers: {
                 "content-type": "application/json",
+                connection: this.#keepAlive ? "keep-alive" : "close",
                 ...(payload !== undefined
                   ? { "content-length": String(new TextEncoder().encode(payload).length) }
                   : {}),
@@ -245,6 +310,8 @@ export class PinnedHttpsClient {
               });
               res.on("end", () => {
                 clearTimeout(timer);
+                reusable = this.#keepAlive && size <= this.#maxResponseBytes &&
+                  !/\bclose\b/i.test(String(res.headers.connection ?? ""));
                 const all = new Uint8Array(size);
                 let o = 0;
                 for (const c of chunks) {
@@ -281,7 +348,8 @@ export class PinnedHttpsClient {
       if (status < 200 || status >= 300) throw errorForAnswer(status, parsed);
       return parsed;
     } finally {
-      socket.destroy();
+      if (reusable && !socket.destroyed) this.#park(socket);
+      else socket.destroy();
     }
   }
 }

@@ -8,7 +8,7 @@
  */
 import { encodeHex, encodePem } from "../util/bytes/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
-import type { MeshCredentials } from "./mesh_client.ts";
+import type { MeshCredentials } from "../atls/mesh_client.ts";
 
 /** Where the files go. */
 export interface OutputPaths {

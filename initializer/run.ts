@@ -8,8 +8,6 @@
  * @module
  */
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
-import { generateTlsKeyPair } from "../atls/certificate.ts";
-import { HpkeRecipient } from "../protocol/hpke.ts";
 import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import type { Logger } from "../util/log/logger.ts";
@@ -18,9 +16,9 @@ import type { CoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import {
   type AttestedMeshCredentials,
-  type PodKeys,
+  generatePodKeys,
   requestAttestedMeshCredentials,
-} from "./mesh_client.ts";
+} from "../atls/mesh_client.ts";
 
 /** Options of {@link runInitializer}. */
 interface InitializerOptions {
@@ -56,16 +54,6 @@ export function isPermanent(error: unknown): boolean {
   if (error instanceof CoordinatorBadRequestError) return true;
   if (error instanceof ContrastError) return error instanceof ParseError;
   return false;
-}
-
-/** Generates the pod's certificate key (P-256) and HPKE key. */
-export async function generatePodKeys(): Promise<PodKeys> {
-  const leaf = await generateTlsKeyPair();
-  return {
-    leaf,
-    leafSpki: new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey)),
-    hpke: await HpkeRecipient.generate(),
-  };
 }
 
 /**

@@ -33,7 +33,7 @@
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
-import { concatBytes, digest, sha256 } from "../util/bytes/mod.ts";
+import { concatBytes, digest, digestSync, sha256 } from "../util/bytes/mod.ts";
 
 /** Length of every nonce in the protocol. */
 export const NONCE_LENGTH = 32;
@@ -99,17 +99,24 @@ interface MeshBinding {
   readonly hpkePublicKey: Uint8Array;
 }
 
-/** The 64-byte report data of an initializer's evidence. */
-export async function meshReportData(binding: MeshBinding): Promise<Uint8Array> {
-  return digest(
-    "SHA-512",
-    concatBytes(
-      label(MESH_LABEL),
-      exact(binding.nonce, NONCE_LENGTH, "nonce"),
-      await sha256(binding.leafSpki),
-      await sha256(binding.hpkePublicKey),
-    ),
-  );
+/**
+ * The 64-byte report data of an initializer's evidence. Hashed in this thread
+ * ({@link digestSync}): the Coordinator computes it for every attestation.
+ */
+export function meshReportData(binding: MeshBinding): Promise<Uint8Array> {
+  try {
+    return Promise.resolve(digestSync(
+      "SHA-512",
+      concatBytes(
+        label(MESH_LABEL),
+        exact(binding.nonce, NONCE_LENGTH, "nonce"),
+        digestSync("SHA-256", binding.leafSpki),
+        digestSync("SHA-256", binding.hpkePublicKey),
+      ),
+    ));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** The inputs a recovering Coordinator's evidence binds when it asks a peer for the seed. */

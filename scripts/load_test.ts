@@ -21,17 +21,8 @@
  */
 import "reflect-metadata";
 import process from "node:process";
-import { encodeHex } from "../util/bytes/mod.ts";
-import { evidenceToJson } from "../protocol/evidence_json.ts";
-import { PinnedHttpsClient } from "../atls/pinned_client.ts";
-import { meshReportData } from "../protocol/report_data.ts";
-import {
-  ApiPath,
-  parseChallengeResponse,
-  parseMeshCertificateResponse,
-  WORKLOAD_SECRET_HPKE_INFO,
-} from "../protocol/messages.ts";
-import { generatePodKeys } from "../initializer/run.ts";
+import { generatePodKeys, requestMeshCredentials } from "../atls/mesh_client.ts";
+import { SimulatedSnpEvidenceSource } from "../testing/simulated_evidence.ts";
 import { MEASUREMENT } from "../testing/simulation/deployment.ts";
 import { runDenoScript, startCoordinatorProcess } from "../testing/simulation/processes.ts";
 import { createWorkspace, workspaceVm } from "../testing/simulation/workspace.ts";
@@ -153,31 +144,21 @@ async function main(): Promise<void> {
     const measurement = await MEASUREMENT;
     log(`load test: ${count} simulated initializers against ${coordinator.meshAddress}`);
 
+    const pod = new SimulatedSnpEvidenceSource(d.authority, {
+      hostData: d.pods.web.digest,
+      measurement,
+    });
+    // The initializer's own exchange (atls/mesh_client.ts): challenge and certificate over one
+    // pinned connection, the leaf checked to be for the pod's key, the secret opened.
     const one = async (): Promise<number> => {
       const keys = await generatePodKeys();
       const started = performance.now();
-      const client = new PinnedHttpsClient(coordinator.meshAddress, { timeoutMs: 300_000 });
-      const { nonce } = parseChallengeResponse(
-        await client.request("POST", ApiPath.meshChallenge, {}),
-      );
-      const r = await d.authority.createReport({
-        reportData: await meshReportData({
-          nonce,
-          leafSpki: keys.leafSpki,
-          hpkePublicKey: keys.hpke.publicKey,
-        }),
-        hostData: d.pods.web.digest,
-        measurement,
+      const credentials = await requestMeshCredentials(coordinator.meshAddress, keys, pod, {
+        timeoutMs: 300_000,
       });
-      const answer = parseMeshCertificateResponse(
-        await client.request("POST", ApiPath.meshCertificate, {
-          nonce: encodeHex(nonce),
-          evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
-          leafPublicKey: encodeHex(keys.leafSpki),
-          hpkePublicKey: encodeHex(keys.hpke.publicKey),
-        }),
-      );
-      await keys.hpke.open(answer.workloadSecret!, WORKLOAD_SECRET_HPKE_INFO, nonce);
+      if (credentials.workloadSecret === undefined) {
+        throw new Error("the web pod's policy has a workload secret, but none was issued");
+      }
       return performance.now() - started;
     };
 

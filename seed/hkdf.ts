@@ -1,36 +1,29 @@
 /**
- * HKDF-SHA256 (RFC 5869) through WebCrypto.
+ * HKDF-SHA256 (RFC 5869), computed in this thread by `@noble/hashes` (the Coordinator derives a
+ * workload secret per attestation; an asynchronous WebCrypto import + derive costs more CPU than
+ * the derivation).
  *
  * @module
  */
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+
+const utf8 = new TextEncoder();
 
 /**
  * HKDF-SHA256 of `ikm` with `salt` and `info`, `length` bytes long.
  *
  * @param info context string; different infos give independent outputs
  */
-export async function hkdfSha256(
+export function hkdfSha256(
   ikm: Uint8Array,
   salt: Uint8Array,
   info: string,
   length: number,
 ): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    ikm as Uint8Array<ArrayBuffer>,
-    "HKDF",
-    false,
-    ["deriveBits"],
-  );
-  const bits = await crypto.subtle.deriveBits(
-    {
-      name: "HKDF",
-      hash: "SHA-256",
-      salt: salt as Uint8Array<ArrayBuffer>,
-      info: new TextEncoder().encode(info),
-    },
-    key,
-    length * 8,
-  );
-  return new Uint8Array(bits);
+  try {
+    return Promise.resolve(hkdf(sha256, ikm, salt, utf8.encode(info), length));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -157,6 +157,7 @@ export class Certificate implements SignedParts {
   /** The field name this certificate was parsed as (used in error messages). */
   readonly field: string;
   #fingerprint?: Promise<string>;
+  #spkiFingerprint?: Promise<string>;
   #publicKey?: PublicKeyInfo;
   #subject?: string;
   #issuer?: string;
@@ -306,6 +307,12 @@ export class Certificate implements SignedParts {
   fingerprint(): Promise<string> {
     this.#fingerprint ??= sha256(this.der).then(encodeHex);
     return this.#fingerprint;
+  }
+
+  /** SHA-256 of the SubjectPublicKeyInfo DER, lower-case hex (computed once). */
+  spkiFingerprint(): Promise<string> {
+    this.#spkiFingerprint ??= sha256(this.spki).then(encodeHex);
+    return this.#spkiFingerprint;
   }
 }
 

@@ -446,9 +446,17 @@ async function buildPath(
     new VerificationError(field, "no chain to a pinned root");
 }
 
-async function signatureKey(signedDer: Uint8Array, issuer: Certificate): Promise<string> {
-  const [a, b] = await Promise.all([sha256(signedDer), sha256(issuer.spki)]);
-  return `${encodeHex(a)}:${encodeHex(b)}`;
+/**
+ * The cache key of "`signed` verifies under `issuer`'s key": SHA-256 of the signed DER and of
+ * the issuer's SPKI. A certificate's hashes are computed once per parsed object (a verifier that
+ * keeps its parsed certificates hashes nothing on a cache hit).
+ */
+async function signatureKey(
+  signedSha256: Promise<string>,
+  issuer: Certificate,
+): Promise<string> {
+  const [a, b] = await Promise.all([signedSha256, issuer.spkiFingerprint()]);
+  return `${a}:${b}`;
 }
 
 /** Verifies that `cert` is signed by `issuer`, consulting and filling the cache. */
@@ -458,7 +466,7 @@ async function verifyLink(
   name: string,
   cache: ChainCache | undefined,
 ): Promise<void> {
-  const key = cache ? await signatureKey(cert.der, issuer) : "";
+  const key = cache ? await signatureKey(cert.fingerprint(), issuer) : "";
   if (cache?.hasSignature(key)) return;
   try {
     await verifySignedParts(cert, issuer.publicKey, name, () => `"${issuer.subject}"`);
@@ -481,7 +489,7 @@ async function verifyCrlCached(
   cache: ChainCache | undefined,
 ): Promise<void> {
   if (!cache) return verifyCrl(crl, issuer, now, field);
-  const key = await signatureKey(crl.der, issuer);
+  const key = await signatureKey(sha256(crl.der).then(encodeHex), issuer);
   // The signature part is skipped only when this exact CRL verified with this exact key before.
   if (cache.hasSignature(key)) return checkCrlExceptSignature(crl, issuer, now, field);
   await verifyCrl(crl, issuer, now, field);

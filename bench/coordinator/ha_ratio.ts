@@ -16,17 +16,8 @@
  * @module
  */
 import "reflect-metadata";
-import { encodeHex } from "../../util/bytes/mod.ts";
-import { evidenceToJson } from "../../protocol/evidence_json.ts";
-import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
-import { meshReportData } from "../../protocol/report_data.ts";
-import {
-  ApiPath,
-  parseChallengeResponse,
-  parseMeshCertificateResponse,
-  WORKLOAD_SECRET_HPKE_INFO,
-} from "../../protocol/messages.ts";
-import { generatePodKeys } from "../../initializer/run.ts";
+import { generatePodKeys, requestMeshCredentials } from "../../atls/mesh_client.ts";
+import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { FileHistoryBackend } from "../../coordinator/history/file_backend.ts";
 import { KubernetesHistoryBackend } from "../../coordinator/history/kubernetes_backend.ts";
 import { ManifestHistory } from "../../coordinator/history/manifest_history.ts";
@@ -91,31 +82,19 @@ async function transitionCost(cluster: LocalKubeCluster, appends: number, dir: s
 /** Attestations per second of `count` concurrent full mesh exchanges spread over `targets`. */
 async function attestationRate(ws: Workspace, targets: CoordinatorProcess[], count: number) {
   const d = ws.deployment;
-  const measurement = await MEASUREMENT;
+  const pod = new SimulatedSnpEvidenceSource(d.authority, {
+    hostData: d.pods.web.digest,
+    measurement: await MEASUREMENT,
+  });
+  // The initializer's own exchange (atls/mesh_client.ts), as the load test runs it.
   const one = async (target: CoordinatorProcess) => {
-    const keys = await generatePodKeys();
-    const client = new PinnedHttpsClient(target.meshAddress, { timeoutMs: 300_000 });
-    const { nonce } = parseChallengeResponse(
-      await client.request("POST", ApiPath.meshChallenge, {}),
+    const credentials = await requestMeshCredentials(
+      target.meshAddress,
+      await generatePodKeys(),
+      pod,
+      { timeoutMs: 300_000 },
     );
-    const r = await d.authority.createReport({
-      reportData: await meshReportData({
-        nonce,
-        leafSpki: keys.leafSpki,
-        hpkePublicKey: keys.hpke.publicKey,
-      }),
-      hostData: d.pods.web.digest,
-      measurement,
-    });
-    const answer = parseMeshCertificateResponse(
-      await client.request("POST", ApiPath.meshCertificate, {
-        nonce: encodeHex(nonce),
-        evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
-        leafPublicKey: encodeHex(keys.leafSpki),
-        hpkePublicKey: encodeHex(keys.hpke.publicKey),
-      }),
-    );
-    await keys.hpke.open(answer.workloadSecret!, WORKLOAD_SECRET_HPKE_INFO, nonce);
+    if (credentials.workloadSecret === undefined) throw new Error("no workload secret issued");
   };
   for (const t of targets) await one(t); // warm-up: verification caches
   const start = performance.now();

@@ -21,6 +21,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
+import { sha1 } from "@noble/hashes/legacy.js";
 import { encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { AttestationClaims } from "../../evidence/types.ts";
@@ -201,6 +202,8 @@ export class CertificateAuthority {
   readonly #meshKeys: CryptoKeyPair;
   /** What every leaf shares (issuer, authority key identifier), encoded once per mesh key. */
   readonly #leafTemplate: LeafTemplate;
+  /** PEM of the root CA, mesh CA and intermediate, encoded once (served with every leaf). */
+  readonly #pems: { readonly root: string; readonly meshCa: string; readonly intermediate: string };
 
   private constructor(
     rootKey: DerivedP384Key | CryptoKeyPair,
@@ -220,6 +223,11 @@ export class CertificateAuthority {
       new Uint8Array(meshCa.rawData),
       new Uint8Array(leafAuthorityKeyId.rawData),
     );
+    this.#pems = {
+      root: root.toString("pem") + "\n",
+      meshCa: meshCa.toString("pem") + "\n",
+      intermediate: intermediate.toString("pem") + "\n",
+    };
   }
 
   /**
@@ -333,17 +341,17 @@ export class CertificateAuthority {
 
   /** PEM of the root CA certificate (`coordinator-root-ca.pem`). */
   get rootPem(): string {
-    return this.root.toString("pem") + "\n";
+    return this.#pems.root;
   }
 
   /** PEM of the mesh CA certificate (`mesh-ca.pem`). */
   get meshCaPem(): string {
-    return this.meshCa.toString("pem") + "\n";
+    return this.#pems.meshCa;
   }
 
   /** PEM of the intermediate certificate. */
   get intermediatePem(): string {
-    return this.intermediate.toString("pem") + "\n";
+    return this.#pems.intermediate;
   }
 
   /** The root public key. */
@@ -371,7 +379,7 @@ export class CertificateAuthority {
       notAfter,
       commonName: request.commonName ?? "contrast-workload",
       spki,
-      subjectKeyIdentifier: await subjectKeyIdentifier(spki),
+      subjectKeyIdentifier: subjectKeyIdentifier(spki),
       sans: request.sans,
       ...(request.claims
         ? {
@@ -407,9 +415,9 @@ class IssuedLeafDer implements IssuedLeaf {
 }
 
 /** The SubjectKeyIdentifier of a SPKI: SHA-1 of the subjectPublicKey bits (RFC 5280 method 1). */
-async function subjectKeyIdentifier(spki: Uint8Array): Promise<Uint8Array> {
+function subjectKeyIdentifier(spki: Uint8Array): Uint8Array {
   const [, key] = children(readSingle(spki, Tag.sequence, "publicKey"), "publicKey");
   if (key?.tag !== Tag.bitString) throw new ParseError("publicKey", "no subjectPublicKey");
-  const bits = key.value.subarray(1) as Uint8Array<ArrayBuffer>;
-  return new Uint8Array(await crypto.subtle.digest("SHA-1", bits));
+  // An identifier, not a security function (RFC 5280 4.2.1.2); hashed in this thread.
+  return sha1(key.value.subarray(1));
 }

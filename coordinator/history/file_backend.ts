@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { digestSync, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import { readFileIfExists, syncFolder, writeFileAtomic } from "../../util/files/mod.ts";
 import {
@@ -110,11 +110,14 @@ export class FileHistoryBackend implements HistoryBackend {
     return await readFileIfExists(`${this.root}/${kind}/${name}`);
   }
 
-  /** `transitions/latest` with the SHA-256 of its bytes as version. */
+  /**
+   * `transitions/latest` with the SHA-256 of its bytes as version (hashed in this thread: the
+   * Coordinator reads latest before every answer, and the record is a few hundred bytes).
+   */
   async readLatest(): Promise<LatestRecord | undefined> {
     const bytes = await readFileIfExists(`${this.root}/transitions/latest`);
     if (bytes === undefined) return undefined;
-    return { bytes, version: encodeHex(await sha256(bytes)) };
+    return { bytes, version: encodeHex(digestSync("SHA-256", bytes)) };
   }
 
   /** Swaps `transitions/latest` under the exclusive lock when its version is still expected. */

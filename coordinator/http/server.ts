@@ -103,17 +103,19 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint
   });
 }
 
+const UTF8 = new TextEncoder();
+
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;
-  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const bytes = UTF8.encode(typeof body === "string" ? body : JSON.stringify(body));
   res.writeHead(status, {
     "content-type": typeof body === "string"
       ? "text/plain; version=0.0.4; charset=utf-8"
       : "application/json",
-    "content-length": String(new TextEncoder().encode(text).length),
+    "content-length": String(bytes.length),
     "cache-control": "no-store",
   });
-  res.end(text);
+  res.end(bytes);
 }
 
 /** A `node:http` request listener serving `routes` as JSON with limits, errors and metrics. */

@@ -13,7 +13,11 @@ import {
 } from "../../atls/pinned_client.ts";
 import { sha256 } from "../../util/bytes/mod.ts";
 
-async function server(status = 200, body: unknown = { ok: true }) {
+async function server(
+  status = 200,
+  body: unknown = { ok: true },
+  options: { closeEach?: boolean; dropIdleAfterMs?: number } = {},
+) {
   const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
   const seen: string[] = [];
   const s = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
@@ -21,14 +25,99 @@ async function server(status = 200, body: unknown = { ok: true }) {
     req.on("data", (c) => text += c);
     req.on("end", () => {
       seen.push(`${req.method} ${req.url} ${text}`);
-      res.writeHead(status, { "content-type": "application/json" });
+      res.writeHead(status, {
+        "content-type": "application/json",
+        ...(options.closeEach ? { connection: "close" } : {}),
+      });
       res.end(JSON.stringify(body));
+      // As a proxy or server that closes idle keep-alive connections would.
+      const drop = options.dropIdleAfterMs;
+      if (drop !== undefined) res.on("finish", () => setTimeout(() => req.socket.destroy(), drop));
     });
   });
+  const connections = { count: 0 };
+  s.on("secureConnection", () => connections.count++);
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
   const port = (s.address() as AddressInfo).port;
-  return { id, port, seen, close: () => new Promise<void>((r) => s.close(() => r())) };
+  return {
+    id,
+    port,
+    seen,
+    connections,
+    close: () =>
+      new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeAllConnections();
+      }),
+  };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("sends consecutive requests over one TLS connection while it is fresh", async () => {
+  const s = await server();
+  const client = new PinnedHttpsClient(`127.0.0.1:${s.port}`);
+  try {
+    for (const path of ["/challenge", "/certificate", "/third"]) {
+      assert.deepEqual(await client.request("POST", path, {}), { ok: true });
+    }
+    assert.equal(s.connections.count, 1);
+    client.close();
+    await client.request("POST", "/after-close", {});
+    assert.equal(s.connections.count, 2);
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("opens a new connection when the idle one is stale, closed, or not to be kept", async () => {
+  const stale = await server();
+  const client = new PinnedHttpsClient(`127.0.0.1:${stale.port}`, { keepAliveIdleMs: 20 });
+  try {
+    await client.request("POST", "/a", {});
+    await sleep(60);
+    await client.request("POST", "/b", {});
+    assert.equal(
+      stale.connections.count,
+      2,
+      "an idle connection older than the limit is not reused",
+    );
+  } finally {
+    client.close();
+    await stale.close();
+  }
+  // The server closes idle connections after 30 ms: the client notices and reconnects.
+  const closing = await server(200, { ok: true }, { dropIdleAfterMs: 30 });
+  const patient = new PinnedHttpsClient(`127.0.0.1:${closing.port}`);
+  try {
+    await patient.request("POST", "/a", {});
+    await sleep(150);
+    assert.deepEqual(await patient.request("POST", "/b", {}), { ok: true });
+    assert.equal(closing.connections.count, 2);
+  } finally {
+    patient.close();
+    await closing.close();
+  }
+  // `Connection: close` from the server, or keepAlive false: one connection per request.
+  const once = await server(200, { ok: true }, { closeEach: true });
+  const noReuse = await server();
+  const a = new PinnedHttpsClient(`127.0.0.1:${once.port}`);
+  const b = new PinnedHttpsClient(`127.0.0.1:${noReuse.port}`, { keepAlive: false });
+  try {
+    for (let i = 0; i < 3; i++) {
+      await a.request("POST", "/x", {});
+      await b.request("POST", "/x", {});
+    }
+    assert.equal(once.connections.count, 3);
+    assert.equal(noReuse.connections.count, 3);
+  } finally {
+    a.close();
+    b.close();
+    await once.close();
+    await noReuse.close();
+  }
+});
 
 Deno.test("learns the key on first use and keeps talking to the same key", async () => {
   const s = await server();

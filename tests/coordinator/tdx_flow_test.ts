@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { CoordinatorRejectedError } from "../../atls/pinned_client.ts";
 import { SimulatedTdxEvidenceSource } from "../../testing/simulated_evidence.ts";
-import { generatePodKeys } from "../../initializer/run.ts";
-import { requestMeshCredentials } from "../../initializer/mesh_client.ts";
+import { generatePodKeys, requestMeshCredentials } from "../../atls/mesh_client.ts";
 import { deployment, inProcessCoordinator, simulatedTdx } from "./fixture.ts";
 
 Deno.test({

@@ -19,7 +19,7 @@ import {
 } from "../../protocol/messages.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { generatePodKeys } from "../../initializer/run.ts";
+import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { SimulatedSnpAuthority } from "../../testing/snp/authority.ts";
 import type { SimulatedReportInput } from "../../testing/snp/authority.ts";
 import { MEASUREMENT } from "../coordinator/fixture.ts";

@@ -23,7 +23,7 @@ import {
 } from "../../protocol/messages.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { generatePodKeys } from "../../initializer/run.ts";
+import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { challengeFlood } from "../../testing/simulation/challenge_flood.ts";
 import { MEASUREMENT } from "../../testing/simulation/deployment.ts";
 import { TEST_ONLY_CHALLENGE_TTL_FLAG } from "../../coordinator/test_only_challenge_ttl.ts";

@@ -24,7 +24,7 @@ Deno.test("tls-config/ is 0755 and secrets/ 0700 under umask 000", () =>
     const out = await new Deno.Command("sh", {
       args: [
         "-c",
-        `umask 000 && "${Deno.execPath()}" run -A "${dir}/child.ts" "${dir}/pod/tls-config" "${dir}/pod/secrets"`,
+        `umask 000 && "${Deno.execPath()}" run -A --config "${REPO_ROOT}deno.json" "${dir}/child.ts" "${dir}/pod/tls-config" "${dir}/pod/secrets"`,
       ],
       stderr: "piped",
     }).output();

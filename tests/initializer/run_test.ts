@@ -9,16 +9,12 @@ import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certif
 import { CoordinatorBadRequestError, CoordinatorRejectedError } from "../../atls/pinned_client.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
+import { InitializerFailedError, isPermanent, runInitializer } from "../../initializer/run.ts";
 import {
   generatePodKeys,
-  InitializerFailedError,
-  isPermanent,
-  runInitializer,
-} from "../../initializer/run.ts";
-import {
   requestAttestedMeshCredentials,
   requestMeshCredentials,
-} from "../../initializer/mesh_client.ts";
+} from "../../atls/mesh_client.ts";
 import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
 import { listTree } from "../helpers/list_tree.ts";
 import { caSwappingRelay } from "../helpers/relays.ts";

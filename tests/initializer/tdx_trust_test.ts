@@ -16,8 +16,7 @@ import { Logger } from "../../util/log/logger.ts";
 import { startService } from "../../coordinator/service.ts";
 import { SimulatedTdxEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
-import { generatePodKeys } from "../../initializer/run.ts";
-import { requestAttestedMeshCredentials } from "../../initializer/mesh_client.ts";
+import { generatePodKeys, requestAttestedMeshCredentials } from "../../atls/mesh_client.ts";
 import { deployment } from "../../testing/simulation/deployment.ts";
 import { LOOPBACK_SERVICE_CONFIG, simulatedTdx } from "../coordinator/fixture.ts";
 

@@ -67,8 +67,8 @@ export class Logger {
   }
 
   #log(level: LogLevel, rawMessage: string, fields: LogFields): void {
-    const message = boundedValue(rawMessage) as string;
     if (LEVEL_ORDER[level] < this.#minimum) return;
+    const message = boundedValue(rawMessage) as string;
     const clean: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined || v === null) continue;

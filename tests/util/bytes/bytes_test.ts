@@ -10,6 +10,7 @@ import {
   encodePem,
 } from "../../../util/bytes/mod.ts";
 import { ParseError } from "../../../util/errors/mod.ts";
+import { digest, digestSync, sha256 } from "../../../util/bytes/digest.ts";
 
 Deno.test("hex round-trips and rejects odd length, non-hex and wrong length naming the field", () => {
   const bytes = new Uint8Array([0, 1, 0xab, 0xff]);
@@ -55,3 +56,18 @@ Deno.test("ByteReader rejects non-zero reserved bytes", () => {
   const r = new ByteReader(new Uint8Array([0, 0, 1]), "q");
   assert.throws(() => r.reserved("rsvd", 3), /q.rsvd: reserved byte at offset 2/);
 });
+
+Deno.test("digestSync gives WebCrypto's bytes for every algorithm and block boundary", async () => {
+  for (const algorithm of ["SHA-256", "SHA-384", "SHA-512"] as const) {
+    for (const size of [0, 1, 55, 56, 64, 111, 112, 128, 1000, 20_000]) {
+      const data = crypto.getRandomValues(new Uint8Array(size));
+      const expected = new Uint8Array(await crypto.subtle.digest(algorithm, data));
+      assert.deepEqual(digestSync(algorithm, data), expected, `${algorithm} of ${size} bytes`);
+      assert.deepEqual(await digest(algorithm, data), expected);
+    }
+  }
+  assert.equal(encodeHex(await sha256(new Uint8Array())), EMPTY_SHA256);
+  assert.throws(() => digestSync("MD5" as "SHA-256", new Uint8Array()), TypeError);
+});
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

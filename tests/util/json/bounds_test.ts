@@ -9,6 +9,7 @@ import {
   parseJsonDocument,
   parseJsonText,
 } from "../../../util/json/mod.ts";
+import { childPath } from "../../../util/json/issues.ts";
 import { Logger, MAX_LOG_VALUE_CHARS } from "../../../util/log/logger.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -69,4 +70,73 @@ Deno.test("log lines cut long values and say how long they were", () => {
   log.warn("x".repeat(10_000), { reason: "y".repeat(1_000_000) });
   assert.ok(lines[0]!.length < 3 * MAX_LOG_VALUE_CHARS, `${lines[0]!.length}`);
   assert.match(lines[0]!, /1000000 characters, cut/);
+});
+
+Deno.test("duplicate keys: escapes, arrays, strings that look like structure, root prefix", () => {
+  const paths = (text: string, root = "") => duplicateKeyIssues(text, root).map((i) => i.path);
+  assert.deepEqual(paths('{"a\\"b":1,"a\\"b":2}'), ['"a\\"b"']);
+  assert.deepEqual(paths('{"\\u0061":1,"a":2}'), ["a"], "escaped and plain spellings are one key");
+  assert.deepEqual(paths('{"a\\\\":1,"a":2}'), [], "a\\\\ is not a");
+  assert.deepEqual(paths('[[{"x":1,"x":1}],{"y":[{"z":0,"z":0}]}]'), ["[0][0].x", "[1].y[0].z"]);
+  assert.deepEqual(paths('{"a":[1,2,{"b":1}],"a":2}'), ["a"]);
+  assert.deepEqual(paths('{"s":"\\"k\\":{\\"k\\":1,","k":1,"s2":"}]","k":2}'), ["k"]);
+  assert.deepEqual(paths(' { "k" : 1 , "k" : 2 } ', "body"), ["body.k"]);
+  assert.deepEqual(paths('{"k":{},"k":[]}'), ["k"]);
+  assert.deepEqual(paths('"just a string"'), []);
+  assert.deepEqual(paths('{"unterminated'), [], "not JSON: no loop, no throw");
+});
+
+Deno.test("duplicate keys: the scan agrees with jsonc-parser's visitor on random documents", async () => {
+  const { visit } = await import("jsonc-parser");
+  const oracle = (text: string): string[] => {
+    const open: Set<string>[] = [];
+    const found: string[] = [];
+    visit(text, {
+      onObjectBegin: () => void open.push(new Set()),
+      onObjectEnd: () => void open.pop(),
+      onObjectProperty: (property, _o, _l, _line, _c, pathSupplier) => {
+        const keys = open.at(-1)!;
+        if (keys.has(property)) {
+          found.push([...pathSupplier(), property].reduce<string>((p, k) => childPath(p, k), ""));
+        } else keys.add(property);
+      },
+    });
+    return found;
+  };
+  let seed = 18;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const KEYS = ["a", "b", "a b", 'q"', "\\u0061", "{", ":"];
+  const value = (depth: number): string => {
+    const pick = random(depth > 3 ? 3 : 6);
+    if (pick === 0) return String(random(100));
+    if (pick === 1) return JSON.stringify(`s${'{}[],:"\\'.charAt(random(8))}`);
+    if (pick === 2) return "null";
+    if (pick === 3) {
+      return `[${Array.from({ length: random(4) }, () => value(depth + 1)).join(", ")}]`;
+    }
+    return `{${
+      Array.from({ length: random(5) }, () => {
+        const key = KEYS[random(KEYS.length)]!;
+        const spelled = key === "\\u0061" ? key : JSON.stringify(key).slice(1, -1);
+        return `"${spelled}" : ${value(depth + 1)}`;
+      }).join(",")
+    }}`;
+  };
+  let withDuplicates = 0;
+  for (let n = 0; n < 400; n++) {
+    const text = value(0);
+    JSON.parse(text); // the generator makes valid JSON
+    const expected = oracle(text).slice(0, MAX_DUPLICATE_ISSUES);
+    if (expected.length > 0) withDuplicates++;
+    const actual = duplicateKeyIssues(text).filter((i) => !/more duplicate keys/.test(i.reason));
+    assert.deepEqual(
+      actual.map((i) => i.path || "(root)"),
+      expected.map((p) => p || "(root)"),
+      text,
+    );
+  }
+  assert.ok(withDuplicates > 50, `only ${withDuplicates} documents had duplicates`);
 });

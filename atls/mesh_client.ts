@@ -1,5 +1,6 @@
 /**
- * The initializer's exchange with the Coordinator's mesh API: a fresh challenge, evidence
+ * The client of the Coordinator's mesh API, as the Initializer (and the load test and benchmarks,
+ * through the same code) speaks it: a fresh challenge, evidence
  * binding that challenge and the pod's two public keys (certificate key and HPKE key), and the
  * answer. The workload secret arrives HPKE-sealed to the pod's key and the certificate must be
  * for the pod's key, so a relay in between sees only public material.
@@ -19,8 +20,9 @@ import { Certificate } from "../x509/certificate.ts";
 import { constantTimeEqual, decodePem, encodeHex } from "../util/bytes/mod.ts";
 import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
-import type { HpkeRecipient } from "../protocol/hpke.ts";
-import { PinnedHttpsClient } from "../atls/pinned_client.ts";
+import { HpkeRecipient } from "../protocol/hpke.ts";
+import { PinnedHttpsClient } from "./pinned_client.ts";
+import { generateTlsKeyPair } from "./certificate.ts";
 import { meshReportData } from "../protocol/report_data.ts";
 import {
   ApiPath,
@@ -31,8 +33,8 @@ import {
 } from "../protocol/messages.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
-import { attestCoordinator, type AttestedCoordinator } from "../atls/coordinator_client.ts";
-import type { CoordinatorTrust } from "../atls/coordinator_trust.ts";
+import { attestCoordinator, type AttestedCoordinator } from "./coordinator_client.ts";
+import type { CoordinatorTrust } from "./coordinator_trust.ts";
 
 /** What the initializer receives. */
 export interface MeshCredentials {
@@ -56,9 +58,20 @@ export interface PodKeys {
   readonly hpke: HpkeRecipient;
 }
 
+/** Generates a pod's certificate key (P-256) and HPKE key. */
+export async function generatePodKeys(): Promise<PodKeys> {
+  const leaf = await generateTlsKeyPair();
+  return {
+    leaf,
+    leafSpki: new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey)),
+    hpke: await HpkeRecipient.generate(),
+  };
+}
+
 /**
  * One exchange over `client`: challenge, evidence, certificate. Checks that the certificate is
- * for the pod's key and opens the workload secret; the CAs are returned as received.
+ * for the pod's key and opens the workload secret; the CAs are returned as received. Both
+ * requests travel over one pinned TLS connection when the server keeps it open.
  */
 async function exchange(
   client: PinnedHttpsClient,
@@ -108,7 +121,7 @@ async function exchange(
  * never uses this; it serves tests of the Coordinator's admission rules. Use
  * {@link requestAttestedMeshCredentials}.
  *
- * @throws {import("../atls/pinned_client.ts").CoordinatorRejectedError} (and the other
+ * @throws {import("./pinned_client.ts").CoordinatorRejectedError} (and the other
  *   answer errors) when the Coordinator refuses; {@link VerificationError} when the answer does
  *   not fit our keys
  */
@@ -118,11 +131,8 @@ export function requestMeshCredentials(
   evidenceSource: EvidenceSource,
   options: { timeoutMs?: number } = {},
 ): Promise<MeshCredentials> {
-  return exchange(
-    new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs }),
-    keys,
-    evidenceSource,
-  );
+  const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
+  return exchange(client, keys, evidenceSource).finally(() => client.close());
 }
 
 /** Credentials whose CAs the attested Coordinator vouched for. */
@@ -176,7 +186,12 @@ export async function requestAttestedMeshCredentials(
   if (rootCa === "" || meshCa === "" || coordinator.state.manifests.length === 0) {
     throw new UnavailableError("coordinator", "the attested Coordinator has no manifest yet");
   }
-  const credentials = await exchange(coordinator.client, keys, evidenceSource);
+  let credentials: MeshCredentials;
+  try {
+    credentials = await exchange(coordinator.client, keys, evidenceSource);
+  } finally {
+    coordinator.client.close();
+  }
   if (credentials.rootCa !== rootCa) {
     throw new VerificationError("rootCa", "differs from the root CA the Coordinator attested");
   }
