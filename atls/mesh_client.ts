@@ -49,7 +49,7 @@ export interface MeshCredentials {
 }
 
 /** The pod's keys. */
-export interface PodKeys {
+interface PodKeys {
   /** P-256 ECDSA key pair the mesh certificate is issued to. */
   readonly leaf: CryptoKeyPair;
   /** PKIX DER of the leaf public key. */
