@@ -32,7 +32,7 @@ const IN_THREAD: Readonly<Record<HashAlgorithm, (data: Uint8Array) => Uint8Array
  *
  * @example SHA-256 of a public key
  * ```ts
- * import { digestSync } from "../../mod.ts";
+ * import { digestSync } from "./mod.ts";
  *
  * console.log(digestSync("SHA-256", new Uint8Array(32)).length); // 32
  * ```
