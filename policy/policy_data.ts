@@ -120,18 +120,18 @@ function generatedName(name: string, variable?: VariablePart): string {
 }
 
 /**
- * A `generateName` Pod's name after its prefix: the API server appends 5 random characters, and
- * the policy accepts any name the prefix can begin, as genpolicy does (the prefix followed by a
- * suffix that keeps the name a valid DNS name). Holding the host to exactly 5 characters would stop
- * nothing: it picks the suffix either way, and the policy state binds every container of the pod
- * to the one name the first container was created with.
+ * A `generateName` Pod's name after its prefix: exactly the 5 random lower-case alphanumerics the
+ * API server appends. genpolicy accepts any DNS-name suffix; contrast is stricter, because the name
+ * also reaches the pod's hostname and `metadata.name` environment variables, where a longer suffix
+ * chosen by the host (`api-x.attacker.example`) could steer a workload that builds URLs or
+ * certificate names from them.
  */
-const GENERATE_NAME_SUFFIX = "[a-z0-9]([-.a-z0-9]*[a-z0-9])?";
+const GENERATE_NAME_SUFFIX = "[a-z0-9]{5}";
 
 /**
  * The unanchored pattern pods of a `kind` named `name` get as their name; with `generateName`, the
  * prefix (cut to 58 characters, as the API server cuts it before appending its 5 characters) and
- * any DNS-name suffix ({@link GENERATE_NAME_SUFFIX}).
+ * the 5-character suffix ({@link GENERATE_NAME_SUFFIX}).
  */
 export function podNamePattern(kind: WorkloadKind, name: string, generateName = false): string {
   if (generateName) {
