@@ -311,6 +311,10 @@ annotations_ok(c, req) if {
 		annotation_ok(c, key, value)
 	}
 	count({k | some k, _ in a; cdi_vfio_key(k)}) == gpus(c)
+
+	# each GPU once: two annotations naming the same GPU index would give the container fewer GPUs
+	# than its YAML asked for, or one GPU twice
+	count({v | some k, v in a; cdi_vfio_key(k)}) == gpus(c)
 }
 
 annotation_ok(c, key, value) if {

@@ -193,18 +193,22 @@ test_gpu_devices_and_cdi_annotations if {
 	agent_policy.agent_devices_ok(gpu_container, [vfio("1"), vfio("2")], cdi_annotations)
 	agent_policy.agent_devices_ok(gpu_container, [], cdi_annotations)
 	agent_policy.annotations_ok(gpu_container, cdi_request(cdi_annotations))
+
 	# Annotation count, number, suffix and value.
 	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"}))
 	not agent_policy.annotations_ok(gpu_container, cdi_request({}))
 	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0", "cdi.k8s.io/vfioABC": "nvidia.com/gpu=1"}))
 	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "invalid-format", "cdi.k8s.io/vfio2": "nvidia.com/gpu=1"}))
 	not agent_policy.annotations_ok(gpu_container, cdi_request(object.union(cdi_annotations, {"cdi.k8s.io/vfio3": "nvidia.com/gpu=2"})))
+	not agent_policy.annotations_ok(gpu_container, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0", "cdi.k8s.io/vfio2": "nvidia.com/gpu=0"}))
+
 	# Devices without their annotation, twice the same path, one of two, another type or path.
 	not agent_policy.agent_devices_ok(gpu_container, [vfio("1"), vfio("3")], cdi_annotations)
 	not agent_policy.agent_devices_ok(gpu_container, [vfio("1"), vfio("1")], cdi_annotations)
 	not agent_policy.agent_devices_ok(gpu_container, [vfio("1")], cdi_annotations)
 	not agent_policy.agent_devices_ok(gpu_container, [object.union(vfio("1"), {"type_": "vfio-pci"}), vfio("2")], cdi_annotations)
 	not agent_policy.agent_devices_ok(gpu_container, [object.union(vfio("1"), {"container_path": "/dev/vfio/1"}), vfio("2")], cdi_annotations)
+
 	# A container without GPUs gets neither.
 	not agent_policy.agent_devices_ok({}, [vfio("1")], {"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"})
 	not agent_policy.annotations_ok({"annotations": {}}, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"}))
@@ -256,18 +260,22 @@ blk_storage := {
 test_block_encrypted_emptydir_storage if {
 	agent_policy.storage_matches(blk_expected, blk_storage, "gid")
 	agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "group_change_policy": 1}}), "gid")
+
 	# Without the ephemeral key the host's disk would hold the volume in plain text.
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["create_filesystem"]}), "gid")
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["encryption_key=ephemeral"]}), "gid")
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"driver_options": ["encryption_key=host", "create_filesystem"]}), "gid")
+
 	# Another group, no group, an unknown fs_group field, another change policy.
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 0}}), "gid")
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": null}), "gid")
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "mode": 511}}), "gid")
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"fs_group": {"group_id": 1000, "group_change_policy": 7}}), "gid")
+
 	# A mount point outside the sandbox's storage directory, a source that is no PCI path.
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"mount_point": "/run/kata-containers/sandbox/storage/../shm"}), "gid")
 	not agent_policy.storage_matches(blk_expected, object.union(blk_storage, {"source": "/dev/vda"}), "gid")
+
 	# A policy without fsGroup admits no group.
 	no_group := object.remove(blk_expected, ["fs_group"])
 	agent_policy.storage_matches(no_group, object.union(blk_storage, {"fs_group": null}), "gid")
