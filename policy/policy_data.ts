@@ -816,26 +816,30 @@ function containerUser(
   return { uid: user.uid, gid: user.gid, additional_gids: user.additionalGids };
 }
 
-/** The capability sets: the runtime's defaults (or all when privileged), then add and drop. */
+/**
+ * The capability sets in containerd's order (CRI `WithCapabilities`): the runtime's defaults (or
+ * all when privileged); `add: [ALL]` gives all, `drop: [ALL]` none; then the named adds, then the
+ * named drops. So `drop: [ALL]` with `add: [NET_BIND_SERVICE]` is exactly that one capability, and
+ * `add: [ALL]` with `drop: [CHOWN]` is all but CAP_CHOWN.
+ */
 function containerCapabilities(
   settings: Settings,
   sc: Record<string, unknown>,
   privileged: boolean,
 ): CapabilitySets {
   const caps = obj(sc.capabilities);
+  const add = list(caps.add).map(String);
+  const drop = list(caps.drop).map(String);
+  const isAll = (c: string) => c.toUpperCase() === "ALL";
   let set = new Set(
     privileged
       ? settings.container.privileged_capabilities
       : settings.container.default_capabilities,
   );
-  for (const a of list(caps.add).map(String)) {
-    if (a.toUpperCase() === "ALL") set = new Set(settings.container.privileged_capabilities);
-    else set.add(capName(a));
-  }
-  for (const d of list(caps.drop).map(String)) {
-    if (d.toUpperCase() === "ALL") set.clear();
-    else set.delete(capName(d));
-  }
+  if (add.some(isAll)) set = new Set(settings.container.privileged_capabilities);
+  if (drop.some(isAll)) set.clear();
+  for (const a of add.filter((c) => !isAll(c))) set.add(capName(a));
+  for (const d of drop.filter((c) => !isAll(c))) set.delete(capName(d));
   const capList = sorted(set);
   return {
     bounding: capList,

@@ -142,7 +142,11 @@ export const ALL_CAPABILITIES: readonly string[] = [
   "CAP_CHECKPOINT_RESTORE",
 ];
 
-/** The capability sets containerd gives a container with `add`/`drop` applied. */
+/**
+ * The capability sets containerd gives a container with `add`/`drop` applied, in its order (CRI
+ * `WithCapabilities`): `add: [ALL]` gives all, `drop: [ALL]` none, then the named adds, then the
+ * named drops. Privileged containers get all, whatever they add or drop.
+ */
 export function capabilitySets(
   privileged: boolean,
   add: readonly string[],
@@ -151,12 +155,12 @@ export function capabilitySets(
   const normalise = (c: string) => c.startsWith("CAP_") ? c : `CAP_${c.toUpperCase()}`;
   let caps = privileged ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES];
   if (!privileged) {
+    const added = add.map(normalise);
     const dropped = drop.map(normalise);
-    caps = dropped.includes("CAP_ALL") ? [] : caps.filter((c) => !dropped.includes(c));
-    for (const c of add.map(normalise)) {
-      if (c === "CAP_ALL") caps = [...ALL_CAPABILITIES];
-      else if (!caps.includes(c)) caps.push(c);
-    }
+    if (added.includes("CAP_ALL")) caps = [...ALL_CAPABILITIES];
+    if (dropped.includes("CAP_ALL")) caps = [];
+    for (const c of added) if (c !== "CAP_ALL" && !caps.includes(c)) caps.push(c);
+    caps = caps.filter((c) => !dropped.includes(c));
   }
   return { bounding: caps, effective: caps, inheritable: [], permitted: caps, ambient: [] };
 }

@@ -78,6 +78,25 @@ Deno.test("process: args from image and pod with $(VAR), working dir, user from 
   assert.equal(data.containers[0]!.kind, "pause");
 });
 
+Deno.test("capabilities in containerd's order: ALL add, ALL drop, then named adds, then named drops", async () => {
+  const caps = async (capabilities: Record<string, string[]>) => {
+    const data = buildPolicyData(
+      await input({
+        containers: [{ name: "c", image: web.pinned, securityContext: { capabilities } }],
+      }),
+    );
+    return data.containers[1]!.process.capabilities.bounding;
+  };
+  assert.deepEqual(await caps({ drop: ["ALL"], add: ["NET_BIND_SERVICE"] }), [
+    "CAP_NET_BIND_SERVICE",
+  ]);
+  assert.deepEqual(await caps({ drop: ["ALL"] }), []);
+  const all = (await testSettings()).container.privileged_capabilities;
+  const allButChown = await caps({ add: ["ALL"], drop: ["CHOWN"] });
+  assert.equal(allButChown.length, all.length - 1);
+  assert.ok(!allButChown.includes("CAP_CHOWN"));
+});
+
 Deno.test("privileged containers get every capability and no masked paths; tty and read-only root are carried", async () => {
   const data = buildPolicyData(
     await input({

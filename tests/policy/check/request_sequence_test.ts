@@ -5,6 +5,7 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import type { JsonObject } from "../../../policy/check/agent_protocol.ts";
 import { readWorkload } from "../../../policy/check/pod.ts";
 import { APP_DIGEST, DOCS, fixtureCluster, fixtureWorkload, IMAGES } from "./fixtures.ts";
+import { ALL_CAPABILITIES, capabilitySets } from "../../../policy/check/runtime_model.ts";
 
 function build(seed: number) {
   return buildRequestSequence({
@@ -177,4 +178,15 @@ Deno.test("downward API env: pod name, namespace, labels and service account", (
   assert.ok(env.includes(`POD=${seq.instance.podName}`));
   assert.ok(env.includes("APP=web"));
   assert.ok(env.includes("SA=shop-web"));
+});
+
+Deno.test("the request model's capabilities follow containerd: ALL add, ALL drop, named adds, named drops", () => {
+  assert.deepEqual(capabilitySets(false, ["NET_BIND_SERVICE"], ["ALL"]).bounding, [
+    "CAP_NET_BIND_SERVICE",
+  ]);
+  assert.deepEqual(capabilitySets(false, [], ["ALL"]).bounding, []);
+  const allButChown = capabilitySets(false, ["ALL"], ["CHOWN"]).bounding;
+  assert.equal(allButChown.length, ALL_CAPABILITIES.length - 1);
+  assert.ok(!allButChown.includes("CAP_CHOWN"));
+  assert.equal(capabilitySets(true, [], ["ALL"]).bounding.length, ALL_CAPABILITIES.length);
 });
