@@ -186,13 +186,17 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
       env,
       // The proxy image runs as root: Kubernetes grants added capabilities (NET_ADMIN for the
       // transparent-mode rules) only to root processes. Named here so a pod-level runAsUser or
-      // runAsNonRoot does not take them away.
+      // runAsNonRoot does not take them away. Root keeps nothing else: every other capability
+      // dropped, no privilege escalation, a read-only root filesystem.
       securityContext: {
         privileged: false,
         runAsUser: 0,
         runAsGroup: 0,
         runAsNonRoot: false,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
         capabilities: {
+          drop: ["ALL"],
           add: settings.service_mesh.capabilities_add.map((c) => c.replace(/^CAP_/, "")),
         },
       },

@@ -103,14 +103,27 @@ async function whyNotNetns(): Promise<string | undefined> {
 /** The mesh sidecar `generate` injected into the single pod of `yaml`. */
 function meshSidecar(
   yaml: string,
-): { image: string; env: Record<string, string>; caps: string[]; user?: number } {
+): {
+  image: string;
+  env: Record<string, string>;
+  caps: string[];
+  dropped: string[];
+  user?: number;
+  noEscalation?: boolean;
+  readOnlyRoot?: boolean;
+} {
   const pod = parse(yaml, { version: "1.1" }) as {
     spec: {
       initContainers: {
         name: string;
         image: string;
         env?: { name: string; value: string }[];
-        securityContext?: { runAsUser?: number; capabilities?: { add?: string[] } };
+        securityContext?: {
+          runAsUser?: number;
+          allowPrivilegeEscalation?: boolean;
+          readOnlyRootFilesystem?: boolean;
+          capabilities?: { add?: string[]; drop?: string[] };
+        };
       }[];
     };
   };
@@ -120,7 +133,10 @@ function meshSidecar(
     image: sidecar.image,
     env: Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value])),
     caps: sidecar.securityContext?.capabilities?.add ?? [],
+    dropped: sidecar.securityContext?.capabilities?.drop ?? [],
     user: sidecar.securityContext?.runAsUser,
+    noEscalation: sidecar.securityContext?.allowPrivilegeEscalation === false,
+    readOnlyRoot: sidecar.securityContext?.readOnlyRootFilesystem,
   };
 }
 
@@ -290,7 +306,12 @@ Deno.test({
           assert.equal(r.code, 0, r.stderr);
           sidecar = meshSidecar(await Deno.readTextFile(`${app}/app.yml`));
           assert.equal(sidecar.image, lock!.images["service-mesh-proxy"]);
-          assert.deepEqual(sidecar.caps, ["NET_ADMIN"]);
+          // NET_ADMIN for the rules; DAC_READ_SEARCH to read the initializer's key (0400, owned
+          // by the initializer's user), since root without DAC capabilities cannot.
+          assert.deepEqual(sidecar.caps, ["NET_ADMIN", "DAC_READ_SEARCH"]);
+          assert.deepEqual(sidecar.dropped, ["ALL"], "root keeps no other capability");
+          assert.ok(sidecar.noEscalation, "no privilege escalation");
+          assert.equal(sidecar.readOnlyRoot, true);
           assert.equal(sidecar.user, 0, "the sidecar runs as root, as its image does");
           assert.equal(sidecar.env.EDG_ADMIN_PORT, String(ADMIN_PORT));
           assert.equal(sidecar.env.CONTRAST_MESH_POD_PORTS, String(APP_PORT));

@@ -5,8 +5,9 @@
  * (`unshare -n … pod CONFIG`: loopback, the application on 8080 of both families), links the two
  * with a veth pair (pod 10.200.0.1 and fd00:200::1, cluster 10.200.0.2 and fd00:200::2), runs
  * the proxy container from the image inside the pod's namespace (`--network ns:…`,
- * `--cap-add NET_ADMIN`, read-only root, the initializer's files mounted read-only, the
- * environment `contrast generate` gave the sidecar), waits for its admin port and probes the pod
+ * `--cap-drop ALL --cap-add NET_ADMIN,DAC_READ_SEARCH`, no new privileges, read-only root, the
+ * initializer's files mounted read-only, the environment `contrast generate` gave the sidecar),
+ * waits for its admin port and probes the pod
  * from outside, over IPv4 and IPv6. Prints the results as one JSON line.
  *
  * @module
@@ -146,8 +147,14 @@ async function cluster(config: MeshImageScenario): Promise<void> {
       config.container,
       "--network",
       `ns:/proc/${child.pid}/ns/net`,
+      // As the injected sidecar's securityContext says: every capability dropped but NET_ADMIN,
+      // no privilege escalation, a read-only root.
+      "--cap-drop",
+      "ALL",
       "--cap-add",
-      "NET_ADMIN",
+      "NET_ADMIN,DAC_READ_SEARCH",
+      "--security-opt",
+      "no-new-privileges",
       "--read-only",
       ...config.podmanRun,
       "--volume",
