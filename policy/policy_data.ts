@@ -359,7 +359,30 @@ function readVolumes(
   for (const claim of input.claimTemplates ?? []) {
     volumes.set(claim, { kind: "persistentVolumeClaim", memory: false });
   }
+  refuseSeveralEncryptedEmptyDirs(input, volumes, issues);
   return { volumes, refusedVolumes };
+}
+
+/**
+ * Kata's block-encrypted emptyDirs all mount below one storage directory under a name the host
+ * chooses, so the policy cannot tell one such volume from another: a host could give two volumes
+ * one device and merge what the YAML keeps apart. A pod may therefore hold at most one
+ * disk-backed emptyDir in that mode (memory-backed ones are told apart by name).
+ */
+function refuseSeveralEncryptedEmptyDirs(
+  input: PodPolicyInput,
+  volumes: ReadonlyMap<string, VolumeInfo>,
+  issues: IssueList,
+): void {
+  if (input.settings.container.emptydir_mode !== "block-encrypted") return;
+  const encrypted = [...volumes].filter(([, v]) => v.kind === "emptyDir" && !v.memory);
+  if (encrypted.length < 2) return;
+  issues.add(
+    childPath(input.specPath, "volumes"),
+    `${encrypted.length} disk-backed emptyDir volumes (${
+      encrypted.map(([n]) => n).join(", ")
+    }) with --emptydir-mode block-encrypted: the policy cannot tell their devices apart, so the host could merge them; use one, or medium: Memory for the others`,
+  );
 }
 
 /** The runtime's default sysctls plus the pod's; the defaults the pod leaves alone are optional. */

@@ -478,3 +478,30 @@ Deno.test("block-encrypted emptyDir: a blk storage under an ephemeral key, with 
   assert.ok(local.storages.some((s) => s.driver === "local"));
   assert.ok(!local.storages.some((s) => s.driver === "blk"));
 });
+
+Deno.test("block-encrypted emptyDir: two disk-backed emptyDirs in one pod are refused (the host could merge them)", async () => {
+  const i = await input({
+    volumes: [
+      { name: "inbox", emptyDir: {} },
+      { name: "private", emptyDir: {} },
+      { name: "m", emptyDir: { medium: "Memory" } },
+    ],
+    containers: [{
+      name: "c",
+      image: web.pinned,
+      volumeMounts: [{ name: "inbox", mountPath: "/in" }, { name: "private", mountPath: "/p" }],
+    }],
+  });
+  assert.throws(
+    () =>
+      buildPolicyData({ ...i, settings: settingsForEmptyDirMode(i.settings, "block-encrypted") }),
+    (e: InvalidDocumentError) => {
+      assert.equal(e.issues.length, 1, e.issues.map((x) => x.reason).join("; "));
+      assert.match(e.issues[0]!.path, /volumes$/);
+      assert.match(e.issues[0]!.reason, /2 disk-backed emptyDir volumes \(inbox, private\)/);
+      return true;
+    },
+  );
+  // The default guest-local mode names each volume in its path: both are fine there.
+  buildPolicyData(i);
+});
