@@ -9,6 +9,7 @@
  * @module
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { ensureMap, ensureSeq } from "./yaml_nodes.ts";
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../policy/initdata.ts";
 import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
 import type { Settings } from "../policy/settings.ts";
@@ -20,24 +21,6 @@ import {
   MESH_INGRESS_ANNOTATION,
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
-
-/** Gets the map at `key` of `parent`, creating an empty one when missing. */
-function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
-  const existing = parent.get(key, true);
-  if (isMap(existing)) return existing;
-  const created = doc.createNode({}) as YAMLMap;
-  parent.set(key, created);
-  return created;
-}
-
-/** Gets the sequence at `key` of `parent`, creating an empty one when missing. */
-function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
-  const existing = parent.get(key, true);
-  if (isSeq(existing)) return existing;
-  const created = doc.createNode([]) as YAMLSeq;
-  parent.set(key, created);
-  return created;
-}
 
 function findByName(seq: YAMLSeq, name: string): YAMLMap | undefined {
   for (const item of seq.items) {

@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { type Document, isMap, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { type Document, isMap, isSeq, type YAMLMap } from "yaml";
+import { ensureSeq } from "./yaml_nodes.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import {
   INITIALIZER_NAME,
@@ -139,15 +140,6 @@ export function checkSecurePv(
     });
   }
   return issues;
-}
-
-/** The sequence at `key` of `parent`, created empty when missing. */
-function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
-  const existing = parent.get(key, true);
-  if (isSeq(existing)) return existing;
-  const created = doc.createNode([]) as YAMLSeq;
-  parent.set(key, created);
-  return created;
 }
 
 function byName(seq: { items: unknown[] }, name: string): YAMLMap | undefined {
