@@ -9,31 +9,19 @@ import {
   readAnnotatedPolicy,
   splitPolicyText,
 } from "../../policy/initdata.ts";
-import { IMAGES, MemoryResolver, OWNER, testSettings } from "../policy/fixtures.ts";
+import {
+  IMAGES,
+  MemoryResolver,
+  OWNER,
+  TEST_REFERENCE_VALUES,
+  testSettings,
+} from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { settingsForRuntime } from "../../policy/runtime_profiles.ts";
 import { escapeRegex } from "../../policy/regex.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
-const RV = {
-  snp: [{
-    Platform: "Metal-QEMU-SNP",
-    ProductName: "Genoa",
-    TrustedMeasurement: "ab".repeat(48),
-    MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
-    GuestPolicy: {
-      ABIMajor: 0,
-      ABIMinor: 0,
-      SMT: true,
-      MigrateMA: false,
-      Debug: false,
-      SingleSocket: false,
-    },
-    AllowedChipIDs: [],
-    TrustedIDKeyDigests: [],
-  }],
-  tdx: [],
-};
+const RV = TEST_REFERENCE_VALUES;
 
 async function options(resolver = new MemoryResolver()): Promise<GenerateOptions> {
   return {

@@ -4,7 +4,7 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate, type GenerateOptions } from "../../deploy/generate.ts";
 import { parseSecurePv } from "../../deploy/secure_pv.ts";
-import { MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { MemoryResolver, TEST_REFERENCE_VALUES, testSettings } from "../policy/fixtures.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 
@@ -13,25 +13,7 @@ async function options(): Promise<GenerateOptions> {
     settings: await testSettings(),
     resolver: new MemoryResolver(),
     rules: RULES,
-    referenceValues: {
-      snp: [{
-        Platform: "Metal-QEMU-SNP",
-        ProductName: "Genoa",
-        TrustedMeasurement: "ab".repeat(48),
-        MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
-        GuestPolicy: {
-          ABIMajor: 0,
-          ABIMinor: 0,
-          SMT: true,
-          MigrateMA: false,
-          Debug: false,
-          SingleSocket: false,
-        },
-        AllowedChipIDs: [],
-        TrustedIDKeyDigests: [],
-      }],
-      tdx: [],
-    },
+    referenceValues: TEST_REFERENCE_VALUES,
     workloadOwnerKeys: ["ab"],
     seedshareOwnerKeys: ["cd"],
   };

@@ -147,3 +147,27 @@ export const OWNER: string = await (async () => {
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
   return Array.from(spki, (b) => b.toString(16).padStart(2, "0")).join("");
 })();
+
+/**
+ * Reference values for generate tests: one Genoa bare-metal SNP entry with a made-up measurement
+ * and the usual guest policy, no TDX.
+ */
+export const TEST_REFERENCE_VALUES = {
+  snp: [{
+    Platform: "Metal-QEMU-SNP",
+    ProductName: "Genoa",
+    TrustedMeasurement: "ab".repeat(48),
+    MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+    GuestPolicy: {
+      ABIMajor: 0,
+      ABIMinor: 0,
+      SMT: true,
+      MigrateMA: false,
+      Debug: false,
+      SingleSocket: false,
+    },
+    AllowedChipIDs: [],
+    TrustedIDKeyDigests: [],
+  }],
+  tdx: [],
+};
