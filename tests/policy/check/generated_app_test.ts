@@ -20,7 +20,7 @@ import { parse as parseYaml } from "yaml";
 import { readClusterObjects, readWorkload } from "../../../policy/check/pod.ts";
 import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
 import { DEFAULT_NODE_RUNTIME } from "../../../policy/check/runtime_model.ts";
-import { mutantsOf } from "../../../policy/check/mutations.ts";
+import { mutantsOf, stateMutantsAfter } from "../../../policy/check/mutations.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
@@ -306,6 +306,8 @@ spec:
 });
 
 Deno.test("GPUs through VFIO (nvidia.com/pgpu): CDI annotations and VFIO devices allowed, tampering denied", async () => {
+  // Two GPU containers: each gets its own GPUs; a second container holding GPUs another one holds
+  // is a tampered request (denied, checked by --mutate below).
   const yaml = `apiVersion: v1
 kind: Pod
 metadata: {name: gpu, namespace: shop}
@@ -316,6 +318,10 @@ spec:
       image: "127.0.0.1:5000/web:1.0"
       resources:
         limits: {nvidia.com/pgpu: "2"}
+    - name: train
+      image: "127.0.0.1:5000/web:1.0"
+      resources:
+        limits: {nvidia.com/pgpu: "1"}
 `;
   const resolver = new MemoryResolver(IMAGES);
   const result = await generate([parseYamlFile("gpu.yml", yaml)], {
@@ -364,4 +370,19 @@ spec:
   for (const n of ["VFIO device without its CDI annotation", "CDI annotation for one more GPU"]) {
     assert.ok(names.includes(n), `${n} missing`);
   }
+  // The model gives the pod's containers distinct GPUs (cuda 0 and 1, train 2), and after each
+  // GPU container is created a second one with its GPUs is among the tampered requests.
+  const gpusOf = (name: string) => {
+    const s = seq.steps.find((x) =>
+      x.request.type === "CreateContainerRequest" && x.context.container === name
+    )!;
+    const a = (s.request.input.OCI as { Annotations: Record<string, string> }).Annotations;
+    return Object.entries(a).filter(([k]) => k.startsWith("cdi.k8s.io/")).map(([, v]) => v);
+  };
+  assert.deepEqual(gpusOf("cuda"), ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]);
+  assert.deepEqual(gpusOf("train"), ["nvidia.com/gpu=2"]);
+  const after = stateMutantsAfter(step, seq, seededRandom(11));
+  const second = after.find((m) => m.name === "second container with the GPUs another holds");
+  assert.ok(second, "no second-holder mutant");
+  assert.equal(second.expectation, "deny");
 });
