@@ -189,6 +189,7 @@ sandbox_request_ok(req) if {
 	is_string(req.sandbox_id)
 	count(req.sandbox_id) <= 128
 	lower_alphanumeric(req.sandbox_id)
+	not req.sandbox_id in reserved_ids
 	hostname_ok(object.get(req, "hostname", ""))
 	storages_match(object.get(req, "storages", []), pd.sandbox.storages, "")
 }
@@ -216,12 +217,21 @@ sandbox_name_ops(req) := [{"op": "add", "path": "/pstate/sandbox_name", "value":
 	not pstate.sandbox_name
 }
 
-container_op(i, req) := {"op": "add", "path": concat("/", ["/pstate/containers", req.container_id]), "value": {"index": i}} if {
+container_op(i, req) := {"op": "add", "path": concat("/", ["/pstate/containers", req.container_id]), "value": container_state(i, req)} if {
 	pstate.containers
 }
 
-container_op(i, req) := {"op": "add", "path": "/pstate/containers", "value": {req.container_id: {"index": i}}} if {
+container_op(i, req) := {"op": "add", "path": "/pstate/containers", "value": {req.container_id: container_state(i, req)}} if {
 	not pstate.containers
+}
+
+# What the policy remembers of a created container: its entry in the policy data and, for a GPU
+# container, the GPUs it holds (its CDI annotation values), so that no other container of the pod
+# is given one of them while it exists (RemoveContainer forgets them with the container).
+container_state(i, _) := {"index": i} if gpus(pd.containers[i]) == 0
+
+container_state(i, req) := {"index": i, "gpus": sort([v | some k, v in oci_annotations(req); cdi_vfio_key(k)])} if {
+	gpus(pd.containers[i]) > 0
 }
 
 oci_annotations(req) := object.get(req.OCI, "Annotations", {})
@@ -249,6 +259,7 @@ container_identity_ok(c, req) if {
 	container_name_ok(c, a)
 	is_string(req.container_id)
 	kata_id(req.container_id)
+	not req.container_id in reserved_ids
 	not known_container(req.container_id)
 	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
 	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
@@ -316,6 +327,25 @@ annotations_ok(c, req) if {
 	# each GPU once: two annotations naming the same GPU index would give the container fewer GPUs
 	# than its YAML asked for, or one GPU twice
 	count({v | some _, v in vfio}) == gpus(c)
+	gpus_unclaimed(c, a)
+}
+
+# A GPU another container of the pod holds (pstate) is not given again: two containers with
+# `nvidia.com/gpu=0` would share one GPU, its memory and whatever the other container computes
+# on it.
+gpus_unclaimed(c, _) if gpus(c) == 0
+
+gpus_unclaimed(c, a) if {
+	gpus(c) > 0
+	claimed := {g | some s in object.get(pstate, "containers", {}); some g in object.get(s, "gpus", [])}
+	every k, v in a {
+		not gpu_claimed(k, v, claimed)
+	}
+}
+
+gpu_claimed(k, v, claimed) if {
+	cdi_vfio_key(k)
+	v in claimed
 }
 
 annotation_ok(c, key, value) if {
@@ -585,6 +615,13 @@ with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
 # 64 hex characters are one case; an ID is never empty, `.`, `..` nor holds `/`, so the bundle,
 # root and share paths built from it stay one path element below their directory.
 id_token := "[A-Za-z0-9][A-Za-z0-9_.-]+"
+
+# IDs that name a directory the agent itself uses below /run/kata-containers, where it puts a
+# container's bundle (`<id>/config.json`, `<id>/rootfs`): `shared` (the host share, initdata),
+# `sandbox` (the sandbox's resolv.conf, shm and guest-pulled layers), `image` (the image store),
+# `virtual-volumes`, `swap`. Such an ID would put the container's bundle and root filesystem into
+# that directory and its cleanup there; kata_id admits them, containerd never sends them.
+reserved_ids := {"shared", "sandbox", "image", "virtual-volumes", "swap"}
 
 # `^[A-Za-z0-9][A-Za-z0-9_.-]+$` ({@link id_token}).
 # A constant pattern: opa's WebAssembly build compiles it once per evaluation and then matches in

@@ -25,7 +25,7 @@ import {
   updateRoutesRequest,
   writeStreamRequest,
 } from "./agent_protocol.ts";
-import { containerId, generatedPodName, hexString, type RandomSource } from "./random_ids.ts";
+import { containerId, hexString, podNameOf, type RandomSource } from "./random_ids.ts";
 import type { RequestSequence, Step } from "./request_sequence.ts";
 import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
 
@@ -320,7 +320,7 @@ function crossContainerMutants(
   const process = ociProcessOf;
   const env = a(process(base.input).Env) as string[];
   add("other sandbox name", `OCI.Annotations["${Annotation.sandboxName}"]`, (i) => {
-    const other = generatedPodName(seq.workload.kind, seq.workload.name, rng);
+    const other = podNameOf(seq.workload, rng);
     o(o(i.OCI).Annotations)[Annotation.sandboxName] = other === seq.instance.podName
       ? `${other}-tampered`
       : other;
@@ -726,6 +726,12 @@ export function stateMutantsAfter(
       ),
     );
   }
+  if (type === "CreateContainerRequest" && step.context.containerId) {
+    const gpuHolder = secondInstanceWithSameGpus(step, rng);
+    if (gpuHolder) {
+      deny("second container with the GPUs another holds", "OCI.Annotations", gpuHolder);
+    }
+  }
   if (type === "RemoveContainerRequest" && step.context.containerId) {
     const id = step.context.containerId;
     deny("start removed container", "container_id", startContainerRequest(id));
@@ -742,6 +748,20 @@ export function stateMutantsAfter(
     );
   }
   return out;
+}
+
+/**
+ * For a container given GPUs: the same request again under a new container ID while the first
+ * still exists, i.e. a second container holding the same GPUs (its CDI annotations name them).
+ */
+function secondInstanceWithSameGpus(step: Step, rng: RandomSource): AgentRequest | undefined {
+  const annotations = o(o(step.request.input.OCI).Annotations);
+  if (!Object.keys(annotations).some((k) => k.startsWith("cdi.k8s.io/vfio"))) return undefined;
+  const id = step.context.containerId!;
+  const input = JSON.parse(
+    JSON.stringify(step.request.input).replaceAll(id, containerId(rng)),
+  ) as JsonObject;
+  return { type: step.request.type, input };
 }
 
 /** Tampered requests that must be denied whatever the pod, in the initial policy state. */
