@@ -52,6 +52,14 @@ patterns := [
 	"^web-([a-z0-9]{1,10}-)?[a-z0-9]{5}$",
 	"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$",
 	"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}",
+	"^image_guest_pull=.*$",
+	"^.*$",
+	`^a\.b=.*$`,
+	"^a.b=.*$",
+	"^noexec$",
+	"^mode=1777$",
+	`^a\.b$`,
+	"^$",
 ]
 
 shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
@@ -215,6 +223,18 @@ values := [
 	"/var/log/pods/Shop_web_0123abcd-0123-4567-89ab-0123456789ab",
 	"/var/log/pods/shop_web_------------------------------------",
 	"/var/log/podsXshop_web_0123abcd-0123-4567-89ab-0123456789ab",
+	"image_guest_pull=",
+	`image_guest_pull={"metadata":{"a":"b"}}`,
+	"image_guest_pull=a\nb",
+	"image_guest_pull=\n",
+	"image_guest_pullX",
+	"ximage_guest_pull=a",
+	"a.b=1",
+	"aXb=1",
+	"noexec",
+	"noexecx",
+	"mode=1777",
+	"mode=17777",
 ]
 
 disagreements contains [p, v] if {
@@ -263,7 +283,8 @@ test_name_number_and_log_dir_shapes_apply_where_they_should if {
 	every p in [
 		"^web-[a-z0-9]{1,10}-[a-z0-9]{5}$", "^web-[a-z0-9]{5}$", `^web\.x-[a-z0-9]{5}$`,
 		"^db-[0-9]+$", "^[0-9]+$", "^-?[0-9]+$", "^size=[0-9]+$",
-		"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$",
+		"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$", "^image_guest_pull=.*$",
+		"^noexec$", `^a\.b$`, "^$",
 	] {
 		not agent_policy.pattern_shape(p).regex
 	}

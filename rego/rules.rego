@@ -672,7 +672,9 @@ literal_match(pattern, value) if {
 # The shape of `pattern`: the first that applies, else regex.match. Shapes are decided exactly by
 # string operations and a few constant character-class patterns, each checked against regex.match
 # in rego/patterns_test.rego.
-pattern_shape(pattern) := shape if {
+pattern_shape(pattern) := {"literal": text} if {
+	text := literal_pattern_text(pattern)
+} else := shape if {
 	shape := tail_shape(pattern)
 } else := shape if {
 	shape := id_shape(pattern)
@@ -687,6 +689,27 @@ pattern_shape(pattern) := shape if {
 } else := {"log_dir": true} if {
 	pattern == log_dir_pattern
 } else := {"regex": true}
+
+# `^<literal text>$`: the text it matches (without a backslash, text of the one-class constant
+# pattern literal_match uses; with one, literal_text_pattern).
+literal_pattern_text(pattern) := inner if {
+	startswith(pattern, "^")
+	endswith(pattern, "$")
+	inner := substring(pattern, 1, count(pattern) - 2)
+	not contains(inner, `\`)
+	regex.match(`^[A-Za-z0-9_,:;@=/ %~-]*$`, inner)
+} else := unescape_literal(inner) if {
+	startswith(pattern, "^")
+	endswith(pattern, "$")
+	inner := substring(pattern, 1, count(pattern) - 2)
+	contains(inner, `\`)
+	regex.match(literal_text_pattern, inner)
+}
+
+shape_match(shape, _, value) if {
+	is_string(shape.literal)
+	value == shape.literal
+}
 
 shape_match(shape, pattern, value) if {
 	shape.regex
@@ -810,9 +833,10 @@ shape_match(shape, _, value) if {
 }
 
 # `^<literal><tail>$` for the variable tails of generated names and numbers (pod names of
-# Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes): their RE2
+# Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
+# of a line (`image_guest_pull=.*`): their RE2
 # programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
-name_tails := ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+"]
+name_tails := ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"]
 
 tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
 	startswith(pattern, "^")
@@ -845,6 +869,9 @@ tail_match("[a-z0-9]{5}", rest) if {
 tail_match("[0-9]+", rest) if digits(rest)
 
 tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
+
+# `.` is any character but a newline.
+tail_match(".*", rest) if not contains(rest, "\n")
 
 # `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
 # built once per evaluation for both).
@@ -938,7 +965,14 @@ mount_type(m) := m.type_
 
 mount_type(m) := object.get(m, "type", "") if not "type_" in object.keys(m)
 
+# In the policy's order (the runtime's), each storage against the expectation at its index; else
+# every storage matches some expectation and every expectation some storage.
 storages_match(storages, expected, cid) if {
+	count(storages) == count(expected)
+	every i, s in storages {
+		storage_matches(expected[i], s, cid)
+	}
+} else if {
 	count(storages) == count(expected)
 	every s in storages {
 		some es in expected
@@ -978,15 +1012,23 @@ fs_group_field_ok("group_id", _)
 fs_group_field_ok("group_change_policy", v) if v in {0, 1, "Always", "OnRootMismatch"}
 
 # Same count, every value matches a pattern and every pattern matches a value.
+# In order first (each value against the pattern at its index), else any to any with each
+# pattern's shape worked out once.
 regexes_match_all(values, patterns) if {
 	count(values) == count(patterns)
-	every v in values {
-		some p in patterns
-		shaped_match(p, v)
+	every i, v in values {
+		shaped_match(patterns[i], v)
 	}
-	every p in patterns {
+} else if {
+	count(values) == count(patterns)
+	shapes := [pattern_shape(p) | some p in patterns]
+	every v in values {
+		some i, p in patterns
+		shape_match(shapes[i], p, v)
+	}
+	every i, p in patterns {
 		some v in values
-		shaped_match(p, v)
+		shape_match(shapes[i], p, v)
 	}
 }
 
@@ -1265,10 +1307,7 @@ interface_flags_allowed := {0, 128}
 hardware_address_ok(mac) if {
 	count(mac) == 17
 	pairs := split(mac, ":")
-	count(pairs) == 6
-	every p in pairs {
-		count(p) == 2
-	}
+	[count(p) | some p in pairs] == [2, 2, 2, 2, 2, 2]
 	trim(concat("", pairs), "0123456789abcdefABCDEF") == ""
 	mac != "00:00:00:00:00:00"
 }
@@ -1306,7 +1345,10 @@ loopback_name("lo")
 # Loopback by the address's value, not its spelling: `127.0.0.0/8` (any octet spelling Rust's
 # parser accepts), `::1` in every zero-padded or expanded form (`00::001`, `0:0:0:0:0:0:0:1`), and
 # IPv4-mapped loopback (`::ffff:127.0.0.1`, `::ffff:7f00:1`). A prefix length is ignored.
-loopback_address(a) if loopback_ip(lower(split(a, "/")[0]))
+loopback_address(a) if {
+	a != ""
+	loopback_ip(lower(split(a, "/")[0]))
+}
 
 # The address part, lower case, decided by string operations exactly as the patterns
 # `^0*127\.`, `^[0:]*:0{0,3}1$` and `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` would
@@ -1316,6 +1358,7 @@ loopback_ip(x) if {
 } else if {
 	# `[0:]*` `:` `0{0,3}` `1`: only zeros and colons before the final 1, at most three zeros after
 	# the last colon
+	contains(x, ":")
 	endswith(x, "1")
 	head := substring(x, 0, count(x) - 1)
 	trim(head, "0:") == ""
