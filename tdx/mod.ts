@@ -87,10 +87,12 @@ export {
   cachingFetcherTransport,
   type CachingTransportOptions,
   INTEL_PCS_BASE_URL,
+  INTEL_ROOT_CA_CRL_URL,
   IntelPcsClient,
   type IntelPcsClientOptions,
   type PcsResourceKind,
   type PcsResponse,
+  pcsServiceRootCaCrlUrl,
   type PcsTransport,
 } from "./pcs/client.ts";
 export {
