@@ -17,10 +17,10 @@
 import {
   addCoordinatorCommandTail,
   addCoordinatorOptions,
-  attestTarget,
   collateralOptionsOf,
   progressUnlessJson,
 } from "../coordinator_options.ts";
+import { attestTarget } from "../coordinator_target.ts";
 import type { Command } from "commander";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";

@@ -25,7 +25,7 @@ import {
   updateRoutesRequest,
   writeStreamRequest,
 } from "./agent_protocol.ts";
-import { containerId, generatedPodName, hexString, type RandomSource } from "./random_ids.ts";
+import { containerId, hexString, podNameOf, type RandomSource } from "./random_ids.ts";
 import type { RequestSequence, Step } from "./request_sequence.ts";
 import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
 
@@ -320,7 +320,7 @@ function crossContainerMutants(
   const process = ociProcessOf;
   const env = a(process(base.input).Env) as string[];
   add("other sandbox name", `OCI.Annotations["${Annotation.sandboxName}"]`, (i) => {
-    const other = generatedPodName(seq.workload.kind, seq.workload.name, rng);
+    const other = podNameOf(seq.workload, rng);
     o(o(i.OCI).Annotations)[Annotation.sandboxName] = other === seq.instance.podName
       ? `${other}-tampered`
       : other;

@@ -50,8 +50,8 @@ import {
 } from "./pod.ts";
 import {
   containerId as newContainerId,
-  generatedPodName,
   hexString,
+  podNameOf,
   type RandomSource,
   uuid,
 } from "./random_ids.ts";
@@ -504,7 +504,7 @@ type Push = (request: AgentRequest, label: string, context?: StepContext) => voi
 /** The identity the control plane and the runtime invent for this pod instance. */
 function newPodInstance(w: PodWorkload, rng: RandomSource): PodInstance {
   return {
-    podName: generatedPodName(w.kind, w.name, rng),
+    podName: podNameOf(w, rng),
     namespace: w.namespace,
     podUid: uuid(rng),
     sandboxId: newContainerId(rng),

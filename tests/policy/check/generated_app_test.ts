@@ -386,3 +386,58 @@ spec:
   assert.ok(second, "no second-holder mutant");
   assert.equal(second.expectation, "deny");
 });
+
+Deno.test("a Pod with only generateName: policy check models its generated name, tampering denied", async () => {
+  // The API server names the pod `<prefix><5 characters>`; the checker used to stop at the
+  // missing metadata.name.
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {generateName: job-, namespace: shop}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: web
+      image: "127.0.0.1:5000/web:1.0"
+`;
+  const resolver = new MemoryResolver(IMAGES);
+  const result = await generate([parseYamlFile("gen.yml", yaml)], {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "generated-gen-" });
+  await Deno.writeTextFile(`${dir}/gen.yml`, result.files[0]!.text);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let error: unknown;
+  try {
+    await policyCheckCommand([dir], {
+      json: false,
+      mutate: true,
+      seed: "8",
+      imageCache: dir,
+      insecureRegistry: [],
+      offline: true,
+    }, resolver);
+  } catch (e) {
+    error = e;
+  } finally {
+    console.log = log;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(error, undefined, lines.join("\n"));
+  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const seq = buildRequestSequence({
+    workload: readWorkload(parseYaml(yaml), "gen.yml")!,
+    images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
+    cluster: readClusterObjects([]),
+    rng: seededRandom(9),
+  });
+  assert.match(seq.instance.podName, /^job-[a-z0-9]{5}$/);
+});
