@@ -672,7 +672,10 @@ literal_match(pattern, value) if {
 # The shape of `pattern`: the first that applies, else regex.match. Shapes are decided exactly by
 # string operations and a few constant character-class patterns, each checked against regex.match
 # in rego/patterns_test.rego.
-pattern_shape(pattern) := {"literal": text} if {
+pattern_shape(pattern) := shape if {
+	# worked out at generate time (policy/pattern_shapes.ts, the same decisions as below)
+	shape := pd.pattern_shapes[pattern]
+} else := {"literal": text} if {
 	text := literal_pattern_text(pattern)
 } else := shape if {
 	shape := tail_shape(pattern)
