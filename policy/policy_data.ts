@@ -29,6 +29,7 @@ import {
   unanchor,
   valueRegex,
 } from "./regex.ts";
+import { patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
 
@@ -283,8 +284,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
   const containers = [pauseExpectation(pod), ...workloadContainers(pod)];
   checkContainerNames(containers, input.specPath, issues);
   issues.throwIfAny();
-  return {
-    version: 1,
+  const data = {
+    version: 1 as const,
     pod: {
       namespace: input.namespace,
       sandbox_name_regex: `^${pod.namePattern}$`,
@@ -297,6 +298,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     exec: { allowed_commands: input.settings.exec.allowed_commands },
     requests: input.settings.requests,
   };
+  return { ...data, pattern_shapes: patternShapesOf(data) };
 }
 
 /** Step 1: the pod-level facts every container expectation shares. */

@@ -385,8 +385,9 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
       [],
     )
     .option(
-      "--mrseam <hex>",
-      "TDX MRSEAM of your hosts' TDX module (96 hex; repeat per module version; required on real TDX)",
+      "--mrseam <hex|version>",
+      "TDX MRSEAM of your hosts' TDX module (96 hex or a published version such as 1.5.28; " +
+        "repeat per module; default: every module whose MRSEAM Intel publishes)",
       collectRepeated,
       [],
     )

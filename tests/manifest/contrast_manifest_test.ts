@@ -15,6 +15,9 @@ import { parseManifest } from "../../manifest/manifest.ts";
 import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { runCli } from "../../cli/main.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
+
+const SHARED_SNP = TEST_REFERENCE_VALUES.snp[0]!;
 
 type GoType = "string" | "hex" | "int" | "bool" | "hex[]" | "string[]" | "hex[4]" | Shape;
 interface Shape {
@@ -165,10 +168,11 @@ Deno.test("a manifest as Contrast's Go structs marshal it is read, with its new 
     },
     ReferenceValues: {
       snp: [{
-        Platform: "Metal-QEMU-SNP",
-        ProductName: "Genoa",
-        TrustedMeasurement: "ab".repeat(48),
-        MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+        // The shared fixture's identity and TCB; the rest as Contrast's structs marshal it.
+        Platform: SHARED_SNP.Platform,
+        ProductName: SHARED_SNP.ProductName,
+        TrustedMeasurement: SHARED_SNP.TrustedMeasurement,
+        MinimumTCB: SHARED_SNP.MinimumTCB,
         GuestPolicy: Object.fromEntries(
           Object.keys(SNP_POLICY).map((
             k,
