@@ -305,10 +305,12 @@ container_name_ok(c, a) if {
 	not a["io.kubernetes.cri.container-name"]
 }
 
+# The image name, when sent, is the pinned one. It may be missing (genpolicy accepts that too): the
+# agent never reads it; the guest pulls the image the guest-pull storage names, which is checked.
 container_name_ok(c, a) if {
 	c.kind != "pause"
 	a["io.kubernetes.cri.container-name"] == c.name
-	a["io.kubernetes.cri.image-name"] == c.image
+	object.get(a, "io.kubernetes.cri.image-name", c.image) == c.image
 }
 
 same_sandbox(_) if not pstate.sandbox_name
@@ -988,6 +990,43 @@ mounts_ok(c, req) if {
 	mounts := object.get(req.OCI, "Mounts", [])
 	count(mounts) == count(c.mounts)
 	mounts_paired(c.mounts, mounts, req.container_id)
+}
+
+# Fewer mounts than expected: each one sent is the one expected at its destination, and only
+# `optional` ones are missing. Optional are the mounts whose content the host provides anyway (the
+# shared /etc/hosts, /etc/hostname, /etc/resolv.conf, termination log, service account token,
+# configMap/secret/projected/downwardAPI, persistent volume and image VOLUME shares) and the kernel
+# filesystems (/proc, /sys, /sys/fs/cgroup, /dev/pts, /dev/mqueue): without one the container sees
+# what its pinned image holds at that path, which gives the host nothing it could not put into
+# the share itself (genpolicy accepts any subset of the expected mounts). Never optional: the
+# guest's own data (/dev, /dev/shm, emptyDirs): dropping one separates what the YAML joins (the
+# app no longer sees the certificates and workload secret the Initializer wrote there and runs on
+# what its image holds at that path instead, like a dropped variable), and with host pull the
+# writes land in the host's share.
+mounts_ok(c, req) if {
+	mounts := object.get(req.OCI, "Mounts", [])
+	count(mounts) < count(c.mounts)
+	mounts_subset(c.mounts, mounts, req.container_id)
+}
+
+mounts_subset(expected, mounts, cid) if {
+	distinct_destinations(expected)
+	distinct_destinations(mounts)
+	at := {em.destination: i | some i, em in expected}
+	every m in mounts {
+		mount_matches(expected[at[m.destination]], m, cid)
+	}
+	sent := {m.destination | some m in mounts}
+	every em in expected {
+		mount_sent_or_optional(em, sent)
+	}
+}
+
+mount_sent_or_optional(em, sent) if em.destination in sent
+
+mount_sent_or_optional(em, sent) if {
+	not em.destination in sent
+	object.get(em, "optional", false) == true
 }
 
 # With distinct destinations on both sides (the usual case: Kubernetes refuses two mounts at one
