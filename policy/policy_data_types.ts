@@ -70,6 +70,12 @@ export interface MountExpectation {
   readonly options: readonly string[];
   /** Options the mount may carry besides `options` (differences between runtime versions). */
   readonly optional_options?: readonly string[];
+  /**
+   * The mount may be missing: its content is the host's anyway (a share) or it is a kernel
+   * filesystem, so without it the container sees its pinned image's files there (rules.rego
+   * `mounts_ok`). Never set for the guest's own data (/dev, /dev/shm, emptyDirs).
+   */
+  readonly optional?: boolean;
 }
 
 /**

@@ -389,18 +389,19 @@ addresses := [
 	"1::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:07f00:1", "::ffff:007f00:1", "::ffff:0007f00:1",
 	"::ffff:7f0:1", "::ffff:7f00", "::ffff:7fzz:1", "::ffff:8f00:1", "::ffff:10.0.0.1",
 	"::ffff:ffff:127.0.0.1", ":ffff:127.0.0.1", "ffff:127.0.0.1", "::ffff::7f00:1",
-	"::ffff:7f001:1", "fe80::1", "::1%lo",
+	"::ffff:7f001:1", "fe80::1", "::1%lo", "::FFFF:7F00:1", "::FFFF:127.0.0.1", "0:0:0:0:0:0:0:1", "127.0.0.1/8", "127/8",
+	"0/127.0.0.1", "::1/128", "0:0::1/64", "10.0.0.1/8", "::ffff:127.0.0.1/104", "::1/", "/::1",
 ]
 
 test_loopback_by_value_decides_what_the_patterns_decide if {
 	every a in addresses {
-		loopback_ip_ok(a) == any_loopback_pattern(a)
+		loopback_address_ok(a) == any_loopback_pattern(lower(split(a, "/")[0]))
 	}
 }
 
-loopback_ip_ok(a) if agent_policy.loopback_ip(a)
+loopback_address_ok(a) if agent_policy.loopback_address(a)
 
-default loopback_ip_ok(_) := false
+default loopback_address_ok(_) := false
 
 any_loopback_pattern(a) if {
 	some p in loopback_patterns

@@ -305,10 +305,12 @@ container_name_ok(c, a) if {
 	not a["io.kubernetes.cri.container-name"]
 }
 
+# The image name, when sent, is the pinned one. It may be missing (genpolicy accepts that too): the
+# agent never reads it; the guest pulls the image the guest-pull storage names, which is checked.
 container_name_ok(c, a) if {
 	c.kind != "pause"
 	a["io.kubernetes.cri.container-name"] == c.name
-	a["io.kubernetes.cri.image-name"] == c.image
+	object.get(a, "io.kubernetes.cri.image-name", c.image) == c.image
 }
 
 same_sandbox(_) if not pstate.sandbox_name
@@ -519,19 +521,20 @@ service_link_env(v) if {
 # `_PORT_<number>_<protocol>` or `_PORT_<number>_<protocol>_(PROTO|PORT|ADDR)` with a non-empty
 # prefix, read from the name's `_`-separated parts (numbers and protocols hold no `_`).
 service_link_name(parts, n) if {
-	array.slice(parts, n - 2, n) in {["SERVICE", "HOST"], ["SERVICE", "PORT"]}
+	parts[n - 2] == "SERVICE"
+	service_host_or_port(parts[n - 1])
 	non_empty_join(parts, 0, n - 2)
 } else if {
 	parts[n - 1] == "PORT"
 	non_empty_join(parts, 0, n - 1)
 } else if {
-	parts[n - 1] in {"TCP", "UDP", "SCTP"}
+	service_protocol(parts[n - 1])
 	parts[n - 3] == "PORT"
 	digits(parts[n - 2])
 	non_empty_join(parts, 0, n - 3)
 } else if {
-	parts[n - 1] in {"PROTO", "PORT", "ADDR"}
-	parts[n - 2] in {"TCP", "UDP", "SCTP"}
+	service_port_field(parts[n - 1])
+	service_protocol(parts[n - 2])
 	parts[n - 4] == "PORT"
 	digits(parts[n - 3])
 	non_empty_join(parts, 0, n - 4)
@@ -542,6 +545,23 @@ service_link_name(parts, n) if {
 	non_empty_join(parts, 0, j)
 	non_empty_join(parts, j + 2, n)
 }
+
+# (Constant arguments rather than sets: opa's wasm builds a set literal in each evaluation.)
+service_host_or_port("HOST")
+
+service_host_or_port("PORT")
+
+service_protocol("TCP")
+
+service_protocol("UDP")
+
+service_protocol("SCTP")
+
+service_port_field("PROTO")
+
+service_port_field("PORT")
+
+service_port_field("ADDR")
 
 # Whether parts[from:to] joined with `_` is not empty.
 non_empty_join(parts, from, to) if {
@@ -910,6 +930,43 @@ mounts_ok(c, req) if {
 	mounts := object.get(req.OCI, "Mounts", [])
 	count(mounts) == count(c.mounts)
 	mounts_paired(c.mounts, mounts, req.container_id)
+}
+
+# Fewer mounts than expected: each one sent is the one expected at its destination, and only
+# `optional` ones are missing. Optional are the mounts whose content the host provides anyway (the
+# shared /etc/hosts, /etc/hostname, /etc/resolv.conf, termination log, service account token,
+# configMap/secret/projected/downwardAPI, persistent volume and image VOLUME shares) and the kernel
+# filesystems (/proc, /sys, /sys/fs/cgroup, /dev/pts, /dev/mqueue): without one the container sees
+# what its pinned image holds at that path, which gives the host nothing it could not put into
+# the share itself (genpolicy accepts any subset of the expected mounts). Never optional: the
+# guest's own data (/dev, /dev/shm, emptyDirs): dropping one separates what the YAML joins (the
+# app no longer sees the certificates and workload secret the Initializer wrote there and runs on
+# what its image holds at that path instead, like a dropped variable), and with host pull the
+# writes land in the host's share.
+mounts_ok(c, req) if {
+	mounts := object.get(req.OCI, "Mounts", [])
+	count(mounts) < count(c.mounts)
+	mounts_subset(c.mounts, mounts, req.container_id)
+}
+
+mounts_subset(expected, mounts, cid) if {
+	distinct_destinations(expected)
+	distinct_destinations(mounts)
+	at := {em.destination: i | some i, em in expected}
+	every m in mounts {
+		mount_matches(expected[at[m.destination]], m, cid)
+	}
+	sent := {m.destination | some m in mounts}
+	every em in expected {
+		mount_sent_or_optional(em, sent)
+	}
+}
+
+mount_sent_or_optional(em, sent) if em.destination in sent
+
+mount_sent_or_optional(em, sent) if {
+	not em.destination in sent
+	object.get(em, "optional", false) == true
 }
 
 # With distinct destinations on both sides (the usual case: Kubernetes refuses two mounts at one
@@ -1297,13 +1354,16 @@ UpdateInterfaceRequest := {"allowed": true, "ops": []} if {
 	every a in object.get(i, "IPAddresses", []) {
 		not loopback_address(object.get(a, "address", ""))
 	}
-	object.get(i, "raw_flags", 0) in interface_flags_allowed
+	interface_flags_ok(object.get(i, "raw_flags", 0))
 	hardware_address_ok(object.get(i, "hwAddr", ""))
 }
 
 # The runtime sets no interface flags or only IFF_NOARP (128); IFF_LOOPBACK, IFF_POINTOPOINT,
 # IFF_NOTRAILERS (64), promiscuous mode and the rest change how the guest trusts the link.
-interface_flags_allowed := {0, 128}
+# (Constant arguments rather than a set: opa's wasm builds a set literal in each evaluation.)
+interface_flags_ok(0)
+
+interface_flags_ok(128)
 
 # A MAC address (`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`: six pairs of hex digits), never all
 # zeros. Decided by its parts: that pattern's RE2 program costs ~35 µs to build in each evaluation.
@@ -1332,36 +1392,48 @@ AddARPNeighborsRequest := {"allowed": true, "ops": []} if {
 	every n in object.get(input.neighbors, "ARPNeighbors", []) {
 		not loopback_name(object.get(n, "device", ""))
 		not loopback_address(object.get(object.get(n, "toIPAddress", {}), "address", ""))
-		object.get(n, "state", 0) in neighbour_states_allowed
-		object.get(n, "flags", 0) in neighbour_flags_allowed
+		neighbour_state_ok(object.get(n, "state", 0))
+		neighbour_flags_ok(object.get(n, "flags", 0))
 	}
 }
 
 # NUD_REACHABLE (2) or NUD_PERMANENT (128), as the runtime copies them from the host's table.
-neighbour_states_allowed := {2, 128}
+neighbour_state_ok(2)
+
+neighbour_state_ok(128)
 
 # No flags, NTF_PROXY (8), NTF_ROUTER (128) or both.
-neighbour_flags_allowed := {0, 8, 128, 136}
+neighbour_flags_ok(0)
+
+neighbour_flags_ok(8)
+
+neighbour_flags_ok(128)
+
+neighbour_flags_ok(136)
 
 loopback_name("lo")
 
 # Loopback by the address's value, not its spelling: `127.0.0.0/8` (any octet spelling Rust's
 # parser accepts), `::1` in every zero-padded or expanded form (`00::001`, `0:0:0:0:0:0:0:1`), and
 # IPv4-mapped loopback (`::ffff:127.0.0.1`, `::ffff:7f00:1`). A prefix length is ignored.
+# Loopback by the address part (before any `/`) as the patterns `^0*127\.`, `^[0:]*:0{0,3}1$`
+# and `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` decide it on its lower-case form
+# (rego/patterns_test.rego compares them), by string operations: their RE2 programs would be
+# built in each evaluation. IPv4 loopback begins with `127.` after leading zeros; every IPv6 form
+# has a colon.
 loopback_address(a) if {
-	a != ""
-	loopback_ip(lower(split(a, "/")[0]))
+	startswith(a, "127.")
+} else if {
+	startswith(a, "0")
+	startswith(trim_left(a, "0"), "127.")
+} else if {
+	contains(a, ":")
+	loopback_ip6(lower(split(a, "/")[0]))
 }
 
-# The address part, lower case, decided by string operations exactly as the patterns
-# `^0*127\.`, `^[0:]*:0{0,3}1$` and `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` would
-# (rego/rules_test.rego compares them), without building their RE2 programs in each evaluation.
-loopback_ip(x) if {
-	startswith(trim_left(x, "0"), "127.")
-} else if {
+loopback_ip6(x) if {
 	# `[0:]*` `:` `0{0,3}` `1`: only zeros and colons before the final 1, at most three zeros after
 	# the last colon
-	contains(x, ":")
 	endswith(x, "1")
 	head := substring(x, 0, count(x) - 1)
 	trim(head, "0:") == ""

@@ -76,6 +76,11 @@ export {
   readTdxReferenceValuesDocument,
   type TdxReferenceValue,
 } from "./reference_values.ts";
+export {
+  PUBLISHED_TDX_MODULES,
+  type PublishedTdxModule,
+  resolveMrSeam,
+} from "./published_modules.ts";
 // All of it in one call.
 export {
   TdxEvidenceVerifier,
