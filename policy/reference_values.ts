@@ -68,6 +68,11 @@ export type PlatformName = typeof PLATFORMS[number];
 export interface UserReferenceInputs {
   /** SNP launch measurement, 96 hex digits. */
   readonly trustedMeasurement?: string;
+  /**
+   * SNP firmware AP reset EIP, 8 hex digits (Contrast's `APEIP`): the measurement is then the
+   * 1-vCPU one, and every vCPU count from 1 to 220 derived from it is accepted.
+   */
+  readonly apEip?: string;
   /** TDX MRTD, 96 hex digits. */
   readonly mrTd?: string;
   /** TDX RTMR0..3, 96 hex digits each (all four or none). */
@@ -157,6 +162,10 @@ export async function referenceValuesFor(
 ): Promise<ManifestReferenceValues> {
   const template = await readPlatformTemplate(platform);
   const measurement = hexFlag(inputs.trustedMeasurement, "--trusted-measurement", 48);
+  const apEip = hexFlag(inputs.apEip, "--ap-eip", 4);
+  if (apEip && template.snp.length === 0) {
+    throw new ParseError("--ap-eip", `only for SNP platforms; ${platform} has no SNP entries`);
+  }
   const mrTd = hexFlag(inputs.mrTd, "--mrtd", 48);
   const rtmrs = inputs.rtmrs?.map((r, i) => hexFlag(r, `--rtmr[${i}]`, 48)!);
   if (rtmrs && rtmrs.length !== 0 && rtmrs.length !== 4) {
@@ -180,6 +189,7 @@ export async function referenceValuesFor(
         `contrast cannot know the launch measurement of your ${platform} node image; supply it with --trusted-measurement <96 hex digits>`,
       );
     }
+    if (apEip) out.APEIP = apEip;
     if (simulated) {
       if (root) out.SimulatedRootSHA256 = root;
       else {

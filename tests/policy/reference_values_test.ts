@@ -225,3 +225,21 @@ Deno.test("withFlagHints names the flag for each user-supplied field and leaves 
   assert.match(hinted.issues[2]!.reason, /--trusted-measurement/);
   assert.equal(hinted.issues[3]!.reason, "expected hex");
 });
+
+Deno.test("--ap-eip writes Contrast's APEIP into every SNP entry; refused on TDX or when malformed", async () => {
+  const rv = await referenceValuesFor("Metal-QEMU-SNP", {
+    trustedMeasurement: M,
+    apEip: "0080B004",
+  });
+  assert.ok(
+    rv.snp.length > 0 && rv.snp.every((e) => e.APEIP === "0080b004" && e.TrustedMeasurement === M),
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-SNP", { trustedMeasurement: M, apEip: "80b004" }),
+    (e: ParseError) => e.field === "--ap-eip",
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M], apEip: "0080b004" }),
+    (e: ParseError) => e.field === "--ap-eip" && /only for SNP platforms/.test(e.reason),
+  );
+});
