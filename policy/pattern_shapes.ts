@@ -119,6 +119,23 @@ function sharedNamesShape(pattern: string): PatternShape | undefined {
   return { shared_names: [...new Set(parts.map(unescape))].sort() };
 }
 
+/**
+ * Stands for the container ID in the shapes of `$(cid)` patterns (rules.rego `cid_placeholder`):
+ * the rules put the ID in its place in the shape's text fields.
+ */
+export const CID_PLACEHOLDER = "CONTAINERID";
+
+/**
+ * The shape of a pattern with `$(cid)`, worked out with {@link CID_PLACEHOLDER} in its place;
+ * undefined where the ID would not land in text fields only (then the rules put the ID into the
+ * pattern and work the shape out).
+ */
+function cidPatternShape(pattern: string): PatternShape | undefined {
+  if (pattern.includes(CID_PLACEHOLDER)) return undefined;
+  const shape = patternShape(pattern.replaceAll("$(cid)", CID_PLACEHOLDER));
+  return "literal" in shape || "prefix" in shape || "shared" in shape ? shape : undefined;
+}
+
 /** Keys whose string values (or arrays of strings) are patterns the rules match with a shape. */
 function isPatternKey(key: string): boolean {
   return key === "regex" || key.endsWith("_regex") ||
@@ -128,14 +145,15 @@ function isPatternKey(key: string): boolean {
 /**
  * The shape of every pattern in `data` (a pod's policy data) that the rules decide through
  * `pattern_match`: the `*_regex`/`*_regexes` fields (not `env_regexes`, which the rules decide
- * by their own shortcuts) and the containers' annotation patterns. Patterns with `$(cid)` are left
- * out (the rules put the container ID in first and work out the shape then). Keys sorted.
+ * by their own shortcuts) and the containers' annotation patterns. A pattern with `$(cid)` gets the
+ * shape of the pattern with {@link CID_PLACEHOLDER} in place of the ID, when that shape has the ID
+ * in text fields only (see `cid_pattern_match` in rules.rego); keys sorted.
  */
 export function patternShapesOf(data: unknown): Record<string, PatternShape> {
   const patterns = new Set<string>();
   const add = (value: unknown) => {
     for (const v of Array.isArray(value) ? value : [value]) {
-      if (typeof v === "string" && !v.includes("$(cid)")) patterns.add(v);
+      if (typeof v === "string") patterns.add(v);
     }
   };
   const walk = (node: unknown) => {
@@ -150,6 +168,9 @@ export function patternShapesOf(data: unknown): Record<string, PatternShape> {
   };
   walk(data);
   const shapes: Record<string, PatternShape> = {};
-  for (const p of [...patterns].sort()) shapes[p] = patternShape(p);
+  for (const p of [...patterns].sort()) {
+    const shape = p.includes("$(cid)") ? cidPatternShape(p) : patternShape(p);
+    if (shape) shapes[p] = shape;
+  }
   return shapes;
 }

@@ -361,7 +361,7 @@ env_cases := array.concat(
 env_disagreements contains [r, v] if {
 	some r in env_patterns
 	some v in env_cases
-	agent_policy.env_regex_match(r, v) != regex.match(r, v)
+	agent_policy.env_regex_match(r, v, agent_policy.env_name(v)) != regex.match(r, v)
 }
 
 test_env_shortcuts_decide_exactly_what_regex_match_decides if {

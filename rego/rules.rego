@@ -381,8 +381,9 @@ process_ok(c, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env := object.get(p, "Env", [])
-	env_ok(e, env)
-	env_complete(e, env_names(env))
+	names := env_names(env)
+	env_ok(e, env, names)
+	env_complete(e, names)
 	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
 }
@@ -440,9 +441,10 @@ as_set(xs) := {x | some x in xs} if is_array(xs)
 
 as_set(xs) := set() if xs == null
 
-env_ok(e, env) if {
+# `names` is env_names(env), worked out once by the caller.
+env_ok(e, env, names) if {
 	is_array(env)
-	count(env_names(env)) == count(env)
+	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
 	every v in env {
@@ -459,29 +461,30 @@ env_var_ok(e, exact, named, v) if {
 	env_name(v) in named
 	env_var_named_ok(e, v)
 } else if {
-	env_regexes_match(e.env_regexes, v)
+	env_regexes_match(e.env_regexes, v, env_name(v))
 }
 
 # Whether some pattern of `patterns` matches `v`, trying them in order and stopping at the first
 # match (the pod's HOSTNAME, then Kubernetes' own service variables, then service links).
-env_regexes_match(patterns, v) if {
-	env_regex_match(patterns[0], v)
+# (`name` is env_name(v).)
+env_regexes_match(patterns, v, name) if {
+	env_regex_match(patterns[0], v, name)
 } else if {
-	env_regex_match(patterns[1], v)
+	env_regex_match(patterns[1], v, name)
 } else if {
-	env_regex_match(patterns[2], v)
+	env_regex_match(patterns[2], v, name)
 } else if {
 	some r in array.slice(patterns, 3, count(patterns))
-	env_regex_match(r, v)
+	env_regex_match(r, v, name)
 }
 
 # The environment patterns of settings.json and the pod's `^HOSTNAME=<pod name>$` are decided by
 # string operations (the service-link pattern's RE2 program costs ~90 µs to build in each
 # evaluation, the Kubernetes one ~60 µs); any other pattern goes to regex.match. Each shortcut is
 # checked against regex.match in rego/patterns_test.rego.
-env_regex_match(r, v) := service_link_env(v) if {
+env_regex_match(r, v, name) := service_link_env(v, name) if {
 	r == service_link_env_pattern
-} else := kubernetes_env(v) if {
+} else := kubernetes_env(v, name) if {
 	r == kubernetes_env_pattern
 } else := hostname_env(r, v) if {
 	startswith(r, "^HOSTNAME=")
@@ -502,18 +505,18 @@ kubernetes_env_names := {
 # (`[0-9a-zA-Z.:/\[\]-]*`): one `=`, as neither class holds it.
 service_variable(v) if regex.match(`^[A-Z0-9_]+=[0-9a-zA-Z.:/\[\]-]*$`, v)
 
-default kubernetes_env(_) := false
+default kubernetes_env(_, _) := false
 
-kubernetes_env(v) if {
+kubernetes_env(v, name) if {
+	name in kubernetes_env_names
 	service_variable(v)
-	env_name(v) in kubernetes_env_names
 }
 
-default service_link_env(_) := false
+default service_link_env(_, _) := false
 
-service_link_env(v) if {
+service_link_env(v, name) if {
 	service_variable(v)
-	parts := split(env_name(v), "_")
+	parts := split(name, "_")
 	service_link_name(parts, count(parts))
 }
 
@@ -530,13 +533,13 @@ service_link_name(parts, n) if {
 } else if {
 	service_protocol(parts[n - 1])
 	parts[n - 3] == "PORT"
-	digits(parts[n - 2])
+	name_digits(parts[n - 2])
 	non_empty_join(parts, 0, n - 3)
 } else if {
 	service_port_field(parts[n - 1])
 	service_protocol(parts[n - 2])
 	parts[n - 4] == "PORT"
-	digits(parts[n - 3])
+	name_digits(parts[n - 3])
 	non_empty_join(parts, 0, n - 4)
 } else if {
 	some j, p in parts
@@ -562,6 +565,13 @@ service_port_field("PROTO")
 service_port_field("PORT")
 
 service_port_field("ADDR")
+
+# A part of a name service_variable admitted (`[A-Z0-9]*`) is `[0-9]+` when it is not empty and
+# has no letter, i.e. lower-casing leaves it as it is (no pattern to build in each evaluation).
+name_digits(part) if {
+	part != ""
+	lower(part) == part
+}
 
 # Whether parts[from:to] joined with `_` is not empty.
 non_empty_join(parts, from, to) if {
@@ -612,11 +622,45 @@ env_var_named_ok(e, v) if {
 root_ok(c, req) if {
 	root := object.get(req.OCI, "Root", {})
 	object.get(root, "Readonly", false) == c.readonly_root
-	pattern_match(with_cid(c.root_path_regex, req.container_id), object.get(root, "Path", ""))
+	cid_pattern_match(c.root_path_regex, req.container_id, object.get(root, "Path", ""))
 }
 
 # The container's own ID in a pattern; `.` (the only RE2 metacharacter an ID may hold) escaped.
-with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
+with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`)) if {
+	contains(pattern, "$(cid)")
+} else := pattern
+
+# Whether `value` matches `pattern` with the container ID `cid` in place of `$(cid)`. A pattern
+# without `$(cid)` is matched as it is; for one with it, the policy data's pattern_shapes carries
+# the shape worked out with cid_placeholder in place of the ID (policy/pattern_shapes.ts), and the
+# ID goes into the shape's text fields; without such a shape, into the pattern.
+cid_pattern_match(pattern, cid, value) if {
+	not contains(pattern, "$(cid)")
+	pattern_match(pattern, value)
+} else if {
+	shape := cid_pattern_shape(pattern)
+	shape_match({k: cid_in(v, cid) | some k, v in shape}, pattern, value)
+} else if {
+	contains(pattern, "$(cid)")
+	not cid_pattern_shape(pattern)
+	pattern_match(with_cid(pattern, cid), value)
+}
+
+# The generate-time shape of a `$(cid)` pattern, never the regex fallback (that needs the ID in
+# the pattern).
+cid_pattern_shape(pattern) := shape if {
+	contains(pattern, "$(cid)")
+	shape := pattern_shapes[pattern]
+	not shape.regex
+}
+
+# Stands for the container ID in the shapes of `$(cid)` patterns: literal text and an ID as Kata
+# accepts it, so the shape is the one of the pattern with any ID in place.
+cid_placeholder := "CONTAINERID"
+
+cid_in(v, cid) := replace(v, cid_placeholder, cid) if {
+	is_string(v)
+} else := v
 
 # --- Patterns ---
 #
@@ -663,10 +707,26 @@ unescape_literal(text) := replace(text, `\`, "")
 # opa's WebAssembly planner evaluates every body of a function (a conflict check), so alternatives
 # that exclude each other are chained with `else`: the later ones run only when the earlier ones
 # are undefined.
+#
+# A shape the policy data carries (pattern_shapes, worked out at generate time) decides at once;
+# without one, a literal pattern is compared directly and any other worked out.
 pattern_match(pattern, value) if {
+	given_shape_match(object.get(pattern_shapes, pattern, null), pattern, value)
+}
+
+default pattern_shapes := {}
+
+pattern_shapes := pd.pattern_shapes
+
+given_shape_match(null, pattern, value) if {
 	literal_match(pattern, value)
 } else if {
 	shaped_match(pattern, value)
+}
+
+given_shape_match(shape, pattern, value) if {
+	shape != null
+	shape_match(shape, pattern, value)
 }
 
 # Whether `value` matches `pattern`, by the pattern's shape (where a literal pattern is rare, or
@@ -694,7 +754,7 @@ literal_match(pattern, value) if {
 # in rego/patterns_test.rego.
 pattern_shape(pattern) := shape if {
 	# worked out at generate time (policy/pattern_shapes.ts, the same decisions as below)
-	shape := pd.pattern_shapes[pattern]
+	shape := pattern_shapes[pattern]
 } else := {"literal": text} if {
 	text := literal_pattern_text(pattern)
 } else := shape if {
@@ -979,10 +1039,8 @@ mounts_paired(expected, mounts, cid) if {
 	every m in mounts {
 		mount_matches(expected[at[m.destination]], m, cid)
 	}
-}
-
-# Otherwise every mount matches some expectation and every expectation some mount.
-mounts_paired(expected, mounts, cid) if {
+} else if {
+	# Otherwise every mount matches some expectation and every expectation some mount.
 	not both_distinct(expected, mounts)
 	every m in mounts {
 		some em in expected
@@ -1004,7 +1062,7 @@ both_distinct(expected, mounts) if {
 mount_matches(em, m, cid) if {
 	m.destination == em.destination
 	mount_type(m) == em.type
-	pattern_match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
+	cid_pattern_match(em.source_regex, cid, object.get(m, "source", ""))
 	mount_options_ok(em, object.get(m, "options", []))
 }
 
@@ -1021,9 +1079,9 @@ mount_options_ok(em, got) if {
 
 # The agent serialises the OCI Mount field `type` as `type_` (Rust keyword); `type` is read only
 # when `type_` is absent (hand-written inputs).
-mount_type(m) := m.type_
-
-mount_type(m) := object.get(m, "type", "") if not "type_" in object.keys(m)
+mount_type(m) := t if {
+	t := m.type_
+} else := object.get(m, "type", "")
 
 # In the policy's order (the runtime's), each storage against the expectation at its index; else
 # every storage matches some expectation and every expectation some storage.
@@ -1047,8 +1105,8 @@ storages_match(storages, expected, cid) if {
 storage_matches(es, s, cid) if {
 	s.driver == es.driver
 	object.get(s, "fstype", "") == es.fstype
-	pattern_match(with_cid(es.source_regex, cid), object.get(s, "source", ""))
-	pattern_match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
+	cid_pattern_match(es.source_regex, cid, object.get(s, "source", ""))
+	cid_pattern_match(es.mount_point_regex, cid, object.get(s, "mount_point", ""))
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
 	fs_group_ok(es, object.get(s, "fs_group", null))
@@ -1237,7 +1295,8 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	env_ok(c.process, object.get(p, "Env", []))
+	env := object.get(p, "Env", [])
+	env_ok(c.process, env, env_names(env))
 }
 
 # The Kata runtime execs probes and hooks with the container's user, groups and working directory

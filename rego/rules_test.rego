@@ -328,15 +328,18 @@ env_expectation := {
 
 test_environment_kinds if {
 	ok := ["A=1", "P=web-abcde", "S=anything", "HOSTNAME=web"]
-	agent_policy.env_ok(env_expectation, ok)
+	env_ok(env_expectation, ok)
 	agent_policy.env_complete(env_expectation, agent_policy.env_names(ok))
-	not agent_policy.env_ok(env_expectation, ["A=2", "P=web-abcde", "S=x"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcd", "S=x"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "EXTRA=1"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "A=1", "P=web-abcde", "S=x"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "HOSTNAME=webx"])
+	not env_ok(env_expectation, ["A=2", "P=web-abcde", "S=x"])
+	not env_ok(env_expectation, ["A=1", "P=web-abcd", "S=x"])
+	not env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "EXTRA=1"])
+	not env_ok(env_expectation, ["A=1", "A=1", "P=web-abcde", "S=x"])
+	not env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "HOSTNAME=webx"])
 	not agent_policy.env_complete(env_expectation, agent_policy.env_names(["A=1", "P=web-abcde"]))
 }
+
+# env_ok with the names worked out as the rules' callers do.
+env_ok(e, env) if agent_policy.env_ok(e, env, agent_policy.env_names(env))
 
 # GPUs across containers: the GPUs a created container holds are remembered in pstate with it, and
 # another container of the pod asking for one of them is denied while the first exists.

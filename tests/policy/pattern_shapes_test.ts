@@ -5,7 +5,12 @@
  * misses of each shape, compared with `opa eval` of the rules themselves.
  */
 import assert from "node:assert/strict";
-import { patternShape, patternShapesOf } from "../../policy/pattern_shapes.ts";
+import {
+  CID_PLACEHOLDER,
+  type PatternShape,
+  patternShape,
+  patternShapesOf,
+} from "../../policy/pattern_shapes.ts";
 import { samplePolicyData } from "./fixtures.ts";
 import { fixturePolicyData } from "../../testing/policy/check_fixture.ts";
 
@@ -65,6 +70,7 @@ function anchoredStrings(value: unknown, into: Set<string>): Set<string> {
 
 /** What rules.rego's pattern_shape returns for each pattern (no policy data: worked out). */
 async function regoShapes(patterns: readonly string[]): Promise<unknown[]> {
+  if (patterns.length === 0) return [];
   const dir = await Deno.makeTempDir({ prefix: "contrast-pattern-shapes-" });
   try {
     await Deno.writeTextFile(`${dir}/input.json`, JSON.stringify({ patterns }));
@@ -99,6 +105,7 @@ Deno.test("every pattern shape generate computes is the one rules.rego works out
     anchoredStrings(data, patterns);
   }
   const list = [...patterns].filter((p) => !p.includes("$(cid)"));
+  assert.ok([...patterns].some((p) => p.includes("$(cid)")), "the table has $(cid) patterns");
   const expected = await regoShapes(list);
   list.forEach((p, i) => assert.deepEqual(patternShape(p), expected[i], p));
   // The table reaches every shape, not only the regex fallback.
@@ -116,6 +123,48 @@ Deno.test("every pattern shape generate computes is the one rules.rego works out
   ]);
 });
 
+/** rules.rego's with_cid: the ID in place of `$(cid)`, `.` escaped. */
+const withCid = (pattern: string, cid: string) =>
+  pattern.replaceAll("$(cid)", cid.replaceAll(".", "\\."));
+
+/** The placeholder shape with `cid` in its text fields (rules.rego cid_in). */
+function shapeWithCid(shape: PatternShape, cid: string): unknown {
+  return Object.fromEntries(
+    Object.entries(shape).map((
+      [k, v],
+    ) => [k, typeof v === "string" ? v.replaceAll(CID_PLACEHOLDER, cid) : v]),
+  );
+}
+
+Deno.test("a $(cid) pattern's shape with the ID put in is the shape the rules work out for the pattern with the ID", async () => {
+  const data = await samplePolicyData();
+  const fixture = await fixturePolicyData();
+  const cidPatterns = [
+    ...new Set(
+      [...anchoredStrings(data, new Set()), ...anchoredStrings(fixture, new Set())].filter((p) =>
+        p.includes("$(cid)")
+      ),
+    ),
+    "^/run/kata-containers/$(cid)/rootfs$",
+    `${SHARED}$(cid)-[a-z0-9]{16}-termination\\-log$`,
+    "^x-$(cid)-[0-9]+$",
+    `^x$(cid)${ID}$`,
+  ];
+  const shapes = patternShapesOf({ x_regexes: cidPatterns });
+  const cids = ["gid", "a.b", "a-b_c", "0123456789abcdef".repeat(4), "x-0123456789abcdef-y"];
+  const cases = cidPatterns.flatMap((p) => cids.map((cid) => ({ p, cid })));
+  const expected = await regoShapes(cases.map(({ p, cid }) => withCid(p, cid)));
+  let shaped = 0;
+  cases.forEach(({ p, cid }, i) => {
+    const shape = shapes[p];
+    if (!shape) return;
+    shaped++;
+    assert.deepEqual(shapeWithCid(shape, cid), expected[i], `${p} with ${cid}`);
+  });
+  assert.ok(shaped >= 4 * cids.length, "the $(cid) shapes are generated");
+  assert.ok(!(`^x$(cid)${ID}$` in shapes) || "prefix" in shapes[`^x$(cid)${ID}$`]);
+});
+
 Deno.test("generated policy data carries the shape of each pattern the rules match", async () => {
   const data = await samplePolicyData();
   const { pattern_shapes: shapes, ...rest } = data;
@@ -123,12 +172,14 @@ Deno.test("generated policy data carries the shape of each pattern the rules mat
   assert.deepEqual(shapes, patternShapesOf(rest));
   for (const c of data.containers) {
     for (const m of c.mounts) {
-      if (!m.source_regex.includes("$(cid)")) assert.ok(m.source_regex in shapes, m.source_regex);
+      assert.ok(m.source_regex in shapes, m.source_regex);
     }
     for (const v of Object.values(c.annotations)) assert.ok(v in shapes, v);
   }
   assert.ok(data.pod.sandbox_name_regex in shapes);
-  assert.ok(!Object.keys(shapes).some((p) => p.includes("$(cid)")), "no $(cid) pattern");
+  for (const p of Object.keys(shapes).filter((p) => p.includes("$(cid)"))) {
+    assert.ok(!("regex" in shapes[p]), `${p}: no regex shape for a $(cid) pattern`);
+  }
   assert.ok(
     !data.containers.some((c) =>
       c.process.env_regexes.some((r) => r in shapes && r.startsWith("^K"))
