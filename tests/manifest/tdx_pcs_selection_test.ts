@@ -170,3 +170,31 @@ Deno.test("without a configured PCS, simulated TDX entries never reach Intel's P
     );
     assert.deepEqual(await listCache(`${dir}/cache`), []);
   }));
+
+Deno.test("a root CA CRL URL the configuration names (--root-ca-crl-url) replaces Intel's for real entries", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const asked: string[] = [];
+    const named = "https://crl.example/IntelSGXRootCA.der";
+    const verifiers = manifestVerifiersWithCollateral({
+      cacheDir,
+      pcsBaseUrl: pcs,
+      rootCaCrlUrl: named,
+      fetch: (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        asked.push(url);
+        return url === named
+          ? Promise.resolve(new Response("not here", { status: 404 }))
+          : fetch(input, init);
+      },
+    });
+    const z = "00".repeat(48);
+    const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
+    await assert.rejects(
+      verifiers.verify(manifestWith([real]), evidence, {
+        reportData: REPORT_DATA,
+        now: new Date(),
+      }),
+    );
+    assert.ok(asked.includes(named), asked.join("\n"));
+    assert.ok(!asked.includes(INTEL_ROOT_CA_CRL_URL), asked.join("\n"));
+  }));

@@ -22,6 +22,7 @@ import { buildRequestSequence } from "../../../policy/check/request_sequence.ts"
 import { DEFAULT_NODE_RUNTIME } from "../../../policy/check/runtime_model.ts";
 import { mutantsOf, stateMutantsAfter } from "../../../policy/check/mutations.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
+import { CompiledRules } from "../../../rego/evaluator.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
@@ -440,4 +441,19 @@ spec:
     rng: seededRandom(9),
   });
   assert.match(seq.instance.podName, /^job-[a-z0-9]{5}$/);
+  // A host-chosen suffix (the name reaches the hostname and metadata.name variables) is denied:
+  // the pause container carrying `job-x.attacker.example` or 3 characters instead of 5.
+  const rules = await CompiledRules.load();
+  const at = seq.steps.findIndex((s) => s.request.type === "CreateContainerRequest");
+  const pause = seq.steps[at]!.request.input as { OCI: { Annotations: Record<string, string> } };
+  const ev = await rules.evaluator(result.policies[0]!.policyData, {});
+  for (const s of seq.steps.slice(0, at)) ev.evaluate(s.request.type, s.request.input);
+  const withName = (name: string) => {
+    const r = structuredClone(pause);
+    r.OCI.Annotations["io.kubernetes.cri.sandbox-name"] = name;
+    return ev.decide("CreateContainerRequest", r).allowed;
+  };
+  assert.equal(withName(seq.instance.podName), true);
+  assert.equal(withName("job-x.attacker.example"), false);
+  assert.equal(withName("job-abc"), false);
 });
