@@ -11,7 +11,8 @@ import {
 } from "../../policy/reference_values.ts";
 import { PUBLISHED_TDX_MODULES, resolveMrSeam } from "../../tdx/published_modules.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
-import { conformanceTest, readConformance } from "../conformance.ts";
+import { conformanceFile, conformanceTest, readConformance } from "../conformance.ts";
+import { AMD_ARK_SHA256, INTEL_SGX_ROOT_CA_SHA256 } from "../../evidence/vendor_roots.ts";
 
 const M = "ab".repeat(48);
 const ROOT = "cd".repeat(32);
@@ -243,3 +244,50 @@ Deno.test("--ap-eip writes Contrast's APEIP into every SNP entry; refused on TDX
     (e: ParseError) => e.field === "--ap-eip" && /only for SNP platforms/.test(e.reason),
   );
 });
+
+Deno.test("--simulated-root refuses a vendor's real root: by fingerprint, and to generate", async () => {
+  for (const sha of [INTEL_SGX_ROOT_CA_SHA256, ...Object.values(AMD_ARK_SHA256)]) {
+    await assert.rejects(
+      simulatedRootFingerprint(sha.toUpperCase()),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "--simulated-root" &&
+        /is the fingerprint of (Intel SGX Root CA|AMD ARK-\w+), a real vendor root/.test(e.reason),
+    );
+  }
+  // referenceValuesFor (what generate calls) refuses it too, for either simulated platform.
+  await assert.rejects(
+    referenceValuesFor("Simulated-TDX", { mrTd: M, simulatedRootSha256: INTEL_SGX_ROOT_CA_SHA256 }),
+    (e: unknown) =>
+      e instanceof ParseError && e.field === "--simulated-root" &&
+      /Intel SGX Root CA/.test(e.reason),
+  );
+  await assert.rejects(
+    referenceValuesFor("Simulated-SNP", {
+      trustedMeasurement: M,
+      simulatedRootSha256: AMD_ARK_SHA256.Genoa,
+    }),
+    (e: unknown) =>
+      e instanceof ParseError && e.field === "--simulated-root" && /AMD ARK-Genoa/.test(e.reason),
+  );
+});
+
+conformanceTest(
+  "--simulated-root refuses the vendors' real root certificates given as files",
+  async () => {
+    const paths = [
+      ["intel/Intel_SGX_Root_CA.pem", "Intel SGX Root CA"],
+      ["amd/milan/ark.pem", "AMD ARK-Milan"],
+      ["amd/genoa/ark.pem", "AMD ARK-Genoa"],
+      ["amd/turin/ark.pem", "AMD ARK-Turin"],
+    ];
+    for (const [path, name] of paths) {
+      const file = conformanceFile(path!).pathname;
+      await assert.rejects(
+        simulatedRootFingerprint(file),
+        (e: unknown) =>
+          e instanceof ParseError && e.field === "--simulated-root" &&
+          e.reason.startsWith(`${file} is the fingerprint of ${name}, a real vendor root`),
+      );
+    }
+  },
+);
