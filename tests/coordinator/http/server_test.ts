@@ -24,6 +24,19 @@ import {
 import { Logger } from "../../../util/log/logger.ts";
 
 const lines: string[] = [];
+
+/** The first HTTP answer on `socket` (head and body by its content-length), as text. */
+async function readAnswer(socket: import("node:tls").TLSSocket): Promise<string> {
+  let text = "";
+  for await (const chunk of socket) {
+    text += new TextDecoder().decode(chunk as Uint8Array);
+    const head = text.indexOf("\r\n\r\n");
+    const length = /content-length: (\d+)/i.exec(text)?.[1];
+    if (head >= 0 && length !== undefined && text.length >= head + 4 + Number(length)) break;
+  }
+  socket.destroy();
+  return text;
+}
 const logger = new Logger("test", { format: "json", sink: (l) => lines.push(l) });
 
 /** A user-API HTTPS server on a free loopback port serving `routes`, with a client pinned to it. */
@@ -122,8 +135,7 @@ Deno.test("rejects a body over the limit with 413 and malformed JSON with 400", 
     socket.write(
       "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\n{bad}",
     );
-    let text = "";
-    for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
+    const text = await readAnswer(socket);
     assert.match(text, /^HTTP\/1\.1 400/);
     assert.match(text, /"field":"body"/);
   } finally {
@@ -174,8 +186,7 @@ Deno.test("answers 408 to a client that does not finish its request in time, log
     const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
     await new Promise((r) => socket.once("secureConnect", r));
     socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{"a"');
-    let text = "";
-    for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
+    const text = await readAnswer(socket);
     assert.match(text, /^HTTP\/1\.1 408/);
     await new Promise((r) => setTimeout(r, 100));
     const logged = lines.slice(before);
