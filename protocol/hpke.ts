@@ -158,7 +158,7 @@ function rawPublicKey(key: KeyObject): ArrayBuffer {
  * `tests/protocol/hpke_test.ts`. As RFC 9180 7.1.4 requires, an all-zero shared secret (a
  * low-order public key) is refused.
  */
-export class NodeX25519 {
+class NodeX25519 {
   readonly #kdf: NobleHkdfSha256;
 
   constructor(kdf: NobleHkdfSha256) {
@@ -338,7 +338,7 @@ class NodeAesGcmContext implements AeadEncryptionContext {
  * AES-256-GCM for `@hpke/core` on `node:crypto`: its stock AEAD imports a WebCrypto key and
  * encrypts asynchronously (~120 µs of CPU per seal in Deno against ~30 µs here, measured).
  */
-export class NodeAes256Gcm implements AeadInterface {
+class NodeAes256Gcm implements AeadInterface {
   /** AES-256-GCM (0x0002). */
   readonly id = AeadId.Aes256Gcm;
   /** Nk. */

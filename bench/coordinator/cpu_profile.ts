@@ -13,7 +13,7 @@
  */
 
 /** A CDP `Profiler.Profile`, as much of it as is read here. */
-export interface CpuProfile {
+interface CpuProfile {
   /** Call-tree nodes. */
   readonly nodes: readonly {
     readonly id: number;
@@ -99,7 +99,7 @@ export class InspectorProfiler {
 }
 
 /** One line of a profile summary. */
-export interface ProfileEntry {
+interface ProfileEntry {
   /** Function (`name file:line`) or source file. */
   readonly name: string;
   /** Self time, ms. */
@@ -109,7 +109,7 @@ export interface ProfileEntry {
 }
 
 /** Where a profile's busy time went. */
-export interface ProfileSummary {
+interface ProfileSummary {
   /** Sampled time that was not idle, ms. */
   readonly busyMs: number;
   /** Functions by self time, largest first. */

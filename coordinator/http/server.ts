@@ -77,7 +77,7 @@ interface HandlerOptions {
 }
 
 /** A request handler for `Deno.serve`. */
-export type ApiHandler = (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
+type ApiHandler = (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>;
 
 /**
  * Reads a `node:http` request body of at most `limit` bytes (413 beyond); for the transit API,
