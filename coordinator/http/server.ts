@@ -116,10 +116,17 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint
 
 const UTF8 = new TextEncoder();
 
-/** The response for `status` and `body` (JSON, or plain text for a string). */
+/**
+ * The response for `status` and `body` (JSON, or plain text for a string).
+ *
+ * The body is handed over as a `Blob`: with a string or byte-array body of 500 bytes or more,
+ * `Deno.serve` (2.9) over TLS sends head and body as two writes without TCP_NODELAY, and the body
+ * waits for the client's delayed ACK of the head, ~40 ms on Linux (measured on loopback: 44 ms per
+ * answer with bytes, 1-4 ms with a Blob or a stream). A Blob body goes out chunked.
+ */
 function respond(status: number, body: unknown): Response {
   const text = typeof body === "string";
-  return new Response(UTF8.encode(text ? body : JSON.stringify(body)), {
+  return new Response(new Blob([UTF8.encode(text ? body : JSON.stringify(body))]), {
     status,
     headers: {
       "content-type": text ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
@@ -138,11 +145,15 @@ async function readRequestBody(
   limit: number,
   abandoned: AbortSignal,
 ): Promise<Uint8Array> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
+  const length = request.headers.get("content-length");
+  const declared = length === null ? Number.NaN : Number(length);
   if (Number.isFinite(declared) && declared > limit) {
     throw new PayloadTooLargeError("body", `larger than ${limit} bytes`);
   }
   if (request.body === null) return new Uint8Array();
+  // HTTP/1.1 framing with a Content-Length within the limit: exactly that many bytes follow, read
+  // in one go (no stream chunks through JavaScript). Otherwise (chunked, HTTP/2) count as they come.
+  if (Number.isFinite(declared)) return await request.bytes();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -208,6 +219,8 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
         });
         return { status: result.status ?? 200, body: result.body };
       } catch (error) {
+        // After a timeout the abandoned read fails too; that was answered (408) already.
+        if (abandon.signal.aborted) return { status: 408, body: { error: "request timed out" } };
         const { status, body } = errorAnswer(error);
         if (status === 500) {
           logger.error("unexpected error", {

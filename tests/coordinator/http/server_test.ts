@@ -25,14 +25,16 @@ import { Logger } from "../../../util/log/logger.ts";
 
 const lines: string[] = [];
 
-/** The first HTTP answer on `socket` (head and body by its content-length), as text. */
+/** The first HTTP answer on `socket` (head and body, by content-length or chunked), as text. */
 async function readAnswer(socket: import("node:tls").TLSSocket): Promise<string> {
   let text = "";
   for await (const chunk of socket) {
     text += new TextDecoder().decode(chunk as Uint8Array);
     const head = text.indexOf("\r\n\r\n");
+    if (head < 0) continue;
     const length = /content-length: (\d+)/i.exec(text)?.[1];
-    if (head >= 0 && length !== undefined && text.length >= head + 4 + Number(length)) break;
+    if (length !== undefined && text.length >= head + 4 + Number(length)) break;
+    if (/transfer-encoding: chunked/i.test(text) && text.endsWith("\r\n0\r\n\r\n")) break;
   }
   socket.destroy();
   return text;
@@ -140,6 +142,25 @@ Deno.test("rejects a body over the limit with 413 and malformed JSON with 400", 
     assert.match(text, /"field":"body"/);
   } finally {
     await s2.server.close();
+  }
+});
+
+Deno.test("a chunked body (no Content-Length) over the limit is refused with 413 as it arrives", async () => {
+  const { server } = await start(routes, 100);
+  const tls = await import("node:tls");
+  try {
+    const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+    await new Promise((r) => socket.once("secureConnect", r));
+    const chunk = `{"big":"${"x".repeat(150)}"}`;
+    socket.write(
+      "POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n" +
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`,
+    );
+    const text = await readAnswer(socket);
+    assert.match(text, /^HTTP\/1\.1 413/);
+    assert.match(text, /"field":"body"/);
+  } finally {
+    await server.close();
   }
 });
 
