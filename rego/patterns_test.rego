@@ -378,7 +378,6 @@ test_env_table_has_matches_and_misses if {
 	}
 }
 
-
 # Loopback addresses and MAC addresses by string operations, against the patterns they replace.
 loopback_patterns := [`^0*127\.`, `^[0:]*:0{0,3}1$`, `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)`]
 

@@ -191,8 +191,15 @@ sandbox_request_ok(req) if {
 	lower_alphanumeric(req.sandbox_id)
 	not req.sandbox_id in reserved_ids
 	hostname_ok(object.get(req, "hostname", ""))
-	storages_match(object.get(req, "storages", []), pd.sandbox.storages, "")
+	sandbox_storages_ok(object.get(req, "storages", []))
 }
+
+# The sandbox's storages (the pod's /dev/shm tmpfs), or none, as genpolicy accepts: without it the
+# containers' /dev/shm binds a plain directory of the guest (guest memory all the same, only
+# without the size limit) or the containers fail to start; nothing reaches the host.
+sandbox_storages_ok(storages) if storages_match(storages, pd.sandbox.storages, "")
+
+sandbox_storages_ok(storages) if count(storages) == 0
 
 hostname_ok(h) if h == ""
 
@@ -789,12 +796,33 @@ literal_pattern_text(pattern) := inner if {
 	regex.match(literal_text_pattern, inner)
 }
 
-shape_match(shape, _, value) if {
+# Whether `value` matches a pattern of shape `shape`: one else-chain, the frequent shapes first
+# (opa's wasm would otherwise evaluate the body of every shape for every pattern).
+shape_match(shape, pattern, value) if {
 	is_string(shape.literal)
 	value == shape.literal
-}
-
-shape_match(shape, pattern, value) if {
+} else if {
+	shape.tail
+	tail_shape_match(shape, value)
+} else if {
+	shape.shared
+	shared_shape_match(shape, value)
+} else if {
+	shape.id
+	id_shape_match(shape, value)
+} else if {
+	shape.uuid
+	uuid_shape_match(value)
+} else if {
+	shape.log_dir
+	log_dir_shape_match(value)
+} else if {
+	shape.shared_names
+	shared_names_shape_match(shape, value)
+} else if {
+	shape.shared_tree
+	shared_tree_shape_match(value)
+} else if {
 	shape.regex
 	regex.match(pattern, value)
 }
@@ -802,8 +830,7 @@ shape_match(shape, pattern, value) if {
 # `^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`: a pod UID.
 uuid_pattern := "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 
-shape_match(shape, _, value) if {
-	shape.uuid
+uuid_shape_match(value) if {
 	count(value) == 36
 	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
 	regex.match(`^[a-f0-9-]+$`, value)
@@ -847,8 +874,7 @@ shared_id_part(rest) := id if {
 	kata_id(unescape_literal(id))
 }
 
-shape_match(shape, _, value) if {
-	shape.id
+id_shape_match(shape, value) if {
 	startswith(value, shape.prefix)
 	kata_id(substring(value, count(shape.prefix), -1))
 }
@@ -867,8 +893,7 @@ shared_splits(element) := {[id, rest] |
 }
 
 # shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name.
-shape_match(shape, _, value) if {
-	shape.shared
+shared_shape_match(shape, value) if {
 	startswith(value, shared_dir)
 	some s in shared_splits(substring(value, 39, -1))
 	s[1] == shape.name
@@ -879,8 +904,7 @@ shape_match(shape, _, value) if {
 # `^<shared_dir><id_token>-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`.
 shared_tree_pattern := concat("", [shared_dir_pattern, id_token, `-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`])
 
-shape_match(shape, _, value) if {
-	shape.shared_tree
+shared_tree_shape_match(value) if {
 	startswith(value, shared_dir)
 	parts := split(substring(value, 39, -1), "/")
 	some s in shared_splits(parts[0])
@@ -907,8 +931,7 @@ shared_names_shape(pattern) := {"shared_names": names} if {
 	names := {unescape_literal(part) | some part in parts}
 }
 
-shape_match(shape, _, value) if {
-	shape.shared_names
+shared_names_shape_match(shape, value) if {
 	startswith(value, shared_dir)
 	some s in shared_splits(substring(value, 39, -1))
 	kata_id(s[0])
@@ -929,8 +952,7 @@ tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
 	regex.match(literal_text_pattern, prefix)
 }
 
-shape_match(shape, _, value) if {
-	shape.tail
+tail_shape_match(shape, value) if {
 	startswith(value, shape.prefix)
 	tail_match(shape.tail, substring(value, count(shape.prefix), -1))
 }
@@ -964,8 +986,7 @@ digits(text) if regex.match(`^[0-9]+$`, text)
 # `/var/log/pods/<namespace>_<pod name>_<pod UID>`.
 log_dir_pattern := "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$"
 
-shape_match(shape, _, value) if {
-	shape.log_dir
+log_dir_shape_match(value) if {
 	startswith(value, "/var/log/pods/")
 	parts := split(substring(value, 14, -1), "_")
 	count(parts) == 3
