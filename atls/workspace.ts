@@ -64,13 +64,18 @@ export interface CliCollateralOptions {
   readonly kdsBaseUrl?: string;
   /** Intel PCS base URL (`--pcs-url`; default `CONTRAST_PCS_URL`, then Intel's). */
   readonly pcsBaseUrl?: string;
+  /**
+   * Intel SGX Root CA CRL URL (`--root-ca-crl-url`; default `CONTRAST_ROOT_CA_CRL_URL`, then
+   * Intel's published location, whatever the PCS URL).
+   */
+  readonly rootCaCrlUrl?: string;
 }
 
 /**
  * An evidence verifier for the CLI (one chain cache for the command's run; vendor collateral
  * through the disk cache and bundles `options` name; the environment variables
- * `CONTRAST_COLLATERAL_CACHE`, `CONTRAST_OFFLINE=1`, `CONTRAST_KDS_URL` and `CONTRAST_PCS_URL`
- * are the defaults).
+ * `CONTRAST_COLLATERAL_CACHE`, `CONTRAST_OFFLINE=1`, `CONTRAST_KDS_URL`, `CONTRAST_PCS_URL`
+ * and `CONTRAST_ROOT_CA_CRL_URL` are the defaults).
  */
 export function cliEvidenceVerifier(options: CliCollateralOptions = {}): ManifestEvidenceVerifier {
   const verifiers = manifestVerifiersWithCollateral({
@@ -80,6 +85,7 @@ export function cliEvidenceVerifier(options: CliCollateralOptions = {}): Manifes
     importDirs: options.importDirs ?? [],
     kdsBaseUrl: options.kdsBaseUrl ?? (Deno.env.get("CONTRAST_KDS_URL") || undefined),
     pcsBaseUrl: options.pcsBaseUrl ?? (Deno.env.get("CONTRAST_PCS_URL") || undefined),
+    rootCaCrlUrl: options.rootCaCrlUrl ?? (Deno.env.get("CONTRAST_ROOT_CA_CRL_URL") || undefined),
     simulatedTdxCollateralDir: Deno.env.get("CONTRAST_SIMULATED_TDX_COLLATERAL"),
   });
   return (manifest, evidence, options) => verifiers.verify(manifest, evidence, options);

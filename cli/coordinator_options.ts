@@ -2,14 +2,14 @@
  * The options every command that talks to a Coordinator shares (`set`, `verify`, `recover`,
  * `sign`), defined once: first `-c, --coordinator` and `-m, --manifest`, then the command's own,
  * then `--json`, `-w, --workspace-dir`, the collateral flags and `--timeout`; and the parsed
- * values they share (collateral sources, the progress writer).
+ * values they share (collateral sources, the progress writer). Only `commander` and the option
+ * helpers load with it, so `--help` of these commands stays cheap; attesting is in
+ * `coordinator_target.ts`.
  *
  * @module
  */
 import type { Command } from "commander";
-import { type CliCollateralOptions, cliEvidenceVerifier } from "../atls/workspace.ts";
-import { attestCoordinator, type AttestedCoordinator } from "../atls/coordinator_client.ts";
-import type { Manifest } from "../manifest/manifest.ts";
+import type { CliCollateralOptions } from "../atls/workspace.ts";
 import { type LineWriter, progressOf } from "./output.ts";
 import {
   addCollateralOptions,
@@ -68,30 +68,4 @@ export function progressUnlessJson(
   flags: { readonly json?: boolean },
 ): LineWriter {
   return flags.json ? () => {} : progressOf(command);
-}
-
-/** What a command that talks to a Coordinator knows of it: where, how to verify, how long. */
-interface CoordinatorTarget {
-  /** Coordinator user API `HOST:PORT`. */
-  readonly coordinator: string;
-  /** Where vendor collateral comes from. */
-  readonly collateral?: CliCollateralOptions;
-  /** Time limit of each network operation in milliseconds. */
-  readonly timeoutMs?: number;
-}
-
-/**
- * Attests the Coordinator of `target` against the local `manifest`'s reference values and
- * Coordinator policy, with the command's collateral sources and time limit.
- */
-export function attestTarget(
-  target: CoordinatorTarget,
-  manifest: Manifest,
-): Promise<AttestedCoordinator> {
-  return attestCoordinator(
-    target.coordinator,
-    manifest,
-    cliEvidenceVerifier(target.collateral),
-    { timeoutMs: target.timeoutMs },
-  );
 }

@@ -12,7 +12,6 @@ import { ExitCode, exitCodeFor } from "./exit_codes.ts";
 import { buildProgram, selectedCommand } from "./program.ts";
 import { commandResult, FailureWithResult } from "./result.ts";
 import type { BuildInfo } from "./build_info.ts";
-import { versionText } from "./version.ts";
 import { internalErrorText, type LogLevel, logLevelOf } from "./output.ts";
 
 /** The command words of `args` (`evidence verify`), for the result document. */
@@ -43,6 +42,8 @@ export async function runCli(args: string[], build: BuildInfo = {}): Promise<num
   let program: Command | undefined;
   try {
     if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+      // Loaded only here: it reads every shipped reference value and the image lock.
+      const { versionText } = await import("./version.ts");
       await Deno.stdout.write(new TextEncoder().encode(await versionText(build)));
       return ExitCode.Ok;
     }

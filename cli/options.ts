@@ -57,16 +57,26 @@ export interface CollateralFlags {
   readonly kdsUrl?: string;
   /** `--pcs-url`: Intel PCS base URL. */
   readonly pcsUrl?: string;
+  /** `--root-ca-crl-url`: where real TDX verification takes the Intel SGX Root CA CRL. */
+  readonly rootCaCrlUrl?: string;
 }
 
-/** Adds `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url` and `--pcs-url`. */
+/**
+ * Adds `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url`, `--pcs-url` and
+ * `--root-ca-crl-url`.
+ */
 export function addCollateralOptions(command: Command): Command {
   return command
     .option("--offline", "never use the network: read only the cache and --collateral-dir")
     .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
     .option("--kds-url <url>", "AMD KDS base URL (default: CONTRAST_KDS_URL, then AMD's)")
-    .option("--pcs-url <url>", "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's)");
+    .option("--pcs-url <url>", "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's)")
+    .option(
+      "--root-ca-crl-url <url>",
+      "TDX: URL of the Intel SGX root CA CRL, whatever --pcs-url is (default: " +
+        "CONTRAST_ROOT_CA_CRL_URL, then Intel's published location)",
+    );
 }
 
 /** Vendor service base URLs a command uses; undefined = the vendor's own. */
@@ -75,6 +85,8 @@ interface VendorServiceUrls {
   readonly kdsBaseUrl?: string;
   /** Intel PCS base URL. */
   readonly pcsBaseUrl?: string;
+  /** Intel SGX Root CA CRL URL for real TDX verification. */
+  readonly rootCaCrlUrl?: string;
 }
 
 function serviceUrl(
@@ -100,19 +112,30 @@ function serviceUrl(
 }
 
 /**
- * The KDS and PCS base URLs every command uses, resolved one way: the flag (`--kds-url`,
- * `--pcs-url`), else the environment (`CONTRAST_KDS_URL`, `CONTRAST_PCS_URL`), else undefined
- * (the vendor's own service).
+ * The KDS and PCS base URLs and the root CA CRL URL every command uses, resolved one way: the
+ * flag (`--kds-url`, `--pcs-url`, `--root-ca-crl-url`), else the environment (`CONTRAST_KDS_URL`,
+ * `CONTRAST_PCS_URL`, `CONTRAST_ROOT_CA_CRL_URL`), else undefined (the vendor's own service, and
+ * Intel's published root CA CRL whatever the PCS URL).
  *
  * @throws {ParseError} naming the flag or variable when its value is not an http(s) URL
  */
 export function vendorServiceUrls(
-  flags: Pick<CollateralFlags, "kdsUrl" | "pcsUrl">,
+  flags: Pick<CollateralFlags, "kdsUrl" | "pcsUrl" | "rootCaCrlUrl">,
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): VendorServiceUrls {
   const kds = serviceUrl("--kds-url", "CONTRAST_KDS_URL", flags.kdsUrl, env);
   const pcs = serviceUrl("--pcs-url", "CONTRAST_PCS_URL", flags.pcsUrl, env);
-  return { ...(kds ? { kdsBaseUrl: kds } : {}), ...(pcs ? { pcsBaseUrl: pcs } : {}) };
+  const rootCrl = serviceUrl(
+    "--root-ca-crl-url",
+    "CONTRAST_ROOT_CA_CRL_URL",
+    flags.rootCaCrlUrl,
+    env,
+  );
+  return {
+    ...(kds ? { kdsBaseUrl: kds } : {}),
+    ...(pcs ? { pcsBaseUrl: pcs } : {}),
+    ...(rootCrl ? { rootCaCrlUrl: rootCrl } : {}),
+  };
 }
 
 /**

@@ -11,9 +11,6 @@ import { Command } from "commander";
 import type { BuildInfo } from "./build_info.ts";
 import { logLevelOption } from "./output.ts";
 import { addHelpExamples } from "./help_examples.ts";
-import { VERSION } from "./version.ts";
-
-export { VERSION };
 
 /** A command of the program, loaded on demand. */
 export interface CommandEntry {

@@ -30,6 +30,8 @@ export interface CacheListing {
   readonly validUntil?: Date;
   /** Body size in bytes. */
   readonly size?: number;
+  /** The roots the entry was verified against, when its request named them (`roots=…`). */
+  readonly trustDomain?: string;
   /** Why the entry cannot be used, when it cannot. */
   readonly corrupt?: string;
 }
@@ -54,6 +56,9 @@ export async function listCache(cacheDir: string): Promise<CacheListing[]> {
         fetchedAt: read.entry.fetchedAt,
         validUntil: read.entry.validUntil,
         size: read.entry.body.length,
+        ...(trustDomainOfKey(read.entry.key)
+          ? { trustDomain: trustDomainOfKey(read.entry.key) }
+          : {}),
       }
       : { path, corrupt: read.kind === "corrupt" ? read.reason : "missing" }
   );
@@ -101,6 +106,7 @@ export async function exportCacheToBundle(
   const now = options.now ?? new Date();
   const written: { url: string; path: string }[] = [];
   const skipped: { path: string; reason: string }[] = [];
+  const domainOfUrl = new Map<string, string | undefined>();
   for (const { path, read } of await new DiskCache(cacheDir).list()) {
     if (read.kind !== "hit") {
       skipped.push({ path, reason: read.kind === "corrupt" ? read.reason : "missing" });
@@ -111,6 +117,19 @@ export async function exportCacheToBundle(
       skipped.push({ path, reason: `${entry.url} expired at ${entry.validUntil.toISOString()}` });
       continue;
     }
+    // A bundle file holds one response per URL: responses one URL gave for different roots (a
+    // simulated stand-in's and the vendor's) cannot both go in; the first is kept.
+    const domain = trustDomainOfKey(entry.key);
+    if (domainOfUrl.has(entry.url) && domainOfUrl.get(entry.url) !== domain) {
+      skipped.push({
+        path,
+        reason: `${entry.url} is already exported for ${
+          domainOfUrl.get(entry.url) ?? "no named roots"
+        }; this entry was verified against ${domain ?? "no named roots"}`,
+      });
+      continue;
+    }
+    domainOfUrl.set(entry.url, domain);
     // Bundles are keyed by URL alone (an Accept header only picks the encoding AMD KDS answers
     // in, and the reader parses DER and PEM alike).
     written.push({
@@ -119,4 +138,9 @@ export async function exportCacheToBundle(
     });
   }
   return { written, skipped };
+}
+
+/** The trust domain a cache key names (`…\ntrust: <domain>`), if any. */
+function trustDomainOfKey(key: string): string | undefined {
+  return /\ntrust: ([^\n]+)$/.exec(key)?.[1];
 }

@@ -99,6 +99,13 @@ export interface GetOptions {
   /** The `Accept` header to send. Part of the cache key. */
   readonly accept?: string;
   /**
+   * The trust domain the response is verified in: the roots `verify` checks it against (see
+   * {@link trustDomainOf}). Part of the cache key and of the merging of concurrent requests, so a
+   * response accepted for one set of roots (a simulated authority's) is never what a lookup for
+   * another (the vendor's pinned root) gets, even for the same URL.
+   */
+  readonly trustDomain?: string;
+  /**
    * Extra request headers (e.g. an API subscription key). Not part of the cache key and never
    * stored; they must not change what the URL returns.
    */
@@ -220,7 +227,7 @@ export class CachingFetcher {
    *   or (offline) not in the cache nor any import directory — the message says where it looked
    */
   get(url: string, options: GetOptions = {}): Promise<FetchedResource> {
-    const key = options.accept ? `${url}\naccept: ${options.accept}` : url;
+    const key = cacheKey(url, options);
     const pending = this.#inFlight.get(key);
     if (pending) return pending;
     const promise = this.#get(url, key, options).finally(() => this.#inFlight.delete(key));
@@ -396,6 +403,32 @@ export class CachingFetcher {
     }
     return paths;
   }
+}
+
+/**
+ * The trust domain of responses verified against `roots` (SHA-256 fingerprints): the sorted,
+ * lower-case fingerprints, so the same roots always name the same domain.
+ *
+ * @example Keep a simulated authority's responses apart from the vendor's
+ * ```ts
+ * import { CachingFetcher, trustDomainOf } from "./mod.ts";
+ *
+ * const fetcher = new CachingFetcher({ cacheDir: await Deno.makeTempDir() });
+ * async function get(url: string, roots: readonly string[]) {
+ *   return await fetcher.get(url, { trustDomain: trustDomainOf(roots) });
+ * }
+ * ```
+ */
+export function trustDomainOf(roots: readonly string[]): string {
+  return `roots=${[...new Set(roots.map((r) => r.toLowerCase()))].sort().join(",")}`;
+}
+
+/** The cache key of a request: the URL, then the Accept header and the trust domain if any. */
+function cacheKey(url: string, options: Pick<GetOptions, "accept" | "trustDomain">): string {
+  let key = url;
+  if (options.accept) key += `\naccept: ${options.accept}`;
+  if (options.trustDomain) key += `\ntrust: ${options.trustDomain}`;
+  return key;
 }
 
 function fromEntry(entry: CacheEntry, source: ResourceSource): FetchedResource {

@@ -16,7 +16,10 @@ const MAGIC = "contrast-collateral-cache v1\n";
 
 /** One cached response. */
 export interface CacheEntry {
-  /** The request key (the URL, plus the Accept header when one was asked for). */
+  /**
+   * The request key: the URL, plus the Accept header and the trust domain when the request named
+   * them (see `caching_fetcher.ts`).
+   */
   readonly key: string;
   /** The URL fetched. */
   readonly url: string;

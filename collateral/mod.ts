@@ -25,5 +25,6 @@ export {
   type FetchedResource,
   type GetOptions,
   type ResourceSource,
+  trustDomainOf,
 } from "./caching_fetcher.ts";
 export { CRL_GET_OPTIONS, PCS_JSON_GET_OPTIONS } from "./expiry.ts";

@@ -135,6 +135,11 @@ export function coordinatorProgram(): Command {
     .option("--kds-url <url>", "AMD KDS base URL (default AMD's)", env("CONTRAST_KDS_URL"))
     .option("--pcs-url <url>", "Intel PCS base URL (default Intel's)", env("CONTRAST_PCS_URL"))
     .option(
+      "--root-ca-crl-url <url>",
+      "Intel SGX root CA CRL URL for real TDX, whatever --pcs-url is (default Intel's published one)",
+      env("CONTRAST_ROOT_CA_CRL_URL"),
+    )
+    .option(
       "--simulated-tdx-collateral <dir>",
       "collateral of a simulated TDX authority",
       env("CONTRAST_SIMULATED_TDX_COLLATERAL"),
@@ -202,6 +207,7 @@ async function runCoordinator(args: string[]): Promise<number> {
       importDirs: o.collateralDir ? [o.collateralDir] : [],
       ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
       ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
+      ...(o.rootCaCrlUrl ? { rootCaCrlUrl: o.rootCaCrlUrl } : {}),
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const evidenceConfig = evidenceConfigFromOptions(o);

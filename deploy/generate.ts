@@ -32,7 +32,8 @@ import {
   SKIP_INITIALIZER_ANNOTATION,
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
-import { type InputFile, stringifyOptionsFor } from "./documents.ts";
+import type { InputFile } from "./documents.ts";
+import { documentKey, type InitdataAnnotation, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
   containerEntries,
@@ -230,7 +231,7 @@ export async function generate(
 
   const manifest = manifestDocument(build.manifestPolicies, options);
   return {
-    files: renderFiles(files, build.changedDocs),
+    files: renderFiles(files, build.changedDocs, build.initdataAnnotations),
     manifest,
     manifestText: JSON.stringify(manifest, null, 2) + "\n",
     policies: build.policies(),
@@ -427,6 +428,8 @@ class PolicyBuild {
   readonly manifestPolicies: Record<string, ManifestPolicy> = {};
   /** `path\0docIndex` of every edited document. */
   readonly changedDocs = new Set<string>();
+  /** The initdata annotation of every edited document, by `path\0docIndex`. */
+  readonly initdataAnnotations = new Map<string, InitdataAnnotation>();
   readonly #built: (GeneratedPolicy | undefined)[];
   readonly #initdata: PolicyInitdataEncoder;
 
@@ -468,8 +471,12 @@ class PolicyBuild {
     const paths = podTemplatePaths(w.kind!);
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
-    setInitdataAnnotation(doc, meta, initdata.annotation);
-    this.changedDocs.add(`${w.ref.file.path}\0${w.ref.docIndex}`);
+    const key = documentKey(w.ref.file.path, w.ref.docIndex);
+    this.initdataAnnotations.set(key, {
+      annotations: setInitdataAnnotation(doc, meta, initdata.annotation),
+      value: initdata.annotation,
+    });
+    this.changedDocs.add(key);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],
       WorkloadSecretID: workloadSecretIdOf(w),
@@ -638,22 +645,4 @@ function manifestDocument(
       : {}),
     SeedshareOwnerPubKeys: [...new Set(options.seedshareOwnerKeys)].sort(),
   };
-}
-
-/** Step 6: every input file's text, re-rendered in its own style where a document changed. */
-function renderFiles(
-  files: readonly InputFile[],
-  changedDocs: ReadonlySet<string>,
-): GenerateResult["files"] {
-  return files.map((file) => {
-    const changed = file.docs.some((_, i) => changedDocs.has(`${file.path}\0${i}`));
-    if (!changed) return { path: file.path, text: file.text, changed: false };
-    const style = stringifyOptionsFor(file.text);
-    const text = file.docs.map((d, i) => {
-      let s = d.toString(style);
-      if (i > 0 && !s.startsWith("---")) s = `---\n${s}`;
-      return s;
-    }).join("");
-    return { path: file.path, text, changed: text !== file.text };
-  });
 }

@@ -225,11 +225,15 @@ export function pinImages(spec: YAMLMap, pinned: (image: string) => string): voi
   }
 }
 
-/** Writes the initdata annotation into the pod metadata map and drops the legacy one. */
-export function setInitdataAnnotation(doc: Document, meta: YAMLMap, value: string): void {
+/**
+ * Writes the initdata annotation into the pod metadata map and drops the legacy one; returns the
+ * annotations map.
+ */
+export function setInitdataAnnotation(doc: Document, meta: YAMLMap, value: string): YAMLMap {
   const annotations = ensureMap(doc, meta, "annotations");
   annotations.set(INITDATA_ANNOTATION, value);
   if (annotations.has(LEGACY_POLICY_ANNOTATION)) annotations.delete(LEGACY_POLICY_ANNOTATION);
+  return annotations;
 }
 
 /** The mesh annotations of the pod, when any is set. */

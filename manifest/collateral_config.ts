@@ -10,7 +10,11 @@
 import { CachingFetcher } from "../collateral/caching_fetcher.ts";
 import { SNP_PRODUCTS } from "../snp/abi/product.ts";
 import { AmdKdsClient } from "../snp/kds/client.ts";
-import { cachingFetcherTransport, IntelPcsClient } from "../tdx/pcs/client.ts";
+import {
+  cachingFetcherTransport,
+  IntelPcsClient,
+  pcsServiceRootCaCrlUrl,
+} from "../tdx/pcs/client.ts";
 import { collateralSourceForDir } from "../tdx/pcs/collateral_dir.ts";
 import type { TdxCollateralSource } from "../tdx/verify/collateral_bundle.ts";
 import { ChainCache } from "../x509/chain_cache.ts";
@@ -45,8 +49,16 @@ export interface CollateralConfig {
    * set), trusting only the roots they name.
    */
   readonly pcsBaseUrl?: string;
+  /**
+   * Where real TDX verification takes the Intel SGX Root CA CRL (default: Intel's published
+   * location whatever `pcsBaseUrl` is, so a PCCS can never withhold a root revocation by
+   * replaying an older CRL). Simulated entries served by `pcsBaseUrl` take their stand-in's.
+   */
+  readonly rootCaCrlUrl?: string;
   /** Flat collateral folder written by a simulated TDX authority (simulated TDX only). */
   readonly simulatedTdxCollateralDir?: string;
+  /** The fetch function vendor requests go through (default: the global `fetch`). */
+  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -87,6 +99,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
     cacheDir: config.cacheDir,
     offline: config.offline ?? false,
     importDirs: config.importDirs ?? [],
+    ...(config.fetch ? { fetch: config.fetch } : {}),
   });
   return new ManifestVerifiers({
     chainCache,
@@ -94,6 +107,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
     tdxCollateral: new IntelPcsClient({
       transport: cachingFetcherTransport(fetcher),
       ...(config.pcsBaseUrl ? { baseUrl: config.pcsBaseUrl } : {}),
+      ...(config.rootCaCrlUrl ? { rootCaCrlUrl: config.rootCaCrlUrl } : {}),
     }),
     ...(config.kdsBaseUrl
       ? {
@@ -112,6 +126,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
           new IntelPcsClient({
             transport: cachingFetcherTransport(fetcher, { trustAnchors: [...roots] }),
             baseUrl: config.pcsBaseUrl,
+            rootCaCrlUrl: pcsServiceRootCaCrlUrl(config.pcsBaseUrl!),
           }),
       }
       : {}),

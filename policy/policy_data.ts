@@ -29,6 +29,7 @@ import {
   unanchor,
   valueRegex,
 } from "./regex.ts";
+import { patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
 
@@ -212,6 +213,23 @@ function sharedFileRegex(destination: string): string {
 }
 
 /** The mount with `ro` turned into `rw` when it is sysfs or the cgroup filesystem. */
+/** Kernel filesystems a container may lack (rules.rego `mounts_ok`): they hold no data. */
+const KERNEL_FS_TYPES: ReadonlySet<string> = new Set([
+  "proc",
+  "sysfs",
+  "cgroup",
+  "devpts",
+  "mqueue",
+]);
+
+/**
+ * `m`, optional when it is a kernel filesystem or (`share`) a share whose content the host
+ * provides anyway: without it the container sees its pinned image's files there.
+ */
+function optionalWhereHarmless(m: MountExpectation, share = false): MountExpectation {
+  return share || KERNEL_FS_TYPES.has(m.type) ? { ...m, optional: true } : m;
+}
+
 function sysfsWritable(m: MountExpectation): MountExpectation {
   return m.destination === "/sys" || m.destination === "/sys/fs/cgroup"
     ? { ...m, options: m.options.map((o) => (o === "ro" ? "rw" : o)) }
@@ -266,8 +284,8 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
   const containers = [pauseExpectation(pod), ...workloadContainers(pod)];
   checkContainerNames(containers, input.specPath, issues);
   issues.throwIfAny();
-  return {
-    version: 1,
+  const data = {
+    version: 1 as const,
     pod: {
       namespace: input.namespace,
       sandbox_name_regex: `^${pod.namePattern}$`,
@@ -280,6 +298,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     exec: { allowed_commands: input.settings.exec.allowed_commands },
     requests: input.settings.requests,
   };
+  return { ...data, pattern_shapes: patternShapesOf(data) };
 }
 
 /** Step 1: the pod-level facts every container expectation shares. */
@@ -310,9 +329,11 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
     sysctls,
     optionalSysctls,
     defaultMounts: settings.container.default_mounts.map((m) =>
-      m.destination === "/sys/fs/cgroup" && settings.container.cgroup_optional_options.length > 0
-        ? { ...m, optional_options: settings.container.cgroup_optional_options }
-        : m
+      optionalWhereHarmless(
+        m.destination === "/sys/fs/cgroup" && settings.container.cgroup_optional_options.length > 0
+          ? { ...m, optional_options: settings.container.cgroup_optional_options }
+          : m,
+      )
     ),
     // Kata's runtime strips the PID namespace (sharing is signalled by sandbox_pidns instead).
     namespaces: sorted(settings.container.namespaces),
@@ -495,7 +516,8 @@ function pauseExpectation(pod: PodContext): ContainerExpectation {
     readonly_root: true,
     root_path_regex: settings.container.root_path_regex,
     // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
-    mounts: anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts,
+    mounts: (anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts)
+      .map((m) => optionalWhereHarmless(m, m.destination === "/etc/resolv.conf")),
     storages: settings.pause.storages,
     namespaces: pod.namespaces,
     sysctls: pod.sysctls,
@@ -906,7 +928,7 @@ function containerMounts(
     ...st,
     source_regex: st.source_regex.replaceAll("$(image)", () => escapeRegex(image.pinned)),
   }));
-  mounts.push(...podFileMounts(settings, c));
+  mounts.push(...podFileMounts(settings, c).map((m) => optionalWhereHarmless(m, true)));
   const destinations = new Set(mounts.map((m) => m.destination));
   list(c.volumeMounts).forEach((vm, k) => {
     const mount = volumeMount(pod, obj(vm), privileged, `${path}.volumeMounts[${k}]`);
@@ -924,6 +946,7 @@ function containerMounts(
       type: "bind",
       source_regex: sharedFileRegex(volume),
       options: ["rbind", "rprivate", "rw"],
+      optional: true,
     });
     destinations.add(volume);
   }
@@ -934,6 +957,7 @@ function containerMounts(
       type: "bind",
       source_regex: sharedFileRegex(tokenPath),
       options: ["rbind", "rprivate", "ro"],
+      optional: true,
     });
   }
   return { mounts, storages };
@@ -1004,10 +1028,15 @@ function volumeMount(
     source_regex,
     options,
   });
+  // A share the host fills (its files, a persistent volume): may be missing (rules.rego mounts_ok).
+  const share = (source_regex: string, options: string[]): MountExpectation => ({
+    ...bind(source_regex, options),
+    optional: true,
+  });
   if (subPathOf(m) !== undefined) {
     // kubelet bind-mounts the subdirectory; the runtime shares it like any other bind source
     // (`<id>-<16 hex>-<last element of the destination>`), so its mount has that source.
-    return { mount: bind(sharedFileRegex(mountPath), ["rbind", propagation, rw]) };
+    return { mount: share(sharedFileRegex(mountPath), ["rbind", propagation, rw]) };
   }
   const esc = escapeRegex(volName);
   if (info.kind === "emptyDir" && info.memory) {
@@ -1060,7 +1089,7 @@ function volumeMount(
   }
   if (info.kind === "persistentVolumeClaim") {
     return {
-      mount: bind(
+      mount: share(
         `^/run/kata-containers/shared/containers/${KATA_ID}-[a-z0-9]{16}-[A-Za-z0-9._-]+$`,
         ["rbind", propagation, rw],
       ),
@@ -1068,5 +1097,5 @@ function volumeMount(
   }
   // configMap/secret/projected/downwardAPI: Kata copies the files (CopyFile) into a share named
   // after the last element of the mount destination.
-  return { mount: bind(sharedFileRegex(mountPath), ["rbind", propagation, "ro"]) };
+  return { mount: share(sharedFileRegex(mountPath), ["rbind", propagation, "ro"]) };
 }

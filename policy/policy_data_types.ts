@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { PatternShape } from "./pattern_shapes.ts";
+
 /**
  * An expected environment variable: an exact value, a value pattern, or (for values from a
  * Kubernetes Secret, which must not be published in the policy) `secret`: the variable must be
@@ -68,6 +70,12 @@ export interface MountExpectation {
   readonly options: readonly string[];
   /** Options the mount may carry besides `options` (differences between runtime versions). */
   readonly optional_options?: readonly string[];
+  /**
+   * The mount may be missing: its content is the host's anyway (a share) or it is a kernel
+   * filesystem, so without it the container sees its pinned image's files there (rules.rego
+   * `mounts_ok`). Never set for the guest's own data (/dev, /dev/shm, emptyDirs).
+   */
+  readonly optional?: boolean;
 }
 
 /**
@@ -160,4 +168,9 @@ export interface PolicyData {
   readonly exec: { readonly allowed_commands: readonly (readonly string[])[] };
   /** Allow (true) or deny (false) for requests without a dedicated check. */
   readonly requests: Readonly<Record<string, boolean>>;
+  /**
+   * The shape of each pattern above (policy/pattern_shapes.ts), so the rules decide it without
+   * working the shape out in every evaluation; absent in older policies (the rules then do).
+   */
+  readonly pattern_shapes?: Readonly<Record<string, PatternShape>>;
 }

@@ -12,6 +12,7 @@ import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { IssueList } from "../util/json/mod.ts";
 import { readSnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../tdx/reference_values.ts";
+import { PUBLISHED_TDX_MODULES, resolveMrSeam } from "../tdx/published_modules.ts";
 import aksClhSnp from "./platforms/AKS-CLH-SNP.json" with { type: "json" };
 import metalQemuSnp from "./platforms/Metal-QEMU-SNP.json" with { type: "json" };
 import metalQemuTdx from "./platforms/Metal-QEMU-TDX.json" with { type: "json" };
@@ -67,13 +68,19 @@ export type PlatformName = typeof PLATFORMS[number];
 export interface UserReferenceInputs {
   /** SNP launch measurement, 96 hex digits. */
   readonly trustedMeasurement?: string;
+  /**
+   * SNP firmware AP reset EIP, 8 hex digits (Contrast's `APEIP`): the measurement is then the
+   * 1-vCPU one, and every vCPU count from 1 to 220 derived from it is accepted.
+   */
+  readonly apEip?: string;
   /** TDX MRTD, 96 hex digits. */
   readonly mrTd?: string;
   /** TDX RTMR0..3, 96 hex digits each (all four or none). */
   readonly rtmrs?: readonly string[];
   /**
-   * TDX MRSEAM of the hosts' TDX module(s), 96 hex digits each: one TDX entry per value
-   * (required on real TDX: Contrast's reader and validator require it too).
+   * TDX MRSEAM of the hosts' TDX module(s), 96 hex digits or a published module version
+   * (`1.5.28`, see `tdx/published_modules.ts`) each: one TDX entry per value. Without any, real
+   * TDX gets one entry per module whose MRSEAM Intel publishes.
    */
   readonly mrSeams?: readonly string[];
   /** TDX XFAM, 16 hex digits (default: the platform template's). */
@@ -155,15 +162,23 @@ export async function referenceValuesFor(
 ): Promise<ManifestReferenceValues> {
   const template = await readPlatformTemplate(platform);
   const measurement = hexFlag(inputs.trustedMeasurement, "--trusted-measurement", 48);
+  const apEip = hexFlag(inputs.apEip, "--ap-eip", 4);
+  if (apEip && template.snp.length === 0) {
+    throw new ParseError("--ap-eip", `only for SNP platforms; ${platform} has no SNP entries`);
+  }
   const mrTd = hexFlag(inputs.mrTd, "--mrtd", 48);
   const rtmrs = inputs.rtmrs?.map((r, i) => hexFlag(r, `--rtmr[${i}]`, 48)!);
   if (rtmrs && rtmrs.length !== 0 && rtmrs.length !== 4) {
     throw new ParseError("--rtmr", `give all four RTMRs (RTMR0..3), got ${rtmrs.length}`);
   }
   const root = hexFlag(inputs.simulatedRootSha256, "--simulated-root", 32);
-  const mrSeams = inputs.mrSeams?.map((m, i) => hexFlag(m, `--mrseam[${i}]`, 48)!) ?? [];
+  const given = inputs.mrSeams?.map((m, i) => resolveMrSeam(m, `--mrseam[${i}]`)) ?? [];
+  // Without --mrseam, real TDX accepts the modules whose MRSEAM Intel publishes.
+  const mrSeams = given.length > 0 || simulatedPlatform(platform)
+    ? given
+    : PUBLISHED_TDX_MODULES.map((m) => m.mrSeam);
   const xfam = hexFlag(inputs.xfam, "--xfam", 8);
-  const simulated = platform.startsWith("Simulated-");
+  const simulated = simulatedPlatform(platform);
   const issues = new IssueList();
   const snp = template.snp.map((entry, i) => {
     const out: Record<string, unknown> = { ...entry };
@@ -174,6 +189,7 @@ export async function referenceValuesFor(
         `contrast cannot know the launch measurement of your ${platform} node image; supply it with --trusted-measurement <96 hex digits>`,
       );
     }
+    if (apEip) out.APEIP = apEip;
     if (simulated) {
       if (root) out.SimulatedRootSHA256 = root;
       else {
@@ -185,10 +201,11 @@ export async function referenceValuesFor(
     }
     return out;
   });
-  const tdx = tdxEntriesPerModule(template.tdx, mrSeams).map((entry, i) => {
+  // Completed once per template entry (so a missing value is reported once), then repeated per
+  // TDX module.
+  const completed = template.tdx.map((entry, i) => {
     const out: Record<string, unknown> = { ...entry };
     if (xfam) out.Xfam = xfam;
-    requireTdxModule(out, `ReferenceValues.tdx[${i}]`, issues);
     if (mrTd) out.MrTd = mrTd;
     else {
       issues.add(
@@ -214,9 +231,15 @@ export async function referenceValuesFor(
     }
     return out;
   });
+  const tdx = tdxEntriesPerModule(template.tdx, completed, mrSeams);
+  tdx.forEach((entry, i) => requireTdxModule(entry, `ReferenceValues.tdx[${i}]`, issues));
   issues.throwIfAny();
   checkReferenceValues({ snp, tdx });
   return { snp, tdx };
+}
+
+function simulatedPlatform(platform: PlatformName): boolean {
+  return platform.startsWith("Simulated-");
 }
 
 /**
@@ -229,17 +252,23 @@ function requireTdxModule(entry: Record<string, unknown>, path: string, issues: 
     `${path}.MrSeam`,
     `contrast cannot know the TDX module (MRSEAM) of your ${
       String(entry.Platform)
-    } hosts, and Contrast refuses a TDX entry without it; supply it with --mrseam <96 hex digits> (once per module version; \`contrast evidence show --platform tdx --quote FILE\` on a host's quote shows it)`,
+    } hosts, and Contrast refuses a TDX entry without it; supply it with --mrseam <96 hex digits | published version> (once per module version; \`contrast evidence show --platform tdx --quote FILE\` on a host's quote shows it)`,
   );
 }
 
-/** The TDX template entries, once per given MRSEAM (each with it), or unchanged without any. */
+/**
+ * The completed TDX entries, once per MRSEAM (each with it, placed after the template's fields),
+ * or unchanged without any.
+ */
 function tdxEntriesPerModule(
-  entries: readonly Record<string, unknown>[],
+  template: readonly Record<string, unknown>[],
+  completed: readonly Record<string, unknown>[],
   mrSeams: readonly string[],
 ): Record<string, unknown>[] {
-  if (mrSeams.length === 0) return entries.map((e) => ({ ...e }));
-  return entries.flatMap((e) => [...new Set(mrSeams)].map((MrSeam) => ({ ...e, MrSeam })));
+  if (mrSeams.length === 0) return completed.map((e) => ({ ...e }));
+  return completed.flatMap((e, i) =>
+    [...new Set(mrSeams)].map((MrSeam) => ({ ...template[i], MrSeam, ...e }))
+  );
 }
 
 /**
@@ -264,7 +293,7 @@ export function checkReferenceValues(values: ManifestReferenceValues): void {
 const FLAG_FOR_FIELD: readonly [RegExp, string][] = [
   [/\.Rtmrs(\[\d+\])?$/, "supply RTMR0..3 with --rtmr <96 hex digits>, four times in order"],
   [/\.MrTd$/, "supply it with --mrtd <96 hex digits>"],
-  [/\.MrSeam$/, "supply it with --mrseam <96 hex digits>"],
+  [/\.MrSeam$/, "supply it with --mrseam <96 hex digits | published version>"],
   [/\.TrustedMeasurement$/, "supply it with --trusted-measurement <96 hex digits>"],
   [/\.SimulatedRootSHA256$/, "supply it with --simulated-root"],
 ];

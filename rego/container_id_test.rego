@@ -38,6 +38,25 @@ test_ids_kata_refuses_or_that_leave_their_directory_are_denied if {
 	}
 }
 
+# IDs naming a directory the agent uses below /run/kata-containers (where a container's bundle
+# goes: /run/kata-containers/<id>) are denied although kata_id admits them: `sandbox` would put the
+# bundle and root filesystem into the sandbox's own directory (resolv.conf, shm, guest-pulled
+# layers), `image` into the image store, `shared` beside the host share.
+test_ids_naming_the_agents_own_directories_are_denied if {
+	every id in ["shared", "sandbox", "image", "virtual-volumes", "swap"] {
+		not verdict(with_id(id))
+	}
+	verdict(with_id("sandbox1"))
+	verdict(with_id("images"))
+}
+
+test_a_sandbox_id_naming_the_agents_own_directories_is_denied if {
+	pd := {"pod": {"sandbox_pidns": false, "hostname_regex": "^x$"}, "sandbox": {"storages": []}}
+	request := {"sandbox_id": "sandbox", "hostname": "", "storages": [], "sandbox_pidns": false}
+	not data.agent_policy.CreateSandboxRequest.allowed with input as request with data.agent_policy.policy_data as pd with data.pstate as {}
+	data.agent_policy.CreateSandboxRequest.allowed with input as object.union(request, {"sandbox_id": "sandbox0"}) with data.agent_policy.policy_data as pd with data.pstate as {}
+}
+
 # `.` is the only RE2 metacharacter an ID may hold: it is escaped where the ID enters a pattern,
 # so `a.b` does not admit the root path, image storage or termination log of `aXb`.
 test_a_dot_in_an_id_matches_only_a_dot if {

@@ -40,6 +40,26 @@ patterns := [
 	`^/run/kata-containers/shared/containers/a\.b-[a-z0-9]{16}-termination\-log$`,
 	`^/run/kata-containers/shared/containers/gid-[a-z0-9]{16}-hosts$`,
 	`^/run/kata-containers/a\.b/rootfs$`,
+	"^web-[a-z0-9]{5}$",
+	`^web\.x-[a-z0-9]{5}$`,
+	"^[a-z0-9]{5}$",
+	"^db-[0-9]+$",
+	"^[0-9]+$",
+	"^-?[0-9]+$",
+	"^size=[0-9]+$",
+	"^size=-?[0-9]+$",
+	"^web-(abc|[a-z0-9-]{3})[a-z0-9]{5}$",
+	"^web-([a-z0-9]{1,10}-)?[a-z0-9]{5}$",
+	"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$",
+	"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}",
+	"^image_guest_pull=.*$",
+	"^.*$",
+	`^a\.b=.*$`,
+	"^a.b=.*$",
+	"^noexec$",
+	"^mode=1777$",
+	`^a\.b$`,
+	"^$",
 ]
 
 shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
@@ -166,6 +186,55 @@ values := [
 	"123",
 	"size=123",
 	"size=",
+	"size=-123",
+	"size=--123",
+	"size=-",
+	"size=12a",
+	"-123",
+	"-",
+	"--1",
+	"+1",
+	"1e3",
+	" 1",
+	"1\n",
+	"web-x2kqp",
+	"web-x2kq",
+	"web-x2kqpp",
+	"web-X2kqp",
+	"web.x-x2kqp",
+	"webXx-x2kqp",
+	"x2kqp",
+	"web-abcx2kqp",
+	"web-a-cx2kqp",
+	"db-0",
+	"db-12",
+	"db-",
+	"db-1a",
+	"db--1",
+	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_web.x_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789ab/x",
+	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789a",
+	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789abc",
+	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789aB",
+	"/var/log/pods/_web_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop__0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_web_x_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/Shop_web_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_web_------------------------------------",
+	"/var/log/podsXshop_web_0123abcd-0123-4567-89ab-0123456789ab",
+	"image_guest_pull=",
+	`image_guest_pull={"metadata":{"a":"b"}}`,
+	"image_guest_pull=a\nb",
+	"image_guest_pull=\n",
+	"image_guest_pullX",
+	"ximage_guest_pull=a",
+	"a.b=1",
+	"aXb=1",
+	"noexec",
+	"noexecx",
+	"mode=1777",
+	"mode=17777",
 ]
 
 disagreements contains [p, v] if {
@@ -208,6 +277,25 @@ test_the_table_has_matches_and_near_misses_for_each_shortcut if {
 	not agent_policy.pattern_shape(patterns[21]).regex
 }
 
+# The name, number and log-directory shapes are taken (not the regex fallback) where they apply,
+# and not where the pattern only looks like them.
+test_name_number_and_log_dir_shapes_apply_where_they_should if {
+	every p in [
+		"^web-[a-z0-9]{1,10}-[a-z0-9]{5}$", "^web-[a-z0-9]{5}$", `^web\.x-[a-z0-9]{5}$`,
+		"^db-[0-9]+$", "^[0-9]+$", "^-?[0-9]+$", "^size=[0-9]+$",
+		"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$", "^image_guest_pull=.*$",
+		"^noexec$", `^a\.b$`, "^$",
+	] {
+		not agent_policy.pattern_shape(p).regex
+	}
+	every p in [
+		"^web-(abc|[a-z0-9-]{3})[a-z0-9]{5}$", "^web-([a-z0-9]{1,10}-)?[a-z0-9]{5}$",
+		"^size=-?[0-9]+", "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}",
+	] {
+		agent_policy.pattern_shape(p).regex
+	}
+}
+
 test_container_and_sandbox_ids_as_the_patterns_they_replace if {
 	every v in values {
 		kata_id_ok(v) == regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, v)
@@ -227,3 +315,120 @@ default sandbox_id_ok(_) := false
 kata_id_ok(v) if agent_policy.kata_id(v)
 
 default kata_id_ok(_) := false
+
+# The environment shortcuts (env_regex_match) decide exactly what regex.match decides for the
+# settings.json patterns and the pod's HOSTNAME pattern, also where a name only looks like a
+# service link.
+env_patterns := [
+	agent_policy.service_link_env_pattern,
+	agent_policy.kubernetes_env_pattern,
+	"^HOSTNAME=web-[a-z0-9]{1,10}-[a-z0-9]{5}$",
+	`^HOSTNAME=web\-[a-z0-9]{1,10}-[a-z0-9]{5}$`,
+	`^HOSTNAME=my\.host$`,
+	"^HOSTNAME=db-[0-9]+$",
+	"^HOSTNAME=a|b$",
+	"^FOO=[a-z]+$",
+]
+
+env_names := [
+	"DB_SERVICE_HOST", "DB_SERVICE_PORT", "DB_SERVICE_PORT_HTTP", "DB_SERVICE_PORT_A_B",
+	"DB_SERVICE_PORT_", "DB_SERVICE_PORT__", "DB_PORT", "DB_PORT_5432_TCP", "DB_PORT_5432_UDP",
+	"DB_PORT_5432_SCTP", "DB_PORT_5432_TCP_PROTO", "DB_PORT_5432_TCP_PORT",
+	"DB_PORT_5432_TCP_ADDR", "DB_PORT_5432_TCP_X", "DB_PORT_X_TCP", "DB_PORT__TCP",
+	"DB_PORT_5432_tcp", "DB_PORT_5432", "DB_PORT_5432_TCP_ADDR_X", "MY_DB_2_SERVICE_HOST",
+	"_SERVICE_HOST", "__SERVICE_HOST", "SERVICE_HOST", "_PORT", "__PORT", "PORT",
+	"_PORT_1_TCP", "__PORT_1_TCP", "_PORT_1_TCP_ADDR", "__PORT_1_TCP_ADDR",
+	"_SERVICE_PORT_X", "A_SERVICE_PORT_X_SERVICE_PORT_Y", "_SERVICE_PORT_X_SERVICE_PORT_Y",
+	"db_SERVICE_HOST", "DB-X_SERVICE_HOST", "DB_SERVICE_HOSTX", "DB_SERVICE_HOST_",
+	"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS",
+	"KUBERNETES_PORT", "KUBERNETES_PORT_443_TCP", "KUBERNETES_PORT_443_TCP_PROTO",
+	"KUBERNETES_PORT_443_TCP_PORT", "KUBERNETES_PORT_443_TCP_ADDR", "KUBERNETES_PORT_80_TCP",
+	"KUBERNETES_SERVICE_PORT_HTTP", "KUBERNETES_", "HOSTNAME", "FOO", "",
+]
+
+env_values := ["10.96.0.1", "tcp://10.96.0.1:443", "[::1]:443", "", "a b", "x=y", "é", "a\nb"]
+
+env_cases := array.concat(
+	[concat("=", [n, v]) | some n in env_names; some v in env_values],
+	[
+		"HOSTNAME=web-7c9fd6b5d8-x2kqp", "HOSTNAME=web-7c9fd6b5d8-x2kq", "HOSTNAME=my.host",
+		"HOSTNAME=myXhost", "HOSTNAME=db-0", "HOSTNAME=db-", "HOSTNAME=a", "HOSTNAME=b",
+		"HOSTNAME=a|b", "HOSTNAME=web-7c9fd6b5d8-x2kqp\n", "XHOSTNAME=db-0", "HOSTNAME",
+		"FOO=abc", "FOO=", "FOO=ABC", "DB_PORT", "DB_PORT=", "=10.0.0.1",
+	],
+)
+
+env_disagreements contains [r, v] if {
+	some r in env_patterns
+	some v in env_cases
+	agent_policy.env_regex_match(r, v, agent_policy.env_name(v)) != regex.match(r, v)
+}
+
+test_env_shortcuts_decide_exactly_what_regex_match_decides if {
+	count(env_disagreements) == 0
+}
+
+# Both outcomes occur for each shortcut (the table is not all misses).
+test_env_table_has_matches_and_misses if {
+	every r in array.slice(env_patterns, 0, 6) {
+		some v in env_cases
+		regex.match(r, v)
+		some w in env_cases
+		not regex.match(r, w)
+	}
+}
+
+# Loopback addresses and MAC addresses by string operations, against the patterns they replace.
+loopback_patterns := [`^0*127\.`, `^[0:]*:0{0,3}1$`, `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)`]
+
+addresses := [
+	"127.0.0.1", "0127.0.0.1", "00127.1", "127", "127x", "1127.0.0.1", "10.0.0.1", "", "1",
+	"::1", "0::1", "00::001", "::0001", "::00001", "0:0:0:0:0:0:0:1", "::11", "::10", ":1", "1::1",
+	"::", "::2", "0000:0000::0001", "::ffff:127.0.0.1", "::ffff:0127.0.0.1", "0::ffff:127.0.0.1",
+	"1::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:07f00:1", "::ffff:007f00:1", "::ffff:0007f00:1",
+	"::ffff:7f0:1", "::ffff:7f00", "::ffff:7fzz:1", "::ffff:8f00:1", "::ffff:10.0.0.1",
+	"::ffff:ffff:127.0.0.1", ":ffff:127.0.0.1", "ffff:127.0.0.1", "::ffff::7f00:1",
+	"::ffff:7f001:1", "fe80::1", "::1%lo", "::FFFF:7F00:1", "::FFFF:127.0.0.1", "0:0:0:0:0:0:0:1", "127.0.0.1/8", "127/8",
+	"0/127.0.0.1", "::1/128", "0:0::1/64", "10.0.0.1/8", "::ffff:127.0.0.1/104", "::1/", "/::1",
+]
+
+test_loopback_by_value_decides_what_the_patterns_decide if {
+	every a in addresses {
+		loopback_address_ok(a) == any_loopback_pattern(lower(split(a, "/")[0]))
+	}
+}
+
+loopback_address_ok(a) if agent_policy.loopback_address(a)
+
+default loopback_address_ok(_) := false
+
+any_loopback_pattern(a) if {
+	some p in loopback_patterns
+	regex.match(p, a)
+}
+
+default any_loopback_pattern(_) := false
+
+macs := [
+	"ca:26:d9:7d:7d:07", "CA:26:D9:7D:7D:07", "00:00:00:00:00:00", "00:00:00:00:00:01",
+	"ca:26:d9:7d:7d", "ca:26:d9:7d:7d:07:00", "ca:26:d9:7d:7d:0", "ca:26:d9:7d:7d:007",
+	"ca:26:d9:7d:7d7:0", "ca-26-d9-7d-7d-07", "ca:26:d9:7d:7d:0g", "ca:26:d9:7d::7d07", "",
+	"ca:26:d9:7d:7d:07\n", " ca:26:d9:7d:7d:0",
+]
+
+test_hardware_address_as_the_pattern_it_replaces if {
+	every m in macs {
+		hardware_address_ok(m) == all_of_mac_pattern(m)
+	}
+}
+
+hardware_address_ok(m) if agent_policy.hardware_address_ok(m)
+
+default hardware_address_ok(_) := false
+
+all_of_mac_pattern(m) if {
+	regex.match(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`, m)
+	m != "00:00:00:00:00:00"
+}
+
+default all_of_mac_pattern(_) := false

@@ -189,6 +189,7 @@ sandbox_request_ok(req) if {
 	is_string(req.sandbox_id)
 	count(req.sandbox_id) <= 128
 	lower_alphanumeric(req.sandbox_id)
+	not req.sandbox_id in reserved_ids
 	hostname_ok(object.get(req, "hostname", ""))
 	storages_match(object.get(req, "storages", []), pd.sandbox.storages, "")
 }
@@ -216,12 +217,21 @@ sandbox_name_ops(req) := [{"op": "add", "path": "/pstate/sandbox_name", "value":
 	not pstate.sandbox_name
 }
 
-container_op(i, req) := {"op": "add", "path": concat("/", ["/pstate/containers", req.container_id]), "value": {"index": i}} if {
+container_op(i, req) := {"op": "add", "path": concat("/", ["/pstate/containers", req.container_id]), "value": container_state(i, req)} if {
 	pstate.containers
 }
 
-container_op(i, req) := {"op": "add", "path": "/pstate/containers", "value": {req.container_id: {"index": i}}} if {
+container_op(i, req) := {"op": "add", "path": "/pstate/containers", "value": {req.container_id: container_state(i, req)}} if {
 	not pstate.containers
+}
+
+# What the policy remembers of a created container: its entry in the policy data and, for a GPU
+# container, the GPUs it holds (its CDI annotation values), so that no other container of the pod
+# is given one of them while it exists (RemoveContainer forgets them with the container).
+container_state(i, _) := {"index": i} if gpus(pd.containers[i]) == 0
+
+container_state(i, req) := {"index": i, "gpus": sort([v | some k, v in oci_annotations(req); cdi_vfio_key(k)])} if {
+	gpus(pd.containers[i]) > 0
 }
 
 oci_annotations(req) := object.get(req.OCI, "Annotations", {})
@@ -249,6 +259,7 @@ container_identity_ok(c, req) if {
 	container_name_ok(c, a)
 	is_string(req.container_id)
 	kata_id(req.container_id)
+	not req.container_id in reserved_ids
 	not known_container(req.container_id)
 	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
 	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
@@ -294,10 +305,12 @@ container_name_ok(c, a) if {
 	not a["io.kubernetes.cri.container-name"]
 }
 
+# The image name, when sent, is the pinned one. It may be missing (genpolicy accepts that too): the
+# agent never reads it; the guest pulls the image the guest-pull storage names, which is checked.
 container_name_ok(c, a) if {
 	c.kind != "pause"
 	a["io.kubernetes.cri.container-name"] == c.name
-	a["io.kubernetes.cri.image-name"] == c.image
+	object.get(a, "io.kubernetes.cri.image-name", c.image) == c.image
 }
 
 same_sandbox(_) if not pstate.sandbox_name
@@ -310,11 +323,31 @@ annotations_ok(c, req) if {
 	every key, value in a {
 		annotation_ok(c, key, value)
 	}
-	count({k | some k, _ in a; cdi_vfio_key(k)}) == gpus(c)
+	vfio := {k: v | some k, v in a; cdi_vfio_key(k)}
+	count(vfio) == gpus(c)
 
 	# each GPU once: two annotations naming the same GPU index would give the container fewer GPUs
 	# than its YAML asked for, or one GPU twice
-	count({v | some k, v in a; cdi_vfio_key(k)}) == gpus(c)
+	count({v | some _, v in vfio}) == gpus(c)
+	gpus_unclaimed(c, a)
+}
+
+# A GPU another container of the pod holds (pstate) is not given again: two containers with
+# `nvidia.com/gpu=0` would share one GPU, its memory and whatever the other container computes
+# on it.
+gpus_unclaimed(c, _) if gpus(c) == 0
+
+gpus_unclaimed(c, a) if {
+	gpus(c) > 0
+	claimed := {g | some s in object.get(pstate, "containers", {}); some g in object.get(s, "gpus", [])}
+	every k, v in a {
+		not gpu_claimed(k, v, claimed)
+	}
+}
+
+gpu_claimed(k, v, claimed) if {
+	cdi_vfio_key(k)
+	v in claimed
 }
 
 annotation_ok(c, key, value) if {
@@ -322,11 +355,9 @@ annotation_ok(c, key, value) if {
 	allowed := object.get(c.annotations, key, null)
 	is_string(allowed)
 	pattern_match(allowed, value)
-}
-
-# GPUs passed through with VFIO (`nvidia.com/pgpu` limits): one CDI annotation per GPU,
-# `cdi.k8s.io/vfio<n>: nvidia.com/gpu=<index>` (Kata's captures, gpu_vfio_cdi).
-annotation_ok(c, key, value) if {
+} else if {
+	# GPUs passed through with VFIO (`nvidia.com/pgpu` limits): one CDI annotation per GPU,
+	# `cdi.k8s.io/vfio<n>: nvidia.com/gpu=<index>` (Kata's captures, gpu_vfio_cdi).
 	gpus(c) > 0
 	cdi_vfio_key(key)
 	is_string(value)
@@ -335,7 +366,11 @@ annotation_ok(c, key, value) if {
 
 gpus(c) := object.get(c, "gpus", 0)
 
-cdi_vfio_key(key) if regex.match(`^cdi\.k8s\.io/vfio[0-9]+$`, key)
+# `^cdi\.k8s\.io/vfio[0-9]+$`, the pattern built only for keys with that prefix.
+cdi_vfio_key(key) if {
+	startswith(key, "cdi.k8s.io/vfio")
+	regex.match(`^cdi\.k8s\.io/vfio[0-9]+$`, key)
+}
 
 process_ok(c, p) if {
 	e := c.process
@@ -346,8 +381,9 @@ process_ok(c, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env := object.get(p, "Env", [])
-	env_ok(e, env)
-	env_complete(e, env_names(env))
+	names := env_names(env)
+	env_ok(e, env, names)
+	env_complete(e, names)
 	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
 }
@@ -405,9 +441,10 @@ as_set(xs) := {x | some x in xs} if is_array(xs)
 
 as_set(xs) := set() if xs == null
 
-env_ok(e, env) if {
+# `names` is env_names(env), worked out once by the caller.
+env_ok(e, env, names) if {
 	is_array(env)
-	count(env_names(env)) == count(env)
+	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
 	every v in env {
@@ -418,18 +455,139 @@ env_ok(e, env) if {
 # A variable with a literal expected value is looked up in the set of them (`exact`); only a
 # variable named in the expectations (`named`) is compared with them one by one (a match needs
 # the name); every variable may match one of `env_regexes`.
-env_var_ok(_, exact, _, v) if v in exact
-
 env_var_ok(e, exact, named, v) if {
-	not v in exact
+	v in exact
+} else if {
 	env_name(v) in named
 	env_var_named_ok(e, v)
+} else if {
+	env_regexes_match(e.env_regexes, v, env_name(v))
 }
 
-env_var_ok(e, exact, _, v) if {
-	not v in exact
-	some r in e.env_regexes
-	regex.match(r, v)
+# Whether some pattern of `patterns` matches `v`, trying them in order and stopping at the first
+# match (the pod's HOSTNAME, then Kubernetes' own service variables, then service links).
+# (`name` is env_name(v).)
+env_regexes_match(patterns, v, name) if {
+	env_regex_match(patterns[0], v, name)
+} else if {
+	env_regex_match(patterns[1], v, name)
+} else if {
+	env_regex_match(patterns[2], v, name)
+} else if {
+	some r in array.slice(patterns, 3, count(patterns))
+	env_regex_match(r, v, name)
+}
+
+# The environment patterns of settings.json and the pod's `^HOSTNAME=<pod name>$` are decided by
+# string operations (the service-link pattern's RE2 program costs ~90 µs to build in each
+# evaluation, the Kubernetes one ~60 µs); any other pattern goes to regex.match. Each shortcut is
+# checked against regex.match in rego/patterns_test.rego.
+env_regex_match(r, v, name) := service_link_env(v, name) if {
+	r == service_link_env_pattern
+} else := kubernetes_env(v, name) if {
+	r == kubernetes_env_pattern
+} else := hostname_env(r, v) if {
+	startswith(r, "^HOSTNAME=")
+	not contains(r, "|")
+} else := regex.match(r, v)
+
+service_link_env_pattern := `^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT|SERVICE_PORT_[A-Z0-9_]+|PORT|PORT_[0-9]+_(TCP|UDP|SCTP)|PORT_[0-9]+_(TCP|UDP|SCTP)_(PROTO|PORT|ADDR))=[0-9a-zA-Z.:/\[\]-]*$`
+
+kubernetes_env_pattern := `^KUBERNETES_(SERVICE_HOST|SERVICE_PORT|SERVICE_PORT_HTTPS|PORT|PORT_443_TCP|PORT_443_TCP_PROTO|PORT_443_TCP_PORT|PORT_443_TCP_ADDR)=[0-9a-zA-Z.:/\[\]-]*$`
+
+kubernetes_env_names := {
+	"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS",
+	"KUBERNETES_PORT", "KUBERNETES_PORT_443_TCP", "KUBERNETES_PORT_443_TCP_PROTO",
+	"KUBERNETES_PORT_443_TCP_PORT", "KUBERNETES_PORT_443_TCP_ADDR",
+}
+
+# `NAME=value` with an upper-case name (`[A-Z0-9_]+`) and a service-variable value
+# (`[0-9a-zA-Z.:/\[\]-]*`): one `=`, as neither class holds it.
+service_variable(v) if regex.match(`^[A-Z0-9_]+=[0-9a-zA-Z.:/\[\]-]*$`, v)
+
+default kubernetes_env(_, _) := false
+
+kubernetes_env(v, name) if {
+	name in kubernetes_env_names
+	service_variable(v)
+}
+
+default service_link_env(_, _) := false
+
+service_link_env(v, name) if {
+	service_variable(v)
+	parts := split(name, "_")
+	service_link_name(parts, count(parts))
+}
+
+# `<prefix>_SERVICE_HOST`, `_SERVICE_PORT`, `_SERVICE_PORT_<name>`, `_PORT`,
+# `_PORT_<number>_<protocol>` or `_PORT_<number>_<protocol>_(PROTO|PORT|ADDR)` with a non-empty
+# prefix, read from the name's `_`-separated parts (numbers and protocols hold no `_`).
+service_link_name(parts, n) if {
+	parts[n - 2] == "SERVICE"
+	service_host_or_port(parts[n - 1])
+	non_empty_join(parts, 0, n - 2)
+} else if {
+	parts[n - 1] == "PORT"
+	non_empty_join(parts, 0, n - 1)
+} else if {
+	service_protocol(parts[n - 1])
+	parts[n - 3] == "PORT"
+	name_digits(parts[n - 2])
+	non_empty_join(parts, 0, n - 3)
+} else if {
+	service_port_field(parts[n - 1])
+	service_protocol(parts[n - 2])
+	parts[n - 4] == "PORT"
+	name_digits(parts[n - 3])
+	non_empty_join(parts, 0, n - 4)
+} else if {
+	some j, p in parts
+	p == "SERVICE"
+	parts[j + 1] == "PORT"
+	non_empty_join(parts, 0, j)
+	non_empty_join(parts, j + 2, n)
+}
+
+# (Constant arguments rather than sets: opa's wasm builds a set literal in each evaluation.)
+service_host_or_port("HOST")
+
+service_host_or_port("PORT")
+
+service_protocol("TCP")
+
+service_protocol("UDP")
+
+service_protocol("SCTP")
+
+service_port_field("PROTO")
+
+service_port_field("PORT")
+
+service_port_field("ADDR")
+
+# A part of a name service_variable admitted (`[A-Z0-9]*`) is `[0-9]+` when it is not empty and
+# has no letter, i.e. lower-casing leaves it as it is (no pattern to build in each evaluation).
+name_digits(part) if {
+	part != ""
+	lower(part) == part
+}
+
+# Whether parts[from:to] joined with `_` is not empty.
+non_empty_join(parts, from, to) if {
+	to - from >= 2
+} else if {
+	to - from == 1
+	parts[from] != ""
+}
+
+# `^HOSTNAME=<X>$` with no `|` in X (so the anchors bind all of X): `HOSTNAME=` and then what
+# `^<X>$` matches, which is the pod's name pattern (pattern_match decides it by its shape).
+default hostname_env(_, _) := false
+
+hostname_env(r, v) if {
+	startswith(v, "HOSTNAME=")
+	pattern_match(concat("", ["^", substring(r, 10, -1)]), substring(v, 9, -1))
 }
 
 env_name(v) := split(v, "=")[0]
@@ -464,11 +622,45 @@ env_var_named_ok(e, v) if {
 root_ok(c, req) if {
 	root := object.get(req.OCI, "Root", {})
 	object.get(root, "Readonly", false) == c.readonly_root
-	pattern_match(with_cid(c.root_path_regex, req.container_id), object.get(root, "Path", ""))
+	cid_pattern_match(c.root_path_regex, req.container_id, object.get(root, "Path", ""))
 }
 
 # The container's own ID in a pattern; `.` (the only RE2 metacharacter an ID may hold) escaped.
-with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
+with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`)) if {
+	contains(pattern, "$(cid)")
+} else := pattern
+
+# Whether `value` matches `pattern` with the container ID `cid` in place of `$(cid)`. A pattern
+# without `$(cid)` is matched as it is; for one with it, the policy data's pattern_shapes carries
+# the shape worked out with cid_placeholder in place of the ID (policy/pattern_shapes.ts), and the
+# ID goes into the shape's text fields; without such a shape, into the pattern.
+cid_pattern_match(pattern, cid, value) if {
+	not contains(pattern, "$(cid)")
+	pattern_match(pattern, value)
+} else if {
+	shape := cid_pattern_shape(pattern)
+	shape_match({k: cid_in(v, cid) | some k, v in shape}, pattern, value)
+} else if {
+	contains(pattern, "$(cid)")
+	not cid_pattern_shape(pattern)
+	pattern_match(with_cid(pattern, cid), value)
+}
+
+# The generate-time shape of a `$(cid)` pattern, never the regex fallback (that needs the ID in
+# the pattern).
+cid_pattern_shape(pattern) := shape if {
+	contains(pattern, "$(cid)")
+	shape := pattern_shapes[pattern]
+	not shape.regex
+}
+
+# Stands for the container ID in the shapes of `$(cid)` patterns: literal text and an ID as Kata
+# accepts it, so the shape is the one of the pattern with any ID in place.
+cid_placeholder := "CONTAINERID"
+
+cid_in(v, cid) := replace(v, cid_placeholder, cid) if {
+	is_string(v)
+} else := v
 
 # --- Patterns ---
 #
@@ -488,6 +680,13 @@ with_cid(pattern, cid) := replace(pattern, "$(cid)", replace(cid, ".", `\.`))
 # root and share paths built from it stay one path element below their directory.
 id_token := "[A-Za-z0-9][A-Za-z0-9_.-]+"
 
+# IDs that name a directory the agent itself uses below /run/kata-containers, where it puts a
+# container's bundle (`<id>/config.json`, `<id>/rootfs`): `shared` (the host share, initdata),
+# `sandbox` (the sandbox's resolv.conf, shm and guest-pulled layers), `image` (the image store),
+# `virtual-volumes`, `swap`. Such an ID would put the container's bundle and root filesystem into
+# that directory and its cleanup there; kata_id admits them, containerd never sends them.
+reserved_ids := {"shared", "sandbox", "image", "virtual-volumes", "swap"}
+
 # `^[A-Za-z0-9][A-Za-z0-9_.-]+$` ({@link id_token}).
 # A constant pattern: opa's WebAssembly build compiles it once per evaluation and then matches in
 # a few steps, where `trim` with a long cutset costs steps per character and cutset member.
@@ -504,11 +703,30 @@ unescape_literal(text) := replace(text, `\`, "")
 
 # Whether `value` matches the anchored RE2 `pattern` from the policy data. The shape of the pattern
 # is worked out once; a pattern of no known shape goes to regex.match.
-pattern_match(pattern, value) if literal_match(pattern, value)
-
+#
+# opa's WebAssembly planner evaluates every body of a function (a conflict check), so alternatives
+# that exclude each other are chained with `else`: the later ones run only when the earlier ones
+# are undefined.
+#
+# A shape the policy data carries (pattern_shapes, worked out at generate time) decides at once;
+# without one, a literal pattern is compared directly and any other worked out.
 pattern_match(pattern, value) if {
-	not literal_match(pattern, value)
+	given_shape_match(object.get(pattern_shapes, pattern, null), pattern, value)
+}
+
+default pattern_shapes := {}
+
+pattern_shapes := pd.pattern_shapes
+
+given_shape_match(null, pattern, value) if {
+	literal_match(pattern, value)
+} else if {
 	shaped_match(pattern, value)
+}
+
+given_shape_match(shape, pattern, value) if {
+	shape != null
+	shape_match(shape, pattern, value)
 }
 
 # Whether `value` matches `pattern`, by the pattern's shape (where a literal pattern is rare, or
@@ -523,9 +741,7 @@ shaped_match(pattern, value) if shape_match(pattern_shape(pattern), pattern, val
 literal_match(pattern, value) if {
 	pattern == concat("", ["^", value, "$"])
 	regex.match(`^[A-Za-z0-9_,:;@=/ %~-]*$`, value)
-}
-
-literal_match(pattern, value) if {
+} else if {
 	contains(pattern, `\`)
 	replace(pattern, `\`, "") == concat("", ["^", value, "$"])
 	startswith(pattern, "^")
@@ -533,20 +749,81 @@ literal_match(pattern, value) if {
 	regex.match(literal_text_pattern, substring(pattern, 1, count(pattern) - 2))
 }
 
-default pattern_shape(_) := {"regex": true}
+# The shape of `pattern`: the first that applies, else regex.match. Shapes are decided exactly by
+# string operations and a few constant character-class patterns, each checked against regex.match
+# in rego/patterns_test.rego.
+pattern_shape(pattern) := shape if {
+	# worked out at generate time (policy/pattern_shapes.ts, the same decisions as below)
+	shape := pattern_shapes[pattern]
+} else := {"literal": text} if {
+	text := literal_pattern_text(pattern)
+} else := shape if {
+	shape := tail_shape(pattern)
+} else := shape if {
+	shape := id_shape(pattern)
+} else := {"uuid": true} if {
+	pattern == uuid_pattern
+} else := shape if {
+	shape := shared_file_shape(pattern)
+} else := {"shared_tree": true} if {
+	pattern == shared_tree_pattern
+} else := shape if {
+	shape := shared_names_shape(pattern)
+} else := {"log_dir": true} if {
+	pattern == log_dir_pattern
+} else := {"regex": true}
 
+# `^<literal text>$`: the text it matches (without a backslash, text of the one-class constant
+# pattern literal_match uses; with one, literal_text_pattern).
+literal_pattern_text(pattern) := inner if {
+	startswith(pattern, "^")
+	endswith(pattern, "$")
+	inner := substring(pattern, 1, count(pattern) - 2)
+	not contains(inner, `\`)
+	regex.match(`^[A-Za-z0-9_,:;@=/ %~-]*$`, inner)
+} else := unescape_literal(inner) if {
+	startswith(pattern, "^")
+	endswith(pattern, "$")
+	inner := substring(pattern, 1, count(pattern) - 2)
+	contains(inner, `\`)
+	regex.match(literal_text_pattern, inner)
+}
+
+# Whether `value` matches a pattern of shape `shape`: one else-chain, the frequent shapes first
+# (opa's wasm would otherwise evaluate the body of every shape for every pattern).
 shape_match(shape, pattern, value) if {
+	is_string(shape.literal)
+	value == shape.literal
+} else if {
+	shape.tail
+	tail_shape_match(shape, value)
+} else if {
+	shape.shared
+	shared_shape_match(shape, value)
+} else if {
+	shape.id
+	id_shape_match(shape, value)
+} else if {
+	shape.uuid
+	uuid_shape_match(value)
+} else if {
+	shape.log_dir
+	log_dir_shape_match(value)
+} else if {
+	shape.shared_names
+	shared_names_shape_match(shape, value)
+} else if {
+	shape.shared_tree
+	shared_tree_shape_match(value)
+} else if {
 	shape.regex
 	regex.match(pattern, value)
 }
 
 # `^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`: a pod UID.
-pattern_shape(pattern) := {"uuid": true} if pattern == uuid_pattern
-
 uuid_pattern := "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 
-shape_match(shape, _, value) if {
-	shape.uuid
+uuid_shape_match(value) if {
 	count(value) == 36
 	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
 	regex.match(`^[a-f0-9-]+$`, value)
@@ -557,7 +834,7 @@ shared_dir_pattern := "^/run/kata-containers/shared/containers/"
 shared_dir := "/run/kata-containers/shared/containers/"
 
 # `^<literal><id_token>$` (the literal may be empty).
-pattern_shape(pattern) := {"prefix": unescape_literal(prefix), "id": true} if {
+id_shape(pattern) := {"prefix": unescape_literal(prefix), "id": true} if {
 	endswith(pattern, concat("", [id_token, "$"]))
 	startswith(pattern, "^")
 	prefix := substring(pattern, 1, (count(pattern) - count(id_token)) - 2)
@@ -566,7 +843,7 @@ pattern_shape(pattern) := {"prefix": unescape_literal(prefix), "id": true} if {
 
 # A shared file: `^/run/kata-containers/shared/containers/<id_token>-[a-z0-9]{16}-<literal>$`,
 # or with a literal ID in place of the token (the container's own files, after `$(cid)`).
-pattern_shape(pattern) := {"shared": unescape_literal(id), "name": unescape_literal(name)} if {
+shared_file_shape(pattern) := {"shared": unescape_literal(id), "name": unescape_literal(name)} if {
 	startswith(pattern, shared_dir_pattern)
 	endswith(pattern, "$")
 	rest := substring(pattern, count(shared_dir_pattern), -1)
@@ -590,8 +867,7 @@ shared_id_part(rest) := id if {
 	kata_id(unescape_literal(id))
 }
 
-shape_match(shape, _, value) if {
-	shape.id
+id_shape_match(shape, value) if {
 	startswith(value, shape.prefix)
 	kata_id(substring(value, count(shape.prefix), -1))
 }
@@ -610,8 +886,7 @@ shared_splits(element) := {[id, rest] |
 }
 
 # shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name.
-shape_match(shape, _, value) if {
-	shape.shared
+shared_shape_match(shape, value) if {
 	startswith(value, shared_dir)
 	some s in shared_splits(substring(value, 39, -1))
 	s[1] == shape.name
@@ -622,10 +897,7 @@ shape_match(shape, _, value) if {
 # `^<shared_dir><id_token>-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`.
 shared_tree_pattern := concat("", [shared_dir_pattern, id_token, `-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`])
 
-pattern_shape(pattern) := {"shared_tree": true} if pattern == shared_tree_pattern
-
-shape_match(shape, _, value) if {
-	shape.shared_tree
+shared_tree_shape_match(value) if {
 	startswith(value, shared_dir)
 	parts := split(substring(value, 39, -1), "/")
 	some s in shared_splits(parts[0])
@@ -640,7 +912,7 @@ shape_match(shape, _, value) if {
 # `^<shared_dir><id_token>-[a-z0-9]{16}-(<literal>|<literal>…)$`.
 shared_names_prefix := concat("", [shared_dir_pattern, id_token, `-[a-z0-9]{16}-(`])
 
-pattern_shape(pattern) := {"shared_names": names} if {
+shared_names_shape(pattern) := {"shared_names": names} if {
 	startswith(pattern, shared_names_prefix)
 	endswith(pattern, ")$")
 	alternatives := substring(pattern, count(shared_names_prefix), (count(pattern) - count(shared_names_prefix)) - 2)
@@ -652,12 +924,70 @@ pattern_shape(pattern) := {"shared_names": names} if {
 	names := {unescape_literal(part) | some part in parts}
 }
 
-shape_match(shape, _, value) if {
-	shape.shared_names
+shared_names_shape_match(shape, value) if {
 	startswith(value, shared_dir)
 	some s in shared_splits(substring(value, 39, -1))
 	kata_id(s[0])
 	s[1] in shape.shared_names
+}
+
+# `^<literal><tail>$` for the variable tails of generated names and numbers (pod names of
+# Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
+# of a line (`image_guest_pull=.*`): their RE2
+# programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
+name_tails := ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"]
+
+tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
+	startswith(pattern, "^")
+	some tail in name_tails
+	endswith(pattern, concat("", [tail, "$"]))
+	prefix := substring(pattern, 1, (count(pattern) - count(tail)) - 2)
+	regex.match(literal_text_pattern, prefix)
+}
+
+tail_shape_match(shape, value) if {
+	startswith(value, shape.prefix)
+	tail_match(shape.tail, substring(value, count(shape.prefix), -1))
+}
+
+tail_match("[a-z0-9]{1,10}-[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) == 2
+	count(parts[0]) >= 1
+	count(parts[0]) <= 10
+	count(parts[1]) == 5
+	lower_alphanumeric(concat("", parts))
+}
+
+tail_match("[a-z0-9]{5}", rest) if {
+	count(rest) == 5
+	lower_alphanumeric(rest)
+}
+
+tail_match("[0-9]+", rest) if digits(rest)
+
+tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
+
+# `.` is any character but a newline.
+tail_match(".*", rest) if not contains(rest, "\n")
+
+# `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
+# built once per evaluation for both).
+digits(text) if regex.match(`^[0-9]+$`, text)
+
+# The pod log directory containerd names (settings.json):
+# `/var/log/pods/<namespace>_<pod name>_<pod UID>`.
+log_dir_pattern := "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$"
+
+log_dir_shape_match(value) if {
+	startswith(value, "/var/log/pods/")
+	parts := split(substring(value, 14, -1), "_")
+	count(parts) == 3
+	parts[0] != ""
+	parts[1] != ""
+	regex.match(`^[a-z0-9.-]+$`, concat(".", [parts[0], parts[1]]))
+	count(parts[2]) == 36
+	regex.match(`^[a-f0-9-]+$`, parts[2])
 }
 
 shared_id_matches(expected, id) if {
@@ -676,6 +1006,43 @@ mounts_ok(c, req) if {
 	mounts_paired(c.mounts, mounts, req.container_id)
 }
 
+# Fewer mounts than expected: each one sent is the one expected at its destination, and only
+# `optional` ones are missing. Optional are the mounts whose content the host provides anyway (the
+# shared /etc/hosts, /etc/hostname, /etc/resolv.conf, termination log, service account token,
+# configMap/secret/projected/downwardAPI, persistent volume and image VOLUME shares) and the kernel
+# filesystems (/proc, /sys, /sys/fs/cgroup, /dev/pts, /dev/mqueue): without one the container sees
+# what its pinned image holds at that path, which gives the host nothing it could not put into
+# the share itself (genpolicy accepts any subset of the expected mounts). Never optional: the
+# guest's own data (/dev, /dev/shm, emptyDirs): dropping one separates what the YAML joins (the
+# app no longer sees the certificates and workload secret the Initializer wrote there and runs on
+# what its image holds at that path instead, like a dropped variable), and with host pull the
+# writes land in the host's share.
+mounts_ok(c, req) if {
+	mounts := object.get(req.OCI, "Mounts", [])
+	count(mounts) < count(c.mounts)
+	mounts_subset(c.mounts, mounts, req.container_id)
+}
+
+mounts_subset(expected, mounts, cid) if {
+	distinct_destinations(expected)
+	distinct_destinations(mounts)
+	at := {em.destination: i | some i, em in expected}
+	every m in mounts {
+		mount_matches(expected[at[m.destination]], m, cid)
+	}
+	sent := {m.destination | some m in mounts}
+	every em in expected {
+		mount_sent_or_optional(em, sent)
+	}
+}
+
+mount_sent_or_optional(em, sent) if em.destination in sent
+
+mount_sent_or_optional(em, sent) if {
+	not em.destination in sent
+	object.get(em, "optional", false) == true
+}
+
 # With distinct destinations on both sides (the usual case: Kubernetes refuses two mounts at one
 # path), the same count and every mount matching the expectation at its destination pair the two
 # lists one to one: each mount is checked once, against the one expectation at its destination.
@@ -686,10 +1053,8 @@ mounts_paired(expected, mounts, cid) if {
 	every m in mounts {
 		mount_matches(expected[at[m.destination]], m, cid)
 	}
-}
-
-# Otherwise every mount matches some expectation and every expectation some mount.
-mounts_paired(expected, mounts, cid) if {
+} else if {
+	# Otherwise every mount matches some expectation and every expectation some mount.
 	not both_distinct(expected, mounts)
 	every m in mounts {
 		some em in expected
@@ -711,7 +1076,7 @@ both_distinct(expected, mounts) if {
 mount_matches(em, m, cid) if {
 	m.destination == em.destination
 	mount_type(m) == em.type
-	pattern_match(with_cid(em.source_regex, cid), object.get(m, "source", ""))
+	cid_pattern_match(em.source_regex, cid, object.get(m, "source", ""))
 	mount_options_ok(em, object.get(m, "options", []))
 }
 
@@ -728,11 +1093,18 @@ mount_options_ok(em, got) if {
 
 # The agent serialises the OCI Mount field `type` as `type_` (Rust keyword); `type` is read only
 # when `type_` is absent (hand-written inputs).
-mount_type(m) := m.type_
+mount_type(m) := t if {
+	t := m.type_
+} else := object.get(m, "type", "")
 
-mount_type(m) := object.get(m, "type", "") if not "type_" in object.keys(m)
-
+# In the policy's order (the runtime's), each storage against the expectation at its index; else
+# every storage matches some expectation and every expectation some storage.
 storages_match(storages, expected, cid) if {
+	count(storages) == count(expected)
+	every i, s in storages {
+		storage_matches(expected[i], s, cid)
+	}
+} else if {
 	count(storages) == count(expected)
 	every s in storages {
 		some es in expected
@@ -747,8 +1119,8 @@ storages_match(storages, expected, cid) if {
 storage_matches(es, s, cid) if {
 	s.driver == es.driver
 	object.get(s, "fstype", "") == es.fstype
-	pattern_match(with_cid(es.source_regex, cid), object.get(s, "source", ""))
-	pattern_match(with_cid(es.mount_point_regex, cid), object.get(s, "mount_point", ""))
+	cid_pattern_match(es.source_regex, cid, object.get(s, "source", ""))
+	cid_pattern_match(es.mount_point_regex, cid, object.get(s, "mount_point", ""))
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
 	fs_group_ok(es, object.get(s, "fs_group", null))
@@ -772,15 +1144,23 @@ fs_group_field_ok("group_id", _)
 fs_group_field_ok("group_change_policy", v) if v in {0, 1, "Always", "OnRootMismatch"}
 
 # Same count, every value matches a pattern and every pattern matches a value.
+# In order first (each value against the pattern at its index), else any to any with each
+# pattern's shape worked out once.
 regexes_match_all(values, patterns) if {
 	count(values) == count(patterns)
-	every v in values {
-		some p in patterns
-		shaped_match(p, v)
+	every i, v in values {
+		shaped_match(patterns[i], v)
 	}
-	every p in patterns {
+} else if {
+	count(values) == count(patterns)
+	shapes := [pattern_shape(p) | some p in patterns]
+	every v in values {
+		some i, p in patterns
+		shape_match(shapes[i], p, v)
+	}
+	every i, p in patterns {
 		some v in values
-		shaped_match(p, v)
+		shape_match(shapes[i], p, v)
 	}
 }
 
@@ -929,7 +1309,8 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	env_ok(c.process, object.get(p, "Env", []))
+	env := object.get(p, "Env", [])
+	env_ok(c.process, env, env_names(env))
 }
 
 # The Kata runtime execs probes and hooks with the container's user, groups and working directory
@@ -1046,17 +1427,24 @@ UpdateInterfaceRequest := {"allowed": true, "ops": []} if {
 	every a in object.get(i, "IPAddresses", []) {
 		not loopback_address(object.get(a, "address", ""))
 	}
-	object.get(i, "raw_flags", 0) in interface_flags_allowed
+	interface_flags_ok(object.get(i, "raw_flags", 0))
 	hardware_address_ok(object.get(i, "hwAddr", ""))
 }
 
 # The runtime sets no interface flags or only IFF_NOARP (128); IFF_LOOPBACK, IFF_POINTOPOINT,
 # IFF_NOTRAILERS (64), promiscuous mode and the rest change how the guest trusts the link.
-interface_flags_allowed := {0, 128}
+# (Constant arguments rather than a set: opa's wasm builds a set literal in each evaluation.)
+interface_flags_ok(0)
 
-# A unicast MAC address, never all zeros.
+interface_flags_ok(128)
+
+# A MAC address (`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`: six pairs of hex digits), never all
+# zeros. Decided by its parts: that pattern's RE2 program costs ~35 µs to build in each evaluation.
 hardware_address_ok(mac) if {
-	regex.match(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`, mac)
+	count(mac) == 17
+	pairs := split(mac, ":")
+	[count(p) | some p in pairs] == [2, 2, 2, 2, 2, 2]
+	trim(concat("", pairs), "0123456789abcdefABCDEF") == ""
 	mac != "00:00:00:00:00:00"
 }
 
@@ -1077,26 +1465,70 @@ AddARPNeighborsRequest := {"allowed": true, "ops": []} if {
 	every n in object.get(input.neighbors, "ARPNeighbors", []) {
 		not loopback_name(object.get(n, "device", ""))
 		not loopback_address(object.get(object.get(n, "toIPAddress", {}), "address", ""))
-		object.get(n, "state", 0) in neighbour_states_allowed
-		object.get(n, "flags", 0) in neighbour_flags_allowed
+		neighbour_state_ok(object.get(n, "state", 0))
+		neighbour_flags_ok(object.get(n, "flags", 0))
 	}
 }
 
 # NUD_REACHABLE (2) or NUD_PERMANENT (128), as the runtime copies them from the host's table.
-neighbour_states_allowed := {2, 128}
+neighbour_state_ok(2)
+
+neighbour_state_ok(128)
 
 # No flags, NTF_PROXY (8), NTF_ROUTER (128) or both.
-neighbour_flags_allowed := {0, 8, 128, 136}
+neighbour_flags_ok(0)
+
+neighbour_flags_ok(8)
+
+neighbour_flags_ok(128)
+
+neighbour_flags_ok(136)
 
 loopback_name("lo")
 
 # Loopback by the address's value, not its spelling: `127.0.0.0/8` (any octet spelling Rust's
 # parser accepts), `::1` in every zero-padded or expanded form (`00::001`, `0:0:0:0:0:0:0:1`), and
 # IPv4-mapped loopback (`::ffff:127.0.0.1`, `::ffff:7f00:1`). A prefix length is ignored.
-loopback_address(a) if regex.match(`^0*127\.`, address_part(a))
+# Loopback by the address part (before any `/`) as the patterns `^0*127\.`, `^[0:]*:0{0,3}1$`
+# and `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` decide it on its lower-case form
+# (rego/patterns_test.rego compares them), by string operations: their RE2 programs would be
+# built in each evaluation. IPv4 loopback begins with `127.` after leading zeros; every IPv6 form
+# has a colon.
+loopback_address(a) if {
+	startswith(a, "127.")
+} else if {
+	startswith(a, "0")
+	startswith(trim_left(a, "0"), "127.")
+} else if {
+	contains(a, ":")
+	loopback_ip6(lower(split(a, "/")[0]))
+}
 
-loopback_address(a) if regex.match(`^[0:]*:0{0,3}1$`, address_part(a))
+loopback_ip6(x) if {
+	# `[0:]*` `:` `0{0,3}` `1`: only zeros and colons before the final 1, at most three zeros after
+	# the last colon
+	endswith(x, "1")
+	head := substring(x, 0, count(x) - 1)
+	trim(head, "0:") == ""
+	groups := split(head, ":")
+	count(groups) > 1
+	count(groups[count(groups) - 1]) <= 3
+} else if {
+	# `[0:]*` `:ffff:` and then IPv4 loopback, dotted or as the first hex group `0{0,2}7f..`
+	at := indexof(x, ":ffff:")
+	at >= 0
+	trim(substring(x, 0, at), "0:") == ""
+	mapped_loopback(substring(x, at + 6, -1))
+}
 
-loopback_address(a) if regex.match(`^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)`, address_part(a))
-
-address_part(a) := lower(split(a, "/")[0])
+mapped_loopback(rest) if {
+	startswith(trim_left(rest, "0"), "127.")
+} else if {
+	groups := split(rest, ":")
+	count(groups) > 1
+	count(groups[0]) <= 6
+	t := trim_left(groups[0], "0")
+	count(t) == 4
+	startswith(t, "7f")
+	trim(substring(t, 2, 2), "0123456789abcdef") == ""
+}

@@ -328,12 +328,38 @@ env_expectation := {
 
 test_environment_kinds if {
 	ok := ["A=1", "P=web-abcde", "S=anything", "HOSTNAME=web"]
-	agent_policy.env_ok(env_expectation, ok)
+	env_ok(env_expectation, ok)
 	agent_policy.env_complete(env_expectation, agent_policy.env_names(ok))
-	not agent_policy.env_ok(env_expectation, ["A=2", "P=web-abcde", "S=x"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcd", "S=x"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "EXTRA=1"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "A=1", "P=web-abcde", "S=x"])
-	not agent_policy.env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "HOSTNAME=webx"])
+	not env_ok(env_expectation, ["A=2", "P=web-abcde", "S=x"])
+	not env_ok(env_expectation, ["A=1", "P=web-abcd", "S=x"])
+	not env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "EXTRA=1"])
+	not env_ok(env_expectation, ["A=1", "A=1", "P=web-abcde", "S=x"])
+	not env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "HOSTNAME=webx"])
 	not agent_policy.env_complete(env_expectation, agent_policy.env_names(["A=1", "P=web-abcde"]))
+}
+
+# env_ok with the names worked out as the rules' callers do.
+env_ok(e, env) if agent_policy.env_ok(e, env, agent_policy.env_names(env))
+
+# GPUs across containers: the GPUs a created container holds are remembered in pstate with it, and
+# another container of the pod asking for one of them is denied while the first exists.
+gpu_state(held) := {"containers": {"c1": {"index": 0, "gpus": held}, "pause": {"index": 1}}}
+
+test_a_gpu_held_by_another_container_is_not_given_again if {
+	agent_policy.annotations_ok(gpu_container, cdi_request(cdi_annotations)) with data.pstate as gpu_state(["nvidia.com/gpu=2", "nvidia.com/gpu=3"])
+	not agent_policy.annotations_ok(gpu_container, cdi_request(cdi_annotations)) with data.pstate as gpu_state(["nvidia.com/gpu=1"])
+	not agent_policy.annotations_ok(gpu_container, cdi_request(cdi_annotations)) with data.pstate as gpu_state(["nvidia.com/gpu=0", "nvidia.com/gpu=7"])
+
+	# Once the holder is removed (its pstate entry gone) the GPUs are free again.
+	agent_policy.annotations_ok(gpu_container, cdi_request(cdi_annotations)) with data.pstate as {"containers": {"pause": {"index": 1}}}
+
+	# A container without GPUs is not affected by what others hold.
+	agent_policy.annotations_ok({"annotations": {}}, cdi_request({})) with data.pstate as gpu_state(["nvidia.com/gpu=0"])
+}
+
+test_a_gpu_container_remembers_its_gpus if {
+	pd := {"containers": [gpu_container, {"annotations": {}}]}
+	req := {"container_id": "c1", "OCI": {"Annotations": object.union(cdi_annotations, {"io.kubernetes.cri.container-name": "gpu"})}}
+	agent_policy.container_state(0, req) == {"index": 0, "gpus": ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]} with data.agent_policy.policy_data as pd
+	agent_policy.container_state(1, req) == {"index": 1} with data.agent_policy.policy_data as pd
 }

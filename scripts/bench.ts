@@ -69,6 +69,7 @@ async function benchmarks(): Promise<Benchmark[]> {
     script("scripts/bench_generate.ts", quick ? "200" : "1000"),
     script("scripts/bench_policy_check.ts"),
     script("scripts/bench_policy_vs_opa.ts", quick ? "1" : "3"),
+    script("scripts/bench_policy_baseline.ts", "--rounds", quick ? "5" : "15"),
   );
   return list.filter((b) => only === undefined || b.name.includes(only));
 }

@@ -8,10 +8,13 @@
  *   95th percentile), with ReadStreamRequest as the in-run baseline; denials are timed by
  *   `scripts/bench_policy_vs_opa.ts` and `tests/policy/check/policy_check_bench.ts`;
  * - a whole check of the app (all pods), without and with mutants (median of the runs);
- * - with `--compare-wasm OLD.wasm`, the same requests evaluated by another build of the rules,
- *   interleaved with the committed one, and the ratio of the medians (committed / old), e.g. to
- *   measure a change of the rules: `git show HEAD~1:rego/policy.wasm > /tmp/old.wasm`. The other
- *   module is taken as given (a measurement, not a provenance check).
+ * - with `--compare-wasm OLD.wasm`, the same requests evaluated by another build of the rules at
+ *   the committed build's state, interleaved with the committed one, and the ratio of the medians
+ *   (committed / old) over the requests both allow, e.g. to measure a change of the rules:
+ *   `git show HEAD~1:rego/policy.wasm > /tmp/old.wasm`. Requests the other build denies (its
+ *   rules predate what the request model sends) are counted, not compared: a denial is another
+ *   path; `scripts/bench_policy_baseline.ts` compares with an earlier commit's own rules, data and
+ *   requests. The other module is taken as given (a measurement, not a provenance check).
  *
  * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm]
  *
@@ -77,22 +80,17 @@ try {
 
   // Per-request evaluation, replaying each pod's sequence (decide before each evaluate).
   const times = new Map<string, number[]>();
-  const otherTimes = new Map<string, number[]>();
-  const timed = (
-    into: Map<string, number[]>,
-    ev: PolicyEvaluator,
-    type: string,
-    input: unknown,
-  ) => {
+  // With --compare-wasm: the pairs both builds allow (same path), per type, and how many requests
+  // the other build denies (another path: not compared).
+  const pairNew = new Map<string, number[]>();
+  const pairOld = new Map<string, number[]>();
+  const otherDenies = new Map<string, number>();
+  const push = (into: Map<string, number[]>, type: string, t: number) =>
+    into.set(type, [...(into.get(type) ?? []), t]);
+  const timedDecide = (ev: PolicyEvaluator, type: string, input: unknown) => {
     const t0 = performance.now();
     const decision = ev.decide(type, input);
-    const t = performance.now() - t0;
-    // Every step of a legitimate sequence is allowed at the state the agent has then: a denial
-    // here would time another path than the one named.
-    if (!decision.allowed) throw new Error(`${type}: denied, the benchmark times allowed requests`);
-    const list = into.get(type) ?? [];
-    list.push(t);
-    into.set(type, list);
+    return { allowed: decision.allowed, ms: performance.now() - t0 };
   };
   for (const { workload, policy } of inputs.workloads) {
     const refs = [...workload.spec.initContainers, ...workload.spec.containers].map((c) => c.image);
@@ -106,14 +104,27 @@ try {
         rng: seededRandom(run + 1),
       });
       const ev = await rules.evaluator(policy!.policyData);
-      const oev = other ? await other.evaluator(policy!.policyData) : undefined;
+      // The other build evaluates at the committed build's state (the agent's real state), so a
+      // request it denies does not change what it sees next.
+      let oev = other ? await other.evaluator(policy!.policyData) : undefined;
       for (const step of seq.steps) {
+        const { type, input } = step.request;
         // Alternate which module goes first so neither gains from the other's warm caches.
-        if (oev && run % 2 === 1) timed(otherTimes, oev, step.request.type, step.request.input);
-        timed(times, ev, step.request.type, step.request.input);
-        if (oev && run % 2 === 0) timed(otherTimes, oev, step.request.type, step.request.input);
-        ev.evaluate(step.request.type, step.request.input);
-        oev?.evaluate(step.request.type, step.request.input);
+        const before = oev && run % 2 === 1 ? timedDecide(oev, type, input) : undefined;
+        const now = timedDecide(ev, type, input);
+        // Every step of a legitimate sequence is allowed at the state the agent has then: a
+        // denial here would time another path than the one named.
+        if (!now.allowed) throw new Error(`${type}: denied, the benchmark times allowed requests`);
+        push(times, type, now.ms);
+        const then = before ?? (oev ? timedDecide(oev, type, input) : undefined);
+        if (then?.allowed) {
+          push(pairNew, type, now.ms);
+          push(pairOld, type, then.ms);
+        } else if (then) otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
+        const applied = ev.evaluate(type, input);
+        if (other && applied.ops.length > 0) {
+          oev = await other.evaluator(policy!.policyData, ev.state);
+        }
       }
     }
   }
@@ -121,21 +132,26 @@ try {
   console.log("per-request evaluation (ms), all pods of the example app:");
   console.log(
     "  request type                    n   median      p95   median/baseline" +
-      (other ? "   old median   new/old" : ""),
+      (other ? "   old median   new/old (requests both allow)" : ""),
   );
   for (const [type, list] of [...times].sort(([a], [b]) => a.localeCompare(b))) {
     const sorted = [...list].sort((a, b) => a - b);
     const median = quantile(sorted, 0.5);
-    const old = otherTimes.get(type);
+    const pairedNew = pairNew.get(type);
+    const old = pairOld.get(type);
     const oldMedian = old ? quantile([...old].sort((a, b) => a - b), 0.5) : undefined;
+    const newMedian = pairedNew ? quantile([...pairedNew].sort((a, b) => a - b), 0.5) : undefined;
     console.log(
       `  ${type.padEnd(28)} ${String(list.length).padStart(4)} ${median.toFixed(3).padStart(8)} ${
         quantile(sorted, 0.95).toFixed(3).padStart(8)
       }   ${(median / baseline).toFixed(1).padStart(6)}x` +
-        (oldMedian !== undefined
+        (oldMedian !== undefined && newMedian !== undefined
           ? `   ${oldMedian.toFixed(3).padStart(10)}   ${
-            (median / oldMedian).toFixed(2).padStart(6)
-          }x`
+            (newMedian / oldMedian).toFixed(2).padStart(6)
+          }x (${old!.length} pairs)`
+          : "") +
+        (otherDenies.has(type)
+          ? `   other build denies ${otherDenies.get(type)} (another path: not compared)`
           : ""),
     );
   }

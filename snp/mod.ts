@@ -54,6 +54,11 @@ export {
 } from "./abi/report.ts";
 export type { SnpSignerInfo, SnpSigningKey } from "./abi/signer_info.ts";
 export { decodeTcb, type SnpTcb, type SnpTcbLayout, type SnpTcbParts } from "./abi/tcb.ts";
+export {
+  MAX_SNP_VCPUS,
+  snpLaunchDigestsByVcpus,
+  snpVcpuSignature,
+} from "./abi/vcpu_launch_digest.ts";
 // Verify: the report signature and the VCEK/VLEK chain to AMD's pinned roots.
 export { type SnpChainInput, verifySnpChain } from "./verify/chain.ts";
 export { verifyReportSignature } from "./verify/report_signature.ts";

@@ -15,6 +15,12 @@
  *   `ECCEnabled`, `RAPLDisabled`, `CiphertextHidingDRAMEnabled` and `AliasCheckComplete` are
  *   requirements. Absent: not checked.
  * - `AllowedChipIDs`, `TrustedIDKeyDigests`: when non-empty, the report's value must be listed.
+ * - `APEIP` (Contrast): the SEV-ES AP reset EIP of the guest firmware (OVMF), 4 bytes as 8 hex
+ *   digits (big-endian, as Contrast's `ap-eip` prints it; `""` or `null` = absent). With it, `TrustedMeasurement` is the
+ *   1-vCPU launch digest and the report's `MEASUREMENT` must be that digest extended by the AP
+ *   VMSA pages of some vCPU count from 1 to 220 (`abi/vcpu_launch_digest.ts`), with the vCPU
+ *   model of `ProductName` (Milan, Genoa; Turin has none): so one entry admits a node image at
+ *   any vCPU count and nothing else (`TrustedMeasurement` is required as always).
  * - `MinimumMitigationVector` (Contrast): every bit set here must be set in the report's
  *   `LAUNCH_MIT_VECTOR` and `CURRENT_MIT_VECTOR` (reports v5+; older reports carry none and fail
  *   a non-zero requirement). This is Contrast's check: it passes the value as go-sev-guest's
@@ -32,6 +38,7 @@
  */
 import { childPath, type IssueList, ObjectReader, readPlatformList } from "../util/json/mod.ts";
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
+import { snpVcpuSignature } from "./abi/vcpu_launch_digest.ts";
 
 /** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
 const DEFAULT_SNP_VMPL = 0;
@@ -173,6 +180,11 @@ export interface SnpReferenceValue {
   readonly MinimumMitigationVector?: number;
   /** Contrast's `CPUs`: the number of vCPUs, informative only (the measurement covers it). */
   readonly CPUs?: number;
+  /**
+   * Contrast's `APEIP`: the firmware's AP reset EIP (8 lower-case hex digits); with it
+   * `TrustedMeasurement` is the 1-vCPU digest and 1–220 vCPUs are accepted.
+   */
+  readonly APEIP?: string;
   /** SHA-256 of the simulated ARK (64 lower-case hex digits); simulated platforms only. */
   readonly SimulatedRootSHA256?: string;
 }
@@ -291,6 +303,15 @@ export function readSnpReferenceValue(
     false,
   );
   const cpus = r.integer("CPUs", { min: 0, max: Number.MAX_SAFE_INTEGER }, false);
+  // Contrast marshals an unset APEIP (a HexString) as "": the same as absent.
+  const apEipRaw = r.raw("APEIP", false);
+  const apEip = apEipRaw === "" || apEipRaw === null ? undefined : r.hex("APEIP", 4, false);
+  if (apEip !== undefined && product !== undefined && snpVcpuSignature(product) === undefined) {
+    issues.add(
+      childPath(path, "APEIP"),
+      `no vCPU model is known for ${product} to derive launch digests with (Milan, Genoa)`,
+    );
+  }
   const simulatedRoot = r.hex("SimulatedRootSHA256", 32, false);
   const simulated = platform === SIMULATED_SNP_PLATFORM;
   if (simulated && simulatedRoot === undefined && !r.has("SimulatedRootSHA256")) {
@@ -327,6 +348,7 @@ export function readSnpReferenceValue(
     VMPL: vmpl ?? DEFAULT_SNP_VMPL,
     ...(mitigation ? { MinimumMitigationVector: mitigation } : {}),
     ...(cpus !== undefined ? { CPUs: cpus } : {}),
+    ...(apEip !== undefined ? { APEIP: apEip } : {}),
     ...(simulatedRoot !== undefined ? { SimulatedRootSHA256: simulatedRoot } : {}),
   };
 }

@@ -76,6 +76,11 @@ export {
   readTdxReferenceValuesDocument,
   type TdxReferenceValue,
 } from "./reference_values.ts";
+export {
+  PUBLISHED_TDX_MODULES,
+  type PublishedTdxModule,
+  resolveMrSeam,
+} from "./published_modules.ts";
 // All of it in one call.
 export {
   TdxEvidenceVerifier,
@@ -87,10 +92,12 @@ export {
   cachingFetcherTransport,
   type CachingTransportOptions,
   INTEL_PCS_BASE_URL,
+  INTEL_ROOT_CA_CRL_URL,
   IntelPcsClient,
   type IntelPcsClientOptions,
   type PcsResourceKind,
   type PcsResponse,
+  pcsServiceRootCaCrlUrl,
   type PcsTransport,
 } from "./pcs/client.ts";
 export {

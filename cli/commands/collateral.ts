@@ -20,7 +20,7 @@ export function registerCollateralCommand(program: Command): void {
 
   collateral
     .command("list")
-    .description("List the cached responses: URL, size, fetch time and expiry.")
+    .description("List the cached responses: URL, size, fetch time, expiry, verifying roots.")
     .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
     .option("--json", "print JSON")
     .action(async (o: { cacheDir?: string; json?: boolean }) => {
@@ -34,7 +34,8 @@ export function registerCollateralCommand(program: Command): void {
           e.corrupt
             ? `CORRUPT  ${e.path}: ${e.corrupt}`
             : `${e.url}  ${e.size} bytes  fetched ${e.fetchedAt!.toISOString()}  ` +
-              (e.validUntil ? `until ${e.validUntil.toISOString()}` : "kept forever"),
+              (e.validUntil ? `until ${e.validUntil.toISOString()}` : "kept forever") +
+              (e.trustDomain ? `  verified for ${e.trustDomain}` : ""),
         );
       }
     });

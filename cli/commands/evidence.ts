@@ -105,8 +105,7 @@ export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
         tdx.runTdxEvidenceVerify({
           ...o,
           quote: o.report,
-          pcsBaseUrl: vendorServiceUrls({ pcsUrl: o.pcsUrl }).pcsBaseUrl,
-          rootCaCrlUrl: o.rootCaCrlUrl,
+          ...vendorServiceUrls({ pcsUrl: o.pcsUrl, rootCaCrlUrl: o.rootCaCrlUrl }),
         }),
       );
     },
@@ -178,7 +177,6 @@ export function registerEvidenceCommand(program: Command): void {
     .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
     .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
     .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
-    .option("--root-ca-crl-url <url>", "TDX: URL of the Intel SGX root CA CRL")
     .option(
       "--skip-revocation",
       "go on when no vendor CRL (AMD CRL, Intel PCK CRL) can be checked; the output says so",

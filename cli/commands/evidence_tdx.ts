@@ -28,7 +28,11 @@ import {
   StaticTdxCollateral,
   type TdxCollateralSource,
 } from "../../tdx/verify/collateral_bundle.ts";
-import { cachingFetcherTransport, IntelPcsClient } from "../../tdx/pcs/client.ts";
+import {
+  cachingFetcherTransport,
+  IntelPcsClient,
+  pcsServiceRootCaCrlUrl,
+} from "../../tdx/pcs/client.ts";
 import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { isTcbStatus, type TcbStatus } from "../../tdx/collateral/tcb_status.ts";
 
@@ -58,7 +62,10 @@ export interface TdxVerifyCommandOptions {
   readonly timeout?: string;
   /** Intel PCS base URL (default Intel's production API). */
   readonly pcsBaseUrl?: string;
-  /** URL of the Intel SGX root CA CRL (default Intel's). */
+  /**
+   * URL of the Intel SGX root CA CRL (default Intel's published location, whatever
+   * `pcsBaseUrl` is; with only simulated roots, the stand-in's own).
+   */
   readonly rootCaCrlUrl?: string;
   /** Collateral source to use instead of building one (tests, embedding). */
   readonly onlineCollateral?: TdxCollateralSource;
@@ -87,10 +94,15 @@ export async function tdxCollateralSource(
     importDirs: o.collateralDir ? [o.collateralDir] : [],
     timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
   });
+  // Intel's root CA CRL comes from Intel's published location unless the user names another; a
+  // stand-in serving only simulated roots serves their CRL itself.
+  const simulatedOnly = !trustAnchors.includes(INTEL_SGX_ROOT_CA_SHA256);
+  const rootCaCrlUrl = o.rootCaCrlUrl ??
+    (simulatedOnly && o.pcsBaseUrl ? pcsServiceRootCaCrlUrl(o.pcsBaseUrl) : undefined);
   return new IntelPcsClient({
     transport: cachingFetcherTransport(fetcher, { trustAnchors: [...trustAnchors] }),
     baseUrl: o.pcsBaseUrl,
-    ...(o.rootCaCrlUrl ? { rootCaCrlUrl: o.rootCaCrlUrl } : {}),
+    ...(rootCaCrlUrl ? { rootCaCrlUrl } : {}),
   });
 }
 

@@ -93,6 +93,8 @@ export interface GenerateFlags {
   readonly insecureRegistry: string[];
   readonly offline?: boolean;
   readonly trustedMeasurement?: string;
+  /** `--ap-eip`: SNP firmware AP reset EIP (Contrast's `APEIP`). */
+  readonly apEip?: string;
   readonly mrtd?: string;
   readonly rtmr: string[];
   /** `--mrseam` (repeatable): the hosts' TDX module measurements. */
@@ -120,7 +122,8 @@ async function referenceValues(
       `unknown platform "${flags.referenceValues}"; one of ${PLATFORMS.join(", ")}`,
     );
   }
-  const given = flags.trustedMeasurement !== undefined || flags.mrtd !== undefined ||
+  const given = flags.trustedMeasurement !== undefined || flags.apEip !== undefined ||
+    flags.mrtd !== undefined ||
     flags.rtmr.length > 0 || (flags.mrseam?.length ?? 0) > 0 || flags.xfam !== undefined ||
     flags.simulatedRoot !== undefined;
   if (!given && existingManifest !== undefined) {
@@ -151,6 +154,7 @@ async function referenceValues(
   }
   return await referenceValuesFor(flags.referenceValues, {
     trustedMeasurement: flags.trustedMeasurement,
+    apEip: flags.apEip,
     mrTd: flags.mrtd,
     rtmrs: flags.rtmr.length > 0 ? flags.rtmr : undefined,
     mrSeams: flags.mrseam ?? [],
@@ -377,6 +381,11 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("--trusted-measurement <hex>", "SNP launch measurement of your node image (96 hex)")
+    .option(
+      "--ap-eip <hex>",
+      "SNP: AP reset EIP of your node image's firmware (8 hex, Contrast's APEIP); the measurement " +
+        "is then the 1-vCPU one and 1 to 220 vCPUs are accepted",
+    )
     .option("--mrtd <hex>", "TDX MRTD of your node image (96 hex)")
     .option(
       "--rtmr <hex>",
@@ -385,8 +394,9 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
       [],
     )
     .option(
-      "--mrseam <hex>",
-      "TDX MRSEAM of your hosts' TDX module (96 hex; repeat per module version; required on real TDX)",
+      "--mrseam <hex|version>",
+      "TDX MRSEAM of your hosts' TDX module (96 hex or a published version such as 1.5.28; " +
+        "repeat per module; default: every module whose MRSEAM Intel publishes)",
       collectRepeated,
       [],
     )

@@ -18,145 +18,8 @@ import {
   progressUnlessJson,
 } from "../coordinator_options.ts";
 import type { Command } from "commander";
-import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
-import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
-import { readFileIfExists } from "../../util/files/mod.ts";
-import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
-import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
-import {
-  type CliCollateralOptions,
-  cliEvidenceVerifier,
-  readFileNamed,
-  readLocalManifest,
-} from "../../atls/workspace.ts";
 import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { printResult } from "../result.ts";
-import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
-import {
-  importSeedshareOwnerSigningKey,
-  recoveryMessage,
-  signRecovery,
-} from "../../protocol/signatures.ts";
-import {
-  decryptSeedShare,
-  importSeedshareOwnerPrivateKey,
-  parseSeedShares,
-  type SeedShareDocument,
-} from "../../seed/seed_shares.ts";
-
-/** Options of {@link runRecover}. */
-export interface RecoverOptions {
-  /** Coordinator user API `HOST:PORT`. */
-  readonly coordinator: string;
-  /** Local manifest path. */
-  readonly manifest: string;
-  /** Seedshare owner key path (PKCS#8 RSA PEM). */
-  readonly seedshareOwnerKey: string;
-  /** `seed-shares.json` path. */
-  readonly seed: string;
-  /** Workspace (for `coordinator-root-ca.pem`). */
-  readonly workspace: string;
-  /** Recover even while ready peer replicas exist (they would recover it on their own). */
-  readonly force?: boolean;
-  /** Where progress goes. */
-  readonly print?: (line: string) => void;
-  /** Time limit of each network operation in milliseconds (default 30 s). */
-  readonly timeoutMs?: number;
-  /** Where vendor collateral comes from. */
-  readonly collateral?: CliCollateralOptions;
-}
-
-/** What `recover` did (the `--json` result). */
-export interface RecoverResult {
-  /** Always true (a failed recovery throws). */
-  readonly recovered: true;
-  /** The attested platform. */
-  readonly platform: string;
-  /** Manifests in the recovered history. */
-  readonly manifests: number;
-  /** hex of the latest transition. */
-  readonly latestTransition: string;
-  /** Whether the workspace's root CA was compared (`unchanged`) or absent (`restored`). */
-  readonly rootCa: "unchanged" | "restored";
-}
-
-/** Runs `contrast recover`. */
-export async function runRecover(options: RecoverOptions): Promise<RecoverResult> {
-  const print = options.print ?? console.log;
-  const local = await readLocalManifest(options.manifest);
-  // Every local file is read and checked before the network is touched.
-  const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
-  const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
-  const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const seedFile = await readFileIfExists(options.seed);
-  const localShares = seedFile && parseSeedShares(seedFile);
-  const verify = cliEvidenceVerifier(options.collateral);
-  const network = { timeoutMs: options.timeoutMs };
-  const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
-  if (!attested.state.recoveryNeeded) {
-    throw new ParseError("coordinator", "the Coordinator is not in recovery mode");
-  }
-  const latest = attested.state.latestTransition;
-  if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
-  print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
-  const shares = localShares ?? storedShares(options.seed, attested.state.seedShares);
-  if (!localShares) {
-    print(`  ${options.seed} not found: using the seed shares stored with the history`);
-  }
-  const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
-  const plain = concatBytes(recovered.seed, recovered.salt);
-  recovered.seed.fill(0);
-  const sealed = await sealTo(attested.state.hpkePublicKey, plain, RECOVERY_HPKE_INFO, latest);
-  plain.fill(0);
-  const signature = await signRecovery(
-    signingKey,
-    recoveryMessage(attested.state.hpkePublicKey, latest, sealed),
-  );
-  await sendRecover(attested.client, {
-    sealedSeed: sealedBoxToJson(sealed),
-    ownerPublicKey: encodeHex(signingKey.publicKeyDer),
-    signature: encodeHex(signature),
-    ...(options.force ? { force: true } : {}),
-  });
-  const after = await attestCoordinator(options.coordinator, local.manifest, verify, network);
-  if (after.state.recoveryNeeded) {
-    throw new VerificationError("coordinator", "still in recovery mode after recovery");
-  }
-  let knownRoot: string | undefined;
-  try {
-    knownRoot = await Deno.readTextFile(`${options.workspace}/coordinator-root-ca.pem`);
-  } catch {
-    knownRoot = undefined;
-  }
-  if (knownRoot !== undefined && knownRoot !== after.state.rootCa) {
-    throw new ValidationError(
-      "coordinator-root-ca.pem",
-      "the recovered Coordinator has another root CA than the workspace's",
-    );
-  }
-  const rootCa = knownRoot !== undefined ? "unchanged" : "restored";
-  print(`✔ Recovered: ${after.state.manifests.length} manifests, root CA ${rootCa}`);
-  return {
-    recovered: true,
-    platform: after.claims.platform,
-    manifests: after.state.manifests.length,
-    latestTransition: encodeHex(after.state.latestTransition ?? new Uint8Array(32)),
-    rootCa,
-  };
-}
-
-/**
- * The seed-share document the Coordinator stored (public-key encrypted; a seed from a forged one
- * fails the Coordinator's history check).
- *
- * @throws {ParseError} naming `seedFile` when there is none either (a missing input file)
- */
-function storedShares(seedFile: string, stored: Uint8Array | undefined): SeedShareDocument {
-  if (stored === undefined) {
-    throw new ParseError(seedFile, "not found, and the Coordinator stores no seed shares");
-  }
-  return parseSeedShares(stored);
-}
 
 /** Registers `contrast recover`. */
 export function registerRecoverCommand(program: Command): void {
@@ -172,6 +35,8 @@ export function registerRecoverCommand(program: Command): void {
     .option("--force", "recover even while ready peer Coordinators exist (HA replicas)");
   addCoordinatorCommandTail(command, "manifest, key, seed shares and root CA are read here");
   command.action(async (o) => {
+    // The attesting code (and its packages) loads only now, not for `contrast recover --help`.
+    const { runRecover } = await import("./recover_run.ts");
     const result = await runRecover({
       print: progressUnlessJson(command, o),
       force: o.force === true,

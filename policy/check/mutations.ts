@@ -25,7 +25,7 @@ import {
   updateRoutesRequest,
   writeStreamRequest,
 } from "./agent_protocol.ts";
-import { containerId, generatedPodName, hexString, type RandomSource } from "./random_ids.ts";
+import { containerId, hexString, podNameOf, type RandomSource } from "./random_ids.ts";
 import type { RequestSequence, Step } from "./request_sequence.ts";
 import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
 
@@ -191,6 +191,13 @@ function processMutants(base: Step["request"], add: AddMutant): void {
   });
 }
 
+/** A mount of data that lives in the guest: /dev, /dev/shm, an emptyDir (memory, local, block). */
+function isGuestDataMount(m: JsonObject): boolean {
+  const source = String(m.source ?? "");
+  return m.destination === "/dev" || m.destination === "/dev/shm" || m.type_ === "local" ||
+    source.startsWith("/run/kata-containers/sandbox/");
+}
+
 /** Read-only root, root path and mounts. */
 function rootAndMountMutants(step: Step, add: AddMutant): void {
   const base = step.request;
@@ -219,6 +226,16 @@ function rootAndMountMutants(step: Step, add: AddMutant): void {
       m.options = a(m.options).map((x) => x === "ro" ? "rw" : x);
     });
   }
+  // The guest's own data (tmpfs /dev, the pod's /dev/shm, emptyDirs) may not be dropped: the
+  // container would no longer see what the pod's other containers put there (the Initializer's
+  // certificates and workload secret) and, with host pull, would write into the host's share.
+  // Shares the host fills and kernel filesystems may be missing (rules.rego mounts_ok).
+  mounts.forEach((m, k) => {
+    if (!isGuestDataMount(m)) return;
+    add(`guest data mount ${String(m.destination)} dropped`, `OCI.Mounts[${k}]`, (i) => {
+      a(o(i.OCI).Mounts).splice(k, 1);
+    });
+  });
   if (mounts.length > 0) {
     const last = mounts.length - 1;
     add("changed mount source", `OCI.Mounts[${last}].source`, (i) => {
@@ -320,7 +337,7 @@ function crossContainerMutants(
   const process = ociProcessOf;
   const env = a(process(base.input).Env) as string[];
   add("other sandbox name", `OCI.Annotations["${Annotation.sandboxName}"]`, (i) => {
-    const other = generatedPodName(seq.workload.kind, seq.workload.name, rng);
+    const other = podNameOf(seq.workload, rng);
     o(o(i.OCI).Annotations)[Annotation.sandboxName] = other === seq.instance.podName
       ? `${other}-tampered`
       : other;
@@ -331,6 +348,11 @@ function crossContainerMutants(
   const storages = a(base.input.storages).map(o);
   const imageAt = storages.findIndex((s) => s.driver === "image_guest_pull");
   if (imageAt >= 0) {
+    // Without the guest-pull storage nothing pulls the pinned image: the agent bind-mounts the
+    // root path instead (setup_bundle). genpolicy accepts the storage's absence.
+    add("image storage dropped", `storages[${imageAt}]`, (i) => {
+      a(i.storages).splice(imageAt, 1);
+    });
     add("other image digest", `storages[${imageAt}].source`, (i) => {
       const s = o(a(i.storages)[imageAt]);
       const source = String(s.source);
@@ -726,6 +748,12 @@ export function stateMutantsAfter(
       ),
     );
   }
+  if (type === "CreateContainerRequest" && step.context.containerId) {
+    const gpuHolder = secondInstanceWithSameGpus(step, rng);
+    if (gpuHolder) {
+      deny("second container with the GPUs another holds", "OCI.Annotations", gpuHolder);
+    }
+  }
   if (type === "RemoveContainerRequest" && step.context.containerId) {
     const id = step.context.containerId;
     deny("start removed container", "container_id", startContainerRequest(id));
@@ -742,6 +770,20 @@ export function stateMutantsAfter(
     );
   }
   return out;
+}
+
+/**
+ * For a container given GPUs: the same request again under a new container ID while the first
+ * still exists, i.e. a second container holding the same GPUs (its CDI annotations name them).
+ */
+function secondInstanceWithSameGpus(step: Step, rng: RandomSource): AgentRequest | undefined {
+  const annotations = o(o(step.request.input.OCI).Annotations);
+  if (!Object.keys(annotations).some((k) => k.startsWith("cdi.k8s.io/vfio"))) return undefined;
+  const id = step.context.containerId!;
+  const input = JSON.parse(
+    JSON.stringify(step.request.input).replaceAll(id, containerId(rng)),
+  ) as JsonObject;
+  return { type: step.request.type, input };
 }
 
 /** Tampered requests that must be denied whatever the pod, in the initial policy state. */

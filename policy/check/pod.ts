@@ -98,7 +98,10 @@ export interface PodSpec {
 export interface PodWorkload {
   /** The owning kind as written (Pod, Deployment, …). */
   readonly kind: PodOwnerKind;
+  /** `metadata.name`, or for a Pod with only `metadata.generateName` that prefix. */
   readonly name: string;
+  /** A Pod named by the API server: `name` is the prefix of its generated name. */
+  readonly generateName?: boolean;
   readonly namespace: string;
   /** Annotations of the pod (template) metadata. */
   readonly annotations: Readonly<Record<string, string>>;
@@ -343,7 +346,12 @@ export function readWorkload(
   const route = TEMPLATE_PATHS[kind];
   if (route === undefined) return undefined;
   const meta = obj(doc.metadata, "metadata");
-  const name = str(meta.name, "metadata.name");
+  // A Pod may leave its name to the API server (`generateName`: the prefix, 5 characters added).
+  const generateName = kind === "Pod" && meta.name === undefined &&
+    typeof meta.generateName === "string";
+  const name = generateName
+    ? str(meta.generateName, "metadata.generateName")
+    : str(meta.name, "metadata.name");
   const namespace = str(meta.namespace, "metadata.namespace", defaultNamespace);
   let template: unknown = doc;
   for (const key of route) template = obj(template, route.join("."))[key];
@@ -364,6 +372,7 @@ export function readWorkload(
   return {
     kind: kind as PodOwnerKind,
     name,
+    ...(generateName ? { generateName } : {}),
     namespace,
     annotations: stringMap(tmeta.annotations, `${templatePath}.metadata.annotations`),
     labels: stringMap(tmeta.labels, `${templatePath}.metadata.labels`),

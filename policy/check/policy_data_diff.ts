@@ -147,7 +147,7 @@ function rootMismatches(c: ContainerExpectation, root: JsonObject, cid: string, 
   }
 }
 
-/** `OCI.Mounts`: each mount expected, with its type, source and options; none missing. */
+/** `OCI.Mounts`: each mount expected, with its type, source and options; none but optional ones missing. */
 function mountMismatches(
   c: ContainerExpectation,
   mounts: readonly JsonObject[],
@@ -170,7 +170,7 @@ function mountMismatches(
     }
   }
   for (const em of c.mounts) {
-    if (!mounts.some((m) => m.destination === em.destination)) {
+    if (em.optional !== true && !mounts.some((m) => m.destination === em.destination)) {
       add(`OCI.Mounts[${JSON.stringify(em.destination)}]`, null, "expected mount is missing");
     }
   }

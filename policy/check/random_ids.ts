@@ -125,6 +125,17 @@ export function generatedPodName(kind: PodOwnerKind, name: string, rng: RandomSo
   }
 }
 
+/**
+ * The name a workload's pod gets: {@link generatedPodName}, or for a Pod with only
+ * `metadata.generateName` the API server's generated name (the prefix and 5 characters).
+ */
+export function podNameOf(
+  w: { readonly kind: PodOwnerKind; readonly name: string; readonly generateName?: boolean },
+  rng: RandomSource,
+): string {
+  return w.generateName ? generateName(w.name, rng) : generatedPodName(w.kind, w.name, rng);
+}
+
 /** Longest base the API server keeps of a `generateName` before the 5 random characters. */
 const MAX_GENERATED_BASE = 58;
 

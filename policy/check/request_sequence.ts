@@ -50,8 +50,8 @@ import {
 } from "./pod.ts";
 import {
   containerId as newContainerId,
-  generatedPodName,
   hexString,
+  podNameOf,
   type RandomSource,
   uuid,
 } from "./random_ids.ts";
@@ -504,7 +504,7 @@ type Push = (request: AgentRequest, label: string, context?: StepContext) => voi
 /** The identity the control plane and the runtime invent for this pod instance. */
 function newPodInstance(w: PodWorkload, rng: RandomSource): PodInstance {
   return {
-    podName: generatedPodName(w.kind, w.name, rng),
+    podName: podNameOf(w, rng),
     namespace: w.namespace,
     podUid: uuid(rng),
     sandboxId: newContainerId(rng),
@@ -913,7 +913,7 @@ function containerOci(
     [Annotation.imageName]: c.image,
     [Annotation.bundlePath]: `${BUNDLE_DIR}/${p.id}`,
     [Annotation.kataContainerType]: "pod_container",
-    ...cdiAnnotations(c),
+    ...cdiAnnotations(c, firstGpuIndex(w, c)),
   };
   const storage = agentStorage({
     driver: "image_guest_pull",
@@ -950,12 +950,22 @@ function containerOci(
 
 /**
  * The CDI annotations of a container with GPUs passed through (NVIDIA's GPU operator with Kata):
- * `cdi.k8s.io/vfio<n>: nvidia.com/gpu=<index>`, one per GPU (Kata's gpu_vfio_cdi captures).
+ * `cdi.k8s.io/vfio<n>: nvidia.com/gpu=<index>`, one per GPU (Kata's gpu_vfio_cdi captures), from
+ * `first` on: the node gives each container of the pod its own GPUs.
  */
-function cdiAnnotations(c: Container): Record<string, string> {
+function cdiAnnotations(c: Container, first: number): Record<string, string> {
   return Object.fromEntries(
-    Array.from({ length: c.gpus }, (_, k) => [`cdi.k8s.io/vfio${k + 1}`, `nvidia.com/gpu=${k}`]),
+    Array.from(
+      { length: c.gpus },
+      (_, k) => [`cdi.k8s.io/vfio${k + 1}`, `nvidia.com/gpu=${first + k}`],
+    ),
   );
+}
+
+/** The first GPU index of `c`: the GPUs of the pod's containers before it (init ones first). */
+function firstGpuIndex(w: PodWorkload, c: Container): number {
+  const all = [...w.spec.initContainers, ...w.spec.containers];
+  return all.slice(0, all.indexOf(c)).reduce((n, x) => n + x.gpus, 0);
 }
 
 /** The VFIO devices the runtime hot-plugs for the container's GPUs, one per CDI annotation. */

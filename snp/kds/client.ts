@@ -5,13 +5,15 @@
  * so everything is verified before it is returned: the chain's ARK must be the pinned AMD root of
  * the product and sign the ASK/ASVK, the VCEK must be signed by that ASK and be the one asked for
  * (product, hwID, TCB), and the CRL must be signed by the ARK. These checks run as the fetcher's
- * `verify` hook too, so a network response that fails them is never cached.
+ * `verify` hook too, so a network response that fails them is never cached, and every request
+ * names its trust domain (the roots accepted for the product), so what a simulated KDS stand-in
+ * served is cached apart from what a lookup against AMD's pinned roots reads.
  *
  * @module
  */
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
-import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
+import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fetcher.ts";
 import { type Certificate, parseCertificate, parseCertificates } from "../../x509/certificate.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
@@ -115,6 +117,7 @@ export class AmdKdsClient implements SnpCollateralSource {
     const { body } = await this.#fetcher.get(url, {
       accept: "application/x-pem-file",
       verify: check.hook,
+      trustDomain: trustDomainOf(this.#rootsOf(product)),
     });
     return await check.result(body);
   }
@@ -168,6 +171,7 @@ export class AmdKdsClient implements SnpCollateralSource {
     const { body } = await this.#fetcher.get(url, {
       accept: "application/x-x509-ca-cert",
       verify: check.hook,
+      trustDomain: trustDomainOf(this.#rootsOf(product)),
     });
     return await check.result(body);
   }
@@ -229,6 +233,7 @@ export class AmdKdsClient implements SnpCollateralSource {
     const { body } = await this.#fetcher.get(url, {
       accept: "application/pkix-crl",
       verify: check.hook,
+      trustDomain: trustDomainOf(this.#rootsOf(product)),
       validUntil: (b) => {
         try {
           return parseCrl(b, url).nextUpdate;

@@ -9,6 +9,11 @@ import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts
 import { ValidationError } from "../../util/errors/mod.ts";
 import type { SnpProductName } from "../abi/product.ts";
 import type { SnpReport } from "../abi/report.ts";
+import {
+  MAX_SNP_VCPUS,
+  snpLaunchDigestsByVcpus,
+  snpVcpuSignature,
+} from "../abi/vcpu_launch_digest.ts";
 import { firstComponentBelow, type SnpTcb, type SnpTcbParts } from "../abi/tcb.ts";
 import type { SnpReferenceValue } from "../reference_values.ts";
 
@@ -182,7 +187,13 @@ function checkBoundValues(
   ref: SnpReferenceValue,
   options: SnpValidationOptions,
 ): void {
-  if (ref.TrustedMeasurement !== undefined) {
+  if (ref.APEIP !== undefined) {
+    if (ref.TrustedMeasurement === undefined) {
+      // Never from a manifest (the reader requires it); a hand-built value must not pass.
+      throw new ValidationError("referenceValue.APEIP", "needs a TrustedMeasurement");
+    }
+    checkMeasurementAtAnyVcpuCount(report, ref.TrustedMeasurement, ref.APEIP, ref.ProductName);
+  } else if (ref.TrustedMeasurement !== undefined) {
     checkBytes(
       "report.measurement",
       "MEASUREMENT",
@@ -196,6 +207,33 @@ function checkBoundValues(
   if (options.hostData !== undefined) {
     checkBytes("report.host_data", "HOST_DATA", options.hostData, report.hostData);
   }
+}
+
+/**
+ * With `APEIP`: the report's MEASUREMENT must be the 1-vCPU `TrustedMeasurement` extended by the
+ * AP VMSA pages of some vCPU count from 1 to {@link MAX_SNP_VCPUS} (as Contrast's iterative
+ * validator accepts it).
+ */
+function checkMeasurementAtAnyVcpuCount(
+  report: SnpReport,
+  oneVcpu: string,
+  apEip: string,
+  product: SnpProductName,
+): void {
+  const signature = snpVcpuSignature(product);
+  if (signature === undefined) {
+    // The reader refuses APEIP for such products; a hand-built value must not pass either.
+    throw new ValidationError("referenceValue.APEIP", `no vCPU model is known for ${product}`);
+  }
+  const eip = new DataView(decodeHex(apEip, "APEIP", 4).buffer).getUint32(0, false);
+  for (const digest of snpLaunchDigestsByVcpus(decodeHex(oneVcpu), eip, signature)) {
+    if (constantTimeEqual(digest, report.measurement)) return;
+  }
+  throw new ValidationError(
+    "report.measurement",
+    `MEASUREMENT is not the trusted 1-vCPU measurement extended to any vCPU count from 1 to ${MAX_SNP_VCPUS} with APEIP ${apEip}`,
+    { expected: `${oneVcpu} (1 vCPU) extended`, actual: encodeHex(report.measurement) },
+  );
 }
 
 /**

@@ -2,17 +2,18 @@
  * Intel PCS (Provisioning Certification Service) client for TDX collateral: TCB info, QE
  * identity, PCK CRL, each with its issuer-chain header, and the Intel SGX Root CA CRL. Everything
  * it returns is verified by `verifyTdxQuote`; the caching transport also checks each network
- * response (signature and chain to the pinned root) before caching it.
+ * response (signature and chain to the pinned root) before caching it, and keeps responses
+ * checked against different roots in different cache entries (its trust domain).
  *
  * @module
  */
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
-import type { Certificate } from "../../x509/certificate.ts";
+import { type Certificate, normaliseFingerprint } from "../../x509/certificate.ts";
 import type { TrustAnchor } from "../../x509/chain.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../verify/intel_root.ts";
 import { checkPcsResponse, pinnedRootOf } from "./response_check.ts";
 import { parseCrl } from "../../x509/crl.ts";
-import type { CachingFetcher } from "../../collateral/caching_fetcher.ts";
+import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fetcher.ts";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { readFromBundle } from "../../collateral/bundle.ts";
 import type {
@@ -36,8 +37,25 @@ import type {
  * ```
  */
 export const INTEL_PCS_BASE_URL = "https://api.trustedservices.intel.com";
-/** Where Intel publishes the SGX Root CA CRL. */
-const INTEL_ROOT_CA_CRL_URL = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+/**
+ * Where Intel publishes the Intel SGX Root CA CRL (DER): the CRL distribution point named in the
+ * root CA certificate. Real verification takes the root CA CRL from here whatever PCS base URL
+ * serves the other collateral, unless the user names another URL (`--root-ca-crl-url`,
+ * `CONTRAST_ROOT_CA_CRL_URL`): a caching service (PCCS) could otherwise replay an older, still
+ * valid CRL that omits a revocation.
+ *
+ * @example Pre-fetch the root CA CRL into an offline bundle
+ * ```ts
+ * import { INTEL_ROOT_CA_CRL_URL } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * async function exportRootCrl(fetcher: CachingFetcher, bundleDir: string) {
+ *   return await fetcher.exportBundle(bundleDir, [INTEL_ROOT_CA_CRL_URL]);
+ * }
+ * ```
+ */
+export const INTEL_ROOT_CA_CRL_URL =
+  "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
 
 /** Header carrying the TCB info signing chain (URL-encoded PEM). */
 const TCB_INFO_ISSUER_CHAIN_HEADER = "tcb-info-issuer-chain";
@@ -133,6 +151,13 @@ function pcsValidUntil(kind: PcsResourceKind, body: Uint8Array): Date {
   return next;
 }
 
+/** The SHA-256 fingerprint a trust anchor names (a fingerprint, or a parsed root's). */
+function anchorFingerprint(anchor: TrustAnchor): Promise<string> {
+  return typeof anchor === "string"
+    ? Promise.resolve(normaliseFingerprint(anchor))
+    : anchor.fingerprint();
+}
+
 /**
  * Options of {@link cachingFetcherTransport}.
  *
@@ -180,6 +205,8 @@ export function cachingFetcherTransport(
 ): PcsTransport {
   const trustAnchors = options.trustAnchors ?? [INTEL_SGX_ROOT_CA_SHA256];
   const clock = options.clock ?? (() => new Date());
+  // Responses accepted for these roots are cached apart from those of any other roots.
+  let trustDomain: Promise<string> | undefined;
   return {
     async get(
       url: string,
@@ -201,7 +228,12 @@ export function cachingFetcherTransport(
         }
         await checkPcsResponse(kind, body, { trustAnchors, now, issuerChainPem, root });
       };
-      const r = await fetcher.get(url, { verify, validUntil: (body) => pcsValidUntil(kind, body) });
+      const r = await fetcher.get(url, {
+        verify,
+        validUntil: (body) => pcsValidUntil(kind, body),
+        trustDomain: await (trustDomain ??= Promise.all(trustAnchors.map(anchorFingerprint))
+          .then(trustDomainOf)),
+      });
       return { body: r.body, headers: r.headers };
     },
   };
@@ -211,23 +243,45 @@ export function cachingFetcherTransport(
 const PCS_ROOT_CA_CRL_PATH = "/sgx/certification/v4/rootcacrl";
 
 /**
- * The PCS URLs for one collateral request. The root CA CRL comes from `rootCaCrlUrl` when given;
- * else from Intel's certificate server for Intel's PCS, and from the service's own
- * {@link PCS_ROOT_CA_CRL_PATH} for any other base URL (a PCCS or a local stand-in), so a
- * configured service is the only vendor service asked.
+ * The root CA CRL URL of the PCS-compatible service at `baseUrl` (its
+ * `/sgx/certification/v4/rootcacrl`). Only for a simulated authority's stand-in, whose root is
+ * the stand-in's own: real verification never takes Intel's root CA CRL from the service that
+ * also serves the rest (see {@link INTEL_ROOT_CA_CRL_URL}).
+ *
+ * @example A PCS client for a simulated authority's stand-in
+ * ```ts
+ * import { cachingFetcherTransport, IntelPcsClient, pcsServiceRootCaCrlUrl } from "../mod.ts";
+ * import { CachingFetcher } from "../../collateral/mod.ts";
+ *
+ * const base = "http://127.0.0.1:8081";
+ * const simulatedRoot = "ab".repeat(32);
+ * const pcs = new IntelPcsClient({
+ *   transport: cachingFetcherTransport(new CachingFetcher(), { trustAnchors: [simulatedRoot] }),
+ *   baseUrl: base,
+ *   rootCaCrlUrl: pcsServiceRootCaCrlUrl(base),
+ * });
+ * ```
+ */
+export function pcsServiceRootCaCrlUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/+$/, "")}${PCS_ROOT_CA_CRL_PATH}`;
+}
+
+/**
+ * The PCS URLs for one collateral request. The root CA CRL comes from `rootCaCrlUrl`, by default
+ * Intel's published location ({@link INTEL_ROOT_CA_CRL_URL}) for every base URL: a PCCS serves
+ * TCB info, QE identity and the PCK CRL, never the root's revocation list.
  */
 export function pcsUrls(
   request: Pick<TdxCollateralRequest, "fmspc" | "pckCa">,
   baseUrl = INTEL_PCS_BASE_URL,
-  rootCaCrlUrl?: string,
+  rootCaCrlUrl = INTEL_ROOT_CA_CRL_URL,
 ): { tcbInfo: string; qeIdentity: string; pckCrl: string; rootCaCrl: string } {
   const base = baseUrl.replace(/\/+$/, "");
   return {
     tcbInfo: `${base}/tdx/certification/v4/tcb?fmspc=${encodeHex(request.fmspc).toUpperCase()}`,
     qeIdentity: `${base}/tdx/certification/v4/qe/identity`,
     pckCrl: `${base}/sgx/certification/v4/pckcrl?ca=${request.pckCa}&encoding=der`,
-    rootCaCrl: rootCaCrlUrl ??
-      (base === INTEL_PCS_BASE_URL ? INTEL_ROOT_CA_CRL_URL : `${base}${PCS_ROOT_CA_CRL_PATH}`),
+    rootCaCrl: rootCaCrlUrl,
   };
 }
 
@@ -260,7 +314,10 @@ export interface IntelPcsClientOptions {
   readonly transport: PcsTransport;
   /** PCS base URL (default Intel's production API). */
   readonly baseUrl?: string;
-  /** Root CA CRL URL (default: see {@link pcsUrls}). */
+  /**
+   * Root CA CRL URL (default: Intel's published location, {@link INTEL_ROOT_CA_CRL_URL}, whatever
+   * `baseUrl` is; a simulated authority's stand-in passes {@link pcsServiceRootCaCrlUrl}).
+   */
   readonly rootCaCrlUrl?: string;
 }
 

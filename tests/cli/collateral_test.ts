@@ -131,3 +131,22 @@ Deno.test("collateral export without --out is a usage error", async () => {
   const r = await contrast("collateral", "export", "--cache-dir", "/tmp/nowhere");
   assert.equal(r.code, 2);
 });
+
+Deno.test("collateral list names the roots each entry was verified for", () =>
+  withTempDir(async (dir) => {
+    const cache = new DiskCache(`${dir}/collateral`);
+    const url = "http://127.0.0.1:8081/tdx/certification/v4/qe/identity";
+    const domain = `roots=${"ab".repeat(32)}`;
+    await cache.write({
+      key: `${url}\ntrust: ${domain}`,
+      url,
+      fetchedAt: new Date(),
+      headers: {},
+      body: Uint8Array.of(1, 2),
+    });
+    const text = await contrast("collateral", "list", "--cache-dir", dir);
+    assert.equal(text.code, 0);
+    assert.match(text.out, new RegExp(`^${url}  2 bytes .* verified for ${domain}$`));
+    const json = await contrast("collateral", "list", "--cache-dir", dir, "--json");
+    assert.equal(JSON.parse(json.out)[0].trustDomain, domain);
+  }));

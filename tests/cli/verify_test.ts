@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { runVerify } from "../../cli/commands/verify.ts";
+import { runVerify } from "../../cli/commands/verify_run.ts";
 import { runCli } from "../../cli/main.ts";
 import { ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { UnavailableError } from "../../util/errors/mod.ts";
-import { bundlePath, CachingFetcher } from "../../collateral/mod.ts";
+import {
+  bundlePath,
+  CachingFetcher,
+  exportCacheToBundle,
+  listCache,
+  trustDomainOf,
+} from "../../collateral/mod.ts";
 import { writeToBundle } from "../../collateral/bundle.ts";
 import { DiskCache } from "../../collateral/disk_cache.ts";
 import { parseRetryAfter } from "../../collateral/retry.ts";
@@ -456,6 +462,42 @@ Deno.test("without a cache directory a failing verify hook still rejects the res
     await assert.rejects(
       fetcher.get(`${server.base}/x`, { verify: () => Promise.reject(new Error("rejected")) }),
       /rejected/,
+    );
+  });
+});
+
+Deno.test("trust domains: entries and concurrent requests of different roots stay apart; an export keeps one per URL", async () => {
+  let n = 0;
+  await withServer(async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    return new Response(`answer ${++n}`);
+  }, async (server, dir) => {
+    const url = `${server.base}/tdx/certification/v4/qe/identity`;
+    const simulated = trustDomainOf(["BB".repeat(32), "aa".repeat(32)]);
+    assert.equal(simulated, `roots=${"aa".repeat(32)},${"bb".repeat(32)}`);
+    const vendor = trustDomainOf(["cc".repeat(32)]);
+    const fetcher = new CachingFetcher({ cacheDir: `${dir}/cache` });
+    // Concurrent requests of two domains are two requests, never one merged answer.
+    const [a, b] = await Promise.all([
+      fetcher.get(url, { trustDomain: simulated }),
+      fetcher.get(url, { trustDomain: vendor }),
+    ]);
+    assert.notEqual(text(a.body), text(b.body));
+    assert.equal(server.total(), 2);
+    // Each domain reads only its own entry, offline too; an unnamed domain reads neither.
+    const offline = new CachingFetcher({ cacheDir: `${dir}/cache`, offline: true });
+    assert.equal(text((await offline.get(url, { trustDomain: simulated })).body), text(a.body));
+    assert.equal(text((await offline.get(url, { trustDomain: vendor })).body), text(b.body));
+    await assert.rejects(offline.get(url), UnavailableError);
+    const listed = await listCache(`${dir}/cache`);
+    assert.deepEqual(listed.map((e) => e.trustDomain).sort(), [simulated, vendor].sort());
+    // A bundle holds one response per URL: the second domain's entry is left out, saying why.
+    const exported = await exportCacheToBundle(`${dir}/cache`, `${dir}/bundle`);
+    assert.equal(exported.written.length, 1);
+    assert.equal(exported.skipped.length, 1);
+    assert.match(
+      exported.skipped[0]!.reason,
+      /already exported for roots=.*verified against roots=/,
     );
   });
 });

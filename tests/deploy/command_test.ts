@@ -4,6 +4,7 @@ import { ExitCode } from "../../cli/exit_codes.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { PUBLISHED_TDX_MODULES } from "../../tdx/published_modules.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const error = console.error;
@@ -242,4 +243,51 @@ Deno.test("contrast generate: an unreachable registry exits 3 (unavailable) and 
     const left = [];
     for await (const e of Deno.readDir(dir)) if (e.name !== "cache") left.push(e.name);
     assert.deepEqual(left, ["app.yml"]);
+  }));
+
+Deno.test("contrast generate on real TDX: without --mrseam, one entry per TDX module whose MRSEAM Intel publishes; --mrseam takes a published version; an unknown one is exit 2 and writes nothing", () =>
+  withAppDir(async (dir) => {
+    const base = [
+      "generate",
+      "--reference-values",
+      "Metal-QEMU-TDX",
+      "--mrtd",
+      "cd".repeat(48),
+      ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
+      ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
+      "-w",
+    ];
+    assert.equal(
+      await quietly(() => runCli([...base, `${dir}/a`, `${dir}/app.yml`])),
+      ExitCode.Ok,
+    );
+    const a = JSON.parse(await Deno.readTextFile(`${dir}/a/manifest.json`));
+    assert.deepEqual(
+      a.ReferenceValues.tdx.map((e: { MrSeam: string }) => e.MrSeam),
+      PUBLISHED_TDX_MODULES.map((m) => m.mrSeam),
+    );
+    assert.equal(
+      await quietly(() =>
+        runCli([
+          ...base,
+          `${dir}/b`,
+          "--mrseam",
+          "2.0.08",
+          "--mrseam",
+          "ab".repeat(48),
+          `${dir}/app.yml`,
+        ])
+      ),
+      ExitCode.Ok,
+    );
+    const b = JSON.parse(await Deno.readTextFile(`${dir}/b/manifest.json`));
+    assert.deepEqual(b.ReferenceValues.tdx.map((e: { MrSeam: string }) => e.MrSeam), [
+      PUBLISHED_TDX_MODULES.find((m) => m.version === "2.0.08")!.mrSeam,
+      "ab".repeat(48),
+    ]);
+    assert.equal(
+      await quietly(() => runCli([...base, `${dir}/c`, "--mrseam", "1.5.06", `${dir}/app.yml`])),
+      ExitCode.BadInput,
+    );
+    await assert.rejects(Deno.stat(`${dir}/c/manifest.json`), Deno.errors.NotFound);
   }));

@@ -10,22 +10,21 @@ import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate, type GenerateOptions } from "../../deploy/generate.ts";
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
 import { coordinatorPolicyDigest, parseManifest } from "../../manifest/manifest.ts";
-import { baselineSnpReferenceValue } from "../../snp/reference_values.ts";
 import { CompiledRules } from "../../rego/evaluator.ts";
 import { readCheckInputs } from "../../policy/check/inputs.ts";
 import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
 import { seededRandom } from "../../policy/check/random_ids.ts";
 import type { ResolvedImage } from "../../oci/types.ts";
-import { IMAGES, MemoryResolver, OWNER, testSettings } from "../policy/fixtures.ts";
+import {
+  IMAGES,
+  MemoryResolver,
+  OWNER,
+  TEST_REFERENCE_VALUES,
+  testSettings,
+} from "../policy/fixtures.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
-const RV = {
-  snp: [{
-    ...baselineSnpReferenceValue("Metal-QEMU-SNP", "Genoa"),
-    TrustedMeasurement: "ab".repeat(48),
-  } as unknown as Record<string, unknown>],
-  tdx: [],
-};
+const RV = TEST_REFERENCE_VALUES;
 
 async function options(referenceValues = RV): Promise<GenerateOptions> {
   return {

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { runVerify } from "../../cli/commands/verify.ts";
+import { runVerify } from "../../cli/commands/verify_run.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { writeUpdateWithout } from "../../testing/simulation/update.ts";
 import {

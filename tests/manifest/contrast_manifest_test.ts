@@ -15,6 +15,9 @@ import { parseManifest } from "../../manifest/manifest.ts";
 import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { runCli } from "../../cli/main.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
+
+const SHARED_SNP = TEST_REFERENCE_VALUES.snp[0]!;
 
 type GoType = "string" | "hex" | "int" | "bool" | "hex[]" | "string[]" | "hex[4]" | Shape;
 interface Shape {
@@ -59,6 +62,7 @@ const CONTRAST_SNP: Shape = {
   MinimumMitigationVector: "int",
   AllowedChipIDs: "hex[]",
   CPUs: "int",
+  APEIP: "hex",
 };
 /** Contrast's `TDXReferenceValues`. */
 const CONTRAST_TDX: Shape = {
@@ -165,10 +169,11 @@ Deno.test("a manifest as Contrast's Go structs marshal it is read, with its new 
     },
     ReferenceValues: {
       snp: [{
-        Platform: "Metal-QEMU-SNP",
-        ProductName: "Genoa",
-        TrustedMeasurement: "ab".repeat(48),
-        MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+        // The shared fixture's identity and TCB; the rest as Contrast's structs marshal it.
+        Platform: SHARED_SNP.Platform,
+        ProductName: SHARED_SNP.ProductName,
+        TrustedMeasurement: SHARED_SNP.TrustedMeasurement,
+        MinimumTCB: SHARED_SNP.MinimumTCB,
         GuestPolicy: Object.fromEntries(
           Object.keys(SNP_POLICY).map((
             k,
@@ -180,6 +185,7 @@ Deno.test("a manifest as Contrast's Go structs marshal it is read, with its new 
         MinimumMitigationVector: 5,
         AllowedChipIDs: null,
         CPUs: 2,
+        APEIP: "0080b004",
       }],
       tdx: [{
         Platform: "Metal-QEMU-TDX",
@@ -204,6 +210,7 @@ Deno.test("a manifest as Contrast's Go structs marshal it is read, with its new 
   assert.equal(snp.MinimumMitigationVector, 5);
   assert.equal(snp.PlatformInfo?.SMTEnabled, true);
   assert.equal(snp.CPUs, 2);
+  assert.equal(snp.APEIP, "0080b004"); // enforced: tests/snp/apeip_test.ts
   assert.equal(snp.VMPL, 0); // absent in Contrast's struct: contrast's default pins VMPL 0
   const tdx = m.ReferenceValues.tdx[0]!;
   assert.deepEqual(tdx.AllowedPIIDs, [new Uint8Array(16).fill(0x0f)]);
@@ -245,7 +252,7 @@ Deno.test("contrast generate's manifests: Contrast knows every field but contras
       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
     );
     const runs: Record<string, string[]> = {
-      "Metal-QEMU-SNP": ["--trusted-measurement", "ab".repeat(48)],
+      "Metal-QEMU-SNP": ["--trusted-measurement", "ab".repeat(48), "--ap-eip", "0080b004"],
       "Metal-QEMU-TDX": [
         "--mrtd",
         "cd".repeat(48),
@@ -271,6 +278,9 @@ Deno.test("contrast generate's manifests: Contrast knows every field but contras
         assert.equal(code, 0);
         const manifest = JSON.parse(await Deno.readTextFile(`${ws}/manifest.json`));
         const unknown = contrastUnknownFields(manifest);
+        for (const entry of manifest.ReferenceValues.snp ?? []) {
+          assert.equal(entry.APEIP, "0080b004", `${platform}: APEIP written as Contrast reads it`);
+        }
         for (const entry of manifest.ReferenceValues.tdx ?? []) {
           // Contrast's TDXReferenceValues.Validate refuses an entry without these two.
           assert.match(entry.MrSeam, /^[0-9a-f]{96}$/, `${platform}: MrSeam`);

@@ -7,7 +7,8 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
-import { listCache } from "../../collateral/mod.ts";
+import { listCache, trustDomainOf } from "../../collateral/mod.ts";
+import { INTEL_ROOT_CA_CRL_URL } from "../../tdx/pcs/client.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { manifestVerifiersWithCollateral } from "../../manifest/collateral_config.ts";
 import { expectedHostData } from "../../manifest/policy_match.ts";
@@ -76,19 +77,86 @@ Deno.test("a PCS serving another root's collateral is refused for a simulated en
     assert.deepEqual(await listCache(cacheDir), []);
   }));
 
+/**
+ * A fetch that answers Intel's root CA CRL location itself (404, final: no network leaves the
+ * machine) and records every URL asked for.
+ */
+function recordingFetch(asked: string[]): typeof fetch {
+  return (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    asked.push(url);
+    return url === INTEL_ROOT_CA_CRL_URL
+      ? Promise.resolve(new Response("not here", { status: 404 }))
+      : fetch(input, init);
+  };
+}
+
 Deno.test("a real TDX entry keeps Intel's root: simulated collateral from the PCS is refused, nothing cached", () =>
   withStandIn(async (pcs, cacheDir) => {
-    const verifiers = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs });
+    const asked: string[] = [];
+    const verifiers = manifestVerifiersWithCollateral({
+      cacheDir,
+      pcsBaseUrl: pcs,
+      fetch: recordingFetch(asked),
+    });
     const z = "00".repeat(48);
     const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
     for (const tdx of [[real], [real, simulated(await authority.rootFingerprint())]]) {
       await assert.rejects(
         verifiers.verify(manifestWith(tdx), evidence, { reportData: REPORT_DATA, now: new Date() }),
         (e: unknown) =>
-          e instanceof VerificationError && /is not a pinned trust anchor/.test(e.message),
+          (e instanceof VerificationError && /is not a pinned trust anchor/.test(e.message)) ||
+          (e instanceof UnavailableError && e.field === INTEL_ROOT_CA_CRL_URL),
       );
     }
     assert.deepEqual(await listCache(cacheDir), []);
+    // The real entries' root CA CRL is Intel's published one, never the configured service's.
+    assert.ok(asked.includes(INTEL_ROOT_CA_CRL_URL), asked.join("\n"));
+    assert.ok(!asked.some((u) => u.endsWith("/sgx/certification/v4/rootcacrl")), asked.join("\n"));
+  }));
+
+Deno.test("simulated entries take the root CA CRL from the PCS stand-in, not from Intel's location", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const asked: string[] = [];
+    const verifiers = manifestVerifiersWithCollateral({
+      cacheDir,
+      pcsBaseUrl: pcs,
+      fetch: recordingFetch(asked),
+    });
+    await verifiers.verify(manifestWith([simulated(await authority.rootFingerprint())]), evidence, {
+      reportData: REPORT_DATA,
+      now: new Date(),
+    });
+    assert.ok(asked.includes(`${pcs}/sgx/certification/v4/rootcacrl`), asked.join("\n"));
+    assert.ok(!asked.includes(INTEL_ROOT_CA_CRL_URL), asked.join("\n"));
+  }));
+
+Deno.test("simulated collateral cached from the stand-in never sits where a real verification reads", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const root = await authority.rootFingerprint();
+    const online = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs });
+    await online.verify(manifestWith([simulated(root)]), evidence, {
+      reportData: REPORT_DATA,
+      now: new Date(),
+    });
+    const cached = await listCache(cacheDir);
+    assert.equal(cached.length, 4);
+    assert.ok(cached.every((e) => e.trustDomain === trustDomainOf([root])), JSON.stringify(cached));
+
+    // A real entry served by the same PCS URL, offline on the same cache: the simulated entries
+    // are not even read (a miss naming the URL), so they can neither verify nor deny it.
+    const z = "00".repeat(48);
+    const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
+    const offline = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs, offline: true });
+    await assert.rejects(
+      offline.verify(manifestWith([real]), evidence, { reportData: REPORT_DATA, now: new Date() }),
+      (e: unknown) => e instanceof UnavailableError && /offline and not available/.test(e.message),
+    );
+    // The simulated entry itself still verifies offline from its own trust domain.
+    await offline.verify(manifestWith([simulated(root)]), evidence, {
+      reportData: REPORT_DATA,
+      now: new Date(),
+    });
   }));
 
 Deno.test("without a configured PCS, simulated TDX entries never reach Intel's PCS", () =>
@@ -101,4 +169,32 @@ Deno.test("without a configured PCS, simulated TDX entries never reach Intel's P
         e instanceof UnavailableError && /no TDX collateral source is configured/.test(e.message),
     );
     assert.deepEqual(await listCache(`${dir}/cache`), []);
+  }));
+
+Deno.test("a root CA CRL URL the configuration names (--root-ca-crl-url) replaces Intel's for real entries", () =>
+  withStandIn(async (pcs, cacheDir) => {
+    const asked: string[] = [];
+    const named = "https://crl.example/IntelSGXRootCA.der";
+    const verifiers = manifestVerifiersWithCollateral({
+      cacheDir,
+      pcsBaseUrl: pcs,
+      rootCaCrlUrl: named,
+      fetch: (input, init) => {
+        const url = String(input instanceof Request ? input.url : input);
+        asked.push(url);
+        return url === named
+          ? Promise.resolve(new Response("not here", { status: 404 }))
+          : fetch(input, init);
+      },
+    });
+    const z = "00".repeat(48);
+    const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
+    await assert.rejects(
+      verifiers.verify(manifestWith([real]), evidence, {
+        reportData: REPORT_DATA,
+        now: new Date(),
+      }),
+    );
+    assert.ok(asked.includes(named), asked.join("\n"));
+    assert.ok(!asked.includes(INTEL_ROOT_CA_CRL_URL), asked.join("\n"));
   }));

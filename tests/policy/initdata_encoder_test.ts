@@ -14,7 +14,7 @@ const tricky = 'package x\n# "quotes" and \\backslashes\\ and """triple""" and \
   "tab\there \u0001 ctl\r\n unicode: é 🚀\n";
 
 const datas: unknown[] = [
-  { containers: [{ name: 'we"ird\\', env: ["A=\u0001"] }] },
+  { containers: [{ name: 'we"ird\\', env: ["A=\u0001", "DEL=\u007f"] }] },
   { containers: [{ name: "ü€", args: ["x".repeat(70_000)] }] },
   {},
 ];

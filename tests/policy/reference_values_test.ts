@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import { encodeHex, encodePem } from "../../util/bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../../util/errors/mod.ts";
 import {
+  checkReferenceValues,
   PLATFORMS,
   readPlatformTemplate,
   referenceValuesFor,
   simulatedRootFingerprint,
   withFlagHints,
 } from "../../policy/reference_values.ts";
+import { PUBLISHED_TDX_MODULES, resolveMrSeam } from "../../tdx/published_modules.ts";
+import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
+import { conformanceTest, readConformance } from "../conformance.ts";
 
 const M = "ab".repeat(48);
 const ROOT = "cd".repeat(32);
@@ -36,8 +40,10 @@ Deno.test("real platforms require the measurement contrast cannot know, naming t
   await assert.rejects(
     referenceValuesFor("Metal-QEMU-TDX", {}),
     (e: InvalidDocumentError) =>
+      // Reported once, not once per published TDX module; the module itself has a default.
+      e.issues.length === 2 &&
       e.issues.some((i) => i.path === "ReferenceValues.tdx[0].MrTd" && /--mrtd/.test(i.reason)) &&
-      e.issues.some((i) => i.path === "ReferenceValues.tdx[0].MrSeam"),
+      e.issues.some((i) => i.path === "ReferenceValues.tdx[0].Rtmrs"),
   );
 });
 
@@ -57,21 +63,24 @@ Deno.test("a real TDX platform requires all four RTMRs, naming the path and the 
   assert.equal(rv.tdx[0]!.MrTd, M);
 });
 
-Deno.test("a real TDX platform requires the TDX module (MrSeam, as Contrast does) and writes Xfam", async () => {
-  await assert.rejects(
-    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M] }),
-    (e: InvalidDocumentError) =>
-      e.issues.length === 1 && e.issues[0]!.path === "ReferenceValues.tdx[0].MrSeam" &&
-      /--mrseam/.test(e.issues[0]!.reason),
-  );
-  // One entry per TDX module version; the template's Xfam, or --xfam.
+Deno.test("a real TDX platform names its TDX modules: Intel's published MRSEAMs by default, --mrseam hex or version instead; writes Xfam", async () => {
+  // Without --mrseam: one entry per module whose MRSEAM Intel publishes, each otherwise the same.
+  const published = await referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M] });
+  assert.deepEqual(published.tdx.map((e) => e.MrSeam), PUBLISHED_TDX_MODULES.map((m) => m.mrSeam));
+  assert.deepEqual(PUBLISHED_TDX_MODULES.map((m) => m.version), ["1.5.28", "1.5.34", "2.0.08"]);
+  assert.ok(published.tdx.every((e) => e.MrTd === M && e.Xfam === "e702060000000000"));
+  // One entry per TDX module version given; a published version names its MRSEAM.
   const seams = ["a1".repeat(48), "b2".repeat(48)];
   const rv = await referenceValuesFor("Metal-QEMU-TDX", {
     mrTd: M,
     rtmrs: [M, M, M, M],
-    mrSeams: seams,
+    mrSeams: [...seams, "2.0.08", "tdx-module-1.5.34"],
   });
-  assert.deepEqual(rv.tdx.map((e) => e.MrSeam), seams);
+  assert.deepEqual(rv.tdx.map((e) => e.MrSeam), [
+    ...seams,
+    PUBLISHED_TDX_MODULES[2]!.mrSeam,
+    PUBLISHED_TDX_MODULES[1]!.mrSeam,
+  ]);
   assert.ok(rv.tdx.every((e) => e.Xfam === "e702060000000000" && e.MrTd === M));
   const own = await referenceValuesFor("Metal-QEMU-TDX", {
     mrTd: M,
@@ -80,10 +89,15 @@ Deno.test("a real TDX platform requires the TDX module (MrSeam, as Contrast does
     xfam: "E71A060000000000",
   });
   assert.equal(own.tdx[0]!.Xfam, "e71a060000000000");
-  await assert.rejects(
-    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M], mrSeams: ["ab"] }),
-    (e: ParseError) => e.field === "--mrseam[0]",
-  );
+  for (const bad of ["ab", "1.5.06", "latest"]) {
+    await assert.rejects(
+      referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M], mrSeams: [bad] }),
+      (e: ParseError) =>
+        e.field === "--mrseam[0]" && /published TDX module version \(1\.5\.28, 1\.5\.34, 2\.0\.08\)/
+          .test(e.reason),
+      bad,
+    );
+  }
   await assert.rejects(
     referenceValuesFor("Metal-QEMU-TDX", {
       mrTd: M,
@@ -93,7 +107,21 @@ Deno.test("a real TDX platform requires the TDX module (MrSeam, as Contrast does
     }),
     (e: ParseError) => e.field === "--xfam",
   );
+  // A hand-written real TDX entry without MrSeam is still refused (as Contrast refuses it).
+  assert.throws(
+    () => checkReferenceValues({ snp: [], tdx: [{ ...published.tdx[0]!, MrSeam: undefined }] }),
+    (e: InvalidDocumentError) =>
+      e.issues.some((i) => i.path === "ReferenceValues.tdx[0].MrSeam" && /--mrseam/.test(i.reason)),
+  );
 });
+
+conformanceTest(
+  "Intel's published MRSEAM of TDX module 2.0.08 is what a real host's quote reports",
+  async () => {
+    const quote = parseTdxQuote(await readConformance("tdx/v4-trustee-00a06d-outofdate/quote.bin"));
+    assert.equal(encodeHex(quote.body.mrSeam), resolveMrSeam("2.0.08", "--mrseam"));
+  },
+);
 
 Deno.test("simulated platforms are never trusted without a named root", async () => {
   await assert.rejects(
@@ -196,4 +224,22 @@ Deno.test("withFlagHints names the flag for each user-supplied field and leaves 
   assert.match(hinted.issues[1]!.reason, /--mrtd/);
   assert.match(hinted.issues[2]!.reason, /--trusted-measurement/);
   assert.equal(hinted.issues[3]!.reason, "expected hex");
+});
+
+Deno.test("--ap-eip writes Contrast's APEIP into every SNP entry; refused on TDX or when malformed", async () => {
+  const rv = await referenceValuesFor("Metal-QEMU-SNP", {
+    trustedMeasurement: M,
+    apEip: "0080B004",
+  });
+  assert.ok(
+    rv.snp.length > 0 && rv.snp.every((e) => e.APEIP === "0080b004" && e.TrustedMeasurement === M),
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-SNP", { trustedMeasurement: M, apEip: "80b004" }),
+    (e: ParseError) => e.field === "--ap-eip",
+  );
+  await assert.rejects(
+    referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M], apEip: "0080b004" }),
+    (e: ParseError) => e.field === "--ap-eip" && /only for SNP platforms/.test(e.reason),
+  );
 });

@@ -75,17 +75,24 @@ Deno.test("shared-file mount sources: any Kata ID and hex of the right shape pas
   }
 });
 
-Deno.test("the container's own shared files must carry its ID", async () => {
+Deno.test("a share the host fills may carry another container's ID; the root path may not", async () => {
+  // The termination log is a share like /etc/hosts (its content goes to the host): any container's
+  // share is accepted, as genpolicy accepts it. The root path is bind-mounted as the root when no
+  // guest-pull storage made it: it must name the container itself.
   const { data } = await started();
   const web = data.containers.find((c) => c.name === "web")!;
-  const own = web.mounts.find((m) => m.source_regex.includes("$(cid)"));
-  assert.ok(own, "the sample pod has a mount bound to the container ID");
-  const suffix = `-${own.destination.split("/").pop()}`;
+  assert.ok(!web.mounts.some((m) => m.source_regex.includes("$(cid)")), "no share bound to the ID");
   const other = hexId(0x5e);
   assert.equal(
     await decideWeb((r) => {
-      const m = sharedMount(r, suffix);
+      const m = sharedMount(r, "-termination-log");
       m.source = m.source.replace(WEB, other);
+    }),
+    true,
+  );
+  assert.equal(
+    await decideWeb((r) => {
+      r.OCI.Root.Path = `/run/kata-containers/${other}/rootfs`;
     }),
     false,
   );

@@ -5,18 +5,16 @@ import {
   readSnpReferenceValue,
   readSnpReferenceValuesDocument,
 } from "../../snp/reference_values.ts";
+import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
 
 const PATH = "ReferenceValues.snp[0]";
 
 function entry(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  // The shared fixture, with the fields these tests read back set to values of their own.
   return {
-    Platform: "Metal-QEMU-SNP",
-    ProductName: "Genoa",
-    TrustedMeasurement: "ab".repeat(48),
-    MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 14, MicrocodeVersion: 72 },
+    ...TEST_REFERENCE_VALUES.snp[0],
     GuestPolicy: { SMT: true, ABIMajor: 1, ABIMinor: 55 },
     PlatformInfo: { SMTEnabled: true, AliasCheckComplete: true },
-    AllowedChipIDs: [],
     TrustedIDKeyDigests: null,
     ...overrides,
   };

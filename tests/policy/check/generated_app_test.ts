@@ -20,8 +20,9 @@ import { parse as parseYaml } from "yaml";
 import { readClusterObjects, readWorkload } from "../../../policy/check/pod.ts";
 import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
 import { DEFAULT_NODE_RUNTIME } from "../../../policy/check/runtime_model.ts";
-import { mutantsOf } from "../../../policy/check/mutations.ts";
+import { mutantsOf, stateMutantsAfter } from "../../../policy/check/mutations.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
+import { CompiledRules } from "../../../rego/evaluator.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
@@ -306,6 +307,8 @@ spec:
 });
 
 Deno.test("GPUs through VFIO (nvidia.com/pgpu): CDI annotations and VFIO devices allowed, tampering denied", async () => {
+  // Two GPU containers: each gets its own GPUs; a second container holding GPUs another one holds
+  // is a tampered request (denied, checked by --mutate below).
   const yaml = `apiVersion: v1
 kind: Pod
 metadata: {name: gpu, namespace: shop}
@@ -316,6 +319,10 @@ spec:
       image: "127.0.0.1:5000/web:1.0"
       resources:
         limits: {nvidia.com/pgpu: "2"}
+    - name: train
+      image: "127.0.0.1:5000/web:1.0"
+      resources:
+        limits: {nvidia.com/pgpu: "1"}
 `;
   const resolver = new MemoryResolver(IMAGES);
   const result = await generate([parseYamlFile("gpu.yml", yaml)], {
@@ -364,4 +371,89 @@ spec:
   for (const n of ["VFIO device without its CDI annotation", "CDI annotation for one more GPU"]) {
     assert.ok(names.includes(n), `${n} missing`);
   }
+  // The model gives the pod's containers distinct GPUs (cuda 0 and 1, train 2), and after each
+  // GPU container is created a second one with its GPUs is among the tampered requests.
+  const gpusOf = (name: string) => {
+    const s = seq.steps.find((x) =>
+      x.request.type === "CreateContainerRequest" && x.context.container === name
+    )!;
+    const a = (s.request.input.OCI as { Annotations: Record<string, string> }).Annotations;
+    return Object.entries(a).filter(([k]) => k.startsWith("cdi.k8s.io/")).map(([, v]) => v);
+  };
+  assert.deepEqual(gpusOf("cuda"), ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]);
+  assert.deepEqual(gpusOf("train"), ["nvidia.com/gpu=2"]);
+  const after = stateMutantsAfter(step, seq, seededRandom(11));
+  const second = after.find((m) => m.name === "second container with the GPUs another holds");
+  assert.ok(second, "no second-holder mutant");
+  assert.equal(second.expectation, "deny");
+});
+
+Deno.test("a Pod with only generateName: policy check models its generated name, tampering denied", async () => {
+  // The API server names the pod `<prefix><5 characters>`; the checker used to stop at the
+  // missing metadata.name.
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {generateName: job-, namespace: shop}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: web
+      image: "127.0.0.1:5000/web:1.0"
+`;
+  const resolver = new MemoryResolver(IMAGES);
+  const result = await generate([parseYamlFile("gen.yml", yaml)], {
+    settings: await testSettings(),
+    resolver,
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  const dir = await Deno.makeTempDir({ prefix: "generated-gen-" });
+  await Deno.writeTextFile(`${dir}/gen.yml`, result.files[0]!.text);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  let error: unknown;
+  try {
+    await policyCheckCommand([dir], {
+      json: false,
+      mutate: true,
+      seed: "8",
+      imageCache: dir,
+      insecureRegistry: [],
+      offline: true,
+    }, resolver);
+  } catch (e) {
+    error = e;
+  } finally {
+    console.log = log;
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.equal(error, undefined, lines.join("\n"));
+  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const seq = buildRequestSequence({
+    workload: readWorkload(parseYaml(yaml), "gen.yml")!,
+    images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
+    cluster: readClusterObjects([]),
+    rng: seededRandom(9),
+  });
+  assert.match(seq.instance.podName, /^job-[a-z0-9]{5}$/);
+  // A host-chosen suffix (the name reaches the hostname and metadata.name variables) is denied:
+  // the pause container carrying `job-x.attacker.example` or 3 characters instead of 5.
+  const rules = await CompiledRules.load();
+  const at = seq.steps.findIndex((s) => s.request.type === "CreateContainerRequest");
+  const pause = seq.steps[at]!.request.input as { OCI: { Annotations: Record<string, string> } };
+  const ev = await rules.evaluator(result.policies[0]!.policyData, {});
+  for (const s of seq.steps.slice(0, at)) ev.evaluate(s.request.type, s.request.input);
+  const withName = (name: string) => {
+    const r = structuredClone(pause);
+    r.OCI.Annotations["io.kubernetes.cri.sandbox-name"] = name;
+    return ev.decide("CreateContainerRequest", r).allowed;
+  };
+  assert.equal(withName(seq.instance.podName), true);
+  assert.equal(withName("job-x.attacker.example"), false);
+  assert.equal(withName("job-abc"), false);
 });

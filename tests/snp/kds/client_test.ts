@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { encodeHex } from "../../../util/bytes/mod.ts";
-import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
+import { CachingFetcher, trustDomainOf } from "../../../collateral/caching_fetcher.ts";
+import { listCache } from "../../../collateral/cache_export.ts";
 import { bundlePath } from "../../../collateral/bundle.ts";
 import { UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
 import { AmdKdsClient } from "../../../snp/kds/client.ts";
@@ -380,5 +381,41 @@ Deno.test("a CRL the ARK did not sign is not cached", async () => {
     );
     assert.ok(crl);
     assert.equal(hitsOf(server, path), 2);
+  });
+});
+
+Deno.test("what a simulated KDS served is cached in its roots' trust domain: a lookup against AMD's roots never reads it", async () => {
+  await withCachedKds(async (authority, server, cacheDir) => {
+    // Cached while checked against the simulated root (the manifest's SimulatedRootSHA256).
+    const simulated = client(authority, server.base, { cacheDir, clock: () => NOW }).kds;
+    await simulated.vcek("Milan", authority.chipId, authority.tcb);
+    const listed = await listCache(cacheDir);
+    assert.equal(listed.length, 2, JSON.stringify(listed));
+    for (const e of listed) {
+      assert.equal(e.trustDomain, trustDomainOf([authority.rootFingerprint]), e.url);
+    }
+    // The same URLs looked up for AMD's pinned Milan ARK (a real entry) find nothing cached:
+    // offline this is a miss, never the simulated chain failing AMD's pin.
+    const real = new AmdKdsClient({
+      fetcher: new CachingFetcher({ cacheDir, offline: true }),
+      baseUrl: server.base,
+      clock: () => NOW,
+    });
+    await assert.rejects(
+      real.certChain("Milan", "VCEK"),
+      (e: unknown) => e instanceof UnavailableError && /offline and not available/.test(e.message),
+    );
+    await assert.rejects(
+      real.vcek("Milan", authority.chipId, authority.tcb),
+      (e: unknown) => e instanceof UnavailableError && /offline and not available/.test(e.message),
+    );
+    // And the simulated client still reads its own entries offline.
+    const again = new AmdKdsClient({
+      fetcher: new CachingFetcher({ cacheDir, offline: true }),
+      baseUrl: server.base,
+      clock: () => NOW,
+      trustedRoots: { Milan: [authority.rootFingerprint] },
+    });
+    assert.ok(await again.vcek("Milan", authority.chipId, authority.tcb));
   });
 });

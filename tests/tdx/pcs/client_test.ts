@@ -3,7 +3,13 @@ import { UnavailableError, VerificationError } from "../../../util/errors/mod.ts
 import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
 import { writeToBundle } from "../../../collateral/bundle.ts";
 import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
-import { cachingFetcherTransport, IntelPcsClient, pcsUrls } from "../../../tdx/pcs/client.ts";
+import {
+  cachingFetcherTransport,
+  INTEL_ROOT_CA_CRL_URL,
+  IntelPcsClient,
+  pcsServiceRootCaCrlUrl,
+  pcsUrls,
+} from "../../../tdx/pcs/client.ts";
 import { collateralSourceForDir } from "../../../tdx/pcs/collateral_dir.ts";
 import { collateralRequestOf } from "../../../tdx/verifier.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
@@ -271,19 +277,16 @@ Deno.test("by default the transport accepts only collateral under the pinned Int
   }
 });
 
-Deno.test("the root CA CRL comes from Intel's certificate server for Intel's PCS, else from the configured service", () => {
+Deno.test("the root CA CRL comes from Intel's published location for every PCS base URL unless named", () => {
   const fmspc = Uint8Array.of(0x90, 0xc0, 0x6f, 0, 0, 0);
   const r = { fmspc, pckCa: "platform" as const };
-  assert.equal(
-    pcsUrls(r).rootCaCrl,
-    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
-  );
-  assert.equal(
-    pcsUrls(r, "https://api.trustedservices.intel.com/").rootCaCrl,
-    "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der",
-  );
+  const intel = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+  assert.equal(INTEL_ROOT_CA_CRL_URL, intel);
+  assert.equal(pcsUrls(r).rootCaCrl, intel);
+  assert.equal(pcsUrls(r, "https://api.trustedservices.intel.com/").rootCaCrl, intel);
+  // A PCCS serves TCB info, QE identity and the PCK CRL, never the root's revocation list.
   const pccs = pcsUrls(r, "https://pccs.example:8081/");
-  assert.equal(pccs.rootCaCrl, "https://pccs.example:8081/sgx/certification/v4/rootcacrl");
+  assert.equal(pccs.rootCaCrl, intel);
   assert.equal(
     pccs.tcbInfo,
     "https://pccs.example:8081/tdx/certification/v4/tcb?fmspc=90C06F000000",
@@ -291,5 +294,10 @@ Deno.test("the root CA CRL comes from Intel's certificate server for Intel's PCS
   assert.equal(
     pcsUrls(r, "https://pccs.example", "https://crl.example/root.der").rootCaCrl,
     "https://crl.example/root.der",
+  );
+  // A simulated authority's stand-in serves its own root's CRL at the PCCS path.
+  assert.equal(
+    pcsServiceRootCaCrlUrl("https://pccs.example:8081/"),
+    "https://pccs.example:8081/sgx/certification/v4/rootcacrl",
   );
 });

@@ -1,0 +1,252 @@
+/**
+ * What the command below does once its flags are parsed (registered in `set.ts`, which
+ * imports this module only when the command runs, so `contrast set --help` stays cheap).
+ *
+ * `contrast set -c HOST:PORT [-m manifest.json] [--workload-owner-key F] PATH...`
+ *
+ * Attests the Coordinator against the local manifest, sends the manifest with the initdata
+ * documents of every policy (read from the generated YAML at PATH...), signed by the workload
+ * owner (the first manifest too: pods accept only a history their pinned owner keys signed), and
+ * writes `coordinator-root-ca.pem`, `mesh-ca.pem` and, on the first set, `seed-shares.json` into
+ * the workspace.
+ *
+ * A retried `set` finishes what a lost answer left open: when the Coordinator already holds the
+ * local manifest as its latest, the CA files and the stored seed-share document are written
+ * without sending anything; when it restarted after storing the local manifest as its first
+ * (recovery mode), the stored seed-share document is written and `contrast recover` is next.
+ *
+ * @module
+ */
+import { attestTarget } from "../coordinator_target.ts";
+import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
+import { readFileIfExists } from "../../util/files/mod.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { sendManifest } from "../../atls/coordinator_client.ts";
+import {
+  type CliCollateralOptions,
+  initdataFromYaml,
+  readFileNamed,
+  readLocalManifest,
+} from "../../atls/workspace.ts";
+import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import {
+  acceptExternalUpdateSignature,
+  importWorkloadOwnerKey,
+  signManifestUpdate,
+} from "../../protocol/signatures.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { workloadOwnersOf } from "../../manifest/workload_owners.ts";
+import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
+import {
+  encodeSeedShares,
+  parseSeedShares,
+  type SeedShareDocument,
+} from "../../seed/seed_shares.ts";
+import type { AttestResponse } from "../../protocol/messages.ts";
+
+/** Options of {@link runSet}. */
+export interface SetOptions {
+  /** Coordinator user API `HOST:PORT`. */
+  readonly coordinator: string;
+  /** Manifest path. */
+  readonly manifest: string;
+  /** Workload owner key path (PKCS#8 PEM); signs every manifest, the first included. */
+  readonly workloadOwnerKey: string;
+  /** Workspace folder the CA files and seed shares are written to. */
+  readonly workspace: string;
+  /** Generated YAML files or directories of them. */
+  readonly paths: readonly string[];
+  /** Time limit of each network operation in milliseconds (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Where vendor collateral comes from. */
+  readonly collateral?: CliCollateralOptions;
+  /** Where progress goes. */
+  readonly print?: (line: string) => void;
+  /**
+   * A manifest signed outside contrast (`contrast sign --prepare`): the signature file (ASN.1
+   * DER or raw IEEE P1363) and the prepared update document.
+   */
+  readonly external?: { readonly signature: string; readonly prepared: string };
+}
+
+/** What `set` did. */
+export interface SetResult {
+  /** hex of the new latest transition. */
+  readonly transition: string;
+  /** Whether this was the first manifest (seed shares written). */
+  readonly first: boolean;
+  /** Files written. */
+  readonly written: readonly string[];
+  /** How the manifest was signed; absent when the Coordinator already held it. */
+  readonly signedBy?: "workload-owner-key" | "external-signature";
+}
+
+/**
+ * The P1363 form of a signature made outside contrast, after checking that the prepared update
+ * is the one being sent now and that a workload owner key of `signerManifest` (the active
+ * manifest, or the new one itself when it is the first) made the signature.
+ *
+ * @throws {ParseError} when the prepared update is stale or for another manifest, or the
+ * signature is malformed
+ * @throws {UnauthenticatedError} when no owner key signed the transition
+ */
+async function externalSignature(
+  signerManifest: Uint8Array,
+  external: { signature: string; prepared: string; bytes: Uint8Array; update: PreparedUpdate },
+  previous: Uint8Array,
+  next: Uint8Array,
+): Promise<Uint8Array> {
+  if (external.update.previousTransition !== encodeHex(previous)) {
+    throw new ParseError(
+      `${external.prepared}: previousTransition`,
+      `stale: prepared on top of ${external.update.previousTransition.slice(0, 16)}…, but the ` +
+        `Coordinator's latest transition is now ${encodeHex(previous).slice(0, 16)}…: run ` +
+        "contrast sign --prepare again and sign the new bytes",
+    );
+  }
+  if (external.update.transition !== encodeHex(next)) {
+    throw new ParseError(
+      `${external.prepared}: transition`,
+      "the manifest changed since contrast sign --prepare: prepare and sign again",
+    );
+  }
+  const accepted = await acceptExternalUpdateSignature(
+    workloadOwnersOf(parseManifest(signerManifest)),
+    next,
+    external.bytes,
+    external.signature,
+  );
+  return accepted.p1363;
+}
+
+/** Runs `contrast set`. */
+export async function runSet(options: SetOptions): Promise<SetResult> {
+  const print = options.print ?? console.log;
+  const local = await readLocalManifest(options.manifest);
+  const found = await initdataFromYaml(options.paths);
+  const byDigest = new Map(found.map((f) => [f.digest, f]));
+  const policies: Uint8Array[] = [];
+  for (const digest of Object.keys(local.manifest.Policies)) {
+    const doc = byDigest.get(digest);
+    if (!doc) {
+      throw new ParseError(
+        `${options.manifest}: Policies.${digest}`,
+        "no resource in the given YAML carries this policy's initdata (pass every generated file)",
+      );
+    }
+    policies.push(doc.bytes);
+  }
+  for (const f of found) {
+    if (!(f.digest in local.manifest.Policies)) {
+      throw new ParseError(
+        f.source,
+        `its policy ${f.digest} is not in ${options.manifest}: run contrast generate again`,
+      );
+    }
+  }
+  // Every local file is read before the network is touched.
+  const external = options.external && {
+    ...options.external,
+    bytes: await readFileNamed(options.external.signature),
+    update: parsePreparedUpdate(
+      await readFileNamed(options.external.prepared),
+      options.external.prepared,
+    ),
+  };
+  const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
+  const attested = await attestTarget(options, local.manifest);
+  const written: string[] = [];
+  const put = async (name: string, data: string, mode = 0o644) => {
+    const path = `${options.workspace}/${name}`;
+    await writeFileAtomic(path, data, { mode });
+    written.push(path);
+  };
+  const state = attested.state;
+  if (state.recoveryNeeded) {
+    await finishInterruptedFirstSet(state, local.bytes, put);
+    throw new UnavailableError(
+      "coordinator",
+      "the Coordinator needs recovery first: contrast recover",
+    );
+  }
+  print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
+  const last = state.manifests.at(-1);
+  if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
+    await put("coordinator-root-ca.pem", state.rootCa);
+    await put("mesh-ca.pem", state.meshCa);
+    if (state.manifests.length === 1 && state.seedShares) {
+      await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
+    }
+    const transition = encodeHex(state.latestTransition);
+    print(`✔ The Coordinator already holds this manifest (transition ${transition.slice(0, 16)}…)`);
+    for (const path of written) print(`  wrote ${path}`);
+    return { transition, first: state.manifests.length === 1, written };
+  }
+  const previous = state.latestTransition ?? GENESIS_TRANSITION;
+  const first = state.latestTransition === undefined;
+  const next = await transitionHash(await manifestHash(local.bytes), previous);
+  let signature: Uint8Array;
+  if (external) {
+    const signers = state.manifests.at(-1) ?? local.bytes;
+    signature = await externalSignature(signers, external, previous, next);
+  } else {
+    if (ownerKeyPem === undefined) {
+      throw new ParseError(
+        options.workloadOwnerKey,
+        "file not found (every manifest, the first included, must be signed)",
+      );
+    }
+    signature = await signManifestUpdate(
+      await importWorkloadOwnerKey(
+        new TextDecoder().decode(ownerKeyPem),
+        options.workloadOwnerKey,
+      ),
+      next,
+    );
+  }
+  const answer = await sendManifest(attested.client, {
+    manifest: local.bytes,
+    policies,
+    previousTransition: previous,
+    signature,
+  });
+  if (answer.transition !== encodeHex(next)) {
+    throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
+  }
+  decodeHex(answer.transition, "transition", 32);
+  await put("coordinator-root-ca.pem", answer.rootCa);
+  await put("mesh-ca.pem", answer.meshCa);
+  if (answer.seedShares !== undefined) {
+    await put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
+  }
+  print(
+    `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
+  );
+  for (const path of written) print(`  wrote ${path}`);
+  const signedBy = external ? "external-signature" : "workload-owner-key";
+  return { transition: answer.transition, first, written, signedBy };
+}
+
+/**
+ * In recovery mode: if the Coordinator's latest transition is the local manifest as a first
+ * manifest, an earlier `set` was interrupted after the history was stored; writes the stored
+ * seed-share document so `contrast recover` can run, and says so.
+ *
+ * @throws {UnavailableError} naming `seed-shares.json` once it is written (recover is next)
+ */
+async function finishInterruptedFirstSet(
+  state: AttestResponse,
+  manifest: Uint8Array,
+  put: (name: string, data: string, mode?: number) => Promise<void>,
+): Promise<void> {
+  const first = await transitionHash(await manifestHash(manifest), GENESIS_TRANSITION);
+  if (!state.latestTransition || !constantTimeEqual(state.latestTransition, first)) return;
+  if (!state.seedShares) return;
+  await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
+  throw new UnavailableError(
+    "seed-shares.json",
+    "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
+      "seed shares; run contrast recover",
+  );
+}

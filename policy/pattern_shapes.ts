@@ -1,0 +1,176 @@
+/**
+ * Shapes of the policy data's patterns, worked out at generate time so the rules need not: the
+ * same decision as `pattern_shape` in `rego/rules.rego` (a literal text, a literal prefix with a
+ * generated-name or number tail, a Kata container ID after a literal prefix, a shared file, …, or
+ * `regex` for every other pattern), which the rules otherwise work out anew in every evaluation
+ * of every pattern. The rules take a shape from `policy_data.pattern_shapes` by the exact pattern
+ * text and decide the value by it; `tests/policy/pattern_shapes_test.ts` checks that every shape
+ * here is the one the rules compute.
+ *
+ * @module
+ */
+
+/** A pattern's shape, as `pattern_shape` in rules.rego returns it (sets as sorted arrays). */
+export type PatternShape =
+  | { readonly literal: string }
+  | { readonly prefix: string; readonly tail: string }
+  | { readonly prefix: string; readonly id: true }
+  | { readonly uuid: true }
+  | { readonly shared: string; readonly name: string }
+  | { readonly shared_tree: true }
+  | { readonly shared_names: readonly string[] }
+  | { readonly log_dir: true }
+  | { readonly regex: true };
+
+/** A container ID in patterns (rules.rego `id_token`). */
+const ID_TOKEN = "[A-Za-z0-9][A-Za-z0-9_.-]+";
+/** Literal text without a backslash (the one-class constant pattern of `literal_match`). */
+const LITERAL_CLASS = /^[A-Za-z0-9_,:;@=/ %~-]*$/;
+/** rules.rego `literal_text_pattern`: literal characters or a backslash-escaped metacharacter. */
+const LITERAL_TEXT = /^(?:[A-Za-z0-9_,:;@=/ %~-]|\\[.+*?()|\[\]{}^$/-])*$/;
+const KATA_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
+const SHARED_DIR_PATTERN = "^/run/kata-containers/shared/containers/";
+const UUID_PATTERN = "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$";
+const SHARED_TREE_PATTERN =
+  `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`;
+const SHARED_NAMES_PREFIX = `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-(`;
+const LOG_DIR_PATTERN = "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$";
+/** rules.rego `name_tails`, in its order. */
+const NAME_TAILS = ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"];
+
+const unescape = (text: string) => text.replaceAll("\\", "");
+
+/**
+ * The shape rules.rego's `pattern_shape` gives `pattern`. Patterns with a non-ASCII character are
+ * `regex` (no literal check admits one, and the rules count characters where JavaScript counts
+ * UTF-16 units).
+ */
+export function patternShape(pattern: string): PatternShape {
+  // deno-lint-ignore no-control-regex
+  if (/[^\x00-\x7f]/.test(pattern)) return { regex: true };
+  const literal = literalPatternText(pattern);
+  if (literal !== undefined) return { literal };
+  const tail = tailShape(pattern);
+  if (tail) return tail;
+  const id = idShape(pattern);
+  if (id) return id;
+  if (pattern === UUID_PATTERN) return { uuid: true };
+  const shared = sharedFileShape(pattern);
+  if (shared) return shared;
+  if (pattern === SHARED_TREE_PATTERN) return { shared_tree: true };
+  const names = sharedNamesShape(pattern);
+  if (names) return names;
+  if (pattern === LOG_DIR_PATTERN) return { log_dir: true };
+  return { regex: true };
+}
+
+function literalPatternText(pattern: string): string | undefined {
+  if (!pattern.startsWith("^") || !pattern.endsWith("$") || pattern.length < 2) return undefined;
+  const inner = pattern.slice(1, -1);
+  if (!inner.includes("\\")) return LITERAL_CLASS.test(inner) ? inner : undefined;
+  return LITERAL_TEXT.test(inner) ? unescape(inner) : undefined;
+}
+
+function tailShape(pattern: string): PatternShape | undefined {
+  if (!pattern.startsWith("^")) return undefined;
+  const shapes = NAME_TAILS.flatMap((tail) => {
+    if (!pattern.endsWith(`${tail}$`)) return [];
+    const end = pattern.length - tail.length - 1;
+    if (end < 1) return [];
+    const prefix = pattern.slice(1, end);
+    return LITERAL_TEXT.test(prefix) ? [{ prefix: unescape(prefix), tail }] : [];
+  });
+  return shapes[0];
+}
+
+function idShape(pattern: string): PatternShape | undefined {
+  if (!pattern.endsWith(`${ID_TOKEN}$`) || !pattern.startsWith("^")) return undefined;
+  const end = pattern.length - ID_TOKEN.length - 1;
+  if (end < 1) return undefined;
+  const prefix = pattern.slice(1, end);
+  return LITERAL_TEXT.test(prefix) ? { prefix: unescape(prefix), id: true } : undefined;
+}
+
+function sharedFileShape(pattern: string): PatternShape | undefined {
+  if (!pattern.startsWith(SHARED_DIR_PATTERN) || !pattern.endsWith("$")) return undefined;
+  const rest = pattern.slice(SHARED_DIR_PATTERN.length);
+  const id = sharedIdPart(rest);
+  if (id === undefined) return undefined;
+  const after = rest.slice(id.length + 1);
+  if (!after.startsWith("[a-z0-9]{16}-")) return undefined;
+  const name = after.slice(13, after.length - 1);
+  if (name === "" || !LITERAL_TEXT.test(name)) return undefined;
+  return { shared: unescape(id), name: unescape(name) };
+}
+
+function sharedIdPart(rest: string): string | undefined {
+  if (rest.startsWith(`${ID_TOKEN}-`)) return ID_TOKEN;
+  const at = rest.indexOf("-[a-z0-9]{16}-");
+  if (at <= 0) return undefined;
+  const id = rest.slice(0, at);
+  return LITERAL_TEXT.test(id) && KATA_ID.test(unescape(id)) ? id : undefined;
+}
+
+function sharedNamesShape(pattern: string): PatternShape | undefined {
+  if (!pattern.startsWith(SHARED_NAMES_PREFIX) || !pattern.endsWith(")$")) return undefined;
+  const alternatives = pattern.slice(SHARED_NAMES_PREFIX.length, pattern.length - 2);
+  const parts = alternatives.split("|");
+  if (!parts.every((p) => p !== "" && LITERAL_TEXT.test(p))) return undefined;
+  return { shared_names: [...new Set(parts.map(unescape))].sort() };
+}
+
+/**
+ * Stands for the container ID in the shapes of `$(cid)` patterns (rules.rego `cid_placeholder`):
+ * the rules put the ID in its place in the shape's text fields.
+ */
+export const CID_PLACEHOLDER = "CONTAINERID";
+
+/**
+ * The shape of a pattern with `$(cid)`, worked out with {@link CID_PLACEHOLDER} in its place;
+ * undefined where the ID would not land in text fields only (then the rules put the ID into the
+ * pattern and work the shape out).
+ */
+function cidPatternShape(pattern: string): PatternShape | undefined {
+  if (pattern.includes(CID_PLACEHOLDER)) return undefined;
+  const shape = patternShape(pattern.replaceAll("$(cid)", CID_PLACEHOLDER));
+  return "literal" in shape || "prefix" in shape || "shared" in shape ? shape : undefined;
+}
+
+/** Keys whose string values (or arrays of strings) are patterns the rules match with a shape. */
+function isPatternKey(key: string): boolean {
+  return key === "regex" || key.endsWith("_regex") ||
+    (key.endsWith("_regexes") && key !== "env_regexes");
+}
+
+/**
+ * The shape of every pattern in `data` (a pod's policy data) that the rules decide through
+ * `pattern_match`: the `*_regex`/`*_regexes` fields (not `env_regexes`, which the rules decide
+ * by their own shortcuts) and the containers' annotation patterns. A pattern with `$(cid)` gets the
+ * shape of the pattern with {@link CID_PLACEHOLDER} in place of the ID, when that shape has the ID
+ * in text fields only (see `cid_pattern_match` in rules.rego); keys sorted.
+ */
+export function patternShapesOf(data: unknown): Record<string, PatternShape> {
+  const patterns = new Set<string>();
+  const add = (value: unknown) => {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === "string") patterns.add(v);
+    }
+  };
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== "object") return;
+    for (const [key, value] of Object.entries(node)) {
+      if (isPatternKey(key)) add(value);
+      else if (key === "annotations" && value !== null && typeof value === "object") {
+        add(Object.values(value));
+      } else walk(value);
+    }
+  };
+  walk(data);
+  const shapes: Record<string, PatternShape> = {};
+  for (const p of [...patterns].sort()) {
+    const shape = p.includes("$(cid)") ? cidPatternShape(p) : patternShape(p);
+    if (shape) shapes[p] = shape;
+  }
+  return shapes;
+}

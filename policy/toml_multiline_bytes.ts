@@ -1,0 +1,89 @@
+/**
+ * The per-pod part of an initdata document in one pass over bytes: a policy line's UTF-8 bytes
+ * escaped for a TOML multi-line basic string (the same bytes `escapeTomlMultiline` then UTF-8
+ * encoding give) and measured as the Kata agent counts lines, without the regular-expression
+ * scans, string replacements and second encoding the string functions cost for every pod.
+ *
+ * @module
+ */
+import type { PolicyTextSize } from "./agent_limits.ts";
+
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+const NEWLINE = 0x0a;
+const TAB = 0x09;
+const DEL = 0x7f;
+const HEX = new TextEncoder().encode("0123456789abcdef");
+
+/** Whether `byte` must be written as `\uXXXX` in a TOML multi-line basic string. */
+function isTomlControl(byte: number): boolean {
+  return (byte < 0x20 && byte !== NEWLINE && byte !== TAB) || byte === DEL;
+}
+
+/** Escaped text and its measure, see {@link escapeAndMeasureTomlMultiline}. */
+interface EscapedMeasured {
+  /** The escaped bytes followed by `suffix`. */
+  readonly bytes: Uint8Array;
+  /** The size of the unescaped text as the agent counts it (see `measurePolicyText`). */
+  readonly size: PolicyTextSize;
+}
+
+/**
+ * Escapes UTF-8 `text` for a TOML multi-line basic string (backslash and double quote escaped,
+ * control characters other than tab and newline as `\uXXXX`, everything else verbatim) and
+ * appends `suffix` (written as given); measures `text` in the same pass as `measurePolicyText`
+ * measures its decoded string. Multi-byte UTF-8 sequences never contain bytes below 0x80, so a
+ * byte-wise escape is the character-wise one.
+ */
+export function escapeAndMeasureTomlMultiline(
+  text: Uint8Array,
+  suffix: Uint8Array,
+): EscapedMeasured {
+  const n = text.length;
+  // Backslash and quote double; a control character becomes six bytes (grown on demand).
+  let out = new Uint8Array(2 * n + suffix.length);
+  let o = 0;
+  let lines = 0;
+  let lineStart = 0;
+  let longestLineBytes = 0;
+  let longestLine = 0;
+  for (let i = 0; i < n; i++) {
+    const byte = text[i]!;
+    if (byte === BACKSLASH || byte === QUOTE) {
+      out[o++] = BACKSLASH;
+      out[o++] = byte;
+    } else if (byte === NEWLINE) {
+      out[o++] = byte;
+      lines++;
+      if (i - lineStart > longestLineBytes) {
+        longestLineBytes = i - lineStart;
+        longestLine = lines;
+      }
+      lineStart = i + 1;
+    } else if (isTomlControl(byte)) {
+      const needed = o + 6 + 2 * (n - i - 1) + suffix.length;
+      if (needed > out.length) {
+        const grown = new Uint8Array(needed + 64);
+        grown.set(out.subarray(0, o));
+        out = grown;
+      }
+      out.set([BACKSLASH, 0x75, 0x30, 0x30, HEX[byte >> 4]!, HEX[byte & 0xf]!], o);
+      o += 6;
+    } else {
+      out[o++] = byte;
+    }
+  }
+  if (lineStart < n) {
+    lines++;
+    if (n - lineStart > longestLineBytes) {
+      longestLineBytes = n - lineStart;
+      longestLine = lines;
+    }
+  }
+  out.set(suffix, o);
+  o += suffix.length;
+  return {
+    bytes: out.subarray(0, o),
+    size: { bytes: n, lines, longestLineBytes, longestLine },
+  };
+}

@@ -1,0 +1,33 @@
+/** The byte-wise TOML escape and measure agree with the string functions on every kind of text. */
+import assert from "node:assert/strict";
+import { escapeAndMeasureTomlMultiline } from "../../policy/toml_multiline_bytes.ts";
+import { escapeTomlMultiline } from "../../policy/initdata.ts";
+import { measurePolicyText } from "../../policy/agent_limits.ts";
+
+const encoder = new TextEncoder();
+
+const texts = [
+  "",
+  "\n",
+  "no newline at the end",
+  'policy_data := {\n  "a": "b\\\\c"\n}\n',
+  "tab\there, CR\r\nNUL \u0000 BEL \u0007 VT \u000b US \u001f DEL \u007f end\n",
+  "ü€🚀 \u0080\u009f (C1 controls are multi-byte and kept)\n",
+  "\n\nlonger second line\nx\n",
+  "DEL at the end \u007f",
+  "\u007f".repeat(1000) + "\\" + '"'.repeat(3),
+];
+
+Deno.test("escapes and measures like escapeTomlMultiline + UTF-8 + measurePolicyText", () => {
+  const suffix = encoder.encode('"""\n');
+  for (const text of texts) {
+    const { bytes, size } = escapeAndMeasureTomlMultiline(encoder.encode(text), suffix);
+    assert.deepEqual(bytes, encoder.encode(`${escapeTomlMultiline(text)}"""\n`), text);
+    assert.deepEqual(size, measurePolicyText(text), text);
+  }
+});
+
+Deno.test("an empty suffix adds nothing", () => {
+  const { bytes } = escapeAndMeasureTomlMultiline(encoder.encode('a"b'), new Uint8Array());
+  assert.equal(new TextDecoder().decode(bytes), 'a\\"b');
+});
