@@ -16,7 +16,7 @@
 import type { Duplex } from "node:stream";
 
 /** Stops and restarts reading from one socket. */
-export interface ReadControl {
+interface ReadControl {
   /** Reads no more bytes from the network until {@link ReadControl.start}. */
   stop(): void;
   /** Reads again. */
@@ -35,7 +35,7 @@ function isNativeReadHandle(value: unknown): value is NativeReadHandle {
 }
 
 /** Whether `socket` is a TLS socket. */
-export function isTlsSocket(socket: Duplex): boolean {
+function isTlsSocket(socket: Duplex): boolean {
   return (socket as { encrypted?: boolean }).encrypted === true;
 }
 
@@ -43,7 +43,7 @@ export function isTlsSocket(socket: Duplex): boolean {
  * The TCP handle under a `node:tls` socket of Deno, when it has one that can stop reading
  * (undefined for TLS over a JavaScript stream, or a runtime without it).
  */
-export function nativeTcpHandle(socket: Duplex): NativeReadHandle | undefined {
+function nativeTcpHandle(socket: Duplex): NativeReadHandle | undefined {
   const handle = (socket as { _handle?: { _nativeTcpHandle?: unknown } | null })._handle;
   const tcp = handle?._nativeTcpHandle;
   return isNativeReadHandle(tcp) ? tcp : undefined;
