@@ -1,7 +1,8 @@
 /**
- * Runs a {@link Coordinator} on its ports: user API (HTTPS, 1313), mesh API (HTTPS with client
- * certificates requested, 7777), probes + metrics (plain HTTP, 9102) and the transit KMS API
- * (HTTPS with client certificates requested, 8200; see `transit/server.ts`).
+ * Runs a {@link Coordinator} on its ports: user API (HTTPS, 1313), mesh API (HTTPS, 7777; no
+ * client certificate asked for: initializers authenticate with evidence), probes + metrics (plain
+ * HTTP, 9102) and the transit KMS API (HTTPS with client certificates requested, 8200; see
+ * `transit/server.ts`).
  *
  * @module
  */
@@ -125,7 +126,6 @@ export async function startService(
         host: config.host,
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
-        requestCert: true,
       },
       createRequestHandler({
         api: "mesh",

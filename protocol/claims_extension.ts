@@ -46,8 +46,10 @@ export function claimsExtensionOid(platform: TeePlatform): string {
   return platform === "snp" ? OID_SNP_CLAIMS : OID_TDX_CLAIMS;
 }
 
+const UTF8 = new TextEncoder();
+
 function utf8(text: string): Uint8Array {
-  return encodeElement(Tag.utf8String, new TextEncoder().encode(text));
+  return encodeElement(Tag.utf8String, UTF8.encode(text));
 }
 
 /**

@@ -191,8 +191,15 @@ sandbox_request_ok(req) if {
 	lower_alphanumeric(req.sandbox_id)
 	not req.sandbox_id in reserved_ids
 	hostname_ok(object.get(req, "hostname", ""))
-	storages_match(object.get(req, "storages", []), pd.sandbox.storages, "")
+	sandbox_storages_ok(object.get(req, "storages", []))
 }
+
+# The sandbox's storages (the pod's /dev/shm tmpfs), or none, as genpolicy accepts: without it the
+# containers' /dev/shm binds a plain directory of the guest (guest memory all the same, only
+# without the size limit) or the containers fail to start; nothing reaches the host.
+sandbox_storages_ok(storages) if storages_match(storages, pd.sandbox.storages, "")
+
+sandbox_storages_ok(storages) if count(storages) == 0
 
 hostname_ok(h) if h == ""
 

@@ -363,3 +363,27 @@ test_a_gpu_container_remembers_its_gpus if {
 	agent_policy.container_state(0, req) == {"index": 0, "gpus": ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]} with data.agent_policy.policy_data as pd
 	agent_policy.container_state(1, req) == {"index": 1} with data.agent_policy.policy_data as pd
 }
+
+# The sandbox's /dev/shm storage or none (genpolicy accepts none); never another storage, and the
+# sandbox ID stays required (every container is tied to it).
+shm_storage := {"driver": "ephemeral", "driver_options": [], "source": "shm", "fstype": "tmpfs", "options": ["noexec", "nosuid", "nodev", "mode=1777", "size=67108864"], "mount_point": "/run/kata-containers/sandbox/shm", "fs_group": null}
+
+shm_policy_data := object.union(policy_data, {"sandbox": {"storages": [{
+	"driver": "ephemeral", "fstype": "tmpfs", "source_regex": "^shm$",
+	"mount_point_regex": "^/run/kata-containers/sandbox/shm$",
+	"option_regexes": ["^noexec$", "^nosuid$", "^nodev$", "^mode=1777$", "^size=[0-9]+$"],
+	"driver_option_regexes": [],
+}]}})
+
+test_create_sandbox_with_its_shm_storage_or_none if {
+	agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as shm_policy_data
+		with input as object.union(sandbox_request, {"storages": [shm_storage]})
+	agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as shm_policy_data
+		with input as sandbox_request
+	not agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as shm_policy_data
+		with input as object.union(sandbox_request, {"storages": [object.union(shm_storage, {"mount_point": "/run/kata-containers/sandbox/other"})]})
+	not agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as shm_policy_data
+		with input as object.union(sandbox_request, {"storages": [shm_storage, object.union(shm_storage, {"mount_point": "/x"})]})
+	not agent_policy.CreateSandboxRequest.allowed with data.agent_policy.policy_data as shm_policy_data
+		with input as object.remove(sandbox_request, ["sandbox_id"])
+}

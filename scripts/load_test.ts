@@ -14,8 +14,13 @@
  * `--concurrency C` keeps at most C exchanges in flight (default 16, at most 32: all simulated
  * initializers share 127.0.0.1 and the Coordinator holds at most 32 challenge nonces per client).
  *
+ * `--profile FILE` starts the Coordinator with its inspector on, samples its JavaScript thread
+ * over the load phases (V8 CPU profile, written to FILE; open it in Chrome DevTools) and prints
+ * the functions and files with the most self time. Profiling slows the Coordinator: the ratio
+ * of a profiled run is not the figure to report.
+ *
  * Usage: `deno run -A scripts/load_test.ts [--initializers 500] [--rounds 5] [--concurrency C]
- * [--bound-iterations 100] [--json]`
+ * [--bound-iterations 100] [--profile FILE] [--json]`
  *
  * @module
  */
@@ -26,6 +31,11 @@ import { SimulatedSnpEvidenceSource } from "../testing/simulated_evidence.ts";
 import { MEASUREMENT } from "../testing/simulation/deployment.ts";
 import { runDenoScript, startCoordinatorProcess } from "../testing/simulation/processes.ts";
 import { createWorkspace, workspaceVm } from "../testing/simulation/workspace.ts";
+import {
+  inspectorAddress,
+  InspectorProfiler,
+  summarizeProfile,
+} from "../bench/coordinator/cpu_profile.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -124,16 +134,25 @@ async function main(): Promise<void> {
     throw new Error("--concurrency must be 1–32 (the Coordinator's per-client nonce limit)");
   }
   const asJson = Deno.args.includes("--json");
+  const profileIndex = Deno.args.indexOf("--profile");
+  const profileFile = profileIndex >= 0 ? Deno.args[profileIndex + 1] : undefined;
   const log = (line: string) => asJson || console.log(line);
   const ws = await createWorkspace();
+  let inspector: string | undefined;
   const coordinator = await startCoordinatorProcess({
     historyDir: `${ws.dir}/history`,
     vm: workspaceVm(ws, ws.deployment.coordinator.digest),
     readyFile: `${ws.dir}/ready.json`,
     cwd: ws.dir,
     extraArgs: ["--log-level", "warn"],
+    ...(profileFile ? { denoFlags: ["--inspect=127.0.0.1:0"] } : {}),
+    onLogLine: (line) => inspector ??= inspectorAddress(line),
   });
   try {
+    if (profileFile && inspector === undefined) {
+      throw new Error("--profile: the Coordinator printed no inspector address");
+    }
+    const profiler = inspector ? await InspectorProfiler.connect(inspector) : undefined;
     const set = await runDenoScript(
       "cli/main.ts",
       ["set", "-c", coordinator.userAddress, ws.yamlPath],
@@ -172,6 +191,7 @@ async function main(): Promise<void> {
     let coordinatorCpu = 0;
     let loadWall = 0;
     const perRound = Math.ceil(count / rounds);
+    await profiler?.start();
     for (let round = 0; round < rounds; round++) {
       const batch = Math.min(perRound, count - round * perRound);
       if (batch <= 0) break;
@@ -187,6 +207,21 @@ async function main(): Promise<void> {
       }
       // Bound, interleaved: the same machine state as the round just measured.
       boundSamples.push(await cryptoBoundCpuSeconds(fixture, boundIterations));
+    }
+    if (profiler && profileFile) {
+      const profile = await profiler.stop();
+      profiler.close();
+      await Deno.writeTextFile(profileFile, JSON.stringify(profile));
+      const summary = summarizeProfile(profile);
+      log(`Coordinator profile (${profileFile}): ${summary.busyMs} ms busy on its JS thread`);
+      log("self time by file:");
+      for (const e of summary.files) {
+        log(`  ${e.selfMs} ms  ${(e.share * 100).toFixed(1)}%  ${e.name}`);
+      }
+      log("self time by function:");
+      for (const e of summary.functions) {
+        log(`  ${e.selfMs} ms  ${(e.share * 100).toFixed(1)}%  ${e.name}`);
+      }
     }
     latencies.sort((a, b) => a - b);
     const boundMs = median(boundSamples) * 1000;

@@ -139,6 +139,8 @@ interface CoordinatorProcessOptions {
   readonly cwd?: string;
   /** Further flags. */
   readonly extraArgs?: readonly string[];
+  /** Flags for `deno run` itself, before the script (e.g. `--inspect=127.0.0.1:0`). */
+  readonly denoFlags?: readonly string[];
   /** Environment variables added to this process's (e.g. `POD_IP`, `POD_NAME`). */
   readonly env?: Readonly<Record<string, string>>;
   /** Called with every log line the process writes (its standard error). */
@@ -192,6 +194,7 @@ export async function startCoordinatorProcess(
     args: [
       "run",
       "-A",
+      ...options.denoFlags ?? [],
       `${REPO_ROOT}coordinator/main.ts`,
       ...(options.historyDir === undefined ? [] : ["--history-dir", options.historyDir]),
       "--host",

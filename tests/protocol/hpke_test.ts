@@ -54,6 +54,7 @@ Deno.test("rejects a malformed public key or box", async () => {
 /** RFC 9180 appendix A.1.1: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base mode. */
 const RFC9180_A1 = {
   info: "4f6465206f6e2061204772656369616e2055726e",
+  ikmE: "7268600d403fce431561aef583ee1613527cff655c1343f29812e66706df3234",
   ikmR: "6db9df30aa07dd42ee5e8181afdb977e538f5e1fec8a06223f33f7013e525037",
   pkRm: "3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d",
   enc: "37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431",
@@ -131,4 +132,33 @@ Deno.test("NobleHkdfSha256 refuses a salt that is neither empty nor the hash siz
   const kdf = new NobleHkdfSha256();
   await assert.rejects(kdf.extract(new Uint8Array(31), new Uint8Array(32)), RangeError);
   assert.equal((await kdf.extract(new Uint8Array(0), new Uint8Array(32))).byteLength, 32);
+});
+
+Deno.test("the sender side on node:crypto X25519 seals RFC 9180's A.1.1 ciphertext exactly", async () => {
+  const suite = new CipherSuite({
+    kem: new NobleDhkemX25519HkdfSha256(),
+    kdf: new NobleHkdfSha256(),
+    aead: new Aes128Gcm(),
+  });
+  const sender = await suite.createSenderContext({
+    recipientPublicKey: await suite.kem.deserializePublicKey(bufferOf(RFC9180_A1.pkRm)),
+    info: bufferOf(RFC9180_A1.info),
+    ekm: bufferOf(RFC9180_A1.ikmE),
+  });
+  assert.equal(encodeHex(new Uint8Array(sender.enc)), RFC9180_A1.enc);
+  const ct = await sender.seal(bufferOf(RFC9180_A1.pt), bufferOf(RFC9180_A1.aad));
+  assert.equal(encodeHex(new Uint8Array(ct)), RFC9180_A1.ct);
+});
+
+Deno.test("refuses to seal to a low-order X25519 point (all-zero shared secret)", async () => {
+  // u = 0 and u = 1 are points of small order: X25519 with either gives 32 zero bytes.
+  for (const u of [0, 1]) {
+    const point = new Uint8Array(32);
+    point[0] = u;
+    await assert.rejects(
+      sealTo(point, secret, "p", aad),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "hpkePublicKey" && /low order/.test(e.message),
+    );
+  }
 });

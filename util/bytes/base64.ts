@@ -11,11 +11,8 @@ import { ParseError } from "../errors/mod.ts";
  * ```
  */
 export function encodeBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
+  // The engine's Uint8Array.prototype.toBase64 (TC39 base64/hex): standard alphabet, padded.
+  return bytes.toBase64();
 }
 
 /**
@@ -32,6 +29,17 @@ export function encodeBase64(bytes: Uint8Array): string {
  * ```
  */
 export function decodeBase64(text: string, field = "base64"): Uint8Array {
+  // Fast path, the engine's Uint8Array.fromBase64: standard alphabet, ASCII whitespace skipped,
+  // padding optional. Whatever it refuses (URL-safe or mixed alphabets, other whitespace, stray
+  // padding, bad input) takes the path below, which decides and names the error as before.
+  try {
+    return Uint8Array.fromBase64(text, { lastChunkHandling: "loose" });
+  } catch {
+    return decodeBase64Lenient(text, field);
+  }
+}
+
+function decodeBase64Lenient(text: string, field: string): Uint8Array {
   let clean = text.replace(/\s+/g, "").replace(/-/g, "+").replace(/_/g, "/");
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) throw new ParseError(field, "not base64");
   clean = clean.replace(/=+$/, "");

@@ -260,6 +260,14 @@ Deno.test("issueLeaf rejects a P-384 pod key, a non-key, no SANs and notAfter be
     (e) => e instanceof ParseError && e.field === "publicKey",
   );
   const pod = await podKey();
+  // A well-formed P-256 SPKI whose point is off the curve (last byte of y changed).
+  const offCurve = new Uint8Array(await crypto.subtle.exportKey("spki", pod.publicKey));
+  offCurve[offCurve.length - 1]! ^= 1;
+  await assert.rejects(
+    ca.issueLeaf({ publicKey: offCurve, sans: sans("a"), claims: CLAIMS }),
+    (e) =>
+      e instanceof ParseError && e.field === "publicKey" && /not a point on P-256/.test(e.message),
+  );
   await assert.rejects(
     ca.issueLeaf({ publicKey: pod.publicKey, sans: [], claims: CLAIMS }),
     (e) => e instanceof ParseError && e.field === "sans",

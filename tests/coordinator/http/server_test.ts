@@ -24,6 +24,21 @@ import {
 import { Logger } from "../../../util/log/logger.ts";
 
 const lines: string[] = [];
+
+/** The first HTTP answer on `socket` (head and body, by content-length or chunked), as text. */
+async function readAnswer(socket: import("node:tls").TLSSocket): Promise<string> {
+  let text = "";
+  for await (const chunk of socket) {
+    text += new TextDecoder().decode(chunk as Uint8Array);
+    const head = text.indexOf("\r\n\r\n");
+    if (head < 0) continue;
+    const length = /content-length: (\d+)/i.exec(text)?.[1];
+    if (length !== undefined && text.length >= head + 4 + Number(length)) break;
+    if (/transfer-encoding: chunked/i.test(text) && text.endsWith("\r\n0\r\n\r\n")) break;
+  }
+  socket.destroy();
+  return text;
+}
 const logger = new Logger("test", { format: "json", sink: (l) => lines.push(l) });
 
 /** A user-API HTTPS server on a free loopback port serving `routes`, with a client pinned to it. */
@@ -122,12 +137,30 @@ Deno.test("rejects a body over the limit with 413 and malformed JSON with 400", 
     socket.write(
       "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nconnection: close\r\n\r\n{bad}",
     );
-    let text = "";
-    for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
+    const text = await readAnswer(socket);
     assert.match(text, /^HTTP\/1\.1 400/);
     assert.match(text, /"field":"body"/);
   } finally {
     await s2.server.close();
+  }
+});
+
+Deno.test("a chunked body (no Content-Length) over the limit is refused with 413 as it arrives", async () => {
+  const { server } = await start(routes, 100);
+  const tls = await import("node:tls");
+  try {
+    const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+    await new Promise((r) => socket.once("secureConnect", r));
+    const chunk = `{"big":"${"x".repeat(150)}"}`;
+    socket.write(
+      "POST /echo HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n" +
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`,
+    );
+    const text = await readAnswer(socket);
+    assert.match(text, /^HTTP\/1\.1 413/);
+    assert.match(text, /"field":"body"/);
+  } finally {
+    await server.close();
   }
 });
 
@@ -174,8 +207,7 @@ Deno.test("answers 408 to a client that does not finish its request in time, log
     const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
     await new Promise((r) => socket.once("secureConnect", r));
     socket.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{"a"');
-    let text = "";
-    for await (const chunk of socket) text += new TextDecoder().decode(chunk as Uint8Array);
+    const text = await readAnswer(socket);
     assert.match(text, /^HTTP\/1\.1 408/);
     await new Promise((r) => setTimeout(r, 100));
     const logged = lines.slice(before);

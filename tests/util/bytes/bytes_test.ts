@@ -71,3 +71,40 @@ Deno.test("digestSync gives WebCrypto's bytes for every algorithm and block boun
 });
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** The byte-by-byte codecs these functions replaced (engine built-ins now), as references. */
+const reference = {
+  encodeHex: (bytes: Uint8Array) =>
+    Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
+  encodeBase64: (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)),
+  decodeBase64(text: string): Uint8Array | "error" {
+    let clean = text.replace(/\s+/g, "").replace(/-/g, "+").replace(/_/g, "/");
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return "error";
+    clean = clean.replace(/=+$/, "");
+    if (clean.length % 4 === 1) return "error";
+    clean += "=".repeat((4 - (clean.length % 4)) % 4);
+    return Uint8Array.from(atob(clean), (c) => c.charCodeAt(0));
+  },
+};
+
+Deno.test("hex and base64 on the engine's codecs agree with the byte-by-byte references", () => {
+  const alphabet = "AQIDBwxyz09+/-_= \n\t\u00a0*";
+  for (let round = 0; round < 2000; round++) {
+    const bytes = crypto.getRandomValues(new Uint8Array(round % 67));
+    assert.equal(encodeHex(bytes), reference.encodeHex(bytes));
+    assert.deepEqual(decodeHex(encodeHex(bytes).toUpperCase()), bytes);
+    assert.equal(encodeBase64(bytes), reference.encodeBase64(bytes));
+    // Random strings over base64 digits, both alphabets' extras, padding, whitespace and junk:
+    // accepted and decoded alike, or refused alike (ParseError).
+    const text = Array.from(
+      crypto.getRandomValues(new Uint8Array(round % 13)),
+      (r) => alphabet[r % alphabet.length],
+    ).join("");
+    const expected = reference.decodeBase64(text);
+    if (expected === "error") {
+      assert.throws(() => decodeBase64(text, "f"), ParseError, JSON.stringify(text));
+    } else assert.deepEqual(decodeBase64(text, "f"), expected, JSON.stringify(text));
+  }
+  assert.throws(() => decodeHex("0g", "f"), ParseError);
+  assert.throws(() => decodeHex("abc", "f"), ParseError);
+});
