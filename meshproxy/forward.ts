@@ -6,6 +6,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
+import { readControl } from "./read_control.ts";
 
 /** How long a side may stay half-open after its peer closed, ms. */
 const LINGER_MS = 30_000;
@@ -14,17 +15,18 @@ const LINGER_MS = 30_000;
 type Rewrite = (chunk: Uint8Array) => Uint8Array[];
 
 /**
- * A TLS source is paused only when this much is queued for the other side: Deno's `node:tls`
- * sockets can lose their "end" event after a pause/resume (measured: a half-closed 400 kB
- * transfer never ended), so ordinary back-pressure on them is left to the bounded queue.
+ * A TLS source without a read control (see `read_control.ts`) is paused only when this much is
+ * queued for the other side: pausing such a socket does not stop its network reads, and Deno's
+ * `node:tls` sockets could lose their "end" event after a pause/resume (measured: a half-closed
+ * 400 kB transfer never ended).
  */
-const TLS_PAUSE_BYTES = 4 * 1024 * 1024;
+const UNCONTROLLED_PAUSE_BYTES = 4 * 1024 * 1024;
 
-function isTls(socket: Duplex): boolean {
-  return (socket as { encrypted?: boolean }).encrypted === true;
-}
-
-/** Pumps `from` into `to`; `count` gets each chunk's length as it is written. */
+/**
+ * Pumps `from` into `to`; `count` gets each chunk's length as it is written. While `to` has more
+ * queued than its high-water mark, `from` reads nothing (back-pressure down to TCP, also for a
+ * TLS source), and reads again on "drain".
+ */
 function pump(
   from: Duplex,
   to: Duplex,
@@ -32,6 +34,7 @@ function pump(
   onError: (error: Error) => void,
   rewrite?: Rewrite,
 ): void {
+  const control = readControl(from);
   from.on("data", (chunk: Uint8Array) => {
     let pieces: Uint8Array[];
     try {
@@ -46,9 +49,11 @@ function pump(
       count(piece.length);
       ok = to.write(piece) && ok;
     }
-    if (!ok && (!isTls(from) || to.writableLength > TLS_PAUSE_BYTES)) from.pause();
+    if (ok) return;
+    if (control) control.stop();
+    else if (to.writableLength > UNCONTROLLED_PAUSE_BYTES) from.pause();
   });
-  to.on("drain", () => from.resume());
+  to.on("drain", () => control ? control.start() : from.resume());
   from.on("end", () => to.end());
 }
 

@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { PolicyData, StorageExpectation } from "./policy_data_types.ts";
+
 /** A pattern's shape, as `pattern_shape` in rules.rego returns it (sets as sorted arrays). */
 export type PatternShape =
   | { readonly literal: string }
@@ -37,6 +39,9 @@ const SHARED_NAMES_PREFIX = `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-(`;
 const LOG_DIR_PATTERN = "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$";
 /** rules.rego `name_tails`, in its order. */
 const NAME_TAILS = ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"];
+/** Each tail with the closing anchor. */
+const TAIL_ENDINGS = NAME_TAILS.map((tail) => ({ tail, ending: `${tail}$` }));
+const ID_ENDING = `${ID_TOKEN}$`;
 
 const unescape = (text: string) => text.replaceAll("\\", "");
 
@@ -73,21 +78,17 @@ function literalPatternText(pattern: string): string | undefined {
 
 function tailShape(pattern: string): PatternShape | undefined {
   if (!pattern.startsWith("^")) return undefined;
-  const shapes = NAME_TAILS.flatMap((tail) => {
-    if (!pattern.endsWith(`${tail}$`)) return [];
-    const end = pattern.length - tail.length - 1;
-    if (end < 1) return [];
-    const prefix = pattern.slice(1, end);
-    return LITERAL_TEXT.test(prefix) ? [{ prefix: unescape(prefix), tail }] : [];
-  });
-  return shapes[0];
+  for (const { tail, ending } of TAIL_ENDINGS) {
+    if (!pattern.endsWith(ending)) continue;
+    const prefix = pattern.slice(1, pattern.length - ending.length);
+    if (LITERAL_TEXT.test(prefix)) return { prefix: unescape(prefix), tail };
+  }
+  return undefined;
 }
 
 function idShape(pattern: string): PatternShape | undefined {
-  if (!pattern.endsWith(`${ID_TOKEN}$`) || !pattern.startsWith("^")) return undefined;
-  const end = pattern.length - ID_TOKEN.length - 1;
-  if (end < 1) return undefined;
-  const prefix = pattern.slice(1, end);
+  if (!pattern.endsWith(ID_ENDING) || !pattern.startsWith("^")) return undefined;
+  const prefix = pattern.slice(1, pattern.length - ID_ENDING.length);
   return LITERAL_TEXT.test(prefix) ? { prefix: unescape(prefix), id: true } : undefined;
 }
 
@@ -130,43 +131,42 @@ export const CID_PLACEHOLDER = "CONTAINERID";
  * undefined where the ID would not land in text fields only (then the rules put the ID into the
  * pattern and work the shape out).
  */
-function cidPatternShape(pattern: string): PatternShape | undefined {
+export function cidPatternShape(pattern: string): PatternShape | undefined {
   if (pattern.includes(CID_PLACEHOLDER)) return undefined;
   const shape = patternShape(pattern.replaceAll("$(cid)", CID_PLACEHOLDER));
   return "literal" in shape || "prefix" in shape || "shared" in shape ? shape : undefined;
 }
 
-/** Keys whose string values (or arrays of strings) are patterns the rules match with a shape. */
-function isPatternKey(key: string): boolean {
-  return key === "regex" || key.endsWith("_regex") ||
-    (key.endsWith("_regexes") && key !== "env_regexes");
-}
+/** The fields of the policy data whose patterns the rules decide through `pattern_match`. */
+type PatternFields = Omit<PolicyData, "pattern_shapes">;
 
 /**
  * The shape of every pattern in `data` (a pod's policy data) that the rules decide through
- * `pattern_match`: the `*_regex`/`*_regexes` fields (not `env_regexes`, which the rules decide
- * by their own shortcuts) and the containers' annotation patterns. A pattern with `$(cid)` gets the
- * shape of the pattern with {@link CID_PLACEHOLDER} in place of the ID, when that shape has the ID
- * in text fields only (see `cid_pattern_match` in rules.rego); keys sorted.
+ * `pattern_match`: pod name and hostname, annotations, argument and variable patterns, root path,
+ * mount and storage sources, mount points and options, CopyFile paths (not `env_regexes`, which
+ * the rules decide by their own shortcuts). A pattern with `$(cid)` gets the shape of the pattern
+ * with {@link CID_PLACEHOLDER} in place of the ID, when that shape has the ID in text fields only
+ * (see `cid_pattern_match` in rules.rego). Keys sorted.
  */
-export function patternShapesOf(data: unknown): Record<string, PatternShape> {
-  const patterns = new Set<string>();
-  const add = (value: unknown) => {
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (typeof v === "string") patterns.add(v);
+export function patternShapesOf(data: PatternFields): Record<string, PatternShape> {
+  const patterns = new Set<string>([
+    data.pod.sandbox_name_regex,
+    data.pod.hostname_regex,
+    ...data.copy_file.path_regexes,
+  ]);
+  const add = (list: readonly string[]) => list.forEach((p) => patterns.add(p));
+  const storages = (list: readonly StorageExpectation[]) => {
+    for (const s of list) {
+      add([s.source_regex, s.mount_point_regex, ...s.option_regexes, ...s.driver_option_regexes]);
     }
   };
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (node === null || typeof node !== "object") return;
-    for (const [key, value] of Object.entries(node)) {
-      if (isPatternKey(key)) add(value);
-      else if (key === "annotations" && value !== null && typeof value === "object") {
-        add(Object.values(value));
-      } else walk(value);
-    }
-  };
-  walk(data);
+  storages(data.sandbox.storages);
+  for (const c of data.containers) {
+    add([c.root_path_regex, ...Object.values(c.annotations), ...(c.process.arg_regexes ?? [])]);
+    for (const e of c.process.env) if ("regex" in e) patterns.add(e.regex);
+    add(c.mounts.map((m) => m.source_regex));
+    storages(c.storages);
+  }
   const shapes: Record<string, PatternShape> = {};
   for (const p of [...patterns].sort()) {
     const shape = p.includes("$(cid)") ? cidPatternShape(p) : patternShape(p);

@@ -59,7 +59,10 @@ async function benchmarks(): Promise<Benchmark[]> {
   list.push(
     script("bench/snp/ratio.ts"),
     script("bench/cli/cold_start.ts", "--rounds", quick ? "3" : "9"),
-    script("bench/meshproxy/ratio.ts", ...(quick ? ["--rounds", "2", "--megabytes", "8"] : [])),
+    script(
+      "bench/meshproxy/ratio.ts",
+      ...(quick ? ["--rounds", "2", "--megabytes", "8", "--warmup-megabytes", "16"] : []),
+    ),
     script("bench/transit/ratio.ts", ...(quick ? ["--rounds", "2", "--requests", "100"] : [])),
     script("bench/coordinator/ha_ratio.ts", ...(quick ? ["--initializers", "60"] : [])),
     script("scripts/load_test.ts", "--initializers", quick ? "60" : "300", "--rounds", "3"),
