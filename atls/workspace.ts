@@ -69,13 +69,18 @@ export interface CliCollateralOptions {
    * Intel's published location, whatever the PCS URL).
    */
   readonly rootCaCrlUrl?: string;
+  /**
+   * Base URL of AMD's CRLs for real SNP (`--amd-crl-url`; default `CONTRAST_AMD_CRL_URL`, then
+   * AMD's KDS, whatever the KDS URL).
+   */
+  readonly amdCrlUrl?: string;
 }
 
 /**
  * An evidence verifier for the CLI (one chain cache for the command's run; vendor collateral
  * through the disk cache and bundles `options` name; the environment variables
- * `CONTRAST_COLLATERAL_CACHE`, `CONTRAST_OFFLINE=1`, `CONTRAST_KDS_URL`, `CONTRAST_PCS_URL`
- * and `CONTRAST_ROOT_CA_CRL_URL` are the defaults).
+ * `CONTRAST_COLLATERAL_CACHE`, `CONTRAST_OFFLINE=1`, `CONTRAST_KDS_URL`, `CONTRAST_PCS_URL`,
+ * `CONTRAST_ROOT_CA_CRL_URL` and `CONTRAST_AMD_CRL_URL` are the defaults).
  */
 export function cliEvidenceVerifier(options: CliCollateralOptions = {}): ManifestEvidenceVerifier {
   const verifiers = manifestVerifiersWithCollateral({
@@ -86,6 +91,7 @@ export function cliEvidenceVerifier(options: CliCollateralOptions = {}): Manifes
     kdsBaseUrl: options.kdsBaseUrl ?? (Deno.env.get("CONTRAST_KDS_URL") || undefined),
     pcsBaseUrl: options.pcsBaseUrl ?? (Deno.env.get("CONTRAST_PCS_URL") || undefined),
     rootCaCrlUrl: options.rootCaCrlUrl ?? (Deno.env.get("CONTRAST_ROOT_CA_CRL_URL") || undefined),
+    amdCrlUrl: options.amdCrlUrl ?? (Deno.env.get("CONTRAST_AMD_CRL_URL") || undefined),
     simulatedTdxCollateralDir: Deno.env.get("CONTRAST_SIMULATED_TDX_COLLATERAL"),
   });
   return (manifest, evidence, options) => verifiers.verify(manifest, evidence, options);

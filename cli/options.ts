@@ -59,11 +59,13 @@ export interface CollateralFlags {
   readonly pcsUrl?: string;
   /** `--root-ca-crl-url`: where real TDX verification takes the Intel SGX Root CA CRL. */
   readonly rootCaCrlUrl?: string;
+  /** `--amd-crl-url`: the base URL real SNP verification takes AMD's CRLs from. */
+  readonly amdCrlUrl?: string;
 }
 
 /**
- * Adds `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url`, `--pcs-url` and
- * `--root-ca-crl-url`.
+ * Adds `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url`, `--pcs-url`,
+ * `--root-ca-crl-url` and `--amd-crl-url`.
  */
 export function addCollateralOptions(command: Command): Command {
   return command
@@ -76,6 +78,11 @@ export function addCollateralOptions(command: Command): Command {
       "--root-ca-crl-url <url>",
       "TDX: URL of the Intel SGX root CA CRL, whatever --pcs-url is (default: " +
         "CONTRAST_ROOT_CA_CRL_URL, then Intel's published location)",
+    )
+    .option(
+      "--amd-crl-url <url>",
+      "SNP: base URL of AMD's CRLs (<url>/vcek/v1/<product>/crl), whatever --kds-url is " +
+        "(default: CONTRAST_AMD_CRL_URL, then AMD's KDS)",
     );
 }
 
@@ -87,6 +94,8 @@ interface VendorServiceUrls {
   readonly pcsBaseUrl?: string;
   /** Intel SGX Root CA CRL URL for real TDX verification. */
   readonly rootCaCrlUrl?: string;
+  /** Base URL of AMD's CRLs for real SNP verification. */
+  readonly amdCrlUrl?: string;
 }
 
 function serviceUrl(
@@ -112,15 +121,16 @@ function serviceUrl(
 }
 
 /**
- * The KDS and PCS base URLs and the root CA CRL URL every command uses, resolved one way: the
- * flag (`--kds-url`, `--pcs-url`, `--root-ca-crl-url`), else the environment (`CONTRAST_KDS_URL`,
- * `CONTRAST_PCS_URL`, `CONTRAST_ROOT_CA_CRL_URL`), else undefined (the vendor's own service, and
- * Intel's published root CA CRL whatever the PCS URL).
+ * The KDS and PCS base URLs and the vendor CRL URLs every command uses, resolved one way: the
+ * flag (`--kds-url`, `--pcs-url`, `--root-ca-crl-url`, `--amd-crl-url`), else the environment
+ * (`CONTRAST_KDS_URL`, `CONTRAST_PCS_URL`, `CONTRAST_ROOT_CA_CRL_URL`, `CONTRAST_AMD_CRL_URL`),
+ * else undefined (the vendor's own service, and Intel's root CA CRL and AMD's CRLs from the
+ * vendors' own locations whatever the PCS or KDS URL).
  *
  * @throws {ParseError} naming the flag or variable when its value is not an http(s) URL
  */
 export function vendorServiceUrls(
-  flags: Pick<CollateralFlags, "kdsUrl" | "pcsUrl" | "rootCaCrlUrl">,
+  flags: Pick<CollateralFlags, "kdsUrl" | "pcsUrl" | "rootCaCrlUrl" | "amdCrlUrl">,
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): VendorServiceUrls {
   const kds = serviceUrl("--kds-url", "CONTRAST_KDS_URL", flags.kdsUrl, env);
@@ -131,10 +141,12 @@ export function vendorServiceUrls(
     flags.rootCaCrlUrl,
     env,
   );
+  const amdCrl = serviceUrl("--amd-crl-url", "CONTRAST_AMD_CRL_URL", flags.amdCrlUrl, env);
   return {
     ...(kds ? { kdsBaseUrl: kds } : {}),
     ...(pcs ? { pcsBaseUrl: pcs } : {}),
     ...(rootCrl ? { rootCaCrlUrl: rootCrl } : {}),
+    ...(amdCrl ? { amdCrlUrl: amdCrl } : {}),
   };
 }
 

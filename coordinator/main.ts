@@ -140,6 +140,11 @@ export function coordinatorProgram(): Command {
       env("CONTRAST_ROOT_CA_CRL_URL"),
     )
     .option(
+      "--amd-crl-url <url>",
+      "base URL of AMD's CRLs for real SNP, whatever --kds-url is (default AMD's KDS)",
+      env("CONTRAST_AMD_CRL_URL"),
+    )
+    .option(
       "--simulated-tdx-collateral <dir>",
       "collateral of a simulated TDX authority",
       env("CONTRAST_SIMULATED_TDX_COLLATERAL"),
@@ -208,6 +213,7 @@ async function runCoordinator(args: string[]): Promise<number> {
       ...(o.kdsUrl ? { kdsBaseUrl: o.kdsUrl } : {}),
       ...(o.pcsUrl ? { pcsBaseUrl: o.pcsUrl } : {}),
       ...(o.rootCaCrlUrl ? { rootCaCrlUrl: o.rootCaCrlUrl } : {}),
+      ...(o.amdCrlUrl ? { amdCrlUrl: o.amdCrlUrl } : {}),
       simulatedTdxCollateralDir: o.simulatedTdxCollateral,
     });
     const evidenceConfig = evidenceConfigFromOptions(o);

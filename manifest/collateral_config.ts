@@ -55,6 +55,13 @@ export interface CollateralConfig {
    * replaying an older CRL). Simulated entries served by `pcsBaseUrl` take their stand-in's.
    */
   readonly rootCaCrlUrl?: string;
+  /**
+   * Base URL real SNP verification takes AMD's CRLs from (`<base>/vcek/v1/<product>/crl`;
+   * default: AMD's KDS whatever `kdsBaseUrl` is, so a caching KDS proxy can never withhold a
+   * revocation by replaying an older CRL). Simulated entries served by `kdsBaseUrl` take their
+   * stand-in's.
+   */
+  readonly amdCrlUrl?: string;
   /** Flat collateral folder written by a simulated TDX authority (simulated TDX only). */
   readonly simulatedTdxCollateralDir?: string;
   /** The fetch function vendor requests go through (default: the global `fetch`). */
@@ -103,7 +110,12 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
   });
   return new ManifestVerifiers({
     chainCache,
-    snpCollateral: new AmdKdsClient({ fetcher, chainCache, baseUrl: config.kdsBaseUrl }),
+    snpCollateral: new AmdKdsClient({
+      fetcher,
+      chainCache,
+      baseUrl: config.kdsBaseUrl,
+      ...(config.amdCrlUrl ? { crlBaseUrl: config.amdCrlUrl } : {}),
+    }),
     tdxCollateral: new IntelPcsClient({
       transport: cachingFetcherTransport(fetcher),
       ...(config.pcsBaseUrl ? { baseUrl: config.pcsBaseUrl } : {}),
@@ -116,6 +128,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
             fetcher,
             chainCache,
             baseUrl: config.kdsBaseUrl,
+            crlBaseUrl: config.kdsBaseUrl,
             trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])),
           }),
       }

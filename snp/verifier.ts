@@ -223,7 +223,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     const { intermediate, ark } = await this.#resolveChain(certs, ext);
     const crls = [...(this.#options.crls ?? [])];
     const fetched = await this.#crl(ext);
-    if (fetched) crls.push(fetched);
+    if (fetched.crl) crls.push(fetched.crl);
     const chain = await verifySnpChain({
       vek: certs.vek,
       kind: ext.kind,
@@ -239,10 +239,14 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     const revocationChecked = chain.revocationChecked.some((checked) => checked);
     const simulatedRoot = chain.rootFingerprint !== genuineRoot;
     if ((this.#options.requireRevocationCheck ?? !simulatedRoot) && !revocationChecked) {
+      const why = fetched.unavailable
+        ? ` (${fetched.unavailable.field}: ${fetched.unavailable.reason})`
+        : "";
       throw new UnavailableError(
         "crl",
-        `no AMD CRL for ${ext.product} ${ext.kind} certificates could be checked, and revocation ` +
-          "checking is required",
+        `no AMD CRL for ${ext.product} ${ext.kind} certificates could be checked${why}, and ` +
+          "revocation checking is required",
+        fetched.unavailable ? { cause: fetched.unavailable } : undefined,
       );
     }
 
@@ -290,13 +294,14 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   }
 
   /** The AMD CRL when the collateral source has one; revocation is checked when available. */
-  async #crl(ext: VekExtensions): Promise<Crl | undefined> {
+  /** The CRL from the collateral source, or why it could not be had (where it was sought). */
+  async #crl(ext: VekExtensions): Promise<{ crl?: Crl; unavailable?: UnavailableError }> {
     const collateral = this.#options.collateral;
-    if (collateral === undefined) return undefined;
+    if (collateral === undefined) return {};
     try {
-      return await collateral.crl(ext.product, ext.kind);
+      return { crl: await collateral.crl(ext.product, ext.kind) };
     } catch (e) {
-      if (e instanceof UnavailableError) return undefined;
+      if (e instanceof UnavailableError) return { unavailable: e };
       throw e;
     }
   }

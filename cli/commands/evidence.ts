@@ -86,11 +86,14 @@ export function reportResult(result: EvidenceCommandResult): void {
 /** The platforms, by `--platform` value. */
 export const EVIDENCE_PLATFORMS: Readonly<Record<string, EvidencePlatform>> = {
   snp: {
-    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "hostData"],
+    ownOptions: ["aux", "vcek", "ask", "ark", "kdsUrl", "amdCrlUrl", "hostData"],
     show: async (o) => (await snpCommands()).runSnpEvidenceShow(o),
     verify: async (o) => {
-      const { kdsBaseUrl } = vendorServiceUrls({ kdsUrl: o.kdsUrl });
-      await (await snpCommands()).runSnpEvidenceVerify({ ...o, kdsUrl: kdsBaseUrl });
+      const { kdsBaseUrl, amdCrlUrl } = vendorServiceUrls({
+        kdsUrl: o.kdsUrl,
+        amdCrlUrl: o.amdCrlUrl,
+      });
+      await (await snpCommands()).runSnpEvidenceVerify({ ...o, kdsUrl: kdsBaseUrl, amdCrlUrl });
     },
   },
   tdx: {

@@ -50,6 +50,11 @@ export interface SnpVerifyCommandOptions {
   readonly offline?: boolean;
   /** AMD KDS base URL (default https://kdsintf.amd.com). */
   readonly kdsUrl?: string;
+  /**
+   * Base URL AMD's CRLs come from (default AMD's KDS whatever `kdsUrl` is; with only simulated
+   * reference values and `kdsUrl`, the stand-in's own).
+   */
+  readonly amdCrlUrl?: string;
   /** RFC 3339 time to verify at (default now). */
   readonly now?: string;
   /** Reference values file (manifest, `{snp: [...]}`, list or one entry). */
@@ -131,18 +136,28 @@ function human(result: SnpVerification, referenceSource: string): string[] {
 
 /**
  * The roots a KDS set explicitly may chain to, when every reference value is simulated: the
- * roots they name (as for manifests; a stand-in serving a simulated chain). Otherwise AMD's
- * pinned roots only (the client's default): AMD's KDS knows no simulated chip.
+ * roots they name (as for manifests; a stand-in serving a simulated chain, and its CRL). Otherwise
+ * AMD's pinned roots only (the client's default), with AMD's CRLs from `amdCrlUrl` or AMD's KDS:
+ * AMD's KDS knows no simulated chip, and a KDS proxy could replay an older CRL.
  */
 function kdsTrustedRoots(
   kdsUrl: string | undefined,
+  amdCrlUrl: string | undefined,
   referenceValues: readonly SnpReferenceValue[],
-): { trustedRoots?: Partial<Record<SnpProductName, readonly string[]>> } {
-  if (kdsUrl === undefined || !referenceValues.every(isSimulated)) return {};
+): {
+  trustedRoots?: Partial<Record<SnpProductName, readonly string[]>>;
+  crlBaseUrl?: string;
+} {
+  if (kdsUrl === undefined || !referenceValues.every(isSimulated)) {
+    return amdCrlUrl ? { crlBaseUrl: amdCrlUrl } : {};
+  }
   const roots = referenceValues.flatMap((v) =>
     v.SimulatedRootSHA256 ? [v.SimulatedRootSHA256] : []
   );
-  return { trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])) };
+  return {
+    trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])),
+    crlBaseUrl: amdCrlUrl ?? kdsUrl,
+  };
 }
 
 /**
@@ -187,7 +202,7 @@ export async function runSnpEvidenceVerify(
         baseUrl: o.kdsUrl,
         clock: () => now,
         chainCache,
-        ...kdsTrustedRoots(o.kdsUrl, referenceValues),
+        ...kdsTrustedRoots(o.kdsUrl, o.amdCrlUrl, referenceValues),
       }),
       certificates: {
         vek: o.vcek ? await readFile(o.vcek, "--vcek") : undefined,

@@ -4,9 +4,10 @@
  * `Retry-After`, offline mode and imported bundles). The fetcher is untrusted like the network,
  * so everything is verified before it is returned: the chain's ARK must be the pinned AMD root of
  * the product and sign the ASK/ASVK, the VCEK must be signed by that ASK and be the one asked for
- * (product, hwID, TCB), and the CRL must be signed by the ARK. These checks run as the fetcher's
- * `verify` hook too, so a network response that fails them is never cached, and every request
- * names its trust domain (the roots accepted for the product), so what a simulated KDS stand-in
+ * (product, hwID, TCB), and the CRL must be signed by the ARK. The CRL comes from AMD's KDS
+ * whatever base URL serves the rest, unless `crlBaseUrl` names another. These checks run as the
+ * fetcher's `verify` hook too, so a network response that fails them is never cached, and every
+ * request names its trust domain (the roots accepted for the product), so what a simulated KDS stand-in
  * served is cached apart from what a lookup against AMD's pinned roots reads.
  *
  * @module
@@ -43,6 +44,13 @@ export interface AmdKdsClientOptions {
   readonly fetcher: CachingFetcher;
   /** KDS base URL (default `https://kdsintf.amd.com`; tests point it at a local server). */
   readonly baseUrl?: string;
+  /**
+   * Base URL of the service AMD's CRLs come from (`<base>/{vcek,vlek}/v1/<product>/crl`).
+   * Default: AMD's KDS ({@link AMD_KDS_BASE_URL}) whatever `baseUrl` is, so a caching KDS proxy
+   * cannot replay an older, still valid CRL that omits a revocation. Only a simulated authority's
+   * stand-in (whose ARK is its own) passes its own base URL here.
+   */
+  readonly crlBaseUrl?: string;
   /** The time fetched certificates and CRLs are checked at (default: the wall clock). */
   readonly clock?: () => Date;
   /**
@@ -73,6 +81,7 @@ export interface AmdKdsClientOptions {
 export class AmdKdsClient implements SnpCollateralSource {
   readonly #fetcher: CachingFetcher;
   readonly #base: string;
+  readonly #crlBase: string;
   readonly #clock: () => Date;
   readonly #roots: Readonly<Partial<Record<SnpProductName, readonly string[]>>>;
   readonly #cache?: ChainCache;
@@ -83,6 +92,7 @@ export class AmdKdsClient implements SnpCollateralSource {
   constructor(options: AmdKdsClientOptions) {
     this.#fetcher = options.fetcher;
     this.#base = options.baseUrl ?? AMD_KDS_BASE_URL;
+    this.#crlBase = options.crlBaseUrl ?? AMD_KDS_BASE_URL;
     this.#clock = options.clock ?? (() => new Date());
     this.#roots = options.trustedRoots ?? {};
     this.#cache = options.chainCache;
@@ -215,14 +225,14 @@ export class AmdKdsClient implements SnpCollateralSource {
   }
 
   /**
-   * The CRL of `product` and `kind`, its signature checked against the verified ARK. Cached
-   * until its `nextUpdate`.
+   * The CRL of `product` and `kind` from the CRL service (AMD's KDS unless `crlBaseUrl` names
+   * another), its signature checked against the verified ARK. Cached until its `nextUpdate`.
    *
    * @throws {import("../../util/errors/mod.ts").UnavailableError} when it cannot be fetched
    * @throws {VerificationError} when it is not signed by the ARK or is outside its window
    */
   async crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined> {
-    const url = crlUrl(product, kind, this.#base);
+    const url = crlUrl(product, kind, this.#crlBase);
     const chain = this.certChain(product, kind);
     chain.catch(() => {});
     const check = verifiedOnce(async (body) => {

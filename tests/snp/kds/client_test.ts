@@ -92,6 +92,8 @@ function client(
     kds: new AmdKdsClient({
       fetcher,
       baseUrl: base,
+      // The simulated authority's stand-in serves its own ARK's CRL.
+      crlBaseUrl: base,
       clock: () => NOW,
       trustedRoots: { [authority.product]: [authority.rootFingerprint] },
     }),
