@@ -59,8 +59,8 @@ function plainList(value: unknown): Plain[] {
 
 /**
  * Checks the pod against the annotation: both volumes exist with the right kinds, the device
- * volume is not also mounted as a filesystem, and the pod has an initializer (it needs the
- * workload secret).
+ * volume is not also mounted as a filesystem, the mount volume is mounted whole (a subPath mount
+ * would be a host share), and the pod has an initializer (it needs the workload secret).
  *
  * @param spec the pod spec as plain JSON
  * @param claimTemplates StatefulSet volumeClaimTemplates as plain JSON
@@ -121,6 +121,18 @@ export function checkSecurePv(
           issues.push({
             path: `${at}.${key}[${i}].volumeMounts[${k}]`,
             reason: `"${pv.device}" is the encrypted device: mount "${pv.mount}" instead`,
+          });
+        }
+        const sub = (["subPath", "subPathExpr"] as const).find((f) =>
+          typeof m[f] === "string" && m[f] !== ""
+        );
+        if (m.name === pv.mount && sub !== undefined) {
+          issues.push({
+            path: `${at}.${key}[${i}].volumeMounts[${k}].${sub}`,
+            reason: `container "${String(c.name ?? "")}" mounts "${pv.mount}" (the encrypted ` +
+              `volume's mount volume) with ${sub}: Kata shares kubelet's subPath mount from the ` +
+              "host, so the data would land in host storage and the encrypted device would stay " +
+              "unused; mount the whole volume (no subPath/subPathExpr)",
           });
         }
       });

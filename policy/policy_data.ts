@@ -198,12 +198,37 @@ function mountPropagationOption(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A volumeMount's `subPath` or `subPathExpr` when set and not empty. */
-function subPathOf(m: Record<string, unknown>): string | undefined {
-  for (const key of ["subPath", "subPathExpr"]) {
-    if (typeof m[key] === "string" && m[key] !== "") return m[key] as string;
+/** A volumeMount's `subPath` or `subPathExpr` (field and value) when set and not empty. */
+function subPathOf(
+  m: Record<string, unknown>,
+): { field: "subPath" | "subPathExpr"; value: string } | undefined {
+  for (const field of ["subPath", "subPathExpr"] as const) {
+    const value = m[field];
+    if (typeof value === "string" && value !== "") return { field, value };
   }
   return undefined;
+}
+
+/**
+ * Why an emptyDir mounted with a `subPath`/`subPathExpr` is refused. kubelet bind-mounts the
+ * subdirectory to `/var/lib/kubelet/pods/<uid>/volume-subpaths/<volume>/<container>/<index>`, and
+ * Kata's runtime recognises an emptyDir only by its source's parent directory being
+ * `kubernetes.io~empty-dir` (runtime `isEmptyDir`, runtime-rs `is_empty_dir`), so it shares that
+ * host directory into the guest like any bind mount: the data would live in storage the host
+ * controls instead of the guest-local volume (for a secure-pv mount volume: beside the encrypted
+ * disk, which stays unused). Upstream genpolicy refuses `subPath` for the same reason.
+ */
+function emptyDirSubPathReason(
+  pod: PodContext,
+  container: string,
+  volume: string,
+  sub: { field: string; value: string },
+): string {
+  return `container "${container}" of ${pod.input.kind} "${pod.input.name}" mounts emptyDir ` +
+    `volume "${volume}" with ${sub.field} ${JSON.stringify(sub.value)}: Kata does not recognise ` +
+    "kubelet's subPath bind mount as an emptyDir and shares that host directory into the VM, so " +
+    "the data would be stored and readable outside the confidential VM; mount the whole volume " +
+    "(no subPath/subPathExpr), e.g. at a parent directory or with a distinct emptyDir per use";
 }
 
 /** Source pattern of a file share: `<id>-<16 hex>-<last element of the destination>`. */
@@ -931,7 +956,13 @@ function containerMounts(
   mounts.push(...podFileMounts(settings, c).map((m) => optionalWhereHarmless(m, true)));
   const destinations = new Set(mounts.map((m) => m.destination));
   list(c.volumeMounts).forEach((vm, k) => {
-    const mount = volumeMount(pod, obj(vm), privileged, `${path}.volumeMounts[${k}]`);
+    const mount = volumeMount(
+      pod,
+      obj(vm),
+      privileged,
+      String(c.name ?? ""),
+      `${path}.volumeMounts[${k}]`,
+    );
     if (!mount) return;
     mounts.push(mount.mount);
     if (mount.storage) storages.push(mount.storage);
@@ -994,6 +1025,7 @@ function volumeMount(
   pod: PodContext,
   m: Record<string, unknown>,
   privileged: boolean,
+  container: string,
   at: string,
 ): { mount: MountExpectation; storage?: StorageExpectation } | undefined {
   const { issues } = pod;
@@ -1033,8 +1065,15 @@ function volumeMount(
     ...bind(source_regex, options),
     optional: true,
   });
-  if (subPathOf(m) !== undefined) {
-    // kubelet bind-mounts the subdirectory; the runtime shares it like any other bind source
+  const sub = subPathOf(m);
+  if (sub !== undefined && info.kind === "emptyDir") {
+    // Never a share (optional or not): the guest-local property is lost in real Kata.
+    issues.add(`${at}.${sub.field}`, emptyDirSubPathReason(pod, container, volName, sub));
+    return undefined;
+  }
+  if (sub !== undefined) {
+    // A subPath of a host-provided volume (configMap/secret/projected/downwardAPI, persistent
+    // volume): kubelet bind-mounts the subdirectory and the runtime shares it like any bind source
     // (`<id>-<16 hex>-<last element of the destination>`), so its mount has that source.
     return { mount: share(sharedFileRegex(mountPath), ["rbind", propagation, rw]) };
   }

@@ -120,6 +120,15 @@ export class PolicyEvaluator {
     return structuredClone(this.#state);
   }
 
+  /**
+   * Replaces the policy state, e.g. to evaluate another build of the rules at the state the
+   * agent reached with this one (the benchmark's comparison keeps both on one instance each).
+   */
+  setState(state: PolicyState): void {
+    this.#state = structuredClone(state);
+    this.#syncData();
+  }
+
   #syncData(): void {
     this.policy.setData({ agent_policy: { policy_data: this.policyData }, pstate: this.#state });
   }

@@ -274,6 +274,27 @@ Deno.test("rejects an unsupported volume type naming file, document and path", a
   );
 });
 
+Deno.test("rejects an emptyDir mounted with a subPath (a host share in Kata), the /contrast one too", async () => {
+  // The injected contrast-secrets volume (the Initializer's certificates and workload secret).
+  const secrets = await rejects(
+    POD(
+      `  containers:\n    - name: app\n      image: "127.0.0.1:5000/web:1.0"\n` +
+        `      volumeMounts: [{name: contrast-secrets, mountPath: /certs, subPath: tls-config}]\n`,
+    ),
+    /bad\.yml\[0\]: spec\.containers\[0\]\.volumeMounts\[0\]\.subPath: container "app" of Pod "p" mounts emptyDir volume "contrast-secrets" with subPath "tls-config": .*outside the confidential VM/,
+  );
+  assert.equal(secrets.issues.length, 1);
+  await rejects(
+    POD(
+      `  volumes: [{name: state, emptyDir: {medium: Memory}}]\n  initContainers:\n` +
+        `    - name: setup\n      image: "127.0.0.1:5000/web:1.0"\n` +
+        `      volumeMounts: [{name: state, mountPath: /s, subPathExpr: "$(POD_NAME)"}]\n` +
+        `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+    ),
+    /spec\.initContainers\[\d\]\.volumeMounts\[0\]\.subPathExpr: container "setup" of Pod "p" mounts emptyDir volume "state"/,
+  );
+});
+
 Deno.test("rejects a missing image, an unknown image and a missing ConfigMap key", async () => {
   await rejects(
     POD(`  containers: [{name: c}]\n`),

@@ -131,6 +131,22 @@ Deno.test("secure-pv: malformed annotations and unfit volumes are refused by nam
     ),
     /"data" is the encrypted device: mount "state" instead/,
   );
+  // The reviewer's attack: the mount volume with a subPath would be a host share (kubelet's
+  // volume-subpaths bind mount is not an emptyDir to Kata), the LUKS device unused.
+  for (const field of ["subPath: pgdata", 'subPathExpr: "$(POD_NAME)"']) {
+    await rejects(
+      STATEFUL_SET("data:state").replace(
+        "mountPath: /var/lib/db}",
+        `mountPath: /var/lib/db, ${field}}`,
+      ),
+      new RegExp(
+        `containers\\[0\\]\\.volumeMounts\\[0\\]\\.${
+          field.split(":")[0]
+        }: container "db" mounts "state" ` +
+          "\\(the encrypted volume's mount volume\\).*host storage",
+      ),
+    );
+  }
   await rejects(
     STATEFUL_SET("data:state", "          volumeDevices: [{name: data, devicePath: /dev/xvda}]\n"),
     /volumeDevices\[0\]: raw devices are not supported/,

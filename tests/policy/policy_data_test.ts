@@ -321,19 +321,24 @@ Deno.test("a hostPath volume is refused with one clear error, not one per mount"
   });
 });
 
-Deno.test("subPath, subPathExpr and mount propagation become shared bind mounts", async () => {
+Deno.test("subPath of host-provided volumes and mount propagation become bind mounts", async () => {
   const data = buildPolicyData(
     await input({
-      volumes: [{ name: "cfg", configMap: { name: "cm" } }, { name: "e", emptyDir: {} }],
+      volumes: [
+        { name: "cfg", configMap: { name: "cm" } },
+        { name: "e", emptyDir: {} },
+        { name: "pv", persistentVolumeClaim: { claimName: "c" } },
+      ],
       containers: [{
         name: "c",
         image: web.pinned,
         securityContext: { privileged: true },
         volumeMounts: [
           { name: "cfg", mountPath: "/etc/app/app.conf", subPath: "app.conf" },
-          { name: "e", mountPath: "/logs", subPathExpr: "$(POD_NAME)" },
+          { name: "pv", mountPath: "/logs", subPathExpr: "$(POD_NAME)" },
           { name: "e", mountPath: "/in", mountPropagation: "HostToContainer" },
           { name: "e", mountPath: "/both", mountPropagation: "Bidirectional" },
+          { name: "e", mountPath: "/whole", subPath: "" },
         ],
       }],
     }),
@@ -344,8 +349,50 @@ Deno.test("subPath, subPathExpr and mount propagation become shared bind mounts"
   assert.match(at("/etc/app/app.conf").source_regex, /-app\\\.conf\$$/);
   assert.deepEqual(at("/etc/app/app.conf").options, ["rbind", "rprivate", "rw"]);
   assert.match(at("/logs").source_regex, /-logs\$$/);
+  assert.equal(at("/logs").optional, true);
   assert.deepEqual(at("/in").options, ["rbind", "rslave", "rw"]);
   assert.deepEqual(at("/both").options, ["rbind", "rshared", "rw"]);
+  // An empty subPath is the whole volume (as Kubernetes reads it): the guest-local emptyDir.
+  assert.equal(at("/whole").type, "local");
+  assert.equal(at("/whole").optional, undefined);
+});
+
+Deno.test("an emptyDir mounted with subPath or subPathExpr is refused, never an optional share", async () => {
+  // kubelet bind-mounts a subPath from volume-subpaths/, which Kata does not recognise as an
+  // emptyDir: it would share that host directory (the data outside the VM).
+  for (const medium of [{}, { medium: "Memory" }]) {
+    for (const [field, value] of [["subPath", "pgdata"], ["subPathExpr", "$(POD_NAME)"]]) {
+      for (const settings of ["guest-local", "block-encrypted"] as const) {
+        const i = await input({
+          volumes: [{ name: "state", emptyDir: medium }],
+          containers: [{
+            name: "db",
+            image: web.pinned,
+            volumeMounts: [
+              { name: "state", mountPath: "/var/lib/postgresql/data", [field]: value },
+            ],
+          }],
+        });
+        assert.throws(
+          () => buildPolicyData({ ...i, settings: settingsForEmptyDirMode(i.settings, settings) }),
+          (e: InvalidDocumentError) => {
+            assert.ok(e instanceof InvalidDocumentError);
+            assert.equal(e.issues.length, 1);
+            assert.equal(
+              e.issues[0]!.path,
+              `f.yml[0]: spec.containers[0].volumeMounts[0].${field}`,
+            );
+            const reason = e.issues[0]!.reason;
+            assert.match(reason, /container "db" of Pod "p" mounts emptyDir volume "state"/);
+            assert.ok(reason.includes(`${field} ${JSON.stringify(value)}`), reason);
+            assert.match(reason, /outside the confidential VM/);
+            return true;
+          },
+          `${JSON.stringify(medium)} ${field} ${settings}`,
+        );
+      }
+    }
+  }
 });
 
 Deno.test("image VOLUMEs get a shared read-write mount unless a volumeMount covers them", async () => {
