@@ -122,6 +122,13 @@ export interface ContainerExpectation {
   readonly readonly_root: boolean;
   readonly root_path_regex: string;
   readonly mounts: readonly MountExpectation[];
+  /**
+   * Pairs `[parent, nested]` of `mounts` destinations, one inside the other: when both are sent,
+   * `parent` must come first (the agent mounts in list order; the other order would cover the
+   * nested mount). Generated for every container ({@link import("./mount_order.ts").mountOrder});
+   * absent (hand-written policy data): the rules compare every pair of sent mounts.
+   */
+  readonly mount_order?: readonly (readonly [string, string])[];
   readonly storages: readonly StorageExpectation[];
   readonly namespaces: readonly string[];
   readonly sysctls: Readonly<Record<string, string>>;
