@@ -27,8 +27,8 @@ import { certificateSpki } from "./certificate.ts";
 
 /**
  * How long an idle connection is reused, ms: well below the 5 s after which a `node:http(s)`
- * server (the Coordinator's) closes idle keep-alive connections, so a request rarely meets a
- * connection the server is closing.
+ * server (the Coordinator's transit API) closes idle keep-alive connections, so a request rarely
+ * meets a connection the server is closing (the user and mesh APIs, on `Deno.serve`, keep them).
  */
 export const KEEP_ALIVE_IDLE_MS = 2000;
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ANY_ADDRESS } from "./any_address.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 
 /** What the admin interface reports. */
@@ -40,14 +41,53 @@ function adminResponse(request: Request, state: AdminState): Response {
   }
 }
 
-/** Serves the admin interface on `host:port`. */
-export function serveAdmin(
-  host: string,
-  port: number,
-  state: AdminState,
-): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve(
-    { hostname: host, port, onListen: () => {} },
-    (request) => adminResponse(request, state),
-  );
+/** The running admin interface. */
+export interface AdminServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** Stops serving. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves the admin interface on `host:port`; {@link ANY_ADDRESS}: every IPv4 and IPv6 address,
+ * bound as `any_address.ts` explains (`[::]`, plus `0.0.0.0` where `[::]` does not take IPv4).
+ */
+export function serveAdmin(host: string, port: number, state: AdminState): AdminServer {
+  const serve = (hostname: string, at: number) =>
+    Deno.serve(
+      { hostname, port: at, onListen: () => {} },
+      (request) => adminResponse(request, state),
+    );
+  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  if (host !== ANY_ADDRESS) servers.push(serve(host, port));
+  else {
+    try {
+      servers.push(serve("::", port));
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.AddrNotAvailable ||
+          error instanceof Deno.errors.NotSupported)
+      ) {
+        throw error;
+      }
+      servers.push(serve("0.0.0.0", port));
+    }
+    if (servers[0]!.addr.hostname === "::") {
+      try {
+        servers.push(serve("0.0.0.0", servers[0]!.addr.port));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AddrInUse)) {
+          void servers[0]!.shutdown();
+          throw error;
+        }
+      }
+    }
+  }
+  return {
+    port: servers[0]!.addr.port,
+    shutdown: async () => {
+      await Promise.all(servers.map((s) => s.shutdown()));
+    },
+  };
 }

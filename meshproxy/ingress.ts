@@ -13,6 +13,7 @@ import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
 import type { MeshCredentials } from "./credentials.ts";
+import { ANY_ADDRESS, listenEverywhere, listenOn } from "./any_address.ts";
 import { join } from "./forward.ts";
 import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
 import type { ProxyMetrics } from "./metrics.ts";
@@ -34,7 +35,7 @@ interface IngressListenerOptions {
   readonly name: string;
   /** `mtls`: client certificate required; `tls`: not requested. */
   readonly mode: "mtls" | "tls";
-  /** Address and port to listen on. */
+  /** Address and port to listen on ({@link ANY_ADDRESS}: every IPv4 and IPv6 address). */
   readonly listenHost: string;
   readonly listenPort: number;
   /** Where the application listens. */
@@ -78,31 +79,36 @@ function secureOptions(c: MeshCredentials): tls.SecureContextOptions {
 /** A TLS-terminating listener in front of one application port. */
 export class IngressListener {
   readonly #o: IngressListenerOptions;
-  readonly #server: tls.Server;
   readonly #labels: Record<string, string>;
+  #servers: tls.Server[] = [];
+  #secureOptions: tls.SecureContextOptions;
   #port = 0;
+  #address = "";
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
     this.#labels = { direction: "ingress", listener: options.name };
-    const mtls = options.mode === "mtls";
-    this.#server = tls.createServer({
-      ...secureOptions(options.credentials),
+    this.#secureOptions = secureOptions(options.credentials);
+  }
+
+  /** A TLS server with this listener's settings and handlers (one per address family bound). */
+  #newServer(): tls.Server {
+    const o = this.#o;
+    const mtls = o.mode === "mtls";
+    const server = tls.createServer({
+      ...this.#secureOptions,
       requestCert: mtls,
       rejectUnauthorized: mtls,
-      handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       allowHalfOpen: true,
     }, (socket) => this.#onSecure(socket));
-    this.#server.on("tlsClientError", (error, socket) => {
+    server.on("tlsClientError", (error, socket) => {
       const reason = handshakeFailureReason(error);
-      options.metrics.add("meshproxy_handshake_failures_total", { ...this.#labels, reason });
-      options.logger.warn("TLS handshake refused", {
-        listener: options.name,
-        reason,
-        error: error.message,
-      });
+      o.metrics.add("meshproxy_handshake_failures_total", { ...this.#labels, reason });
+      o.logger.warn("TLS handshake refused", { listener: o.name, reason, error: error.message });
       socket.destroy();
     });
+    return server;
   }
 
   /** The port actually listened on (after {@link start}). */
@@ -110,26 +116,38 @@ export class IngressListener {
     return this.#port;
   }
 
+  /** Where it listens (after {@link start}), e.g. `[::]:15100` or `127.0.0.1:15100`. */
+  get address(): string {
+    return this.#address;
+  }
+
   /** Starts listening. */
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#o.listenPort, this.#o.listenHost, () => {
-        this.#server.off("error", reject);
-        this.#port = (this.#server.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
+  async start(): Promise<void> {
+    const { listenHost, listenPort } = this.#o;
+    if (listenHost === ANY_ADDRESS) {
+      const listening = await listenEverywhere(() => this.#newServer(), listenPort);
+      this.#servers = [...listening.servers];
+      this.#port = listening.port;
+      this.#address = listening.label;
+      return;
+    }
+    const server = this.#newServer();
+    this.#port = await listenOn(server, listenPort, listenHost);
+    this.#servers = [server];
+    this.#address = `${listenHost.includes(":") ? `[${listenHost}]` : listenHost}:${this.#port}`;
   }
 
   /** Serves new connections with `credentials` (existing ones keep theirs). */
   updateCredentials(credentials: MeshCredentials): void {
-    this.#server.setSecureContext(secureOptions(credentials));
+    this.#secureOptions = secureOptions(credentials);
+    for (const server of this.#servers) server.setSecureContext(this.#secureOptions);
   }
 
   /** Stops listening and closes open connections. */
-  close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
   }
 
   #onSecure(socket: tls.TLSSocket): void {

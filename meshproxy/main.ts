@@ -5,8 +5,8 @@
  * ```
  * deno run -A meshproxy/main.ts
  *   [--tls-config-dir /contrast/tls-config] [--no-transparent]
- *   [--inbound-host 0.0.0.0] [--inbound-port-base 15100] [--upstream-host 127.0.0.1]
- *   [--upstream-port PORT=REALPORT]... [--resolve HOST:PORT=IP:PORT]... [--admin-host 0.0.0.0]
+ *   [--inbound-host any] [--inbound-port-base 15100] [--upstream-host 127.0.0.1]
+ *   [--upstream-port PORT=REALPORT]... [--resolve HOST:PORT=IP:PORT]... [--admin-host any]
  *   [--admin-port PORT] [--ready-file PATH]
  *   [--credentials-wait-seconds 60] [--reload-interval-seconds 2]
  *   [--log-format json|text] [--log-level info]
@@ -43,6 +43,7 @@ import {
   parsePort,
   POD_PORTS_ENV,
 } from "../protocol/mesh_config.ts";
+import { ANY_ADDRESS } from "./any_address.ts";
 import { MeshProxy } from "./proxy.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
@@ -109,12 +110,20 @@ export async function meshProxyMain(
       env("CONTRAST_TLS_CONFIG_DIR") ?? DEFAULT_TLS_CONFIG_DIR,
     )
     .option("--no-transparent", "do not install the iptables rules (explicit mode)")
-    .option("--inbound-host <ip>", "address of the inbound listeners", "0.0.0.0")
+    .option(
+      "--inbound-host <ip>",
+      "address of the inbound listeners (any: every IPv4 and IPv6 address)",
+      ANY_ADDRESS,
+    )
     .option("--inbound-port-base <port>", "first inbound listener port (0: ephemeral)", "15100")
     .option("--upstream-host <ip>", "where the application listens", "127.0.0.1")
     .option("--upstream-port <p=q>", "application port override (repeatable)", collect, [])
     .option("--resolve <host:port=ip:port>", "egress address override (repeatable)", collect, [])
-    .option("--admin-host <ip>", "address of the admin interface", "0.0.0.0")
+    .option(
+      "--admin-host <ip>",
+      "address of the admin interface (any: every IPv4 and IPv6 address)",
+      ANY_ADDRESS,
+    )
     .option("--admin-port <port>", "admin port override (0: ephemeral; default EDG_ADMIN_PORT)")
     .option(
       "--credentials-wait-seconds <n>",

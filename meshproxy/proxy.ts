@@ -11,7 +11,7 @@ import { UnavailableError } from "../util/errors/mod.ts";
 import type { Logger } from "../util/log/logger.ts";
 import type { MeshConfig } from "../protocol/mesh_config.ts";
 import { INBOUND_PORT_BASE } from "../protocol/mesh_config.ts";
-import { serveAdmin } from "./admin.ts";
+import { type AdminServer, serveAdmin } from "./admin.ts";
 import {
   checkCredentials,
   loadCredentials,
@@ -19,6 +19,7 @@ import {
   readCredentialFiles,
 } from "./credentials.ts";
 import { EgressListener, type Resolver } from "./egress.ts";
+import { ANY_ADDRESS } from "./any_address.ts";
 import { IngressListener } from "./ingress.ts";
 import { applyTransparentRules, type TransparentPlan } from "./iptables.ts";
 import { ProxyMetrics } from "./metrics.ts";
@@ -30,7 +31,7 @@ export interface MeshProxyOptions {
   readonly tlsConfigDir: string;
   /** Apply the iptables rules (needs CAP_NET_ADMIN). */
   readonly transparent: boolean;
-  /** Address of the inbound listeners (default `0.0.0.0`). */
+  /** Address of the inbound listeners (default {@link ANY_ADDRESS}: every IPv4 and IPv6 address). */
   readonly inboundHost?: string;
   /** First inbound listener port (default 15100; 0: ephemeral ports, explicit mode only). */
   readonly inboundPortBase?: number;
@@ -40,7 +41,7 @@ export interface MeshProxyOptions {
   readonly upstreamPorts?: ReadonlyMap<number, number>;
   /** Egress name resolution (default: the remote as given). */
   readonly resolve?: Resolver;
-  /** Admin interface address (default `0.0.0.0`). */
+  /** Admin interface address (default {@link ANY_ADDRESS}: every IPv4 and IPv6 address). */
   readonly adminHost?: string;
   /** Give up waiting for credentials after this long, ms (default 60 s). */
   readonly credentialsWaitMs?: number;
@@ -70,7 +71,7 @@ export class MeshProxy {
   #credentials?: MeshCredentials;
   #credentialsText = "";
   #refusedText = "";
-  #admin?: Deno.HttpServer<Deno.NetAddr>;
+  #admin?: AdminServer;
   #reloadTimer?: ReturnType<typeof setTimeout>;
   #serving = false;
   #closed = false;
@@ -97,7 +98,7 @@ export class MeshProxy {
 
   /** The admin interface's port, when it runs. */
   get adminPort(): number | undefined {
-    return this.#admin?.addr.port;
+    return this.#admin?.port;
   }
 
   /**
@@ -109,7 +110,7 @@ export class MeshProxy {
     const o = this.#o;
     const log = o.logger;
     if (o.config.adminPort !== undefined) {
-      this.#admin = serveAdmin(o.adminHost ?? "0.0.0.0", o.config.adminPort, {
+      this.#admin = serveAdmin(o.adminHost ?? ANY_ADDRESS, o.config.adminPort, {
         notReadyReason: () => this.notReadyReason(),
         metrics: this.metrics,
         listeners: () => this.#info,
@@ -200,7 +201,7 @@ export class MeshProxy {
       const listener = new IngressListener({
         name: p.name,
         mode: p.mode,
-        listenHost: o.inboundHost ?? "0.0.0.0",
+        listenHost: o.inboundHost ?? ANY_ADDRESS,
         listenPort: base === 0 ? 0 : base + (p.listenerPort - INBOUND_PORT_BASE),
         upstreamHost: o.upstreamHost ?? "127.0.0.1",
         upstreamPort,
@@ -214,7 +215,7 @@ export class MeshProxy {
         direction: "ingress",
         name: p.name,
         mode: p.mode,
-        listen: `${o.inboundHost ?? "0.0.0.0"}:${listener.port}`,
+        listen: listener.address,
         target: `${o.upstreamHost ?? "127.0.0.1"}:${upstreamPort}`,
       });
     }

@@ -13,6 +13,7 @@ import { IssueList } from "../util/json/mod.ts";
 import { readSnpReferenceValue } from "../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../tdx/reference_values.ts";
 import { PUBLISHED_TDX_MODULES, resolveMrSeam } from "../tdx/published_modules.ts";
+import { simulatedRootRefusal } from "../evidence/vendor_roots.ts";
 import aksClhSnp from "./platforms/AKS-CLH-SNP.json" with { type: "json" };
 import metalQemuSnp from "./platforms/Metal-QEMU-SNP.json" with { type: "json" };
 import metalQemuTdx from "./platforms/Metal-QEMU-TDX.json" with { type: "json" };
@@ -172,6 +173,7 @@ export async function referenceValuesFor(
     throw new ParseError("--rtmr", `give all four RTMRs (RTMR0..3), got ${rtmrs.length}`);
   }
   const root = hexFlag(inputs.simulatedRootSha256, "--simulated-root", 32);
+  if (root) refuseVendorRoot(root, "--simulated-root");
   const given = inputs.mrSeams?.map((m, i) => resolveMrSeam(m, `--mrseam[${i}]`)) ?? [];
   // Without --mrseam, real TDX accepts the modules whose MRSEAM Intel publishes.
   const mrSeams = given.length > 0 || simulatedPlatform(platform)
@@ -317,9 +319,27 @@ export function withFlagHints(error: InvalidDocumentError): InvalidDocumentError
  * a directory holding `ark.pem` (simulated SNP authority) or a simulated TDX authority file (JSON
  * with `root.cert` as base64 DER or PEM), whose first certificate's DER is hashed.
  *
- * @throws {ParseError} when the value is neither
+ * @throws {ParseError} when the value is neither, or names a vendor's real root (an AMD ARK or
+ *   the Intel SGX Root CA)
  */
 export async function simulatedRootFingerprint(value: string): Promise<string> {
+  const fingerprint = await fingerprintNamedBy(value);
+  refuseVendorRoot(fingerprint, "--simulated-root", value);
+  return fingerprint;
+}
+
+/**
+ * Refuses a vendor's real root (an AMD ARK, the Intel SGX Root CA) where a simulated root is
+ * asked for: a simulated entry naming it would let genuine evidence pass with less checked.
+ */
+function refuseVendorRoot(fingerprint: string, flag: string, given?: string): void {
+  const refusal = simulatedRootRefusal(fingerprint);
+  if (refusal === undefined) return;
+  const what = given !== undefined && given.toLowerCase() !== fingerprint ? `${given} ` : "";
+  throw new ParseError(flag, `${what}${refusal}`);
+}
+
+async function fingerprintNamedBy(value: string): Promise<string> {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
   let path = value;
   try {

@@ -32,13 +32,15 @@
  *   no VMPL field, so entries written to it stay readable and still pin VMPL 0. A guest behind an
  *   SVSM or paravisor (reporting at VMPL 1–3) must be named explicitly.
  * - `Platform: "Simulated-SNP"` entries must name their root in `SimulatedRootSHA256` (SHA-256
- *   of the simulated ARK certificate); the field is rejected on every other platform.
+ *   of the simulated ARK certificate); the field is rejected on every other platform, and so is
+ *   a vendor's real root there (an AMD ARK or the Intel SGX Root CA: `evidence/vendor_roots.ts`).
  *
  * @module
  */
 import { childPath, type IssueList, ObjectReader, readPlatformList } from "../util/json/mod.ts";
 import { SNP_PRODUCTS, type SnpProductName } from "./abi/product.ts";
 import { snpVcpuSignature } from "./abi/vcpu_launch_digest.ts";
+import { simulatedRootRefusal } from "../evidence/vendor_roots.ts";
 
 /** The VMPL an entry without `VMPL` requires: the level contrast's guests run at. */
 const DEFAULT_SNP_VMPL = 0;
@@ -325,6 +327,10 @@ export function readSnpReferenceValue(
       childPath(path, "SimulatedRootSHA256"),
       `only allowed for Platform "${SIMULATED_SNP_PLATFORM}"; real platforms use the pinned AMD roots`,
     );
+  }
+  const vendorRoot = simulatedRoot === undefined ? undefined : simulatedRootRefusal(simulatedRoot);
+  if (simulated && vendorRoot !== undefined) {
+    issues.add(childPath(path, "SimulatedRootSHA256"), vendorRoot);
   }
   r.finish();
   if (issues.issues.length !== before || product === undefined || minimumTcb === undefined) {

@@ -8,6 +8,7 @@
 import { decodeHex } from "../util/bytes/mod.ts";
 import { childPath, type IssueList, ObjectReader, readPlatformList } from "../util/json/mod.ts";
 import { isTcbStatus, type TcbStatus } from "./collateral/tcb_status.ts";
+import { simulatedRootRefusal } from "../evidence/vendor_roots.ts";
 
 /** The platform name of simulated TDX (a locally generated vendor-like chain). */
 export const SIMULATED_TDX_PLATFORM = "Simulated-TDX";
@@ -171,6 +172,10 @@ export function readTdxReferenceValue(
       childPath(path, "SimulatedRootSHA256"),
       "only allowed with Platform Simulated-TDX (real platforms chain to the pinned Intel root)",
     );
+  }
+  const vendorRoot = root === undefined ? undefined : simulatedRootRefusal(root);
+  if (simulated && vendorRoot !== undefined) {
+    issues.add(childPath(path, "SimulatedRootSHA256"), vendorRoot);
   }
   if (Platform !== undefined && !simulated && /simulat/i.test(Platform)) {
     issues.add(

@@ -19,6 +19,7 @@ import type { TdxQuote } from "./quote/types.ts";
 import { parseSgxExtensions, SGX_EXTENSION_OID } from "./pck/sgx_extensions.ts";
 import { SIMULATED_TDX_PLATFORM, type TdxReferenceValue } from "./reference_values.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "./verify/intel_root.ts";
+import { simulatedRootRefusal } from "../evidence/vendor_roots.ts";
 import { pckChainFromQuote, type VerifiedTdxQuote, verifyTdxQuote } from "./verify/verify_quote.ts";
 import type { PckCaType, TdxCollateralSource } from "./verify/collateral_bundle.ts";
 import { validateTdxQuote } from "./validate/validate_quote.ts";
@@ -90,12 +91,14 @@ export type TdxVerification =
 
 /**
  * The root a quote must chain to for `ref`: the pinned Intel SGX root CA for a real platform, the
- * named simulated root for `Simulated-TDX` (undefined when it names none).
+ * named simulated root for `Simulated-TDX` (undefined when it names none, or names a vendor's real
+ * root, which a parsed reference value never does: a simulated entry would then accept genuine
+ * quotes with less checked).
  */
 export function tdxTrustAnchorOf(ref: TdxReferenceValue): string | undefined {
-  return ref.Platform === SIMULATED_TDX_PLATFORM
-    ? ref.SimulatedRootSHA256
-    : INTEL_SGX_ROOT_CA_SHA256;
+  if (ref.Platform !== SIMULATED_TDX_PLATFORM) return INTEL_SGX_ROOT_CA_SHA256;
+  const root = ref.SimulatedRootSHA256;
+  return root !== undefined && simulatedRootRefusal(root) === undefined ? root : undefined;
 }
 
 /** Reads which PCK CA issued the PCK certificate, and its FMSPC, without trusting either yet. */
@@ -224,7 +227,8 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
         if (!anchor) {
           firstError ??= new VerificationError(
             `ReferenceValues.tdx[${i}].SimulatedRootSHA256`,
-            "a simulated platform must name its root fingerprint",
+            (ref.SimulatedRootSHA256 && simulatedRootRefusal(ref.SimulatedRootSHA256)) ??
+              "a simulated platform must name its root fingerprint",
           );
           continue;
         }

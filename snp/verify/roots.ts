@@ -1,35 +1,14 @@
 /**
  * The pinned AMD root keys (ARK) of each SEV-SNP product line, by SHA-256 fingerprint of the
- * DER certificate. These are public facts: AMD publishes the ARKs at
- * `https://kdsintf.amd.com/vcek/v1/{Milan,Genoa,Turin}/cert_chain`; the fingerprints below were
- * cross-checked against the copies in confidential-containers/trustee, google/go-sev-guest and
- * virtee/sev (see `../shared/conformance/MANIFEST.json`, `amd_roots`).
+ * DER certificate (`AMD_ARK_SHA256`, defined with its provenance in `evidence/vendor_roots.ts`
+ * next to Intel's root, so both platforms can refuse either vendor's root as a simulated one).
  *
  * @module
  */
 import type { SnpProductName } from "../abi/product.ts";
+import { AMD_ARK_SHA256 } from "../../evidence/vendor_roots.ts";
 
-/**
- * SHA-256 fingerprints (lower-case hex, no separators) of the genuine AMD ARKs.
- *
- * @example Compare a downloaded ARK with the pinned fingerprint
- * ```ts
- * import { AMD_ARK_SHA256 } from "../mod.ts";
- * import { parseCertificate } from "../../x509/mod.ts";
- *
- * async function isGenoaArk(der: Uint8Array): Promise<boolean> {
- *   return (await parseCertificate(der, "ark").fingerprint()) === AMD_ARK_SHA256.Genoa;
- * }
- * ```
- */
-export const AMD_ARK_SHA256: Readonly<Record<SnpProductName, string>> = {
-  // CN=ARK-Milan, serial 010000, valid 2020-10-22 – 2045-10-22.
-  Milan: "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd",
-  // CN=ARK-Genoa, serial 020000, valid 2022-01-26 – 2047-01-26.
-  Genoa: "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1",
-  // CN=ARK-Turin, serial 030000, valid 2023-05-15 – 2048-05-15.
-  Turin: "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a",
-};
+export { AMD_ARK_SHA256 };
 
 /**
  * A trusted root for one verification: the product it is for and its fingerprint.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runContrast } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 
 Deno.test("contrast runtime for a platform without runtime handler: exit 2, names it, writes nothing", () =>
   withTempDir(async (dir) => {
@@ -64,6 +65,32 @@ Deno.test("contrast generate without an image lock stops at the first pod that n
     );
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /initializer image comes from the image lock, and no lock names it/);
+    assert.equal(await Deno.readTextFile(`${dir}/app.yml`), yaml);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
+  }));
+
+Deno.test("contrast generate refuses --simulated-root naming Intel's real root: exit 2, nothing written", () =>
+  withTempDir(async (dir) => {
+    const yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: " +
+      "contrast-cc\n  containers:\n    - {name: c, image: registry.example/app:1}\n";
+    await Deno.writeTextFile(`${dir}/app.yml`, yaml);
+    const r = await runContrast(
+      "generate",
+      "--reference-values",
+      "Simulated-TDX",
+      "--mrtd",
+      "cd".repeat(48),
+      "--simulated-root",
+      INTEL_SGX_ROOT_CA_SHA256,
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /--simulated-root: is the fingerprint of Intel SGX Root CA, a real vendor root/,
+    );
     assert.equal(await Deno.readTextFile(`${dir}/app.yml`), yaml);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
   }));

@@ -286,7 +286,7 @@ Deno.test("contrast generate on real TDX: without --mrseam, one entry per TDX mo
       "ab".repeat(48),
     ]);
     assert.equal(
-      await quietly(() => runCli([...base, `${dir}/c`, "--mrseam", "1.5.06", `${dir}/app.yml`])),
+      await quietly(() => runCli([...base, `${dir}/c`, "--mrseam", "1.5.07", `${dir}/app.yml`])),
       ExitCode.BadInput,
     );
     await assert.rejects(Deno.stat(`${dir}/c/manifest.json`), Deno.errors.NotFound);

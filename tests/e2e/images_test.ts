@@ -656,6 +656,7 @@ Deno.test({
           assert.ok(!r.foreignClient.includes("app:"), `another CA's client: ${r.foreignClient}`);
           assert.ok(!r.plain.includes("app:"), `plain TCP must not reach the app: ${r.plain}`);
           assert.ok(!r.plain6.includes("app:"), `plain IPv6 must not reach the app: ${r.plain6}`);
+          assert.equal(r.meshClient6, "app:hi", "a mesh client reaches the app over IPv6 too");
           for (const [family, rules] of [["IPv4", r.rules], ["IPv6", r.rules6]]) {
             assert.match(
               rules,

@@ -79,11 +79,16 @@ function plain(port: number, host = POD_IP): Promise<string> {
   });
 }
 
-function mutualTls(port: number, dir: string | undefined, caDir: string): Promise<string> {
+function mutualTls(
+  port: number,
+  dir: string | undefined,
+  caDir: string,
+  host = POD_IP,
+): Promise<string> {
   const read = (f: string) => Deno.readTextFileSync(f);
   return new Promise((resolve) => {
     const s = tls.connect({
-      host: POD_IP,
+      host,
       port,
       ca: read(`${caDir}/mesh-ca.pem`),
       ...(dir === undefined ? {} : {
@@ -181,6 +186,7 @@ async function cluster(config: MeshImageScenario): Promise<void> {
       foreignClient: await mutualTls(APP_PORT, config.clients.foreign, caDir),
       plain: await plain(APP_PORT),
       plain6: await plain(APP_PORT, POD_IP6),
+      meshClient6: await mutualTls(APP_PORT, config.clients.mesh, caDir, POD_IP6),
       rules: await sh("nsenter", `--net=/proc/${child.pid}/ns/net`, "iptables-save"),
       rules6: await sh("nsenter", `--net=/proc/${child.pid}/ns/net`, "ip6tables-save"),
       user: (await podman(config, "top", config.container, "user")).trim(),

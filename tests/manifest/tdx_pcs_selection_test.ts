@@ -6,7 +6,11 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import {
+  InvalidDocumentError,
+  UnavailableError,
+  VerificationError,
+} from "../../util/errors/mod.ts";
 import { listCache, trustDomainOf } from "../../collateral/mod.ts";
 import { INTEL_ROOT_CA_CRL_URL } from "../../tdx/pcs/client.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
@@ -15,6 +19,9 @@ import { expectedHostData } from "../../manifest/policy_match.ts";
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { startPcsStandIn } from "../../testing/tdx/pcs_stand_in.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { readLocalManifest } from "../../atls/workspace.ts";
+import { AMD_ARK_SHA256, INTEL_SGX_ROOT_CA_SHA256 } from "../../evidence/vendor_roots.ts";
+import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
 
 const POLICY = "7e".repeat(32);
 const REPORT_DATA = new Uint8Array(64).fill(0x42);
@@ -197,4 +204,48 @@ Deno.test("a root CA CRL URL the configuration names (--root-ca-crl-url) replace
     );
     assert.ok(asked.includes(named), asked.join("\n"));
     assert.ok(!asked.includes(INTEL_ROOT_CA_CRL_URL), asked.join("\n"));
+  }));
+
+Deno.test("a manifest whose simulated entry names a vendor's real root is refused, naming file and field", () =>
+  withTempDir(async (dir) => {
+    const cases = [
+      ["tdx", simulated(INTEL_SGX_ROOT_CA_SHA256), "Intel SGX Root CA"],
+      ["tdx", simulated(AMD_ARK_SHA256.Milan), "AMD ARK-Milan"],
+      [
+        "snp",
+        {
+          ...TEST_REFERENCE_VALUES.snp[0],
+          Platform: "Simulated-SNP",
+          SimulatedRootSHA256: AMD_ARK_SHA256.Turin,
+        },
+        "AMD ARK-Turin",
+      ],
+    ] as const;
+    for (const [platform, entry, name] of cases) {
+      const file = `${dir}/manifest-${platform}.json`;
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({
+          Policies: {
+            [POLICY]: { SANs: ["coordinator"], WorkloadSecretID: "", Role: "coordinator" },
+          },
+          ReferenceValues: {
+            snp: platform === "snp" ? [entry] : [],
+            tdx: platform === "tdx" ? [entry] : [],
+          },
+          WorkloadOwnerPubKeys: [],
+          SeedshareOwnerPubKeys: [],
+        }),
+      );
+      await assert.rejects(
+        readLocalManifest(file),
+        (e: unknown) =>
+          e instanceof InvalidDocumentError && e.file === file &&
+          e.issues.length === 1 &&
+          e.issues[0]!.path === `ReferenceValues.${platform}[0].SimulatedRootSHA256` &&
+          e.message.startsWith(
+            `${file}: ReferenceValues.${platform}[0].SimulatedRootSHA256: is the fingerprint of ${name}, a real vendor root`,
+          ),
+      );
+    }
   }));

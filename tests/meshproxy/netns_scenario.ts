@@ -2,8 +2,8 @@
  * Transparent mode for real, in network namespaces of its own (run by
  * `transparent_netns_test.ts` as `unshare -n deno run -A netns_scenario.ts parent DIR`; needs
  * root). The parent namespace plays "the rest of the cluster"; it starts the pod's namespace
- * (`unshare -n … child DIR`), links the two with a veth pair (pod 10.200.0.1, cluster
- * 10.200.0.2), and probes the pod from outside. The pod runs applications on 8080 (declared,
+ * (`unshare -n … child DIR`), links the two with a veth pair (pod 10.200.0.1 and fd00:200::1,
+ * cluster 10.200.0.2 and fd00:200::2), and probes the pod from outside, over IPv4 and IPv6. The pod runs applications on 8080 (declared,
  * mutual TLS), 8801 (ingress `true`: plain) and 7000 (undeclared), and the mesh proxy in
  * transparent mode with the real iptables rules. Prints the probe results as one JSON line.
  *
@@ -18,6 +18,7 @@ import { ENV_SOURCES, parseMeshConfig } from "../../protocol/mesh_config.ts";
 
 const [role, dir] = Deno.args;
 const POD = "10.200.0.1";
+const POD6 = "fd00:200::1";
 
 async function sh(cmd: string, ...args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -33,12 +34,13 @@ async function child(): Promise<void> {
   }
   await sh("ip", "link", "set", "lo", "up");
   await sh("ip", "addr", "add", `${POD}/24`, "dev", "vethA");
+  await sh("ip", "-6", "addr", "add", `${POD6}/64`, "dev", "vethA", "nodad");
   await sh("ip", "link", "set", "vethA", "up");
   for (const port of [8080, 8801, 7000]) {
     net.createServer((s) => {
       s.on("error", () => {});
       s.on("data", (d) => s.end(`app${port}:${d}`));
-    }).listen(port, "0.0.0.0");
+    }).listen(port, "::"); // both families: only the rules keep plain clients out
   }
   const proxy = new MeshProxy({
     config: parseMeshConfig(
@@ -65,9 +67,9 @@ async function child(): Promise<void> {
   await Deno.writeTextFile(`${dir}/ready`, "");
 }
 
-function plain(port: number): Promise<string> {
+function plain(port: number, host = POD): Promise<string> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: POD, port }, () => s.write("hi"));
+    const s = net.connect({ host, port }, () => s.write("hi"));
     let text = "";
     s.on("data", (d) => text += d);
     s.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
@@ -76,10 +78,10 @@ function plain(port: number): Promise<string> {
   });
 }
 
-function mesh(port: number, files: Record<string, string>): Promise<string> {
+function mesh(port: number, files: Record<string, string>, host = POD): Promise<string> {
   return new Promise((resolve) => {
     const s = tls.connect({
-      host: POD,
+      host,
       port,
       key: files.key,
       cert: files.cert,
@@ -105,6 +107,7 @@ async function parent(): Promise<void> {
     await sh("ip", "link", "add", "vethB", "type", "veth", "peer", "name", "vethA");
     await sh("ip", "link", "set", "vethA", "netns", String(pod.pid));
     await sh("ip", "addr", "add", "10.200.0.2/24", "dev", "vethB");
+    await sh("ip", "-6", "addr", "add", "fd00:200::2/64", "dev", "vethB", "nodad");
     await sh("ip", "link", "set", "vethB", "up");
     const deadline = Date.now() + 30_000;
     while (!(await Deno.stat(`${dir}/ready`).then(() => true, () => false))) {
@@ -119,6 +122,11 @@ async function parent(): Promise<void> {
       plainTo8801: await plain(8801),
       plainTo7000: await plain(7000),
       admin: await fetch(`http://${POD}:9901/ready`).then((r) => r.status),
+      meshTo8080v6: await mesh(8080, client, POD6),
+      plainTo8080v6: await plain(8080, POD6),
+      plainTo8801v6: await plain(8801, POD6),
+      plainTo7000v6: await plain(7000, POD6),
+      adminV6: await fetch(`http://[${POD6}]:9901/ready`).then((r) => r.status),
       rules: Deno.readTextFileSync(`${dir}/rules.txt`),
       rulesAgain: Deno.readTextFileSync(`${dir}/rules-again.txt`),
     };

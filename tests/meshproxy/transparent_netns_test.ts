@@ -19,7 +19,8 @@ async function whyNotNetns(): Promise<string | undefined> {
 }
 
 Deno.test({
-  name: "transparent mode in a network namespace: mesh clients reach the app, plain ones do not",
+  name:
+    "transparent mode in a network namespace: mesh clients reach the app, plain ones do not (IPv4 and IPv6)",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -59,6 +60,15 @@ Deno.test({
       assert.equal(r.plainTo8801, "app8801:hi", "ingress `true` passes 8801 through in plain");
       assert.match(r.plainTo7000, /<ECONNRESET|ECONNREFUSED>/, "an undeclared port is reset");
       assert.equal(r.admin, 200, "the admin port answers from outside");
+      // The same over IPv6 (ip6tables rules, the proxy's listeners on every address).
+      assert.equal(r.meshTo8080v6, "app8080:hi", "a mesh client reaches the app over IPv6");
+      assert.ok(
+        !r.plainTo8080v6.includes("app8080"),
+        `plain IPv6 to 8080 must not reach the app: ${r.plainTo8080v6}`,
+      );
+      assert.equal(r.plainTo8801v6, "app8801:hi", "ingress `true` passes 8801 over IPv6 too");
+      assert.match(r.plainTo7000v6, /<ECONNRESET|ECONNREFUSED>/, "undeclared port reset (IPv6)");
+      assert.equal(r.adminV6, 200, "the admin port answers over IPv6");
       assert.match(
         r.rules,
         /-A CONTRAST_INBOUND -p tcp -m tcp --dport 8080 -j REDIRECT --to-ports 15100/,

@@ -11,7 +11,8 @@ import {
 } from "../../policy/reference_values.ts";
 import { PUBLISHED_TDX_MODULES, resolveMrSeam } from "../../tdx/published_modules.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
-import { conformanceTest, readConformance } from "../conformance.ts";
+import { conformanceFile, conformanceTest, readConformance } from "../conformance.ts";
+import { AMD_ARK_SHA256, INTEL_SGX_ROOT_CA_SHA256 } from "../../evidence/vendor_roots.ts";
 
 const M = "ab".repeat(48);
 const ROOT = "cd".repeat(32);
@@ -67,7 +68,11 @@ Deno.test("a real TDX platform names its TDX modules: Intel's published MRSEAMs 
   // Without --mrseam: one entry per module whose MRSEAM Intel publishes, each otherwise the same.
   const published = await referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M] });
   assert.deepEqual(published.tdx.map((e) => e.MrSeam), PUBLISHED_TDX_MODULES.map((m) => m.mrSeam));
-  assert.deepEqual(PUBLISHED_TDX_MODULES.map((m) => m.version), ["1.5.28", "1.5.34", "2.0.08"]);
+  assert.deepEqual(PUBLISHED_TDX_MODULES.map((m) => m.version), [
+    ...["1.5.01", "1.5.05", "1.5.06", "1.5.08", "1.5.09", "1.5.13", "1.5.16", "1.5.20"],
+    ...["1.5.24", "1.5.25", "1.5.28", "1.5.34"],
+    ...["2.0.02", "2.0.04", "2.0.08", "2.0.12", "2.0.14", "2.0.16", "2.0.18"],
+  ]);
   assert.ok(published.tdx.every((e) => e.MrTd === M && e.Xfam === "e702060000000000"));
   // One entry per TDX module version given; a published version names its MRSEAM.
   const seams = ["a1".repeat(48), "b2".repeat(48)];
@@ -78,8 +83,8 @@ Deno.test("a real TDX platform names its TDX modules: Intel's published MRSEAMs 
   });
   assert.deepEqual(rv.tdx.map((e) => e.MrSeam), [
     ...seams,
-    PUBLISHED_TDX_MODULES[2]!.mrSeam,
-    PUBLISHED_TDX_MODULES[1]!.mrSeam,
+    PUBLISHED_TDX_MODULES.find((m) => m.version === "2.0.08")!.mrSeam,
+    PUBLISHED_TDX_MODULES.find((m) => m.version === "1.5.34")!.mrSeam,
   ]);
   assert.ok(rv.tdx.every((e) => e.Xfam === "e702060000000000" && e.MrTd === M));
   const own = await referenceValuesFor("Metal-QEMU-TDX", {
@@ -89,11 +94,12 @@ Deno.test("a real TDX platform names its TDX modules: Intel's published MRSEAMs 
     xfam: "E71A060000000000",
   });
   assert.equal(own.tdx[0]!.Xfam, "e71a060000000000");
-  for (const bad of ["ab", "1.5.06", "latest"]) {
+  for (const bad of ["ab", "1.5.07", "latest"]) {
     await assert.rejects(
       referenceValuesFor("Metal-QEMU-TDX", { mrTd: M, rtmrs: [M, M, M, M], mrSeams: [bad] }),
       (e: ParseError) =>
-        e.field === "--mrseam[0]" && /published TDX module version \(1\.5\.28, 1\.5\.34, 2\.0\.08\)/
+        e.field === "--mrseam[0]" &&
+        /published TDX module version \(1\.5\.01, 1\.5\.05, .*, 2\.0\.16, 2\.0\.18\)/
           .test(e.reason),
       bad,
     );
@@ -116,12 +122,35 @@ Deno.test("a real TDX platform names its TDX modules: Intel's published MRSEAMs 
 });
 
 conformanceTest(
-  "Intel's published MRSEAM of TDX module 2.0.08 is what a real host's quote reports",
+  "a real quote's MRSEAM is the published value of its module version where Intel publishes one",
   async () => {
-    const quote = parseTdxQuote(await readConformance("tdx/v4-trustee-00a06d-outofdate/quote.bin"));
-    assert.equal(encodeHex(quote.body.mrSeam), resolveMrSeam("2.0.08", "--mrseam"));
+    // The module each real host runs, read from the published table (undefined: not in it).
+    const expected: Record<string, string | undefined> = {
+      "tdx/v4-phala-b0c06f-uptodate": "1.5.06",
+      "tdx/v5-phala-90c06f-tcb-not-supported": "1.5.08",
+      "tdx/v4-trustee-00a06d-outofdate": "2.0.08",
+      "tdx/v4-gcp-cos113-padded": undefined,
+      "tdx/v4-gotdx-spr-50806f": undefined,
+    };
+    for (const [dir, version] of Object.entries(expected)) {
+      const quote = parseTdxQuote(await readConformance(`${dir}/quote.bin`));
+      const mrSeam = encodeHex(quote.body.mrSeam);
+      assert.equal(PUBLISHED_TDX_MODULES.find((m) => m.mrSeam === mrSeam)?.version, version, dir);
+      if (version) assert.equal(resolveMrSeam(version, "--mrseam"), mrSeam, dir);
+    }
   },
 );
+
+Deno.test("the published table: one entry per version, 96 lower-case hex digits each, with its source", () => {
+  const versions = PUBLISHED_TDX_MODULES.map((m) => m.version);
+  assert.equal(new Set(versions).size, versions.length);
+  assert.equal(new Set(PUBLISHED_TDX_MODULES.map((m) => m.mrSeam)).size, versions.length);
+  for (const m of PUBLISHED_TDX_MODULES) {
+    assert.match(m.version, /^\d\.\d\.\d\d$/);
+    assert.match(m.mrSeam, /^[0-9a-f]{96}$/, m.version);
+    assert.match(m.source, /github\.com\/intel\/tdx-module/, m.version);
+  }
+});
 
 Deno.test("simulated platforms are never trusted without a named root", async () => {
   await assert.rejects(
@@ -243,3 +272,50 @@ Deno.test("--ap-eip writes Contrast's APEIP into every SNP entry; refused on TDX
     (e: ParseError) => e.field === "--ap-eip" && /only for SNP platforms/.test(e.reason),
   );
 });
+
+Deno.test("--simulated-root refuses a vendor's real root: by fingerprint, and to generate", async () => {
+  for (const sha of [INTEL_SGX_ROOT_CA_SHA256, ...Object.values(AMD_ARK_SHA256)]) {
+    await assert.rejects(
+      simulatedRootFingerprint(sha.toUpperCase()),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "--simulated-root" &&
+        /is the fingerprint of (Intel SGX Root CA|AMD ARK-\w+), a real vendor root/.test(e.reason),
+    );
+  }
+  // referenceValuesFor (what generate calls) refuses it too, for either simulated platform.
+  await assert.rejects(
+    referenceValuesFor("Simulated-TDX", { mrTd: M, simulatedRootSha256: INTEL_SGX_ROOT_CA_SHA256 }),
+    (e: unknown) =>
+      e instanceof ParseError && e.field === "--simulated-root" &&
+      /Intel SGX Root CA/.test(e.reason),
+  );
+  await assert.rejects(
+    referenceValuesFor("Simulated-SNP", {
+      trustedMeasurement: M,
+      simulatedRootSha256: AMD_ARK_SHA256.Genoa,
+    }),
+    (e: unknown) =>
+      e instanceof ParseError && e.field === "--simulated-root" && /AMD ARK-Genoa/.test(e.reason),
+  );
+});
+
+conformanceTest(
+  "--simulated-root refuses the vendors' real root certificates given as files",
+  async () => {
+    const paths = [
+      ["intel/Intel_SGX_Root_CA.pem", "Intel SGX Root CA"],
+      ["amd/milan/ark.pem", "AMD ARK-Milan"],
+      ["amd/genoa/ark.pem", "AMD ARK-Genoa"],
+      ["amd/turin/ark.pem", "AMD ARK-Turin"],
+    ];
+    for (const [path, name] of paths) {
+      const file = conformanceFile(path!).pathname;
+      await assert.rejects(
+        simulatedRootFingerprint(file),
+        (e: unknown) =>
+          e instanceof ParseError && e.field === "--simulated-root" &&
+          e.reason.startsWith(`${file} is the fingerprint of ${name}, a real vendor root`),
+      );
+    }
+  },
+);

@@ -6,6 +6,7 @@ import {
   readSnpReferenceValuesDocument,
 } from "../../snp/reference_values.ts";
 import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
+import { AMD_ARK_SHA256, INTEL_SGX_ROOT_CA_SHA256 } from "../../evidence/vendor_roots.ts";
 
 const PATH = "ReferenceValues.snp[0]";
 
@@ -119,6 +120,24 @@ Deno.test("a simulated platform must name its root fingerprint", () => {
   const ok = read(entry({ Platform: "Simulated-SNP", SimulatedRootSHA256: "CD".repeat(32) }));
   assert.deepEqual(ok.issues, []);
   assert.equal(ok.result!.SimulatedRootSHA256, "cd".repeat(32));
+});
+
+Deno.test("a simulated platform must not name a vendor's real root (any AMD ARK, Intel's)", () => {
+  const vendorRoots = [
+    ...Object.entries(AMD_ARK_SHA256).map(([product, sha]) => [sha, `AMD ARK-${product}`]),
+    [INTEL_SGX_ROOT_CA_SHA256, "Intel SGX Root CA"],
+  ];
+  for (const [sha, name] of vendorRoots) {
+    const { result, issues } = read(entry({ Platform: "Simulated-SNP", SimulatedRootSHA256: sha }));
+    assert.equal(result, undefined, name);
+    assert.equal(issues.length, 1);
+    assert.match(
+      issues[0]!,
+      new RegExp(
+        `^ReferenceValues\\.snp\\[0\\]\\.SimulatedRootSHA256: is the fingerprint of ${name}, a real vendor root`,
+      ),
+    );
+  }
 });
 
 Deno.test("a real platform must not name a simulated root", () => {

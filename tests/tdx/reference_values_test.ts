@@ -7,6 +7,7 @@ import {
 } from "../../tdx/reference_values.ts";
 import { InvalidDocumentError, ValidationError } from "../../util/errors/mod.ts";
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
+import { AMD_ARK_SHA256, INTEL_SGX_ROOT_CA_SHA256 } from "../../evidence/vendor_roots.ts";
 import { verifyTdxQuote } from "../../tdx/verify/verify_quote.ts";
 import { validateTdxQuote } from "../../tdx/validate/validate_quote.ts";
 
@@ -57,6 +58,27 @@ Deno.test("rejects a simulated root fingerprint on a real platform", () => {
   });
   assert.equal(ref, undefined);
   assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].SimulatedRootSHA256");
+});
+
+Deno.test("refuses a simulated root that is a vendor's real root (Intel's or any AMD ARK)", () => {
+  const vendorRoots = [
+    [INTEL_SGX_ROOT_CA_SHA256.toUpperCase(), "Intel SGX Root CA"],
+    ...Object.entries(AMD_ARK_SHA256).map(([product, sha]) => [sha, `AMD ARK-${product}`]),
+  ];
+  for (const [sha, name] of vendorRoots) {
+    const { ref, issues } = read({
+      Platform: "Simulated-TDX",
+      MrTd: MRTD,
+      SimulatedRootSHA256: sha,
+    });
+    assert.equal(ref, undefined, name);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.path, "ReferenceValues.tdx[0].SimulatedRootSHA256");
+    assert.match(
+      issues[0]!.reason,
+      new RegExp(`is the fingerprint of ${name}, a real vendor root`),
+    );
+  }
 });
 
 Deno.test("accepts a simulated platform that names its root", () => {

@@ -5,6 +5,8 @@ import { IssueList } from "../../util/json/mod.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { readTdxReferenceValue, type TdxReferenceValue } from "../../tdx/reference_values.ts";
 import { TdxEvidenceVerifier } from "../../tdx/verifier.ts";
+import { resolveMrSeam } from "../../tdx/published_modules.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
 import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
 import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
@@ -115,6 +117,25 @@ conformanceTest("rejects a TCB status the reference value does not allow", async
   await rejectsWith([ref({ AllowedTcbStatuses: ["OutOfDate"] })], /AllowedTcbStatuses/);
 });
 
+conformanceTest(
+  "a published module (1.5.06, this host's) names the MRSEAM; the TCB gating still applies",
+  async () => {
+    const published = { MrSeam: resolveMrSeam("1.5.06", "--mrseam") };
+    const v = await verifier([ref(published)]);
+    const claims = await v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW });
+    assert.equal(claims.details.tcbStatus, "UpToDate");
+    await rejectsWith(
+      [ref({ ...published, AllowedTcbStatuses: ["OutOfDate"] })],
+      /AllowedTcbStatuses/,
+    );
+    await rejectsWith(
+      [ref({ ...published, MinTCBEvaluationDataNumber: 18 })],
+      /MinTCBEvaluationDataNumber/,
+    );
+    await rejectsWith([ref({ MrSeam: resolveMrSeam("1.5.08", "--mrseam") })], /MrSeam/);
+  },
+);
+
 conformanceTest("rejects collateral older than MinTCBEvaluationDataNumber", async () => {
   await rejectsWith([ref({ MinTCBEvaluationDataNumber: 18 })], /MinTCBEvaluationDataNumber/);
 });
@@ -128,6 +149,29 @@ conformanceTest("a simulated reference value never trusts the Intel root by acci
     VerificationError,
   );
 });
+
+conformanceTest(
+  "a Simulated-TDX value naming Intel's real root (not from a parsed manifest) verifies no real quote",
+  async () => {
+    // readTdxReferenceValue refuses it; a value built in code must not get past the verifier
+    // either: with Intel's root it would accept this real quote with no RTMRs or MRSEAM.
+    const simulated: TdxReferenceValue = {
+      ...ref(),
+      Platform: "Simulated-TDX",
+      Rtmrs: undefined,
+      MrSeam: undefined,
+      SimulatedRootSHA256: INTEL_SGX_ROOT_CA_SHA256,
+    };
+    const v = await verifier([simulated]);
+    await assert.rejects(
+      v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW }),
+      (e: unknown) =>
+        e instanceof VerificationError &&
+        e.field === "ReferenceValues.tdx[0].SimulatedRootSHA256" &&
+        /Intel SGX Root CA, a real vendor root/.test(e.message),
+    );
+  },
+);
 
 conformanceTest("rejects SNP evidence handed to the TDX verifier", async () => {
   const v = await verifier([ref()]);

@@ -1,0 +1,172 @@
+/**
+ * The inbound listeners and the admin interface listen on every IPv4 and IPv6 address by default:
+ * a pod with an IPv6 address gets mutual TLS over IPv6 (before, the ingress bound `0.0.0.0` only
+ * and an IPv6 mesh client was refused), and IPv4 still works; an explicit host stays exact.
+ * Skipped loudly where the machine has no IPv6 loopback.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import net from "node:net";
+import tls from "node:tls";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import { inboundPort, podDir, startEchoApp, startProxy } from "./helpers.ts";
+import { listenEverywhere } from "../../meshproxy/any_address.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+/** Why IPv6 loopback cannot be used here, or undefined when it can. */
+function whyNoIpv6(): string | undefined {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function skip(why: string): void {
+  console.warn(`\n!!! SKIPPED dual-stack test: no IPv6 loopback (${why}). !!!\n`);
+}
+
+/** A port free on every address of both families. */
+function freeDualPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "::", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One mutual-TLS exchange with `host:port`; the echoed text, or the error code. */
+function meshEcho(
+  host: string,
+  port: number,
+  files: { key: string; certChain: string; meshCa: string },
+): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host,
+      port,
+      key: files.key,
+      cert: files.certChain,
+      ca: files.meshCa,
+      checkServerIdentity: () => undefined,
+    }, () => socket.write("over " + host));
+    let text = "";
+    socket.on("data", (d) => {
+      text += d;
+      if (text.length >= ("over " + host).length) socket.end();
+    });
+    socket.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
+    socket.on("close", () => resolve(text));
+  });
+}
+
+/** Whether a plain TCP connection to `host:port` is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+}
+
+Deno.test({
+  name: "dual stack: mutual TLS and the admin interface answer over IPv6 and IPv4 by default",
+  ...opts,
+  fn: async () => {
+    const why = whyNoIpv6();
+    if (why) return skip(why);
+    await withTempDir(async (root) => {
+      const ca = await meshAuthority();
+      const client = await issuePod(ca, ["bot"]);
+      const echo = await startEchoApp();
+      const server = await startProxy(
+        { podPorts: "7000", admin: String(await freeDualPort()) },
+        await podDir(root, "web", await issuePod(ca, ["web"])),
+        {
+          upstreamPorts: new Map([[7000, echo.port]]),
+          inboundHost: undefined,
+          adminHost: undefined,
+        },
+      );
+      try {
+        const port = inboundPort(server, "port-7000");
+        assert.match(server.listeners()[0]!.listen, /^\[::\]/);
+        assert.equal(await meshEcho("::1", port, client), "over ::1");
+        assert.equal(await meshEcho("127.0.0.1", port, client), "over 127.0.0.1");
+        for (const host of ["[::1]", "127.0.0.1"]) {
+          const answer = await fetch(`http://${host}:${server.adminPort}/ready`);
+          assert.equal(answer.status, 200, `admin over ${host}`);
+          await answer.body?.cancel();
+        }
+      } finally {
+        await server.close();
+        await echo.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "dual stack: an explicit inbound host is used as given (127.0.0.1: no IPv6)",
+  ...opts,
+  fn: async () => {
+    const why = whyNoIpv6();
+    if (why) return skip(why);
+    await withTempDir(async (root) => {
+      const ca = await meshAuthority();
+      const client = await issuePod(ca, ["bot"]);
+      const echo = await startEchoApp();
+      const server = await startProxy(
+        { podPorts: "7000" },
+        await podDir(root, "web", await issuePod(ca, ["web"])),
+        { upstreamPorts: new Map([[7000, echo.port]]) },
+      );
+      try {
+        const port = inboundPort(server, "port-7000");
+        assert.equal(server.listeners()[0]!.listen, `127.0.0.1:${port}`);
+        assert.equal(await meshEcho("127.0.0.1", port, client), "over 127.0.0.1");
+        assert.equal(await accepts("::1", port), false);
+      } finally {
+        await server.close();
+        await echo.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "dual stack: listenEverywhere gives one port for both families",
+  ...opts,
+  fn: async () => {
+    const why = whyNoIpv6();
+    if (why) return skip(why);
+    const listening = await listenEverywhere(
+      () =>
+        net.createServer((s) => {
+          s.on("error", () => {});
+          s.end("hi");
+        }),
+      0,
+    );
+    try {
+      assert.ok(listening.port > 0);
+      assert.equal(await accepts("::1", listening.port), true);
+      assert.equal(await accepts("127.0.0.1", listening.port), true);
+      // Whichever way the namespace binds IPv6 sockets, IPv4 is served exactly once.
+      assert.ok(listening.servers.length === 1 || listening.servers.length === 2);
+    } finally {
+      await Promise.all(
+        listening.servers.map((s) => new Promise((r) => s.close(r))),
+      );
+    }
+  },
+});
