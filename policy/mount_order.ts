@@ -62,3 +62,22 @@ export function mountOrder(mounts: readonly MountExpectation[]): MountOrderPair[
   }
   return pairs;
 }
+
+/**
+ * The first mount of `destinations` (in list order) that a later one covers: `[nested, parent]`
+ * where `parent` comes later and is a parent directory of `nested` (or the same one); undefined
+ * when nested mounts come parents first. For explaining a denial.
+ */
+export function firstCoveredMount(
+  destinations: readonly string[],
+): readonly [string, string] | undefined {
+  const clean = destinations.map(cleanDestination);
+  for (let i = 0; i < destinations.length; i++) {
+    for (let j = i + 1; j < destinations.length; j++) {
+      if (clean[i] === clean[j] || isAncestor(clean[j]!, clean[i]!)) {
+        return [destinations[i]!, destinations[j]!];
+      }
+    }
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { cleanDestination, mountOrder } from "../../policy/mount_order.ts";
+import { cleanDestination, firstCoveredMount, mountOrder } from "../../policy/mount_order.ts";
 import type { MountExpectation, PolicyData } from "../../policy/policy_data_types.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
@@ -51,6 +51,16 @@ Deno.test("mountOrder: every nested pair of expected destinations, parent first"
   assert.deepEqual(mountOrder([at("/x"), at("/")]), [["/", "/x"]]);
   // The same destination twice is left to the rules (they compare every pair of such lists).
   assert.deepEqual(mountOrder([at("/tmp"), at("/tmp")]), []);
+});
+
+Deno.test("firstCoveredMount names the first mount a later one covers", () => {
+  assert.equal(firstCoveredMount(["/dev", "/dev/shm", "/etc/app", "/etc/app/keys"]), undefined);
+  assert.deepEqual(firstCoveredMount(["/etc/app/keys", "/dev", "/etc/app"]), [
+    "/etc/app/keys",
+    "/etc/app",
+  ]);
+  assert.deepEqual(firstCoveredMount(["/data/", "/x", "/data"]), ["/data/", "/data"]);
+  assert.equal(firstCoveredMount(["/etc/application", "/etc/app"]), undefined);
 });
 
 Deno.test("cleanDestination resolves like Go's filepath.Clean on absolute paths", () => {
