@@ -29,6 +29,7 @@ import {
   unanchor,
   valueRegex,
 } from "./regex.ts";
+import { mountOrder } from "./mount_order.ts";
 import { patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
@@ -513,6 +514,10 @@ function pauseExpectation(pod: PodContext): ContainerExpectation {
     obj(obj(c).securityContext).privileged === true
   );
   const user = pauseUser(settings, pod.podSecurity);
+  // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
+  const pauseMounts =
+    (anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts)
+      .map((m) => optionalWhereHarmless(m, m.destination === "/etc/resolv.conf"));
   return {
     name: "pause",
     kind: "pause",
@@ -540,9 +545,8 @@ function pauseExpectation(pod: PodContext): ContainerExpectation {
     },
     readonly_root: true,
     root_path_regex: settings.container.root_path_regex,
-    // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
-    mounts: (anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts)
-      .map((m) => optionalWhereHarmless(m, m.destination === "/etc/resolv.conf")),
+    mounts: pauseMounts,
+    mount_order: mountOrder(pauseMounts),
     storages: settings.pause.storages,
     namespaces: pod.namespaces,
     sysctls: pod.sysctls,
@@ -703,6 +707,7 @@ function containerExpectation(
     readonly_root: sc.readOnlyRootFilesystem === true,
     root_path_regex: settings.container.root_path_regex,
     mounts,
+    mount_order: mountOrder(mounts),
     storages,
     namespaces: pod.namespaces,
     sysctls: pod.sysctls,

@@ -7,6 +7,7 @@
  */
 
 import type { PatternShape } from "./pattern_shapes.ts";
+import type { MountOrderPair } from "./mount_order.ts";
 
 /**
  * An expected environment variable: an exact value, a value pattern, or (for values from a
@@ -122,6 +123,13 @@ export interface ContainerExpectation {
   readonly readonly_root: boolean;
   readonly root_path_regex: string;
   readonly mounts: readonly MountExpectation[];
+  /**
+   * Pairs `[parent, nested]` of `mounts` destinations, one inside the other: when both are sent,
+   * `parent` must come first (the agent mounts in list order; the other order would cover the
+   * nested mount). Generated for every container (`mountOrder`, policy/mount_order.ts);
+   * absent (hand-written policy data): the rules compare every pair of sent mounts.
+   */
+  readonly mount_order?: readonly MountOrderPair[];
   readonly storages: readonly StorageExpectation[];
   readonly namespaces: readonly string[];
   readonly sysctls: Readonly<Record<string, string>>;

@@ -1011,6 +1011,7 @@ mounts_ok(c, req) if {
 	mounts := object.get(req.OCI, "Mounts", [])
 	count(mounts) == count(c.mounts)
 	mounts_paired(c.mounts, mounts, req.container_id)
+	mounts_in_order(c, mounts)
 }
 
 # Fewer mounts than expected: each one sent is the one expected at its destination, and only
@@ -1028,6 +1029,54 @@ mounts_ok(c, req) if {
 	mounts := object.get(req.OCI, "Mounts", [])
 	count(mounts) < count(c.mounts)
 	mounts_subset(c.mounts, mounts, req.container_id)
+	mounts_in_order(c, mounts)
+}
+
+# The agent mounts in list order, so a mount followed by one at a parent directory of its
+# destination (or at its own) is covered by it: `[/etc/app/keys, /etc/app]` would hide a guest
+# emptyDir at /etc/app/keys under the host's configMap share at /etc/app. containerd sends its
+# CRI mounts sorted parents first, after its default mounts, so the parent always comes first.
+# `mount_order` (generate, policy/mount_order.ts) lists the pairs [parent, nested] of expected
+# destinations; with distinct destinations sent, each pair is two lookups. Otherwise (policy
+# data without it, or a destination sent twice) every pair of sent mounts is compared.
+mounts_in_order(c, mounts) if {
+	order := c.mount_order
+	distinct_destinations(mounts)
+	pos := {m.destination: i | some i, m in mounts}
+	every p in order {
+		not nested_sent_first(pos, p)
+	}
+} else if {
+	not mount_order_by_pairs(c, mounts)
+	every i, m in mounts {
+		not covered_later(mounts, i, m)
+	}
+}
+
+# Both mounts of the pair [parent, nested] are sent, the nested one first.
+nested_sent_first(pos, p) if pos[p[0]] > pos[p[1]]
+
+mount_order_by_pairs(c, mounts) if {
+	c.mount_order
+	distinct_destinations(mounts)
+}
+
+covered_later(mounts, i, m) if {
+	some j, n in mounts
+	j > i
+	covers(n, m)
+}
+
+covers(n, m) if startswith(m.destination, concat("", [n.destination, "/"]))
+
+covers(n, m) if {
+	n.destination == "/"
+	m.destination != "/"
+}
+
+covers(n, m) if {
+	n.destination == m.destination
+	n != m
 }
 
 mounts_subset(expected, mounts, cid) if {

@@ -28,6 +28,7 @@ import {
   type ExpectationMismatch,
 } from "./policy_data_diff.ts";
 import type { PolicyData } from "../policy_data_types.ts";
+import { firstCoveredMount } from "../mount_order.ts";
 
 /**
  * Where a request parts ways with the policy data's expectations (CreateContainer: the
@@ -256,6 +257,17 @@ function hintFor(field: string): string {
   return "this field differs from what the policy allows";
 }
 
+/** The hint for `OCI.Mounts`: names a nested mount sent before its parent, if one is. */
+function mountsHint(got: unknown): string {
+  const destinations = Array.isArray(got)
+    ? got.map((m) => String((m as JsonObject | null)?.destination ?? ""))
+    : [];
+  const covered = firstCoveredMount(destinations);
+  if (!covered) return hintFor("OCI.Mounts");
+  return `${covered[0]} comes before ${covered[1]}, which would cover it (the agent mounts in ` +
+    "list order): nested mounts must come after their parent, as the runtime sends them";
+}
+
 function referenceScore(request: AgentRequest, ref: AgentRequest): number {
   let score = leafDiffs(request.input, ref.input).length;
   const name = (r: AgentRequest) =>
@@ -283,7 +295,7 @@ function findFields(
       field,
       ...(got !== undefined ? { got } : {}),
       ...(d.value !== undefined ? { allowedValue: d.value } : {}),
-      hint: hintFor(field),
+      hint: field === "OCI.Mounts" ? mountsHint(got) : hintFor(field),
     };
   };
   const allows = (applied: readonly Leaf[]) => {

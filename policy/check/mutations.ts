@@ -198,6 +198,35 @@ function isGuestDataMount(m: JsonObject): boolean {
     source.startsWith("/run/kata-containers/sandbox/");
 }
 
+/**
+ * Mounts nested in one another sent nested first: the agent mounts in list order, so the parent
+ * (`/dev`'s tmpfs, a configMap share) would cover what is nested in it (the pod's /dev/shm, a
+ * guest emptyDir). Each guest data mount nested in another one gets its nearest parent moved right
+ * after it; and the whole list reversed.
+ */
+function nestedMountOrderMutants(mounts: readonly JsonObject[], add: AddMutant): void {
+  const dest = (m: JsonObject) => String(m.destination ?? "");
+  mounts.forEach((nested, n) => {
+    if (!isGuestDataMount(nested)) return;
+    let p = -1;
+    mounts.forEach((parent, k) => {
+      const closer = p < 0 || dest(parent).length > dest(mounts[p]!).length;
+      if (k < n && dest(nested).startsWith(`${dest(parent)}/`) && closer) p = k;
+    });
+    if (p < 0) return;
+    add(`nested mount reordered (${dest(mounts[p]!)} after ${dest(nested)})`, "OCI.Mounts", (i) => {
+      const list = a(o(i.OCI).Mounts);
+      const [parent] = list.splice(p, 1);
+      list.splice(n, 0, parent!);
+    });
+  });
+  if (mounts.length > 1) {
+    add("mounts reversed", "OCI.Mounts", (i) => {
+      a(o(i.OCI).Mounts).reverse();
+    });
+  }
+}
+
 /** Read-only root, root path and mounts. */
 function rootAndMountMutants(step: Step, add: AddMutant): void {
   const base = step.request;
@@ -236,6 +265,7 @@ function rootAndMountMutants(step: Step, add: AddMutant): void {
       a(o(i.OCI).Mounts).splice(k, 1);
     });
   });
+  nestedMountOrderMutants(mounts, add);
   if (mounts.length > 0) {
     const last = mounts.length - 1;
     add("changed mount source", `OCI.Mounts[${last}].source`, (i) => {

@@ -61,6 +61,7 @@ import {
   BUNDLE_DIR,
   capabilitySets,
   CONTAINER_DIR,
+  containerdMountOrder,
   DEFAULT_NODE_RUNTIME,
   DEFAULT_PATH,
   DEFAULT_SYSCTLS,
@@ -656,9 +657,9 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
     stdin: c.stdin,
   };
   const files = sharedFiles(pod, p, context);
-  const mounts: MountFields[] = defaultMounts(false, c.securityContext.privileged);
-  mounts.push(...kubeletFileMounts(c, files));
-  mounts.push({ destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] });
+  // kubelet's volume mounts, then its files; containerd adds hostname, resolv.conf and /dev/shm.
+  const fileMounts = kubeletFileMounts(c, files);
+  const volumeMounts: MountFields[] = [];
   const storages: JsonObject[] = [];
   for (const [i, vm] of volumeMountsOf(pod, c).entries()) {
     const vol = vm.name === pod.tokenVolume
@@ -669,8 +670,16 @@ function containerSteps(pod: PodBuild, p: ContainerPlan): StartedContainer {
     }
     const mounted = volumeMount(pod, vol, vm, files);
     if (mounted.storage) storages.push(mounted.storage);
-    mounts.push(mounted.mount);
+    volumeMounts.push(mounted.mount);
   }
+  const mounts: MountFields[] = [
+    ...defaultMounts(false, c.securityContext.privileged),
+    ...containerdMountOrder([
+      ...volumeMounts,
+      ...fileMounts,
+      { destination: "/dev/shm", source: SANDBOX_SHM, type: "bind", options: ["rbind"] },
+    ]),
+  ];
   const blockDevices = rawBlockDevices(pod, c);
   const { storage: imageStorage, oci } = containerOci(pod, p, mounts, blockDevices);
   // Host pull: the root filesystem is shared from the host, no image storage.

@@ -8,6 +8,7 @@
 import type { CapabilitySets, MountFields } from "./agent_protocol.ts";
 import { DEFAULT_RUNTIME_PROFILE, isHostPull, type RuntimeProfile } from "../runtime_profiles.ts";
 import type { EmptyDirMode } from "../settings.ts";
+import { cleanDestination } from "../mount_order.ts";
 
 /**
  * The node's runtime the requests are modelled on: what `generate --runtime/--emptydir-mode` was
@@ -194,6 +195,19 @@ export const DEFAULT_SYSCTLS: Readonly<Record<string, string>> = {
   "net.ipv4.ip_unprivileged_port_start": "0",
   "net.ipv4.ping_group_range": "0 2147483647",
 };
+
+/**
+ * The CRI mounts (kubelet's volume mounts and files, containerd's hostname, resolv.conf and
+ * /dev/shm) in the order containerd puts them after its default mounts: stably sorted by the
+ * number of elements of their clean destination, parents first (containerd `WithMounts`,
+ * `orderedMounts`), so no mount is covered by a later one at a parent directory.
+ */
+export function containerdMountOrder(criMounts: readonly MountFields[]): MountFields[] {
+  const depth = (m: MountFields) => cleanDestination(m.destination).split("/").length;
+  return criMounts.map((m, i) => ({ m, i, d: depth(m) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map(({ m }) => m);
+}
 
 /** The OCI default mounts of every container (the pause container has no cgroup mount). */
 export function defaultMounts(pause: boolean, privileged: boolean): MountFields[] {

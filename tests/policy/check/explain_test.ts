@@ -165,3 +165,32 @@ Deno.test("leaf diffs recurse into objects and treat lists as values", () => {
   assert.deepEqual(d.map((x) => renderPath(x.path)).sort(), ["a.b", "x", "y"]);
   assert.equal(renderPath(["OCI", "Annotations", "io.k/x"]), 'OCI.Annotations["io.k/x"]');
 });
+
+Deno.test("nested mounts sent out of order are pinned to OCI.Mounts", async () => {
+  const seq = legit(1);
+  const create = find(seq, "CreateContainerRequest", "app");
+  const bad = cloneJson(create.input);
+  const mounts = (bad.OCI as JsonObject).Mounts as JsonObject[];
+  const dev = mounts.findIndex((m) => m.destination === "/dev");
+  const [parent] = mounts.splice(dev, 1);
+  mounts.push(parent!);
+  const replay = seq.slice(0, seq.indexOf(create));
+  const explanations = await explainRequests(
+    rules,
+    pd,
+    [...replay, { type: "CreateContainerRequest", input: bad }],
+    seq,
+  );
+  const e = explanations.at(-1)!;
+  assert.equal(e.allowed, false);
+  assert.deepEqual(e.fields.map((f) => f.field), ["OCI.Mounts"]);
+  assert.match(e.fields[0].hint, /^\/dev\/pts comes before \/dev, which would cover it/);
+  // Another mount difference keeps the general hint.
+  assert.match(
+    (await explainRequests(rules, pd, [...replay, {
+      type: "CreateContainerRequest",
+      input: { ...bad, OCI: { ...(bad.OCI as JsonObject), Mounts: mounts.slice(0, -1) } },
+    }], seq)).at(-1)!.fields.map((f) => f.hint).join("\n"),
+    /differ from the pod's volumes/,
+  );
+});
