@@ -96,6 +96,11 @@ Deno.test({
         const bad = await evidenceVerify(dir, args, { CONTRAST_PCS_URL: "pcs.example" });
         assert.equal(bad.code, ExitCode.BadInput, bad.stderr);
         assert.match(bad.stderr, /CONTRAST_PCS_URL.*"pcs\.example" is not a URL/);
+
+        // AMD's CRL is an SNP matter: refused for TDX, naming the flag.
+        const snpOnly = await evidenceVerify(dir, [...args, "--amd-crl-url", pcs.base]);
+        assert.equal(snpOnly.code, ExitCode.BadInput, snpOnly.stderr);
+        assert.match(snpOnly.stderr, /--amd-crl-url: not an option of --platform tdx/);
       } finally {
         await pcs.close();
       }
@@ -146,6 +151,22 @@ Deno.test({
         const bad = await evidenceVerify(dir, [...args, "--kds-url", "ftp://kds.example"]);
         assert.equal(bad.code, ExitCode.BadInput, bad.stderr);
         assert.match(bad.stderr, /--kds-url.*is not an http\(s\) URL/);
+
+        // Simulated values: the stand-in serves its own root's CRL, unless CONTRAST_AMD_CRL_URL
+        // (or --amd-crl-url) names another service, which is then the one asked.
+        const crlPath = `/vcek/v1/${authority.product}/crl`;
+        assert.ok(kds.requests.includes(crlPath), kds.requests.join("\n"));
+        const before = kds.requests.length;
+        const crlElsewhere = await evidenceVerify(dir, [...args, "--json"], {
+          CONTRAST_KDS_URL: kds.base,
+          CONTRAST_AMD_CRL_URL: dead,
+        });
+        assert.equal(crlElsewhere.code, ExitCode.Ok, crlElsewhere.stderr + crlElsewhere.stdout);
+        assert.match(crlElsewhere.stdout, /"revocationChecked": false/);
+        assert.ok(!kds.requests.slice(before).includes(crlPath), kds.requests.join("\n"));
+        const badCrl = await evidenceVerify(dir, [...args, "--amd-crl-url", "kdsintf.amd.com"]);
+        assert.equal(badCrl.code, ExitCode.BadInput, badCrl.stderr);
+        assert.match(badCrl.stderr, /--amd-crl-url.*is not a URL/);
       } finally {
         await kds.close();
       }

@@ -14,6 +14,7 @@ import {
 } from "../../snp/reference_values.ts";
 import { type SnpCertificateFiles, SnpEvidenceVerifier } from "../../snp/verifier.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
+import { AMD_ARK_SHA256 } from "../../snp/verify/roots.ts";
 import { conformanceTest } from "../conformance.ts";
 import { readVectorFiles, type SnpVector, snpVectors } from "./vectors.ts";
 
@@ -115,6 +116,25 @@ conformanceTest("the debug-policy vector is genuine: accepted when debug is allo
   });
   assert.equal(result.report.policy.debug, true);
 });
+
+conformanceTest(
+  "a Simulated-SNP value naming AMD's real ARK (not from a parsed manifest) verifies no real report",
+  async () => {
+    // readSnpReferenceValue refuses it; built in code, it must not pass a genuine report either:
+    // a chain to AMD's ARK is judged only by real entries, with revocation required.
+    const v = await vector("milan-v2-virtee");
+    const simulated = referenceFor(v, {
+      Platform: "Simulated-SNP",
+      SimulatedRootSHA256: AMD_ARK_SHA256.Milan,
+    });
+    await assert.rejects(
+      verifyVector(v, { referenceValues: simulated }),
+      (e: unknown) =>
+        e instanceof VerificationError && e.field === "ReferenceValues.snp" &&
+        /no reference value of this product trusts/.test(e.message),
+    );
+  },
+);
 
 conformanceTest("accepts the exact report data and rejects any other", async () => {
   const v = await vector("milan-v2-virtee");
