@@ -341,16 +341,26 @@ annotations_ok(c, req) if {
 
 # A GPU another container of the pod holds (pstate) is not given again: two containers with
 # `nvidia.com/gpu=0` would share one GPU, its memory and whatever the other container computes
-# on it.
+# on it. A new instance of the same container (the same policy-data entry, i.e. the same name:
+# a restart by the kubelet) may take over the GPUs its earlier instances still hold: the agent
+# never hears RemoveContainer for an instance whose CreateContainer it allowed but then failed
+# (Kata's Sandbox.CreateContainer rolls back only after the agent created it), and a restart must
+# not be refused forever for that. The policy cannot tell a restart from a second instance; both
+# run the same image, command and identity, so sharing the GPU with itself gives the host nothing
+# it cannot get by running that container twice (README, GPUs through VFIO).
 gpus_unclaimed(c, _) if gpus(c) == 0
 
 gpus_unclaimed(c, a) if {
 	gpus(c) > 0
-	claimed := {g | some s in object.get(pstate, "containers", {}); some g in object.get(s, "gpus", [])}
+	claimed := {g | some s in object.get(pstate, "containers", {}); not same_container(s, c); some g in object.get(s, "gpus", [])}
 	every k, v in a {
 		not gpu_claimed(k, v, claimed)
 	}
 }
+
+# A remembered container (pstate entry) is an instance of policy-data container c: the pod's
+# container names are unique, so the name of its entry identifies it.
+same_container(s, c) if pd.containers[s.index].name == c.name
 
 gpu_claimed(k, v, claimed) if {
 	cdi_vfio_key(k)

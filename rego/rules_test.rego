@@ -366,6 +366,63 @@ test_a_gpu_held_by_another_container_is_not_given_again if {
 	agent_policy.annotations_ok({"annotations": {}}, cdi_request({})) with data.pstate as gpu_state(["nvidia.com/gpu=0"])
 }
 
+# A restart: the kubelet creates a new instance of a container (new ID, same name) after the
+# earlier one exited. Normally the shim's RemoveContainer for the earlier instance comes first
+# (README); where it never came (a CreateContainer the agent allowed but failed), the new
+# instance of the same container takes over the GPUs, while another container still may not.
+restart_pd := {"containers": [
+	{"name": "cuda", "gpus": 2, "annotations": {}},
+	{"name": "train", "gpus": 1, "annotations": {}},
+	{"name": "pause", "kind": "pause"},
+]}
+
+test_a_new_instance_of_the_same_container_takes_over_its_gpus if {
+	cuda := restart_pd.containers[0]
+	train := restart_pd.containers[1]
+	held := {"containers": {"c1": {"index": 0, "gpus": ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]}, "p": {"index": 2}}}
+
+	# cuda again (cuda', a restart) with GPUs 0 and 1, or only partly the same ones: allowed
+	agent_policy.annotations_ok(cuda, cdi_request(cdi_annotations)) with data.pstate as held
+		with data.agent_policy.policy_data as restart_pd
+	agent_policy.annotations_ok(cuda, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=1", "cdi.k8s.io/vfio2": "nvidia.com/gpu=5"})) with data.pstate as held
+		with data.agent_policy.policy_data as restart_pd
+
+	# train asking for GPU 0 or 1, which cuda's instance holds: denied; GPU 2: allowed
+	not agent_policy.annotations_ok(train, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"})) with data.pstate as held
+		with data.agent_policy.policy_data as restart_pd
+	not agent_policy.annotations_ok(train, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=1"})) with data.pstate as held
+		with data.agent_policy.policy_data as restart_pd
+	agent_policy.annotations_ok(train, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=2"})) with data.pstate as held
+		with data.agent_policy.policy_data as restart_pd
+
+	# After the takeover both cuda instances are remembered with GPU 0: train still may not have it.
+	both := {"containers": {"c1": {"index": 0, "gpus": ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]}, "c2": {"index": 0, "gpus": ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]}}}
+	not agent_policy.annotations_ok(train, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"})) with data.pstate as both
+		with data.agent_policy.policy_data as restart_pd
+
+	# cuda may not take GPU 2 while train holds it.
+	by_train := {"containers": {"t1": {"index": 1, "gpus": ["nvidia.com/gpu=2"]}}}
+	not agent_policy.annotations_ok(cuda, cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0", "cdi.k8s.io/vfio2": "nvidia.com/gpu=2"})) with data.pstate as by_train
+		with data.agent_policy.policy_data as restart_pd
+}
+
+# The exit-then-restart sequence as the runtime sends it: CreateContainer cuda (GPU 0 and 1),
+# RemoveContainer cuda (the state change the agent applies), CreateContainer cuda' with the same
+# GPUs: allowed, and train with GPU 0 then too (the GPUs were released).
+test_exit_then_restart_releases_and_regives_the_gpus if {
+	created := {"containers": {"c1": {"index": 0, "gpus": ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]}, "p": {"index": 2}}}
+	removal := agent_policy.RemoveContainerRequest with input as {"container_id": "c1"}
+		with data.pstate as created
+		with data.agent_policy.policy_data as restart_pd
+	removal.allowed
+	after := json.patch({"pstate": created}, removal.ops).pstate
+	after == {"containers": {"p": {"index": 2}}}
+	agent_policy.annotations_ok(restart_pd.containers[0], cdi_request(cdi_annotations)) with data.pstate as after
+		with data.agent_policy.policy_data as restart_pd
+	agent_policy.annotations_ok(restart_pd.containers[1], cdi_request({"cdi.k8s.io/vfio1": "nvidia.com/gpu=0"})) with data.pstate as after
+		with data.agent_policy.policy_data as restart_pd
+}
+
 test_a_gpu_container_remembers_its_gpus if {
 	pd := {"containers": [gpu_container, {"annotations": {}}]}
 	req := {"container_id": "c1", "OCI": {"Annotations": object.union(cdi_annotations, {"io.kubernetes.cri.container-name": "gpu"})}}

@@ -779,9 +779,16 @@ export function stateMutantsAfter(
     );
   }
   if (type === "CreateContainerRequest" && step.context.containerId) {
-    const gpuHolder = secondInstanceWithSameGpus(step, rng);
-    if (gpuHolder) {
-      deny("second container with the GPUs another holds", "OCI.Annotations", gpuHolder);
+    const other = otherContainerWithHeldGpu(step, seq, rng);
+    if (other) deny("other container with a GPU another holds", "OCI.Annotations", other);
+    const restart = newInstanceWithSameGpus(step, rng);
+    if (restart) {
+      out.push({
+        name: "new instance of a GPU container with its GPUs",
+        field: "container_id",
+        request: restart,
+        expectation: "non-guarantee",
+      });
     }
   }
   if (type === "RemoveContainerRequest" && step.context.containerId) {
@@ -802,18 +809,56 @@ export function stateMutantsAfter(
   return out;
 }
 
+/** The GPUs a CreateContainer request names: its `cdi.k8s.io/vfio<n>` annotations' values. */
+function cdiGpus(request: AgentRequest): string[] {
+  const annotations = o(o(request.input.OCI).Annotations);
+  return Object.entries(annotations).filter(([k]) => k.startsWith("cdi.k8s.io/vfio")).map((
+    [, v],
+  ) => String(v));
+}
+
+/** `request` under a fresh container ID (every occurrence of `id`: storages and paths too). */
+function underNewId(request: AgentRequest, id: string, rng: RandomSource): AgentRequest {
+  const input = JSON.parse(
+    JSON.stringify(request.input).replaceAll(id, containerId(rng)),
+  ) as JsonObject;
+  return { type: request.type, input };
+}
+
+/**
+ * For a container given GPUs, while it exists: another GPU container of the pod (a new
+ * instance of it, under a fresh ID) whose first CDI annotation names one of this container's
+ * GPUs. Two containers would share that GPU. Undefined when the pod has no other GPU container.
+ */
+function otherContainerWithHeldGpu(
+  step: Step,
+  seq: RequestSequence,
+  rng: RandomSource,
+): AgentRequest | undefined {
+  const held = cdiGpus(step.request);
+  if (held.length === 0) return undefined;
+  const other = seq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.containerId &&
+    s.context.container !== step.context.container && cdiGpus(s.request).length > 0
+  );
+  if (!other) return undefined;
+  const request = underNewId(other.request, other.context.containerId!, rng);
+  const annotations = o(o(request.input.OCI).Annotations);
+  const key = Object.keys(annotations).find((k) => k.startsWith("cdi.k8s.io/vfio"))!;
+  annotations[key] = held[0]!;
+  return request;
+}
+
 /**
  * For a container given GPUs: the same request again under a new container ID while the first
- * still exists, i.e. a second container holding the same GPUs (its CDI annotations name them).
+ * instance is still remembered, as when the kubelet restarts it and the agent never heard
+ * RemoveContainer for the earlier instance (e.g. its CreateContainer failed after the policy
+ * allowed it). The rules let a new instance of the same container take over its GPUs: a
+ * non-guarantee, since the policy cannot tell a restart from a second instance.
  */
-function secondInstanceWithSameGpus(step: Step, rng: RandomSource): AgentRequest | undefined {
-  const annotations = o(o(step.request.input.OCI).Annotations);
-  if (!Object.keys(annotations).some((k) => k.startsWith("cdi.k8s.io/vfio"))) return undefined;
-  const id = step.context.containerId!;
-  const input = JSON.parse(
-    JSON.stringify(step.request.input).replaceAll(id, containerId(rng)),
-  ) as JsonObject;
-  return { type: step.request.type, input };
+function newInstanceWithSameGpus(step: Step, rng: RandomSource): AgentRequest | undefined {
+  if (cdiGpus(step.request).length === 0) return undefined;
+  return underNewId(step.request, step.context.containerId!, rng);
 }
 
 /** Tampered requests that must be denied whatever the pod, in the initial policy state. */

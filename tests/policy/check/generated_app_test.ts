@@ -22,6 +22,7 @@ import { buildRequestSequence } from "../../../policy/check/request_sequence.ts"
 import { DEFAULT_NODE_RUNTIME } from "../../../policy/check/runtime_model.ts";
 import { mutantsOf, stateMutantsAfter } from "../../../policy/check/mutations.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
+import { removeContainerRequest } from "../../../policy/check/agent_protocol.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
@@ -383,9 +384,46 @@ spec:
   assert.deepEqual(gpusOf("cuda"), ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]);
   assert.deepEqual(gpusOf("train"), ["nvidia.com/gpu=2"]);
   const after = stateMutantsAfter(step, seq, seededRandom(11));
-  const second = after.find((m) => m.name === "second container with the GPUs another holds");
-  assert.ok(second, "no second-holder mutant");
-  assert.equal(second.expectation, "deny");
+  const otherHolder = after.find((m) => m.name === "other container with a GPU another holds");
+  assert.ok(otherHolder, "no other-holder mutant");
+  assert.equal(otherHolder.expectation, "deny");
+  const newInstance = after.find((m) => m.name === "new instance of a GPU container with its GPUs");
+  assert.ok(newInstance, "no new-instance mutant");
+  assert.equal(newInstance.expectation, "non-guarantee");
+
+  // Through the compiled rules, on the generated pod's requests, in the state reached up to
+  // cuda's creation: another container (train) with cuda's GPU 0 is denied; a new instance of cuda
+  // with GPUs 0 and 1 (a restart whose earlier instance the agent still remembers) is allowed.
+  const web = IMAGES.get("127.0.0.1:5000/web:1.0")!;
+  const genSeq = buildRequestSequence({
+    workload: readWorkload(parseYaml(result.files[0]!.text), "gpu.yml")!,
+    images: new Map([[web.pinned, web]]), // generate pins the image reference
+    cluster: readClusterObjects([]),
+    rng: seededRandom(9),
+  });
+  const cuda = genSeq.steps.find((s) =>
+    s.request.type === "CreateContainerRequest" && s.context.container === "cuda"
+  )!;
+  const rules = await CompiledRules.load();
+  const ev = await rules.evaluator(result.policies[0]!.policyData, {});
+  for (const s of genSeq.steps.slice(0, genSeq.steps.indexOf(cuda) + 1)) {
+    assert.equal(ev.evaluate(s.request.type, s.request.input).allowed, true, s.label);
+  }
+  const mutants = stateMutantsAfter(cuda, genSeq, seededRandom(11));
+  const other = mutants.find((m) => m.name === "other container with a GPU another holds")!;
+  const again = mutants.find((m) => m.name === "new instance of a GPU container with its GPUs")!;
+  assert.equal(ev.decide(other.request.type, other.request.input).allowed, false);
+  assert.equal(ev.decide(again.request.type, again.request.input).allowed, true);
+  // Exit then restart as the runtime sends it: RemoveContainer cuda, then CreateContainer cuda'
+  // with the same GPUs (allowed); cuda' then holds them against train.
+  const cudaId = cuda.context.containerId!;
+  const removal = removeContainerRequest(cudaId);
+  assert.equal(ev.evaluate(removal.type, removal.input).allowed, true);
+  assert.equal(ev.evaluate(again.request.type, again.request.input).allowed, true);
+  const held = Object.values(ev.state.containers as Record<string, { gpus?: string[] }>)
+    .flatMap((c) => c.gpus ?? []);
+  assert.deepEqual(held.sort(), ["nvidia.com/gpu=0", "nvidia.com/gpu=1"]);
+  assert.equal(ev.decide(other.request.type, other.request.input).allowed, false);
 });
 
 Deno.test("a Pod with only generateName: policy check models its generated name, tampering denied", async () => {
