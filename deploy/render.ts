@@ -66,7 +66,9 @@ function printWithPlaceholders(
     for (const a of annotations) a.annotations.set(INITDATA_ANNOTATION, a.value);
   }
   const found = [...text.matchAll(PLACEHOLDER)].map((m) => Number(m[1]));
-  if (found.length !== annotations.length || new Set(found).size !== found.length) return undefined;
+  // Exactly the placeholders put in, each once, in document order: anything else (a user's
+  // string with the pattern while a real one went missing) prints directly instead.
+  if (found.length !== annotations.length || found.some((n, i) => n !== i)) return undefined;
   return text.replace(PLACEHOLDER, (_, i: string) => annotations[Number(i)]!.value);
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ANY_ADDRESS } from "./any_address.ts";
+import { ANY_ADDRESS, ipv4PortHeldError, ipv6ListenerTakesIpv4 } from "./any_address.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 
 /** What the admin interface reports. */
@@ -77,9 +77,11 @@ export function serveAdmin(host: string, port: number, state: AdminState): Admin
       try {
         servers.push(serve("0.0.0.0", servers[0]!.addr.port));
       } catch (error) {
-        if (!(error instanceof Deno.errors.AddrInUse)) {
+        if (!(error instanceof Deno.errors.AddrInUse) || !ipv6ListenerTakesIpv4()) {
           void servers[0]!.shutdown();
-          throw error;
+          throw error instanceof Deno.errors.AddrInUse
+            ? ipv4PortHeldError(servers[0]!.addr.port)
+            : error;
         }
       }
     }

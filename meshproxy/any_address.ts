@@ -5,8 +5,9 @@
  *
  * `[::]` is bound first; on Linux it also takes IPv4 (as `::ffff:a.b.c.d`) unless the network
  * namespace binds IPv6 sockets to IPv6 only (`net.ipv6.bindv6only=1`), so `0.0.0.0` is then bound
- * on the same port: `EADDRINUSE` there means `[::]` already covers IPv4, success means it does not
- * and the second socket serves IPv4. (`node:net`'s `ipv6Only` option cannot be used instead: Deno
+ * on the same port: success means the second socket serves IPv4; `EADDRINUSE` there means `[::]`
+ * already covers IPv4 only when the namespace's `bindv6only` reads 0, otherwise another process
+ * holds the IPv4 port (it would get the mesh's IPv4 traffic in plain), so that fails. (`node:net`'s `ipv6Only` option cannot be used instead: Deno
  * ignores it, measured: a `[::]` listener with `ipv6Only: true` accepted `127.0.0.1`.) A kernel
  * without IPv6 gets `0.0.0.0` alone.
  *
@@ -45,6 +46,31 @@ function closed(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** The network namespace's default for new IPv6 sockets (`IPV6_V6ONLY`). */
+const BINDV6ONLY = "/proc/sys/net/ipv6/bindv6only";
+
+/**
+ * Whether a `[::]` listener of this network namespace also takes IPv4 (`bindv6only` is 0); false
+ * when the setting cannot be read, so a caller fails closed.
+ */
+export function ipv6ListenerTakesIpv4(
+  read: (path: string) => string = Deno.readTextFileSync,
+): boolean {
+  try {
+    return read(BINDV6ONLY).trim() === "0";
+  } catch {
+    return false;
+  }
+}
+
+/** The error for an IPv4 port that another process holds while `[::]` does not cover IPv4. */
+export function ipv4PortHeldError(port: number): Error {
+  return new Error(
+    `0.0.0.0:${port} is held by another process and [::]:${port} does not take IPv4 ` +
+      `(${BINDV6ONLY} is not 0): IPv4 mesh traffic would reach it without mutual TLS`,
+  );
+}
+
 /** Codes of a kernel (or namespace) without IPv6. */
 const NO_IPV6 = new Set(["EAFNOSUPPORT", "EADDRNOTAVAIL"]);
 
@@ -55,6 +81,7 @@ const NO_IPV6 = new Set(["EAFNOSUPPORT", "EADDRNOTAVAIL"]);
 export async function listenEverywhere<S extends net.Server>(
   newServer: () => S,
   port: number,
+  takesIpv4: () => boolean = ipv6ListenerTakesIpv4,
 ): Promise<Listening<S>> {
   const v6 = newServer();
   let bound: number;
@@ -70,11 +97,11 @@ export async function listenEverywhere<S extends net.Server>(
   try {
     await listenOn(v4, bound, "0.0.0.0");
   } catch (error) {
-    if (errorCode(error) === "EADDRINUSE") {
+    if (errorCode(error) === "EADDRINUSE" && takesIpv4()) {
       return { servers: [v6], port: bound, label: `[::]:${bound}` };
     }
     await closed(v6);
-    throw error;
+    throw errorCode(error) === "EADDRINUSE" ? ipv4PortHeldError(bound) : error;
   }
   return { servers: [v6, v4], port: bound, label: `[::]+0.0.0.0:${bound}` };
 }

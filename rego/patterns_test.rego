@@ -327,6 +327,9 @@ env_patterns := [
 	`^HOSTNAME=my\.host$`,
 	"^HOSTNAME=db-[0-9]+$",
 	"^HOSTNAME=a|b$",
+	"^HOSTNAME=^a$",
+	`^HOSTNAME=\Aa$`,
+	"^HOSTNAME=[^a]$",
 	"^FOO=[a-z]+$",
 ]
 
@@ -353,7 +356,7 @@ env_cases := array.concat(
 	[
 		"HOSTNAME=web-7c9fd6b5d8-x2kqp", "HOSTNAME=web-7c9fd6b5d8-x2kq", "HOSTNAME=my.host",
 		"HOSTNAME=myXhost", "HOSTNAME=db-0", "HOSTNAME=db-", "HOSTNAME=a", "HOSTNAME=b",
-		"HOSTNAME=a|b", "HOSTNAME=web-7c9fd6b5d8-x2kqp\n", "XHOSTNAME=db-0", "HOSTNAME",
+		"HOSTNAME=a|b", "HOSTNAME=web-7c9fd6b5d8-x2kqp\n", "HOSTNAME=^a", "HOSTNAME=c", "XHOSTNAME=db-0", "HOSTNAME",
 		"FOO=abc", "FOO=", "FOO=ABC", "DB_PORT", "DB_PORT=", "=10.0.0.1",
 	],
 )

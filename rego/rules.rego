@@ -461,14 +461,18 @@ env_ok(e, env, names) if {
 
 # A variable with a literal expected value is looked up in the set of them (`exact`); only a
 # variable named in the expectations (`named`) is compared with them one by one (a match needs
-# the name); every variable may match one of `env_regexes`.
+# the name); a variable the expectations do not name may match one of `env_regexes`. A named one
+# never may: the pod's own `DB_PORT=5432` must not become a host-chosen `DB_PORT=tcp://…` because
+# the name also has a service link's shape (the kubelet lets the container's value win).
 env_var_ok(e, exact, named, v) if {
 	v in exact
 } else if {
 	env_name(v) in named
 	env_var_named_ok(e, v)
 } else if {
-	env_regexes_match(e.env_regexes, v, env_name(v))
+	name := env_name(v)
+	not name in named
+	env_regexes_match(e.env_regexes, v, name)
 }
 
 # Whether some pattern of `patterns` matches `v`, trying them in order and stopping at the first
@@ -496,7 +500,15 @@ env_regex_match(r, v, name) := service_link_env(v, name) if {
 } else := hostname_env(r, v) if {
 	startswith(r, "^HOSTNAME=")
 	not contains(r, "|")
+	not anchor_inside(substring(r, 10, -1))
 } else := regex.match(r, v)
+
+# Whether a pattern's body holds a start anchor of its own (`^`, `\A`): re-anchoring the body on
+# its own would then match what the whole pattern cannot (`^HOSTNAME=^a$` matches nothing, `^^a$`
+# matches "a"), so such a pattern goes to regex.match.
+anchor_inside(x) if contains(x, "^")
+
+anchor_inside(x) if contains(x, `\A`)
 
 service_link_env_pattern := `^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT|SERVICE_PORT_[A-Z0-9_]+|PORT|PORT_[0-9]+_(TCP|UDP|SCTP)|PORT_[0-9]+_(TCP|UDP|SCTP)_(PROTO|PORT|ADDR))=[0-9a-zA-Z.:/\[\]-]*$`
 

@@ -338,6 +338,15 @@ test_environment_kinds if {
 	not agent_policy.env_complete(env_expectation, agent_policy.env_names(["A=1", "P=web-abcde"]))
 }
 
+# A variable the pod declares keeps its declared value even where its name has a service link's
+# shape: the host cannot replace `DB_PORT=5432` with a service-link value the env_regexes admit.
+test_declared_variable_is_not_a_service_link if {
+	e := {"env": [{"name": "DB_PORT", "value": "5432"}], "env_regexes": [agent_policy.service_link_env_pattern]}
+	env_ok(e, ["DB_PORT=5432"])
+	not env_ok(e, ["DB_PORT=tcp://10.9.9.9:1"])
+	env_ok(e, ["DB_PORT=5432", "CACHE_PORT=tcp://10.0.0.2:6379"])
+}
+
 # env_ok with the names worked out as the rules' callers do.
 env_ok(e, env) if agent_policy.env_ok(e, env, agent_policy.env_names(env))
 

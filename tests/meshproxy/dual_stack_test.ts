@@ -170,3 +170,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "dual stack: with bindv6only=1 and 0.0.0.0 held by another process, listening everywhere fails (inbound and admin)",
+  ...opts,
+  fn: async () => {
+    const why = Deno.uid() !== 0 ? "not root" : whyNoIpv6();
+    if (why) {
+      console.warn(
+        `\n!!! SKIPPED bindv6only test: needs root for a network namespace and IPv6 (${why}). !!!\n`,
+      );
+      return;
+    }
+    const out = await new Deno.Command("unshare", {
+      args: [
+        "-n",
+        Deno.execPath(),
+        "run",
+        "-A",
+        new URL("./bindv6only_scenario.ts", import.meta.url).pathname,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    const result = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    // Without a foreign listener, IPv6-only sockets get a second, IPv4 socket.
+    assert.equal(result.bothLabel, "[::]+0.0.0.0:15100");
+    for (const which of [result.inbound, result.admin]) {
+      assert.match(which, /^refused: 0\.0\.0\.0:15100 is held by another process/);
+    }
+  },
+});
