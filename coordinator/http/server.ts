@@ -16,6 +16,7 @@
  * @module
  */
 import type http from "node:http";
+import { concatBytes } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
@@ -182,14 +183,7 @@ async function readRequestBody(
     await reader.cancel().catch(() => {});
     throw error;
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return all;
+  return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks);
 }
 
 /** The JSON value of `raw` (`undefined` when empty), shape-checked, strict UTF-8, no duplicates. */
