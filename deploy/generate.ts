@@ -20,6 +20,7 @@ import { digestHex } from "../policy/initdata.ts";
 import { PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
 import { assertSizeWithinAgentLimits, type PolicyTextSize } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
+import type { PatternShapeCache } from "../policy/pattern_shapes.ts";
 import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
 import type { ManifestReferenceValues } from "../policy/reference_values.ts";
@@ -432,6 +433,7 @@ class PolicyBuild {
   readonly initdataAnnotations = new Map<string, InitdataAnnotation>();
   readonly #built: (GeneratedPolicy | undefined)[];
   readonly #initdata: PolicyInitdataEncoder;
+  readonly #patternShapes: PatternShapeCache = new Map();
 
   constructor(
     private readonly workloads: readonly Workload[],
@@ -563,6 +565,7 @@ class PolicyBuild {
         config: this.config,
         settings: this.options.settings,
         claimTemplates,
+        patternShapeCache: this.#patternShapes,
         ...(securePv
           ? {
             securePv: {

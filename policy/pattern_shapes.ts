@@ -141,6 +141,13 @@ export function cidPatternShape(pattern: string): PatternShape | undefined {
 type PatternFields = Omit<PolicyData, "pattern_shapes">;
 
 /**
+ * Shapes already worked out, by pattern (undefined: the pattern has none), for the pods of one
+ * `generate` run: most patterns (settings, images, injected containers) repeat in every pod, and a
+ * shape depends on the pattern text alone. The shapes are frozen, as pods share them.
+ */
+export type PatternShapeCache = Map<string, PatternShape | undefined>;
+
+/**
  * The shape of every pattern in `data` (a pod's policy data) that the rules decide through
  * `pattern_match`: pod name and hostname, annotations, argument and variable patterns, root path,
  * mount and storage sources, mount points and options, CopyFile paths (not `env_regexes`, which
@@ -148,7 +155,10 @@ type PatternFields = Omit<PolicyData, "pattern_shapes">;
  * with {@link CID_PLACEHOLDER} in place of the ID, when that shape has the ID in text fields only
  * (see `cid_pattern_match` in rules.rego). Keys sorted.
  */
-export function patternShapesOf(data: PatternFields): Record<string, PatternShape> {
+export function patternShapesOf(
+  data: PatternFields,
+  cache: PatternShapeCache = new Map(),
+): Record<string, PatternShape> {
   const patterns = new Set<string>([
     data.pod.sandbox_name_regex,
     data.pod.hostname_regex,
@@ -169,8 +179,20 @@ export function patternShapesOf(data: PatternFields): Record<string, PatternShap
   }
   const shapes: Record<string, PatternShape> = {};
   for (const p of [...patterns].sort()) {
-    const shape = p.includes("$(cid)") ? cidPatternShape(p) : patternShape(p);
+    let shape = cache.get(p);
+    if (shape === undefined && !cache.has(p)) {
+      shape = p.includes("$(cid)") ? cidPatternShape(p) : patternShape(p);
+      cache.set(p, shape === undefined ? undefined : deepFreeze(shape));
+    }
     if (shape) shapes[p] = shape;
   }
   return shapes;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -30,7 +30,7 @@ import {
   valueRegex,
 } from "./regex.ts";
 import { mountOrder } from "./mount_order.ts";
-import { patternShapesOf } from "./pattern_shapes.ts";
+import { type PatternShapeCache, patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
 
@@ -78,6 +78,8 @@ export interface PodPolicyInput {
     readonly deviceVolume: string;
     readonly devicePath: string;
   };
+  /** Pattern shapes worked out for earlier pods of the same run, reused and extended. */
+  readonly patternShapeCache?: PatternShapeCache;
 }
 
 /**
@@ -324,7 +326,7 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
     exec: { allowed_commands: input.settings.exec.allowed_commands },
     requests: input.settings.requests,
   };
-  return { ...data, pattern_shapes: patternShapesOf(data) };
+  return { ...data, pattern_shapes: patternShapesOf(data, input.patternShapeCache) };
 }
 
 /** Step 1: the pod-level facts every container expectation shares. */

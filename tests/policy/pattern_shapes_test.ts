@@ -190,3 +190,16 @@ Deno.test("generated policy data carries the shape of each pattern the rules mat
     "env patterns are the rules' own shortcuts",
   );
 });
+
+Deno.test("patternShapesOf with a cache shared by pods gives each pod the shapes it gives alone", async () => {
+  const cache = new Map<string, PatternShape | undefined>();
+  const pods = [await samplePolicyData(), await fixturePolicyData(), await samplePolicyData()];
+  for (const data of pods) {
+    const { pattern_shapes: _, ...rest } = data;
+    assert.deepEqual(patternShapesOf(rest, cache), patternShapesOf(rest));
+  }
+  assert.ok(cache.size > 0, "the cache holds the patterns seen");
+  for (const shape of cache.values()) {
+    if (shape) assert.ok(Object.isFrozen(shape), "pods share cached shapes, so they are frozen");
+  }
+});
