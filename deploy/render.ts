@@ -45,9 +45,31 @@ export function documentKey(path: string, docIndex: number): string {
 function printDocuments(file: InputFile): string {
   const style = stringifyOptionsFor(file.text);
   return file.docs.map((d: Document, i) => {
-    const s = d.toString(style);
+    const s = printDocument(d, style);
     return i > 0 && !s.startsWith("---") ? `---\n${s}` : s;
   }).join("");
+}
+
+const YAML_CORE_TAG_PREFIX = "tag:yaml.org,2002:";
+
+/**
+ * `doc.toString(style)`, without the walk over the whole document the `yaml` package makes to
+ * find which `%TAG` directives to print: a document whose only tag handle is the default `!!`
+ * (which is never printed) and that asks for no `%YAML` line prints no directive whatever tags
+ * its nodes carry, so its directives print as "" without the walk (the same text; tests compare).
+ */
+function printDocument(doc: Document, style: ReturnType<typeof stringifyOptionsFor>): string {
+  const directives = doc.directives;
+  const handles = directives ? Object.entries(directives.tags) : [];
+  const printsNoDirective = directives !== undefined && !directives.yaml.explicit &&
+    handles.length === 1 && handles[0]![0] === "!!" && handles[0]![1] === YAML_CORE_TAG_PREFIX;
+  if (!printsNoDirective) return doc.toString(style);
+  Object.defineProperty(directives, "toString", { value: () => "", configurable: true });
+  try {
+    return doc.toString(style);
+  } finally {
+    delete (directives as { toString?: unknown }).toString;
+  }
 }
 
 /**

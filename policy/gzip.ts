@@ -86,6 +86,14 @@ export function gzipDeterministic(data: Uint8Array): Promise<Uint8Array> {
 }
 
 /**
+ * zlib level of the per-input part of {@link prefixedGzip}: a pod's policy data (~44 KB escaped)
+ * deflates in about 0.05 ms at level 2 against 0.13 ms at the default 6 (zlib, this machine), to
+ * ~4.9 KB instead of ~3.8 KB, next to the ~17 KB of the once-compressed rules: the annotation
+ * grows by ~1.4 KB of base64, far inside Kubernetes' 256 KiB for all of a pod's annotations.
+ */
+const SUFFIX_LEVEL = 2;
+
+/**
  * A deterministic gzip compressor for many inputs that all start with the same `prefix` (e.g.
  * the rules every pod's initdata shares): returns, for a suffix, one valid gzip member of
  * `prefix + suffix`. The prefix is compressed once, up to a byte-aligned sync flush (a non-final
@@ -95,6 +103,8 @@ export function gzipDeterministic(data: Uint8Array): Promise<Uint8Array> {
  * prefix (a preset dictionary cost more time per call than it saved bytes for policy data, which
  * shares little text with the rules). The bytes differ from {@link gzipDeterministic}'s for the
  * same input, and are as deterministic.
+ *
+ * The prefix is compressed at zlib's default level, each suffix at {@link SUFFIX_LEVEL}.
  */
 export function prefixedGzip(prefix: Uint8Array): (suffix: Uint8Array) => Uint8Array {
   const head = new Uint8Array(
@@ -102,7 +112,7 @@ export function prefixedGzip(prefix: Uint8Array): (suffix: Uint8Array) => Uint8A
   );
   const prefixCrc = zlibCrc32(prefix);
   return (suffix) => {
-    const body = deflateRawSync(suffix);
+    const body = deflateRawSync(suffix, { level: SUFFIX_LEVEL });
     const out = new Uint8Array(GZIP_HEADER.length + head.length + body.length + 8);
     out.set(GZIP_HEADER, 0);
     out.set(head, GZIP_HEADER.length);

@@ -106,3 +106,39 @@ Deno.test("files without a changed document keep their text", () => {
   const [rendered] = renderFiles([file], new Set(), new Map());
   assert.deepEqual(rendered, { path: "same.yml", text: PODS, changed: false });
 });
+
+Deno.test("documents with tags, %TAG and %YAML directives print as the yaml package prints them", () => {
+  const text = `%YAML 1.1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: explicit-version, labels: {a: !!str 1}}
+...
+%TAG !k! tag:example.com,2026:
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: own-handle
+  labels: {b: !k!thing x, c: !!str 3}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: core-tags
+  labels: {d: !!str 2, e: !<tag:example.com,2026:y> z}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: untouched}
+`;
+  const { file, annotations, changed } = annotate(text, "tags.yml");
+  const [rendered] = renderFiles([file], changed, annotations);
+  const direct = printDirectly(text, file.docs);
+  assert.equal(rendered!.text, direct);
+  assert.match(direct, /%YAML 1.1/);
+  assert.match(direct, /%TAG !k! tag:example.com,2026:/);
+  assert.match(direct, /!!str/);
+  // And again with the directives' own printing left untouched afterwards.
+  assert.equal(printDirectly(text, file.docs), direct);
+});
