@@ -30,6 +30,7 @@ import { buildRequestSequence } from "../policy/check/request_sequence.ts";
 import { seededRandom } from "../policy/check/random_ids.ts";
 import type { ResolvedImage } from "../oci/types.ts";
 import { startRegistry } from "../testing/registry/registry.ts";
+import { INITIALIZER_NAME, MESH_SIDECAR_NAME } from "../deploy/annotations.ts";
 import { copyExample, pushExampleImages, writeSettings } from "../testing/example_app.ts";
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
@@ -38,6 +39,15 @@ const RUNS = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && i !== compareAt 
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/** The row a CreateContainer request is reported under: contrast's injected containers by name. */
+function containerRole(name: string | undefined, role: string | undefined): string {
+  if (name === INITIALIZER_NAME) return "initializer";
+  if (name === MESH_SIDECAR_NAME) return "mesh sidecar";
+  if (role === "pause") return "pause (sandbox)";
+  if (role === "init") return "app init container";
+  return "app container";
 }
 
 const registry = await startRegistry();
@@ -80,6 +90,9 @@ try {
 
   // Per-request evaluation, replaying each pod's sequence (decide before each evaluate).
   const times = new Map<string, number[]>();
+  // CreateContainer by the container's role (pause, initializer, mesh sidecar, app containers),
+  // with the number of environment variables and mounts its request carries.
+  const createByRole = new Map<string, { ms: number[]; env: number[]; mounts: number[] }>();
   // With --compare-wasm: the pairs both builds allow (same path), per type, and how many requests
   // the other build denies (another path: not compared).
   const pairNew = new Map<string, number[]>();
@@ -116,6 +129,15 @@ try {
         // denial here would time another path than the one named.
         if (!now.allowed) throw new Error(`${type}: denied, the benchmark times allowed requests`);
         push(times, type, now.ms);
+        if (type === "CreateContainerRequest") {
+          const role = containerRole(step.context.container, step.context.role);
+          const entry = createByRole.get(role) ?? { ms: [], env: [], mounts: [] };
+          const oci = (input as { OCI?: { Process?: { Env?: unknown[] }; Mounts?: unknown[] } }).OCI;
+          entry.ms.push(now.ms);
+          entry.env.push(oci?.Process?.Env?.length ?? 0);
+          entry.mounts.push(oci?.Mounts?.length ?? 0);
+          createByRole.set(role, entry);
+        }
         const then = before ?? (oev ? timedDecide(oev, type, input) : undefined);
         if (then?.allowed) {
           push(pairNew, type, now.ms);
@@ -154,6 +176,21 @@ try {
         (otherDenies.has(type)
           ? `   other build denies ${otherDenies.get(type)} (another path: not compared)`
           : ""),
+    );
+  }
+
+  console.log("CreateContainerRequest by container role (ms):");
+  console.log("  role                            n   median      p95   env vars   mounts");
+  for (const [role, entry] of createByRole) {
+    const sorted = [...entry.ms].sort((a, b) => a - b);
+    const range = (xs: number[]) =>
+      Math.min(...xs) === Math.max(...xs) ? `${xs[0]}` : `${Math.min(...xs)}-${Math.max(...xs)}`;
+    console.log(
+      `  ${role.padEnd(28)} ${String(sorted.length).padStart(4)} ${
+        quantile(sorted, 0.5).toFixed(3).padStart(8)
+      } ${quantile(sorted, 0.95).toFixed(3).padStart(8)}   ${range(entry.env).padStart(8)}   ${
+        range(entry.mounts).padStart(6)
+      }`,
     );
   }
 
