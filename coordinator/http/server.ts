@@ -128,7 +128,7 @@ const UTF8 = new TextEncoder();
 const LONGEST_BYTES_ANSWER = 256;
 
 /** The response for `status` and `body` (JSON, or plain text for a string). */
-function respond(status: number, body: unknown): Response {
+function respond(status: number, body: unknown, close = false): Response {
   const text = typeof body === "string";
   const bytes = UTF8.encode(text ? body : JSON.stringify(body));
   return new Response(
@@ -143,6 +143,7 @@ function respond(status: number, body: unknown): Response {
       headers: {
         "content-type": text ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
         "cache-control": "no-store",
+        ...(close ? { connection: "close" } : {}),
       },
     },
   );
@@ -164,9 +165,9 @@ async function readRequestBody(
     throw new PayloadTooLargeError("body", `larger than ${limit} bytes`);
   }
   if (request.body === null) return new Uint8Array();
-  // HTTP/1.1 framing with a Content-Length within the limit: exactly that many bytes follow, read
-  // in one go (no stream chunks through JavaScript). Otherwise (chunked, HTTP/2) count as they come.
-  if (Number.isFinite(declared)) return await request.bytes();
+  // Read through a reader, also with a Content-Length (`request.bytes()` would be one call, but
+  // it locks the stream and cannot be cancelled: after a 408 it would go on collecting up to the
+  // declared length). Chunked bodies are counted as they come.
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -262,7 +263,7 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
         reason,
       });
     }
-    return respond(status, body);
+    return respond(status, body, abandon.signal.aborted);
   };
 }
 
