@@ -222,7 +222,7 @@ Deno.test("answers 408 to a client that does not finish its request in time, log
   }
 });
 
-Deno.test("a 408 cancels the unfinished body read (Content-Length framing) and closes the connection", async () => {
+Deno.test("a 408 cancels the unfinished body read (Content-Length framing) and answers connection: close", async () => {
   let cancelled = false;
   let delivered = 0;
   const body = new ReadableStream<Uint8Array>({
