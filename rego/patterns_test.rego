@@ -346,10 +346,14 @@ env_names := [
 	"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS",
 	"KUBERNETES_PORT", "KUBERNETES_PORT_443_TCP", "KUBERNETES_PORT_443_TCP_PROTO",
 	"KUBERNETES_PORT_443_TCP_PORT", "KUBERNETES_PORT_443_TCP_ADDR", "KUBERNETES_PORT_80_TCP",
-	"KUBERNETES_SERVICE_PORT_HTTP", "KUBERNETES_", "HOSTNAME", "FOO", "",
+	"KUBERNETES_SERVICE_PORT_HTTP", "KUBERNETES_", "HOSTNAME", "FOO", "", "Db_SERVICE_HOST",
+	"DB.X_SERVICE_HOST", "DB_SERVICE_HOST=", "KUBERNETES_SERVICE_HOSTX", "XKUBERNETES_PORT",
 ]
 
-env_values := ["10.96.0.1", "tcp://10.96.0.1:443", "[::1]:443", "", "a b", "x=y", "é", "a\nb"]
+env_values := [
+	"10.96.0.1", "tcp://10.96.0.1:443", "[::1]:443", "", "a b", "x=y", "é", "a\nb", "a_b", "A-Z.z:/[]",
+	"10.0.0.1\n", "=", "a,b", "a+b",
+]
 
 env_cases := array.concat(
 	[concat("=", [n, v]) | some n in env_names; some v in env_values],
