@@ -13,12 +13,7 @@ import { createHash, type Hash } from "node:crypto";
 import { encodeBase64 } from "../util/bytes/mod.ts";
 import { combinePolicyTextSizes, measurePolicyText, type PolicyTextSize } from "./agent_limits.ts";
 import { prefixedGzip } from "./gzip.ts";
-import {
-  escapeAndMeasureTomlMultiline,
-  type EscapedPiece,
-  escapeTomlPiece,
-  joinEscapedPieces,
-} from "./toml_multiline_bytes.ts";
+import { escapeAndMeasureTomlMultiline } from "./toml_multiline_bytes.ts";
 import {
   escapeTomlMultiline,
   INITDATA_VERSION,
@@ -49,7 +44,6 @@ export class PolicyInitdataEncoder {
   readonly #rulesSize: PolicyTextSize;
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
-  readonly #pieces = new PolicyLinePieces();
 
   constructor(rules: string) {
     const body = rules.endsWith("\n") ? rules : rules + "\n";
@@ -66,13 +60,10 @@ export class PolicyInitdataEncoder {
 
   /** The initdata of a pod with `policyData`. */
   encode(policyData: unknown): EncodedPolicyInitdata {
-    const pieces = this.#pieces.line(policyData);
-    const { bytes: tail, size } = pieces
-      ? joinEscapedPieces(pieces, this.#closing)
-      : escapeAndMeasureTomlMultiline(
-        this.#encoder.encode(`${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`),
-        this.#closing,
-      );
+    const line = this.#encoder.encode(
+      `${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`,
+    );
+    const { bytes: tail, size } = escapeAndMeasureTomlMultiline(line, this.#closing);
     const toml = new Uint8Array(this.#head.length + tail.length);
     toml.set(this.#head, 0);
     toml.set(tail, this.#head.length);
@@ -85,84 +76,4 @@ export class PolicyInitdataEncoder {
       policyTextSize: combinePolicyTextSizes(this.#rulesSize, size),
     };
   }
-}
-
-/** Most pieces {@link PolicyLinePieces} keeps (each up to tens of KB). */
-const MAX_CACHED_PIECES = 64;
-
-/**
- * The policy data line `policy_data := <JSON.stringify(data, null, 2)>\n` as escaped pieces: the
- * glue text, and the value of each top-level key (each item, for an array value) printed at its
- * depth. A value printed before (by its compact JSON) is reused with its escape and measure: the
- * pause, initializer and sidecar containers, the settings' storages and requests repeat in every
- * pod. The text is the one `JSON.stringify` prints: a nested value prints as on its own with each
- * line break followed by its depth's indent (tests compare the bytes).
- */
-class PolicyLinePieces {
-  readonly #cache = new Map<string, EscapedPiece>();
-  readonly #encoder = new TextEncoder();
-
-  /**
-   * The pieces of the line; undefined for data that is not a plain object, or where a value
-   * split off has a `toJSON` method (it would be called with another key).
-   */
-  line(data: unknown): EscapedPiece[] | undefined {
-    if (!isPlainObject(data)) return undefined;
-    const entries: [string, unknown][] = [];
-    for (const key of Object.keys(data)) {
-      const value = data[key];
-      if (hasToJson(value) || (Array.isArray(value) && value.some(hasToJson))) return undefined;
-      // JSON.stringify leaves out keys whose values it cannot print (undefined, functions).
-      if (JSON.stringify(value) !== undefined) entries.push([key, value]);
-    }
-    if (entries.length === 0) return [this.#glue(`${POLICY_DATA_PREFIX}{}\n`)];
-    const pieces = [this.#glue(`${POLICY_DATA_PREFIX}{\n`)];
-    entries.forEach(([key, value], i) => {
-      pieces.push(this.#glue(`  ${JSON.stringify(key)}: `));
-      if (Array.isArray(value) && value.length > 0) {
-        pieces.push(this.#glue("[\n"));
-        value.forEach((item, k) => {
-          pieces.push(this.#glue("    "), this.#value(item, 2));
-          pieces.push(this.#glue(k < value.length - 1 ? ",\n" : "\n"));
-        });
-        pieces.push(this.#glue("  ]"));
-      } else pieces.push(this.#value(value, 1));
-      pieces.push(this.#glue(i < entries.length - 1 ? ",\n" : "\n"));
-    });
-    pieces.push(this.#glue("}\n"));
-    return pieces;
-  }
-
-  #glue(text: string): EscapedPiece {
-    return this.#cached(`glue:${text}`, () => text);
-  }
-
-  /** `value` printed as JSON.stringify prints it `depth` levels deep (as `null` when unprintable). */
-  #value(value: unknown, depth: number): EscapedPiece {
-    const compact = JSON.stringify(value) ?? "null";
-    return this.#cached(`${depth}:${compact}`, () => {
-      const text = JSON.stringify(value, null, 2) ?? "null";
-      return text.includes("\n") ? text.replaceAll("\n", `\n${"  ".repeat(depth)}`) : text;
-    });
-  }
-
-  #cached(key: string, text: () => string): EscapedPiece {
-    let piece = this.#cache.get(key);
-    if (piece === undefined) {
-      piece = escapeTomlPiece(this.#encoder.encode(text()));
-      if (this.#cache.size < MAX_CACHED_PIECES) this.#cache.set(key, piece);
-    }
-    return piece;
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && !hasToJson(value);
-}
-
-function hasToJson(value: unknown): boolean {
-  return value !== null && typeof value === "object" &&
-    typeof (value as { toJSON?: unknown }).toJSON === "function";
 }

@@ -42,39 +42,3 @@ Deno.test("the shared-rules encoder is deterministic across instances", () => {
   const b = new PolicyInitdataEncoder(tricky).encode(structuredClone(datas[0]));
   assert.equal(a.annotation, b.annotation);
 });
-
-Deno.test("pods sharing parts of their policy data get the general functions' bytes", async () => {
-  const shared = { name: "pause", env: ["A=1", 'Q="x"\\'], nested: [[], {}, [1, [2]]] };
-  const pods: unknown[] = [];
-  for (let i = 0; i < 80; i++) {
-    pods.push({
-      version: 1,
-      pod: { name: `pod-${i}`, "ü": "🚀\u0001" },
-      containers: [shared, { name: `app-${i}`, args: ["a\nb", i] }, structuredClone(shared)],
-      empty: [],
-      nothing: {},
-      skipped: undefined,
-      fn: () => 1,
-      holes: [undefined, () => 2, null, Symbol("s")],
-      text: "line\nbreak",
-      number: i % 3 === 0 ? 1.5e-7 : -0,
-    });
-  }
-  pods.push(
-    { when: new Date(0), list: [new Date(1)] }, // toJSON: the general path
-    { list: [{ toJSON: (key: string) => `key ${key}` }] },
-    [1, 2], // not an object
-    Object.assign(Object.create({ inherited: 1 }), { own: 2 }), // not a plain object
-    { containers: [] },
-    {},
-  );
-  const encoder = new PolicyInitdataEncoder(tricky);
-  for (const data of [...pods, ...pods]) {
-    const text = renderPolicyText(tricky, data);
-    const expected = encodeInitdataToml({ "policy.rego": text });
-    const got = encoder.encode(data);
-    assert.deepEqual(got.toml, expected, JSON.stringify(data));
-    assert.deepEqual(got.policyTextSize, measurePolicyText(text));
-    assert.deepEqual((await decodeInitdataAnnotation(got.annotation)).bytes, expected);
-  }
-});
