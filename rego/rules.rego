@@ -464,10 +464,17 @@ env_ok(e, env, names) if {
 	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
+	links := service_links_allowed(e.env_regexes)
 	every v in env {
-		env_var_ok(e, exact, named, v)
+		env_var_ok(e, exact, named, links, v)
 	}
 }
+
+# Whether the expectations admit service links (settings.json's pattern among `env_regexes`),
+# worked out once per request rather than for each variable.
+default service_links_allowed(_) := false
+
+service_links_allowed(patterns) if service_link_env_pattern in patterns
 
 # Sets are indexed (`exact[v]`) rather than tested with `in`: opa's wasm runs `in` as a scan that
 # hashes every element again, i.e. quadratic in the number of variables.
@@ -476,15 +483,30 @@ env_ok(e, env, names) if {
 # the name); a variable the expectations do not name may match one of `env_regexes`. A named one
 # never may: the pod's own `DB_PORT=5432` must not become a host-chosen `DB_PORT=tcp://…` because
 # the name also has a service link's shape (the kubelet lets the container's value win).
-env_var_ok(e, exact, named, v) if {
+env_var_ok(e, exact, named, links, v) if {
 	exact[v]
 } else if {
-	named[env_name(v)]
+	name := env_name(v)
+	env_name_ok(e, named, links, v, name)
+}
+
+# (`name` is env_name(v), split off once.)
+env_name_ok(e, named, links, v, name) if {
+	named[name]
 	env_var_named_ok(e, v)
 } else if {
-	name := env_name(v)
 	not named[name]
-	env_regexes_match(e.env_regexes, v, name)
+	env_unnamed_ok(e.env_regexes, links, v, name)
+}
+
+# An unnamed variable matches one of `patterns`. Most of a pod's variables are service links (7
+# per service in the namespace), so when `links` (service_links_allowed) that pattern is tried
+# first, by its shortcut: the patterns are alternatives, so the order decides only the cost.
+env_unnamed_ok(patterns, links, v, name) if {
+	links == true
+	service_link_env(v, name)
+} else if {
+	env_regexes_match(patterns, v, name)
 }
 
 # Whether some pattern of `patterns` matches `v`, trying them in order and stopping at the first
