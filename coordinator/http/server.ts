@@ -159,7 +159,8 @@ function respond(status: number, body: unknown, close = false): Response {
 
 /**
  * Declared body lengths up to this are read with one uncancellable `request.bytes()` (see
- * {@link readRequestBody}); a mesh request with (simulated) SNP evidence and its certificate chain is ~8 KB.
+ * {@link readRequestBody}); a mesh request with (simulated) SNP evidence and its certificate
+ * chain is ~8 KB.
  */
 const SHORT_BODY_BYTES = 64 * 1024;
 
