@@ -10,7 +10,8 @@
  * keeps `node:https`: `Deno.serve` cannot request them).
  *
  * Slow and idle clients: the request timeout (408) is enforced here, around reading the body and
- * handling it; a 408 cancels the body read and answers `connection: close`. Connections on which
+ * handling it; a 408 answers `connection: close` and cancels the body read when the body is
+ * chunked or declared longer than 64 KB (shorter ones finish collecting). Connections on which
  * no complete request head arrives are not bounded by this module: `Deno.serve` (2.9.6) calls the
  * handler only once a request head is complete and offers no header, handshake or idle timeout,
  * no connection count and no handle on a connection (measured: a TCP connection that sends
