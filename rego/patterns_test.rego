@@ -346,10 +346,14 @@ env_names := [
 	"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBERNETES_SERVICE_PORT_HTTPS",
 	"KUBERNETES_PORT", "KUBERNETES_PORT_443_TCP", "KUBERNETES_PORT_443_TCP_PROTO",
 	"KUBERNETES_PORT_443_TCP_PORT", "KUBERNETES_PORT_443_TCP_ADDR", "KUBERNETES_PORT_80_TCP",
-	"KUBERNETES_SERVICE_PORT_HTTP", "KUBERNETES_", "HOSTNAME", "FOO", "",
+	"KUBERNETES_SERVICE_PORT_HTTP", "KUBERNETES_", "HOSTNAME", "FOO", "", "Db_SERVICE_HOST",
+	"DB.X_SERVICE_HOST", "DB_SERVICE_HOST=", "KUBERNETES_SERVICE_HOSTX", "XKUBERNETES_PORT",
 ]
 
-env_values := ["10.96.0.1", "tcp://10.96.0.1:443", "[::1]:443", "", "a b", "x=y", "é", "a\nb"]
+env_values := [
+	"10.96.0.1", "tcp://10.96.0.1:443", "[::1]:443", "", "a b", "x=y", "é", "a\nb", "a_b", "A-Z.z:/[]",
+	"10.0.0.1\n", "=", "a,b", "a+b",
+]
 
 env_cases := array.concat(
 	[concat("=", [n, v]) | some n in env_names; some v in env_values],
@@ -435,3 +439,32 @@ all_of_mac_pattern(m) if {
 }
 
 default all_of_mac_pattern(_) := false
+
+# An unnamed variable is admitted exactly when regex.match admits it under one of the patterns,
+# whether or not the service-link pattern is among them (and tried first): for the settings'
+# order, the reverse order, and lists without the service-link or the Kubernetes pattern.
+env_pattern_lists := [
+	env_patterns,
+	array.reverse(env_patterns),
+	array.slice(env_patterns, 1, count(env_patterns)),
+	[env_patterns[0], env_patterns[2]],
+]
+
+env_unnamed_disagreements contains [i, v] if {
+	some i, patterns in env_pattern_lists
+	some v in env_cases
+	links := agent_policy.service_links_allowed(patterns)
+	got := env_unnamed_ok_or_false(patterns, links, v)
+	want := count([r | some r in patterns; regex.match(r, v)]) > 0
+	got != want
+}
+
+env_unnamed_ok_or_false(patterns, links, v) if {
+	agent_policy.env_unnamed_ok(patterns, links, v, agent_policy.env_name(v))
+}
+
+default env_unnamed_ok_or_false(_, _, _) := false
+
+test_unnamed_variables_admitted_as_regex_match_admits_them if {
+	count(env_unnamed_disagreements) == 0
+}

@@ -112,7 +112,7 @@ export async function checkPod(
   policyDigest: string,
   options: CheckOptions,
 ): Promise<PodReport> {
-  const evaluator = await rules.evaluator(policyData);
+  using evaluator = await rules.evaluator(policyData);
   const denied: DeniedRequest[] = [];
   const weaknesses: MutantOutcome[] = [];
   const nonGuarantees: MutantOutcome[] = [];
@@ -179,7 +179,7 @@ export async function checkPolicyOnly(
   origin: string,
   rng: RandomSource,
 ): Promise<PodReport> {
-  const evaluator = await rules.evaluator(policyData);
+  using evaluator = await rules.evaluator(policyData);
   const weaknesses: MutantOutcome[] = [];
   const all = podIndependentMutants(rng);
   for (const m of all) {

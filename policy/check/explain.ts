@@ -331,7 +331,7 @@ export async function explainRequests(
   referenceSequence: readonly AgentRequest[],
 ): Promise<Explanation[]> {
   const refs = await allowedReferences(rules, policyData, referenceSequence);
-  const evaluator = await rules.evaluator(policyData);
+  using evaluator = await rules.evaluator(policyData);
   const out: Explanation[] = [];
   for (const [index, request] of requests.entries()) {
     const decision = evaluator.decide(request.type, request.input);
@@ -370,7 +370,7 @@ async function allowedReferences(
   referenceSequence: readonly AgentRequest[],
 ): Promise<AgentRequest[]> {
   const refs: AgentRequest[] = [];
-  const replay = await rules.evaluator(policyData);
+  using replay = await rules.evaluator(policyData);
   for (const r of referenceSequence) {
     if (replay.evaluate(r.type, r.input).allowed) refs.push(r);
   }

@@ -462,3 +462,31 @@ Deno.test("an unknown request type is rejected before evaluation", async () => {
   const ev = await rules.evaluator(await samplePolicyData());
   assert.throws(() => ev.decide("EvilRequest", {}), /unknown request/);
 });
+
+Deno.test("a released evaluator refuses to evaluate, and the next one on its instance sees only its own data and state", async () => {
+  const own = await CompiledRules.load();
+  const data = await samplePolicyData();
+  const first = await own.evaluator(data);
+  assert.equal(first.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
+  first.release();
+  assert.throws(
+    () => first.decide("CreateSandboxRequest", createSandbox(data, SANDBOX)),
+    /released/,
+  );
+  // The instance passed on starts from the new evaluator's empty state: CreateSandbox is allowed
+  // again (the first evaluator's sandbox is not remembered) and a container before it is not.
+  using second = await own.evaluator(data);
+  assert.deepEqual(second.state, {});
+  const pause = data.containers[0]!;
+  assert.equal(
+    second.decide("CreateContainerRequest", createContainer(data, pause, SANDBOX, SANDBOX)).allowed,
+    false,
+  );
+  assert.equal(second.decide("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
+  // Another pod's data replaces the first's entirely: a policy data that allows no request type
+  // denies what the sample data allows.
+  assert.equal(second.decide("ReadStreamRequest", {}).allowed, true);
+  second.release();
+  using third = await own.evaluator({ requests: {} });
+  assert.equal(third.decide("ReadStreamRequest", {}).allowed, false);
+});

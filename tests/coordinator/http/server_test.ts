@@ -221,3 +221,39 @@ Deno.test("answers 408 to a client that does not finish its request in time, log
     await server.close();
   }
 });
+
+Deno.test("a 408 cancels the unfinished body read (Content-Length framing) and answers connection: close", async () => {
+  let cancelled = false;
+  let delivered = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"a"'));
+      delivered = 4;
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const handle = createRequestHandler({
+    api: "user",
+    routes,
+    limits: { maxBodyBytes: 1 << 20, requestTimeoutMs: 100 },
+    logger,
+    metrics: new CoordinatorMetrics(),
+  });
+  const request = new Request("https://coordinator/echo", {
+    method: "POST",
+    headers: { "content-length": String(1 << 20) },
+    body,
+  });
+  const info = {
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+    completed: Promise.resolve(),
+  } as Deno.ServeHandlerInfo;
+  const response = await handle(request, info);
+  assert.equal(response.status, 408);
+  assert.equal(response.headers.get("connection"), "close");
+  await response.body?.cancel();
+  assert.equal(cancelled, true, "the body stream was not cancelled after the 408");
+  assert.equal(delivered, 4);
+});
