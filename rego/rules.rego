@@ -584,36 +584,47 @@ default service_link_env(_, _) := false
 service_link_env(v, name) if {
 	service_variable(v)
 	parts := split(name, "_")
-	service_link_name(parts, count(parts))
+	service_link_name(parts, array.reverse(parts))
 }
 
 # `<prefix>_SERVICE_HOST`, `_SERVICE_PORT`, `_SERVICE_PORT_<name>`, `_PORT`,
 # `_PORT_<number>_<protocol>` or `_PORT_<number>_<protocol>_(PROTO|PORT|ADDR)` with a non-empty
-# prefix, read from the name's `_`-separated parts (numbers and protocols hold no `_`).
-service_link_name(parts, n) if {
-	parts[n - 2] == "SERVICE"
-	service_host_or_port(parts[n - 1])
-	non_empty_join(parts, 0, n - 2)
+# prefix, read from the name's `_`-separated parts (numbers and protocols hold no `_`). The suffix
+# is read from `rev` (the parts reversed) at constant indices: opa's wasm does arithmetic such as
+# `n - 2` in arbitrary precision (libmpdec), which cost 8% of an app container's CreateContainer.
+service_link_name(parts, rev) if {
+	rev[1] == "SERVICE"
+	service_host_or_port(rev[0])
+	non_empty_prefix(rev, 2, 3)
 } else if {
-	parts[n - 1] == "PORT"
-	non_empty_join(parts, 0, n - 1)
+	rev[0] == "PORT"
+	non_empty_prefix(rev, 1, 2)
 } else if {
-	service_protocol(parts[n - 1])
-	parts[n - 3] == "PORT"
-	name_digits(parts[n - 2])
-	non_empty_join(parts, 0, n - 3)
+	service_protocol(rev[0])
+	rev[2] == "PORT"
+	name_digits(rev[1])
+	non_empty_prefix(rev, 3, 4)
 } else if {
-	service_port_field(parts[n - 1])
-	service_protocol(parts[n - 2])
-	parts[n - 4] == "PORT"
-	name_digits(parts[n - 3])
-	non_empty_join(parts, 0, n - 4)
+	service_port_field(rev[0])
+	service_protocol(rev[1])
+	rev[3] == "PORT"
+	name_digits(rev[2])
+	non_empty_prefix(rev, 4, 5)
 } else if {
+	n := count(parts)
 	some j, p in parts
 	p == "SERVICE"
 	parts[j + 1] == "PORT"
 	non_empty_join(parts, 0, j)
 	non_empty_join(parts, j + 2, n)
+}
+
+# Whether the parts before the last `m` (`rev` is the parts reversed; `m1` is m + 1, given rather
+# than computed) joined with `_` are not empty: two or more parts, or one that is not empty.
+non_empty_prefix(rev, m, m1) if {
+	rev[m1]
+} else if {
+	rev[m] != ""
 }
 
 # (Constant arguments rather than sets: opa's wasm builds a set literal in each evaluation.)
