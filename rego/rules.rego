@@ -1013,7 +1013,13 @@ shared_names_shape_match(shape, value) if {
 # Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
 # of a line (`image_guest_pull=.*`): their RE2
 # programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
-name_tails := ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"]
+# The last is a UUID after a literal prefix (`nerdctl/network-namespace`'s
+# `^/var/run/netns/cni-<UUID>$`, a pattern with counted repetitions whose RE2 program cost 15% of
+# the pause container's CreateContainer); a UUID alone keeps its own shape (`uuid`).
+name_tails := [
+	"[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*",
+	"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+]
 
 tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
 	startswith(pattern, "^")
@@ -1021,6 +1027,15 @@ tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
 	endswith(pattern, concat("", [tail, "$"]))
 	prefix := substring(pattern, 1, (count(pattern) - count(tail)) - 2)
 	regex.match(literal_text_pattern, prefix)
+	tail_after(tail, prefix)
+}
+
+# A UUID tail needs a prefix (`^<UUID>$` is the `uuid` shape); the other tails take any.
+tail_after(tail, _) if tail != name_tails[5]
+
+tail_after(tail, prefix) if {
+	tail == name_tails[5]
+	prefix != ""
 }
 
 tail_shape_match(shape, value) if {
@@ -1048,6 +1063,8 @@ tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
 
 # `.` is any character but a newline.
 tail_match(".*", rest) if not contains(rest, "\n")
+
+tail_match("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", rest) if uuid_shape_match(rest)
 
 # `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
 # built once per evaluation for both).
