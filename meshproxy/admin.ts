@@ -53,7 +53,11 @@ export interface AdminServer {
  * Serves the admin interface on `host:port`; {@link ANY_ADDRESS}: every IPv4 and IPv6 address,
  * bound as `any_address.ts` explains (`[::]`, plus `0.0.0.0` where `[::]` does not take IPv4).
  */
-export function serveAdmin(host: string, port: number, state: AdminState): AdminServer {
+export async function serveAdmin(
+  host: string,
+  port: number,
+  state: AdminState,
+): Promise<AdminServer> {
   const serve = (hostname: string, at: number) =>
     Deno.serve(
       { hostname, port: at, onListen: () => {} },
@@ -77,7 +81,7 @@ export function serveAdmin(host: string, port: number, state: AdminState): Admin
       try {
         servers.push(serve("0.0.0.0", servers[0]!.addr.port));
       } catch (error) {
-        if (!(error instanceof Deno.errors.AddrInUse) || !ipv6ListenerTakesIpv4()) {
+        if (!(error instanceof Deno.errors.AddrInUse) || !(await ipv6ListenerTakesIpv4())) {
           void servers[0]!.shutdown();
           throw error instanceof Deno.errors.AddrInUse
             ? ipv4PortHeldError(servers[0]!.addr.port)

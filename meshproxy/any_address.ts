@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type net from "node:net";
+import net from "node:net";
 
 /** The listen host that means "every IPv4 and IPv6 address". */
 export const ANY_ADDRESS = "any";
@@ -46,20 +46,31 @@ function closed(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-/** The network namespace's default for new IPv6 sockets (`IPV6_V6ONLY`). */
-const BINDV6ONLY = "/proc/sys/net/ipv6/bindv6only";
-
 /**
- * Whether a `[::]` listener of this network namespace also takes IPv4 (`bindv6only` is 0); false
- * when the setting cannot be read, so a caller fails closed.
+ * Whether a `[::]` listener of this network namespace also takes IPv4 (`net.ipv6.bindv6only` is
+ * 0), found by a probe rather than by reading the setting (Deno allows no read below /proc without
+ * --allow-all, and the proxy image runs with narrowed permissions): a fresh `[::]` listener on an
+ * ephemeral port, and a connection to it from `127.0.0.1`. False when the probe cannot listen or
+ * connect, so a caller fails closed.
  */
-export function ipv6ListenerTakesIpv4(
-  read: (path: string) => string = Deno.readTextFileSync,
-): boolean {
+export async function ipv6ListenerTakesIpv4(): Promise<boolean> {
+  const probe = net.createServer((socket) => socket.destroy());
   try {
-    return read(BINDV6ONLY).trim() === "0";
+    await listenOn(probe, 0, "::");
   } catch {
     return false;
+  }
+  try {
+    const port = (probe.address() as net.AddressInfo).port;
+    return await new Promise<boolean>((resolve) => {
+      const client = net.connect({ host: "127.0.0.1", port }, () => {
+        client.destroy();
+        resolve(true);
+      });
+      client.once("error", () => resolve(false));
+    });
+  } finally {
+    await closed(probe);
   }
 }
 
@@ -67,7 +78,7 @@ export function ipv6ListenerTakesIpv4(
 export function ipv4PortHeldError(port: number): Error {
   return new Error(
     `0.0.0.0:${port} is held by another process and [::]:${port} does not take IPv4 ` +
-      `(${BINDV6ONLY} is not 0): IPv4 mesh traffic would reach it without mutual TLS`,
+      `(net.ipv6.bindv6only is not 0): IPv4 mesh traffic would reach it without mutual TLS`,
   );
 }
 
@@ -81,7 +92,7 @@ const NO_IPV6 = new Set(["EAFNOSUPPORT", "EADDRNOTAVAIL"]);
 export async function listenEverywhere<S extends net.Server>(
   newServer: () => S,
   port: number,
-  takesIpv4: () => boolean = ipv6ListenerTakesIpv4,
+  takesIpv4: () => Promise<boolean> = ipv6ListenerTakesIpv4,
 ): Promise<Listening<S>> {
   const v6 = newServer();
   let bound: number;
@@ -97,7 +108,7 @@ export async function listenEverywhere<S extends net.Server>(
   try {
     await listenOn(v4, bound, "0.0.0.0");
   } catch (error) {
-    if (errorCode(error) === "EADDRINUSE" && takesIpv4()) {
+    if (errorCode(error) === "EADDRINUSE" && await takesIpv4()) {
       return { servers: [v6], port: bound, label: `[::]:${bound}` };
     }
     await closed(v6);

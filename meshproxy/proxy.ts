@@ -110,7 +110,7 @@ export class MeshProxy {
     const o = this.#o;
     const log = o.logger;
     if (o.config.adminPort !== undefined) {
-      this.#admin = serveAdmin(o.adminHost ?? ANY_ADDRESS, o.config.adminPort, {
+      this.#admin = await serveAdmin(o.adminHost ?? ANY_ADDRESS, o.config.adminPort, {
         notReadyReason: () => this.notReadyReason(),
         metrics: this.metrics,
         listeners: () => this.#info,

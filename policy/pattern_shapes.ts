@@ -37,8 +37,17 @@ const SHARED_TREE_PATTERN =
   `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`;
 const SHARED_NAMES_PREFIX = `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-(`;
 const LOG_DIR_PATTERN = "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$";
+/** The body of {@link UUID_PATTERN}: the last of the name tails, after a non-empty prefix. */
+const UUID_TAIL = UUID_PATTERN.slice(1, -1);
 /** rules.rego `name_tails`, in its order. */
-const NAME_TAILS = ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"];
+const NAME_TAILS = [
+  "[a-z0-9]{1,10}-[a-z0-9]{5}",
+  "[a-z0-9]{5}",
+  "[0-9]+",
+  "-?[0-9]+",
+  ".*",
+  UUID_TAIL,
+];
 /** Each tail with the closing anchor. */
 const TAIL_ENDINGS = NAME_TAILS.map((tail) => ({ tail, ending: `${tail}$` }));
 const ID_ENDING = `${ID_TOKEN}$`;
@@ -81,6 +90,8 @@ function tailShape(pattern: string): PatternShape | undefined {
   for (const { tail, ending } of TAIL_ENDINGS) {
     if (!pattern.endsWith(ending)) continue;
     const prefix = pattern.slice(1, pattern.length - ending.length);
+    // A UUID alone is the `uuid` shape (rules.rego tail_after).
+    if (tail === UUID_TAIL && prefix === "") continue;
     if (LITERAL_TEXT.test(prefix)) return { prefix: unescape(prefix), tail };
   }
   return undefined;

@@ -60,6 +60,9 @@ patterns := [
 	"^mode=1777$",
 	`^a\.b$`,
 	"^$",
+	"^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
+	"^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+	`^/var/run/netns/cni\-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`,
 ]
 
 shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
@@ -235,6 +238,16 @@ values := [
 	"noexecx",
 	"mode=1777",
 	"mode=17777",
+	"/var/run/netns/cni-0123abcd-4567-89ab-cdef-0123456789ab",
+	"/var/run/netns/cni-0123abcd-4567-89ab-cdef-0123456789abc",
+	"/var/run/netns/cni-0123abcd-4567-89ab-cdef-0123456789a",
+	"/var/run/netns/cni-0123ABCD-4567-89ab-cdef-0123456789ab",
+	"/var/run/netns/cni-0123abcd-4567-89ab-cdef-0123456789ab\n",
+	"/var/run/netns/cni-0123abcd4-567-89ab-cdef-0123456789ab",
+	"/var/run/netns/cni-0123abcd-4567-89ab-cdef-0123456789-b",
+	"/var/run/netns/cnix0123abcd-4567-89ab-cdef-0123456789ab",
+	"/var/run/netns/cni-0123abcd-4567-89ab-cdef-0123456789ab/x",
+	"0123abcd-4567-89ab-cdef-0123456789ab",
 ]
 
 disagreements contains [p, v] if {
@@ -280,17 +293,20 @@ test_the_table_has_matches_and_near_misses_for_each_shortcut if {
 # The name, number and log-directory shapes are taken (not the regex fallback) where they apply,
 # and not where the pattern only looks like them.
 test_name_number_and_log_dir_shapes_apply_where_they_should if {
+	agent_policy.pattern_shape("^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$") == {"uuid": true}
+	agent_policy.pattern_shape("^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$") == {"prefix": "/var/run/netns/cni-", "tail": "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"}
 	every p in [
 		"^web-[a-z0-9]{1,10}-[a-z0-9]{5}$", "^web-[a-z0-9]{5}$", `^web\.x-[a-z0-9]{5}$`,
 		"^db-[0-9]+$", "^[0-9]+$", "^-?[0-9]+$", "^size=[0-9]+$",
 		"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$", "^image_guest_pull=.*$",
-		"^noexec$", `^a\.b$`, "^$",
+		"^noexec$", `^a\.b$`, "^$", "^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
 	] {
 		not agent_policy.pattern_shape(p).regex
 	}
 	every p in [
 		"^web-(abc|[a-z0-9-]{3})[a-z0-9]{5}$", "^web-([a-z0-9]{1,10}-)?[a-z0-9]{5}$",
 		"^size=-?[0-9]+", "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}",
+		"^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
 	] {
 		agent_policy.pattern_shape(p).regex
 	}
@@ -439,3 +455,32 @@ all_of_mac_pattern(m) if {
 }
 
 default all_of_mac_pattern(_) := false
+
+# An unnamed variable is admitted exactly when regex.match admits it under one of the patterns,
+# whether or not the service-link pattern is among them (and tried first): for the settings'
+# order, the reverse order, and lists without the service-link or the Kubernetes pattern.
+env_pattern_lists := [
+	env_patterns,
+	array.reverse(env_patterns),
+	array.slice(env_patterns, 1, count(env_patterns)),
+	[env_patterns[0], env_patterns[2]],
+]
+
+env_unnamed_disagreements contains [i, v] if {
+	some i, patterns in env_pattern_lists
+	some v in env_cases
+	links := agent_policy.service_links_allowed(patterns)
+	got := env_unnamed_ok_or_false(patterns, links, v)
+	want := count([r | some r in patterns; regex.match(r, v)]) > 0
+	got != want
+}
+
+env_unnamed_ok_or_false(patterns, links, v) if {
+	agent_policy.env_unnamed_ok(patterns, links, v, agent_policy.env_name(v))
+}
+
+default env_unnamed_ok_or_false(_, _, _) := false
+
+test_unnamed_variables_admitted_as_regex_match_admits_them if {
+	count(env_unnamed_disagreements) == 0
+}

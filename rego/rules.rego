@@ -464,10 +464,17 @@ env_ok(e, env, names) if {
 	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
+	links := service_links_allowed(e.env_regexes)
 	every v in env {
-		env_var_ok(e, exact, named, v)
+		env_var_ok(e, exact, named, links, v)
 	}
 }
+
+# Whether the expectations admit service links (settings.json's pattern among `env_regexes`),
+# worked out once per request rather than for each variable.
+default service_links_allowed(_) := false
+
+service_links_allowed(patterns) if service_link_env_pattern in patterns
 
 # Sets are indexed (`exact[v]`) rather than tested with `in`: opa's wasm runs `in` as a scan that
 # hashes every element again, i.e. quadratic in the number of variables.
@@ -476,15 +483,30 @@ env_ok(e, env, names) if {
 # the name); a variable the expectations do not name may match one of `env_regexes`. A named one
 # never may: the pod's own `DB_PORT=5432` must not become a host-chosen `DB_PORT=tcp://…` because
 # the name also has a service link's shape (the kubelet lets the container's value win).
-env_var_ok(e, exact, named, v) if {
+env_var_ok(e, exact, named, links, v) if {
 	exact[v]
 } else if {
-	named[env_name(v)]
+	name := env_name(v)
+	env_name_ok(e, named, links, v, name)
+}
+
+# (`name` is env_name(v), split off once.)
+env_name_ok(e, named, links, v, name) if {
+	named[name]
 	env_var_named_ok(e, v)
 } else if {
-	name := env_name(v)
 	not named[name]
-	env_regexes_match(e.env_regexes, v, name)
+	env_unnamed_ok(e.env_regexes, links, v, name)
+}
+
+# An unnamed variable matches one of `patterns`. Most of a pod's variables are service links (7
+# per service in the namespace), so when `links` (service_links_allowed) that pattern is tried
+# first, by its shortcut: the patterns are alternatives, so the order decides only the cost.
+env_unnamed_ok(patterns, links, v, name) if {
+	links == true
+	service_link_env(v, name)
+} else if {
+	env_regexes_match(patterns, v, name)
 }
 
 # Whether some pattern of `patterns` matches `v`, trying them in order and stopping at the first
@@ -562,36 +584,47 @@ default service_link_env(_, _) := false
 service_link_env(v, name) if {
 	service_variable(v)
 	parts := split(name, "_")
-	service_link_name(parts, count(parts))
+	service_link_name(parts, array.reverse(parts))
 }
 
 # `<prefix>_SERVICE_HOST`, `_SERVICE_PORT`, `_SERVICE_PORT_<name>`, `_PORT`,
 # `_PORT_<number>_<protocol>` or `_PORT_<number>_<protocol>_(PROTO|PORT|ADDR)` with a non-empty
-# prefix, read from the name's `_`-separated parts (numbers and protocols hold no `_`).
-service_link_name(parts, n) if {
-	parts[n - 2] == "SERVICE"
-	service_host_or_port(parts[n - 1])
-	non_empty_join(parts, 0, n - 2)
+# prefix, read from the name's `_`-separated parts (numbers and protocols hold no `_`). The suffix
+# is read from `rev` (the parts reversed) at constant indices: opa's wasm does arithmetic such as
+# `n - 2` in arbitrary precision (libmpdec), which cost 8% of an app container's CreateContainer.
+service_link_name(parts, rev) if {
+	rev[1] == "SERVICE"
+	service_host_or_port(rev[0])
+	non_empty_prefix(rev, 2, 3)
 } else if {
-	parts[n - 1] == "PORT"
-	non_empty_join(parts, 0, n - 1)
+	rev[0] == "PORT"
+	non_empty_prefix(rev, 1, 2)
 } else if {
-	service_protocol(parts[n - 1])
-	parts[n - 3] == "PORT"
-	name_digits(parts[n - 2])
-	non_empty_join(parts, 0, n - 3)
+	service_protocol(rev[0])
+	rev[2] == "PORT"
+	name_digits(rev[1])
+	non_empty_prefix(rev, 3, 4)
 } else if {
-	service_port_field(parts[n - 1])
-	service_protocol(parts[n - 2])
-	parts[n - 4] == "PORT"
-	name_digits(parts[n - 3])
-	non_empty_join(parts, 0, n - 4)
+	service_port_field(rev[0])
+	service_protocol(rev[1])
+	rev[3] == "PORT"
+	name_digits(rev[2])
+	non_empty_prefix(rev, 4, 5)
 } else if {
+	n := count(parts)
 	some j, p in parts
 	p == "SERVICE"
 	parts[j + 1] == "PORT"
 	non_empty_join(parts, 0, j)
 	non_empty_join(parts, j + 2, n)
+}
+
+# Whether the parts before the last `m` (`rev` is the parts reversed; `m1` is m + 1, given rather
+# than computed) joined with `_` are not empty: two or more parts, or one that is not empty.
+non_empty_prefix(rev, m, m1) if {
+	rev[m1]
+} else if {
+	rev[m] != ""
 }
 
 # (Constant arguments rather than sets: opa's wasm builds a set literal in each evaluation.)
@@ -980,7 +1013,13 @@ shared_names_shape_match(shape, value) if {
 # Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
 # of a line (`image_guest_pull=.*`): their RE2
 # programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
-name_tails := ["[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*"]
+# The last is a UUID after a literal prefix (`nerdctl/network-namespace`'s
+# `^/var/run/netns/cni-<UUID>$`, a pattern with counted repetitions whose RE2 program cost 15% of
+# the pause container's CreateContainer); a UUID alone keeps its own shape (`uuid`).
+name_tails := [
+	"[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*",
+	"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+]
 
 tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
 	startswith(pattern, "^")
@@ -988,6 +1027,15 @@ tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
 	endswith(pattern, concat("", [tail, "$"]))
 	prefix := substring(pattern, 1, (count(pattern) - count(tail)) - 2)
 	regex.match(literal_text_pattern, prefix)
+	tail_after(tail, prefix)
+}
+
+# A UUID tail needs a prefix (`^<UUID>$` is the `uuid` shape); the other tails take any.
+tail_after(tail, _) if tail != name_tails[5]
+
+tail_after(tail, prefix) if {
+	tail == name_tails[5]
+	prefix != ""
 }
 
 tail_shape_match(shape, value) if {
@@ -1015,6 +1063,8 @@ tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
 
 # `.` is any character but a newline.
 tail_match(".*", rest) if not contains(rest, "\n")
+
+tail_match("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", rest) if uuid_shape_match(rest)
 
 # `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
 # built once per evaluation for both).

@@ -38,7 +38,7 @@ const inbound = await outcome(async () => {
   await Promise.all(l.servers.map((s) => new Promise((r) => s.close(r))));
 });
 const admin = await outcome(async () => {
-  const server = serveAdmin("any", PORT, {
+  const server = await serveAdmin("any", PORT, {
     notReadyReason: () => undefined,
     metrics: new ProxyMetrics(),
     listeners: () => [],
