@@ -23,8 +23,13 @@ export interface InputFile {
 /** Parse options shared by reading and tests: YAML 1.1 as Kubernetes uses it. */
 export const YAML_OPTIONS = { version: "1.1", keepSourceTokens: false } as const;
 
-/** Serialisation options: no line folding, so long strings stay as written. */
-const YAML_STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
+/**
+ * Serialisation options: no line folding, so long strings stay as written. (`lineWidth: 0` turns
+ * folding off; the `yaml` package's `!!binary` printer divides by
+ * `max(lineWidth - indent, minContentWidth)`, so a zero `minContentWidth` made it throw
+ * `Invalid array length`; an unbounded one prints a binary value on one line.)
+ */
+const YAML_STRINGIFY_OPTIONS = { lineWidth: 0, minContentWidth: Number.MAX_SAFE_INTEGER } as const;
 
 /**
  * Serialisation options that follow the file's own style where the `yaml` package lets us:

@@ -142,3 +142,30 @@ metadata: {name: untouched}
   // And again with the directives' own printing left untouched afterwards.
   assert.equal(printDirectly(text, file.docs), direct);
 });
+
+Deno.test("a changed document holding a !!binary value prints, and the value reads back", () => {
+  const text = `apiVersion: v1
+kind: Pod
+metadata:
+  name: blob
+  annotations:
+    blob: !!binary aGVsbG8gd29ybGQ=
+spec:
+  containers:
+    - name: app
+      image: nginx
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: untouched
+`;
+  const { file, annotations, changed } = annotate(text, "binary.yml");
+  assert.equal(changed.size, 1);
+  const [rendered] = renderFiles([file], changed, annotations);
+  const reread = parseYamlFile("binary.yml", rendered!.text).docs[0]!.toJS();
+  assert.deepEqual(
+    Array.from(reread.metadata.annotations.blob as Uint8Array),
+    Array.from(new TextEncoder().encode("hello world")),
+  );
+});
