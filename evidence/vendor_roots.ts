@@ -16,7 +16,7 @@
  *
  * @example Compare a downloaded ARK with the pinned fingerprint
  * ```ts
- * import { AMD_ARK_SHA256 } from "../snp/mod.ts";
+ * import { AMD_ARK_SHA256 } from "./vendor_roots.ts";
  * import { parseCertificate } from "../x509/mod.ts";
  *
  * async function isGenoaArk(der: Uint8Array): Promise<boolean> {
@@ -43,7 +43,7 @@ export const AMD_ARK_SHA256: Readonly<Record<"Milan" | "Genoa" | "Turin", string
  *
  * @example Trust only Intel's root
  * ```ts
- * import { INTEL_SGX_ROOT_CA_SHA256 } from "../tdx/mod.ts";
+ * import { INTEL_SGX_ROOT_CA_SHA256 } from "./vendor_roots.ts";
  *
  * const trustAnchors = [INTEL_SGX_ROOT_CA_SHA256];
  * ```
