@@ -57,37 +57,10 @@ data: {greeting: hello}
 `;
 
 Deno.test("generated app: every legitimate request allowed, every tampered one denied", async () => {
-  const resolver = new MemoryResolver(IMAGES);
-  const result = await generate([parseYamlFile("app.yml", APP)], {
-    settings: await testSettings(),
-    resolver,
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-  });
-  const dir = await Deno.makeTempDir({ prefix: "generated-app-" });
-  await Deno.writeTextFile(`${dir}/app.yml`, result.files[0]!.text);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  let error: unknown;
-  try {
-    await policyCheckCommand([dir], {
-      json: false,
-      mutate: true,
-      seed: "1",
-      imageCache: dir,
-      insecureRegistry: [],
-      offline: true,
-    }, resolver);
-  } catch (e) {
-    error = e;
-  } finally {
-    console.log = log;
-  }
-  assert.equal(error, undefined, lines.join("\n"));
-  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  // With the injected initializer and service-mesh sidecar.
+  const { error, out } = await generateAndCheck("app.yml", APP, "1", { inject: true });
+  assert.equal(error, undefined, out);
+  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
 });
 
 /**
@@ -114,29 +87,39 @@ spec:
     - {name: scratch, emptyDir: {medium: Memory}}
 `;
 
-/** Generates NODE_APP for a node and runs `policy check --mutate` with the given flags. */
-async function checkFor(
-  generateFor: { runtime?: RuntimeProfile; emptydirMode?: EmptyDirMode; namespace?: string },
-  checkFlags: { runtime?: string; emptydirMode?: string; namespace?: string },
-): Promise<{ error: unknown; out: string }> {
+/** Node flags `policy check` takes (as on its command line). */
+type CheckFlags = { runtime?: string; emptydirMode?: string; namespace?: string };
+
+/**
+ * Generates `yaml` as the file `name` (without the initializer and mesh sidecar unless `inject`)
+ * and runs `policy check --mutate` on the output with `seed`; the generate result, the check's error (undefined when it passed)
+ * and what it printed.
+ */
+async function generateAndCheck(
+  name: string,
+  yaml: string,
+  seed: string,
+  options: {
+    settings?: Awaited<ReturnType<typeof testSettings>>;
+    namespace?: string;
+    checkFlags?: CheckFlags;
+    inject?: boolean;
+  } = {},
+): Promise<{ result: Awaited<ReturnType<typeof generate>>; error: unknown; out: string }> {
   const resolver = new MemoryResolver(IMAGES);
-  const settings = settingsForEmptyDirMode(
-    settingsForRuntime(await testSettings(), generateFor.runtime ?? "containerd-2-guest-pull"),
-    generateFor.emptydirMode,
-  );
-  const result = await generate([parseYamlFile("app.yml", NODE_APP)], {
-    settings,
+  const result = await generate([parseYamlFile(name, yaml)], {
+    settings: options.settings ?? await testSettings(),
     resolver,
     rules: RULES,
     referenceValues: { snp: [], tdx: [] },
     workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: [],
-    skipInitializer: true,
-    skipServiceMesh: true,
-    ...(generateFor.namespace ? { namespace: generateFor.namespace } : {}),
+    skipInitializer: !options.inject,
+    skipServiceMesh: !options.inject,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
   });
-  const dir = await Deno.makeTempDir({ prefix: "generated-node-" });
-  await Deno.writeTextFile(`${dir}/app.yml`, result.files[0]!.text);
+  const dir = await Deno.makeTempDir({ prefix: "generated-check-" });
+  await Deno.writeTextFile(`${dir}/${name}`, result.files[0]!.text);
   const lines: string[] = [];
   const log = console.log;
   console.log = (...args: unknown[]) => lines.push(args.join(" "));
@@ -145,11 +128,11 @@ async function checkFor(
     await policyCheckCommand([dir], {
       json: false,
       mutate: true,
-      seed: "2",
+      seed,
       imageCache: dir,
       insecureRegistry: [],
       offline: true,
-      ...checkFlags,
+      ...options.checkFlags,
     }, resolver);
   } catch (e) {
     error = e;
@@ -157,7 +140,24 @@ async function checkFor(
     console.log = log;
     await Deno.remove(dir, { recursive: true });
   }
-  return { error, out: lines.join("\n") };
+  return { result, error, out: lines.join("\n") };
+}
+
+/** Generates NODE_APP for a node and runs `policy check --mutate` with the given flags. */
+async function checkFor(
+  generateFor: { runtime?: RuntimeProfile; emptydirMode?: EmptyDirMode; namespace?: string },
+  checkFlags: CheckFlags,
+): Promise<{ error: unknown; out: string }> {
+  const settings = settingsForEmptyDirMode(
+    settingsForRuntime(await testSettings(), generateFor.runtime ?? "containerd-2-guest-pull"),
+    generateFor.emptydirMode,
+  );
+  const { error, out } = await generateAndCheck("app.yml", NODE_APP, "2", {
+    settings,
+    namespace: generateFor.namespace,
+    checkFlags,
+  });
+  return { error, out };
 }
 
 Deno.test("block-encrypted emptyDirs, host pull, --namespace: legitimate allowed, tampered denied", async () => {
@@ -235,40 +235,9 @@ spec:
   volumes:
     - {name: data, persistentVolumeClaim: {claimName: db-data}}
 `;
-  const resolver = new MemoryResolver(IMAGES);
-  const result = await generate([parseYamlFile("db.yml", yaml)], {
-    settings: await testSettings(),
-    resolver,
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-    skipInitializer: true,
-    skipServiceMesh: true,
-  });
-  const dir = await Deno.makeTempDir({ prefix: "generated-block-" });
-  await Deno.writeTextFile(`${dir}/db.yml`, result.files[0]!.text);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  let error: unknown;
-  try {
-    await policyCheckCommand([dir], {
-      json: false,
-      mutate: true,
-      seed: "5",
-      imageCache: dir,
-      insecureRegistry: [],
-      offline: true,
-    }, resolver);
-  } catch (e) {
-    error = e;
-  } finally {
-    console.log = log;
-    await Deno.remove(dir, { recursive: true });
-  }
-  assert.equal(error, undefined, lines.join("\n"));
-  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const { error, out } = await generateAndCheck("db.yml", yaml, "5");
+  assert.equal(error, undefined, out);
+  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
   // The modelled request carries the device three times: OCI device, cgroup rule, agent device.
   const workload = readWorkload(parseYaml(yaml), "db.yml")!;
   const seq = buildRequestSequence({
@@ -325,40 +294,9 @@ spec:
       resources:
         limits: {nvidia.com/pgpu: "1"}
 `;
-  const resolver = new MemoryResolver(IMAGES);
-  const result = await generate([parseYamlFile("gpu.yml", yaml)], {
-    settings: await testSettings(),
-    resolver,
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-    skipInitializer: true,
-    skipServiceMesh: true,
-  });
-  const dir = await Deno.makeTempDir({ prefix: "generated-gpu-" });
-  await Deno.writeTextFile(`${dir}/gpu.yml`, result.files[0]!.text);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  let error: unknown;
-  try {
-    await policyCheckCommand([dir], {
-      json: false,
-      mutate: true,
-      seed: "8",
-      imageCache: dir,
-      insecureRegistry: [],
-      offline: true,
-    }, resolver);
-  } catch (e) {
-    error = e;
-  } finally {
-    console.log = log;
-    await Deno.remove(dir, { recursive: true });
-  }
-  assert.equal(error, undefined, lines.join("\n"));
-  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const { result, error, out } = await generateAndCheck("gpu.yml", yaml, "8");
+  assert.equal(error, undefined, out);
+  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
   const seq = buildRequestSequence({
     workload: readWorkload(parseYaml(yaml), "gpu.yml")!,
     images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
@@ -438,40 +376,9 @@ spec:
     - name: web
       image: "127.0.0.1:5000/web:1.0"
 `;
-  const resolver = new MemoryResolver(IMAGES);
-  const result = await generate([parseYamlFile("gen.yml", yaml)], {
-    settings: await testSettings(),
-    resolver,
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-    skipInitializer: true,
-    skipServiceMesh: true,
-  });
-  const dir = await Deno.makeTempDir({ prefix: "generated-gen-" });
-  await Deno.writeTextFile(`${dir}/gen.yml`, result.files[0]!.text);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  let error: unknown;
-  try {
-    await policyCheckCommand([dir], {
-      json: false,
-      mutate: true,
-      seed: "8",
-      imageCache: dir,
-      insecureRegistry: [],
-      offline: true,
-    }, resolver);
-  } catch (e) {
-    error = e;
-  } finally {
-    console.log = log;
-    await Deno.remove(dir, { recursive: true });
-  }
-  assert.equal(error, undefined, lines.join("\n"));
-  assert.match(lines.join("\n"), /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const { result, error, out } = await generateAndCheck("gen.yml", yaml, "8");
+  assert.equal(error, undefined, out);
+  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
   const seq = buildRequestSequence({
     workload: readWorkload(parseYaml(yaml), "gen.yml")!,
     images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
