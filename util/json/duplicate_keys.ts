@@ -14,6 +14,16 @@
  */
 import type { FieldIssue } from "../errors/mod.ts";
 import { childPath } from "./issues.ts";
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from "./json_bytes.ts";
 
 /** At most this many duplicates are reported per document (the rest are counted). */
 export const MAX_DUPLICATE_ISSUES = 20;
@@ -27,15 +37,6 @@ interface OpenContainer {
   /** The key whose value is being read (objects), or the index of the current element (arrays). */
   current: string | number;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;

@@ -7,6 +7,15 @@
  * @module
  */
 import { ParseError } from "../errors/mod.ts";
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from "./json_bytes.ts";
 
 /** What a document may contain at most. */
 export interface JsonShapeLimits {
@@ -15,14 +24,6 @@ export interface JsonShapeLimits {
   /** Deepest nesting of objects and arrays. */
   readonly maxDepth: number;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_OBJECT = 0x7d;
-const CLOSE_ARRAY = 0x5d;
 
 /**
  * Refuses `bytes` when they hold more object keys or deeper nesting than `limits` allow.
