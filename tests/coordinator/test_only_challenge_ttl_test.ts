@@ -4,7 +4,7 @@ import {
   TEST_ONLY_CHALLENGE_TTL_FLAG,
   testOnlyChallengeTtlMs,
 } from "../../coordinator/test_only_challenge_ttl.ts";
-import { withTempDir } from "../helpers/temp_dir.ts";
+import { startOnRealEvidence } from "../helpers/coordinator_process.ts";
 
 Deno.test("test-only challenge lifetime: unset means the normal 60 s", () => {
   assert.equal(testOnlyChallengeTtlMs(undefined, "configfs-tsm"), undefined);
@@ -45,29 +45,9 @@ Deno.test({
   name: "coordinator: the test-only challenge lifetime with real evidence stops the start (exit 1)",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: () =>
-    withTempDir(async (dir) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("../../coordinator/main.ts", import.meta.url).pathname,
-          "--history-dir",
-          `${dir}/history`,
-          "--evidence",
-          "configfs-tsm",
-          "--configfs-tsm-dir",
-          dir,
-          `--${TEST_ONLY_CHALLENGE_TTL_FLAG}`,
-          "600",
-          "--log-format",
-          "json",
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 1, stderr);
-      assert.match(stderr, /test-only-challenge-ttl-seconds.*simulated TEE/);
-    }),
+  fn: async () => {
+    const { code, stderr } = await startOnRealEvidence(`--${TEST_ONLY_CHALLENGE_TTL_FLAG}`, "600");
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /test-only-challenge-ttl-seconds.*simulated TEE/);
+  },
 });

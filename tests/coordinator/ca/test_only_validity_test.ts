@@ -5,7 +5,7 @@ import {
   testOnlyMeshCertificateValidityMs,
 } from "../../../coordinator/ca/test_only_validity.ts";
 import { LEAF_VALIDITY_MS } from "../../../coordinator/ca/certificate_authority.ts";
-import { withTempDir } from "../../helpers/temp_dir.ts";
+import { startOnRealEvidence } from "../../helpers/coordinator_process.ts";
 
 Deno.test("test-only mesh certificate validity: unset means the normal validity", () => {
   assert.equal(testOnlyMeshCertificateValidityMs(undefined, "configfs-tsm"), undefined);
@@ -50,29 +50,9 @@ Deno.test({
   name: "coordinator: the test-only validity with real evidence stops the start (exit 1)",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: () =>
-    withTempDir(async (dir) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          new URL("../../../coordinator/main.ts", import.meta.url).pathname,
-          "--history-dir",
-          `${dir}/history`,
-          "--evidence",
-          "configfs-tsm",
-          "--configfs-tsm-dir",
-          dir,
-          `--${TEST_ONLY_VALIDITY_FLAG}`,
-          "5",
-          "--log-format",
-          "json",
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 1, stderr);
-      assert.match(stderr, /test-only-mesh-certificate-validity-seconds.*simulated TEE/);
-    }),
+  fn: async () => {
+    const { code, stderr } = await startOnRealEvidence(`--${TEST_ONLY_VALIDITY_FLAG}`, "5");
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /test-only-mesh-certificate-validity-seconds.*simulated TEE/);
+  },
 });
