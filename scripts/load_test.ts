@@ -222,7 +222,9 @@ async function main(): Promise<void> {
     const failures: unknown[] = [];
     const boundSamples: number[] = [];
     let coordinatorCpu = 0;
-    let threads: ThreadCpu = { main: 0, blockingPool: 0, v8Workers: 0, other: 0 };
+    let generatorCpu = 0;
+    let threads: ThreadCpu = { main: 0, blockingPool: 0, v8Workers: 0, other: 0, runQueueWait: 0 };
+    let generatorWait = 0;
     let loadWall = 0;
     const perRound = Math.ceil(count / rounds);
     await profiler?.start();
@@ -232,16 +234,23 @@ async function main(): Promise<void> {
       // Load phase: `batch` initializers at once; the Coordinator's CPU time is read around it.
       const cpuBefore = await processCpuSeconds(pid);
       const threadsBefore = await threadCpuSeconds(pid);
+      const generatorThreadsBefore = await threadCpuSeconds(Deno.pid);
       const wallBefore = performance.now();
+      const generatorBefore = process.cpuUsage();
       const results = await runPool(batch, concurrency, one);
       loadWall += (performance.now() - wallBefore) / 1000;
+      const generatorUsed = process.cpuUsage(generatorBefore);
+      generatorCpu += (generatorUsed.user + generatorUsed.system) / 1e6;
       coordinatorCpu += await processCpuSeconds(pid) - cpuBefore;
       const roundThreads = threadCpuDelta(threadsBefore, await threadCpuSeconds(pid));
+      generatorWait += threadCpuDelta(generatorThreadsBefore, await threadCpuSeconds(Deno.pid))
+        .runQueueWait;
       threads = {
         main: threads.main + roundThreads.main,
         blockingPool: threads.blockingPool + roundThreads.blockingPool,
         v8Workers: threads.v8Workers + roundThreads.v8Workers,
         other: threads.other + roundThreads.other,
+        runQueueWait: threads.runQueueWait + roundThreads.runQueueWait,
       };
       for (const r of results) {
         if (r.status === "fulfilled") latencies.push(r.value);
@@ -291,6 +300,9 @@ async function main(): Promise<void> {
         v8Workers: perAttestationMs(threads.v8Workers),
         other: perAttestationMs(threads.other),
       },
+      coordinatorRunQueueWaitMsPerAttestation: perAttestationMs(threads.runQueueWait),
+      loadGeneratorCpuMsPerAttestation: perAttestationMs(generatorCpu),
+      loadGeneratorRunQueueWaitMsPerAttestation: perAttestationMs(generatorWait),
       boundCpuMs: Number(boundMs.toFixed(2)),
       boundCpuMsSamples: boundSamples.map((s) => Number((s * 1000).toFixed(2))),
       cpuRatio: Number((boundMs / cpuPerAttestationMs).toFixed(3)),
@@ -317,6 +329,15 @@ async function main(): Promise<void> {
         `  by thread: main ${byThread.main} ms (JavaScript, HTTP, TLS), blocking pool ` +
           `${byThread.blockingPool} ms (WebCrypto, file reads), V8 workers ${byThread.v8Workers} ms ` +
           `(GC, compiler), other ${byThread.other} ms`,
+      );
+      log(
+        `load generator (this process: pod keys, simulated evidence, TLS client) CPU ` +
+          `${summary.loadGeneratorCpuMsPerAttestation} ms per attestation, on the same cores`,
+      );
+      log(
+        `waiting for a CPU (run queue, all threads) per attestation: Coordinator ` +
+          `${summary.coordinatorRunQueueWaitMsPerAttestation} ms, load generator ` +
+          `${summary.loadGeneratorRunQueueWaitMsPerAttestation} ms`,
       );
       log(
         `bound (P-384 verify + sign, CPU, interleaved per round): ${summary.boundCpuMs} ms ` +

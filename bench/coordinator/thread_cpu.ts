@@ -18,6 +18,11 @@ export interface ThreadCpu {
   readonly v8Workers: number;
   /** Every other thread. */
   readonly other: number;
+  /**
+   * Seconds the threads spent runnable but waiting for a CPU (run-queue delay, all groups, from
+   * `/proc/<pid>/task/<tid>/schedstat`): time lost to other processes competing for the cores.
+   */
+  readonly runQueueWait: number;
 }
 
 /** USER_HZ of Linux's /proc accounting (100 on every mainstream architecture). */
@@ -36,11 +41,13 @@ function groupOf(comm: string, isMain: boolean): keyof ThreadCpu {
  * have exited are not counted here (the process total in `/proc/<pid>/stat` keeps them).
  */
 export async function threadCpuSeconds(pid: number): Promise<ThreadCpu> {
-  const sums = { main: 0, blockingPool: 0, v8Workers: 0, other: 0 };
+  const sums = { main: 0, blockingPool: 0, v8Workers: 0, other: 0, runQueueWait: 0 };
   for await (const entry of Deno.readDir(`/proc/${pid}/task`)) {
     let stat: string;
+    let schedstat: string;
     try {
       stat = await Deno.readTextFile(`/proc/${pid}/task/${entry.name}/stat`);
+      schedstat = await Deno.readTextFile(`/proc/${pid}/task/${entry.name}/schedstat`);
     } catch {
       continue; // the thread exited between listing and reading
     }
@@ -49,6 +56,9 @@ export async function threadCpuSeconds(pid: number): Promise<ThreadCpu> {
     const ticks = Number(fields[11]) + Number(fields[12]);
     if (!Number.isFinite(ticks)) throw new Error(`unreadable /proc/${pid}/task/${entry.name}/stat`);
     sums[groupOf(comm, entry.name === String(pid))] += ticks / CLOCK_TICKS_PER_SECOND;
+    // schedstat: time on a CPU, time waiting on a run queue (both ns), time slices.
+    const waitNs = Number(schedstat.split(" ")[1]);
+    if (Number.isFinite(waitNs)) sums.runQueueWait += waitNs / 1e9;
   }
   return sums;
 }
@@ -60,5 +70,6 @@ export function threadCpuDelta(before: ThreadCpu, after: ThreadCpu): ThreadCpu {
     blockingPool: after.blockingPool - before.blockingPool,
     v8Workers: after.v8Workers - before.v8Workers,
     other: after.other - before.other,
+    runQueueWait: after.runQueueWait - before.runQueueWait,
   };
 }
