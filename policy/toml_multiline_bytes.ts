@@ -83,7 +83,9 @@ export function escapeAndMeasureTomlMultiline(
   out.set(suffix, o);
   o += suffix.length;
   return {
-    bytes: out.subarray(0, o),
+    // A copy when much of the worst-case buffer went unused (the usual case), so a caller that
+    // keeps the bytes does not keep up to twice their size.
+    bytes: out.length - o > 4096 ? out.slice(0, o) : out.subarray(0, o),
     size: { bytes: n, lines, longestLineBytes, longestLine },
   };
 }
