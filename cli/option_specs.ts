@@ -9,8 +9,9 @@
  *
  * Why not a package: commander imports `node:fs`, `node:child_process`, `node:process` and
  * `node:events`, which cost a Deno process ~65 ms CPU at start (an empty `deno run` costs
- * ~85 ms); `node:util`'s `parseArgs` alone ~18 ms. The reader below needs no more than a loop,
- * because anything it is unsure of goes to commander.
+ * ~85 ms); `node:util`'s `parseArgs` alone ~20 ms, and the first npm package a process loads
+ * ~10 ms however small it is (Deno sets up npm resolution then). The reader below needs no more
+ * than a loop, because anything it is unsure of goes to commander.
  *
  * @module
  */

@@ -64,6 +64,9 @@ export class PolicyInitdataEncoder {
   readonly #rulesSize: PolicyTextSize;
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
+  /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
+  #lineBytes = new Uint8Array(0);
+  #escapeScratch = new Uint8Array(0);
 
   constructor(rules: string) {
     const body = rules.endsWith("\n") ? rules : rules + "\n";
@@ -80,10 +83,17 @@ export class PolicyInitdataEncoder {
 
   /** The initdata of a pod with `policyData` (all but its annotation). */
   encode(policyData: unknown): EncodedPolicyInitdata {
-    const line = this.#encoder.encode(
-      `${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`,
+    const line = `${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`;
+    // At most three UTF-8 bytes per UTF-16 unit.
+    if (this.#lineBytes.length < 3 * line.length) this.#lineBytes = new Uint8Array(4 * line.length);
+    const { written } = this.#encoder.encodeInto(line, this.#lineBytes);
+    const worstCase = 2 * written + this.#closing.length;
+    if (this.#escapeScratch.length < worstCase) this.#escapeScratch = new Uint8Array(2 * worstCase);
+    const { bytes: tail, size } = escapeAndMeasureTomlMultiline(
+      this.#lineBytes.subarray(0, written),
+      this.#closing,
+      this.#escapeScratch,
     );
-    const { bytes: tail, size } = escapeAndMeasureTomlMultiline(line, this.#closing);
     return new EncodedPolicyInitdata(
       this.#head,
       tail,

@@ -3,8 +3,9 @@
  * wasm ABI 1.2), the call `LoadedPolicy.evaluate` makes, without its per-call costs: it builds a
  * `TextEncoder` and a `TextDecoder` for every evaluation, copies the encoded input once more into
  * the module's memory and looks the entrypoint up by name. Here the input is encoded straight into
- * the module's memory with one encoder and the result decoded with one decoder, and the
- * entrypoint is a number. Measured on the network requests (a few µs each), this is about 1 µs
+ * the module's memory with one encoder, the result decoded with one decoder (the two common result
+ * sets, allowed or denied without state operations, are recognised by their bytes), and the
+ * entrypoint is a number. Measured on the network requests (a few µs each), this is about 1.5 µs
  * less per evaluation (`scripts/bench_policy_baseline.ts`). The fields used (`mem`,
  * `wasmInstance`, `dataAddr`, `dataHeapPtr`, `minorVersion`) are public in opa-wasm's type
  * declarations; a policy without them, or with an older ABI, is evaluated by its own `evaluate`.
@@ -101,7 +102,37 @@ function evaluateDirect(
     0,
   );
   // The evaluation may have grown the memory: view its buffer as it is now.
-  const bytes = new Uint8Array(mem.buffer);
-  const end = bytes.indexOf(0, resultAddr);
-  return JSON.parse(DECODER.decode(bytes.subarray(resultAddr, end < 0 ? bytes.length : end)));
+  return readResultSet(new Uint8Array(mem.buffer), resultAddr);
+}
+
+/**
+ * The result sets most evaluations return (a decision without state operations: every denial and
+ * most allowed requests), as `opa_eval` writes them.
+ */
+const COMMON_RESULT_SETS: readonly { bytes: Uint8Array; allowed: boolean }[] = [true, false].map(
+  (allowed) => ({
+    bytes: ENCODER.encode(`[{"result":{"allowed":${allowed},"ops":[]}}]\0`),
+    allowed,
+  }),
+);
+
+/**
+ * Parses the NUL-terminated JSON result set at `addr`. The common result sets are recognised by
+ * their bytes (including the terminator) and built without decoding and parsing: the same value
+ * `JSON.parse` gives for them, about 0.6 µs less.
+ */
+export function readResultSet(memory: Uint8Array, addr: number): unknown {
+  for (const { bytes, allowed } of COMMON_RESULT_SETS) {
+    if (sameBytesAt(memory, addr, bytes)) return [{ result: { allowed, ops: [] } }];
+  }
+  const end = memory.indexOf(0, addr);
+  return JSON.parse(DECODER.decode(memory.subarray(addr, end < 0 ? memory.length : end)));
+}
+
+function sameBytesAt(memory: Uint8Array, addr: number, bytes: Uint8Array): boolean {
+  if (addr + bytes.length > memory.length) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    if (memory[addr + i] !== bytes[i]) return false;
+  }
+  return true;
 }

@@ -121,6 +121,8 @@ export class PolicyEvaluator {
   #policy: LoadedPolicy | undefined;
   /** Evaluation on this instance (direct through `opa_eval` where the instance allows it). */
   readonly #evaluate: EntrypointEvaluation;
+  /** The instance's entrypoint number of each request type. */
+  readonly #entrypoints: ReadonlyMap<string, number>;
 
   /** Use {@link CompiledRules.evaluator}. */
   constructor(
@@ -131,6 +133,11 @@ export class PolicyEvaluator {
   ) {
     this.#policy = policy;
     this.#evaluate = entrypointEvaluation(policy);
+    this.#entrypoints = new Map(
+      Object.entries(policy.entrypoints).map((
+        [name, id],
+      ) => [name.replace(/^agent_policy\//, ""), id]),
+    );
     this.#state = structuredClone(state);
     this.#syncData();
   }
@@ -185,8 +192,8 @@ export class PolicyEvaluator {
    */
   decide(type: RequestType | string, request: unknown): Decision {
     if (!isRequestType(type)) throw new ParseError("request type", `unknown request ${type}`);
-    const policy = this.#instance();
-    const entrypoint = policy.entrypoints[`agent_policy/${type}`];
+    this.#instance(); // refuses when released
+    const entrypoint = this.#entrypoints.get(type);
     // CompiledRules.load checked that the module exports every request type's entrypoint.
     if (typeof entrypoint !== "number") {
       throw new UnavailableError("rego/policy.wasm", `no entrypoint agent_policy/${type}`);

@@ -57,3 +57,18 @@ Deno.test("the shared-rules encoder is deterministic across instances", async ()
     await b.annotations([b.encode(structuredClone(datas[0]))]),
   );
 });
+
+Deno.test("the shared-rules encoder's results stay as they were when it encodes the next pod", () => {
+  const rules = "package agent_policy\n";
+  const encoder = new PolicyInitdataEncoder(rules);
+  const first = encoder.encode(datas[1]);
+  const firstToml = first.toml.slice();
+  const firstTail = first.tail.slice();
+  for (const data of [datas[0], datas[2], datas[1]]) encoder.encode(data);
+  assert.deepEqual(first.tail, firstTail);
+  assert.deepEqual(first.toml, firstToml);
+  assert.deepEqual(
+    encoder.encode(datas[1]).toml,
+    encodeInitdataToml({ "policy.rego": renderPolicyText(rules, datas[1]) }),
+  );
+});

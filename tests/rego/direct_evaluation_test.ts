@@ -11,6 +11,7 @@ import {
   directEvaluation,
   entrypointEvaluation,
   type LoadedPolicy,
+  readResultSet,
 } from "../../rego/direct_evaluation.ts";
 import { readPolicyWasm } from "../../rego/evaluator.ts";
 import { applyPatch, parsePatch } from "../../rego/json_patch.ts";
@@ -127,4 +128,33 @@ Deno.test("a policy without opa_eval's fields is evaluated by its own evaluate",
   const evaluate = entrypointEvaluation(policy);
   assert.deepEqual(evaluate({ a: 1 }, 3), [{ result: { allowed: false, ops: [] } }]);
   assert.deepEqual(calls, [[{ a: 1 }, 3]]);
+});
+
+Deno.test("result sets read from memory equal JSON.parse of their text, common ones included", () => {
+  const texts = [
+    '[{"result":{"allowed":true,"ops":[]}}]',
+    '[{"result":{"allowed":false,"ops":[]}}]',
+    '[{"result":{"allowed":true,"ops":[{"op":"add","path":"/a","value":1}]}}]',
+    '[{"result":{"allowed":true,"ops":[]},"x":1}]',
+    '[{"result":{"allowed":"true","ops":[]}}]',
+    "[]",
+  ];
+  for (const text of texts) {
+    for (const at of [0, 7]) {
+      const memory = new Uint8Array(at + text.length + 4).fill(0x20);
+      memory.set(new TextEncoder().encode(text), at);
+      memory[at + text.length] = 0;
+      assert.deepEqual(readResultSet(memory, at), JSON.parse(text), text);
+    }
+  }
+  // A common result set not followed by its terminator is not taken for it.
+  const text = '[{"result":{"allowed":true,"ops":[]}}]';
+  const memory = new TextEncoder().encode(`${text}   \0`);
+  assert.deepEqual(readResultSet(memory, 0), JSON.parse(text));
+  assert.throws(() => readResultSet(new TextEncoder().encode(`${text}]\0`), 0), SyntaxError);
+  // Without a terminator the text runs to the end of memory.
+  assert.deepEqual(readResultSet(new TextEncoder().encode(text), 0), JSON.parse(text));
+  // Two evaluations never share a result object.
+  const shared = new TextEncoder().encode(`${text}\0`);
+  assert.notEqual(readResultSet(shared, 0), readResultSet(shared, 0));
 });
