@@ -33,15 +33,18 @@ interface EscapedMeasured {
  * control characters other than tab and newline as `\uXXXX`, everything else verbatim) and
  * appends `suffix` (written as given); measures `text` in the same pass as `measurePolicyText`
  * measures its decoded string. Multi-byte UTF-8 sequences never contain bytes below 0x80, so a
- * byte-wise escape is the character-wise one.
+ * byte-wise escape is the character-wise one. `scratch`, when at least `2 * text.length +
+ * suffix.length` long, is written instead of a new worst-case buffer (the result is a copy).
  */
 export function escapeAndMeasureTomlMultiline(
   text: Uint8Array,
   suffix: Uint8Array,
+  scratch?: Uint8Array,
 ): EscapedMeasured {
   const n = text.length;
   // Backslash and quote double; a control character becomes six bytes (grown on demand).
-  let out = new Uint8Array(2 * n + suffix.length);
+  const worstCase = 2 * n + suffix.length;
+  let out = scratch && scratch.length >= worstCase ? scratch : new Uint8Array(worstCase);
   let o = 0;
   let lines = 0;
   let lineStart = 0;
@@ -83,7 +86,9 @@ export function escapeAndMeasureTomlMultiline(
   out.set(suffix, o);
   o += suffix.length;
   return {
-    bytes: out.subarray(0, o),
+    // A copy when the bytes are in `scratch` or much of the worst-case buffer went unused (the
+    // usual case), so a caller that keeps the bytes does not keep up to twice their size.
+    bytes: out === scratch || out.length - o > 4096 ? out.slice(0, o) : out.subarray(0, o),
     size: { bytes: n, lines, longestLineBytes, longestLine },
   };
 }
