@@ -20,6 +20,27 @@ function isTomlControl(byte: number): boolean {
   return (byte < 0x20 && byte !== NEWLINE && byte !== TAB) || byte === DEL;
 }
 
+/** What a byte of the text needs: copied, escaped with a backslash, a line end, or `\uXXXX`. */
+const COPY = 0;
+const BACKSLASHED = 1;
+const LINE_END = 2;
+const UNICODE_ESCAPE = 3;
+
+/** {@link COPY} … {@link UNICODE_ESCAPE} by byte value: one table load per byte in the loop. */
+const BYTE_ACTION: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let byte = 0; byte < 256; byte++) {
+    table[byte] = byte === BACKSLASH || byte === QUOTE
+      ? BACKSLASHED
+      : byte === NEWLINE
+      ? LINE_END
+      : isTomlControl(byte)
+      ? UNICODE_ESCAPE
+      : COPY;
+  }
+  return table;
+})();
+
 /** Escaped text and its measure, see {@link escapeAndMeasureTomlMultiline}. */
 interface EscapedMeasured {
   /** The escaped bytes followed by `suffix`. */
@@ -52,10 +73,13 @@ export function escapeAndMeasureTomlMultiline(
   let longestLine = 0;
   for (let i = 0; i < n; i++) {
     const byte = text[i]!;
-    if (byte === BACKSLASH || byte === QUOTE) {
+    const action = BYTE_ACTION[byte]!;
+    if (action === COPY) {
+      out[o++] = byte;
+    } else if (action === BACKSLASHED) {
       out[o++] = BACKSLASH;
       out[o++] = byte;
-    } else if (byte === NEWLINE) {
+    } else if (action === LINE_END) {
       out[o++] = byte;
       lines++;
       if (i - lineStart > longestLineBytes) {
@@ -63,7 +87,8 @@ export function escapeAndMeasureTomlMultiline(
         longestLine = lines;
       }
       lineStart = i + 1;
-    } else if (isTomlControl(byte)) {
+    } else {
+      // UNICODE_ESCAPE
       const needed = o + 6 + 2 * (n - i - 1) + suffix.length;
       if (needed > out.length) {
         const grown = new Uint8Array(needed + 64);
@@ -72,8 +97,6 @@ export function escapeAndMeasureTomlMultiline(
       }
       out.set([BACKSLASH, 0x75, 0x30, 0x30, HEX[byte >> 4]!, HEX[byte & 0xf]!], o);
       o += 6;
-    } else {
-      out[o++] = byte;
     }
   }
   if (lineStart < n) {

@@ -1579,8 +1579,11 @@ UpdateInterfaceRequest := {"allowed": true, "ops": []} if {
 # IFF_NOTRAILERS (64), promiscuous mode and the rest change how the guest trusts the link.
 # (An else chain, the common value first: opa's wasm evaluates every body of a function, and
 # builds a set literal in each evaluation.)
-interface_flags_ok(f) if f == 0
-else if f == 128
+interface_flags_ok(f) if {
+	f == 0
+} else if {
+	f == 128
+}
 
 # A MAC address (`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`: six pairs of hex digits), never all
 # zeros, decided without that pattern (its RE2 program costs ~35 µs to build in each evaluation)
@@ -1626,14 +1629,22 @@ AddARPNeighborsRequest := {"allowed": true, "ops": []} if {
 
 # NUD_PERMANENT (128) or NUD_REACHABLE (2), as the runtime copies them from the host's table.
 # (Else chains, the common value first, as for interface_flags_ok.)
-neighbour_state_ok(s) if s == 128
-else if s == 2
+neighbour_state_ok(s) if {
+	s == 128
+} else if {
+	s == 2
+}
 
 # No flags, NTF_PROXY (8), NTF_ROUTER (128) or both.
-neighbour_flags_ok(f) if f == 0
-else if f == 128
-else if f == 8
-else if f == 136
+neighbour_flags_ok(f) if {
+	f == 0
+} else if {
+	f == 128
+} else if {
+	f == 8
+} else if {
+	f == 136
+}
 
 loopback_name("lo")
 
