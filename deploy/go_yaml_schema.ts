@@ -8,10 +8,16 @@
  *   string `<<` is printed as a string, and so quoted (the merge tag's test matches it), which
  *   go-yaml reads as an ordinary key. (Input with such a key is refused anyway:
  *   `kubectl_agreement.ts`.)
+ * - Numbers: go-yaml v2 reads forms as numbers that the package's YAML 1.1 tags leave strings
+ *   (`0o17`, `0O17`, `0X1F`, `0B101`, `+_1`, `1e1_0`, `0b-101`…; `go_yaml_resolve.ts`) or as
+ *   other numbers (`0_`). Two tags before the package's own read every plain scalar go-yaml reads
+ *   as a number as that number, and, since the printers quote every string a default tag's test
+ *   matches, print such a string quoted. (Numbers print through the package's tags, in decimal.)
  *
  * @module
  */
 import type { ScalarTag, Tags } from "yaml";
+import { type GoYamlKind, goYamlV2Resolve } from "./go_yaml_resolve.ts";
 
 const MERGE_TAG = "tag:yaml.org,2002:merge";
 
@@ -20,11 +26,53 @@ function isMergeKeySymbol(value: unknown): boolean {
   return typeof value === "symbol" && value.description === "<<";
 }
 
+/** First characters of the scalars go-yaml may read as numbers (`-`, `+`, `.`, digits). */
+function mayBeNumber(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e;
+}
+
+/**
+ * A tag test (the package and the plain printer call only `test`) matching the plain scalars
+ * go-yaml v2 reads as `kind`.
+ */
+class GoYamlKindTest extends RegExp {
+  constructor(private readonly kind: GoYamlKind) {
+    super("(?!)");
+  }
+
+  override test(text: string): boolean {
+    return mayBeNumber(text) && goYamlV2Resolve(text).kind === this.kind;
+  }
+}
+
+/** A tag reading the plain scalars go-yaml v2 reads as numbers of `kind` as those numbers. */
+function goYamlNumberTag(kind: "int" | "float"): ScalarTag {
+  return {
+    // Numbers print through the package's own tags; these only read, and make strings quoted.
+    identify: () => false,
+    default: true,
+    tag: `tag:yaml.org,2002:${kind}`,
+    test: new GoYamlKindTest(kind),
+    resolve: (text: string) => goYamlV2Resolve(text).value!,
+  };
+}
+
+const GO_YAML_NUMBER_TAGS: readonly ScalarTag[] = [
+  goYamlNumberTag("int"),
+  goYamlNumberTag("float"),
+];
+
 /** The `customTags` function of `YAML_OPTIONS`: the schema's tags, adjusted as described above. */
 export function goYamlTags(tags: Tags): Tags {
-  return tags.map((tag) =>
-    typeof tag === "object" && tag.tag === MERGE_TAG
-      ? { ...(tag as ScalarTag), identify: isMergeKeySymbol }
-      : tag
-  );
+  // The go-yaml number tags come first: where the package's tags read the same text too, they
+  // may read another value (`0_` is NaN to the package's octal tag, 0 to go-yaml).
+  return [
+    ...GO_YAML_NUMBER_TAGS,
+    ...tags.map((tag) =>
+      typeof tag === "object" && tag.tag === MERGE_TAG
+        ? { ...(tag as ScalarTag), identify: isMergeKeySymbol }
+        : tag
+    ),
+  ];
 }
