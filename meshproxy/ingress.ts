@@ -244,9 +244,8 @@ export class IngressListener {
       }
       return injector ? injector.push(chunk) : [chunk];
     };
-    let joined: Joined | undefined;
     const flushUndecided = () => {
-      if (protocol !== "undecided" || !joined) return;
+      if (protocol !== "undecided") return;
       const first = decide("tcp");
       fromPeer(first.length);
       joined.sendToPlain(first);
@@ -256,7 +255,8 @@ export class IngressListener {
     socket.prependListener("end", flushUndecided);
     socket.once("close", () => clearTimeout(sniffTimer));
     if (!peer) this.#logPeer(undefined, remote, "tcp");
-    joined = join({
+    // Declared after the closures above, which run only on later events.
+    const joined: Joined = join({
       plain: upstream,
       secure: socket,
       counters: {
