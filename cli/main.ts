@@ -6,23 +6,23 @@
  *
  * @module
  */
-import { type Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { ContrastError, InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { ExitCode, exitCodeFor } from "./exit_codes.ts";
-import { buildProgram, selectedCommand } from "./program.ts";
+import { commandName } from "./command_words.ts";
 import { commandResult, FailureWithResult } from "./result.ts";
 import type { BuildInfo } from "./build_info.ts";
-import { internalErrorText, type LogLevel, logLevelOf } from "./output.ts";
+import { internalErrorText, type LogLevel, logLevelFromEnv, logLevelOf } from "./output.ts";
 
-/** The command words of `args` (`evidence verify`), for the result document. */
-function commandName(args: readonly string[]): string {
-  const first = selectedCommand(args);
-  if (first === undefined) return "";
-  const next = args[args.indexOf(first) + 1];
-  return next !== undefined && /^[a-z][a-z-]*$/.test(next) && ["evidence", "collateral", "policy"]
-      .includes(first)
-    ? `${first} ${next}`
-    : first;
+/**
+ * Runs the command of `args` without commander when it takes that path (`evidence show|verify`
+ * with its options in the plain form, `cli/option_specs.ts`, and no bad `CONTRAST_LOG_LEVEL`):
+ * true when it ran. Everything else goes through commander (help, errors, other commands).
+ */
+async function runPlain(args: readonly string[]): Promise<boolean> {
+  if (args[0] !== "evidence" || logLevelFromEnv() === undefined) return false;
+  const { runEvidencePlain } = await import("./commands/evidence.ts");
+  return await runEvidencePlain(args.slice(1));
 }
 
 function printError(error: unknown, level: LogLevel): void {
@@ -40,6 +40,7 @@ function printError(error: unknown, level: LogLevel): void {
 export async function runCli(args: string[], build: BuildInfo = {}): Promise<number> {
   const json = args.includes("--json");
   let program: Command | undefined;
+  let commanderFailure: typeof import("./program.ts").commanderFailure | undefined;
   try {
     if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
       // Loaded only here: it reads every shipped reference value and the image lock.
@@ -47,7 +48,10 @@ export async function runCli(args: string[], build: BuildInfo = {}): Promise<num
       await Deno.stdout.write(new TextEncoder().encode(await versionText(build)));
       return ExitCode.Ok;
     }
-    program = await buildProgram(args, { build });
+    if (await runPlain(args)) return ExitCode.Ok;
+    const cli = await import("./program.ts");
+    commanderFailure = cli.commanderFailure;
+    program = await cli.buildProgram(args, { build });
     await program.parseAsync(args, { from: "user" });
     return ExitCode.Ok;
   } catch (thrown) {
@@ -60,11 +64,12 @@ export async function runCli(args: string[], build: BuildInfo = {}): Promise<num
       printed = thrown.printed;
     }
     let code: number;
-    if (error instanceof CommanderError) {
+    const usage = commanderFailure?.(error);
+    if (usage !== undefined) {
       // Commander printed its message (or the help) already.
-      code = error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
-      if (code === ExitCode.Ok) return code;
-      error = new ParseError("usage", error.message.replace(/^error:\s*/, ""));
+      if (usage.helpShown) return ExitCode.Ok;
+      code = ExitCode.BadInput;
+      error = new ParseError("usage", usage.message);
     } else {
       code = exitCodeFor(error);
       printError(error, logLevelOf(program));

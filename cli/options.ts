@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { ParseError } from "../util/errors/mod.ts";
+import { addOptionSpecs, type OptionSpec } from "./option_specs.ts";
 
 /** Default timeout of one network operation. */
 export const DEFAULT_TIMEOUT = "30s";
@@ -64,26 +65,47 @@ export interface CollateralFlags {
 }
 
 /**
- * Adds `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url`, `--pcs-url`,
- * `--root-ca-crl-url` and `--amd-crl-url`.
+ * `--offline`, `--cache-dir`, `--collateral-dir`, `--kds-url`, `--pcs-url`, `--root-ca-crl-url`
+ * and `--amd-crl-url`.
  */
-export function addCollateralOptions(command: Command): Command {
-  return command
-    .option("--offline", "never use the network: read only the cache and --collateral-dir")
-    .option("--cache-dir <dir>", `cache root shared by every command (default: ${cacheRoot()})`)
-    .option("--collateral-dir <dir>", "offline bundle of vendor collateral (AMD KDS, Intel PCS)")
-    .option("--kds-url <url>", "AMD KDS base URL (default: CONTRAST_KDS_URL, then AMD's)")
-    .option("--pcs-url <url>", "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's)")
-    .option(
-      "--root-ca-crl-url <url>",
-      "TDX: URL of the Intel SGX root CA CRL, whatever --pcs-url is (default: " +
+export function collateralOptionSpecs(): OptionSpec[] {
+  return [
+    {
+      flags: "--offline",
+      description: "never use the network: read only the cache and --collateral-dir",
+    },
+    {
+      flags: "--cache-dir <dir>",
+      description: `cache root shared by every command (default: ${cacheRoot()})`,
+    },
+    {
+      flags: "--collateral-dir <dir>",
+      description: "offline bundle of vendor collateral (AMD KDS, Intel PCS)",
+    },
+    {
+      flags: "--kds-url <url>",
+      description: "AMD KDS base URL (default: CONTRAST_KDS_URL, then AMD's)",
+    },
+    {
+      flags: "--pcs-url <url>",
+      description: "Intel PCS base URL (default: CONTRAST_PCS_URL, then Intel's)",
+    },
+    {
+      flags: "--root-ca-crl-url <url>",
+      description: "TDX: URL of the Intel SGX root CA CRL, whatever --pcs-url is (default: " +
         "CONTRAST_ROOT_CA_CRL_URL, then Intel's published location)",
-    )
-    .option(
-      "--amd-crl-url <url>",
-      "SNP: base URL of AMD's CRLs (<url>/vcek/v1/<product>/crl), whatever --kds-url is " +
-        "(default: CONTRAST_AMD_CRL_URL, then AMD's KDS)",
-    );
+    },
+    {
+      flags: "--amd-crl-url <url>",
+      description: "SNP: base URL of AMD's CRLs (<url>/vcek/v1/<product>/crl), whatever " +
+        "--kds-url is (default: CONTRAST_AMD_CRL_URL, then AMD's KDS)",
+    },
+  ];
+}
+
+/** Adds the options of {@link collateralOptionSpecs}. */
+export function addCollateralOptions(command: Command): Command {
+  return addOptionSpecs(command, collateralOptionSpecs());
 }
 
 /** Vendor service base URLs a command uses; undefined = the vendor's own. */
@@ -191,20 +213,23 @@ export function addImageOptions(command: Command): Command {
     .option("--offline", "never use the network: resolve images from the cache only", false);
 }
 
-/** Adds `--timeout <duration>` (one network operation; the error names the address). */
+/** `--timeout <duration>` (one network operation; the error names the address). */
+export const TIMEOUT_OPTION: OptionSpec = {
+  flags: "--timeout <duration>",
+  description: "time limit of each network operation (e.g. 10s, 2m)",
+  defaultValue: DEFAULT_TIMEOUT,
+};
+
+/** Adds {@link TIMEOUT_OPTION}. */
 export function addTimeoutOption(command: Command): Command {
-  return command.option(
-    "--timeout <duration>",
-    "time limit of each network operation (e.g. 10s, 2m)",
-    DEFAULT_TIMEOUT,
-  );
+  return addOptionSpecs(command, [TIMEOUT_OPTION]);
 }
 
 /** Adds `-w, --workspace-dir <dir>` (and the older `--workspace`, hidden). */
 export function addWorkspaceOption(command: Command, what: string): Command {
   return command
     .option("-w, --workspace-dir <dir>", `workspace: ${what}`, ".")
-    .addOption(new Option("--workspace <dir>").hideHelp());
+    .addOption(command.createOption("--workspace <dir>").hideHelp());
 }
 
 /** The workspace directory of parsed options (`--workspace-dir`, or the older `--workspace`). */

@@ -7,27 +7,32 @@
  *
  * @module
  */
-import { Option } from "commander";
 import type { Command } from "commander";
 
 /** The levels, most quiet first. */
-const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
 /** The environment variable read when `--log-level` is not given. */
-const LOG_LEVEL_ENV = "CONTRAST_LOG_LEVEL";
+export const LOG_LEVEL_ENV = "CONTRAST_LOG_LEVEL";
 
 /** Where a command writes one line. */
 export type LineWriter = (line: string) => void;
 
-/** The program option `--log-level`, validated by commander (a bad value is a usage error). */
-export function logLevelOption(): Option {
-  return new Option("--log-level <level>", "how much to print besides results and errors")
-    .choices(LOG_LEVELS)
-    .env(LOG_LEVEL_ENV)
-    .default("info");
+function isLogLevel(value: unknown): value is LogLevel {
+  return (LOG_LEVELS as readonly unknown[]).includes(value);
+}
+
+/**
+ * The level `CONTRAST_LOG_LEVEL` names when no `--log-level` is given: `info` when unset,
+ * `undefined` when it names no level (commander reports that as a usage error).
+ */
+export function logLevelFromEnv(): LogLevel | undefined {
+  const value = Deno.env.get(LOG_LEVEL_ENV);
+  if (value === undefined) return "info";
+  return isLogLevel(value) ? value : undefined;
 }
 
 /** True when `level` prints at least as much as `threshold`. */
@@ -35,10 +40,15 @@ function atLeast(level: LogLevel, threshold: LogLevel): boolean {
   return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
 }
 
-/** The level the program was run with, read from `command` or any parent (default: `info`). */
+/**
+ * The level the program was run with, read from `command` or any parent; without a command (a
+ * command run without commander, or a failure before it parsed), the environment's (default:
+ * `info`).
+ */
 export function logLevelOf(command: Command | undefined): LogLevel {
-  const value = command?.optsWithGlobals().logLevel;
-  return (LOG_LEVELS as readonly string[]).includes(value) ? value as LogLevel : "info";
+  if (command === undefined) return logLevelFromEnv() ?? "info";
+  const value = command.optsWithGlobals().logLevel;
+  return isLogLevel(value) ? value : "info";
 }
 
 /** The writer for progress lines at `level`: `write` from `info` up, nothing below. */

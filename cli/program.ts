@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { Command } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import type { BuildInfo } from "./build_info.ts";
-import { logLevelOption } from "./output.ts";
+import { LOG_LEVEL_ENV, LOG_LEVELS } from "./output.ts";
 import { addHelpExamples } from "./help_examples.ts";
+import { selectedCommand } from "./command_words.ts";
 
 /** A command of the program, loaded on demand. */
 export interface CommandEntry {
@@ -86,25 +87,23 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
-/** Options of the program itself that take a value (skipped when looking for the command). */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(["--log-level"]);
+/** The program option `--log-level`, validated by commander (a bad value is a usage error). */
+function logLevelOption(): Option {
+  return new Option("--log-level <level>", "how much to print besides results and errors")
+    .choices(LOG_LEVELS)
+    .env(LOG_LEVEL_ENV)
+    .default("info");
+}
 
 /**
- * The command `args` run: the first argument that is neither an option nor an option's value;
- * for `help <command>` the command asked about. `undefined` when none is named.
+ * What a usage error commander raised says (commander printed it already, or the help that was
+ * asked for: then `helpShown`); `undefined` for any other error.
  */
-export function selectedCommand(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") return args[i + 1];
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
-      i++;
-      continue;
-    }
-    if (arg.startsWith("-")) continue;
-    return arg === "help" ? args[i + 1] : arg;
-  }
-  return undefined;
+export function commanderFailure(
+  error: unknown,
+): { readonly helpShown: boolean; readonly message: string } | undefined {
+  if (!(error instanceof CommanderError)) return undefined;
+  return { helpShown: error.exitCode === 0, message: error.message.replace(/^error:\s*/, "") };
 }
 
 function addSummaryStub(program: Command, entry: CommandEntry): void {

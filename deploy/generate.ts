@@ -11,13 +11,13 @@
  * @module
  */
 import { checkSecurePv, injectSecurePv, parseSecurePv, type SecurePv } from "./secure_pv.ts";
-import { isMap, type YAMLMap } from "yaml";
+import { type Document, isMap, type YAMLMap } from "yaml";
 import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
 import { digestHex } from "../policy/initdata.ts";
-import { PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
+import { type EncodedPolicyInitdata, PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
 import { assertSizeWithinAgentLimits, type PolicyTextSize } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import type { PatternShapeCache } from "../policy/pattern_shapes.ts";
@@ -229,6 +229,7 @@ export async function generate(
   }
   checkOneCoordinator(build.manifestPolicies, issues);
   throwIfAny(issues);
+  await build.writeInitdataAnnotations();
 
   const manifest = manifestDocument(build.manifestPolicies, options);
   return {
@@ -432,6 +433,13 @@ class PolicyBuild {
   /** The initdata annotation of every edited document, by `path\0docIndex`. */
   readonly initdataAnnotations = new Map<string, InitdataAnnotation>();
   readonly #built: (GeneratedPolicy | undefined)[];
+  /** The policies built whose annotation is still to be written, in the order they were built. */
+  readonly #unannotated: {
+    readonly key: string;
+    readonly doc: Document;
+    readonly meta: YAMLMap;
+    readonly initdata: EncodedPolicyInitdata;
+  }[] = [];
   readonly #initdata: PolicyInitdataEncoder;
   readonly #patternShapes: PatternShapeCache = new Map();
 
@@ -459,7 +467,8 @@ class PolicyBuild {
 
   /**
    * Injects the initializer and sidecar into workload `index` (the initializer carrying
-   * `coordinatorTrust`), pins its images, builds its policy and writes its initdata annotation.
+   * `coordinatorTrust`), pins its images and builds its policy; its initdata annotation is
+   * written by {@link writeInitdataAnnotations}.
    */
   workload(index: number, coordinatorTrust: string | undefined): void {
     const w = this.workloads[index]!;
@@ -474,10 +483,7 @@ class PolicyBuild {
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
     const key = documentKey(w.ref.file.path, w.ref.docIndex);
-    this.initdataAnnotations.set(key, {
-      annotations: setInitdataAnnotation(doc, meta, initdata.annotation),
-      value: initdata.annotation,
-    });
+    this.#unannotated.push({ key, doc, meta, initdata });
     this.changedDocs.add(key);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],
@@ -490,9 +496,27 @@ class PolicyBuild {
       namespace: w.ref.namespace,
       name: w.ref.name,
       digest,
-      initdata: initdata.toml,
+      get initdata() {
+        return initdata.toml;
+      },
       policyData,
     };
+  }
+
+  /**
+   * Writes the initdata annotation of every policy built so far into its document, in the order
+   * the policies were built; the annotations are compressed together (one zlib stream).
+   */
+  async writeInitdataAnnotations(): Promise<void> {
+    const pending = this.#unannotated.splice(0);
+    const values = await this.#initdata.annotations(pending.map((p) => p.initdata));
+    pending.forEach(({ key, doc, meta }, i) => {
+      const value = values[i]!;
+      this.initdataAnnotations.set(key, {
+        annotations: setInitdataAnnotation(doc, meta, value),
+        value,
+      });
+    });
   }
 
   #inject(w: Workload, coordinatorTrust: string | undefined): void {

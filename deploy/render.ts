@@ -15,6 +15,7 @@
 import type { Document, YAMLMap } from "yaml";
 import { INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
+import { printPlainDocument } from "./plain_document_printer.ts";
 
 /** The initdata annotation of one changed document. */
 export interface InitdataAnnotation {
@@ -63,6 +64,8 @@ function printDocument(doc: Document, style: ReturnType<typeof stringifyOptionsF
   const handles = directives ? Object.entries(directives.tags) : [];
   const printsNoDirective = directives !== undefined && !directives.yaml.explicit &&
     handles.length === 1 && handles[0]![0] === "!!" && handles[0]![1] === YAML_CORE_TAG_PREFIX;
+  const plain = printPlainDocument(doc, style, printsNoDirective);
+  if (plain !== undefined) return plain;
   if (!printsNoDirective) return doc.toString(style);
   Object.defineProperty(directives, "toString", { value: () => "", configurable: true });
   try {

@@ -3,7 +3,8 @@
  * that depends only on the rules (the TOML head with the escaped rules, its UTF-8 bytes, its
  * SHA-256 state, its compressed form, its size as the Kata agent counts it) is computed once;
  * per pod only the policy data line is serialised, escaped and measured (one pass over its bytes,
- * `toml_multiline_bytes.ts`), hashed and compressed. The results are the
+ * `toml_multiline_bytes.ts`) and hashed; the pods' annotations are compressed together, through
+ * one zlib stream ({@link PolicyInitdataEncoder.annotations}). The results are the
  * same as the per-document functions of `initdata.ts` give: the same TOML bytes and digest, a
  * gzip member that decompresses to the same bytes (see {@link prefixedGzip}), the same size.
  *
@@ -22,28 +23,50 @@ import {
   tomlBasicString,
 } from "./initdata.ts";
 
-/** One pod's encoded initdata. */
-interface EncodedPolicyInitdata {
+/** One pod's encoded initdata (its annotation from {@link PolicyInitdataEncoder.annotations}). */
+export class EncodedPolicyInitdata {
+  readonly #head: Uint8Array;
+  #toml: Uint8Array | undefined;
+
+  constructor(
+    head: Uint8Array,
+    /** The TOML bytes after the head all pods share: the escaped policy data line and `"""`. */
+    readonly tail: Uint8Array,
+    /** SHA-256 of {@link toml} (the document names `algorithm = "sha256"`). */
+    readonly digest: Uint8Array,
+    /** Size of the policy text (`renderPolicyText(rules, data)`) as the Kata agent counts it. */
+    readonly policyTextSize: PolicyTextSize,
+  ) {
+    this.#head = head;
+  }
+
   /**
-   * The exact TOML bytes: `encodeInitdataToml({"policy.rego": renderPolicyText(rules, data)})`.
+   * The exact TOML bytes: `encodeInitdataToml({"policy.rego": renderPolicyText(rules, data)})`,
+   * joined when first read (`generate` itself needs only the digest and the annotation, so a
+   * 1,000-pod run does not hold a copy of the shared rules per pod).
    */
-  readonly toml: Uint8Array;
-  /** SHA-256 of {@link toml} (the document names `algorithm = "sha256"`). */
-  readonly digest: Uint8Array;
-  /** The `cc_init_data` annotation value: base64(gzip(toml)). */
-  readonly annotation: string;
-  /** Size of the policy text (`renderPolicyText(rules, data)`) as the Kata agent counts it. */
-  readonly policyTextSize: PolicyTextSize;
+  get toml(): Uint8Array {
+    if (!this.#toml) {
+      const toml = new Uint8Array(this.#head.length + this.tail.length);
+      toml.set(this.#head, 0);
+      toml.set(this.tail, this.#head.length);
+      this.#toml = toml;
+    }
+    return this.#toml;
+  }
 }
 
 /** Encodes the initdata of pods that share `rules`; see the module documentation. */
 export class PolicyInitdataEncoder {
   readonly #head: Uint8Array;
   readonly #headHash: Hash;
-  readonly #gzip: (suffix: Uint8Array) => Uint8Array;
+  readonly #gzip: (suffixes: readonly Uint8Array[]) => Promise<Uint8Array[]>;
   readonly #rulesSize: PolicyTextSize;
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
+  /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
+  #lineBytes = new Uint8Array(0);
+  #escapeScratch = new Uint8Array(0);
 
   constructor(rules: string) {
     const body = rules.endsWith("\n") ? rules : rules + "\n";
@@ -58,22 +81,37 @@ export class PolicyInitdataEncoder {
     this.#gzip = prefixedGzip(this.#head);
   }
 
-  /** The initdata of a pod with `policyData`. */
+  /** The initdata of a pod with `policyData` (all but its annotation). */
   encode(policyData: unknown): EncodedPolicyInitdata {
-    const line = this.#encoder.encode(
-      `${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`,
+    const line = `${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`;
+    // At most three UTF-8 bytes per UTF-16 unit.
+    if (this.#lineBytes.length < 3 * line.length) this.#lineBytes = new Uint8Array(4 * line.length);
+    const { written } = this.#encoder.encodeInto(line, this.#lineBytes);
+    const worstCase = 2 * written + this.#closing.length;
+    if (this.#escapeScratch.length < worstCase) this.#escapeScratch = new Uint8Array(2 * worstCase);
+    const { bytes: tail, size } = escapeAndMeasureTomlMultiline(
+      this.#lineBytes.subarray(0, written),
+      this.#closing,
+      this.#escapeScratch,
     );
-    const { bytes: tail, size } = escapeAndMeasureTomlMultiline(line, this.#closing);
-    const toml = new Uint8Array(this.#head.length + tail.length);
-    toml.set(this.#head, 0);
-    toml.set(tail, this.#head.length);
-    const gz = this.#gzip(tail);
-    const native = (gz as { toBase64?: () => string }).toBase64;
-    return {
-      toml,
-      digest: new Uint8Array(this.#headHash.copy().update(tail).digest()),
-      annotation: native ? native.call(gz) : encodeBase64(gz),
-      policyTextSize: combinePolicyTextSizes(this.#rulesSize, size),
-    };
+    return new EncodedPolicyInitdata(
+      this.#head,
+      tail,
+      new Uint8Array(this.#headHash.copy().update(tail).digest()),
+      combinePolicyTextSizes(this.#rulesSize, size),
+    );
+  }
+
+  /**
+   * The `cc_init_data` annotation value, base64(gzip(toml)), of each of `encoded` (made by this
+   * encoder), compressed together (see `prefixedGzip`); each value is the same whatever else is
+   * in the list.
+   */
+  async annotations(encoded: readonly EncodedPolicyInitdata[]): Promise<string[]> {
+    const members = await this.#gzip(encoded.map((e) => e.tail));
+    return members.map((gz) => {
+      const native = (gz as { toBase64?: () => string }).toBase64;
+      return native ? native.call(gz) : encodeBase64(gz);
+    });
   }
 }

@@ -20,6 +20,27 @@ function isTomlControl(byte: number): boolean {
   return (byte < 0x20 && byte !== NEWLINE && byte !== TAB) || byte === DEL;
 }
 
+/** What a byte of the text needs: copied, escaped with a backslash, a line end, or `\uXXXX`. */
+const COPY = 0;
+const BACKSLASHED = 1;
+const LINE_END = 2;
+const UNICODE_ESCAPE = 3;
+
+/** {@link COPY} … {@link UNICODE_ESCAPE} by byte value: one table load per byte in the loop. */
+const BYTE_ACTION: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let byte = 0; byte < 256; byte++) {
+    table[byte] = byte === BACKSLASH || byte === QUOTE
+      ? BACKSLASHED
+      : byte === NEWLINE
+      ? LINE_END
+      : isTomlControl(byte)
+      ? UNICODE_ESCAPE
+      : COPY;
+  }
+  return table;
+})();
+
 /** Escaped text and its measure, see {@link escapeAndMeasureTomlMultiline}. */
 interface EscapedMeasured {
   /** The escaped bytes followed by `suffix`. */
@@ -33,15 +54,18 @@ interface EscapedMeasured {
  * control characters other than tab and newline as `\uXXXX`, everything else verbatim) and
  * appends `suffix` (written as given); measures `text` in the same pass as `measurePolicyText`
  * measures its decoded string. Multi-byte UTF-8 sequences never contain bytes below 0x80, so a
- * byte-wise escape is the character-wise one.
+ * byte-wise escape is the character-wise one. `scratch`, when at least `2 * text.length +
+ * suffix.length` long, is written instead of a new worst-case buffer (the result is a copy).
  */
 export function escapeAndMeasureTomlMultiline(
   text: Uint8Array,
   suffix: Uint8Array,
+  scratch?: Uint8Array,
 ): EscapedMeasured {
   const n = text.length;
   // Backslash and quote double; a control character becomes six bytes (grown on demand).
-  let out = new Uint8Array(2 * n + suffix.length);
+  const worstCase = 2 * n + suffix.length;
+  let out = scratch && scratch.length >= worstCase ? scratch : new Uint8Array(worstCase);
   let o = 0;
   let lines = 0;
   let lineStart = 0;
@@ -49,10 +73,13 @@ export function escapeAndMeasureTomlMultiline(
   let longestLine = 0;
   for (let i = 0; i < n; i++) {
     const byte = text[i]!;
-    if (byte === BACKSLASH || byte === QUOTE) {
+    const action = BYTE_ACTION[byte]!;
+    if (action === COPY) {
+      out[o++] = byte;
+    } else if (action === BACKSLASHED) {
       out[o++] = BACKSLASH;
       out[o++] = byte;
-    } else if (byte === NEWLINE) {
+    } else if (action === LINE_END) {
       out[o++] = byte;
       lines++;
       if (i - lineStart > longestLineBytes) {
@@ -60,7 +87,8 @@ export function escapeAndMeasureTomlMultiline(
         longestLine = lines;
       }
       lineStart = i + 1;
-    } else if (isTomlControl(byte)) {
+    } else {
+      // UNICODE_ESCAPE
       const needed = o + 6 + 2 * (n - i - 1) + suffix.length;
       if (needed > out.length) {
         const grown = new Uint8Array(needed + 64);
@@ -69,8 +97,6 @@ export function escapeAndMeasureTomlMultiline(
       }
       out.set([BACKSLASH, 0x75, 0x30, 0x30, HEX[byte >> 4]!, HEX[byte & 0xf]!], o);
       o += 6;
-    } else {
-      out[o++] = byte;
     }
   }
   if (lineStart < n) {
@@ -83,7 +109,9 @@ export function escapeAndMeasureTomlMultiline(
   out.set(suffix, o);
   o += suffix.length;
   return {
-    bytes: out.subarray(0, o),
+    // A copy when the bytes are in `scratch` or much of the worst-case buffer went unused (the
+    // usual case), so a caller that keeps the bytes does not keep up to twice their size.
+    bytes: out === scratch || out.length - o > 4096 ? out.slice(0, o) : out.subarray(0, o),
     size: { bytes: n, lines, longestLineBytes, longestLine },
   };
 }

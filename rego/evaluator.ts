@@ -15,6 +15,11 @@ import {
   type CompiledRulesRecord,
   readRecord,
 } from "./compiled_record.ts";
+import {
+  type EntrypointEvaluation,
+  entrypointEvaluation,
+  type LoadedPolicy,
+} from "./direct_evaluation.ts";
 import { applyPatch, parsePatch, type PatchOp } from "./json_patch.ts";
 import { isRequestType, type RequestType } from "./request_types.ts";
 import { shippedPolicyWasm } from "./shipped.ts";
@@ -31,12 +36,6 @@ export interface Decision {
 
 /** Policy state as the agent keeps it (`data.pstate`). */
 export type PolicyState = Record<string, unknown>;
-
-interface LoadedPolicy {
-  readonly entrypoints: Record<string, number>;
-  setData(data: object): void;
-  evaluate(input: unknown, entrypoint?: string | number): unknown;
-}
 
 /** Reads the wasm module at `url`, or without one the committed module embedded in the program. */
 export async function readPolicyWasm(url?: URL): Promise<Uint8Array> {
@@ -120,6 +119,10 @@ export class CompiledRules {
 export class PolicyEvaluator {
   #state: PolicyState;
   #policy: LoadedPolicy | undefined;
+  /** Evaluation on this instance (direct through `opa_eval` where the instance allows it). */
+  readonly #evaluate: EntrypointEvaluation;
+  /** The instance's entrypoint number of each request type. */
+  readonly #entrypoints: ReadonlyMap<string, number>;
 
   /** Use {@link CompiledRules.evaluator}. */
   constructor(
@@ -129,6 +132,12 @@ export class PolicyEvaluator {
     private readonly onRelease: (policy: LoadedPolicy) => void = () => {},
   ) {
     this.#policy = policy;
+    this.#evaluate = entrypointEvaluation(policy);
+    this.#entrypoints = new Map(
+      Object.entries(policy.entrypoints).map((
+        [name, id],
+      ) => [name.replace(/^agent_policy\//, ""), id]),
+    );
     this.#state = structuredClone(state);
     this.#syncData();
   }
@@ -183,8 +192,13 @@ export class PolicyEvaluator {
    */
   decide(type: RequestType | string, request: unknown): Decision {
     if (!isRequestType(type)) throw new ParseError("request type", `unknown request ${type}`);
-    const results = this.#instance().evaluate(request, `agent_policy/${type}`);
-    return interpretResult(results);
+    this.#instance(); // refuses when released
+    const entrypoint = this.#entrypoints.get(type);
+    // CompiledRules.load checked that the module exports every request type's entrypoint.
+    if (typeof entrypoint !== "number") {
+      throw new UnavailableError("rego/policy.wasm", `no entrypoint agent_policy/${type}`);
+    }
+    return interpretResult(this.#evaluate(request, entrypoint));
   }
 
   /** Decides `request` and, when allowed, applies its `ops` to the state as the agent does. */

@@ -61,6 +61,12 @@ test_update_interface_flags_and_mac if {
 	not iface_allowed(object.union(iface, {"raw_flags": 136}))
 	not iface_allowed(object.union(iface, {"hwAddr": "00:00:00:00:00:00"}))
 	not iface_allowed(object.union(iface, {"hwAddr": "not-a-mac"}))
+	not iface_allowed(object.union(iface, {"hwAddr": "66:74:9f:6a:96:0g"}))
+	not iface_allowed(object.union(iface, {"hwAddr": "66:74:9f:6a:9601x"}))
+	not iface_allowed(object.union(iface, {"raw_flags": 129}))
+	not iface_allowed(object.union(iface, {"raw_flags": 1}))
+	not iface_allowed(object.union(iface, {"raw_flags": "0"}))
+	not iface_allowed(object.union(iface, {"raw_flags": -128}))
 }
 
 route(source) := {"dest": "", "device": "eth0", "family": 0, "gateway": "10.244.0.1", "scope": 0, "source": source}
@@ -88,6 +94,15 @@ test_arp_neighbour_state_and_flags if {
 	not neighbours_allowed([neighbour(0, 0)])
 	not neighbours_allowed([neighbour(4, 0)])
 	not neighbours_allowed([neighbour(128, 5)])
+	neighbours_allowed([neighbour(2, 136)])
+	not neighbours_allowed([neighbour(130, 0)])
+	not neighbours_allowed([neighbour(1, 0)])
+	not neighbours_allowed([neighbour("128", 0)])
+	not neighbours_allowed([neighbour(128, 9)])
+	not neighbours_allowed([neighbour(128, 137)])
+	not neighbours_allowed([neighbour(128, -8)])
+	not neighbours_allowed([neighbour(128, "0")])
+	not neighbours_allowed([neighbour(128, 0), neighbour(128, 1)])
 }
 
 test_mount_optional_options if {

@@ -437,6 +437,19 @@ macs := [
 	"ca:26:d9:7d:7d", "ca:26:d9:7d:7d:07:00", "ca:26:d9:7d:7d:0", "ca:26:d9:7d:7d:007",
 	"ca:26:d9:7d:7d7:0", "ca-26-d9-7d-7d-07", "ca:26:d9:7d:7d:0g", "ca:26:d9:7d::7d07", "",
 	"ca:26:d9:7d:7d:07\n", " ca:26:d9:7d:7d:0",
+	# against the JSON-escape decision: a part longer than two with five colons ("7d0zz" has four),
+	# misplaced colons, quotes, backslashes and escapes in the text, non-ASCII digits, the escape
+	# itself spelled out, a trailing or leading colon, empty parts
+	"ca:26:d9:7d:7d0zz", "ca:26:d9:7d:7d0\"z", "c:a26:d9:7d:7d:07", "ca2:6:d9:7d:7d:07",
+	"ca:26:d9:7d:7d:\"0", "ca:26:d9:7d:7d:0\"", "ca:26:d9:7d:7d:\\n", "ca:26:d9:7d:7d:\\\"",
+	"\\u00ca:26:d9:7d:7d", "ca:26:d9:7d:7d:0\u0000", "ca:26:d9:7d:7d:٠٧", "ca:26:d9:7d:7d:ｆｆ",
+	"ca:26:d9:7d:7d:0 ", ":ca:26:d9:7d:7d:0", "ca:26:d9:7d:7d:07:", "::::::::::::::::a",
+	"ca:26:d9:7d:7d:\t0", "ca\"26:d9:7d:7d:07", "0A:bC:De:F0:12:3f", "ff:ff:ff:ff:ff:ff",
+	"00:00:00:00:00:0O", "ca:26:d9:7d:7d:0x", "+1:26:d9:7d:7d:07", "ca:26:d9:7d:7d:-1",
+	# four or three colons and as many more characters (the escaped text is 32 characters long)
+	"ca:26:d9:7d:7d07zzzz", "ca:26:d9:7d7d07zzzzzzz",
+	# a quote ending the JSON string early, a backslash escaping the next escape's backslash
+	"ca12345\":::::aa:bb", "ca\\:z:d9:7d:7d:07", "ca:26:d9:7d:7d\\:z", "ca\":26:d9:7d:7d:0",
 ]
 
 test_hardware_address_as_the_pattern_it_replaces if {

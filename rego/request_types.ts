@@ -52,7 +52,10 @@ export const REQUEST_TYPES = [
 /** A request type the rules decide. */
 export type RequestType = typeof REQUEST_TYPES[number];
 
+/** {@link REQUEST_TYPES} as a set (a lookup per evaluation instead of a scan of 46 names). */
+const REQUEST_TYPE_SET: ReadonlySet<string> = new Set(REQUEST_TYPES);
+
 /** Whether `name` is a request type the rules decide. */
 export function isRequestType(name: string): name is RequestType {
-  return (REQUEST_TYPES as readonly string[]).includes(name);
+  return REQUEST_TYPE_SET.has(name);
 }

@@ -8,25 +8,33 @@
  *   95th percentile), with ReadStreamRequest as the in-run baseline; denials are timed by
  *   `scripts/bench_policy_vs_opa.ts` and `tests/policy/check/policy_check_bench.ts`;
  * - a whole check of the app (all pods), without and with mutants (median of the runs);
+ * - the issue's goal for CreateContainer (allowed, each request evaluated once in sequence): the
+ *   median over all roles against 0.3 ms, printed as a `goal` line with the load average;
  * - with `--compare-wasm OLD.wasm`, the same requests evaluated by another build of the rules at
- *   the committed build's state, interleaved with the committed one, and the ratio of the medians
- *   (committed / old) over the requests both allow, e.g. to measure a change of the rules:
+ *   the committed build's state, interleaved with the committed one (after one evaluation of the
+ *   request by each build, in alternating order), and the ratio of the medians (committed / old)
+ *   over the requests both allow; with `--compare-blocks` instead the one-shot cost: each build
+ *   replays a pod's sequence as a block of its own (which goes first alternates by run), each
+ *   request evaluated once, e.g. to measure a change of the rules:
  *   `git show HEAD~1:rego/policy.wasm > /tmp/old.wasm`. Requests the other build denies (its
  *   rules predate what the request model sends) are counted, not compared: a denial is another
  *   path; `scripts/bench_policy_baseline.ts` compares with an earlier commit's own rules, data and
  *   requests. The other module is taken as given (a measurement, not a provenance check).
  *
- * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm]
+ * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm [--compare-blocks]]
  *
  * @module
  */
 import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
-import { CompiledRules, type PolicyEvaluator } from "../rego/evaluator.ts";
+import { CompiledRules, type PolicyEvaluator, type PolicyState } from "../rego/evaluator.ts";
 import { sha256Hex } from "../rego/compiled_record.ts";
 import { readCheckInputs } from "../policy/check/inputs.ts";
 import { runPolicyCheck } from "../policy/check/run.ts";
-import { buildRequestSequence } from "../policy/check/request_sequence.ts";
+import {
+  buildRequestSequence,
+  type Step as RequestStep,
+} from "../policy/check/request_sequence.ts";
 import { seededRandom } from "../policy/check/random_ids.ts";
 import type { ResolvedImage } from "../oci/types.ts";
 import process from "node:process";
@@ -36,6 +44,8 @@ import { copyExample, pushExampleImages, writeSettings } from "../testing/exampl
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;
+/** One-shot comparison: each build replays a pod's sequence as a block of its own. */
+const COMPARE_BLOCKS = Deno.args.includes("--compare-blocks");
 const RUNS = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && i !== compareAt + 1) ?? 5);
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -51,6 +61,22 @@ function cpuUsageOverheadMs(): number {
     reads.push((cpu.user + cpu.system) / 1000);
   }
   return quantile(reads.sort((a, b) => a - b), 0.5);
+}
+
+/** The state after each step where the committed build changed it (undefined where it did not). */
+type CommittedStates = readonly (PolicyState | undefined)[];
+
+/** Replays `steps` with the committed build (untimed) and records the states it reaches. */
+async function committedStates(
+  rules: CompiledRules,
+  policyData: unknown,
+  steps: readonly RequestStep[],
+): Promise<CommittedStates> {
+  using ev = await rules.evaluator(policyData);
+  return steps.map((step) => {
+    const decision = ev.evaluate(step.request.type, step.request.input);
+    return decision.allowed && decision.ops.length > 0 ? ev.state : undefined;
+  });
 }
 
 /** The row a CreateContainer request is reported under: contrast's injected containers by name. */
@@ -126,6 +152,51 @@ try {
     const cpu = process.cpuUsage(c0);
     return { allowed: decision.allowed, ms, cpuMs: (cpu.user + cpu.system) / 1000 - cpuReadMs };
   };
+  /** The committed build's block: each step timed once, then evaluated as the agent does. */
+  const replayCommitted = (
+    ev: PolicyEvaluator,
+    steps: readonly RequestStep[],
+    out: { allowed: boolean; ms: number }[],
+  ) => {
+    for (const step of steps) {
+      const { type, input } = step.request;
+      const now = timedDecide(ev, type, input);
+      // Every step of a legitimate sequence is allowed at the state the agent has then: a
+      // denial here would time another path than the one named.
+      if (!now.allowed) throw new Error(`${type}: denied, the benchmark times allowed requests`);
+      out.push(now);
+      push(times, type, now.ms);
+      if (type === "CreateContainerRequest") {
+        const role = containerRole(step.context.container, step.context.role);
+        const entry = createByRole.get(role) ?? { ms: [], cpuMs: [], env: [], mounts: [] };
+        const oci = (input as { OCI?: { Process?: { Env?: unknown[] }; Mounts?: unknown[] } }).OCI;
+        entry.ms.push(now.ms);
+        entry.cpuMs.push(now.cpuMs);
+        entry.env.push(oci?.Process?.Env?.length ?? 0);
+        entry.mounts.push(oci?.Mounts?.length ?? 0);
+        createByRole.set(role, entry);
+      }
+      ev.evaluate(type, input);
+    }
+  };
+  /**
+   * The other build's block: the same steps at the committed build's states, with the same work
+   * between them (a second evaluation, and the data set again where the state changed).
+   */
+  const replayOther = (
+    ev: PolicyEvaluator,
+    steps: readonly RequestStep[],
+    states: CommittedStates,
+    out: { allowed: boolean; ms: number }[],
+  ) => {
+    steps.forEach((step, i) => {
+      const { type, input } = step.request;
+      out.push(timedDecide(ev, type, input));
+      ev.decide(type, input);
+      const after = states[i];
+      if (after !== undefined) ev.setState(after);
+    });
+  };
   for (const { workload, policy } of inputs.workloads) {
     const refs = [...workload.spec.initContainers, ...workload.spec.containers].map((c) => c.image);
     const resolved = new Map<string, ResolvedImage>();
@@ -137,16 +208,38 @@ try {
         cluster: inputs.cluster,
         rng: seededRandom(run + 1),
       });
+      if (other && COMPARE_BLOCKS) {
+        // One-shot comparison: each build replays the sequence as a block of its own, each
+        // request evaluated once at the state the committed build reaches (the agent's real
+        // state). Alternating the builds request by request had each one-shot evaluation run with
+        // the other build's code in the caches: a build without any constant pattern measured
+        // 0.95-0.98x that way, 0.78-0.86x in blocks and in separate processes.
+        const steps = seq.steps;
+        const states = await committedStates(rules, policy!.policyData, steps);
+        const nowAt: { allowed: boolean; ms: number }[] = [];
+        const thenAt: { allowed: boolean; ms: number }[] = [];
+        for (const build of run % 2 === 1 ? [other, rules] : [rules, other]) {
+          using bev = await build.evaluator(policy!.policyData);
+          if (build === rules) replayCommitted(bev, steps, nowAt);
+          else replayOther(bev, steps, states, thenAt);
+        }
+        steps.forEach((step, i) => {
+          const type = step.request.type;
+          if (thenAt[i].allowed) {
+            push(pairNew, type, nowAt[i].ms);
+            push(pairOld, type, thenAt[i].ms);
+          } else otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
+        });
+        continue;
+      }
       // A pod's evaluator takes the instance the previous pod's released, as `policy check` does
       // (the first pod's is fresh: its first evaluations pay the page faults of a new memory).
       using ev = await rules.evaluator(policy!.policyData);
       // The other build evaluates at the committed build's state (the agent's real state), so a
       // request it denies does not change what it sees next.
       using oev = other ? await other.evaluator(policy!.policyData) : undefined;
-      for (const step of seq.steps) {
+      for (const [i, step] of seq.steps.entries()) {
         const { type, input } = step.request;
-        // Alternate which module goes first so neither gains from the other's warm caches.
-        const before = oev && run % 2 === 1 ? timedDecide(oev, type, input) : undefined;
         const now = timedDecide(ev, type, input);
         // Every step of a legitimate sequence is allowed at the state the agent has then: a
         // denial here would time another path than the one named.
@@ -163,11 +256,22 @@ try {
           entry.mounts.push(oci?.Mounts?.length ?? 0);
           createByRole.set(role, entry);
         }
-        const then = before ?? (oev ? timedDecide(oev, type, input) : undefined);
-        if (then?.allowed) {
-          push(pairNew, type, now.ms);
-          push(pairOld, type, then.ms);
-        } else if (then) otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
+        if (oev) {
+          // The pair: each build once more after one evaluation of this request each (the
+          // committed build's above, the other's untimed), in alternating order, so that neither
+          // is timed on first touch while the other is not, nor always first. Timing the other
+          // build's first evaluation against the committed build's, first in 3 of 5 runs,
+          // compared the build with itself at up to 1.48x on requests of a few µs.
+          const first = oev.decide(type, input);
+          const otherFirst = (run + i) % 2 === 1;
+          const then = otherFirst ? timedDecide(oev, type, input) : undefined;
+          const again = timedDecide(ev, type, input);
+          const thenTimed = then ?? timedDecide(oev, type, input);
+          if (first.allowed && thenTimed.allowed) {
+            push(pairNew, type, again.ms);
+            push(pairOld, type, thenTimed.ms);
+          } else otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
+        }
         const applied = ev.evaluate(type, input);
         // The other build keeps its one instance and is moved to the new state (re-creating it
         // made it pay a cold instance the committed build does not: a build compared with
@@ -228,6 +332,16 @@ try {
       }   ${role === "all" ? "" : range(entry.mounts).padStart(6)}`.trimEnd(),
     );
   }
+
+  const allCreate = [...createByRole.values()].flatMap((e) => e.ms).sort((a, b) => a - b);
+  const createMedian = quantile(allCreate, 0.5);
+  console.log(
+    `goal CreateContainer allowed, each request once (median of ${allCreate.length}): ` +
+      `${createMedian.toFixed(3)} ms against <= 0.3 ms: ${
+        createMedian <= 0.3 ? "met" : "not met"
+      }` +
+      ` (load average ${Deno.loadavg()[0].toFixed(1)})`,
+  );
 
   // Whole checks.
   for (const mutate of [false, true]) {

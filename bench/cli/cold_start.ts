@@ -3,8 +3,10 @@
  * `times` for the child) of `contrast --help`, `contrast verify --help` and `contrast evidence
  * verify` (SNP and TDX, real evidence from `../shared/conformance`, offline) against a bare
  * `deno run` of an empty script, interleaved round by round in the same run. Prints the medians
- * and the ratio to the baseline's median (goal: ≤ 3×). Every run's exit code is checked before its
- * time counts, so the benchmark fails loudly when a command takes another path than it names.
+ * and the ratio to the baseline's median (goal: ≤ 3×). Before timing, each command's output is
+ * checked (the help it names; for `evidence verify` the `--json` verdict: verified, the platform,
+ * the pinned vendor root, and for TDX the PCK revocation check), and every timed run's exit code
+ * is checked, so the benchmark fails loudly when a command takes another path than it names.
  *
  * Usage: `deno run -A bench/cli/cold_start.ts [--rounds 9] [--json]`
  *
@@ -24,6 +26,44 @@ interface Case {
   readonly expectedExit: number;
   /** Whether this is the baseline. */
   readonly baseline?: boolean;
+  /** Throws unless `stdout` (of the untimed first run) is what the named path prints. */
+  readonly check?: (stdout: string) => void;
+}
+
+/** A check that `stdout` matches `pattern`. */
+function printsMatching(pattern: RegExp): (stdout: string) => void {
+  return (stdout) => {
+    if (!pattern.test(stdout)) throw new Error(`output does not match ${pattern}`);
+  };
+}
+
+/**
+ * A check that `stdout` is the `--json` document of an accepted `evidence verify` on `platform`,
+ * chained to the vendor's real root (not a simulated one), with `extra` fields as given.
+ */
+function verifiedEvidence(
+  platform: string,
+  extra: Record<string, unknown>,
+): (stdout: string) => void {
+  return (stdout) => {
+    const doc = JSON.parse(stdout) as {
+      command?: string;
+      ok?: boolean;
+      result?: Record<string, unknown>;
+    };
+    const expected: Record<string, unknown> = {
+      platform,
+      verified: true,
+      simulatedRoot: false,
+      ...extra,
+    };
+    const problems = Object.entries(expected)
+      .filter(([key, value]) => doc.result?.[key] !== value)
+      .map(([key, value]) => `${key}: ${JSON.stringify(doc.result?.[key])}, expected ${value}`);
+    if (doc.command !== "evidence verify" || doc.ok !== true || problems.length > 0) {
+      throw new Error(`not a verified ${platform} verdict: ${problems.join("; ")}`);
+    }
+  };
 }
 
 /**
@@ -64,8 +104,18 @@ function cases(emptyScript: string): Case[] {
       expectedExit: 0,
       baseline: true,
     },
-    { name: "contrast --help", args: contrast("--help"), expectedExit: 0 },
-    { name: "contrast verify --help", args: contrast("verify", "--help"), expectedExit: 0 },
+    {
+      name: "contrast --help",
+      args: contrast("--help"),
+      expectedExit: 0,
+      check: printsMatching(/^Usage: contrast \[options\] \[command\]/),
+    },
+    {
+      name: "contrast verify --help",
+      args: contrast("verify", "--help"),
+      expectedExit: 0,
+      check: printsMatching(/^Usage: contrast verify \[options\]/),
+    },
   ];
   const snp = `${CONFORMANCE}snp/milan-v2-virtee`;
   if (exists(snp)) {
@@ -91,6 +141,8 @@ function cases(emptyScript: string): Case[] {
         "--json",
       ),
       expectedExit: 0,
+      // The VCEK's chain to the pinned AMD root and the default reference values (entry 0).
+      check: verifiedEvidence("snp", { product: "Milan", referenceValueIndex: 0 }),
     });
   } else console.warn(`skipping the SNP case: ${snp} not found`);
   const tdx = `${CONFORMANCE}tdx/v4-phala-b0c06f-uptodate`;
@@ -112,6 +164,8 @@ function cases(emptyScript: string): Case[] {
         "--json",
       ),
       expectedExit: 0,
+      // Collateral signatures, the PCK chain and its CRL, the TCB status, the default values.
+      check: verifiedEvidence("tdx", { revocationChecked: true, tcbStatus: "UpToDate" }),
     });
   } else console.warn(`skipping the TDX case: ${tdx} not found`);
   return list;
@@ -159,14 +213,34 @@ interface ColdStartRow {
   readonly ratio: number;
 }
 
-/** Runs every case `rounds` times, interleaved, after one warm-up round. */
+/** Runs `c` once, untimed, and checks its exit code and its output. */
+async function checkPath(c: Case): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...c.args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  if (out.code !== c.expectedExit) {
+    throw new Error(`${c.name}: exit ${out.code}, expected ${c.expectedExit}\n${text(out.stderr)}`);
+  }
+  try {
+    c.check?.(text(out.stdout));
+  } catch (e) {
+    throw new Error(`${c.name}: ${(e as Error).message}`);
+  }
+}
+
+/** Runs every case `rounds` times, interleaved, after one checked warm-up round. */
 async function measureColdStart(rounds: number): Promise<ColdStartRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-cold-start-" });
   try {
     const empty = `${dir}/empty.ts`;
     await Deno.writeTextFile(empty, "\n");
     const list = cases(empty);
-    for (const c of list) await cpuSeconds(c); // warm-up: module cache, npm resolution
+    for (const c of list) await checkPath(c); // warm-up (module cache) and the path's output
     const samples = list.map(() => [] as number[]);
     for (let round = 0; round < rounds; round++) {
       for (const [i, c] of list.entries()) samples[i]!.push(await cpuSeconds(c));

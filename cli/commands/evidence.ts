@@ -9,11 +9,12 @@ import type { Command } from "commander";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { ExitCode } from "../exit_codes.ts";
 import {
-  addCollateralOptions,
-  addTimeoutOption,
+  collateralOptionSpecs,
   offlineMode,
+  TIMEOUT_OPTION,
   vendorServiceUrls,
 } from "../options.ts";
+import { addOptionSpecs, type OptionSpec, parsePlainOptions } from "../option_specs.ts";
 import type { SnpVerifyCommandOptions } from "./evidence_snp.ts";
 
 // The platform modules (and their verifiers' packages) load only when their platform is used.
@@ -140,62 +141,145 @@ function requireReport<T extends { report?: string; quote?: string }>(
   return { ...o, report };
 }
 
+const PLATFORM_OPTION: OptionSpec = {
+  flags: "--platform <platform>",
+  description: "snp or tdx",
+  required: true,
+};
+const REPORT_OPTION: OptionSpec = {
+  flags: "--report <file>",
+  description: "the evidence file (SNP: the 1184-byte attestation report)",
+};
+const QUOTE_OPTION: OptionSpec = {
+  flags: "--quote <file>",
+  description: "TDX: the quote file (v4 or v5; trailing padding is allowed)",
+};
+
+/** The options of `contrast evidence show`, in help order. */
+function evidenceShowOptions(): OptionSpec[] {
+  return [
+    PLATFORM_OPTION,
+    REPORT_OPTION,
+    QUOTE_OPTION,
+    { flags: "--json", description: "print JSON" },
+  ];
+}
+
+/** The options of `contrast evidence verify`, in help order. */
+function evidenceVerifyOptions(): OptionSpec[] {
+  return [
+    PLATFORM_OPTION,
+    REPORT_OPTION,
+    {
+      flags: "--aux <file>",
+      description: "SNP: the auxblob (certificate table) obtained with the report",
+    },
+    { flags: "--vcek <file>", description: "SNP: the VCEK or VLEK (DER or PEM)" },
+    { flags: "--ask <file>", description: "SNP: the ASK or ASVK (DER or PEM)" },
+    {
+      flags: "--ark <file>",
+      description: "SNP: the ARK (DER or PEM); it must be the pinned AMD root",
+    },
+    { flags: "--now <rfc3339>", description: "verify at this time instead of now" },
+    {
+      flags: "--reference-values <file>",
+      description: "reference values JSON (manifest, {snp|tdx: [...]}, list or one entry; " +
+        "default: built-in defaults that refuse debug guests)",
+    },
+    {
+      flags: "--report-data <hex>",
+      description: "the 64 bytes of report data the evidence must carry",
+    },
+    {
+      flags: "--host-data <hex>",
+      description: "SNP: the 32 bytes of HOST_DATA the report must carry",
+    },
+    QUOTE_OPTION,
+    {
+      flags: "--allow-tcb-status <list>",
+      description: "TDX: TCB statuses accepted without reference values",
+    },
+    {
+      flags: "--skip-revocation",
+      description:
+        "go on when no vendor CRL (AMD CRL, Intel PCK CRL) can be checked; the output says so",
+    },
+    {
+      flags: "--json",
+      description: "print the result as JSON (contrast-result/v1), failures included",
+    },
+    ...collateralOptionSpecs(),
+    TIMEOUT_OPTION,
+  ];
+}
+
+/** Runs `contrast evidence show` with the options commander (or the plain reader) parsed. */
+async function runEvidenceShow(o: EvidenceShowOptions): Promise<void> {
+  await platformOf(o.platform).show(requireReport(o));
+}
+
+/** Runs `contrast evidence verify` with the options commander (or the plain reader) parsed. */
+async function runEvidenceVerify(o: EvidenceVerifyOptions): Promise<void> {
+  const platform = platformOf(o.platform);
+  for (const key of PLATFORM_SPECIFIC) {
+    if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
+      const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new ParseError(flag, `not an option of --platform ${o.platform}`);
+    }
+  }
+  // The collateral settings every command shares (flags, else their environment variables).
+  await platform.verify(requireReport({ ...o, offline: offlineMode(o) }));
+}
+
+/**
+ * Runs `contrast evidence show|verify <options>` when the options are in the plain form
+ * (`cli/option_specs.ts`), without commander, and returns true; false (nothing run) for any
+ * other arguments, which commander then parses. `args` are what follows `evidence`.
+ */
+export async function runEvidencePlain(args: readonly string[]): Promise<boolean> {
+  const [subcommand, ...rest] = args;
+  if (subcommand === "verify") {
+    const o = parsePlainOptions(rest, evidenceVerifyOptions());
+    if (o === undefined) return false;
+    await runEvidenceVerify(o as unknown as EvidenceVerifyOptions);
+    return true;
+  }
+  if (subcommand === "show") {
+    const o = parsePlainOptions(rest, evidenceShowOptions());
+    if (o === undefined) return false;
+    await runEvidenceShow(o as unknown as EvidenceShowOptions);
+    return true;
+  }
+  return false;
+}
+
 /** Registers `contrast evidence show` and `contrast evidence verify`. */
 export function registerEvidenceCommand(program: Command): void {
   const evidence = program
     .command("evidence")
     .description("Decode or verify attestation evidence (SEV-SNP reports, TDX quotes) from files.");
 
-  evidence
-    .command("show")
-    .description("Decode evidence and print every field. Decoding is not verification.")
-    .requiredOption("--platform <platform>", "snp or tdx")
-    .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")
-    .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
-    .option("--json", "print JSON")
-    .action(async (o: EvidenceShowOptions) => {
-      await platformOf(o.platform).show(requireReport(o));
-    });
+  addOptionSpecs(
+    evidence
+      .command("show")
+      .description("Decode evidence and print every field. Decoding is not verification."),
+    evidenceShowOptions(),
+  ).action(runEvidenceShow);
 
-  const verify = evidence
-    .command("verify")
-    .description(
-      "Verify evidence against a pinned vendor root and reference values.\n\n" +
-        "Checks the signature, the vendor chain, revocation, the TCB and the reference values; " +
-        "exit 0 only when genuine and matching.",
-    )
-    .requiredOption("--platform <platform>", "snp or tdx")
-    .option("--report <file>", "the evidence file (SNP: the 1184-byte attestation report)")
-    .option("--aux <file>", "SNP: the auxblob (certificate table) obtained with the report")
-    .option("--vcek <file>", "SNP: the VCEK or VLEK (DER or PEM)")
-    .option("--ask <file>", "SNP: the ASK or ASVK (DER or PEM)")
-    .option("--ark <file>", "SNP: the ARK (DER or PEM); it must be the pinned AMD root")
-    .option("--now <rfc3339>", "verify at this time instead of now")
-    .option(
-      "--reference-values <file>",
-      "reference values JSON (manifest, {snp|tdx: [...]}, list or one entry; default: built-in " +
-        "defaults that refuse debug guests)",
-    )
-    .option("--report-data <hex>", "the 64 bytes of report data the evidence must carry")
-    .option("--host-data <hex>", "SNP: the 32 bytes of HOST_DATA the report must carry")
-    .option("--quote <file>", "TDX: the quote file (v4 or v5; trailing padding is allowed)")
-    .option("--allow-tcb-status <list>", "TDX: TCB statuses accepted without reference values")
-    .option(
-      "--skip-revocation",
-      "go on when no vendor CRL (AMD CRL, Intel PCK CRL) can be checked; the output says so",
-    )
-    .option("--json", "print the result as JSON (contrast-result/v1), failures included");
-  addCollateralOptions(verify);
-  addTimeoutOption(verify);
-  verify.action(async (o: EvidenceVerifyOptions) => {
-    const platform = platformOf(o.platform);
-    for (const key of PLATFORM_SPECIFIC) {
-      if (o[key] !== undefined && !platform.ownOptions.includes(key)) {
-        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-        throw new ParseError(flag, `not an option of --platform ${o.platform}`);
-      }
-    }
-    // The collateral settings every command shares (flags, else their environment variables).
-    await platform.verify(requireReport({ ...o, offline: offlineMode(o) }));
-  });
+  addOptionSpecs(
+    evidence
+      .command("verify")
+      .description(
+        "Verify evidence against a pinned vendor root and reference values.\n\n" +
+          "Checks the signature, the vendor chain, revocation, the TCB and the reference values; " +
+          "exit 0 only when genuine and matching.",
+      ),
+    evidenceVerifyOptions(),
+  ).action(runEvidenceVerify);
 }
+
+/** The option declarations of `evidence show` and `evidence verify` (for tests). */
+export const EVIDENCE_OPTION_SPECS = {
+  show: evidenceShowOptions,
+  verify: evidenceVerifyOptions,
+};

@@ -28,12 +28,6 @@ import {
   StaticTdxCollateral,
   type TdxCollateralSource,
 } from "../../tdx/verify/collateral_bundle.ts";
-import {
-  cachingFetcherTransport,
-  IntelPcsClient,
-  pcsServiceRootCaCrlUrl,
-} from "../../tdx/pcs/client.ts";
-import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { isTcbStatus, type TcbStatus } from "../../tdx/collateral/tcb_status.ts";
 
 /** Options of `contrast evidence verify --platform tdx`. */
@@ -88,6 +82,12 @@ export async function tdxCollateralSource(
     const flat = await collateralSourceForDir(o.collateralDir);
     if (flat instanceof StaticTdxCollateral) return flat;
   }
+  // The PCS client and the collateral cache load only when collateral may come from them.
+  const [{ cachingFetcherTransport, IntelPcsClient, pcsServiceRootCaCrlUrl }, { CachingFetcher }] =
+    await Promise.all([
+      import("../../tdx/pcs/client.ts"),
+      import("../../collateral/caching_fetcher.ts"),
+    ]);
   const fetcher = new CachingFetcher({
     offline: o.offline,
     cacheDir: collateralCacheDir(o),

@@ -12,7 +12,6 @@ import {
   type TdxCollateral,
   type TdxCollateralSource,
 } from "../verify/collateral_bundle.ts";
-import { bundleTransport, IntelPcsClient } from "./client.ts";
 
 /** File names of a collateral directory. */
 const COLLATERAL_FILES = {
@@ -139,5 +138,7 @@ export async function collateralSourceForDir(dir: string): Promise<TdxCollateral
     }
   }
   if (flat) return new StaticTdxCollateral(await readTdxCollateralDir(dir));
+  // The PCS client (and the collateral cache it reads through) loads only for a by-URL bundle.
+  const { bundleTransport, IntelPcsClient } = await import("./client.ts");
   return new IntelPcsClient({ transport: bundleTransport(dir) });
 }

@@ -35,23 +35,40 @@ Deno.test("prefixedGzip gives one gzip member of prefix + suffix that every deco
   ];
   const suffixes = [enc(""), enc('{"a": 1}\n'), enc("data ".repeat(20_000))];
   for (const prefix of prefixes) {
-    const gzip = prefixedGzip(prefix);
-    for (const suffix of suffixes) {
+    const members = await prefixedGzip(prefix)(suffixes);
+    assert.equal(members.length, suffixes.length);
+    for (const [i, suffix] of suffixes.entries()) {
       const whole = concat(prefix, suffix);
-      const gz = gzip(suffix);
+      const gz = members[i]!;
       assert.deepEqual(new Uint8Array(gunzipSync(gz)), whole);
       assert.deepEqual(await gunzipBounded(gz, whole.length + 1), whole);
       const system = await systemGunzip(gz);
       if (system) assert.deepEqual(system, whole);
-      assert.deepEqual(prefixedGzip(prefix)(suffix), gz, "deterministic");
+      assert.deepEqual((await prefixedGzip(prefix)([suffix]))[0], gz, "deterministic");
     }
   }
 });
 
+Deno.test("prefixedGzip: a suffix's member is the same whatever else is compressed with it", async () => {
+  const gzip = prefixedGzip(enc("rules\n".repeat(1_000)));
+  const a = enc('{"containers": [{"name": "a"}]}\n'.repeat(500));
+  const b = new Uint8Array(50_000).map((_, i) => (i * 2654435761) >>> 24); // incompressible
+  const c = enc("");
+  const [alone] = await gzip([a]);
+  const batch = await gzip([b, a, c, a, b]);
+  // Data a repeats data before it: without the full flush the second `a` would be compressed as
+  // a back-reference into the first, and its member would not decode on its own.
+  assert.deepEqual(batch[1], alone);
+  assert.deepEqual(batch[3], alone);
+  assert.deepEqual(batch[0], batch[4]);
+  assert.deepEqual(batch[2], (await gzip([c]))[0]);
+  assert.deepEqual(await gzip([]), []);
+});
+
 Deno.test("prefixedGzip output is refused when its CRC or length trailer is wrong", async () => {
-  const gz = prefixedGzip(enc("prefix ".repeat(100)))(enc("suffix"));
-  for (const at of [gz.length - 8, gz.length - 1]) {
-    const bad = gz.slice();
+  const [gz] = await prefixedGzip(enc("prefix ".repeat(100)))([enc("suffix")]);
+  for (const at of [gz!.length - 8, gz!.length - 1]) {
+    const bad = gz!.slice();
     bad[at]! ^= 1;
     await assert.rejects(gunzipBounded(bad, 1 << 20), /corrupt/);
   }

@@ -29,16 +29,46 @@ Deno.test("the shared-rules encoder gives the general functions' TOML, digest an
       assert.deepEqual(got.toml, expected);
       assert.deepEqual(got.digest, new Uint8Array(createHash("sha256").update(expected).digest()));
       assert.deepEqual(got.policyTextSize, measurePolicyText(text));
-      const decoded = await decodeInitdataAnnotation(got.annotation);
+      const [annotation] = await encoder.annotations([got]);
+      const decoded = await decodeInitdataAnnotation(annotation!);
       assert.deepEqual(decoded.bytes, expected);
       assert.deepEqual(decoded.digest, got.digest);
-      assert.deepEqual(new Uint8Array(gunzipSync(decodeBase64(got.annotation))), expected);
+      assert.deepEqual(new Uint8Array(gunzipSync(decodeBase64(annotation!))), expected);
     }
   }
 });
 
-Deno.test("the shared-rules encoder is deterministic across instances", () => {
-  const a = new PolicyInitdataEncoder(tricky).encode(datas[0]);
-  const b = new PolicyInitdataEncoder(tricky).encode(structuredClone(datas[0]));
-  assert.equal(a.annotation, b.annotation);
+Deno.test("the shared-rules encoder's annotations decode to each pod's TOML, batched or not", async () => {
+  const encoder = new PolicyInitdataEncoder(tricky);
+  const encoded = datas.map((d) => encoder.encode(d));
+  const batch = await encoder.annotations([...encoded, encoded[0]!]);
+  for (const [i, e] of encoded.entries()) {
+    assert.deepEqual((await decodeInitdataAnnotation(batch[i]!)).bytes, e.toml);
+    assert.equal((await encoder.annotations([e]))[0], batch[i]);
+  }
+  assert.equal(batch[encoded.length], batch[0]);
+});
+
+Deno.test("the shared-rules encoder is deterministic across instances", async () => {
+  const a = new PolicyInitdataEncoder(tricky);
+  const b = new PolicyInitdataEncoder(tricky);
+  assert.deepEqual(
+    await a.annotations([a.encode(datas[0])]),
+    await b.annotations([b.encode(structuredClone(datas[0]))]),
+  );
+});
+
+Deno.test("the shared-rules encoder's results stay as they were when it encodes the next pod", () => {
+  const rules = "package agent_policy\n";
+  const encoder = new PolicyInitdataEncoder(rules);
+  const first = encoder.encode(datas[1]);
+  const firstToml = first.toml.slice();
+  const firstTail = first.tail.slice();
+  for (const data of [datas[0], datas[2], datas[1]]) encoder.encode(data);
+  assert.deepEqual(first.tail, firstTail);
+  assert.deepEqual(first.toml, firstToml);
+  assert.deepEqual(
+    encoder.encode(datas[1]).toml,
+    encodeInitdataToml({ "policy.rego": renderPolicyText(rules, datas[1]) }),
+  );
 });

@@ -31,3 +31,17 @@ Deno.test("an empty suffix adds nothing", () => {
   const { bytes } = escapeAndMeasureTomlMultiline(encoder.encode('a"b'), new Uint8Array());
   assert.equal(new TextDecoder().decode(bytes), 'a\\"b');
 });
+
+Deno.test("a scratch buffer gives the same bytes, copied out of it", () => {
+  const suffix = encoder.encode('"""\n');
+  const scratch = new Uint8Array(200_000).fill(0x41); // dirty, as after an earlier pod
+  for (const text of texts) {
+    const expected = escapeAndMeasureTomlMultiline(encoder.encode(text), suffix);
+    const got = escapeAndMeasureTomlMultiline(encoder.encode(text), suffix, scratch);
+    const small = escapeAndMeasureTomlMultiline(encoder.encode(text), suffix, new Uint8Array(1));
+    assert.deepEqual(got, expected, text);
+    assert.deepEqual(small, expected, text);
+    scratch.fill(0x42);
+    assert.deepEqual(got.bytes, expected.bytes, "not a view of the scratch buffer");
+  }
+});

@@ -1,0 +1,153 @@
+/**
+ * The network checks of rules.rego in the compiled wasm (what `policy check` and the benchmarks
+ * evaluate), against the definitions they implement: the MAC address check against its pattern
+ * `^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$` (not all zeros) on every single-character edit of a MAC
+ * and on seeded random near-MAC strings; interface flags, neighbour states and neighbour flags
+ * against their allowed values over every value up to 300 and a few that are not integers.
+ * `rego/patterns_test.rego` and `rego/fidelity_test.rego` check the same with `opa test`.
+ */
+import assert from "node:assert/strict";
+import { CompiledRules } from "../../rego/evaluator.ts";
+import { samplePolicyData } from "../policy/fixtures.ts";
+import { seededRandom } from "../../policy/check/random_ids.ts";
+
+const rules = await CompiledRules.load();
+const evaluator = await rules.evaluator(await samplePolicyData());
+
+const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const macAllowed = (mac: string) => MAC_PATTERN.test(mac) && mac !== "00:00:00:00:00:00";
+
+const IFACE = {
+  device: "eth0",
+  name: "eth0",
+  IPAddresses: [{ family: 0, address: "10.244.1.7", mask: "24" }],
+  mtu: 1450,
+  hwAddr: "ca:26:d9:7d:7d:07",
+  devicePath: "",
+  type_: "",
+  raw_flags: 0,
+};
+
+function interfaceAllowed(change: Partial<Record<keyof typeof IFACE, unknown>>): boolean {
+  return evaluator.decide("UpdateInterfaceRequest", { interface: { ...IFACE, ...change } })
+    .allowed;
+}
+
+/** Characters that matter to the check: hex digits, their neighbours, JSON's specials. */
+const ALPHABET = '0123456789abcdefABCDEFgG/:@`"\\u x\u0000\u00e9\u0660';
+
+/** Every string one substitution, insertion or deletion away from `mac`. */
+function singleEdits(mac: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= mac.length; i++) {
+    if (i < mac.length) out.push(mac.slice(0, i) + mac.slice(i + 1));
+    for (const c of ALPHABET) {
+      out.push(mac.slice(0, i) + c + mac.slice(i));
+      if (i < mac.length) out.push(mac.slice(0, i) + c + mac.slice(i + 1));
+    }
+  }
+  return out;
+}
+
+Deno.test("the MAC address check admits exactly what its pattern admits (single edits of MACs)", () => {
+  const seeds = ["ca:26:d9:7d:7d:07", "0A:bC:De:F0:12:3f", "00:00:00:00:00:01"];
+  const cases = new Set(seeds.flatMap(singleEdits));
+  let admitted = 0;
+  for (const mac of cases) {
+    const expected = macAllowed(mac);
+    if (expected) admitted++;
+    assert.equal(interfaceAllowed({ hwAddr: mac }), expected, JSON.stringify(mac));
+  }
+  assert.ok(admitted > 100, `the edits include valid MACs (${admitted})`);
+  assert.ok(cases.size - admitted > 1000, "and many more invalid ones");
+});
+
+Deno.test("the MAC address check admits exactly what its pattern admits (random near-MACs)", () => {
+  const source = seededRandom(12);
+  const rng = () => source.bytes(1)[0] / 256;
+  const pick = (s: string) => s[Math.floor(rng() * s.length)];
+  let admitted = 0;
+  for (let n = 0; n < 2000; n++) {
+    // Mostly hex digits and colons in their places, 14 to 20 characters (mostly 17): many land
+    // near the format, some in it.
+    const length = rng() < 0.6 ? 17 : 14 + Math.floor(rng() * 7);
+    let mac = "";
+    for (let i = 0; i < length; i++) {
+      mac += rng() < 0.9
+        ? ((i % 3 === 2) === rng() < 0.95 ? ":" : pick("0123456789abcdef"))
+        : pick(ALPHABET);
+    }
+    const expected = macAllowed(mac);
+    if (expected) admitted++;
+    assert.equal(interfaceAllowed({ hwAddr: mac }), expected, JSON.stringify(mac));
+  }
+  assert.ok(admitted > 100 && admitted < 1900, `both verdicts are exercised (${admitted} valid)`);
+});
+
+Deno.test("the MAC address check admits exactly what its pattern admits (random parts, quotes, backslashes)", () => {
+  // Six parts of 0 to 4 characters joined by colons, many 17 characters long: parts longer than
+  // two next to shorter ones, quotes that would end a JSON string early, backslashes that would
+  // escape the next part's escape.
+  const source = seededRandom(7);
+  const rng = () => source.bytes(1)[0] / 256;
+  const pick = (s: string) => s[Math.floor(rng() * s.length)];
+  const explicit = [
+    'ca12345":::::aa:bb',
+    "ca\\:z:d9:7d:7d:07",
+    "ca:26:d9:7d:7d\\:z",
+    'ca":26:d9:7d:7d:0',
+  ];
+  let admitted = 0;
+  let seventeen = 0;
+  for (let n = 0; n < 3000; n++) {
+    const parts = Array.from({ length: 6 }, () => {
+      const length = rng() < 0.75 ? 2 : Math.floor(rng() * 5);
+      let p = "";
+      for (let i = 0; i < length; i++) {
+        p += rng() < 0.9 ? pick("0123456789abcdefABCDEF") : pick('"\\zu:');
+      }
+      return p;
+    });
+    const mac = n < explicit.length ? explicit[n] : parts.join(":");
+    const expected = macAllowed(mac);
+    if (expected) admitted++;
+    if (mac.length === 17) seventeen++;
+    assert.equal(interfaceAllowed({ hwAddr: mac }), expected, JSON.stringify(mac));
+  }
+  assert.ok(admitted > 30, `valid MACs among them (${admitted})`);
+  assert.ok(
+    seventeen - admitted > 300,
+    `invalid ones of the right length (${seventeen - admitted})`,
+  );
+});
+
+Deno.test("interface flags: none or IFF_NOARP only", () => {
+  for (let f = 0; f <= 300; f++) {
+    assert.equal(interfaceAllowed({ raw_flags: f }), f === 0 || f === 128, `raw_flags ${f}`);
+  }
+  for (const f of [-128, 128.5, "0", "128", null, true, [128]]) {
+    assert.equal(interfaceAllowed({ raw_flags: f }), false, `raw_flags ${JSON.stringify(f)}`);
+  }
+});
+
+Deno.test("neighbour state NUD_PERMANENT or NUD_REACHABLE; flags none, NTF_PROXY, NTF_ROUTER", () => {
+  const neighbour = (state: unknown, flags: unknown) => ({
+    toIPAddress: { family: 0, address: "10.244.1.1", mask: "" },
+    device: "eth0",
+    lladdr: "aa:bb:cc:dd:ee:01",
+    state,
+    flags,
+  });
+  const allowed = (...ns: unknown[]) =>
+    evaluator.decide("AddARPNeighborsRequest", { neighbors: { ARPNeighbors: ns } }).allowed;
+  for (let v = 0; v <= 300; v++) {
+    assert.equal(allowed(neighbour(v, 0)), v === 2 || v === 128, `state ${v}`);
+    assert.equal(allowed(neighbour(128, v)), [0, 8, 128, 136].includes(v), `flags ${v}`);
+  }
+  for (const v of [-8, 8.5, "0", "128", null, false, [0]]) {
+    assert.equal(allowed(neighbour(v, 0)), false, `state ${JSON.stringify(v)}`);
+    assert.equal(allowed(neighbour(128, v)), false, `flags ${JSON.stringify(v)}`);
+  }
+  assert.equal(allowed(neighbour(128, 0), neighbour(2, 136)), true);
+  assert.equal(allowed(neighbour(128, 0), neighbour(2, 1)), false, "every neighbour is checked");
+});
