@@ -12,7 +12,7 @@ import type { Logger } from "../util/log/logger.ts";
 import type { EgressEntry } from "../protocol/mesh_config.ts";
 import { isIpv4 } from "../protocol/mesh_config.ts";
 import type { MeshCredentials } from "./credentials.ts";
-import { join } from "./forward.ts";
+import { join, ReadBufferPool } from "./forward.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName, sanMatches } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
@@ -48,6 +48,7 @@ export class EgressListener {
   #accepting?: Promise<void>;
   /** Connections not yet closed on both sides (each resolves once it is). */
   readonly #open = new Set<Promise<void>>();
+  readonly #readBuffers = new ReadBufferPool();
 
   constructor(options: EgressListenerOptions) {
     this.#o = options;
@@ -182,6 +183,7 @@ export class EgressListener {
           o.metrics.add("meshproxy_open_connections", this.#labels, -1);
           onClosed();
         },
+        readBuffers: this.#readBuffers,
       });
     });
   }

@@ -21,7 +21,10 @@ import { readControl } from "./read_control.ts";
 const LINGER_MS = 30_000;
 
 /** Bytes asked for per read from the plain side (one read, one TLS write). */
-const PLAIN_READ_BYTES = 64 * 1024;
+const PLAIN_READ_BYTES = 256 * 1024;
+
+/** Read buffers a {@link ReadBufferPool} keeps for reuse. */
+const POOLED_READ_BUFFERS = 16;
 
 /**
  * Bytes queued for the plain side above which the TLS side stops reading (and below which, once
@@ -46,6 +49,26 @@ interface JoinCounters {
   readonly secureToPlain: (bytes: number) => void;
 }
 
+/**
+ * Read buffers for the plain side, reused once the TLS socket is done with what was written from
+ * them (its write callback ran). A fresh 256 KiB buffer per read costs page faults: measured,
+ * an egress allocating one per read took 120–290 minor faults and 3.7–6.8 ms of CPU per MiB in
+ * some runs against 2 faults and 1.1–1.3 ms in others. One pool per listener.
+ */
+export class ReadBufferPool {
+  readonly #free: Uint8Array[] = [];
+
+  /** A buffer of {@link PLAIN_READ_BYTES}, from the pool when one is free. */
+  take(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(PLAIN_READ_BYTES);
+  }
+
+  /** Gives `buffer` back; only once nothing refers to its bytes any more. */
+  give(buffer: Uint8Array): void {
+    if (this.#free.length < POOLED_READ_BUFFERS) this.#free.push(buffer);
+  }
+}
+
 /** What {@link join} needs. */
 interface JoinOptions {
   /**
@@ -61,6 +84,8 @@ interface JoinOptions {
   readonly onClose: (error?: Error) => void;
   /** Rewrites what the TLS side sends before it reaches the plain side. */
   readonly rewriteSecureToPlain?: Rewrite;
+  /** Where the plain side's read buffers come from. */
+  readonly readBuffers: ReadBufferPool;
 }
 
 /** A joined pair. */
@@ -264,7 +289,7 @@ export function join(options: JoinOptions): Joined {
       connected.close();
       return;
     }
-    return pumpPlainToSecure(connected, secure, counters.plainToSecure);
+    return pumpPlainToSecure(connected, secure, options.readBuffers, counters.plainToSecure);
   }).then(
     () => {
       if (plainClosed) return;
@@ -285,20 +310,26 @@ export function join(options: JoinOptions): Joined {
 /**
  * Reads the plain side until its end, writing each read to the TLS socket; while the TLS socket
  * has more queued than its high-water mark, reads nothing (TCP flow control holds the sender).
- * Resolves at the plain side's end; also when the TLS socket closed first.
+ * Resolves at the plain side's end; also when the TLS socket closed first. A read buffer goes
+ * back to `buffers` only from the write's callback: until then the TLS socket may still hold it.
  */
 async function pumpPlainToSecure(
   plain: Deno.TcpConn,
   secure: tls.TLSSocket,
+  buffers: ReadBufferPool,
   count: (bytes: number) => void,
 ): Promise<void> {
   for (;;) {
-    // A fresh buffer each time: the TLS socket may keep a written chunk queued.
-    const buffer = new Uint8Array(PLAIN_READ_BYTES);
+    const buffer = buffers.take();
     const n = await plain.read(buffer);
-    if (n === null) return;
-    if (secure.destroyed) return;
+    if (n === null || secure.destroyed) {
+      buffers.give(buffer);
+      return;
+    }
     count(n);
-    if (!secure.write(buffer.subarray(0, n)) && !(await drained(secure))) return;
+    const written = secure.write(buffer.subarray(0, n), (error) => {
+      if (!error) buffers.give(buffer);
+    });
+    if (!written && !(await drained(secure))) return;
   }
 }

@@ -13,7 +13,7 @@ import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { ANY_ADDRESS, listenEverywhere, listenOn } from "./any_address.ts";
-import { join, type Joined } from "./forward.ts";
+import { join, type Joined, ReadBufferPool } from "./forward.ts";
 import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName } from "./san.ts";
@@ -83,6 +83,7 @@ export class IngressListener {
   #secureOptions: tls.SecureContextOptions;
   #port = 0;
   #address = "";
+  readonly #readBuffers = new ReadBufferPool();
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
@@ -268,6 +269,7 @@ export class IngressListener {
       },
       onClose: (error) => this.#closed(remote, error),
       ...(peer ? { rewriteSecureToPlain: rewrite } : {}),
+      readBuffers: this.#readBuffers,
     });
   }
 
