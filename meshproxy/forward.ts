@@ -21,7 +21,7 @@ import { readControl } from "./read_control.ts";
 const LINGER_MS = 30_000;
 
 /** Bytes asked for per read from the plain side (one read, one TLS write). */
-const PLAIN_READ_BYTES = 256 * 1024;
+const PLAIN_READ_BYTES = 64 * 1024;
 
 /** Read buffers a {@link ReadBufferPool} keeps for reuse. */
 const POOLED_READ_BUFFERS = 16;
@@ -51,9 +51,11 @@ interface JoinCounters {
 
 /**
  * Read buffers for the plain side, reused once the TLS socket is done with what was written from
- * them (its write callback ran). A fresh 256 KiB buffer per read costs page faults: measured,
- * an egress allocating one per read took 120–290 minor faults and 3.7–6.8 ms of CPU per MiB in
- * some runs against 2 faults and 1.1–1.3 ms in others. One pool per listener.
+ * them (its write callback ran). Fresh buffers cost page faults: an egress reading into a new
+ * 64 KiB buffer each time took 3–67 minor faults and 1.7–2.8 ms of CPU per MiB, from this pool 0
+ * faults and 1.2–1.6 ms. Reads stay at 64 KiB: with 256 KiB reads Deno's TLS layer copies each
+ * write into a buffer above glibc's mmap threshold, and some runs took 120–290 faults per MiB.
+ * One pool per listener.
  */
 export class ReadBufferPool {
   readonly #free: Uint8Array[] = [];
