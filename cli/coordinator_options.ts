@@ -57,7 +57,7 @@ export function collateralOptionsOf(flags: CollateralFlags): CliCollateralOption
   return {
     cacheDir: flags.cacheDir !== undefined ? collateralCacheDir(flags) : undefined,
     offline: flags.offline,
-    importDirs: flags.collateralDir ? [flags.collateralDir] : [],
+    importDirs: flags.collateralDir !== undefined ? [flags.collateralDir] : [],
     ...vendorServiceUrls(flags),
   };
 }

@@ -9,6 +9,27 @@ import type { Command } from "commander";
 import { ParseError } from "../util/errors/mod.ts";
 import { addOptionSpecs, type OptionSpec } from "./option_specs.ts";
 
+/**
+ * Refuses an option given an empty (or blank) value, such as `--report-data=` or
+ * `--report-data "$NONCE"` with `NONCE` unset: an empty value never means "use the default" or
+ * "skip the check", so a script's mistake cannot silently turn a check off. `options` are parsed
+ * options (camel-case keys, as commander hands them over); repeatable options' values are checked
+ * one by one, anything not a string is ignored.
+ *
+ * @throws {ParseError} naming the option (`--report-data`)
+ */
+export function refuseEmptyOptionValues(options: object): void {
+  for (const [key, value] of Object.entries(options)) {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === "string" && v.trim() === "")) {
+      throw new ParseError(
+        `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+        "empty value: give a value, or leave the option out",
+      );
+    }
+  }
+}
+
 /** Default timeout of one network operation. */
 export const DEFAULT_TIMEOUT = "30s";
 

@@ -12,6 +12,7 @@ import type { BuildInfo } from "./build_info.ts";
 import { LOG_LEVEL_ENV, LOG_LEVELS } from "./output.ts";
 import { addHelpExamples } from "./help_examples.ts";
 import { selectedCommand } from "./command_words.ts";
+import { refuseEmptyOptionValues } from "./options.ts";
 
 /** A command of the program, loaded on demand. */
 export interface CommandEntry {
@@ -126,7 +127,13 @@ export async function buildProgram(
     .option("-V, --version", "print the version, the images it pins, the reference values it ships")
     .addOption(logLevelOption())
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    // No command takes an empty option value: `--report-data "$UNSET"` is a usage error (exit 2),
+    // never a silently skipped check.
+    .hook("preAction", (root, action) => {
+      refuseEmptyOptionValues(root.opts());
+      refuseEmptyOptionValues(action.opts());
+    });
   const selected = selectedCommand(args);
   for (const entry of COMMANDS) {
     if (options.loadAll || entry.name === selected) {

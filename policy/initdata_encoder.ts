@@ -64,6 +64,7 @@ export class PolicyInitdataEncoder {
   readonly #rulesSize: PolicyTextSize;
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
+  readonly #prefix = this.#encoder.encode(POLICY_DATA_PREFIX);
   /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
   #lineBytes = new Uint8Array(0);
   #escapeScratch = new Uint8Array(0);
@@ -83,10 +84,15 @@ export class PolicyInitdataEncoder {
 
   /** The initdata of a pod with `policyData` (all but its annotation). */
   encode(policyData: unknown): EncodedPolicyInitdata {
-    const line = `${POLICY_DATA_PREFIX}${JSON.stringify(policyData, null, 2)}\n`;
-    // At most three UTF-8 bytes per UTF-16 unit.
-    if (this.#lineBytes.length < 3 * line.length) this.#lineBytes = new Uint8Array(4 * line.length);
-    const { written } = this.#encoder.encodeInto(line, this.#lineBytes);
+    // `${POLICY_DATA_PREFIX}${json}\n` as UTF-8, written in place (not joined as a string first).
+    const json = JSON.stringify(policyData, null, 2);
+    const prefix = this.#prefix.length;
+    const room = prefix + 3 * json.length + 1; // at most three UTF-8 bytes per UTF-16 unit
+    if (this.#lineBytes.length < room) this.#lineBytes = new Uint8Array(2 * room);
+    this.#lineBytes.set(this.#prefix, 0);
+    const json8 = this.#encoder.encodeInto(json, this.#lineBytes.subarray(prefix)).written;
+    this.#lineBytes[prefix + json8] = 0x0a;
+    const written = prefix + json8 + 1;
     const worstCase = 2 * written + this.#closing.length;
     if (this.#escapeScratch.length < worstCase) this.#escapeScratch = new Uint8Array(2 * worstCase);
     const { bytes: tail, size } = escapeAndMeasureTomlMultiline(

@@ -27,6 +27,7 @@ import { Buffer } from "node:buffer";
 import { expand, extract } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ParseError, VerificationError } from "../util/errors/mod.ts";
+import { InvalidPublicKeyError, LowOrderPointError, sealBase } from "./hpke_seal.ts";
 import { decodeBase64, decodeHex, encodeBase64 } from "../util/bytes/mod.ts";
 
 /** Length of an X25519 HPKE public key. */
@@ -440,33 +441,32 @@ export class HpkeRecipient {
  *
  * @throws {ParseError} naming `field` when the public key is malformed
  */
-export async function sealTo(
+export function sealTo(
   recipientPublicKey: Uint8Array,
   plaintext: Uint8Array,
   info: string,
   aad: Uint8Array,
   field = "hpkePublicKey",
 ): Promise<SealedBox> {
+  // Refusals reach callers as rejections; the sealing itself is synchronous.
   if (recipientPublicKey.length !== HPKE_PUBLIC_KEY_LENGTH) {
-    throw new ParseError(field, `expected ${HPKE_PUBLIC_KEY_LENGTH} bytes`);
+    return Promise.reject(new ParseError(field, `expected ${HPKE_PUBLIC_KEY_LENGTH} bytes`));
   }
-  let key: CryptoKey;
   try {
-    key = await suite.kem.deserializePublicKey(recipientPublicKey.slice().buffer);
+    return Promise.resolve(
+      sealBase({ recipientPublicKey, info: text.encode(info), aad, plaintext }),
+    );
   } catch (cause) {
-    throw new ParseError(field, "not a valid X25519 public key", { cause });
-  }
-  let ctx;
-  try {
-    ctx = await suite.createSenderContext({
-      recipientPublicKey: key,
-      info: text.encode(info).buffer,
-    });
-  } catch (cause) {
+    if (cause instanceof InvalidPublicKeyError) {
+      return Promise.reject(new ParseError(field, "not a valid X25519 public key", { cause }));
+    }
     // X25519 with a low-order point gives an all-zero shared secret, which HPKE refuses: the
     // key is unusable input (400), not an internal error.
-    throw new ParseError(field, "not a usable X25519 public key (low order point)", { cause });
+    if (cause instanceof LowOrderPointError) {
+      return Promise.reject(
+        new ParseError(field, "not a usable X25519 public key (low order point)", { cause }),
+      );
+    }
+    return Promise.reject(cause);
   }
-  const ciphertext = new Uint8Array(await ctx.seal(plaintext.slice().buffer, aad.slice().buffer));
-  return { enc: new Uint8Array(ctx.enc), ciphertext };
 }

@@ -30,8 +30,16 @@ export interface Decision {
   readonly allowed: boolean;
   /** State operations (applied only when allowed). */
   readonly ops: readonly PatchOp[];
-  /** Set when the rules returned something malformed (then `allowed` is false). */
+  /**
+   * Set when the rules returned something malformed, or could not evaluate the request at all
+   * (then `allowed` is false).
+   */
   readonly error?: string;
+  /**
+   * Set when the wasm module aborted evaluating the request (e.g. `illegal string escape
+   * character` for a lone surrogate, which OPA's JSON reader refuses): the request is denied.
+   */
+  readonly aborted?: string;
 }
 
 /** Policy state as the agent keeps it (`data.pstate`). */
@@ -198,7 +206,16 @@ export class PolicyEvaluator {
     if (typeof entrypoint !== "number") {
       throw new UnavailableError("rego/policy.wasm", `no entrypoint agent_policy/${type}`);
     }
-    return interpretResult(this.#evaluate(request, entrypoint));
+    let results: unknown;
+    try {
+      results = this.#evaluate(request, entrypoint);
+    } catch (thrown) {
+      const reason = wasmAbortReason(thrown);
+      if (reason === undefined) throw thrown;
+      // Fail closed: a request the rules cannot read is never allowed.
+      return { allowed: false, ops: [], error: `the rules aborted: ${reason}`, aborted: reason };
+    }
+    return interpretResult(results);
   }
 
   /** Decides `request` and, when allowed, applies its `ops` to the state as the agent does. */
@@ -211,6 +228,17 @@ export class PolicyEvaluator {
     }
     return decision;
   }
+}
+
+/**
+ * Why the wasm module stopped, when `thrown` is an abort of the module: opa-wasm throws the
+ * module's `opa_abort` message as a plain string, and a trap of the module is a
+ * `WebAssembly.RuntimeError`. `undefined` for anything else (a bug of ours: rethrown).
+ */
+export function wasmAbortReason(thrown: unknown): string | undefined {
+  if (typeof thrown === "string") return thrown;
+  if (thrown instanceof WebAssembly.RuntimeError) return `wasm trap: ${thrown.message}`;
+  return undefined;
 }
 
 /** Turns opa-wasm's raw result set into a {@link Decision}, failing closed. */

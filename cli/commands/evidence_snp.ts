@@ -13,7 +13,12 @@ import { ParseError, ValidationError } from "../../util/errors/mod.ts";
 import { readInputFile } from "../../util/files/read_input.ts";
 import { ExitCode, exitCodeFor } from "../exit_codes.ts";
 import { commandResult, FailureWithResult } from "../result.ts";
-import { collateralCacheDir, DEFAULT_TIMEOUT, parseDuration } from "../options.ts";
+import {
+  collateralCacheDir,
+  DEFAULT_TIMEOUT,
+  parseDuration,
+  refuseEmptyOptionValues,
+} from "../options.ts";
 import { IssueList } from "../../util/json/mod.ts";
 import { describeSnpReport } from "../../snp/abi/describe.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
@@ -149,7 +154,7 @@ function kdsTrustedRoots(
   crlBaseUrl?: string;
 } {
   if (kdsUrl === undefined || !referenceValues.every(isSimulated)) {
-    return amdCrlUrl ? { crlBaseUrl: amdCrlUrl } : {};
+    return amdCrlUrl !== undefined ? { crlBaseUrl: amdCrlUrl } : {};
   }
   const roots = referenceValues.flatMap((v) =>
     v.SimulatedRootSHA256 ? [v.SimulatedRootSHA256] : []
@@ -171,6 +176,7 @@ export async function runSnpEvidenceVerify(
 ): Promise<SnpVerification> {
   let decoded: Record<string, unknown> | undefined;
   try {
+    refuseEmptyOptionValues(o);
     const reportBytes = await readFile(o.report, "--report");
     decoded = describeSnpReport(parseSnpReport(reportBytes));
     const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
@@ -187,7 +193,7 @@ export async function runSnpEvidenceVerify(
     const fetcher = new CachingFetcher({
       cacheDir: collateralCacheDir(o),
       offline: o.offline ?? false,
-      importDirs: o.collateralDir ? [o.collateralDir] : [],
+      importDirs: o.collateralDir !== undefined ? [o.collateralDir] : [],
       timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
     });
     const verifier = new SnpEvidenceVerifier({
@@ -205,14 +211,14 @@ export async function runSnpEvidenceVerify(
         ...kdsTrustedRoots(o.kdsUrl, o.amdCrlUrl, referenceValues),
       }),
       certificates: {
-        vek: o.vcek ? await readFile(o.vcek, "--vcek") : undefined,
-        intermediate: o.ask ? await readFile(o.ask, "--ask") : undefined,
-        ark: o.ark ? await readFile(o.ark, "--ark") : undefined,
+        vek: o.vcek !== undefined ? await readFile(o.vcek, "--vcek") : undefined,
+        intermediate: o.ask !== undefined ? await readFile(o.ask, "--ask") : undefined,
+        ark: o.ark !== undefined ? await readFile(o.ark, "--ark") : undefined,
       },
     });
-    const aux = o.aux ? await readFile(o.aux, "--aux") : undefined;
+    const aux = o.aux !== undefined ? await readFile(o.aux, "--aux") : undefined;
     const result = await verifier.verifyDetailed(
-      { platform: "snp", report: reportBytes, ...(aux ? { aux } : {}) },
+      { platform: "snp", report: reportBytes, ...(aux !== undefined ? { aux } : {}) },
       { now, reportData },
     );
     const source = o.referenceValues !== undefined ? o.referenceValues : "default reference values";

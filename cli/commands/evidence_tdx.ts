@@ -7,7 +7,12 @@
 import { ContrastError, ParseError } from "../../util/errors/mod.ts";
 import { readInputFile } from "../../util/files/read_input.ts";
 import { commandResult, FailureWithResult } from "../result.ts";
-import { collateralCacheDir, DEFAULT_TIMEOUT, parseDuration } from "../options.ts";
+import {
+  collateralCacheDir,
+  DEFAULT_TIMEOUT,
+  parseDuration,
+  refuseEmptyOptionValues,
+} from "../options.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { IssueList } from "../../util/json/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
@@ -78,7 +83,7 @@ export async function tdxCollateralSource(
   >,
   trustAnchors: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
 ): Promise<TdxCollateralSource> {
-  if (o.collateralDir) {
+  if (o.collateralDir !== undefined) {
     const flat = await collateralSourceForDir(o.collateralDir);
     if (flat instanceof StaticTdxCollateral) return flat;
   }
@@ -91,18 +96,20 @@ export async function tdxCollateralSource(
   const fetcher = new CachingFetcher({
     offline: o.offline,
     cacheDir: collateralCacheDir(o),
-    importDirs: o.collateralDir ? [o.collateralDir] : [],
+    importDirs: o.collateralDir !== undefined ? [o.collateralDir] : [],
     timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
   });
   // Intel's root CA CRL comes from Intel's published location unless the user names another; a
   // stand-in serving only simulated roots serves their CRL itself.
   const simulatedOnly = !trustAnchors.includes(INTEL_SGX_ROOT_CA_SHA256);
   const rootCaCrlUrl = o.rootCaCrlUrl ??
-    (simulatedOnly && o.pcsBaseUrl ? pcsServiceRootCaCrlUrl(o.pcsBaseUrl) : undefined);
+    (simulatedOnly && o.pcsBaseUrl !== undefined
+      ? pcsServiceRootCaCrlUrl(o.pcsBaseUrl)
+      : undefined);
   return new IntelPcsClient({
     transport: cachingFetcherTransport(fetcher, { trustAnchors: [...trustAnchors] }),
     baseUrl: o.pcsBaseUrl,
-    ...(rootCaCrlUrl ? { rootCaCrlUrl } : {}),
+    ...(rootCaCrlUrl !== undefined ? { rootCaCrlUrl } : {}),
   });
 }
 
@@ -144,7 +151,7 @@ export async function readTdxReferenceValuesFile(path: string): Promise<TdxRefer
 
 /** The TCB statuses `--allow-tcb-status` names (default: UpToDate). */
 function allowedTcbStatuses(list: string | undefined): TcbStatus[] {
-  if (!list) return ["UpToDate"];
+  if (list === undefined) return ["UpToDate"];
   return list.split(",").map((s) => s.trim()).map((s) => {
     if (!isTcbStatus(s)) throw new ParseError("--allow-tcb-status", `unknown TCB status ${s}`);
     if (NEVER_ALLOWED_TCB_STATUSES.includes(s)) {
@@ -163,21 +170,24 @@ function allowedTcbStatuses(list: string | undefined): TcbStatus[] {
 export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<CommandResult> {
   let partial: Record<string, unknown> = { platform: "tdx", verified: false, evidence: null };
   try {
+    refuseEmptyOptionValues(o);
     const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
     const report = await readInput(o.quote, "--quote");
     const quote = parseTdxQuote(report);
-    if (o.referenceValues && o.allowTcbStatus) {
+    if (o.referenceValues !== undefined && o.allowTcbStatus !== undefined) {
       throw new ParseError(
         "--allow-tcb-status",
         "applies only without --reference-values (each reference value names AllowedTcbStatuses)",
       );
     }
-    const refs = o.referenceValues
+    const refs = o.referenceValues !== undefined
       ? await readTdxReferenceValuesFile(o.referenceValues)
       : defaultTdxReferenceValues(allowedTcbStatuses(o.allowTcbStatus));
-    const reportData = o.reportData ? decodeHex(o.reportData, "--report-data", 64) : undefined;
+    const reportData = o.reportData !== undefined
+      ? decodeHex(o.reportData, "--report-data", 64)
+      : undefined;
     const anchors = [...new Set(refs.map(tdxTrustAnchorOf).filter((a) => a !== undefined))];
-    const collateral = o.onlineCollateral && !o.collateralDir
+    const collateral = o.onlineCollateral !== undefined && o.collateralDir === undefined
       ? o.onlineCollateral
       : await tdxCollateralSource(o, anchors);
     const verifier = new TdxEvidenceVerifier({
@@ -209,7 +219,9 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
       };
     }
     if (!outcome.accepted) throw outcome.error;
-    if (o.referenceValues) partial.referenceValueIndex = outcome.claims.referenceValueIndex;
+    if (o.referenceValues !== undefined) {
+      partial.referenceValueIndex = outcome.claims.referenceValueIndex;
+    }
     return {
       stdout: o.json
         ? JSON.stringify(commandResult("evidence verify", ExitCode.Ok, partial), null, 2) + "\n"

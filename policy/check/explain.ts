@@ -421,6 +421,10 @@ function denialSummary(
   candidateCount: number,
   policyData: unknown,
 ): string {
+  if (decision.aborted !== undefined) {
+    return `${request.type} is denied: the rules cannot evaluate it (${decision.aborted}); ` +
+      "a request the rules cannot read is never allowed";
+  }
   if (decision.error) {
     return `${request.type} is denied: the rules returned a malformed result (${decision.error})`;
   }

@@ -53,6 +53,21 @@ Deno.test("reports a legitimate request the policy denies, by step", async () =>
   assert.ok(report.denied.some((d) => d.label === "CreateContainerRequest app"));
 });
 
+Deno.test("a request the rules cannot read (a lone surrogate) is reported as a denial of its step", async () => {
+  const seq = sequence(1);
+  const step = seq.steps.findIndex((s) => s.request.type === "CreateContainerRequest");
+  seq.steps[step].request.input.container_id = "\ud800";
+  const report = await checkPod(rules, seq, await fixturePolicyData(), "00", {
+    mutate: false,
+    rng: seededRandom(1),
+  });
+  assert.equal(report.ok, false);
+  const denied = report.denied.find((d) => d.index === step);
+  assert.ok(denied, JSON.stringify(report.denied));
+  assert.equal(denied.label, seq.steps[step].label);
+  assert.match(denied.error ?? "", /the rules aborted: illegal string escape character/);
+});
+
 Deno.test("catches an exec weakness: a policy allowing any shell command", async () => {
   const pd = await fixturePolicyData();
   const weak: PolicyData = {

@@ -154,6 +154,30 @@ Deno.test("policy explain names the field of a denied request and exits 1", asyn
   assert.doesNotMatch(out, /#0 DENIED/);
 });
 
+Deno.test("policy explain reports a request with a lone surrogate as denied (exit 1), not a crash", async () => {
+  const dir = await writeApp(await fixturePolicyData());
+  const seq = buildRequestSequence({
+    workload: fixtureWorkload(),
+    images: IMAGES,
+    cluster: fixtureCluster(),
+    rng: seededRandom(9),
+  });
+  const first = structuredClone(seq.steps[0].request);
+  (first.input as JsonObject).hostname = "\ud800";
+  // JSON.stringify writes the lone surrogate as the escape \ud800, which JSON.parse reads back.
+  await Deno.writeTextFile(
+    `${dir}/r.json`,
+    JSON.stringify({ kind: first.type, request: first.input }),
+  );
+  const { out, error } = await capture(() =>
+    policyExplainCommand(`${dir}/app.yml`, `${dir}/r.json`, { ...OPTIONS }, resolver)
+  );
+  assert.ok(error instanceof VerificationError, String(error));
+  assert.equal(exitCodeFor(error), 1);
+  assert.match(out, new RegExp(`#0 DENIED: ${first.type} is denied: the rules cannot evaluate it`));
+  assert.match(out, /illegal string escape character/);
+});
+
 Deno.test("policy explain on an allowed request succeeds", async () => {
   const dir = await writeApp(await fixturePolicyData());
   const seq = buildRequestSequence({
