@@ -9,6 +9,8 @@ import { type Document, parseAllDocuments } from "yaml";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { expandYamlPaths, readInputFile } from "../util/files/mod.ts";
 import { plainYamlValue } from "../util/yaml/plain_value.ts";
+import { kubectlDisagreements } from "./kubectl_agreement.ts";
+import { goYamlTags } from "./go_yaml_schema.ts";
 
 /** One input file and its YAML documents. */
 export interface InputFile {
@@ -20,8 +22,15 @@ export interface InputFile {
   readonly docs: Document.Parsed[];
 }
 
-/** Parse options shared by reading and tests: YAML 1.1 as Kubernetes uses it. */
-export const YAML_OPTIONS = { version: "1.1", keepSourceTokens: false } as const;
+/**
+ * Parse options shared by reading and tests: YAML 1.1 as Kubernetes uses it, with the schema
+ * adjusted to read and print scalars as go-yaml v2 (kubectl) does (`go_yaml_schema.ts`).
+ */
+export const YAML_OPTIONS = {
+  version: "1.1",
+  keepSourceTokens: false,
+  customTags: goYamlTags,
+} as const;
 
 /**
  * Serialisation options: no line folding, so long strings stay as written. (`lineWidth: 0` turns
@@ -93,6 +102,7 @@ export function parseYamlFile(path: string, text: string): InputFile {
       });
     }
   });
+  issues.push(...kubectlDisagreements(path, text, docs));
   if (issues.length > 0) throw new InvalidDocumentError(issues);
   return { path, text, docs };
 }

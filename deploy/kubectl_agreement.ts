@@ -1,0 +1,146 @@
+/**
+ * Input that kubectl would read differently from `contrast generate`. The API server and kubectl
+ * read YAML with go-yaml v2 (through sigs.k8s.io/yaml); generate reads it with the `yaml` package.
+ * Where the two disagree, the policy generate computes describes another pod than the one kubectl
+ * applies, so such input is refused:
+ *
+ * - a map key `<<` that is not a merge key (`"<<": {…}`, `'<<'`, `!!str <<`): the `yaml` package
+ *   reads an ordinary key (or, for `!!str <<`, a merge), go-yaml a merge key once printed plain
+ *   (or, for `!!str <<`, an ordinary key). No Kubernetes field, label or annotation key is `<<`.
+ * - U+0085, U+2028 and U+2029, which go-yaml takes for line breaks (the `yaml` package does not:
+ *   `workingDir: /app<U+2028>command: …` is one string to generate and two keys to kubectl), and
+ *   U+FFFE and U+FFFF, which go-yaml rejects: anywhere in the text, and in any string value (the
+ *   escapes `\N`, `\L`, `\P`, `\x85`, `\u2028`… of double-quoted scalars produce them too).
+ *
+ * Both checks cost one scan of the text in the common case: the walk over a document's nodes
+ * runs only when its text has `<<`, one of the characters, or an escape that can produce one.
+ *
+ * @module
+ */
+import { type Document, isAlias, isPair, isScalar, isSeq, type Node, visit } from "yaml";
+
+/** Characters go-yaml reads as line breaks (U+0085, U+2028, U+2029) or rejects (U+FFFE/F). */
+export const GO_YAML_BREAK_OR_INVALID = /[\u0085\u2028\u2029\ufffe\uffff]/;
+
+/** Escapes of double-quoted scalars that produce one of {@link GO_YAML_BREAK_OR_INVALID}. */
+const ESCAPE_OF_REFUSED =
+  /\\(?:[NLP]|x85|u(?:0085|202[89]|[fF]{3}[eEfF])|U0000(?:0085|202[89]|[fF]{3}[eEfF]))/;
+
+/** One problem, as {@link InvalidDocumentError} lists them. */
+export interface AgreementIssue {
+  readonly path: string;
+  readonly reason: string;
+}
+
+const MERGE_KEY = "<<";
+
+/** `U+2028` for a character. */
+function codePoint(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** `file:line:col` of `offset` in `text`. */
+function position(file: string, text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return `${file}:${line}:${offset - before.lastIndexOf("\n")}`;
+}
+
+/** The field path of a node from the ancestors `visit` hands over (`spec.containers[0].name`). */
+function fieldPath(doc: Document.Parsed, ancestors: readonly unknown[], last: unknown): string {
+  const parts: string[] = [];
+  const chain = [...ancestors, last];
+  for (let i = 0; i < chain.length; i++) {
+    const node = chain[i];
+    if (isPair(node)) {
+      const keyNode = isAlias(node.key) ? node.key.resolve(doc) : node.key;
+      const key = isScalar(keyNode) ? keyNode.value : keyNode;
+      if (chain[i + 1] !== node.key) parts.push(`.${String(key)}`);
+    } else if (isSeq(node) && chain[i + 1] !== undefined) {
+      parts.push(`[${node.items.indexOf(chain[i + 1] as Node)}]`);
+    }
+  }
+  return parts.join("").replace(/^\./, "") || "(document)";
+}
+
+/** Escapes of double-quoted scalars that produce `<`. */
+const ESCAPE_OF_LESS_THAN = /\\(?:x3[cC]|u003[cC]|U0000003[cC])/;
+
+/**
+ * Every place in `docs` (parsed from `text` of `file`) that kubectl would read differently, in
+ * document order. Cheap when there is none (see the module documentation).
+ */
+export function kubectlDisagreements(
+  file: string,
+  text: string,
+  docs: readonly Document.Parsed[],
+): AgreementIssue[] {
+  const rawCharacter = GO_YAML_BREAK_OR_INVALID.test(text);
+  const issues: AgreementIssue[] = [];
+  const reported: [number, number][] = [];
+  docs.forEach((doc, index) => {
+    if (doc.errors.length > 0) return; // reported as YAML errors
+    const source = text.slice(doc.range[0], doc.range[2]);
+    const checkStrings = rawCharacter || ESCAPE_OF_REFUSED.test(source);
+    const checkMergeKeys = source.includes(MERGE_KEY) || ESCAPE_OF_LESS_THAN.test(source);
+    if (checkStrings || checkMergeKeys) {
+      issues.push(...documentIssues(file, doc, index, checkStrings, checkMergeKeys, reported));
+    }
+  });
+  if (rawCharacter) {
+    // Outside any string value (a comment, between tokens): named by position.
+    const pattern = new RegExp(GO_YAML_BREAK_OR_INVALID.source, "g");
+    for (const match of text.matchAll(pattern)) {
+      const offset = match.index;
+      if (reported.some(([start, end]) => offset >= start && offset < end)) continue;
+      issues.push({
+        path: position(file, text, offset),
+        reason: `${codePoint(match[0])}, which kubectl (go-yaml) reads as a line break or ` +
+          "rejects",
+      });
+    }
+  }
+  return issues;
+}
+
+/** The issues of one document; the ranges of the scalars reported go to `reported`. */
+function documentIssues(
+  file: string,
+  doc: Document.Parsed,
+  index: number,
+  checkStrings: boolean,
+  checkMergeKeys: boolean,
+  reported: [number, number][],
+): AgreementIssue[] {
+  const issues: AgreementIssue[] = [];
+  const where = (ancestors: readonly unknown[], node: unknown) =>
+    `${file}[${index}].${fieldPath(doc, ancestors, node)}`;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!checkMergeKeys) return;
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      // A real merge key's value is a symbol; a string `<<` is an ordinary (or `!!str`) key.
+      if (isScalar(key) && key.value === MERGE_KEY) {
+        issues.push({
+          path: where(ancestors, pair),
+          reason: "a `<<` key that is not a merge key: kubectl (go-yaml) would read it " +
+            "differently (as a merge key once printed plain); no Kubernetes key is `<<`",
+        });
+      }
+    },
+    Scalar(_, node, ancestors) {
+      if (!checkStrings || typeof node.value !== "string") return;
+      const found = GO_YAML_BREAK_OR_INVALID.exec(node.value);
+      if (found === null) return;
+      if (node.range) reported.push([node.range[0], node.range[1]]);
+      const parent = ancestors.at(-1);
+      const what = isPair(parent) && parent.key === node ? "a key here" : "the value";
+      issues.push({
+        path: where(ancestors, node),
+        reason: `${what} holds ${codePoint(found[0])}, which kubectl (go-yaml) reads as a ` +
+          "line break or rejects: it would not read what generate read",
+      });
+    },
+  });
+  return issues;
+}
