@@ -7,13 +7,12 @@
  *
  * @module
  */
-import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
 import type { EgressEntry } from "../protocol/mesh_config.ts";
 import { isIpv4 } from "../protocol/mesh_config.ts";
 import type { MeshCredentials } from "./credentials.ts";
-import { join } from "./forward.ts";
+import { join, ReadBufferPool } from "./forward.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName, sanMatches } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
@@ -38,33 +37,62 @@ class SanMismatchError extends Error {
   readonly code = "ERR_MESH_SAN_MISMATCH";
 }
 
-/** A plain-to-mTLS listener for one egress entry. */
+/**
+ * A plain-to-mTLS listener for one egress entry. The application's side is Deno's own TCP socket
+ * (see `forward.ts` for why), the mesh side `node:tls`.
+ */
 export class EgressListener {
   readonly #o: EgressListenerOptions;
-  readonly #server: net.Server;
   readonly #labels: Record<string, string>;
+  #listener?: Deno.TcpListener;
+  #accepting?: Promise<void>;
+  /** Connections not yet closed on both sides (each resolves once it is). */
+  readonly #open = new Set<Promise<void>>();
+  readonly #readBuffers = new ReadBufferPool();
 
   constructor(options: EgressListenerOptions) {
     this.#o = options;
     this.#labels = { direction: "egress", listener: options.entry.name };
-    this.#server = net.createServer({ allowHalfOpen: true }, (socket) => this.#onClient(socket));
   }
 
-  /** Starts listening on the entry's address. */
-  start(): Promise<void> {
+  /** Starts listening on the entry's address (rejects when it cannot, e.g. the port is taken). */
+  // deno-lint-ignore require-await
+  async start(): Promise<void> {
     const { listenHost, listenPort } = this.#o.entry;
-    return new Promise((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(listenPort, listenHost, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
+    const listener = Deno.listen({ hostname: listenHost, port: listenPort, transport: "tcp" });
+    this.#listener = listener;
+    this.#accepting = this.#accept(listener);
   }
 
-  /** Stops listening. */
-  close(): Promise<void> {
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+  /** Stops listening; resolves once the open connections have closed. */
+  async close(): Promise<void> {
+    try {
+      this.#listener?.close();
+    } catch { /* already closed */ }
+    await this.#accepting;
+    await Promise.all([...this.#open]);
+  }
+
+  async #accept(listener: Deno.TcpListener): Promise<void> {
+    for (;;) {
+      let client: Deno.TcpConn;
+      try {
+        client = await listener.accept();
+      } catch (error) {
+        if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+          return; // closed
+        }
+        this.#o.logger.warn("egress accept failed", {
+          listener: this.#o.entry.name,
+          error: (error as Error).message,
+        });
+        continue;
+      }
+      const closed = Promise.withResolvers<void>();
+      this.#open.add(closed.promise);
+      closed.promise.then(() => this.#open.delete(closed.promise));
+      this.#onClient(client, closed.resolve);
+    }
   }
 
   #contexts = new WeakMap<MeshCredentials, tls.SecureContext>();
@@ -84,12 +112,15 @@ export class EgressListener {
     return context;
   }
 
-  #onClient(client: net.Socket): void {
+  /**
+   * Connects to the remote for one application connection; nothing is read from the
+   * application before the handshake succeeded. `onClosed` runs once both sides are closed.
+   */
+  #onClient(client: Deno.TcpConn, onClosed: () => void): void {
     const o = this.#o;
     const entry = o.entry;
     const credentials = o.credentials();
     const target = o.resolve(entry.remoteHost, entry.remotePort);
-    client.pause();
     client.setNoDelay(true);
     let verdict: Error | undefined;
     const upstream = tls.connect({
@@ -123,27 +154,37 @@ export class EgressListener {
         error: (verdict ?? error).message,
       });
       upstream.destroy();
-      client.destroy();
+      try {
+        client.close();
+      } catch { /* already closed */ }
+      onClosed();
     };
     upstream.once("error", fail);
-    client.once("error", () => upstream.destroy());
     upstream.once("secureConnect", () => {
       clearTimeout(timer);
       if (!upstream.authorized || verdict) return fail(verdict ?? new Error("not authorised"));
       upstream.off("error", fail);
       o.metrics.add("meshproxy_connections_total", this.#labels);
       o.metrics.add("meshproxy_open_connections", this.#labels);
-      join(client, upstream, {
-        clientToUpstream: o.metrics.counter("meshproxy_bytes_total", {
-          ...this.#labels,
-          flow: "to_peer",
-        }),
-        upstreamToClient: o.metrics.counter("meshproxy_bytes_total", {
-          ...this.#labels,
-          flow: "from_peer",
-        }),
-      }, () => o.metrics.add("meshproxy_open_connections", this.#labels, -1));
-      client.resume();
+      join({
+        plain: client,
+        secure: upstream,
+        counters: {
+          plainToSecure: o.metrics.counter("meshproxy_bytes_total", {
+            ...this.#labels,
+            flow: "to_peer",
+          }),
+          secureToPlain: o.metrics.counter("meshproxy_bytes_total", {
+            ...this.#labels,
+            flow: "from_peer",
+          }),
+        },
+        onClose: () => {
+          o.metrics.add("meshproxy_open_connections", this.#labels, -1);
+          onClosed();
+        },
+        readBuffers: this.#readBuffers,
+      });
     });
   }
 }

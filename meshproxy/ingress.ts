@@ -9,12 +9,11 @@
  *
  * @module
  */
-import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { ANY_ADDRESS, listenEverywhere, listenOn } from "./any_address.ts";
-import { join } from "./forward.ts";
+import { join, type Joined, ReadBufferPool } from "./forward.ts";
 import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName } from "./san.ts";
@@ -84,6 +83,7 @@ export class IngressListener {
   #secureOptions: tls.SecureContextOptions;
   #port = 0;
   #address = "";
+  readonly #readBuffers = new ReadBufferPool();
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
@@ -164,27 +164,51 @@ export class IngressListener {
     }
     o.metrics.add("meshproxy_connections_total", this.#labels);
     o.metrics.add("meshproxy_open_connections", this.#labels);
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const upstream = net.connect({
-      host: o.upstreamHost,
-      port: o.upstreamPort,
-      allowHalfOpen: true,
-    });
-    upstream.setNoDelay(true);
     socket.setNoDelay(true);
-    // `connecting` is already false in the "error" event of a failed connect: track it here.
-    let connected = false;
-    upstream.once("connect", () => connected = true);
-    upstream.once("error", (error) => {
-      if (!connected) {
-        o.metrics.add("meshproxy_upstream_failures_total", this.#labels);
-        o.logger.warn("application port unreachable", {
-          listener: o.name,
-          upstream: `${o.upstreamHost}:${o.upstreamPort}`,
-          error: error.message,
-        });
-      }
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const upstream = Deno.connect({
+      hostname: o.upstreamHost,
+      port: o.upstreamPort,
+      transport: "tcp",
+    }).then((conn) => {
+      conn.setNoDelay(true);
+      return conn;
+    }, (error: Error) => {
+      o.metrics.add("meshproxy_upstream_failures_total", this.#labels);
+      o.logger.warn("application port unreachable", {
+        listener: o.name,
+        upstream: `${o.upstreamHost}:${o.upstreamPort}`,
+        error: error.message,
+      });
+      throw error;
     });
+    this.#forward(socket, upstream, peer, remote);
+  }
+
+  /** Bookkeeping once both sides of a connection are closed. */
+  #closed(remote: string, error?: Error): void {
+    const o = this.#o;
+    o.metrics.add("meshproxy_open_connections", this.#labels, -1);
+    if (error) {
+      o.logger.info("connection closed with an error", {
+        listener: o.name,
+        remote,
+        error: error.message,
+      });
+    }
+  }
+
+  /**
+   * Forwards between the mesh peer and the application; with a peer certificate, HTTP/1.x
+   * requests get the identity header (the first bytes decide whether it is HTTP).
+   */
+  #forward(
+    socket: tls.TLSSocket,
+    upstream: Promise<Deno.TcpConn>,
+    peer: PeerIdentity | undefined,
+    remote: string,
+  ): void {
+    const o = this.#o;
     let protocol: "http" | "tcp" | "undecided" = peer ? "undecided" : "tcp";
     let injector: HttpIdentityInjector | undefined;
     let head: Uint8Array = new Uint8Array(0);
@@ -222,32 +246,31 @@ export class IngressListener {
       return injector ? injector.push(chunk) : [chunk];
     };
     const flushUndecided = () => {
-      if (protocol !== "undecided" || upstream.destroyed) return;
+      if (protocol !== "undecided") return;
       const first = decide("tcp");
       fromPeer(first.length);
-      upstream.write(first);
+      joined.sendToPlain(first);
     };
     // The peer finished sending while its bytes were still ambiguous: forward them before the
     // end is passed on.
     socket.prependListener("end", flushUndecided);
     socket.once("close", () => clearTimeout(sniffTimer));
     if (!peer) this.#logPeer(undefined, remote, "tcp");
-    join(socket, upstream, {
-      clientToUpstream: fromPeer,
-      upstreamToClient: o.metrics.counter("meshproxy_bytes_total", {
-        ...this.#labels,
-        flow: "to_peer",
-      }),
-    }, (error) => {
-      o.metrics.add("meshproxy_open_connections", this.#labels, -1);
-      if (error) {
-        o.logger.info("connection closed with an error", {
-          listener: o.name,
-          remote,
-          error: error.message,
-        });
-      }
-    }, peer ? rewrite : undefined);
+    // Declared after the closures above, which run only on later events.
+    const joined: Joined = join({
+      plain: upstream,
+      secure: socket,
+      counters: {
+        secureToPlain: fromPeer,
+        plainToSecure: o.metrics.counter("meshproxy_bytes_total", {
+          ...this.#labels,
+          flow: "to_peer",
+        }),
+      },
+      onClose: (error) => this.#closed(remote, error),
+      ...(peer ? { rewriteSecureToPlain: rewrite } : {}),
+      readBuffers: this.#readBuffers,
+    });
   }
 
   #logPeer(peer: PeerIdentity | undefined, remote: string, protocol: string): void {
