@@ -13,6 +13,8 @@
  *   other numbers (`0_`). Two tags before the package's own read every plain scalar go-yaml reads
  *   as a number as that number, and, since the printers quote every string a default tag's test
  *   matches, print such a string quoted. (Numbers print through the package's tags, in decimal.)
+ *   The package's own number and timestamp tags then read what reaches them (`1:20`, `e5`, `.`,
+ *   `1e400`, `2001-12-14`: text to go-yaml) as text, and still make such strings print quoted.
  *
  * @module
  */
@@ -58,6 +60,21 @@ function goYamlNumberTag(kind: "int" | "float"): ScalarTag {
   };
 }
 
+/** The tags whose plain scalars go-yaml reads as numbers or (decoded into interface{}) text. */
+const NUMBER_OR_TIME_TAGS = new Set(
+  ["int", "float", "timestamp"].map((name) => `tag:yaml.org,2002:${name}`),
+);
+
+/**
+ * The package's own number and timestamp tags, for a scalar that reaches them: the go-yaml
+ * number tags come first and take every scalar go-yaml reads as a number, so what is left
+ * (`1:20`, `e5`, `.`, `._5`, `1e400`, `2001-12-14`) go-yaml reads as that text: so does this tag.
+ * Its test stays, so such a string is still printed quoted; it prints numbers as before.
+ */
+function readAsText(tag: ScalarTag): ScalarTag {
+  return { ...tag, resolve: (text: string) => text };
+}
+
 const GO_YAML_NUMBER_TAGS: readonly ScalarTag[] = [
   goYamlNumberTag("int"),
   goYamlNumberTag("float"),
@@ -69,10 +86,10 @@ export function goYamlTags(tags: Tags): Tags {
   // may read another value (`0_` is NaN to the package's octal tag, 0 to go-yaml).
   return [
     ...GO_YAML_NUMBER_TAGS,
-    ...tags.map((tag) =>
-      typeof tag === "object" && tag.tag === MERGE_TAG
-        ? { ...(tag as ScalarTag), identify: isMergeKeySymbol }
-        : tag
-    ),
+    ...tags.map((tag) => {
+      if (typeof tag !== "object" || "collection" in tag) return tag;
+      if (tag.tag === MERGE_TAG) return { ...(tag as ScalarTag), identify: isMergeKeySymbol };
+      return NUMBER_OR_TIME_TAGS.has(tag.tag) ? readAsText(tag as ScalarTag) : tag;
+    }),
   ];
 }

@@ -75,6 +75,20 @@ Deno.test("a plain input scalar go-yaml reads as a number is read as that number
   assert.deepEqual(wrong, []);
 });
 
+Deno.test("a plain input scalar go-yaml reads as text is read as that text", () => {
+  const wrong: string[] = [];
+  let checked = 0;
+  for (const v of VERDICTS) {
+    if (v.kind !== "str") continue;
+    const doc = parseYamlFile("s.yml", `k: ${v.scalar}\n`).docs[0]!;
+    const value = (doc.toJS() as { k: unknown }).k;
+    checked++;
+    if (value !== v.value) wrong.push(`${v.scalar}: ${typeof value} ${String(value)}`);
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(checked > 1400);
+});
+
 /** Every place a string is printed: block and flow, key and value, map and sequence. */
 function documentsHolding(text: string): Document[] {
   const docs: Document[] = [];
