@@ -27,7 +27,7 @@ const ESCAPE_OF_REFUSED =
   /\\(?:[NLP]|x85|u(?:0085|202[89]|[fF]{3}[eEfF])|U0000(?:0085|202[89]|[fF]{3}[eEfF]))/;
 
 /** One problem, as {@link InvalidDocumentError} lists them. */
-export interface AgreementIssue {
+interface AgreementIssue {
   readonly path: string;
   readonly reason: string;
 }
