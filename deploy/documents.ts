@@ -9,8 +9,8 @@ import { type Document, parseAllDocuments } from "yaml";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import { expandYamlPaths, readInputFile } from "../util/files/mod.ts";
 import { plainYamlValue } from "../util/yaml/plain_value.ts";
-import { kubectlDisagreements } from "./kubectl_agreement.ts";
-import { goYamlTags } from "./go_yaml_schema.ts";
+import { kubectlDisagreements } from "../util/yaml/kubectl_agreement.ts";
+import { goYamlTags } from "../util/yaml/go_yaml_schema.ts";
 
 /** One input file and its YAML documents. */
 export interface InputFile {
@@ -24,7 +24,7 @@ export interface InputFile {
 
 /**
  * Parse options shared by reading and tests: YAML 1.1 as Kubernetes uses it, with the schema
- * adjusted to read and print scalars as go-yaml v2 (kubectl) does (`go_yaml_schema.ts`).
+ * adjusted to read and print scalars as go-yaml v2 (kubectl) does (`util/yaml/go_yaml_schema.ts`).
  */
 export const YAML_OPTIONS = {
   version: "1.1",

@@ -16,7 +16,7 @@ import type { Document, YAMLMap } from "yaml";
 import { INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
 import { printPlainDocument } from "./plain_document_printer.ts";
-import { GO_YAML_BREAK_OR_INVALID } from "./kubectl_agreement.ts";
+import { GO_YAML_BREAK_OR_INVALID } from "../util/yaml/kubectl_agreement.ts";
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 
 /** The initdata annotation of one changed document. */
@@ -102,7 +102,7 @@ function printWithPlaceholders(
 /**
  * Refuses printed text holding a character go-yaml (kubectl) reads as a line break or rejects:
  * neither printer escapes U+0085, U+2028 or U+2029 (the `yaml` package prints them raw, also in
- * double quotes). Input holding them is refused when read (`kubectl_agreement.ts`), so this
+ * double quotes). Input holding them is refused when read (`util/yaml/kubectl_agreement.ts`), so this
  * guards generate's own values.
  *
  * @throws {InvalidDocumentError} naming the file and the position

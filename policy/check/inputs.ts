@@ -7,6 +7,8 @@
  * @module
  */
 import { plainYamlValue } from "../../util/yaml/plain_value.ts";
+import { goYamlTags } from "../../util/yaml/go_yaml_schema.ts";
+import { kubectlDisagreements } from "../../util/yaml/kubectl_agreement.ts";
 import { parseAllDocuments } from "yaml";
 import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
@@ -76,15 +78,23 @@ async function listFiles(path: string): Promise<string[]> {
  * Parses YAML text (YAML 1.1, as Kubernetes reads it) into plain documents; `List` items are
  * expanded. Each document is returned with its origin `file#index`.
  *
- * @throws {ParseError} naming file and document on a syntax error
+ * @throws {ParseError} naming file and document on a syntax error, or naming the field kubectl
+ *   would read differently (`util/yaml/kubectl_agreement.ts`)
  */
 export function parseYamlDocuments(
   text: string,
   file: string,
 ): { origin: string; value: unknown }[] {
   const out: { origin: string; value: unknown }[] = [];
-  parseAllDocuments(text, { version: "1.1" }).forEach((doc, i) => {
-    if (!("errors" in doc)) return;
+  // Read as kubectl (go-yaml v2) reads it, as generate does; what kubectl would read otherwise
+  // is refused.
+  const parsed = parseAllDocuments(text, { version: "1.1", customTags: goYamlTags });
+  if (!Array.isArray(parsed)) throw new ParseError(file, "not a YAML stream");
+  const disagreement = parsed.every((doc) => doc.errors.length === 0)
+    ? kubectlDisagreements(file, text, parsed)[0]
+    : undefined;
+  if (disagreement !== undefined) throw new ParseError(disagreement.path, disagreement.reason);
+  parsed.forEach((doc, i) => {
     if (doc.errors.length > 0) {
       throw new ParseError(`${file}#${i}`, `not valid YAML: ${doc.errors[0].message}`);
     }

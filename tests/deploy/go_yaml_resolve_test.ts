@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { Document, type YAMLMap, type YAMLSeq } from "yaml";
-import { goYamlV2Resolve } from "../../deploy/go_yaml_resolve.ts";
+import { goYamlV2Resolve } from "../../util/yaml/go_yaml_resolve.ts";
 import { parseYamlFile, stringifyOptionsFor, YAML_OPTIONS } from "../../deploy/documents.ts";
 import { printPlainDocument } from "../../deploy/plain_document_printer.ts";
 import { generate } from "../../deploy/generate.ts";

@@ -167,7 +167,7 @@ Deno.test("plain document printer: declines what it does not print", () => {
   assert.equal(printPlainDocument(simple, style, false), undefined, "directives to print");
   assert.equal(printPlainDocument(simple, { ...style, lineWidth: 80 }, true), undefined);
   assert.equal(printPlainDocument(simple, style, true), "a: b\n");
-  // Integers are read as go-yaml reads them (deploy/go_yaml_schema.ts) and printed in decimal.
+  // Integers are read as go-yaml reads them (util/yaml/go_yaml_schema.ts) and printed in decimal.
   assert.equal(
     printPlainDocument(parseDocument("a: 0x1F\n", YAML_OPTIONS), style, true),
     "a: 31\n",

@@ -132,3 +132,21 @@ Deno.test("a workload field of the wrong type is reported once with file, docume
       /list/.test(e.reason),
   );
 });
+
+Deno.test("policy check reads YAML as kubectl (go-yaml v2) does and refuses what kubectl reads otherwise", () => {
+  const [doc] = parseYamlDocuments("data:\n  a: 0o17\n  b: '0o17'\n  c: 1:20\n", "n.yml");
+  assert.deepEqual(doc!.value, { data: { a: 15, b: "0o17", c: "1:20" } });
+  for (
+    const [text, field] of [
+      ['spec:\n  "<<": {hostNetwork: true}\n', "k.yml[0].spec.<<"],
+      ["spec:\n  workingDir: /app\u2028  - /bin/evil\n", "k.yml[0].spec.workingDir"],
+      ['spec:\n  workingDir: "/app\\Lcommand: x"\n', "k.yml[0].spec.workingDir"],
+    ]
+  ) {
+    assert.throws(
+      () => parseYamlDocuments(text, "k.yml"),
+      (e) => e instanceof ParseError && e.field === field,
+      text,
+    );
+  }
+});
