@@ -19,6 +19,8 @@
  *
  * @module
  */
+import { goYamlTags } from "../util/yaml/go_yaml_schema.ts";
+import { refuseGoYamlBreaks } from "../util/yaml/kubectl_agreement.ts";
 import { stringify } from "yaml";
 import { ParseError } from "../util/errors/mod.ts";
 import { POD_ROLE_ANNOTATION } from "./annotations.ts";
@@ -262,6 +264,7 @@ function services(o: CoordinatorYamlOptions) {
  *
  * @throws {ParseError} naming `--namespace`, `--replicas` (1 to {@link MAX_COORDINATOR_REPLICAS})
  *   or `image` for a bad choice
+ * @throws {InvalidDocumentError} when a value would print a character kubectl reads as a line break
  */
 export function coordinatorYaml(options: CoordinatorYamlOptions): string {
   checkOptions(options);
@@ -278,7 +281,15 @@ export function coordinatorYaml(options: CoordinatorYamlOptions): string {
     ...services(options),
   ];
   const header = "# The contrast Coordinator (written by `contrast coordinator`).\n";
-  return header +
-    docs.map((d) => stringify(d, { version: "1.1", lineWidth: 0, aliasDuplicateObjects: false }))
-      .join("---\n");
+  const text = header +
+    docs.map((d) =>
+      stringify(d, {
+        version: "1.1",
+        customTags: goYamlTags,
+        lineWidth: 0,
+        aliasDuplicateObjects: false,
+      })
+    ).join("---\n");
+  refuseGoYamlBreaks("Coordinator YAML", text);
+  return text;
 }

@@ -16,8 +16,7 @@ import type { Document, YAMLMap } from "yaml";
 import { INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
 import { printPlainDocument } from "./plain_document_printer.ts";
-import { GO_YAML_BREAK_OR_INVALID } from "../util/yaml/kubectl_agreement.ts";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { refuseGoYamlBreaks } from "../util/yaml/kubectl_agreement.ts";
 
 /** The initdata annotation of one changed document. */
 export interface InitdataAnnotation {
@@ -97,25 +96,6 @@ function printWithPlaceholders(
   // string with the pattern while a real one went missing) prints directly instead.
   if (found.length !== annotations.length || found.some((n, i) => n !== i)) return undefined;
   return text.replace(PLACEHOLDER, (_, i: string) => annotations[Number(i)]!.value);
-}
-
-/**
- * Refuses printed text holding a character go-yaml (kubectl) reads as a line break or rejects:
- * neither printer escapes U+0085, U+2028 or U+2029 (the `yaml` package prints them raw, also in
- * double quotes). Input holding them is refused when read (`util/yaml/kubectl_agreement.ts`), so this
- * guards generate's own values.
- *
- * @throws {InvalidDocumentError} naming the file and the position
- */
-function refuseGoYamlBreaks(path: string, text: string): void {
-  const found = GO_YAML_BREAK_OR_INVALID.exec(text);
-  if (found === null) return;
-  const line = text.slice(0, found.index).split("\n").length;
-  const code = found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
-  throw new InvalidDocumentError([{
-    path: `${path}:${line}`,
-    reason: `generate would print U+${code} raw, which kubectl (go-yaml) reads as a line break`,
-  }], { file: path });
 }
 
 /**

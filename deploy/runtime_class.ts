@@ -11,6 +11,8 @@
  *
  * @module
  */
+import { goYamlTags } from "../util/yaml/go_yaml_schema.ts";
+import { refuseGoYamlBreaks } from "../util/yaml/kubectl_agreement.ts";
 import { Document } from "yaml";
 import { ParseError } from "../util/errors/mod.ts";
 import type { PlatformName } from "../policy/reference_values.ts";
@@ -89,7 +91,11 @@ export function platformRuntime(options: RuntimeClassOptions): PlatformRuntime {
   };
 }
 
-/** The RuntimeClass document (YAML text, one document). */
+/**
+ * The RuntimeClass document (YAML text, one document).
+ *
+ * @throws {InvalidDocumentError} when a value would print a character kubectl reads as a line break
+ */
 export function runtimeClassYaml(options: RuntimeClassOptions): string {
   const runtime = platformRuntime(options);
   const doc = new Document({
@@ -107,8 +113,10 @@ export function runtimeClassYaml(options: RuntimeClassOptions): string {
     ...(Object.keys(runtime.nodeSelector).length > 0
       ? { scheduling: { nodeSelector: { ...runtime.nodeSelector } } }
       : {}),
-  }, { version: "1.1" });
+  }, { version: "1.1", customTags: goYamlTags });
   doc.commentBefore =
     ` RuntimeClass for contrast on ${options.platform} (handler ${runtime.handler}).`;
-  return doc.toString({ lineWidth: 0 });
+  const text = doc.toString({ lineWidth: 0 });
+  refuseGoYamlBreaks("RuntimeClass YAML", text);
+  return text;
 }

@@ -143,3 +143,9 @@ Deno.test("the replicated Coordinator's options are ones the Coordinator accepts
     }
   }
 });
+
+Deno.test("coordinator YAML: a namespace go-yaml reads as a number (0o17) is printed quoted", () => {
+  const text = coordinatorYaml({ ...OPTIONS, namespace: "0o17" });
+  assert.match(text, /namespace: "0o17"/);
+  assert.doesNotMatch(text, /namespace: 0o17/);
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { ParseError } from "../../util/errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../../util/errors/mod.ts";
 import { PLATFORM_RUNTIMES, runtimeClassYaml } from "../../deploy/runtime_class.ts";
 import { PLATFORMS } from "../../policy/reference_values.ts";
 import { RuntimeClass } from "kubernetes-models/node.k8s.io/v1/RuntimeClass";
@@ -55,5 +55,19 @@ Deno.test("a simulated platform has no runtime handler: a clear error naming --p
   assert.throws(
     () => runtimeClassYaml({ name: "c", platform: "Metal-QEMU-SNP", handler: "Bad_Handler" }),
     (e) => e instanceof ParseError && e.field === "--handler",
+  );
+});
+
+Deno.test("runtime class: a value go-yaml reads as a number (0o17) is printed quoted", () => {
+  const text = runtimeClassYaml({ name: "c", platform: "Simulated-SNP", handler: "0o17" });
+  assert.match(text, /^handler: "0o17"$/m);
+  assert.throws(
+    () =>
+      runtimeClassYaml({
+        name: "c",
+        platform: "Simulated-SNP",
+        nodeSelector: { pool: "a\u2029b" },
+      }),
+    (e) => e instanceof ParseError || e instanceof InvalidDocumentError,
   );
 });

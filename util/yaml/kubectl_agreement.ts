@@ -18,9 +18,10 @@
  * @module
  */
 import { type Document, isAlias, isPair, isScalar, isSeq, type Node, visit } from "yaml";
+import { InvalidDocumentError } from "../errors/mod.ts";
 
 /** Characters go-yaml reads as line breaks (U+0085, U+2028, U+2029) or rejects (U+FFFE/F). */
-export const GO_YAML_BREAK_OR_INVALID = /[\u0085\u2028\u2029\ufffe\uffff]/;
+const GO_YAML_BREAK_OR_INVALID = /[\u0085\u2028\u2029\ufffe\uffff]/;
 
 /** Escapes of double-quoted scalars that produce one of {@link GO_YAML_BREAK_OR_INVALID}. */
 const ESCAPE_OF_REFUSED =
@@ -143,4 +144,22 @@ function documentIssues(
     },
   });
   return issues;
+}
+
+/**
+ * Refuses printed YAML holding a character go-yaml (kubectl) reads as a line break or rejects:
+ * the `yaml` package prints U+0085, U+2028 and U+2029 raw, also in double quotes and comments.
+ * Input holding them is refused when read ({@link kubectlDisagreements}), so this guards what a
+ * program prints of its own values (generate's documents, `contrast coordinator`, `runtime`).
+ *
+ * @throws {InvalidDocumentError} naming `path` and the line
+ */
+export function refuseGoYamlBreaks(path: string, text: string): void {
+  const found = GO_YAML_BREAK_OR_INVALID.exec(text);
+  if (found === null) return;
+  throw new InvalidDocumentError([{
+    path: `${path}:${text.slice(0, found.index).split("\n").length}`,
+    reason: `would print ${codePoint(found[0])} raw, which kubectl (go-yaml) reads as a line ` +
+      "break or rejects",
+  }], { file: path });
 }
