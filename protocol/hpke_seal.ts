@@ -27,7 +27,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, decodeHex } from "../util/bytes/mod.ts";
 
 /** The AEADs this sealer supports (RFC 9180 7.3 ids 0x0001 and 0x0002). */
-export type HpkeAead = "aes-128-gcm" | "aes-256-gcm";
+type HpkeAead = "aes-128-gcm" | "aes-256-gcm";
 
 /** AEAD id and key length Nk (RFC 9180 7.3); Nn is 12 and Nt 16 for both. */
 const AEADS: Readonly<Record<HpkeAead, { readonly id: number; readonly keyLength: number }>> = {
@@ -204,7 +204,7 @@ function encap(
 }
 
 /** What to seal, to whom, and under which purpose and context. */
-export interface SealBaseInput {
+interface SealBaseInput {
   /** The recipient's 32-byte X25519 public key. */
   readonly recipientPublicKey: Uint8Array;
   /** `info`: the purpose the box is for. */
