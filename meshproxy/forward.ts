@@ -88,12 +88,19 @@ interface JoinOptions {
   readonly rewriteSecureToPlain?: Rewrite;
   /** Where the plain side's read buffers come from. */
   readonly readBuffers: ReadBufferPool;
+  /**
+   * Sees what the plain side sends, before it is written to the TLS side (the bytes are only
+   * valid during the call).
+   */
+  readonly observePlainToSecure?: (bytes: Uint8Array) => void;
 }
 
 /** A joined pair. */
 export interface Joined {
   /** Queues bytes for the plain side (counted by the caller), in order with the forwarded ones. */
   sendToPlain(bytes: Uint8Array): void;
+  /** Closes both sides at once, with `error` as the reason. */
+  abort(error: Error): void;
 }
 
 /**
@@ -291,7 +298,13 @@ export function join(options: JoinOptions): Joined {
       connected.close();
       return;
     }
-    return pumpPlainToSecure(connected, secure, options.readBuffers, counters.plainToSecure);
+    return pumpPlainToSecure(
+      connected,
+      secure,
+      options.readBuffers,
+      counters.plainToSecure,
+      options.observePlainToSecure,
+    );
   }).then(
     () => {
       if (plainClosed) return;
@@ -306,6 +319,7 @@ export function join(options: JoinOptions): Joined {
 
   return {
     sendToPlain: (bytes) => writer.push(bytes),
+    abort: fail,
   };
 }
 
@@ -320,6 +334,7 @@ async function pumpPlainToSecure(
   secure: tls.TLSSocket,
   buffers: ReadBufferPool,
   count: (bytes: number) => void,
+  observe: ((bytes: Uint8Array) => void) | undefined,
 ): Promise<void> {
   for (;;) {
     const buffer = buffers.take();
@@ -329,6 +344,7 @@ async function pumpPlainToSecure(
       return;
     }
     count(n);
+    observe?.(buffer.subarray(0, n));
     const written = secure.write(buffer.subarray(0, n), (error) => {
       if (!error) buffers.give(buffer);
     });

@@ -1,47 +1,62 @@
 /**
  * Puts the mesh peer's identity into every HTTP/1.x request that arrives over an ingress
  * connection, as `X-Forwarded-Client-Cert` (Envoy's format: `Hash=<sha256 of the peer
- * certificate DER>;Subject="…";URI=…;DNS=…`), after removing any such header the client sent
- * itself (so an application can trust it). Requests are framed as RFC 9112 says
- * (`Transfer-Encoding: chunked`, `Content-Length`, none); a request with both, with differing
- * lengths or with a malformed head is an {@link HttpFramingError} and the connection is closed
- * (so a client cannot smuggle a request past the rewrite). After `CONNECT` or an `Upgrade`
- * request, the rest of the stream passes unchanged. Pure: bytes in, bytes out.
+ * certificate DER>;Subject="…";URI=…;DNS=…`), after removing every such header (and trailer
+ * field) the client sent itself, so an application can trust it; without a peer certificate the
+ * client's copies are only removed. Requests are framed as RFC 9112 says, strictly: anything the
+ * application's parser might read differently (bare LF or CR, obs-fold continuation lines, a
+ * header line without a colon or with blanks before it, both `Content-Length` and
+ * `Transfer-Encoding`, differing lengths, a coding after `chunked`, a version other than 1.0/1.1,
+ * an over-long head) is an {@link HttpFramingError} and the connection is closed, so a client
+ * cannot smuggle an unrewritten head past the proxy. Leading empty lines before a request are
+ * dropped (servers skip them).
+ *
+ * `CONNECT` and `Upgrade` switch the stream to an unparsed tunnel only once the application
+ * agreed (its response starts `HTTP/1.x 101`, or 2xx for `CONNECT`): until then the client's
+ * further bytes are held; any other final response resumes request parsing. That needs the
+ * response to be the first thing the application sends, so an upgrade is honoured only on the
+ * first request of a connection whose application has sent nothing yet; a later `Upgrade`
+ * header is removed (the application answers it as a plain request), a later `CONNECT` closes
+ * the connection, and so does an interim (1xx) answer. `Upgrade: h2c` is always removed: the
+ * proxy cannot rewrite HTTP/2. Pure: bytes in, bytes out.
  *
  * @module
  */
 import { ContrastError } from "../util/errors/mod.ts";
+import { ByteBuffer } from "./byte_buffer.ts";
 
 /** The header carrying the peer identity. */
 const PEER_IDENTITY_HEADER = "X-Forwarded-Client-Cert";
+const PEER_IDENTITY_NAME = PEER_IDENTITY_HEADER.toLowerCase();
 
-/** The client's bytes are not well-framed HTTP/1.x. */
+/** The client's bytes are not well-framed HTTP/1.x (or not safely rewritable). */
 export class HttpFramingError extends ContrastError {}
 
-/** Largest request head accepted (request line and headers). */
-const MAX_HEAD_BYTES = 64 * 1024;
+/** Largest request head accepted (request line and headers), also for a chunk or trailer line. */
+export const MAX_HEAD_BYTES = 64 * 1024;
 
-const REQUEST_LINE = /^[A-Z]{3,10} [^ ]+ HTTP\/1\.[01]$/;
-const CRLFCRLF = [13, 10, 13, 10];
-const encoder = new TextEncoder();
-const decoder = new TextDecoder("latin1");
+/** Client bytes held while an upgrade awaits the application's answer. */
+const MAX_HELD_BYTES = 1024 * 1024;
 
-/**
- * Classifies a connection by its first client bytes: `http` once they hold a complete HTTP/1.x
- * request line, `tcp` as soon as they cannot be the start of one, `undecided` while they still
- * might be (the caller waits for more).
- */
-export function classifyFirstBytes(first: Uint8Array): "http" | "tcp" | "undecided" {
-  const text = decoder.decode(first.subarray(0, 8192));
-  const eol = text.indexOf("\r\n");
-  if (eol >= 0) return REQUEST_LINE.test(text.slice(0, eol)) ? "http" : "tcp";
-  if (first.length >= 8192) return "tcp";
-  return /^[A-Z]{0,10}$/.test(text) ||
-      /^[A-Z]{3,10} [^ \r\n]*( (H(T(T(P(\/(1(\.[01]?)?)?)?)?)?)?)?)?$/
-        .test(text)
-    ? "undecided"
-    : "tcp";
+/** Largest response status line looked at (upgrade answers). */
+const MAX_STATUS_LINE_BYTES = 8 * 1024;
+
+const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+";
+const REQUEST_LINE = new RegExp(`^(${TOKEN}) [\\x21-\\x7e\\x80-\\xff]+ HTTP/1\\.[01]$`);
+const HEADER_NAME = new RegExp(`^${TOKEN}$`);
+/** Control characters other than HTAB may not appear in a field value. */
+// deno-lint-ignore no-control-regex -- control characters are what this finds
+const FIELD_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const STATUS_LINE = /^HTTP\/1\.[01] ([0-9]{3})(?: |$)/;
+const CR = 13;
+const LF = 10;
+/** Text whose characters are all below 256 as bytes (the inverse of a latin1 decode). */
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
 }
+const latin1 = new TextDecoder("latin1");
 
 /** The header value for a peer: its certificate hash, subject and SANs. */
 export function peerIdentityValue(
@@ -54,23 +69,27 @@ export function peerIdentityValue(
     else if (san.startsWith("DNS:")) parts.push(`DNS=${san.slice(4)}`);
     else if (san.startsWith("IP:")) parts.push(`IP=${san.slice(3)}`);
   }
-  return parts.join(";").replace(/[\r\n]/g, "");
+  // deno-lint-ignore no-control-regex -- a header value must not carry control characters
+  return parts.join(";").replace(/[\x00-\x1f\x7f]/g, "");
 }
 
-function indexOfSeq(buf: Uint8Array, seq: number[], from: number): number {
-  outer: for (let i = from; i + seq.length <= buf.length; i++) {
-    for (let j = 0; j < seq.length; j++) if (buf[i + j] !== seq[j]) continue outer;
-    return i;
+/**
+ * The end of the CRLF-terminated line starting at `from` (index of its LF), -1 when incomplete.
+ * A bare LF or a CR not followed by LF is refused.
+ */
+function lineEnd(buf: Uint8Array, from: number, field: string): number {
+  const lf = buf.indexOf(LF, from);
+  const stop = lf < 0 ? buf.length : lf;
+  const cr = buf.indexOf(CR, from);
+  if (cr >= 0 && cr < stop - 1) throw new HttpFramingError(field, "bare CR in a line");
+  if (lf < 0) {
+    if (cr >= 0 && cr !== buf.length - 1) throw new HttpFramingError(field, "bare CR in a line");
+    return -1;
   }
-  return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  if (lf === from || buf[lf - 1] !== CR) {
+    throw new HttpFramingError(field, "bare LF line ending (refused: request smuggling)");
+  }
+  return lf;
 }
 
 type State =
@@ -80,19 +99,111 @@ type State =
   | { kind: "chunkData"; remaining: number }
   | { kind: "chunkDataEnd" }
   | { kind: "trailers" }
+  | { kind: "upgradePending"; connect: boolean }
   | { kind: "tunnel" };
+
+/** A parsed, checked request head. */
+interface RequestHead {
+  readonly requestLine: string;
+  readonly method: string;
+  /** Header lines kept (the client's identity headers removed), without CRLF. */
+  readonly kept: string[];
+  readonly contentLength: number | undefined;
+  readonly chunked: boolean;
+  /** The `Upgrade` header's value, when present. */
+  readonly upgrade: string | undefined;
+}
+
+/** Parses and checks one request head (`text` without its final empty line). */
+function parseRequestHead(text: string): RequestHead {
+  const lines = text.split("\r\n");
+  const requestLine = lines.shift()!;
+  const match = REQUEST_LINE.exec(requestLine);
+  if (!match) throw new HttpFramingError("request.line", "not an HTTP/1.0 or 1.1 request line");
+  const http10 = requestLine.endsWith("HTTP/1.0");
+  let contentLength: number | undefined;
+  const codings: string[] = [];
+  let upgrade: string | undefined;
+  const kept: string[] = [];
+  for (const line of lines) {
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon) : "";
+    if (!HEADER_NAME.test(name)) {
+      throw new HttpFramingError(
+        "request.headers",
+        /^[ \t]/.test(line)
+          ? "obs-fold continuation line"
+          : "malformed header line (no colon, or blanks before it)",
+      );
+    }
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (FIELD_VALUE_CTL.test(value)) {
+      throw new HttpFramingError("request.headers", "control character in a header value");
+    }
+    const lower = name.toLowerCase();
+    if (lower === PEER_IDENTITY_NAME) continue;
+    if (lower === "content-length") {
+      if (!/^[0-9]{1,15}$/.test(value)) {
+        throw new HttpFramingError("request.headers", "bad Content-Length");
+      }
+      if (contentLength !== undefined && contentLength !== Number(value)) {
+        throw new HttpFramingError("request.headers", "conflicting Content-Length headers");
+      }
+      contentLength = Number(value);
+    } else if (lower === "transfer-encoding") {
+      codings.push(...value.toLowerCase().split(",").map((c) => c.trim()).filter((c) => c));
+    } else if (lower === "upgrade") {
+      upgrade = upgrade === undefined ? value : `${upgrade}, ${value}`;
+    }
+    kept.push(line);
+  }
+  const chunked = codings.length > 0;
+  if (chunked) {
+    if (codings.at(-1) !== "chunked" || codings.indexOf("chunked") !== codings.length - 1) {
+      throw new HttpFramingError("request.headers", "Transfer-Encoding must end in one chunked");
+    }
+    if (http10) throw new HttpFramingError("request.headers", "Transfer-Encoding in HTTP/1.0");
+    if (contentLength !== undefined) {
+      throw new HttpFramingError(
+        "request.headers",
+        "both Transfer-Encoding and Content-Length (refused: request smuggling)",
+      );
+    }
+  }
+  return { requestLine, method: match[1]!, kept, contentLength, chunked, upgrade };
+}
 
 /** Rewrites a client-to-server HTTP/1.x byte stream, request by request. */
 export class HttpIdentityInjector {
+  /** The identity header line with CRLF, or empty when there is no identity to add. */
   readonly #headerLine: string;
   #state: State = { kind: "head" };
-  #pending: Uint8Array = new Uint8Array(0);
+  /** Client bytes not yet complete enough to forward. */
+  readonly #pending = new ByteBuffer();
+  /** Where the scan of an incomplete head in {@link #pending} resumes. */
+  #headScan = 0;
+  /** Client bytes held while an upgrade awaits the application's answer. */
+  readonly #held = new ByteBuffer();
+  /** Whether the application has sent anything yet. */
+  #serverSpoke = false;
+  /** The start of the application's answer to an upgrade, while incomplete. */
+  readonly #status = new ByteBuffer();
   /** Requests rewritten so far. */
   requests = 0;
 
-  /** @param identity the header value ({@link peerIdentityValue}) */
-  constructor(identity: string) {
-    this.#headerLine = `${PEER_IDENTITY_HEADER}: ${identity}\r\n`;
+  /**
+   * @param identity the header value ({@link peerIdentityValue}); undefined: client copies of
+   * the header are removed and none is added
+   * @param options.serverSpoke whether the application already sent something (no upgrade then)
+   */
+  constructor(identity: string | undefined, options: { serverSpoke?: boolean } = {}) {
+    this.#serverSpoke = options.serverSpoke ?? false;
+    this.#headerLine = identity === undefined ? "" : `${PEER_IDENTITY_HEADER}: ${identity}\r\n`;
+  }
+
+  /** Whether {@link serverBytes} still needs to see what the application sends. */
+  get watchesServer(): boolean {
+    return this.#state.kind === "upgradePending" || (!this.#serverSpoke && this.requests === 0);
   }
 
   /**
@@ -102,13 +213,23 @@ export class HttpIdentityInjector {
    */
   push(chunk: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
-    let buf = concat(this.#pending, chunk);
-    this.#pending = new Uint8Array(0);
+    const fromPending = this.#pending.length > 0;
+    if (fromPending) this.#pending.append(chunk);
+    const whole = fromPending ? this.#pending.view() : chunk;
+    let buf = whole;
     while (buf.length > 0) {
       const s = this.#state;
       if (s.kind === "tunnel") {
         out.push(buf);
         return out;
+      }
+      if (s.kind === "upgradePending") {
+        if (this.#held.length + buf.length > MAX_HELD_BYTES) {
+          throw new HttpFramingError("request", "too much data before the upgrade was answered");
+        }
+        this.#held.append(buf);
+        buf = buf.subarray(buf.length);
+        break;
       }
       if (s.kind === "body" || s.kind === "chunkData") {
         const n = Math.min(s.remaining, buf.length);
@@ -122,7 +243,7 @@ export class HttpIdentityInjector {
       }
       if (s.kind === "chunkDataEnd") {
         if (buf.length < 2) break;
-        if (buf[0] !== 13 || buf[1] !== 10) {
+        if (buf[0] !== CR || buf[1] !== LF) {
           throw new HttpFramingError("request.body", "chunk data not followed by CRLF");
         }
         out.push(buf.subarray(0, 2));
@@ -130,97 +251,135 @@ export class HttpIdentityInjector {
         this.#state = { kind: "chunkSize" };
         continue;
       }
-      if (s.kind === "chunkSize" || s.kind === "trailers") {
-        const eol = indexOfSeq(buf, [13, 10], 0);
-        if (eol < 0) {
-          if (buf.length > MAX_HEAD_BYTES) {
-            throw new HttpFramingError("request.body", "chunk line too long");
-          }
-          break;
-        }
-        const line = decoder.decode(buf.subarray(0, eol));
-        out.push(buf.subarray(0, eol + 2));
-        buf = buf.subarray(eol + 2);
-        if (s.kind === "trailers") {
-          if (line === "") this.#state = { kind: "head" };
-          continue;
-        }
-        const size = line.split(";")[0]!.trim();
-        if (!/^[0-9a-fA-F]{1,8}$/.test(size)) {
-          throw new HttpFramingError("request.body", `bad chunk size "${size.slice(0, 20)}"`);
-        }
-        const n = parseInt(size, 16);
-        this.#state = n === 0 ? { kind: "trailers" } : { kind: "chunkData", remaining: n };
-        continue;
-      }
-      // head
-      const end = indexOfSeq(buf, CRLFCRLF, 0);
-      if (end < 0) {
-        if (buf.length > MAX_HEAD_BYTES) {
-          throw new HttpFramingError("request.head", `longer than ${MAX_HEAD_BYTES} bytes`);
-        }
-        break;
-      }
-      out.push(this.#rewriteHead(decoder.decode(buf.subarray(0, end + 2))));
-      buf = buf.subarray(end + 4);
+      const consumed = s.kind === "head" ? this.#head(buf, out) : this.#chunkLine(buf, out, s);
+      if (consumed === 0) break;
+      buf = buf.subarray(consumed);
     }
-    this.#pending = buf.slice();
+    if (buf.length > MAX_HEAD_BYTES) {
+      throw new HttpFramingError("request.head", `longer than ${MAX_HEAD_BYTES} bytes`);
+    }
+    if (fromPending) {
+      // Unchanged: keep the buffer (and the head scan's progress); else keep only the rest.
+      if (buf.length !== whole.length) {
+        const rest = buf.slice();
+        this.#pending.take();
+        this.#pending.append(rest);
+      }
+    } else if (buf.length > 0) this.#pending.append(buf);
     return out;
   }
 
-  #rewriteHead(head: string): Uint8Array {
-    const lines = head.split("\r\n");
-    lines.pop(); // the empty string after the last CRLF
-    const requestLine = lines.shift() ?? "";
-    if (!REQUEST_LINE.test(requestLine)) {
-      throw new HttpFramingError("request.line", `not an HTTP/1.x request line`);
+  /**
+   * Feeds bytes the application sent (only while {@link watchesServer}); returns client bytes
+   * now released towards the application.
+   *
+   * @throws {HttpFramingError} when an upgrade got an interim or unreadable answer
+   */
+  serverBytes(chunk: Uint8Array): Uint8Array[] {
+    this.#serverSpoke = true;
+    const s = this.#state;
+    if (s.kind !== "upgradePending") return [];
+    this.#status.append(chunk.subarray(0, MAX_STATUS_LINE_BYTES));
+    const seen = this.#status.view();
+    const lf = seen.indexOf(LF);
+    if (lf < 0) {
+      if (seen.length >= MAX_STATUS_LINE_BYTES) {
+        throw new HttpFramingError("response.line", "upgrade answer has no status line");
+      }
+      return [];
     }
-    let contentLength: number | undefined;
-    let chunked = false;
-    let upgrade = false;
-    const kept: string[] = [];
-    for (const line of lines) {
-      const colon = line.indexOf(":");
-      if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) {
-        throw new HttpFramingError("request.headers", "malformed header line");
-      }
-      const name = line.slice(0, colon).toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === PEER_IDENTITY_HEADER.toLowerCase()) continue;
-      if (name === "content-length") {
-        if (!/^[0-9]{1,15}$/.test(value)) {
-          throw new HttpFramingError("request.headers", "bad Content-Length");
-        }
-        const n = Number(value);
-        if (contentLength !== undefined && contentLength !== n) {
-          throw new HttpFramingError("request.headers", "conflicting Content-Length headers");
-        }
-        contentLength = n;
-      }
-      if (name === "transfer-encoding") {
-        const codings = value.toLowerCase().split(",").map((c) => c.trim());
-        if (codings.at(-1) !== "chunked") {
-          throw new HttpFramingError("request.headers", "Transfer-Encoding must end in chunked");
-        }
-        chunked = true;
-      }
-      if (name === "upgrade") upgrade = true;
-      kept.push(line);
+    const match = STATUS_LINE.exec(latin1.decode(seen.subarray(0, lf)).replace(/\r$/, ""));
+    this.#status.take();
+    if (!match) throw new HttpFramingError("response.line", "upgrade answer is not HTTP/1.x");
+    const status = Number(match[1]);
+    const held = this.#held.take();
+    if (s.connect ? status >= 200 && status < 300 : status === 101) {
+      this.#state = { kind: "tunnel" };
+      return held.length > 0 ? [held] : [];
     }
-    if (chunked && contentLength !== undefined) {
-      throw new HttpFramingError(
-        "request.headers",
-        "both Transfer-Encoding and Content-Length (refused: request smuggling)",
-      );
+    if (status < 200) {
+      throw new HttpFramingError("response.line", `interim answer ${status} to an upgrade`);
+    }
+    this.#state = { kind: "head" };
+    return this.push(held);
+  }
+
+  /** Handles a chunk-size or trailer line; returns the bytes consumed (0: incomplete). */
+  #chunkLine(buf: Uint8Array, out: Uint8Array[], s: State): number {
+    const eol = lineEnd(buf, 0, "request.body");
+    if (eol < 0) return 0;
+    const line = latin1.decode(buf.subarray(0, eol - 1));
+    if (s.kind === "trailers") {
+      if (line === "") {
+        this.#state = { kind: "head" };
+      } else {
+        const colon = line.indexOf(":");
+        if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon))) {
+          throw new HttpFramingError("request.trailers", "malformed trailer line");
+        }
+        if (line.slice(0, colon).toLowerCase() === PEER_IDENTITY_NAME) return eol + 1;
+      }
+      out.push(buf.subarray(0, eol + 1));
+      return eol + 1;
+    }
+    const size = line.split(";")[0]!.replace(/[ \t]+$/, "");
+    if (!/^[0-9a-fA-F]{1,8}$/.test(size)) {
+      throw new HttpFramingError("request.body", `bad chunk size "${size.slice(0, 20)}"`);
+    }
+    const n = parseInt(size, 16);
+    this.#state = n === 0 ? { kind: "trailers" } : { kind: "chunkData", remaining: n };
+    out.push(buf.subarray(0, eol + 1));
+    return eol + 1;
+  }
+
+  /** Handles a request head (after any empty lines); returns the bytes consumed (0: incomplete). */
+  #head(buf: Uint8Array, out: Uint8Array[]): number {
+    let start = 0;
+    while (start + 1 < buf.length && buf[start] === CR && buf[start + 1] === LF) start += 2;
+    if (start === buf.length || (start + 1 === buf.length && buf[start] === CR)) return start;
+    if (buf[start] === LF) throw new HttpFramingError("request.line", "bare LF line ending");
+    let from = Math.max(start, this.#headScan);
+    for (;;) {
+      const eol = lineEnd(buf, from, "request.head");
+      if (eol < 0) {
+        // Incomplete: everything stays pending; complete lines are not scanned again.
+        this.#headScan = from;
+        return 0;
+      }
+      if (eol === from + 1) {
+        this.#headScan = 0;
+        out.push(this.#rewrite(latin1.decode(buf.subarray(start, from - 2))));
+        return eol + 1;
+      }
+      from = eol + 1;
+    }
+  }
+
+  /** The rewritten head of the request `text` (without the final CRLFCRLF); sets the state. */
+  #rewrite(text: string): Uint8Array {
+    const head = parseRequestHead(text);
+    const connect = head.method === "CONNECT";
+    const mayUpgrade = this.requests === 0 && !this.#serverSpoke;
+    let kept = head.kept;
+    let upgrading = connect;
+    if (head.upgrade !== undefined && !connect) {
+      if (mayUpgrade && !/h2c/i.test(head.upgrade)) upgrading = true;
+      else kept = kept.filter((l) => !/^upgrade:/i.test(l));
+    }
+    if (connect && !mayUpgrade) {
+      throw new HttpFramingError("request.line", "CONNECT after the first request");
+    }
+    if (upgrading && (head.chunked || (head.contentLength ?? 0) > 0)) {
+      throw new HttpFramingError("request.headers", "upgrade or CONNECT request with a body");
     }
     this.requests++;
-    if (requestLine.startsWith("CONNECT ") || upgrade) this.#state = { kind: "tunnel" };
-    else if (chunked) this.#state = { kind: "chunkSize" };
-    else if (contentLength !== undefined && contentLength > 0) {
-      this.#state = { kind: "body", remaining: contentLength };
+    if (upgrading) this.#state = { kind: "upgradePending", connect };
+    else if (head.chunked) this.#state = { kind: "chunkSize" };
+    else if ((head.contentLength ?? 0) > 0) {
+      this.#state = { kind: "body", remaining: head.contentLength! };
     } else this.#state = { kind: "head" };
-    return encoder.encode(
-      `${requestLine}\r\n${kept.map((l) => `${l}\r\n`).join("")}${this.#headerLine}\r\n`,
+    return latin1Bytes(
+      `${head.requestLine}\r\n${kept.map((l) => `${l}\r\n`).join("")}${this.#headerLine}\r\n`,
     );
   }
 }

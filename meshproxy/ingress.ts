@@ -14,16 +14,11 @@ import type { Logger } from "../util/log/logger.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { ANY_ADDRESS, listenEverywhere, listenOn } from "./any_address.ts";
 import { join, type Joined, ReadBufferPool } from "./forward.ts";
-import { classifyFirstBytes, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
+import { HttpFramingError, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
+import { FirstLine } from "./http_sniff.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
-
-/**
- * How long the first bytes of a connection may stay ambiguous (a prefix of an HTTP request
- * line) before they are forwarded as plain TCP, ms.
- */
-const SNIFF_TIMEOUT_MS = 50;
 
 /** How long a client has to finish the TLS handshake, ms. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -199,8 +194,11 @@ export class IngressListener {
   }
 
   /**
-   * Forwards between the mesh peer and the application; with a peer certificate, HTTP/1.x
-   * requests get the identity header (the first bytes decide whether it is HTTP).
+   * Forwards between the mesh peer and the application. The end of the client's first line
+   * decides, whenever it arrives, whether the connection is HTTP/1.x (see `http_sniff.ts`);
+   * the line's bytes before it go on at once (no header can precede it), and the application's
+   * bytes flow from the start. HTTP requests get the peer identity header (without a peer
+   * certificate: only lose the client's own).
    */
   #forward(
     socket: tls.TLSSocket,
@@ -209,53 +207,75 @@ export class IngressListener {
     remote: string,
   ): void {
     const o = this.#o;
-    let protocol: "http" | "tcp" | "undecided" = peer ? "undecided" : "tcp";
+    const firstLine = new FirstLine();
+    let protocol: "http" | "tcp" | undefined;
     let injector: HttpIdentityInjector | undefined;
-    let head: Uint8Array = new Uint8Array(0);
-    let sniffTimer: ReturnType<typeof setTimeout> | undefined;
+    let serverSpoke = false;
     const fromPeer = o.metrics.counter("meshproxy_bytes_total", {
       ...this.#labels,
       flow: "from_peer",
     });
-    const decide = (decision: "http" | "tcp"): Uint8Array => {
-      clearTimeout(sniffTimer);
-      protocol = decision;
-      if (decision === "http") injector = new HttpIdentityInjector(peerIdentityValue(peer!));
-      this.#logPeer(peer, remote, decision);
-      const first = head;
-      head = new Uint8Array(0);
-      return first;
+    const refuse = (reason: string, error: Error): never => {
+      o.metrics.add("meshproxy_http_refusals_total", { ...this.#labels, reason });
+      o.logger.warn("ingress connection refused", {
+        listener: o.name,
+        remote,
+        reason,
+        error: error.message,
+      });
+      throw error;
     };
-    const rewrite = (chunk: Uint8Array): Uint8Array[] => {
-      if (protocol === "undecided") {
-        const joined = new Uint8Array(head.length + chunk.length);
-        joined.set(head);
-        joined.set(chunk, head.length);
-        head = joined;
-        const verdict = classifyFirstBytes(head);
-        if (verdict === "undecided") {
-          // A short first message that might still become a request line: if nothing more
-          // arrives soon, it is not HTTP.
-          clearTimeout(sniffTimer);
-          sniffTimer = setTimeout(() => flushUndecided(), SNIFF_TIMEOUT_MS);
-          return [];
-        }
-        const first = decide(verdict);
-        return injector ? injector.push(first) : [first];
+    /** The request line forwarded as it arrived: the rewrite's output starts with it. */
+    const sentLine = new SentPrefix();
+    const inject = (bytes: Uint8Array): Uint8Array[] => {
+      try {
+        return sentLine.strip(injector!.push(bytes));
+      } catch (error) {
+        return refuse("http_framing", error as Error);
       }
-      return injector ? injector.push(chunk) : [chunk];
     };
-    const flushUndecided = () => {
-      if (protocol !== "undecided") return;
-      const first = decide("tcp");
-      fromPeer(first.length);
-      joined.sendToPlain(first);
+    const decide = (chunk: Uint8Array): Uint8Array[] => {
+      const step = firstLine.push(chunk);
+      if (step.verdict === "undecided") return [step.forward];
+      if (step.verdict === "refuse") {
+        return refuse(step.reason, new HttpFramingError("request.line", "cannot be rewritten"));
+      }
+      protocol = step.verdict;
+      this.#logPeer(peer, remote, protocol);
+      if (step.verdict === "tcp") return [step.forward];
+      injector = new HttpIdentityInjector(peer ? peerIdentityValue(peer) : undefined, {
+        serverSpoke,
+      });
+      const rest = new Uint8Array(step.line.length + step.rest.length);
+      rest.set(step.line);
+      rest.set(step.rest, step.line.length);
+      sentLine.set(step.line);
+      return [step.forward, ...inject(rest)];
     };
-    // The peer finished sending while its bytes were still ambiguous: forward them before the
-    // end is passed on.
-    socket.prependListener("end", flushUndecided);
-    socket.once("close", () => clearTimeout(sniffTimer));
-    if (!peer) this.#logPeer(undefined, remote, "tcp");
+    const rewrite = (chunk: Uint8Array): Uint8Array[] =>
+      protocol === "tcp" ? [chunk] : injector ? inject(chunk) : decide(chunk);
+    const observeApp = (bytes: Uint8Array) => {
+      if (protocol === "tcp" || (injector && !injector.watchesServer)) return;
+      if (!injector) {
+        serverSpoke = true;
+        return;
+      }
+      try {
+        for (const piece of injector.serverBytes(bytes)) {
+          fromPeer(piece.length);
+          joined.sendToPlain(piece);
+        }
+      } catch (error) {
+        try {
+          refuse("upgrade_answer", error as Error);
+        } catch {
+          joined.abort(error as Error);
+        }
+      }
+    };
+    socket.prependListener("end", () => {
+      if (protocol === undefined) this.#logPeer(peer, remote, "tcp");
+    });
     // Declared after the closures above, which run only on later events.
     const joined: Joined = join({
       plain: upstream,
@@ -268,7 +288,8 @@ export class IngressListener {
         }),
       },
       onClose: (error) => this.#closed(remote, error),
-      ...(peer ? { rewriteSecureToPlain: rewrite } : {}),
+      rewriteSecureToPlain: rewrite,
+      observePlainToSecure: observeApp,
       readBuffers: this.#readBuffers,
     });
   }
@@ -282,5 +303,35 @@ export class IngressListener {
       peerSubject: peer?.subject,
       peerCertSha256: peer?.fingerprintSha256,
     });
+  }
+}
+
+/**
+ * Bytes already forwarded that the rewrite will emit again: removed from its output (checked
+ * equal) as it comes, over as many calls as it takes.
+ */
+class SentPrefix {
+  #prefix: Uint8Array = new Uint8Array(0);
+  #skipped = 0;
+
+  set(prefix: Uint8Array): void {
+    this.#prefix = prefix;
+    this.#skipped = 0;
+  }
+
+  strip(pieces: Uint8Array[]): Uint8Array[] {
+    if (this.#skipped === this.#prefix.length) return pieces;
+    const out: Uint8Array[] = [];
+    for (const piece of pieces) {
+      const n = Math.min(piece.length, this.#prefix.length - this.#skipped);
+      for (let i = 0; i < n; i++) {
+        if (piece[i] !== this.#prefix[this.#skipped + i]) {
+          throw new HttpFramingError("request.line", "rewrite changed the request line");
+        }
+      }
+      this.#skipped += n;
+      if (n < piece.length) out.push(piece.subarray(n));
+    }
+    return out;
   }
 }

@@ -36,6 +36,11 @@ export class ProxyMetrics {
       "TLS handshakes that failed, by reason",
     );
     this.#declare("meshproxy_upstream_failures_total", "counter", "Upstream connects that failed");
+    this.#declare(
+      "meshproxy_http_refusals_total",
+      "counter",
+      "Ingress connections closed because the client's HTTP could not be rewritten safely, by reason",
+    );
     this.#declare("meshproxy_credential_reloads_total", "counter", "Credential loads by result");
     this.#declare("meshproxy_ready", "gauge", "1 when every listener serves");
     this.#declare(

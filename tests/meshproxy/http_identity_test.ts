@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import {
-  classifyFirstBytes,
   HttpFramingError,
   HttpIdentityInjector,
   peerIdentityValue,
 } from "../../meshproxy/http_identity.ts";
+import { FirstLine } from "../../meshproxy/http_sniff.ts";
+
+/** The verdict on a connection's first bytes. */
+function classifyFirstBytes(first: Uint8Array): string {
+  return new FirstLine().push(first).verdict;
+}
 import { handshakeFailureReason } from "../../meshproxy/tls_failure.ts";
 import { sanMatches } from "../../meshproxy/san.ts";
 
@@ -53,12 +58,94 @@ Deno.test("every pipelined request gets the header, forged ones are removed, bod
   assert.ok(out.endsWith(body));
 });
 
-Deno.test("after CONNECT or Upgrade the stream passes unchanged", () => {
-  const out = run(
-    "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+/** Pushes client text through `injector`; returns the text released to the application. */
+function feed(injector: HttpIdentityInjector, text: string): string {
+  return injector.push(enc.encode(text)).map((p) => dec.decode(p)).join("");
+}
+
+/** Feeds the application's answer to `injector`; returns the client text it released. */
+function answer(injector: HttpIdentityInjector, text: string): string {
+  return injector.serverBytes(enc.encode(text)).map((p) => dec.decode(p)).join("");
+}
+
+Deno.test("an upgrade tunnels only once the application answered 101 (CONNECT: 2xx)", () => {
+  const upgrade = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  const forged = "GET / HTTP/1.1\r\nX-Forwarded-Client-Cert: forged\r\n\r\n";
+  // Switched: what follows is the new protocol's, unchanged.
+  const ok = new HttpIdentityInjector(ID);
+  assert.match(feed(ok, upgrade), /X-Forwarded-Client-Cert: Hash=/);
+  assert.equal(feed(ok, "frame-bytes"), "", "held until the application answers");
+  assert.equal(answer(ok, "HTTP/1.1 101 Switching"), "", "status line not complete yet");
+  assert.equal(answer(ok, " Protocols\r\n\r\n"), "frame-bytes");
+  assert.equal(feed(ok, forged), forged, "tunnel: passes unchanged");
+  // Refused (e.g. 400 with keep-alive): the next request is parsed and rewritten.
+  const refused = new HttpIdentityInjector(ID);
+  feed(refused, upgrade);
+  assert.equal(feed(refused, forged), "");
+  const released = answer(refused, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+  assert.doesNotMatch(released, /forged/);
+  assert.match(released, /^GET \/ HTTP\/1\.1\r\nX-Forwarded-Client-Cert: Hash=/);
+  assert.ok(!refused.watchesServer);
+  // An interim answer is ambiguous: closed.
+  const interim = new HttpIdentityInjector(ID);
+  feed(interim, upgrade);
+  assert.throws(() => answer(interim, "HTTP/1.1 100 Continue\r\n\r\n"), HttpFramingError);
+  // CONNECT: 2xx tunnels.
+  const connect = new HttpIdentityInjector(ID);
+  feed(connect, "CONNECT db:5432 HTTP/1.1\r\nHost: db:5432\r\n\r\n");
+  assert.equal(feed(connect, "\x00\x00"), "");
+  assert.equal(answer(connect, "HTTP/1.1 200 OK\r\n\r\n"), "\x00\x00");
+});
+
+Deno.test("an upgrade that cannot be tied to its answer is not honoured", () => {
+  const forged = "GET / HTTP/1.1\r\nX-Forwarded-Client-Cert: forged\r\n\r\n";
+  // Not the first request: the Upgrade header is removed, parsing goes on.
+  const later = new HttpIdentityInjector(ID);
+  feed(later, "GET / HTTP/1.1\r\n\r\n");
+  const out = feed(later, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n" + forged);
+  assert.doesNotMatch(out, /Upgrade|forged/);
+  assert.equal(out.split("X-Forwarded-Client-Cert: Hash=").length, 3);
+  // The application spoke first: same.
+  const spoke = new HttpIdentityInjector(ID, { serverSpoke: true });
+  assert.doesNotMatch(feed(spoke, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"), /Upgrade/);
+  // h2c: never (HTTP/2 cannot be rewritten).
+  const h2c = new HttpIdentityInjector(ID);
+  assert.doesNotMatch(feed(h2c, "GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\n"), /Upgrade/);
+  // CONNECT after the first request, an upgrade with a body, HTTP/2 prior knowledge: closed.
+  const connect = new HttpIdentityInjector(ID);
+  feed(connect, "GET / HTTP/1.1\r\n\r\n");
+  assert.throws(() => feed(connect, "CONNECT a:1 HTTP/1.1\r\n\r\n"), HttpFramingError);
+  assert.throws(
+    () =>
+      feed(
+        new HttpIdentityInjector(ID),
+        "GET / HTTP/1.1\r\nUpgrade: x\r\nContent-Length: 1\r\n\r\n",
+      ),
+    /with a body/,
   );
-  assert.ok(out.endsWith("\r\n\r\nGET / HTTP/1.1\r\n\r\n"));
-  assert.equal(out.split("X-Forwarded-Client-Cert").length, 2);
+  assert.throws(() => run("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), /request line/);
+});
+
+Deno.test("every client copy of the identity header is removed; none added without a peer", () => {
+  const input = "\r\n\r\nGET /a HTTP/1.1\r\nx-forwarded-client-cert: a\r\n" +
+    "X-FORWARDED-CLIENT-CERT: b\r\nX-Forwarded-Client-Cert:c\r\nHost: h\r\n\r\n" +
+    "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "2f\r\nGET /x HTTP/1.1\r\nX-Forwarded-Client-Cert: d\r\n\r\n\r\n" +
+    "0\r\nX-Forwarded-Client-Cert: e\r\nT: 1\r\n\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+  for (const step of [1, 3, 1000]) {
+    const out = run(input, step);
+    assert.doesNotMatch(out, /: [abce]\r\n/, `step ${step}`);
+    assert.match(out, /X-Forwarded-Client-Cert: d\r\n/, "a chunk's data is body, unchanged");
+    assert.equal(out.split(`X-Forwarded-Client-Cert: ${ID}`).length, 4);
+    assert.match(out, /^GET \/a HTTP\/1\.1\r\nHost: h\r\n/, "leading blank lines dropped");
+  }
+  const stripOnly = new HttpIdentityInjector(undefined);
+  assert.equal(
+    feed(stripOnly, "GET / HTTP/1.1\r\nX-Forwarded-Client-Cert: forged\r\nHost: h\r\n\r\n"),
+    "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
+  );
+  // Repeated equal lengths are one length (RFC 9110 8.6).
+  assert.match(run("POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi"), /hi$/);
 });
 
 Deno.test("ambiguous or malformed framing is refused (no request smuggling)", () => {
@@ -66,7 +153,23 @@ Deno.test("ambiguous or malformed framing is refused (no request smuggling)", ()
     ["POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", /smuggling/],
     ["POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", /conflicting/],
     ["POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", /bad Content-Length/],
-    ["POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", /must end in chunked/],
+    ["POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", /must end in one chunked/],
+    ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", /one chunked/],
+    ["POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", /HTTP\/1\.0/],
+    ["POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", /bad Content-Length/],
+    ["GET / HTTP/1.1\nX-Forwarded-Client-Cert: forged\n\n", /bare LF/],
+    ["GET / HTTP/1.1\r\nHost: h\nX-Forwarded-Client-Cert: forged\r\n\r\n", /bare LF/],
+    ["GET / HTTP/1.1\r\nHost: h\rX-Forwarded-Client-Cert: f\r\n\r\n", /bare CR/],
+    ["GET / HTTP/1.1\r\nHost: h\r\n X-Forwarded-Client-Cert: f\r\n\r\n", /obs-fold/],
+    ["GET / HTTP/1.1\r\nX-Forwarded-Client-Cert: a\r\n\tb\r\n\r\n", /obs-fold/],
+    ["GET / HTTP/1.1\r\nX-Forwarded-Client-Cert : f\r\n\r\n", /malformed header/],
+    ["GET / HTTP/1.1\r\nno colon here\r\n\r\n", /malformed header/],
+    ["GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", /control character/],
+    ["GET / HTTP/1.2\r\n\r\n", /request line/],
+    ["GET  / HTTP/1.1\r\n\r\n", /request line/],
+    [" GET / HTTP/1.1\r\n\r\n", /request line/],
+    ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\nX\r\n", /bare LF/],
+    ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n", /trailer/],
     ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", /bad chunk size/],
     ["POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabX", /not followed by CRLF/],
     ["GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", /malformed header/],
@@ -86,9 +189,24 @@ Deno.test("classification of first bytes", () => {
   assert.equal(classifyFirstBytes(enc.encode("GET / HTTP/1.1\r\n")), "http");
   assert.equal(classifyFirstBytes(enc.encode("GE")), "undecided");
   assert.equal(classifyFirstBytes(enc.encode("GET /index HT")), "undecided");
+  assert.equal(classifyFirstBytes(enc.encode("x".repeat(200_000))), "undecided");
+  assert.equal(classifyFirstBytes(enc.encode(`GET /${"a".repeat(70_000)} HTTP/1.1\r\n`)), "refuse");
   assert.equal(classifyFirstBytes(enc.encode("SET a b\r\n")), "tcp");
   assert.equal(classifyFirstBytes(new Uint8Array([0, 0, 0, 8, 4, 210, 22, 47])), "tcp");
-  assert.equal(classifyFirstBytes(enc.encode("PRI * HTTP/2.0\r\n")), "tcp");
+  // HTTP/2 prior knowledge is HTTP to the sniffer; the rewrite then refuses it (closed).
+  assert.equal(classifyFirstBytes(enc.encode("PRI * HTTP/2.0\r\n")), "http");
+  // Leading blank lines are skipped like servers do; a bare-LF line is still a request line.
+  assert.equal(classifyFirstBytes(enc.encode("\r\n")), "undecided");
+  assert.equal(classifyFirstBytes(enc.encode("\r\n\r\nGET / HTTP/1.1\r\n")), "http");
+  assert.equal(classifyFirstBytes(enc.encode(" \tGET / HTTP/1.1\n")), "refuse");
+  assert.equal(classifyFirstBytes(enc.encode("\rGET / HTTP/1.1\r\n")), "refuse");
+  assert.equal(classifyFirstBytes(enc.encode("get /x http/1.1\n")), "http");
+  // A method and a blank: anything may still follow until the line ends.
+  assert.equal(classifyFirstBytes(enc.encode("X-CUSTOM_m3thod /a b c")), "undecided");
+  assert.equal(classifyFirstBytes(enc.encode("EHLO mail.example\r\n")), "tcp");
+  assert.equal(classifyFirstBytes(enc.encode("*3\r\n$3\r\nSET\r\n")), "tcp");
+  assert.equal(classifyFirstBytes(enc.encode("GET/")), "tcp");
+  assert.equal(classifyFirstBytes(new Uint8Array([0x16, 3, 1])), "tcp");
 });
 
 Deno.test("SAN matching: exact, wildcards, IPs", () => {
@@ -115,4 +233,19 @@ Deno.test("handshake failure reasons", () => {
   assert.equal(r("", "received fatal alert: DecryptError"), "peer_refused");
   assert.equal(r("", "TLS handshake timeout"), "timeout");
   assert.equal(r("", "something else"), "other");
+});
+
+Deno.test("the first line is forwarded as it arrives; the line end decides", () => {
+  const first = new FirstLine();
+  const a = first.push(enc.encode("\r\nGET /x"));
+  assert.deepEqual([a.verdict, "forward" in a && dec.decode(a.forward)], [
+    "undecided",
+    "\r\nGET /x",
+  ]);
+  const b = first.push(enc.encode(" HTTP/1.1\r\nHost: h\r\n\r\n"));
+  assert.equal(b.verdict, "http");
+  if (b.verdict !== "http") return;
+  assert.equal(dec.decode(b.forward), " HTTP/1.1");
+  assert.equal(dec.decode(b.line), "GET /x HTTP/1.1");
+  assert.equal(dec.decode(b.rest), "\r\nHost: h\r\n\r\n");
 });

@@ -1,0 +1,319 @@
+/**
+ * The ingress classifies a connection by the client's first bytes whenever they arrive (never by
+ * a timer) and rewrites every HTTP request head: a mesh peer (or, on a TLS port without client
+ * certificates, anyone) cannot hand the application a forged `X-Forwarded-Client-Cert`.
+ * The application here echoes every byte, so a test sees exactly what reached it.
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import net from "node:net";
+import tls from "node:tls";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import { podDir, startEchoApp } from "./helpers.ts";
+import { IngressListener } from "../../meshproxy/ingress.ts";
+import { loadCredentials } from "../../meshproxy/credentials.ts";
+import { ProxyMetrics } from "../../meshproxy/metrics.ts";
+import { Logger } from "../../util/log/logger.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const FORGED = "Hash=forged;URI=spiffe://victim";
+
+/** One step of a client: bytes to send, or a pause. */
+type Step = string | Uint8Array | { readonly pauseMs: number };
+
+interface Setup {
+  readonly port: number;
+  readonly metrics: ProxyMetrics;
+  readonly client: { key?: string; cert?: string; ca: string };
+}
+
+/** Runs `fn` against an ingress listener in front of `appPort` (an echo app by default). */
+function withIngress(
+  mode: "mtls" | "tls",
+  fn: (s: Setup) => Promise<void>,
+  extra: { appPort?: number } = {},
+): Promise<void> {
+  return withTempDir(async (root) => {
+    const echo = await startEchoApp();
+    const ca = await meshAuthority();
+    const dir = await podDir(root, "web", await issuePod(ca, ["web"]));
+    const bot = await issuePod(ca, ["bot"]);
+    const metrics = new ProxyMetrics();
+    const listener = new IngressListener({
+      name: "p",
+      mode,
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      upstreamHost: "127.0.0.1",
+      upstreamPort: extra.appPort ?? echo.port,
+      credentials: await loadCredentials(dir),
+      metrics,
+      logger: new Logger("t", { level: "error" }),
+    });
+    await listener.start();
+    try {
+      const client = mode === "mtls"
+        ? { key: bot.key, cert: bot.certChain, ca: bot.meshCa }
+        : { ca: bot.meshCa };
+      await fn({ port: listener.port, metrics, client });
+    } finally {
+      await listener.close();
+      await echo.close();
+    }
+  });
+}
+
+/** Connects, performs `steps`, half-closes, returns everything received until the close. */
+async function exchange(s: Setup, steps: readonly Step[]): Promise<string> {
+  const socket = tls.connect({
+    host: "127.0.0.1",
+    port: s.port,
+    ...s.client,
+    checkServerIdentity: () => undefined,
+  });
+  let got = "";
+  socket.on("data", (c: Uint8Array) => got += new TextDecoder("latin1").decode(c));
+  socket.on("error", () => {});
+  const closed = new Promise((r) => socket.on("close", r));
+  await new Promise((r) => socket.once("secureConnect", r));
+  for (const step of steps) {
+    if (typeof step === "object" && "pauseMs" in step) {
+      await new Promise((r) => setTimeout(r, step.pauseMs));
+    } else socket.write(step);
+  }
+  socket.end();
+  await closed;
+  return got;
+}
+
+/** The identity headers in what the echo app got back. */
+function identities(echoed: string): string[] {
+  return echoed.split("\r\n").filter((l) => /^x-forwarded-client-cert/i.test(l));
+}
+
+const refusals = (m: ProxyMetrics, reason: string) =>
+  m.get("meshproxy_http_refusals_total", { direction: "ingress", listener: "p", reason });
+
+Deno.test({
+  name: "a request line sent in pieces (GE, pause, rest) is still rewritten",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      const got = await exchange(s, [
+        "GE",
+        { pauseMs: 300 },
+        `T / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+      ]);
+      assert.doesNotMatch(got, /forged/);
+      assert.deepEqual(identities(got).length, 1);
+      assert.match(identities(got)[0]!, /^X-Forwarded-Client-Cert: Hash=[0-9a-f]{64};.*DNS=bot/);
+    }),
+});
+
+Deno.test({
+  name: "leading blank lines before the request line do not make it TCP",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      const request = `GET / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
+      for (const lead of ["\r\n", "\r\n\r\n\r\n", " \t"]) {
+        const got = await exchange(s, [lead, { pauseMs: 100 }, request]);
+        assert.doesNotMatch(got, /forged/, JSON.stringify(lead));
+        // Blank lines are dropped and the request rewritten; other leading blanks close.
+        assert.equal(identities(got).length, lead.trim() === "" && lead[0] === "\r" ? 1 : 0);
+      }
+      // A lone CR or LF before it is not a blank line a strict parser skips: closed before the
+      // end of the request line went on.
+      for (const lead of ["\r", "\n", "\r\n\r"]) {
+        const got = await exchange(s, [lead + request]);
+        assert.doesNotMatch(got, /HTTP\/1\.1\r\n|forged/, JSON.stringify(lead));
+      }
+    }),
+});
+
+Deno.test({
+  name: "a request sent one byte at a time with pauses is rewritten",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      const request = `\r\nGET / HTTP/1.1\r\nx-forwarded-client-cert: ${FORGED}\r\n\r\n`;
+      const steps: Step[] = [];
+      for (const c of request) steps.push(c, { pauseMs: 3 });
+      const got = await exchange(s, steps);
+      assert.doesNotMatch(got, /forged/);
+      assert.equal(identities(got).length, 1);
+    }),
+});
+
+Deno.test({
+  name: "pipelined keep-alive requests: every forged copy removed, each request gets one",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      const got = await exchange(s, [
+        `GET /1 HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n` +
+        `POST /2 HTTP/1.1\r\nContent-Length: 3\r\nX-FORWARDED-CLIENT-CERT: ${FORGED}\r\n` +
+        `x-forwarded-client-cert: ${FORGED}\r\n\r\nabc\r\n`,
+        { pauseMs: 50 },
+        `GET /3 HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+      ]);
+      assert.doesNotMatch(got, /forged/);
+      assert.equal(identities(got).length, 3);
+      // The body is intact; the blank line after it is dropped (as servers skip it).
+      assert.match(got, /\r\n\r\nabcGET \/3/);
+    }),
+});
+
+Deno.test({
+  name: "smuggling attempts close the connection before the hidden head reaches the app",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      const hidden = `GET /h HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
+      for (
+        const attempt of [
+          `POST / HTTP/1.1\r\nContent-Length: ${hidden.length}\r\n` +
+          `Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`,
+          `POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`,
+          `GET / HTTP/1.1\nHost: web\n\n${hidden}`,
+          `GET / HTTP/1.1\r\nHost: web\r\nbroken\r\n\r\n${hidden}`,
+        ]
+      ) {
+        const got = await exchange(s, [attempt]);
+        assert.doesNotMatch(got, /forged/, attempt.slice(0, 50));
+      }
+      assert.equal(refusals(s.metrics, "http_framing"), 4);
+    }),
+});
+
+Deno.test({
+  name: "TLS port without client certificates: the client's identity header is removed",
+  ...opts,
+  fn: () =>
+    withIngress("tls", async (s) => {
+      const got = await exchange(s, [
+        "G",
+        { pauseMs: 100 },
+        `ET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\nHost: web\r\n\r\n` +
+        `\r\nGET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+      ]);
+      assert.doesNotMatch(got, /forged/);
+      assert.equal(identities(got).length, 0, "no peer certificate: nothing to vouch for");
+      assert.equal(got.split("GET / HTTP/1.1\r\n").length, 3);
+    }),
+});
+
+Deno.test({
+  name: "a protocol where the server speaks first still works (greeting, then client answer)",
+  ...opts,
+  fn: async () => {
+    const greeter = net.createServer({ allowHalfOpen: true }, (socket) => {
+      socket.write("220 mail.example ESMTP ready\r\n");
+      socket.on("error", () => {});
+      socket.pipe(socket);
+    });
+    await new Promise<void>((r) => greeter.listen(0, "127.0.0.1", () => r()));
+    const appPort = (greeter.address() as net.AddressInfo).port;
+    try {
+      await withIngress("mtls", async (s) => {
+        const socket = tls.connect({
+          host: "127.0.0.1",
+          port: s.port,
+          ...s.client,
+          checkServerIdentity: () => undefined,
+        });
+        socket.on("error", () => {});
+        let got = "";
+        const greeting = new Promise<void>((resolve) =>
+          socket.on("data", (c: Uint8Array) => {
+            got += new TextDecoder().decode(c);
+            if (got.includes("ready\r\n")) resolve();
+          })
+        );
+        await greeting;
+        assert.equal(got, "220 mail.example ESMTP ready\r\n", "greeting before any client byte");
+        socket.write("EHLO client.example\r\n");
+        await new Promise<void>((resolve) => {
+          const check = () => got.includes("EHLO client.example\r\n") && resolve();
+          socket.on("data", check);
+          check();
+        });
+        socket.destroy();
+      }, { appPort });
+    } finally {
+      await new Promise((r) => greeter.close(r));
+    }
+  },
+});
+
+Deno.test({
+  name: "a client-speaks-first binary protocol passes untouched, also one that starts like text",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      const binary = new Uint8Array(100_000);
+      crypto.getRandomValues(binary.subarray(0, 65_536));
+      crypto.getRandomValues(binary.subarray(65_536));
+      binary[0] = 0; // a Postgres-style length prefix
+      const got = await exchange(s, [binary]);
+      assert.equal(got, new TextDecoder("latin1").decode(binary));
+      const text = "*1\r\n$4\r\nPING\r\nX-Forwarded-Client-Cert: kept\r\n\r\n";
+      assert.equal(await exchange(s, [text]), text);
+    }),
+});
+
+Deno.test({
+  name: "a first line without an end goes on as it arrives; an over-long request line closes",
+  ...opts,
+  fn: () =>
+    withIngress("mtls", async (s) => {
+      // A short client-first message without a line end is answered at once (no timer).
+      const socket = tls.connect({
+        host: "127.0.0.1",
+        port: s.port,
+        ...s.client,
+        checkServerIdentity: () => undefined,
+      });
+      socket.on("error", () => {});
+      const echoed = new Promise<string>((resolve) =>
+        socket.once("data", (c: Uint8Array) => resolve(new TextDecoder().decode(c)))
+      );
+      socket.write("PING");
+      assert.equal(await echoed, "PING");
+      socket.destroy();
+      // A request line longer than the rewrite keeps: closed at its end, headers never sent.
+      const long = `GET /${"a".repeat(70_000)} HTTP/1.1`;
+      const got = await exchange(s, [
+        long,
+        { pauseMs: 50 },
+        `\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+      ]);
+      assert.equal(got, long, "only the line's bytes before its end went on");
+      assert.equal(refusals(s.metrics, "head_too_large"), 1);
+    }),
+});
+
+Deno.test({
+  name: "a real HTTP server (Deno.serve) sees only the proxy's identity for both reproducers",
+  ...opts,
+  fn: async () => {
+    const app = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (request) => new Response(`seen=${request.headers.get("x-forwarded-client-cert")}\n`),
+    );
+    try {
+      await withIngress("mtls", async (s) => {
+        const request = `T / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n` +
+          `X-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
+        for (const steps of [["GE", { pauseMs: 300 }, request], [`\r\nGE${request}`]]) {
+          const got = await exchange(s, steps);
+          assert.match(got, /^HTTP\/1\.1 200/);
+          assert.match(got, /seen=Hash=[0-9a-f]{64};Subject="[^"]*";DNS=bot\n$/);
+        }
+      }, { appPort: app.addr.port });
+    } finally {
+      await app.shutdown();
+    }
+  },
+});
