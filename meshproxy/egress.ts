@@ -13,6 +13,7 @@ import type { EgressEntry } from "../protocol/mesh_config.ts";
 import { isIpv4 } from "../protocol/mesh_config.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { join, ReadBufferPool } from "./forward.ts";
+import { acceptLoop } from "./accept_loop.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName, sanMatches } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
@@ -69,31 +70,48 @@ export class EgressListener {
     try {
       this.#listener?.close();
     } catch { /* already closed */ }
+    for (const wake of this.#wakeSleepers) wake();
     await this.#accepting;
     await Promise.all([...this.#open]);
   }
 
-  async #accept(listener: Deno.TcpListener): Promise<void> {
-    for (;;) {
-      let client: Deno.TcpConn;
-      try {
-        client = await listener.accept();
-      } catch (error) {
-        if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
-          return; // closed
-        }
+  #accept(listener: Deno.TcpListener): Promise<void> {
+    return acceptLoop({
+      accept: () => listener.accept(),
+      isClosed: (error) =>
+        error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted,
+      onConnection: (client) => {
+        const closed = Promise.withResolvers<void>();
+        this.#open.add(closed.promise);
+        closed.promise.then(() => this.#open.delete(closed.promise));
+        this.#onClient(client, closed.resolve);
+      },
+      onError: (error, backoffMs) =>
         this.#o.logger.warn("egress accept failed", {
           listener: this.#o.entry.name,
-          error: (error as Error).message,
-        });
-        continue;
-      }
-      const closed = Promise.withResolvers<void>();
-      this.#open.add(closed.promise);
-      closed.promise.then(() => this.#open.delete(closed.promise));
-      this.#onClient(client, closed.resolve);
-    }
+          error: error.message,
+          retryInMs: backoffMs,
+        }),
+      sleep: (ms) => this.#sleep(ms),
+    });
   }
+
+  /** Resolves after `ms`, or at once when {@link close} is called. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wakeSleepers.delete(wake);
+        resolve();
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#wakeSleepers.add(wake);
+    });
+  }
+
+  readonly #wakeSleepers = new Set<() => void>();
 
   #contexts = new WeakMap<MeshCredentials, tls.SecureContext>();
 
