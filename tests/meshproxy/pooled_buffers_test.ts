@@ -1,0 +1,158 @@
+/**
+ * The pooled read buffers of the data path (`ReadBufferPool` in forward.ts): a buffer goes back
+ * to the pool only once the TLS socket is done with it, so with many connections at once, each
+ * held back by slow readers, no connection may ever see another's bytes or a reused buffer's
+ * newer contents. Every connection carries its own random payload each way (no repeating
+ * pattern), checked by hash at the other end.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import { inboundPort, podDir, startProxy } from "./helpers.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+const CONNECTIONS = 12;
+const BYTES_EACH_WAY = 1024 * 1024;
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65_536) crypto.getRandomValues(out.subarray(i, i + 65_536));
+  return out;
+}
+
+/** Random bytes followed by their SHA-256: the receiver can check them without a side channel. */
+async function sealed(n: number): Promise<Uint8Array> {
+  const body = randomBytes(n);
+  const out = new Uint8Array(n + 32);
+  out.set(body);
+  out.set(await sha256(body), n);
+  return out;
+}
+
+/** Whether `bytes` is a {@link sealed} message of `n` bytes. */
+async function intact(bytes: Uint8Array, n: number): Promise<boolean> {
+  if (bytes.length !== n + 32) return false;
+  return encodeHex(await sha256(bytes.subarray(0, n))) === encodeHex(bytes.subarray(n));
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/** Reads slowly: pauses `socket` for a moment after every 128 KiB (back-pressure upstream). */
+function slowReader(socket: net.Socket, chunks: Uint8Array[]): void {
+  let sincePause = 0;
+  socket.on("data", (c: Uint8Array) => {
+    chunks.push(c);
+    sincePause += c.length;
+    if (sincePause >= 128 * 1024) {
+      sincePause = 0;
+      socket.pause();
+      setTimeout(() => socket.resume(), 5 + Math.floor(Math.random() * 20));
+    }
+  });
+}
+
+/**
+ * An application that sends each connection its own sealed payload at once, reads the client's
+ * slowly, and ends with one byte: 1 when the client's payload arrived intact.
+ */
+async function startSealedApp(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on("error", () => {});
+    const chunks: Uint8Array[] = [];
+    slowReader(socket, chunks);
+    const sent = sealed(BYTES_EACH_WAY).then((payload) => socket.write(payload));
+    socket.on("end", async () => {
+      await sent;
+      socket.end(new Uint8Array([(await intact(concat(chunks), BYTES_EACH_WAY)) ? 1 : 0]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** One client: sends its sealed payload, reads slowly; resolves with what it received. */
+async function client(port: number): Promise<Uint8Array> {
+  const payload = await sealed(BYTES_EACH_WAY);
+  return new Promise((resolve) => {
+    const chunks: Uint8Array[] = [];
+    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => {
+      socket.end(payload);
+    });
+    socket.on("error", () => {});
+    slowReader(socket, chunks);
+    socket.on("close", () => resolve(concat(chunks)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+Deno.test({
+  name:
+    `pooled buffers: ${CONNECTIONS} concurrent connections with their own random payloads, slow readers, intact both ways`,
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const app = await startSealedApp();
+      const ca = await meshAuthority();
+      const server = await startProxy(
+        { podPorts: "7000" },
+        await podDir(root, "web", await issuePod(ca, ["web"])),
+        { upstreamPorts: new Map([[7000, app.port]]) },
+      );
+      const egressPort = await freePort();
+      const proxy = await startProxy(
+        { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+        await podDir(root, "bot", await issuePod(ca, ["bot"])),
+        { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+      );
+      try {
+        const results = await Promise.all(
+          Array.from({ length: CONNECTIONS }, () => client(egressPort)),
+        );
+        for (const [i, got] of results.entries()) {
+          assert.equal(got.length, BYTES_EACH_WAY + 33, `connection ${i}: length`);
+          assert.ok(
+            await intact(got.subarray(0, -1), BYTES_EACH_WAY),
+            `connection ${i}: to client`,
+          );
+          assert.equal(got.at(-1), 1, `connection ${i}: to the application`);
+        }
+        const bytes = (flow: string) =>
+          server.metrics.get("meshproxy_bytes_total", {
+            direction: "ingress",
+            listener: "port-7000",
+            flow,
+          });
+        assert.equal(bytes("to_peer"), CONNECTIONS * (BYTES_EACH_WAY + 33));
+        assert.equal(bytes("from_peer"), CONNECTIONS * (BYTES_EACH_WAY + 32));
+      } finally {
+        await proxy.close();
+        await server.close();
+        await app.close();
+      }
+    }),
+});
