@@ -47,6 +47,44 @@ Deno.test("a map key << that is not a merge key is refused, naming the document 
   }
 });
 
+Deno.test("a << key spelled without a literal << (escapes, escaped line breaks) is refused too", () => {
+  for (
+    const [text, path] of [
+      // An escaped line break joins `<` and `<` with nothing between them.
+      ['spec: {"<\\\n   <": {hostNetwork: true}}\n', "app.yml[1].spec.<<"],
+      ['spec: {"<\\\r\n    <": {hostNetwork: true}}\n', "app.yml[1].spec.<<"],
+      ['spec: {"<\\\n    \\\n    <": {hostNetwork: true}}\n', "app.yml[1].spec.<<"],
+      ['spec:\n  ? "<\\\n    <"\n  : {hostNetwork: true}\n', "app.yml[1].spec.<<"],
+      ['spec: {"\\x3c\\x3c": {hostNetwork: true}}\n', "app.yml[1].spec.<<"],
+      ['spec:\n  "\\u003C<": {hostNetwork: true}\n', "app.yml[1].spec.<<"],
+      ['spec:\n  ? "\\U0000003c\\\n    \\x3C"\n  : {hostNetwork: true}\n', "app.yml[1].spec.<<"],
+      [
+        'spec:\n  template:\n    spec:\n      c: [{name: a, "\\x3c\\\n        <": {privileged: true}}]\n',
+        "app.yml[1].spec.template.spec.c[0].<<",
+      ],
+      ['k: &m "<\\\n  <"\nspec:\n  *m : {hostNetwork: true}\n', "app.yml[1].spec.<<"],
+    ]
+  ) {
+    const issues = issuesOf(text);
+    assert.equal(issues.length, 1, `${JSON.stringify(text)}: ${JSON.stringify(issues)}`);
+    assert.equal(issues[0]!.path, path, JSON.stringify(text));
+    assert.match(issues[0]!.reason, /not a merge key/);
+  }
+  // Folding without an escape puts a space between the two: an ordinary key `< <`, and `<''<`
+  // in single quotes is `<'<`.
+  for (
+    const text of [
+      'spec: {"<\n   <": {hostNetwork: true}}\n',
+      "spec: {'<\n   <': {hostNetwork: true}}\n",
+      "spec: {'<''<': {hostNetwork: true}}\n",
+      "spec:\n  ? <\n    <\n  : {hostNetwork: true}\n",
+      'spec: {"<\\\n\n    <": {hostNetwork: true}}\n',
+    ]
+  ) {
+    assert.deepEqual(issuesOf(text), [], JSON.stringify(text));
+  }
+});
+
 Deno.test("real merge keys and the string << as a value are read as before", () => {
   assert.deepEqual(issuesOf("base: &b {x: 1}\nspec:\n  <<: *b\n  z: 2\nv: '<<'\n"), []);
   const file = parseYamlFile("a.yml", "base: &b {x: 1}\nspec:\n  <<: *b\n  z: 2\nv: '<<'\n");

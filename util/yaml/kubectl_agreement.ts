@@ -12,8 +12,11 @@
  *   U+FFFE and U+FFFF, which go-yaml rejects: anywhere in the text, and in any string value (the
  *   escapes `\N`, `\L`, `\P`, `\x85`, `\u2028`… of double-quoted scalars produce them too).
  *
- * Both checks cost one scan of the text in the common case: the walk over a document's nodes
- * runs only when its text has `<<`, one of the characters, or an escape that can produce one.
+ * Both checks are cheap in the common case: a scan of the text for the characters, and the walk
+ * over a document's nodes only when its text has one of them, an escape that can produce one, `<<`
+ * or a backslash. Neither an escape nor an escaped line break (`"<\` newline `<"`) can make `<<`
+ * without a backslash in the double-quoted scalar, so a key that reads as `<<` always gets its
+ * walk; no finer textual guess decides it.
  *
  * @module
  */
@@ -64,9 +67,6 @@ function fieldPath(doc: Document.Parsed, ancestors: readonly unknown[], last: un
   return parts.join("").replace(/^\./, "") || "(document)";
 }
 
-/** Escapes of double-quoted scalars that produce `<`. */
-const ESCAPE_OF_LESS_THAN = /\\(?:x3[cC]|u003[cC]|U0000003[cC])/;
-
 /**
  * Every place in `docs` (parsed from `text` of `file`) that kubectl would read differently, in
  * document order. Cheap when there is none (see the module documentation).
@@ -83,7 +83,9 @@ export function kubectlDisagreements(
     if (doc.errors.length > 0) return; // reported as YAML errors
     const source = text.slice(doc.range[0], doc.range[2]);
     const checkStrings = rawCharacter || ESCAPE_OF_REFUSED.test(source);
-    const checkMergeKeys = source.includes(MERGE_KEY) || ESCAPE_OF_LESS_THAN.test(source);
+    // Only an escape (or escaped line break) of a double-quoted scalar reads as something else
+    // than its characters in the text, and each starts with a backslash.
+    const checkMergeKeys = source.includes(MERGE_KEY) || source.includes("\\");
     if (checkStrings || checkMergeKeys) {
       issues.push(...documentIssues(file, doc, index, checkStrings, checkMergeKeys, reported));
     }
