@@ -8,7 +8,9 @@
  * - an application imports another application's internals;
  * - production code imports a development aid (`testing/`, `bench/`, `scripts/`, `tests/`,
  *   `examples/`), except for the dynamic imports listed in {@link ALLOWED_DYNAMIC_IMPORTS};
- * - a development aid imports one above it (`testing/` < `bench/`, `scripts/` < `tests/`).
+ * - a development aid imports one above it (`testing/` < `bench/`, `scripts/` < `tests/`);
+ * - production code imports a module listed in {@link RESTRICTED_MODULES} other than from the
+ *   importers listed for it (test-only entry points that sit in production folders).
  *
  * A top-level folder this file does not name counts as a library. Run as a step of
  * `deno task test` (`scripts/test_extra_steps.json`):
@@ -57,6 +59,17 @@ const ALLOWED_DYNAMIC_IMPORTS: readonly string[] = [
   "initializer/main.ts -> testing/simulated_evidence.ts",
 ];
 
+/**
+ * Production modules that only the listed production modules (and any development aid) may import:
+ * each exposes a choice production code must never make. `protocol/hpke_seal_core.ts` lets the
+ * caller pick the HPKE ephemeral key (for RFC 9180's test vectors, through
+ * `testing/hpke_seal_vectors.ts`); production seals go through `protocol/hpke_seal.ts`, which always
+ * takes a fresh random key.
+ */
+const RESTRICTED_MODULES: Readonly<Record<string, readonly string[]>> = {
+  "protocol/hpke_seal_core.ts": ["protocol/hpke_seal.ts"],
+};
+
 /** One import between two modules of the repository. */
 export interface ImportEdge {
   /** The importing module, relative to the repository root (`atls/certificate.ts`). */
@@ -86,6 +99,8 @@ export function layerViolations(edges: readonly ImportEdge[]): string[] {
   for (const edge of edges) {
     const from = topFolder(edge.from);
     const to = topFolder(edge.to);
+    const restricted = restrictedImport(from, edge);
+    if (restricted) violations.add(`${edge.from} imports ${edge.to}: ${restricted}`);
     if (from === to) continue;
     const targets = folderEdges.get(from) ?? new Map<string, ImportEdge>();
     if (!targets.has(to)) targets.set(to, edge);
@@ -95,6 +110,14 @@ export function layerViolations(edges: readonly ImportEdge[]): string[] {
   }
   for (const cycle of folderCycles(folderEdges)) violations.add(cycle);
   return [...violations].sort();
+}
+
+/** Why `edge` breaks {@link RESTRICTED_MODULES}, or undefined when it does not. */
+function restrictedImport(from: string, edge: ImportEdge): string | undefined {
+  const allowed = RESTRICTED_MODULES[edge.to];
+  if (allowed === undefined || allowed.includes(edge.from)) return undefined;
+  if (RANK[folderKind(from)] >= RANK.testing) return undefined;
+  return `only ${allowed.join(", ")} and development aids may import it (a test-only entry point)`;
 }
 
 function ruleBroken(from: string, to: string, edge: ImportEdge): string | undefined {

@@ -1,7 +1,10 @@
 /**
  * Records what go-yaml v2 reads a corpus of tricky plain scalars as, into
  * `tests/deploy/go_yaml_verdicts.json`, the table `tests/deploy/go_yaml_resolve_test.ts` checks
- * generate's reading and printing against (so the test suite needs no Go toolchain). Runs
+ * generate's reading and printing against (so the test suite needs no Go toolchain); and what it
+ * makes of control and line-break characters (raw in a plain scalar, a double-quoted scalar, a
+ * comment and a key, and as a `\u` escape) into `tests/deploy/go_yaml_control_verdicts.json`,
+ * which `tests/deploy/kubectl_agreement_test.ts` checks generate's refusals against. Runs
  * `tools/yamlverdicts` (gopkg.in/yaml.v2, the version its go.mod pins) with `go run`.
  *
  * Usage: deno run -A scripts/record_go_yaml_verdicts.ts
@@ -164,20 +167,54 @@ function corpus(): string[] {
   return [...out];
 }
 
-const scalars = corpus();
+/** The code points of the control corpus: U+0000–U+00A0 and the edges of the allowed ranges. */
+function controlCodePoints(): number[] {
+  const out: number[] = [];
+  for (let cp = 0; cp <= 0xa0; cp++) out.push(cp);
+  out.push(0x2028, 0x2029, 0xd7ff, 0xe000, 0xfeff, 0xfffd, 0xfffe, 0xffff, 0x10000);
+  return out;
+}
+
+/** How a control character is spelled in a document of the control corpus. */
+const CONTROL_FORMS: Readonly<Record<string, (c: string, cp: number) => string>> = {
+  plain: (c) => `a${c}b`,
+  quoted: (c) => `"a${c}b"`,
+  comment: (c) => `# a${c}b\n1`,
+  key: (c) => `{a${c}b: v}`,
+  escaped: (_, cp) => `"a\\U${cp.toString(16).padStart(8, "0")}b"`,
+};
+
+/** The control corpus: each code point in each form, a document of its own. */
+function controlCorpus(): { codePoint: number; form: string; document: string }[] {
+  const out: { codePoint: number; form: string; document: string }[] = [];
+  for (const cp of controlCodePoints()) {
+    for (const [form, spell] of Object.entries(CONTROL_FORMS)) {
+      out.push({ codePoint: cp, form, document: spell(String.fromCodePoint(cp), cp) });
+    }
+  }
+  return out;
+}
+
 const tool = new URL("../tools/yamlverdicts/", import.meta.url).pathname;
-const child = new Deno.Command("go", {
-  args: ["run", "."],
-  cwd: tool,
-  stdin: "piped",
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
-const writer = child.stdin.getWriter();
-await writer.write(new TextEncoder().encode(JSON.stringify(scalars)));
-await writer.close();
-const { code, stdout } = await child.output();
-if (code !== 0) throw new Error(`tools/yamlverdicts exited ${code}`);
+
+/** What tools/yamlverdicts says of each document. */
+async function verdictsOf(documents: readonly string[]): Promise<unknown[]> {
+  const child = new Deno.Command("go", {
+    args: ["run", "."],
+    cwd: tool,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify(documents)));
+  await writer.close();
+  const { code, stdout } = await child.output();
+  if (code !== 0) throw new Error(`tools/yamlverdicts exited ${code}`);
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+const scalars = corpus();
 const goVersion = new TextDecoder().decode(
   (await new Deno.Command("go", { args: ["version"], stdout: "piped" }).output()).stdout,
 ).trim();
@@ -190,10 +227,29 @@ const record = {
     recordedBy: "deno run -A scripts/record_go_yaml_verdicts.ts",
     go: goVersion,
   },
-  verdicts: JSON.parse(new TextDecoder().decode(stdout)),
+  verdicts: await verdictsOf(scalars),
 };
 const target = new URL("../tests/deploy/go_yaml_verdicts.json", import.meta.url);
 await Deno.writeTextFile(target, JSON.stringify(record, null, 1) + "\n");
 console.log(
   `recorded ${scalars.length} verdicts of ${record.provenance.reader} in ${target.pathname}`,
 );
+
+const controls = controlCorpus();
+const controlVerdicts = await verdictsOf(controls.map((c) => c.document));
+const controlRecord = {
+  provenance: {
+    ...record.provenance,
+    program: "tools/yamlverdicts (each document decoded on its own into interface{}); " +
+      'forms: plain a<c>b, quoted "a<c>b", comment # a<c>b then 1, key {a<c>b: v}, ' +
+      'escaped "a\\U<8 hex>b"',
+  },
+  verdicts: controls.map((c, i) => ({
+    codePoint: c.codePoint,
+    form: c.form,
+    ...controlVerdicts[i] as object,
+  })),
+};
+const controlTarget = new URL("../tests/deploy/go_yaml_control_verdicts.json", import.meta.url);
+await Deno.writeTextFile(controlTarget, JSON.stringify(controlRecord, null, 1) + "\n");
+console.log(`recorded ${controls.length} control verdicts in ${controlTarget.pathname}`);

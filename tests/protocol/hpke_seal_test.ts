@@ -3,6 +3,7 @@ import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { InvalidPublicKeyError, LowOrderPointError, sealBase } from "../../protocol/hpke_seal.ts";
 import { HpkeRecipient } from "../../protocol/hpke.ts";
+import { sealBaseFromIkm } from "../../testing/hpke_seal_vectors.ts";
 
 const hex = (h: string) => decodeHex(h, "vector");
 
@@ -17,15 +18,14 @@ const A1 = {
   ct: "f938558b5d72f1a23810b4be2ab4f84331acc02fc97babc53a52ae8218a355a96d8770ac83d07bea87e13c512a",
 };
 
-Deno.test("sealBase reproduces RFC 9180 A.1.1's enc and first ciphertext byte for byte", () => {
-  const box = sealBase({
+Deno.test("the seal construction reproduces RFC 9180 A.1.1's enc and first ciphertext byte for byte", () => {
+  const box = sealBaseFromIkm({
     recipientPublicKey: hex(A1.pkRm),
     info: hex(A1.info),
     aad: hex(A1.aad),
     plaintext: hex(A1.pt),
     aead: "aes-128-gcm",
-    ephemeralIkm: hex(A1.ikmE),
-  });
+  }, hex(A1.ikmE));
   assert.equal(encodeHex(box.enc), A1.enc);
   assert.equal(encodeHex(box.ciphertext), A1.ct);
 });
@@ -36,7 +36,7 @@ const stock = new CipherSuite({
   aead: new Aes256Gcm(),
 });
 
-Deno.test("sealBase with AES-256-GCM equals @hpke/core's sender with the same ephemeral key", async () => {
+Deno.test("the seal construction with AES-256-GCM equals @hpke/core's sender with the same ephemeral key", async () => {
   const recipient = await HpkeRecipient.generate();
   const ikm = crypto.getRandomValues(new Uint8Array(32));
   const info = new TextEncoder().encode("contrast/workload-secret/v1");
@@ -48,13 +48,10 @@ Deno.test("sealBase with AES-256-GCM equals @hpke/core's sender with the same ep
     ekm: ikm.slice().buffer,
   });
   const expected = new Uint8Array(await sender.seal(plaintext.slice().buffer, aad.slice().buffer));
-  const box = sealBase({
-    recipientPublicKey: recipient.publicKey,
-    info,
-    aad,
-    plaintext,
-    ephemeralIkm: ikm,
-  });
+  const box = sealBaseFromIkm(
+    { recipientPublicKey: recipient.publicKey, info, aad, plaintext },
+    ikm,
+  );
   assert.deepEqual(box.enc, new Uint8Array(sender.enc));
   assert.deepEqual(box.ciphertext, expected);
 });
@@ -98,4 +95,37 @@ Deno.test("sealBase refuses low-order points and keys that are not 32 bytes", ()
   }
   assert.throws(() => seal(new Uint8Array(31)), InvalidPublicKeyError);
   assert.throws(() => seal(new Uint8Array(33)), InvalidPublicKeyError);
+});
+
+Deno.test("the test-only deterministic seal refuses ephemeral IKM shorter than 32 bytes", () => {
+  const input = {
+    recipientPublicKey: hex(A1.pkRm),
+    info: new Uint8Array(0),
+    aad: new Uint8Array(0),
+    plaintext: new Uint8Array(1),
+  };
+  for (const length of [0, 1, 16, 31]) {
+    assert.throws(
+      () => sealBaseFromIkm(input, new Uint8Array(length).fill(7)),
+      (e: unknown) => e instanceof RangeError && /at least 32/.test(e.message),
+    );
+  }
+  assert.equal(sealBaseFromIkm(input, new Uint8Array(32).fill(7)).enc.length, 32);
+});
+
+Deno.test("production sealBase offers no way to choose the ephemeral key", () => {
+  const recipientPublicKey = hex(A1.pkRm);
+  const seal = () =>
+    sealBase({
+      recipientPublicKey,
+      info: hex(A1.info),
+      aad: hex(A1.aad),
+      plaintext: hex(A1.pt),
+      aead: "aes-128-gcm",
+      // An extra field from an untyped caller is ignored: the key stays fresh and random.
+      ...({ ephemeralIkm: hex(A1.ikmE) } as Record<string, unknown>),
+    });
+  const box = seal();
+  assert.notEqual(encodeHex(box.enc), A1.enc);
+  assert.notDeepEqual(seal().enc, box.enc);
 });

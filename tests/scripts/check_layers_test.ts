@@ -105,3 +105,17 @@ Deno.test("the repository itself is layered", async () => {
   const result = await runCheck(new URL("../../", import.meta.url).pathname);
   assert.equal(result.code, 0, result.stderr);
 });
+
+Deno.test("production code importing a restricted test-only entry point is refused, its own wrapper and development aids are not", () => {
+  const violations = layerViolations([
+    edge("protocol/hpke.ts", "protocol/hpke_seal_core.ts"),
+    edge("coordinator/coordinator.ts", "protocol/hpke_seal_core.ts"),
+    edge("protocol/hpke_seal.ts", "protocol/hpke_seal_core.ts"),
+    edge("testing/hpke_seal_vectors.ts", "protocol/hpke_seal_core.ts"),
+    edge("tests/protocol/hpke_seal_test.ts", "protocol/hpke_seal_core.ts"),
+  ]);
+  assert.deepEqual(violations, [
+    "coordinator/coordinator.ts imports protocol/hpke_seal_core.ts: only protocol/hpke_seal.ts and development aids may import it (a test-only entry point)",
+    "protocol/hpke.ts imports protocol/hpke_seal_core.ts: only protocol/hpke_seal.ts and development aids may import it (a test-only entry point)",
+  ]);
+});

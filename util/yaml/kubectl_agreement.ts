@@ -9,23 +9,47 @@
  *   (or, for `!!str <<`, an ordinary key). No Kubernetes field, label or annotation key is `<<`.
  * - U+0085, U+2028 and U+2029, which go-yaml takes for line breaks (the `yaml` package does not:
  *   `workingDir: /app<U+2028>command: …` is one string to generate and two keys to kubectl), and
- *   U+FFFE and U+FFFF, which go-yaml rejects: anywhere in the text, and in any string value (the
- *   escapes `\N`, `\L`, `\P`, `\x85`, `\u2028`… of double-quoted scalars produce them too).
+ *   the characters go-yaml's reader refuses ("control characters are not allowed"; it accepts
+ *   tab, LF, CR, U+0020–U+007E, U+0085, U+00A0–U+D7FF, U+E000–U+FFFD and beyond U+FFFF): the C0
+ *   controls other than tab, LF and CR, DEL, the C1 controls U+0080–U+009F and U+FFFE/U+FFFF.
+ *   The `yaml` package reads them all. Refused raw anywhere in the text (a value, a key, a
+ *   comment) and, except for the C0 controls, in any string value however it is spelled: the
+ *   escapes of double-quoted scalars (`\N`, `\x86`, `\u2028`, `\U0000009F`…) give go-yaml the
+ *   same string, but the `yaml` package prints DEL, the C1 controls, U+2028, U+2029, U+FFFE and
+ *   U+FFFF raw, which kubectl then reads differently or rejects. Escaped C0 controls (`\e`,
+ *   `\x01`) stay accepted: both read them alike and the printer escapes them.
  *
- * Both checks cost one scan of the text in the common case: the walk over a document's nodes
- * runs only when its text has `<<`, one of the characters, or an escape that can produce one.
+ * Both checks are cheap in the common case: a scan of the text for the refused characters, and
+ * the walk over a document's nodes only when its text has a refused character, `<<` or a
+ * backslash. Neither an escape nor an escaped line break (`"<\` newline `<"`) can make `<<` or
+ * one of the characters without a backslash in the double-quoted scalar, so a key or value that
+ * reads as one always gets its walk; no finer textual guess decides it.
  *
  * @module
  */
-import { type Document, isAlias, isPair, isScalar, isSeq, type Node, visit } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isPair,
+  isScalar,
+  isSeq,
+  type Node,
+  type Scalar,
+  visit,
+} from "yaml";
 import { InvalidDocumentError } from "../errors/mod.ts";
 
-/** Characters go-yaml reads as line breaks (U+0085, U+2028, U+2029) or rejects (U+FFFE/F). */
-const GO_YAML_BREAK_OR_INVALID = /[\u0085\u2028\u2029\ufffe\uffff]/;
+/**
+ * Characters go-yaml reads as line breaks (U+0085, U+2028, U+2029) or whose raw presence its
+ * reader refuses (C0 controls but tab, LF and CR; DEL; C1 controls; U+FFFE and U+FFFF).
+ */
+const GO_YAML_BREAK_OR_INVALID = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
 
-/** Escapes of double-quoted scalars that produce one of {@link GO_YAML_BREAK_OR_INVALID}. */
-const ESCAPE_OF_REFUSED =
-  /\\(?:[NLP]|x85|u(?:0085|202[89]|[fF]{3}[eEfF])|U0000(?:0085|202[89]|[fF]{3}[eEfF]))/;
+/**
+ * Characters refused in a string value however it is spelled: those of
+ * {@link GO_YAML_BREAK_OR_INVALID} the `yaml` package prints raw (it escapes the C0 controls).
+ */
+const REFUSED_IN_VALUES = /[\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
 
 /** One problem, as {@link InvalidDocumentError} lists them. */
 interface AgreementIssue {
@@ -64,9 +88,6 @@ function fieldPath(doc: Document.Parsed, ancestors: readonly unknown[], last: un
   return parts.join("").replace(/^\./, "") || "(document)";
 }
 
-/** Escapes of double-quoted scalars that produce `<`. */
-const ESCAPE_OF_LESS_THAN = /\\(?:x3[cC]|u003[cC]|U0000003[cC])/;
-
 /**
  * Every place in `docs` (parsed from `text` of `file`) that kubectl would read differently, in
  * document order. Cheap when there is none (see the module documentation).
@@ -82,10 +103,15 @@ export function kubectlDisagreements(
   docs.forEach((doc, index) => {
     if (doc.errors.length > 0) return; // reported as YAML errors
     const source = text.slice(doc.range[0], doc.range[2]);
-    const checkStrings = rawCharacter || ESCAPE_OF_REFUSED.test(source);
-    const checkMergeKeys = source.includes(MERGE_KEY) || ESCAPE_OF_LESS_THAN.test(source);
+    // Only an escape (or escaped line break) of a double-quoted scalar reads as something else
+    // than its characters in the text, and each starts with a backslash.
+    const escapes = source.includes("\\");
+    const checkStrings = rawCharacter || escapes;
+    const checkMergeKeys = escapes || source.includes(MERGE_KEY);
     if (checkStrings || checkMergeKeys) {
-      issues.push(...documentIssues(file, doc, index, checkStrings, checkMergeKeys, reported));
+      issues.push(
+        ...documentIssues(file, text, doc, index, { checkStrings, checkMergeKeys }, reported),
+      );
     }
   });
   if (rawCharacter) {
@@ -104,13 +130,22 @@ export function kubectlDisagreements(
   return issues;
 }
 
+/** The refused character in scalar `node`'s value or, raw, in its text; null when none. */
+function refusedCharacter(text: string, node: Scalar): string | null {
+  if (typeof node.value !== "string") return null;
+  const found = REFUSED_IN_VALUES.exec(node.value);
+  if (found !== null) return found[0];
+  if (node.range === undefined || node.range === null) return null;
+  return GO_YAML_BREAK_OR_INVALID.exec(text.slice(node.range[0], node.range[1]))?.[0] ?? null;
+}
+
 /** The issues of one document; the ranges of the scalars reported go to `reported`. */
 function documentIssues(
   file: string,
+  text: string,
   doc: Document.Parsed,
   index: number,
-  checkStrings: boolean,
-  checkMergeKeys: boolean,
+  { checkStrings, checkMergeKeys }: { checkStrings: boolean; checkMergeKeys: boolean },
   reported: [number, number][],
 ): AgreementIssue[] {
   const issues: AgreementIssue[] = [];
@@ -130,16 +165,16 @@ function documentIssues(
       }
     },
     Scalar(_, node, ancestors) {
-      if (!checkStrings || typeof node.value !== "string") return;
-      const found = GO_YAML_BREAK_OR_INVALID.exec(node.value);
+      if (!checkStrings) return;
+      const found = refusedCharacter(text, node);
       if (found === null) return;
       if (node.range) reported.push([node.range[0], node.range[1]]);
       const parent = ancestors.at(-1);
       const what = isPair(parent) && parent.key === node ? "a key here" : "the value";
       issues.push({
         path: where(ancestors, node),
-        reason: `${what} holds ${codePoint(found[0])}, which kubectl (go-yaml) reads as a ` +
-          "line break or rejects: it would not read what generate read",
+        reason: `${what} holds ${codePoint(found)}, which kubectl (go-yaml) reads as a ` +
+          "line break or refuses raw: it would not read what generate read or prints",
       });
     },
   });
