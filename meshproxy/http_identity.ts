@@ -33,7 +33,7 @@ const PEER_IDENTITY_NAME = PEER_IDENTITY_HEADER.toLowerCase();
 export class HttpFramingError extends ContrastError {}
 
 /** Largest request head accepted (request line and headers), also for a chunk or trailer line. */
-export const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
 
 /** Client bytes held while an upgrade awaits the application's answer. */
 const MAX_HELD_BYTES = 1024 * 1024;

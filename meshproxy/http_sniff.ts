@@ -25,10 +25,10 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 const latin1 = new TextDecoder("latin1");
 
 /** Longest first line kept for the HTTP rewrite; a longer request line closes the connection. */
-export const MAX_FIRST_LINE_BYTES = 64 * 1024;
+const MAX_FIRST_LINE_BYTES = 64 * 1024;
 
 /** What {@link FirstLine.push} decided for a chunk. */
-export type FirstLineStep =
+type FirstLineStep =
   /** Still the first line: `forward` goes to the application unchanged. */
   | { readonly verdict: "undecided"; readonly forward: Uint8Array }
   /** Not HTTP: `forward` (the whole chunk) and everything after it go on unchanged. */
