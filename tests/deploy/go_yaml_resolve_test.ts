@@ -12,7 +12,7 @@ import { goYamlV2Resolve } from "../../util/yaml/go_yaml_resolve.ts";
 import { parseYamlFile, stringifyOptionsFor, YAML_OPTIONS } from "../../deploy/documents.ts";
 import { printPlainDocument } from "../../deploy/plain_document_printer.ts";
 import { generate } from "../../deploy/generate.ts";
-import { MemoryResolver, TEST_REFERENCE_VALUES, testSettings } from "../policy/fixtures.ts";
+import { testGenerateOptions } from "./generate_options.ts";
 
 interface Verdict {
   readonly scalar: string;
@@ -179,14 +179,7 @@ spec:
         volumeMode: Block
         resources: {requests: {storage: 1Gi}}
 `;
-  const result = await generate([parseYamlFile("db.yml", text)], {
-    settings: await testSettings(),
-    resolver: new MemoryResolver(),
-    rules: await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url)),
-    referenceValues: TEST_REFERENCE_VALUES,
-    workloadOwnerKeys: ["ab"],
-    seedshareOwnerKeys: ["cd"],
-  });
+  const result = await generate([parseYamlFile("db.yml", text)], await testGenerateOptions());
   const out = result.files[0]!.text;
   assert.match(out, /"0o17"/);
   const plain = plainTokens(out).filter((t) => /^0o1[70]$/.test(t));

@@ -14,9 +14,7 @@ import { parseYamlFile, stringifyOptionsFor, YAML_OPTIONS } from "../../deploy/d
 import { generate } from "../../deploy/generate.ts";
 import { printPlainDocument } from "../../deploy/plain_document_printer.ts";
 import { documentKey, renderFiles } from "../../deploy/render.ts";
-import { MemoryResolver, TEST_REFERENCE_VALUES, testSettings } from "../policy/fixtures.ts";
-
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+import { testGenerateOptions } from "./generate_options.ts";
 
 /** The issues parsing `text` (after a first, clean document) gives. */
 function issuesOf(text: string): { path: string; reason: string }[] {
@@ -319,14 +317,10 @@ Deno.test("generate: the reviewer's inputs are refused before anything is genera
   ) {
     await assert.rejects(
       async () =>
-        await generate([parseYamlFile("web.yml", DEPLOYMENT(extra))], {
-          settings: await testSettings(),
-          resolver: new MemoryResolver(),
-          rules: RULES,
-          referenceValues: TEST_REFERENCE_VALUES,
-          workloadOwnerKeys: ["ab"],
-          seedshareOwnerKeys: ["cd"],
-        }),
+        await generate(
+          [parseYamlFile("web.yml", DEPLOYMENT(extra))],
+          await testGenerateOptions(),
+        ),
       (e) => e instanceof InvalidDocumentError && e.issues[0]!.path === path,
     );
   }

@@ -2,22 +2,11 @@ import assert from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
-import { generate, type GenerateOptions } from "../../deploy/generate.ts";
+import { generate } from "../../deploy/generate.ts";
 import { parseSecurePv } from "../../deploy/secure_pv.ts";
-import { MemoryResolver, TEST_REFERENCE_VALUES, testSettings } from "../policy/fixtures.ts";
+import { testGenerateOptions } from "./generate_options.ts";
 
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
-
-async function options(): Promise<GenerateOptions> {
-  return {
-    settings: await testSettings(),
-    resolver: new MemoryResolver(),
-    rules: RULES,
-    referenceValues: TEST_REFERENCE_VALUES,
-    workloadOwnerKeys: ["ab"],
-    seedshareOwnerKeys: ["cd"],
-  };
-}
+const options = () => testGenerateOptions();
 
 const STATEFUL_SET = (annotation: string, extra = "", mode = "Block") =>
   `apiVersion: apps/v1

@@ -138,6 +138,21 @@ export async function samplePolicyData(): Promise<PolicyData> {
   });
 }
 
+/**
+ * The interface of an `UpdateInterfaceRequest` that the sample policy allows: eth0 with one pod
+ * address, a non-zero MAC and no flags.
+ */
+export const SAMPLE_INTERFACE = {
+  device: "eth0",
+  name: "eth0",
+  IPAddresses: [{ family: 0, address: "10.244.1.7", mask: "24" }],
+  mtu: 1450,
+  hwAddr: "ca:26:d9:7d:7d:07",
+  devicePath: "",
+  type_: "",
+  raw_flags: 0,
+} as const;
+
 /** A workload owner public key (hex PKIX DER, P-384) for generate runs that pin one. */
 export const OWNER: string = await (async () => {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [

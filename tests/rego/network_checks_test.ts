@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { CompiledRules } from "../../rego/evaluator.ts";
-import { samplePolicyData } from "../policy/fixtures.ts";
+import { SAMPLE_INTERFACE, samplePolicyData } from "../policy/fixtures.ts";
 import { seededRandom } from "../../policy/check/random_ids.ts";
 
 const rules = await CompiledRules.load();
@@ -17,16 +17,7 @@ const evaluator = await rules.evaluator(await samplePolicyData());
 const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const macAllowed = (mac: string) => MAC_PATTERN.test(mac) && mac !== "00:00:00:00:00:00";
 
-const IFACE = {
-  device: "eth0",
-  name: "eth0",
-  IPAddresses: [{ family: 0, address: "10.244.1.7", mask: "24" }],
-  mtu: 1450,
-  hwAddr: "ca:26:d9:7d:7d:07",
-  devicePath: "",
-  type_: "",
-  raw_flags: 0,
-};
+const IFACE = SAMPLE_INTERFACE;
 
 function interfaceAllowed(change: Partial<Record<keyof typeof IFACE, unknown>>): boolean {
   return evaluator.decide("UpdateInterfaceRequest", { interface: { ...IFACE, ...change } })

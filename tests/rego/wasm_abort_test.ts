@@ -5,18 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { CompiledRules, wasmAbortReason } from "../../rego/evaluator.ts";
-import { samplePolicyData } from "../policy/fixtures.ts";
+import { SAMPLE_INTERFACE, samplePolicyData } from "../policy/fixtures.ts";
 
-const INTERFACE = {
-  device: "eth0",
-  name: "eth0",
-  IPAddresses: [{ family: 0, address: "10.244.1.7", mask: "24" }],
-  mtu: 1450,
-  hwAddr: "ca:26:d9:7d:7d:07",
-  devicePath: "",
-  type_: "",
-  raw_flags: 0,
-};
+const INTERFACE = SAMPLE_INTERFACE;
 
 Deno.test("a lone surrogate in a request is a denial naming the abort, and the instance stays usable", async () => {
   const rules = await CompiledRules.load();
