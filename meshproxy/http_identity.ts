@@ -11,14 +11,16 @@
  * cannot smuggle an unrewritten head past the proxy. Leading empty lines before a request are
  * dropped (servers skip them).
  *
- * `CONNECT` and `Upgrade` switch the stream to an unparsed tunnel only once the application
- * agreed (its response starts `HTTP/1.x 101`, or 2xx for `CONNECT`): until then the client's
- * further bytes are held; any other final response resumes request parsing. That needs the
- * response to be the first thing the application sends, so an upgrade is honoured only on the
- * first request of a connection whose application has sent nothing yet; a later `Upgrade`
- * header is removed (the application answers it as a plain request), a later `CONNECT` closes
- * the connection, and so does an interim (1xx) answer. `Upgrade: h2c` is always removed: the
- * proxy cannot rewrite HTTP/2. Pure: bytes in, bytes out.
+ * `Upgrade` switches the stream to an unparsed tunnel only once the application agreed (its
+ * response starts `HTTP/1.x 101`): until then the client's further bytes are held; any other
+ * final response resumes request parsing. That needs the response to be the first thing the
+ * application sends, so an upgrade is honoured only on the first request of a connection whose
+ * application has sent nothing yet; a later `Upgrade` header is removed (the application answers
+ * it as a plain request), and an interim (1xx) answer closes the connection. `Upgrade: h2c` is
+ * always removed: the proxy cannot rewrite HTTP/2. `CONNECT` always closes the connection
+ * ({@link HttpConnectRefusedError}): a 2xx answer does not prove the application stopped parsing
+ * HTTP (Deno.serve/hyper keeps parsing after answering 200 to `CONNECT`), so a tunnel would let
+ * the client's next request pass unrewritten. Pure: bytes in, bytes out.
  *
  * @module
  */
@@ -31,6 +33,9 @@ const PEER_IDENTITY_NAME = PEER_IDENTITY_HEADER.toLowerCase();
 
 /** The client's bytes are not well-framed HTTP/1.x (or not safely rewritable). */
 export class HttpFramingError extends ContrastError {}
+
+/** A `CONNECT` request: never tunnelled at ingress (the connection is closed). */
+export class HttpConnectRefusedError extends HttpFramingError {}
 
 /** Largest request head accepted (request line and headers), also for a chunk or trailer line. */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -99,7 +104,7 @@ type State =
   | { kind: "chunkData"; remaining: number }
   | { kind: "chunkDataEnd" }
   | { kind: "trailers" }
-  | { kind: "upgradePending"; connect: boolean }
+  | { kind: "upgradePending" }
   | { kind: "tunnel" };
 
 /** A parsed, checked request head. */
@@ -293,7 +298,7 @@ export class HttpIdentityInjector {
     if (!match) throw new HttpFramingError("response.line", "upgrade answer is not HTTP/1.x");
     const status = Number(match[1]);
     const held = this.#held.take();
-    if (s.connect ? status >= 200 && status < 300 : status === 101) {
+    if (status === 101) {
       this.#state = { kind: "tunnel" };
       return held.length > 0 ? [held] : [];
     }
@@ -358,22 +363,24 @@ export class HttpIdentityInjector {
   /** The rewritten head of the request `text` (without the final CRLFCRLF); sets the state. */
   #rewrite(text: string): Uint8Array {
     const head = parseRequestHead(text);
-    const connect = head.method === "CONNECT";
+    if (head.method === "CONNECT") {
+      throw new HttpConnectRefusedError(
+        "request.line",
+        "CONNECT is not tunnelled at ingress (the application may keep parsing HTTP after a 2xx)",
+      );
+    }
     const mayUpgrade = this.requests === 0 && !this.#serverSpoke;
     let kept = head.kept;
-    let upgrading = connect;
-    if (head.upgrade !== undefined && !connect) {
+    let upgrading = false;
+    if (head.upgrade !== undefined) {
       if (mayUpgrade && !/h2c/i.test(head.upgrade)) upgrading = true;
       else kept = kept.filter((l) => !/^upgrade:/i.test(l));
     }
-    if (connect && !mayUpgrade) {
-      throw new HttpFramingError("request.line", "CONNECT after the first request");
-    }
     if (upgrading && (head.chunked || (head.contentLength ?? 0) > 0)) {
-      throw new HttpFramingError("request.headers", "upgrade or CONNECT request with a body");
+      throw new HttpFramingError("request.headers", "upgrade request with a body");
     }
     this.requests++;
-    if (upgrading) this.#state = { kind: "upgradePending", connect };
+    if (upgrading) this.#state = { kind: "upgradePending" };
     else if (head.chunked) this.#state = { kind: "chunkSize" };
     else if ((head.contentLength ?? 0) > 0) {
       this.#state = { kind: "body", remaining: head.contentLength! };

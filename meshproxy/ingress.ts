@@ -14,7 +14,12 @@ import type { Logger } from "../util/log/logger.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { ANY_ADDRESS, listenEverywhere, listenOn } from "./any_address.ts";
 import { join, type Joined, ReadBufferPool } from "./forward.ts";
-import { HttpFramingError, HttpIdentityInjector, peerIdentityValue } from "./http_identity.ts";
+import {
+  HttpConnectRefusedError,
+  HttpFramingError,
+  HttpIdentityInjector,
+  peerIdentityValue,
+} from "./http_identity.ts";
 import { FirstLine } from "./http_sniff.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { parseNodeSubjectAltName } from "./san.ts";
@@ -231,7 +236,10 @@ export class IngressListener {
       try {
         return sentLine.strip(injector!.push(bytes));
       } catch (error) {
-        return refuse("http_framing", error as Error);
+        return refuse(
+          error instanceof HttpConnectRefusedError ? "connect" : "http_framing",
+          error as Error,
+        );
       }
     };
     const decide = (chunk: Uint8Array): Uint8Array[] => {

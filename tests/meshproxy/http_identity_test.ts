@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  HttpConnectRefusedError,
   HttpFramingError,
   HttpIdentityInjector,
   peerIdentityValue,
@@ -68,7 +69,7 @@ function answer(injector: HttpIdentityInjector, text: string): string {
   return injector.serverBytes(enc.encode(text)).map((p) => dec.decode(p)).join("");
 }
 
-Deno.test("an upgrade tunnels only once the application answered 101 (CONNECT: 2xx)", () => {
+Deno.test("an upgrade tunnels only once the application answered 101", () => {
   const upgrade = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
   const forged = "GET / HTTP/1.1\r\nX-Forwarded-Client-Cert: forged\r\n\r\n";
   // Switched: what follows is the new protocol's, unchanged.
@@ -90,11 +91,29 @@ Deno.test("an upgrade tunnels only once the application answered 101 (CONNECT: 2
   const interim = new HttpIdentityInjector(ID);
   feed(interim, upgrade);
   assert.throws(() => answer(interim, "HTTP/1.1 100 Continue\r\n\r\n"), HttpFramingError);
-  // CONNECT: 2xx tunnels.
-  const connect = new HttpIdentityInjector(ID);
-  feed(connect, "CONNECT db:5432 HTTP/1.1\r\nHost: db:5432\r\n\r\n");
-  assert.equal(feed(connect, "\x00\x00"), "");
-  assert.equal(answer(connect, "HTTP/1.1 200 OK\r\n\r\n"), "\x00\x00");
+  // A 2xx (not 101) to an upgrade resumes parsing: the next request is rewritten.
+  const ok200 = new HttpIdentityInjector(ID);
+  feed(ok200, upgrade);
+  assert.equal(feed(ok200, forged), "");
+  const after200 = answer(ok200, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+  assert.doesNotMatch(after200, /forged/);
+  assert.match(after200, /^GET \/ HTTP\/1\.1\r\nX-Forwarded-Client-Cert: Hash=/);
+});
+
+Deno.test("CONNECT is never tunnelled: the connection is closed, first request or not", () => {
+  for (const prefix of ["", "GET / HTTP/1.1\r\n\r\n"]) {
+    const connect = new HttpIdentityInjector(ID);
+    if (prefix) feed(connect, prefix);
+    assert.throws(
+      () => feed(connect, "CONNECT db:5432 HTTP/1.1\r\nHost: db:5432\r\n\r\n"),
+      HttpConnectRefusedError,
+    );
+  }
+  // Also without a peer identity (TLS ports without client certificates).
+  assert.throws(
+    () => feed(new HttpIdentityInjector(undefined), "CONNECT a:1 HTTP/1.1\r\n\r\n"),
+    HttpConnectRefusedError,
+  );
 });
 
 Deno.test("an upgrade that cannot be tied to its answer is not honoured", () => {

@@ -317,3 +317,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "CONNECT is refused: a catch-all Deno.serve app never sees a forged identity after it",
+  ...opts,
+  fn: async () => {
+    // Answers 200 to anything, CONNECT included (hyper then keeps parsing HTTP on the stream).
+    const seen: string[] = [];
+    const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      seen.push(`${request.method} ${request.headers.get("x-forwarded-client-cert")}`);
+      return new Response("ok\n");
+    });
+    try {
+      for (const mode of ["mtls", "tls"] as const) {
+        await withIngress(mode, async (s) => {
+          const got = await exchange(s, [
+            "CONNECT web:443 HTTP/1.1\r\nHost: web:443\r\n\r\n",
+            { pauseMs: 300 },
+            `GET /admin HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+          ]);
+          // Closed before the CONNECT head was complete: the app answered nothing.
+          assert.equal(got, "", mode);
+          assert.equal(refusals(s.metrics, "connect"), 1, mode);
+          assert.equal(refusals(s.metrics, "http_framing"), 0, mode);
+        }, { appPort: app.addr.port });
+      }
+      assert.deepEqual(seen, [], "no request (CONNECT or forged) reached the application");
+    } finally {
+      await app.shutdown();
+    }
+  },
+});
