@@ -43,6 +43,7 @@ import { InvalidDocumentError } from "../errors/mod.ts";
  * Characters go-yaml reads as line breaks (U+0085, U+2028, U+2029) or whose raw presence its
  * reader refuses (C0 controls but tab, LF and CR; DEL; C1 controls; U+FFFE and U+FFFF).
  */
+// deno-lint-ignore no-control-regex -- control characters are what this finds
 const GO_YAML_BREAK_OR_INVALID = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]/;
 
 /**
