@@ -26,6 +26,7 @@
  */
 import { ContrastError } from "../util/errors/mod.ts";
 import { ByteBuffer } from "./byte_buffer.ts";
+import { decodeLatin1, encodeLatin1 } from "./latin1.ts";
 
 /** The header carrying the peer identity. */
 const PEER_IDENTITY_HEADER = "X-Forwarded-Client-Cert";
@@ -55,13 +56,6 @@ const FIELD_VALUE_CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const STATUS_LINE = /^HTTP\/1\.[01] ([0-9]{3})(?: |$)/;
 const CR = 13;
 const LF = 10;
-/** Text whose characters are all below 256 as bytes (the inverse of a latin1 decode). */
-function latin1Bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-const latin1 = new TextDecoder("latin1");
 
 /** The header value for a peer: its certificate hash, subject and SANs. */
 export function peerIdentityValue(
@@ -293,7 +287,7 @@ export class HttpIdentityInjector {
       }
       return [];
     }
-    const match = STATUS_LINE.exec(latin1.decode(seen.subarray(0, lf)).replace(/\r$/, ""));
+    const match = STATUS_LINE.exec(decodeLatin1(seen.subarray(0, lf)).replace(/\r$/, ""));
     this.#status.take();
     if (!match) throw new HttpFramingError("response.line", "upgrade answer is not HTTP/1.x");
     const status = Number(match[1]);
@@ -313,7 +307,7 @@ export class HttpIdentityInjector {
   #chunkLine(buf: Uint8Array, out: Uint8Array[], s: State): number {
     const eol = lineEnd(buf, 0, "request.body");
     if (eol < 0) return 0;
-    const line = latin1.decode(buf.subarray(0, eol - 1));
+    const line = decodeLatin1(buf.subarray(0, eol - 1));
     if (s.kind === "trailers") {
       if (line === "") {
         this.#state = { kind: "head" };
@@ -353,7 +347,7 @@ export class HttpIdentityInjector {
       }
       if (eol === from + 1) {
         this.#headScan = 0;
-        out.push(this.#rewrite(latin1.decode(buf.subarray(start, from - 2))));
+        out.push(this.#rewrite(decodeLatin1(buf.subarray(start, from - 2))));
         return eol + 1;
       }
       from = eol + 1;
@@ -385,8 +379,9 @@ export class HttpIdentityInjector {
     else if ((head.contentLength ?? 0) > 0) {
       this.#state = { kind: "body", remaining: head.contentLength! };
     } else this.#state = { kind: "head" };
-    return latin1Bytes(
+    return encodeLatin1(
       `${head.requestLine}\r\n${kept.map((l) => `${l}\r\n`).join("")}${this.#headerLine}\r\n`,
+      "request.headers",
     );
   }
 }

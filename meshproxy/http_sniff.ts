@@ -8,6 +8,7 @@
  * @module
  */
 import { ByteBuffer } from "./byte_buffer.ts";
+import { decodeLatin1 } from "./latin1.ts";
 
 /** Bytes a server may skip before a request line: SP, HTAB, CR, LF. */
 function isLeadingSpace(byte: number): boolean {
@@ -21,8 +22,6 @@ const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
   TCHAR[c.charCodeAt(0)] = 1;
 }
-
-const latin1 = new TextDecoder("latin1");
 
 /** Longest first line kept for the HTTP rewrite; a longer request line closes the connection. */
 const MAX_FIRST_LINE_BYTES = 64 * 1024;
@@ -97,7 +96,7 @@ export class FirstLine {
     const line = this.#line.take();
     if (this.#phase === 0) return { verdict: "tcp", forward: chunk };
     if (this.#overflow) return { verdict: "refuse", reason: "head_too_large" };
-    if (!LOOSE_REQUEST_LINE.test(latin1.decode(line))) return { verdict: "tcp", forward: chunk };
+    if (!LOOSE_REQUEST_LINE.test(decodeLatin1(line))) return { verdict: "tcp", forward: chunk };
     if (!this.#leadingClean) return { verdict: "refuse", reason: "http_framing" };
     return { verdict: "http", forward: chunk.subarray(0, i), line, rest: chunk.subarray(i) };
   }

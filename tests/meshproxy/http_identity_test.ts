@@ -6,6 +6,8 @@ import {
   peerIdentityValue,
 } from "../../meshproxy/http_identity.ts";
 import { FirstLine } from "../../meshproxy/http_sniff.ts";
+import { decodeLatin1, encodeLatin1 } from "../../meshproxy/latin1.ts";
+import { ContrastError } from "../../util/errors/mod.ts";
 
 /** The verdict on a connection's first bytes. */
 function classifyFirstBytes(first: Uint8Array): string {
@@ -267,4 +269,52 @@ Deno.test("the first line is forwarded as it arrives; the line end decides", () 
   assert.equal(dec.decode(b.forward), " HTTP/1.1");
   assert.equal(dec.decode(b.line), "GET /x HTTP/1.1");
   assert.equal(dec.decode(b.rest), "\r\nHost: h\r\n\r\n");
+});
+
+Deno.test("header and request-line bytes 0x80-0xff pass byte for byte (no windows-1252)", () => {
+  const high = Uint8Array.from({ length: 128 }, (_, i) => 0x80 + i);
+  const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+  const request = new Uint8Array([
+    ...ascii("GET /"),
+    ...high,
+    ...ascii(" HTTP/1.1\r\nX-Name: "),
+    0xe2,
+    0x82,
+    0xac,
+    0x20,
+    0x9b,
+    0x86,
+    0x95,
+    0x20,
+    ...high,
+    ...ascii("\r\nX-Forwarded-Client-Cert: forged\r\n\r\n"),
+  ]);
+  assert.equal(classifyFirstBytes(request), "http");
+  const expected = new Uint8Array([
+    ...request.subarray(0, request.length - "X-Forwarded-Client-Cert: forged\r\n\r\n".length),
+    ...ascii(`X-Forwarded-Client-Cert: ${ID}\r\n\r\n`),
+  ]);
+  for (const step of [1, 5, request.length]) {
+    const injector = new HttpIdentityInjector(ID);
+    const out: number[] = [];
+    for (let i = 0; i < request.length; i += step) {
+      for (const piece of injector.push(request.subarray(i, i + step))) out.push(...piece);
+    }
+    assert.deepEqual(new Uint8Array(out), expected, `step ${step}`);
+  }
+});
+
+Deno.test("latin1: decoding is one to one, encoding refuses characters above U+00FF", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const text = decodeLatin1(all);
+  assert.deepEqual([...text].map((c) => c.charCodeAt(0)), [...all]);
+  assert.deepEqual(encodeLatin1(text, "f"), all);
+  assert.deepEqual(decodeLatin1(all.subarray(0x80, 0x82)), "\x80\x81");
+  for (const bad of ["\u010d\u010a", "\u20ac", "a\u{1f600}"]) {
+    assert.throws(() => encodeLatin1(bad, "request.headers"), (e: ContrastError) => {
+      assert.equal(e.field, "request.headers");
+      assert.match(e.reason, /is not a byte/);
+      return true;
+    });
+  }
 });
