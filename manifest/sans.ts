@@ -25,6 +25,8 @@ export type SubjectAltName =
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+/** Printable ASCII but blank and comma: what a URI SAN may contain. */
+const URI_CHARACTERS = /^[\x21-\x2b\x2d-\x7e]+$/;
 const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
 
 /** Whether `text` is a dotted-quad IPv4 address. */
@@ -68,13 +70,21 @@ export function isDnsName(text: string): boolean {
 
 /**
  * Classifies one SAN: an IPv4/IPv6 literal is `ip`, text with a URI scheme (`spiffe://…`,
- * `https://…`) is `uri`, and everything else must be a DNS name.
+ * `https://…`) is `uri` (printable ASCII only, no blank or comma: node renders SANs as
+ * comma-separated text, and the mesh proxy passes them on in an HTTP header), and everything else
+ * must be a DNS name.
  *
  * @returns the classified SAN, or a reason why `text` is none of the three
  */
 export function classifySan(text: string): SubjectAltName | { readonly error: string } {
   if (isIPv4(text) || isIPv6(text)) return { kind: "ip", value: text };
   if (URI_SCHEME.test(text) && !/^[A-Za-z0-9-]+:\d+$/.test(text)) {
+    if (!URI_CHARACTERS.test(text)) {
+      return {
+        error: `URI must be printable ASCII without blanks or commas (they would be misread in ` +
+          `certificate SAN text and the identity header): ${JSON.stringify(text)}`,
+      };
+    }
     try {
       new URL(text);
       return { kind: "uri", value: text };

@@ -57,19 +57,46 @@ const STATUS_LINE = /^HTTP\/1\.[01] ([0-9]{3})(?: |$)/;
 const CR = 13;
 const LF = 10;
 
-/** The header value for a peer: its certificate hash, subject and SANs. */
+/** A peer certificate field that cannot go into the identity header safely. */
+export class PeerIdentityError extends ContrastError {}
+
+/** Printable ASCII (space to tilde): the only characters the identity header carries. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/** Characters that make an identity value quoted (Envoy's XFCC format; also blanks here). */
+const XFCC_SPECIAL = /[,;="\\ ]/;
+
+/** `value` checked printable ASCII; quoted (`"` and `\` escaped) when it has to be. */
+function xfccValue(value: string, field: string, alwaysQuote = false): string {
+  if (!PRINTABLE_ASCII.test(value)) {
+    throw new PeerIdentityError(field, "not printable ASCII (refused: header injection)");
+  }
+  if (!alwaysQuote && !XFCC_SPECIAL.test(value)) return value;
+  return `"${value.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/**
+ * The header value for a peer: its certificate hash, subject and SANs, in Envoy's XFCC format
+ * (`Key=value` joined by `;`; a value containing `,` `;` `=` `"` `\` or a blank is double-quoted
+ * with `"` and `\` escaped by a backslash; the subject is always quoted).
+ *
+ * @throws {PeerIdentityError} when the subject or a SAN is not printable ASCII (the connection
+ * is then closed rather than forwarded without, or with a forged, identity)
+ */
 export function peerIdentityValue(
   peer: { fingerprintSha256: string; subject: string; sans: readonly string[] },
 ): string {
-  const parts = [`Hash=${peer.fingerprintSha256.toLowerCase()}`];
-  parts.push(`Subject="${peer.subject.replace(/["\\]/g, "\\$&")}"`);
-  for (const san of peer.sans) {
-    if (san.startsWith("URI:")) parts.push(`URI=${san.slice(4)}`);
-    else if (san.startsWith("DNS:")) parts.push(`DNS=${san.slice(4)}`);
-    else if (san.startsWith("IP:")) parts.push(`IP=${san.slice(3)}`);
+  const hash = peer.fingerprintSha256.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hash)) {
+    throw new PeerIdentityError("peer.fingerprintSha256", "not a SHA-256 hex digest");
   }
-  // deno-lint-ignore no-control-regex -- a header value must not carry control characters
-  return parts.join(";").replace(/[\x00-\x1f\x7f]/g, "");
+  const parts = [`Hash=${hash}`, `Subject=${xfccValue(peer.subject, "peer.subject", true)}`];
+  peer.sans.forEach((san, i) => {
+    const field = `peer.sans[${i}]`;
+    if (san.startsWith("URI:")) parts.push(`URI=${xfccValue(san.slice(4), field)}`);
+    else if (san.startsWith("DNS:")) parts.push(`DNS=${xfccValue(san.slice(4), field)}`);
+    else if (san.startsWith("IP:")) parts.push(`IP=${xfccValue(san.slice(3), field)}`);
+  });
+  return parts.join(";");
 }
 
 /**

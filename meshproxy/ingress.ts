@@ -251,9 +251,14 @@ export class IngressListener {
       protocol = step.verdict;
       this.#logPeer(peer, remote, protocol);
       if (step.verdict === "tcp") return [step.forward];
-      injector = new HttpIdentityInjector(peer ? peerIdentityValue(peer) : undefined, {
-        serverSpoke,
-      });
+      let identity: string | undefined;
+      try {
+        identity = peer ? peerIdentityValue(peer) : undefined;
+      } catch (error) {
+        // Fail closed: never forward without (or with a broken) identity.
+        return refuse("peer_identity", error as Error);
+      }
+      injector = new HttpIdentityInjector(identity, { serverSpoke });
       const rest = new Uint8Array(step.line.length + step.rest.length);
       rest.set(step.line);
       rest.set(step.rest, step.line.length);

@@ -42,9 +42,21 @@ export interface PodFiles {
 }
 
 /** Issues a leaf for a fresh P-256 key with `names` as SANs. */
-export async function issuePod(
+export function issuePod(
   ca: CertificateAuthority,
   names: readonly string[],
+  options: { now?: Date; notAfter?: Date } = {},
+): Promise<PodFiles> {
+  return issuePodWithSans(ca, sans(names), options);
+}
+
+/**
+ * Like {@link issuePod} with SANs as given, unchecked (tests use it for SANs the manifest
+ * refuses, as a compromised issuer could write them).
+ */
+export async function issuePodWithSans(
+  ca: CertificateAuthority,
+  subjectAltNames: readonly SubjectAltName[],
   options: { now?: Date; notAfter?: Date } = {},
 ): Promise<PodFiles> {
   const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
@@ -53,7 +65,7 @@ export async function issuePod(
   ]) as CryptoKeyPair;
   const leaf = await ca.issueLeaf({
     publicKey: keys.publicKey,
-    sans: sans(names),
+    sans: subjectAltNames,
     claims: CLAIMS,
     ...options,
   });

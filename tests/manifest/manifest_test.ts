@@ -183,6 +183,12 @@ Deno.test("rejects SANs that are neither IP, URI nor DNS, and duplicate SANs", (
     ((m.Policies as Record<string, Record<string, unknown>>)[D2]!).SANs = [bad];
     assertIssue(m, `${childPath("Policies", D2)}.SANs[0]`, /not/);
   }
+  // A URI SAN that node would print as two SANs, or that carries a line break: named field.
+  for (const bad of ["spiffe://x/a, DNS:coordinator", "spiffe://x/a\u010d\u010aX: forged"]) {
+    const m = valid();
+    ((m.Policies as Record<string, Record<string, unknown>>)[D2]!).SANs = ["web", bad];
+    assertIssue(m, `${childPath("Policies", D2)}.SANs[1]`, /printable ASCII without blanks/);
+  }
   const dup = valid();
   ((dup.Policies as Record<string, Record<string, unknown>>)[D2]!).SANs = ["web", "web"];
   assertIssue(dup, `${childPath("Policies", D2)}.SANs[1]`, /duplicate/);

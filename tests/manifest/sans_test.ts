@@ -52,3 +52,25 @@ Deno.test("rejects text that is none of the three", () => {
     false,
   );
 });
+
+Deno.test("URI SANs are printable ASCII without blanks or commas", () => {
+  for (
+    const bad of [
+      "spiffe://x/a, DNS:coordinator",
+      "spiffe://x/a,DNS:coordinator",
+      "spiffe://x/a b",
+      "spiffe://x/a\u010d\u010aX-Forwarded-Client-Cert: forged",
+      "spiffe://x/a\r\nX: y",
+      "spiffe://x/\u00e9",
+      "spiffe://x/a\x7f",
+      "spiffe://x/a\t",
+    ]
+  ) {
+    const r = classifySan(bad);
+    assert.ok("error" in r, JSON.stringify(bad));
+    assert.match(r.error, /printable ASCII without blanks or commas/);
+  }
+  // `;` and `=` are allowed (the identity header quotes them).
+  const ok = classifySan("spiffe://x/a;DNS=coordinator");
+  assert.ok("kind" in ok && ok.kind === "uri");
+});

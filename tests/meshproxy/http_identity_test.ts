@@ -3,6 +3,7 @@ import {
   HttpConnectRefusedError,
   HttpFramingError,
   HttpIdentityInjector,
+  PeerIdentityError,
   peerIdentityValue,
 } from "../../meshproxy/http_identity.ts";
 import { FirstLine } from "../../meshproxy/http_sniff.ts";
@@ -41,6 +42,44 @@ Deno.test("identity value: hash, quoted subject, SANs", () => {
     `Hash=${
       "ab".repeat(32)
     };Subject="CN=web,O=\\"x\\"";DNS=web;DNS=*;IP=10.0.0.1;URI=spiffe://c/web`,
+  );
+});
+
+Deno.test("identity value: Envoy XFCC quoting; anything but printable ASCII is refused", () => {
+  const peer = (subject: string, sans: string[]) => ({
+    fingerprintSha256: "ab".repeat(32),
+    subject,
+    sans,
+  });
+  assert.equal(
+    peerIdentityValue(
+      peer("CN=a\\b", ["URI:spiffe://x/a;DNS=coordinator", "DNS:web", 'URI:x:"q"']),
+    ),
+    `Hash=${"ab".repeat(32)};Subject="CN=a\\\\b";URI="spiffe://x/a;DNS=coordinator";DNS=web;` +
+      'URI="x:\\"q\\""',
+  );
+  assert.match(
+    peerIdentityValue(peer("CN=a", ["URI:a,b", "URI:a=b", "URI:a b"])),
+    /URI="a,b";URI="a=b";URI="a b"$/,
+  );
+  const cases: [string, string[], string][] = [
+    ["CN=a\u010d\u010aX: forged", [], "peer.subject"],
+    ["CN=a\r\nX: forged", [], "peer.subject"],
+    ["CN=\u00e9", [], "peer.subject"],
+    ["CN=a", ["DNS:web", "URI:spiffe://x/a\u010d\u010aX: y"], "peer.sans[1]"],
+    ["CN=a", ["DNS:a\x7f"], "peer.sans[0]"],
+    ["CN=a", ["IP:\x00"], "peer.sans[0]"],
+  ];
+  for (const [subject, sans, field] of cases) {
+    assert.throws(() => peerIdentityValue(peer(subject, sans)), (e: PeerIdentityError) => {
+      assert.ok(e instanceof PeerIdentityError);
+      assert.equal(e.field, field);
+      return true;
+    });
+  }
+  assert.throws(
+    () => peerIdentityValue({ fingerprintSha256: "x;DNS=a", subject: "", sans: [] }),
+    PeerIdentityError,
   );
 });
 

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import { issuePod, issuePodWithSans, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import type { SubjectAltName } from "../../manifest/sans.ts";
 import { podDir, startEchoApp } from "./helpers.ts";
 import { IngressListener } from "../../meshproxy/ingress.ts";
 import { loadCredentials } from "../../meshproxy/credentials.ts";
@@ -32,13 +33,15 @@ interface Setup {
 function withIngress(
   mode: "mtls" | "tls",
   fn: (s: Setup) => Promise<void>,
-  extra: { appPort?: number } = {},
+  extra: { appPort?: number; botSans?: readonly SubjectAltName[] } = {},
 ): Promise<void> {
   return withTempDir(async (root) => {
     const echo = await startEchoApp();
     const ca = await meshAuthority();
     const dir = await podDir(root, "web", await issuePod(ca, ["web"]));
-    const bot = await issuePod(ca, ["bot"]);
+    const bot = extra.botSans
+      ? await issuePodWithSans(ca, extra.botSans)
+      : await issuePod(ca, ["bot"]);
     const metrics = new ProxyMetrics();
     const listener = new IngressListener({
       name: "p",
@@ -343,6 +346,40 @@ Deno.test({
         }, { appPort: app.addr.port });
       }
       assert.deepEqual(seen, [], "no request (CONNECT or forged) reached the application");
+    } finally {
+      await app.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "a peer SAN that is not printable ASCII closes the connection (no header injection)",
+  ...opts,
+  fn: async () => {
+    const seen: string[] = [];
+    const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      seen.push(`${request.headers.get("x-forwarded-client-cert")}`);
+      return new Response("ok\n");
+    });
+    try {
+      // U+010D U+010A would become CR LF if truncated to bytes.
+      const botSans: SubjectAltName[] = [
+        { kind: "dns", value: "bot" },
+        { kind: "uri", value: "spiffe://x/a\u010d\u010aX-Forwarded-Client-Cert: forged" },
+      ];
+      await withIngress("mtls", async (s) => {
+        const got = await exchange(s, ["GET / HTTP/1.1\r\nHost: web\r\n\r\n"]);
+        assert.doesNotMatch(got, /HTTP\/1\.1 200/);
+        assert.equal(refusals(s.metrics, "peer_identity"), 1);
+      }, { appPort: app.addr.port, botSans });
+      // SAN text with `;` and `=` is quoted: no second DNS entry appears.
+      const quoted: SubjectAltName[] = [{ kind: "uri", value: "spiffe://x/a;DNS=coordinator" }];
+      await withIngress("mtls", async (s) => {
+        const got = await exchange(s, ["GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n"]);
+        assert.match(got, /^HTTP\/1\.1 200/);
+      }, { appPort: app.addr.port, botSans: quoted });
+      assert.equal(seen.length, 1, "only the quoted request reached the application");
+      assert.match(seen[0]!, /;URI="spiffe:\/\/x\/a;DNS=coordinator"$/);
     } finally {
       await app.shutdown();
     }
