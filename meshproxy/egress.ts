@@ -15,7 +15,7 @@ import type { MeshCredentials } from "./credentials.ts";
 import { join, ReadBufferPool } from "./forward.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import type { ProxyMetrics } from "./metrics.ts";
-import { parseNodeSubjectAltName, sanMatches } from "./san.ts";
+import { certificateSans, sanMatches } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
 /** Where to connect for an entry's remote (DNS by default; tests map names to loopback). */
@@ -148,7 +148,15 @@ export class EgressListener {
       secureContext: this.#secureContext(credentials),
       rejectUnauthorized: true,
       checkServerIdentity: (_host, cert) => {
-        const sans = parseNodeSubjectAltName(cert.subjectaltname);
+        let sans: string[];
+        try {
+          sans = certificateSans(cert.raw);
+        } catch (error) {
+          verdict = new SanMismatchError(
+            `the server certificate's SANs cannot be read: ${(error as Error).message}`,
+          );
+          return verdict;
+        }
         if (sanMatches(sans, entry.remoteHost)) return undefined;
         verdict = new SanMismatchError(
           `the server certificate's SANs [${sans.join(", ")}] do not cover ${entry.remoteHost}`,

@@ -22,7 +22,7 @@ import {
 } from "./http_identity.ts";
 import { FirstLine } from "./http_sniff.ts";
 import type { ProxyMetrics } from "./metrics.ts";
-import { parseNodeSubjectAltName } from "./san.ts";
+import { certificateSans } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
 /** How long a client has to finish the TLS handshake, ms. */
@@ -63,11 +63,17 @@ function subjectText(subject: unknown): string {
 /** The peer identity of an authorised TLS socket, or undefined when it sent no certificate. */
 function peerIdentityOf(socket: tls.TLSSocket): PeerIdentity | undefined {
   const cert = socket.getPeerCertificate();
-  if (!cert || !cert.fingerprint256) return undefined;
+  if (!cert || !cert.fingerprint256 || !cert.raw) return undefined;
+  let sans: string[];
+  try {
+    sans = certificateSans(cert.raw);
+  } catch {
+    return undefined; // unreadable SANs: treated as no certificate (refused on mTLS ports)
+  }
   return {
     fingerprintSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
     subject: subjectText(cert.subject),
-    sans: parseNodeSubjectAltName(cert.subjectaltname),
+    sans,
   };
 }
 
