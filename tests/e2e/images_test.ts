@@ -479,13 +479,15 @@ Deno.test({
           }
           const authority = `${tmp}/authority`;
           const server = new URL(cluster.server);
-          const replicas = [];
+          const replicas: { name: string; user: number; mesh: number; probe: number }[] = [];
           const started = performance.now();
-          for (let i = 0; i < 3; i++) {
+          const startReplica = async (i: number, attempt: number) => {
             const pod = `coordinator-${i}`;
             const ports = { user: freePort(), mesh: freePort(), probe: freePort() };
             const state = await session.volume(`ha-state-${i}`);
-            const name = session.container(session.name(pod));
+            const name = session.container(
+              session.name(attempt === 0 ? pod : `${pod}-attempt-${attempt}`),
+            );
             const run = await podman([
               "run",
               "--detach",
@@ -526,12 +528,25 @@ Deno.test({
               }),
             ]);
             assert.equal(run.code, 0, run.stderr);
-            replicas.push({ name, ...ports });
-          }
+            return { name, ...ports };
+          };
+          for (let i = 0; i < 3; i++) replicas.push(await startReplica(i, 0));
           const logs = async (name: string) => (await podman(["logs", name])).stderr;
-          for (const r of replicas) {
-            const up = await waitForStatus(`http://127.0.0.1:${r.probe}/probe/startup`, 200, 60);
-            assert.ok(up, `${r.name} did not start: ${await logs(r.name)}`);
+          for (let i = 0; i < replicas.length; i++) {
+            // freePort's port is free when chosen, but the suite runs in parallel and another
+            // process may bind it before the container does: only that error (AddrInUse in the
+            // replica's log) earns the same pod fresh ports, at most twice.
+            for (let attempt = 1;; attempt++) {
+              const r = replicas[i]!;
+              const up = await waitForStatus(`http://127.0.0.1:${r.probe}/probe/startup`, 200, 60);
+              if (up) break;
+              const log = await logs(r.name);
+              assert.ok(
+                attempt <= 2 && log.includes("AddrInUse"),
+                `${r.name} did not start: ${log}`,
+              );
+              replicas[i] = await startReplica(i, attempt);
+            }
           }
           const upAfter = (performance.now() - started) / 1000;
           const setAt = performance.now();
