@@ -15,6 +15,7 @@ import net from "node:net";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startProxy } from "./helpers.ts";
+import { freePort } from "../helpers/free_port.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -23,16 +24,6 @@ const TOTAL = 64 * 1024 * 1024;
 /** The most the sender may get rid of while the receiver reads nothing. */
 const HELD_BACK_BELOW = 24 * 1024 * 1024;
 const CHUNK = 64 * 1024;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The byte at `offset` of the stream (a pattern that detects lost, repeated or reordered bytes). */
 function patternByte(offset: number): number {

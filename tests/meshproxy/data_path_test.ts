@@ -16,18 +16,9 @@ import { loadCredentials } from "../../meshproxy/credentials.ts";
 import { ProxyMetrics } from "../../meshproxy/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { freePort } from "../helpers/free_port.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Sends `data`, half-closes, returns everything received until the peer closed. */
 function exchange(port: number, data: Uint8Array): Promise<Uint8Array> {

@@ -14,6 +14,7 @@ import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startProxy } from "./helpers.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { freePort } from "../helpers/free_port.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const CONNECTIONS = 12;
@@ -97,16 +98,6 @@ async function client(port: number): Promise<Uint8Array> {
     socket.on("error", () => {});
     slowReader(socket, chunks);
     socket.on("close", () => resolve(concat(chunks)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
   });
 }
 

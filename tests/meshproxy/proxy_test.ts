@@ -1,6 +1,5 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import {
@@ -14,18 +13,9 @@ import {
   tlsExchange,
 } from "./helpers.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
+import { freePort } from "../helpers/free_port.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A free 127.0.0.0/8 address:port for an egress listener. */
 async function egressAddress(): Promise<string> {
