@@ -297,15 +297,26 @@ Deno.test({
     }),
 });
 
+/** Runs `fn` with a loopback Deno.serve app answering with `handler`, shut down afterwards. */
+async function withDenoServeApp(
+  handler: (request: Request) => Response,
+  fn: (appPort: number) => Promise<void>,
+): Promise<void> {
+  const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+  try {
+    await fn(app.addr.port);
+  } finally {
+    await app.shutdown();
+  }
+}
+
 Deno.test({
   name: "a real HTTP server (Deno.serve) sees only the proxy's identity for both reproducers",
   ...opts,
   fn: async () => {
-    const app = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (request) => new Response(`seen=${request.headers.get("x-forwarded-client-cert")}\n`),
-    );
-    try {
+    const echo = (request: Request) =>
+      new Response(`seen=${request.headers.get("x-forwarded-client-cert")}\n`);
+    await withDenoServeApp(echo, async (appPort) => {
       await withIngress("mtls", async (s) => {
         const request = `T / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n` +
           `X-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
@@ -314,10 +325,8 @@ Deno.test({
           assert.match(got, /^HTTP\/1\.1 200/);
           assert.match(got, /seen=Hash=[0-9a-f]{64};Subject="[^"]*";DNS=bot\n$/);
         }
-      }, { appPort: app.addr.port });
-    } finally {
-      await app.shutdown();
-    }
+      }, { appPort });
+    });
   },
 });
 
@@ -327,11 +336,11 @@ Deno.test({
   fn: async () => {
     // Answers 200 to anything, CONNECT included (hyper then keeps parsing HTTP on the stream).
     const seen: string[] = [];
-    const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const app = (request: Request) => {
       seen.push(`${request.method} ${request.headers.get("x-forwarded-client-cert")}`);
       return new Response("ok\n");
-    });
-    try {
+    };
+    await withDenoServeApp(app, async (appPort) => {
       for (const mode of ["mtls", "tls"] as const) {
         await withIngress(mode, async (s) => {
           const got = await exchange(s, [
@@ -343,12 +352,10 @@ Deno.test({
           assert.equal(got, "", mode);
           assert.equal(refusals(s.metrics, "connect"), 1, mode);
           assert.equal(refusals(s.metrics, "http_framing"), 0, mode);
-        }, { appPort: app.addr.port });
+        }, { appPort });
       }
-      assert.deepEqual(seen, [], "no request (CONNECT or forged) reached the application");
-    } finally {
-      await app.shutdown();
-    }
+    });
+    assert.deepEqual(seen, [], "no request (CONNECT or forged) reached the application");
   },
 });
 
@@ -357,11 +364,11 @@ Deno.test({
   ...opts,
   fn: async () => {
     const seen: string[] = [];
-    const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const app = (request: Request) => {
       seen.push(`${request.headers.get("x-forwarded-client-cert")}`);
       return new Response("ok\n");
-    });
-    try {
+    };
+    await withDenoServeApp(app, async (appPort) => {
       // U+010D U+010A would become CR LF if truncated to bytes.
       const botSans: SubjectAltName[] = [
         { kind: "dns", value: "bot" },
@@ -371,17 +378,15 @@ Deno.test({
         const got = await exchange(s, ["GET / HTTP/1.1\r\nHost: web\r\n\r\n"]);
         assert.doesNotMatch(got, /HTTP\/1\.1 200/);
         assert.equal(refusals(s.metrics, "peer_identity"), 1);
-      }, { appPort: app.addr.port, botSans });
+      }, { appPort, botSans });
       // SAN text with `;` and `=` is quoted: no second DNS entry appears.
       const quoted: SubjectAltName[] = [{ kind: "uri", value: "spiffe://x/a;DNS=coordinator" }];
       await withIngress("mtls", async (s) => {
         const got = await exchange(s, ["GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n"]);
         assert.match(got, /^HTTP\/1\.1 200/);
-      }, { appPort: app.addr.port, botSans: quoted });
-      assert.equal(seen.length, 1, "only the quoted request reached the application");
-      assert.match(seen[0]!, /;URI="spiffe:\/\/x\/a;DNS=coordinator"$/);
-    } finally {
-      await app.shutdown();
-    }
+      }, { appPort, botSans: quoted });
+    });
+    assert.equal(seen.length, 1, "only the quoted request reached the application");
+    assert.match(seen[0]!, /;URI="spiffe:\/\/x\/a;DNS=coordinator"$/);
   },
 });
