@@ -481,10 +481,13 @@ Deno.test({
           const server = new URL(cluster.server);
           const replicas: { name: string; user: number; mesh: number; probe: number }[] = [];
           const started = performance.now();
+          // One state volume per pod, kept when a pod is started again (as a restarted pod keeps it).
+          const states: string[] = [];
+          for (let i = 0; i < 3; i++) states.push(await session.volume(`ha-state-${i}`));
           const startReplica = async (i: number, attempt: number) => {
             const pod = `coordinator-${i}`;
             const ports = { user: freePort(), mesh: freePort(), probe: freePort() };
-            const state = await session.volume(`ha-state-${i}`);
+            const state = states[i]!;
             const name = session.container(
               session.name(attempt === 0 ? pod : `${pod}-attempt-${attempt}`),
             );
