@@ -33,6 +33,9 @@ const HIGH_WATER_BYTES = 64 * 1024;
 /** The connection was closed (by the server's deadline, the peer or an error). */
 class ConnectionClosedError extends Error {}
 
+/** The handshake did not finish (one shared value: a closed connection needs no stack trace). */
+const HANDSHAKE_FAILED = new ConnectionClosedError("closed before the TLS handshake finished");
+
 /** A {@link ByteConnection} over a `node:net` socket or a `node:tls` socket around one. */
 export class StreamConnection implements ByteConnection {
   readonly #socket: net.Socket;
@@ -91,8 +94,11 @@ export class StreamConnection implements ByteConnection {
   }
 
   #markClosed(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#wakeReader();
+    // An error (and its stack) is made only when a write is waiting: most closes have none.
+    if (this.#pendingWrites.size === 0) return;
     const error = new ConnectionClosedError("connection closed");
     for (const reject of this.#pendingWrites) reject(error);
     this.#pendingWrites.clear();
