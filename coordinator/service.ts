@@ -165,6 +165,7 @@ export async function startService(
           sans: config.transit.sans,
           maxBodyBytes: config.transit.maxBodyBytes,
           requestTimeoutMs: config.requestTimeoutMs,
+          limits,
         },
         logger,
         metrics,
