@@ -136,8 +136,11 @@ function requestLineMethodEnd(line: Uint8Array): number {
   return i;
 }
 
-/** Method, target and version of the request line. */
-function parseRequestLine(line: Uint8Array): { method: string; target: string; http10: boolean } {
+/** Method, target and version of the request line (`text` is `line` decoded per byte). */
+function parseRequestLine(
+  line: Uint8Array,
+  text: string,
+): { method: string; target: string; http10: boolean } {
   const methodEnd = requestLineMethodEnd(line);
   let i = methodEnd + 1;
   const targetStart = i;
@@ -149,26 +152,29 @@ function parseRequestLine(line: Uint8Array): { method: string; target: string; h
       "target is not visible ASCII followed by one space",
     );
   }
-  const version = LATIN1.decode(line.subarray(i + 1));
+  const version = text.slice(i + 1, line.length);
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
     if (/^HTTP\/[0-9]\.[0-9]$/.test(version)) {
       throw new HttpFramingError(505, "request-line", `version ${version} is not supported`);
     }
     throw new HttpFramingError(400, "request-line", "no HTTP version after the target");
   }
-  const target = LATIN1.decode(line.subarray(targetStart, i));
+  const target = text.slice(targetStart, i);
   if (target.charCodeAt(0) !== 0x2f) {
     throw new HttpFramingError(400, "request-line", "target is not a path (origin-form)");
   }
   return {
-    method: LATIN1.decode(line.subarray(0, methodEnd)),
+    method: text.slice(0, methodEnd),
     target,
     http10: version === "HTTP/1.0",
   };
 }
 
-/** Name (lower case) and value (without surrounding blanks) of a header line. */
-function parseFieldLine(line: Uint8Array, field: string): { name: string; value: string } {
+/**
+ * Checks a header line (`line`, without CRLF) and returns where its name ends and its value
+ * starts and ends (without surrounding blanks), as offsets into `line`.
+ */
+function checkFieldLine(line: Uint8Array, field: string): [number, number, number] {
   if (line[0] === SP || line[0] === HTAB) {
     throw new HttpFramingError(400, field, "obs-fold continuation lines are not accepted");
   }
@@ -187,15 +193,12 @@ function parseFieldLine(line: Uint8Array, field: string): { name: string; value:
   }
   while (start < end && (line[start] === SP || line[start] === HTAB)) start++;
   while (end > start && (line[end - 1] === SP || line[end - 1] === HTAB)) end--;
-  return {
-    name: LATIN1.decode(line.subarray(0, nameEnd)).toLowerCase(),
-    value: LATIN1.decode(line.subarray(start, end)),
-  };
+  return [nameEnd, start, end];
 }
 
 /**
- * Checks the field lines of a trailer section (or any field block) between `start` and the
- * final empty line of `bytes`, as strictly as a head's.
+ * Checks the field lines of a trailer section (or any field block) up to the empty line ending
+ * `bytes`, as strictly as a head's.
  *
  * @throws {HttpFramingError} (400) naming `field`
  */
@@ -205,7 +208,7 @@ export function checkFieldLines(bytes: Uint8Array, field: string): void {
   for (let i = 0; i + 1 < bytes.length; i++) {
     if (bytes[i] !== CR) continue;
     if (i === lineStart) return;
-    parseFieldLine(bytes.subarray(lineStart, i), field);
+    checkFieldLine(bytes.subarray(lineStart, i), field);
     if (++count > MAX_HEADER_FIELDS) {
       throw new HttpFramingError(431, field, `more than ${MAX_HEADER_FIELDS} fields`);
     }
@@ -224,14 +227,20 @@ interface Gathered {
   expect?: string;
 }
 
-function gatherFields(head: Uint8Array, firstLineEnd: number): Gathered {
+/**
+ * The header values of `head` the server acts on; `text` is `head` decoded one character per
+ * byte (so offsets agree).
+ */
+function gatherFields(head: Uint8Array, text: string, firstLineEnd: number): Gathered {
   const gathered: Gathered = { host: 0, contentLengths: 0, connection: [] };
   let lineStart = firstLineEnd + 2;
   let count = 0;
   for (let i = lineStart; i + 1 < head.length; i++) {
     if (head[i] !== CR) continue;
     if (i === lineStart) break;
-    const { name, value } = parseFieldLine(head.subarray(lineStart, i), "head");
+    const [nameEnd, valueStart, valueEnd] = checkFieldLine(head.subarray(lineStart, i), "head");
+    const name = text.slice(lineStart, lineStart + nameEnd).toLowerCase();
+    const value = text.slice(lineStart + valueStart, lineStart + valueEnd);
     if (++count > MAX_HEADER_FIELDS) {
       throw new HttpFramingError(431, "head", `more than ${MAX_HEADER_FIELDS} header fields`);
     }
@@ -285,8 +294,10 @@ function bodyLength(g: Gathered): number | undefined {
 export function parseRequestHead(head: Uint8Array): RequestHead {
   let firstLineEnd = 0;
   while (head[firstLineEnd] !== CR) firstLineEnd++;
-  const { method, target, http10 } = parseRequestLine(head.subarray(0, firstLineEnd));
-  const g = gatherFields(head, firstLineEnd);
+  // One decode for the whole head (one character per byte, so byte offsets index the text).
+  const text = LATIN1.decode(head);
+  const { method, target, http10 } = parseRequestLine(head.subarray(0, firstLineEnd), text);
+  const g = gatherFields(head, text, firstLineEnd);
   if (g.host > 1 || (!http10 && g.host === 0)) {
     throw new HttpFramingError(400, "host", "an HTTP/1.1 request needs exactly one Host field");
   }
