@@ -155,7 +155,16 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ),
   };
   const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
-  const attested = await attestTarget(options, local.manifest);
+  const ownerKey = ownerKeyPem === undefined
+    ? undefined
+    : await importWorkloadOwnerKey(new TextDecoder().decode(ownerKeyPem), options.workloadOwnerKey);
+  // The history must carry a signature of a local owner (or of the key signing now): never sign
+  // on top of a history someone else wrote.
+  const attested = await attestTarget(
+    options,
+    local.manifest,
+    ownerKey ? [encodeHex(ownerKey.publicKeyDer)] : [],
+  );
   const written: string[] = [];
   const put = async (name: string, data: string, mode = 0o644) => {
     const path = `${options.workspace}/${name}`;
@@ -191,19 +200,13 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     const signers = state.manifests.at(-1) ?? local.bytes;
     signature = await externalSignature(signers, external, previous, next);
   } else {
-    if (ownerKeyPem === undefined) {
+    if (ownerKey === undefined) {
       throw new ParseError(
         options.workloadOwnerKey,
         "file not found (every manifest, the first included, must be signed)",
       );
     }
-    signature = await signManifestUpdate(
-      await importWorkloadOwnerKey(
-        new TextDecoder().decode(ownerKeyPem),
-        options.workloadOwnerKey,
-      ),
-      next,
-    );
+    signature = await signManifestUpdate(ownerKey, next);
   }
   const answer = await sendManifest(attested.client, {
     manifest: local.bytes,

@@ -83,6 +83,51 @@ coordinatorWorkspaceTest(
       assert.equal(state.manifests.length, 1, "the owner signed on top of the foreign history");
     });
 
+    await t.step("sign --prepare exits 1 and writes nothing to sign", async () => {
+      const r = await runCliCaptured(
+        "sign",
+        "--prepare",
+        "-c",
+        c.userAddress,
+        "-m",
+        `${ws.dir}/manifest.json`,
+        "--out",
+        `${ws.dir}/update-transition.bin`,
+        "--prepared",
+        `${ws.dir}/update-prepared.json`,
+      );
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /WorkloadOwnerPubKeys/);
+      await assert.rejects(Deno.stat(`${ws.dir}/update-transition.bin`));
+    });
+
+    await t.step(
+      "verify exits 1 when the host set the owner's exact manifest with its own key",
+      async () => {
+        // The owner's manifest bytes, as an update the host signs (its H1 lists its key).
+        const owned = d.manifest();
+        const next = await transitionHash(await manifestHash(owned), first);
+        await c.coordinator.setManifest(parseManifestRequest({
+          manifest: encodeBase64(owned),
+          policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+          previous_transition: encodeHex(first),
+          signature: encodeHex(await signManifestUpdate(hostKey, next)),
+        }));
+        const r = await runCliCaptured(
+          "verify",
+          "-c",
+          c.userAddress,
+          "-w",
+          ws.dir,
+          "-m",
+          `${ws.dir}/manifest.json`,
+        );
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /WorkloadOwnerPubKeys/);
+        assert.doesNotMatch(r.stdout, /Active manifest equals/);
+      },
+    );
+
     await t.step("had it signed, pods would accept a Coordinator whose seed the host knows", () => {
       // What the refusal prevents, shown on the state the host set up: the host reads the seed.
       return (async () => {
