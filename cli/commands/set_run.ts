@@ -11,9 +11,10 @@
  * the workspace.
  *
  * A retried `set` finishes what a lost answer left open: when the Coordinator already holds the
- * local manifest as its latest, the CA files and the stored seed-share document are written
- * without sending anything; when it restarted after storing the local manifest as its first
- * (recovery mode), the stored seed-share document is written and `contrast recover` is next.
+ * local manifest as its latest, the CA files (and, when the workspace has none, the stored
+ * seed-share document) are written without sending anything; when it restarted after storing the
+ * local manifest as its first (recovery mode), it says so: `contrast recover
+ * --trust-stored-seed-shares` is next.
  *
  * @module
  */
@@ -44,6 +45,7 @@ import {
   type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
+import { TRUST_STORED_SEED_SHARES_FLAG } from "../seed_anchor.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -173,7 +175,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   };
   const state = attested.state;
   if (state.recoveryNeeded) {
-    await finishInterruptedFirstSet(state, local.bytes, put);
+    await explainInterruptedFirstSet(state, local.bytes);
     throw new UnavailableError(
       "coordinator",
       "the Coordinator needs recovery first: contrast recover",
@@ -184,7 +186,14 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
     await put("coordinator-root-ca.pem", state.rootCa);
     await put("mesh-ca.pem", state.meshCa);
-    if (state.manifests.length === 1 && state.seedShares) {
+    // The stored document fills a gap (an answer lost) but never replaces the one `set`
+    // received: the store is the infrastructure's, and recover checks any document against the
+    // root CA written here.
+    const sharesPath = `${options.workspace}/seed-shares.json`;
+    if (
+      state.manifests.length === 1 && state.seedShares &&
+      (await readFileIfExists(sharesPath)) === undefined
+    ) {
       await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
     }
     const transition = encodeHex(state.latestTransition);
@@ -233,23 +242,26 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
 
 /**
  * In recovery mode: if the Coordinator's latest transition is the local manifest as a first
- * manifest, an earlier `set` was interrupted after the history was stored; writes the stored
- * seed-share document so `contrast recover` can run, and says so.
+ * manifest, an earlier `set` was interrupted after the history was stored; says so and what to
+ * run next. The stored seed-share document is not written into the workspace: it is in the
+ * infrastructure's hands, and nothing the owner holds (no root CA was handed out) can confirm
+ * it, so `contrast recover` uses it only when told to (`--trust-stored-seed-shares`).
  *
- * @throws {UnavailableError} naming `seed-shares.json` once it is written (recover is next)
+ * @throws {UnavailableError} naming `seed-shares.json` (recover is next)
  */
-async function finishInterruptedFirstSet(
+async function explainInterruptedFirstSet(
   state: AttestResponse,
   manifest: Uint8Array,
-  put: (name: string, data: string, mode?: number) => Promise<void>,
 ): Promise<void> {
   const first = await transitionHash(await manifestHash(manifest), GENESIS_TRANSITION);
   if (!state.latestTransition || !constantTimeEqual(state.latestTransition, first)) return;
   if (!state.seedShares) return;
-  await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
+  parseSeedShares(state.seedShares);
   throw new UnavailableError(
     "seed-shares.json",
-    "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
-      "seed shares; run contrast recover",
+    "the Coordinator stored this manifest, then restarted before answering, so no seed shares " +
+      "or root CA reached you; its stored seed shares are unconfirmed: run contrast recover " +
+      `${TRUST_STORED_SEED_SHARES_FLAG} (if you did not just run set, the infrastructure may ` +
+      "have planted them: start the deployment anew instead)",
   );
 }
