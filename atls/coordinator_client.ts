@@ -49,7 +49,7 @@ export interface AttestedCoordinator {
 }
 
 /** Options of {@link attestCoordinator}. */
-export interface AttestOptions {
+interface AttestOptions {
   /** The time the evidence is checked at (default now). */
   readonly now?: Date;
   /** Time limit of each network operation in milliseconds. */

@@ -15,7 +15,7 @@ import { SeedEngine } from "../seed/seed_engine.ts";
 import { parseCertificate } from "../x509/certificate.ts";
 
 /** Where the seed to be sent came from. */
-export type SeedShareSource = "local" | "stored";
+type SeedShareSource = "local" | "stored";
 
 /** The option that accepts stored seed shares nothing local can confirm. */
 export const TRUST_STORED_SEED_SHARES_FLAG = "--trust-stored-seed-shares";
