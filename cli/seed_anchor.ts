@@ -14,11 +14,8 @@ import { VerificationError } from "../util/errors/mod.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
 import { parseCertificate } from "../x509/certificate.ts";
 
-/** Where the seed to be sent came from. */
-type SeedShareSource = "local" | "stored";
-
-/** The option that accepts stored seed shares nothing local can confirm. */
-export const TRUST_STORED_SEED_SHARES_FLAG = "--trust-stored-seed-shares";
+/** The option that sends a seed no root CA in the workspace can confirm. */
+export const TRUST_SEED_SHARES_FLAG = "--trust-seed-shares";
 
 /** What the check knows besides the seed. */
 interface SeedAnchor {
@@ -26,24 +23,22 @@ interface SeedAnchor {
   readonly rootCaPem?: string;
   /** The path of that file (for messages). */
   readonly rootCaPath: string;
-  /** Where the seed-share document came from, and its path or a description. */
-  readonly source: SeedShareSource;
   /** Names the seed-share document in messages. */
   readonly sourceName: string;
-  /** Whether the owner accepts stored seed shares that nothing local can confirm. */
-  readonly trustStored: boolean;
+  /** Whether the owner accepts a seed that no root CA confirms ({@link TRUST_SEED_SHARES_FLAG}). */
+  readonly trustUnconfirmed: boolean;
 }
 
 /**
  * Checks that `seed` and `salt` are the deployment's before they are sent: they must derive the
- * root CA key of `anchor.rootCaPem`; without a root CA, only a local seed-share document is
- * accepted (the one `set` received from the attested Coordinator), or a stored one when the owner
- * says so explicitly.
+ * root CA key of `anchor.rootCaPem`. Without a root CA (`set` writes it together with the seed
+ * shares it receives, so a workspace without one holds shares from elsewhere: the Coordinator's
+ * store after a first `set` whose answer was lost), only when the owner says so explicitly.
  *
  * @throws {import("../util/errors/mod.ts").ParseError} naming the root CA file when it is not a
  *   certificate (exit 2)
  * @throws {VerificationError} naming the root CA file when the seed derives another root CA, or
- *   `seedShares` when stored shares cannot be confirmed and were not explicitly trusted (exit 1)
+ *   `seedShares` when there is no root CA and the seed was not explicitly trusted (exit 1)
  */
 export async function checkSeedIsTheDeployments(
   seed: Uint8Array,
@@ -51,15 +46,15 @@ export async function checkSeedIsTheDeployments(
   anchor: SeedAnchor,
 ): Promise<void> {
   if (anchor.rootCaPem === undefined) {
-    if (anchor.source === "stored" && !anchor.trustStored) {
+    if (!anchor.trustUnconfirmed) {
       throw new VerificationError(
         "seedShares",
-        `the seed shares stored with the Coordinator's history cannot be checked: there is no ` +
-          `${anchor.rootCaPath} to check them against, and the infrastructure can plant a ` +
-          `seed-share document together with a history its own seed signs (the Coordinator would ` +
-          `then run on a seed it knows). Nothing was sent. Put the deployment's root CA there, or ` +
-          `pass ${TRUST_STORED_SEED_SHARES_FLAG} if this deployment never handed one out (a crash ` +
-          `during the first contrast set)`,
+        `the seed in ${anchor.sourceName} cannot be checked: there is no ${anchor.rootCaPath} to ` +
+          `check it against, and the infrastructure can plant a seed-share document together ` +
+          `with a history its own seed signs (the Coordinator would then run on a seed it ` +
+          `knows). Nothing was sent. Put the deployment's root CA there, or pass ` +
+          `${TRUST_SEED_SHARES_FLAG} if this deployment never handed one out (a crash during the ` +
+          `first contrast set)`,
       );
     }
     return;

@@ -5,9 +5,9 @@
  * Attests a Coordinator in recovery mode against the local manifest, decrypts the seed share
  * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
  * stored with its history) with the seedshare owner's key, checks that the seed derives the
- * workspace's `coordinator-root-ca.pem` (stored shares without that file only with
- * `--trust-stored-seed-shares`), seals seed and salt to the Coordinator's attested HPKE key
- * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
+ * workspace's `coordinator-root-ca.pem` (without that file only with `--trust-seed-shares`),
+ * seals seed and salt to the Coordinator's attested HPKE key (bound to the attested latest
+ * transition), signs the request, and sends it. Afterwards the
  * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
  * recovered root CA must equal it.
  *
@@ -36,10 +36,9 @@ export function registerRecoverCommand(program: Command): void {
     .option("--seed <file>", "seed shares (default: <workspace-dir>/seed-shares.json)")
     .option("--force", "recover even while ready peer Coordinators exist (HA replicas)")
     .option(
-      "--trust-stored-seed-shares",
-      "without coordinator-root-ca.pem in the workspace, send the seed from the seed shares " +
-        "stored with the history although nothing confirms them (only after a crash during the " +
-        "first set)",
+      "--trust-seed-shares",
+      "send the seed although no coordinator-root-ca.pem in the workspace confirms it is the " +
+        "deployment's (only after a first set whose answer was lost)",
     );
   addCoordinatorCommandTail(command, "manifest, key, seed shares and root CA are read here");
   command.action(async (o) => {
@@ -48,7 +47,7 @@ export function registerRecoverCommand(program: Command): void {
     const result = await runRecover({
       print: progressUnlessJson(command, o),
       force: o.force === true,
-      trustStoredSeedShares: o.trustStoredSeedShares === true,
+      trustSeedShares: o.trustSeedShares === true,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       seedshareOwnerKey: inWorkspace(o, "seedshare-owner.pem", o.seedshareOwnerKey),

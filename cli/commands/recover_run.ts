@@ -9,9 +9,9 @@
  * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
  * stored with its history) with the seedshare owner's key, checks that the seed is the
  * deployment's (it must derive the workspace's `coordinator-root-ca.pem`; without that file only
- * a local `--seed` file, or stored shares with `--trust-stored-seed-shares`, see
- * `../seed_anchor.ts`), seals seed and salt to the Coordinator's attested HPKE key
- * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
+ * with `--trust-seed-shares`, see `../seed_anchor.ts`), seals seed and salt to the Coordinator's
+ * attested HPKE key (bound to the attested latest transition), signs the request, and sends it.
+ * Afterwards the
  * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
  * recovered root CA must equal it.
  *
@@ -57,10 +57,10 @@ export interface RecoverOptions {
   /** Recover even while ready peer replicas exist (they would recover it on their own). */
   readonly force?: boolean;
   /**
-   * Send a seed from the seed shares stored with the history although no
-   * `coordinator-root-ca.pem` in the workspace can confirm it (`--trust-stored-seed-shares`).
+   * Send the seed although no `coordinator-root-ca.pem` in the workspace can confirm it is the
+   * deployment's (`--trust-seed-shares`).
    */
-  readonly trustStoredSeedShares?: boolean;
+  readonly trustSeedShares?: boolean;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
   /** Time limit of each network operation in milliseconds (default 30 s). */
@@ -114,9 +114,8 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
     await checkSeedIsTheDeployments(recovered.seed, recovered.salt, {
       rootCaPem: knownRoot,
       rootCaPath,
-      source: localShares ? "local" : "stored",
       sourceName: localShares ? options.seed : "the seed shares stored with the history",
-      trustStored: options.trustStoredSeedShares === true,
+      trustUnconfirmed: options.trustSeedShares === true,
     });
   } catch (error) {
     recovered.seed.fill(0);

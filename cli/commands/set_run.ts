@@ -11,10 +11,9 @@
  * the workspace.
  *
  * A retried `set` finishes what a lost answer left open: when the Coordinator already holds the
- * local manifest as its latest, the CA files (and, when the workspace has none, the stored
- * seed-share document) are written without sending anything; when it restarted after storing the
- * local manifest as its first (recovery mode), it says so: `contrast recover
- * --trust-stored-seed-shares` is next.
+ * local manifest as its latest, the CA files and the stored seed-share document are written
+ * without sending anything; when it restarted after storing the local manifest as its first
+ * (recovery mode), the stored seed-share document is written and `contrast recover` is next.
  *
  * @module
  */
@@ -30,7 +29,11 @@ import {
   readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
-import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import {
+  checkWriteTargets,
+  type FileWrite,
+  writeFilesTogether,
+} from "../../util/files/write_together.ts";
 import {
   acceptExternalUpdateSignature,
   importWorkloadOwnerKey,
@@ -45,7 +48,7 @@ import {
   type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
-import { TRUST_STORED_SEED_SHARES_FLAG } from "../seed_anchor.ts";
+import { TRUST_SEED_SHARES_FLAG } from "../seed_anchor.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -157,9 +160,14 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ),
   };
   const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
-  const ownerKey = ownerKeyPem === undefined
-    ? undefined
-    : await importWorkloadOwnerKey(new TextDecoder().decode(ownerKeyPem), options.workloadOwnerKey);
+  const ownerKey = ownerKeyPem === undefined ? undefined : await importWorkloadOwnerKey(
+    new TextDecoder().decode(ownerKeyPem),
+    options.workloadOwnerKey,
+  );
+  await checkWriteTargets(
+    ["coordinator-root-ca.pem", "mesh-ca.pem", "seed-shares.json", STORED_SEED_SHARES]
+      .map((name) => `${options.workspace}/${name}`),
+  );
   // The history must carry a signature of a local owner (or of the key signing now): never sign
   // on top of a history someone else wrote.
   const attested = await attestTarget(
@@ -168,14 +176,36 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ownerKey ? [encodeHex(ownerKey.publicKeyDer)] : [],
   );
   const written: string[] = [];
-  const put = async (name: string, data: string, mode = 0o644) => {
-    const path = `${options.workspace}/${name}`;
-    await writeFileAtomic(path, data, { mode });
-    written.push(path);
+  const pending: FileWrite[] = [];
+  const put = (name: string, data: string, mode = 0o644) => {
+    pending.push({ path: `${options.workspace}/${name}`, data, mode });
+  };
+  /** Writes what `put` collected: every file or none. */
+  const commit = async () => {
+    await writeFilesTogether(pending);
+    written.push(...pending.map((w) => w.path));
+    pending.length = 0;
+  };
+  const localSeedShares = await readFileIfExists(`${options.workspace}/seed-shares.json`);
+  /**
+   * Puts the Coordinator's stored seed-share document. It is whatever the Coordinator's store
+   * (host-provided storage) holds, so it never replaces the owner's own copy: a differing one is
+   * put beside it, as `seed-shares.coordinator.json`.
+   */
+  const putStoredSeedShares = (stored: Uint8Array): StoredSeedShares => {
+    const text = encodeSeedShares(parseSeedShares(stored));
+    if (localSeedShares === undefined) {
+      put("seed-shares.json", text, 0o600);
+      return "written";
+    }
+    if (new TextDecoder().decode(localSeedShares) === text) return "same";
+    put(STORED_SEED_SHARES, text, 0o600);
+    return "beside";
   };
   const state = attested.state;
   if (state.recoveryNeeded) {
-    await explainInterruptedFirstSet(state, local.bytes);
+    const note = keptSeedSharesNote(options.workspace);
+    await finishInterruptedFirstSet(state, local.bytes, putStoredSeedShares, commit, note);
     throw new UnavailableError(
       "coordinator",
       "the Coordinator needs recovery first: contrast recover",
@@ -184,21 +214,16 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
-    await put("coordinator-root-ca.pem", state.rootCa);
-    await put("mesh-ca.pem", state.meshCa);
-    // The stored document fills a gap (an answer lost) but never replaces the one `set`
-    // received: the store is the infrastructure's, and recover checks any document against the
-    // root CA written here.
-    const sharesPath = `${options.workspace}/seed-shares.json`;
-    if (
-      state.manifests.length === 1 && state.seedShares &&
-      (await readFileIfExists(sharesPath)) === undefined
-    ) {
-      await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
-    }
+    put("coordinator-root-ca.pem", state.rootCa);
+    put("mesh-ca.pem", state.meshCa);
+    const shares = state.manifests.length === 1 && state.seedShares
+      ? putStoredSeedShares(state.seedShares)
+      : "same";
+    await commit();
     const transition = encodeHex(state.latestTransition);
     print(`✔ The Coordinator already holds this manifest (transition ${transition.slice(0, 16)}…)`);
     for (const path of written) print(`  wrote ${path}`);
+    if (shares === "beside") print(`  ${keptSeedSharesNote(options.workspace)}`);
     return { transition, first: state.manifests.length === 1, written };
   }
   const previous = state.latestTransition ?? GENESIS_TRANSITION;
@@ -227,11 +252,12 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
   }
   decodeHex(answer.transition, "transition", 32);
-  await put("coordinator-root-ca.pem", answer.rootCa);
-  await put("mesh-ca.pem", answer.meshCa);
+  put("coordinator-root-ca.pem", answer.rootCa);
+  put("mesh-ca.pem", answer.meshCa);
   if (answer.seedShares !== undefined) {
-    await put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
+    put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
   }
+  await commit();
   print(
     `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
   );
@@ -240,28 +266,52 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   return { transition: answer.transition, first, written, signedBy };
 }
 
+/** What became of the Coordinator's stored seed-share document. */
+type StoredSeedShares = "written" | "same" | "beside";
+
+/** Where a stored seed-share document that differs from the workspace's goes. */
+const STORED_SEED_SHARES = "seed-shares.coordinator.json";
+
+function keptSeedSharesNote(workspace: string): string {
+  return `kept ${workspace}/seed-shares.json: the Coordinator's stored seed shares differ; ` +
+    `they are in ${workspace}/${STORED_SEED_SHARES} (if yours are from an earlier deployment, ` +
+    `recover with --seed ${STORED_SEED_SHARES})`;
+}
+
 /**
  * In recovery mode: if the Coordinator's latest transition is the local manifest as a first
- * manifest, an earlier `set` was interrupted after the history was stored; says so and what to
- * run next. The stored seed-share document is not written into the workspace: it is in the
- * infrastructure's hands, and nothing the owner holds (no root CA was handed out) can confirm
- * it, so `contrast recover` uses it only when told to (`--trust-stored-seed-shares`).
+ * manifest, an earlier `set` may have been interrupted after the history was stored; writes the
+ * stored seed-share document (beside the workspace's own, if that differs) so `contrast recover`
+ * can run, and says so.
  *
- * @throws {UnavailableError} naming `seed-shares.json` (recover is next)
+ * @throws {UnavailableError} naming `seed-shares.json` once a document is written (recover is
+ *   next)
  */
-async function explainInterruptedFirstSet(
+async function finishInterruptedFirstSet(
   state: AttestResponse,
   manifest: Uint8Array,
+  putSeedShares: (stored: Uint8Array) => StoredSeedShares,
+  commit: () => Promise<void>,
+  keptNote: string,
 ): Promise<void> {
   const first = await transitionHash(await manifestHash(manifest), GENESIS_TRANSITION);
   if (!state.latestTransition || !constantTimeEqual(state.latestTransition, first)) return;
   if (!state.seedShares) return;
-  parseSeedShares(state.seedShares);
-  throw new UnavailableError(
-    "seed-shares.json",
-    "the Coordinator stored this manifest, then restarted before answering, so no seed shares " +
-      "or root CA reached you; its stored seed shares are unconfirmed: run contrast recover " +
-      `${TRUST_STORED_SEED_SHARES_FLAG} (if you did not just run set, the infrastructure may ` +
-      "have planted them: start the deployment anew instead)",
-  );
+  const shares = putSeedShares(state.seedShares);
+  await commit();
+  if (shares === "written") {
+    throw new UnavailableError(
+      "seed-shares.json",
+      "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
+        `seed shares; run contrast recover ${TRUST_SEED_SHARES_FLAG} (no root CA reached you, so ` +
+        "nothing you hold confirms them; if you did not just run set, the infrastructure may " +
+        "have planted them: start the deployment anew instead)",
+    );
+  }
+  if (shares === "beside") {
+    throw new UnavailableError(
+      "seed-shares.json",
+      `the Coordinator needs recovery first: contrast recover; ${keptNote}`,
+    );
+  }
 }

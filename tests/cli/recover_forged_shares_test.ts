@@ -10,7 +10,7 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex, encodeBase64 } from "../../util/bytes/mod.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares } from "../../seed/seed_shares.ts";
@@ -72,7 +72,7 @@ coordinatorWorkspaceTest(
       await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`);
       const r = await runCliCaptured(...args);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /--trust-stored-seed-shares/);
+      assert.match(r.stderr, /--trust-seed-shares/);
       assert.equal(c.coordinator.phase, "recovery", "the planted seed reached the Coordinator");
     });
 
@@ -88,16 +88,29 @@ coordinatorWorkspaceTest(
     });
 
     await t.step(
+      "the planted document as the workspace's seed-shares.json, no root CA: exit 1",
+      async () => {
+        // What a retried set writes after a first set whose answer was lost.
+        await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`);
+        const r = await runCliCaptured(
+          ...args.slice(0, -1),
+          `${ws.dir}/planted-shares.json`,
+        );
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /--trust-seed-shares/);
+        assert.equal(c.coordinator.phase, "recovery", "the planted seed reached the Coordinator");
+      },
+    );
+
+    await t.step(
       "the explicit opt-in still recovers (the owner accepts the risk; root CA then reported)",
       async () => {
-        await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`);
-        const r = await runCliCaptured(...args, "--trust-stored-seed-shares");
+        const r = await runCliCaptured(...args, "--trust-seed-shares");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(c.coordinator.phase, "active");
         const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
         // What the opt-in risks: the Coordinator now runs on the planted seed.
         assert.equal(state.rootCa, plantedRoot);
-        void encodeBase64;
       },
     );
   },

@@ -11,39 +11,35 @@ const rootCaPem = (await CertificateAuthority.forTransition(engine, new Uint8Arr
 const base = {
   rootCaPath: "ws/coordinator-root-ca.pem",
   sourceName: "ws/seed-shares.json",
-  trustStored: false,
+  trustUnconfirmed: false,
 } as const;
 
 Deno.test("a seed is sent only when it derives the workspace's root CA", async () => {
-  for (const source of ["local", "stored"] as const) {
-    await checkSeedIsTheDeployments(engine.seed(), engine.salt(), { ...base, rootCaPem, source });
+  for (const trustUnconfirmed of [false, true]) {
+    const anchor = { ...base, rootCaPem, trustUnconfirmed };
+    await checkSeedIsTheDeployments(engine.seed(), engine.salt(), anchor);
     await assert.rejects(
-      checkSeedIsTheDeployments(other.seed(), other.salt(), { ...base, rootCaPem, source }),
+      checkSeedIsTheDeployments(other.seed(), other.salt(), anchor),
       (e: unknown) =>
         e instanceof VerificationError && e.field === base.rootCaPath &&
         /does not derive this root CA/.test(e.reason),
     );
     // The salt is part of the derivation: the right seed with another salt is refused too.
     await assert.rejects(
-      checkSeedIsTheDeployments(engine.seed(), other.salt(), { ...base, rootCaPem, source }),
+      checkSeedIsTheDeployments(engine.seed(), other.salt(), anchor),
       VerificationError,
     );
   }
 });
 
-Deno.test("without a root CA: local shares pass, stored ones only when trusted", async () => {
-  await checkSeedIsTheDeployments(other.seed(), other.salt(), { ...base, source: "local" });
+Deno.test("without a root CA: a seed is sent only when explicitly trusted", async () => {
   await assert.rejects(
-    checkSeedIsTheDeployments(other.seed(), other.salt(), { ...base, source: "stored" }),
+    checkSeedIsTheDeployments(other.seed(), other.salt(), base),
     (e: unknown) =>
       e instanceof VerificationError && e.field === "seedShares" &&
-      /--trust-stored-seed-shares/.test(e.reason),
+      /--trust-seed-shares/.test(e.reason),
   );
-  await checkSeedIsTheDeployments(other.seed(), other.salt(), {
-    ...base,
-    source: "stored",
-    trustStored: true,
-  });
+  await checkSeedIsTheDeployments(other.seed(), other.salt(), { ...base, trustUnconfirmed: true });
 });
 
 Deno.test("a root CA file that is not a certificate is bad input naming the file", async () => {
@@ -51,7 +47,6 @@ Deno.test("a root CA file that is not a certificate is bad input naming the file
     checkSeedIsTheDeployments(engine.seed(), engine.salt(), {
       ...base,
       rootCaPem: "not a certificate",
-      source: "local",
     }),
     (e: unknown) => e instanceof ParseError && e.field.startsWith(base.rootCaPath),
   );

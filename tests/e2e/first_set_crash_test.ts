@@ -1,10 +1,10 @@
 /**
  * End to end with separate processes: a Coordinator killed (SIGKILL) the moment its first
  * manifest is durable, before `contrast set` gets the seed shares, must not be bricked: the
- * public-key encrypted seed-share document is stored with the history, a retried `set` says so,
- * and `contrast recover --trust-stored-seed-shares` restores the seed from it (issue 11, item 2).
- * Without that flag recover refuses the stored document: no root CA reached the owner, so nothing
- * can tell it from one the infrastructure planted (`tests/cli/recover_forged_shares_test.ts`).
+ * public-key encrypted seed-share document is stored with the history, a retried `set` writes it,
+ * and `contrast recover --trust-seed-shares` restores the seed from it (issue 11, item 2).
+ * Without that flag recover refuses: no root CA reached the owner, so nothing can tell the
+ * document from one the infrastructure planted (`tests/cli/recover_forged_shares_test.ts`).
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -62,24 +62,25 @@ Deno.test({
 
         coordinator = await startCoordinator(ws, history);
         try {
-          // The retried set finds its manifest stored and names the next step.
+          // The retried set finds its manifest stored, writes the stored seed shares and names
+          // the next step.
           const retry = await runCli(ws, ["set", "-c", coordinator.userAddress, ws.yamlPath]);
           assert.equal(retry.code, 3, retry.stderr);
           assert.match(
             retry.stderr,
-            /seed-shares\.json.*run contrast recover --trust-stored-seed-shares/s,
+            /seed-shares\.json.*run contrast recover --trust-seed-shares/s,
           );
           let recover;
           if (lost) {
-            assert.equal(await exists(shares), false, "unconfirmed shares are not written");
+            assert.ok(await exists(shares), "the stored seed shares are written");
             const refused = await runCli(ws, ["recover", "-c", coordinator.userAddress]);
             assert.equal(refused.code, 1, refused.stderr);
-            assert.match(refused.stderr, /--trust-stored-seed-shares/);
+            assert.match(refused.stderr, /--trust-seed-shares/);
             recover = await runCli(ws, [
               "recover",
               "-c",
               coordinator.userAddress,
-              "--trust-stored-seed-shares",
+              "--trust-seed-shares",
             ]);
           } else {
             // The answer arrived: the owner's own shares and root CA confirm the seed.
