@@ -11,9 +11,8 @@
  * deployment's (it must derive the workspace's `coordinator-root-ca.pem`; without that file only
  * with `--trust-seed-shares`, see `../seed_anchor.ts`), seals seed and salt to the Coordinator's
  * attested HPKE key (bound to the attested latest transition), signs the request, and sends it.
- * Afterwards the
- * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
- * recovered root CA must equal it.
+ * Afterwards the Coordinator is attested again; when `coordinator-root-ca.pem` is in the
+ * workspace, the recovered root CA must equal it.
  *
  * @module
  */
@@ -146,7 +145,8 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
     );
   }
   const rootCa = knownRoot !== undefined ? "unchanged" : "restored";
-  print(`✔ Recovered: ${after.state.manifests.length} manifests, root CA ${rootCa}`);
+  const count = after.state.manifests.length;
+  print(`✔ Recovered: ${count} ${count === 1 ? "manifest" : "manifests"}, root CA ${rootCa}`);
   return {
     recovered: true,
     platform: after.claims.platform,
