@@ -398,8 +398,8 @@ process_ok(c, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env := object.get(p, "Env", [])
-	names := env_names(env)
-	env_ok(e, env, names)
+	names := env_checked_names(e, env)
+	count(names) == count(env)
 	env_complete(e, names)
 	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
@@ -440,13 +440,15 @@ cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable
 
 # The same lists in the same order (what the runtime sends for the capabilities the policy data
 # lists), or else the same sets.
+# (The lists compared field by field, not through cap_sets: opa's wasm builds that constant and the
+# pairs again in each evaluation. The sets only when the lists differ.)
 capabilities_equal(got, want) if {
-	every pair in cap_sets {
-		capability_list(got, pair[0]) == want[pair[1]]
-	}
-}
-
-capabilities_equal(got, want) if {
+	object.get(got, "Bounding", []) == want.bounding
+	object.get(got, "Effective", []) == want.effective
+	object.get(got, "Inheritable", []) == want.inheritable
+	object.get(got, "Permitted", []) == want.permitted
+	object.get(got, "Ambient", []) == want.ambient
+} else if {
 	every pair in cap_sets {
 		as_set(capability_list(got, pair[0])) == as_set(want[pair[1]])
 	}
@@ -458,16 +460,48 @@ as_set(xs) := {x | some x in xs} if is_array(xs)
 
 as_set(xs) := set() if xs == null
 
-# `names` is env_names(env), worked out once by the caller.
-env_ok(e, env, names) if {
+# The names of the variables of `env` that the expectations `e` admit, in one pass: when it has
+# as many names as `env` has variables, every variable is admitted and no name is given twice
+# (a variable that is not admitted has no name in it; a name given twice counts once).
+env_checked_names(e, env) := names if {
 	is_array(env)
-	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
 	links := service_links_allowed(e.env_regexes)
-	every v in env {
-		env_var_ok(e, exact, named, links, v)
-	}
+	svars := service_variables(env, exact, links)
+	names := {name | some v in env; name := env_var_checked_name(e, exact, named, links, svars, v)}
+}
+
+# Whether service links are admitted and every variable without a literal expected value has a
+# service variable's characters (service_variable), decided by one match over all of them, each
+# ended by a newline (which neither of the pattern's classes holds), instead of one match per
+# variable: a call of regex.match costs about a microsecond even with its program built.
+default service_variables(_, _, _) := false
+
+service_variables(env, exact, true) if {
+	rest := [v | some v in env; not exact[v]]
+	regex.match(`^(?:[A-Z0-9_]+=[0-9a-zA-Z.:/\[\]-]*\n)*$`, concat("", [concat("\n", rest), "\n"]))
+}
+
+# Whether every variable of `env` is admitted and no name is given twice.
+env_ok(e, env) if count(env_checked_names(e, env)) == count(env)
+
+# The name of `v` when the expectations admit it, else undefined. A variable with a literal
+# expected value is looked up first; then (most of a pod's variables: 7 per service in the
+# namespace) a service link the expectations admit (`svars`: service links are admitted and `v`
+# has a service variable's characters), decided here without the calls of the general case
+# (env_name_ok, which admits it by the same test); then the general case. (env_name inlined:
+# every call of a function costs an allocation in opa's wasm.)
+env_var_checked_name(e, exact, named, links, svars, v) := substring(v, 0, indexof(v, "=")) if {
+	exact[v]
+} else := name if {
+	svars == true
+	name := substring(v, 0, indexof(v, "="))
+	not named[name]
+	service_link_var_name(name)
+} else := name if {
+	name := env_name(v)
+	env_name_ok(e, named, links, v, name)
 }
 
 # Whether the expectations admit service links (settings.json's pattern among `env_regexes`),
@@ -483,13 +517,6 @@ service_links_allowed(patterns) if service_link_env_pattern in patterns
 # the name); a variable the expectations do not name may match one of `env_regexes`. A named one
 # never may: the pod's own `DB_PORT=5432` must not become a host-chosen `DB_PORT=tcp://…` because
 # the name also has a service link's shape (the kubelet lets the container's value win).
-env_var_ok(e, exact, named, links, v) if {
-	exact[v]
-} else if {
-	name := env_name(v)
-	env_name_ok(e, named, links, v, name)
-}
-
 # (`name` is env_name(v), split off once.)
 env_name_ok(e, named, links, v, name) if {
 	named[name]
@@ -583,8 +610,42 @@ default service_link_env(_, _) := false
 
 service_link_env(v, name) if {
 	service_variable(v)
+	service_link_var_name(name)
+}
+
+# A service link's name (service_variable admitted its characters). A service's variables by their
+# suffix: `_SERVICE_HOST`, `_PORT` (which `_SERVICE_PORT` and `_PORT_<n>_TCP_PORT` end with: a
+# `<prefix>_PORT` all the same), and `_PORT_<n>_TCP`, `_PORT_<n>_TCP_ADDR`, `_PORT_<n>_TCP_PROTO`
+# (the prefix before a suffix is not empty exactly when the name is longer than the suffix); every
+# other name (UDP, SCTP, named service ports) by its `_`-separated parts. Each suffix test only
+# admits names the pattern admits; the parts decide the rest exactly.
+service_link_var_name(name) if {
+	endswith(name, "_SERVICE_HOST")
+	name != "_SERVICE_HOST"
+} else if {
+	endswith(name, "_PORT")
+	name != "_PORT"
+} else if {
+	endswith(name, "_TCP")
+	port_number_name(trim_suffix(name, "_TCP"))
+} else if {
+	endswith(name, "_TCP_ADDR")
+	port_number_name(trim_suffix(name, "_TCP_ADDR"))
+} else if {
+	endswith(name, "_TCP_PROTO")
+	port_number_name(trim_suffix(name, "_TCP_PROTO"))
+} else if {
 	parts := split(name, "_")
 	service_link_name(parts, array.reverse(parts))
+}
+
+# `<prefix>_PORT_<digits>` with a non-empty prefix: without its trailing digits (at least one) it
+# ends with `_PORT_` and is longer than that.
+port_number_name(x) if {
+	y := trim_right(x, "0123456789")
+	y != x
+	endswith(y, "_PORT_")
+	y != "_PORT_"
 }
 
 # `<prefix>_SERVICE_HOST`, `_SERVICE_PORT`, `_SERVICE_PORT_<name>`, `_PORT`,
@@ -668,10 +729,9 @@ hostname_env(r, v) if {
 	pattern_match(concat("", ["^", substring(r, 10, -1)]), substring(v, 9, -1))
 }
 
-env_name(v) := split(v, "=")[0]
-
-# The set of variable names (a name given twice counts once).
-env_names(env) := {n | some v in env; n := env_name(v)}
+# The text before the first `=` (all of `v` without one): `substring` with a negative length
+# takes the rest, and indexof gives -1 without a match.
+env_name(v) := substring(v, 0, indexof(v, "="))
 
 # Every expected variable is present: dropping one (say a `REQUIRE_TLS=true`) can change what the
 # workload does as much as changing it.
@@ -963,12 +1023,22 @@ shared_splits(element) := {[id, rest] |
 	rest := concat("-", array.slice(parts, j + 1, count(parts)))
 }
 
-# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name.
+# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name. With the name given,
+# there is one way to read it: the name is the end after its `-`, and the 16 characters (which
+# hold no `-`) are the last `-`-separated part of the rest, the ID all before them. (No
+# arithmetic on lengths: opa's wasm computes it in arbitrary precision.)
 shared_shape_match(shape, value) if {
 	startswith(value, shared_dir)
-	some s in shared_splits(substring(value, 39, -1))
-	s[1] == shape.name
-	shared_id_matches(shape.shared, s[0])
+	element := substring(value, 39, -1)
+	tail := concat("", ["-", shape.name])
+	endswith(element, tail)
+	head := trim_suffix(element, tail)
+	rev := array.reverse(split(head, "-"))
+	hex := rev[0]
+	rev[1]
+	count(hex) == 16
+	lower_alphanumeric(hex)
+	shared_id_matches(shape.shared, trim_suffix(head, concat("", ["-", hex])))
 }
 
 # A file tree below a share, any container (settings.json copy_file):
@@ -1010,15 +1080,17 @@ shared_names_shape_match(shape, value) if {
 }
 
 # `^<literal><tail>$` for the variable tails of generated names and numbers (pod names of
-# Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
-# of a line (`image_guest_pull=.*`): their RE2
-# programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
-# The last is a UUID after a literal prefix (`nerdctl/network-namespace`'s
+# Deployments, ReplicaSets, Jobs, CronJobs and generateName pods, StatefulSet ordinals, sizes) and
+# any rest of a line (`image_guest_pull=.*`): their RE2
+# programs (counted repetitions) cost up to ~50 µs to build in each evaluation (a CronJob's pod
+# name pattern ~40–120 µs, measured in one evaluation of it alone).
+# The sixth is a UUID after a literal prefix (`nerdctl/network-namespace`'s
 # `^/var/run/netns/cni-<UUID>$`, a pattern with counted repetitions whose RE2 program cost 15% of
 # the pause container's CreateContainer); a UUID alone keeps its own shape (`uuid`).
 name_tails := [
 	"[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*",
 	"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+	"[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}", "([0-9]+-)?[a-z0-9]{5}",
 ]
 
 tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
@@ -1065,6 +1137,34 @@ tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
 tail_match(".*", rest) if not contains(rest, "\n")
 
 tail_match("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", rest) if uuid_shape_match(rest)
+
+# A CronJob's pod: the Job's scheduled minute (1 to 11 digits), an Indexed Job's completion index
+# (digits) or none, then the pod's 5 characters. `-` is in none of the parts, so they are the
+# `-`-separated parts; lower_alphanumeric admits their characters, and of those a part is digits
+# exactly when upper-casing leaves it as it is.
+tail_match("[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) in {2, 3}
+	lower_alphanumeric(concat("", parts))
+	count(parts[0]) <= 11
+	every p in array.slice(parts, 0, count(parts) - 1) {
+		p != ""
+		upper(p) == p
+	}
+	count(parts[count(parts) - 1]) == 5
+}
+
+# A Job's pod: an Indexed Job's completion index (digits) or none, then the pod's 5 characters.
+tail_match("([0-9]+-)?[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) in {1, 2}
+	lower_alphanumeric(concat("", parts))
+	every p in array.slice(parts, 0, count(parts) - 1) {
+		p != ""
+		upper(p) == p
+	}
+	count(parts[count(parts) - 1]) == 5
+}
 
 # `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
 # built once per evaluation for both).
@@ -1453,8 +1553,7 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	env := object.get(p, "Env", [])
-	env_ok(c.process, env, env_names(env))
+	env_ok(c.process, object.get(p, "Env", []))
 }
 
 # The Kata runtime execs probes and hooks with the container's user, groups and working directory
