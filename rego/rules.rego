@@ -269,9 +269,7 @@ container_identity_ok(c, req) if {
 	not req.container_id in reserved_ids
 	not known_container(req.container_id)
 	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
-	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
-	pattern_match(pd.pod.sandbox_name_regex, sandbox_name)
-	same_sandbox(sandbox_name)
+	sandbox_name_ok(a["io.kubernetes.cri.sandbox-name"])
 	sandbox_id_ok(c, req, a)
 	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
 }
@@ -320,9 +318,15 @@ container_name_ok(c, a) if {
 	object.get(a, "io.kubernetes.cri.image-name", c.image) == c.image
 }
 
-same_sandbox(_) if not pstate.sandbox_name
-
-same_sandbox(name) if pstate.sandbox_name == name
+# The pod's sandbox name: the one the first container (the pause container) was created with,
+# which matched the pod's name pattern then (the rules record it, in sandbox_name_ops, only for a
+# container this check admitted: no need to match it again); before that, any name of the pattern.
+sandbox_name_ok(name) if {
+	pstate.sandbox_name == name
+} else if {
+	not pstate.sandbox_name
+	pattern_match(pd.pod.sandbox_name_regex, name)
+}
 
 # Every annotation must be one the runtime sets, with a value of the expected form.
 annotations_ok(c, req) if {
@@ -961,9 +965,15 @@ shape_match(shape, pattern, value) if {
 # `^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`: a pod UID.
 uuid_pattern := "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 
+# 36 characters of `[a-f0-9-]` with `-` exactly at 8, 13, 18 and 23 (and nowhere else: five
+# parts); substrings at constant offsets rather than a list of the parts' lengths.
 uuid_shape_match(value) if {
 	count(value) == 36
-	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
+	substring(value, 8, 1) == "-"
+	substring(value, 13, 1) == "-"
+	substring(value, 18, 1) == "-"
+	substring(value, 23, 1) == "-"
+	count(split(value, "-")) == 5
 	regex.match(`^[a-f0-9-]+$`, value)
 }
 
