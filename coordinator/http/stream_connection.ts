@@ -62,10 +62,7 @@ export class StreamConnection implements ByteConnection {
     this.#secured = tlsSocket
       ? new Promise<void>((resolve, reject) => {
         socket.once("secure", () => resolve());
-        socket.once(
-          "close",
-          () => reject(new ConnectionClosedError("closed before the handshake")),
-        );
+        socket.once("close", () => reject(HANDSHAKE_FAILED));
       })
       : Promise.resolve();
     this.#secured.catch(() => {});
