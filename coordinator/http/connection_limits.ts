@@ -43,7 +43,7 @@ export const DEFAULT_CONNECTION_LIMITS: Omit<ConnectionLimits, "requestTimeoutMs
 };
 
 /** What a connection is waiting for; each phase has its own deadline. */
-export type ConnectionPhase = "queued" | "handshake" | "head" | "idle" | "request" | "answer";
+type ConnectionPhase = "queued" | "handshake" | "head" | "idle" | "request" | "answer";
 
 /** Why the tracker closed a connection (a metric label). */
 export type ExpiryReason = `${ConnectionPhase}_timeout`;

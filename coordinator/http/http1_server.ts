@@ -91,7 +91,7 @@ export interface RunningServer {
 }
 
 /** Options of {@link serveHttp1}. */
-export interface Http1ServerOptions {
+interface Http1ServerOptions {
   /** Port (0 for any free port). */
   readonly port: number;
   /** Address to bind. */

@@ -64,7 +64,7 @@ for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE_BYTE[c] = 1;
 const LATIN1 = new TextDecoder("latin1");
 
 /** Where a head scan stopped, to resume it when more bytes arrive. */
-export interface HeadScan {
+interface HeadScan {
   /** Bytes of `buffer[start..]` already scanned. */
   scanned: number;
   /** Offset (from `start`) where the current line began. */
