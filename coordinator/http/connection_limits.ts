@@ -31,13 +31,16 @@ export interface ConnectionLimits {
 }
 
 /**
- * Defaults. The idle time is longer than the keep-alive the Coordinator's own clients use
- * (`KEEP_ALIVE_IDLE_MS`, 2 s), so a client never reuses a connection the server is closing.
+ * Defaults. The idle time is far longer than the keep-alive the Coordinator's own clients use
+ * (`KEEP_ALIVE_IDLE_MS`, 2 s), so they never reuse a connection the server is closing; clients
+ * that keep idle connections without a limit (Node's agent) race the close only after 30 s
+ * (with 5 s, an e2e client whose event loop was busy for seconds under load wrote into a
+ * connection closed meanwhile: EPIPE).
  */
 export const DEFAULT_CONNECTION_LIMITS: Omit<ConnectionLimits, "requestTimeoutMs"> = {
   handshakeTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
-  idleTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
   maxConnections: 1024,
   maxConnectionsPerAddress: 64,
 };
