@@ -233,6 +233,8 @@ Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rt
       console.error = error;
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    // The error names the manifest the values were kept from.
+    assert.ok(errors.join("\n").includes(`invalid document ${dir}/manifest.json:`), errors.join());
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
   }));
 
