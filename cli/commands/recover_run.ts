@@ -15,7 +15,12 @@
  * @module
  */
 import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
-import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
+import {
+  InvalidDocumentError,
+  ParseError,
+  ValidationError,
+  VerificationError,
+} from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
@@ -83,7 +88,7 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
   const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
   const seedFile = await readFileIfExists(options.seed);
-  const localShares = seedFile && parseSeedShares(seedFile);
+  const localShares = seedFile && seedSharesOf(seedFile, options.seed);
   const verify = cliEvidenceVerifier(options.collateral);
   const network = { timeoutMs: options.timeoutMs };
   const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
@@ -141,6 +146,19 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
 }
 
 /**
+ * The seed-share document in `bytes`, read from `file`.
+ *
+ * @throws {InvalidDocumentError} naming `file` with every problem and its path
+ */
+function seedSharesOf(bytes: Uint8Array, file: string): SeedShareDocument {
+  try {
+    return parseSeedShares(bytes);
+  } catch (error) {
+    throw error instanceof InvalidDocumentError ? error.inFile(file) : error;
+  }
+}
+
+/**
  * The seed-share document the Coordinator stored (public-key encrypted; a seed from a forged one
  * fails the Coordinator's history check).
  *
@@ -150,5 +168,5 @@ function storedShares(seedFile: string, stored: Uint8Array | undefined): SeedSha
   if (stored === undefined) {
     throw new ParseError(seedFile, "not found, and the Coordinator stores no seed shares");
   }
-  return parseSeedShares(stored);
+  return seedSharesOf(stored, "seed shares stored with the Coordinator's history");
 }

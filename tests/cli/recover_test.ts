@@ -106,6 +106,21 @@ coordinatorWorkspaceTest(
       await Deno.writeTextFile(`${ws.dir}/bad.json`, "{");
       assert.equal(await runCli(args(undefined, `${ws.dir}/bad.json`)), 2);
       assert.equal(c.coordinator.phase, "recovery");
+      // A misspelt field: the error names the file and the field.
+      await Deno.writeTextFile(
+        `${ws.dir}/typo.json`,
+        (await Deno.readTextFile(`${ws.dir}/seed-shares.json`)).replace(
+          '"SeedShares"',
+          '"SeedShare"',
+        ),
+      );
+      const typo = await runCliCaptured(...args(undefined, `${ws.dir}/typo.json`), "--json");
+      assert.equal(typo.code, 2, typo.stderr);
+      const error = parseResultDocument(typo.stdout).error;
+      assert.equal(error.file, `${ws.dir}/typo.json`);
+      assert.ok(typo.stderr.includes(`invalid document ${ws.dir}/typo.json:`), typo.stderr);
+      assert.match(typo.stderr, /SeedShare: unknown field/);
+      assert.equal(c.coordinator.phase, "recovery");
     });
   },
 );
