@@ -11,7 +11,11 @@ import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
 import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
-import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import {
+  checkWriteTargets,
+  type FileWrite,
+  writeFilesTogether,
+} from "../../util/files/write_together.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
 
 /** Options of {@link runVerify}. */
@@ -57,27 +61,29 @@ export interface VerifySummary {
  */
 export async function runVerify(options: VerifyCommandOptions): Promise<VerifySummary> {
   const local = await readLocalManifest(options.manifest);
+  const dir = `${options.workspace}/verify`;
+  // Checked before the network is touched: verify/ must be a folder, or one that can be made.
+  await checkWriteTargets([`${dir}/latest-transition`], { createFolders: true });
   const attested = await attestTarget(options, local.manifest);
   const state = attested.state;
   if (state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery: contrast recover");
   }
-  const dir = `${options.workspace}/verify`;
-  await Deno.mkdir(dir, { recursive: true });
-  for (const [i, bytes] of state.manifests.entries()) {
-    await writeFileAtomic(`${dir}/manifest.${i}.json`, bytes);
-  }
-  for (const [digest, doc] of state.policies) {
-    await writeFileAtomic(`${dir}/policy.${digest}.toml`, doc);
-  }
-  await writeFileAtomic(`${dir}/coordinator-root-ca.pem`, state.rootCa);
-  await writeFileAtomic(`${dir}/mesh-ca.pem`, state.meshCa);
   const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
-  await writeFileAtomic(`${dir}/latest-transition`, latest + "\n");
+  const files: FileWrite[] = [
+    ...state.manifests.map((bytes, i) => ({ path: `${dir}/manifest.${i}.json`, data: bytes })),
+    ...[...state.policies].map(([digest, doc]) => ({
+      path: `${dir}/policy.${digest}.toml`,
+      data: doc,
+    })),
+    { path: `${dir}/coordinator-root-ca.pem`, data: state.rootCa },
+    { path: `${dir}/mesh-ca.pem`, data: state.meshCa },
+    { path: `${dir}/latest-transition`, data: latest + "\n" },
+  ];
   if (state.latestRecord && state.manifests.length > 0) {
-    await writeFileAtomic(
-      `${dir}/history.json`,
-      encodeHistoryBackup({
+    files.push({
+      path: `${dir}/history.json`,
+      data: encodeHistoryBackup({
         latestRecord: state.latestRecord,
         manifests: state.manifests.map((manifest, i) => ({
           manifest,
@@ -86,8 +92,9 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
         policies: state.policies,
         ...(state.seedShares ? { seedShares: state.seedShares } : {}),
       }),
-    );
+    });
   }
+  await writeFilesTogether(files, { createFolders: true });
   const active = state.manifests.at(-1);
   const summary: VerifySummary = {
     ok: active !== undefined && constantTimeEqual(active, local.bytes),
