@@ -21,7 +21,7 @@ import {
   ValidationError,
   VerificationError,
 } from "../../util/errors/mod.ts";
-import { readFileIfExists } from "../../util/files/mod.ts";
+import { readInputFileIfExists } from "../../util/files/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
@@ -87,7 +87,7 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
   const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
   const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const seedFile = await readFileIfExists(options.seed);
+  const seedFile = await readInputFileIfExists(options.seed);
   const localShares = seedFile && seedSharesOf(seedFile, options.seed);
   const verify = cliEvidenceVerifier(options.collateral);
   const network = { timeoutMs: options.timeoutMs };

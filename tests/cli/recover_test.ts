@@ -121,6 +121,11 @@ coordinatorWorkspaceTest(
       assert.ok(typo.stderr.includes(`invalid document ${ws.dir}/typo.json:`), typo.stderr);
       assert.match(typo.stderr, /SeedShare: unknown field/);
       assert.equal(c.coordinator.phase, "recovery");
+      // A directory where the seed file belongs: exit 2 naming it, not an internal error.
+      await Deno.mkdir(`${ws.dir}/seed-dir`);
+      const dir = await runCliCaptured(...args(undefined, `${ws.dir}/seed-dir`));
+      assert.equal(dir.code, 2, dir.stderr);
+      assert.ok(dir.stderr.includes(`${ws.dir}/seed-dir: is a directory`), dir.stderr);
     });
   },
 );
