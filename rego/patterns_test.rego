@@ -538,9 +538,11 @@ test_unnamed_variables_admitted_as_regex_match_admits_them if {
 }
 
 # The same through the whole environment check of one variable the expectations do not name (its
-# service-link shortcut included): admitted exactly when regex.match admits it under a pattern.
+# service-link shortcut included): admitted exactly when regex.match admits it under a pattern,
+# with the settings' patterns and with the service-link pattern left out (the other orders of
+# the test above change nothing here: the shortcut is taken only with service links admitted).
 env_checked_disagreements contains [i, v] if {
-	some i, patterns in env_pattern_lists
+	some i, patterns in [env_pattern_lists[0], env_pattern_lists[2]]
 	some v in env_cases
 	got := env_ok_or_false({"env": [], "env_regexes": patterns}, [v])
 	want := count([r | some r in patterns; regex.match(r, v)]) > 0

@@ -48,6 +48,7 @@ import {
   type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
+import { TRUST_SEED_SHARES_FLAG } from "../seed_anchor.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -167,7 +168,13 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ["coordinator-root-ca.pem", "mesh-ca.pem", "seed-shares.json", STORED_SEED_SHARES]
       .map((name) => `${options.workspace}/${name}`),
   );
-  const attested = await attestTarget(options, local.manifest);
+  // The history must carry a signature of a local owner (or of the key signing now): never sign
+  // on top of a history someone else wrote.
+  const attested = await attestTarget(
+    options,
+    local.manifest,
+    ownerKey ? [encodeHex(ownerKey.publicKeyDer)] : [],
+  );
   const written: string[] = [];
   const pending: FileWrite[] = [];
   const put = (name: string, data: string, mode = 0o644) => {
@@ -296,7 +303,9 @@ async function finishInterruptedFirstSet(
     throw new UnavailableError(
       "seed-shares.json",
       "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
-        "seed shares; run contrast recover",
+        `seed shares; run contrast recover ${TRUST_SEED_SHARES_FLAG} (no root CA reached you, so ` +
+        "nothing you hold confirms them; if you did not just run set, the infrastructure may " +
+        "have planted them: start the deployment anew instead)",
     );
   }
   if (shares === "beside") {

@@ -11,12 +11,10 @@ import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
 import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
-import {
-  checkWriteTargets,
-  type FileWrite,
-  writeFilesTogether,
-} from "../../util/files/write_together.ts";
+import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import { checkWriteTargets } from "../../util/files/write_together.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
+import type { AttestResponse } from "../../protocol/messages.ts";
 
 /** Options of {@link runVerify}. */
 export interface VerifyCommandOptions {
@@ -61,40 +59,28 @@ export interface VerifySummary {
  */
 export async function runVerify(options: VerifyCommandOptions): Promise<VerifySummary> {
   const local = await readLocalManifest(options.manifest);
-  const dir = `${options.workspace}/verify`;
   // Checked before the network is touched: verify/ must be a folder, or one that can be made.
-  await checkWriteTargets([`${dir}/latest-transition`], { createFolders: true });
+  await checkWriteTargets([`${options.workspace}/verify/latest-transition`], {
+    createFolders: true,
+  });
   const attested = await attestTarget(options, local.manifest);
   const state = attested.state;
   if (state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery: contrast recover");
   }
-  const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
-  const files: FileWrite[] = [
-    ...state.manifests.map((bytes, i) => ({ path: `${dir}/manifest.${i}.json`, data: bytes })),
-    ...[...state.policies].map(([digest, doc]) => ({
-      path: `${dir}/policy.${digest}.toml`,
-      data: doc,
-    })),
-    { path: `${dir}/coordinator-root-ca.pem`, data: state.rootCa },
-    { path: `${dir}/mesh-ca.pem`, data: state.meshCa },
-    { path: `${dir}/latest-transition`, data: latest + "\n" },
-  ];
-  if (state.latestRecord && state.manifests.length > 0) {
-    files.push({
-      path: `${dir}/history.json`,
-      data: encodeHistoryBackup({
-        latestRecord: state.latestRecord,
-        manifests: state.manifests.map((manifest, i) => ({
-          manifest,
-          signature: state.signatures[i] ?? new Uint8Array(),
-        })),
-        policies: state.policies,
-        ...(state.seedShares ? { seedShares: state.seedShares } : {}),
-      }),
-    });
+  const dir = `${options.workspace}/verify`;
+  // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
+  // longer history, another Coordinator's backup) never sit next to what this run attested.
+  const fresh = `${options.workspace}/.verify-${crypto.randomUUID()}`;
+  await Deno.mkdir(fresh, { recursive: true });
+  try {
+    await writeAttestedFiles(fresh, state);
+    await replaceFolder(dir, fresh);
+  } catch (error) {
+    await Deno.remove(fresh, { recursive: true }).catch(() => {});
+    throw error;
   }
-  await writeFilesTogether(files, { createFolders: true });
+  const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
   const active = state.manifests.at(-1);
   const summary: VerifySummary = {
     ok: active !== undefined && constantTimeEqual(active, local.bytes),
@@ -108,4 +94,46 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
     verifyDir: dir,
   };
   return summary;
+}
+
+/** Replaces folder `dir` by `fresh` (a sibling): the old one is moved aside, then removed. */
+async function replaceFolder(dir: string, fresh: string): Promise<void> {
+  const old = `${fresh}.old`;
+  let moved = false;
+  try {
+    await Deno.rename(dir, old);
+    moved = true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.rename(fresh, dir);
+  if (moved) await Deno.remove(old, { recursive: true });
+}
+
+/** Writes what the Coordinator attested into `dir` (see `verify.ts` for the files). */
+async function writeAttestedFiles(dir: string, state: AttestResponse): Promise<void> {
+  for (const [i, bytes] of state.manifests.entries()) {
+    await writeFileAtomic(`${dir}/manifest.${i}.json`, bytes);
+  }
+  for (const [digest, doc] of state.policies) {
+    await writeFileAtomic(`${dir}/policy.${digest}.toml`, doc);
+  }
+  await writeFileAtomic(`${dir}/coordinator-root-ca.pem`, state.rootCa);
+  await writeFileAtomic(`${dir}/mesh-ca.pem`, state.meshCa);
+  const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
+  await writeFileAtomic(`${dir}/latest-transition`, latest + "\n");
+  if (state.latestRecord && state.manifests.length > 0) {
+    await writeFileAtomic(
+      `${dir}/history.json`,
+      encodeHistoryBackup({
+        latestRecord: state.latestRecord,
+        manifests: state.manifests.map((manifest, i) => ({
+          manifest,
+          signature: state.signatures[i] ?? new Uint8Array(),
+        })),
+        policies: state.policies,
+        ...(state.seedShares ? { seedShares: state.seedShares } : {}),
+      }),
+    );
+  }
 }
