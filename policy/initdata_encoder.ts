@@ -13,7 +13,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { encodeBase64 } from "../util/bytes/mod.ts";
 import { combinePolicyTextSizes, measurePolicyText, type PolicyTextSize } from "./agent_limits.ts";
-import { prefixedGzip } from "./gzip.ts";
+import { PrefixedGzip } from "./gzip.ts";
 import { escapeAndMeasureTomlMultiline } from "./toml_multiline_bytes.ts";
 import {
   escapeTomlMultiline,
@@ -60,7 +60,13 @@ export class EncodedPolicyInitdata {
 export class PolicyInitdataEncoder {
   readonly #head: Uint8Array;
   readonly #headHash: Hash;
-  readonly #gzip: (suffixes: readonly Uint8Array[]) => Promise<Uint8Array[]>;
+  readonly #gzip: PrefixedGzip;
+  /**
+   * Base64 of the longest whole-3-byte start of the members' shared bytes: every annotation
+   * starts with this text; the 0–2 bytes left over are encoded with each pod's own bytes.
+   */
+  readonly #sharedBase64: string;
+  readonly #sharedRest: Uint8Array;
   readonly #rulesSize: PolicyTextSize;
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
@@ -68,6 +74,8 @@ export class PolicyInitdataEncoder {
   /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
   #lineBytes = new Uint8Array(0);
   #escapeScratch = new Uint8Array(0);
+  /** The last {@link encodeAnnotated} (its initdata bytes are in the buffers until it ends). */
+  #annotating: Promise<unknown> = Promise.resolve();
 
   constructor(rules: string) {
     const body = rules.endsWith("\n") ? rules : rules + "\n";
@@ -79,11 +87,40 @@ export class PolicyInitdataEncoder {
         `${tomlBasicString(POLICY_KEY)} = """\n${escapeTomlMultiline(`${body}\n`)}`,
     );
     this.#headHash = createHash("sha256").update(this.#head);
-    this.#gzip = prefixedGzip(this.#head);
+    this.#gzip = new PrefixedGzip(this.#head);
+    const shared = this.#gzip.prefixBytes;
+    const whole = shared.length - shared.length % 3;
+    this.#sharedBase64 = base64(shared.subarray(0, whole));
+    this.#sharedRest = shared.slice(whole);
   }
 
   /** The initdata of a pod with `policyData` (all but its annotation). */
   encode(policyData: unknown): EncodedPolicyInitdata {
+    const { tail, digest, policyTextSize } = this.#encode(policyData, false);
+    return new EncodedPolicyInitdata(this.#head, tail, digest, policyTextSize);
+  }
+
+  /**
+   * The digest and size of the initdata of a pod with `policyData` and its annotation (as
+   * {@link encode} and then {@link annotation} give them), without keeping a copy of the
+   * initdata bytes: they are compressed from the encoder's buffer. Calls run one at a time.
+   */
+  encodeAnnotated(
+    policyData: unknown,
+  ): Promise<{ digest: Uint8Array; policyTextSize: PolicyTextSize; annotation: string }> {
+    const result = this.#annotating.then(async () => {
+      const { tail, digest, policyTextSize } = this.#encode(policyData, true);
+      return { digest, policyTextSize, annotation: await this.#annotationOf(tail) };
+    });
+    this.#annotating = result.catch(() => {});
+    return result;
+  }
+
+  /** {@link encode}'s parts; the tail is a view of the encoder's buffer with `inScratch`. */
+  #encode(
+    policyData: unknown,
+    inScratch: boolean,
+  ): { tail: Uint8Array; digest: Uint8Array; policyTextSize: PolicyTextSize } {
     // `${POLICY_DATA_PREFIX}${json}\n` as UTF-8, written in place (not joined as a string first).
     const json = JSON.stringify(policyData, null, 2);
     const prefix = this.#prefix.length;
@@ -99,25 +136,49 @@ export class PolicyInitdataEncoder {
       this.#lineBytes.subarray(0, written),
       this.#closing,
       this.#escapeScratch,
+      inScratch,
     );
-    return new EncodedPolicyInitdata(
-      this.#head,
+    return {
       tail,
-      new Uint8Array(this.#headHash.copy().update(tail).digest()),
-      combinePolicyTextSizes(this.#rulesSize, size),
-    );
+      digest: new Uint8Array(this.#headHash.copy().update(tail).digest()),
+      policyTextSize: combinePolicyTextSizes(this.#rulesSize, size),
+    };
   }
 
   /**
-   * The `cc_init_data` annotation value, base64(gzip(toml)), of each of `encoded` (made by this
-   * encoder), compressed together (see `prefixedGzip`); each value is the same whatever else is
-   * in the list.
+   * The `cc_init_data` annotation value, base64(gzip(toml)), of `encoded` (made by this encoder),
+   * compressed now through the encoder's one zlib stream (see `PrefixedGzip`): the same value
+   * whatever else the encoder compressed. The text is the shared members' start, encoded once,
+   * joined with the pod's own part, so annotations share the rules' ~23 KB of base64 text.
    */
-  async annotations(encoded: readonly EncodedPolicyInitdata[]): Promise<string[]> {
-    const members = await this.#gzip(encoded.map((e) => e.tail));
-    return members.map((gz) => {
-      const native = (gz as { toBase64?: () => string }).toBase64;
-      return native ? native.call(gz) : encodeBase64(gz);
-    });
+  annotation(encoded: EncodedPolicyInitdata): Promise<string> {
+    return this.#annotationOf(encoded.tail);
   }
+
+  async #annotationOf(tail: Uint8Array): Promise<string> {
+    const part = await this.#gzip.suffixPart(tail);
+    const rest = this.#sharedRest;
+    const own = new Uint8Array(rest.length + part.length);
+    own.set(rest, 0);
+    own.set(part, rest.length);
+    return this.#sharedBase64 + base64(own);
+  }
+
+  /** {@link annotation} of each of `encoded`, in order. */
+  async annotations(encoded: readonly EncodedPolicyInitdata[]): Promise<string[]> {
+    const values: string[] = [];
+    for (const e of encoded) values.push(await this.annotation(e));
+    return values;
+  }
+
+  /** Ends the encoder's zlib stream (a later {@link annotation} opens a new one). */
+  close(): void {
+    this.#gzip.close();
+  }
+}
+
+/** Standard padded base64 (the engine's `toBase64` where it has one). */
+function base64(bytes: Uint8Array): string {
+  const native = (bytes as { toBase64?: () => string }).toBase64;
+  return native ? native.call(bytes) : encodeBase64(bytes);
 }

@@ -269,9 +269,7 @@ container_identity_ok(c, req) if {
 	not req.container_id in reserved_ids
 	not known_container(req.container_id)
 	a["io.kubernetes.cri.sandbox-namespace"] == pd.pod.namespace
-	sandbox_name := a["io.kubernetes.cri.sandbox-name"]
-	pattern_match(pd.pod.sandbox_name_regex, sandbox_name)
-	same_sandbox(sandbox_name)
+	sandbox_name_ok(a["io.kubernetes.cri.sandbox-name"])
 	sandbox_id_ok(c, req, a)
 	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
 }
@@ -320,9 +318,15 @@ container_name_ok(c, a) if {
 	object.get(a, "io.kubernetes.cri.image-name", c.image) == c.image
 }
 
-same_sandbox(_) if not pstate.sandbox_name
-
-same_sandbox(name) if pstate.sandbox_name == name
+# The pod's sandbox name: the one the first container (the pause container) was created with,
+# which matched the pod's name pattern then (the rules record it, in sandbox_name_ops, only for a
+# container this check admitted: no need to match it again); before that, any name of the pattern.
+sandbox_name_ok(name) if {
+	pstate.sandbox_name == name
+} else if {
+	not pstate.sandbox_name
+	pattern_match(pd.pod.sandbox_name_regex, name)
+}
 
 # Every annotation must be one the runtime sets, with a value of the expected form.
 annotations_ok(c, req) if {
@@ -398,8 +402,8 @@ process_ok(c, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env := object.get(p, "Env", [])
-	names := env_names(env)
-	env_ok(e, env, names)
+	names := env_checked_names(e, env)
+	count(names) == count(env)
 	env_complete(e, names)
 	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
@@ -440,13 +444,15 @@ cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable
 
 # The same lists in the same order (what the runtime sends for the capabilities the policy data
 # lists), or else the same sets.
+# (The lists compared field by field, not through cap_sets: opa's wasm builds that constant and the
+# pairs again in each evaluation. The sets only when the lists differ.)
 capabilities_equal(got, want) if {
-	every pair in cap_sets {
-		capability_list(got, pair[0]) == want[pair[1]]
-	}
-}
-
-capabilities_equal(got, want) if {
+	object.get(got, "Bounding", []) == want.bounding
+	object.get(got, "Effective", []) == want.effective
+	object.get(got, "Inheritable", []) == want.inheritable
+	object.get(got, "Permitted", []) == want.permitted
+	object.get(got, "Ambient", []) == want.ambient
+} else if {
 	every pair in cap_sets {
 		as_set(capability_list(got, pair[0])) == as_set(want[pair[1]])
 	}
@@ -458,16 +464,48 @@ as_set(xs) := {x | some x in xs} if is_array(xs)
 
 as_set(xs) := set() if xs == null
 
-# `names` is env_names(env), worked out once by the caller.
-env_ok(e, env, names) if {
+# The names of the variables of `env` that the expectations `e` admit, in one pass: when it has
+# as many names as `env` has variables, every variable is admitted and no name is given twice
+# (a variable that is not admitted has no name in it; a name given twice counts once).
+env_checked_names(e, env) := names if {
 	is_array(env)
-	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
 	links := service_links_allowed(e.env_regexes)
-	every v in env {
-		env_var_ok(e, exact, named, links, v)
-	}
+	svars := service_variables(env, exact, links)
+	names := {name | some v in env; name := env_var_checked_name(e, exact, named, links, svars, v)}
+}
+
+# Whether service links are admitted and every variable without a literal expected value has a
+# service variable's characters (service_variable), decided by one match over all of them, each
+# ended by a newline (which neither of the pattern's classes holds), instead of one match per
+# variable: a call of regex.match costs about a microsecond even with its program built.
+default service_variables(_, _, _) := false
+
+service_variables(env, exact, true) if {
+	rest := [v | some v in env; not exact[v]]
+	regex.match(`^(?:[A-Z0-9_]+=[0-9a-zA-Z.:/\[\]-]*\n)*$`, concat("", [concat("\n", rest), "\n"]))
+}
+
+# Whether every variable of `env` is admitted and no name is given twice.
+env_ok(e, env) if count(env_checked_names(e, env)) == count(env)
+
+# The name of `v` when the expectations admit it, else undefined. A variable with a literal
+# expected value is looked up first; then (most of a pod's variables: 7 per service in the
+# namespace) a service link the expectations admit (`svars`: service links are admitted and `v`
+# has a service variable's characters), decided here without the calls of the general case
+# (env_name_ok, which admits it by the same test); then the general case. (env_name inlined:
+# every call of a function costs an allocation in opa's wasm.)
+env_var_checked_name(e, exact, named, links, svars, v) := substring(v, 0, indexof(v, "=")) if {
+	exact[v]
+} else := name if {
+	svars == true
+	name := substring(v, 0, indexof(v, "="))
+	not named[name]
+	service_link_var_name(name)
+} else := name if {
+	name := env_name(v)
+	env_name_ok(e, named, links, v, name)
 }
 
 # Whether the expectations admit service links (settings.json's pattern among `env_regexes`),
@@ -483,13 +521,6 @@ service_links_allowed(patterns) if service_link_env_pattern in patterns
 # the name); a variable the expectations do not name may match one of `env_regexes`. A named one
 # never may: the pod's own `DB_PORT=5432` must not become a host-chosen `DB_PORT=tcp://…` because
 # the name also has a service link's shape (the kubelet lets the container's value win).
-env_var_ok(e, exact, named, links, v) if {
-	exact[v]
-} else if {
-	name := env_name(v)
-	env_name_ok(e, named, links, v, name)
-}
-
 # (`name` is env_name(v), split off once.)
 env_name_ok(e, named, links, v, name) if {
 	named[name]
@@ -583,8 +614,42 @@ default service_link_env(_, _) := false
 
 service_link_env(v, name) if {
 	service_variable(v)
+	service_link_var_name(name)
+}
+
+# A service link's name (service_variable admitted its characters). A service's variables by their
+# suffix: `_SERVICE_HOST`, `_PORT` (which `_SERVICE_PORT` and `_PORT_<n>_TCP_PORT` end with: a
+# `<prefix>_PORT` all the same), and `_PORT_<n>_TCP`, `_PORT_<n>_TCP_ADDR`, `_PORT_<n>_TCP_PROTO`
+# (the prefix before a suffix is not empty exactly when the name is longer than the suffix); every
+# other name (UDP, SCTP, named service ports) by its `_`-separated parts. Each suffix test only
+# admits names the pattern admits; the parts decide the rest exactly.
+service_link_var_name(name) if {
+	endswith(name, "_SERVICE_HOST")
+	name != "_SERVICE_HOST"
+} else if {
+	endswith(name, "_PORT")
+	name != "_PORT"
+} else if {
+	endswith(name, "_TCP")
+	port_number_name(trim_suffix(name, "_TCP"))
+} else if {
+	endswith(name, "_TCP_ADDR")
+	port_number_name(trim_suffix(name, "_TCP_ADDR"))
+} else if {
+	endswith(name, "_TCP_PROTO")
+	port_number_name(trim_suffix(name, "_TCP_PROTO"))
+} else if {
 	parts := split(name, "_")
 	service_link_name(parts, array.reverse(parts))
+}
+
+# `<prefix>_PORT_<digits>` with a non-empty prefix: without its trailing digits (at least one) it
+# ends with `_PORT_` and is longer than that.
+port_number_name(x) if {
+	y := trim_right(x, "0123456789")
+	y != x
+	endswith(y, "_PORT_")
+	y != "_PORT_"
 }
 
 # `<prefix>_SERVICE_HOST`, `_SERVICE_PORT`, `_SERVICE_PORT_<name>`, `_PORT`,
@@ -668,10 +733,9 @@ hostname_env(r, v) if {
 	pattern_match(concat("", ["^", substring(r, 10, -1)]), substring(v, 9, -1))
 }
 
-env_name(v) := split(v, "=")[0]
-
-# The set of variable names (a name given twice counts once).
-env_names(env) := {n | some v in env; n := env_name(v)}
+# The text before the first `=` (all of `v` without one): `substring` with a negative length
+# takes the rest, and indexof gives -1 without a match.
+env_name(v) := substring(v, 0, indexof(v, "="))
 
 # Every expected variable is present: dropping one (say a `REQUIRE_TLS=true`) can change what the
 # workload does as much as changing it.
@@ -901,9 +965,15 @@ shape_match(shape, pattern, value) if {
 # `^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`: a pod UID.
 uuid_pattern := "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 
+# 36 characters of `[a-f0-9-]` with `-` exactly at 8, 13, 18 and 23 (and nowhere else: five
+# parts); substrings at constant offsets rather than a list of the parts' lengths.
 uuid_shape_match(value) if {
 	count(value) == 36
-	[count(part) | some part in split(value, "-")] == [8, 4, 4, 4, 12]
+	substring(value, 8, 1) == "-"
+	substring(value, 13, 1) == "-"
+	substring(value, 18, 1) == "-"
+	substring(value, 23, 1) == "-"
+	count(split(value, "-")) == 5
 	regex.match(`^[a-f0-9-]+$`, value)
 }
 
@@ -963,12 +1033,22 @@ shared_splits(element) := {[id, rest] |
 	rest := concat("-", array.slice(parts, j + 1, count(parts)))
 }
 
-# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name.
+# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name. With the name given,
+# there is one way to read it: the name is the end after its `-`, and the 16 characters (which
+# hold no `-`) are the last `-`-separated part of the rest, the ID all before them. (No
+# arithmetic on lengths: opa's wasm computes it in arbitrary precision.)
 shared_shape_match(shape, value) if {
 	startswith(value, shared_dir)
-	some s in shared_splits(substring(value, 39, -1))
-	s[1] == shape.name
-	shared_id_matches(shape.shared, s[0])
+	element := substring(value, 39, -1)
+	tail := concat("", ["-", shape.name])
+	endswith(element, tail)
+	head := trim_suffix(element, tail)
+	rev := array.reverse(split(head, "-"))
+	hex := rev[0]
+	rev[1]
+	count(hex) == 16
+	lower_alphanumeric(hex)
+	shared_id_matches(shape.shared, trim_suffix(head, concat("", ["-", hex])))
 }
 
 # A file tree below a share, any container (settings.json copy_file):
@@ -1010,15 +1090,17 @@ shared_names_shape_match(shape, value) if {
 }
 
 # `^<literal><tail>$` for the variable tails of generated names and numbers (pod names of
-# Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
-# of a line (`image_guest_pull=.*`): their RE2
-# programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
-# The last is a UUID after a literal prefix (`nerdctl/network-namespace`'s
+# Deployments, ReplicaSets, Jobs, CronJobs and generateName pods, StatefulSet ordinals, sizes) and
+# any rest of a line (`image_guest_pull=.*`): their RE2
+# programs (counted repetitions) cost up to ~50 µs to build in each evaluation (a CronJob's pod
+# name pattern ~40–120 µs, measured in one evaluation of it alone).
+# The sixth is a UUID after a literal prefix (`nerdctl/network-namespace`'s
 # `^/var/run/netns/cni-<UUID>$`, a pattern with counted repetitions whose RE2 program cost 15% of
 # the pause container's CreateContainer); a UUID alone keeps its own shape (`uuid`).
 name_tails := [
 	"[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*",
 	"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+	"[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}", "([0-9]+-)?[a-z0-9]{5}",
 ]
 
 tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
@@ -1065,6 +1147,34 @@ tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
 tail_match(".*", rest) if not contains(rest, "\n")
 
 tail_match("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", rest) if uuid_shape_match(rest)
+
+# A CronJob's pod: the Job's scheduled minute (1 to 11 digits), an Indexed Job's completion index
+# (digits) or none, then the pod's 5 characters. `-` is in none of the parts, so they are the
+# `-`-separated parts; lower_alphanumeric admits their characters, and of those a part is digits
+# exactly when upper-casing leaves it as it is.
+tail_match("[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) in {2, 3}
+	lower_alphanumeric(concat("", parts))
+	count(parts[0]) <= 11
+	every p in array.slice(parts, 0, count(parts) - 1) {
+		p != ""
+		upper(p) == p
+	}
+	count(parts[count(parts) - 1]) == 5
+}
+
+# A Job's pod: an Indexed Job's completion index (digits) or none, then the pod's 5 characters.
+tail_match("([0-9]+-)?[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) in {1, 2}
+	lower_alphanumeric(concat("", parts))
+	every p in array.slice(parts, 0, count(parts) - 1) {
+		p != ""
+		upper(p) == p
+	}
+	count(parts[count(parts) - 1]) == 5
+}
 
 # `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
 # built once per evaluation for both).
@@ -1453,8 +1563,7 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	env := object.get(p, "Env", [])
-	env_ok(c.process, env, env_names(env))
+	env_ok(c.process, object.get(p, "Env", []))
 }
 
 # The Kata runtime execs probes and hooks with the container's user, groups and working directory
@@ -1561,47 +1670,60 @@ byte_char(b) := "x" if {
 }
 
 # --- Network: never touch loopback, never route from or to it ---
+#
+# How these rules read the request is chosen for opa's wasm, where each key lookup (a field by
+# `.`, or object.get) hashes the key again, each number literal is allocated and compared by
+# parsing both numbers, and each default of object.get that is an object or array is allocated:
+# a field that may be absent is read inside a helper function (absent: the helper is undefined,
+# as object.get's default would decide), except where object.get is what refuses an entry that
+# is not an object; the common values are tested first in else chains. The verdicts for absent
+# and mistyped fields are pinned by rego/fidelity_test.rego and tests/rego/network_checks_test.ts.
 
 default UpdateInterfaceRequest := {"allowed": false, "ops": []}
 
 UpdateInterfaceRequest := {"allowed": true, "ops": []} if {
 	i := input.interface
-	not loopback_name(object.get(i, "name", ""))
-	not loopback_name(object.get(i, "device", ""))
+	not interface_on_loopback(i)
 	every a in object.get(i, "IPAddresses", []) {
 		not loopback_address(object.get(a, "address", ""))
 	}
-	interface_flags_ok(object.get(i, "raw_flags", 0))
-	hardware_address_ok(object.get(i, "hwAddr", ""))
+	not interface_flags_bad(i)
+	hardware_address_ok(i.hwAddr)
+}
+
+interface_on_loopback(i) if {
+	i.name == "lo"
+} else if {
+	i.device == "lo"
 }
 
 # The runtime sets no interface flags or only IFF_NOARP (128); IFF_LOOPBACK, IFF_POINTOPOINT,
 # IFF_NOTRAILERS (64), promiscuous mode and the rest change how the guest trusts the link.
-# (An else chain, the common value first: opa's wasm evaluates every body of a function, and
-# builds a set literal in each evaluation.)
-interface_flags_ok(f) if {
-	f == 0
-} else if {
-	f == 128
+# Absent flags are none. (Two comparisons in one body rather than a set: opa's wasm builds a set
+# literal in each evaluation; the common value 0 fails the first.)
+interface_flags_bad(i) if {
+	f := i.raw_flags
+	f != 0
+	f != 128
 }
 
 # A MAC address (`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`: six pairs of hex digits), never all
 # zeros, decided without that pattern (its RE2 program costs ~35 µs to build in each evaluation)
 # and without a per-character scan (trim with a 22-character cutset costs more than the rest of
-# the request). With each colon replaced by `\u00`, the whole after a `\u00` and in quotes is
-# JSON text in which every `\u00` must be followed by two hex digits (JSON's `\u` escape takes
-# exactly four). Without a quote or backslash of its own, the address can neither end the string
-# early (opa's wasm parser ignores what follows a complete value) nor escape one of those
-# backslashes; 17 characters of which exactly five are colons (the replacement adds three
-# characters per colon: 32) then leave each of the six parts exactly its two hex digits.
-# rego/patterns_test.rego and tests/rego/network_checks_test.ts compare this with the pattern.
+# the request). With each colon replaced by `\u00`, the whole after a `\u00` and in quotes is a
+# JSON string in which every `\u00` must be followed by two hex digits (JSON's `\u` escape takes
+# exactly four) and decodes to one character. Without a quote or backslash of its own, the address
+# can neither end the string early (opa's wasm parser ignores what follows a complete value) nor
+# escape one of those backslashes, so the string decodes to one character per part and one per
+# character left after a part's two hex digits: with k colons in 17 characters that is
+# (k + 1) + (17 - k - 2(k + 1)) = 16 - 2k characters, six exactly when there are five colons and
+# no part longer than two. rego/patterns_test.rego and tests/rego/network_checks_test.ts compare
+# this with the pattern.
 hardware_address_ok(mac) if {
 	count(mac) == 17
 	not contains(mac, "\\")
 	not contains(mac, "\"")
-	escaped := replace(mac, ":", "\\u00")
-	count(escaped) == 32
-	json.is_valid(concat("", ["\"\\u00", escaped, "\""]))
+	count(json.unmarshal(concat("", ["\"\\u00", replace(mac, ":", "\\u00"), "\""]))) == 6
 	mac != "00:00:00:00:00:00"
 }
 
@@ -1609,44 +1731,55 @@ default UpdateRoutesRequest := {"allowed": false, "ops": []}
 
 UpdateRoutesRequest := {"allowed": true, "ops": []} if {
 	every r in object.get(input.routes, "Routes", []) {
-		not loopback_name(object.get(r, "device", ""))
-		not loopback_address(object.get(r, "source", ""))
-		not loopback_address(object.get(r, "gateway", ""))
-		not loopback_address(object.get(r, "dest", ""))
+		not object.get(r, "device", "") == "lo"
+		not route_touches_loopback(r)
 	}
+}
+
+route_touches_loopback(r) if {
+	loopback_address(r.source)
+} else if {
+	loopback_address(r.gateway)
+} else if {
+	loopback_address(r.dest)
 }
 
 default AddARPNeighborsRequest := {"allowed": false, "ops": []}
 
 AddARPNeighborsRequest := {"allowed": true, "ops": []} if {
 	every n in object.get(input.neighbors, "ARPNeighbors", []) {
-		not loopback_name(object.get(n, "device", ""))
+		not object.get(n, "device", "") == "lo"
 		not loopback_address(object.get(object.get(n, "toIPAddress", {}), "address", ""))
-		neighbour_state_ok(object.get(n, "state", 0))
-		neighbour_flags_ok(object.get(n, "flags", 0))
+		neighbour_state_and_flags_ok(n)
 	}
 }
 
+# The common neighbour (NUD_PERMANENT, no flags) in one body, the others by the two checks below.
+# A neighbour without state is refused, one without flags has none.
+neighbour_state_and_flags_ok(n) if {
+	n.state == 128
+	n.flags == 0
+} else if {
+	neighbour_state_ok(n.state)
+	not neighbour_flags_bad(n)
+}
+
 # NUD_PERMANENT (128) or NUD_REACHABLE (2), as the runtime copies them from the host's table.
-# (Else chains, the common value first, as for interface_flags_ok.)
+# (An else chain, the common value first: opa's wasm evaluates every body of a function.)
 neighbour_state_ok(s) if {
 	s == 128
 } else if {
 	s == 2
 }
 
-# No flags, NTF_PROXY (8), NTF_ROUTER (128) or both.
-neighbour_flags_ok(f) if {
-	f == 0
-} else if {
-	f == 128
-} else if {
-	f == 8
-} else if {
-	f == 136
+# Other than no flags, NTF_PROXY (8), NTF_ROUTER (128) or both.
+neighbour_flags_bad(n) if {
+	f := n.flags
+	f != 0
+	f != 128
+	f != 8
+	f != 136
 }
-
-loopback_name("lo")
 
 # Loopback by the address's value, not its spelling: `127.0.0.0/8` (any octet spelling Rust's
 # parser accepts), `::1` in every zero-padded or expanded form (`00::001`, `0:0:0:0:0:0:0:1`), and
@@ -1655,14 +1788,21 @@ loopback_name("lo")
 # and `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` decide it on its lower-case form
 # (rego/patterns_test.rego compares them), by string operations: their RE2 programs would be
 # built in each evaluation. IPv4 loopback begins with `127.` after leading zeros; every IPv6 form
-# has a colon.
+# begins with `0` or `:` (the patterns' `[0:]*:`), so an address beginning otherwise (the common
+# case) costs three prefix tests and no scan.
 loopback_address(a) if {
 	startswith(a, "127.")
 } else if {
 	startswith(a, "0")
+	loopback_after_zero(a)
+} else if {
+	startswith(a, ":")
+	loopback_ip6(lower(split(a, "/")[0]))
+}
+
+loopback_after_zero(a) if {
 	startswith(trim_left(a, "0"), "127.")
 } else if {
-	contains(a, ":")
 	loopback_ip6(lower(split(a, "/")[0]))
 }
 
