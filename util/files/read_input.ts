@@ -31,6 +31,28 @@ export async function readInputFile(path: string, flag?: string): Promise<Uint8A
   }
 }
 
+/**
+ * The bytes of `path`, or `undefined` when it does not exist (a default file such as a workspace's
+ * `manifest.json`); anything else that keeps it from being read is bad input, as for
+ * {@link readInputFile}.
+ *
+ * @throws {ParseError} with field `path` (or `flag: path`) when it is a directory, lies below a
+ *   file or cannot be read
+ */
+export async function readInputFileIfExists(
+  path: string,
+  flag?: string,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await readInputFile(path, flag);
+  } catch (error) {
+    if (error instanceof ParseError && error.cause instanceof Deno.errors.NotFound) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 function isDirectory(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
