@@ -250,6 +250,18 @@ values := [
 	"db--1",
 	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789ab",
 	"/var/log/pods/shop_web.x_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_web_0123abcd-0123-4567-89ab-0123456789ag",
+	"/var/log/pods/Shop_web_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_we/b_0123abcd-0123-4567-89ab-0123456789ab",
+	"/var/log/pods/shop_web_0123abcd-0123-4567-89ab-0123456789a ",
+	"/var/log/pods/shop_web_------------------------------------",
+	"/var/log/pods/s_w_0123abcd0123456789ab0123456789abcdef",
+	"0123abcd-0123-4567-89ab-0123456789ag",
+	"0123abcd-0123-4567-89ab-g123456789ab",
+	"12",
+	"1x",
+	"x1",
+	"1 ",
 	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789ab/x",
 	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789a",
 	"/var/log/pods/shop_web-7c9fd6b5d8-x2kqp_0123abcd-0123-4567-89ab-0123456789abc",
@@ -407,7 +419,7 @@ env_names := [
 
 env_values := [
 	"10.96.0.1", "tcp://10.96.0.1:443", "[::1]:443", "", "a b", "x=y", "é", "a\nb", "a_b", "A-Z.z:/[]",
-	"10.0.0.1\n", "=", "a,b", "a+b",
+	"10.0.0.1\n", "=", "a,b", "a+b", "10.0.0.1\nA_PORT=1",
 ]
 
 env_cases := array.concat(
