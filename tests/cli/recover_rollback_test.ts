@@ -1,0 +1,65 @@
+/**
+ * `contrast recover` against a Coordinator whose storage the host rolled back to an older, genuine
+ * latest record: the seedshare owner must not hand the seed to a Coordinator that would then serve
+ * a manifest older than the owner's own.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
+import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+
+coordinatorWorkspaceTest(
+  "contrast recover: refuses a Coordinator whose stored latest the host rolled back to an " +
+    "older manifest than the local one",
+  async (_t, ws, c) => {
+    const d = ws.deployment;
+    const first = await c.setFirstManifest();
+    await Deno.writeTextFile(
+      `${ws.dir}/seed-shares.json`,
+      encodeSeedShares(first.seedShares as SeedShareDocument),
+    );
+    await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, first.rootCa);
+    const oldRecord = (await c.backend.readLatest())!;
+    // The owner removes `web`, and keeps the new manifest as the workspace's manifest.json.
+    const update = d.manifest((m) => {
+      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
+    });
+    const previous = decodeHex(first.transition);
+    const second = await c.coordinator.setManifest(parseManifestRequest({
+      manifest: encodeBase64(update),
+      policies: [d.coordinator.doc, d.pods.db.doc].map(encodeBase64),
+      previous_transition: first.transition,
+      signature: await d.ownerSignature(update, previous),
+    }));
+    await Deno.writeFile(`${ws.dir}/manifest.json`, update);
+    // The host puts the old (genuinely signed) latest record back and restarts the Coordinator.
+    const now = (await c.backend.readLatest())!;
+    assert.ok(await c.backend.compareAndSwapLatest(now.version, oldRecord.bytes));
+    await c.restart();
+    assert.equal(c.coordinator.phase, "recovery");
+
+    const r = await runCliCaptured(
+      "recover",
+      "-c",
+      c.userAddress,
+      "-m",
+      `${ws.dir}/manifest.json`,
+      "-w",
+      ws.dir,
+    );
+    const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
+    assert.notEqual(
+      state.latestTransition,
+      first.transition,
+      `recover exited ${r.code} and the Coordinator serves the manifest the owner replaced ` +
+        `(the owner's latest is ${second.transition.slice(0, 8)}…)`,
+    );
+    assert.notEqual(r.code, 0);
+    assert.equal(c.coordinator.phase, "recovery");
+  },
+);
