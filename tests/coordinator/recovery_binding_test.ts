@@ -9,7 +9,11 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { decodeHex, encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
-import type { HistoryBackend, LatestRecord, ObjectKind } from "../../coordinator/history/backend.ts";
+import type {
+  HistoryBackend,
+  LatestRecord,
+  ObjectKind,
+} from "../../coordinator/history/backend.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "../../coordinator/service.ts";
 import { Coordinator, type CoordinatorOptions } from "../../coordinator/coordinator.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
