@@ -168,6 +168,14 @@ type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveSta
 
 const SEED_AND_SALT_LENGTH = 64 + 32;
 
+/** What a restored seed's history must show (see `Coordinator.#restore`). */
+interface RestoreBinding {
+  /** The transition the restored history must end at. */
+  readonly expectTransition: Uint8Array;
+  /** A transition the restored history must contain (the seed-giving peer's latest). */
+  readonly peerTransition?: Uint8Array;
+}
+
 /** One Coordinator process: its attested identity and its state. */
 export class Coordinator {
   /** The TLS identity of this process (fresh key, evidence in the certificate). */
@@ -569,16 +577,18 @@ export class Coordinator {
       state.claimedTransition,
       "sealedSeed",
     );
-    await this.#restore(plain, "sealedSeed", state.claimedTransition);
+    await this.#restore(plain, "sealedSeed", { expectTransition: state.claimedTransition });
     return {};
   }
 
   /**
    * Restores the seed from `plain` (seed ‖ salt, wiped afterwards): the seed is accepted only if
-   * its derived history key verifies the stored history (and, when given, the history still ends
-   * at `expectTransition`); then the same root CA is derived again.
+   * its derived history key verifies the stored history, the history still ends at
+   * `binding.expectTransition` (the transition the seed's giver was shown or attested against) and,
+   * when given, contains `binding.peerTransition` (what the peer that gave the seed serves: a
+   * replica never comes up behind it); then the same root CA is derived again.
    */
-  async #restore(plain: Uint8Array, field: string, expectTransition?: Uint8Array): Promise<void> {
+  async #restore(plain: Uint8Array, field: string, binding: RestoreBinding): Promise<void> {
     if (plain.length !== SEED_AND_SALT_LENGTH) {
       plain.fill(0);
       throw new ParseError(field, "expected seed (64 bytes) followed by salt (32 bytes)");
@@ -600,8 +610,17 @@ export class Coordinator {
         { cause },
       );
     }
-    if (expectTransition && !constantTimeEqual(loaded.transition, expectTransition)) {
+    if (!constantTimeEqual(loaded.transition, binding.expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
+    }
+    const peer = binding.peerTransition;
+    if (peer && !(await chainContains(loaded.manifests, peer))) {
+      throw new ConflictError(
+        "latestTransition",
+        `the peer serves transition ${encodeHex(peer)}, which the stored history (latest ` +
+          `${encodeHex(loaded.transition)}) does not contain: the store shows this replica an ` +
+          "older state than its peer; not recovering from it",
+      );
     }
     this.#healthy = true;
     this.#activate(
@@ -643,9 +662,13 @@ export class Coordinator {
   /**
    * In recovery mode: attests the active Coordinator at `address` (its mesh API) against the
    * stored manifest (its evidence must carry the manifest's coordinator policy), then asks it for
-   * the seed, proving with evidence that this process runs the coordinator policy.
+   * the seed, proving with evidence that this process runs the coordinator policy. The seed is
+   * accepted only if the history it verifies ends at the transition whose manifest the peer was
+   * attested against and contains the peer's own latest transition.
    *
-   * @throws the peer's refusal, or {@link ForbiddenError} when the seed does not fit the history
+   * @throws the peer's refusal, {@link ForbiddenError} when the seed does not fit the history, or
+   *   {@link ConflictError} when the verified history is not the one the peer was attested
+   *   against, or is behind the peer
    */
   recoverFromPeer(address: string): Promise<void> {
     return this.#exclusive(async () => {
@@ -660,9 +683,16 @@ export class Coordinator {
         state.claimedTransition,
         this.#options.parseManifest,
       );
-      const { client } = await attestCoordinator(address, manifest, this.#options.verifyEvidence, {
-        now: this.#now(),
-      });
+      const { client, state: peerState } = await attestCoordinator(
+        address,
+        manifest,
+        this.#options.verifyEvidence,
+        { now: this.#now() },
+      );
+      const peerTransition = peerState.latestTransition;
+      if (!peerTransition || peerState.recoveryNeeded) {
+        throw new PreconditionFailedError("latestTransition", "the peer has no active manifest");
+      }
       const { nonce } = parseChallengeResponse(
         await client.request("POST", ApiPath.meshChallenge, {}),
       );
@@ -678,7 +708,16 @@ export class Coordinator {
         await client.request("POST", ApiPath.peerSeed, body),
       );
       const plain = await this.#hpke.open(sealedSeed, PEER_SEED_HPKE_INFO, nonce, "peerSeed");
-      await this.#restore(plain, "peerSeed");
+      // The peer was attested against the manifest of the claimed transition, which was read
+      // unverified: the seed is accepted only if the history it verifies ends exactly there
+      // (else the store could name a planted manifest for the attestation and swap in another
+      // history signed with a seed of its own afterwards), and only if that history contains
+      // what the peer serves (else a store that shows this replica an older latest would roll it
+      // back behind its peer).
+      await this.#restore(plain, "peerSeed", {
+        expectTransition: state.claimedTransition,
+        peerTransition,
+      });
     });
   }
 
@@ -820,6 +859,19 @@ export class Coordinator {
   tlsSpkiSha256(): Promise<Uint8Array> {
     return sha256(this.tls.spki);
   }
+}
+
+/** Whether the hash chain of `manifests` (oldest first) passes through `transition`. */
+async function chainContains(
+  manifests: readonly Uint8Array[],
+  transition: Uint8Array,
+): Promise<boolean> {
+  let current = GENESIS_TRANSITION;
+  for (const bytes of manifests) {
+    current = await transitionHash(await manifestHash(bytes), current);
+    if (constantTimeEqual(current, transition)) return true;
+  }
+  return false;
 }
 
 /** The transition a stored latest record names (its first 32 bytes), checked for shape only. */

@@ -22,6 +22,7 @@ import { parseManifest } from "../../manifest/manifest.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
+import { ConflictError } from "../../protocol/errors.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { type Deployment, deployment, initdata, MEASUREMENT } from "./fixture.ts";
 
@@ -168,7 +169,10 @@ Deno.test({
       const victim = await startOn(d, host, d.coordinator.digest, parts);
       assert.equal(victim.phase as string, "recovery");
 
-      await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`).catch(() => {});
+      const refusal = await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (victim.phase === "active") {
         const state = await victim.attest({ nonce: new Uint8Array(32) });
         assert.fail(
@@ -180,6 +184,10 @@ Deno.test({
         );
       }
       assert.equal(victim.phase, "recovery");
+      assert.ok(
+        refusal instanceof ConflictError && refusal.field === "latest",
+        `refused for another reason: ${refusal}`,
+      );
     } finally {
       await service.close();
     }
@@ -214,7 +222,10 @@ Deno.test({
       const host = new HostControlledBackend(shared);
       host.latest = () => Promise.resolve(oldRecord);
       const victim = await startOn(d, host, d.coordinator.digest, parts);
-      await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`).catch(() => {});
+      const refusal = await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (victim.phase === "active") {
         const state = await victim.attest({ nonce: new Uint8Array(32) });
         assert.notEqual(
@@ -225,6 +236,16 @@ Deno.test({
           }… is the peer's latest)`,
         );
       }
+      assert.ok(
+        refusal instanceof ConflictError && refusal.field === "latestTransition",
+        `refused for another reason: ${refusal}`,
+      );
+      // Once the store shows the replica the real latest, it recovers from the same peer.
+      host.latest = () => shared.readLatest();
+      await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
+      assert.equal(victim.phase, "active");
+      const state = await victim.attest({ nonce: new Uint8Array(32) });
+      assert.equal(state.latestTransition, second.transition);
     } finally {
       await service.close();
     }
