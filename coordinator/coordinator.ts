@@ -162,6 +162,16 @@ interface RecoveryState {
   readonly claimedTransition: Uint8Array;
   /** The stored seed-share document of the claimed history (unverified; for the owner). */
   readonly seedShares?: Uint8Array;
+  /**
+   * The manifests of the claimed history, oldest first, with their stored owner signatures
+   * (content addresses checked, nothing else; empty when the store does not hold the whole
+   * chain). Served by `/attest` so that the seedshare owner can check, before sealing the seed,
+   * that the history hashes to the attested transition and contains the manifest they last set:
+   * a store rolled back to an older latest record is refused there.
+   */
+  readonly claimedManifests: readonly Uint8Array[];
+  /** The owner signature of each claimed manifest (empty where none is stored). */
+  readonly claimedSignatures: readonly Uint8Array[];
 }
 
 type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveState;
@@ -227,9 +237,7 @@ export class Coordinator {
       await refuseLostLatest(options.historyBackend);
       state = { phase: "awaiting-manifest" };
     } else {
-      const claimedTransition = latestTransitionOf(latest.bytes);
-      const seedShares = await unverifiedSeedShares(options.historyBackend, claimedTransition);
-      state = { phase: "recovery", claimedTransition, ...(seedShares ? { seedShares } : {}) };
+      state = await recoveryState(options.historyBackend, latestTransitionOf(latest.bytes));
     }
     const reportData = await coordinatorReportData({
       nonce: new Uint8Array(NONCE_LENGTH),
@@ -287,16 +295,13 @@ export class Coordinator {
       if (state.phase !== "active") {
         // Another replica set the first manifest, or moved latest while this one waits for
         // its seed: wait for the seed (from a peer or the owners) at the new latest.
-        const claimedTransition = latestTransitionOf(record!.bytes);
-        const seedShares = await unverifiedSeedShares(
+        if (record === undefined) {
+          throw new HistoryCorruptionError("transitions/latest", "disappeared from the store");
+        }
+        this.#state = await recoveryState(
           this.#options.historyBackend,
-          claimedTransition,
+          latestTransitionOf(record.bytes),
         );
-        this.#state = {
-          phase: "recovery",
-          claimedTransition,
-          ...(seedShares ? { seedShares } : {}),
-        };
         this.#options.logger.info("history set elsewhere: recovery needed", {
           transition: encodeHex(this.#state.claimedTransition),
         });
@@ -394,6 +399,7 @@ export class Coordinator {
   async attest(request: AttestRequest): Promise<AttestResponseJson> {
     const state = await this.#fresh();
     const active = state.phase === "active" ? state : undefined;
+    const recovery = state.phase === "recovery" ? state : undefined;
     const latest = active?.transition ??
       (state.phase === "recovery" ? state.claimedTransition : undefined);
     const caPems = active ? [active.ca.rootPem, active.ca.meshCaPem] : [];
@@ -417,13 +423,13 @@ export class Coordinator {
     return {
       evidence: evidenceToJson(evidence),
       hpkePublicKey: encodeHex(this.#hpke.publicKey),
-      manifests: (active?.manifests ?? []).map(encodeBase64),
+      manifests: (active?.manifests ?? recovery?.claimedManifests ?? []).map(encodeBase64),
       policies,
       rootCa: caPems[0] ?? "",
       meshCa: caPems[1] ?? "",
       latestTransition: latest ? encodeHex(latest) : "",
       recoveryNeeded: state.phase === "recovery",
-      signatures: (active?.signatures ?? []).map(encodeHex),
+      signatures: (active?.signatures ?? recovery?.claimedSignatures ?? []).map(encodeHex),
       ...(seedShares ? { seedShares: encodeBase64(seedShares) } : {}),
       ...(latestRecord ? { latestRecord: encodeHex(latestRecord) } : {}),
     };
@@ -910,27 +916,45 @@ async function refuseLostLatest(backend: HistoryBackend): Promise<void> {
 }
 
 /**
- * The stored seed-share document of the history ending at `transition`, found by walking the
- * stored transitions back to the first (content addresses checked; everything else unverified:
- * a seed from it must still verify the history).
+ * The recovery state for a stored latest naming `transition`: the claimed history found by
+ * walking the stored transitions back to the first (content addresses checked; everything else
+ * unverified: a seed must still verify the history, and clients check the chain themselves) and
+ * the seed-share document stored with its first transition. A chain that is incomplete, corrupted
+ * or too long yields no manifests (recovery then fails at the seed check anyway).
  */
-async function unverifiedSeedShares(
+async function recoveryState(
   backend: HistoryBackend,
   transition: Uint8Array,
-): Promise<Uint8Array | undefined> {
+): Promise<RecoveryState> {
+  const manifests: Uint8Array[] = [];
+  const signatures: Uint8Array[] = [];
   let current = transition;
   for (let steps = 0; steps < MAX_CHAIN_LENGTH; steps++) {
     const body = await backend.getObject("transitions", encodeHex(current));
-    if (!body || body.length !== 64 || !constantTimeEqual(await sha256(body), current)) {
-      return undefined;
-    }
+    if (!body || body.length !== 64 || !constantTimeEqual(await sha256(body), current)) break;
+    const manifest = await backend.getObject("manifests", encodeHex(body.subarray(0, 32)));
+    if (!manifest || !constantTimeEqual(await sha256(manifest), body.subarray(0, 32))) break;
+    manifests.push(manifest);
+    signatures.push(await backend.getObject("signatures", encodeHex(current)) ?? new Uint8Array());
     const previous = body.slice(32);
     if (constantTimeEqual(previous, GENESIS_TRANSITION)) {
-      return await backend.getObject("seedshares", encodeHex(current));
+      const seedShares = await backend.getObject("seedshares", encodeHex(current));
+      return {
+        phase: "recovery",
+        claimedTransition: transition,
+        claimedManifests: manifests.reverse(),
+        claimedSignatures: signatures.reverse(),
+        ...(seedShares ? { seedShares } : {}),
+      };
     }
     current = previous;
   }
-  return undefined;
+  return {
+    phase: "recovery",
+    claimedTransition: transition,
+    claimedManifests: [],
+    claimedSignatures: [],
+  };
 }
 
 async function readUnverifiedLatestManifest(
