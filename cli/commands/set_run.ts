@@ -18,6 +18,7 @@
  * @module
  */
 import { attestTarget } from "../coordinator_target.ts";
+import { requireOwnersHistory } from "../owner_history.ts";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
@@ -170,6 +171,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
       "the Coordinator needs recovery first: contrast recover",
     );
   }
+  await requireOwnersHistory(state, local, options.workspace);
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {

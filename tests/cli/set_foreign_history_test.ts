@@ -96,5 +96,17 @@ coordinatorWorkspaceTest(
       );
     }
     assert.equal(state.manifests.length, 1, "nothing was sent");
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, /coordinator-root-ca\.pem: the Coordinator's root CA differs/);
+
+    // A workspace without the root CA (a CI runner, a colleague's checkout): the history must
+    // hold a transition signed by an owner of the local manifest, and this one holds none.
+    await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`);
+    const fresh = await set();
+    assert.equal(fresh.code, 1, fresh.stderr);
+    assert.match(fresh.stderr, /WorkloadOwnerPubKeys: no manifest of the Coordinator's history/);
+    const prepared = await runCliCaptured("sign", "--prepare", "-c", c.userAddress, "-w", ws.dir);
+    assert.equal(prepared.code, 1, prepared.stderr);
+    assert.equal((await c.coordinator.attest({ nonce: new Uint8Array(32) })).manifests.length, 1);
   },
 );
