@@ -47,6 +47,8 @@ const NAME_TAILS = [
   "-?[0-9]+",
   ".*",
   UUID_TAIL,
+  "[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}",
+  "([0-9]+-)?[a-z0-9]{5}",
 ];
 /** Each tail with the closing anchor. */
 const TAIL_ENDINGS = NAME_TAILS.map((tail) => ({ tail, ending: `${tail}$` }));

@@ -63,6 +63,11 @@ patterns := [
 	"^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
 	"^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
 	`^/var/run/netns/cni\-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`,
+	`^vote\-bot-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}$`,
+	"^[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}$",
+	`^job\-1-([0-9]+-)?[a-z0-9]{5}$`,
+	"^([0-9]+-)?[a-z0-9]{5}$",
+	"^vote-bot-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}",
 ]
 
 shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
@@ -154,6 +159,35 @@ values := [
 	"0123abcd-0123-4567-89ab-0123456789a",
 	"0123abcd-0123-4567-89ab-0123456789abc",
 	"0123abcd-0123-4567-89ab--123456789ab",
+	"vote-bot-29012345-abcde",
+	"vote-bot-29012345-7-abcde",
+	"vote-bot-29012345-17-a1b2c",
+	"vote-bot-1-abcde",
+	"vote-bot-12345678901-abcde",
+	"vote-bot-123456789012-abcde",
+	"vote-bot--abcde",
+	"vote-bot-2901-7-abcd",
+	"vote-bot-2901-7-abcdef",
+	"vote-bot-2901--abcde",
+	"vote-bot-2901-7-8-abcde",
+	"vote-bot-2901-a-abcde",
+	"vote-bot-29a1-abcde",
+	"vote-bot-2901-abcdE",
+	"vote-bot-2901_abcde",
+	"vote-bot-2901-abcde\n",
+	"vote-bot-2901-abcde-",
+	"vote-bot-abcde",
+	"votexbot-2901-abcde",
+	"29012345-abcde",
+	"29012345-7-abcde",
+	"-abcde",
+	"7-abcde",
+	"77-abc-e",
+	"job-1-abcde",
+	"job-1-3-abcde",
+	"job-1-x-abcde",
+	"job-1--abcde",
+	"job-1-3-4-abcde",
 	"web-abc-12345",
 	"web-a-12345",
 	"web-abcdefghij-12345",
@@ -300,6 +334,7 @@ test_name_number_and_log_dir_shapes_apply_where_they_should if {
 		"^db-[0-9]+$", "^[0-9]+$", "^-?[0-9]+$", "^size=[0-9]+$",
 		"^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$", "^image_guest_pull=.*$",
 		"^noexec$", `^a\.b$`, "^$", "^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
+		`^vote\-bot-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}$`, `^job\-1-([0-9]+-)?[a-z0-9]{5}$`,
 	] {
 		not agent_policy.pattern_shape(p).regex
 	}
@@ -307,6 +342,7 @@ test_name_number_and_log_dir_shapes_apply_where_they_should if {
 		"^web-(abc|[a-z0-9-]{3})[a-z0-9]{5}$", "^web-([a-z0-9]{1,10}-)?[a-z0-9]{5}$",
 		"^size=-?[0-9]+", "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}",
 		"^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+		"^vote-bot-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}",
 	] {
 		agent_policy.pattern_shape(p).regex
 	}

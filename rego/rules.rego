@@ -398,8 +398,8 @@ process_ok(c, p) if {
 	user_ok(e, object.get(p, "User", {}))
 	capabilities_equal(object.get(p, "Capabilities", null), e.capabilities)
 	env := object.get(p, "Env", [])
-	names := env_names(env)
-	env_ok(e, env, names)
+	names := env_checked_names(e, env)
+	count(names) == count(env)
 	env_complete(e, names)
 	object.get(p, "ApparmorProfile", "") in apparmor_profiles_allowed
 	object.get(p, "SelinuxLabel", "") == ""
@@ -458,16 +458,26 @@ as_set(xs) := {x | some x in xs} if is_array(xs)
 
 as_set(xs) := set() if xs == null
 
-# `names` is env_names(env), worked out once by the caller.
-env_ok(e, env, names) if {
+# The names of the variables of `env` that the expectations `e` admit, in one pass: when it has
+# as many names as `env` has variables, every variable is admitted and no name is given twice
+# (a variable that is not admitted has no name in it; a name given twice counts once).
+env_checked_names(e, env) := names if {
 	is_array(env)
-	count(names) == count(env)
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
 	links := service_links_allowed(e.env_regexes)
-	every v in env {
-		env_var_ok(e, exact, named, links, v)
-	}
+	names := {name | some v in env; name := env_var_checked_name(e, exact, named, links, v)}
+}
+
+# Whether every variable of `env` is admitted and no name is given twice.
+env_ok(e, env) if count(env_checked_names(e, env)) == count(env)
+
+# The name of `v` when the expectations admit it, else undefined.
+env_var_checked_name(e, exact, named, links, v) := env_name(v) if {
+	exact[v]
+} else := name if {
+	name := env_name(v)
+	env_name_ok(e, named, links, v, name)
 }
 
 # Whether the expectations admit service links (settings.json's pattern among `env_regexes`),
@@ -483,13 +493,6 @@ service_links_allowed(patterns) if service_link_env_pattern in patterns
 # the name); a variable the expectations do not name may match one of `env_regexes`. A named one
 # never may: the pod's own `DB_PORT=5432` must not become a host-chosen `DB_PORT=tcp://…` because
 # the name also has a service link's shape (the kubelet lets the container's value win).
-env_var_ok(e, exact, named, links, v) if {
-	exact[v]
-} else if {
-	name := env_name(v)
-	env_name_ok(e, named, links, v, name)
-}
-
 # (`name` is env_name(v), split off once.)
 env_name_ok(e, named, links, v, name) if {
 	named[name]
@@ -583,6 +586,23 @@ default service_link_env(_, _) := false
 
 service_link_env(v, name) if {
 	service_variable(v)
+	service_link_var_name(name)
+}
+
+# A service link's name (service_variable admitted its characters). The three suffixes without a
+# number, which name three of a service's seven variables, are decided by the suffix (the prefix
+# before it is not empty exactly when the name is longer than the suffix); the others by their
+# `_`-separated parts.
+service_link_var_name(name) if {
+	endswith(name, "_SERVICE_HOST")
+	name != "_SERVICE_HOST"
+} else if {
+	endswith(name, "_SERVICE_PORT")
+	name != "_SERVICE_PORT"
+} else if {
+	endswith(name, "_PORT")
+	name != "_PORT"
+} else if {
 	parts := split(name, "_")
 	service_link_name(parts, array.reverse(parts))
 }
@@ -668,10 +688,9 @@ hostname_env(r, v) if {
 	pattern_match(concat("", ["^", substring(r, 10, -1)]), substring(v, 9, -1))
 }
 
-env_name(v) := split(v, "=")[0]
-
-# The set of variable names (a name given twice counts once).
-env_names(env) := {n | some v in env; n := env_name(v)}
+# The text before the first `=` (all of `v` without one): `substring` with a negative length
+# takes the rest, and indexof gives -1 without a match.
+env_name(v) := substring(v, 0, indexof(v, "="))
 
 # Every expected variable is present: dropping one (say a `REQUIRE_TLS=true`) can change what the
 # workload does as much as changing it.
@@ -1010,15 +1029,17 @@ shared_names_shape_match(shape, value) if {
 }
 
 # `^<literal><tail>$` for the variable tails of generated names and numbers (pod names of
-# Deployments, ReplicaSets, Jobs and generateName pods, StatefulSet ordinals, sizes) and any rest
-# of a line (`image_guest_pull=.*`): their RE2
-# programs (counted repetitions) cost up to ~50 µs to build in each evaluation.
-# The last is a UUID after a literal prefix (`nerdctl/network-namespace`'s
+# Deployments, ReplicaSets, Jobs, CronJobs and generateName pods, StatefulSet ordinals, sizes) and
+# any rest of a line (`image_guest_pull=.*`): their RE2
+# programs (counted repetitions) cost up to ~50 µs to build in each evaluation (a CronJob's pod
+# name pattern ~40–120 µs, measured in one evaluation of it alone).
+# The sixth is a UUID after a literal prefix (`nerdctl/network-namespace`'s
 # `^/var/run/netns/cni-<UUID>$`, a pattern with counted repetitions whose RE2 program cost 15% of
 # the pause container's CreateContainer); a UUID alone keeps its own shape (`uuid`).
 name_tails := [
 	"[a-z0-9]{1,10}-[a-z0-9]{5}", "[a-z0-9]{5}", "[0-9]+", "-?[0-9]+", ".*",
 	"[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+	"[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}", "([0-9]+-)?[a-z0-9]{5}",
 ]
 
 tail_shape(pattern) := {"prefix": unescape_literal(prefix), "tail": tail} if {
@@ -1065,6 +1086,34 @@ tail_match("-?[0-9]+", rest) if digits(trim_prefix(rest, "-"))
 tail_match(".*", rest) if not contains(rest, "\n")
 
 tail_match("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}", rest) if uuid_shape_match(rest)
+
+# A CronJob's pod: the Job's scheduled minute (1 to 11 digits), an Indexed Job's completion index
+# (digits) or none, then the pod's 5 characters. `-` is in none of the parts, so they are the
+# `-`-separated parts; lower_alphanumeric admits their characters, and of those a part is digits
+# exactly when upper-casing leaves it as it is.
+tail_match("[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) in {2, 3}
+	lower_alphanumeric(concat("", parts))
+	count(parts[0]) <= 11
+	every p in array.slice(parts, 0, count(parts) - 1) {
+		p != ""
+		upper(p) == p
+	}
+	count(parts[count(parts) - 1]) == 5
+}
+
+# A Job's pod: an Indexed Job's completion index (digits) or none, then the pod's 5 characters.
+tail_match("([0-9]+-)?[a-z0-9]{5}", rest) if {
+	parts := split(rest, "-")
+	count(parts) in {1, 2}
+	lower_alphanumeric(concat("", parts))
+	every p in array.slice(parts, 0, count(parts) - 1) {
+		p != ""
+		upper(p) == p
+	}
+	count(parts[count(parts) - 1]) == 5
+}
 
 # `^[0-9]+$` (a constant pattern; the same text as the number patterns of the policy data, so
 # built once per evaluation for both).
@@ -1453,8 +1502,7 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	env := object.get(p, "Env", [])
-	env_ok(c.process, env, env_names(env))
+	env_ok(c.process, object.get(p, "Env", []))
 }
 
 # The Kata runtime execs probes and hooks with the container's user, groups and working directory

@@ -329,13 +329,13 @@ env_expectation := {
 test_environment_kinds if {
 	ok := ["A=1", "P=web-abcde", "S=anything", "HOSTNAME=web"]
 	env_ok(env_expectation, ok)
-	agent_policy.env_complete(env_expectation, agent_policy.env_names(ok))
+	agent_policy.env_complete(env_expectation, agent_policy.env_checked_names(env_expectation, ok))
 	not env_ok(env_expectation, ["A=2", "P=web-abcde", "S=x"])
 	not env_ok(env_expectation, ["A=1", "P=web-abcd", "S=x"])
 	not env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "EXTRA=1"])
 	not env_ok(env_expectation, ["A=1", "A=1", "P=web-abcde", "S=x"])
 	not env_ok(env_expectation, ["A=1", "P=web-abcde", "S=x", "HOSTNAME=webx"])
-	not agent_policy.env_complete(env_expectation, agent_policy.env_names(["A=1", "P=web-abcde"]))
+	not agent_policy.env_complete(env_expectation, agent_policy.env_checked_names(env_expectation, ["A=1", "P=web-abcde"]))
 }
 
 # A variable the pod declares keeps its declared value even where its name has a service link's
@@ -347,8 +347,7 @@ test_declared_variable_is_not_a_service_link if {
 	env_ok(e, ["DB_PORT=5432", "CACHE_PORT=tcp://10.0.0.2:6379"])
 }
 
-# env_ok with the names worked out as the rules' callers do.
-env_ok(e, env) if agent_policy.env_ok(e, env, agent_policy.env_names(env))
+env_ok(e, env) if agent_policy.env_ok(e, env)
 
 # GPUs across containers: the GPUs a created container holds are remembered in pstate with it, and
 # another container of the pod asking for one of them is denied while the first exists.
