@@ -491,6 +491,15 @@ export class Coordinator {
       },
       historyKey.privateKey,
     );
+    if (seedSharesBytes) {
+      // A replica that lost a concurrent first set may have stored its own seed's shares under
+      // the same transition after this one stored them: the winner stores them again.
+      await this.#options.historyBackend.putObject(
+        "seedshares",
+        encodeHex(entry.transitionHash),
+        seedSharesBytes,
+      );
+    }
     const ca = await CertificateAuthority.forTransition(engine, entry.transitionHash);
     const allPolicies = new Map(state.phase === "active" ? state.policies : []);
     for (const [d, doc] of policies) allPolicies.set(d, doc);

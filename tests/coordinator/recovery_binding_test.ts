@@ -24,6 +24,16 @@ import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
 import { ConflictError } from "../../protocol/errors.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
+import { loadActiveState } from "../../coordinator/active_state.ts";
+import { SeedEngine } from "../../seed/seed_engine.ts";
+import {
+  createSeedShares,
+  decryptSeedShare,
+  encodeSeedShares,
+  importSeedshareOwnerPrivateKey,
+  parseSeedShares,
+} from "../../seed/seed_shares.ts";
+import { importSeedshareOwnerSigningKey } from "../../protocol/signatures.ts";
 import { type Deployment, deployment, initdata, MEASUREMENT } from "./fixture.ts";
 
 type SharedParts = Pick<
@@ -156,11 +166,16 @@ Deno.test({
       const plantedTransition = await transitionHash(plantedHash, GENESIS_TRANSITION);
       await shared.putObject("transitions", encodeHex(plantedTransition), plantedBody);
       const host = new HostControlledBackend(shared);
-      // Until the planted manifest has been read, latest names the planted transition; after
-      // that, the genuine transition, signed with the impostor's seed.
+      // Until the victim asks the impostor for the seed, latest names the planted transition;
+      // from then on, the genuine transition, signed with the impostor's seed.
+      let swapped = false;
+      const peerSeed = impostor.peerSeed.bind(impostor);
+      impostor.peerSeed = (request) => {
+        swapped = true;
+        return peerSeed(request);
+      };
       host.latest = () => {
-        const read = host.reads.includes(`manifests/${encodeHex(plantedHash)}`);
-        if (read) return impostorStore.readLatest();
+        if (swapped) return impostorStore.readLatest();
         return Promise.resolve({
           bytes: new Uint8Array([...plantedTransition, ...new Uint8Array(96)]),
           version: "planted",
@@ -246,6 +261,101 @@ Deno.test({
       assert.equal(victim.phase, "active");
       const state = await victim.attest({ nonce: new Uint8Array(32) });
       assert.equal(state.latestTransition, second.transition);
+    } finally {
+      await service.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "first set racing on two replicas: the stored seed shares are the winner's (they recover " +
+    "the history)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const parts = sharedParts();
+    const shared = new MemoryHistoryBackend();
+    // Both replicas read an empty latest; the first to swap waits until both stored their shares.
+    const host = new HostControlledBackend(shared);
+    let sharesStored = 0;
+    let release: () => void = () => {};
+    const bothStored = new Promise<void>((r) => release = r);
+    const put = host.putObject.bind(host);
+    host.putObject = async (kind, name, bytes) => {
+      await put(kind, name, bytes);
+      if (kind === "seedshares" && ++sharesStored === 2) release();
+    };
+    let swaps = 0;
+    host.compareAndSwapLatest = async (expected, bytes) => {
+      if (swaps++ === 0) await bothStored;
+      return await shared.compareAndSwapLatest(expected, bytes);
+    };
+    const a = await startOn(d, host, d.coordinator.digest, parts);
+    const b = await startOn(d, host, d.coordinator.digest, parts);
+    const manifest = d.manifest();
+    const results = await Promise.allSettled([
+      setManifest(d, a, manifest),
+      setManifest(d, b, manifest),
+    ]);
+    const won = results.filter((r) => r.status === "fulfilled");
+    assert.equal(won.length, 1, "exactly one first set wins");
+    const stored = (await shared.getObject(
+      "seedshares",
+      (won[0] as PromiseFulfilledResult<{ transition: string }>).value.transition,
+    ))!;
+    const pem = d.seedshareOwner.pem;
+    const recovered = await decryptSeedShare(
+      parseSeedShares(stored),
+      await importSeedshareOwnerPrivateKey(pem),
+      (await importSeedshareOwnerSigningKey(pem)).publicKeyDer,
+    );
+    const engine = SeedEngine.fromSeed(recovered.seed, recovered.salt);
+    await loadActiveState(engine, shared, parseManifest);
+  },
+});
+
+Deno.test({
+  name: "a replica that loads the history repairs a stored seed-share document of another seed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const parts = sharedParts();
+    const shared = new MemoryHistoryBackend();
+    const genuine = await startOn(d, shared, d.coordinator.digest, parts);
+    const set = await setManifest(d, genuine, d.manifest());
+    // Someone stores another seed's shares under the first transition.
+    const foreign = await createSeedShares(SeedEngine.create(), [d.seedshareOwner.publicHex]);
+    await shared.putObject(
+      "seedshares",
+      set.transition,
+      new TextEncoder().encode(encodeSeedShares(foreign)),
+    );
+    const service = await startService(
+      genuine,
+      { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
+      parts.logger,
+      parts.metrics,
+    );
+    try {
+      const replica = await startOn(d, shared, d.coordinator.digest, parts);
+      await replica.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
+      const stored = (await shared.getObject("seedshares", set.transition))!;
+      const served = await replica.attest({ nonce: new Uint8Array(32) });
+      assert.equal(served.seedShares, encodeBase64(stored));
+      const pem = d.seedshareOwner.pem;
+      const recovered = await decryptSeedShare(
+        parseSeedShares(stored),
+        await importSeedshareOwnerPrivateKey(pem),
+        (await importSeedshareOwnerSigningKey(pem)).publicKeyDer,
+      );
+      const loaded = await loadActiveState(
+        SeedEngine.fromSeed(recovered.seed, recovered.salt),
+        shared,
+        parseManifest,
+      );
+      assert.equal(encodeHex(loaded.transition), set.transition);
     } finally {
       await service.close();
     }
