@@ -14,6 +14,7 @@ import { CertificateAuthority } from "./ca/certificate_authority.ts";
 import type { HistoryBackend } from "./history/backend.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
 import { ManifestHistory } from "./history/manifest_history.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import { createSeedShares, encodeSeedShares, parseSeedShares } from "../seed/seed_shares.ts";
 
 /** Everything an active Coordinator serves from, for one transition. */
@@ -40,6 +41,11 @@ interface LoadOptions {
    * moves backwards, so a replayed older latest record is refused as a rollback).
    */
   readonly mustContain?: Uint8Array;
+  /**
+   * Whether a stored seed-share document of another seed is replaced (default true). Off while
+   * the caller has yet to decide whether it accepts the seed: see {@link repairSeedShares}.
+   */
+  readonly repairSeedShares?: boolean;
 }
 
 /**
@@ -76,12 +82,14 @@ export async function loadActiveState(
       }
     }
   }
-  const seedShares = await seedSharesOf(
-    engine,
-    backend,
-    chain[0]!.transitionHash,
-    parseManifest(chain[0]!.manifestBytes).SeedshareOwnerPubKeys,
-  );
+  const seedShares = options.repairSeedShares === false
+    ? await history.store.getSeedShares(chain[0]!.transitionHash)
+    : await seedSharesOf(
+      engine,
+      backend,
+      chain[0]!.transitionHash,
+      parseManifest(chain[0]!.manifestBytes).SeedshareOwnerPubKeys,
+    );
   return {
     history,
     ca: await CertificateAuthority.forTransition(engine, last.transitionHash),
@@ -92,6 +100,26 @@ export async function loadActiveState(
     policies,
     ...(seedShares ? { seedShares } : {}),
   };
+}
+
+/**
+ * The seed-share document of `loaded` (the state {@link loadActiveState} loaded with
+ * `repairSeedShares: false`), repaired as {@link loadActiveState} does by default: called once
+ * the caller accepted the seed.
+ */
+export async function repairSeedShares(
+  engine: SeedEngine,
+  backend: HistoryBackend,
+  loaded: LoadedState,
+  parseManifest: (bytes: Uint8Array) => Manifest,
+): Promise<Uint8Array | undefined> {
+  const first = loaded.manifests[0]!;
+  return await seedSharesOf(
+    engine,
+    backend,
+    await transitionHash(await manifestHash(first), GENESIS_TRANSITION),
+    parseManifest(first).SeedshareOwnerPubKeys,
+  );
 }
 
 /**

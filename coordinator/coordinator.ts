@@ -49,7 +49,7 @@ import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares } from "../seed/seed_shares.ts";
 import { CertificateAuthority } from "./ca/certificate_authority.ts";
 import type { HistoryBackend, LatestRecord, LatestWatch } from "./history/backend.ts";
-import { loadActiveState } from "./active_state.ts";
+import { loadActiveState, repairSeedShares } from "./active_state.ts";
 import { LATEST_RECORD_LENGTH } from "./history/history_store.ts";
 import { HistoryResetError } from "./history/errors.ts";
 import { ManifestHistory, MAX_CHAIN_LENGTH } from "./history/manifest_history.ts";
@@ -616,6 +616,7 @@ export class Coordinator {
         engine,
         this.#options.historyBackend,
         this.#options.parseManifest,
+        { repairSeedShares: false },
       );
     } catch (cause) {
       if (cause instanceof UnavailableError) throw cause;
@@ -637,9 +638,16 @@ export class Coordinator {
           "older state than its peer; not recovering from it",
       );
     }
+    // Only now that the seed is accepted may it write to the store.
+    const seedShares = await repairSeedShares(
+      engine,
+      this.#options.historyBackend,
+      loaded,
+      this.#options.parseManifest,
+    );
     this.#healthy = true;
     this.#activate(
-      { phase: "active", engine, ...loaded },
+      { phase: "active", engine, ...loaded, ...(seedShares ? { seedShares } : {}) },
       "recovered",
       { from: field === "sealedSeed" ? "seed share" : "peer" },
     );

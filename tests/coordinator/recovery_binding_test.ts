@@ -181,6 +181,7 @@ Deno.test({
           version: "planted",
         });
       };
+      const storedShares = await shared.getObject("seedshares", set.transition);
       const victim = await startOn(d, host, d.coordinator.digest, parts);
       assert.equal(victim.phase as string, "recovery");
 
@@ -202,6 +203,11 @@ Deno.test({
       assert.ok(
         refusal instanceof ConflictError && refusal.field === "latest",
         `refused for another reason: ${refusal}`,
+      );
+      assert.deepEqual(
+        await shared.getObject("seedshares", set.transition),
+        storedShares,
+        "a refused seed writes nothing",
       );
     } finally {
       await service.close();
