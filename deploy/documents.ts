@@ -11,6 +11,7 @@ import { expandYamlPaths, readInputFile } from "../util/files/mod.ts";
 import { plainYamlValue } from "../util/yaml/plain_value.ts";
 import { kubectlDisagreements } from "../util/yaml/kubectl_agreement.ts";
 import { goYamlTags } from "../util/yaml/go_yaml_schema.ts";
+import { parsePlainDocuments } from "../util/yaml/plain_block_parser.ts";
 
 /** One input file and its YAML documents. */
 export interface InputFile {
@@ -79,7 +80,9 @@ function mayNotBePlainTree(text: string, doc: Document.Parsed): boolean {
  * @throws {InvalidDocumentError} naming `path`, the document index and line for each YAML error
  */
 export function parseYamlFile(path: string, text: string): InputFile {
-  const parsed = parseAllDocuments(text, YAML_OPTIONS);
+  // The plain subset most files are written in is read without the package's lexer, parser and
+  // composer (the same documents: `util/yaml/plain_block_parser.ts`); anything else by them.
+  const parsed = parsePlainDocuments(text, YAML_OPTIONS) ?? parseAllDocuments(text, YAML_OPTIONS);
   const docs = Array.isArray(parsed) ? parsed : [];
   const issues: { path: string; reason: string }[] = [];
   if (!Array.isArray(parsed)) {

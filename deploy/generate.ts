@@ -17,7 +17,7 @@ import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import type { ImageResolver, ResolvedImage } from "../oci/types.ts";
 import { digestHex } from "../policy/initdata.ts";
-import { type EncodedPolicyInitdata, PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
+import { PolicyInitdataEncoder } from "../policy/initdata_encoder.ts";
 import { assertSizeWithinAgentLimits, type PolicyTextSize } from "../policy/agent_limits.ts";
 import { buildPolicyData } from "../policy/policy_data.ts";
 import type { PatternShapeCache } from "../policy/pattern_shapes.ts";
@@ -220,16 +220,20 @@ export async function generate(
     securePvs,
   );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
-  for (const i of coordinatorIndexes) build.workload(i, undefined);
-  const coordinatorTrust = coordinatorIndexes.length === 1
-    ? pinnedCoordinatorTrust(build.policyAt(coordinatorIndexes[0]!), options, issues)
-    : undefined;
-  for (const i of workloads.keys()) {
-    if (!coordinatorIndexes.includes(i)) build.workload(i, coordinatorTrust);
+  try {
+    for (const i of coordinatorIndexes) await build.workload(i, undefined);
+    const coordinatorTrust = coordinatorIndexes.length === 1
+      ? pinnedCoordinatorTrust(build.policyAt(coordinatorIndexes[0]!), options, issues)
+      : undefined;
+    for (const i of workloads.keys()) {
+      if (!coordinatorIndexes.includes(i)) await build.workload(i, coordinatorTrust);
+    }
+  } finally {
+    build.close();
   }
   checkOneCoordinator(build.manifestPolicies, issues);
   throwIfAny(issues);
-  await build.writeInitdataAnnotations();
+  build.writeInitdataAnnotations();
 
   const manifest = manifestDocument(build.manifestPolicies, options);
   return {
@@ -438,7 +442,8 @@ class PolicyBuild {
     readonly key: string;
     readonly doc: Document;
     readonly meta: YAMLMap;
-    readonly initdata: EncodedPolicyInitdata;
+    /** The `cc_init_data` annotation value. */
+    readonly value: string;
   }[] = [];
   readonly #initdata: PolicyInitdataEncoder;
   readonly #patternShapes: PatternShapeCache = new Map();
@@ -467,10 +472,11 @@ class PolicyBuild {
 
   /**
    * Injects the initializer and sidecar into workload `index` (the initializer carrying
-   * `coordinatorTrust`), pins its images and builds its policy; its initdata annotation is
-   * written by {@link writeInitdataAnnotations}.
+   * `coordinatorTrust`), pins its images, builds its policy and compresses its initdata (the
+   * initdata bytes are not kept: {@link GeneratedPolicy.initdata} encodes them again when read);
+   * its initdata annotation is written by {@link writeInitdataAnnotations}.
    */
-  workload(index: number, coordinatorTrust: string | undefined): void {
+  async workload(index: number, coordinatorTrust: string | undefined): Promise<void> {
     const w = this.workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     this.#inject(w, coordinatorTrust);
@@ -483,13 +489,15 @@ class PolicyBuild {
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
     const key = documentKey(w.ref.file.path, w.ref.docIndex);
-    this.#unannotated.push({ key, doc, meta, initdata });
+    const value = await this.#initdata.annotation(initdata);
+    this.#unannotated.push({ key, doc, meta, value });
     this.changedDocs.add(key);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],
       WorkloadSecretID: workloadSecretIdOf(w),
       Role: isCoordinator(w) ? "coordinator" : "",
     };
+    const encoder = this.#initdata;
     this.#built[index] = {
       location: w.ref.location,
       kind: w.ref.kind,
@@ -497,26 +505,29 @@ class PolicyBuild {
       name: w.ref.name,
       digest,
       get initdata() {
-        return initdata.toml;
+        // The same bytes as encoded above (encoding is deterministic; tested).
+        return encoder.encode(policyData).toml;
       },
       policyData,
     };
   }
 
+  /** Ends the initdata compressor's stream. */
+  close(): void {
+    this.#initdata.close();
+  }
+
   /**
    * Writes the initdata annotation of every policy built so far into its document, in the order
-   * the policies were built; the annotations are compressed together (one zlib stream).
+   * the policies were built.
    */
-  async writeInitdataAnnotations(): Promise<void> {
-    const pending = this.#unannotated.splice(0);
-    const values = await this.#initdata.annotations(pending.map((p) => p.initdata));
-    pending.forEach(({ key, doc, meta }, i) => {
-      const value = values[i]!;
+  writeInitdataAnnotations(): void {
+    for (const { key, doc, meta, value } of this.#unannotated.splice(0)) {
       this.initdataAnnotations.set(key, {
         annotations: setInitdataAnnotation(doc, meta, value),
         value,
       });
-    });
+    }
   }
 
   #inject(w: Workload, coordinatorTrust: string | undefined): void {

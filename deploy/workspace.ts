@@ -1,10 +1,11 @@
 /**
  * File output of `contrast generate`: everything is computed first, then written; each file is
- * written to a temporary sibling and renamed into place, so a failed run leaves the workspace
- * and the YAML untouched.
+ * staged in a temporary sibling and all are renamed into place only once every one is staged, so
+ * a failed run leaves the workspace and the YAML untouched.
  *
  * @module
  */
+import { writeFilesTogether } from "../util/files/write_together.ts";
 
 /** One file to write. */
 export interface PendingWrite {
@@ -14,15 +15,14 @@ export interface PendingWrite {
   readonly mode?: number;
 }
 
-/** Writes every pending file (temporary file, then rename). */
+/**
+ * Writes every pending file, or none: each is staged in a temporary sibling first and renamed
+ * into place only when all are staged (`util/files/write_together.ts`).
+ *
+ * @throws {ParseError} naming the file when a target cannot be written
+ */
 export async function writeAll(writes: readonly PendingWrite[]): Promise<void> {
-  for (const w of writes) {
-    const dir = w.path.includes("/") ? w.path.slice(0, w.path.lastIndexOf("/")) : ".";
-    if (dir) await Deno.mkdir(dir, { recursive: true });
-    const tmp = `${w.path}.tmp-${crypto.randomUUID()}`;
-    await Deno.writeTextFile(tmp, w.data, { mode: w.mode ?? 0o644 });
-    await Deno.rename(tmp, w.path);
-  }
+  await writeFilesTogether(writes, { createFolders: true });
 }
 
 /** Reads a text file, or undefined when it does not exist. */

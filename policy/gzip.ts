@@ -107,11 +107,12 @@ const EMPTY_FINAL_BLOCK = new Uint8Array([0x03, 0x00]);
 
 /**
  * A deterministic gzip compressor for many inputs that all start with the same `prefix` (e.g.
- * the rules every pod's initdata shares): returns, for a list of suffixes, one valid gzip member
- * of `prefix + suffix` per suffix. The prefix is compressed once, up to a byte-aligned sync flush
- * (a non-final empty stored block); the suffixes go through one zlib stream, each followed by a
- * full flush (`Z_FULL_FLUSH`: zlib forgets the history and starts again at window position 0,
- * so a suffix's DEFLATE blocks depend on that suffix alone and are the same bytes whatever was
+ * the rules every pod's initdata shares): for each suffix, one valid gzip member of
+ * `prefix + suffix`, as {@link PrefixedGzip.prefixBytes} followed by the suffix's
+ * {@link PrefixedGzip.suffixPart}. The prefix is compressed once, up to a byte-aligned sync
+ * flush (a non-final empty stored block); the suffixes go through one zlib stream, each followed
+ * by a full flush (`Z_FULL_FLUSH`: zlib forgets the history and starts again at window position
+ * 0, so a suffix's DEFLATE blocks depend on that suffix alone and are the same bytes whatever was
  * compressed before it; tested), then an empty final block. The CRC-32 continues from the
  * prefix's. Any RFC 1951/1952 decoder reads the result (several blocks in one member are
  * ordinary DEFLATE). The suffix does not refer back into the prefix (a preset dictionary cost
@@ -120,66 +121,103 @@ const EMPTY_FINAL_BLOCK = new Uint8Array([0x03, 0x00]);
  *
  * One stream for all suffixes instead of one `deflateRawSync` each: Deno's zlib allocates and
  * zeroes a fresh compressor state per call, which in a 1,000-pod `generate` run cost more than
- * compressing the ~44 KB of each pod's policy data (page faults on the fresh memory).
+ * compressing the ~44 KB of each pod's policy data (page faults on the fresh memory). Each suffix
+ * is compressed when it is given, so a caller need not hold every suffix until the end.
  *
  * The prefix is compressed at zlib's default level, each suffix at {@link SUFFIX_LEVEL}.
+ * {@link PrefixedGzip.close} ends the stream (a later suffix opens a new one).
+ */
+export class PrefixedGzip {
+  /** The gzip header and the prefix's DEFLATE blocks: every member starts with these bytes. */
+  readonly prefixBytes: Uint8Array;
+  readonly #prefixLength: number;
+  readonly #prefixCrc: number;
+  #stream: ReturnType<typeof createDeflateRaw> | undefined;
+  #chunks: Uint8Array[] = [];
+  #failure: unknown;
+  /** The suffix compressed last (suffixes go through the stream one at a time). */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(prefix: Uint8Array) {
+    const head = new Uint8Array(deflateRawSync(prefix, { finishFlush: constants.Z_SYNC_FLUSH }));
+    this.prefixBytes = new Uint8Array(GZIP_HEADER.length + head.length);
+    this.prefixBytes.set(GZIP_HEADER, 0);
+    this.prefixBytes.set(head, GZIP_HEADER.length);
+    this.#prefixLength = prefix.length;
+    this.#prefixCrc = zlibCrc32(prefix);
+  }
+
+  /**
+   * The rest of the member of `prefix + suffix` after {@link prefixBytes}: the suffix's DEFLATE
+   * blocks, an empty final block and the CRC-32 and length trailer. `suffix` is read before the
+   * promise settles and not after (its buffer may be reused then).
+   */
+  suffixPart(suffix: Uint8Array): Promise<Uint8Array> {
+    const part = this.#queue.then(() => this.#deflateFullFlushed(suffix)).then((body) => {
+      const out = new Uint8Array(body.length + EMPTY_FINAL_BLOCK.length + 8);
+      out.set(body, 0);
+      out.set(EMPTY_FINAL_BLOCK, body.length);
+      const trailer = new DataView(out.buffer, out.length - 8, 8);
+      trailer.setUint32(0, zlibCrc32(suffix, this.#prefixCrc), true);
+      trailer.setUint32(4, (this.#prefixLength + suffix.length) >>> 0, true);
+      return out;
+    });
+    this.#queue = part.catch(() => {});
+    return part;
+  }
+
+  /** Ends the zlib stream. */
+  close(): void {
+    this.#stream?.close();
+    this.#stream = undefined;
+  }
+
+  /** Raw DEFLATE of `input` through the stream, ended by a full flush: the bytes zlib wrote. */
+  #deflateFullFlushed(input: Uint8Array): Promise<Uint8Array> {
+    if (this.#stream === undefined) {
+      const stream = createDeflateRaw({ level: SUFFIX_LEVEL });
+      stream.on("data", (chunk: Uint8Array) => this.#chunks.push(chunk));
+      stream.on("error", (error: unknown) => this.#failure = error);
+      this.#stream = stream;
+    }
+    const stream = this.#stream;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      stream.write(input);
+      // The flush callback runs after zlib's output for everything written so far was pushed
+      // (as "data" events) to the readable side.
+      stream.flush(constants.Z_FULL_FLUSH, () => {
+        const chunks = this.#chunks;
+        this.#chunks = [];
+        if (this.#failure !== undefined) reject(this.#failure);
+        else resolve(joinChunks(chunks));
+      });
+    });
+  }
+}
+
+/**
+ * The gzip members of `prefix + suffix` for each suffix, compressed as {@link PrefixedGzip}
+ * does (one call compresses a list through one stream).
  */
 export function prefixedGzip(
   prefix: Uint8Array,
 ): (suffixes: readonly Uint8Array[]) => Promise<Uint8Array[]> {
-  const head = new Uint8Array(
-    deflateRawSync(prefix, { finishFlush: constants.Z_SYNC_FLUSH }),
-  );
-  const prefixCrc = zlibCrc32(prefix);
+  const gzip = new PrefixedGzip(prefix);
   return async (suffixes) => {
-    const bodies = await deflateEachFullFlushed(suffixes);
-    return suffixes.map((suffix, i) => {
-      const body = bodies[i]!;
-      const out = new Uint8Array(
-        GZIP_HEADER.length + head.length + body.length + EMPTY_FINAL_BLOCK.length + 8,
-      );
-      let at = 0;
-      for (const part of [GZIP_HEADER, head, body, EMPTY_FINAL_BLOCK]) {
-        out.set(part, at);
-        at += part.length;
+    try {
+      const members: Uint8Array[] = [];
+      for (const suffix of suffixes) {
+        const part = await gzip.suffixPart(suffix);
+        const member = new Uint8Array(gzip.prefixBytes.length + part.length);
+        member.set(gzip.prefixBytes, 0);
+        member.set(part, gzip.prefixBytes.length);
+        members.push(member);
       }
-      const trailer = new DataView(out.buffer, out.length - 8, 8);
-      trailer.setUint32(0, zlibCrc32(suffix, prefixCrc), true);
-      trailer.setUint32(4, (prefix.length + suffix.length) >>> 0, true);
-      return out;
-    });
+      return members;
+    } finally {
+      gzip.close();
+    }
   };
-}
-
-/**
- * Raw DEFLATE of each input through one zlib stream at {@link SUFFIX_LEVEL}, each ended by a full
- * flush (non-final blocks, then an empty stored block): the bytes zlib wrote for that input.
- */
-function deflateEachFullFlushed(inputs: readonly Uint8Array[]): Promise<Uint8Array[]> {
-  if (inputs.length === 0) return Promise.resolve([]);
-  const stream = createDeflateRaw({ level: SUFFIX_LEVEL });
-  return new Promise<Uint8Array[]>((resolve, reject) => {
-    const outputs: Uint8Array[] = [];
-    let chunks: Uint8Array[] = [];
-    stream.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-    stream.on("error", reject);
-    const next = (index: number) => {
-      if (index === inputs.length) {
-        stream.close();
-        resolve(outputs);
-        return;
-      }
-      stream.write(inputs[index]!);
-      // The flush callback runs after zlib's output for everything written so far was pushed
-      // (as "data" events) to the readable side.
-      stream.flush(constants.Z_FULL_FLUSH, () => {
-        outputs.push(joinChunks(chunks));
-        chunks = [];
-        next(index + 1);
-      });
-    };
-    next(0);
-  });
 }
 
 function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {

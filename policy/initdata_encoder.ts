@@ -13,7 +13,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { encodeBase64 } from "../util/bytes/mod.ts";
 import { combinePolicyTextSizes, measurePolicyText, type PolicyTextSize } from "./agent_limits.ts";
-import { prefixedGzip } from "./gzip.ts";
+import { PrefixedGzip } from "./gzip.ts";
 import { escapeAndMeasureTomlMultiline } from "./toml_multiline_bytes.ts";
 import {
   escapeTomlMultiline,
@@ -60,7 +60,13 @@ export class EncodedPolicyInitdata {
 export class PolicyInitdataEncoder {
   readonly #head: Uint8Array;
   readonly #headHash: Hash;
-  readonly #gzip: (suffixes: readonly Uint8Array[]) => Promise<Uint8Array[]>;
+  readonly #gzip: PrefixedGzip;
+  /**
+   * Base64 of the longest whole-3-byte start of the members' shared bytes: every annotation
+   * starts with this text; the 0–2 bytes left over are encoded with each pod's own bytes.
+   */
+  readonly #sharedBase64: string;
+  readonly #sharedRest: Uint8Array;
   readonly #rulesSize: PolicyTextSize;
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
@@ -79,7 +85,11 @@ export class PolicyInitdataEncoder {
         `${tomlBasicString(POLICY_KEY)} = """\n${escapeTomlMultiline(`${body}\n`)}`,
     );
     this.#headHash = createHash("sha256").update(this.#head);
-    this.#gzip = prefixedGzip(this.#head);
+    this.#gzip = new PrefixedGzip(this.#head);
+    const shared = this.#gzip.prefixBytes;
+    const whole = shared.length - shared.length % 3;
+    this.#sharedBase64 = base64(shared.subarray(0, whole));
+    this.#sharedRest = shared.slice(whole);
   }
 
   /** The initdata of a pod with `policyData` (all but its annotation). */
@@ -109,15 +119,35 @@ export class PolicyInitdataEncoder {
   }
 
   /**
-   * The `cc_init_data` annotation value, base64(gzip(toml)), of each of `encoded` (made by this
-   * encoder), compressed together (see `prefixedGzip`); each value is the same whatever else is
-   * in the list.
+   * The `cc_init_data` annotation value, base64(gzip(toml)), of `encoded` (made by this encoder),
+   * compressed now through the encoder's one zlib stream (see `PrefixedGzip`): the same value
+   * whatever else the encoder compressed. The text is the shared members' start, encoded once,
+   * joined with the pod's own part, so annotations share the rules' ~23 KB of base64 text.
    */
-  async annotations(encoded: readonly EncodedPolicyInitdata[]): Promise<string[]> {
-    const members = await this.#gzip(encoded.map((e) => e.tail));
-    return members.map((gz) => {
-      const native = (gz as { toBase64?: () => string }).toBase64;
-      return native ? native.call(gz) : encodeBase64(gz);
-    });
+  async annotation(encoded: EncodedPolicyInitdata): Promise<string> {
+    const part = await this.#gzip.suffixPart(encoded.tail);
+    const rest = this.#sharedRest;
+    const own = new Uint8Array(rest.length + part.length);
+    own.set(rest, 0);
+    own.set(part, rest.length);
+    return this.#sharedBase64 + base64(own);
   }
+
+  /** {@link annotation} of each of `encoded`, in order. */
+  async annotations(encoded: readonly EncodedPolicyInitdata[]): Promise<string[]> {
+    const values: string[] = [];
+    for (const e of encoded) values.push(await this.annotation(e));
+    return values;
+  }
+
+  /** Ends the encoder's zlib stream (a later {@link annotation} opens a new one). */
+  close(): void {
+    this.#gzip.close();
+  }
+}
+
+/** Standard padded base64 (the engine's `toBase64` where it has one). */
+function base64(bytes: Uint8Array): string {
+  const native = (bytes as { toBase64?: () => string }).toBase64;
+  return native ? native.call(bytes) : encodeBase64(bytes);
 }

@@ -440,13 +440,15 @@ cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable
 
 # The same lists in the same order (what the runtime sends for the capabilities the policy data
 # lists), or else the same sets.
+# (The lists compared field by field, not through cap_sets: opa's wasm builds that constant and the
+# pairs again in each evaluation. The sets only when the lists differ.)
 capabilities_equal(got, want) if {
-	every pair in cap_sets {
-		capability_list(got, pair[0]) == want[pair[1]]
-	}
-}
-
-capabilities_equal(got, want) if {
+	object.get(got, "Bounding", []) == want.bounding
+	object.get(got, "Effective", []) == want.effective
+	object.get(got, "Inheritable", []) == want.inheritable
+	object.get(got, "Permitted", []) == want.permitted
+	object.get(got, "Ambient", []) == want.ambient
+} else if {
 	every pair in cap_sets {
 		as_set(capability_list(got, pair[0])) == as_set(want[pair[1]])
 	}
@@ -466,15 +468,37 @@ env_checked_names(e, env) := names if {
 	exact := {concat("=", [x.name, x.value]) | some x in e.env; x.value}
 	named := {x.name | some x in e.env}
 	links := service_links_allowed(e.env_regexes)
-	names := {name | some v in env; name := env_var_checked_name(e, exact, named, links, v)}
+	svars := service_variables(env, exact, links)
+	names := {name | some v in env; name := env_var_checked_name(e, exact, named, links, svars, v)}
+}
+
+# Whether service links are admitted and every variable without a literal expected value has a
+# service variable's characters (service_variable), decided by one match over all of them, each
+# ended by a newline (which neither of the pattern's classes holds), instead of one match per
+# variable: a call of regex.match costs about a microsecond even with its program built.
+default service_variables(_, _, _) := false
+
+service_variables(env, exact, true) if {
+	rest := [v | some v in env; not exact[v]]
+	regex.match(`^(?:[A-Z0-9_]+=[0-9a-zA-Z.:/\[\]-]*\n)*$`, concat("", [concat("\n", rest), "\n"]))
 }
 
 # Whether every variable of `env` is admitted and no name is given twice.
 env_ok(e, env) if count(env_checked_names(e, env)) == count(env)
 
-# The name of `v` when the expectations admit it, else undefined.
-env_var_checked_name(e, exact, named, links, v) := env_name(v) if {
+# The name of `v` when the expectations admit it, else undefined. A variable with a literal
+# expected value is looked up first; then (most of a pod's variables: 7 per service in the
+# namespace) a service link the expectations admit (`svars`: service links are admitted and `v`
+# has a service variable's characters), decided here without the calls of the general case
+# (env_name_ok, which admits it by the same test); then the general case. (env_name inlined:
+# every call of a function costs an allocation in opa's wasm.)
+env_var_checked_name(e, exact, named, links, svars, v) := substring(v, 0, indexof(v, "=")) if {
 	exact[v]
+} else := name if {
+	svars == true
+	name := substring(v, 0, indexof(v, "="))
+	not named[name]
+	service_link_var_name(name)
 } else := name if {
 	name := env_name(v)
 	env_name_ok(e, named, links, v, name)
@@ -589,22 +613,39 @@ service_link_env(v, name) if {
 	service_link_var_name(name)
 }
 
-# A service link's name (service_variable admitted its characters). The three suffixes without a
-# number, which name three of a service's seven variables, are decided by the suffix (the prefix
-# before it is not empty exactly when the name is longer than the suffix); the others by their
-# `_`-separated parts.
+# A service link's name (service_variable admitted its characters). A service's variables by their
+# suffix: `_SERVICE_HOST`, `_PORT` (which `_SERVICE_PORT` and `_PORT_<n>_TCP_PORT` end with: a
+# `<prefix>_PORT` all the same), and `_PORT_<n>_TCP`, `_PORT_<n>_TCP_ADDR`, `_PORT_<n>_TCP_PROTO`
+# (the prefix before a suffix is not empty exactly when the name is longer than the suffix); every
+# other name (UDP, SCTP, named service ports) by its `_`-separated parts. Each suffix test only
+# admits names the pattern admits; the parts decide the rest exactly.
 service_link_var_name(name) if {
 	endswith(name, "_SERVICE_HOST")
 	name != "_SERVICE_HOST"
 } else if {
-	endswith(name, "_SERVICE_PORT")
-	name != "_SERVICE_PORT"
-} else if {
 	endswith(name, "_PORT")
 	name != "_PORT"
 } else if {
+	endswith(name, "_TCP")
+	port_number_name(trim_suffix(name, "_TCP"))
+} else if {
+	endswith(name, "_TCP_ADDR")
+	port_number_name(trim_suffix(name, "_TCP_ADDR"))
+} else if {
+	endswith(name, "_TCP_PROTO")
+	port_number_name(trim_suffix(name, "_TCP_PROTO"))
+} else if {
 	parts := split(name, "_")
 	service_link_name(parts, array.reverse(parts))
+}
+
+# `<prefix>_PORT_<digits>` with a non-empty prefix: without its trailing digits (at least one) it
+# ends with `_PORT_` and is longer than that.
+port_number_name(x) if {
+	y := trim_right(x, "0123456789")
+	y != x
+	endswith(y, "_PORT_")
+	y != "_PORT_"
 }
 
 # `<prefix>_SERVICE_HOST`, `_SERVICE_PORT`, `_SERVICE_PORT_<name>`, `_PORT`,
@@ -982,12 +1023,22 @@ shared_splits(element) := {[id, rest] |
 	rest := concat("-", array.slice(parts, j + 1, count(parts)))
 }
 
-# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name.
+# shared_dir (39 characters), the ID, `-`, 16 characters, `-`, the name. With the name given,
+# there is one way to read it: the name is the end after its `-`, and the 16 characters (which
+# hold no `-`) are the last `-`-separated part of the rest, the ID all before them. (No
+# arithmetic on lengths: opa's wasm computes it in arbitrary precision.)
 shared_shape_match(shape, value) if {
 	startswith(value, shared_dir)
-	some s in shared_splits(substring(value, 39, -1))
-	s[1] == shape.name
-	shared_id_matches(shape.shared, s[0])
+	element := substring(value, 39, -1)
+	tail := concat("", ["-", shape.name])
+	endswith(element, tail)
+	head := trim_suffix(element, tail)
+	rev := array.reverse(split(head, "-"))
+	hex := rev[0]
+	rev[1]
+	count(hex) == 16
+	lower_alphanumeric(hex)
+	shared_id_matches(shape.shared, trim_suffix(head, concat("", ["-", hex])))
 }
 
 # A file tree below a share, any container (settings.json copy_file):

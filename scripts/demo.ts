@@ -201,7 +201,7 @@ async function main(): Promise<void> {
 
   step("contrast set: attest the Coordinator, then send the manifest and policies");
   must(
-    await run("cli/main.ts", ["set", "-c", coordinator.userAddress, ...yamlFiles]),
+    await run("cli/main.ts", ["set", "-c", coordinator.userAddress, "-w", WS, ...yamlFiles]),
     "contrast set",
   );
 
@@ -302,12 +302,18 @@ async function main(): Promise<void> {
   coordinator = await startCoordinator(coordinatorDigest, measurement);
   const readiness = await fetch(`http://127.0.0.1:${coordinator.probePort}/probe/readiness`);
   await readiness.body?.cancel();
+  if (readiness.status !== 412) {
+    throw new Error(`the restarted Coordinator answers readiness ${readiness.status}, not 412`);
+  }
   info(`restarted: readiness ${readiness.status} (recovery needed)`);
-  must(await run("cli/main.ts", ["recover", "-c", coordinator.userAddress]), "contrast recover");
+  must(
+    await run("cli/main.ts", ["recover", "-c", coordinator.userAddress, "-w", WS]),
+    "contrast recover",
+  );
 
   step("contrast verify: attest and compare the active manifest with ours");
   const verify = must(
-    await run("cli/main.ts", ["verify", "-c", coordinator.userAddress, "--json"], true),
+    await run("cli/main.ts", ["verify", "-c", coordinator.userAddress, "-w", WS, "--json"], true),
     "contrast verify",
   );
   const summary = JSON.parse(verify.stdout).result; // the contrast-result/v1 envelope

@@ -9,7 +9,7 @@
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
 import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
-import { ParseError, ValidationError } from "../../util/errors/mod.ts";
+import { InvalidDocumentError, ParseError, ValidationError } from "../../util/errors/mod.ts";
 import { readInputFile } from "../../util/files/read_input.ts";
 import { ExitCode, exitCodeFor } from "../exit_codes.ts";
 import { commandResult, FailureWithResult } from "../result.ts";
@@ -106,7 +106,11 @@ export async function readSnpReferenceValuesFile(path: string): Promise<SnpRefer
   } catch (e) {
     throw new ParseError("--reference-values", `${path} is not JSON: ${(e as Error).message}`);
   }
-  return readSnpReferenceValuesDocument(document, new IssueList());
+  try {
+    return readSnpReferenceValuesDocument(document, new IssueList());
+  } catch (error) {
+    throw error instanceof InvalidDocumentError ? error.inFile(path) : error;
+  }
 }
 
 function human(result: SnpVerification, referenceSource: string): string[] {

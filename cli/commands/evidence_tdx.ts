@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ContrastError, ParseError } from "../../util/errors/mod.ts";
+import { ContrastError, InvalidDocumentError, ParseError } from "../../util/errors/mod.ts";
 import { readInputFile } from "../../util/files/read_input.ts";
 import { commandResult, FailureWithResult } from "../result.ts";
 import {
@@ -136,7 +136,7 @@ function readInput(path: string, flag: string): Promise<Uint8Array> {
  * entries, or one entry.
  *
  * @throws {ParseError} naming `--reference-values` when the file is not JSON
- * @throws {InvalidDocumentError} with every problem and its path
+ * @throws {InvalidDocumentError} with every problem and its path, naming the file
  */
 export async function readTdxReferenceValuesFile(path: string): Promise<TdxReferenceValue[]> {
   let value: unknown;
@@ -146,7 +146,11 @@ export async function readTdxReferenceValuesFile(path: string): Promise<TdxRefer
     if (e instanceof ContrastError) throw e;
     throw new ParseError("--reference-values", `${path} is not JSON: ${(e as Error).message}`);
   }
-  return readTdxReferenceValuesDocument(value, new IssueList());
+  try {
+    return readTdxReferenceValuesDocument(value, new IssueList());
+  } catch (error) {
+    throw error instanceof InvalidDocumentError ? error.inFile(path) : error;
+  }
 }
 
 /** The TCB statuses `--allow-tcb-status` names (default: UpToDate). */

@@ -132,7 +132,8 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
     );
   }
   const rootCa = knownRoot !== undefined ? "unchanged" : "restored";
-  print(`✔ Recovered: ${after.state.manifests.length} manifests, root CA ${rootCa}`);
+  const count = after.state.manifests.length;
+  print(`✔ Recovered: ${count} ${count === 1 ? "manifest" : "manifests"}, root CA ${rootCa}`);
   return {
     recovered: true,
     platform: after.claims.platform,

@@ -30,7 +30,11 @@ import {
   readFileNamed,
   readLocalManifest,
 } from "../../atls/workspace.ts";
-import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import {
+  checkWriteTargets,
+  type FileWrite,
+  writeFilesTogether,
+} from "../../util/files/write_together.ts";
 import {
   acceptExternalUpdateSignature,
   importWorkloadOwnerKey,
@@ -156,16 +160,46 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ),
   };
   const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
+  const ownerKey = ownerKeyPem === undefined ? undefined : await importWorkloadOwnerKey(
+    new TextDecoder().decode(ownerKeyPem),
+    options.workloadOwnerKey,
+  );
+  await checkWriteTargets(
+    ["coordinator-root-ca.pem", "mesh-ca.pem", "seed-shares.json", STORED_SEED_SHARES]
+      .map((name) => `${options.workspace}/${name}`),
+  );
   const attested = await attestTarget(options, local.manifest);
   const written: string[] = [];
-  const put = async (name: string, data: string, mode = 0o644) => {
-    const path = `${options.workspace}/${name}`;
-    await writeFileAtomic(path, data, { mode });
-    written.push(path);
+  const pending: FileWrite[] = [];
+  const put = (name: string, data: string, mode = 0o644) => {
+    pending.push({ path: `${options.workspace}/${name}`, data, mode });
+  };
+  /** Writes what `put` collected: every file or none. */
+  const commit = async () => {
+    await writeFilesTogether(pending);
+    written.push(...pending.map((w) => w.path));
+    pending.length = 0;
+  };
+  const localSeedShares = await readFileIfExists(`${options.workspace}/seed-shares.json`);
+  /**
+   * Puts the Coordinator's stored seed-share document. It is whatever the Coordinator's store
+   * (host-provided storage) holds, so it never replaces the owner's own copy: a differing one is
+   * put beside it, as `seed-shares.coordinator.json`.
+   */
+  const putStoredSeedShares = (stored: Uint8Array): StoredSeedShares => {
+    const text = encodeSeedShares(parseSeedShares(stored));
+    if (localSeedShares === undefined) {
+      put("seed-shares.json", text, 0o600);
+      return "written";
+    }
+    if (new TextDecoder().decode(localSeedShares) === text) return "same";
+    put(STORED_SEED_SHARES, text, 0o600);
+    return "beside";
   };
   const state = attested.state;
   if (state.recoveryNeeded) {
-    await finishInterruptedFirstSet(state, local.bytes, put);
+    const note = keptSeedSharesNote(options.workspace);
+    await finishInterruptedFirstSet(state, local.bytes, putStoredSeedShares, commit, note);
     throw new UnavailableError(
       "coordinator",
       "the Coordinator needs recovery first: contrast recover",
@@ -175,14 +209,16 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
-    await put("coordinator-root-ca.pem", state.rootCa);
-    await put("mesh-ca.pem", state.meshCa);
-    if (state.manifests.length === 1 && state.seedShares) {
-      await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
-    }
+    put("coordinator-root-ca.pem", state.rootCa);
+    put("mesh-ca.pem", state.meshCa);
+    const shares = state.manifests.length === 1 && state.seedShares
+      ? putStoredSeedShares(state.seedShares)
+      : "same";
+    await commit();
     const transition = encodeHex(state.latestTransition);
     print(`✔ The Coordinator already holds this manifest (transition ${transition.slice(0, 16)}…)`);
     for (const path of written) print(`  wrote ${path}`);
+    if (shares === "beside") print(`  ${keptSeedSharesNote(options.workspace)}`);
     return { transition, first: state.manifests.length === 1, written };
   }
   const previous = state.latestTransition ?? GENESIS_TRANSITION;
@@ -193,19 +229,13 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     const signers = state.manifests.at(-1) ?? local.bytes;
     signature = await externalSignature(signers, external, previous, next);
   } else {
-    if (ownerKeyPem === undefined) {
+    if (ownerKey === undefined) {
       throw new ParseError(
         options.workloadOwnerKey,
         "file not found (every manifest, the first included, must be signed)",
       );
     }
-    signature = await signManifestUpdate(
-      await importWorkloadOwnerKey(
-        new TextDecoder().decode(ownerKeyPem),
-        options.workloadOwnerKey,
-      ),
-      next,
-    );
+    signature = await signManifestUpdate(ownerKey, next);
   }
   const answer = await sendManifest(attested.client, {
     manifest: local.bytes,
@@ -217,11 +247,12 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
   }
   decodeHex(answer.transition, "transition", 32);
-  await put("coordinator-root-ca.pem", answer.rootCa);
-  await put("mesh-ca.pem", answer.meshCa);
+  put("coordinator-root-ca.pem", answer.rootCa);
+  put("mesh-ca.pem", answer.meshCa);
   if (answer.seedShares !== undefined) {
-    await put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
+    put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
   }
+  await commit();
   print(
     `✔ Manifest set (transition ${answer.transition.slice(0, 16)}…, ${policies.length} policies)`,
   );
@@ -230,25 +261,50 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   return { transition: answer.transition, first, written, signedBy };
 }
 
+/** What became of the Coordinator's stored seed-share document. */
+type StoredSeedShares = "written" | "same" | "beside";
+
+/** Where a stored seed-share document that differs from the workspace's goes. */
+const STORED_SEED_SHARES = "seed-shares.coordinator.json";
+
+function keptSeedSharesNote(workspace: string): string {
+  return `kept ${workspace}/seed-shares.json: the Coordinator's stored seed shares differ; ` +
+    `they are in ${workspace}/${STORED_SEED_SHARES} (if yours are from an earlier deployment, ` +
+    `recover with --seed ${STORED_SEED_SHARES})`;
+}
+
 /**
  * In recovery mode: if the Coordinator's latest transition is the local manifest as a first
- * manifest, an earlier `set` was interrupted after the history was stored; writes the stored
- * seed-share document so `contrast recover` can run, and says so.
+ * manifest, an earlier `set` may have been interrupted after the history was stored; writes the
+ * stored seed-share document (beside the workspace's own, if that differs) so `contrast recover`
+ * can run, and says so.
  *
- * @throws {UnavailableError} naming `seed-shares.json` once it is written (recover is next)
+ * @throws {UnavailableError} naming `seed-shares.json` once a document is written (recover is
+ *   next)
  */
 async function finishInterruptedFirstSet(
   state: AttestResponse,
   manifest: Uint8Array,
-  put: (name: string, data: string, mode?: number) => Promise<void>,
+  putSeedShares: (stored: Uint8Array) => StoredSeedShares,
+  commit: () => Promise<void>,
+  keptNote: string,
 ): Promise<void> {
   const first = await transitionHash(await manifestHash(manifest), GENESIS_TRANSITION);
   if (!state.latestTransition || !constantTimeEqual(state.latestTransition, first)) return;
   if (!state.seedShares) return;
-  await put("seed-shares.json", encodeSeedShares(parseSeedShares(state.seedShares)), 0o600);
-  throw new UnavailableError(
-    "seed-shares.json",
-    "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
-      "seed shares; run contrast recover",
-  );
+  const shares = putSeedShares(state.seedShares);
+  await commit();
+  if (shares === "written") {
+    throw new UnavailableError(
+      "seed-shares.json",
+      "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
+        "seed shares; run contrast recover",
+    );
+  }
+  if (shares === "beside") {
+    throw new UnavailableError(
+      "seed-shares.json",
+      `the Coordinator needs recovery first: contrast recover; ${keptNote}`,
+    );
+  }
 }

@@ -256,7 +256,11 @@ function envFromEntries(
   const data = store.get(objectKey(w.namespace, String(ref.name ?? "")));
   if (data === undefined) {
     if (ref.optional === true) return [];
-    throw new ParseError(path, `"${String(ref.name)}" is not in the input`);
+    const [kind, field] = cm ? ["ConfigMap", "configMapRef"] : ["Secret", "secretRef"];
+    throw new ParseError(
+      `${path}.${field}.name`,
+      `${kind} "${String(ref.name)}" in namespace "${w.namespace}" is not in the input`,
+    );
   }
   return shuffle(Object.keys(data), rng)
     .filter((key) => /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(prefix + key))
@@ -472,10 +476,23 @@ function volumeFiles(
  * sandbox, pause container, init containers (run to completion) and native sidecars, containers,
  * exec probes and stats while they run, then teardown.
  *
- * @throws {ParseError} naming the field when the pod refers to something not in the input (an
- *   image that was not resolved, a missing ConfigMap key, an unsupported volume type)
+ * @throws {ParseError} naming the file and document (the workload's `origin`) and the field when
+ *   the pod refers to something not in the input (an image that was not resolved, a missing
+ *   ConfigMap key, an unsupported volume type)
  */
 export function buildRequestSequence(inputs: SequenceInputs): RequestSequence {
+  try {
+    return buildSequence(inputs);
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    // The field names a path inside the pod's document: say which file and document.
+    throw new ParseError(`${inputs.workload.origin}: ${error.field}`, error.reason, {
+      cause: error,
+    });
+  }
+}
+
+function buildSequence(inputs: SequenceInputs): RequestSequence {
   const { workload: w, rng } = inputs;
   const instance = newPodInstance(w, rng);
   const steps: Step[] = [];

@@ -177,6 +177,10 @@ conformanceTest(
         invalid.stderr,
         /ReferenceValues\.snp\[0\]\.MinimumTCB\.SNPVersion: expected an integer 0–255, got 300/,
       );
+      // The message names the file the problem is in (it also is the --json error's `file`).
+      assert.ok(invalid.stderr.includes(`invalid document ${dir}/bad.json:`), invalid.stderr);
+      const json = await runContrast(...args, `${dir}/bad.json`, "--json");
+      assert.equal(JSON.parse(json.stdout).error.file, `${dir}/bad.json`);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

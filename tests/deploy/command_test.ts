@@ -164,6 +164,41 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
   }));
 
+Deno.test("contrast generate: an output that cannot be written is exit 2 naming it, and no key or manifest is written", () =>
+  withAppDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/out`, "a file, not a folder");
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+    try {
+      const code = await runCli([
+        "generate",
+        "--reference-values",
+        "Simulated-SNP",
+        "--trusted-measurement",
+        "ab".repeat(48),
+        "--simulated-root",
+        "12".repeat(32),
+        "-w",
+        dir,
+        "-o",
+        `${dir}/out`,
+        `${dir}/app.yml`,
+      ]);
+      assert.equal(code, ExitCode.BadInput, errors.join("\n"));
+    } finally {
+      console.error = error;
+    }
+    assert.match(
+      errors.join("\n"),
+      new RegExp(`${dir}/out/app.yml: cannot write: .*not a directory`),
+    );
+    const left = [];
+    for await (const e of Deno.readDir(dir)) left.push(e.name);
+    assert.deepEqual(left.sort(), ["app.yml", "out"]);
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "a file, not a folder");
+  }));
+
 Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rtmrs is not kept; the error names --rtmr", () =>
   withAppDir(async (dir) => {
     const lax = {

@@ -127,6 +127,8 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
   const annotation = docs[0].spec.template.metadata.annotations[INITDATA_ANNOTATION];
   const policy = await readAnnotatedPolicy({ [INITDATA_ANNOTATION]: annotation });
   assert.equal(encodeHex(policy!.digest), result.policies[0]!.digest);
+  // The initdata bytes a result gives (encoded again when read) are the annotation's.
+  assert.deepEqual(result.policies[0]!.initdata, policy!.initdata!.bytes);
   const { rules, policyData } = splitPolicyText(policy!.policy);
   assert.equal(rules, RULES.endsWith("\n") ? RULES : RULES + "\n");
   const data = policyData as {

@@ -31,7 +31,9 @@ Deno.test({
       assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);
       assert.match(text, /self-made certificate is refused/);
       assert.match(text, /refused: hostData: coordinator answered 403/);
-      assert.match(text, /root CA unchanged/);
+      assert.ok(text.includes(`wrote ${ws}/seed-shares.json`), "set's files, named in full");
+      assert.match(text, /restarted: readiness 412 \(recovery needed\)/);
+      assert.match(text, /Recovered: 1 manifest, root CA unchanged/);
       assert.match(text, /active manifest = manifest\.json/);
       assert.match(text, /Demo complete\./);
     } finally {

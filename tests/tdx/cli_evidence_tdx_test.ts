@@ -243,3 +243,37 @@ Deno.test('--reference-values accepts the {"tdx": [...]} wrapper; a DEBUG TD fai
     assert.equal(JSON.parse(refused.stdout).error.field, "ReferenceValues.tdx[0].TdAttributes");
     assert.match(refused.stderr, /DEBUG/);
   }));
+
+Deno.test("--reference-values with a misspelt field is exit 2 naming the file and the field", () =>
+  withTempDir(async (dir) => {
+    const authority = await SimulatedTdxAuthority.generate();
+    await Deno.writeFile(
+      `${dir}/quote.bin`,
+      await authority.createQuote({ reportData: new Uint8Array(64) }),
+    );
+    await authority.writeCollateralDir(`${dir}/c`);
+    await Deno.writeTextFile(
+      `${dir}/rv.json`,
+      JSON.stringify({
+        tdx: [{
+          Platform: "Simulated-TDX",
+          MrTD: "11".repeat(48), // misspelt MrTd
+          SimulatedRootSHA256: await authority.rootFingerprint(),
+        }],
+      }),
+    );
+    const r = await runTdxEvidenceVerify({
+      quote: `${dir}/quote.bin`,
+      collateralDir: `${dir}/c`,
+      referenceValues: `${dir}/rv.json`,
+      json: true,
+    });
+    assert.equal(r.exitCode, ExitCode.BadInput, r.stderr);
+    const error = JSON.parse(r.stdout).error;
+    assert.equal(error.file, `${dir}/rv.json`);
+    assert.ok(
+      error.issues.some((i: { path: string }) => i.path === "tdx[0].MrTD"),
+      JSON.stringify(error),
+    );
+    assert.ok(r.stderr.includes(`${dir}/rv.json`), r.stderr);
+  }));

@@ -80,16 +80,30 @@ const GO_YAML_NUMBER_TAGS: readonly ScalarTag[] = [
   goYamlNumberTag("float"),
 ];
 
-/** The `customTags` function of `YAML_OPTIONS`: the schema's tags, adjusted as described above. */
+/** The adjusted form of each of the package's tags, made once (the package's are constants). */
+const ADJUSTED = new WeakMap<object, Tags[number]>();
+
+function adjusted(tag: Tags[number]): Tags[number] {
+  if (typeof tag !== "object" || "collection" in tag) return tag;
+  let made = ADJUSTED.get(tag);
+  if (made === undefined) {
+    made = tag.tag === MERGE_TAG
+      ? { ...(tag as ScalarTag), identify: isMergeKeySymbol }
+      : NUMBER_OR_TIME_TAGS.has(tag.tag)
+      ? readAsText(tag as ScalarTag)
+      : tag;
+    ADJUSTED.set(tag, made);
+  }
+  return made;
+}
+
+/**
+ * The `customTags` function of `YAML_OPTIONS`: the schema's tags, adjusted as described above.
+ * The package calls it for every document it makes; each adjusted tag is made once per tag of
+ * the package (a new list each call, as the package gives each document its own).
+ */
 export function goYamlTags(tags: Tags): Tags {
   // The go-yaml number tags come first: where the package's tags read the same text too, they
   // may read another value (`0_` is NaN to the package's octal tag, 0 to go-yaml).
-  return [
-    ...GO_YAML_NUMBER_TAGS,
-    ...tags.map((tag) => {
-      if (typeof tag !== "object" || "collection" in tag) return tag;
-      if (tag.tag === MERGE_TAG) return { ...(tag as ScalarTag), identify: isMergeKeySymbol };
-      return NUMBER_OR_TIME_TAGS.has(tag.tag) ? readAsText(tag as ScalarTag) : tag;
-    }),
-  ];
+  return [...GO_YAML_NUMBER_TAGS, ...tags.map(adjusted)];
 }

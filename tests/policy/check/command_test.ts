@@ -196,3 +196,28 @@ Deno.test("policy explain on an allowed request succeeds", async () => {
   assert.equal(error, undefined, out);
   assert.equal(JSON.parse(out)[0].allowed, true);
 });
+
+Deno.test("policy check and explain name the file of a pod whose ConfigMap is not in the input", async () => {
+  const dir = await writeApp(await fixturePolicyData());
+  // The same documents without the ConfigMap the Deployment's env refers to.
+  const docs = (await Deno.readTextFile(`${dir}/app.yml`)).split("---\n").slice(1);
+  await Deno.writeTextFile(`${dir}/app.yml`, docs.join("---\n"));
+  await Deno.writeTextFile(
+    `${dir}/r.json`,
+    JSON.stringify({ kind: "GetOOMEventRequest", request: {} }),
+  );
+  const runs = [
+    () => policyCheckCommand([`${dir}/app.yml`], OPTIONS, resolver),
+    () => policyExplainCommand(`${dir}/app.yml`, `${dir}/r.json`, { ...OPTIONS }, resolver),
+  ];
+  for (const run of runs) {
+    const { error } = await capture(run);
+    assert.ok(error instanceof ParseError, String(error));
+    assert.equal(exitCodeFor(error), 2);
+    assert.ok(error.field.startsWith(`${dir}/app.yml#`), error.field);
+    assert.match(
+      error.message,
+      /containers\[0\]\.env\[0\]: key "LEVEL" of "shop\/cfg" is not in the input/,
+    );
+  }
+});
