@@ -25,7 +25,7 @@ import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/ha
 import { coordinatorPolicyDigests, type Manifest, parseManifest } from "../manifest/manifest.ts";
 import { verifyOwnerChain } from "../protocol/owner_chain.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
-import { workloadOwnersOf } from "../manifest/workload_owners.ts";
+import { type WorkloadOwners, workloadOwnersOf } from "../manifest/workload_owners.ts";
 import {
   ApiPath,
   type AttestResponse,
@@ -48,6 +48,22 @@ export interface AttestedCoordinator {
   readonly claims: AttestationClaims;
 }
 
+/** Options of {@link attestCoordinator}. */
+interface AttestOptions {
+  /** The time the evidence is checked at (default now). */
+  readonly now?: Date;
+  /** Time limit of each network operation in milliseconds. */
+  readonly timeoutMs?: number;
+  /**
+   * The workload owners whose signature some transition of the history must carry: a pod's
+   * pinned keys, or the CLI's local manifest owners (so the owner never signs on top of, or
+   * accepts, a history someone else wrote). Absent: any owner-signed chain is accepted.
+   */
+  readonly pinnedOwnerKeys?: readonly string[] | WorkloadOwners;
+  /** Who pins {@link pinnedOwnerKeys}, for the error message (default: a pod). */
+  readonly pinnedBy?: string;
+}
+
 /**
  * Attests the Coordinator at `address` against `manifest` (the local manifest: its reference
  * values and its coordinator policy).
@@ -58,7 +74,7 @@ export async function attestCoordinator(
   address: string,
   manifest: Manifest,
   verify: ManifestEvidenceVerifier,
-  options: { now?: Date; timeoutMs?: number; pinnedOwnerKeys?: readonly string[] } = {},
+  options: AttestOptions = {},
 ): Promise<AttestedCoordinator> {
   const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
@@ -92,7 +108,7 @@ export async function attestCoordinator(
     );
   }
   await checkHistory(state);
-  await checkOwnerChain(state, options.pinnedOwnerKeys);
+  await checkOwnerChain(state, options.pinnedOwnerKeys, options.pinnedBy);
   return { client, state, claims };
 }
 
@@ -128,13 +144,15 @@ async function checkHistory(state: AttestResponse): Promise<void> {
  */
 async function checkOwnerChain(
   state: AttestResponse,
-  pinned: readonly string[] | undefined,
+  pinned: readonly string[] | WorkloadOwners | undefined,
+  pinnedBy: string | undefined,
 ): Promise<void> {
   if (state.manifests.length === 0) return;
   await verifyOwnerChain(
     state.manifests.map((bytes, i) => ({ bytes, signature: state.signatures[i] })),
     (bytes) => workloadOwnersOf(parseManifest(bytes)),
     pinned,
+    pinnedBy,
   );
 }
 

@@ -5,6 +5,10 @@
  * - no SNP reference value may allow a debug guest (`GuestPolicy.Debug`) or a migration agent
  *   (`GuestPolicy.MigrateMA`): either lets the host read or move the guest's memory, so no owner
  *   signature makes such a manifest acceptable;
+ * - likewise no TDX reference value may pin TD attributes with a TD-under-debug bit (bits 0–7,
+ *   `DEBUG` among them: the host reads and changes the TD's memory and state) or `MIGRATABLE`
+ *   (its state may be exported through a migration TD); without `TdAttributes` the default check
+ *   already refuses both;
  * - an update must keep the policy the running Coordinator runs as a `coordinator` policy:
  *   otherwise `contrast verify`, recovery and every pod would refuse this Coordinator. To move to
  *   a new Coordinator policy, first add it next to the running one (several coordinator policies
@@ -15,6 +19,12 @@
 import type { FieldIssue } from "../util/errors/mod.ts";
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 import type { Manifest } from "./manifest.ts";
+import { TD_ATTRIBUTE_BITS } from "../tdx/validate/td_attributes.ts";
+
+/** Whether `bit` of 8-byte little-endian TD attributes is set. */
+function isTdAttributeSet(attributes: Uint8Array, bit: number): boolean {
+  return ((attributes[bit >> 3] ?? 0) & (1 << (bit & 7))) !== 0;
+}
 
 /** What an admission check knows besides the new manifest. */
 interface AdmissionContext {
@@ -42,6 +52,24 @@ function admissionIssues(manifest: Manifest, context: AdmissionContext): FieldIs
       issues.push({
         path: `${path}.MigrateMA`,
         reason: "a migration agent is refused: it can move the guest's memory out of the TEE",
+      });
+    }
+  });
+  manifest.ReferenceValues.tdx.forEach((value, i) => {
+    const attributes = value.TdAttributes;
+    if (attributes === undefined) return;
+    const path = `ReferenceValues.tdx[${i}].TdAttributes`;
+    if (attributes[0] !== 0) {
+      issues.push({
+        path,
+        reason: "a TD under debug is refused (a bit of 0–7 is set, DEBUG among them): the host " +
+          "can read and change its memory and state",
+      });
+    }
+    if (isTdAttributeSet(attributes, TD_ATTRIBUTE_BITS.MIGRATABLE)) {
+      issues.push({
+        path,
+        reason: "a migratable TD is refused (MIGRATABLE, bit 29): its state can be exported",
       });
     }
   });

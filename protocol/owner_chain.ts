@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { encodeHex } from "../util/bytes/mod.ts";
+import { decodeHex, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { ContrastError, VerificationError } from "../util/errors/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import { authenticateManifestUpdate, type UpdateSigner } from "./signatures.ts";
@@ -42,6 +42,22 @@ function asOwners(owners: WorkloadOwners | readonly string[]): WorkloadOwners {
   return Array.isArray(owners) ? ownersOfKeys(owners) : owners as WorkloadOwners;
 }
 
+/**
+ * The keys a verifier pins: full PKIX DER keys (lower-case hex), or an owner set whose keys
+ * named by digest (`WorkloadOwnerKeyDigests`) count too.
+ */
+type PinnedOwners = readonly string[] | WorkloadOwners;
+
+/** Whether `signer` is one of `pinned`'s keys (by full key, or by the SHA-256 of its DER). */
+async function isPinned(
+  pinned: { keys: ReadonlySet<string>; keyDigests: ReadonlySet<string> },
+  signer: UpdateSigner,
+): Promise<boolean> {
+  if (pinned.keys.has(signer.publicKeyHex)) return true;
+  if (pinned.keyDigests.size === 0) return false;
+  return pinned.keyDigests.has(encodeHex(await sha256(decodeHex(signer.publicKeyHex))));
+}
+
 /** What a verified chain showed. */
 interface VerifiedOwnerChain {
   /** The transition hash of every manifest, oldest first. */
@@ -55,16 +71,23 @@ interface VerifiedOwnerChain {
  * it lists itself, each later one by a key its predecessor lists) and, when `pinned` is given,
  * that at least one transition is signed by one of those keys.
  *
- * @param pinned lower-case hex PKIX DER keys the verifier trusts (a pod's trust document)
+ * @param pinned lower-case hex PKIX DER keys the verifier trusts (a pod's trust document), or an
+ *   owner set (the CLI's local manifest, whose owners may be named by key digest)
+ * @param pinnedBy who pins them, for the error message (default: a pod)
  * @throws {VerificationError} naming `history[i].signature` for a missing or wrong signature, or
  *   `WorkloadOwnerPubKeys` when no transition is signed by a pinned key
  */
 export async function verifyOwnerChain(
   history: readonly SignedManifest[],
   ownerKeysOf: OwnerKeysOf,
-  pinned?: readonly string[],
+  pinned?: PinnedOwners,
+  pinnedBy = "this pod pins",
 ): Promise<VerifiedOwnerChain> {
-  const pinnedSet = new Set((pinned ?? []).map((k) => k.toLowerCase()));
+  const owners = pinned === undefined ? ownersOfKeys([]) : asOwners(pinned);
+  const pinnedSet = {
+    keys: new Set(owners.keys.map((k) => k.toLowerCase())),
+    keyDigests: new Set(owners.keyDigests.map((k) => k.toLowerCase())),
+  };
   const transitions: Uint8Array[] = [];
   const pinnedLinks: number[] = [];
   let previous = GENESIS_TRANSITION;
@@ -91,7 +114,7 @@ export async function verifyOwnerChain(
         { cause },
       );
     }
-    if (pinnedSet.has(signer.publicKeyHex)) pinnedLinks.push(i);
+    if (await isPinned(pinnedSet, signer)) pinnedLinks.push(i);
     transitions.push(transition);
     previous = transition;
     signerKeys = ownKeys;
@@ -103,7 +126,7 @@ export async function verifyOwnerChain(
         ? "the Coordinator has no manifest yet"
         : `no manifest of the Coordinator's history (latest ${
           encodeHex(transitions.at(-1)!).slice(0, 16)
-        }…) is signed by a workload owner key this pod pins: a history written by someone else`,
+        }…) is signed by a workload owner key ${pinnedBy}: a history written by someone else`,
     );
   }
   return { transitions, pinnedLinks };

@@ -4,8 +4,10 @@
  *
  * Attests a Coordinator in recovery mode against the local manifest, decrypts the seed share
  * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
- * stored with its history) with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
- * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
+ * stored with its history) with the seedshare owner's key, checks that the seed derives the
+ * workspace's `coordinator-root-ca.pem` (without that file only with `--trust-seed-shares`),
+ * seals seed and salt to the Coordinator's attested HPKE key (bound to the attested latest
+ * transition), signs the request, and sends it. Afterwards the
  * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
  * recovered root CA must equal it.
  *
@@ -32,7 +34,12 @@ export function registerRecoverCommand(program: Command): void {
       "seedshare owner key (default: <workspace-dir>/seedshare-owner.pem)",
     )
     .option("--seed <file>", "seed shares (default: <workspace-dir>/seed-shares.json)")
-    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)");
+    .option("--force", "recover even while ready peer Coordinators exist (HA replicas)")
+    .option(
+      "--trust-seed-shares",
+      "send the seed although no coordinator-root-ca.pem in the workspace confirms it is the " +
+        "deployment's (only after a first set whose answer was lost)",
+    );
   addCoordinatorCommandTail(command, "manifest, key, seed shares and root CA are read here");
   command.action(async (o) => {
     // The attesting code (and its packages) loads only now, not for `contrast recover --help`.
@@ -40,6 +47,7 @@ export function registerRecoverCommand(program: Command): void {
     const result = await runRecover({
       print: progressUnlessJson(command, o),
       force: o.force === true,
+      trustSeedShares: o.trustSeedShares === true,
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       seedshareOwnerKey: inWorkspace(o, "seedshare-owner.pem", o.seedshareOwnerKey),

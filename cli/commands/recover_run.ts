@@ -9,10 +9,12 @@
  * history contains the local manifest (a store rolled back behind it is refused), decrypts the
  * seed share
  * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
- * stored with its history) with the seedshare owner's key, seals seed and salt to the Coordinator's attested HPKE key
- * (bound to the attested latest transition), signs the request, and sends it. Afterwards the
- * Coordinator is attested again; when `coordinator-root-ca.pem` is in the workspace, the
- * recovered root CA must equal it.
+ * stored with its history) with the seedshare owner's key, checks that the seed is the
+ * deployment's (it must derive the workspace's `coordinator-root-ca.pem`; without that file only
+ * with `--trust-seed-shares`, see `../seed_anchor.ts`), seals seed and salt to the Coordinator's
+ * attested HPKE key (bound to the attested latest transition), signs the request, and sends it.
+ * Afterwards the Coordinator is attested again; when `coordinator-root-ca.pem` is in the
+ * workspace, the recovered root CA must equal it.
  *
  * @module
  */
@@ -28,6 +30,7 @@ import {
   readLocalManifest,
 } from "../../atls/workspace.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
+import { checkSeedIsTheDeployments } from "../seed_anchor.ts";
 import {
   importSeedshareOwnerSigningKey,
   recoveryMessage,
@@ -54,6 +57,11 @@ export interface RecoverOptions {
   readonly workspace: string;
   /** Recover even while ready peer replicas exist (they would recover it on their own). */
   readonly force?: boolean;
+  /**
+   * Send the seed although no `coordinator-root-ca.pem` in the workspace can confirm it is the
+   * deployment's (`--trust-seed-shares`).
+   */
+  readonly trustSeedShares?: boolean;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
   /** Time limit of each network operation in milliseconds (default 30 s). */
@@ -86,6 +94,9 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
   const seedFile = await readFileIfExists(options.seed);
   const localShares = seedFile && parseSeedShares(seedFile);
+  const rootCaPath = `${options.workspace}/coordinator-root-ca.pem`;
+  const rootCaBytes = await readFileIfExists(rootCaPath);
+  const knownRoot = rootCaBytes && new TextDecoder().decode(rootCaBytes);
   const verify = cliEvidenceVerifier(options.collateral);
   const network = { timeoutMs: options.timeoutMs };
   const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
@@ -101,6 +112,17 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
     print(`  ${options.seed} not found: using the seed shares stored with the history`);
   }
   const recovered = await decryptSeedShare(shares, decryptKey, signingKey.publicKeyDer);
+  try {
+    await checkSeedIsTheDeployments(recovered.seed, recovered.salt, {
+      rootCaPem: knownRoot,
+      rootCaPath,
+      sourceName: localShares ? options.seed : "the seed shares stored with the history",
+      trustUnconfirmed: options.trustSeedShares === true,
+    });
+  } catch (error) {
+    recovered.seed.fill(0);
+    throw error;
+  }
   const plain = concatBytes(recovered.seed, recovered.salt);
   recovered.seed.fill(0);
   const sealed = await sealTo(attested.state.hpkePublicKey, plain, RECOVERY_HPKE_INFO, latest);
@@ -118,12 +140,6 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const after = await attestCoordinator(options.coordinator, local.manifest, verify, network);
   if (after.state.recoveryNeeded) {
     throw new VerificationError("coordinator", "still in recovery mode after recovery");
-  }
-  let knownRoot: string | undefined;
-  try {
-    knownRoot = await Deno.readTextFile(`${options.workspace}/coordinator-root-ca.pem`);
-  } catch {
-    knownRoot = undefined;
   }
   if (knownRoot !== undefined && knownRoot !== after.state.rootCa) {
     throw new ValidationError(

@@ -18,7 +18,7 @@
  * @module
  */
 import { attestTarget } from "../coordinator_target.ts";
-import { requireOwnersHistory } from "../owner_history.ts";
+import { requireSameCoordinator } from "../owner_history.ts";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readFileIfExists } from "../../util/files/mod.ts";
@@ -49,6 +49,7 @@ import {
   type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
+import { TRUST_SEED_SHARES_FLAG } from "../seed_anchor.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -168,7 +169,13 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ["coordinator-root-ca.pem", "mesh-ca.pem", "seed-shares.json", STORED_SEED_SHARES]
       .map((name) => `${options.workspace}/${name}`),
   );
-  const attested = await attestTarget(options, local.manifest);
+  // The history must carry a signature of a local owner (or of the key signing now): never sign
+  // on top of a history someone else wrote.
+  const attested = await attestTarget(
+    options,
+    local.manifest,
+    ownerKey ? [encodeHex(ownerKey.publicKeyDer)] : [],
+  );
   const written: string[] = [];
   const pending: FileWrite[] = [];
   const put = (name: string, data: string, mode = 0o644) => {
@@ -205,7 +212,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
       "the Coordinator needs recovery first: contrast recover",
     );
   }
-  await requireOwnersHistory(state, local, options.workspace);
+  await requireSameCoordinator(state, options.workspace);
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {
@@ -298,7 +305,9 @@ async function finishInterruptedFirstSet(
     throw new UnavailableError(
       "seed-shares.json",
       "the Coordinator stored this manifest, then restarted before answering: wrote the stored " +
-        "seed shares; run contrast recover",
+        `seed shares; run contrast recover ${TRUST_SEED_SHARES_FLAG} (no root CA reached you, so ` +
+        "nothing you hold confirms them; if you did not just run set, the infrastructure may " +
+        "have planted them: start the deployment anew instead)",
     );
   }
   if (shares === "beside") {

@@ -13,6 +13,7 @@ import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
 import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
+import type { AttestResponse } from "../../protocol/messages.ts";
 
 /** Options of {@link runVerify}. */
 export interface VerifyCommandOptions {
@@ -63,7 +64,49 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
     throw new UnavailableError("coordinator", "the Coordinator needs recovery: contrast recover");
   }
   const dir = `${options.workspace}/verify`;
-  await Deno.mkdir(dir, { recursive: true });
+  // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
+  // longer history, another Coordinator's backup) never sit next to what this run attested.
+  const fresh = `${options.workspace}/.verify-${crypto.randomUUID()}`;
+  await Deno.mkdir(fresh, { recursive: true });
+  try {
+    await writeAttestedFiles(fresh, state);
+    await replaceFolder(dir, fresh);
+  } catch (error) {
+    await Deno.remove(fresh, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
+  const active = state.manifests.at(-1);
+  const summary: VerifySummary = {
+    ok: active !== undefined && constantTimeEqual(active, local.bytes),
+    platform: attested.claims.platform,
+    coordinatorPolicy: encodeHex(attested.claims.hostData),
+    measurement: encodeHex(attested.claims.measurement),
+    latestTransition: latest,
+    manifests: state.manifests.length,
+    activeManifestSha256: active ? encodeHex(await sha256(active)) : "",
+    localManifestSha256: encodeHex(await sha256(local.bytes)),
+    verifyDir: dir,
+  };
+  return summary;
+}
+
+/** Replaces folder `dir` by `fresh` (a sibling): the old one is moved aside, then removed. */
+async function replaceFolder(dir: string, fresh: string): Promise<void> {
+  const old = `${fresh}.old`;
+  let moved = false;
+  try {
+    await Deno.rename(dir, old);
+    moved = true;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.rename(fresh, dir);
+  if (moved) await Deno.remove(old, { recursive: true });
+}
+
+/** Writes what the Coordinator attested into `dir` (see `verify.ts` for the files). */
+async function writeAttestedFiles(dir: string, state: AttestResponse): Promise<void> {
   for (const [i, bytes] of state.manifests.entries()) {
     await writeFileAtomic(`${dir}/manifest.${i}.json`, bytes);
   }
@@ -88,17 +131,4 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
       }),
     );
   }
-  const active = state.manifests.at(-1);
-  const summary: VerifySummary = {
-    ok: active !== undefined && constantTimeEqual(active, local.bytes),
-    platform: attested.claims.platform,
-    coordinatorPolicy: encodeHex(attested.claims.hostData),
-    measurement: encodeHex(attested.claims.measurement),
-    latestTransition: latest,
-    manifests: state.manifests.length,
-    activeManifestSha256: active ? encodeHex(await sha256(active)) : "",
-    localManifestSha256: encodeHex(await sha256(local.bytes)),
-    verifyDir: dir,
-  };
-  return summary;
 }

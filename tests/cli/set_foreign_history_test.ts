@@ -1,112 +1,161 @@
 /**
- * `contrast set` against a Coordinator whose history the infrastructure replaced: after wiping the
- * store it sets a first manifest of its own that lists the owner's public key as a workload owner.
- * The owner's next `set` must not sign on top of that history: pods accept a history as soon as one
- * link is signed by a key they pin, and a signature over a transition vouches for every manifest
- * before it.
+ * `contrast set` on top of a history the owner never wrote. The infrastructure (which may wipe
+ * the Coordinator's state and talk to its API) sets a first manifest of its own: signed by a key
+ * of its own, listing the owner's key as a co-owner (public) and its own seedshare key, so the
+ * seed shares the Coordinator makes are readable by the infrastructure. If the owner's next
+ * `contrast set` signed its manifest as an update on top of that history, every pod would accept
+ * the Coordinator (a transition signed by the pinned owner key) while the infrastructure knows
+ * the seed: every workload secret and the CA keys. `set` (and `sign --prepare`) must refuse to
+ * sign on top of a history that no local owner key signed.
  *
  * @module
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import {
-  decodeBase64,
-  decodeHex,
-  encodeBase64,
-  encodeHex,
-  encodePem,
-  sha256,
-} from "../../util/bytes/mod.ts";
-import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
-import { workloadOwnersOf } from "../../manifest/workload_owners.ts";
-import { verifyOwnerChain } from "../../protocol/owner_chain.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
+import { decodePem, encodeBase64, encodeHex, encodePem } from "../../util/bytes/mod.ts";
+import { Certificate } from "../../x509/certificate.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { initdata } from "../coordinator/fixture.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
+import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import {
+  decryptSeedShare,
+  engineFromRecoveredSeed,
+  parseSeedShares,
+} from "../../seed/seed_shares.ts";
+import { parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
+import { attestCoordinator } from "../../atls/coordinator_client.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
-  "contrast set: refuses to sign an update on top of a history the infrastructure started " +
-    "after wiping the store",
-  async (_t, ws, c) => {
+  "contrast set: refuses to sign on top of a history that no local owner key signed",
+  async (t, ws, c) => {
     const d = ws.deployment;
-    const set = (...extra: string[]) =>
-      runCliCaptured("set", "-c", c.userAddress, "-w", ws.dir, ...extra, ws.yamlPath);
-    const owner = await set();
-    assert.equal(owner.code, 0, owner.stderr);
-
-    // The infrastructure wipes the store and restarts the Coordinator (fresh seed on next set).
-    c.backend.clear();
-    await c.restart();
-    assert.equal(c.coordinator.phase, "awaiting-manifest");
-    // Its first manifest: its own workload policy gets the web pods' WorkloadSecretID, and the
-    // owner's public key (public) is listed as a workload owner next to its own.
-    const attacker = await crypto.subtle.generateKey(
+    // The infrastructure's own keys: a workload owner key and a seedshare key.
+    const hostOwner = await crypto.subtle.generateKey(
       { name: "ECDSA", namedCurve: "P-384" },
       true,
       ["sign", "verify"],
     ) as CryptoKeyPair;
-    const attackerPem = encodePem(
-      "PRIVATE KEY",
-      new Uint8Array(await crypto.subtle.exportKey("pkcs8", attacker.privateKey)),
+    const hostOwnerHex = encodeHex(
+      new Uint8Array(await crypto.subtle.exportKey("spki", hostOwner.publicKey)),
     );
-    const attackerHex = encodeHex(
-      new Uint8Array(await crypto.subtle.exportKey("spki", attacker.publicKey)),
+    const hostShare = await generateRsaOaepKeys();
+    const hostShareSpki = new Uint8Array(
+      await crypto.subtle.exportKey("spki", hostShare.publicKey),
     );
-    const evil = initdata("the infrastructure's own workload");
-    const evilDigest = encodeHex(await sha256(evil));
-    const foreign = d.manifest((m) => {
-      (m.Policies as Record<string, unknown>)[evilDigest] = {
-        SANs: ["web"],
-        WorkloadSecretID: "web-secret",
-        Role: "",
-      };
-      m.WorkloadOwnerPubKeys = [attackerHex, d.workloadOwner.publicHex];
+    const hostManifest = d.manifest((m) => {
+      m.WorkloadOwnerPubKeys = [hostOwnerHex, d.workloadOwner.publicHex];
+      m.SeedshareOwnerPubKeys = [encodeHex(hostShareSpki)];
     });
-    const key = await importWorkloadOwnerKey(attackerPem);
-    const signature = await signManifestUpdate(
-      key,
-      await transitionHash(await manifestHash(foreign), GENESIS_TRANSITION),
+    const hostKey = await importWorkloadOwnerKey(
+      encodePem(
+        "PRIVATE KEY",
+        new Uint8Array(await crypto.subtle.exportKey("pkcs8", hostOwner.privateKey)),
+      ),
     );
-    await c.coordinator.setManifest(parseManifestRequest({
-      manifest: encodeBase64(foreign),
-      policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc, evil].map(encodeBase64),
+    const first = await transitionHash(await manifestHash(hostManifest), GENESIS_TRANSITION);
+    const answer = await c.coordinator.setManifest(parseManifestRequest({
+      manifest: encodeBase64(hostManifest),
+      policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
       previous_transition: "00".repeat(32),
-      signature: encodeHex(signature),
+      signature: encodeHex(await signManifestUpdate(hostKey, first)),
     }));
 
-    // The owner notices failing pods and runs set again.
-    const again = await set();
-    const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
-    if (again.code === 0) {
-      // What the pods now see: a chain with a link signed by the key they pin.
-      const accepted = await verifyOwnerChain(
-        state.manifests.map((m, i) => ({
-          bytes: decodeBase64(m),
-          signature: decodeHex(state.signatures[i]!),
-        })),
-        (bytes) => workloadOwnersOf(parseManifest(bytes)),
-        [d.workloadOwner.publicHex],
-      ).then(() => "accept", () => "refuse");
-      assert.fail(
-        `the owner signed an update on top of the infrastructure's history ` +
-          `(${state.manifests.length} manifests); pods pinning the owner key ${accepted} it`,
+    await t.step("the owner's set exits 1 and signs nothing", async () => {
+      const r = await runCliCaptured(
+        "set",
+        "-c",
+        c.userAddress,
+        "-w",
+        ws.dir,
+        "-m",
+        `${ws.dir}/manifest.json`,
+        "--workload-owner-key",
+        `${ws.dir}/workload-owner.pem`,
+        ws.yamlPath,
       );
-    }
-    assert.equal(state.manifests.length, 1, "nothing was sent");
-    assert.equal(again.code, 1, again.stderr);
-    assert.match(again.stderr, /coordinator-root-ca\.pem: the Coordinator's root CA differs/);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /WorkloadOwnerPubKeys/);
+      const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
+      assert.equal(state.manifests.length, 1, "the owner signed on top of the foreign history");
+    });
 
-    // A workspace without the root CA (a CI runner, a colleague's checkout): the history must
-    // hold a transition signed by an owner of the local manifest, and this one holds none.
-    await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`);
-    const fresh = await set();
-    assert.equal(fresh.code, 1, fresh.stderr);
-    assert.match(fresh.stderr, /WorkloadOwnerPubKeys: no manifest of the Coordinator's history/);
-    const prepared = await runCliCaptured("sign", "--prepare", "-c", c.userAddress, "-w", ws.dir);
-    assert.equal(prepared.code, 1, prepared.stderr);
-    assert.equal((await c.coordinator.attest({ nonce: new Uint8Array(32) })).manifests.length, 1);
+    await t.step("sign --prepare exits 1 and writes nothing to sign", async () => {
+      const r = await runCliCaptured(
+        "sign",
+        "--prepare",
+        "-c",
+        c.userAddress,
+        "-m",
+        `${ws.dir}/manifest.json`,
+        "--out",
+        `${ws.dir}/update-transition.bin`,
+        "--prepared",
+        `${ws.dir}/update-prepared.json`,
+      );
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /WorkloadOwnerPubKeys/);
+      await assert.rejects(Deno.stat(`${ws.dir}/update-transition.bin`));
+    });
+
+    await t.step(
+      "verify exits 1 when the host set the owner's exact manifest with its own key",
+      async () => {
+        // The owner's manifest bytes, as an update the host signs (its H1 lists its key).
+        const owned = d.manifest();
+        const next = await transitionHash(await manifestHash(owned), first);
+        await c.coordinator.setManifest(parseManifestRequest({
+          manifest: encodeBase64(owned),
+          policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+          previous_transition: encodeHex(first),
+          signature: encodeHex(await signManifestUpdate(hostKey, next)),
+        }));
+        const r = await runCliCaptured(
+          "verify",
+          "-c",
+          c.userAddress,
+          "-w",
+          ws.dir,
+          "-m",
+          `${ws.dir}/manifest.json`,
+        );
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /WorkloadOwnerPubKeys/);
+        assert.doesNotMatch(r.stdout, /Active manifest equals/);
+      },
+    );
+
+    await t.step("had it signed, pods would accept a Coordinator whose seed the host knows", () => {
+      // What the refusal prevents, shown on the state the host set up: the host reads the seed.
+      return (async () => {
+        const shares = parseSeedShares(
+          new TextEncoder().encode(JSON.stringify(answer.seedShares)),
+        );
+        const seed = await decryptSeedShare(shares, hostShare.privateKey, hostShareSpki);
+        const engine = engineFromRecoveredSeed(seed);
+        const rootSpki = new Uint8Array(
+          await crypto.subtle.exportKey("spki", (await engine.rootCaKey()).publicKey),
+        );
+        const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
+        const attestedRoot = new Certificate(
+          decodePem(state.rootCa, "CERTIFICATE")[0]!.der,
+          "root",
+        );
+        assert.equal(encodeHex(attestedRoot.spki), encodeHex(rootSpki), "the host knows the seed");
+        // The pod's own check alone does not stop it once an owner-signed link exists, which is
+        // why the owner's CLI must not provide one: without it, pods refuse this history.
+        const trust = parseCoordinatorTrust(d.coordinatorTrust());
+        const verifiers = new ManifestVerifiers();
+        await assert.rejects(
+          attestCoordinator(c.userAddress, trust.manifest, (m, e, o) => verifiers.verify(m, e, o), {
+            pinnedOwnerKeys: trust.workloadOwnerKeys,
+          }),
+          /WorkloadOwnerPubKeys|no manifest of the Coordinator's history/,
+        );
+      })();
+    });
   },
 );

@@ -1,8 +1,10 @@
 /**
  * End to end with separate processes: a Coordinator killed (SIGKILL) the moment its first
  * manifest is durable, before `contrast set` gets the seed shares, must not be bricked: the
- * public-key encrypted seed-share document is stored with the history, a retried `set` writes it
- * and `contrast recover` restores the seed (issue 11, item 2).
+ * public-key encrypted seed-share document is stored with the history, a retried `set` writes it,
+ * and `contrast recover --trust-seed-shares` restores the seed from it (issue 11, item 2).
+ * Without that flag recover refuses: no root CA reached the owner, so nothing can tell the
+ * document from one the infrastructure planted (`tests/cli/recover_forged_shares_test.ts`).
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -44,6 +46,8 @@ Deno.test({
       for (let round = 0; round < MAX_ROUNDS && lostAnswers === 0; round++) {
         const history = `${ws.dir}/history-${round}`;
         await Deno.remove(shares).catch(() => {});
+        // Each round is a new deployment: its root CA is not the previous round's.
+        await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`).catch(() => {});
         let coordinator = await startCoordinator(ws, history);
         const killer = killWhenLatestAppears(`${history}/transitions`, coordinator.child);
         const set = await runCli(ws, ["set", "-c", coordinator.userAddress, ws.yamlPath]);
@@ -58,12 +62,30 @@ Deno.test({
 
         coordinator = await startCoordinator(ws, history);
         try {
-          // The retried set finds its manifest stored and writes the stored seed shares.
+          // The retried set finds its manifest stored, writes the stored seed shares and names
+          // the next step.
           const retry = await runCli(ws, ["set", "-c", coordinator.userAddress, ws.yamlPath]);
           assert.equal(retry.code, 3, retry.stderr);
-          assert.match(retry.stderr, /seed-shares\.json.*run contrast recover/s);
-          assert.ok(await exists(shares));
-          const recover = await runCli(ws, ["recover", "-c", coordinator.userAddress]);
+          assert.match(
+            retry.stderr,
+            /seed-shares\.json.*run contrast recover --trust-seed-shares/s,
+          );
+          let recover;
+          if (lost) {
+            assert.ok(await exists(shares), "the stored seed shares are written");
+            const refused = await runCli(ws, ["recover", "-c", coordinator.userAddress]);
+            assert.equal(refused.code, 1, refused.stderr);
+            assert.match(refused.stderr, /--trust-seed-shares/);
+            recover = await runCli(ws, [
+              "recover",
+              "-c",
+              coordinator.userAddress,
+              "--trust-seed-shares",
+            ]);
+          } else {
+            // The answer arrived: the owner's own shares and root CA confirm the seed.
+            recover = await runCli(ws, ["recover", "-c", coordinator.userAddress]);
+          }
           assert.equal(recover.code, 0, recover.stderr);
           const pod = await runInitializerProcess(
             ws,
