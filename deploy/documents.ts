@@ -53,8 +53,9 @@ export function stringifyOptionsFor(text: string): {
 } {
   const unindented = /^( *)[^\s#-][^\n]*:[ \t]*\n\1- /m.test(text);
   const indented = /^( *)[^\s#-][^\n]*:[ \t]*\n\1  +- /m.test(text);
-  const tight = /[{[][^\s}\]]/.test(text.replace(/(["'])(?:(?!\1).)*\1/g, ""));
-  const padded = /[{[] [^\s]/.test(text.replace(/(["'])(?:(?!\1).)*\1/g, ""));
+  const unquoted = text.replace(/(["'])(?:(?!\1).)*\1/g, "");
+  const tight = /[{[][^\s}\]]/.test(unquoted);
+  const padded = /[{[] [^\s]/.test(unquoted);
   return {
     ...YAML_STRINGIFY_OPTIONS,
     indentSeq: !(unindented && !indented),

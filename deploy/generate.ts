@@ -482,15 +482,14 @@ class PolicyBuild {
     this.#inject(w, coordinatorTrust);
     const policyData = this.#policyData(w);
     if (!policyData) return;
-    const initdata = this.#initdata.encode(policyData);
+    const initdata = await this.#initdata.encodeAnnotated(policyData);
     if (!this.#withinAgentLimits(w, initdata.policyTextSize)) return;
     const digest = digestHex(initdata.digest);
     const paths = podTemplatePaths(w.kind!);
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
     const key = documentKey(w.ref.file.path, w.ref.docIndex);
-    const value = await this.#initdata.annotation(initdata);
-    this.#unannotated.push({ key, doc, meta, value });
+    this.#unannotated.push({ key, doc, meta, value: initdata.annotation });
     this.changedDocs.add(key);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],

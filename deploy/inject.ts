@@ -9,7 +9,7 @@
  * @module
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
-import { ensureMap, ensureSeq } from "./yaml_nodes.ts";
+import { ensureMap, ensureSeq, plainNode } from "./yaml_nodes.ts";
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../policy/initdata.ts";
 import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
 import type { Settings } from "../policy/settings.ts";
@@ -123,13 +123,13 @@ function setTrustEnv(doc: Document, initializer: YAMLMap, value: string | undefi
     const entry = env.items[at] as YAMLMap;
     entry.delete("valueFrom");
     entry.set("value", value);
-  } else env.add(doc.createNode({ name: COORDINATOR_TRUST_ENV, value }));
+  } else env.add(plainNode(doc, { name: COORDINATOR_TRUST_ENV, value }));
 }
 
 function addSecretsMount(doc: Document, container: YAMLMap, settings: Settings): void {
   const mounts = ensureSeq(doc, container, "volumeMounts");
   if (findByName(mounts, settings.initializer.secrets_volume)) return;
-  mounts.add(doc.createNode({
+  mounts.add(plainNode(doc, {
     name: settings.initializer.secrets_volume,
     mountPath: settings.initializer.secrets_mount_path,
   }));
@@ -144,7 +144,7 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
   const volumes = ensureSeq(doc, spec, "volumes");
   if (!findByName(volumes, settings.initializer.secrets_volume)) {
     volumes.add(
-      doc.createNode({ name: settings.initializer.secrets_volume, emptyDir: { medium: "Memory" } }),
+      plainNode(doc, { name: settings.initializer.secrets_volume, emptyDir: { medium: "Memory" } }),
     );
   }
   const init = ensureSeq(doc, spec, "initContainers");
@@ -162,7 +162,7 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     if (plan.meshConfig.podPorts) {
       env.push({ name: POD_PORTS_ENV, value: plan.meshConfig.podPorts });
     }
-    const sidecar = doc.createNode({
+    const sidecar = plainNode(doc, {
       name: MESH_SIDECAR_NAME,
       image: plan.meshImage,
       restartPolicy: "Always",
@@ -201,7 +201,7 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
       const env = settings.initializer.env
         .filter((e) => e.name !== COORDINATOR_TRUST_ENV)
         .map((e) => ({ name: e.name, value: e.value }));
-      initializer = doc.createNode({
+      initializer = plainNode(doc, {
         name: INITIALIZER_NAME,
         image: plan.initializerImage,
         ...(env.length > 0 ? { env } : {}),

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { type Document, isMap, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { type Document, isMap, isSeq, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 
 /** The map at `key` of `parent`, created empty when missing. */
 export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
   const existing = parent.get(key, true);
   if (isMap(existing)) return existing;
-  const created = doc.createNode({}) as YAMLMap;
+  const created = plainNode(doc, {}) as YAMLMap;
   parent.set(key, created);
   return created;
 }
@@ -19,7 +19,51 @@ export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap 
 export function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
   const existing = parent.get(key, true);
   if (isSeq(existing)) return existing;
-  const created = doc.createNode([]) as YAMLSeq;
+  const created = plainNode(doc, []) as YAMLSeq;
   parent.set(key, created);
   return created;
+}
+
+/** What {@link plainNode} builds from: JSON-like values without repeated objects. */
+type Plain = string | boolean | null | number | readonly Plain[] | {
+  readonly [key: string]: Plain;
+};
+
+/**
+ * `doc.createNode(value)` for a tree of plain objects, arrays, strings, booleans, `null` and safe
+ * integers in which no object or array appears twice (the injected containers, volumes and
+ * mounts): the same nodes (`new YAMLMap(schema)` with a `Pair` of scalar key and node per own
+ * key, `new YAMLSeq(schema)`, `new Scalar(value)`: what the package's default tags make for such
+ * values), without its per-value tag search and alias bookkeeping. Anything else is handed to
+ * `doc.createNode` (tests compare the two on random trees).
+ */
+export function plainNode(doc: Document, value: Plain): Node {
+  const seen = new Set<object>();
+  const build = (v: unknown): Node | undefined => {
+    if (typeof v === "string" || typeof v === "boolean" || v === null) return new Scalar(v);
+    if (typeof v === "number") return Number.isSafeInteger(v) ? new Scalar(v) : undefined;
+    if (typeof v !== "object" || seen.has(v)) return undefined;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      const seq = new YAMLSeq(doc.schema);
+      for (const item of v) {
+        const node = build(item);
+        if (node === undefined) return undefined;
+        seq.items.push(node);
+      }
+      return seq;
+    }
+    if (Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+    const map = new YAMLMap(doc.schema);
+    for (const key of Object.keys(v)) {
+      const item = (v as Record<string, unknown>)[key];
+      if (item === undefined) continue; // left out, as createNode does
+      const node = build(item);
+      if (node === undefined) return undefined;
+      map.items.push(new Pair(new Scalar(key), node));
+    }
+    return map;
+  };
+  if (doc.schema.sortMapEntries) return doc.createNode(value);
+  return build(value) ?? doc.createNode(value);
 }

@@ -74,6 +74,8 @@ export class PolicyInitdataEncoder {
   /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
   #lineBytes = new Uint8Array(0);
   #escapeScratch = new Uint8Array(0);
+  /** The last {@link encodeAnnotated} (its initdata bytes are in the buffers until it ends). */
+  #annotating: Promise<unknown> = Promise.resolve();
 
   constructor(rules: string) {
     const body = rules.endsWith("\n") ? rules : rules + "\n";
@@ -94,6 +96,31 @@ export class PolicyInitdataEncoder {
 
   /** The initdata of a pod with `policyData` (all but its annotation). */
   encode(policyData: unknown): EncodedPolicyInitdata {
+    const { tail, digest, policyTextSize } = this.#encode(policyData, false);
+    return new EncodedPolicyInitdata(this.#head, tail, digest, policyTextSize);
+  }
+
+  /**
+   * The digest and size of the initdata of a pod with `policyData` and its annotation (as
+   * {@link encode} and then {@link annotation} give them), without keeping a copy of the
+   * initdata bytes: they are compressed from the encoder's buffer. Calls run one at a time.
+   */
+  encodeAnnotated(
+    policyData: unknown,
+  ): Promise<{ digest: Uint8Array; policyTextSize: PolicyTextSize; annotation: string }> {
+    const result = this.#annotating.then(async () => {
+      const { tail, digest, policyTextSize } = this.#encode(policyData, true);
+      return { digest, policyTextSize, annotation: await this.#annotationOf(tail) };
+    });
+    this.#annotating = result.catch(() => {});
+    return result;
+  }
+
+  /** {@link encode}'s parts; the tail is a view of the encoder's buffer with `inScratch`. */
+  #encode(
+    policyData: unknown,
+    inScratch: boolean,
+  ): { tail: Uint8Array; digest: Uint8Array; policyTextSize: PolicyTextSize } {
     // `${POLICY_DATA_PREFIX}${json}\n` as UTF-8, written in place (not joined as a string first).
     const json = JSON.stringify(policyData, null, 2);
     const prefix = this.#prefix.length;
@@ -109,13 +136,13 @@ export class PolicyInitdataEncoder {
       this.#lineBytes.subarray(0, written),
       this.#closing,
       this.#escapeScratch,
+      inScratch,
     );
-    return new EncodedPolicyInitdata(
-      this.#head,
+    return {
       tail,
-      new Uint8Array(this.#headHash.copy().update(tail).digest()),
-      combinePolicyTextSizes(this.#rulesSize, size),
-    );
+      digest: new Uint8Array(this.#headHash.copy().update(tail).digest()),
+      policyTextSize: combinePolicyTextSizes(this.#rulesSize, size),
+    };
   }
 
   /**
@@ -124,8 +151,12 @@ export class PolicyInitdataEncoder {
    * whatever else the encoder compressed. The text is the shared members' start, encoded once,
    * joined with the pod's own part, so annotations share the rules' ~23 KB of base64 text.
    */
-  async annotation(encoded: EncodedPolicyInitdata): Promise<string> {
-    const part = await this.#gzip.suffixPart(encoded.tail);
+  annotation(encoded: EncodedPolicyInitdata): Promise<string> {
+    return this.#annotationOf(encoded.tail);
+  }
+
+  async #annotationOf(tail: Uint8Array): Promise<string> {
+    const part = await this.#gzip.suffixPart(tail);
     const rest = this.#sharedRest;
     const own = new Uint8Array(rest.length + part.length);
     own.set(rest, 0);

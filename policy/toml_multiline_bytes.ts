@@ -55,12 +55,14 @@ interface EscapedMeasured {
  * appends `suffix` (written as given); measures `text` in the same pass as `measurePolicyText`
  * measures its decoded string. Multi-byte UTF-8 sequences never contain bytes below 0x80, so a
  * byte-wise escape is the character-wise one. `scratch`, when at least `2 * text.length +
- * suffix.length` long, is written instead of a new worst-case buffer (the result is a copy).
+ * suffix.length` long, is written instead of a new worst-case buffer (the result is a copy, or,
+ * with `inScratch`, a view of `scratch` that the next call overwrites).
  */
 export function escapeAndMeasureTomlMultiline(
   text: Uint8Array,
   suffix: Uint8Array,
   scratch?: Uint8Array,
+  inScratch = false,
 ): EscapedMeasured {
   const n = text.length;
   // Backslash and quote double; a control character becomes six bytes (grown on demand).
@@ -111,7 +113,9 @@ export function escapeAndMeasureTomlMultiline(
   return {
     // A copy when the bytes are in `scratch` or much of the worst-case buffer went unused (the
     // usual case), so a caller that keeps the bytes does not keep up to twice their size.
-    bytes: out === scratch || out.length - o > 4096 ? out.slice(0, o) : out.subarray(0, o),
+    bytes: (out === scratch && !inScratch) || (out !== scratch && out.length - o > 4096)
+      ? out.slice(0, o)
+      : out.subarray(0, o),
     size: { bytes: n, lines, longestLineBytes, longestLine },
   };
 }

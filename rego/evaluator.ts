@@ -16,6 +16,8 @@ import {
   readRecord,
 } from "./compiled_record.ts";
 import {
+  type DataFieldReplacement,
+  dataFieldReplacement,
   type EntrypointEvaluation,
   entrypointEvaluation,
   type LoadedPolicy,
@@ -131,6 +133,8 @@ export class PolicyEvaluator {
   readonly #evaluate: EntrypointEvaluation;
   /** The instance's entrypoint number of each request type. */
   readonly #entrypoints: ReadonlyMap<string, number>;
+  /** Replacement of `pstate` alone in the instance's data (where the instance allows it). */
+  readonly #replaceField: DataFieldReplacement | undefined;
 
   /** Use {@link CompiledRules.evaluator}. */
   constructor(
@@ -141,6 +145,7 @@ export class PolicyEvaluator {
   ) {
     this.#policy = policy;
     this.#evaluate = entrypointEvaluation(policy);
+    this.#replaceField = dataFieldReplacement(policy);
     this.#entrypoints = new Map(
       Object.entries(policy.entrypoints).map((
         [name, id],
@@ -194,6 +199,16 @@ export class PolicyEvaluator {
   }
 
   /**
+   * Puts the changed state into the instance's data: only `pstate` where the instance allows it
+   * (the policy data stays parsed where it is), else the whole document again.
+   */
+  #syncState(): void {
+    this.#instance(); // refuses when released
+    if (this.#replaceField === undefined) return this.#syncData();
+    this.#replaceField("pstate", this.#state);
+  }
+
+  /**
    * Decides `request` of `type` without changing state.
    *
    * @throws {ParseError} when `type` is not a request type the rules know
@@ -224,7 +239,7 @@ export class PolicyEvaluator {
     if (decision.allowed && decision.ops.length > 0) {
       const doc = applyPatch({ pstate: this.#state }, decision.ops);
       this.#state = (doc.pstate ?? {}) as PolicyState;
-      this.#syncData();
+      this.#syncState();
     }
     return decision;
   }

@@ -105,6 +105,38 @@ test_arp_neighbour_state_and_flags if {
 	not neighbours_allowed([neighbour(128, 0), neighbour(128, 1)])
 }
 
+# Verdicts for absent fields and fields of another type, whatever way the rules read them: an
+# absent name, device, address or flags field is no loopback and no flag; an absent MAC address or
+# neighbour state is refused; a name, device or address of another type is no loopback, flags, a
+# state or a MAC address of another type are refused, and so is a list element or a toIPAddress
+# that is not an object.
+test_network_absent_and_mistyped_fields if {
+	iface_allowed(object.remove(iface, ["name", "device", "IPAddresses", "raw_flags"]))
+	iface_allowed(object.union(iface, {"IPAddresses": [{"family": 0}, {"address": 127}]}))
+	not iface_allowed(object.union(iface, {"IPAddresses": ["10.0.0.1"]}))
+	iface_allowed(object.union(iface, {"name": ["lo"], "device": {"lo": "lo"}}))
+	not iface_allowed(object.remove(iface, ["hwAddr"]))
+	not iface_allowed(object.union(iface, {"hwAddr": 12}))
+	not iface_allowed(object.union(iface, {"raw_flags": null}))
+	not iface_allowed(object.union(iface, {"raw_flags": [0]}))
+	not iface_allowed(object.union(iface, {"name": "lo"}))
+	not iface_allowed(object.union(iface, {"device": "lo"}))
+	routes_allowed([{}])
+	routes_allowed([{"device": 1, "source": 127, "gateway": null, "dest": ["::1"]}])
+	not routes_allowed([object.union(route(""), {"device": "lo"})])
+	not routes_allowed([object.union(route(""), {"gateway": "127.0.0.1"})])
+	not routes_allowed([object.union(route(""), {"dest": "::1"})])
+	neighbours_allowed([object.remove(neighbour(128, 0), ["device", "toIPAddress", "flags"])])
+	not neighbours_allowed([object.union(neighbour(2, 0), {"toIPAddress": "10.0.0.1"})])
+	not neighbours_allowed(["10.0.0.1"])
+	not routes_allowed(["10.0.0.1"])
+	neighbours_allowed([object.union(neighbour(2, 0), {"toIPAddress": {"address": 127}})])
+	not neighbours_allowed([object.remove(neighbour(128, 0), ["state"])])
+	not neighbours_allowed([neighbour(null, 0)])
+	not neighbours_allowed([neighbour(128, null)])
+	not neighbours_allowed([object.union(neighbour(128, 0), {"device": "lo"})])
+}
+
 test_mount_optional_options if {
 	em := {"options": ["nosuid", "ro"], "optional_options": ["nsdelegate"]}
 	agent_policy.mount_options_ok(em, ["ro", "nosuid"])

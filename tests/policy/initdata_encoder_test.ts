@@ -72,3 +72,25 @@ Deno.test("the shared-rules encoder's results stay as they were when it encodes 
     encodeInitdataToml({ "policy.rego": renderPolicyText(rules, datas[1]) }),
   );
 });
+
+Deno.test("encodeAnnotated gives encode's digest and size and annotation's value, also in parallel", async () => {
+  const encoder = new PolicyInitdataEncoder(tricky);
+  const expected = await Promise.all(datas.map(async (d) => {
+    const e = encoder.encode(d);
+    return {
+      digest: e.digest,
+      policyTextSize: e.policyTextSize,
+      annotation: await encoder.annotation(e),
+    };
+  }));
+  // Started together: each is encoded after the one before it was compressed from the buffer.
+  const got = await Promise.all(datas.map((d) => encoder.encodeAnnotated(d)));
+  assert.deepEqual(got, expected);
+  for (const [i, g] of got.entries()) {
+    assert.deepEqual(
+      (await decodeInitdataAnnotation(g.annotation)).bytes,
+      encoder.encode(datas[i]).toml,
+    );
+  }
+  encoder.close();
+});

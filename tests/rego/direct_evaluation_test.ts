@@ -3,11 +3,14 @@
  * returns: for every request of the fixture pod's sequence at the state the agent has then, for
  * denied variants, for inputs that are not objects (opa-wasm passes a falsy input as no input),
  * for an input larger than the module's memory (which must grow) and across `setData`. A policy
- * without the ABI 1.2 fields is evaluated by its own `evaluate`.
+ * without the ABI 1.2 fields is evaluated by its own `evaluate`. Replacing `pstate` in place
+ * (dataFieldReplacement) leaves the data document `setData` of the whole would give: the same
+ * document dumped, the same results.
  */
 import assert from "node:assert/strict";
 import { loadPolicy } from "@open-policy-agent/opa-wasm";
 import {
+  dataFieldReplacement,
   directEvaluation,
   entrypointEvaluation,
   type LoadedPolicy,
@@ -85,6 +88,59 @@ Deno.test("direct evaluation returns opa-wasm's result for every request of the 
   assert.ok(allowed >= seq.steps.length - 1, `the sequence is allowed (${allowed})`);
 });
 
+/** The module's data document, dumped by the module itself (opa_json_dump). */
+function dumpedData(policy: LoadedPolicy): unknown {
+  const instance = policy.wasmInstance instanceof WebAssembly.Instance
+    ? policy.wasmInstance
+    : policy.wasmInstance!.instance;
+  const dump = instance.exports.opa_json_dump as (addr: number) => number;
+  const addr = dump(policy.dataAddr!);
+  // (after the dump, which may have grown the memory)
+  return readResultSet(new Uint8Array(policy.mem!.buffer), addr);
+}
+
+Deno.test("replacing pstate in place gives the data and results setData of the whole gives", async () => {
+  const policyData = await fixture.fixturePolicyData();
+  const seq = buildRequestSequence({
+    workload: fixture.fixtureWorkload(),
+    images: fixture.IMAGES,
+    cluster: fixture.fixtureCluster(),
+    rng: seededRandom(4),
+  });
+  const whole = await loaded();
+  const inPlace = await loaded();
+  let state: Record<string, unknown> = {};
+  const data = () => ({ agent_policy: { policy_data: policyData }, pstate: state });
+  whole.setData(data());
+  inPlace.setData(data());
+  const replace = dataFieldReplacement(inPlace);
+  assert.ok(replace, "the committed module offers opa_value_add_path");
+  const [viaWhole, viaInPlace] = [directEvaluation(whole)!, directEvaluation(inPlace)!];
+  let changes = 0;
+  for (const step of seq.steps) {
+    const id = whole.entrypoints[`agent_policy/${step.request.type}`];
+    const expected = viaWhole(step.request.input, id) as [
+      { result: { allowed: boolean; ops: [] } },
+    ];
+    assert.deepEqual(viaInPlace(step.request.input, id), expected, step.request.type);
+    const ops = parsePatch(expected[0].result.ops ?? []);
+    if (!expected[0].result.allowed || ops.length === 0) continue;
+    state = (applyPatch({ pstate: state }, ops).pstate ?? {}) as Record<string, unknown>;
+    whole.setData(data());
+    replace("pstate", state);
+    changes++;
+    assert.deepEqual(dumpedData(inPlace), dumpedData(whole));
+    assert.deepEqual(dumpedData(inPlace), data());
+  }
+  assert.ok(changes >= 5, `the sequence changes the state (${changes})`);
+  // A new document afterwards starts afresh: setData after replacements.
+  inPlace.setData({ pstate: { a: 1 } });
+  replace("pstate", { b: 2 });
+  assert.deepEqual(dumpedData(inPlace), { pstate: { b: 2 } });
+  // Without the exports (a policy object lacking them) there is no replacement.
+  assert.equal(dataFieldReplacement({ ...inPlace, wasmInstance: undefined }), undefined);
+});
+
 Deno.test("direct evaluation: inputs that are not objects, a large input, other data", async () => {
   const p = await pair({ agent_policy: { policy_data: await fixture.fixturePolicyData() } });
   const name = "agent_policy/CreateContainerRequest";
@@ -138,12 +194,16 @@ Deno.test("result sets read from memory equal JSON.parse of their text, common o
     '[{"result":{"allowed":true,"ops":[]},"x":1}]',
     '[{"result":{"allowed":"true","ops":[]}}]',
     "[]",
+    // not ASCII (decoded as UTF-8), and longer than what is read without the decoder
+    '[{"result":{"allowed":true,"ops":[{"op":"add","path":"/p/é€𝄞","value":"ü"}]}}]',
+    `[{"result":{"allowed":true,"ops":[{"op":"add","path":"/a","value":"${"x".repeat(5000)}"}]}}]`,
   ];
   for (const text of texts) {
     for (const at of [0, 7]) {
-      const memory = new Uint8Array(at + text.length + 4).fill(0x20);
-      memory.set(new TextEncoder().encode(text), at);
-      memory[at + text.length] = 0;
+      const memory = new Uint8Array(at + text.length * 4 + 4).fill(0x20);
+      const bytes = new TextEncoder().encode(text);
+      memory.set(bytes, at);
+      memory[at + bytes.length] = 0;
       assert.deepEqual(readResultSet(memory, at), JSON.parse(text), text);
     }
   }

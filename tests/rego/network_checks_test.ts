@@ -142,3 +142,69 @@ Deno.test("neighbour state NUD_PERMANENT or NUD_REACHABLE; flags none, NTF_PROXY
   assert.equal(allowed(neighbour(128, 0), neighbour(2, 136)), true);
   assert.equal(allowed(neighbour(128, 0), neighbour(2, 1)), false, "every neighbour is checked");
 });
+
+Deno.test("absent and mistyped network fields: the verdicts rego/fidelity_test.rego pins", () => {
+  const { name: _n, device: _d, IPAddresses: _a, raw_flags: _f, ...bare } = IFACE;
+  const { hwAddr: _h, ...noMac } = IFACE;
+  const iface = (i: unknown) =>
+    evaluator.decide("UpdateInterfaceRequest", { interface: i }).allowed;
+  const routes = (...rs: unknown[]) =>
+    evaluator.decide("UpdateRoutesRequest", { routes: { Routes: rs } }).allowed;
+  const route = {
+    dest: "",
+    device: "eth0",
+    family: 0,
+    gateway: "10.244.0.1",
+    scope: 0,
+    source: "",
+  };
+  const neighbours = (...ns: unknown[]) =>
+    evaluator.decide("AddARPNeighborsRequest", { neighbors: { ARPNeighbors: ns } }).allowed;
+  const neighbour = {
+    device: "eth0",
+    flags: 0,
+    lladdr: "00:00:5e:00:53:01",
+    state: 128,
+    toIPAddress: { address: "10.0.0.1", family: 0, mask: "" },
+  };
+  const { device: _nd, toIPAddress: _nt, flags: _nf, ...bareNeighbour } = neighbour;
+  const { state: _ns, ...noState } = neighbour;
+  const allowed: [string, boolean][] = [
+    ["interface without name, device, addresses, flags", iface(bare)],
+    [
+      "address entry without or with a numeric address",
+      iface({ ...IFACE, IPAddresses: [{ family: 0 }, { address: 127 }] }),
+    ],
+    ["name and device of other types", iface({ ...IFACE, name: ["lo"], device: { lo: "lo" } })],
+    ["an empty route", routes({})],
+    [
+      "route fields of other types",
+      routes({ device: 1, source: 127, gateway: null, dest: ["::1"] }),
+    ],
+    ["neighbour without device, address, flags", neighbours(bareNeighbour)],
+    [
+      "neighbour with a numeric address",
+      neighbours({ ...neighbour, toIPAddress: { address: 127 } }),
+    ],
+  ];
+  for (const [what, verdict] of allowed) assert.equal(verdict, true, what);
+  const denied: [string, boolean][] = [
+    ["an address entry that is not an object", iface({ ...IFACE, IPAddresses: ["10.0.0.1"] })],
+    ["no MAC address", iface(noMac)],
+    ["a numeric MAC address", iface({ ...IFACE, hwAddr: 12 })],
+    ["null flags", iface({ ...IFACE, raw_flags: null })],
+    ["name lo", iface({ ...IFACE, name: "lo" })],
+    ["device lo", iface({ ...IFACE, device: "lo" })],
+    ["a route that is not an object", routes("10.0.0.1")],
+    ["a route on lo", routes({ ...route, device: "lo" })],
+    ["a loopback gateway", routes({ ...route, gateway: "127.0.0.1" })],
+    ["a loopback destination", routes({ ...route, dest: "::1" })],
+    ["a neighbour that is not an object", neighbours("10.0.0.1")],
+    ["a toIPAddress that is not an object", neighbours({ ...neighbour, toIPAddress: "10.0.0.1" })],
+    ["a neighbour without state", neighbours(noState)],
+    ["null state", neighbours({ ...neighbour, state: null })],
+    ["null flags", neighbours({ ...neighbour, flags: null })],
+    ["a neighbour on lo", neighbours({ ...neighbour, device: "lo" })],
+  ];
+  for (const [what, verdict] of denied) assert.equal(verdict, false, what);
+});

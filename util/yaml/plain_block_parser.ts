@@ -85,6 +85,11 @@ function isFlowPlainStop(code: number): boolean {
     code === DOUBLE_QUOTE || code === SINGLE_QUOTE || code === HASH;
 }
 
+/** Whether `a` and `b` hold the same items in the same order. */
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** Longest implicit key the package reads without a strict-mode error (1024), with margin. */
 const MAX_KEY_LENGTH = 1000;
 
@@ -97,6 +102,9 @@ class PlainBlockReader {
   #plainTags: readonly ScalarTag[] = [];
   #keyTags: readonly ScalarTag[] = [];
   #stringTag!: ScalarTag;
+  /** The tag of each plain value and key text read so far (see {@link #useSchema}). */
+  readonly #tagOfPlain = new Map<string, ScalarTag>();
+  readonly #tagOfPlainKey = new Map<string, ScalarTag>();
   #failed = false;
   readonly #onError = () => {
     this.#failed = true;
@@ -112,9 +120,38 @@ class PlainBlockReader {
     if (schema.compat) throw NOT_PLAIN;
     this.#schema = schema;
     const scalarTags = schema.tags.filter((t): t is ScalarTag => !("collection" in t));
-    this.#plainTags = scalarTags.filter((t) => t.default === true);
-    this.#keyTags = scalarTags.filter((t) => t.default === true || t.default === "key");
-    this.#stringTag = (schema as unknown as Record<symbol, ScalarTag>)[SCALAR_TAG]!;
+    const plainTags = scalarTags.filter((t) => t.default === true);
+    const keyTags = scalarTags.filter((t) => t.default === true || t.default === "key");
+    const stringTag = (schema as unknown as Record<symbol, ScalarTag>)[SCALAR_TAG]!;
+    // Each document has its own schema, mostly with the same tag objects: the tags found for
+    // plain scalars so far stay valid while the lists hold the same tags.
+    if (
+      stringTag !== this.#stringTag || !sameItems(plainTags, this.#plainTags) ||
+      !sameItems(keyTags, this.#keyTags)
+    ) {
+      this.#tagOfPlain.clear();
+      this.#tagOfPlainKey.clear();
+    }
+    this.#plainTags = plainTags;
+    this.#keyTags = keyTags;
+    this.#stringTag = stringTag;
+  }
+
+  /** The tag the package resolves plain scalar `source` through (as a key with `atKey`). */
+  #plainTag(source: string, atKey: boolean): ScalarTag {
+    const found = atKey ? this.#tagOfPlainKey : this.#tagOfPlain;
+    let tag = found.get(source);
+    if (tag === undefined) {
+      tag = this.#stringTag;
+      for (const candidate of atKey ? this.#keyTags : this.#plainTags) {
+        if (candidate.test?.test(source)) {
+          tag = candidate;
+          break;
+        }
+      }
+      found.set(source, tag);
+    }
+    return tag;
   }
 
   /** The column of the first non-space character of the line starting at `lineStart`. */
@@ -139,16 +176,7 @@ class PlainBlockReader {
     nodeEnd: number,
     atKey: boolean,
   ): Scalar {
-    let tag = this.#stringTag;
-    if (type === Scalar.PLAIN) {
-      const tags = atKey ? this.#keyTags : this.#plainTags;
-      for (const candidate of tags) {
-        if (candidate.test?.test(source)) {
-          tag = candidate;
-          break;
-        }
-      }
-    }
+    const tag = type === Scalar.PLAIN ? this.#plainTag(source, atKey) : this.#stringTag;
     const value = tag.resolve(source, this.#onError, this.#options);
     const scalar = isScalar(value) ? value as Scalar : new Scalar(value);
     scalar.range = [start, end, nodeEnd];

@@ -11,27 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { parseYamlFile, YAML_OPTIONS } from "../../../deploy/documents.ts";
 import { parsePlainDocuments } from "../../../util/yaml/plain_block_parser.ts";
 import { prng } from "../../helpers/prng.ts";
-
-/** Every own property (enumerable or not, symbols too) of a parse result, as plain JSON. */
-function describe(value: unknown, seen = new Map<unknown, string>(), path = "$"): unknown {
-  if (typeof value === "symbol") return `symbol:${String(value)}`;
-  if (typeof value === "number" && !Number.isFinite(value)) return `number:${value}`;
-  if (typeof value === "bigint") return `bigint:${value}`;
-  if (typeof value === "function") return `function:${value.name}`;
-  if (value === null || typeof value !== "object") return value;
-  if (seen.has(value)) return `<same as ${seen.get(value)}>`;
-  seen.set(value, path);
-  const out: Record<string, unknown> = { "@class": value.constructor?.name };
-  for (const key of Reflect.ownKeys(value)) {
-    // The schema is compared through its tags' names: the package gives each document its own.
-    const d = Object.getOwnPropertyDescriptor(value, key)!;
-    const v = key === "schema"
-      ? (d.value as { tags: { tag: string }[] }).tags.map((t) => t.tag)
-      : d.value;
-    out[String(key)] = describe(v, seen, `${path}.${String(key)}`);
-  }
-  return out;
-}
+import { describe } from "../../helpers/yaml_describe.ts";
 
 /** "fast" when the reader read `text` exactly as the package does, "fallback" when it declined. */
 function compare(text: string): "fast" | "fallback" {
