@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readInputFileIfExists } from "../util/files/read_input.ts";
 import { writeFilesTogether } from "../util/files/write_together.ts";
 
 /** One file to write. */
@@ -25,12 +26,12 @@ export async function writeAll(writes: readonly PendingWrite[]): Promise<void> {
   await writeFilesTogether(writes, { createFolders: true });
 }
 
-/** Reads a text file, or undefined when it does not exist. */
+/**
+ * Reads a text file, or undefined when it does not exist.
+ *
+ * @throws {ParseError} naming the file when it is a directory, lies below a file or cannot be read
+ */
 export async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const bytes = await readInputFileIfExists(path);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }

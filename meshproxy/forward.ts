@@ -16,6 +16,7 @@
  */
 import type tls from "node:tls";
 import { readControl } from "./read_control.ts";
+import { readIntoOwnBuffers } from "./tls_reads.ts";
 
 /** How long a side may stay half-open after its peer closed, ms. */
 const LINGER_MS = 30_000;
@@ -113,6 +114,8 @@ class PlainWriter {
   readonly #onLow: () => void;
   readonly #onFinished: () => void;
   #queue: Uint8Array[] = [];
+  /** Per queued chunk: what to run once it is written (hands its read buffer back), if any. */
+  #afterWrite: (((() => void) | undefined))[] = [];
   #queued = 0;
   #writing = false;
   #ending = false;
@@ -138,9 +141,11 @@ class PlainWriter {
     return this.#finished;
   }
 
-  push(bytes: Uint8Array): void {
+  /** Queues `bytes`; `written` runs once they are written (not when they are dropped). */
+  push(bytes: Uint8Array, written?: () => void): void {
     if (bytes.length === 0 || this.#ending) return;
     this.#queue.push(bytes);
+    this.#afterWrite.push(written);
     this.#queued += bytes.length;
     if (!this.#writing) void this.#run();
   }
@@ -160,6 +165,7 @@ class PlainWriter {
         let offset = 0;
         while (offset < chunk.length) offset += await conn.write(chunk.subarray(offset));
         this.#queue.shift();
+        this.#afterWrite.shift()?.();
         const wasHigh = this.#queued > PLAIN_QUEUE_HIGH_BYTES;
         this.#queued -= chunk.length;
         if (this.#queued === 0 || (wasHigh && this.#queued <= PLAIN_QUEUE_HIGH_BYTES)) {
@@ -173,6 +179,7 @@ class PlainWriter {
       }
     } catch (error) {
       this.#queue = [];
+      this.#afterWrite = [];
       this.#queued = 0;
       this.#onError(error as Error);
     } finally {
@@ -272,7 +279,11 @@ export function join(options: JoinOptions): Joined {
     lingerTimer = setTimeout(closePlain, LINGER_MS);
   });
 
-  secure.on("data", (chunk: Uint8Array) => {
+  /**
+   * Forwards one read of the TLS side. `release` hands its buffer back once the last piece cut
+   * from it is written (a rewrite's pieces are cut from the chunk or are copies of its own).
+   */
+  const onSecureRead = (chunk: Uint8Array, release?: () => void) => {
     let pieces: Uint8Array[];
     try {
       pieces = rewriteSecureToPlain ? rewriteSecureToPlain(chunk) : [chunk];
@@ -280,15 +291,22 @@ export function join(options: JoinOptions): Joined {
       fail(error as Error);
       return;
     }
-    for (const piece of pieces) {
+    let last = -1;
+    for (let i = 0; i < pieces.length; i++) if (pieces[i]!.length > 0) last = i;
+    if (last < 0) release?.();
+    for (let i = 0; i <= last; i++) {
+      const piece = pieces[i]!;
       if (piece.length === 0) continue;
       counters.secureToPlain(piece.length);
-      writer.push(piece);
+      writer.push(piece, i === last ? release : undefined);
     }
     if (writer.queued <= PLAIN_QUEUE_HIGH_BYTES) return;
     if (control) control.stop();
     else if (writer.queued > UNCONTROLLED_PAUSE_BYTES) secure.pause();
-  });
+  };
+  if (!readIntoOwnBuffers(secure, options.readBuffers, onSecureRead)) {
+    secure.on("data", (chunk: Uint8Array) => onSecureRead(chunk));
+  }
   secure.on("end", () => writer.end());
 
   void plain.then((connected) => {

@@ -28,10 +28,30 @@ export interface CoordinatorFlags {
 }
 
 /**
+ * A Kubernetes quantity as the API server reads it (a decimal number, then a binary or decimal
+ * SI suffix or an exponent); the state volume's size must be one and above zero.
+ */
+const QUANTITY = /^\+?(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+/**
+ * Refuses a `--storage` the API server would refuse (or a zero size) before any YAML is printed.
+ *
+ * @throws {ParseError} naming `--storage`
+ */
+function checkStorageSize(value: string): void {
+  if (!QUANTITY.test(value) || !/[1-9]/.test(value.replace(/[eE][+-]?\d+$/, ""))) {
+    throw new ParseError(
+      "--storage",
+      `expected a Kubernetes quantity above zero such as 1Gi or 500Mi, got "${value}"`,
+    );
+  }
+}
+
+/**
  * The Coordinator YAML for the flags.
  *
- * @throws {ParseError} for a bad platform (also one without runtime handler), namespace or
- *   replica count
+ * @throws {ParseError} for a bad platform (also one without runtime handler), namespace,
+ *   replica count or storage size
  * @throws {UnavailableError} when there is no image lock
  */
 export async function coordinatorYamlFor(
@@ -44,6 +64,7 @@ export async function coordinatorYamlFor(
   if (!/^\d+$/.test(flags.replicas)) {
     throw new ParseError("--replicas", `expected a positive integer, got "${flags.replicas}"`);
   }
+  checkStorageSize(flags.storage);
   const settings = await loadSettings(flags.settings);
   const { lock } = await requireImageLock(flags, build);
   return coordinatorYaml({

@@ -141,7 +141,9 @@ async function referenceValues(
           checkReferenceValues(kept);
         } catch (error) {
           // E.g. a manifest written before real TDX entries required Rtmrs: say which flag fixes it.
-          throw error instanceof InvalidDocumentError ? withFlagHints(error) : error;
+          throw error instanceof InvalidDocumentError
+            ? withFlagHints(error).inFile(manifestPath)
+            : error;
         }
         return kept;
       }

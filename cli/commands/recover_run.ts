@@ -19,8 +19,13 @@
  * @module
  */
 import { concatBytes, constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
-import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
-import { readFileIfExists } from "../../util/files/mod.ts";
+import {
+  InvalidDocumentError,
+  ParseError,
+  ValidationError,
+  VerificationError,
+} from "../../util/errors/mod.ts";
+import { readInputFileIfExists } from "../../util/files/mod.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
@@ -92,10 +97,10 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const pem = new TextDecoder().decode(await readFileNamed(options.seedshareOwnerKey));
   const decryptKey = await importSeedshareOwnerPrivateKey(pem, options.seedshareOwnerKey);
   const signingKey = await importSeedshareOwnerSigningKey(pem, options.seedshareOwnerKey);
-  const seedFile = await readFileIfExists(options.seed);
-  const localShares = seedFile && parseSeedShares(seedFile);
+  const seedFile = await readInputFileIfExists(options.seed);
+  const localShares = seedFile && seedSharesOf(seedFile, options.seed);
   const rootCaPath = `${options.workspace}/coordinator-root-ca.pem`;
-  const rootCaBytes = await readFileIfExists(rootCaPath);
+  const rootCaBytes = await readInputFileIfExists(rootCaPath);
   const knownRoot = rootCaBytes && new TextDecoder().decode(rootCaBytes);
   const verify = cliEvidenceVerifier(options.collateral);
   const network = { timeoutMs: options.timeoutMs };
@@ -191,6 +196,19 @@ function requireLocalManifestInHistory(
 }
 
 /**
+ * The seed-share document in `bytes`, read from `file`.
+ *
+ * @throws {InvalidDocumentError} naming `file` with every problem and its path
+ */
+function seedSharesOf(bytes: Uint8Array, file: string): SeedShareDocument {
+  try {
+    return parseSeedShares(bytes);
+  } catch (error) {
+    throw error instanceof InvalidDocumentError ? error.inFile(file) : error;
+  }
+}
+
+/**
  * The seed-share document the Coordinator stored (public-key encrypted; a seed from a forged one
  * fails the Coordinator's history check).
  *
@@ -200,5 +218,5 @@ function storedShares(seedFile: string, stored: Uint8Array | undefined): SeedSha
   if (stored === undefined) {
     throw new ParseError(seedFile, "not found, and the Coordinator stores no seed shares");
   }
-  return parseSeedShares(stored);
+  return seedSharesOf(stored, "seed shares stored with the Coordinator's history");
 }

@@ -21,7 +21,7 @@ import { attestTarget } from "../coordinator_target.ts";
 import { requireSameCoordinator } from "../owner_history.ts";
 import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
-import { readFileIfExists } from "../../util/files/mod.ts";
+import { readInputFileIfExists } from "../../util/files/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { sendManifest } from "../../atls/coordinator_client.ts";
 import {
@@ -160,7 +160,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
       options.external.prepared,
     ),
   };
-  const ownerKeyPem = external ? undefined : await readFileIfExists(options.workloadOwnerKey);
+  const ownerKeyPem = external ? undefined : await readInputFileIfExists(options.workloadOwnerKey);
   const ownerKey = ownerKeyPem === undefined ? undefined : await importWorkloadOwnerKey(
     new TextDecoder().decode(ownerKeyPem),
     options.workloadOwnerKey,
@@ -187,7 +187,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     written.push(...pending.map((w) => w.path));
     pending.length = 0;
   };
-  const localSeedShares = await readFileIfExists(`${options.workspace}/seed-shares.json`);
+  const localSeedShares = await readInputFileIfExists(`${options.workspace}/seed-shares.json`);
   /**
    * Puts the Coordinator's stored seed-share document. It is whatever the Coordinator's store
    * (host-provided storage) holds, so it never replaces the owner's own copy: a differing one is

@@ -12,6 +12,7 @@ import { UnavailableError } from "../../util/errors/mod.ts";
 import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
 import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
+import { checkWriteTargets } from "../../util/files/write_together.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
 
@@ -58,6 +59,10 @@ export interface VerifySummary {
  */
 export async function runVerify(options: VerifyCommandOptions): Promise<VerifySummary> {
   const local = await readLocalManifest(options.manifest);
+  // Checked before the network is touched: verify/ must be a folder, or one that can be made.
+  await checkWriteTargets([`${options.workspace}/verify/latest-transition`], {
+    createFolders: true,
+  });
   const attested = await attestTarget(options, local.manifest);
   const state = attested.state;
   if (state.recoveryNeeded) {

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { runContrast } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
+import { coordinatorYamlFor } from "../../cli/commands/coordinator.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 Deno.test("contrast runtime for a platform without runtime handler: exit 2, names it, writes nothing", () =>
   withTempDir(async (dir) => {
@@ -93,4 +95,38 @@ Deno.test("contrast generate refuses --simulated-root naming Intel's real root: 
     );
     assert.equal(await Deno.readTextFile(`${dir}/app.yml`), yaml);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
+  }));
+
+Deno.test("contrast coordinator refuses a --storage the API server would refuse (exit 2 naming it)", () =>
+  withTempDir(async (dir) => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    await Deno.writeTextFile(
+      `${dir}/lock.json`,
+      JSON.stringify({
+        version: 1,
+        images: {
+          "coordinator": `r.example/contrast/coordinator@${digest}`,
+          "initializer": `r.example/contrast/initializer@${digest}`,
+          "service-mesh-proxy": `r.example/contrast/service-mesh-proxy@${digest}`,
+        },
+      }),
+    );
+    const flags = (storage: string) => ({
+      platform: "Metal-QEMU-SNP",
+      namespace: "default",
+      replicas: "1",
+      storage,
+      imageLock: `${dir}/lock.json`,
+    });
+    for (const bad of ["1Xi", "0", "0Gi", "-1Gi", "1 Gi", "Gi", "1Gi; x", "1.Gi.", "0e3"]) {
+      await assert.rejects(
+        coordinatorYamlFor(flags(bad), {}),
+        (e: unknown) => e instanceof ParseError && e.field === "--storage",
+        bad,
+      );
+    }
+    for (const good of ["1Gi", "500Mi", "1.5Gi", "2e9", "10G", "0.5Ti", "+3Gi"]) {
+      const yaml = await coordinatorYamlFor(flags(good), {});
+      assert.ok(new RegExp(`storage: "?${RegExp.escape(good)}"?\n`).test(yaml), good);
+    }
   }));

@@ -106,6 +106,26 @@ coordinatorWorkspaceTest(
       await Deno.writeTextFile(`${ws.dir}/bad.json`, "{");
       assert.equal(await runCli(args(undefined, `${ws.dir}/bad.json`)), 2);
       assert.equal(c.coordinator.phase, "recovery");
+      // A misspelt field: the error names the file and the field.
+      await Deno.writeTextFile(
+        `${ws.dir}/typo.json`,
+        (await Deno.readTextFile(`${ws.dir}/seed-shares.json`)).replace(
+          '"SeedShares"',
+          '"SeedShare"',
+        ),
+      );
+      const typo = await runCliCaptured(...args(undefined, `${ws.dir}/typo.json`), "--json");
+      assert.equal(typo.code, 2, typo.stderr);
+      const error = parseResultDocument(typo.stdout).error;
+      assert.equal(error.file, `${ws.dir}/typo.json`);
+      assert.ok(typo.stderr.includes(`invalid document ${ws.dir}/typo.json:`), typo.stderr);
+      assert.match(typo.stderr, /SeedShare: unknown field/);
+      assert.equal(c.coordinator.phase, "recovery");
+      // A directory where the seed file belongs: exit 2 naming it, not an internal error.
+      await Deno.mkdir(`${ws.dir}/seed-dir`);
+      const dir = await runCliCaptured(...args(undefined, `${ws.dir}/seed-dir`));
+      assert.equal(dir.code, 2, dir.stderr);
+      assert.ok(dir.stderr.includes(`${ws.dir}/seed-dir: is a directory`), dir.stderr);
     });
   },
 );

@@ -81,3 +81,22 @@ coordinatorWorkspaceTest(
     );
   },
 );
+
+coordinatorWorkspaceTest(
+  "contrast verify: a workspace whose verify/ is a file is exit 2 naming it, before the network",
+  async (_t, ws) => {
+    await Deno.writeTextFile(`${ws.dir}/verify`, "not a folder");
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+    try {
+      // Nothing listens on port 1: were the network tried first, this would be exit 3.
+      const code = await runCli(["verify", "-c", "127.0.0.1:1", "-w", ws.dir]);
+      assert.equal(code, 2, errors.join("\n"));
+    } finally {
+      console.error = error;
+    }
+    assert.match(errors.join("\n"), new RegExp(`${ws.dir}/verify is not a directory`));
+    assert.equal(await Deno.readTextFile(`${ws.dir}/verify`), "not a folder");
+  },
+);

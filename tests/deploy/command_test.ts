@@ -233,6 +233,8 @@ Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rt
       console.error = error;
     }
     assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    // The error names the manifest the values were kept from.
+    assert.ok(errors.join("\n").includes(`invalid document ${dir}/manifest.json:`), errors.join());
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
   }));
 
@@ -325,4 +327,36 @@ Deno.test("contrast generate on real TDX: without --mrseam, one entry per TDX mo
       ExitCode.BadInput,
     );
     await assert.rejects(Deno.stat(`${dir}/c/manifest.json`), Deno.errors.NotFound);
+  }));
+
+Deno.test("contrast generate: a manifest path that is a directory, or a workspace that is a file, is exit 2 naming it", () =>
+  withAppDir(async (dir) => {
+    await Deno.mkdir(`${dir}/mdir`);
+    await Deno.writeTextFile(`${dir}/wsfile`, "a file");
+    const common = [
+      "generate",
+      "--reference-values",
+      "Metal-QEMU-SNP",
+      "--trusted-measurement",
+      "ab".repeat(48),
+    ];
+    const cases = [
+      { args: ["-w", dir, "-m", `${dir}/mdir`], names: `${dir}/mdir: is a directory` },
+      { args: ["-w", `${dir}/wsfile`], names: `${dir}/wsfile/` },
+    ];
+    for (const { args, names } of cases) {
+      const errors: string[] = [];
+      const error = console.error;
+      console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+      try {
+        const code = await runCli([...common, ...args, `${dir}/app.yml`]);
+        assert.equal(code, ExitCode.BadInput, errors.join("\n"));
+      } finally {
+        console.error = error;
+      }
+      assert.ok(errors.join("\n").includes(names), errors.join("\n"));
+      const left = [];
+      for await (const e of Deno.readDir(dir)) left.push(e.name);
+      assert.deepEqual(left.sort(), ["app.yml", "mdir", "wsfile"]);
+    }
   }));
