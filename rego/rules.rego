@@ -479,12 +479,16 @@ env_checked_names(e, env) := names if {
 # Whether service links are admitted and every variable without a literal expected value has a
 # service variable's characters (service_variable), decided by one match over all of them, each
 # ended by a newline (which neither of the pattern's classes holds), instead of one match per
-# variable: a call of regex.match costs about a microsecond even with its program built.
+# variable: a call of regex.match costs about a microsecond even with its program built. The
+# newlines must be exactly those separators: a variable holding one of its own
+# (`A_PORT=1<newline>B_PORT=2`, one variable A_PORT whose value holds a newline, `=` and `_`, which
+# service_variable refuses) would otherwise read as two lines of the pattern.
 default service_variables(_, _, _) := false
 
 service_variables(env, exact, true) if {
 	rest := [v | some v in env; not exact[v]]
 	regex.match(`^(?:[A-Z0-9_]+=[0-9a-zA-Z.:/\[\]-]*\n)*$`, concat("", [concat("\n", rest), "\n"]))
+	not contains(concat("", rest), "\n")
 }
 
 # Whether every variable of `env` is admitted and no name is given twice.
@@ -612,9 +616,11 @@ kubernetes_env(v, name) if {
 
 default service_link_env(_, _) := false
 
+# (The name first: most variables that get here are the pod's HOSTNAME, which no service link's
+# name is; its refusal then builds no RE2 program for the characters.)
 service_link_env(v, name) if {
-	service_variable(v)
 	service_link_var_name(name)
+	service_variable(v)
 }
 
 # A service link's name (service_variable admitted its characters). A service's variables by their

@@ -347,6 +347,19 @@ test_declared_variable_is_not_a_service_link if {
 	env_ok(e, ["DB_PORT=5432", "CACHE_PORT=tcp://10.0.0.2:6379"])
 }
 
+# A variable whose value holds a newline and then what reads as another service variable is one
+# variable (A_PORT below, with a value of newline, `=` and `_`), which the service-link pattern
+# refuses: the one-match shortcut over all variables (service_variables) must refuse it too, also
+# next to admitted service links and in any position.
+test_a_service_link_value_holding_a_newline_is_refused if {
+	e := {"env": [{"name": "A", "value": "1"}], "env_regexes": [agent_policy.service_link_env_pattern]}
+	env_ok(e, ["A=1", "FOO_SERVICE_HOST=10.0.0.1", "BAR_PORT=tcp://10.0.0.2:80"])
+	not env_ok(e, ["A=1", "FOO_SERVICE_HOST=10.0.0.1\nLD_PRELOAD=/tmp/x.so"])
+	not env_ok(e, ["FOO_SERVICE_HOST=10.0.0.1\nBAR_PORT=2"])
+	not env_ok(e, ["FOO_SERVICE_HOST=10.0.0.1", "A_PORT=1\nB_PORT=2", "A=1"])
+	not env_ok(e, ["A_PORT=1\nB_PORT=2", "FOO_SERVICE_HOST=10.0.0.1", "A=1"])
+}
+
 env_ok(e, env) if agent_policy.env_ok(e, env)
 
 # GPUs across containers: the GPUs a created container holds are remembered in pstate with it, and

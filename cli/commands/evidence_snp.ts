@@ -10,7 +10,7 @@ import { decodeHex } from "../../util/bytes/mod.ts";
 import { parseRfc3339 } from "../rfc3339.ts";
 import { CachingFetcher } from "../../collateral/caching_fetcher.ts";
 import { InvalidDocumentError, ParseError, ValidationError } from "../../util/errors/mod.ts";
-import { readInputFile } from "../../util/files/read_input.ts";
+import { parseInputBytes, readInputFile } from "../../util/files/read_input.ts";
 import { ExitCode, exitCodeFor } from "../exit_codes.ts";
 import { commandResult, FailureWithResult } from "../result.ts";
 import {
@@ -182,7 +182,7 @@ export async function runSnpEvidenceVerify(
   try {
     refuseEmptyOptionValues(o);
     const reportBytes = await readFile(o.report, "--report");
-    decoded = describeSnpReport(parseSnpReport(reportBytes));
+    decoded = describeSnpReport(parseInputBytes(o.report, "--report", reportBytes, parseSnpReport));
     const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
     const referenceValues = o.referenceValues !== undefined
       ? await readSnpReferenceValuesFile(o.referenceValues)
@@ -274,7 +274,8 @@ export async function runSnpEvidenceShow(
   o: SnpShowCommandOptions,
   output: Output = consoleOutput,
 ): Promise<void> {
-  const report = parseSnpReport(await readFile(o.report, "--report"));
+  const bytes = await readFile(o.report, "--report");
+  const report = parseInputBytes(o.report, "--report", bytes, parseSnpReport);
   const fields = describeSnpReport(report);
   if (o.json) {
     output.out(JSON.stringify({ platform: "snp", verified: false, report: fields }, null, 2));

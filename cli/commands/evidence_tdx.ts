@@ -5,7 +5,7 @@
  * @module
  */
 import { ContrastError, InvalidDocumentError, ParseError } from "../../util/errors/mod.ts";
-import { readInputFile } from "../../util/files/read_input.ts";
+import { parseInputBytes, readInputFile } from "../../util/files/read_input.ts";
 import { commandResult, FailureWithResult } from "../result.ts";
 import {
   collateralCacheDir,
@@ -177,7 +177,7 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
     refuseEmptyOptionValues(o);
     const now = o.now !== undefined ? parseRfc3339(o.now) : new Date();
     const report = await readInput(o.quote, "--quote");
-    const quote = parseTdxQuote(report);
+    const quote = parseInputBytes(o.quote, "--quote", report, parseTdxQuote);
     if (o.referenceValues !== undefined && o.allowTcbStatus !== undefined) {
       throw new ParseError(
         "--allow-tcb-status",
@@ -285,7 +285,8 @@ export async function runTdxEvidenceShow(
   o: { quote: string; json?: boolean },
 ): Promise<CommandResult> {
   try {
-    const quote = parseTdxQuote(await readInput(o.quote, "--quote"));
+    const bytes = await readInput(o.quote, "--quote");
+    const quote = parseInputBytes(o.quote, "--quote", bytes, parseTdxQuote);
     const d = describeTdxQuote(quote);
     const text = o.json ? JSON.stringify(d, null, 2) + "\n" : flatten(d).join("\n") + "\n";
     return { stdout: text, stderr: "", exitCode: ExitCode.Ok };

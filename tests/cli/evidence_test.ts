@@ -120,6 +120,17 @@ conformanceTest("evidence verify exits 2 for a truncated report file", async () 
     const r = await runContrast(...args);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /report: expected 1184 bytes, got 1000/);
+    assert.ok(r.stderr.includes(`(--report ${dir}/report.bin)`), "names the file");
+    const show = await runContrast(
+      "evidence",
+      "show",
+      "--platform",
+      "snp",
+      "--report",
+      `${dir}/report.bin`,
+    );
+    assert.equal(show.code, 2);
+    assert.ok(show.stderr.includes(`(--report ${dir}/report.bin)`), show.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

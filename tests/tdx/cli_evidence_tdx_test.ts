@@ -80,12 +80,17 @@ conformanceTest("verify exits 2 on a malformed --now", async () => {
   assert.match(r.stderr, /--now/);
 });
 
-Deno.test("verify exits 2 on a truncated quote, naming the field", () =>
+Deno.test("verify and show exit 2 on a truncated quote, naming the field and the file", () =>
   withTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/q.bin`, new Uint8Array(100));
     const r = await runTdxEvidenceVerify({ quote: `${dir}/q.bin`, collateralDir: dir, json: true });
     assert.equal(r.exitCode, ExitCode.BadInput);
-    assert.match(JSON.parse(r.stdout).error.field, /quote/);
+    const error = JSON.parse(r.stdout).error;
+    assert.match(error.field, /quote/);
+    assert.ok(error.reason.endsWith(`(--quote ${dir}/q.bin)`), error.reason);
+    const show = await runTdxEvidenceShow({ quote: `${dir}/q.bin` });
+    assert.equal(show.exitCode, ExitCode.BadInput);
+    assert.ok(show.stderr.includes(`(--quote ${dir}/q.bin)`), show.stderr);
   }));
 
 Deno.test("verify with reference values: simulated quote matches, mismatch gives expected/actual", async () => {

@@ -53,6 +53,27 @@ export async function readInputFileIfExists(
   }
 }
 
+/**
+ * `parse(bytes)` for `bytes` read from `path`: a {@link ParseError} it throws keeps its field and
+ * also names the file (and the flag it came from), e.g. `report: expected 1184 bytes, got 500
+ * (--report r.bin)`.
+ *
+ * @throws {ParseError} from `parse`, with the file named
+ */
+export function parseInputBytes<T>(
+  path: string,
+  flag: string,
+  bytes: Uint8Array,
+  parse: (bytes: Uint8Array) => T,
+): T {
+  try {
+    return parse(bytes);
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    throw new ParseError(error.field, `${error.reason} (${flag} ${path})`, { cause: error });
+  }
+}
+
 function isDirectory(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
