@@ -14,6 +14,8 @@ import { CertificateAuthority } from "./ca/certificate_authority.ts";
 import type { HistoryBackend } from "./history/backend.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
 import { ManifestHistory } from "./history/manifest_history.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
+import { createSeedShares, encodeSeedShares, parseSeedShares } from "../seed/seed_shares.ts";
 
 /** Everything an active Coordinator serves from, for one transition. */
 interface LoadedState {
@@ -39,6 +41,11 @@ interface LoadOptions {
    * moves backwards, so a replayed older latest record is refused as a rollback).
    */
   readonly mustContain?: Uint8Array;
+  /**
+   * Whether a stored seed-share document of another seed is replaced (default true). Off while
+   * the caller has yet to decide whether it accepts the seed: see {@link repairSeedShares}.
+   */
+  readonly repairSeedShares?: boolean;
 }
 
 /**
@@ -75,7 +82,14 @@ export async function loadActiveState(
       }
     }
   }
-  const seedShares = await history.store.getSeedShares(chain[0]!.transitionHash);
+  const seedShares = options.repairSeedShares === false
+    ? await history.store.getSeedShares(chain[0]!.transitionHash)
+    : await seedSharesOf(
+      engine,
+      backend,
+      chain[0]!.transitionHash,
+      parseManifest(chain[0]!.manifestBytes).SeedshareOwnerPubKeys,
+    );
   return {
     history,
     ca: await CertificateAuthority.forTransition(engine, last.transitionHash),
@@ -86,4 +100,57 @@ export async function loadActiveState(
     policies,
     ...(seedShares ? { seedShares } : {}),
   };
+}
+
+/**
+ * The seed-share document of `loaded` (the state {@link loadActiveState} loaded with
+ * `repairSeedShares: false`), repaired as {@link loadActiveState} does by default: called once
+ * the caller accepted the seed.
+ */
+export async function repairSeedShares(
+  engine: SeedEngine,
+  backend: HistoryBackend,
+  loaded: LoadedState,
+  parseManifest: (bytes: Uint8Array) => Manifest,
+): Promise<Uint8Array | undefined> {
+  const first = loaded.manifests[0]!;
+  return await seedSharesOf(
+    engine,
+    backend,
+    await transitionHash(await manifestHash(first), GENESIS_TRANSITION),
+    parseManifest(first).SeedshareOwnerPubKeys,
+  );
+}
+
+/**
+ * The seed-share document of the history starting at `firstTransition`, repaired when the stored
+ * one is not of this seed (its `Salt` differs, or it is missing or malformed): a new one is made
+ * for the first manifest's seedshare owners and stored. The annex is replaceable by anyone who
+ * writes the store: a replica that lost a concurrent first `set` stores its own seed's shares under
+ * the same transition, and the infrastructure may replace it; a seedshare owner who relies on the
+ * stored document (a retried `set`, `recover` without `seed-shares.json`) needs this seed's.
+ */
+async function seedSharesOf(
+  engine: SeedEngine,
+  backend: HistoryBackend,
+  firstTransition: Uint8Array,
+  ownerKeys: readonly string[],
+): Promise<Uint8Array | undefined> {
+  const stored = await backend.getObject("seedshares", encodeHex(firstTransition));
+  if (stored && saltOf(stored) === encodeHex(engine.salt())) return stored;
+  if (ownerKeys.length === 0) return undefined;
+  const fresh = new TextEncoder().encode(
+    encodeSeedShares(await createSeedShares(engine, ownerKeys)),
+  );
+  await backend.putObject("seedshares", encodeHex(firstTransition), fresh);
+  return fresh;
+}
+
+/** The `Salt` of a stored seed-share document, or `undefined` when it does not parse. */
+function saltOf(document: Uint8Array): string | undefined {
+  try {
+    return parseSeedShares(document).Salt.toLowerCase();
+  } catch {
+    return undefined;
+  }
 }

@@ -49,7 +49,7 @@ import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares } from "../seed/seed_shares.ts";
 import { CertificateAuthority } from "./ca/certificate_authority.ts";
 import type { HistoryBackend, LatestRecord, LatestWatch } from "./history/backend.ts";
-import { loadActiveState } from "./active_state.ts";
+import { loadActiveState, repairSeedShares } from "./active_state.ts";
 import { LATEST_RECORD_LENGTH } from "./history/history_store.ts";
 import { HistoryResetError } from "./history/errors.ts";
 import { ManifestHistory, MAX_CHAIN_LENGTH } from "./history/manifest_history.ts";
@@ -162,11 +162,29 @@ interface RecoveryState {
   readonly claimedTransition: Uint8Array;
   /** The stored seed-share document of the claimed history (unverified; for the owner). */
   readonly seedShares?: Uint8Array;
+  /**
+   * The manifests of the claimed history, oldest first, with their stored owner signatures
+   * (content addresses checked, nothing else; empty when the store does not hold the whole
+   * chain). Served by `/attest` so that the seedshare owner can check, before sealing the seed,
+   * that the history hashes to the attested transition and contains the manifest they last set:
+   * a store rolled back to an older latest record is refused there.
+   */
+  readonly claimedManifests: readonly Uint8Array[];
+  /** The owner signature of each claimed manifest (empty where none is stored). */
+  readonly claimedSignatures: readonly Uint8Array[];
 }
 
 type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveState;
 
 const SEED_AND_SALT_LENGTH = 64 + 32;
+
+/** What a restored seed's history must show (see `Coordinator.#restore`). */
+interface RestoreBinding {
+  /** The transition the restored history must end at. */
+  readonly expectTransition: Uint8Array;
+  /** A transition the restored history must contain (the seed-giving peer's latest). */
+  readonly peerTransition?: Uint8Array;
+}
 
 /** One Coordinator process: its attested identity and its state. */
 export class Coordinator {
@@ -219,9 +237,7 @@ export class Coordinator {
       await refuseLostLatest(options.historyBackend);
       state = { phase: "awaiting-manifest" };
     } else {
-      const claimedTransition = latestTransitionOf(latest.bytes);
-      const seedShares = await unverifiedSeedShares(options.historyBackend, claimedTransition);
-      state = { phase: "recovery", claimedTransition, ...(seedShares ? { seedShares } : {}) };
+      state = await recoveryState(options.historyBackend, latestTransitionOf(latest.bytes));
     }
     const reportData = await coordinatorReportData({
       nonce: new Uint8Array(NONCE_LENGTH),
@@ -279,16 +295,13 @@ export class Coordinator {
       if (state.phase !== "active") {
         // Another replica set the first manifest, or moved latest while this one waits for
         // its seed: wait for the seed (from a peer or the owners) at the new latest.
-        const claimedTransition = latestTransitionOf(record!.bytes);
-        const seedShares = await unverifiedSeedShares(
+        if (record === undefined) {
+          throw new HistoryCorruptionError("transitions/latest", "disappeared from the store");
+        }
+        this.#state = await recoveryState(
           this.#options.historyBackend,
-          claimedTransition,
+          latestTransitionOf(record.bytes),
         );
-        this.#state = {
-          phase: "recovery",
-          claimedTransition,
-          ...(seedShares ? { seedShares } : {}),
-        };
         this.#options.logger.info("history set elsewhere: recovery needed", {
           transition: encodeHex(this.#state.claimedTransition),
         });
@@ -386,6 +399,7 @@ export class Coordinator {
   async attest(request: AttestRequest): Promise<AttestResponseJson> {
     const state = await this.#fresh();
     const active = state.phase === "active" ? state : undefined;
+    const recovery = state.phase === "recovery" ? state : undefined;
     const latest = active?.transition ??
       (state.phase === "recovery" ? state.claimedTransition : undefined);
     const caPems = active ? [active.ca.rootPem, active.ca.meshCaPem] : [];
@@ -409,13 +423,13 @@ export class Coordinator {
     return {
       evidence: evidenceToJson(evidence),
       hpkePublicKey: encodeHex(this.#hpke.publicKey),
-      manifests: (active?.manifests ?? []).map(encodeBase64),
+      manifests: (active?.manifests ?? recovery?.claimedManifests ?? []).map(encodeBase64),
       policies,
       rootCa: caPems[0] ?? "",
       meshCa: caPems[1] ?? "",
       latestTransition: latest ? encodeHex(latest) : "",
       recoveryNeeded: state.phase === "recovery",
-      signatures: (active?.signatures ?? []).map(encodeHex),
+      signatures: (active?.signatures ?? recovery?.claimedSignatures ?? []).map(encodeHex),
       ...(seedShares ? { seedShares: encodeBase64(seedShares) } : {}),
       ...(latestRecord ? { latestRecord: encodeHex(latestRecord) } : {}),
     };
@@ -477,6 +491,15 @@ export class Coordinator {
       },
       historyKey.privateKey,
     );
+    if (seedSharesBytes) {
+      // A replica that lost a concurrent first set may have stored its own seed's shares under
+      // the same transition after this one stored them: the winner stores them again.
+      await this.#options.historyBackend.putObject(
+        "seedshares",
+        encodeHex(entry.transitionHash),
+        seedSharesBytes,
+      );
+    }
     const ca = await CertificateAuthority.forTransition(engine, entry.transitionHash);
     const allPolicies = new Map(state.phase === "active" ? state.policies : []);
     for (const [d, doc] of policies) allPolicies.set(d, doc);
@@ -569,16 +592,18 @@ export class Coordinator {
       state.claimedTransition,
       "sealedSeed",
     );
-    await this.#restore(plain, "sealedSeed", state.claimedTransition);
+    await this.#restore(plain, "sealedSeed", { expectTransition: state.claimedTransition });
     return {};
   }
 
   /**
    * Restores the seed from `plain` (seed ‖ salt, wiped afterwards): the seed is accepted only if
-   * its derived history key verifies the stored history (and, when given, the history still ends
-   * at `expectTransition`); then the same root CA is derived again.
+   * its derived history key verifies the stored history, the history still ends at
+   * `binding.expectTransition` (the transition the seed's giver was shown or attested against) and,
+   * when given, contains `binding.peerTransition` (what the peer that gave the seed serves: a
+   * replica never comes up behind it); then the same root CA is derived again.
    */
-  async #restore(plain: Uint8Array, field: string, expectTransition?: Uint8Array): Promise<void> {
+  async #restore(plain: Uint8Array, field: string, binding: RestoreBinding): Promise<void> {
     if (plain.length !== SEED_AND_SALT_LENGTH) {
       plain.fill(0);
       throw new ParseError(field, "expected seed (64 bytes) followed by salt (32 bytes)");
@@ -591,6 +616,7 @@ export class Coordinator {
         engine,
         this.#options.historyBackend,
         this.#options.parseManifest,
+        { repairSeedShares: false },
       );
     } catch (cause) {
       if (cause instanceof UnavailableError) throw cause;
@@ -600,12 +626,28 @@ export class Coordinator {
         { cause },
       );
     }
-    if (expectTransition && !constantTimeEqual(loaded.transition, expectTransition)) {
+    if (!constantTimeEqual(loaded.transition, binding.expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
     }
+    const peer = binding.peerTransition;
+    if (peer && !(await chainContains(loaded.manifests, peer))) {
+      throw new ConflictError(
+        "latestTransition",
+        `the peer serves transition ${encodeHex(peer)}, which the stored history (latest ` +
+          `${encodeHex(loaded.transition)}) does not contain: the store shows this replica an ` +
+          "older state than its peer; not recovering from it",
+      );
+    }
+    // Only now that the seed is accepted may it write to the store.
+    const seedShares = await repairSeedShares(
+      engine,
+      this.#options.historyBackend,
+      loaded,
+      this.#options.parseManifest,
+    );
     this.#healthy = true;
     this.#activate(
-      { phase: "active", engine, ...loaded },
+      { phase: "active", engine, ...loaded, ...(seedShares ? { seedShares } : {}) },
       "recovered",
       { from: field === "sealedSeed" ? "seed share" : "peer" },
     );
@@ -643,9 +685,13 @@ export class Coordinator {
   /**
    * In recovery mode: attests the active Coordinator at `address` (its mesh API) against the
    * stored manifest (its evidence must carry the manifest's coordinator policy), then asks it for
-   * the seed, proving with evidence that this process runs the coordinator policy.
+   * the seed, proving with evidence that this process runs the coordinator policy. The seed is
+   * accepted only if the history it verifies ends at the transition whose manifest the peer was
+   * attested against and contains the peer's own latest transition.
    *
-   * @throws the peer's refusal, or {@link ForbiddenError} when the seed does not fit the history
+   * @throws the peer's refusal, {@link ForbiddenError} when the seed does not fit the history, or
+   *   {@link ConflictError} when the verified history is not the one the peer was attested
+   *   against, or is behind the peer
    */
   recoverFromPeer(address: string): Promise<void> {
     return this.#exclusive(async () => {
@@ -660,9 +706,16 @@ export class Coordinator {
         state.claimedTransition,
         this.#options.parseManifest,
       );
-      const { client } = await attestCoordinator(address, manifest, this.#options.verifyEvidence, {
-        now: this.#now(),
-      });
+      const { client, state: peerState } = await attestCoordinator(
+        address,
+        manifest,
+        this.#options.verifyEvidence,
+        { now: this.#now() },
+      );
+      const peerTransition = peerState.latestTransition;
+      if (!peerTransition || peerState.recoveryNeeded) {
+        throw new PreconditionFailedError("latestTransition", "the peer has no active manifest");
+      }
       const { nonce } = parseChallengeResponse(
         await client.request("POST", ApiPath.meshChallenge, {}),
       );
@@ -678,7 +731,16 @@ export class Coordinator {
         await client.request("POST", ApiPath.peerSeed, body),
       );
       const plain = await this.#hpke.open(sealedSeed, PEER_SEED_HPKE_INFO, nonce, "peerSeed");
-      await this.#restore(plain, "peerSeed");
+      // The peer was attested against the manifest of the claimed transition, which was read
+      // unverified: the seed is accepted only if the history it verifies ends exactly there
+      // (else the store could name a planted manifest for the attestation and swap in another
+      // history signed with a seed of its own afterwards), and only if that history contains
+      // what the peer serves (else a store that shows this replica an older latest would roll it
+      // back behind its peer).
+      await this.#restore(plain, "peerSeed", {
+        expectTransition: state.claimedTransition,
+        peerTransition,
+      });
     });
   }
 
@@ -822,6 +884,19 @@ export class Coordinator {
   }
 }
 
+/** Whether the hash chain of `manifests` (oldest first) passes through `transition`. */
+async function chainContains(
+  manifests: readonly Uint8Array[],
+  transition: Uint8Array,
+): Promise<boolean> {
+  let current = GENESIS_TRANSITION;
+  for (const bytes of manifests) {
+    current = await transitionHash(await manifestHash(bytes), current);
+    if (constantTimeEqual(current, transition)) return true;
+  }
+  return false;
+}
+
 /** The transition a stored latest record names (its first 32 bytes), checked for shape only. */
 function latestTransitionOf(record: Uint8Array): Uint8Array {
   if (record.length !== LATEST_RECORD_LENGTH) {
@@ -858,27 +933,45 @@ async function refuseLostLatest(backend: HistoryBackend): Promise<void> {
 }
 
 /**
- * The stored seed-share document of the history ending at `transition`, found by walking the
- * stored transitions back to the first (content addresses checked; everything else unverified:
- * a seed from it must still verify the history).
+ * The recovery state for a stored latest naming `transition`: the claimed history found by
+ * walking the stored transitions back to the first (content addresses checked; everything else
+ * unverified: a seed must still verify the history, and clients check the chain themselves) and
+ * the seed-share document stored with its first transition. A chain that is incomplete, corrupted
+ * or too long yields no manifests (recovery then fails at the seed check anyway).
  */
-async function unverifiedSeedShares(
+async function recoveryState(
   backend: HistoryBackend,
   transition: Uint8Array,
-): Promise<Uint8Array | undefined> {
+): Promise<RecoveryState> {
+  const manifests: Uint8Array[] = [];
+  const signatures: Uint8Array[] = [];
   let current = transition;
   for (let steps = 0; steps < MAX_CHAIN_LENGTH; steps++) {
     const body = await backend.getObject("transitions", encodeHex(current));
-    if (!body || body.length !== 64 || !constantTimeEqual(await sha256(body), current)) {
-      return undefined;
-    }
+    if (!body || body.length !== 64 || !constantTimeEqual(await sha256(body), current)) break;
+    const manifest = await backend.getObject("manifests", encodeHex(body.subarray(0, 32)));
+    if (!manifest || !constantTimeEqual(await sha256(manifest), body.subarray(0, 32))) break;
+    manifests.push(manifest);
+    signatures.push(await backend.getObject("signatures", encodeHex(current)) ?? new Uint8Array());
     const previous = body.slice(32);
     if (constantTimeEqual(previous, GENESIS_TRANSITION)) {
-      return await backend.getObject("seedshares", encodeHex(current));
+      const seedShares = await backend.getObject("seedshares", encodeHex(current));
+      return {
+        phase: "recovery",
+        claimedTransition: transition,
+        claimedManifests: manifests.reverse(),
+        claimedSignatures: signatures.reverse(),
+        ...(seedShares ? { seedShares } : {}),
+      };
     }
     current = previous;
   }
-  return undefined;
+  return {
+    phase: "recovery",
+    claimedTransition: transition,
+    claimedManifests: [],
+    claimedSignatures: [],
+  };
 }
 
 async function readUnverifiedLatestManifest(

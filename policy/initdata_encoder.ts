@@ -24,7 +24,7 @@ import {
 } from "./initdata.ts";
 
 /** One pod's encoded initdata (its annotation from {@link PolicyInitdataEncoder.annotations}). */
-export class EncodedPolicyInitdata {
+class EncodedPolicyInitdata {
   readonly #head: Uint8Array;
   #toml: Uint8Array | undefined;
 

@@ -124,7 +124,12 @@ export interface AttestResponseJson {
   readonly evidence: EvidenceJson;
   /** hex of the Coordinator's HPKE public key (bound in the report data). */
   readonly hpkePublicKey: string;
-  /** base64 of every manifest, oldest first (empty before the first). */
+  /**
+   * base64 of every manifest, oldest first (empty before the first). In recovery mode: the
+   * stored history the latest record claims (unverified by the Coordinator, which has no seed yet;
+   * clients check that it hashes to the attested `latestTransition`), empty when the store does
+   * not hold all of it.
+   */
   readonly manifests: readonly string[];
   /** base64 initdata documents by hex SHA-256 digest. */
   readonly policies: Readonly<Record<string, string>>;

@@ -5,7 +5,9 @@
  * `contrast recover -c HOST:PORT [-m manifest.json] [--seedshare-owner-key F]
  * [--seed seed-shares.json]`
  *
- * Attests a Coordinator in recovery mode against the local manifest, decrypts the seed share
+ * Attests a Coordinator in recovery mode against the local manifest, checks that its stored
+ * history contains the local manifest (a store rolled back behind it is refused), decrypts the
+ * seed share
  * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
  * stored with its history) with the seedshare owner's key, checks that the seed is the
  * deployment's (it must derive the workspace's `coordinator-root-ca.pem`; without that file only
@@ -16,7 +18,7 @@
  *
  * @module
  */
-import { concatBytes, encodeHex } from "../../util/bytes/mod.ts";
+import { concatBytes, constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import {
   InvalidDocumentError,
   ParseError,
@@ -108,6 +110,7 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   }
   const latest = attested.state.latestTransition;
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
+  requireLocalManifestInHistory(attested.state.manifests, local.bytes, options.manifest);
   print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
   const shares = localShares ?? storedShares(options.seed, attested.state.seedShares);
   if (!localShares) {
@@ -159,6 +162,37 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
     latestTransition: encodeHex(after.state.latestTransition ?? new Uint8Array(32)),
     rootCa,
   };
+}
+
+/**
+ * Refuses to hand the seed to a Coordinator whose stored history (attested: it hashes to the
+ * transition its evidence binds, and is owner-signed) does not contain the local manifest. The
+ * history may have moved past it (an update whose answer was lost, or another owner's), but a
+ * history that ends before it is a store the infrastructure rolled back to an older latest record:
+ * recovered, the Coordinator would serve a manifest the owner replaced, under the same seed.
+ *
+ * @throws {VerificationError} naming the manifest file
+ */
+function requireLocalManifestInHistory(
+  history: readonly Uint8Array[],
+  local: Uint8Array,
+  path: string,
+): void {
+  if (history.length === 0) {
+    throw new VerificationError(
+      path,
+      "the Coordinator's stored history is incomplete: cannot check that it contains this " +
+        "manifest, so the seed is not sent",
+    );
+  }
+  if (!history.some((m) => constantTimeEqual(m, local))) {
+    throw new VerificationError(
+      path,
+      `the Coordinator's stored history (${history.length} manifests) does not contain this ` +
+        "manifest: its store may have been rolled back to an older state, so the seed is not " +
+        "sent (if this is not the manifest you set last, use that one)",
+    );
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 } from "../coordinator_options.ts";
 import type { Command } from "commander";
 import { ParseError } from "../../util/errors/mod.ts";
-import { inWorkspace, parseDuration } from "../options.ts";
+import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { printResult } from "../result.ts";
 
 /** Registers `contrast sign`. */
@@ -54,6 +54,7 @@ export function registerSignCommand(program: Command): void {
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       out: inWorkspace(o, "update-transition.bin", o.out),
       prepared: inWorkspace(o, "update-prepared.json", o.prepared),
+      workspace: workspaceDir(o),
       timeoutMs: parseDuration(o.timeout),
       collateral: collateralOptionsOf(o),
       print: progressUnlessJson(command, o),

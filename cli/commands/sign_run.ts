@@ -15,6 +15,7 @@
  * @module
  */
 import { attestTarget } from "../coordinator_target.ts";
+import { requireSameCoordinator } from "../owner_history.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -40,6 +41,8 @@ export interface SignPrepareOptions {
   readonly out: string;
   /** Where the prepared update document goes. */
   readonly prepared: string;
+  /** Workspace folder (its `coordinator-root-ca.pem` identifies the owner's Coordinator). */
+  readonly workspace: string;
   /** Time limit of each network operation in milliseconds. */
   readonly timeoutMs?: number;
   /** Where vendor collateral comes from. */
@@ -73,6 +76,7 @@ export async function runSignPrepare(options: SignPrepareOptions): Promise<Prepa
   if (attested.state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery first");
   }
+  await requireSameCoordinator(attested.state, options.workspace);
   // An update is signed by a key of the active manifest; the first manifest by a key it lists.
   const active = attested.state.manifests.at(-1);
   const signerManifest = active ?? local.bytes;

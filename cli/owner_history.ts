@@ -1,0 +1,46 @@
+/**
+ * Before a workload owner signs an update on top of a Coordinator's history (`set`,
+ * `sign --prepare`), or takes its CA files as theirs, the Coordinator must be the one the owner
+ * set up, not one started over.
+ *
+ * `attestTarget` already requires a transition signed by an owner of the local manifest, but an
+ * owner-signed history is public: after wiping the store, the infrastructure can replay the
+ * owner's own first manifest and signature to a fresh Coordinator, which makes a new seed. Pods
+ * accept it (the pinned owner signed that transition) and get new workload secrets and CAs, so
+ * the data the old ones protect becomes unreadable; an owner who then signs an update or takes
+ * the CA files makes that reset permanent without noticing. With `coordinator-root-ca.pem` in
+ * the workspace (every `set` writes it) the attested root CA must equal it: the root CA is
+ * derived from the seed, which only the Coordinator that made it, its peers and the seedshare
+ * owners hold, so a Coordinator started over has another one (`contrast recover` brings the old
+ * seed back; a store lost for good can be restored from `verify/history.json`).
+ *
+ * @module
+ */
+import { VerificationError } from "../util/errors/mod.ts";
+import { readFileIfExists } from "../util/files/mod.ts";
+import type { AttestResponse } from "../protocol/messages.ts";
+
+/**
+ * Refuses a Coordinator with a history whose root CA is not the workspace's
+ * `coordinator-root-ca.pem` (see the module documentation). Without that file, or when the
+ * Coordinator has no history yet (the owner's manifest will be its first), nothing is compared.
+ *
+ * @param state the verified `/attest` answer
+ * @throws {VerificationError} naming `coordinator-root-ca.pem` when the root CA differs
+ */
+export async function requireSameCoordinator(
+  state: AttestResponse,
+  workspace: string,
+): Promise<void> {
+  if (state.manifests.length === 0) return;
+  const rootFile = `${workspace}/coordinator-root-ca.pem`;
+  const known = await readFileIfExists(rootFile);
+  if (known === undefined || new TextDecoder().decode(known) === state.rootCa) return;
+  throw new VerificationError(
+    rootFile,
+    "the Coordinator's root CA differs from this workspace's: it was started over (e.g. after " +
+      "its store was wiped) and runs on a new seed; not signing on top of it. Recover the old " +
+      "seed (contrast recover, or --restore-history from verify/history.json), or remove the file " +
+      "if you started the deployment over yourself",
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * `contrast recover` against a Coordinator whose storage the host rolled back to an older, genuine
+ * latest record: the seedshare owner must not hand the seed to a Coordinator that would then serve
+ * a manifest older than the owner's own.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
+import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+
+coordinatorWorkspaceTest(
+  "contrast recover: refuses a Coordinator whose stored latest the host rolled back to an " +
+    "older manifest than the local one",
+  async (_t, ws, c) => {
+    const d = ws.deployment;
+    const first = await c.setFirstManifest();
+    await Deno.writeTextFile(
+      `${ws.dir}/seed-shares.json`,
+      encodeSeedShares(first.seedShares as SeedShareDocument),
+    );
+    await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, first.rootCa);
+    const oldRecord = (await c.backend.readLatest())!;
+    // The owner removes `web`, and keeps the new manifest as the workspace's manifest.json.
+    const update = d.manifest((m) => {
+      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
+    });
+    const previous = decodeHex(first.transition);
+    const second = await c.coordinator.setManifest(parseManifestRequest({
+      manifest: encodeBase64(update),
+      policies: [d.coordinator.doc, d.pods.db.doc].map(encodeBase64),
+      previous_transition: first.transition,
+      signature: await d.ownerSignature(update, previous),
+    }));
+    await Deno.writeFile(`${ws.dir}/manifest.json`, update);
+    // The host puts the old (genuinely signed) latest record back and restarts the Coordinator.
+    const now = (await c.backend.readLatest())!;
+    assert.ok(await c.backend.compareAndSwapLatest(now.version, oldRecord.bytes));
+    await c.restart();
+    assert.equal(c.coordinator.phase, "recovery");
+
+    const r = await runCliCaptured(
+      "recover",
+      "-c",
+      c.userAddress,
+      "-m",
+      `${ws.dir}/manifest.json`,
+      "-w",
+      ws.dir,
+    );
+    if ((c.coordinator.phase as string) === "active") {
+      const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
+      assert.fail(
+        `recover exited ${r.code} and the Coordinator serves the manifest the owner replaced ` +
+          `(${state.latestTransition === first.transition ? "the first" : "another"}; the ` +
+          `owner's latest is ${second.transition.slice(0, 8)}…)`,
+      );
+    }
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /does not contain this manifest: its store may have been rolled back/);
+
+    // With the genuine latest back, the same command recovers the owner's latest manifest.
+    const rolledBack = (await c.backend.readLatest())!;
+    assert.ok(await c.backend.compareAndSwapLatest(rolledBack.version, now.bytes));
+    await c.restart();
+    const again = await runCliCaptured(
+      "recover",
+      "-c",
+      c.userAddress,
+      "-m",
+      `${ws.dir}/manifest.json`,
+      "-w",
+      ws.dir,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
+    assert.equal(state.latestTransition, second.transition);
+    assert.equal(state.rootCa, first.rootCa);
+  },
+);
