@@ -616,9 +616,11 @@ kubernetes_env(v, name) if {
 
 default service_link_env(_, _) := false
 
+# (The name first: most variables that get here are the pod's HOSTNAME, which no service link's
+# name is; its refusal then builds no RE2 program for the characters.)
 service_link_env(v, name) if {
-	service_variable(v)
 	service_link_var_name(name)
+	service_variable(v)
 }
 
 # A service link's name (service_variable admitted its characters). A service's variables by their
