@@ -22,6 +22,9 @@ import type { ByteConnection } from "./stream_connection.ts";
 /** The first buffer of a connection; grown up to the head limit when a head needs more. */
 const INITIAL_BUFFER_BYTES = 8 * 1024;
 
+/** Bodies up to this length are allocated whole when their head arrives (a mesh request ~8 KB). */
+const PREALLOCATED_BODY_BYTES = 64 * 1024;
+
 /** Longest chunk-size line (with extensions) accepted. */
 const MAX_CHUNK_LINE_BYTES = 1024;
 
@@ -104,14 +107,24 @@ export class ConnectionReader {
     }
   }
 
-  /** `n` bytes, from the buffer first, then read straight into the result. */
+  /**
+   * `n` bytes, from the buffer first, then read straight into the result. Up to
+   * {@link PREALLOCATED_BODY_BYTES} the result is allocated at once; a longer one grows with what
+   * arrives, so a declared length alone (up to the API's limit) allocates nothing.
+   */
   async #readExactly(n: number, field: string): Promise<Uint8Array> {
-    const out = new Uint8Array(n);
+    let out = new Uint8Array(Math.min(n, PREALLOCATED_BODY_BYTES));
     const fromBuffer = Math.min(n, this.#end - this.#start);
+    if (fromBuffer > out.length) out = new Uint8Array(Math.min(n, fromBuffer * 2));
     out.set(this.#buffer.subarray(this.#start, this.#start + fromBuffer));
     this.#start += fromBuffer;
     let got = fromBuffer;
     while (got < n) {
+      if (got === out.length) {
+        const grown = new Uint8Array(Math.min(n, out.length * 2));
+        grown.set(out);
+        out = grown;
+      }
       const read = await this.#conn.read(out.subarray(got));
       if (read === null) {
         throw new HttpFramingError(400, field, "connection ended inside the body");
