@@ -243,3 +243,15 @@ Deno.test("a 408 ends a body that stopped arriving (Content-Length framing) with
     await server.close();
   }
 });
+
+Deno.test("a body longer than the preallocated 64 KiB arrives intact (grown as it arrives)", async () => {
+  const { server, client } = await start(routes, 1 << 20);
+  try {
+    const text = Array.from({ length: 30_000 }, (_, i) => i.toString(36)).join(",");
+    assert.ok(text.length > 100_000);
+    assert.deepEqual(await client.request("POST", "/echo", { text }), { got: { text } });
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
