@@ -1,0 +1,70 @@
+/**
+ * A client that keeps sending while the server is not reading (its request is being handled)
+ * is held to a bounded amount of received data: over plain TCP by back-pressure, over TLS by
+ * closing the connection. Deno's `node:tls` (2.9.6) went on reading the TCP socket under a paused
+ * TLS socket: a client pushed 190 MiB in 5 s into a server busy with its first request, whose
+ * resident memory grew to 443 MiB (measured in separate processes).
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import tls from "node:tls";
+import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
+import { serveHttp1 } from "../../../coordinator/http/http1_server.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
+
+const EMPTY = new Uint8Array();
+
+Deno.test("a TLS client pushing requests while its first is being handled is cut off, not buffered", async () => {
+  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  let release!: () => void;
+  const busy = new Promise<void>((resolve) => release = resolve);
+  const server = await serveHttp1({
+    port: 0,
+    host: "127.0.0.1",
+    tls: { certPem: id.certPem, keyPem: id.keyPem },
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
+  }, {
+    handle: async (request) => {
+      await request.body(1024);
+      await busy;
+      return { status: 200, contentType: "text/plain", body: EMPTY };
+    },
+    refuse: (_request, status) => ({ status, contentType: "text/plain", body: EMPTY }),
+    connectionClosed: () => {},
+  });
+  const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+  socket.on("error", () => {});
+  try {
+    await new Promise((resolve) => socket.once("secureConnect", resolve));
+    let closed = false;
+    socket.once("close", () => closed = true);
+    const request = "GET / HTTP/1.1\r\nhost: c\r\n\r\n";
+    socket.write(request);
+    const piece = request.repeat(4000); // ~108 kB of pipelined requests
+    const giveUpAt = 64 * 1024 * 1024;
+    let handed = 0;
+    const started = Date.now();
+    while (!closed && handed < giveUpAt && Date.now() - started < 10_000) {
+      if (!socket.write(piece)) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 100);
+          socket.once("drain", () => {
+            clearTimeout(timer);
+            resolve(undefined);
+          });
+        });
+      }
+      handed += piece.length;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    assert.ok(
+      closed,
+      `the server took ${Math.round(handed / 1048576)} MiB in ${Date.now() - started} ms ` +
+        "without reading it and kept the connection",
+    );
+  } finally {
+    release();
+    socket.destroy();
+    await server.close();
+  }
+});
