@@ -11,6 +11,10 @@
  * - after the handshake, and again after every answer, a complete request head must arrive
  *   within `headersTimeoutMs` (after an answer: `idleTimeoutMs` + `headersTimeoutMs`), else the
  *   connection is closed;
+ * - at most {@link MAX_REQUESTS_IN_FLIGHT} requests in flight per connection: `node:http` hands
+ *   every pipelined request to the handler at once, so a client pipelining without waiting for
+ *   answers made the server hold hundreds of thousands of requests (6 MiB of GETs: heap 274 MiB in
+ *   5 s, before any client certificate is checked); a connection beyond it is closed;
  * - every socket gets `TCP_NODELAY`.
  *
  * @module
@@ -20,6 +24,12 @@ import type net from "node:net";
 import type tls from "node:tls";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { ConnectionCloseReason } from "./http1_server.ts";
+
+/**
+ * Requests in flight (handed to the handler, not yet answered) on one connection at most; HTTP
+ * clients send one at a time (none the transit API serves pipelines).
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 4;
 
 /**
  * The `node:https` server options that carry the handshake deadline of `limits`.
@@ -79,8 +89,19 @@ export function boundNodeHttpsServer(
     arm(socket, limits.headersTimeoutMs, "head_timeout");
     socket.once("close", () => disarm(socket));
   });
+  const inFlight = new WeakMap<net.Socket, number>();
   server.on("request", (req, res) => {
     const socket = req.socket as tls.TLSSocket;
+    const count = (inFlight.get(socket) ?? 0) + 1;
+    inFlight.set(socket, count);
+    res.once("close", () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+    if (count > MAX_REQUESTS_IN_FLIGHT) {
+      if (!socket.destroyed) {
+        onClosed("framing");
+        socket.destroy();
+      }
+      return;
+    }
     disarm(socket);
     res.once("finish", () => {
       if (!socket.destroyed) {
