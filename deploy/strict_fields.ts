@@ -32,18 +32,13 @@ export async function loadKubernetesFields(): Promise<KubernetesFields> {
   return module.default as unknown as KubernetesFields;
 }
 
-/** `name` as a path step: `.name`, or `["a.b"]` when it is no plain identifier. */
-function step(name: string): string {
-  return /^[A-Za-z_$][\w$-]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
- * The paths (`spec.template.spec.runtimeClasName`) of every field of `object` that its type does
- * not have, for an `apiVersion/kind` the table names; `undefined` when it names none (unchecked).
+ * The paths (`spec.template.spec.runtimeClasName`, `spec.containers[0].odd key`: written as the
+ * API server writes them) of every field of `object` that its type does not have, for an `apiVersion/kind` the table names; `undefined` when it names none (unchecked).
  * Values of the wrong type are not this check's business and are skipped.
  */
 export function unknownFieldPaths(
@@ -62,8 +57,8 @@ export function unknownFieldPaths(
       const known = fields.types[shape]!;
       for (const [name, child] of Object.entries(value)) {
         const childShape = Object.hasOwn(known, name) ? known[name] : undefined;
-        if (childShape === undefined) found.push(`${path}${step(name)}`);
-        else visit(child, childShape, `${path}${step(name)}`);
+        if (childShape === undefined) found.push(`${path}.${name}`);
+        else visit(child, childShape, `${path}.${name}`);
       }
     } else if (shape[0] === "a") {
       if (Array.isArray(value)) value.forEach((item, i) => visit(item, shape[1], `${path}[${i}]`));

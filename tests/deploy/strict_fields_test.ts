@@ -119,7 +119,7 @@ items:
     "app.yml[1]: spec.jobTemplate.spec.template.spec.runtimeClasName",
     "app.yml[2].items[0]: spec.volumeClaimTemplates[0].spec.accesMode",
     "app.yml[2].items[1]: spec.replica",
-    'app.yml[2].items[2]: spec.template.spec.containers[0]["odd key"]',
+    "app.yml[2].items[2]: spec.template.spec.containers[0].odd key",
     "app.yml[2].items[3]: spec.extra",
     "app.yml[2].items[4]: spec.template.metadata.annotatons",
   ]);
