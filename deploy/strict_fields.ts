@@ -19,7 +19,7 @@ import { isWorkloadKind, type ResourceRef, toPlain } from "./resources.ts";
 type Shape = 0 | string | readonly ["a", Shape] | readonly ["m", Shape];
 
 /** The recorded field table (`deploy/kubernetes_fields.json`). */
-export interface KubernetesFields {
+interface KubernetesFields {
   /** Type of each `apiVersion/kind`. */
   readonly roots: Readonly<Record<string, string>>;
   /** The fields of each typed object, with the shape of their values. */
