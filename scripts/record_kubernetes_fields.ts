@@ -5,7 +5,9 @@
  * Go module cache; `scripts/install_kube.sh` downloads it). `deploy/strict_fields.ts` refuses the
  * fields these types do not have, as the API server's strict field validation does.
  *
- * Usage: `deno run -A scripts/record_kubernetes_fields.ts [SPEC_DIR]`
+ * Usage: `deno run -A scripts/record_kubernetes_fields.ts [--check] [SPEC_DIR]`; with `--check` it
+ * writes nothing and exits 1 when the committed table differs from what it would record (2 when the
+ * OpenAPI documents are absent).
  *
  * @module
  */
@@ -51,10 +53,15 @@ async function kubeVersion(): Promise<string> {
   return m[1]!;
 }
 
+/** The Go module cache, or a path that does not exist when `go` is not installed. */
 async function goModCache(): Promise<string> {
-  const out = await new Deno.Command("go", { args: ["env", "GOMODCACHE"] }).output();
-  if (!out.success) throw new Error("go env GOMODCACHE failed");
-  return new TextDecoder().decode(out.stdout).trim();
+  try {
+    const out = await new Deno.Command("go", { args: ["env", "GOMODCACHE"] }).output();
+    if (out.success) return new TextDecoder().decode(out.stdout).trim();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return "/nonexistent-go-module-cache";
 }
 
 function refName(schema: Schema): string | undefined {
@@ -92,9 +99,16 @@ function record(all: Record<string, Schema>, types: Record<string, Record<string
   return typeOf;
 }
 
+const check = Deno.args.includes("--check");
 const version = await kubeVersion();
-const dir = Deno.args[0] ??
+const dir = Deno.args.find((a) => a !== "--check") ??
   `${await goModCache()}/k8s.io/kubernetes@${version}/api/openapi-spec/v3`;
+try {
+  await Deno.stat(dir);
+} catch {
+  console.error(`${dir}: absent (scripts/install_kube.sh downloads k8s.io/kubernetes@${version})`);
+  Deno.exit(2);
+}
 const types: Record<string, Record<string, Shape>> = {};
 const roots: Record<string, string> = {};
 for (const [key, { file, schema }] of Object.entries(ROOTS)) {
@@ -113,8 +127,17 @@ const out = {
   roots,
   types: sortedTypes,
 };
-await Deno.writeTextFile(
-  new URL("../deploy/kubernetes_fields.json", import.meta.url),
-  JSON.stringify(out, null, 2) + "\n",
-);
-console.log(`deploy/kubernetes_fields.json: ${Object.keys(sortedTypes).length} types`);
+const target = new URL("../deploy/kubernetes_fields.json", import.meta.url);
+const text = JSON.stringify(out, null, 2) + "\n";
+if (check) {
+  if (await Deno.readTextFile(target) !== text) {
+    console.error("deploy/kubernetes_fields.json differs from " + out.source);
+    Deno.exit(1);
+  }
+  console.log(
+    `deploy/kubernetes_fields.json is current (${Object.keys(sortedTypes).length} types)`,
+  );
+} else {
+  await Deno.writeTextFile(target, text);
+  console.log(`deploy/kubernetes_fields.json: ${Object.keys(sortedTypes).length} types`);
+}

@@ -11,6 +11,7 @@ import { parseYamlFile } from "../../deploy/documents.ts";
 import { collectResources, isWorkloadKind, toPlain } from "../../deploy/resources.ts";
 import { loadKubernetesFields, unknownFieldPaths } from "../../deploy/strict_fields.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KATA = `${ROOT}../shared/conformance/kata-genpolicy/testdata`;
@@ -157,4 +158,46 @@ Deno.test({
     }
     assert.equal(refused, MISSPELT.length);
   },
+});
+
+const RECORD = new URL("../../scripts/record_kubernetes_fields.ts", import.meta.url).pathname;
+const SPEC_FILES = [
+  "api__v1_openapi.json",
+  "apis__apps__v1_openapi.json",
+  "apis__batch__v1_openapi.json",
+];
+
+async function record(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", RECORD, "--check", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("deploy/kubernetes_fields.json is what the pinned Kubernetes' OpenAPI documents give; a changed document is caught", async () => {
+  const current = await record();
+  if (current.code === 2) {
+    console.error(`SKIPPED field table freshness: ${current.stderr.trim()}`);
+    return;
+  }
+  assert.equal(current.code, 0, current.stderr);
+  const gomod = await Deno.readTextFile(new URL("../../tools/kube/go.mod", import.meta.url));
+  const version = gomod.match(/^require k8s\.io\/kubernetes (v[0-9.]+)$/m)![1];
+  const cache = new TextDecoder().decode(
+    (await new Deno.Command("go", { args: ["env", "GOMODCACHE"] }).output()).stdout,
+  ).trim();
+  const dir = `${cache}/k8s.io/kubernetes@${version}/api/openapi-spec/v3`;
+  await withTempDir(async (tmp) => {
+    for (const name of SPEC_FILES) {
+      const doc = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+      // A Kubernetes whose PodSpec had no runtimeClassName.
+      delete doc.components.schemas["io.k8s.api.core.v1.PodSpec"]?.properties?.runtimeClassName;
+      await Deno.writeTextFile(`${tmp}/${name}`, JSON.stringify(doc));
+    }
+    const changed = await record(tmp);
+    assert.equal(changed.code, 1, changed.stderr);
+    assert.match(changed.stderr, /deploy\/kubernetes_fields\.json differs/);
+  });
 });
