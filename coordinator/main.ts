@@ -7,6 +7,7 @@
  *   [--evidence configfs-tsm [--configfs-tsm-dir DIR] | --evidence simulated-snp --allow-simulated
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--peer HOST:7777] [--transit-port 8200] [--transit-san NAME]... [--ready-file PATH]
+ *   [--max-connections 1024] [--max-connections-per-address 64]
  * ```
  * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
  * …). `--ready-file` receives `{"userPort","meshPort","probePort","transitPort"}` once all servers
@@ -16,7 +17,7 @@
  * @module
  */
 import "reflect-metadata";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 import { Coordinator } from "./coordinator.ts";
@@ -46,6 +47,7 @@ import {
 } from "../manifest/collateral_config.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "./http/connection_limits.ts";
 import { DEFAULT_TRANSIT_PORT, DEFAULT_TRANSIT_SANS, parseTransitSans } from "./transit/server.ts";
 import {
   TEST_ONLY_VALIDITY_ENV,
@@ -67,10 +69,55 @@ import { NonceStore } from "./nonce_store.ts";
 const loadSimulatedEvidence: SimulatedEvidenceLoader = async (config) =>
   (await import("../testing/simulated_evidence.ts")).simulatedEvidenceSource(config);
 
+/**
+ * `value` as a positive integer.
+ *
+ * @throws {ParseError} naming `name` otherwise
+ */
+function readPositiveInteger(value: string, name: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new ParseError(name, `expected a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** A command-line parser of the positive integer option `name`. */
+function positiveInteger(name: string): (value: string) => number {
+  return (value) => {
+    try {
+      return readPositiveInteger(value, name);
+    } catch (error) {
+      throw new InvalidArgumentError((error as ParseError).reason);
+    }
+  };
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`bad port ${value}`);
   return n;
+}
+
+/**
+ * The connection limits of the parsed options (`--max-connections`, `--max-connections-per-address`
+ * or their environment variables; the deadlines are the defaults).
+ *
+ * @throws {ParseError} naming the option when a value from the environment is not a positive
+ *   integer (command-line values are checked while parsing)
+ */
+export function connectionLimitsFromOptions(
+  o: Record<string, unknown>,
+): typeof DEFAULT_CONNECTION_LIMITS {
+  return {
+    ...DEFAULT_CONNECTION_LIMITS,
+    // From the command line already numbers; from the environment still text.
+    maxConnections: readPositiveInteger(String(o.maxConnections), "max-connections"),
+    maxConnectionsPerAddress: readPositiveInteger(
+      String(o.maxConnectionsPerAddress),
+      "max-connections-per-address",
+    ),
+  };
 }
 
 /** Builds the Coordinator's command line. */
@@ -121,6 +168,23 @@ export function coordinatorProgram(): Command {
     .option("--user-port <n>", "user API port", port, Number(env("CONTRAST_USER_PORT") ?? 1313))
     .option("--mesh-port <n>", "mesh API port", port, Number(env("CONTRAST_MESH_PORT") ?? 7777))
     .option("--probe-port <n>", "probe port", port, Number(env("CONTRAST_PROBE_PORT") ?? 9102))
+    .addOption(
+      new Option(
+        "--max-connections <n>",
+        "open connections per port at most; as many more wait for a free slot, beyond that refused",
+      ).argParser(positiveInteger("max-connections")).default(
+        env("CONTRAST_MAX_CONNECTIONS") ?? String(DEFAULT_CONNECTION_LIMITS.maxConnections),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--max-connections-per-address <n>",
+        "open connections per port and client address at most; beyond that refused",
+      ).argParser(positiveInteger("max-connections-per-address")).default(
+        env("CONTRAST_MAX_CONNECTIONS_PER_ADDRESS") ??
+          String(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress),
+      ),
+    )
     .addOption(
       new Option("--log-level <l>", "log level").choices(["debug", "info", "warn", "error"])
         .default(env("CONTRAST_LOG_LEVEL") ?? "info"),
@@ -258,6 +322,7 @@ async function runCoordinator(args: string[]): Promise<number> {
         userPort: o.userPort,
         meshPort: o.meshPort,
         probePort: o.probePort,
+        connections: connectionLimitsFromOptions(o),
         transit: {
           ...DEFAULT_SERVICE_CONFIG.transit!,
           port: o.transitPort,

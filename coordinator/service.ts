@@ -16,6 +16,7 @@ import {
   type RunningServer,
 } from "./http/server.ts";
 import type { Logger } from "../util/log/logger.ts";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./http/connection_limits.ts";
 import { meshRoutes, userRoutes } from "./routes.ts";
 import type { SubjectAltName } from "../manifest/sans.ts";
 import {
@@ -39,8 +40,13 @@ export interface ServiceConfig {
   readonly maxUserBodyBytes: number;
   /** Largest mesh API request body (evidence), bytes. */
   readonly maxMeshBodyBytes: number;
-  /** Time allowed per request, milliseconds. */
+  /** Time allowed per request (body and answer), milliseconds. */
   readonly requestTimeoutMs: number;
+  /**
+   * Bounds on the connections of the user, mesh and probe ports (handshake, head and idle
+   * deadlines; connection caps), each port counted on its own.
+   */
+  readonly connections: Omit<ConnectionLimits, "requestTimeoutMs">;
   /** The transit KMS API (HTTPS, 8200); absent: not served. */
   readonly transit?: {
     /** Port (0 for any free port). */
@@ -67,6 +73,7 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   maxUserBodyBytes: 32 * 1024 * 1024,
   maxMeshBodyBytes: 256 * 1024,
   requestTimeoutMs: 30_000,
+  connections: DEFAULT_CONNECTION_LIMITS,
   transit: {
     port: DEFAULT_TRANSIT_PORT,
     sans: parseTransitSans(DEFAULT_TRANSIT_SANS),
@@ -99,6 +106,10 @@ export async function startService(
 ): Promise<RunningService> {
   const servers: RunningServer[] = [];
   let started = false;
+  const limits: ConnectionLimits = {
+    ...config.connections,
+    requestTimeoutMs: config.requestTimeoutMs,
+  };
   try {
     const user = await listenHttps(
       {
@@ -106,15 +117,12 @@ export async function startService(
         host: config.host,
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
+        limits,
       },
       createRequestHandler({
         api: "user",
         routes: userRoutes(coordinator),
-        limits: {
-          maxBodyBytes: config.maxUserBodyBytes,
-          requestTimeoutMs: config.requestTimeoutMs,
-          jsonShape: API_JSON_SHAPE,
-        },
+        limits: { maxBodyBytes: config.maxUserBodyBytes, jsonShape: API_JSON_SHAPE },
         logger,
         metrics,
       }),
@@ -126,26 +134,23 @@ export async function startService(
         host: config.host,
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
+        limits,
       },
       createRequestHandler({
         api: "mesh",
         routes: meshRoutes(coordinator),
-        limits: {
-          maxBodyBytes: config.maxMeshBodyBytes,
-          requestTimeoutMs: config.requestTimeoutMs,
-          jsonShape: API_JSON_SHAPE,
-        },
+        limits: { maxBodyBytes: config.maxMeshBodyBytes, jsonShape: API_JSON_SHAPE },
         logger,
         metrics,
       }),
     );
     servers.push(mesh);
     const probe = await listenHttp(
-      { port: config.probePort, host: config.host },
+      { port: config.probePort, host: config.host, limits },
       createRequestHandler({
         api: "probe",
         routes: probeRoutes({ started: () => started, ready: () => coordinator.ready() }, metrics),
-        limits: { maxBodyBytes: 0, requestTimeoutMs: config.requestTimeoutMs },
+        limits: { maxBodyBytes: 0 },
         logger,
         metrics,
       }),
@@ -160,6 +165,7 @@ export async function startService(
           sans: config.transit.sans,
           maxBodyBytes: config.transit.maxBodyBytes,
           requestTimeoutMs: config.requestTimeoutMs,
+          limits,
         },
         logger,
         metrics,

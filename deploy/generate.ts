@@ -34,6 +34,7 @@ import {
   WORKLOAD_SECRET_ID_ANNOTATION,
 } from "./annotations.ts";
 import type { InputFile } from "./documents.ts";
+import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { documentKey, type InitdataAnnotation, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
@@ -117,6 +118,8 @@ interface GenerateResult {
   /** manifest.json text (pretty JSON, newline-terminated). */
   readonly manifestText: string;
   readonly policies: readonly GeneratedPolicy[];
+  /** The pod-bearing workloads left unchanged (not confidential), in input order. */
+  readonly unchanged: readonly UnchangedWorkload[];
 }
 
 interface Workload {
@@ -200,7 +203,8 @@ export async function generate(
 ): Promise<GenerateResult> {
   const issues: FieldIssue[] = [];
   const resources = collectResources(files, options.namespace);
-  const workloads = findConfidentialWorkloads(resources, options.settings, issues);
+  const unchanged: UnchangedWorkload[] = [];
+  const workloads = findConfidentialWorkloads(resources, options.settings, issues, unchanged);
   for (const w of workloads) {
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
     checkAnnotations(w, issues);
@@ -241,6 +245,7 @@ export async function generate(
     manifest,
     manifestText: JSON.stringify(manifest, null, 2) + "\n",
     policies: build.policies(),
+    unchanged,
   };
 }
 
@@ -304,12 +309,13 @@ function hasMesh(w: Workload, options: GenerateOptions): boolean {
 
 /**
  * Step 1: the pod-template workloads whose runtime class is contrast's, recording duplicates and
- * workloads without a pod spec in `issues`.
+ * workloads without a pod spec in `issues`, and every other pod-bearing workload in `unchanged`.
  */
 function findConfidentialWorkloads(
   resources: readonly ResourceRef[],
   settings: Settings,
   issues: FieldIssue[],
+  unchanged: UnchangedWorkload[],
 ): Workload[] {
   const workloads: Workload[] = [];
   const seen = new Map<string, string>();
@@ -332,7 +338,17 @@ function findConfidentialWorkloads(
       continue;
     }
     const rc = spec.get("runtimeClassName");
-    if (typeof rc !== "string" || !rc.startsWith(settings.runtime_class_prefix)) continue;
+    if (typeof rc !== "string" || !rc.startsWith(settings.runtime_class_prefix)) {
+      unchanged.push({
+        location: ref.location,
+        kind: ref.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+        field: [...paths.spec, "runtimeClassName"].join("."),
+        runtimeClassName: rc ?? undefined,
+      });
+      continue;
+    }
     const meta = getIn(ref.node, paths.meta);
     workloads.push({
       ref,

@@ -453,7 +453,7 @@ test_env_table_has_matches_and_misses if {
 }
 
 # Loopback addresses and MAC addresses by string operations, against the patterns they replace.
-loopback_patterns := [`^0*127\.`, `^[0:]*:0{0,3}1$`, `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)`]
+loopback_patterns := [`^0*127\.`, `^[0:]*:0{0,3}1$`, `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)`, `^[0:]*:0\.0\.0\.1$`]
 
 addresses := [
 	"127.0.0.1", "0127.0.0.1", "00127.1", "127", "127x", "1127.0.0.1", "10.0.0.1", "", "1",
@@ -464,7 +464,19 @@ addresses := [
 	"::ffff:ffff:127.0.0.1", ":ffff:127.0.0.1", "ffff:127.0.0.1", "::ffff::7f00:1",
 	"::ffff:7f001:1", "fe80::1", "::1%lo", "::FFFF:7F00:1", "::FFFF:127.0.0.1", "0:0:0:0:0:0:0:1", "127.0.0.1/8", "127/8",
 	"0/127.0.0.1", "::1/128", "0:0::1/64", "10.0.0.1/8", "::ffff:127.0.0.1/104", "::1/", "/::1",
+	# ::1 with an embedded IPv4 tail (Rust's Ipv6Addr reads one in any IPv6 address), and near misses
+	"::0.0.0.1", "0:0:0:0:0:0:0.0.0.1", "0::0.0.0.1", "::0.0.0.1/128", "0.0.0.1", "::0.0.0.2",
+	"::1.0.0.1", "::ffff:0.0.0.1", "1::0.0.0.1", ":0.0.0.1", "::10.0.0.1", "::0.0.0.10",
 ]
+
+# The agent parses addresses with Rust's std parsers, which read `::0.0.0.1` as `::1`.
+test_ipv6_loopback_with_an_embedded_ipv4_tail_is_loopback if {
+	every a in ["::0.0.0.1", "0:0:0:0:0:0:0.0.0.1", "::0:0.0.0.1", "::0.0.0.1/128"] {
+		agent_policy.loopback_address(a)
+	}
+	not agent_policy.loopback_address("::0.0.0.2")
+	not agent_policy.loopback_address("0.0.0.1")
+}
 
 test_loopback_by_value_decides_what_the_patterns_decide if {
 	every a in addresses {

@@ -1803,8 +1803,8 @@ neighbour_flags_bad(n) if {
 # Loopback by the address's value, not its spelling: `127.0.0.0/8` (any octet spelling Rust's
 # parser accepts), `::1` in every zero-padded or expanded form (`00::001`, `0:0:0:0:0:0:0:1`), and
 # IPv4-mapped loopback (`::ffff:127.0.0.1`, `::ffff:7f00:1`). A prefix length is ignored.
-# Loopback by the address part (before any `/`) as the patterns `^0*127\.`, `^[0:]*:0{0,3}1$`
-# and `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` decide it on its lower-case form
+# Loopback by the address part (before any `/`) as the patterns `^0*127\.`, `^[0:]*:0{0,3}1$`,
+# `^[0:]*:ffff:(0*127\.|0{0,2}7f[0-9a-f]{2}:)` and `^[0:]*:0\.0\.0\.1$` decide it on its lower-case form
 # (rego/patterns_test.rego compares them), by string operations: their RE2 programs would be
 # built in each evaluation. IPv4 loopback begins with `127.` after leading zeros; every IPv6 form
 # begins with `0` or `:` (the patterns' `[0:]*:`), so an address beginning otherwise (the common
@@ -1840,6 +1840,11 @@ loopback_ip6(x) if {
 	at >= 0
 	trim(substring(x, 0, at), "0:") == ""
 	mapped_loopback(substring(x, at + 6, -1))
+} else if {
+	# `[0:]*:0.0.0.1`: `::1` with its last 32 bits spelled as an embedded IPv4 address, which the
+	# agent's parser (Rust's Ipv6Addr) reads in any IPv6 address (`::0.0.0.1`, `0:0:0:0:0:0:0.0.0.1`)
+	endswith(x, ":0.0.0.1")
+	trim(trim_suffix(x, ":0.0.0.1"), "0:") == ""
 }
 
 mapped_loopback(rest) if {

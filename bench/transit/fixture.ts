@@ -11,6 +11,7 @@ import { Coordinator } from "../../coordinator/coordinator.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { type ServiceConfig, startService } from "../../coordinator/service.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "../../coordinator/http/connection_limits.ts";
 import { parseTransitSans } from "../../coordinator/transit/server.ts";
 import type { TransitView } from "../../coordinator/transit/view.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
@@ -29,6 +30,7 @@ export const TRANSIT_SERVICE_CONFIG: ServiceConfig = {
   maxUserBodyBytes: 16 * 1024 * 1024,
   maxMeshBodyBytes: 256 * 1024,
   requestTimeoutMs: 10_000,
+  connections: DEFAULT_CONNECTION_LIMITS,
   transit: { port: 0, sans: parseTransitSans(["localhost", "127.0.0.1"]), maxBodyBytes: 1 << 20 },
 };
 

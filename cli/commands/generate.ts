@@ -18,7 +18,7 @@ import {
   workspaceDir,
 } from "../options.ts";
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
+import { logLevelOf, progressOf, warningWriter } from "../output.ts";
 import {
   InvalidDocumentError,
   ParseError,
@@ -54,6 +54,7 @@ import {
   settingsForRuntime,
 } from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
+import { unchangedWorkloadWarning } from "../../deploy/unchanged_workloads.ts";
 import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
 import {
   generateOwnerKey,
@@ -200,12 +201,20 @@ async function settingsWithImages(
   return found === undefined ? settings : settingsWithLockedImages(settings, found.lock);
 }
 
+/** What `contrast generate` has to say once it has written its files (both go to stderr). */
+export interface GenerateReport {
+  /** Warning lines (`warning: …`): printed unless `--log-level error`. */
+  readonly warnings: readonly string[];
+  /** Progress lines (policy digests, `wrote …`): printed from `--log-level info`. */
+  readonly progress: readonly string[];
+}
+
 /** Runs `contrast generate` with parsed flags; returns the lines to print. */
 export async function runGenerate(
   paths: readonly string[],
   flags: GenerateFlags,
   build: BuildInfo = {},
-): Promise<string[]> {
+): Promise<GenerateReport> {
   if (paths.length === 0) throw new ParseError("PATH", "give at least one file, directory or -");
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
@@ -284,7 +293,11 @@ export async function runGenerate(
     namespace,
   });
 
-  const lines: string[] = isHostPull(profile) ? [`warning: ${HOST_PULL_WARNING}`] : [];
+  const warnings: string[] = isHostPull(profile) ? [`warning: ${HOST_PULL_WARNING}`] : [];
+  for (const w of result.unchanged) {
+    warnings.push(`warning: ${unchangedWorkloadWarning(w, settings.runtime_class_prefix)}`);
+  }
+  const lines: string[] = [];
   let stdout = "";
   const outPaths = flags.output
     ? outputPaths(result.files.map((f) => f.path), paths, flags.output)
@@ -305,7 +318,7 @@ export async function runGenerate(
     }`,
   );
   if (!Object.values(result.manifest.Policies).some((p) => p.Role === "coordinator")) {
-    lines.push(
+    warnings.push(
       "warning: no workload has contrast.edgeless.systems/pod-role: coordinator; add the " +
         "Coordinator's YAML before `contrast set` (a manifest needs exactly one coordinator " +
         "policy, and initializers refuse to start until generate pins the Coordinator in " +
@@ -313,7 +326,7 @@ export async function runGenerate(
     );
   }
   if (stdout) await Deno.stdout.write(new TextEncoder().encode(stdout));
-  return lines;
+  return { warnings, progress: lines };
 }
 
 /**
@@ -411,7 +424,10 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
   addImageOptions(command);
   addTimeoutOption(command);
   command.action(async (paths: string[], flags: GenerateFlags) => {
+    const report = await runGenerate(paths, flags, build);
+    const warn = warningWriter(logLevelOf(command), console.error);
     const progress = progressOf(command, console.error);
-    for (const line of await runGenerate(paths, flags, build)) progress(line);
+    for (const line of report.progress) progress(line);
+    for (const line of report.warnings) warn(line);
   });
 }

@@ -20,6 +20,7 @@ import {
   PreconditionFailedError,
   UnauthenticatedError,
 } from "../../protocol/errors.ts";
+import { HttpFramingError } from "./request_head.ts";
 
 /** JSON body of every error answer. */
 interface ErrorBody {
@@ -62,6 +63,7 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
 export function statusFor(error: unknown): number {
   if (!(error instanceof ContrastError)) return 500;
   if (CONFLICT_NAMES.has(error.name)) return 409;
+  if (error instanceof HttpFramingError) return error.status;
   if (error instanceof ParseError || error instanceof InvalidDocumentError) return 400;
   if (error instanceof UnauthenticatedError) return 401;
   if (error instanceof ForbiddenError) return 403;

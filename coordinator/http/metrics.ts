@@ -137,6 +137,15 @@ export class CoordinatorMetrics {
     "contrast_coordinator_manifest_generation",
     "Number of manifests set so far; 0 before the first.",
   );
+  /**
+   * Connections the server closed or refused on its own, by API and reason (a deadline passed:
+   * `handshake_timeout`, `head_timeout`, `idle_timeout`, `request_timeout`, `answer_timeout`;
+   * `address_limit`, `tls_handshake_failed`, `framing`).
+   */
+  readonly connectionsClosed = new Counter(
+    "contrast_coordinator_connections_closed_total",
+    "Connections closed or refused by the server, by reason.",
+  );
   /** Request latency by API, route and status. */
   readonly requestSeconds = new Histogram(
     "contrast_coordinator_request_duration_seconds",
@@ -150,6 +159,7 @@ export class CoordinatorMetrics {
       ...this.attestations.render(),
       ...this.failures.render(),
       ...this.manifestGeneration.render(),
+      ...this.connectionsClosed.render(),
       ...this.requestSeconds.render(),
     ].join("\n") + "\n";
   }

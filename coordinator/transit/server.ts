@@ -17,6 +17,8 @@ import { encodePem } from "../../util/bytes/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
 import { readBody } from "../http/server.ts";
+import type { ConnectionLimits } from "../http/connection_limits.ts";
+import { boundNodeHttpsServer, handshakeOptions } from "../http/node_server_bounds.ts";
 import type { CoordinatorMetrics } from "../http/metrics.ts";
 import { authorizeTransitClient, type TransitClient } from "./authorize.ts";
 import { handleTransitRequest, transitErrorAnswer, type TransitHttpAnswer } from "./handler.ts";
@@ -66,6 +68,8 @@ interface TransitServerConfig {
   readonly maxBodyBytes: number;
   /** Time allowed per request, milliseconds. */
   readonly requestTimeoutMs: number;
+  /** Connection bounds (handshake, head and idle deadlines; caps). */
+  readonly limits: ConnectionLimits;
   /** The clock. */
   readonly now?: () => Date;
 }
@@ -218,8 +222,13 @@ export function startTransitServer(
     key: source.tls.keyPem,
     requestCert: true,
     rejectUnauthorized: false,
+    ...handshakeOptions(config.limits),
   }, handler);
-  server.headersTimeout = 10_000;
+  const unbound = boundNodeHttpsServer(
+    server,
+    config.limits,
+    (reason) => metrics.connectionsClosed.inc({ api: "transit", reason }),
+  );
 
   // Re-issue the server certificate whenever the active state (and so the mesh CA) changes.
   let certificate: Promise<void> = Promise.resolve();
@@ -252,6 +261,7 @@ export function startTransitServer(
         close: () =>
           new Promise<void>((done) => {
             unsubscribe();
+            unbound();
             server.close(() => done());
             server.closeAllConnections?.();
           }),

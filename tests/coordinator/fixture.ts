@@ -6,6 +6,7 @@
  */
 import "reflect-metadata";
 import type { ServiceConfig } from "../../coordinator/service.ts";
+import { DEFAULT_CONNECTION_LIMITS } from "../../coordinator/http/connection_limits.ts";
 import { type Deployment, MEASUREMENT } from "../../testing/simulation/deployment.ts";
 
 export {
@@ -25,6 +26,7 @@ export const LOOPBACK_SERVICE_CONFIG: ServiceConfig = {
   maxUserBodyBytes: 16 * 1024 * 1024,
   maxMeshBodyBytes: 256 * 1024,
   requestTimeoutMs: 10_000,
+  connections: DEFAULT_CONNECTION_LIMITS,
 };
 
 /**

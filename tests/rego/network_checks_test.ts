@@ -199,6 +199,20 @@ Deno.test("absent and mistyped network fields: the verdicts rego/fidelity_test.r
     ["a route on lo", routes({ ...route, device: "lo" })],
     ["a loopback gateway", routes({ ...route, gateway: "127.0.0.1" })],
     ["a loopback destination", routes({ ...route, dest: "::1" })],
+    // ::1 with an embedded IPv4 tail, which the agent's parser (Rust's Ipv6Addr) reads as ::1
+    ["a loopback destination ::0.0.0.1", routes({ ...route, dest: "::0.0.0.1/128" })],
+    [
+      "a loopback gateway 0:0:0:0:0:0:0.0.0.1",
+      routes({ ...route, gateway: "0:0:0:0:0:0:0.0.0.1" }),
+    ],
+    [
+      "a loopback interface address ::0.0.0.1",
+      iface({ ...IFACE, IPAddresses: [{ address: "::0.0.0.1", mask: "128", family: 1 }] }),
+    ],
+    [
+      "a loopback neighbour ::0:0.0.0.1",
+      neighbours({ ...neighbour, toIPAddress: { address: "::0:0.0.0.1" } }),
+    ],
     ["a neighbour that is not an object", neighbours("10.0.0.1")],
     ["a toIPAddress that is not an object", neighbours({ ...neighbour, toIPAddress: "10.0.0.1" })],
     ["a neighbour without state", neighbours(noState)],

@@ -58,9 +58,11 @@ const HASH = 0x23;
 
 /**
  * Text outside the subset anywhere: anything but printable ASCII and `\n`, `<<`, blank lines,
- * trailing spaces. (`#` is refused where it is not inside a quoted scalar.)
+ * trailing spaces, and a line starting with `...` and a space (a document end marker followed by
+ * more on its line, which the reader would otherwise take for the start of a plain key `... x`).
+ * (`#` is refused where it is not inside a quoted scalar.)
  */
-const OUTSIDE_SUBSET = /[^\n\x20-\x7e]|<<|\n\n|^\n| \n| $/;
+const OUTSIDE_SUBSET = /[^\n\x20-\x7e]|<<|\n\n|^\n| \n| $|(?:^|\n)\.\.\. /;
 
 /**
  * Characters a plain scalar of the subset may start with: letters, digits and `/ . _ ~ $ ( + =`

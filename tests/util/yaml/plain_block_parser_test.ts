@@ -238,3 +238,25 @@ Deno.test("plain block reader: hand-written structures read fast or fall back, n
   ];
   for (const text of fallback) assert.equal(compare(text), "fallback", JSON.stringify(text));
 });
+
+// A line `... x: 1` at column 0 is a document end marker and more text to the package (errors,
+// so generate refuses the file) and to go-yaml (kubectl reads the document only up to the
+// marker); the reader took it for a plain key `... x` and read the rest of the document on.
+Deno.test("plain block reader: a document end marker followed by text on its line falls back", () => {
+  const texts = [
+    "kind: ConfigMap\nmetadata:\n  name: cfg\n... x: 1\ndata:\n  MODE: secure\n",
+    "a: b\n... c: d\n",
+    "... a: b\nc: d\n",
+    "a:\n  b: c\n...   d:\n  - e\ng: h\n",
+    "a:\n  - e\n... - g: h\n",
+    "---\na: 1\n---\n... b: 2\n",
+  ];
+  for (const text of texts) {
+    assert.equal(compare(text), "fallback", JSON.stringify(text));
+    assert.ok(
+      parseAllDocuments(text, YAML_OPTIONS).some((d) => d.errors.length > 0),
+      `the package reads ${JSON.stringify(text)} with errors`,
+    );
+    assert.throws(() => parseYamlFile("x.yaml", text), JSON.stringify(text));
+  }
+});

@@ -1,0 +1,228 @@
+/**
+ * Bounds on the connections of one listener: how many are open (in all and per client address)
+ * and how long each may stay in each phase: waiting for a free slot, the TLS handshake, a
+ * request head, keep-alive idleness between requests, a request (body and handling) and writing
+ * the answer. Over the total cap a new connection waits, unread, in a queue as long as the cap
+ * (beyond it, and over the per-address cap, it is closed at once). One timer per listener sweeps
+ * the connections; one past its deadline is closed (a request past its deadline is first
+ * answered 408 by the connection's owner). Setting a phase costs an assignment and a clock
+ * read, so the bounds cost nothing measurable per request.
+ *
+ * @module
+ */
+
+/** Limits of one listener. */
+export interface ConnectionLimits {
+  /** Time for the TLS handshake after the connection is accepted, ms. */
+  readonly handshakeTimeoutMs: number;
+  /** Time for a request head to arrive in full (from the handshake or its first byte), ms. */
+  readonly headersTimeoutMs: number;
+  /** Time a connection may sit idle between an answer and the next request, ms. */
+  readonly idleTimeoutMs: number;
+  /** Time for reading a request's body and answering it, ms (408 after it). */
+  readonly requestTimeoutMs: number;
+  /**
+   * Open connections at most; as many more wait (unread, up to the handshake timeout) for a free
+   * slot, and any beyond are closed at once.
+   */
+  readonly maxConnections: number;
+  /** Open connections per client address at most; further ones are closed at once. */
+  readonly maxConnectionsPerAddress: number;
+}
+
+/**
+ * Defaults. The idle time is far longer than the keep-alive the Coordinator's own clients use
+ * (`KEEP_ALIVE_IDLE_MS`, 2 s), so they never reuse a connection the server is closing; clients
+ * that keep idle connections without a limit (Node's agent) race the close only after 30 s
+ * (with 5 s, an e2e client whose event loop was busy for seconds under load wrote into a
+ * connection closed meanwhile: EPIPE).
+ */
+export const DEFAULT_CONNECTION_LIMITS: Omit<ConnectionLimits, "requestTimeoutMs"> = {
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 64,
+};
+
+/** What a connection is waiting for; each phase has its own deadline. */
+type ConnectionPhase = "queued" | "handshake" | "head" | "idle" | "request" | "answer";
+
+/** Why the tracker closed a connection (a metric label). */
+export type ExpiryReason = `${ConnectionPhase}_timeout`;
+
+/** One open connection under a tracker's deadlines. */
+export class TrackedConnection {
+  /** The client's address (per-address count). */
+  readonly address: string;
+  readonly #close: () => void;
+  readonly #limits: ConnectionLimits;
+  #phase: ConnectionPhase = "queued";
+  #deadline: number;
+  #onRequestExpiry?: () => void;
+  #closed = false;
+
+  /** A connection from `address` that `close` destroys. */
+  constructor(close: () => void, address: string, limits: ConnectionLimits) {
+    this.#close = close;
+    this.address = address;
+    this.#limits = limits;
+    this.#deadline = performance.now() + limits.handshakeTimeoutMs;
+  }
+
+  /** Whether it was closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The current phase. */
+  get phase(): ConnectionPhase {
+    return this.#phase;
+  }
+
+  /** Enters `phase` with its deadline counted from now. */
+  enter(phase: Exclude<ConnectionPhase, "request">): void {
+    this.#phase = phase;
+    this.#onRequestExpiry = undefined;
+    const limits = this.#limits;
+    this.#deadline = performance.now() +
+      (phase === "handshake"
+        ? limits.handshakeTimeoutMs
+        : phase === "head"
+        ? limits.headersTimeoutMs
+        : phase === "idle"
+        ? limits.idleTimeoutMs
+        : limits.requestTimeoutMs);
+  }
+
+  /** Enters the request phase: `onExpiry` runs at its deadline (the owner answers 408). */
+  enterRequest(onExpiry: () => void): void {
+    this.#phase = "request";
+    this.#onRequestExpiry = onExpiry;
+    this.#deadline = performance.now() + this.#limits.requestTimeoutMs;
+  }
+
+  /**
+   * Called by the sweep: past the deadline, a request is handed to its expiry callback (and
+   * given the answer phase to write the 408); anything else is closed. Returns the reason when
+   * the deadline passed.
+   */
+  expireIfDue(now: number): ExpiryReason | undefined {
+    if (this.#closed || now < this.#deadline) return undefined;
+    const reason: ExpiryReason = `${this.#phase}_timeout`;
+    const onExpiry = this.#onRequestExpiry;
+    if (onExpiry) {
+      this.enter("answer");
+      onExpiry();
+    } else {
+      this.close();
+    }
+    return reason;
+  }
+
+  /** Closes the connection (pending reads and writes end with an error). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#close();
+  }
+}
+
+/** Why a new connection was refused. */
+export type RefusalReason = "address_limit" | "connection_limit";
+
+/** Counts, caps and deadlines of one listener's connections. */
+export class ConnectionTracker {
+  readonly #limits: ConnectionLimits;
+  readonly #open = new Set<TrackedConnection>();
+  readonly #queue: { tracked: TrackedConnection; start: (tracked: TrackedConnection) => void }[] =
+    [];
+  readonly #perAddress = new Map<string, number>();
+  readonly #onExpiry: (reason: ExpiryReason) => void;
+  readonly #sweep: ReturnType<typeof setInterval>;
+
+  /** Tracks connections under `limits`; `onExpiry` learns of every deadline that passed. */
+  constructor(limits: ConnectionLimits, onExpiry: (reason: ExpiryReason) => void) {
+    this.#limits = limits;
+    this.#onExpiry = onExpiry;
+    const shortest = Math.min(
+      limits.handshakeTimeoutMs,
+      limits.headersTimeoutMs,
+      limits.idleTimeoutMs,
+      limits.requestTimeoutMs,
+    );
+    // Deadlines hold to within a quarter of the shortest timeout (at most 1 s late).
+    this.#sweep = setInterval(
+      () => this.#expire(),
+      Math.min(1000, Math.max(10, Math.floor(shortest / 4))),
+    );
+  }
+
+  /** Number of open connections (queued ones not counted). */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /**
+   * Admits a new connection from `address` that `close` destroys: `start` runs now when a slot
+   * is free, or later when one frees up (the connection waits in the queue until then, at most
+   * the handshake timeout). Returns why it was refused instead (the caller closes it).
+   */
+  admit(
+    address: string,
+    close: () => void,
+    start: (tracked: TrackedConnection) => void,
+  ): TrackedConnection | RefusalReason {
+    const count = this.#perAddress.get(address) ?? 0;
+    if (count >= this.#limits.maxConnectionsPerAddress) return "address_limit";
+    const roomNow = this.#open.size < this.#limits.maxConnections;
+    if (!roomNow && this.#queue.length >= this.#limits.maxConnections) return "connection_limit";
+    this.#perAddress.set(address, count + 1);
+    const tracked = new TrackedConnection(close, address, this.#limits);
+    if (roomNow) {
+      this.#open.add(tracked);
+      tracked.enter("handshake");
+      start(tracked);
+    } else {
+      this.#queue.push({ tracked, start });
+    }
+    return tracked;
+  }
+
+  /** Stops tracking `tracked` (after it closed) and starts queued connections into free slots. */
+  release(tracked: TrackedConnection): void {
+    const wasOpen = this.#open.delete(tracked);
+    const queued = wasOpen ? -1 : this.#queue.findIndex((q) => q.tracked === tracked);
+    if (!wasOpen && queued < 0) return;
+    if (queued >= 0) this.#queue.splice(queued, 1);
+    const count = this.#perAddress.get(tracked.address) ?? 1;
+    if (count <= 1) this.#perAddress.delete(tracked.address);
+    else this.#perAddress.set(tracked.address, count - 1);
+    while (this.#open.size < this.#limits.maxConnections && this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      if (next.tracked.closed) continue;
+      this.#open.add(next.tracked);
+      next.tracked.enter("handshake");
+      next.start(next.tracked);
+    }
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    for (const tracked of this.#open) {
+      const reason = tracked.expireIfDue(now);
+      if (reason !== undefined) this.#onExpiry(reason);
+    }
+    for (const { tracked } of [...this.#queue]) {
+      const reason = tracked.expireIfDue(now);
+      if (reason !== undefined) this.#onExpiry(reason);
+    }
+  }
+
+  /** Stops the sweep and closes every connection, open or queued. */
+  close(): void {
+    clearInterval(this.#sweep);
+    for (const tracked of this.#open) tracked.close();
+    for (const { tracked } of this.#queue) tracked.close();
+  }
+}

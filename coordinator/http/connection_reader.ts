@@ -1,0 +1,238 @@
+/**
+ * Reads HTTP/1.1 requests off one connection: the head (through {@link scanHead}, at most
+ * `maxHeadBytes`) and the body, framed by `Content-Length` or chunked, at most a given number of
+ * bytes. Time is not this module's business: the connection's deadline closes the connection,
+ * which ends any read here with an error.
+ *
+ * @module
+ */
+import { PayloadTooLargeError } from "../../protocol/errors.ts";
+import {
+  checkFieldLines,
+  HttpFramingError,
+  leadingEmptyLines,
+  newHeadScan,
+  parseChunkSizeLine,
+  parseRequestHead,
+  type RequestHead,
+  scanHead,
+} from "./request_head.ts";
+import type { ByteConnection } from "./stream_connection.ts";
+
+/** The first buffer of a connection; grown up to the head limit when a head needs more. */
+const INITIAL_BUFFER_BYTES = 8 * 1024;
+
+/** Longest chunk-size line (with extensions) accepted. */
+const MAX_CHUNK_LINE_BYTES = 1024;
+
+/** Largest trailer section accepted. */
+const MAX_TRAILER_BYTES = 8 * 1024;
+
+/** First allocation for a body; doubled as its bytes arrive (never the declared length at once). */
+const FIRST_BODY_BYTES = 64 * 1024;
+
+/**
+ * A body's bytes as they arrive, in one array grown by doubling: what a body holds is at most
+ * about twice what the client sent, however it is framed. (Neither a `Content-Length` the client
+ * declares but does not send nor a chunk count costs memory: one array per chunk cost ~230 bytes
+ * of heap per one-byte chunk.)
+ */
+class BodyBuffer {
+  #bytes = new Uint8Array(0);
+  /** Bytes held. */
+  length = 0;
+
+  /** Free space for at least one and at most `wanted` more bytes, holding at most `max` in all. */
+  space(wanted: number, max: number): Uint8Array {
+    if (this.length === this.#bytes.length) {
+      const grown = new Uint8Array(
+        Math.min(max, Math.max(FIRST_BODY_BYTES, this.#bytes.length * 2)),
+      );
+      grown.set(this.#bytes.subarray(0, this.length));
+      this.#bytes = grown;
+    }
+    const free = Math.min(wanted, this.#bytes.length - this.length);
+    return this.#bytes.subarray(this.length, this.length + free);
+  }
+
+  /** The bytes held. */
+  get bytes(): Uint8Array {
+    return this.#bytes.subarray(0, this.length);
+  }
+}
+
+/** How a request's body is framed. */
+type BodyFraming = Pick<RequestHead, "contentLength" | "chunked">;
+
+/** Buffered reading of requests from `conn`. */
+export class ConnectionReader {
+  readonly #conn: ByteConnection;
+  #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
+  #start = 0;
+  #end = 0;
+
+  constructor(conn: ByteConnection) {
+    this.#conn = conn;
+  }
+
+  /** Whether bytes of a next request are already buffered (pipelined). */
+  get hasBuffered(): boolean {
+    return this.#end > this.#start;
+  }
+
+  /** Reads more bytes, keeping at most `max` buffered; false at end of stream. */
+  async #fill(max: number): Promise<boolean> {
+    if (this.#end === this.#buffer.length) {
+      const held = this.#end - this.#start;
+      if (held >= max) throw new Error("buffer limit reached");
+      if (this.#start > 0) {
+        this.#buffer.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(Math.min(max, this.#buffer.length * 2));
+        grown.set(this.#buffer.subarray(0, held));
+        this.#buffer = grown;
+      }
+      this.#start = 0;
+      this.#end = held;
+    }
+    const n = await this.#conn.read(this.#buffer.subarray(this.#end));
+    if (n === null) return false;
+    this.#end += n;
+    return true;
+  }
+
+  /**
+   * The next request head, or `undefined` when the client closed the connection before sending
+   * a byte of it. `onFirstByte` is called once the first byte of the head has arrived.
+   *
+   * @throws {HttpFramingError} for a malformed head (431 when longer than `maxHeadBytes`, 400 when
+   *   the connection ends inside it)
+   */
+  async readHead(maxHeadBytes: number, onFirstByte: () => void): Promise<RequestHead | undefined> {
+    const scan = newHeadScan();
+    let started = false;
+    for (;;) {
+      if (this.#end > this.#start) {
+        if (!started) {
+          started = true;
+          onFirstByte();
+        }
+        if (scan.scanned === 0) {
+          this.#start += leadingEmptyLines(this.#buffer.subarray(this.#start, this.#end));
+        }
+        const length = scanHead(this.#buffer.subarray(this.#start, this.#end), scan);
+        if (length >= 0) {
+          const head = parseRequestHead(this.#buffer.subarray(this.#start, this.#start + length));
+          this.#start += length;
+          return head;
+        }
+        if (this.#end - this.#start >= maxHeadBytes) {
+          throw new HttpFramingError(431, "head", `request head longer than ${maxHeadBytes} bytes`);
+        }
+      }
+      if (!await this.#fill(maxHeadBytes)) {
+        if (!started) return undefined;
+        throw new HttpFramingError(400, "head", "connection ended inside a request head");
+      }
+    }
+  }
+
+  /**
+   * Appends the next `n` bytes to `out` (which may hold at most `max` bytes in all): from the
+   * buffer first, then read straight into `out`'s free space.
+   */
+  async #readInto(out: BodyBuffer, n: number, max: number, field: string): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      const space = out.space(left, max);
+      const held = this.#end - this.#start;
+      let got: number;
+      if (held > 0) {
+        got = Math.min(space.length, held);
+        space.set(this.#buffer.subarray(this.#start, this.#start + got));
+        this.#start += got;
+      } else {
+        const read = await this.#conn.read(space);
+        if (read === null) {
+          throw new HttpFramingError(400, field, "connection ended inside the body");
+        }
+        got = read;
+      }
+      out.length += got;
+      left -= got;
+    }
+  }
+
+  /** The next line (without CRLF) of at most `max` bytes. */
+  async #readLine(max: number, field: string): Promise<Uint8Array> {
+    for (;;) {
+      const held = this.#buffer.subarray(this.#start, this.#end);
+      const lf = held.indexOf(10);
+      if (lf >= 0) {
+        if (lf === 0 || held[lf - 1] !== 13) throw new HttpFramingError(400, field, "bare LF");
+        const line = held.slice(0, lf - 1);
+        if (line.includes(13)) throw new HttpFramingError(400, field, "bare CR");
+        this.#start += lf + 1;
+        return line;
+      }
+      if (held.length >= max) throw new HttpFramingError(400, field, "line too long");
+      if (!await this.#fill(Math.max(max, INITIAL_BUFFER_BYTES))) {
+        throw new HttpFramingError(400, field, "connection ended inside the body");
+      }
+    }
+  }
+
+  /**
+   * The body of a request with `framing`, at most `limit` bytes.
+   *
+   * @throws {PayloadTooLargeError} naming `body` when declared or sent longer than `limit`
+   * @throws {HttpFramingError} for malformed chunked framing or a connection ending early
+   */
+  async readBody(framing: BodyFraming, limit: number): Promise<Uint8Array> {
+    if (framing.chunked) return await this.#readChunked(limit);
+    const length = framing.contentLength ?? 0;
+    if (length > limit) throw new PayloadTooLargeError("body", `larger than ${limit} bytes`);
+    if (length === 0) return new Uint8Array();
+    const out = new BodyBuffer();
+    await this.#readInto(out, length, length, "body");
+    return out.bytes;
+  }
+
+  async #readChunked(limit: number): Promise<Uint8Array> {
+    const out = new BodyBuffer();
+    let total = 0;
+    for (;;) {
+      const size = parseChunkSizeLine(await this.#readLine(MAX_CHUNK_LINE_BYTES, "body.chunk"));
+      if (size === 0) break;
+      total += size;
+      if (total > limit) throw new PayloadTooLargeError("body", `larger than ${limit} bytes`);
+      await this.#readInto(out, size, limit, "body.chunk");
+      const end = await this.#readLine(2, "body.chunk");
+      if (end.length !== 0) {
+        throw new HttpFramingError(400, "body.chunk", "chunk longer than its size");
+      }
+    }
+    await this.#readTrailers();
+    return out.bytes;
+  }
+
+  /** Reads and checks the trailer section after the last chunk (its fields are ignored). */
+  async #readTrailers(): Promise<void> {
+    const scan = newHeadScan();
+    for (;;) {
+      const held = this.#buffer.subarray(this.#start, this.#end);
+      const length = scanHead(held, scan);
+      if (length >= 0) {
+        checkFieldLines(held.subarray(0, length), "body.trailer");
+        this.#start += length;
+        return;
+      }
+      if (held.length >= MAX_TRAILER_BYTES) {
+        throw new HttpFramingError(431, "body.trailer", "trailer section too long");
+      }
+      if (!await this.#fill(MAX_TRAILER_BYTES)) {
+        throw new HttpFramingError(400, "body.trailer", "connection ended inside the trailers");
+      }
+    }
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * The Coordinator's HTTP/1.1 server: its own accept loop (`node:net`, each socket with
+ * `TCP_NODELAY`, TLS by `node:tls` for the user and mesh API, plain for probes; see
+ * `stream_connection.ts` for why not `Deno.listenTls`), so that every connection is bounded
+ * ({@link ConnectionTracker}): the TLS handshake, each request head and keep-alive idleness have
+ * deadlines, a request that does not finish in time is answered 408, and the number of open
+ * connections is capped in all (further clients wait, unread, in a queue as long as the cap) and
+ * per client address (further connections are closed at once). `Deno.serve` (2.9.6) offers none
+ * of these and hands out no connection to close.
+ *
+ * Requests are framed strictly (`request_head.ts`), one at a time per connection (pipelined
+ * requests wait in the buffer); an answer goes out as one write of head and body, so no part of
+ * it waits behind Nagle's algorithm for the client's delayed ACK. Framing errors are answered
+ * with their status and `connection: close`.
+ *
+ * @module
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { ConnectionReader } from "./connection_reader.ts";
+import {
+  type ConnectionLimits,
+  ConnectionTracker,
+  type ExpiryReason,
+  type RefusalReason,
+  type TrackedConnection,
+} from "./connection_limits.ts";
+import { type ByteConnection, StreamConnection } from "./stream_connection.ts";
+import { HttpFramingError, type RequestHead } from "./request_head.ts";
+
+/** One request as the connection layer hands it to an API. */
+export interface IncomingRequest {
+  /** The method. */
+  readonly method: string;
+  /** The path (without the query). */
+  readonly path: string;
+  /** The client's IP address. */
+  readonly clientAddress: string;
+  /** Aborted when the request's deadline passed and it was answered 408 without the handler. */
+  readonly signal: AbortSignal;
+  /**
+   * Reads the body (at most `limit` bytes).
+   *
+   * @throws {PayloadTooLargeError} (from `protocol/errors.ts`) naming `body` beyond `limit`
+   * @throws {HttpFramingError} for malformed chunked framing
+   */
+  body(limit: number): Promise<Uint8Array>;
+}
+
+/** An answer to send. */
+export interface OutgoingAnswer {
+  /** HTTP status. */
+  readonly status: number;
+  /** Content type of the body. */
+  readonly contentType: string;
+  /** The body. */
+  readonly body: Uint8Array;
+}
+
+/** What the connection layer needs of an API. */
+export interface ApiHandler {
+  /** Answers one request (never throws: errors become answers). */
+  handle(request: IncomingRequest): Promise<OutgoingAnswer>;
+  /**
+   * The answer for a request refused before or instead of `handle` (a framing error, or 408 when
+   * its deadline passed); logs and counts it. `request` is absent when no head was read.
+   */
+  refuse(
+    request: Pick<IncomingRequest, "method" | "path"> | undefined,
+    status: number,
+    error: string,
+    field?: string,
+  ): OutgoingAnswer;
+  /** Counts a connection the layer closed or refused, by reason. */
+  connectionClosed(reason: ConnectionCloseReason): void;
+}
+
+/** Why the layer closed or refused a connection. */
+export type ConnectionCloseReason =
+  | ExpiryReason
+  | RefusalReason
+  | "tls_handshake_failed"
+  | "framing";
+
+/** A listening server. */
+export interface RunningServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Stops accepting, closes open connections and waits for their loops to end. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link serveHttp1}. */
+interface Http1ServerOptions {
+  /** Port (0 for any free port). */
+  readonly port: number;
+  /** Address to bind. */
+  readonly host: string;
+  /** TLS certificate and key (PEM); plain TCP without. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** Connection bounds. */
+  readonly limits: ConnectionLimits;
+  /** Longest request head accepted, bytes (431 beyond). */
+  readonly maxHeadBytes?: number;
+}
+
+/** Default longest request head. */
+const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
+
+/** Reason phrases of the statuses the Coordinator answers. */
+const REASONS: Readonly<Record<number, string>> = {
+  100: "Continue",
+  200: "OK",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  417: "Expectation Failed",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  505: "HTTP Version Not Supported",
+};
+
+const ASCII = new TextEncoder();
+const CONTINUE = ASCII.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** The `date` header's value, computed at most once a second. */
+const httpDate = (() => {
+  let second = -1;
+  let text = "";
+  return (): string => {
+    const now = Date.now();
+    const s = Math.floor(now / 1000);
+    if (s !== second) {
+      second = s;
+      text = new Date(now).toUTCString();
+    }
+    return text;
+  };
+})();
+
+/** Head and body of `answer` as one byte array. */
+function encodeAnswer(answer: OutgoingAnswer, close: boolean, withBody: boolean): Uint8Array {
+  const head = ASCII.encode(
+    `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Status"}\r\n` +
+      `date: ${httpDate()}\r\ncontent-type: ${answer.contentType}\r\n` +
+      `cache-control: no-store\r\ncontent-length: ${answer.body.length}\r\n` +
+      (close ? "connection: close\r\n" : "") + "\r\n",
+  );
+  if (!withBody || answer.body.length === 0) return head;
+  const bytes = new Uint8Array(head.length + answer.body.length);
+  bytes.set(head);
+  bytes.set(answer.body, head.length);
+  return bytes;
+}
+
+/** Writes all of `bytes`. */
+function writeAll(conn: ByteConnection, bytes: Uint8Array): Promise<void> {
+  return conn.write(bytes);
+}
+
+/** Serves one request read off `reader`; returns whether the connection may carry another. */
+async function exchange(
+  conn: ByteConnection,
+  reader: ConnectionReader,
+  head: RequestHead,
+  tracked: TrackedConnection,
+  handler: ApiHandler,
+): Promise<boolean> {
+  let bodyState: "unread" | "reading" | "read" = head.contentLength === undefined && !head.chunked
+    ? "read"
+    : "unread";
+  const abandon = new AbortController();
+  let expired!: () => void;
+  const timedOut = new Promise<"timeout">((resolve) => expired = () => resolve("timeout"));
+  tracked.enterRequest(() => {
+    abandon.abort();
+    expired();
+  });
+  const request: IncomingRequest = {
+    method: head.method,
+    path: head.path,
+    clientAddress: tracked.address,
+    signal: abandon.signal,
+    body: async (limit) => {
+      if (bodyState !== "unread") {
+        if (bodyState === "read") return new Uint8Array();
+        throw new Error("body read twice");
+      }
+      bodyState = "reading";
+      if (head.expectContinue && (head.contentLength ?? 0) <= limit) {
+        await writeAll(conn, CONTINUE);
+      }
+      const body = await reader.readBody(head, limit);
+      bodyState = "read";
+      return body;
+    },
+  };
+  const outcome = await Promise.race([handler.handle(request), timedOut]);
+  const answer = outcome === "timeout" ? handler.refuse(head, 408, "request timed out") : outcome;
+  if (outcome !== "timeout") tracked.enter("answer");
+  // An unread or partly read body leaves the stream unframed: the connection ends after this.
+  const close = head.close || outcome === "timeout" || bodyState !== "read";
+  await writeAll(conn, encodeAnswer(answer, close, head.method !== "HEAD"));
+  return !close;
+}
+
+/** Answers a framing error (best effort) before the connection is closed. */
+async function refuseFraming(
+  conn: ByteConnection,
+  tracked: TrackedConnection,
+  handler: ApiHandler,
+  error: HttpFramingError,
+): Promise<void> {
+  handler.connectionClosed("framing");
+  tracked.enter("answer");
+  const answer = handler.refuse(undefined, error.status, error.reason, error.field);
+  await writeAll(conn, encodeAnswer(answer, true, true)).catch(() => {});
+}
+
+/** Serves requests on one accepted connection until it ends. */
+async function serveConnection(
+  conn: ByteConnection,
+  tracked: TrackedConnection,
+  handler: ApiHandler,
+  maxHeadBytes: number,
+): Promise<void> {
+  try {
+    try {
+      await conn.handshake();
+    } catch {
+      if (tracked.phase === "handshake" && !tracked.closed) {
+        handler.connectionClosed("tls_handshake_failed");
+      }
+      return;
+    }
+    tracked.enter("head");
+    const reader = new ConnectionReader(conn);
+    for (;;) {
+      let head: RequestHead | undefined;
+      try {
+        head = await reader.readHead(maxHeadBytes, () => {
+          if (tracked.phase === "idle") tracked.enter("head");
+        });
+      } catch (error) {
+        if (error instanceof HttpFramingError) await refuseFraming(conn, tracked, handler, error);
+        return;
+      }
+      if (head === undefined) return;
+      let again: boolean;
+      try {
+        again = await exchange(conn, reader, head, tracked, handler);
+      } catch (error) {
+        // A framing error inside the body (chunked) is answered; anything else (the connection
+        // closed by its deadline or the peer) just ends it.
+        if (error instanceof HttpFramingError) await refuseFraming(conn, tracked, handler, error);
+        return;
+      }
+      if (!again) return;
+      tracked.enter(reader.hasBuffered ? "head" : "idle");
+    }
+  } catch {
+    // The peer went away or a deadline closed the connection.
+  } finally {
+    tracked.close();
+    conn.close();
+  }
+}
+
+/**
+ * Serves `handler` on `options.port` over TLS (with `options.tls`) or plain TCP, with the
+ * connection bounds of `options.limits`.
+ */
+export async function serveHttp1(
+  options: Http1ServerOptions,
+  handler: ApiHandler,
+): Promise<RunningServer> {
+  const context = options.tls
+    ? tls.createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem })
+    : undefined;
+  const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+  const tracker = new ConnectionTracker(
+    options.limits,
+    (reason) => handler.connectionClosed(reason),
+  );
+  const running = new Set<Promise<void>>();
+  const start = (raw: net.Socket) => (tracked: TrackedConnection) => {
+    const socket = context
+      ? new tls.TLSSocket(raw, { isServer: true, secureContext: context })
+      : raw;
+    const conn = new StreamConnection(socket, raw);
+    const served = serveConnection(conn, tracked, handler, maxHeadBytes).finally(() => {
+      running.delete(served);
+    });
+    running.add(served);
+  };
+  // Sockets start paused: a queued connection is not read until it gets a slot.
+  const server = net.createServer({ pauseOnConnect: true }, (raw) => {
+    raw.on("error", () => {});
+    raw.setNoDelay(true);
+    const admitted = tracker.admit(raw.remoteAddress ?? "", () => raw.destroy(), start(raw));
+    if (typeof admitted === "string") {
+      handler.connectionClosed(admitted);
+      raw.destroy();
+      return;
+    }
+    raw.once("close", () => tracker.release(admitted));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        tracker.close();
+        await Promise.all([...running]);
+        await closed;
+      })(),
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * One accepted connection as the HTTP layer reads and writes it: a `node:net` socket, or the
+ * `node:tls` server socket wrapped around one, behind pull-style `read`/`write`/`close`.
+ *
+ * Why `node:net`/`node:tls` and not `Deno.listenTls`: closing a `Deno.TlsConn` before its
+ * handshake finished leaves the TCP socket open in the runtime (Deno 2.9.6; measured: the client
+ * still connected 120 s later, and a client that then sent its ClientHello completed the
+ * handshake), so a handshake deadline could not free anything; a `node:net` socket closes when
+ * destroyed. The socket also gets `TCP_NODELAY`, which neither `Deno.serve` nor `Deno.listenTls`
+ * sets: without it the server's handshake flight and split answers waited for the client's
+ * delayed ACK (up to 40 ms each).
+ *
+ * @module
+ */
+import type net from "node:net";
+import type tls from "node:tls";
+
+/** What the HTTP layer needs of a connection. */
+export interface ByteConnection {
+  /** Fills `into` with the next bytes; `null` at the end of the stream. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Writes all of `bytes`; resolves once they are handed to the socket. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Resolves once the TLS handshake finished (at once without TLS); rejects if it failed. */
+  handshake(): Promise<void>;
+  /** Destroys the connection; pending reads and writes fail. */
+  close(): void;
+}
+
+/** Received bytes held before the socket is paused (back-pressure on a client that floods). */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+/** The connection was closed (by the server's deadline, the peer or an error). */
+class ConnectionClosedError extends Error {}
+
+/** The handshake did not finish (one shared value: a closed connection needs no stack trace). */
+const HANDSHAKE_FAILED = new ConnectionClosedError("closed before the TLS handshake finished");
+
+/** A {@link ByteConnection} over a `node:net` socket or a `node:tls` socket around one. */
+export class StreamConnection implements ByteConnection {
+  readonly #socket: net.Socket;
+  readonly #raw: net.Socket;
+  readonly #secured: Promise<void>;
+  readonly #chunks: Uint8Array[] = [];
+  /** Bytes of `#chunks[0]` already read. */
+  #offset = 0;
+  #buffered = 0;
+  #paused = false;
+  #ended = false;
+  #closed = false;
+  #wake?: () => void;
+  readonly #pendingWrites = new Set<(error: Error) => void>();
+
+  /**
+   * Reads and writes `socket` (`raw` itself, or a TLS socket around it); `raw` is the socket
+   * destroyed on close.
+   */
+  constructor(socket: net.Socket | tls.TLSSocket, raw: net.Socket) {
+    this.#socket = socket;
+    this.#raw = raw;
+    const tlsSocket = socket !== raw;
+    this.#secured = tlsSocket
+      ? new Promise<void>((resolve, reject) => {
+        socket.once("secure", () => resolve());
+        socket.once("close", () => reject(HANDSHAKE_FAILED));
+      })
+      : Promise.resolve();
+    this.#secured.catch(() => {});
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+      if (this.#buffered >= HIGH_WATER_BYTES && !this.#paused) {
+        this.#paused = true;
+        socket.pause();
+      }
+      this.#wakeReader();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#wakeReader();
+    });
+    socket.on("close", () => this.#markClosed());
+    socket.on("error", () => this.#markClosed());
+    if (!tlsSocket) socket.resume();
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #markClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeReader();
+    // An error (and its stack) is made only when a write is waiting: most closes have none.
+    if (this.#pendingWrites.size === 0) return;
+    const error = new ConnectionClosedError("connection closed");
+    for (const reject of this.#pendingWrites) reject(error);
+    this.#pendingWrites.clear();
+  }
+
+  handshake(): Promise<void> {
+    return this.#secured;
+  }
+
+  async read(into: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#ended) return null;
+      if (this.#closed) throw new ConnectionClosedError("connection closed");
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    let n = 0;
+    while (n < into.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0]!;
+      const take = Math.min(into.length - n, chunk.length - this.#offset);
+      into.set(chunk.subarray(this.#offset, this.#offset + take), n);
+      n += take;
+      this.#offset += take;
+      if (this.#offset === chunk.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+    }
+    this.#buffered -= n;
+    if (this.#paused && this.#buffered < HIGH_WATER_BYTES / 2) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    return n;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError("connection closed"));
+    return new Promise<void>((resolve, reject) => {
+      this.#pendingWrites.add(reject);
+      this.#socket.write(bytes, (error?: Error | null) => {
+        this.#pendingWrites.delete(reject);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+    if (this.#raw !== this.#socket) this.#raw.destroy();
+    this.#markClosed();
+  }
+}
