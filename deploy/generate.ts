@@ -35,6 +35,7 @@ import {
 } from "./annotations.ts";
 import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
+import { unknownFieldIssues } from "./strict_fields.ts";
 import { documentKey, type InitdataAnnotation, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
@@ -203,6 +204,7 @@ export async function generate(
 ): Promise<GenerateResult> {
   const issues: FieldIssue[] = [];
   const resources = collectResources(files, options.namespace);
+  issues.push(...await unknownFieldIssues(resources));
   const unchanged: UnchangedWorkload[] = [];
   const workloads = findConfidentialWorkloads(resources, options.settings, issues, unchanged);
   for (const w of workloads) {

@@ -43,7 +43,11 @@ const KINDS = [
 
 Deno.test("generate lists every pod-bearing kind it leaves unchanged, with the runtime class it has", async () => {
   const docs = KINDS.map((kind, i) =>
-    workload(kind, `w${i}`, i % 2 === 0 ? "runtimeClasName: contrast-cc" : "runtimeClassName: kata")
+    workload(
+      kind,
+      `w${i}`,
+      i % 2 === 0 ? "terminationGracePeriodSeconds: 5" : "runtimeClassName: kata",
+    )
   );
   const file = parseYamlFile("app.yml", docs.join("---\n"));
   const result = await generate([file], await testGenerateOptions());
@@ -128,10 +132,10 @@ Deno.test("the warning names file, document, kind, namespace/name and the runtim
   );
 });
 
-Deno.test("contrast generate warns on stderr about a misspelt runtimeClassName, exit 0, stdout untouched; --log-level error silences it", () =>
+Deno.test("contrast generate warns on stderr about a missing or misspelt runtime class, exit 0, stdout untouched; --log-level error silences it", () =>
   withTempDir(async (dir) => {
-    const yaml = workload("Deployment", "web", "runtimeClasName: contrast-cc") + "---\n" +
-      workload("Pod", "tools", "runtimeClassName: kata");
+    const yaml = workload("Deployment", "web", "terminationGracePeriodSeconds: 5") + "---\n" +
+      workload("Pod", "tools", "runtimeClassName: contrast-c");
     await Deno.writeTextFile(`${dir}/app.yml`, yaml);
     const args = (...extra: string[]) => [
       ...extra,
@@ -161,7 +165,7 @@ Deno.test("contrast generate warns on stderr about a misspelt runtimeClassName, 
     assert.ok(
       lines.includes(
         `warning: ${dir}/app.yml[1]: Pod default/tools left unchanged, not confidential ` +
-          '(no policy): spec.runtimeClassName is "kata", which does not start with "contrast-cc"',
+          '(no policy): spec.runtimeClassName is "contrast-c", which does not start with "contrast-cc"',
       ),
       r.stderr,
     );
