@@ -25,6 +25,17 @@ const INITIAL_BUFFER_BYTES = 8 * 1024;
 /** Longest chunk-size line (with extensions) accepted. */
 const MAX_CHUNK_LINE_BYTES = 1024;
 
+/**
+ * Chunks any body may have; beyond, the chunks so far must average {@link MIN_MEAN_CHUNK_BYTES}
+ * or more. Each chunk costs a size line and a read (~2.2 µs measured, against ~7 ns per byte of
+ * a large chunk): a 32 MiB body in one-byte chunks cost ~75 s of CPU, a pre-authentication load
+ * cut only by the request deadline.
+ */
+const FREE_CHUNKS = 1024;
+
+/** Mean chunk size a body of more than {@link FREE_CHUNKS} chunks must keep, bytes. */
+const MIN_MEAN_CHUNK_BYTES = 256;
+
 /** Largest trailer section accepted. */
 const MAX_TRAILER_BYTES = 8 * 1024;
 
@@ -201,11 +212,19 @@ export class ConnectionReader {
   async #readChunked(limit: number): Promise<Uint8Array> {
     const out = new BodyBuffer();
     let total = 0;
+    let chunks = 0;
     for (;;) {
       const size = parseChunkSizeLine(await this.#readLine(MAX_CHUNK_LINE_BYTES, "body.chunk"));
       if (size === 0) break;
       total += size;
       if (total > limit) throw new PayloadTooLargeError("body", `larger than ${limit} bytes`);
+      if (++chunks > FREE_CHUNKS && total < chunks * MIN_MEAN_CHUNK_BYTES) {
+        throw new HttpFramingError(
+          400,
+          "body.chunk",
+          `more than ${FREE_CHUNKS} chunks averaging under ${MIN_MEAN_CHUNK_BYTES} bytes`,
+        );
+      }
       await this.#readInto(out, size, limit, "body.chunk");
       const end = await this.#readLine(2, "body.chunk");
       if (end.length !== 0) {

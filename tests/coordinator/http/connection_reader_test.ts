@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConnectionReader } from "../../../coordinator/http/connection_reader.ts";
+import { HttpFramingError } from "../../../coordinator/http/request_head.ts";
 import type { ByteConnection } from "../../../coordinator/http/stream_connection.ts";
 
 const ASCII = new TextEncoder();
@@ -26,10 +27,11 @@ function scripted(source: Uint8Array, piece: number, onRead: () => void): ByteCo
   };
 }
 
-Deno.test("a chunked body of many one-byte chunks costs about its size in memory, not an object per chunk", async () => {
-  // 400,000 chunks of one byte (2.4 MB on the wire, 400 kB of body). Kept one array per chunk
-  // until the end, they held ~90 MB of heap (~230 bytes each): a 32 MiB user-API body sent as
-  // one-byte chunks (192 MB on the wire) took ~7 GiB and ended the Coordinator.
+Deno.test("a chunked body of many one-byte chunks is refused, without an object per chunk", async () => {
+  // 400,000 chunks of one byte (2.4 MB on the wire). Kept one array per chunk until the end, they
+  // held ~90 MB of heap (~230 bytes each): a 32 MiB user-API body sent as one-byte chunks
+  // (192 MB on the wire) took ~7 GiB and ended the Coordinator. Each chunk also costs ~2.2 µs of
+  // CPU (such a body ~75 s): past 1,024 chunks the mean chunk must be 256 bytes or more.
   const chunks = 400_000;
   const wire = ASCII.encode(
     "POST / HTTP/1.1\r\nhost: c\r\ntransfer-encoding: chunked\r\n\r\n" +
@@ -44,14 +46,29 @@ Deno.test("a chunked body of many one-byte chunks costs about its size in memory
   const reader = new ConnectionReader(conn);
   const head = await reader.readHead(16 * 1024, () => {});
   assert.ok(head?.chunked);
-  const body = await reader.readBody(head, 32 * 1024 * 1024);
-  assert.equal(body.length, chunks);
-  assert.ok(body.every((b) => b === 0x78));
-  assert.equal(reader.hasBuffered, false);
-  assert.ok(
-    peak < 40 * 1024 * 1024,
-    `heap grew by ${Math.round(peak / 1048576)} MiB while reading a ${chunks}-byte body`,
+  await assert.rejects(
+    reader.readBody(head, 32 * 1024 * 1024),
+    (error: unknown) =>
+      error instanceof HttpFramingError && error.status === 400 &&
+      /more than 1024 chunks averaging under 256 bytes/.test(error.message),
   );
+  assert.ok(reads < 10, `read ${reads} times before refusing`);
+  assert.ok(peak < 40 * 1024 * 1024, `heap grew by ${Math.round(peak / 1048576)} MiB`);
+});
+
+Deno.test("many chunks of a useful size are read whole into one array", async () => {
+  // 3,000 chunks of 300 bytes, then 500 of one byte: the mean stays over 256.
+  const wire = ASCII.encode(
+    "POST / HTTP/1.1\r\nhost: c\r\ntransfer-encoding: chunked\r\n\r\n" +
+      `12c\r\n${"b".repeat(300)}\r\n`.repeat(3000) + "1\r\na\r\n".repeat(500) + "0\r\n\r\n",
+  );
+  const reader = new ConnectionReader(scripted(wire, 16 * 1024, () => {}));
+  const head = await reader.readHead(16 * 1024, () => {});
+  const body = await reader.readBody(head!, 32 * 1024 * 1024);
+  assert.equal(body.length, 300 * 3000 + 500);
+  assert.equal(body[300 * 3000 - 1], 0x62);
+  assert.equal(body[300 * 3000], 0x61);
+  assert.equal(reader.hasBuffered, false);
 });
 
 Deno.test("a declared Content-Length is not allocated before its bytes arrive", async () => {
