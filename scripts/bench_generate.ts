@@ -16,33 +16,9 @@ import { generate } from "../deploy/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
 import { pushTestImage, startRegistry } from "../testing/registry/registry.ts";
+import { benchDeployment } from "../testing/bench_workload.ts";
 
 const PODS = Number(Deno.args[0] ?? 1000);
-
-function workload(i: number, host: string): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: svc-${i}
-  namespace: bench
-  annotations:
-    contrast.edgeless.systems/servicemesh-ingress: "svc#8080#false"
-spec:
-  selector: {matchLabels: {app: svc-${i}}}
-  template:
-    metadata:
-      labels: {app: svc-${i}}
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: ${host}/bench/app:1
-          env:
-            - {name: INDEX, value: "${i}"}
-            - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
-          readinessProbe: {exec: {command: ["/app", "ready"]}}
-`;
-}
 
 const registry = await startRegistry();
 const tmp = await Deno.makeTempDir({ prefix: "contrast-bench-" });
@@ -74,7 +50,9 @@ try {
     seedshareOwnerKeys: [],
   });
   const yaml = (n: number) =>
-    Array.from({ length: n }, (_, i) => workload(i, registry.host)).join("---\n");
+    Array.from({ length: n }, (_, i) => benchDeployment(i, `${registry.host}/bench/app:1`)).join(
+      "---\n",
+    );
   // Warm the cache (online), then measure offline runs.
   await generate([parseYamlFile("warm.yml", yaml(1))], options(false));
   const cpuMs = new Map<number, number>();

@@ -5,6 +5,7 @@
  * @module
  */
 import { inProcessCoordinator } from "../coordinator/fixture.ts";
+import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 import { createWorkspace, type Workspace } from "../e2e/harness.ts";
 
 /** The in-process Coordinator the fixture starts. */
@@ -34,4 +35,40 @@ export function coordinatorWorkspaceTest(
       }
     },
   });
+}
+
+/**
+ * Sets the deployment's first manifest on `coordinator` and keeps what `contrast set` keeps from
+ * the answer in the workspace: the root CA (`coordinator-root-ca.pem`) and the seed-share
+ * document (`seed-shares.json`). Returns the answer.
+ */
+export async function setFirstManifestKept(ws: Workspace, coordinator: TestCoordinator) {
+  const answer = await coordinator.setFirstManifest();
+  await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, answer.rootCa);
+  await Deno.writeTextFile(
+    `${ws.dir}/seed-shares.json`,
+    encodeSeedShares(answer.seedShares as SeedShareDocument),
+  );
+  return answer;
+}
+
+/**
+ * The arguments of `contrast recover` against `coordinator`'s current user address with the
+ * workspace's manifest and directory, followed by `extra`.
+ */
+export function recoverArgs(
+  ws: Workspace,
+  coordinator: TestCoordinator,
+  ...extra: string[]
+): string[] {
+  return [
+    "recover",
+    "-c",
+    coordinator.userAddress,
+    "-m",
+    `${ws.dir}/manifest.json`,
+    "-w",
+    ws.dir,
+    ...extra,
+  ];
 }

@@ -18,7 +18,7 @@ import { ManifestHistory } from "../../coordinator/history/manifest_history.ts";
 import { GENESIS_TRANSITION } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { CertificateAuthority } from "../../coordinator/ca/certificate_authority.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, recoverArgs } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: refuses a seed-share document the infrastructure planted with a history of its own seed",
@@ -46,19 +46,14 @@ coordinatorWorkspaceTest(
     assert.notEqual(plantedRoot, genuine.rootCa);
     await c.restart();
     assert.equal(c.coordinator.phase, "recovery");
-    const args = [
-      "recover",
-      "-c",
-      c.userAddress,
-      "-m",
-      `${ws.dir}/manifest.json`,
-      "-w",
-      ws.dir,
+    const args = recoverArgs(
+      ws,
+      c,
       "--seedshare-owner-key",
       `${ws.dir}/seedshare-owner.pem`,
       "--seed",
       `${ws.dir}/missing-seed-shares.json`,
-    ];
+    );
 
     await t.step("with the genuine root CA in the workspace: exit 1, nothing sent", async () => {
       await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, genuine.rootCa);

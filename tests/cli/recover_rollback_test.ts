@@ -9,21 +9,19 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
-import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import {
+  coordinatorWorkspaceTest,
+  recoverArgs,
+  setFirstManifestKept,
+} from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: refuses a Coordinator whose stored latest the host rolled back to an " +
     "older manifest than the local one",
   async (_t, ws, c) => {
     const d = ws.deployment;
-    const first = await c.setFirstManifest();
-    await Deno.writeTextFile(
-      `${ws.dir}/seed-shares.json`,
-      encodeSeedShares(first.seedShares as SeedShareDocument),
-    );
-    await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, first.rootCa);
+    const first = await setFirstManifestKept(ws, c);
     const oldRecord = (await c.backend.readLatest())!;
     // The owner removes `web`, and keeps the new manifest as the workspace's manifest.json.
     const update = d.manifest((m) => {
@@ -43,15 +41,7 @@ coordinatorWorkspaceTest(
     await c.restart();
     assert.equal(c.coordinator.phase, "recovery");
 
-    const r = await runCliCaptured(
-      "recover",
-      "-c",
-      c.userAddress,
-      "-m",
-      `${ws.dir}/manifest.json`,
-      "-w",
-      ws.dir,
-    );
+    const r = await runCliCaptured(...recoverArgs(ws, c));
     if ((c.coordinator.phase as string) === "active") {
       const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
       assert.fail(
@@ -67,15 +57,7 @@ coordinatorWorkspaceTest(
     const rolledBack = (await c.backend.readLatest())!;
     assert.ok(await c.backend.compareAndSwapLatest(rolledBack.version, now.bytes));
     await c.restart();
-    const again = await runCliCaptured(
-      "recover",
-      "-c",
-      c.userAddress,
-      "-m",
-      `${ws.dir}/manifest.json`,
-      "-w",
-      ws.dir,
-    );
+    const again = await runCliCaptured(...recoverArgs(ws, c));
     assert.equal(again.code, 0, again.stderr);
     const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
     assert.equal(state.latestTransition, second.transition);

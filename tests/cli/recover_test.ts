@@ -2,9 +2,11 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { encodePem } from "../../util/bytes/mod.ts";
 import { runCli } from "../../cli/main.ts";
-import { encodeSeedShares } from "../../seed/seed_shares.ts";
-import type { SeedShareDocument } from "../../seed/seed_shares.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import {
+  coordinatorWorkspaceTest,
+  recoverArgs,
+  setFirstManifestKept,
+} from "./coordinator_workspace.ts";
 import { generateRsaOaepKeys } from "../helpers/keys.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { parseResultDocument } from "../../testing/cli/result_schema.ts";
@@ -12,25 +14,9 @@ import { parseResultDocument } from "../../testing/cli/result_schema.ts";
 coordinatorWorkspaceTest(
   "contrast recover: restores the same root CA, from the file or the stored seed shares; refuses a key without a share, a bad file, and when not needed",
   async (t, ws, c) => {
-    const args = (key = `${ws.dir}/seedshare-owner.pem`, seed = `${ws.dir}/seed-shares.json`) => [
-      "recover",
-      "-c",
-      c.userAddress,
-      "-m",
-      `${ws.dir}/manifest.json`,
-      "-w",
-      ws.dir,
-      "--seedshare-owner-key",
-      key,
-      "--seed",
-      seed,
-    ];
-    const r = await c.setFirstManifest();
-    await Deno.writeTextFile(`${ws.dir}/coordinator-root-ca.pem`, r.rootCa);
-    await Deno.writeTextFile(
-      `${ws.dir}/seed-shares.json`,
-      encodeSeedShares(r.seedShares as SeedShareDocument),
-    );
+    const args = (key = `${ws.dir}/seedshare-owner.pem`, seed = `${ws.dir}/seed-shares.json`) =>
+      recoverArgs(ws, c, "--seedshare-owner-key", key, "--seed", seed);
+    const r = await setFirstManifestKept(ws, c);
 
     await t.step("exit 2 when the Coordinator is not in recovery mode (--json too)", async () => {
       assert.equal(await runCli(args()), 2);

@@ -3,53 +3,13 @@ import assert from "node:assert/strict";
 import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ValidationError } from "../../util/errors/mod.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
-import { DEFAULT_SERVICE_CONFIG, startService } from "../../coordinator/service.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
 import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { peerReportData } from "../../protocol/report_data.ts";
 import { ApiPath, parseChallengeResponse, parseManifestRequest } from "../../protocol/messages.ts";
-import { Coordinator, type CoordinatorOptions } from "../../coordinator/coordinator.ts";
-import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
-import { Logger } from "../../util/log/logger.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { type Deployment, deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
-
-/** The options the Coordinators of one test share. */
-type SharedParts = Pick<
-  CoordinatorOptions,
-  "parseManifest" | "verifyEvidence" | "logger" | "metrics"
->;
-
-/** What every Coordinator a test starts shares: one verifier, metrics and a quiet logger. */
-function sharedParts(): SharedParts {
-  const verifiers = new ManifestVerifiers();
-  return {
-    parseManifest,
-    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-    logger: new Logger("peer", { sink: () => {} }),
-    metrics: new CoordinatorMetrics(),
-  };
-}
-
-/** Starts a Coordinator on `backend` in a simulated VM whose initdata digest is `hostData`. */
-async function startOn(
-  d: Deployment,
-  backend: CoordinatorOptions["historyBackend"],
-  hostData: Uint8Array,
-  parts: SharedParts,
-): Promise<Coordinator> {
-  return await Coordinator.start({
-    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-      hostData,
-      measurement: await MEASUREMENT,
-    }),
-    historyBackend: backend,
-    ...parts,
-  });
-}
+import { serveOnLoopback, sharedParts, startOn } from "./replica_fixture.ts";
 
 /**
  * Asks the peer at `address` for the seed with evidence of a VM running the initdata with digest
@@ -89,7 +49,7 @@ Deno.test({
     try {
       const set = await active.setFirstManifest();
       // A second replica on the same history: it starts in recovery mode.
-      const replica = await startOn(d, active.backend, d.coordinator.digest, sharedParts());
+      const replica = await startOn(d, active.backend, d.coordinator.digest, sharedParts("peer"));
       assert.equal(replica.phase, "recovery");
 
       await t.step("recovers from the peer, with the same root CA and history", async () => {
@@ -131,8 +91,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const d = await deployment();
-    const parts = sharedParts();
-    const { logger, metrics } = parts;
+    const parts = sharedParts("peer");
     // The host controls the storage: it plants a history with the deployment's exact manifest,
     // set by a process it runs (evidence of a workload policy, not of the coordinator policy).
     const planted = new MemoryHistoryBackend();
@@ -143,12 +102,7 @@ Deno.test({
       previous_transition: "00".repeat(32),
       signature: await d.ownerSignature(d.manifest()),
     }));
-    const service = await startService(
-      impostor,
-      { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
-      logger,
-      metrics,
-    );
+    const service = await serveOnLoopback(impostor, parts);
     try {
       const victim = await startOn(d, planted, d.coordinator.digest, parts);
       assert.equal(victim.phase, "recovery");

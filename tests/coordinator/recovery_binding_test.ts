@@ -14,81 +14,20 @@ import type {
   LatestRecord,
   ObjectKind,
 } from "../../coordinator/history/backend.ts";
-import { DEFAULT_SERVICE_CONFIG, startService } from "../../coordinator/service.ts";
-import { Coordinator, type CoordinatorOptions } from "../../coordinator/coordinator.ts";
-import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
-import { Logger } from "../../util/log/logger.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
 import { ConflictError } from "../../protocol/errors.ts";
-import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { loadActiveState } from "../../coordinator/active_state.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
+import { createSeedShares, encodeSeedShares } from "../../seed/seed_shares.ts";
+import { deployment, initdata } from "./fixture.ts";
 import {
-  createSeedShares,
-  decryptSeedShare,
-  encodeSeedShares,
-  importSeedshareOwnerPrivateKey,
-  parseSeedShares,
-} from "../../seed/seed_shares.ts";
-import { importSeedshareOwnerSigningKey } from "../../protocol/signatures.ts";
-import { type Deployment, deployment, initdata, MEASUREMENT } from "./fixture.ts";
-
-type SharedParts = Pick<
-  CoordinatorOptions,
-  "parseManifest" | "verifyEvidence" | "logger" | "metrics"
->;
-
-function sharedParts(): SharedParts {
-  const verifiers = new ManifestVerifiers();
-  return {
-    parseManifest,
-    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-    logger: new Logger("recovery-binding", { sink: () => {} }),
-    metrics: new CoordinatorMetrics(),
-  };
-}
-
-async function startOn(
-  d: Deployment,
-  backend: HistoryBackend,
-  hostData: Uint8Array,
-  parts: SharedParts,
-): Promise<Coordinator> {
-  return await Coordinator.start({
-    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-      hostData,
-      measurement: await MEASUREMENT,
-    }),
-    historyBackend: backend,
-    ...parts,
-  });
-}
-
-async function setManifest(
-  d: Deployment,
-  c: Coordinator,
-  bytes: Uint8Array,
-  previous: Uint8Array = GENESIS_TRANSITION,
-) {
-  return await c.setManifest(parseManifestRequest({
-    manifest: encodeBase64(bytes),
-    policies: (await policiesOf(d, bytes)).map(encodeBase64),
-    previous_transition: encodeHex(previous),
-    signature: await d.ownerSignature(bytes, previous),
-  }));
-}
-
-/** The initdata documents of the deployment that `bytes` lists as policies. */
-async function policiesOf(d: Deployment, bytes: Uint8Array): Promise<Uint8Array[]> {
-  const listed = Object.keys(parseManifest(bytes).Policies);
-  const docs = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
-  const out = [];
-  for (const doc of docs) if (listed.includes(encodeHex(await sha256(doc)))) out.push(doc);
-  return out;
-}
+  recoverSeed,
+  serveOnLoopback,
+  setManifest,
+  sharedParts,
+  startOn,
+} from "./replica_fixture.ts";
 
 /**
  * Storage under the host's control: it serves `inner`, except that the latest record it answers
@@ -128,7 +67,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const d = await deployment();
-    const parts = sharedParts();
+    const parts = sharedParts("recovery-binding");
     const manifest = d.manifest();
     // The genuine deployment: an active Coordinator on the shared storage.
     const shared = new MemoryHistoryBackend();
@@ -144,12 +83,7 @@ Deno.test({
     const impostorSet = await setManifest(d, impostor, manifest);
     assert.equal(impostorSet.transition, set.transition);
     assert.notEqual(impostorSet.rootCa, set.rootCa);
-    const service = await startService(
-      impostor,
-      { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
-      parts.logger,
-      parts.metrics,
-    );
+    const service = await serveOnLoopback(impostor, parts);
     try {
       // The host plants an unsigned manifest naming its own policy a coordinator policy, and a
       // latest record naming it (the signature is not checked before a seed is known).
@@ -222,7 +156,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const d = await deployment();
-    const parts = sharedParts();
+    const parts = sharedParts("recovery-binding");
     const shared = new MemoryHistoryBackend();
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const first = await setManifest(d, genuine, d.manifest());
@@ -232,12 +166,7 @@ Deno.test({
       delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
     });
     const second = await setManifest(d, genuine, update, decodeHex(first.transition));
-    const service = await startService(
-      genuine,
-      { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
-      parts.logger,
-      parts.metrics,
-    );
+    const service = await serveOnLoopback(genuine, parts);
     try {
       // A new replica whose view of the storage the host controls: it is shown the old latest.
       const host = new HostControlledBackend(shared);
@@ -280,7 +209,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const d = await deployment();
-    const parts = sharedParts();
+    const parts = sharedParts("recovery-binding");
     const shared = new MemoryHistoryBackend();
     // Both replicas read an empty latest; the first to swap waits until both stored their shares.
     const host = new HostControlledBackend(shared);
@@ -310,12 +239,7 @@ Deno.test({
       "seedshares",
       (won[0] as PromiseFulfilledResult<{ transition: string }>).value.transition,
     ))!;
-    const pem = d.seedshareOwner.pem;
-    const recovered = await decryptSeedShare(
-      parseSeedShares(stored),
-      await importSeedshareOwnerPrivateKey(pem),
-      (await importSeedshareOwnerSigningKey(pem)).publicKeyDer,
-    );
+    const recovered = await recoverSeed(d, stored);
     const engine = SeedEngine.fromSeed(recovered.seed, recovered.salt);
     await loadActiveState(engine, shared, parseManifest);
   },
@@ -327,7 +251,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const d = await deployment();
-    const parts = sharedParts();
+    const parts = sharedParts("recovery-binding");
     const shared = new MemoryHistoryBackend();
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const set = await setManifest(d, genuine, d.manifest());
@@ -338,24 +262,14 @@ Deno.test({
       set.transition,
       new TextEncoder().encode(encodeSeedShares(foreign)),
     );
-    const service = await startService(
-      genuine,
-      { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
-      parts.logger,
-      parts.metrics,
-    );
+    const service = await serveOnLoopback(genuine, parts);
     try {
       const replica = await startOn(d, shared, d.coordinator.digest, parts);
       await replica.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
       const stored = (await shared.getObject("seedshares", set.transition))!;
       const served = await replica.attest({ nonce: new Uint8Array(32) });
       assert.equal(served.seedShares, encodeBase64(stored));
-      const pem = d.seedshareOwner.pem;
-      const recovered = await decryptSeedShare(
-        parseSeedShares(stored),
-        await importSeedshareOwnerPrivateKey(pem),
-        (await importSeedshareOwnerSigningKey(pem)).publicKeyDer,
-      );
+      const recovered = await recoverSeed(d, stored);
       const loaded = await loadActiveState(
         SeedEngine.fromSeed(recovered.seed, recovered.salt),
         shared,

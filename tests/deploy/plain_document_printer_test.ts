@@ -5,6 +5,7 @@ import { generate } from "../../deploy/generate.ts";
 import { printPlainDocument, type PrintStyle } from "../../deploy/plain_document_printer.ts";
 import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
 import { IMAGES, MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { benchDeployment } from "../../testing/bench_workload.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 
@@ -231,29 +232,10 @@ Deno.test("plain document printer prints generate's benchmark-like pods (the fas
   const dir = await Deno.makeTempDir({ prefix: "contrast-printer-" });
   try {
     const path = `${dir}/app.yml`;
-    const pod = (i: number) =>
-      `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: svc-${i}
-  annotations:
-    contrast.edgeless.systems/servicemesh-ingress: "svc#8080#false"
-spec:
-  selector: {matchLabels: {app: svc-${i}}}
-  template:
-    metadata:
-      labels: {app: svc-${i}}
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: "127.0.0.1:5000/web:1.0"
-          env:
-            - {name: INDEX, value: "${i}"}
-            - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
-          readinessProbe: {exec: {command: ["/app", "ready"]}}
-`;
-    Deno.writeTextFileSync(path, [0, 1, 2].map(pod).join("---\n"));
+    Deno.writeTextFileSync(
+      path,
+      [0, 1, 2].map((i) => benchDeployment(i, "127.0.0.1:5000/web:1.0")).join("---\n"),
+    );
     const [file] = await generatedDocuments([path], new MemoryResolver());
     const style = stringifyOptionsFor(file!.text);
     file!.docs.forEach((doc, i) => {

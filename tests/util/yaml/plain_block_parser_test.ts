@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { parseYamlFile, YAML_OPTIONS } from "../../../deploy/documents.ts";
 import { parsePlainDocuments } from "../../../util/yaml/plain_block_parser.ts";
+import { benchDeployment } from "../../../testing/bench_workload.ts";
 import { prng } from "../../helpers/prng.ts";
 import { describe } from "../../helpers/yaml_describe.ts";
 
@@ -157,30 +158,7 @@ Deno.test("plain block reader: every YAML file of the repository", async () => {
 });
 
 Deno.test("plain block reader: the generate benchmark's workload is read by the fast reader", () => {
-  const workload = (i: number) =>
-    `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: svc-${i}
-  namespace: bench
-  annotations:
-    contrast.edgeless.systems/servicemesh-ingress: "svc#8080#false"
-spec:
-  selector: {matchLabels: {app: svc-${i}}}
-  template:
-    metadata:
-      labels: {app: svc-${i}}
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: 127.0.0.1:5000/bench/app:1
-          env:
-            - {name: INDEX, value: "${i}"}
-            - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
-          readinessProbe: {exec: {command: ["/app", "ready"]}}
-`;
-  const text = [0, 1, 2].map(workload).join("---\n");
+  const text = [0, 1, 2].map((i) => benchDeployment(i, "127.0.0.1:5000/bench/app:1")).join("---\n");
   assert.equal(compare(text), "fast");
   // parseYamlFile takes the same documents (and still checks them as before).
   const file = parseYamlFile("bench.yml", text);
