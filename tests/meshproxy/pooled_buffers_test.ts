@@ -147,3 +147,112 @@ Deno.test({
       }
     }),
 });
+
+/** Where `needle` (ASCII) starts in `bytes` at or after `from`, or -1. */
+function indexOfAscii(bytes: Uint8Array, needle: string, from: number): number {
+  const n = new TextEncoder().encode(needle);
+  outer: for (let i = from; i + n.length <= bytes.length; i++) {
+    for (let k = 0; k < n.length; k++) if (bytes[i + k] !== n[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * Checks a connection's whole request stream as the application got it: `count` requests
+ * `/c{conn}/r{j}` in order, each with exactly one identity header and an intact sealed body.
+ * Returns what is wrong, or "" when nothing is.
+ */
+async function checkRequests(bytes: Uint8Array, conn: number, count: number): Promise<string> {
+  let at = 0;
+  for (let j = 0; j < count; j++) {
+    const end = indexOfAscii(bytes, "\r\n\r\n", at);
+    if (end < 0) return `request ${j}: no head end`;
+    const head = new TextDecoder("latin1").decode(bytes.subarray(at, end)).split("\r\n");
+    if (!head[0]!.startsWith(`POST /c${conn}/r${j} `)) return `request ${j}: line ${head[0]}`;
+    const identities = head.filter((l) => /^x-forwarded-client-cert:/i.test(l));
+    if (identities.length !== 1) return `request ${j}: ${identities.length} identity headers`;
+    const length = Number(head.find((l) => /^content-length:/i.test(l))?.split(":")[1]);
+    const body = bytes.subarray(end + 4, end + 4 + length);
+    if (!(await intact(body, length - 32))) return `request ${j}: body altered`;
+    at = end + 4 + length;
+  }
+  return at === bytes.length ? "" : `${bytes.length - at} bytes after the last request`;
+}
+
+Deno.test({
+  name:
+    `pooled buffers: ${CONNECTIONS} concurrent HTTP connections (identity header rewrite), slow application, every request intact`,
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const REQUESTS = 4;
+      const verdicts = new Map<number, string>();
+      const appServer = net.createServer({ allowHalfOpen: true }, (socket) => {
+        socket.on("error", () => {});
+        const chunks: Uint8Array[] = [];
+        slowReader(socket, chunks);
+        socket.on("end", async () => {
+          const bytes = concat(chunks);
+          const conn = Number(
+            /^POST \/c(\d+)\//.exec(new TextDecoder().decode(bytes.subarray(0, 40)))?.[1],
+          );
+          verdicts.set(conn, await checkRequests(bytes, conn, REQUESTS));
+          socket.end();
+        });
+      });
+      await new Promise<void>((r) => appServer.listen(0, "127.0.0.1", () => r()));
+      const ca = await meshAuthority();
+      const server = await startProxy(
+        { podPorts: "7000" },
+        await podDir(root, "web", await issuePod(ca, ["web"])),
+        { upstreamPorts: new Map([[7000, (appServer.address() as net.AddressInfo).port]]) },
+      );
+      const egressPort = await freePort();
+      const proxy = await startProxy(
+        { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+        await podDir(root, "bot", await issuePod(ca, ["bot"])),
+        { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+      );
+      const requests = async (conn: number): Promise<Uint8Array> => {
+        const parts: Uint8Array[] = [];
+        for (let j = 0; j < REQUESTS; j++) {
+          const body = await sealed(1 + Math.floor(Math.random() * 200_000));
+          parts.push(new TextEncoder().encode(
+            `POST /c${conn}/r${j} HTTP/1.1\r\nHost: web\r\n` +
+              `X-Forwarded-Client-Cert: forged\r\nContent-Length: ${body.length}\r\n\r\n`,
+          ));
+          parts.push(body);
+        }
+        return concat(parts);
+      };
+      try {
+        await Promise.all(Array.from({ length: CONNECTIONS }, async (_, conn) => {
+          const stream = await requests(conn);
+          await new Promise<void>((resolve) => {
+            const socket = net.connect({ host: "127.0.0.1", port: egressPort }, () => {
+              // Written in uneven pieces so that heads and bodies straddle reads.
+              let at = 0;
+              const next = () => {
+                if (at >= stream.length) return void socket.end();
+                const n = 1 + Math.floor(Math.random() * 40_000);
+                socket.write(stream.subarray(at, at + n), next);
+                at += n;
+              };
+              next();
+            });
+            socket.on("error", () => {});
+            socket.resume();
+            socket.on("close", () => resolve());
+          });
+        }));
+        for (let conn = 0; conn < CONNECTIONS; conn++) {
+          assert.equal(verdicts.get(conn), "", `connection ${conn}: ${verdicts.get(conn)}`);
+        }
+      } finally {
+        await proxy.close();
+        await server.close();
+        await new Promise((r) => appServer.close(r));
+      }
+    }),
+});
