@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runContrast } from "../helpers/contrast_cli.ts";
+import { runContrast, SIMULATED_SNP_REFERENCE_FLAGS } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { coordinatorYamlFor } from "../../cli/commands/coordinator.ts";
@@ -55,12 +55,7 @@ Deno.test("contrast generate without an image lock stops at the first pod that n
     await Deno.writeTextFile(`${dir}/app.yml`, yaml);
     const r = await runContrast(
       "generate",
-      "--reference-values",
-      "Simulated-SNP",
-      "--simulated-root",
-      "ab".repeat(32),
-      "--trusted-measurement",
-      "cd".repeat(48),
+      ...SIMULATED_SNP_REFERENCE_FLAGS,
       "-w",
       dir,
       `${dir}/app.yml`,
