@@ -18,6 +18,13 @@
  */
 import type tls from "node:tls";
 
+/**
+ * A read shorter than this fraction of its buffer is copied into one of its own size (and the
+ * buffer reused at once), so queued reads hold at most this many bytes of buffer per byte: the
+ * queue limits of `forward.ts` count bytes, and each held pooled buffer is 64 KiB.
+ */
+const SMALL_READ_FRACTION = 4;
+
 /** Where read buffers come from, and go back to once nothing refers to their bytes. */
 interface BufferPool {
   take(): Uint8Array;
@@ -56,7 +63,8 @@ function userBufferHandle(socket: tls.TLSSocket): UserBufferHandle | undefined {
 /**
  * From now on, `socket`'s decrypted bytes go to `onRead`, each read in a buffer from `buffers`
  * (what the socket had already buffered goes first, in the socket's own buffers, with a
- * `release` that does nothing). Returns false, changing
+ * `release` that does nothing; a read shorter than a quarter of its buffer comes as a copy of
+ * its own, also with a `release` that does nothing). Returns false, changing
  * nothing, when this runtime's socket cannot do it. "end", "error" and "close" stay events;
  * there are no more "data" events. Stopping reads is left to `read_control.ts` (the callback
  * never asks for a pause: Deno's TLS layer would ignore it).
@@ -75,6 +83,15 @@ export function readIntoOwnBuffers(
     onRead(queued, () => {});
   }
   s[slots.callback] = (length: number, buffer: Uint8Array): boolean => {
+    if (length < buffer.length / SMALL_READ_FRACTION) {
+      // Copied out and the buffer reused at once: a queued small read must not hold a whole
+      // pooled buffer (a peer sending tiny records to a slow application would make the proxy
+      // hold 64 KiB per byte queued).
+      const copy = buffer.slice(0, length);
+      buffers.give(buffer);
+      onRead(copy, () => {});
+      return true;
+    }
     let released = false;
     onRead(buffer.subarray(0, length), () => {
       if (released) return;

@@ -78,11 +78,17 @@ Deno.test("tls_reads: 8 MiB arrive intact and in order, read into the pool's buf
   let switched: boolean | undefined;
   let foreign = 0;
   let releases = 0;
+  let small = 0;
   const pair = await connectedPair((socket) => {
     socket.on("error", ended.reject);
     socket.on("data", () => ended.reject(new Error("a data event after the switch")));
     switched = readIntoOwnBuffers(socket, pool, (bytes, release) => {
-      if (![...pool.taken].some((b) => b.buffer === bytes.buffer)) foreign++;
+      const pooled = [...pool.taken].some((b) => b.buffer === bytes.buffer);
+      // A read under a quarter of a buffer comes as a copy (its buffer is reused at once).
+      if (bytes.length < 16 * 1024) {
+        small++;
+        assert.ok(!pooled, "a small read still sits in a pooled buffer");
+      } else if (!pooled) foreign++;
       received.push(bytes.slice());
       release();
       release(); // a second call must not hand the buffer back twice
@@ -102,6 +108,7 @@ Deno.test("tls_reads: 8 MiB arrive intact and in order, read into the pool's buf
   assert.equal(got.length, payload.length);
   assert.equal(encodeHex(await sha256(got)), encodeHex(await sha256(payload)));
   assert.equal(pool.given.length, releases, "each buffer goes back once per read");
+  assert.ok(small < releases / 4, `${small} of ${releases} reads were small`);
   assert.ok(pool.taken.size < releases, "buffers were reused");
 });
 
@@ -166,4 +173,38 @@ Deno.test("tls_reads: a socket with a read buffer of its own is left alone", asy
     client.destroy();
     server.close();
   }
+});
+
+Deno.test("tls_reads: queued small reads do not each hold a pooled buffer", async () => {
+  // A peer sending one-byte TLS records while the application reads nothing: the proxy's queue
+  // limit counts bytes, so if every queued read held a 64 KiB pool buffer, a few hundred bytes
+  // queued would pin tens of MiB (and 256 KiB queued, 16 GiB).
+  const RECORDS = 300;
+  const pool = new RecordingPool();
+  const queued: Uint8Array[] = []; // never released: the application is not reading
+  const ended = Promise.withResolvers<void>();
+  let switched: boolean | undefined;
+  const pair = await connectedPair((socket) => {
+    socket.on("error", ended.reject);
+    socket.on("end", () => ended.resolve());
+    switched = readIntoOwnBuffers(socket, pool, (bytes) => void queued.push(bytes));
+  });
+  try {
+    for (let i = 0; i < RECORDS; i++) {
+      pair.client.write(new Uint8Array([i & 0xff]));
+      await new Promise((resolve) => setTimeout(resolve, 0)); // one record per TCP segment
+    }
+    pair.client.end();
+    await ended.promise;
+  } finally {
+    pair.close();
+  }
+  assert.equal(switched, true);
+  assert.ok(queued.length > RECORDS / 4, `the records came in ${queued.length} reads, not apart`);
+  assert.deepEqual([...concat(queued)], Array.from({ length: RECORDS }, (_, i) => i & 0xff));
+  const held = new Set(queued.map((b) => b.buffer));
+  const pooledHeld = [...pool.taken].filter((b) => held.has(b.buffer)).length;
+  assert.equal(pooledHeld, 0, `${pooledHeld} pooled buffers held by ${RECORDS} queued bytes`);
+  const heldBytes = [...held].reduce((n, b) => n + b.byteLength, 0);
+  assert.ok(heldBytes <= 4 * RECORDS, `${heldBytes} bytes of buffers held for ${RECORDS} bytes`);
 });
