@@ -50,3 +50,11 @@ export const SIMULATED_SNP_REFERENCE_FLAGS: readonly string[] = [
   "--trusted-measurement",
   "cd".repeat(48),
 ];
+
+/**
+ * `contrast generate` with {@link SIMULATED_SNP_REFERENCE_FLAGS} on `${dir}/app.yml`, with `dir`
+ * as the workspace.
+ */
+export function generateAppArgs(dir: string): string[] {
+  return ["generate", ...SIMULATED_SNP_REFERENCE_FLAGS, "-w", dir, `${dir}/app.yml`];
+}
