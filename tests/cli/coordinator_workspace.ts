@@ -53,22 +53,23 @@ export async function setFirstManifestKept(ws: Workspace, coordinator: TestCoord
 }
 
 /**
- * The arguments of `contrast recover` against `coordinator`'s current user address with the
- * workspace's manifest and directory, followed by `extra`.
+ * The arguments of `contrast <command>` against `coordinator`'s current user address with the
+ * workspace's directory and manifest, followed by `extra`.
  */
-export function recoverArgs(
+export function workspaceCommand(
+  command: string,
   ws: Workspace,
   coordinator: TestCoordinator,
   ...extra: string[]
 ): string[] {
   return [
-    "recover",
+    command,
     "-c",
     coordinator.userAddress,
-    "-m",
-    `${ws.dir}/manifest.json`,
     "-w",
     ws.dir,
+    "-m",
+    `${ws.dir}/manifest.json`,
     ...extra,
   ];
 }

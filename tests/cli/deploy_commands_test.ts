@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runContrast } from "../helpers/contrast_cli.ts";
+import { generateAppArgs, runContrast } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { coordinatorYamlFor } from "../../cli/commands/coordinator.ts";
@@ -54,16 +54,7 @@ Deno.test("contrast generate without an image lock stops at the first pod that n
       "contrast-cc\n  containers:\n    - {name: c, image: registry.example/app:1}\n";
     await Deno.writeTextFile(`${dir}/app.yml`, yaml);
     const r = await runContrast(
-      "generate",
-      "--reference-values",
-      "Simulated-SNP",
-      "--simulated-root",
-      "ab".repeat(32),
-      "--trusted-measurement",
-      "cd".repeat(48),
-      "-w",
-      dir,
-      `${dir}/app.yml`,
+      ...generateAppArgs(dir),
     );
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /initializer image comes from the image lock, and no lock names it/);

@@ -18,7 +18,7 @@ import { ManifestHistory } from "../../coordinator/history/manifest_history.ts";
 import { GENESIS_TRANSITION } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { CertificateAuthority } from "../../coordinator/ca/certificate_authority.ts";
-import { coordinatorWorkspaceTest, recoverArgs } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, workspaceCommand } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: refuses a seed-share document the infrastructure planted with a history of its own seed",
@@ -46,7 +46,8 @@ coordinatorWorkspaceTest(
     assert.notEqual(plantedRoot, genuine.rootCa);
     await c.restart();
     assert.equal(c.coordinator.phase, "recovery");
-    const args = recoverArgs(
+    const args = workspaceCommand(
+      "recover",
       ws,
       c,
       "--seedshare-owner-key",

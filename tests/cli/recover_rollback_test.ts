@@ -12,8 +12,8 @@ import { parseManifestRequest } from "../../protocol/messages.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import {
   coordinatorWorkspaceTest,
-  recoverArgs,
   setFirstManifestKept,
+  workspaceCommand,
 } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
@@ -41,7 +41,7 @@ coordinatorWorkspaceTest(
     await c.restart();
     assert.equal(c.coordinator.phase, "recovery");
 
-    const r = await runCliCaptured(...recoverArgs(ws, c));
+    const r = await runCliCaptured(...workspaceCommand("recover", ws, c));
     if ((c.coordinator.phase as string) === "active") {
       const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
       assert.fail(
@@ -57,7 +57,7 @@ coordinatorWorkspaceTest(
     const rolledBack = (await c.backend.readLatest())!;
     assert.ok(await c.backend.compareAndSwapLatest(rolledBack.version, now.bytes));
     await c.restart();
-    const again = await runCliCaptured(...recoverArgs(ws, c));
+    const again = await runCliCaptured(...workspaceCommand("recover", ws, c));
     assert.equal(again.code, 0, again.stderr);
     const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });
     assert.equal(state.latestTransition, second.transition);

@@ -4,8 +4,8 @@ import { encodePem } from "../../util/bytes/mod.ts";
 import { runCli } from "../../cli/main.ts";
 import {
   coordinatorWorkspaceTest,
-  recoverArgs,
   setFirstManifestKept,
+  workspaceCommand,
 } from "./coordinator_workspace.ts";
 import { generateRsaOaepKeys } from "../helpers/keys.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
@@ -15,7 +15,7 @@ coordinatorWorkspaceTest(
   "contrast recover: restores the same root CA, from the file or the stored seed shares; refuses a key without a share, a bad file, and when not needed",
   async (t, ws, c) => {
     const args = (key = `${ws.dir}/seedshare-owner.pem`, seed = `${ws.dir}/seed-shares.json`) =>
-      recoverArgs(ws, c, "--seedshare-owner-key", key, "--seed", seed);
+      workspaceCommand("recover", ws, c, "--seedshare-owner-key", key, "--seed", seed);
     const r = await setFirstManifestKept(ws, c);
 
     await t.step("exit 2 when the Coordinator is not in recovery mode (--json too)", async () => {

@@ -27,7 +27,7 @@ import {
 import { parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
 import { attestCoordinator } from "../../atls/coordinator_client.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, workspaceCommand } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast set: refuses to sign on top of a history that no local owner key signed",
@@ -66,13 +66,7 @@ coordinatorWorkspaceTest(
 
     await t.step("the owner's set exits 1 and signs nothing", async () => {
       const r = await runCliCaptured(
-        "set",
-        "-c",
-        c.userAddress,
-        "-w",
-        ws.dir,
-        "-m",
-        `${ws.dir}/manifest.json`,
+        ...workspaceCommand("set", ws, c),
         "--workload-owner-key",
         `${ws.dir}/workload-owner.pem`,
         ws.yamlPath,
@@ -114,13 +108,7 @@ coordinatorWorkspaceTest(
           signature: encodeHex(await signManifestUpdate(hostKey, next)),
         }));
         const r = await runCliCaptured(
-          "verify",
-          "-c",
-          c.userAddress,
-          "-w",
-          ws.dir,
-          "-m",
-          `${ws.dir}/manifest.json`,
+          ...workspaceCommand("verify", ws, c),
         );
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stderr, /WorkloadOwnerPubKeys/);

@@ -7,20 +7,14 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, workspaceCommand } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast set: an unwritable output is exit 2 before anything is sent; a stored seed-share document never replaces the workspace's",
   async (t, ws, c) => {
     const set = () =>
       runCliCaptured(
-        "set",
-        "-c",
-        c.userAddress,
-        "-w",
-        ws.dir,
-        "-m",
-        `${ws.dir}/manifest.json`,
+        ...workspaceCommand("set", ws, c),
         ws.yamlPath,
       );
     const shares = `${ws.dir}/seed-shares.json`;

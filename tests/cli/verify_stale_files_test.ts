@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, workspaceCommand } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast verify: verify/ holds only what this run attested (no files of an earlier run)",
@@ -12,13 +12,7 @@ coordinatorWorkspaceTest(
     await Deno.writeTextFile(`${ws.dir}/verify/manifest.1.json`, "{}");
     await Deno.writeTextFile(`${ws.dir}/verify/policy.${"ab".repeat(32)}.toml`, "");
     const r = await runCliCaptured(
-      "verify",
-      "-c",
-      c.userAddress,
-      "-w",
-      ws.dir,
-      "-m",
-      `${ws.dir}/manifest.json`,
+      ...workspaceCommand("verify", ws, c),
     );
     assert.equal(r.code, 0, r.stderr);
     const names: string[] = [];

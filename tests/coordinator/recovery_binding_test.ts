@@ -20,11 +20,12 @@ import { ConflictError } from "../../protocol/errors.ts";
 import { loadActiveState } from "../../coordinator/active_state.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares } from "../../seed/seed_shares.ts";
-import { deployment, initdata } from "./fixture.ts";
+import { type Deployment, deployment, initdata } from "./fixture.ts";
 import {
   recoverSeed,
   serveOnLoopback,
   setManifest,
+  type SharedParts,
   sharedParts,
   startOn,
 } from "./replica_fixture.ts";
@@ -60,17 +61,34 @@ class HostControlledBackend implements HistoryBackend {
   }
 }
 
-Deno.test({
-  name: "peer recovery: a host-planted manifest and a swapped latest do not hand a replica a " +
+/** What `attempt` rejected with, or `undefined` when it succeeded. */
+function refusalOf(attempt: Promise<unknown>): Promise<unknown> {
+  return attempt.then(() => undefined, (e: unknown) => e);
+}
+
+/**
+ * Registers a test (sanitizers off: the Coordinators' servers and timers outlive it) that gets
+ * the simulated deployment, the parts its replicas share and their empty shared history storage.
+ */
+function recoveryTest(
+  name: string,
+  fn: (d: Deployment, parts: SharedParts, shared: MemoryHistoryBackend) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () =>
+      await fn(await deployment(), sharedParts("recovery-binding"), new MemoryHistoryBackend()),
+  });
+}
+
+recoveryTest(
+  "peer recovery: a host-planted manifest and a swapped latest do not hand a replica a " +
     "seed of the host's choosing",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("recovery-binding");
+  async (d, parts, shared) => {
     const manifest = d.manifest();
     // The genuine deployment: an active Coordinator on the shared storage.
-    const shared = new MemoryHistoryBackend();
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const set = await setManifest(d, genuine, manifest);
 
@@ -119,10 +137,7 @@ Deno.test({
       const victim = await startOn(d, host, d.coordinator.digest, parts);
       assert.equal(victim.phase as string, "recovery");
 
-      const refusal = await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const refusal = await refusalOf(victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`));
       if (victim.phase === "active") {
         const state = await victim.attest({ nonce: new Uint8Array(32) });
         assert.fail(
@@ -147,17 +162,12 @@ Deno.test({
       await service.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "peer recovery: a replica shown an older genuine latest record does not serve the older " +
+recoveryTest(
+  "peer recovery: a replica shown an older genuine latest record does not serve the older " +
     "manifest its peer has moved past",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("recovery-binding");
-    const shared = new MemoryHistoryBackend();
+  async (d, parts, shared) => {
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const first = await setManifest(d, genuine, d.manifest());
     const oldRecord = await shared.readLatest();
@@ -172,10 +182,7 @@ Deno.test({
       const host = new HostControlledBackend(shared);
       host.latest = () => Promise.resolve(oldRecord);
       const victim = await startOn(d, host, d.coordinator.digest, parts);
-      const refusal = await victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const refusal = await refusalOf(victim.recoverFromPeer(`127.0.0.1:${service.meshPort}`));
       if (victim.phase === "active") {
         const state = await victim.attest({ nonce: new Uint8Array(32) });
         assert.notEqual(
@@ -200,17 +207,12 @@ Deno.test({
       await service.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "first set racing on two replicas: the stored seed shares are the winner's (they recover " +
+recoveryTest(
+  "first set racing on two replicas: the stored seed shares are the winner's (they recover " +
     "the history)",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("recovery-binding");
-    const shared = new MemoryHistoryBackend();
+  async (d, parts, shared) => {
     // Both replicas read an empty latest; the first to swap waits until both stored their shares.
     const host = new HostControlledBackend(shared);
     let sharesStored = 0;
@@ -243,16 +245,11 @@ Deno.test({
     const engine = SeedEngine.fromSeed(recovered.seed, recovered.salt);
     await loadActiveState(engine, shared, parseManifest);
   },
-});
+);
 
-Deno.test({
-  name: "a replica that loads the history repairs a stored seed-share document of another seed",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("recovery-binding");
-    const shared = new MemoryHistoryBackend();
+recoveryTest(
+  "a replica that loads the history repairs a stored seed-share document of another seed",
+  async (d, parts, shared) => {
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const set = await setManifest(d, genuine, d.manifest());
     // Someone stores another seed's shares under the first transition.
@@ -280,4 +277,4 @@ Deno.test({
       await service.close();
     }
   },
-});
+);

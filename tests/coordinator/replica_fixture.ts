@@ -29,7 +29,7 @@ import { importSeedshareOwnerSigningKey } from "../../protocol/signatures.ts";
 import { type Deployment, MEASUREMENT } from "./fixture.ts";
 
 /** The options the Coordinators of one test share. */
-type SharedParts = Pick<
+export type SharedParts = Pick<
   CoordinatorOptions,
   "parseManifest" | "verifyEvidence" | "logger" | "metrics"
 >;

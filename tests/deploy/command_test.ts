@@ -4,6 +4,7 @@ import { ExitCode } from "../../cli/exit_codes.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { PUBLISHED_TDX_MODULES } from "../../tdx/published_modules.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
@@ -50,18 +51,15 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
     );
     // A real TDX platform without the RTMRs (kernel, initrd, command line) contrast cannot know.
     const tdxWithoutRtmrs = ["generate", "--reference-values", "Metal-QEMU-TDX", "--mrtd"];
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
-    try {
-      assert.equal(
-        await runCli([...tdxWithoutRtmrs, "cd".repeat(48), "-w", dir, `${dir}/app.yml`]),
-        ExitCode.BadInput,
-      );
-    } finally {
-      console.error = error;
-    }
-    assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    const run = await runCliCaptured(
+      ...tdxWithoutRtmrs,
+      "cd".repeat(48),
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(run.code, ExitCode.BadInput);
+    assert.match(run.stderr, /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     // An unknown runtime profile, a namespace that is no DNS-1123 label.
     for (
       const extra of [
@@ -167,30 +165,23 @@ Deno.test("contrast generate: a run without confidential workloads writes the ma
 Deno.test("contrast generate: an output that cannot be written is exit 2 naming it, and no key or manifest is written", () =>
   withAppDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/out`, "a file, not a folder");
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
-    try {
-      const code = await runCli([
-        "generate",
-        "--reference-values",
-        "Simulated-SNP",
-        "--trusted-measurement",
-        "ab".repeat(48),
-        "--simulated-root",
-        "12".repeat(32),
-        "-w",
-        dir,
-        "-o",
-        `${dir}/out`,
-        `${dir}/app.yml`,
-      ]);
-      assert.equal(code, ExitCode.BadInput, errors.join("\n"));
-    } finally {
-      console.error = error;
-    }
+    const run = await runCliCaptured(
+      "generate",
+      "--reference-values",
+      "Simulated-SNP",
+      "--trusted-measurement",
+      "ab".repeat(48),
+      "--simulated-root",
+      "12".repeat(32),
+      "-w",
+      dir,
+      "-o",
+      `${dir}/out`,
+      `${dir}/app.yml`,
+    );
+    assert.equal(run.code, ExitCode.BadInput, run.stderr);
     assert.match(
-      errors.join("\n"),
+      run.stderr,
       new RegExp(`${dir}/out/app.yml: cannot write: .*not a directory`),
     );
     const left = [];
@@ -216,25 +207,18 @@ Deno.test("contrast generate: an existing manifest whose real TDX entry lacks Rt
     };
     await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(lax));
     const before = await Deno.readTextFile(`${dir}/manifest.json`);
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
-    try {
-      const code = await runCli([
-        "generate",
-        "--reference-values",
-        "Metal-QEMU-TDX",
-        "-w",
-        dir,
-        `${dir}/app.yml`,
-      ]);
-      assert.equal(code, ExitCode.BadInput);
-    } finally {
-      console.error = error;
-    }
-    assert.match(errors.join("\n"), /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
+    const run = await runCliCaptured(
+      "generate",
+      "--reference-values",
+      "Metal-QEMU-TDX",
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(run.code, ExitCode.BadInput);
+    assert.match(run.stderr, /ReferenceValues\.tdx\[0\]\.Rtmrs.*--rtmr/);
     // The error names the manifest the values were kept from.
-    assert.ok(errors.join("\n").includes(`invalid document ${dir}/manifest.json:`), errors.join());
+    assert.ok(run.stderr.includes(`invalid document ${dir}/manifest.json:`), run.stderr);
     assert.equal(await Deno.readTextFile(`${dir}/manifest.json`), before);
   }));
 
@@ -250,33 +234,26 @@ Deno.test("contrast generate: an unreachable registry exits 3 (unavailable) and 
       `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: contrast-cc\n` +
         `  containers: [{name: c, image: "${image}"}]\n`,
     );
-    const errors: string[] = [];
-    const error = console.error;
-    console.error = (...args: unknown[]) => errors.push(args.join(" "));
-    try {
-      const code = await runCli([
-        "generate",
-        "--reference-values",
-        "Metal-QEMU-SNP",
-        "--trusted-measurement",
-        "ab".repeat(48),
-        "--skip-initializer",
-        "--skip-service-mesh",
-        "--insecure-registry",
-        `127.0.0.1:${port}`,
-        "--cache-dir",
-        `${dir}/cache`,
-        "--timeout",
-        "2s",
-        "-w",
-        dir,
-        `${dir}/app.yml`,
-      ]);
-      assert.equal(code, ExitCode.Unavailable, errors.join("\n"));
-    } finally {
-      console.error = error;
-    }
-    assert.match(errors.join("\n"), new RegExp(`cannot reach registry 127\\.0\\.0\\.1:${port}`));
+    const run = await runCliCaptured(
+      "generate",
+      "--reference-values",
+      "Metal-QEMU-SNP",
+      "--trusted-measurement",
+      "ab".repeat(48),
+      "--skip-initializer",
+      "--skip-service-mesh",
+      "--insecure-registry",
+      `127.0.0.1:${port}`,
+      "--cache-dir",
+      `${dir}/cache`,
+      "--timeout",
+      "2s",
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(run.code, ExitCode.Unavailable, run.stderr);
+    assert.match(run.stderr, new RegExp(`cannot reach registry 127\\.0\\.0\\.1:${port}`));
     const left = [];
     for await (const e of Deno.readDir(dir)) if (e.name !== "cache") left.push(e.name);
     assert.deepEqual(left, ["app.yml"]);
@@ -345,16 +322,9 @@ Deno.test("contrast generate: a manifest path that is a directory, or a workspac
       { args: ["-w", `${dir}/wsfile`], names: `${dir}/wsfile/` },
     ];
     for (const { args, names } of cases) {
-      const errors: string[] = [];
-      const error = console.error;
-      console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
-      try {
-        const code = await runCli([...common, ...args, `${dir}/app.yml`]);
-        assert.equal(code, ExitCode.BadInput, errors.join("\n"));
-      } finally {
-        console.error = error;
-      }
-      assert.ok(errors.join("\n").includes(names), errors.join("\n"));
+      const run = await runCliCaptured(...common, ...args, `${dir}/app.yml`);
+      assert.equal(run.code, ExitCode.BadInput, run.stderr);
+      assert.ok(run.stderr.includes(names), run.stderr);
       const left = [];
       for await (const e of Deno.readDir(dir)) left.push(e.name);
       assert.deepEqual(left.sort(), ["app.yml", "mdir", "wsfile"]);

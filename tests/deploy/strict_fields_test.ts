@@ -5,7 +5,7 @@ import { collectResources } from "../../deploy/resources.ts";
 import { unknownFieldIssues } from "../../deploy/strict_fields.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { testGenerateOptions } from "./generate_options.ts";
-import { runContrast } from "../helpers/contrast_cli.ts";
+import { generateAppArgs, runContrast } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 const IMAGE = '"127.0.0.1:5000/web:1.0"';
@@ -187,16 +187,7 @@ Deno.test("contrast generate with unknown fields: exit 2 naming each one, nothin
     const yaml = DEPLOYMENT("runtimeClasName: contrast-cc", "imagePullPolice: Always");
     await Deno.writeTextFile(`${dir}/app.yml`, yaml);
     const r = await runContrast(
-      "generate",
-      "--reference-values",
-      "Simulated-SNP",
-      "--simulated-root",
-      "ab".repeat(32),
-      "--trusted-measurement",
-      "cd".repeat(48),
-      "-w",
-      dir,
-      `${dir}/app.yml`,
+      ...generateAppArgs(dir),
     );
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stdout, "");

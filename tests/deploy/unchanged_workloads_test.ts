@@ -3,7 +3,7 @@ import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import { unchangedWorkloadWarning } from "../../deploy/unchanged_workloads.ts";
 import { testGenerateOptions } from "./generate_options.ts";
-import { runContrast } from "../helpers/contrast_cli.ts";
+import { generateAppArgs, runContrast } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 const CONTAINERS = 'containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]';
@@ -139,16 +139,7 @@ Deno.test("contrast generate warns on stderr about a missing or misspelt runtime
     await Deno.writeTextFile(`${dir}/app.yml`, yaml);
     const args = (...extra: string[]) => [
       ...extra,
-      "generate",
-      "--reference-values",
-      "Simulated-SNP",
-      "--simulated-root",
-      "ab".repeat(32),
-      "--trusted-measurement",
-      "cd".repeat(48),
-      "-w",
-      dir,
-      `${dir}/app.yml`,
+      ...generateAppArgs(dir),
     ];
     const r = await runContrast(...args());
     assert.equal(r.code, 0, r.stderr);

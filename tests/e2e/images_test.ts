@@ -32,6 +32,7 @@ import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/cr
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { SERVICE_ACCOUNT_DIR } from "../../coordinator/kube/client.ts";
+import { SIMULATED_SNP_REFERENCE_FLAGS } from "../helpers/contrast_cli.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const CACHE = `${REPO}.cache/images`;
@@ -249,12 +250,7 @@ Deno.test({
           const r = await runCli(
             app,
             "generate",
-            "--reference-values",
-            "Simulated-SNP",
-            "--simulated-root",
-            "ab".repeat(32),
-            "--trusted-measurement",
-            "cd".repeat(48),
+            ...SIMULATED_SNP_REFERENCE_FLAGS,
             "--insecure-registry",
             registry.host,
             "--image-cache",
@@ -287,12 +283,7 @@ Deno.test({
           const r = await runCli(
             app,
             "generate",
-            "--reference-values",
-            "Simulated-SNP",
-            "--simulated-root",
-            "ab".repeat(32),
-            "--trusted-measurement",
-            "cd".repeat(48),
+            ...SIMULATED_SNP_REFERENCE_FLAGS,
             "--insecure-registry",
             registry.host,
             "--image-cache",

@@ -36,3 +36,25 @@ export async function runContrastWithEnv(
   const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
 }
+
+/**
+ * `contrast generate`'s reference-value flags for the simulated SEV-SNP platform with a placeholder
+ * simulated root (`ab…`) and trusted measurement (`cd…`): for tests of what generate writes or
+ * refuses, not of attestation against those values.
+ */
+export const SIMULATED_SNP_REFERENCE_FLAGS: readonly string[] = [
+  "--reference-values",
+  "Simulated-SNP",
+  "--simulated-root",
+  "ab".repeat(32),
+  "--trusted-measurement",
+  "cd".repeat(48),
+];
+
+/**
+ * `contrast generate` with {@link SIMULATED_SNP_REFERENCE_FLAGS} on `${dir}/app.yml`, with `dir`
+ * as the workspace.
+ */
+export function generateAppArgs(dir: string): string[] {
+  return ["generate", ...SIMULATED_SNP_REFERENCE_FLAGS, "-w", dir, `${dir}/app.yml`];
+}

@@ -9,12 +9,10 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
 import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
-import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
-import { createRequestHandler, listenHttps, type Route } from "../../../coordinator/http/server.ts";
+import { type Route } from "../../../coordinator/http/server.ts";
 import type { ConnectionLimits } from "../../../coordinator/http/connection_limits.ts";
-import { Logger } from "../../../util/log/logger.ts";
+import { startTestHttps } from "./https_fixture.ts";
 
 const routes: Route[] = [
   { method: "POST", path: "/echo", handle: (r) => ({ body: { got: r.body } }) },
@@ -34,24 +32,12 @@ const LIMITS: ConnectionLimits = {
 const GUARD_MS = 8000;
 
 async function start(limits: Partial<ConnectionLimits> = {}) {
-  const metrics = new CoordinatorMetrics();
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = await listenHttps(
-    {
-      port: 0,
-      host: "127.0.0.1",
-      certPem: id.certPem,
-      keyPem: id.keyPem,
-      limits: { ...LIMITS, ...limits },
-    },
-    createRequestHandler({
-      api: "mesh",
-      routes,
-      limits: { maxBodyBytes: 4096 },
-      logger: new Logger("test", { format: "json", sink: () => {} }),
-      metrics,
-    }),
-  );
+  const { server, metrics } = await startTestHttps({
+    api: "mesh",
+    routes,
+    limits: { ...LIMITS, ...limits },
+    maxBodyBytes: 4096,
+  });
   const closed = (reason: string) => metrics.connectionsClosed.value({ api: "mesh", reason });
   return { server, metrics, closed };
 }

@@ -6,37 +6,22 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
-import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
-import { createRequestHandler, listenHttps, type Route } from "../../../coordinator/http/server.ts";
+import { type Route } from "../../../coordinator/http/server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
-import { Logger } from "../../../util/log/logger.ts";
+import { startTestHttps } from "./https_fixture.ts";
 
 const routes: Route[] = [
   { method: "POST", path: "/echo", handle: (r) => ({ body: { got: r.body } }) },
   { method: "GET", path: "/hello", handle: () => ({ body: { hello: true } }) },
 ];
 
-async function start() {
-  const metrics = new CoordinatorMetrics();
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = await listenHttps(
-    {
-      port: 0,
-      host: "127.0.0.1",
-      certPem: id.certPem,
-      keyPem: id.keyPem,
-      limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 5000 },
-    },
-    createRequestHandler({
-      api: "mesh",
-      routes,
-      limits: { maxBodyBytes: 1024 },
-      logger: new Logger("test", { format: "json", sink: () => {} }),
-      metrics,
-    }),
-  );
-  return { server, metrics };
+function start() {
+  return startTestHttps({
+    api: "mesh",
+    routes,
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 5000 },
+    maxBodyBytes: 1024,
+  });
 }
 
 /** Sends `text` on a fresh TLS connection and returns everything received until the server closes it. */

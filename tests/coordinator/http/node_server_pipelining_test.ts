@@ -19,6 +19,7 @@ import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
 } from "../../../coordinator/http/connection_limits.ts";
+import { writeUntilClosed } from "../../helpers/socket_flood.ts";
 
 const LIMITS: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 };
 
@@ -42,24 +43,13 @@ Deno.test("transit (node:https): a client pipelining requests while the first is
   socket.on("error", () => {});
   try {
     await new Promise((resolve) => socket.once("secureConnect", resolve));
-    let closed = false;
-    socket.once("close", () => closed = true);
     const piece = "GET / HTTP/1.1\r\nhost: c\r\n\r\n".repeat(2000);
-    let handed = 0;
-    const started = Date.now();
-    while (!closed && handed < 16 * 1024 * 1024 && Date.now() - started < 8000) {
-      if (!socket.write(piece)) {
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, 100);
-          socket.once("drain", () => {
-            clearTimeout(timer);
-            resolve(undefined);
-          });
-        });
-      }
-      handed += piece.length;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+    const { closed, handed, started } = await writeUntilClosed(
+      socket,
+      piece,
+      16 * 1024 * 1024,
+      8000,
+    );
     assert.ok(
       closed,
       `the server kept a connection with ${handled} requests in flight ` +

@@ -1,7 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { ParseError, VerificationError } from "../../../util/errors/mod.ts";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
 import {
   CoordinatorBadRequestError,
   CoordinatorRejectedError,
@@ -15,13 +14,9 @@ import {
 } from "../../../protocol/errors.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
 import { probeRoutes } from "../../../coordinator/http/probes.ts";
-import {
-  createRequestHandler,
-  listenHttp,
-  listenHttps,
-  type Route,
-} from "../../../coordinator/http/server.ts";
+import { createRequestHandler, listenHttp, type Route } from "../../../coordinator/http/server.ts";
 import { Logger } from "../../../util/log/logger.ts";
+import { startTestHttps } from "./https_fixture.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
 
 const lines: string[] = [];
@@ -44,18 +39,13 @@ const logger = new Logger("test", { format: "json", sink: (l) => lines.push(l) }
 
 /** A user-API HTTPS server on a free loopback port serving `routes`, with a client pinned to it. */
 async function start(routes: Route[], maxBodyBytes = 1024, requestTimeoutMs = 5000) {
-  const metrics = new CoordinatorMetrics();
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = await listenHttps(
-    {
-      port: 0,
-      host: "127.0.0.1",
-      certPem: id.certPem,
-      keyPem: id.keyPem,
-      limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs },
-    },
-    createRequestHandler({ api: "user", routes, limits: { maxBodyBytes }, logger, metrics }),
-  );
+  const { server, metrics } = await startTestHttps({
+    api: "user",
+    routes,
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs },
+    maxBodyBytes,
+    logger,
+  });
   return { server, metrics, client: new PinnedHttpsClient(`127.0.0.1:${server.port}`) };
 }
 

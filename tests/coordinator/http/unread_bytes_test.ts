@@ -11,6 +11,7 @@ import tls from "node:tls";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
 import { serveHttp1 } from "../../../coordinator/http/http1_server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
+import { writeUntilClosed } from "../../helpers/socket_flood.ts";
 
 const EMPTY = new Uint8Array();
 
@@ -36,27 +37,11 @@ Deno.test("a TLS client pushing requests while its first is being handled is cut
   socket.on("error", () => {});
   try {
     await new Promise((resolve) => socket.once("secureConnect", resolve));
-    let closed = false;
-    socket.once("close", () => closed = true);
     const request = "GET / HTTP/1.1\r\nhost: c\r\n\r\n";
     socket.write(request);
     const piece = request.repeat(4000); // ~108 kB of pipelined requests
     const giveUpAt = 64 * 1024 * 1024;
-    let handed = 0;
-    const started = Date.now();
-    while (!closed && handed < giveUpAt && Date.now() - started < 10_000) {
-      if (!socket.write(piece)) {
-        await new Promise((resolve) => {
-          const timer = setTimeout(resolve, 100);
-          socket.once("drain", () => {
-            clearTimeout(timer);
-            resolve(undefined);
-          });
-        });
-      }
-      handed += piece.length;
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
+    const { closed, handed, started } = await writeUntilClosed(socket, piece, giveUpAt, 10_000);
     assert.ok(
       closed,
       `the server took ${Math.round(handed / 1048576)} MiB in ${Date.now() - started} ms ` +

@@ -20,6 +20,7 @@ import {
 } from "../../../testing/simulation/processes.ts";
 import { pushTestImage, startRegistry } from "../../../testing/registry/registry.ts";
 import { conformanceAvailable, conformanceFile } from "../../conformance.ts";
+import { SIMULATED_SNP_REFERENCE_FLAGS } from "../../helpers/contrast_cli.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/:/sbin/nologin\n";
 const GROUP = "root:x:0:\nnonroot:x:65532:\n";
@@ -136,12 +137,7 @@ Deno.test({
         );
         const generated = await contrast([
           "generate",
-          "--reference-values",
-          "Simulated-SNP",
-          "--simulated-root",
-          "ab".repeat(32),
-          "--trusted-measurement",
-          "cd".repeat(48),
+          ...SIMULATED_SNP_REFERENCE_FLAGS,
           "--insecure-registry",
           registry.host,
           "--image-cache",
