@@ -29,7 +29,7 @@ import type { ConnectionCloseReason } from "./http1_server.ts";
  * Requests in flight (handed to the handler, not yet answered) on one connection at most; HTTP
  * clients send one at a time (none the transit API serves pipelines).
  */
-export const MAX_REQUESTS_IN_FLIGHT = 4;
+const MAX_REQUESTS_IN_FLIGHT = 4;
 
 /**
  * The `node:https` server options that carry the handshake deadline of `limits`.
