@@ -197,9 +197,14 @@ async function exchange(
       if (head.expectContinue && (head.contentLength ?? 0) <= limit) {
         await writeAll(conn, CONTINUE);
       }
-      const body = await reader.readBody(head, limit);
-      bodyState = "read";
-      return body;
+      conn.allowBody(Math.min(limit, head.contentLength ?? limit));
+      try {
+        const body = await reader.readBody(head, limit);
+        bodyState = "read";
+        return body;
+      } finally {
+        conn.allowBody(0);
+      }
     },
   };
   const outcome = await Promise.race([handler.handle(request), timedOut]);

@@ -25,6 +25,12 @@ export interface ByteConnection {
   handshake(): Promise<void>;
   /** Destroys the connection; pending reads and writes fail. */
   close(): void;
+  /**
+   * Lets the peer send up to `bytes` more than the unread bound while a request body of that
+   * size is being read (0 again after it): a body the API accepts is read as it arrives and must
+   * not count as a flood.
+   */
+  allowBody(bytes: number): void;
 }
 
 /** Received bytes held before the socket is paused (back-pressure on a client that floods). */
@@ -37,7 +43,7 @@ const HIGH_WATER_BYTES = 64 * 1024;
  * (measured: a client pushed 190 MiB in 5 s into a server busy with its first request; the
  * server's resident memory grew to 443 MiB). So a TLS socket is never paused; its data is counted
  * here, and a client that sends this much more than the server has read (far beyond a request
- * head and any body, which are read as they arrive) is cut off.
+ * head; a body being read is allowed on top, see {@link ByteConnection.allowBody}) is cut off.
  */
 const MAX_UNREAD_TLS_BYTES = 1024 * 1024;
 
@@ -56,6 +62,9 @@ export class StreamConnection implements ByteConnection {
   /** Bytes of `#chunks[0]` already read. */
   #offset = 0;
   #buffered = 0;
+  /** Bytes of a body being read that may arrive on top of {@link MAX_UNREAD_TLS_BYTES}. */
+  #bodyAllowance = 0;
+  #unreadCheck?: ReturnType<typeof setTimeout>;
   #paused = false;
   #ended = false;
   #closed = false;
@@ -82,7 +91,7 @@ export class StreamConnection implements ByteConnection {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
       if (tlsSocket) {
-        if (this.#buffered > MAX_UNREAD_TLS_BYTES) this.close();
+        if (this.#buffered > MAX_UNREAD_TLS_BYTES + this.#bodyAllowance) this.#checkUnreadSoon();
       } else if (this.#buffered >= HIGH_WATER_BYTES && !this.#paused) {
         this.#paused = true;
         socket.pause();
@@ -96,6 +105,21 @@ export class StreamConnection implements ByteConnection {
     socket.on("close", () => this.#markClosed());
     socket.on("error", () => this.#markClosed());
     if (!tlsSocket) socket.resume();
+  }
+
+  /**
+   * Closes the connection if it still holds too much unread once the reader has had its turn:
+   * the runtime hands over a burst of received data in one task, before the reader could parse
+   * the head that announces a body (and call {@link allowBody}), so the bound is checked after it.
+   */
+  #checkUnreadSoon(): void {
+    if (this.#unreadCheck !== undefined) return;
+    this.#unreadCheck = setTimeout(() => {
+      this.#unreadCheck = undefined;
+      if (!this.#closed && this.#buffered > MAX_UNREAD_TLS_BYTES + this.#bodyAllowance) {
+        this.close();
+      }
+    }, 0);
   }
 
   #wakeReader(): void {
@@ -157,7 +181,13 @@ export class StreamConnection implements ByteConnection {
     });
   }
 
+  allowBody(bytes: number): void {
+    this.#bodyAllowance = bytes;
+  }
+
   close(): void {
+    clearTimeout(this.#unreadCheck);
+    this.#unreadCheck = undefined;
     this.#socket.destroy();
     if (this.#raw !== this.#socket) this.#raw.destroy();
     // What was received and not read is dropped: nothing more is served on a closed connection.

@@ -24,6 +24,7 @@ function scripted(source: Uint8Array, piece: number, onRead: () => void): ByteCo
     write: () => Promise.resolve(),
     handshake: () => Promise.resolve(),
     close: () => {},
+    allowBody: () => {},
   };
 }
 

@@ -14,6 +14,7 @@ import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_
 import { writeUntilClosed } from "../../helpers/socket_flood.ts";
 
 const EMPTY = new Uint8Array();
+const ASCII = new TextEncoder();
 
 Deno.test("a TLS client pushing requests while its first is being handled is cut off, not buffered", async () => {
   const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
@@ -49,6 +50,43 @@ Deno.test("a TLS client pushing requests while its first is being handled is cut
     );
   } finally {
     release();
+    socket.destroy();
+    await server.close();
+  }
+});
+
+Deno.test("a TLS client sending a body the API accepts, far over the unread bound, is served", async () => {
+  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+  const server = await serveHttp1({
+    port: 0,
+    host: "127.0.0.1",
+    tls: { certPem: id.certPem, keyPem: id.keyPem },
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
+  }, {
+    handle: async (request) => {
+      const body = await request.body(16 * 1024 * 1024);
+      return { status: 200, contentType: "text/plain", body: ASCII.encode(String(body.length)) };
+    },
+    refuse: (_request, status) => ({ status, contentType: "text/plain", body: EMPTY }),
+    connectionClosed: () => {},
+  });
+  const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+  const failed = new Promise<never>((_, reject) => socket.once("error", reject));
+  try {
+    await new Promise((resolve) => socket.once("secureConnect", resolve));
+    const size = 8 * 1024 * 1024; // 8x the unread bound; the client writes it all at once
+    let answer = "";
+    const answered = new Promise<void>((resolve) => {
+      socket.on("data", (chunk: Uint8Array) => {
+        answer += new TextDecoder().decode(chunk);
+        if (answer.includes("\r\n\r\n") && answer.endsWith(String(size))) resolve();
+      });
+    });
+    socket.write(`POST / HTTP/1.1\r\nhost: c\r\ncontent-length: ${size}\r\n\r\n`);
+    socket.write(new Uint8Array(size).fill(0x61));
+    await Promise.race([answered, failed]);
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+  } finally {
     socket.destroy();
     await server.close();
   }
