@@ -9,30 +9,45 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import tls from "node:tls";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../../atls/certificate.ts";
-import { serveHttp1 } from "../../../coordinator/http/http1_server.ts";
+import {
+  type IncomingRequest,
+  type RunningServer,
+  serveHttp1,
+} from "../../../coordinator/http/http1_server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
 import { writeUntilClosed } from "../../helpers/socket_flood.ts";
 
 const EMPTY = new Uint8Array();
 const ASCII = new TextEncoder();
 
-Deno.test("a TLS client pushing requests while its first is being handled is cut off, not buffered", async () => {
+/** A TLS server on a free loopback port whose one route answers what `handle` returns. */
+async function serveTls(
+  handle: (request: IncomingRequest) => Promise<Uint8Array>,
+): Promise<RunningServer> {
   const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  let release!: () => void;
-  const busy = new Promise<void>((resolve) => release = resolve);
-  const server = await serveHttp1({
+  return await serveHttp1({
     port: 0,
     host: "127.0.0.1",
     tls: { certPem: id.certPem, keyPem: id.keyPem },
     limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
   }, {
-    handle: async (request) => {
-      await request.body(1024);
-      await busy;
-      return { status: 200, contentType: "text/plain", body: EMPTY };
-    },
+    handle: async (request) => ({
+      status: 200,
+      contentType: "text/plain",
+      body: await handle(request),
+    }),
     refuse: (_request, status) => ({ status, contentType: "text/plain", body: EMPTY }),
     connectionClosed: () => {},
+  });
+}
+
+Deno.test("a TLS client pushing requests while its first is being handled is cut off, not buffered", async () => {
+  let release!: () => void;
+  const busy = new Promise<void>((resolve) => release = resolve);
+  const server = await serveTls(async (request) => {
+    await request.body(1024);
+    await busy;
+    return EMPTY;
   });
   const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
   socket.on("error", () => {});
@@ -56,19 +71,9 @@ Deno.test("a TLS client pushing requests while its first is being handled is cut
 });
 
 Deno.test("a TLS client sending a body the API accepts, far over the unread bound, is served", async () => {
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = await serveHttp1({
-    port: 0,
-    host: "127.0.0.1",
-    tls: { certPem: id.certPem, keyPem: id.keyPem },
-    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
-  }, {
-    handle: async (request) => {
-      const body = await request.body(16 * 1024 * 1024);
-      return { status: 200, contentType: "text/plain", body: ASCII.encode(String(body.length)) };
-    },
-    refuse: (_request, status) => ({ status, contentType: "text/plain", body: EMPTY }),
-    connectionClosed: () => {},
+  const server = await serveTls(async (request) => {
+    const body = await request.body(16 * 1024 * 1024);
+    return ASCII.encode(String(body.length));
   });
   const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
   const failed = new Promise<never>((_, reject) => socket.once("error", reject));
