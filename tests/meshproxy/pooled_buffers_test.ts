@@ -13,7 +13,7 @@ import net from "node:net";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startProxy } from "./helpers.ts";
-import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { concatBytes, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { freePort } from "../helpers/free_port.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -39,16 +39,6 @@ async function sealed(n: number): Promise<Uint8Array> {
 async function intact(bytes: Uint8Array, n: number): Promise<boolean> {
   if (bytes.length !== n + 32) return false;
   return encodeHex(await sha256(bytes.subarray(0, n))) === encodeHex(bytes.subarray(n));
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** Reads slowly: pauses `socket` for a moment after every 128 KiB (back-pressure upstream). */
@@ -77,7 +67,7 @@ async function startSealedApp(): Promise<{ port: number; close(): Promise<void> 
     const sent = sealed(BYTES_EACH_WAY).then((payload) => socket.write(payload));
     socket.on("end", async () => {
       await sent;
-      socket.end(new Uint8Array([(await intact(concat(chunks), BYTES_EACH_WAY)) ? 1 : 0]));
+      socket.end(new Uint8Array([(await intact(concatBytes(...chunks), BYTES_EACH_WAY)) ? 1 : 0]));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -97,7 +87,7 @@ async function client(port: number): Promise<Uint8Array> {
     });
     socket.on("error", () => {});
     slowReader(socket, chunks);
-    socket.on("close", () => resolve(concat(chunks)));
+    socket.on("close", () => resolve(concatBytes(...chunks)));
   });
 }
 
@@ -193,7 +183,7 @@ Deno.test({
         const chunks: Uint8Array[] = [];
         slowReader(socket, chunks);
         socket.on("end", async () => {
-          const bytes = concat(chunks);
+          const bytes = concatBytes(...chunks);
           const conn = Number(
             /^POST \/c(\d+)\//.exec(new TextDecoder().decode(bytes.subarray(0, 40)))?.[1],
           );
@@ -224,7 +214,7 @@ Deno.test({
           ));
           parts.push(body);
         }
-        return concat(parts);
+        return concatBytes(...parts);
       };
       try {
         await Promise.all(Array.from({ length: CONNECTIONS }, async (_, conn) => {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import tls from "node:tls";
 import { issuePod, meshAuthority, type PodFiles } from "../../bench/meshproxy/credentials.ts";
 import { readIntoOwnBuffers } from "../../meshproxy/tls_reads.ts";
-import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { concatBytes, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 
 const files: PodFiles = await issuePod(await meshAuthority(), ["server"]);
 
@@ -60,16 +60,6 @@ function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
 Deno.test("tls_reads: 8 MiB arrive intact and in order, read into the pool's buffers", async () => {
   const payload = randomBytes(8 * 1024 * 1024);
   const pool = new RecordingPool();
@@ -104,7 +94,7 @@ Deno.test("tls_reads: 8 MiB arrive intact and in order, read into the pool's buf
   }
   assert.equal(switched, true, "this Deno's node:tls cannot read into our buffers any more");
   assert.equal(foreign, 0, "a read landed outside the pool's buffers");
-  const got = concat(received);
+  const got = concatBytes(...received);
   assert.equal(got.length, payload.length);
   assert.equal(encodeHex(await sha256(got)), encodeHex(await sha256(payload)));
   assert.equal(pool.given.length, releases, "each buffer goes back once per read");
@@ -141,7 +131,7 @@ Deno.test("tls_reads: bytes buffered before the switch come first", async () => 
     pair.close();
   }
   assert.equal(switched, true);
-  assert.equal(new TextDecoder().decode(concat(received)), "early bytes;late bytes");
+  assert.equal(new TextDecoder().decode(concatBytes(...received)), "early bytes;late bytes");
 });
 
 Deno.test("tls_reads: a socket with a read buffer of its own is left alone", async () => {
@@ -201,7 +191,10 @@ Deno.test("tls_reads: queued small reads do not each hold a pooled buffer", asyn
   }
   assert.equal(switched, true);
   assert.ok(queued.length > RECORDS / 4, `the records came in ${queued.length} reads, not apart`);
-  assert.deepEqual([...concat(queued)], Array.from({ length: RECORDS }, (_, i) => i & 0xff));
+  assert.deepEqual(
+    [...concatBytes(...queued)],
+    Array.from({ length: RECORDS }, (_, i) => i & 0xff),
+  );
   const held = new Set(queued.map((b) => b.buffer));
   const pooledHeld = [...pool.taken].filter((b) => held.has(b.buffer)).length;
   assert.equal(pooledHeld, 0, `${pooledHeld} pooled buffers held by ${RECORDS} queued bytes`);
