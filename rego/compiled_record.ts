@@ -1,7 +1,8 @@
 /**
  * The provenance record of the compiled rules, `rego/policy.wasm.json`, written next to the wasm by
  * `deno task build:rego`: the SHA-256 of the exact `rules.rego` bytes that were compiled, the opa
- * version, the entrypoints and the SHA-256 of the wasm module. The evaluator refuses a wasm whose
+ * version, the optimiser run over opa's output, the entrypoints and the SHA-256 of the wasm
+ * module. The evaluator refuses a wasm whose
  * digest is not the recorded one, and `contrast policy check` compares a policy's rules with the
  * recorded rules digest, so what is evaluated is provably what the pod's policy contains.
  *
@@ -14,16 +15,18 @@ import { REQUEST_TYPES } from "./request_types.ts";
 import { shippedRecordBytes } from "./shipped.ts";
 
 /** The record's format version. */
-const COMPILED_RECORD_VERSION = 1;
+const COMPILED_RECORD_VERSION = 2;
 
 /** What `rego/policy.wasm` was compiled from, and its digest. */
 export interface CompiledRulesRecord {
   /** Format version ({@link COMPILED_RECORD_VERSION}). */
-  readonly version: 1;
+  readonly version: 2;
   /** Lower-case hex SHA-256 of the exact rules bytes compiled. */
   readonly rulesSha256: string;
   /** The opa version that compiled them (e.g. `1.22.2`). */
   readonly opaVersion: string;
+  /** The optimiser run over opa's wasm and its settings (e.g. `binaryen 132.0.0 -O3`). */
+  readonly wasmOptimizer: string;
   /** The wasm entrypoints, in compilation order (`agent_policy/<Request>`). */
   readonly entrypoints: readonly string[];
   /** Lower-case hex SHA-256 of the wasm module. */
@@ -40,17 +43,26 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return encodeHex(await sha256(bytes));
 }
 
+/** The tools of a compilation: the opa version and the optimiser run over its output. */
+interface Toolchain {
+  /** The opa version that compiled the rules. */
+  readonly opaVersion: string;
+  /** The optimiser and its settings. */
+  readonly wasmOptimizer: string;
+}
+
 /** Builds the record of a compilation. */
 export async function recordCompilation(
   rules: Uint8Array,
   wasm: Uint8Array,
-  opaVersion: string,
+  toolchain: Toolchain,
   entrypoints: readonly string[] = expectedEntrypoints(),
 ): Promise<CompiledRulesRecord> {
   return {
     version: COMPILED_RECORD_VERSION,
     rulesSha256: await sha256Hex(rules),
-    opaVersion,
+    opaVersion: toolchain.opaVersion,
+    wasmOptimizer: toolchain.wasmOptimizer,
     entrypoints: [...entrypoints],
     wasmSha256: await sha256Hex(wasm),
   };
@@ -63,6 +75,7 @@ export function serializeRecord(record: CompiledRulesRecord): string {
       version: record.version,
       rules_sha256: record.rulesSha256,
       opa_version: record.opaVersion,
+      wasm_optimizer: record.wasmOptimizer,
       entrypoints: record.entrypoints,
       wasm_sha256: record.wasmSha256,
     },
@@ -89,6 +102,10 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   if (opaVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(opaVersion)) {
     issues.add("opa_version", "expected a version like 1.22.2");
   }
+  const wasmOptimizer = r.string("wasm_optimizer");
+  if (wasmOptimizer !== undefined && wasmOptimizer.trim() === "") {
+    issues.add("wasm_optimizer", "expected the optimiser and its settings");
+  }
   const seen = new Set<string>();
   const entrypoints = r.array("entrypoints", (v, path) => {
     if (typeof v !== "string" || v.length === 0) {
@@ -106,6 +123,7 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
     version: COMPILED_RECORD_VERSION,
     rulesSha256: rulesSha256!,
     opaVersion: opaVersion!,
+    wasmOptimizer: wasmOptimizer!,
     entrypoints: entrypoints!,
     wasmSha256: wasmSha256!,
   };
@@ -196,6 +214,11 @@ export function recordDifferences(
   }
   if (committed.opaVersion !== fresh.opaVersion) {
     out.push(`opa_version: recorded ${committed.opaVersion}, compiled with ${fresh.opaVersion}`);
+  }
+  if (committed.wasmOptimizer !== fresh.wasmOptimizer) {
+    out.push(
+      `wasm_optimizer: recorded ${committed.wasmOptimizer}, optimised with ${fresh.wasmOptimizer}`,
+    );
   }
   if (JSON.stringify(committed.entrypoints) !== JSON.stringify(fresh.entrypoints)) {
     out.push(
