@@ -14,18 +14,28 @@ import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts"
 import { REQUEST_TYPES } from "./request_types.ts";
 import { shippedRecordBytes } from "./shipped.ts";
 
-/** The record's format version. */
+/**
+ * The record's format version: 2 names the optimiser run over opa's output. Version 1 (opa's
+ * output as it was, no `wasm_optimizer` field) is still read, for the earlier commits
+ * `scripts/bench_policy_baseline.ts` measures against.
+ */
 const COMPILED_RECORD_VERSION = 2;
+
+/** What a version 1 record's module was optimised with: nothing. */
+const NOT_OPTIMIZED = "none";
 
 /** What `rego/policy.wasm` was compiled from, and its digest. */
 export interface CompiledRulesRecord {
-  /** Format version ({@link COMPILED_RECORD_VERSION}). */
-  readonly version: 2;
+  /** Format version ({@link COMPILED_RECORD_VERSION}, or 1 for an earlier build). */
+  readonly version: 1 | 2;
   /** Lower-case hex SHA-256 of the exact rules bytes compiled. */
   readonly rulesSha256: string;
   /** The opa version that compiled them (e.g. `1.22.2`). */
   readonly opaVersion: string;
-  /** The optimiser run over opa's wasm and its settings (e.g. `binaryen 132.0.0 -O3`). */
+  /**
+   * The optimiser run over opa's wasm and its settings (e.g. `binaryen 132.0.0 -O3`; `none` for
+   * a version 1 record).
+   */
   readonly wasmOptimizer: string;
   /** The wasm entrypoints, in compilation order (`agent_policy/<Request>`). */
   readonly entrypoints: readonly string[];
@@ -75,7 +85,7 @@ export function serializeRecord(record: CompiledRulesRecord): string {
       version: record.version,
       rules_sha256: record.rulesSha256,
       opa_version: record.opaVersion,
-      wasm_optimizer: record.wasmOptimizer,
+      ...(record.version === 1 ? {} : { wasm_optimizer: record.wasmOptimizer }),
       entrypoints: record.entrypoints,
       wasm_sha256: record.wasmSha256,
     },
@@ -85,8 +95,8 @@ export function serializeRecord(record: CompiledRulesRecord): string {
 }
 
 /**
- * Parses a record strictly: every field present with its type, digests 32-byte hex, no unknown
- * field.
+ * Parses a record strictly: every field of its version present with its type, digests 32-byte
+ * hex, no unknown field.
  *
  * @throws {InvalidDocumentError} listing every problem with its JSON path
  */
@@ -94,7 +104,7 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   const issues = new IssueList();
   const r = new ObjectReader(parseJsonDocument(bytes), "", issues);
   const version = r.integer("version", { min: 0 });
-  if (version !== undefined && version !== COMPILED_RECORD_VERSION) {
+  if (version !== undefined && version !== COMPILED_RECORD_VERSION && version !== 1) {
     issues.add("version", `unsupported record version ${version}`);
   }
   const rulesSha256 = r.hex("rules_sha256", 32);
@@ -102,7 +112,8 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   if (opaVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(opaVersion)) {
     issues.add("opa_version", "expected a version like 1.22.2");
   }
-  const wasmOptimizer = r.string("wasm_optimizer");
+  // A version 1 record has no such field (finish() refuses it there as unknown).
+  const wasmOptimizer = version === 1 ? NOT_OPTIMIZED : r.string("wasm_optimizer");
   if (wasmOptimizer !== undefined && wasmOptimizer.trim() === "") {
     issues.add("wasm_optimizer", "expected the optimiser and its settings");
   }
@@ -120,7 +131,7 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   if (r.ok) r.finish();
   issues.throwIfAny();
   return {
-    version: COMPILED_RECORD_VERSION,
+    version: version === 1 ? 1 : COMPILED_RECORD_VERSION,
     rulesSha256: rulesSha256!,
     opaVersion: opaVersion!,
     wasmOptimizer: wasmOptimizer!,

@@ -99,7 +99,7 @@ Deno.test("parses the canonical record back to the same record", () => {
 
 Deno.test("rejects a malformed record naming every bad field", () => {
   const bytes = recordJson({
-    version: 1,
+    version: 3,
     rules_sha256: "abc",
     opa_version: "latest",
     wasm_optimizer: " ",
@@ -135,6 +135,26 @@ Deno.test("rejects a malformed record naming every bad field", () => {
   assert.throws(
     () => parseRecord(new TextEncoder().encode("not json")),
     (e: unknown) => e instanceof InvalidDocumentError && e.field === "(root)",
+  );
+});
+
+Deno.test("reads a version 1 record (an earlier build: opa's output as it was)", () => {
+  const { wasm_optimizer: _, ...fields } = JSON.parse(serializeRecord(record));
+  const v1 = new TextEncoder().encode(JSON.stringify({ ...fields, version: 1 }, null, 2) + "\n");
+  const parsed = parseRecord(v1);
+  assert.deepEqual(parsed, { ...record, version: 1, wasmOptimizer: "none" });
+  assert.equal(serializeRecord(parsed), new TextDecoder().decode(v1));
+  assert.throws(
+    () => parseRecord(recordJson({ version: 1 })),
+    (e: unknown) =>
+      e instanceof InvalidDocumentError && e.issues.map((i) => i.path).join() === "wasm_optimizer",
+    "version 1 has no wasm_optimizer field",
+  );
+  assert.throws(
+    () => parseRecord(recordJson({ wasm_optimizer: undefined })),
+    (e: unknown) =>
+      e instanceof InvalidDocumentError && e.issues.map((i) => i.path).join() === "wasm_optimizer",
+    "version 2 requires it",
   );
 });
 
