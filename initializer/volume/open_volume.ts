@@ -58,7 +58,7 @@ export interface VolumeStep {
 }
 
 /** A device checked by {@link prepareVolume}, with the private copy of its checked header. */
-export interface PreparedVolume {
+interface PreparedVolume {
   /** Whether the device was blank and has just been formatted. */
   readonly formatted: boolean;
   /** The checked LUKS2 header copy: open the device with it ({@link MountTarget.header}). */
