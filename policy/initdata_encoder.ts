@@ -14,7 +14,7 @@ import { createHash, type Hash } from "node:crypto";
 import { encodeBase64 } from "../util/bytes/mod.ts";
 import { combinePolicyTextSizes, measurePolicyText, type PolicyTextSize } from "./agent_limits.ts";
 import { PrefixedGzip } from "./gzip.ts";
-import { prettyJsonTomlLine } from "./pretty_json_toml_bytes.ts";
+import { escapeAndMeasureTomlMultiline } from "./toml_multiline_bytes.ts";
 import {
   escapeTomlMultiline,
   INITDATA_VERSION,
@@ -73,7 +73,7 @@ export class PolicyInitdataEncoder {
   readonly #prefix = this.#encoder.encode(POLICY_DATA_PREFIX);
   /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
   #lineBytes = new Uint8Array(0);
-  #escapeScratch: Uint8Array = new Uint8Array(0);
+  #escapeScratch = new Uint8Array(0);
   /** The last {@link encodeAnnotated} (its initdata bytes are in the buffers until it ends). */
   #annotating: Promise<unknown> = Promise.resolve();
 
@@ -131,21 +131,23 @@ export class PolicyInitdataEncoder {
     policyData: unknown,
     inScratch: boolean,
   ): { tail: Uint8Array; digest: Uint8Array; policyTextSize: PolicyTextSize } {
-    // `${POLICY_DATA_PREFIX}${pretty json}\n`, escaped and measured in one pass over the compact
-    // JSON's UTF-8 bytes (`pretty_json_toml_bytes.ts`), written into buffers reused across pods.
-    const json = JSON.stringify(policyData);
-    const room = 3 * json.length; // at most three UTF-8 bytes per UTF-16 unit
+    // `${POLICY_DATA_PREFIX}${json}\n` as UTF-8, written in place (not joined as a string first).
+    const json = JSON.stringify(policyData, null, 2);
+    const prefix = this.#prefix.length;
+    const room = prefix + 3 * json.length + 1; // at most three UTF-8 bytes per UTF-16 unit
     if (this.#lineBytes.length < room) this.#lineBytes = new Uint8Array(2 * room);
-    const json8 = this.#encoder.encodeInto(json, this.#lineBytes).written;
-    const line = prettyJsonTomlLine(
-      this.#prefix,
-      this.#lineBytes.subarray(0, json8),
+    this.#lineBytes.set(this.#prefix, 0);
+    const json8 = this.#encoder.encodeInto(json, this.#lineBytes.subarray(prefix)).written;
+    this.#lineBytes[prefix + json8] = 0x0a;
+    const written = prefix + json8 + 1;
+    const worstCase = 2 * written + this.#closing.length;
+    if (this.#escapeScratch.length < worstCase) this.#escapeScratch = new Uint8Array(2 * worstCase);
+    const { bytes: tail, size } = escapeAndMeasureTomlMultiline(
+      this.#lineBytes.subarray(0, written),
       this.#closing,
       this.#escapeScratch,
+      inScratch,
     );
-    this.#escapeScratch = line.buffer;
-    const tail = inScratch ? line.bytes : line.bytes.slice();
-    const size = line.size;
     return {
       tail,
       digest: new Uint8Array(this.#headHash.copy().update(tail).digest()),

@@ -22,17 +22,12 @@ function isTomlControl(byte: number): boolean {
 
 /** What a byte of the text needs: copied, escaped with a backslash, a line end, or `\uXXXX`. */
 const COPY = 0;
-/** {@link TOML_BYTE_ACTION}'s value for a byte copied as it is. */
-export const TOML_COPY = COPY;
 const BACKSLASHED = 1;
 const LINE_END = 2;
 const UNICODE_ESCAPE = 3;
 
-/**
- * What a byte of the text needs in a TOML multi-line basic string ({@link TOML_COPY} when it is
- * copied as it is), by byte value: one table load per byte in the loop.
- */
-export const TOML_BYTE_ACTION: Uint8Array = (() => {
+/** {@link COPY} … {@link UNICODE_ESCAPE} by byte value: one table load per byte in the loop. */
+const BYTE_ACTION: Uint8Array = (() => {
   const table = new Uint8Array(256);
   for (let byte = 0; byte < 256; byte++) {
     table[byte] = byte === BACKSLASH || byte === QUOTE
@@ -80,7 +75,7 @@ export function escapeAndMeasureTomlMultiline(
   let longestLine = 0;
   for (let i = 0; i < n; i++) {
     const byte = text[i]!;
-    const action = TOML_BYTE_ACTION[byte]!;
+    const action = BYTE_ACTION[byte]!;
     if (action === COPY) {
       out[o++] = byte;
     } else if (action === BACKSLASHED) {
