@@ -9,6 +9,7 @@
  * @module
  */
 import { VerificationError } from "../../util/errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import { parseCrl, verifyCrl } from "../../x509/crl.ts";
@@ -30,6 +31,8 @@ interface PcsResponseCheckContext {
   readonly issuerChainPem?: string;
   /** The verified root certificate (root CA CRL only: the CRL names no chain of its own). */
   readonly root?: Certificate;
+  /** The FMSPC the TCB info was requested for; a TCB info of another platform is refused. */
+  readonly fmspc?: Uint8Array;
 }
 
 async function chainToRoot(
@@ -105,8 +108,18 @@ export async function checkPcsResponse(
   context: PcsResponseCheckContext,
 ): Promise<Certificate> {
   switch (kind) {
-    case "tcbInfo":
-      return (await checkSignedJson("tcbInfo", parseTdxTcbInfoResponse(body), context)).root;
+    case "tcbInfo": {
+      const signed = parseTdxTcbInfoResponse(body);
+      const root = (await checkSignedJson("tcbInfo", signed, context)).root;
+      const fmspc = signed.tcbInfo.fmspc;
+      if (context.fmspc !== undefined && !constantTimeEqual(fmspc, context.fmspc)) {
+        throw new VerificationError(
+          "tcbInfo.fmspc",
+          `is ${encodeHex(fmspc)}, but the TCB info of ${encodeHex(context.fmspc)} was requested`,
+        );
+      }
+      return root;
+    }
     case "qeIdentity":
       return (await checkSignedJson("qeIdentity", parseQeIdentityResponse(body), context)).root;
     case "pckCrl": {
