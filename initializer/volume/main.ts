@@ -62,9 +62,17 @@ export async function volumeMain(args: string[]): Promise<number> {
     key = await deriveVolumeKey(secret, o.volume);
     secret.fill(0);
     const step = { device: o.device, key, run: runCommand, logger };
-    await prepareVolume(step);
-    if (!o.checkOnly) {
-      await openAndMount(step, { mapperName: `contrast-${o.volume}`, mountPoint: o.mount });
+    const prepared = await prepareVolume(step);
+    try {
+      if (!o.checkOnly) {
+        await openAndMount(step, {
+          mapperName: `contrast-${o.volume}`,
+          mountPoint: o.mount,
+          header: prepared.header,
+        });
+      }
+    } finally {
+      await prepared.removeHeaderCopy();
     }
     return 0;
   } catch (error) {
