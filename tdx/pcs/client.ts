@@ -17,6 +17,7 @@ import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fet
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { readFromBundle } from "../../collateral/bundle.ts";
 import type {
+  PckCaType,
   TdxCollateral,
   TdxCollateralRequest,
   TdxCollateralSource,
@@ -232,6 +233,7 @@ export function cachingFetcherTransport(
           issuerChainPem,
           root,
           ...(kind === "tcbInfo" ? { fmspc: requestedFmspc(url) } : {}),
+          ...(kind === "pckCrl" ? { pckCa: requestedPckCa(url) } : {}),
         });
       };
       const r = await fetcher.get(url, {
@@ -251,6 +253,14 @@ export function cachingFetcherTransport(
  */
 function requestedFmspc(url: string): Uint8Array {
   return decodeHex(new URL(url).searchParams.get("fmspc") ?? "", `${url}: fmspc`, 6);
+}
+
+/**
+ * The PCK CA a PCK CRL URL asks for (its `ca` query parameter, as {@link pcsUrls} writes it), so
+ * the other CA's genuine CRL is not cached under it.
+ */
+function requestedPckCa(url: string): PckCaType {
+  return new URL(url).searchParams.get("ca") === "processor" ? "processor" : "platform";
 }
 
 /** Where a PCS-compatible service (a PCCS, a stand-in) serves the root CA CRL (read as DER). */

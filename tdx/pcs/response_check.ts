@@ -17,6 +17,7 @@ import type { TrustAnchor } from "../../x509/chain.ts";
 import { verifyEcdsa } from "../../x509/signature.ts";
 import { parseQeIdentityResponse } from "../collateral/qe_identity.ts";
 import { parseTdxTcbInfoResponse } from "../collateral/tcb_info.ts";
+import type { PckCaType } from "../verify/collateral_bundle.ts";
 
 /** Which PCS resource a response is. */
 type PcsResponseKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
@@ -33,6 +34,8 @@ interface PcsResponseCheckContext {
   readonly root?: Certificate;
   /** The FMSPC the TCB info was requested for; a TCB info of another platform is refused. */
   readonly fmspc?: Uint8Array;
+  /** The PCK CA whose CRL was requested; the CRL of the other PCK CA is refused. */
+  readonly pckCa?: PckCaType;
 }
 
 async function chainToRoot(
@@ -126,6 +129,14 @@ export async function checkPcsResponse(
       const crl = parseCrl(body, "pckCrl");
       const chain = await chainToRoot("pckCrlIssuerChain", context.issuerChainPem, context);
       await verifyCrl(crl, chain.leaf, context.now, "pckCrl");
+      // Told apart as the PCK CA type of a quote is (tdx/verifier.ts collateralRequestOf).
+      const issuedBy: PckCaType = /Processor/i.test(crl.issuer) ? "processor" : "platform";
+      if (context.pckCa !== undefined && issuedBy !== context.pckCa) {
+        throw new VerificationError(
+          "pckCrl.issuer",
+          `is the ${issuedBy} PCK CA ("${crl.issuer}"), but the ${context.pckCa} CA's CRL was requested`,
+        );
+      }
       return chain.root;
     }
     case "rootCaCrl": {

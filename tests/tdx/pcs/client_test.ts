@@ -282,6 +282,29 @@ Deno.test("genuine TCB info of another FMSPC is not cached under this FMSPC's UR
   });
 });
 
+Deno.test("the PCK CRL of one PCK CA is not cached under the URL of the other", async () => {
+  // The Platform CA's genuine CRL answered for ca=processor: cached, a processor-CA platform
+  // would find no CRL of its PCK CA until that CRL's nextUpdate.
+  const bogus = new Map([["/sgx/certification/v4/pckcrl", {
+    body: collateral.pckCrl!,
+    headers: { "SGX-PCK-CRL-Issuer-Chain": encodeURIComponent(collateral.pckCrlIssuerChain!) },
+  }]]);
+  const processor = { ...request, pckCa: "processor" as const };
+  const key = "/sgx/certification/v4/pckcrl?ca=processor&encoding=der";
+  await withBogusFirst(bogus, async (server, fetcherFor) => {
+    await assert.rejects(
+      client(server.base, fetcherFor()).collateralFor(processor),
+      (e: unknown) => e instanceof VerificationError && e.field === "pckCrl.issuer",
+    );
+    // Not cached: asked again (this stand-in has no Processor CA, so its answer is 404).
+    await assert.rejects(
+      client(server.base, fetcherFor()).collateralFor(processor),
+      UnavailableError,
+    );
+    assert.equal(server.hits.get(key), 2);
+  });
+});
+
 Deno.test("by default the transport accepts only collateral under the pinned Intel root", async () => {
   const server = serve();
   try {
