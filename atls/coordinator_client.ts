@@ -81,8 +81,8 @@ export async function attestCoordinator(
 ): Promise<AttestedCoordinator> {
   const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-  const answer = await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) });
-  const state = await readUntrusted(() => {
+  const state = await readUntrusted(async () => {
+    const answer = await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) });
     const parsed = parseAttestResponse(answer);
     parseEvidenceStructure(parsed.evidence);
     return parsed;

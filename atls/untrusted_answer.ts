@@ -10,6 +10,7 @@
  */
 import { InvalidDocumentError, ParseError, VerificationError } from "../util/errors/mod.ts";
 import type { Evidence } from "../evidence/types.ts";
+import { CoordinatorBadRequestError } from "./pinned_client.ts";
 import { CERT_TABLE_GUIDS, parseCertTable } from "../snp/abi/cert_table.ts";
 import { parseSnpReport } from "../snp/abi/report.ts";
 import { parseTdxQuote } from "../tdx/quote/parse_quote.ts";
@@ -20,16 +21,22 @@ import { parseCertificate } from "../x509/certificate.ts";
  * Runs `read` over data the Coordinator sent; a parse failure becomes a {@link VerificationError}
  * naming `coordinator.<field>`.
  *
- * @throws {VerificationError} when `read` throws a {@link ParseError} or
- *   {@link InvalidDocumentError}; any other error unchanged
+ * @throws {VerificationError} when `read` throws a {@link ParseError} (but a
+ *   {@link CoordinatorBadRequestError}: a 400 answer) or {@link InvalidDocumentError}; any other
+ *   error unchanged
  */
 export async function readUntrusted<T>(read: () => T | Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
+    // A 400 answer is the Coordinator refusing our request, not an answer that does not parse.
+    if (error instanceof CoordinatorBadRequestError) throw error;
     if (!(error instanceof ParseError || error instanceof InvalidDocumentError)) throw error;
+    const field = error.field === "" || error.field.startsWith("coordinator")
+      ? error.field || "coordinator"
+      : `coordinator.${error.field}`;
     throw new VerificationError(
-      error.field ? `coordinator.${error.field}` : "coordinator",
+      field,
       `the Coordinator's answer does not parse: ${error.reason}`,
       { cause: error },
     );

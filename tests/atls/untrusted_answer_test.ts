@@ -42,7 +42,8 @@ async function impostor(answers: Record<string, unknown>) {
     req.resume();
     req.on("end", () => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(answers[state.current]));
+      const answer = answers[state.current];
+      res.end(typeof answer === "string" ? answer : JSON.stringify(answer));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -62,10 +63,18 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const ws = await createWorkspace();
-    const server = await impostor({ shortReport: SHORT_REPORT, notAnAnswer: { hello: 1 } });
+    const server = await impostor({
+      shortReport: SHORT_REPORT,
+      notAnAnswer: { hello: 1 },
+      notJson: "<html>a captive portal</html>",
+    });
     try {
       const before = await listTree(ws.dir);
-      for (const [answer, field] of [["shortReport", "report"], ["notAnAnswer", "evidence"]]) {
+      const cases = [["shortReport", "report"], ["notAnAnswer", "evidence"], [
+        "notJson",
+        "response",
+      ]];
+      for (const [answer, field] of cases) {
         server.answer(answer!);
         for (const command of [["verify"], ["set", ws.yamlPath]]) {
           const run = await runCliCaptured(
@@ -77,7 +86,7 @@ Deno.test({
             ...command.slice(1),
           );
           assert.equal(run.code, 1, `${answer} ${command[0]}: ${run.stdout}${run.stderr}`);
-          assert.match(run.stderr, new RegExp(`coordinator\\.${field}: the Coordinator's answer`));
+          assert.match(run.stderr, new RegExp(`error: coordinator\\.${field}: the Coordinator's`));
         }
       }
       assert.deepEqual(await listTree(ws.dir), before, "nothing written");
