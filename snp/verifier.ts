@@ -235,7 +235,10 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 
     const revocationChecked = chain.revocationChecked.some((checked) => checked);
     const simulatedRoot = chain.rootFingerprint !== genuineRoot;
-    if ((this.#options.requireRevocationCheck ?? !simulatedRoot) && !revocationChecked) {
+    // A report no reference value covers is refused below whatever its revocation status.
+    const required = candidates.length > 0 &&
+      (this.#options.requireRevocationCheck ?? !simulatedRoot);
+    if (required && !revocationChecked) {
       const why = fetched.unavailable
         ? ` (${fetched.unavailable.field}: ${fetched.unavailable.reason})`
         : "";

@@ -55,6 +55,8 @@ export interface VolumeStep {
   readonly logger: Logger;
   /** The `cryptsetup` program (default `cryptsetup`). */
   readonly cryptsetup?: string;
+  /** Where the header copy's private folder is made (default the system's temporary folder). */
+  readonly tempDir?: string;
 }
 
 /** A device checked by {@link prepareVolume}, with the private copy of its checked header. */
@@ -163,7 +165,10 @@ async function formatDevice(step: VolumeStep): Promise<void> {
 async function copyHeader(
   step: VolumeStep,
 ): Promise<Pick<PreparedVolume, "header" | "removeHeaderCopy">> {
-  const dir = await Deno.makeTempDir({ prefix: "contrast-luks2-header-" });
+  const dir = await Deno.makeTempDir({
+    prefix: "contrast-luks2-header-",
+    ...(step.tempDir ? { dir: step.tempDir } : {}),
+  });
   const removeHeaderCopy = () => Deno.remove(dir, { recursive: true }).catch(() => {});
   const header = `${dir}/header`;
   const result = await step.run(

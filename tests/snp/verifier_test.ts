@@ -336,6 +336,20 @@ conformanceTest(
       VerificationError,
       "report.signature",
     );
+    // The genuine report is refused for its product even where revocation would be required and
+    // no AMD CRL can be had: it is refused anyway, so its revocation status does not matter.
+    const strict = new SnpEvidenceVerifier({
+      referenceValues: milanOnly,
+      certificates: await certificatesOf(v),
+    });
+    await rejects(
+      strict.verifyDetailed(
+        { platform: "snp", report: (await readVectorFiles(v)).report },
+        { now: new Date(v.suggested_fixed_now) },
+      ),
+      ValidationError,
+      "product",
+    );
   },
 );
 

@@ -285,6 +285,13 @@ Deno.test({
       assert.equal(await volumeMain(args(`${dir}/a`)), 0);
       assert.equal(await volumeMain(args(`${dir}/a`)), 0);
       assert.equal(await volumeMain(args(`${dir}/b`)), 1);
+      const left = [];
+      for await (const entry of Deno.readDir(dir)) left.push(entry.name);
+      assert.deepEqual(
+        left.filter((name) => name.startsWith("contrast-luks2-header-")),
+        [],
+        "the header copies (made beside the workload secret) are removed",
+      );
       assert.equal(await volumeMain(["--device", image]), 2);
       assert.equal(await volumeMain([...args(`${dir}/a`).slice(0, -1)]), hasDeviceMapper ? 0 : 3);
     }),
