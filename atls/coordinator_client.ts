@@ -15,6 +15,8 @@
  *    each later one by a key of its predecessor), and, when the caller pins owner keys (a pod's
  *    trust document), some transition is signed by a pinned key (`protocol/owner_chain.ts`).
  * Later requests go only to the same key (pinned), so what was attested is what we talk to.
+ * An answer or evidence that does not parse is a verification failure, not malformed local input
+ * (`untrusted_answer.ts`).
  *
  * @module
  */
@@ -36,6 +38,7 @@ import {
 } from "../protocol/messages.ts";
 import { certificateSpki } from "./certificate.ts";
 import { PinnedHttpsClient } from "./pinned_client.ts";
+import { parseEvidenceStructure, readUntrusted } from "./untrusted_answer.ts";
 import { coordinatorReportData, NONCE_LENGTH } from "../protocol/report_data.ts";
 
 /** The outcome of attesting a Coordinator. */
@@ -78,9 +81,12 @@ export async function attestCoordinator(
 ): Promise<AttestedCoordinator> {
   const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
-  const state = parseAttestResponse(
-    await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) }),
-  );
+  const state = await readUntrusted(async () => {
+    const answer = await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) });
+    const parsed = parseAttestResponse(answer);
+    parseEvidenceStructure(parsed.evidence);
+    return parsed;
+  });
   const certificate = client.serverCertificate;
   if (!certificate) throw new VerificationError("coordinator.tls", "no server certificate seen");
   const reportData = await coordinatorReportData({
@@ -108,7 +114,7 @@ export async function attestCoordinator(
     );
   }
   await checkHistory(state);
-  await checkOwnerChain(state, options.pinnedOwnerKeys, options.pinnedBy);
+  await readUntrusted(() => checkOwnerChain(state, options.pinnedOwnerKeys, options.pinnedBy));
   return { client, state, claims };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Before a workload owner signs an update on top of a Coordinator's history (`set`,
- * `sign --prepare`), or takes its CA files as theirs, the Coordinator must be the one the owner
- * set up, not one started over.
+ * `sign --prepare`), takes its CA files as theirs, or is told it enforces their manifest
+ * (`verify`), the Coordinator must be the one the owner set up, not one started over.
  *
  * `attestTarget` already requires a transition signed by an owner of the local manifest, but an
  * owner-signed history is public: after wiping the store, the infrastructure can replay the

@@ -678,6 +678,7 @@ export class Coordinator {
     const plain = concatBytes(state.engine.seed(), state.engine.salt());
     const sealed = await sealTo(request.hpkePublicKey, plain, PEER_SEED_HPKE_INFO, request.nonce);
     plain.fill(0);
+    this.#requireUnchanged(state);
     this.#options.logger.info("seed sent to a recovering peer", { platform: claims.platform });
     return { sealedSeed: sealedBoxToJson(sealed) };
   }
@@ -795,6 +796,7 @@ export class Coordinator {
         );
         secret.fill(0);
       }
+      this.#requireUnchanged(state);
       metrics.attestations.inc({ platform: claims.platform });
       this.#options.logger.info("issued mesh certificate", {
         policy: matched.digest,
@@ -811,6 +813,25 @@ export class Coordinator {
       const field = error instanceof Error && "field" in error ? String(error.field) : "internal";
       metrics.failures.inc({ api: "mesh", reason: field.split(/[.[]/)[0] || "unknown" });
       throw error;
+    }
+  }
+
+  /**
+   * Refuses to answer from `state` when another state became active while the request was being
+   * verified and answered (a manifest update, or a reload of one another replica made): the
+   * request was admitted by a manifest that is no longer the active one, whose policy may be the
+   * one the update removed (and the infrastructure decides how long verification takes: it carries
+   * the collateral fetches). Called after the last await, so nothing is answered from a replaced
+   * state once the update has been acknowledged.
+   *
+   * @throws {ConflictError} naming `manifest` (409: the client asks for a new challenge)
+   */
+  #requireUnchanged(state: ActiveState): void {
+    if (this.#state !== state) {
+      throw new ConflictError(
+        "manifest",
+        "the active manifest changed while this request was verified: ask for a new challenge",
+      );
     }
   }
 

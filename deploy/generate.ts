@@ -36,7 +36,7 @@ import {
 import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
-import { documentKey, type InitdataAnnotation, renderFiles } from "./render.ts";
+import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
   containerEntries,
@@ -114,7 +114,7 @@ interface GeneratedPolicy {
 /** Output of {@link generate}. */
 interface GenerateResult {
   /** Every input file with its new text (`changed` false: text is the original). */
-  readonly files: readonly { path: string; text: string; changed: boolean }[];
+  readonly files: readonly RenderedFile[];
   readonly manifest: ManifestDocument;
   /** manifest.json text (pretty JSON, newline-terminated). */
   readonly manifestText: string;
@@ -462,6 +462,8 @@ class PolicyBuild {
     readonly meta: YAMLMap;
     /** The `cc_init_data` annotation value. */
     readonly value: string;
+    /** {@link value} as the base64 text all pods share and the pod's own. */
+    readonly valueParts: readonly string[];
   }[] = [];
   readonly #initdata: PolicyInitdataEncoder;
   readonly #patternShapes: PatternShapeCache = new Map();
@@ -507,7 +509,13 @@ class PolicyBuild {
     if (!w.meta) w.ref.node.setIn(paths.meta, doc.createNode({}));
     const meta = getIn(w.ref.node, paths.meta) as YAMLMap;
     const key = documentKey(w.ref.file.path, w.ref.docIndex);
-    this.#unannotated.push({ key, doc, meta, value: initdata.annotation });
+    this.#unannotated.push({
+      key,
+      doc,
+      meta,
+      value: initdata.annotation,
+      valueParts: initdata.annotationParts,
+    });
     this.changedDocs.add(key);
     this.manifestPolicies[digest] = {
       SANs: [w.ref.name, "*"],
@@ -539,10 +547,11 @@ class PolicyBuild {
    * the policies were built.
    */
   writeInitdataAnnotations(): void {
-    for (const { key, doc, meta, value } of this.#unannotated.splice(0)) {
+    for (const { key, doc, meta, value, valueParts } of this.#unannotated.splice(0)) {
       this.initdataAnnotations.set(key, {
         annotations: setInitdataAnnotation(doc, meta, value),
         value,
+        valueParts,
       });
     }
   }

@@ -16,7 +16,7 @@ import type { Document, YAMLMap } from "yaml";
 import { INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
 import { printPlainDocument } from "./plain_document_printer.ts";
-import { refuseGoYamlBreaks } from "../util/yaml/kubectl_agreement.ts";
+import { refuseGoYamlBreaksInPieces } from "../util/yaml/kubectl_agreement.ts";
 
 /** The initdata annotation of one changed document. */
 export interface InitdataAnnotation {
@@ -24,13 +24,34 @@ export interface InitdataAnnotation {
   readonly annotations: YAMLMap;
   /** Its value (base64 of the gzip-compressed initdata). */
   readonly value: string;
+  /**
+   * The value in parts whose concatenation is {@link value} (e.g. the base64 text all pods share
+   * and the pod's own), kept apart in the rendered pieces (default: the value as one part).
+   */
+  readonly valueParts?: readonly string[];
 }
 
-/** One rendered file (`changed` false: `text` is the original). */
-interface RenderedFile {
-  readonly path: string;
-  readonly text: string;
-  readonly changed: boolean;
+/**
+ * One rendered file (`changed` false: the text is the original). The text is held as pieces
+ * whose concatenation it is (the printed documents between the initdata values, and each value's
+ * parts), so a large output is written piece by piece without being joined into one string
+ * first; {@link text} joins them when read.
+ */
+export class RenderedFile {
+  #text: string | undefined;
+
+  constructor(
+    readonly path: string,
+    /** The text, in pieces (the same string object may appear many times). */
+    readonly pieces: readonly string[],
+    readonly changed: boolean,
+  ) {}
+
+  /** The whole text (joined from {@link pieces} when first read). */
+  get text(): string {
+    this.#text ??= this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join("");
+    return this.#text;
+  }
 }
 
 const PLACEHOLDER = /contrast0initdata0placeholder0(\d+)0end/g;
@@ -77,13 +98,14 @@ function printDocument(doc: Document, style: ReturnType<typeof stringifyOptionsF
 }
 
 /**
- * Prints `file` with each of `annotations` as a placeholder, then puts the values in; undefined
- * when the printed text holds the placeholder pattern other than where the annotations are.
+ * Prints `file` with each of `annotations` as a placeholder, then puts the values in: the text as
+ * pieces (printed text, then each value's parts, and so on); undefined when the printed text
+ * holds the placeholder pattern other than where the annotations are.
  */
 function printWithPlaceholders(
   file: InputFile,
   annotations: readonly InitdataAnnotation[],
-): string | undefined {
+): string[] | undefined {
   annotations.forEach((a, i) => a.annotations.set(INITDATA_ANNOTATION, placeholder(i)));
   let text: string;
   try {
@@ -91,11 +113,35 @@ function printWithPlaceholders(
   } finally {
     for (const a of annotations) a.annotations.set(INITDATA_ANNOTATION, a.value);
   }
-  const found = [...text.matchAll(PLACEHOLDER)].map((m) => Number(m[1]));
+  const found = [...text.matchAll(PLACEHOLDER)];
   // Exactly the placeholders put in, each once, in document order: anything else (a user's
   // string with the pattern while a real one went missing) prints directly instead.
-  if (found.length !== annotations.length || found.some((n, i) => n !== i)) return undefined;
-  return text.replace(PLACEHOLDER, (_, i: string) => annotations[Number(i)]!.value);
+  if (
+    found.length !== annotations.length || found.some((m, i) => Number(m[1]) !== i)
+  ) return undefined;
+  const pieces: string[] = [];
+  let at = 0;
+  found.forEach((m, i) => {
+    pieces.push(text.slice(at, m.index));
+    const a = annotations[i]!;
+    pieces.push(...(a.valueParts ?? [a.value]));
+    at = m.index + m[0].length;
+  });
+  pieces.push(text.slice(at));
+  return pieces;
+}
+
+/** Whether the concatenation of `pieces` is `text` (without joining them). */
+function piecesEqual(pieces: readonly string[], text: string): boolean {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  if (length !== text.length) return false;
+  let at = 0;
+  for (const piece of pieces) {
+    if (!text.startsWith(piece, at)) return false;
+    at += piece.length;
+  }
+  return true;
 }
 
 /**
@@ -110,12 +156,12 @@ export function renderFiles(
   return files.map((file) => {
     const keys = file.docs.map((_, i) => documentKey(file.path, i));
     if (!keys.some((k) => changedDocs.has(k))) {
-      return { path: file.path, text: file.text, changed: false };
+      return new RenderedFile(file.path, [file.text], false);
     }
     const own = keys.map((k) => annotations.get(k)).filter((a) => a !== undefined);
-    const text = (own.length > 0 ? printWithPlaceholders(file, own) : undefined) ??
-      printDocuments(file);
-    refuseGoYamlBreaks(file.path, text);
-    return { path: file.path, text, changed: text !== file.text };
+    const pieces = (own.length > 0 ? printWithPlaceholders(file, own) : undefined) ??
+      [printDocuments(file)];
+    refuseGoYamlBreaksInPieces(file.path, pieces);
+    return new RenderedFile(file.path, pieces, !piecesEqual(pieces, file.text));
   });
 }

@@ -11,7 +11,8 @@ import { writeFilesTogether } from "../util/files/write_together.ts";
 /** One file to write. */
 export interface PendingWrite {
   readonly path: string;
-  readonly data: string;
+  /** Text, or text as pieces whose concatenation it is (see `util/files/write_together.ts`). */
+  readonly data: string | readonly string[];
   /** File mode (e.g. 0o600 for private keys). */
   readonly mode?: number;
 }

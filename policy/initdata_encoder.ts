@@ -105,12 +105,22 @@ export class PolicyInitdataEncoder {
    * {@link encode} and then {@link annotation} give them), without keeping a copy of the
    * initdata bytes: they are compressed from the encoder's buffer. Calls run one at a time.
    */
-  encodeAnnotated(
-    policyData: unknown,
-  ): Promise<{ digest: Uint8Array; policyTextSize: PolicyTextSize; annotation: string }> {
+  encodeAnnotated(policyData: unknown): Promise<{
+    digest: Uint8Array;
+    policyTextSize: PolicyTextSize;
+    annotation: string;
+    /** The annotation as the base64 text every pod's annotation starts with and the pod's own. */
+    annotationParts: readonly [string, string];
+  }> {
     const result = this.#annotating.then(async () => {
       const { tail, digest, policyTextSize } = this.#encode(policyData, true);
-      return { digest, policyTextSize, annotation: await this.#annotationOf(tail) };
+      const annotationParts = await this.#annotationPartsOf(tail);
+      return {
+        digest,
+        policyTextSize,
+        annotation: annotationParts[0] + annotationParts[1],
+        annotationParts,
+      };
     });
     this.#annotating = result.catch(() => {});
     return result;
@@ -156,12 +166,18 @@ export class PolicyInitdataEncoder {
   }
 
   async #annotationOf(tail: Uint8Array): Promise<string> {
+    const [shared, own] = await this.#annotationPartsOf(tail);
+    return shared + own;
+  }
+
+  /** {@link annotation} of `tail`'s pod as the shared base64 text and the pod's own. */
+  async #annotationPartsOf(tail: Uint8Array): Promise<[string, string]> {
     const part = await this.#gzip.suffixPart(tail);
     const rest = this.#sharedRest;
     const own = new Uint8Array(rest.length + part.length);
     own.set(rest, 0);
     own.set(part, rest.length);
-    return this.#sharedBase64 + base64(own);
+    return [this.#sharedBase64, base64(own)];
   }
 
   /** {@link annotation} of each of `encoded`, in order. */

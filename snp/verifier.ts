@@ -180,7 +180,8 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
    *
    * @throws {import("../util/errors/mod.ts").ParseError} when the report or a certificate is malformed
    * @throws {VerificationError} when the evidence is not genuine
-   * @throws {ValidationError} when it is genuine but matches no reference value
+   * @throws {ValidationError} only when it is genuine (chain and signature verified) but matches no
+   *   reference value (also when none is for its product)
    * @throws {UnavailableError} when a needed certificate can be found nowhere
    */
   async verifyDetailed(
@@ -205,20 +206,16 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     const candidates = this.#options.referenceValues
       .map((value, index) => ({ value, index }))
       .filter(({ value }) => value.ProductName === ext.product);
-    if (candidates.length === 0) {
-      throw new ValidationError("product", "no reference value is for this product", {
-        expected: [...new Set(this.#options.referenceValues.map((v) => v.ProductName))].join(
-          " or ",
-        ),
-        actual: ext.product,
-      });
-    }
     const genuineRoot = AMD_ARK_SHA256[ext.product];
     const trustedRoots = new Set<string>();
     for (const { value } of candidates) {
       if (!isSimulated(value)) trustedRoots.add(genuineRoot);
       else if (value.SimulatedRootSHA256) trustedRoots.add(value.SimulatedRootSHA256);
     }
+    // No reference value covers the product: the report is still checked against AMD's root, so
+    // the product mismatch (a ValidationError: genuine evidence) is reported only for a genuine
+    // report; a forged one fails its chain or signature (a VerificationError) as it would anyway.
+    if (candidates.length === 0) trustedRoots.add(genuineRoot);
 
     const { intermediate, ark } = await this.#resolveChain(certs, ext);
     const crls = [...(this.#options.crls ?? [])];
@@ -238,7 +235,10 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 
     const revocationChecked = chain.revocationChecked.some((checked) => checked);
     const simulatedRoot = chain.rootFingerprint !== genuineRoot;
-    if ((this.#options.requireRevocationCheck ?? !simulatedRoot) && !revocationChecked) {
+    // A report no reference value covers is refused below whatever its revocation status.
+    const required = candidates.length > 0 &&
+      (this.#options.requireRevocationCheck ?? !simulatedRoot);
+    if (required && !revocationChecked) {
       const why = fetched.unavailable
         ? ` (${fetched.unavailable.field}: ${fetched.unavailable.reason})`
         : "";
@@ -252,6 +252,14 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 
     const key = await this.#vekKey(certs.vek);
     await verifyReportSignature(report, key);
+    if (candidates.length === 0) {
+      throw new ValidationError("product", "no reference value is for this product", {
+        expected: [...new Set(this.#options.referenceValues.map((v) => v.ProductName))].join(
+          " or ",
+        ),
+        actual: ext.product,
+      });
+    }
 
     const eligible = candidates.filter(({ value }) =>
       simulatedRoot

@@ -303,9 +303,9 @@ export async function runGenerate(
     ? outputPaths(result.files.map((f) => f.path), paths, flags.output)
     : undefined;
   result.files.forEach((file, i) => {
-    if (outPaths) writes.push({ path: outPaths[i]!, data: file.text });
+    if (outPaths) writes.push({ path: outPaths[i]!, data: file.pieces });
     else if (file.path === "-") stdout += file.text;
-    else if (file.changed) writes.push({ path: file.path, data: file.text });
+    else if (file.changed) writes.push({ path: file.path, data: file.pieces });
   });
   writes.push({ path: manifestPath, data: result.manifestText });
   await writeAll(writes);

@@ -6,8 +6,9 @@
  * `coordinator-root-ca.pem`, `mesh-ca.pem`, `latest-transition` (hex) and `history.json`, the
  * signed history as a backup the Coordinator can be restored from (`--restore-history`, see
  * `protocol/history_backup.ts`). Fails (exit 1) unless
- * the active manifest is byte for byte the local one; exit 3 when the Coordinator needs
- * recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
+ * the active manifest is byte for byte the local one, or, writing nothing, when the workspace's
+ * `coordinator-root-ca.pem` is not the Coordinator's root CA (a Coordinator started over on a new
+ * seed, see `../owner_history.ts`); exit 3 when the Coordinator needs recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
  *
  * @module
  */

@@ -7,6 +7,7 @@
  * @module
  */
 import { attestTarget } from "../coordinator_target.ts";
+import { requireSameCoordinator } from "../owner_history.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
@@ -68,6 +69,10 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   if (state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery: contrast recover");
   }
+  // A Coordinator started over (its store wiped, the owner's public history replayed to a fresh
+  // one: same manifests, new seed) is not the one the owner set up: refused before verify/ (and
+  // the backup of the genuine history in it) is replaced.
+  await requireSameCoordinator(state, options.workspace);
   const dir = `${options.workspace}/verify`;
   // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
   // longer history, another Coordinator's backup) never sit next to what this run attested.

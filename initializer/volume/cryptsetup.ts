@@ -63,9 +63,20 @@ export function testKeyArgs(device: string): string[] {
   return ["open", "--test-passphrase", "--type", "luks2", "--key-file", "-", device];
 }
 
-/** Arguments of `cryptsetup open` mapping `device` to `/dev/mapper/<name>`. */
-export function openArgs(device: string, name: string): string[] {
-  return ["open", "--type", "luks2", "--key-file", "-", device, name];
+/**
+ * Arguments of `cryptsetup luksHeaderBackup`: the header of `device` (JSON copies and keyslots),
+ * read once, into `file` (which must not exist).
+ */
+export function headerBackupArgs(device: string, file: string): string[] {
+  return ["luksHeaderBackup", "--type", "luks2", device, "--header-backup-file", file];
+}
+
+/**
+ * Arguments of `cryptsetup open` mapping `device` to `/dev/mapper/<name>` with the LUKS2 header in
+ * `header` (the checked copy), not whatever the device holds when `open` reads it.
+ */
+export function openArgs(device: string, name: string, header: string): string[] {
+  return ["open", "--type", "luks2", "--header", header, "--key-file", "-", device, name];
 }
 
 /** Result of one external command. */

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { Command } from "commander";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { type LogFormat, Logger } from "../../util/log/logger.ts";
@@ -61,10 +62,21 @@ export async function volumeMain(args: string[]): Promise<number> {
     const secret = await readWorkloadSecret(o.workloadSecret);
     key = await deriveVolumeKey(secret, o.volume);
     secret.fill(0);
-    const step = { device: o.device, key, run: runCommand, logger };
-    await prepareVolume(step);
-    if (!o.checkOnly) {
-      await openAndMount(step, { mapperName: `contrast-${o.volume}`, mountPoint: o.mount });
+    // The header copy goes beside the workload secret: the pod's memory volume, which the
+    // initializer image may write.
+    const tempDir = dirname(o.workloadSecret);
+    const step = { device: o.device, key, run: runCommand, logger, tempDir };
+    const prepared = await prepareVolume(step);
+    try {
+      if (!o.checkOnly) {
+        await openAndMount(step, {
+          mapperName: `contrast-${o.volume}`,
+          mountPoint: o.mount,
+          header: prepared.header,
+        });
+      }
+    } finally {
+      await prepared.removeHeaderCopy();
     }
     return 0;
   } catch (error) {

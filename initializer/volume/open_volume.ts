@@ -5,13 +5,18 @@
  *    volume is), or something else. Something else is refused: it is the wrong device or a header
  *    the host destroyed, and formatting over it would lose data.
  * 2. **Format** a blank device (`luksFormat`, parameters in `cryptsetup.ts`): first use.
- * 3. **Check the header** against contrast's parameters (`luks_metadata.ts`).
- * 4. **Test the key** (`open --test-passphrase`): a header made with another key (another
- *    workload's, another volume's, or a host's) is refused, never re-formatted.
- * 5. **Open** to `/dev/mapper/<name>`, create an ext4 filesystem when it has none (first use, or
- *    a crash right after formatting), and **mount** it (`nosuid,nodev`).
+ * 3. **Copy the header** (`luksHeaderBackup`) into a private file: the host serves the device and
+ *    can answer each read of the header with other bytes (the checked header to the checks, one
+ *    with the data cipher rewritten to `cipher_null` to `open`), so everything after this step
+ *    reads the copy, never the device's header again.
+ * 4. **Check the header** copy against contrast's parameters (`luks_metadata.ts`).
+ * 5. **Test the key** on the copy (`open --test-passphrase`): a header made with another key
+ *    (another workload's, another volume's, or a host's) is refused, never re-formatted.
+ * 6. **Open** the device to `/dev/mapper/<name>` with the checked copy as its header (`--header`),
+ *    create an ext4 filesystem when it has none (first use, or a crash right after formatting),
+ *    and **mount** it (`nosuid,nodev`).
  *
- * Steps 1–4 need only the device (they run on a file-backed image); step 5 needs device-mapper.
+ * Steps 1–5 need only the device (they run on a file-backed image); step 6 needs device-mapper.
  *
  * @module
  */
@@ -22,6 +27,7 @@ import {
   type CommandRunner,
   dumpMetadataArgs,
   formatArgs,
+  headerBackupArgs,
   isLuksArgs,
   openArgs,
   testKeyArgs,
@@ -49,10 +55,24 @@ export interface VolumeStep {
   readonly logger: Logger;
   /** The `cryptsetup` program (default `cryptsetup`). */
   readonly cryptsetup?: string;
+  /** Where the header copy's private folder is made (default the system's temporary folder). */
+  readonly tempDir?: string;
+}
+
+/** A device checked by {@link prepareVolume}, with the private copy of its checked header. */
+interface PreparedVolume {
+  /** Whether the device was blank and has just been formatted. */
+  readonly formatted: boolean;
+  /** The checked LUKS2 header copy: open the device with it ({@link MountTarget.header}). */
+  readonly header: string;
+  /** Deletes the header copy (after opening, or when not opening at all). */
+  removeHeaderCopy(): Promise<void>;
 }
 
 /** Where to open and mount the volume. */
 interface MountTarget {
+  /** The checked header copy of {@link prepareVolume}; the device's own header is not read. */
+  readonly header: string;
   /** Device-mapper name (`/dev/mapper/<name>`). */
   readonly mapperName: string;
   /** Where to mount the filesystem. */
@@ -102,15 +122,15 @@ export async function inspectDevice(step: VolumeStep): Promise<DeviceState> {
 }
 
 /**
- * Steps 1–4: formats a blank device, then checks the header and the key.
+ * Steps 1–5: formats a blank device, copies its header into a private file, then checks the
+ * copy's parameters and that the key opens it. The caller opens the device with that copy
+ * ({@link openAndMount}) and removes it afterwards ({@link PreparedVolume.removeHeaderCopy}).
  *
- * @returns whether the device was formatted now (first use)
  * @throws {ValidationError} naming `device` when it holds something else than LUKS2 or zeros,
  *   or `luks2.<field>` when the header has other parameters than contrast's
  * @throws {VolumeKeyMismatchError} naming `device` when the key opens no keyslot
  */
-export async function prepareVolume(step: VolumeStep): Promise<{ formatted: boolean }> {
-  const cryptsetup = step.cryptsetup ?? "cryptsetup";
+export async function prepareVolume(step: VolumeStep): Promise<PreparedVolume> {
   const state = await inspectDevice(step);
   if (state === "other") {
     throw new ValidationError(
@@ -119,16 +139,53 @@ export async function prepareVolume(step: VolumeStep): Promise<{ formatted: bool
         "(wrong device, or a header destroyed outside the pod)",
     );
   }
-  let formatted = false;
-  if (state === "blank") {
-    step.logger.info("secure-pv: blank device, formatting LUKS2 (first use)", {
-      device: step.device,
-    });
-    const result = await step.run(cryptsetup, formatArgs(step.device), step.key);
-    if (result.code !== 0) throw failure("device", "luksFormat", result);
-    formatted = true;
+  const formatted = state === "blank";
+  if (formatted) await formatDevice(step);
+  const copy = await copyHeader(step);
+  try {
+    await checkHeaderCopy(step, copy.header);
+  } catch (error) {
+    await copy.removeHeaderCopy();
+    throw error;
   }
-  const dump = await step.run(cryptsetup, dumpMetadataArgs(step.device));
+  step.logger.info("secure-pv: key opens the volume", { device: step.device, formatted });
+  return { formatted, ...copy };
+}
+
+/** Step 2: LUKS2 on a blank device (first use). */
+async function formatDevice(step: VolumeStep): Promise<void> {
+  step.logger.info("secure-pv: blank device, formatting LUKS2 (first use)", {
+    device: step.device,
+  });
+  const result = await step.run(step.cryptsetup ?? "cryptsetup", formatArgs(step.device), step.key);
+  if (result.code !== 0) throw failure("device", "luksFormat", result);
+}
+
+/** Step 3: the device's header, read once, in a fresh private folder. */
+async function copyHeader(
+  step: VolumeStep,
+): Promise<Pick<PreparedVolume, "header" | "removeHeaderCopy">> {
+  const dir = await Deno.makeTempDir({
+    prefix: "contrast-luks2-header-",
+    ...(step.tempDir ? { dir: step.tempDir } : {}),
+  });
+  const removeHeaderCopy = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  const header = `${dir}/header`;
+  const result = await step.run(
+    step.cryptsetup ?? "cryptsetup",
+    headerBackupArgs(step.device, header),
+  );
+  if (result.code !== 0) {
+    await removeHeaderCopy();
+    throw failure("device", "copying the LUKS2 header", result);
+  }
+  return { header, removeHeaderCopy };
+}
+
+/** Steps 4 and 5: the copy's parameters are contrast's, and the key opens one of its keyslots. */
+async function checkHeaderCopy(step: VolumeStep, header: string): Promise<void> {
+  const cryptsetup = step.cryptsetup ?? "cryptsetup";
+  const dump = await step.run(cryptsetup, dumpMetadataArgs(header));
   if (dump.code !== 0) throw failure("device", "reading the LUKS2 metadata", dump);
   let metadata: unknown;
   try {
@@ -137,7 +194,7 @@ export async function prepareVolume(step: VolumeStep): Promise<{ formatted: bool
     throw new ValidationError("luks2", "the metadata is not JSON", undefined, { cause });
   }
   checkLuksMetadata(metadata);
-  const test = await step.run(cryptsetup, testKeyArgs(step.device), step.key);
+  const test = await step.run(cryptsetup, testKeyArgs(header), step.key);
   if (test.code === 2) {
     throw new VolumeKeyMismatchError(
       "device",
@@ -146,12 +203,10 @@ export async function prepareVolume(step: VolumeStep): Promise<{ formatted: bool
     );
   }
   if (test.code !== 0) throw failure("device", "testing the key", test);
-  step.logger.info("secure-pv: key opens the volume", { device: step.device, formatted });
-  return { formatted };
 }
 
 /**
- * Step 5: opens the prepared device, creates a filesystem when it has none, mounts it.
+ * Step 6: opens the prepared device with its checked header copy, creates a filesystem when it has none, mounts it.
  *
  * @throws {UnavailableError} naming `device-mapper` when the kernel offers none
  * @throws {ValidationError} naming the command that failed
@@ -166,7 +221,11 @@ export async function openAndMount(step: VolumeStep, target: MountTarget): Promi
   }
   const cryptsetup = step.cryptsetup ?? "cryptsetup";
   const mapped = `/dev/mapper/${target.mapperName}`;
-  const open = await step.run(cryptsetup, openArgs(step.device, target.mapperName), step.key);
+  const open = await step.run(
+    cryptsetup,
+    openArgs(step.device, target.mapperName, target.header),
+    step.key,
+  );
   if (open.code !== 0) throw failure("device", "cryptsetup open", open);
   const probe = await step.run("blkid", ["-p", mapped]);
   if (probe.code === 2) {

@@ -168,6 +168,9 @@ export function validateSnpReport(
   checkTcb("reported_tcb", report.reportedTcb, minimum);
   checkTcb("committed_tcb", report.committedTcb, minimum);
   checkTcb("launch_tcb", report.launchTcb, minimum);
+  // The TCB the firmware runs: firmware keeps it >= COMMITTED_TCB, and go-sev-guest requires it
+  // >= REPORTED_TCB; checked here too so the minimum never rests on those firmware invariants.
+  checkTcb("current_tcb", report.currentTcb, minimum);
   checkGuestPolicy(report, ref);
   checkPlatformInfo(report, ref);
   if (report.vmpl !== ref.VMPL) {

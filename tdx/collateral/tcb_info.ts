@@ -104,7 +104,7 @@ export interface TdxTcbInfo {
   readonly tcbType: number;
   /** TCB evaluation data number (monotonic collateral release counter). */
   readonly tcbEvaluationDataNumber: number;
-  /** The legacy single `tdxModule` entry, when present. */
+  /** The `tdxModule` entry (required when parsed; optional only in hand-built values). */
   readonly tdxModule?: { mrSigner: Uint8Array; attributes: Uint8Array; attributesMask: Uint8Array };
   /** TDX module identities (TD 1.5 era collateral); empty in older collateral. */
   readonly tdxModuleIdentities: readonly TdxModuleIdentity[];
@@ -204,11 +204,13 @@ function readTdxTcbInfo(value: unknown, path = "tcbInfo"): TdxTcbInfo {
     issues.add(`${path}.tcbType`, `only TCB type 0 is defined, got ${tcbType}`);
   }
   const tcbEvaluationDataNumber = r.integer("tcbEvaluationDataNumber", { min: 0 });
+  // Required in TDX TCB info (as Intel's QVL reads it): the signer of TDX modules without a major
+  // version is checked against it; without it MRSIGNERSEAM would go unchecked.
   const tdxModule = r.object("tdxModule", (m) => ({
     mrSigner: hexField(m, "mrsigner", 48),
     attributes: hexField(m, "attributes", 8),
     attributesMask: hexField(m, "attributesMask", 8),
-  }), false);
+  }));
   const tdxModuleIdentities = r.array(
     "tdxModuleIdentities",
     (v, p) => readModuleIdentity(v, p, issues),

@@ -14,9 +14,10 @@ import { INTEL_SGX_ROOT_CA_SHA256 } from "../verify/intel_root.ts";
 import { checkPcsResponse, pinnedRootOf } from "./response_check.ts";
 import { parseCrl } from "../../x509/crl.ts";
 import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fetcher.ts";
-import { encodeHex } from "../../util/bytes/mod.ts";
+import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { readFromBundle } from "../../collateral/bundle.ts";
 import type {
+  PckCaType,
   TdxCollateral,
   TdxCollateralRequest,
   TdxCollateralSource,
@@ -226,7 +227,14 @@ export function cachingFetcherTransport(
             { trustAnchors, now },
           );
         }
-        await checkPcsResponse(kind, body, { trustAnchors, now, issuerChainPem, root });
+        await checkPcsResponse(kind, body, {
+          trustAnchors,
+          now,
+          issuerChainPem,
+          root,
+          ...(kind === "tcbInfo" ? { fmspc: requestedFmspc(url) } : {}),
+          ...(kind === "pckCrl" ? { pckCa: requestedPckCa(url) } : {}),
+        });
       };
       const r = await fetcher.get(url, {
         verify,
@@ -237,6 +245,22 @@ export function cachingFetcherTransport(
       return { body: r.body, headers: r.headers };
     },
   };
+}
+
+/**
+ * The FMSPC a TCB info URL asks for (its `fmspc` query parameter, as {@link pcsUrls} writes it),
+ * so a genuine TCB info of another platform is not cached under it.
+ */
+function requestedFmspc(url: string): Uint8Array {
+  return decodeHex(new URL(url).searchParams.get("fmspc") ?? "", `${url}: fmspc`, 6);
+}
+
+/**
+ * The PCK CA a PCK CRL URL asks for (its `ca` query parameter, as {@link pcsUrls} writes it), so
+ * the other CA's genuine CRL is not cached under it.
+ */
+function requestedPckCa(url: string): PckCaType {
+  return new URL(url).searchParams.get("ca") === "processor" ? "processor" : "platform";
 }
 
 /** Where a PCS-compatible service (a PCCS, a stand-in) serves the root CA CRL (read as DER). */

@@ -9,6 +9,7 @@
  * @module
  */
 import { VerificationError } from "../../util/errors/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import { parseCrl, verifyCrl } from "../../x509/crl.ts";
@@ -16,6 +17,7 @@ import type { TrustAnchor } from "../../x509/chain.ts";
 import { verifyEcdsa } from "../../x509/signature.ts";
 import { parseQeIdentityResponse } from "../collateral/qe_identity.ts";
 import { parseTdxTcbInfoResponse } from "../collateral/tcb_info.ts";
+import type { PckCaType } from "../verify/collateral_bundle.ts";
 
 /** Which PCS resource a response is. */
 type PcsResponseKind = "tcbInfo" | "qeIdentity" | "pckCrl" | "rootCaCrl";
@@ -30,6 +32,10 @@ interface PcsResponseCheckContext {
   readonly issuerChainPem?: string;
   /** The verified root certificate (root CA CRL only: the CRL names no chain of its own). */
   readonly root?: Certificate;
+  /** The FMSPC the TCB info was requested for; a TCB info of another platform is refused. */
+  readonly fmspc?: Uint8Array;
+  /** The PCK CA whose CRL was requested; the CRL of the other PCK CA is refused. */
+  readonly pckCa?: PckCaType;
 }
 
 async function chainToRoot(
@@ -105,14 +111,32 @@ export async function checkPcsResponse(
   context: PcsResponseCheckContext,
 ): Promise<Certificate> {
   switch (kind) {
-    case "tcbInfo":
-      return (await checkSignedJson("tcbInfo", parseTdxTcbInfoResponse(body), context)).root;
+    case "tcbInfo": {
+      const signed = parseTdxTcbInfoResponse(body);
+      const root = (await checkSignedJson("tcbInfo", signed, context)).root;
+      const fmspc = signed.tcbInfo.fmspc;
+      if (context.fmspc !== undefined && !constantTimeEqual(fmspc, context.fmspc)) {
+        throw new VerificationError(
+          "tcbInfo.fmspc",
+          `is ${encodeHex(fmspc)}, but the TCB info of ${encodeHex(context.fmspc)} was requested`,
+        );
+      }
+      return root;
+    }
     case "qeIdentity":
       return (await checkSignedJson("qeIdentity", parseQeIdentityResponse(body), context)).root;
     case "pckCrl": {
       const crl = parseCrl(body, "pckCrl");
       const chain = await chainToRoot("pckCrlIssuerChain", context.issuerChainPem, context);
       await verifyCrl(crl, chain.leaf, context.now, "pckCrl");
+      // Told apart as the PCK CA type of a quote is (tdx/verifier.ts collateralRequestOf).
+      const issuedBy: PckCaType = /Processor/i.test(crl.issuer) ? "processor" : "platform";
+      if (context.pckCa !== undefined && issuedBy !== context.pckCa) {
+        throw new VerificationError(
+          "pckCrl.issuer",
+          `is the ${issuedBy} PCK CA ("${crl.issuer}"), but the ${context.pckCa} CA's CRL was requested`,
+        );
+      }
       return chain.root;
     }
     case "rootCaCrl": {

@@ -216,15 +216,18 @@ type ModuleEvaluation =
   | { readonly ok: false; readonly reason: string; readonly moduleIdentity?: TdxModuleIdentity };
 
 /**
- * The TDX module: with a module major version and module identities in the TCB info, the identity
- * of that version (MRSIGNER_SEAM and SEAM attributes must match) and its highest level the module's
- * SVN meets; otherwise the TCB info's single module, when it names one.
+ * The TDX module: with a module major version, the TCB info's identity of that version (none is a
+ * mismatch; MRSIGNER_SEAM and SEAM attributes must match) and its highest level the module's SVN
+ * meets; with major version 0, the TCB info's single module, when it names one.
  *
  * @throws {VerificationError} when MRSIGNER_SEAM or the SEAM attributes do not match
  */
 function evaluateTdxModule(tcbInfo: TdxTcbInfo, body: TdxReportBody): ModuleEvaluation {
   const major = body.teeTcbSvn[1]!;
-  if (major > 0 && tcbInfo.tdxModuleIdentities.length > 0) {
+  // As QVL: a module with a major version is judged by its identity, also when the TCB info has
+  // none (a mismatch then): its TDX components skip TEE_TCB_SVN bytes 0-1, so nothing else would
+  // check the module's ISV SVN.
+  if (major > 0) {
     const id = `TDX_${major.toString(16).padStart(2, "0").toUpperCase()}`;
     const moduleIdentity = tcbInfo.tdxModuleIdentities.find((m) => m.id.toUpperCase() === id);
     if (!moduleIdentity) return { ok: false, reason: `TCB info has no TDX module identity ${id}` };

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { bundlePath } from "../../collateral/bundle.ts";
 import { reportResult } from "../../cli/commands/evidence.ts";
+import { runSnpEvidenceVerify } from "../../cli/commands/evidence_snp.ts";
+import { FailureWithResult } from "../../cli/result.ts";
 import { exitCodeFor } from "../../cli/exit_codes.ts";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { parseSnpReport } from "../../snp/abi/report.ts";
@@ -358,5 +360,48 @@ Deno.test("a platform reporting exit codes maps them to the typed errors of thos
       (e: unknown) =>
         e instanceof type && exitCodeFor(e) === exitCode && e.message === "quote.signature: bad",
     );
+  }
+});
+
+Deno.test("evidence verify --json never calls a forged report of an uncovered product verified", async () => {
+  // The Milan authority's report, its MEASUREMENT changed after signing, checked against reference
+  // values for Genoa only: the signature fails, so `verified` (genuine evidence) must be false.
+  const authority = await sharedAuthority("Milan");
+  const dir = await Deno.makeTempDir();
+  try {
+    const { report, aux } = await authority.createReport({ reportData: new Uint8Array(64) });
+    report[0x90]! ^= 0x01;
+    await Deno.writeFile(`${dir}/report.bin`, report);
+    await Deno.writeFile(`${dir}/aux.bin`, aux);
+    await Deno.writeTextFile(
+      `${dir}/rv.json`,
+      JSON.stringify([{
+        Platform: "Simulated-SNP",
+        ProductName: "Genoa",
+        TrustedMeasurement: "00".repeat(48),
+        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
+        GuestPolicy: { SMT: true },
+        SimulatedRootSHA256: authority.rootFingerprint,
+      }]),
+    );
+    const lines: string[] = [];
+    await assert.rejects(
+      runSnpEvidenceVerify({
+        report: `${dir}/report.bin`,
+        aux: `${dir}/aux.bin`,
+        referenceValues: `${dir}/rv.json`,
+        offline: true,
+        cacheDir: dir,
+        now: "2026-06-01T00:00:00Z",
+        json: true,
+      }, { out: (line) => lines.push(line) }),
+      (e: unknown) => e instanceof FailureWithResult && exitCodeFor(e.error) === 1,
+    );
+    const json = JSON.parse(lines.join("\n"));
+    assert.equal(json.ok, false);
+    assert.equal(json.result.verified, false);
+    assert.equal(json.error.type, "VerificationError");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

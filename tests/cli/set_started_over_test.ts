@@ -65,3 +65,39 @@ coordinatorWorkspaceTest(
     assert.equal((await c.coordinator.attest({ nonce: new Uint8Array(32) })).manifests.length, 2);
   },
 );
+
+coordinatorWorkspaceTest(
+  "contrast verify: refuses a Coordinator started over with the owner's whole replayed history " +
+    "(another root CA than the workspace's) and keeps the last verified backup",
+  async (_t, ws, c) => {
+    const d = ws.deployment;
+    const owner = await runCliCaptured("set", "-c", c.userAddress, "-w", ws.dir, ws.yamlPath);
+    assert.equal(owner.code, 0, owner.stderr);
+    const verify = () => runCliCaptured("verify", "-c", c.userAddress, "-w", ws.dir);
+    const good = await verify();
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);
+
+    // The infrastructure wipes the store, restarts the Coordinator and replays the owner's
+    // history (public: /attest serves every manifest with its signature): same latest transition,
+    // new seed, so new root CA and new workload secrets for every pod.
+    c.backend.clear();
+    await c.restart();
+    const manifest = d.manifest();
+    await c.coordinator.setManifest(parseManifestRequest({
+      manifest: encodeBase64(manifest),
+      policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+      previous_transition: "00".repeat(32),
+      signature: await d.ownerSignature(manifest),
+    }));
+
+    const replayed = await verify();
+    assert.equal(replayed.code, 1, replayed.stdout + replayed.stderr);
+    assert.match(replayed.stderr, /coordinator-root-ca\.pem: the Coordinator's root CA differs/);
+    assert.equal(
+      await Deno.readTextFile(`${ws.dir}/verify/history.json`),
+      backup,
+      "the backup of the genuine history is not replaced by the started-over one",
+    );
+  },
+);

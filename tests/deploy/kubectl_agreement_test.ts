@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { Document, type YAMLMap } from "yaml";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { refuseGoYamlBreaksInPieces } from "../../util/yaml/kubectl_agreement.ts";
 import { exitCodeFor } from "../../cli/exit_codes.ts";
 import { parseYamlFile, stringifyOptionsFor, YAML_OPTIONS } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
@@ -356,4 +357,13 @@ Deno.test("render refuses to print U+2028 (or U+0085, U+2029, U+FFFE, U+FFFF, DE
       (e) => e instanceof InvalidDocumentError && e.file === "w.yml" && /raw/.test(e.message),
     );
   }
+});
+
+Deno.test("a raw U+2028 in a later piece of a text is refused, naming the line of the whole text", () => {
+  assert.doesNotThrow(() => refuseGoYamlBreaksInPieces("p.yml", ["a: 1\nb: ", "x", "\n"]));
+  assert.throws(
+    () => refuseGoYamlBreaksInPieces("p.yml", ["a: 1\nb: ", "x\n", "c: y\u2028\n"]),
+    (e) =>
+      e instanceof InvalidDocumentError && e.file === "p.yml" && e.issues[0]!.path === "p.yml:3",
+  );
 });

@@ -322,6 +322,37 @@ conformanceTest("rejects a report whose product has no reference value", async (
   await rejects(verifyVector(v, { referenceValues: milanOnly }), ValidationError, "product");
 });
 
+conformanceTest(
+  "a forged report of a product no reference value covers is not a reference mismatch",
+  async () => {
+    // A ValidationError means "genuine, but not what the reference values allow" (the CLI reports
+    // such evidence as verified): a report whose signature fails must never get that verdict.
+    const v = await vector("turin-v5-oak");
+    const report = (await readVectorFiles(v)).report;
+    report[0x90]! ^= 0x01; // first MEASUREMENT byte
+    const milanOnly = defaultSnpReferenceValues().filter((r) => r.ProductName === "Milan");
+    await rejects(
+      verifyVector(v, { report, referenceValues: milanOnly }),
+      VerificationError,
+      "report.signature",
+    );
+    // The genuine report is refused for its product even where revocation would be required and
+    // no AMD CRL can be had: it is refused anyway, so its revocation status does not matter.
+    const strict = new SnpEvidenceVerifier({
+      referenceValues: milanOnly,
+      certificates: await certificatesOf(v),
+    });
+    await rejects(
+      strict.verifyDetailed(
+        { platform: "snp", report: (await readVectorFiles(v)).report },
+        { now: new Date(v.suggested_fixed_now) },
+      ),
+      ValidationError,
+      "product",
+    );
+  },
+);
+
 conformanceTest("rejects a VMPL other than the required one", async () => {
   const v = await vector("milan-v3-vlek-aws"); // VMPL 1
   await rejects(

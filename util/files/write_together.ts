@@ -15,8 +15,12 @@ import { syncFolder } from "./atomic_write.ts";
 export interface FileWrite {
   /** Where the file goes. */
   readonly path: string;
-  /** Its content (text as UTF-8). */
-  readonly data: string | Uint8Array;
+  /**
+   * Its content: text (written as UTF-8), bytes, or text as pieces whose concatenation it is
+   * (encoded piece by piece through a reused buffer, never joined; a piece must not end inside a
+   * surrogate pair).
+   */
+  readonly data: string | Uint8Array | readonly string[];
   /** Permission bits, set exactly (default `0o644`). */
   readonly mode?: number;
 }
@@ -66,17 +70,51 @@ async function checkTarget(path: string, createFolders: boolean): Promise<void> 
   }
 }
 
+async function writeBytes(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/** Size of the buffer {@link writePieces} encodes into. */
+const PIECE_BUFFER_BYTES = 1 << 20;
+
+/**
+ * Writes the UTF-8 of the concatenation of `pieces`: each is encoded into one reused buffer,
+ * written whenever it is full (a 35 MB `generate` output is never held as one string or one
+ * byte array).
+ */
+async function writePieces(file: Deno.FsFile, pieces: readonly string[]): Promise<void> {
+  const encoder = new TextEncoder();
+  const buffer = new Uint8Array(PIECE_BUFFER_BYTES);
+  let used = 0;
+  for (const piece of pieces) {
+    let read = 0;
+    while (read < piece.length) {
+      const rest = read === 0 ? piece : piece.slice(read);
+      const done = encoder.encodeInto(rest, buffer.subarray(used));
+      read += done.read;
+      used += done.written;
+      if (read < piece.length) {
+        // The buffer is full (encodeInto stops before a character that does not fit).
+        await writeBytes(file, buffer.subarray(0, used));
+        used = 0;
+      }
+    }
+  }
+  await writeBytes(file, buffer.subarray(0, used));
+}
+
 /** Writes `w` to a new temporary sibling, fsynced with its mode; removes it on failure. */
 async function stage(w: FileWrite, createFolders: boolean): Promise<string> {
   if (createFolders) await Deno.mkdir(folderOf(w.path), { recursive: true });
   const mode = w.mode ?? 0o644;
   const temp = `${w.path}.tmp-${crypto.randomUUID()}`;
-  const bytes = typeof w.data === "string" ? new TextEncoder().encode(w.data) : w.data;
   const file = await Deno.open(temp, { write: true, createNew: true, mode });
   try {
     await Deno.chmod(temp, mode);
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    if (typeof w.data === "string") await writeBytes(file, new TextEncoder().encode(w.data));
+    else if (w.data instanceof Uint8Array) await writeBytes(file, w.data);
+    else await writePieces(file, w.data);
     await file.sync();
   } catch (error) {
     file.close();

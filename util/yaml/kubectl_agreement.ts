@@ -191,11 +191,24 @@ function documentIssues(
  * @throws {InvalidDocumentError} naming `path` and the line
  */
 export function refuseGoYamlBreaks(path: string, text: string): void {
-  const found = GO_YAML_BREAK_OR_INVALID.exec(text);
-  if (found === null) return;
-  throw new InvalidDocumentError([{
-    path: `${path}:${text.slice(0, found.index).split("\n").length}`,
-    reason: `would print ${codePoint(found[0])} raw, which kubectl (go-yaml) reads as a line ` +
-      "break or rejects",
-  }], { file: path });
+  refuseGoYamlBreaksInPieces(path, [text]);
+}
+
+/**
+ * {@link refuseGoYamlBreaks} for a text given as pieces whose concatenation it is (each piece is
+ * scanned; the line named counts the lines of the pieces before).
+ *
+ * @throws {InvalidDocumentError} naming `path` and the line
+ */
+export function refuseGoYamlBreaksInPieces(path: string, pieces: readonly string[]): void {
+  for (const [i, piece] of pieces.entries()) {
+    const found = GO_YAML_BREAK_OR_INVALID.exec(piece);
+    if (found === null) continue;
+    const before = pieces.slice(0, i).join("") + piece.slice(0, found.index);
+    throw new InvalidDocumentError([{
+      path: `${path}:${before.split("\n").length}`,
+      reason: `would print ${codePoint(found[0])} raw, which kubectl (go-yaml) reads as a line ` +
+        "break or rejects",
+    }], { file: path });
+  }
 }

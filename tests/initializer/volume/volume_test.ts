@@ -58,6 +58,10 @@ async function blankImage(dir: string, name = "pv.img"): Promise<string> {
   return path;
 }
 
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
 async function fileHash(path: string): Promise<string> {
   return encodeHex(await sha256(await Deno.readFile(path)));
 }
@@ -109,7 +113,7 @@ Deno.test("cryptsetup arguments: explicit LUKS2 parameters, key only on stdin", 
     "/dev/x",
   ]);
   assert.equal(LUKS_FORMAT_PARAMETERS.length, 14);
-  for (const args of [formatArgs("d"), testKeyArgs("d"), openArgs("d", "n")]) {
+  for (const args of [formatArgs("d"), testKeyArgs("d"), openArgs("d", "n", "h")]) {
     assert.deepEqual(args.slice(args.indexOf("--key-file"), args.indexOf("--key-file") + 2), [
       "--key-file",
       "-",
@@ -189,12 +193,17 @@ Deno.test({
       const key = await deriveVolumeKey(secretA, "data");
       const logs: string[] = [];
       assert.equal(await inspectDevice(step(image, key, logs)), "blank");
-      assert.deepEqual(await prepareVolume(step(image, key, logs)), { formatted: true });
+      const first = await prepareVolume(step(image, key, logs));
+      assert.equal(first.formatted, true);
+      await first.removeHeaderCopy();
+      assert.equal(await exists(first.header), false, "the header copy is removed");
       assert.equal(await inspectDevice(step(image, key, logs)), "luks");
       const dump = await runCommand("cryptsetup", dumpMetadataArgs(image));
       checkLuksMetadata(JSON.parse(dump.stdout));
       const before = await fileHash(image);
-      assert.deepEqual(await prepareVolume(step(image, key, logs)), { formatted: false });
+      const second = await prepareVolume(step(image, key, logs));
+      assert.equal(second.formatted, false);
+      await second.removeHeaderCopy();
       assert.equal(await fileHash(image), before, "second use changes nothing");
       const direct = await runCommand("cryptsetup", testKeyArgs(image), key);
       assert.equal(direct.code, 0, "cryptsetup --test-passphrase accepts the derived key");
@@ -215,7 +224,7 @@ Deno.test({
     withTempDir(async (dir) => {
       const image = await blankImage(dir);
       const keyA = await deriveVolumeKey(secretA, "data");
-      await prepareVolume(step(image, keyA, []));
+      await (await prepareVolume(step(image, keyA, []))).removeHeaderCopy();
       const formatted = await fileHash(image);
 
       const keyB = await deriveVolumeKey(secretB, "data");
@@ -276,6 +285,13 @@ Deno.test({
       assert.equal(await volumeMain(args(`${dir}/a`)), 0);
       assert.equal(await volumeMain(args(`${dir}/a`)), 0);
       assert.equal(await volumeMain(args(`${dir}/b`)), 1);
+      const left = [];
+      for await (const entry of Deno.readDir(dir)) left.push(entry.name);
+      assert.deepEqual(
+        left.filter((name) => name.startsWith("contrast-luks2-header-")),
+        [],
+        "the header copies (made beside the workload secret) are removed",
+      );
       assert.equal(await volumeMain(["--device", image]), 2);
       assert.equal(await volumeMain([...args(`${dir}/a`).slice(0, -1)]), hasDeviceMapper ? 0 : 3);
     }),
@@ -286,6 +302,7 @@ Deno.test("openAndMount without device-mapper fails with UnavailableError", asyn
     openAndMount(step("/dev/null", new Uint8Array(32), []), {
       mapperName: "x",
       mountPoint: "/tmp/x",
+      header: "/nonexistent/header",
       miscPath: "/nonexistent/misc",
     }),
     (e: unknown) =>
@@ -305,8 +322,13 @@ Deno.test({
       const key = await deriveVolumeKey(secretA, "data");
       const mapperName = `contrast-test-${crypto.randomUUID().slice(0, 8)}`;
       try {
-        await prepareVolume(step(device, key, []));
-        await openAndMount(step(device, key, []), { mapperName, mountPoint: `${dir}/state` });
+        const prepared = await prepareVolume(step(device, key, []));
+        await openAndMount(step(device, key, []), {
+          mapperName,
+          mountPoint: `${dir}/state`,
+          header: prepared.header,
+        });
+        await prepared.removeHeaderCopy();
         await Deno.writeTextFile(`${dir}/state/hello`, "kept");
         assert.equal(await Deno.readTextFile(`${dir}/state/hello`), "kept");
       } finally {

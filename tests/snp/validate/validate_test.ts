@@ -7,6 +7,7 @@ import {
 } from "../../../snp/abi/encode.ts";
 import { encodeGuestPolicy, type SnpGuestPolicyParts } from "../../../snp/abi/policy.ts";
 import { parseSnpReport } from "../../../snp/abi/report.ts";
+import { encodeTcb } from "../../../snp/abi/tcb.ts";
 import {
   defaultSnpReferenceValues,
   type SnpReferenceValue,
@@ -181,4 +182,23 @@ Deno.test("MinimumMitigationVector (Contrast): its bits must be set in the launc
   validateSnpReport(report({ version: 4 }), "Genoa", genoa({ MinimumMitigationVector: 0 }));
   validateSnpReport(report(), "Genoa", genoa({ MinimumMitigationVector: 0 }));
   validateSnpReport(v5(0n, 0n), "Genoa", genoa());
+});
+
+Deno.test("rejects a CURRENT_TCB below the minimum even when the other TCBs meet it", () => {
+  // The TCB the firmware actually runs is CURRENT_TCB; REPORTED_TCB is what the host chose to
+  // report (and the VCEK is derived from). go-sev-guest requires minimum <= reported <= current.
+  const tcb = (snp: number) =>
+    encodeTcb({ bootloader: 0, tee: 0, snp, microcode: 0 }, "milan-genoa").raw;
+  const reference = genoa({
+    MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 10, MicrocodeVersion: 0 },
+  });
+  const at = (current: number) =>
+    report({
+      currentTcb: tcb(current),
+      reportedTcb: tcb(10),
+      committedTcb: tcb(10),
+      launchTcb: tcb(10),
+    });
+  validateSnpReport(at(10), "Genoa", reference);
+  failsGenoa(at(9), reference, "report.current_tcb.snp");
 });

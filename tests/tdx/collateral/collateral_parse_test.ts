@@ -105,3 +105,17 @@ conformanceTest("rejects SGX TCB info where TDX TCB info is required", async () 
     (e: unknown) => e instanceof InvalidDocumentError && e.issues[0]!.path === "tcbInfo.id",
   );
 });
+
+conformanceTest(
+  "rejects TDX TCB info without its tdxModule (the module signer to check)",
+  async () => {
+    const body = dec(await readConformance("tdx/v4-phala-b0c06f-uptodate/tcb_info.json"));
+    const bad = body.replace(/"tdxModule":\{[^}]*\},/, "");
+    assert.notEqual(bad, body);
+    assert.throws(
+      () => parseTdxTcbInfoResponse(enc(bad)),
+      (e: unknown) =>
+        e instanceof InvalidDocumentError && e.issues[0]!.path === "tcbInfo.tdxModule",
+    );
+  },
+);

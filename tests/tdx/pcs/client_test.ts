@@ -15,6 +15,7 @@ import { collateralRequestOf } from "../../../tdx/verifier.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { verifyTdxQuote } from "../../../tdx/verify/verify_quote.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
+import { decodeHex } from "../../../util/bytes/mod.ts";
 
 const authority = await SimulatedTdxAuthority.generate();
 const NOW = new Date();
@@ -258,6 +259,50 @@ Deno.test("collateral signed under another root is not cached (TCB info, QE iden
       await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: fresh });
     });
   }
+});
+
+Deno.test("genuine TCB info of another FMSPC is not cached under this FMSPC's URL", async () => {
+  // Signed by the pinned root, so only the URL tells it is the wrong platform's: cached, it would
+  // fail every later verification of this platform until its nextUpdate (30 days), even after the
+  // network is honest again.
+  const other = await authority.collateral({ now: NOW, fmspc: decodeHex("00906ed50000") });
+  const bogus = new Map([[TCB_PATH, {
+    body: other.tcbInfo,
+    headers: { "TCB-Info-Issuer-Chain": encodeURIComponent(other.tcbInfoIssuerChain) },
+  }]]);
+  await withBogusFirst(bogus, async (server, fetcherFor) => {
+    await assert.rejects(
+      client(server.base, fetcherFor()).collateralFor(request),
+      (e: unknown) => e instanceof VerificationError && e.field === "tcbInfo.fmspc",
+    );
+    const fresh = await client(server.base, fetcherFor()).collateralFor(request);
+    assert.deepEqual(fresh.tcbInfo, collateral.tcbInfo);
+    assert.equal(server.hits.get(TCB_KEY), 2);
+    await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: fresh });
+  });
+});
+
+Deno.test("the PCK CRL of one PCK CA is not cached under the URL of the other", async () => {
+  // The Platform CA's genuine CRL answered for ca=processor: cached, a processor-CA platform
+  // would find no CRL of its PCK CA until that CRL's nextUpdate.
+  const bogus = new Map([["/sgx/certification/v4/pckcrl", {
+    body: collateral.pckCrl!,
+    headers: { "SGX-PCK-CRL-Issuer-Chain": encodeURIComponent(collateral.pckCrlIssuerChain!) },
+  }]]);
+  const processor = { ...request, pckCa: "processor" as const };
+  const key = "/sgx/certification/v4/pckcrl?ca=processor&encoding=der";
+  await withBogusFirst(bogus, async (server, fetcherFor) => {
+    await assert.rejects(
+      client(server.base, fetcherFor()).collateralFor(processor),
+      (e: unknown) => e instanceof VerificationError && e.field === "pckCrl.issuer",
+    );
+    // Not cached: asked again (this stand-in has no Processor CA, so its answer is 404).
+    await assert.rejects(
+      client(server.base, fetcherFor()).collateralFor(processor),
+      UnavailableError,
+    );
+    assert.equal(server.hits.get(key), 2);
+  });
 });
 
 Deno.test("by default the transport accepts only collateral under the pinned Intel root", async () => {

@@ -178,3 +178,23 @@ Deno.test("status convergence follows QVL", () => {
   assert.equal(convergeStatus("ConfigurationNeeded", "UpToDate"), "ConfigurationNeeded");
   assert.equal(convergeStatus("OutOfDate", "UpToDate"), "OutOfDate");
 });
+
+conformanceTest(
+  "a TDX module major version > 0 without module identities in the TCB info is TcbNotSupported",
+  async () => {
+    // QVL: no TDX_<major> identity is a TDX module mismatch. The TDX components skip TEE_TCB_SVN
+    // bytes 0-1 for such a module, so without its identity the module's ISV SVN (here 0, below
+    // every level) would go unchecked.
+    const i = await inputs("tdx/v4-phala-b0c06f-uptodate");
+    const tee = i.body.teeTcbSvn.slice();
+    assert.ok(tee[1]! > 0);
+    tee[0] = 0;
+    const ev = evaluateTdxTcb({
+      ...i,
+      tcbInfo: { ...i.tcbInfo, tdxModuleIdentities: [] },
+      body: { ...i.body, teeTcbSvn: tee },
+    });
+    assert.equal(ev.status, "TcbNotSupported");
+    assert.match(ev.reason!, /TDX_01/);
+  },
+);

@@ -86,3 +86,23 @@ Deno.test("writeFilesTogether removes the staged files when staging a later one 
     assert.deepEqual(await namesIn(dir), ["a", "late"]);
     assert.deepEqual(await namesIn(`${dir}/late`), []);
   }));
+
+Deno.test("writeFilesTogether writes text pieces as the UTF-8 of their concatenation, past its buffer", () =>
+  withTempDir(async (dir) => {
+    // 3 MiB of pieces (more than the 1 MiB buffer), with 2-, 3- and 4-byte characters, so
+    // characters land on every buffer boundary; and empty pieces.
+    const pieces: string[] = [];
+    for (let i = 0; pieces.join("").length < 3 << 20; i++) {
+      pieces.push(`${"é€😀a".repeat(i % 97)}${i}\n`.repeat(1 + i % 13), "");
+    }
+    const shared = "x".repeat(40_000);
+    pieces.push(shared, "ü", shared);
+    await writeFilesTogether([{ path: `${dir}/p`, data: pieces }]);
+    assert.deepEqual(
+      await Deno.readFile(`${dir}/p`),
+      new TextEncoder().encode(pieces.join("")),
+    );
+    await writeFilesTogether([{ path: `${dir}/empty`, data: [] }]);
+    assert.equal(await Deno.readTextFile(`${dir}/empty`), "");
+    assert.deepEqual(await namesIn(dir), ["empty", "p"]);
+  }));
