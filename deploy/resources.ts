@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DECLINED, plainTreeValue } from "../util/yaml/plain_tree.ts";
 import { isMap, isSeq, type YAMLMap } from "yaml";
 import { decodeBase64 } from "../util/bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
@@ -153,8 +154,13 @@ export function collectResources(
   return out;
 }
 
-/** The resource as plain JavaScript (aliases resolved). */
+/**
+ * The resource as plain JavaScript (aliases resolved): read directly for plain trees
+ * (`util/yaml/plain_tree.ts`, the same value), else by the `yaml` package.
+ */
 export function toPlain(r: ResourceRef): Record<string, unknown> {
+  const plain = plainTreeValue(r.node);
+  if (plain !== DECLINED) return plain as Record<string, unknown>;
   return r.node.toJS(r.file.docs[r.docIndex]!) as Record<string, unknown>;
 }
 

@@ -50,25 +50,52 @@ export function unknownFieldPaths(
   const root = fields.roots[`${apiVersion}/${kind}`];
   if (root === undefined) return undefined;
   const found: string[] = [];
-  const visit = (value: unknown, shape: Shape, path: string): void => {
+  // The path of the value visited: a field name, an array index, or a map key (in a one-element
+  // array); written out only for a field that is reported (a 1,000-pod generate built a path
+  // string for every field it visited).
+  const segments: (string | number | [string])[] = [];
+  const report = (name: string) => {
+    const path = segments.map((s) =>
+      typeof s === "string"
+        ? `.${s}`
+        : typeof s === "number"
+        ? `[${s}]`
+        : `[${JSON.stringify(s[0])}]`
+    );
+    found.push(`${path.join("")}.${name}`);
+  };
+  const visit = (value: unknown, shape: Shape): void => {
     if (shape === 0 || value === null || value === undefined) return;
     if (typeof shape === "string") {
       if (!isObject(value)) return;
       const known = fields.types[shape]!;
-      for (const [name, child] of Object.entries(value)) {
+      for (const name in value) {
+        if (!Object.hasOwn(value, name)) continue;
         const childShape = Object.hasOwn(known, name) ? known[name] : undefined;
-        if (childShape === undefined) found.push(`${path}.${name}`);
-        else visit(child, childShape, `${path}.${name}`);
+        if (childShape === undefined) report(name);
+        else if (childShape !== 0) {
+          segments.push(name);
+          visit(value[name], childShape);
+          segments.pop();
+        }
       }
     } else if (shape[0] === "a") {
-      if (Array.isArray(value)) value.forEach((item, i) => visit(item, shape[1], `${path}[${i}]`));
+      if (!Array.isArray(value)) return;
+      for (let i = 0; i < value.length; i++) {
+        segments.push(i);
+        visit(value[i], shape[1]);
+        segments.pop();
+      }
     } else if (isObject(value)) {
-      for (const [key, child] of Object.entries(value)) {
-        visit(child, shape[1], `${path}[${JSON.stringify(key)}]`);
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        segments.push([key]);
+        visit(value[key], shape[1]);
+        segments.pop();
       }
     }
   };
-  visit(object, root, "");
+  visit(object, root);
   return found.map((p) => p.replace(/^\./, ""));
 }
 
