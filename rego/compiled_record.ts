@@ -1,7 +1,8 @@
 /**
  * The provenance record of the compiled rules, `rego/policy.wasm.json`, written next to the wasm by
  * `deno task build:rego`: the SHA-256 of the exact `rules.rego` bytes that were compiled, the opa
- * version, the entrypoints and the SHA-256 of the wasm module. The evaluator refuses a wasm whose
+ * version, the optimiser run over opa's output, the entrypoints and the SHA-256 of the wasm
+ * module. The evaluator refuses a wasm whose
  * digest is not the recorded one, and `contrast policy check` compares a policy's rules with the
  * recorded rules digest, so what is evaluated is provably what the pod's policy contains.
  *
@@ -13,17 +14,29 @@ import { IssueList, ObjectReader, parseJsonDocument } from "../util/json/mod.ts"
 import { REQUEST_TYPES } from "./request_types.ts";
 import { shippedRecordBytes } from "./shipped.ts";
 
-/** The record's format version. */
-const COMPILED_RECORD_VERSION = 1;
+/**
+ * The record's format version: 2 names the optimiser run over opa's output. Version 1 (opa's
+ * output as it was, no `wasm_optimizer` field) is still read, for the earlier commits
+ * `scripts/bench_policy_baseline.ts` measures against.
+ */
+const COMPILED_RECORD_VERSION = 2;
+
+/** What a version 1 record's module was optimised with: nothing. */
+const NOT_OPTIMIZED = "none";
 
 /** What `rego/policy.wasm` was compiled from, and its digest. */
 export interface CompiledRulesRecord {
-  /** Format version ({@link COMPILED_RECORD_VERSION}). */
-  readonly version: 1;
+  /** Format version ({@link COMPILED_RECORD_VERSION}, or 1 for an earlier build). */
+  readonly version: 1 | 2;
   /** Lower-case hex SHA-256 of the exact rules bytes compiled. */
   readonly rulesSha256: string;
   /** The opa version that compiled them (e.g. `1.22.2`). */
   readonly opaVersion: string;
+  /**
+   * The optimiser run over opa's wasm and its settings (e.g. `binaryen 132.0.0 -O3`; `none` for
+   * a version 1 record).
+   */
+  readonly wasmOptimizer: string;
   /** The wasm entrypoints, in compilation order (`agent_policy/<Request>`). */
   readonly entrypoints: readonly string[];
   /** Lower-case hex SHA-256 of the wasm module. */
@@ -40,17 +53,26 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return encodeHex(await sha256(bytes));
 }
 
+/** The tools of a compilation: the opa version and the optimiser run over its output. */
+interface Toolchain {
+  /** The opa version that compiled the rules. */
+  readonly opaVersion: string;
+  /** The optimiser and its settings. */
+  readonly wasmOptimizer: string;
+}
+
 /** Builds the record of a compilation. */
 export async function recordCompilation(
   rules: Uint8Array,
   wasm: Uint8Array,
-  opaVersion: string,
+  toolchain: Toolchain,
   entrypoints: readonly string[] = expectedEntrypoints(),
 ): Promise<CompiledRulesRecord> {
   return {
     version: COMPILED_RECORD_VERSION,
     rulesSha256: await sha256Hex(rules),
-    opaVersion,
+    opaVersion: toolchain.opaVersion,
+    wasmOptimizer: toolchain.wasmOptimizer,
     entrypoints: [...entrypoints],
     wasmSha256: await sha256Hex(wasm),
   };
@@ -63,6 +85,7 @@ export function serializeRecord(record: CompiledRulesRecord): string {
       version: record.version,
       rules_sha256: record.rulesSha256,
       opa_version: record.opaVersion,
+      ...(record.version === 1 ? {} : { wasm_optimizer: record.wasmOptimizer }),
       entrypoints: record.entrypoints,
       wasm_sha256: record.wasmSha256,
     },
@@ -72,8 +95,8 @@ export function serializeRecord(record: CompiledRulesRecord): string {
 }
 
 /**
- * Parses a record strictly: every field present with its type, digests 32-byte hex, no unknown
- * field.
+ * Parses a record strictly: every field of its version present with its type, digests 32-byte
+ * hex, no unknown field.
  *
  * @throws {InvalidDocumentError} listing every problem with its JSON path
  */
@@ -81,13 +104,18 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   const issues = new IssueList();
   const r = new ObjectReader(parseJsonDocument(bytes), "", issues);
   const version = r.integer("version", { min: 0 });
-  if (version !== undefined && version !== COMPILED_RECORD_VERSION) {
+  if (version !== undefined && version !== COMPILED_RECORD_VERSION && version !== 1) {
     issues.add("version", `unsupported record version ${version}`);
   }
   const rulesSha256 = r.hex("rules_sha256", 32);
   const opaVersion = r.string("opa_version");
   if (opaVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(opaVersion)) {
     issues.add("opa_version", "expected a version like 1.22.2");
+  }
+  // A version 1 record has no such field (finish() refuses it there as unknown).
+  const wasmOptimizer = version === 1 ? NOT_OPTIMIZED : r.string("wasm_optimizer");
+  if (wasmOptimizer !== undefined && wasmOptimizer.trim() === "") {
+    issues.add("wasm_optimizer", "expected the optimiser and its settings");
   }
   const seen = new Set<string>();
   const entrypoints = r.array("entrypoints", (v, path) => {
@@ -103,9 +131,10 @@ export function parseRecord(bytes: Uint8Array): CompiledRulesRecord {
   if (r.ok) r.finish();
   issues.throwIfAny();
   return {
-    version: COMPILED_RECORD_VERSION,
+    version: version === 1 ? 1 : COMPILED_RECORD_VERSION,
     rulesSha256: rulesSha256!,
     opaVersion: opaVersion!,
+    wasmOptimizer: wasmOptimizer!,
     entrypoints: entrypoints!,
     wasmSha256: wasmSha256!,
   };
@@ -196,6 +225,11 @@ export function recordDifferences(
   }
   if (committed.opaVersion !== fresh.opaVersion) {
     out.push(`opa_version: recorded ${committed.opaVersion}, compiled with ${fresh.opaVersion}`);
+  }
+  if (committed.wasmOptimizer !== fresh.wasmOptimizer) {
+    out.push(
+      `wasm_optimizer: recorded ${committed.wasmOptimizer}, optimised with ${fresh.wasmOptimizer}`,
+    );
   }
   if (JSON.stringify(committed.entrypoints) !== JSON.stringify(fresh.entrypoints)) {
     out.push(

@@ -99,9 +99,10 @@ Deno.test("parses the canonical record back to the same record", () => {
 
 Deno.test("rejects a malformed record naming every bad field", () => {
   const bytes = recordJson({
-    version: 2,
+    version: 3,
     rules_sha256: "abc",
     opa_version: "latest",
+    wasm_optimizer: " ",
     entrypoints: ["", 3],
     wasm_sha256: "zz".repeat(32),
     extra: true,
@@ -115,6 +116,7 @@ Deno.test("rejects a malformed record naming every bad field", () => {
       "opa_version",
       "rules_sha256",
       "version",
+      "wasm_optimizer",
       "wasm_sha256",
     ]);
     return true;
@@ -128,11 +130,31 @@ Deno.test("rejects a malformed record naming every bad field", () => {
   );
   assert.throws(
     () => parseRecord(new TextEncoder().encode("{}")),
-    (e: unknown) => e instanceof InvalidDocumentError && e.issues.length === 5,
+    (e: unknown) => e instanceof InvalidDocumentError && e.issues.length === 6,
   );
   assert.throws(
     () => parseRecord(new TextEncoder().encode("not json")),
     (e: unknown) => e instanceof InvalidDocumentError && e.field === "(root)",
+  );
+});
+
+Deno.test("reads a version 1 record (an earlier build: opa's output as it was)", () => {
+  const { wasm_optimizer: _, ...fields } = JSON.parse(serializeRecord(record));
+  const v1 = new TextEncoder().encode(JSON.stringify({ ...fields, version: 1 }, null, 2) + "\n");
+  const parsed = parseRecord(v1);
+  assert.deepEqual(parsed, { ...record, version: 1, wasmOptimizer: "none" });
+  assert.equal(serializeRecord(parsed), new TextDecoder().decode(v1));
+  assert.throws(
+    () => parseRecord(recordJson({ version: 1 })),
+    (e: unknown) =>
+      e instanceof InvalidDocumentError && e.issues.map((i) => i.path).join() === "wasm_optimizer",
+    "version 1 has no wasm_optimizer field",
+  );
+  assert.throws(
+    () => parseRecord(recordJson({ wasm_optimizer: undefined })),
+    (e: unknown) =>
+      e instanceof InvalidDocumentError && e.issues.map((i) => i.path).join() === "wasm_optimizer",
+    "version 2 requires it",
   );
 });
 
@@ -148,13 +170,14 @@ Deno.test("recordDifferences names each field that differs and nothing else", as
   const fresh = await recordCompilation(
     new TextEncoder().encode("package agent_policy\n"),
     wasm,
-    "9.9.9",
+    { opaVersion: "9.9.9", wasmOptimizer: "binaryen 1.0.0 -O1" },
     expectedEntrypoints().slice(1),
   );
   const lines = recordDifferences(record, fresh);
   assert.deepEqual(lines.map((l) => l.split(":")[0]), [
     "rules_sha256",
     "opa_version",
+    "wasm_optimizer",
     "entrypoints",
   ]);
 });

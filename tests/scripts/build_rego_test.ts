@@ -40,6 +40,13 @@ Deno.test("--check fails on a missing, malformed or stale record, naming the fie
     ),
     ["rego/policy.wasm.json opa_version", "rego/policy.wasm.json wasm_sha256"],
   );
+  const unoptimised = { ...record, wasmOptimizer: "none" };
+  assert.deepEqual(
+    staleness(wasm, new TextEncoder().encode(serializeRecord(unoptimised)), fresh).map((l) =>
+      l.split(":")[0]
+    ),
+    ["rego/policy.wasm.json wasm_optimizer"],
+  );
 });
 
 Deno.test("--check fails on a record with the right content in another layout", () => {
