@@ -4,7 +4,7 @@
  * after the initializer.
  *
  * ```
- * initializer volume --device /dev/csi0 --volume NAME --mount /state
+ * initializer volume --device /secure-pv/csi0 --volume NAME --mount /state
  *   [--workload-secret /contrast/secrets/workload-secret-seed] [--cryptsetup PATH] [--check-only]
  * ```
  * `--cryptsetup` names the program (default `cryptsetup` on `PATH`); `contrast generate` passes

@@ -62,7 +62,7 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
     "--cryptsetup",
     "/sbin/cryptsetup",
     "--device",
-    "/dev/csi0",
+    "/secure-pv/csi0",
     "--volume",
     "data",
     "--mount",
@@ -71,7 +71,7 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
   assert.equal(pv.image, spec.initContainers[0].image, "the initializer image");
   // Root: Kubernetes gives a privileged container's capabilities only to a root process.
   assert.deepEqual(pv.securityContext, { privileged: true, runAsUser: 0, runAsGroup: 0 });
-  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/dev/csi0" }]);
+  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/secure-pv/csi0" }]);
   assert.deepEqual(pv.volumeMounts[0], {
     name: "state",
     mountPath: "/state",
@@ -82,7 +82,9 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
 
   const data = result.policies[0]!.policyData;
   const byName = new Map(data.containers.map((c) => [c.name, c]));
-  assert.deepEqual(byName.get("contrast-secure-pv")!.devices, [{ container_path: "/dev/csi0" }]);
+  assert.deepEqual(byName.get("contrast-secure-pv")!.devices, [{
+    container_path: "/secure-pv/csi0",
+  }]);
   const process = byName.get("contrast-secure-pv")!.process;
   assert.deepEqual(
     process.args,
