@@ -610,7 +610,7 @@ Deno.test({
           assert.equal(otherProgram.code, 70, otherProgram.stderr);
           assert.match(
             otherProgram.stderr,
-            /NotCapable: Requires run access to "\/usr\/bin\/deno"/,
+            /NotCapable: Requires run access to \\"\/usr\/bin\/deno\\"/,
           );
         },
       );
