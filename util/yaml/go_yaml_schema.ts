@@ -105,5 +105,23 @@ function adjusted(tag: Tags[number]): Tags[number] {
 export function goYamlTags(tags: Tags): Tags {
   // The go-yaml number tags come first: where the package's tags read the same text too, they
   // may read another value (`0_` is NaN to the package's octal tag, 0 to go-yaml).
-  return [...GO_YAML_NUMBER_TAGS, ...tags.map(adjusted)];
+  if (!sameTags(tags, lastTags)) {
+    lastTags = tags.slice();
+    lastAdjusted = [...GO_YAML_NUMBER_TAGS, ...tags.map(adjusted)];
+  }
+  return lastAdjusted.slice();
+}
+
+/**
+ * The package's tags of the last {@link goYamlTags} call and its result, a memo of a pure function
+ * (like {@link ADJUSTED}; callers get a fresh list each time): the package asks again for every
+ * document (a 1,000-document file asks 1,000 times) with the same tags.
+ */
+let lastTags: Tags = [];
+let lastAdjusted: Tags = [];
+
+function sameTags(a: Tags, b: Tags): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -194,6 +194,9 @@ export function refuseGoYamlBreaks(path: string, text: string): void {
   refuseGoYamlBreaksInPieces(path, [text]);
 }
 
+/** Pieces at least this long are remembered once scanned (see {@link refuseGoYamlBreaksInPieces}). */
+const REPEATED_PIECE_LENGTH = 16_384;
+
 /**
  * {@link refuseGoYamlBreaks} for a text given as pieces whose concatenation it is (each piece is
  * scanned; the line named counts the lines of the pieces before).
@@ -201,9 +204,17 @@ export function refuseGoYamlBreaks(path: string, text: string): void {
  * @throws {InvalidDocumentError} naming `path` and the line
  */
 export function refuseGoYamlBreaksInPieces(path: string, pieces: readonly string[]): void {
+  // A long piece repeated (generate's initdata annotations all start with the same ~23 KB of
+  // base64) is scanned once.
+  const scanned = new Set<string>();
   for (const [i, piece] of pieces.entries()) {
+    const long = piece.length >= REPEATED_PIECE_LENGTH;
+    if (long && scanned.has(piece)) continue;
     const found = GO_YAML_BREAK_OR_INVALID.exec(piece);
-    if (found === null) continue;
+    if (found === null) {
+      if (long) scanned.add(piece);
+      continue;
+    }
     const before = pieces.slice(0, i).join("") + piece.slice(0, found.index);
     throw new InvalidDocumentError([{
       path: `${path}:${before.split("\n").length}`,
