@@ -818,7 +818,7 @@ export class Coordinator {
 
   /**
    * Refuses to answer from `state` when another state became active while the request was being
-   * verified and answered (a manifest update, or a reload of one another replica made): the
+   * verified and answered (a manifest update, made here or by another replica): the
    * request was admitted by a manifest that is no longer the active one, whose policy may be the
    * one the update removed (and the infrastructure decides how long verification takes: it carries
    * the collateral fetches). Called after the last await, so nothing is answered from a replaced

@@ -35,6 +35,7 @@ import type { HistoryBackend } from "./history/backend.ts";
 import { type PeerDiscovery, startReplication } from "./replication.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
+import { stderrSink } from "../util/log/stderr_sink.ts";
 import {
   addLogFormatOption,
   envOption as env,
@@ -265,6 +266,7 @@ async function runCoordinator(args: string[]): Promise<number> {
   const logger = new Logger("coordinator", {
     format: o.logFormat as LogFormat,
     level: o.logLevel as LogLevel,
+    sink: stderrSink,
   });
   try {
     const history = await historyFromOptions(o);

@@ -13,6 +13,7 @@
 import { p384 } from "@noble/curves/nist.js";
 import { encodeBase64 } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
+import { type P384Signer, p384Signer } from "./p384_signer.ts";
 
 /** Secret bytes needed to derive one P-384 key. */
 export const P384_SECRET_LENGTH = 64;
@@ -28,6 +29,11 @@ export interface DerivedP384Key {
    * as X.509 wants it. Same key and message → same bytes.
    */
   signDeterministic(message: Uint8Array): Uint8Array;
+  /**
+   * ECDSA-with-SHA384 signature over `message` as IEEE P1363 (`r ‖ s`), in this thread by
+   * `node:crypto` (see `p384_signer.ts`): for keys that sign on a hot path.
+   */
+  readonly sign: P384Signer;
 }
 
 function base64url(bytes: Uint8Array): string {
@@ -79,17 +85,13 @@ export async function deriveP384Key(secret: Uint8Array): Promise<DerivedP384Key>
     ext: true,
   };
   const algorithm = { name: "ECDSA", namedCurve: "P-384" };
-  const privateKey = await crypto.subtle.importKey(
-    "jwk",
-    { ...jwk, d: base64url(scalar), ext: false },
-    algorithm,
-    false,
-    ["sign"],
-  );
+  const privateJwk = { ...jwk, d: base64url(scalar), ext: false };
+  const privateKey = await crypto.subtle.importKey("jwk", privateJwk, algorithm, false, ["sign"]);
   const publicKey = await crypto.subtle.importKey("jwk", jwk, algorithm, true, ["verify"]);
   return {
     keyPair: { privateKey, publicKey },
     publicKeyRaw,
+    sign: p384Signer(privateJwk),
     signDeterministic(message: Uint8Array): Uint8Array {
       return p384.sign(message, scalar, { prehash: true, lowS: false, format: "der" });
     },

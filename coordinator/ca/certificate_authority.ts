@@ -28,6 +28,7 @@ import type { AttestationClaims } from "../../evidence/types.ts";
 import type { SubjectAltName } from "../../manifest/sans.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
+import { type P384Signer, p384Signer } from "../../seed/p384_signer.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
 import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
 import { children, readSingle, Tag } from "../../x509/der.ts";
@@ -105,6 +106,20 @@ function randomSerial(): string {
 
 async function exportSpki(key: CryptoKey): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.exportKey("spki", key));
+}
+
+/**
+ * A fresh mesh key: the WebCrypto pair (private key not extractable) and a leaf signer for the
+ * same key, built from its JWK, which is dropped.
+ */
+async function freshMeshKey(): Promise<{ meshKeys: CryptoKeyPair; signLeaf: P384Signer }> {
+  const generated = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]);
+  const jwk = await crypto.subtle.exportKey("jwk", generated.privateKey);
+  const privateKey = await crypto.subtle.importKey("jwk", jwk, P384, false, ["sign"]);
+  return {
+    meshKeys: { privateKey, publicKey: generated.publicKey },
+    signLeaf: p384Signer(jwk),
+  };
 }
 
 /** The DER of `certificate` with its signature replaced by `sign(tbs)`. */
@@ -189,7 +204,8 @@ export class CertificateAuthority {
   readonly intermediate: x509.X509Certificate;
   readonly #rootKeys: CryptoKeyPair;
   readonly #rootKey: DerivedP384Key | CryptoKeyPair;
-  readonly #meshKeys: CryptoKeyPair;
+  /** Signs leaves with the mesh key, in this thread (`seed/p384_signer.ts`). */
+  readonly #signLeaf: P384Signer;
   /** What every leaf shares (issuer, authority key identifier), encoded once per mesh key. */
   readonly #leafTemplate: LeafTemplate;
   /** PEM of the root CA, mesh CA and intermediate, encoded once (served with every leaf). */
@@ -198,7 +214,7 @@ export class CertificateAuthority {
   private constructor(
     rootKey: DerivedP384Key | CryptoKeyPair,
     root: x509.X509Certificate,
-    meshKeys: CryptoKeyPair,
+    signLeaf: P384Signer,
     meshCa: x509.X509Certificate,
     intermediate: x509.X509Certificate,
     leafAuthorityKeyId: x509.AuthorityKeyIdentifierExtension,
@@ -206,7 +222,7 @@ export class CertificateAuthority {
     this.#rootKey = rootKey;
     this.#rootKeys = "keyPair" in rootKey ? rootKey.keyPair : rootKey;
     this.root = root;
-    this.#meshKeys = meshKeys;
+    this.#signLeaf = signLeaf;
     this.meshCa = meshCa;
     this.intermediate = intermediate;
     this.#leafTemplate = leafTemplate(
@@ -232,7 +248,7 @@ export class CertificateAuthority {
     const now = options.now ?? new Date();
     const root = await createRootCertificate(options.rootKey);
     const rootKeys = "keyPair" in options.rootKey ? options.rootKey.keyPair : options.rootKey;
-    const meshKeys = await crypto.subtle.generateKey(P384, false, ["sign", "verify"]);
+    const { meshKeys, signLeaf } = await freshMeshKey();
     const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
     const notAfter = new Date(now.getTime() + MESH_CA_VALIDITY_MS);
     const meshCa = await x509.X509CertificateGenerator.create({
@@ -260,7 +276,7 @@ export class CertificateAuthority {
     return new CertificateAuthority(
       options.rootKey,
       root,
-      meshKeys,
+      signLeaf,
       meshCa,
       intermediate,
       await x509.AuthorityKeyIdentifierExtension.create(meshKeys.publicKey),
@@ -312,7 +328,7 @@ export class CertificateAuthority {
     return new CertificateAuthority(
       rootKey,
       root,
-      meshKeys,
+      meshKey.sign,
       meshCa,
       intermediate,
       await x509.AuthorityKeyIdentifierExtension.create(meshKeys.publicKey),
@@ -380,10 +396,7 @@ export class CertificateAuthority {
         }
         : {}),
     });
-    const signature = new Uint8Array(
-      await crypto.subtle.sign(SIGNING, this.#meshKeys.privateKey, tbs as Uint8Array<ArrayBuffer>),
-    );
-    const der = encodeSignedCertificate(tbs, signature);
+    const der = encodeSignedCertificate(tbs, this.#signLeaf(tbs));
     const pem = encodePem("CERTIFICATE", der);
     return new IssuedLeafDer(der, pem, pem + this.intermediatePem);
   }

@@ -7,10 +7,16 @@
 
 type Labels = Readonly<Record<string, string>>;
 
+/** Characters a label value must escape in the exposition format. */
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+function escapeLabelValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
 function labelKey(labels: Labels): string {
-  return Object.keys(labels).sort().map((k) =>
-    `${k}="${labels[k]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
-  ).join(",");
+  return Object.keys(labels).sort().map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(",");
 }
 
 function formatValue(value: number): string {

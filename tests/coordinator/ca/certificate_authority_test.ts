@@ -150,6 +150,29 @@ Deno.test("openssl verify rejects a leaf against another seed's root", async () 
   assert.equal(stale.ok, false, "a rotated mesh CA must not verify leaves of the previous one");
 });
 
+Deno.test("leaves of the seed-derived mesh CA (forTransition, signed in-thread) verify via the mesh CA and the root, not another transition's", async () => {
+  const engine = SeedEngine.fromSeed(SEED, SALT);
+  const ca = await CertificateAuthority.forTransition(engine, new Uint8Array(32).fill(1));
+  const other = await CertificateAuthority.forTransition(engine, new Uint8Array(32).fill(2));
+  const leaf = await ca.issueLeaf({
+    publicKey: (await podKey()).publicKey,
+    sans: sans("web"),
+    claims: CLAIMS,
+  });
+  const viaRoot = await opensslVerifyLeaf(ca.rootPem, ca.intermediatePem, leaf.pem);
+  assert.ok(viaRoot.ok, viaRoot.text);
+  const viaMesh = await openssl(["verify", "-CAfile", "mesh.pem", "leaf.pem"], {
+    "mesh.pem": ca.meshCaPem,
+    "leaf.pem": leaf.pem,
+  });
+  assert.ok(viaMesh.ok, viaMesh.text);
+  const foreign = await openssl(["verify", "-CAfile", "mesh.pem", "leaf.pem"], {
+    "mesh.pem": other.meshCaPem,
+    "leaf.pem": leaf.pem,
+  });
+  assert.equal(foreign.ok, false, "another transition's mesh CA must not verify this leaf");
+});
+
 Deno.test("root certificate is byte-identical for the same seed and differs for another seed", async () => {
   const a = await CertificateAuthority.fromSeed(SeedEngine.fromSeed(SEED, SALT), NOW);
   const b = await CertificateAuthority.fromSeed(SeedEngine.fromSeed(SEED, SALT));
