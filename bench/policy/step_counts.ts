@@ -13,7 +13,7 @@
  */
 
 /** Steps of one evaluation. */
-export interface StepCounts {
+interface StepCounts {
   /** Function entries and loop iterations in all. */
   readonly total: number;
   /** Steps per function, most first. */
