@@ -14,7 +14,7 @@
  *   the committed build's state, interleaved with the committed one (after one evaluation of the
  *   request by each build, the fastest of five more each, in alternating order: the work, with
  *   less of the shared machine's noise), and the ratio of the medians (committed / old)
- *   over the requests both allow; with `--compare-blocks` instead the one-shot cost: each build
+ *   over the requests both allow, in wall time and in the process's CPU time; with `--compare-blocks` instead the one-shot cost: each build
  *   replays a pod's sequence as a block of its own (which goes first alternates by run), each
  *   request evaluated once, e.g. to measure a change of the rules:
  *   `git show HEAD~1:rego/policy.wasm > /tmp/old.wasm`. Requests the other build denies (its
@@ -64,6 +64,13 @@ function cpuUsageOverheadMs(): number {
     reads.push((cpu.user + cpu.system) / 1000);
   }
   return quantile(reads.sort((a, b) => a - b), 0.5);
+}
+
+/** One timed evaluation: its verdict, wall time and CPU time (ms). */
+interface Timed {
+  readonly allowed: boolean;
+  readonly ms: number;
+  readonly cpuMs: number;
 }
 
 /** The state after each step where the committed build changed it (undefined where it did not). */
@@ -144,6 +151,10 @@ try {
   // the other build denies (another path: not compared).
   const pairNew = new Map<string, number[]>();
   const pairOld = new Map<string, number[]>();
+  // The same pairs in CPU time (the process's, less the cost of reading it): on the shared machine
+  // the wall time of a request also holds the time other processes ran.
+  const pairNewCpu = new Map<string, number[]>();
+  const pairOldCpu = new Map<string, number[]>();
   const otherDenies = new Map<string, number>();
   const push = (into: Map<string, number[]>, type: string, t: number) =>
     into.set(type, [...(into.get(type) ?? []), t]);
@@ -159,7 +170,7 @@ try {
   const replayCommitted = (
     ev: PolicyEvaluator,
     steps: readonly RequestStep[],
-    out: { allowed: boolean; ms: number }[],
+    out: Timed[],
   ) => {
     for (const step of steps) {
       const { type, input } = step.request;
@@ -190,7 +201,7 @@ try {
     ev: PolicyEvaluator,
     steps: readonly RequestStep[],
     states: CommittedStates,
-    out: { allowed: boolean; ms: number }[],
+    out: Timed[],
   ) => {
     steps.forEach((step, i) => {
       const { type, input } = step.request;
@@ -219,8 +230,8 @@ try {
         // 0.95-0.98x that way, 0.78-0.86x in blocks and in separate processes.
         const steps = seq.steps;
         const states = await committedStates(rules, policy!.policyData, steps);
-        const nowAt: { allowed: boolean; ms: number }[] = [];
-        const thenAt: { allowed: boolean; ms: number }[] = [];
+        const nowAt: Timed[] = [];
+        const thenAt: Timed[] = [];
         for (const build of run % 2 === 1 ? [other, rules] : [rules, other]) {
           using bev = await build.evaluator(policy!.policyData);
           if (build === rules) replayCommitted(bev, steps, nowAt);
@@ -231,6 +242,8 @@ try {
           if (thenAt[i].allowed) {
             push(pairNew, type, nowAt[i].ms);
             push(pairOld, type, thenAt[i].ms);
+            push(pairNewCpu, type, nowAt[i].cpuMs);
+            push(pairOldCpu, type, thenAt[i].cpuMs);
           } else otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
         });
         continue;
@@ -270,18 +283,25 @@ try {
           const first = oev.decide(type, input);
           let again = Infinity;
           let then = Infinity;
+          let againCpu = Infinity;
+          let thenCpu = Infinity;
           let otherAllows = first.allowed;
           for (let r = 0; r < PAIR_REPEATS; r++) {
             const otherFirst = (run + i + r) % 2 === 1;
             const before = otherFirst ? timedDecide(oev, type, input) : undefined;
-            again = Math.min(again, timedDecide(ev, type, input).ms);
+            const now = timedDecide(ev, type, input);
+            again = Math.min(again, now.ms);
+            againCpu = Math.min(againCpu, now.cpuMs);
             const other = before ?? timedDecide(oev, type, input);
             then = Math.min(then, other.ms);
+            thenCpu = Math.min(thenCpu, other.cpuMs);
             otherAllows &&= other.allowed;
           }
           if (otherAllows) {
             push(pairNew, type, again);
             push(pairOld, type, then);
+            push(pairNewCpu, type, againCpu);
+            push(pairOldCpu, type, thenCpu);
           } else otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
         }
         const applied = ev.evaluate(type, input);
@@ -296,15 +316,18 @@ try {
   console.log("per-request evaluation (ms), all pods of the example app:");
   console.log(
     "  request type                    n   median      p95   median/baseline" +
-      (other ? "   old median   new/old (requests both allow)" : ""),
+      (other ? "   old median   new/old  CPU new/old (requests both allow)" : ""),
   );
   for (const [type, list] of [...times].sort(([a], [b]) => a.localeCompare(b))) {
     const sorted = [...list].sort((a, b) => a - b);
     const median = quantile(sorted, 0.5);
     const pairedNew = pairNew.get(type);
     const old = pairOld.get(type);
-    const oldMedian = old ? quantile([...old].sort((a, b) => a - b), 0.5) : undefined;
-    const newMedian = pairedNew ? quantile([...pairedNew].sort((a, b) => a - b), 0.5) : undefined;
+    const medianOf = (xs: readonly number[] | undefined) =>
+      xs ? quantile([...xs].sort((a, b) => a - b), 0.5) : undefined;
+    const oldMedian = medianOf(old);
+    const newMedian = medianOf(pairedNew);
+    const cpuRatio = medianOf(pairNewCpu.get(type))! / medianOf(pairOldCpu.get(type))!;
     console.log(
       `  ${type.padEnd(28)} ${String(list.length).padStart(4)} ${median.toFixed(3).padStart(8)} ${
         quantile(sorted, 0.95).toFixed(3).padStart(8)
@@ -312,7 +335,7 @@ try {
         (oldMedian !== undefined && newMedian !== undefined
           ? `   ${oldMedian.toFixed(3).padStart(10)}   ${
             (newMedian / oldMedian).toFixed(2).padStart(6)
-          }x (${old!.length} pairs)`
+          }x  ${cpuRatio.toFixed(2).padStart(9)}x (${old!.length} pairs)`
           : "") +
         (otherDenies.has(type)
           ? `   other build denies ${otherDenies.get(type)} (another path: not compared)`
