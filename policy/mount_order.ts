@@ -19,6 +19,8 @@ export type MountOrderPair = readonly [string, string];
  * applied (never above `/`) and no trailing `/` (like Go's `filepath.Clean` on absolute paths).
  */
 export function cleanDestination(destination: string): string {
+  // Most destinations are clean already (every element a name other than `.` and `..`).
+  if (CLEAN_PATH.test(destination)) return destination;
   const parts: string[] = [];
   for (const part of destination.split("/")) {
     if (part === "" || part === ".") continue;
@@ -28,9 +30,16 @@ export function cleanDestination(destination: string): string {
   return `/${parts.join("/")}`;
 }
 
+/** An absolute path that {@link cleanDestination} returns unchanged: `/`, or `/name` elements. */
+const CLEAN_PATH = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[^/]+)+)$/;
+
+const SLASH = 0x2f;
+
 /** Whether `parent` (clean) is a proper ancestor directory of `nested` (clean). */
 function isAncestor(parent: string, nested: string): boolean {
-  return parent === "/" ? nested !== "/" : nested.startsWith(`${parent}/`);
+  if (parent === "/") return nested !== "/";
+  return nested.length > parent.length && nested.charCodeAt(parent.length) === SLASH &&
+    nested.startsWith(parent);
 }
 
 /**

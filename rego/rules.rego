@@ -1348,9 +1348,28 @@ both_distinct(expected, mounts) if {
 
 mount_matches(em, m, cid) if {
 	m.destination == em.destination
-	mount_type(m) == em.type
-	cid_pattern_match(em.source_regex, cid, object.get(m, "source", ""))
+	t := mount_type(m)
+	t == em.type
+	source := object.get(m, "source", "")
+	cid_pattern_match(em.source_regex, cid, source)
 	mount_options_ok(em, object.get(m, "options", []))
+	guest_local_in_sandbox(t, source)
+}
+
+# A guest-local emptyDir (Kata's "local" storage and mount type) lies directly in the sandbox's
+# own directory, `<shared_dir><sandbox ID>/rootfs/local/<name>`, where the runtime puts it
+# (kata_agent.go handleLocalStorage; genpolicy's `$(sandbox-id)`), whatever ID the policy data's
+# pattern admits there: a directory of another name below shared_dir may be one CopyFile writes
+# to (`<id>-<16 characters>-<name>/…`, a shared file's name), so the host could fill the volume
+# with files of its own before the container mounts it (the agent's local storage handler keeps
+# what the directory holds), or bind-mount a directory other than the storage's. The sandbox ID
+# is lower-case alphanumeric (CreateSandbox), never such a name.
+guest_local_in_sandbox(type, path) if {
+	type != "local"
+} else if {
+	dir := concat("", [shared_dir, pstate.sandbox_id, "/rootfs/local/"])
+	startswith(path, dir)
+	not contains(substring(path, count(dir), -1), "/")
 }
 
 # Every expected option is present; beyond them only the expectation's optional ones (options
@@ -1393,7 +1412,9 @@ storage_matches(es, s, cid) if {
 	s.driver == es.driver
 	object.get(s, "fstype", "") == es.fstype
 	cid_pattern_match(es.source_regex, cid, object.get(s, "source", ""))
-	cid_pattern_match(es.mount_point_regex, cid, object.get(s, "mount_point", ""))
+	mount_point := object.get(s, "mount_point", "")
+	cid_pattern_match(es.mount_point_regex, cid, mount_point)
+	guest_local_in_sandbox(s.driver, mount_point)
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
 	fs_group_ok(es, object.get(s, "fs_group", null))

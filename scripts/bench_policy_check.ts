@@ -13,22 +13,34 @@
  * - with `--compare-wasm OLD.wasm`, the same requests evaluated by another build of the rules at
  *   the committed build's state, interleaved with the committed one (after one evaluation of the
  *   request by each build, the fastest of five more each, in alternating order: the work, with
- *   less of the shared machine's noise), and the ratio of the medians (committed / old)
- *   over the requests both allow; with `--compare-blocks` instead the one-shot cost: each build
- *   replays a pod's sequence as a block of its own (which goes first alternates by run), each
- *   request evaluated once, e.g. to measure a change of the rules:
+ *   less of the shared machine's noise), and the ratio of the medians (committed / old) over the
+ *   requests both allow, in wall time and in the process's CPU time; with `--compare-blocks`
+ *   instead the one-shot cost: each build replays a pod's sequence as a block of its own (which
+ *   goes first alternates by run), each request evaluated once, e.g. to measure a change of the
+ *   rules:
  *   `git show HEAD~1:rego/policy.wasm > /tmp/old.wasm`. Requests the other build denies (its
  *   rules predate what the request model sends) are counted, not compared: a denial is another
  *   path; `scripts/bench_policy_baseline.ts` compares with an earlier commit's own rules, data and
- *   requests. The other module is taken as given (a measurement, not a provenance check).
+ *   requests. The other module is taken as given (a measurement, not a provenance check);
+ * - with `--count-steps`, the deterministic work of every CreateContainer of each pod's first
+ *   sequence at the state the agent has, free of the machine's load: function entries and loop
+ *   iterations inside `opa_eval` (`bench/policy/step_counts.ts`), in all and for the functions
+ *   with most, and with `--compare-wasm` the other build's on the same requests and states.
  *
- * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm [--compare-blocks]]
+ * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm
+ *   [--compare-blocks]] [--count-steps]
  *
  * @module
  */
 import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
-import { CompiledRules, type PolicyEvaluator, type PolicyState } from "../rego/evaluator.ts";
+import {
+  CompiledRules,
+  type PolicyEvaluator,
+  type PolicyState,
+  readPolicyWasm,
+} from "../rego/evaluator.ts";
+import { type StepCounter, stepCounter } from "../bench/policy/step_counts.ts";
 import { sha256Hex } from "../rego/compiled_record.ts";
 import { readCheckInputs } from "../policy/check/inputs.ts";
 import { runPolicyCheck } from "../policy/check/run.ts";
@@ -47,6 +59,8 @@ const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;
 /** One-shot comparison: each build replays a pod's sequence as a block of its own. */
 const COMPARE_BLOCKS = Deno.args.includes("--compare-blocks");
+/** Deterministic steps of every CreateContainer of each pod's first sequence. */
+const COUNT_STEPS = Deno.args.includes("--count-steps");
 /** Evaluations of each build per request in the pair comparison (the fastest of each counts). */
 const PAIR_REPEATS = 5;
 const RUNS = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && i !== compareAt + 1) ?? 5);
@@ -66,6 +80,13 @@ function cpuUsageOverheadMs(): number {
   return quantile(reads.sort((a, b) => a - b), 0.5);
 }
 
+/** One timed evaluation: its verdict, wall time and CPU time (ms). */
+interface Timed {
+  readonly allowed: boolean;
+  readonly ms: number;
+  readonly cpuMs: number;
+}
+
 /** The state after each step where the committed build changed it (undefined where it did not). */
 type CommittedStates = readonly (PolicyState | undefined)[];
 
@@ -80,6 +101,67 @@ async function committedStates(
     const decision = ev.evaluate(step.request.type, step.request.input);
     return decision.allowed && decision.ops.length > 0 ? ev.state : undefined;
   });
+}
+
+/** A pod's policy data and the steps of one of its sequences. */
+interface PodSequence {
+  readonly policyData: unknown;
+  readonly steps: readonly RequestStep[];
+}
+
+/**
+ * Prints the steps of every CreateContainer of `pods` (each at the state the committed build
+ * reaches there), for the committed build and, given, the other one.
+ */
+async function printStepCounts(
+  rules: CompiledRules,
+  otherWasm: Uint8Array | undefined,
+  pods: readonly PodSequence[],
+): Promise<void> {
+  const entrypoint = rules.record.entrypoints.indexOf("agent_policy/CreateContainerRequest");
+  const counters: [string, StepCounter][] = [[
+    "committed",
+    await stepCounter(await readPolicyWasm()),
+  ]];
+  if (otherWasm) counters.push(["other", await stepCounter(otherWasm)]);
+  const totals = counters.map(() => 0);
+  const byFunction = new Map<string, number>();
+  let requests = 0;
+  for (const { policyData, steps } of pods) {
+    using ev = await rules.evaluator(policyData);
+    for (const step of steps) {
+      const { type, input } = step.request;
+      if (type === "CreateContainerRequest") {
+        const data = { agent_policy: { policy_data: policyData }, pstate: ev.state };
+        counters.forEach(([, count], i) => {
+          const counted = count(data, input, entrypoint);
+          if (!counted.result.includes('"allowed":true')) {
+            throw new Error(`CreateContainerRequest: denied by the ${counters[i][0]} build`);
+          }
+          totals[i] += counted.total;
+          if (i === 0) {
+            for (const [name, n] of counted.byFunction) {
+              byFunction.set(name, (byFunction.get(name) ?? 0) + n);
+            }
+          }
+        });
+        requests++;
+      }
+      ev.evaluate(type, input);
+    }
+  }
+  console.log(
+    `steps of ${requests} CreateContainerRequests (function entries and loop iterations in ` +
+      `opa_eval, deterministic): committed ${totals[0]} (${
+        Math.round(totals[0] / requests)
+      } each)` +
+      (totals.length > 1
+        ? `, other ${totals[1]}: committed/other ${(totals[0] / totals[1]).toFixed(3)}`
+        : ""),
+  );
+  for (const [name, n] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`  ${(100 * n / totals[0]).toFixed(1).padStart(5)}%  ${name.slice(0, 90)}`);
+  }
 }
 
 /** The row a CreateContainer request is reported under: contrast's injected containers by name. */
@@ -144,6 +226,10 @@ try {
   // the other build denies (another path: not compared).
   const pairNew = new Map<string, number[]>();
   const pairOld = new Map<string, number[]>();
+  // The same pairs in CPU time (the process's, less the cost of reading it): on the shared machine
+  // the wall time of a request also holds the time other processes ran.
+  const pairNewCpu = new Map<string, number[]>();
+  const pairOldCpu = new Map<string, number[]>();
   const otherDenies = new Map<string, number>();
   const push = (into: Map<string, number[]>, type: string, t: number) =>
     into.set(type, [...(into.get(type) ?? []), t]);
@@ -159,7 +245,7 @@ try {
   const replayCommitted = (
     ev: PolicyEvaluator,
     steps: readonly RequestStep[],
-    out: { allowed: boolean; ms: number }[],
+    out: Timed[],
   ) => {
     for (const step of steps) {
       const { type, input } = step.request;
@@ -190,7 +276,7 @@ try {
     ev: PolicyEvaluator,
     steps: readonly RequestStep[],
     states: CommittedStates,
-    out: { allowed: boolean; ms: number }[],
+    out: Timed[],
   ) => {
     steps.forEach((step, i) => {
       const { type, input } = step.request;
@@ -219,8 +305,8 @@ try {
         // 0.95-0.98x that way, 0.78-0.86x in blocks and in separate processes.
         const steps = seq.steps;
         const states = await committedStates(rules, policy!.policyData, steps);
-        const nowAt: { allowed: boolean; ms: number }[] = [];
-        const thenAt: { allowed: boolean; ms: number }[] = [];
+        const nowAt: Timed[] = [];
+        const thenAt: Timed[] = [];
         for (const build of run % 2 === 1 ? [other, rules] : [rules, other]) {
           using bev = await build.evaluator(policy!.policyData);
           if (build === rules) replayCommitted(bev, steps, nowAt);
@@ -231,6 +317,8 @@ try {
           if (thenAt[i].allowed) {
             push(pairNew, type, nowAt[i].ms);
             push(pairOld, type, thenAt[i].ms);
+            push(pairNewCpu, type, nowAt[i].cpuMs);
+            push(pairOldCpu, type, thenAt[i].cpuMs);
           } else otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
         });
         continue;
@@ -270,18 +358,25 @@ try {
           const first = oev.decide(type, input);
           let again = Infinity;
           let then = Infinity;
+          let againCpu = Infinity;
+          let thenCpu = Infinity;
           let otherAllows = first.allowed;
           for (let r = 0; r < PAIR_REPEATS; r++) {
             const otherFirst = (run + i + r) % 2 === 1;
             const before = otherFirst ? timedDecide(oev, type, input) : undefined;
-            again = Math.min(again, timedDecide(ev, type, input).ms);
+            const now = timedDecide(ev, type, input);
+            again = Math.min(again, now.ms);
+            againCpu = Math.min(againCpu, now.cpuMs);
             const other = before ?? timedDecide(oev, type, input);
             then = Math.min(then, other.ms);
+            thenCpu = Math.min(thenCpu, other.cpuMs);
             otherAllows &&= other.allowed;
           }
           if (otherAllows) {
             push(pairNew, type, again);
             push(pairOld, type, then);
+            push(pairNewCpu, type, againCpu);
+            push(pairOldCpu, type, thenCpu);
           } else otherDenies.set(type, (otherDenies.get(type) ?? 0) + 1);
         }
         const applied = ev.evaluate(type, input);
@@ -296,15 +391,18 @@ try {
   console.log("per-request evaluation (ms), all pods of the example app:");
   console.log(
     "  request type                    n   median      p95   median/baseline" +
-      (other ? "   old median   new/old (requests both allow)" : ""),
+      (other ? "   old median   new/old  CPU new/old (requests both allow)" : ""),
   );
   for (const [type, list] of [...times].sort(([a], [b]) => a.localeCompare(b))) {
     const sorted = [...list].sort((a, b) => a - b);
     const median = quantile(sorted, 0.5);
     const pairedNew = pairNew.get(type);
     const old = pairOld.get(type);
-    const oldMedian = old ? quantile([...old].sort((a, b) => a - b), 0.5) : undefined;
-    const newMedian = pairedNew ? quantile([...pairedNew].sort((a, b) => a - b), 0.5) : undefined;
+    const medianOf = (xs: readonly number[] | undefined) =>
+      xs ? quantile([...xs].sort((a, b) => a - b), 0.5) : undefined;
+    const oldMedian = medianOf(old);
+    const newMedian = medianOf(pairedNew);
+    const cpuRatio = medianOf(pairNewCpu.get(type))! / medianOf(pairOldCpu.get(type))!;
     console.log(
       `  ${type.padEnd(28)} ${String(list.length).padStart(4)} ${median.toFixed(3).padStart(8)} ${
         quantile(sorted, 0.95).toFixed(3).padStart(8)
@@ -312,7 +410,7 @@ try {
         (oldMedian !== undefined && newMedian !== undefined
           ? `   ${oldMedian.toFixed(3).padStart(10)}   ${
             (newMedian / oldMedian).toFixed(2).padStart(6)
-          }x (${old!.length} pairs)`
+          }x  ${cpuRatio.toFixed(2).padStart(9)}x (${old!.length} pairs)`
           : "") +
         (otherDenies.has(type)
           ? `   other build denies ${otherDenies.get(type)} (another path: not compared)`
@@ -354,6 +452,29 @@ try {
       }` +
       ` (load average ${Deno.loadavg()[0].toFixed(1)})`,
   );
+
+  if (COUNT_STEPS) {
+    const pods: PodSequence[] = [];
+    for (const { workload, policy } of inputs.workloads) {
+      const refs = [...workload.spec.initContainers, ...workload.spec.containers].map((c) =>
+        c.image
+      );
+      const resolved = new Map<string, ResolvedImage>();
+      for (const r of refs) resolved.set(r, await images.resolve(r));
+      const seq = buildRequestSequence({
+        workload,
+        images: resolved,
+        cluster: inputs.cluster,
+        rng: seededRandom(1),
+      });
+      pods.push({ policyData: policy!.policyData, steps: seq.steps });
+    }
+    await printStepCounts(
+      rules,
+      COMPARE_WASM === undefined ? undefined : await Deno.readFile(COMPARE_WASM),
+      pods,
+    );
+  }
 
   // Whole checks.
   for (const mutate of [false, true]) {

@@ -336,9 +336,9 @@ async function main(): Promise<void> {
       );
       const byThread = summary.coordinatorCpuMsPerAttestationByThread;
       log(
-        `  by thread: main ${byThread.main} ms (JavaScript, HTTP, TLS), blocking pool ` +
-          `${byThread.blockingPool} ms (WebCrypto, file reads), V8 workers ${byThread.v8Workers} ms ` +
-          `(GC, compiler), other ${byThread.other} ms`,
+        `  by thread: main ${byThread.main} ms (JavaScript, HTTP, TLS, leaf signature), ` +
+          `blocking pool ${byThread.blockingPool} ms (WebCrypto verify, file reads), ` +
+          `V8 workers ${byThread.v8Workers} ms (GC, compiler), other ${byThread.other} ms`,
       );
       log(
         `load generator (this process: pod keys, simulated evidence, TLS client) CPU ` +

@@ -272,22 +272,33 @@ export function encodeOid(oid: string): Uint8Array {
   return encodeElement(Tag.oid, Uint8Array.from(out));
 }
 
-/** DER encoding of `length` as a definite length. */
-function encodeLength(length: number): Uint8Array {
-  if (length < 0x80) return Uint8Array.of(length);
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return Uint8Array.of(0x80 | bytes.length, ...bytes);
+/** Bytes of the DER definite-length field for `length` (short form below 128, else long form). */
+function lengthFieldSize(length: number): number {
+  if (length < 0x80) return 1;
+  let size = 1;
+  for (let n = length; n > 0; n = Math.floor(n / 256)) size++;
+  return size;
+}
+
+/** Writes the DER definite-length field of `length` (`size` bytes) into `out` at `at`. */
+function writeLength(out: Uint8Array, at: number, length: number, size: number): void {
+  if (size === 1) {
+    out[at] = length;
+    return;
+  }
+  out[at] = 0x80 | (size - 1);
+  for (let i = size - 1, n = length; i >= 1; i--, n = Math.floor(n / 256)) out[at + i] = n & 0xff;
 }
 
 /** A DER element with tag `tag` around `contents` (the parts are concatenated). */
 export function encodeElement(tag: number, ...contents: Uint8Array[]): Uint8Array {
-  const total = contents.reduce((n, c) => n + c.length, 0);
-  const len = encodeLength(total);
-  const out = new Uint8Array(1 + len.length + total);
+  let total = 0;
+  for (const c of contents) total += c.length;
+  const size = lengthFieldSize(total);
+  const out = new Uint8Array(1 + size + total);
   out[0] = tag;
-  out.set(len, 1);
-  let at = 1 + len.length;
+  writeLength(out, 1, total, size);
+  let at = 1 + size;
   for (const c of contents) {
     out.set(c, at);
     at += c.length;

@@ -266,6 +266,7 @@ function rootAndMountMutants(step: Step, add: AddMutant): void {
     });
   });
   nestedMountOrderMutants(mounts, add);
+  movedLocalEmptyDirMutants(base, mounts, add);
   if (mounts.length > 0) {
     const last = mounts.length - 1;
     add("changed mount source", `OCI.Mounts[${last}].source`, (i) => {
@@ -420,6 +421,45 @@ function crossContainerMutants(
       a(process(i).Env).push(foreign);
     });
   }
+}
+
+/** A directory named like a shared file (`<id>-<16 characters>-<name>`): CopyFile writes below it. */
+const COPY_FILE_WRITABLE_DIR = "/run/kata-containers/shared/containers/ab-0123456789abcdef-cd";
+
+/**
+ * A guest-local emptyDir (Kata's "local" storage) moved out of the sandbox's directory into one
+ * the host fills with CopyFile: the storage's mount point, or the bind-mount source (then also
+ * another directory than the storage's).
+ */
+function movedLocalEmptyDirMutants(
+  base: Step["request"],
+  mounts: JsonObject[],
+  add: AddMutant,
+): void {
+  const moved = (path: string) =>
+    COPY_FILE_WRITABLE_DIR + path.slice(Math.max(0, path.indexOf("/rootfs/local/")));
+  mounts.forEach((m, k) => {
+    if (m.type_ !== "local") return;
+    add(
+      `emptyDir ${String(m.destination)} bound from a CopyFile directory`,
+      `OCI.Mounts[${k}].source`,
+      (i) => {
+        const mount = o(a(o(i.OCI).Mounts)[k]);
+        mount.source = moved(String(mount.source ?? ""));
+      },
+    );
+  });
+  a(base.input.storages).map(o).forEach((s, k) => {
+    if (s.driver !== "local") return;
+    add(
+      `local storage ${String(s.mount_point ?? "").split("/").pop()} in a CopyFile directory`,
+      `storages[${k}].mount_point`,
+      (i) => {
+        const storage = o(a(i.storages)[k]);
+        storage.mount_point = moved(String(storage.mount_point ?? ""));
+      },
+    );
+  });
 }
 
 /** Storages the runtime never sends. */

@@ -108,10 +108,11 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
   }]);
   assert.equal(spec.initContainers[1].name, "contrast-service-mesh");
   assert.equal(spec.initContainers[1].restartPolicy, "Always");
-  assert.deepEqual(spec.initContainers[1].env, [{
-    name: "EDG_INGRESS_PROXY_CONFIG",
-    value: "web#8080#false",
-  }]);
+  // The admin port always named (empty: none), so the host cannot add one as a service link.
+  assert.deepEqual(spec.initContainers[1].env, [
+    { name: "EDG_INGRESS_PROXY_CONFIG", value: "web#8080#false" },
+    { name: "EDG_ADMIN_PORT", value: "" },
+  ]);
   assert.equal(spec.containers[0].image, IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned);
   for (const c of [...spec.initContainers, ...spec.containers]) {
     assert.deepEqual(c.volumeMounts.find((m: { name: string }) => m.name === "contrast-secrets"), {

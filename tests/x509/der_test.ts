@@ -28,6 +28,35 @@ Deno.test("readElement reads short and long definite lengths", () => {
   assert.equal(el.end, long.length);
 });
 
+Deno.test("encodeElement writes the shortest definite length at every size boundary", () => {
+  const cases: [number, number[]][] = [
+    [0, [0x00]],
+    [1, [0x01]],
+    [127, [0x7f]],
+    [128, [0x81, 0x80]],
+    [255, [0x81, 0xff]],
+    [256, [0x82, 0x01, 0x00]],
+    [65535, [0x82, 0xff, 0xff]],
+    [65536, [0x83, 0x01, 0x00, 0x00]],
+    [16777216, [0x84, 0x01, 0x00, 0x00, 0x00]],
+  ];
+  for (const [length, header] of cases) {
+    const half = Math.floor(length / 2);
+    const content = new Uint8Array(length).map((_, i) => i & 0xff);
+    const encoded = encodeElement(
+      Tag.octetString,
+      content.subarray(0, half),
+      content.subarray(half),
+    );
+    assert.deepEqual([...encoded.subarray(0, 1 + header.length)], [Tag.octetString, ...header]);
+    assert.equal(encoded.length, 1 + header.length + length);
+    const el = readElement(encoded, 0, "f");
+    assert.deepEqual(el.value, content, `length ${length}`);
+    assert.equal(el.end, encoded.length);
+  }
+  assert.deepEqual(encodeElement(Tag.sequence), bytes(0x30, 0x00));
+});
+
 Deno.test("readElement rejects indefinite, non-minimal, oversized and truncated lengths", () => {
   assert.throws(() => readElement(bytes(0x30, 0x80, 0, 0), 0, "f"), /indefinite/);
   assert.throws(() => readElement(bytes(0x04, 0x81, 0x05, 1, 2, 3, 4, 5), 0, "f"), /shortest form/);
