@@ -39,6 +39,7 @@ import {
   testKeyArgs,
 } from "../../initializer/volume/cryptsetup.ts";
 import { deriveVolumeKey } from "../../initializer/volume/volume_key.ts";
+import { IMAGE_CRYPTSETUP_PATH } from "../../deploy/secure_pv.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
@@ -259,7 +260,7 @@ Deno.test({
           }
           // cryptsetup and exactly the libraries it links (the secure-PV step), only here.
           const cryptsetup = [
-            "sbin/cryptsetup",
+            IMAGE_CRYPTSETUP_PATH.slice(1),
             "lib/x86_64-linux-gnu/libcryptsetup.so.12",
             "usr/lib/x86_64-linux-gnu/libcrypto.so.3",
           ];
