@@ -156,9 +156,10 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     if (plan.meshConfig.egress !== undefined) {
       env.push({ name: EGRESS_ENV, value: plan.meshConfig.egress });
     }
-    if (plan.meshConfig.admin !== undefined) {
-      env.push({ name: ADMIN_PORT_ENV, value: plan.meshConfig.admin });
-    }
+    // Always named, empty without an admin interface: the policy admits a variable shaped like a
+    // Kubernetes service link (`<NAME>_PORT`) with any value unless the container names it, and
+    // the proxy opens its admin port to the network (in place of that port's mutual TLS).
+    env.push({ name: ADMIN_PORT_ENV, value: plan.meshConfig.admin ?? "" });
     if (plan.meshConfig.podPorts) {
       env.push({ name: POD_PORTS_ENV, value: plan.meshConfig.podPorts });
     }

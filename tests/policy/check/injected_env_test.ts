@@ -1,0 +1,116 @@
+/**
+ * Variables shaped like Kubernetes service links (`<NAME>_PORT`, `<NAME>_SERVICE_HOST`, …) are
+ * admitted with any value in every container, since the namespace's Services are not known when
+ * the policy is generated, unless the container names the variable itself. contrast's own
+ * programs read some such names: the mesh proxy `EDG_ADMIN_PORT`, the Coordinator
+ * `CONTRAST_{USER,MESH,PROBE,TRANSIT}_PORT`. Each must be named in the container it configures, so
+ * the host cannot set it: an `EDG_ADMIN_PORT=8080` added to a sidecar without an admin interface
+ * took port 8080 out of the proxy's mutual-TLS redirects and opened it in the `filter INPUT` chain
+ * (the admin port is admitted from outside).
+ */
+import assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { parseYamlFile } from "../../../deploy/documents.ts";
+import { generate } from "../../../deploy/generate.ts";
+import { MESH_SIDECAR_NAME } from "../../../deploy/annotations.ts";
+import { readAnnotatedPolicy, splitPolicyText } from "../../../policy/initdata.ts";
+import { readClusterObjects, readWorkload } from "../../../policy/check/pod.ts";
+import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
+import { seededRandom } from "../../../policy/check/random_ids.ts";
+import { CompiledRules } from "../../../rego/evaluator.ts";
+import { ADMIN_PORT_ENV, ENV_SOURCES, parseMeshConfig } from "../../../protocol/mesh_config.ts";
+import { transparentRules } from "../../../meshproxy/iptables.ts";
+import { IMAGES, MemoryResolver, OWNER, testSettings } from "../fixtures.ts";
+
+const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
+
+const APP = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    metadata:
+      annotations:
+        contrast.edgeless.systems/servicemesh-ingress: ""
+        contrast.edgeless.systems/servicemesh-egress: "emoji#127.137.0.1:8081#emoji:8801"
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: web
+          image: "127.0.0.1:5000/web:1.0"
+          ports:
+            - containerPort: 8080
+`;
+
+/** The generated Deployment and its policy data. */
+async function generated(): Promise<{ doc: unknown; policyData: unknown }> {
+  const result = await generate([parseYamlFile("app.yml", APP)], {
+    settings: await testSettings(),
+    resolver: new MemoryResolver(IMAGES),
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: false,
+    skipServiceMesh: false,
+  });
+  const doc = parseAllDocuments(result.files[0]!.text)[0]!.toJS() as {
+    spec: { template: { metadata: { annotations: Record<string, string> } } };
+  };
+  const policy = await readAnnotatedPolicy(doc.spec.template.metadata.annotations);
+  return { doc, policyData: splitPolicyText(policy!.policy).policyData };
+}
+
+Deno.test("the host cannot give the mesh sidecar an admin port as a service link", async () => {
+  const { doc, policyData } = await generated();
+  const seq = buildRequestSequence({
+    workload: readWorkload(doc, "app.yml#0")!,
+    images: new Map([...IMAGES.values()].map((i) => [i.pinned, i])),
+    cluster: readClusterObjects([doc]),
+    rng: seededRandom(7),
+  });
+  const rules = await CompiledRules.load();
+  using ev = await rules.evaluator(policyData);
+  let checked = 0;
+  for (const step of seq.steps) {
+    const input = step.request.input as { OCI?: { Process?: { Env?: string[] } } };
+    const sidecar = step.request.type === "CreateContainerRequest" &&
+      step.label.includes(MESH_SIDECAR_NAME);
+    if (sidecar) {
+      const env = input.OCI!.Process!.Env!;
+      const withEnv = (vars: string[]) => ({
+        ...input,
+        OCI: { ...input.OCI, Process: { ...input.OCI!.Process, Env: vars } },
+      });
+      const allowed = (vars: string[]) => ev.decide(step.request.type, withEnv(vars)).allowed;
+      const others = env.filter((e) => !e.startsWith(`${ADMIN_PORT_ENV}=`));
+      // An ordinary service link is admitted (the runtime sends them) ...
+      assert.equal(allowed([...env, "EMOJI_SERVICE_HOST=10.0.0.7"]), true);
+      // ... but not one that configures the proxy, in place of the generated one or beside it.
+      for (const value of ["8080", "15100", "tcp://10.0.0.7:9901"]) {
+        const link = `${ADMIN_PORT_ENV}=${value}`;
+        assert.equal(allowed([...others, link]), false, link);
+        assert.equal(allowed([...env, link]), false, link);
+      }
+      checked++;
+    }
+    assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+  }
+  assert.equal(checked, 1);
+});
+
+Deno.test("what such a variable did: the pod port left mutual TLS and was opened to the network", () => {
+  const config = parseMeshConfig({ podPorts: "8080", admin: "8080" }, ENV_SOURCES);
+  assert.deepEqual(config.inbound, []);
+  const rules = transparentRules({
+    redirects: [],
+    plainPorts: config.plainPorts,
+    adminPort: config.adminPort,
+    ingressEnabled: true,
+  });
+  assert.match(rules.restore, /--dport 8080 -j RETURN/);
+  // The generated, empty value configures no admin interface.
+  assert.equal(parseMeshConfig({ podPorts: "8080", admin: "" }, ENV_SOURCES).inbound.length, 1);
+});
