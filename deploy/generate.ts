@@ -450,6 +450,8 @@ async function resolveImages(
 class PolicyBuild {
   /** The manifest's `Policies`, by initdata digest. */
   readonly manifestPolicies: Record<string, ManifestPolicy> = {};
+  /** The workload whose manifest entry each digest has. */
+  readonly #digestOwners = new Map<string, Workload>();
   /** `path\0docIndex` of every edited document. */
   readonly changedDocs = new Set<string>();
   /** The initdata annotation of every edited document, by `path\0docIndex`. */
@@ -517,11 +519,13 @@ class PolicyBuild {
       valueParts: initdata.annotationParts,
     });
     this.changedDocs.add(key);
-    this.manifestPolicies[digest] = {
+    const entry: ManifestPolicy = {
       SANs: [w.ref.name, "*"],
       WorkloadSecretID: workloadSecretIdOf(w),
       Role: isCoordinator(w) ? "coordinator" : "",
     };
+    if (!this.#sameIdentityOrFirst(w, digest, entry)) return;
+    this.manifestPolicies[digest] = entry;
     const encoder = this.#initdata;
     this.#built[index] = {
       location: w.ref.location,
@@ -585,6 +589,35 @@ class PolicyBuild {
   }
 
   /** Whether a policy text of `size` fits the Kata agent's limits (else the issue is recorded). */
+  /**
+   * Whether `entry` may be the manifest's entry for `digest`: the first for it, or the same as the
+   * one an earlier workload with the very same policy has. The Coordinator tells pods apart by
+   * their policy alone, so two workloads whose policies are equal (a DaemonSet and a ReplicaSet of
+   * one name, namespace and pod template) are one identity: with different entries (workload
+   * secret, SANs, role) the later would silently replace the earlier, and either's pods would get
+   * the other's. Refused instead (an issue naming both).
+   */
+  #sameIdentityOrFirst(w: Workload, digest: string, entry: ManifestPolicy): boolean {
+    const first = this.manifestPolicies[digest];
+    const firstOwner = this.#digestOwners.get(digest);
+    if (first === undefined || firstOwner === undefined) {
+      this.#digestOwners.set(digest, w);
+      return true;
+    }
+    if (JSON.stringify(first) === JSON.stringify(entry)) return true;
+    this.issues.push({
+      path: `${w.ref.location}: ${w.specPath}`,
+      reason: `${w.ref.kind} ${w.ref.namespace}/${w.ref.name} has the same policy ` +
+        `(${digest}) as ${firstOwner.ref.kind} ${firstOwner.ref.namespace}/` +
+        `${firstOwner.ref.name} (${firstOwner.ref.location}) but another identity ` +
+        `(workload secret ID ${JSON.stringify(entry.WorkloadSecretID)} against ` +
+        `${JSON.stringify(first.WorkloadSecretID)}, SANs, role): the Coordinator tells pods ` +
+        "apart only by their policy; give them the same contrast.edgeless.systems/" +
+        "workload-secret-id, or make their pods differ (another name)",
+    });
+    return false;
+  }
+
   #withinAgentLimits(w: Workload, size: PolicyTextSize): boolean {
     try {
       assertSizeWithinAgentLimits(

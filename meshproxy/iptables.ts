@@ -66,6 +66,12 @@ export function transparentRules(plan: TransparentPlan): RuleSet {
   ];
   const filter = [
     `-A ${CHAIN} -i lo -j RETURN`,
+    // A terminated port reached from outside without the redirect: a connection made before
+    // these rules existed (the application may listen before the sidecar runs), which connection
+    // tracking would otherwise let through as ESTABLISHED for as long as it lasts.
+    ...plan.redirects.map((r) =>
+      `-A ${CHAIN} -p tcp --dport ${r.port} -j REJECT --reject-with tcp-reset`
+    ),
     `-A ${CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
     ...[...new Set(open)].map((p) => `-A ${CHAIN} -p tcp --dport ${p} -j RETURN`),
     `-A ${CHAIN} -p tcp -j REJECT --reject-with tcp-reset`,

@@ -172,22 +172,28 @@ export function patternShapesOf(
   data: PatternFields,
   cache: PatternShapeCache = new Map(),
 ): Record<string, PatternShape> {
-  const patterns = new Set<string>([
-    data.pod.sandbox_name_regex,
-    data.pod.hostname_regex,
-    ...data.copy_file.path_regexes,
-  ]);
-  const add = (list: readonly string[]) => list.forEach((p) => patterns.add(p));
+  // Collected with one add each (no lists built on the way: this ran for every pod).
+  const patterns = new Set<string>();
+  patterns.add(data.pod.sandbox_name_regex);
+  patterns.add(data.pod.hostname_regex);
+  for (const p of data.copy_file.path_regexes) patterns.add(p);
   const storages = (list: readonly StorageExpectation[]) => {
     for (const s of list) {
-      add([s.source_regex, s.mount_point_regex, ...s.option_regexes, ...s.driver_option_regexes]);
+      patterns.add(s.source_regex);
+      patterns.add(s.mount_point_regex);
+      for (const p of s.option_regexes) patterns.add(p);
+      for (const p of s.driver_option_regexes) patterns.add(p);
     }
   };
   storages(data.sandbox.storages);
   for (const c of data.containers) {
-    add([c.root_path_regex, ...Object.values(c.annotations), ...(c.process.arg_regexes ?? [])]);
+    patterns.add(c.root_path_regex);
+    for (const key in c.annotations) {
+      if (Object.hasOwn(c.annotations, key)) patterns.add(c.annotations[key]!);
+    }
+    for (const p of c.process.arg_regexes ?? []) patterns.add(p);
     for (const e of c.process.env) if ("regex" in e) patterns.add(e.regex);
-    add(c.mounts.map((m) => m.source_regex));
+    for (const m of c.mounts) patterns.add(m.source_regex);
     storages(c.storages);
   }
   const shapes: Record<string, PatternShape> = {};

@@ -589,3 +589,35 @@ spec:
   const pinned = IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned;
   assert.ok(app.storages.some((s) => s.source_regex === `^${escapeRegex(pinned)}$`));
 });
+
+Deno.test("two workloads with one policy but different identities are refused, not merged", async () => {
+  // A DaemonSet and a ReplicaSet of one name and pod template: their pods have the same names,
+  // so the same policy, which the Coordinator cannot tell apart; the manifest held only the
+  // later one's workload secret ID and either's pods got it.
+  const workload = (kind: string, secretId?: string) =>
+    `apiVersion: apps/v1\nkind: ${kind}\nmetadata:\n  name: agent\n  namespace: shop\n` +
+    (secretId
+      ? `  annotations: {contrast.edgeless.systems/workload-secret-id: ${secretId}}\n`
+      : "") +
+    `spec:\n  template:\n    spec:\n      runtimeClassName: contrast-cc\n` +
+    `      containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`;
+  const error = await rejects(
+    [workload("DaemonSet"), workload("ReplicaSet")].join("---\n"),
+    /ReplicaSet shop\/agent has the same policy \([0-9a-f]{64}\) as DaemonSet shop\/agent/,
+  );
+  assert.match(
+    error.message,
+    /apps\/v1\/ReplicaSet\/shop\/agent.*apps\/v1\/DaemonSet\/shop\/agent/s,
+  );
+  // One identity given to both: accepted, one manifest entry.
+  const same = await generate(
+    [parseYamlFile(
+      "app.yml",
+      [workload("DaemonSet", "agent"), workload("ReplicaSet", "agent")].join("---\n"),
+    )],
+    await options(new MemoryResolver(IMAGES)),
+  );
+  assert.equal(same.policies.length, 2);
+  assert.equal(same.policies[0]!.digest, same.policies[1]!.digest);
+  assert.deepEqual(Object.values(same.manifest.Policies).map((p) => p.WorkloadSecretID), ["agent"]);
+});

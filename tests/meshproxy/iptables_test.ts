@@ -29,6 +29,10 @@ Deno.test("transparent rules: redirect each terminated port, admit only the mesh
       "*filter",
       `:${CHAIN} - [0:0]`,
       `-A ${CHAIN} -i lo -j RETURN`,
+      // the terminated ports themselves, reached without the redirect (connections made before
+      // the rules existed): reset, even when connection tracking calls them ESTABLISHED
+      `-A ${CHAIN} -p tcp --dport 8080 -j REJECT --reject-with tcp-reset`,
+      `-A ${CHAIN} -p tcp --dport 9000 -j REJECT --reject-with tcp-reset`,
       `-A ${CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
       `-A ${CHAIN} -p tcp --dport 15100 -j RETURN`,
       `-A ${CHAIN} -p tcp --dport 15101 -j RETURN`,
@@ -77,12 +81,12 @@ Deno.test("apply: restore without flushing, then insert each jump once, for IPv4
   const fresh = recorder(false);
   await applyTransparentRules(PLAN, { run: fresh.run, ipv6: true });
   assert.deepEqual(fresh.calls, [
-    "iptables-restore --noflush <<16 lines",
+    "iptables-restore --noflush <<18 lines",
     `iptables -t nat -C PREROUTING -p tcp -j ${CHAIN}`,
     `iptables -t nat -I PREROUTING 1 -p tcp -j ${CHAIN}`,
     `iptables -t filter -C INPUT -p tcp -j ${CHAIN}`,
     `iptables -t filter -I INPUT 1 -p tcp -j ${CHAIN}`,
-    "ip6tables-restore --noflush <<16 lines",
+    "ip6tables-restore --noflush <<18 lines",
     `ip6tables -t nat -C PREROUTING -p tcp -j ${CHAIN}`,
     `ip6tables -t nat -I PREROUTING 1 -p tcp -j ${CHAIN}`,
     `ip6tables -t filter -C INPUT -p tcp -j ${CHAIN}`,

@@ -39,8 +39,24 @@ async function child(): Promise<void> {
   for (const port of [8080, 8801, 7000]) {
     net.createServer((s) => {
       s.on("error", () => {});
-      s.on("data", (d) => s.end(`app${port}:${d}`));
+      // `early…` keeps the connection open (a client that connected before the rules existed).
+      s.on("data", (d) => {
+        if (String(d).startsWith("early")) s.write(`app${port}:${d}`);
+        else s.end(`app${port}:${d}`);
+      });
     }).listen(port, "::"); // both families: only the rules keep plain clients out
+  }
+  // The app may listen before the sidecar has installed the rules (the kubelet starts the next
+  // container once the sidecar's process runs; a hostile one whenever it likes): the cluster
+  // connects in plain now and tries that connection again once the proxy is up.
+  // Connection tracking already on in the namespace (anything using it turns it on): without it
+  // the kernel picks the early connection up mid-stream as a new one once the proxy's rules need
+  // it, redirects it and so cuts it; with it, the connection is ESTABLISHED.
+  await sh("iptables", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP");
+  await sh("ip6tables", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP");
+  await Deno.writeTextFile(`${dir}/apps-up`, "");
+  while (!(await Deno.stat(`${dir}/early-connected`).then(() => true, () => false))) {
+    await new Promise((r) => setTimeout(r, 20));
   }
   const proxy = new MeshProxy({
     config: parseMeshConfig(
@@ -96,6 +112,34 @@ function mesh(port: number, files: Record<string, string>, host = POD): Promise<
   });
 }
 
+/** A plain connection kept open: `send` writes and returns what comes back (or the error). */
+function earlyConnection(host: string): Promise<{ send(text: string): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port: 8080 }, () => resolve({ send }));
+    let pending: ((text: string) => void) | undefined;
+    let ended = "";
+    s.on("data", (d) => pending?.(String(d)));
+    s.on("error", (e) => {
+      ended = `<${(e as { code?: string }).code ?? e.message}>`;
+      pending?.(ended);
+      reject(e);
+    });
+    s.on("close", () => pending?.(ended || "<closed>"));
+    function send(text: string): Promise<string> {
+      if (ended) return Promise.resolve(ended);
+      return new Promise((done) => {
+        const timer = setTimeout(() => done("<timeout>"), 3000);
+        pending = (reply) => {
+          clearTimeout(timer);
+          pending = undefined;
+          done(reply);
+        };
+        s.write(text);
+      });
+    }
+  });
+}
+
 async function parent(): Promise<void> {
   await sh("ip", "link", "set", "lo", "up");
   const pod = new Deno.Command("unshare", {
@@ -110,7 +154,15 @@ async function parent(): Promise<void> {
     await sh("ip", "-6", "addr", "add", "fd00:200::2/64", "dev", "vethB", "nodad");
     await sh("ip", "link", "set", "vethB", "up");
     const deadline = Date.now() + 30_000;
-    while (!(await Deno.stat(`${dir}/ready`).then(() => true, () => false))) {
+    const exists = (f: string) => Deno.stat(`${dir}/${f}`).then(() => true, () => false);
+    while (!(await exists("apps-up"))) {
+      if (Date.now() > deadline) throw new Error("the pod's applications did not start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const early = await Promise.all([earlyConnection(POD), earlyConnection(POD6)]);
+    const earlyBefore = await Promise.all(early.map((e) => e.send("early1")));
+    await Deno.writeTextFile(`${dir}/early-connected`, "");
+    while (!(await exists("ready"))) {
       if (Date.now() > deadline) throw new Error("the pod namespace did not get ready");
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -127,6 +179,8 @@ async function parent(): Promise<void> {
       plainTo8801v6: await plain(8801, POD6),
       plainTo7000v6: await plain(7000, POD6),
       adminV6: await fetch(`http://[${POD6}]:9901/ready`).then((r) => r.status),
+      earlyBefore,
+      earlyAfter: await Promise.all(early.map((e) => e.send("early2"))),
       rules: Deno.readTextFileSync(`${dir}/rules.txt`),
       rulesAgain: Deno.readTextFileSync(`${dir}/rules-again.txt`),
     };

@@ -60,6 +60,15 @@ Deno.test({
       assert.equal(r.plainTo8801, "app8801:hi", "ingress `true` passes 8801 through in plain");
       assert.match(r.plainTo7000, /<ECONNRESET|ECONNREFUSED>/, "an undeclared port is reset");
       assert.equal(r.admin, 200, "the admin port answers from outside");
+      // A plain connection made before the rules existed (the app listening before the sidecar
+      // ran) is cut once they do, over both families: it must not outlive the proxy's start.
+      assert.deepEqual(r.earlyBefore, ["app8080:early1", "app8080:early1"]);
+      for (const after of r.earlyAfter) {
+        assert.ok(
+          !after.includes("app8080"),
+          `early plain connection still reaches the app: ${after}`,
+        );
+      }
       // The same over IPv6 (ip6tables rules, the proxy's listeners on every address).
       assert.equal(r.meshTo8080v6, "app8080:hi", "a mesh client reaches the app over IPv6");
       assert.ok(
