@@ -131,7 +131,7 @@ export const COMPONENTS: readonly Component[] = [
       `--allow-write=${d.secrets},${d.tsm}`,
     ],
     env: [],
-    extraLayer: { debian: "cryptsetup", links: {} },
+    extraLayer: { debian: "secure-pv", links: {} },
   },
   {
     // Transparent mode runs iptables (the nf_tables backend of Debian's iptables, from the
