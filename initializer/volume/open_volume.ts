@@ -37,6 +37,12 @@ import { checkLuksMetadata } from "./luks_metadata.ts";
 /** Bytes at the start of a device that must be zero for it to count as blank. */
 const BLANK_PROBE_BYTES = 1024 * 1024;
 
+/**
+ * The ext4 label of the volume's filesystem (ext4 keeps at most 16 bytes: the earlier
+ * `contrast-secure-pv` was cut to `contrast-secure-`).
+ */
+export const FILESYSTEM_LABEL = "contrast-pv";
+
 /** What a device holds. */
 type DeviceState = "luks" | "blank" | "other";
 
@@ -268,7 +274,7 @@ export async function openAndMount(step: VolumeStep, target: MountTarget): Promi
       "-t",
       "ext4",
       "-L",
-      "contrast-secure-pv",
+      FILESYSTEM_LABEL,
       mapped,
     ]);
     if (mkfs.code !== 0) throw failure("device", "mke2fs -t ext4", mkfs);

@@ -39,6 +39,7 @@ import {
   testKeyArgs,
 } from "../../initializer/volume/cryptsetup.ts";
 import { deriveVolumeKey } from "../../initializer/volume/volume_key.ts";
+import { FILESYSTEM_LABEL } from "../../initializer/volume/open_volume.ts";
 import { IMAGE_VOLUME_PROGRAMS } from "../../deploy/secure_pv.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
@@ -649,14 +650,14 @@ Deno.test({
             "-t",
             "ext4",
             "-L",
-            "contrast-secure-pv",
+            FILESYSTEM_LABEL,
             SECURE_PV_DEVICE_PATH,
           );
           assert.equal(made.code, 0, made.stderr);
           const found = await inImage(blkid, "-p", SECURE_PV_DEVICE_PATH);
           assert.equal(found.code, 0, found.stderr);
           assert.match(found.stdout, /TYPE="ext4"/);
-          assert.match(found.stdout, /LABEL="contrast-secure-pv"/);
+          assert.ok(found.stdout.includes(`LABEL="${FILESYSTEM_LABEL}"`), found.stdout);
           const fsck = await runCommand("e2fsck", ["-fn", fs]);
           assert.equal(fsck.code, 0, `the host's e2fsck accepts it: ${fsck.stdout}${fsck.stderr}`);
           const mounted = await inImage(
