@@ -29,7 +29,11 @@ export const MESH_SIDECAR_NAME = "contrast-service-mesh";
 export const SECURE_PV_ANNOTATION = "contrast.edgeless.systems/secure-pv";
 /** Name of the injected container that opens the encrypted volume. */
 export const SECURE_PV_NAME = "contrast-secure-pv";
-/** Where the block device appears in the secure-pv container. */
-export const SECURE_PV_DEVICE_PATH = "/dev/csi0";
+/**
+ * Where the block device appears in the secure-pv container: outside `/dev`, because Deno lets a
+ * narrowed `--allow-read` open nothing below `/dev` but a few character devices (`/dev/null`, …)
+ * without `--allow-all`, and the volume step reads the device's first MiB (the blank check).
+ */
+export const SECURE_PV_DEVICE_PATH = "/secure-pv/csi0";
 /** Where the secure-pv container mounts the opened filesystem (propagated to the pod). */
 export const SECURE_PV_MOUNT_PATH = "/state";

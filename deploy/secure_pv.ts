@@ -5,9 +5,11 @@
  * `<device-volume>` is a raw block volume of the pod (a `persistentVolumeClaim` or `ephemeral`
  * volume, or a StatefulSet `volumeClaimTemplate`, with `volumeMode: Block`); `<mount-volume>` is
  * an `emptyDir` volume. `contrast generate` adds, right after the initializer, the init
- * container `contrast-secure-pv` (the initializer image running `initializer volume`): it gets
- * the device at `/dev/csi0` (`volumeDevices`), is privileged (device-mapper and mount need it),
- * and mounts `<mount-volume>` at `/state` with `mountPropagation: Bidirectional`; it formats the
+ * container `contrast-secure-pv` (the initializer image running `initializer volume` with the
+ * Deno permissions of {@link SECURE_PV_COMMAND}: the image's own entry point cannot run any
+ * program): it gets the device at `/dev/csi0` (`volumeDevices`), is privileged and runs as root
+ * (device-mapper and mount need CAP_SYS_ADMIN, which Kubernetes gives a privileged container's
+ * process only when it runs as root, and the image's user is 65532), and mounts `<mount-volume>` at `/state` with `mountPropagation: Bidirectional`; it formats the
  * device as LUKS2 on first use with a key derived from the pod's workload secret, opens it and
  * mounts the filesystem there. Every workload container that mounts `<mount-volume>` gets
  * `mountPropagation: HostToContainer`, so it sees the opened filesystem. The pod's policy allows
@@ -25,6 +27,34 @@ import {
   SECURE_PV_MOUNT_PATH,
   SECURE_PV_NAME,
 } from "./annotations.ts";
+
+/**
+ * Where the initializer image carries Debian's `cryptsetup` (the pinned `cryptsetup` set of
+ * `scripts/images/pins.json`; the package installs it in `/sbin`).
+ */
+export const IMAGE_CRYPTSETUP_PATH = "/sbin/cryptsetup";
+
+/** The workload secret's folder (the pod's `contrast-secrets` volume is at `/contrast`). */
+const SECRETS_PATH = "/contrast/secrets";
+
+/**
+ * The command of the `contrast-secure-pv` container: the initializer image's Deno runtime and
+ * bundle (as its entry point, `scripts/images/image_spec.ts`) with the volume step's permissions:
+ * read of the workload secret's folder and of the device, write of that folder (the private
+ * header copy) and of the mount point, and running exactly one program, the image's
+ * `cryptsetup`, by absolute path. The image's entry point, which every initializer container
+ * runs, keeps its narrower permissions (no program at all).
+ */
+export const SECURE_PV_COMMAND: readonly string[] = [
+  "/usr/bin/deno",
+  "run",
+  "--no-code-cache",
+  "--allow-env",
+  `--allow-read=${SECRETS_PATH},${SECURE_PV_DEVICE_PATH}`,
+  `--allow-write=${SECRETS_PATH},${SECURE_PV_MOUNT_PATH}`,
+  `--allow-run=${IMAGE_CRYPTSETUP_PATH}`,
+  "/app/initializer.js",
+];
 
 /** The parsed annotation. */
 export interface SecurePv {
@@ -174,8 +204,11 @@ export function injectSecurePv(
   const container = doc.createNode({
     name: SECURE_PV_NAME,
     image: initializerImage,
+    command: [...SECURE_PV_COMMAND],
     args: [
       "volume",
+      "--cryptsetup",
+      IMAGE_CRYPTSETUP_PATH,
       "--device",
       SECURE_PV_DEVICE_PATH,
       "--volume",
@@ -183,7 +216,7 @@ export function injectSecurePv(
       "--mount",
       SECURE_PV_MOUNT_PATH,
     ],
-    securityContext: { privileged: true },
+    securityContext: { privileged: true, runAsUser: 0, runAsGroup: 0 },
     volumeDevices: [{ name: pv.device, devicePath: SECURE_PV_DEVICE_PATH }],
     volumeMounts: [{
       name: pv.mount,

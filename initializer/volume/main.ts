@@ -4,9 +4,11 @@
  * after the initializer.
  *
  * ```
- * initializer volume --device /dev/csi0 --volume NAME --mount /state
- *   [--workload-secret /contrast/secrets/workload-secret-seed] [--check-only]
+ * initializer volume --device /secure-pv/csi0 --volume NAME --mount /state
+ *   [--workload-secret /contrast/secrets/workload-secret-seed] [--cryptsetup PATH] [--check-only]
  * ```
+ * `--cryptsetup` names the program (default `cryptsetup` on `PATH`); `contrast generate` passes
+ * the image's `/sbin/cryptsetup`, the one program its Deno permissions let it run.
  * Exit 0: mounted (or, with `--check-only`, formatted if blank and the key verified); 1: refused
  * (another key, foreign data, a header with other parameters); 2: bad usage; 3: no
  * device-mapper.
@@ -41,6 +43,11 @@ export async function volumeMain(args: string[]): Promise<number> {
       "the workload secret the initializer wrote",
       env("CONTRAST_WORKLOAD_SECRET") ?? DEFAULT_WORKLOAD_SECRET_PATH,
     )
+    .option(
+      "--cryptsetup <path>",
+      "the cryptsetup program",
+      env("CONTRAST_CRYPTSETUP") ?? "cryptsetup",
+    )
     .option("--check-only", "format if blank and verify the key, but do not open or mount")
     .exitOverride();
   const program = addLogFormatOption(command);
@@ -65,7 +72,14 @@ export async function volumeMain(args: string[]): Promise<number> {
     // The header copy goes beside the workload secret: the pod's memory volume, which the
     // initializer image may write.
     const tempDir = dirname(o.workloadSecret);
-    const step = { device: o.device, key, run: runCommand, logger, tempDir };
+    const step = {
+      device: o.device,
+      key,
+      run: runCommand,
+      logger,
+      tempDir,
+      cryptsetup: o.cryptsetup,
+    };
     const prepared = await prepareVolume(step);
     try {
       if (!o.checkOnly) {

@@ -103,16 +103,24 @@ async function leadingBytesAreZero(device: string): Promise<boolean> {
 }
 
 /**
- * Whether the kernel offers device-mapper (`device-mapper` in `/proc/misc`). The control node
- * `/dev/mapper/control` alone proves nothing: libdevmapper creates it on demand.
+ * Whether the kernel offers device-mapper (`device-mapper` in `/proc/misc`); undefined when this
+ * process may not read `miscPath` (then `cryptsetup open` tells, see {@link openAndMount}). The
+ * control node `/dev/mapper/control` alone proves nothing: libdevmapper creates it on demand.
  */
-export async function deviceMapperAvailable(miscPath = "/proc/misc"): Promise<boolean> {
+export async function deviceMapperAvailable(
+  miscPath = "/proc/misc",
+): Promise<boolean | undefined> {
   try {
     return /\bdevice-mapper\b/.test(await Deno.readTextFile(miscPath));
-  } catch {
+  } catch (error) {
+    // Deno lets no narrowed permission read below /proc (the image's): unknown, not absent.
+    if (error instanceof Deno.errors.NotCapable) return undefined;
     return false;
   }
 }
+
+/** What `cryptsetup open` prints when the kernel offers no device-mapper. */
+const NO_DEVICE_MAPPER = /Cannot initialize device-mapper/;
 
 /** Step 1: what `device` holds. */
 export async function inspectDevice(step: VolumeStep): Promise<DeviceState> {
@@ -208,12 +216,13 @@ async function checkHeaderCopy(step: VolumeStep, header: string): Promise<void> 
 /**
  * Step 6: opens the prepared device with its checked header copy, creates a filesystem when it has none, mounts it.
  *
- * @throws {UnavailableError} naming `device-mapper` when the kernel offers none
+ * @throws {UnavailableError} naming `device-mapper` when the kernel offers none (`/proc/misc`
+ *   lists none, or, where this process may not read it, `cryptsetup open` cannot initialize it)
  * @throws {ValidationError} naming the command that failed
  */
 export async function openAndMount(step: VolumeStep, target: MountTarget): Promise<void> {
   const misc = target.miscPath ?? "/proc/misc";
-  if (!(await deviceMapperAvailable(misc))) {
+  if ((await deviceMapperAvailable(misc)) === false) {
     throw new UnavailableError(
       "device-mapper",
       `the kernel has no device-mapper (not listed in ${misc}): it cannot open encrypted volumes`,
@@ -226,6 +235,13 @@ export async function openAndMount(step: VolumeStep, target: MountTarget): Promi
     openArgs(step.device, target.mapperName, target.header),
     step.key,
   );
+  if (open.code !== 0 && NO_DEVICE_MAPPER.test(open.stderr)) {
+    throw new UnavailableError(
+      "device-mapper",
+      "the kernel has no device-mapper (cryptsetup cannot initialize it): it cannot open " +
+        "encrypted volumes",
+    );
+  }
   if (open.code !== 0) throw failure("device", "cryptsetup open", open);
   const probe = await step.run("blkid", ["-p", mapped]);
   if (probe.code === 2) {

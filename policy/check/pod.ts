@@ -24,6 +24,8 @@ export interface VolumeMount {
   readonly mountPath: string;
   readonly readOnly: boolean;
   readonly subPath: string;
+  /** The bind mount's propagation option (`mountPropagation`: None, HostToContainer, Bidirectional). */
+  readonly propagation: "rprivate" | "rslave" | "rshared";
 }
 
 /** A container's security context, as far as it shapes the OCI process. */
@@ -247,6 +249,7 @@ function readContainer(v: unknown, path: string, isInit: boolean): Container {
         mountPath: str(mo.mountPath, `${p}.mountPath`),
         readOnly: bool(mo.readOnly, `${p}.readOnly`, false),
         subPath: str(mo.subPath, `${p}.subPath`, ""),
+        propagation: propagationOf(mo.mountPropagation, `${p}.mountPropagation`),
       };
     }),
     gpus: gpuLimit(o.resources, `${path}.resources`),
@@ -420,4 +423,16 @@ export function readClusterObjects(
     }
   }
   return { configMaps, secrets, services };
+}
+
+/**
+ * The bind-mount option of a volumeMount's `mountPropagation`, as containerd sets it.
+ *
+ * @throws {ParseError} naming `path` for another value
+ */
+function propagationOf(value: unknown, path: string): VolumeMount["propagation"] {
+  if (value === undefined || value === null || value === "None") return "rprivate";
+  if (value === "HostToContainer") return "rslave";
+  if (value === "Bidirectional") return "rshared";
+  throw new ParseError(path, "must be None, HostToContainer or Bidirectional");
 }

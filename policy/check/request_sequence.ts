@@ -781,6 +781,7 @@ function volumeMountsOf(pod: PodBuild, c: Container): VolumeMount[] {
       mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
       readOnly: true,
       subPath: "",
+      propagation: "rprivate",
     });
   }
   return volumeMounts;
@@ -841,7 +842,7 @@ function volumeMount(
           destination: vm.mountPath,
           source: at(dir),
           type: memory ? "bind" : "local",
-          options: ["rbind", "rprivate", rw],
+          options: ["rbind", vm.propagation, rw],
         },
       };
     }
@@ -858,7 +859,7 @@ function volumeMount(
           destination: vm.mountPath,
           source: at(dir),
           type: "bind",
-          options: ["rbind", "rprivate", "ro"],
+          options: ["rbind", vm.propagation, "ro"],
         },
       };
     }
@@ -870,7 +871,7 @@ function volumeMount(
           destination: vm.mountPath,
           source: at(dir),
           type: "bind",
-          options: ["rbind", "rprivate", rw],
+          options: ["rbind", vm.propagation, rw],
         },
       };
     }
@@ -916,7 +917,7 @@ function blockEmptyDir(pod: PodBuild, vol: Volume, vm: VolumeMount): VolumeMount
       destination: vm.mountPath,
       source: vm.subPath ? `${dir}/${vm.subPath}` : dir,
       type: "bind",
-      options: ["rbind", "rprivate", vm.readOnly ? "ro" : "rw"],
+      options: ["rbind", vm.propagation, vm.readOnly ? "ro" : "rw"],
     },
   };
 }

@@ -2,7 +2,8 @@
  * The image of one component, as an {@link ImageSpec} for contrast's OCI writer: distroless (no
  * shell, no package manager), layers shared as far as possible between the images — runtime
  * (glibc, libgcc, CA bundle, account files, the folders the programs use), the Deno runtime,
- * the component's own pinned system files when it has any (the mesh proxy's iptables), the
+ * the component's own pinned system files when it has any (the mesh proxy's iptables, the
+ * initializer's cryptsetup), the
  * component's bundle — running as user 65532 (unless the component says otherwise) with the
  * component's narrowed Deno permissions. Nothing in the image needs to be written: it runs on a
  * read-only root file system with its state on volumes.

@@ -1,7 +1,8 @@
 /**
  * The pinned inputs of contrast's images (`pins.json`): the Deno runtime from the npm package
  * `@deno/linux-x64-glibc`, the glibc, libgcc and CA certificates from Debian packages, and the
- * extra Debian package sets single images add (`extras`: the service-mesh proxy's iptables). Each is
+ * extra Debian package sets single images add (`extras`: the service-mesh proxy's iptables, the
+ * initializer's cryptsetup). Each is
  * downloaded once with its ordinary client (`npm pack`, `apt-get download`) into a cache folder,
  * and used only when its SHA-256 is the pinned one; then the files the images need are read from
  * the archives in memory (no extraction to disk, nothing taken from the build machine).
@@ -192,9 +193,8 @@ export async function denoRuntime(cacheDir: string): Promise<Uint8Array> {
 
 async function debianFiles(cacheDir: string, pin: DebianPin): Promise<RuntimeFile[]> {
   const what = `debian ${pin.package}=${pin.version}`;
-  const file = `${pin.package}_${
-    pin.version.replace(/^\d+:/, "").replaceAll(":", "%3a")
-  }_${pin.architecture}.deb`;
+  // apt-get download keeps a version's epoch in the file name, its colon written as %3a.
+  const file = `${pin.package}_${pin.version.replaceAll(":", "%3a")}_${pin.architecture}.deb`;
   await pinnedFile(
     cacheDir,
     file,

@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
-import { parseSecurePv } from "../../deploy/secure_pv.ts";
+import { parseSecurePv, SECURE_PV_COMMAND } from "../../deploy/secure_pv.ts";
 import { testGenerateOptions } from "./generate_options.ts";
 
 const options = () => testGenerateOptions();
@@ -50,18 +50,28 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
   const names = spec.initContainers.map((c: Plain) => c.name);
   assert.deepEqual(names, ["contrast-initializer", "contrast-secure-pv"]);
   const pv = spec.initContainers[1];
+  assert.deepEqual(pv.command, [...SECURE_PV_COMMAND]);
+  assert.ok(
+    pv.command.filter((f: string) => f.startsWith("--allow-run")).join() ===
+      "--allow-run=/sbin/cryptsetup",
+    "the container may run the image's cryptsetup and nothing else",
+  );
+  assert.ok(!pv.command.includes("-A") && !pv.command.includes("--allow-all"));
   assert.deepEqual(pv.args, [
     "volume",
+    "--cryptsetup",
+    "/sbin/cryptsetup",
     "--device",
-    "/dev/csi0",
+    "/secure-pv/csi0",
     "--volume",
     "data",
     "--mount",
     "/state",
   ]);
   assert.equal(pv.image, spec.initContainers[0].image, "the initializer image");
-  assert.deepEqual(pv.securityContext, { privileged: true });
-  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/dev/csi0" }]);
+  // Root: Kubernetes gives a privileged container's capabilities only to a root process.
+  assert.deepEqual(pv.securityContext, { privileged: true, runAsUser: 0, runAsGroup: 0 });
+  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/secure-pv/csi0" }]);
   assert.deepEqual(pv.volumeMounts[0], {
     name: "state",
     mountPath: "/state",
@@ -72,7 +82,17 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
 
   const data = result.policies[0]!.policyData;
   const byName = new Map(data.containers.map((c) => [c.name, c]));
-  assert.deepEqual(byName.get("contrast-secure-pv")!.devices, [{ container_path: "/dev/csi0" }]);
+  assert.deepEqual(byName.get("contrast-secure-pv")!.devices, [{
+    container_path: "/secure-pv/csi0",
+  }]);
+  const process = byName.get("contrast-secure-pv")!.process;
+  assert.deepEqual(
+    process.args,
+    [...SECURE_PV_COMMAND, ...pv.args],
+    "the volume-mode command line",
+  );
+  assert.equal(process.uid, 0);
+  assert.equal(process.gid, 0);
   for (const [name, c] of byName) {
     if (name !== "contrast-secure-pv") assert.equal(c.devices, undefined, name);
   }

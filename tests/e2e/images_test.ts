@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { buildImages, pushImages, writeImageLock } from "../../scripts/images/build.ts";
 import { encodeImageLock, type ImageLock } from "../../deploy/image_lock.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
-import { encodeHex } from "../../util/bytes/mod.ts";
+import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { createWorkspace } from "../../testing/simulation/workspace.ts";
 import { simulatedSnpArgs } from "../../testing/simulation/processes.ts";
 import { COORDINATOR_TRUST_ENV } from "../../atls/coordinator_trust.ts";
@@ -27,7 +27,19 @@ import {
 import { gunzipSync } from "node:zlib";
 import { parse, parseAllDocuments } from "yaml";
 import { readTar } from "../../oci/tar.ts";
-import { MESH_SIDECAR_NAME } from "../../deploy/annotations.ts";
+import {
+  MESH_SIDECAR_NAME,
+  SECURE_PV_DEVICE_PATH,
+  SECURE_PV_NAME,
+} from "../../deploy/annotations.ts";
+import {
+  formatArgs,
+  isLuksArgs,
+  runCommand,
+  testKeyArgs,
+} from "../../initializer/volume/cryptsetup.ts";
+import { deriveVolumeKey } from "../../initializer/volume/volume_key.ts";
+import { IMAGE_CRYPTSETUP_PATH } from "../../deploy/secure_pv.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
@@ -141,6 +153,50 @@ function meshSidecar(
   };
 }
 
+/** A StatefulSet with an encrypted persistent volume: device `data`, mount volume `state`. */
+function securePvApp(image: string): string {
+  return `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web, namespace: default}
+spec:
+  serviceName: web
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        contrast.edgeless.systems/secure-pv: "data:state"
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: web
+          image: "${image}"
+          volumeMounts: [{name: state, mountPath: /var/lib/web}]
+      volumes: [{name: state, emptyDir: {}}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec:
+        accessModes: [ReadWriteOnce]
+        volumeMode: Block
+        resources: {requests: {storage: 1Gi}}
+`;
+}
+
+/** The `contrast-secure-pv` container generate injected into the StatefulSet `yaml`. */
+function securePvContainer(yaml: string): {
+  image: string;
+  command: string[];
+  args: string[];
+  securityContext: { privileged: boolean; runAsUser: number; runAsGroup: number };
+} {
+  const set = parse(yaml, { version: "1.1" }) as {
+    spec: { template: { spec: { initContainers: { name: string }[] } } };
+  };
+  const c = set.spec.template.spec.initContainers.find((c) => c.name === SECURE_PV_NAME);
+  assert.ok(c, `generate injected no ${SECURE_PV_NAME}`);
+  return c as unknown as ReturnType<typeof securePvContainer>;
+}
+
 /** The Coordinator container's env of `contrast coordinator` YAML, downward API resolved. */
 function coordinatorEnv(yaml: string, pod: string): string[] {
   type Env = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
@@ -202,6 +258,16 @@ Deno.test({
           for (const p of iptables) {
             assert.equal(paths.has(p), image.name === "service-mesh-proxy", `${image.name}: ${p}`);
           }
+          // cryptsetup and exactly the libraries it links (the secure-PV step), only here.
+          const cryptsetup = [
+            IMAGE_CRYPTSETUP_PATH.slice(1),
+            "lib/x86_64-linux-gnu/libcryptsetup.so.12",
+            "usr/lib/x86_64-linux-gnu/libcrypto.so.3",
+          ];
+          for (const p of cryptsetup) {
+            assert.equal(paths.has(p), image.name === "initializer", `${image.name}: ${p}`);
+          }
+          assert.ok(!paths.has("usr/lib/x86_64-linux-gnu/libssl.so.3"), "no libssl: unlinked");
           console.log(
             `${image.name}: ${(image.compressedBytes / 2 ** 20).toFixed(1)} MiB compressed`,
           );
@@ -430,6 +496,122 @@ Deno.test({
           assert.equal(
             JSON.parse(verified.stdout).result.coordinatorPolicy,
             encodeHex(ws.deployment.coordinator.digest),
+          );
+        },
+      );
+
+      await t.step(
+        "secure-pv from the image: generate's volume container formats LUKS2 and tests the key",
+        async () => {
+          // This machine has no device-mapper: `cryptsetup open` (and mkfs and mount after it)
+          // cannot run here. Everything before it runs inside the image, with the command,
+          // user and privileges generate wrote; then the step exits 3 naming device-mapper.
+          const app = `${tmp}/pv-app`;
+          await Deno.mkdir(app);
+          await Deno.writeTextFile(`${app}/app.yml`, securePvApp(lock!.images.coordinator));
+          const r = await runCli(
+            app,
+            "generate",
+            ...SIMULATED_SNP_REFERENCE_FLAGS,
+            "--insecure-registry",
+            registry.host,
+            "--image-cache",
+            `${tmp}/pv-cache`,
+            "--image-lock",
+            `${tmp}/images.lock.json`,
+            "-w",
+            app,
+            `${app}/app.yml`,
+          );
+          assert.equal(r.code, 0, r.stderr);
+          const pv = securePvContainer(await Deno.readTextFile(`${app}/app.yml`));
+          assert.equal(pv.image, lock!.images.initializer);
+          assert.deepEqual(pv.securityContext, { privileged: true, runAsUser: 0, runAsGroup: 0 });
+          const device = `${tmp}/pv.img`;
+          const blank = await Deno.create(device);
+          await blank.truncate(32 * 2 ** 20);
+          blank.close();
+          await Deno.mkdir(`${tmp}/pv-state`);
+          const volumeStep = async (entrypoint: readonly string[], args: readonly string[]) =>
+            await podman([
+              "run",
+              "--rm",
+              ...PODMAN_RUN,
+              "--read-only",
+              "--privileged",
+              "--user",
+              `${pv.securityContext.runAsUser}:${pv.securityContext.runAsGroup}`,
+              "--volume",
+              `${tmp}/pod-web:/contrast`,
+              "--volume",
+              `${device}:${SECURE_PV_DEVICE_PATH}`,
+              "--volume",
+              `${tmp}/pv-state:/state`,
+              "--entrypoint",
+              JSON.stringify(entrypoint),
+              lock!.images.initializer,
+              ...args,
+            ]);
+          const started = performance.now();
+          const formatted = await volumeStep(pv.command, pv.args);
+          const seconds = ((performance.now() - started) / 1000).toFixed(1);
+          assert.equal(formatted.code, 3, `exit 3 (no device-mapper): ${formatted.stderr}`);
+          assert.match(formatted.stderr, /blank device, formatting LUKS2/);
+          assert.match(formatted.stderr, /key opens the volume/);
+          assert.match(formatted.stderr, /device-mapper/);
+          console.log(`secure-pv container: formatted and key-checked in ${seconds} s`);
+          // The image's cryptsetup made a LUKS2 volume keyed to pod web's workload secret.
+          const secret = decodeHex(
+            (await Deno.readTextFile(`${tmp}/pod-web/secrets/workload-secret-seed`)).trim(),
+          );
+          const key = await deriveVolumeKey(secret, "data");
+          const isLuks = await runCommand("cryptsetup", isLuksArgs(device));
+          assert.equal(isLuks.code, 0, "the device holds a LUKS2 header");
+          assert.equal((await runCommand("cryptsetup", testKeyArgs(device), key)).code, 0);
+          const other = await deriveVolumeKey(secret, "other");
+          assert.equal((await runCommand("cryptsetup", testKeyArgs(device), other)).code, 2);
+          const left = [...Deno.readDirSync(`${tmp}/pod-web/secrets`)].map((e) => e.name);
+          assert.ok(!left.some((n) => n.startsWith("contrast-luks2-header-")), "copy removed");
+
+          // Second start: the existing volume is checked and its key tested, not re-formatted.
+          const before = await Deno.readFile(device);
+          const again = await volumeStep(pv.command, pv.args);
+          assert.equal(again.code, 3, again.stderr);
+          assert.doesNotMatch(again.stderr, /formatting/);
+          assert.match(again.stderr, /key opens the volume/);
+          assert.deepEqual(await Deno.readFile(device), before, "not written again");
+
+          // Another workload's volume (another key) is refused and left as it is.
+          const foreign = await runCommand(
+            "cryptsetup",
+            formatArgs(device),
+            await deriveVolumeKey(new Uint8Array(32).fill(7), "data"),
+          );
+          assert.equal(foreign.code, 0, foreign.stderr);
+          const foreignBytes = await Deno.readFile(device);
+          const refused = await volumeStep(pv.command, pv.args);
+          assert.equal(refused.code, 1, refused.stderr);
+          assert.match(refused.stderr, /formatted with another key/);
+          assert.deepEqual(await Deno.readFile(device), foreignBytes);
+
+          // The image's own entry point (every initializer container's) may run no program.
+          const entry = JSON.parse(
+            new TextDecoder().decode(
+              first.find((i) => i.name === "initializer")!.artifact.images[0]!.config.bytes,
+            ),
+          ).config.Entrypoint as string[];
+          assert.ok(!entry.some((f) => f.startsWith("--allow-run")), entry.join(" "));
+          const narrowed = await volumeStep(entry, pv.args);
+          assert.equal(narrowed.code, 70, narrowed.stderr);
+          assert.match(narrowed.stderr, /NotCapable: Requires (read|run) access/);
+          // And the volume command runs nothing but the image's cryptsetup.
+          const args = [...pv.args];
+          args[args.indexOf("--cryptsetup") + 1] = "/usr/bin/deno";
+          const otherProgram = await volumeStep(pv.command, args);
+          assert.equal(otherProgram.code, 70, otherProgram.stderr);
+          assert.match(
+            otherProgram.stderr,
+            /NotCapable: Requires run access to \\"\/usr\/bin\/deno\\"/,
           );
         },
       );

@@ -402,3 +402,43 @@ spec:
   assert.equal(withName("job-x.attacker.example"), false);
   assert.equal(withName("job-abc"), false);
 });
+
+/** A StatefulSet with an encrypted persistent volume (secure-pv). */
+const SECURE_PV_APP = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata:
+      labels: {app: db}
+      annotations:
+        contrast.edgeless.systems/secure-pv: "data:state"
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: db
+          image: "127.0.0.1:5000/web:1.0"
+          volumeMounts:
+            - {name: state, mountPath: /var/lib/db}
+      volumes:
+        - {name: state, emptyDir: {}}
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec:
+        accessModes: [ReadWriteOnce]
+        volumeMode: Block
+        resources: {requests: {storage: 1Gi}}
+`;
+
+Deno.test("secure-pv: the volume container (root, privileged, cryptsetup-only Deno command) passes, tampering denied", async () => {
+  const { result, error, out } = await generateAndCheck("db.yml", SECURE_PV_APP, "5", {
+    inject: true,
+  });
+  assert.equal(error, undefined, out);
+  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  const spec = parseYaml(result.files[0]!.text).spec.template.spec;
+  const pv = spec.initContainers.find((c: { name: string }) => c.name === "contrast-secure-pv");
+  assert.ok(pv.command.includes("--allow-run=/sbin/cryptsetup"), "checked what generate wrote");
+});
