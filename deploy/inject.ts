@@ -13,7 +13,15 @@ import { ensureMap, ensureSeq, plainNode } from "./yaml_nodes.ts";
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../policy/initdata.ts";
 import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
 import type { Settings } from "../policy/settings.ts";
-import { ADMIN_PORT_ENV, EGRESS_ENV, INGRESS_ENV, POD_PORTS_ENV } from "../protocol/mesh_config.ts";
+import {
+  ADMIN_PORT_ENV,
+  EGRESS_ENV,
+  ENV_SOURCES,
+  INGRESS_ENV,
+  MeshConfigError,
+  parseMeshConfig,
+  POD_PORTS_ENV,
+} from "../protocol/mesh_config.ts";
 import {
   INITIALIZER_NAME,
   MESH_ADMIN_ANNOTATION,
@@ -135,6 +143,34 @@ function addSecretsMount(doc: Document, container: YAMLMap, settings: Settings):
   }));
 }
 
+/**
+ * The sidecar's startup probe. The kubelet starts a pod's next container once a native sidecar's
+ * startup probe passes, else as soon as its process runs: without one the application could
+ * listen (and answer plain clients) before the proxy has installed its transparent-mode rules.
+ * The probe passes once the proxy serves, which it does only after installing them: a TCP connect
+ * to its first inbound listener, or `/ready` of its admin interface when it terminates no port;
+ * none when it has neither. (The proxy gives up after 60 s without credentials and is restarted;
+ * the probe allows 120.)
+ */
+function sidecarStartupProbe(
+  mesh: InjectionPlan["meshConfig"],
+): Record<string, Record<string, string | number> | number> | undefined {
+  let listener: number | undefined;
+  let admin: number | undefined;
+  try {
+    const config = parseMeshConfig(mesh, ENV_SOURCES);
+    listener = config.inbound[0]?.listenerPort;
+    admin = config.adminPort;
+  } catch (error) {
+    if (!(error instanceof MeshConfigError)) throw error;
+    return undefined; // refused with its annotation named before injection
+  }
+  const timing = { periodSeconds: 1, failureThreshold: 120 };
+  if (listener !== undefined) return { tcpSocket: { port: listener }, ...timing };
+  if (admin !== undefined) return { httpGet: { path: "/ready", port: admin }, ...timing };
+  return undefined;
+}
+
 /** Applies {@link InjectionPlan} to the pod spec map `spec`. */
 export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionPlan): void {
   const { settings } = plan;
@@ -163,11 +199,13 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     if (plan.meshConfig.podPorts) {
       env.push({ name: POD_PORTS_ENV, value: plan.meshConfig.podPorts });
     }
+    const startupProbe = sidecarStartupProbe(plan.meshConfig);
     const sidecar = plainNode(doc, {
       name: MESH_SIDECAR_NAME,
       image: plan.meshImage,
       restartPolicy: "Always",
       env,
+      ...(startupProbe ? { startupProbe } : {}),
       // The proxy image runs as root: Kubernetes grants added capabilities (NET_ADMIN for the
       // transparent-mode rules) only to root processes. Named here so a pod-level runAsUser or
       // runAsNonRoot does not take them away. Root keeps nothing else: every other capability

@@ -1603,7 +1603,17 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	object.get(p, "Terminal", false) == false
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
-	env_ok(c.process, object.get(p, "Env", []))
+	exec_env_ok(c.process, object.get(p, "Env", []))
+}
+
+# containerd execs with the container's own process, so its whole environment: every variable
+# admitted, and (as for the container) every expected one present: a probe or lifecycle hook
+# (`preStop: /app/cli drain`) run without, say, its `TLS_REQUIRED=true` can do what the container
+# would not.
+exec_env_ok(e, env) if {
+	names := env_checked_names(e, env)
+	count(names) == count(env)
+	env_complete(e, names)
 }
 
 # The Kata runtime execs probes and hooks with the container's user, groups and working directory

@@ -569,6 +569,17 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
     process(i).Terminal = true;
   });
   add("extra env var", "process.Env", (i) => a(process(i).Env).push("LD_PRELOAD=/tmp/x.so"));
+  // A variable the pod or image defines dropped (the runtime execs with the container's whole
+  // environment): refused as for the container.
+  const env = a(process(base.input).Env) as string[];
+  const definedAt = env.findIndex((e) =>
+    !e.startsWith("HOSTNAME=") && !e.startsWith("KUBERNETES_") && !SERVICE_LINK_SHAPE.test(e)
+  );
+  if (definedAt >= 0) {
+    add("missing env var", `process.Env[${definedAt}]`, (i) => {
+      a(process(i).Env).splice(definedAt, 1);
+    });
+  }
   const user = o(process(base.input).User);
   if (user.UID !== 0) {
     add("root user", "process.User.UID", (i) => {

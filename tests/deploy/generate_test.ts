@@ -108,6 +108,12 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
   }]);
   assert.equal(spec.initContainers[1].name, "contrast-service-mesh");
   assert.equal(spec.initContainers[1].restartPolicy, "Always");
+  // The kubelet starts the next container only once the proxy serves (its rules installed).
+  assert.deepEqual(spec.initContainers[1].startupProbe, {
+    tcpSocket: { port: 15100 },
+    periodSeconds: 1,
+    failureThreshold: 120,
+  });
   // The admin port always named (empty: none), so the host cannot add one as a service link.
   assert.deepEqual(spec.initContainers[1].env, [
     { name: "EDG_INGRESS_PROXY_CONFIG", value: "web#8080#false" },
@@ -620,4 +626,42 @@ Deno.test("two workloads with one policy but different identities are refused, n
   assert.equal(same.policies.length, 2);
   assert.equal(same.policies[0]!.digest, same.policies[1]!.digest);
   assert.deepEqual(Object.values(same.manifest.Policies).map((p) => p.WorkloadSecretID), ["agent"]);
+});
+
+Deno.test("the sidecar's startup probe: its first inbound listener, else its admin /ready, else none", async () => {
+  const pod = (annotations: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n${annotations}` +
+    `spec:\n  runtimeClassName: contrast-cc\n` +
+    `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", ports: [{containerPort: 8080}]}]\n`;
+  const probeOf = async (annotations: string) => {
+    const result = await generate(
+      [parseYamlFile("app.yml", pod(annotations))],
+      await options(new MemoryResolver(IMAGES)),
+    );
+    const doc = parseYaml(result.files[0]!.text);
+    return doc.spec.initContainers.find((c: { name: string }) => c.name === "contrast-service-mesh")
+      .startupProbe;
+  };
+  const timing = { periodSeconds: 1, failureThreshold: 120 };
+  // Every TCP containerPort is terminated by default: its listener.
+  assert.deepEqual(
+    await probeOf(`    contrast.edgeless.systems/servicemesh-ingress: ""\n`),
+    { tcpSocket: { port: 15100 }, ...timing },
+  );
+  // No terminated port (ingress off), an admin interface: its readiness.
+  assert.deepEqual(
+    await probeOf(
+      `    contrast.edgeless.systems/servicemesh-ingress: DISABLED\n` +
+        `    contrast.edgeless.systems/servicemesh-admin-interface-port: "9901"\n`,
+    ),
+    { httpGet: { path: "/ready", port: 9901 }, ...timing },
+  );
+  // Neither: nothing to probe.
+  assert.equal(
+    await probeOf(
+      `    contrast.edgeless.systems/servicemesh-ingress: DISABLED\n` +
+        `    contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"\n`,
+    ),
+    undefined,
+  );
 });

@@ -195,6 +195,9 @@ export function execProcess(
   c: ContainerExpectation,
   cid: string,
   args: readonly string[],
+  env: readonly string[] = c.process.env.flatMap((e) =>
+    "value" in e ? [`${e.name}=${e.value}`] : []
+  ),
 ): Record<string, unknown> {
   return {
     container_id: cid,
@@ -205,7 +208,8 @@ export function execProcess(
       ConsoleSize: null,
       User: { UID: c.process.uid, GID: c.process.gid, AdditionalGids: [], Username: "" },
       Args: [...args],
-      Env: c.process.env.flatMap((e) => ("value" in e ? [`${e.name}=${e.value}`] : [])),
+      // containerd execs with the container's own environment (its CreateContainer's Env)
+      Env: [...env],
       Cwd: c.process.cwd,
       // The Kata runtime's exec carries no capabilities and NoNewPrivileges false.
       Capabilities: null,

@@ -278,25 +278,30 @@ Deno.test("denies a container ID that is already in use", async () => {
 Deno.test("allows exec of the probe only, and not after the container was removed", async () => {
   const { ev, data } = await started();
   const c = web(data);
-  ev.evaluate("CreateContainerRequest", createContainer(data, c, WEB, SANDBOX));
+  const create = createContainer(data, c, WEB, SANDBOX) as Req;
+  ev.evaluate("CreateContainerRequest", create);
+  const env = (create as unknown as { OCI: { Process: { Env: string[] } } }).OCI.Process.Env;
+  const probe = (cid: string, args: string[]) => execProcess(c, cid, args, env);
   assert.equal(
-    ev.decide("ExecProcessRequest", execProcess(c, WEB, ["/usr/bin/web", "health"])).allowed,
+    ev.decide("ExecProcessRequest", probe(WEB, ["/usr/bin/web", "health"])).allowed,
     true,
   );
-  assert.equal(ev.decide("ExecProcessRequest", execProcess(c, WEB, ["/bin/sh"])).allowed, false);
+  // The container's environment without one of its expected variables: refused.
+  const fewer = execProcess(c, WEB, ["/usr/bin/web", "health"], env.slice(1));
+  assert.equal(ev.decide("ExecProcessRequest", fewer).allowed, false);
+  assert.equal(ev.decide("ExecProcessRequest", probe(WEB, ["/bin/sh"])).allowed, false);
   assert.equal(
-    ev.decide("ExecProcessRequest", execProcess(c, hexId(0x77), ["/usr/bin/web", "health"]))
-      .allowed,
+    ev.decide("ExecProcessRequest", probe(hexId(0x77), ["/usr/bin/web", "health"])).allowed,
     false,
   );
-  const tty = execProcess(c, WEB, ["/usr/bin/web", "health"]) as Req;
+  const tty = probe(WEB, ["/usr/bin/web", "health"]) as Req;
   tty.process.Terminal = true;
   assert.equal(ev.decide("ExecProcessRequest", tty).allowed, false);
   const removed = ev.evaluate("RemoveContainerRequest", { container_id: WEB, timeout: 0 });
   assert.equal(removed.allowed, true);
   assert.deepEqual(removed.ops, [{ op: "remove", path: `/pstate/containers/${WEB}` }]);
   assert.equal(
-    ev.decide("ExecProcessRequest", execProcess(c, WEB, ["/usr/bin/web", "health"])).allowed,
+    ev.decide("ExecProcessRequest", probe(WEB, ["/usr/bin/web", "health"])).allowed,
     false,
   );
 });
