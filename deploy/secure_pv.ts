@@ -41,9 +41,6 @@ export const IMAGE_VOLUME_PROGRAMS = {
   mount: "/bin/mount",
 } as const;
 
-/** Where the initializer image carries Debian's `cryptsetup`. */
-export const IMAGE_CRYPTSETUP_PATH: string = IMAGE_VOLUME_PROGRAMS.cryptsetup;
-
 /** The workload secret's folder (the pod's `contrast-secrets` volume is at `/contrast`). */
 const SECRETS_PATH = "/contrast/secrets";
 

@@ -50,7 +50,7 @@ type DeviceState = "luks" | "blank" | "other";
 export class VolumeKeyMismatchError extends VerificationError {}
 
 /** The programs the volume step runs, by name or path. */
-export interface VolumePrograms {
+interface VolumePrograms {
   /** `cryptsetup` (steps 1–6). */
   readonly cryptsetup: string;
   /** `blkid` (step 6: whether the opened volume has a filesystem). */
