@@ -30,10 +30,11 @@ export const SECURE_PV_ANNOTATION = "contrast.edgeless.systems/secure-pv";
 /** Name of the injected container that opens the encrypted volume. */
 export const SECURE_PV_NAME = "contrast-secure-pv";
 /**
- * Where the block device appears in the secure-pv container: outside `/dev`, because Deno lets a
- * narrowed `--allow-read` open nothing below `/dev` but a few character devices (`/dev/null`, …)
- * without `--allow-all`, and the volume step reads the device's first MiB (the blank check).
+ * Where the block device appears in the secure-pv container. It must be below `/dev`: the Kata
+ * agent refuses to create a container device anywhere else ("not a valid device path"). Deno, in
+ * turn, lets a narrowed `--allow-read` open nothing there, so only the volume step's programs
+ * read the device (`cmp`, `cryptsetup`).
  */
-export const SECURE_PV_DEVICE_PATH = "/secure-pv/csi0";
+export const SECURE_PV_DEVICE_PATH = "/dev/csi0";
 /** Where the secure-pv container mounts the opened filesystem (propagated to the pod). */
 export const SECURE_PV_MOUNT_PATH = "/state";

@@ -31,11 +31,13 @@ import {
 /**
  * The programs of the volume step in the initializer image, by absolute path (the pinned
  * `secure-pv` set of `scripts/images/pins.json`, where Debian's packages install them):
- * `cryptsetup` formats, checks and opens the volume, `blkid` finds whether the opened volume has a
+ * `cmp` checks that a new device's first MiB is zeros, `cryptsetup` formats, checks and opens the
+ * volume, `blkid` finds whether the opened volume has a
  * filesystem, `mke2fs` makes one on first use, `mount` mounts it.
  */
 export const IMAGE_VOLUME_PROGRAMS = {
   cryptsetup: "/sbin/cryptsetup",
+  cmp: "/usr/bin/cmp",
   blkid: "/sbin/blkid",
   mke2fs: "/sbin/mke2fs",
   mount: "/bin/mount",
@@ -47,8 +49,8 @@ const SECRETS_PATH = "/contrast/secrets";
 /**
  * The command of the `contrast-secure-pv` container: the initializer image's Deno runtime and
  * bundle (as its entry point, `scripts/images/image_spec.ts`) with the volume step's permissions:
- * read of the workload secret's folder and of the device, write of that folder (the private
- * header copy) and of the mount point, and running exactly the four programs of
+ * read of the workload secret's folder, write of that folder (the private header copy) and of the
+ * mount point, and running exactly the five programs of
  * {@link IMAGE_VOLUME_PROGRAMS}, by absolute path. The image's entry point, which every
  * initializer container runs, keeps its narrower permissions (no program at all).
  */
@@ -57,7 +59,7 @@ export const SECURE_PV_COMMAND: readonly string[] = [
   "run",
   "--no-code-cache",
   "--allow-env",
-  `--allow-read=${SECRETS_PATH},${SECURE_PV_DEVICE_PATH}`,
+  `--allow-read=${SECRETS_PATH}`,
   `--allow-write=${SECRETS_PATH},${SECURE_PV_MOUNT_PATH}`,
   `--allow-run=${Object.values(IMAGE_VOLUME_PROGRAMS).join(",")}`,
   "/app/initializer.js",
@@ -216,6 +218,8 @@ export function injectSecurePv(
       "volume",
       "--cryptsetup",
       IMAGE_VOLUME_PROGRAMS.cryptsetup,
+      "--cmp",
+      IMAGE_VOLUME_PROGRAMS.cmp,
       "--blkid",
       IMAGE_VOLUME_PROGRAMS.blkid,
       "--mke2fs",

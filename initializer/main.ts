@@ -8,7 +8,7 @@
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--coordinator-trust JSON] [--collateral-dir DIR] [--deadline-seconds 600]
  *   [--log-format json|text]
- * deno run -A initializer/main.ts volume --device /secure-pv/csi0 --volume NAME --mount /state
+ * deno run -A initializer/main.ts volume --device /dev/csi0 --volume NAME --mount /state
  * ```
  * The `volume` subcommand opens an encrypted persistent volume (see `volume/main.ts`).
  * Exits 0 once the files are written; 1 with the reason on a permanent failure or when the

@@ -157,7 +157,7 @@ export interface ContainerExpectation {
 
 /** A block device a container may get. */
 export interface DeviceExpectation {
-  /** Its path inside the container, e.g. `/secure-pv/csi0`. */
+  /** Its path inside the container, e.g. `/dev/csi0`. */
   readonly container_path: string;
 }
 

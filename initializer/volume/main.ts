@@ -4,9 +4,9 @@
  * after the initializer.
  *
  * ```
- * initializer volume --device /secure-pv/csi0 --volume NAME --mount /state
+ * initializer volume --device /dev/csi0 --volume NAME --mount /state
  *   [--workload-secret /contrast/secrets/workload-secret-seed] [--check-only]
- *   [--cryptsetup PATH] [--blkid PATH] [--mke2fs PATH] [--mount-program PATH]
+ *   [--cryptsetup PATH] [--cmp PATH] [--blkid PATH] [--mke2fs PATH] [--mount-program PATH]
  * ```
  * The program options name what the step runs (default: the name, found on `PATH`); `contrast
  * generate` passes the initializer image's own, by absolute path: the only programs its Deno
@@ -46,6 +46,7 @@ export async function volumeMain(args: string[]): Promise<number> {
       env("CONTRAST_WORKLOAD_SECRET") ?? DEFAULT_WORKLOAD_SECRET_PATH,
     )
     .option("--cryptsetup <path>", "the cryptsetup program", "cryptsetup")
+    .option("--cmp <path>", "the cmp program", "cmp")
     .option("--blkid <path>", "the blkid program", "blkid")
     .option("--mke2fs <path>", "the mke2fs program", "mke2fs")
     .option("--mount-program <path>", "the mount program", "mount")
@@ -81,6 +82,7 @@ export async function volumeMain(args: string[]): Promise<number> {
       tempDir,
       programs: {
         cryptsetup: o.cryptsetup,
+        cmp: o.cmp,
         blkid: o.blkid,
         mke2fs: o.mke2fs,
         mount: o.mountProgram,

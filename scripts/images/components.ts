@@ -115,10 +115,10 @@ export const COMPONENTS: readonly Component[] = [
   },
   {
     // The image carries the secure-PV step's programs (`initializer volume`): Debian's
-    // cryptsetup, blkid, mke2fs and mount with exactly the shared libraries they link (the
+    // cryptsetup, cmp, blkid, mke2fs and mount with exactly the shared libraries they link (the
     // pinned `secure-pv` extra set). This entry point, which every initializer container runs,
     // may run no program; only the `contrast-secure-pv` container that `contrast generate`
-    // injects runs the bundle with the volume step's permissions, `--allow-run` of those four by
+    // injects runs the bundle with the volume step's permissions, `--allow-run` of those five by
     // absolute path (deploy/secure_pv.ts `SECURE_PV_COMMAND`, `IMAGE_VOLUME_PROGRAMS`).
     name: "initializer",
     imageName: "initializer",

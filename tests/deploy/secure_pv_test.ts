@@ -53,7 +53,7 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
   assert.deepEqual(pv.command, [...SECURE_PV_COMMAND]);
   assert.ok(
     pv.command.filter((f: string) => f.startsWith("--allow-run")).join() ===
-      "--allow-run=/sbin/cryptsetup,/sbin/blkid,/sbin/mke2fs,/bin/mount",
+      "--allow-run=/sbin/cryptsetup,/usr/bin/cmp,/sbin/blkid,/sbin/mke2fs,/bin/mount",
     "the container may run the image's volume programs and nothing else",
   );
   assert.ok(!pv.command.includes("-A") && !pv.command.includes("--allow-all"));
@@ -61,6 +61,8 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
     "volume",
     "--cryptsetup",
     "/sbin/cryptsetup",
+    "--cmp",
+    "/usr/bin/cmp",
     "--blkid",
     "/sbin/blkid",
     "--mke2fs",
@@ -68,7 +70,7 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
     "--mount-program",
     "/bin/mount",
     "--device",
-    "/secure-pv/csi0",
+    "/dev/csi0",
     "--volume",
     "data",
     "--mount",
@@ -77,7 +79,7 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
   assert.equal(pv.image, spec.initContainers[0].image, "the initializer image");
   // Root: Kubernetes gives a privileged container's capabilities only to a root process.
   assert.deepEqual(pv.securityContext, { privileged: true, runAsUser: 0, runAsGroup: 0 });
-  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/secure-pv/csi0" }]);
+  assert.deepEqual(pv.volumeDevices, [{ name: "data", devicePath: "/dev/csi0" }]);
   assert.deepEqual(pv.volumeMounts[0], {
     name: "state",
     mountPath: "/state",
@@ -89,7 +91,7 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
   const data = result.policies[0]!.policyData;
   const byName = new Map(data.containers.map((c) => [c.name, c]));
   assert.deepEqual(byName.get("contrast-secure-pv")!.devices, [{
-    container_path: "/secure-pv/csi0",
+    container_path: "/dev/csi0",
   }]);
   const process = byName.get("contrast-secure-pv")!.process;
   assert.deepEqual(

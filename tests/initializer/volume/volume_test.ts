@@ -338,3 +338,20 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "blank check: a device cmp cannot read is an error naming the device, not blank",
+  ignore: !hasCryptsetup,
+  fn: () =>
+    withTempDir(async (dir) => {
+      await assert.rejects(
+        inspectDevice(step(`${dir}/missing`, new Uint8Array(32), [])),
+        (e: unknown) =>
+          e instanceof ValidationError && e.field === "device" &&
+          /reading the first MiB failed/.test(e.message),
+      );
+      const short = `${dir}/short.img`;
+      await Deno.writeFile(short, new Uint8Array(4096));
+      assert.equal(await inspectDevice(step(short, new Uint8Array(32), [])), "other");
+    }),
+});

@@ -441,7 +441,9 @@ Deno.test("secure-pv: the volume container (root, privileged, Deno command runni
   const spec = parseYaml(result.files[0]!.text).spec.template.spec;
   const pv = spec.initContainers.find((c: { name: string }) => c.name === "contrast-secure-pv");
   assert.ok(
-    pv.command.includes("--allow-run=/sbin/cryptsetup,/sbin/blkid,/sbin/mke2fs,/bin/mount"),
+    pv.command.includes(
+      "--allow-run=/sbin/cryptsetup,/usr/bin/cmp,/sbin/blkid,/sbin/mke2fs,/bin/mount",
+    ),
     "checked what generate wrote",
   );
 });
