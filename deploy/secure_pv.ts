@@ -29,10 +29,17 @@ import {
 } from "./annotations.ts";
 
 /**
- * Where the initializer image carries Debian's `cryptsetup` (the pinned `cryptsetup` set of
- * `scripts/images/pins.json`; the package installs it in `/sbin`).
+ * The programs of the volume step in the initializer image, by absolute path (the pinned
+ * `secure-pv` set of `scripts/images/pins.json`, where Debian's packages install them):
+ * `cryptsetup` formats, checks and opens the volume, `blkid` finds whether the opened volume has a
+ * filesystem, `mke2fs` makes one on first use, `mount` mounts it.
  */
-export const IMAGE_CRYPTSETUP_PATH = "/sbin/cryptsetup";
+export const IMAGE_VOLUME_PROGRAMS = {
+  cryptsetup: "/sbin/cryptsetup",
+  blkid: "/sbin/blkid",
+  mke2fs: "/sbin/mke2fs",
+  mount: "/bin/mount",
+} as const;
 
 /** The workload secret's folder (the pod's `contrast-secrets` volume is at `/contrast`). */
 const SECRETS_PATH = "/contrast/secrets";
@@ -41,9 +48,9 @@ const SECRETS_PATH = "/contrast/secrets";
  * The command of the `contrast-secure-pv` container: the initializer image's Deno runtime and
  * bundle (as its entry point, `scripts/images/image_spec.ts`) with the volume step's permissions:
  * read of the workload secret's folder and of the device, write of that folder (the private
- * header copy) and of the mount point, and running exactly one program, the image's
- * `cryptsetup`, by absolute path. The image's entry point, which every initializer container
- * runs, keeps its narrower permissions (no program at all).
+ * header copy) and of the mount point, and running exactly the four programs of
+ * {@link IMAGE_VOLUME_PROGRAMS}, by absolute path. The image's entry point, which every
+ * initializer container runs, keeps its narrower permissions (no program at all).
  */
 export const SECURE_PV_COMMAND: readonly string[] = [
   "/usr/bin/deno",
@@ -52,7 +59,7 @@ export const SECURE_PV_COMMAND: readonly string[] = [
   "--allow-env",
   `--allow-read=${SECRETS_PATH},${SECURE_PV_DEVICE_PATH}`,
   `--allow-write=${SECRETS_PATH},${SECURE_PV_MOUNT_PATH}`,
-  `--allow-run=${IMAGE_CRYPTSETUP_PATH}`,
+  `--allow-run=${Object.values(IMAGE_VOLUME_PROGRAMS).join(",")}`,
   "/app/initializer.js",
 ];
 
@@ -208,7 +215,13 @@ export function injectSecurePv(
     args: [
       "volume",
       "--cryptsetup",
-      IMAGE_CRYPTSETUP_PATH,
+      IMAGE_VOLUME_PROGRAMS.cryptsetup,
+      "--blkid",
+      IMAGE_VOLUME_PROGRAMS.blkid,
+      "--mke2fs",
+      IMAGE_VOLUME_PROGRAMS.mke2fs,
+      "--mount-program",
+      IMAGE_VOLUME_PROGRAMS.mount,
       "--device",
       SECURE_PV_DEVICE_PATH,
       "--volume",

@@ -14,6 +14,8 @@ for pair in openssl:openssl docker-registry:docker-registry htpasswd:apache2-uti
 done
 # Encrypted persistent volumes: LUKS2 tests on file-backed images (tests/initializer/volume/).
 command -v cryptsetup >/dev/null 2>&1 || need_apt+=(cryptsetup-bin)
+# The initializer image's mke2fs checked from outside (tests/e2e/images_test.ts).
+command -v e2fsck >/dev/null 2>&1 || need_apt+=(e2fsprogs)
 # The service-mesh proxy image in network namespaces (tests/e2e/images_test.ts): veth links,
 # nsenter, and the host's iptables-save to read the rules back.
 for pair in ip:iproute2 iptables-save:iptables nsenter:util-linux; do

@@ -5,10 +5,12 @@
  *
  * ```
  * initializer volume --device /secure-pv/csi0 --volume NAME --mount /state
- *   [--workload-secret /contrast/secrets/workload-secret-seed] [--cryptsetup PATH] [--check-only]
+ *   [--workload-secret /contrast/secrets/workload-secret-seed] [--check-only]
+ *   [--cryptsetup PATH] [--blkid PATH] [--mke2fs PATH] [--mount-program PATH]
  * ```
- * `--cryptsetup` names the program (default `cryptsetup` on `PATH`); `contrast generate` passes
- * the image's `/sbin/cryptsetup`, the one program its Deno permissions let it run.
+ * The program options name what the step runs (default: the name, found on `PATH`); `contrast
+ * generate` passes the initializer image's own, by absolute path: the only programs its Deno
+ * permissions let it run.
  * Exit 0: mounted (or, with `--check-only`, formatted if blank and the key verified); 1: refused
  * (another key, foreign data, a header with other parameters); 2: bad usage; 3: no
  * device-mapper.
@@ -43,11 +45,10 @@ export async function volumeMain(args: string[]): Promise<number> {
       "the workload secret the initializer wrote",
       env("CONTRAST_WORKLOAD_SECRET") ?? DEFAULT_WORKLOAD_SECRET_PATH,
     )
-    .option(
-      "--cryptsetup <path>",
-      "the cryptsetup program",
-      env("CONTRAST_CRYPTSETUP") ?? "cryptsetup",
-    )
+    .option("--cryptsetup <path>", "the cryptsetup program", "cryptsetup")
+    .option("--blkid <path>", "the blkid program", "blkid")
+    .option("--mke2fs <path>", "the mke2fs program", "mke2fs")
+    .option("--mount-program <path>", "the mount program", "mount")
     .option("--check-only", "format if blank and verify the key, but do not open or mount")
     .exitOverride();
   const program = addLogFormatOption(command);
@@ -78,7 +79,12 @@ export async function volumeMain(args: string[]): Promise<number> {
       run: runCommand,
       logger,
       tempDir,
-      cryptsetup: o.cryptsetup,
+      programs: {
+        cryptsetup: o.cryptsetup,
+        blkid: o.blkid,
+        mke2fs: o.mke2fs,
+        mount: o.mountProgram,
+      },
     };
     const prepared = await prepareVolume(step);
     try {

@@ -13,7 +13,7 @@
  * 5. **Test the key** on the copy (`open --test-passphrase`): a header made with another key
  *    (another workload's, another volume's, or a host's) is refused, never re-formatted.
  * 6. **Open** the device to `/dev/mapper/<name>` with the checked copy as its header (`--header`),
- *    create an ext4 filesystem when it has none (first use, or a crash right after formatting),
+ *    create an ext4 filesystem (`mke2fs -t ext4`) when `blkid` finds none (first use, or a crash right after formatting),
  *    and **mount** it (`nosuid,nodev`).
  *
  * Steps 1–5 need only the device (they run on a file-backed image); step 6 needs device-mapper.
@@ -37,11 +37,34 @@ import { checkLuksMetadata } from "./luks_metadata.ts";
 /** Bytes at the start of a device that must be zero for it to count as blank. */
 const BLANK_PROBE_BYTES = 1024 * 1024;
 
+/**
+ * The ext4 label of the volume's filesystem (ext4 keeps at most 16 bytes: the earlier
+ * `contrast-secure-pv` was cut to `contrast-secure-`).
+ */
+export const FILESYSTEM_LABEL = "contrast-pv";
+
 /** What a device holds. */
 type DeviceState = "luks" | "blank" | "other";
 
 /** The header was made with another key. */
 export class VolumeKeyMismatchError extends VerificationError {}
+
+/** The programs the volume step runs, by name or path. */
+interface VolumePrograms {
+  /** `cryptsetup` (steps 1–6). */
+  readonly cryptsetup: string;
+  /** `blkid` (step 6: whether the opened volume has a filesystem). */
+  readonly blkid: string;
+  /** `mke2fs` (step 6: the ext4 filesystem on first use, `mke2fs -t ext4`). */
+  readonly mke2fs: string;
+  /** `mount` (step 6). */
+  readonly mount: string;
+}
+
+/** The path or name of `program` for `step`. */
+function programOf(step: VolumeStep, program: keyof VolumePrograms): string {
+  return step.programs?.[program] ?? program;
+}
 
 /** Everything the volume step needs. */
 export interface VolumeStep {
@@ -53,8 +76,8 @@ export interface VolumeStep {
   readonly run: CommandRunner;
   /** Logs the steps (never the key). */
   readonly logger: Logger;
-  /** The `cryptsetup` program (default `cryptsetup`). */
-  readonly cryptsetup?: string;
+  /** The programs the step runs (default: their names, found on `PATH`). */
+  readonly programs?: Partial<VolumePrograms>;
   /** Where the header copy's private folder is made (default the system's temporary folder). */
   readonly tempDir?: string;
 }
@@ -124,7 +147,7 @@ const NO_DEVICE_MAPPER = /Cannot initialize device-mapper/;
 
 /** Step 1: what `device` holds. */
 export async function inspectDevice(step: VolumeStep): Promise<DeviceState> {
-  const result = await step.run(step.cryptsetup ?? "cryptsetup", isLuksArgs(step.device));
+  const result = await step.run(programOf(step, "cryptsetup"), isLuksArgs(step.device));
   if (result.code === 0) return "luks";
   return await leadingBytesAreZero(step.device) ? "blank" : "other";
 }
@@ -165,7 +188,7 @@ async function formatDevice(step: VolumeStep): Promise<void> {
   step.logger.info("secure-pv: blank device, formatting LUKS2 (first use)", {
     device: step.device,
   });
-  const result = await step.run(step.cryptsetup ?? "cryptsetup", formatArgs(step.device), step.key);
+  const result = await step.run(programOf(step, "cryptsetup"), formatArgs(step.device), step.key);
   if (result.code !== 0) throw failure("device", "luksFormat", result);
 }
 
@@ -180,7 +203,7 @@ async function copyHeader(
   const removeHeaderCopy = () => Deno.remove(dir, { recursive: true }).catch(() => {});
   const header = `${dir}/header`;
   const result = await step.run(
-    step.cryptsetup ?? "cryptsetup",
+    programOf(step, "cryptsetup"),
     headerBackupArgs(step.device, header),
   );
   if (result.code !== 0) {
@@ -192,7 +215,7 @@ async function copyHeader(
 
 /** Steps 4 and 5: the copy's parameters are contrast's, and the key opens one of its keyslots. */
 async function checkHeaderCopy(step: VolumeStep, header: string): Promise<void> {
-  const cryptsetup = step.cryptsetup ?? "cryptsetup";
+  const cryptsetup = programOf(step, "cryptsetup");
   const dump = await step.run(cryptsetup, dumpMetadataArgs(header));
   if (dump.code !== 0) throw failure("device", "reading the LUKS2 metadata", dump);
   let metadata: unknown;
@@ -228,7 +251,7 @@ export async function openAndMount(step: VolumeStep, target: MountTarget): Promi
       `the kernel has no device-mapper (not listed in ${misc}): it cannot open encrypted volumes`,
     );
   }
-  const cryptsetup = step.cryptsetup ?? "cryptsetup";
+  const cryptsetup = programOf(step, "cryptsetup");
   const mapped = `/dev/mapper/${target.mapperName}`;
   const open = await step.run(
     cryptsetup,
@@ -243,14 +266,21 @@ export async function openAndMount(step: VolumeStep, target: MountTarget): Promi
     );
   }
   if (open.code !== 0) throw failure("device", "cryptsetup open", open);
-  const probe = await step.run("blkid", ["-p", mapped]);
+  const probe = await step.run(programOf(step, "blkid"), ["-p", mapped]);
   if (probe.code === 2) {
     step.logger.info("secure-pv: creating an ext4 filesystem", { device: mapped });
-    const mkfs = await step.run("mkfs.ext4", ["-q", "-L", "contrast-secure-pv", mapped]);
-    if (mkfs.code !== 0) throw failure("device", "mkfs.ext4", mkfs);
+    const mkfs = await step.run(programOf(step, "mke2fs"), [
+      "-q",
+      "-t",
+      "ext4",
+      "-L",
+      FILESYSTEM_LABEL,
+      mapped,
+    ]);
+    if (mkfs.code !== 0) throw failure("device", "mke2fs -t ext4", mkfs);
   } else if (probe.code !== 0) throw failure("device", "blkid", probe);
   await Deno.mkdir(target.mountPoint, { recursive: true });
-  const mount = await step.run("mount", [
+  const mount = await step.run(programOf(step, "mount"), [
     "-t",
     "ext4",
     "-o",

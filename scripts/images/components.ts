@@ -114,12 +114,12 @@ export const COMPONENTS: readonly Component[] = [
     ],
   },
   {
-    // The image carries Debian's cryptsetup (the pinned `cryptsetup` extra set: the binary and
-    // exactly the shared libraries it links) for the secure-PV step, `initializer volume`. This
-    // entry point, which every initializer container runs, may run no program; only the
-    // `contrast-secure-pv` container that `contrast generate` injects runs the bundle with the
-    // volume step's permissions, `--allow-run` of `/sbin/cryptsetup` alone
-    // (deploy/secure_pv.ts `SECURE_PV_COMMAND`).
+    // The image carries the secure-PV step's programs (`initializer volume`): Debian's
+    // cryptsetup, blkid, mke2fs and mount with exactly the shared libraries they link (the
+    // pinned `secure-pv` extra set). This entry point, which every initializer container runs,
+    // may run no program; only the `contrast-secure-pv` container that `contrast generate`
+    // injects runs the bundle with the volume step's permissions, `--allow-run` of those four by
+    // absolute path (deploy/secure_pv.ts `SECURE_PV_COMMAND`, `IMAGE_VOLUME_PROGRAMS`).
     name: "initializer",
     imageName: "initializer",
     entry: "initializer/main.ts",
@@ -131,7 +131,7 @@ export const COMPONENTS: readonly Component[] = [
       `--allow-write=${d.secrets},${d.tsm}`,
     ],
     env: [],
-    extraLayer: { debian: "cryptsetup", links: {} },
+    extraLayer: { debian: "secure-pv", links: {} },
   },
   {
     // Transparent mode runs iptables (the nf_tables backend of Debian's iptables, from the

@@ -53,14 +53,20 @@ Deno.test("secure-pv: generate injects the volume container and a policy allowin
   assert.deepEqual(pv.command, [...SECURE_PV_COMMAND]);
   assert.ok(
     pv.command.filter((f: string) => f.startsWith("--allow-run")).join() ===
-      "--allow-run=/sbin/cryptsetup",
-    "the container may run the image's cryptsetup and nothing else",
+      "--allow-run=/sbin/cryptsetup,/sbin/blkid,/sbin/mke2fs,/bin/mount",
+    "the container may run the image's volume programs and nothing else",
   );
   assert.ok(!pv.command.includes("-A") && !pv.command.includes("--allow-all"));
   assert.deepEqual(pv.args, [
     "volume",
     "--cryptsetup",
     "/sbin/cryptsetup",
+    "--blkid",
+    "/sbin/blkid",
+    "--mke2fs",
+    "/sbin/mke2fs",
+    "--mount-program",
+    "/bin/mount",
     "--device",
     "/secure-pv/csi0",
     "--volume",

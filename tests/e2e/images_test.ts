@@ -39,7 +39,8 @@ import {
   testKeyArgs,
 } from "../../initializer/volume/cryptsetup.ts";
 import { deriveVolumeKey } from "../../initializer/volume/volume_key.ts";
-import { IMAGE_CRYPTSETUP_PATH } from "../../deploy/secure_pv.ts";
+import { FILESYSTEM_LABEL } from "../../initializer/volume/open_volume.ts";
+import { IMAGE_VOLUME_PROGRAMS } from "../../deploy/secure_pv.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { ADMIN_PORT, APP_PORT, type MeshImageScenario } from "./mesh_image_netns.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
@@ -258,9 +259,10 @@ Deno.test({
           for (const p of iptables) {
             assert.equal(paths.has(p), image.name === "service-mesh-proxy", `${image.name}: ${p}`);
           }
-          // cryptsetup and exactly the libraries it links (the secure-PV step), only here.
+          // The secure-PV step's programs and exactly the libraries they link, only here.
           const cryptsetup = [
-            IMAGE_CRYPTSETUP_PATH.slice(1),
+            ...Object.values(IMAGE_VOLUME_PROGRAMS).map((p) => p.slice(1)),
+            "etc/mke2fs.conf",
             "lib/x86_64-linux-gnu/libcryptsetup.so.12",
             "usr/lib/x86_64-linux-gnu/libcrypto.so.3",
           ];
@@ -501,7 +503,7 @@ Deno.test({
       );
 
       await t.step(
-        "secure-pv from the image: generate's volume container formats LUKS2 and tests the key",
+        "secure-pv from the image: generate's volume container formats LUKS2 and tests the key; mke2fs, blkid, mount run",
         async () => {
           // This machine has no device-mapper: `cryptsetup open` (and mkfs and mount after it)
           // cannot run here. Everything before it runs inside the image, with the command,
@@ -604,7 +606,7 @@ Deno.test({
           const narrowed = await volumeStep(entry, pv.args);
           assert.equal(narrowed.code, 70, narrowed.stderr);
           assert.match(narrowed.stderr, /NotCapable: Requires (read|run) access/);
-          // And the volume command runs nothing but the image's cryptsetup.
+          // And the volume command runs nothing but the image's volume programs.
           const args = [...pv.args];
           args[args.indexOf("--cryptsetup") + 1] = "/usr/bin/deno";
           const otherProgram = await volumeStep(pv.command, args);
@@ -613,6 +615,61 @@ Deno.test({
             otherProgram.stderr,
             /NotCapable: Requires run access to \\"\/usr\/bin\/deno\\"/,
           );
+
+          // The open step's other programs, run in the image by their own paths (the volume step
+          // reaches them only after `cryptsetup open`): blkid finds nothing on a blank file,
+          // mke2fs makes ext4 there, blkid then finds it, mount mounts it (through a loop device).
+          const fs = `${tmp}/fs.img`;
+          const fsFile = await Deno.create(fs);
+          await fsFile.truncate(32 * 2 ** 20);
+          fsFile.close();
+          const inImage = async (program: string, ...args: string[]) =>
+            await podman([
+              "run",
+              "--rm",
+              ...PODMAN_RUN,
+              "--read-only",
+              "--privileged",
+              "--user",
+              "0:0",
+              "--volume",
+              `${fs}:${SECURE_PV_DEVICE_PATH}`,
+              "--tmpfs",
+              "/mnt",
+              "--entrypoint",
+              JSON.stringify([program]),
+              lock!.images.initializer,
+              ...args,
+            ]);
+          const { blkid, mke2fs, mount } = IMAGE_VOLUME_PROGRAMS;
+          const none = await inImage(blkid, "-p", SECURE_PV_DEVICE_PATH);
+          assert.equal(none.code, 2, `blkid: nothing on a blank device: ${none.stderr}`);
+          const made = await inImage(
+            mke2fs,
+            "-q",
+            "-t",
+            "ext4",
+            "-L",
+            FILESYSTEM_LABEL,
+            SECURE_PV_DEVICE_PATH,
+          );
+          assert.equal(made.code, 0, made.stderr);
+          const found = await inImage(blkid, "-p", SECURE_PV_DEVICE_PATH);
+          assert.equal(found.code, 0, found.stderr);
+          assert.match(found.stdout, /TYPE="ext4"/);
+          assert.ok(found.stdout.includes(`LABEL="${FILESYSTEM_LABEL}"`), found.stdout);
+          const fsck = await runCommand("e2fsck", ["-fn", fs]);
+          assert.equal(fsck.code, 0, `the host's e2fsck accepts it: ${fsck.stdout}${fsck.stderr}`);
+          const mounted = await inImage(
+            mount,
+            "-t",
+            "ext4",
+            "-o",
+            "nosuid,nodev,loop",
+            SECURE_PV_DEVICE_PATH,
+            "/mnt",
+          );
+          assert.equal(mounted.code, 0, `mount: ${mounted.stderr}`);
         },
       );
 

@@ -432,7 +432,7 @@ spec:
         resources: {requests: {storage: 1Gi}}
 `;
 
-Deno.test("secure-pv: the volume container (root, privileged, cryptsetup-only Deno command) passes, tampering denied", async () => {
+Deno.test("secure-pv: the volume container (root, privileged, Deno command running only the image's volume programs) passes, tampering denied", async () => {
   const { result, error, out } = await generateAndCheck("db.yml", SECURE_PV_APP, "5", {
     inject: true,
   });
@@ -440,5 +440,8 @@ Deno.test("secure-pv: the volume container (root, privileged, cryptsetup-only De
   assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
   const spec = parseYaml(result.files[0]!.text).spec.template.spec;
   const pv = spec.initContainers.find((c: { name: string }) => c.name === "contrast-secure-pv");
-  assert.ok(pv.command.includes("--allow-run=/sbin/cryptsetup"), "checked what generate wrote");
+  assert.ok(
+    pv.command.includes("--allow-run=/sbin/cryptsetup,/sbin/blkid,/sbin/mke2fs,/bin/mount"),
+    "checked what generate wrote",
+  );
 });
