@@ -102,26 +102,31 @@ export class MeshProxy {
   }
 
   /**
-   * Starts everything; resolves once serving.
+   * Starts everything, in this order: the transparent-mode rules, the admin interface, the
+   * credentials, the listeners; resolves once serving. A failure after the rules leaves them in
+   * place (the pod's ports stay filtered).
    *
    * @throws {UnavailableError} when no valid credentials appear in time
+   * @throws {TransparentModeError} when the rules cannot be applied
    */
   async start(): Promise<void> {
     const o = this.#o;
     const log = o.logger;
-    if (o.config.adminPort !== undefined) {
-      this.#admin = await serveAdmin(o.adminHost ?? ANY_ADDRESS, o.config.adminPort, {
-        notReadyReason: () => this.notReadyReason(),
-        metrics: this.metrics,
-        listeners: () => this.#info,
-      });
-    }
+    // The rules first, before anything of the proxy listens: a failure after them (the admin
+    // port held, no credentials) leaves the pod's ports filtered, never open in plain.
     if (o.transparent) {
       const plan = this.#transparentPlan();
       await (o.applyRules ?? applyTransparentRules)(plan);
       log.info("transparent mode: inbound traffic redirected into the proxy", {
         redirects: plan.redirects.map((r) => `${r.port}->${r.listenerPort}`).join(","),
         plainPorts: plan.plainPorts.join(","),
+      });
+    }
+    if (o.config.adminPort !== undefined) {
+      this.#admin = await serveAdmin(o.adminHost ?? ANY_ADDRESS, o.config.adminPort, {
+        notReadyReason: () => this.notReadyReason(),
+        metrics: this.metrics,
+        listeners: () => this.#info,
       });
     }
     this.#credentials = await this.#waitForCredentials();

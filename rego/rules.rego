@@ -216,7 +216,20 @@ CreateContainerRequest := {"allowed": true, "ops": ops} if {
 	ops := create_container_ops(i, input)
 }
 
-create_container_ops(i, req) := array.concat(sandbox_name_ops(req), [container_op(i, req)])
+create_container_ops(i, req) := array.concat(
+	array.concat(sandbox_name_ops(req), block_device_ops(req)),
+	[container_op(i, req)],
+)
+
+# The first container with a block-encrypted emptyDir fixes the pod's device (see
+# block_storage_ok); later ones must use it.
+block_device_ops(req) := [] if {
+	pstate.block_device
+} else := [{"op": "add", "path": "/pstate/block_device", "value": d}] if {
+	some s in object.get(req, "storages", [])
+	s.driver == "blk"
+	d := s.source
+} else := []
 
 sandbox_name_ops(req) := [] if pstate.sandbox_name
 
@@ -253,6 +266,7 @@ container_ok(c, req) if {
 	root_ok(c, req)
 	mounts_ok(c, req)
 	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
+	block_mounts_ok(object.get(req.OCI, "Mounts", []), object.get(req, "storages", []))
 	linux_ok(c, req)
 	agent_devices_ok(c, object.get(req, "devices", []), oci_annotations(req))
 	no_extras(req)
@@ -1415,9 +1429,54 @@ storage_matches(es, s, cid) if {
 	mount_point := object.get(s, "mount_point", "")
 	cid_pattern_match(es.mount_point_regex, cid, mount_point)
 	guest_local_in_sandbox(s.driver, mount_point)
+	block_storage_ok(s, mount_point)
 	regexes_match_all(object.get(s, "options", []), es.option_regexes)
 	regexes_match_all(object.get(s, "driver_options", []), es.driver_option_regexes)
 	fs_group_ok(es, object.get(s, "fs_group", null))
+}
+
+# Kata's block-encrypted emptyDir (`blk` storage) is mounted where the runtime puts it, in the
+# sandbox's storage directory under the base64url of its device's PCI path (kata_agent.go
+# handleBlkOCIMounts; genpolicy's `$(spath)/$(b64_device_id)`), so one device has one directory and
+# one directory one device. The agent formats a device under a fresh ephemeral key the first time
+# its mount point is added and shares it after, so all containers of the pod must name the same
+# device (the one recorded for the pod by the first: generate allows one such volume per pod):
+# otherwise the host could give the app a fresh, empty volume in place of the one the Initializer
+# wrote its certificates and secret to, separating what the YAML joins.
+block_storage_ok(s, mount_point) if {
+	s.driver != "blk"
+} else if {
+	source := s.source
+	is_string(source)
+	mount_point == concat("/", [sandbox_storage_dir, base64url.encode(source)])
+	block_device_of_pod(source)
+}
+
+sandbox_storage_dir := "/run/kata-containers/sandbox/storage"
+
+block_device_of_pod(source) if pstate.block_device == source
+
+block_device_of_pod(_) if not pstate.block_device
+
+# A container's bind mount from the sandbox's storage directory binds one of the block storages
+# of its own request (at or below its mount point), not a directory of its own choosing: without
+# this, the mount and the storage the policy checked could name different devices.
+block_mounts_ok(mounts, storages) if {
+	dirs := {s.mount_point | some s in storages; s.driver == "blk"}
+	every m in mounts {
+		block_mount_ok(object.get(m, "source", ""), dirs)
+	}
+}
+
+block_mount_ok(source, _) if not startswith(source, concat("", [sandbox_storage_dir, "/"]))
+
+block_mount_ok(source, dirs) if source in dirs
+
+block_mount_ok(source, dirs) if {
+	some d in dirs
+	startswith(source, concat("", [d, "/"]))
+	not contains(source, "/../")
+	not endswith(source, "/..")
 }
 
 # No group for the storage's files unless the policy names one (the pod's fsGroup on Kata's

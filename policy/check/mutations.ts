@@ -26,7 +26,7 @@ import {
   writeStreamRequest,
 } from "./agent_protocol.ts";
 import { containerId, hexString, podNameOf, type RandomSource } from "./random_ids.ts";
-import type { RequestSequence, Step } from "./request_sequence.ts";
+import { blockStorageDir, type RequestSequence, type Step } from "./request_sequence.ts";
 import { ALL_CAPABILITIES, Annotation } from "./runtime_model.ts";
 
 /**
@@ -99,6 +99,7 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
   blockStorageMutants(base.input, add);
+  movedBlockEmptyDirMutants(step, seq, add);
   rawDeviceMutants(base.input, add);
   return out;
 }
@@ -538,6 +539,46 @@ function blockStorageMutants(base: JsonObject, add: AddMutant): void {
       const st = o(a(i.storages)[k]);
       const g = st.fs_group === null ? undefined : o(st.fs_group).group_id as number;
       st.fs_group = { group_id: g === undefined ? 0 : g + 1 };
+    });
+  });
+}
+
+/**
+ * A block-encrypted emptyDir split from the volume the YAML names: the storage mounted at another
+ * device's directory, the container bound to a directory its request adds no storage at, or (after
+ * an earlier container of the pod had the volume on its device) a fresh device for this container,
+ * consistent in itself, so that the app would not see what the Initializer wrote.
+ */
+function movedBlockEmptyDirMutants(step: Step, seq: RequestSequence, add: AddMutant): void {
+  const pinned = seq.steps.slice(0, seq.steps.indexOf(step)).some((s) =>
+    s.request.type === "CreateContainerRequest" &&
+    a(s.request.input.storages).map(o).some((x) => x.driver === "blk")
+  );
+  a(step.request.input.storages).map(o).forEach((s, k) => {
+    if (s.driver !== "blk") return;
+    const device = String(s.source);
+    const other = device === "7f/00" ? "7e/00" : "7f/00";
+    const [dir, otherDir] = [blockStorageDir(device), blockStorageDir(other)];
+    const rebind = (i: JsonObject) => {
+      for (const m of a(o(i.OCI).Mounts).map(o)) {
+        const src = String(m.source ?? "");
+        if (src === dir || src.startsWith(`${dir}/`)) m.source = otherDir + src.slice(dir.length);
+      }
+    };
+    const storage = (i: JsonObject) => o(a(i.storages)[k]);
+    add(
+      "emptyDir device mounted at another device's directory",
+      `storages[${k}].mount_point`,
+      (i) => {
+        storage(i).mount_point = otherDir;
+        rebind(i);
+      },
+    );
+    add("emptyDir bound from a directory no storage adds", "OCI.Mounts[].source", rebind);
+    if (!pinned) return;
+    add("emptyDir on another device than the pod's", `storages[${k}].source`, (i) => {
+      Object.assign(storage(i), { source: other, mount_point: otherDir });
+      rebind(i);
     });
   });
 }

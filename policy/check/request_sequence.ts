@@ -894,14 +894,20 @@ function blockDevicePaths(volumes: readonly Volume[]): Map<string, string> {
   return new Map(disks.map((v, i) => [v.name, `${i.toString(16).padStart(2, "0")}/00`]));
 }
 
+/** The sandbox storage directory Kata mounts the block device at PCI path `source` at. */
+export function blockStorageDir(source: string): string {
+  const b64url = new TextEncoder().encode(source).toBase64({ alphabet: "base64url" });
+  return `${SANDBOX_STORAGE_DIR}/${b64url}`;
+}
+
 /**
  * Kata's block-encrypted emptyDir: a `blk` storage the agent formats under an ephemeral key and
- * mounts below the sandbox's storage directory (named after the base64 of the device's PCI path),
- * with the pod's fsGroup; the container bind-mounts it.
+ * mounts below the sandbox's storage directory (named after the base64url of the device's PCI path,
+ * kata_agent.go handleBlkOCIMounts), with the pod's fsGroup; the container bind-mounts it.
  */
 function blockEmptyDir(pod: PodBuild, vol: Volume, vm: VolumeMount): VolumeMountSteps {
   const source = pod.blockDevices.get(vol.name)!;
-  const dir = `${SANDBOX_STORAGE_DIR}/${btoa(source)}`;
+  const dir = blockStorageDir(source);
   return {
     storage: agentStorage({
       driver: "blk",

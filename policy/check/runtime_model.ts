@@ -35,7 +35,7 @@ export function pausePulledInGuest(node: NodeRuntime): boolean {
   return node.profile === "containerd-2-guest-pull";
 }
 
-/** Guest directory of Kata's block devices (block-encrypted emptyDirs), by base64 of the source. */
+/** Guest directory of Kata's block devices (block-encrypted emptyDirs), by base64url of the source. */
 export const SANDBOX_STORAGE_DIR = "/run/kata-containers/sandbox/storage";
 
 /** OCI runtime-spec version containerd writes. */

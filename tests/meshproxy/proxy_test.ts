@@ -337,3 +337,69 @@ Deno.test({
       }
     }),
 });
+
+/** A transparent-mode proxy on `adminPort` whose rule installer only records that it ran. */
+async function transparentProxy(root: string, adminPort: number, applyRules: () => Promise<void>) {
+  const { MeshProxy } = await import("../../meshproxy/proxy.ts");
+  const { parseMeshConfig, ENV_SOURCES } = await import("../../protocol/mesh_config.ts");
+  const { Logger } = await import("../../util/log/logger.ts");
+  return new MeshProxy({
+    config: parseMeshConfig({ podPorts: "7000", admin: String(adminPort) }, ENV_SOURCES),
+    tlsConfigDir: `${root}/missing`,
+    transparent: true,
+    applyRules,
+    inboundHost: "127.0.0.1",
+    inboundPortBase: 0,
+    adminHost: "127.0.0.1",
+    credentialsWaitMs: 300,
+    logger: new Logger("t", { level: "error" }),
+  });
+}
+
+async function listening(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "transparent mode: the rules are in place before the admin interface (or anything) listens",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const adminPort = await freePort();
+      const adminUpWhenRulesApplied: boolean[] = [];
+      const proxy = await transparentProxy(root, adminPort, async () => {
+        adminUpWhenRulesApplied.push(await listening(adminPort));
+      });
+      await assert.rejects(proxy.start(), UnavailableError); // no credentials: gives up
+      await proxy.close();
+      assert.deepEqual(adminUpWhenRulesApplied, [false]);
+    }),
+});
+
+Deno.test({
+  name: "transparent mode: a held admin port fails the start with the rules already in place",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const holder = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const adminPort = (holder.addr as Deno.NetAddr).port;
+      let applied = 0;
+      const proxy = await transparentProxy(root, adminPort, () => {
+        applied++;
+        return Promise.resolve();
+      });
+      try {
+        await assert.rejects(proxy.start(), Deno.errors.AddrInUse);
+        assert.equal(applied, 1, "the rules were installed before the admin bind failed");
+        assert.deepEqual(proxy.listeners(), [], "no listener was opened");
+      } finally {
+        await proxy.close();
+        holder.close();
+      }
+    }),
+});
