@@ -35,6 +35,7 @@ import {
 } from "./annotations.ts";
 import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
+import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
@@ -121,6 +122,8 @@ interface GenerateResult {
   readonly policies: readonly GeneratedPolicy[];
   /** The pod-bearing workloads left unchanged (not confidential), in input order. */
   readonly unchanged: readonly UnchangedWorkload[];
+  /** UDP and SCTP ports of pods that get the mesh sidecar (reachable in plain), in input order. */
+  readonly unmeshedPorts: readonly UnmeshedPort[];
 }
 
 interface Workload {
@@ -213,6 +216,10 @@ export async function generate(
   }
   const securePvs = checkSecurePvs(workloads, options, issues);
   throwIfAny(issues);
+  // Before injection, so that each field names the container's index in the user's YAML.
+  const unmeshed = workloads.filter((w) => hasMesh(w, options)).flatMap((w) =>
+    unmeshedPorts(w.ref, w.spec, w.specPath)
+  );
 
   const images = await resolveImages(workloads, options, issues);
   throwIfAny(issues);
@@ -248,6 +255,7 @@ export async function generate(
     manifestText: JSON.stringify(manifest, null, 2) + "\n",
     policies: build.policies(),
     unchanged,
+    unmeshedPorts: unmeshed,
   };
 }
 

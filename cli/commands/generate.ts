@@ -55,6 +55,7 @@ import {
 } from "../../policy/runtime_profiles.ts";
 import { generate } from "../../deploy/generate.ts";
 import { unchangedWorkloadWarning } from "../../deploy/unchanged_workloads.ts";
+import { unmeshedPortWarning } from "../../deploy/unmeshed_ports.ts";
 import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
 import {
   generateOwnerKey,
@@ -293,10 +294,7 @@ export async function runGenerate(
     namespace,
   });
 
-  const warnings: string[] = isHostPull(profile) ? [`warning: ${HOST_PULL_WARNING}`] : [];
-  for (const w of result.unchanged) {
-    warnings.push(`warning: ${unchangedWorkloadWarning(w, settings.runtime_class_prefix)}`);
-  }
+  const warnings = generateWarnings(result, isHostPull(profile), settings.runtime_class_prefix);
   const lines: string[] = [];
   let stdout = "";
   const outPaths = flags.output
@@ -327,6 +325,22 @@ export async function runGenerate(
   }
   if (stdout) await Deno.stdout.write(new TextEncoder().encode(stdout));
   return { warnings, progress: lines };
+}
+
+/**
+ * The warnings generate prints on stderr (each line starting with `warning: `): host pull, every
+ * workload left unchanged, every UDP/SCTP port of a meshed pod.
+ */
+export function generateWarnings(
+  result: Pick<Awaited<ReturnType<typeof generate>>, "unchanged" | "unmeshedPorts">,
+  hostPull: boolean,
+  runtimeClassPrefix: string,
+): string[] {
+  return [
+    ...(hostPull ? [HOST_PULL_WARNING] : []),
+    ...result.unchanged.map((w) => unchangedWorkloadWarning(w, runtimeClassPrefix)),
+    ...result.unmeshedPorts.map(unmeshedPortWarning),
+  ].map((w) => `warning: ${w}`);
 }
 
 /**
