@@ -1462,21 +1462,26 @@ block_device_of_pod(_) if not pstate.block_device
 # of its own request (at or below its mount point), not a directory of its own choosing: without
 # this, the mount and the storage the policy checked could name different devices.
 block_mounts_ok(mounts, storages) if {
-	dirs := {s.mount_point | some s in storages; s.driver == "blk"}
 	every m in mounts {
-		block_mount_ok(object.get(m, "source", ""), dirs)
+		block_mount_ok(object.get(m, "source", ""), storages)
 	}
 }
 
-block_mount_ok(source, _) if not startswith(source, concat("", [sandbox_storage_dir, "/"]))
+block_mount_ok(source, _) if not startswith(source, "/run/kata-containers/sandbox/storage/")
 
-block_mount_ok(source, dirs) if source in dirs
+block_mount_ok(source, storages) if {
+	startswith(source, "/run/kata-containers/sandbox/storage/")
+	some s in storages
+	s.driver == "blk"
+	at_or_below(source, s.mount_point)
+}
 
-block_mount_ok(source, dirs) if {
-	some d in dirs
-	startswith(source, concat("", [d, "/"]))
-	not contains(source, "/../")
-	not endswith(source, "/..")
+at_or_below(path, dir) if path == dir
+
+at_or_below(path, dir) if {
+	startswith(path, concat("", [dir, "/"]))
+	not contains(path, "/../")
+	not endswith(path, "/..")
 }
 
 # No group for the storage's files unless the policy names one (the pod's fsGroup on Kata's
