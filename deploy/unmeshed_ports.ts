@@ -26,7 +26,7 @@ export interface UnmeshedPort {
 }
 
 /** The workload an {@link UnmeshedPort} belongs to. */
-export type UnmeshedPortOwner = Pick<
+type UnmeshedPortOwner = Pick<
   UnmeshedPort,
   "location" | "kind" | "namespace" | "name"
 >;
