@@ -116,10 +116,14 @@ function propagationMutants(base: JsonObject, add: AddMutant): void {
   a(o(base.OCI).Mounts).map(o).forEach((m, k) => {
     const options = a(m.options);
     if (!options.some((x) => narrow.has(x as string))) return;
-    add("mount propagation made shared", `OCI.Mounts[${k}].options`, (i) => {
-      const target = o(a(o(i.OCI).Mounts)[k]);
-      target.options = a(target.options).map((x) => narrow.has(x as string) ? "rshared" : x);
-    });
+    add(
+      `mount propagation made shared (${String(m.destination)})`,
+      `OCI.Mounts[${k}].options`,
+      (i) => {
+        const target = o(a(o(i.OCI).Mounts)[k]);
+        target.options = a(target.options).map((x) => narrow.has(x as string) ? "rshared" : x);
+      },
+    );
   });
   const linux = o(o(base.OCI).Linux);
   const hasShared = a(o(base.OCI).Mounts).map(o).some((m) => a(m.options).includes("rshared"));
