@@ -103,3 +103,39 @@ test_a_mount_from_a_directory_no_storage_of_the_request_adds_is_denied if {
 	not verdict(request("00/00", dir_of("00/00"), dir_of("01/00")), null)
 	not verdict(request("00/00", dir_of("00/00"), concat("/", [dir_of("00/00"), "..", base64url.encode("01/00")])), null)
 }
+
+# One container mounting the volume twice (two volumeMounts of one emptyDir: two `blk` storages in
+# its request, as in the policy data): both must name one device. With the pod's device not yet
+# recorded, each storage alone passed the device check, so the host could name two devices and
+# bind the second mount to a fresh one (the rules then failed only by a conflict of
+# block_device_ops, an evaluation error, not a denial).
+twice_pd := json.patch(block_pd, [
+	{"op": "add", "path": "/containers/2/mounts/-", "value": object.union(contrast_mount(block_pd.containers[2].mounts), {"destination": "/contrast2"})},
+	{"op": "add", "path": "/containers/2/storages/-", "value": blk_storage(block_pd.containers[2].storages)},
+])
+
+contrast_mount(mounts) := [m | some m in mounts; m.destination == "/contrast"][0]
+
+blk_storage(storages) := [s | some s in storages; s.driver == "blk"][0]
+
+twice(req, second) := json.patch(req, [
+	{"op": "add", "path": "/OCI/Mounts/-", "value": object.union(contrast_mount(req.OCI.Mounts), {"destination": "/contrast2", "source": dir_of(second)})},
+	{"op": "add", "path": "/storages/-", "value": object.union(blk_storage(req.storages), {"source": second, "mount_point": dir_of(second)})},
+])
+
+twice_result(req, pinned) := r if {
+	r := data.agent_policy.CreateContainerRequest with input as req
+		with data.agent_policy.policy_data as twice_pd
+		with data.pstate as pod_state(pinned)
+}
+
+test_a_volume_mounted_twice_on_one_device_is_admitted if {
+	r := twice_result(twice(legitimate("00/00"), "00/00"), null)
+	r.allowed
+	{"op": "add", "path": "/pstate/block_device", "value": "00/00"} in r.ops
+}
+
+test_a_volume_mounted_twice_on_two_devices_is_denied if {
+	not twice_result(twice(legitimate("00/00"), "01/00"), null).allowed
+	not twice_result(twice(legitimate("00/00"), "01/00"), "00/00").allowed
+}

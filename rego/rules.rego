@@ -267,6 +267,7 @@ container_ok(c, req) if {
 	mounts_ok(c, req)
 	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
 	block_mounts_ok(object.get(req.OCI, "Mounts", []), object.get(req, "storages", []))
+	one_block_device(object.get(req, "storages", []))
 	linux_ok(c, req)
 	agent_devices_ok(c, object.get(req, "devices", []), oci_annotations(req))
 	no_extras(req)
@@ -1453,6 +1454,11 @@ block_storage_ok(s, mount_point) if {
 }
 
 sandbox_storage_dir := "/run/kata-containers/sandbox/storage"
+
+# All block storages of one request name one device: a container mounting the pod's block volume
+# twice sends a storage per mount, and before the pod's device is recorded each alone passes
+# block_device_of_pod, so without this the host could put the second mount on a fresh device.
+one_block_device(storages) if count({s.source | some s in storages; s.driver == "blk"}) <= 1
 
 block_device_of_pod(source) if pstate.block_device == source
 
