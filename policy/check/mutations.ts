@@ -101,7 +101,50 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   blockStorageMutants(base.input, add);
   movedBlockEmptyDirMutants(step, seq, add);
   rawDeviceMutants(base.input, add);
+  propagationMutants(base.input, add);
   return out;
+}
+
+/**
+ * Mount propagation the host would widen: a private or slave mount made shared (`rshared`: mounts
+ * the container makes would reach the guest and every container sharing the source, as only the
+ * secure-pv container's Bidirectional mount may), the root filesystem made shared, and the
+ * secure-pv container's block device (`/dev/csi0`) given to a container.
+ */
+function propagationMutants(base: JsonObject, add: AddMutant): void {
+  const narrow = new Set(["private", "rprivate", "slave", "rslave"]);
+  a(o(base.OCI).Mounts).map(o).forEach((m, k) => {
+    const options = a(m.options);
+    if (!options.some((x) => narrow.has(x as string))) return;
+    add(
+      `mount propagation made shared (${String(m.destination)})`,
+      `OCI.Mounts[${k}].options`,
+      (i) => {
+        const target = o(a(o(i.OCI).Mounts)[k]);
+        target.options = a(target.options).map((x) => narrow.has(x as string) ? "rshared" : x);
+      },
+    );
+  });
+  const linux = o(o(base.OCI).Linux);
+  const hasShared = a(o(base.OCI).Mounts).map(o).some((m) => a(m.options).includes("rshared"));
+  if (!hasShared) {
+    add("root filesystem made shared", "OCI.Linux.RootfsPropagation", (i) => {
+      o(o(i.OCI).Linux).RootfsPropagation = "rshared";
+    });
+  }
+  if (!a(linux.Devices).map(o).some((d) => d.Path === "/dev/csi0")) {
+    add("the secure-pv block device", "OCI.Linux.Devices", (i) => {
+      a(o(o(i.OCI).Linux).Devices).push({
+        Path: "/dev/csi0",
+        Type: "b",
+        Major: 253,
+        Minor: 0,
+        FileMode: 0o660,
+        UID: 0,
+        GID: 0,
+      });
+    });
+  }
 }
 
 /** Arguments, environment, user and groups, privileges and capabilities. */
