@@ -106,10 +106,12 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
 }
 
 /**
- * Mount propagation the host would widen: a private or slave mount made shared (`rshared`: mounts
+ * Mount propagation the host would change: a private or slave mount made shared (`rshared`: mounts
  * the container makes would reach the guest and every container sharing the source, as only the
- * secure-pv container's Bidirectional mount may), the root filesystem made shared, and the
- * secure-pv container's block device (`/dev/csi0`) given to a container.
+ * secure-pv container's Bidirectional mount may), a slave mount made private (a secure-pv app
+ * created before the volume container would never see the encrypted filesystem), the root
+ * filesystem made shared, and the secure-pv container's block device (`/dev/csi0`) given to a
+ * container.
  */
 function propagationMutants(base: JsonObject, add: AddMutant): void {
   const narrow = new Set(["private", "rprivate", "slave", "rslave"]);
@@ -122,6 +124,17 @@ function propagationMutants(base: JsonObject, add: AddMutant): void {
       (i) => {
         const target = o(a(o(i.OCI).Mounts)[k]);
         target.options = a(target.options).map((x) => narrow.has(x as string) ? "rshared" : x);
+      },
+    );
+  });
+  a(o(base.OCI).Mounts).map(o).forEach((m, k) => {
+    if (!a(m.options).includes("rslave")) return;
+    add(
+      `mount propagation made private (${String(m.destination)})`,
+      `OCI.Mounts[${k}].options`,
+      (i) => {
+        const target = o(a(o(i.OCI).Mounts)[k]);
+        target.options = a(target.options).map((x) => x === "rslave" ? "rprivate" : x);
       },
     );
   });
