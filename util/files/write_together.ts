@@ -87,7 +87,17 @@ async function writePieces(file: Deno.FsFile, pieces: readonly string[]): Promis
   const encoder = new TextEncoder();
   const buffer = new Uint8Array(PIECE_BUFFER_BYTES);
   let used = 0;
-  for (const piece of pieces) {
+  let carried = "";
+  for (let k = 0; k < pieces.length; k++) {
+    // A high surrogate ending a piece is held back and written with the next piece, whose low
+    // surrogate may complete it (encoded apart, the halves would be two U+FFFD).
+    let piece = carried + pieces[k]!;
+    carried = "";
+    const last = piece.charCodeAt(piece.length - 1);
+    if (k < pieces.length - 1 && last >= 0xd800 && last <= 0xdbff) {
+      carried = piece.slice(-1);
+      piece = piece.slice(0, -1);
+    }
     let read = 0;
     while (read < piece.length) {
       const rest = read === 0 ? piece : piece.slice(read);

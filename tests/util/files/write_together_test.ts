@@ -106,3 +106,25 @@ Deno.test("writeFilesTogether writes text pieces as the UTF-8 of their concatena
     assert.equal(await Deno.readTextFile(`${dir}/empty`), "");
     assert.deepEqual(await namesIn(dir), ["empty", "p"]);
   }));
+
+Deno.test("writeFilesTogether writes a surrogate pair split across pieces as its one character", () =>
+  withTempDir(async (dir) => {
+    // "😀" is "\ud83d\ude00": encoding the halves apart gives two U+FFFD (6 bytes) instead of the
+    // character's 4; a lone surrogate at either end is still U+FFFD, as TextEncoder writes it.
+    const cases = [
+      ["a\ud83d", "\ude00b"],
+      ["\ud83d", "", "\ude00"],
+      ["x".repeat((1 << 20) - 1) + "\ud83d", "\ude00"],
+      ["a\ud83d", "\ud83d", "\ude00"],
+      ["\ude00", "a\ud83d"],
+      ["\ud83d"],
+    ];
+    for (const [i, pieces] of cases.entries()) {
+      await writeFilesTogether([{ path: `${dir}/s${i}`, data: pieces }]);
+      assert.deepEqual(
+        await Deno.readFile(`${dir}/s${i}`),
+        new TextEncoder().encode(pieces.join("")),
+        `case ${i}`,
+      );
+    }
+  }));
