@@ -61,7 +61,11 @@ export async function buildCases(): Promise<{ policy_data: unknown; cases: Agree
   const ev = await rules.evaluator(pd);
   const cases: AgreementCase[] = [];
   const seenTypes = new Set<string>();
+  const names = new Set<string>();
   const add = (name: string, r: AgentRequest, allowed: boolean, base?: AgentRequest) => {
+    // rego/cases_test.rego keys the verdicts on names: a repeated one would be counted once.
+    if (names.has(name)) throw new Error(`two shared cases named ${JSON.stringify(name)}`);
+    names.add(name);
     if (base && base.type === r.type) {
       cases.push({
         name,
