@@ -146,7 +146,7 @@ export async function policyCheckCommand(
     throw new VerificationError(
       "policy check",
       `${denied} legitimate request(s) denied, ${weak} tampered request(s) allowed, ` +
-        `${run.unchecked.length} pod(s) not checkable`,
+        `${run.aborted} evaluation(s) aborted, ${run.unchecked.length} pod(s) not checkable`,
     );
   }
 }
@@ -238,7 +238,8 @@ export function registerPolicyCommand(program: Command): void {
       .description(
         "Replay each pod's agent requests against its policy.\n\n" +
           "With --mutate also tampered variants, which must be denied. Exit 1 on a denied " +
-          "legitimate request or an allowed tampered one.",
+          "legitimate request, an allowed tampered one, or any request (legitimate or " +
+          "tampered) whose evaluation aborted (an error of the rules, reported on its own).",
       )
       .argument("<path...>", "generated YAML files or directories, or policy files")
       .option("--json", "print JSON", false)

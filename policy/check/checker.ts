@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { CompiledRules, Decision, PolicyEvaluator } from "../../rego/evaluator.ts";
+import type { Decision } from "../../rego/evaluator.ts";
+import type { RequestType as RulesRequestType } from "../../rego/request_types.ts";
 import type { AgentRequest, RequestType } from "./agent_protocol.ts";
 import {
   type Expectation,
@@ -27,11 +28,43 @@ interface DeniedRequest {
   readonly index: number;
   readonly label: string;
   readonly type: RequestType;
-  /** Set when the rules returned a malformed result. */
-  readonly error?: string;
   /** Where the request and the policy data's expectations part ways (when known). */
   readonly mismatches?: readonly ExpectationMismatch[];
   readonly request: AgentRequest;
+}
+
+/**
+ * A request (legitimate or tampered) whose evaluation aborted or returned a malformed result: the
+ * wasm failed closed, but by accident, and another engine (the agent's regorus) may decide it
+ * otherwise. Neither a denial nor an allowance: its own category, and it fails the check.
+ */
+export interface EvaluationAbort {
+  /** Label of the legitimate step (the request itself, or the step a mutant replaces/follows). */
+  readonly step: string;
+  readonly type: RequestType;
+  /** The container the step concerns, when it concerns one. */
+  readonly container?: string;
+  /** The mutant's name; absent for a legitimate request. */
+  readonly mutant?: string;
+  /** What the mutant expects (`deny` or `non-guarantee`); absent for a legitimate request. */
+  readonly expectation?: Expectation;
+  /** The engine's message, e.g. `the rules aborted: var assignment conflict`. */
+  readonly error: string;
+  /** The request, so users can replay it with `contrast policy explain`. */
+  readonly request: AgentRequest;
+}
+
+/** The evaluator the checker needs (a {@link PolicyEvaluator} of the compiled rules). */
+interface RequestEvaluator extends Disposable {
+  /** Decides a request without changing the state. */
+  decide(type: RulesRequestType | string, request: unknown): Decision;
+  /** Decides a request and applies its state operations when allowed. */
+  evaluate(type: RulesRequestType | string, request: unknown): Decision;
+}
+
+/** Where evaluators come from: the compiled rules (`CompiledRules`), or a test's wrapper of them. */
+export interface RulesSource {
+  evaluator(policyData: unknown): Promise<RequestEvaluator>;
 }
 
 /** The outcome of one mutant. */
@@ -60,6 +93,8 @@ export interface PodReport {
   readonly requests: number;
   /** Legitimate requests that were denied (the pod would not start or run). */
   readonly denied: readonly DeniedRequest[];
+  /** Requests (legitimate or tampered) whose evaluation aborted: neither allowed nor denied. */
+  readonly aborts: readonly EvaluationAbort[];
   /** Number of mutants evaluated. */
   readonly mutants: number;
   /** `deny` mutants that were allowed: policy weaknesses. */
@@ -68,7 +103,7 @@ export interface PodReport {
   readonly nonGuarantees: readonly MutantOutcome[];
   /** Documented limits that apply to every pod, in words. */
   readonly notes: readonly string[];
-  /** True when nothing was denied and no weakness was found. */
+  /** True when nothing was denied, nothing aborted and no weakness was found. */
   readonly ok: boolean;
 }
 
@@ -94,8 +129,31 @@ function podLabel(seq: RequestSequence): string {
   return `${w.kind} ${w.namespace}/${w.name}`;
 }
 
-function decide(evaluator: PolicyEvaluator, request: AgentRequest): Decision {
+function decide(evaluator: RequestEvaluator, request: AgentRequest): Decision {
   return evaluator.decide(request.type, request.input);
+}
+
+/** What an abort needs of a step: its label and, when it concerns one, its container. */
+interface StepLike {
+  readonly label: string;
+  readonly context?: { readonly container?: string };
+}
+
+function abortOf(
+  decision: Decision,
+  request: AgentRequest,
+  step: StepLike,
+  mutant?: { readonly name: string; readonly expectation: Expectation },
+): EvaluationAbort | undefined {
+  if (decision.error === undefined) return undefined;
+  return {
+    step: step.label,
+    type: request.type,
+    ...(step.context?.container !== undefined ? { container: step.context.container } : {}),
+    ...(mutant !== undefined ? { mutant: mutant.name, expectation: mutant.expectation } : {}),
+    error: decision.error,
+    request,
+  };
 }
 
 /**
@@ -106,7 +164,7 @@ function decide(evaluator: PolicyEvaluator, request: AgentRequest): Decision {
  * @param policyDigest hex digest of the pod's policy, for the report
  */
 export async function checkPod(
-  rules: CompiledRules,
+  rules: RulesSource,
   seq: RequestSequence,
   policyData: unknown,
   policyDigest: string,
@@ -114,14 +172,21 @@ export async function checkPod(
 ): Promise<PodReport> {
   using evaluator = await rules.evaluator(policyData);
   const denied: DeniedRequest[] = [];
+  const aborts: EvaluationAbort[] = [];
   const weaknesses: MutantOutcome[] = [];
   const nonGuarantees: MutantOutcome[] = [];
   let mutants = 0;
-  const record = (step: string, m: ReturnType<typeof mutantsOf>[number]) => {
-    const allowed = decide(evaluator, m.request).allowed;
+  const record = (
+    step: StepLike,
+    m: ReturnType<typeof mutantsOf>[number],
+  ) => {
+    const decision = decide(evaluator, m.request);
     mutants++;
+    const abort = abortOf(decision, m.request, step, m);
+    if (abort) return void aborts.push(abort);
+    const allowed = decision.allowed;
     const outcome: MutantOutcome = {
-      step,
+      step: step.label,
       mutant: m.name,
       field: m.field,
       expectation: m.expectation,
@@ -133,23 +198,26 @@ export async function checkPod(
   };
   for (const [index, step] of seq.steps.entries()) {
     if (options.mutate) {
-      for (const m of mutantsOf(step, seq, options.rng)) record(step.label, m);
-      for (const m of policyExecMutants(step, seq, policyData)) record(step.label, m);
+      for (const m of mutantsOf(step, seq, options.rng)) record(step, m);
+      for (const m of policyExecMutants(step, seq, policyData)) record(step, m);
     }
     const decision = evaluator.evaluate(step.request.type, step.request.input);
-    if (!decision.allowed) {
+    const abort = abortOf(decision, step.request, step);
+    if (abort) aborts.push(abort);
+    else if (!decision.allowed) {
       const mismatches = policyDataMismatches(policyData, step.request.type, step.request.input);
       denied.push({
         index,
         label: step.label,
         type: step.request.type,
         request: step.request,
-        ...(decision.error ? { error: decision.error } : {}),
         ...(mismatches.length > 0 ? { mismatches } : {}),
       });
     }
     if (options.mutate && decision.allowed) {
-      for (const m of stateMutantsAfter(step, seq, options.rng)) record(`after ${step.label}`, m);
+      for (const m of stateMutantsAfter(step, seq, options.rng)) {
+        record({ ...step, label: `after ${step.label}` }, m);
+      }
     }
   }
   return {
@@ -159,11 +227,12 @@ export async function checkPod(
     podName: seq.instance.podName,
     requests: seq.steps.length,
     denied,
+    aborts,
     mutants,
     weaknesses,
     nonGuarantees,
     notes: POD_NOTES,
-    ok: denied.length === 0 && weaknesses.length === 0,
+    ok: denied.length === 0 && aborts.length === 0 && weaknesses.length === 0,
   };
 }
 
@@ -173,7 +242,7 @@ export async function checkPod(
  * or start of unknown containers, UpdateContainer), evaluated in the initial state.
  */
 export async function checkPolicyOnly(
-  rules: CompiledRules,
+  rules: RulesSource,
   policyData: unknown,
   policyDigest: string,
   origin: string,
@@ -181,9 +250,13 @@ export async function checkPolicyOnly(
 ): Promise<PodReport> {
   using evaluator = await rules.evaluator(policyData);
   const weaknesses: MutantOutcome[] = [];
+  const aborts: EvaluationAbort[] = [];
   const all = podIndependentMutants(rng);
   for (const m of all) {
-    if (decide(evaluator, m.request).allowed) {
+    const decision = decide(evaluator, m.request);
+    const abort = abortOf(decision, m.request, { label: "(initial state)" }, m);
+    if (abort) aborts.push(abort);
+    else if (decision.allowed) {
       weaknesses.push({
         step: "(initial state)",
         mutant: m.name,
@@ -201,6 +274,7 @@ export async function checkPolicyOnly(
     podName: "",
     requests: 0,
     denied: [],
+    aborts,
     mutants: all.length,
     weaknesses,
     nonGuarantees: [],
@@ -209,6 +283,6 @@ export async function checkPolicyOnly(
       "without the pod spec only pod-independent requests were checked; pass the generated " +
       "YAML for a full check",
     ],
-    ok: weaknesses.length === 0,
+    ok: weaknesses.length === 0 && aborts.length === 0,
   };
 }

@@ -20,6 +20,8 @@ export interface CheckRun {
   readonly unchecked: readonly Unchecked[];
   /** Whether mutants were evaluated. */
   readonly mutate: boolean;
+  /** Requests (legitimate or tampered) whose evaluation aborted, over all pods (each fails). */
+  readonly aborted: number;
   /** True when every pod was checked and is ok. */
   readonly ok: boolean;
 }
@@ -30,7 +32,14 @@ export function summarise(
   mutate: boolean,
   unchecked: readonly Unchecked[] = [],
 ): CheckRun {
-  return { pods, unchecked, mutate, ok: unchecked.length === 0 && pods.every((p) => p.ok) };
+  const aborted = pods.reduce((n, p) => n + p.aborts.length, 0);
+  return {
+    pods,
+    unchecked,
+    mutate,
+    aborted,
+    ok: unchecked.length === 0 && aborted === 0 && pods.every((p) => p.ok),
+  };
 }
 
 /** The run as JSON (stable field names; tampered requests included for weaknesses). */
@@ -47,10 +56,16 @@ export function renderText(run: CheckRun): string {
       `${pod.ok ? "ok  " : "FAIL"} ${pod.pod} (${pod.origin}) as ${pod.podName}, ` +
         `policy ${pod.policyDigest.slice(0, 16)}…`,
     );
-    const allowed = pod.requests - pod.denied.length;
+    const legitimateAborts = pod.aborts.filter((a) => a.mutant === undefined).length;
+    const allowed = pod.requests - pod.denied.length - legitimateAborts;
     lines.push(`     ${allowed}/${pod.requests} legitimate requests allowed`);
+    for (const a of pod.aborts) {
+      const what = a.mutant === undefined ? "legitimate request" : `tampered "${a.mutant}"`;
+      const where = a.container === undefined ? "" : ` (container ${a.container})`;
+      lines.push(`     ABORTED: ${a.step}${where}: ${what} (${a.type}): ${a.error}`);
+    }
     for (const d of pod.denied) {
-      lines.push(`     denied #${d.index}: ${d.label}${d.error ? ` (${d.error})` : ""}`);
+      lines.push(`     denied #${d.index}: ${d.label}`);
       for (const m of d.mismatches ?? []) {
         lines.push(
           `         ${m.field}: request has ${JSON.stringify(m.got)}, policy expects ${
@@ -60,8 +75,10 @@ export function renderText(run: CheckRun): string {
       }
     }
     if (run.mutate) {
-      const denied = pod.mutants - pod.weaknesses.length - pod.nonGuarantees.length;
-      const expected = pod.mutants - pod.nonGuarantees.length;
+      const mutantAborts = pod.aborts.length - legitimateAborts;
+      const ngAborts = pod.aborts.filter((a) => a.expectation === "non-guarantee").length;
+      const denied = pod.mutants - pod.weaknesses.length - pod.nonGuarantees.length - mutantAborts;
+      const expected = pod.mutants - pod.nonGuarantees.length - ngAborts;
       lines.push(`     ${denied}/${expected} tampered requests denied`);
       for (const w of pod.weaknesses) {
         lines.push(`     WEAKNESS: ${w.step}: "${w.mutant}" (field ${w.field}) was allowed`);
@@ -88,7 +105,8 @@ export function renderText(run: CheckRun): string {
   const weak = run.pods.reduce((n, p) => n + p.weaknesses.length, 0);
   lines.push(
     `${run.ok ? "PASS" : "FAIL"}: ${run.pods.length} pod(s), ${denied} legitimate request(s) ` +
-      `denied${run.mutate ? `, ${weak} weakness(es)` : ""}` +
+      `denied${run.mutate ? `, ${weak} weakness(es)` : ""}, ${run.aborted} evaluation(s) ` +
+      `aborted` +
       (run.unchecked.length > 0 ? `, ${run.unchecked.length} not checkable` : ""),
   );
   return lines.join("\n");

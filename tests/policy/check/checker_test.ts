@@ -3,6 +3,7 @@ import { CompiledRules } from "../../../rego/evaluator.ts";
 import { checkPod, checkPolicyOnly } from "../../../policy/check/checker.ts";
 import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
+import { renderJson, renderText, summarise } from "../../../policy/check/report.ts";
 import type { PolicyData } from "../../../policy/policy_data_types.ts";
 import { readWorkload } from "../../../policy/check/pod.ts";
 import { DOCS, fixtureCluster, fixturePolicyData, fixtureWorkload, IMAGES } from "./fixtures.ts";
@@ -53,7 +54,7 @@ Deno.test("reports a legitimate request the policy denies, by step", async () =>
   assert.ok(report.denied.some((d) => d.label === "CreateContainerRequest app"));
 });
 
-Deno.test("a request the rules cannot read (a lone surrogate) is reported as a denial of its step", async () => {
+Deno.test("a legitimate request the rules cannot read (a lone surrogate) is an abort, not a denial", async () => {
   const seq = sequence(1);
   const step = seq.steps.findIndex((s) => s.request.type === "CreateContainerRequest");
   seq.steps[step].request.input.container_id = "\ud800";
@@ -62,10 +63,63 @@ Deno.test("a request the rules cannot read (a lone surrogate) is reported as a d
     rng: seededRandom(1),
   });
   assert.equal(report.ok, false);
-  const denied = report.denied.find((d) => d.index === step);
-  assert.ok(denied, JSON.stringify(report.denied));
-  assert.equal(denied.label, seq.steps[step].label);
-  assert.match(denied.error ?? "", /the rules aborted: illegal string escape character/);
+  // The aborted step is not a denial (later steps of its container are: it was never created).
+  assert.ok(!report.denied.some((d) => d.index === step), JSON.stringify(report.denied));
+  assert.equal(report.aborts.length, 1, JSON.stringify(report.aborts));
+  const [abort] = report.aborts;
+  assert.equal(abort.step, seq.steps[step].label);
+  assert.equal(abort.type, "CreateContainerRequest");
+  assert.equal(abort.container, seq.steps[step].context.container);
+  assert.equal(abort.mutant, undefined);
+  assert.match(abort.error, /the rules aborted: illegal string escape character/);
+});
+
+/**
+ * The compiled rules, except that the "extra env var" mutant's requests reach the wasm with a lone
+ * surrogate in that variable, so the real module aborts on exactly that mutant (as rules with two
+ * conflicting values for a complete rule abort with `var assignment conflict`).
+ */
+const abortingOnExtraEnv = {
+  async evaluator(policyData: unknown) {
+    const inner = await rules.evaluator(policyData);
+    const poisoned = (request: unknown): unknown => {
+      const text = JSON.stringify(request);
+      return text.includes("LD_PRELOAD=/tmp/x.so")
+        ? JSON.parse(text.replaceAll("LD_PRELOAD=/tmp/x.so", "LD_PRELOAD=\\ud800"))
+        : request;
+    };
+    return {
+      decide: (type: string, request: unknown) => inner.decide(type, poisoned(request)),
+      evaluate: (type: string, request: unknown) => inner.evaluate(type, poisoned(request)),
+      [Symbol.dispose]: () => inner[Symbol.dispose](),
+    };
+  },
+};
+
+Deno.test("a mutant whose evaluation aborts is reported as an abort and fails the check", async () => {
+  const report = await checkPod(abortingOnExtraEnv, sequence(1), await fixturePolicyData(), "00", {
+    mutate: true,
+    rng: seededRandom(1),
+  });
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.denied, []);
+  assert.deepEqual(report.weaknesses, []);
+  assert.ok(report.aborts.length > 0);
+  for (const a of report.aborts) {
+    assert.equal(a.mutant, "extra env var");
+    assert.equal(a.expectation, "deny");
+    assert.ok(["CreateContainerRequest", "ExecProcessRequest"].includes(a.type), a.type);
+    assert.ok(a.container, "names the container");
+    assert.match(a.error, /the rules aborted: illegal string escape character/);
+  }
+  assert.ok(report.aborts.some((a) => a.type === "CreateContainerRequest"));
+  const run = summarise([report], true);
+  assert.equal(run.ok, false);
+  assert.equal(run.aborted, report.aborts.length);
+  assert.equal(JSON.parse(renderJson(run)).aborted, report.aborts.length);
+  const text = renderText(run);
+  assert.match(text, /ABORTED: CreateContainerRequest .*\(container \S+\): tampered "extra env var"/);
+  assert.match(text, new RegExp(`${report.aborts.length} evaluation\\(s\\) aborted`));
 });
 
 Deno.test("catches an exec weakness: a policy allowing any shell command", async () => {
