@@ -118,7 +118,10 @@ Deno.test("a mutant whose evaluation aborts is reported as an abort and fails th
   assert.equal(run.aborted, report.aborts.length);
   assert.equal(JSON.parse(renderJson(run)).aborted, report.aborts.length);
   const text = renderText(run);
-  assert.match(text, /ABORTED: CreateContainerRequest .*\(container \S+\): tampered "extra env var"/);
+  assert.match(
+    text,
+    /ABORTED: CreateContainerRequest .*\(container \S+\): tampered "extra env var"/,
+  );
   assert.match(text, new RegExp(`${report.aborts.length} evaluation\\(s\\) aborted`));
 });
 

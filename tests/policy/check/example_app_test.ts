@@ -40,10 +40,12 @@ Deno.test({
       );
       assert.equal(error, undefined, JSON.stringify({ summary, unchecked: report.unchecked }));
       assert.equal(report.ok, true);
+      assert.equal(report.aborted, 0);
       assert.equal(report.pods.length, 6, summary.join("\n"));
       for (const pod of report.pods) {
         assert.deepEqual(pod.denied, [], pod.pod);
         assert.deepEqual(pod.weaknesses, [], pod.pod);
+        assert.deepEqual(pod.aborts, [], pod.pod);
         assert.ok(pod.requests > 20 && pod.mutants > 100, pod.pod);
       }
     }),

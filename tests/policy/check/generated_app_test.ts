@@ -60,7 +60,10 @@ Deno.test("generated app: every legitimate request allowed, every tampered one d
   // With the injected initializer and service-mesh sidecar.
   const { error, out } = await generateAndCheck("app.yml", APP, "1", { inject: true });
   assert.equal(error, undefined, out);
-  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  assert.match(
+    out,
+    /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness\(es\), 0 evaluation\(s\) aborted/m,
+  );
 });
 
 /**
@@ -171,7 +174,10 @@ Deno.test("block-encrypted emptyDirs, host pull, --namespace: legitimate allowed
   ) {
     const { error, out } = await checkFor(node, node);
     assert.equal(error, undefined, `${JSON.stringify(node)}\n${out}`);
-    assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+    assert.match(
+      out,
+      /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness\(es\), 0 evaluation\(s\) aborted/m,
+    );
   }
   // The blk mutants are among the denied ones.
   const { out } = await checkFor({ emptydirMode: "block-encrypted" }, {
@@ -237,7 +243,10 @@ spec:
 `;
   const { error, out } = await generateAndCheck("db.yml", yaml, "5");
   assert.equal(error, undefined, out);
-  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  assert.match(
+    out,
+    /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness\(es\), 0 evaluation\(s\) aborted/m,
+  );
   // The modelled request carries the device three times: OCI device, cgroup rule, agent device.
   const workload = readWorkload(parseYaml(yaml), "db.yml")!;
   const seq = buildRequestSequence({
@@ -296,7 +305,10 @@ spec:
 `;
   const { result, error, out } = await generateAndCheck("gpu.yml", yaml, "8");
   assert.equal(error, undefined, out);
-  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  assert.match(
+    out,
+    /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness\(es\), 0 evaluation\(s\) aborted/m,
+  );
   const seq = buildRequestSequence({
     workload: readWorkload(parseYaml(yaml), "gpu.yml")!,
     images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
@@ -378,7 +390,10 @@ spec:
 `;
   const { result, error, out } = await generateAndCheck("gen.yml", yaml, "8");
   assert.equal(error, undefined, out);
-  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  assert.match(
+    out,
+    /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness\(es\), 0 evaluation\(s\) aborted/m,
+  );
   const seq = buildRequestSequence({
     workload: readWorkload(parseYaml(yaml), "gen.yml")!,
     images: new Map([["127.0.0.1:5000/web:1.0", IMAGES.get("127.0.0.1:5000/web:1.0")!]]),
@@ -437,7 +452,10 @@ Deno.test("secure-pv: the volume container (root, privileged, Deno command runni
     inject: true,
   });
   assert.equal(error, undefined, out);
-  assert.match(out, /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weak/m);
+  assert.match(
+    out,
+    /^PASS: 1 pod\(s\), 0 legitimate request\(s\) denied, 0 weakness\(es\), 0 evaluation\(s\) aborted/m,
+  );
   const spec = parseYaml(result.files[0]!.text).spec.template.spec;
   const pv = spec.initContainers.find((c: { name: string }) => c.name === "contrast-secure-pv");
   assert.ok(
