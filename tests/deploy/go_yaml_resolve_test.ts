@@ -11,6 +11,7 @@ import { Document, type YAMLMap, type YAMLSeq } from "yaml";
 import { goYamlV2Resolve } from "../../util/yaml/go_yaml_resolve.ts";
 import { parseYamlFile, stringifyOptionsFor, YAML_OPTIONS } from "../../deploy/documents.ts";
 import { printPlainDocument } from "../../deploy/plain_document_printer.ts";
+import { securePvStatefulSet } from "../../testing/secure_pv_stateful_set.ts";
 import { generate } from "../../deploy/generate.ts";
 import { testGenerateOptions } from "./generate_options.ts";
 
@@ -152,33 +153,11 @@ Deno.test("a string is printed plain only when go-yaml reads it back as that str
 });
 
 Deno.test("secure-pv: a volume named 0o17 is printed quoted in the injected container", async () => {
-  const text = `apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: shop}
-spec:
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata:
-      labels: {app: db}
-      annotations:
-        contrast.edgeless.systems/secure-pv: "0o17:0o20"
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: db
-          image: "127.0.0.1:5000/web:1.0"
-          volumeMounts:
-            - {name: "0o20", mountPath: /var/lib/db}
-      volumes:
-        - {name: "0o20", emptyDir: {}}
-  volumeClaimTemplates:
-    - metadata: {name: "0o17"}
-      spec:
-        accessModes: [ReadWriteOnce]
-        volumeMode: Block
-        resources: {requests: {storage: 1Gi}}
-`;
+  const text = securePvStatefulSet({
+    annotation: "0o17:0o20",
+    deviceVolume: '"0o17"',
+    mountVolume: '"0o20"',
+  });
   const result = await generate([parseYamlFile("db.yml", text)], await testGenerateOptions());
   const out = result.files[0]!.text;
   assert.match(out, /"0o17"/);

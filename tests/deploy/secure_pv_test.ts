@@ -5,37 +5,12 @@ import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import { parseSecurePv, SECURE_PV_COMMAND } from "../../deploy/secure_pv.ts";
 import { testGenerateOptions } from "./generate_options.ts";
+import { securePvStatefulSet } from "../../testing/secure_pv_stateful_set.ts";
 
 const options = () => testGenerateOptions();
 
-const STATEFUL_SET = (annotation: string, extra = "", mode = "Block") =>
-  `apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: shop}
-spec:
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata:
-      labels: {app: db}
-      annotations:
-        contrast.edgeless.systems/secure-pv: "${annotation}"
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: db
-          image: "127.0.0.1:5000/web:1.0"
-          volumeMounts:
-            - {name: state, mountPath: /var/lib/db}
-${extra}      volumes:
-        - {name: state, emptyDir: {}}
-  volumeClaimTemplates:
-    - metadata: {name: data}
-      spec:
-        accessModes: [ReadWriteOnce]
-        volumeMode: ${mode}
-        resources: {requests: {storage: 1Gi}}
-`;
+const STATEFUL_SET = (annotation: string, containerExtra = "", volumeMode = "Block") =>
+  securePvStatefulSet({ annotation, containerExtra, volumeMode });
 
 async function run(text: string) {
   return await generate([parseYamlFile("db.yml", text)], await options());

@@ -24,6 +24,7 @@ import { mutantsOf, stateMutantsAfter } from "../../../policy/check/mutations.ts
 import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { removeContainerRequest } from "../../../policy/check/agent_protocol.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
+import { securePvStatefulSet } from "../../../testing/secure_pv_stateful_set.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
@@ -419,33 +420,7 @@ spec:
 });
 
 /** A StatefulSet with an encrypted persistent volume (secure-pv). */
-const SECURE_PV_APP = `apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: shop}
-spec:
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata:
-      labels: {app: db}
-      annotations:
-        contrast.edgeless.systems/secure-pv: "data:state"
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: db
-          image: "127.0.0.1:5000/web:1.0"
-          volumeMounts:
-            - {name: state, mountPath: /var/lib/db}
-      volumes:
-        - {name: state, emptyDir: {}}
-  volumeClaimTemplates:
-    - metadata: {name: data}
-      spec:
-        accessModes: [ReadWriteOnce]
-        volumeMode: Block
-        resources: {requests: {storage: 1Gi}}
-`;
+const SECURE_PV_APP = securePvStatefulSet();
 
 Deno.test("secure-pv: the volume container (root, privileged, Deno command running only the image's volume programs) passes, tampering denied", async () => {
   const { result, error, out } = await generateAndCheck("db.yml", SECURE_PV_APP, "5", {
