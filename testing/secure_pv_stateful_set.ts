@@ -7,7 +7,7 @@
  */
 
 /** What {@link securePvStatefulSet} varies; every field has the common tests' default. */
-export interface SecurePvStatefulSetOptions {
+interface SecurePvStatefulSetOptions {
   /** The annotation's value, `<device volume>:<mount volume>`; default `data:state`. */
   readonly annotation?: string;
   /** The claim template's name as written in YAML (quote it yourself where needed); default `data`. */

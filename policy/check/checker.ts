@@ -38,7 +38,7 @@ interface DeniedRequest {
  * wasm failed closed, but by accident, and another engine (the agent's regorus) may decide it
  * otherwise. Neither a denial nor an allowance: its own category, and it fails the check.
  */
-export interface EvaluationAbort {
+interface EvaluationAbort {
   /** Label of the legitimate step (the request itself, or the step a mutant replaces/follows). */
   readonly step: string;
   readonly type: RequestType;
@@ -63,7 +63,7 @@ interface RequestEvaluator extends Disposable {
 }
 
 /** Where evaluators come from: the compiled rules (`CompiledRules`), or a test's wrapper of them. */
-export interface RulesSource {
+interface RulesSource {
   evaluator(policyData: unknown): Promise<RequestEvaluator>;
 }
 
