@@ -26,6 +26,18 @@ function snpEvidence(command: "show" | "verify", report: string): string[] {
  * Offline, with the certificates from files: no AMD CRL can be had, so revocation checking is
  * skipped explicitly (`--skip-revocation`) unless `checkRevocation`.
  */
+/** Reference values (JSON) for one product of a simulated SNP authority: zero measurement, TCB 0. */
+function simulatedReferenceValues(productName: string, rootFingerprint: string): string {
+  return JSON.stringify([{
+    Platform: "Simulated-SNP",
+    ProductName: productName,
+    TrustedMeasurement: "00".repeat(48),
+    MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
+    GuestPolicy: { SMT: true },
+    SimulatedRootSHA256: rootFingerprint,
+  }]);
+}
+
 function verifyArgs(name: string, now: string, vlek = false, checkRevocation = false): string[] {
   return [
     ...snpEvidence("verify", vectorPath(name, "report.bin")),
@@ -279,14 +291,7 @@ Deno.test("evidence verify takes certificates from --aux and trusts a simulated 
     await Deno.writeFile(`${dir}/aux.bin`, aux);
     await Deno.writeTextFile(
       `${dir}/rv.json`,
-      JSON.stringify([{
-        Platform: "Simulated-SNP",
-        ProductName: "Milan",
-        TrustedMeasurement: "00".repeat(48),
-        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
-        GuestPolicy: { SMT: true },
-        SimulatedRootSHA256: authority.rootFingerprint,
-      }]),
+      simulatedReferenceValues("Milan", authority.rootFingerprint),
     );
     const args = [
       ...snpEvidence("verify", `${dir}/report.bin`),
@@ -375,14 +380,7 @@ Deno.test("evidence verify --json never calls a forged report of an uncovered pr
     await Deno.writeFile(`${dir}/aux.bin`, aux);
     await Deno.writeTextFile(
       `${dir}/rv.json`,
-      JSON.stringify([{
-        Platform: "Simulated-SNP",
-        ProductName: "Genoa",
-        TrustedMeasurement: "00".repeat(48),
-        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
-        GuestPolicy: { SMT: true },
-        SimulatedRootSHA256: authority.rootFingerprint,
-      }]),
+      simulatedReferenceValues("Genoa", authority.rootFingerprint),
     );
     const lines: string[] = [];
     await assert.rejects(

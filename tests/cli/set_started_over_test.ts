@@ -13,6 +13,25 @@ import { parseManifestRequest } from "../../protocol/messages.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 
+type WorkspaceTestArgs = Parameters<Parameters<typeof coordinatorWorkspaceTest>[1]>;
+
+/**
+ * What the infrastructure does: wipe the store, restart the Coordinator (a fresh seed) and replay
+ * the owner's first manifest with its signature.
+ */
+async function startOver(ws: WorkspaceTestArgs[1], c: WorkspaceTestArgs[2]): Promise<void> {
+  const d = ws.deployment;
+  c.backend.clear();
+  await c.restart();
+  const manifest = d.manifest();
+  await c.coordinator.setManifest(parseManifestRequest({
+    manifest: encodeBase64(manifest),
+    policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+    previous_transition: "00".repeat(32),
+    signature: await d.ownerSignature(manifest),
+  }));
+}
+
 coordinatorWorkspaceTest(
   "contrast set, sign --prepare: refuse a Coordinator started over with the owner's replayed " +
     "first manifest (another root CA than the workspace's)",
@@ -25,15 +44,7 @@ coordinatorWorkspaceTest(
     const root = await Deno.readTextFile(`${ws.dir}/coordinator-root-ca.pem`);
 
     // The infrastructure wipes the store, restarts the Coordinator and replays the first set.
-    c.backend.clear();
-    await c.restart();
-    const manifest = d.manifest();
-    await c.coordinator.setManifest(parseManifestRequest({
-      manifest: encodeBase64(manifest),
-      policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
-      previous_transition: "00".repeat(32),
-      signature: await d.ownerSignature(manifest),
-    }));
+    await startOver(ws, c);
     const replayed = await c.coordinator.attest({ nonce: new Uint8Array(32) });
     assert.notEqual(replayed.rootCa, root, "a fresh seed");
 
@@ -70,7 +81,6 @@ coordinatorWorkspaceTest(
   "contrast verify: refuses a Coordinator started over with the owner's whole replayed history " +
     "(another root CA than the workspace's) and keeps the last verified backup",
   async (_t, ws, c) => {
-    const d = ws.deployment;
     const owner = await runCliCaptured("set", "-c", c.userAddress, "-w", ws.dir, ws.yamlPath);
     assert.equal(owner.code, 0, owner.stderr);
     const verify = () => runCliCaptured("verify", "-c", c.userAddress, "-w", ws.dir);
@@ -81,15 +91,7 @@ coordinatorWorkspaceTest(
     // The infrastructure wipes the store, restarts the Coordinator and replays the owner's
     // history (public: /attest serves every manifest with its signature): same latest transition,
     // new seed, so new root CA and new workload secrets for every pod.
-    c.backend.clear();
-    await c.restart();
-    const manifest = d.manifest();
-    await c.coordinator.setManifest(parseManifestRequest({
-      manifest: encodeBase64(manifest),
-      policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
-      previous_transition: "00".repeat(32),
-      signature: await d.ownerSignature(manifest),
-    }));
+    await startOver(ws, c);
 
     const replayed = await verify();
     assert.equal(replayed.code, 1, replayed.stdout + replayed.stderr);

@@ -56,6 +56,24 @@ function runCli(cwd: string, ...args: string[]) {
   return runDenoScript("cli/main.ts", args, cwd);
 }
 
+/** Runs `contrast generate` on `app/app.yml` against the test registry (simulated SNP values). */
+function generateApp(app: string, registryHost: string, imageCache: string, imageLock: string) {
+  return runCli(
+    app,
+    "generate",
+    ...SIMULATED_SNP_REFERENCE_FLAGS,
+    "--insecure-registry",
+    registryHost,
+    "--image-cache",
+    imageCache,
+    "--image-lock",
+    imageLock,
+    "-w",
+    app,
+    `${app}/app.yml`,
+  );
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -315,20 +333,7 @@ Deno.test({
             "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: " +
             `contrast-cc\n  containers:\n    - {name: c, image: "${lock!.images.coordinator}"}\n`;
           await Deno.writeTextFile(`${app}/app.yml`, yaml);
-          const r = await runCli(
-            app,
-            "generate",
-            ...SIMULATED_SNP_REFERENCE_FLAGS,
-            "--insecure-registry",
-            registry.host,
-            "--image-cache",
-            `${tmp}/stale-cache`,
-            "--image-lock",
-            lockPath,
-            "-w",
-            app,
-            `${app}/app.yml`,
-          );
+          const r = await generateApp(app, registry.host, `${tmp}/stale-cache`, lockPath);
           assert.notEqual(r.code, 0);
           assert.ok(r.stderr.includes(wrong), r.stderr);
           assert.equal(await Deno.readTextFile(`${app}/app.yml`), yaml);
@@ -348,19 +353,11 @@ Deno.test({
             `      image: "${lock!.images.coordinator}"\n` +
             `      ports: [{containerPort: ${APP_PORT}}]\n`;
           await Deno.writeTextFile(`${app}/app.yml`, yaml);
-          const r = await runCli(
+          const r = await generateApp(
             app,
-            "generate",
-            ...SIMULATED_SNP_REFERENCE_FLAGS,
-            "--insecure-registry",
             registry.host,
-            "--image-cache",
             `${tmp}/mesh-cache`,
-            "--image-lock",
             `${tmp}/images.lock.json`,
-            "-w",
-            app,
-            `${app}/app.yml`,
           );
           assert.equal(r.code, 0, r.stderr);
           sidecar = meshSidecar(await Deno.readTextFile(`${app}/app.yml`));
@@ -511,19 +508,11 @@ Deno.test({
           const app = `${tmp}/pv-app`;
           await Deno.mkdir(app);
           await Deno.writeTextFile(`${app}/app.yml`, securePvApp(lock!.images.coordinator));
-          const r = await runCli(
+          const r = await generateApp(
             app,
-            "generate",
-            ...SIMULATED_SNP_REFERENCE_FLAGS,
-            "--insecure-registry",
             registry.host,
-            "--image-cache",
             `${tmp}/pv-cache`,
-            "--image-lock",
             `${tmp}/images.lock.json`,
-            "-w",
-            app,
-            `${app}/app.yml`,
           );
           assert.equal(r.code, 0, r.stderr);
           const pv = securePvContainer(await Deno.readTextFile(`${app}/app.yml`));
