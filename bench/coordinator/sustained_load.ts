@@ -10,7 +10,7 @@
  */
 
 /** One level of a sweep as measured. */
-export interface LevelThroughput {
+interface LevelThroughput {
   /** Exchanges kept in flight. */
   readonly concurrency: number;
   /** Completed exchanges per second of load. */
