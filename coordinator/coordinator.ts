@@ -152,7 +152,15 @@ interface ActiveState {
   /** The owner signature of each manifest's transition (empty where none is stored). */
   readonly signatures: readonly Uint8Array[];
   readonly policies: ReadonlyMap<string, Uint8Array>;
-  /** The stored seed-share document of this history, when there is one. */
+  /**
+   * The latest record of {@link transition} as this process signed or verified it (served for
+   * backups; the store's current bytes are not checked when they name the served transition).
+   */
+  readonly latestRecord: Uint8Array;
+  /**
+   * The seed-share document this process serves: made from its own seed (the stored one is never
+   * served while active, see `active_state.ts`), absent without seedshare owners.
+   */
   readonly seedShares?: Uint8Array;
 }
 
@@ -314,7 +322,7 @@ export class Coordinator {
         state.engine,
         this.#options.historyBackend,
         this.#options.parseManifest,
-        { mustContain: state.transition },
+        { mustContain: state.transition, servedSeedShares: state.seedShares },
       );
       this.#activate({ phase: "active", engine: state.engine, ...loaded }, "reloaded", {
         from: encodeHex(state.transition),
@@ -415,11 +423,15 @@ export class Coordinator {
     for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
     const seedShares = active?.seedShares ??
       (state.phase === "recovery" ? state.seedShares : undefined);
+    // Active: the record this process signed or verified (the store's current bytes naming the
+    // served transition are not checked, and a backup keeping a forged signature could never be
+    // restored). In recovery nothing can be checked yet: the stored record, as read.
     const record = this.#lastRecord?.bytes;
-    const latestRecord = latest && record?.length === LATEST_RECORD_LENGTH &&
-        constantTimeEqual(record.subarray(0, 32), latest)
-      ? record
-      : undefined;
+    const latestRecord = active?.latestRecord ??
+      (latest && record?.length === LATEST_RECORD_LENGTH &&
+          constantTimeEqual(record.subarray(0, 32), latest)
+        ? record
+        : undefined);
     return {
       evidence: evidenceToJson(evidence),
       hpkePublicKey: encodeHex(this.#hpke.publicKey),
@@ -523,6 +535,7 @@ export class Coordinator {
         manifests,
         signatures,
         policies: allPolicies,
+        latestRecord: entry.latestRecord,
         ...(storedShares ? { seedShares: storedShares } : {}),
       },
       "manifest set",
