@@ -324,6 +324,20 @@ export class Coordinator {
         this.#options.parseManifest,
         { mustContain: state.transition, servedSeedShares: state.seedShares },
       );
+      if (!this.#runsCoordinatorPolicyOf(loaded.manifest)) {
+        // The owner retired the policy this process runs (say, a vulnerable Coordinator version,
+        // kept running by the host): it drops the seed and waits in recovery, where only a peer or
+        // the owners could give the seed back, and both refuse a policy the manifest does not
+        // list.
+        this.#state = await recoveryState(this.#options.historyBackend, loaded.transition);
+        this.#healthy = true;
+        this.#options.logger.warn(
+          "the active manifest no longer lists this Coordinator's policy as a coordinator " +
+            "policy: seed dropped, not serving",
+          { policy: this.#ownPolicy, transition: encodeHex(loaded.transition) },
+        );
+        return this.#state;
+      }
       this.#activate({ phase: "active", engine: state.engine, ...loaded }, "reloaded", {
         from: encodeHex(state.transition),
       });
@@ -642,6 +656,13 @@ export class Coordinator {
     if (!constantTimeEqual(loaded.transition, binding.expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
     }
+    if (!this.#runsCoordinatorPolicyOf(loaded.manifest)) {
+      throw new ForbiddenError(
+        "hostData",
+        `this Coordinator runs policy ${this.#ownPolicy}, which the stored history's latest ` +
+          "manifest does not list as a coordinator policy: not recovering onto it",
+      );
+    }
     const peer = binding.peerTransition;
     if (peer && !(await chainContains(loaded.manifests, peer))) {
       throw new ConflictError(
@@ -756,6 +777,15 @@ export class Coordinator {
         peerTransition,
       });
     });
+  }
+
+  /**
+   * Whether `manifest` lists the policy this process runs (its evidence's launch digest) as a
+   * coordinator policy; true when the digest is unknown (evidence without one).
+   */
+  #runsCoordinatorPolicyOf(manifest: Manifest): boolean {
+    const own = this.#ownPolicy;
+    return own === undefined || manifest.Policies[own]?.Role === "coordinator";
   }
 
   /** `POST /mesh/challenge`: a fresh single-use nonce for `client` (its address). */
