@@ -49,7 +49,7 @@ export interface VerifySummary {
   readonly activeManifestSha256: string;
   /** hex SHA-256 of the local manifest. */
   readonly localManifestSha256: string;
-  /** Folder written. */
+  /** The verify/ folder (written only when the Coordinator has a history). */
   readonly verifyDir: string;
 }
 
@@ -74,17 +74,10 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   // the backup of the genuine history in it) is replaced.
   await requireSameCoordinator(state, options.workspace);
   const dir = `${options.workspace}/verify`;
-  // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
-  // longer history, another Coordinator's backup) never sit next to what this run attested.
-  const fresh = `${options.workspace}/.verify-${crypto.randomUUID()}`;
-  await Deno.mkdir(fresh, { recursive: true });
-  try {
-    await writeAttestedFiles(fresh, state);
-    await replaceFolder(dir, fresh);
-  } catch (error) {
-    await Deno.remove(fresh, { recursive: true }).catch(() => {});
-    throw error;
-  }
+  // A Coordinator without a history attested nothing worth keeping, and it may be the owner's
+  // after the infrastructure wiped its store: verify/ (with history.json, the backup it can be
+  // restored from) is kept as it is.
+  if (state.manifests.length > 0) await replaceVerifyFolder(options.workspace, dir, state);
   const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
   const active = state.manifests.at(-1);
   const summary: VerifySummary = {
@@ -99,6 +92,25 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
     verifyDir: dir,
   };
   return summary;
+}
+
+/** Writes what `state` attested into a fresh folder that then replaces `dir` (verify/) whole. */
+async function replaceVerifyFolder(
+  workspace: string,
+  dir: string,
+  state: AttestResponse,
+): Promise<void> {
+  // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
+  // longer history, another Coordinator's backup) never sit next to what this run attested.
+  const fresh = `${workspace}/.verify-${crypto.randomUUID()}`;
+  await Deno.mkdir(fresh, { recursive: true });
+  try {
+    await writeAttestedFiles(fresh, state);
+    await replaceFolder(dir, fresh);
+  } catch (error) {
+    await Deno.remove(fresh, { recursive: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** Replaces folder `dir` by `fresh` (a sibling): the old one is moved aside, then removed. */
