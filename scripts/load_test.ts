@@ -20,12 +20,13 @@
  * `--log-level L` (default `info`, the Coordinator's default and what a deployment runs with:
  * an access line per request and one per issued certificate) is passed to the Coordinator.
  *
- * `--concurrency C` keeps at most C exchanges in flight (default 16, at most 32: all simulated
- * initializers share 127.0.0.1 and the Coordinator holds at most 32 challenge nonces per client).
+ * `--concurrency C` measures one fixed level: at most C exchanges in flight (at most 32: all
+ * simulated initializers share 127.0.0.1 and the Coordinator holds at most 32 challenge nonces
+ * per client).
  *
- * `--sweep [1,2,4,8,16]` measures every listed concurrency in one run against one Coordinator
- * (`--initializers` each, the levels interleaved round by round, every other round in reverse
- * order), prints every level, the peak throughput and the lowest concurrency reaching 95 % of it
+ * Without it (or with `--sweep [LIST]`, default 1,2,4,8,16) it measures every listed concurrency
+ * in one run against one Coordinator (`--initializers` each, the levels interleaved round by
+ * round, every other round in reverse order), prints every level, the peak throughput and the lowest concurrency reaching 95 % of it
  * (`bench/coordinator/sustained_load.ts`): the load the machine sustains, whose p99 and CPU ratio
  * are stated against issue 18's goals (p99 < 100 ms, ratio >= 0.7). More in flight than that only
  * queues (Little's law), so a fixed high concurrency reports queueing, not the service's latency.
@@ -36,7 +37,7 @@
  * of a profiled run is not the figure to report.
  *
  * Usage: `deno run -A scripts/load_test.ts [--initializers 500] [--rounds 5]
- * [--concurrency C | --sweep [LIST]] [--bound-iterations 100] [--log-level info] [--profile FILE]
+ * [--sweep [LIST] | --concurrency C] [--bound-iterations 100] [--log-level info] [--profile FILE]
  * [--json]`
  *
  * @module
@@ -400,13 +401,23 @@ const P99_GOAL_MS = 100;
 const RATIO_GOAL = 0.7;
 
 /** The concurrencies of `--sweep` (a comma-separated list after it, or the default). */
+/**
+ * The concurrencies to sweep: the list after `--sweep`, the default list without one, and none
+ * (one fixed level) when only `--concurrency` is given.
+ */
 function sweepLevels(): number[] | undefined {
   const i = Deno.args.indexOf("--sweep");
-  if (i < 0) return undefined;
+  if (i < 0) {
+    if (Deno.args.includes("--concurrency")) return undefined;
+    return [...DEFAULT_SWEEP];
+  }
   const next = Deno.args[i + 1];
-  if (next === undefined || next.startsWith("--")) return [1, 2, 4, 8, 16];
+  if (next === undefined || next.startsWith("--")) return [...DEFAULT_SWEEP];
   return next.split(",").map(Number);
 }
+
+/** The concurrencies swept by default. */
+const DEFAULT_SWEEP = [1, 2, 4, 8, 16] as const;
 
 async function main(): Promise<void> {
   const count = flag("--initializers", 500);
@@ -417,6 +428,9 @@ async function main(): Promise<void> {
   // 32 exchanges in flight would fail by design; the default stays below that.
   const sweep = sweepLevels();
   const concurrencies = sweep ?? [flag("--concurrency", 16)];
+  if (sweep && Deno.args.includes("--concurrency")) {
+    throw new Error("--concurrency and --sweep exclude each other");
+  }
   for (const c of concurrencies) {
     if (!(Number.isInteger(c) && c >= 1 && c <= 32)) {
       throw new Error(
