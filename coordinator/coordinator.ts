@@ -519,12 +519,20 @@ export class Coordinator {
     );
     if (seedSharesBytes) {
       // A replica that lost a concurrent first set may have stored its own seed's shares under
-      // the same transition after this one stored them: the winner stores them again.
+      // the same transition after this one stored them: the winner stores them again. Latest has
+      // moved, so a failure here must not fail the set: this process would drop the seed that now
+      // signs the history, and the owner, without the answer's shares and root CA, could recover
+      // only by trusting the stored document (the one write after the swap; loading the history
+      // with the seed repairs it later).
       await this.#options.historyBackend.putObject(
         "seedshares",
         encodeHex(entry.transitionHash),
         seedSharesBytes,
-      );
+      ).catch((error: unknown) => {
+        this.#options.logger.warn("could not store the seed shares again after the first set", {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      });
     }
     const ca = await CertificateAuthority.forTransition(engine, entry.transitionHash);
     const allPolicies = new Map(state.phase === "active" ? state.policies : []);
