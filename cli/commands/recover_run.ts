@@ -26,6 +26,7 @@ import {
   VerificationError,
 } from "../../util/errors/mod.ts";
 import { readInputFileIfExists } from "../../util/files/mod.ts";
+import type { AttestationClaims } from "../../evidence/types.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
@@ -37,6 +38,8 @@ import {
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import { checkSeedIsTheDeployments } from "../seed_anchor.ts";
 import { historyContains, readLastVerified } from "../last_verified.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { matchPolicy } from "../../manifest/policy_match.ts";
 import {
   importSeedshareOwnerSigningKey,
   recoveryMessage,
@@ -113,6 +116,7 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const latest = attested.state.latestTransition;
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
   requireLocalManifestInHistory(attested.state.manifests, local.bytes, options.manifest);
+  requireCoordinatorPolicyOfLatest(attested.state.manifests, attested.claims);
   if (lastVerified && !(await historyContains(attested.state.manifests, lastVerified.transition))) {
     throw new VerificationError(
       lastVerified.file,
@@ -202,6 +206,33 @@ function requireLocalManifestInHistory(
       `the Coordinator's stored history (${history.length} manifests) does not contain this ` +
         "manifest: its store may have been rolled back to an older state, so the seed is not " +
         "sent (if this is not the manifest you set last, use that one)",
+    );
+  }
+}
+
+/**
+ * Refuses to hand the seed to a Coordinator whose policy the latest manifest of its (attested)
+ * history does not list as a coordinator policy: the local manifest may be older and still list
+ * it, but an update retired it (say, a vulnerable Coordinator version the host keeps running; an
+ * old version does not refuse the seed itself).
+ *
+ * @throws {ValidationError} naming `hostData`
+ */
+function requireCoordinatorPolicyOfLatest(
+  history: readonly Uint8Array[],
+  claims: AttestationClaims,
+): void {
+  let role: string | undefined;
+  try {
+    role = matchPolicy(parseManifest(history.at(-1)!), claims).entry.Role;
+  } catch {
+    role = undefined;
+  }
+  if (role !== "coordinator") {
+    throw new ValidationError(
+      "hostData",
+      "the Coordinator runs a policy that the latest manifest of its history does not list as a " +
+        "coordinator policy (an update retired it), so the seed is not sent",
     );
   }
 }
