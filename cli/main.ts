@@ -12,7 +12,8 @@ import { ExitCode, exitCodeFor } from "./exit_codes.ts";
 import { commandName } from "./command_words.ts";
 import { commandResult, FailureWithResult } from "./result.ts";
 import type { BuildInfo } from "./build_info.ts";
-import { internalErrorText, type LogLevel, logLevelFromEnv, logLevelOf } from "./output.ts";
+import { escapeLineText } from "../util/log/line_text.ts";
+import { internalErrorLines, type LogLevel, logLevelFromEnv, logLevelOf } from "./output.ts";
 
 /**
  * Runs the command of `args` without commander when it takes that path (`evidence show|verify`
@@ -25,14 +26,24 @@ async function runPlain(args: readonly string[]): Promise<boolean> {
   return await runEvidencePlain(args.slice(1));
 }
 
+/**
+ * Prints the error of a failed command on stderr. Its text may carry what the network sent (an
+ * impostor's error answer, a field name of its JSON): every line is printed through
+ * {@link escapeLineText}, so such text can neither add lines (a forged "✔ Manifest set") nor
+ * drive the terminal.
+ */
 function printError(error: unknown, level: LogLevel): void {
+  const print = (text: string) => console.error(escapeLineText(text));
   if (error instanceof InvalidDocumentError) {
-    console.error(`error: invalid document${error.file ? ` ${error.file}` : ""}:`);
-    for (const issue of error.issues) console.error(`  ${issue.path}: ${issue.reason}`);
+    print(`error: invalid document${error.file ? ` ${error.file}` : ""}:`);
+    for (const issue of error.issues) print(`  ${issue.path}: ${issue.reason}`);
   } else if (error instanceof ContrastError) {
-    console.error(`error: ${error.message}`);
+    print(`error: ${error.message}`);
   } else {
-    console.error(`internal error: ${internalErrorText(error, level)}`);
+    // The message alone, then (at debug) the stack's frames, the program's own text, one a line.
+    const [message, ...frames] = internalErrorLines(error, level);
+    print(`internal error: ${message}`);
+    for (const frame of frames) print(frame);
   }
 }
 

@@ -66,8 +66,15 @@ export function progressOf(command: Command, write: LineWriter = console.log): L
   return progressWriter(logLevelOf(command), write);
 }
 
-/** An unexpected (internal) error's text: its message, and its stack at `debug`. */
-export function internalErrorText(error: unknown, level: LogLevel): string {
-  if (!(error instanceof Error)) return String(error);
-  return atLeast(level, "debug") && error.stack ? error.stack : error.message;
+/**
+ * An unexpected (internal) error's message, then, at `debug` (name and message), the frames of its stack (the lines
+ * of `stack` after the message), one per entry.
+ */
+export function internalErrorLines(error: unknown, level: LogLevel): string[] {
+  if (!(error instanceof Error)) return [String(error)];
+  if (!atLeast(level, "debug") || !error.stack) return [error.message];
+  const head = `${error.name}: ${error.message}`;
+  // The stack repeats the message first; a message with line breaks must not pose as frames.
+  const rest = error.stack.startsWith(head) ? error.stack.slice(head.length) : "";
+  return [head, ...rest.split("\n").filter((line) => /^\s+at /.test(line))];
 }

@@ -39,8 +39,8 @@ export async function requireSameCoordinator(
   throw new VerificationError(
     rootFile,
     "the Coordinator's root CA differs from this workspace's: it was started over (e.g. after " +
-      "its store was wiped) and runs on a new seed; not signing on top of it. Recover the old " +
-      "seed (contrast recover, or --restore-history from verify/history.json), or remove the file " +
-      "if you started the deployment over yourself",
+      "its store was wiped) and runs on a new seed, so it is not this workspace's Coordinator. " +
+      "Recover the old seed (contrast recover, or --restore-history from verify/history.json), " +
+      "or remove the file if you started the deployment over yourself",
   );
 }

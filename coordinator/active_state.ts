@@ -30,7 +30,16 @@ interface LoadedState {
   readonly signatures: readonly Uint8Array[];
   /** The initdata documents of every manifest's policies, by hex digest. */
   readonly policies: ReadonlyMap<string, Uint8Array>;
-  /** The stored seed-share document of this history, when there is one. */
+  /**
+   * The latest record the chain was loaded from, its signature checked under the seed's history
+   * key (served for backups: never the store's current bytes, which may carry a forged signature).
+   */
+  readonly latestRecord: Uint8Array;
+  /**
+   * A seed-share document of this seed for the first manifest's seedshare owners (made by this
+   * process, never the stored one, which the store's owner may have replaced: see
+   * {@link seedSharesOf}); absent with `repairSeedShares: false` or without seedshare owners.
+   */
   readonly seedShares?: Uint8Array;
 }
 
@@ -46,6 +55,11 @@ interface LoadOptions {
    * the caller has yet to decide whether it accepts the seed: see {@link repairSeedShares}.
    */
   readonly repairSeedShares?: boolean;
+  /**
+   * The seed-share document this process already serves for this seed (made by it, so genuine):
+   * kept instead of making a new one.
+   */
+  readonly servedSeedShares?: Uint8Array;
 }
 
 /**
@@ -62,9 +76,11 @@ export async function loadActiveState(
 ): Promise<LoadedState> {
   const historyKey = await engine.historySigningKey();
   const history = ManifestHistory.open(backend, historyKey.publicKey);
-  const chain = await history.chain();
+  const { entries: chain, latestRecord } = await history.verifiedChain();
   const last = chain.at(-1);
-  if (!last) throw new HistoryCorruptionError("transitions/latest", "the history is empty");
+  if (!last || !latestRecord) {
+    throw new HistoryCorruptionError("transitions/latest", "the history is empty");
+  }
   const known = options.mustContain;
   if (known && !chain.some((e) => constantTimeEqual(e.transitionHash, known))) {
     throw new HistoryCorruptionError(
@@ -82,14 +98,13 @@ export async function loadActiveState(
       }
     }
   }
-  const seedShares = options.repairSeedShares === false
-    ? await history.store.getSeedShares(chain[0]!.transitionHash)
-    : await seedSharesOf(
-      engine,
-      backend,
-      chain[0]!.transitionHash,
-      parseManifest(chain[0]!.manifestBytes).SeedshareOwnerPubKeys,
-    );
+  const seedShares = options.repairSeedShares === false ? undefined : await seedSharesOf(
+    engine,
+    backend,
+    chain[0]!.transitionHash,
+    parseManifest(chain[0]!.manifestBytes).SeedshareOwnerPubKeys,
+    options.servedSeedShares,
+  );
   return {
     history,
     ca: await CertificateAuthority.forTransition(engine, last.transitionHash),
@@ -98,14 +113,15 @@ export async function loadActiveState(
     manifests: chain.map((e) => e.manifestBytes),
     signatures: chain.map((e) => e.ownerSignature ?? new Uint8Array()),
     policies,
+    latestRecord,
     ...(seedShares ? { seedShares } : {}),
   };
 }
 
 /**
- * The seed-share document of `loaded` (the state {@link loadActiveState} loaded with
- * `repairSeedShares: false`), repaired as {@link loadActiveState} does by default: called once
- * the caller accepted the seed.
+ * The seed-share document to serve with `loaded` (the state {@link loadActiveState} loaded with
+ * `repairSeedShares: false`), the stored one repaired as {@link loadActiveState} does by default:
+ * called once the caller accepted the seed.
  */
 export async function repairSeedShares(
   engine: SeedEngine,
@@ -119,31 +135,39 @@ export async function repairSeedShares(
     backend,
     await transitionHash(await manifestHash(first), GENESIS_TRANSITION),
     parseManifest(first).SeedshareOwnerPubKeys,
+    undefined,
   );
 }
 
 /**
- * The seed-share document of the history starting at `firstTransition`, repaired when the stored
- * one is not of this seed (its `Salt` differs, or it is missing or malformed): a new one is made
- * for the first manifest's seedshare owners and stored. The annex is replaceable by anyone who
- * writes the store: a replica that lost a concurrent first `set` stores its own seed's shares under
- * the same transition, and the infrastructure may replace it; a seedshare owner who relies on the
- * stored document (a retried `set`, `recover` without `seed-shares.json`) needs this seed's.
+ * The seed-share document to serve for the history starting at `firstTransition`: `served` when
+ * this process already serves one of this seed, else a new one made from the seed for the first
+ * manifest's seedshare owners (`undefined` without owners). The stored document is never served:
+ * it is an annex of host-provided storage, readable and replaceable by whoever writes the store,
+ * and a seed cannot tell its own document from one that keeps its `Salt` but encrypts another
+ * seed (RSA-OAEP is randomised), so a replaced one reached a retried first `set` as the owner's
+ * only `seed-shares.json`. The stored one is replaced when it is not of this seed (its `Salt`
+ * differs, or it is missing or malformed): a replica that lost a concurrent first `set` stores its
+ * own seed's shares under the same transition, and a seedshare owner who relies on the stored
+ * document (recovery mode, where nothing can be verified) needs this seed's. One of this seed's
+ * salt is left, so replicas (each serving its own) do not overwrite each other's.
  */
 async function seedSharesOf(
   engine: SeedEngine,
   backend: HistoryBackend,
   firstTransition: Uint8Array,
   ownerKeys: readonly string[],
+  served: Uint8Array | undefined,
 ): Promise<Uint8Array | undefined> {
-  const stored = await backend.getObject("seedshares", encodeHex(firstTransition));
-  if (stored && saltOf(stored) === encodeHex(engine.salt())) return stored;
   if (ownerKeys.length === 0) return undefined;
-  const fresh = new TextEncoder().encode(
+  const own = served ?? new TextEncoder().encode(
     encodeSeedShares(await createSeedShares(engine, ownerKeys)),
   );
-  await backend.putObject("seedshares", encodeHex(firstTransition), fresh);
-  return fresh;
+  const stored = await backend.getObject("seedshares", encodeHex(firstTransition));
+  if (!stored || saltOf(stored) !== encodeHex(engine.salt())) {
+    await backend.putObject("seedshares", encodeHex(firstTransition), own);
+  }
+  return own;
 }
 
 /** The `Salt` of a stored seed-share document, or `undefined` when it does not parse. */

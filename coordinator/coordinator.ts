@@ -152,7 +152,15 @@ interface ActiveState {
   /** The owner signature of each manifest's transition (empty where none is stored). */
   readonly signatures: readonly Uint8Array[];
   readonly policies: ReadonlyMap<string, Uint8Array>;
-  /** The stored seed-share document of this history, when there is one. */
+  /**
+   * The latest record of {@link transition} as this process signed or verified it (served for
+   * backups; the store's current bytes are not checked when they name the served transition).
+   */
+  readonly latestRecord: Uint8Array;
+  /**
+   * The seed-share document this process serves: made from its own seed (the stored one is never
+   * served while active, see `active_state.ts`), absent without seedshare owners.
+   */
   readonly seedShares?: Uint8Array;
 }
 
@@ -314,8 +322,22 @@ export class Coordinator {
         state.engine,
         this.#options.historyBackend,
         this.#options.parseManifest,
-        { mustContain: state.transition },
+        { mustContain: state.transition, servedSeedShares: state.seedShares },
       );
+      if (!this.#runsCoordinatorPolicyOf(loaded.manifest)) {
+        // The owner retired the policy this process runs (say, a vulnerable Coordinator version,
+        // kept running by the host): it drops the seed and waits in recovery, where only a peer or
+        // the owners could give the seed back, and both refuse a policy the manifest does not
+        // list.
+        this.#state = await recoveryState(this.#options.historyBackend, loaded.transition);
+        this.#healthy = true;
+        this.#options.logger.warn(
+          "the active manifest no longer lists this Coordinator's policy as a coordinator " +
+            "policy: seed dropped, not serving",
+          { policy: this.#ownPolicy, transition: encodeHex(loaded.transition) },
+        );
+        return this.#state;
+      }
       this.#activate({ phase: "active", engine: state.engine, ...loaded }, "reloaded", {
         from: encodeHex(state.transition),
       });
@@ -415,11 +437,15 @@ export class Coordinator {
     for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
     const seedShares = active?.seedShares ??
       (state.phase === "recovery" ? state.seedShares : undefined);
+    // Active: the record this process signed or verified (the store's current bytes naming the
+    // served transition are not checked, and a backup keeping a forged signature could never be
+    // restored). In recovery nothing can be checked yet: the stored record, as read.
     const record = this.#lastRecord?.bytes;
-    const latestRecord = latest && record?.length === LATEST_RECORD_LENGTH &&
-        constantTimeEqual(record.subarray(0, 32), latest)
-      ? record
-      : undefined;
+    const latestRecord = active?.latestRecord ??
+      (latest && record?.length === LATEST_RECORD_LENGTH &&
+          constantTimeEqual(record.subarray(0, 32), latest)
+        ? record
+        : undefined);
     return {
       evidence: evidenceToJson(evidence),
       hpkePublicKey: encodeHex(this.#hpke.publicKey),
@@ -493,12 +519,20 @@ export class Coordinator {
     );
     if (seedSharesBytes) {
       // A replica that lost a concurrent first set may have stored its own seed's shares under
-      // the same transition after this one stored them: the winner stores them again.
+      // the same transition after this one stored them: the winner stores them again. Latest has
+      // moved, so a failure here must not fail the set: this process would drop the seed that now
+      // signs the history, and the owner, without the answer's shares and root CA, could recover
+      // only by trusting the stored document (the one write after the swap; loading the history
+      // with the seed repairs it later).
       await this.#options.historyBackend.putObject(
         "seedshares",
         encodeHex(entry.transitionHash),
         seedSharesBytes,
-      );
+      ).catch((error: unknown) => {
+        this.#options.logger.warn("could not store the seed shares again after the first set", {
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      });
     }
     const ca = await CertificateAuthority.forTransition(engine, entry.transitionHash);
     const allPolicies = new Map(state.phase === "active" ? state.policies : []);
@@ -523,6 +557,7 @@ export class Coordinator {
         manifests,
         signatures,
         policies: allPolicies,
+        latestRecord: entry.latestRecord,
         ...(storedShares ? { seedShares: storedShares } : {}),
       },
       "manifest set",
@@ -628,6 +663,13 @@ export class Coordinator {
     }
     if (!constantTimeEqual(loaded.transition, binding.expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
+    }
+    if (!this.#runsCoordinatorPolicyOf(loaded.manifest)) {
+      throw new ForbiddenError(
+        "hostData",
+        `this Coordinator runs policy ${this.#ownPolicy}, which the stored history's latest ` +
+          "manifest does not list as a coordinator policy: not recovering onto it",
+      );
     }
     const peer = binding.peerTransition;
     if (peer && !(await chainContains(loaded.manifests, peer))) {
@@ -743,6 +785,15 @@ export class Coordinator {
         peerTransition,
       });
     });
+  }
+
+  /**
+   * Whether `manifest` lists the policy this process runs (its evidence's launch digest) as a
+   * coordinator policy; true when the digest is unknown (evidence without one).
+   */
+  #runsCoordinatorPolicyOf(manifest: Manifest): boolean {
+    const own = this.#ownPolicy;
+    return own === undefined || manifest.Policies[own]?.Role === "coordinator";
   }
 
   /** `POST /mesh/challenge`: a fresh single-use nonce for `client` (its address). */

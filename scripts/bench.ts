@@ -65,7 +65,15 @@ async function benchmarks(): Promise<Benchmark[]> {
     ),
     script("bench/transit/ratio.ts", ...(quick ? ["--rounds", "2", "--requests", "100"] : [])),
     script("bench/coordinator/ha_ratio.ts", ...(quick ? ["--initializers", "60"] : [])),
-    script("scripts/load_test.ts", "--initializers", quick ? "60" : "300", "--rounds", "3"),
+    // Every concurrency 1–16 in one run: p99 and ratio at the load the machine sustains.
+    script(
+      "scripts/load_test.ts",
+      "--sweep",
+      "--initializers",
+      quick ? "60" : "300",
+      "--rounds",
+      "3",
+    ),
     script("scripts/bench_generate.ts", quick ? "200" : "1000"),
     script("scripts/bench_policy_check.ts"),
     script("scripts/bench_policy_vs_opa.ts", quick ? "1" : "3"),

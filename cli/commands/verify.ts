@@ -8,7 +8,9 @@
  * `protocol/history_backup.ts`). Fails (exit 1) unless
  * the active manifest is byte for byte the local one, or, writing nothing, when the workspace's
  * `coordinator-root-ca.pem` is not the Coordinator's root CA (a Coordinator started over on a new
- * seed, see `../owner_history.ts`); exit 3 when the Coordinator needs recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
+ * seed, see `../owner_history.ts`) or the Coordinator has no manifest (its store may have been
+ * wiped: `verify/history.json` is the backup that restores it); exit 3 when the Coordinator needs
+ * recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
  *
  * @module
  */
@@ -42,12 +44,15 @@ export function registerVerifyCommand(program: Command): void {
       collateral: collateralOptionsOf(o),
     });
     if (!summary.ok) {
+      const reason = summary.manifests === 0
+        ? `the Coordinator has no manifest (none set yet, or its store was wiped: ` +
+          `${summary.verifyDir}/ is kept, its history.json restores it with --restore-history)`
+        : `the Coordinator's active manifest differs from ${manifest}`;
       throw new FailureWithResult(
-        new ValidationError(
-          "manifest",
-          `the Coordinator's active manifest differs from ${manifest}`,
-          { expected: summary.localManifestSha256, actual: summary.activeManifestSha256 || "none" },
-        ),
+        new ValidationError("manifest", reason, {
+          expected: summary.localManifestSha256,
+          actual: summary.activeManifestSha256 || "none",
+        }),
         { ...summary },
       );
     }

@@ -9,8 +9,11 @@
 import { attestTarget } from "../coordinator_target.ts";
 import { requireSameCoordinator } from "../owner_history.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
-import { UnavailableError } from "../../util/errors/mod.ts";
-import { encodeHistoryBackup } from "../../protocol/history_backup.ts";
+import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { encodeHistoryBackup, parseHistoryBackup } from "../../protocol/history_backup.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { readFileIfExists } from "../../util/files/mod.ts";
 import { type CliCollateralOptions, readLocalManifest } from "../../atls/workspace.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { checkWriteTargets } from "../../util/files/write_together.ts";
@@ -49,7 +52,7 @@ export interface VerifySummary {
   readonly activeManifestSha256: string;
   /** hex SHA-256 of the local manifest. */
   readonly localManifestSha256: string;
-  /** Folder written. */
+  /** The verify/ folder (written only when the Coordinator has a history). */
   readonly verifyDir: string;
 }
 
@@ -74,16 +77,12 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   // the backup of the genuine history in it) is replaced.
   await requireSameCoordinator(state, options.workspace);
   const dir = `${options.workspace}/verify`;
-  // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
-  // longer history, another Coordinator's backup) never sit next to what this run attested.
-  const fresh = `${options.workspace}/.verify-${crypto.randomUUID()}`;
-  await Deno.mkdir(fresh, { recursive: true });
-  try {
-    await writeAttestedFiles(fresh, state);
-    await replaceFolder(dir, fresh);
-  } catch (error) {
-    await Deno.remove(fresh, { recursive: true }).catch(() => {});
-    throw error;
+  // A Coordinator without a history attested nothing worth keeping, and it may be the owner's
+  // after the infrastructure wiped its store: verify/ (with history.json, the backup it can be
+  // restored from) is kept as it is.
+  if (state.manifests.length > 0) {
+    await requireSameAsLastVerified(state, dir);
+    await replaceVerifyFolder(options.workspace, dir, state);
   }
   const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
   const active = state.manifests.at(-1);
@@ -99,6 +98,71 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
     verifyDir: dir,
   };
   return summary;
+}
+
+/**
+ * Refuses to replace `verify/` with what a Coordinator on another seed attested (its root CA is
+ * not `verify/coordinator-root-ca.pem`), or `verify/history.json` with a history that does not
+ * contain its latest transition: a store put back to an older, genuinely signed state (same seed, so the root CA
+ * check passes) would otherwise replace the backup of the newer history with its own, and the
+ * newer history could no longer be restored. Transitions are a hash chain, so containing the
+ * backup's latest transition means extending the backup's whole history.
+ *
+ * @throws {VerificationError} naming verify/'s root CA when the Coordinator's differs, or the
+ *   backup when the attested history does not extend it
+ * @throws {import("../../util/errors/mod.ts").ParseError} naming the backup when it does not parse
+ */
+async function requireSameAsLastVerified(state: AttestResponse, dir: string): Promise<void> {
+  // verify/'s own copy of the root CA: a workspace without coordinator-root-ca.pem (an auditor's,
+  // which never ran set) still tells a Coordinator started over on a new seed from its own.
+  const rootFile = `${dir}/coordinator-root-ca.pem`;
+  const root = await readFileIfExists(rootFile);
+  if (root !== undefined && new TextDecoder().decode(root) !== state.rootCa) {
+    throw new VerificationError(
+      rootFile,
+      `the Coordinator's root CA differs from the one verified last: it runs on another seed ` +
+        `(started over, e.g. after its store was wiped, or another deployment). ${dir}/ is kept: ` +
+        `its history.json restores the deployment (--restore-history); move it aside to verify ` +
+        `another deployment from this workspace`,
+    );
+  }
+  const file = `${dir}/history.json`;
+  const bytes = await readFileIfExists(file);
+  if (bytes === undefined) return;
+  const backup = await parseHistoryBackup(bytes, parseManifest, file);
+  const backupLatest = backup.latestRecord.subarray(0, 32);
+  let transition = GENESIS_TRANSITION;
+  for (const manifest of state.manifests) {
+    transition = await transitionHash(await manifestHash(manifest), transition);
+    if (constantTimeEqual(transition, backupLatest)) return;
+  }
+  throw new VerificationError(
+    file,
+    `the Coordinator's history (${state.manifests.length} manifests) does not contain this ` +
+      `backup's latest transition ${encodeHex(backupLatest).slice(0, 16)}… ` +
+      `(${backup.manifests.length} manifests): its store was put back to an older state, or it ` +
+      `is another deployment. ${dir}/ is kept: it restores the newer history ` +
+      `(--restore-history); move it aside to verify another deployment from this workspace`,
+  );
+}
+
+/** Writes what `state` attested into a fresh folder that then replaces `dir` (verify/) whole. */
+async function replaceVerifyFolder(
+  workspace: string,
+  dir: string,
+  state: AttestResponse,
+): Promise<void> {
+  // Written into a fresh folder that then replaces verify/ whole: files of an earlier run (a
+  // longer history, another Coordinator's backup) never sit next to what this run attested.
+  const fresh = `${workspace}/.verify-${crypto.randomUUID()}`;
+  await Deno.mkdir(fresh, { recursive: true });
+  try {
+    await writeAttestedFiles(fresh, state);
+    await replaceFolder(dir, fresh);
+  } catch (error) {
+    await Deno.remove(fresh, { recursive: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** Replaces folder `dir` by `fresh` (a sibling): the old one is moved aside, then removed. */

@@ -37,6 +37,8 @@ interface StoredTransition {
 interface VerifiedLatest {
   readonly transitionHash: Uint8Array;
   readonly version: string;
+  /** The record's bytes as read, its signature checked (what a backup may keep). */
+  readonly record: Uint8Array;
 }
 
 /** The signed latest record for `transitionHash` (the `latest-transition` file format). */
@@ -198,6 +200,7 @@ export class HistoryStore {
     return {
       transitionHash: await verifyLatestTransition(record.bytes, this.#publicKey),
       version: record.version,
+      record: record.bytes.slice(),
     };
   }
 
@@ -219,7 +222,22 @@ export class HistoryStore {
     transitionHash: Uint8Array,
     signingKey: CryptoKey,
   ): Promise<boolean> {
+    return (await this.swapLatestRecord(expectedVersion, transitionHash, signingKey)) !==
+      undefined;
+  }
+
+  /**
+   * Like {@link swapLatest}, returning the signed record this writer stored.
+   *
+   * @returns the record, or `undefined` when another writer moved latest first
+   */
+  async swapLatestRecord(
+    expectedVersion: string | undefined,
+    transitionHash: Uint8Array,
+    signingKey: CryptoKey,
+  ): Promise<Uint8Array | undefined> {
     const record = await signLatestTransition(transitionHash, signingKey);
-    return (await this.#backend.compareAndSwapLatest(expectedVersion, record)) !== undefined;
+    const version = await this.#backend.compareAndSwapLatest(expectedVersion, record);
+    return version === undefined ? undefined : record;
   }
 }

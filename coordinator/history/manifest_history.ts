@@ -52,6 +52,20 @@ interface AppendRequest {
   readonly seedShares?: (transitionHash: Uint8Array) => Promise<Uint8Array>;
 }
 
+/** An appended entry with the signed latest record that made it latest. */
+interface AppendedEntry extends HistoryEntry {
+  /** The latest record this append stored (transition ‖ history-key signature). */
+  readonly latestRecord: Uint8Array;
+}
+
+/** The verified chain with the latest record it was read from. */
+interface VerifiedChain {
+  /** Every entry, oldest first (empty for an empty history). */
+  readonly entries: HistoryEntry[];
+  /** The latest record as read, its signature checked (absent for an empty history). */
+  readonly latestRecord?: Uint8Array;
+}
+
 /** Upper bound on chain length walked, against a corrupted store that loops. */
 export const MAX_CHAIN_LENGTH = 1_000_000;
 
@@ -77,7 +91,7 @@ export class ManifestHistory {
    *   concurrent writer moved latest first (HTTP 409)
    * @throws {HistoryCorruptionError} when the stored latest does not verify
    */
-  async append(request: AppendRequest, signingKey: CryptoKey): Promise<HistoryEntry> {
+  async append(request: AppendRequest, signingKey: CryptoKey): Promise<AppendedEntry> {
     if (request.expectedPrevious.length !== HASH_LENGTH) {
       throw new ParseError(
         "previous_transition",
@@ -94,7 +108,8 @@ export class ManifestHistory {
     const th = await this.store.putTransition(mh, current);
     if (request.ownerSignature) await this.store.putOwnerSignature(th, request.ownerSignature);
     if (request.seedShares) await this.store.putSeedShares(th, await request.seedShares(th));
-    if (!(await this.store.swapLatest(latest?.version, th, signingKey))) {
+    const latestRecord = await this.store.swapLatestRecord(latest?.version, th, signingKey);
+    if (latestRecord === undefined) {
       const now = await this.store.readLatest();
       const actual = encodeHex(now?.transitionHash ?? GENESIS_TRANSITION);
       throw new StaleTransitionError(
@@ -109,6 +124,7 @@ export class ManifestHistory {
       previousTransition: current,
       manifestBytes: request.manifestBytes.slice(),
       ...(request.ownerSignature ? { ownerSignature: request.ownerSignature.slice() } : {}),
+      latestRecord,
     };
   }
 
@@ -138,8 +154,16 @@ export class ManifestHistory {
    * @throws {HistoryCorruptionError} when any link is missing, corrupted or loops
    */
   async chain(): Promise<HistoryEntry[]> {
+    return (await this.verifiedChain()).entries;
+  }
+
+  /**
+   * Like {@link chain}, with the latest record the chain was walked from (its signature checked),
+   * read once: the record and the entries belong together.
+   */
+  async verifiedChain(): Promise<VerifiedChain> {
     const latest = await this.store.readLatest();
-    if (!latest) return [];
+    if (!latest) return { entries: [] };
     const entries: HistoryEntry[] = [];
     const seen = new Set<string>();
     let th = latest.transitionHash;
@@ -161,7 +185,7 @@ export class ManifestHistory {
       entries.push(entry);
       th = entry.previousTransition;
     }
-    return entries.reverse();
+    return { entries: entries.reverse(), latestRecord: latest.record };
   }
 
   /** The stored initdata document with SHA-256 `digest` (32 bytes), checked against it. */

@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { runCli } from "../../cli/main.ts";
-import { internalErrorText, progressWriter, warningWriter } from "../../cli/output.ts";
+import { internalErrorLines, progressWriter, warningWriter } from "../../cli/output.ts";
 import { runContrast, runContrastWithEnv } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
@@ -87,11 +87,15 @@ Deno.test("progress lines from info up, warnings from warn up; internal errors s
   assert.deepEqual(warnings, ["warn", "info", "debug"]);
 
   const error = new TypeError("boom");
-  assert.equal(internalErrorText(error, "info"), "boom");
-  assert.equal(internalErrorText(error, "warn"), "boom");
-  const debug = internalErrorText(error, "debug");
-  assert.match(debug, /^TypeError: boom\n\s+at /);
-  assert.equal(internalErrorText("text", "debug"), "text");
+  assert.deepEqual(internalErrorLines(error, "info"), ["boom"]);
+  assert.deepEqual(internalErrorLines(error, "warn"), ["boom"]);
+  const [first, ...frames] = internalErrorLines(error, "debug");
+  assert.equal(first, "TypeError: boom");
+  assert.ok(frames.length > 0 && frames.every((f) => /^\s+at /.test(f)), frames.join("|"));
+  // A message with a line break stays one entry (printed escaped): it cannot pose as a frame.
+  const forged = internalErrorLines(new Error("boom\n    at forged (x.ts:1:1)"), "debug");
+  assert.equal(forged.filter((f) => f.includes("forged")).length, 1);
+  assert.deepEqual(internalErrorLines("text", "debug"), ["text"]);
 });
 
 /** Runs the CLI in-process with console output captured. */

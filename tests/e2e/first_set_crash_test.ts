@@ -48,6 +48,8 @@ Deno.test({
         await Deno.remove(shares).catch(() => {});
         // Each round is a new deployment: its root CA is not the previous round's.
         await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`).catch(() => {});
+        // …and verify/ holds the previous round's (verify keeps it against another seed).
+        await Deno.remove(`${ws.dir}/verify`, { recursive: true }).catch(() => {});
         let coordinator = await startCoordinator(ws, history);
         const killer = killWhenLatestAppears(`${history}/transitions`, coordinator.child);
         const set = await runCli(ws, ["set", "-c", coordinator.userAddress, ws.yamlPath]);

@@ -56,7 +56,7 @@ for (const entry of ENTRIES) {
   });
 }
 
-Deno.test("deno task compile builds the three programs; only the CLI gets -A", async () => {
+Deno.test("deno task compile builds the three programs; only the CLI gets -A and the task's V8 flags", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   const commands = (config.tasks.compile as string).split("&&").map((c) => c.trim());
   for (const entry of ENTRIES) {
@@ -65,4 +65,11 @@ Deno.test("deno task compile builds the three programs; only the CLI gets -A", a
     assert.doesNotMatch(command, /--include/);
     if (entry !== "cli/main.ts") assert.doesNotMatch(command, / -A /);
   }
+  // The compiled CLI runs with the V8 flags of `deno task contrast` (the young generation's size:
+  // README, issue 18's generate figures), so users of either get the same heap.
+  const v8Flags = (command: string) =>
+    command.split(/\s+/).filter((w) => w.startsWith("--v8-flags"));
+  const cliCompile = commands.find((c) => c.endsWith("cli/main.ts"))!;
+  assert.deepEqual(v8Flags(cliCompile), v8Flags(config.tasks.contrast as string));
+  assert.notDeepEqual(v8Flags(cliCompile), []);
 });

@@ -48,7 +48,9 @@ export class ObjectReader {
   /** The raw value at `key`, marking it read; records a problem when required and missing. */
   raw(key: string, required = true): unknown {
     this.#seen.add(key);
-    if (!(key in this.#object)) {
+    // Own keys only: `in` would find Object.prototype's (`constructor`, `toString`, …) in every
+    // parsed object, a function where a JSON value belongs.
+    if (!Object.hasOwn(this.#object, key)) {
       if (required && this.ok) {
         this.issues.add(childPath(this.path, key), "required field is missing");
       }
@@ -59,7 +61,7 @@ export class ObjectReader {
 
   /** Whether `key` is present. */
   has(key: string): boolean {
-    return key in this.#object;
+    return Object.hasOwn(this.#object, key);
   }
 
   /** The keys of the object. */

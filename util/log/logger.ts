@@ -3,8 +3,12 @@
  * whose names suggest secret material are replaced by `[redacted]` before anything is written,
  * as a second line of defence: callers never pass secrets in the first place.
  *
+ * In text format every value, the message and the names are written on one line as they read
+ * (`line_text.ts`): a hostile value carrying CR/LF or terminal controls cannot forge a log line.
+ *
  * @module
  */
+import { escapeLineText } from "./line_text.ts";
 
 /** Output format of a {@link Logger}. */
 export type LogFormat = "json" | "text";
@@ -80,14 +84,32 @@ export class Logger {
         JSON.stringify({ time, level, component: this.#component, msg: message, ...clean }),
       );
     } else {
-      const rest = Object.entries(clean).map(([k, v]) =>
-        `${k}=${typeof v === "string" && /\s|"/.test(v) ? JSON.stringify(v) : v}`
-      );
+      const rest = Object.entries(clean).map(([k, v]) => `${escapeLineText(k)}=${textValue(v)}`);
       this.#sink(
-        [time, level.toUpperCase().padEnd(5), `${this.#component}:`, message, ...rest].join(" "),
+        [
+          time,
+          level.toUpperCase().padEnd(5),
+          `${escapeLineText(this.#component)}:`,
+          escapeLineText(message),
+          ...rest,
+        ].join(" "),
       );
     }
   }
+}
+
+/** What makes a text-format value need quotes (besides what {@link escapeLineText} escapes). */
+const NEEDS_QUOTES = /[\s"=]|^$/;
+
+/**
+ * A field value as `key=value` text carries it: plain when it is a single harmless word, else
+ * double-quoted with `"` escaped and every unsafe character escaped.
+ */
+function textValue(value: string | number | boolean): string {
+  if (typeof value !== "string") return String(value);
+  const escaped = escapeLineText(value);
+  if (escaped === value && !NEEDS_QUOTES.test(value)) return value;
+  return `"${escaped.replaceAll('"', '\\"')}"`;
 }
 
 /**

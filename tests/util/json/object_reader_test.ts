@@ -37,3 +37,21 @@ Deno.test("ObjectReader rejects a non-object and hex of the wrong length", () =>
   assert.equal(r2.hex("H", 4), undefined);
   assert.deepEqual(issues.issues.map((i) => i.path), ["X", "Y.H"]);
 });
+
+Deno.test("ObjectReader reads own keys only: Object.prototype's names are missing fields", () => {
+  const issues = new IssueList();
+  const reader = new ObjectReader(JSON.parse('{"a": 1}'), "doc", issues);
+  for (const key of ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]) {
+    assert.equal(reader.has(key), false, key);
+    assert.equal(reader.raw(key, false), undefined, key);
+  }
+  assert.equal(reader.string("toString"), undefined);
+  assert.deepEqual(
+    issues.issues.map((i) => [i.path, i.reason]),
+    [["doc.toString", "required field is missing"]],
+  );
+  // A document that does carry such a key (JSON.parse makes it an own property) is read as data.
+  const own = new ObjectReader(JSON.parse('{"constructor": "x"}'), "", new IssueList());
+  assert.equal(own.has("constructor"), true);
+  assert.equal(own.string("constructor"), "x");
+});

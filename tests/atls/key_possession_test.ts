@@ -1,0 +1,125 @@
+/**
+ * The pinned client's security rests on the TLS handshake proving that the server holds the
+ * private key of the certificate it presents: the client pins that certificate's key and checks
+ * that the Coordinator's evidence binds it, so a man in the middle who presents the genuine
+ * Coordinator's certificate (public: every client receives it) without its key must fail the
+ * handshake. The client connects with `rejectUnauthorized: false` (no Web PKI chain). Deno's
+ * `node:tls` still checks the handshake signature against the presented certificate, but
+ * `Deno.connectTls` under `--unsafely-ignore-certificate-errors` does not (deno_tls'
+ * `NoCertificateVerification` answers "valid" for every handshake signature; measured: it
+ * completes the handshake with `tools/tlsimpostor`'s other key), so this guards the property
+ * against a change of client or runtime: `tools/tlsimpostor` presents a certificate and signs
+ * the handshake with another key, over TLS 1.3 and 1.2.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
+import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
+import { sha256 } from "../../util/bytes/mod.ts";
+import { ContrastError } from "../../util/errors/mod.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+
+const TOOL = new URL("../../tools/tlsimpostor/", import.meta.url).pathname;
+
+/** The `go` command, on PATH or where install_tools.sh looks; undefined when there is none. */
+async function findGo(): Promise<string | undefined> {
+  for (const go of ["go", "/usr/local/go/bin/go"]) {
+    try {
+      const { success } = await new Deno.Command(go, { args: ["version"], stdout: "null" })
+        .output();
+      if (success) return go;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+/** A running tlsimpostor: its address and how to stop it. */
+interface Impostor {
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+async function startImpostor(binary: string, args: string[]): Promise<Impostor> {
+  const child = new Deno.Command(binary, { args, stdin: "piped", stdout: "piped", stderr: "null" })
+    .spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`tlsimpostor exited before listening: ${text}`);
+    text += value;
+  }
+  reader.releaseLock();
+  return {
+    address: text.trim(),
+    async stop() {
+      await child.stdin.close();
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
+const go = await findGo();
+
+Deno.test({
+  name: "the pinned client refuses a server that presents a certificate without holding its key",
+  ignore: go === undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const binary = `${dir}/tlsimpostor`;
+      const build = await new Deno.Command(go!, {
+        args: ["build", "-o", binary, "."],
+        cwd: TOOL,
+        env: { GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: "0" },
+      }).output();
+      assert.ok(build.success, new TextDecoder().decode(build.stderr));
+      const identity = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
+      await Deno.writeTextFile(`${dir}/cert.pem`, identity.certPem);
+      await Deno.writeTextFile(`${dir}/key.pem`, identity.keyPem);
+      const spkiSha256 = await sha256(identity.spki);
+      for (const max of ["13", "12"]) {
+        const base = ["-cert", `${dir}/cert.pem`, "-key", `${dir}/key.pem`, "-max", max];
+        // Control: the same server with the certificate's own key is reached and pinned.
+        const own = await startImpostor(binary, [...base, "-mode", "own"]);
+        try {
+          const client = new PinnedHttpsClient(own.address, { timeoutMs: 10_000 });
+          assert.deepEqual(await client.request("POST", "/attest", {}), {});
+          assert.deepEqual(client.pinnedSpkiSha256, spkiSha256, `TLS 1.${max[1]}: pinned`);
+          client.close();
+        } finally {
+          await own.stop();
+        }
+        // The impostor: same certificate, handshake signed with another key.
+        const other = await startImpostor(binary, [...base, "-mode", "other"]);
+        try {
+          for (const pinned of [undefined, spkiSha256]) {
+            const client = new PinnedHttpsClient(other.address, {
+              timeoutMs: 10_000,
+              ...(pinned ? { pinnedSpkiSha256: pinned } : {}),
+            });
+            const error = await client.request("POST", "/attest", {}).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            const what = `TLS 1.${max[1]}, ${pinned ? "pinned" : "learning"}`;
+            assert.ok(error instanceof ContrastError, `${what}: answered (${String(error)})`);
+            assert.equal(client.serverCertificate, undefined, `${what}: nothing learnt`);
+            client.close();
+          }
+        } finally {
+          await other.stop();
+        }
+      }
+    }),
+});
+
+if (go === undefined) {
+  console.warn("SKIPPED key_possession_test: no Go toolchain to build tools/tlsimpostor");
+}
