@@ -21,7 +21,9 @@
  * @module
  */
 import { constantTimeEqual, encodeBase64, encodeHex, sha256 } from "../util/bytes/mod.ts";
-import { ValidationError, VerificationError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, ValidationError, VerificationError } from "../util/errors/mod.ts";
+import { IssueList, ObjectReader } from "../util/json/mod.ts";
+import { parseSeedShares, type SeedShareDocument } from "../seed/seed_shares.ts";
 import type { AttestationClaims } from "../evidence/types.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import { coordinatorPolicyDigests, type Manifest, parseManifest } from "../manifest/manifest.ts";
@@ -32,7 +34,6 @@ import {
   ApiPath,
   type AttestResponse,
   type ManifestRequestJson,
-  type ManifestResponseJson,
   parseAttestResponse,
   type RecoverRequestJson,
 } from "../protocol/messages.ts";
@@ -162,7 +163,66 @@ async function checkOwnerChain(
   );
 }
 
-/** Sends a manifest update over the pinned connection. */
+/** The Coordinator's answer to a manifest update, parsed. */
+interface ManifestAnswer {
+  /** hex of the new latest transition (32 bytes). */
+  readonly transition: string;
+  /** PEM of the root CA. */
+  readonly rootCa: string;
+  /** PEM of the new mesh CA. */
+  readonly meshCa: string;
+  /** The seed-share document, only on the first manifest. */
+  readonly seedShares?: SeedShareDocument;
+}
+
+/**
+ * Parses the answer to `POST /manifest` strictly: `transition` 32 bytes of hex, both CA PEMs
+ * present, `seedShares` (when there) a seed-share document as `parseSeedShares` reads one, so
+ * what `set` writes into `seed-shares.json` is a document `recover` can read.
+ *
+ * @throws {ParseError | InvalidDocumentError} naming the field that does not parse
+ */
+function parseManifestAnswer(answer: unknown): ManifestAnswer {
+  const issues = new IssueList();
+  const root = new ObjectReader(answer ?? null, "", issues);
+  if (!root.ok) issues.throwIfAny();
+  const transition = root.hex("transition", 32);
+  const rootCa = root.string("rootCa");
+  const meshCa = root.string("meshCa");
+  for (const [field, pem] of [["rootCa", rootCa], ["meshCa", meshCa]] as const) {
+    if (pem !== undefined && !pem.includes("-----BEGIN CERTIFICATE-----")) {
+      issues.add(field, "expected a PEM certificate");
+    }
+  }
+  const rawShares = root.raw("seedShares", false);
+  root.finish();
+  issues.throwIfAny();
+  let seedShares: SeedShareDocument | undefined;
+  if (rawShares !== undefined) {
+    try {
+      seedShares = parseSeedShares(new TextEncoder().encode(JSON.stringify(rawShares)));
+    } catch (error) {
+      if (!(error instanceof InvalidDocumentError)) throw error;
+      const issues = error.issues.map((i) => ({
+        ...i,
+        path: i.path ? `seedShares.${i.path}` : "seedShares",
+      }));
+      throw new InvalidDocumentError(issues, { cause: error });
+    }
+  }
+  return {
+    transition: transition!,
+    rootCa: rootCa!,
+    meshCa: meshCa!,
+    ...(seedShares ? { seedShares } : {}),
+  };
+}
+
+/**
+ * Sends a manifest update over the pinned connection.
+ *
+ * @throws {VerificationError} naming `coordinator.<field>` when the answer does not parse
+ */
 export async function sendManifest(
   client: PinnedHttpsClient,
   request: {
@@ -171,7 +231,7 @@ export async function sendManifest(
     previousTransition: Uint8Array;
     signature: Uint8Array;
   },
-): Promise<ManifestResponseJson> {
+): Promise<ManifestAnswer> {
   const body: ManifestRequestJson = {
     manifest: encodeBase64(request.manifest),
     policies: request.policies.map(encodeBase64),
@@ -179,14 +239,7 @@ export async function sendManifest(
     signature: encodeHex(request.signature),
   };
   const answer = await client.request("POST", ApiPath.manifest, body);
-  const a = answer as Record<string, unknown>;
-  if (
-    typeof a !== "object" || a === null || typeof a.transition !== "string" ||
-    typeof a.rootCa !== "string" || typeof a.meshCa !== "string"
-  ) {
-    throw new VerificationError("coordinator.response", "malformed answer to POST /manifest");
-  }
-  return a as unknown as ManifestResponseJson;
+  return await readUntrusted(() => parseManifestAnswer(answer));
 }
 
 /** Sends a recovery over the pinned connection. */

@@ -416,21 +416,17 @@ function sweepLevels(): number[] | undefined {
   return next.split(",").map(Number);
 }
 
-/** The concurrencies swept by default. */
-const DEFAULT_SWEEP = [1, 2, 4, 8, 16] as const;
-
-async function main(): Promise<void> {
-  const count = flag("--initializers", 500);
-  const rounds = flag("--rounds", 5);
-  const boundIterations = flag("--bound-iterations", 100);
-  // Every simulated initializer connects from 127.0.0.1, and the Coordinator keeps at most 32
-  // outstanding challenge nonces per client address (a 33rd replaces the oldest), so more than
-  // 32 exchanges in flight would fail by design; the default stays below that.
-  const sweep = sweepLevels();
-  const concurrencies = sweep ?? [flag("--concurrency", 16)];
+/**
+ * The levels to measure: `sweep`, or the one `--concurrency` level (default 16), each checked.
+ * Every simulated initializer connects from 127.0.0.1, and the Coordinator keeps at most 32
+ * outstanding challenge nonces per client address (a 33rd replaces the oldest), so more than 32
+ * exchanges in flight would fail by design.
+ */
+function checkedConcurrencies(sweep: number[] | undefined): number[] {
   if (sweep && Deno.args.includes("--concurrency")) {
     throw new Error("--concurrency and --sweep exclude each other");
   }
+  const concurrencies = sweep ?? [flag("--concurrency", 16)];
   for (const c of concurrencies) {
     if (!(Number.isInteger(c) && c >= 1 && c <= 32)) {
       throw new Error(
@@ -441,6 +437,18 @@ async function main(): Promise<void> {
   if (new Set(concurrencies).size !== concurrencies.length) {
     throw new Error("--sweep: a concurrency is listed twice");
   }
+  return concurrencies;
+}
+
+/** The concurrencies swept by default. */
+const DEFAULT_SWEEP = [1, 2, 4, 8, 16] as const;
+
+async function main(): Promise<void> {
+  const count = flag("--initializers", 500);
+  const rounds = flag("--rounds", 5);
+  const boundIterations = flag("--bound-iterations", 100);
+  const sweep = sweepLevels();
+  const concurrencies = checkedConcurrencies(sweep);
   const asJson = Deno.args.includes("--json");
   // The Coordinator's own default (info: an access line per request and one per certificate),
   // as it runs in a deployment; `--log-level warn` measures it without those lines.

@@ -43,11 +43,7 @@ import {
 import { parseManifest } from "../../manifest/manifest.ts";
 import { workloadOwnersOf } from "../../manifest/workload_owners.ts";
 import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts";
-import {
-  encodeSeedShares,
-  parseSeedShares,
-  type SeedShareDocument,
-} from "../../seed/seed_shares.ts";
+import { encodeSeedShares, parseSeedShares } from "../../seed/seed_shares.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
 import { TRUST_SEED_SHARES_FLAG } from "../seed_anchor.ts";
 
@@ -253,11 +249,10 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   if (answer.transition !== encodeHex(next)) {
     throw new ParseError("coordinator.transition", "the Coordinator reports another transition");
   }
-  decodeHex(answer.transition, "transition", 32);
   put("coordinator-root-ca.pem", answer.rootCa);
   put("mesh-ca.pem", answer.meshCa);
   if (answer.seedShares !== undefined) {
-    put("seed-shares.json", encodeSeedShares(answer.seedShares as SeedShareDocument), 0o600);
+    put("seed-shares.json", encodeSeedShares(answer.seedShares), 0o600);
   }
   await commit();
   print(
