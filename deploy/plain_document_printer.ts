@@ -167,7 +167,7 @@ class Printer {
       return this.flow("{", parts, "}");
     }
     const itemCtx: Context = { indent: ctx.indent, inFlow: ctx.inFlow, implicitKey: false };
-    return joinLines(pairs, (p) => this.pair(p, itemCtx), ctx.indent);
+    return pairs.map((p) => this.pair(p, itemCtx)).join(`\n${ctx.indent}`);
   }
 
   seq(seq: YAMLSeq, ctx: Context): string {
@@ -182,7 +182,7 @@ class Printer {
       return this.flow("[", seq.items.map((item) => this.node(item, itemCtx)), "]");
     }
     const itemCtx: Context = { indent: itemIndent, inFlow: ctx.inFlow, implicitKey: false };
-    return joinLines(seq.items, (item) => "- " + this.node(item, itemCtx), ctx.indent);
+    return seq.items.map((item) => `- ${this.node(item, itemCtx)}`).join(`\n${ctx.indent}`);
   }
 
   flow(start: string, parts: readonly string[], end: string): string {
@@ -219,24 +219,10 @@ class Printer {
     const valueText = this.node(value, valueCtx);
     if (isMap(value) || isSeq(value)) {
       const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
-      // `!flow` first: a block collection's text is not searched (nor flattened) for a newline.
-      if (!flow || valueText.includes("\n")) return `${keyText}:\n${valueCtx.indent}${valueText}`;
+      if (valueText.includes("\n") || !flow) return `${keyText}:\n${valueCtx.indent}${valueText}`;
     }
     return `${keyText}: ${valueText}`;
   }
-}
-
-/**
- * The texts `print` gives for `items`, each on its own line after the first, indented by
- * `indent`: what `items.map(print).join(`\n${indent}`)` gives, joined by `+` instead, so V8 links
- * the parts (a rope, copied once when the document's text is read) rather than copying every
- * nested collection's lines into a new string at each level.
- */
-function joinLines<T>(items: readonly T[], print: (item: T) => string, indent: string): string {
-  const separator = "\n" + indent;
-  let text = print(items[0]!);
-  for (let i = 1; i < items.length; i++) text = text + separator + print(items[i]!);
-  return text;
 }
 
 /** Refuses a node with a comment, blank line before it, anchor or tag. */
