@@ -462,8 +462,37 @@ export class Coordinator {
   }
 
   /** `POST /manifest`: sets or updates the manifest. */
-  setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
-    return this.#exclusive(() => this.#setManifest(request));
+  async setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
+    // State changes run one at a time; a request that is not an owner's must not hold a place in
+    // that queue (a stranger's flood grew it without bound, every entry waiting with its body and
+    // a storage read, and starved the owner's update and this replica's reloads behind it). So it
+    // is authenticated against the current state first, and again in its turn.
+    await this.#authenticateBeforeQueue(request);
+    return await this.#exclusive(() => this.#setManifest(request));
+  }
+
+  /**
+   * The checks of {@link #setManifest} that need no lock, against the current state: recovery
+   * refused, the previous transition the latest, and the owner's signature (for a first
+   * manifest, by a key it lists itself).
+   */
+  async #authenticateBeforeQueue(request: ManifestRequest): Promise<void> {
+    const state = await this.#fresh();
+    if (state.phase === "recovery") {
+      throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
+    }
+    const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
+    if (!constantTimeEqual(request.previousTransition, current)) {
+      throw new ConflictError(
+        "previous_transition",
+        `is not the latest transition (latest is ${encodeHex(current)})`,
+      );
+    }
+    const next = await transitionHash(await manifestHash(request.manifest), current);
+    const owners = state.phase === "active"
+      ? workloadOwnersOf(state.manifest)
+      : workloadOwnersOf(this.#options.parseManifest(request.manifest));
+    await authenticateManifestUpdate(owners, next, request.signature);
   }
 
   async #setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
