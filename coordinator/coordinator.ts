@@ -613,13 +613,35 @@ export class Coordinator {
   }
 
   /** `POST /recover`: restores the seed from a seedshare owner's sealed share. */
-  recover(request: RecoverRequest): Promise<Record<string, never>> {
-    return this.#exclusive(() => this.#recover(request));
+  async recover(request: RecoverRequest): Promise<Record<string, never>> {
+    // Authenticated before it queues for its turn among state changes (as an update is), and
+    // again in its turn.
+    await this.#authenticateRecovery(request);
+    return await this.#exclusive(() => this.#recover(request));
   }
 
   async #recover(request: RecoverRequest): Promise<Record<string, never>> {
+    const state = await this.#authenticateRecovery(request);
+    const plain = await this.#hpke.open(
+      request.sealedSeed,
+      RECOVERY_HPKE_INFO,
+      state.claimedTransition,
+      "sealedSeed",
+    );
+    await this.#restore(plain, "sealedSeed", { expectTransition: state.claimedTransition });
+    return {};
+  }
+
+  /**
+   * The checks of a recovery request before the seed is opened: recovery mode, no ready peers
+   * (unless forced), and a seedshare owner's signature over this process's HPKE key and the
+   * claimed transition.
+   *
+   * @returns the recovery state it was checked against
+   */
+  async #authenticateRecovery(request: RecoverRequest): Promise<RecoveryState> {
     // Not refreshed here: the owner signed the transition it saw in its last /attest, and a
-    // history that moved since is refused below (409) rather than as a bad signature.
+    // history that moved since is refused (409 in #restore, or as a bad signature).
     const state = this.#state;
     if (state.phase !== "recovery") {
       throw new PreconditionFailedError("", `not in recovery mode (phase ${state.phase})`);
@@ -633,31 +655,19 @@ export class Coordinator {
       );
     }
     // The seedshare owners are those of the manifest the stored latest names; it is read
-    // unverified here, and everything is verified against the recovered seed below.
+    // unverified here, and everything is verified against the recovered seed afterwards.
     const unverified = await readUnverifiedLatestManifest(
       this.#options.historyBackend,
       state.claimedTransition,
       this.#options.parseManifest,
     );
-    const message = recoveryMessage(
-      this.#hpke.publicKey,
-      state.claimedTransition,
-      request.sealedSeed,
-    );
     await verifyRecoverySignature(
       unverified.SeedshareOwnerPubKeys,
       request.ownerPublicKey,
-      message,
+      recoveryMessage(this.#hpke.publicKey, state.claimedTransition, request.sealedSeed),
       request.signature,
     );
-    const plain = await this.#hpke.open(
-      request.sealedSeed,
-      RECOVERY_HPKE_INFO,
-      state.claimedTransition,
-      "sealedSeed",
-    );
-    await this.#restore(plain, "sealedSeed", { expectTransition: state.claimedTransition });
-    return {};
+    return state;
   }
 
   /**

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
-import { ConflictError, UnauthenticatedError } from "../../protocol/errors.ts";
+import { ConflictError, ForbiddenError, UnauthenticatedError } from "../../protocol/errors.ts";
 import { deployment } from "./fixture.ts";
 import { setManifest, sharedParts, startOn } from "./replica_fixture.ts";
 
@@ -78,5 +78,47 @@ Deno.test({
       release();
     }
     assert.equal(await owners, "answered");
+  },
+});
+
+Deno.test({
+  name: "recovery: a stranger's recovery request is refused while a peer recovery holds the queue",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const parts = sharedParts("update-queue");
+    const backend = new MemoryHistoryBackend();
+    const active = await startOn(d, backend, d.coordinator.digest, parts);
+    await setManifest(d, active, d.manifest());
+    const c = await startOn(d, backend, d.coordinator.digest, parts);
+    assert.equal(c.phase, "recovery");
+    // A "peer" that accepts the connection and never answers: the peer recovery waits on it.
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    (async () => {
+      for await (const conn of silent) held.push(conn);
+    })().catch(() => {});
+    const peer = outcome(c.recoverFromPeer(`127.0.0.1:${silent.addr.port}`));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stillWaiting = new Promise<string>((r) => {
+      timer = setTimeout(() => r("still waiting behind the peer recovery after 10 s"), 10_000);
+    });
+    try {
+      const forged = await Promise.race([
+        outcome(c.recover({
+          sealedSeed: { enc: new Uint8Array(32), ciphertext: new Uint8Array(112) },
+          ownerPublicKey: crypto.getRandomValues(new Uint8Array(64)),
+          signature: new Uint8Array(512),
+        })),
+        stillWaiting,
+      ]);
+      assert.ok(forged instanceof ForbiddenError, `not refused at once: ${forged}`);
+    } finally {
+      clearTimeout(timer);
+      silent.close();
+      for (const conn of held) conn.close();
+    }
+    await peer;
   },
 });
