@@ -460,7 +460,12 @@ cap_sets := [["Bounding", "bounding"], ["Effective", "effective"], ["Inheritable
 # The same lists in the same order (what the runtime sends for the capabilities the policy data
 # lists), or else the same sets.
 # (The lists compared field by field, not through cap_sets: opa's wasm builds that constant and the
-# pairs again in each evaluation. The sets only when the lists differ.)
+# pairs again in each evaluation. Then the sent lists sorted against the policy data's, which
+# generate writes sorted: containerd sends its default capabilities in its own order, so the
+# pause container, the initializer and the mesh sidecar got here, and sorting five short lists
+# costs less than building ten sets (3.4% fewer steps per CreateContainer of the example app). The
+# sets decide whatever that leaves: sorted lists that are equal are the same sets, and a list
+# that is not an array is never sorted (regorus would abort on it).)
 capabilities_equal(got, want) if {
 	object.get(got, "Bounding", []) == want.bounding
 	object.get(got, "Effective", []) == want.effective
@@ -468,9 +473,20 @@ capabilities_equal(got, want) if {
 	object.get(got, "Permitted", []) == want.permitted
 	object.get(got, "Ambient", []) == want.ambient
 } else if {
+	sorted_equal(object.get(got, "Bounding", []), want.bounding)
+	sorted_equal(object.get(got, "Effective", []), want.effective)
+	sorted_equal(object.get(got, "Inheritable", []), want.inheritable)
+	sorted_equal(object.get(got, "Permitted", []), want.permitted)
+	sorted_equal(object.get(got, "Ambient", []), want.ambient)
+} else if {
 	every pair in cap_sets {
 		as_set(capability_list(got, pair[0])) == as_set(want[pair[1]])
 	}
+}
+
+sorted_equal(xs, sorted) if {
+	is_array(xs)
+	sort(xs) == sorted
 }
 
 capability_list(got, name) := object.get(object.get({"c": got}, "c", {}), name, [])

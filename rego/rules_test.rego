@@ -319,6 +319,29 @@ test_capabilities_and_mount_options_in_any_order if {
 	not agent_policy.mount_options_ok(proc_mount, ["noexec"])
 }
 
+# The three ways capabilities_equal decides, each with the verdict of the set comparison: the lists
+# as sent, the sent lists sorted (containerd's order against the sorted policy data), and the sets
+# for what sorting leaves (a list sent twice over, policy data not sorted, Ambient null).
+test_capabilities_sorted_then_sets if {
+	want := {"bounding": ["CAP_A", "CAP_B", "CAP_C"], "effective": ["CAP_A", "CAP_B", "CAP_C"], "inheritable": [], "permitted": ["CAP_A", "CAP_B", "CAP_C"], "ambient": []}
+	unsorted := ["CAP_C", "CAP_A", "CAP_B"]
+	agent_policy.sorted_equal(unsorted, want.bounding)
+	agent_policy.capabilities_equal({"Bounding": unsorted, "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": []}, want)
+	not agent_policy.sorted_equal("CAP_A", ["CAP_A"])
+	not agent_policy.sorted_equal(null, [])
+
+	# same sets, not the same sorted lists
+	twice := ["CAP_C", "CAP_A", "CAP_B", "CAP_A"]
+	not agent_policy.sorted_equal(twice, want.bounding)
+	agent_policy.capabilities_equal({"Bounding": twice, "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": null}, want)
+	agent_policy.capabilities_equal({"Bounding": unsorted, "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": []}, object.union(want, {"bounding": ["CAP_B", "CAP_A", "CAP_C"]}))
+
+	# other sets, and lists that are not lists
+	not agent_policy.capabilities_equal({"Bounding": ["CAP_C", "CAP_A", "CAP_D"], "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": []}, want)
+	not agent_policy.capabilities_equal({"Bounding": unsorted, "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": ["CAP_A"]}, want)
+	not agent_policy.capabilities_equal({"Bounding": "CAP_A", "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": []}, want)
+}
+
 # Variables with fixed values, pattern values, Secret values and env_regexes as before the set
 # lookup: each kind allowed, a changed, extra or duplicated variable denied.
 env_expectation := {

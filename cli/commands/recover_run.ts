@@ -6,15 +6,15 @@
  * [--seed seed-shares.json]`
  *
  * Attests a Coordinator in recovery mode against the local manifest, checks that its stored
- * history contains the local manifest (a store rolled back behind it is refused), decrypts the
- * seed share
- * (from `--seed`, or, when that file does not exist, the seed-share document the Coordinator
- * stored with its history) with the seedshare owner's key, checks that the seed is the
- * deployment's (it must derive the workspace's `coordinator-root-ca.pem`; without that file only
- * with `--trust-seed-shares`, see `../seed_anchor.ts`), seals seed and salt to the Coordinator's
- * attested HPKE key (bound to the attested latest transition), signs the request, and sends it.
- * Afterwards the Coordinator is attested again; when `coordinator-root-ca.pem` is in the
- * workspace, the recovered root CA must equal it.
+ * history contains the local manifest and the latest transition of `verify/history.json` (a store
+ * rolled back behind either is refused), decrypts the seed share (from `--seed`, or, when that file
+ * does not exist, the seed-share document the Coordinator stored with its history) with the
+ * seedshare owner's key, checks that the seed is the deployment's (it must derive the workspace's
+ * `coordinator-root-ca.pem`; without that file only with `--trust-seed-shares`, see
+ * `../seed_anchor.ts`), seals seed and salt to the Coordinator's attested HPKE key (bound to the
+ * attested latest transition), signs the request, and sends it. Afterwards the Coordinator is
+ * attested again; when `coordinator-root-ca.pem` is in the workspace, the recovered root CA must
+ * equal it.
  *
  * @module
  */
@@ -26,6 +26,7 @@ import {
   VerificationError,
 } from "../../util/errors/mod.ts";
 import { readInputFileIfExists } from "../../util/files/mod.ts";
+import type { AttestationClaims } from "../../evidence/types.ts";
 import { attestCoordinator, sendRecover } from "../../atls/coordinator_client.ts";
 import { sealedBoxToJson, sealTo } from "../../protocol/hpke.ts";
 import {
@@ -36,6 +37,9 @@ import {
 } from "../../atls/workspace.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import { checkSeedIsTheDeployments } from "../seed_anchor.ts";
+import { historyContains, readLastVerified } from "../last_verified.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { matchPolicy } from "../../manifest/policy_match.ts";
 import {
   importSeedshareOwnerSigningKey,
   recoveryMessage,
@@ -102,6 +106,7 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const rootCaPath = `${options.workspace}/coordinator-root-ca.pem`;
   const rootCaBytes = await readInputFileIfExists(rootCaPath);
   const knownRoot = rootCaBytes && new TextDecoder().decode(rootCaBytes);
+  const lastVerified = await readLastVerified(options.workspace);
   const verify = cliEvidenceVerifier(options.collateral);
   const network = { timeoutMs: options.timeoutMs };
   const attested = await attestCoordinator(options.coordinator, local.manifest, verify, network);
@@ -111,6 +116,16 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   const latest = attested.state.latestTransition;
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
   requireLocalManifestInHistory(attested.state.manifests, local.bytes, options.manifest);
+  requireCoordinatorPolicyOfLatest(attested.state.manifests, attested.claims);
+  if (lastVerified && !(await historyContains(attested.state.manifests, lastVerified.transition))) {
+    throw new VerificationError(
+      lastVerified.file,
+      `the Coordinator's stored history (${attested.state.manifests.length} manifests) does not ` +
+        `contain the latest transition verified last (${lastVerified.manifests} manifests): its ` +
+        "store was put back to an older state (or it is another deployment), so the seed is not " +
+        "sent",
+    );
+  }
   print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
   const shares = localShares ?? storedShares(options.seed, attested.state.seedShares);
   if (!localShares) {
@@ -191,6 +206,33 @@ function requireLocalManifestInHistory(
       `the Coordinator's stored history (${history.length} manifests) does not contain this ` +
         "manifest: its store may have been rolled back to an older state, so the seed is not " +
         "sent (if this is not the manifest you set last, use that one)",
+    );
+  }
+}
+
+/**
+ * Refuses to hand the seed to a Coordinator whose policy the latest manifest of its (attested)
+ * history does not list as a coordinator policy: the local manifest may be older and still list
+ * it, but an update retired it (say, a vulnerable Coordinator version the host keeps running; an
+ * old version does not refuse the seed itself).
+ *
+ * @throws {ValidationError} naming `hostData`
+ */
+function requireCoordinatorPolicyOfLatest(
+  history: readonly Uint8Array[],
+  claims: AttestationClaims,
+): void {
+  let role: string | undefined;
+  try {
+    role = matchPolicy(parseManifest(history.at(-1)!), claims).entry.Role;
+  } catch {
+    role = undefined;
+  }
+  if (role !== "coordinator") {
+    throw new ValidationError(
+      "hostData",
+      "the Coordinator runs a policy that the latest manifest of its history does not list as a " +
+        "coordinator policy (an update retired it), so the seed is not sent",
     );
   }
 }

@@ -44,7 +44,8 @@ interface Impostor {
 }
 
 async function startImpostor(binary: string, args: string[]): Promise<Impostor> {
-  const child = new Deno.Command(binary, { args, stdin: "piped", stdout: "piped" }).spawn();
+  const child = new Deno.Command(binary, { args, stdin: "piped", stdout: "piped", stderr: "null" })
+    .spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
   while (!text.includes("\n")) {

@@ -69,10 +69,13 @@ coordinatorWorkspaceTest(
     assert.equal(good.code, 0, good.stdout + good.stderr);
     const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);
 
-    // The host puts the first latest record back; recovered onto it (same seed, same root CA).
+    // The host puts the first latest record back; recovered onto it (same seed, same root CA) from
+    // a copy of the workspace without verify/ (recover refuses a history that ends before
+    // verify/history.json's).
     const now = (await c.backend.readLatest())!;
     assert.ok(await c.backend.compareAndSwapLatest(now.version, oldRecord.bytes));
     await c.restart();
+    await Deno.rename(`${ws.dir}/verify`, `${ws.dir}/verify.aside`);
     const recovered = await runCliCaptured(
       "recover",
       "-c",
@@ -82,6 +85,7 @@ coordinatorWorkspaceTest(
       "-m",
       firstManifest,
     );
+    await Deno.rename(`${ws.dir}/verify.aside`, `${ws.dir}/verify`);
     assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
     assert.equal((await c.coordinator.attest({ nonce: new Uint8Array(32) })).manifests.length, 1);
     const before = await listTree(ws.dir);

@@ -1,0 +1,55 @@
+/**
+ * The last state the owner verified: `verify/history.json` (written by `contrast verify` only for
+ * a Coordinator on the workspace's root CA whose history extends the previous backup), read as a
+ * lower bound. A Coordinator's history never goes backwards, so a history that does not contain
+ * the latest transition of that backup is one the host put back to an older state (or another
+ * deployment).
+ *
+ * @module
+ */
+import { constantTimeEqual } from "../util/bytes/mod.ts";
+import { readFileIfExists } from "../util/files/mod.ts";
+import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
+import { parseManifest } from "../manifest/manifest.ts";
+import { parseHistoryBackup } from "../protocol/history_backup.ts";
+
+/** The last verified latest transition and the file it comes from. */
+interface LastVerified {
+  /** The backup file (`<workspace>/verify/history.json`). */
+  readonly file: string;
+  /** Its latest transition (32 bytes). */
+  readonly transition: Uint8Array;
+  /** Number of manifests in it. */
+  readonly manifests: number;
+}
+
+/**
+ * The latest transition of `<workspace>/verify/history.json`, checked as a backup (hashes, owner
+ * chain, latest record naming the last transition), or `undefined` when there is none.
+ *
+ * @throws {import("../util/errors/mod.ts").ParseError} naming the file when it does not parse
+ */
+export async function readLastVerified(workspace: string): Promise<LastVerified | undefined> {
+  const file = `${workspace}/verify/history.json`;
+  const bytes = await readFileIfExists(file);
+  if (bytes === undefined) return undefined;
+  const backup = await parseHistoryBackup(bytes, parseManifest, file);
+  return {
+    file,
+    transition: backup.latestRecord.slice(0, 32),
+    manifests: backup.manifests.length,
+  };
+}
+
+/** Whether the hash chain of `manifests` (oldest first) passes through `transition`. */
+export async function historyContains(
+  manifests: readonly Uint8Array[],
+  transition: Uint8Array,
+): Promise<boolean> {
+  let current = GENESIS_TRANSITION;
+  for (const bytes of manifests) {
+    current = await transitionHash(await manifestHash(bytes), current);
+    if (constantTimeEqual(current, transition)) return true;
+  }
+  return false;
+}
