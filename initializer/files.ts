@@ -61,10 +61,29 @@ export async function writeCredentials(
     await makeFolder(paths.secretsDir, SECRETS_DIR_MODE);
     await put(
       paths.secretsDir,
-      "workload-secret-seed",
+      WORKLOAD_SECRET_FILE,
       encodeHex(credentials.workloadSecret),
       0o400,
     );
+  } else {
+    await removeStaleSecret(`${paths.secretsDir}/${WORKLOAD_SECRET_FILE}`);
   }
   return written;
+}
+
+/** The workload secret's file name in the secrets folder. */
+const WORKLOAD_SECRET_FILE = "workload-secret-seed";
+
+/**
+ * Removes a workload secret an earlier run of this pod's initializer wrote (the pod's volume
+ * outlives a restarted init container) when the Coordinator handed out none this time: the
+ * manifest no longer gives the policy one, and the workload must not go on with the old one next
+ * to the new certificates.
+ */
+async function removeStaleSecret(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
 }

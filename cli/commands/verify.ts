@@ -9,8 +9,10 @@
  * the active manifest is byte for byte the local one, or, writing nothing, when the workspace's
  * `coordinator-root-ca.pem` is not the Coordinator's root CA (a Coordinator started over on a new
  * seed, see `../owner_history.ts`) or the Coordinator has no manifest (its store may have been
- * wiped: `verify/history.json` is the backup that restores it); exit 3 when the Coordinator needs
- * recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
+ * wiped: `verify/history.json` is the backup that restores it), or when `verify/` would be replaced
+ * by a Coordinator whose root CA is not `verify/coordinator-root-ca.pem` or whose history does not
+ * contain `verify/history.json`'s latest transition (`verify_run.ts`); exit 3 when the Coordinator
+ * needs recovery. `--json` prints the result document (`contrast-result/v1`) for CI, failures included.
  *
  * @module
  */

@@ -37,3 +37,22 @@ Deno.test("tls-config/ is 0755 and secrets/ 0700 under umask 000", () =>
       0o400,
     );
   }));
+
+Deno.test("a run that receives no workload secret removes the one an earlier run wrote", () =>
+  withTempDir(async (dir) => {
+    const { writeCredentials } = await import("../../initializer/files.ts");
+    const paths = { tlsConfigDir: `${dir}/tls-config`, secretsDir: `${dir}/secrets` };
+    const key = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+    ]);
+    const pems = { certChain: "c", meshCa: "m", rootCa: "r" };
+    await writeCredentials(paths, { ...pems, workloadSecret: new Uint8Array(32) }, key.privateKey);
+    const secret = `${dir}/secrets/workload-secret-seed`;
+    assert.ok((await Deno.stat(secret)).isFile);
+    // The init container runs again (same pod volume); the manifest no longer gives a secret.
+    const written = await writeCredentials(paths, pems, key.privateKey);
+    await assert.rejects(Deno.stat(secret), Deno.errors.NotFound);
+    assert.ok(written.every((path) => !path.includes("workload-secret-seed")));
+    // Nothing to remove is fine too.
+    await writeCredentials(paths, pems, key.privateKey);
+  }));
