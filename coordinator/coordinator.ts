@@ -462,8 +462,37 @@ export class Coordinator {
   }
 
   /** `POST /manifest`: sets or updates the manifest. */
-  setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
-    return this.#exclusive(() => this.#setManifest(request));
+  async setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
+    // State changes run one at a time; a request that is not an owner's must not hold a place in
+    // that queue (a stranger's flood grew it without bound, every entry waiting with its body and
+    // a storage read, and starved the owner's update and this replica's reloads behind it). So it
+    // is authenticated against the current state first, and again in its turn.
+    await this.#authenticateBeforeQueue(request);
+    return await this.#exclusive(() => this.#setManifest(request));
+  }
+
+  /**
+   * The checks of {@link #setManifest} that need no lock, against the current state: recovery
+   * refused, the previous transition the latest, and the owner's signature (for a first
+   * manifest, by a key it lists itself).
+   */
+  async #authenticateBeforeQueue(request: ManifestRequest): Promise<void> {
+    const state = await this.#fresh();
+    if (state.phase === "recovery") {
+      throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
+    }
+    const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
+    if (!constantTimeEqual(request.previousTransition, current)) {
+      throw new ConflictError(
+        "previous_transition",
+        `is not the latest transition (latest is ${encodeHex(current)})`,
+      );
+    }
+    const next = await transitionHash(await manifestHash(request.manifest), current);
+    const owners = state.phase === "active"
+      ? workloadOwnersOf(state.manifest)
+      : workloadOwnersOf(this.#options.parseManifest(request.manifest));
+    await authenticateManifestUpdate(owners, next, request.signature);
   }
 
   async #setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
@@ -496,6 +525,11 @@ export class Coordinator {
     checkAdmission(manifest, {
       update: state.phase === "active",
       runningCoordinatorPolicy: this.#ownPolicy,
+      ...(state.phase === "active"
+        ? {
+          seedShareKeys: this.#options.parseManifest(state.manifests[0]!).SeedshareOwnerPubKeys,
+        }
+        : {}),
     });
     const policies = await requirePolicies(manifest, request.policies);
     const engine = state.phase === "active" ? state.engine : SeedEngine.create();
@@ -584,13 +618,35 @@ export class Coordinator {
   }
 
   /** `POST /recover`: restores the seed from a seedshare owner's sealed share. */
-  recover(request: RecoverRequest): Promise<Record<string, never>> {
-    return this.#exclusive(() => this.#recover(request));
+  async recover(request: RecoverRequest): Promise<Record<string, never>> {
+    // Authenticated before it queues for its turn among state changes (as an update is), and
+    // again in its turn.
+    await this.#authenticateRecovery(request);
+    return await this.#exclusive(() => this.#recover(request));
   }
 
   async #recover(request: RecoverRequest): Promise<Record<string, never>> {
+    const state = await this.#authenticateRecovery(request);
+    const plain = await this.#hpke.open(
+      request.sealedSeed,
+      RECOVERY_HPKE_INFO,
+      state.claimedTransition,
+      "sealedSeed",
+    );
+    await this.#restore(plain, "sealedSeed", { expectTransition: state.claimedTransition });
+    return {};
+  }
+
+  /**
+   * The checks of a recovery request before the seed is opened: recovery mode, no ready peers
+   * (unless forced), and a seedshare owner's signature over this process's HPKE key and the
+   * claimed transition.
+   *
+   * @returns the recovery state it was checked against
+   */
+  async #authenticateRecovery(request: RecoverRequest): Promise<RecoveryState> {
     // Not refreshed here: the owner signed the transition it saw in its last /attest, and a
-    // history that moved since is refused below (409) rather than as a bad signature.
+    // history that moved since is refused (409 in #restore, or as a bad signature).
     const state = this.#state;
     if (state.phase !== "recovery") {
       throw new PreconditionFailedError("", `not in recovery mode (phase ${state.phase})`);
@@ -604,31 +660,19 @@ export class Coordinator {
       );
     }
     // The seedshare owners are those of the manifest the stored latest names; it is read
-    // unverified here, and everything is verified against the recovered seed below.
+    // unverified here, and everything is verified against the recovered seed afterwards.
     const unverified = await readUnverifiedLatestManifest(
       this.#options.historyBackend,
       state.claimedTransition,
       this.#options.parseManifest,
     );
-    const message = recoveryMessage(
-      this.#hpke.publicKey,
-      state.claimedTransition,
-      request.sealedSeed,
-    );
     await verifyRecoverySignature(
       unverified.SeedshareOwnerPubKeys,
       request.ownerPublicKey,
-      message,
+      recoveryMessage(this.#hpke.publicKey, state.claimedTransition, request.sealedSeed),
       request.signature,
     );
-    const plain = await this.#hpke.open(
-      request.sealedSeed,
-      RECOVERY_HPKE_INFO,
-      state.claimedTransition,
-      "sealedSeed",
-    );
-    await this.#restore(plain, "sealedSeed", { expectTransition: state.claimedTransition });
-    return {};
+    return state;
   }
 
   /**
