@@ -268,6 +268,7 @@ container_ok(c, req) if {
 	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
 	block_mounts_ok(object.get(req.OCI, "Mounts", []), object.get(req, "storages", []))
 	one_block_device(object.get(req, "storages", []))
+	guest_pull_kind_ok(c, object.get(req, "storages", []))
 	linux_ok(c, req)
 	agent_devices_ok(c, object.get(req, "devices", []), oci_annotations(req))
 	no_extras(req)
@@ -1498,6 +1499,49 @@ block_storage_ok(s, mount_point) if {
 }
 
 sandbox_storage_dir := "/run/kata-containers/sandbox/storage"
+
+# A guest-pull storage's metadata (its `image_guest_pull=` JSON; the runtime copies the container's
+# annotations there) marks the pod's pause container as the sandbox, and only it. The agent
+# decides by that metadata, not by the container's annotations, whether to pull the image the
+# storage names or to unpack the guest's built-in pause image in its place
+# (confidential_data_hub/image.rs is_sandbox: either container-type key with the value
+# `sandbox`): an app container marked so never gets its pinned image and runs on the pause
+# image's root filesystem; a pause container not marked so has `pause` pulled by name from a
+# registry. The metadata is decoded as the agent decodes it (escapes; a key given twice keeps its
+# last value in both readers), and must be an object (the agent refuses anything else).
+guest_pull_kind_ok(c, storages) if {
+	every s in storages {
+		guest_pull_storage_kind_ok(c, s)
+	}
+}
+
+guest_pull_storage_kind_ok(c, s) if {
+	s.driver != "image_guest_pull"
+} else if {
+	every opt in s.driver_options {
+		guest_pull_option_kind_ok(c, opt)
+	}
+}
+
+guest_pull_option_kind_ok(c, opt) if {
+	not startswith(opt, "image_guest_pull=")
+} else if {
+	metadata := json.unmarshal(substring(opt, 17, -1)).metadata
+	is_object(metadata)
+	pull_metadata_sandbox(metadata) == cri_container_type_is_sandbox(c)
+}
+
+default pull_metadata_sandbox(_) := false
+
+pull_metadata_sandbox(metadata) if {
+	metadata["io.kubernetes.cri.container-type"] == "sandbox"
+} else if {
+	metadata["io.kubernetes.cri-o.ContainerType"] == "sandbox"
+}
+
+default cri_container_type_is_sandbox(_) := false
+
+cri_container_type_is_sandbox(c) if c.kind == "pause"
 
 # All block storages of one request name one device: a container mounting the pod's block volume
 # twice sends a storage per mount, and before the pod's device is recorded each alone passes

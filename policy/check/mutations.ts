@@ -98,6 +98,7 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   linuxAndAnnotationMutants(base, seq, add);
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
+  guestPullKindMutants(base.input, step.context.role === "pause", add);
   blockStorageMutants(base.input, add);
   movedBlockEmptyDirMutants(step, seq, add);
   rawDeviceMutants(base.input, add);
@@ -535,6 +536,40 @@ function storageMutants(add: AddMutant): void {
   });
   add("sandbox pid namespace", "sandbox_pidns", (i) => {
     i.sandbox_pidns = !i.sandbox_pidns;
+  });
+}
+
+/**
+ * The guest-pull storage's metadata (`image_guest_pull={"metadata":{…}}`) telling the agent the
+ * other kind of container: it unpacks the guest's pause image instead of pulling the pinned image
+ * for a container marked as the sandbox (either CRI's or CRI-O's key), and pulls `pause` by name
+ * for a pause container not marked so.
+ */
+function guestPullKindMutants(base: JsonObject, pause: boolean, add: AddMutant): void {
+  const at = a(base.storages).map(o).findIndex((s) => s.driver === "image_guest_pull");
+  if (at < 0) return;
+  const prefix = "image_guest_pull=";
+  const retag = (i: JsonObject, changes: JsonObject) => {
+    const s = o(a(i.storages)[at]);
+    const options = a(s.driver_options);
+    const k = options.findIndex((x) => typeof x === "string" && x.startsWith(prefix));
+    if (k < 0) return;
+    const pull = o(JSON.parse((options[k] as string).slice(prefix.length)));
+    options[k] = prefix +
+      JSON.stringify({ ...pull, metadata: { ...o(pull.metadata), ...changes } });
+  };
+  const field = `storages[${at}].driver_options`;
+  if (pause) {
+    add("pause image storage not marked as the sandbox", field, (i) => {
+      retag(i, { [Annotation.containerType]: "container" });
+    });
+    return;
+  }
+  add("image storage marked as the sandbox", field, (i) => {
+    retag(i, { [Annotation.containerType]: "sandbox" });
+  });
+  add("image storage marked as the sandbox (CRI-O key)", field, (i) => {
+    retag(i, { "io.kubernetes.cri-o.ContainerType": "sandbox" });
   });
 }
 
