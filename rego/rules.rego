@@ -1553,30 +1553,25 @@ block_device_of_pod(source) if pstate.block_device == source
 block_device_of_pod(_) if not pstate.block_device
 
 # A container's bind mount from the sandbox's storage directory binds one of the block storages
-# of its own request (at or below its mount point), not a directory of its own choosing: without
-# this, the mount and the storage the policy checked could name different devices.
+# of its own request, at its mount point, not a directory of its own choosing: without this, the
+# mount and the storage the policy checked could name different devices. Exactly the mount point:
+# the runtime sets the OCI mount's source to it (kata_agent.go handleBlkOCIMounts; generate refuses
+# a subPath of an emptyDir), and a subdirectory would show the container a directory another
+# container of the pod wrote (say its uploads) where the YAML mounts the volume (its config), or,
+# through a symbolic link a container left there, whatever the agent resolves it to in the guest.
 block_mounts_ok(mounts, storages) if {
 	every m in mounts {
 		block_mount_ok(object.get(m, "source", ""), storages)
 	}
 }
 
-# (One else-chain: the planner evaluates every body of a function, and most sources are not below
-# the storage directory.)
+block_mount_ok(source, _) if not startswith(source, "/run/kata-containers/sandbox/storage/")
+
 block_mount_ok(source, storages) if {
-	not startswith(source, "/run/kata-containers/sandbox/storage/")
-} else if {
+	startswith(source, "/run/kata-containers/sandbox/storage/")
 	some s in storages
 	s.driver == "blk"
-	at_or_below(source, s.mount_point)
-}
-
-at_or_below(path, dir) if path == dir
-
-at_or_below(path, dir) if {
-	startswith(path, concat("", [dir, "/"]))
-	not contains(path, "/../")
-	not endswith(path, "/..")
+	source == s.mount_point
 }
 
 # No group for the storage's files unless the policy names one (the pod's fsGroup on Kata's

@@ -666,6 +666,11 @@ function movedBlockEmptyDirMutants(step: Step, seq: RequestSequence, add: AddMut
       },
     );
     add("emptyDir bound from a directory no storage adds", "OCI.Mounts[].source", rebind);
+    add("emptyDir bound from a subdirectory of its storage", "OCI.Mounts[].source", (i) => {
+      for (const m of a(o(i.OCI).Mounts).map(o)) {
+        if (m.source === dir) m.source = `${dir}/lost+found`;
+      }
+    });
     if (!pinned) return;
     add("emptyDir on another device than the pod's", `storages[${k}].source`, (i) => {
       Object.assign(storage(i), { source: other, mount_point: otherDir });
