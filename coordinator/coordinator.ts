@@ -525,6 +525,11 @@ export class Coordinator {
     checkAdmission(manifest, {
       update: state.phase === "active",
       runningCoordinatorPolicy: this.#ownPolicy,
+      ...(state.phase === "active"
+        ? {
+          seedShareKeys: this.#options.parseManifest(state.manifests[0]!).SeedshareOwnerPubKeys,
+        }
+        : {}),
     });
     const policies = await requirePolicies(manifest, request.policies);
     const engine = state.phase === "active" ? state.engine : SeedEngine.create();

@@ -12,13 +12,20 @@
  * - an update must keep the policy the running Coordinator runs as a `coordinator` policy:
  *   otherwise `contrast verify`, recovery and every pod would refuse this Coordinator. To move to
  *   a new Coordinator policy, first add it next to the running one (several coordinator policies
- *   are allowed), roll the Coordinator, then drop the old one.
+ *   are allowed), roll the Coordinator, then drop the old one;
+ * - an update's `SeedshareOwnerPubKeys` must be keys the seed shares were made for (the first
+ *   manifest's: shares are made once, with the seed), and at least one of them when there are
+ *   any: recovery takes a signature by a key of the latest manifest and that key's share, so a key
+ *   without a share could never recover, and a manifest without any holder of one left the
+ *   deployment unrecoverable after the next restart of every replica.
  *
  * @module
  */
 import type { FieldIssue } from "../util/errors/mod.ts";
 import { InvalidDocumentError } from "../util/errors/mod.ts";
 import type { Manifest } from "./manifest.ts";
+import { decodeHex } from "../util/bytes/mod.ts";
+import { sameRsaPublicKey } from "./public_keys.ts";
 import { TD_ATTRIBUTE_BITS } from "../tdx/validate/td_attributes.ts";
 
 /** Whether `bit` of 8-byte little-endian TD attributes is set. */
@@ -35,6 +42,35 @@ interface AdmissionContext {
   readonly runningCoordinatorPolicy?: string;
   /** Whether this is an update (a current manifest exists). */
   readonly update: boolean;
+  /**
+   * For an update: the `SeedshareOwnerPubKeys` of the history's first manifest, the keys the seed
+   * shares were made for.
+   */
+  readonly seedShareKeys?: readonly string[];
+}
+
+/** The problems of an update's seedshare owners against the keys holding seed shares. */
+function seedshareOwnerIssues(manifest: Manifest, shareKeys: readonly string[]): FieldIssue[] {
+  const holds = (hex: string) =>
+    shareKeys.some((k) => sameRsaPublicKey(decodeHex(k), decodeHex(hex)));
+  const issues: FieldIssue[] = [];
+  manifest.SeedshareOwnerPubKeys.forEach((hex, i) => {
+    if (!holds(hex)) {
+      issues.push({
+        path: `SeedshareOwnerPubKeys[${i}]`,
+        reason: "holds no seed share: seed shares are made once, for the first manifest's " +
+          "seedshare owners, so this key could never recover the Coordinator",
+      });
+    }
+  });
+  if (shareKeys.length > 0 && manifest.SeedshareOwnerPubKeys.length === 0) {
+    issues.push({
+      path: "SeedshareOwnerPubKeys",
+      reason: "keeps none of the keys holding seed shares: no one could recover the Coordinator " +
+        "after a restart",
+    });
+  }
+  return issues;
 }
 
 /** Every admission problem of `manifest`, with its JSON path. */
@@ -73,6 +109,9 @@ function admissionIssues(manifest: Manifest, context: AdmissionContext): FieldIs
       });
     }
   });
+  if (context.update && context.seedShareKeys !== undefined) {
+    issues.push(...seedshareOwnerIssues(manifest, context.seedShareKeys));
+  }
   const running = context.runningCoordinatorPolicy;
   if (context.update && running !== undefined) {
     const entry = manifest.Policies[running];

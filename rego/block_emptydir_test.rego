@@ -85,8 +85,13 @@ test_a_later_container_on_the_pods_device_is_admitted if {
 	}
 }
 
-test_a_subpath_of_the_storage_is_admitted if {
-	verdict(request("00/00", dir_of("00/00"), concat("/", [dir_of("00/00"), "conf"])), "00/00")
+# The runtime binds the storage's mount point itself (generate refuses a subPath of an emptyDir): a
+# subdirectory (one another container wrote, or a symbolic link left there) is another volume.
+test_a_subdirectory_of_the_storage_is_denied if {
+	verdict(request("00/00", dir_of("00/00"), dir_of("00/00")), "00/00")
+	not verdict(request("00/00", dir_of("00/00"), concat("/", [dir_of("00/00"), "conf"])), "00/00")
+	not verdict(request("00/00", dir_of("00/00"), concat("/", [dir_of("00/00"), "conf"])), null)
+	not verdict(request("00/00", dir_of("00/00"), concat("", [dir_of("00/00"), "/"])), "00/00")
 }
 
 test_another_device_than_the_pods_is_denied if {

@@ -369,6 +369,33 @@ test_container_and_sandbox_ids_as_the_patterns_they_replace if {
 	}
 }
 
+# kata_id's shortcuts decide as the pattern: the request's own container ID (decided once per
+# evaluation) and the sandbox ID of the policy state (which CreateSandbox admits lower-case
+# alphanumeric only, so the sandbox IDs tried here are those).
+test_kata_id_shortcuts_as_the_pattern if {
+	every v in array.concat(values, ["a\n", "\na", "aé", "a b", "ab+", concat("", [id_b, "\n"])]) {
+		own_container_id_ok(v) == regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, v)
+		kata_id_as_own_container_id(v) == regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, v)
+	}
+	every v in [id_a, id_b, "a", "ab", "0", "01", substring(id_b, 0, 16)] {
+		kata_id_as_sandbox_id(v) == regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, v)
+	}
+	not own_container_id_ok(5)
+	not agent_policy.input_container_id_ok with input as {}
+}
+
+own_container_id_ok(v) if agent_policy.input_container_id_ok with input as {"container_id": v}
+
+default own_container_id_ok(_) := false
+
+kata_id_as_own_container_id(v) if agent_policy.kata_id(v) with input as {"container_id": v}
+
+default kata_id_as_own_container_id(_) := false
+
+kata_id_as_sandbox_id(v) if agent_policy.kata_id(v) with data.pstate as {"sandbox_id": v}
+
+default kata_id_as_sandbox_id(_) := false
+
 sandbox_id_ok(v) if {
 	count(v) <= 128
 	agent_policy.lower_alphanumeric(v)

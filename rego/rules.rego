@@ -268,6 +268,7 @@ container_ok(c, req) if {
 	storages_match(object.get(req, "storages", []), c.storages, req.container_id)
 	block_mounts_ok(object.get(req.OCI, "Mounts", []), object.get(req, "storages", []))
 	one_block_device(object.get(req, "storages", []))
+	guest_pull_kind_ok(c, object.get(req, "storages", []))
 	linux_ok(c, req)
 	agent_devices_ok(c, object.get(req, "devices", []), oci_annotations(req))
 	no_extras(req)
@@ -866,13 +867,41 @@ id_token := "[A-Za-z0-9][A-Za-z0-9_.-]+"
 # that directory and its cleanup there; kata_id admits them, containerd never sends them.
 reserved_ids := {"shared", "sandbox", "image", "virtual-volumes", "swap"}
 
-# `^[A-Za-z0-9][A-Za-z0-9_.-]+$` ({@link id_token}).
-# A constant pattern: opa's WebAssembly build compiles it once per evaluation and then matches in
-# a few steps, where `trim` with a long cutset costs steps per character and cutset member.
-kata_id(text) if regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, text)
+# `^[A-Za-z0-9][A-Za-z0-9_.-]+$` ({@link id_token}). Most values a CreateContainer request checks
+# are the request's own container ID (the bundle path, the container's shared files) or the pod's
+# sandbox ID (its annotation): the first is decided once per evaluation (input_container_id_ok,
+# a rule without arguments, which opa's wasm evaluates once), the second by its length, as the
+# policy state holds only a sandbox ID CreateSandbox admitted (lower-case alphanumeric, which is
+# an ID of this pattern from two characters on; as sandbox_name_ok trusts the name it recorded).
+# Any other value goes to the pattern. In a CreateContainer of the example app no value does, so
+# no RE2 program is built for it (one per evaluation cost ~4% of the request with
+# lower_alphanumeric's, README, issue 18's fourth round).
+kata_id(text) if {
+	text == input.container_id
+	input_container_id_ok
+} else if {
+	text == pstate.sandbox_id
+	count(text) >= 2
+} else if regex.match(`^[A-Za-z0-9][A-Za-z0-9_.-]+$`, text)
 
-# `^[a-z0-9]+$` (a constant pattern, as kata_id's).
-lower_alphanumeric(text) if regex.match(`^[a-z0-9]+$`, text)
+# The request's container ID is a kata_id: its characters by one trim (the frequent ones first in
+# the cutset), the first one not `_`, `.` or `-`, at least two.
+input_container_id_ok if {
+	id := input.container_id
+	is_string(id)
+	count(id) >= 2
+	trim_left(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.-") == ""
+	not startswith(id, "_")
+	not startswith(id, ".")
+	not startswith(id, "-")
+}
+
+# `^[a-z0-9]+$`, by trim: the values are short (a shared file's 16 characters, a pod name's 5, a
+# sandbox ID), and a handful per request cost less than building the RE2 program.
+lower_alphanumeric(text) if {
+	text != ""
+	trim_left(text, "0123456789abcdefghijklmnopqrstuvwxyz") == ""
+}
 
 # Literal pattern text: characters that are not RE2 metacharacters (nor backslash), or a backslash
 # escaping a metacharacter, `/` or `-`. Removing the backslashes yields the text it matches.
@@ -1471,6 +1500,49 @@ block_storage_ok(s, mount_point) if {
 
 sandbox_storage_dir := "/run/kata-containers/sandbox/storage"
 
+# A guest-pull storage's metadata (its `image_guest_pull=` JSON; the runtime copies the container's
+# annotations there) marks the pod's pause container as the sandbox, and only it. The agent
+# decides by that metadata, not by the container's annotations, whether to pull the image the
+# storage names or to unpack the guest's built-in pause image in its place
+# (confidential_data_hub/image.rs is_sandbox: either container-type key with the value
+# `sandbox`): an app container marked so never gets its pinned image and runs on the pause
+# image's root filesystem; a pause container not marked so has `pause` pulled by name from a
+# registry. The metadata is decoded as the agent decodes it (escapes; a key given twice keeps its
+# last value in both readers), and must be an object (the agent refuses anything else).
+guest_pull_kind_ok(c, storages) if {
+	every s in storages {
+		guest_pull_storage_kind_ok(c, s)
+	}
+}
+
+guest_pull_storage_kind_ok(c, s) if {
+	s.driver != "image_guest_pull"
+} else if {
+	every opt in s.driver_options {
+		guest_pull_option_kind_ok(c, opt)
+	}
+}
+
+guest_pull_option_kind_ok(c, opt) if {
+	not startswith(opt, "image_guest_pull=")
+} else if {
+	metadata := json.unmarshal(substring(opt, 17, -1)).metadata
+	is_object(metadata)
+	pull_metadata_sandbox(metadata) == cri_container_type_is_sandbox(c)
+}
+
+default pull_metadata_sandbox(_) := false
+
+pull_metadata_sandbox(metadata) if {
+	metadata["io.kubernetes.cri.container-type"] == "sandbox"
+} else if {
+	metadata["io.kubernetes.cri-o.ContainerType"] == "sandbox"
+}
+
+default cri_container_type_is_sandbox(_) := false
+
+cri_container_type_is_sandbox(c) if c.kind == "pause"
+
 # All block storages of one request name one device: a container mounting the pod's block volume
 # twice sends a storage per mount, and before the pod's device is recorded each alone passes
 # block_device_of_pod, so without this the host could put the second mount on a fresh device.
@@ -1481,8 +1553,12 @@ block_device_of_pod(source) if pstate.block_device == source
 block_device_of_pod(_) if not pstate.block_device
 
 # A container's bind mount from the sandbox's storage directory binds one of the block storages
-# of its own request (at or below its mount point), not a directory of its own choosing: without
-# this, the mount and the storage the policy checked could name different devices.
+# of its own request, at its mount point, not a directory of its own choosing: without this, the
+# mount and the storage the policy checked could name different devices. Exactly the mount point:
+# the runtime sets the OCI mount's source to it (kata_agent.go handleBlkOCIMounts; generate refuses
+# a subPath of an emptyDir), and a subdirectory would show the container a directory another
+# container of the pod wrote (say its uploads) where the YAML mounts the volume (its config), or,
+# through a symbolic link a container left there, whatever the agent resolves it to in the guest.
 block_mounts_ok(mounts, storages) if {
 	every m in mounts {
 		block_mount_ok(object.get(m, "source", ""), storages)
@@ -1495,15 +1571,7 @@ block_mount_ok(source, storages) if {
 	startswith(source, "/run/kata-containers/sandbox/storage/")
 	some s in storages
 	s.driver == "blk"
-	at_or_below(source, s.mount_point)
-}
-
-at_or_below(path, dir) if path == dir
-
-at_or_below(path, dir) if {
-	startswith(path, concat("", [dir, "/"]))
-	not contains(path, "/../")
-	not endswith(path, "/..")
+	source == s.mount_point
 }
 
 # No group for the storage's files unless the policy names one (the pod's fsGroup on Kata's
@@ -1553,18 +1621,27 @@ linux_ok(c, req) if {
 		object.get(ns, "Path", "") == ""
 	}
 	sysctls_ok(c, sysctl_or_empty(object.get(l, "Sysctl", null)))
-	every p in c.masked_paths {
-		p in object.get(l, "MaskedPaths", [])
-	}
-	every p in c.readonly_paths {
-		p in object.get(l, "ReadonlyPaths", [])
-	}
+	paths_included(c.masked_paths, object.get(l, "MaskedPaths", []))
+	paths_included(c.readonly_paths, object.get(l, "ReadonlyPaths", []))
 	object.get(l, "Seccomp", null) == null
 	oci_devices_ok(c, object.get(l, "Devices", []))
 	device_cgroup_rules_ok(object.get(l, "Devices", []), object.get(l, "Resources", null))
 	object.get(l, "MountLabel", "") == ""
 	rootfs_propagation_ok(c, object.get(l, "RootfsPropagation", ""))
 	hostname_ok(object.get(req.OCI, "Hostname", ""))
+}
+
+# Every path of `want` is in `got`. At once when `got` is a list that starts with `want` (the
+# runtime sends containerd's masked and read-only paths in the order generate records them, and
+# may add more after them): one list comparison instead of a scan of `got` for each path; else
+# path by path.
+paths_included(want, got) if {
+	is_array(got)
+	array.slice(got, 0, count(want)) == want
+} else if {
+	every p in want {
+		p in got
+	}
 }
 
 # The root filesystem's propagation is private or slave; shared only for a container whose policy
@@ -1650,9 +1727,9 @@ sysctls_ok(c, got) if {
 	}
 }
 
-sysctl_present_or_optional(got, k, v, _) if got[k] == v
-
-sysctl_present_or_optional(got, k, _, optional) if {
+sysctl_present_or_optional(got, k, v, optional) if {
+	got[k] == v
+} else if {
 	not got[k]
 	k in optional
 }

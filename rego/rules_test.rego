@@ -342,6 +342,20 @@ test_capabilities_sorted_then_sets if {
 	not agent_policy.capabilities_equal({"Bounding": "CAP_A", "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": []}, want)
 }
 
+# Masked and read-only paths: every expected path sent, in any order, more allowed; the list as
+# containerd orders it is decided by one comparison, any other by the scan.
+test_paths_included_in_any_order if {
+	agent_policy.paths_included(["/a", "/b"], ["/a", "/b"])
+	agent_policy.paths_included(["/a", "/b"], ["/a", "/b", "/c"])
+	agent_policy.paths_included(["/a", "/b"], ["/b", "/c", "/a"])
+	agent_policy.paths_included([], [])
+	agent_policy.paths_included([], null)
+	not agent_policy.paths_included(["/a", "/b"], ["/a"])
+	not agent_policy.paths_included(["/a", "/b"], ["/a", "/c"])
+	not agent_policy.paths_included(["/a"], null)
+	not agent_policy.paths_included(["/a"], "/a")
+}
+
 # Variables with fixed values, pattern values, Secret values and env_regexes as before the set
 # lookup: each kind allowed, a changed, extra or duplicated variable denied.
 env_expectation := {

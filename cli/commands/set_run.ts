@@ -19,7 +19,7 @@
  */
 import { attestTarget } from "../coordinator_target.ts";
 import { requireSameCoordinator } from "../owner_history.ts";
-import { constantTimeEqual, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
+import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readInputFileIfExists } from "../../util/files/mod.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";

@@ -16,6 +16,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { ContrastError } from "../../util/errors/mod.ts";
 import { apiStatus, type KubeConnection } from "./client.ts";
+import { deadlineOptions, DEFAULT_API_TIMEOUT_MS } from "./deadline.ts";
 
 /** Annotation with the replica's mesh API address (`host:port`). */
 export const MESH_ADDRESS_ANNOTATION = "contrast.edgeless.systems/mesh-address";
@@ -37,6 +38,11 @@ export interface PeerRegistryOptions {
   readonly leaseDurationSeconds?: number;
   /** The clock. */
   readonly now?: () => Date;
+  /**
+   * How long one API call may take (default {@link DEFAULT_API_TIMEOUT_MS}); a call the API
+   * server leaves unanswered then rejects, so the replica's recovery loop and renewals go on.
+   */
+  readonly apiTimeoutMs?: number;
 }
 
 /** Registers this replica and lists its ready peers. */
@@ -45,6 +51,7 @@ export class LeasePeerRegistry {
   readonly #options: PeerRegistryOptions;
   readonly #duration: number;
   readonly #now: () => Date;
+  readonly #call: k8s.ConfigurationOptions;
   #timer: ReturnType<typeof setInterval> | undefined;
   #ready: () => boolean = () => false;
 
@@ -59,6 +66,7 @@ export class LeasePeerRegistry {
     this.#api = options.connection.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
     this.#duration = options.leaseDurationSeconds ?? 15;
     this.#now = options.now ?? (() => new Date());
+    this.#call = deadlineOptions(options.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS);
   }
 
   /** The Lease name of this replica. */
@@ -110,15 +118,18 @@ export class LeasePeerRegistry {
   async renew(): Promise<void> {
     const namespace = this.#options.connection.namespace;
     try {
-      const existing = await this.#api.readNamespacedLease({ name: this.leaseName, namespace });
+      const existing = await this.#api.readNamespacedLease(
+        { name: this.leaseName, namespace },
+        this.#call,
+      );
       await this.#api.replaceNamespacedLease({
         name: this.leaseName,
         namespace,
         body: this.#lease(existing.metadata?.resourceVersion),
-      });
+      }, this.#call);
     } catch (error) {
       if (apiStatus(error) !== 404) throw error;
-      await this.#api.createNamespacedLease({ namespace, body: this.#lease() });
+      await this.#api.createNamespacedLease({ namespace, body: this.#lease() }, this.#call);
     }
   }
 
@@ -128,7 +139,7 @@ export class LeasePeerRegistry {
       namespace: this.#options.connection.namespace,
       labelSelector:
         `contrast.edgeless.systems/history=${this.#options.historyName},${PEER_ROLE_LABEL}=coordinator-peer`,
-    });
+    }, this.#call);
     const now = this.#now().getTime();
     const peers: string[] = [];
     for (const lease of list.items) {
@@ -154,7 +165,7 @@ export class LeasePeerRegistry {
       await this.#api.deleteNamespacedLease({
         name: this.leaseName,
         namespace: this.#options.connection.namespace,
-      });
+      }, this.#call);
     } catch { /* gone, or the API is down: the Lease expires */ }
   }
 }

@@ -98,6 +98,7 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   linuxAndAnnotationMutants(base, seq, add);
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
+  guestPullKindMutants(base.input, step.context.role === "pause", add);
   blockStorageMutants(base.input, add);
   movedBlockEmptyDirMutants(step, seq, add);
   rawDeviceMutants(base.input, add);
@@ -539,6 +540,40 @@ function storageMutants(add: AddMutant): void {
 }
 
 /**
+ * The guest-pull storage's metadata (`image_guest_pull={"metadata":{…}}`) telling the agent the
+ * other kind of container: it unpacks the guest's pause image instead of pulling the pinned image
+ * for a container marked as the sandbox (either CRI's or CRI-O's key), and pulls `pause` by name
+ * for a pause container not marked so.
+ */
+function guestPullKindMutants(base: JsonObject, pause: boolean, add: AddMutant): void {
+  const at = a(base.storages).map(o).findIndex((s) => s.driver === "image_guest_pull");
+  if (at < 0) return;
+  const prefix = "image_guest_pull=";
+  const retag = (i: JsonObject, changes: JsonObject) => {
+    const s = o(a(i.storages)[at]);
+    const options = a(s.driver_options);
+    const k = options.findIndex((x) => typeof x === "string" && x.startsWith(prefix));
+    if (k < 0) return;
+    const pull = o(JSON.parse((options[k] as string).slice(prefix.length)));
+    options[k] = prefix +
+      JSON.stringify({ ...pull, metadata: { ...o(pull.metadata), ...changes } });
+  };
+  const field = `storages[${at}].driver_options`;
+  if (pause) {
+    add("pause image storage not marked as the sandbox", field, (i) => {
+      retag(i, { [Annotation.containerType]: "container" });
+    });
+    return;
+  }
+  add("image storage marked as the sandbox", field, (i) => {
+    retag(i, { [Annotation.containerType]: "sandbox" });
+  });
+  add("image storage marked as the sandbox (CRI-O key)", field, (i) => {
+    retag(i, { "io.kubernetes.cri-o.ContainerType": "sandbox" });
+  });
+}
+
+/**
  * A raw block volume moved: the agent's device or the OCI device at another path than the pod's
  * `devicePath` (e.g. over a path the application trusts), or a cgroup rule for another device.
  */
@@ -631,6 +666,11 @@ function movedBlockEmptyDirMutants(step: Step, seq: RequestSequence, add: AddMut
       },
     );
     add("emptyDir bound from a directory no storage adds", "OCI.Mounts[].source", rebind);
+    add("emptyDir bound from a subdirectory of its storage", "OCI.Mounts[].source", (i) => {
+      for (const m of a(o(i.OCI).Mounts).map(o)) {
+        if (m.source === dir) m.source = `${dir}/lost+found`;
+      }
+    });
     if (!pinned) return;
     add("emptyDir on another device than the pod's", `storages[${k}].source`, (i) => {
       Object.assign(storage(i), { source: other, mount_point: otherDir });

@@ -104,6 +104,10 @@ export function createContainer(
   });
   if (c.kind !== "pause") env.push(`HOSTNAME=${podName}`, "KUBERNETES_SERVICE_HOST=10.96.0.1");
   const caps = c.process.capabilities;
+  // The runtime copies the container's annotations into the guest-pull metadata; the agent reads
+  // the container type there (the pause container's storage unpacks the guest's pause image).
+  const containerTypeKey = "io.kubernetes.cri.container-type";
+  const criType = c.kind === "pause" ? "sandbox" : "container";
   return {
     container_id: cid,
     exec_id: cid,
@@ -113,7 +117,7 @@ export function createContainer(
       driver: s.driver,
       driver_options: s.driver_option_regexes.map((r) =>
         r === "^image_guest_pull=.*$"
-          ? 'image_guest_pull={"metadata":{}}'
+          ? `image_guest_pull=${JSON.stringify({ metadata: { [containerTypeKey]: criType } })}`
           : concrete(r, cid, sandboxId)
       ),
       source: concrete(s.source_regex, cid, sandboxId),

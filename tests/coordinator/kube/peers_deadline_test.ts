@@ -1,0 +1,84 @@
+/**
+ * A hostile (or partitioned) API server that accepts the Coordinator's Lease requests and never
+ * answers must not hold the replica: every call of the peer registry rejects after its deadline,
+ * so the recovery loop (which awaits `readyPeers` and `renew`) goes on.
+ */
+import assert from "node:assert/strict";
+import * as k8s from "@kubernetes/client-node";
+import { LeasePeerRegistry } from "../../../coordinator/kube/peers.ts";
+
+/** An HTTP server that reads each request and answers none until released. */
+function silentApiServer() {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
+    requests++;
+    await released;
+    return new Response("{}", { status: 503 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests: () => requests,
+    close: async () => {
+      release();
+      await server.shutdown();
+    },
+  };
+}
+
+function registry(server: string): LeasePeerRegistry {
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "c", server, skipTLSVerify: true }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "x", cluster: "c", user: "u", namespace: "default" }],
+    currentContext: "x",
+  });
+  return new LeasePeerRegistry({
+    connection: { kubeConfig, namespace: "default" },
+    historyName: "contrast-history",
+    replicaName: "r1",
+    meshAddress: "127.0.0.1:7777",
+    apiTimeoutMs: 300,
+  });
+}
+
+/** Races `call` against a guard far beyond the deadline; the guard winning means a hang. */
+async function settlesWithin<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([call, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("peer registry: an unanswered Lease list rejects after the deadline", async () => {
+  const api = silentApiServer();
+  try {
+    const peers = registry(api.url);
+    const error = await settlesWithin(peers.readyPeers(), 5000).then(() => undefined, (e) => e);
+    assert.ok(error !== undefined, "readyPeers resolved without an answer");
+    assert.ok(!String(error).includes("still pending"), `readyPeers hung: ${error}`);
+    assert.ok(api.requests() >= 1, `the request reached the server (${error})`);
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("peer registry: an unanswered Lease renewal rejects after the deadline", async () => {
+  const api = silentApiServer();
+  try {
+    const peers = registry(api.url);
+    const error = await settlesWithin(peers.renew(), 5000).then(() => undefined, (e) => e);
+    assert.ok(error !== undefined, "renew resolved without an answer");
+    assert.ok(!String(error).includes("still pending"), `renew hung: ${error}`);
+    assert.ok(api.requests() >= 1, `the request reached the server (${error})`);
+  } finally {
+    await api.close();
+  }
+});
