@@ -7,9 +7,13 @@
  * @module
  */
 import { encodeBase64 } from "../util/bytes/mod.ts";
-import { ParseError, UnavailableError } from "../util/errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../util/errors/mod.ts";
 import type { Credentials } from "./credentials.ts";
 import { describeFailure } from "./network_error.ts";
+import { readBoundedBody } from "./bounded_body.ts";
+
+/** Largest token endpoint answer read (tokens are a few KiB; registries' JWTs well below this). */
+const MAX_TOKEN_ANSWER = 1024 * 1024;
 
 /** One authentication challenge from a `WWW-Authenticate` header. */
 export interface AuthChallenge {
@@ -134,13 +138,27 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
       `cannot reach: ${describeFailure(e)}`,
     );
   }
-  const body = await response.text();
   if (!response.ok) {
+    await response.body?.cancel();
     throw new UnavailableError(
       `token endpoint ${url.origin}`,
       `HTTP ${response.status} for scope ${request.scope}${
         response.status === 401 || response.status === 403 ? " (check the credentials)" : ""
       }`,
+    );
+  }
+  let body: string;
+  try {
+    body = new TextDecoder().decode(
+      await readBoundedBody(response, MAX_TOKEN_ANSWER, `token endpoint ${url.origin}`),
+    );
+  } catch (e) {
+    if (e instanceof VerificationError) {
+      throw new ParseError(`token endpoint ${url.origin}`, `answer ${e.reason}`);
+    }
+    throw new UnavailableError(
+      `token endpoint ${url.origin}`,
+      `answer broke off: ${describeFailure(e)}`,
     );
   }
   let json: unknown;

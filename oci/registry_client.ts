@@ -22,6 +22,7 @@ import { createSha256, digestOf, expectDigest, parseDigest, verifyDigest } from 
 import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
 import { MANIFEST_ACCEPT } from "./media_types.ts";
 import { describeFailure } from "./network_error.ts";
+import { readBoundedBody, readTextPrefix } from "./bounded_body.ts";
 import { apiHost } from "./reference.ts";
 
 /** Options of a {@link RegistryClient}. */
@@ -68,45 +69,14 @@ type Access = "pull" | "pull,push";
 
 /** Answers worth retrying: rate limiting and gateway/availability failures. */
 const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+/** How much of an error answer is read for its message (the rest is not downloaded). */
+const MAX_ERROR_BODY = 64 * 1024;
 /** Longest `Retry-After` honoured. */
 const MAX_RETRY_AFTER_MS = 10_000;
 
-/** Reads `body` up to `limit` bytes; throws when it is longer. */
-async function readLimited(
-  response: Response,
-  limit: number,
-  field: string,
-  progress?: BlobProgress,
-): Promise<Uint8Array> {
-  const declared = response.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) {
-    await response.body?.cancel();
-    throw new VerificationError(field, `larger than expected (${declared} > ${limit} bytes)`);
-  }
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  if (response.body) {
-    for await (const chunk of response.body) {
-      total += chunk.length;
-      if (total > limit) {
-        throw new VerificationError(field, `larger than expected (more than ${limit} bytes)`);
-      }
-      parts.push(chunk);
-      progress?.(total, limit);
-    }
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
-
 /** The distribution-spec error text of a failed response, for messages. */
 async function errorDetail(response: Response): Promise<string> {
-  const text = await response.text().catch(() => "");
+  const text = await readTextPrefix(response, MAX_ERROR_BODY);
   try {
     const json = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     const first = json.errors?.[0];
@@ -320,7 +290,7 @@ export class RegistryClient {
       field,
     );
     if (!response.ok) return this.#fail(response, field, `manifest ${reference}`);
-    const bytes = await readLimited(response, MAX_DOCUMENT_SIZE, field);
+    const bytes = await readBoundedBody(response, MAX_DOCUMENT_SIZE, field);
     if (expected) {
       await verifyDigest(bytes, expected, field);
     }
@@ -372,7 +342,7 @@ export class RegistryClient {
   ): Promise<Uint8Array> {
     const expected = parseDigest(descriptor.digest, field);
     const response = await this.#blobResponse(location, expected.text, field);
-    const bytes = await readLimited(response, descriptor.size, field, progress);
+    const bytes = await readBoundedBody(response, descriptor.size, field, progress);
     expectSize(bytes.length, descriptor.size, field);
     await verifyDigest(bytes, expected, field);
     return bytes;
