@@ -233,6 +233,9 @@ function processMutants(base: Step["request"], add: AddMutant): void {
   add("apparmor unconfined", "OCI.Process.ApparmorProfile", (i) => {
     process(i).ApparmorProfile = "unconfined";
   });
+  add("selinux label", "OCI.Process.SelinuxLabel", (i) => {
+    process(i).SelinuxLabel = "system_u:system_r:spc_t:s0";
+  });
   if (user.UID !== 0 || user.GID !== 0) {
     add("root string_user", "string_user", (i) => {
       i.string_user = { uid: "0", gid: "0", additionalGids: [] };
@@ -399,6 +402,27 @@ function linuxAndAnnotationMutants(
       a(o(o(i.OCI).Linux).MaskedPaths).shift();
     });
   }
+  const readonly = a(o(o(base.input.OCI).Linux).ReadonlyPaths);
+  if (readonly.length > 0) {
+    add("read-only path removed", "OCI.Linux.ReadonlyPaths", (i) => {
+      a(o(o(i.OCI).Linux).ReadonlyPaths).shift();
+    });
+  }
+  // Without its own mount namespace the container would run in the agent's (the guest's whole
+  // file system, every container's root and volume).
+  const namespaces = a(o(o(base.input.OCI).Linux).Namespaces).map(o);
+  const mountAt = namespaces.findIndex((n) => n.Type === "mount");
+  if (mountAt >= 0) {
+    add("mount namespace dropped", `OCI.Linux.Namespaces[${mountAt}]`, (i) => {
+      a(o(o(i.OCI).Linux).Namespaces).splice(mountAt, 1);
+    });
+  }
+  add("user namespace mappings", "OCI.Linux.UIDMappings", (i) => {
+    o(o(i.OCI).Linux).UIDMappings = [{ ContainerID: 0, HostID: 0, Size: 65536 }];
+  });
+  add("other hostname", "OCI.Hostname", (i) => {
+    o(i.OCI).Hostname = "tampered-hostname";
+  });
   add("extra masked path", "OCI.Linux.MaskedPaths", (i) => {
     a(o(o(i.OCI).Linux).MaskedPaths).push("/proc/tampered");
   }, "non-guarantee");
@@ -746,6 +770,9 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   }
   add("apparmor unconfined", "process.ApparmorProfile", (i) => {
     process(i).ApparmorProfile = "unconfined";
+  });
+  add("selinux label", "process.SelinuxLabel", (i) => {
+    process(i).SelinuxLabel = "system_u:system_r:spc_t:s0";
   });
   add("capabilities set", "process.Capabilities", (i) => {
     process(i).Capabilities = {
