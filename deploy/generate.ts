@@ -45,6 +45,7 @@ import {
   injectIntoPodSpec,
   meshConfigOf,
   pinImages,
+  secretsVolumeIssues,
   setInitdataAnnotation,
 } from "./inject.ts";
 import {
@@ -213,6 +214,11 @@ export async function generate(
   for (const w of workloads) {
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
     checkAnnotations(w, issues);
+    if (!skipsInitializer(w, options) || hasMesh(w, options)) {
+      issues.push(
+        ...secretsVolumeIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
+      );
+    }
   }
   const securePvs = checkSecurePvs(workloads, options, issues);
   throwIfAny(issues);

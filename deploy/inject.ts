@@ -13,6 +13,7 @@ import { ensureMap, ensureSeq, plainNode } from "./yaml_nodes.ts";
 import { INITDATA_ANNOTATION, LEGACY_POLICY_ANNOTATION } from "../policy/initdata.ts";
 import { COORDINATOR_TRUST_ENV } from "../atls/coordinator_trust.ts";
 import type { Settings } from "../policy/settings.ts";
+import type { FieldIssue } from "../util/errors/mod.ts";
 import {
   ADMIN_PORT_ENV,
   EGRESS_ENV,
@@ -169,6 +170,36 @@ function sidecarStartupProbe(
   if (listener !== undefined) return { tcpSocket: { port: listener }, ...timing };
   if (admin !== undefined) return { httpGet: { path: "/ready", port: admin }, ...timing };
   return undefined;
+}
+
+/**
+ * A volume of the user's pod with the name of the injected `contrast-secrets` volume must be
+ * that memory emptyDir (as generate writes it, so re-running on its output passes): injection
+ * keeps an existing volume of that name, and the initializer writes the mesh key and the
+ * workload secret into it. A persistentVolumeClaim (or any other kind) there would put them into
+ * the host's storage, and the policy, generated from the same YAML, would admit it.
+ *
+ * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
+ */
+export function secretsVolumeIssues(spec: YAMLMap, settings: Settings, at: string): FieldIssue[] {
+  const volumes = spec.get("volumes", true);
+  if (!isSeq(volumes)) return [];
+  const issues: FieldIssue[] = [];
+  volumes.items.forEach((item, i) => {
+    if (!isMap(item) || item.get("name") !== settings.initializer.secrets_volume) return;
+    const plain = item.toJSON() as Record<string, unknown>;
+    const emptyDir = plain.emptyDir as Record<string, unknown> | null | undefined;
+    const memoryEmptyDir = Object.keys(plain).every((k) => k === "name" || k === "emptyDir") &&
+      typeof emptyDir === "object" && emptyDir !== null && emptyDir.medium === "Memory";
+    if (memoryEmptyDir) return;
+    issues.push({
+      path: `${at}.volumes[${i}]`,
+      reason: `volume "${settings.initializer.secrets_volume}" is where the initializer writes ` +
+        "the mesh key and the workload secret: it must be the memory emptyDir contrast injects " +
+        `(emptyDir: {medium: Memory}); rename this volume`,
+    });
+  });
+  return issues;
 }
 
 /** Applies {@link InjectionPlan} to the pod spec map `spec`. */

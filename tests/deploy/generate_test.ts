@@ -665,3 +665,37 @@ Deno.test("the sidecar's startup probe: its first inbound listener, else its adm
     undefined,
   );
 });
+
+Deno.test("rejects a volume of the pod named contrast-secrets that is not the memory emptyDir", async () => {
+  // Kept by injection, it received the initializer's mesh key and workload secret: a claim puts
+  // them into the host's storage (and the policy, generated from the same YAML, admitted it).
+  for (
+    const volume of [
+      "{name: contrast-secrets, persistentVolumeClaim: {claimName: leak}}",
+      "{name: contrast-secrets, emptyDir: {}}",
+      "{name: contrast-secrets, configMap: {name: x}}",
+      "{name: contrast-secrets, emptyDir: {medium: Memory}, configMap: {name: x}}",
+    ]
+  ) {
+    const error = await rejects(
+      POD(
+        `  volumes: [${volume}]\n` +
+          `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      ),
+      /bad\.yml\[0\]: spec\.volumes\[0\]: volume "contrast-secrets" is where the initializer writes the mesh key and the workload secret: it must be the memory emptyDir/,
+    );
+    assert.equal(error.issues.length, 1, volume);
+  }
+  // The memory emptyDir (what generate itself writes) is accepted, with a size limit too.
+  const result = await generate(
+    [parseYamlFile(
+      "ok.yml",
+      POD(
+        `  volumes: [{name: contrast-secrets, emptyDir: {medium: Memory, sizeLimit: 1Mi}}]\n` +
+          `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+      ),
+    )],
+    await options(),
+  );
+  assert.equal(result.policies.length, 1);
+});
