@@ -12,7 +12,8 @@
  * @module
  */
 import { VerificationError } from "../util/errors/mod.ts";
-import { readFileIfExists, writeFileAtomic } from "../util/files/mod.ts";
+import { writeFileAtomic } from "../util/files/mod.ts";
+import { MAX_DOCUMENT_SIZE } from "./manifest.ts";
 import { parseDigest, verifyDigest } from "./digest.ts";
 import type { ImageReference } from "./reference.ts";
 
@@ -30,6 +31,40 @@ interface TagRecord {
   readonly digest: string;
   /** When the registry was asked (ISO 8601). */
   readonly resolvedAt: string;
+}
+
+/** Largest tag record read (a digest and a time). */
+const MAX_TAG_RECORD = 4096;
+/** Largest account-files record read (two captured files of at most 16 MiB, JSON-escaped). */
+const MAX_ACCOUNT_FILES_RECORD = 192 * 1024 * 1024;
+
+/**
+ * A cache file's bytes when it is a regular file (not a link, FIFO or device) of at most `limit`
+ * bytes; undefined when missing, and `"unfit"` otherwise. Whoever can write the cache must not
+ * make generate read without end (a link to `/dev/zero`, a FIFO, a huge file) before a check.
+ */
+async function readCacheFile(
+  path: string,
+  limit: number,
+): Promise<Uint8Array | undefined | "unfit"> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  if (!info.isFile || info.size > limit) return "unfit";
+  using file = await Deno.open(path, { read: true });
+  const out = new Uint8Array(info.size);
+  let offset = 0;
+  while (offset < out.length) {
+    const n = await file.read(out.subarray(offset));
+    if (n === null) break;
+    offset += n;
+  }
+  // Changed while read: shorter is unfit; longer is cut at the size, which the checks refuse.
+  return offset === out.length ? out : "unfit";
 }
 
 /** Writes `data` to `path` atomically, creating its folder first. */
@@ -76,8 +111,12 @@ export class ImageCache {
    */
   async getBlob(digest: string): Promise<Uint8Array | undefined> {
     const path = this.#blobPath(digest);
-    const bytes = await readFileIfExists(path);
+    const bytes = await readCacheFile(path, MAX_DOCUMENT_SIZE);
     if (bytes === undefined) return undefined;
+    if (bytes === "unfit") {
+      await Deno.remove(path).catch(() => {});
+      return undefined;
+    }
     try {
       await verifyDigest(bytes, parseDigest(digest), path);
       return bytes;
@@ -95,8 +134,8 @@ export class ImageCache {
 
   /** The account files found in the image with manifest `manifestDigest`, if cached. */
   async getAccountFiles(manifestDigest: string): Promise<ImageAccountFiles | undefined> {
-    const bytes = await readFileIfExists(this.#filesPath(manifestDigest));
-    if (bytes === undefined) return undefined;
+    const bytes = await readCacheFile(this.#filesPath(manifestDigest), MAX_ACCOUNT_FILES_RECORD);
+    if (bytes === undefined || bytes === "unfit") return undefined;
     const json = decodeJson(bytes) as Record<string, unknown> | undefined;
     if (typeof json !== "object" || json === null) return undefined;
     const { passwd, group } = json;
@@ -116,8 +155,8 @@ export class ImageCache {
 
   /** The last recorded resolution of `ref`'s tag. */
   async getTag(ref: ImageReference, tag: string): Promise<TagRecord | undefined> {
-    const bytes = await readFileIfExists(this.#tagPath(ref, tag));
-    if (bytes === undefined) return undefined;
+    const bytes = await readCacheFile(this.#tagPath(ref, tag), MAX_TAG_RECORD);
+    if (bytes === undefined || bytes === "unfit") return undefined;
     const json = decodeJson(bytes) as Record<string, unknown> | undefined;
     if (typeof json !== "object" || json === null) return undefined;
     const { digest, resolvedAt } = json;

@@ -271,6 +271,7 @@ container_ok(c, req) if {
 	guest_pull_kind_ok(c, object.get(req, "storages", []))
 	linux_ok(c, req)
 	agent_devices_ok(c, object.get(req, "devices", []), oci_annotations(req))
+	oci_devices_hotplugged(object.get(linux(req), "Devices", []), object.get(req, "devices", []))
 	no_extras(req)
 }
 
@@ -1691,6 +1692,19 @@ agent_device_ok(c, d, annotations) if {
 
 block_device_types := {"blk", "blk-ccw", "mmioblk", "scsi", "nvdimm"}
 
+# Every OCI block device is one the runtime hot-plugged and lists for the agent at the same
+# container path: the agent then gives the device node the guest's major and minor of that
+# device (device.rs update_spec_devices). Without it the node keeps the major and minor the
+# request names, any block device of the guest (another volume's decrypted device-mapper device,
+# the guest's own disk).
+oci_devices_hotplugged(oci_devices, agent_devices) if {
+	every d in oci_devices {
+		some ad in agent_devices
+		ad.container_path == d.Path
+		object.get(ad, "type_", "") in block_device_types
+	}
+}
+
 # Device cgroup rules: a deny rule is harmless; an allow rule (which, with CAP_MKNOD, would open
 # the guest's block devices to the container) must name one of the container's own checked
 # block devices.
@@ -1708,6 +1722,12 @@ device_rule_ok(_, rule) if object.get(rule, "Allow", false) == false
 device_rule_ok(devices, rule) if {
 	rule.Allow == true
 	rule.Type == "b"
+
+	# The agent reads a major or minor of 0 or less as any (protocols trans.rs: `Some` only when
+	# above 0): a rule for major 0 or -1 is one for every block device. (A real device's minor
+	# may be 0, e.g. NVMe 259:0, which the agent widens to all minors of that major: a limit of
+	# the agent's conversion, README known limits.)
+	rule.Major > 0
 	some d in devices
 	d.Major == rule.Major
 	d.Minor == rule.Minor

@@ -223,6 +223,24 @@ test_device_cgroup_rules_only_for_own_devices if {
 	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Type": "b", "Major": 8, "Minor": 0, "Access": "rwm"}]})
 	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Type": "c", "Major": 253, "Minor": 0, "Access": "rwm"}]})
 	not agent_policy.device_cgroup_rules_ok([csi0], {"Devices": [{"Allow": true, "Access": "rwm"}]})
+
+	# a major the agent reads as any (0 or less), named by an OCI device of the same numbers
+	every major in [0, -1] {
+		dev := object.union(csi0, {"Major": major, "Minor": 0})
+		not agent_policy.device_cgroup_rules_ok([dev], {"Devices": [{"Allow": true, "Type": "b", "Major": major, "Minor": 0, "Access": "rwm"}]})
+	}
+}
+
+# An OCI block device must be one the runtime hot-plugged (an agent device at its path, whose
+# guest major and minor the agent puts on the node); without one the node has the request's
+# numbers, any block device of the guest.
+test_oci_block_devices_need_an_agent_device_at_their_path if {
+	blk := {"id": "10/00", "type_": "blk", "vm_path": "/dev/vdb", "container_path": "/dev/csi0", "options": []}
+	agent_policy.oci_devices_hotplugged([], [])
+	agent_policy.oci_devices_hotplugged([csi0], [blk])
+	not agent_policy.oci_devices_hotplugged([csi0], [])
+	not agent_policy.oci_devices_hotplugged([csi0], [object.union(blk, {"container_path": "/dev/csi1"})])
+	not agent_policy.oci_devices_hotplugged([csi0], [object.union(blk, {"type_": "vfio-pci-gk"})])
 }
 
 test_rootfs_shared_only_with_a_bidirectional_mount if {

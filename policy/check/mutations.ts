@@ -634,6 +634,24 @@ function rawDeviceMutants(base: JsonObject, add: AddMutant): void {
       });
       l.Resources = resources;
     });
+    // Without the agent's device at its path the node keeps the request's numbers: another
+    // block device of the guest (here the first virtio disk), and its rule names those numbers.
+    add("OCI block device not hot-plugged", "devices", (i) => {
+      i.devices = a(i.devices).filter((x) => o(x).container_path !== d.Path);
+      const l = o(o(i.OCI).Linux);
+      Object.assign(o(a(l.Devices)[k]), { Major: 254, Minor: 0 });
+      for (const r of a(o(l.Resources).Devices).map(o)) {
+        if (r.Major === d.Major && r.Minor === d.Minor) Object.assign(r, { Major: 254, Minor: 0 });
+      }
+    });
+    // A major the agent reads as any: the rule allows every block device of the guest.
+    add("cgroup rule for every block device", "OCI.Linux.Resources.Devices", (i) => {
+      const l = o(o(i.OCI).Linux);
+      Object.assign(o(a(l.Devices)[k]), { Major: 0, Minor: 0 });
+      for (const r of a(o(l.Resources).Devices).map(o)) {
+        if (r.Major === d.Major && r.Minor === d.Minor) Object.assign(r, { Major: 0, Minor: 0 });
+      }
+    });
   });
 }
 

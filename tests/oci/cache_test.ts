@@ -75,3 +75,52 @@ Deno.test("leaves no temporary files behind", async () => {
     assert.deepEqual(names, [digest.slice(7)]);
   });
 });
+
+/** Races `call` against a guard; the guard winning means the read hung. */
+async function settlesWithin<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([call, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test({
+  name: "a tampered cache cannot make reads endless: FIFOs, links and oversized files are misses",
+  // Before the fix the FIFO's open never returned (a pending op the sanitizer would report).
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await withCache(async (cache, dir) => {
+      const ref = parseImageReference("127.0.0.1:5000/team/app:v1");
+      const digest = `sha256:${"cd".repeat(32)}`;
+      await cache.putBlob(digest, new Uint8Array([1]));
+      await cache.putTag(ref, "v1", digest);
+      await cache.putAccountFiles(digest, { passwd: "root:x:0:0::/:/bin/sh\n" });
+      const blob = `${dir}/blobs/sha256/${digest.slice(7)}`;
+      const files = `${dir}/files/sha256/${digest.slice(7)}.json`;
+      const tag = `${dir}/tags/127.0.0.1:5000/team/app/v1.json`;
+      const replaceWithFifo = async (path: string) => {
+        await Deno.remove(path);
+        const made = await new Deno.Command("mkfifo", { args: [path] }).output();
+        assert.ok(made.success, "mkfifo");
+      };
+      for (const path of [blob, files, tag]) await replaceWithFifo(path);
+      assert.equal(await settlesWithin(cache.getBlob(digest), 3000), undefined);
+      assert.equal(await settlesWithin(cache.getAccountFiles(digest), 3000), undefined);
+      assert.equal(await settlesWithin(cache.getTag(ref, "v1"), 3000), undefined);
+      // A link to an endless device, and a file larger than any document.
+      await Deno.remove(blob).catch(() => {});
+      await Deno.symlink("/dev/zero", blob);
+      assert.equal(await settlesWithin(cache.getBlob(digest), 3000), undefined);
+      await Deno.remove(blob).catch(() => {});
+      await Deno.writeFile(blob, new Uint8Array(4 * 1024 * 1024 + 1));
+      assert.equal(await cache.getBlob(digest), undefined);
+      await assert.rejects(Deno.lstat(blob), Deno.errors.NotFound);
+    });
+  },
+});

@@ -20,7 +20,16 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import { ADMIN_PORT_ENV, ENV_SOURCES, parseMeshConfig } from "../../../protocol/mesh_config.ts";
 import { transparentRules } from "../../../meshproxy/iptables.ts";
-import { IMAGES, MemoryResolver, OWNER, testSettings } from "../fixtures.ts";
+import { IMAGES, MemoryResolver, OWNER, TEST_REFERENCE_VALUES, testSettings } from "../fixtures.ts";
+import { coordinatorYaml } from "../../../deploy/coordinator_yaml.ts";
+
+/** The Coordinator's port variables (`coordinator/main.ts`), each shaped like a service link. */
+const PORT_NAMES = [
+  "CONTRAST_USER_PORT",
+  "CONTRAST_MESH_PORT",
+  "CONTRAST_PROBE_PORT",
+  "CONTRAST_TRANSIT_PORT",
+];
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
@@ -113,4 +122,60 @@ Deno.test("what such a variable did: the pod port left mutual TLS and was opened
   assert.match(rules.restore, /--dport 8080 -j RETURN/);
   // The generated, empty value configures no admin interface.
   assert.equal(parseMeshConfig({ podPorts: "8080", admin: "" }, ENV_SOURCES).inbound.length, 1);
+});
+
+// Checked sound in review: the Coordinator's pod sets enableServiceLinks: false, so its policy
+// admits no service-link-shaped variable it does not name, the port variables included.
+Deno.test("the host cannot choose the Coordinator's ports as service links", async () => {
+  for (const replicas of [1, 3]) {
+    const result = await generate([parseYamlFile(
+      "coordinator.yml",
+      coordinatorYaml({
+        image: IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned,
+        runtimeClassName: "contrast-cc",
+        namespace: "shop",
+        replicas,
+      }),
+    )], {
+      settings: await testSettings(),
+      resolver: new MemoryResolver(IMAGES),
+      rules: RULES,
+      referenceValues: TEST_REFERENCE_VALUES,
+      workloadOwnerKeys: [OWNER],
+      seedshareOwnerKeys: [],
+    });
+    const docs = parseAllDocuments(result.files[0]!.text).map((d) => d.toJS());
+    const doc = docs.find((d) => d.kind === "StatefulSet") as {
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+    };
+    const policy = await readAnnotatedPolicy(doc.spec.template.metadata.annotations);
+    const seq = buildRequestSequence({
+      workload: readWorkload(doc, "coordinator.yml#3")!,
+      images: new Map([...IMAGES.values()].map((i) => [i.pinned, i])),
+      cluster: readClusterObjects(docs),
+      rng: seededRandom(7),
+    });
+    const rules = await CompiledRules.load();
+    using ev = await rules.evaluator(splitPolicyText(policy!.policy).policyData);
+    let checked = 0;
+    for (const step of seq.steps) {
+      assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+      const input = step.request.input as { OCI?: { Process?: { Env?: string[] } } };
+      if (step.request.type !== "CreateContainerRequest" || !step.label.includes("coordinator")) {
+        continue;
+      }
+      const env = input.OCI!.Process!.Env!;
+      const allowed = (vars: string[]) =>
+        ev.decide(step.request.type, {
+          ...input,
+          OCI: { ...input.OCI, Process: { ...input.OCI!.Process, Env: vars } },
+        }).allowed;
+      for (const name of PORT_NAMES) {
+        const others = env.filter((e) => !e.startsWith(`${name}=`));
+        assert.equal(allowed([...others, `${name}=9999`]), false, `${name}, ${replicas} replicas`);
+      }
+      checked++;
+    }
+    assert.equal(checked, 1, `${replicas} replicas`);
+  }
 });
