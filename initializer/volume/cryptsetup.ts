@@ -25,6 +25,9 @@
  * @module
  */
 
+/** PBKDF2 iterations of the keyslot (`--pbkdf-force-iterations`; cryptsetup uses it for the digest too). */
+export const PBKDF2_ITERATIONS = 1000;
+
 /** The LUKS2 format parameters (see the module documentation). */
 export const LUKS_FORMAT_PARAMETERS: readonly string[] = [
   "--type",
@@ -40,7 +43,7 @@ export const LUKS_FORMAT_PARAMETERS: readonly string[] = [
   "--pbkdf",
   "pbkdf2",
   "--pbkdf-force-iterations",
-  "1000",
+  String(PBKDF2_ITERATIONS),
 ];
 
 /** Arguments of `cryptsetup luksFormat` for `device`, key on standard input. */

@@ -4,7 +4,8 @@
  * not keyed: the host can rewrite it, e.g. switch the data segment to `cipher_null` while
  * keeping the keyslot that our key opens, so the volume would be "opened" but written in the
  * clear. Opening therefore proceeds only when every segment, keyslot and digest is exactly what
- * {@link LUKS_FORMAT_PARAMETERS} produce, no tokens are present, and the header sets no persistent
+ * `LUKS_FORMAT_PARAMETERS` (`cryptsetup.ts`) produce (one keyslot, one digest, PBKDF2 with exactly
+ * its iteration count), no tokens are present, and the header sets no persistent
  * activation flags or requirements (`config.flags`, `config.requirements`): `cryptsetup open`
  * applies the header's flags, so a host adding `allow-discards` would have the opened volume pass
  * the filesystem's discards through and learn which blocks hold data.
@@ -12,6 +13,7 @@
  * @module
  */
 import { ValidationError } from "../../util/errors/mod.ts";
+import { PBKDF2_ITERATIONS } from "./cryptsetup.ts";
 
 type Json = Record<string, unknown>;
 
@@ -45,7 +47,7 @@ export function checkLuksMetadata(metadata: unknown): void {
     expect(s.integrity === undefined, `segments.${id}.integrity`, "unexpected integrity");
   }
   const keyslots = m.keyslots;
-  expect(isObject(keyslots) && Object.keys(keyslots).length >= 1, "keyslots", "expected some");
+  expect(isObject(keyslots) && Object.keys(keyslots).length === 1, "keyslots", "expected one");
   for (const [id, slot] of Object.entries(keyslots as Json)) {
     const k = isObject(slot) ? slot : {};
     const area = isObject(k.area) ? k.area : {};
@@ -59,11 +61,7 @@ export function checkLuksMetadata(metadata: unknown): void {
     );
     expect(kdf.type === "pbkdf2", `keyslots.${id}.kdf.type`, `expected pbkdf2`);
     expect(kdf.hash === "sha256", `keyslots.${id}.kdf.hash`, "expected sha256");
-    expect(
-      typeof kdf.iterations === "number" && kdf.iterations >= 1000,
-      `keyslots.${id}.kdf.iterations`,
-      "expected at least 1000",
-    );
+    expectIterations(kdf.iterations, `keyslots.${id}.kdf.iterations`);
   }
   checkConfig(m.config);
   const tokens = m.tokens;
@@ -73,12 +71,26 @@ export function checkLuksMetadata(metadata: unknown): void {
     "unexpected tokens (contrast sets none)",
   );
   const digests = m.digests;
-  expect(isObject(digests) && Object.keys(digests).length >= 1, "digests", "expected some");
+  expect(isObject(digests) && Object.keys(digests).length === 1, "digests", "expected one");
   for (const [id, digest] of Object.entries(digests as Json)) {
     const d = isObject(digest) ? digest : {};
     expect(d.type === "pbkdf2", `digests.${id}.type`, "expected pbkdf2");
     expect(d.hash === "sha256", `digests.${id}.hash`, "expected sha256");
+    expectIterations(d.iterations, `digests.${id}.iterations`);
   }
+}
+
+/**
+ * PBKDF2 iterations: exactly the {@link PBKDF2_ITERATIONS} contrast formats with (keyslot and
+ * digest alike). Fewer would weaken the check; more cost nothing to write into the header and
+ * stall every start (2^32−1 iterations: about 19 minutes per attempt at 3.8 M per second).
+ */
+function expectIterations(iterations: unknown, field: string): void {
+  expect(
+    iterations === PBKDF2_ITERATIONS,
+    field,
+    `expected ${PBKDF2_ITERATIONS}, got ${JSON.stringify(iterations)}`,
+  );
 }
 
 /** `config`: no persistent activation flags, no requirements (contrast sets neither). */

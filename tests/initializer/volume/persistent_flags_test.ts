@@ -4,7 +4,9 @@
  * add `allow-discards` (and recompute both copies' checksums): the opened volume then passes the
  * filesystem's discards (`mke2fs` discards the whole device on first use) through to the host, which
  * learns which blocks hold data, a leak cryptsetup's own documentation warns of. The metadata check
- * must refuse any persistent flag or requirement contrast does not set.
+ * must refuse any persistent flag or requirement contrast does not set. Likewise the host can raise
+ * the PBKDF2 iteration count (only checked from below before) until testing the key stalls every
+ * start: the count must be exactly the one contrast formats with.
  *
  * @module
  */
@@ -66,7 +68,7 @@ const metadataWith = (config: Record<string, unknown>) => ({
   },
   tokens: {},
   segments: { "0": { type: "crypt", encryption: "aes-xts-plain64", sector_size: 4096 } },
-  digests: { "0": { type: "pbkdf2", hash: "sha256" } },
+  digests: { "0": { type: "pbkdf2", hash: "sha256", iterations: 1000 } },
 });
 
 Deno.test("LUKS2 metadata: persistent activation flags and requirements are refused", () => {
@@ -132,5 +134,47 @@ Deno.test({
           return true;
         },
       );
+    }),
+});
+
+Deno.test({
+  name:
+    "secure-pv: a header the host rewrote with a huge PBKDF2 count is refused before any PBKDF2",
+  ignore: !hasCryptsetup,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const device = `${dir}/pv.img`;
+      const file = await Deno.create(device);
+      await file.truncate(32 * 1024 * 1024);
+      file.close();
+      const key = await deriveVolumeKey(new Uint8Array(32).fill(0xa1), "data");
+      const logger = new Logger("t", { sink: () => {} });
+      await (await prepareVolume({ device, key, run: runCommand, logger })).removeHeaderCopy();
+      // 2 M here (half a second per try); up to 2^32 - 1 are as cheap to write.
+      await rewriteLuks2Json(device, (m) => {
+        (m.keyslots!["0"] as { kdf: { iterations: number } }).kdf.iterations = 2_000_000;
+      });
+      const dump = await runCommand("cryptsetup", ["luksDump", device]);
+      assert.equal(dump.code, 0, dump.stderr);
+      assert.match(dump.stdout, /Iterations:\s*2000000/);
+      const ran: string[] = [];
+      await assert.rejects(
+        prepareVolume({
+          device,
+          key,
+          logger,
+          tempDir: dir,
+          run: (program, args, stdin) => {
+            ran.push(args.join(" "));
+            return runCommand(program, args, stdin);
+          },
+        }),
+        (e: unknown) => {
+          assert.ok(e instanceof ValidationError);
+          assert.match(e.message, /luks2\.keyslots\.0\.kdf\.iterations: expected 1000/);
+          return true;
+        },
+      );
+      assert.ok(!ran.some((a) => a.includes("--test-passphrase")), "the key was never tried");
     }),
 });

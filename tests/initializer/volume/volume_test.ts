@@ -139,7 +139,7 @@ const goodMetadata = () => ({
   },
   tokens: {},
   segments: { "0": { type: "crypt", encryption: "aes-xts-plain64", sector_size: 4096 } },
-  digests: { "0": { type: "pbkdf2", hash: "sha256" } },
+  digests: { "0": { type: "pbkdf2", hash: "sha256", iterations: 1000 } },
 });
 
 Deno.test("LUKS2 metadata: a header rewritten with weaker parameters is refused", () => {
@@ -168,6 +168,31 @@ Deno.test("LUKS2 metadata: a header rewritten with weaker parameters is refused"
     ],
     ["other kdf", (m) => (m.keyslots["0"].kdf.type = "argon2i"), /kdf\.type/],
     ["few iterations", (m) => (m.keyslots["0"].kdf.iterations = 1), /iterations/],
+    [
+      "keyslot iterations that stall every start",
+      (m) => (m.keyslots["0"].kdf.iterations = 2 ** 32 - 1),
+      /keyslots\.0\.kdf\.iterations: expected 1000/,
+    ],
+    [
+      "digest iterations that stall every start",
+      (m) => (m.digests["0"].iterations = 2 ** 31),
+      /digests\.0\.iterations: expected 1000/,
+    ],
+    [
+      "digest iterations missing",
+      (m) => delete (m.digests["0"] as { iterations?: number }).iterations,
+      /digests\.0\.iterations/,
+    ],
+    [
+      "a second keyslot (each one tried on every start)",
+      (m) => Object.assign(m.keyslots, { "1": m.keyslots["0"] }),
+      /keyslots: expected one/,
+    ],
+    [
+      "a second digest",
+      (m) => Object.assign(m.digests, { "1": m.digests["0"] }),
+      /digests: expected one/,
+    ],
     ["token", (m) => Object.assign(m.tokens, { "0": { type: "x" } }), /tokens/],
     ["no keyslots", (m) => Object.assign(m, { keyslots: {} }), /keyslots/],
     ["digest hash", (m) => (m.digests["0"].hash = "sha1"), /digests\.0\.hash/],
