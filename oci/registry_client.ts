@@ -444,7 +444,17 @@ export class RegistryClient {
     await start.body?.cancel();
     const where = start.headers.get("location");
     if (!where) throw new ParseError(field, "blob upload answer has no Location header");
-    const uploadUrl = new URL(where, `${this.baseUrl(location.registry)}${location.repository}/`);
+    const base = new URL(`${this.baseUrl(location.registry)}${location.repository}/`);
+    const uploadUrl = new URL(where, base);
+    // The upload is sent with this registry's credentials: never to another origin (a registry
+    // behind a TLS-terminating proxy may name an http:// URL, which would carry them in clear).
+    if (uploadUrl.origin !== base.origin) {
+      throw new VerificationError(
+        field,
+        `blob upload Location ${uploadUrl.origin} is not the registry's origin ${base.origin}; ` +
+          "refusing to send the registry's credentials there",
+      );
+    }
     uploadUrl.searchParams.set("digest", digest);
     const put = await this.#request(
       location,
