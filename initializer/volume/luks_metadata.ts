@@ -4,7 +4,10 @@
  * not keyed: the host can rewrite it, e.g. switch the data segment to `cipher_null` while
  * keeping the keyslot that our key opens, so the volume would be "opened" but written in the
  * clear. Opening therefore proceeds only when every segment, keyslot and digest is exactly what
- * {@link LUKS_FORMAT_PARAMETERS} produce, and no tokens are present.
+ * {@link LUKS_FORMAT_PARAMETERS} produce, no tokens are present, and the header sets no persistent
+ * activation flags or requirements (`config.flags`, `config.requirements`): `cryptsetup open`
+ * applies the header's flags, so a host adding `allow-discards` would have the opened volume pass
+ * the filesystem's discards through and learn which blocks hold data.
  *
  * @module
  */
@@ -62,6 +65,7 @@ export function checkLuksMetadata(metadata: unknown): void {
       "expected at least 1000",
     );
   }
+  checkConfig(m.config);
   const tokens = m.tokens;
   expect(
     tokens === undefined || (isObject(tokens) && Object.keys(tokens).length === 0),
@@ -75,4 +79,25 @@ export function checkLuksMetadata(metadata: unknown): void {
     expect(d.type === "pbkdf2", `digests.${id}.type`, "expected pbkdf2");
     expect(d.hash === "sha256", `digests.${id}.hash`, "expected sha256");
   }
+}
+
+/** `config`: no persistent activation flags, no requirements (contrast sets neither). */
+function checkConfig(config: unknown): void {
+  if (config === undefined) return;
+  expect(isObject(config), "config", "expected an object");
+  const { flags, requirements } = config as Json;
+  expect(
+    flags === undefined || (Array.isArray(flags) && flags.length === 0),
+    "config.flags",
+    `unexpected persistent activation flags ${JSON.stringify(flags)} (contrast sets none; ` +
+      "allow-discards would show the host which blocks hold data)",
+  );
+  const mandatory = isObject(requirements) ? requirements.mandatory : undefined;
+  expect(
+    requirements === undefined ||
+      (isObject(requirements) && Object.keys(requirements).every((k) => k === "mandatory") &&
+        (mandatory === undefined || (Array.isArray(mandatory) && mandatory.length === 0))),
+    "config.requirements",
+    `unexpected requirements ${JSON.stringify(requirements)} (contrast sets none)`,
+  );
 }
