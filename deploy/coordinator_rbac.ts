@@ -9,8 +9,10 @@
  * - `leases` (`coordination.k8s.io`): replica registration for automatic peer recovery (see
  *   `coordinator/kube/peers.ts`): get, list and watch to find ready peers, create and update to heartbeat,
  *   delete to deregister on shutdown.
- * - the owner of the history (`--history-owner`, e.g. `apps/v1/StatefulSet/coordinator`): get,
- *   once at start to read its uid for the owner references.
+ * - the owner of the history (`--history-owner apps/v1/StatefulSet/coordinator`, what
+ *   `contrast coordinator` writes): get of that one StatefulSet (`resourceNames`), once at start
+ *   to read its uid for the owner references; no other workload's spec (a pod template's
+ *   environment may hold values) is readable with the token.
  *
  * @module
  */
@@ -18,6 +20,8 @@
 /** One RBAC PolicyRule. */
 export interface PolicyRule {
   readonly apiGroups: readonly string[];
+  /** The objects the rule is limited to (all of the resources' objects when absent). */
+  readonly resourceNames?: readonly string[];
   readonly resources: readonly string[];
   readonly verbs: readonly string[];
 }
@@ -40,9 +44,17 @@ export const COORDINATOR_PEER_RULES: readonly PolicyRule[] = [
   },
 ];
 
-/** What `--history-owner` needs for a StatefulSet or Deployment owner. */
+/** The StatefulSet `contrast coordinator` writes, the history's owner. */
+export const COORDINATOR_STATEFUL_SET = "coordinator";
+
+/** What `--history-owner apps/v1/StatefulSet/coordinator` needs: get of that StatefulSet only. */
 export const COORDINATOR_OWNER_RULES: readonly PolicyRule[] = [
-  { apiGroups: ["apps"], resources: ["statefulsets", "deployments"], verbs: ["get"] },
+  {
+    apiGroups: ["apps"],
+    resources: ["statefulsets"],
+    resourceNames: [COORDINATOR_STATEFUL_SET],
+    verbs: ["get"],
+  },
 ];
 
 /** Every rule of the Coordinator's Role. */

@@ -24,7 +24,7 @@ import { refuseGoYamlBreaks } from "../util/yaml/kubectl_agreement.ts";
 import { stringify } from "yaml";
 import { ParseError } from "../util/errors/mod.ts";
 import { POD_ROLE_ANNOTATION } from "./annotations.ts";
-import { COORDINATOR_RULES } from "./coordinator_rbac.ts";
+import { COORDINATOR_RULES, COORDINATOR_STATEFUL_SET } from "./coordinator_rbac.ts";
 
 /** Ports of the Coordinator process. */
 const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 } as const;
@@ -33,7 +33,7 @@ const COORDINATOR_PORTS = { user: 1313, mesh: 7777, probe: 9102, transit: 8200 }
 const COORDINATOR_STATE_DIR = "/var/lib/contrast";
 
 /** Name of the ServiceAccount, Role, RoleBinding, StatefulSet and mesh API Service. */
-const COORDINATOR_NAME = "coordinator";
+const COORDINATOR_NAME = COORDINATOR_STATEFUL_SET;
 
 /** The most replicas {@link coordinatorYaml} writes. */
 const MAX_COORDINATOR_REPLICAS = 15;
@@ -212,6 +212,7 @@ function rbac(o: CoordinatorYamlOptions) {
       rules: COORDINATOR_RULES.map((r) => ({
         apiGroups: [...r.apiGroups],
         resources: [...r.resources],
+        ...(r.resourceNames ? { resourceNames: [...r.resourceNames] } : {}),
         verbs: [...r.verbs],
       })),
     },

@@ -98,6 +98,7 @@ function createContainerMutants(step: Step, seq: RequestSequence, rng: RandomSou
   linuxAndAnnotationMutants(base, seq, add);
   if (step.context.role !== "pause") crossContainerMutants(step, seq, rng, add);
   storageMutants(add);
+  storageFieldMutants(base.input, add);
   guestPullKindMutants(base.input, step.context.role === "pause", add);
   blockStorageMutants(base.input, add);
   movedBlockEmptyDirMutants(step, seq, add);
@@ -560,6 +561,31 @@ function storageMutants(add: AddMutant): void {
   });
   add("sandbox pid namespace", "sandbox_pidns", (i) => {
     i.sandbox_pidns = !i.sandbox_pidns;
+  });
+}
+
+/**
+ * Each storage of the request changed in a field the agent acts on: another mount point (the
+ * container's binds then name a directory no storage of its request made, or another storage's),
+ * an option added (e.g. the ephemeral handler's `fsgid=`, a tmpfs size, a local directory's mode),
+ * another filesystem type.
+ */
+function storageFieldMutants(base: JsonObject, add: AddMutant): void {
+  a(base.storages).map(o).forEach((s, k) => {
+    const storage = (i: JsonObject) => o(a(i.storages)[k]);
+    add(`storage mounted elsewhere (${String(s.driver)})`, `storages[${k}].mount_point`, (i) => {
+      storage(i).mount_point = `${String(s.mount_point)}-tampered`;
+    });
+    add(`storage option added (${String(s.driver)})`, `storages[${k}].options`, (i) => {
+      a(storage(i).options).push(s.driver === "ephemeral" ? "fsgid=0" : "mode=0700");
+    });
+    add(
+      `storage of another filesystem type (${String(s.driver)})`,
+      `storages[${k}].fstype`,
+      (i) => {
+        storage(i).fstype = s.fstype === "ext4" ? "xfs" : "ext4";
+      },
+    );
   });
 }
 

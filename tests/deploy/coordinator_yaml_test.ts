@@ -89,6 +89,15 @@ Deno.test("replicated Coordinator YAML: Kubernetes history, least-privilege Role
   const [account, role, binding, set, mesh, user] = objects;
   assert.equal(account!.automountServiceAccountToken, false, "pods opt in, not every pod");
   assert.deepEqual(role!.rules, JSON.parse(JSON.stringify(COORDINATOR_RULES)));
+  // Least privilege: of the namespace's workloads only the owner StatefulSet is readable (a pod
+  // template's environment may hold values); before, every StatefulSet and Deployment was.
+  const apps = role!.rules.filter((r: { apiGroups: string[] }) => r.apiGroups.includes("apps"));
+  assert.deepEqual(apps, [{
+    apiGroups: ["apps"],
+    resources: ["statefulsets"],
+    resourceNames: ["coordinator"],
+    verbs: ["get"],
+  }]);
   assert.deepEqual(binding!.roleRef, {
     apiGroup: "rbac.authorization.k8s.io",
     kind: "Role",

@@ -47,6 +47,10 @@ async function applyObjects(cluster: LocalKubeCluster): Promise<void> {
       },
     },
   ];
+  // Another workload of the namespace, which the Role must not let the token read.
+  const other = structuredClone(items[3]!) as { metadata: { name: string } };
+  other.metadata.name = "other";
+  items.push(other as (typeof items)[number]);
   const applied = await cluster.kubectl(["apply", "-f", "-"], {
     stdin: JSON.stringify({ apiVersion: "v1", kind: "List", items }),
   });
@@ -143,6 +147,16 @@ Deno.test({
       async () => {
         await assert.rejects(
           startInCluster(ws, cluster, root, "v1/Secret/coordinator"),
+          /history-owner/,
+        );
+      },
+    );
+
+    await t.step(
+      "another StatefulSet as owner stops the start (the Role reads only the Coordinator's)",
+      async () => {
+        await assert.rejects(
+          startInCluster(ws, cluster, root, "apps/v1/StatefulSet/other"),
           /history-owner/,
         );
       },
