@@ -50,6 +50,11 @@ const MAX_INDEX_DEPTH = 2;
 export interface ImageResolverOptions {
   /** Directory of the on-disk cache (created when missing). */
   readonly cacheDir: string;
+  /**
+   * The workspace's image-cache key (32 bytes, `cache_key.ts`): cached account files and tag
+   * records are trusted only with a MAC under it; others are misses.
+   */
+  readonly cacheKey: Uint8Array;
   /** Registries (`host[:port]`) reached over plain HTTP. */
   readonly insecureRegistries?: readonly string[];
   /** Resolve only from the cache; a miss is an {@link UnavailableError}. */
@@ -433,7 +438,7 @@ export function createImageResolver(options: ImageResolverOptions): OciImageReso
     ? silentProgress
     : options.progress ?? defaultProgress();
   return new OciImageResolver({
-    cache: new ImageCache(options.cacheDir),
+    cache: new ImageCache(options.cacheDir, options.cacheKey),
     client: () =>
       client ??= loadDockerCredentials(options.dockerConfigPath).then((credentials) =>
         new RegistryClient({

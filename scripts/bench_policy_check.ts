@@ -34,6 +34,7 @@
  */
 import { type GenerateFlags, runGenerate } from "../cli/commands/generate.ts";
 import { createImageResolver } from "../oci/resolver.ts";
+import { readImageCacheKey } from "../oci/cache_key.ts";
 import {
   CompiledRules,
   type PolicyEvaluator,
@@ -196,6 +197,8 @@ try {
   await runGenerate([app], flags);
   const images = createImageResolver({
     cacheDir: `${tmp}/cache`,
+    // The key generate created in the workspace: its cached account files verify.
+    cacheKey: (await readImageCacheKey(`${tmp}/ws`))!,
     insecureRegistries: [registry.host],
     offline: true,
     progress: false,

@@ -27,6 +27,7 @@ import { encodeInitdataToml, parseInitdata, POLICY_KEY } from "../policy/initdat
 import { COORDINATOR_TRUST_ENV, parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import { type GeneratedPod, readGeneratedPods } from "../testing/simulation/generated_pods.ts";
 import { imagesInYaml, publishStandInImages } from "./demo_images.ts";
+import { imageCacheKeyPath, newImageCacheKey } from "../oci/cache_key.ts";
 import {
   CONTRAST_IMAGES,
   encodeImageLock,
@@ -137,7 +138,11 @@ async function main(): Promise<void> {
   // contrast's own images as `deno task images` names them, here as stand-ins too.
   const ownImages = CONTRAST_IMAGES.map((n) => `${DEMO_REGISTRY}/${imageRepository(n)}:${VERSION}`);
   const images = [...await imagesInYaml(`${WS}/app`), ...ownImages];
-  const digests = await publishStandInImages(`${WS}/image-cache`, images);
+  // The workspace's image-cache key, as generate would create it: the stand-ins' cached account
+  // files and tags carry a MAC under it, so the offline generate below trusts them.
+  const cacheKey = newImageCacheKey();
+  await Deno.writeTextFile(imageCacheKeyPath(WS), cacheKey.text, { mode: 0o600 });
+  const digests = await publishStandInImages(`${WS}/image-cache`, cacheKey.key, images);
   const lock = {
     version: 1 as const,
     images: Object.fromEntries(CONTRAST_IMAGES.map((n, i) => [

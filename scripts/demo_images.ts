@@ -48,14 +48,16 @@ export async function imagesInYaml(dir: string): Promise<string[]> {
 }
 
 /**
- * Builds a stand-in for each reference and records it in the cache at `cacheDir`; returns the
- * digest of each reference's stand-in.
+ * Builds a stand-in for each reference and records it in the cache at `cacheDir` (account files
+ * and tags authenticated with the workspace's image-cache key `cacheKey`); returns the digest of
+ * each reference's stand-in.
  */
 export async function publishStandInImages(
   cacheDir: string,
+  cacheKey: Uint8Array,
   references: readonly string[],
 ): Promise<Map<string, string>> {
-  const cache = new ImageCache(cacheDir);
+  const cache = new ImageCache(cacheDir, cacheKey);
   const digests = new Map<string, string>();
   for (const reference of references) {
     const ref = parseImageReference(reference);

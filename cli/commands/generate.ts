@@ -28,6 +28,7 @@ import {
 import { readRecord, sameDigest, sha256Hex } from "../../rego/compiled_record.ts";
 import { shippedRulesText } from "../../rego/shipped.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
+import { imageCacheKeyPath, newImageCacheKey, readImageCacheKey } from "../../oci/cache_key.ts";
 import {
   checkReferenceValues,
   isPlatform,
@@ -272,8 +273,16 @@ export async function runGenerate(
     seedKeys.push(await readPublicKeyFile("seedshare", text, file));
   }
 
+  // Created like the owner keys: written with the other files only when the run succeeds.
+  let cacheKey = await readImageCacheKey(ws);
+  if (cacheKey === undefined) {
+    const created = newImageCacheKey();
+    cacheKey = created.key;
+    writes.push({ path: imageCacheKeyPath(ws), data: created.text, mode: 0o600 });
+  }
   const resolver = createImageResolver({
     cacheDir: flags.imageCache ?? imageCacheDir(flags),
+    cacheKey,
     insecureRegistries: flags.insecureRegistry,
     offline: flags.offline === true,
     timeoutMs: parseDuration(flags.timeout ?? DEFAULT_TIMEOUT),

@@ -8,13 +8,16 @@
 import {
   addImageOptions,
   addTimeoutOption,
+  addWorkspaceOption,
   DEFAULT_TIMEOUT,
   imageCacheDir,
   parseDuration,
+  workspaceDir,
 } from "../options.ts";
 import { type Command, Option } from "commander";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
+import { ephemeralImageCacheKey, readImageCacheKey } from "../../oci/cache_key.ts";
 import type { ImageResolver } from "../../oci/types.ts";
 import { CompiledRules } from "../../rego/evaluator.ts";
 import {
@@ -48,6 +51,9 @@ interface ImageOptions {
   readonly offline: boolean;
   /** `--timeout`. */
   readonly timeout?: string;
+  /** `-w, --workspace-dir` (or the older `--workspace`): where the image-cache key is read. */
+  readonly workspaceDir?: string;
+  readonly workspace?: string;
 }
 
 /** Options of `contrast policy check`. */
@@ -99,9 +105,14 @@ function nodeOptions(cmd: Command): Command {
     );
 }
 
-function imageResolver(o: ImageOptions): ImageResolver {
+/**
+ * The resolver of the policy commands: the image cache authenticated with the workspace's key
+ * (written by `contrast generate`); without one, cached account files and tags are not trusted.
+ */
+async function imageResolver(o: ImageOptions): Promise<ImageResolver> {
   return createImageResolver({
     cacheDir: o.imageCache ?? imageCacheDir(o),
+    cacheKey: await readImageCacheKey(workspaceDir(o)) ?? ephemeralImageCacheKey(),
     insecureRegistries: o.insecureRegistry,
     offline: o.offline,
     timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
@@ -121,7 +132,7 @@ function randomSource(seed: string | undefined): RandomSource {
 export async function policyCheckCommand(
   paths: string[],
   o: PolicyCheckOptions,
-  images: ImageResolver = imageResolver(o),
+  given?: ImageResolver,
 ): Promise<void> {
   const { node, namespace } = nodeOf(o);
   const inputs = await readCheckInputs(paths, namespace);
@@ -131,6 +142,7 @@ export async function policyCheckCommand(
       "no confidential pod (runtimeClassName contrast-cc…) found",
     );
   }
+  const images = given ?? await imageResolver(o);
   const rules = await CompiledRules.load();
   const { run } = await runPolicyCheck(inputs, {
     rules,
@@ -204,7 +216,7 @@ export async function policyExplainCommand(
   policyPath: string,
   requestPath: string,
   o: PolicyExplainOptions,
-  images: ImageResolver = imageResolver(o),
+  given?: ImageResolver,
 ): Promise<void> {
   let text: string;
   try {
@@ -213,6 +225,7 @@ export async function policyExplainCommand(
     throw new ParseError(requestPath, `cannot read: ${(error as Error).message}`);
   }
   const requests = parseLoggedRequests(text, requestPath);
+  const images = given ?? await imageResolver(o);
   const { policy, references } = await loadPolicyAndReferences(policyPath, o, images);
   const rules = await CompiledRules.load();
   await assertSameRules(policy.rules, rules.record, `${policyPath}: policy.rego`);
@@ -225,7 +238,10 @@ export async function policyExplainCommand(
 }
 
 function imageOptions(cmd: Command): Command {
-  return addTimeoutOption(addImageOptions(cmd));
+  return addWorkspaceOption(
+    addTimeoutOption(addImageOptions(cmd)),
+    "the image-cache key generate wrote is read from here",
+  );
 }
 
 /** Registers `contrast policy check` and `contrast policy explain`. */

@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import { ImageCache } from "../../oci/cache.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { parseImageReference } from "../../oci/reference.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
+
+const KEY = ephemeralImageCacheKey();
 
 async function withCache(fn: (cache: ImageCache, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-cache-test-" });
   try {
-    await fn(new ImageCache(dir), dir);
+    await fn(new ImageCache(dir, KEY), dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
 import { pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 Deno.test("reaches a registry over HTTPS by default, trusting only the configured CA", async () => {
@@ -14,6 +15,7 @@ Deno.test("reaches a registry over HTTPS by default, trusting only the configure
     const ref = `${registry.host}/tls/app:v1`;
     const resolver = createImageResolver({
       cacheDir: `${dir}/ok`,
+      cacheKey: ephemeralImageCacheKey(),
       caCertificates: [registry.caCertificatePem!],
       dockerConfigPath: `${dir}/none.json`,
       progress: false,
@@ -30,6 +32,7 @@ Deno.test("reaches a registry over HTTPS by default, trusting only the configure
     await assert.rejects(
       createImageResolver({
         cacheDir: `${dir}/untrusted`,
+        cacheKey: ephemeralImageCacheKey(),
         dockerConfigPath: `${dir}/none.json`,
         progress: false,
       }).resolve(ref),
@@ -41,6 +44,7 @@ Deno.test("reaches a registry over HTTPS by default, trusting only the configure
     await assert.rejects(
       createImageResolver({
         cacheDir: `${dir}/plain`,
+        cacheKey: ephemeralImageCacheKey(),
         insecureRegistries: [registry.host],
         dockerConfigPath: `${dir}/none.json`,
         progress: false,

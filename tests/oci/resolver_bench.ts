@@ -8,13 +8,15 @@
 import { ImageCache } from "../../oci/cache.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import { parseImageReference } from "../../oci/reference.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
 import { LayeredFilesystem } from "../../oci/rootfs.ts";
 import { readTar, writeTar } from "../../oci/tar.ts";
 import { buildImage, layerEntries } from "../../oci/writer.ts";
 
 const IMAGES = 100;
 const cacheDir = await Deno.makeTempDir({ prefix: "contrast-oci-bench-" });
-const cache = new ImageCache(cacheDir);
+const cacheKey = ephemeralImageCacheKey();
+const cache = new ImageCache(cacheDir, cacheKey);
 const references: string[] = [];
 const documentPaths: string[] = [];
 for (let i = 0; i < IMAGES; i++) {
@@ -48,7 +50,7 @@ Deno.bench({
   name: "resolve 100 cached images offline (fresh resolver)",
   group: "cached",
   async fn() {
-    const resolver = createImageResolver({ cacheDir, offline: true, progress: false });
+    const resolver = createImageResolver({ cacheDir, cacheKey, offline: true, progress: false });
     await Promise.all(references.map((r) => resolver.resolve(r)));
   },
 });

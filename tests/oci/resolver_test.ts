@@ -8,6 +8,7 @@ import {
 import type { PullProgress } from "../../oci/progress.ts";
 import { createImageResolver, type ImageResolverOptions } from "../../oci/resolver.ts";
 import { writeTar } from "../../oci/tar.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
 import { digestOf } from "../../oci/digest.ts";
 import type { Descriptor } from "../../oci/manifest.ts";
 import { OCI_INDEX, OCI_LAYER_ZSTD, OCI_MANIFEST } from "../../oci/media_types.ts";
@@ -21,6 +22,8 @@ import {
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
 const GROUP = "root:x:0:\napp:x:1000:\n";
+/** One workspace's image-cache key, shared by the resolvers of a test. */
+const CACHE_KEY = ephemeralImageCacheKey();
 
 async function withRegistry(
   fn: (registry: TestRegistry, cacheDir: string) => Promise<void>,
@@ -43,6 +46,7 @@ function resolverFor(
 ) {
   return createImageResolver({
     cacheDir,
+    cacheKey: CACHE_KEY,
     insecureRegistries: [registry.host],
     progress: false,
     dockerConfigPath: `${cacheDir}/no-docker-config.json`,
@@ -397,7 +401,12 @@ Deno.test("offline mode resolves from the cache and reports a clear miss otherwi
       await registry.stop();
     }
     // The registry is gone: only the cache can answer.
-    const offline = createImageResolver({ cacheDir, offline: true, progress: false });
+    const offline = createImageResolver({
+      cacheDir,
+      cacheKey: CACHE_KEY,
+      offline: true,
+      progress: false,
+    });
     assert.deepEqual(await offline.resolve(ref), online);
     assert.deepEqual(
       { ...(await offline.resolve(online.pinned)), reference: ref },
@@ -415,6 +424,7 @@ Deno.test("offline mode resolves from the cache and reports a clear miss otherwi
     // Online with a digest reference, everything comes from the cache: no registry needed.
     const onlineCached = createImageResolver({
       cacheDir,
+      cacheKey: CACHE_KEY,
       insecureRegistries: [registry.host],
       progress: false,
       retries: 0,

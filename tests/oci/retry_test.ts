@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createImageResolver } from "../../oci/resolver.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
 import { pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 Deno.test("retries reads while the registry is briefly unreachable, then succeeds", async () => {
@@ -20,6 +21,7 @@ Deno.test("retries reads while the registry is briefly unreachable, then succeed
     // The registry is down when the resolution starts and back (same port, same storage) soon.
     const pending = createImageResolver({
       cacheDir: `${dir}/cache`,
+      cacheKey: ephemeralImageCacheKey(),
       insecureRegistries: [first.host],
       dockerConfigPath: `${dir}/none.json`,
       progress: false,

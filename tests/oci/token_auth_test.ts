@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { fetchBearerToken } from "../../oci/auth.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
 import { pushTestImage, startRegistry } from "../../testing/registry/registry.ts";
 
 const credentials = { username: "bob", password: "t0ken-pw" };
@@ -26,6 +27,7 @@ Deno.test("pulls through the Bearer token flow with credentials from the docker 
     );
     const image = await createImageResolver({
       cacheDir: `${dir}/cache`,
+      cacheKey: ephemeralImageCacheKey(),
       insecureRegistries: [registry.host],
       dockerConfigPath: configPath,
       progress: false,
@@ -41,6 +43,7 @@ Deno.test("pulls through the Bearer token flow with credentials from the docker 
     await assert.rejects(
       createImageResolver({
         cacheDir: `${dir}/anon-cache`,
+        cacheKey: ephemeralImageCacheKey(),
         insecureRegistries: [registry.host],
         dockerConfigPath: `${dir}/none.json`,
         progress: false,
@@ -92,6 +95,7 @@ Deno.test("exchanges a docker config identitytoken (OAuth2 refresh token) for a 
       );
       return createImageResolver({
         cacheDir: `${dir}/${cache}`,
+        cacheKey: ephemeralImageCacheKey(),
         insecureRegistries: [registry.host],
         dockerConfigPath: configPath,
         progress: false,

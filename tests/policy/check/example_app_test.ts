@@ -26,6 +26,8 @@ Deno.test({
           json: true,
           mutate: true,
           imageCache: cache,
+          // generate's workspace: its image-cache key authenticates the cached account files.
+          workspaceDir: example.ws,
           insecureRegistry: [registry.host],
           offline: false,
         });
