@@ -69,6 +69,88 @@ Deno.test("stores account files, keeping absent files absent", async () => {
   });
 });
 
+/** Replaces `from` by `to` in the cache file at `path`, keeping its MAC line. */
+async function tamper(path: string, from: string, to: string): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  assert.ok(text.includes(from), `${path} holds ${from}`);
+  await Deno.writeTextFile(path, text.replace(from, to));
+}
+
+const APP_PASSWD = "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+
+Deno.test("account files: a changed body, an unsealed entry or a bare MAC line is a miss", async () => {
+  await withCache(async (cache, dir) => {
+    const digest = `sha256:${"cd".repeat(32)}`;
+    const path = `${dir}/files/sha256/${"cd".repeat(32)}.json`;
+    await cache.putAccountFiles(digest, { passwd: APP_PASSWD });
+    assert.match(await Deno.readTextFile(path), /^[0-9a-f]{64}\n\{"passwd"/);
+    // The app's user made root, MAC line kept.
+    await tamper(path, "app:x:1000:1000", "app:x:0:0");
+    assert.equal(await cache.getAccountFiles(digest), undefined);
+    // The entry format before MACs (or anyone without the key): plain JSON.
+    await Deno.writeTextFile(path, JSON.stringify({ passwd: "app:x:0:0::/:/bin/sh\n" }));
+    assert.equal(await cache.getAccountFiles(digest), undefined);
+    await Deno.writeTextFile(path, `${"00".repeat(32)}\n`);
+    assert.equal(await cache.getAccountFiles(digest), undefined);
+    // Written again, it verifies.
+    await cache.putAccountFiles(digest, { passwd: APP_PASSWD });
+    assert.deepEqual(await cache.getAccountFiles(digest), { passwd: APP_PASSWD });
+  });
+});
+
+Deno.test("an entry copied to another name is a miss (the MAC covers kind and name)", async () => {
+  await withCache(async (cache, dir) => {
+    const rootImage = `sha256:${"aa".repeat(32)}`;
+    const appImage = `sha256:${"bb".repeat(32)}`;
+    await cache.putAccountFiles(rootImage, { passwd: "app:x:0:0::/:/bin/sh\n" });
+    await Deno.mkdir(`${dir}/files/sha256`, { recursive: true });
+    await Deno.copyFile(
+      `${dir}/files/sha256/${"aa".repeat(32)}.json`,
+      `${dir}/files/sha256/${"bb".repeat(32)}.json`,
+    );
+    assert.equal(await cache.getAccountFiles(appImage), undefined);
+
+    const ref = parseImageReference("127.0.0.1:5000/team/app:v1");
+    const other = parseImageReference("127.0.0.1:5000/team/other:v1");
+    await cache.putTag(other, "v1", rootImage);
+    await Deno.mkdir(`${dir}/tags/127.0.0.1:5000/team/app`, { recursive: true });
+    await Deno.copyFile(
+      `${dir}/tags/127.0.0.1:5000/team/other/v1.json`,
+      `${dir}/tags/127.0.0.1:5000/team/app/v1.json`,
+    );
+    assert.equal(await cache.getTag(ref, "v1"), undefined, "another repository's record");
+    await Deno.copyFile(
+      `${dir}/tags/127.0.0.1:5000/team/other/v1.json`,
+      `${dir}/tags/127.0.0.1:5000/team/other/v2.json`,
+    );
+    assert.equal(await cache.getTag(other, "v2"), undefined, "another tag's record");
+    assert.equal((await cache.getTag(other, "v1"))?.digest, rootImage);
+  });
+});
+
+Deno.test("a tag record pointed at another digest is a miss", async () => {
+  await withCache(async (cache, dir) => {
+    const ref = parseImageReference("127.0.0.1:5000/team/app:v1");
+    await cache.putTag(ref, "v1", `sha256:${"aa".repeat(32)}`);
+    await tamper(`${dir}/tags/127.0.0.1:5000/team/app/v1.json`, "aa".repeat(32), "bb".repeat(32));
+    assert.equal(await cache.getTag(ref, "v1"), undefined);
+  });
+});
+
+Deno.test("entries written under another workspace's key are misses", async () => {
+  await withCache(async (cache, dir) => {
+    const digest = `sha256:${"cd".repeat(32)}`;
+    const ref = parseImageReference("127.0.0.1:5000/team/app:v1");
+    const other = new ImageCache(dir, ephemeralImageCacheKey());
+    await other.putAccountFiles(digest, { passwd: APP_PASSWD });
+    await other.putTag(ref, "v1", digest);
+    assert.deepEqual(await other.getAccountFiles(digest), { passwd: APP_PASSWD });
+    assert.equal(await cache.getAccountFiles(digest), undefined);
+    assert.equal(await cache.getTag(ref, "v1"), undefined);
+    assert.throws(() => new ImageCache(dir, new Uint8Array(16)), RangeError);
+  });
+});
+
 Deno.test("leaves no temporary files behind", async () => {
   await withCache(async (cache, dir) => {
     const doc = new Uint8Array([1]);
