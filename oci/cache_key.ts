@@ -12,7 +12,7 @@ import { decodeHex, encodeHex } from "../util/bytes/mod.ts";
 import { readInputFileIfExists } from "../util/files/read_input.ts";
 
 /** The key file's name inside the workspace. */
-export const IMAGE_CACHE_KEY_FILE = "image-cache.key";
+const IMAGE_CACHE_KEY_FILE = "image-cache.key";
 /** Length of the key in bytes. */
 export const IMAGE_CACHE_KEY_BYTES = 32;
 
@@ -21,7 +21,7 @@ export const IMAGE_CACHE_KEY_BYTES = 32;
  *
  * @throws {ParseError} naming `path` when the text is not exactly that
  */
-export function parseImageCacheKey(text: string, path: string): Uint8Array {
+function parseImageCacheKey(text: string, path: string): Uint8Array {
   const hex = text.endsWith("\n") ? text.slice(0, -1) : text;
   if (!/^[0-9a-f]{64}$/.test(hex)) {
     throw new ParseError(path, `expected ${IMAGE_CACHE_KEY_BYTES * 2} lowercase hex digits`);

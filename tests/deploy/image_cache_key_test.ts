@@ -107,6 +107,7 @@ Deno.test({
         assert.equal(offline.code, ExitCode.Unavailable, offline.stderr);
         assert.match(offline.stderr, /not in the image cache.*offline/);
         assert.ok(offline.stderr.includes(app.manifestDigests[0]!), offline.stderr);
+        assert.ok(offline.stderr.includes(`image ${registry.host}/app:v1`), offline.stderr);
         // ...online, the registry's files are used and the entry rewritten.
         const online = await generate(registry, dir, ws, false);
         assert.equal(online.code, ExitCode.Ok, online.stderr);
