@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ImageCache } from "../../oci/cache.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { parseImageReference } from "../../oci/reference.ts";
+import { settlesWithin } from "../helpers/settles_within.ts";
 
 async function withCache(fn: (cache: ImageCache, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-cache-test-" });
@@ -75,19 +76,6 @@ Deno.test("leaves no temporary files behind", async () => {
     assert.deepEqual(names, [digest.slice(7)]);
   });
 });
-
-/** Races `call` against a guard; the guard winning means the read hung. */
-async function settlesWithin<T>(call: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([call, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 Deno.test({
   name: "a tampered cache cannot make reads endless: FIFOs, links and oversized files are misses",
