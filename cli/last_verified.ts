@@ -7,9 +7,7 @@
  *
  * @module
  */
-import { constantTimeEqual } from "../util/bytes/mod.ts";
 import { readFileIfExists } from "../util/files/mod.ts";
-import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { parseHistoryBackup } from "../protocol/history_backup.ts";
 
@@ -39,17 +37,4 @@ export async function readLastVerified(workspace: string): Promise<LastVerified 
     transition: backup.latestRecord.slice(0, 32),
     manifests: backup.manifests.length,
   };
-}
-
-/** Whether the hash chain of `manifests` (oldest first) passes through `transition`. */
-export async function historyContains(
-  manifests: readonly Uint8Array[],
-  transition: Uint8Array,
-): Promise<boolean> {
-  let current = GENESIS_TRANSITION;
-  for (const bytes of manifests) {
-    current = await transitionHash(await manifestHash(bytes), current);
-    if (constantTimeEqual(current, transition)) return true;
-  }
-  return false;
 }

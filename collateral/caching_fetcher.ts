@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { joinBytes } from "../util/bytes/mod.ts";
 import { UnavailableError } from "../util/errors/mod.ts";
 import { bundlePath, readFromBundle, writeToBundle } from "./bundle.ts";
 import { type CacheEntry, DiskCache } from "./disk_cache.ts";
@@ -380,13 +381,7 @@ export class CachingFetcher {
         chunks.push(chunk);
       }
     }
-    const body = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      body.set(c, at);
-      at += c.length;
-    }
-    return body;
+    return joinBytes(chunks);
   }
 
   /**

@@ -40,7 +40,12 @@ import {
 } from "../util/bytes/mod.ts";
 import { ParseError, UnavailableError, ValidationError } from "../util/errors/mod.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
-import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../manifest/hash.ts";
+import {
+  GENESIS_TRANSITION,
+  historyContains,
+  manifestHash,
+  transitionHash,
+} from "../manifest/hash.ts";
 import type { Manifest } from "../manifest/manifest.ts";
 import type { ManifestEvidenceVerifier, ManifestVerification } from "../manifest/verifiers.ts";
 import type { Evidence } from "../evidence/types.ts";
@@ -478,17 +483,7 @@ export class Coordinator {
    */
   async #authenticateBeforeQueue(request: ManifestRequest): Promise<void> {
     const state = await this.#fresh();
-    if (state.phase === "recovery") {
-      throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
-    }
-    const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
-    if (!constantTimeEqual(request.previousTransition, current)) {
-      throw new ConflictError(
-        "previous_transition",
-        `is not the latest transition (latest is ${encodeHex(current)})`,
-      );
-    }
-    const next = await transitionHash(await manifestHash(request.manifest), current);
+    const { next } = await updateOnto(state, request);
     const owners = state.phase === "active"
       ? workloadOwnersOf(state.manifest)
       : workloadOwnersOf(this.#options.parseManifest(request.manifest));
@@ -497,19 +492,9 @@ export class Coordinator {
 
   async #setManifest(request: ManifestRequest): Promise<ManifestResponseJson> {
     const state = await this.#freshLocked();
-    if (state.phase === "recovery") {
-      throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
-    }
-    const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
-    if (!constantTimeEqual(request.previousTransition, current)) {
-      throw new ConflictError(
-        "previous_transition",
-        `is not the latest transition (latest is ${encodeHex(current)})`,
-      );
-    }
     // The signature is over the transition hash of the raw bytes: an update is authenticated
     // against the current manifest's owner keys before its bytes are parsed.
-    const next = await transitionHash(await manifestHash(request.manifest), current);
+    const { current, next } = await updateOnto(state, request);
     if (state.phase === "active") {
       await authenticateManifestUpdate(
         workloadOwnersOf(state.manifest),
@@ -716,7 +701,7 @@ export class Coordinator {
       );
     }
     const peer = binding.peerTransition;
-    if (peer && !(await chainContains(loaded.manifests, peer))) {
+    if (peer && !(await historyContains(loaded.manifests, peer))) {
       throw new ConflictError(
         "latestTransition",
         `the peer serves transition ${encodeHex(peer)}, which the stored history (latest ` +
@@ -1000,17 +985,29 @@ export class Coordinator {
   }
 }
 
-/** Whether the hash chain of `manifests` (oldest first) passes through `transition`. */
-async function chainContains(
-  manifests: readonly Uint8Array[],
-  transition: Uint8Array,
-): Promise<boolean> {
-  let current = GENESIS_TRANSITION;
-  for (const bytes of manifests) {
-    current = await transitionHash(await manifestHash(bytes), current);
-    if (constantTimeEqual(current, transition)) return true;
+/**
+ * The checks every manifest update starts with, against `state`: refused in recovery, and its
+ * previous transition must be the latest. Returns that latest (`current`, the genesis transition
+ * before a first manifest) and the transition the update makes (`next`).
+ *
+ * @throws {PreconditionFailedError} in recovery
+ * @throws {ConflictError} naming `previous_transition` when it is not the latest
+ */
+async function updateOnto(
+  state: State,
+  request: ManifestRequest,
+): Promise<{ current: Uint8Array; next: Uint8Array }> {
+  if (state.phase === "recovery") {
+    throw new PreconditionFailedError("", "the Coordinator needs recovery before an update");
   }
-  return false;
+  const current = state.phase === "active" ? state.transition : GENESIS_TRANSITION;
+  if (!constantTimeEqual(request.previousTransition, current)) {
+    throw new ConflictError(
+      "previous_transition",
+      `is not the latest transition (latest is ${encodeHex(current)})`,
+    );
+  }
+  return { current, next: await transitionHash(await manifestHash(request.manifest), current) };
 }
 
 /** The transition a stored latest record names (its first 32 bytes), checked for shape only. */

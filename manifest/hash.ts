@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { concatBytes, sha256 } from "../util/bytes/mod.ts";
+import { concatBytes, constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 
 /** Length of every hash in the history (SHA-256). */
@@ -85,4 +85,20 @@ export async function transitionHash(
   previousTransition: Uint8Array,
 ): Promise<Uint8Array> {
   return await sha256(transitionBody(manifestHash, previousTransition));
+}
+
+/**
+ * Whether the hash chain of `manifests` (oldest first, the first after
+ * {@link GENESIS_TRANSITION}) passes through `transition`.
+ */
+export async function historyContains(
+  manifests: readonly Uint8Array[],
+  transition: Uint8Array,
+): Promise<boolean> {
+  let current = GENESIS_TRANSITION;
+  for (const bytes of manifests) {
+    current = await transitionHash(await manifestHash(bytes), current);
+    if (constantTimeEqual(current, transition)) return true;
+  }
+  return false;
 }

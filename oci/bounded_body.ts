@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { joinBytes } from "../util/bytes/mod.ts";
 import { VerificationError } from "../util/errors/mod.ts";
 
 /** Progress callback: bytes received so far of at most `limit`. */
@@ -37,13 +38,7 @@ export async function readBoundedBody(
       progress?.(total, limit);
     }
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return joinBytes(parts);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   deflateRawSync,
   gzipSync,
 } from "node:zlib";
+import { joinBytes } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
 
 const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
@@ -60,13 +61,7 @@ async function pipe(
     throw new ParseError(field, `corrupt compressed data (${(error as Error).message})`);
   }
   await writing;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return joinBytes(chunks);
 }
 
 /**

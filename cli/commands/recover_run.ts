@@ -37,7 +37,8 @@ import {
 } from "../../atls/workspace.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import { checkSeedIsTheDeployments } from "../seed_anchor.ts";
-import { historyContains, readLastVerified } from "../last_verified.ts";
+import { readLastVerified } from "../last_verified.ts";
+import { historyContains } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { matchPolicy } from "../../manifest/policy_match.ts";
 import {

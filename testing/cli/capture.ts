@@ -30,3 +30,16 @@ export async function runCliCaptured(...args: string[]): Promise<CapturedRun> {
     console.error = error;
   }
 }
+
+/**
+ * Runs `contrast <command[0]> -c <coordinator> -w <workspace> <command[1..]>` in-process (a
+ * command against the Coordinator at `coordinator`, `HOST:PORT`) and returns what it printed.
+ */
+export async function runCliAgainst(
+  coordinator: string,
+  workspace: string,
+  command: readonly [string, ...string[]],
+): Promise<CapturedRun> {
+  const [name, ...rest] = command;
+  return await runCliCaptured(name, "-c", coordinator, "-w", workspace, ...rest);
+}

@@ -16,6 +16,7 @@ import { SimulatedSnpAuthority } from "../snp/authority.ts";
 import { SimulatedTdxAuthority } from "../tdx/authority.ts";
 import type { SnpReferenceValue } from "../../snp/reference_values.ts";
 import { SIMULATED_TDX_PLATFORM } from "../../tdx/reference_values.ts";
+import { generateRsaOaepKeys } from "../keys.ts";
 
 /** The launch measurement every simulated VM of the deployment reports. */
 export const MEASUREMENT: Promise<Uint8Array> = digest(
@@ -51,6 +52,30 @@ export function initdata(policy: string): Uint8Array {
 }
 
 /** Keys and documents of one deployment. */
+/**
+ * An edit for {@link Deployment.manifest} that lists the initdata digest `digest` as one more
+ * coordinator policy (another Coordinator version's, as while one version replaces another).
+ */
+export function withCoordinatorPolicy(digest: Uint8Array): (m: Record<string, unknown>) => void {
+  return (m) => {
+    (m.Policies as Record<string, unknown>)[encodeHex(digest)] = {
+      SANs: ["coordinator"],
+      WorkloadSecretID: "",
+      Role: "coordinator",
+    };
+  };
+}
+
+/**
+ * An edit for {@link Deployment.manifest} that drops the policy of initdata digest `digest` (as an
+ * owner does who removes a pod, say one whose image turned out vulnerable).
+ */
+export function withoutPolicy(digest: Uint8Array): (m: Record<string, unknown>) => void {
+  return (m) => {
+    delete (m.Policies as Record<string, unknown>)[encodeHex(digest)];
+  };
+}
+
 export interface Deployment {
   /** The Coordinator's initdata and its digest. */
   readonly coordinator: { doc: Uint8Array; digest: Uint8Array };
@@ -124,16 +149,7 @@ export async function deployment(platform: SimulatedPlatform = "snp"): Promise<D
     true,
     ["sign", "verify"],
   ) as CryptoKeyPair;
-  const share = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  ) as CryptoKeyPair;
+  const share = await generateRsaOaepKeys();
   const coordinator = await doc("coordinator");
   const pods = { web: await doc("web"), db: await doc("db") };
   const workloadOwner = {

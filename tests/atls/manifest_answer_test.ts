@@ -13,6 +13,7 @@ import type { PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { VerificationError } from "../../util/errors/mod.ts";
 import { createSeedShares } from "../../seed/seed_shares.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 
 /** A client whose every request is answered with `answer`. */
 function answering(answer: unknown): PinnedHttpsClient {
@@ -28,16 +29,7 @@ const REQUEST = {
 const PEM = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
 
 Deno.test("sendManifest returns the answer typed, its seed-share document parsed", async () => {
-  const { publicKey } = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  ) as CryptoKeyPair;
+  const { publicKey } = await generateRsaOaepKeys();
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
   const hex = Array.from(spki, (b) => b.toString(16).padStart(2, "0")).join("");
   const shares = await createSeedShares(SeedEngine.create(), [hex]);

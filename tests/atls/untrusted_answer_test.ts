@@ -17,7 +17,7 @@ import { attestCoordinator } from "../../atls/coordinator_client.ts";
 import { parseCoordinatorTrust } from "../../atls/coordinator_trust.ts";
 import { isPermanent } from "../../initializer/run.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { runCliAgainst } from "../../testing/cli/capture.ts";
 import { createWorkspace } from "../../testing/simulation/workspace.ts";
 import { listTree } from "../helpers/list_tree.ts";
 
@@ -76,15 +76,8 @@ Deno.test({
       ]];
       for (const [answer, field] of cases) {
         server.answer(answer!);
-        for (const command of [["verify"], ["set", ws.yamlPath]]) {
-          const run = await runCliCaptured(
-            command[0]!,
-            "-c",
-            server.address,
-            "-w",
-            ws.dir,
-            ...command.slice(1),
-          );
+        for (const command of [["verify"], ["set", ws.yamlPath]] as const) {
+          const run = await runCliAgainst(server.address, ws.dir, command);
           assert.equal(run.code, 1, `${answer} ${command[0]}: ${run.stdout}${run.stderr}`);
           assert.match(run.stderr, new RegExp(`error: coordinator\\.${field}: the Coordinator's`));
         }

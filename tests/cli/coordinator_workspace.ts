@@ -4,9 +4,12 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { inProcessCoordinator } from "../coordinator/fixture.ts";
+import type { LatestRecord } from "../../coordinator/history/backend.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 import { createWorkspace, type Workspace } from "../e2e/harness.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
 
 /** The in-process Coordinator the fixture starts. */
 type TestCoordinator = Awaited<ReturnType<typeof inProcessCoordinator>>;
@@ -72,4 +75,40 @@ export function workspaceCommand(
     `${ws.dir}/manifest.json`,
     ...extra,
   ];
+}
+
+/**
+ * What a host that controls the Coordinator's storage does: puts `bytes` back as the stored latest
+ * record and restarts the Coordinator on it (no seed). Returns the latest record it replaced.
+ */
+export async function putLatestBack(
+  coordinator: TestCoordinator,
+  bytes: Uint8Array,
+): Promise<LatestRecord> {
+  const replaced = (await coordinator.backend.readLatest())!;
+  assert.ok(await coordinator.backend.compareAndSwapLatest(replaced.version, bytes));
+  await coordinator.restart();
+  return replaced;
+}
+
+/**
+ * The owner's first steps through the CLI: `contrast set` of the workspace's YAML, then
+ * `contrast verify` (both must exit 0). Returns `verify` (the same command, to run again) and the
+ * history backup it wrote (`verify/history.json`).
+ */
+export async function setAndVerified(ws: Workspace, coordinator: TestCoordinator) {
+  const owner = await runCliCaptured(
+    "set",
+    "-c",
+    coordinator.userAddress,
+    "-w",
+    ws.dir,
+    ws.yamlPath,
+  );
+  assert.equal(owner.code, 0, owner.stderr);
+  const verify = () => runCliCaptured("verify", "-c", coordinator.userAddress, "-w", ws.dir);
+  const good = await verify();
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);
+  return { verify, backup };
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
-import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { runCliAgainst } from "../../testing/cli/capture.ts";
 import { createWorkspace } from "../../testing/simulation/workspace.ts";
 
 /** A control, line-separator or bidirectional formatting character left as it is. */
@@ -53,15 +53,8 @@ Deno.test({
       for (const [status, code, body] of answers) {
         const server = await impostor(status, body);
         try {
-          for (const command of [["verify"], ["set", ws.yamlPath], ["recover"]]) {
-            const run = await runCliCaptured(
-              command[0]!,
-              "-c",
-              server.address,
-              "-w",
-              ws.dir,
-              ...command.slice(1),
-            );
+          for (const command of [["verify"], ["set", ws.yamlPath], ["recover"]] as const) {
+            const run = await runCliAgainst(server.address, ws.dir, command);
             const what = `${status} ${command[0]}: ${JSON.stringify(run.stderr)}`;
             assert.equal(run.code, code, what);
             assert.doesNotMatch(run.stderr, UNESCAPED, what);

@@ -7,14 +7,16 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { setManifest } from "../coordinator/replica_fixture.ts";
 import {
   coordinatorWorkspaceTest,
+  putLatestBack,
   setFirstManifestKept,
   workspaceCommand,
 } from "./coordinator_workspace.ts";
+import { withoutPolicy } from "../coordinator/fixture.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: refuses a history that ends before the latest transition verify recorded",
@@ -23,28 +25,16 @@ coordinatorWorkspaceTest(
     const first = await setFirstManifestKept(ws, c);
     const firstRecord = (await c.backend.readLatest())!;
     const manifest = d.manifest();
-    const all = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
-    const setOn = async (bytes: Uint8Array, docs: Uint8Array[], previous: string) =>
-      await c.coordinator.setManifest(parseManifestRequest({
-        manifest: encodeBase64(bytes),
-        policies: docs.map(encodeBase64),
-        previous_transition: previous,
-        signature: await d.ownerSignature(bytes, decodeHex(previous)),
-      }));
     // The owner removes `web`, then sets the first manifest again (say, with `web` fixed).
-    const withoutWeb = d.manifest((m) => {
-      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-    });
-    const second = await setOn(withoutWeb, [d.coordinator.doc, d.pods.db.doc], first.transition);
-    const third = await setOn(manifest, all, second.transition);
+    const withoutWeb = d.manifest(withoutPolicy(d.pods.web.digest));
+    const second = await setManifest(d, c.coordinator, withoutWeb, decodeHex(first.transition));
+    const third = await setManifest(d, c.coordinator, manifest, decodeHex(second.transition));
     await Deno.writeFile(`${ws.dir}/manifest.json`, manifest);
     const verified = await runCliCaptured(...workspaceCommand("verify", ws, c));
     assert.equal(verified.code, 0, verified.stderr);
 
     // The host puts the first latest record back and restarts the Coordinator.
-    const genuine = (await c.backend.readLatest())!;
-    assert.ok(await c.backend.compareAndSwapLatest(genuine.version, firstRecord.bytes));
-    await c.restart();
+    const genuine = await putLatestBack(c, firstRecord.bytes);
     assert.equal(c.coordinator.phase, "recovery");
     const r = await runCliCaptured(...workspaceCommand("recover", ws, c));
     if ((c.coordinator.phase as string) === "active") {
@@ -59,9 +49,7 @@ coordinatorWorkspaceTest(
     assert.match(r.stderr, /verify\/history\.json: .*does not contain the latest transition/);
 
     // With the genuine latest back, the same command recovers the verified state.
-    const rolledBack = (await c.backend.readLatest())!;
-    assert.ok(await c.backend.compareAndSwapLatest(rolledBack.version, genuine.bytes));
-    await c.restart();
+    await putLatestBack(c, genuine.bytes);
     const again = await runCliCaptured(...workspaceCommand("recover", ws, c));
     assert.equal(again.code, 0, again.stderr);
     const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });

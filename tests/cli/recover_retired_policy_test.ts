@@ -12,7 +12,7 @@ import { decodeHex, encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod
 import { parseManifestRequest } from "../../protocol/messages.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { initdata } from "../coordinator/fixture.ts";
+import { initdata, withCoordinatorPolicy } from "../coordinator/fixture.ts";
 import { sharedParts, startOn } from "../coordinator/replica_fixture.ts";
 import { coordinatorWorkspaceTest, workspaceCommand } from "./coordinator_workspace.ts";
 
@@ -24,13 +24,7 @@ coordinatorWorkspaceTest(
     // newer version's.
     const newerDoc = initdata("coordinator, a newer version");
     const newer = await sha256(newerDoc);
-    const both = d.manifest((m) => {
-      (m.Policies as Record<string, unknown>)[encodeHex(newer)] = {
-        SANs: ["coordinator"],
-        WorkloadSecretID: "",
-        Role: "coordinator",
-      };
-    });
+    const both = d.manifest(withCoordinatorPolicy(newer));
     const docs = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
     const first = await c.coordinator.setManifest(parseManifestRequest({
       manifest: encodeBase64(both),

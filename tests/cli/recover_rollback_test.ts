@@ -7,14 +7,16 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { setManifest } from "../coordinator/replica_fixture.ts";
 import {
   coordinatorWorkspaceTest,
+  putLatestBack,
   setFirstManifestKept,
   workspaceCommand,
 } from "./coordinator_workspace.ts";
+import { withoutPolicy } from "../coordinator/fixture.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: refuses a Coordinator whose stored latest the host rolled back to an " +
@@ -24,21 +26,11 @@ coordinatorWorkspaceTest(
     const first = await setFirstManifestKept(ws, c);
     const oldRecord = (await c.backend.readLatest())!;
     // The owner removes `web`, and keeps the new manifest as the workspace's manifest.json.
-    const update = d.manifest((m) => {
-      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-    });
-    const previous = decodeHex(first.transition);
-    const second = await c.coordinator.setManifest(parseManifestRequest({
-      manifest: encodeBase64(update),
-      policies: [d.coordinator.doc, d.pods.db.doc].map(encodeBase64),
-      previous_transition: first.transition,
-      signature: await d.ownerSignature(update, previous),
-    }));
+    const update = d.manifest(withoutPolicy(d.pods.web.digest));
+    const second = await setManifest(d, c.coordinator, update, decodeHex(first.transition));
     await Deno.writeFile(`${ws.dir}/manifest.json`, update);
     // The host puts the old (genuinely signed) latest record back and restarts the Coordinator.
-    const now = (await c.backend.readLatest())!;
-    assert.ok(await c.backend.compareAndSwapLatest(now.version, oldRecord.bytes));
-    await c.restart();
+    const now = await putLatestBack(c, oldRecord.bytes);
     assert.equal(c.coordinator.phase, "recovery");
 
     const r = await runCliCaptured(...workspaceCommand("recover", ws, c));
@@ -54,9 +46,7 @@ coordinatorWorkspaceTest(
     assert.match(r.stderr, /does not contain this manifest: its store may have been rolled back/);
 
     // With the genuine latest back, the same command recovers the owner's latest manifest.
-    const rolledBack = (await c.backend.readLatest())!;
-    assert.ok(await c.backend.compareAndSwapLatest(rolledBack.version, now.bytes));
-    await c.restart();
+    await putLatestBack(c, now.bytes);
     const again = await runCliCaptured(...workspaceCommand("recover", ws, c));
     assert.equal(again.code, 0, again.stderr);
     const state = await c.coordinator.attest({ nonce: new Uint8Array(32) });

@@ -7,7 +7,7 @@ import {
   setFirstManifestKept,
   workspaceCommand,
 } from "./coordinator_workspace.ts";
-import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { parseResultDocument } from "../../testing/cli/result_schema.ts";
 

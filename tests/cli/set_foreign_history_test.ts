@@ -18,7 +18,7 @@ import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
-import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 import {
   decryptSeedShare,
   engineFromRecoveredSeed,

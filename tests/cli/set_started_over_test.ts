@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, setAndVerified } from "./coordinator_workspace.ts";
 
 type WorkspaceTestArgs = Parameters<Parameters<typeof coordinatorWorkspaceTest>[1]>;
 
@@ -81,12 +81,7 @@ coordinatorWorkspaceTest(
   "contrast verify: refuses a Coordinator started over with the owner's whole replayed history " +
     "(another root CA than the workspace's) and keeps the last verified backup",
   async (_t, ws, c) => {
-    const owner = await runCliCaptured("set", "-c", c.userAddress, "-w", ws.dir, ws.yamlPath);
-    assert.equal(owner.code, 0, owner.stderr);
-    const verify = () => runCliCaptured("verify", "-c", c.userAddress, "-w", ws.dir);
-    const good = await verify();
-    assert.equal(good.code, 0, good.stdout + good.stderr);
-    const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);
+    const { verify, backup } = await setAndVerified(ws, c);
 
     // The infrastructure wipes the store, restarts the Coordinator and replays the owner's
     // history (public: /attest serves every manifest with its signature): same latest transition,

@@ -9,15 +9,17 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
+import { setManifest } from "../coordinator/replica_fixture.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { listTree } from "../helpers/list_tree.ts";
 import {
   coordinatorWorkspaceTest,
+  putLatestBack,
   setFirstManifestKept,
   workspaceCommand,
 } from "./coordinator_workspace.ts";
+import { withoutPolicy } from "../coordinator/fixture.ts";
 
 coordinatorWorkspaceTest(
   "contrast verify from an auditor's workspace: a Coordinator started over on a new seed with " +
@@ -55,15 +57,8 @@ coordinatorWorkspaceTest(
     const firstManifest = `${ws.dir}/first-manifest.json`;
     await Deno.copyFile(`${ws.dir}/manifest.json`, firstManifest);
     const oldRecord = (await c.backend.readLatest())!;
-    const update = d.manifest((m) => {
-      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-    });
-    await c.coordinator.setManifest(parseManifestRequest({
-      manifest: encodeBase64(update),
-      policies: [d.coordinator.doc, d.pods.db.doc].map(encodeBase64),
-      previous_transition: first.transition,
-      signature: await d.ownerSignature(update, decodeHex(first.transition)),
-    }));
+    const update = d.manifest(withoutPolicy(d.pods.web.digest));
+    await setManifest(d, c.coordinator, update, decodeHex(first.transition));
     await Deno.writeFile(`${ws.dir}/manifest.json`, update);
     const good = await runCliCaptured(...workspaceCommand("verify", ws, c));
     assert.equal(good.code, 0, good.stdout + good.stderr);
@@ -72,9 +67,7 @@ coordinatorWorkspaceTest(
     // The host puts the first latest record back; recovered onto it (same seed, same root CA) from
     // a copy of the workspace without verify/ (recover refuses a history that ends before
     // verify/history.json's).
-    const now = (await c.backend.readLatest())!;
-    assert.ok(await c.backend.compareAndSwapLatest(now.version, oldRecord.bytes));
-    await c.restart();
+    await putLatestBack(c, oldRecord.bytes);
     await Deno.rename(`${ws.dir}/verify`, `${ws.dir}/verify.aside`);
     const recovered = await runCliCaptured(
       "recover",

@@ -10,18 +10,13 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { listTree } from "../helpers/list_tree.ts";
-import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { coordinatorWorkspaceTest, setAndVerified } from "./coordinator_workspace.ts";
 
 coordinatorWorkspaceTest(
   "contrast verify: a Coordinator whose store was wiped (no manifest) is exit 1 and verify/ " +
     "with the history backup is kept",
   async (_t, ws, c) => {
-    const owner = await runCliCaptured("set", "-c", c.userAddress, "-w", ws.dir, ws.yamlPath);
-    assert.equal(owner.code, 0, owner.stderr);
-    const verify = () => runCliCaptured("verify", "-c", c.userAddress, "-w", ws.dir);
-    const good = await verify();
-    assert.equal(good.code, 0, good.stdout + good.stderr);
-    const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);
+    const { backup } = await setAndVerified(ws, c);
     const before = await listTree(ws.dir);
 
     // The infrastructure wipes the store and restarts the Coordinator: no manifest, new seed.

@@ -1,19 +1,8 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
-import { sealTo } from "../../protocol/hpke.ts";
-import {
-  parseManifestRequest,
-  parseRecoverRequest,
-  RECOVERY_HPKE_INFO,
-} from "../../protocol/messages.ts";
-import {
-  importSeedshareOwnerSigningKey,
-  importWorkloadOwnerKey,
-  recoveryMessage,
-  signManifestUpdate,
-  signRecovery,
-} from "../../protocol/signatures.ts";
+import { parseManifestRequest, parseRecoverRequest } from "../../protocol/messages.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { statusFor } from "../../coordinator/http/errors.ts";
 import { PreconditionFailedError } from "../../protocol/errors.ts";
@@ -23,12 +12,9 @@ import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts"
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import {
-  decryptSeedShare,
-  importSeedshareOwnerPrivateKey,
-  type SeedShareDocument,
-} from "../../seed/seed_shares.ts";
+import type { SeedShareDocument } from "../../seed/seed_shares.ts";
 import { deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
+import { ownerRecoveryRequest } from "./replica_fixture.ts";
 
 const OPTIONS = { sanitizeResources: false, sanitizeOps: false };
 
@@ -141,30 +127,14 @@ Deno.test({
         signature: encodeHex(signature),
       }));
 
-      const shares = set.seedShares as SeedShareDocument;
-      const ownerSigning = await importSeedshareOwnerSigningKey(d.seedshareOwner.pem);
-      const recovered = await decryptSeedShare(
-        shares,
-        await importSeedshareOwnerPrivateKey(d.seedshareOwner.pem),
-        ownerSigning.publicKeyDer,
-      );
-      const hpkeKey = decodeHex(claimed.hpkePublicKey);
-      const sealed = await sealTo(
-        hpkeKey,
-        concatBytes(recovered.seed, recovered.salt),
-        RECOVERY_HPKE_INFO,
+      const request = await ownerRecoveryRequest(
+        d,
+        set.seedShares as SeedShareDocument,
+        claimed.hpkePublicKey,
         previous,
       );
-      const recoverSignature = await signRecovery(
-        ownerSigning,
-        recoveryMessage(hpkeKey, previous, sealed),
-      );
       await assert.rejects(
-        replica.recover({
-          sealedSeed: sealed,
-          ownerPublicKey: ownerSigning.publicKeyDer,
-          signature: recoverSignature,
-        }),
+        replica.recover(request),
         (e: unknown) => statusFor(e) === 409 && /moved/.test(String(e)),
       );
       assert.equal(replica.phase, "recovery");

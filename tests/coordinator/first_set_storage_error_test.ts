@@ -11,12 +11,9 @@ import assert from "node:assert/strict";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import type { ObjectKind } from "../../coordinator/history/backend.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
-import { SeedEngine } from "../../seed/seed_engine.ts";
-import { loadActiveState } from "../../coordinator/active_state.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { deployment } from "./fixture.ts";
-import { recoverSeed, setManifest, sharedParts, startOn } from "./replica_fixture.ts";
+import { loadWithSeedShares, setManifest, sharedParts, startOn } from "./replica_fixture.ts";
 
 /** Storage whose second seed-share write (the one after the swap of latest) fails. */
 class FlakySeedShareWrites extends MemoryHistoryBackend {
@@ -43,13 +40,7 @@ Deno.test({
     const answered = new TextEncoder().encode(
       encodeSeedShares(set.seedShares as SeedShareDocument),
     );
-    const recovered = await recoverSeed(d, answered);
-    const loaded = await loadActiveState(
-      SeedEngine.fromSeed(recovered.seed, recovered.salt),
-      backend,
-      parseManifest,
-      { repairSeedShares: false },
-    );
+    const loaded = await loadWithSeedShares(d, answered, backend, { repairSeedShares: false });
     assert.equal(set.rootCa, loaded.ca.rootPem);
   },
 });

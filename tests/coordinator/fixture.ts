@@ -15,6 +15,8 @@ export {
   initdata,
   MEASUREMENT,
   snpAuthority,
+  withCoordinatorPolicy,
+  withoutPolicy,
 } from "../../testing/simulation/deployment.ts";
 
 /** Service settings for tests: every port free and chosen by the OS, on 127.0.0.1 only. */

@@ -24,7 +24,14 @@ import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
-import { type Deployment, deployment, initdata, MEASUREMENT } from "./fixture.ts";
+import {
+  type Deployment,
+  deployment,
+  initdata,
+  MEASUREMENT,
+  withCoordinatorPolicy,
+  withoutPolicy,
+} from "./fixture.ts";
 
 /** A Coordinator whose next evidence verification waits until the test releases it. */
 async function coordinatorWithHeldVerification(d: Deployment) {
@@ -122,9 +129,7 @@ Deno.test("a certificate request verified across an update that removes its poli
   await held.started;
 
   // Meanwhile the owner removes the web policy; `set` returns before the request is answered.
-  const update = d.manifest((m) => {
-    delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-  });
+  const update = d.manifest(withoutPolicy(d.pods.web.digest));
   const updated = await setManifest(
     coordinator,
     d,
@@ -145,13 +150,7 @@ Deno.test("a peer-seed request verified across an update that removes its coordi
   // A second coordinator policy (an older Coordinator version being rolled out of the manifest).
   const older = initdata("older coordinator");
   const olderDigest = await sha256(older);
-  const withOlder = d.manifest((m) => {
-    (m.Policies as Record<string, unknown>)[encodeHex(olderDigest)] = {
-      SANs: ["coordinator"],
-      WorkloadSecretID: "",
-      Role: "coordinator",
-    };
-  });
+  const withOlder = d.manifest(withCoordinatorPolicy(olderDigest));
   const all = [d.coordinator.doc, older, d.pods.web.doc, d.pods.db.doc];
   const set = await setManifest(coordinator, d, withOlder, all);
 

@@ -14,20 +14,19 @@ import type {
   LatestRecord,
   ObjectKind,
 } from "../../coordinator/history/backend.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { ConflictError } from "../../protocol/errors.ts";
-import { loadActiveState } from "../../coordinator/active_state.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares } from "../../seed/seed_shares.ts";
-import { type Deployment, deployment, initdata } from "./fixture.ts";
+import { initdata, withCoordinatorPolicy, withoutPolicy } from "./fixture.ts";
 import {
-  recoverSeed,
+  loadWithSeedShares,
+  recoveredReplica,
+  replicaTest,
   serveOnLoopback,
   setManifest,
-  type SharedParts,
-  sharedParts,
   startOn,
+  whileServing,
 } from "./replica_fixture.ts";
 
 /**
@@ -66,26 +65,10 @@ function refusalOf(attempt: Promise<unknown>): Promise<unknown> {
   return attempt.then(() => undefined, (e: unknown) => e);
 }
 
-/**
- * Registers a test (sanitizers off: the Coordinators' servers and timers outlive it) that gets
- * the simulated deployment, the parts its replicas share and their empty shared history storage.
- */
-function recoveryTest(
-  name: string,
-  fn: (d: Deployment, parts: SharedParts, shared: MemoryHistoryBackend) => Promise<void>,
-): void {
-  Deno.test({
-    name,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn: async () =>
-      await fn(await deployment(), sharedParts("recovery-binding"), new MemoryHistoryBackend()),
-  });
-}
-
-recoveryTest(
+replicaTest(
   "peer recovery: a host-planted manifest and a swapped latest do not hand a replica a " +
     "seed of the host's choosing",
+  "recovery-binding",
   async (d, parts, shared) => {
     const manifest = d.manifest();
     // The genuine deployment: an active Coordinator on the shared storage.
@@ -105,13 +88,7 @@ recoveryTest(
     try {
       // The host plants an unsigned manifest naming its own policy a coordinator policy, and a
       // latest record naming it (the signature is not checked before a seed is known).
-      const planted = d.manifest((m) => {
-        (m.Policies as Record<string, unknown>)[encodeHex(evil)] = {
-          SANs: ["coordinator"],
-          WorkloadSecretID: "",
-          Role: "coordinator",
-        };
-      });
+      const planted = d.manifest(withCoordinatorPolicy(evil));
       const plantedHash = await manifestHash(planted);
       await shared.putObject("manifests", encodeHex(plantedHash), planted);
       const plantedBody = new Uint8Array([...plantedHash, ...GENESIS_TRANSITION]);
@@ -164,17 +141,16 @@ recoveryTest(
   },
 );
 
-recoveryTest(
+replicaTest(
   "peer recovery: a replica shown an older genuine latest record does not serve the older " +
     "manifest its peer has moved past",
+  "recovery-binding",
   async (d, parts, shared) => {
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const first = await setManifest(d, genuine, d.manifest());
     const oldRecord = await shared.readLatest();
     // The owner removes `web` (say, its image turned out vulnerable).
-    const update = d.manifest((m) => {
-      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-    });
+    const update = d.manifest(withoutPolicy(d.pods.web.digest));
     const second = await setManifest(d, genuine, update, decodeHex(first.transition));
     const service = await serveOnLoopback(genuine, parts);
     try {
@@ -209,9 +185,10 @@ recoveryTest(
   },
 );
 
-recoveryTest(
+replicaTest(
   "first set racing on two replicas: the stored seed shares are the winner's (they recover " +
     "the history)",
+  "recovery-binding",
   async (d, parts, shared) => {
     // Both replicas read an empty latest; the first to swap waits until both stored their shares.
     const host = new HostControlledBackend(shared);
@@ -241,14 +218,13 @@ recoveryTest(
       "seedshares",
       (won[0] as PromiseFulfilledResult<{ transition: string }>).value.transition,
     ))!;
-    const recovered = await recoverSeed(d, stored);
-    const engine = SeedEngine.fromSeed(recovered.seed, recovered.salt);
-    await loadActiveState(engine, shared, parseManifest);
+    await loadWithSeedShares(d, stored, shared);
   },
 );
 
-recoveryTest(
+replicaTest(
   "a replica that loads the history repairs a stored seed-share document of another seed",
+  "recovery-binding",
   async (d, parts, shared) => {
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const set = await setManifest(d, genuine, d.manifest());
@@ -259,22 +235,13 @@ recoveryTest(
       set.transition,
       new TextEncoder().encode(encodeSeedShares(foreign)),
     );
-    const service = await serveOnLoopback(genuine, parts);
-    try {
-      const replica = await startOn(d, shared, d.coordinator.digest, parts);
-      await replica.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
+    await whileServing(genuine, parts, async (peer) => {
+      const replica = await recoveredReplica(d, shared, parts, peer);
       const stored = (await shared.getObject("seedshares", set.transition))!;
       const served = await replica.attest({ nonce: new Uint8Array(32) });
       assert.equal(served.seedShares, encodeBase64(stored));
-      const recovered = await recoverSeed(d, stored);
-      const loaded = await loadActiveState(
-        SeedEngine.fromSeed(recovered.seed, recovered.salt),
-        shared,
-        parseManifest,
-      );
+      const loaded = await loadWithSeedShares(d, stored, shared);
       assert.equal(encodeHex(loaded.transition), set.transition);
-    } finally {
-      await service.close();
-    }
+    });
   },
 );

@@ -6,7 +6,7 @@
  * @module
  */
 import "reflect-metadata";
-import { encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { concatBytes, decodeHex, encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import {
   DEFAULT_SERVICE_CONFIG,
   type RunningService,
@@ -18,15 +18,29 @@ import { Logger } from "../../util/log/logger.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { GENESIS_TRANSITION } from "../../manifest/hash.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
+import {
+  parseManifestRequest,
+  type RecoverRequest,
+  RECOVERY_HPKE_INFO,
+} from "../../protocol/messages.ts";
+import { sealTo } from "../../protocol/hpke.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import {
   decryptSeedShare,
   importSeedshareOwnerPrivateKey,
   parseSeedShares,
+  type SeedShareDocument,
 } from "../../seed/seed_shares.ts";
-import { importSeedshareOwnerSigningKey } from "../../protocol/signatures.ts";
-import { type Deployment, MEASUREMENT } from "./fixture.ts";
+import {
+  importSeedshareOwnerSigningKey,
+  recoveryMessage,
+  signRecovery,
+} from "../../protocol/signatures.ts";
+import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
+import type { HistoryBackend } from "../../coordinator/history/backend.ts";
+import { loadActiveState } from "../../coordinator/active_state.ts";
+import { SeedEngine } from "../../seed/seed_engine.ts";
+import { type Deployment, deployment, MEASUREMENT } from "./fixture.ts";
 
 /** The options the Coordinators of one test share. */
 export type SharedParts = Pick<
@@ -103,11 +117,114 @@ async function policiesOf(d: Deployment, bytes: Uint8Array): Promise<Uint8Array[
 }
 
 /** Decrypts the stored seed-share document `stored` with the deployment's seed-share owner key. */
-export async function recoverSeed(d: Deployment, stored: Uint8Array) {
+async function recoverSeed(d: Deployment, stored: Uint8Array) {
   const pem = d.seedshareOwner.pem;
   return await decryptSeedShare(
     parseSeedShares(stored),
     await importSeedshareOwnerPrivateKey(pem),
     (await importSeedshareOwnerSigningKey(pem)).publicKeyDer,
+  );
+}
+
+/**
+ * Registers a test (sanitizers off: the Coordinators' servers and timers outlive it) that gets
+ * the simulated deployment, the parts its replicas share (logging as `loggerName`) and their
+ * empty shared history storage.
+ */
+export function replicaTest(
+  name: string,
+  loggerName: string,
+  fn: (d: Deployment, parts: SharedParts, shared: MemoryHistoryBackend) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () =>
+      await fn(await deployment(), sharedParts(loggerName), new MemoryHistoryBackend()),
+  });
+}
+
+/**
+ * Serves `peer`'s APIs on loopback while `fn` runs with the address of its mesh API, and closes
+ * them afterwards, whether `fn` succeeded or not.
+ */
+export async function whileServing(
+  peer: Coordinator,
+  parts: SharedParts,
+  fn: (meshAddress: string) => Promise<void>,
+): Promise<void> {
+  const service = await serveOnLoopback(peer, parts);
+  try {
+    await fn(`127.0.0.1:${service.meshPort}`);
+  } finally {
+    await service.close();
+  }
+}
+
+/**
+ * Starts a replica on `shared` in a simulated VM whose initdata digest is `hostData` (default:
+ * the coordinator policy's) and recovers it from the peer at `meshAddress`.
+ */
+export async function recoveredReplica(
+  d: Deployment,
+  shared: CoordinatorOptions["historyBackend"],
+  parts: SharedParts,
+  meshAddress: string,
+  hostData: Uint8Array = d.coordinator.digest,
+): Promise<Coordinator> {
+  const replica = await startOn(d, shared, hostData, parts);
+  await replica.recoverFromPeer(meshAddress);
+  return replica;
+}
+
+/**
+ * What the seedshare owner sends to recover a Coordinator whose attested HPKE key is
+ * `hpkePublicKey` (hex): the seed and salt of `shares`, sealed to that key and bound to the latest
+ * transition `latest`, with the owner's signature over the request.
+ */
+export async function ownerRecoveryRequest(
+  d: Deployment,
+  shares: SeedShareDocument,
+  hpkePublicKey: string,
+  latest: Uint8Array,
+): Promise<RecoverRequest> {
+  const signing = await importSeedshareOwnerSigningKey(d.seedshareOwner.pem);
+  const recovered = await decryptSeedShare(
+    shares,
+    await importSeedshareOwnerPrivateKey(d.seedshareOwner.pem),
+    signing.publicKeyDer,
+  );
+  const hpkeKey = decodeHex(hpkePublicKey);
+  const sealed = await sealTo(
+    hpkeKey,
+    concatBytes(recovered.seed, recovered.salt),
+    RECOVERY_HPKE_INFO,
+    latest,
+  );
+  return {
+    sealedSeed: sealed,
+    ownerPublicKey: signing.publicKeyDer,
+    signature: await signRecovery(signing, recoveryMessage(hpkeKey, latest, sealed)),
+  };
+}
+
+/**
+ * Loads the history in `backend` with the seed of the seed-share document `stored` (decrypted
+ * with the deployment's seedshare owner key), as a Coordinator recovered with it would: throws
+ * when that seed does not sign the stored history.
+ */
+export async function loadWithSeedShares(
+  d: Deployment,
+  stored: Uint8Array,
+  backend: HistoryBackend,
+  options?: Parameters<typeof loadActiveState>[3],
+) {
+  const recovered = await recoverSeed(d, stored);
+  return await loadActiveState(
+    SeedEngine.fromSeed(recovered.seed, recovered.salt),
+    backend,
+    parseManifest,
+    options,
   );
 }

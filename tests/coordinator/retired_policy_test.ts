@@ -9,36 +9,27 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { concatBytes, decodeHex, encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod.ts";
-import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
+import { decodeHex, encodeBase64, encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import type { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { GENESIS_TRANSITION } from "../../manifest/hash.ts";
-import { parseManifestRequest, RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
 import { ForbiddenError } from "../../protocol/errors.ts";
-import { sealTo } from "../../protocol/hpke.ts";
-import {
-  importSeedshareOwnerSigningKey,
-  recoveryMessage,
-  signRecovery,
-} from "../../protocol/signatures.ts";
-import {
-  decryptSeedShare,
-  importSeedshareOwnerPrivateKey,
-  type SeedShareDocument,
-} from "../../seed/seed_shares.ts";
+import type { SeedShareDocument } from "../../seed/seed_shares.ts";
 import type { Coordinator } from "../../coordinator/coordinator.ts";
-import { type Deployment, deployment, initdata } from "./fixture.ts";
-import { serveOnLoopback, sharedParts, startOn } from "./replica_fixture.ts";
+import { type Deployment, initdata, withCoordinatorPolicy } from "./fixture.ts";
+import {
+  ownerRecoveryRequest,
+  recoveredReplica,
+  replicaTest,
+  type SharedParts,
+  startOn,
+  whileServing,
+} from "./replica_fixture.ts";
 
 /** The deployment's manifest with a second coordinator policy `digest`, and without it. */
 function manifests(d: Deployment, digest: Uint8Array) {
   return {
-    both: d.manifest((m) => {
-      (m.Policies as Record<string, unknown>)[encodeHex(digest)] = {
-        SANs: ["coordinator"],
-        WorkloadSecretID: "",
-        Role: "coordinator",
-      };
-    }),
+    both: d.manifest(withCoordinatorPolicy(digest)),
     withoutIt: d.manifest(),
   };
 }
@@ -59,26 +50,36 @@ async function set(
   }));
 }
 
-Deno.test({
-  name: "a replica whose coordinator policy an update removed stops serving and drops its seed",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("retired-policy");
-    const shared = new MemoryHistoryBackend();
-    const retiredDoc = initdata("coordinator, an older version");
-    const retired = await sha256(retiredDoc);
-    const { both, withoutIt } = manifests(d, retired);
-    const docs = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
+/**
+ * What both tests start from: the current Coordinator on `shared`, with a first manifest that
+ * lists a second coordinator policy (`retired`, an older version's) set.
+ */
+async function withRetiredPolicyListed(
+  d: Deployment,
+  parts: SharedParts,
+  shared: MemoryHistoryBackend,
+) {
+  const retiredDoc = initdata("coordinator, an older version");
+  const retired = await sha256(retiredDoc);
+  const { both, withoutIt } = manifests(d, retired);
+  const docs = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
+  const current = await startOn(d, shared, d.coordinator.digest, parts);
+  const first = await set(d, current, both, [...docs, retiredDoc], GENESIS_TRANSITION);
+  return { retired, withoutIt, docs, current, first };
+}
 
-    const current = await startOn(d, shared, d.coordinator.digest, parts);
-    const first = await set(d, current, both, [...docs, retiredDoc], GENESIS_TRANSITION);
-    const service = await serveOnLoopback(current, parts);
-    try {
+replicaTest(
+  "a replica whose coordinator policy an update removed stops serving and drops its seed",
+  "retired-policy",
+  async (d, parts, shared) => {
+    const { retired, withoutIt, docs, current, first } = await withRetiredPolicyListed(
+      d,
+      parts,
+      shared,
+    );
+    await whileServing(current, parts, async (peer) => {
       // The older version's replica recovers from its peer while the manifest lists it.
-      const old = await startOn(d, shared, retired, parts);
-      await old.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
+      const old = await recoveredReplica(d, shared, parts, peer, retired);
       assert.equal(old.phase, "active");
 
       // The owner drops the older policy (through the replica running the new one).
@@ -95,32 +96,22 @@ Deno.test({
       assert.equal(old.ready(), false);
       assert.equal(served.rootCa, "", "no CA is served without the seed");
       // Nor does it get the seed back: its peer refuses a policy the manifest does not list.
-      await assert.rejects(
-        old.recoverFromPeer(`127.0.0.1:${service.meshPort}`),
-        /hostData: coordinator answered 403/,
-      );
+      await assert.rejects(old.recoverFromPeer(peer), /hostData: coordinator answered 403/);
       assert.equal(old.phase, "recovery");
-    } finally {
-      await service.close();
-    }
+    });
   },
-});
+);
 
-Deno.test({
-  name: "a restarted replica of a removed coordinator policy is not recovered onto the manifest " +
+replicaTest(
+  "a restarted replica of a removed coordinator policy is not recovered onto the manifest " +
     "that removed it, even with the owners' seed",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("retired-policy");
-    const shared = new MemoryHistoryBackend();
-    const retiredDoc = initdata("coordinator, an older version");
-    const retired = await sha256(retiredDoc);
-    const { both, withoutIt } = manifests(d, retired);
-    const docs = [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc];
-    const current = await startOn(d, shared, d.coordinator.digest, parts);
-    const first = await set(d, current, both, [...docs, retiredDoc], GENESIS_TRANSITION);
+  "retired-policy",
+  async (d, parts, shared) => {
+    const { retired, withoutIt, docs, current, first } = await withRetiredPolicyListed(
+      d,
+      parts,
+      shared,
+    );
     const second = await set(d, current, withoutIt, docs, decodeHex(first.transition));
 
     // The older version restarted on the store; an owner whose workspace still holds the first
@@ -129,28 +120,17 @@ Deno.test({
     const old = await startOn(d, shared, retired, parts);
     const claimed = await old.attest({ nonce: new Uint8Array(32) });
     assert.equal(claimed.latestTransition, second.transition);
-    const latest = decodeHex(second.transition);
-    const signing = await importSeedshareOwnerSigningKey(d.seedshareOwner.pem);
-    const recovered = await decryptSeedShare(
-      first.seedShares as SeedShareDocument,
-      await importSeedshareOwnerPrivateKey(d.seedshareOwner.pem),
-      signing.publicKeyDer,
-    );
-    const hpkeKey = decodeHex(claimed.hpkePublicKey);
-    const sealed = await sealTo(
-      hpkeKey,
-      concatBytes(recovered.seed, recovered.salt),
-      RECOVERY_HPKE_INFO,
-      latest,
-    );
     await assert.rejects(
-      old.recover({
-        sealedSeed: sealed,
-        ownerPublicKey: signing.publicKeyDer,
-        signature: await signRecovery(signing, recoveryMessage(hpkeKey, latest, sealed)),
-      }),
+      old.recover(
+        await ownerRecoveryRequest(
+          d,
+          first.seedShares as SeedShareDocument,
+          claimed.hpkePublicKey,
+          decodeHex(second.transition),
+        ),
+      ),
       (e) => e instanceof ForbiddenError && e.field === "hostData",
     );
     assert.equal(old.phase, "recovery");
   },
-});
+);

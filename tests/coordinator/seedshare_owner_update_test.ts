@@ -15,18 +15,10 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { deployment } from "./fixture.ts";
 import { setManifest, sharedParts, startOn } from "./replica_fixture.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 
 async function newRsaKeyHex(): Promise<string> {
-  const pair = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  ) as CryptoKeyPair;
+  const pair = await generateRsaOaepKeys();
   return encodeHex(new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)));
 }
 

@@ -10,35 +10,19 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { decodeBase64, decodeHex, encodeHex } from "../../util/bytes/mod.ts";
-import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
-import { loadActiveState } from "../../coordinator/active_state.ts";
+import type { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares, parseSeedShares } from "../../seed/seed_shares.ts";
 import type { Coordinator } from "../../coordinator/coordinator.ts";
-import { type Deployment, deployment } from "./fixture.ts";
+import { type Deployment, withoutPolicy } from "./fixture.ts";
 import {
-  recoverSeed,
-  serveOnLoopback,
+  loadWithSeedShares,
+  recoveredReplica,
+  replicaTest,
   setManifest,
-  type SharedParts,
-  sharedParts,
   startOn,
+  whileServing,
 } from "./replica_fixture.ts";
-
-/** Registers a test (sanitizers off: the Coordinators' servers and timers outlive it). */
-function servedTest(
-  name: string,
-  fn: (d: Deployment, parts: SharedParts, shared: MemoryHistoryBackend) => Promise<void>,
-): void {
-  Deno.test({
-    name,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn: async () =>
-      await fn(await deployment(), sharedParts("served-state"), new MemoryHistoryBackend()),
-  });
-}
 
 /**
  * Whether the seed-share document `c` serves holds the seed that signs the stored history (what
@@ -51,23 +35,20 @@ async function servesGenuineShares(
 ): Promise<boolean> {
   const served = await c.attest({ nonce: new Uint8Array(32) });
   assert.ok(served.seedShares, "an active Coordinator serves its seed shares");
-  const recovered = await recoverSeed(d, decodeBase64(served.seedShares));
   try {
-    await loadActiveState(
-      SeedEngine.fromSeed(recovered.seed, recovered.salt),
-      shared,
-      parseManifest,
-      { repairSeedShares: false },
-    );
+    await loadWithSeedShares(d, decodeBase64(served.seedShares), shared, {
+      repairSeedShares: false,
+    });
     return true;
   } catch {
     return false;
   }
 }
 
-servedTest(
+replicaTest(
   "seed shares: a stored document that keeps the Salt but encrypts another seed is not served " +
     "by a replica that recovered, nor by the Coordinator that set the manifest after a reload",
+  "served-state",
   async (d, parts, shared) => {
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const set = await setManifest(d, genuine, d.manifest());
@@ -85,10 +66,8 @@ servedTest(
         encodeSeedShares(await createSeedShares(foreign, [d.seedshareOwner.publicHex])),
       ),
     );
-    const service = await serveOnLoopback(genuine, parts);
-    try {
-      const replica = await startOn(d, shared, d.coordinator.digest, parts);
-      await replica.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
+    await whileServing(genuine, parts, async (peer) => {
+      const replica = await recoveredReplica(d, shared, parts, peer);
       assert.equal(replica.phase, "active");
       assert.ok(
         await servesGenuineShares(d, replica, shared),
@@ -96,9 +75,7 @@ servedTest(
           "set writes it as the owner's seed-shares.json)",
       );
       // An update made through the replica: the first Coordinator reloads the history.
-      const update = d.manifest((m) => {
-        delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-      });
+      const update = d.manifest(withoutPolicy(d.pods.web.digest));
       const second = await setManifest(d, replica, update, decodeHex(set.transition));
       await genuine.refresh();
       assert.equal(
@@ -109,22 +86,19 @@ servedTest(
         await servesGenuineShares(d, genuine, shared),
         "after a reload the Coordinator serves the stored document of another seed",
       );
-    } finally {
-      await service.close();
-    }
+    });
   },
 );
 
-servedTest(
+replicaTest(
   "latest record: an active Coordinator serves the record it signed or verified, not a stored " +
     "one naming the same transition under a forged signature",
+  "served-state",
   async (d, parts, shared) => {
     const genuine = await startOn(d, shared, d.coordinator.digest, parts);
     const set = await setManifest(d, genuine, d.manifest());
-    const service = await serveOnLoopback(genuine, parts);
-    try {
-      const replica = await startOn(d, shared, d.coordinator.digest, parts);
-      await replica.recoverFromPeer(`127.0.0.1:${service.meshPort}`);
+    await whileServing(genuine, parts, async (peer) => {
+      const replica = await recoveredReplica(d, shared, parts, peer);
       const signed = (await shared.readLatest())!;
       // The host rewrites latest: the same transition, another signature. Replicas serving that
       // transition need not check it (nothing new would be believed from it), so they stay ready.
@@ -148,8 +122,6 @@ servedTest(
         );
         assert.equal(served.latestRecord, encodeHex(signed.bytes), who);
       }
-    } finally {
-      await service.close();
-    }
+    });
   },
 );

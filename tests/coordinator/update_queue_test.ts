@@ -11,8 +11,8 @@ import { decodeHex, encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { parseManifestRequest } from "../../protocol/messages.ts";
 import { ConflictError, ForbiddenError, UnauthenticatedError } from "../../protocol/errors.ts";
-import { deployment } from "./fixture.ts";
-import { setManifest, sharedParts, startOn } from "./replica_fixture.ts";
+import { deployment, withoutPolicy } from "./fixture.ts";
+import { replicaTest, setManifest, sharedParts, startOn } from "./replica_fixture.ts";
 
 /** Storage whose swaps of latest wait while `held` is set (a slow API server). */
 class HeldSwaps extends MemoryHistoryBackend {
@@ -45,9 +45,7 @@ Deno.test({
     let release: () => void = () => {};
     backend.held = new Promise((r) => release = r);
     const reached = new Promise<void>((r) => backend.reached = r);
-    const update = d.manifest((m) => {
-      delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.web.digest)];
-    });
+    const update = d.manifest(withoutPolicy(d.pods.web.digest));
     const owners = outcome(setManifest(d, c, update, decodeHex(first.transition)));
     await reached; // the owner's update holds the queue, waiting on storage
 
@@ -81,14 +79,10 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "recovery: a stranger's recovery request is refused while a peer recovery holds the queue",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const parts = sharedParts("update-queue");
-    const backend = new MemoryHistoryBackend();
+replicaTest(
+  "recovery: a stranger's recovery request is refused while a peer recovery holds the queue",
+  "update-queue",
+  async (d, parts, backend) => {
     const active = await startOn(d, backend, d.coordinator.digest, parts);
     await setManifest(d, active, d.manifest());
     const c = await startOn(d, backend, d.coordinator.digest, parts);
@@ -121,4 +115,4 @@ Deno.test({
     }
     await peer;
   },
-});
+);

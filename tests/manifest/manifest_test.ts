@@ -9,7 +9,7 @@ import {
   type ReferenceValueReaders,
 } from "../../manifest/manifest.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 
 /**
  * Stand-in entry readers with the same contract as the SNP/TDX modules' readers (value, path,

@@ -3,6 +3,7 @@ import { ImageCache } from "../../oci/cache.ts";
 import { digestOf } from "../../oci/digest.ts";
 import { parseImageReference } from "../../oci/reference.ts";
 import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
+import { settlesWithin } from "../helpers/settles_within.ts";
 
 const KEY = ephemeralImageCacheKey();
 
@@ -160,19 +161,6 @@ Deno.test("leaves no temporary files behind", async () => {
     assert.deepEqual(names, [digest.slice(7)]);
   });
 });
-
-/** Races `call` against a guard; the guard winning means the read hung. */
-async function settlesWithin<T>(call: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([call, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 Deno.test({
   name: "a tampered cache cannot make reads endless: FIFOs, links and oversized files are misses",

@@ -11,7 +11,7 @@ import {
   verifyManifestUpdateSignature,
   verifyRecoverySignature,
 } from "../../protocol/signatures.ts";
-import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 
 async function ecKey(curve: "P-256" | "P-384") {
   const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: curve }, true, [

@@ -10,7 +10,7 @@ import {
   importSeedshareOwnerPrivateKey,
   parseSeedShares,
 } from "../../seed/seed_shares.ts";
-import { generateRsaOaepKeys } from "../helpers/keys.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 
 async function owner() {
   const keys = await generateRsaOaepKeys();

@@ -4,6 +4,7 @@ import { readElement } from "../../x509/der.ts";
 import { MIN_RSA_BITS, parsePublicKeyInfo } from "../../x509/public_key.ts";
 import { alg, oid, PSS, seq } from "./der_builders.ts";
 import { assertOnCurve } from "../../x509/public_key.ts";
+import { generateRsaOaepKeys } from "../../testing/keys.ts";
 
 Deno.test("public keys: RSA below 2048 bits and unknown curves are refused", async () => {
   const small = await crypto.subtle.generateKey(
@@ -110,16 +111,7 @@ Deno.test("P-521 keys parse only where asked for (manifest owner keys), and are 
 
 Deno.test("the manifest's key readers use this parser: one minimum RSA size, strict DER", async () => {
   const { readRsaPublicKey, readEcdsaPublicKey } = await import("../../manifest/public_keys.ts");
-  const small = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 1024,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["encrypt", "decrypt"],
-  );
+  const small = await generateRsaOaepKeys(1024);
   const der = new Uint8Array(await crypto.subtle.exportKey("spki", small.publicKey));
   const result = readRsaPublicKey(der);
   assert.ok("error" in result);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
 import { LeasePeerRegistry } from "../../../coordinator/kube/peers.ts";
+import { settlesWithin } from "../../helpers/settles_within.ts";
 
 /** An HTTP server that reads each request and answers none until released. */
 function silentApiServer() {
@@ -44,41 +45,37 @@ function registry(server: string): LeasePeerRegistry {
   });
 }
 
-/** Races `call` against a guard far beyond the deadline; the guard winning means a hang. */
-async function settlesWithin<T>(call: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+/**
+ * Registers a test that `call` on a registry whose API server never answers rejects (after the
+ * registry's deadline, long before the guard) with the request having reached the server.
+ */
+function rejectsAfterDeadline(
+  name: string,
+  what: string,
+  call: (peers: LeasePeerRegistry) => Promise<unknown>,
+): void {
+  Deno.test(name, async () => {
+    const api = silentApiServer();
+    try {
+      const peers = registry(api.url);
+      const error = await settlesWithin(call(peers), 5000).then(() => undefined, (e) => e);
+      assert.ok(error !== undefined, `${what} resolved without an answer`);
+      assert.ok(!String(error).includes("still pending"), `${what} hung: ${error}`);
+      assert.ok(api.requests() >= 1, `the request reached the server (${error})`);
+    } finally {
+      await api.close();
+    }
   });
-  try {
-    return await Promise.race([call, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
-Deno.test("peer registry: an unanswered Lease list rejects after the deadline", async () => {
-  const api = silentApiServer();
-  try {
-    const peers = registry(api.url);
-    const error = await settlesWithin(peers.readyPeers(), 5000).then(() => undefined, (e) => e);
-    assert.ok(error !== undefined, "readyPeers resolved without an answer");
-    assert.ok(!String(error).includes("still pending"), `readyPeers hung: ${error}`);
-    assert.ok(api.requests() >= 1, `the request reached the server (${error})`);
-  } finally {
-    await api.close();
-  }
-});
+rejectsAfterDeadline(
+  "peer registry: an unanswered Lease list rejects after the deadline",
+  "readyPeers",
+  (peers) => peers.readyPeers(),
+);
 
-Deno.test("peer registry: an unanswered Lease renewal rejects after the deadline", async () => {
-  const api = silentApiServer();
-  try {
-    const peers = registry(api.url);
-    const error = await settlesWithin(peers.renew(), 5000).then(() => undefined, (e) => e);
-    assert.ok(error !== undefined, "renew resolved without an answer");
-    assert.ok(!String(error).includes("still pending"), `renew hung: ${error}`);
-    assert.ok(api.requests() >= 1, `the request reached the server (${error})`);
-  } finally {
-    await api.close();
-  }
-});
+rejectsAfterDeadline(
+  "peer registry: an unanswered Lease renewal rejects after the deadline",
+  "renew",
+  (peers) => peers.renew(),
+);

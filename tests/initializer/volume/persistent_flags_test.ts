@@ -19,6 +19,7 @@ import { checkLuksMetadata } from "../../../initializer/volume/luks_metadata.ts"
 import { prepareVolume } from "../../../initializer/volume/open_volume.ts";
 import { deriveVolumeKey } from "../../../initializer/volume/volume_key.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
+import { goodLuksMetadata } from "../../../testing/luks_metadata.ts";
 
 const hasCryptsetup = (await runCommand("cryptsetup", ["--version"]).catch(() => undefined))
   ?.code === 0;
@@ -58,17 +59,7 @@ async function rewriteLuks2Json(
 
 const metadataWith = (config: Record<string, unknown>) => ({
   config: { json_size: "12288", keyslots_size: "16744448", ...config },
-  keyslots: {
-    "0": {
-      type: "luks2",
-      key_size: 64,
-      area: { type: "raw", encryption: "aes-xts-plain64", key_size: 64 },
-      kdf: { type: "pbkdf2", hash: "sha256", iterations: 1000 },
-    },
-  },
-  tokens: {},
-  segments: { "0": { type: "crypt", encryption: "aes-xts-plain64", sector_size: 4096 } },
-  digests: { "0": { type: "pbkdf2", hash: "sha256", iterations: 1000 } },
+  ...goodLuksMetadata(),
 });
 
 Deno.test("LUKS2 metadata: persistent activation flags and requirements are refused", () => {
@@ -95,18 +86,27 @@ Deno.test("LUKS2 metadata: persistent activation flags and requirements are refu
   assert.throws(() => checkLuksMetadata(noConfig), /luks2\.config/);
 });
 
+/**
+ * A 32 MiB volume file in `dir` that the initializer formatted (and whose header copy it removed,
+ * as after a successful start), with the key it was formatted with and a quiet logger.
+ */
+async function formattedVolume(dir: string) {
+  const device = `${dir}/pv.img`;
+  const file = await Deno.create(device);
+  await file.truncate(32 * 1024 * 1024);
+  file.close();
+  const key = await deriveVolumeKey(new Uint8Array(32).fill(0xa1), "data");
+  const logger = new Logger("t", { sink: () => {} });
+  await (await prepareVolume({ device, key, run: runCommand, logger })).removeHeaderCopy();
+  return { device, key, logger };
+}
+
 Deno.test({
   name: "secure-pv: a header the host rewrote with allow-discards is refused before opening",
   ignore: !hasCryptsetup,
   fn: () =>
     withTempDir(async (dir) => {
-      const device = `${dir}/pv.img`;
-      const file = await Deno.create(device);
-      await file.truncate(32 * 1024 * 1024);
-      file.close();
-      const key = await deriveVolumeKey(new Uint8Array(32).fill(0xa1), "data");
-      const logger = new Logger("t", { sink: () => {} });
-      await (await prepareVolume({ device, key, run: runCommand, logger })).removeHeaderCopy();
+      const { device, key, logger } = await formattedVolume(dir);
 
       await rewriteLuks2Json(device, (m) => {
         m.config!.flags = ["allow-discards"];
@@ -143,13 +143,7 @@ Deno.test({
   ignore: !hasCryptsetup,
   fn: () =>
     withTempDir(async (dir) => {
-      const device = `${dir}/pv.img`;
-      const file = await Deno.create(device);
-      await file.truncate(32 * 1024 * 1024);
-      file.close();
-      const key = await deriveVolumeKey(new Uint8Array(32).fill(0xa1), "data");
-      const logger = new Logger("t", { sink: () => {} });
-      await (await prepareVolume({ device, key, run: runCommand, logger })).removeHeaderCopy();
+      const { device, key, logger } = await formattedVolume(dir);
       // 2 M here (half a second per try); up to 2^32 - 1 are as cheap to write.
       await rewriteLuks2Json(device, (m) => {
         (m.keyslots!["0"] as { kdf: { iterations: number } }).kdf.iterations = 2_000_000;

@@ -22,6 +22,7 @@ import {
 import { deriveVolumeKey, readWorkloadSecret } from "../../../initializer/volume/volume_key.ts";
 import { volumeMain } from "../../../initializer/volume/main.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
+import { goodLuksMetadata } from "../../../testing/luks_metadata.ts";
 
 const hasCryptsetup = (await runCommand("cryptsetup", ["--version"]).catch(() => undefined))
   ?.code === 0;
@@ -128,23 +129,9 @@ Deno.test("cryptsetup arguments: explicit LUKS2 parameters, key only on stdin", 
   ]);
 });
 
-const goodMetadata = () => ({
-  keyslots: {
-    "0": {
-      type: "luks2",
-      key_size: 64,
-      area: { type: "raw", encryption: "aes-xts-plain64", key_size: 64 },
-      kdf: { type: "pbkdf2", hash: "sha256", iterations: 1000 },
-    },
-  },
-  tokens: {},
-  segments: { "0": { type: "crypt", encryption: "aes-xts-plain64", sector_size: 4096 } },
-  digests: { "0": { type: "pbkdf2", hash: "sha256", iterations: 1000 } },
-});
-
 Deno.test("LUKS2 metadata: a header rewritten with weaker parameters is refused", () => {
-  checkLuksMetadata(goodMetadata());
-  const cases: [string, (m: ReturnType<typeof goodMetadata>) => void, RegExp][] = [
+  checkLuksMetadata(goodLuksMetadata());
+  const cases: [string, (m: ReturnType<typeof goodLuksMetadata>) => void, RegExp][] = [
     [
       "cipher_null segment",
       (m) => (m.segments["0"].encryption = "cipher_null-ecb"),
@@ -198,7 +185,7 @@ Deno.test("LUKS2 metadata: a header rewritten with weaker parameters is refused"
     ["digest hash", (m) => (m.digests["0"].hash = "sha1"), /digests\.0\.hash/],
   ];
   for (const [name, edit, reason] of cases) {
-    const m = goodMetadata();
+    const m = goodLuksMetadata();
     edit(m);
     assert.throws(() => checkLuksMetadata(m), (e: unknown) => {
       assert.ok(e instanceof ValidationError, name);

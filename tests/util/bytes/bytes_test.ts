@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ByteReader,
+  concatBytes,
   constantTimeEqual,
   decodeBase64,
   decodeHex,
@@ -8,6 +9,7 @@ import {
   encodeBase64,
   encodeHex,
   encodePem,
+  joinBytes,
 } from "../../../util/bytes/mod.ts";
 import { ParseError } from "../../../util/errors/mod.ts";
 import { digest, digestSync, sha256 } from "../../../util/bytes/digest.ts";
@@ -107,4 +109,18 @@ Deno.test("hex and base64 on the engine's codecs agree with the byte-by-byte ref
   }
   assert.throws(() => decodeHex("0g", "f"), ParseError);
   assert.throws(() => decodeHex("abc", "f"), ParseError);
+});
+
+Deno.test("joinBytes and concatBytes put the arrays one after the other, in a new array", () => {
+  assert.deepEqual(joinBytes([]), new Uint8Array(0));
+  const a = new Uint8Array([1, 2]);
+  const chunks = [a, new Uint8Array(0), new Uint8Array([3])];
+  const joined = joinBytes(chunks);
+  assert.deepEqual(joined, new Uint8Array([1, 2, 3]));
+  assert.deepEqual(concatBytes(...chunks), joined);
+  joined[0] = 9;
+  assert.equal(a[0], 1, "the result is a copy");
+  // Many small chunks (a long body as it streams in) join in one pass.
+  const many = Array.from({ length: 200_000 }, (_, i) => new Uint8Array([i & 0xff]));
+  assert.equal(joinBytes(many).length, 200_000);
 });
