@@ -5,7 +5,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { inProcessCoordinator } from "../coordinator/fixture.ts";
+import { inProcessCoordinator, withoutPolicy } from "../coordinator/fixture.ts";
+import { setManifest } from "../coordinator/replica_fixture.ts";
+import { decodeHex } from "../../util/bytes/mod.ts";
 import type { LatestRecord } from "../../coordinator/history/backend.ts";
 import { encodeSeedShares, type SeedShareDocument } from "../../seed/seed_shares.ts";
 import { createWorkspace, type Workspace } from "../e2e/harness.ts";
@@ -111,4 +113,19 @@ export async function setAndVerified(ws: Workspace, coordinator: TestCoordinator
   assert.equal(good.code, 0, good.stdout + good.stderr);
   const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);
   return { verify, backup };
+}
+
+/**
+ * The owner's first manifest (kept as {@link setFirstManifestKept} keeps it), then an update that
+ * removes `web`, which becomes the workspace's `manifest.json`. Returns both answers and the
+ * latest record the first one stored (what a host can put back later).
+ */
+export async function firstThenUpdateKept(ws: Workspace, coordinator: TestCoordinator) {
+  const d = ws.deployment;
+  const first = await setFirstManifestKept(ws, coordinator);
+  const firstRecord = (await coordinator.backend.readLatest())!;
+  const update = d.manifest(withoutPolicy(d.pods.web.digest));
+  const second = await setManifest(d, coordinator.coordinator, update, decodeHex(first.transition));
+  await Deno.writeFile(`${ws.dir}/manifest.json`, update);
+  return { first, firstRecord, second };
 }

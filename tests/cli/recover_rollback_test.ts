@@ -7,28 +7,20 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex } from "../../util/bytes/mod.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
-import { setManifest } from "../coordinator/replica_fixture.ts";
 import {
   coordinatorWorkspaceTest,
+  firstThenUpdateKept,
   putLatestBack,
-  setFirstManifestKept,
   workspaceCommand,
 } from "./coordinator_workspace.ts";
-import { withoutPolicy } from "../coordinator/fixture.ts";
 
 coordinatorWorkspaceTest(
   "contrast recover: refuses a Coordinator whose stored latest the host rolled back to an " +
     "older manifest than the local one",
   async (_t, ws, c) => {
-    const d = ws.deployment;
-    const first = await setFirstManifestKept(ws, c);
-    const oldRecord = (await c.backend.readLatest())!;
     // The owner removes `web`, and keeps the new manifest as the workspace's manifest.json.
-    const update = d.manifest(withoutPolicy(d.pods.web.digest));
-    const second = await setManifest(d, c.coordinator, update, decodeHex(first.transition));
-    await Deno.writeFile(`${ws.dir}/manifest.json`, update);
+    const { first, firstRecord: oldRecord, second } = await firstThenUpdateKept(ws, c);
     // The host puts the old (genuinely signed) latest record back and restarts the Coordinator.
     const now = await putLatestBack(c, oldRecord.bytes);
     assert.equal(c.coordinator.phase, "recovery");

@@ -1,12 +1,12 @@
 /**
  * `contrast set` on top of a history the owner never wrote. The infrastructure (which may wipe
  * the Coordinator's state and talk to its API) sets a first manifest of its own: signed by a key
- * of its own, listing the owner's key as a co-owner (public) and its own seedshare key, so the
- * seed shares the Coordinator makes are readable by the infrastructure. If the owner's next
- * `contrast set` signed its manifest as an update on top of that history, every pod would accept
- * the Coordinator (a transition signed by the pinned owner key) while the infrastructure knows
- * the seed: every workload secret and the CA keys. `set` (and `sign --prepare`) must refuse to
- * sign on top of a history that no local owner key signed.
+ * of its own, listing the owner's key as a co-owner (public) and its own seedshare key beside the
+ * owner's, so the seed shares the Coordinator makes are readable by the infrastructure. If the
+ * owner's next `contrast set` signed its manifest as an update on top of that history, every pod
+ * would accept the Coordinator (a transition signed by the pinned owner key) while the
+ * infrastructure knows the seed: every workload secret and the CA keys. `set` (and
+ * `sign --prepare`) must refuse to sign on top of a history that no local owner key signed.
  *
  * @module
  */
@@ -48,7 +48,13 @@ coordinatorWorkspaceTest(
     );
     const hostManifest = d.manifest((m) => {
       m.WorkloadOwnerPubKeys = [hostOwnerHex, d.workloadOwner.publicHex];
-      m.SeedshareOwnerPubKeys = [encodeHex(hostShareSpki)];
+      // Its own seedshare key beside the owner's: an update keeps a key that holds a share
+      // (admission refuses one that would leave the seed unrecoverable), so the owner's exact
+      // manifest can follow it as an update.
+      m.SeedshareOwnerPubKeys = [
+        encodeHex(hostShareSpki),
+        ...(m.SeedshareOwnerPubKeys as string[]),
+      ];
     });
     const hostKey = await importWorkloadOwnerKey(
       encodePem(

@@ -9,17 +9,15 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex } from "../../util/bytes/mod.ts";
-import { setManifest } from "../coordinator/replica_fixture.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { listTree } from "../helpers/list_tree.ts";
 import {
   coordinatorWorkspaceTest,
+  firstThenUpdateKept,
   putLatestBack,
   setFirstManifestKept,
   workspaceCommand,
 } from "./coordinator_workspace.ts";
-import { withoutPolicy } from "../coordinator/fixture.ts";
 
 coordinatorWorkspaceTest(
   "contrast verify from an auditor's workspace: a Coordinator started over on a new seed with " +
@@ -52,14 +50,9 @@ coordinatorWorkspaceTest(
   "contrast verify: a history that ends before verify/history.json's (store put back, same " +
     "seed) is exit 1 and verify/ is kept",
   async (_t, ws, c) => {
-    const d = ws.deployment;
-    const first = await setFirstManifestKept(ws, c);
     const firstManifest = `${ws.dir}/first-manifest.json`;
     await Deno.copyFile(`${ws.dir}/manifest.json`, firstManifest);
-    const oldRecord = (await c.backend.readLatest())!;
-    const update = d.manifest(withoutPolicy(d.pods.web.digest));
-    await setManifest(d, c.coordinator, update, decodeHex(first.transition));
-    await Deno.writeFile(`${ws.dir}/manifest.json`, update);
+    const { firstRecord: oldRecord } = await firstThenUpdateKept(ws, c);
     const good = await runCliCaptured(...workspaceCommand("verify", ws, c));
     assert.equal(good.code, 0, good.stdout + good.stderr);
     const backup = await Deno.readTextFile(`${ws.dir}/verify/history.json`);

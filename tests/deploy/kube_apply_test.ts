@@ -122,11 +122,20 @@ async function applyReplicatedCoordinator(cluster: LocalKubeCluster, tmp: string
   const can = async (namespace: string, verb: string, resource: string) =>
     (await cluster.kubectl(["auth", "can-i", account, "-n", namespace, verb, resource])).stdout
       .trim();
+  // A rule with resourceNames grants its verbs on those names only: `resource/name` is asked
+  // for each, and the resource without a name and under another name must be refused.
   const granted = new Map<string, readonly string[]>();
+  const refused: string[] = [];
   for (const rule of COORDINATOR_RULES) {
     for (const group of rule.apiGroups) {
       for (const resource of rule.resources) {
-        granted.set(group ? `${resource}.${group}` : resource, rule.verbs);
+        const qualified = group ? `${resource}.${group}` : resource;
+        if (rule.resourceNames === undefined) {
+          granted.set(qualified, rule.verbs);
+          continue;
+        }
+        for (const name of rule.resourceNames) granted.set(`${qualified}/${name}`, rule.verbs);
+        refused.push(qualified, `${qualified}/other`);
       }
     }
   }
@@ -139,6 +148,14 @@ async function applyReplicatedCoordinator(cluster: LocalKubeCluster, tmp: string
         // Nothing outside its namespace.
         assert.equal(await can("default", verb, resource), "no", `${verb} ${resource} in default`);
       })());
+    }
+  }
+  for (const resource of refused) {
+    for (const verb of ["get", "list", "watch", "update", "delete"]) {
+      checks.push(
+        (async () =>
+          assert.equal(await can("ha", verb, resource), "no", `${verb} ${resource} in ha`))(),
+      );
     }
   }
   for (const resource of ["secrets", "pods", "services", "roles.rbac.authorization.k8s.io"]) {
