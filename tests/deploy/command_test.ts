@@ -6,6 +6,7 @@ import { readRsaPublicKey } from "../../manifest/public_keys.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { PUBLISHED_TDX_MODULES } from "../../tdx/published_modules.ts";
+import { BARE_PODS_GENERATE_FLAGS } from "../helpers/contrast_cli.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const error = console.error;
@@ -236,12 +237,7 @@ Deno.test("contrast generate: an unreachable registry exits 3 (unavailable) and 
     );
     const run = await runCliCaptured(
       "generate",
-      "--reference-values",
-      "Metal-QEMU-SNP",
-      "--trusted-measurement",
-      "ab".repeat(48),
-      "--skip-initializer",
-      "--skip-service-mesh",
+      ...BARE_PODS_GENERATE_FLAGS,
       "--insecure-registry",
       `127.0.0.1:${port}`,
       "--cache-dir",

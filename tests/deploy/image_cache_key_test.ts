@@ -13,6 +13,7 @@ import {
   startRegistry,
   type TestRegistry,
 } from "../../testing/registry/registry.ts";
+import { BARE_PODS_GENERATE_FLAGS } from "../helpers/contrast_cli.ts";
 
 const APP_PASSWD = "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
 const ROOT_PASSWD = "root:x:0:0::/root:/bin/sh\napp:x:0:0::/root:/bin/sh\n";
@@ -22,12 +23,7 @@ const GROUP = "root:x:0:\napp:x:1000:\n";
 function generate(registry: TestRegistry, dir: string, ws: string, offline: boolean) {
   return runCliCaptured(
     "generate",
-    "--reference-values",
-    "Metal-QEMU-SNP",
-    "--trusted-measurement",
-    "ab".repeat(48),
-    "--skip-initializer",
-    "--skip-service-mesh",
+    ...BARE_PODS_GENERATE_FLAGS,
     "--insecure-registry",
     registry.host,
     "--image-cache",

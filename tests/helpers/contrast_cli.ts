@@ -52,6 +52,20 @@ export const SIMULATED_SNP_REFERENCE_FLAGS: readonly string[] = [
 ];
 
 /**
+ * `contrast generate`'s flags for pods as they are: Metal-QEMU-SNP reference values with a
+ * placeholder trusted measurement (`ab…`), no injected initializer and no service mesh (for tests
+ * of how generate reads images and registries).
+ */
+export const BARE_PODS_GENERATE_FLAGS: readonly string[] = [
+  "--reference-values",
+  "Metal-QEMU-SNP",
+  "--trusted-measurement",
+  "ab".repeat(48),
+  "--skip-initializer",
+  "--skip-service-mesh",
+];
+
+/**
  * `contrast generate` with {@link SIMULATED_SNP_REFERENCE_FLAGS} on `${dir}/app.yml`, with `dir`
  * as the workspace.
  */
