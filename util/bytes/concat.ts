@@ -19,7 +19,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
  *
  * @example Join the chunks read from a stream
  * ```ts
- * import { joinBytes } from "../../mod.ts";
+ * import { joinBytes } from "./mod.ts";
  *
  * const chunks = [new Uint8Array([1, 2]), new Uint8Array([3])];
  * console.log(joinBytes(chunks)); // Uint8Array(3) [ 1, 2, 3 ]
