@@ -7,7 +7,7 @@
 import type { ResolvedImage } from "../../oci/types.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
-import { loadDefaultSettings } from "../../policy/settings.ts";
+import { loadDefaultSettings, type Settings } from "../../policy/settings.ts";
 import { readClusterObjects, readWorkload } from "../../policy/check/pod.ts";
 import type { ClusterObjects, PodWorkload } from "../../policy/check/pod.ts";
 
@@ -97,8 +97,14 @@ export function fixtureCluster(): ClusterObjects {
   return readClusterObjects(DOCS);
 }
 
-/** The fixture pod's policy data, as `policy/`'s builder generates it. */
-export async function fixturePolicyData(deployment: unknown = DOCS[2]): Promise<PolicyData> {
+/**
+ * The fixture pod's policy data, as `policy/`'s builder generates it (with the default settings
+ * unless `settings` is given, e.g. for another emptyDir mode).
+ */
+export async function fixturePolicyData(
+  deployment: unknown = DOCS[2],
+  settings?: Settings,
+): Promise<PolicyData> {
   const cluster = fixtureCluster();
   const doc = deployment as {
     metadata: { name: string };
@@ -116,6 +122,6 @@ export async function fixturePolicyData(deployment: unknown = DOCS[2]): Promise<
       configMap: (ns, n) => cluster.configMaps.get(`${ns}/${n}`),
       secret: (ns, n) => cluster.secrets.get(`${ns}/${n}`),
     },
-    settings: await loadDefaultSettings(),
+    settings: settings ?? await loadDefaultSettings(),
   });
 }

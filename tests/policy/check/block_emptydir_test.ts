@@ -13,11 +13,10 @@ import { mutantsOf } from "../../../policy/check/mutations.ts";
 import { blockStorageDir, buildRequestSequence } from "../../../policy/check/request_sequence.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { readWorkload } from "../../../policy/check/pod.ts";
-import { buildPolicyData } from "../../../policy/policy_data.ts";
 import { loadDefaultSettings } from "../../../policy/settings.ts";
 import { settingsForEmptyDirMode } from "../../../policy/runtime_profiles.ts";
 import { DEFAULT_NODE_RUNTIME } from "../../../policy/check/runtime_model.ts";
-import { DOCS, fixtureCluster, IMAGES } from "./fixtures.ts";
+import { DOCS, fixtureCluster, fixturePolicyData, IMAGES } from "./fixtures.ts";
 
 /** The fixture Deployment with its `secrets` emptyDir on disk instead of in memory. */
 function diskEmptyDirDeployment() {
@@ -40,20 +39,10 @@ Deno.test("a block-encrypted emptyDir split from the pod's volume is denied", as
   const rules = await CompiledRules.load();
   const deployment = diskEmptyDirDeployment();
   const cluster = fixtureCluster();
-  const pd = await buildPolicyData({
-    kind: "Deployment",
-    name: deployment.metadata.name,
-    namespace: "shop",
-    podMetadata: deployment.spec.template.metadata as Record<string, unknown>,
-    podSpec: deployment.spec.template.spec as Record<string, unknown>,
-    specPath: "spec.template.spec",
-    images: IMAGES,
-    config: {
-      configMap: (ns, n) => cluster.configMaps.get(`${ns}/${n}`),
-      secret: (ns, n) => cluster.secrets.get(`${ns}/${n}`),
-    },
-    settings: settingsForEmptyDirMode(await loadDefaultSettings(), "block-encrypted"),
-  });
+  const pd = await fixturePolicyData(
+    deployment,
+    settingsForEmptyDirMode(await loadDefaultSettings(), "block-encrypted"),
+  );
   const workload = readWorkload(deployment, "fixture.yml#2")!;
   for (const seed of [1, 2]) {
     const seq = buildRequestSequence({
