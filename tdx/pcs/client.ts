@@ -367,12 +367,15 @@ export class IntelPcsClient implements TdxCollateralSource {
     this.#options = options;
   }
 
-  /** Fetches the four collateral items concurrently. */
+  /**
+   * Fetches the four collateral items concurrently. It settles only when all four have: a failed
+   * item's error is thrown after the others finished, so no fetch or cache write outlives the call.
+   */
   async collateralFor(request: TdxCollateralRequest): Promise<TdxCollateral> {
     const urls = pcsUrls(request, this.#options.baseUrl, this.#options.rootCaCrlUrl);
     const t = this.#options.transport;
     const tcbInfo = t.get(urls.tcbInfo, "tcbInfo");
-    const [tcb, qe, pckCrl, rootCrl] = await Promise.all([
+    const [tcb, qe, pckCrl, rootCrl] = await allFulfilled([
       tcbInfo,
       t.get(urls.qeIdentity, "qeIdentity"),
       t.get(urls.pckCrl, "pckCrl"),
@@ -388,6 +391,14 @@ export class IntelPcsClient implements TdxCollateralSource {
       rootCaCrl: rootCrl.body,
     };
   }
+}
+
+/** The values of `promises` once every one has settled; the first rejection (in order) if any. */
+async function allFulfilled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** A transport reading an offline collateral bundle directory (see `collateral/bundle.ts`). */

@@ -346,3 +346,18 @@ Deno.test("the root CA CRL comes from Intel's published location for every PCS b
     "https://pccs.example:8081/sgx/certification/v4/rootcacrl",
   );
 });
+
+Deno.test("a failed collateral item is reported only after the other fetches finished (no cache write outlives the call)", async () => {
+  let slowDone = false;
+  const transport = {
+    async get(url: string, kind: string) {
+      if (kind === "qeIdentity") throw new UnavailableError(url, "refused by this test");
+      await new Promise((r) => setTimeout(r, 50));
+      if (kind === "pckCrl") slowDone = true;
+      return { body: new Uint8Array(), headers: {} };
+    },
+  };
+  const pcs = new IntelPcsClient({ transport, baseUrl: "https://pcs.invalid" });
+  await assert.rejects(pcs.collateralFor(request), UnavailableError);
+  assert.equal(slowDone, true, "collateralFor settled while a fetch was still running");
+});
