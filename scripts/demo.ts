@@ -281,14 +281,8 @@ async function runSteps(started: CoordinatorProcess[]): Promise<void> {
 
   step("A pod with a tampered policy is refused");
   const original = await parseInitdata(web.initdata);
-  // The attacker's edit: let the host exec into the container (a rule the policy denies).
-  const policy = original.data[POLICY_KEY]!;
-  const loosened = policy.replace(
-    /default ExecProcessRequest := false/,
-    "default ExecProcessRequest := true",
-  );
   const tampered = encodeInitdataToml(
-    { ...original.data, [POLICY_KEY]: loosened === policy ? policy + "\n# tampered\n" : loosened },
+    { ...original.data, [POLICY_KEY]: allowEveryExec(original.data[POLICY_KEY]!) },
     original.algorithm,
   );
   const tamperedDigest = encodeHex(await sha256(tampered));
@@ -304,7 +298,8 @@ async function runSteps(started: CoordinatorProcess[]): Promise<void> {
   const reason = /hostData: coordinator answered 403: [^(]*/.exec(refused.stderr)?.[0] ??
     refused.stderr.trim().split("\n").at(-1);
   info(
-    `web's policy edited to allow exec into its containers: policy ${tamperedDigest.slice(0, 12)}…`,
+    `web's policy edited to allow every exec into its containers (default ExecProcessRequest ` +
+      `allowed): policy ${tamperedDigest.slice(0, 12)}…`,
   );
   info(`${green("✔")} refused: ${reason?.trim()}`);
   info(
@@ -344,18 +339,38 @@ async function runSteps(started: CoordinatorProcess[]): Promise<void> {
   info(`  verify/ written: manifests, policies, CAs, latest transition`);
 }
 
+/** The rules' default verdict for ExecProcess, which the policy sets to "denied". */
+const EXEC_DEFAULT = /^default ExecProcessRequest := .*$/m;
+
+/**
+ * The attacker's edit of step 6: the policy text with ExecProcess allowed by default, so the host
+ * could exec any command in the pod's containers.
+ *
+ * @throws Error when the rules have no such default (the demo must then be updated, not pass)
+ */
+function allowEveryExec(policy: string): string {
+  const line = EXEC_DEFAULT.exec(policy)?.[0];
+  const edited = 'default ExecProcessRequest := {"allowed": true, "ops": []}';
+  if (line === undefined || line === edited) {
+    throw new Error("the policy has no default ExecProcessRequest that denies: cannot tamper");
+  }
+  return policy.replace(EXEC_DEFAULT, edited);
+}
+
 /** What the demo left in its workspace, and how to remove it. */
 function printOutputs(): void {
   console.log(`\n${bold(green("Demo complete."))} Everything is in ${WS}:`);
   for (
     const line of [
-      "app/                the generated YAML (initdata annotations, injected containers)",
-      "manifest.json       the manifest set on the Coordinator; workload-owner.pem, " +
-      "seedshare-owner.pem its keys",
-      "coordinator.log     the Coordinator's log; coordinator-state/ its history store",
-      "pods/<name>/        each initializer's output (tls-config/, secrets/)",
-      "verify/             what contrast verify fetched (manifests, policies, CAs)",
-      "simulated-snp/      the simulated AMD authority (its private keys too: a demo only)",
+      "app/                     the generated YAML (initdata annotations, injected containers)",
+      "manifest.json            the manifest set on the Coordinator, with workload-owner.pem " +
+      "and seedshare-owner.pem",
+      "coordinator-root-ca.pem  what contrast set wrote, with mesh-ca.pem and seed-shares.json",
+      "coordinator.log          the Coordinator's log (coordinator-state/: its history store)",
+      "pods/<name>/             each initializer's output (tls-config/, secrets/)",
+      "verify/                  what contrast verify fetched (manifests, policies, CAs)",
+      "simulated-snp/           the simulated AMD authority, private keys included (image-cache/: " +
+      "the stand-in images)",
     ]
   ) info(dim(line));
   console.log(dim(`Remove it with: rm -rf ${WS}`));

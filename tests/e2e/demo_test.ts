@@ -30,6 +30,10 @@ Deno.test({
       );
       assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);
       assert.match(text, /self-made certificate is refused/);
+      assert.match(
+        text,
+        /web's policy edited to allow every exec .*\(default ExecProcessRequest allowed\)/,
+      );
       assert.match(text, /refused: hostData: coordinator answered 403/);
       assert.ok(text.includes(`wrote ${ws}/seed-shares.json`), "set's files, named in full");
       assert.match(text, /restarted: readiness 412 \(recovery needed\)/);
