@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import {
+  DEMO_WORKSPACE_MARKER,
+  DemoWorkspaceError,
+  prepareDemoWorkspace,
+} from "../../scripts/demo_workspace.ts";
+
+async function names(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "contrast-demo-ws-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("prepareDemoWorkspace creates a missing folder and marks it", async () => {
+  await withTempDir(async (dir) => {
+    const ws = `${dir}/a/b`;
+    await prepareDemoWorkspace(ws);
+    assert.deepEqual(await names(ws), [DEMO_WORKSPACE_MARKER]);
+  });
+});
+
+Deno.test("prepareDemoWorkspace marks an existing empty folder", async () => {
+  await withTempDir(async (dir) => {
+    await prepareDemoWorkspace(dir);
+    assert.deepEqual(await names(dir), [DEMO_WORKSPACE_MARKER]);
+  });
+});
+
+Deno.test("prepareDemoWorkspace empties an earlier run's workspace", async () => {
+  await withTempDir(async (dir) => {
+    await prepareDemoWorkspace(dir);
+    await Deno.mkdir(`${dir}/pods/web`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/manifest.json`, "{}");
+    await prepareDemoWorkspace(dir);
+    assert.deepEqual(await names(dir), [DEMO_WORKSPACE_MARKER]);
+  });
+});
+
+Deno.test("prepareDemoWorkspace refuses a folder the demo did not make and deletes nothing", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "mine");
+    await Deno.mkdir(`${dir}/src`);
+    await assert.rejects(
+      () => prepareDemoWorkspace(dir),
+      (e) =>
+        e instanceof DemoWorkspaceError && e.field === dir &&
+        /holds 2 entries and no \.contrast-demo-workspace/.test(e.reason),
+    );
+    assert.deepEqual(await names(dir), ["notes.txt", "src"]);
+    assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "mine");
+  });
+});
+
+Deno.test("prepareDemoWorkspace refuses a file and a symbolic link", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/file`, "mine");
+    await assert.rejects(
+      () => prepareDemoWorkspace(`${dir}/file`),
+      (e) => e instanceof DemoWorkspaceError && /is a file, not a folder/.test(e.reason),
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/file`), "mine");
+    await Deno.mkdir(`${dir}/target`);
+    await Deno.writeTextFile(`${dir}/target/${DEMO_WORKSPACE_MARKER}`, "");
+    await Deno.symlink(`${dir}/target`, `${dir}/link`);
+    await assert.rejects(
+      () => prepareDemoWorkspace(`${dir}/link`),
+      (e) => e instanceof DemoWorkspaceError && /symbolic link/.test(e.reason),
+    );
+    assert.deepEqual(await names(`${dir}/target`), [DEMO_WORKSPACE_MARKER]);
+  });
+});
