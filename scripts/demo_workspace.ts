@@ -10,6 +10,29 @@ import { ContrastError } from "../util/errors/mod.ts";
 /** The file each demo run writes into its workspace; a later run may then delete the folder. */
 export const DEMO_WORKSPACE_MARKER = ".contrast-demo-workspace";
 
+/**
+ * Every name a run writes at the workspace's top level: a folder holding only these (among them
+ * `simulated-snp`) is an earlier run's workspace from before the marker existed.
+ */
+const DEMO_ENTRIES: ReadonlySet<string> = new Set([
+  "app",
+  "coordinator-root-ca.pem",
+  "coordinator-state",
+  "coordinator.log",
+  "coordinator.ready.json",
+  "image-cache",
+  "image-cache.key",
+  "images.lock.json",
+  "manifest.json",
+  "mesh-ca.pem",
+  "pods",
+  "seed-shares.json",
+  "seedshare-owner.pem",
+  "simulated-snp",
+  "verify",
+  "workload-owner.pem",
+]);
+
 /** The workspace holds something the demo did not make (or is not a folder); nothing was deleted. */
 export class DemoWorkspaceError extends ContrastError {}
 
@@ -26,20 +49,23 @@ async function inspectWorkspace(dir: string): Promise<WorkspaceState> {
   }
   if (info.isSymlink) return { foreign: "is a symbolic link" };
   if (!info.isDirectory) return { foreign: "is a file, not a folder" };
-  let entries = 0;
+  const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (entry.name === DEMO_WORKSPACE_MARKER && entry.isFile) return "demo";
-    entries++;
+    names.push(entry.name);
   }
-  return entries === 0 ? "empty" : {
+  if (names.length === 0) return "empty";
+  if (names.includes("simulated-snp") && names.every((n) => DEMO_ENTRIES.has(n))) return "demo";
+  const entries = names.length;
+  return {
     foreign: `holds ${entries} ${entries === 1 ? "entry" : "entries"} and no ` +
       `${DEMO_WORKSPACE_MARKER} (not made by the demo)`,
   };
 }
 
 /**
- * Makes `dir` an empty, marked demo workspace: deletes an earlier run's workspace, creates a
- * missing folder, and refuses anything else.
+ * Makes `dir` an empty, marked demo workspace: deletes an earlier run's workspace (marked, or
+ * holding only what a run writes), creates a missing folder, and refuses anything else.
  *
  * @throws {DemoWorkspaceError} when `dir` is a file, a symbolic link or a folder with files the
  *   demo did not make (nothing is deleted)

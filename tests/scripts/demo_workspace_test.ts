@@ -76,3 +76,32 @@ Deno.test("prepareDemoWorkspace refuses a file and a symbolic link", async () =>
     assert.deepEqual(await names(`${dir}/target`), [DEMO_WORKSPACE_MARKER]);
   });
 });
+
+Deno.test("prepareDemoWorkspace empties a run's workspace from before the marker", async () => {
+  await withTempDir(async (dir) => {
+    for (const d of ["simulated-snp", "app", "pods", "verify", "coordinator-state"]) {
+      await Deno.mkdir(`${dir}/${d}`);
+    }
+    await Deno.writeTextFile(`${dir}/manifest.json`, "{}");
+    await Deno.writeTextFile(`${dir}/coordinator.log`, "");
+    await prepareDemoWorkspace(dir);
+    assert.deepEqual(await names(dir), [DEMO_WORKSPACE_MARKER]);
+  });
+});
+
+Deno.test("prepareDemoWorkspace refuses demo-like folders with anything else in them", async () => {
+  await withTempDir(async (dir) => {
+    // What a run writes, plus a file of the user's.
+    await Deno.mkdir(`${dir}/simulated-snp`);
+    await Deno.writeTextFile(`${dir}/manifest.json`, "{}");
+    await Deno.writeTextFile(`${dir}/thesis.tex`, "mine");
+    await assert.rejects(() => prepareDemoWorkspace(dir), DemoWorkspaceError);
+    assert.deepEqual(await names(dir), ["manifest.json", "simulated-snp", "thesis.tex"]);
+    // Only names a run writes, but no simulated authority: a project with app/ and manifest.json.
+    await Deno.remove(`${dir}/thesis.tex`);
+    await Deno.remove(`${dir}/simulated-snp`);
+    await Deno.mkdir(`${dir}/app`);
+    await assert.rejects(() => prepareDemoWorkspace(dir), DemoWorkspaceError);
+    assert.deepEqual(await names(dir), ["app", "manifest.json"]);
+  });
+});
