@@ -196,7 +196,10 @@ export async function readStandalonePolicy(
         otherInitdataKeys: [],
       };
     }
-    if (error instanceof ParseError && raw === undefined) {
+    // Only an annotation value that really is gzip data keeps the gzip/initdata error: anything
+    // else (plain text that happens to decode as base64 included) is none of the forms.
+    const gzipped = raw !== undefined && raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+    if (error instanceof ParseError && !gzipped) {
       throw new ParseError(
         file,
         "neither Kubernetes YAML, initdata TOML, a policy text, nor an annotation value",
