@@ -7,10 +7,16 @@
  */
 import { decodePem } from "../../../util/bytes/pem.ts";
 
-self.onmessage = (event: MessageEvent<string>) => {
+/** The worker scope's messaging (the type checker sees the window's globals). */
+const scope = self as unknown as {
+  onmessage: ((event: MessageEvent<string>) => void) | null;
+  postMessage(message: unknown): void;
+};
+
+scope.onmessage = (event) => {
   try {
-    self.postMessage(decodePem(event.data, "CERTIFICATE", "pckChain").length);
+    scope.postMessage(decodePem(event.data, "CERTIFICATE", "pckChain").length);
   } catch (e) {
-    self.postMessage((e as Error).message);
+    scope.postMessage((e as Error).message);
   }
 };
