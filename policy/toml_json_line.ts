@@ -43,7 +43,7 @@ const SHORT_ESCAPE: Uint8Array = (() => {
 class NotPlainData {}
 
 /** The written line: escaped bytes (a view of the writer's buffer) and the unescaped size. */
-export interface WrittenLine {
+interface WrittenLine {
   /** The escaped line followed by the suffix; valid until the next {@link TomlJsonLineWriter.write}. */
   readonly bytes: Uint8Array;
   /** The size of the unescaped line as the agent counts it (see `measurePolicyText`). */
