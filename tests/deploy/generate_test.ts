@@ -5,10 +5,15 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile, readInputs } from "../../deploy/documents.ts";
 import { defaultWorkloadSecretId, generate, type GenerateOptions } from "../../deploy/generate.ts";
 import {
+  decodeInitdataAnnotation,
+  encodeInitdataToml,
   INITDATA_ANNOTATION,
+  initdataDigest,
   readAnnotatedPolicy,
+  renderPolicyText,
   splitPolicyText,
 } from "../../policy/initdata.ts";
+import { benchDeployment } from "../../testing/bench_workload.ts";
 import {
   IMAGES,
   MemoryResolver,
@@ -698,6 +703,38 @@ Deno.test("rejects a volume of the pod named contrast-secrets that is not the me
     await options(),
   );
   assert.equal(result.policies.length, 1);
+});
+
+Deno.test("every pod's initdata is what the general string functions give for its policy data", async () => {
+  // The fast paths (policy data line written from the value, shared rules head, one zlib stream)
+  // against renderPolicyText + encodeInitdataToml, on the benchmark's workload and the shop app.
+  const bench = [0, 1, 2].map((i) => benchDeployment(i, "127.0.0.1:5000/web:1.0")).join("---\n");
+  for (const text of [bench, APP]) {
+    const result = await generate([parseYamlFile("app.yml", text)], await options());
+    assert.ok(result.policies.length > 0);
+    for (const policy of result.policies) {
+      const expected = encodeInitdataToml({
+        "policy.rego": renderPolicyText(RULES, policy.policyData),
+      });
+      assert.deepEqual(policy.initdata, expected, policy.name);
+      assert.equal(policy.digest, encodeHex(await initdataDigest(expected, "sha256")), policy.name);
+    }
+    const docs = result.files[0]!.text.split(/^---\n/m).map((d) => parseYaml(d));
+    const values = docs.flatMap((d) => {
+      const v =
+        (d as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } })
+          .spec?.template?.metadata?.annotations?.[INITDATA_ANNOTATION];
+      return v === undefined ? [] : [v];
+    });
+    assert.equal(values.length, result.policies.length);
+    for (const [i, value] of values.entries()) {
+      assert.deepEqual(
+        (await decodeInitdataAnnotation(value)).bytes,
+        result.policies[i]!.initdata,
+        `annotation ${i}`,
+      );
+    }
+  }
 });
 
 Deno.test("an initializer in the input may not change where it writes the secrets or whom it trusts", async () => {
