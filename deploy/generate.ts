@@ -214,6 +214,15 @@ export async function generate(
   const unchanged: UnchangedWorkload[] = [];
   const workloads = findConfidentialWorkloads(resources, options.settings, issues, unchanged);
   for (const w of workloads) {
+    if (w.ref.file.jsonInDirectory === true) {
+      issues.push({
+        path: `${w.ref.location}: ${w.specPath}.runtimeClassName`,
+        reason: "a confidential workload in a JSON file found in a directory: kubectl apply -f " +
+          "applies it from there, but generate writes YAML; convert the file to YAML (or name " +
+          "it on the command line to have it rewritten as YAML)",
+      });
+      continue;
+    }
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
     issues.push(...mergedFieldIssuesOf(w));
     checkAnnotations(w, issues);

@@ -860,3 +860,46 @@ Deno.test("a field generate writes may not come only from a merge key (kubectl w
   const app = result.policies[0]!.policyData.containers.find((c) => c.name === "c")!;
   assert.ok(app.process.env.some((e) => e.name === "MODE" && "value" in e && e.value === "merged"));
 });
+
+Deno.test("JSON files in a directory are read as kubectl reads them; a confidential workload in one is refused", () =>
+  withTempDir(async (dir) => {
+    // kubectl apply -f DIR applies *.json too; before, generate skipped them without a word, so
+    // such a workload was neither made confidential nor reported as left unchanged.
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: {
+        runtimeClassName: "contrast-cc",
+        containers: [{ name: "c", image: "127.0.0.1:5000/web:1.0" }],
+      },
+    };
+    const plain = { ...pod, metadata: { name: "q" }, spec: { containers: pod.spec.containers } };
+    await Deno.writeTextFile(`${dir}/plain.json`, JSON.stringify(plain));
+    const files = await readInputs([dir]);
+    assert.deepEqual(files.map((f) => [f.path, f.jsonInDirectory]), [
+      [`${dir}/plain.json`, true],
+    ]);
+    const result = await generate(files, await options());
+    assert.deepEqual(result.unchanged.map((u) => u.name), ["q"]);
+    assert.equal(result.files[0]!.changed, false);
+
+    await Deno.writeTextFile(`${dir}/pod.json`, JSON.stringify(pod));
+    const error = await generate(await readInputs([dir]), await options()).then(
+      () => assert.fail("a confidential workload in a directory's JSON file must be refused"),
+      (e) => e,
+    );
+    assert.ok(error instanceof InvalidDocumentError, String(error));
+    assert.match(
+      error.issues.map((i) => `${i.path}: ${i.reason}`).join("\n"),
+      new RegExp(
+        `${
+          escapeRegex(dir)
+        }/pod\\.json\\[0\\]: spec\\.runtimeClassName: a confidential workload in a JSON file found in a directory`,
+      ),
+    );
+    // Named on the command line, it is generated (and written as YAML) as before.
+    const named = await readInputs([`${dir}/pod.json`]);
+    assert.equal(named[0]!.jsonInDirectory, undefined);
+    assert.equal((await generate(named, await options())).policies.length, 1);
+  }));

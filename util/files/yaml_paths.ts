@@ -13,6 +13,14 @@ import { ParseError } from "../errors/mod.ts";
 
 /** Names of the files a directory contributes. */
 const YAML_NAME = /\.ya?ml$/;
+/** With JSON: what `kubectl apply -f DIR` reads from a directory (`.json`, `.yaml`, `.yml`). */
+const YAML_OR_JSON_NAME = /\.(ya?ml|json)$/;
+
+/** Options of {@link expandYamlPaths} and {@link yamlFilesInDirectory}. */
+interface ExpandOptions {
+  /** Also list `*.json` files found in directories (kubectl applies them too). */
+  readonly json?: boolean;
+}
 
 /**
  * Whether the symbolic link `path` (named like YAML) leads to a file.
@@ -42,24 +50,32 @@ async function linkedFile(path: string): Promise<true> {
  *
  * @throws {ParseError} naming a YAML-named link whose target is missing or not a file
  */
-export async function yamlFilesInDirectory(dir: string): Promise<string[]> {
+export async function yamlFilesInDirectory(
+  dir: string,
+  options: ExpandOptions = {},
+): Promise<string[]> {
+  const names = options.json === true ? YAML_OR_JSON_NAME : YAML_NAME;
   const found: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     const full = `${dir.replace(/\/+$/, "")}/${entry.name}`;
-    if (entry.isDirectory) found.push(...await yamlFilesInDirectory(full));
-    else if (!YAML_NAME.test(entry.name)) continue;
+    if (entry.isDirectory) found.push(...await yamlFilesInDirectory(full, options));
+    else if (!names.test(entry.name)) continue;
     else if (entry.isFile || (entry.isSymlink && await linkedFile(full))) found.push(full);
   }
   return found.sort();
 }
 
 /**
- * The YAML files `paths` name, each once, in a stable order (`-` is kept as is: stdin).
+ * The YAML files `paths` name, each once, in a stable order (`-` is kept as is: stdin); with
+ * `json`, the `*.json` files found in directories too.
  *
  * @throws {ParseError} naming the path when it does not exist, or a YAML-named symbolic link in
  *   a directory whose target is missing or not a file
  */
-export async function expandYamlPaths(paths: readonly string[]): Promise<string[]> {
+export async function expandYamlPaths(
+  paths: readonly string[],
+  options: ExpandOptions = {},
+): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
   for (const path of paths) {
@@ -73,7 +89,7 @@ export async function expandYamlPaths(paths: readonly string[]): Promise<string[
     } catch (cause) {
       throw new ParseError(path, "no such file or directory", { cause });
     }
-    for (const file of stat.isDirectory ? await yamlFilesInDirectory(path) : [path]) {
+    for (const file of stat.isDirectory ? await yamlFilesInDirectory(path, options) : [path]) {
       if (seen.has(file)) continue;
       seen.add(file);
       out.push(file);
