@@ -876,6 +876,9 @@ Deno.test("JSON files in a directory are read as kubectl reads them; a confident
     };
     const plain = { ...pod, metadata: { name: "q" }, spec: { containers: pod.spec.containers } };
     await Deno.writeTextFile(`${dir}/plain.json`, JSON.stringify(plain));
+    // JSON that is no Kubernetes object (a workspace kept in the folder) is not input.
+    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ Policies: {} }));
+    await Deno.writeTextFile(`${dir}/notes.json`, "not json [");
     const files = await readInputs([dir]);
     assert.deepEqual(files.map((f) => [f.path, f.jsonInDirectory]), [
       [`${dir}/plain.json`, true],
