@@ -20,6 +20,7 @@ import {
   splitPolicyText,
 } from "../initdata.ts";
 import { sha256 } from "../../util/bytes/mod.ts";
+import { yamlFilesInDirectory } from "../../util/files/mod.ts";
 import { type ClusterObjects, type PodWorkload, readClusterObjects, readWorkload } from "./pod.ts";
 
 /** A policy split into its parts, with the digest the TEE measures. */
@@ -61,17 +62,8 @@ async function listFiles(path: string): Promise<string[]> {
   } catch (error) {
     throw new UnavailableError(path, `cannot read: ${(error as Error).message}`);
   }
-  if (!info.isDirectory) return [path];
-  const out: string[] = [];
-  const entries = [];
-  for await (const e of Deno.readDir(path)) entries.push(e);
-  entries.sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    const child = `${path.replace(/\/$/, "")}/${e.name}`;
-    if (e.isDirectory) out.push(...await listFiles(child));
-    else if (YAML_EXTENSIONS.some((x) => e.name.endsWith(x))) out.push(child);
-  }
-  return out;
+  // A directory as generate and kubectl read it (symbolic links to files followed).
+  return info.isDirectory ? await yamlFilesInDirectory(path) : [path];
 }
 
 /**
@@ -163,7 +155,10 @@ export async function readStandalonePolicy(
       const { rules, policyData } = splitPolicyText(decoded);
       return { form: "legacy", rules, policyData, digest: encodeHex(await sha256(raw)) };
     }
-    if (error instanceof ParseError && raw === undefined) {
+    // Only an annotation value that really is gzip data keeps the gzip/initdata error: anything
+    // else (plain text that happens to decode as base64 included) is none of the forms.
+    const gzipped = raw !== undefined && raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+    if (error instanceof ParseError && !gzipped) {
       throw new ParseError(
         file,
         "neither Kubernetes YAML, initdata TOML, a policy text, nor an annotation value",
