@@ -33,6 +33,17 @@ export interface PolicyDocument {
   readonly policyData: unknown;
   /** Hex digest (initdata digest, or SHA-256 of the legacy/policy text). */
   readonly digest: string;
+  /**
+   * Keys of the initdata's `[data]` table besides `policy.rego` (e.g. `aa.toml`, `cdh.toml`, which
+   * the Kata agent hands to the guest's attestation agent and confidential data hub); empty for
+   * the other forms. A policy check does not pass a pod whose initdata holds any.
+   */
+  readonly otherInitdataKeys: readonly string[];
+}
+
+/** The keys of an initdata `[data]` table other than the policy's. */
+function otherInitdataKeys(data: Readonly<Record<string, string>>): string[] {
+  return Object.keys(data).filter((k) => k !== POLICY_KEY).sort();
 }
 
 /** A pod workload with the policy its annotations carry (undefined: none). */
@@ -110,7 +121,13 @@ async function policyDocument(
   const annotated = await readAnnotatedPolicy(annotations);
   if (annotated === undefined) return undefined;
   const { rules, policyData } = splitPolicyText(annotated.policy);
-  return { form: annotated.form, rules, policyData, digest: encodeHex(annotated.digest) };
+  return {
+    form: annotated.form,
+    rules,
+    policyData,
+    digest: encodeHex(annotated.digest),
+    otherInitdataKeys: annotated.initdata ? otherInitdataKeys(annotated.initdata.data) : [],
+  };
 }
 
 /**
@@ -129,11 +146,23 @@ export async function readStandalonePolicy(
     const policy = initdata.data[POLICY_KEY];
     if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
     const { rules, policyData } = splitPolicyText(policy);
-    return { form: "initdata", rules, policyData, digest: encodeHex(initdata.digest) };
+    return {
+      form: "initdata",
+      rules,
+      policyData,
+      digest: encodeHex(initdata.digest),
+      otherInitdataKeys: otherInitdataKeys(initdata.data),
+    };
   }
   if (text.includes("package agent_policy")) {
     const { rules, policyData } = splitPolicyText(text);
-    return { form: "policy-text", rules, policyData, digest: encodeHex(await sha256(bytes)) };
+    return {
+      form: "policy-text",
+      rules,
+      policyData,
+      digest: encodeHex(await sha256(bytes)),
+      otherInitdataKeys: [],
+    };
   }
   const value = text.trim();
   try {
@@ -141,7 +170,13 @@ export async function readStandalonePolicy(
     const policy = initdata.data[POLICY_KEY];
     if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
     const { rules, policyData } = splitPolicyText(policy);
-    return { form: "initdata", rules, policyData, digest: encodeHex(initdata.digest) };
+    return {
+      form: "initdata",
+      rules,
+      policyData,
+      digest: encodeHex(initdata.digest),
+      otherInitdataKeys: otherInitdataKeys(initdata.data),
+    };
   } catch (error) {
     const raw = (() => {
       try {
@@ -153,7 +188,13 @@ export async function readStandalonePolicy(
     const decoded = raw ? new TextDecoder().decode(raw) : "";
     if (raw && decoded.includes("package agent_policy")) {
       const { rules, policyData } = splitPolicyText(decoded);
-      return { form: "legacy", rules, policyData, digest: encodeHex(await sha256(raw)) };
+      return {
+        form: "legacy",
+        rules,
+        policyData,
+        digest: encodeHex(await sha256(raw)),
+        otherInitdataKeys: [],
+      };
     }
     // Only an annotation value that really is gzip data keeps the gzip/initdata error: anything
     // else (plain text that happens to decode as base64 included) is none of the forms.

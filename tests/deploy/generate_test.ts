@@ -801,3 +801,62 @@ Deno.test("an initializer in the input may not change where it writes the secret
     ),
   );
 });
+
+Deno.test("a field generate writes may not come only from a merge key (kubectl would drop the merged one)", async () => {
+  // generate adds its own key (initContainers, volumeMounts, annotations…); for kubectl an own key
+  // wins over a merge, so the init container, mount or annotations the merge gave were dropped
+  // from the pod applied and from its policy, while the file still showed them in the << line
+  // (checked against kube-apiserver v1.37.2 by hand: the pod had neither `wipe` nor /data).
+  const image = `"127.0.0.1:5000/web:1.0"`;
+  for (
+    const [yaml, path] of [
+      [
+        POD(
+          `  <<: {initContainers: [{name: wipe, image: ${image}, command: [rm, -rf, /data/cache]}]}\n` +
+            `  containers: [{name: c, image: ${image}}]\n`,
+        ),
+        "spec.initContainers",
+      ],
+      [
+        POD(
+          `  volumes: [{name: data, emptyDir: {}}]\n  containers:\n` +
+            `    - <<: {volumeMounts: [{name: data, mountPath: /data}]}\n` +
+            `      name: c\n      image: ${image}\n`,
+        ),
+        "spec.containers[0].volumeMounts",
+      ],
+      [
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  <<: {annotations: {a: b}}\n  name: p\n` +
+        `spec:\n  runtimeClassName: contrast-cc\n  containers: [{name: c, image: ${image}}]\n`,
+        "metadata.annotations",
+      ],
+      [
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, labels: &l {app: w}}\n` +
+        `spec:\n  selector: {matchLabels: *l}\n  template:\n    metadata:\n` +
+        `      <<: {labels: *l, annotations: {contrast.edgeless.systems/servicemesh-ingress: ""}}\n` +
+        `    spec:\n      runtimeClassName: contrast-cc\n      containers: [{name: c, image: ${image}}]\n`,
+        "spec.template.metadata.annotations",
+      ],
+    ]
+  ) {
+    const error = await rejects(
+      yaml,
+      new RegExp(`bad\\.yml\\[\\d\\]: ${escapeRegex(path)}: given only through a merge key`),
+    );
+    assert.equal(error.issues.length, 1, JSON.stringify(error.issues));
+  }
+  // Merges of fields generate does not write, or that the map also sets itself, stay accepted
+  // and read as kubectl reads them.
+  const result = await generate(
+    [parseYamlFile(
+      "ok.yml",
+      POD(
+        `  containers:\n    - <<: {env: [{name: MODE, value: merged}], volumeMounts: []}\n` +
+          `      name: c\n      image: ${image}\n      volumeMounts: []\n`,
+      ),
+    )],
+    await options(),
+  );
+  const app = result.policies[0]!.policyData.containers.find((c) => c.name === "c")!;
+  assert.ok(app.process.env.some((e) => e.name === "MODE" && "value" in e && e.value === "merged"));
+});
