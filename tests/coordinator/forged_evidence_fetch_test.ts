@@ -13,6 +13,8 @@ import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { manifestVerifiersWithCollateral } from "../../manifest/collateral_config.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { startKdsStandIn } from "../../testing/snp/kds_stand_in.ts";
+import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
+import { startPcsStandIn } from "../../testing/tdx/pcs_stand_in.ts";
 import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { listTree } from "../helpers/list_tree.ts";
@@ -128,5 +130,60 @@ Deno.test("forged SNP reports with the real chip ID and made-up TCBs: no VCEK re
     });
   } finally {
     await kds.close();
+  }
+});
+
+Deno.test("forged TDX quotes naming made-up FMSPCs: outbound PCS fetches at once are bounded, the rest fail fast", async () => {
+  const tdx = await SimulatedTdxAuthority.generate();
+  const pcs = await startPcsStandIn(tdx);
+  try {
+    await withTempDir(async (cacheDir) => {
+      const verifiers = manifestVerifiersWithCollateral({ pcsBaseUrl: pcs.base, cacheDir });
+      const tdxManifest = parseManifest(new TextEncoder().encode(JSON.stringify({
+        Policies: { ["7e".repeat(32)]: { SANs: ["c"], WorkloadSecretID: "", Role: "coordinator" } },
+        ReferenceValues: {
+          snp: [],
+          tdx: [{
+            Platform: "Simulated-TDX",
+            MrTd: "11".repeat(48),
+            SimulatedRootSHA256: await tdx.rootFingerprint(),
+          }],
+        },
+        WorkloadOwnerPubKeys: [],
+        SeedshareOwnerPubKeys: [],
+      })));
+      // Each forger signs its own PCK certificate naming a random FMSPC (its root is not trusted,
+      // but the FMSPC is read from the quote before any chain can be checked).
+      const N = 60;
+      const quotes = await Promise.all(Array.from({ length: N }, async () => {
+        const forger = await SimulatedTdxAuthority.generate({
+          pck: { fmspc: crypto.getRandomValues(new Uint8Array(6)) },
+        });
+        return await forger.createQuote({ reportData: new Uint8Array(64) });
+      }));
+      const results = await Promise.allSettled(
+        quotes.map((report) =>
+          verifiers.verify(tdxManifest, { platform: "tdx", report }, {
+            reportData: new Uint8Array(64),
+            now: new Date(),
+          })
+        ),
+      );
+      assert.ok(results.every((r) => r.status === "rejected"), "every forged quote is refused");
+      const tcbInfo = pcs.requests.filter((r) => r.includes("/tcb?fmspc=")).length;
+      console.log(
+        `${N} forged quotes at once -> ${tcbInfo} TCB info requests, ` +
+          `${pcs.requests.length} PCS requests in all`,
+      );
+      assert.ok(pcs.requests.length <= 16, `${pcs.requests.length} PCS requests`);
+      assert.ok(
+        results.some((r) =>
+          r.status === "rejected" && r.reason instanceof UnavailableError &&
+          /in flight/.test(r.reason.message)
+        ),
+      );
+    });
+  } finally {
+    await pcs.close();
   }
 });
