@@ -30,11 +30,9 @@ interface EgressListenerOptions {
   readonly resolve: Resolver;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
-  /** TLS handshake timeout, ms (default 10 s). */
-  readonly handshakeTimeoutMs?: number;
   /**
    * The connection cap (application connections held at once, handshaking with the remote or
-   * established; more are closed as soon as they are accepted) and the idle timeout.
+   * established; more are closed as soon as they are accepted), the handshake and idle timeouts.
    */
   readonly limits: ListenerLimits;
 }
@@ -201,7 +199,7 @@ export class EgressListener {
     upstream.setNoDelay(true);
     const timer = setTimeout(
       () => upstream.destroy(new Error("TLS handshake timeout")),
-      o.handshakeTimeoutMs ?? 10_000,
+      o.limits.handshakeTimeoutMs,
     );
     const fail = (error: Error) => {
       clearTimeout(timer);

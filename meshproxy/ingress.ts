@@ -28,9 +28,6 @@ import type { ProxyMetrics } from "./metrics.ts";
 import { certificateSans } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
-/** How long a client has to finish the TLS handshake, ms. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-
 /** Options of {@link IngressListener}. */
 interface IngressListenerOptions {
   /** Listener name (metrics label). */
@@ -46,8 +43,6 @@ interface IngressListenerOptions {
   readonly credentials: MeshCredentials;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
-  /** How long a client has to finish the TLS handshake, ms (default {@link HANDSHAKE_TIMEOUT_MS}). */
-  readonly handshakeTimeoutMs?: number;
   /** Connection and handshake caps, idle timeout. */
   readonly limits: ListenerLimits;
 }
@@ -117,6 +112,8 @@ export class IngressListener {
   readonly #slots = new Map<net.Socket, SlotHolds>();
   /** Whether the last new connection was refused (a refusal is logged once per run of them). */
   #refusing = false;
+  /** Connections the limits closed during their handshake. */
+  readonly #closedByLimits = new WeakSet<net.Socket>();
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
@@ -134,15 +131,15 @@ export class IngressListener {
       ...this.#secureOptions,
       requestCert: mtls,
       rejectUnauthorized: mtls,
-      handshakeTimeout: o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: o.limits.handshakeTimeoutMs,
       allowHalfOpen: true,
     }, (socket) => this.#onSecure(socket));
     server.on("tlsClientError", (error, socket) => {
-      const key = peerKey(socket);
-      const raw = key === undefined ? undefined : this.#byPeer.get(key);
       socket.destroy();
-      // A handshake the limits closed was counted there.
-      if (raw !== undefined && !this.#gate.holds(raw)) return;
+      // A handshake the limits closed was counted there. (The TCP socket under a TLS socket is
+      // its `_parent`, in Node and Deno; without it such a handshake counts here too.)
+      const parent = (socket as { _parent?: unknown })._parent;
+      if (parent instanceof net.Socket && this.#closedByLimits.has(parent)) return;
       const reason = handshakeFailureReason(error);
       o.metrics.add("meshproxy_handshake_failures_total", { ...this.#labels, reason });
       o.logger.warn("TLS handshake refused", { listener: o.name, reason, error: error.message });
@@ -172,6 +169,7 @@ export class IngressListener {
     }
     this.#refusing = false;
     if (admission.evicted) {
+      this.#closedByLimits.add(admission.evicted);
       admission.evicted.destroy();
       this.#limited("handshake_evicted", key);
     }

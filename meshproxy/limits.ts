@@ -28,6 +28,9 @@ export const RESERVED_FILES = 256;
 /** Unfinished handshakes a listener admits by default, at most. */
 export const DEFAULT_MAX_HANDSHAKES = 1024;
 
+/** Default time a TLS handshake may take, s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_SECONDS = 10;
+
 /** Default idle timeout of an established connection, s (Envoy's TCP proxy default, 1 hour). */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
 
@@ -47,6 +50,11 @@ export interface ListenerLimits {
   readonly onHandshakeLimit: HandshakeLimitAction;
   /** An established connection without a byte in either direction for this long is closed, ms. */
   readonly idleTimeoutMs: number;
+  /**
+   * A TLS handshake not finished this long after the connection was accepted (inbound) or made
+   * (egress) is closed, ms.
+   */
+  readonly handshakeTimeoutMs: number;
 }
 
 /**
@@ -72,5 +80,7 @@ export function listenerLimits(
     maxHandshakes: Math.min(maxHandshakes, maxConnections),
     onHandshakeLimit: settings.onHandshakeLimit ?? "close-oldest",
     idleTimeoutMs: (settings.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000,
+    handshakeTimeoutMs: (settings.handshakeTimeoutSeconds ?? DEFAULT_HANDSHAKE_TIMEOUT_SECONDS) *
+      1000,
   };
 }

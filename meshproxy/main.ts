@@ -10,7 +10,8 @@
  *   [--admin-port PORT] [--ready-file PATH]
  *   [--credentials-wait-seconds 60] [--reload-interval-seconds 2]
  *   [--max-connections N] [--max-handshakes N] [--on-handshake-limit close-oldest|refuse-new]
- *   [--idle-timeout-seconds 3600] [--max-open-files 20000] [--admin-remote-access probes|all]
+ *   [--idle-timeout-seconds 3600] [--handshake-timeout-seconds 10] [--max-open-files 20000]
+ *   [--admin-remote-access probes|all]
  *   [--log-format json|text] [--log-level info]
  * ```
  *
@@ -103,6 +104,7 @@ const LIMIT_FLAGS = [
   ["maxHandshakes", "maxHandshakes"],
   ["onHandshakeLimit", "onHandshakeLimit"],
   ["idleTimeoutSeconds", "idleTimeoutSeconds"],
+  ["handshakeTimeoutSeconds", "handshakeTimeoutSeconds"],
   ["maxOpenFiles", "maxOpenFiles"],
   ["adminRemoteAccess", "adminRemoteAccess"],
 ] as const;
@@ -179,6 +181,10 @@ export async function meshProxyMain(
     .option(
       "--idle-timeout-seconds <n>",
       "close established connections idle this long (default 3600)",
+    )
+    .option(
+      "--handshake-timeout-seconds <n>",
+      "close TLS handshakes not finished this long (default 10)",
     )
     .option(
       "--max-open-files <n>",

@@ -415,6 +415,8 @@ export interface MeshLimitSettings {
   readonly onHandshakeLimit?: HandshakeLimitAction;
   /** An established connection idle (no byte either way) this long is closed, s. */
   readonly idleTimeoutSeconds?: number;
+  /** A TLS handshake not finished this long is closed, s. */
+  readonly handshakeTimeoutSeconds?: number;
   /** The descriptor limit the default caps are derived from. */
   readonly maxOpenFiles?: number;
   /**
@@ -441,7 +443,8 @@ function parseCount(text: string, field: string, min: number, max: number): numb
 /**
  * Parses the limits (`key=value` entries joined by `,`; `undefined` or `""`: none set). Keys:
  * `maxConnections`, `maxHandshakes` (1–1000000), `onHandshakeLimit` (`close-oldest` or
- * `refuse-new`), `idleTimeoutSeconds` (1–2000000), `maxOpenFiles` (512–1000000),
+ * `refuse-new`), `idleTimeoutSeconds` (1–2000000), `handshakeTimeoutSeconds` (1–60, default
+ * 10), `maxOpenFiles` (512–1000000),
  * `adminRemoteAccess` (`probes` or `all`).
  *
  * @param source the annotation or variable name, used in errors
@@ -465,6 +468,9 @@ export function parseMeshLimits(value: string | undefined, source: string): Mesh
       case "idleTimeoutSeconds":
         out[key] = parseCount(text, field, 1, MAX_IDLE_TIMEOUT_SECONDS);
         break;
+      case "handshakeTimeoutSeconds":
+        out[key] = parseCount(text, field, 1, 60);
+        break;
       case "maxOpenFiles":
         out[key] = parseCount(text, field, 512, MAX_COUNT);
         break;
@@ -484,7 +490,7 @@ export function parseMeshLimits(value: string | undefined, source: string): Mesh
         throw new MeshConfigError(
           field,
           `unknown key "${key}" (known: maxConnections, maxHandshakes, onHandshakeLimit, ` +
-            "idleTimeoutSeconds, maxOpenFiles, adminRemoteAccess)",
+            "idleTimeoutSeconds, handshakeTimeoutSeconds, maxOpenFiles, adminRemoteAccess)",
         );
     }
   });

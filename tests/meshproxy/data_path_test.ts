@@ -200,8 +200,7 @@ Deno.test({
         credentials: await loadCredentials(dir),
         metrics,
         logger: new Logger("t", { level: "error" }),
-        limits: listenerLimits({}, 1),
-        handshakeTimeoutMs: 300,
+        limits: { ...listenerLimits({}, 1), handshakeTimeoutMs: 300 },
       });
       await listener.start();
       try {
