@@ -63,14 +63,13 @@ export interface ListenerLimits {
  * `(maxOpenFiles - RESERVED_FILES) / (2 × listeners)`: the listeners at their caps together stay
  * below the process's limit.
  *
+ * `settings.maxOpenFiles` is the process's descriptor limit (default
+ * {@link DEFAULT_MAX_OPEN_FILES}).
+ *
  * @param listeners how many ingress and egress listeners the proxy runs
- * @param maxOpenFiles the process's descriptor limit (default {@link DEFAULT_MAX_OPEN_FILES})
  */
-export function listenerLimits(
-  settings: MeshLimitSettings,
-  listeners: number,
-  maxOpenFiles = DEFAULT_MAX_OPEN_FILES,
-): ListenerLimits {
+export function listenerLimits(settings: MeshLimitSettings, listeners: number): ListenerLimits {
+  const maxOpenFiles = settings.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES;
   const share = Math.floor((maxOpenFiles - RESERVED_FILES) / (2 * Math.max(1, listeners)));
   const maxConnections = settings.maxConnections ?? Math.max(1, share);
   const maxHandshakes = settings.maxHandshakes ??

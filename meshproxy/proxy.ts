@@ -213,7 +213,7 @@ export class MeshProxy {
   get limits(): ListenerLimits {
     const c = this.#o.config;
     const settings = this.#o.limits ?? {};
-    return listenerLimits(settings, c.inbound.length + c.egress.length, settings.maxOpenFiles);
+    return listenerLimits(settings, c.inbound.length + c.egress.length);
   }
 
   async #startListeners(credentials: MeshCredentials): Promise<void> {
