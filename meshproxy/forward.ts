@@ -244,7 +244,10 @@ export function join(options: JoinOptions): Joined {
   let lingerTimer: ReturnType<typeof setTimeout> | undefined;
   let reported = false;
 
-  const idle = idleWatch(options.idleTimeoutMs, () => fail(new IdleTimeoutError(options.idleTimeoutMs!)));
+  const idle = idleWatch(
+    options.idleTimeoutMs,
+    () => fail(new IdleTimeoutError(options.idleTimeoutMs!)),
+  );
   const reportIfBothClosed = () => {
     if (reported || !plainClosed || !secureClosed) return;
     reported = true;

@@ -136,6 +136,7 @@ Deno.test({
           held.push(h);
         }
         const fifth = await openTls(port, { ca: meshCa });
+        if (fifth) held.push(fifth);
         assert.equal(fifth, undefined, "the fifth connection is closed before its handshake");
         assert.equal(refusals(proxy, "ingress", "web", "connection_limit"), 1);
         assert.equal(echo.accepted(), 4, "nothing of the refused connection reached the app");
@@ -298,6 +299,7 @@ Deno.test({
           held.push(h);
         }
         const third = await openPlain(egressPort);
+        held.push(third);
         await until(() => third.closed(), "the third connection to be closed");
         assert.equal(refusals(client, "egress", "web", "connection_limit"), 1);
         for (const h of held) assert.equal(await h.echo("on"), "on");

@@ -41,7 +41,10 @@ Deno.test("mesh limits: each malformed entry is a MeshConfigError naming the ent
     ["onHandshakeLimit=drop", /"drop" must be "close-oldest" or "refuse-new"/],
     ["adminRemoteAccess=metrics", /"metrics" must be "probes" or "all"/],
     ["maxConections=5", /unknown key "maxConections"/],
-    ["maxConnections=5,maxConnections=6", /entry 2 "maxConnections=6": "maxConnections" is set twice/],
+    [
+      "maxConnections=5,maxConnections=6",
+      /entry 2 "maxConnections=6": "maxConnections" is set twice/,
+    ],
     ["maxConnections=5,", /entry 2 "": expected <key>=<value>/],
     ["maxConnections=5,maxHandshakes=6", /maxHandshakes 6 exceeds maxConnections 5/],
   ];
