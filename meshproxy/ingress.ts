@@ -161,7 +161,7 @@ export class IngressListener {
       raw.destroy(); // already gone
       return;
     }
-    const admission = this.#gate.admit(raw);
+    const admission = this.#gate.admit(raw, raw.remoteAddress!);
     if (!admission.admitted) {
       raw.destroy();
       this.#limited(admission.reason, key);

@@ -83,9 +83,9 @@ function openTls(
 }
 
 /** Opens a plain TCP connection that sends nothing (a handshake never started). */
-function openRaw(port: number): Promise<Held> {
+function openRaw(port: number, localAddress = "127.0.0.1"): Promise<Held> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port }, () => resolve(held));
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress }, () => resolve(held));
     const held = hold(socket);
     socket.once("error", reject);
   });
@@ -165,7 +165,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "handshake cap (close-oldest): a held flood of unfinished handshakes stays at the cap and a mesh peer is still served",
+    "handshake cap (close-oldest): a flood of unfinished handshakes, reopened as it is closed, stays at the cap and mesh peers are still served",
   ...opts,
   fn: () =>
     withTempDir(async (root) => {
@@ -179,20 +179,47 @@ Deno.test({
       const labels = { direction: "ingress", listener: "port-7000" };
       const flood: Held[] = [];
       try {
-        for (let i = 0; i < 8; i++) flood.push(await openRaw(port));
+        // The flood comes from 127.0.0.2, the peers from 127.0.0.1.
+        for (let i = 0; i < 8; i++) flood.push(await openRaw(port, "127.0.0.2"));
         await until(
           () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 8,
           "8 handshakes in progress",
         );
-        // The flood goes on: each new connection closes the oldest unfinished handshake.
-        for (let i = 0; i < 8; i++) flood.push(await openRaw(port));
+        // The flood goes on: each new connection closes the flood's oldest unfinished handshake.
+        for (let i = 0; i < 8; i++) flood.push(await openRaw(port, "127.0.0.2"));
         await until(() => flood.slice(0, 8).every((h) => h.closed()), "the oldest 8 closed");
         assert.ok(flood.slice(8).every((h) => !h.closed()), "the newest 8 are held");
         assert.equal(proxy.metrics.get("meshproxy_handshakes_in_progress", labels), 8);
         assert.equal(refusals(proxy, "ingress", "port-7000", "handshake_evicted"), 8);
-        // A mesh peer still gets through while the flood is held at the cap.
-        const served = await tlsExchange(port, "hello", client(peer));
-        assert.equal(served.received, "hello", JSON.stringify(served));
+        // Now each flood connection the proxy closes is reopened at once, as fast as this process
+        // can: mesh peers still get through, every one.
+        let churning = true;
+        let reopened = 0;
+        const churn = (h: Held) => {
+          h.socket.once("close", async () => {
+            if (!churning) return;
+            reopened++;
+            const next = await openRaw(port, "127.0.0.2").catch(() => undefined);
+            if (next) {
+              flood.push(next);
+              churn(next);
+            }
+          });
+        };
+        flood.slice(8).forEach(churn);
+        for (let i = 0; i < 5; i++) {
+          // Twice the cap of new flood connections arrive during each peer's handshake.
+          const burst = Array.from({ length: 16 }, () =>
+            openRaw(port, "127.0.0.2").then((next) => {
+              flood.push(next);
+              churn(next);
+            }));
+          const served = await tlsExchange(port, `hello${i}`, client(peer));
+          await Promise.all(burst);
+          assert.equal(served.received, `hello${i}`, JSON.stringify(served));
+        }
+        churning = false;
+        assert.ok(reopened >= 40, `the flood was closed and reopened ${reopened} times`);
         assert.ok(proxy.metrics.get("meshproxy_handshakes_in_progress", labels) <= 8);
         assert.equal(
           proxy.metrics.get("meshproxy_handshake_failures_total", {
