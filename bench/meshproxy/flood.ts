@@ -19,6 +19,8 @@
  * 3. handshake flood: `--handshake-flood` TCP connections to `port-7000` that never send a byte
  *    (default 2 × 1024), each one closed by the proxy reopened at once; peers while it runs.
  *
+ * The floods come from 127.0.0.2, the peers from 127.0.0.1 (as pods have addresses of their own).
+ *
  * Usage: `deno run -A bench/meshproxy/flood.ts [--proxy-root DIR] [--flood N] [--concurrency 100]
  * [--handshake-flood N] [--peers 100] [--limits maxConnections=…]`. The flood needs about
  * 2 × `--flood` descriptors in this process: run it with a high enough `nofile` (e.g.
@@ -43,6 +45,9 @@ const { values } = parseArgs({
     limits: { type: "string", default: "" },
   },
 });
+
+/** Where the floods come from (the peers from 127.0.0.1). */
+const FLOOD_ADDRESS = "127.0.0.2";
 
 /** The proxy's descriptors and resident memory, from /proc. */
 function usage(pid: number): { fds: number; rssMb: number } {
@@ -138,7 +143,13 @@ async function peers(port: number, peer: Peer, count: number) {
 function holdOne(port: number, ca: string, held: tls.TLSSocket[]): Promise<boolean> {
   return new Promise((resolve) => {
     const s = tls.connect(
-      { host: "127.0.0.1", port, ca, checkServerIdentity: () => undefined },
+      {
+        host: "127.0.0.1",
+        port,
+        ca,
+        localAddress: FLOOD_ADDRESS,
+        checkServerIdentity: () => undefined,
+      },
       () => s.write("f"),
     );
     let settled = false;
@@ -178,7 +189,7 @@ function handshakeFlood(port: number, count: number) {
   const sockets = new Set<net.Socket>();
   const open = () => {
     if (stopped) return;
-    const s = net.connect({ host: "127.0.0.1", port });
+    const s = net.connect({ host: "127.0.0.1", port, localAddress: FLOOD_ADDRESS });
     sockets.add(s);
     s.on("error", () => {});
     s.on("close", () => {
