@@ -147,9 +147,10 @@ function holdOne(port: number, ca: string, held: tls.TLSSocket[]): Promise<boole
         host: "127.0.0.1",
         port,
         ca,
-        localAddress: FLOOD_ADDRESS,
         checkServerIdentity: () => undefined,
-      },
+        // passed on to the TCP socket (missing from the TLS option types)
+        ...{ localAddress: FLOOD_ADDRESS },
+      } as tls.ConnectionOptions,
       () => s.write("f"),
     );
     let settled = false;
