@@ -20,9 +20,13 @@
  */
 import { ParseError } from "../util/errors/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
+import { DEFAULT_MAX_BODY_BYTES, readLimitedFile } from "./read_limited.ts";
 
 /** Suffix of the optional headers file next to a bundle body. */
 const HEADERS_SUFFIX = ".headers.json";
+
+/** Largest headers file read (Intel's issuer chains take a few KiB). */
+const MAX_HEADERS_FILE_BYTES = 1024 * 1024;
 
 function encodePart(part: string): string {
   if (part === "") return "%";
@@ -85,30 +89,36 @@ interface BundledResponse {
 }
 
 /**
- * Reads `url` from bundle directory `dir`, or undefined when the bundle does not hold it.
+ * Reads `url` from bundle directory `dir`, or undefined when the bundle does not hold it (nothing
+ * or a directory at its path).
  *
- * @throws {ParseError} when the headers file exists but is not a JSON object of strings
+ * @param maxBytes the largest body read (default 16 MiB, as the network client accepts)
+ * @throws {ParseError} naming the file when the body is not a regular file (a FIFO would block
+ *   the read forever) or is larger than `maxBytes`, or the headers file exists but is not a JSON
+ *   object of strings (or not a regular file of at most 1 MiB)
  */
 export async function readFromBundle(
   dir: string,
   url: string,
+  maxBytes: number = DEFAULT_MAX_BODY_BYTES,
 ): Promise<BundledResponse | undefined> {
   const path = bundlePath(dir, url);
-  let body: Uint8Array;
-  try {
-    body = await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
-      return undefined;
-    }
-    throw e;
-  }
+  const read = await readLimitedFile(path, maxBytes);
+  if (read.kind === "missing" || read.kind === "directory") return undefined;
+  if (read.kind === "refused") throw new ParseError(path, `bundle file refused: ${read.reason}`);
+  const body = read.bytes;
   let headers: Record<string, string> = {};
-  try {
-    const text = await Deno.readTextFile(path + HEADERS_SUFFIX);
-    headers = parseHeadersJson(text, path + HEADERS_SUFFIX);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  const headersPath = path + HEADERS_SUFFIX;
+  const headersRead = await readLimitedFile(headersPath, MAX_HEADERS_FILE_BYTES);
+  if (headersRead.kind === "file") {
+    headers = parseHeadersJson(new TextDecoder().decode(headersRead.bytes), headersPath);
+  } else if (headersRead.kind !== "missing") {
+    throw new ParseError(
+      headersPath,
+      `headers file refused: ${
+        headersRead.kind === "directory" ? "is a directory" : headersRead.reason
+      }`,
+    );
   }
   return { body, headers, path };
 }

@@ -23,6 +23,7 @@ import { joinBytes } from "../util/bytes/mod.ts";
 import { UnavailableError } from "../util/errors/mod.ts";
 import { bundlePath, readFromBundle, writeToBundle } from "./bundle.ts";
 import { type CacheEntry, DiskCache } from "./disk_cache.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./read_limited.ts";
 import { backoffDelay, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 
 /**
@@ -189,7 +190,10 @@ export class CachingFetcher {
 
   /** A fetcher with the cache, import bundles, offline mode and retries of `options`. */
   constructor(options: CachingFetcherOptions = {}) {
-    this.#cache = options.cacheDir ? new DiskCache(options.cacheDir) : undefined;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#cache = options.cacheDir
+      ? new DiskCache(options.cacheDir, this.#maxBodyBytes)
+      : undefined;
     this.#offline = options.offline ?? false;
     this.#importDirs = options.importDirs ?? [];
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -198,7 +202,6 @@ export class CachingFetcher {
     this.#maxDelayMs = options.maxDelayMs ?? 30_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
     this.#userAgent = options.userAgent ?? "contrast-collateral/0.1";
     this.#clock = options.clock ?? (() => new Date());
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -255,7 +258,7 @@ export class CachingFetcher {
       }
     }
     for (const dir of this.#importDirs) {
-      const found = await readFromBundle(dir, url);
+      const found = await readFromBundle(dir, url, this.#maxBodyBytes);
       if (found) {
         return { url, body: found.body, headers: found.headers, fetchedAt: now, source: "import" };
       }

@@ -11,6 +11,11 @@
  */
 import { concatBytes, constantTimeEqual, decodeHex, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
+import {
+  CACHE_METADATA_ALLOWANCE_BYTES,
+  DEFAULT_MAX_BODY_BYTES,
+  readLimitedFile,
+} from "./read_limited.ts";
 
 const MAGIC = "contrast-collateral-cache v1\n";
 
@@ -53,10 +58,19 @@ interface Metadata {
 export class DiskCache {
   /** The cache directory. */
   readonly dir: string;
+  /** Largest body an entry may hold; a larger one is corrupt. */
+  readonly maxBodyBytes: number;
+  /** Largest entry file read; a larger one (or a FIFO, socket, device) is corrupt. */
+  readonly maxEntryBytes: number;
 
-  /** A cache stored under `dir`. */
-  constructor(dir: string) {
+  /**
+   * A cache stored under `dir`, whose entries hold bodies of at most `maxBodyBytes` (default
+   * 16 MiB, as the network client accepts).
+   */
+  constructor(dir: string, maxBodyBytes = DEFAULT_MAX_BODY_BYTES) {
     this.dir = dir.replace(/\/+$/, "") || "/";
+    this.maxBodyBytes = maxBodyBytes;
+    this.maxEntryBytes = maxBodyBytes + CACHE_METADATA_ALLOWANCE_BYTES;
   }
 
   /** The file that holds `key`. */
@@ -65,19 +79,33 @@ export class DiskCache {
     return `${this.dir}/${name}.entry`;
   }
 
-  /** Reads `key`: a verified hit, missing, or corrupt (with the reason). */
+  /**
+   * Reads `key`: a verified hit, missing, or corrupt (with the reason). An entry file that is not
+   * a regular file (a FIFO would block the read forever) or is larger than {@link maxEntryBytes}
+   * is corrupt, never read.
+   */
   async read(key: string): Promise<CacheRead> {
     const path = await this.pathOf(key);
-    let bytes: Uint8Array;
+    const file = await this.#readEntryFile(path);
+    return "bytes" in file ? await decodeEntry(file.bytes, key, this.maxBodyBytes) : file;
+  }
+
+  async #readEntryFile(path: string): Promise<{ bytes: Uint8Array } | CacheRead> {
     try {
-      bytes = await Deno.readFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
-        return { kind: "missing" };
+      const read = await readLimitedFile(path, this.maxEntryBytes);
+      switch (read.kind) {
+        case "file":
+          return { bytes: read.bytes };
+        case "missing":
+          return { kind: "missing" };
+        case "directory":
+          return { kind: "corrupt", reason: `${path} is a directory` };
+        case "refused":
+          return { kind: "corrupt", reason: `${path}: ${read.reason}` };
       }
+    } catch (e) {
       return { kind: "corrupt", reason: `cannot read ${path}: ${String(e)}` };
     }
-    return await decodeEntry(bytes, key);
   }
 
   /** Stores `entry` atomically under its key. */
@@ -114,13 +142,18 @@ export class DiskCache {
     }
     for (const name of names.sort()) {
       const path = `${this.dir}/${name}`;
-      const bytes = await Deno.readFile(path);
+      const file = await this.#readEntryFile(path);
+      if (!("bytes" in file)) {
+        if (file.kind === "corrupt") out.push({ path, read: file });
+        continue;
+      }
+      const bytes = file.bytes;
       const key = keyOf(bytes);
       if (key === undefined || (await this.pathOf(key)) !== path) {
         out.push({ path, read: { kind: "corrupt", reason: "file name does not match its key" } });
         continue;
       }
-      out.push({ path, read: await decodeEntry(bytes, key) });
+      out.push({ path, read: await decodeEntry(bytes, key, this.maxBodyBytes) });
     }
     return out;
   }
@@ -148,7 +181,11 @@ function keyOf(bytes: Uint8Array): string | undefined {
   }
 }
 
-async function decodeEntry(bytes: Uint8Array, key: string): Promise<CacheRead> {
+async function decodeEntry(
+  bytes: Uint8Array,
+  key: string,
+  maxBodyBytes: number,
+): Promise<CacheRead> {
   const corrupt = (reason: string): CacheRead => ({ kind: "corrupt", reason });
   const magic = new TextEncoder().encode(MAGIC);
   if (bytes.length < magic.length || !constantTimeEqual(bytes.subarray(0, magic.length), magic)) {
@@ -167,6 +204,9 @@ async function decodeEntry(bytes: Uint8Array, key: string): Promise<CacheRead> {
   if (!isMetadata(meta)) return corrupt("metadata has the wrong shape");
   if (meta.key !== key) return corrupt("entry belongs to another key");
   const body = bytes.subarray(newline + 1);
+  if (body.length > maxBodyBytes) {
+    return corrupt(`body of ${body.length} bytes, more than the ${maxBodyBytes} allowed`);
+  }
   if (body.length !== meta.bodyLength) {
     return corrupt(`body has ${body.length} bytes, metadata says ${meta.bodyLength}`);
   }

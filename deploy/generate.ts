@@ -41,6 +41,7 @@ import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } 
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
   containerEntries,
+  existingInitializerIssues,
   expandContainerAliases,
   injectIntoPodSpec,
   meshConfigOf,
@@ -217,6 +218,11 @@ export async function generate(
     if (!skipsInitializer(w, options) || hasMesh(w, options)) {
       issues.push(
         ...secretsVolumeIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
+      );
+    }
+    if (!skipsInitializer(w, options)) {
+      issues.push(
+        ...existingInitializerIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
       );
     }
   }

@@ -210,6 +210,95 @@ export function secretsVolumeIssues(spec: YAMLMap, settings: Settings, at: strin
   return issues;
 }
 
+/**
+ * Fields of a `contrast-initializer` already in the input that injection keeps as written and
+ * that cannot change where the initializer writes its outputs or whom it trusts (its image and
+ * trust document are replaced; `env` and `volumeMounts` are checked entry by entry).
+ */
+const INITIALIZER_KEPT_FIELDS: ReadonlySet<string> = new Set([
+  "name",
+  "image",
+  "env",
+  "volumeMounts",
+  "resources",
+  "resizePolicy",
+  "securityContext",
+  "imagePullPolicy",
+  "terminationMessagePath",
+  "terminationMessagePolicy",
+]);
+
+/** Why a field of an existing initializer is refused (shared by every such issue). */
+const INITIALIZER_FIELD_REASON = "decides where the initializer writes the mesh key and the " +
+  "workload secret, or whom it trusts as the Coordinator: contrast writes the initializer's " +
+  "options and mounts itself (its environment comes from the settings, -s initializer.env), " +
+  "so an initializer in the input may differ only in the values of those variables, its " +
+  "resources and its securityContext; remove this";
+
+/**
+ * Injection keeps a `contrast-initializer` init container already in the pod (its image and
+ * trust document are replaced, so re-running on generated output changes nothing), and the
+ * policy, generated from the same YAML, admits what it holds. Options or mounts of its own
+ * could send the mesh key and workload secret elsewhere (`CONTRAST_SECRETS_DIR`, `--secrets-dir`,
+ * a persistentVolumeClaim at `/contrast`: host storage) under the name of contrast's own
+ * container, so it may hold only the variables the settings name (any value), the
+ * `contrast-secrets` mount at its path, and fields that change neither.
+ *
+ * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
+ */
+export function existingInitializerIssues(
+  spec: YAMLMap,
+  settings: Settings,
+  at: string,
+): FieldIssue[] {
+  const init = spec.get("initContainers", true);
+  if (!isSeq(init)) return [];
+  const index = init.items.findIndex((i) => isMap(i) && i.get("name") === INITIALIZER_NAME);
+  if (index < 0) return [];
+  const path = `${at}.initContainers[${index}]`;
+  const container = (init.items[index] as YAMLMap).toJSON() as Record<string, unknown>;
+  const allowedEnv = new Set([
+    ...settings.initializer.env.map((e) => e.name),
+    COORDINATOR_TRUST_ENV,
+  ]);
+  const issues: FieldIssue[] = [];
+  for (const [field, value] of Object.entries(container)) {
+    if (!INITIALIZER_KEPT_FIELDS.has(field)) {
+      issues.push({ path: `${path}.${field}`, reason: INITIALIZER_FIELD_REASON });
+      continue;
+    }
+    if (field === "env" && Array.isArray(value)) {
+      value.forEach((e, k) => {
+        const name = (e as Record<string, unknown> | null)?.name;
+        if (typeof name !== "string" || !allowedEnv.has(name)) {
+          issues.push({
+            path: `${path}.env[${k}]`,
+            reason: `variable ${JSON.stringify(name)} ${INITIALIZER_FIELD_REASON}`,
+          });
+        }
+      });
+    }
+    if (field === "volumeMounts" && Array.isArray(value)) {
+      value.forEach((m, k) => {
+        const mount = (m ?? {}) as Record<string, unknown>;
+        const secretsMount = Object.keys(mount).every((key) =>
+          key === "name" || key === "mountPath"
+        ) &&
+          mount.name === settings.initializer.secrets_volume &&
+          mount.mountPath === settings.initializer.secrets_mount_path;
+        if (!secretsMount) {
+          issues.push({
+            path: `${path}.volumeMounts[${k}]`,
+            reason: `only {name: ${settings.initializer.secrets_volume}, mountPath: ` +
+              `${settings.initializer.secrets_mount_path}}: a mount ${INITIALIZER_FIELD_REASON}`,
+          });
+        }
+      });
+    }
+  }
+  return issues;
+}
+
 /** Applies {@link InjectionPlan} to the pod spec map `spec`. */
 export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionPlan): void {
   const { settings } = plan;

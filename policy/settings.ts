@@ -6,7 +6,7 @@
  * @module
  */
 import { InvalidDocumentError } from "../util/errors/mod.ts";
-import { childPath, IssueList } from "../util/json/mod.ts";
+import { childPath, IssueList, parseJsonText } from "../util/json/mod.ts";
 import type { MountExpectation, StorageExpectation } from "./policy_data_types.ts";
 import shippedSettings from "./settings.json" with { type: "json" };
 
@@ -260,14 +260,27 @@ export function parseSettings(value: unknown, defaults: Settings, file = "settin
 export async function loadSettings(path?: string): Promise<Settings> {
   const defaults = await loadDefaultSettings();
   if (path === undefined) return defaults;
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(await Deno.readTextFile(path));
+    text = await Deno.readTextFile(path);
   } catch (error) {
     throw new InvalidDocumentError([{
       path,
       reason: `cannot read settings JSON: ${(error as Error).message}`,
     }]);
+  }
+  let parsed: unknown;
+  try {
+    // A key given twice is refused: a reader sees the first, JSON.parse keeps the last (a
+    // settings file from elsewhere could show `"SetGuestDateTimeRequest": false` and allow it
+    // further down).
+    parsed = parseJsonText(text);
+  } catch (error) {
+    if (!(error instanceof InvalidDocumentError)) throw error;
+    throw new InvalidDocumentError(error.issues.map((i) => ({
+      path: i.path === "(root)" ? path : `${path}: ${i.path}`,
+      reason: i.path === "(root)" ? `cannot read settings JSON: ${i.reason}` : i.reason,
+    })));
   }
   return parseSettings(parsed, defaults, path);
 }

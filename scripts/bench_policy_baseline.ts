@@ -24,8 +24,8 @@
 import process from "node:process";
 import { CompiledRules as CurrentRules } from "../rego/evaluator.ts";
 import { parseRecord } from "../rego/compiled_record.ts";
+import { extractTree, REPO_ROOT } from "../bench/policy/tree.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const flag = (name: string, fallback: string) => {
   const at = Deno.args.indexOf(name);
   return at >= 0 ? Deno.args[at + 1] : fallback;
@@ -156,28 +156,12 @@ function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function extract(commit: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "contrast-bench-baseline-" });
-  const archive = new Deno.Command("git", {
-    args: ["-C", ROOT, "archive", "--format=tar", commit],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
-  await archive.stdout.pipeTo(tar.stdin);
-  const [a, t] = await Promise.all([archive.output(), tar.status]);
-  if (!a.success || !t.success) {
-    throw new Error(`git archive ${commit}: ${new TextDecoder().decode(a.stderr)}`);
-  }
-  return dir;
-}
-
 /** Every order of three series, cycled through the rounds so that none always goes first. */
 const ORDERS = [[0, 1, 2], [2, 1, 0], [1, 2, 0], [0, 2, 1], [2, 0, 1], [1, 0, 2]];
 
-const baseDir = await extract(COMMIT);
+const baseDir = await extractTree(COMMIT, "contrast-bench-baseline-");
 try {
-  const current = await treeCases(ROOT.replace(/\/$/, ""));
+  const current = await treeCases(REPO_ROOT);
   const earlier = await treeCases(baseDir);
   const earlierRulesNow = await onCurrentEvaluator(baseDir, earlier);
   // One batch of every case first: the first type timed would otherwise pay for the tier-up.

@@ -25,10 +25,14 @@
  * - with `--count-steps`, the deterministic work of every CreateContainer of each pod's first
  *   sequence at the state the agent has, free of the machine's load: function entries and loop
  *   iterations inside `opa_eval` (`bench/policy/step_counts.ts`), in all and for the functions
- *   with most, and with `--compare-wasm` the other build's on the same requests and states.
+ *   with most, and with `--compare-wasm` the other build's on the same requests and states;
+ * - with `--compare-evaluator REV`, the same one-shot block comparison as `--compare-blocks`
+ *   against commit REV's evaluator and wasm (its `rego/` extracted with `git archive`,
+ *   `bench/policy/tree.ts`), e.g. `--compare-evaluator main` to measure a change of the evaluator
+ *   (the input's serialisation, reading the result) or of the rules and evaluator together.
  *
  * Usage: deno run -A scripts/bench_policy_check.ts [runs] [--compare-wasm OLD.wasm
- *   [--compare-blocks]] [--count-steps]
+ *   [--compare-blocks] | --compare-evaluator REV] [--count-steps]
  *
  * @module
  */
@@ -42,6 +46,7 @@ import {
   readPolicyWasm,
 } from "../rego/evaluator.ts";
 import { type StepCounter, stepCounter } from "../bench/policy/step_counts.ts";
+import { extractTree } from "../bench/policy/tree.ts";
 import { sha256Hex } from "../rego/compiled_record.ts";
 import { readCheckInputs } from "../policy/check/inputs.ts";
 import { runPolicyCheck } from "../policy/check/run.ts";
@@ -58,13 +63,21 @@ import { copyExample, pushExampleImages, writeSettings } from "../testing/exampl
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;
+const evaluatorAt = Deno.args.indexOf("--compare-evaluator");
+/** A commit whose evaluator and wasm to compare with (one-shot, in blocks). */
+const COMPARE_EVALUATOR = evaluatorAt >= 0 ? Deno.args[evaluatorAt + 1] : undefined;
+if (COMPARE_EVALUATOR !== undefined && COMPARE_WASM !== undefined) {
+  throw new Error("--compare-wasm and --compare-evaluator exclude each other");
+}
 /** One-shot comparison: each build replays a pod's sequence as a block of its own. */
-const COMPARE_BLOCKS = Deno.args.includes("--compare-blocks");
+const COMPARE_BLOCKS = Deno.args.includes("--compare-blocks") || COMPARE_EVALUATOR !== undefined;
 /** Deterministic steps of every CreateContainer of each pod's first sequence. */
 const COUNT_STEPS = Deno.args.includes("--count-steps");
 /** Evaluations of each build per request in the pair comparison (the fastest of each counts). */
 const PAIR_REPEATS = 5;
-const RUNS = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && i !== compareAt + 1) ?? 5);
+/** Argument positions that hold a flag's value (not the number of runs). */
+const FLAG_VALUES = new Set([compareAt, evaluatorAt].filter((at) => at >= 0).map((at) => at + 1));
+const RUNS = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && !FLAG_VALUES.has(i)) ?? 5);
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -176,6 +189,9 @@ function containerRole(name: string | undefined, role: string | undefined): stri
 
 const registry = await startRegistry();
 const tmp = await Deno.makeTempDir({ prefix: "contrast-bench-policy-check-" });
+const otherTree = COMPARE_EVALUATOR === undefined
+  ? undefined
+  : await extractTree(COMPARE_EVALUATOR, "contrast-bench-policy-check-tree-");
 try {
   await pushExampleImages(registry);
   const app = `${tmp}/app`;
@@ -206,7 +222,12 @@ try {
   const inputs = await readCheckInputs([app]);
   const rules = await CompiledRules.load();
   let other: CompiledRules | undefined;
-  if (COMPARE_WASM !== undefined) {
+  if (otherTree !== undefined) {
+    // The commit's own evaluator with its own committed wasm (its CompiledRules.load default).
+    const earlier = await import(`${otherTree}/rego/evaluator.ts`);
+    other = await earlier.CompiledRules.load() as CompiledRules;
+    console.log(`comparing with ${COMPARE_EVALUATOR}'s evaluator and wasm (old), one-shot blocks`);
+  } else if (COMPARE_WASM !== undefined) {
     const wasm = await Deno.readFile(COMPARE_WASM);
     other = await CompiledRules.load({
       wasm,
@@ -273,7 +294,11 @@ try {
   };
   /**
    * The other build's block: the same steps at the committed build's states, with the same work
-   * between them (a second evaluation, and the data set again where the state changed).
+   * between them (a second evaluation, and the data set again where the state changed). Another
+   * commit's evaluator (`--compare-evaluator`) instead evaluates each step as the committed block
+   * does (its own state changes, the same work between the timed requests: setting the whole
+   * state measured the same evaluator against itself at 0.91-0.96x); a request its rules deny
+   * leaves its state behind the committed one's, and is not compared.
    */
   const replayOther = (
     ev: PolicyEvaluator,
@@ -284,6 +309,10 @@ try {
     steps.forEach((step, i) => {
       const { type, input } = step.request;
       out.push(timedDecide(ev, type, input));
+      if (COMPARE_EVALUATOR !== undefined) {
+        ev.evaluate(type, input);
+        return;
+      }
       ev.decide(type, input);
       const after = states[i];
       if (after !== undefined) ev.setState(after);
@@ -505,4 +534,5 @@ try {
 } finally {
   await registry.stop();
   await Deno.remove(tmp, { recursive: true });
+  if (otherTree !== undefined) await Deno.remove(otherTree, { recursive: true });
 }

@@ -14,7 +14,9 @@
  * 7. the Coordinator restarts, waits in recovery mode, and `contrast recover` restores it;
  * 8. `contrast verify`.
  *
- * Usage: `deno task demo [WORKSPACE]` (default `./demo-workspace`, recreated on each run).
+ * Usage: `deno task demo [WORKSPACE]` (default `./demo-workspace`, recreated on each run; a
+ * folder the demo did not make is refused, exit 2). Exit 0 when every step checked out, 1 when
+ * one failed (its reason on stderr); the Coordinator is stopped either way.
  *
  * @module
  */
@@ -39,6 +41,7 @@ import { loadDefaultSettings } from "../policy/settings.ts";
 import { VERSION } from "../cli/version.ts";
 import { demoMeshStep, demoProxyWithoutCertificate } from "./demo_mesh.ts";
 import {
+  type CoordinatorProcess,
   REPO_ROOT as ROOT,
   runDenoScript,
   runInitializerScript,
@@ -46,6 +49,7 @@ import {
   type SimulatedSnpVm,
   startCoordinatorProcess,
 } from "../testing/simulation/processes.ts";
+import { DemoWorkspaceError, prepareDemoWorkspace } from "./demo_workspace.ts";
 
 /** Where the demo's stand-ins of contrast's images claim to live (nothing is contacted). */
 const DEMO_REGISTRY = "registry.contrast.local";
@@ -88,16 +92,25 @@ function demoVm(hostData: string, measurement: string): SimulatedSnpVm {
   return { authorityDir: `${WS}/simulated-snp`, hostData, measurement };
 }
 
-/** Starts the Coordinator; its log lines go to `coordinator.log` in the workspace. */
-async function startCoordinator(hostData: string, measurement: string) {
+/**
+ * Starts the Coordinator; its log lines go to `coordinator.log` in the workspace. It is added to
+ * `started`, which `main` stops however the demo ends.
+ */
+async function startCoordinator(
+  hostData: string,
+  measurement: string,
+  started: CoordinatorProcess[],
+): Promise<CoordinatorProcess> {
   try {
-    return await startCoordinatorProcess({
+    const coordinator = await startCoordinatorProcess({
       historyDir: `${WS}/coordinator-state`,
       vm: demoVm(hostData, measurement),
       readyFile: `${WS}/coordinator.ready.json`,
       onLogLine: (line) =>
         Deno.writeTextFileSync(`${WS}/coordinator.log`, `${line}\n`, { append: true }),
     });
+    started.push(coordinator);
+    return coordinator;
   } catch (cause) {
     throw new Error(`the Coordinator did not start; see ${WS}/coordinator.log`, { cause });
   }
@@ -112,12 +125,8 @@ function describeCert(pem: string): string {
   }`;
 }
 
-async function main(): Promise<void> {
-  console.log(bold("contrast demo: a confidential deployment, end to end, on a simulated TEE"));
-  console.log(dim(`workspace: ${WS}`));
-  await Deno.remove(WS, { recursive: true }).catch(() => undefined);
-  await Deno.mkdir(WS, { recursive: true });
-
+/** The eight steps; every Coordinator they start is added to `started`. */
+async function runSteps(started: CoordinatorProcess[]): Promise<void> {
   step("Generate the example app (emojivoto) with contrast generate");
   const authority = await SimulatedSnpAuthority.generate();
   await authority.save(`${WS}/simulated-snp`);
@@ -197,7 +206,7 @@ async function main(): Promise<void> {
   );
 
   step("Start the Coordinator (its own process, simulated HOST_DATA = its initdata digest)");
-  let coordinator = await startCoordinator(coordinatorDigest, measurement);
+  let coordinator = await startCoordinator(coordinatorDigest, measurement, started);
   info(
     `${
       green("✔")
@@ -272,14 +281,8 @@ async function main(): Promise<void> {
 
   step("A pod with a tampered policy is refused");
   const original = await parseInitdata(web.initdata);
-  // The attacker's edit: let the host exec into the container (a rule the policy denies).
-  const policy = original.data[POLICY_KEY]!;
-  const loosened = policy.replace(
-    /default ExecProcessRequest := false/,
-    "default ExecProcessRequest := true",
-  );
   const tampered = encodeInitdataToml(
-    { ...original.data, [POLICY_KEY]: loosened === policy ? policy + "\n# tampered\n" : loosened },
+    { ...original.data, [POLICY_KEY]: allowEveryExec(original.data[POLICY_KEY]!) },
     original.algorithm,
   );
   const tamperedDigest = encodeHex(await sha256(tampered));
@@ -295,7 +298,8 @@ async function main(): Promise<void> {
   const reason = /hostData: coordinator answered 403: [^(]*/.exec(refused.stderr)?.[0] ??
     refused.stderr.trim().split("\n").at(-1);
   info(
-    `web's policy edited to allow exec into its containers: policy ${tamperedDigest.slice(0, 12)}…`,
+    `web's policy edited to allow every exec into its containers (default ExecProcessRequest ` +
+      `allowed): policy ${tamperedDigest.slice(0, 12)}…`,
   );
   info(`${green("✔")} refused: ${reason?.trim()}`);
   info(
@@ -304,7 +308,7 @@ async function main(): Promise<void> {
 
   step("Restart the Coordinator; it waits in recovery mode; contrast recover");
   await coordinator.stop();
-  coordinator = await startCoordinator(coordinatorDigest, measurement);
+  coordinator = await startCoordinator(coordinatorDigest, measurement, started);
   const readiness = await fetch(`http://127.0.0.1:${coordinator.probePort}/probe/readiness`);
   await readiness.body?.cancel();
   if (readiness.status !== 412) {
@@ -333,13 +337,56 @@ async function main(): Promise<void> {
     }…), ${summary.manifests} in history`,
   );
   info(`  verify/ written: manifests, policies, CAs, latest transition`);
+}
 
-  await coordinator.stop();
-  console.log(
-    `\n${bold(green("Demo complete."))} ${
-      dim(`Everything is in ${WS} (coordinator.log has the Coordinator's logs).`)
-    }`,
-  );
+/** The rules' default verdict for ExecProcess, which the policy sets to "denied". */
+const EXEC_DEFAULT = /^default ExecProcessRequest := .*$/m;
+
+/**
+ * The attacker's edit of step 6: the policy text with ExecProcess allowed by default, so the host
+ * could exec any command in the pod's containers.
+ *
+ * @throws Error when the rules have no such default (the demo must then be updated, not pass)
+ */
+function allowEveryExec(policy: string): string {
+  const line = EXEC_DEFAULT.exec(policy)?.[0];
+  const edited = 'default ExecProcessRequest := {"allowed": true, "ops": []}';
+  if (line === undefined || line === edited) {
+    throw new Error("the policy has no default ExecProcessRequest that denies: cannot tamper");
+  }
+  return policy.replace(EXEC_DEFAULT, edited);
+}
+
+/** What the demo left in its workspace, and how to remove it. */
+function printOutputs(): void {
+  console.log(`\n${bold(green("Demo complete."))} Everything is in ${WS}:`);
+  for (
+    const line of [
+      "app/                     the generated YAML (initdata annotations, injected containers)",
+      "manifest.json            the manifest set on the Coordinator, with workload-owner.pem " +
+      "and seedshare-owner.pem",
+      "coordinator-root-ca.pem  what contrast set wrote, with mesh-ca.pem and seed-shares.json",
+      "coordinator.log          the Coordinator's log (coordinator-state/: its history store)",
+      "pods/<name>/             each initializer's output (tls-config/, secrets/)",
+      "verify/                  what contrast verify fetched (manifests, policies, CAs)",
+      "simulated-snp/           the simulated AMD authority, private keys included (image-cache/: " +
+      "the stand-in images)",
+    ]
+  ) info(dim(line));
+  console.log(dim(`Remove it with: rm -rf ${WS}`));
+}
+
+async function main(): Promise<void> {
+  console.log(bold("contrast demo: a confidential deployment, end to end, on a simulated TEE"));
+  console.log(dim(`workspace: ${WS}`));
+  await prepareDemoWorkspace(WS);
+  const started: CoordinatorProcess[] = [];
+  try {
+    await runSteps(started);
+  } finally {
+    for (const coordinator of started) await coordinator.stop();
+  }
+  printOutputs();
 }
 
 if (import.meta.main) {
@@ -347,6 +394,6 @@ if (import.meta.main) {
     await main();
   } catch (error) {
     console.error(red(`demo failed: ${error instanceof Error ? error.message : String(error)}`));
-    Deno.exit(1);
+    Deno.exit(error instanceof DemoWorkspaceError ? 2 : 1);
   }
 }

@@ -36,8 +36,17 @@
  * the functions and files with the most self time. Profiling slows the Coordinator: the ratio
  * of a profiled run is not the figure to report.
  *
+ * `--against DIR` starts a second Coordinator from another checkout (e.g. main's worktree) and
+ * interleaves its rounds with this tree's (order reversed every other round), so both are measured
+ * under the same machine load; it prints both and their quotient of CPU per attestation, over the
+ * run and as the median and range of the rounds' quotients. `--deno-flags "F …"` and
+ * `--against-deno-flags "F …"` pass `deno run` flags (e.g. `--v8-flags=…`) to this tree's and the
+ * other Coordinator; `--coordinator-stdout` lets the Coordinators' standard output through (V8's
+ * `--trace-gc` lines).
+ *
  * Usage: `deno run -A scripts/load_test.ts [--initializers 500] [--rounds 5]
  * [--sweep [LIST] | --concurrency C] [--bound-iterations 100] [--log-level info] [--profile FILE]
+ * [--against DIR [--against-deno-flags FLAGS]] [--deno-flags FLAGS] [--coordinator-stdout]
  * [--json]`
  *
  * @module
@@ -47,8 +56,13 @@ import process from "node:process";
 import { generatePodKeys, requestMeshCredentials } from "../atls/mesh_client.ts";
 import { SimulatedSnpEvidenceSource } from "../testing/simulated_evidence.ts";
 import { MEASUREMENT } from "../testing/simulation/deployment.ts";
-import { runDenoScript, startCoordinatorProcess } from "../testing/simulation/processes.ts";
-import { createWorkspace, workspaceVm } from "../testing/simulation/workspace.ts";
+import {
+  type CoordinatorProcess,
+  REPO_ROOT,
+  runDenoScript,
+  startCoordinatorProcess,
+} from "../testing/simulation/processes.ts";
+import { createWorkspace, type Workspace, workspaceVm } from "../testing/simulation/workspace.ts";
 import {
   inspectorAddress,
   InspectorProfiler,
@@ -203,6 +217,8 @@ interface LevelTotals {
   readonly latencies: number[];
   readonly failures: unknown[];
   readonly boundSamples: BoundSample[];
+  /** The Coordinator's CPU ms per attestation of each round, in order. */
+  readonly roundCpuMs: number[];
   coordinatorCpu: number;
   generatorCpu: number;
   generatorWait: number;
@@ -216,6 +232,7 @@ function emptyLevel(concurrency: number): LevelTotals {
     latencies: [],
     failures: [],
     boundSamples: [],
+    roundCpuMs: [],
     coordinatorCpu: 0,
     generatorCpu: 0,
     generatorWait: 0,
@@ -254,7 +271,10 @@ async function measureRound(
   level.loadWall += (performance.now() - wallBefore) / 1000;
   const generatorUsed = process.cpuUsage(generatorBefore);
   level.generatorCpu += (generatorUsed.user + generatorUsed.system) / 1e6;
-  level.coordinatorCpu += await processCpuSeconds(pid) - cpuBefore;
+  const roundCpu = await processCpuSeconds(pid) - cpuBefore;
+  level.coordinatorCpu += roundCpu;
+  const succeeded = results.filter((r) => r.status === "fulfilled").length;
+  level.roundCpuMs.push(succeeded > 0 ? (roundCpu * 1000) / succeeded : Number.NaN);
   level.threads = addThreads(
     level.threads,
     threadCpuDelta(threadsBefore, await threadCpuSeconds(pid)),
@@ -303,6 +323,7 @@ function summarize(level: LevelTotals, initializers: number, rounds: number) {
     loadGeneratorRunQueueWaitMsPerAttestation: perAttestationMs(level.generatorWait),
     boundCpuMs: Number(boundMs.toFixed(2)),
     boundCpuMsSamples: level.boundSamples.map((b) => ms(b.verify + b.sign)),
+    coordinatorCpuMsPerAttestationByRound: level.roundCpuMs.map((v) => Number(v.toFixed(2))),
     boundVerifyCpuMs: ms(median(level.boundSamples.map((b) => b.verify))),
     boundSignCpuMs: ms(median(level.boundSamples.map((b) => b.sign))),
     cpuRatio: Number((boundMs / cpuPerAttestationMs).toFixed(3)),
@@ -443,57 +464,130 @@ function checkedConcurrencies(sweep: number[] | undefined): number[] {
 /** The concurrencies swept by default. */
 const DEFAULT_SWEEP = [1, 2, 4, 8, 16] as const;
 
-async function main(): Promise<void> {
-  const count = flag("--initializers", 500);
-  const rounds = flag("--rounds", 5);
-  const boundIterations = flag("--bound-iterations", 100);
-  const sweep = sweepLevels();
-  const concurrencies = checkedConcurrencies(sweep);
-  const asJson = Deno.args.includes("--json");
-  // The Coordinator's own default (info: an access line per request and one per certificate),
-  // as it runs in a deployment; `--log-level warn` measures it without those lines.
-  const logLevelIndex = Deno.args.indexOf("--log-level");
-  const logLevel = logLevelIndex >= 0 ? Deno.args[logLevelIndex + 1]! : "info";
-  const profileIndex = Deno.args.indexOf("--profile");
-  const profileFile = profileIndex >= 0 ? Deno.args[profileIndex + 1] : undefined;
-  const log = (line: string) => asJson || console.log(line);
+/** Which Coordinator a set of levels measures: this tree's, or another checkout's. */
+interface TargetSpec {
+  /** Printed above its figures. */
+  readonly label: string;
+  /** The checkout whose `coordinator/main.ts` runs (trailing slash). */
+  readonly repoRoot: string;
+  /** Flags for `deno run` (before the script). */
+  readonly denoFlags: readonly string[];
+}
+
+/** A running Coordinator with its workspace, its levels and one attestation against it. */
+interface Target {
+  readonly spec: TargetSpec;
+  readonly coordinator: CoordinatorProcess;
+  readonly ws: Workspace;
+  readonly levels: LevelTotals[];
+  /** One full exchange by a fresh simulated initializer; resolves to its latency, ms. */
+  readonly one: () => Promise<number>;
+}
+
+/** Flags split on spaces (`--against-deno-flags "--v8-flags=--max-semi-space-size=8"`). */
+function words(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(" ").filter((w) => w !== "");
+}
+
+/** The value after `name` in the arguments, if given. */
+function stringFlag(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = Deno.args[i + 1];
+  if (value === undefined) throw new Error(`${name} needs a value`);
+  return value;
+}
+
+/**
+ * The Coordinators to measure: this tree's, and with `--against DIR` another checkout's (e.g.
+ * main's worktree), whose rounds are interleaved with this tree's so both see the same machine.
+ */
+function targetSpecs(): TargetSpec[] {
+  const specs: TargetSpec[] = [{
+    label: "this tree",
+    repoRoot: REPO_ROOT,
+    denoFlags: words(stringFlag("--deno-flags")),
+  }];
+  const against = stringFlag("--against");
+  if (against !== undefined) {
+    const repoRoot = against.endsWith("/") ? against : `${against}/`;
+    if (!existsSync(`${repoRoot}coordinator/main.ts`)) {
+      throw new Error(`--against ${against}: no coordinator/main.ts there`);
+    }
+    specs.push({
+      label: `against ${repoRoot}`,
+      repoRoot,
+      denoFlags: words(stringFlag("--against-deno-flags")),
+    });
+  } else if (Deno.args.includes("--against-deno-flags")) {
+    throw new Error("--against-deno-flags needs --against");
+  }
+  return specs;
+}
+
+/** Whether `path` exists. */
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `spec`'s Coordinator in a fresh workspace, sets the workspace's manifest and returns
+ * the exchange to load it with.
+ */
+async function startTarget(
+  spec: TargetSpec,
+  concurrencies: readonly number[],
+  options: {
+    readonly logLevel: string;
+    readonly inspect: boolean;
+    readonly traceStdout: boolean;
+    readonly onLogLine: (line: string) => void;
+  },
+): Promise<Target> {
   const ws = await createWorkspace();
-  let inspector: string | undefined;
-  const coordinator = await startCoordinatorProcess({
-    historyDir: `${ws.dir}/history`,
-    vm: workspaceVm(ws, ws.deployment.coordinator.digest),
-    readyFile: `${ws.dir}/ready.json`,
-    cwd: ws.dir,
-    extraArgs: ["--log-level", logLevel],
-    ...(profileFile ? { denoFlags: ["--inspect=127.0.0.1:0"] } : {}),
-    onLogLine: (line) => inspector ??= inspectorAddress(line),
+  let coordinator: CoordinatorProcess;
+  try {
+    coordinator = await startCoordinatorProcess({
+      historyDir: `${ws.dir}/history`,
+      vm: workspaceVm(ws, ws.deployment.coordinator.digest),
+      readyFile: `${ws.dir}/ready.json`,
+      cwd: ws.dir,
+      repoRoot: spec.repoRoot,
+      extraArgs: ["--log-level", options.logLevel],
+      denoFlags: [...(options.inspect ? ["--inspect=127.0.0.1:0"] : []), ...spec.denoFlags],
+      ...(options.traceStdout ? { stdout: "inherit" as const } : {}),
+      onLogLine: options.onLogLine,
+    });
+  } catch (error) {
+    await ws.cleanup();
+    throw error;
+  }
+  const target = (one: () => Promise<number>): Target => ({
+    spec,
+    coordinator,
+    ws,
+    levels: concurrencies.map(emptyLevel),
+    one,
   });
   try {
-    if (profileFile && inspector === undefined) {
-      throw new Error("--profile: the Coordinator printed no inspector address");
-    }
-    const profiler = inspector ? await InspectorProfiler.connect(inspector) : undefined;
     const set = await runDenoScript(
       "cli/main.ts",
       ["set", "-c", coordinator.userAddress, ws.yamlPath],
       ws.dir,
     );
     if (set.code !== 0) throw new Error(`set failed: ${set.stderr}`);
-    const d = ws.deployment;
-    const measurement = await MEASUREMENT;
-    log(
-      `load test: ${count} simulated initializers ` +
-        `${sweep ? `per level (${sweep.join(", ")} in flight) ` : ""}against ` +
-        coordinator.meshAddress,
-    );
-
-    const pod = new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.pods.web.digest,
-      measurement,
+    const pod = new SimulatedSnpEvidenceSource(ws.deployment.authority, {
+      hostData: ws.deployment.pods.web.digest,
+      measurement: await MEASUREMENT,
     });
     // The initializer's own exchange (atls/mesh_client.ts): challenge and certificate over one
     // pinned connection, the leaf checked to be for the pod's key, the secret opened.
-    const one = async (): Promise<number> => {
+    return target(async (): Promise<number> => {
       const keys = await generatePodKeys();
       const started = performance.now();
       const credentials = await requestMeshCredentials(coordinator.meshAddress, keys, pod, {
@@ -503,23 +597,141 @@ async function main(): Promise<void> {
         throw new Error("the web pod's policy has a workload secret, but none was issued");
       }
       return performance.now() - started;
-    };
+    });
+  } catch (error) {
+    await stopTarget(target(() => Promise.reject(error)));
+    throw error;
+  }
+}
 
-    await one(); // warm-up: chain verification is cached from here on
+/** Stops a target's Coordinator and removes its workspace. */
+async function stopTarget(target: Target): Promise<void> {
+  await target.coordinator.stop();
+  await target.ws.cleanup();
+}
+
+/** Prints (or returns as JSON) one target's figures. */
+function report(
+  target: Target,
+  summaries: readonly LevelSummary[],
+  sweep: boolean,
+  load1: number,
+  log: (line: string) => void,
+): Record<string, unknown> {
+  if (sweep) {
+    const found = sustainedLevel(summaries);
+    printSweep(summaries, found, load1, log);
+    return {
+      coordinator: target.spec.label,
+      denoFlags: target.spec.denoFlags,
+      loadAverage1m: load1,
+      levels: summaries,
+      peakConcurrency: found.peak.concurrency,
+      sustainedConcurrency: found.sustained.concurrency,
+      sustainedShare: found.share,
+      p99AtSustainedMs: found.sustained.p99Ms,
+      cpuRatioAtSustained: found.sustained.cpuRatio,
+    };
+  }
+  printLevel(summaries[0]!, load1, log);
+  return {
+    coordinator: target.spec.label,
+    denoFlags: target.spec.denoFlags,
+    ...summaries[0],
+    loadAverage1m: load1,
+  };
+}
+
+/**
+ * This tree's CPU per attestation against the other checkout's, level by level: over the whole
+ * run, and the median and range of the rounds' quotients (each round of one Coordinator next to
+ * the same round of the other, so a drift in the machine's load cancels within a pair).
+ */
+function printComparison(
+  mine: readonly LevelSummary[],
+  theirs: readonly LevelSummary[],
+  log: (line: string) => void,
+): void {
+  log("this tree against the other checkout (same run, rounds interleaved):");
+  log(
+    "in flight | CPU ms/attestation this / other | this ÷ other | by round: median (range) | " +
+      "ratio this / other",
+  );
+  mine.forEach((m, i) => {
+    const t = theirs[i]!;
+    const paired = m.coordinatorCpuMsPerAttestationByRound.map((v, r) =>
+      v / t.coordinatorCpuMsPerAttestationByRound[r]!
+    );
+    const sorted = [...paired].sort((a, b) => a - b);
+    log(
+      `${String(m.concurrency).padStart(9)} | ${m.coordinatorCpuMsPerAttestation} / ` +
+        `${t.coordinatorCpuMsPerAttestation} | ` +
+        `${(m.coordinatorCpuMsPerAttestation / t.coordinatorCpuMsPerAttestation).toFixed(3)} | ` +
+        `${median(paired).toFixed(3)} (${sorted[0]!.toFixed(3)}–${sorted.at(-1)!.toFixed(3)}) | ` +
+        `${m.cpuRatio} / ${t.cpuRatio}`,
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const count = flag("--initializers", 500);
+  const rounds = flag("--rounds", 5);
+  const boundIterations = flag("--bound-iterations", 100);
+  const sweep = sweepLevels();
+  const concurrencies = checkedConcurrencies(sweep);
+  const specs = targetSpecs();
+  const asJson = Deno.args.includes("--json");
+  // The Coordinator's own default (info: an access line per request and one per certificate),
+  // as it runs in a deployment; `--log-level warn` measures it without those lines.
+  const logLevel = stringFlag("--log-level") ?? "info";
+  const profileFile = stringFlag("--profile");
+  const log = (line: string) => asJson || console.log(line);
+  let inspector: string | undefined;
+  const targets: Target[] = [];
+  try {
+    for (const [i, spec] of specs.entries()) {
+      targets.push(
+        await startTarget(spec, concurrencies, {
+          logLevel,
+          // Only this tree's Coordinator is profiled.
+          inspect: i === 0 && profileFile !== undefined,
+          traceStdout: Deno.args.includes("--coordinator-stdout"),
+          onLogLine: (line) => {
+            if (i === 0) inspector ??= inspectorAddress(line);
+          },
+        }),
+      );
+    }
+    if (profileFile && inspector === undefined) {
+      throw new Error("--profile: the Coordinator printed no inspector address");
+    }
+    const profiler = inspector ? await InspectorProfiler.connect(inspector) : undefined;
+    log(
+      `load test: ${count} simulated initializers ` +
+        `${sweep ? `per level (${sweep.join(", ")} in flight) ` : ""}against ` +
+        targets.map((t) => `${t.coordinator.meshAddress} (${t.spec.label})`).join(" and "),
+    );
+
+    for (const t of targets) await t.one(); // warm-up: chain verification is cached from here on
     const fixture = await boundFixture();
     await cryptoBoundCpuSeconds(fixture, 20); // warm-up of the bound's code paths
     const bound = () => cryptoBoundCpuSeconds(fixture, boundIterations);
-    const pid = coordinator.child.pid;
-    const levels = concurrencies.map(emptyLevel);
     const perRound = Math.ceil(count / rounds);
     await profiler?.start();
     for (let round = 0; round < rounds; round++) {
       const batch = Math.min(perRound, count - round * perRound);
       if (batch <= 0) break;
-      // Levels interleaved, every other round in reverse order: drift in the machine's load
-      // reaches every level alike.
-      const order = round % 2 === 0 ? levels : [...levels].reverse();
-      for (const level of order) await measureRound(pid, batch, level, one, bound);
+      // Levels (and Coordinators) interleaved, every other round in reverse order: drift in
+      // the machine's load reaches every level and both Coordinators alike.
+      const forward = round % 2 === 0;
+      const levelOrder = concurrencies.map((_, i) => i);
+      if (!forward) levelOrder.reverse();
+      const targetOrder = forward ? targets : [...targets].reverse();
+      for (const l of levelOrder) {
+        for (const t of targetOrder) {
+          await measureRound(t.coordinator.child.pid, batch, t.levels[l]!, t.one, bound);
+        }
+      }
     }
     if (profiler && profileFile) {
       const profile = await profiler.stop();
@@ -537,31 +749,22 @@ async function main(): Promise<void> {
       }
     }
     const load1 = Number(Deno.loadavg()[0]!.toFixed(1));
-    const summaries = levels.map((l) => summarize(l, count, rounds));
-    if (sweep) {
-      const found = sustainedLevel(summaries);
-      if (asJson) {
-        console.log(JSON.stringify(
-          {
-            loadAverage1m: load1,
-            levels: summaries,
-            peakConcurrency: found.peak.concurrency,
-            sustainedConcurrency: found.sustained.concurrency,
-            sustainedShare: found.share,
-            p99AtSustainedMs: found.sustained.p99Ms,
-            cpuRatioAtSustained: found.sustained.cpuRatio,
-          },
-          null,
-          2,
-        ));
-      } else printSweep(summaries, found, load1, log);
-    } else if (asJson) {
-      console.log(JSON.stringify({ ...summaries[0], loadAverage1m: load1 }, null, 2));
-    } else printLevel(summaries[0]!, load1, log);
-    if (summaries.some((s) => s.failed > 0)) Deno.exitCode = 1;
+    const all = targets.map((t) => t.levels.map((l) => summarize(l, count, rounds)));
+    const reports = targets.map((t, i) => {
+      if (targets.length > 1) log(`— Coordinator of ${t.spec.label}:`);
+      return report(t, all[i]!, sweep !== undefined, load1, log);
+    });
+    if (targets.length > 1) printComparison(all[0]!, all[1]!, log);
+    if (asJson) {
+      console.log(JSON.stringify(
+        targets.length > 1 ? { ...reports[0], against: reports[1] } : reports[0],
+        null,
+        2,
+      ));
+    }
+    if (all.some((levels) => levels.some((s) => s.failed > 0))) Deno.exitCode = 1;
   } finally {
-    await coordinator.stop();
-    await ws.cleanup();
+    for (const t of targets) await stopTarget(t);
   }
 }
 

@@ -380,7 +380,21 @@ async function optimisticPath(
   return results.every((r) => r.status === "fulfilled") ? path : undefined;
 }
 
-/** Builds leaf → … → pinned root, verifying each link's signature on the way. */
+/**
+ * Most signature checks (cached ones included) one path search may make. Chains of the vendors'
+ * PKIs need at most a handful; certificates that share names and keys can otherwise make the
+ * search try every combination (exponential in the chain length) before it fails, which anyone
+ * who hands in evidence (a PCK chain in a TDX quote) could use to burn CPU and memory. Go's
+ * crypto/x509 bounds its search the same way (`maxChainSignatureChecks`, also 100).
+ */
+export const MAX_PATH_SIGNATURE_CHECKS = 100;
+
+/**
+ * Builds leaf → … → pinned root, verifying each link's signature on the way.
+ *
+ * @throws {VerificationError} naming the link that failed, or `field` when the search spent
+ *   {@link MAX_PATH_SIGNATURE_CHECKS} signature checks without finding a chain
+ */
 async function buildPath(
   leaf: Certificate,
   pool: readonly Certificate[],
@@ -390,6 +404,17 @@ async function buildPath(
   cache: ChainCache | undefined,
 ): Promise<Certificate[]> {
   const failures: VerificationError[] = [];
+  let checks = 0;
+  const spendCheck = () => {
+    if (++checks > MAX_PATH_SIGNATURE_CHECKS) {
+      throw new VerificationError(
+        field,
+        `no chain to a pinned root within ${MAX_PATH_SIGNATURE_CHECKS} signature checks: ` +
+          `${pool.length} candidate certificates are too many or too alike (the last failure: ` +
+          `${failures[failures.length - 1]?.message ?? "none"})`,
+      );
+    }
+  };
   const extend = async (path: Certificate[]): Promise<Certificate[] | undefined> => {
     const current = path[path.length - 1]!;
     const name = linkName(field, current);
@@ -404,6 +429,7 @@ async function buildPath(
         );
         return undefined;
       }
+      spendCheck();
       try {
         await verifyLink(current, current, name, cache);
       } catch (e) {
@@ -427,6 +453,7 @@ async function buildPath(
       return undefined;
     }
     for (const candidate of candidates) {
+      spendCheck();
       try {
         await verifyLink(current, candidate, name, cache);
       } catch (e) {

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { logLevelOf, progressOf, warningWriter } from "../output.ts";
 import { bundlePath, exportCacheToBundle, listCache } from "../../collateral/mod.ts";
 import { cacheRoot, collateralCacheDir } from "../options.ts";
+import { escapeLineText } from "../../util/log/line_text.ts";
 
 /** Registers `contrast collateral …`. */
 export function registerCollateralCommand(program: Command): void {
@@ -29,14 +30,16 @@ export function registerCollateralCommand(program: Command): void {
         console.log(JSON.stringify(entries, null, 2));
         return;
       }
+      // A cache entry's URL and key are whatever was written into the cache directory: printed
+      // escaped, one line each, so they can neither forge lines nor drive the terminal.
       for (const e of entries) {
-        console.log(
+        console.log(escapeLineText(
           e.corrupt
             ? `CORRUPT  ${e.path}: ${e.corrupt}`
             : `${e.url}  ${e.size} bytes  fetched ${e.fetchedAt!.toISOString()}  ` +
               (e.validUntil ? `until ${e.validUntil.toISOString()}` : "kept forever") +
               (e.trustDomain ? `  verified for ${e.trustDomain}` : ""),
-        );
+        ));
       }
     });
 
@@ -54,9 +57,9 @@ export function registerCollateralCommand(program: Command): void {
         const result = await exportCacheToBundle(collateralCacheDir(o), o.out, {
           includeExpired: o.includeExpired,
         });
-        for (const w of result.written) console.log(`${w.url} -> ${w.path}`);
+        for (const w of result.written) console.log(escapeLineText(`${w.url} -> ${w.path}`));
         const warn = warningWriter(logLevelOf(cmd));
-        for (const s of result.skipped) warn(`skipped ${s.path}: ${s.reason}`);
+        for (const s of result.skipped) warn(escapeLineText(`skipped ${s.path}: ${s.reason}`));
         progressOf(cmd, console.error)(
           `${result.written.length} written, ${result.skipped.length} skipped`,
         );

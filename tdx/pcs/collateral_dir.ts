@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { UnavailableError } from "../../util/errors/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  type LimitedRead,
+  readLimitedFile,
+} from "../../collateral/read_limited.ts";
 import {
   StaticTdxCollateral,
   type TdxCollateral,
@@ -25,11 +30,21 @@ const COLLATERAL_FILES = {
 } as const;
 
 async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  let read: LimitedRead;
   try {
-    return await Deno.readFile(path);
+    read = await readLimitedFile(path, DEFAULT_MAX_BODY_BYTES);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
     throw new UnavailableError(path, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+  switch (read.kind) {
+    case "file":
+      return read.bytes;
+    case "missing":
+      return undefined;
+    case "directory":
+      throw new ParseError(path, "is a directory, expected a collateral file");
+    case "refused":
+      throw new ParseError(path, `collateral file refused: ${read.reason}`);
   }
 }
 

@@ -141,6 +141,13 @@ interface CoordinatorProcessOptions {
   readonly extraArgs?: readonly string[];
   /** Flags for `deno run` itself, before the script (e.g. `--inspect=127.0.0.1:0`). */
   readonly denoFlags?: readonly string[];
+  /**
+   * The checkout whose `coordinator/main.ts` runs (with a trailing slash; default this one): the
+   * load test compares this tree's Coordinator with another checkout's in one run.
+   */
+  readonly repoRoot?: string;
+  /** Where the process's standard output goes (default discarded; V8's `--trace-gc` writes there). */
+  readonly stdout?: "null" | "inherit";
   /** Environment variables added to this process's (e.g. `POD_IP`, `POD_NAME`). */
   readonly env?: Readonly<Record<string, string>>;
   /** Called with every log line the process writes (its standard error). */
@@ -195,7 +202,7 @@ export async function startCoordinatorProcess(
       "run",
       "-A",
       ...options.denoFlags ?? [],
-      `${REPO_ROOT}coordinator/main.ts`,
+      `${options.repoRoot ?? REPO_ROOT}coordinator/main.ts`,
       ...(options.historyDir === undefined ? [] : ["--history-dir", options.historyDir]),
       "--host",
       "127.0.0.1",
@@ -212,7 +219,7 @@ export async function startCoordinatorProcess(
       options.readyFile,
       ...options.extraArgs ?? [],
     ],
-    stdout: "null",
+    stdout: options.stdout ?? "null",
     stderr: "piped",
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.env ? { env: { ...options.env } } : {}),

@@ -150,3 +150,38 @@ Deno.test("collateral list names the roots each entry was verified for", () =>
     const json = await contrast("collateral", "list", "--cache-dir", dir, "--json");
     assert.equal(JSON.parse(json.out)[0].trustDomain, domain);
   }));
+
+Deno.test("collateral list and export print a cache writer's URL on one line, controls escaped", () =>
+  withTempDir(async (dir) => {
+    // Whoever can write the cache directory chooses an entry's URL (and key) text: the file name
+    // is only the SHA-256 of the key, which anyone can compute.
+    const url = "https://kdsintf.amd.com/vcek/v1/Genoa/crl\r\x1b[2K" +
+      "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain  1 bytes  verified for roots=\u2028\x9b2K";
+    await new DiskCache(`${dir}/collateral`).write({
+      key: url,
+      url,
+      fetchedAt: new Date(),
+      headers: {},
+      body: Uint8Array.of(1),
+    });
+    // deno-lint-ignore no-control-regex -- finding control characters is the point
+    const unescaped = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]/;
+    const listed = await contrast("collateral", "list", "--cache-dir", dir);
+    assert.equal(listed.code, 0);
+    assert.doesNotMatch(listed.out, unescaped, JSON.stringify(listed.out));
+    assert.match(listed.out, /^https:\/\/kdsintf\.amd\.com\/vcek\/v1\/Genoa\/crl\\u000d\\u001b/);
+    const exported = await contrast(
+      "collateral",
+      "export",
+      "--cache-dir",
+      dir,
+      "--out",
+      `${dir}/bundle`,
+    );
+    assert.equal(exported.code, 0, exported.err);
+    assert.doesNotMatch(exported.out, unescaped, JSON.stringify(exported.out));
+    assert.equal(exported.out.split("\n").length, 1);
+    // The JSON listing keeps the text as it is (JSON escapes it).
+    const json = await contrast("collateral", "list", "--cache-dir", dir, "--json");
+    assert.equal(JSON.parse(json.out)[0].url, url);
+  }));

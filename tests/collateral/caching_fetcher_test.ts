@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnavailableError } from "../../util/errors/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import {
   bundlePath,
   CachingFetcher,
@@ -12,6 +12,7 @@ import { DiskCache } from "../../collateral/disk_cache.ts";
 import { parseRetryAfter } from "../../collateral/retry.ts";
 import { type LocalServer, startServer } from "./local_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { withFifo } from "./fifo.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -501,3 +502,80 @@ Deno.test("trust domains: entries and concurrent requests of different roots sta
     );
   });
 });
+
+Deno.test("a FIFO at a cache entry's path is corrupt and replaced, never opened (a read would block forever)", async () => {
+  await withServer(() => new Response("genuine bytes"), async (server, dir) => {
+    const url = `${server.base}/vcek/v1/Milan/crl`;
+    const path = await new DiskCache(dir).pathOf(url);
+    await withFifo(path, async () => {
+      const read = await new DiskCache(dir).read(url);
+      assert.equal(read.kind, "corrupt");
+      assert.match(read.kind === "corrupt" ? read.reason : "", /not a regular file/);
+      const r = await new CachingFetcher({ cacheDir: dir }).get(url);
+      assert.equal(r.source, "network");
+      assert.equal(text(r.body), "genuine bytes");
+    });
+    assert.ok((await Deno.lstat(path)).isFile, "the FIFO was replaced by the fetched entry");
+  });
+});
+
+Deno.test("a cache entry larger than the body limit is corrupt, not served", async () => {
+  await withServer(() => new Response("small"), async (server, dir) => {
+    const url = `${server.base}/vcek/v1/Genoa/crl`;
+    // A well-formed entry (right key, length and hash) whose body is over the limit.
+    await new DiskCache(dir).write({
+      key: url,
+      url,
+      fetchedAt: new Date(),
+      headers: {},
+      body: new Uint8Array(2 * 1024 * 1024),
+    });
+    const bigUrl = `${server.base}/vcek/v1/Turin/crl`;
+    await new DiskCache(dir).write({
+      key: bigUrl,
+      url: bigUrl,
+      fetchedAt: new Date(),
+      headers: {},
+      body: new Uint8Array(5000),
+    });
+    const fetcher = new CachingFetcher({ cacheDir: dir, maxBodyBytes: 1000 });
+    const read = await new DiskCache(dir, 1000).read(url);
+    assert.match(read.kind === "corrupt" ? read.reason : read.kind, /more than the \d+ allowed/);
+    const r = await fetcher.get(url);
+    assert.equal(r.source, "network");
+    assert.equal(text(r.body), "small");
+    // A file within the entry size, but its body over the limit: corrupt as well.
+    const big = await new DiskCache(dir, 1000).read(bigUrl);
+    assert.match(big.kind === "corrupt" ? big.reason : big.kind, /5000 bytes, more than/);
+    assert.equal((await fetcher.get(bigUrl)).source, "network");
+  });
+});
+
+Deno.test("a bundle file that is a FIFO or larger than the body limit is refused, naming the file", () =>
+  withTempDir(async (dir) => {
+    const fifoUrl = "https://kdsintf.amd.com/vcek/v1/Milan/crl";
+    const bigUrl = "https://kdsintf.amd.com/vcek/v1/Genoa/crl";
+    await Deno.mkdir(`${dir}/kdsintf.amd.com/vcek/v1/Milan`, { recursive: true });
+    await writeToBundle(dir, bigUrl, new Uint8Array(5000));
+    const fetcher = new CachingFetcher({ importDirs: [dir], offline: true, maxBodyBytes: 1000 });
+    await withFifo(bundlePath(dir, fifoUrl), () =>
+      assert.rejects(
+        fetcher.get(fifoUrl),
+        (e: unknown) =>
+          e instanceof ParseError && e.field === bundlePath(dir, fifoUrl) &&
+          /not a regular file/.test(e.reason),
+      ));
+    await assert.rejects(
+      fetcher.get(bigUrl),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === bundlePath(dir, bigUrl) &&
+        /5000 bytes, more than the 1000 allowed/.test(e.reason),
+    );
+    // A FIFO as the headers file of a regular body is refused as well.
+    const headersUrl = "https://kdsintf.amd.com/vcek/v1/Turin/crl";
+    await writeToBundle(dir, headersUrl, new Uint8Array(10));
+    await withFifo(
+      `${bundlePath(dir, headersUrl)}.headers.json`,
+      () => assert.rejects(fetcher.get(headersUrl), /headers file refused: not a regular file/),
+    );
+  }));

@@ -266,8 +266,8 @@ spec:
       env:
         - name: CONTRAST_COORDINATOR_TRUST
           valueFrom: {configMapKeyRef: {name: attacker, key: trust}}
-        - name: KEEP
-          value: "1"
+        - name: CONTRAST_COORDINATOR
+          value: "coordinator.other:7777"
         - name: CONTRAST_COORDINATOR_TRUST
           value: "second"
   containers: [{name: web, image: "127.0.0.1:5000/web:1.0"}]
@@ -278,7 +278,10 @@ spec:
   );
   const doc = docsOf(result.files[0]!.text)[1];
   const env = doc.spec.initContainers[0].env as Env & { valueFrom?: unknown }[];
-  assert.deepEqual(env.map((e) => e.name), [COORDINATOR_TRUST_ENV, "KEEP"]);
+  // The settings' variables stay, with the input's value (anything else is refused:
+  // generate_test.ts "an initializer in the input may not change where it writes…").
+  assert.deepEqual(env.map((e) => e.name), [COORDINATOR_TRUST_ENV, "CONTRAST_COORDINATOR"]);
+  assert.equal(env[1]!.value, "coordinator.other:7777");
   assert.equal(env[0]!.valueFrom, undefined);
   assert.equal(
     parseCoordinatorTrust(env[0]!.value!).policyHash,

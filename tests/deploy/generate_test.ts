@@ -257,7 +257,7 @@ items:
 
 async function rejects(yaml: string, pattern: RegExp): Promise<InvalidDocumentError> {
   const error = await generate([parseYamlFile("bad.yml", yaml)], await options()).then(
-    () => assert.fail("generation must fail"),
+    () => assert.fail(`generation must fail:\n${yaml}`),
     (e) => e,
   );
   assert.ok(error instanceof InvalidDocumentError, String(error));
@@ -698,4 +698,69 @@ Deno.test("rejects a volume of the pod named contrast-secrets that is not the me
     await options(),
   );
   assert.equal(result.policies.length, 1);
+});
+
+Deno.test("an initializer in the input may not change where it writes the secrets or whom it trusts", async () => {
+  // Injection keeps an existing contrast-initializer (only its image and trust document are
+  // replaced), and the policy, generated from the same YAML, admits what it holds: options or
+  // mounts that send the mesh key and workload secret to a persistentVolumeClaim (host storage)
+  // passed before, under the name of contrast's own container.
+  const claim = `  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]\n`;
+  const withInitializer = (fields: string) =>
+    POD(
+      claim +
+        `  initContainers:\n    - name: contrast-initializer\n      image: "127.0.0.1:5000/web:1.0"\n${fields}` +
+        `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
+    );
+  for (
+    const [fields, path] of [
+      [
+        `      env: [{name: CONTRAST_SECRETS_DIR, value: /data/secrets}]\n`,
+        "spec.initContainers[0].env[0]",
+      ],
+      [
+        `      volumeMounts: [{name: contrast-secrets, mountPath: /unused}, {name: data, mountPath: /contrast}]\n`,
+        "spec.initContainers[0].volumeMounts[0]",
+      ],
+      [`      args: [--secrets-dir, /data]\n`, "spec.initContainers[0].args"],
+      [`      command: [/bin/sh, -c, "cp -r /contrast /data"]\n`, "spec.initContainers[0].command"],
+      [`      envFrom: [{configMapRef: {name: dirs}}]\n`, "spec.initContainers[0].envFrom"],
+      [`      workingDir: /data\n`, "spec.initContainers[0].workingDir"],
+    ]
+  ) {
+    const error = await rejects(
+      withInitializer(fields),
+      new RegExp(`bad\\.yml\\[0\\]: ${escapeRegex(path)}: .*where the initializer writes`),
+    );
+    assert.ok(error.issues.length >= 1, fields);
+  }
+  // The mount at another path is refused too, and so is a second mount of a host volume.
+  await rejects(
+    withInitializer(
+      `      volumeMounts: [{name: contrast-secrets, mountPath: /contrast}, {name: data, mountPath: /contrast/secrets}]\n`,
+    ),
+    /bad\.yml\[0\]: spec\.initContainers\[0\]\.volumeMounts\[1\]: .*where the initializer writes/,
+  );
+  // What generate itself writes, a Coordinator address of the settings' variable and fields that
+  // change nothing of the kind (resources, a restricted securityContext) stay accepted.
+  const result = await generate(
+    [parseYamlFile(
+      "ok.yml",
+      withInitializer(
+        `      env: [{name: CONTRAST_COORDINATOR, value: "coordinator.other:7777"}]\n` +
+          `      volumeMounts: [{name: contrast-secrets, mountPath: /contrast}]\n` +
+          `      resources: {limits: {memory: 50Mi}}\n` +
+          `      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n`,
+      ),
+    )],
+    await options(),
+  );
+  const init = result.policies[0]!.policyData.containers.find((c) =>
+    c.name === "contrast-initializer"
+  )!;
+  assert.ok(
+    init.process.env.some((e) =>
+      e.name === "CONTRAST_COORDINATOR" && "value" in e && e.value === "coordinator.other:7777"
+    ),
+  );
 });

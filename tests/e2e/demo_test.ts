@@ -30,14 +30,38 @@ Deno.test({
       );
       assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);
       assert.match(text, /self-made certificate is refused/);
+      assert.match(
+        text,
+        /web's policy edited to allow every exec .*\(default ExecProcessRequest allowed\)/,
+      );
       assert.match(text, /refused: hostData: coordinator answered 403/);
       assert.ok(text.includes(`wrote ${ws}/seed-shares.json`), "set's files, named in full");
       assert.match(text, /restarted: readiness 412 \(recovery needed\)/);
       assert.match(text, /Recovered: 1 manifest, root CA unchanged/);
       assert.match(text, /active manifest = manifest\.json/);
       assert.match(text, /Demo complete\./);
+      assert.ok(text.includes(`Remove it with: rm -rf ${ws}`), "how to clean up");
     } finally {
       await Deno.remove(ws, { recursive: true });
     }
   },
+});
+
+Deno.test("deno task demo refuses a workspace it did not make (exit 2) and deletes nothing", async () => {
+  const ws = await Deno.makeTempDir({ prefix: "contrast-demo-foreign-" });
+  try {
+    await Deno.writeTextFile(`${ws}/notes.txt`, "mine");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../../scripts/demo.ts", import.meta.url).pathname, ws],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(stderr, /demo failed: .*: holds 1 entry and no \.contrast-demo-workspace/);
+    assert.equal(await Deno.readTextFile(`${ws}/notes.txt`), "mine");
+  } finally {
+    await Deno.remove(ws, { recursive: true });
+  }
 });

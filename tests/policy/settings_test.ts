@@ -60,3 +60,24 @@ Deno.test("container.emptydir_mode is guest-local or block-encrypted, nothing el
       ),
   );
 });
+
+Deno.test("loadSettings refuses a key given twice (a reader sees the first, JSON.parse keeps the last)", () =>
+  withTempDir(async (dir) => {
+    const d = await loadDefaultSettings();
+    // A reviewer reading the file sees SetGuestDateTimeRequest refused; the second spelling,
+    // further down, would let the host set the guest's clock.
+    const text = JSON.stringify(d, null, 2).replace(
+      '"SetGuestDateTimeRequest": false,',
+      '"SetGuestDateTimeRequest": false,\n    "SetGuestDateTimeRequest": true,',
+    );
+    assert.notEqual(text, JSON.stringify(d, null, 2), "the duplicate was inserted");
+    await Deno.writeTextFile(`${dir}/s.json`, text);
+    await assert.rejects(loadSettings(`${dir}/s.json`), (e: unknown) => {
+      assert.ok(e instanceof InvalidDocumentError, String(e));
+      const lines = e.issues.map((i) => `${i.path}: ${i.reason}`);
+      assert.deepEqual(lines, [
+        `${dir}/s.json: requests.SetGuestDateTimeRequest: duplicate key (refused: readers disagree)`,
+      ]);
+      return true;
+    });
+  }));

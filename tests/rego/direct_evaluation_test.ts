@@ -193,6 +193,11 @@ Deno.test("result sets read from memory equal JSON.parse of their text, common o
     '[{"result":{"allowed":true,"ops":[{"op":"add","path":"/a","value":1}]}}]',
     '[{"result":{"allowed":true,"ops":[]},"x":1}]',
     '[{"result":{"allowed":"true","ops":[]}}]',
+    // begin and end as an allowed result with operations, but more than its operations between
+    '[{"result":{"allowed":true,"ops":[1]}},{"result":{"allowed":true,"ops":[2]}}]',
+    '[{"result":{"allowed":true,"ops":[],"z":{}}}]',
+    '[{"result":{"allowed":true,"ops":[{"op":"add","path":"/a","value":{"b":"}}]"}}]}}]',
+    '[{"result":{"allowed":true,"ops":{"op":"add"}}}]',
     "[]",
     // not ASCII (decoded as UTF-8), and longer than what is read without the decoder
     '[{"result":{"allowed":true,"ops":[{"op":"add","path":"/p/é€𝄞","value":"ü"}]}}]',

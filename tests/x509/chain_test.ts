@@ -3,7 +3,11 @@ import "reflect-metadata";
 import * as px from "@peculiar/x509";
 import { VerificationError } from "../../util/errors/mod.ts";
 import { type Certificate, parseCertificate } from "../../x509/certificate.ts";
-import { verifyChain, type VerifyChainOptions } from "../../x509/chain.ts";
+import {
+  MAX_PATH_SIGNATURE_CHECKS,
+  verifyChain,
+  type VerifyChainOptions,
+} from "../../x509/chain.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { type Crl } from "../../x509/crl.ts";
 import { conformanceTest } from "../conformance.ts";
@@ -12,6 +16,7 @@ import {
   issue,
   type Issued,
   type IssueOptions,
+  lookAlikeFanOut,
   makeCrl,
   makeKeys,
   makeRoot,
@@ -523,6 +528,41 @@ Deno.test("picks the right issuer among several with the same name", async () =>
     intermediates: [a.cert, b.cert],
   });
   assert.equal(chain.certificates[1]!.field, "b");
+});
+
+Deno.test("a search among look-alike certificates stops after a bounded number of signature checks", async () => {
+  // 4 levels of 4 look-alikes: 256 paths, each of whose links verifies, none reaching the root.
+  // Unbounded, the search checks over a thousand signatures before it fails (exponential in the
+  // chain length: a quote's PCK chain of a few dozen such certificates would take hours).
+  const { leaf, pool } = await lookAlikeFanOut(4, 4);
+  const root = await makeRoot("root", "P-256");
+  const verify = crypto.subtle.verify;
+  let checks = 0;
+  crypto.subtle.verify = function (...args: Parameters<SubtleCrypto["verify"]>) {
+    checks++;
+    return verify.apply(this, args);
+  };
+  try {
+    for (const cache of [undefined, new ChainCache()]) {
+      checks = 0;
+      await assert.rejects(
+        verifyChain({
+          leaf: leaf.cert,
+          intermediates: [...pool.map((p) => p.cert), root.cert],
+          trustAnchors: [await root.cert.fingerprint()],
+          now: NOW,
+          field: "chain",
+          cache,
+        }),
+        (e: unknown) =>
+          e instanceof VerificationError && e.field === "chain" &&
+          e.reason.includes(`within ${MAX_PATH_SIGNATURE_CHECKS} signature checks`),
+      );
+      assert.ok(checks <= MAX_PATH_SIGNATURE_CHECKS, `${checks} signature checks`);
+    }
+  } finally {
+    crypto.subtle.verify = verify;
+  }
 });
 
 Deno.test("rejects an empty set of trust anchors", async () => {

@@ -167,3 +167,33 @@ export async function makeCrl(options: CrlOptions): Promise<Crl> {
   });
   return parseCrl(new Uint8Array(crl.rawData), options.field ?? "crl");
 }
+
+/**
+ * Certificates built to make a path search branch: `perLevel` CA certificates at each of `levels`
+ * levels, all of one level sharing a name and key and each signed by the next level's key, so
+ * every link between neighbouring levels verifies but no path reaches a root; plus a leaf under
+ * the first level. Without a bound, a search tries perLevel^levels paths.
+ */
+export async function lookAlikeFanOut(
+  levels: number,
+  perLevel: number,
+): Promise<{ leaf: Issued; pool: Issued[] }> {
+  const keys: SigningKeys[] = [];
+  for (let i = 0; i <= levels + 1; i++) keys.push(await makeKeys("P-256"));
+  // The issuer of level i: only its name and keys matter for signing.
+  const issuerOf = (i: number): Issued => ({
+    cert: undefined as unknown as Certificate,
+    keys: keys[i]!,
+    name: `CN=look-alike ${i}, O=contrast test`,
+  });
+  const pool: Issued[] = [];
+  for (let i = 1; i <= levels; i++) {
+    for (let k = 0; k < perLevel; k++) {
+      pool.push(
+        await issue({ cn: `look-alike ${i}`, keys: keys[i]!, issuer: issuerOf(i + 1), ca: true }),
+      );
+    }
+  }
+  const leaf = await issue({ cn: "leaf", field: "leaf", keys: keys[0]!, issuer: issuerOf(1) });
+  return { leaf, pool };
+}

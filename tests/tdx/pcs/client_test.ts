@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
 import { CachingFetcher } from "../../../collateral/caching_fetcher.ts";
 import { writeToBundle } from "../../../collateral/bundle.ts";
 import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
@@ -15,6 +15,7 @@ import { collateralRequestOf } from "../../../tdx/verifier.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { verifyTdxQuote } from "../../../tdx/verify/verify_quote.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
+import { withFifo } from "../../collateral/fifo.ts";
 import { decodeHex } from "../../../util/bytes/mod.ts";
 
 const authority = await SimulatedTdxAuthority.generate();
@@ -179,6 +180,25 @@ Deno.test("a flat collateral directory (conformance layout) is read as one platf
     const c = await (await collateralSourceForDir(dir)).collateralFor(request);
     const v = await verifyTdxQuote(quote, { now: NOW, trustAnchors: anchors, collateral: c });
     assert.equal(v.tcb.status, "UpToDate");
+  }));
+
+Deno.test("a flat collateral directory holding a FIFO or an oversized file is refused naming it", () =>
+  withTempDir(async (dir) => {
+    await authority.writeCollateralDir(dir, { now: NOW });
+    await Deno.remove(`${dir}/pck_crl.der`);
+    await withFifo(`${dir}/pck_crl.der`, () =>
+      assert.rejects(
+        collateralSourceForDir(dir),
+        (e: unknown) =>
+          e instanceof ParseError && e.field === `${dir}/pck_crl.der` &&
+          /not a regular file/.test(e.reason),
+      ));
+    await Deno.remove(`${dir}/pck_crl.der`);
+    await Deno.writeFile(`${dir}/qe_identity.json`, new Uint8Array(17 * 1024 * 1024));
+    await assert.rejects(
+      collateralSourceForDir(dir),
+      (e: unknown) => e instanceof ParseError && e.field === `${dir}/qe_identity.json`,
+    );
   }));
 
 const TCB_PATH = "/tdx/certification/v4/tcb";

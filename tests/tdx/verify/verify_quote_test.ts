@@ -255,3 +255,40 @@ conformanceTest("rejects a PCK chain presented as the TCB info signing chain", a
 conformanceTest("rejects a quote whose QE vendor is not Intel", async () => {
   await rejectsUpToDate((q) => q[12] ^= 1, /quote\.header\.qeVendorId/);
 });
+
+conformanceTest(
+  "a PCK chain of look-alike certificates is refused after a bounded search, not explored whole",
+  async () => {
+    // What anyone who hands a quote to a verifier (a pod attesting to the Coordinator) controls:
+    // the PCK chain. 5 levels of 6 certificates sharing names and keys make 7776 paths whose
+    // links all verify; an unbounded search walks them all (exponential in the level width).
+    const { lookAlikeFanOut } = await import("../../x509/pki_fixture.ts");
+    const { encodePem } = await import("../../../util/bytes/pem.ts");
+    const { parseTdxQuote } = await import("../../../tdx/quote/parse_quote.ts");
+    const { MAX_PATH_SIGNATURE_CHECKS } = await import("../../../x509/chain.ts");
+    const { leaf, pool } = await lookAlikeFanOut(5, 6);
+    const pem = [leaf, ...pool].map((c) => encodePem("CERTIFICATE", c.cert.der)).join("");
+    const real = parseTdxQuote(await readConformance(`${UPTODATE}/quote.bin`));
+    const qc = real.signatureData.qeCertification;
+    const forged = {
+      ...real,
+      signatureData: {
+        ...real.signatureData,
+        qeCertification: {
+          ...qc,
+          certification: { ...qc.certification, data: new TextEncoder().encode(pem) },
+        },
+      },
+    };
+    await assert.rejects(
+      verifyTdxQuote(forged, {
+        ...(await options(UPTODATE)),
+        cache: new ChainCache(),
+        verificationCache: new TdxVerificationCache(),
+      }),
+      (e: unknown) =>
+        e instanceof VerificationError && e.field === "quote.pckChain" &&
+        e.reason.includes(`within ${MAX_PATH_SIGNATURE_CHECKS} signature checks`),
+    );
+  },
+);
