@@ -55,9 +55,18 @@ function hold(socket: net.Socket): Held {
     echo: (text) =>
       new Promise((resolve, reject) => {
         const want = received.length + text.length;
+        const timer = setTimeout(
+          () => reject(new Error(`no echo of "${text}" within 10 s (got "${received}")`)),
+          10_000,
+        );
         waiter = () => {
-          if (received.length >= want) resolve(received.slice(want - text.length, want));
-          else if (isClosed) reject(new Error(`closed after "${received}"`));
+          if (received.length >= want) {
+            clearTimeout(timer);
+            resolve(received.slice(want - text.length, want));
+          } else if (isClosed) {
+            clearTimeout(timer);
+            reject(new Error(`closed after "${received}"`));
+          }
         };
         socket.write(text);
       }),
@@ -329,7 +338,7 @@ Deno.test({
         held.push(third);
         await until(() => third.closed(), "the third connection to be closed");
         assert.equal(refusals(client, "egress", "web", "connection_limit"), 1);
-        for (const h of held) assert.equal(await h.echo("on"), "on");
+        for (const h of held.slice(0, 2)) assert.equal(await h.echo("on"), "on");
       } finally {
         for (const h of held) h.socket.destroy();
         await client.close();
