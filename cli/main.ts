@@ -35,7 +35,9 @@ async function runPlain(args: readonly string[]): Promise<boolean> {
 function printError(error: unknown, level: LogLevel): void {
   const print = (text: string) => console.error(escapeLineText(text));
   if (error instanceof InvalidDocumentError) {
-    print(`error: invalid document${error.file ? ` ${error.file}` : ""}:`);
+    // Without a file the problems are spread over the command's inputs (documents, settings,
+    // flags), each named by its own path.
+    print(error.file ? `error: invalid document ${error.file}:` : "error: invalid input:");
     for (const issue of error.issues) print(`  ${issue.path}: ${issue.reason}`);
   } else if (error instanceof ContrastError) {
     print(`error: ${error.message}`);

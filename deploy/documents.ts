@@ -21,6 +21,11 @@ export interface InputFile {
   readonly text: string;
   /** The parsed documents (empty documents included, so indexes match the file). */
   readonly docs: Document.Parsed[];
+  /**
+   * True for a `*.json` file found in a directory given on the command line: kubectl applies it
+   * from there, but generate writes YAML, so it may hold no workload generate would change.
+   */
+  readonly jsonInDirectory?: boolean;
 }
 
 /**
@@ -112,7 +117,22 @@ export function parseYamlFile(path: string, text: string): InputFile {
 }
 
 /**
- * Expands `paths` (files, directories, `-`) into input files, in a stable order.
+ * Whether a JSON file found in a directory holds a Kubernetes object (a `kind`), which kubectl
+ * would apply; other JSON there (a workspace's `manifest.json`, a settings file) is not input.
+ */
+function isKubernetesJson(text: string): boolean {
+  try {
+    const value = JSON.parse(text);
+    return typeof value === "object" && value !== null && typeof value.kind === "string";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Expands `paths` (files, directories, `-`) into input files, in a stable order: a directory's
+ * `*.yml`, `*.yaml` and `*.json` files (kubectl applies all three from a directory; a JSON file
+ * there that is not a Kubernetes object, such as a workspace's `manifest.json`, is skipped).
  *
  * @throws {ParseError} when a path does not exist
  * @throws {InvalidDocumentError} when a file is not valid YAML
@@ -122,9 +142,17 @@ export async function readInputs(
   readStdin: () => Promise<string> = () => new Response(Deno.stdin.readable).text(),
 ): Promise<InputFile[]> {
   const files: InputFile[] = [];
-  for (const file of await expandYamlPaths(paths)) {
-    if (file === "-") files.push(parseYamlFile("-", await readStdin()));
-    else files.push(parseYamlFile(file, new TextDecoder().decode(await readInputFile(file))));
+  const named = new Set(paths);
+  // Directories are read as kubectl reads them: their JSON files too (JSON is YAML).
+  for (const file of await expandYamlPaths(paths, { json: true })) {
+    if (file === "-") {
+      files.push(parseYamlFile("-", await readStdin()));
+      continue;
+    }
+    const text = new TextDecoder().decode(await readInputFile(file));
+    const jsonInDirectory = file.endsWith(".json") && !named.has(file);
+    if (!jsonInDirectory) files.push(parseYamlFile(file, text));
+    else if (isKubernetesJson(text)) files.push({ ...parseYamlFile(file, text), jsonInDirectory });
   }
   return files;
 }

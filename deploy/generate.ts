@@ -37,6 +37,7 @@ import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
+import { mergedFieldIssues } from "./merged_fields.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
@@ -213,7 +214,17 @@ export async function generate(
   const unchanged: UnchangedWorkload[] = [];
   const workloads = findConfidentialWorkloads(resources, options.settings, issues, unchanged);
   for (const w of workloads) {
+    if (w.ref.file.jsonInDirectory === true) {
+      issues.push({
+        path: `${w.ref.location}: ${w.specPath}.runtimeClassName`,
+        reason: "a confidential workload in a JSON file found in a directory: kubectl apply -f " +
+          "applies it from there, but generate writes YAML; convert the file to YAML (or name " +
+          "it on the command line to have it rewritten as YAML)",
+      });
+      continue;
+    }
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
+    issues.push(...mergedFieldIssuesOf(w));
     checkAnnotations(w, issues);
     if (!skipsInitializer(w, options) || hasMesh(w, options)) {
       issues.push(
@@ -269,6 +280,22 @@ export async function generate(
     unchanged,
     unmeshedPorts: unmeshed,
   };
+}
+
+/** Fields generate writes that the workload's pod gives only through a merge key (refused). */
+function mergedFieldIssuesOf(w: Workload): FieldIssue[] {
+  // A merge key is spelled `<<` (an escape cannot make one: kubectl_agreement.ts refuses those).
+  const doc = w.ref.file.docs[w.ref.docIndex]!;
+  if (!w.ref.file.text.slice(doc.range[0], doc.range[2]).includes("<<")) return [];
+  const templatePath = podTemplatePaths(w.kind!).meta.slice(0, -1);
+  const template = templatePath.length === 0 ? w.ref.node : getIn(w.ref.node, templatePath);
+  if (!isMap(template)) return [];
+  return mergedFieldIssues(
+    doc,
+    template,
+    templatePath.join("."),
+    w.ref.location,
+  );
 }
 
 function throwIfAny(issues: readonly FieldIssue[]): void {

@@ -170,22 +170,29 @@ export class PrefixedGzip {
   /** Raw DEFLATE of `input` through the stream, ended by a full flush: the bytes zlib wrote. */
   #deflateFullFlushed(input: Uint8Array): Promise<Uint8Array> {
     if (this.#stream === undefined) {
-      const stream = createDeflateRaw({ level: SUFFIX_LEVEL });
+      // Every write is compressed and ended by a full flush in one step (zlib's flush flag of
+      // the write), instead of a write and then an empty flush write.
+      const stream = createDeflateRaw({ level: SUFFIX_LEVEL, flush: constants.Z_FULL_FLUSH });
       stream.on("data", (chunk: Uint8Array) => this.#chunks.push(chunk));
       stream.on("error", (error: unknown) => this.#failure = error);
       this.#stream = stream;
     }
     const stream = this.#stream;
     return new Promise<Uint8Array>((resolve, reject) => {
-      stream.write(input);
-      // The flush callback runs after zlib's output for everything written so far was pushed
-      // (as "data" events) to the readable side.
-      stream.flush(constants.Z_FULL_FLUSH, () => {
+      const done = () => {
         const chunks = this.#chunks;
         this.#chunks = [];
         if (this.#failure !== undefined) reject(this.#failure);
         else resolve(joinChunks(chunks));
-      });
+      };
+      // The callback runs after zlib's output for everything written so far was pushed (as
+      // "data" events) to the readable side (`flush` is such a write too). zlib skips a full
+      // flush right after another with no input between (a duplicate flush), so an empty input
+      // is a no-flush step and then a full flush: the empty stored block that gives.
+      if (input.length === 0) {
+        stream.flush(constants.Z_NO_FLUSH);
+        stream.flush(constants.Z_FULL_FLUSH, done);
+      } else stream.write(input, done);
     });
   }
 }

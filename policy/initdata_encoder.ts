@@ -2,8 +2,8 @@
  * Encoding the initdata of many pods that share the same rules (`contrast generate`): everything
  * that depends only on the rules (the TOML head with the escaped rules, its UTF-8 bytes, its
  * SHA-256 state, its compressed form, its size as the Kata agent counts it) is computed once;
- * per pod only the policy data line is serialised, escaped and measured (one pass over its bytes,
- * `toml_multiline_bytes.ts`) and hashed; the pods' annotations are compressed together, through
+ * per pod only the policy data line is serialised, escaped and measured (one walk over the value
+ * into a reused buffer, `toml_json_line.ts`) and hashed; the pods' annotations are compressed together, through
  * one zlib stream ({@link PolicyInitdataEncoder.annotations}). The results are the
  * same as the per-document functions of `initdata.ts` give: the same TOML bytes and digest, a
  * gzip member that decompresses to the same bytes (see {@link prefixedGzip}), the same size.
@@ -15,6 +15,7 @@ import { encodeBase64 } from "../util/bytes/mod.ts";
 import { combinePolicyTextSizes, measurePolicyText, type PolicyTextSize } from "./agent_limits.ts";
 import { PrefixedGzip } from "./gzip.ts";
 import { escapeAndMeasureTomlMultiline } from "./toml_multiline_bytes.ts";
+import { TomlJsonLineWriter } from "./toml_json_line.ts";
 import {
   escapeTomlMultiline,
   INITDATA_VERSION,
@@ -71,6 +72,8 @@ export class PolicyInitdataEncoder {
   readonly #encoder = new TextEncoder();
   readonly #closing = this.#encoder.encode(`"""\n`);
   readonly #prefix = this.#encoder.encode(POLICY_DATA_PREFIX);
+  /** Writes each pod's escaped policy data line into a buffer reused across pods. */
+  readonly #lineWriter = new TomlJsonLineWriter();
   /** Reused across pods: the UTF-8 policy data line, and room for its escaped form. */
   #lineBytes = new Uint8Array(0);
   #escapeScratch = new Uint8Array(0);
@@ -131,6 +134,15 @@ export class PolicyInitdataEncoder {
     policyData: unknown,
     inScratch: boolean,
   ): { tail: Uint8Array; digest: Uint8Array; policyTextSize: PolicyTextSize } {
+    const line = this.#lineWriter.write(POLICY_DATA_PREFIX, policyData, this.#closing);
+    if (line !== undefined) {
+      return {
+        tail: inScratch ? line.bytes : line.bytes.slice(),
+        digest: new Uint8Array(this.#headHash.copy().update(line.bytes).digest()),
+        policyTextSize: combinePolicyTextSizes(this.#rulesSize, line.size),
+      };
+    }
+    // Not plain data (e.g. a toJSON method): through JSON.stringify, escaped in a second pass.
     // `${POLICY_DATA_PREFIX}${json}\n` as UTF-8, written in place (not joined as a string first).
     const json = JSON.stringify(policyData, null, 2);
     const prefix = this.#prefix.length;

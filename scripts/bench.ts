@@ -73,6 +73,8 @@ async function benchmarks(): Promise<Benchmark[]> {
       quick ? "60" : "300",
       "--rounds",
       "3",
+      "--warmup",
+      quick ? "30" : "200",
     ),
     script("scripts/bench_generate.ts", quick ? "200" : "1000"),
     script("scripts/bench_policy_check.ts"),

@@ -4,7 +4,7 @@
  * (`deno task images`):
  *
  * - `contrast.js`: the CLI as one `deno bundle` file with the image lock embedded (run it with
- *   `deno run -A --v8-flags=--max-semi-space-size=4 contrast.js` as the `contrast` task runs the
+ *   `deno run -A --v8-flags=--max-semi-space-size=4,--no-turbofan contrast.js` as the `contrast` task runs the
  *   CLI, or pass it to `deno compile` with those flags),
  * - `images.lock.json`: the digest reference of every image,
  * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,

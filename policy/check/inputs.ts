@@ -14,12 +14,14 @@ import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import {
   decodeInitdataAnnotation,
+  type Initdata,
   parseInitdata,
   POLICY_KEY,
   readAnnotatedPolicy,
   splitPolicyText,
 } from "../initdata.ts";
 import { sha256 } from "../../util/bytes/mod.ts";
+import { yamlFilesInDirectory } from "../../util/files/mod.ts";
 import { type ClusterObjects, type PodWorkload, readClusterObjects, readWorkload } from "./pod.ts";
 
 /** A policy split into its parts, with the digest the TEE measures. */
@@ -32,6 +34,17 @@ export interface PolicyDocument {
   readonly policyData: unknown;
   /** Hex digest (initdata digest, or SHA-256 of the legacy/policy text). */
   readonly digest: string;
+  /**
+   * Keys of the initdata's `[data]` table besides `policy.rego` (e.g. `aa.toml`, `cdh.toml`, which
+   * the Kata agent hands to the guest's attestation agent and confidential data hub); empty for
+   * the other forms. A policy check does not pass a pod whose initdata holds any.
+   */
+  readonly otherInitdataKeys: readonly string[];
+}
+
+/** The keys of an initdata `[data]` table other than the policy's. */
+function otherInitdataKeys(data: Readonly<Record<string, string>>): string[] {
+  return Object.keys(data).filter((k) => k !== POLICY_KEY).sort();
 }
 
 /** A pod workload with the policy its annotations carry (undefined: none). */
@@ -61,17 +74,8 @@ async function listFiles(path: string): Promise<string[]> {
   } catch (error) {
     throw new UnavailableError(path, `cannot read: ${(error as Error).message}`);
   }
-  if (!info.isDirectory) return [path];
-  const out: string[] = [];
-  const entries = [];
-  for await (const e of Deno.readDir(path)) entries.push(e);
-  entries.sort((a, b) => a.name.localeCompare(b.name));
-  for (const e of entries) {
-    const child = `${path.replace(/\/$/, "")}/${e.name}`;
-    if (e.isDirectory) out.push(...await listFiles(child));
-    else if (YAML_EXTENSIONS.some((x) => e.name.endsWith(x))) out.push(child);
-  }
-  return out;
+  // A directory as generate and kubectl read it (symbolic links to files followed).
+  return info.isDirectory ? await yamlFilesInDirectory(path) : [path];
 }
 
 /**
@@ -118,7 +122,27 @@ async function policyDocument(
   const annotated = await readAnnotatedPolicy(annotations);
   if (annotated === undefined) return undefined;
   const { rules, policyData } = splitPolicyText(annotated.policy);
-  return { form: annotated.form, rules, policyData, digest: encodeHex(annotated.digest) };
+  return {
+    form: annotated.form,
+    rules,
+    policyData,
+    digest: encodeHex(annotated.digest),
+    otherInitdataKeys: annotated.initdata ? otherInitdataKeys(annotated.initdata.data) : [],
+  };
+}
+
+/** The policy document of parsed initdata read from `file`; a ParseError when it holds no policy. */
+function initdataPolicy(initdata: Initdata, file: string): PolicyDocument {
+  const policy = initdata.data[POLICY_KEY];
+  if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
+  const { rules, policyData } = splitPolicyText(policy);
+  return {
+    form: "initdata",
+    rules,
+    policyData,
+    digest: encodeHex(initdata.digest),
+    otherInitdataKeys: otherInitdataKeys(initdata.data),
+  };
 }
 
 /**
@@ -133,23 +157,21 @@ export async function readStandalonePolicy(
 ): Promise<PolicyDocument> {
   const text = new TextDecoder().decode(bytes);
   if (/^\s*version\s*=/m.test(text) && text.includes("[data]")) {
-    const initdata = await parseInitdata(bytes, file);
-    const policy = initdata.data[POLICY_KEY];
-    if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
-    const { rules, policyData } = splitPolicyText(policy);
-    return { form: "initdata", rules, policyData, digest: encodeHex(initdata.digest) };
+    return initdataPolicy(await parseInitdata(bytes, file), file);
   }
   if (text.includes("package agent_policy")) {
     const { rules, policyData } = splitPolicyText(text);
-    return { form: "policy-text", rules, policyData, digest: encodeHex(await sha256(bytes)) };
+    return {
+      form: "policy-text",
+      rules,
+      policyData,
+      digest: encodeHex(await sha256(bytes)),
+      otherInitdataKeys: [],
+    };
   }
   const value = text.trim();
   try {
-    const initdata = await decodeInitdataAnnotation(value, file);
-    const policy = initdata.data[POLICY_KEY];
-    if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
-    const { rules, policyData } = splitPolicyText(policy);
-    return { form: "initdata", rules, policyData, digest: encodeHex(initdata.digest) };
+    return initdataPolicy(await decodeInitdataAnnotation(value, file), file);
   } catch (error) {
     const raw = (() => {
       try {
@@ -161,9 +183,18 @@ export async function readStandalonePolicy(
     const decoded = raw ? new TextDecoder().decode(raw) : "";
     if (raw && decoded.includes("package agent_policy")) {
       const { rules, policyData } = splitPolicyText(decoded);
-      return { form: "legacy", rules, policyData, digest: encodeHex(await sha256(raw)) };
+      return {
+        form: "legacy",
+        rules,
+        policyData,
+        digest: encodeHex(await sha256(raw)),
+        otherInitdataKeys: [],
+      };
     }
-    if (error instanceof ParseError && raw === undefined) {
+    // Only an annotation value that really is gzip data keeps the gzip/initdata error: anything
+    // else (plain text that happens to decode as base64 included) is none of the forms.
+    const gzipped = raw !== undefined && raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
+    if (error instanceof ParseError && !gzipped) {
       throw new ParseError(
         file,
         "neither Kubernetes YAML, initdata TOML, a policy text, nor an annotation value",

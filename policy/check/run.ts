@@ -7,7 +7,7 @@
  */
 import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
 import type { CompiledRules } from "../../rego/evaluator.ts";
-import { ContrastError } from "../../util/errors/mod.ts";
+import { ContrastError, VerificationError } from "../../util/errors/mod.ts";
 import { checkPod, checkPolicyOnly, type PodReport } from "./checker.ts";
 import type { CheckInputs, PolicyDocument } from "./inputs.ts";
 import type { RandomSource } from "./random_ids.ts";
@@ -41,7 +41,30 @@ async function resolveImages(
   return new Map(unique.map((r, i) => [r, resolved[i]]));
 }
 
+/**
+ * Refuses a policy that is not all its initdata holds: the Kata agent hands `aa.toml` and
+ * `cdh.toml` of the `[data]` table to the guest's attestation agent and confidential data hub
+ * (where images and secrets come from, through which proxy), which the policy does not cover and
+ * generate never writes; the digest the TEE measures covers them, so a check of the policy alone
+ * would pass a pod whose guest is configured by someone else.
+ *
+ * @param field the policy's field (`<origin>: policy.rego`)
+ * @throws {VerificationError} naming the first other key
+ */
+function onlyThePolicy(policy: PolicyDocument, field: string): void {
+  const [other] = policy.otherInitdataKeys;
+  if (other === undefined) return;
+  throw new VerificationError(
+    field.replace(/policy\.rego$/, `data[${JSON.stringify(other)}]`),
+    `the initdata holds more than the policy (${
+      policy.otherInitdataKeys.join(", ")
+    }): the Kata agent passes these to the guest's attestation agent and confidential data hub, ` +
+      "which the policy does not cover and contrast generate never writes; regenerate the pod",
+  );
+}
+
 async function policyOk(policy: PolicyDocument, ctx: RunContext, field: string): Promise<void> {
+  onlyThePolicy(policy, field);
   await assertSameRules(policy.rules, ctx.rules.record, field);
 }
 

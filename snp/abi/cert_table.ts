@@ -62,11 +62,17 @@ export interface CertTableEntry {
   readonly guid: string;
   /** What the GUID names. */
   readonly kind: CertTableKind;
-  /** The certificate bytes (DER for the AMD certificates). */
+  /** The certificate bytes (DER for the AMD certificates): a view into the parsed blob. */
   readonly data: Uint8Array;
 }
 
 const ENTRY_SIZE = 24;
+
+/**
+ * Most entries a table may have. AMD defines four GUIDs (VCEK, VLEK, ASK, ARK) and hosts add a few
+ * of their own; a table of thousands is not a certificate table.
+ */
+export const MAX_CERT_TABLE_ENTRIES = 64;
 
 function guidToString(bytes: Uint8Array): string {
   const h = encodeHex(bytes);
@@ -83,10 +89,13 @@ function kindOf(guid: string): CertTableKind {
 }
 
 /**
- * Parses a certificate table.
+ * Parses a certificate table. Each entry's `data` is a view into `blob` (not a copy): the host
+ * chooses the table, and copying every entry let a table of a few thousand entries that all
+ * span the whole blob cost seconds and hundreds of megabytes before anything was verified.
  *
  * @throws {ParseError} naming `auxblob[i]` when the table has no terminator, an entry points
- *   outside the blob, or a GUID appears twice
+ *   outside the blob, a GUID appears twice, or it has more than {@link MAX_CERT_TABLE_ENTRIES}
+ *   entries
  *
  * @example Take the VCEK out of a configfs-tsm auxblob
  * ```ts
@@ -106,6 +115,12 @@ export function parseCertTable(blob: Uint8Array): CertTableEntry[] {
     const offset = r.u32(`[${i}].offset`);
     const length = r.u32(`[${i}].length`);
     if (guidBytes.every((b) => b === 0) && offset === 0 && length === 0) break;
+    if (i === MAX_CERT_TABLE_ENTRIES) {
+      throw new ParseError(
+        `auxblob[${i}]`,
+        `more than ${MAX_CERT_TABLE_ENTRIES} entries before the terminator`,
+      );
+    }
     const guid = guidToString(guidBytes);
     if (seen.has(guid)) throw new ParseError(`auxblob[${i}].guid`, `GUID ${guid} appears twice`);
     seen.add(guid);
@@ -115,7 +130,7 @@ export function parseCertTable(blob: Uint8Array): CertTableEntry[] {
         `certificate at offset ${offset} with length ${length} ends past the blob (${blob.length} bytes)`,
       );
     }
-    entries.push({ guid, kind: kindOf(guid), data: blob.slice(offset, offset + length) });
+    entries.push({ guid, kind: kindOf(guid), data: blob.subarray(offset, offset + length) });
   }
   return entries;
 }
@@ -139,10 +154,10 @@ export function encodeCertTable(
   return out;
 }
 
-/** The data of the first entry of `kind`, if any. */
+/** A copy of the data of the first entry of `kind`, if any. */
 export function findCert(
   entries: readonly CertTableEntry[],
   kind: CertTableKind,
 ): Uint8Array | undefined {
-  return entries.find((e) => e.kind === kind)?.data;
+  return entries.find((e) => e.kind === kind)?.data.slice();
 }

@@ -58,6 +58,8 @@ Deno.test("contrast generate without an image lock stops at the first pod that n
     );
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /initializer image comes from the image lock, and no lock names it/);
+    // Spread over settings and documents, the problems are invalid input, not one "document".
+    assert.match(r.stderr, /^error: invalid input:\n {2}settings: initializer.image: /);
     assert.equal(await Deno.readTextFile(`${dir}/app.yml`), yaml);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
   }));

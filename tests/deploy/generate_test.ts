@@ -5,10 +5,15 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile, readInputs } from "../../deploy/documents.ts";
 import { defaultWorkloadSecretId, generate, type GenerateOptions } from "../../deploy/generate.ts";
 import {
+  decodeInitdataAnnotation,
+  encodeInitdataToml,
   INITDATA_ANNOTATION,
+  initdataDigest,
   readAnnotatedPolicy,
+  renderPolicyText,
   splitPolicyText,
 } from "../../policy/initdata.ts";
+import { benchDeployment } from "../../testing/bench_workload.ts";
 import {
   IMAGES,
   MemoryResolver,
@@ -700,6 +705,38 @@ Deno.test("rejects a volume of the pod named contrast-secrets that is not the me
   assert.equal(result.policies.length, 1);
 });
 
+Deno.test("every pod's initdata is what the general string functions give for its policy data", async () => {
+  // The fast paths (policy data line written from the value, shared rules head, one zlib stream)
+  // against renderPolicyText + encodeInitdataToml, on the benchmark's workload and the shop app.
+  const bench = [0, 1, 2].map((i) => benchDeployment(i, "127.0.0.1:5000/web:1.0")).join("---\n");
+  for (const text of [bench, APP]) {
+    const result = await generate([parseYamlFile("app.yml", text)], await options());
+    assert.ok(result.policies.length > 0);
+    for (const policy of result.policies) {
+      const expected = encodeInitdataToml({
+        "policy.rego": renderPolicyText(RULES, policy.policyData),
+      });
+      assert.deepEqual(policy.initdata, expected, policy.name);
+      assert.equal(policy.digest, encodeHex(await initdataDigest(expected, "sha256")), policy.name);
+    }
+    const docs = result.files[0]!.text.split(/^---\n/m).map((d) => parseYaml(d));
+    const values = docs.flatMap((d) => {
+      const v =
+        (d as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } })
+          .spec?.template?.metadata?.annotations?.[INITDATA_ANNOTATION];
+      return v === undefined ? [] : [v];
+    });
+    assert.equal(values.length, result.policies.length);
+    for (const [i, value] of values.entries()) {
+      assert.deepEqual(
+        (await decodeInitdataAnnotation(value)).bytes,
+        result.policies[i]!.initdata,
+        `annotation ${i}`,
+      );
+    }
+  }
+});
+
 Deno.test("an initializer in the input may not change where it writes the secrets or whom it trusts", async () => {
   // Injection keeps an existing contrast-initializer (only its image and trust document are
   // replaced), and the policy, generated from the same YAML, admits what it holds: options or
@@ -764,3 +801,108 @@ Deno.test("an initializer in the input may not change where it writes the secret
     ),
   );
 });
+
+Deno.test("a field generate writes may not come only from a merge key (kubectl would drop the merged one)", async () => {
+  // generate adds its own key (initContainers, volumeMounts, annotations…); for kubectl an own key
+  // wins over a merge, so the init container, mount or annotations the merge gave were dropped
+  // from the pod applied and from its policy, while the file still showed them in the << line
+  // (checked against kube-apiserver v1.37.2 by hand: the pod had neither `wipe` nor /data).
+  const image = `"127.0.0.1:5000/web:1.0"`;
+  for (
+    const [yaml, path] of [
+      [
+        POD(
+          `  <<: {initContainers: [{name: wipe, image: ${image}, command: [rm, -rf, /data/cache]}]}\n` +
+            `  containers: [{name: c, image: ${image}}]\n`,
+        ),
+        "spec.initContainers",
+      ],
+      [
+        POD(
+          `  volumes: [{name: data, emptyDir: {}}]\n  containers:\n` +
+            `    - <<: {volumeMounts: [{name: data, mountPath: /data}]}\n` +
+            `      name: c\n      image: ${image}\n`,
+        ),
+        "spec.containers[0].volumeMounts",
+      ],
+      [
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  <<: {annotations: {a: b}}\n  name: p\n` +
+        `spec:\n  runtimeClassName: contrast-cc\n  containers: [{name: c, image: ${image}}]\n`,
+        "metadata.annotations",
+      ],
+      [
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, labels: &l {app: w}}\n` +
+        `spec:\n  selector: {matchLabels: *l}\n  template:\n    metadata:\n` +
+        `      <<: {labels: *l, annotations: {contrast.edgeless.systems/servicemesh-ingress: ""}}\n` +
+        `    spec:\n      runtimeClassName: contrast-cc\n      containers: [{name: c, image: ${image}}]\n`,
+        "spec.template.metadata.annotations",
+      ],
+    ]
+  ) {
+    const error = await rejects(
+      yaml,
+      new RegExp(`bad\\.yml\\[\\d\\]: ${escapeRegex(path)}: given only through a merge key`),
+    );
+    assert.equal(error.issues.length, 1, JSON.stringify(error.issues));
+  }
+  // Merges of fields generate does not write, or that the map also sets itself, stay accepted
+  // and read as kubectl reads them.
+  const result = await generate(
+    [parseYamlFile(
+      "ok.yml",
+      POD(
+        `  containers:\n    - <<: {env: [{name: MODE, value: merged}], volumeMounts: []}\n` +
+          `      name: c\n      image: ${image}\n      volumeMounts: []\n`,
+      ),
+    )],
+    await options(),
+  );
+  const app = result.policies[0]!.policyData.containers.find((c) => c.name === "c")!;
+  assert.ok(app.process.env.some((e) => e.name === "MODE" && "value" in e && e.value === "merged"));
+});
+
+Deno.test("JSON files in a directory are read as kubectl reads them; a confidential workload in one is refused", () =>
+  withTempDir(async (dir) => {
+    // kubectl apply -f DIR applies *.json too; before, generate skipped them without a word, so
+    // such a workload was neither made confidential nor reported as left unchanged.
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: {
+        runtimeClassName: "contrast-cc",
+        containers: [{ name: "c", image: "127.0.0.1:5000/web:1.0" }],
+      },
+    };
+    const plain = { ...pod, metadata: { name: "q" }, spec: { containers: pod.spec.containers } };
+    await Deno.writeTextFile(`${dir}/plain.json`, JSON.stringify(plain));
+    // JSON that is no Kubernetes object (a workspace kept in the folder) is not input.
+    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify({ Policies: {} }));
+    await Deno.writeTextFile(`${dir}/notes.json`, "not json [");
+    const files = await readInputs([dir]);
+    assert.deepEqual(files.map((f) => [f.path, f.jsonInDirectory]), [
+      [`${dir}/plain.json`, true],
+    ]);
+    const result = await generate(files, await options());
+    assert.deepEqual(result.unchanged.map((u) => u.name), ["q"]);
+    assert.equal(result.files[0]!.changed, false);
+
+    await Deno.writeTextFile(`${dir}/pod.json`, JSON.stringify(pod));
+    const error = await generate(await readInputs([dir]), await options()).then(
+      () => assert.fail("a confidential workload in a directory's JSON file must be refused"),
+      (e) => e,
+    );
+    assert.ok(error instanceof InvalidDocumentError, String(error));
+    assert.match(
+      error.issues.map((i) => `${i.path}: ${i.reason}`).join("\n"),
+      new RegExp(
+        `${
+          escapeRegex(dir)
+        }/pod\\.json\\[0\\]: spec\\.runtimeClassName: a confidential workload in a JSON file found in a directory`,
+      ),
+    );
+    // Named on the command line, it is generated (and written as YAML) as before.
+    const named = await readInputs([`${dir}/pod.json`]);
+    assert.equal(named[0]!.jsonInDirectory, undefined);
+    assert.equal((await generate(named, await options())).policies.length, 1);
+  }));

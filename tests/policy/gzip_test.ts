@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
-import { gunzipBounded, prefixedGzip } from "../../policy/gzip.ts";
+import { constants, deflateRawSync, gunzipSync } from "node:zlib";
+import { gunzipBounded, PrefixedGzip, prefixedGzip } from "../../policy/gzip.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const concat = (a: Uint8Array, b: Uint8Array) => {
@@ -71,5 +71,36 @@ Deno.test("prefixedGzip output is refused when its CRC or length trailer is wron
     const bad = gz!.slice();
     bad[at]! ^= 1;
     await assert.rejects(gunzipBounded(bad, 1 << 20), /corrupt/);
+  }
+});
+
+Deno.test("prefixedGzip: each suffix's blocks are a one-shot level-2 raw DEFLATE of it ended by a full flush", async () => {
+  // An independent reference for the bytes (not only their decoding): whatever the stream did
+  // before, a suffix's part is what zlib gives for that suffix alone.
+  const prefix = enc("rules\n".repeat(1_000));
+  const gzip = prefixedGzip(prefix);
+  const suffixes = [
+    enc('{"containers": [{"name": "a"}]}\n'.repeat(500)),
+    enc(""),
+    new Uint8Array(70_000).map((_, i) => (i * 2654435761) >>> 24),
+    enc(""),
+    enc(""),
+    enc("x"),
+    enc('policy_data := {\n  \\"a\\": 1\n}\n'.repeat(3_000)),
+  ];
+  const members = await gzip(suffixes);
+  const { prefixBytes } = new PrefixedGzip(prefix);
+  for (const [i, suffix] of suffixes.entries()) {
+    const body = new Uint8Array(
+      deflateRawSync(suffix, { level: 2, finishFlush: constants.Z_FULL_FLUSH }),
+    );
+    const member = members[i]!;
+    assert.deepEqual(member.subarray(0, prefixBytes.length), prefixBytes, `suffix ${i}: head`);
+    assert.deepEqual(
+      member.subarray(prefixBytes.length, prefixBytes.length + body.length),
+      body,
+      `suffix ${i}: blocks`,
+    );
+    assert.equal(member.length, prefixBytes.length + body.length + 2 + 8, `suffix ${i}: end`);
   }
 });

@@ -22,6 +22,7 @@ import {
   ociSpec,
   updateInterfaceRequest,
   updateRoutesRequest,
+  wireText,
   writeStreamRequest,
 } from "../../../policy/check/agent_protocol.ts";
 
@@ -247,4 +248,24 @@ Deno.test("CopyFile is the agent's PolicyCopyFileRequest: decoded type and targe
   assert.equal(file.input.symlink_target, null);
   assert.equal(fileTypeOf(FileMode.directory | 0o755), "Directory");
   assert.equal(fileTypeOf(0o010644), "Unknown");
+});
+
+Deno.test("wireText keeps every string's characters, substrings and non-ASCII ones included", () => {
+  const long = `/run/kata-containers/shared/containers/${"a".repeat(64)}-0123456789abcdef-hostname`;
+  const texts = [
+    "",
+    "a",
+    "twelve chars",
+    "thirteen char",
+    long,
+    long.slice(3, 60),
+    long.split("/")[4],
+    "😀 surrogate pair first, then more than 13",
+    "\ud800 lone surrogate first, then more text",
+    'ü€𝄞 and\nnewlines "quotes" \\ backslashes',
+  ];
+  for (const text of texts) {
+    assert.equal(wireText(text), text);
+    assert.equal(JSON.stringify(wireText(text)), JSON.stringify(text));
+  }
 });

@@ -221,3 +221,40 @@ Deno.test("policy check and explain name the file of a pod whose ConfigMap is no
     );
   }
 });
+
+Deno.test("policy check does not pass a pod whose initdata holds more than the policy (aa.toml, cdh.toml)", async () => {
+  // The Kata agent hands `aa.toml` and `cdh.toml` of the initdata to the guest's attestation agent
+  // and confidential data hub (where images and secrets come from); the policy covers neither and
+  // generate never writes them. Before, the check read only `policy.rego` and passed such a pod.
+  const pd = await fixturePolicyData();
+  for (const key of ["cdh.toml", "aa.toml"]) {
+    const dir = await writeApp(pd);
+    const text = await Deno.readTextFile(`${dir}/app.yml`);
+    const plain = await encodeInitdataAnnotation(initdataFor(pd));
+    const extra = await encodeInitdataAnnotation(
+      encodeInitdataToml({
+        "policy.rego": renderPolicyText(RULES, pd),
+        [key]: '[image]\nimage_pull_proxy = "http://host.example:3128"\n',
+      }),
+    );
+    assert.ok(text.includes(plain));
+    await Deno.writeTextFile(`${dir}/app.yml`, text.replace(plain, extra));
+    const { out, error } = await capture(() => policyCheckCommand([dir], OPTIONS, resolver));
+    assert.ok(error instanceof VerificationError, out);
+    assert.equal(exitCodeFor(error), 1);
+    assert.match(
+      out,
+      new RegExp(`data\\["${key.replace(".", "\\.")}"\\].*initdata holds more than the policy`),
+    );
+    // Given on its own, the same initdata is refused too.
+    await Deno.writeFile(
+      `${dir}/policy.toml`,
+      encodeInitdataToml({ "policy.rego": renderPolicyText(RULES, pd), [key]: "x = 1\n" }),
+    );
+    const alone = await capture(() =>
+      policyCheckCommand([`${dir}/policy.toml`], OPTIONS, resolver)
+    );
+    assert.ok(alone.error instanceof VerificationError, alone.out);
+    assert.match(alone.out, /initdata holds more than the policy/);
+  }
+});

@@ -47,6 +47,20 @@ Deno.test("rejects a file that is no policy in any form, naming it", async () =>
   );
 });
 
+Deno.test("plain text that happens to decode as base64 is named as no policy form, not as bad gzip", async () => {
+  await assert.rejects(
+    () => readStandalonePolicy(enc.encode("just text\n"), "t.txt"),
+    (e) =>
+      e instanceof ParseError && e.field === "t.txt" && /neither Kubernetes YAML/.test(e.message),
+  );
+  // Base64 of gzip data that is not initdata keeps its precise reason.
+  const corrupt = encodeBase64(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]));
+  await assert.rejects(
+    () => readStandalonePolicy(enc.encode(corrupt), "c.txt"),
+    (e) => e instanceof ParseError && !/neither Kubernetes YAML/.test(e.message),
+  );
+});
+
 Deno.test("YAML: List items are expanded, empty documents skipped, syntax errors located", () => {
   const docs = parseYamlDocuments(
     "kind: List\nitems:\n- kind: ConfigMap\n- kind: Secret\n---\n---\nkind: Pod\n",
