@@ -65,7 +65,9 @@ export {
 } from "./verify/collateral_bundle.ts";
 export { INTEL_SGX_ROOT_CA_SHA256 } from "./verify/intel_root.ts";
 export {
+  type PckChainCheckOptions,
   type VerifiedTdxQuote,
+  verifyPckChainBeforeCollateral,
   verifyTdxQuote,
   type VerifyTdxQuoteOptions,
 } from "./verify/verify_quote.ts";
@@ -83,6 +85,7 @@ export {
 } from "./published_modules.ts";
 // All of it in one call.
 export {
+  pckCollateralRequest,
   TdxEvidenceVerifier,
   type TdxEvidenceVerifierOptions,
   type TdxVerification,

@@ -8,6 +8,8 @@
 import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
 import { encodeHex } from "../util/bytes/mod.ts";
 import type { ChainCache } from "../x509/chain_cache.ts";
+import type { VerifiedChain } from "../x509/chain.ts";
+import type { Certificate } from "../x509/certificate.ts";
 import type {
   AttestationClaims,
   Evidence,
@@ -20,8 +22,13 @@ import { parseSgxExtensions, SGX_EXTENSION_OID } from "./pck/sgx_extensions.ts";
 import { SIMULATED_TDX_PLATFORM, type TdxReferenceValue } from "./reference_values.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "./verify/intel_root.ts";
 import { simulatedRootRefusal } from "../evidence/vendor_roots.ts";
-import { pckChainFromQuote, type VerifiedTdxQuote, verifyTdxQuote } from "./verify/verify_quote.ts";
-import type { PckCaType, TdxCollateralSource } from "./verify/collateral_bundle.ts";
+import {
+  pckChainFromQuote,
+  type VerifiedTdxQuote,
+  verifyPckChainBeforeCollateral,
+  verifyTdxQuote,
+} from "./verify/verify_quote.ts";
+import type { PckCaType, TdxCollateral, TdxCollateralSource } from "./verify/collateral_bundle.ts";
 import { validateTdxQuote } from "./validate/validate_quote.ts";
 import { TdxVerificationCache } from "./verify/verification_cache.ts";
 
@@ -101,14 +108,41 @@ export function tdxTrustAnchorOf(ref: TdxReferenceValue): string | undefined {
   return root !== undefined && simulatedRootRefusal(root) === undefined ? root : undefined;
 }
 
-/** Reads which PCK CA issued the PCK certificate, and its FMSPC, without trusting either yet. */
+/**
+ * Reads which PCK CA issued the PCK certificate, and its FMSPC, without trusting either (for
+ * tools and tests; the verifier uses {@link pckCollateralRequest} of a chain that verified).
+ */
 export function collateralRequestOf(quote: TdxQuote): { fmspc: Uint8Array; pckCa: PckCaType } {
-  const certs = pckChainFromQuote(quote);
-  const ext = certs[0]!.extension(SGX_EXTENSION_OID);
+  return requestOfLeaf(pckChainFromQuote(quote)[0]!);
+}
+
+/**
+ * The collateral a PCK chain needs: its PCK certificate's FMSPC and which PCK CA issued it. Take
+ * the chain from {@link verifyPckChainBeforeCollateral}, so that only a chain to a pinned root
+ * can make the verifier ask Intel PCS for anything.
+ *
+ * @example The request for a verified chain
+ * ```ts
+ * import { pckCollateralRequest } from "./mod.ts";
+ * import type { VerifiedChain } from "../x509/mod.ts";
+ *
+ * function fmspcHex(chain: VerifiedChain): string {
+ *   const { fmspc } = pckCollateralRequest(chain);
+ *   return Array.from(fmspc, (b) => b.toString(16).padStart(2, "0")).join("");
+ * }
+ * ```
+ */
+export function pckCollateralRequest(
+  chain: VerifiedChain,
+): { fmspc: Uint8Array; pckCa: PckCaType } {
+  return requestOfLeaf(chain.leaf);
+}
+
+function requestOfLeaf(leaf: Certificate): { fmspc: Uint8Array; pckCa: PckCaType } {
+  const ext = leaf.extension(SGX_EXTENSION_OID);
   if (!ext) throw new VerificationError("quote.pckChain.leaf", "has no SGX extension");
   const fmspc = parseSgxExtensions(ext).fmspc;
-  const issuer = certs[0]!.issuer;
-  return { fmspc, pckCa: /Processor/i.test(issuer) ? "processor" : "platform" };
+  return { fmspc, pckCa: /Processor/i.test(leaf.issuer) ? "processor" : "platform" };
 }
 
 /** Human-readable claims of a verified TDX quote. */
@@ -204,8 +238,7 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
     let firstError: unknown;
     try {
       const quote = parseTdxQuote(evidence.report);
-      const request = collateralRequestOf(quote);
-      const collateral = await source.collateralFor({ ...request, now: options.now });
+      const collateral = await this.#collateralFor(quote, refs, source, options.now);
       const byAnchor = new Map<string, Promise<VerifiedTdxQuote>>();
       const verifyWith = (anchor: string) => {
         let p = byAnchor.get(anchor);
@@ -213,7 +246,8 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
           p = verifyTdxQuote(quote, {
             now: options.now,
             trustAnchors: [anchor],
-            collateral,
+            // Defined whenever some reference value names an anchor, as this one does.
+            collateral: collateral!,
             cache: this.#options.chainCache,
             verificationCache: this.#verificationCache,
             requirePckCrl: this.#options.requirePckCrl,
@@ -266,5 +300,31 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
       firstError = e;
     }
     return { accepted: false, error: firstError, ...(genuine ? { verified: genuine } : {}) };
+  }
+
+  /**
+   * The collateral for `quote`, requested only after its PCK chain verified to the root of some
+   * reference value (the request's FMSPC and PCK CA come from that chain); undefined when no
+   * reference value names a root (each then fails on its own).
+   *
+   * @throws {VerificationError} when the PCK chain ends in none of those roots, before any request
+   */
+  async #collateralFor(
+    quote: TdxQuote,
+    refs: readonly TdxReferenceValue[],
+    source: TdxCollateralSource,
+    now: Date,
+  ): Promise<TdxCollateral | undefined> {
+    const anchors = [
+      ...new Set(refs.map(tdxTrustAnchorOf).filter((a): a is string => a !== undefined)),
+    ];
+    if (anchors.length === 0) return undefined;
+    const pckChain = await verifyPckChainBeforeCollateral(quote, {
+      now,
+      trustAnchors: anchors,
+      cache: this.#options.chainCache,
+      verificationCache: this.#verificationCache,
+    });
+    return await source.collateralFor({ ...pckCollateralRequest(pckChain), now });
   }
 }

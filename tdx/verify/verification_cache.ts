@@ -84,6 +84,7 @@ function touch<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
 export class TdxVerificationCache {
   readonly #entries = new Map<string, CollateralEntry>();
   readonly #keys = new Map<string, Promise<CryptoKey>>();
+  readonly #anchoredPckChains = new Map<string, Windowed<unknown>>();
   readonly #digests = new WeakMap<object, Promise<string>>();
   readonly #maxCollateral: number;
   readonly #maxPckChains: number;
@@ -96,7 +97,7 @@ export class TdxVerificationCache {
     this.#maxPckChains = options.maxPckChains ?? 1024;
   }
 
-  /** Cache hits and misses so far (collateral and PCK chains together). */
+  /** Cache hits and misses so far (collateral and PCK chains, checked before or with collateral). */
   get stats(): { hits: number; misses: number } {
     return { hits: this.#hits, misses: this.#misses };
   }
@@ -158,6 +159,28 @@ export class TdxVerificationCache {
     this.#misses++;
     const value = await compute();
     if (entry) touch(entry.pck, pem, value, this.#maxPckChains);
+    return value.value;
+  }
+
+  /**
+   * A PCK chain verified to its anchors before collateral (no CRLs yet), for `key` (the anchors
+   * and the chain's exact PEM) at `now`, computing it on a miss. Kept apart from {@link pckChain}:
+   * such an entry only tells which collateral to fetch, never that the chain is unrevoked.
+   */
+  async anchoredPckChain<T>(
+    key: string,
+    now: Date,
+    compute: () => Promise<Windowed<T>>,
+  ): Promise<T> {
+    const hit = this.#anchoredPckChains.get(key);
+    if (hit && inside(hit, now)) {
+      this.#hits++;
+      touch(this.#anchoredPckChains, key, hit, this.#maxPckChains);
+      return hit.value as T;
+    }
+    this.#misses++;
+    const value = await compute();
+    touch(this.#anchoredPckChains, key, value, this.#maxPckChains);
     return value.value;
   }
 }

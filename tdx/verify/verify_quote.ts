@@ -448,23 +448,11 @@ async function verifyPck(
   collateral: VerifiedCollateral,
   options: VerifyTdxQuoteOptions,
 ): Promise<Windowed<VerifiedPck>> {
-  const certs = parseCertificates(pem, "pckChain");
-  if (certs.length === 0) throw new VerificationError("quote.pckChain", "no certificate");
-  const pckChain = await verifyChain({
-    leaf: certs[0]!,
-    intermediates: certs.slice(1),
-    trustAnchors: options.trustAnchors,
-    now: options.now,
-    crls: [collateral.rootCrl, collateral.pckCrl].filter((c): c is Crl => c !== undefined),
-    field: "quote.pckChain",
-    cache: options.cache,
-  });
-  if (pckChain.certificates.length !== 3) {
-    throw new VerificationError(
-      "quote.pckChain",
-      `expected PCK certificate, PCK CA and root; got ${pckChain.certificates.length} certificates`,
-    );
-  }
+  const pckChain = await verifyPckPath(
+    pem,
+    options,
+    [collateral.rootCrl, collateral.pckCrl].filter((c): c is Crl => c !== undefined),
+  );
   const pckRevocationChecked = pckChain.revocationChecked[0] === true;
   if (options.requirePckCrl !== false && !pckRevocationChecked) {
     throw new VerificationError(
@@ -496,4 +484,98 @@ async function verifyPck(
     validFrom: pckChain.validFrom,
     validUntil: pckChain.validUntil,
   };
+}
+
+/**
+ * The PCK chain in `pem` verified to one of `options.trustAnchors` with `crls`: signatures,
+ * validity at `options.now`, name and key chaining, CA constraints, revocation by the CRLs given,
+ * and exactly PCK certificate → PCK CA → root.
+ */
+async function verifyPckPath(
+  pem: string,
+  options: Pick<VerifyTdxQuoteOptions, "now" | "trustAnchors" | "cache">,
+  crls: readonly Crl[],
+): Promise<VerifiedChain> {
+  const certs = parseCertificates(pem, "pckChain");
+  if (certs.length === 0) throw new VerificationError("quote.pckChain", "no certificate");
+  const pckChain = await verifyChain({
+    leaf: certs[0]!,
+    intermediates: certs.slice(1),
+    trustAnchors: options.trustAnchors,
+    now: options.now,
+    crls,
+    field: "quote.pckChain",
+    cache: options.cache,
+  });
+  if (pckChain.certificates.length !== 3) {
+    throw new VerificationError(
+      "quote.pckChain",
+      `expected PCK certificate, PCK CA and root; got ${pckChain.certificates.length} certificates`,
+    );
+  }
+  return pckChain;
+}
+
+/**
+ * Options of {@link verifyPckChainBeforeCollateral}: those of {@link verifyTdxQuote} that do not
+ * depend on collateral.
+ *
+ * @example Check a quote's PCK chain against the Intel root before asking Intel PCS
+ * ```ts
+ * import { INTEL_SGX_ROOT_CA_SHA256, type PckChainCheckOptions } from "../mod.ts";
+ *
+ * const options: PckChainCheckOptions = {
+ *   now: new Date(),
+ *   trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+ * };
+ * ```
+ */
+export type PckChainCheckOptions = Pick<
+  VerifyTdxQuoteOptions,
+  "now" | "trustAnchors" | "cache" | "verificationCache"
+>;
+
+/**
+ * Verifies the quote's PCK certificate chain to one of `options.trustAnchors` as far as it can be
+ * without collateral: every signature, validity at `now`, name and key chaining, CA constraints
+ * and the PCK certificate → PCK CA → root shape ({@link verifyTdxQuote} checks all of it again
+ * with the root CA and PCK CRLs). Run it before collateral is requested: the FMSPC and PCK CA the
+ * request names come from this chain, so a quote whose chain is not the pinned root's is refused
+ * without any request to Intel PCS. Successes are remembered in `options.verificationCache` while
+ * every certificate of the chain is valid.
+ *
+ * @throws {VerificationError} naming the link that failed
+ *
+ * @example Which FMSPC to fetch collateral for, from a chain that verified
+ * ```ts
+ * import {
+ *   INTEL_SGX_ROOT_CA_SHA256,
+ *   parseTdxQuote,
+ *   pckCollateralRequest,
+ *   verifyPckChainBeforeCollateral,
+ * } from "../mod.ts";
+ *
+ * async function request(bytes: Uint8Array) {
+ *   const quote = parseTdxQuote(bytes);
+ *   const chain = await verifyPckChainBeforeCollateral(quote, {
+ *     now: new Date(),
+ *     trustAnchors: [INTEL_SGX_ROOT_CA_SHA256],
+ *   });
+ *   return pckCollateralRequest(chain);
+ * }
+ * ```
+ */
+export async function verifyPckChainBeforeCollateral(
+  quote: TdxQuote,
+  options: PckChainCheckOptions,
+): Promise<VerifiedChain> {
+  const pem = pckChainText(quote);
+  const compute = async (): Promise<Windowed<VerifiedChain>> => {
+    const chain = await verifyPckPath(pem, options, []);
+    return { value: chain, validFrom: chain.validFrom, validUntil: chain.validUntil };
+  };
+  const cache = options.verificationCache;
+  if (!cache) return (await compute()).value;
+  const key = `${[...options.trustAnchors].sort().join(",")}|${pem}`;
+  return await cache.anchoredPckChain(key, options.now, compute);
 }
