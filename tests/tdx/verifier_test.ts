@@ -8,7 +8,12 @@ import { TdxEvidenceVerifier } from "../../tdx/verifier.ts";
 import { resolveMrSeam } from "../../tdx/published_modules.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { parseTdxQuote } from "../../tdx/quote/parse_quote.ts";
-import { StaticTdxCollateral } from "../../tdx/verify/collateral_bundle.ts";
+import {
+  StaticTdxCollateral,
+  type TdxCollateral,
+  type TdxCollateralRequest,
+  type TdxCollateralSource,
+} from "../../tdx/verify/collateral_bundle.ts";
 import { readTdxCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
 import { conformanceFile, conformanceTest, readConformance } from "../conformance.ts";
 
@@ -219,5 +224,81 @@ conformanceTest(
     const claims = await lenient.verify({ platform: "tdx", report }, options);
     assert.equal(claims.details.tcbStatus, "OutOfDate");
     assert.equal(claims.details.pckRevocationChecked, "false");
+  },
+);
+
+/** A collateral source that counts the requests made of it (each would go to Intel PCS). */
+class CountingCollateral implements TdxCollateralSource {
+  readonly requests: TdxCollateralRequest[] = [];
+  constructor(readonly inner: TdxCollateralSource) {}
+  collateralFor(request: TdxCollateralRequest): Promise<TdxCollateral> {
+    this.requests.push(request);
+    return this.inner.collateralFor(request);
+  }
+}
+
+async function countingVerifier(refs: TdxReferenceValue[]) {
+  const source = new CountingCollateral(
+    new StaticTdxCollateral(await readTdxCollateralDir(conformanceFile(DIR).pathname)),
+  );
+  const v = new TdxEvidenceVerifier({ referenceValues: refs, collateral: source });
+  return { v, source };
+}
+
+conformanceTest(
+  "a real quote's PCK chain is verified first, then its FMSPC's collateral requested once per verification",
+  async () => {
+    const { v, source } = await countingVerifier([ref()]);
+    for (let i = 0; i < 2; i++) {
+      const claims = await v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW });
+      assert.equal(claims.details.pckRevocationChecked, "true");
+    }
+    assert.equal(source.requests.length, 2);
+    assert.equal(encodeHex(source.requests[0]!.fmspc), "b0c06f000000");
+    assert.equal(source.requests[0]!.pckCa, "platform");
+  },
+);
+
+conformanceTest(
+  "a PCK chain that does not end in a reference value's root requests no collateral",
+  async () => {
+    const { v, source } = await countingVerifier([
+      ref({ Platform: "Simulated-TDX", SimulatedRootSHA256: "ab".repeat(32) }),
+    ]);
+    await assert.rejects(
+      v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW }),
+      (e: unknown) =>
+        e instanceof VerificationError && e.field.startsWith("quote.pckChain") &&
+        /not a pinned trust anchor/.test(e.message),
+    );
+    assert.equal(source.requests.length, 0);
+  },
+);
+
+conformanceTest("a PCK chain outside its validity at `now` requests no collateral", async () => {
+  const { v, source } = await countingVerifier([ref()]);
+  await assert.rejects(
+    v.verify(await evidence(), { reportData: REPORT_DATA, now: new Date("2045-01-01T00:00:00Z") }),
+    (e: unknown) =>
+      e instanceof VerificationError && /^quote\.pckChain\..*\.validity$/.test(e.field),
+  );
+  assert.equal(source.requests.length, 0);
+});
+
+conformanceTest(
+  "no reference value naming a root: refused without a collateral request",
+  async () => {
+    const simulated: TdxReferenceValue = {
+      ...ref(),
+      Platform: "Simulated-TDX",
+      SimulatedRootSHA256: undefined,
+    };
+    const { v, source } = await countingVerifier([simulated]);
+    await assert.rejects(
+      v.verify(await evidence(), { reportData: REPORT_DATA, now: NOW }),
+      (e: unknown) =>
+        e instanceof VerificationError && e.field === "ReferenceValues.tdx[0].SimulatedRootSHA256",
+    );
+    assert.equal(source.requests.length, 0);
   },
 );
