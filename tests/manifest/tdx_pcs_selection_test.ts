@@ -151,12 +151,22 @@ Deno.test("simulated collateral cached from the stand-in never sits where a real
     assert.ok(cached.every((e) => e.trustDomain === trustDomainOf([root])), JSON.stringify(cached));
 
     // A real entry served by the same PCS URL, offline on the same cache: the simulated entries
-    // are not even read (a miss naming the URL), so they can neither verify nor deny it.
+    // are not even read (a miss naming the URL), so they can neither verify nor deny it. (With
+    // the real entry alone the quote is refused before any collateral lookup, its PCK chain not
+    // ending in Intel's root; the simulated entry beside it gets the lookup made, through the
+    // real entry's collateral source.)
     const z = "00".repeat(48);
     const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
     const offline = manifestVerifiersWithCollateral({ cacheDir, pcsBaseUrl: pcs, offline: true });
     await assert.rejects(
       offline.verify(manifestWith([real]), evidence, { reportData: REPORT_DATA, now: new Date() }),
+      (e: unknown) => e instanceof VerificationError && /not a pinned trust anchor/.test(e.message),
+    );
+    await assert.rejects(
+      offline.verify(manifestWith([real, simulated(root)]), evidence, {
+        reportData: REPORT_DATA,
+        now: new Date(),
+      }),
       (e: unknown) => e instanceof UnavailableError && /offline and not available/.test(e.message),
     );
     // The simulated entry itself still verifies offline from its own trust domain.
@@ -196,8 +206,12 @@ Deno.test("a root CA CRL URL the configuration names (--root-ca-crl-url) replace
     });
     const z = "00".repeat(48);
     const real = { Platform: "Metal-QEMU-TDX", MrTd: "11".repeat(48), Rtmrs: [z, z, z, z] };
+    // The simulated entry beside the real one lets the simulated quote's PCK chain verify, so
+    // its collateral is requested from the real entries' source (a quote refused before that
+    // would ask nothing).
+    const root = await authority.rootFingerprint();
     await assert.rejects(
-      verifiers.verify(manifestWith([real]), evidence, {
+      verifiers.verify(manifestWith([real, simulated(root)]), evidence, {
         reportData: REPORT_DATA,
         now: new Date(),
       }),
