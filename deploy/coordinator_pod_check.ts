@@ -170,7 +170,7 @@ function describe(key: string, value: unknown): string {
 function unionKeys(a: unknown, b: unknown): string[] {
   const keys = new Set<string>();
   for (const o of [a, b]) {
-    if (o !== null && typeof o === "object") for (const k of Object.keys(o)) keys.add(k);
+    if (o !== null && typeof o === "object") { for (const k of Object.keys(o)) keys.add(k); }
   }
   return [...keys].sort();
 }

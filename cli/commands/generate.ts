@@ -204,7 +204,9 @@ async function settingsWithImages(
   const found = await findImageLock(flags, build);
   if (found === undefined) return { settings, coordinatorImage: undefined };
   return {
-    settings: settingsNeedLock(settings) ? settingsWithLockedImages(settings, found.lock) : settings,
+    settings: settingsNeedLock(settings)
+      ? settingsWithLockedImages(settings, found.lock)
+      : settings,
     coordinatorImage: found.lock.images.coordinator,
   };
 }
