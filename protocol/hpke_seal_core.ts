@@ -89,6 +89,16 @@ function labeledExtract(
   }
 }
 
+/** LabeledExpand's info (RFC 9180 4): I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖ info. */
+function labeledInfo(
+  suiteId: Uint8Array,
+  label: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
+  return concatBytes(Uint8Array.of(length >> 8, length & 0xff), HPKE_V1, suiteId, label, info);
+}
+
 /** LabeledExpand (RFC 9180 4): HKDF-Expand(prk, I2OSP(L, 2) ‖ "HPKE-v1" ‖ suite_id ‖ label ‖ info, L). */
 function labeledExpand(
   suiteId: Uint8Array,
@@ -97,14 +107,7 @@ function labeledExpand(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  const labeledInfo = concatBytes(
-    Uint8Array.of(length >> 8, length & 0xff),
-    HPKE_V1,
-    suiteId,
-    label,
-    info,
-  );
-  return expand(sha256, prk, labeledInfo, length);
+  return expand(sha256, prk, labeledInfo(suiteId, label, info, length), length);
 }
 
 /**
@@ -123,15 +126,9 @@ function labeledExtractAndExpand(
   length: number,
 ): Uint8Array {
   const labeledIkm = concatBytes(HPKE_V1, suiteId, extractLabel, ikm);
-  const labeledInfo = concatBytes(
-    Uint8Array.of(length >> 8, length & 0xff),
-    HPKE_V1,
-    suiteId,
-    expandLabel,
-    info,
-  );
+  const labeledInfoBytes = labeledInfo(suiteId, expandLabel, info, length);
   try {
-    return new Uint8Array(hkdfSync("sha256", labeledIkm, salt, labeledInfo, length));
+    return new Uint8Array(hkdfSync("sha256", labeledIkm, salt, labeledInfoBytes, length));
   } finally {
     labeledIkm.fill(0);
   }

@@ -14,6 +14,7 @@ import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import {
   decodeInitdataAnnotation,
+  type Initdata,
   parseInitdata,
   POLICY_KEY,
   readAnnotatedPolicy,
@@ -130,6 +131,20 @@ async function policyDocument(
   };
 }
 
+/** The policy document of parsed initdata read from `file`; a ParseError when it holds no policy. */
+function initdataPolicy(initdata: Initdata, file: string): PolicyDocument {
+  const policy = initdata.data[POLICY_KEY];
+  if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
+  const { rules, policyData } = splitPolicyText(policy);
+  return {
+    form: "initdata",
+    rules,
+    policyData,
+    digest: encodeHex(initdata.digest),
+    otherInitdataKeys: otherInitdataKeys(initdata.data),
+  };
+}
+
 /**
  * Reads a policy given on its own: initdata TOML, a policy text (rules + `policy_data := …`), or
  * an annotation value (base64 of gzipped initdata, or legacy base64 policy text).
@@ -142,17 +157,7 @@ export async function readStandalonePolicy(
 ): Promise<PolicyDocument> {
   const text = new TextDecoder().decode(bytes);
   if (/^\s*version\s*=/m.test(text) && text.includes("[data]")) {
-    const initdata = await parseInitdata(bytes, file);
-    const policy = initdata.data[POLICY_KEY];
-    if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
-    const { rules, policyData } = splitPolicyText(policy);
-    return {
-      form: "initdata",
-      rules,
-      policyData,
-      digest: encodeHex(initdata.digest),
-      otherInitdataKeys: otherInitdataKeys(initdata.data),
-    };
+    return initdataPolicy(await parseInitdata(bytes, file), file);
   }
   if (text.includes("package agent_policy")) {
     const { rules, policyData } = splitPolicyText(text);
@@ -166,17 +171,7 @@ export async function readStandalonePolicy(
   }
   const value = text.trim();
   try {
-    const initdata = await decodeInitdataAnnotation(value, file);
-    const policy = initdata.data[POLICY_KEY];
-    if (policy === undefined) throw new ParseError(`${file}.data["${POLICY_KEY}"]`, "no policy");
-    const { rules, policyData } = splitPolicyText(policy);
-    return {
-      form: "initdata",
-      rules,
-      policyData,
-      digest: encodeHex(initdata.digest),
-      otherInitdataKeys: otherInitdataKeys(initdata.data),
-    };
+    return initdataPolicy(await decodeInitdataAnnotation(value, file), file);
   } catch (error) {
     const raw = (() => {
       try {

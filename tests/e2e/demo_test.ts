@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
 
+/** Runs `deno task demo`'s script on workspace `ws` without colours, its output captured. */
+function runDemo(ws: string): Promise<Deno.CommandOutput> {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../scripts/demo.ts", import.meta.url).pathname, ws],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+}
+
 Deno.test({
   name: "deno task demo runs the whole flow and every step succeeds",
   sanitizeResources: false,
@@ -7,12 +17,7 @@ Deno.test({
   fn: async () => {
     const ws = await Deno.makeTempDir({ prefix: "contrast-demo-" });
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL("../../scripts/demo.ts", import.meta.url).pathname, ws],
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
+      const out = await runDemo(ws);
       const text = new TextDecoder().decode(out.stdout);
       assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
       for (const step of [1, 2, 3, 4, 5, 6, 7, 8]) {
@@ -51,12 +56,7 @@ Deno.test("deno task demo refuses a workspace it did not make (exit 2) and delet
   const ws = await Deno.makeTempDir({ prefix: "contrast-demo-foreign-" });
   try {
     await Deno.writeTextFile(`${ws}/notes.txt`, "mine");
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../../scripts/demo.ts", import.meta.url).pathname, ws],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
+    const out = await runDemo(ws);
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 2, stderr);
     assert.match(stderr, /demo failed: .*: holds 1 entry and no \.contrast-demo-workspace/);
