@@ -11,9 +11,10 @@
  * Lookup order for `get(url)`:
  * 1. the disk cache, when the entry is intact and not expired (`validUntil` not passed);
  * 2. the import (bundle) directories, in order (see `bundle.ts` for their layout);
- * 3. the network, unless offline — the response is checked with the caller's `verify` hook
- *    and then cached with the expiry the caller derives (a response failing the hook is not
- *    cached);
+ * 3. the network, unless offline and unless too many lookups are in flight already (then it
+ *    fails at once) — the response is checked with the caller's `verify` hook and then cached
+ *    with the expiry the caller derives (a response failing the hook is not cached; with
+ *    `deferCacheWrite` only when the caller calls the resource's `keep`);
  * 4. offline only: an expired cache entry (the caller's freshness check at its own `now` decides
  *    whether it is still usable).
  *
@@ -66,6 +67,12 @@ export interface FetchedResource {
   readonly fetchedAt: Date;
   /** Where it came from. */
   readonly source: ResourceSource;
+  /**
+   * With {@link GetOptions.deferCacheWrite}, for a network response: writes it to the disk cache
+   * (call it once the evidence that needed it verified). Never throws; a failed write is recorded
+   * in {@link CachingFetcher.cacheWriteErrors}.
+   */
+  readonly keep?: () => Promise<void>;
 }
 
 /**
@@ -112,6 +119,12 @@ export interface GetOptions {
    * stored; they must not change what the URL returns.
    */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Do not write a network response to the disk cache now; the returned resource's `keep` does.
+   * For items whose URL the evidence chooses (a VCEK per chip and TCB), so forged evidence cannot
+   * fill the disk with items that verify but that no genuine evidence was signed with.
+   */
+  readonly deferCacheWrite?: boolean;
 }
 
 /**
@@ -146,6 +159,13 @@ export interface CachingFetcherOptions {
   readonly timeoutMs?: number;
   /** Largest body accepted, in bytes. Default 16 MiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Most network lookups (distinct URLs, retries included) in flight at once; a lookup beyond it
+   * fails at once with an {@link UnavailableError} and sends nothing, so evidence naming
+   * uncached collateral cannot make the process flood the vendor service. Default
+   * {@link DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS}.
+   */
+  readonly maxConcurrentNetworkLookups?: number;
   /** The `User-Agent` header. */
   readonly userAgent?: string;
   /** The clock (default: wall clock). */
@@ -155,6 +175,9 @@ export interface CachingFetcherOptions {
   /** Jitter source in [0, 1) (default: Math.random). */
   readonly random?: () => number;
 }
+
+/** Default of {@link CachingFetcherOptions.maxConcurrentNetworkLookups}. */
+export const DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS = 16;
 
 /**
  * The caching collateral client. One instance per process is enough; it holds no secrets.
@@ -186,6 +209,8 @@ export class CachingFetcher {
   readonly #random: () => number;
   readonly #inFlight = new Map<string, Promise<FetchedResource>>();
   #networkRequests = 0;
+  readonly #maxNetworkLookups: number;
+  #networkLookups = 0;
   readonly #cacheWriteErrors: string[] = [];
 
   /** A fetcher with the cache, import bundles, offline mode and retries of `options`. */
@@ -206,6 +231,8 @@ export class CachingFetcher {
     this.#clock = options.clock ?? (() => new Date());
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = options.random ?? Math.random;
+    this.#maxNetworkLookups = options.maxConcurrentNetworkLookups ??
+      DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS;
   }
 
   /** Whether the fetcher never touches the network. */
@@ -276,25 +303,50 @@ export class CachingFetcher {
           (notes.length ? ` (${notes.join("; ")})` : ""),
       );
     }
-    const fetched = await this.#fetchWithRetries(url, options.accept, options.headers);
+    const fetched = await this.#networkLookup(url, options);
     if (options.verify) await options.verify(fetched.body, fetched.headers);
     const validUntil = options.validUntil?.(fetched.body, fetched.headers);
-    if (this.#cache && (validUntil === undefined || validUntil > now)) {
-      try {
-        await this.#cache.write({
-          key,
-          url,
-          fetchedAt: fetched.fetchedAt,
-          validUntil,
-          headers: fetched.headers,
-          body: fetched.body,
-        });
-      } catch (e) {
-        // A cache that cannot be written costs speed, not correctness: serve the response.
-        this.#cacheWriteErrors.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
+    const keep = async () => {
+      if (this.#cache && (validUntil === undefined || validUntil > this.#clock())) {
+        await this.#write(key, fetched, validUntil);
       }
-    }
+    };
+    if (options.deferCacheWrite) return { ...fetched, keep };
+    await keep();
     return fetched;
+  }
+
+  /** The network lookup of `url`, refused without a request when too many are in flight. */
+  async #networkLookup(url: string, options: GetOptions): Promise<FetchedResource> {
+    if (this.#networkLookups >= this.#maxNetworkLookups) {
+      throw new UnavailableError(
+        url,
+        `not requested: ${this.#networkLookups} vendor requests already in flight ` +
+          `(limit ${this.#maxNetworkLookups}); try again later`,
+      );
+    }
+    this.#networkLookups++;
+    try {
+      return await this.#fetchWithRetries(url, options.accept, options.headers);
+    } finally {
+      this.#networkLookups--;
+    }
+  }
+
+  async #write(key: string, fetched: FetchedResource, validUntil: Date | undefined) {
+    try {
+      await this.#cache!.write({
+        key,
+        url: fetched.url,
+        fetchedAt: fetched.fetchedAt,
+        validUntil,
+        headers: fetched.headers,
+        body: fetched.body,
+      });
+    } catch (e) {
+      // A cache that cannot be written costs speed, not correctness: serve the response.
+      this.#cacheWriteErrors.push(`${fetched.url}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async #fetchWithRetries(

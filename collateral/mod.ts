@@ -22,6 +22,7 @@ export {
 export {
   CachingFetcher,
   type CachingFetcherOptions,
+  DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS,
   type FetchedResource,
   type GetOptions,
   type ResourceSource,

@@ -17,6 +17,11 @@ export const MESH_INGRESS_ANNOTATION = "contrast.edgeless.systems/servicemesh-in
 export const MESH_EGRESS_ANNOTATION = "contrast.edgeless.systems/servicemesh-egress";
 /** Envoy admin interface port (→ `EDG_ADMIN_PORT`). */
 export const MESH_ADMIN_ANNOTATION = "contrast.edgeless.systems/servicemesh-admin-interface-port";
+/**
+ * The sidecar's connection caps, idle timeout and admin access (→ `CONTRAST_MESH_LIMITS`;
+ * contrast's own, see `protocol/mesh_config.ts` `parseMeshLimits`).
+ */
+export const MESH_LIMITS_ANNOTATION = "contrast.edgeless.systems/servicemesh-limits";
 
 /** Name of the injected initializer container. */
 export const INITIALIZER_NAME = "contrast-initializer";

@@ -19,6 +19,7 @@ import {
   EGRESS_ENV,
   ENV_SOURCES,
   INGRESS_ENV,
+  LIMITS_ENV,
   MeshConfigError,
   parseMeshConfig,
   POD_PORTS_ENV,
@@ -28,6 +29,7 @@ import {
   MESH_ADMIN_ANNOTATION,
   MESH_EGRESS_ANNOTATION,
   MESH_INGRESS_ANNOTATION,
+  MESH_LIMITS_ANNOTATION,
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
 
@@ -101,7 +103,13 @@ interface InjectionPlan {
    * Mesh annotations of the pod (values as strings) and its TCP ports (comma-separated, for
    * `CONTRAST_MESH_POD_PORTS`).
    */
-  readonly meshConfig: { ingress?: string; egress?: string; admin?: string; podPorts?: string };
+  readonly meshConfig: {
+    ingress?: string;
+    egress?: string;
+    admin?: string;
+    podPorts?: string;
+    limits?: string;
+  };
   /**
    * The initializer's trust document (`CONTRAST_COORDINATOR_TRUST`: the Coordinator's policy
    * hash and reference values); undefined when the input has no Coordinator, and then any
@@ -319,6 +327,9 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     if (plan.meshConfig.podPorts) {
       env.push({ name: POD_PORTS_ENV, value: plan.meshConfig.podPorts });
     }
+    if (plan.meshConfig.limits !== undefined) {
+      env.push({ name: LIMITS_ENV, value: plan.meshConfig.limits });
+    }
     const startupProbe = sidecarStartupProbe(plan.meshConfig);
     const sidecar = plainNode(doc, {
       name: MESH_SIDECAR_NAME,
@@ -395,7 +406,10 @@ export function setInitdataAnnotation(doc: Document, meta: YAMLMap, value: strin
   return annotations;
 }
 
-/** The mesh annotations of the pod, when any is set. */
+/**
+ * The mesh annotations of the pod, when any of ingress, egress or admin port is set (the limits
+ * annotation alone adds no sidecar).
+ */
 export function meshConfigOf(
   annotations: Readonly<Record<string, unknown>>,
 ): InjectionPlan["meshConfig"] | undefined {
@@ -406,7 +420,9 @@ export function meshConfigOf(
     egress: pick(MESH_EGRESS_ANNOTATION),
     admin: pick(MESH_ADMIN_ANNOTATION),
   };
-  return config.ingress === undefined && config.egress === undefined && config.admin === undefined
-    ? undefined
-    : config;
+  if (config.ingress === undefined && config.egress === undefined && config.admin === undefined) {
+    return undefined;
+  }
+  const limits = pick(MESH_LIMITS_ANNOTATION);
+  return limits === undefined ? config : { ...config, limits };
 }

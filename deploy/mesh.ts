@@ -8,12 +8,13 @@
  */
 import { isMap, isSeq, type YAMLMap } from "yaml";
 import type { FieldIssue } from "../util/errors/mod.ts";
-import { MeshConfigError, parseMeshConfig } from "../protocol/mesh_config.ts";
+import { MeshConfigError, parseMeshConfig, parseMeshLimits } from "../protocol/mesh_config.ts";
 import {
   INITIALIZER_NAME,
   MESH_ADMIN_ANNOTATION,
   MESH_EGRESS_ANNOTATION,
   MESH_INGRESS_ANNOTATION,
+  MESH_LIMITS_ANNOTATION,
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
 
@@ -60,6 +61,30 @@ export function meshAnnotationIssues(
 ): FieldIssue[] {
   const text = (k: string) =>
     annotations[k] === undefined || annotations[k] === null ? undefined : String(annotations[k]);
+  return [...configIssues(text, podPorts, at), ...limitsIssues(text, at)];
+}
+
+/** The limits annotation's problem, if any. */
+function limitsIssues(
+  text: (annotation: string) => string | undefined,
+  at: (annotation: string) => string,
+): FieldIssue[] {
+  try {
+    parseMeshLimits(text(MESH_LIMITS_ANNOTATION), MESH_LIMITS_ANNOTATION);
+    return [];
+  } catch (error) {
+    if (!(error instanceof MeshConfigError)) throw error;
+    const reason = error.message.slice(MESH_LIMITS_ANNOTATION.length).replace(/^: /, "").trim();
+    return [{ path: at(MESH_LIMITS_ANNOTATION), reason }];
+  }
+}
+
+/** The ingress, egress and admin annotations' problem, if any. */
+function configIssues(
+  text: (annotation: string) => string | undefined,
+  podPorts: readonly number[],
+  at: (annotation: string) => string,
+): FieldIssue[] {
   try {
     parseMeshConfig({
       ingress: text(MESH_INGRESS_ANNOTATION),

@@ -12,7 +12,8 @@ import type { Logger } from "../util/log/logger.ts";
 import type { EgressEntry } from "../protocol/mesh_config.ts";
 import { isIpv4 } from "../protocol/mesh_config.ts";
 import type { MeshCredentials } from "./credentials.ts";
-import { join, ReadBufferPool } from "./forward.ts";
+import { IdleTimeoutError, join, ReadBufferPool } from "./forward.ts";
+import type { ListenerLimits } from "./limits.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { certificateSans, sanMatches } from "./san.ts";
@@ -29,8 +30,11 @@ interface EgressListenerOptions {
   readonly resolve: Resolver;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
-  /** TLS handshake timeout, ms (default 10 s). */
-  readonly handshakeTimeoutMs?: number;
+  /**
+   * The connection cap (application connections held at once, handshaking with the remote or
+   * established; more are closed as soon as they are accepted), the handshake and idle timeouts.
+   */
+  readonly limits: ListenerLimits;
 }
 
 /** The server's certificate lacks the expected SAN. */
@@ -81,6 +85,11 @@ export class EgressListener {
       isClosed: (error) =>
         error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted,
       onConnection: (client) => {
+        if (this.#open.size >= this.#o.limits.maxConnections) {
+          this.#refuse(client);
+          return;
+        }
+        this.#refusing = false;
         const closed = Promise.withResolvers<void>();
         this.#open.add(closed.promise);
         closed.promise.then(() => this.#open.delete(closed.promise));
@@ -112,6 +121,29 @@ export class EgressListener {
   }
 
   readonly #wakeSleepers = new Set<() => void>();
+
+  /** Whether the last new connection was refused (logged once per run of refusals). */
+  #refusing = false;
+
+  /** Closes a connection over the cap, counted (`reason="connection_limit"`). */
+  #refuse(client: Deno.TcpConn): void {
+    try {
+      client.close();
+    } catch { /* already closed */ }
+    const o = this.#o;
+    o.metrics.add("meshproxy_limit_refusals_total", {
+      ...this.#labels,
+      reason: "connection_limit",
+    });
+    if (this.#refusing) return;
+    this.#refusing = true;
+    o.logger.warn("connection limit reached", {
+      listener: o.entry.name,
+      reason: "connection_limit",
+      connections: this.#open.size,
+      maxConnections: o.limits.maxConnections,
+    });
+  }
 
   #contexts = new WeakMap<MeshCredentials, tls.SecureContext>();
 
@@ -167,7 +199,7 @@ export class EgressListener {
     upstream.setNoDelay(true);
     const timer = setTimeout(
       () => upstream.destroy(new Error("TLS handshake timeout")),
-      o.handshakeTimeoutMs ?? 10_000,
+      o.limits.handshakeTimeoutMs,
     );
     const fail = (error: Error) => {
       clearTimeout(timer);
@@ -205,11 +237,16 @@ export class EgressListener {
             flow: "from_peer",
           }),
         },
-        onClose: () => {
+        onClose: (error) => {
           o.metrics.add("meshproxy_open_connections", this.#labels, -1);
+          if (error instanceof IdleTimeoutError) {
+            o.metrics.add("meshproxy_idle_timeouts_total", this.#labels);
+            o.logger.info("idle connection closed", { listener: entry.name, error: error.message });
+          }
           onClosed();
         },
         readBuffers: this.#readBuffers,
+        idleTimeoutMs: o.limits.idleTimeoutMs,
       });
     });
   }

@@ -72,6 +72,14 @@ export class ReadBufferPool {
   }
 }
 
+/** A joined pair closed because no byte went either way for its idle timeout. */
+export class IdleTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`idle for ${timeoutMs / 1000} s: closed`);
+    this.name = "IdleTimeoutError";
+  }
+}
+
 /** What {@link join} needs. */
 interface JoinOptions {
   /**
@@ -94,6 +102,11 @@ interface JoinOptions {
    * valid during the call).
    */
   readonly observePlainToSecure?: (bytes: Uint8Array) => void;
+  /**
+   * Closes both sides with an {@link IdleTimeoutError} once no byte was read from either side
+   * for this long, ms (undefined: never).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** A joined pair. */
@@ -231,9 +244,14 @@ export function join(options: JoinOptions): Joined {
   let lingerTimer: ReturnType<typeof setTimeout> | undefined;
   let reported = false;
 
+  const idle = idleWatch(
+    options.idleTimeoutMs,
+    () => fail(new IdleTimeoutError(options.idleTimeoutMs!)),
+  );
   const reportIfBothClosed = () => {
     if (reported || !plainClosed || !secureClosed) return;
     reported = true;
+    idle.stop();
     options.onClose(failure);
   };
   const closePlain = () => {
@@ -247,6 +265,7 @@ export function join(options: JoinOptions): Joined {
   };
   const fail = (error: Error) => {
     failure ??= error;
+    idle.stop();
     secure.destroy();
     closePlain();
   };
@@ -284,6 +303,7 @@ export function join(options: JoinOptions): Joined {
    * from it is written (a rewrite's pieces are cut from the chunk or are copies of its own).
    */
   const onSecureRead = (chunk: Uint8Array, release?: () => void) => {
+    idle.touch();
     let pieces: Uint8Array[];
     try {
       pieces = rewriteSecureToPlain ? rewriteSecureToPlain(chunk) : [chunk];
@@ -320,7 +340,10 @@ export function join(options: JoinOptions): Joined {
       connected,
       secure,
       options.readBuffers,
-      counters.plainToSecure,
+      (bytes) => {
+        idle.touch();
+        counters.plainToSecure(bytes);
+      },
       options.observePlainToSecure,
     );
   }).then(
@@ -338,6 +361,41 @@ export function join(options: JoinOptions): Joined {
   return {
     sendToPlain: (bytes) => writer.push(bytes),
     abort: fail,
+  };
+}
+
+/** Activity of a joined pair, for its idle timeout. */
+interface IdleWatch {
+  /** Notes a read on either side. */
+  touch(): void;
+  /** Ends the watch. */
+  stop(): void;
+}
+
+/**
+ * Calls `onIdle` once `timeoutMs` pass without a {@link IdleWatch.touch}. One timer per
+ * connection, re-armed only when it fires (a touch just stores the time).
+ */
+function idleWatch(timeoutMs: number | undefined, onIdle: () => void): IdleWatch {
+  if (timeoutMs === undefined) return { touch: () => {}, stop: () => {} };
+  let last = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const quiet = performance.now() - last;
+    if (quiet >= timeoutMs) {
+      timer = undefined;
+      onIdle();
+    } else timer = setTimeout(check, timeoutMs - quiet);
+  };
+  timer = setTimeout(check, timeoutMs);
+  return {
+    touch: () => {
+      last = performance.now();
+    },
+    stop: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
   };
 }
 

@@ -9,11 +9,14 @@
  *
  * @module
  */
+import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../util/log/logger.ts";
 import type { MeshCredentials } from "./credentials.ts";
 import { ANY_ADDRESS, listenEverywhere, listenOn } from "./any_address.ts";
-import { join, type Joined, ReadBufferPool } from "./forward.ts";
+import { IdleTimeoutError, join, type Joined, ReadBufferPool } from "./forward.ts";
+import { ConnectionGate, type LimitReason } from "./connection_gate.ts";
+import type { ListenerLimits } from "./limits.ts";
 import {
   HttpConnectRefusedError,
   HttpFramingError,
@@ -24,9 +27,6 @@ import { FirstLine } from "./http_sniff.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { certificateSans } from "./san.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
-
-/** How long a client has to finish the TLS handshake, ms. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Options of {@link IngressListener}. */
 interface IngressListenerOptions {
@@ -43,8 +43,8 @@ interface IngressListenerOptions {
   readonly credentials: MeshCredentials;
   readonly metrics: ProxyMetrics;
   readonly logger: Logger;
-  /** How long a client has to finish the TLS handshake, ms (default {@link HANDSHAKE_TIMEOUT_MS}). */
-  readonly handshakeTimeoutMs?: number;
+  /** Connection and handshake caps, idle timeout. */
+  readonly limits: ListenerLimits;
 }
 
 /** The identity of a mesh peer, as its certificate states it. */
@@ -81,40 +81,135 @@ function secureOptions(c: MeshCredentials): tls.SecureContextOptions {
   return { key: c.keyPem, cert: c.certChainPem, ca: c.meshCaPem, minVersion: "TLSv1.2" };
 }
 
-/** A TLS-terminating listener in front of one application port. */
+/** The key of a TCP connection among a listener's open ones: its peer's address and port. */
+function peerKey(socket: net.Socket): string | undefined {
+  return socket.remoteAddress === undefined || socket.remotePort === undefined
+    ? undefined
+    : `${socket.remoteAddress}#${socket.remotePort}`;
+}
+
+/**
+ * A TLS-terminating listener in front of one application port. TCP connections are accepted by a
+ * plain server, counted against the listener's limits (see `connection_gate.ts`) and only then
+ * handed to the TLS server, which never listens itself.
+ */
 export class IngressListener {
   readonly #o: IngressListenerOptions;
   readonly #labels: Record<string, string>;
-  #servers: tls.Server[] = [];
+  #servers: net.Server[] = [];
+  #tls?: tls.Server;
   #secureOptions: tls.SecureContextOptions;
   #port = 0;
   #address = "";
   readonly #readBuffers = new ReadBufferPool();
+  readonly #gate: ConnectionGate<net.Socket>;
+  /** The open TCP connections by {@link peerKey}, to find a TLS socket's own. */
+  readonly #byPeer = new Map<string, net.Socket>();
+  /**
+   * Per counted connection, its holds on its slot: the TCP connection until it closes, and once
+   * joined the application's side until it closes too (it may linger after the peer left).
+   */
+  readonly #slots = new Map<net.Socket, SlotHolds>();
+  /** Whether the last new connection was refused (a refusal is logged once per run of them). */
+  #refusing = false;
+  /** Connections the limits closed during their handshake. */
+  readonly #closedByLimits = new WeakSet<net.Socket>();
 
   constructor(options: IngressListenerOptions) {
     this.#o = options;
     this.#labels = { direction: "ingress", listener: options.name };
     this.#secureOptions = secureOptions(options.credentials);
+    this.#gate = new ConnectionGate(options.limits);
   }
 
-  /** A TLS server with this listener's settings and handlers (one per address family bound). */
-  #newServer(): tls.Server {
+  /** The TLS server (made once; it never listens: accepted connections are handed to it). */
+  #tlsServer(): tls.Server {
+    if (this.#tls) return this.#tls;
     const o = this.#o;
     const mtls = o.mode === "mtls";
     const server = tls.createServer({
       ...this.#secureOptions,
       requestCert: mtls,
       rejectUnauthorized: mtls,
-      handshakeTimeout: o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeout: o.limits.handshakeTimeoutMs,
       allowHalfOpen: true,
     }, (socket) => this.#onSecure(socket));
     server.on("tlsClientError", (error, socket) => {
+      socket.destroy();
+      // A handshake the limits closed was counted there. (The TCP socket under a TLS socket is
+      // its `_parent`, in Node and Deno; without it such a handshake counts here too.)
+      const parent = (socket as { _parent?: unknown })._parent;
+      if (parent instanceof net.Socket && this.#closedByLimits.has(parent)) return;
       const reason = handshakeFailureReason(error);
       o.metrics.add("meshproxy_handshake_failures_total", { ...this.#labels, reason });
       o.logger.warn("TLS handshake refused", { listener: o.name, reason, error: error.message });
-      socket.destroy();
     });
+    this.#tls = server;
     return server;
+  }
+
+  /** A TCP server that admits connections into the TLS server (one per address family bound). */
+  #newServer(): net.Server {
+    const tlsServer = this.#tlsServer();
+    return net.createServer({ allowHalfOpen: true }, (raw) => this.#onTcp(raw, tlsServer));
+  }
+
+  /** Counts a new TCP connection against the limits; hands it to TLS when admitted. */
+  #onTcp(raw: net.Socket, tlsServer: tls.Server): void {
+    const key = peerKey(raw);
+    if (key === undefined) {
+      raw.destroy(); // already gone
+      return;
+    }
+    const admission = this.#gate.admit(raw, raw.remoteAddress!);
+    if (!admission.admitted) {
+      raw.destroy();
+      this.#limited(admission.reason, key);
+      return;
+    }
+    this.#refusing = false;
+    if (admission.evicted) {
+      this.#closedByLimits.add(admission.evicted);
+      admission.evicted.destroy();
+      this.#limited("handshake_evicted", key);
+    }
+    this.#byPeer.set(key, raw);
+    const slot = new SlotHolds(() => {
+      this.#slots.delete(raw);
+      this.#gate.release(raw);
+      this.#updateHandshakeGauge();
+    });
+    this.#slots.set(raw, slot);
+    const tcpHold = slot.hold();
+    raw.once("close", () => {
+      if (this.#byPeer.get(key) === raw) this.#byPeer.delete(key);
+      tcpHold();
+    });
+    this.#updateHandshakeGauge();
+    tlsServer.emit("connection", raw);
+  }
+
+  /** Counts (and, once per run of refusals, logs) a connection closed by the limits. */
+  #limited(reason: LimitReason, remote: string): void {
+    const o = this.#o;
+    o.metrics.add("meshproxy_limit_refusals_total", { ...this.#labels, reason });
+    if (reason !== "handshake_evicted") {
+      if (this.#refusing) return;
+      this.#refusing = true;
+    }
+    o.logger.warn("connection limit reached", {
+      listener: o.name,
+      reason,
+      remote: remote.replace("#", ":"),
+      connections: this.#gate.connections,
+      handshakes: this.#gate.handshakes,
+      maxConnections: o.limits.maxConnections,
+      maxHandshakes: o.limits.maxHandshakes,
+    });
+  }
+
+  #updateHandshakeGauge(): void {
+    this.#o.metrics.set("meshproxy_handshakes_in_progress", this.#labels, this.#gate.handshakes);
   }
 
   /** The port actually listened on (after {@link start}). */
@@ -146,7 +241,7 @@ export class IngressListener {
   /** Serves new connections with `credentials` (existing ones keep theirs). */
   updateCredentials(credentials: MeshCredentials): void {
     this.#secureOptions = secureOptions(credentials);
-    for (const server of this.#servers) server.setSecureContext(this.#secureOptions);
+    this.#tls?.setSecureContext(this.#secureOptions);
   }
 
   /** Stops listening and closes open connections. */
@@ -158,6 +253,14 @@ export class IngressListener {
 
   #onSecure(socket: tls.TLSSocket): void {
     const o = this.#o;
+    const key = peerKey(socket);
+    const raw = key === undefined ? undefined : this.#byPeer.get(key);
+    if (raw === undefined || !this.#gate.established(raw)) {
+      socket.destroy(); // closed by the limits while its handshake finished
+      return;
+    }
+    this.#updateHandshakeGauge();
+    const joinHold = this.#slots.get(raw)!.hold();
     const peer = o.mode === "mtls" ? peerIdentityOf(socket) : undefined;
     if (o.mode === "mtls" && (!socket.authorized || !peer)) {
       // rustls enforces this during the handshake; this is a second, independent check.
@@ -166,6 +269,7 @@ export class IngressListener {
         reason: "untrusted_certificate",
       });
       socket.destroy();
+      joinHold();
       return;
     }
     o.metrics.add("meshproxy_connections_total", this.#labels);
@@ -188,13 +292,19 @@ export class IngressListener {
       });
       throw error;
     });
-    this.#forward(socket, upstream, peer, remote);
+    this.#forward(socket, upstream, peer, remote, joinHold);
   }
 
   /** Bookkeeping once both sides of a connection are closed. */
-  #closed(remote: string, error?: Error): void {
+  #closed(remote: string, release: () => void, error?: Error): void {
     const o = this.#o;
+    release();
     o.metrics.add("meshproxy_open_connections", this.#labels, -1);
+    if (error instanceof IdleTimeoutError) {
+      o.metrics.add("meshproxy_idle_timeouts_total", this.#labels);
+      o.logger.info("idle connection closed", { listener: o.name, remote, error: error.message });
+      return;
+    }
     if (error) {
       o.logger.info("connection closed with an error", {
         listener: o.name,
@@ -216,6 +326,7 @@ export class IngressListener {
     upstream: Promise<Deno.TcpConn>,
     peer: PeerIdentity | undefined,
     remote: string,
+    release: () => void,
   ): void {
     const o = this.#o;
     const firstLine = new FirstLine();
@@ -306,10 +417,11 @@ export class IngressListener {
           flow: "to_peer",
         }),
       },
-      onClose: (error) => this.#closed(remote, error),
+      onClose: (error) => this.#closed(remote, release, error),
       rewriteSecureToPlain: rewrite,
       observePlainToSecure: observeApp,
       readBuffers: this.#readBuffers,
+      idleTimeoutMs: o.limits.idleTimeoutMs,
     });
   }
 
@@ -322,6 +434,27 @@ export class IngressListener {
       peerSubject: peer?.subject,
       peerCertSha256: peer?.fingerprintSha256,
     });
+  }
+}
+
+/** Holds on one connection's slot; the slot is released when the last hold is. */
+class SlotHolds {
+  #holds = 0;
+  readonly #onReleased: () => void;
+
+  constructor(onReleased: () => void) {
+    this.#onReleased = onReleased;
+  }
+
+  /** Takes a hold; returns its release (which does nothing a second time). */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#holds === 0) this.#onReleased();
+    };
   }
 }
 

@@ -9,12 +9,16 @@
  *   [--upstream-port PORT=REALPORT]... [--resolve HOST:PORT=IP:PORT]... [--admin-host any]
  *   [--admin-port PORT] [--ready-file PATH]
  *   [--credentials-wait-seconds 60] [--reload-interval-seconds 2]
+ *   [--max-connections N] [--max-handshakes N] [--on-handshake-limit close-oldest|refuse-new]
+ *   [--idle-timeout-seconds 3600] [--handshake-timeout-seconds 10] [--max-open-files 20000]
+ *   [--admin-remote-access probes|all]
  *   [--log-format json|text] [--log-level info]
  * ```
  *
  * The mesh configuration comes from the environment `contrast generate` sets from the pod's
  * annotations: `EDG_INGRESS_PROXY_CONFIG`, `EDG_EGRESS_PROXY_CONFIG`, `EDG_ADMIN_PORT` and
- * `CONTRAST_MESH_POD_PORTS` (see `protocol/mesh_config.ts`). Transparent mode (the default;
+ * `CONTRAST_MESH_POD_PORTS`, and the limits in `CONTRAST_MESH_LIMITS` (see
+ * `protocol/mesh_config.ts`; a limit flag overrides that key). Transparent mode (the default;
  * `CONTRAST_MESH_TRANSPARENT=false` or `--no-transparent` turns it off) installs the iptables
  * rules of `iptables.ts` and needs `CAP_NET_ADMIN`.
  *
@@ -39,7 +43,10 @@ import {
   EGRESS_ENV,
   ENV_SOURCES,
   INGRESS_ENV,
+  LIMITS_ENV,
+  type MeshLimitSettings,
   parseMeshConfig,
+  parseMeshLimits,
   parsePort,
   POD_PORTS_ENV,
 } from "../protocol/mesh_config.ts";
@@ -91,6 +98,32 @@ function booleanEnv(name: string, fallback: boolean): boolean {
   throw new ContrastError(name, `"${v}" must be "true" or "false"`);
 }
 
+/** The limit flags and the limits key each one sets. */
+const LIMIT_FLAGS = [
+  ["maxConnections", "maxConnections"],
+  ["maxHandshakes", "maxHandshakes"],
+  ["onHandshakeLimit", "onHandshakeLimit"],
+  ["idleTimeoutSeconds", "idleTimeoutSeconds"],
+  ["handshakeTimeoutSeconds", "handshakeTimeoutSeconds"],
+  ["maxOpenFiles", "maxOpenFiles"],
+  ["adminRemoteAccess", "adminRemoteAccess"],
+] as const;
+
+/** The limits: `CONTRAST_MESH_LIMITS` (from the annotation), each key a flag sets overridden. */
+function limitSettings(opts: Record<string, unknown>): MeshLimitSettings {
+  const fromEnv = parseMeshLimits(env(LIMITS_ENV), LIMITS_ENV);
+  const entries = LIMIT_FLAGS.filter(([flag]) => opts[flag] !== undefined)
+    .map(([flag, key]) => `${key}=${String(opts[flag])}`);
+  const fromFlags = parseMeshLimits(entries.join(","), "limit flags");
+  const merged = { ...fromEnv, ...fromFlags };
+  // Cross-checked once merged, with the same rule as one source.
+  parseMeshLimits(
+    Object.entries(merged).map(([k, v]) => `${k}=${v}`).join(","),
+    `${LIMITS_ENV} and the limit flags`,
+  );
+  return merged;
+}
+
 function seconds(value: string, field: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new ContrastError(field, "expected a positive number");
@@ -131,6 +164,38 @@ export async function meshProxyMain(
       env("CONTRAST_MESH_CREDENTIALS_WAIT_SECONDS") ?? "60",
     )
     .option("--reload-interval-seconds <n>", "how often the TLS files are re-read", "2")
+    .option(
+      "--max-connections <n>",
+      "connections one listener holds at once (default: derived from --max-open-files)",
+    )
+    .option(
+      "--max-handshakes <n>",
+      "of those, unfinished TLS handshakes (default: a quarter of the cap, at most 1024)",
+    )
+    .addOption(
+      new Option(
+        "--on-handshake-limit <action>",
+        "when the handshake limit is reached (default close-oldest)",
+      ).choices(["close-oldest", "refuse-new"]),
+    )
+    .option(
+      "--idle-timeout-seconds <n>",
+      "close established connections idle this long (default 3600)",
+    )
+    .option(
+      "--handshake-timeout-seconds <n>",
+      "close TLS handshakes not finished this long (default 10)",
+    )
+    .option(
+      "--max-open-files <n>",
+      "descriptor limit the default caps are derived from (default 20000)",
+    )
+    .addOption(
+      new Option(
+        "--admin-remote-access <who>",
+        "probes: off loopback only /ready and /live (default); all: every endpoint",
+      ).choices(["probes", "all"]),
+    )
     .option(
       "--ready-file <path>",
       "once serving, write {listeners, adminPort} as JSON here (for supervisors and tests)",
@@ -181,6 +246,7 @@ export async function meshProxyMain(
       resolve: (host, port) => overrides.get(`${host}:${port}`) ?? { host, port },
       adminHost: o.adminHost,
       credentialsWaitMs: seconds(o.credentialsWaitSeconds, "credentials-wait-seconds"),
+      limits: limitSettings(o),
       reloadIntervalMs: seconds(o.reloadIntervalSeconds, "reload-interval-seconds"),
       logger,
     });

@@ -41,6 +41,27 @@ export class ProxyMetrics {
       "counter",
       "Ingress connections closed because the client's HTTP could not be rewritten safely, by reason",
     );
+    this.#declare(
+      "meshproxy_limit_refusals_total",
+      "counter",
+      "Connections closed by a listener's limits, by reason (connection_limit, handshake_limit: " +
+        "a new connection refused; handshake_evicted: an unfinished handshake closed for a new one)",
+    );
+    this.#declare(
+      "meshproxy_handshakes_in_progress",
+      "gauge",
+      "Inbound connections accepted whose TLS handshake has not finished",
+    );
+    this.#declare(
+      "meshproxy_idle_timeouts_total",
+      "counter",
+      "Established connections closed after the idle timeout without a byte either way",
+    );
+    this.#declare(
+      "meshproxy_admin_refusals_total",
+      "counter",
+      "Admin interface requests or connections refused, by reason",
+    );
     this.#declare("meshproxy_credential_reloads_total", "counter", "Credential loads by result");
     this.#declare("meshproxy_ready", "gauge", "1 when every listener serves");
     this.#declare(

@@ -9,7 +9,8 @@
  */
 import { UnavailableError } from "../util/errors/mod.ts";
 import type { Logger } from "../util/log/logger.ts";
-import type { MeshConfig } from "../protocol/mesh_config.ts";
+import type { MeshConfig, MeshLimitSettings } from "../protocol/mesh_config.ts";
+import { type ListenerLimits, listenerLimits } from "./limits.ts";
 import { INBOUND_PORT_BASE } from "../protocol/mesh_config.ts";
 import { type AdminServer, serveAdmin } from "./admin.ts";
 import {
@@ -48,6 +49,11 @@ export interface MeshProxyOptions {
   /** How often the credential files are re-read, ms (default 2 s). */
   readonly reloadIntervalMs?: number;
   readonly logger: Logger;
+  /**
+   * Connection caps, idle timeout and admin access (the limits annotation and flags); unset
+   * ones are derived (see `limits.ts`).
+   */
+  readonly limits?: MeshLimitSettings;
   /** Applies the transparent-mode rules (default {@link applyTransparentRules}). */
   readonly applyRules?: (plan: TransparentPlan) => Promise<unknown>;
 }
@@ -127,14 +133,20 @@ export class MeshProxy {
         notReadyReason: () => this.notReadyReason(),
         metrics: this.metrics,
         listeners: () => this.#info,
+        remoteAccess: o.limits?.adminRemoteAccess ?? "probes",
       });
     }
     this.#credentials = await this.#waitForCredentials();
     await this.#startListeners(this.#credentials);
     this.#serving = true;
     this.metrics.set("meshproxy_ready", {}, 1);
+    const limits = this.limits;
     log.info("serving", {
       listeners: this.#info.map((l) => `${l.direction}:${l.name}@${l.listen}`).join(","),
+      maxConnectionsPerListener: limits.maxConnections,
+      maxHandshakesPerListener: limits.maxHandshakes,
+      onHandshakeLimit: limits.onHandshakeLimit,
+      idleTimeoutSeconds: limits.idleTimeoutMs / 1000,
       adminPort: this.adminPort,
       certSha256: this.#credentials.leafFingerprint,
     });
@@ -197,9 +209,17 @@ export class MeshProxy {
     }
   }
 
+  /** The limits every listener enforces (derived once the listener count is known). */
+  get limits(): ListenerLimits {
+    const c = this.#o.config;
+    const settings = this.#o.limits ?? {};
+    return listenerLimits(settings, c.inbound.length + c.egress.length);
+  }
+
   async #startListeners(credentials: MeshCredentials): Promise<void> {
     const o = this.#o;
     const c = o.config;
+    const limits = this.limits;
     const base = o.inboundPortBase ?? INBOUND_PORT_BASE;
     for (const p of c.inbound) {
       const upstreamPort = o.upstreamPorts?.get(p.port) ?? p.port;
@@ -213,6 +233,7 @@ export class MeshProxy {
         credentials,
         metrics: this.metrics,
         logger: o.logger,
+        limits,
       });
       await listener.start();
       this.#ingress.push(listener);
@@ -231,6 +252,7 @@ export class MeshProxy {
         resolve: o.resolve ?? ((host, port) => ({ host, port })),
         metrics: this.metrics,
         logger: o.logger,
+        limits,
       });
       await listener.start();
       this.#egress.push(listener);

@@ -33,6 +33,11 @@ export const ADMIN_PORT_ENV = "EDG_ADMIN_PORT";
  * otherwise.
  */
 export const POD_PORTS_ENV = "CONTRAST_MESH_POD_PORTS";
+/**
+ * Environment variable carrying the limits annotation
+ * (`contrast.edgeless.systems/servicemesh-limits`), see {@link parseMeshLimits}.
+ */
+export const LIMITS_ENV = "CONTRAST_MESH_LIMITS";
 /** The ingress value that turns ingress off. */
 export const INGRESS_DISABLED = "DISABLED";
 /** First port of the range the proxy's inbound listeners use (one per protected port). */
@@ -392,4 +397,113 @@ export function parseMeshConfig(raw: RawMeshConfig, sources: MeshConfigSources):
     inbound,
     plainPorts,
   };
+}
+
+/** What a listener does with a new connection while its handshake limit is reached. */
+export type HandshakeLimitAction = "close-oldest" | "refuse-new";
+
+/** Who may read the admin interface's `/metrics` and `/listeners`. */
+export type AdminRemoteAccess = "probes" | "all";
+
+/** The limits annotation's settings; absent ones take the proxy's derived defaults. */
+export interface MeshLimitSettings {
+  /** Connections one listener holds at once (handshaking or established). */
+  readonly maxConnections?: number;
+  /** Of those, connections still in their TLS handshake (inbound listeners). */
+  readonly maxHandshakes?: number;
+  /** `close-oldest`: the longest-waiting handshake makes room; `refuse-new`: the new one is closed. */
+  readonly onHandshakeLimit?: HandshakeLimitAction;
+  /** An established connection idle (no byte either way) this long is closed, s. */
+  readonly idleTimeoutSeconds?: number;
+  /** A TLS handshake not finished this long is closed, s. */
+  readonly handshakeTimeoutSeconds?: number;
+  /** The descriptor limit the default caps are derived from. */
+  readonly maxOpenFiles?: number;
+  /**
+   * `probes` (default): off loopback the admin interface answers `/ready` and `/live` only;
+   * `all`: every endpoint to anyone who reaches the port.
+   */
+  readonly adminRemoteAccess?: AdminRemoteAccess;
+}
+
+/** The most connections, handshakes or descriptors a setting may name. */
+const MAX_COUNT = 1_000_000;
+/** The longest idle timeout, s (a timer cannot wait longer than 2^31 - 1 ms). */
+export const MAX_IDLE_TIMEOUT_SECONDS = 2_000_000;
+
+function parseCount(text: string, field: string, min: number, max: number): number {
+  if (!/^[0-9]{1,9}$/.test(text) || (text.length > 1 && text.startsWith("0"))) {
+    throw new MeshConfigError(field, `"${text}" is not a decimal number ${min}–${max}`);
+  }
+  const n = Number(text);
+  if (n < min || n > max) throw new MeshConfigError(field, `${n} is outside ${min}–${max}`);
+  return n;
+}
+
+/**
+ * Parses the limits (`key=value` entries joined by `,`; `undefined` or `""`: none set). Keys:
+ * `maxConnections`, `maxHandshakes` (1–1000000), `onHandshakeLimit` (`close-oldest` or
+ * `refuse-new`), `idleTimeoutSeconds` (1–2000000), `handshakeTimeoutSeconds` (1–60, default
+ * 10), `maxOpenFiles` (512–1000000),
+ * `adminRemoteAccess` (`probes` or `all`).
+ *
+ * @param source the annotation or variable name, used in errors
+ * @throws {MeshConfigError} naming the entry
+ */
+export function parseMeshLimits(value: string | undefined, source: string): MeshLimitSettings {
+  if (value === undefined || value.trim() === "") return {};
+  const out: Record<string, number | string> = {};
+  value.split(",").forEach((entry, i) => {
+    const field = entryField(source, i, entry);
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new MeshConfigError(field, "expected <key>=<value> (entries joined by ',')");
+    const key = entry.slice(0, eq).trim();
+    const text = entry.slice(eq + 1).trim();
+    if (key in out) throw new MeshConfigError(field, `"${key}" is set twice`);
+    switch (key) {
+      case "maxConnections":
+      case "maxHandshakes":
+        out[key] = parseCount(text, field, 1, MAX_COUNT);
+        break;
+      case "idleTimeoutSeconds":
+        out[key] = parseCount(text, field, 1, MAX_IDLE_TIMEOUT_SECONDS);
+        break;
+      case "handshakeTimeoutSeconds":
+        out[key] = parseCount(text, field, 1, 60);
+        break;
+      case "maxOpenFiles":
+        out[key] = parseCount(text, field, 512, MAX_COUNT);
+        break;
+      case "onHandshakeLimit":
+        if (text !== "close-oldest" && text !== "refuse-new") {
+          throw new MeshConfigError(field, `"${text}" must be "close-oldest" or "refuse-new"`);
+        }
+        out[key] = text;
+        break;
+      case "adminRemoteAccess":
+        if (text !== "probes" && text !== "all") {
+          throw new MeshConfigError(field, `"${text}" must be "probes" or "all"`);
+        }
+        out[key] = text;
+        break;
+      default:
+        throw new MeshConfigError(
+          field,
+          `unknown key "${key}" (known: maxConnections, maxHandshakes, onHandshakeLimit, ` +
+            "idleTimeoutSeconds, handshakeTimeoutSeconds, maxOpenFiles, adminRemoteAccess)",
+        );
+    }
+  });
+  const { maxConnections, maxHandshakes } = out;
+  if (
+    typeof maxConnections === "number" && typeof maxHandshakes === "number" &&
+    maxHandshakes > maxConnections
+  ) {
+    throw new MeshConfigError(
+      source,
+      `maxHandshakes ${maxHandshakes} exceeds maxConnections ${maxConnections} (handshakes count ` +
+        "among a listener's connections)",
+    );
+  }
+  return out as MeshLimitSettings;
 }

@@ -252,6 +252,8 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 
     const key = await this.#vekKey(certs.vek);
     await verifyReportSignature(report, key);
+    // Signed by this VEK: a fetched VCEK may now be kept (disk cache); never before.
+    await this.#options.collateral?.keepVcek?.(certs.vek);
     if (candidates.length === 0) {
       throw new ValidationError("product", "no reference value is for this product", {
         expected: [...new Set(this.#options.referenceValues.map((v) => v.ProductName))].join(

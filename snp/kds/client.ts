@@ -87,6 +87,8 @@ export class AmdKdsClient implements SnpCollateralSource {
   readonly #cache?: ChainCache;
   /** Verified chains per product and kind, so a VCEK fetch and the chain need one request. */
   readonly #chains = new Map<string, Promise<SnpCertChain>>();
+  /** How to keep each VCEK fetched from the network, until a report it signed verifies. */
+  readonly #unkept = new WeakMap<Certificate, () => Promise<void>>();
 
   /** A client of AMD KDS (or `options.baseUrl`) fetching through `options.fetcher`. */
   constructor(options: AmdKdsClientOptions) {
@@ -178,12 +180,27 @@ export class AmdKdsClient implements SnpCollateralSource {
     // Not awaited before the fetch, so a fetch failure is what the caller sees; handled below.
     chain.catch(() => {});
     const check = verifiedOnce((body) => this.#verifyVcek(body, url, product, hwId, tcb, chain));
-    const { body } = await this.#fetcher.get(url, {
+    // The evidence chooses the URL (chip ID, TCB): the VCEK goes to the disk cache only once a
+    // report it signed verified (see keepVcek), so forged TCBs cannot fill the disk.
+    const { body, keep } = await this.#fetcher.get(url, {
       accept: "application/x-x509-ca-cert",
       verify: check.hook,
       trustDomain: trustDomainOf(this.#rootsOf(product)),
+      deferCacheWrite: true,
     });
-    return await check.result(body);
+    const vcek = await check.result(body);
+    if (keep) this.#unkept.set(vcek, keep);
+    return vcek;
+  }
+
+  /**
+   * Writes `vcek` (as {@link vcek} returned it from the network) to the disk cache; call it once
+   * a report it signed verified. Does nothing for a VCEK from the cache or a bundle.
+   */
+  async keepVcek(vcek: Certificate): Promise<void> {
+    const keep = this.#unkept.get(vcek);
+    this.#unkept.delete(vcek);
+    await keep?.();
   }
 
   async #verifyVcek(

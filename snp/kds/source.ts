@@ -50,4 +50,10 @@ export interface SnpCollateralSource {
   certChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain>;
   /** The CRL AMD publishes for `product` and `kind`, or undefined when none is available. */
   crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined>;
+  /**
+   * Called once a report signed by `vcek` (as {@link vcek} returned it) verified: the source may
+   * now keep it (a disk cache). Until then a fetched VCEK is kept nowhere, so forged reports naming
+   * made-up TCBs cannot fill the cache.
+   */
+  keepVcek?(vcek: Certificate): Promise<void>;
 }

@@ -579,3 +579,60 @@ Deno.test("a bundle file that is a FIFO or larger than the body limit is refused
       () => assert.rejects(fetcher.get(headersUrl), /headers file refused: not a regular file/),
     );
   }));
+
+Deno.test("network lookups beyond the limit fail at once without a request; slots free again after success or failure", async () => {
+  const asked: string[] = [];
+  let release = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  const fetcher = new CachingFetcher({
+    maxConcurrentNetworkLookups: 1,
+    retries: 0,
+    fetch: async (input) => {
+      const url = String(input);
+      asked.push(url);
+      if (url.endsWith("/slow")) await held;
+      return url.endsWith("/missing")
+        ? new Response("no", { status: 404 })
+        : new Response(new TextEncoder().encode(url));
+    },
+  });
+  const slow = fetcher.get("https://vendor.example/slow");
+  // The same URL joins the lookup in flight; another one is refused without a request.
+  const joined = fetcher.get("https://vendor.example/slow");
+  await assert.rejects(
+    fetcher.get("https://vendor.example/other"),
+    (e: unknown) =>
+      e instanceof UnavailableError && e.field === "https://vendor.example/other" &&
+      /already in flight \(limit 1\)/.test(e.message),
+  );
+  assert.deepEqual(asked, ["https://vendor.example/slow"]);
+  release();
+  assert.equal(text((await slow).body), "https://vendor.example/slow");
+  assert.equal(await joined, await slow);
+  await assert.rejects(fetcher.get("https://vendor.example/missing"), UnavailableError);
+  assert.equal(
+    text((await fetcher.get("https://vendor.example/other")).body),
+    "https://vendor.example/other",
+  );
+  assert.equal(fetcher.networkRequests, 3);
+});
+
+Deno.test("deferCacheWrite: a network response reaches the disk cache only when kept", () =>
+  withTempDir(async (cacheDir) => {
+    let requests = 0;
+    const fetch = () => {
+      requests++;
+      return Promise.resolve(new Response("vcek"));
+    };
+    const url = "https://vendor.example/vcek";
+    const fetcher = new CachingFetcher({ cacheDir, fetch });
+    const first = await fetcher.get(url, { deferCacheWrite: true });
+    assert.equal(first.source, "network");
+    assert.equal((await fetcher.get(url, { deferCacheWrite: true })).source, "network");
+    assert.equal(requests, 2, "not kept: asked again");
+    await first.keep!();
+    const cached = await fetcher.get(url, { deferCacheWrite: true });
+    assert.equal(cached.source, "cache");
+    assert.equal(cached.keep, undefined);
+    assert.equal(requests, 2);
+  }));

@@ -32,6 +32,7 @@ spec:
 const ING = "contrast.edgeless.systems/servicemesh-ingress";
 const EGR = "contrast.edgeless.systems/servicemesh-egress";
 const ADM = "contrast.edgeless.systems/servicemesh-admin-interface-port";
+const LIM = "contrast.edgeless.systems/servicemesh-limits";
 
 Deno.test("generate refuses malformed mesh annotations, naming the annotation and the entry", async () => {
   const cases: [Record<string, string>, RegExp][] = [
@@ -50,6 +51,18 @@ Deno.test("generate refuses malformed mesh annotations, naming the annotation an
     [
       { [ING]: "a#9901#true", [ADM]: "9901" },
       /servicemesh-admin-interface-port"\]: port 9901 is also ingress entry "a"/,
+    ],
+    [
+      { [ING]: "", [LIM]: "maxConnections=100,idleTimeoutSeconds=0" },
+      /servicemesh-limits"\]: entry 2 "idleTimeoutSeconds=0": 0 is outside 1–2000000/,
+    ],
+    [
+      { [ING]: "", [LIM]: "maxConections=100" },
+      /servicemesh-limits"\]: entry 1 "maxConections=100": unknown key "maxConections"/,
+    ],
+    [
+      { [ING]: "", [LIM]: "maxConnections=10,maxHandshakes=20" },
+      /servicemesh-limits"\]: maxHandshakes 20 exceeds maxConnections 10/,
     ],
   ];
   for (const [annotations, pattern] of cases) {
@@ -79,4 +92,17 @@ Deno.test("the injected sidecar gets the mesh configuration and the pod's TCP po
       "name: CONTRAST_MESH_POD_PORTS\n          value: 8080,9090",
     ]
   ) assert.ok(out.includes(env), `${env}\n---\n${out}`);
+  assert.ok(!out.includes("CONTRAST_MESH_LIMITS"), "no limits variable without the annotation");
+});
+
+Deno.test("the limits annotation reaches the sidecar as CONTRAST_MESH_LIMITS", async () => {
+  const limits = "maxConnections=500,idleTimeoutSeconds=600,adminRemoteAccess=all";
+  const text = pod({ [ING]: "", [LIM]: limits });
+  const out = (await generate([parseYamlFile("p.yml", text)], await options())).files[0]!.text;
+  const env = `name: CONTRAST_MESH_LIMITS\n          value: ${limits}`;
+  assert.ok(out.includes(env), `${env}\n---\n${out}`);
+  // The annotation alone adds no sidecar.
+  const alone = pod({ [LIM]: limits });
+  const plain = (await generate([parseYamlFile("p.yml", alone)], await options())).files[0]!.text;
+  assert.ok(!plain.includes("contrast-service-mesh"), plain);
 });

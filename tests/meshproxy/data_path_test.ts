@@ -12,6 +12,7 @@ import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startEchoApp, startProxy } from "./helpers.ts";
 import { IngressListener } from "../../meshproxy/ingress.ts";
+import { listenerLimits } from "../../meshproxy/limits.ts";
 import { loadCredentials } from "../../meshproxy/credentials.ts";
 import { ProxyMetrics } from "../../meshproxy/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
@@ -199,7 +200,7 @@ Deno.test({
         credentials: await loadCredentials(dir),
         metrics,
         logger: new Logger("t", { level: "error" }),
-        handshakeTimeoutMs: 300,
+        limits: { ...listenerLimits({}, 1), handshakeTimeoutMs: 300 },
       });
       await listener.start();
       try {

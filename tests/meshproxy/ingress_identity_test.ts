@@ -13,6 +13,7 @@ import { issuePod, issuePodWithSans, meshAuthority } from "../../bench/meshproxy
 import type { SubjectAltName } from "../../manifest/sans.ts";
 import { podDir, startEchoApp } from "./helpers.ts";
 import { IngressListener } from "../../meshproxy/ingress.ts";
+import { listenerLimits } from "../../meshproxy/limits.ts";
 import { loadCredentials } from "../../meshproxy/credentials.ts";
 import { ProxyMetrics } from "../../meshproxy/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
@@ -53,6 +54,7 @@ function withIngress(
       credentials: await loadCredentials(dir),
       metrics,
       logger: new Logger("t", { level: "error" }),
+      limits: listenerLimits({}, 1),
     });
     await listener.start();
     try {

@@ -68,6 +68,10 @@ async function child(): Promise<void> {
     logger: new Logger("netns-pod", { level: "warn" }),
   });
   await proxy.start();
+  // The pod's own containers reach every admin endpoint over loopback.
+  const fromPod = await fetch("http://127.0.0.1:9901/metrics");
+  await fromPod.body?.cancel();
+  await Deno.writeTextFile(`${dir}/pod-metrics-status`, String(fromPod.status));
   const rules = await new Deno.Command("iptables-save", { stdout: "piped" }).output();
   await Deno.writeTextFile(`${dir}/rules.txt`, new TextDecoder().decode(rules.stdout));
   // A restarted sidecar applies the rules again: nothing may be duplicated.
@@ -140,6 +144,13 @@ function earlyConnection(host: string): Promise<{ send(text: string): Promise<st
   });
 }
 
+/** The status of a GET (the body read and dropped). */
+async function status(url: string): Promise<number> {
+  const response = await fetch(url);
+  await response.body?.cancel();
+  return response.status;
+}
+
 async function parent(): Promise<void> {
   await sh("ip", "link", "set", "lo", "up");
   const pod = new Deno.Command("unshare", {
@@ -174,6 +185,11 @@ async function parent(): Promise<void> {
       plainTo8801: await plain(8801),
       plainTo7000: await plain(7000),
       admin: await fetch(`http://${POD}:9901/ready`).then((r) => r.status),
+      adminLive: await status(`http://${POD}:9901/live`),
+      adminMetrics: await status(`http://${POD}:9901/metrics`),
+      adminListeners: await status(`http://${POD}:9901/listeners`),
+      adminMetricsV6: await status(`http://[${POD6}]:9901/metrics`),
+      adminMetricsFromPod: Number(Deno.readTextFileSync(`${dir}/pod-metrics-status`)),
       meshTo8080v6: await mesh(8080, client, POD6),
       plainTo8080v6: await plain(8080, POD6),
       plainTo8801v6: await plain(8801, POD6),

@@ -60,6 +60,12 @@ Deno.test({
       assert.equal(r.plainTo8801, "app8801:hi", "ingress `true` passes 8801 through in plain");
       assert.match(r.plainTo7000, /<ECONNRESET|ECONNREFUSED>/, "an undeclared port is reset");
       assert.equal(r.admin, 200, "the admin port answers from outside");
+      assert.equal(r.adminLive, 200, "/live answers from outside");
+      // /metrics and /listeners name egress destinations and count connections: loopback only.
+      assert.equal(r.adminMetrics, 403, "/metrics is refused to a client in the cluster");
+      assert.equal(r.adminListeners, 403, "/listeners is refused to a client in the cluster");
+      assert.equal(r.adminMetricsV6, 403, "/metrics is refused over IPv6 too");
+      assert.equal(r.adminMetricsFromPod, 200, "the pod's own containers get /metrics");
       // A plain connection made before the rules existed (the app listening before the sidecar
       // ran) is cut once they do, over both families: it must not outlive the proxy's start.
       assert.deepEqual(r.earlyBefore, ["app8080:early1", "app8080:early1"]);

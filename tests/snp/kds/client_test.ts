@@ -390,7 +390,10 @@ Deno.test("what a simulated KDS served is cached in its roots' trust domain: a l
   await withCachedKds(async (authority, server, cacheDir) => {
     // Cached while checked against the simulated root (the manifest's SimulatedRootSHA256).
     const simulated = client(authority, server.base, { cacheDir, clock: () => NOW }).kds;
-    await simulated.vcek("Milan", authority.chipId, authority.tcb);
+    const vcek = await simulated.vcek("Milan", authority.chipId, authority.tcb);
+    // Fetched, the VCEK is kept on disk only once a report it signed verified.
+    assert.equal((await listCache(cacheDir)).length, 1);
+    await simulated.keepVcek(vcek);
     const listed = await listCache(cacheDir);
     assert.equal(listed.length, 2, JSON.stringify(listed));
     for (const e of listed) {
