@@ -176,7 +176,16 @@ export interface CachingFetcherOptions {
   readonly random?: () => number;
 }
 
-/** Default of {@link CachingFetcherOptions.maxConcurrentNetworkLookups}. */
+/**
+ * Default of {@link CachingFetcherOptions.maxConcurrentNetworkLookups}: at most this many vendor
+ * lookups (retries included) run at once; one more fails at once with an `UnavailableError`.
+ *
+ * @example The default bound
+ * ```ts
+ * import { DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS } from "./mod.ts";
+ * console.log(DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS); // 16
+ * ```
+ */
 export const DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS = 16;
 
 /**

@@ -29,7 +29,7 @@ import type { AdminRemoteAccess } from "../protocol/mesh_config.ts";
 /** How long one admin connection may stay open, ms. */
 export const ADMIN_DEADLINE_MS = 5_000;
 /** The longest request head read, bytes. */
-export const ADMIN_MAX_HEAD_BYTES = 8 * 1024;
+const ADMIN_MAX_HEAD_BYTES = 8 * 1024;
 
 /** What the admin interface reports. */
 interface AdminState {

@@ -21,7 +21,7 @@ import type { HandshakeLimitAction } from "../protocol/mesh_config.ts";
 export type LimitReason = "connection_limit" | "handshake_limit" | "handshake_evicted";
 
 /** The outcome of {@link ConnectionGate.admit}. */
-export type Admission<T> =
+type Admission<T> =
   | { readonly admitted: true; readonly evicted?: T }
   | { readonly admitted: false; readonly reason: Exclude<LimitReason, "handshake_evicted"> };
 

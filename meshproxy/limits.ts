@@ -26,10 +26,10 @@ export const DEFAULT_MAX_OPEN_FILES = 20_000;
 export const RESERVED_FILES = 256;
 
 /** Unfinished handshakes a listener admits by default, at most. */
-export const DEFAULT_MAX_HANDSHAKES = 1024;
+const DEFAULT_MAX_HANDSHAKES = 1024;
 
 /** Default time a TLS handshake may take, s. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_SECONDS = 10;
+const DEFAULT_HANDSHAKE_TIMEOUT_SECONDS = 10;
 
 /** Default idle timeout of an established connection, s (Envoy's TCP proxy default, 1 hour). */
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
