@@ -44,7 +44,7 @@ const USER_CONTAINER_FIELDS: ReadonlySet<string> = new Set(["resources", "imageP
 const CONTRAST_ANNOTATION_PREFIX = "contrast.edgeless.systems/";
 
 /** The input's Coordinator workload, as plain values. */
-export interface CoordinatorWorkload {
+interface CoordinatorWorkload {
   /** `file[doc]`, the prefix of every issue path. */
   readonly location: string;
   /** The workload's kind (`StatefulSet` for contrast's). */
