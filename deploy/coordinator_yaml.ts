@@ -89,7 +89,7 @@ function probe(path: string, failureThreshold: number) {
 }
 
 /** Whether the replicas share their history through the Kubernetes API. */
-function sharedHistory(o: CoordinatorYamlOptions): boolean {
+function sharedHistory(o: Pick<CoordinatorYamlOptions, "replicas">): boolean {
   return o.replicas > 1;
 }
 
@@ -98,7 +98,7 @@ function fieldEnv(name: string, fieldPath: string) {
 }
 
 /** Environment of the Coordinator container for the history backend in use. */
-function historyEnv(o: CoordinatorYamlOptions) {
+function historyEnv(o: Pick<CoordinatorYamlOptions, "replicas">) {
   const common = [
     { name: "CONTRAST_COLLATERAL_CACHE", value: `${COORDINATOR_STATE_DIR}/collateral` },
     { name: "CONTRAST_LOG_FORMAT", value: "json" },
@@ -124,7 +124,7 @@ function historyEnv(o: CoordinatorYamlOptions) {
 }
 
 /** Volumes: a claim per replica for the file history, scratch space for the collateral cache. */
-function stateVolumes(o: CoordinatorYamlOptions) {
+function stateVolumes(o: Pick<CoordinatorYamlOptions, "replicas" | "storage">) {
   if (sharedHistory(o)) {
     return { volumes: [{ name: "state", emptyDir: {} }] };
   }
@@ -139,8 +139,57 @@ function stateVolumes(o: CoordinatorYamlOptions) {
   };
 }
 
+/**
+ * The Coordinator pod's spec exactly as {@link coordinatorYaml} writes it into its StatefulSet
+ * (`contrast generate` compares the input's Coordinator pod against it).
+ */
+export function coordinatorPodSpec(
+  o: Pick<CoordinatorYamlOptions, "image" | "runtimeClassName" | "replicas">,
+): Record<string, unknown> {
+  const { volumes } = stateVolumes(o);
+  return {
+    runtimeClassName: o.runtimeClassName,
+    serviceAccountName: COORDINATOR_NAME,
+    // The token only where the state is in the Kubernetes API.
+    automountServiceAccountToken: sharedHistory(o),
+    enableServiceLinks: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: NONROOT_UID,
+      runAsGroup: NONROOT_UID,
+      fsGroup: NONROOT_UID,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: [{
+      name: "coordinator",
+      image: o.image,
+      env: historyEnv(o),
+      ports: [
+        { name: "userapi", containerPort: COORDINATOR_PORTS.user },
+        { name: "meshapi", containerPort: COORDINATOR_PORTS.mesh },
+        { name: "probes", containerPort: COORDINATOR_PORTS.probe },
+        { name: "transit", containerPort: COORDINATOR_PORTS.transit },
+      ],
+      startupProbe: probe("startup", 60),
+      livenessProbe: probe("liveness", 3),
+      readinessProbe: probe("readiness", 1),
+      resources: {
+        requests: { cpu: "100m", memory: "256Mi" },
+        limits: { memory: "512Mi" },
+      },
+      securityContext: {
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+      },
+      volumeMounts: [{ name: "state", mountPath: COORDINATOR_STATE_DIR }],
+    }],
+    ...(volumes ? { volumes } : {}),
+  };
+}
+
 function statefulSet(o: CoordinatorYamlOptions) {
-  const { volumes, volumeClaimTemplates } = stateVolumes(o);
+  const { volumeClaimTemplates } = stateVolumes(o);
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -156,45 +205,7 @@ function statefulSet(o: CoordinatorYamlOptions) {
           labels: LABELS,
           annotations: { [POD_ROLE_ANNOTATION]: "coordinator" },
         },
-        spec: {
-          runtimeClassName: o.runtimeClassName,
-          serviceAccountName: COORDINATOR_NAME,
-          // The token only where the state is in the Kubernetes API.
-          automountServiceAccountToken: sharedHistory(o),
-          enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: NONROOT_UID,
-            runAsGroup: NONROOT_UID,
-            fsGroup: NONROOT_UID,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          containers: [{
-            name: "coordinator",
-            image: o.image,
-            env: historyEnv(o),
-            ports: [
-              { name: "userapi", containerPort: COORDINATOR_PORTS.user },
-              { name: "meshapi", containerPort: COORDINATOR_PORTS.mesh },
-              { name: "probes", containerPort: COORDINATOR_PORTS.probe },
-              { name: "transit", containerPort: COORDINATOR_PORTS.transit },
-            ],
-            startupProbe: probe("startup", 60),
-            livenessProbe: probe("liveness", 3),
-            readinessProbe: probe("readiness", 1),
-            resources: {
-              requests: { cpu: "100m", memory: "256Mi" },
-              limits: { memory: "512Mi" },
-            },
-            securityContext: {
-              readOnlyRootFilesystem: true,
-              allowPrivilegeEscalation: false,
-              capabilities: { drop: ["ALL"] },
-            },
-            volumeMounts: [{ name: "state", mountPath: COORDINATOR_STATE_DIR }],
-          }],
-          ...(volumes ? { volumes } : {}),
-        },
+        spec: coordinatorPodSpec(o),
       },
       ...(volumeClaimTemplates ? { volumeClaimTemplates } : {}),
     },

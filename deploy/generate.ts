@@ -38,6 +38,7 @@ import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
+import { coordinatorPodIssues } from "./coordinator_pod_check.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
 import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
 import {
@@ -77,6 +78,11 @@ export interface GenerateOptions {
   readonly seedshareOwnerKeys: readonly string[];
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
+  /**
+   * contrast's Coordinator image from the image lock in use (undefined: no lock names it). The
+   * input's `pod-role: coordinator` workload must run it, as `contrast coordinator` writes it.
+   */
+  readonly coordinatorImage?: string;
   /**
    * The namespace resources without `metadata.namespace` will be created in (`kubectl apply -n`);
    * their policies bind the pod to it. Default `default`.
@@ -226,6 +232,7 @@ export async function generate(
     expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
     issues.push(...mergedFieldIssuesOf(w));
     checkAnnotations(w, issues);
+    if (isCoordinator(w)) issues.push(...coordinatorPodIssuesOf(w, options));
     if (!skipsInitializer(w, options) || hasMesh(w, options)) {
       issues.push(
         ...secretsVolumeIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
@@ -300,6 +307,18 @@ function mergedFieldIssuesOf(w: Workload): FieldIssue[] {
 
 function throwIfAny(issues: readonly FieldIssue[]): void {
   if (issues.length > 0) throw new InvalidDocumentError([...issues]);
+}
+
+/** How the input's Coordinator differs from contrast's (see `coordinator_pod_check.ts`). */
+function coordinatorPodIssuesOf(w: Workload, options: GenerateOptions): FieldIssue[] {
+  return coordinatorPodIssues({
+    location: w.ref.location,
+    kind: w.kind ?? "",
+    specPath: w.specPath,
+    spec: (w.spec.toJSON() ?? {}) as Record<string, unknown>,
+    replicas: w.ref.node.getIn(["spec", "replicas"]),
+    annotations: w.annotations,
+  }, options.coordinatorImage);
 }
 
 function isCoordinator(w: Workload): boolean {

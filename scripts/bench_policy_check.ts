@@ -59,7 +59,12 @@ import type { ResolvedImage } from "../oci/types.ts";
 import process from "node:process";
 import { startRegistry } from "../testing/registry/registry.ts";
 import { INITIALIZER_NAME, MESH_SIDECAR_NAME } from "../deploy/annotations.ts";
-import { copyExample, pushExampleImages, writeSettings } from "../testing/example_app.ts";
+import {
+  copyExample,
+  pushExampleImages,
+  writeExampleImageLock,
+  writeSettings,
+} from "../testing/example_app.ts";
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;
@@ -202,6 +207,7 @@ try {
     referenceValues: "Simulated-SNP",
     workspace: `${tmp}/ws`,
     settings: await writeSettings(`${tmp}/settings.json`, registry.host),
+    imageLock: await writeExampleImageLock(`${tmp}/image-lock.json`, registry.host),
     addWorkloadOwnerKey: [],
     addSeedshareOwnerKey: [],
     insecureRegistry: [registry.host],

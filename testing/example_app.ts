@@ -6,6 +6,12 @@
 import type { GenerateFlags } from "../cli/commands/generate.ts";
 import { buildArtifact, type ImageSpec } from "../oci/writer.ts";
 import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
+import {
+  CONTRAST_IMAGES,
+  type ContrastImage,
+  encodeImageLock,
+  imageRepository,
+} from "../deploy/image_lock.ts";
 import { pushTestImage, startRegistry, type TestRegistry } from "./registry/registry.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
 
@@ -87,15 +93,32 @@ export async function pushExampleImages(registry: TestRegistry): Promise<void> {
   for (const [name, tag, s] of EXAMPLE_IMAGES) await pushTestImage(registry, name, tag, s);
 }
 
+/** The test image of contrast's `component` in the registry at `host`, pinned by its digest. */
+async function pinnedContrastImage(host: string, component: ContrastImage): Promise<string> {
+  const [, , imageSpec] = EXAMPLE_IMAGES.find(([name]) => name === imageRepository(component))!;
+  const digest = (await buildArtifact(imageSpec)).top.descriptor.digest;
+  return `${host}/${imageRepository(component)}@${digest}`;
+}
+
+/**
+ * Writes the image lock of the test images of contrast in the registry at `host` (generate checks
+ * the input's Coordinator against its `coordinator`); returns the path.
+ */
+export async function writeExampleImageLock(path: string, host: string): Promise<string> {
+  const images = Object.fromEntries(
+    await Promise.all(CONTRAST_IMAGES.map(async (c) => [c, await pinnedContrastImage(host, c)])),
+  ) as Record<ContrastImage, string>;
+  await Deno.writeTextFile(path, encodeImageLock({ version: 1, images }));
+  return path;
+}
+
 /**
  * The Coordinator YAML `contrast coordinator --platform Metal-QEMU-SNP -n emojivoto` writes, with
  * the test Coordinator image in the registry at `host` (pinned by its digest).
  */
 async function exampleCoordinatorYaml(host: string): Promise<string> {
-  const [, , coordinatorSpec] = EXAMPLE_IMAGES.find(([name]) => name === "contrast/coordinator")!;
-  const digest = (await buildArtifact(coordinatorSpec)).top.descriptor.digest;
   return coordinatorYaml({
-    image: `${host}/contrast/coordinator@${digest}`,
+    image: await pinnedContrastImage(host, "coordinator"),
     runtimeClassName: (await loadDefaultSettings()).runtime_class_name,
     namespace: "emojivoto",
     replicas: 1,
@@ -151,6 +174,8 @@ interface ExampleApp {
   readonly settings: string;
   /** The image cache directory (not created up front). */
   readonly cache: string;
+  /** The image lock naming the registry's contrast images (the Coordinator's is checked). */
+  readonly imageLock: string;
 }
 
 /**
@@ -172,7 +197,8 @@ export async function withExampleApp(
     await Deno.mkdir(ws);
     const files = await copyExample(app, registry.host);
     const settings = await writeSettings(`${tmp}/settings.json`, registry.host);
-    await fn({ registry, tmp, app, files, ws, settings, cache: `${tmp}/cache` });
+    const imageLock = await writeExampleImageLock(`${tmp}/image-lock.json`, registry.host);
+    await fn({ registry, tmp, app, files, ws, settings, cache: `${tmp}/cache`, imageLock });
   } finally {
     await registry.stop();
     await Deno.remove(tmp, { recursive: true });
@@ -191,6 +217,7 @@ export function exampleGenerateFlags(example: ExampleApp): GenerateFlags {
     referenceValues: "Simulated-SNP",
     workspace: example.ws,
     settings: example.settings,
+    imageLock: example.imageLock,
     addWorkloadOwnerKey: [],
     addSeedshareOwnerKey: [],
     insecureRegistry: [example.registry.host],

@@ -191,16 +191,24 @@ export async function assertShippedRulesCompiled(
   }
 }
 
-/** `settings` with contrast's own images taken from the image lock where they name it. */
+/**
+ * `settings` with contrast's own images taken from the image lock where they name it, and the
+ * lock's Coordinator image (the input's Coordinator must run it; undefined without a lock).
+ */
 async function settingsWithImages(
   settings: Settings,
   flags: GenerateFlags,
   build: BuildInfo,
-): Promise<Settings> {
-  if (!settingsNeedLock(settings)) return settings;
+): Promise<{ settings: Settings; coordinatorImage: string | undefined }> {
   // Without a lock the placeholders stay: generate names them when a pod needs those images.
   const found = await findImageLock(flags, build);
-  return found === undefined ? settings : settingsWithLockedImages(settings, found.lock);
+  if (found === undefined) return { settings, coordinatorImage: undefined };
+  return {
+    settings: settingsNeedLock(settings)
+      ? settingsWithLockedImages(settings, found.lock)
+      : settings,
+    coordinatorImage: found.lock.images.coordinator,
+  };
 }
 
 /** What `contrast generate` has to say once it has written its files (both go to stderr). */
@@ -221,11 +229,9 @@ export async function runGenerate(
   const ws = workspaceDir(flags).replace(/\/+$/, "") || ".";
   const manifestPath = flags.manifest ?? `${ws}/manifest.json`;
   const profile = parseRuntimeProfile(flags.runtime);
+  const locked = await settingsWithImages(await loadSettings(flags.settings), flags, build);
   const settings = settingsForEmptyDirMode(
-    settingsForRuntime(
-      await settingsWithImages(await loadSettings(flags.settings), flags, build),
-      profile,
-    ),
+    settingsForRuntime(locked.settings, profile),
     parseEmptyDirMode(flags.emptydirMode),
   );
   const namespace = parseNamespace(flags.namespace ?? DEFAULT_NAMESPACE, "--namespace");
@@ -301,6 +307,7 @@ export async function runGenerate(
     skipInitializer: flags.skipInitializer,
     skipServiceMesh: flags.skipServiceMesh,
     namespace,
+    coordinatorImage: locked.coordinatorImage,
   });
 
   const warnings = generateWarnings(result, isHostPull(profile), settings.runtime_class_prefix);

@@ -18,8 +18,11 @@ import type { ResolvedImage } from "../../oci/types.ts";
 import {
   IMAGES,
   MemoryResolver,
+  NEXT_COORDINATOR_IMAGE,
   OWNER,
+  TEST_COORDINATOR_IMAGE,
   TEST_REFERENCE_VALUES,
+  testCoordinatorYaml,
   testSettings,
 } from "../policy/fixtures.ts";
 
@@ -30,6 +33,7 @@ async function options(referenceValues = RV): Promise<GenerateOptions> {
   return {
     settings: await testSettings(),
     resolver: new MemoryResolver(IMAGES),
+    coordinatorImage: TEST_COORDINATOR_IMAGE,
     rules: RULES,
     referenceValues,
     workloadOwnerKeys: [OWNER],
@@ -37,21 +41,7 @@ async function options(referenceValues = RV): Promise<GenerateOptions> {
   };
 }
 
-const coordinator = (image = "127.0.0.1:5000/web:1.0") =>
-  `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: coordinator
-  namespace: contrast
-spec:
-  template:
-    metadata:
-      annotations:
-        contrast.edgeless.systems/pod-role: coordinator
-    spec:
-      runtimeClassName: contrast-cc
-      containers: [{name: coordinator, image: "${image}"}]
-`;
+const coordinator = (image = TEST_COORDINATOR_IMAGE) => testCoordinatorYaml(image);
 
 const WEB = `apiVersion: apps/v1
 kind: Deployment
@@ -193,10 +183,14 @@ Deno.test("a changed Coordinator changes every pinned trust value (and so every 
     [parseYamlFile("app.yml", `${coordinator()}---\n${WEB}`)],
     await options(),
   );
-  // Re-run on the generated output with another Coordinator image: the value is replaced in place.
+  // Re-run on the generated output with the next release's Coordinator (a lock update): the
+  // value is replaced in place.
   const docs = first.files[0]!.text.split(/^---$/m);
-  const withDb = `${coordinator("127.0.0.1:5000/db:2")}---${docs[1]}`;
-  const second = await generate([parseYamlFile("app.yml", withDb)], await options());
+  const next = `${coordinator(NEXT_COORDINATOR_IMAGE)}---${docs[1]}`;
+  const second = await generate([parseYamlFile("app.yml", next)], {
+    ...await options(),
+    coordinatorImage: NEXT_COORDINATOR_IMAGE,
+  });
   const before = parseCoordinatorTrust(trustEnvOf(docsOf(first.files[0]!.text)[1])[0]!.value!);
   const afterEntries = trustEnvOf(docsOf(second.files[0]!.text)[1]);
   assert.equal(afterEntries.length, 1, "replaced, not added");

@@ -18,7 +18,9 @@ import {
   IMAGES,
   MemoryResolver,
   OWNER,
+  TEST_COORDINATOR_IMAGE,
   TEST_REFERENCE_VALUES,
+  testCoordinatorYaml,
   testSettings,
 } from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
@@ -36,6 +38,7 @@ async function options(resolver = new MemoryResolver()): Promise<GenerateOptions
     referenceValues: RV,
     workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: ["cd"],
+    coordinatorImage: TEST_COORDINATOR_IMAGE,
   };
 }
 
@@ -197,20 +200,7 @@ Deno.test("resolves each image once even when used by many pods", async () => {
 });
 
 Deno.test("coordinator role and skip-initializer annotations are honoured", async () => {
-  const yaml = `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: coordinator
-  namespace: contrast
-spec:
-  template:
-    metadata:
-      annotations:
-        contrast.edgeless.systems/pod-role: coordinator
-    spec:
-      runtimeClassName: contrast-cc
-      containers: [{name: coordinator, image: "127.0.0.1:5000/web:1.0"}]
----
+  const yaml = `${testCoordinatorYaml()}---
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -367,11 +357,7 @@ spec:
 Deno.test("rejects duplicate resources, two coordinators and invalid YAML", async () => {
   const pod = POD(`  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`);
   await rejects(`${pod}---\n${pod}`, /duplicate Pod "default\/p"/);
-  const coord = (n: string) =>
-    POD(
-      `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`,
-      `  annotations:\n    contrast.edgeless.systems/pod-role: coordinator\n`,
-    ).replace("name: p", `name: ${n}`);
+  const coord = (n: string) => testCoordinatorYaml().replace("name: coordinator\n", `name: ${n}\n`);
   await rejects(`${coord("a")}---\n${coord("b")}`, /exactly one workload may be the coordinator/);
   assert.throws(
     () => parseYamlFile("broken.yml", "a: [\n"),

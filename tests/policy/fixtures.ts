@@ -4,6 +4,7 @@ import { NotFoundError } from "../../util/errors/mod.ts";
 import { buildPolicyData } from "../../policy/policy_data.ts";
 import type { PolicyData } from "../../policy/policy_data_types.ts";
 import { loadDefaultSettings, type Settings } from "../../policy/settings.ts";
+import { coordinatorPodSpec } from "../../deploy/coordinator_yaml.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n";
 const GROUP = "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n";
@@ -53,6 +54,20 @@ export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
     }),
   ],
   [
+    "127.0.0.1:5000/contrast/coordinator:test",
+    image("127.0.0.1:5000/contrast/coordinator", "test", "e", {
+      entrypoint: ["/bin/coordinator"],
+      env: ["PATH=/bin"],
+    }),
+  ],
+  [
+    "127.0.0.1:5000/contrast/coordinator:next",
+    image("127.0.0.1:5000/contrast/coordinator", "next", "f", {
+      entrypoint: ["/bin/coordinator"],
+      env: ["PATH=/bin"],
+    }),
+  ],
+  [
     "127.0.0.1:5000/db:2",
     image("127.0.0.1:5000/db", "2", "d", {
       entrypoint: ["docker-entrypoint.sh"],
@@ -61,6 +76,39 @@ export const IMAGES: ReadonlyMap<string, ResolvedImage> = new Map([
     }),
   ],
 ]);
+
+/** The Coordinator image of the test image lock (pass as `coordinatorImage` to generate). */
+export const TEST_COORDINATOR_IMAGE: string =
+  IMAGES.get("127.0.0.1:5000/contrast/coordinator:test")!
+    .pinned;
+
+/** Another release's Coordinator image (a lock update). */
+export const NEXT_COORDINATOR_IMAGE: string =
+  IMAGES.get("127.0.0.1:5000/contrast/coordinator:next")!
+    .pinned;
+
+/**
+ * A Coordinator StatefulSet whose pod is exactly what `contrast coordinator` writes (one replica,
+ * runtime class `contrast-cc`, namespace `contrast`), running `image`.
+ */
+export function testCoordinatorYaml(image: string = TEST_COORDINATOR_IMAGE): string {
+  const spec = coordinatorPodSpec({ image, runtimeClassName: "contrast-cc", replicas: 1 });
+  return `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: coordinator
+  namespace: contrast
+spec:
+  template:
+    metadata:
+      annotations:
+        contrast.edgeless.systems/pod-role: coordinator
+    spec: ${JSON.stringify(spec)}
+  volumeClaimTemplates:
+    - metadata: {name: state}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`;
+}
 
 /** An in-memory {@link ImageResolver} over {@link IMAGES} (unit tests only), counting calls. */
 export class MemoryResolver implements ImageResolver {

@@ -20,7 +20,14 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import { ADMIN_PORT_ENV, ENV_SOURCES, parseMeshConfig } from "../../../protocol/mesh_config.ts";
 import { transparentRules } from "../../../meshproxy/iptables.ts";
-import { IMAGES, MemoryResolver, OWNER, TEST_REFERENCE_VALUES, testSettings } from "../fixtures.ts";
+import {
+  IMAGES,
+  MemoryResolver,
+  OWNER,
+  TEST_COORDINATOR_IMAGE,
+  TEST_REFERENCE_VALUES,
+  testSettings,
+} from "../fixtures.ts";
 import { coordinatorYaml } from "../../../deploy/coordinator_yaml.ts";
 
 /** The Coordinator's port variables (`coordinator/main.ts`), each shaped like a service link. */
@@ -131,13 +138,14 @@ Deno.test("the host cannot choose the Coordinator's ports as service links", asy
     const result = await generate([parseYamlFile(
       "coordinator.yml",
       coordinatorYaml({
-        image: IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned,
+        image: TEST_COORDINATOR_IMAGE,
         runtimeClassName: "contrast-cc",
         namespace: "shop",
         replicas,
       }),
     )], {
       settings: await testSettings(),
+      coordinatorImage: TEST_COORDINATOR_IMAGE,
       resolver: new MemoryResolver(IMAGES),
       rules: RULES,
       referenceValues: TEST_REFERENCE_VALUES,
