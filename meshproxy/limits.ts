@@ -10,6 +10,7 @@
  * @module
  */
 import type { HandshakeLimitAction, MeshLimitSettings } from "../protocol/mesh_config.ts";
+import { memoryConnectionCap, type MemoryLimit } from "./memory_limit.ts";
 
 /**
  * Open files the proxy's process may hold by default: the `nofile` hard limit the images run
@@ -64,14 +65,22 @@ export interface ListenerLimits {
  * below the process's limit.
  *
  * `settings.maxOpenFiles` is the process's descriptor limit (default
- * {@link DEFAULT_MAX_OPEN_FILES}).
+ * {@link DEFAULT_MAX_OPEN_FILES}). When the cgroup's memory limit is known, the default cap is
+ * also at most what half of that memory holds ({@link memoryConnectionCap}), whichever is
+ * smaller. An explicit `settings.maxConnections` wins over both.
  *
  * @param listeners how many ingress and egress listeners the proxy runs
+ * @param memory the cgroup's memory limit (default: not known, the descriptor cap alone)
  */
-export function listenerLimits(settings: MeshLimitSettings, listeners: number): ListenerLimits {
+export function listenerLimits(
+  settings: MeshLimitSettings,
+  listeners: number,
+  memory: MemoryLimit = { kind: "absent" },
+): ListenerLimits {
   const maxOpenFiles = settings.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES;
   const share = Math.floor((maxOpenFiles - RESERVED_FILES) / (2 * Math.max(1, listeners)));
-  const maxConnections = settings.maxConnections ?? Math.max(1, share);
+  const memoryCap = memoryConnectionCap(memory, listeners) ?? Number.POSITIVE_INFINITY;
+  const maxConnections = settings.maxConnections ?? Math.max(1, Math.min(share, memoryCap));
   const maxHandshakes = settings.maxHandshakes ??
     Math.max(1, Math.min(DEFAULT_MAX_HANDSHAKES, Math.floor(maxConnections / 4)));
   return {

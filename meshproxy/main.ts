@@ -52,6 +52,7 @@ import {
 } from "../protocol/mesh_config.ts";
 import { ANY_ADDRESS } from "./any_address.ts";
 import { MeshProxy } from "./proxy.ts";
+import { readCgroupMemoryMax } from "./memory_limit.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 /** Default folder of the initializer's TLS files. */
@@ -235,6 +236,12 @@ export async function meshProxyMain(
     const transparent = o.transparent !== false &&
       booleanEnv("CONTRAST_MESH_TRANSPARENT", true);
     const overrides = parseResolveOverrides(o.resolve);
+    const memoryLimit = await readCgroupMemoryMax();
+    if (memoryLimit.kind === "unreadable") {
+      logger.warn("memory limit not known: default connection caps from descriptors only", {
+        reason: memoryLimit.reason,
+      });
+    }
     proxy = new MeshProxy({
       config,
       tlsConfigDir: o.tlsConfigDir,
@@ -247,6 +254,7 @@ export async function meshProxyMain(
       adminHost: o.adminHost,
       credentialsWaitMs: seconds(o.credentialsWaitSeconds, "credentials-wait-seconds"),
       limits: limitSettings(o),
+      memoryLimit,
       reloadIntervalMs: seconds(o.reloadIntervalSeconds, "reload-interval-seconds"),
       logger,
     });

@@ -11,6 +11,7 @@ import { UnavailableError } from "../util/errors/mod.ts";
 import type { Logger } from "../util/log/logger.ts";
 import type { MeshConfig, MeshLimitSettings } from "../protocol/mesh_config.ts";
 import { type ListenerLimits, listenerLimits } from "./limits.ts";
+import type { MemoryLimit } from "./memory_limit.ts";
 import { INBOUND_PORT_BASE } from "../protocol/mesh_config.ts";
 import { type AdminServer, serveAdmin } from "./admin.ts";
 import {
@@ -54,6 +55,8 @@ export interface MeshProxyOptions {
    * ones are derived (see `limits.ts`).
    */
   readonly limits?: MeshLimitSettings;
+  /** The cgroup's memory limit, bounding the default connection caps (default: not known). */
+  readonly memoryLimit?: MemoryLimit;
   /** Applies the transparent-mode rules (default {@link applyTransparentRules}). */
   readonly applyRules?: (plan: TransparentPlan) => Promise<unknown>;
 }
@@ -213,7 +216,7 @@ export class MeshProxy {
   get limits(): ListenerLimits {
     const c = this.#o.config;
     const settings = this.#o.limits ?? {};
-    return listenerLimits(settings, c.inbound.length + c.egress.length);
+    return listenerLimits(settings, c.inbound.length + c.egress.length, this.#o.memoryLimit);
   }
 
   async #startListeners(credentials: MeshCredentials): Promise<void> {

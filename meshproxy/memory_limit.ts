@@ -1,0 +1,85 @@
+/**
+ * The memory the proxy may use, read from the cgroup v2 file `memory.max`, and the connection cap
+ * per listener that memory allows. Parsing is pure (the file's text in, a typed reading out);
+ * {@link readCgroupMemoryMax} is the one I/O step, done once at start.
+ *
+ * @module
+ */
+
+/** Where cgroup v2 exposes the memory limit of the process's own cgroup (inside a container). */
+export const CGROUP_MEMORY_MAX_PATH = "/sys/fs/cgroup/memory.max";
+
+/**
+ * Resident memory one held connection costs, bytes: measured with `bench/meshproxy/flood.ts`
+ * (one proxy, two inbound listeners, 4936 TLS connections held on one: 725 MB resident, about
+ * 130 KB per held connection; see the README's "Measured" paragraph under the mesh proxy).
+ */
+export const BYTES_PER_CONNECTION = 130_000;
+
+/**
+ * Share of the memory limit the listeners' connections may take together; the rest is for the
+ * runtime, credentials, buffers in flight and what a reconnect flood leaves behind (the measured
+ * resident memory grew further under one, see the README).
+ */
+export const CONNECTION_MEMORY_SHARE = 0.5;
+
+/** What `memory.max` says about the memory the proxy may use. */
+export type MemoryLimit =
+  /** A limit in bytes. */
+  | { readonly kind: "limited"; readonly bytes: number }
+  /** `max`: no limit. */
+  | { readonly kind: "unlimited" }
+  /** No such file (no cgroup v2, or not mounted in the container). */
+  | { readonly kind: "absent" }
+  /** The file exists but could not be read or parsed; `reason` says why. */
+  | { readonly kind: "unreadable"; readonly reason: string };
+
+/**
+ * The reading of `memory.max`'s text: `max` (unlimited) or a whole number of bytes, with
+ * surrounding whitespace; `undefined` means the file is absent. Anything else is `unreadable`.
+ */
+export function parseMemoryMax(text: string | undefined): MemoryLimit {
+  if (text === undefined) return { kind: "absent" };
+  const value = text.trim();
+  if (value === "max") return { kind: "unlimited" };
+  if (!/^[0-9]{1,20}$/.test(value)) {
+    return {
+      kind: "unreadable",
+      reason: `${CGROUP_MEMORY_MAX_PATH}: expected "max" or a number of bytes, got ` +
+        JSON.stringify(value.slice(0, 40)),
+    };
+  }
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes === 0) {
+    return {
+      kind: "unreadable",
+      reason: `${CGROUP_MEMORY_MAX_PATH}: ${value} is not a usable number of bytes`,
+    };
+  }
+  return { kind: "limited", bytes };
+}
+
+/**
+ * Connections each listener may hold within {@link CONNECTION_MEMORY_SHARE} of the memory limit
+ * at {@link BYTES_PER_CONNECTION} each, at least 1; `undefined` when the limit is not known
+ * (unlimited, absent or unreadable: the descriptor-derived cap alone applies then).
+ */
+export function memoryConnectionCap(limit: MemoryLimit, listeners: number): number | undefined {
+  if (limit.kind !== "limited") return undefined;
+  const budget = limit.bytes * CONNECTION_MEMORY_SHARE;
+  return Math.max(1, Math.floor(budget / BYTES_PER_CONNECTION / Math.max(1, listeners)));
+}
+
+/**
+ * Reads `memory.max` at `path` (default {@link CGROUP_MEMORY_MAX_PATH}): a missing file is
+ * `absent`, any other read failure `unreadable` (never thrown: the proxy then keeps the
+ * descriptor-derived cap).
+ */
+export async function readCgroupMemoryMax(path = CGROUP_MEMORY_MAX_PATH): Promise<MemoryLimit> {
+  try {
+    return parseMemoryMax(await Deno.readTextFile(path));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { kind: "absent" };
+    return { kind: "unreadable", reason: `${path}: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The cgroup memory limit and the connection cap it allows: parsing `memory.max` (a number,
+ * `max`, garbage, a missing file) and the default cap taking the smaller of the descriptor and
+ * memory caps, an explicit `maxConnections` winning over both. Unit level: no proxy runs.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { listenerLimits } from "../../meshproxy/limits.ts";
+import {
+  BYTES_PER_CONNECTION,
+  CONNECTION_MEMORY_SHARE,
+  memoryConnectionCap,
+  parseMemoryMax,
+  readCgroupMemoryMax,
+} from "../../meshproxy/memory_limit.ts";
+
+const MiB = 1024 * 1024;
+
+Deno.test("memory.max: a number of bytes, max, a missing file", () => {
+  assert.deepEqual(parseMemoryMax("536870912\n"), { kind: "limited", bytes: 512 * MiB });
+  assert.deepEqual(parseMemoryMax("max\n"), { kind: "unlimited" });
+  assert.deepEqual(parseMemoryMax(undefined), { kind: "absent" });
+});
+
+Deno.test("memory.max: garbage is unreadable, naming the file and the value", () => {
+  for (const text of ["", "512M", "-1", "1.5e9", "max max", "0", "99999999999999999999"]) {
+    const limit = parseMemoryMax(text);
+    assert.equal(limit.kind, "unreadable", text);
+    assert.match((limit as { reason: string }).reason, /\/sys\/fs\/cgroup\/memory\.max/);
+  }
+  assert.match(
+    (parseMemoryMax("512M") as { reason: string }).reason,
+    /expected "max" or a number of bytes, got "512M"/,
+  );
+});
+
+Deno.test("memory cap: half the limit at the measured cost per connection, split by listener", () => {
+  const limit = { kind: "limited", bytes: 512 * MiB } as const;
+  const one = Math.floor(512 * MiB * CONNECTION_MEMORY_SHARE / BYTES_PER_CONNECTION);
+  assert.equal(one, 2064);
+  assert.equal(memoryConnectionCap(limit, 1), one);
+  assert.equal(memoryConnectionCap(limit, 2), 1032);
+  assert.equal(memoryConnectionCap({ kind: "limited", bytes: 1000 }, 3), 1); // never 0
+  assert.equal(memoryConnectionCap({ kind: "unlimited" }, 1), undefined);
+  assert.equal(memoryConnectionCap({ kind: "absent" }, 1), undefined);
+  assert.equal(memoryConnectionCap({ kind: "unreadable", reason: "x" }, 1), undefined);
+});
+
+Deno.test("limits: the default cap is the smaller of the descriptor and memory caps", () => {
+  const small = parseMemoryMax(String(512 * MiB));
+  assert.equal(listenerLimits({}, 1, small).maxConnections, 2064);
+  assert.equal(listenerLimits({}, 1, small).maxHandshakes, 516); // a quarter of the cap
+  // 8 GiB allows 33037 per listener: the descriptor cap (9872) is the smaller one.
+  assert.equal(listenerLimits({}, 1, parseMemoryMax(String(8192 * MiB))).maxConnections, 9872);
+  // Unknown memory: the descriptor cap alone (fail-safe fallback for garbage too).
+  for (const text of ["max", undefined, "garbage"]) {
+    assert.equal(listenerLimits({}, 1, parseMemoryMax(text)).maxConnections, 9872);
+  }
+  assert.equal(listenerLimits({}, 1).maxConnections, 9872);
+  // An explicit maxConnections wins, above the memory cap too.
+  assert.equal(listenerLimits({ maxConnections: 5000 }, 1, small).maxConnections, 5000);
+});
+
+Deno.test("readCgroupMemoryMax: reads the file, a missing one is absent", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/memory.max`;
+    assert.deepEqual(await readCgroupMemoryMax(path), { kind: "absent" });
+    await Deno.writeTextFile(path, "1073741824\n");
+    assert.deepEqual(await readCgroupMemoryMax(path), { kind: "limited", bytes: 1024 * MiB });
+    await Deno.writeTextFile(path, "max\n");
+    assert.deepEqual(await readCgroupMemoryMax(path), { kind: "unlimited" });
+    // A directory in its place cannot be read: unreadable, not thrown.
+    await Deno.remove(path);
+    await Deno.mkdir(path);
+    assert.equal((await readCgroupMemoryMax(path)).kind, "unreadable");
+  });
+});
