@@ -167,7 +167,7 @@ export async function meshProxyMain(
     .option("--reload-interval-seconds <n>", "how often the TLS files are re-read", "2")
     .option(
       "--max-connections <n>",
-      "connections one listener holds at once (default: derived from --max-open-files)",
+      "connections one listener holds at once (default: from --max-open-files and the cgroup memory.max)",
     )
     .option(
       "--max-handshakes <n>",

@@ -7,7 +7,7 @@
  */
 
 /** Where cgroup v2 exposes the memory limit of the process's own cgroup (inside a container). */
-export const CGROUP_MEMORY_MAX_PATH = "/sys/fs/cgroup/memory.max";
+const CGROUP_MEMORY_MAX_PATH = "/sys/fs/cgroup/memory.max";
 
 /**
  * Resident memory one held connection costs, bytes: measured with `bench/meshproxy/flood.ts`
