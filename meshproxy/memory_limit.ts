@@ -80,6 +80,14 @@ export async function readCgroupMemoryMax(path = CGROUP_MEMORY_MAX_PATH): Promis
     return parseMemoryMax(await Deno.readTextFile(path));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { kind: "absent" };
+    if (error instanceof Deno.errors.NotCapable) {
+      // Deno reads nothing below /sys without --allow-all, which contrast's image does not grant.
+      return {
+        kind: "unreadable",
+        reason: `${path}: not readable with this process's Deno permissions (reading below /sys ` +
+          "needs --allow-all); set maxConnections in the limits annotation to fit the memory limit",
+      };
+    }
     return { kind: "unreadable", reason: `${path}: ${(error as Error).message}` };
   }
 }

@@ -77,3 +77,30 @@ Deno.test("readCgroupMemoryMax: reads the file, a missing one is absent", async 
     assert.equal((await readCgroupMemoryMax(path)).kind, "unreadable");
   });
 });
+
+Deno.test("with the image's narrowed permissions memory.max is unreadable, and the reason says why", () =>
+  withTempDir(async (dir) => {
+    const module = new URL("../../meshproxy/memory_limit.ts", import.meta.url).href;
+    const script = `${dir}/read.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { readCgroupMemoryMax } from ${JSON.stringify(module)};\n` +
+        "console.log(JSON.stringify(await readCgroupMemoryMax()));\n",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-check",
+        // What the image grants, plus read of the file itself: Deno still needs --allow-all below
+        // /sys (and refuses before it looks whether the file exists).
+        "--allow-read=/sys/fs/cgroup/memory.max",
+        script,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const limit = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(limit.kind, "unreadable");
+    assert.match(limit.reason, /needs --allow-all.*maxConnections/);
+  }));
