@@ -108,67 +108,81 @@ function refusals(proxy: MeshProxy, direction: string, listener: string, reason:
   return proxy.metrics.get("meshproxy_limit_refusals_total", { direction, listener, reason });
 }
 
-async function ingressProxy(
-  root: string,
-  echoPort: number,
+/** What {@link withIngressProxy} gives a test: the proxy, a mesh peer, the app and its sockets. */
+interface IngressSetup {
+  readonly proxy: MeshProxy;
+  readonly peer: PodFiles;
+  readonly meshCa: string;
+  readonly echo: Awaited<ReturnType<typeof startEchoApp>>;
+  /** Client sockets the test opened: destroyed at the end, however the test ends. */
+  readonly held: Held[];
+}
+
+/**
+ * Runs `fn` against an ingress proxy (annotation `ingress`, `limits`) in front of an echo app on
+ * port 7000; afterwards destroys `held`'s sockets and closes the proxy and the app.
+ */
+function withIngressProxy(
   ingress: string,
   limits: MeshLimitSettings,
-) {
-  const ca = await meshAuthority();
-  const proxy = await startProxy(
-    { ingress, podPorts: "7000" },
-    await podDir(root, "web", await issuePod(ca, ["web"])),
-    { upstreamPorts: new Map([[7000, echoPort]]), limits },
-  );
-  const peer = await issuePod(ca, ["bot"]);
-  return { proxy, peer, meshCa: peer.meshCa };
+  fn: (setup: IngressSetup) => Promise<void>,
+): Promise<void> {
+  return withTempDir(async (root) => {
+    const echo = await startEchoApp();
+    const ca = await meshAuthority();
+    const proxy = await startProxy(
+      { ingress, podPorts: "7000" },
+      await podDir(root, "web", await issuePod(ca, ["web"])),
+      { upstreamPorts: new Map([[7000, echo.port]]), limits },
+    );
+    const peer = await issuePod(ca, ["bot"]);
+    const held: Held[] = [];
+    try {
+      await fn({ proxy, peer, meshCa: peer.meshCa, echo, held });
+    } finally {
+      for (const h of held) h.socket.destroy();
+      await proxy.close();
+      await echo.close();
+    }
+  });
 }
 
 Deno.test({
   name: "connection cap: connections beyond maxConnections are closed at accept and counted",
   ...opts,
   fn: () =>
-    withTempDir(async (root) => {
-      const echo = await startEchoApp();
-      // A `false` port: anyone can finish the handshake and hold a connection.
-      const { proxy, meshCa } = await ingressProxy(root, echo.port, "web#7000#false", {
-        maxConnections: 4,
-        maxHandshakes: 4,
-      });
+    // A `false` port: anyone can finish the handshake and hold a connection.
+    withIngressProxy("web#7000#false", {
+      maxConnections: 4,
+      maxHandshakes: 4,
+    }, async ({ proxy, meshCa, echo, held }) => {
       const port = inboundPort(proxy, "web");
-      const held: Held[] = [];
-      try {
-        for (let i = 0; i < 4; i++) {
-          const h = await openTls(port, { ca: meshCa });
-          assert.ok(h, `connection ${i + 1} of 4 is served`);
-          assert.equal(await h.echo(`ping${i}`), `ping${i}`);
-          held.push(h);
-        }
-        const fifth = await openTls(port, { ca: meshCa });
-        if (fifth) held.push(fifth);
-        assert.equal(fifth, undefined, "the fifth connection is closed before its handshake");
-        assert.equal(refusals(proxy, "ingress", "web", "connection_limit"), 1);
-        assert.equal(echo.accepted(), 4, "nothing of the refused connection reached the app");
-        for (const h of held) assert.equal(await h.echo("still"), "still", "held ones go on");
-        // A slot freed is a slot served.
-        held.shift()!.socket.destroy();
-        await until(
-          () =>
-            proxy.metrics.get("meshproxy_open_connections", {
-              direction: "ingress",
-              listener: "web",
-            }) === 3,
-          "the closed connection to be released",
-        );
-        const again = await openTls(port, { ca: meshCa });
-        assert.ok(again, "a new connection is served once one closed");
-        assert.equal(await again.echo("back"), "back");
-        held.push(again);
-      } finally {
-        for (const h of held) h.socket.destroy();
-        await proxy.close();
-        await echo.close();
+      for (let i = 0; i < 4; i++) {
+        const h = await openTls(port, { ca: meshCa });
+        assert.ok(h, `connection ${i + 1} of 4 is served`);
+        assert.equal(await h.echo(`ping${i}`), `ping${i}`);
+        held.push(h);
       }
+      const fifth = await openTls(port, { ca: meshCa });
+      if (fifth) held.push(fifth);
+      assert.equal(fifth, undefined, "the fifth connection is closed before its handshake");
+      assert.equal(refusals(proxy, "ingress", "web", "connection_limit"), 1);
+      assert.equal(echo.accepted(), 4, "nothing of the refused connection reached the app");
+      for (const h of held) assert.equal(await h.echo("still"), "still", "held ones go on");
+      // A slot freed is a slot served.
+      held.shift()!.socket.destroy();
+      await until(
+        () =>
+          proxy.metrics.get("meshproxy_open_connections", {
+            direction: "ingress",
+            listener: "web",
+          }) === 3,
+        "the closed connection to be released",
+      );
+      const again = await openTls(port, { ca: meshCa });
+      assert.ok(again, "a new connection is served once one closed");
+      assert.equal(await again.echo("back"), "back");
+      held.push(again);
     }),
 });
 
@@ -177,72 +191,63 @@ Deno.test({
     "handshake cap (close-oldest): a flood of unfinished handshakes, reopened as it is closed, stays at the cap and mesh peers are still served",
   ...opts,
   fn: () =>
-    withTempDir(async (root) => {
-      const echo = await startEchoApp();
-      const { proxy, peer } = await ingressProxy(root, echo.port, "", {
-        maxConnections: 64,
-        maxHandshakes: 8,
-        handshakeTimeoutSeconds: 3, // (the flood's closed connections are released by then)
-      });
+    withIngressProxy("", {
+      maxConnections: 64,
+      maxHandshakes: 8,
+      handshakeTimeoutSeconds: 3, // (the flood's closed connections are released by then)
+    }, async ({ proxy, peer, held: flood }) => {
       const port = inboundPort(proxy, "port-7000");
       const labels = { direction: "ingress", listener: "port-7000" };
-      const flood: Held[] = [];
-      try {
-        // The flood comes from 127.0.0.2, the peers from 127.0.0.1.
-        for (let i = 0; i < 8; i++) flood.push(await openRaw(port, "127.0.0.2"));
-        await until(
-          () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 8,
-          "8 handshakes in progress",
-        );
-        // The flood goes on: each new connection closes the flood's oldest unfinished handshake.
-        for (let i = 0; i < 8; i++) flood.push(await openRaw(port, "127.0.0.2"));
-        await until(() => flood.slice(0, 8).every((h) => h.closed()), "the oldest 8 closed");
-        assert.ok(flood.slice(8).every((h) => !h.closed()), "the newest 8 are held");
-        assert.equal(proxy.metrics.get("meshproxy_handshakes_in_progress", labels), 8);
-        assert.equal(refusals(proxy, "ingress", "port-7000", "handshake_evicted"), 8);
-        // Now each flood connection the proxy closes is reopened at once, as fast as this process
-        // can: mesh peers still get through, every one.
-        let churning = true;
-        let reopened = 0;
-        const churn = (h: Held) => {
-          h.socket.once("close", async () => {
-            if (!churning) return;
-            reopened++;
-            const next = await openRaw(port, "127.0.0.2").catch(() => undefined);
-            if (next) {
-              flood.push(next);
-              churn(next);
-            }
-          });
-        };
-        flood.slice(8).forEach(churn);
-        for (let i = 0; i < 5; i++) {
-          // Twice the cap of new flood connections arrive during each peer's handshake.
-          const burst = Array.from({ length: 16 }, () =>
-            openRaw(port, "127.0.0.2").then((next) => {
-              flood.push(next);
-              churn(next);
-            }));
-          const served = await tlsExchange(port, `hello${i}`, client(peer));
-          await Promise.all(burst);
-          assert.equal(served.received, `hello${i}`, JSON.stringify(served));
-        }
-        churning = false;
-        assert.ok(reopened >= 40, `the flood was closed and reopened ${reopened} times`);
-        assert.ok(proxy.metrics.get("meshproxy_handshakes_in_progress", labels) <= 8);
-        assert.equal(
-          proxy.metrics.get("meshproxy_handshake_failures_total", {
-            ...labels,
-            reason: "rejected_or_aborted",
-          }),
-          0,
-          "handshakes closed by the cap are not counted as failed handshakes",
-        );
-      } finally {
-        for (const h of flood) h.socket.destroy();
-        await proxy.close();
-        await echo.close();
+      // The flood comes from 127.0.0.2, the peers from 127.0.0.1.
+      for (let i = 0; i < 8; i++) flood.push(await openRaw(port, "127.0.0.2"));
+      await until(
+        () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 8,
+        "8 handshakes in progress",
+      );
+      // The flood goes on: each new connection closes the flood's oldest unfinished handshake.
+      for (let i = 0; i < 8; i++) flood.push(await openRaw(port, "127.0.0.2"));
+      await until(() => flood.slice(0, 8).every((h) => h.closed()), "the oldest 8 closed");
+      assert.ok(flood.slice(8).every((h) => !h.closed()), "the newest 8 are held");
+      assert.equal(proxy.metrics.get("meshproxy_handshakes_in_progress", labels), 8);
+      assert.equal(refusals(proxy, "ingress", "port-7000", "handshake_evicted"), 8);
+      // Now each flood connection the proxy closes is reopened at once, as fast as this process
+      // can: mesh peers still get through, every one.
+      let churning = true;
+      let reopened = 0;
+      const churn = (h: Held) => {
+        h.socket.once("close", async () => {
+          if (!churning) return;
+          reopened++;
+          const next = await openRaw(port, "127.0.0.2").catch(() => undefined);
+          if (next) {
+            flood.push(next);
+            churn(next);
+          }
+        });
+      };
+      flood.slice(8).forEach(churn);
+      for (let i = 0; i < 5; i++) {
+        // Twice the cap of new flood connections arrive during each peer's handshake.
+        const burst = Array.from({ length: 16 }, () =>
+          openRaw(port, "127.0.0.2").then((next) => {
+            flood.push(next);
+            churn(next);
+          }));
+        const served = await tlsExchange(port, `hello${i}`, client(peer));
+        await Promise.all(burst);
+        assert.equal(served.received, `hello${i}`, JSON.stringify(served));
       }
+      churning = false;
+      assert.ok(reopened >= 40, `the flood was closed and reopened ${reopened} times`);
+      assert.ok(proxy.metrics.get("meshproxy_handshakes_in_progress", labels) <= 8);
+      assert.equal(
+        proxy.metrics.get("meshproxy_handshake_failures_total", {
+          ...labels,
+          reason: "rejected_or_aborted",
+        }),
+        0,
+        "handshakes closed by the cap are not counted as failed handshakes",
+      );
     }),
 });
 
@@ -251,40 +256,31 @@ Deno.test({
     "handshake cap (refuse-new): a new connection is refused while the cap is held; served again once the flood ends",
   ...opts,
   fn: () =>
-    withTempDir(async (root) => {
-      const echo = await startEchoApp();
-      const { proxy, peer } = await ingressProxy(root, echo.port, "", {
-        maxConnections: 64,
-        maxHandshakes: 4,
-        onHandshakeLimit: "refuse-new",
-        // Deno's node:tls notices a client that closes during its handshake only at this timeout.
-        handshakeTimeoutSeconds: 1,
-      });
+    withIngressProxy("", {
+      maxConnections: 64,
+      maxHandshakes: 4,
+      onHandshakeLimit: "refuse-new",
+      // Deno's node:tls notices a client that closes during its handshake only at this timeout.
+      handshakeTimeoutSeconds: 1,
+    }, async ({ proxy, peer, held: flood }) => {
       const port = inboundPort(proxy, "port-7000");
       const labels = { direction: "ingress", listener: "port-7000" };
-      const flood: Held[] = [];
-      try {
-        for (let i = 0; i < 4; i++) flood.push(await openRaw(port));
-        await until(
-          () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 4,
-          "4 handshakes in progress",
-        );
-        const refused = await tlsExchange(port, "hello", client(peer));
-        assert.equal(refused.received, "", "the peer is refused while the cap is held");
-        assert.equal(refusals(proxy, "ingress", "port-7000", "handshake_limit"), 1);
-        assert.ok(flood.every((h) => !h.closed()), "the held handshakes stay");
-        for (const h of flood) h.socket.destroy();
-        await until(
-          () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 0,
-          "the flood to be released",
-        );
-        const served = await tlsExchange(port, "hello", client(peer));
-        assert.equal(served.received, "hello", JSON.stringify(served));
-      } finally {
-        for (const h of flood) h.socket.destroy();
-        await proxy.close();
-        await echo.close();
-      }
+      for (let i = 0; i < 4; i++) flood.push(await openRaw(port));
+      await until(
+        () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 4,
+        "4 handshakes in progress",
+      );
+      const refused = await tlsExchange(port, "hello", client(peer));
+      assert.equal(refused.received, "", "the peer is refused while the cap is held");
+      assert.equal(refusals(proxy, "ingress", "port-7000", "handshake_limit"), 1);
+      assert.ok(flood.every((h) => !h.closed()), "the held handshakes stay");
+      for (const h of flood) h.socket.destroy();
+      await until(
+        () => proxy.metrics.get("meshproxy_handshakes_in_progress", labels) === 0,
+        "the flood to be released",
+      );
+      const served = await tlsExchange(port, "hello", client(peer));
+      assert.equal(served.received, "hello", JSON.stringify(served));
     }),
 });
 
