@@ -145,6 +145,16 @@ function initdataPolicy(initdata: Initdata, file: string): PolicyDocument {
   };
 }
 
+/** The policy document of a policy text `text` (no initdata), its digest the SHA-256 of `bytes`. */
+async function plainPolicy(
+  form: "policy-text" | "legacy",
+  text: string,
+  bytes: Uint8Array,
+): Promise<PolicyDocument> {
+  const { rules, policyData } = splitPolicyText(text);
+  return { form, rules, policyData, digest: encodeHex(await sha256(bytes)), otherInitdataKeys: [] };
+}
+
 /**
  * Reads a policy given on its own: initdata TOML, a policy text (rules + `policy_data := …`), or
  * an annotation value (base64 of gzipped initdata, or legacy base64 policy text).
@@ -160,14 +170,7 @@ export async function readStandalonePolicy(
     return initdataPolicy(await parseInitdata(bytes, file), file);
   }
   if (text.includes("package agent_policy")) {
-    const { rules, policyData } = splitPolicyText(text);
-    return {
-      form: "policy-text",
-      rules,
-      policyData,
-      digest: encodeHex(await sha256(bytes)),
-      otherInitdataKeys: [],
-    };
+    return await plainPolicy("policy-text", text, bytes);
   }
   const value = text.trim();
   try {
@@ -182,14 +185,7 @@ export async function readStandalonePolicy(
     })();
     const decoded = raw ? new TextDecoder().decode(raw) : "";
     if (raw && decoded.includes("package agent_policy")) {
-      const { rules, policyData } = splitPolicyText(decoded);
-      return {
-        form: "legacy",
-        rules,
-        policyData,
-        digest: encodeHex(await sha256(raw)),
-        otherInitdataKeys: [],
-      };
+      return await plainPolicy("legacy", decoded, raw);
     }
     // Only an annotation value that really is gzip data keeps the gzip/initdata error: anything
     // else (plain text that happens to decode as base64 included) is none of the forms.
