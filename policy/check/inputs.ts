@@ -9,6 +9,7 @@
 import { plainYamlValue } from "../../util/yaml/plain_value.ts";
 import { goYamlTags } from "../../util/yaml/go_yaml_schema.ts";
 import { kubectlDisagreements } from "../../util/yaml/kubectl_agreement.ts";
+import { separatorBoms } from "../../util/yaml/separator_boms.ts";
 import { parseAllDocuments } from "yaml";
 import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
@@ -86,12 +87,15 @@ async function listFiles(path: string): Promise<string[]> {
  *   would read differently (`util/yaml/kubectl_agreement.ts`)
  */
 export function parseYamlDocuments(
-  text: string,
+  fileText: string,
   file: string,
 ): { origin: string; value: unknown }[] {
   const out: { origin: string; value: unknown }[] = [];
   // Read as kubectl (go-yaml v2) reads it, as generate does; what kubectl would read otherwise
   // is refused.
+  const boms = separatorBoms(file, fileText);
+  if (boms.issues.length > 0) throw new ParseError(boms.issues[0]!.path, boms.issues[0]!.reason);
+  const text = boms.text;
   const parsed = parseAllDocuments(text, { version: "1.1", customTags: goYamlTags });
   if (!Array.isArray(parsed)) throw new ParseError(file, "not a YAML stream");
   const disagreement = parsed.every((doc) => doc.errors.length === 0)
