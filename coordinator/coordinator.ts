@@ -100,6 +100,7 @@ import { ConflictError, ForbiddenError, PreconditionFailedError } from "../proto
 import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
+import { VendorLookupBudget } from "../collateral/lookup_budget.ts";
 import { checkAdmission } from "../manifest/admission.ts";
 import { workloadOwnersOf } from "../manifest/workload_owners.ts";
 import { launchPolicyDigest } from "./launch_digest.ts";
@@ -127,6 +128,11 @@ export interface CoordinatorOptions {
   readonly metrics: CoordinatorMetrics;
   /** Mesh challenge nonces. */
   readonly nonces?: NonceStore;
+  /**
+   * Per-client budget of uncached vendor lookups the evidence of mesh requests may cause (the
+   * client is the request's source address); default {@link VendorLookupBudget}'s defaults.
+   */
+  readonly vendorLookupBudget?: VendorLookupBudget;
   /** The clock. */
   readonly now?: () => Date;
   /**
@@ -207,6 +213,7 @@ export class Coordinator {
   readonly #hpke: HpkeRecipient;
   readonly #options: CoordinatorOptions;
   readonly #nonces: NonceStore;
+  readonly #lookupBudget: VendorLookupBudget;
   readonly #now: () => Date;
   /** The policy digest this process's evidence carries (what it runs). */
   readonly #ownPolicy: string | undefined;
@@ -232,6 +239,7 @@ export class Coordinator {
     this.#hpke = hpke;
     this.#options = options;
     this.#nonces = options.nonces ?? new NonceStore();
+    this.#lookupBudget = options.vendorLookupBudget ?? new VendorLookupBudget();
     this.#now = options.now ?? (() => new Date());
     this.#state = state;
   }
@@ -729,7 +737,7 @@ export class Coordinator {
    * key, if its evidence verifies against the current manifest and carries the manifest's
    * `coordinator` policy.
    */
-  async peerSeed(request: PeerSeedRequest): Promise<PeerSeedResponseJson> {
+  async peerSeed(request: PeerSeedRequest, client = ""): Promise<PeerSeedResponseJson> {
     const state = await this.#fresh();
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest: cannot serve a peer");
@@ -739,6 +747,7 @@ export class Coordinator {
       request,
       await peerReportData({ nonce: request.nonce, hpkePublicKey: request.hpkePublicKey }),
       "this request's key and nonce",
+      client,
     );
     if (matched.entry.Role !== "coordinator") {
       throw new ForbiddenError(
@@ -836,9 +845,13 @@ export class Coordinator {
     };
   }
 
-  /** `POST /mesh/certificate`: attests an initializer and issues its certificate. */
+  /**
+   * `POST /mesh/certificate`: attests an initializer and issues its certificate. `client` (the
+   * source address) is charged for vendor lookups its evidence causes.
+   */
   async issueMeshCertificate(
     request: MeshCertificateRequest,
+    client = "",
   ): Promise<MeshCertificateResponseJson> {
     const state = await this.#fresh();
     if (state.phase !== "active") {
@@ -855,6 +868,7 @@ export class Coordinator {
           hpkePublicKey: request.hpkePublicKey,
         }),
         "this request's keys and nonce",
+        client,
       );
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
@@ -920,6 +934,7 @@ export class Coordinator {
    * manifest and checks that the evidence carries exactly `reportData`.
    *
    * @param binds what `reportData` binds, for the error message
+   * @param client the source address, charged for uncached vendor lookups the evidence causes
    * @throws {ValidationError} naming `reportData` when the evidence binds something else
    */
   async #verifyNonceBoundEvidence(
@@ -927,11 +942,13 @@ export class Coordinator {
     request: { readonly nonce: Uint8Array; readonly evidence: Evidence },
     reportData: Uint8Array,
     binds: string,
+    client: string,
   ): Promise<ManifestVerification> {
     this.#nonces.redeem(request.nonce);
     const verified = await this.#options.verifyEvidence(state.manifest, request.evidence, {
       reportData,
       now: this.#now(),
+      vendorLookups: this.#lookupBudget.allowanceFor(client),
     });
     if (!constantTimeEqual(verified.claims.reportData, reportData)) {
       throw new ValidationError("reportData", `evidence does not bind ${binds}`);

@@ -54,13 +54,18 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
       method: "POST",
       path: ApiPath.meshCertificate,
       handle: async (r) => ({
-        body: await coordinator.issueMeshCertificate(parseMeshCertificateRequest(r.body)),
+        body: await coordinator.issueMeshCertificate(
+          parseMeshCertificateRequest(r.body),
+          r.clientAddress,
+        ),
       }),
     },
     {
       method: "POST",
       path: ApiPath.peerSeed,
-      handle: async (r) => ({ body: await coordinator.peerSeed(parsePeerSeedRequest(r.body)) }),
+      handle: async (r) => ({
+        body: await coordinator.peerSeed(parsePeerSeedRequest(r.body), r.clientAddress),
+      }),
     },
   ];
 }
