@@ -29,7 +29,7 @@ import {
   unanchor,
   valueRegex,
 } from "./regex.ts";
-import { mountOrder } from "./mount_order.ts";
+import { cleanDestination, mountOrder } from "./mount_order.ts";
 import { type PatternShapeCache, patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import { resolveUser } from "./user.ts";
@@ -976,9 +976,12 @@ function containerMounts(
     destinations.add(mount.mount.destination);
   });
   // containerd gives every VOLUME the image declares (and no volumeMount covers) a fresh,
-  // shared read-write directory named like any share.
+  // shared read-write directory named like any share. It compares the paths cleaned (Go's
+  // filepath.Clean): a VOLUME "/data/" beside a volumeMount at "/data" gets no mount, so none is
+  // expected (one would let the host cover the pod's volume with its share).
+  const cleaned = new Set([...destinations].map(cleanDestination));
   for (const volume of image.config.volumes ?? []) {
-    if (destinations.has(volume)) continue;
+    if (destinations.has(volume) || cleaned.has(cleanDestination(volume))) continue;
     mounts.push({
       destination: volume,
       type: "bind",
