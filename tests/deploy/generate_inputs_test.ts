@@ -163,3 +163,62 @@ Deno.test("lists kubectl refuses or reads otherwise are refused (exit 2), naming
     assert.match(issues[0]!.reason, reason);
   }
 });
+
+/** A pod referring to service variables in env and args; `links` sets enableServiceLinks. */
+function serviceVariablePod(name: string, links?: boolean): string {
+  return pod(
+    name,
+    links === undefined ? "" : `  enableServiceLinks: ${links}\n`,
+    `      args: ["--api=$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)", "--db=$(DB_PORT)", "$(NOT_SET)"]
+      env:
+        - {name: DB_ADDRESS, value: "$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)"}
+        - {name: DB_LINK, value: "$(DB_PORT_5432_TCP)"}
+`,
+  );
+}
+
+const DB_SERVICE = `---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  ports: [{port: 5432}]
+`;
+
+Deno.test("$(VAR) of a service variable the kubelet injects: the policy admits the reference as written or the kubelet's value; policy check passes with and without the Service", async () => {
+  for (
+    const [yaml, seed] of [
+      [serviceVariablePod("web") + DB_SERVICE, "5"], // expanded to the Service's values
+      [serviceVariablePod("web"), "6"], // no such Service: the references stay as written
+      [serviceVariablePod("web", false) + DB_SERVICE, "7"], // only KUBERNETES_* expand
+    ] as const
+  ) {
+    const { result, error, out } = await generateAndCheck("app.yml", yaml, seed);
+    assert.equal(error, undefined, out);
+    assert.equal(PASS.exec(out)?.[1], "1", out);
+    const process = result.policies[0]!.policyData.containers[1]!.process;
+    const dbAddress = process.env.find((e) => e.name === "DB_ADDRESS");
+    const argRegexes = process.arg_regexes ?? [];
+    if (yaml.includes("enableServiceLinks: false")) {
+      // Without service links no DB_* variable exists: the reference stays as written.
+      assert.deepEqual(dbAddress, {
+        name: "DB_ADDRESS",
+        value: "$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)",
+      });
+      assert.equal(argRegexes[2], "^\\-\\-db=\\$\\(DB_PORT\\)$");
+    } else {
+      // DB_SERVICE_PORT is also the _PORT variable of a Service "db-service": both shapes.
+      assert.deepEqual(dbAddress, {
+        name: "DB_ADDRESS",
+        regex: "^(\\$\\(DB_SERVICE_HOST\\)|[0-9a-fA-F.:]+):(\\$\\(DB_SERVICE_PORT\\)|[0-9]+|" +
+          "(tcp|udp|sctp)://(\\[[0-9a-fA-F:]+\\]|[0-9.]+):[0-9]+)$",
+      });
+    }
+    // KUBERNETES_* are injected whatever enableServiceLinks says; an unknown name stays.
+    assert.equal(
+      argRegexes[1],
+      "^\\-\\-api=(\\$\\(KUBERNETES_SERVICE_HOST\\)|[0-9a-fA-F.:]+):(\\$\\(KUBERNETES_SERVICE_PORT\\)|[0-9]+|(tcp|udp|sctp)://(\\[[0-9a-fA-F:]+\\]|[0-9.]+):[0-9]+)$",
+    );
+    assert.equal(argRegexes[3], "^\\$\\(NOT_SET\\)$");
+  }
+});
