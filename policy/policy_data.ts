@@ -9,7 +9,15 @@
 import type { ResolvedImage } from "../oci/types.ts";
 import type { ParseError } from "../util/errors/mod.ts";
 import { childPath, IssueList } from "../util/json/mod.ts";
-import { type ConfigSource, envExpectation, expandVars, type PodFacts, resolveEnv } from "./env.ts";
+import {
+  type ConfigSource,
+  envExpectation,
+  expandVars,
+  type PodFacts,
+  resolveEnv,
+  serviceVariables,
+  type UndefinedVariable,
+} from "./env.ts";
 import type {
   CapabilitySets,
   ContainerExpectation,
@@ -294,6 +302,8 @@ interface PodContext {
   readonly namePattern: string;
   readonly hostname: string;
   readonly envRegexes: readonly string[];
+  /** `$(NAME)` of a service variable the pod does not define (see `serviceVariables`). */
+  readonly undefinedVariable: UndefinedVariable;
   readonly automountToken: boolean;
   readonly sandboxPidns: boolean;
 }
@@ -338,6 +348,10 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
   const { volumes, refusedVolumes } = readVolumes(input, issues);
   const { sysctls, optionalSysctls } = podSysctls(settings, podSecurity);
   const serviceLinks = spec.enableServiceLinks !== false;
+  const serviceEnv = [
+    ...settings.container.service_link_env_regexes,
+    ...(serviceLinks ? settings.container.service_env_regexes : []),
+  ];
   return {
     input,
     settings,
@@ -367,11 +381,8 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
     namespaces: sorted(settings.container.namespaces),
     namePattern,
     hostname,
-    envRegexes: [
-      `^HOSTNAME=${hostname}$`,
-      ...settings.container.service_link_env_regexes,
-      ...(serviceLinks ? settings.container.service_env_regexes : []),
-    ],
+    envRegexes: [`^HOSTNAME=${hostname}$`, ...serviceEnv],
+    undefinedVariable: serviceVariables(serviceEnv),
     automountToken: spec.automountServiceAccountToken !== false,
     sandboxPidns: spec.shareProcessNamespace === true,
   };
@@ -681,6 +692,7 @@ function containerExpectation(
     pod.input.config,
     path,
     issues,
+    pod.undefinedVariable,
   );
   const { mounts, storages } = containerMounts(pod, c, image, privileged, path);
   return {
@@ -688,7 +700,7 @@ function containerExpectation(
     kind,
     image: image.pinned,
     process: {
-      ...containerArgs(c, image, podVars, path, issues),
+      ...containerArgs(c, image, podVars, pod.undefinedVariable, path, issues),
       env: [...env].flatMap(([n, v]) => {
         try {
           return [envExpectation(n, v)];
@@ -827,6 +839,7 @@ function containerArgs(
   c: Record<string, unknown>,
   image: ResolvedImage,
   podVars: Parameters<typeof expandVars>[1],
+  undefinedVariable: UndefinedVariable,
   path: string,
   issues: IssueList,
 ): { args: readonly string[]; arg_regexes?: readonly string[] } {
@@ -837,9 +850,10 @@ function containerArgs(
     : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
   if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
   const expandedArgs: PartialValue[] = raw.map((arg, k) => {
-    const expanded = command !== undefined || args !== undefined
-      ? expandVars(arg, podVars)
-      : [{ literal: arg }];
+    // Only the pod's command and args are expanded, not the image's Entrypoint or Cmd.
+    const fromPod = command !== undefined ||
+      (args !== undefined && k >= image.config.entrypoint.length);
+    const expanded = fromPod ? expandVars(arg, podVars, undefinedVariable) : [{ literal: arg }];
     const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
     if (hasSecret(expanded)) {
       issues.add(
