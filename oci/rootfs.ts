@@ -52,6 +52,27 @@ type LookupResult =
 /** Largest file whose content is kept in memory. */
 const MAX_CAPTURED_FILE = 16 * 1024 * 1024;
 const MAX_SYMLINK_HOPS = 40;
+/**
+ * Longest path or link target in bytes: Linux's `PATH_MAX` (4096) less the NUL. A runtime cannot
+ * extract a longer one, and walking one costs time in its number of components.
+ */
+const MAX_PATH_BYTES = 4095;
+const ENCODER = new TextEncoder();
+
+/** @throws {ParseError} naming `field` when `path` is longer than {@link MAX_PATH_BYTES} */
+function checkPathLength(path: string, what: string, field: string): void {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only long strings need encoding.
+  if (path.length * 3 <= MAX_PATH_BYTES) return;
+  const bytes = ENCODER.encode(path).length;
+  if (bytes > MAX_PATH_BYTES) {
+    throw new ParseError(
+      field,
+      `${what} ${
+        JSON.stringify(path.slice(0, 64))
+      }… is ${bytes} bytes, longer than ${MAX_PATH_BYTES} bytes (Linux PATH_MAX)`,
+    );
+  }
+}
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";
 
@@ -173,9 +194,14 @@ export class LayeredFilesystem {
    * Applies one tar entry of layer `layer` (entries must come in tar order, layers lowest
    * first). `data` is the content of wanted files.
    *
-   * @throws {ParseError} naming `field` for a hard link to a missing file
+   * @throws {ParseError} naming `field` for a hard link to a missing file, or a path or link
+   *   target longer than Linux's `PATH_MAX`
    */
   applyEntry(entry: TarEntry, layer: number, field: string, data?: Uint8Array): void {
+    checkPathLength(entry.path, "path", field);
+    if (entry.type === "symlink" || entry.type === "hardlink") {
+      checkPathLength(entry.linkName, `link target of ${entry.path}`, field);
+    }
     const parts = normalizePath(entry.path);
     if (parts.length === 0) return; // the root directory itself
     const name = parts[parts.length - 1]!;

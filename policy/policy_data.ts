@@ -9,7 +9,15 @@
 import type { ResolvedImage } from "../oci/types.ts";
 import type { ParseError } from "../util/errors/mod.ts";
 import { childPath, IssueList } from "../util/json/mod.ts";
-import { type ConfigSource, envExpectation, expandVars, type PodFacts, resolveEnv } from "./env.ts";
+import {
+  type ConfigSource,
+  envExpectation,
+  expandVars,
+  type PodFacts,
+  resolveEnv,
+  serviceVariables,
+  type UndefinedVariable,
+} from "./env.ts";
 import type {
   CapabilitySets,
   ContainerExpectation,
@@ -29,7 +37,7 @@ import {
   unanchor,
   valueRegex,
 } from "./regex.ts";
-import { mountOrder } from "./mount_order.ts";
+import { cleanDestination, mountOrder } from "./mount_order.ts";
 import { type PatternShapeCache, patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import type { SharedPolicyValues } from "./shared_values.ts";
@@ -309,6 +317,8 @@ interface PodContext {
   readonly namePattern: string;
   readonly hostname: string;
   readonly envRegexes: readonly string[];
+  /** `$(NAME)` of a service variable the pod does not define (see `serviceVariables`). */
+  readonly undefinedVariable: UndefinedVariable;
   readonly automountToken: boolean;
   readonly sandboxPidns: boolean;
 }
@@ -355,6 +365,10 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
     ? shared(input, "sysctls", () => podSysctls(settings, podSecurity))
     : podSysctls(settings, podSecurity);
   const serviceLinks = spec.enableServiceLinks !== false;
+  const serviceEnv = [
+    ...settings.container.service_link_env_regexes,
+    ...(serviceLinks ? settings.container.service_env_regexes : []),
+  ];
   return {
     input,
     settings,
@@ -390,11 +404,8 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
     namespaces: shared(input, "namespaces", () => sorted(settings.container.namespaces)),
     namePattern,
     hostname,
-    envRegexes: [
-      `^HOSTNAME=${hostname}$`,
-      ...settings.container.service_link_env_regexes,
-      ...(serviceLinks ? settings.container.service_env_regexes : []),
-    ],
+    envRegexes: [`^HOSTNAME=${hostname}$`, ...serviceEnv],
+    undefinedVariable: serviceVariables(serviceEnv),
     automountToken: spec.automountServiceAccountToken !== false,
     sandboxPidns: spec.shareProcessNamespace === true,
   };
@@ -714,6 +725,7 @@ function containerExpectation(
     pod.input.config,
     path,
     issues,
+    pod.undefinedVariable,
   );
   const { mounts, storages } = containerMounts(pod, c, image, privileged, path);
   return {
@@ -721,7 +733,7 @@ function containerExpectation(
     kind,
     image: image.pinned,
     process: {
-      ...containerArgs(c, image, podVars, path, issues),
+      ...containerArgs(c, image, podVars, pod.undefinedVariable, path, issues),
       env: [...env].flatMap(([n, v]) => {
         try {
           return [envExpectation(n, v)];
@@ -867,6 +879,7 @@ function containerArgs(
   c: Record<string, unknown>,
   image: ResolvedImage,
   podVars: Parameters<typeof expandVars>[1],
+  undefinedVariable: UndefinedVariable,
   path: string,
   issues: IssueList,
 ): { args: readonly string[]; arg_regexes?: readonly string[] } {
@@ -877,9 +890,10 @@ function containerArgs(
     : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
   if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
   const expandedArgs: PartialValue[] = raw.map((arg, k) => {
-    const expanded = command !== undefined || args !== undefined
-      ? expandVars(arg, podVars)
-      : [{ literal: arg }];
+    // Only the pod's command and args are expanded, not the image's Entrypoint or Cmd.
+    const fromPod = command !== undefined ||
+      (args !== undefined && k >= image.config.entrypoint.length);
+    const expanded = fromPod ? expandVars(arg, podVars, undefinedVariable) : [{ literal: arg }];
     const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
     if (hasSecret(expanded)) {
       issues.add(
@@ -1023,9 +1037,12 @@ function containerMounts(
     destinations.add(mount.mount.destination);
   });
   // containerd gives every VOLUME the image declares (and no volumeMount covers) a fresh,
-  // shared read-write directory named like any share.
+  // shared read-write directory named like any share. It compares the paths cleaned (Go's
+  // filepath.Clean): a VOLUME "/data/" beside a volumeMount at "/data" gets no mount, so none is
+  // expected (one would let the host cover the pod's volume with its share).
+  const cleaned = new Set([...destinations].map(cleanDestination));
   for (const volume of image.config.volumes ?? []) {
-    if (destinations.has(volume)) continue;
+    if (destinations.has(volume) || cleaned.has(cleanDestination(volume))) continue;
     mounts.push({
       destination: volume,
       type: "bind",

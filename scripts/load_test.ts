@@ -17,6 +17,17 @@
  * the Coordinator's CPU by thread, the load generator's own CPU (it shares the machine) and the
  * run-queue wait of both (time their threads were runnable but had no CPU).
  *
+ * `--flow initializer` runs the Initializer's whole exchange (`initializer/run.ts`) instead of the
+ * mesh exchange alone (`--flow mesh`, the default and every figure before the tenth round): first
+ * `/attest` of the Coordinator, verified against the pod's trust document, then challenge and
+ * certificate, all three over one pinned TLS connection (one full handshake per attestation in
+ * both flows: a pod connects once). The Coordinator's simulated TEE then signs a report per
+ * attestation in the Coordinator's process, which a real TEE's secure processor does outside it;
+ * that signature's CPU is measured here interleaved with the bound (the same code) and the figures
+ * without it are printed too. `--policy-kb N` pads every policy of the simulated deployment to N
+ * KB (a generated policy is ~120 KB a pod; default: one-line policies): `/attest` carries every
+ * policy document.
+ *
  * `--log-level L` (default `info`, the Coordinator's default and what a deployment runs with:
  * an access line per request and one per issued certificate) is passed to the Coordinator.
  *
@@ -47,13 +58,19 @@
  * Usage: `deno run -A scripts/load_test.ts [--initializers 500] [--rounds 5]
  * [--sweep [LIST] | --concurrency C] [--bound-iterations 100] [--log-level info] [--profile FILE]
  * [--warmup 200] [--against DIR [--against-deno-flags FLAGS]] [--deno-flags FLAGS]
- * [--coordinator-stdout] [--json]`
+ * [--coordinator-stdout] [--flow mesh|initializer] [--policy-kb N] [--json]`
  *
  * @module
  */
 import "reflect-metadata";
 import process from "node:process";
-import { generatePodKeys, requestMeshCredentials } from "../atls/mesh_client.ts";
+import {
+  generatePodKeys,
+  requestAttestedMeshCredentials,
+  requestMeshCredentials,
+} from "../atls/mesh_client.ts";
+import { parseCoordinatorTrust } from "../atls/coordinator_trust.ts";
+import { ManifestVerifiers } from "../manifest/verifiers.ts";
 import { SimulatedSnpEvidenceSource } from "../testing/simulated_evidence.ts";
 import { MEASUREMENT } from "../testing/simulation/deployment.ts";
 import {
@@ -94,6 +111,9 @@ async function processCpuSeconds(pid: number): Promise<number> {
   if (!Number.isFinite(ticks)) throw new Error(`unreadable /proc/${pid}/stat`);
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
+
+/** Length of SNP report data. */
+const REPORT_DATA_LENGTH = 64;
 
 /** USER_HZ of Linux's /proc accounting (100 on every mainstream architecture). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -152,6 +172,12 @@ interface BoundSample {
   readonly sign: number;
   /** WebCrypto's P-384 signature (rebuilds the key pair per call): the old bound's half. */
   readonly webCryptoSign: number;
+  /**
+   * One simulated SNP report for the Coordinator (`--flow initializer`, else 0): what its
+   * simulated TEE computes in its own process for every `/attest`, where a real TEE's secure
+   * processor signs the report outside the Coordinator's CPU time.
+   */
+  readonly simulatedReport: number;
 }
 
 /** This process's CPU seconds so far (user + system). */
@@ -168,7 +194,11 @@ function cpuSeconds(): number {
  * back-to-back runs; WebCrypto's signature too, for comparison with earlier figures. Throws when a
  * verification fails, so it never times a rejection path.
  */
-async function cryptoBoundCpuSeconds(f: BoundFixture, iterations: number): Promise<BoundSample> {
+async function cryptoBoundCpuSeconds(
+  f: BoundFixture,
+  iterations: number,
+  simulatedReport?: () => Promise<unknown>,
+): Promise<BoundSample> {
   let start = cpuSeconds();
   for (let i = 0; i < iterations; i++) {
     const ok = await crypto.subtle.verify(SHA384, f.vcekPublic, f.signature, f.report);
@@ -181,7 +211,13 @@ async function cryptoBoundCpuSeconds(f: BoundFixture, iterations: number): Promi
   start = cpuSeconds();
   for (let i = 0; i < iterations; i++) await crypto.subtle.sign(SHA384, f.meshPrivate, f.tbs);
   const webCryptoSign = (cpuSeconds() - start) / iterations;
-  return { verify, sign, webCryptoSign };
+  let report = 0;
+  if (simulatedReport) {
+    start = cpuSeconds();
+    for (let i = 0; i < iterations; i++) await simulatedReport();
+    report = (cpuSeconds() - start) / iterations;
+  }
+  return { verify, sign, webCryptoSign, simulatedReport: report };
 }
 
 /** Runs `task` `total` times with at most `width` in flight; settles every run. */
@@ -293,6 +329,7 @@ function summarize(level: LevelTotals, initializers: number, rounds: number) {
   const latencies = [...level.latencies].sort((a, b) => a - b);
   const boundMs = median(level.boundSamples.map((b) => b.verify + b.sign)) * 1000;
   const webCryptoBoundMs = median(level.boundSamples.map((b) => b.verify + b.webCryptoSign)) * 1000;
+  const simulatedReportMs = median(level.boundSamples.map((b) => b.simulatedReport)) * 1000;
   const ms = (seconds: number) => Number((seconds * 1000).toFixed(2));
   const cpuPerAttestationMs = latencies.length > 0
     ? (level.coordinatorCpu * 1000) / latencies.length
@@ -327,6 +364,13 @@ function summarize(level: LevelTotals, initializers: number, rounds: number) {
     boundVerifyCpuMs: ms(median(level.boundSamples.map((b) => b.verify))),
     boundSignCpuMs: ms(median(level.boundSamples.map((b) => b.sign))),
     cpuRatio: Number((boundMs / cpuPerAttestationMs).toFixed(3)),
+    simulatedReportCpuMs: ms(simulatedReportMs / 1000),
+    coordinatorCpuMsWithoutSimulatedReport: Number(
+      (cpuPerAttestationMs - simulatedReportMs).toFixed(2),
+    ),
+    cpuRatioWithoutSimulatedReport: Number(
+      (boundMs / (cpuPerAttestationMs - simulatedReportMs)).toFixed(3),
+    ),
     webCryptoSignCpuMs: ms(median(level.boundSamples.map((b) => b.webCryptoSign))),
     cpuRatioWithWebCryptoSign: Number((webCryptoBoundMs / cpuPerAttestationMs).toFixed(3)),
     firstFailure: level.failures[0] === undefined ? undefined : String(level.failures[0]),
@@ -369,6 +413,14 @@ function printLevel(s: LevelSummary, load1: number, log: (line: string) => void)
       `per round): ${s.boundCpuMs} ms (rounds: ${s.boundCpuMsSamples.join(", ")})`,
   );
   log(`CPU ratio (bound / Coordinator per attestation): ${s.cpuRatio}`);
+  if (s.simulatedReportCpuMs > 0) {
+    log(
+      `  without the simulated TEE's report signature of /attest (${s.simulatedReportCpuMs} ms, ` +
+        `CPU, interleaved; a real TEE signs it outside the Coordinator): ` +
+        `${s.coordinatorCpuMsWithoutSimulatedReport} ms per attestation, ratio ` +
+        `${s.cpuRatioWithoutSimulatedReport}`,
+    );
+  }
   log(
     `  (with WebCrypto's signature, ${s.webCryptoSignCpuMs} ms, as the bound before round 8: ` +
       `${s.cpuRatioWithWebCryptoSign})`,
@@ -490,7 +542,17 @@ interface Target {
   readonly levels: LevelTotals[];
   /** One full exchange by a fresh simulated initializer; resolves to its latency, ms. */
   readonly one: () => Promise<number>;
+  /** One simulated SNP report for this Coordinator, as its simulated TEE makes for `/attest`. */
+  readonly coordinatorReport: () => Promise<unknown>;
 }
+
+/**
+ * What each simulated initializer does (`--flow`): `mesh`, the mesh exchange alone (challenge and
+ * certificate; the figures of every round before the tenth); `initializer`, the Initializer's
+ * whole exchange (`initializer/run.ts`): `/attest` of the Coordinator verified against the pod's
+ * trust document, then challenge and certificate, all over one pinned TLS connection.
+ */
+type Flow = "mesh" | "initializer";
 
 /** Flags split on spaces (`--against-deno-flags "--v8-flags=--max-semi-space-size=8"`). */
 function words(value: string | undefined): string[] {
@@ -555,9 +617,11 @@ async function startTarget(
     readonly inspect: boolean;
     readonly traceStdout: boolean;
     readonly onLogLine: (line: string) => void;
+    readonly flow: Flow;
+    readonly policyBytes: number;
   },
 ): Promise<Target> {
-  const ws = await createWorkspace();
+  const ws = await createWorkspace("snp", { policyBytes: options.policyBytes });
   let coordinator: CoordinatorProcess;
   try {
     coordinator = await startCoordinatorProcess({
@@ -575,12 +639,18 @@ async function startTarget(
     await ws.cleanup();
     throw error;
   }
+  const coordinatorVm = new SimulatedSnpEvidenceSource(ws.deployment.authority, {
+    hostData: ws.deployment.coordinator.digest,
+    measurement: await MEASUREMENT,
+  });
   const target = (one: () => Promise<number>): Target => ({
     spec,
     coordinator,
     ws,
     levels: concurrencies.map(emptyLevel),
     one,
+    coordinatorReport: () =>
+      coordinatorVm.getEvidence(crypto.getRandomValues(new Uint8Array(REPORT_DATA_LENGTH))),
   });
   try {
     const set = await runDenoScript(
@@ -593,14 +663,25 @@ async function startTarget(
       hostData: ws.deployment.pods.web.digest,
       measurement: await MEASUREMENT,
     });
+    const trust = parseCoordinatorTrust(ws.deployment.coordinatorTrust());
+    const verifiers = new ManifestVerifiers();
     // The initializer's own exchange (atls/mesh_client.ts): challenge and certificate over one
-    // pinned connection, the leaf checked to be for the pod's key, the secret opened.
+    // pinned connection, the leaf checked to be for the pod's key, the secret opened; with
+    // `--flow initializer` after attesting the Coordinator on that connection, as
+    // initializer/run.ts does.
     return target(async (): Promise<number> => {
       const keys = await generatePodKeys();
       const started = performance.now();
-      const credentials = await requestMeshCredentials(coordinator.meshAddress, keys, pod, {
-        timeoutMs: 300_000,
-      });
+      const credentials = options.flow === "initializer"
+        ? (await requestAttestedMeshCredentials(
+          coordinator.meshAddress,
+          keys,
+          pod,
+          trust,
+          (m, e, o) => verifiers.verify(m, e, o),
+          { timeoutMs: 300_000 },
+        )).credentials
+        : await requestMeshCredentials(coordinator.meshAddress, keys, pod, { timeoutMs: 300_000 });
       if (credentials.workloadSecret === undefined) {
         throw new Error("the web pod's policy has a workload secret, but none was issued");
       }
@@ -694,6 +775,14 @@ async function main(): Promise<void> {
   // The Coordinator's own default (info: an access line per request and one per certificate),
   // as it runs in a deployment; `--log-level warn` measures it without those lines.
   const logLevel = stringFlag("--log-level") ?? "info";
+  const flow = stringFlag("--flow") ?? "mesh";
+  if (flow !== "mesh" && flow !== "initializer") {
+    throw new Error(`--flow ${flow}: expected mesh or initializer`);
+  }
+  const policyKb = flag("--policy-kb", 0);
+  if (!(Number.isInteger(policyKb) && policyKb >= 0)) {
+    throw new Error("--policy-kb: a whole number");
+  }
   const profileFile = stringFlag("--profile");
   const log = (line: string) => asJson || console.log(line);
   let inspector: string | undefined;
@@ -706,6 +795,8 @@ async function main(): Promise<void> {
           // Only this tree's Coordinator is profiled.
           inspect: i === 0 && profileFile !== undefined,
           traceStdout: Deno.args.includes("--coordinator-stdout"),
+          flow,
+          policyBytes: policyKb * 1000,
           onLogLine: (line) => {
             if (i === 0) inspector ??= inspectorAddress(line);
           },
@@ -720,7 +811,8 @@ async function main(): Promise<void> {
       `load test: ${count} simulated initializers ` +
         `${sweep ? `per level (${sweep.join(", ")} in flight) ` : ""}against ` +
         targets.map((t) => `${t.coordinator.meshAddress} (${t.spec.label})`).join(" and ") +
-        `, each after ${warmup} unmeasured warm-up attestations`,
+        `, each after ${warmup} unmeasured warm-up attestations; flow ${flow}` +
+        (policyKb > 0 ? `, policies padded to ${policyKb} KB` : ""),
     );
 
     for (const t of targets) await t.one(); // chain verification is cached from here on
@@ -735,7 +827,10 @@ async function main(): Promise<void> {
     }
     const fixture = await boundFixture();
     await cryptoBoundCpuSeconds(fixture, 20); // warm-up of the bound's code paths
-    const bound = () => cryptoBoundCpuSeconds(fixture, boundIterations);
+    // With the Initializer's flow, the simulated TEE's report for /attest is measured too (the
+    // same computation the Coordinator's simulated TEE makes), to be stated and subtracted.
+    const psp = flow === "initializer" ? targets[0]!.coordinatorReport : undefined;
+    const bound = () => cryptoBoundCpuSeconds(fixture, boundIterations, psp);
     const perRound = Math.ceil(count / rounds);
     await profiler?.start();
     for (let round = 0; round < rounds; round++) {

@@ -55,6 +55,8 @@ export interface OutgoingAnswer {
   readonly contentType: string;
   /** The body. */
   readonly body: Uint8Array;
+  /** More response headers (lower-case names, values without line breaks), e.g. `retry-after`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What the connection layer needs of an API. */
@@ -120,6 +122,7 @@ const REASONS: Readonly<Record<number, string>> = {
   412: "Precondition Failed",
   413: "Content Too Large",
   417: "Expectation Failed",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -151,6 +154,8 @@ function encodeAnswer(answer: OutgoingAnswer, close: boolean, withBody: boolean)
     `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Status"}\r\n` +
       `date: ${httpDate()}\r\ncontent-type: ${answer.contentType}\r\n` +
       `cache-control: no-store\r\ncontent-length: ${answer.body.length}\r\n` +
+      Object.entries(answer.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
       (close ? "connection: close\r\n" : "") + "\r\n",
   );
   if (!withBody || answer.body.length === 0) return head;
