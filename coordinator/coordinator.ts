@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { EncodedJson } from "./http/encoded_json.ts";
 import {
   concatBytes,
   constantTimeEqual,
@@ -195,6 +196,23 @@ interface RecoveryState {
 
 type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveState;
 
+/** The state-derived fields of an `/attest` answer, and their JSON members serialised. */
+interface AttestStateFields {
+  /** The fields. */
+  readonly fields: Omit<AttestResponseJson, "evidence" | "hpkePublicKey">;
+  /** UTF-8 of their members as JSON, without the opening brace, with the closing one. */
+  readonly json: Uint8Array;
+}
+
+const UTF8 = new TextEncoder();
+
+/** {@link AttestStateFields} of `fields`. */
+function attestStateFields(
+  fields: Omit<AttestResponseJson, "evidence" | "hpkePublicKey">,
+): AttestStateFields {
+  return { fields, json: UTF8.encode(JSON.stringify(fields).slice(1)) };
+}
+
 const SEED_AND_SALT_LENGTH = 64 + 32;
 
 /** What a restored seed's history must show (see `Coordinator.#restore`). */
@@ -223,6 +241,8 @@ export class Coordinator {
   #healthy = true;
   /** The latest record as last read from the store (served for backups; untrusted). */
   #lastRecord?: LatestRecord;
+  /** The state-derived fields of `/attest` answers for the active state they were built from. */
+  #attestCache?: { readonly state: ActiveState; readonly fields: AttestStateFields };
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
@@ -432,9 +452,37 @@ export class Coordinator {
 
   /** `POST /attest`: evidence bound to the caller's nonce, this TLS key and the state. */
   async attest(request: AttestRequest): Promise<AttestResponseJson> {
+    const { evidence, stateFields } = await this.#attestParts(request);
+    return {
+      evidence: evidenceToJson(evidence),
+      hpkePublicKey: encodeHex(this.#hpke.publicKey),
+      ...stateFields.fields,
+    };
+  }
+
+  /**
+   * `POST /attest` as the API serves it: the same answer as {@link attest}, serialised, with the
+   * part that depends only on the active state (manifests, policy documents, signatures, seed
+   * shares, latest record: hundreds of KB with a deployment's policies) serialised once per
+   * state instead of once per request. Every initializer sends this request before its mesh
+   * certificate request.
+   */
+  async attestJson(request: AttestRequest): Promise<EncodedJson> {
+    const { evidence, stateFields } = await this.#attestParts(request);
+    const head = UTF8.encode(
+      `{"evidence":${JSON.stringify(evidenceToJson(evidence))},"hpkePublicKey":"${
+        encodeHex(this.#hpke.publicKey)
+      }",`,
+    );
+    return new EncodedJson(concatBytes(head, stateFields.json));
+  }
+
+  /** The evidence of an `/attest` answer and the answer's state-derived fields. */
+  async #attestParts(
+    request: AttestRequest,
+  ): Promise<{ evidence: Evidence; stateFields: AttestStateFields }> {
     const state = await this.#fresh();
     const active = state.phase === "active" ? state : undefined;
-    const recovery = state.phase === "recovery" ? state : undefined;
     const latest = active?.transition ??
       (state.phase === "recovery" ? state.claimedTransition : undefined);
     const caPems = active ? [active.ca.rootPem, active.ca.meshCaPem] : [];
@@ -446,6 +494,24 @@ export class Coordinator {
       caPems,
     });
     const evidence = await this.#options.evidenceSource.getEvidence(reportData);
+    // Encoded once per active state (an object replaced on every change, never mutated); in the
+    // other phases, where the latest record read may change under the same state, per request.
+    let stateFields = this.#attestCache?.state === state ? this.#attestCache.fields : undefined;
+    if (stateFields === undefined) {
+      stateFields = attestStateFields(this.#attestFields(state, latest, caPems));
+      if (active) this.#attestCache = { state: active, fields: stateFields };
+    }
+    return { evidence, stateFields };
+  }
+
+  /** The fields of an `/attest` answer that `state` determines (all but evidence and HPKE key). */
+  #attestFields(
+    state: State,
+    latest: Uint8Array | undefined,
+    caPems: readonly string[],
+  ): Omit<AttestResponseJson, "evidence" | "hpkePublicKey"> {
+    const active = state.phase === "active" ? state : undefined;
+    const recovery = state.phase === "recovery" ? state : undefined;
     const policies: Record<string, string> = {};
     for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
     const seedShares = active?.seedShares ??
@@ -460,8 +526,6 @@ export class Coordinator {
         ? record
         : undefined);
     return {
-      evidence: evidenceToJson(evidence),
-      hpkePublicKey: encodeHex(this.#hpke.publicKey),
       manifests: (active?.manifests ?? recovery?.claimedManifests ?? []).map(encodeBase64),
       policies,
       rootCa: caPems[0] ?? "",

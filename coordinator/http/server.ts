@@ -21,6 +21,7 @@ import type { Logger } from "../../util/log/logger.ts";
 import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import { errorAnswer } from "./errors.ts";
+import { EncodedJson } from "./encoded_json.ts";
 import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import {
@@ -45,7 +46,10 @@ interface ApiRequest {
 interface ApiAnswer {
   /** HTTP status (default 200). */
   readonly status?: number;
-  /** JSON-serialisable body, or a string sent as `text/plain`. */
+  /**
+   * JSON-serialisable body, a serialised one ({@link EncodedJson}), or a string sent as
+   * `text/plain`.
+   */
   readonly body: unknown;
 }
 
@@ -121,12 +125,23 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint
 
 const UTF8 = new TextEncoder();
 
-/** The answer for `status` and `body` (JSON, or plain text for a string). */
+/**
+ * The answer for `status` and `body` (JSON, an {@link EncodedJson} as it is, or plain text for a
+ * string).
+ */
 function encodeBody(
   status: number,
   body: unknown,
   headers?: Readonly<Record<string, string>>,
 ): OutgoingAnswer {
+  if (body instanceof EncodedJson) {
+    return {
+      status,
+      ...(headers ? { headers } : {}),
+      contentType: "application/json",
+      body: body.bytes,
+    };
+  }
   const text = typeof body === "string";
   return {
     status,
