@@ -67,6 +67,16 @@ export interface ServiceConfig {
  */
 export const API_JSON_SHAPE = { maxKeys: 256, maxDepth: 16, maxSeparators: 65_536 } as const;
 
+/**
+ * Bytes of request bodies a port holds at once, all connections together, per largest body: two
+ * of the user API's (an update and a retry, or two owners), 128 of the mesh API's (a mesh request
+ * is ~8 KB, so ~4,000 of those). Each connection's body is bounded on its own too, but without a
+ * total 24 connections of one address holding 31 MiB of unfinished `/manifest` bodies each had
+ * grown a Coordinator from 101 to 1,126 MiB resident (its pod's limit is 512 MiB) before anything
+ * was authenticated.
+ */
+export const BODIES_IN_FLIGHT = { user: 2, mesh: 128 } as const;
+
 /** Default service configuration (DESIGN.md ports). */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   host: "0.0.0.0",
@@ -121,6 +131,7 @@ export async function startService(
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
         limits,
+        bodyBytesInFlight: BODIES_IN_FLIGHT.user * config.maxUserBodyBytes,
       },
       createRequestHandler({
         api: "user",
@@ -138,6 +149,7 @@ export async function startService(
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
         limits,
+        bodyBytesInFlight: BODIES_IN_FLIGHT.mesh * config.maxMeshBodyBytes,
       },
       createRequestHandler({
         api: "mesh",

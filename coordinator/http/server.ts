@@ -259,6 +259,8 @@ interface HttpsListenOptions {
   readonly keyPem: string;
   /** Connection bounds. */
   readonly limits: ConnectionLimits;
+  /** Bytes of request bodies held at once on this port (none when absent; see `body_budget.ts`). */
+  readonly bodyBytesInFlight?: number;
 }
 
 /** Serves `handler` over HTTPS (HTTP/1.1). */
@@ -271,6 +273,9 @@ export function listenHttps(
     host: options.host,
     tls: { certPem: options.certPem, keyPem: options.keyPem },
     limits: options.limits,
+    ...(options.bodyBytesInFlight !== undefined
+      ? { bodyBytesInFlight: options.bodyBytesInFlight }
+      : {}),
   }, handler);
 }
 

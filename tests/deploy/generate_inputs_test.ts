@@ -78,3 +78,147 @@ Deno.test("a BOM elsewhere at a line start is refused (exit 2), naming file, lin
     );
   }
 });
+
+/** `text` indented by `n` spaces after its first line (a YAML block under a list item). */
+function indent(text: string, n: number): string {
+  return text.trimEnd().replaceAll("\n", `\n${" ".repeat(n)}`);
+}
+
+const TYPED_LISTS = `apiVersion: v1
+kind: PodList
+items:
+  - ${indent(pod("solo").replace("apiVersion: v1\nkind: Pod\n", ""), 4)}
+---
+apiVersion: apps/v1
+kind: DeploymentList
+items:
+  - metadata: {name: front, namespace: shop}
+    spec:
+      selector: {matchLabels: {app: front}}
+      template:
+        metadata: {labels: {app: front}}
+        spec:
+          runtimeClassName: contrast-cc
+          containers: [{name: web, image: "127.0.0.1:5000/web:1.0"}]
+`;
+
+Deno.test("typed lists (PodList, DeploymentList): items without kind are the list's kind, as kubectl applies them; policy check passes", async () => {
+  const { result, error, out } = await generateAndCheck("app.yml", TYPED_LISTS, "4");
+  assert.equal(error, undefined, out);
+  assert.equal(PASS.exec(out)?.[1], "2", out);
+  assert.deepEqual(result.policies.map((p) => `${p.kind} ${p.namespace}/${p.name}`), [
+    "Pod default/solo",
+    "Deployment shop/front",
+  ]);
+  assert.deepEqual(
+    Object.values(result.manifest.Policies).map((p) => p.WorkloadSecretID).sort(),
+    ["apps/v1/Deployment/shop/front", "core/v1/Pod/default/solo"],
+  );
+  // The lists keep their shape (kubectl applies the items alike), the items edited in place.
+  const text = result.files[0]!.text;
+  assert.match(text, /^apiVersion: v1\nkind: PodList\nitems:\n {2}- metadata:\n/);
+  assert.match(text, /---\napiVersion: apps\/v1\nkind: DeploymentList\nitems:\n {2}- metadata:/);
+  assert.equal(text.match(/io\.katacontainers\.config\.hypervisor\.cc_init_data/g)?.length, 2);
+});
+
+Deno.test("list items get the same strict checks as documents, naming the item", async () => {
+  const misspelt = TYPED_LISTS.replace("runtimeClassName", "runtimeClasName");
+  assert.notEqual(misspelt, TYPED_LISTS);
+  assert.deepEqual(await refusal(misspelt), [{
+    path: "app.yml[0].items[0]: spec.runtimeClasName",
+    reason: "unknown field (kubectl's strict field validation refuses it too)",
+  }]);
+});
+
+Deno.test("lists kubectl refuses or reads otherwise are refused (exit 2), naming the field", async () => {
+  const hiddenPod =
+    `  - apiVersion: v1\n    kind: Pod\n    metadata: {name: hidden}\n    spec:\n      runtimeClassName: contrast-cc\n      containers: [{name: web, image: "127.0.0.1:5000/web:1.0"}]\n`;
+  for (
+    const [text, path, reason] of [
+      // kubectl (v1.37.2, measured) applies the Pod, not the ConfigMap.
+      [
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nitems:\n${hiddenPod}`,
+        "app.yml[0]: items",
+        /^kubectl applies the items of a document with an items field, not the ConfigMap itself; use kind List/,
+      ],
+      // kubectl: "*unstructured.Unstructured is not a list: no Items field in this object".
+      [
+        `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: List\n    items:\n  ${
+          hiddenPod.replaceAll("\n  ", "\n    ")
+        }`,
+        "app.yml[0].items[0]: items",
+        /^a list inside a list, which kubectl refuses/,
+      ],
+      // kubectl: "Object 'apiVersion' is missing" (only an item with neither gets the list's).
+      [
+        `apiVersion: v1\nkind: PodList\nitems:\n  - kind: Pod\n    metadata: {name: half}\n    spec: {containers: [{name: web, image: "127.0.0.1:5000/web:1.0"}]}\n`,
+        "app.yml[0].items[0]: apiVersion",
+        /^missing$/,
+      ],
+    ] as const
+  ) {
+    const issues = await refusal(text);
+    assert.equal(issues.length, 1, JSON.stringify(issues));
+    assert.equal(issues[0]!.path, path);
+    assert.match(issues[0]!.reason, reason);
+  }
+});
+
+/** A pod referring to service variables in env and args; `links` sets enableServiceLinks. */
+function serviceVariablePod(name: string, links?: boolean): string {
+  return pod(
+    name,
+    links === undefined ? "" : `  enableServiceLinks: ${links}\n`,
+    `      args: ["--api=$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)", "--db=$(DB_PORT)", "$(NOT_SET)"]
+      env:
+        - {name: DB_ADDRESS, value: "$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)"}
+        - {name: DB_LINK, value: "$(DB_PORT_5432_TCP)"}
+`,
+  );
+}
+
+const DB_SERVICE = `---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  ports: [{port: 5432}]
+`;
+
+Deno.test("$(VAR) of a service variable the kubelet injects: the policy admits the reference as written or the kubelet's value; policy check passes with and without the Service", async () => {
+  for (
+    const [yaml, seed] of [
+      [serviceVariablePod("web") + DB_SERVICE, "5"], // expanded to the Service's values
+      [serviceVariablePod("web"), "6"], // no such Service: the references stay as written
+      [serviceVariablePod("web", false) + DB_SERVICE, "7"], // only KUBERNETES_* expand
+    ] as const
+  ) {
+    const { result, error, out } = await generateAndCheck("app.yml", yaml, seed);
+    assert.equal(error, undefined, out);
+    assert.equal(PASS.exec(out)?.[1], "1", out);
+    const process = result.policies[0]!.policyData.containers[1]!.process;
+    const dbAddress = process.env.find((e) => e.name === "DB_ADDRESS");
+    const argRegexes = process.arg_regexes ?? [];
+    if (yaml.includes("enableServiceLinks: false")) {
+      // Without service links no DB_* variable exists: the reference stays as written.
+      assert.deepEqual(dbAddress, {
+        name: "DB_ADDRESS",
+        value: "$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)",
+      });
+      assert.equal(argRegexes[2], "^\\-\\-db=\\$\\(DB_PORT\\)$");
+    } else {
+      // DB_SERVICE_PORT is also the _PORT variable of a Service "db-service": both shapes.
+      assert.deepEqual(dbAddress, {
+        name: "DB_ADDRESS",
+        regex: "^(\\$\\(DB_SERVICE_HOST\\)|[0-9a-fA-F.:]+):(\\$\\(DB_SERVICE_PORT\\)|[0-9]+|" +
+          "(tcp|udp|sctp)://(\\[[0-9a-fA-F:]+\\]|[0-9.]+):[0-9]+)$",
+      });
+    }
+    // KUBERNETES_* are injected whatever enableServiceLinks says; an unknown name stays.
+    assert.equal(
+      argRegexes[1],
+      "^\\-\\-api=(\\$\\(KUBERNETES_SERVICE_HOST\\)|[0-9a-fA-F.:]+):(\\$\\(KUBERNETES_SERVICE_PORT\\)|[0-9]+|(tcp|udp|sctp)://(\\[[0-9a-fA-F:]+\\]|[0-9.]+):[0-9]+)$",
+    );
+    assert.equal(argRegexes[3], "^\\$\\(NOT_SET\\)$");
+  }
+});
