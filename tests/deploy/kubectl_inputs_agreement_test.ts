@@ -42,10 +42,17 @@ const CASES: readonly [string, string, string[] | "refused", string[] | "refused
     ["deployment.apps/d"],
     ["deployment/d"],
   ],
-  ["List item without kind", `apiVersion: v1\nkind: List\nitems:\n${item("n")}`, "refused", "refused"],
+  [
+    "List item without kind",
+    `apiVersion: v1\nkind: List\nitems:\n${item("n")}`,
+    "refused",
+    "refused",
+  ],
   [
     "PodList item with kind only",
-    `apiVersion: v1\nkind: PodList\nitems:\n  - kind: Pod\n${item("h").slice(4).replace(/^/, "    ")}`,
+    `apiVersion: v1\nkind: PodList\nitems:\n  - kind: Pod\n${
+      item("h").slice(4).replace(/^/, "    ")
+    }`,
     "refused",
     "refused",
   ],
@@ -99,9 +106,7 @@ Deno.test({
         const r = await cluster.kubectl(
           ["create", "--dry-run=server", "-o", "name", "-f", `${dir}/app.yml`],
         );
-        const sent = r.code === 0
-          ? r.stdout.trim().split("\n").filter((l) => l !== "")
-          : "refused";
+        const sent = r.code === 0 ? r.stdout.trim().split("\n").filter((l) => l !== "") : "refused";
         assert.deepEqual(sent, kubectl, `${name}: ${r.stderr}`);
       }
     });
