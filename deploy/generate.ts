@@ -89,6 +89,11 @@ export interface GenerateOptions {
    * their policies bind the pod to it. Default `default`.
    */
   readonly namespace?: string;
+  /**
+   * The nodes' cluster domain (the kubelet's `--cluster-domain`), the end of the hostname of a
+   * pod with `setHostnameAsFQDN` and a subdomain. Default `cluster.local`.
+   */
+  readonly clusterDomain?: string;
 }
 
 /** One manifest `Policies` entry. */
@@ -736,6 +741,7 @@ class PolicyBuild {
         settings: this.#policySettings,
         claimTemplates,
         patternShapeCache: this.#patternShapes,
+        ...(this.options.clusterDomain ? { clusterDomain: this.options.clusterDomain } : {}),
         sharedValues: this.#sharedValues,
         ...(securePv
           ? {

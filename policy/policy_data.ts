@@ -9,6 +9,7 @@
 import type { ResolvedImage } from "../oci/types.ts";
 import type { ParseError } from "../util/errors/mod.ts";
 import { childPath, IssueList } from "../util/json/mod.ts";
+import { DEFAULT_CLUSTER_DOMAIN, podHostnamePattern } from "./hostname.ts";
 import {
   type ConfigSource,
   envExpectation,
@@ -89,6 +90,11 @@ export interface PodPolicyInput {
   };
   /** Pattern shapes worked out for earlier pods of the same run, reused and extended. */
   readonly patternShapeCache?: PatternShapeCache;
+  /**
+   * The nodes' cluster domain (the kubelet's `--cluster-domain`), part of the hostname of a pod
+   * with `setHostnameAsFQDN` (default `cluster.local`).
+   */
+  readonly clusterDomain?: string;
   /**
    * The parts that depend on the settings alone, shared by the pods of the same run (used only
    * when made for these very {@link settings}).
@@ -358,7 +364,15 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
 function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
   const { settings, podSpec: spec } = input;
   const namePattern = podNamePattern(input.kind, input.name, input.generateName === true);
-  const hostname = typeof spec.hostname === "string" ? escapeRegex(spec.hostname) : namePattern;
+  const hostname = podHostnamePattern({
+    spec,
+    specPath: input.specPath,
+    podName: input.kind === "Pod" && input.generateName !== true
+      ? { literal: input.name }
+      : { pattern: namePattern },
+    namespace: input.namespace,
+    clusterDomain: input.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+  }, issues);
   const podSecurity = obj(spec.securityContext);
   const { volumes, refusedVolumes } = readVolumes(input, issues);
   const { sysctls, optionalSysctls } = list(podSecurity.sysctls).length === 0
@@ -405,7 +419,11 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
     namePattern,
     hostname,
     envRegexes: [`^HOSTNAME=${hostname}$`, ...serviceEnv],
-    undefinedVariable: serviceVariables(serviceEnv),
+    undefinedVariable: shared(
+      input,
+      serviceLinks ? "serviceVariables" : "serviceVariablesWithoutLinks",
+      () => serviceVariables(serviceEnv),
+    ),
     automountToken: spec.automountServiceAccountToken !== false,
     sandboxPidns: spec.shareProcessNamespace === true,
   };

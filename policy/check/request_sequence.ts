@@ -67,6 +67,7 @@ import {
   DEFAULT_SYSCTLS,
   defaultMounts,
   EPHEMERAL_DIR,
+  kubeletHostname,
   MASKED_PATHS,
   type NodeRuntime,
   OCI_VERSION,
@@ -513,9 +514,9 @@ function buildSequence(inputs: SequenceInputs): RequestSequence {
     steps.push({ request, label: `${request.type} ${label}`.trim(), context });
 
   networkSteps(instance, rng, push);
-  const shared = podShared(w, instance);
-  sandboxSteps(w, instance, shared.hostname, push);
   const node = inputs.node ?? DEFAULT_NODE_RUNTIME;
+  const shared = podShared(w, instance, node);
+  sandboxSteps(w, instance, shared.hostname, push);
   const pauseCtx = pauseSteps({ w, instance, rng, push, node }, shared);
   const pod = podBuild(inputs, instance, shared, push);
   const running = initContainerSteps(pod);
@@ -552,9 +553,9 @@ interface PodShared {
 }
 
 /** The hostname, sandbox annotations, namespaces and cgroup slice every container of the pod gets. */
-function podShared(w: PodWorkload, instance: PodInstance): PodShared {
+function podShared(w: PodWorkload, instance: PodInstance, node: NodeRuntime): PodShared {
   return {
-    hostname: w.spec.hostname ?? instance.podName,
+    hostname: kubeletHostname(instance.podName, w.namespace, w.spec, node.clusterDomain),
     sandboxAnnotations: {
       [Annotation.sandboxId]: instance.sandboxId,
       [Annotation.sandboxName]: instance.podName,

@@ -11,6 +11,10 @@ import { generate } from "../../deploy/generate.ts";
 import { parseYamlDocuments } from "../../policy/check/inputs.ts";
 import { generateAndCheck } from "../policy/check/generate_and_check.ts";
 import { testGenerateOptions } from "./generate_options.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { ExitCode } from "../../cli/exit_codes.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { SIMULATED_SNP_REFERENCE_FLAGS } from "../helpers/contrast_cli.ts";
 
 const BOM = "\uFEFF";
 const PASS =
@@ -222,3 +226,103 @@ Deno.test("$(VAR) of a service variable the kubelet injects: the policy admits t
     assert.equal(argRegexes[3], "^\\$\\(NOT_SET\\)$");
   }
 });
+
+const FQDN_POD = pod(
+  "db",
+  "  hostname: db-0\n  subdomain: db\n  setHostnameAsFQDN: true\n",
+).replace("  name: db\n", "  name: db\n  namespace: shop\n");
+
+const FQDN_STATEFUL_SET = `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: store, namespace: shop}
+spec:
+  serviceName: store
+  selector: {matchLabels: {app: store}}
+  template:
+    metadata: {labels: {app: store}}
+    spec:
+      runtimeClassName: contrast-cc
+      subdomain: store
+      setHostnameAsFQDN: true
+      containers: [{name: web, image: "127.0.0.1:5000/web:1.0"}]
+`;
+
+Deno.test("setHostnameAsFQDN with a subdomain: the hostname the agent receives (CreateSandbox, OCI hostname, HOSTNAME) is the pod's FQDN in the cluster domain; policy check passes", async () => {
+  for (
+    const [yaml, hostname] of [
+      [FQDN_POD, "^db\\-0\\.db\\.shop\\.svc\\.cluster\\.local$"],
+      [FQDN_STATEFUL_SET, "^store-[0-9]+\\.store\\.shop\\.svc\\.cluster\\.local$"],
+      // Without a subdomain the kubelet has no domain: the hostname stays the pod's name.
+      [pod("solo", "  setHostnameAsFQDN: true\n"), "^solo$"],
+      // hostnameOverride (GA in v1.37) is the hostname; a name over 63 characters is cut.
+      [pod("web", "  hostnameOverride: web.example\n"), "^web\\.example$"],
+      [pod(`${"a".repeat(62)}-b`), `^${"a".repeat(62)}$`],
+    ] as const
+  ) {
+    const { result, error, out } = await generateAndCheck("app.yml", yaml, "8");
+    assert.equal(error, undefined, out);
+    assert.equal(PASS.exec(out)?.[1], "1", out);
+    const data = result.policies[0]!.policyData;
+    assert.equal(data.pod.hostname_regex, hostname);
+    assert.ok(
+      data.containers[1]!.process.env_regexes.includes(`^HOSTNAME=${hostname.slice(1)}`),
+      JSON.stringify(data.containers[1]!.process.env_regexes),
+    );
+  }
+});
+
+Deno.test("the cluster domain is the kubelet's setting: generate --cluster-domain and policy check --cluster-domain must agree", async () => {
+  const domain = { clusterDomain: "corp.example" };
+  const same = await generateAndCheck("app.yml", FQDN_POD, "9", { ...domain, checkFlags: domain });
+  assert.equal(same.error, undefined, same.out);
+  assert.equal(
+    same.result.policies[0]!.policyData.pod.hostname_regex,
+    "^db\\-0\\.db\\.shop\\.svc\\.corp\\.example$",
+  );
+  // Checked against nodes of the default domain, the sandbox's hostname is denied.
+  const other = await generateAndCheck("app.yml", FQDN_POD, "9", domain);
+  assert.notEqual(other.error, undefined);
+  assert.match(other.out, /denied #\d+: CreateSandboxRequest/);
+});
+
+Deno.test("an FQDN over 64 characters, which the kubelet refuses to start, is refused (exit 2) naming setHostnameAsFQDN", async () => {
+  const long = FQDN_POD.replace("subdomain: db", `subdomain: ${"d".repeat(40)}`);
+  const issues = await refusal(long);
+  assert.deepEqual(issues.map((i) => i.path), ["app.yml[0]: spec.setHostnameAsFQDN"]);
+  assert.match(
+    issues[0]!.reason,
+    /^the pod's FQDN "db-0\.d{40}\.shop\.svc\.cluster\.local" has 68 characters; the kubelet starts no pod whose FQDN is longer than 64/,
+  );
+});
+
+Deno.test("--cluster-domain must be a DNS subdomain (generate and policy check): exit 2 naming the flag, nothing written", () =>
+  withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/app.yml`, FQDN_POD);
+    for (const bad of ["Cluster.Local", "cluster.local.", "a..b"]) {
+      const run = await runCliCaptured(
+        "generate",
+        ...SIMULATED_SNP_REFERENCE_FLAGS,
+        "--cluster-domain",
+        bad,
+        "-w",
+        `${dir}/ws`,
+        `${dir}/app.yml`,
+      );
+      assert.equal(run.code, ExitCode.BadInput, run.stderr);
+      assert.match(
+        run.stderr,
+        /--cluster-domain: must be the kubelet's cluster domain, a DNS-1123 subdomain/,
+      );
+      const check = await runCliCaptured(
+        "policy",
+        "check",
+        "--cluster-domain",
+        bad,
+        `${dir}/app.yml`,
+      );
+      assert.equal(check.code, ExitCode.BadInput, check.stderr);
+      assert.match(check.stderr, /--cluster-domain: must be/);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/app.yml`), FQDN_POD);
+    await assert.rejects(() => Deno.stat(`${dir}/ws`));
+  }));

@@ -12,7 +12,12 @@ import { IMAGES, MemoryResolver, OWNER, testSettings } from "../fixtures.ts";
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
 /** Node flags `policy check` takes (as on its command line). */
-export type CheckFlags = { runtime?: string; emptydirMode?: string; namespace?: string };
+export type CheckFlags = {
+  runtime?: string;
+  emptydirMode?: string;
+  namespace?: string;
+  clusterDomain?: string;
+};
 
 /**
  * Generates `yaml` as the file `name` (without the initializer and mesh sidecar unless `inject`)
@@ -26,6 +31,7 @@ export async function generateAndCheck(
   options: {
     settings?: Awaited<ReturnType<typeof testSettings>>;
     namespace?: string;
+    clusterDomain?: string;
     checkFlags?: CheckFlags;
     inject?: boolean;
   } = {},
@@ -41,6 +47,7 @@ export async function generateAndCheck(
     skipInitializer: !options.inject,
     skipServiceMesh: !options.inject,
     ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.clusterDomain ? { clusterDomain: options.clusterDomain } : {}),
   });
   const dir = await Deno.makeTempDir({ prefix: "generated-check-" });
   await Deno.writeTextFile(`${dir}/${name}`, result.files[0]!.text);
