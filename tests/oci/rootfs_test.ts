@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { ParseError } from "../../util/errors/mod.ts";
-import { LayeredFilesystem, normalizePath, readFileFromLayer } from "../../oci/rootfs.ts";
+import {
+  LAYERED_FILESYSTEM_MAX_ENTRIES,
+  LayeredFilesystem,
+  normalizePath,
+  readFileFromLayer,
+} from "../../oci/rootfs.ts";
 import { type TarWriteEntry, writeTar } from "../../oci/tar.ts";
 import { layerEntries, type LayerFile } from "../../oci/writer.ts";
 
@@ -208,4 +213,24 @@ Deno.test("symlink chains of PATH_MAX-long targets resolve (walked in linear tim
   assert.equal(fs.lookup("l0/passwd").kind, "file");
   assert.equal(fs.lookup("etc/f49").kind, "file", "writes through the chain land in /etc");
   assert.equal(fs.lookup("l0/../etc/passwd").kind, "file");
+});
+
+Deno.test("an image with more entries than the bound is a ParseError naming the layer", async () => {
+  // Before: every entry stayed in memory without bound (1,000,000 empty files: 206 MiB of heap
+  // from a ~10 MB gzip layer; tens of millions ended generate in a V8 out-of-memory crash).
+  const files = (from: number, n: number): TarWriteEntry[] =>
+    Array.from({ length: n }, (_, i) => ({ path: `d/f${from + i}`, type: "file" as const }));
+  const fs = new LayeredFilesystem(["etc/passwd"], { maxEntries: 100 });
+  await fs.applyLayer(streamOf(writeTar(files(0, 60))), 0, "layer sha256:a");
+  await assert.rejects(
+    fs.applyLayer(streamOf(writeTar(files(60, 60))), 1, "layer sha256:b"),
+    (e: unknown) =>
+      e instanceof ParseError && e.field === "layer sha256:b" &&
+      /more than 100 entries/.test(e.reason),
+  );
+  assert.equal(LAYERED_FILESYSTEM_MAX_ENTRIES, 4_000_000);
+  // Exactly the bound is fine.
+  const exact = new LayeredFilesystem(["etc/passwd"], { maxEntries: 100 });
+  await exact.applyLayer(streamOf(writeTar(files(0, 100))), 0, "layer");
+  assert.equal(exact.lookup("d/f99").kind, "file");
 });
