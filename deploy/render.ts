@@ -161,7 +161,7 @@ export function renderFiles(
   return files.map((file) => {
     const keys = file.docs.map((_, i) => documentKey(file.path, i));
     if (!keys.some((k) => changedDocs.has(k))) {
-      return new RenderedFile(file.path, [file.text], false);
+      return new RenderedFile(file.path, [file.original ?? file.text], false);
     }
     const own = keys.map((k) => annotations.get(k)).filter((a) => a !== undefined);
     const pieces = (own.length > 0 ? printWithPlaceholders(file, own) : undefined) ??

@@ -62,6 +62,14 @@ Deno.test("a BOM right after a --- separator (concatenated files) is read as kub
   );
 });
 
+Deno.test("a file left unchanged keeps its BOMs (written as read with -o)", async () => {
+  const text = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n${BOM}` +
+    `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n`;
+  const result = await generate([parseYamlFile("app.yml", text)], await testGenerateOptions());
+  assert.equal(result.files[0]!.changed, false);
+  assert.equal(result.files[0]!.text, text);
+});
+
 Deno.test("a BOM elsewhere at a line start is refused (exit 2), naming file, line and column", async () => {
   for (
     const [text, path] of [
