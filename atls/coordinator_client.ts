@@ -58,6 +58,8 @@ interface AttestOptions {
   readonly now?: Date;
   /** Time limit of each network operation in milliseconds. */
   readonly timeoutMs?: number;
+  /** Local address to connect from (default: the system's choice). */
+  readonly localAddress?: string;
   /**
    * The workload owners whose signature some transition of the history must carry: a pod's
    * pinned keys, or the CLI's local manifest owners (so the owner never signs on top of, or
@@ -80,7 +82,10 @@ export async function attestCoordinator(
   verify: ManifestEvidenceVerifier,
   options: AttestOptions = {},
 ): Promise<AttestedCoordinator> {
-  const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
+  const client = new PinnedHttpsClient(address, {
+    timeoutMs: options.timeoutMs,
+    localAddress: options.localAddress,
+  });
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
   const state = await readUntrusted(async () => {
     const answer = await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) });

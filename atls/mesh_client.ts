@@ -129,9 +129,12 @@ export function requestMeshCredentials(
   address: string,
   keys: PodKeys,
   evidenceSource: EvidenceSource,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; localAddress?: string } = {},
 ): Promise<MeshCredentials> {
-  const client = new PinnedHttpsClient(address, { timeoutMs: options.timeoutMs });
+  const client = new PinnedHttpsClient(address, {
+    timeoutMs: options.timeoutMs,
+    localAddress: options.localAddress,
+  });
   return exchange(client, keys, evidenceSource).finally(() => client.close());
 }
 
@@ -159,7 +162,7 @@ export async function requestAttestedMeshCredentials(
   evidenceSource: EvidenceSource,
   trust: CoordinatorTrust,
   verify: ManifestEvidenceVerifier,
-  options: { timeoutMs?: number; now?: Date } = {},
+  options: { timeoutMs?: number; now?: Date; localAddress?: string } = {},
 ): Promise<AttestedMeshCredentials> {
   let coordinator: AttestedCoordinator;
   try {

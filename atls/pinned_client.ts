@@ -44,6 +44,11 @@ export interface PinnedClientOptions {
   readonly keepAlive?: boolean;
   /** How long an idle connection stays reusable, ms (default {@link KEEP_ALIVE_IDLE_MS}). */
   readonly keepAliveIdleMs?: number;
+  /**
+   * Local address to connect from (default: the system's choice). The load test gives each
+   * simulated pod its own loopback address, as every real pod has its own.
+   */
+  readonly localAddress?: string;
 }
 
 /** A `host:port` pair. */
@@ -126,6 +131,7 @@ export class PinnedHttpsClient {
   readonly #maxResponseBytes: number;
   readonly #keepAlive: boolean;
   readonly #keepAliveIdleMs: number;
+  readonly #localAddress?: string;
   #pinned?: Uint8Array;
   #certificate?: Uint8Array;
   /** The connection kept open after the last answer, and since when (performance.now()). */
@@ -143,6 +149,7 @@ export class PinnedHttpsClient {
     this.#pinned = options.pinnedSpkiSha256;
     this.#keepAlive = options.keepAlive ?? true;
     this.#keepAliveIdleMs = options.keepAliveIdleMs ?? KEEP_ALIVE_IDLE_MS;
+    this.#localAddress = options.localAddress;
   }
 
   /** Closes the idle connection, if any (later requests open a new one). */
@@ -204,6 +211,7 @@ export class PinnedHttpsClient {
       port: this.#target.port,
       // The server is authenticated by its attested key below, not by a Web PKI chain.
       rejectUnauthorized: false,
+      ...(this.#localAddress !== undefined ? { localAddress: this.#localAddress } : {}),
       ...(isIP(this.#target.host) !== 0 ? {} : { servername: this.#target.host }),
     });
     try {

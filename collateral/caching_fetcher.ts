@@ -11,7 +11,8 @@
  * Lookup order for `get(url)`:
  * 1. the disk cache, when the entry is intact and not expired (`validUntil` not passed);
  * 2. the import (bundle) directories, in order (see `bundle.ts` for their layout);
- * 3. the network, unless offline and unless too many lookups are in flight already (then it
+ * 3. the network, unless offline, unless too many lookups are in flight already and unless the
+ *    caller's client has spent its budget of uncached lookups (see `lookup_budget.ts`; then it
  *    fails at once) — the response is checked with the caller's `verify` hook and then cached
  *    with the expiry the caller derives (a response failing the hook is not cached; with
  *    `deferCacheWrite` only when the caller calls the resource's `keep`);
@@ -24,6 +25,7 @@ import { joinBytes } from "../util/bytes/mod.ts";
 import { UnavailableError } from "../util/errors/mod.ts";
 import { bundlePath, readFromBundle, writeToBundle } from "./bundle.ts";
 import { type CacheEntry, DiskCache } from "./disk_cache.ts";
+import { type LookupAllowance, LookupBudgetExceededError } from "./lookup_budget.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./read_limited.ts";
 import { backoffDelay, isRetryableStatus, parseRetryAfter } from "./retry.ts";
 
@@ -125,6 +127,14 @@ export interface GetOptions {
    * fill the disk with items that verify but that no genuine evidence was signed with.
    */
   readonly deferCacheWrite?: boolean;
+  /**
+   * The budget of the client whose evidence chose the URL: a network lookup takes one token
+   * first (after the in-flight bound admitted it); when none is left it fails with a
+   * {@link LookupBudgetExceededError} and sends nothing. Cache and bundle hits take nothing, nor
+   * does a call that joins another's lookup of the same URL (if that one was refused for its own
+   * client's budget, this call makes its own lookup).
+   */
+  readonly allowance?: LookupAllowance;
 }
 
 /**
@@ -269,7 +279,14 @@ export class CachingFetcher {
   get(url: string, options: GetOptions = {}): Promise<FetchedResource> {
     const key = cacheKey(url, options);
     const pending = this.#inFlight.get(key);
-    if (pending) return pending;
+    if (pending) {
+      // Another client's spent budget is not this caller's: look up on its own behalf then.
+      return options.allowance
+        ? pending.catch((e) =>
+          e instanceof LookupBudgetExceededError ? this.get(url, options) : Promise.reject(e)
+        )
+        : pending;
+    }
     const promise = this.#get(url, key, options).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, promise);
     return promise;
@@ -334,6 +351,7 @@ export class CachingFetcher {
           `(limit ${this.#maxNetworkLookups}); try again later`,
       );
     }
+    options.allowance?.take(url);
     this.#networkLookups++;
     try {
       return await this.#fetchWithRetries(url, options.accept, options.headers);

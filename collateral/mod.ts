@@ -28,4 +28,11 @@ export {
   type ResourceSource,
   trustDomainOf,
 } from "./caching_fetcher.ts";
+export {
+  DEFAULT_VENDOR_LOOKUP_BUDGET,
+  type LookupAllowance,
+  LookupBudgetExceededError,
+  VendorLookupBudget,
+  type VendorLookupBudgetOptions,
+} from "./lookup_budget.ts";
 export { CRL_GET_OPTIONS, PCS_JSON_GET_OPTIONS } from "./expiry.ts";

@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { EncodedJson } from "./http/encoded_json.ts";
 import {
   concatBytes,
   constantTimeEqual,
@@ -100,6 +101,7 @@ import { ConflictError, ForbiddenError, PreconditionFailedError } from "../proto
 import type { CoordinatorMetrics } from "./http/metrics.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
+import { VendorLookupBudget } from "../collateral/lookup_budget.ts";
 import { checkAdmission } from "../manifest/admission.ts";
 import { workloadOwnersOf } from "../manifest/workload_owners.ts";
 import { launchPolicyDigest } from "./launch_digest.ts";
@@ -127,6 +129,11 @@ export interface CoordinatorOptions {
   readonly metrics: CoordinatorMetrics;
   /** Mesh challenge nonces. */
   readonly nonces?: NonceStore;
+  /**
+   * Per-client budget of uncached vendor lookups the evidence of mesh requests may cause (the
+   * client is the request's source address); default {@link VendorLookupBudget}'s defaults.
+   */
+  readonly vendorLookupBudget?: VendorLookupBudget;
   /** The clock. */
   readonly now?: () => Date;
   /**
@@ -189,6 +196,23 @@ interface RecoveryState {
 
 type State = { readonly phase: "awaiting-manifest" } | RecoveryState | ActiveState;
 
+/** The state-derived fields of an `/attest` answer, and their JSON members serialised. */
+interface AttestStateFields {
+  /** The fields. */
+  readonly fields: Omit<AttestResponseJson, "evidence" | "hpkePublicKey">;
+  /** UTF-8 of their members as JSON, without the opening brace, with the closing one. */
+  readonly json: Uint8Array;
+}
+
+const UTF8 = new TextEncoder();
+
+/** {@link AttestStateFields} of `fields`. */
+function attestStateFields(
+  fields: Omit<AttestResponseJson, "evidence" | "hpkePublicKey">,
+): AttestStateFields {
+  return { fields, json: UTF8.encode(JSON.stringify(fields).slice(1)) };
+}
+
 const SEED_AND_SALT_LENGTH = 64 + 32;
 
 /** What a restored seed's history must show (see `Coordinator.#restore`). */
@@ -207,6 +231,7 @@ export class Coordinator {
   readonly #hpke: HpkeRecipient;
   readonly #options: CoordinatorOptions;
   readonly #nonces: NonceStore;
+  readonly #lookupBudget: VendorLookupBudget;
   readonly #now: () => Date;
   /** The policy digest this process's evidence carries (what it runs). */
   readonly #ownPolicy: string | undefined;
@@ -216,6 +241,8 @@ export class Coordinator {
   #healthy = true;
   /** The latest record as last read from the store (served for backups; untrusted). */
   #lastRecord?: LatestRecord;
+  /** The state-derived fields of `/attest` answers for the active state they were built from. */
+  #attestCache?: { readonly state: ActiveState; readonly fields: AttestStateFields };
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
@@ -232,6 +259,7 @@ export class Coordinator {
     this.#hpke = hpke;
     this.#options = options;
     this.#nonces = options.nonces ?? new NonceStore();
+    this.#lookupBudget = options.vendorLookupBudget ?? new VendorLookupBudget();
     this.#now = options.now ?? (() => new Date());
     this.#state = state;
   }
@@ -424,9 +452,37 @@ export class Coordinator {
 
   /** `POST /attest`: evidence bound to the caller's nonce, this TLS key and the state. */
   async attest(request: AttestRequest): Promise<AttestResponseJson> {
+    const { evidence, stateFields } = await this.#attestParts(request);
+    return {
+      evidence: evidenceToJson(evidence),
+      hpkePublicKey: encodeHex(this.#hpke.publicKey),
+      ...stateFields.fields,
+    };
+  }
+
+  /**
+   * `POST /attest` as the API serves it: the same answer as {@link attest}, serialised, with the
+   * part that depends only on the active state (manifests, policy documents, signatures, seed
+   * shares, latest record: hundreds of KB with a deployment's policies) serialised once per
+   * state instead of once per request. Every initializer sends this request before its mesh
+   * certificate request.
+   */
+  async attestJson(request: AttestRequest): Promise<EncodedJson> {
+    const { evidence, stateFields } = await this.#attestParts(request);
+    const head = UTF8.encode(
+      `{"evidence":${JSON.stringify(evidenceToJson(evidence))},"hpkePublicKey":"${
+        encodeHex(this.#hpke.publicKey)
+      }",`,
+    );
+    return new EncodedJson(concatBytes(head, stateFields.json));
+  }
+
+  /** The evidence of an `/attest` answer and the answer's state-derived fields. */
+  async #attestParts(
+    request: AttestRequest,
+  ): Promise<{ evidence: Evidence; stateFields: AttestStateFields }> {
     const state = await this.#fresh();
     const active = state.phase === "active" ? state : undefined;
-    const recovery = state.phase === "recovery" ? state : undefined;
     const latest = active?.transition ??
       (state.phase === "recovery" ? state.claimedTransition : undefined);
     const caPems = active ? [active.ca.rootPem, active.ca.meshCaPem] : [];
@@ -438,6 +494,24 @@ export class Coordinator {
       caPems,
     });
     const evidence = await this.#options.evidenceSource.getEvidence(reportData);
+    // Encoded once per active state (an object replaced on every change, never mutated); in the
+    // other phases, where the latest record read may change under the same state, per request.
+    let stateFields = this.#attestCache?.state === state ? this.#attestCache.fields : undefined;
+    if (stateFields === undefined) {
+      stateFields = attestStateFields(this.#attestFields(state, latest, caPems));
+      if (active) this.#attestCache = { state: active, fields: stateFields };
+    }
+    return { evidence, stateFields };
+  }
+
+  /** The fields of an `/attest` answer that `state` determines (all but evidence and HPKE key). */
+  #attestFields(
+    state: State,
+    latest: Uint8Array | undefined,
+    caPems: readonly string[],
+  ): Omit<AttestResponseJson, "evidence" | "hpkePublicKey"> {
+    const active = state.phase === "active" ? state : undefined;
+    const recovery = state.phase === "recovery" ? state : undefined;
     const policies: Record<string, string> = {};
     for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
     const seedShares = active?.seedShares ??
@@ -452,8 +526,6 @@ export class Coordinator {
         ? record
         : undefined);
     return {
-      evidence: evidenceToJson(evidence),
-      hpkePublicKey: encodeHex(this.#hpke.publicKey),
       manifests: (active?.manifests ?? recovery?.claimedManifests ?? []).map(encodeBase64),
       policies,
       rootCa: caPems[0] ?? "",
@@ -729,7 +801,7 @@ export class Coordinator {
    * key, if its evidence verifies against the current manifest and carries the manifest's
    * `coordinator` policy.
    */
-  async peerSeed(request: PeerSeedRequest): Promise<PeerSeedResponseJson> {
+  async peerSeed(request: PeerSeedRequest, client = ""): Promise<PeerSeedResponseJson> {
     const state = await this.#fresh();
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest: cannot serve a peer");
@@ -739,6 +811,7 @@ export class Coordinator {
       request,
       await peerReportData({ nonce: request.nonce, hpkePublicKey: request.hpkePublicKey }),
       "this request's key and nonce",
+      client,
     );
     if (matched.entry.Role !== "coordinator") {
       throw new ForbiddenError(
@@ -836,9 +909,13 @@ export class Coordinator {
     };
   }
 
-  /** `POST /mesh/certificate`: attests an initializer and issues its certificate. */
+  /**
+   * `POST /mesh/certificate`: attests an initializer and issues its certificate. `client` (the
+   * source address) is charged for vendor lookups its evidence causes.
+   */
   async issueMeshCertificate(
     request: MeshCertificateRequest,
+    client = "",
   ): Promise<MeshCertificateResponseJson> {
     const state = await this.#fresh();
     if (state.phase !== "active") {
@@ -855,6 +932,7 @@ export class Coordinator {
           hpkePublicKey: request.hpkePublicKey,
         }),
         "this request's keys and nonce",
+        client,
       );
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
@@ -920,6 +998,7 @@ export class Coordinator {
    * manifest and checks that the evidence carries exactly `reportData`.
    *
    * @param binds what `reportData` binds, for the error message
+   * @param client the source address, charged for uncached vendor lookups the evidence causes
    * @throws {ValidationError} naming `reportData` when the evidence binds something else
    */
   async #verifyNonceBoundEvidence(
@@ -927,11 +1006,13 @@ export class Coordinator {
     request: { readonly nonce: Uint8Array; readonly evidence: Evidence },
     reportData: Uint8Array,
     binds: string,
+    client: string,
   ): Promise<ManifestVerification> {
     this.#nonces.redeem(request.nonce);
     const verified = await this.#options.verifyEvidence(state.manifest, request.evidence, {
       reportData,
       now: this.#now(),
+      vendorLookups: this.#lookupBudget.allowanceFor(client),
     });
     if (!constantTimeEqual(verified.claims.reportData, reportData)) {
       throw new ValidationError("reportData", `evidence does not bind ${binds}`);

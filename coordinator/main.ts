@@ -8,6 +8,7 @@
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--peer HOST:7777] [--transit-port 8200] [--transit-san NAME]... [--ready-file PATH]
  *   [--max-connections 1024] [--max-connections-per-address 64]
+ *   [--vendor-lookup-burst 4] [--vendor-lookups-per-minute 6]
  * ```
  * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
  * …). `--ready-file` receives `{"userPort","meshPort","probePort","transitPort"}` once all servers
@@ -49,6 +50,7 @@ import {
 import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "./http/connection_limits.ts";
+import { DEFAULT_VENDOR_LOOKUP_BUDGET, VendorLookupBudget } from "../collateral/lookup_budget.ts";
 import { DEFAULT_TRANSIT_PORT, DEFAULT_TRANSIT_SANS, parseTransitSans } from "./transit/server.ts";
 import {
   TEST_ONLY_VALIDITY_ENV,
@@ -121,6 +123,22 @@ export function connectionLimitsFromOptions(
   };
 }
 
+/**
+ * The per-client budget of uncached vendor lookups of the parsed options
+ * (`--vendor-lookup-burst`, `--vendor-lookups-per-minute` or their environment variables).
+ *
+ * @throws {ParseError} naming the option when a value from the environment is not a positive
+ *   integer (command-line values are checked while parsing)
+ */
+export function vendorLookupBudgetFromOptions(
+  o: Record<string, unknown>,
+): { readonly burst: number; readonly perMinute: number } {
+  return {
+    burst: readPositiveInteger(String(o.vendorLookupBurst), "vendor-lookup-burst"),
+    perMinute: readPositiveInteger(String(o.vendorLookupsPerMinute), "vendor-lookups-per-minute"),
+  };
+}
+
 /** Builds the Coordinator's command line. */
 export function coordinatorProgram(): Command {
   const command = new Command("coordinator")
@@ -184,6 +202,24 @@ export function coordinatorProgram(): Command {
       ).argParser(positiveInteger("max-connections-per-address")).default(
         env("CONTRAST_MAX_CONNECTIONS_PER_ADDRESS") ??
           String(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--vendor-lookup-burst <n>",
+        "uncached AMD KDS lookups one client address's evidence may cause at once (refunded " +
+          "when it verifies); beyond that 429",
+      ).argParser(positiveInteger("vendor-lookup-burst")).default(
+        env("CONTRAST_VENDOR_LOOKUP_BURST") ?? String(DEFAULT_VENDOR_LOOKUP_BUDGET.burst),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--vendor-lookups-per-minute <n>",
+        "rate at which a client address's budget of uncached AMD KDS lookups refills",
+      ).argParser(positiveInteger("vendor-lookups-per-minute")).default(
+        env("CONTRAST_VENDOR_LOOKUPS_PER_MINUTE") ??
+          String(DEFAULT_VENDOR_LOOKUP_BUDGET.perMinute),
       ),
     )
     .addOption(
@@ -310,6 +346,7 @@ async function runCoordinator(args: string[]): Promise<number> {
       historyBackend: history.backend,
       parseManifest,
       verifyEvidence: (m, e, v) => verifiers.verify(m, e, v),
+      vendorLookupBudget: new VendorLookupBudget(vendorLookupBudgetFromOptions(o)),
       logger,
       metrics,
       // Discovery starts once the mesh port is bound (it is the address peers are told).

@@ -20,7 +20,7 @@ export function userRoutes(coordinator: Coordinator): Route[] {
     {
       method: "POST",
       path: ApiPath.attest,
-      handle: async (r) => ({ body: await coordinator.attest(parseAttestRequest(r.body)) }),
+      handle: async (r) => ({ body: await coordinator.attestJson(parseAttestRequest(r.body)) }),
     },
     {
       method: "POST",
@@ -43,7 +43,7 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
     {
       method: "POST",
       path: ApiPath.attest,
-      handle: async (r) => ({ body: await coordinator.attest(parseAttestRequest(r.body)) }),
+      handle: async (r) => ({ body: await coordinator.attestJson(parseAttestRequest(r.body)) }),
     },
     {
       method: "POST",
@@ -54,13 +54,18 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
       method: "POST",
       path: ApiPath.meshCertificate,
       handle: async (r) => ({
-        body: await coordinator.issueMeshCertificate(parseMeshCertificateRequest(r.body)),
+        body: await coordinator.issueMeshCertificate(
+          parseMeshCertificateRequest(r.body),
+          r.clientAddress,
+        ),
       }),
     },
     {
       method: "POST",
       path: ApiPath.peerSeed,
-      handle: async (r) => ({ body: await coordinator.peerSeed(parsePeerSeedRequest(r.body)) }),
+      handle: async (r) => ({
+        body: await coordinator.peerSeed(parsePeerSeedRequest(r.body), r.clientAddress),
+      }),
     },
   ];
 }

@@ -60,9 +60,22 @@ export interface ServiceConfig {
 
 /**
  * Shape bound of user- and mesh-API bodies: their messages have a handful of keys (manifests and
- * policies travel base64-encoded), so a body with more is refused before it is parsed.
+ * policies travel base64-encoded), so a body with more is refused before it is parsed. Their one
+ * array is `/manifest`'s `policies` (one initdata document per policy of the manifest), so a body
+ * with more than 65,536 elements is refused too: 32 MiB of `""` elements had cost 2.6 GB of
+ * memory and 17 s of CPU in parsing, before any signature was checked.
  */
-export const API_JSON_SHAPE = { maxKeys: 256, maxDepth: 16 } as const;
+export const API_JSON_SHAPE = { maxKeys: 256, maxDepth: 16, maxSeparators: 65_536 } as const;
+
+/**
+ * Bytes of request bodies a port holds at once, all connections together, per largest body: two
+ * of the user API's (an update and a retry, or two owners), 128 of the mesh API's (a mesh request
+ * is ~8 KB, so ~4,000 of those). Each connection's body is bounded on its own too, but without a
+ * total 24 connections of one address holding 31 MiB of unfinished `/manifest` bodies each had
+ * grown a Coordinator from 101 to 1,126 MiB resident (its pod's limit is 512 MiB) before anything
+ * was authenticated.
+ */
+export const BODIES_IN_FLIGHT = { user: 2, mesh: 128 } as const;
 
 /** Default service configuration (DESIGN.md ports). */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
@@ -118,6 +131,7 @@ export async function startService(
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
         limits,
+        bodyBytesInFlight: BODIES_IN_FLIGHT.user * config.maxUserBodyBytes,
       },
       createRequestHandler({
         api: "user",
@@ -135,6 +149,7 @@ export async function startService(
         certPem: coordinator.tls.certPem,
         keyPem: coordinator.tls.keyPem,
         limits,
+        bodyBytesInFlight: BODIES_IN_FLIGHT.mesh * config.maxMeshBodyBytes,
       },
       createRequestHandler({
         api: "mesh",

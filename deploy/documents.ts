@@ -12,13 +12,19 @@ import { plainYamlValue } from "../util/yaml/plain_value.ts";
 import { kubectlDisagreements } from "../util/yaml/kubectl_agreement.ts";
 import { goYamlTags } from "../util/yaml/go_yaml_schema.ts";
 import { parsePlainDocuments } from "../util/yaml/plain_block_parser.ts";
+import { separatorBoms } from "../util/yaml/separator_boms.ts";
 
 /** One input file and its YAML documents. */
 export interface InputFile {
   /** Path as given (or found in a directory); `-` for stdin. */
   readonly path: string;
-  /** The original text. */
+  /**
+   * The text the documents were parsed from: the file's text without the byte order marks
+   * kubectl drops after a `---` separator (`util/yaml/separator_boms.ts`).
+   */
   readonly text: string;
+  /** The file's own text, when it differs from `text` (written back for an unchanged file). */
+  readonly original?: string;
   /** The parsed documents (empty documents included, so indexes match the file). */
   readonly docs: Document.Parsed[];
   /**
@@ -85,12 +91,16 @@ function mayNotBePlainTree(text: string, doc: Document.Parsed): boolean {
  *
  * @throws {InvalidDocumentError} naming `path`, the document index and line for each YAML error
  */
-export function parseYamlFile(path: string, text: string): InputFile {
+export function parseYamlFile(path: string, fileText: string): InputFile {
+  // A BOM right after a `---` line is dropped, as kubectl drops it; any other at a line start
+  // is refused (kubectl reads it as text).
+  const boms = separatorBoms(path, fileText);
+  const text = boms.text;
   // The plain subset most files are written in is read without the package's lexer, parser and
   // composer (the same documents: `util/yaml/plain_block_parser.ts`); anything else by them.
   const parsed = parsePlainDocuments(text, YAML_OPTIONS) ?? parseAllDocuments(text, YAML_OPTIONS);
   const docs = Array.isArray(parsed) ? parsed : [];
-  const issues: { path: string; reason: string }[] = [];
+  const issues: { path: string; reason: string }[] = [...boms.issues];
   if (!Array.isArray(parsed)) {
     issues.push({ path: `${path}`, reason: "not a YAML stream" });
   }
@@ -113,7 +123,7 @@ export function parseYamlFile(path: string, text: string): InputFile {
   });
   issues.push(...kubectlDisagreements(path, text, docs));
   if (issues.length > 0) throw new InvalidDocumentError(issues);
-  return { path, text, docs };
+  return { path, text, docs, ...(boms.removed > 0 ? { original: fileText } : {}) };
 }
 
 /**

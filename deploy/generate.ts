@@ -25,6 +25,7 @@ import { encodeCoordinatorTrust } from "../atls/coordinator_trust.ts";
 import type { PolicyData } from "../policy/policy_data_types.ts";
 import type { ManifestReferenceValues } from "../policy/reference_values.ts";
 import type { Settings } from "../policy/settings.ts";
+import { frozenSettings, SharedPolicyValues } from "../policy/shared_values.ts";
 import {
   POD_ROLE_ANNOTATION,
   SECURE_PV_ANNOTATION,
@@ -88,6 +89,11 @@ export interface GenerateOptions {
    * their policies bind the pod to it. Default `default`.
    */
   readonly namespace?: string;
+  /**
+   * The nodes' cluster domain (the kubelet's `--cluster-domain`), the end of the hostname of a
+   * pod with `setHostnameAsFQDN` and a subdomain. Default `cluster.local`.
+   */
+  readonly clusterDomain?: string;
 }
 
 /** One manifest `Policies` entry. */
@@ -535,6 +541,13 @@ class PolicyBuild {
   }[] = [];
   readonly #initdata: PolicyInitdataEncoder;
   readonly #patternShapes: PatternShapeCache = new Map();
+  /**
+   * The settings the policy data is built from: a deeply frozen copy, so that its parts and the
+   * parts made from them once per run ({@link #sharedValues}) are shared by every pod's policy
+   * data and their text is written once per run (`policy/toml_json_line.ts`).
+   */
+  readonly #policySettings: Settings;
+  readonly #sharedValues: SharedPolicyValues;
 
   constructor(
     private readonly workloads: readonly Workload[],
@@ -546,6 +559,8 @@ class PolicyBuild {
   ) {
     this.#built = workloads.map(() => undefined);
     this.#initdata = new PolicyInitdataEncoder(options.rules);
+    this.#policySettings = frozenSettings(options.settings);
+    this.#sharedValues = new SharedPolicyValues(this.#policySettings);
   }
 
   /** The policy built for workload `index`, if it was built without problems. */
@@ -723,9 +738,11 @@ class PolicyBuild {
         specPath: `${w.ref.location}: ${w.specPath}`,
         images: this.images.byPinned,
         config: this.config,
-        settings: this.options.settings,
+        settings: this.#policySettings,
         claimTemplates,
         patternShapeCache: this.#patternShapes,
+        ...(this.options.clusterDomain ? { clusterDomain: this.options.clusterDomain } : {}),
+        sharedValues: this.#sharedValues,
         ...(securePv
           ? {
             securePv: {

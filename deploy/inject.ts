@@ -20,6 +20,7 @@ import {
   ENV_SOURCES,
   INGRESS_ENV,
   LIMITS_ENV,
+  MEMORY_LIMIT_ENV,
   MeshConfigError,
   parseMeshConfig,
   POD_PORTS_ENV,
@@ -313,7 +314,10 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
   }
   const init = ensureSeq(doc, spec, "initContainers");
   if (plan.meshImage !== undefined) {
-    const env: { name: string; value: string }[] = [];
+    const env: ({ name: string; value: string } | {
+      name: string;
+      valueFrom: { resourceFieldRef: { containerName: string; resource: string } };
+    })[] = [];
     if (plan.meshConfig.ingress !== undefined) {
       env.push({ name: INGRESS_ENV, value: plan.meshConfig.ingress });
     }
@@ -330,6 +334,16 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     if (plan.meshConfig.limits !== undefined) {
       env.push({ name: LIMITS_ENV, value: plan.meshConfig.limits });
     }
+    // The proxy bounds its connections by its memory limit, and in contrast's image it cannot
+    // read the cgroup's memory.max: the kubelet writes the sidecar's limits.memory here (bytes;
+    // the node's allocatable memory when the sidecar has no limit). The policy admits any number
+    // for it: a host-chosen value affects availability only (see the README).
+    env.push({
+      name: MEMORY_LIMIT_ENV,
+      valueFrom: {
+        resourceFieldRef: { containerName: MESH_SIDECAR_NAME, resource: "limits.memory" },
+      },
+    });
     const startupProbe = sidecarStartupProbe(plan.meshConfig);
     const sidecar = plainNode(doc, {
       name: MESH_SIDECAR_NAME,

@@ -78,17 +78,64 @@ interface Context {
   readonly implicitKey: boolean;
 }
 
+/** At most this many strings, each at most this long, are remembered by a {@link PlainStringCache}. */
+const MAX_CACHED_STRINGS = 100_000;
+const MAX_CACHED_LENGTH = 1024;
+
+/**
+ * The printed form of plain-style strings, remembered across the documents of one file: their
+ * keys and most values recur in every document, and deciding a plain string's form runs the
+ * schema's tag tests and several regular expressions. A form depends on the string, on whether
+ * it is inside a flow collection and on the schema's tag tests: the cache serves only printers
+ * whose tag tests are those of the first printer that used it (the same tag objects in order).
+ *
+ * @example One cache for the documents of a file
+ * ```ts
+ * import { parseDocument } from "yaml";
+ * import { PlainStringCache, printPlainDocument } from "./plain_document_printer.ts";
+ *
+ * const style = { lineWidth: 0, indentSeq: true, flowCollectionPadding: true };
+ * const cache = new PlainStringCache();
+ * for (const text of ["a: yes\n", "a: 'yes'\n"]) {
+ *   console.log(printPlainDocument(parseDocument(text, { version: "1.1" }), style, true, cache));
+ * }
+ * // a: yes (printed as the package prints a YAML 1.1 boolean), then a: "yes"
+ * ```
+ */
+export class PlainStringCache {
+  #tagTests: readonly TagWithTest[] | undefined;
+  /** Printed forms outside flow collections, and inside. */
+  readonly #block = new Map<string, string>();
+  readonly #flow = new Map<string, string>();
+
+  /** The forms for a printer with `tagTests`, or undefined when they are not the cache's. */
+  formsFor(
+    tagTests: readonly TagWithTest[],
+  ): { block: Map<string, string>; flow: Map<string, string> } | undefined {
+    if (this.#tagTests === undefined) this.#tagTests = tagTests;
+    const own = this.#tagTests;
+    if (own.length !== tagTests.length || own.some((t, i) => t !== tagTests[i])) return undefined;
+    return { block: this.#block, flow: this.#flow };
+  }
+}
+
 /** The printer for one document's schema and style. */
 class Printer {
   readonly #tagTests: readonly TagWithTest[];
   readonly #padding: string;
+  /** Remembered plain-style forms (see {@link PlainStringCache}), when a cache serves them. */
+  readonly #blockForms: Map<string, string> | undefined;
+  readonly #flowForms: Map<string, string> | undefined;
 
-  constructor(doc: Document, private readonly style: PrintStyle) {
+  constructor(doc: Document, private readonly style: PrintStyle, cache?: PlainStringCache) {
     const schema = doc.schema;
     this.#tagTests = [...schema.tags, ...(schema.compat ?? [])].filter((t) =>
       t.default && t.tag !== "tag:yaml.org,2002:str" && (t as TagWithTest).test
     ) as TagWithTest[];
     this.#padding = style.flowCollectionPadding ? " " : "";
+    const forms = cache?.formsFor(this.#tagTests);
+    this.#blockForms = forms?.block;
+    this.#flowForms = forms?.flow;
   }
 
   node(item: unknown, ctx: Context): string {
@@ -127,6 +174,21 @@ class Printer {
   }
 
   string(value: string, type: Scalar.Type | undefined, ctx: Context): string {
+    if (type === Scalar.PLAIN || type === undefined) {
+      const forms = ctx.inFlow ? this.#flowForms : this.#blockForms;
+      if (forms === undefined || value.length > MAX_CACHED_LENGTH) {
+        return this.#uncachedString(value, type, ctx);
+      }
+      const known = forms.get(value);
+      if (known !== undefined) return known;
+      const text = this.#uncachedString(value, type, ctx);
+      if (forms.size < MAX_CACHED_STRINGS) forms.set(value, text);
+      return text;
+    }
+    return this.#uncachedString(value, type, ctx);
+  }
+
+  #uncachedString(value: string, type: Scalar.Type | undefined, ctx: Context): string {
     if (
       NEEDS_ESCAPE.test(value) || value.includes("\n") || value.includes("\t") ||
       value === MERGE_KEY
@@ -247,12 +309,14 @@ function quoted(value: string): string {
 /**
  * `doc.toString(style)` for a document this printer handles (see the module documentation),
  * else `undefined`. `printsNoDirective`: the caller checked that the document's directives print
- * nothing (see `render.ts`).
+ * nothing (see `render.ts`). `cache`: plain-style forms remembered across the documents of a
+ * file (see {@link PlainStringCache}).
  */
 export function printPlainDocument(
   doc: Document,
   style: PrintStyle,
   printsNoDirective: boolean,
+  cache?: PlainStringCache,
 ): string | undefined {
   const contents = doc.contents;
   if (
@@ -262,7 +326,7 @@ export function printPlainDocument(
     return undefined;
   }
   try {
-    const body = new Printer(doc, style).node(contents, {
+    const body = new Printer(doc, style, cache).node(contents, {
       indent: "",
       inFlow: null,
       implicitKey: false,

@@ -15,7 +15,7 @@
 import type { Document, YAMLMap } from "yaml";
 import { INITDATA_ANNOTATION } from "../policy/initdata.ts";
 import { type InputFile, stringifyOptionsFor } from "./documents.ts";
-import { printPlainDocument } from "./plain_document_printer.ts";
+import { PlainStringCache, printPlainDocument } from "./plain_document_printer.ts";
 import { refuseGoYamlBreaksInPieces } from "../util/yaml/kubectl_agreement.ts";
 
 /** The initdata annotation of one changed document. */
@@ -67,8 +67,9 @@ export function documentKey(path: string, docIndex: number): string {
 
 function printDocuments(file: InputFile): string {
   const style = stringifyOptionsFor(file.text);
+  const cache = new PlainStringCache();
   return file.docs.map((d: Document, i) => {
-    const s = printDocument(d, style);
+    const s = printDocument(d, style, cache);
     return i > 0 && !s.startsWith("---") ? `---\n${s}` : s;
   }).join("");
 }
@@ -81,12 +82,16 @@ const YAML_CORE_TAG_PREFIX = "tag:yaml.org,2002:";
  * (which is never printed) and that asks for no `%YAML` line prints no directive whatever tags
  * its nodes carry, so its directives print as "" without the walk (the same text; tests compare).
  */
-function printDocument(doc: Document, style: ReturnType<typeof stringifyOptionsFor>): string {
+function printDocument(
+  doc: Document,
+  style: ReturnType<typeof stringifyOptionsFor>,
+  cache: PlainStringCache,
+): string {
   const directives = doc.directives;
   const handles = directives ? Object.entries(directives.tags) : [];
   const printsNoDirective = directives !== undefined && !directives.yaml.explicit &&
     handles.length === 1 && handles[0]![0] === "!!" && handles[0]![1] === YAML_CORE_TAG_PREFIX;
-  const plain = printPlainDocument(doc, style, printsNoDirective);
+  const plain = printPlainDocument(doc, style, printsNoDirective, cache);
   if (plain !== undefined) return plain;
   if (!printsNoDirective) return doc.toString(style);
   Object.defineProperty(directives, "toString", { value: () => "", configurable: true });
@@ -156,7 +161,7 @@ export function renderFiles(
   return files.map((file) => {
     const keys = file.docs.map((_, i) => documentKey(file.path, i));
     if (!keys.some((k) => changedDocs.has(k))) {
-      return new RenderedFile(file.path, [file.text], false);
+      return new RenderedFile(file.path, [file.original ?? file.text], false);
     }
     const own = keys.map((k) => annotations.get(k)).filter((a) => a !== undefined);
     const pieces = (own.length > 0 ? printWithPlaceholders(file, own) : undefined) ??

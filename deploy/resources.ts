@@ -1,11 +1,14 @@
 /**
- * Finds the Kubernetes resources in parsed YAML (including the items of `List` documents), where
- * each workload kind keeps its pod template, and the ConfigMaps and Secrets env references read.
+ * Finds the Kubernetes resources in parsed YAML, where each workload kind keeps its pod template,
+ * and the ConfigMaps and Secrets env references read. Lists are read as kubectl reads them: a
+ * document with an `items` field is a list whose items kubectl applies one by one (`List` and typed
+ * lists such as `PodList`, `DeploymentList`, whose items without kind and apiVersion get the
+ * list's item kind and apiVersion); a list inside a list is refused, as kubectl refuses it.
  *
  * @module
  */
 import { DECLINED, plainTreeValue } from "../util/yaml/plain_tree.ts";
-import { isMap, isSeq, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import { decodeBase64 } from "../util/bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import type { ConfigSource } from "../policy/env.ts";
@@ -92,9 +95,21 @@ export function collectResources(
         issues.push({ path: base, reason: "a Kubernetes resource must be a map" });
         return;
       }
-      const add = (node: YAMLMap, location: string) => {
-        const kind = node.get("kind");
-        const apiVersion = node.get("apiVersion");
+      /**
+       * One object, or a list's items. `inherited` is given for the items of a document that is
+       * a list: kubectl's decoder gives an item without kind and apiVersion the list's (`PodList`
+       * items become `Pod`s).
+       */
+      const add = (
+        node: YAMLMap,
+        location: string,
+        inherited?: { kind: string; apiVersion: string },
+      ) => {
+        let kind = node.get("kind");
+        let apiVersion = node.get("apiVersion");
+        if (inherited !== undefined && !nonEmpty(kind) && !nonEmpty(apiVersion)) {
+          ({ kind, apiVersion } = inherited);
+        }
         const meta = node.get("metadata");
         const givenName = isMap(meta) ? meta.get("name") : undefined;
         const prefix = isMap(meta) ? meta.get("generateName") : undefined;
@@ -103,27 +118,40 @@ export function collectResources(
           typeof prefix === "string" && prefix !== "";
         const name = generated ? prefix : givenName;
         const namespace = isMap(meta) ? meta.get("namespace") : undefined;
-        if (typeof kind !== "string" || kind === "") {
+        const items = node.get("items", true);
+        if (node !== contents && node.has("items")) {
+          // kubectl v1.37 refuses a list inside a list ("*unstructured.Unstructured is not a
+          // list") and an object with an items field in a list (an unknown field).
+          issues.push({
+            path: `${location}: items`,
+            reason: "a list inside a list, which kubectl refuses; give its items in the outer list",
+          });
+          return;
+        }
+        if (!nonEmpty(kind)) {
           issues.push({ path: `${location}: kind`, reason: "missing" });
           return;
         }
-        if (typeof apiVersion !== "string" || apiVersion === "") {
+        if (!nonEmpty(apiVersion)) {
           issues.push({ path: `${location}: apiVersion`, reason: "missing" });
           return;
         }
-        if (kind === "List") {
-          const items = node.get("items");
-          if (items !== undefined && items !== null && !isSeq(items)) {
+        if (node === contents && node.has("items")) {
+          // kubectl's decoder reads every document with an `items` field as a list and applies
+          // its items, not the document; it maps `List` and `<Kind>List` kinds.
+          if (!kind.endsWith("List")) {
+            issues.push({
+              path: `${location}: items`,
+              reason: `kubectl applies the items of a document with an items field, not the ` +
+                `${kind} itself; use kind List (or ${kind}List) for a list`,
+            });
+            return;
+          }
+          if (items !== null && items !== undefined && !isScalarNull(items) && !isSeq(items)) {
             issues.push({ path: `${location}: items`, reason: "must be a list" });
             return;
           }
-          if (isSeq(items)) {
-            items.items.forEach((item, i) => {
-              if (!isMap(item)) {
-                issues.push({ path: `${location}.items[${i}]`, reason: "must be a map" });
-              } else add(item, `${location}.items[${i}]`);
-            });
-          }
+          if (isSeq(items)) addItems(items, location, { kind: kind.slice(0, -4), apiVersion });
           return;
         }
         if (typeof name !== "string" || name === "") {
@@ -147,11 +175,31 @@ export function collectResources(
             : defaultNamespace,
         });
       };
+      const addItems = (
+        items: YAMLSeq,
+        location: string,
+        inherited: { kind: string; apiVersion: string },
+      ) => {
+        items.items.forEach((item, i) => {
+          if (!isMap(item)) {
+            issues.push({ path: `${location}.items[${i}]`, reason: "must be a map" });
+          } else add(item, `${location}.items[${i}]`, inherited);
+        });
+      };
       add(contents, base);
     });
   }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
   return out;
+}
+
+function nonEmpty(value: unknown): value is string {
+  return typeof value === "string" && value !== "";
+}
+
+/** Whether `node` is a YAML null scalar (`items:` or `items: null`). */
+function isScalarNull(node: unknown): boolean {
+  return isScalar(node) && node.value === null;
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { LookupAllowance } from "../collateral/lookup_budget.ts";
 
 /**
  * The TEE platforms contrast verifies.
@@ -93,6 +94,13 @@ export interface VerifyOptions {
   readonly reportData: Uint8Array;
   /** The time certificates and collateral are checked at. */
   readonly now: Date;
+  /**
+   * The budget of uncached vendor lookups the evidence's sender may still spend (the
+   * Coordinator's per-client budget): a lookup the evidence chose (an SNP VCEK by chip ID and
+   * TCB) that is in no cache takes a token, and the tokens come back once the evidence verified.
+   * Absent: no per-client budget (the CLI verifying evidence of its own choosing).
+   */
+  readonly vendorLookups?: LookupAllowance;
 }
 
 /**

@@ -8,8 +8,9 @@
  * @module
  */
 import { decodeHex } from "../util/bytes/mod.ts";
-import { InvalidDocumentError } from "../util/errors/mod.ts";
+import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import {
+  checkJsonShape,
   childPath,
   IssueList,
   jsonTypeOf,
@@ -253,6 +254,25 @@ function readKeyDigestList(reader: ObjectReader): string[] | undefined {
 }
 
 /**
+ * Shape bound of a manifest, checked before it is parsed: ~50,000 policies fit (a policy is a key
+ * and three or four members), owner keys and reference values a handful each. A first manifest is
+ * parsed before any signature can be checked (it names its own owners), so without the bound one
+ * unauthenticated `/manifest` could have a Coordinator parse 24 MiB of nested brackets (1.5 GB of
+ * memory) or 8 million `WorkloadOwnerPubKeys` entries (92 s of CPU).
+ */
+const MANIFEST_JSON_SHAPE = { maxKeys: 262_144, maxDepth: 32, maxSeparators: 262_144 } as const;
+
+/** @throws {InvalidDocumentError} when `bytes` exceed {@link MANIFEST_JSON_SHAPE} */
+function refuseOversizedShape(bytes: Uint8Array): void {
+  try {
+    checkJsonShape(bytes, MANIFEST_JSON_SHAPE, "(root)");
+  } catch (error) {
+    if (!(error instanceof ParseError)) throw error;
+    throw new InvalidDocumentError([{ path: "(root)", reason: error.reason }], { cause: error });
+  }
+}
+
+/**
  * Parses a manifest strictly from its exact JSON bytes.
  *
  * @param bytes the manifest exactly as sent or stored (kept in the result for hashing)
@@ -263,6 +283,7 @@ export function parseManifestWith<Snp, Tdx>(
   bytes: Uint8Array,
   readers: ReferenceValueReaders<Snp, Tdx>,
 ): Manifest<Snp, Tdx> {
+  refuseOversizedShape(bytes);
   const json = parseJsonDocument(bytes);
   const issues = new IssueList();
   const root = new ObjectReader(json, "", issues);

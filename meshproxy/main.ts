@@ -18,7 +18,8 @@
  * The mesh configuration comes from the environment `contrast generate` sets from the pod's
  * annotations: `EDG_INGRESS_PROXY_CONFIG`, `EDG_EGRESS_PROXY_CONFIG`, `EDG_ADMIN_PORT` and
  * `CONTRAST_MESH_POD_PORTS`, and the limits in `CONTRAST_MESH_LIMITS` (see
- * `protocol/mesh_config.ts`; a limit flag overrides that key). Transparent mode (the default;
+ * `protocol/mesh_config.ts`; a limit flag overrides that key), and the sidecar's memory limit
+ * in `CONTRAST_MESH_MEMORY_LIMIT` (from the downward API; see `memory_limit.ts`). Transparent mode (the default;
  * `CONTRAST_MESH_TRANSPARENT=false` or `--no-transparent` turns it off) installs the iptables
  * rules of `iptables.ts` and needs `CAP_NET_ADMIN`.
  *
@@ -44,6 +45,7 @@ import {
   ENV_SOURCES,
   INGRESS_ENV,
   LIMITS_ENV,
+  MEMORY_LIMIT_ENV,
   type MeshLimitSettings,
   parseMeshConfig,
   parseMeshLimits,
@@ -52,7 +54,7 @@ import {
 } from "../protocol/mesh_config.ts";
 import { ANY_ADDRESS } from "./any_address.ts";
 import { MeshProxy } from "./proxy.ts";
-import { readCgroupMemoryMax } from "./memory_limit.ts";
+import { readMemoryLimit } from "./memory_limit.ts";
 import { writeFileAtomic } from "../util/files/atomic_write.ts";
 
 /** Default folder of the initializer's TLS files. */
@@ -167,7 +169,8 @@ export async function meshProxyMain(
     .option("--reload-interval-seconds <n>", "how often the TLS files are re-read", "2")
     .option(
       "--max-connections <n>",
-      "connections one listener holds at once (default: from --max-open-files and the cgroup memory.max)",
+      "connections one listener holds at once (default: from --max-open-files and the memory " +
+        "limit, CONTRAST_MESH_MEMORY_LIMIT or the cgroup memory.max)",
     )
     .option(
       "--max-handshakes <n>",
@@ -236,7 +239,7 @@ export async function meshProxyMain(
     const transparent = o.transparent !== false &&
       booleanEnv("CONTRAST_MESH_TRANSPARENT", true);
     const overrides = parseResolveOverrides(o.resolve);
-    const memoryLimit = await readCgroupMemoryMax();
+    const memoryLimit = await readMemoryLimit(env(MEMORY_LIMIT_ENV));
     if (memoryLimit.kind === "unreadable") {
       logger.warn("memory limit not known: default connection caps from descriptors only", {
         reason: memoryLimit.reason,

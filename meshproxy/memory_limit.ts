@@ -1,10 +1,14 @@
 /**
- * The memory the proxy may use, read from the cgroup v2 file `memory.max`, and the connection cap
- * per listener that memory allows. Parsing is pure (the file's text in, a typed reading out);
- * {@link readCgroupMemoryMax} is the one I/O step, done once at start.
+ * The memory the proxy may use and the connection cap per listener that memory allows. Two
+ * sources: `CONTRAST_MESH_MEMORY_LIMIT` (the sidecar's `limits.memory` in bytes, which
+ * `contrast generate` passes through the downward API: the only source in contrast's image,
+ * whose Deno permissions cannot read below `/sys`) and the cgroup v2 file `memory.max` (where
+ * readable, `-A`); when both give a limit the smaller applies. Parsing is pure (text in, a typed
+ * reading out); {@link readMemoryLimit} is the one I/O step, done once at start.
  *
  * @module
  */
+import { MEMORY_LIMIT_ENV } from "../protocol/mesh_config.ts";
 
 /** Where cgroup v2 exposes the memory limit of the process's own cgroup (inside a container). */
 const CGROUP_MEMORY_MAX_PATH = "/sys/fs/cgroup/memory.max";
@@ -23,10 +27,10 @@ export const BYTES_PER_CONNECTION = 130_000;
  */
 export const CONNECTION_MEMORY_SHARE = 0.5;
 
-/** What `memory.max` says about the memory the proxy may use. */
+/** What `memory.max` (or the memory limit variable) says about the memory the proxy may use. */
 export type MemoryLimit =
-  /** A limit in bytes. */
-  | { readonly kind: "limited"; readonly bytes: number }
+  /** A limit in bytes; `source` names where it was read (the variable or the file). */
+  | { readonly kind: "limited"; readonly bytes: number; readonly source?: string }
   /** `max`: no limit. */
   | { readonly kind: "unlimited" }
   /** No such file (no cgroup v2, or not mounted in the container). */
@@ -56,7 +60,32 @@ export function parseMemoryMax(text: string | undefined): MemoryLimit {
       reason: `${CGROUP_MEMORY_MAX_PATH}: ${value} is not a usable number of bytes`,
     };
   }
-  return { kind: "limited", bytes };
+  return { kind: "limited", bytes, source: CGROUP_MEMORY_MAX_PATH };
+}
+
+/**
+ * The reading of `CONTRAST_MESH_MEMORY_LIMIT`: a whole positive number of bytes, as the kubelet
+ * writes `limits.memory` (with no limit on the container it writes the node's allocatable memory:
+ * a large number, which gives a large cap, and the descriptor cap applies); unset or empty is
+ * `absent`, anything else `unreadable` naming the variable.
+ */
+export function parseMemoryLimitEnv(value: string | undefined): MemoryLimit {
+  if (value === undefined || value === "") return { kind: "absent" };
+  if (!/^[0-9]{1,20}$/.test(value)) {
+    return {
+      kind: "unreadable",
+      reason: `${MEMORY_LIMIT_ENV}: expected a number of bytes, got ` +
+        JSON.stringify(value.slice(0, 40)),
+    };
+  }
+  const bytes = Number(value);
+  if (!Number.isSafeInteger(bytes) || bytes === 0) {
+    return {
+      kind: "unreadable",
+      reason: `${MEMORY_LIMIT_ENV}: ${value} is not a usable number of bytes`,
+    };
+  }
+  return { kind: "limited", bytes, source: MEMORY_LIMIT_ENV };
 }
 
 /**
@@ -85,9 +114,44 @@ export async function readCgroupMemoryMax(path = CGROUP_MEMORY_MAX_PATH): Promis
       return {
         kind: "unreadable",
         reason: `${path}: not readable with this process's Deno permissions (reading below /sys ` +
-          "needs --allow-all); set maxConnections in the limits annotation to fit the memory limit",
+          `needs --allow-all), and no usable ${MEMORY_LIMIT_ENV} (contrast generate sets it ` +
+          "from the sidecar's limits.memory: regenerate, or set maxConnections in the limits " +
+          "annotation to fit the memory limit)",
       };
     }
     return { kind: "unreadable", reason: `${path}: ${(error as Error).message}` };
   }
+}
+
+/**
+ * The proxy's memory limit: the smaller of `envValue` (`CONTRAST_MESH_MEMORY_LIMIT`, see
+ * {@link parseMemoryLimitEnv}) and the cgroup's `memory.max` at `path` (read only when the
+ * variable gives no limit or the file is readable: in contrast's image it is not, and the variable
+ * alone decides). Never throws: when neither gives a limit, the reading says why (an unusable
+ * variable first), and the proxy keeps the descriptor-derived cap.
+ *
+ * @example Read the limit as the proxy does at start
+ * ```ts
+ * import { readMemoryLimit } from "./memory_limit.ts";
+ *
+ * const limit = await readMemoryLimit(Deno.env.get("CONTRAST_MESH_MEMORY_LIMIT"));
+ * if (limit.kind === "limited") console.log(limit.bytes, limit.source);
+ * ```
+ */
+export async function readMemoryLimit(
+  envValue: string | undefined,
+  path = CGROUP_MEMORY_MAX_PATH,
+): Promise<MemoryLimit> {
+  const fromEnv = parseMemoryLimitEnv(envValue);
+  const fromCgroup = await readCgroupMemoryMax(path);
+  if (fromEnv.kind === "limited") {
+    return fromCgroup.kind === "limited" && fromCgroup.bytes < fromEnv.bytes ? fromCgroup : fromEnv;
+  }
+  if (fromEnv.kind === "unreadable" && fromCgroup.kind !== "limited") {
+    const cgroup = fromCgroup.kind === "unreadable"
+      ? fromCgroup.reason
+      : `${path}: ${fromCgroup.kind}`;
+    return { kind: "unreadable", reason: `${fromEnv.reason}; ${cgroup}` };
+  }
+  return fromCgroup;
 }

@@ -147,6 +147,12 @@ export class MeshProxy {
     log.info("serving", {
       listeners: this.#info.map((l) => `${l.direction}:${l.name}@${l.listen}`).join(","),
       maxConnectionsPerListener: limits.maxConnections,
+      memoryLimitBytes: this.#o.memoryLimit?.kind === "limited"
+        ? this.#o.memoryLimit.bytes
+        : undefined,
+      memoryLimitFrom: this.#o.memoryLimit?.kind === "limited"
+        ? this.#o.memoryLimit.source
+        : undefined,
       maxHandshakesPerListener: limits.maxHandshakes,
       onHandshakeLimit: limits.onHandshakeLimit,
       idleTimeoutSeconds: limits.idleTimeoutMs / 1000,

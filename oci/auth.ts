@@ -80,6 +80,45 @@ interface TokenRequest {
   readonly httpClient?: Deno.HttpClient;
 }
 
+/** How many redirects within its origin a token endpoint may send. */
+const MAX_TOKEN_REDIRECTS = 5;
+
+/**
+ * Sends a token request, following redirects only within `url`'s origin: `fetch` would re-send a
+ * POST body (the refresh token) to any origin on a 307/308, in clear for `http://`.
+ *
+ * @throws {UnavailableError} when the endpoint cannot be reached or redirects elsewhere
+ */
+async function sendFollowingSameOrigin(
+  url: URL,
+  init: RequestInit & { client?: Deno.HttpClient },
+): Promise<Response> {
+  const field = `token endpoint ${url.origin}`;
+  let target = url;
+  for (let hop = 0;; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(target, { ...init, redirect: "manual" });
+    } catch (e) {
+      throw new UnavailableError(field, `cannot reach: ${describeFailure(e)}`);
+    }
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status >= 400 || location === null) return response;
+    await response.body?.cancel();
+    const next = new URL(location, target);
+    if (next.origin !== url.origin) {
+      throw new UnavailableError(
+        field,
+        `redirects to ${next.origin}; refusing to send the credentials to another origin`,
+      );
+    }
+    if (hop >= MAX_TOKEN_REDIRECTS) {
+      throw new UnavailableError(field, `more than ${MAX_TOKEN_REDIRECTS} redirects`);
+    }
+    target = next;
+  }
+}
+
 /**
  * Gets a Bearer token from the token endpoint named by a challenge.
  *
@@ -124,20 +163,12 @@ export async function fetchBearerToken(request: TokenRequest): Promise<string> {
       headers.set("Authorization", basicAuthorization(request.credentials));
     }
   }
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      ...init,
-      headers,
-      signal: AbortSignal.timeout(request.timeoutMs),
-      client: request.httpClient,
-    });
-  } catch (e) {
-    throw new UnavailableError(
-      `token endpoint ${url.origin}`,
-      `cannot reach: ${describeFailure(e)}`,
-    );
-  }
+  const response = await sendFollowingSameOrigin(url, {
+    ...init,
+    headers,
+    signal: AbortSignal.timeout(request.timeoutMs),
+    client: request.httpClient,
+  });
   if (!response.ok) {
     await response.body?.cancel();
     throw new UnavailableError(

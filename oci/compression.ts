@@ -1,12 +1,14 @@
 /**
  * Layer compression: gzip (Web `CompressionStream`/`DecompressionStream`), zstd (`fzstd` for
- * reading; frames of raw blocks for writing) and uncompressed tar, detected by magic bytes.
+ * reading, behind the bounds of `zstd_guard.ts`; frames of raw blocks for writing) and
+ * uncompressed tar, detected by magic bytes.
  *
  * @module
  */
 import { Decompress } from "fzstd";
 import { concatBytes } from "../util/bytes/mod.ts";
 import { ParseError } from "../util/errors/mod.ts";
+import { ZstdGuard } from "./zstd_guard.ts";
 
 /** Layer compressions contrast reads and writes. */
 export type Compression = "gzip" | "zstd" | "none";
@@ -21,10 +23,26 @@ export function detectCompression(data: Uint8Array): Compression {
   return "none";
 }
 
+/**
+ * How much window `fzstd` may move (it moves its whole window for every block): 256 bytes per
+ * byte of output (full 128 KiB blocks in an 8 MiB window move 64), plus 8,192 per byte of input
+ * (an 8 MiB window per KiB of compressed block; zstd -19 splits blocks to ~16 KiB of output,
+ * ~2.4 KB of input), plus 4 GiB (a few seconds) regardless. A crafted layer of tiny blocks in a
+ * large window (4 bytes each, each moving 8 MiB) exceeds it within ~500 blocks.
+ */
+const ZSTD_WORK_PER_OUTPUT = 256;
+const ZSTD_WORK_PER_INPUT = 8192;
+const ZSTD_WORK_ALLOWANCE = 4 * 1024 ** 3;
+
 function zstdDecompressor(field: string): TransformStream<Uint8Array, Uint8Array> {
   let controller!: TransformStreamDefaultController<Uint8Array>;
   let finished = false;
+  let input = 0;
+  let output = 0;
+  let work = 0;
+  const guard = new ZstdGuard(field);
   const zstd = new Decompress((chunk, final) => {
+    output += chunk.length;
     if (chunk.length > 0) controller.enqueue(chunk);
     if (final) finished = true;
   });
@@ -40,7 +58,25 @@ function zstdDecompressor(field: string): TransformStream<Uint8Array, Uint8Array
       controller = c;
     },
     transform(chunk) {
-      push(chunk, false);
+      // Block by block, so that the work of each is weighed before the decoder does it.
+      let start = 0;
+      for (const piece of guard.split(chunk)) {
+        work += piece.work;
+        input += piece.end - start;
+        const budget = ZSTD_WORK_ALLOWANCE + ZSTD_WORK_PER_OUTPUT * output +
+          ZSTD_WORK_PER_INPUT * input;
+        if (work > budget) {
+          throw new ParseError(
+            field,
+            `zstd blocks too small for their window: decoding would move ${work} bytes of ` +
+              `window for ${input} bytes of input and ${output} of output (at most ` +
+              `${ZSTD_WORK_PER_INPUT} per input byte and ${ZSTD_WORK_PER_OUTPUT} per output byte ` +
+              `beyond ${ZSTD_WORK_ALLOWANCE})`,
+          );
+        }
+        if (piece.end > start) push(chunk.subarray(start, piece.end), false);
+        start = piece.end;
+      }
     },
     flush() {
       push(new Uint8Array(0), true);

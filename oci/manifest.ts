@@ -7,7 +7,7 @@
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
-import { childPath, IssueList, ObjectReader } from "../util/json/mod.ts";
+import { childPath, duplicateKeyIssues, IssueList, ObjectReader } from "../util/json/mod.ts";
 import { parseDigest } from "./digest.ts";
 import { CONFIG_TYPES, INDEX_TYPES, LAYER_TYPES, MANIFEST_TYPES } from "./media_types.ts";
 import type { ImageProcessConfig } from "./types.ts";
@@ -68,17 +68,67 @@ export interface ImageConfig {
   readonly diffIds: readonly string[];
 }
 
+/** Fields of manifests and indexes contrast reads. */
+const MANIFEST_FIELDS = ["schemaVersion", "mediaType", "config", "layers", "manifests"];
+/** Fields of a descriptor's platform contrast reads. */
+const PLATFORM_FIELDS = ["os", "architecture", "variant"];
+/** Fields of an image config's `config` (process defaults) contrast reads. */
+const PROCESS_FIELDS = ["Entrypoint", "Cmd", "Env", "WorkingDir", "User", "Volumes"];
+
 /** Largest manifest, index or config contrast accepts (the distribution spec's 4 MiB limit). */
 export const MAX_DOCUMENT_SIZE = 4 * 1024 * 1024;
 
+/**
+ * The JSON value of a document, refusing duplicate keys: `JSON.parse` keeps the last of two, and
+ * a reader that keeps another would run an image other than the one the policy describes.
+ */
 function parseJson(bytes: Uint8Array, field: string): unknown {
   if (bytes.length > MAX_DOCUMENT_SIZE) {
     throw new ParseError(field, `document larger than ${MAX_DOCUMENT_SIZE} bytes`);
   }
+  let text: string;
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    value = JSON.parse(text);
   } catch (e) {
     throw new ParseError(field, `not valid JSON: ${(e as Error).message}`);
+  }
+  const duplicates = duplicateKeyIssues(text);
+  if (duplicates.length > 0) {
+    throw new ParseError(field, duplicates.map((i) => `${i.path}: ${i.reason}`).join("; "));
+  }
+  return value;
+}
+
+/** A key as Go's `encoding/json` matches struct fields: case-insensitive, Unicode-folded. */
+function goFold(key: string): string {
+  // Lower, upper, lower: also folds "ſ" (U+017F) to "s" and the Kelvin sign (U+212A) to "k".
+  return key.toLowerCase().toUpperCase().toLowerCase();
+}
+
+/**
+ * Records an issue for each key of the object `value` that differs from one of `names` (the
+ * fields contrast reads) only in case: containerd (Go) decodes it into that field, `JSON.parse`
+ * keeps it apart, so the two would read different values.
+ */
+function refuseFoldedKeys(
+  value: unknown,
+  names: readonly string[],
+  path: string,
+  issues: IssueList,
+): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+  const folded = new Map(names.map((n) => [goFold(n), n]));
+  for (const key of Object.keys(value)) {
+    const name = folded.get(goFold(key));
+    if (name !== undefined && name !== key) {
+      issues.add(
+        childPath(path, key),
+        `differs from ${JSON.stringify(name)} only in case; containerd (Go) reads it as ` +
+          `${JSON.stringify(name)} (refused: readers disagree)`,
+      );
+    }
   }
 }
 
@@ -112,6 +162,8 @@ function readDescriptor(
 ): Descriptor | undefined {
   const r = new ObjectReader(value, path, issues);
   if (!r.ok) return undefined;
+  refuseFoldedKeys(value, ["mediaType", "digest", "size", "platform"], path, issues);
+  refuseFoldedKeys(r.raw("platform", false), PLATFORM_FIELDS, childPath(path, "platform"), issues);
   const mediaType = r.string("mediaType");
   const digest = r.string("digest");
   const size = r.integer("size", { min: 0 });
@@ -156,6 +208,8 @@ export function parseManifestDocument(
   const json = parseJson(bytes, field);
   const issues = new IssueList();
   const r = new ObjectReader(json, "", issues);
+  throwIssues(issues, field);
+  refuseFoldedKeys(json, MANIFEST_FIELDS, "", issues);
   throwIssues(issues, field);
   const schemaVersion = r.integer("schemaVersion");
   const declared = r.string("mediaType", false);
@@ -244,6 +298,10 @@ export function parseImageConfig(bytes: Uint8Array, field: string): ImageConfig 
   const json = parseJson(bytes, field);
   const issues = new IssueList();
   const r = new ObjectReader(json, "", issues);
+  throwIssues(issues, field);
+  refuseFoldedKeys(json, ["os", "architecture", "config", "rootfs"], "", issues);
+  refuseFoldedKeys(r.raw("config", false), PROCESS_FIELDS, "config", issues);
+  refuseFoldedKeys(r.raw("rootfs", false), ["type", "diff_ids"], "rootfs", issues);
   throwIssues(issues, field);
   const os = r.string("os");
   const architecture = r.string("architecture");

@@ -198,6 +198,7 @@ export class RegistryClient {
         /certificate|handshake/i.test(describeFailure(failure));
       const transient = !permanent &&
         (response === undefined || RETRY_STATUSES.has(response.status));
+      if (response) await this.#refuseDowngrade(response, location, field);
       if (!transient || attempt >= retries) {
         if (response) return response;
         throw new UnavailableError(
@@ -214,6 +215,29 @@ export class RegistryClient {
       await response?.body?.cancel();
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
+  }
+
+  /**
+   * An HTTPS registry's answer must come over HTTPS: a redirect to `http://` (as a registry
+   * behind a TLS-terminating proxy sends) would let anyone on the path change what a tag
+   * resolves to.
+   *
+   * @throws {VerificationError} naming `field` when `response` was redirected to plain HTTP
+   */
+  async #refuseDowngrade(
+    response: Response,
+    location: RepositoryLocation,
+    field: string,
+  ): Promise<void> {
+    if (this.isInsecure(location.registry) || response.url === "") return;
+    const answered = new URL(response.url);
+    if (answered.protocol === "https:") return;
+    await response.body?.cancel();
+    throw new VerificationError(
+      field,
+      `registry ${location.registry} redirected to plain HTTP (${answered.origin}); ` +
+        "refusing an answer anyone on the path could have changed",
+    );
   }
 
   /**
@@ -238,6 +262,16 @@ export class RegistryClient {
       const response = await this.#send(url, { ...init, headers }, timeoutMs, location, field);
       if (response.status !== 401) return response;
       await response.body?.cancel();
+      // A challenge is answered with this registry's credentials only when the registry itself
+      // sent it: the storage or CDN it redirected to is another party.
+      const challenger = response.url === "" ? url.origin : new URL(response.url).origin;
+      if (challenger !== url.origin) {
+        throw new UnavailableError(
+          field,
+          `registry ${location.registry} redirected to ${challenger}, which asks for ` +
+            "authentication; the registry's credentials are not sent there",
+        );
+      }
       if (attempt === 1) break;
       const header = response.headers.get("www-authenticate");
       if (!header) {

@@ -49,9 +49,42 @@ type LookupResult =
   | { readonly kind: "file"; readonly source: ContentSource; readonly content?: Uint8Array }
   | { readonly kind: "missing" | "directory" | "other" };
 
+/**
+ * Most tar entries applied across an image's layers (each stays in memory, ~200 bytes): large
+ * images hold a few hundred thousand files; four million is ~800 MiB of tree.
+ */
+export const LAYERED_FILESYSTEM_MAX_ENTRIES = 4_000_000;
+
+/** Options of a {@link LayeredFilesystem}. */
+interface LayeredFilesystemOptions {
+  /** Most entries applied across all layers (default {@link LAYERED_FILESYSTEM_MAX_ENTRIES}). */
+  readonly maxEntries?: number;
+}
+
 /** Largest file whose content is kept in memory. */
 const MAX_CAPTURED_FILE = 16 * 1024 * 1024;
 const MAX_SYMLINK_HOPS = 40;
+/**
+ * Longest path or link target in bytes: Linux's `PATH_MAX` (4096) less the NUL. A runtime cannot
+ * extract a longer one, and walking one costs time in its number of components.
+ */
+const MAX_PATH_BYTES = 4095;
+const ENCODER = new TextEncoder();
+
+/** @throws {ParseError} naming `field` when `path` is longer than {@link MAX_PATH_BYTES} */
+function checkPathLength(path: string, what: string, field: string): void {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only long strings need encoding.
+  if (path.length * 3 <= MAX_PATH_BYTES) return;
+  const bytes = ENCODER.encode(path).length;
+  if (bytes > MAX_PATH_BYTES) {
+    throw new ParseError(
+      field,
+      `${what} ${
+        JSON.stringify(path.slice(0, 64))
+      }… is ${bytes} bytes, longer than ${MAX_PATH_BYTES} bytes (Linux PATH_MAX)`,
+    );
+  }
+}
 const WHITEOUT = ".wh.";
 const OPAQUE = ".wh..wh..opq";
 
@@ -73,14 +106,17 @@ export function normalizePath(path: string): string[] {
 export class LayeredFilesystem {
   readonly #root: DirNode = { kind: "dir", layer: -1, children: new Map() };
   readonly #wanted: ReadonlySet<string>;
+  readonly #maxEntries: number;
+  #entries = 0;
 
   /**
    * An empty filesystem.
    *
    * @param wanted paths (e.g. `etc/passwd`) whose file content is kept
    */
-  constructor(wanted: Iterable<string>) {
+  constructor(wanted: Iterable<string>, options: LayeredFilesystemOptions = {}) {
     this.#wanted = new Set([...wanted].map((p) => normalizePath(p).join("/")));
+    this.#maxEntries = options.maxEntries ?? LAYERED_FILESYSTEM_MAX_ENTRIES;
   }
 
   /**
@@ -173,9 +209,20 @@ export class LayeredFilesystem {
    * Applies one tar entry of layer `layer` (entries must come in tar order, layers lowest
    * first). `data` is the content of wanted files.
    *
-   * @throws {ParseError} naming `field` for a hard link to a missing file
+   * @throws {ParseError} naming `field` for a hard link to a missing file, a path or link
+   *   target longer than Linux's `PATH_MAX`, or more entries than the filesystem's bound
    */
   applyEntry(entry: TarEntry, layer: number, field: string, data?: Uint8Array): void {
+    if (++this.#entries > this.#maxEntries) {
+      throw new ParseError(
+        field,
+        `the image's layers have more than ${this.#maxEntries} entries (kept in memory)`,
+      );
+    }
+    checkPathLength(entry.path, "path", field);
+    if (entry.type === "symlink" || entry.type === "hardlink") {
+      checkPathLength(entry.linkName, `link target of ${entry.path}`, field);
+    }
     const parts = normalizePath(entry.path);
     if (parts.length === 0) return; // the root directory itself
     const name = parts[parts.length - 1]!;

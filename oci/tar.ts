@@ -188,6 +188,20 @@ export async function readTar(
       let entrySize = size;
       if (longName !== undefined) path = longName;
       if (longLink !== undefined) linkName = longLink;
+      // Go's archive/tar and Rust's tar let a GNU long name win over a pax path; which one is
+      // meant is ambiguous, so an entry named by both is refused rather than read either way.
+      if (
+        pax && ((longName !== undefined && pax.has("path")) ||
+          (longLink !== undefined && pax.has("linkpath")))
+      ) {
+        const what = longName !== undefined && pax.has("path")
+          ? "name and a pax path"
+          : "link and a pax linkpath";
+        throw new ParseError(
+          at(),
+          `entry has both a GNU long ${what} (readers disagree which wins)`,
+        );
+      }
       if (pax) {
         path = pax.get("path") ?? path;
         linkName = pax.get("linkpath") ?? linkName;

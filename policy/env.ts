@@ -9,7 +9,7 @@
 import { ParseError } from "../util/errors/mod.ts";
 import { childPath, type IssueList } from "../util/json/mod.ts";
 import type { EnvExpectation } from "./policy_data_types.ts";
-import { hasSecret, isLiteral, type PartialValue, unanchor } from "./regex.ts";
+import { escapeRegex, hasSecret, isLiteral, type PartialValue, unanchor } from "./regex.ts";
 
 /** Looks up ConfigMap and Secret data (Secret values already decoded) in the input set. */
 export interface ConfigSource {
@@ -39,8 +39,84 @@ const FIELD_PATTERNS: Record<string, string> = {
   "status.podIPs": `${IP}(,${IP})*`,
 };
 
-/** Resolves `$(VAR)` references against `vars` (Kubernetes' rules: `$$` escapes, unknown stays). */
-export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>): PartialValue {
+/**
+ * What `$(NAME)` expands to when the pod does not define NAME, by NAME (undefined: the reference
+ * stays as written).
+ */
+export type UndefinedVariable = (name: string) => PartialValue | undefined;
+
+/** A variable the kubelet may add: a pattern of its name and of the values it gives it. */
+const PORT = "[0-9]+";
+const PROTOCOL = "(tcp|udp|sctp)";
+/** `net.JoinHostPort` of a cluster IP and a port, after the protocol (`tcp://[fd00::1]:80`). */
+const LINK = `${PROTOCOL}://(\\[[0-9a-fA-F:]+\\]|[0-9.]+):${PORT}`;
+const SERVICE = "[A-Z][A-Z0-9_]*";
+const PORT_PROTOCOL = `${SERVICE}_PORT_[0-9]+_(TCP|UDP|SCTP)`;
+
+/**
+ * The service variables the kubelet injects (`pkg/kubelet/envvars`, v1.37): for a Service `my-db`
+ * with cluster IP `ip` and ports, `MY_DB_SERVICE_HOST=ip`, `MY_DB_SERVICE_PORT=<first port>`,
+ * `MY_DB_SERVICE_PORT_<PORT NAME>=<port>`, `MY_DB_PORT=tcp://ip:port` (first port) and per port
+ * `MY_DB_PORT_<port>_<PROTO>=<proto>://ip:port` with `_PROTO`, `_PORT`, `_ADDR`. A name can take
+ * more than one form (`A_SERVICE_PORT` is also the `_PORT` of a Service `a-service`): its values
+ * are those of every form it matches.
+ */
+const SERVICE_VARIABLES: readonly (readonly [RegExp, string])[] = [
+  [new RegExp(`^${SERVICE}_SERVICE_HOST$`), IP],
+  [new RegExp(`^${SERVICE}_SERVICE_PORT(_[A-Z0-9_]+)?$`), PORT],
+  [new RegExp(`^${SERVICE}_PORT$`), LINK],
+  [new RegExp(`^${PORT_PROTOCOL}$`), LINK],
+  [new RegExp(`^${PORT_PROTOCOL}_PROTO$`), PROTOCOL],
+  [new RegExp(`^${PORT_PROTOCOL}_PORT$`), PORT],
+  [new RegExp(`^${PORT_PROTOCOL}_ADDR$`), IP],
+];
+
+/**
+ * `$(NAME)` for a service variable the pod does not define. The kubelet expands env values over
+ * the container's variables so far and then the service variables, and command and args over
+ * all of them (`kubelet_pods.go`, `ExpandContainerCommandAndArgs`); which Services exist, and so
+ * whether NAME is set and to what, is the host's choice. So the reference stays as written (no
+ * such Service) or becomes a value of the shape the kubelet gives NAME. Only names the runtime may
+ * add to the environment are looked up: those matching the name part (before `=`) of one of
+ * `regexes` (the settings' `^NAME=VALUE$` patterns: `KUBERNETES_*`, and with service links every
+ * service's).
+ *
+ * @example `$(DB_SERVICE_HOST)` with service links
+ * ```ts
+ * import { serviceVariables } from "./env.ts";
+ *
+ * const lookup = serviceVariables(["^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT)=[0-9a-zA-Z.:-]*$"]);
+ * lookup("DB_SERVICE_HOST"); // [{ pattern: "(\\$\\(DB_SERVICE_HOST\\)|[0-9a-fA-F.:]+)" }]
+ * lookup("GREETING"); // undefined
+ * ```
+ */
+export function serviceVariables(regexes: readonly string[]): UndefinedVariable {
+  const names = regexes.flatMap((r) => {
+    const eq = r.indexOf("=");
+    if (!r.startsWith("^") || eq < 0) return [];
+    try {
+      return [new RegExp(`${r.slice(0, eq)}$`)];
+    } catch {
+      return [];
+    }
+  });
+  return (name) => {
+    if (!names.some((n) => n.test(name))) return undefined;
+    const values = SERVICE_VARIABLES.filter(([form]) => form.test(name)).map(([, v]) => v);
+    if (values.length === 0) return undefined;
+    return [{ pattern: `(${escapeRegex(`$(${name})`)}|${values.join("|")})` }];
+  };
+}
+
+/**
+ * Resolves `$(VAR)` references against `vars` (Kubernetes' rules: `$$` escapes, unknown stays),
+ * then `undefinedVariable` (service variables the kubelet may inject).
+ */
+export function expandVars(
+  text: string,
+  vars: ReadonlyMap<string, PartialValue>,
+  undefinedVariable: UndefinedVariable = () => undefined,
+): PartialValue {
   const out: PartialValue[number][] = [];
   let literal = "";
   let secret = false;
@@ -55,7 +131,7 @@ export function expandVars(text: string, vars: ReadonlyMap<string, PartialValue>
       const end = text.indexOf(")", i + 2);
       if (end > 0) {
         const name = text.slice(i + 2, end);
-        const value = vars.get(name);
+        const value = vars.get(name) ?? undefinedVariable(name);
         if (value !== undefined) {
           for (const p of value) {
             if ("literal" in p) {
@@ -98,6 +174,7 @@ export function resolveEnv(
   source: ConfigSource,
   path: string,
   issues: IssueList,
+  undefinedVariable: UndefinedVariable = () => undefined,
 ): ResolvedEnv {
   const env = imageEnvOf(imageEnv);
   // Variables visible to $(VAR) expansion: only those the pod spec defines, in order.
@@ -106,7 +183,7 @@ export function resolveEnv(
     env.set(name, value);
     podVars.set(name, value);
   };
-  const ctx: EnvContext = { facts, source, issues, set };
+  const ctx: EnvContext = { facts, source, issues, set, undefinedVariable };
   envFromSources(container.envFrom, childPath(path, "envFrom"), ctx);
   envVars(container.env, childPath(path, "env"), podVars, ctx);
   return { env, podVars };
@@ -121,6 +198,7 @@ interface EnvContext {
   readonly source: ConfigSource;
   readonly issues: IssueList;
   readonly set: SetVar;
+  readonly undefinedVariable: UndefinedVariable;
 }
 
 /** The image's `NAME=value` variables as literal values. */
@@ -194,7 +272,7 @@ function envVars(
     }
     if (o.valueFrom === undefined) {
       const text = o.value === undefined || o.value === null ? "" : String(o.value);
-      set(o.name, expandVars(text, podVars));
+      set(o.name, expandVars(text, podVars, ctx.undefinedVariable));
       return;
     }
     const value = resolveValueFrom(

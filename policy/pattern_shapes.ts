@@ -10,6 +10,7 @@
  * @module
  */
 
+import { deepFreeze } from "./shared_values.ts";
 import type { PolicyData, StorageExpectation } from "./policy_data_types.ts";
 
 /** A pattern's shape, as `pattern_shape` in rules.rego returns it (sets as sorted arrays). */
@@ -206,12 +207,4 @@ export function patternShapesOf(
     if (shape) shapes[p] = shape;
   }
   return shapes;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }

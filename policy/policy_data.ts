@@ -9,7 +9,16 @@
 import type { ResolvedImage } from "../oci/types.ts";
 import type { ParseError } from "../util/errors/mod.ts";
 import { childPath, IssueList } from "../util/json/mod.ts";
-import { type ConfigSource, envExpectation, expandVars, type PodFacts, resolveEnv } from "./env.ts";
+import { DEFAULT_CLUSTER_DOMAIN, podHostnamePattern } from "./hostname.ts";
+import {
+  type ConfigSource,
+  envExpectation,
+  expandVars,
+  type PodFacts,
+  resolveEnv,
+  serviceVariables,
+  type UndefinedVariable,
+} from "./env.ts";
 import type {
   CapabilitySets,
   ContainerExpectation,
@@ -29,9 +38,10 @@ import {
   unanchor,
   valueRegex,
 } from "./regex.ts";
-import { mountOrder } from "./mount_order.ts";
+import { cleanDestination, mountOrder } from "./mount_order.ts";
 import { type PatternShapeCache, patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
+import type { SharedPolicyValues } from "./shared_values.ts";
 import { resolveUser } from "./user.ts";
 
 /** Kinds whose pod template gets a policy. */
@@ -80,6 +90,16 @@ export interface PodPolicyInput {
   };
   /** Pattern shapes worked out for earlier pods of the same run, reused and extended. */
   readonly patternShapeCache?: PatternShapeCache;
+  /**
+   * The nodes' cluster domain (the kubelet's `--cluster-domain`), part of the hostname of a pod
+   * with `setHostnameAsFQDN` (default `cluster.local`).
+   */
+  readonly clusterDomain?: string;
+  /**
+   * The parts that depend on the settings alone, shared by the pods of the same run (used only
+   * when made for these very {@link settings}).
+   */
+  readonly sharedValues?: SharedPolicyValues;
 }
 
 /**
@@ -264,6 +284,15 @@ function sysfsWritable(m: MountExpectation): MountExpectation {
     : m;
 }
 
+/**
+ * The value of `key` shared by the pods of the run (`input.sharedValues`, see
+ * `shared_values.ts`), or `make()` without one. `key` must name everything `make` depends on
+ * besides the settings.
+ */
+function shared<T>(input: PodPolicyInput, key: string, make: () => T): T {
+  return input.sharedValues ? input.sharedValues.get(input.settings, key, make) : make();
+}
+
 function capName(c: string): string {
   const upper = c.toUpperCase();
   return upper.startsWith("CAP_") ? upper : `CAP_${upper}`;
@@ -294,6 +323,8 @@ interface PodContext {
   readonly namePattern: string;
   readonly hostname: string;
   readonly envRegexes: readonly string[];
+  /** `$(NAME)` of a service variable the pod does not define (see `serviceVariables`). */
+  readonly undefinedVariable: UndefinedVariable;
   readonly automountToken: boolean;
   readonly sandboxPidns: boolean;
 }
@@ -333,11 +364,25 @@ export function buildPolicyData(input: PodPolicyInput): PolicyData {
 function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
   const { settings, podSpec: spec } = input;
   const namePattern = podNamePattern(input.kind, input.name, input.generateName === true);
-  const hostname = typeof spec.hostname === "string" ? escapeRegex(spec.hostname) : namePattern;
+  const hostname = podHostnamePattern({
+    spec,
+    specPath: input.specPath,
+    podName: input.kind === "Pod" && input.generateName !== true
+      ? { literal: input.name }
+      : { pattern: namePattern },
+    namespace: input.namespace,
+    clusterDomain: input.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+  }, issues);
   const podSecurity = obj(spec.securityContext);
   const { volumes, refusedVolumes } = readVolumes(input, issues);
-  const { sysctls, optionalSysctls } = podSysctls(settings, podSecurity);
+  const { sysctls, optionalSysctls } = list(podSecurity.sysctls).length === 0
+    ? shared(input, "sysctls", () => podSysctls(settings, podSecurity))
+    : podSysctls(settings, podSecurity);
   const serviceLinks = spec.enableServiceLinks !== false;
+  const serviceEnv = [
+    ...settings.container.service_link_env_regexes,
+    ...(serviceLinks ? settings.container.service_env_regexes : []),
+  ];
   return {
     input,
     settings,
@@ -356,22 +401,29 @@ function podContext(input: PodPolicyInput, issues: IssueList): PodContext {
     refusedVolumes,
     sysctls,
     optionalSysctls,
-    defaultMounts: settings.container.default_mounts.map((m) =>
-      optionalWhereHarmless(
-        m.destination === "/sys/fs/cgroup" && settings.container.cgroup_optional_options.length > 0
-          ? { ...m, optional_options: settings.container.cgroup_optional_options }
-          : m,
-      )
+    defaultMounts: shared(
+      input,
+      "defaultMounts",
+      () =>
+        settings.container.default_mounts.map((m) =>
+          optionalWhereHarmless(
+            m.destination === "/sys/fs/cgroup" &&
+              settings.container.cgroup_optional_options.length > 0
+              ? { ...m, optional_options: settings.container.cgroup_optional_options }
+              : m,
+          )
+        ),
     ),
     // Kata's runtime strips the PID namespace (sharing is signalled by sandbox_pidns instead).
-    namespaces: sorted(settings.container.namespaces),
+    namespaces: shared(input, "namespaces", () => sorted(settings.container.namespaces)),
     namePattern,
     hostname,
-    envRegexes: [
-      `^HOSTNAME=${hostname}$`,
-      ...settings.container.service_link_env_regexes,
-      ...(serviceLinks ? settings.container.service_env_regexes : []),
-    ],
+    envRegexes: [`^HOSTNAME=${hostname}$`, ...serviceEnv],
+    undefinedVariable: shared(
+      input,
+      serviceLinks ? "serviceVariables" : "serviceVariablesWithoutLinks",
+      () => serviceVariables(serviceEnv),
+    ),
     automountToken: spec.automountServiceAccountToken !== false,
     sandboxPidns: spec.shareProcessNamespace === true,
   };
@@ -517,19 +569,29 @@ function pauseExpectation(pod: PodContext): ContainerExpectation {
   );
   const user = pauseUser(settings, pod.podSecurity);
   // kubelet makes the sandbox privileged when any container is: containerd then mounts sysfs rw.
-  const pauseMounts =
-    (anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts)
-      .map((m) => optionalWhereHarmless(m, m.destination === "/etc/resolv.conf"));
+  const pauseMounts = shared(
+    input,
+    `pauseMounts:${anyPrivileged}`,
+    () =>
+      (anyPrivileged ? settings.pause.mounts.map(sysfsWritable) : settings.pause.mounts)
+        .map((m) => optionalWhereHarmless(m, m.destination === "/etc/resolv.conf")),
+  );
+  const defaultCapabilities = shared(
+    input,
+    "defaultCapabilities",
+    () => sorted(settings.container.default_capabilities),
+  );
   return {
     name: "pause",
     kind: "pause",
     image: settings.pause.image,
     process: {
       args: settings.pause.args,
-      env: settings.pause.env.map((e) => {
-        const at = e.indexOf("=");
-        return { name: e.slice(0, at), value: e.slice(at + 1) };
-      }),
+      env: shared(input, "pauseEnv", () =>
+        settings.pause.env.map((e) => {
+          const at = e.indexOf("=");
+          return { name: e.slice(0, at), value: e.slice(at + 1) };
+        })),
       env_regexes: [],
       cwd: settings.pause.cwd,
       uid: user.uid,
@@ -538,17 +600,17 @@ function pauseExpectation(pod: PodContext): ContainerExpectation {
       terminal: false,
       no_new_privileges: true,
       capabilities: {
-        bounding: sorted(settings.container.default_capabilities),
-        effective: sorted(settings.container.default_capabilities),
+        bounding: defaultCapabilities,
+        effective: defaultCapabilities,
         inheritable: [],
-        permitted: sorted(settings.container.default_capabilities),
+        permitted: defaultCapabilities,
         ambient: [],
       },
     },
     readonly_root: true,
     root_path_regex: settings.container.root_path_regex,
     mounts: pauseMounts,
-    mount_order: mountOrder(pauseMounts),
+    mount_order: shared(input, `pauseMountOrder:${anyPrivileged}`, () => mountOrder(pauseMounts)),
     storages: settings.pause.storages,
     namespaces: pod.namespaces,
     sysctls: pod.sysctls,
@@ -681,6 +743,7 @@ function containerExpectation(
     pod.input.config,
     path,
     issues,
+    pod.undefinedVariable,
   );
   const { mounts, storages } = containerMounts(pod, c, image, privileged, path);
   return {
@@ -688,7 +751,7 @@ function containerExpectation(
     kind,
     image: image.pinned,
     process: {
-      ...containerArgs(c, image, podVars, path, issues),
+      ...containerArgs(c, image, podVars, pod.undefinedVariable, path, issues),
       env: [...env].flatMap(([n, v]) => {
         try {
           return [envExpectation(n, v)];
@@ -704,7 +767,14 @@ function containerExpectation(
       ...containerUser(pod, sc, image, path),
       terminal: c.tty === true,
       no_new_privileges: sc.allowPrivilegeEscalation === false,
-      capabilities: containerCapabilities(settings, sc, privileged),
+      capabilities: obj(sc.capabilities).add === undefined &&
+          obj(sc.capabilities).drop === undefined
+        ? shared(
+          pod.input,
+          `capabilities:${privileged}`,
+          () => containerCapabilities(settings, sc, privileged),
+        )
+        : containerCapabilities(settings, sc, privileged),
     },
     readonly_root: sc.readOnlyRootFilesystem === true,
     root_path_regex: settings.container.root_path_regex,
@@ -827,6 +897,7 @@ function containerArgs(
   c: Record<string, unknown>,
   image: ResolvedImage,
   podVars: Parameters<typeof expandVars>[1],
+  undefinedVariable: UndefinedVariable,
   path: string,
   issues: IssueList,
 ): { args: readonly string[]; arg_regexes?: readonly string[] } {
@@ -837,9 +908,10 @@ function containerArgs(
     : [...image.config.entrypoint, ...(args ?? image.config.cmd)];
   if (raw.length === 0) issues.add(path, "no command: neither the pod nor the image sets one");
   const expandedArgs: PartialValue[] = raw.map((arg, k) => {
-    const expanded = command !== undefined || args !== undefined
-      ? expandVars(arg, podVars)
-      : [{ literal: arg }];
+    // Only the pod's command and args are expanded, not the image's Entrypoint or Cmd.
+    const fromPod = command !== undefined ||
+      (args !== undefined && k >= image.config.entrypoint.length);
+    const expanded = fromPod ? expandVars(arg, podVars, undefinedVariable) : [{ literal: arg }];
     const field = `${path}.${command !== undefined && k < command.length ? "command" : "args"}`;
     if (hasSecret(expanded)) {
       issues.add(
@@ -956,11 +1028,18 @@ function containerMounts(
   const mounts: MountExpectation[] = privileged
     ? pod.defaultMounts.map(sysfsWritable)
     : [...pod.defaultMounts];
-  const storages: StorageExpectation[] = settings.container.image_storages.map((st) => ({
-    ...st,
-    source_regex: st.source_regex.replaceAll("$(image)", () => escapeRegex(image.pinned)),
-  }));
-  mounts.push(...podFileMounts(settings, c).map((m) => optionalWhereHarmless(m, true)));
+  const storages: StorageExpectation[] = [
+    ...shared(
+      pod.input,
+      `imageStorages:${image.pinned}`,
+      () =>
+        settings.container.image_storages.map((st) => ({
+          ...st,
+          source_regex: st.source_regex.replaceAll("$(image)", () => escapeRegex(image.pinned)),
+        })),
+    ),
+  ];
+  mounts.push(...podFileMounts(pod.input, settings, c));
   const destinations = new Set(mounts.map((m) => m.destination));
   list(c.volumeMounts).forEach((vm, k) => {
     const mount = volumeMount(
@@ -976,9 +1055,12 @@ function containerMounts(
     destinations.add(mount.mount.destination);
   });
   // containerd gives every VOLUME the image declares (and no volumeMount covers) a fresh,
-  // shared read-write directory named like any share.
+  // shared read-write directory named like any share. It compares the paths cleaned (Go's
+  // filepath.Clean): a VOLUME "/data/" beside a volumeMount at "/data" gets no mount, so none is
+  // expected (one would let the host cover the pod's volume with its share).
+  const cleaned = new Set([...destinations].map(cleanDestination));
   for (const volume of image.config.volumes ?? []) {
-    if (destinations.has(volume)) continue;
+    if (destinations.has(volume) || cleaned.has(cleanDestination(volume))) continue;
     mounts.push({
       destination: volume,
       type: "bind",
@@ -1001,12 +1083,35 @@ function containerMounts(
   return { mounts, storages };
 }
 
-/** /etc/hosts, the termination log, /etc/hostname and /etc/resolv.conf as the runtime shares them. */
-function podFileMounts(settings: Settings, c: Record<string, unknown>): MountExpectation[] {
+/**
+ * /etc/hosts, the termination log, /etc/hostname and /etc/resolv.conf as the runtime shares them
+ * (each optional where harmless); shared by the containers with the same termination path and
+ * root file system mode.
+ */
+function podFileMounts(
+  input: PodPolicyInput,
+  settings: Settings,
+  c: Record<string, unknown>,
+): readonly MountExpectation[] {
   const terminationPath = typeof c.terminationMessagePath === "string"
     ? c.terminationMessagePath
     : "/dev/termination-log";
   const readonlyRoot = obj(c.securityContext).readOnlyRootFilesystem === true;
+  return shared(
+    input,
+    `podFileMounts:${readonlyRoot}:${terminationPath}`,
+    () =>
+      podFileMountsOf(settings, terminationPath, readonlyRoot).map((m) =>
+        optionalWhereHarmless(m, true)
+      ),
+  );
+}
+
+function podFileMountsOf(
+  settings: Settings,
+  terminationPath: string,
+  readonlyRoot: boolean,
+): MountExpectation[] {
   return settings.container.pod_file_mounts.map((m) => {
     if (m.destination === "/dev/termination-log") {
       // The share is named after the last element of the destination, like every share.

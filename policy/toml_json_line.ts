@@ -39,6 +39,33 @@ const SHORT_ESCAPE: Uint8Array = (() => {
   return table;
 })();
 
+/**
+ * Objects and arrays whose text is shorter are written again rather than remembered (a lookup
+ * costs about as much as writing a few dozen bytes).
+ */
+const MIN_PART_BYTES = 64;
+
+/**
+ * Where the text written for an object or array is, to be written again where it recurs: a
+ * range of a byte buffer and of a line-break buffer (this line's, or those kept across lines).
+ */
+interface WrittenPart {
+  /** The depth it was written at (its indentation depends on it). */
+  readonly depth: number;
+  /** Its escaped bytes: `start` to `end`. */
+  readonly start: number;
+  readonly end: number;
+  /** Escaped bytes beyond the unescaped text's. */
+  readonly extra: number;
+  /** The unescaped offset it was written at (its line breaks' offsets are relative to it). */
+  readonly base: number;
+  /** Its line breaks' unescaped offsets: `firstBreak` to `endBreak`. */
+  readonly firstBreak: number;
+  readonly endBreak: number;
+  /** Whether it and everything in it is frozen (then it is remembered across lines). */
+  readonly frozen: boolean;
+}
+
 /** Thrown inside the walk when the value is not plain data; never leaves this module. */
 class NotPlainData {}
 
@@ -73,6 +100,26 @@ export class TomlJsonLineWriter {
   #lineStart = 0;
   #longestLineBytes = 0;
   #longestLine = 0;
+  /** Unescaped offset of every line break written in this line, in order. */
+  #breaks = new Int32Array(4096);
+  /**
+   * Objects and arrays written in this line, by identity: a pod's containers share many (the
+   * pod's mounts, namespaces, sysctls, the settings' paths). Only valid during one walk (the
+   * value cannot change while it is written), so cleared by every {@link write}.
+   */
+  readonly #parts = new Map<object, WrittenPart>();
+  /**
+   * Deeply frozen objects and arrays (e.g. the settings every pod's policy data refers to) by
+   * identity, kept across lines: a frozen value's text cannot change.
+   */
+  readonly #frozenParts = new Map<object, WrittenPart>();
+  /** The bytes and line breaks of {@link #frozenParts}, and how much of each is used. */
+  #keptBytes = new Uint8Array(4096);
+  #keptLength = 0;
+  #keptBreaks = new Int32Array(256);
+  #keptBreakCount = 0;
+  /** Whether every object and array written since the innermost open one began is frozen. */
+  #allFrozen = true;
 
   /**
    * Writes `${prefix}${JSON.stringify(value, null, 2)}\n` escaped, then `suffix` as given;
@@ -87,6 +134,8 @@ export class TomlJsonLineWriter {
     this.#lineStart = 0;
     this.#longestLineBytes = 0;
     this.#longestLine = 0;
+    this.#parts.clear();
+    this.#allFrozen = true;
     this.#text(prefix);
     try {
       this.#value(value, 0);
@@ -122,7 +171,12 @@ export class TomlJsonLineWriter {
   #newline(): void {
     this.#reserve(1);
     const at = this.#o - this.#extra;
-    this.#lines++;
+    if (this.#lines === this.#breaks.length) {
+      const grown = new Int32Array(2 * this.#breaks.length);
+      grown.set(this.#breaks);
+      this.#breaks = grown;
+    }
+    this.#breaks[this.#lines++] = at;
     if (at - this.#lineStart > this.#longestLineBytes) {
       this.#longestLineBytes = at - this.#lineStart;
       this.#longestLine = this.#lines;
@@ -160,13 +214,122 @@ export class TomlJsonLineWriter {
       case "object":
         if (value === null) return this.#text("null");
         if (depth >= MAX_DEPTH) throw new NotPlainData();
-        if (Array.isArray(value)) return this.#array(value, depth);
-        return this.#object(value as Record<string, unknown>, depth);
+        return this.#collection(value, depth);
       default:
         // A BigInt (JSON.stringify throws); undefined, functions and symbols are handled by the
         // callers (left out of objects, null in arrays).
         throw new NotPlainData();
     }
+  }
+
+  /**
+   * An object or array: the bytes written for the same one before at the same depth (in this
+   * line, or a frozen one in any line), else written and remembered.
+   */
+  #collection(value: object, depth: number): void {
+    const here = this.#parts.get(value);
+    if (here !== undefined && here.depth === depth) {
+      this.#allFrozen &&= here.frozen;
+      return this.#replay(here, false);
+    }
+    const kept = this.#frozenParts.get(value);
+    if (kept !== undefined && kept.depth === depth) {
+      return this.#replay(kept, true);
+    }
+    const start = this.#o;
+    const startExtra = this.#extra;
+    const startLines = this.#lines;
+    const outerFrozen = this.#allFrozen;
+    this.#allFrozen = true;
+    if (Array.isArray(value)) this.#array(value, depth);
+    else this.#object(value as Record<string, unknown>, depth);
+    const frozen = this.#allFrozen && Object.isFrozen(value);
+    this.#allFrozen = outerFrozen && frozen;
+    if (this.#o - start < MIN_PART_BYTES) return;
+    const part: WrittenPart = {
+      depth,
+      start,
+      end: this.#o,
+      extra: this.#extra - startExtra,
+      base: start - startExtra,
+      firstBreak: startLines,
+      endBreak: this.#lines,
+      frozen,
+    };
+    this.#parts.set(value, part);
+    // The first depth a frozen value is met at is kept (no copy per depth it recurs at).
+    if (frozen && kept === undefined) this.#frozenParts.set(value, this.#keep(part));
+  }
+
+  /** A copy of `part` (of this line) in the buffers kept across lines. */
+  #keep(part: WrittenPart): WrittenPart {
+    const length = part.end - part.start;
+    const breaks = part.endBreak - part.firstBreak;
+    if (this.#keptLength + length > this.#keptBytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#keptBytes.length, this.#keptLength + length));
+      grown.set(this.#keptBytes.subarray(0, this.#keptLength));
+      this.#keptBytes = grown;
+    }
+    if (this.#keptBreakCount + breaks > this.#keptBreaks.length) {
+      const grown = new Int32Array(
+        Math.max(2 * this.#keptBreaks.length, this.#keptBreakCount + breaks),
+      );
+      grown.set(this.#keptBreaks.subarray(0, this.#keptBreakCount));
+      this.#keptBreaks = grown;
+    }
+    this.#keptBytes.set(this.#out.subarray(part.start, part.end), this.#keptLength);
+    this.#keptBreaks.set(
+      this.#breaks.subarray(part.firstBreak, part.endBreak),
+      this.#keptBreakCount,
+    );
+    const kept: WrittenPart = {
+      depth: part.depth,
+      start: this.#keptLength,
+      end: this.#keptLength + length,
+      extra: part.extra,
+      base: part.base,
+      firstBreak: this.#keptBreakCount,
+      endBreak: this.#keptBreakCount + breaks,
+      frozen: true,
+    };
+    this.#keptLength += length;
+    this.#keptBreakCount += breaks;
+    return kept;
+  }
+
+  /**
+   * Writes a remembered part again: its bytes and its line breaks (into the measure), from this
+   * line's buffers (`kept` false) or those kept across lines.
+   */
+  #replay(part: WrittenPart, kept: boolean): void {
+    const length = part.end - part.start;
+    const count = part.endBreak - part.firstBreak;
+    this.#reserve(length);
+    if (this.#lines + count > this.#breaks.length) {
+      const grown = new Int32Array(Math.max(2 * this.#breaks.length, this.#lines + count));
+      grown.set(this.#breaks.subarray(0, this.#lines));
+      this.#breaks = grown;
+    }
+    const breaks = kept ? this.#keptBreaks : this.#breaks;
+    const own = this.#breaks;
+    const shift = this.#o - this.#extra - part.base;
+    let lines = this.#lines;
+    let lineStart = this.#lineStart;
+    for (let i = part.firstBreak; i < part.endBreak; i++) {
+      const at = breaks[i]! + shift;
+      own[lines++] = at;
+      if (at - lineStart > this.#longestLineBytes) {
+        this.#longestLineBytes = at - lineStart;
+        this.#longestLine = lines;
+      }
+      lineStart = at + 1;
+    }
+    this.#lines = lines;
+    this.#lineStart = lineStart;
+    if (kept) this.#out.set(this.#keptBytes.subarray(part.start, part.end), this.#o);
+    else this.#out.copyWithin(this.#o, part.start, part.end);
+    this.#o += length;
+    this.#extra += part.extra;
   }
 
   #array(value: readonly unknown[], depth: number): void {

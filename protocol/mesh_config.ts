@@ -38,6 +38,13 @@ export const POD_PORTS_ENV = "CONTRAST_MESH_POD_PORTS";
  * (`contrast.edgeless.systems/servicemesh-limits`), see {@link parseMeshLimits}.
  */
 export const LIMITS_ENV = "CONTRAST_MESH_LIMITS";
+/**
+ * Environment variable with the sidecar's memory limit in bytes, which `contrast generate` gives
+ * the injected proxy through the downward API (`resourceFieldRef` `limits.memory` of the sidecar
+ * container: the kubelet writes the container's limit, or the node's allocatable memory when it
+ * has none). The proxy derives its default connection cap from it (`meshproxy/memory_limit.ts`).
+ */
+export const MEMORY_LIMIT_ENV = "CONTRAST_MESH_MEMORY_LIMIT";
 /** The ingress value that turns ingress off. */
 export const INGRESS_DISABLED = "DISABLED";
 /** First port of the range the proxy's inbound listeners use (one per protected port). */

@@ -24,6 +24,7 @@ import { findCert, parseCertTable } from "./abi/cert_table.ts";
 import { type SnpProductName, tcbLayoutOf } from "./abi/product.ts";
 import { parseSnpReport, type SnpReport } from "./abi/report.ts";
 import { describeTcb } from "./abi/tcb.ts";
+import type { LookupAllowance } from "../collateral/lookup_budget.ts";
 import type { SnpCollateralSource } from "./kds/source.ts";
 import { isSimulated, type SnpReferenceValue } from "./reference_values.ts";
 import { validateSnpReport } from "./validate/validate.ts";
@@ -194,7 +195,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     // Structure first (product-independent checks); the TCB layout of v2 reports needs the
     // product, which the VCEK tells: parse again once it is known.
     const preliminary = parseSnpReport(evidence.report);
-    const certs = await this.#resolveVek(evidence, preliminary);
+    const certs = await this.#resolveVek(evidence, preliminary, options.vendorLookups);
     const ext = this.#extensions(certs.vek);
     // v3+ reports name their product (checked against the VEK below); v2 ones need its layout.
     const report = preliminary.product !== undefined ||
@@ -252,7 +253,9 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
 
     const key = await this.#vekKey(certs.vek);
     await verifyReportSignature(report, key);
-    // Signed by this VEK: a fetched VCEK may now be kept (disk cache); never before.
+    // Signed by this VEK: a fetched VCEK may now be kept (disk cache); never before. The lookup
+    // was for a genuine chip and TCB, so its token goes back to the client's budget.
+    options.vendorLookups?.refund();
     await this.#options.collateral?.keepVcek?.(certs.vek);
     if (candidates.length === 0) {
       throw new ValidationError("product", "no reference value is for this product", {
@@ -346,7 +349,11 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     return key;
   }
 
-  async #resolveVek(evidence: Evidence, report: SnpReport): Promise<ResolvedCertificates> {
+  async #resolveVek(
+    evidence: Evidence,
+    report: SnpReport,
+    allowance: LookupAllowance | undefined,
+  ): Promise<ResolvedCertificates> {
     const given = this.#options.certificates;
     const table = evidence.aux && evidence.aux.length > 0 ? parseCertTable(evidence.aux) : [];
     const kind = report.signerInfo.signingKey;
@@ -382,7 +389,12 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
           "a version 2 report does not name its product; pass the VCEK explicitly",
         );
       }
-      vek = await collateral.vcek(product, hwIdOf(report, product), report.reportedTcb);
+      vek = await collateral.vcek(
+        product,
+        hwIdOf(report, product),
+        report.reportedTcb,
+        allowance ? { allowance } : undefined,
+      );
     }
     return { vek, intermediate, ark };
   }

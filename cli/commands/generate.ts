@@ -58,6 +58,7 @@ import { generate } from "../../deploy/generate.ts";
 import { unchangedWorkloadWarning } from "../../deploy/unchanged_workloads.ts";
 import { unmeshedPortWarning } from "../../deploy/unmeshed_ports.ts";
 import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
+import { DEFAULT_CLUSTER_DOMAIN, parseClusterDomain } from "../../policy/hostname.ts";
 import {
   generateOwnerKey,
   type OwnerKey,
@@ -84,6 +85,8 @@ export interface GenerateFlags {
   readonly emptydirMode?: string;
   /** `-n, --namespace`: where resources without `metadata.namespace` will be created. */
   readonly namespace?: string;
+  /** `--cluster-domain`: the kubelet's cluster domain (hostnames of setHostnameAsFQDN pods). */
+  readonly clusterDomain?: string;
   readonly addWorkloadOwnerKey: string[];
   readonly addSeedshareOwnerKey: string[];
   readonly disableUpdates?: boolean;
@@ -235,6 +238,10 @@ export async function runGenerate(
     parseEmptyDirMode(flags.emptydirMode),
   );
   const namespace = parseNamespace(flags.namespace ?? DEFAULT_NAMESPACE, "--namespace");
+  const clusterDomain = parseClusterDomain(
+    flags.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+    "--cluster-domain",
+  );
   const rules = flags.policy === undefined ? shippedRulesText() : await readIfExists(flags.policy);
   if (rules === undefined) {
     throw new UnavailableError("--policy", `cannot read rules file ${flags.policy}`);
@@ -307,6 +314,7 @@ export async function runGenerate(
     skipInitializer: flags.skipInitializer,
     skipServiceMesh: flags.skipServiceMesh,
     namespace,
+    clusterDomain,
     coordinatorImage: locked.coordinatorImage,
   });
 
@@ -399,6 +407,10 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     .option(
       "-n, --namespace <name>",
       `namespace the resources without metadata.namespace will be created in (as kubectl apply -n); their policies admit the pods only there (default: ${DEFAULT_NAMESPACE})`,
+    )
+    .option(
+      "--cluster-domain <domain>",
+      `the nodes' cluster domain (the kubelet's --cluster-domain), which ends the hostname of pods with setHostnameAsFQDN and a subdomain (default: ${DEFAULT_CLUSTER_DOMAIN})`,
     )
     .option(
       "--add-workload-owner-key <file>",

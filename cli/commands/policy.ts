@@ -34,6 +34,7 @@ import { assertSameRules } from "../../policy/check/rules_identity.ts";
 import { runPolicyCheck } from "../../policy/check/run.ts";
 import type { AgentRequest } from "../../policy/check/agent_protocol.ts";
 import { DEFAULT_NODE_RUNTIME, type NodeRuntime } from "../../policy/check/runtime_model.ts";
+import { DEFAULT_CLUSTER_DOMAIN, parseClusterDomain } from "../../policy/hostname.ts";
 import {
   parseEmptyDirMode,
   parseRuntimeProfile,
@@ -69,11 +70,15 @@ export interface PolicyExplainOptions extends ImageOptions, NodeOptions {
   readonly pod?: string;
 }
 
-/** What the policies were generated for: `--runtime`, `--emptydir-mode`, `--namespace`. */
+/**
+ * What the policies were generated for: `--runtime`, `--emptydir-mode`, `--namespace`,
+ * `--cluster-domain`.
+ */
 export interface NodeOptions {
   readonly runtime?: string;
   readonly emptydirMode?: string;
   readonly namespace?: string;
+  readonly clusterDomain?: string;
 }
 
 /** The node runtime and default namespace the options name (generate's defaults otherwise). */
@@ -82,6 +87,10 @@ function nodeOf(o: NodeOptions): { node: NodeRuntime; namespace: string } {
     node: {
       profile: parseRuntimeProfile(o.runtime),
       emptyDirMode: parseEmptyDirMode(o.emptydirMode) ?? DEFAULT_NODE_RUNTIME.emptyDirMode,
+      clusterDomain: parseClusterDomain(
+        o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+        "--cluster-domain",
+      ),
     },
     namespace: parseNamespace(o.namespace ?? DEFAULT_NAMESPACE, "--namespace"),
   };
@@ -102,6 +111,10 @@ function nodeOptions(cmd: Command): Command {
     .option(
       "-n, --namespace <name>",
       `the namespace given to generate (default: ${DEFAULT_NAMESPACE})`,
+    )
+    .option(
+      "--cluster-domain <domain>",
+      `the cluster domain given to generate (default: ${DEFAULT_CLUSTER_DOMAIN})`,
     );
 }
 

@@ -52,13 +52,19 @@ class BodyBuffer {
   #bytes = new Uint8Array(0);
   /** Bytes held. */
   length = 0;
+  readonly #onGrow?: (bytes: number) => void;
+
+  /** @param onGrow told of every growth of the buffer by the bytes added (may throw to refuse) */
+  constructor(onGrow?: (bytes: number) => void) {
+    this.#onGrow = onGrow;
+  }
 
   /** Free space for at least one and at most `wanted` more bytes, holding at most `max` in all. */
   space(wanted: number, max: number): Uint8Array {
     if (this.length === this.#bytes.length) {
-      const grown = new Uint8Array(
-        Math.min(max, Math.max(FIRST_BODY_BYTES, this.#bytes.length * 2)),
-      );
+      const size = Math.min(max, Math.max(FIRST_BODY_BYTES, this.#bytes.length * 2));
+      this.#onGrow?.(size - this.#bytes.length);
+      const grown = new Uint8Array(size);
       grown.set(this.#bytes.subarray(0, this.length));
       this.#bytes = grown;
     }
@@ -198,19 +204,25 @@ export class ConnectionReader {
    *
    * @throws {PayloadTooLargeError} naming `body` when declared or sent longer than `limit`
    * @throws {HttpFramingError} for malformed chunked framing or a connection ending early
+   * @param onGrow told of every growth of the body's buffer (bytes added); what it throws ends
+   *   the read (a port's {@link import("./body_budget.ts").BodyBudget})
    */
-  async readBody(framing: BodyFraming, limit: number): Promise<Uint8Array> {
-    if (framing.chunked) return await this.#readChunked(limit);
+  async readBody(
+    framing: BodyFraming,
+    limit: number,
+    onGrow?: (bytes: number) => void,
+  ): Promise<Uint8Array> {
+    if (framing.chunked) return await this.#readChunked(limit, onGrow);
     const length = framing.contentLength ?? 0;
     if (length > limit) throw new PayloadTooLargeError("body", `larger than ${limit} bytes`);
     if (length === 0) return new Uint8Array();
-    const out = new BodyBuffer();
+    const out = new BodyBuffer(onGrow);
     await this.#readInto(out, length, length, "body");
     return out.bytes;
   }
 
-  async #readChunked(limit: number): Promise<Uint8Array> {
-    const out = new BodyBuffer();
+  async #readChunked(limit: number, onGrow?: (bytes: number) => void): Promise<Uint8Array> {
+    const out = new BodyBuffer(onGrow);
     let total = 0;
     let chunks = 0;
     for (;;) {

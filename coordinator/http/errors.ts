@@ -1,7 +1,9 @@
 /**
  * The HTTP status codes of the Coordinator API's errors (DESIGN.md; the error kinds are in
  * `protocol/errors.ts`): 400 bad input, 401/403 authentication and authorisation, 409 stale
- * transition, 412 no manifest or recovery needed, 413 body too large. Unexpected errors become a bare 500 without details.
+ * transition, 412 no manifest or recovery needed, 413 body too large, 429 the client's budget of
+ * uncached vendor lookups is spent (with `Retry-After`), 503 unavailable. Unexpected errors become
+ * a bare 500 without details.
  *
  * @module
  */
@@ -20,6 +22,7 @@ import {
   PreconditionFailedError,
   UnauthenticatedError,
 } from "../../protocol/errors.ts";
+import { LookupBudgetExceededError } from "../../collateral/lookup_budget.ts";
 import { HttpFramingError } from "./request_head.ts";
 
 /** JSON body of every error answer. */
@@ -36,8 +39,13 @@ const MAX_ANSWER_ISSUES = 20;
 /** Names of errors raised by other modules that mean "stale transition" (409). */
 const CONFLICT_NAMES = new Set(["StaleTransitionError", "ConflictError"]);
 
-/** The status and body for `error`; the reason of an unexpected error is not disclosed. */
-export function errorAnswer(error: unknown): { status: number; body: ErrorBody } {
+/**
+ * The status, body and extra headers (`retry-after` for a 429) for `error`; the reason of an
+ * unexpected error is not disclosed.
+ */
+export function errorAnswer(
+  error: unknown,
+): { status: number; body: ErrorBody; headers?: Readonly<Record<string, string>> } {
   const status = statusFor(error);
   if (status === 500 || !(error instanceof ContrastError)) {
     return { status: 500, body: { error: "internal error" } };
@@ -56,7 +64,13 @@ export function errorAnswer(error: unknown): { status: number; body: ErrorBody }
       },
     };
   }
-  return { status, body: { error: error.reason, ...(error.field ? { field: error.field } : {}) } };
+  return {
+    status,
+    body: { error: error.reason, ...(error.field ? { field: error.field } : {}) },
+    ...(error instanceof LookupBudgetExceededError
+      ? { headers: { "retry-after": String(error.retryAfterSeconds) } }
+      : {}),
+  };
 }
 
 /** The HTTP status of `error`. */
@@ -71,6 +85,7 @@ export function statusFor(error: unknown): number {
   if (error instanceof PreconditionFailedError) return 412;
   if (error instanceof PayloadTooLargeError) return 413;
   if (error instanceof NotFoundError) return 404;
+  if (error instanceof LookupBudgetExceededError) return 429;
   if (error instanceof UnavailableError) return 503;
   return 400;
 }

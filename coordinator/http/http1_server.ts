@@ -27,6 +27,7 @@ import {
 } from "./connection_limits.ts";
 import { type ByteConnection, StreamConnection } from "./stream_connection.ts";
 import { HttpFramingError, type RequestHead } from "./request_head.ts";
+import { BodyBudget } from "./body_budget.ts";
 
 /** One request as the connection layer hands it to an API. */
 export interface IncomingRequest {
@@ -55,6 +56,8 @@ export interface OutgoingAnswer {
   readonly contentType: string;
   /** The body. */
   readonly body: Uint8Array;
+  /** More response headers (lower-case names, values without line breaks), e.g. `retry-after`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** What the connection layer needs of an API. */
@@ -102,6 +105,11 @@ interface Http1ServerOptions {
   readonly limits: ConnectionLimits;
   /** Longest request head accepted, bytes (431 beyond). */
   readonly maxHeadBytes?: number;
+  /**
+   * Bytes of request bodies this port holds at once, all connections together (none when
+   * absent): a body that would exceed it is refused with 503 naming `body` (`body_budget.ts`).
+   */
+  readonly bodyBytesInFlight?: number;
 }
 
 /** Default longest request head. */
@@ -120,6 +128,7 @@ const REASONS: Readonly<Record<number, string>> = {
   412: "Precondition Failed",
   413: "Content Too Large",
   417: "Expectation Failed",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -151,6 +160,8 @@ function encodeAnswer(answer: OutgoingAnswer, close: boolean, withBody: boolean)
     `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Status"}\r\n` +
       `date: ${httpDate()}\r\ncontent-type: ${answer.contentType}\r\n` +
       `cache-control: no-store\r\ncontent-length: ${answer.body.length}\r\n` +
+      Object.entries(answer.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
       (close ? "connection: close\r\n" : "") + "\r\n",
   );
   if (!withBody || answer.body.length === 0) return head;
@@ -172,6 +183,50 @@ async function exchange(
   head: RequestHead,
   tracked: TrackedConnection,
   handler: ApiHandler,
+  budget: BodyBudget | undefined,
+): Promise<boolean> {
+  let held = 0;
+  const lease: BodyLease = {
+    grow: (bytes) => {
+      try {
+        budget?.take(bytes);
+      } catch (error) {
+        // Refused: what the body held is given back now, not once its answer is written (other
+        // connections' bodies may grow meanwhile).
+        lease.drop();
+        throw error;
+      }
+      held += bytes;
+    },
+    drop: () => {
+      budget?.release(held);
+      held = 0;
+    },
+  };
+  try {
+    return await answerExchange(conn, reader, head, tracked, handler, lease);
+  } finally {
+    // The body is given back once answered (the handler no longer holds it).
+    lease.drop();
+  }
+}
+
+/** The body's share of the port's budget. */
+interface BodyLease {
+  /** Takes `bytes` more for the body's buffer (throws when the budget does not hold them). */
+  grow(bytes: number): void;
+  /** Gives back all of it (the body is dropped). */
+  drop(): void;
+}
+
+/** {@link exchange}, the body's buffer taken from `lease`. */
+async function answerExchange(
+  conn: ByteConnection,
+  reader: ConnectionReader,
+  head: RequestHead,
+  tracked: TrackedConnection,
+  handler: ApiHandler,
+  lease: BodyLease,
 ): Promise<boolean> {
   let bodyState: "unread" | "reading" | "read" = head.contentLength === undefined && !head.chunked
     ? "read"
@@ -199,9 +254,13 @@ async function exchange(
       }
       conn.allowBody(Math.min(limit, head.contentLength ?? limit));
       try {
-        const body = await reader.readBody(head, limit);
+        const body = await reader.readBody(head, limit, lease.grow);
         bodyState = "read";
         return body;
+      } catch (error) {
+        // A body not read whole is dropped at once: its buffer is garbage.
+        lease.drop();
+        throw error;
       } finally {
         conn.allowBody(0);
       }
@@ -235,6 +294,7 @@ async function serveConnection(
   tracked: TrackedConnection,
   handler: ApiHandler,
   maxHeadBytes: number,
+  budget: BodyBudget | undefined,
 ): Promise<void> {
   try {
     try {
@@ -260,7 +320,7 @@ async function serveConnection(
       if (head === undefined) return;
       let again: boolean;
       try {
-        again = await exchange(conn, reader, head, tracked, handler);
+        again = await exchange(conn, reader, head, tracked, handler, budget);
       } catch (error) {
         // A framing error inside the body (chunked) is answered; anything else (the connection
         // closed by its deadline or the peer) just ends it.
@@ -290,6 +350,9 @@ export async function serveHttp1(
     ? tls.createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem })
     : undefined;
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+  const budget = options.bodyBytesInFlight === undefined
+    ? undefined
+    : new BodyBudget(options.bodyBytesInFlight);
   const tracker = new ConnectionTracker(
     options.limits,
     (reason) => handler.connectionClosed(reason),
@@ -300,7 +363,7 @@ export async function serveHttp1(
       ? new tls.TLSSocket(raw, { isServer: true, secureContext: context })
       : raw;
     const conn = new StreamConnection(socket, raw);
-    const served = serveConnection(conn, tracked, handler, maxHeadBytes).finally(() => {
+    const served = serveConnection(conn, tracked, handler, maxHeadBytes, budget).finally(() => {
       running.delete(served);
     });
     running.add(served);

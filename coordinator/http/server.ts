@@ -21,6 +21,7 @@ import type { Logger } from "../../util/log/logger.ts";
 import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import { errorAnswer } from "./errors.ts";
+import { EncodedJson } from "./encoded_json.ts";
 import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import {
@@ -45,7 +46,10 @@ interface ApiRequest {
 interface ApiAnswer {
   /** HTTP status (default 200). */
   readonly status?: number;
-  /** JSON-serialisable body, or a string sent as `text/plain`. */
+  /**
+   * JSON-serialisable body, a serialised one ({@link EncodedJson}), or a string sent as
+   * `text/plain`.
+   */
   readonly body: unknown;
 }
 
@@ -121,11 +125,27 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint
 
 const UTF8 = new TextEncoder();
 
-/** The answer for `status` and `body` (JSON, or plain text for a string). */
-function encodeBody(status: number, body: unknown): OutgoingAnswer {
+/**
+ * The answer for `status` and `body` (JSON, an {@link EncodedJson} as it is, or plain text for a
+ * string).
+ */
+function encodeBody(
+  status: number,
+  body: unknown,
+  headers?: Readonly<Record<string, string>>,
+): OutgoingAnswer {
+  if (body instanceof EncodedJson) {
+    return {
+      status,
+      ...(headers ? { headers } : {}),
+      contentType: "application/json",
+      body: body.bytes,
+    };
+  }
   const text = typeof body === "string";
   return {
     status,
+    ...(headers ? { headers } : {}),
     contentType: text ? "text/plain; version=0.0.4; charset=utf-8" : "application/json",
     body: UTF8.encode(text ? body : JSON.stringify(body)),
   };
@@ -151,6 +171,7 @@ interface Outcome {
   readonly status: number;
   readonly body: unknown;
   readonly reason?: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** An API handler serving `routes` as JSON with limits, errors, metrics and access logs. */
@@ -185,14 +206,19 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
       const result = await route.handle({ body, clientAddress: request.clientAddress });
       return { status: result.status ?? 200, body: result.body };
     } catch (error) {
-      const { status, body } = errorAnswer(error);
+      const { status, body, headers } = errorAnswer(error);
       if (status === 500 && !request.signal.aborted) {
         logger.error("unexpected error", {
           path: request.path,
           error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         });
       }
-      return { status, body, reason: body.field ? `${body.field}: ${body.error}` : body.error };
+      return {
+        status,
+        body,
+        reason: body.field ? `${body.field}: ${body.error}` : body.error,
+        ...(headers ? { headers } : {}),
+      };
     }
   };
   return {
@@ -203,7 +229,7 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
       // After a 408 (answered by the connection layer, logged there) nothing more is recorded.
       if (request.signal.aborted) return encodeBody(outcome.status, outcome.body);
       record(request.method, request.path, route ? route.path : "unknown", outcome, started);
-      return encodeBody(outcome.status, outcome.body);
+      return encodeBody(outcome.status, outcome.body, outcome.headers);
     },
     refuse: (request, status, error, field) => {
       const route = request && routes.find((r) => r.path === request.path);
@@ -233,6 +259,8 @@ interface HttpsListenOptions {
   readonly keyPem: string;
   /** Connection bounds. */
   readonly limits: ConnectionLimits;
+  /** Bytes of request bodies held at once on this port (none when absent; see `body_budget.ts`). */
+  readonly bodyBytesInFlight?: number;
 }
 
 /** Serves `handler` over HTTPS (HTTP/1.1). */
@@ -245,6 +273,9 @@ export function listenHttps(
     host: options.host,
     tls: { certPem: options.certPem, keyPem: options.keyPem },
     limits: options.limits,
+    ...(options.bodyBytesInFlight !== undefined
+      ? { bodyBytesInFlight: options.bodyBytesInFlight }
+      : {}),
   }, handler);
 }
 

@@ -161,7 +161,7 @@ export async function handleTransitRequest(options: {
   readonly view: TransitView | undefined;
   readonly rings: TransitKeyRings;
   readonly route: TransitRoute;
-  readonly body: unknown;
+  readonly readBody: () => Promise<unknown>;
   readonly authorize: (view: TransitView) => Promise<TransitClient>;
 }): Promise<TransitHttpAnswer & { client?: TransitClient }> {
   const { view } = options;
@@ -172,12 +172,8 @@ export async function handleTransitRequest(options: {
     );
   }
   const client = await options.authorize(view);
-  const answer = await runTransitOperation(
-    view,
-    options.rings,
-    client,
-    options.route,
-    options.body,
-  );
+  // Only an authorised caller's body is read and parsed: a stranger's costs nothing.
+  const body = await options.readBody();
+  const answer = await runTransitOperation(view, options.rings, client, options.route, body);
   return { ...answer, client };
 }

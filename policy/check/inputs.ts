@@ -9,6 +9,7 @@
 import { plainYamlValue } from "../../util/yaml/plain_value.ts";
 import { goYamlTags } from "../../util/yaml/go_yaml_schema.ts";
 import { kubectlDisagreements } from "../../util/yaml/kubectl_agreement.ts";
+import { separatorBoms } from "../../util/yaml/separator_boms.ts";
 import { parseAllDocuments } from "yaml";
 import { decodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
@@ -79,19 +80,22 @@ async function listFiles(path: string): Promise<string[]> {
 }
 
 /**
- * Parses YAML text (YAML 1.1, as Kubernetes reads it) into plain documents; `List` items are
- * expanded. Each document is returned with its origin `file#index`.
+ * Parses YAML text (YAML 1.1, as Kubernetes reads it) into plain documents; the items of `List`s
+ * and typed lists (`PodList`, `DeploymentList`…) are expanded. Each document is returned with its origin `file#index`.
  *
  * @throws {ParseError} naming file and document on a syntax error, or naming the field kubectl
  *   would read differently (`util/yaml/kubectl_agreement.ts`)
  */
 export function parseYamlDocuments(
-  text: string,
+  fileText: string,
   file: string,
 ): { origin: string; value: unknown }[] {
   const out: { origin: string; value: unknown }[] = [];
   // Read as kubectl (go-yaml v2) reads it, as generate does; what kubectl would read otherwise
   // is refused.
+  const boms = separatorBoms(file, fileText);
+  if (boms.issues.length > 0) throw new ParseError(boms.issues[0]!.path, boms.issues[0]!.reason);
+  const text = boms.text;
   const parsed = parseAllDocuments(text, { version: "1.1", customTags: goYamlTags });
   if (!Array.isArray(parsed)) throw new ParseError(file, "not a YAML stream");
   const disagreement = parsed.every((doc) => doc.errors.length === 0)
@@ -104,16 +108,30 @@ export function parseYamlDocuments(
     }
     const value = plainYamlValue(doc, `${file}#${i}`);
     if (value === null || value === undefined) return;
-    const kind = (value as Record<string, unknown>).kind;
-    if (kind === "List" && Array.isArray((value as Record<string, unknown>).items)) {
-      ((value as Record<string, unknown>).items as unknown[]).forEach((item, j) =>
-        out.push({ origin: `${file}#${i}.items[${j}]`, value: item })
+    const { kind, apiVersion, items } = value as Record<string, unknown>;
+    if (typeof kind === "string" && kind.endsWith("List") && Array.isArray(items)) {
+      // As kubectl applies a list: each item, one without kind and apiVersion as the list's
+      // item kind (`PodList` → `Pod`) in the list's apiVersion.
+      items.forEach((item, j) =>
+        out.push({
+          origin: `${file}#${i}.items[${j}]`,
+          value: withListKind(item, kind.slice(0, -"List".length), apiVersion),
+        })
       );
     } else {
       out.push({ origin: `${file}#${i}`, value });
     }
   });
   return out;
+}
+
+/** `item` of a list of `itemKind`s, with the kind and apiVersion kubectl's decoder gives it. */
+function withListKind(item: unknown, itemKind: string, apiVersion: unknown): unknown {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return item;
+  const own = item as Record<string, unknown>;
+  const given = (v: unknown) => typeof v === "string" && v !== "";
+  if (given(own.kind) || given(own.apiVersion)) return item;
+  return { ...own, apiVersion, kind: itemKind };
 }
 
 async function policyDocument(

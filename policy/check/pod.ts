@@ -83,6 +83,12 @@ export interface PodSpec {
   readonly volumes: readonly Volume[];
   /** `spec.hostname` (undefined: the pod name). */
   readonly hostname?: string;
+  /** `spec.subdomain`. */
+  readonly subdomain?: string;
+  /** `spec.setHostnameAsFQDN`. */
+  readonly setHostnameAsFQDN: boolean;
+  /** `spec.hostnameOverride` (Kubernetes 1.34+). */
+  readonly hostnameOverride?: string;
   readonly runAsUser?: number;
   readonly runAsGroup?: number;
   readonly fsGroup?: number;
@@ -310,6 +316,11 @@ function readPodSpec(v: unknown, path: string): PodSpec {
       return { name: str(vo.name, `${p}.name`), kind: kinds[0], source: obj(vo[kinds[0]], p) };
     }),
     ...(o.hostname === undefined ? {} : { hostname: str(o.hostname, `${path}.hostname`) }),
+    ...(o.subdomain === undefined ? {} : { subdomain: str(o.subdomain, `${path}.subdomain`) }),
+    setHostnameAsFQDN: bool(o.setHostnameAsFQDN, `${path}.setHostnameAsFQDN`, false),
+    ...(o.hostnameOverride === undefined
+      ? {}
+      : { hostnameOverride: str(o.hostnameOverride, `${path}.hostnameOverride`) }),
     runAsUser: optInt(sc.runAsUser, `${path}.securityContext.runAsUser`),
     runAsGroup: optInt(sc.runAsGroup, `${path}.securityContext.runAsGroup`),
     fsGroup: optInt(sc.fsGroup, `${path}.securityContext.fsGroup`),

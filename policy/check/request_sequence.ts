@@ -67,6 +67,7 @@ import {
   DEFAULT_SYSCTLS,
   defaultMounts,
   EPHEMERAL_DIR,
+  kubeletHostname,
   MASKED_PATHS,
   type NodeRuntime,
   OCI_VERSION,
@@ -160,11 +161,18 @@ function shuffle<T>(items: T[], rng: RandomSource): T[] {
   return items;
 }
 
-/** Kubernetes' `$(VAR)` expansion: `$$` escapes, unknown references stay as written. */
-function expandKubeVars(text: string, vars: ReadonlyMap<string, string>): string {
+/**
+ * Kubernetes' `$(VAR)` expansion over `vars`, then `more`: `$$` escapes, unknown references stay
+ * as written.
+ */
+function expandKubeVars(
+  text: string,
+  vars: ReadonlyMap<string, string>,
+  more: ReadonlyMap<string, string> = new Map(),
+): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name?: string) => {
     if (match === "$$") return "$";
-    return vars.get(name!) ?? match;
+    return vars.get(name!) ?? more.get(name!) ?? match;
   });
 }
 
@@ -214,6 +222,17 @@ function kubeletEnv(
   rng: RandomSource,
   serviceIp: (name: string) => string,
 ): string[] {
+  // The service variables: the namespace's Services (with service links) and the API server's.
+  const links: string[] = [];
+  if (w.spec.enableServiceLinks) {
+    for (const svc of cluster.services.get(w.namespace) ?? []) {
+      links.push(...serviceLinkEnv(svc.name, serviceIp(svc.name), svc.port));
+    }
+  }
+  const apiServer = apiServerEnv("10.96.0.1");
+  const serviceVars = new Map(
+    [...apiServer, ...links].map((e) => [envName(e), e.slice(envName(e).length + 1)]),
+  );
   // Insertion order is kubelet's: a name keeps the place it was first set at.
   const vars = new Map<string, string>();
   for (const [i, from] of c.envFrom.entries()) {
@@ -222,21 +241,16 @@ function kubeletEnv(
     }
   }
   for (const [i, e] of c.env.entries()) {
+    // Over the container's variables so far, then the service variables (kubelet_pods.go).
     const value = e.valueFrom === undefined
-      ? expandKubeVars(e.value ?? "", vars)
+      ? expandKubeVars(e.value ?? "", vars, serviceVars)
       : envValueFrom(e.valueFrom, `${c.path}.env[${i}]`, w, inst, cluster, rng);
     if (value !== undefined) vars.set(e.name, value);
   }
   const result = [...vars].map(([name, value]) => `${name}=${value}`);
   const unset = (entry: string) => !vars.has(envName(entry));
-  if (w.spec.enableServiceLinks) {
-    const links: string[] = [];
-    for (const svc of cluster.services.get(w.namespace) ?? []) {
-      links.push(...serviceLinkEnv(svc.name, serviceIp(svc.name), svc.port));
-    }
-    result.push(...shuffle(links, rng).filter(unset));
-  }
-  result.push(...apiServerEnv("10.96.0.1").filter(unset));
+  result.push(...shuffle(links, rng).filter(unset));
+  result.push(...apiServer.filter(unset));
   return result;
 }
 
@@ -500,9 +514,9 @@ function buildSequence(inputs: SequenceInputs): RequestSequence {
     steps.push({ request, label: `${request.type} ${label}`.trim(), context });
 
   networkSteps(instance, rng, push);
-  const shared = podShared(w, instance);
-  sandboxSteps(w, instance, shared.hostname, push);
   const node = inputs.node ?? DEFAULT_NODE_RUNTIME;
+  const shared = podShared(w, instance, node);
+  sandboxSteps(w, instance, shared.hostname, push);
   const pauseCtx = pauseSteps({ w, instance, rng, push, node }, shared);
   const pod = podBuild(inputs, instance, shared, push);
   const running = initContainerSteps(pod);
@@ -539,9 +553,9 @@ interface PodShared {
 }
 
 /** The hostname, sandbox annotations, namespaces and cgroup slice every container of the pod gets. */
-function podShared(w: PodWorkload, instance: PodInstance): PodShared {
+function podShared(w: PodWorkload, instance: PodInstance, node: NodeRuntime): PodShared {
   return {
-    hostname: w.spec.hostname ?? instance.podName,
+    hostname: kubeletHostname(instance.podName, w.namespace, w.spec, node.clusterDomain),
     sandboxAnnotations: {
       [Annotation.sandboxId]: instance.sandboxId,
       [Annotation.sandboxName]: instance.podName,

@@ -9,6 +9,7 @@ import type { CapabilitySets, MountFields } from "./agent_protocol.ts";
 import { DEFAULT_RUNTIME_PROFILE, isHostPull, type RuntimeProfile } from "../runtime_profiles.ts";
 import type { EmptyDirMode } from "../settings.ts";
 import { cleanDestination } from "../mount_order.ts";
+import { ParseError } from "../../util/errors/mod.ts";
 
 /**
  * The node's runtime the requests are modelled on: what `generate --runtime/--emptydir-mode` was
@@ -17,6 +18,8 @@ import { cleanDestination } from "../mount_order.ts";
 export interface NodeRuntime {
   readonly profile: RuntimeProfile;
   readonly emptyDirMode: EmptyDirMode;
+  /** The kubelet's cluster domain (`generate --cluster-domain`); default `cluster.local`. */
+  readonly clusterDomain?: string;
 }
 
 /** containerd 2 with guest pull and guest-local emptyDirs (generate's defaults). */
@@ -24,6 +27,43 @@ export const DEFAULT_NODE_RUNTIME: NodeRuntime = {
   profile: DEFAULT_RUNTIME_PROFILE,
   emptyDirMode: "guest-local",
 };
+
+/** What the kubelet's hostname depends on. */
+interface HostnameSpec {
+  readonly hostname?: string;
+  readonly subdomain?: string;
+  readonly setHostnameAsFQDN: boolean;
+  readonly hostnameOverride?: string;
+}
+
+/**
+ * The hostname the kubelet gives a pod's sandbox (`GeneratePodHostNameAndDomain`,
+ * `GetNodenameForKernel`, v1.37): `hostnameOverride`, else `hostname` or the pod's name cut to 63
+ * characters without a trailing `-` or `.`, and with `setHostnameAsFQDN` and a subdomain the FQDN
+ * `<hostname>.<subdomain>.<namespace>.svc.<cluster domain>`. containerd makes it the OCI hostname
+ * and `HOSTNAME`; Kata's runtime sends it in CreateSandbox.
+ *
+ * @throws {ParseError} for an FQDN longer than 64 characters (the kubelet starts no such pod)
+ */
+export function kubeletHostname(
+  podName: string,
+  namespace: string,
+  spec: HostnameSpec,
+  clusterDomain = "cluster.local",
+): string {
+  const cut = (h: string) => h.length <= 63 ? h : h.slice(0, 63).replace(/[-.]+$/, "");
+  if (spec.hostnameOverride) return cut(spec.hostnameOverride);
+  const hostname = cut(spec.hostname || podName);
+  if (!spec.setHostnameAsFQDN || !spec.subdomain) return hostname;
+  const fqdn = `${hostname}.${spec.subdomain}.${namespace}.svc.${clusterDomain}`;
+  if (fqdn.length > 64) {
+    throw new ParseError(
+      "setHostnameAsFQDN",
+      `FQDN ${fqdn} is too long (64 characters is the max)`,
+    );
+  }
+  return fqdn;
+}
 
 /** Whether the agent pulls container images in the guest (an `image_guest_pull` storage each). */
 export function pullsInGuest(node: NodeRuntime): boolean {

@@ -15,6 +15,7 @@
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fetcher.ts";
+import type { LookupAllowance } from "../../collateral/lookup_budget.ts";
 import { type Certificate, parseCertificate, parseCertificates } from "../../x509/certificate.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
@@ -169,12 +170,18 @@ export class AmdKdsClient implements SnpCollateralSource {
 
   /**
    * The VCEK of chip `hwId` at `tcb`, verified against the chain of `product` and checked to be
-   * the certificate asked for.
+   * the certificate asked for. A network lookup first takes a token of `options.allowance` (the
+   * budget of the client whose evidence chose the chip and TCB).
    *
    * @throws {import("../../util/errors/mod.ts").UnavailableError} when it cannot be fetched
    * @throws {VerificationError} when it does not verify or is for another chip or TCB
    */
-  async vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate> {
+  async vcek(
+    product: SnpProductName,
+    hwId: Uint8Array,
+    tcb: SnpTcbParts,
+    options: { readonly allowance?: LookupAllowance } = {},
+  ): Promise<Certificate> {
     const url = vcekUrl(product, hwId, tcb, this.#base);
     const chain = this.certChain(product, "VCEK");
     // Not awaited before the fetch, so a fetch failure is what the caller sees; handled below.
@@ -187,6 +194,7 @@ export class AmdKdsClient implements SnpCollateralSource {
       verify: check.hook,
       trustDomain: trustDomainOf(this.#rootsOf(product)),
       deferCacheWrite: true,
+      ...(options.allowance ? { allowance: options.allowance } : {}),
     });
     const vcek = await check.result(body);
     if (keep) this.#unkept.set(vcek, keep);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LookupAllowance } from "../../collateral/lookup_budget.ts";
 import type { Certificate } from "../../x509/certificate.ts";
 import type { Crl } from "../../x509/crl.ts";
 import type { SnpProductName } from "../abi/product.ts";
@@ -44,8 +45,16 @@ export interface SnpCertChain {
  * ```
  */
 export interface SnpCollateralSource {
-  /** The VCEK of chip `hwId` at `tcb`. */
-  vcek(product: SnpProductName, hwId: Uint8Array, tcb: SnpTcbParts): Promise<Certificate>;
+  /**
+   * The VCEK of chip `hwId` at `tcb`. A network lookup for it (in no cache) first takes a token
+   * of `options.allowance`, the budget of the client whose evidence named the chip and TCB.
+   */
+  vcek(
+    product: SnpProductName,
+    hwId: Uint8Array,
+    tcb: SnpTcbParts,
+    options?: { readonly allowance?: LookupAllowance },
+  ): Promise<Certificate>;
   /** The ASK/ASVK and ARK of `product`. */
   certChain(product: SnpProductName, kind: VekKind): Promise<SnpCertChain>;
   /** The CRL AMD publishes for `product` and `kind`, or undefined when none is available. */

@@ -118,8 +118,13 @@ async function htpasswdLine(credentials: Credentials): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim() + "\n";
 }
 
-/** Makes a test CA and a server certificate for 127.0.0.1 with `openssl`. */
-async function makeTlsFiles(dir: string): Promise<string> {
+/**
+ * Makes a test CA (`ca.crt`) and a server certificate for 127.0.0.1 (`server.crt`,
+ * `server.key`) in `dir` with `openssl`.
+ *
+ * @returns the CA certificate's PEM
+ */
+export async function makeTlsFiles(dir: string): Promise<string> {
   const script = `set -e
 cd "$1"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \

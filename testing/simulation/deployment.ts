@@ -51,6 +51,27 @@ export function initdata(policy: string): Uint8Array {
   return encodeInitdataToml({ "policy.rego": `package agent_policy\n# ${policy}\n` });
 }
 
+/**
+ * {@link initdata} with the policy's comment padded by further comment lines to at least
+ * `policyBytes` bytes of policy text (a generated policy is rules + data, ~120 KB a pod), so
+ * that what a Coordinator serves and hashes per policy has a deployment's size.
+ */
+function paddedInitdata(policy: string, policyBytes: number): Uint8Array {
+  const head = `package agent_policy\n# ${policy}\n`;
+  const line = `# ${"padding ".repeat(12)}\n`;
+  const lines = Math.max(0, Math.ceil((policyBytes - head.length) / line.length));
+  return encodeInitdataToml({ "policy.rego": head + line.repeat(lines) });
+}
+
+/** Options of {@link deployment}. */
+export interface DeploymentOptions {
+  /**
+   * Pad every policy to at least this many bytes (default 0: the one-line policies of the
+   * tests).
+   */
+  readonly policyBytes?: number;
+}
+
 /** Keys and documents of one deployment. */
 /**
  * An edit for {@link Deployment.manifest} that lists the initdata digest `digest` as one more
@@ -137,11 +158,15 @@ async function referenceValues(
  * A fresh deployment: coordinator + `web` (with a workload secret) + `db` pods, on simulated SNP
  * (default) or TDX.
  */
-export async function deployment(platform: SimulatedPlatform = "snp"): Promise<Deployment> {
+export async function deployment(
+  platform: SimulatedPlatform = "snp",
+  options: DeploymentOptions = {},
+): Promise<Deployment> {
   const auth = await snpAuthority();
   const tdx = platform === "tdx" ? await tdxAuthority() : undefined;
+  const policyBytes = options.policyBytes ?? 0;
   const doc = async (name: string) => {
-    const d = initdata(name);
+    const d = policyBytes > 0 ? paddedInitdata(name, policyBytes) : initdata(name);
     return { doc: d, digest: await sha256(d) };
   };
   const owner = await crypto.subtle.generateKey(

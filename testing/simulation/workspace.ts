@@ -8,7 +8,13 @@
 import { stringify } from "yaml";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { encodeInitdataAnnotation, INITDATA_ANNOTATION } from "../../policy/initdata.ts";
-import { type Deployment, deployment, MEASUREMENT, type SimulatedPlatform } from "./deployment.ts";
+import {
+  type Deployment,
+  deployment,
+  type DeploymentOptions,
+  MEASUREMENT,
+  type SimulatedPlatform,
+} from "./deployment.ts";
 import type { SimulatedVm } from "./processes.ts";
 
 /** A workspace folder with everything the CLI and the processes need. */
@@ -34,9 +40,12 @@ export interface Workspace {
  * A fresh workspace (temporary folder) with `manifest.json`, keys and `deployment.yml`, its pods
  * on simulated SNP (default) or TDX.
  */
-export async function createWorkspace(platform: SimulatedPlatform = "snp"): Promise<Workspace> {
+export async function createWorkspace(
+  platform: SimulatedPlatform = "snp",
+  options: DeploymentOptions = {},
+): Promise<Workspace> {
   const dir = await Deno.makeTempDir({ prefix: "contrast-e2e-" });
-  const d = await deployment(platform);
+  const d = await deployment(platform, options);
   let authorityDir = `${dir}/simulated-snp`;
   if (d.tdxAuthority) {
     authorityDir = `${dir}/simulated-tdx.json`;

@@ -35,8 +35,11 @@ async function server(
       if (drop !== undefined) res.on("finish", () => setTimeout(() => req.socket.destroy(), drop));
     });
   });
-  const connections = { count: 0 };
-  s.on("secureConnection", () => connections.count++);
+  const connections = { count: 0, from: [] as string[] };
+  s.on("secureConnection", (socket) => {
+    connections.count++;
+    connections.from.push(String(socket.remoteAddress));
+  });
   await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
   const port = (s.address() as AddressInfo).port;
   return {
@@ -182,4 +185,22 @@ Deno.test("parses HOST:PORT and rejects malformed addresses", () => {
   assert.deepEqual(parseHostPort("[::1]:7777"), { host: "::1", port: 7777 });
   assert.throws(() => parseHostPort("example.org"), ParseError);
   assert.throws(() => parseHostPort("h:70000"), ParseError);
+});
+
+Deno.test("connects from the given local address (the load test's one address per pod)", async () => {
+  const s = await server();
+  const from = new PinnedHttpsClient(`127.0.0.1:${s.port}`, { localAddress: "127.1.2.3" });
+  const plain = new PinnedHttpsClient(`127.0.0.1:${s.port}`);
+  try {
+    await from.request("POST", "/a", {});
+    await plain.request("POST", "/b", {});
+    assert.deepEqual(s.connections.from.map((a) => a.replace(/^::ffff:/, "")), [
+      "127.1.2.3",
+      "127.0.0.1",
+    ]);
+  } finally {
+    from.close();
+    plain.close();
+    await s.close();
+  }
 });

@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { LookupBudgetExceededError, VendorLookupBudget } from "../../collateral/lookup_budget.ts";
 import { manifestVerifiersWithCollateral } from "../../manifest/collateral_config.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { startKdsStandIn } from "../../testing/snp/kds_stand_in.ts";
@@ -127,6 +128,73 @@ Deno.test("forged SNP reports with the real chip ID and made-up TCBs: no VCEK re
         },
       );
       assert.equal(kds.requests.length, before, "served from the disk cache");
+    });
+  } finally {
+    await kds.close();
+  }
+});
+
+Deno.test("forged SNP reports one after another: a client over its budget of uncached KDS lookups is refused without a request while another is served; a verified report refunds; cached VCEKs cost nothing", async () => {
+  const kds = await startKdsStandIn(authority);
+  try {
+    await withTempDir(async (cacheDir) => {
+      const verifiers = manifestVerifiersWithCollateral({ kdsBaseUrl: kds.base, cacheDir });
+      const budget = new VendorLookupBudget({ burst: 3, perMinute: 1, clock: () => 0 });
+      const verifyFrom = (client: string, report: Uint8Array) =>
+        verifiers.verify(manifest, { platform: "snp", report }, {
+          reportData: new Uint8Array(64),
+          now: new Date(),
+          vendorLookups: budget.allowanceFor(client),
+        });
+      const genuineOrMismatch = (e: unknown) => {
+        // A ValidationError means the report verified as genuine and only the fixture's
+        // reference values differ.
+        if (!(e instanceof Error) || e.name !== "ValidationError") throw e;
+      };
+
+      // Warm the chain and CRL (fixed URLs, not charged) with a genuine report from a pod.
+      await verifyFrom("10.0.0.7", genuine).catch(genuineOrMismatch);
+      const warm = vcekRequests(kds.requests);
+      assert.equal(warm, 1);
+      assert.equal(budget.tokensOf("10.0.0.7"), 3, "the genuine pod's lookup was refunded");
+
+      const N = 20;
+      const outcomes: string[] = [];
+      for (let i = 0; i < N; i++) {
+        const chipId = crypto.getRandomValues(new Uint8Array(64));
+        const e = await verifyFrom("10.0.0.66", forged({ chipId })).then(
+          () => undefined,
+          (e) => e,
+        );
+        outcomes.push(
+          e instanceof LookupBudgetExceededError
+            ? "budget"
+            : e instanceof UnavailableError
+            ? "kds-404"
+            : String(e),
+        );
+      }
+      const fetched = vcekRequests(kds.requests) - warm;
+      console.log(
+        `${N} forged reports one after another from one client -> ${fetched} VCEK requests`,
+      );
+      assert.deepEqual(outcomes, [
+        ...Array(3).fill("kds-404"),
+        ...Array(N - 3).fill("budget"),
+      ]);
+      assert.equal(fetched, 3, "only the burst reached KDS");
+      assert.equal(budget.tokensOf("10.0.0.66"), 0, "failed lookups are not refunded");
+
+      // Another client is served meanwhile: its forged TCB costs it one KDS request.
+      await assert.rejects(verifyFrom("10.0.0.8", forged({ tcbSnp: 101 })), VerificationError);
+      assert.equal(vcekRequests(kds.requests) - warm, 4);
+
+      // The spent client sending a report whose VCEK is cached: no token needed, no request.
+      await verifyFrom("10.0.0.66", genuine).catch(genuineOrMismatch);
+      assert.equal(vcekRequests(kds.requests) - warm, 4);
+      // A pod sending genuine reports again and again is never throttled (refunds and cache).
+      for (let i = 0; i < 10; i++) await verifyFrom("10.0.0.7", genuine).catch(genuineOrMismatch);
+      assert.equal(budget.tokensOf("10.0.0.7"), 3);
     });
   } finally {
     await kds.close();

@@ -123,9 +123,16 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
     failureThreshold: 120,
   });
   // The admin port always named (empty: none), so the host cannot add one as a service link.
+  // The sidecar's memory limit through the downward API: the proxy's image cannot read memory.max.
   assert.deepEqual(spec.initContainers[1].env, [
     { name: "EDG_INGRESS_PROXY_CONFIG", value: "web#8080#false" },
     { name: "EDG_ADMIN_PORT", value: "" },
+    {
+      name: "CONTRAST_MESH_MEMORY_LIMIT",
+      valueFrom: {
+        resourceFieldRef: { containerName: "contrast-service-mesh", resource: "limits.memory" },
+      },
+    },
   ]);
   assert.equal(spec.containers[0].image, IMAGES.get("127.0.0.1:5000/web:1.0")!.pinned);
   for (const c of [...spec.initContainers, ...spec.containers]) {
@@ -166,6 +173,11 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
     ),
   );
   assert.deepEqual(data.containers[3]!.exec_commands, [["/usr/bin/web", "ready"]]);
+  // The policy admits the memory limit the kubelet writes (a number, host-chosen) and nothing else.
+  assert.deepEqual(
+    data.containers[2]!.process.env.filter((e) => JSON.stringify(e).includes("MEMORY_LIMIT")),
+    [{ name: "CONTRAST_MESH_MEMORY_LIMIT", regex: "^[0-9]+$" }],
+  );
 
   const entry = result.manifest.Policies[result.policies[0]!.digest]!;
   assert.deepEqual(entry, {

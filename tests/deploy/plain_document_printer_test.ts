@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { Document, isMap, isScalar, isSeq, parseDocument, Scalar, visit } from "yaml";
 import { parseYamlFile, stringifyOptionsFor, YAML_OPTIONS } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
-import { printPlainDocument, type PrintStyle } from "../../deploy/plain_document_printer.ts";
+import {
+  PlainStringCache,
+  printPlainDocument,
+  type PrintStyle,
+} from "../../deploy/plain_document_printer.ts";
 import type { ImageResolver, ResolvedImage } from "../../oci/types.ts";
 import { IMAGES, MemoryResolver, testSettings } from "../policy/fixtures.ts";
 import { benchDeployment } from "../../testing/bench_workload.ts";
@@ -105,10 +109,19 @@ function randomDocument(random: () => number): Document {
  * Checks the printer against `doc.toString(style)`: the same text when it prints, and text that
  * a strict YAML 1.1 reader gives the document's data back from. Returns whether it printed.
  */
-function assertPrintsAsPackage(doc: Document, style: PrintStyle, what: string): boolean {
+function assertPrintsAsPackage(
+  doc: Document,
+  style: PrintStyle,
+  what: string,
+  cache?: PlainStringCache,
+): boolean {
   const ours = printPlainDocument(doc, style, true);
   if (ours === undefined) return false;
   assert.equal(ours, doc.toString(style), what);
+  if (cache) {
+    // With forms remembered from every document printed before (other styles and schemas).
+    assert.equal(printPlainDocument(doc, style, true, cache), ours, `${what}: with the cache`);
+  }
   const back = parseDocument(ours, { ...YAML_OPTIONS, strict: true, uniqueKeys: true });
   assert.deepEqual(back.errors, [], `${what}: ${ours}`);
   assert.deepEqual(back.toJS(), doc.toJS(), `${what}: read back`);
@@ -117,13 +130,15 @@ function assertPrintsAsPackage(doc: Document, style: PrintStyle, what: string): 
 
 Deno.test("plain document printer: the package's text for random documents of tricky strings", () => {
   const random = prng(18);
+  const cache = new PlainStringCache();
   let printed = 0;
   let total = 0;
   for (let i = 0; i < 400; i++) {
     const doc = randomDocument(random);
     for (const style of STYLES) {
       total++;
-      if (assertPrintsAsPackage(doc, style, `document ${i} ${JSON.stringify(style)}`)) printed++;
+      const what = `document ${i} ${JSON.stringify(style)}`;
+      if (assertPrintsAsPackage(doc, style, what, cache)) printed++;
       // The same document as the package prints and reads it back: parsed nodes carry their
       // source, scalar styles and flow flags.
       let text: string;
@@ -135,12 +150,39 @@ Deno.test("plain document printer: the package's text for random documents of tr
       const parsed = parseDocument(text, YAML_OPTIONS);
       if (parsed.errors.length > 0) continue;
       total++;
-      if (assertPrintsAsPackage(parsed, style, `reparsed ${i}: ${text}`)) printed++;
+      if (assertPrintsAsPackage(parsed, style, `reparsed ${i}: ${text}`, cache)) printed++;
     }
   }
   // Most documents are in the printer's subset; the rest (null values, multi-line strings,
   // control characters, floats) are printed by the package.
   assert.ok(printed > total / 4, `printed ${printed} of ${total}`);
+});
+
+Deno.test("plain document printer: one cache for documents of other schemas gives each the package's text", () => {
+  const cache = new PlainStringCache();
+  const style = STYLES[0]!;
+  const words = ["yes", "on", "y", "0o17", "017", "1_000", "0x1F", ".inf", "~", "2001-12-14", "a"];
+  const text = `${words.map((w, i) => `k${i}: ${JSON.stringify(w)}\n`).join("")}f: [${
+    words.map((w) => JSON.stringify(w)).join(", ")
+  }]\n`;
+  const texts = new Set<string | undefined>();
+  for (const version of ["1.1", "1.2", "1.1", "1.2"] as const) {
+    for (const schema of version === "1.1" ? ["yaml-1.1"] : ["core", "json", "failsafe"]) {
+      const doc = parseDocument(text, { version, schema } as Parameters<typeof parseDocument>[1]);
+      if (doc.errors.length > 0) continue;
+      // The values as plain strings, which each schema may or may not read as strings.
+      visit(doc, {
+        Scalar(_, node) {
+          node.type = "PLAIN";
+        },
+      });
+      const ours = printPlainDocument(doc, style, true, cache);
+      assert.equal(ours, doc.toString(style), `${version} ${schema}`);
+      texts.add(ours);
+    }
+  }
+  // The schemas print some of the words differently (so nothing may be reused across them).
+  assert.ok(texts.size > 1, [...texts].join("\n"));
 });
 
 Deno.test("plain document printer: declines what it does not print", () => {

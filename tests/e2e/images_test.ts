@@ -132,12 +132,23 @@ async function whyNotNetns(): Promise<string | undefined> {
   }
 }
 
-/** The mesh sidecar `generate` injected into the single pod of `yaml`. */
+/**
+ * What the kubelet writes for `limits.memory` of a container with `resources.limits.memory:
+ * 512Mi` (bytes); the proxy container runs with `podman run --memory 512m` to match.
+ */
+const SIDECAR_MEMORY_LIMIT = String(512 * 1024 * 1024);
+
+/**
+ * The mesh sidecar `generate` injected into the single pod of `yaml`, its environment resolved
+ * as a kubelet would for a sidecar with a 512 MiB memory limit (`resourceFieldRef`
+ * `limits.memory` of the sidecar itself; any other `valueFrom` fails the test).
+ */
 function meshSidecar(
   yaml: string,
 ): {
   image: string;
   env: Record<string, string>;
+  downwardApi: string[];
   caps: string[];
   dropped: string[];
   user?: number;
@@ -149,7 +160,11 @@ function meshSidecar(
       initContainers: {
         name: string;
         image: string;
-        env?: { name: string; value: string }[];
+        env?: {
+          name: string;
+          value?: string;
+          valueFrom?: { resourceFieldRef?: { containerName?: string; resource?: string } };
+        }[];
         securityContext?: {
           runAsUser?: number;
           allowPrivilegeEscalation?: boolean;
@@ -163,7 +178,16 @@ function meshSidecar(
   assert.ok(sidecar, `generate injected no ${MESH_SIDECAR_NAME}`);
   return {
     image: sidecar.image,
-    env: Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value])),
+    env: Object.fromEntries((sidecar.env ?? []).map((e) => {
+      if (e.valueFrom === undefined) return [e.name, e.value ?? ""];
+      const ref = e.valueFrom.resourceFieldRef;
+      assert.ok(
+        ref?.containerName === MESH_SIDECAR_NAME && ref.resource === "limits.memory",
+        `unexpected valueFrom of ${e.name}: ${JSON.stringify(e.valueFrom)}`,
+      );
+      return [e.name, SIDECAR_MEMORY_LIMIT];
+    })),
+    downwardApi: (sidecar.env ?? []).filter((e) => e.valueFrom).map((e) => e.name),
     caps: sidecar.securityContext?.capabilities?.add ?? [],
     dropped: sidecar.securityContext?.capabilities?.drop ?? [],
     user: sidecar.securityContext?.runAsUser,
@@ -371,6 +395,7 @@ Deno.test({
           assert.equal(sidecar.user, 0, "the sidecar runs as root, as its image does");
           assert.equal(sidecar.env.EDG_ADMIN_PORT, String(ADMIN_PORT));
           assert.equal(sidecar.env.CONTRAST_MESH_POD_PORTS, String(APP_PORT));
+          assert.deepEqual(sidecar.downwardApi, ["CONTRAST_MESH_MEMORY_LIMIT"]);
         },
       );
 
@@ -862,6 +887,7 @@ Deno.test({
             ),
             podDir: `${tmp}/pod-web`,
             env: sidecar!.env,
+            memory: "512m",
             clients: { mesh: `${tmp}/pod-db/tls-config`, foreign },
             dir,
           };
@@ -903,6 +929,17 @@ Deno.test({
             assert.match(rules, /-j REJECT --reject-with tcp-reset/, `${family} REJECT`);
           }
           assert.match(r.user, /root/);
+          // The memory limit reached the proxy in the image (it cannot read memory.max there):
+          // half of 512 MiB at 130 KB per connection, one listener.
+          const serving = JSON.parse(r.servingLog);
+          console.log(
+            `service-mesh proxy container: memory limit ${serving.memoryLimitBytes} from ` +
+              `${serving.memoryLimitFrom}, cap ${serving.maxConnectionsPerListener} per listener`,
+          );
+          assert.equal(serving.memoryLimitFrom, "CONTRAST_MESH_MEMORY_LIMIT");
+          assert.equal(serving.memoryLimitBytes, Number(SIDECAR_MEMORY_LIMIT));
+          assert.equal(serving.maxConnectionsPerListener, 2064);
+          assert.ok(!/memory limit not known/.test(r.logs), r.logs);
         },
       );
     } finally {

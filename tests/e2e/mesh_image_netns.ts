@@ -27,8 +27,10 @@ export interface MeshImageScenario {
   readonly podmanRun: readonly string[];
   /** The pod's initializer output (mounted read-only at `/contrast`). */
   readonly podDir: string;
-  /** The sidecar's environment as generated. */
+  /** The sidecar's environment as generated (downward API values resolved as a kubelet would). */
   readonly env: Readonly<Record<string, string>>;
+  /** The container's memory limit (`podman run --memory`), as the sidecar's `limits.memory`. */
+  readonly memory?: string;
   /** Client credentials folders (`key.pem`, `certChain.pem`, `mesh-ca.pem`) by label. */
   readonly clients: Readonly<Record<string, string>>;
   /** The folder the pod namespace marks readiness in. */
@@ -165,6 +167,7 @@ async function cluster(config: MeshImageScenario): Promise<void> {
       "--volume",
       `${config.podDir}:/contrast:ro`,
       ...Object.entries(config.env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+      ...(config.memory ? ["--memory", config.memory] : []),
       config.image,
     );
     try {
@@ -190,6 +193,7 @@ async function cluster(config: MeshImageScenario): Promise<void> {
       rules: await sh("nsenter", `--net=/proc/${child.pid}/ns/net`, "iptables-save"),
       rules6: await sh("nsenter", `--net=/proc/${child.pid}/ns/net`, "ip6tables-save"),
       user: (await podman(config, "top", config.container, "user")).trim(),
+      ...(await proxyLogs(config)),
     };
     console.log(JSON.stringify(result));
   } finally {
@@ -197,6 +201,19 @@ async function cluster(config: MeshImageScenario): Promise<void> {
     child.kill("SIGKILL");
     await child.status;
   }
+}
+
+/** The proxy's log (stdout and stderr) and its "serving" line (JSON, "" when none). */
+async function proxyLogs(config: MeshImageScenario): Promise<{ logs: string; servingLog: string }> {
+  const out = await new Deno.Command("podman", {
+    args: [...config.podmanGlobal, "logs", config.container],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  const logs = d.decode(out.stdout) + d.decode(out.stderr);
+  const servingLog = logs.split("\n").find((l) => /"msg":"serving"/.test(l)) ?? "";
+  return { logs, servingLog };
 }
 
 if (import.meta.main) {

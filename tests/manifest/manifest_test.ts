@@ -5,6 +5,7 @@ import { childPath, type IssueList, ObjectReader } from "../../util/json/mod.ts"
 import {
   coordinatorPolicyDigest,
   coordinatorPolicyDigests,
+  parseManifest,
   parseManifestWith,
   type ReferenceValueReaders,
 } from "../../manifest/manifest.ts";
@@ -263,4 +264,28 @@ Deno.test("transition hash = SHA-256(SHA-256(manifest) ‖ previous), first prev
   assert.deepEqual(second, await sha256(joined));
   await assert.rejects(() => transitionHash(mh, new Uint8Array(31)), /previousTransition/);
   await assert.rejects(() => transitionHash(new Uint8Array(33), zero), /manifestHash/);
+});
+
+Deno.test("a manifest nested too deep or of too many elements is refused before parsing", () => {
+  // Review (low, first-manifest parse bomb): a first manifest is parsed before its signature can
+  // be checked; 24 MiB of nested brackets had cost 1.5 GB in parsing and 8 million
+  // WorkloadOwnerPubKeys entries 92 s of CPU. Both are now refused by a linear scan (before: the
+  // first as "expected an object, got array", the second after reading every entry).
+  const refused = (text: string, reason: RegExp) =>
+    assert.throws(
+      () => parseManifest(new TextEncoder().encode(text)),
+      (e: unknown) =>
+        e instanceof InvalidDocumentError && e.issues[0]!.path === "(root)" &&
+        reason.test(e.issues[0]!.reason),
+    );
+  refused("[".repeat(33) + "]".repeat(33), /^nested deeper than 32: refused before parsing$/);
+  refused(
+    `{"WorkloadOwnerPubKeys":[${Array(262_146).fill('""').join(",")}]}`,
+    /^more than 262144 array elements and object members: refused before parsing$/,
+  );
+  // Within the bounds a document is read as before (and its problems named by path).
+  assert.throws(
+    () => parseManifest(new TextEncoder().encode("[".repeat(32) + "]".repeat(32))),
+    (e: unknown) => e instanceof InvalidDocumentError && /expected an object/.test(e.message),
+  );
 });

@@ -12,14 +12,21 @@ import {
   BYTES_PER_CONNECTION,
   CONNECTION_MEMORY_SHARE,
   memoryConnectionCap,
+  parseMemoryLimitEnv,
   parseMemoryMax,
   readCgroupMemoryMax,
+  readMemoryLimit,
 } from "../../meshproxy/memory_limit.ts";
 
 const MiB = 1024 * 1024;
+const CGROUP_FILE = "/sys/fs/cgroup/memory.max";
 
 Deno.test("memory.max: a number of bytes, max, a missing file", () => {
-  assert.deepEqual(parseMemoryMax("536870912\n"), { kind: "limited", bytes: 512 * MiB });
+  assert.deepEqual(parseMemoryMax("536870912\n"), {
+    kind: "limited",
+    bytes: 512 * MiB,
+    source: CGROUP_FILE,
+  });
   assert.deepEqual(parseMemoryMax("max\n"), { kind: "unlimited" });
   assert.deepEqual(parseMemoryMax(undefined), { kind: "absent" });
 });
@@ -68,7 +75,11 @@ Deno.test("readCgroupMemoryMax: reads the file, a missing one is absent", async 
     const path = `${dir}/memory.max`;
     assert.deepEqual(await readCgroupMemoryMax(path), { kind: "absent" });
     await Deno.writeTextFile(path, "1073741824\n");
-    assert.deepEqual(await readCgroupMemoryMax(path), { kind: "limited", bytes: 1024 * MiB });
+    assert.deepEqual(await readCgroupMemoryMax(path), {
+      kind: "limited",
+      bytes: 1024 * MiB,
+      source: CGROUP_FILE,
+    });
     await Deno.writeTextFile(path, "max\n");
     assert.deepEqual(await readCgroupMemoryMax(path), { kind: "unlimited" });
     // A directory in its place cannot be read: unreadable, not thrown.
@@ -102,5 +113,87 @@ Deno.test("with the image's narrowed permissions memory.max is unreadable, and t
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const limit = JSON.parse(new TextDecoder().decode(out.stdout));
     assert.equal(limit.kind, "unreadable");
-    assert.match(limit.reason, /needs --allow-all.*maxConnections/);
+    assert.match(limit.reason, /needs --allow-all.*CONTRAST_MESH_MEMORY_LIMIT.*maxConnections/);
+  }));
+
+Deno.test("CONTRAST_MESH_MEMORY_LIMIT: the kubelet's number of bytes; unset is absent; garbage is unreadable naming it", () => {
+  assert.deepEqual(parseMemoryLimitEnv("536870912"), {
+    kind: "limited",
+    bytes: 512 * MiB,
+    source: "CONTRAST_MESH_MEMORY_LIMIT",
+  });
+  assert.deepEqual(parseMemoryLimitEnv(undefined), { kind: "absent" });
+  assert.deepEqual(parseMemoryLimitEnv(""), { kind: "absent" });
+  for (const text of ["512Mi", " 1", "-1", "0", "1e9", "99999999999999999999", "max"]) {
+    const limit = parseMemoryLimitEnv(text);
+    assert.equal(limit.kind, "unreadable", text);
+    assert.match((limit as { reason: string }).reason, /^CONTRAST_MESH_MEMORY_LIMIT: /);
+  }
+});
+
+Deno.test("the proxy's cap from CONTRAST_MESH_MEMORY_LIMIT: a sidecar limit, and node allocatable when it has none", () => {
+  // limits.memory: 512Mi on the sidecar: half of it at 130 KB per connection, one listener.
+  assert.equal(listenerLimits({}, 1, parseMemoryLimitEnv(String(512 * MiB))).maxConnections, 2064);
+  assert.equal(listenerLimits({}, 2, parseMemoryLimitEnv(String(512 * MiB))).maxConnections, 1032);
+  // No limit on the sidecar: the kubelet writes the node's allocatable memory (here 7.5 GiB, a
+  // small node): the memory cap (30973) is computed all the same, the descriptor cap is smaller.
+  const allocatable = parseMemoryLimitEnv(String(7680 * MiB));
+  assert.equal(memoryConnectionCap(allocatable, 1), 30973);
+  assert.equal(listenerLimits({}, 1, allocatable).maxConnections, 9872);
+  // A node with 1 GiB allocatable to a pod with five listeners: the memory cap applies.
+  assert.equal(listenerLimits({}, 5, parseMemoryLimitEnv(String(1024 * MiB))).maxConnections, 825);
+});
+
+Deno.test("readMemoryLimit: the variable, else memory.max; the smaller of both; garbage falls back", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/memory.max`;
+    const fromEnv = { kind: "limited", bytes: 512 * MiB, source: "CONTRAST_MESH_MEMORY_LIMIT" };
+    // No file (or an unreadable one, as in the image): the variable alone.
+    assert.deepEqual(await readMemoryLimit(String(512 * MiB), path), fromEnv);
+    await Deno.writeTextFile(path, "max\n");
+    assert.deepEqual(await readMemoryLimit(String(512 * MiB), path), fromEnv);
+    await Deno.writeTextFile(path, String(256 * MiB));
+    assert.deepEqual(await readMemoryLimit(String(512 * MiB), path), {
+      kind: "limited",
+      bytes: 256 * MiB,
+      source: CGROUP_FILE,
+    });
+    await Deno.writeTextFile(path, String(1024 * MiB));
+    assert.deepEqual(await readMemoryLimit(String(512 * MiB), path), fromEnv);
+    // Unset: memory.max as before; unusable: memory.max when it gives a limit, else both reasons.
+    assert.equal((await readMemoryLimit(undefined, path) as { bytes: number }).bytes, 1024 * MiB);
+    assert.equal((await readMemoryLimit("lots", path) as { bytes: number }).bytes, 1024 * MiB);
+    await Deno.writeTextFile(path, "max\n");
+    assert.deepEqual(await readMemoryLimit(undefined, path), { kind: "unlimited" });
+    const both = await readMemoryLimit("lots", path);
+    assert.equal(both.kind, "unreadable");
+    assert.match(
+      (both as { reason: string }).reason,
+      /CONTRAST_MESH_MEMORY_LIMIT: .*"lots".*: unlimited/,
+    );
+  });
+});
+
+Deno.test("with the image's narrowed permissions the memory limit comes from CONTRAST_MESH_MEMORY_LIMIT", () =>
+  withTempDir(async (dir) => {
+    const module = new URL("../../meshproxy/memory_limit.ts", import.meta.url).href;
+    const script = `${dir}/read.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { readMemoryLimit } from ${JSON.stringify(module)};\n` +
+        'console.log(JSON.stringify(await readMemoryLimit(Deno.env.get("CONTRAST_MESH_MEMORY_LIMIT"))));\n',
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      // The meshproxy image's kind of permissions: env, no read below /sys.
+      args: ["run", "--no-check", "--allow-env", `--allow-read=${dir}`, script],
+      env: { CONTRAST_MESH_MEMORY_LIMIT: String(512 * MiB) },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
+      kind: "limited",
+      bytes: 512 * MiB,
+      source: "CONTRAST_MESH_MEMORY_LIMIT",
+    });
   }));

@@ -191,3 +191,74 @@ Deno.test("rejects image configs with mistyped fields", () => {
     );
   }
 });
+
+Deno.test("image documents whose keys containerd would read differently are refused, naming the key", () => {
+  // containerd decodes with Go's encoding/json: struct fields match case-insensitively (with
+  // Unicode folding: "ſ" is "s", the Kelvin sign "K" is "k") and the last duplicate wins;
+  // JSON.parse kept "User": "1000" while containerd took "user": "0".
+  const text = (s: string) => new TextEncoder().encode(s);
+  const rootfs = `"rootfs":{"type":"layers","diff_ids":[]}`;
+  const configs: [string, RegExp][] = [
+    [
+      `{"os":"linux","architecture":"amd64",${rootfs},"config":{"User":"1000","user":"0"}}`,
+      /config\.user: .*"User"/,
+    ],
+    [
+      `{"os":"linux","architecture":"amd64",${rootfs},"config":{"User":"1000","User":"0"}}`,
+      /config\.User: duplicate/,
+    ],
+    [
+      `{"os":"linux","architecture":"amd64",${rootfs},"config":{"Uſer":"0"}}`,
+      /config\."Uſer": .*"User"/,
+    ],
+    [
+      `{"os":"linux","architecture":"amd64",${rootfs},"config":{"Env":[],"ENV":["A=1"]}}`,
+      /config\.ENV: .*"Env"/,
+    ],
+    [`{"os":"linux","architecture":"amd64",${rootfs},"Config":{"User":"0"}}`, /Config: .*"config"/],
+    [
+      `{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[],"Diff_IDs":[]}}`,
+      /rootfs\.Diff_IDs: .*"diff_ids"/,
+    ],
+  ];
+  for (const [doc, pattern] of configs) {
+    assert.throws(
+      () => parseImageConfig(text(doc), "config of app:v1"),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "config of app:v1" && pattern.test(e.reason),
+      doc,
+    );
+  }
+  const layer = `{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"${
+    D("1")
+  }","size":1}`;
+  const cfg = `"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${
+    D("c")
+  }","size":1}`;
+  const manifests: [string, RegExp][] = [
+    [`{"schemaVersion":2,${cfg},"layers":[],"Layers":[${layer}]}`, /Layers: .*"layers"/],
+    [
+      `{"schemaVersion":2,${cfg},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"${
+        D("1")
+      }","size":1,"Digest":"${D("2")}"}]}`,
+      /layers\[0\]\.Digest: .*"digest"/,
+    ],
+    [`{"schemaVersion":2,${cfg},"layers":[${layer}],"layers":[]}`, /layers: duplicate/],
+  ];
+  for (const [doc, pattern] of manifests) {
+    assert.throws(
+      () => parseManifestDocument(text(doc), OCI_MANIFEST, "manifest of app:v1"),
+      (e: unknown) =>
+        e instanceof ParseError && e.field === "manifest of app:v1" && pattern.test(e.reason),
+      doc,
+    );
+  }
+  // Maps keep their keys exactly: labels and annotations differing in case are fine.
+  const ok = parseImageConfig(
+    text(
+      `{"os":"linux","architecture":"amd64",${rootfs},"config":{"User":"1","Labels":{"a":"1","A":"2"},"Volumes":{"/d":{},"/D":{}}}}`,
+    ),
+    "c",
+  );
+  assert.deepEqual(ok.process.volumes, ["/D", "/d"]);
+});

@@ -146,3 +146,47 @@ Deno.test("ends at the end-of-archive marker and at a bare end of stream", async
   assert.equal((await entries(withGarbage)).length, 1);
   assert.equal((await entries(tar.subarray(0, 1024))).length, 1);
 });
+
+Deno.test("an entry named by both a GNU long name and a pax path (or link) is refused", async () => {
+  // Go's archive/tar (containerd) and Rust's tar (image-rs) let the GNU long name win; contrast
+  // let the pax path win, so an image could show /etc/passwd to the runtime and another file to
+  // the policy (or the reverse). Refused: the readers disagree.
+  const enc = new TextEncoder();
+  const block = (text: string) => {
+    const b = new Uint8Array(512);
+    b.set(enc.encode(text));
+    return b;
+  };
+  const pax = (key: string, value: string) => {
+    let record = ` ${key}=${value}\n`;
+    record = `${record.length + 2}${record}`;
+    return [...rawHeader("PaxHeader", "x", record.length), ...block(record)];
+  };
+  const long = (flag: string, name: string) => [
+    ...rawHeader("././@LongLink", flag, name.length + 1),
+    ...block(name),
+  ];
+  for (
+    const [what, meta, flag] of [
+      ["path", [...long("L", "etc/passwd"), ...pax("path", "etc/motd")], "0"],
+      ["path (pax first)", [...pax("path", "etc/motd"), ...long("L", "etc/passwd")], "0"],
+      ["link target", [...long("K", "etc/passwd"), ...pax("linkpath", "etc/motd")], "2"],
+    ] as const
+  ) {
+    const tar = new Uint8Array([...meta, ...rawHeader("x", flag, 0), ...new Uint8Array(1024)]);
+    await assert.rejects(
+      entries(tar),
+      (e: unknown) =>
+        e instanceof ParseError && e.field.startsWith("test.tar") &&
+        /both a GNU long (name and a pax path|link and a pax linkpath)/.test(e.reason),
+      what,
+    );
+  }
+  // Either alone is read as before.
+  const alone = new Uint8Array([
+    ...pax("path", "etc/motd"),
+    ...rawHeader("x", "0", 0),
+    ...new Uint8Array(1024),
+  ]);
+  assert.equal((await entries(alone))[0]!.entry.path, "etc/motd");
+});

@@ -188,3 +188,63 @@ Deno.test("cleanDestination: element by element on 20,000 generated paths (clean
     assert.equal(cleanDestination(clean), clean);
   }
 });
+
+Deno.test("an image VOLUME /cache/ beside an emptyDir at /cache: the host cannot cover the emptyDir with its share", async () => {
+  // containerd skips the VOLUME (filepath.Clean equals the CRI mount's path); before, the policy
+  // expected an optional share at "/cache/" after the emptyDir, which the host could send.
+  const image = { ...web, config: { ...web.config, volumes: ["/cache/"] } };
+  const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: shop}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: app
+      image: "127.0.0.1:5000/web:1.0"
+      volumeMounts: [{name: state, mountPath: /cache}]
+  volumes: [{name: state, emptyDir: {}}]
+`;
+  const result = await generate([parseYamlFile("app.yml", pod)], {
+    settings: await testSettings(),
+    resolver: new MemoryResolver(new Map([...IMAGES, ["127.0.0.1:5000/web:1.0", image]])),
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  const policyData = result.policies[0]!.policyData as PolicyData;
+  const docs = parseAllDocuments(result.files[0]!.text).map((d) => d.toJS() as unknown);
+  const seq = buildRequestSequence({
+    workload: readWorkload(docs[0], "app.yml")!,
+    images: new Map([[web.pinned, image]]),
+    cluster: readClusterObjects(docs),
+    rng: seededRandom(7),
+  });
+  const ev = await (await CompiledRules.load()).evaluator(policyData);
+  let attacked = false;
+  for (const step of seq.steps) {
+    if (step.request.type === "CreateContainerRequest" && step.context.container === "app") {
+      const input = structuredClone(step.request.input);
+      const mounts = (input.OCI as { Mounts: { destination: string; source: string }[] }).Mounts;
+      const hosts = mounts.find((m) => m.destination === "/etc/hosts")!;
+      mounts.push(
+        {
+          destination: "/cache/",
+          source: hosts.source.replace(/-hosts$/, "-cache"),
+          type: "bind",
+          options: ["rbind", "rprivate", "rw"],
+        } as (typeof mounts)[number],
+      );
+      assert.equal(
+        ev.decide(step.request.type, input).allowed,
+        false,
+        "the host's share over /cache",
+      );
+      attacked = true;
+    }
+    assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+  }
+  assert.ok(attacked);
+});

@@ -420,6 +420,32 @@ Deno.test("image VOLUMEs get a shared read-write mount unless a volumeMount cove
   assert.equal(mounts.find((m) => m.destination === "/cache")!.type, "local");
 });
 
+Deno.test("an image VOLUME spelled differently from a volumeMount's path gets no second mount there", async () => {
+  // containerd skips an image VOLUME when filepath.Clean of it equals a CRI mount's path. An
+  // expectation at "/cache/" after the emptyDir at "/cache" let the host send both, its shared
+  // directory last, covering the guest's emptyDir (mount_order puts the later spelling second).
+  for (const spelling of ["/cache/", "//cache", "/cache/.", "/tmp/../cache"]) {
+    const base = await input({
+      volumes: [{ name: "e", emptyDir: {} }],
+      containers: [{
+        name: "c",
+        image: web.pinned,
+        volumeMounts: [{ name: "e", mountPath: "/cache" }],
+      }],
+    });
+    const data = buildPolicyData({
+      ...base,
+      images: new Map([...base.images, [web.pinned, {
+        ...web,
+        config: { ...web.config, volumes: [spelling, "/data/"] },
+      }]]),
+    });
+    const destinations = data.containers.at(-1)!.mounts.map((m) => m.destination);
+    assert.deepEqual(destinations.filter((d) => d.includes("cache")), ["/cache"], spelling);
+    assert.ok(destinations.includes("/data/"), "an uncovered VOLUME keeps containerd's spelling");
+  }
+});
+
 Deno.test("the pause container runs as the pod's runAsUser/runAsGroup with its groups", async () => {
   const data = buildPolicyData(
     await input({

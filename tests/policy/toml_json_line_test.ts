@@ -171,6 +171,62 @@ Deno.test("one writer across values of every size gives each the string path's b
   }
 });
 
+/** A copy of `value` with the same structure (no object shared with it). */
+function copyOf<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyOf(v)])) as T;
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+Deno.test("values that recur (the same object or array, frozen or not, at any depth): the string path's bytes and measure", () => {
+  const writer = new TomlJsonLineWriter();
+  const r = rng(7);
+  // Parts long enough to be remembered (with line breaks and escapes in them), some deeply
+  // frozen, some frozen only on the outside, some not frozen.
+  const part = () => ({
+    text: `${"p".repeat(Math.floor(r() * 90))}"\\é\n`,
+    list: [randomString(r), [randomString(r), { x: randomString(r) }]],
+    more: randomValue(r, 2),
+  });
+  const frozen = Array.from({ length: 6 }, () => deepFreeze(part()));
+  const shallow = Array.from({ length: 6 }, () => Object.freeze([part(), part()]));
+  const open = Array.from({ length: 6 }, () => [part(), { inner: part() }]);
+  const pool: unknown[] = [...frozen, ...shallow, ...open];
+  const pick = () => pool[Math.floor(r() * pool.length)];
+  for (let i = 0; i < 600; i++) {
+    // The same parts in several places and depths of one value, and across values.
+    const value = {
+      a: pick(),
+      b: [pick(), { c: pick(), d: [[pick()]] }, pick()],
+      e: r() < 0.5 ? pick() : randomValue(r, 1),
+      long: r() < 0.1 ? "L".repeat(300) : "",
+    };
+    assertSame(writer, POLICY_DATA_PREFIX, value, `case ${i}`);
+    // What is not frozen changes between values: its new text must be written.
+    const changed = open[i % open.length] as [ReturnType<typeof part>, { inner: unknown }];
+    changed[0].text += "+";
+    changed[1].inner = part();
+    if (i % 3 === 0) (changed as unknown[]).push(randomString(r));
+    const inShallow = shallow[i % shallow.length]![0]!;
+    inShallow.list = [randomString(r)];
+  }
+  // A value and its structural copy give the same text (nothing is remembered by content).
+  for (const value of [...frozen, ...shallow, ...open]) {
+    const twice = { x: value, y: [value], z: copyOf(value) };
+    assertSame(writer, POLICY_DATA_PREFIX, twice, "value, value, copy");
+  }
+});
+
 Deno.test("generate's policy data: the string path's bytes and measure", async () => {
   const writer = new TomlJsonLineWriter();
   const data = await fixturePolicyData();

@@ -17,6 +17,7 @@ import { probeRoutes } from "../../../coordinator/http/probes.ts";
 import { createRequestHandler, listenHttp, type Route } from "../../../coordinator/http/server.ts";
 import { Logger } from "../../../util/log/logger.ts";
 import { startTestHttps } from "./https_fixture.ts";
+import { VendorLookupBudget } from "../../../collateral/lookup_budget.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
 
 const lines: string[] = [];
@@ -242,6 +243,42 @@ Deno.test("a body longer than the preallocated 64 KiB arrives intact (grown as i
     assert.deepEqual(await client.request("POST", "/echo", { text }), { got: { text } });
   } finally {
     client.close();
+    await server.close();
+  }
+});
+
+Deno.test("a spent vendor lookup budget is answered 429 with Retry-After and logged as such", async () => {
+  let now = 0;
+  const budget = new VendorLookupBudget({ burst: 1, perMinute: 4, clock: () => now });
+  const url = "https://kds.example/vcek/v1/Milan/00?ucodeSPL=1";
+  const { server } = await start([{
+    method: "POST",
+    path: "/mesh",
+    handle: (r) => {
+      budget.allowanceFor(r.clientAddress ?? "").take(url);
+      return { body: {} };
+    },
+  }]);
+  const before = lines.length;
+  const tls = await import("node:tls");
+  const post = async () => {
+    const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+    await new Promise((r) => socket.once("secureConnect", r));
+    socket.write("POST /mesh HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}");
+    return await readAnswer(socket);
+  };
+  try {
+    assert.match(await post(), /^HTTP\/1\.1 200/);
+    now = 5_000; // a third of a token back: 10 s to go
+    const refused = await post();
+    assert.match(refused, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    assert.match(refused, /\r\nretry-after: 10\r\n/);
+    assert.match(refused, /"field":"https:\/\/kds\.example\/vcek\/v1\/Milan\/00\?ucodeSPL=1"/);
+    assert.match(refused, /client 127\.0\.0\.1 spent its budget/);
+    const logged = lines.slice(before).filter((l) => /"status":429/.test(l));
+    assert.equal(logged.length, 1, lines.slice(before).join("\n"));
+    assert.match(logged[0]!, /"level":"warn"/);
+  } finally {
     await server.close();
   }
 });

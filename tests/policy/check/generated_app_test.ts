@@ -6,10 +6,8 @@
  * requests the generated policy would block on a real Kata node.
  */
 import assert from "node:assert/strict";
-import { parseYamlFile } from "../../../deploy/documents.ts";
-import { generate } from "../../../deploy/generate.ts";
-import { policyCheckCommand } from "../../../cli/commands/policy.ts";
-import { IMAGES, MemoryResolver, OWNER, testSettings } from "../fixtures.ts";
+import { type CheckFlags, generateAndCheck } from "./generate_and_check.ts";
+import { IMAGES, testSettings } from "../fixtures.ts";
 import {
   type RuntimeProfile,
   settingsForEmptyDirMode,
@@ -25,8 +23,6 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { removeContainerRequest } from "../../../policy/check/agent_protocol.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import { securePvStatefulSet } from "../../../testing/secure_pv_stateful_set.ts";
-
-const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
 const APP = `apiVersion: apps/v1
 kind: Deployment
@@ -90,62 +86,6 @@ spec:
     - {name: cache, emptyDir: {medium: Memory}}
     - {name: scratch, emptyDir: {medium: Memory}}
 `;
-
-/** Node flags `policy check` takes (as on its command line). */
-type CheckFlags = { runtime?: string; emptydirMode?: string; namespace?: string };
-
-/**
- * Generates `yaml` as the file `name` (without the initializer and mesh sidecar unless `inject`)
- * and runs `policy check --mutate` on the output with `seed`; the generate result, the check's error (undefined when it passed)
- * and what it printed.
- */
-async function generateAndCheck(
-  name: string,
-  yaml: string,
-  seed: string,
-  options: {
-    settings?: Awaited<ReturnType<typeof testSettings>>;
-    namespace?: string;
-    checkFlags?: CheckFlags;
-    inject?: boolean;
-  } = {},
-): Promise<{ result: Awaited<ReturnType<typeof generate>>; error: unknown; out: string }> {
-  const resolver = new MemoryResolver(IMAGES);
-  const result = await generate([parseYamlFile(name, yaml)], {
-    settings: options.settings ?? await testSettings(),
-    resolver,
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-    skipInitializer: !options.inject,
-    skipServiceMesh: !options.inject,
-    ...(options.namespace ? { namespace: options.namespace } : {}),
-  });
-  const dir = await Deno.makeTempDir({ prefix: "generated-check-" });
-  await Deno.writeTextFile(`${dir}/${name}`, result.files[0]!.text);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...args: unknown[]) => lines.push(args.join(" "));
-  let error: unknown;
-  try {
-    await policyCheckCommand([dir], {
-      json: false,
-      mutate: true,
-      seed,
-      imageCache: dir,
-      insecureRegistry: [],
-      offline: true,
-      ...options.checkFlags,
-    }, resolver);
-  } catch (e) {
-    error = e;
-  } finally {
-    console.log = log;
-    await Deno.remove(dir, { recursive: true });
-  }
-  return { result, error, out: lines.join("\n") };
-}
 
 /** Generates NODE_APP for a node and runs `policy check --mutate` with the given flags. */
 async function checkFor(

@@ -18,7 +18,12 @@ import { readClusterObjects, readWorkload } from "../../../policy/check/pod.ts";
 import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
 import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
-import { ADMIN_PORT_ENV, ENV_SOURCES, parseMeshConfig } from "../../../protocol/mesh_config.ts";
+import {
+  ADMIN_PORT_ENV,
+  ENV_SOURCES,
+  MEMORY_LIMIT_ENV,
+  parseMeshConfig,
+} from "../../../protocol/mesh_config.ts";
 import { transparentRules } from "../../../meshproxy/iptables.ts";
 import {
   IMAGES,
@@ -109,6 +114,47 @@ Deno.test("the host cannot give the mesh sidecar an admin port as a service link
         const link = `${ADMIN_PORT_ENV}=${value}`;
         assert.equal(allowed([...others, link]), false, link);
         assert.equal(allowed([...env, link]), false, link);
+      }
+      checked++;
+    }
+    assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+  }
+  assert.equal(checked, 1);
+});
+
+Deno.test("the sidecar's memory limit from the downward API: the policy admits any number the kubelet writes, nothing else", async () => {
+  const { doc, policyData } = await generated();
+  const seq = buildRequestSequence({
+    workload: readWorkload(doc, "app.yml#0")!,
+    images: new Map([...IMAGES.values()].map((i) => [i.pinned, i])),
+    cluster: readClusterObjects([doc]),
+    rng: seededRandom(7),
+  });
+  const rules = await CompiledRules.load();
+  using ev = await rules.evaluator(policyData);
+  let checked = 0;
+  for (const step of seq.steps) {
+    if (step.request.type === "CreateContainerRequest" && step.label.includes(MESH_SIDECAR_NAME)) {
+      const input = step.request.input as { OCI: { Process: { Env: string[] } } };
+      const env = input.OCI.Process.Env;
+      const others = env.filter((e) => !e.startsWith(`${MEMORY_LIMIT_ENV}=`));
+      assert.equal(others.length, env.length - 1, "the request carries it");
+      const allowed = (vars: string[]) =>
+        ev.decide(step.request.type, {
+          ...input,
+          OCI: { ...input.OCI, Process: { ...input.OCI.Process, Env: vars } },
+        }).allowed;
+      // Host-chosen, so any number: a sidecar limit, a node's allocatable memory, a huge value
+      // (which only lifts the memory cap).
+      for (const value of ["536870912", "16623902720", "9".repeat(30)]) {
+        assert.equal(allowed([...others, `${MEMORY_LIMIT_ENV}=${value}`]), true, value);
+      }
+      for (const value of ["", "512Mi", "1 2", "0x10", "536870912\nEDG_ADMIN_PORT=8080", "-1"]) {
+        assert.equal(
+          allowed([...others, `${MEMORY_LIMIT_ENV}=${value}`]),
+          false,
+          JSON.stringify(value),
+        );
       }
       checked++;
     }

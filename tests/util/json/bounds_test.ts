@@ -51,6 +51,19 @@ Deno.test("the shape scan counts keys and depth outside strings only", () => {
   assert.throws(() => checkJsonShape(bytes("[[[0]]]"), limits, "body"), /nested deeper than 2/);
 });
 
+Deno.test("the shape scan bounds separators (array elements) outside strings when asked", () => {
+  const limits = { maxKeys: 2, maxDepth: 2, maxSeparators: 3 };
+  checkJsonShape(bytes('{"a":[0,0,0],"b":",,,,,,"}'), limits, "body");
+  assert.throws(
+    () => checkJsonShape(bytes('{"a":["","","","",""]}'), limits, "body"),
+    (e: unknown) =>
+      e instanceof ParseError && e.field === "body" &&
+      /more than 3 array elements and object members: refused before parsing/.test(e.message),
+  );
+  // Without the bound, separators are not counted (manifests and other documents).
+  checkJsonShape(bytes(`[${Array(100).fill(0).join(",")}]`), { maxKeys: 0, maxDepth: 1 }, "x");
+});
+
 Deno.test("an issue list keeps at most MAX_ISSUES and counts the rest", () => {
   const list = new IssueList();
   for (let i = 0; i < MAX_ISSUES + 50; i++) list.add(`f${i}`, "unknown field");

@@ -1,0 +1,98 @@
+/**
+ * Policy data built with the run's shared values (`policy/shared_values.ts`) is the same data as
+ * built without them, for pods that differ in everything the shared parts could depend on; the
+ * shared parts are frozen and the same objects in every pod; nothing is shared for other settings.
+ */
+import assert from "node:assert/strict";
+import { buildPolicyData, type PodPolicyInput } from "../../policy/policy_data.ts";
+import { frozenSettings, SharedPolicyValues } from "../../policy/shared_values.ts";
+import type { Settings } from "../../policy/settings.ts";
+import { IMAGES, samplePodSpec, testSettings } from "./fixtures.ts";
+
+const images = new Map([...IMAGES.values()].map((i) => [i.pinned, i]));
+
+function input(spec: Record<string, unknown>, settings: Settings, name = "p"): PodPolicyInput {
+  return {
+    kind: "Deployment",
+    name,
+    namespace: "ns",
+    podMetadata: {},
+    podSpec: spec,
+    specPath: "f.yml[0]: spec.template.spec",
+    images,
+    config: { configMap: () => ({ greeting: "hi" }), secret: () => undefined },
+    settings,
+  };
+}
+
+/** Pod specs that differ in what the shared parts depend on. */
+function variants(): Record<string, unknown>[] {
+  const base = () => samplePodSpec() as { containers: Record<string, unknown>[] };
+  const out: Record<string, unknown>[] = [base()];
+  const privileged = base();
+  privileged.containers[0]!.securityContext = { privileged: true };
+  out.push(privileged);
+  const readonlyRoot = base();
+  readonlyRoot.containers[0]!.securityContext = { readOnlyRootFilesystem: true };
+  readonlyRoot.containers[0]!.terminationMessagePath = "/tmp/end";
+  out.push(readonlyRoot);
+  const caps = base();
+  caps.containers[0]!.securityContext = { capabilities: { add: ["NET_ADMIN"] } };
+  out.push(caps);
+  const noCaps = base();
+  noCaps.containers[0]!.securityContext = {};
+  out.push(noCaps);
+  const sysctls = { ...base(), securityContext: { sysctls: [{ name: "net.x", value: "1" }] } };
+  out.push(sysctls);
+  const two = base();
+  two.containers.push({ ...two.containers[0]!, name: "second", securityContext: {} });
+  out.push(two);
+  return out;
+}
+
+Deno.test("shared values: the same policy data as built without them, in any order of pods", async () => {
+  const settings = frozenSettings(await testSettings());
+  for (const order of [[0, 1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1, 0], [1, 0, 2, 4, 3, 6, 5]]) {
+    const shared = new SharedPolicyValues(settings);
+    for (const i of order) {
+      const spec = variants()[i]!;
+      const alone = buildPolicyData(input(spec, settings));
+      const withShared = buildPolicyData({ ...input(spec, settings), sharedValues: shared });
+      assert.deepEqual(withShared, alone, `variant ${i}`);
+      assert.equal(JSON.stringify(withShared), JSON.stringify(alone), `variant ${i}: text`);
+    }
+  }
+});
+
+Deno.test("shared values: frozen and the same objects in every pod of the run", async () => {
+  const settings = frozenSettings(await testSettings());
+  const shared = new SharedPolicyValues(settings);
+  const [a, b] = ["a", "b"].map((name) =>
+    buildPolicyData({ ...input(samplePodSpec(), settings, name), sharedValues: shared })
+  );
+  const pause = (d: typeof a) => d!.containers[0]!;
+  const web = (d: typeof a) => d!.containers[1]!;
+  assert.equal(pause(a).mounts, pause(b).mounts);
+  assert.equal(pause(a).process.env, pause(b).process.env);
+  assert.equal(pause(a).namespaces, web(b).namespaces);
+  assert.equal(web(a).mounts[0], web(b).mounts[0]);
+  assert.ok(Object.isFrozen(pause(a).mounts) && Object.isFrozen(pause(a).mounts[0]!.options));
+  assert.ok(Object.isFrozen(web(a).mounts[0]));
+  // The pod's own parts are not shared.
+  assert.notEqual(web(a).annotations, web(b).annotations);
+  assert.notEqual(web(a).mounts, web(b).mounts);
+  assert.ok(!Object.isFrozen(web(a).mounts));
+  // The settings the policy data refers to are frozen (a copy: the caller's stay as they were).
+  assert.ok(Object.isFrozen(a!.requests));
+  assert.ok(!Object.isFrozen((await testSettings()).requests));
+});
+
+Deno.test("shared values: nothing is shared for other settings", async () => {
+  const settings = await testSettings();
+  const shared = new SharedPolicyValues(frozenSettings(settings));
+  const a = buildPolicyData({ ...input(samplePodSpec(), settings), sharedValues: shared });
+  const b = buildPolicyData({ ...input(samplePodSpec(), settings), sharedValues: shared });
+  assert.notEqual(a.containers[0]!.mounts, b.containers[0]!.mounts);
+  assert.ok(!Object.isFrozen(a.containers[0]!.mounts));
+  assert.deepEqual(a, b);
+});
