@@ -681,7 +681,8 @@ function printOpenLoop(o: OpenLoopSummary, log: (line: string) => void): void {
       `at most ${o.maxInFlight} in flight, sent up to ${o.maxSendLagMs} ms late; failed ${o.failed}`,
   );
   log(
-    `  Coordinator CPU ${o.coordinatorCpuMsPerAttestation} ms per attestation against a ` +
+    `  open loop at ${o.share * 100} %: p50 ${o.p50Ms} / p99 ${o.p99Ms} ms; Coordinator CPU ` +
+      `${o.coordinatorCpuMsPerAttestation} ms per attestation against a ` +
       `${o.boundCpuMs} ms bound: ratio ${o.cpuRatio}` +
       (o.simulatedReportCpuMs > 0
         ? ` (without the simulated TEE's report signature, ${o.simulatedReportCpuMs} ms: ` +
