@@ -44,3 +44,38 @@ export async function requireSameCoordinator(
       "or remove the file if you started the deployment over yourself",
   );
 }
+
+/** What an earlier `set` leaves in a workspace: the deployment's root CA and its seed shares. */
+const EARLIER_DEPLOYMENT_FILES = ["coordinator-root-ca.pem", "seed-shares.json"] as const;
+
+/**
+ * Refuses to make the owner's manifest the first of a Coordinator without a history while the
+ * workspace holds what an earlier `set` wrote (`coordinator-root-ca.pem`, `seed-shares.json`):
+ * the Coordinator's store was wiped (by the infrastructure, or lost), and a first manifest would
+ * start the deployment over on a new seed without saying so, and replace the workspace's only
+ * copy of the old seed shares, after which nothing protected by the old seed (workload secrets,
+ * encrypted volumes) could be recovered. A Coordinator with a history, or in recovery, is not
+ * concerned.
+ *
+ * @param state the verified `/attest` answer
+ * @throws {VerificationError} naming the first of those files found
+ */
+export async function requireNoEarlierDeployment(
+  state: AttestResponse,
+  workspace: string,
+): Promise<void> {
+  if (state.manifests.length > 0 || state.latestTransition || state.recoveryNeeded) return;
+  for (const name of EARLIER_DEPLOYMENT_FILES) {
+    const file = `${workspace}/${name}`;
+    if (await readFileIfExists(file) === undefined) continue;
+    throw new VerificationError(
+      file,
+      "the Coordinator has no manifest, but this workspace set one before: its store was wiped " +
+        "(e.g. by the infrastructure), and a first manifest would start the deployment over on a " +
+        "new seed and replace this workspace's root CA and seed shares. Nothing was sent. Restore " +
+        "the store (start the Coordinator with --restore-history verify/history.json, then " +
+        "contrast recover), or, to start over deliberately, move coordinator-root-ca.pem, " +
+        "seed-shares.json and verify/ aside",
+    );
+  }
+}

@@ -180,18 +180,32 @@ export class RegistryClient {
     field: string,
   ): Promise<Response> {
     const method = (init.method ?? "GET").toUpperCase();
-    const retries = method === "GET" || method === "HEAD" ? this.#retries : 0;
+    const read = method === "GET" || method === "HEAD";
+    const retries = read ? this.#retries : 0;
     for (let attempt = 0;; attempt++) {
       let response: Response | undefined;
       let failure: unknown;
       try {
         response = await fetch(url, {
           ...init,
+          // A write is never re-sent elsewhere: fetch would repeat its body (the image's
+          // content) to whatever origin a 307/308 names, in clear for http://.
+          redirect: read ? "follow" : "manual",
           signal: AbortSignal.timeout(timeoutMs),
           client: this.#httpClient,
         });
       } catch (e) {
         failure = e;
+      }
+      if (!read && response && response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        const where = response.headers.get("location") ?? "";
+        throw new UnavailableError(
+          field,
+          `registry ${location.registry} redirected the upload (HTTP ${response.status}` +
+            `${where ? ` to ${JSON.stringify(where.slice(0, 200))}` : ""}); uploads go to the ` +
+            "registry only",
+        );
       }
       // A certificate the client does not trust will not become trusted by asking again.
       const permanent = response === undefined &&

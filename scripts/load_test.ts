@@ -570,6 +570,13 @@ interface OpenLoopSummary {
   readonly maxInFlight: number;
   readonly maxSendLagMs: number;
   readonly coordinatorCpuMsPerAttestation: number;
+  /** This process's CPU per attestation over the open loop (pod evidence, TLS client). */
+  readonly loadGeneratorCpuMsPerAttestation: number;
+  /** Time the Coordinator's and this process's threads waited for a CPU, per attestation. */
+  readonly runQueueWaitMsPerAttestation: {
+    readonly coordinator: number;
+    readonly generator: number;
+  };
   readonly boundCpuMs: number;
   readonly cpuRatio: number;
   /** The simulated TEE's report signature per `/attest` (`--flow initializer`), else 0. */
@@ -597,11 +604,18 @@ async function measureOpenLoop(
   for (let i = 0; i < settings.count; i++) keys.push(await generatePodKeys());
   const pid = target.coordinator.child.pid;
   const cpuBefore = await processCpuSeconds(pid);
+  const generatorBefore = process.cpuUsage();
+  const threadsBefore = await threadCpuSeconds(pid);
+  const generatorThreadsBefore = await threadCpuSeconds(Deno.pid);
   const result = await runOpenLoop(schedule, (i) => target.exchange(keys[i]!), {
     now: () => performance.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   });
   const cpu = await processCpuSeconds(pid) - cpuBefore;
+  const generator = process.cpuUsage(generatorBefore);
+  const waited = threadCpuDelta(threadsBefore, await threadCpuSeconds(pid)).runQueueWait;
+  const generatorWaited =
+    threadCpuDelta(generatorThreadsBefore, await threadCpuSeconds(Deno.pid)).runQueueWait;
   const b = await bound();
   const succeeded = result.latenciesMs.length;
   const cpuMs = succeeded > 0 ? (cpu * 1000) / succeeded : Number.NaN;
@@ -623,6 +637,13 @@ async function measureOpenLoop(
     maxInFlight: result.maxInFlight,
     maxSendLagMs: round(result.maxSendLagMs),
     coordinatorCpuMsPerAttestation: Number(cpuMs.toFixed(2)),
+    loadGeneratorCpuMsPerAttestation: Number(
+      ((generator.user + generator.system) / 1000 / succeeded).toFixed(2),
+    ),
+    runQueueWaitMsPerAttestation: {
+      coordinator: Number(((waited * 1000) / succeeded).toFixed(2)),
+      generator: Number(((generatorWaited * 1000) / succeeded).toFixed(2)),
+    },
     boundCpuMs: Number(boundMs.toFixed(2)),
     cpuRatio: Number((boundMs / cpuMs).toFixed(3)),
     simulatedReportCpuMs: Number((b.simulatedReport * 1000).toFixed(2)),
@@ -660,14 +681,18 @@ function printOpenLoop(o: OpenLoopSummary, log: (line: string) => void): void {
       `at most ${o.maxInFlight} in flight, sent up to ${o.maxSendLagMs} ms late; failed ${o.failed}`,
   );
   log(
-    `  Coordinator CPU ${o.coordinatorCpuMsPerAttestation} ms per attestation against a ` +
+    `  open loop at ${o.share * 100} %: p50 ${o.p50Ms} / p99 ${o.p99Ms} ms; Coordinator CPU ` +
+      `${o.coordinatorCpuMsPerAttestation} ms per attestation against a ` +
       `${o.boundCpuMs} ms bound: ratio ${o.cpuRatio}` +
       (o.simulatedReportCpuMs > 0
         ? ` (without the simulated TEE's report signature, ${o.simulatedReportCpuMs} ms: ` +
           `${
             (o.boundCpuMs / (o.coordinatorCpuMsPerAttestation - o.simulatedReportCpuMs)).toFixed(3)
           })`
-        : ""),
+        : "") +
+      `; load generator ${o.loadGeneratorCpuMsPerAttestation} ms; waiting for a CPU ` +
+      `${o.runQueueWaitMsPerAttestation.coordinator} / ` +
+      `${o.runQueueWaitMsPerAttestation.generator} ms`,
   );
   if (o.firstFailure) log(`  first failure: ${o.firstFailure}`);
 }

@@ -113,7 +113,19 @@ export async function readSnpReferenceValuesFile(path: string): Promise<SnpRefer
   }
 }
 
-function human(result: SnpVerification, referenceSource: string): string[] {
+/** Which per-verification values were given (and so checked): `--report-data`, `--host-data`. */
+interface CheckedInputs {
+  /** `--report-data` was given: the report carries exactly it (freshness, when it is a nonce). */
+  readonly reportData: boolean;
+  /** `--host-data` was given: the report carries exactly it. */
+  readonly hostData: boolean;
+}
+
+function human(
+  result: SnpVerification,
+  referenceSource: string,
+  checked: CheckedInputs,
+): string[] {
   const d = result.claims.details;
   const r = result.report;
   return [
@@ -130,8 +142,15 @@ function human(result: SnpVerification, referenceSource: string): string[] {
     }`,
     `  reference     ${referenceSource}[${result.claims.referenceValueIndex}] matched`,
     `  measurement   ${d.measurement}`,
-    `  host data     ${d.hostData}`,
-    `  report data   ${d.reportData}`,
+    `  host data     ${d.hostData} ${
+      checked.hostData ? "(matches --host-data)" : "(not checked: no --host-data)"
+    }`,
+    `  report data   ${d.reportData} ${
+      checked.reportData
+        ? "(matches --report-data)"
+        : "(NOT checked: no --report-data, so nothing shows this report is fresh: an old one " +
+          "replayed passes)"
+    }`,
     `  chip id       ${d.chipId}`,
     `  policy        ${d.policy} (debug ${r.policy.debug ? "on" : "off"}, migration agent ${
       r.policy.migrateMa ? "allowed" : "off"
@@ -226,6 +245,7 @@ export async function runSnpEvidenceVerify(
       { now, reportData },
     );
     const source = o.referenceValues !== undefined ? o.referenceValues : "default reference values";
+    const checked = { reportData: reportData !== undefined, hostData: hostData !== undefined };
     if (o.json) {
       output.out(JSON.stringify(
         commandResult("evidence verify", ExitCode.Ok, {
@@ -237,6 +257,8 @@ export async function runSnpEvidenceVerify(
           rootSha256: result.rootFingerprint,
           simulatedRoot: result.simulatedRoot,
           revocationChecked: result.revocationChecked,
+          reportDataChecked: checked.reportData,
+          hostDataChecked: checked.hostData,
           tcbStatus: null,
           advisoryIds: [],
           signingKey: result.vek.kind,
@@ -247,7 +269,7 @@ export async function runSnpEvidenceVerify(
         2,
       ));
     } else {
-      for (const line of human(result, source)) output.out(line);
+      for (const line of human(result, source, checked)) output.out(line);
     }
     return result;
   } catch (e) {

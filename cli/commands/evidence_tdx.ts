@@ -257,6 +257,12 @@ function render(ok: boolean, r: Record<string, unknown>): string {
     `TCB status: ${r.tcbStatus ?? "unknown"}`,
     `advisories: ${(r.advisoryIds as string[] | undefined)?.join(", ") || "none"}`,
     `PCK revocation checked: ${r.revocationChecked ? "yes" : "NO (skipped on request)"}`,
+    `report data: ${
+      r.reportDataChecked
+        ? "matches --report-data"
+        : "NOT checked (no --report-data), so nothing shows this quote is fresh: an old one " +
+          "replayed passes"
+    }`,
   ];
   if (typeof r.referenceValueIndex === "number") {
     lines.push(`reference value: #${r.referenceValueIndex}`);

@@ -18,7 +18,7 @@
  * @module
  */
 import { attestTarget } from "../coordinator_target.ts";
-import { requireSameCoordinator } from "../owner_history.ts";
+import { requireNoEarlierDeployment, requireSameCoordinator } from "../owner_history.ts";
 import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { readInputFileIfExists } from "../../util/files/mod.ts";
@@ -209,6 +209,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     );
   }
   await requireSameCoordinator(state, options.workspace);
+  await requireNoEarlierDeployment(state, options.workspace);
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {

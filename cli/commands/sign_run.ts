@@ -15,7 +15,7 @@
  * @module
  */
 import { attestTarget } from "../coordinator_target.ts";
-import { requireSameCoordinator } from "../owner_history.ts";
+import { requireNoEarlierDeployment, requireSameCoordinator } from "../owner_history.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -77,6 +77,7 @@ export async function runSignPrepare(options: SignPrepareOptions): Promise<Prepa
     throw new UnavailableError("coordinator", "the Coordinator needs recovery first");
   }
   await requireSameCoordinator(attested.state, options.workspace);
+  await requireNoEarlierDeployment(attested.state, options.workspace);
   // An update is signed by a key of the active manifest; the first manifest by a key it lists.
   const active = attested.state.manifests.at(-1);
   const signerManifest = active ?? local.bytes;

@@ -91,8 +91,15 @@ interface HandlerOptions {
 /**
  * Reads a `node:http` request body of at most `limit` bytes (413 beyond); for the transit API,
  * which stays on `node:https` for client certificates.
+ *
+ * @param onChunk told of every chunk's length before it is kept; what it throws ends the read
+ *   (and the request) with that error: a port's {@link import("./body_budget.ts").BodyBudget}
  */
-export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
+export function readBody(
+  req: http.IncomingMessage,
+  limit: number,
+  onChunk?: (bytes: number) => void,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? "0");
     if (Number.isFinite(declared) && declared > limit) {
@@ -101,10 +108,21 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Uint
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
+    let failed = false;
     req.on("data", (chunk: Uint8Array) => {
+      if (failed) return;
       size += chunk.length;
       if (size > limit) {
+        failed = true;
         reject(new PayloadTooLargeError("body", `larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      try {
+        onChunk?.(chunk.length);
+      } catch (error) {
+        failed = true;
+        reject(error);
         req.destroy();
         return;
       }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ContrastError, ParseError } from "../../util/errors/mod.ts";
+import { ContrastError, ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { KeyAccessDeniedError, resolveKeyName, type TransitKeyId } from "../../kms/key_name.ts";
 import {
   type TransitAnswer,
@@ -61,7 +61,7 @@ export function transitErrorAnswer(error: unknown): TransitHttpAnswer {
   }
   const status = error instanceof KeyAccessDeniedError
     ? 403
-    : error instanceof TransitUnavailableError
+    : error instanceof TransitUnavailableError || error instanceof UnavailableError
     ? 503
     : error instanceof MethodNotAllowedError
     ? 405

@@ -31,6 +31,9 @@ coordinatorWorkspaceTest(
         assert.equal(c.coordinator.phase, "awaiting-manifest", "nothing was sent");
         assert.equal(await Deno.readTextFile(`${ws.dir}/coordinator-root-ca.pem`), "old");
         await Deno.remove(`${ws.dir}/mesh-ca.pem`);
+        // A root CA in the workspace would now refuse the first manifest (an earlier deployment's:
+        // set_wiped_store_test.ts); this one only showed that nothing was written.
+        await Deno.remove(`${ws.dir}/coordinator-root-ca.pem`);
       },
     );
 

@@ -219,3 +219,42 @@ Deno.test("a token endpoint's redirect within its origin is followed", async () 
     }
   });
 });
+
+Deno.test("an upload redirected elsewhere is not re-sent there (image content, possibly private)", async () => {
+  await withTls(async (tls) => {
+    const plain = serve(() => new Response(null, { status: 201 }));
+    const registry = serve((req) => {
+      const url = new URL(req.url);
+      if (req.method === "HEAD") return new Response(null, { status: 404 });
+      if (req.method === "POST") {
+        return new Response(null, { status: 202, headers: { location: `${url.pathname}1` } });
+      }
+      return new Response(null, { status: 307, headers: { location: `${plain.origin}/sink` } });
+    }, tls);
+    const client = new RegistryClient({ caCertificates: [tls.caPem], retries: 0 });
+    const location = { registry: registry.host, repository: "app" };
+    try {
+      await assert.rejects(
+        client.pushBlob(location, new TextEncoder().encode("SECRET LAYER"), "blob"),
+        (e: unknown) =>
+          e instanceof UnavailableError && e.field === "blob" &&
+          /redirected the upload/.test(e.reason),
+      );
+      await assert.rejects(
+        client.pushManifest(
+          location,
+          "v1",
+          new TextEncoder().encode("{}"),
+          "application/json",
+          "manifest",
+        ),
+        (e: unknown) => e instanceof UnavailableError && /redirected the upload/.test(e.reason),
+      );
+      assert.deepEqual(plain.log, [], "nothing went to the plain-HTTP origin");
+    } finally {
+      client.close();
+      await registry.stop();
+      await plain.stop();
+    }
+  });
+});

@@ -10,6 +10,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import https from "node:https";
+import tls from "node:tls";
 import { type ClientCredentials, podCredentials, transitCoordinator } from "./fixture.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -93,6 +94,74 @@ Deno.test({
       assert.equal(ok.status, 200, ok.text);
       assert.match(JSON.parse(ok.text).data.ciphertext, /^vault:v1:/);
     } finally {
+      await c.close();
+    }
+  },
+});
+
+/** A transit request on its own connection: its head and `sent` bytes of a `declared` body. */
+function heldTransitRequest(
+  port: number,
+  caPem: string,
+  credentials: ClientCredentials,
+  declared: number,
+) {
+  let text = "";
+  const socket = tls.connect({
+    host: "127.0.0.1",
+    servername: "localhost",
+    port,
+    ca: caPem,
+    cert: credentials.certPem,
+    key: credentials.keyPem,
+  });
+  socket.on("error", () => {});
+  const answer = new Promise<string>((resolve) => {
+    socket.on("data", (d: Uint8Array) => {
+      text += new TextDecoder().decode(d);
+      if (text.includes("\r\n\r\n")) resolve(text.split("\r\n")[0]!);
+    });
+    socket.on("close", () => resolve(text.split("\r\n")[0] || "closed"));
+  });
+  socket.write(
+    `POST /v1/transit/encrypt/web-secret HTTP/1.1\r\nhost: x\r\n` +
+      `content-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
+  );
+  const send = (bytes: number) =>
+    new Promise<void>((resolve) => {
+      if (socket.destroyed) return resolve();
+      socket.write(new Uint8Array(bytes).fill(0x20), () => resolve());
+    });
+  return { socket, answer, send };
+}
+
+Deno.test({
+  name: "transit: authorised callers' unfinished bodies beyond the port's budget are refused",
+  ...opts,
+  fn: async () => {
+    // Review (medium: a compromised pod holds a valid certificate): 24 connections each holding
+    // 31 MiB of an unfinished body had grown a Coordinator from 102 to 1,039 MiB resident. The
+    // transit port now holds at most two of its largest bodies (here 1 MiB each) at once.
+    const { d, c, view, port, meshCaPem } = await transitCoordinator();
+    const limit = 1 << 20;
+    const held: ReturnType<typeof heldTransitRequest>[] = [];
+    try {
+      const web = await podCredentials(await view(), d.pods.web!.digest);
+      const ca = await meshCaPem();
+      for (let i = 0; i < 3; i++) held.push(heldTransitRequest(port(), ca, web, limit));
+      await Promise.all(held.map((r) => r.send(900 * 1024)));
+      // One of the three is refused at once (closed, its bytes not kept); before the budget all
+      // three were held until the request timeout (408).
+      const first = await Promise.race(
+        held.map((r, i) => r.answer.then((status) => ({ i, status }))),
+      );
+      assert.match(first.status, /^(closed|HTTP\/1\.1 503 Service Unavailable)$/);
+      // The other two finish and are answered on their content (spaces are no JSON: 400).
+      const others = held.filter((_, i) => i !== first.i);
+      await Promise.all(others.map((r) => r.send(limit - 900 * 1024)));
+      for (const r of others) assert.equal(await r.answer, "HTTP/1.1 400 Bad Request");
+    } finally {
+      for (const r of held) r.socket.destroy();
       await c.close();
     }
   },
