@@ -14,7 +14,7 @@ import { decodeGuestPolicy } from "../snp/abi/policy.ts";
 import { tdDebugEnabled } from "../tdx/validate/validate_quote.ts";
 
 /** The caveats of verified evidence. */
-export interface AttestationCaveats {
+interface AttestationCaveats {
   /** hex SHA-256 of the root the evidence chains to. */
   readonly rootSha256: string;
   /** The root is not a vendor's (AMD ARK, Intel SGX Root CA): no real TEE was attested. */
