@@ -710,9 +710,9 @@ export class Coordinator {
   }
 
   /**
-   * The checks of a recovery request before the seed is opened: recovery mode, no ready peers
-   * (unless forced), and a seedshare owner's signature over this process's HPKE key and the
-   * claimed transition.
+   * The checks of a recovery request before the seed is opened: recovery mode, a seedshare
+   * owner's signature over this process's HPKE key and the claimed transition, then no ready peers
+   * (unless forced).
    *
    * @returns the recovery state it was checked against
    */
@@ -722,14 +722,6 @@ export class Coordinator {
     const state = this.#state;
     if (state.phase !== "recovery") {
       throw new PreconditionFailedError("", `not in recovery mode (phase ${state.phase})`);
-    }
-    const peers = request.force ? [] : await this.#options.readyPeers?.() ?? [];
-    if (peers.length > 0) {
-      throw new ConflictError(
-        "force",
-        `${peers.length} ready peer Coordinator(s) exist and recover this replica on their own; ` +
-          "recover by hand only with --force",
-      );
     }
     // The seedshare owners are those of the manifest the stored latest names; it is read
     // unverified here, and everything is verified against the recovered seed afterwards.
@@ -744,6 +736,16 @@ export class Coordinator {
       recoveryMessage(this.#hpke.publicKey, state.claimedTransition, request.sealedSeed),
       request.signature,
     );
+    // Asked only for an owner's request: peer discovery is a Kubernetes API call, which a
+    // stranger's unsigned requests had caused one of each (before any signature check).
+    const peers = request.force ? [] : await this.#options.readyPeers?.() ?? [];
+    if (peers.length > 0) {
+      throw new ConflictError(
+        "force",
+        `${peers.length} ready peer Coordinator(s) exist and recover this replica on their own; ` +
+          "recover by hand only with --force",
+      );
+    }
     return state;
   }
 

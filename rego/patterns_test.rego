@@ -607,3 +607,55 @@ default env_ok_or_false(_, _) := false
 test_unnamed_variables_in_the_environment_check_as_regex_match_admits_them if {
 	count(env_checked_disagreements) == 0
 }
+
+# A shared file of the request's own container is decided by a shortcut (shared_shape_match):
+# with the request's container ID set (the ID of a value below or another one), every pattern
+# decides every value as regex.match does, the `$(cid)` patterns with their generate-time shapes
+# too (pattern_shapes, the ID in place of cid_placeholder).
+own_ids := [id_a, id_b, "gid", "g-i-d", "a.b", "..", concat("-", [hex16, "x"])]
+
+shared_values := [v | some v in values; startswith(v, dir)]
+
+own_id_disagreements contains [id, p, v] if {
+	some id in own_ids
+	some p in patterns
+	startswith(p, "^/run/kata-containers/shared/")
+	some v in shared_values
+	pattern_match_with_own_id(p, v, id) != regex.match(p, v)
+}
+
+pattern_match_with_own_id(p, v, id) if agent_policy.pattern_match(p, v) with input as {"container_id": id}
+
+default pattern_match_with_own_id(_, _, _) := false
+
+cid_shared_patterns := {
+	"^/run/kata-containers/shared/containers/$(cid)-[a-z0-9]{16}-hosts$": {"shared": agent_policy.cid_placeholder, "name": "hosts"},
+	`^/run/kata-containers/shared/containers/$(cid)-[a-z0-9]{16}-termination\-log$`: {"shared": agent_policy.cid_placeholder, "name": "termination-log"},
+}
+
+own_cid_disagreements contains [id, p, v] if {
+	some id in own_ids
+	some p, _ in cid_shared_patterns
+	some v in shared_values
+	cid_match_with_own_id(p, v, id) != regex.match(agent_policy.with_cid(p, id), v)
+}
+
+cid_match_with_own_id(p, v, id) if {
+	agent_policy.cid_pattern_match(p, id, v) with input as {"container_id": id}
+		with data.agent_policy.policy_data as {"pattern_shapes": cid_shared_patterns}
+}
+
+default cid_match_with_own_id(_, _, _) := false
+
+test_shared_files_of_the_own_container_as_regex_match if {
+	count(own_id_disagreements) == 0
+	count(own_cid_disagreements) == 0
+	count(shared_values) > 40
+
+	# the shortcut admits and refuses: the container's own files, another container's, a part of
+	# 15 characters
+	agent_policy.shared_shape_match({"shared": agent_policy.id_token, "name": "hosts"}, shared(id_a, hex16, "hosts")) with input as {"container_id": id_a}
+	agent_policy.shared_shape_match({"shared": id_a, "name": "hosts"}, shared(id_a, hex16, "hosts")) with input as {"container_id": id_a}
+	not agent_policy.shared_shape_match({"shared": id_a, "name": "hosts"}, shared(id_b, hex16, "hosts")) with input as {"container_id": id_b}
+	not agent_policy.shared_shape_match({"shared": agent_policy.id_token, "name": "hosts"}, shared(id_a, "0123456789abcde", "hosts")) with input as {"container_id": id_a}
+}

@@ -1116,6 +1116,17 @@ shared_splits(element) := {[id, rest] |
 # hold no `-`) are the last `-`-separated part of the rest, the ID all before them. (No
 # arithmetic on lengths: opa's wasm computes it in arbitrary precision.)
 shared_shape_match(shape, value) if {
+	# The common case, a file of the request's own container (`<shared_dir><its ID>-<16
+	# characters>-<name>`, the ID a kata_id by input_container_id_ok): a prefix, 16 characters and
+	# a comparison, where the general case below splits the ID off by `-` and matches it again.
+	own_container_shared(shape.shared)
+	rest := trim_prefix(value, concat("", [shared_dir, input.container_id, "-"]))
+	rest != value
+	hex := substring(rest, 0, 16)
+	rest == concat("", [hex, "-", shape.name])
+	count(hex) == 16
+	lower_alphanumeric(hex)
+} else if {
 	startswith(value, shared_dir)
 	element := substring(value, 39, -1)
 	tail := concat("", ["-", shape.name])
@@ -1127,6 +1138,15 @@ shared_shape_match(shape, value) if {
 	count(hex) == 16
 	lower_alphanumeric(hex)
 	shared_id_matches(shape.shared, trim_suffix(head, concat("", ["-", hex])))
+}
+
+# Whether the shape's ID part (`expected`, as shared_id_matches reads it) admits the request's
+# own container ID.
+own_container_shared(expected) if {
+	expected == id_token
+	input_container_id_ok
+} else if {
+	expected == input.container_id
 }
 
 # A file tree below a share, any container (settings.json copy_file):

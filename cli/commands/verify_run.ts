@@ -19,6 +19,7 @@ import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { checkWriteTargets } from "../../util/files/write_together.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
+import { attestationCaveats } from "../attestation_caveats.ts";
 
 /** Options of {@link runVerify}. */
 export interface VerifyCommandOptions {
@@ -44,6 +45,15 @@ export interface VerifySummary {
   readonly coordinatorPolicy: string;
   /** hex launch measurement. */
   readonly measurement: string;
+  /** hex SHA-256 of the root certificate the Coordinator's evidence chains to. */
+  readonly rootSha256: string;
+  /**
+   * Whether that root is not a vendor's (AMD ARK, Intel SGX Root CA) but a simulated one the
+   * local manifest names (`Simulated-SNP` / `Simulated-TDX`): no real TEE was attested.
+   */
+  readonly simulatedRoot: boolean;
+  /** Whether the Coordinator permits debugging (the host can read its memory). */
+  readonly debug: boolean;
   /** hex latest transition. */
   readonly latestTransition: string;
   /** Number of manifests in the history. */
@@ -86,11 +96,13 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   }
   const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
   const active = state.manifests.at(-1);
+  const caveats = attestationCaveats(attested.claims);
   const summary: VerifySummary = {
     ok: active !== undefined && constantTimeEqual(active, local.bytes),
     platform: attested.claims.platform,
     coordinatorPolicy: encodeHex(attested.claims.hostData),
     measurement: encodeHex(attested.claims.measurement),
+    ...caveats,
     latestTransition: latest,
     manifests: state.manifests.length,
     activeManifestSha256: active ? encodeHex(await sha256(active)) : "",

@@ -14,6 +14,8 @@ import { manifestHash, transitionHash } from "../../manifest/hash.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { type Deployment, deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
+import { ownerRecoveryRequest } from "./replica_fixture.ts";
+import type { SeedShareDocument } from "../../seed/seed_shares.ts";
 
 async function replicaOn(
   d: Deployment,
@@ -97,27 +99,43 @@ Deno.test({
     const d = await deployment();
     const a = await inProcessCoordinator(d);
     try {
-      await a.setFirstManifest();
+      const first = await a.setFirstManifest();
+      let discoveries = 0;
       const b = await replicaOn(d, a.backend, {
-        readyPeers: () => Promise.resolve([a.meshAddress]),
+        readyPeers: () => {
+          discoveries++;
+          return Promise.resolve([a.meshAddress]);
+        },
       });
       assert.equal(b.phase, "recovery");
-      const request = {
-        sealedSeed: { enc: "AA==", ciphertext: "AA==" },
-        ownerPublicKey: "00",
-        signature: "00",
-      };
-      await assert.rejects(b.recover(parseRecoverRequest(request)), (e) => {
+      const owner = await ownerRecoveryRequest(
+        d,
+        first.seedShares as SeedShareDocument,
+        (await b.attest({ nonce: new Uint8Array(32) })).hpkePublicKey,
+        decodeHex(first.transition),
+      );
+      await assert.rejects(b.recover(owner), (e) => {
         assert.equal(statusFor(e), 409);
         assert.equal((e as { field?: string }).field, "force");
         return true;
       });
-      // Forced, the request gets past the peer check (and fails on its bogus signature).
+      assert.equal(discoveries, 1);
+      // Review (low, amplification): a stranger's unsigned request is refused on its signature
+      // before peers are discovered (a Kubernetes API call each; before: 409 force, one call).
+      const stranger = {
+        sealedSeed: { enc: "AA==", ciphertext: "AA==" },
+        ownerPublicKey: "00",
+        signature: "00",
+      };
       await assert.rejects(
-        b.recover(parseRecoverRequest({ ...request, force: true })),
-        (e) => statusFor(e) !== 409,
+        b.recover(parseRecoverRequest(stranger)),
+        (e) => statusFor(e) === 403 && (e as { field?: string }).field === "ownerPublicKey",
       );
-      assert.equal(b.phase, "recovery");
+      assert.equal(discoveries, 1, "no peer discovery for a stranger's request");
+      // Forced, the owner's request gets past the peer check and recovers.
+      await b.recover({ ...owner, force: true });
+      assert.equal(b.phase, "active");
+      assert.equal(discoveries, 1);
     } finally {
       await a.close();
     }
