@@ -255,6 +255,7 @@ function parseManifestAnswer(answer: unknown): ManifestAnswer {
  * Sends a manifest update over the pinned connection.
  *
  * @throws {VerificationError} naming `coordinator.<field>` when the answer does not parse
+ *   (`coordinator.response` when it is not JSON)
  */
 export async function sendManifest(
   client: PinnedHttpsClient,
@@ -271,14 +272,21 @@ export async function sendManifest(
     previous_transition: encodeHex(request.previousTransition),
     signature: encodeHex(request.signature),
   };
-  const answer = await client.request("POST", ApiPath.manifest, body);
-  return await readUntrusted(() => parseManifestAnswer(answer));
+  // An answer that is not JSON, or not the answer's shape, is the sender's fault (exit 1), not
+  // malformed local input; a 400 stays the Coordinator refusing our request.
+  return await readUntrusted(async () =>
+    parseManifestAnswer(await client.request("POST", ApiPath.manifest, body))
+  );
 }
 
-/** Sends a recovery over the pinned connection. */
+/**
+ * Sends a recovery over the pinned connection.
+ *
+ * @throws {VerificationError} naming `coordinator.response` when the answer is not JSON
+ */
 export async function sendRecover(
   client: PinnedHttpsClient,
   body: RecoverRequestJson,
 ): Promise<void> {
-  await client.request("POST", ApiPath.recover, body);
+  await readUntrusted(() => client.request("POST", ApiPath.recover, body));
 }
