@@ -32,13 +32,14 @@ import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
 import { type WorkloadOwners, workloadOwnersOf } from "../manifest/workload_owners.ts";
 import {
   ApiPath,
+  type AttestRequestJson,
   type AttestResponse,
   type ManifestRequestJson,
   parseAttestResponse,
   type RecoverRequestJson,
 } from "../protocol/messages.ts";
 import { certificateSpki } from "./certificate.ts";
-import { PinnedHttpsClient } from "./pinned_client.ts";
+import { CoordinatorBadRequestError, PinnedHttpsClient } from "./pinned_client.ts";
 import { parseEvidenceStructure, readUntrusted } from "./untrusted_answer.ts";
 import { coordinatorReportData, NONCE_LENGTH } from "../protocol/report_data.ts";
 
@@ -60,6 +61,12 @@ interface AttestOptions {
   readonly timeoutMs?: number;
   /** Local address to connect from (default: the system's choice). */
   readonly localAddress?: string;
+  /**
+   * Ask for the answer without the policy documents (`AttestRequest.withoutPolicies`; `state.policies`
+   * is then empty): for callers that never read them (the Initializer). A Coordinator that does
+   * not know the field refuses it (400 naming it); the request is then sent again without it.
+   */
+  readonly withoutPolicies?: boolean;
   /**
    * The workload owners whose signature some transition of the history must carry: a pod's
    * pinned keys, or the CLI's local manifest owners (so the owner never signs on top of, or
@@ -88,7 +95,7 @@ export async function attestCoordinator(
   });
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_LENGTH));
   const state = await readUntrusted(async () => {
-    const answer = await client.request("POST", ApiPath.attest, { nonce: encodeHex(nonce) });
+    const answer = await requestAttest(client, nonce, options.withoutPolicies === true);
     const parsed = parseAttestResponse(answer);
     parseEvidenceStructure(parsed.evidence);
     return parsed;
@@ -122,6 +129,27 @@ export async function attestCoordinator(
   await checkHistory(state);
   await readUntrusted(() => checkOwnerChain(state, options.pinnedOwnerKeys, options.pinnedBy));
   return { client, state, claims };
+}
+
+/**
+ * `POST /attest` with `nonce`, without the policy documents when `withoutPolicies`, falling back
+ * to the full answer when the Coordinator refuses that field (one that predates it).
+ */
+async function requestAttest(
+  client: PinnedHttpsClient,
+  nonce: Uint8Array,
+  withoutPolicies: boolean,
+): Promise<unknown> {
+  const body: AttestRequestJson = { nonce: encodeHex(nonce) };
+  if (!withoutPolicies) return await client.request("POST", ApiPath.attest, body);
+  try {
+    return await client.request("POST", ApiPath.attest, { ...body, withoutPolicies: true });
+  } catch (error) {
+    if (!(error instanceof CoordinatorBadRequestError && error.field === "withoutPolicies")) {
+      throw error;
+    }
+    return await client.request("POST", ApiPath.attest, body);
+  }
 }
 
 /** Checks that the manifests hash to the latest transition and the policies to their digests. */
@@ -227,6 +255,7 @@ function parseManifestAnswer(answer: unknown): ManifestAnswer {
  * Sends a manifest update over the pinned connection.
  *
  * @throws {VerificationError} naming `coordinator.<field>` when the answer does not parse
+ *   (`coordinator.response` when it is not JSON)
  */
 export async function sendManifest(
   client: PinnedHttpsClient,
@@ -243,14 +272,21 @@ export async function sendManifest(
     previous_transition: encodeHex(request.previousTransition),
     signature: encodeHex(request.signature),
   };
-  const answer = await client.request("POST", ApiPath.manifest, body);
-  return await readUntrusted(() => parseManifestAnswer(answer));
+  // An answer that is not JSON, or not the answer's shape, is the sender's fault (exit 1), not
+  // malformed local input; a 400 stays the Coordinator refusing our request.
+  return await readUntrusted(async () =>
+    parseManifestAnswer(await client.request("POST", ApiPath.manifest, body))
+  );
 }
 
-/** Sends a recovery over the pinned connection. */
+/**
+ * Sends a recovery over the pinned connection.
+ *
+ * @throws {VerificationError} naming `coordinator.response` when the answer is not JSON
+ */
 export async function sendRecover(
   client: PinnedHttpsClient,
   body: RecoverRequestJson,
 ): Promise<void> {
-  await client.request("POST", ApiPath.recover, body);
+  await readUntrusted(() => client.request("POST", ApiPath.recover, body));
 }

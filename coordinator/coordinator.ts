@@ -241,8 +241,15 @@ export class Coordinator {
   #healthy = true;
   /** The latest record as last read from the store (served for backups; untrusted). */
   #lastRecord?: LatestRecord;
-  /** The state-derived fields of `/attest` answers for the active state they were built from. */
-  #attestCache?: { readonly state: ActiveState; readonly fields: AttestStateFields };
+  /**
+   * The state-derived fields of `/attest` answers for the active state they were built from, with
+   * and without the policy documents.
+   */
+  #attestCache?: {
+    readonly state: ActiveState;
+    full?: AttestStateFields;
+    withoutPolicies?: AttestStateFields;
+  };
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
@@ -496,10 +503,15 @@ export class Coordinator {
     const evidence = await this.#options.evidenceSource.getEvidence(reportData);
     // Encoded once per active state (an object replaced on every change, never mutated); in the
     // other phases, where the latest record read may change under the same state, per request.
-    let stateFields = this.#attestCache?.state === state ? this.#attestCache.fields : undefined;
+    const variant = request.withoutPolicies ? "withoutPolicies" : "full";
+    if (active && this.#attestCache?.state !== active) this.#attestCache = { state: active };
+    const cache = active ? this.#attestCache : undefined;
+    let stateFields = cache?.[variant];
     if (stateFields === undefined) {
-      stateFields = attestStateFields(this.#attestFields(state, latest, caPems));
-      if (active) this.#attestCache = { state: active, fields: stateFields };
+      stateFields = attestStateFields(
+        this.#attestFields(state, latest, caPems, request.withoutPolicies === true),
+      );
+      if (cache) cache[variant] = stateFields;
     }
     return { evidence, stateFields };
   }
@@ -509,11 +521,14 @@ export class Coordinator {
     state: State,
     latest: Uint8Array | undefined,
     caPems: readonly string[],
+    withoutPolicies: boolean,
   ): Omit<AttestResponseJson, "evidence" | "hpkePublicKey"> {
     const active = state.phase === "active" ? state : undefined;
     const recovery = state.phase === "recovery" ? state : undefined;
     const policies: Record<string, string> = {};
-    for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
+    if (!withoutPolicies) {
+      for (const [digest, doc] of active?.policies ?? []) policies[digest] = encodeBase64(doc);
+    }
     const seedShares = active?.seedShares ??
       (state.phase === "recovery" ? state.seedShares : undefined);
     // Active: the record this process signed or verified (the store's current bytes naming the

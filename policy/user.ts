@@ -7,6 +7,9 @@
  */
 import type { IssueList } from "../util/json/mod.ts";
 
+/** Largest user or group id (32 bits). */
+const MAX_ID = 0xffff_ffff;
+
 /** uid, gid and the supplementary groups a process may carry. */
 interface ProcessUser {
   readonly uid: number;
@@ -75,6 +78,10 @@ export function resolveUser(input: UserInputs, path: string, issues: IssueList):
     gid = entry?.gid;
     userName = entry?.name;
   } else if (input.imageUser !== "") {
+    if (input.imageUser.split(":").length > 2) {
+      // containerd's WithUser refuses it ("invalid USER value"); split(":", 2) read its start.
+      issues.add(path, `image user ${JSON.stringify(input.imageUser)} has more than one ':'`);
+    }
     const [u, g] = input.imageUser.split(":", 2) as [string, string | undefined];
     if (/^\d+$/.test(u)) {
       uid = Number(u);
@@ -106,6 +113,10 @@ export function resolveUser(input: UserInputs, path: string, issues: IssueList):
   }
   if (input.runAsGroup !== undefined) gid = input.runAsGroup;
   const finalGid = gid ?? 0;
+  for (const [what, id] of [["uid", uid], ["gid", finalGid]] as const) {
+    // containerd converts with uint32(): 4294967296 would run as 0, not as the policy's value.
+    if (id > MAX_ID) issues.add(path, `${what} ${id} does not fit in 32 bits`);
+  }
   const extra = new Set<number>(input.podGroups);
   if (userName !== undefined) {
     for (const g of groups) if (g.members.includes(userName)) extra.add(g.gid);

@@ -101,21 +101,29 @@ function readNonceBoundFields(root: ObjectReader, issues: IssueList): () => Nonc
 export interface AttestRequest {
   /** The client's fresh 32-byte nonce. */
   readonly nonce: Uint8Array;
+  /**
+   * Leave the policy documents out of the answer (`policies` empty). The Initializer asks so:
+   * it checks the manifests and their signatures, never the documents, which are ~120 KB a pod.
+   */
+  readonly withoutPolicies?: boolean;
 }
 
 /** JSON of an {@link AttestRequest}. */
 export interface AttestRequestJson {
   /** hex nonce. */
   readonly nonce: string;
+  /** See {@link AttestRequest.withoutPolicies} (absent: false). */
+  readonly withoutPolicies?: boolean;
 }
 
 /** Parses an `/attest` request. @throws {InvalidDocumentError} naming every bad field */
 export function parseAttestRequest(body: unknown): AttestRequest {
   const { root, issues } = reader(body, "attest");
   const nonce = bytesHex(root, "nonce", NONCE_LENGTH);
+  const withoutPolicies = root.boolean("withoutPolicies", false);
   root.finish();
   issues.throwIfAny();
-  return { nonce: nonce! };
+  return { nonce: nonce!, ...(withoutPolicies ? { withoutPolicies: true } : {}) };
 }
 
 /** `POST /attest` answer (JSON). */
@@ -131,7 +139,10 @@ export interface AttestResponseJson {
    * not hold all of it.
    */
   readonly manifests: readonly string[];
-  /** base64 initdata documents by hex SHA-256 digest. */
+  /**
+   * base64 initdata documents by hex SHA-256 digest (empty when the request asked
+   * `withoutPolicies`).
+   */
   readonly policies: Readonly<Record<string, string>>;
   /** PEM of the root CA ("" before the first manifest or in recovery mode). */
   readonly rootCa: string;

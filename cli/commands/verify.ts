@@ -65,9 +65,9 @@ export function registerVerifyCommand(program: Command): void {
     const progress = progressOf(command);
     // A simulated root (named by a Simulated-* entry of the local manifest) attests no real TEE:
     // whoever holds that root's key can make such evidence, so the line says so.
-    const root = summary.simulatedRoot
+    const root = (summary.simulatedRoot
       ? `, SIMULATED root sha256:${summary.rootSha256.slice(0, 16)}… (no real TEE)`
-      : "";
+      : "") + (summary.debug ? ", DEBUG guest (the host can read its memory)" : "");
     progress(
       `✔ Coordinator attested (${summary.platform}${root}, policy ${
         summary.coordinatorPolicy.slice(0, 16)

@@ -19,7 +19,7 @@ import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { checkWriteTargets } from "../../util/files/write_together.ts";
 import { constantTimeEqual } from "../../util/bytes/mod.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
-import { vendorRootNamed } from "../../evidence/vendor_roots.ts";
+import { attestationCaveats } from "../attestation_caveats.ts";
 
 /** Options of {@link runVerify}. */
 export interface VerifyCommandOptions {
@@ -52,6 +52,8 @@ export interface VerifySummary {
    * local manifest names (`Simulated-SNP` / `Simulated-TDX`): no real TEE was attested.
    */
   readonly simulatedRoot: boolean;
+  /** Whether the Coordinator permits debugging (the host can read its memory). */
+  readonly debug: boolean;
   /** hex latest transition. */
   readonly latestTransition: string;
   /** Number of manifests in the history. */
@@ -94,15 +96,13 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   }
   const latest = state.latestTransition ? encodeHex(state.latestTransition) : "";
   const active = state.manifests.at(-1);
-  const details = attested.claims.details;
-  const root = details.rootSha256 ?? details.rootFingerprint ?? "";
+  const caveats = attestationCaveats(attested.claims);
   const summary: VerifySummary = {
     ok: active !== undefined && constantTimeEqual(active, local.bytes),
     platform: attested.claims.platform,
     coordinatorPolicy: encodeHex(attested.claims.hostData),
     measurement: encodeHex(attested.claims.measurement),
-    rootSha256: root,
-    simulatedRoot: vendorRootNamed(root) === undefined,
+    ...caveats,
     latestTransition: latest,
     manifests: state.manifests.length,
     activeManifestSha256: active ? encodeHex(await sha256(active)) : "",

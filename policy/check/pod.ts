@@ -122,12 +122,25 @@ export interface PodWorkload {
   readonly templatePath: string;
 }
 
+/** A Service the kubelet makes variables of: its name and ports (`spec.ports`). */
+interface ServiceObject {
+  readonly name: string;
+  readonly ports: readonly ServicePort[];
+}
+
+/** One port of a Service: number, name (empty for an unnamed first port), protocol (`TCP`…). */
+interface ServicePort {
+  readonly port: number;
+  readonly name: string;
+  readonly protocol: string;
+}
+
 /** ConfigMaps, Secrets and Services of the input, by namespace and name. */
 export interface ClusterObjects {
   readonly configMaps: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly secrets: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** Services by namespace: name and first port. */
-  readonly services: ReadonlyMap<string, readonly { name: string; port: number }[]>;
+  readonly services: ReadonlyMap<string, readonly ServiceObject[]>;
 }
 
 /** Key of a namespaced object in {@link ClusterObjects}. */
@@ -406,7 +419,7 @@ export function readClusterObjects(
 ): ClusterObjects {
   const configMaps = new Map<string, Record<string, string>>();
   const secrets = new Map<string, Record<string, string>>();
-  const services = new Map<string, { name: string; port: number }[]>();
+  const services = new Map<string, ServiceObject[]>();
   for (const doc of docs) {
     if (!isObj(doc) || !isObj(doc.metadata) || typeof doc.metadata.name !== "string") continue;
     const ns = typeof doc.metadata.namespace === "string"
@@ -425,11 +438,18 @@ export function readClusterObjects(
     } else if (doc.kind === "Service") {
       const spec = obj(doc.spec, "spec");
       if (spec.clusterIP === "None") continue;
-      const ports = list(spec.ports, "spec.ports");
-      const first = obj(ports[0], "spec.ports[0]");
-      const port = typeof first.port === "number" ? first.port : 0;
+      const ports = list(spec.ports, "spec.ports").map((p, i) => {
+        const o = obj(p, `spec.ports[${i}]`);
+        return {
+          port: typeof o.port === "number" ? o.port : 0,
+          name: typeof o.name === "string" ? o.name : "",
+          protocol: typeof o.protocol === "string" ? o.protocol : "TCP",
+        };
+      });
+      // The kubelet makes variables only of Services with a port (the API server requires one).
+      if (ports.length === 0) continue;
       const entry = services.get(ns) ?? [];
-      entry.push({ name: doc.metadata.name, port });
+      entry.push({ name: doc.metadata.name, ports });
       services.set(ns, entry);
     }
   }

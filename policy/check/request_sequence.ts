@@ -226,7 +226,7 @@ function kubeletEnv(
   const links: string[] = [];
   if (w.spec.enableServiceLinks) {
     for (const svc of cluster.services.get(w.namespace) ?? []) {
-      links.push(...serviceLinkEnv(svc.name, serviceIp(svc.name), svc.port));
+      links.push(...serviceLinkEnv(svc.name, serviceIp(svc.name), svc.ports));
     }
   }
   const apiServer = apiServerEnv("10.96.0.1");

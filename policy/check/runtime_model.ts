@@ -304,16 +304,35 @@ export function apiServerEnv(clusterIp: string): string[] {
   ];
 }
 
-/** The service-link environment of a Service `name` at `ip:port` (kubelet's docker links). */
-export function serviceLinkEnv(name: string, ip: string, port: number): string[] {
+/**
+ * The variables the kubelet makes of a Service `name` at `ip` (`pkg/kubelet/envvars`
+ * `FromServices`, v1.37): host, first port, each named port, and the docker-link variables (first
+ * port, and each port's URL, protocol, port and address).
+ */
+export function serviceLinkEnv(
+  name: string,
+  ip: string,
+  ports: readonly { port: number; name: string; protocol: string }[],
+): string[] {
   const n = name.toUpperCase().replaceAll("-", "_");
-  return [
-    `${n}_SERVICE_HOST=${ip}`,
-    `${n}_SERVICE_PORT=${port}`,
-    `${n}_PORT=tcp://${ip}:${port}`,
-    `${n}_PORT_${port}_TCP=tcp://${ip}:${port}`,
-    `${n}_PORT_${port}_TCP_PROTO=tcp`,
-    `${n}_PORT_${port}_TCP_PORT=${port}`,
-    `${n}_PORT_${port}_TCP_ADDR=${ip}`,
-  ];
+  const hostPort = (port: number) => ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+  const env = [`${n}_SERVICE_HOST=${ip}`, `${n}_SERVICE_PORT=${ports[0]!.port}`];
+  for (const p of ports) {
+    if (p.name !== "") {
+      env.push(`${n}_SERVICE_PORT_${p.name.toUpperCase().replaceAll("-", "_")}=${p.port}`);
+    }
+  }
+  ports.forEach((p, i) => {
+    const proto = p.protocol.toLowerCase();
+    const url = `${proto}://${hostPort(p.port)}`;
+    if (i === 0) env.push(`${n}_PORT=${url}`);
+    const prefix = `${n}_PORT_${p.port}_${p.protocol.toUpperCase()}`;
+    env.push(
+      `${prefix}=${url}`,
+      `${prefix}_PROTO=${proto}`,
+      `${prefix}_PORT=${p.port}`,
+      `${prefix}_ADDR=${ip}`,
+    );
+  });
+  return env;
 }

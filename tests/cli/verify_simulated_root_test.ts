@@ -24,9 +24,11 @@ coordinatorWorkspaceTest(
     const result = JSON.parse(json.stdout).result;
     assert.equal(result.simulatedRoot, true);
     assert.equal(result.rootSha256, entry.SimulatedRootSHA256);
+    assert.equal(result.debug, false, "the fixture's Coordinator permits no debugging");
 
     const text = await runCliCaptured(...workspaceCommand("verify", ws, c));
     assert.equal(text.code, 0, text.stderr);
+    assert.doesNotMatch(text.stdout, /DEBUG/);
     assert.match(
       text.stdout,
       new RegExp(

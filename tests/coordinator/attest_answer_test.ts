@@ -71,3 +71,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "/attest withoutPolicies: the same answer with no policy documents, cached apart from " +
+    "the full one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const d = await deployment();
+    const c = await inProcessCoordinator(d);
+    const client = new PinnedHttpsClient(c.meshAddress);
+    const served = async (withoutPolicies?: boolean) =>
+      withoutEvidence(
+        await client.request("POST", ApiPath.attest, {
+          nonce: encodeHex(new Uint8Array(32)),
+          ...(withoutPolicies === undefined ? {} : { withoutPolicies }),
+        }),
+      );
+    try {
+      await c.setFirstManifest();
+      const full = await served();
+      const lean = await served(true);
+      assert.equal(Object.keys(full.policies as object).length, 3);
+      assert.deepEqual(lean.policies, {});
+      assert.deepEqual({ ...lean, policies: full.policies }, full);
+      // Each variant is cached on its own: neither answer leaks into the other.
+      assert.deepEqual(await served(false), full);
+      assert.deepEqual(await served(true), lean);
+      assert.deepEqual(await served(), full);
+    } finally {
+      client.close();
+      await c.close();
+    }
+  },
+});

@@ -9,6 +9,8 @@ import { exitCodeFor } from "../../cli/exit_codes.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import { parseYamlDocuments } from "../../policy/check/inputs.ts";
+import { serviceLinkEnv } from "../../policy/check/runtime_model.ts";
+import { serviceVariables } from "../../policy/env.ts";
 import { generateAndCheck } from "../policy/check/generate_and_check.ts";
 import { testGenerateOptions } from "./generate_options.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
@@ -185,6 +187,7 @@ function serviceVariablePod(name: string, links?: boolean): string {
       env:
         - {name: DB_ADDRESS, value: "$(DB_SERVICE_HOST):$(DB_SERVICE_PORT)"}
         - {name: DB_LINK, value: "$(DB_PORT_5432_TCP)"}
+        - {name: DB_METRICS, value: "$(DB_SERVICE_PORT_METRICS) $(DB_PORT_9000_UDP_ADDR)"}
 `,
   );
 }
@@ -194,7 +197,7 @@ apiVersion: v1
 kind: Service
 metadata: {name: db}
 spec:
-  ports: [{port: 5432}]
+  ports: [{port: 5432, name: sql}, {port: 9000, name: metrics, protocol: UDP}]
 `;
 
 Deno.test("$(VAR) of a service variable the kubelet injects: the policy admits the reference as written or the kubelet's value; policy check passes with and without the Service", async () => {
@@ -334,3 +337,39 @@ Deno.test("--cluster-domain must be a DNS subdomain (generate and policy check):
     assert.equal(await Deno.readTextFile(`${dir}/app.yml`), FQDN_POD);
     await assert.rejects(() => Deno.stat(`${dir}/ws`));
   }));
+
+Deno.test("the request model makes the variables the kubelet makes of a Service (envvars.FromServices, v1.37)", () => {
+  assert.deepEqual(
+    serviceLinkEnv("my-db", "fd00::7", [
+      { port: 5432, name: "", protocol: "TCP" },
+      { port: 9000, name: "metrics-udp", protocol: "UDP" },
+    ]),
+    [
+      "MY_DB_SERVICE_HOST=fd00::7",
+      "MY_DB_SERVICE_PORT=5432",
+      "MY_DB_SERVICE_PORT_METRICS_UDP=9000",
+      "MY_DB_PORT=tcp://[fd00::7]:5432",
+      "MY_DB_PORT_5432_TCP=tcp://[fd00::7]:5432",
+      "MY_DB_PORT_5432_TCP_PROTO=tcp",
+      "MY_DB_PORT_5432_TCP_PORT=5432",
+      "MY_DB_PORT_5432_TCP_ADDR=fd00::7",
+      "MY_DB_PORT_9000_UDP=udp://[fd00::7]:9000",
+      "MY_DB_PORT_9000_UDP_PROTO=udp",
+      "MY_DB_PORT_9000_UDP_PORT=9000",
+      "MY_DB_PORT_9000_UDP_ADDR=fd00::7",
+    ],
+  );
+  // Each value fits the shape generate admits for its name.
+  const lookup = serviceVariables([
+    "^[A-Z0-9_]+_(SERVICE_HOST|SERVICE_PORT|SERVICE_PORT_[A-Z0-9_]+|PORT|PORT_[0-9]+_(TCP|UDP|SCTP)|PORT_[0-9]+_(TCP|UDP|SCTP)_(PROTO|PORT|ADDR))=[0-9a-zA-Z.:/\\[\\]-]*$",
+  ]);
+  for (
+    const entry of serviceLinkEnv("my-db", "fd00::7", [{ port: 1, name: "a", protocol: "SCTP" }])
+  ) {
+    const [name, value] = [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)];
+    const pattern = lookup(name)?.[0];
+    assert.ok(pattern !== undefined && "pattern" in pattern, name);
+    assert.match(value, new RegExp(`^${pattern.pattern}$`), name);
+    assert.match(`$(${name})`, new RegExp(`^${pattern.pattern}$`), name);
+  }
+});

@@ -59,3 +59,26 @@ Deno.test("an image user or group missing from the image files is an error", () 
     'image user "app" is not in the image\'s /etc/passwd',
   ]);
 });
+
+Deno.test("image users containerd refuses or truncates are issues, not a policy for another user", () => {
+  // containerd's WithUser refuses a USER with more than one ':' (contrast read "0:0:x" as 0:0),
+  // and converts ids with uint32(), so 4294967296 runs as uid 0 (contrast pinned 4294967296).
+  const big = "big:x:4294967296:4294967297::/:/bin/sh\n";
+  for (
+    const [user, reason] of [
+      ["0:0:x", /more than one ':'/],
+      ["4294967296", /uid 4294967296 .*32 bits/],
+      ["1000:4294967296", /gid 4294967296 .*32 bits/],
+      ["big", /uid 4294967296 .*32 bits/],
+    ] as const
+  ) {
+    const issues = new IssueList();
+    resolveUser({ podGroups: [], imageUser: user, passwd: passwd + big, group }, "image", issues);
+    assert.equal(issues.issues.length >= 1, true, user);
+    assert.equal(issues.issues[0]!.path, "image", user);
+    assert.match(issues.issues[0]!.reason, reason, user);
+  }
+  const fine = new IssueList();
+  resolveUser({ podGroups: [], imageUser: "4294967295:0", passwd, group }, "image", fine);
+  assert.ok(fine.empty);
+});

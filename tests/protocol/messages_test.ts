@@ -27,6 +27,17 @@ Deno.test("parses a well-formed attest request", () => {
   assert.equal(parseAttestRequest({ nonce: hex32 }).nonce.length, 32);
 });
 
+Deno.test("attest request: withoutPolicies is an optional boolean", () => {
+  assert.equal(parseAttestRequest({ nonce: hex32 }).withoutPolicies, undefined);
+  assert.equal(parseAttestRequest({ nonce: hex32, withoutPolicies: true }).withoutPolicies, true);
+  assert.equal(
+    parseAttestRequest({ nonce: hex32, withoutPolicies: false }).withoutPolicies,
+    undefined,
+  );
+  rejectsAt(() => parseAttestRequest({ nonce: hex32, withoutPolicies: "yes" }), "withoutPolicies");
+  rejectsAt(() => parseAttestRequest({ nonce: hex32, withoutPolicies: 1 }), "withoutPolicies");
+});
+
 Deno.test("attest request: rejects short nonce, unknown field, non-object", () => {
   rejectsAt(() => parseAttestRequest({ nonce: "ab" }), "nonce");
   rejectsAt(() => parseAttestRequest({ nonce: hex32, extra: 1 }), "extra");
