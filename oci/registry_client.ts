@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  ContrastError,
   NotFoundError,
   ParseError,
   UnavailableError,
@@ -338,7 +339,7 @@ export class RegistryClient {
       field,
     );
     if (!response.ok) return this.#fail(response, field, `manifest ${reference}`);
-    const bytes = await readBoundedBody(response, MAX_DOCUMENT_SIZE, field);
+    const bytes = await readBody(response, MAX_DOCUMENT_SIZE, location, field);
     if (expected) {
       await verifyDigest(bytes, expected, field);
     }
@@ -390,7 +391,7 @@ export class RegistryClient {
   ): Promise<Uint8Array> {
     const expected = parseDigest(descriptor.digest, field);
     const response = await this.#blobResponse(location, expected.text, field);
-    const bytes = await readBoundedBody(response, descriptor.size, field, progress);
+    const bytes = await readBody(response, descriptor.size, location, field, progress);
     expectSize(bytes.length, descriptor.size, field);
     await verifyDigest(bytes, expected, field);
     return bytes;
@@ -417,25 +418,33 @@ export class RegistryClient {
     const writer = file.writable.getWriter();
     const hash = createSha256();
     let total = 0;
+    const reader = response.body?.getReader();
     try {
-      if (response.body) {
-        for await (const chunk of response.body) {
-          total += chunk.length;
-          if (total > descriptor.size) {
-            throw new VerificationError(
-              field,
-              `larger than expected (more than ${descriptor.size} bytes)`,
-            );
-          }
-          hash.update(chunk);
-          await writer.write(chunk);
-          progress?.(total, descriptor.size);
+      while (reader) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (e) {
+          throw brokenOff(location, field, e);
         }
+        if (next.done) break;
+        const chunk = next.value;
+        total += chunk.length;
+        if (total > descriptor.size) {
+          throw new VerificationError(
+            field,
+            `larger than expected (more than ${descriptor.size} bytes)`,
+          );
+        }
+        hash.update(chunk);
+        await writer.write(chunk);
+        progress?.(total, descriptor.size);
       }
       await writer.close();
       expectSize(total, descriptor.size, field);
       expectDigest(hash.digest(), expected, field);
     } catch (e) {
+      await reader?.cancel().catch(() => {});
       await writer.abort().catch(() => {});
       try {
         file.close();
@@ -542,6 +551,33 @@ export class RegistryClient {
     if (response.status !== 201) return this.#fail(response, field, `manifest ${reference}`);
     await response.body?.cancel();
     return digest;
+  }
+}
+
+/** The error for an answer whose body failed while read (reset connection, timeout). */
+function brokenOff(location: RepositoryLocation, field: string, cause: unknown): UnavailableError {
+  return new UnavailableError(
+    field,
+    `registry ${location.registry} broke off the answer: ${describeFailure(cause)}`,
+  );
+}
+
+/**
+ * {@link readBoundedBody}, with a body that fails while read (the registry resets the
+ * connection, or dribbles past the timeout) an {@link UnavailableError} naming `field`.
+ */
+async function readBody(
+  response: Response,
+  limit: number,
+  location: RepositoryLocation,
+  field: string,
+  progress?: BlobProgress,
+): Promise<Uint8Array> {
+  try {
+    return await readBoundedBody(response, limit, field, progress);
+  } catch (e) {
+    if (e instanceof ContrastError) throw e;
+    throw brokenOff(location, field, e);
   }
 }
 
