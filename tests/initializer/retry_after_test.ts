@@ -10,10 +10,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
-import {
-  CoordinatorUnavailableError,
-  PinnedHttpsClient,
-} from "../../atls/pinned_client.ts";
+import { CoordinatorUnavailableError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import {
@@ -58,7 +55,10 @@ function fakeTime(start = Date.UTC(2026, 11, 7, 6, 0, 0)) {
 /** A logger that keeps its JSON lines. */
 function recordingLogger() {
   const lines: string[] = [];
-  return { lines, logger: new Logger("initializer", { format: "json", sink: (l) => lines.push(l) }) };
+  return {
+    lines,
+    logger: new Logger("initializer", { format: "json", sink: (l) => lines.push(l) }),
+  };
 }
 
 function trustOf(d: Deployment) {
@@ -202,39 +202,42 @@ serverTest(
   },
 );
 
-serverTest("a Retry-After beyond a minute waits a minute; an unreadable one is ignored", async () => {
-  // A hostile or broken Coordinator asks for a day: the pod waits the clamp, then asks again.
-  let time = fakeTime();
-  const rec = recordingLogger();
-  let s = await answering(429, "86400", BUDGET_BODY);
-  try {
-    await runUntilGivingUp(s.address, time, 150_000, rec.logger);
-    assert.deepEqual(time.sleeps, [DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_MAX_RETRY_AFTER_MS]);
-    assert.equal(s.requests, 3);
-    const warned = JSON.parse(rec.lines.find((l) => /retrying/.test(l))!);
-    assert.equal(warned.retryAfterClamped, true);
-    assert.equal(warned.retryInMs, 60_000);
-  } finally {
-    await s.close();
-  }
-  time = fakeTime();
-  s = await answering(503, "Fri, 31 Dec 9999 23:59:59 GMT", "{}");
-  try {
-    await runUntilGivingUp(s.address, time, 100_000);
-    assert.deepEqual(time.sleeps, [60_000]);
-  } finally {
-    await s.close();
-  }
-  // Garbage: the backoff alone (random 0: half of 500, 1000, 2000, 4000 ms).
-  time = fakeTime();
-  s = await answering(429, "tomorrow", BUDGET_BODY);
-  try {
-    await runUntilGivingUp(s.address, time, 5000);
-    assert.deepEqual(time.sleeps, [250, 500, 1000, 2000]);
-  } finally {
-    await s.close();
-  }
-});
+serverTest(
+  "a Retry-After beyond a minute waits a minute; an unreadable one is ignored",
+  async () => {
+    // A hostile or broken Coordinator asks for a day: the pod waits the clamp, then asks again.
+    let time = fakeTime();
+    const rec = recordingLogger();
+    let s = await answering(429, "86400", BUDGET_BODY);
+    try {
+      await runUntilGivingUp(s.address, time, 150_000, rec.logger);
+      assert.deepEqual(time.sleeps, [DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_MAX_RETRY_AFTER_MS]);
+      assert.equal(s.requests, 3);
+      const warned = JSON.parse(rec.lines.find((l) => /retrying/.test(l))!);
+      assert.equal(warned.retryAfterClamped, true);
+      assert.equal(warned.retryInMs, 60_000);
+    } finally {
+      await s.close();
+    }
+    time = fakeTime();
+    s = await answering(503, "Fri, 31 Dec 9999 23:59:59 GMT", "{}");
+    try {
+      await runUntilGivingUp(s.address, time, 100_000);
+      assert.deepEqual(time.sleeps, [60_000]);
+    } finally {
+      await s.close();
+    }
+    // Garbage: the backoff alone (random 0: half of 500, 1000, 2000, 4000 ms).
+    time = fakeTime();
+    s = await answering(429, "tomorrow", BUDGET_BODY);
+    try {
+      await runUntilGivingUp(s.address, time, 5000);
+      assert.deepEqual(time.sleeps, [250, 500, 1000, 2000]);
+    } finally {
+      await s.close();
+    }
+  },
+);
 
 Deno.test("retryWait: the longer of jittered backoff and clamped Retry-After", () => {
   const o = {
