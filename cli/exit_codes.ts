@@ -20,7 +20,7 @@ export const ExitCode = {
   VerificationFailed: 1,
   /** Bad usage or malformed input (file, manifest, YAML, report). */
   BadInput: 2,
-  /** Something needed could not be reached or is missing (network, offline cache). */
+  /** Something needed could not be reached or is missing (network, offline cache, a busy Coordinator: 429/503); retryable. */
   Unavailable: 3,
   /** An unexpected internal error (a bug: please report it). */
   Internal: 70,
