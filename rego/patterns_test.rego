@@ -659,3 +659,34 @@ test_shared_files_of_the_own_container_as_regex_match if {
 	not agent_policy.shared_shape_match({"shared": id_a, "name": "hosts"}, shared(id_b, hex16, "hosts")) with input as {"container_id": id_b}
 	not agent_policy.shared_shape_match({"shared": agent_policy.id_token, "name": "hosts"}, shared(id_a, "0123456789abcde", "hosts")) with input as {"container_id": id_a}
 }
+
+# The pod's name as the policy state recorded it (pstate.sandbox_name) under the pod's name
+# pattern is admitted without working the pattern out (tail_or_pod_name_match); every other value,
+# and every other pattern, is decided as regex.match decides it.
+pod_name_pattern := "^web-[a-z0-9]{1,10}-[a-z0-9]{5}$"
+
+recorded_pod_name := "web-7c9fd6b5d8-x2kqp"
+
+recorded_name_match(pattern, value, recorded) if {
+	agent_policy.pattern_match(pattern, value) with data.pstate as {"sandbox_name": recorded}
+		with data.agent_policy.policy_data as {"pod": {"sandbox_name_regex": pod_name_pattern}}
+}
+
+default recorded_name_match(_, _, _) := false
+
+test_the_recorded_pod_name_under_the_pod_name_pattern if {
+	tail_patterns := [p | some p in array.concat(patterns, [pod_name_pattern, "^db-[0-9]+$"]); agent_policy.pattern_shape(p).tail]
+	count(tail_patterns) > 3
+	name_values := [v | some v in values; not startswith(v, "/")]
+	every p in tail_patterns {
+		every v in array.concat(name_values, [recorded_pod_name, "web-7c9fd6b5d8-x2kq", "web-abc-defgh"]) {
+			recorded_name_match(p, v, recorded_pod_name) == regex.match(p, v)
+		}
+	}
+
+	# the shortcut is taken: a recorded name is trusted as sandbox_name_ok trusts it (the rules
+	# record only a name that matched the pattern), under that pattern only
+	recorded_name_match(pod_name_pattern, "web-X", "web-X")
+	not recorded_name_match("^db-[0-9]+$", "web-X", "web-X")
+	not recorded_name_match(pod_name_pattern, "web-X", recorded_pod_name)
+}

@@ -1005,7 +1005,7 @@ shape_match(shape, pattern, value) if {
 	value == shape.literal
 } else if {
 	shape.tail
-	tail_shape_match(shape, value)
+	tail_or_pod_name_match(shape, pattern, value)
 } else if {
 	shape.shared
 	shared_shape_match(shape, value)
@@ -1216,6 +1216,18 @@ tail_after(tail, _) if tail != name_tails[5]
 tail_after(tail, prefix) if {
 	tail == name_tails[5]
 	prefix != ""
+}
+
+# The pod's name, as its sandbox was created with it (pstate.sandbox_name), against the pod's name
+# pattern: a match without working it out again. The rules record that name only for a container
+# whose sandbox-name annotation matched pd.pod.sandbox_name_regex (sandbox_name_ok, as it trusts
+# the recorded name itself); after the pause container each container sends it three times (its
+# sandbox-name annotation, HOSTNAME variable and OCI hostname), each a generated-name tail.
+tail_or_pod_name_match(shape, pattern, value) if {
+	value == pstate.sandbox_name
+	pattern == pd.pod.sandbox_name_regex
+} else if {
+	tail_shape_match(shape, value)
 }
 
 tail_shape_match(shape, value) if {
