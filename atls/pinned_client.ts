@@ -24,6 +24,7 @@ import {
 } from "../util/errors/mod.ts";
 import { constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
 import { certificateSpki } from "./certificate.ts";
+import { parseRetryAfter, type RetryAfter } from "../util/http/retry_after.ts";
 
 /**
  * How long an idle connection is reused, ms: well below the 5 s after which a `node:http(s)`
@@ -98,18 +99,34 @@ export class CoordinatorRejectedError extends VerificationError implements Coord
   }
 }
 
-/** The Coordinator cannot serve the request now (412 no manifest / recovery, 5xx). */
+/**
+ * The Coordinator cannot serve the request now: 412 (no manifest / recovery), 429 (this client's
+ * budget of uncached vendor lookups is spent), 5xx (e.g. 503: its vendor lookups at once are all
+ * taken). Retrying later may succeed; `retryAfter` is the answer's `Retry-After` header when it
+ * had a readable one (an unreadable one is dropped).
+ */
 export class CoordinatorUnavailableError extends UnavailableError implements CoordinatorAnswer {
   /** HTTP status code. */
   readonly status: number;
-  constructor(status: number, field: string, reason: string) {
+  /** The answer's `Retry-After`, parsed; undefined when absent or unreadable. */
+  readonly retryAfter?: RetryAfter;
+  constructor(status: number, field: string, reason: string, retryAfter?: RetryAfter) {
     super(field, reason);
     this.status = status;
+    if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }
 }
 
-/** The typed error for an error answer `{error, field?}` with `status`. */
-function errorForAnswer(status: number, body: unknown): ContrastError {
+/**
+ * The typed error for an error answer `{error, field?}` with `status` and the answer's
+ * `Retry-After` (parsed at `nowMs`).
+ */
+function errorForAnswer(
+  status: number,
+  body: unknown,
+  retryAfterHeader: string | undefined,
+  nowMs: number,
+): ContrastError {
   const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
   const reason = `coordinator answered ${status}: ${
     typeof b.error === "string" ? b.error : "no reason given"
@@ -118,8 +135,9 @@ function errorForAnswer(status: number, body: unknown): ContrastError {
   if (status === 400 || status === 413) {
     return new CoordinatorBadRequestError(status, field, reason);
   }
-  if (status === 412 || status >= 500) {
-    return new CoordinatorUnavailableError(status, field, reason);
+  if (status === 412 || status === 429 || status >= 500) {
+    const retryAfter = parseRetryAfter(retryAfterHeader, nowMs);
+    return new CoordinatorUnavailableError(status, field, reason, retryAfter);
   }
   return new CoordinatorRejectedError(status, field, reason);
 }
@@ -275,7 +293,9 @@ export class PinnedHttpsClient {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     let reusable = false;
     try {
-      const { status, text } = await new Promise<{ status: number; text: string }>(
+      const { status, text, retryAfter } = await new Promise<
+        { status: number; text: string; retryAfter?: string }
+      >(
         (resolve, reject) => {
           const timer = setTimeout(() => {
             socket.destroy();
@@ -326,7 +346,12 @@ export class PinnedHttpsClient {
                   all.set(c, o);
                   o += c.length;
                 }
-                resolve({ status: res.statusCode ?? 0, text: new TextDecoder().decode(all) });
+                const header = res.headers["retry-after"];
+                resolve({
+                  status: res.statusCode ?? 0,
+                  text: new TextDecoder().decode(all),
+                  retryAfter: typeof header === "string" ? header : undefined,
+                });
               });
               res.on("error", (cause: Error) => {
                 clearTimeout(timer);
@@ -351,9 +376,16 @@ export class PinnedHttpsClient {
       try {
         parsed = text.length > 0 ? JSON.parse(text) : undefined;
       } catch (cause) {
+        // An error status decides even without a JSON body (a 503 or 429 of a proxy in front
+        // is as retryable as the Coordinator's own).
+        if (status < 200 || status >= 300) {
+          throw errorForAnswer(status, undefined, retryAfter, Date.now());
+        }
         throw new ParseError("coordinator.response", `answer to ${path} is not JSON`, { cause });
       }
-      if (status < 200 || status >= 300) throw errorForAnswer(status, parsed);
+      if (status < 200 || status >= 300) {
+        throw errorForAnswer(status, parsed, retryAfter, Date.now());
+      }
       return parsed;
     } finally {
       if (reusable && !socket.destroyed) this.#park(socket);

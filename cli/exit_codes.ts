@@ -20,7 +20,10 @@ export const ExitCode = {
   VerificationFailed: 1,
   /** Bad usage or malformed input (file, manifest, YAML, report). */
   BadInput: 2,
-  /** Something needed could not be reached or is missing (network, offline cache). */
+  /**
+   * Something needed could not be reached or is missing (network, offline cache), or the
+   * Coordinator is busy (429/503); retryable.
+   */
   Unavailable: 3,
   /** An unexpected internal error (a bug: please report it). */
   Internal: 70,

@@ -14,6 +14,7 @@ import { commandResult, FailureWithResult } from "./result.ts";
 import type { BuildInfo } from "./build_info.ts";
 import { escapeLineText } from "../util/log/line_text.ts";
 import { internalErrorLines, type LogLevel, logLevelFromEnv, logLevelOf } from "./output.ts";
+import { retryHint } from "./retry_hint.ts";
 
 /**
  * Runs the command of `args` without commander when it takes that path (`evidence show|verify`
@@ -40,7 +41,8 @@ function printError(error: unknown, level: LogLevel): void {
     print(error.file ? `error: invalid document ${error.file}:` : "error: invalid input:");
     for (const issue of error.issues) print(`  ${issue.path}: ${issue.reason}`);
   } else if (error instanceof ContrastError) {
-    print(`error: ${error.message}`);
+    // A busy Coordinator (429/503) also says when to retry (exit code 3, unavailable).
+    print(`error: ${error.message}${retryHint(error)}`);
   } else {
     // The message alone, then (at debug) the stack's frames, the program's own text, one a line.
     const [message, ...frames] = internalErrorLines(error, level);

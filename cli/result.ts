@@ -8,6 +8,7 @@
  */
 import { ContrastError, InvalidDocumentError, ValidationError } from "../util/errors/mod.ts";
 import { ExitCode } from "./exit_codes.ts";
+import { retryJson } from "./retry_hint.ts";
 
 /** The schema identifier of {@link CommandResult}. */
 const RESULT_SCHEMA = "contrast-result/v1";
@@ -31,6 +32,10 @@ interface ResultError {
   readonly actual?: string;
   /** Every problem of an invalid document. */
   readonly issues?: readonly { readonly path: string; readonly reason: string }[];
+  /** HTTP status of a busy Coordinator's answer (429, 503). */
+  readonly status?: number;
+  /** Seconds the busy Coordinator's `Retry-After` asks to wait, when it sent a readable one. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** The document `--json` prints. */
@@ -101,6 +106,7 @@ function errorToJson(error: unknown): ResultError {
     ...(error instanceof InvalidDocumentError ? { issues: error.issues } : {}),
     ...(error instanceof InvalidDocumentError && error.file ? { file: error.file } : {}),
     ...(error instanceof ValidationError ? { expected: error.expected, actual: error.actual } : {}),
+    ...retryJson(error, Date.now()),
   };
 }
 

@@ -4,18 +4,21 @@
  *
  * @module
  */
+import {
+  parseRetryAfter as parseRetryAfterHeader,
+  retryAfterWaitMs,
+} from "../util/http/retry_after.ts";
 
 /**
  * The delay a `Retry-After` value asks for, in milliseconds, or undefined when it is absent or
- * unreadable. A date in the past gives 0.
+ * unreadable. A date in the past gives 0. Read by the strict RFC 9110 parser of
+ * `util/http/retry_after.ts` (delay-seconds or an HTTP-date in one of its three forms).
  */
 export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  if (isNaN(date) || !/[a-z]/i.test(text)) return undefined;
-  return Math.max(0, date - now.getTime());
+  const parsed = parseRetryAfterHeader(value, now.getTime());
+  return parsed === undefined
+    ? undefined
+    : retryAfterWaitMs(parsed, now.getTime(), Number.POSITIVE_INFINITY);
 }
 
 /**

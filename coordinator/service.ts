@@ -77,6 +77,16 @@ export const API_JSON_SHAPE = { maxKeys: 256, maxDepth: 16, maxSeparators: 65_53
  */
 export const BODIES_IN_FLIGHT = { user: 2, mesh: 128 } as const;
 
+/**
+ * Bytes of answers the user and mesh ports each send at once, all connections together. An
+ * `/attest` answer holds every manifest and policy document (4 MB with three 1 MB policies, or
+ * ~25 pods of 120 KB), and a client that pipelines requests and never reads had the Coordinator
+ * hold a few of them per connection: 60 such connections of one address grew it from 128 to 822
+ * MiB resident. Contrast's own clients read their answers at once, so this is never reached by
+ * them unless tens of 4 MB answers are in flight together.
+ */
+export const ANSWER_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
 /** Default service configuration (DESIGN.md ports). */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   host: "0.0.0.0",
@@ -132,6 +142,7 @@ export async function startService(
         keyPem: coordinator.tls.keyPem,
         limits,
         bodyBytesInFlight: BODIES_IN_FLIGHT.user * config.maxUserBodyBytes,
+        answerBytesInFlight: ANSWER_BYTES_IN_FLIGHT,
       },
       createRequestHandler({
         api: "user",
@@ -150,6 +161,7 @@ export async function startService(
         keyPem: coordinator.tls.keyPem,
         limits,
         bodyBytesInFlight: BODIES_IN_FLIGHT.mesh * config.maxMeshBodyBytes,
+        answerBytesInFlight: ANSWER_BYTES_IN_FLIGHT,
       },
       createRequestHandler({
         api: "mesh",

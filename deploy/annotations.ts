@@ -22,6 +22,15 @@ export const MESH_ADMIN_ANNOTATION = "contrast.edgeless.systems/servicemesh-admi
  * contrast's own, see `protocol/mesh_config.ts` `parseMeshLimits`).
  */
 export const MESH_LIMITS_ANNOTATION = "contrast.edgeless.systems/servicemesh-limits";
+/**
+ * The injected sidecar's memory limit, a Kubernetes quantity (`256Mi`) written into its
+ * `resources.limits.memory`: the kubelet enforces it and hands it to the proxy
+ * (`CONTRAST_MESH_MEMORY_LIMIT`), which bounds its connections by it. Adds no sidecar by itself.
+ */
+export const MESH_MEMORY_LIMIT_ANNOTATION = "contrast.edgeless.systems/servicemesh-memory-limit";
+/** The injected sidecar's memory request (`resources.requests.memory`), at most the limit. */
+export const MESH_MEMORY_REQUEST_ANNOTATION =
+  "contrast.edgeless.systems/servicemesh-memory-request";
 
 /** Name of the injected initializer container. */
 export const INITIALIZER_NAME = "contrast-initializer";

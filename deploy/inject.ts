@@ -31,6 +31,8 @@ import {
   MESH_EGRESS_ANNOTATION,
   MESH_INGRESS_ANNOTATION,
   MESH_LIMITS_ANNOTATION,
+  MESH_MEMORY_LIMIT_ANNOTATION,
+  MESH_MEMORY_REQUEST_ANNOTATION,
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
 
@@ -110,6 +112,10 @@ interface InjectionPlan {
     admin?: string;
     podPorts?: string;
     limits?: string;
+    /** The sidecar's `resources.limits.memory` (a checked quantity), if set. */
+    memoryLimit?: string;
+    /** The sidecar's `resources.requests.memory` (a checked quantity), if set. */
+    memoryRequest?: string;
   };
   /**
    * The initializer's trust document (`CONTRAST_COORDINATOR_TRUST`: the Coordinator's policy
@@ -345,12 +351,18 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
       },
     });
     const startupProbe = sidecarStartupProbe(plan.meshConfig);
+    const { memoryLimit, memoryRequest } = plan.meshConfig;
+    const resources = {
+      ...(memoryLimit !== undefined ? { limits: { memory: memoryLimit } } : {}),
+      ...(memoryRequest !== undefined ? { requests: { memory: memoryRequest } } : {}),
+    };
     const sidecar = plainNode(doc, {
       name: MESH_SIDECAR_NAME,
       image: plan.meshImage,
       restartPolicy: "Always",
       env,
       ...(startupProbe ? { startupProbe } : {}),
+      ...(Object.keys(resources).length > 0 ? { resources } : {}),
       // The proxy image runs as root: Kubernetes grants added capabilities (NET_ADMIN for the
       // transparent-mode rules) only to root processes. Named here so a pod-level runAsUser or
       // runAsNonRoot does not take them away. Root keeps nothing else: every other capability
@@ -422,7 +434,7 @@ export function setInitdataAnnotation(doc: Document, meta: YAMLMap, value: strin
 
 /**
  * The mesh annotations of the pod, when any of ingress, egress or admin port is set (the limits
- * annotation alone adds no sidecar).
+ * and memory annotations alone add no sidecar).
  */
 export function meshConfigOf(
   annotations: Readonly<Record<string, unknown>>,
@@ -438,5 +450,12 @@ export function meshConfigOf(
     return undefined;
   }
   const limits = pick(MESH_LIMITS_ANNOTATION);
-  return limits === undefined ? config : { ...config, limits };
+  const memoryLimit = pick(MESH_MEMORY_LIMIT_ANNOTATION);
+  const memoryRequest = pick(MESH_MEMORY_REQUEST_ANNOTATION);
+  return {
+    ...config,
+    ...(limits !== undefined ? { limits } : {}),
+    ...(memoryLimit !== undefined ? { memoryLimit } : {}),
+    ...(memoryRequest !== undefined ? { memoryRequest } : {}),
+  };
 }

@@ -15,8 +15,11 @@ import {
   MESH_EGRESS_ANNOTATION,
   MESH_INGRESS_ANNOTATION,
   MESH_LIMITS_ANNOTATION,
+  MESH_MEMORY_LIMIT_ANNOTATION,
+  MESH_MEMORY_REQUEST_ANNOTATION,
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
+import { parseMemoryQuantity } from "./memory_quantity.ts";
 
 /** Where the pod's ports came from, in errors. */
 const POD_PORTS_SOURCE = "containers[].ports";
@@ -61,7 +64,40 @@ export function meshAnnotationIssues(
 ): FieldIssue[] {
   const text = (k: string) =>
     annotations[k] === undefined || annotations[k] === null ? undefined : String(annotations[k]);
-  return [...configIssues(text, podPorts, at), ...limitsIssues(text, at)];
+  return [
+    ...configIssues(text, podPorts, at),
+    ...limitsIssues(text, at),
+    ...memoryIssues(text, at),
+  ];
+}
+
+/**
+ * The sidecar memory annotations' problems: each must be a positive whole number of bytes as a
+ * Kubernetes quantity, and the request at most the limit (the API server refuses more).
+ */
+function memoryIssues(
+  text: (annotation: string) => string | undefined,
+  at: (annotation: string) => string,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const bytes: Record<string, bigint> = {};
+  for (const annotation of [MESH_MEMORY_LIMIT_ANNOTATION, MESH_MEMORY_REQUEST_ANNOTATION]) {
+    const value = text(annotation);
+    if (value === undefined) continue;
+    const parsed = parseMemoryQuantity(value);
+    if ("reason" in parsed) issues.push({ path: at(annotation), reason: parsed.reason });
+    else bytes[annotation] = parsed.bytes;
+  }
+  const limit = bytes[MESH_MEMORY_LIMIT_ANNOTATION];
+  const request = bytes[MESH_MEMORY_REQUEST_ANNOTATION];
+  if (limit !== undefined && request !== undefined && request > limit) {
+    issues.push({
+      path: at(MESH_MEMORY_REQUEST_ANNOTATION),
+      reason: `${text(MESH_MEMORY_REQUEST_ANNOTATION)} (${request} bytes) is more than the limit ` +
+        `${text(MESH_MEMORY_LIMIT_ANNOTATION)} (${limit} bytes) of ${MESH_MEMORY_LIMIT_ANNOTATION}`,
+    });
+  }
+  return issues;
 }
 
 /** The limits annotation's problem, if any. */

@@ -2,13 +2,18 @@
  * The initializer's main loop: generate the pod's keys, then, with exponential backoff (the
  * Coordinator may not be up, have no manifest yet, or not yet admit this pod's policy), attest
  * the Coordinator against the pod's trust document and run the mesh exchange, until it succeeds
- * or the deadline passes; only then write the files. Nothing is written unless the Coordinator
+ * or the deadline passes; only then write the files. A Coordinator that answers 429 (this pod's
+ * budget of uncached vendor lookups is spent) or 503 (busy) is retried no sooner than its
+ * `Retry-After` asks, clamped to {@link DEFAULT_MAX_RETRY_AFTER_MS} (an unreadable one is
+ * ignored: the backoff alone decides). Nothing is written unless the Coordinator
  * was attested and handed out exactly the CAs its evidence binds.
  *
  * @module
  */
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
-import { CoordinatorBadRequestError } from "../atls/pinned_client.ts";
+import { CoordinatorBadRequestError, CoordinatorUnavailableError } from "../atls/pinned_client.ts";
+import { backoffDelay } from "../collateral/retry.ts";
+import { describeRetryAfter, retryAfterWaitMs } from "../util/http/retry_after.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import type { Logger } from "../util/log/logger.ts";
 import { type OutputPaths, writeCredentials } from "./files.ts";
@@ -42,14 +47,30 @@ interface InitializerOptions {
   readonly trust: CoordinatorTrust;
   /** Verifies the Coordinator's evidence against {@link InitializerOptions.trust}. */
   readonly verify: ManifestEvidenceVerifier;
+  /**
+   * Longest wait a `Retry-After` can impose, ms (default {@link DEFAULT_MAX_RETRY_AFTER_MS}): a
+   * longer one (or a date further ahead) waits this long.
+   */
+  readonly maxRetryAfterMs?: number;
   /** Sleep (injectable for tests). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds clock for the deadline and `Retry-After` dates (default `Date.now`). */
+  readonly now?: () => number;
+  /** Jitter source in [0, 1) (default `Math.random`): a retry waits 50–100 % of the backoff. */
+  readonly random?: () => number;
 }
+
+/** Longest wait a Coordinator's `Retry-After` can impose by default, ms: one minute. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
 /** The initializer gave up. */
 export class InitializerFailedError extends ContrastError {}
 
-/** Whether an error will not go away by retrying (malformed request or local problem). */
+/**
+ * Whether an error will not go away by retrying (malformed request or local problem). A refusal
+ * (403: no manifest admits this pod yet) and an unavailable Coordinator (412, 429, 5xx) are
+ * retried.
+ */
 export function isPermanent(error: unknown): boolean {
   if (error instanceof CoordinatorBadRequestError) return true;
   if (error instanceof ContrastError) return error instanceof ParseError;
@@ -66,9 +87,12 @@ export function isPermanent(error: unknown): boolean {
 export async function runInitializer(options: InitializerOptions): Promise<string[]> {
   const log = options.logger;
   const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  const deadline = Date.now() + (options.deadlineMs ?? 600_000);
-  let backoff = options.initialBackoffMs ?? 500;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const deadline = now() + (options.deadlineMs ?? 600_000);
+  const initialBackoff = options.initialBackoffMs ?? 500;
   const maxBackoff = options.maxBackoffMs ?? 10_000;
+  const maxRetryAfter = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
   const keys = await generatePodKeys();
   log.info("attesting the Coordinator pinned by this pod's policy before trusting its CAs", {
     coordinator: options.coordinator,
@@ -92,16 +116,32 @@ export async function runInitializer(options: InitializerOptions): Promise<strin
           cause: error,
         });
       }
-      if (Date.now() + backoff > deadline) {
+      const wait = retryWait(error, attempt, {
+        now: now(),
+        initialBackoff,
+        maxBackoff,
+        maxRetryAfter,
+        random,
+      });
+      if (now() + wait.ms > deadline) {
         throw new InitializerFailedError(
           "coordinator",
-          `gave up after ${attempt} attempts: ${reason}`,
+          `gave up after ${attempt} attempts: ${reason}${
+            wait.retryAfter ? ` (Retry-After ${wait.retryAfter})` : ""
+          }`,
           { cause: error },
         );
       }
-      log.warn("attestation attempt failed; retrying", { attempt, reason, retryInMs: backoff });
-      await sleep(backoff);
-      backoff = Math.min(maxBackoff, backoff * 2);
+      log.warn("attestation attempt failed; retrying", {
+        attempt,
+        reason,
+        retryInMs: wait.ms,
+        ...(error instanceof CoordinatorUnavailableError ? { status: error.status } : {}),
+        ...(wait.retryAfter !== undefined
+          ? { retryAfter: wait.retryAfter, retryAfterClamped: wait.clamped }
+          : {}),
+      });
+      await sleep(wait.ms);
       continue;
     }
     const { credentials, coordinator } = result;
@@ -115,4 +155,42 @@ export async function runInitializer(options: InitializerOptions): Promise<strin
     });
     return written;
   }
+}
+
+/** How long to wait before the next attempt, and the `Retry-After` that set it, if any. */
+interface RetryWait {
+  /** Milliseconds to wait. */
+  readonly ms: number;
+  /** The Coordinator's `Retry-After`, described (`in 10 s`), when its answer had one. */
+  readonly retryAfter?: string;
+  /** Whether the `Retry-After` asked for more than the clamp. */
+  readonly clamped?: boolean;
+}
+
+/**
+ * The wait after failed attempt `attempt` (1-based): the jittered exponential backoff, or the
+ * Coordinator's `Retry-After` (clamped to `maxRetryAfter`) when that is longer.
+ */
+export function retryWait(
+  error: unknown,
+  attempt: number,
+  o: {
+    readonly now: number;
+    readonly initialBackoff: number;
+    readonly maxBackoff: number;
+    readonly maxRetryAfter: number;
+    readonly random: () => number;
+  },
+): RetryWait {
+  const backoff = backoffDelay(attempt - 1, o.initialBackoff, o.maxBackoff, o.random);
+  if (!(error instanceof CoordinatorUnavailableError) || error.retryAfter === undefined) {
+    return { ms: backoff };
+  }
+  const asked = retryAfterWaitMs(error.retryAfter, o.now, Number.POSITIVE_INFINITY);
+  const honoured = Math.min(asked, o.maxRetryAfter);
+  return {
+    ms: Math.max(backoff, honoured),
+    retryAfter: describeRetryAfter(error.retryAfter),
+    clamped: asked > o.maxRetryAfter,
+  };
 }

@@ -71,6 +71,11 @@ const MAX_SYMLINK_HOPS = 40;
 const MAX_PATH_BYTES = 4095;
 const ENCODER = new TextEncoder();
 
+/** Whether `path` has a `..` component. */
+function hasParentStep(path: string): boolean {
+  return path.includes("..") && path.split("/").includes("..");
+}
+
 /** @throws {ParseError} naming `field` when `path` is longer than {@link MAX_PATH_BYTES} */
 function checkPathLength(path: string, what: string, field: string): void {
   // A UTF-16 code unit is at most 3 UTF-8 bytes: only long strings need encoding.
@@ -210,7 +215,8 @@ export class LayeredFilesystem {
    * first). `data` is the content of wanted files.
    *
    * @throws {ParseError} naming `field` for a hard link to a missing file, a path or link
-   *   target longer than Linux's `PATH_MAX`, or more entries than the filesystem's bound
+   *   target longer than Linux's `PATH_MAX`, a path or hard link target with a `..`
+   *   component, or more entries than the filesystem's bound
    */
   applyEntry(entry: TarEntry, layer: number, field: string, data?: Uint8Array): void {
     if (++this.#entries > this.#maxEntries) {
@@ -222,6 +228,19 @@ export class LayeredFilesystem {
     checkPathLength(entry.path, "path", field);
     if (entry.type === "symlink" || entry.type === "hardlink") {
       checkPathLength(entry.linkName, `link target of ${entry.path}`, field);
+    }
+    // containerd clamps `..` at the image root, the guest's image-rs (tokio-tar `unpack_in`)
+    // skips the entry: which file the runtime holds is not decided, so it is refused.
+    if (hasParentStep(entry.path)) {
+      throw new ParseError(field, `path ${JSON.stringify(entry.path)} has a '..' component`);
+    }
+    if (entry.type === "hardlink" && hasParentStep(entry.linkName)) {
+      throw new ParseError(
+        field,
+        `hard link ${entry.path} targets ${
+          JSON.stringify(entry.linkName)
+        }, which has a '..' component`,
+      );
     }
     const parts = normalizePath(entry.path);
     if (parts.length === 0) return; // the root directory itself

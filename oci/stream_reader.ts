@@ -71,12 +71,20 @@ export class StreamReader {
     return skipped;
   }
 
-  /** Reads and discards the rest of the stream. */
-  async drain(): Promise<void> {
+  /**
+   * Reads and discards the rest of the stream.
+   *
+   * @returns whether every byte of the rest was zero
+   */
+  async drain(): Promise<boolean> {
+    let zero = true;
     while (await this.#fill()) {
-      this.position += this.#chunk.length - this.#offset;
-      this.#offset = this.#chunk.length;
+      const chunk = this.#chunk;
+      for (let i = this.#offset; zero && i < chunk.length; i++) zero = chunk[i] === 0;
+      this.position += chunk.length - this.#offset;
+      this.#offset = chunk.length;
     }
+    return zero;
   }
 
   /** Stops reading and releases the stream. */

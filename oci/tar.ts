@@ -151,9 +151,16 @@ export async function readTar(
         zeroBlocks++;
         if (zeroBlocks === 2) {
           // Read the padding after the end-of-archive marker so that stream consumers (such as
-          // a digest over the whole tar) see every byte.
-          await reader.drain();
+          // a digest over the whole tar) see every byte. It must be zeros: Go's reader
+          // (containerd) stops here, the guest's image-rs reads on past zero blocks.
+          const zeros = await reader.drain();
           complete = true;
+          if (!zeros) {
+            throw new ParseError(
+              `${field} (tar offset ${reader.position})`,
+              "data after the end-of-archive marker (readers disagree whether it is part of the layer)",
+            );
+          }
           return;
         }
         continue;

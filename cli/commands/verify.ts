@@ -22,7 +22,7 @@ import {
   collateralOptionsOf,
 } from "../coordinator_options.ts";
 import type { Command } from "commander";
-import { progressOf } from "../output.ts";
+import { logLevelOf, progressOf, warningWriter } from "../output.ts";
 import { ValidationError } from "../../util/errors/mod.ts";
 import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { FailureWithResult, printResult } from "../result.ts";
@@ -56,6 +56,15 @@ export function registerVerifyCommand(program: Command): void {
           actual: summary.activeManifestSha256 || "none",
         }),
         { ...summary },
+      );
+    }
+    if (!summary.rootCaPinned) {
+      warningWriter(logLevelOf(command))(
+        `warning: nothing in ${workspaceDir(o)} pins this deployment's seed (no ` +
+          `coordinator-root-ca.pem, no verify/ of an earlier run): a Coordinator the ` +
+          `infrastructure started over on a new seed, with the owner's history replayed, would ` +
+          `pass as well. Keep verify/ between runs, or put the deployment's coordinator-root-ca.pem ` +
+          `(published with the manifest) in the workspace`,
       );
     }
     if (o.json) {

@@ -64,6 +64,12 @@ export interface VerifySummary {
   readonly localManifestSha256: string;
   /** The verify/ folder (written only when the Coordinator has a history). */
   readonly verifyDir: string;
+  /**
+   * Whether a root CA in the workspace pinned the deployment's seed (`coordinator-root-ca.pem`,
+   * or `verify/coordinator-root-ca.pem` of an earlier run). Without one, a Coordinator started
+   * over on a new seed with the owner's (public) history replayed passes too.
+   */
+  readonly rootCaPinned: boolean;
 }
 
 /**
@@ -87,6 +93,9 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
   // the backup of the genuine history in it) is replaced.
   await requireSameCoordinator(state, options.workspace);
   const dir = `${options.workspace}/verify`;
+  // Read before verify/ is replaced: this run's own root CA file pins nothing.
+  const rootCaPinned = await exists(`${options.workspace}/coordinator-root-ca.pem`) ||
+    await exists(`${dir}/coordinator-root-ca.pem`);
   // A Coordinator without a history attested nothing worth keeping, and it may be the owner's
   // after the infrastructure wiped its store: verify/ (with history.json, the backup it can be
   // restored from) is kept as it is.
@@ -108,8 +117,14 @@ export async function runVerify(options: VerifyCommandOptions): Promise<VerifySu
     activeManifestSha256: active ? encodeHex(await sha256(active)) : "",
     localManifestSha256: encodeHex(await sha256(local.bytes)),
     verifyDir: dir,
+    rootCaPinned,
   };
   return summary;
+}
+
+/** Whether a file is at `path`. */
+async function exists(path: string): Promise<boolean> {
+  return await readFileIfExists(path) !== undefined;
 }
 
 /**

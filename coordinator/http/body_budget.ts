@@ -2,7 +2,7 @@
  * A port's budget of request-body bytes held at once. Each body's buffer is taken from it as the
  * buffer grows (so a declared length alone takes nothing) and given back once the request is
  * answered; a body that would go over the budget is refused (503, `body`) and its connection
- * closed. Without it each connection was bounded on its own only: 24 connections of one client
+ * closed. A second budget of the same kind bounds the answers being sent (`answer`). Without it each connection was bounded on its own only: 24 connections of one client
  * address holding 31 MiB of an unfinished `/manifest` body each grew a Coordinator from 101 to
  * 1,126 MiB resident before anything was authenticated (its pod is limited to 512 MiB).
  *
@@ -10,14 +10,22 @@
  */
 import { UnavailableError } from "../../util/errors/mod.ts";
 
-/** The bytes of request bodies one port may hold at once. */
+/** The bytes of request bodies (or of answers being sent) one port may hold at once. */
 export class BodyBudget {
   /** The budget in bytes. */
   readonly capacity: number;
+  readonly #field: string;
+  readonly #what: string;
   #held = 0;
 
-  constructor(capacity: number) {
+  /**
+   * @param field named by a refusal (`body`, `answer`)
+   * @param what what is counted, for the refusal's reason
+   */
+  constructor(capacity: number, field = "body", what = "request bodies") {
     this.capacity = capacity;
+    this.#field = field;
+    this.#what = what;
   }
 
   /** Bytes taken now. */
@@ -28,16 +36,22 @@ export class BodyBudget {
   /**
    * Takes `bytes` more for a growing body buffer.
    *
-   * @throws {UnavailableError} naming `body` (503) when the budget does not hold them
+   * @throws {UnavailableError} naming its field (503) when the budget does not hold them
    */
   take(bytes: number): void {
-    if (this.#held + bytes > this.capacity) {
+    if (!this.tryTake(bytes)) {
       throw new UnavailableError(
-        "body",
-        `request bodies of ${this.capacity} bytes in all are being received: retry later`,
+        this.#field,
+        `${this.#what} of ${this.capacity} bytes in all are in flight: retry later`,
       );
     }
+  }
+
+  /** Takes `bytes` more if the budget holds them; whether it did. */
+  tryTake(bytes: number): boolean {
+    if (this.#held + bytes > this.capacity) return false;
     this.#held += bytes;
+    return true;
   }
 
   /** Gives back `bytes` taken before. */

@@ -110,7 +110,23 @@ interface Http1ServerOptions {
    * absent): a body that would exceed it is refused with 503 naming `body` (`body_budget.ts`).
    */
   readonly bodyBytesInFlight?: number;
+  /**
+   * Bytes of answers this port is sending at once, all connections together (none when absent):
+   * an answer beyond is replaced by a 503 naming `answer` and the connection closed.
+   */
+  readonly answerBytesInFlight?: number;
 }
+
+/** The byte budgets of one port. */
+interface PortBudgets {
+  /** Request bodies being received. */
+  readonly bodies?: BodyBudget;
+  /** Answers being sent. */
+  readonly answers?: BodyBudget;
+}
+
+/** The reason of an answer refused over the port's budget of answers being sent. */
+const ANSWERS_REFUSED = "too many answers are being sent: retry later";
 
 /** Default longest request head. */
 const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
@@ -183,8 +199,9 @@ async function exchange(
   head: RequestHead,
   tracked: TrackedConnection,
   handler: ApiHandler,
-  budget: BodyBudget | undefined,
+  budgets: PortBudgets,
 ): Promise<boolean> {
+  const budget = budgets.bodies;
   let held = 0;
   const lease: BodyLease = {
     grow: (bytes) => {
@@ -204,7 +221,7 @@ async function exchange(
     },
   };
   try {
-    return await answerExchange(conn, reader, head, tracked, handler, lease);
+    return await answerExchange(conn, reader, head, tracked, handler, lease, budgets.answers);
   } finally {
     // The body is given back once answered (the handler no longer holds it).
     lease.drop();
@@ -227,6 +244,7 @@ async function answerExchange(
   tracked: TrackedConnection,
   handler: ApiHandler,
   lease: BodyLease,
+  answers: BodyBudget | undefined,
 ): Promise<boolean> {
   let bodyState: "unread" | "reading" | "read" = head.contentLength === undefined && !head.chunked
     ? "read"
@@ -267,11 +285,25 @@ async function answerExchange(
     },
   };
   const outcome = await Promise.race([handler.handle(request), timedOut]);
-  const answer = outcome === "timeout" ? handler.refuse(head, 408, "request timed out") : outcome;
+  let answer = outcome === "timeout" ? handler.refuse(head, 408, "request timed out") : outcome;
   if (outcome !== "timeout") tracked.enter("answer");
   // An unread or partly read body leaves the stream unframed: the connection ends after this.
-  const close = head.close || outcome === "timeout" || bodyState !== "read";
-  await writeAll(conn, encodeAnswer(answer, close, head.method !== "HEAD"));
+  let close = head.close || outcome === "timeout" || bodyState !== "read";
+  let bytes = encodeAnswer(answer, close, head.method !== "HEAD");
+  if (answers && !answers.tryTake(bytes.length)) {
+    // A client that does not read its answers keeps them in memory until its deadline closes
+    // the connection: over the port's budget of answers being sent, a short refusal instead.
+    answer = handler.refuse(head, 503, ANSWERS_REFUSED, "answer");
+    close = true;
+    bytes = encodeAnswer(answer, close, head.method !== "HEAD");
+    await writeAll(conn, bytes);
+    return false;
+  }
+  try {
+    await writeAll(conn, bytes);
+  } finally {
+    answers?.release(bytes.length);
+  }
   return !close;
 }
 
@@ -294,7 +326,7 @@ async function serveConnection(
   tracked: TrackedConnection,
   handler: ApiHandler,
   maxHeadBytes: number,
-  budget: BodyBudget | undefined,
+  budgets: PortBudgets,
 ): Promise<void> {
   try {
     try {
@@ -320,7 +352,7 @@ async function serveConnection(
       if (head === undefined) return;
       let again: boolean;
       try {
-        again = await exchange(conn, reader, head, tracked, handler, budget);
+        again = await exchange(conn, reader, head, tracked, handler, budgets);
       } catch (error) {
         // A framing error inside the body (chunked) is answered; anything else (the connection
         // closed by its deadline or the peer) just ends it.
@@ -350,9 +382,14 @@ export async function serveHttp1(
     ? tls.createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem })
     : undefined;
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
-  const budget = options.bodyBytesInFlight === undefined
-    ? undefined
-    : new BodyBudget(options.bodyBytesInFlight);
+  const budgets: PortBudgets = {
+    bodies: options.bodyBytesInFlight === undefined
+      ? undefined
+      : new BodyBudget(options.bodyBytesInFlight),
+    answers: options.answerBytesInFlight === undefined
+      ? undefined
+      : new BodyBudget(options.answerBytesInFlight, "answer", "answers"),
+  };
   const tracker = new ConnectionTracker(
     options.limits,
     (reason) => handler.connectionClosed(reason),
@@ -363,7 +400,7 @@ export async function serveHttp1(
       ? new tls.TLSSocket(raw, { isServer: true, secureContext: context })
       : raw;
     const conn = new StreamConnection(socket, raw);
-    const served = serveConnection(conn, tracked, handler, maxHeadBytes, budget).finally(() => {
+    const served = serveConnection(conn, tracked, handler, maxHeadBytes, budgets).finally(() => {
       running.delete(served);
     });
     running.add(served);

@@ -279,6 +279,8 @@ interface HttpsListenOptions {
   readonly limits: ConnectionLimits;
   /** Bytes of request bodies held at once on this port (none when absent; see `body_budget.ts`). */
   readonly bodyBytesInFlight?: number;
+  /** Bytes of answers being sent at once on this port (none when absent). */
+  readonly answerBytesInFlight?: number;
 }
 
 /** Serves `handler` over HTTPS (HTTP/1.1). */
@@ -293,6 +295,9 @@ export function listenHttps(
     limits: options.limits,
     ...(options.bodyBytesInFlight !== undefined
       ? { bodyBytesInFlight: options.bodyBytesInFlight }
+      : {}),
+    ...(options.answerBytesInFlight !== undefined
+      ? { answerBytesInFlight: options.answerBytesInFlight }
       : {}),
   }, handler);
 }

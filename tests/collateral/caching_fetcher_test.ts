@@ -325,6 +325,11 @@ Deno.test("parseRetryAfter reads seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("soon", now), undefined);
   assert.equal(parseRetryAfter("-1", now), undefined);
   assert.equal(parseRetryAfter(null, now), undefined);
+  // The other two HTTP-date forms; what is no HTTP-date (Date.parse would take it) is ignored.
+  assert.equal(parseRetryAfter("Thursday, 01-Jan-26 00:00:05 GMT", now), 5000);
+  assert.equal(parseRetryAfter("Thu Jan  1 00:00:05 2026", now), 5000);
+  assert.equal(parseRetryAfter("2026-01-01T00:00:05Z", now), undefined);
+  assert.equal(parseRetryAfter("January 1, 2026 00:00:05 GMT", now), undefined);
 });
 
 Deno.test("cache files with a bad magic, bad metadata or another key are corrupt", () =>

@@ -60,6 +60,8 @@ export async function inProcessCoordinator(
     verifiers?: import("../../manifest/verifiers.ts").ManifestVerifiers;
     /** Service settings (default {@link LOOPBACK_SERVICE_CONFIG}: no transit API). */
     service?: ServiceConfig;
+    /** Per-client budget of uncached vendor lookups (default: the Coordinator's). */
+    vendorLookupBudget?: import("../../collateral/lookup_budget.ts").VendorLookupBudget;
   } = {},
 ) {
   const { Coordinator } = await import("../../coordinator/coordinator.ts");
@@ -86,6 +88,7 @@ export async function inProcessCoordinator(
       verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
       logger,
       metrics,
+      ...(options.vendorLookupBudget ? { vendorLookupBudget: options.vendorLookupBudget } : {}),
     });
     const service = await startService(
       coordinator,

@@ -142,8 +142,9 @@ Deno.test("rejects malformed pax records and octal fields", async () => {
 
 Deno.test("ends at the end-of-archive marker and at a bare end of stream", async () => {
   const tar = writeTar([{ path: "a", type: "file", data: new Uint8Array(1) }]);
+  // Bytes other than zeros after the marker: the guest's image-rs would read on (see below).
   const withGarbage = new Uint8Array([...tar, ...new Uint8Array(512).fill(7)]);
-  assert.equal((await entries(withGarbage)).length, 1);
+  await assert.rejects(entries(withGarbage), /after the end-of-archive marker/);
   assert.equal((await entries(tar.subarray(0, 1024))).length, 1);
 });
 
@@ -189,4 +190,29 @@ Deno.test("an entry named by both a GNU long name and a pax path (or link) is re
     ...new Uint8Array(1024),
   ]);
   assert.equal((await entries(alone))[0]!.entry.path, "etc/motd");
+});
+
+Deno.test("entries after the end-of-archive marker are refused; zero padding is read", async () => {
+  // containerd's Go reader stops at the two zero blocks; the guest's image-rs reads tar with
+  // ignore_zeros and unpacks what follows: a second /etc/passwd there would be the guest's.
+  const first = writeTar([{
+    path: "etc/passwd",
+    type: "file",
+    data: new TextEncoder().encode("app:x:1000:1000::/:/bin/sh\n"),
+  }]);
+  const second = writeTar([{
+    path: "etc/passwd",
+    type: "file",
+    data: new TextEncoder().encode("app:x:0:0::/:/bin/sh\n"),
+  }]);
+  await assert.rejects(
+    entries(new Uint8Array([...first, ...second])),
+    (e: unknown) =>
+      e instanceof ParseError && e.field.startsWith("test.tar") &&
+      /after the end-of-archive marker/.test(e.reason),
+  );
+  // Zero padding up to a 10 KiB record, as tar writers block their output, is fine.
+  const padded = new Uint8Array(10240);
+  padded.set(first);
+  assert.equal((await entries(padded)).length, 1);
 });
