@@ -12,7 +12,7 @@ import * as x509 from "@peculiar/x509";
 import { createPublicKey } from "node:crypto";
 import { constantTimeEqual, encodeHex, sha256 } from "../util/bytes/mod.ts";
 import { UnavailableError, VerificationError } from "../util/errors/mod.ts";
-import { parseCertificates } from "../x509/certificate.ts";
+import { type Certificate, parseCertificates } from "../x509/certificate.ts";
 import { verifyChain } from "../x509/chain.ts";
 
 /** File names inside the TLS folder. */
@@ -41,6 +41,8 @@ export interface MeshCredentials {
   readonly notAfter: Date;
   /** SHA-256 of the mesh CA DER, hex. */
   readonly meshCaFingerprint: string;
+  /** The mesh CA, parsed (the proxy's own checks of resumed sessions, `peer_trust.ts`). */
+  readonly meshCa: Certificate;
 }
 
 /** The raw file contents. */
@@ -136,6 +138,7 @@ export async function checkCredentials(
     leafSans: subjectAltNames(parsedLeaf),
     notAfter: leaf.notAfter,
     meshCaFingerprint: encodeHex(await sha256(cas[0]!.der)),
+    meshCa: cas[0]!,
   };
 }
 

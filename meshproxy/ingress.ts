@@ -26,6 +26,7 @@ import {
 import { FirstLine } from "./http_sniff.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { certificateSans } from "./san.ts";
+import { verifyPeerLeaf } from "./peer_trust.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
 /** Options of {@link IngressListener}. */
@@ -52,6 +53,8 @@ interface PeerIdentity {
   readonly fingerprintSha256: string;
   readonly subject: string;
   readonly sans: readonly string[];
+  /** The certificate's DER. */
+  readonly der: Uint8Array;
 }
 
 function subjectText(subject: unknown): string {
@@ -74,6 +77,7 @@ function peerIdentityOf(socket: tls.TLSSocket): PeerIdentity | undefined {
     fingerprintSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
     subject: subjectText(cert.subject),
     sans,
+    der: new Uint8Array(cert.raw),
   };
 }
 
@@ -99,6 +103,8 @@ export class IngressListener {
   #servers: net.Server[] = [];
   #tls?: tls.Server;
   #secureOptions: tls.SecureContextOptions;
+  /** The credentials new connections are served with (their mesh CA checks resumed sessions). */
+  #credentials: MeshCredentials;
   #port = 0;
   #address = "";
   readonly #readBuffers = new ReadBufferPool();
@@ -119,6 +125,7 @@ export class IngressListener {
     this.#o = options;
     this.#labels = { direction: "ingress", listener: options.name };
     this.#secureOptions = secureOptions(options.credentials);
+    this.#credentials = options.credentials;
     this.#gate = new ConnectionGate(options.limits);
   }
 
@@ -240,6 +247,7 @@ export class IngressListener {
 
   /** Serves new connections with `credentials` (existing ones keep theirs). */
   updateCredentials(credentials: MeshCredentials): void {
+    this.#credentials = credentials;
     this.#secureOptions = secureOptions(credentials);
     this.#tls?.setSecureContext(this.#secureOptions);
   }
@@ -262,13 +270,39 @@ export class IngressListener {
     this.#updateHandshakeGauge();
     const joinHold = this.#slots.get(raw)!.hold();
     const peer = o.mode === "mtls" ? peerIdentityOf(socket) : undefined;
-    if (o.mode === "mtls" && (!socket.authorized || !peer)) {
-      // rustls enforces this during the handshake; this is a second, independent check.
+    const untrusted = (reason?: string) => {
       o.metrics.add("meshproxy_handshake_failures_total", {
         ...this.#labels,
         reason: "untrusted_certificate",
       });
+      if (reason) {
+        o.logger.warn("resumed TLS session refused", { listener: o.name, reason });
+      }
       socket.destroy();
+      joinHold();
+    };
+    if (o.mode === "mtls" && (!socket.authorized || !peer)) {
+      // rustls enforces this during the handshake; this is a second, independent check.
+      untrusted();
+      return;
+    }
+    if (o.mode === "mtls" && socket.isSessionReused()) {
+      // A resumed session's certificate was checked when the session began, against the mesh
+      // CA of then (one ticket key serves every listener of the process, across reloads): it
+      // must still chain to the current mesh CA and be valid now. Nothing is read before.
+      verifyPeerLeaf(peer!.der, this.#credentials.meshCa, new Date(), "clientAuth").then(
+        () => this.#serve(socket, peer, joinHold),
+        (error: Error) => untrusted(error.message),
+      );
+      return;
+    }
+    this.#serve(socket, peer, joinHold);
+  }
+
+  /** Connects to the application and forwards an admitted connection. */
+  #serve(socket: tls.TLSSocket, peer: PeerIdentity | undefined, joinHold: () => void): void {
+    const o = this.#o;
+    if (socket.destroyed) {
       joinHold();
       return;
     }
