@@ -23,6 +23,7 @@ export type PatternShape =
   | { readonly shared_tree: true }
   | { readonly shared_names: readonly string[] }
   | { readonly log_dir: true }
+  | { readonly image_ref: true }
   | { readonly regex: true };
 
 /** A container ID in patterns (rules.rego `id_token`). */
@@ -38,6 +39,8 @@ const SHARED_TREE_PATTERN =
   `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)*$`;
 const SHARED_NAMES_PREFIX = `${SHARED_DIR_PATTERN}${ID_TOKEN}-[a-z0-9]{16}-(`;
 const LOG_DIR_PATTERN = "^/var/log/pods/[a-z0-9.-]+_[a-z0-9.-]+_[a-f0-9-]{36}$";
+/** rules.rego `image_ref_pattern`: the pause image's name (settings.json). */
+const IMAGE_REF_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._/:@-]*$";
 /** The body of {@link UUID_PATTERN}: the last of the name tails, after a non-empty prefix. */
 const UUID_TAIL = UUID_PATTERN.slice(1, -1);
 /** rules.rego `name_tails`, in its order. */
@@ -78,6 +81,7 @@ export function patternShape(pattern: string): PatternShape {
   const names = sharedNamesShape(pattern);
   if (names) return names;
   if (pattern === LOG_DIR_PATTERN) return { log_dir: true };
+  if (pattern === IMAGE_REF_PATTERN) return { image_ref: true };
   return { regex: true };
 }
 

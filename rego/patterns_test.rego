@@ -68,12 +68,35 @@ patterns := [
 	`^job\-1-([0-9]+-)?[a-z0-9]{5}$`,
 	"^([0-9]+-)?[a-z0-9]{5}$",
 	"^vote-bot-[0-9]{1,11}-([0-9]+-)?[a-z0-9]{5}",
+	"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",
+	"^[A-Za-z0-9][A-Za-z0-9._/:@-]*",
+	"^[A-Za-z0-9][A-Za-z0-9._/:@-]+$",
 ]
 
 shared(id, mid, name) := concat("", [dir, id, "-", mid, "-", name])
 
 values := [
 	id_a,
+	# the pause image's name (image_ref) and near misses: first character, characters, newline
+	"registry.k8s.io/pause:3.10",
+	"registry.k8s.io/pause@sha256:0123456789abcdef",
+	"Registry_1.example:5000/a-b/c@d",
+	"p",
+	"P",
+	"9",
+	"_pause",
+	".pause",
+	"-pause",
+	"/pause",
+	":pause",
+	"@pause",
+	"pause:3.10\n",
+	"pause 3.10",
+	"pause+3.10",
+	"pausé",
+	"épause",
+	"pause\\x",
+	"",
 	id_b,
 	upper(id_b),
 	substring(id_a, 1, -1),
@@ -332,6 +355,9 @@ test_the_table_has_matches_and_near_misses_for_each_shortcut if {
 	agent_policy.pattern_shape(patterns[12]).regex
 	agent_policy.pattern_shape(patterns[13]).regex
 	agent_policy.pattern_shape(patterns[14]).regex
+	agent_policy.pattern_shape("^[A-Za-z0-9][A-Za-z0-9._/:@-]*$") == {"image_ref": true}
+	agent_policy.pattern_shape("^[A-Za-z0-9][A-Za-z0-9._/:@-]*").regex
+	agent_policy.pattern_shape("^[A-Za-z0-9][A-Za-z0-9._/:@-]+$").regex
 	not agent_policy.pattern_shape(patterns[20]).regex
 	not agent_policy.pattern_shape(patterns[21]).regex
 }

@@ -65,6 +65,9 @@ const NEAR_MISSES = [
   "^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
   "^/var/run/netns/cni-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
   "^x.y-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
+  "^[A-Za-z0-9][A-Za-z0-9._/:@-]*",
+  "^[A-Za-z0-9][A-Za-z0-9._/:@-]+$",
+  "^[a-z0-9][A-Za-z0-9._/:@-]*$",
 ];
 
 /** Every pattern of `value` (strings starting with `^` anywhere in it). */
@@ -121,6 +124,7 @@ Deno.test("every pattern shape generate computes is the one rules.rego works out
   const kinds = new Set(list.map((p) => Object.keys(patternShape(p)).sort().join(",")));
   assert.deepEqual([...kinds].sort(), [
     "id,prefix",
+    "image_ref",
     "literal",
     "log_dir",
     "name,shared",
