@@ -17,6 +17,8 @@ import type { ListenerLimits } from "./limits.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { certificateSans, sanMatches } from "./san.ts";
+import { verifyPeerLeaf } from "./peer_trust.ts";
+import { ChainCache } from "../x509/chain_cache.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
 /** Where to connect for an entry's remote (DNS by default; tests map names to loopback). */
@@ -42,6 +44,11 @@ class SanMismatchError extends Error {
   readonly code = "ERR_MESH_SAN_MISMATCH";
 }
 
+/** The server's certificate failed the proxy's own check (`peer_trust.ts`). */
+class UntrustedServerError extends Error {
+  readonly code = "ERR_MESH_UNTRUSTED_SERVER";
+}
+
 /**
  * A plain-to-mTLS listener for one egress entry. The application's side is Deno's own TCP socket
  * (see `forward.ts` for why), the mesh side `node:tls`.
@@ -54,6 +61,8 @@ export class EgressListener {
   /** Connections not yet closed on both sides (each resolves once it is). */
   readonly #open = new Set<Promise<void>>();
   readonly #readBuffers = new ReadBufferPool();
+  /** Server chains this listener verified itself (positive results while valid). */
+  readonly #verified = new ChainCache({ maxChains: 64, maxSignatures: 64 });
 
   constructor(options: EgressListenerOptions) {
     this.#o = options;
@@ -217,11 +226,51 @@ export class EgressListener {
       } catch { /* already closed */ }
       onClosed();
     };
-    upstream.once("error", fail);
+    let failed = false;
+    const onError = (error: Error) => {
+      failed = true;
+      fail(error);
+    };
+    upstream.once("error", onError);
     upstream.once("secureConnect", () => {
-      clearTimeout(timer);
-      if (!upstream.authorized || verdict) return fail(verdict ?? new Error("not authorised"));
-      upstream.off("error", fail);
+      if (!upstream.authorized || verdict) {
+        failed = true;
+        return fail(verdict ?? new Error("not authorised"));
+      }
+      // The proxy's own check of the server's leaf (Deno may accept a malformed certificate by
+      // its issuer's name alone, see peer_trust.ts); nothing of the application's is read yet.
+      const raw = upstream.getPeerCertificate()?.raw;
+      verifyPeerLeaf(
+        raw ? new Uint8Array(raw) : new Uint8Array(0),
+        credentials.meshCa,
+        new Date(),
+        "serverAuth",
+        this.#verified,
+      ).then(() => {
+        if (failed) return;
+        clearTimeout(timer);
+        upstream.off("error", onError);
+        if (upstream.destroyed || upstream.readableEnded) {
+          // The server closed during the check, having sent nothing unread: so does the
+          // application's connection (as the join would have done).
+          o.logger.info("egress: the server closed the connection at once", {
+            listener: entry.name,
+          });
+          upstream.destroy();
+          try {
+            client.close();
+          } catch { /* already closed */ }
+          onClosed();
+          return;
+        }
+        serve();
+      }, (error: Error) => {
+        if (failed) return;
+        failed = true;
+        fail(new UntrustedServerError(`the server certificate is refused: ${error.message}`));
+      });
+    });
+    const serve = () => {
       o.metrics.add("meshproxy_connections_total", this.#labels);
       o.metrics.add("meshproxy_open_connections", this.#labels);
       join({
@@ -248,6 +297,6 @@ export class EgressListener {
         readBuffers: this.#readBuffers,
         idleTimeoutMs: o.limits.idleTimeoutMs,
       });
-    });
+    };
   }
 }

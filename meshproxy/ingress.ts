@@ -27,6 +27,7 @@ import { FirstLine } from "./http_sniff.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import { certificateSans } from "./san.ts";
 import { verifyPeerLeaf } from "./peer_trust.ts";
+import { ChainCache } from "../x509/chain_cache.ts";
 import { handshakeFailureReason } from "./tls_failure.ts";
 
 /** Options of {@link IngressListener}. */
@@ -105,6 +106,8 @@ export class IngressListener {
   #secureOptions: tls.SecureContextOptions;
   /** The credentials new connections are served with (their mesh CA checks resumed sessions). */
   #credentials: MeshCredentials;
+  /** Client chains verified for resumed sessions (positive results while valid). */
+  readonly #verified = new ChainCache({ maxChains: 256, maxSignatures: 256 });
   #port = 0;
   #address = "";
   readonly #readBuffers = new ReadBufferPool();
@@ -290,7 +293,13 @@ export class IngressListener {
       // A resumed session's certificate was checked when the session began, against the mesh
       // CA of then (one ticket key serves every listener of the process, across reloads): it
       // must still chain to the current mesh CA and be valid now. Nothing is read before.
-      verifyPeerLeaf(peer!.der, this.#credentials.meshCa, new Date(), "clientAuth").then(
+      verifyPeerLeaf(
+        peer!.der,
+        this.#credentials.meshCa,
+        new Date(),
+        "clientAuth",
+        this.#verified,
+      ).then(
         () => this.#serve(socket, peer, joinHold),
         (error: Error) => untrusted(error.message),
       );
@@ -302,7 +311,9 @@ export class IngressListener {
   /** Connects to the application and forwards an admitted connection. */
   #serve(socket: tls.TLSSocket, peer: PeerIdentity | undefined, joinHold: () => void): void {
     const o = this.#o;
-    if (socket.destroyed) {
+    if (socket.destroyed || socket.readableEnded) {
+      // Gone during the resumed session's check, with nothing unread.
+      socket.destroy();
       joinHold();
       return;
     }

@@ -1,6 +1,9 @@
 /**
- * The proxy's own check of a peer's certificate, for connections whose TLS handshake checked
- * none: a resumed session. Deno's `node:tls` servers share one session-ticket key per process
+ * The proxy's own check of a peer's certificate. At the ingress, for connections whose TLS
+ * handshake checked none: a resumed session. At the egress, for every server: Deno's `node:tls`
+ * client accepts a server certificate that webpki finds malformed (`BadDer`, e.g. an unreadable
+ * extKeyUsage) when its issuer *name* is a trusted CA's subject, without checking its signature
+ * (a fallback meant for X.509 v1 certificates), so the name alone would pass. At the ingress, Deno's `node:tls` servers share one session-ticket key per process
  * (every listener, across credential reloads) and a resumed handshake runs no certificate check;
  * the peer certificate is the one stored in the ticket, verified when the session began, against
  * the mesh CA and at the time of then. So a resumed session is verified again here: signed by the
@@ -11,6 +14,7 @@
 import { VerificationError } from "../util/errors/mod.ts";
 import { type Certificate, ExtensionOid, parseCertificate } from "../x509/certificate.ts";
 import { verifyChain } from "../x509/chain.ts";
+import type { ChainCache } from "../x509/chain_cache.ts";
 import { children, readOid, readSingle, Tag } from "../x509/der.ts";
 
 /** The TLS role a peer's certificate must allow (extended key usage). */
@@ -30,7 +34,8 @@ function extendedKeyUsages(cert: Certificate, field: string): string[] | undefin
 }
 
 /**
- * Verifies a peer's leaf certificate (DER) against `meshCa` at `now` for `role`.
+ * Verifies a peer's leaf certificate (DER) against `meshCa` at `now` for `role`; `cache` (optional)
+ * remembers verified chains (only positive results, only while valid, keyed by the anchor too).
  *
  * @example Check a resumed client's certificate
  * ```ts
@@ -55,6 +60,7 @@ export async function verifyPeerLeaf(
   meshCa: Certificate,
   now: Date,
   role: PeerRole,
+  cache?: ChainCache,
 ): Promise<void> {
   const field = "peer certificate";
   let leaf: Certificate;
@@ -64,7 +70,14 @@ export async function verifyPeerLeaf(
     throw new VerificationError(field, `unreadable: ${(error as Error).message}`);
   }
   // Signature by the mesh CA, validity of both at `now`, no unknown critical extension.
-  await verifyChain({ leaf, trustAnchors: [meshCa], now, field, maxLength: 2 });
+  await verifyChain({
+    leaf,
+    trustAnchors: [meshCa],
+    now,
+    field,
+    maxLength: 2,
+    ...(cache ? { cache } : {}),
+  });
   try {
     if (leaf.basicConstraints?.ca) throw new VerificationError(field, "is a CA certificate");
     const usages = extendedKeyUsages(leaf, field);

@@ -26,6 +26,7 @@ export function handshakeFailureReason(error: unknown): HandshakeFailureReason {
   if (code === "ERR_MESH_SAN_MISMATCH" || /altname|notvalidforname|san_mismatch/.test(text)) {
     return "san_mismatch";
   }
+  if (code === "ERR_MESH_UNTRUSTED_SERVER") return "untrusted_certificate";
   if (/did_not_return_a_certificate|no certificates|certificate_?required/.test(text)) {
     return "no_client_certificate";
   }
