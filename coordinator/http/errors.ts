@@ -2,8 +2,9 @@
  * The HTTP status codes of the Coordinator API's errors (DESIGN.md; the error kinds are in
  * `protocol/errors.ts`): 400 bad input, 401/403 authentication and authorisation, 409 stale
  * transition, 412 no manifest or recovery needed, 413 body too large, 429 the client's budget of
- * uncached vendor lookups is spent (with `Retry-After`), 503 unavailable. Unexpected errors become
- * a bare 500 without details.
+ * uncached vendor lookups is spent (with `Retry-After`), 503 unavailable (with a short
+ * `Retry-After`, {@link UNAVAILABLE_RETRY_AFTER_SECONDS}). Unexpected errors become a bare 500
+ * without details.
  *
  * @module
  */
@@ -33,6 +34,34 @@ interface ErrorBody {
   readonly field?: string;
 }
 
+/**
+ * The `Retry-After` of the Coordinator's own 503 answers (all vendor lookup slots taken, a port's
+ * body or answer budget full, storage unavailable): these pass in about a second, and a client
+ * told so waits instead of retrying at once (the initializer and CLI honour it).
+ *
+ * @example The header of a 503
+ * ```ts
+ * import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "./errors.ts";
+ * const headers = { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) }; // "1"
+ * ```
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The extra headers of an answer with `status` that the error does not set itself: a short
+ * `Retry-After` on a 503.
+ *
+ * @example
+ * ```ts
+ * import { refusalHeaders } from "./errors.ts";
+ * console.log(refusalHeaders(503)); // { "retry-after": "1" }
+ * console.log(refusalHeaders(400)); // undefined
+ * ```
+ */
+export function refusalHeaders(status: number): Readonly<Record<string, string>> | undefined {
+  return status === 503 ? { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) } : undefined;
+}
+
 /** Most document problems one error answer lists. */
 const MAX_ANSWER_ISSUES = 20;
 
@@ -40,7 +69,7 @@ const MAX_ANSWER_ISSUES = 20;
 const CONFLICT_NAMES = new Set(["StaleTransitionError", "ConflictError"]);
 
 /**
- * The status, body and extra headers (`retry-after` for a 429) for `error`; the reason of an
+ * The status, body and extra headers (`retry-after` for a 429 and a 503) for `error`; the reason of an
  * unexpected error is not disclosed.
  */
 export function errorAnswer(
@@ -69,6 +98,8 @@ export function errorAnswer(
     body: { error: error.reason, ...(error.field ? { field: error.field } : {}) },
     ...(error instanceof LookupBudgetExceededError
       ? { headers: { "retry-after": String(error.retryAfterSeconds) } }
+      : status === 503
+      ? { headers: refusalHeaders(status)! }
       : {}),
   };
 }

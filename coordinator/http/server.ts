@@ -20,7 +20,7 @@ import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
-import { errorAnswer } from "./errors.ts";
+import { errorAnswer, refusalHeaders } from "./errors.ts";
 import { EncodedJson } from "./encoded_json.ts";
 import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
@@ -259,7 +259,7 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
         { status, body, reason: field ? `${field}: ${error}` : error },
         performance.now(),
       );
-      return encodeBody(status, body);
+      return encodeBody(status, body, refusalHeaders(status));
     },
     connectionClosed: (reason) => metrics.connectionsClosed.inc({ api, reason }),
   };
