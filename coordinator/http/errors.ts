@@ -38,14 +38,8 @@ interface ErrorBody {
  * The `Retry-After` of the Coordinator's own 503 answers (all vendor lookup slots taken, a port's
  * body or answer budget full, storage unavailable): these pass in about a second, and a client
  * told so waits instead of retrying at once (the initializer and CLI honour it).
- *
- * @example The header of a 503
- * ```ts
- * import { UNAVAILABLE_RETRY_AFTER_SECONDS } from "./errors.ts";
- * const headers = { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) }; // "1"
- * ```
  */
-export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
 
 /**
  * The extra headers of an answer with `status` that the error does not set itself: a short
