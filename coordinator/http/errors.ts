@@ -1,8 +1,8 @@
 /**
  * The HTTP status codes of the Coordinator API's errors (DESIGN.md; the error kinds are in
  * `protocol/errors.ts`): 400 bad input, 401/403 authentication and authorisation, 409 stale
- * transition, 412 no manifest or recovery needed, 413 body too large, 429 the client's budget of
- * uncached vendor lookups is spent (with `Retry-After`), 503 unavailable (with a short
+ * transition, 412 no manifest or recovery needed, 413 body too large, 429 a budget of the client's
+ * is spent (uncached vendor lookups, or attestation and manifest requests; with `Retry-After`), 503 unavailable (with a short
  * `Retry-After`, {@link UNAVAILABLE_RETRY_AFTER_SECONDS}). Unexpected errors become a bare 500
  * without details.
  *
@@ -23,7 +23,7 @@ import {
   PreconditionFailedError,
   UnauthenticatedError,
 } from "../../protocol/errors.ts";
-import { LookupBudgetExceededError } from "../../collateral/lookup_budget.ts";
+import { BudgetExceededError } from "../../util/rate/client_buckets.ts";
 import { HttpFramingError } from "./request_head.ts";
 
 /** JSON body of every error answer. */
@@ -90,7 +90,7 @@ export function errorAnswer(
   return {
     status,
     body: { error: error.reason, ...(error.field ? { field: error.field } : {}) },
-    ...(error instanceof LookupBudgetExceededError
+    ...(error instanceof BudgetExceededError
       ? { headers: { "retry-after": String(error.retryAfterSeconds) } }
       : status === 503
       ? { headers: refusalHeaders(status)! }
@@ -110,7 +110,7 @@ export function statusFor(error: unknown): number {
   if (error instanceof PreconditionFailedError) return 412;
   if (error instanceof PayloadTooLargeError) return 413;
   if (error instanceof NotFoundError) return 404;
-  if (error instanceof LookupBudgetExceededError) return 429;
+  if (error instanceof BudgetExceededError) return 429;
   if (error instanceof UnavailableError) return 503;
   return 400;
 }
