@@ -2,7 +2,7 @@
  * Puts the mesh peer's identity into every HTTP/1.x request that arrives over an ingress
  * connection, as `X-Forwarded-Client-Cert` (Envoy's format: `Hash=<sha256 of the peer
  * certificate DER>;Subject="…";URI=…;DNS=…`), after removing every such header (and trailer
- * field) the client sent itself, so an application can trust it; without a peer certificate the
+ * field) the client sent itself (any case, `_` for `-`), so an application can trust it; without a peer certificate the
  * client's copies are only removed. Requests are framed as RFC 9112 says, strictly: anything the
  * application's parser might read differently (bare LF or CR, obs-fold continuation lines, a
  * header line without a colon or with blanks before it, both `Content-Length` and
@@ -31,6 +31,16 @@ import { decodeLatin1, encodeLatin1 } from "./latin1.ts";
 /** The header carrying the peer identity. */
 const PEER_IDENTITY_HEADER = "X-Forwarded-Client-Cert";
 const PEER_IDENTITY_NAME = PEER_IDENTITY_HEADER.toLowerCase();
+
+/**
+ * Whether a client's header (or trailer) field `name` is the identity header as some application
+ * reads it: any case, and `_` for `-` (CGI and WSGI gateways, RFC 3875 §4.1.18, Python's
+ * `wsgiref`, map both spellings to `HTTP_X_FORWARDED_CLIENT_CERT`).
+ */
+function isPeerIdentityName(name: string): boolean {
+  return name.length === PEER_IDENTITY_NAME.length &&
+    name.toLowerCase().replaceAll("_", "-") === PEER_IDENTITY_NAME;
+}
 
 /** The client's bytes are not well-framed HTTP/1.x (or not safely rewritable). */
 export class HttpFramingError extends ContrastError {}
@@ -167,7 +177,7 @@ function parseRequestHead(text: string): RequestHead {
       throw new HttpFramingError("request.headers", "control character in a header value");
     }
     const lower = name.toLowerCase();
-    if (lower === PEER_IDENTITY_NAME) continue;
+    if (isPeerIdentityName(name)) continue;
     if (lower === "content-length") {
       if (!/^[0-9]{1,15}$/.test(value)) {
         throw new HttpFramingError("request.headers", "bad Content-Length");
@@ -343,7 +353,7 @@ export class HttpIdentityInjector {
         if (colon <= 0 || !HEADER_NAME.test(line.slice(0, colon))) {
           throw new HttpFramingError("request.trailers", "malformed trailer line");
         }
-        if (line.slice(0, colon).toLowerCase() === PEER_IDENTITY_NAME) return eol + 1;
+        if (isPeerIdentityName(line.slice(0, colon))) return eol + 1;
       }
       out.push(buf.subarray(0, eol + 1));
       return eol + 1;

@@ -100,6 +100,22 @@ Deno.test("every pipelined request gets the header, forged ones are removed, bod
   assert.ok(out.endsWith(body));
 });
 
+Deno.test("identity headers spelt with underscores are removed too (CGI/WSGI read them as the same)", () => {
+  // RFC 3875 gateways (Python's wsgiref, CGI) map `-` and `_` alike to HTTP_X_FORWARDED_CLIENT_CERT.
+  const input = "POST /a HTTP/1.1\r\nX_Forwarded_Client_Cert: Hash=forged\r\n" +
+    "x-forwarded_client-CERT: Hash=forged2\r\nX-Forwarded-Client-Certs: kept\r\n" +
+    "Transfer-Encoding: chunked\r\n\r\n0\r\nX_FORWARDED_CLIENT_CERT: Hash=forged3\r\n\r\n";
+  const expected = "POST /a HTTP/1.1\r\nX-Forwarded-Client-Certs: kept\r\n" +
+    `Transfer-Encoding: chunked\r\nX-Forwarded-Client-Cert: ${ID}\r\n\r\n0\r\n\r\n`;
+  for (const step of [1, 5, 1000]) assert.equal(run(input, step), expected, `step ${step}`);
+  // Without a peer identity (a `false` port) nothing of the client's is left either.
+  const plain = new HttpIdentityInjector(undefined);
+  assert.equal(
+    feed(plain, "GET / HTTP/1.0\r\nX_Forwarded_Client_Cert: Hash=forged;DNS=admin\r\n\r\n"),
+    "GET / HTTP/1.0\r\n\r\n",
+  );
+});
+
 /** Pushes client text through `injector`; returns the text released to the application. */
 function feed(injector: HttpIdentityInjector, text: string): string {
   return injector.push(enc.encode(text)).map((p) => dec.decode(p)).join("");
