@@ -6,11 +6,12 @@
  * cache or a bundle never takes a token, and one whose evidence then verifies gives its token back
  * ({@link LookupAllowance.refund}), so genuine clients are never throttled by their own success.
  * The table holds at most `maxClients` buckets: the one touched longest ago is dropped first (its
- * client starts again with a full bucket, no worse than a new address).
+ * client starts again with a full bucket, no worse than a new address); the buckets are
+ * `util/rate/client_buckets.ts`'s.
  *
  * @module
  */
-import { UnavailableError } from "../util/errors/mod.ts";
+import { BudgetExceededError, ClientBuckets } from "../util/rate/client_buckets.ts";
 
 /**
  * Refusal of a lookup because its client's budget is spent: nothing was sent. The Coordinator
@@ -25,21 +26,16 @@ import { UnavailableError } from "../util/errors/mod.ts";
  * }
  * ```
  */
-export class LookupBudgetExceededError extends UnavailableError {
-  /** Whole seconds until the client's bucket holds a token again (at least 1). */
-  readonly retryAfterSeconds: number;
-  /** The client whose budget is spent (its address). */
-  readonly client: string;
-
+export class LookupBudgetExceededError extends BudgetExceededError {
   /** A refusal of the lookup of `url` for `client`, which may try again in `retryAfterSeconds`. */
   constructor(url: string, client: string, retryAfterSeconds: number, budget: string) {
     super(
       url,
       `not requested: client ${client || "(unknown)"} spent its budget of uncached vendor ` +
         `lookups (${budget}); retry in ${retryAfterSeconds} s`,
+      client,
+      retryAfterSeconds,
     );
-    this.client = client;
-    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -105,13 +101,6 @@ export interface LookupAllowance {
   refund(): void;
 }
 
-/** One client's bucket. */
-interface Bucket {
-  tokens: number;
-  /** When `tokens` was last brought up to date, ms. */
-  at: number;
-}
-
 /**
  * The per-client token buckets; see the module documentation. Not shared between processes.
  *
@@ -132,12 +121,7 @@ interface Bucket {
  * ```
  */
 export class VendorLookupBudget {
-  readonly #burst: number;
-  readonly #perMs: number;
-  readonly #maxClients: number;
-  readonly #clock: () => number;
-  /** Insertion order is the order of last use: the first entry is evicted first. */
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets: ClientBuckets;
 
   /**
    * A budget with the options' burst, rate and table size.
@@ -145,32 +129,22 @@ export class VendorLookupBudget {
    * @throws {RangeError} when burst, perMinute or maxClients is not a positive finite number
    */
   constructor(options: VendorLookupBudgetOptions = {}) {
-    const burst = options.burst ?? DEFAULT_VENDOR_LOOKUP_BUDGET.burst;
-    const perMinute = options.perMinute ?? DEFAULT_VENDOR_LOOKUP_BUDGET.perMinute;
-    const maxClients = options.maxClients ?? DEFAULT_VENDOR_LOOKUP_BUDGET.maxClients;
-    for (const [name, value] of [["burst", burst], ["perMinute", perMinute]] as const) {
-      if (!(Number.isFinite(value) && value > 0)) {
-        throw new RangeError(`${name} must be a positive number, got ${value}`);
-      }
-    }
-    if (!(Number.isInteger(maxClients) && maxClients > 0)) {
-      throw new RangeError(`maxClients must be a positive integer, got ${maxClients}`);
-    }
-    this.#burst = burst;
-    this.#perMs = perMinute / 60_000;
-    this.#maxClients = maxClients;
-    this.#clock = options.clock ?? Date.now;
+    this.#buckets = new ClientBuckets({
+      burst: options.burst ?? DEFAULT_VENDOR_LOOKUP_BUDGET.burst,
+      perMinute: options.perMinute ?? DEFAULT_VENDOR_LOOKUP_BUDGET.perMinute,
+      maxClients: options.maxClients ?? DEFAULT_VENDOR_LOOKUP_BUDGET.maxClients,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
   }
 
   /** Number of client buckets held (at most `maxClients`). */
   get clients(): number {
-    return this.#buckets.size;
+    return this.#buckets.clients;
   }
 
   /** Tokens `client` holds now (a client without a bucket holds a full one). */
   tokensOf(client: string): number {
-    const bucket = this.#buckets.get(client);
-    return bucket ? this.#refill(bucket, this.#clock()) : this.#burst;
+    return this.#buckets.tokensOf(client);
   }
 
   /** The allowance of one verification on behalf of `client` (its source address). */
@@ -178,59 +152,21 @@ export class VendorLookupBudget {
     let taken = 0;
     return {
       take: (url) => {
-        this.#take(client, url);
+        const retryAfter = this.#buckets.take(client);
+        if (retryAfter > 0) {
+          throw new LookupBudgetExceededError(
+            url,
+            client,
+            retryAfter,
+            this.#buckets.description,
+          );
+        }
         taken++;
       },
       refund: () => {
-        if (taken > 0) this.#refund(client, taken);
+        if (taken > 0) this.#buckets.give(client, taken);
         taken = 0;
       },
     };
-  }
-
-  #take(client: string, url: string): void {
-    const now = this.#clock();
-    const bucket = this.#touch(client, now);
-    const tokens = this.#refill(bucket, now);
-    if (tokens < 1) {
-      const waitMs = (1 - tokens) / this.#perMs;
-      throw new LookupBudgetExceededError(
-        url,
-        client,
-        Math.max(1, Math.ceil(waitMs / 1000)),
-        `${this.#burst} at once, ${this.#perMs * 60_000} per minute`,
-      );
-    }
-    bucket.tokens = tokens - 1;
-  }
-
-  #refund(client: string, n: number): void {
-    const bucket = this.#buckets.get(client);
-    // An evicted bucket comes back full anyway.
-    if (!bucket) return;
-    bucket.tokens = Math.min(this.#burst, this.#refill(bucket, this.#clock()) + n);
-  }
-
-  /** `client`'s bucket, created full if absent, moved to the end of the eviction order. */
-  #touch(client: string, now: number): Bucket {
-    let bucket = this.#buckets.get(client);
-    if (bucket) {
-      this.#buckets.delete(client);
-    } else {
-      bucket = { tokens: this.#burst, at: now };
-      while (this.#buckets.size >= this.#maxClients) {
-        this.#buckets.delete(this.#buckets.keys().next().value!);
-      }
-    }
-    this.#buckets.set(client, bucket);
-    return bucket;
-  }
-
-  /** Brings `bucket` up to `now` and returns its tokens. */
-  #refill(bucket: Bucket, now: number): number {
-    const elapsed = Math.max(0, now - bucket.at);
-    bucket.tokens = Math.min(this.#burst, bucket.tokens + elapsed * this.#perMs);
-    bucket.at = Math.max(bucket.at, now);
-    return bucket.tokens;
   }
 }

@@ -9,6 +9,7 @@
  *   [--peer HOST:7777] [--transit-port 8200] [--transit-san NAME]... [--ready-file PATH]
  *   [--max-connections 1024] [--max-connections-per-address 64]
  *   [--vendor-lookup-burst 4] [--vendor-lookups-per-minute 6]
+ *   [--client-request-burst 256] [--client-requests-per-minute 600]
  * ```
  * Every option can also come from the environment (`CONTRAST_HISTORY_DIR`, `CONTRAST_EVIDENCE`,
  * …). `--ready-file` receives `{"userPort","meshPort","probePort","transitPort"}` once all servers
@@ -51,6 +52,7 @@ import { parseManifest } from "../manifest/manifest.ts";
 import { DEFAULT_SERVICE_CONFIG, startService } from "./service.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "./http/connection_limits.ts";
 import { DEFAULT_VENDOR_LOOKUP_BUDGET, VendorLookupBudget } from "../collateral/lookup_budget.ts";
+import { DEFAULT_REQUEST_BUDGET } from "./http/request_budget.ts";
 import { DEFAULT_TRANSIT_PORT, DEFAULT_TRANSIT_SANS, parseTransitSans } from "./transit/server.ts";
 import {
   TEST_ONLY_VALIDITY_ENV,
@@ -139,6 +141,22 @@ export function vendorLookupBudgetFromOptions(
   };
 }
 
+/**
+ * The per-client budget of attestation and manifest requests of the parsed options
+ * (`--client-request-burst`, `--client-requests-per-minute` or their environment variables).
+ *
+ * @throws {ParseError} naming the option when a value from the environment is not a positive
+ *   integer (command-line values are checked while parsing)
+ */
+export function requestBudgetFromOptions(
+  o: Record<string, unknown>,
+): { readonly burst: number; readonly perMinute: number } {
+  return {
+    burst: readPositiveInteger(String(o.clientRequestBurst), "client-request-burst"),
+    perMinute: readPositiveInteger(String(o.clientRequestsPerMinute), "client-requests-per-minute"),
+  };
+}
+
 /** Builds the Coordinator's command line. */
 export function coordinatorProgram(): Command {
   const command = new Command("coordinator")
@@ -220,6 +238,23 @@ export function coordinatorProgram(): Command {
       ).argParser(positiveInteger("vendor-lookups-per-minute")).default(
         env("CONTRAST_VENDOR_LOOKUPS_PER_MINUTE") ??
           String(DEFAULT_VENDOR_LOOKUP_BUDGET.perMinute),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--client-request-burst <n>",
+        "attestation, certificate, manifest and recover requests one client address may make at " +
+          "once; beyond that 429",
+      ).argParser(positiveInteger("client-request-burst")).default(
+        env("CONTRAST_CLIENT_REQUEST_BURST") ?? String(DEFAULT_REQUEST_BUDGET.burst),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--client-requests-per-minute <n>",
+        "rate at which a client address's budget of those requests refills",
+      ).argParser(positiveInteger("client-requests-per-minute")).default(
+        env("CONTRAST_CLIENT_REQUESTS_PER_MINUTE") ?? String(DEFAULT_REQUEST_BUDGET.perMinute),
       ),
     )
     .addOption(
@@ -362,6 +397,7 @@ async function runCoordinator(args: string[]): Promise<number> {
         meshPort: o.meshPort,
         probePort: o.probePort,
         connections: connectionLimitsFromOptions(o),
+        requestBudget: requestBudgetFromOptions(o),
         transit: {
           ...DEFAULT_SERVICE_CONFIG.transit!,
           port: o.transitPort,

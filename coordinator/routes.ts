@@ -14,17 +14,22 @@ import {
 import type { Coordinator } from "./coordinator.ts";
 import type { Route } from "./http/server.ts";
 
-/** Routes of the user API: attest, manifest, recover. */
+/**
+ * Routes of the user API: attest, manifest, recover (each charged to its client's request budget:
+ * a report signed, owner signatures checked).
+ */
 export function userRoutes(coordinator: Coordinator): Route[] {
   return [
     {
       method: "POST",
       path: ApiPath.attest,
+      budgeted: true,
       handle: async (r) => ({ body: await coordinator.attestJson(parseAttestRequest(r.body)) }),
     },
     {
       method: "POST",
       path: ApiPath.manifest,
+      budgeted: true,
       handle: async (r) => ({
         body: await coordinator.setManifest(parseManifestRequest(r.body)),
       }),
@@ -32,17 +37,22 @@ export function userRoutes(coordinator: Coordinator): Route[] {
     {
       method: "POST",
       path: ApiPath.recover,
+      budgeted: true,
       handle: async (r) => ({ body: await coordinator.recover(parseRecoverRequest(r.body)) }),
     },
   ];
 }
 
-/** Routes of the mesh API: challenge, certificate and peer seed (attest is served here too). */
+/**
+ * Routes of the mesh API: challenge, certificate and peer seed (attest is served here too). Attest
+ * and certificate (evidence verified) are charged to the client's request budget.
+ */
 export function meshRoutes(coordinator: Coordinator): Route[] {
   return [
     {
       method: "POST",
       path: ApiPath.attest,
+      budgeted: true,
       handle: async (r) => ({ body: await coordinator.attestJson(parseAttestRequest(r.body)) }),
     },
     {
@@ -53,6 +63,7 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
     {
       method: "POST",
       path: ApiPath.meshCertificate,
+      budgeted: true,
       handle: async (r) => ({
         body: await coordinator.issueMeshCertificate(
           parseMeshCertificateRequest(r.body),

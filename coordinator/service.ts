@@ -18,6 +18,7 @@ import {
 import type { Logger } from "../util/log/logger.ts";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from "./http/connection_limits.ts";
 import { meshRoutes, userRoutes } from "./routes.ts";
+import { RequestBudget, type RequestBudgetOptions } from "./http/request_budget.ts";
 import type { SubjectAltName } from "../manifest/sans.ts";
 import {
   DEFAULT_TRANSIT_PORT,
@@ -47,6 +48,11 @@ export interface ServiceConfig {
    * deadlines; connection caps), each port counted on its own.
    */
   readonly connections: Omit<ConnectionLimits, "requestTimeoutMs">;
+  /**
+   * The per-client budget of attestation and manifest requests, shared by the user and mesh ports
+   * (`http/request_budget.ts`; absent: its defaults).
+   */
+  readonly requestBudget?: RequestBudgetOptions;
   /** The transit KMS API (HTTPS, 8200); absent: not served. */
   readonly transit?: {
     /** Port (0 for any free port). */
@@ -133,6 +139,7 @@ export async function startService(
     ...config.connections,
     requestTimeoutMs: config.requestTimeoutMs,
   };
+  const requestBudget = new RequestBudget(config.requestBudget);
   try {
     const user = await listenHttps(
       {
@@ -148,6 +155,7 @@ export async function startService(
         api: "user",
         routes: userRoutes(coordinator),
         limits: { maxBodyBytes: config.maxUserBodyBytes, jsonShape: API_JSON_SHAPE },
+        requestBudget,
         logger,
         metrics,
       }),
@@ -167,6 +175,7 @@ export async function startService(
         api: "mesh",
         routes: meshRoutes(coordinator),
         limits: { maxBodyBytes: config.maxMeshBodyBytes, jsonShape: API_JSON_SHAPE },
+        requestBudget,
         logger,
         metrics,
       }),

@@ -25,6 +25,7 @@ import { MANIFEST_ACCEPT } from "./media_types.ts";
 import { describeFailure } from "./network_error.ts";
 import { readBoundedBody, readTextPrefix } from "./bounded_body.ts";
 import { apiHost } from "./reference.ts";
+import { parseRetryAfter, retryAfterWaitMs } from "../util/http/retry_after.ts";
 
 /** Options of a {@link RegistryClient}. */
 interface RegistryClientOptions {
@@ -43,6 +44,10 @@ interface RegistryClientOptions {
    * system's). A client created with them holds an HTTP client: {@link RegistryClient.close} it.
    */
   readonly caCertificates?: readonly string[];
+  /** Waits `ms` before a retry (default: a timer; tests record the waits instead). */
+  readonly wait?: (ms: number) => Promise<void>;
+  /** The current time in ms since the epoch, for `Retry-After` dates (default `Date.now`). */
+  readonly now?: () => number;
 }
 
 /** A repository in a registry. */
@@ -101,6 +106,8 @@ export class RegistryClient {
   readonly #httpClient: Deno.HttpClient | undefined;
   readonly #retries: number;
   readonly #retryBaseMs: number;
+  readonly #wait: (ms: number) => Promise<void>;
+  readonly #now: () => number;
 
   /** A client with `options` (HTTPS everywhere and anonymous access by default). */
   constructor(options: RegistryClientOptions = {}) {
@@ -112,6 +119,8 @@ export class RegistryClient {
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#retries = Math.max(0, options.retries ?? 3);
     this.#retryBaseMs = Math.max(0, options.retryBaseMs ?? 500);
+    this.#wait = options.wait ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#now = options.now ?? Date.now;
     this.#httpClient = options.caCertificates?.length
       ? Deno.createHttpClient({ caCerts: [...options.caCertificates] })
       : undefined;
@@ -170,8 +179,8 @@ export class RegistryClient {
 
   /**
    * Sends one request. Reads (GET, HEAD) are retried with exponential backoff when the
-   * registry cannot be reached or answers 429/502/503/504 (honouring a `Retry-After` of up to
-   * 10 s); writes are sent once.
+   * registry cannot be reached or answers 429/502/503/504 (honouring a `Retry-After`, seconds or
+   * HTTP-date, of up to 10 s; an unreadable one is ignored); writes are sent once.
    */
   async #send(
     url: URL,
@@ -222,13 +231,13 @@ export class RegistryClient {
             (attempt > 0 ? ` (after ${attempt + 1} attempts)` : ""),
         );
       }
-      let delay = this.#retryBaseMs * 2 ** attempt;
-      const retryAfter = Number(response?.headers.get("retry-after") ?? NaN);
-      if (Number.isFinite(retryAfter) && retryAfter >= 0) {
-        delay = Math.min(retryAfter * 1000, MAX_RETRY_AFTER_MS);
-      }
+      const now = this.#now();
+      const retryAfter = parseRetryAfter(response?.headers.get("retry-after"), now);
+      const delay = retryAfter === undefined
+        ? this.#retryBaseMs * 2 ** attempt
+        : retryAfterWaitMs(retryAfter, now, MAX_RETRY_AFTER_MS);
       await response?.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await this.#wait(delay);
     }
   }
 

@@ -38,6 +38,12 @@ import {
 import { RegistryClient } from "./registry_client.ts";
 import { ConcurrencyLimiter } from "./limiter.ts";
 import { LayeredFilesystem, readFileFromLayer } from "./rootfs.ts";
+import {
+  checkDeclaredLayerSizes,
+  DecompressedBudget,
+  DEFAULT_IMAGE_SIZE_LIMITS,
+  type ImageSizeLimits,
+} from "./size_limits.ts";
 import type { ImageResolver, ResolvedImage } from "./types.ts";
 
 /** The platform contrast's confidential VMs run. */
@@ -84,6 +90,11 @@ export interface ImageResolverOptions {
   readonly maxConcurrentPulls?: number;
   /** How often a failed registry read is retried (default 3, with backoff from 0.5 s). */
   readonly retries?: number;
+  /**
+   * Bounds on a layer's and an image's size, declared and decompressed (default
+   * {@link DEFAULT_IMAGE_SIZE_LIMITS}: 32 GiB per layer, 64 GiB per image).
+   */
+  readonly sizeLimits?: Partial<ImageSizeLimits>;
 }
 
 /** Dependencies of an {@link OciImageResolver}. */
@@ -102,6 +113,8 @@ interface OciImageResolverDeps {
   readonly maxInMemoryLayerBytes: number;
   /** How many images are pulled (layers downloaded) at once. */
   readonly maxConcurrentPulls: number;
+  /** Bounds on layer and image sizes, declared and decompressed. */
+  readonly sizeLimits: ImageSizeLimits;
   /** Releases what the client holds (called by {@link OciImageResolver.close}). */
   readonly close?: () => Promise<void>;
 }
@@ -353,18 +366,24 @@ class OciImageResolver implements ImageResolver {
   ): Promise<ImageAccountFiles> {
     const { cache, progress } = this.#deps;
     const layers = manifest.layers;
-    const total = layers.reduce((sum, l) => sum + l.size, 0);
-    progress.start(ref.original, layers.length, total);
     const received = layers.map(() => 0);
     const layerField = (i: number) => `${field} layer ${layers[i]!.digest}`;
+    // What the manifest declares is downloaded (and large layers spooled to disk): bound it first.
+    checkDeclaredLayerSizes(layers, this.#deps.sizeLimits, layerField);
+    const budget = new DecompressedBudget(this.#deps.sizeLimits);
+    const total = layers.reduce((sum, l) => sum + l.size, 0);
+    progress.start(ref.original, layers.length, total);
     const download = (i: number) =>
       this.#fetchLayer(client, ref, layers[i]!, layerField(i), (n) => {
         received[i] = n;
         progress.advance(ref.original, received.reduce((a, b) => a + b, 0));
       });
-    // The uncompressed tar of layer i must hash to the config's diff_ids[i].
-    const tarStream = async (blob: VerifiedLayer, i: number) =>
+    // The uncompressed tar of layer i must hash to the config's diff_ids[i]; it is bounded as it
+    // is read (a layer read a second time counts against the image's bound once).
+    const tarStream = async (blob: VerifiedLayer, i: number, counted = true) =>
       (await decompressReadable(await blob.open(), layerField(i))).pipeThrough(
+        budget.stream(layerField(i), counted),
+      ).pipeThrough(
         verifyingStream(
           parseDigest(diffIds[i]!, `config rootfs.diff_ids[${i}]`),
           `${layerField(i)} (uncompressed, diff_id)`,
@@ -401,7 +420,7 @@ class OciImageResolver implements ImageResolver {
         const blob = await this.#fetchLayer(client, ref, layers[i]!, layerField(i), () => {});
         try {
           content = await readFileFromLayer(
-            await tarStream(blob, i),
+            await tarStream(blob, i, false),
             found.source.path,
             layerField(i),
           );
@@ -457,5 +476,9 @@ export function createImageResolver(options: ImageResolverOptions): OciImageReso
     platform: options.platform ?? DEFAULT_PLATFORM,
     maxInMemoryLayerBytes: options.maxInMemoryLayerBytes ?? 64 * 1024 * 1024,
     maxConcurrentPulls: options.maxConcurrentPulls ?? 3,
+    sizeLimits: {
+      maxLayerBytes: options.sizeLimits?.maxLayerBytes ?? DEFAULT_IMAGE_SIZE_LIMITS.maxLayerBytes,
+      maxImageBytes: options.sizeLimits?.maxImageBytes ?? DEFAULT_IMAGE_SIZE_LIMITS.maxImageBytes,
+    },
   });
 }

@@ -48,7 +48,7 @@ interface Instrumented {
 const PAGE_BYTES = 64 * 1024;
 
 /** Counts the steps of evaluating `input` at `entrypoint` with `data` as the data document. */
-export type StepCounter = (data: unknown, input: unknown, entrypoint: number) => StepCounts;
+type StepCounter = (data: unknown, input: unknown, entrypoint: number) => StepCounts;
 
 /**
  * A counter for `wasm` (instrumented and compiled once; each count runs on a fresh instance).

@@ -14,6 +14,7 @@ import {
   collectRepeated,
   DEFAULT_TIMEOUT,
   imageCacheDir,
+  imageSizeLimits,
   parseDuration,
   workspaceDir,
 } from "../options.ts";
@@ -97,6 +98,10 @@ export interface GenerateFlags {
   readonly output?: string;
   readonly imageCache?: string;
   readonly insecureRegistry: string[];
+  /** `--max-layer-size`: bound on an image layer's size. */
+  readonly maxLayerSize?: string;
+  /** `--max-image-size`: bound on an image's size. */
+  readonly maxImageSize?: string;
   readonly offline?: boolean;
   readonly trustedMeasurement?: string;
   /** `--ap-eip`: SNP firmware AP reset EIP (Contrast's `APEIP`). */
@@ -299,6 +304,7 @@ export async function runGenerate(
     insecureRegistries: flags.insecureRegistry,
     offline: flags.offline === true,
     timeoutMs: parseDuration(flags.timeout ?? DEFAULT_TIMEOUT),
+    sizeLimits: imageSizeLimits(flags),
   });
   const result = await generate(files, {
     settings,

@@ -11,6 +11,7 @@ import {
   addWorkspaceOption,
   DEFAULT_TIMEOUT,
   imageCacheDir,
+  imageSizeLimits,
   parseDuration,
   workspaceDir,
 } from "../options.ts";
@@ -49,6 +50,10 @@ interface ImageOptions {
   /** Cache root (`--cache-dir`). */
   readonly cacheDir?: string;
   readonly insecureRegistry: string[];
+  /** `--max-layer-size`: bound on an image layer's size. */
+  readonly maxLayerSize?: string;
+  /** `--max-image-size`: bound on an image's size. */
+  readonly maxImageSize?: string;
   readonly offline: boolean;
   /** `--timeout`. */
   readonly timeout?: string;
@@ -129,6 +134,7 @@ async function imageResolver(o: ImageOptions): Promise<ImageResolver> {
     insecureRegistries: o.insecureRegistry,
     offline: o.offline,
     timeoutMs: parseDuration(o.timeout ?? DEFAULT_TIMEOUT),
+    sizeLimits: imageSizeLimits(o),
   });
 }
 

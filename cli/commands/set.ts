@@ -23,6 +23,7 @@ import {
 import type { Command } from "commander";
 import { inWorkspace, parseDuration, workspaceDir } from "../options.ts";
 import { printResult } from "../result.ts";
+import { logLevelOf, warningWriter } from "../output.ts";
 
 /** Registers `contrast set`. */
 export function registerSetCommand(program: Command): void {
@@ -56,6 +57,7 @@ export function registerSetCommand(program: Command): void {
         prepared: inWorkspace(o, "update-prepared.json", o.prepared),
       },
       print: progressUnlessJson(command, o),
+      warn: warningWriter(logLevelOf(command)),
       coordinator: o.coordinator,
       manifest: inWorkspace(o, "manifest.json", o.manifest),
       workloadOwnerKey: inWorkspace(o, "workload-owner.pem", o.workloadOwnerKey),

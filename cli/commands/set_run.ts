@@ -65,6 +65,8 @@ export interface SetOptions {
   readonly collateral?: CliCollateralOptions;
   /** Where progress goes. */
   readonly print?: (line: string) => void;
+  /** Where warnings go (default stderr). */
+  readonly warn?: (line: string) => void;
   /**
    * A manifest signed outside contrast (`contrast sign --prepare`): the signature file (ASN.1
    * DER or raw IEEE P1363) and the prepared update document.
@@ -120,6 +122,28 @@ async function externalSignature(
     external.signature,
   );
   return accepted.p1363;
+}
+
+/**
+ * The warning for a Coordinator that already holds a manifest while the workspace pins nothing of
+ * its seed (no `coordinator-root-ca.pem`): it is trusted on first use, and a Coordinator the
+ * infrastructure started over on a new seed, with the owner's (public) history replayed, would be
+ * accepted the same way. Undefined when the file is there (`requireSameCoordinator` compared it)
+ * or the Coordinator has no manifest yet (a first `set` has no root CA to pin).
+ */
+async function unpinnedRootWarning(
+  state: AttestResponse,
+  workspace: string,
+): Promise<string | undefined> {
+  if (state.manifests.length === 0) return undefined;
+  if (await readInputFileIfExists(`${workspace}/coordinator-root-ca.pem`) !== undefined) {
+    return undefined;
+  }
+  return `warning: nothing in ${workspace} pins this deployment's seed (no ` +
+    `coordinator-root-ca.pem): this Coordinator already holds a manifest and is trusted on first ` +
+    `use, so a Coordinator the infrastructure started over on a new seed, with the owner's history ` +
+    `replayed, would be accepted as well. Put the deployment's coordinator-root-ca.pem (written by ` +
+    `the first set) in the workspace; this set writes the one it attested`;
 }
 
 /** Runs `contrast set`. */
@@ -210,6 +234,8 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   }
   await requireSameCoordinator(state, options.workspace);
   await requireNoEarlierDeployment(state, options.workspace);
+  const unpinned = await unpinnedRootWarning(state, options.workspace);
+  if (unpinned) (options.warn ?? console.error)(unpinned);
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
   if (last && constantTimeEqual(last, local.bytes) && state.latestTransition) {

@@ -1,9 +1,10 @@
 /**
  * The HTTP status codes of the Coordinator API's errors (DESIGN.md; the error kinds are in
  * `protocol/errors.ts`): 400 bad input, 401/403 authentication and authorisation, 409 stale
- * transition, 412 no manifest or recovery needed, 413 body too large, 429 the client's budget of
- * uncached vendor lookups is spent (with `Retry-After`), 503 unavailable. Unexpected errors become
- * a bare 500 without details.
+ * transition, 412 no manifest or recovery needed, 413 body too large, 429 a budget of the client's
+ * is spent (uncached vendor lookups, or attestation and manifest requests; with `Retry-After`), 503 unavailable (with a short
+ * `Retry-After`, {@link UNAVAILABLE_RETRY_AFTER_SECONDS}). Unexpected errors become a bare 500
+ * without details.
  *
  * @module
  */
@@ -22,7 +23,7 @@ import {
   PreconditionFailedError,
   UnauthenticatedError,
 } from "../../protocol/errors.ts";
-import { LookupBudgetExceededError } from "../../collateral/lookup_budget.ts";
+import { BudgetExceededError } from "../../util/rate/client_buckets.ts";
 import { HttpFramingError } from "./request_head.ts";
 
 /** JSON body of every error answer. */
@@ -33,6 +34,28 @@ interface ErrorBody {
   readonly field?: string;
 }
 
+/**
+ * The `Retry-After` of the Coordinator's own 503 answers (all vendor lookup slots taken, a port's
+ * body or answer budget full, storage unavailable): these pass in about a second, and a client
+ * told so waits instead of retrying at once (the initializer and CLI honour it).
+ */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The extra headers of an answer with `status` that the error does not set itself: a short
+ * `Retry-After` on a 503.
+ *
+ * @example
+ * ```ts
+ * import { refusalHeaders } from "./errors.ts";
+ * console.log(refusalHeaders(503)); // { "retry-after": "1" }
+ * console.log(refusalHeaders(400)); // undefined
+ * ```
+ */
+export function refusalHeaders(status: number): Readonly<Record<string, string>> | undefined {
+  return status === 503 ? { "retry-after": String(UNAVAILABLE_RETRY_AFTER_SECONDS) } : undefined;
+}
+
 /** Most document problems one error answer lists. */
 const MAX_ANSWER_ISSUES = 20;
 
@@ -40,7 +63,7 @@ const MAX_ANSWER_ISSUES = 20;
 const CONFLICT_NAMES = new Set(["StaleTransitionError", "ConflictError"]);
 
 /**
- * The status, body and extra headers (`retry-after` for a 429) for `error`; the reason of an
+ * The status, body and extra headers (`retry-after` for a 429 and a 503) for `error`; the reason of an
  * unexpected error is not disclosed.
  */
 export function errorAnswer(
@@ -67,8 +90,10 @@ export function errorAnswer(
   return {
     status,
     body: { error: error.reason, ...(error.field ? { field: error.field } : {}) },
-    ...(error instanceof LookupBudgetExceededError
+    ...(error instanceof BudgetExceededError
       ? { headers: { "retry-after": String(error.retryAfterSeconds) } }
+      : status === 503
+      ? { headers: refusalHeaders(status)! }
       : {}),
   };
 }
@@ -85,7 +110,7 @@ export function statusFor(error: unknown): number {
   if (error instanceof PreconditionFailedError) return 412;
   if (error instanceof PayloadTooLargeError) return 413;
   if (error instanceof NotFoundError) return 404;
-  if (error instanceof LookupBudgetExceededError) return 429;
+  if (error instanceof BudgetExceededError) return 429;
   if (error instanceof UnavailableError) return 503;
   return 400;
 }

@@ -20,10 +20,11 @@ import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
-import { errorAnswer } from "./errors.ts";
+import { errorAnswer, refusalHeaders } from "./errors.ts";
 import { EncodedJson } from "./encoded_json.ts";
 import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
+import type { RequestBudget } from "./request_budget.ts";
 import {
   type ApiHandler,
   type IncomingRequest,
@@ -59,6 +60,11 @@ export interface Route {
   readonly method: "GET" | "POST";
   /** Exact path, e.g. `/attest`. */
   readonly path: string;
+  /**
+   * Whether each request costs a token of its client's {@link HandlerOptions.requestBudget}
+   * (requests that make the Coordinator sign or check signatures before anyone is authenticated).
+   */
+  readonly budgeted?: boolean;
   /** Handles one request; throws typed errors for refusals. */
   handle(request: ApiRequest): Promise<ApiAnswer> | ApiAnswer;
 }
@@ -86,6 +92,11 @@ interface HandlerOptions {
   readonly logger: Logger;
   /** Latency and failure metrics. */
   readonly metrics: CoordinatorMetrics;
+  /**
+   * The per-client budget that {@link Route.budgeted} routes are charged to, by client address,
+   * before their body is read (none when absent).
+   */
+  readonly requestBudget?: RequestBudget;
 }
 
 /**
@@ -194,7 +205,7 @@ interface Outcome {
 
 /** An API handler serving `routes` as JSON with limits, errors, metrics and access logs. */
 export function createRequestHandler(options: HandlerOptions): ApiHandler {
-  const { api, routes, limits, logger, metrics } = options;
+  const { api, routes, limits, logger, metrics, requestBudget } = options;
   const record = (
     method: string,
     path: string,
@@ -220,6 +231,7 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
   const answer = async (request: IncomingRequest, route: Route | undefined): Promise<Outcome> => {
     try {
       if (!route) throw new NotFoundError("path", `no ${request.method} ${request.path}`);
+      if (route.budgeted) requestBudget?.charge(request.clientAddress ?? "", route.path);
       const body = parseBody(await request.body(limits.maxBodyBytes), limits.jsonShape);
       const result = await route.handle({ body, clientAddress: request.clientAddress });
       return { status: result.status ?? 200, body: result.body };
@@ -259,7 +271,7 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
         { status, body, reason: field ? `${field}: ${error}` : error },
         performance.now(),
       );
-      return encodeBody(status, body);
+      return encodeBody(status, body, refusalHeaders(status));
     },
     connectionClosed: (reason) => metrics.connectionsClosed.inc({ api, reason }),
   };

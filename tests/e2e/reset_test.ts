@@ -18,6 +18,7 @@ import {
 } from "../../protocol/signatures.ts";
 import { createWorkspace, runCli, runInitializerProcess, startCoordinator } from "./harness.ts";
 import { listTree } from "../helpers/list_tree.ts";
+import { moveEarlierDeploymentAside } from "../helpers/start_over.ts";
 
 /** A P-384 key the attacker owns, as a workload owner key file and its public hex. */
 async function attackerKey(): Promise<{ pem: string; publicHex: string }> {
@@ -118,6 +119,8 @@ Deno.test({
         await Deno.remove(history, { recursive: true });
         coordinator = await startCoordinator(ws);
         await Deno.writeFile(`${ws.dir}/manifest.json`, d.manifest());
+        // The owner starts over deliberately: set refuses while the old deployment's files stay.
+        await moveEarlierDeploymentAside(ws.dir);
         const set = await runCli(ws, ["set", "-c", coordinator.userAddress, ws.yamlPath]);
         assert.equal(set.code, 0, set.stderr);
         const pod = await runInitializerProcess(ws, coordinator, web, `${ws.dir}/pod-owner`);

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { ParseError, VerificationError } from "../../../util/errors/mod.ts";
+import { ParseError, UnavailableError, VerificationError } from "../../../util/errors/mod.ts";
 import {
   CoordinatorBadRequestError,
   CoordinatorRejectedError,
@@ -278,6 +278,29 @@ Deno.test("a spent vendor lookup budget is answered 429 with Retry-After and log
     const logged = lines.slice(before).filter((l) => /"status":429/.test(l));
     assert.equal(logged.length, 1, lines.slice(before).join("\n"));
     assert.match(logged[0]!, /"level":"warn"/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a 503 (the Coordinator unavailable for a moment) carries a short Retry-After", async () => {
+  // Before: 503 without Retry-After, so clients retried at once.
+  const { server } = await start([{
+    method: "POST",
+    path: "/busy",
+    handle: () => {
+      throw new UnavailableError("collateral", "16 vendor lookups in flight: try again");
+    },
+  }]);
+  const tls = await import("node:tls");
+  try {
+    const socket = tls.connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false });
+    await new Promise((r) => socket.once("secureConnect", r));
+    socket.write("POST /busy HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}");
+    const refused = await readAnswer(socket);
+    assert.match(refused, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assert.match(refused, /\r\nretry-after: 1\r\n/);
+    assert.match(refused, /"field":"collateral"/);
   } finally {
     await server.close();
   }

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { ParseError } from "../../util/errors/mod.ts";
+import { createImageResolver, type ImageResolverOptions } from "../../oci/resolver.ts";
+import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
+import {
+  checkDeclaredLayerSizes,
+  DEFAULT_IMAGE_SIZE_LIMITS,
+  ImageSizeLimitError,
+} from "../../oci/size_limits.ts";
+import { exitCodeFor } from "../../cli/exit_codes.ts";
+import {
+  blobDataPath,
+  pushTestImage,
+  startRegistry,
+  type TestRegistry,
+} from "../../testing/registry/registry.ts";
+
+const PASSWD = "root:x:0:0:root:/root:/bin/sh\n";
+const MiB = 1024 * 1024;
+/** 4 MiB of zeros: a few KiB of gzip (a ~1000x bomb in miniature). */
+const ZEROS = new Uint8Array(4 * MiB);
+
+async function withRegistry(fn: (registry: TestRegistry, dir: string) => Promise<void>) {
+  const registry = await startRegistry();
+  const dir = await Deno.makeTempDir({ prefix: "contrast-size-limits-" });
+  try {
+    await fn(registry, dir);
+  } finally {
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function resolve(
+  registry: TestRegistry,
+  cacheDir: string,
+  reference: string,
+  options: Partial<ImageResolverOptions> = {},
+) {
+  return createImageResolver({
+    cacheDir,
+    cacheKey: ephemeralImageCacheKey(),
+    insecureRegistries: [registry.host],
+    progress: false,
+    dockerConfigPath: `${cacheDir}/no-docker-config.json`,
+    ...options,
+  }).resolve(`${registry.host}/${reference}`);
+}
+
+/** The files left in the resolver's spool folder (none when it was never made). */
+function spooled(cacheDir: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${cacheDir}/tmp`)].map((e) => e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+Deno.test("a layer decompressing beyond the layer bound is refused, in memory and spooled", async () => {
+  await withRegistry(async (registry, dir) => {
+    const pushed = await pushTestImage(registry, "bomb", "v1", {
+      layers: [{ files: { "etc/passwd": PASSWD } }, { files: { "zeros": ZEROS } }],
+    });
+    const bomb = pushed.artifact.images[0]!.layers[1]!.descriptor;
+    assert.ok(bomb.size < 64 * 1024, `the bomb is small compressed (${bomb.size} bytes)`);
+    const sizeLimits = { maxLayerBytes: 1 * MiB };
+    for (const maxInMemoryLayerBytes of [64 * MiB, 0]) {
+      const cacheDir = `${dir}/${maxInMemoryLayerBytes}`;
+      const error = await resolve(registry, cacheDir, "bomb:v1", {
+        sizeLimits,
+        maxInMemoryLayerBytes,
+      }).catch((e) => e);
+      assert.ok(error instanceof ImageSizeLimitError, String(error));
+      assert.ok(error instanceof ParseError);
+      assert.equal(exitCodeFor(error), 2);
+      assert.equal(error.limit, "maxLayerBytes");
+      assert.equal(error.limitBytes, MiB);
+      assert.match(
+        error.message,
+        new RegExp(`^image ${registry.host}/bomb:v1 layer ${bomb.digest}`),
+      );
+      assert.match(
+        error.message,
+        /the layer decompresses to more than 1 MiB \(1048576 bytes\).*--max-layer-size/,
+      );
+      assert.deepEqual(spooled(cacheDir), [], "no spool file left");
+    }
+    // Within the bound (the default, or a raised one) the same image resolves.
+    const image = await resolve(registry, `${dir}/ok`, "bomb:v1", {
+      sizeLimits: { maxLayerBytes: 8 * MiB },
+    });
+    assert.equal(image.passwd, PASSWD);
+    assert.equal((await resolve(registry, `${dir}/default`, "bomb:v1")).passwd, PASSWD);
+  });
+});
+
+Deno.test("an image whose layers together decompress beyond the image bound is refused", async () => {
+  await withRegistry(async (registry, dir) => {
+    const pushed = await pushTestImage(registry, "many", "v1", {
+      layers: [
+        { files: { "etc/passwd": PASSWD } },
+        { files: { "a": ZEROS } },
+        { files: { "b": ZEROS } },
+      ],
+    });
+    const third = pushed.artifact.images[0]!.layers[2]!.descriptor;
+    const error = await resolve(registry, dir, "many:v1", {
+      sizeLimits: { maxLayerBytes: 5 * MiB, maxImageBytes: 6 * MiB },
+      maxInMemoryLayerBytes: 0,
+    }).catch((e) => e);
+    assert.ok(error instanceof ImageSizeLimitError, String(error));
+    assert.equal(error.limit, "maxImageBytes");
+    assert.match(error.message, new RegExp(`layer ${third.digest}: the image's layers together`));
+    assert.match(error.message, /--max-image-size/);
+    assert.deepEqual(spooled(dir), [], "no spool file left");
+    const image = await resolve(registry, `${dir}/ok`, "many:v1", {
+      sizeLimits: { maxLayerBytes: 5 * MiB, maxImageBytes: 9 * MiB },
+    });
+    assert.equal(image.passwd, PASSWD);
+  });
+});
+
+Deno.test("layer sizes declared beyond the bounds are refused before anything is downloaded", async () => {
+  await withRegistry(async (registry, dir) => {
+    const pushed = await pushTestImage(registry, "declared", "v1", {
+      layers: [{ files: { "etc/passwd": PASSWD } }, { files: { "etc/group": "root:x:0:\n" } }],
+    });
+    const [first, second] = pushed.artifact.images[0]!.layers.map((l) => l.descriptor);
+    // Nothing is downloaded: without the blobs, a download would be a 404 (exit 3), not this.
+    for (const layer of [first!, second!]) await Deno.remove(blobDataPath(registry, layer.digest));
+    const layerBound = await resolve(registry, `${dir}/1`, "declared:v1", {
+      sizeLimits: { maxLayerBytes: first!.size - 1 },
+      maxInMemoryLayerBytes: 0,
+    }).catch((e) => e);
+    assert.ok(layerBound instanceof ImageSizeLimitError, String(layerBound));
+    assert.equal(layerBound.limit, "maxLayerBytes");
+    assert.match(layerBound.message, new RegExp(`layer ${first!.digest}: the layer declares more`));
+    const imageBound = await resolve(registry, `${dir}/2`, "declared:v1", {
+      sizeLimits: { maxImageBytes: first!.size + second!.size - 1 },
+      maxInMemoryLayerBytes: 0,
+    }).catch((e) => e);
+    assert.ok(imageBound instanceof ImageSizeLimitError, String(imageBound));
+    assert.equal(imageBound.limit, "maxImageBytes");
+    assert.match(imageBound.message, new RegExp(`layer ${second!.digest}: the image's layers`));
+    assert.deepEqual(spooled(`${dir}/1`), []);
+    assert.deepEqual(spooled(`${dir}/2`), []);
+  });
+});
+
+Deno.test("declared sizes: the defaults admit large images, the bounds are inclusive", () => {
+  const field = (i: number) => `layer ${i}`;
+  const GiB = 1024 ** 3;
+  checkDeclaredLayerSizes([{ size: 8 * GiB }, { size: 8 * GiB }], DEFAULT_IMAGE_SIZE_LIMITS, field);
+  const limits = { maxLayerBytes: 10, maxImageBytes: 15 };
+  checkDeclaredLayerSizes([{ size: 10 }, { size: 5 }], limits, field);
+  assert.throws(
+    () => checkDeclaredLayerSizes([{ size: 11 }], limits, field),
+    (e: unknown) => e instanceof ImageSizeLimitError && e.field === "layer 0",
+  );
+  assert.throws(
+    () => checkDeclaredLayerSizes([{ size: 10 }, { size: 6 }], limits, field),
+    (e: unknown) => e instanceof ImageSizeLimitError && e.field === "layer 1",
+  );
+});
