@@ -201,11 +201,17 @@ export class RegistryClient {
           // A write is never re-sent elsewhere: fetch would repeat its body (the image's
           // content) to whatever origin a 307/308 names, in clear for http://.
           redirect: read ? "follow" : "manual",
-          signal: AbortSignal.timeout(timeoutMs),
+          signal: init.signal
+            ? AbortSignal.any([AbortSignal.timeout(timeoutMs), init.signal])
+            : AbortSignal.timeout(timeoutMs),
           client: this.#httpClient,
         });
       } catch (e) {
         failure = e;
+      }
+      if (init.signal?.aborted) {
+        await response?.body?.cancel();
+        throw new UnavailableError(field, "download cancelled");
       }
       if (!read && response && response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
@@ -387,7 +393,8 @@ export class RegistryClient {
   }
 
   /**
-   * Downloads a blob and checks its size and digest before returning it.
+   * Downloads a blob and checks its size and digest before returning it. `signal` cancels the
+   * download (an {@link UnavailableError}).
    *
    * @throws {VerificationError} when size or digest differ from the descriptor
    * @throws {UnavailableError} when the registry cannot be reached or has no such blob
@@ -397,9 +404,10 @@ export class RegistryClient {
     descriptor: { readonly digest: string; readonly size: number },
     field: string,
     progress?: BlobProgress,
+    signal?: AbortSignal,
   ): Promise<Uint8Array> {
     const expected = parseDigest(descriptor.digest, field);
-    const response = await this.#blobResponse(location, expected.text, field);
+    const response = await this.#blobResponse(location, expected.text, field, signal);
     const bytes = await readBody(response, descriptor.size, location, field, progress);
     expectSize(bytes.length, descriptor.size, field);
     await verifyDigest(bytes, expected, field);
@@ -408,8 +416,8 @@ export class RegistryClient {
 
   /**
    * Downloads a blob into a new file at `path` (mode 0600), hashing it on the way, and checks
-   * size and digest before returning; on any failure the file is removed. For blobs too large
-   * to hold in memory.
+   * size and digest before returning; on any failure, or when `signal` cancels the download, the
+   * file is removed. For blobs too large to hold in memory.
    *
    * @throws {VerificationError} when size or digest differ from the descriptor
    * @throws {UnavailableError} when the registry cannot be reached or has no such blob
@@ -420,9 +428,10 @@ export class RegistryClient {
     path: string,
     field: string,
     progress?: BlobProgress,
+    signal?: AbortSignal,
   ): Promise<void> {
     const expected = parseDigest(descriptor.digest, field);
-    const response = await this.#blobResponse(location, expected.text, field);
+    const response = await this.#blobResponse(location, expected.text, field, signal);
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
     const writer = file.writable.getWriter();
     const hash = createSha256();
@@ -465,17 +474,21 @@ export class RegistryClient {
     }
   }
 
-  /** The successful response to `GET blobs/<digest>` (long timeout: blobs can be large). */
+  /**
+   * The successful response to `GET blobs/<digest>` (long timeout: blobs can be large); `signal`
+   * aborts the request and the reading of its body.
+   */
   async #blobResponse(
     location: RepositoryLocation,
     digest: string,
     field: string,
+    signal?: AbortSignal,
   ): Promise<Response> {
     const response = await this.#request(
       location,
       "pull",
       `blobs/${digest}`,
-      {},
+      signal ? { signal } : {},
       field,
       this.#timeoutMs * 10,
     );

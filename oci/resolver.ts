@@ -331,6 +331,7 @@ class OciImageResolver implements ImageResolver {
   /**
    * Downloads a layer and checks its digest: small layers into memory, large ones into a
    * temporary file under the cache directory (never used before the whole file is verified).
+   * `signal` cancels the download (the file is removed).
    */
   async #fetchLayer(
     client: RegistryClient,
@@ -338,9 +339,10 @@ class OciImageResolver implements ImageResolver {
     layer: Descriptor,
     field: string,
     onProgress: (received: number) => void,
+    signal?: AbortSignal,
   ): Promise<VerifiedLayer> {
     if (layer.size <= this.#deps.maxInMemoryLayerBytes) {
-      const bytes = await client.getBlob(ref, layer, field, onProgress);
+      const bytes = await client.getBlob(ref, layer, field, onProgress, signal);
       return {
         open: () => Promise.resolve(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()),
         dispose: () => Promise.resolve(),
@@ -349,7 +351,7 @@ class OciImageResolver implements ImageResolver {
     const dir = `${this.#deps.cache.dir}/tmp`;
     await Deno.mkdir(dir, { recursive: true });
     const path = `${dir}/layer-${crypto.randomUUID()}`;
-    await client.downloadBlob(ref, layer, path, field, onProgress);
+    await client.downloadBlob(ref, layer, path, field, onProgress, signal);
     return {
       open: async () => (await Deno.open(path, { read: true })).readable,
       dispose: () => Deno.remove(path).catch(() => {}),
@@ -367,6 +369,7 @@ class OciImageResolver implements ImageResolver {
     const { cache, progress } = this.#deps;
     const layers = manifest.layers;
     const received = layers.map(() => 0);
+    const prefetch = new AbortController();
     const layerField = (i: number) => `${field} layer ${layers[i]!.digest}`;
     // What the manifest declares is downloaded (and large layers spooled to disk): bound it first.
     checkDeclaredLayerSizes(layers, this.#deps.sizeLimits, layerField);
@@ -377,7 +380,7 @@ class OciImageResolver implements ImageResolver {
       this.#fetchLayer(client, ref, layers[i]!, layerField(i), (n) => {
         received[i] = n;
         progress.advance(ref.original, received.reduce((a, b) => a + b, 0));
-      });
+      }, prefetch.signal);
     // The uncompressed tar of layer i must hash to the config's diff_ids[i]; it is bounded as it
     // is read (a layer read a second time counts against the image's bound once).
     const tarStream = async (blob: VerifiedLayer, i: number, counted = true) =>
@@ -404,8 +407,12 @@ class OciImageResolver implements ImageResolver {
         }
       }
     } finally {
-      // On an error, a prefetched layer may still be on its way: release it.
-      next?.then((blob) => blob.dispose(), () => {});
+      // On an error, a prefetched layer may still be on its way: stop it and release it (its
+      // spool file is removed before the error surfaces).
+      if (next) {
+        prefetch.abort();
+        await next.then((blob) => blob.dispose(), () => {});
+      }
     }
     const read = async (path: string): Promise<string | undefined> => {
       const found = fs.lookup(path);
