@@ -100,6 +100,7 @@ import {
   summarizeProfile,
 } from "../bench/coordinator/cpu_profile.ts";
 import { type P384Signer, p384Signer } from "../seed/p384_signer.ts";
+import { mulberry32 } from "../util/random/mulberry32.ts";
 import { sustainedLevel, type SustainedLoad } from "../bench/coordinator/sustained_load.ts";
 import {
   fixedSchedule,
@@ -108,7 +109,6 @@ import {
   poissonSchedule,
   runOpenLoop,
   type ScheduleKind,
-  seededRandom,
 } from "../bench/coordinator/open_loop.ts";
 import {
   type ThreadCpu,
@@ -598,7 +598,7 @@ async function measureOpenLoop(
 ): Promise<OpenLoopSummary> {
   const rate = openLoopRate(peakPerSecond, share);
   const schedule = settings.schedule === "poisson"
-    ? poissonSchedule(rate, settings.count, seededRandom(settings.seed))
+    ? poissonSchedule(rate, settings.count, mulberry32(settings.seed))
     : fixedSchedule(rate, settings.count);
   const keys: PodKeys[] = [];
   for (let i = 0; i < settings.count; i++) keys.push(await generatePodKeys());

@@ -19,21 +19,6 @@
 /** How requests are spaced: exponential gaps (Poisson arrivals) or one fixed interval. */
 export type ScheduleKind = "poisson" | "fixed";
 
-/**
- * A deterministic pseudo-random source in [0, 1) from a 32-bit seed (mulberry32), so a schedule
- * can be reproduced.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function checkRateAndCount(perSecond: number, count: number): void {
   if (!(Number.isFinite(perSecond) && perSecond > 0)) {
     throw new RangeError(`open loop: rate ${perSecond}/s is not a positive number`);

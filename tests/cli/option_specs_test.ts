@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { EVIDENCE_OPTION_SPECS } from "../../cli/commands/evidence.ts";
 import { addOptionSpecs, type OptionSpec, parsePlainOptions } from "../../cli/option_specs.ts";
 import { runContrast, runContrastWithEnv } from "../helpers/contrast_cli.ts";
-import { prng } from "../helpers/prng.ts";
+import { mulberry32 as prng } from "../../util/random/mulberry32.ts";
 
 /** Commander's options for `args` (undefined when it rejects them), from the same specs. */
 function commanderOptions(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Document, isAlias, isMap, visit } from "yaml";
 import { YAML_OPTIONS } from "../../deploy/documents.ts";
 import { plainNode } from "../../deploy/yaml_nodes.ts";
-import { prng } from "../helpers/prng.ts";
+import { mulberry32 as prng } from "../../util/random/mulberry32.ts";
 import { describe } from "../helpers/yaml_describe.ts";
 
 /** A random JSON-like tree (with the odd value plainNode hands to the package). */

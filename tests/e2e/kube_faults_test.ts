@@ -4,7 +4,7 @@ import { CoordinatorRejectedError } from "../../atls/pinned_client.ts";
 import { encodeBase64 } from "../../util/bytes/mod.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { writeUpdateWithout } from "../../testing/simulation/update.ts";
-import { prng } from "../helpers/prng.ts";
+import { mulberry32 as prng } from "../../util/random/mulberry32.ts";
 import { type CoordinatorProcess, createWorkspace, type Workspace } from "./harness.ts";
 import {
   COORDINATOR_USER,

@@ -13,7 +13,7 @@ import { readClusterObjects, readWorkload } from "../../policy/check/pod.ts";
 import { buildRequestSequence } from "../../policy/check/request_sequence.ts";
 import { containerdMountOrder } from "../../policy/check/runtime_model.ts";
 import { mutantsOf } from "../../policy/check/mutations.ts";
-import { prng } from "../helpers/prng.ts";
+import { mulberry32 as prng } from "../../util/random/mulberry32.ts";
 import { seededRandom } from "../../policy/check/random_ids.ts";
 import { CompiledRules } from "../../rego/evaluator.ts";
 import { IMAGES, MemoryResolver, OWNER, testSettings } from "./fixtures.ts";

@@ -4,7 +4,7 @@ import { parseTdxTcbInfoResponse } from "../../../tdx/collateral/tcb_info.ts";
 import { parseQeIdentityResponse } from "../../../tdx/collateral/qe_identity.ts";
 import { encodeSgxExtensions, parseSgxExtensions } from "../../../tdx/pck/sgx_extensions.ts";
 import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
-import { prng } from "../../helpers/prng.ts";
+import { mulberry32 as prng } from "../../../util/random/mulberry32.ts";
 
 function mutate(base: Uint8Array, rand: () => number): Uint8Array {
   const int = (n: number) => Math.floor(rand() * n);

@@ -3,7 +3,7 @@ import { ParseError } from "../../../util/errors/mod.ts";
 import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { SimulatedTdxAuthority } from "../../../testing/tdx/authority.ts";
 import { conformanceAvailable, readConformance } from "../../conformance.ts";
-import { prng } from "../../helpers/prng.ts";
+import { mulberry32 as prng } from "../../../util/random/mulberry32.ts";
 
 // Offsets of length and type fields (v4 layout), where mutations are most interesting.
 const FIELDS = [0, 2, 4, 48, 50, 632, 633, 634, 635, 764, 766, 1150, 1214, 1216, 1248, 1250];

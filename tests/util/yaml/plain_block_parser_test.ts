@@ -11,7 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { parseYamlFile, YAML_OPTIONS } from "../../../deploy/documents.ts";
 import { parsePlainDocuments } from "../../../util/yaml/plain_block_parser.ts";
 import { benchDeployment } from "../../../testing/bench_workload.ts";
-import { prng } from "../../helpers/prng.ts";
+import { mulberry32 as prng } from "../../../util/random/mulberry32.ts";
 import { describe } from "../../helpers/yaml_describe.ts";
 
 /** "fast" when the reader read `text` exactly as the package does, "fallback" when it declined. */

@@ -12,7 +12,7 @@ import { generate } from "../../../deploy/generate.ts";
 import { benchDeployment } from "../../../testing/bench_workload.ts";
 import { testGenerateOptions } from "../../deploy/generate_options.ts";
 import { DECLINED, plainTreeValue } from "../../../util/yaml/plain_tree.ts";
-import { prng } from "../../helpers/prng.ts";
+import { mulberry32 as prng } from "../../../util/random/mulberry32.ts";
 
 /** Every collection node of `doc` (the contents first). */
 function collections(doc: Document): unknown[] {
