@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { withRegistry } from "../helpers/test_registry.ts";
 import {
   ParseError,
   UnavailableError,
@@ -24,20 +25,6 @@ const PASSWD = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/s
 const GROUP = "root:x:0:\napp:x:1000:\n";
 /** One workspace's image-cache key, shared by the resolvers of a test. */
 const CACHE_KEY = ephemeralImageCacheKey();
-
-async function withRegistry(
-  fn: (registry: TestRegistry, cacheDir: string) => Promise<void>,
-  options: Parameters<typeof startRegistry>[0] = {},
-): Promise<void> {
-  const registry = await startRegistry(options);
-  const cacheDir = await Deno.makeTempDir({ prefix: "contrast-oci-cache-" });
-  try {
-    await fn(registry, cacheDir);
-  } finally {
-    await registry.stop();
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-}
 
 function resolverFor(
   registry: TestRegistry,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { withRegistry } from "../helpers/test_registry.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import { createImageResolver, type ImageResolverOptions } from "../../oci/resolver.ts";
 import { ephemeralImageCacheKey } from "../../oci/cache_key.ts";
@@ -8,28 +9,12 @@ import {
   ImageSizeLimitError,
 } from "../../oci/size_limits.ts";
 import { exitCodeFor } from "../../cli/exit_codes.ts";
-import {
-  blobDataPath,
-  pushTestImage,
-  startRegistry,
-  type TestRegistry,
-} from "../../testing/registry/registry.ts";
+import { blobDataPath, pushTestImage, type TestRegistry } from "../../testing/registry/registry.ts";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\n";
 const MiB = 1024 * 1024;
 /** 4 MiB of zeros: a few KiB of gzip (a ~1000x bomb in miniature). */
 const ZEROS = new Uint8Array(4 * MiB);
-
-async function withRegistry(fn: (registry: TestRegistry, dir: string) => Promise<void>) {
-  const registry = await startRegistry();
-  const dir = await Deno.makeTempDir({ prefix: "contrast-size-limits-" });
-  try {
-    await fn(registry, dir);
-  } finally {
-    await registry.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 function resolve(
   registry: TestRegistry,
