@@ -93,6 +93,37 @@ export const BODIES_IN_FLIGHT = { user: 2, mesh: 128 } as const;
  */
 export const ANSWER_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
+/**
+ * Largest transit request body by default: a full batch (10,000 items, `kms/transit_requests.ts`)
+ * of ~400-byte items, e.g. 32-byte data keys (~100 bytes each as JSON) with room to spare, or one
+ * plaintext of ~3 MiB (base64). Transit is for keys and small secrets (bulk data: encrypt it with a
+ * data key); with 32 MiB bodies a compromised pod's unfinished bodies held 434 MiB (60
+ * connections) of a Coordinator limited to 512 MiB.
+ */
+export const DEFAULT_TRANSIT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Connection caps of the transit port, below the other ports': every connection a client keeps
+ * sending on costs memory the server cannot bound by itself (Deno 2.9.6's `node:tls` reads each
+ * connection's bytes into native buffers as fast as they come, and what it hands over is garbage
+ * until V8 collects it), so it is their number that bounds a compromised pod's flood. A pod's
+ * Vault client needs a few connections (the benchmark's 8 requests in flight, 8); further ones
+ * are closed at once, and beyond the total as many wait unread for a free slot.
+ */
+export const TRANSIT_CONNECTION_CAPS = { perAddress: 16, total: 64 } as const;
+
+/** `limits` with the transit port's lower caps. */
+function transitConnectionLimits(limits: ConnectionLimits): ConnectionLimits {
+  return {
+    ...limits,
+    maxConnections: Math.min(limits.maxConnections, TRANSIT_CONNECTION_CAPS.total),
+    maxConnectionsPerAddress: Math.min(
+      limits.maxConnectionsPerAddress,
+      TRANSIT_CONNECTION_CAPS.perAddress,
+    ),
+  };
+}
+
 /** Default service configuration (DESIGN.md ports). */
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   host: "0.0.0.0",
@@ -106,7 +137,7 @@ export const DEFAULT_SERVICE_CONFIG: ServiceConfig = {
   transit: {
     port: DEFAULT_TRANSIT_PORT,
     sans: parseTransitSans(DEFAULT_TRANSIT_SANS),
-    maxBodyBytes: 32 * 1024 * 1024,
+    maxBodyBytes: DEFAULT_TRANSIT_MAX_BODY_BYTES,
   },
 };
 
@@ -200,8 +231,7 @@ export async function startService(
           port: config.transit.port,
           sans: config.transit.sans,
           maxBodyBytes: config.transit.maxBodyBytes,
-          requestTimeoutMs: config.requestTimeoutMs,
-          limits,
+          limits: transitConnectionLimits(limits),
         },
         logger,
         metrics,

@@ -40,12 +40,28 @@ export interface IncomingRequest {
   /** Aborted when the request's deadline passed and it was answered 408 without the handler. */
   readonly signal: AbortSignal;
   /**
+   * The connection's peer, one object per connection (a key for per-connection caches): its
+   * client certificate when the server asks for one (`tls.requestCert`).
+   */
+  readonly peer: ConnectionPeer;
+  /** The body's length as the head declares it (0 without a body; `undefined` when chunked). */
+  readonly declaredBodyBytes: number | undefined;
+  /**
    * Reads the body (at most `limit` bytes).
    *
    * @throws {PayloadTooLargeError} (from `protocol/errors.ts`) naming `body` beyond `limit`
    * @throws {HttpFramingError} for malformed chunked framing
    */
   body(limit: number): Promise<Uint8Array>;
+}
+
+/** The peer of one connection. */
+export interface ConnectionPeer {
+  /**
+   * DER of the client's leaf certificate, unverified (the API verifies it), when the server asks
+   * for one and the client sent one.
+   */
+  readonly certificate?: Uint8Array;
 }
 
 /** An answer to send. */
@@ -79,7 +95,7 @@ export interface ApiHandler {
 }
 
 /** Why the layer closed or refused a connection. */
-export type ConnectionCloseReason =
+type ConnectionCloseReason =
   | ExpiryReason
   | RefusalReason
   | "tls_handshake_failed"
@@ -93,14 +109,32 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A listening TLS server whose certificate can be replaced. */
+interface RunningTlsServer extends RunningServer {
+  /** Serves `certPem` and `keyPem` to connections accepted from now on. */
+  setCredentials(credentials: TlsCredentials): void;
+}
+
+/** A TLS certificate (chain) and its key, PEM. */
+interface TlsCredentials {
+  /** The certificate chain. */
+  readonly certPem: string;
+  /** The private key. */
+  readonly keyPem: string;
+}
+
 /** Options of {@link serveHttp1}. */
 interface Http1ServerOptions {
   /** Port (0 for any free port). */
   readonly port: number;
   /** Address to bind. */
   readonly host: string;
-  /** TLS certificate and key (PEM); plain TCP without. */
-  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /**
+   * TLS certificate and key (PEM); plain TCP without. With `requestCert` every client is asked for
+   * a certificate (not verified here, nor required: handed to the API as
+   * {@link IncomingRequest.peer}).
+   */
+  readonly tls?: TlsCredentials & { readonly requestCert?: boolean };
   /** Connection bounds. */
   readonly limits: ConnectionLimits;
   /** Longest request head accepted, bytes (431 beyond). */
@@ -111,6 +145,13 @@ interface Http1ServerOptions {
    */
   readonly bodyBytesInFlight?: number;
   /**
+   * Bytes of a declared body (up to this many) that may arrive unread while the handler decides
+   * whether to read it (none when absent): for an API that authorises a caller asynchronously
+   * before reading its body, whose client sends head and body in one burst (the transit API; a
+   * 3 MiB body had its connection cut off as a flood before the caller was authorised).
+   */
+  readonly bodyAllowanceBeforeRead?: number;
+  /**
    * Bytes of answers this port is sending at once, all connections together (none when absent):
    * an answer beyond is replaced by a 503 naming `answer` and the connection closed.
    */
@@ -119,6 +160,8 @@ interface Http1ServerOptions {
 
 /** The byte budgets of one port. */
 interface PortBudgets {
+  /** See {@link Http1ServerOptions.bodyAllowanceBeforeRead}. */
+  readonly allowanceBeforeRead: number;
   /** Request bodies being received. */
   readonly bodies?: BodyBudget;
   /** Answers being sent. */
@@ -175,7 +218,8 @@ function encodeAnswer(answer: OutgoingAnswer, close: boolean, withBody: boolean)
   const head = ASCII.encode(
     `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Status"}\r\n` +
       `date: ${httpDate()}\r\ncontent-type: ${answer.contentType}\r\n` +
-      `cache-control: no-store\r\ncontent-length: ${answer.body.length}\r\n` +
+      `cache-control: no-store\r\n` +
+      (answer.status === 204 ? "" : `content-length: ${answer.body.length}\r\n`) +
       Object.entries(answer.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`)
         .join("") +
       (close ? "connection: close\r\n" : "") + "\r\n",
@@ -200,6 +244,7 @@ async function exchange(
   tracked: TrackedConnection,
   handler: ApiHandler,
   budgets: PortBudgets,
+  peer: ConnectionPeer,
 ): Promise<boolean> {
   const budget = budgets.bodies;
   let held = 0;
@@ -221,10 +266,14 @@ async function exchange(
     },
   };
   try {
-    return await answerExchange(conn, reader, head, tracked, handler, lease, budgets.answers);
+    if (budgets.allowanceBeforeRead > 0 && (head.chunked || head.contentLength !== undefined)) {
+      conn.allowBody(Math.min(budgets.allowanceBeforeRead, head.contentLength ?? Infinity));
+    }
+    return await answerExchange(conn, reader, head, tracked, handler, lease, budgets.answers, peer);
   } finally {
     // The body is given back once answered (the handler no longer holds it).
     lease.drop();
+    conn.allowBody(0);
   }
 }
 
@@ -245,6 +294,7 @@ async function answerExchange(
   handler: ApiHandler,
   lease: BodyLease,
   answers: BodyBudget | undefined,
+  peer: ConnectionPeer,
 ): Promise<boolean> {
   let bodyState: "unread" | "reading" | "read" = head.contentLength === undefined && !head.chunked
     ? "read"
@@ -261,6 +311,8 @@ async function answerExchange(
     path: head.path,
     clientAddress: tracked.address,
     signal: abandon.signal,
+    peer,
+    declaredBodyBytes: head.chunked ? undefined : head.contentLength ?? 0,
     body: async (limit) => {
       if (bodyState !== "unread") {
         if (bodyState === "read") return new Uint8Array();
@@ -338,6 +390,8 @@ async function serveConnection(
       return;
     }
     tracked.enter("head");
+    const certificate = conn.peerCertificate();
+    const peer: ConnectionPeer = certificate ? { certificate } : {};
     const reader = new ConnectionReader(conn);
     for (;;) {
       let head: RequestHead | undefined;
@@ -352,7 +406,7 @@ async function serveConnection(
       if (head === undefined) return;
       let again: boolean;
       try {
-        again = await exchange(conn, reader, head, tracked, handler, budgets);
+        again = await exchange(conn, reader, head, tracked, handler, budgets, peer);
       } catch (error) {
         // A framing error inside the body (chunked) is answered; anything else (the connection
         // closed by its deadline or the peer) just ends it.
@@ -377,12 +431,14 @@ async function serveConnection(
 export async function serveHttp1(
   options: Http1ServerOptions,
   handler: ApiHandler,
-): Promise<RunningServer> {
-  const context = options.tls
-    ? tls.createSecureContext({ cert: options.tls.certPem, key: options.tls.keyPem })
-    : undefined;
+): Promise<RunningTlsServer> {
+  const secureContext = (credentials: TlsCredentials) =>
+    tls.createSecureContext({ cert: credentials.certPem, key: credentials.keyPem });
+  let context = options.tls ? secureContext(options.tls) : undefined;
+  const requestCert = options.tls?.requestCert === true;
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
   const budgets: PortBudgets = {
+    allowanceBeforeRead: options.bodyAllowanceBeforeRead ?? 0,
     bodies: options.bodyBytesInFlight === undefined
       ? undefined
       : new BodyBudget(options.bodyBytesInFlight),
@@ -397,7 +453,12 @@ export async function serveHttp1(
   const running = new Set<Promise<void>>();
   const start = (raw: net.Socket) => (tracked: TrackedConnection) => {
     const socket = context
-      ? new tls.TLSSocket(raw, { isServer: true, secureContext: context })
+      ? new tls.TLSSocket(raw, {
+        isServer: true,
+        secureContext: context,
+        // Asked for, not required or verified here: the API decides what a certificate is worth.
+        ...(requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
+      })
       : raw;
     const conn = new StreamConnection(socket, raw);
     const served = serveConnection(conn, tracked, handler, maxHeadBytes, budgets).finally(() => {
@@ -427,6 +488,10 @@ export async function serveHttp1(
   let closing: Promise<void> | undefined;
   return {
     port: (server.address() as net.AddressInfo).port,
+    setCredentials: (credentials) => {
+      if (!context) throw new Error("a plain TCP server has no TLS credentials");
+      context = secureContext(credentials);
+    },
     close: () =>
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -10,19 +10,18 @@
  * replaced `Deno.serve`, which (2.9.6) has none of these bounds, hands out no connection and
  * never sets `TCP_NODELAY` (its answers were split into writes that waited for the client's
  * delayed ACK); the `node:https` layer before it did not enforce its `headersTimeout` and
- * `keepAliveTimeout` either. The transit API, which asks for client certificates, stays on
- * `node:https` (`transit/server.ts`).
+ * `keepAliveTimeout` either. The transit API (`transit/server.ts`) is served by the same layer, asking for client
+ * certificates.
  *
  * @module
  */
-import type http from "node:http";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import { errorAnswer, refusalHeaders } from "./errors.ts";
 import { EncodedJson } from "./encoded_json.ts";
-import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
+import { NotFoundError } from "../../protocol/errors.ts";
 import type { ConnectionLimits } from "./connection_limits.ts";
 import type { RequestBudget } from "./request_budget.ts";
 import {
@@ -97,59 +96,6 @@ interface HandlerOptions {
    * before their body is read (none when absent).
    */
   readonly requestBudget?: RequestBudget;
-}
-
-/**
- * Reads a `node:http` request body of at most `limit` bytes (413 beyond); for the transit API,
- * which stays on `node:https` for client certificates.
- *
- * @param onChunk told of every chunk's length before it is kept; what it throws ends the read
- *   (and the request) with that error: a port's {@link import("./body_budget.ts").BodyBudget}
- */
-export function readBody(
-  req: http.IncomingMessage,
-  limit: number,
-  onChunk?: (bytes: number) => void,
-): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? "0");
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(new PayloadTooLargeError("body", `larger than ${limit} bytes`));
-      return;
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    let failed = false;
-    req.on("data", (chunk: Uint8Array) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new PayloadTooLargeError("body", `larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      try {
-        onChunk?.(chunk.length);
-      } catch (error) {
-        failed = true;
-        reject(error);
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on("end", () => {
-      const all = new Uint8Array(size);
-      let o = 0;
-      for (const c of chunks) {
-        all.set(c, o);
-        o += c.length;
-      }
-      resolve(all);
-    });
-    req.on("error", reject);
-  });
 }
 
 const UTF8 = new TextEncoder();

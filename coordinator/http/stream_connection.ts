@@ -25,6 +25,8 @@ export interface ByteConnection {
   handshake(): Promise<void>;
   /** Destroys the connection; pending reads and writes fail. */
   close(): void;
+  /** DER of the peer's leaf certificate after the handshake, when it sent one (TLS only). */
+  peerCertificate(): Uint8Array | undefined;
   /**
    * Lets the peer send up to `bytes` more than the unread bound while a request body of that
    * size is being read (0 again after it): a body the API accepts is read as it arrives and must
@@ -179,6 +181,12 @@ export class StreamConnection implements ByteConnection {
         else resolve();
       });
     });
+  }
+
+  peerCertificate(): Uint8Array | undefined {
+    if (this.#socket === this.#raw) return undefined;
+    const raw = (this.#socket as tls.TLSSocket).getPeerCertificate?.(false)?.raw;
+    return raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
   }
 
   allowBody(bytes: number): void {

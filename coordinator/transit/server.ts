@@ -1,6 +1,7 @@
 /**
  * The transit KMS server: HTTPS on its own port (8200 by default, like OpenBao/Vault), asking
- * every client for a certificate (`node:https`; `Deno.serve` cannot). Its server certificate is
+ * every client for a certificate (the Coordinator's own HTTP layer, `../http/http1_server.ts`,
+ * with `requestCert`; `Deno.serve` cannot ask). Its server certificate is
  * issued by the current mesh CA to the Coordinator itself (SANs from `--transit-san`), so pods
  * verify it with the `mesh-ca.pem` (or root CA) the initializer gave them; it is re-issued after
  * every manifest update or recovery. Until a manifest is active the Coordinator's attested TLS
@@ -8,19 +9,20 @@
  *
  * @module
  */
-import https from "node:https";
-import type http from "node:http";
-import type { TLSSocket } from "node:tls";
-import type { AddressInfo } from "node:net";
 import { ParseError } from "../../util/errors/mod.ts";
 import { checkJsonShape } from "../../util/json/shape.ts";
 import { encodePem } from "../../util/bytes/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
 import { classifySan, type SubjectAltName } from "../../manifest/sans.ts";
-import { readBody } from "../http/server.ts";
-import { BodyBudget } from "../http/body_budget.ts";
 import type { ConnectionLimits } from "../http/connection_limits.ts";
-import { boundNodeHttpsServer, handshakeOptions } from "../http/node_server_bounds.ts";
+import { BodyBudget } from "../http/body_budget.ts";
+import { PayloadTooLargeError } from "../../protocol/errors.ts";
+import {
+  type ApiHandler,
+  type ConnectionPeer,
+  type OutgoingAnswer,
+  serveHttp1,
+} from "../http/http1_server.ts";
 import type { CoordinatorMetrics } from "../http/metrics.ts";
 import { authorizeTransitClient, type TransitClient } from "./authorize.ts";
 import { handleTransitRequest, transitErrorAnswer, type TransitHttpAnswer } from "./handler.ts";
@@ -68,9 +70,7 @@ interface TransitServerConfig {
   readonly sans: readonly SubjectAltName[];
   /** Largest request body in bytes. */
   readonly maxBodyBytes: number;
-  /** Time allowed per request, milliseconds. */
-  readonly requestTimeoutMs: number;
-  /** Connection bounds (handshake, head and idle deadlines; caps). */
+  /** Connection bounds (handshake, head, request and idle deadlines; caps). */
   readonly limits: ConnectionLimits;
   /** The clock. */
   readonly now?: () => Date;
@@ -109,27 +109,26 @@ async function serverCredentials(
   return { cert: leaf.pem + view.ca.intermediatePem, key: keyPem };
 }
 
-function send(res: http.ServerResponse, answer: TransitHttpAnswer, close: boolean): void {
-  if (res.headersSent || res.destroyed) return;
-  // An answer given without reading the body (a refused caller) ends the connection: what the
-  // client sends on is not read as a next request.
-  if (close) res.setHeader("connection", "close");
-  if (answer.body === undefined) {
-    res.writeHead(answer.status, { "cache-control": "no-store" });
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(answer.body);
-  res.writeHead(answer.status, {
-    "content-type": "application/json",
-    "content-length": String(new TextEncoder().encode(text).length),
-    "cache-control": "no-store",
-  });
-  res.end(text);
+const UTF8 = new TextEncoder();
+
+/** `answer` as the connection layer sends it (Vault's JSON; 204 without a body). */
+function encodeTransitAnswer(answer: TransitHttpAnswer): OutgoingAnswer {
+  return {
+    status: answer.status,
+    contentType: "application/json",
+    body: answer.body === undefined ? new Uint8Array() : UTF8.encode(JSON.stringify(answer.body)),
+  };
 }
 
 /** Largest bodies the transit port holds at once (see `../http/body_budget.ts`). */
 const TRANSIT_BODIES_IN_FLIGHT = 2;
+
+/**
+ * Answers the transit port sends at once, in bytes per largest body (an encrypt answer is about
+ * 1.4 times its body: base64 ciphertexts with nonce and tag, in Vault's envelope): beyond, a
+ * short 503 and the connection closed (a client that never reads its answers holds them).
+ */
+const TRANSIT_ANSWERS_IN_FLIGHT = 4;
 
 /**
  * Shape bound of a transit body, checked before it is parsed: at most 10,000 batch items
@@ -150,7 +149,7 @@ function parseJson(raw: Uint8Array): unknown {
 }
 
 /** Starts the transit server for `source`. */
-export function startTransitServer(
+export async function startTransitServer(
   source: TransitSource,
   config: TransitServerConfig,
   logger: Logger,
@@ -159,119 +158,127 @@ export function startTransitServer(
   const now = config.now ?? (() => new Date());
   const rings = new TransitKeyRings();
   // The caller of a connection, verified once per connection and manifest generation.
-  const callers = new WeakMap<TLSSocket, { view: TransitView; client: Promise<TransitClient> }>();
-  const authorize = (socket: TLSSocket) => (view: TransitView): Promise<TransitClient> => {
-    let entry = callers.get(socket);
+  const callers = new WeakMap<
+    ConnectionPeer,
+    { view: TransitView; client: Promise<TransitClient> }
+  >();
+  const authorize = (peer: ConnectionPeer) => (view: TransitView): Promise<TransitClient> => {
+    let entry = callers.get(peer);
     if (!entry || entry.view !== view) {
-      const der = socket.getPeerCertificate?.(false)?.raw;
-      entry = {
-        view,
-        client: authorizeTransitClient(view, der ? new Uint8Array(der) : undefined, now()),
-      };
-      callers.set(socket, entry);
+      entry = { view, client: authorizeTransitClient(view, peer.certificate, now()) };
+      callers.set(peer, entry);
     }
     return entry.client.then((client) => {
       if (now() > client.notAfter) {
-        callers.delete(socket);
+        callers.delete(peer);
         return authorizeTransitClient(view, undefined, now());
       }
       return client;
     });
   };
 
-  // Request bodies held at once, all connections together: two of the largest. A caller is
-  // authorised before its body is read, but a compromised pod holds a valid certificate: 24
-  // connections each holding 31 MiB of an unfinished body had grown a Coordinator from 102 to
-  // 1,039 MiB resident.
-  const bodies = new BodyBudget(TRANSIT_BODIES_IN_FLIGHT * config.maxBodyBytes);
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const started = performance.now();
-    const path = (req.url ?? "/").split("?")[0]!;
-    // This request's share of the port's body budget, given back once it is answered.
-    let held = 0;
-    const releaseBody = () => {
-      bodies.release(held);
-      held = 0;
-    };
-    const takeBody = (bytes: number) => {
-      try {
-        bodies.take(bytes);
-      } catch (error) {
-        releaseBody();
-        throw error;
-      }
-      held += bytes;
-    };
-    const timer = setTimeout(() => {
-      releaseBody();
-      send(res, { status: 408, body: { errors: ["request timed out"] } }, true);
-      req.destroy();
-    }, config.requestTimeoutMs);
-    let client: TransitClient | undefined;
-    let operation = "unknown";
-    let bodyRead = false;
-    const finish = (answer: TransitHttpAnswer) => {
-      clearTimeout(timer);
-      releaseBody();
-      send(res, answer, !bodyRead);
-      const seconds = (performance.now() - started) / 1000;
-      const status = String(answer.status);
-      metrics.requestSeconds.observe(seconds, { api: "transit", route: operation, status });
-      if (answer.status >= 400) {
-        metrics.failures.inc({ api: "transit", route: operation, status });
-      }
-      const reason = answer.status >= 400
-        ? (answer.body as { errors?: string[] } | undefined)?.errors?.[0]
-        : undefined;
-      logger[answer.status >= 500 ? "error" : answer.status >= 400 ? "warn" : "debug"]("transit", {
-        method: req.method,
-        operation,
-        status: answer.status,
-        policy: client?.policyDigest,
-        workloadSecretId: client?.workloadSecretId,
-        ms: Math.round(seconds * 1000),
-        reason,
-      });
-    };
-    (async () => {
-      const route = routeTransit(req.method ?? "", path);
-      operation = route.operation;
-      const answer = await handleTransitRequest({
-        view: await source.transitView(),
-        rings,
-        route,
-        readBody: async () => {
-          const raw = await readBody(req, config.maxBodyBytes, takeBody);
-          bodyRead = true;
-          return parseJson(raw);
-        },
-        authorize: authorize(req.socket as TLSSocket),
-      });
-      client = answer.client;
-      finish({ status: answer.status, body: answer.body });
-    })().catch((error: unknown) => {
-      const answer = transitErrorAnswer(error);
-      if (answer.status === 500) {
-        logger.error("transit: unexpected error", {
-          error: error instanceof Error ? error.name : String(error),
-        });
-      }
-      finish(answer);
+  const record = (
+    method: string,
+    operation: string,
+    answer: TransitHttpAnswer,
+    started: number,
+    client?: TransitClient,
+  ) => {
+    const seconds = (performance.now() - started) / 1000;
+    const status = String(answer.status);
+    metrics.requestSeconds.observe(seconds, { api: "transit", route: operation, status });
+    if (answer.status >= 400) {
+      metrics.failures.inc({ api: "transit", route: operation, status });
+    }
+    const reason = answer.status >= 400
+      ? (answer.body as { errors?: string[] } | undefined)?.errors?.[0]
+      : undefined;
+    logger[answer.status >= 500 ? "error" : answer.status >= 400 ? "warn" : "debug"]("transit", {
+      method,
+      operation,
+      status: answer.status,
+      policy: client?.policyDigest,
+      workloadSecretId: client?.workloadSecretId,
+      ms: Math.round(seconds * 1000),
+      reason,
     });
   };
 
-  const server = https.createServer({
-    cert: source.tls.certPem,
-    key: source.tls.keyPem,
-    requestCert: true,
-    rejectUnauthorized: false,
-    ...handshakeOptions(config.limits),
-  }, handler);
-  const unbound = boundNodeHttpsServer(
-    server,
-    config.limits,
-    (reason) => metrics.connectionsClosed.inc({ api: "transit", reason }),
-  );
+  // Bodies held at once, reserved at their declared length (chunked: the largest) before a byte
+  // of them is read.
+  const bodies = new BodyBudget(TRANSIT_BODIES_IN_FLIGHT * config.maxBodyBytes);
+  const api: ApiHandler = {
+    handle: async (request) => {
+      const started = performance.now();
+      let operation = "unknown";
+      let answer: TransitHttpAnswer & { client?: TransitClient };
+      let reserved = 0;
+      try {
+        const route = routeTransit(request.method, request.path);
+        operation = route.operation;
+        answer = await handleTransitRequest({
+          view: await source.transitView(),
+          rings,
+          route,
+          // Read only once the caller is authorised; a body left unread (a refused caller)
+          // closes the connection after the answer.
+          readBody: async () => {
+            const declared = request.declaredBodyBytes ?? config.maxBodyBytes;
+            if (declared > config.maxBodyBytes) {
+              throw new PayloadTooLargeError("body", `larger than ${config.maxBodyBytes} bytes`);
+            }
+            bodies.take(declared);
+            reserved = declared;
+            return parseJson(await request.body(config.maxBodyBytes));
+          },
+          authorize: authorize(request.peer),
+        });
+      } catch (error) {
+        answer = transitErrorAnswer(error);
+        if (answer.status === 500 && !request.signal.aborted) {
+          logger.error("transit: unexpected error", {
+            error: error instanceof Error ? error.name : String(error),
+          });
+        }
+      } finally {
+        bodies.release(reserved);
+      }
+      // After a 408 (answered and logged by the connection layer) nothing more is recorded.
+      if (!request.signal.aborted) {
+        record(request.method, operation, answer, started, answer.client);
+      }
+      return encodeTransitAnswer(answer);
+    },
+    refuse: (request, status, error) => {
+      const answer = { status, body: { errors: [error] } };
+      let operation = "unknown";
+      try {
+        if (request) operation = routeTransit(request.method, request.path).operation;
+      } catch {
+        // An unknown path stays "unknown".
+      }
+      record(request?.method ?? "-", operation, answer, performance.now());
+      return encodeTransitAnswer(answer);
+    },
+    connectionClosed: (reason) => metrics.connectionsClosed.inc({ api: "transit", reason }),
+  };
+
+  // The Coordinator's own HTTP layer (`../http/http1_server.ts`) with client certificates asked
+  // for: its connection bounds, strict framing, one request at a time per connection, bodies
+  // read only when the handler asks (after authorisation) and a port-wide budget of bodies being
+  // read. On `node:https` (Deno 2.9.6) a compromised pod holding unfinished bodies on 60
+  // connections had grown a Coordinator to 561 MiB resident even with a body budget, because
+  // `node:https` reads every connection's bytes ahead of the handler.
+  const server = await serveHttp1({
+    port: config.port,
+    host: config.host,
+    tls: { ...source.tls, requestCert: true },
+    limits: config.limits,
+    bodyBytesInFlight: TRANSIT_BODIES_IN_FLIGHT * config.maxBodyBytes,
+    // A client sends its body right behind the head, before the caller is authorised.
+    bodyAllowanceBeforeRead: config.maxBodyBytes,
+    answerBytesInFlight: TRANSIT_ANSWERS_IN_FLIGHT * config.maxBodyBytes,
+  }, api);
 
   // Re-issue the server certificate whenever the active state (and so the mesh CA) changes.
   let certificate: Promise<void> = Promise.resolve();
@@ -280,7 +287,8 @@ export function startTransitServer(
       try {
         const view = await source.transitView();
         if (!view) return;
-        server.setSecureContext(await serverCredentials(view, config.sans, now()));
+        const { cert, key } = await serverCredentials(view, config.sans, now());
+        server.setCredentials({ certPem: cert, keyPem: key });
       } catch (error) {
         logger.error("transit: cannot issue the server certificate", {
           reason: error instanceof Error ? error.message : String(error),
@@ -291,24 +299,12 @@ export function startTransitServer(
   const unsubscribe = source.onActivate(refresh);
   refresh();
 
-  return new Promise((resolve, reject) => {
-    server.once("error", (error) => {
+  return {
+    port: server.port,
+    certificateReady: () => certificate,
+    close: async () => {
       unsubscribe();
-      reject(error);
-    });
-    server.listen(config.port, config.host, () => {
-      server.removeAllListeners("error");
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        certificateReady: () => certificate,
-        close: () =>
-          new Promise<void>((done) => {
-            unsubscribe();
-            unbound();
-            server.close(() => done());
-            server.closeAllConnections?.();
-          }),
-      });
-    });
-  });
+      await server.close();
+    },
+  };
 }

@@ -25,6 +25,7 @@ function scripted(source: Uint8Array, piece: number, onRead: () => void): ByteCo
     handshake: () => Promise.resolve(),
     close: () => {},
     allowBody: () => {},
+    peerCertificate: () => undefined,
   };
 }
 

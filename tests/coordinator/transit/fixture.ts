@@ -8,7 +8,7 @@
  */
 import "reflect-metadata";
 import https from "node:https";
-import { encodeBase64 } from "../../../util/bytes/mod.ts";
+import { concatBytes, encodeBase64 } from "../../../util/bytes/mod.ts";
 import {
   type ClientCredentials,
   manifestWithDbSecret,
@@ -57,9 +57,7 @@ export function transitRequest(
       const chunks: Uint8Array[] = [];
       res.on("data", (c: Uint8Array) => chunks.push(c));
       res.on("end", () => {
-        const raw = new TextDecoder().decode(
-          chunks.reduce((a, c) => new Uint8Array([...a, ...c]), new Uint8Array()),
-        );
+        const raw = new TextDecoder().decode(concatBytes(...chunks));
         resolve({ status: res.statusCode ?? 0, body: raw ? JSON.parse(raw) : undefined });
       });
     });
@@ -73,10 +71,17 @@ export function b64(text: string): string {
   return encodeBase64(new TextEncoder().encode(text));
 }
 
-/** A deployment and an in-process Coordinator with the transit API, manifest set. */
-export async function transitCoordinator() {
+/**
+ * A deployment and an in-process Coordinator with the transit API, manifest set; transit bodies
+ * up to `maxBodyBytes` (default the fixture's 1 MiB).
+ */
+export async function transitCoordinator(maxBodyBytes?: number) {
   const d = await deployment();
-  const c = await inProcessCoordinator(d, { service: TRANSIT_SERVICE_CONFIG });
+  const service = maxBodyBytes === undefined ? TRANSIT_SERVICE_CONFIG : {
+    ...TRANSIT_SERVICE_CONFIG,
+    transit: { ...TRANSIT_SERVICE_CONFIG.transit!, maxBodyBytes },
+  };
+  const c = await inProcessCoordinator(d, { service });
   await c.setFirstManifest(manifestWithDbSecret(d));
   await c.service.transitReady();
   const view = async () => (await c.coordinator.transitView())!;
