@@ -21,49 +21,7 @@ import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { decodePem, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { ContrastError } from "../../util/errors/mod.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
-
-const TOOL = new URL("../../tools/tlsimpostor/", import.meta.url).pathname;
-
-/** The `go` command, on PATH or where install_tools.sh looks; undefined when there is none. */
-async function findGo(): Promise<string | undefined> {
-  for (const go of ["go", "/usr/local/go/bin/go"]) {
-    try {
-      const { success } = await new Deno.Command(go, { args: ["version"], stdout: "null" })
-        .output();
-      if (success) return go;
-    } catch {
-      // not this one
-    }
-  }
-  return undefined;
-}
-
-/** A running tlsimpostor: its address and how to stop it. */
-interface Impostor {
-  readonly address: string;
-  stop(): Promise<void>;
-}
-
-async function startImpostor(binary: string, args: string[]): Promise<Impostor> {
-  const child = new Deno.Command(binary, { args, stdin: "piped", stdout: "piped", stderr: "null" })
-    .spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`tlsimpostor exited before listening: ${text}`);
-    text += value;
-  }
-  reader.releaseLock();
-  return {
-    address: text.trim(),
-    async stop() {
-      await child.stdin.close();
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    },
-  };
-}
+import { buildImpostor, findGo, startImpostor } from "../helpers/tlsimpostor.ts";
 
 const go = await findGo();
 
@@ -74,13 +32,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withTempDir(async (dir) => {
-      const binary = `${dir}/tlsimpostor`;
-      const build = await new Deno.Command(go!, {
-        args: ["build", "-o", binary, "."],
-        cwd: TOOL,
-        env: { GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: "0" },
-      }).output();
-      assert.ok(build.success, new TextDecoder().decode(build.stderr));
+      const binary = await buildImpostor(go!, dir);
       // The shape the Coordinator serves: with an evidence extension (here a report of zeros). The
       // "other" case below shows webpki parses it, so its handshake signature is checked.
       const identity = await createAttestedTlsIdentity(await generateTlsKeyPair(), {
@@ -170,13 +122,7 @@ Deno.test({
   sanitizeOps: false,
   fn: () =>
     withTempDir(async (dir) => {
-      const binary = `${dir}/tlsimpostor`;
-      const build = await new Deno.Command(go!, {
-        args: ["build", "-o", binary, "."],
-        cwd: TOOL,
-        env: { GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: "0" },
-      }).output();
-      assert.ok(build.success, new TextDecoder().decode(build.stderr));
+      const binary = await buildImpostor(go!, dir);
       const keys = await generateTlsKeyPair();
       const identity = await createAttestedTlsIdentity(keys, undefined);
       const spkiSha256 = await sha256(identity.spki);
