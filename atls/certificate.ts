@@ -10,11 +10,12 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { ParseError } from "../util/errors/mod.ts";
+import { ParseError, VerificationError } from "../util/errors/mod.ts";
 import { encodePem } from "../util/bytes/mod.ts";
 import type { Evidence, TeePlatform } from "../evidence/types.ts";
 import { decodeOctetStringSequence, encodeOctetStringSequence } from "../x509/der.ts";
 import { Certificate } from "../x509/certificate.ts";
+import { verifySignedParts } from "../x509/signature.ts";
 
 /** Extension OID of SNP evidence in an attested TLS certificate. */
 const SNP_EVIDENCE_OID = "1.3.9901.2.1";
@@ -105,6 +106,53 @@ function parseCertificateDer(certDer: Uint8Array): Certificate {
 /** DER of the SubjectPublicKeyInfo of the certificate `certDer`. */
 export function certificateSpki(certDer: Uint8Array): Uint8Array {
   return parseCertificateDer(certDer).spki.slice();
+}
+
+/**
+ * DER of the SubjectPublicKeyInfo of the self-signed certificate `certDer`, once our own X.509
+ * code has checked that this very key signed it (strict DER, outer and signed algorithm equal).
+ *
+ * Why a TLS client needs this for a key it pins: Deno 2.9's TLS client does not check the
+ * handshake signature (TLS 1.3 CertificateVerify, TLS 1.2 ServerKeyExchange) when webpki cannot
+ * parse the server certificate (`BadDer`, `TrailingData`: deno_tls treats them as "signature
+ * valid", a fallback meant for X.509 v1 certificates). A certificate webpki refuses but our parser
+ * reads could then carry the genuine server's (public) key without the server holding it. Such a
+ * certificate cannot carry that key's own signature: the genuine server signs only certificates
+ * webpki reads (checked by `tests/atls/key_possession_test.ts`).
+ *
+ * @example Pin a server's key only if its certificate is signed by it
+ * ```ts
+ * import { selfSignedSpki } from "./certificate.ts";
+ *
+ * async function keyOf(peerCertificateDer: Uint8Array): Promise<Uint8Array> {
+ *   return await selfSignedSpki(peerCertificateDer, "coordinator.tls");
+ * }
+ * ```
+ *
+ * @throws {VerificationError} naming `field` when the certificate is unreadable or not signed by
+ *   its own key
+ */
+export async function selfSignedSpki(certDer: Uint8Array, field: string): Promise<Uint8Array> {
+  let cert: Certificate;
+  try {
+    cert = new Certificate(certDer, `${field}.certificate`);
+  } catch (cause) {
+    throw new VerificationError(
+      field,
+      `server certificate is not a DER X.509 certificate: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  try {
+    await verifySignedParts(cert, cert.publicKey, `${field}.certificate`, "its own subject key");
+  } catch (cause) {
+    throw new VerificationError(
+      field,
+      `server certificate is not signed by its own key: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return cert.spki.slice();
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   VerificationError,
 } from "../util/errors/mod.ts";
 import { constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
-import { certificateSpki } from "./certificate.ts";
+import { selfSignedSpki } from "./certificate.ts";
 import { parseRetryAfter, type RetryAfter } from "../util/http/retry_after.ts";
 
 /**
@@ -262,7 +262,10 @@ export class PinnedHttpsClient {
       const peer = socket.getPeerCertificate(true);
       if (!peer?.raw) throw new VerificationError("coordinator.tls", "server sent no certificate");
       const der = new Uint8Array(peer.raw);
-      const spkiHash = await sha256(certificateSpki(der));
+      // Not certificateSpki alone: when webpki cannot parse the certificate, Deno's TLS client
+      // skips the handshake signature check, so only the certificate's own signature shows that
+      // whoever made it holds the key (see selfSignedSpki).
+      const spkiHash = await sha256(await selfSignedSpki(der, "coordinator.tls"));
       if (this.#pinned === undefined) {
         this.#pinned = spkiHash;
         this.#certificate = der;

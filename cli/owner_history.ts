@@ -26,16 +26,19 @@ import type { AttestResponse } from "../protocol/messages.ts";
  * Coordinator has no history yet (the owner's manifest will be its first), nothing is compared.
  *
  * @param state the verified `/attest` answer
+ * @returns whether the workspace pinned the root CA: true when the file was there and equal to
+ *   the attested one, false when nothing was compared
  * @throws {VerificationError} naming `coordinator-root-ca.pem` when the root CA differs
  */
 export async function requireSameCoordinator(
   state: AttestResponse,
   workspace: string,
-): Promise<void> {
-  if (state.manifests.length === 0) return;
+): Promise<boolean> {
+  if (state.manifests.length === 0) return false;
   const rootFile = `${workspace}/coordinator-root-ca.pem`;
   const known = await readFileIfExists(rootFile);
-  if (known === undefined || new TextDecoder().decode(known) === state.rootCa) return;
+  if (known === undefined) return false;
+  if (new TextDecoder().decode(known) === state.rootCa) return true;
   throw new VerificationError(
     rootFile,
     "the Coordinator's root CA differs from this workspace's: it was started over (e.g. after " +

@@ -46,6 +46,7 @@ import {
   INGRESS_ENV,
   LIMITS_ENV,
   MEMORY_LIMIT_ENV,
+  type MeshConfig,
   type MeshLimitSettings,
   parseMeshConfig,
   parseMeshLimits,
@@ -133,6 +134,27 @@ function seconds(value: string, field: string): number {
   return n * 1000;
 }
 
+/** The `--admin-port` flag's name, in errors. */
+const ADMIN_PORT_FLAG = "--admin-port";
+
+/**
+ * The mesh configuration from the environment, with `--admin-port` (when given) in place of
+ * `EDG_ADMIN_PORT`: cross-checked as that port (an ingress or egress port is refused naming the
+ * flag); `0` (ephemeral, for tests) collides with nothing.
+ *
+ * @throws {MeshConfigError} naming the variable or the flag
+ */
+function meshConfigOf(adminPortFlag: string | undefined): MeshConfig {
+  const ephemeral = adminPortFlag === "0";
+  const config = parseMeshConfig({
+    ingress: env(INGRESS_ENV),
+    egress: env(EGRESS_ENV),
+    admin: adminPortFlag === undefined ? env(ADMIN_PORT_ENV) : ephemeral ? "" : adminPortFlag,
+    podPorts: env(POD_PORTS_ENV),
+  }, adminPortFlag === undefined ? ENV_SOURCES : { ...ENV_SOURCES, admin: ADMIN_PORT_FLAG });
+  return ephemeral ? { ...config, adminPort: 0 } : config;
+}
+
 /** Runs the proxy with `args` until a signal stops it; returns the exit code. */
 export async function meshProxyMain(
   args: string[],
@@ -160,7 +182,10 @@ export async function meshProxyMain(
       "address of the admin interface (any: every IPv4 and IPv6 address)",
       ANY_ADDRESS,
     )
-    .option("--admin-port <port>", "admin port override (0: ephemeral; default EDG_ADMIN_PORT)")
+    .option(
+      "--admin-port <port>",
+      "admin port in place of EDG_ADMIN_PORT, cross-checked like it (0: ephemeral, for tests)",
+    )
     .option(
       "--credentials-wait-seconds <n>",
       "give up when no valid credentials appear within this time",
@@ -226,16 +251,7 @@ export async function meshProxyMain(
   });
   let proxy: MeshProxy | undefined;
   try {
-    const parsed = parseMeshConfig({
-      ingress: env(INGRESS_ENV),
-      egress: env(EGRESS_ENV),
-      admin: env(ADMIN_PORT_ENV),
-      podPorts: env(POD_PORTS_ENV),
-    }, ENV_SOURCES);
-    const config = o.adminPort === undefined ? parsed : {
-      ...parsed,
-      adminPort: o.adminPort === "0" ? 0 : parsePort(o.adminPort, "admin-port"),
-    };
+    const config = meshConfigOf(o.adminPort);
     const transparent = o.transparent !== false &&
       booleanEnv("CONTRAST_MESH_TRANSPARENT", true);
     const overrides = parseResolveOverrides(o.resolve);

@@ -397,6 +397,7 @@ export function parseMeshConfig(raw: RawMeshConfig, sources: MeshConfigSources):
     listenerPort: INBOUND_PORT_BASE + i,
   }));
   const plainPorts = sorted.filter(([, m]) => m.mode === "plain").map(([p]) => p);
+  egressPortClashes(raw.egress, egress, exceptions, sources);
   return {
     ingress,
     egress,
@@ -404,6 +405,48 @@ export function parseMeshConfig(raw: RawMeshConfig, sources: MeshConfigSources):
     inbound,
     plainPorts,
   };
+}
+
+/**
+ * Refuses an egress listen port that the transparent-mode rules admit from outside the pod: a
+ * plain (`true`) ingress port or one of the proxy's inbound listener ports (the reserved range).
+ * The egress listener binds a 127.0.0.0/8 address, which the network cannot reach unless the host
+ * routes it (`route_localnet=1`), and then a packet to `127.x:<port>` passes the filter's
+ * exception for that port and reaches the egress listener, whose connections leave with the pod's
+ * mesh identity. (An egress port equal to a port the ingress terminates is harmless: that port is
+ * redirected to the proxy's own listener, whatever the destination address; the admin port is
+ * checked with the admin source named.)
+ *
+ * @throws {MeshConfigError} naming the egress entry and the port it shares
+ */
+function egressPortClashes(
+  rawEgress: string | undefined,
+  egress: readonly EgressEntry[],
+  exceptions: readonly IngressException[],
+  sources: MeshConfigSources,
+): void {
+  const texts = rawEgress === undefined ? [] : rawEgress.split("##");
+  egress.forEach((e, i) => {
+    const field = entryField(sources.egress, i, texts[i] ?? e.name);
+    const plain = exceptions.find((x) => x.disableTls && x.port === e.listenPort);
+    if (plain) {
+      throw new MeshConfigError(
+        field,
+        `listen port ${e.listenPort} is also ingress entry "${plain.name}" of ` +
+          `${sources.ingress}, which the ingress passes through in plain: the filter admits that ` +
+          `port from outside the pod, and a host that routes 127.0.0.0/8 (route_localnet) would ` +
+          `reach this egress listener through it; choose another port`,
+      );
+    }
+    if (isReserved(e.listenPort)) {
+      throw new MeshConfigError(
+        field,
+        `listen port ${e.listenPort} lies in the proxy's reserved range ` +
+          `${INBOUND_PORT_BASE}–${INBOUND_PORT_BASE + INBOUND_PORT_COUNT - 1} (its inbound ` +
+          `listeners, admitted from outside the pod); choose another port`,
+      );
+    }
+  });
 }
 
 /** What a listener does with a new connection while its handshake limit is reached. */

@@ -84,6 +84,12 @@ export interface SetResult {
   readonly written: readonly string[];
   /** How the manifest was signed; absent when the Coordinator already held it. */
   readonly signedBy?: "workload-owner-key" | "external-signature";
+  /**
+   * Whether the workspace's `coordinator-root-ca.pem` pinned the Coordinator's root CA (it held
+   * a manifest and the file equalled the attested root CA). False: trusted on first use (also a
+   * first set, whose Coordinator has no root CA to pin yet).
+   */
+  readonly rootCaPinned: boolean;
 }
 
 /**
@@ -128,17 +134,15 @@ async function externalSignature(
  * The warning for a Coordinator that already holds a manifest while the workspace pins nothing of
  * its seed (no `coordinator-root-ca.pem`): it is trusted on first use, and a Coordinator the
  * infrastructure started over on a new seed, with the owner's (public) history replayed, would be
- * accepted the same way. Undefined when the file is there (`requireSameCoordinator` compared it)
- * or the Coordinator has no manifest yet (a first `set` has no root CA to pin).
+ * accepted the same way. Undefined when the file pinned it (`requireSameCoordinator` compared
+ * it) or the Coordinator has no manifest yet (a first `set` has no root CA to pin).
  */
-async function unpinnedRootWarning(
+function unpinnedRootWarning(
   state: AttestResponse,
   workspace: string,
-): Promise<string | undefined> {
-  if (state.manifests.length === 0) return undefined;
-  if (await readInputFileIfExists(`${workspace}/coordinator-root-ca.pem`) !== undefined) {
-    return undefined;
-  }
+  rootCaPinned: boolean,
+): string | undefined {
+  if (state.manifests.length === 0 || rootCaPinned) return undefined;
   return `warning: nothing in ${workspace} pins this deployment's seed (no ` +
     `coordinator-root-ca.pem): this Coordinator already holds a manifest and is trusted on first ` +
     `use, so a Coordinator the infrastructure started over on a new seed, with the owner's history ` +
@@ -232,9 +236,9 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
       "the Coordinator needs recovery first: contrast recover",
     );
   }
-  await requireSameCoordinator(state, options.workspace);
+  const rootCaPinned = await requireSameCoordinator(state, options.workspace);
   await requireNoEarlierDeployment(state, options.workspace);
-  const unpinned = await unpinnedRootWarning(state, options.workspace);
+  const unpinned = unpinnedRootWarning(state, options.workspace, rootCaPinned);
   if (unpinned) (options.warn ?? console.error)(unpinned);
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);
   const last = state.manifests.at(-1);
@@ -249,7 +253,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     print(`✔ The Coordinator already holds this manifest (transition ${transition.slice(0, 16)}…)`);
     for (const path of written) print(`  wrote ${path}`);
     if (shares === "beside") print(`  ${keptSeedSharesNote(options.workspace)}`);
-    return { transition, first: state.manifests.length === 1, written };
+    return { transition, first: state.manifests.length === 1, written, rootCaPinned };
   }
   const previous = state.latestTransition ?? GENESIS_TRANSITION;
   const first = state.latestTransition === undefined;
@@ -287,7 +291,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   );
   for (const path of written) print(`  wrote ${path}`);
   const signedBy = external ? "external-signature" : "workload-owner-key";
-  return { transition: answer.transition, first, written, signedBy };
+  return { transition: answer.transition, first, written, signedBy, rootCaPinned };
 }
 
 /** What became of the Coordinator's stored seed-share document. */

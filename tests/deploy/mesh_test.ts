@@ -3,6 +3,10 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate, type GenerateOptions } from "../../deploy/generate.ts";
 import { MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
+import { ExitCode } from "../../cli/exit_codes.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { BARE_PODS_GENERATE_FLAGS } from "../helpers/contrast_cli.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 
@@ -50,6 +54,28 @@ Deno.test("generate refuses malformed mesh annotations, naming the annotation an
     ],
     [
       { [ING]: "a#9901#true", [ADM]: "9901" },
+      /servicemesh-admin-interface-port"\]: port 9901 is also ingress entry "a"/,
+    ],
+    [
+      // A plain port is admitted from outside the pod: an egress listener on it would be
+      // reachable where the host routes 127.0.0.0/8 (route_localnet).
+      { [ING]: "metrics#8801#true", [EGR]: "db#127.0.0.2:5432#db:5432##m#127.0.0.3:8801#m:80" },
+      /servicemesh-egress"\]: entry 2 "m#127\.0\.0\.3:8801#m:80": listen port 8801 is also ingress entry "metrics" of contrast\.edgeless\.systems\/servicemesh-ingress, which the ingress passes through in plain/,
+    ],
+    [
+      { [EGR]: "m#127.0.0.3:15150#m:80" },
+      /servicemesh-egress"\]: entry 1 "m#127\.0\.0\.3:15150#m:80": listen port 15150 lies in the proxy's reserved range 15100–15199/,
+    ],
+    [
+      { [EGR]: "m#127.0.0.3:9901#m:80", [ADM]: "9901" },
+      /servicemesh-admin-interface-port"\]: port 9901 is also the listen port of egress entry "m"/,
+    ],
+    [
+      { [EGR]: "a#127.0.0.3:80#a:80##b#127.0.0.3:80#b:80" },
+      /servicemesh-egress"\]: entry 2 "b#127\.0\.0\.3:80#b:80": listen address 127\.0\.0\.3:80 already has entry "a"/,
+    ],
+    [
+      { [ING]: "a#9901#false", [ADM]: "9901" },
       /servicemesh-admin-interface-port"\]: port 9901 is also ingress entry "a"/,
     ],
     [
@@ -106,3 +132,37 @@ Deno.test("the limits annotation reaches the sidecar as CONTRAST_MESH_LIMITS", a
   const plain = (await generate([parseYamlFile("p.yml", alone)], await options())).files[0]!.text;
   assert.ok(!plain.includes("contrast-service-mesh"), plain);
 });
+
+Deno.test("generate keeps egress ports that reach nothing from outside", async () => {
+  // 8080 is a terminated pod port (redirected to the proxy's listener whatever the destination
+  // address) and two entries share it on two addresses; 8801 is plain, but no egress uses it.
+  const egress = "a#127.0.0.2:8080#a:80##b#127.0.0.3:8080#b:80";
+  const text = pod(
+    { [ING]: "metrics#8801#true", [EGR]: egress, [ADM]: "9901" },
+    "[{containerPort: 8080}, {containerPort: 8801}]",
+  );
+  const out = (await generate([parseYamlFile("p.yml", text)], await options())).files[0]!.text;
+  const env = `name: EDG_EGRESS_PROXY_CONFIG\n          value: ${egress}`;
+  assert.ok(out.includes(env), `${env}\n---\n${out}`);
+});
+
+Deno.test("contrast generate: an egress port equal to a plain port is exit 2 naming the file and the annotation, nothing written", () =>
+  withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      pod({ [ING]: "metrics#8801#true", [EGR]: "m#127.0.0.3:8801#m:80" }),
+    );
+    const r = await runCliCaptured(
+      "generate",
+      ...BARE_PODS_GENERATE_FLAGS.filter((f) => f !== "--skip-service-mesh"),
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(r.code, ExitCode.BadInput, r.stderr);
+    assert.match(
+      r.stderr,
+      /app\.yml.*metadata\.annotations\["contrast\.edgeless\.systems\/servicemesh-egress"\]: entry 1 "m#127\.0\.0\.3:8801#m:80": listen port 8801 is also ingress entry "metrics"/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
+  }));

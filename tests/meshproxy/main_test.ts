@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { meshProxyMain } from "../../meshproxy/main.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { freePort } from "../helpers/free_port.ts";
+import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
+import { podDir } from "./helpers.ts";
 
 Deno.test("meshproxy: --help exits 0, an unknown flag exits 2 (usage error)", async () => {
   const quiet = { out: process.stdout.write, err: process.stderr.write };
@@ -41,4 +45,143 @@ Deno.test("meshproxy: a bad limit flag or CONTRAST_MESH_LIMITS exits 1 before an
     process.stdout.write = quiet.out;
     process.stderr.write = quiet.err;
   }
+});
+
+/** The mesh variables `meshProxyMain` reads, restored after `fn`. */
+const MESH_ENV = [
+  "EDG_INGRESS_PROXY_CONFIG",
+  "EDG_EGRESS_PROXY_CONFIG",
+  "EDG_ADMIN_PORT",
+  "CONTRAST_MESH_POD_PORTS",
+] as const;
+
+async function withMeshEnv<T>(
+  values: Partial<Record<(typeof MESH_ENV)[number], string>>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const before = new Map(MESH_ENV.map((k) => [k, Deno.env.get(k)]));
+  for (const k of MESH_ENV) {
+    const v = values[k];
+    if (v === undefined) Deno.env.delete(k);
+    else Deno.env.set(k, v);
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of before) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+}
+
+/** Runs the proxy with `args`; returns its exit code and the errors it logged (JSON lines). */
+async function runLogged(args: string[]): Promise<{ code: number; logged: string }> {
+  const lines: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => lines.push(a.join(" "));
+  try {
+    const code = await meshProxyMain([...args, "--log-format", "json"]);
+    const errors = lines.map((l) => JSON.parse(l)).map((l) => `${l.msg}: ${l.error ?? ""}`);
+    return { code, logged: errors.join("\n") };
+  } finally {
+    console.error = error;
+  }
+}
+
+Deno.test("meshproxy: an egress port that collides with a plain, admin or listener port exits 1 naming the variable or flag, before anything listens", async () => {
+  const base = [
+    "--no-transparent",
+    "--tls-config-dir",
+    "/nonexistent",
+    "--credentials-wait-seconds",
+    "0.01",
+  ];
+  const cases: {
+    env: Partial<Record<(typeof MESH_ENV)[number], string>>;
+    args?: string[];
+    logged: RegExp;
+  }[] = [
+    {
+      env: {
+        EDG_INGRESS_PROXY_CONFIG: "metrics#8801#true",
+        EDG_EGRESS_PROXY_CONFIG: "m#127.0.0.2:8801#m:80",
+      },
+      logged:
+        /EDG_EGRESS_PROXY_CONFIG entry 1 "m#127\.0\.0\.2:8801#m:80": listen port 8801 is also ingress entry "metrics" of EDG_INGRESS_PROXY_CONFIG/,
+    },
+    {
+      env: { EDG_EGRESS_PROXY_CONFIG: "m#127.0.0.2:15100#m:80" },
+      logged: /EDG_EGRESS_PROXY_CONFIG entry 1 .*lies in the proxy's reserved range/,
+    },
+    {
+      env: { EDG_EGRESS_PROXY_CONFIG: "m#127.0.0.2:9901#m:80", EDG_ADMIN_PORT: "9901" },
+      logged: /EDG_ADMIN_PORT: port 9901 is also the listen port of egress entry "m"/,
+    },
+    {
+      env: { EDG_EGRESS_PROXY_CONFIG: "a#127.0.0.2:80#b:1##c#127.0.0.2:80#d:1" },
+      logged: /EDG_EGRESS_PROXY_CONFIG entry 2 .*already has entry "a"/,
+    },
+    // --admin-port replaces EDG_ADMIN_PORT and is cross-checked as it (before, it was not).
+    {
+      env: { EDG_EGRESS_PROXY_CONFIG: "m#127.0.0.2:8081#m:80", EDG_ADMIN_PORT: "9901" },
+      args: ["--admin-port", "8081"],
+      logged: /--admin-port: port 8081 is also the listen port of egress entry "m"/,
+    },
+    {
+      env: { EDG_INGRESS_PROXY_CONFIG: "metrics#8801#true" },
+      args: ["--admin-port", "8801"],
+      logged: /--admin-port: port 8801 is also ingress entry "metrics" of EDG_INGRESS_PROXY_CONFIG/,
+    },
+  ];
+  for (const c of cases) {
+    const r = await withMeshEnv(c.env, () => runLogged([...base, ...(c.args ?? [])]));
+    assert.equal(r.code, 1, r.logged);
+    assert.match(r.logged, c.logged);
+    // Refused while parsing: nothing waited for credentials.
+    assert.doesNotMatch(r.logged, /credentials/);
+  }
+});
+
+Deno.test("meshproxy: a config whose egress ports reach nothing from outside starts and stops with exit 0", async () => {
+  await withTempDir(async (root) => {
+    const dir = await podDir(root, "web", await issuePod(await meshAuthority(), ["web"]));
+    const shared = freePort();
+    const plain = freePort();
+    let stop = () => {};
+    const stopped = new Promise<void>((resolve) => stop = resolve);
+    let listeners: readonly { direction: string; listen: string }[] = [];
+    const code = await withMeshEnv({
+      EDG_INGRESS_PROXY_CONFIG: `metrics#${plain}#true`,
+      // Two entries share a port on two addresses; one is a terminated pod port.
+      EDG_EGRESS_PROXY_CONFIG: `a#127.0.0.2:${shared}#a:80##b#127.0.0.3:${shared}#b:80`,
+      CONTRAST_MESH_POD_PORTS: `${shared},${plain}`,
+    }, () =>
+      meshProxyMain([
+        "--no-transparent",
+        "--tls-config-dir",
+        dir,
+        "--inbound-host",
+        "127.0.0.1",
+        "--inbound-port-base",
+        "0",
+        "--admin-host",
+        "127.0.0.1",
+        "--admin-port",
+        "0",
+        "--log-level",
+        "error",
+      ], {
+        onReady: (proxy) => {
+          listeners = proxy.listeners();
+          stop();
+        },
+        stop: stopped,
+      }));
+    assert.equal(code, 0);
+    assert.deepEqual(
+      listeners.filter((l) => l.direction === "egress").map((l) => l.listen).sort(),
+      [`127.0.0.2:${shared}`, `127.0.0.3:${shared}`],
+    );
+  });
 });

@@ -120,3 +120,76 @@ Deno.test("whole config: modes per port, listener ports, admin port excluded, cr
   );
   assert.throws(() => parseMeshConfig({ admin: "x" }, ENV_SOURCES), /EDG_ADMIN_PORT: port "x"/);
 });
+
+Deno.test("whole config: an egress listen port the filter admits from outside is refused", () => {
+  // A plain (`true`) ingress port: the filter admits it from outside, so a host routing
+  // 127.0.0.0/8 (route_localnet=1) would reach an egress listener on it. Fails before the check.
+  assert.throws(
+    () =>
+      parseMeshConfig({
+        ingress: "metrics#8801#true",
+        egress: "db#127.0.0.2:5432#db:5432##m#127.0.0.3:8801#m:80",
+        podPorts: "8080",
+      }, ENV_SOURCES),
+    (e: unknown) => {
+      assert.ok(e instanceof MeshConfigError);
+      assert.equal(e.field, 'EDG_EGRESS_PROXY_CONFIG entry 2 "m#127.0.0.3:8801#m:80"');
+      assert.match(
+        e.message,
+        /listen port 8801 is also ingress entry "metrics" of EDG_INGRESS_PROXY_CONFIG, which the ingress passes through in plain/,
+      );
+      return true;
+    },
+  );
+  // A port of the proxy's inbound listeners (the reserved range, admitted from outside).
+  for (const port of [INBOUND_PORT_BASE, INBOUND_PORT_BASE + 99]) {
+    assert.throws(
+      () => parseMeshConfig({ egress: `a#127.0.0.2:${port}#b:1`, podPorts: "8080" }, ENV_SOURCES),
+      new RegExp(
+        `^MeshConfigError: EDG_EGRESS_PROXY_CONFIG entry 1 "a#127\\.0\\.0\\.2:${port}#b:1": listen port ${port} ` +
+          "lies in the proxy's reserved range 15100–15199",
+      ),
+    );
+  }
+  // The admin port (checked with the admin source named) and a second egress entry on the same
+  // address, in the whole config as in the egress parser.
+  assert.throws(
+    () => parseMeshConfig({ egress: "a#127.0.0.2:9901#b:1", admin: "9901" }, ENV_SOURCES),
+    /^MeshConfigError: EDG_ADMIN_PORT: port 9901 is also the listen port of egress entry "a"/,
+  );
+  assert.throws(
+    () => parseMeshConfig({ egress: "a#127.0.0.2:80#b:1##c#127.0.0.2:80#d:1" }, ENV_SOURCES),
+    /^MeshConfigError: EDG_EGRESS_PROXY_CONFIG entry 2 "c#127\.0\.0\.2:80#d:1": listen address 127\.0\.0\.2:80 already has entry "a"/,
+  );
+  // The admin port and a plain or TLS ingress entry.
+  for (const ingress of ["a#9901#true", "a#9901#false"]) {
+    assert.throws(
+      () => parseMeshConfig({ ingress, admin: "9901" }, ENV_SOURCES),
+      /^MeshConfigError: EDG_ADMIN_PORT: port 9901 is also ingress entry "a" of EDG_INGRESS_PROXY_CONFIG/,
+    );
+  }
+});
+
+Deno.test("whole config: egress ports that reach nothing from outside still pass", () => {
+  const c = parseMeshConfig({
+    // 8080 is terminated (redirected to the proxy's listener whatever the destination address),
+    // 8443 is TLS without a client certificate (also redirected); two egress entries share a port
+    // on two addresses (emojivoto's web does that).
+    ingress: "web#8443#false##metrics#8801#true",
+    egress: "a#127.0.0.2:8080#a:80##b#127.0.0.3:8080#b:80##c#127.0.0.4:8443#c:80",
+    admin: "9901",
+    podPorts: "8080,8443,8801",
+  }, ENV_SOURCES);
+  assert.deepEqual(c.egress.map((e) => `${e.listenHost}:${e.listenPort}`), [
+    "127.0.0.2:8080",
+    "127.0.0.3:8080",
+    "127.0.0.4:8443",
+  ]);
+  assert.deepEqual(c.plainPorts, [8801]);
+  // With ingress DISABLED there are no exceptions (and no rules): the port is nobody's.
+  const disabled = parseMeshConfig(
+    { ingress: "DISABLED", egress: "m#127.0.0.2:8801#m:80" },
+    ENV_SOURCES,
+  );
+  assert.equal(disabled.egress.length, 1);
+});
