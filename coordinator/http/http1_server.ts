@@ -145,12 +145,13 @@ interface Http1ServerOptions {
    */
   readonly bodyBytesInFlight?: number;
   /**
-   * Bytes of a declared body (up to this many) that may arrive unread while the handler decides
-   * whether to read it (none when absent): for an API that authorises a caller asynchronously
-   * before reading its body, whose client sends head and body in one burst (the transit API; a
-   * 3 MiB body had its connection cut off as a flood before the caller was authorised).
+   * Bytes of a declared body (up to `perBody`) that may arrive unread while the handler decides
+   * whether to read it, at most `inAll` for all connections together (beyond, a connection gets
+   * none; none at all when absent): for an API that authorises a caller asynchronously before
+   * reading its body, whose client sends head and body in one burst (the transit API; a 3.9 MiB
+   * body had its connection cut off as a flood before the caller was authorised).
    */
-  readonly bodyAllowanceBeforeRead?: number;
+  readonly bodyAllowanceBeforeRead?: { readonly perBody: number; readonly inAll: number };
   /**
    * Bytes of answers this port is sending at once, all connections together (none when absent):
    * an answer beyond is replaced by a 503 naming `answer` and the connection closed.
@@ -160,8 +161,8 @@ interface Http1ServerOptions {
 
 /** The byte budgets of one port. */
 interface PortBudgets {
-  /** See {@link Http1ServerOptions.bodyAllowanceBeforeRead}. */
-  readonly allowanceBeforeRead: number;
+  /** Bodies' bytes allowed unread before the handler reads them (see {@link exchange}). */
+  readonly beforeRead?: { readonly perBody: number; readonly inAll: BodyBudget };
   /** Request bodies being received. */
   readonly bodies?: BodyBudget;
   /** Answers being sent. */
@@ -265,14 +266,21 @@ async function exchange(
       held = 0;
     },
   };
+  const before = budgets.beforeRead;
+  let allowed = 0;
   try {
-    if (budgets.allowanceBeforeRead > 0 && (head.chunked || head.contentLength !== undefined)) {
-      conn.allowBody(Math.min(budgets.allowanceBeforeRead, head.contentLength ?? Infinity));
+    if (before && (head.chunked || head.contentLength !== undefined)) {
+      const wanted = Math.min(before.perBody, head.contentLength ?? before.perBody);
+      if (before.inAll.tryTake(wanted)) {
+        allowed = wanted;
+        conn.allowBody(wanted);
+      }
     }
     return await answerExchange(conn, reader, head, tracked, handler, lease, budgets.answers, peer);
   } finally {
     // The body is given back once answered (the handler no longer holds it).
     lease.drop();
+    before?.inAll.release(allowed);
     conn.allowBody(0);
   }
 }
@@ -438,7 +446,14 @@ export async function serveHttp1(
   const requestCert = options.tls?.requestCert === true;
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
   const budgets: PortBudgets = {
-    allowanceBeforeRead: options.bodyAllowanceBeforeRead ?? 0,
+    ...(options.bodyAllowanceBeforeRead
+      ? {
+        beforeRead: {
+          perBody: options.bodyAllowanceBeforeRead.perBody,
+          inAll: new BodyBudget(options.bodyAllowanceBeforeRead.inAll),
+        },
+      }
+      : {}),
     bodies: options.bodyBytesInFlight === undefined
       ? undefined
       : new BodyBudget(options.bodyBytesInFlight),

@@ -275,8 +275,13 @@ export async function startTransitServer(
     tls: { ...source.tls, requestCert: true },
     limits: config.limits,
     bodyBytesInFlight: TRANSIT_BODIES_IN_FLIGHT * config.maxBodyBytes,
-    // A client sends its body right behind the head, before the caller is authorised.
-    bodyAllowanceBeforeRead: config.maxBodyBytes,
+    // A client sends its body right behind the head, before the caller is authorised: as much
+    // as the body budget may be allowed unread meanwhile (a flood of connections each sending a
+    // body before it is refused holds at most this much more than their 1 MiB each).
+    bodyAllowanceBeforeRead: {
+      perBody: config.maxBodyBytes,
+      inAll: TRANSIT_BODIES_IN_FLIGHT * config.maxBodyBytes,
+    },
     answerBytesInFlight: TRANSIT_ANSWERS_IN_FLIGHT * config.maxBodyBytes,
   }, api);
 
