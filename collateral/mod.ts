@@ -35,4 +35,6 @@ export {
   VendorLookupBudget,
   type VendorLookupBudgetOptions,
 } from "./lookup_budget.ts";
+// The base class of LookupBudgetExceededError, public with it.
+export { BudgetExceededError } from "../util/rate/client_buckets.ts";
 export { CRL_GET_OPTIONS, PCS_JSON_GET_OPTIONS } from "./expiry.ts";
