@@ -39,7 +39,8 @@ import {
   type RecoverRequestJson,
 } from "../protocol/messages.ts";
 import { certificateSpki } from "./certificate.ts";
-import { CoordinatorBadRequestError, PinnedHttpsClient } from "./pinned_client.ts";
+import { CoordinatorBadRequestError } from "./coordinator_answers.ts";
+import { PinnedHttpsClient } from "./pinned_client.ts";
 import { parseEvidenceStructure, readUntrusted } from "./untrusted_answer.ts";
 import { coordinatorReportData, NONCE_LENGTH } from "../protocol/report_data.ts";
 

@@ -24,7 +24,20 @@ import {
 } from "../util/errors/mod.ts";
 import { constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
 import { selfSignedSpki } from "./certificate.ts";
-import { parseRetryAfter, type RetryAfter } from "../util/http/retry_after.ts";
+import { parseRetryAfter } from "../util/http/retry_after.ts";
+import {
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  CoordinatorUnavailableError,
+} from "./coordinator_answers.ts";
+
+// Defined apart (see coordinator_answers.ts), exported here too: the errors this client throws.
+export {
+  type CoordinatorAnswer,
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  CoordinatorUnavailableError,
+} from "./coordinator_answers.ts";
 
 /**
  * How long an idle connection is reused, ms: well below the 5 s after which a `node:http(s)`
@@ -71,50 +84,6 @@ export function parseHostPort(address: string, field = "coordinator"): HostPort 
   const port = Number(m[3]);
   if (port < 1 || port > 65535) throw new ParseError(field, `port ${port} out of range`);
   return { host: (m[1] ?? m[2])!, port };
-}
-
-/** The Coordinator answered with an error status; `status` is the HTTP status. */
-export interface CoordinatorAnswer {
-  /** HTTP status code. */
-  readonly status: number;
-}
-
-/** The Coordinator refused the request as malformed (400). */
-export class CoordinatorBadRequestError extends ParseError implements CoordinatorAnswer {
-  /** HTTP status code. */
-  readonly status: number;
-  constructor(status: number, field: string, reason: string) {
-    super(field, reason);
-    this.status = status;
-  }
-}
-
-/** The Coordinator refused the request (401, 403, 409, …). */
-export class CoordinatorRejectedError extends VerificationError implements CoordinatorAnswer {
-  /** HTTP status code. */
-  readonly status: number;
-  constructor(status: number, field: string, reason: string) {
-    super(field, reason);
-    this.status = status;
-  }
-}
-
-/**
- * The Coordinator cannot serve the request now: 412 (no manifest / recovery), 429 (this client's
- * budget of uncached vendor lookups is spent), 5xx (e.g. 503: its vendor lookups at once are all
- * taken). Retrying later may succeed; `retryAfter` is the answer's `Retry-After` header when it
- * had a readable one (an unreadable one is dropped).
- */
-export class CoordinatorUnavailableError extends UnavailableError implements CoordinatorAnswer {
-  /** HTTP status code. */
-  readonly status: number;
-  /** The answer's `Retry-After`, parsed; undefined when absent or unreadable. */
-  readonly retryAfter?: RetryAfter;
-  constructor(status: number, field: string, reason: string, retryAfter?: RetryAfter) {
-    super(field, reason);
-    this.status = status;
-    if (retryAfter !== undefined) this.retryAfter = retryAfter;
-  }
 }
 
 /**

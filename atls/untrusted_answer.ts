@@ -10,7 +10,7 @@
  */
 import { InvalidDocumentError, ParseError, VerificationError } from "../util/errors/mod.ts";
 import type { Evidence } from "../evidence/types.ts";
-import { CoordinatorBadRequestError } from "./pinned_client.ts";
+import { CoordinatorBadRequestError } from "./coordinator_answers.ts";
 import { CERT_TABLE_GUIDS, parseCertTable } from "../snp/abi/cert_table.ts";
 import { parseSnpReport } from "../snp/abi/report.ts";
 import { parseTdxQuote } from "../tdx/quote/parse_quote.ts";

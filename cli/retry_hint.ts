@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { CoordinatorUnavailableError } from "../atls/pinned_client.ts";
+import { CoordinatorUnavailableError } from "../atls/coordinator_answers.ts";
 import { describeRetryAfter, retryAfterWaitMs } from "../util/http/retry_after.ts";
 
 /** The statuses that mean "busy, try again". */

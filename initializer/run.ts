@@ -11,7 +11,10 @@
  * @module
  */
 import { ContrastError, ParseError } from "../util/errors/mod.ts";
-import { CoordinatorBadRequestError, CoordinatorUnavailableError } from "../atls/pinned_client.ts";
+import {
+  CoordinatorBadRequestError,
+  CoordinatorUnavailableError,
+} from "../atls/coordinator_answers.ts";
 import { backoffDelay } from "../collateral/retry.ts";
 import { describeRetryAfter, retryAfterWaitMs } from "../util/http/retry_after.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
