@@ -493,18 +493,19 @@ async function verifyLink(
   name: string,
   cache: ChainCache | undefined,
 ): Promise<void> {
-  const key = cache ? await signatureKey(cert.fingerprint(), issuer) : "";
-  if (cache?.hasSignature(key)) return;
-  try {
-    await verifySignedParts(cert, issuer.publicKey, name, () => `"${issuer.subject}"`);
-  } catch (e) {
-    if (e instanceof VerificationError && !e.field.startsWith(name)) {
-      throw new VerificationError(name, e.message, { cause: e });
+  const verify = async () => {
+    try {
+      await verifySignedParts(cert, issuer.publicKey, name, () => `"${issuer.subject}"`);
+    } catch (e) {
+      if (e instanceof VerificationError && !e.field.startsWith(name)) {
+        throw new VerificationError(name, e.message, { cause: e });
+      }
+      if (e instanceof VerificationError) throw e;
+      throw new VerificationError(name, `cannot check the signature: ${String(e)}`, { cause: e });
     }
-    if (e instanceof VerificationError) throw e;
-    throw new VerificationError(name, `cannot check the signature: ${String(e)}`, { cause: e });
-  }
-  cache?.storeSignature(key);
+  };
+  if (!cache) return await verify();
+  await cache.verifySignatureOnce(await signatureKey(cert.fingerprint(), issuer), verify);
 }
 
 /** {@link verifyCrl}, skipping the signature when the cache has seen it verified. */
@@ -517,10 +518,10 @@ async function verifyCrlCached(
 ): Promise<void> {
   if (!cache) return verifyCrl(crl, issuer, now, field);
   const key = await signatureKey(sha256(crl.der).then(encodeHex), issuer);
-  // The signature part is skipped only when this exact CRL verified with this exact key before.
-  if (cache.hasSignature(key)) return checkCrlExceptSignature(crl, issuer, now, field);
-  await verifyCrl(crl, issuer, now, field);
-  cache.storeSignature(key);
+  // The signature part is skipped only when this exact CRL verified with this exact key (before,
+  // or in a check under way that succeeded).
+  const ran = await cache.verifySignatureOnce(key, () => verifyCrl(crl, issuer, now, field));
+  if (!ran) checkCrlExceptSignature(crl, issuer, now, field);
 }
 
 /** The cache key of a chain verification: every input that can change its result except `now`. */

@@ -72,6 +72,7 @@ export class ChainCache {
   readonly #chains = new Map<string, CachedChain<unknown>>();
   readonly #signatures = new Map<string, true>();
   readonly #pending = new Map<string, Promise<unknown>>();
+  readonly #pendingSignatures = new Map<string, Promise<void>>();
   readonly #maxChains: number;
   readonly #maxSignatures: number;
   #hits = 0;
@@ -128,6 +129,29 @@ export class ChainCache {
     return true;
   }
 
+  /**
+   * Checks the signature identified by `key` with `verify` unless it verified before or is being
+   * verified right now (two chains sharing a link, checked at once): then waits for that check and
+   * takes its success; its failure is not shared, `verify` runs afresh (its error names this
+   * caller's field). True when `verify` ran here. Stores the signature when `verify` succeeds.
+   *
+   * @throws whatever `verify` throws
+   */
+  async verifySignatureOnce(key: string, verify: () => Promise<void>): Promise<boolean> {
+    if (this.hasSignature(key)) return false;
+    const pending = this.#pendingSignatures.get(key);
+    if (pending !== undefined && await pending.then(() => true, () => false)) return false;
+    const work = verify();
+    this.#pendingSignatures.set(key, work);
+    try {
+      await work;
+    } finally {
+      if (this.#pendingSignatures.get(key) === work) this.#pendingSignatures.delete(key);
+    }
+    this.storeSignature(key);
+    return true;
+  }
+
   /** Remembers that the signature identified by `key` verified. */
   storeSignature(key: string): void {
     this.#signatures.set(key, true);
@@ -155,6 +179,7 @@ export class ChainCache {
   clear(): void {
     this.#chains.clear();
     this.#signatures.clear();
+    this.#pendingSignatures.clear();
   }
 }
 

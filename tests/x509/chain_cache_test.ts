@@ -46,3 +46,41 @@ Deno.test("a pending verification is tracked until it settles, also when it fail
   await Promise.resolve();
   assert.equal(cache.pendingChain("k"), undefined);
 });
+
+Deno.test("a signature under check is checked once for concurrent callers", async () => {
+  const cache = new ChainCache();
+  let runs = 0;
+  let finish!: () => void;
+  const verify = () => {
+    runs++;
+    return new Promise<void>((resolve) => (finish = resolve));
+  };
+  const first = cache.verifySignatureOnce("s", verify);
+  const second = cache.verifySignatureOnce("s", verify);
+  await Promise.resolve();
+  finish();
+  assert.deepEqual(await Promise.all([first, second]), [true, false]);
+  assert.equal(runs, 1);
+  assert.ok(cache.hasSignature("s"));
+  assert.equal(await cache.verifySignatureOnce("s", verify), false); // remembered
+  assert.equal(runs, 1);
+});
+
+Deno.test("a failed signature check is not shared: the waiter checks afresh", async () => {
+  const cache = new ChainCache();
+  let fail!: (e: Error) => void;
+  const first = cache.verifySignatureOnce(
+    "s",
+    () => new Promise<void>((_, reject) => (fail = reject)),
+  );
+  let secondRan = false;
+  const second = cache.verifySignatureOnce("s", () => {
+    secondRan = true;
+    return Promise.reject(new Error("second caller's own error"));
+  });
+  fail(new Error("bad signature"));
+  await assert.rejects(first, /bad signature/);
+  await assert.rejects(second, /second caller's own error/);
+  assert.ok(secondRan);
+  assert.ok(!cache.hasSignature("s"));
+});
