@@ -8,16 +8,14 @@ import { seedshareOwnerKeyHex } from "../../manifest/public_keys.ts";
 import { workloadOwnerKeyDigest } from "../../manifest/workload_owners.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import {
-  addImageOptions,
   addTimeoutOption,
   addWorkspaceOption,
   collectRepeated,
   DEFAULT_TIMEOUT,
-  imageCacheDir,
-  imageSizeLimits,
   parseDuration,
   workspaceDir,
 } from "../options.ts";
+import { addImageOptions, imageCacheDir, imageSizeLimits } from "../image_options.ts";
 import type { Command } from "commander";
 import { logLevelOf, progressOf, warningWriter } from "../output.ts";
 import {

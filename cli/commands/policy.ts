@@ -6,15 +6,13 @@
  * @module
  */
 import {
-  addImageOptions,
   addTimeoutOption,
   addWorkspaceOption,
   DEFAULT_TIMEOUT,
-  imageCacheDir,
-  imageSizeLimits,
   parseDuration,
   workspaceDir,
 } from "../options.ts";
+import { addImageOptions, imageCacheDir, imageSizeLimits } from "../image_options.ts";
 import { type Command, Option } from "commander";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";

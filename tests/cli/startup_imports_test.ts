@@ -3,7 +3,9 @@
  * point, of the command registry and of `generate` holds no X.509/ASN.1 package and no Node
  * TLS/HTTPS module (loading `@peculiar/x509` and its ASN.1 packages was about 70 ms of CPU at
  * every start, some 7% of a 1,000-pod `contrast generate`). Commands that need them import them
- * from their own modules, which the CLI loads lazily.
+ * from their own modules, which the CLI loads lazily. Likewise the image size options
+ * (`cli/image_options.ts`, with the memory-quantity parser and the size limits) load only with
+ * `generate` and `policy`, not with `evidence verify` or the command registry.
  */
 import assert from "node:assert/strict";
 
@@ -50,8 +52,38 @@ const HEAVY = [/^npm:\/?@peculiar\//, /^npm:\/?pkijs/, /^node:(https|tls)$/];
 for (const entry of ["cli/main.ts", "cli/program.ts", "cli/commands/generate.ts"]) {
   Deno.test(`${entry} loads no X.509/ASN.1 package and no TLS module statically`, async () => {
     const graph = await staticGraph(entry);
-    assert.ok(graph.size > 10, `${entry}: ${graph.size} modules (deno info read nothing?)`);
+    assert.ok(graph.size > 4, `${entry}: ${graph.size} modules (deno info read nothing?)`);
     const heavy = [...graph].filter((s) => HEAVY.some((h) => h.test(s)));
     assert.deepEqual(heavy, []);
   });
 }
+
+/** Modules only the image-resolving commands (`generate`, `policy check|explain`) use. */
+const IMAGE_OPTIONS_ONLY = [
+  /\/cli\/image_options\.ts$/,
+  /\/deploy\/memory_quantity\.ts$/,
+  /\/oci\/size_limits\.ts$/,
+];
+
+for (
+  const entry of [
+    "cli/program.ts",
+    "cli/commands/evidence.ts",
+    "cli/commands/evidence_snp.ts",
+    "cli/commands/evidence_tdx.ts",
+  ]
+) {
+  Deno.test(`${entry} loads none of the image size options statically`, async () => {
+    const graph = await staticGraph(entry);
+    assert.ok(graph.size > 4, `${entry}: ${graph.size} modules (deno info read nothing?)`);
+    const imageOnly = [...graph].filter((s) => IMAGE_OPTIONS_ONLY.some((m) => m.test(s)));
+    assert.deepEqual(imageOnly, []);
+  });
+}
+
+Deno.test("cli/commands/generate.ts still loads the image size options", async () => {
+  const graph = await staticGraph("cli/commands/generate.ts");
+  for (const m of IMAGE_OPTIONS_ONLY) {
+    assert.ok([...graph].some((s) => m.test(s)), `${m} not in generate's graph`);
+  }
+});
