@@ -41,7 +41,7 @@ import { unknownFieldIssues } from "./strict_fields.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
 import { coordinatorPodIssues } from "./coordinator_pod_check.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
-import { meshAnnotationIssues, podTcpPorts } from "./mesh.ts";
+import { meshAnnotationIssues, meshSysctlIssues, podTcpPorts } from "./mesh.ts";
 import {
   containerEntries,
   existingInitializerIssues,
@@ -243,6 +243,9 @@ export async function generate(
       issues.push(
         ...secretsVolumeIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
       );
+    }
+    if (hasMesh(w, options)) {
+      issues.push(...meshSysctlIssues(w.spec, `${w.ref.location}: ${w.specPath}`));
     }
     if (!skipsInitializer(w, options)) {
       issues.push(

@@ -145,3 +145,40 @@ function configIssues(
     return [{ path: at(source), reason }];
   }
 }
+
+/** `net.ipv4.conf.<all|default|interface>.route_localnet`, in either separator Kubernetes takes. */
+const ROUTE_LOCALNET = /^net\.ipv4\.conf\..+\.route_localnet$/;
+
+/**
+ * The pod's own sysctls that would expose the sidecar's loopback listeners: a
+ * `net.ipv4.conf.<if>.route_localnet` (`all`, `default` or an interface; `.` or `/` separated)
+ * set to anything but `0` makes the kernel route 127.0.0.0/8 to and from the network, so the
+ * egress listeners (127.x addresses; their connections leave with the pod's mesh identity) and
+ * the application's loopback-only ports become reachable from outside the pod. The runtime policy
+ * pins the pod's sysctls exactly (`sysctls_ok` in `rego/rules.rego`), so refusing it here means the
+ * host cannot set it either.
+ *
+ * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
+ */
+export function meshSysctlIssues(spec: YAMLMap, at: string): FieldIssue[] {
+  // Read as the policy reads it (`spec.toJSON()` in generate), so both see the same list.
+  const plain = (spec.toJSON() ?? {}) as { securityContext?: { sysctls?: unknown } };
+  const sysctls = plain.securityContext?.sysctls;
+  if (!Array.isArray(sysctls)) return [];
+  const issues: FieldIssue[] = [];
+  sysctls.forEach((item: unknown, i) => {
+    if (typeof item !== "object" || item === null) return;
+    const o = item as { name?: unknown; value?: unknown };
+    const name = String(o.name ?? "");
+    const value = String(o.value ?? "").trim();
+    if (!ROUTE_LOCALNET.test(name.replaceAll("/", ".")) || value === "0") return;
+    issues.push({
+      path: `${at}.securityContext.sysctls[${i}]`,
+      reason: `sysctl ${name}=${JSON.stringify(value)} routes 127.0.0.0/8 from outside the pod, ` +
+        "which would expose the service-mesh sidecar's egress listeners (127.x addresses, whose " +
+        "connections leave with the pod's mesh identity) and loopback-only application ports; " +
+        "remove it (or set it to 0)",
+    });
+  });
+  return issues;
+}

@@ -19,6 +19,7 @@
  * @module
  */
 import { ContrastError } from "../util/errors/mod.ts";
+import type { MeshConfig } from "../protocol/mesh_config.ts";
 
 /** Name of the proxy's chains (in `nat` and `filter`). */
 export const CHAIN = "CONTRAST_INBOUND";
@@ -52,6 +53,20 @@ export interface RuleSet {
 
 /** Applying the rules failed. */
 export class TransparentModeError extends ContrastError {}
+
+/**
+ * The plan for `config`: each terminated port is redirected to its `listenerPort`, the port its
+ * listener binds (after `withInboundPortBase` when the base is not the default), so the rules and
+ * the listeners cannot disagree.
+ */
+export function transparentPlan(config: MeshConfig): TransparentPlan {
+  return {
+    ingressEnabled: config.ingress.enabled,
+    redirects: config.inbound.map((p) => ({ port: p.port, listenerPort: p.listenerPort })),
+    plainPorts: config.plainPorts,
+    ...(config.adminPort !== undefined ? { adminPort: config.adminPort } : {}),
+  };
+}
 
 /** The rules for `plan` (identical text for `iptables` and `ip6tables`). */
 export function transparentRules(plan: TransparentPlan): RuleSet {

@@ -173,7 +173,11 @@ export async function meshProxyMain(
       "address of the inbound listeners (any: every IPv4 and IPv6 address)",
       ANY_ADDRESS,
     )
-    .option("--inbound-port-base <port>", "first inbound listener port (0: ephemeral)", "15100")
+    .option(
+      "--inbound-port-base <port>",
+      "first inbound listener port, also what the transparent-mode rules redirect to (0: ephemeral, explicit mode only)",
+      "15100",
+    )
     .option("--upstream-host <ip>", "where the application listens", "127.0.0.1")
     .option("--upstream-port <p=q>", "application port override (repeatable)", collect, [])
     .option("--resolve <host:port=ip:port>", "egress address override (repeatable)", collect, [])
@@ -266,7 +270,9 @@ export async function meshProxyMain(
       tlsConfigDir: o.tlsConfigDir,
       transparent,
       inboundHost: o.inboundHost,
-      inboundPortBase: Number(o.inboundPortBase),
+      inboundPortBase: o.inboundPortBase === "0"
+        ? 0
+        : parsePort(o.inboundPortBase, "--inbound-port-base"),
       upstreamHost: o.upstreamHost,
       upstreamPorts: parseUpstreamPorts(o.upstreamPort),
       resolve: (host, port) => overrides.get(`${host}:${port}`) ?? { host, port },

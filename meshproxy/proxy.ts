@@ -12,7 +12,7 @@ import type { Logger } from "../util/log/logger.ts";
 import type { MeshConfig, MeshLimitSettings } from "../protocol/mesh_config.ts";
 import { type ListenerLimits, listenerLimits } from "./limits.ts";
 import type { MemoryLimit } from "./memory_limit.ts";
-import { INBOUND_PORT_BASE } from "../protocol/mesh_config.ts";
+import { INBOUND_PORT_BASE, withInboundPortBase } from "../protocol/mesh_config.ts";
 import { type AdminServer, serveAdmin } from "./admin.ts";
 import {
   checkCredentials,
@@ -23,7 +23,12 @@ import {
 import { EgressListener, type Resolver } from "./egress.ts";
 import { ANY_ADDRESS } from "./any_address.ts";
 import { IngressListener } from "./ingress.ts";
-import { applyTransparentRules, type TransparentPlan } from "./iptables.ts";
+import {
+  applyTransparentRules,
+  TransparentModeError,
+  type TransparentPlan,
+  transparentPlan,
+} from "./iptables.ts";
 import { ProxyMetrics } from "./metrics.ts";
 
 /** Options of {@link MeshProxy}. */
@@ -35,7 +40,10 @@ export interface MeshProxyOptions {
   readonly transparent: boolean;
   /** Address of the inbound listeners (default {@link ANY_ADDRESS}: every IPv4 and IPv6 address). */
   readonly inboundHost?: string;
-  /** First inbound listener port (default 15100; 0: ephemeral ports, explicit mode only). */
+  /**
+   * First inbound listener port (default 15100; 0: ephemeral ports, explicit mode only). The
+   * transparent-mode rules redirect to the same ports the listeners bind.
+   */
   readonly inboundPortBase?: number;
   /** Where the application listens (default `127.0.0.1`). */
   readonly upstreamHost?: string;
@@ -74,6 +82,8 @@ export interface ListenerInfo {
 export class MeshProxy {
   readonly metrics: ProxyMetrics = new ProxyMetrics();
   readonly #o: MeshProxyOptions;
+  /** The configuration with the inbound listener ports the rules and the listeners use. */
+  readonly #config: MeshConfig;
   readonly #ingress: IngressListener[] = [];
   readonly #egress: EgressListener[] = [];
   readonly #info: ListenerInfo[] = [];
@@ -86,8 +96,23 @@ export class MeshProxy {
   #closed = false;
   #notReady = "waiting for credentials";
 
+  /**
+   * @throws {MeshConfigError} when `inboundPortBase` puts a listener on a port the pod uses
+   * @throws {TransparentModeError} for ephemeral inbound ports (`0`) in transparent mode
+   */
   constructor(options: MeshProxyOptions) {
     this.#o = options;
+    const base = options.inboundPortBase ?? INBOUND_PORT_BASE;
+    if (base === 0 && options.transparent) {
+      throw new TransparentModeError(
+        "inbound port base",
+        "0 (ephemeral listener ports) cannot be used in transparent mode: the rules must name " +
+          "the listener ports before the listeners exist",
+      );
+    }
+    this.#config = base === 0 || base === INBOUND_PORT_BASE
+      ? options.config
+      : withInboundPortBase(options.config, base, "inbound port base (--inbound-port-base)");
     this.metrics.set("meshproxy_ready", {}, 0);
   }
 
@@ -124,7 +149,7 @@ export class MeshProxy {
     // The rules first, before anything of the proxy listens: a failure after them (the admin
     // port held, no credentials) leaves the pod's ports filtered, never open in plain.
     if (o.transparent) {
-      const plan = this.#transparentPlan();
+      const plan = transparentPlan(this.#config);
       await (o.applyRules ?? applyTransparentRules)(plan);
       log.info("transparent mode: inbound traffic redirected into the proxy", {
         redirects: plan.redirects.map((r) => `${r.port}->${r.listenerPort}`).join(","),
@@ -168,16 +193,6 @@ export class MeshProxy {
     clearTimeout(this.#reloadTimer);
     await Promise.all([...this.#ingress, ...this.#egress].map((l) => l.close()));
     await this.#admin?.shutdown();
-  }
-
-  #transparentPlan(): TransparentPlan {
-    const c = this.#o.config;
-    return {
-      ingressEnabled: c.ingress.enabled,
-      redirects: c.inbound.map((p) => ({ port: p.port, listenerPort: p.listenerPort })),
-      plainPorts: c.plainPorts,
-      ...(c.adminPort !== undefined ? { adminPort: c.adminPort } : {}),
-    };
   }
 
   async #readCredentials(): Promise<MeshCredentials> {
@@ -227,16 +242,16 @@ export class MeshProxy {
 
   async #startListeners(credentials: MeshCredentials): Promise<void> {
     const o = this.#o;
-    const c = o.config;
+    const c = this.#config;
     const limits = this.limits;
-    const base = o.inboundPortBase ?? INBOUND_PORT_BASE;
+    const ephemeral = o.inboundPortBase === 0;
     for (const p of c.inbound) {
       const upstreamPort = o.upstreamPorts?.get(p.port) ?? p.port;
       const listener = new IngressListener({
         name: p.name,
         mode: p.mode,
         listenHost: o.inboundHost ?? ANY_ADDRESS,
-        listenPort: base === 0 ? 0 : base + (p.listenerPort - INBOUND_PORT_BASE),
+        listenPort: ephemeral ? 0 : p.listenerPort,
         upstreamHost: o.upstreamHost ?? "127.0.0.1",
         upstreamPort,
         credentials,

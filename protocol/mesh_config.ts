@@ -449,6 +449,57 @@ function egressPortClashes(
   });
 }
 
+/**
+ * `config` with its inbound listeners moved to `base`, `base + 1`, …: the one place the port of
+ * inbound listener `i` is decided when the proxy runs with a non-default `--inbound-port-base`
+ * (the transparent-mode rules and the listeners both read `listenerPort` from the result). The
+ * new range must not hold a port the pod uses: an application port (it would be redirected to
+ * itself or shadowed), the admin port, or an egress listen port (the filter admits the listener
+ * ports from outside the pod, so an egress listener there would be reachable where the host
+ * routes 127.0.0.0/8, `route_localnet=1`); and it must end at 65535.
+ *
+ * @example
+ * ```ts
+ * import { ENV_SOURCES, parseMeshConfig, withInboundPortBase } from "./mesh_config.ts";
+ * const config = parseMeshConfig({ podPorts: "8080,9000" }, ENV_SOURCES);
+ * const moved = withInboundPortBase(config, 20000, "--inbound-port-base");
+ * console.log(moved.inbound.map((p) => p.listenerPort)); // [20000, 20001]
+ * ```
+ *
+ * @throws {MeshConfigError} naming `field` and the port the range collides with
+ */
+export function withInboundPortBase(config: MeshConfig, base: number, field: string): MeshConfig {
+  if (!Number.isInteger(base) || base < 1 || base + config.inbound.length - 1 > 65535) {
+    throw new MeshConfigError(
+      field,
+      `${base} does not leave room for ${config.inbound.length} listener ports below 65536`,
+    );
+  }
+  const inbound = config.inbound.map((p, i) => ({ ...p, listenerPort: base + i }));
+  const used: [number, string][] = [
+    ...config.inbound.map((p): [number, string] => [p.port, `pod port ${p.port} (${p.name})`]),
+    ...config.plainPorts.map((p): [number, string] => [p, `plain ingress port ${p}`]),
+    ...(config.adminPort !== undefined
+      ? [[config.adminPort, `admin port ${config.adminPort}`] as [number, string]]
+      : []),
+    ...config.egress.map((e): [number, string] => [
+      e.listenPort,
+      `listen port ${e.listenPort} of egress entry "${e.name}"`,
+    ]),
+  ];
+  for (const l of inbound) {
+    const clash = used.find(([port]) => port === l.listenerPort);
+    if (clash) {
+      throw new MeshConfigError(
+        field,
+        `inbound listener ports ${base}–${base + inbound.length - 1} include the ${clash[1]}; ` +
+          "choose another base",
+      );
+    }
+  }
+  return { ...config, inbound };
+}
+
 /** What a listener does with a new connection while its handshake limit is reached. */
 export type HandshakeLimitAction = "close-oldest" | "refuse-new";
 

@@ -166,3 +166,81 @@ Deno.test("contrast generate: an egress port equal to a plain port is exit 2 nam
     );
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
   }));
+
+/** A meshed (or, without annotations, plain) pod with these pod-level sysctls. */
+const sysctlPod = (
+  sysctls: [string, string][],
+  annotations: Record<string, string> = { [EGR]: "db#127.0.0.2:5432#db:5432" },
+) =>
+  pod(annotations).replace(
+    "spec:\n",
+    `spec:\n  securityContext:\n    sysctls:\n${
+      sysctls.map(([n, v]) => `    - {name: "${n}", value: "${v}"}`).join("\n")
+    }\n`,
+  );
+
+Deno.test("generate refuses route_localnet in a meshed pod's sysctls, naming the file and the entry", async () => {
+  const cases: [string, string][] = [
+    ["net.ipv4.conf.all.route_localnet", "1"],
+    ["net.ipv4.conf.default.route_localnet", "1"],
+    ["net.ipv4.conf.eth0.route_localnet", "1"],
+    ["net/ipv4/conf/eth0.100/route_localnet", "1"],
+  ];
+  for (const [name, value] of cases) {
+    const text = sysctlPod([["net.ipv4.ip_unprivileged_port_start", "0"], [name, value]]);
+    await assert.rejects(
+      generate([parseYamlFile("p.yml", text)], await options()),
+      (e: unknown) => {
+        assert.ok(e instanceof InvalidDocumentError, String(e));
+        assert.match(
+          e.message,
+          new RegExp(
+            `p\\.yml.*spec\\.securityContext\\.sysctls\\[1\\]: sysctl ${
+              name.replaceAll(".", "\\.")
+            }="1" routes 127\\.0\\.0\\.0/8 from outside the pod`,
+          ),
+        );
+        assert.doesNotMatch(e.message, /sysctls\[0\]/);
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("generate keeps other sysctls of meshed pods, route_localnet=0, and route_localnet of pods without a sidecar", async () => {
+  const keep = [
+    sysctlPod([["net.ipv4.ip_unprivileged_port_start", "0"], [
+      "net.ipv4.conf.all.route_localnet",
+      "0",
+    ]]),
+    sysctlPod([["net.ipv4.conf.all.route_localnet", "1"]], {}),
+  ];
+  for (const text of keep) {
+    const out = (await generate([parseYamlFile("p.yml", text)], await options())).files[0]!.text;
+    assert.match(out, /sysctls:/, out);
+  }
+  const unmeshed = (await generate([parseYamlFile("p.yml", keep[1]!)], await options())).files[0]!
+    .text;
+  assert.ok(!unmeshed.includes("contrast-service-mesh"), unmeshed);
+});
+
+Deno.test("contrast generate: route_localnet in a meshed pod is exit 2 naming the file and field, nothing written", () =>
+  withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/app.yml`,
+      sysctlPod([["net.ipv4.conf.all.route_localnet", "1"]]),
+    );
+    const r = await runCliCaptured(
+      "generate",
+      ...BARE_PODS_GENERATE_FLAGS.filter((f) => f !== "--skip-service-mesh"),
+      "-w",
+      dir,
+      `${dir}/app.yml`,
+    );
+    assert.equal(r.code, ExitCode.BadInput, r.stderr);
+    assert.match(
+      r.stderr,
+      /app\.yml.*spec\.securityContext\.sysctls\[0\]: sysctl net\.ipv4\.conf\.all\.route_localnet="1"/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["app.yml"]);
+  }));

@@ -5,9 +5,15 @@ import {
   type CommandRunner,
   kernelHasIpv6,
   TransparentModeError,
+  transparentPlan,
   transparentRules,
 } from "../../meshproxy/iptables.ts";
-import { ENV_SOURCES, parseMeshConfig } from "../../protocol/mesh_config.ts";
+import {
+  ENV_SOURCES,
+  MeshConfigError,
+  parseMeshConfig,
+  withInboundPortBase,
+} from "../../protocol/mesh_config.ts";
 
 const PLAN = {
   ingressEnabled: true,
@@ -148,4 +154,67 @@ Deno.test("IPv6 detection fails closed: any other probe failure is a Transparent
         e.message.includes(error.message),
     );
   }
+});
+
+Deno.test("transparent rules: a non-default inbound port base redirects to the ports the listeners bind", () => {
+  const config = withInboundPortBase(
+    parseMeshConfig(
+      { ingress: "web#8080#false##metrics#8801#true", podPorts: "8080,8801,9000", admin: "9901" },
+      ENV_SOURCES,
+    ),
+    20000,
+    "--inbound-port-base",
+  );
+  assert.deepEqual(config.inbound.map((p) => [p.port, p.listenerPort]), [[8080, 20000], [
+    9000,
+    20001,
+  ]]);
+  const restore = transparentRules(transparentPlan(config)).restore;
+  // Before, the rules redirected to 15100+i while the listeners bound base+i.
+  assert.match(
+    restore,
+    new RegExp(`-A ${CHAIN} -p tcp --dport 8080 -j REDIRECT --to-ports 20000\n`),
+  );
+  assert.match(
+    restore,
+    new RegExp(`-A ${CHAIN} -p tcp --dport 9000 -j REDIRECT --to-ports 20001\n`),
+  );
+  assert.match(restore, new RegExp(`-A ${CHAIN} -p tcp --dport 20000 -j RETURN\n`));
+  assert.match(restore, new RegExp(`-A ${CHAIN} -p tcp --dport 20001 -j RETURN\n`));
+  assert.doesNotMatch(restore, /1510[0-9]/);
+});
+
+Deno.test("inbound port base: a range holding a port the pod uses, or past 65535, is refused naming the flag", () => {
+  const config = parseMeshConfig(
+    {
+      ingress: "metrics#8801#true",
+      egress: "db#127.0.0.2:5432#db:5432",
+      podPorts: "8080,9000,8801",
+      admin: "9901",
+    },
+    ENV_SOURCES,
+  );
+  const cases: [number, RegExp][] = [
+    [8079, /ports 8079–8080 include the pod port 8080 \(port-8080\)/],
+    [8800, /ports 8800–8801 include the plain ingress port 8801/],
+    [9900, /ports 9900–9901 include the admin port 9901/],
+    [5431, /ports 5431–5432 include the listen port 5432 of egress entry "db"/],
+    [65535, /65535 does not leave room for 2 listener ports/],
+  ];
+  for (const [base, message] of cases) {
+    assert.throws(
+      () => withInboundPortBase(config, base, "--inbound-port-base"),
+      (e: unknown) => {
+        assert.ok(e instanceof MeshConfigError);
+        assert.equal(e.field, "--inbound-port-base");
+        assert.match(e.message, message);
+        return true;
+      },
+    );
+  }
+  // Next to the pod's ports but not on them: accepted.
+  assert.deepEqual(
+    withInboundPortBase(config, 9001, "--inbound-port-base").inbound.map((p) => p.listenerPort),
+    [9001, 9002],
+  );
 });

@@ -185,3 +185,30 @@ Deno.test("meshproxy: a config whose egress ports reach nothing from outside sta
     );
   });
 });
+
+Deno.test("meshproxy: an --inbound-port-base the transparent rules cannot honour exits 1 naming the flag, before any rule or listener", async () => {
+  const cases: { args: string[]; logged: RegExp }[] = [
+    {
+      args: ["--inbound-port-base", "8079"],
+      logged: /--inbound-port-base.*ports 8079–8080 include the pod port 8080/,
+    },
+    { args: ["--inbound-port-base", "0"], logged: /cannot be used in transparent mode/ },
+    { args: ["--inbound-port-base", "abc"], logged: /--inbound-port-base: port "abc"/ },
+  ];
+  for (const c of cases) {
+    const r = await withMeshEnv(
+      { CONTRAST_MESH_POD_PORTS: "8080,9000" },
+      () =>
+        runLogged([
+          "--tls-config-dir",
+          "/nonexistent",
+          "--credentials-wait-seconds",
+          "0.01",
+          ...c.args,
+        ]),
+    );
+    assert.equal(r.code, 1, r.logged);
+    assert.match(r.logged, c.logged);
+    assert.doesNotMatch(r.logged, /iptables|credentials/);
+  }
+});

@@ -349,7 +349,8 @@ async function transparentProxy(root: string, adminPort: number, applyRules: () 
     transparent: true,
     applyRules,
     inboundHost: "127.0.0.1",
-    inboundPortBase: 0,
+    // The default base: ephemeral listener ports are refused in transparent mode, and without
+    // credentials no inbound listener is opened.
     adminHost: "127.0.0.1",
     credentialsWaitMs: 300,
     logger: new Logger("t", { level: "error" }),
@@ -401,5 +402,37 @@ Deno.test({
         await proxy.close();
         holder.close();
       }
+    }),
+});
+
+Deno.test({
+  name:
+    "transparent mode with a non-default inbound port base: the rules redirect to the port the listener binds",
+  ...opts,
+  fn: () =>
+    withTempDir(async (root) => {
+      const dir = await podDir(root, "web", await issuePod(await meshAuthority(), ["web"]));
+      const base = await freePort();
+      const plans: { redirects: readonly { port: number; listenerPort: number }[] }[] = [];
+      const proxy = await startProxy({ podPorts: "7000" }, dir, {
+        transparent: true,
+        inboundPortBase: base,
+        applyRules: (plan) => Promise.resolve(plans.push(plan)),
+      });
+      try {
+        // Before, the plan said 7000->15100 while the listener bound `base`.
+        assert.deepEqual(plans.map((p) => p.redirects), [[{ port: 7000, listenerPort: base }]]);
+        assert.deepEqual(
+          proxy.listeners().filter((l) => l.direction === "ingress").map((l) => l.listen),
+          [`127.0.0.1:${base}`],
+        );
+      } finally {
+        await proxy.close();
+      }
+      // Ephemeral listener ports cannot be named in rules: refused in transparent mode.
+      await assert.rejects(
+        () => startProxy({ podPorts: "7000" }, dir, { transparent: true, inboundPortBase: 0 }),
+        /cannot be used in transparent mode/,
+      );
     }),
 });

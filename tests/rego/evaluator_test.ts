@@ -157,6 +157,12 @@ Deno.test("denies other users, working dirs, namespaces, sysctls and unmasked pa
   await expectDeniedMutation((r) => r.OCI.Linux.Namespaces.push({ Type: "user", Path: "" }));
   await expectDeniedMutation((r) => (r.OCI.Linux.Namespaces[0].Path = "/proc/1/ns/ipc"));
   await expectDeniedMutation((r) => (r.OCI.Linux.Sysctl = { "kernel.core_pattern": "|/x" }));
+  // The pod's sysctls are pinned: the host cannot add route_localnet (it would expose the mesh
+  // sidecar's 127.x egress listeners to the network).
+  await expectDeniedMutation((r) => (r.OCI.Linux.Sysctl = {
+    ...r.OCI.Linux.Sysctl,
+    "net.ipv4.conf.all.route_localnet": "1",
+  }));
   await expectDeniedMutation((r) => (r.OCI.Linux.MaskedPaths = []));
   await expectDeniedMutation((
     r,
