@@ -35,8 +35,10 @@ function rawTransitPost(
   caPem: string,
   credentials: ClientCredentials | undefined,
   body: string,
+  headOnly = false,
 ): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = https.request({
       host: "127.0.0.1",
       servername: "localhost",
@@ -45,24 +47,36 @@ function rawTransitPost(
       path: "/v1/transit/encrypt/web-secret",
       ca: caPem,
       ...(credentials ? { cert: credentials.certPem, key: credentials.keyPem } : {}),
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        "content-length": String(new TextEncoder().encode(body).length),
+      },
       agent: false,
     }, (res) => {
+      answered = true;
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => text += c);
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          connection: res.headers.connection,
-          text,
-        }));
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, text });
+        if (headOnly) req.destroy();
+      });
     });
     // The server may answer and close before the whole body is sent.
     req.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code !== "ECONNRESET" && error.code !== "EPIPE") reject(error);
     });
-    req.end(body);
+    // A reset can also discard the answer itself: fail then, instead of waiting forever.
+    req.on("close", () => {
+      if (!answered) reject(new Error("connection closed without an answer"));
+    });
+    if (headOnly) {
+      // Only the head, whose declared length decides: no body bytes are in flight when the
+      // server answers and closes, so its answer cannot be lost to a reset.
+      req.flushHeaders();
+    } else {
+      req.end(body);
+    }
   });
 }
 
@@ -202,6 +216,7 @@ Deno.test({
         ca,
         web,
         JSON.stringify({ plaintext: "A".repeat(DEFAULT_TRANSIT_MAX_BODY_BYTES) }),
+        true,
       );
       assert.equal(over.status, 413, over.text.slice(0, 200));
     } finally {
