@@ -424,9 +424,13 @@ function linuxAndAnnotationMutants(
   add("other hostname", "OCI.Hostname", (i) => {
     o(i.OCI).Hostname = "tampered-hostname";
   });
+  // The agent masks after the mounts, in the container's root: a volume or an image file hidden.
   add("extra masked path", "OCI.Linux.MaskedPaths", (i) => {
-    a(o(o(i.OCI).Linux).MaskedPaths).push("/proc/tampered");
-  }, "non-guarantee");
+    a(o(o(i.OCI).Linux).MaskedPaths).push("/contrast");
+  });
+  add("extra read-only path", "OCI.Linux.ReadonlyPaths", (i) => {
+    a(o(o(i.OCI).Linux).ReadonlyPaths).push("/contrast");
+  });
   add("host namespace path", "OCI.Linux.Namespaces", (i) => {
     const ns = a(o(o(i.OCI).Linux).Namespaces).map(o);
     if (ns.length > 0) ns[0].Path = "/proc/1/ns/" + String(ns[0].Type);
