@@ -4,8 +4,9 @@
  * (`deno task images`):
  *
  * - `contrast.js`: the CLI as one `deno bundle` file with the image lock embedded (run it with
- *   `deno run -A --v8-flags=--max-semi-space-size=4,--no-turbofan contrast.js` as the `contrast` task runs the
- *   CLI, or pass it to `deno compile` with those flags),
+ *   `deno run -A --v8-flags=--max-semi-space-size=4,--no-turbofan contrast.js`: the `contrast`
+ *   task's V8 flags but `--no-lazy`, which costs a one-file bundle more than it saves, README "Cold
+ *   start"),
  * - `images.lock.json`: the digest reference of every image,
  * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,
  * - `SHA256SUMS`: the SHA-256 of each file, in `sha256sum` format.
