@@ -1839,7 +1839,16 @@ no_extras(req) if {
 	count(object.get(linux(req), "UIDMappings", [])) == 0
 	count(object.get(linux(req), "GIDMappings", [])) == 0
 	count(object.get(req, "shared_mounts", [])) == 0
+	no_stdin_port(req)
 }
+
+# With the agent's passfd I/O enabled (the guest's `agent.passfd_listener_port`), CreateContainer
+# and ExecProcess take the process's stdin, stdout and stderr from the host's vsock connections
+# that `stdin_port`, `stdout_port` and `stderr_port` name (rpc.rs, passfd_io::take_io_streams):
+# a `stdin_port` lets the host write to the process's stdin, which the policy refuses as
+# WriteStreamRequest. The runtime sends 0 (no port); the output ports give the host nothing
+# ReadStreamRequest does not.
+no_stdin_port(req) if object.get(req, "stdin_port", 0) == 0
 
 no_hooks(null)
 
@@ -1863,6 +1872,7 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
 	exec_env_ok(c.process, object.get(p, "Env", []))
+	no_stdin_port(input)
 }
 
 # containerd execs with the container's own process, so its whole environment: every variable

@@ -386,6 +386,10 @@ function rootAndMountMutants(step: Step, add: AddMutant): void {
       dst_path: "/host",
     });
   });
+  // With the agent's passfd I/O the process's stdin is the host's connection on this port.
+  add("stdin from a host port", "stdin_port", (i) => {
+    i.stdin_port = 5;
+  });
 }
 
 /** Sysctls, masked paths, namespaces and annotations. */
@@ -821,6 +825,9 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   });
   add("selinux label", "process.SelinuxLabel", (i) => {
     process(i).SelinuxLabel = "system_u:system_r:spc_t:s0";
+  });
+  add("stdin from a host port", "stdin_port", (i) => {
+    i.stdin_port = 5;
   });
   add("capabilities set", "process.Capabilities", (i) => {
     process(i).Capabilities = {

@@ -58,6 +58,20 @@ for (const entry of ["cli/main.ts", "cli/program.ts", "cli/commands/generate.ts"
   });
 }
 
+/**
+ * `contrast evidence verify --platform tdx` loads no npm package: importing any (even one ESM
+ * module of `@noble/hashes`) costs a Deno process ~5 ms of CPU for its npm layer, about a sixth of
+ * what the command costs beyond an empty `deno run`. The TDX verifier hashes through WebCrypto;
+ * `digestSync` (`@noble/hashes`) lives in `util/bytes/digest_sync.ts`, outside `util/bytes/mod.ts`.
+ */
+for (const entry of ["cli/main.ts", "cli/commands/evidence.ts", "cli/commands/evidence_tdx.ts"]) {
+  Deno.test(`${entry} loads no npm package statically`, async () => {
+    const graph = await staticGraph(entry);
+    assert.ok(graph.size > 4, `${entry}: ${graph.size} modules (deno info read nothing?)`);
+    assert.deepEqual([...graph].filter((s) => s.startsWith("npm:")), []);
+  });
+}
+
 /** Modules only the image-resolving commands (`generate`, `policy check|explain`) use. */
 const IMAGE_OPTIONS_ONLY = [
   /\/cli\/image_options\.ts$/,
