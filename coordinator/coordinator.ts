@@ -1070,6 +1070,16 @@ export class Coordinator {
   }
 
   /**
+   * Whether `view` is the transit view of the state this process serves now (in memory: the same
+   * check as for mesh certificates, no storage read). A transit request authorised against a view
+   * is answered only if it still is.
+   */
+  isCurrentTransitView(view: TransitView): boolean {
+    const state = this.#state;
+    return state.phase === "active" && this.#transitViews.get(state) === view;
+  }
+
+  /**
    * Whether the Coordinator can serve initializers: active, and the last check of the stored
    * latest succeeded (storage reachable, state current).
    */

@@ -46,7 +46,23 @@ export function valueRegex(value: PartialValue): string {
   return `^${value.map((p) => ("literal" in p ? escapeRegex(p.literal) : p.pattern)).join("")}$`;
 }
 
-/** Strips the `^…$` anchors of a pattern to embed it in another. */
+/**
+ * Strips the `^…$` anchors of a pattern to embed it in another: a leading `^` and a trailing `$`
+ * that is not escaped (preceded by an even number of backslashes). An escaped `\$` at the end is
+ * literal text of the pattern (a name `web$` is `web\$`): stripping its `$` would leave `^web\$`,
+ * which admits `web$` followed by anything.
+ *
+ * @example
+ * ```ts
+ * import { unanchor } from "./regex.ts";
+ *
+ * unanchor("^web-[0-9]+$"); // "web-[0-9]+"
+ * unanchor("web\\$"); // "web\\$" (the literal text `web$`)
+ * ```
+ */
 export function unanchor(pattern: string): string {
-  return pattern.replace(/^\^/, "").replace(/\$$/, "");
+  const body = pattern.startsWith("^") ? pattern.slice(1) : pattern;
+  if (!body.endsWith("$")) return body;
+  const backslashes = body.length - 1 - body.slice(0, -1).replace(/\\+$/, "").length;
+  return backslashes % 2 === 0 ? body.slice(0, -1) : body;
 }

@@ -1673,8 +1673,8 @@ linux_ok(c, req) if {
 		object.get(ns, "Path", "") == ""
 	}
 	sysctls_ok(c, sysctl_or_empty(object.get(l, "Sysctl", null)))
-	paths_included(c.masked_paths, object.get(l, "MaskedPaths", []))
-	paths_included(c.readonly_paths, object.get(l, "ReadonlyPaths", []))
+	paths_as_expected(c.masked_paths, object.get(l, "MaskedPaths", []), runtime_masked_paths)
+	paths_as_expected(c.readonly_paths, object.get(l, "ReadonlyPaths", []), set())
 	object.get(l, "Seccomp", null) == null
 	oci_devices_ok(c, object.get(l, "Devices", []))
 	device_cgroup_rules_ok(object.get(l, "Devices", []), object.get(l, "Resources", null))
@@ -1683,18 +1683,43 @@ linux_ok(c, req) if {
 	hostname_ok(object.get(req.OCI, "Hostname", ""))
 }
 
-# Every path of `want` is in `got`. At once when `got` is a list that starts with `want` (the
+# Every path of `want` is in `got`, and `got` holds no other path than those and `extra`. The
+# agent masks (and makes read-only) the paths after the container's mounts and after pivoting into
+# its root (rustjail finish_rootfs: /dev/null bound over a file, a read-only tmpfs over a
+# directory, following symbolic links such as /proc/self/root), so a path the runtime never sends
+# hides whatever is there in the container: a volume (`/contrast`, where the Initializer wrote the
+# key, certificates and workload secret) or a file of the pinned image (a TLS configuration, a CA
+# bundle) replaced by an empty one. At once when `got` is a list that starts with `want` (the
 # runtime sends containerd's masked and read-only paths in the order generate records them, and
-# may add more after them): one list comparison instead of a scan of `got` for each path; else
-# path by path.
-paths_included(want, got) if {
+# may add one of `extra` after them): one list comparison and a lookup for each path after them
+# instead of a scan of `got` for each path; else path by path. A missing list is an empty one.
+paths_as_expected(want, null, _) if count(want) == 0
+
+paths_as_expected(want, got, extra) if {
 	is_array(got)
 	array.slice(got, 0, count(want)) == want
+	every p in array.slice(got, count(want), count(got)) {
+		extra[p]
+	}
 } else if {
+	is_array(got)
 	every p in want {
 		p in got
 	}
+	every p in got {
+		path_expected_or_extra(want, extra, p)
+	}
 }
+
+path_expected_or_extra(want, _, p) if p in want
+
+path_expected_or_extra(_, extra, p) if extra[p]
+
+# The masked paths a runtime adds beyond those generate records (settings.json), by version:
+# containerd 2 masks /sys/devices/virtual/powercap (containerd 1.7 does not; README), Docker and
+# newer runtimes /proc/interrupts. Kernel files of the guest: masking them hides nothing of the
+# container's.
+runtime_masked_paths := {"/sys/devices/virtual/powercap", "/proc/interrupts"}
 
 # The root filesystem's propagation is private or slave; shared only for a container whose policy
 # has a Bidirectional (`rshared`) mount, for which containerd makes the root shared.
@@ -1814,7 +1839,16 @@ no_extras(req) if {
 	count(object.get(linux(req), "UIDMappings", [])) == 0
 	count(object.get(linux(req), "GIDMappings", [])) == 0
 	count(object.get(req, "shared_mounts", [])) == 0
+	no_stdin_port(req)
 }
+
+# With the agent's passfd I/O enabled (the guest's `agent.passfd_listener_port`), CreateContainer
+# and ExecProcess take the process's stdin, stdout and stderr from the host's vsock connections
+# that `stdin_port`, `stdout_port` and `stderr_port` name (rpc.rs, passfd_io::take_io_streams):
+# a `stdin_port` lets the host write to the process's stdin, which the policy refuses as
+# WriteStreamRequest. The runtime sends 0 (no port); the output ports give the host nothing
+# ReadStreamRequest does not.
+no_stdin_port(req) if object.get(req, "stdin_port", 0) == 0
 
 no_hooks(null)
 
@@ -1838,6 +1872,7 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
 	exec_env_ok(c.process, object.get(p, "Env", []))
+	no_stdin_port(input)
 }
 
 # containerd execs with the container's own process, so its whole environment: every variable

@@ -360,18 +360,26 @@ test_capabilities_sorted_then_sets if {
 	not agent_policy.capabilities_equal({"Bounding": "CAP_A", "Effective": unsorted, "Inheritable": [], "Permitted": unsorted, "Ambient": []}, want)
 }
 
-# Masked and read-only paths: every expected path sent, in any order, more allowed; the list as
-# containerd orders it is decided by one comparison, any other by the scan.
-test_paths_included_in_any_order if {
-	agent_policy.paths_included(["/a", "/b"], ["/a", "/b"])
-	agent_policy.paths_included(["/a", "/b"], ["/a", "/b", "/c"])
-	agent_policy.paths_included(["/a", "/b"], ["/b", "/c", "/a"])
-	agent_policy.paths_included([], [])
-	agent_policy.paths_included([], null)
-	not agent_policy.paths_included(["/a", "/b"], ["/a"])
-	not agent_policy.paths_included(["/a", "/b"], ["/a", "/c"])
-	not agent_policy.paths_included(["/a"], null)
-	not agent_policy.paths_included(["/a"], "/a")
+# Masked and read-only paths: every expected path sent, in any order, and no other but the
+# runtime's extras; the list as containerd orders it is decided by one comparison, any other by
+# the scan.
+test_paths_as_expected_in_any_order if {
+	extra := {"/x"}
+	agent_policy.paths_as_expected(["/a", "/b"], ["/a", "/b"], extra)
+	agent_policy.paths_as_expected(["/a", "/b"], ["/a", "/b", "/x"], extra)
+	agent_policy.paths_as_expected(["/a", "/b"], ["/b", "/x", "/a"], extra)
+	agent_policy.paths_as_expected(["/a", "/b"], ["/b", "/a"], extra)
+	agent_policy.paths_as_expected([], [], extra)
+	agent_policy.paths_as_expected([], null, extra)
+	agent_policy.paths_as_expected([], ["/x"], extra)
+	not agent_policy.paths_as_expected(["/a", "/b"], ["/a", "/b", "/c"], extra)
+	not agent_policy.paths_as_expected(["/a", "/b"], ["/b", "/c", "/a"], extra)
+	not agent_policy.paths_as_expected(["/a", "/b"], ["/a", "/b", "/x"], set())
+	not agent_policy.paths_as_expected([], ["/c"], extra)
+	not agent_policy.paths_as_expected(["/a", "/b"], ["/a"], extra)
+	not agent_policy.paths_as_expected(["/a", "/b"], ["/a", "/c"], extra)
+	not agent_policy.paths_as_expected(["/a"], null, extra)
+	not agent_policy.paths_as_expected(["/a"], "/a", extra)
 }
 
 # Variables with fixed values, pattern values, Secret values and env_regexes as before the set

@@ -79,6 +79,11 @@ export interface SimulatedSnpEvidenceOptions {
    * verifier must fetch VCEK and chain from KDS (default false).
    */
   readonly withoutCertificates?: boolean;
+  /**
+   * Signs each report in place of WebCrypto (see `SimulatedReportInput.sign`): the load test's
+   * generator precomputes the nonces of its simulated secure processor's signatures.
+   */
+  readonly sign?: (key: CryptoKey, body: Uint8Array) => Promise<Uint8Array>;
 }
 
 /**
@@ -117,6 +122,7 @@ export class SimulatedSnpEvidenceSource implements EvidenceSource {
       reportData,
       hostData: this.#options.hostData,
       ...(this.#options.measurement ? { measurement: this.#options.measurement } : {}),
+      ...(this.#options.sign ? { sign: this.#options.sign } : {}),
     });
     return this.#options.withoutCertificates
       ? { platform: "snp", report: r.report }

@@ -87,17 +87,23 @@ export function latencyFromScheduledStart(
   return latency;
 }
 
+/** The largest share of the closed loop's peak an open-loop step may offer. */
+export const MAX_PEAK_SHARE = 4;
+
 /**
- * The open loop's target rate: `share` of the peak throughput measured in the same run.
+ * The open loop's target rate: `share` of the peak throughput measured in the same run's closed
+ * loop. Shares above 1 are allowed (up to {@link MAX_PEAK_SHARE}): an open loop keeps more
+ * requests in flight than the closed loop's levels and may be served faster than their peak.
  *
- * @throws {RangeError} for a peak that is not a positive finite number or a share outside (0, 1]
+ * @throws {RangeError} for a peak that is not a positive finite number or a share outside
+ *   (0, {@link MAX_PEAK_SHARE}]
  */
 export function openLoopRate(peakPerSecond: number, share: number): number {
   if (!(Number.isFinite(peakPerSecond) && peakPerSecond > 0)) {
     throw new RangeError(`open loop: peak ${peakPerSecond}/s is not a positive number`);
   }
-  if (!(share > 0 && share <= 1)) {
-    throw new RangeError(`open loop: share ${share} of the peak is not in (0, 1]`);
+  if (!(share > 0 && share <= MAX_PEAK_SHARE)) {
+    throw new RangeError(`open loop: share ${share} of the peak is not in (0, ${MAX_PEAK_SHARE}]`);
   }
   return peakPerSecond * share;
 }
@@ -120,6 +126,12 @@ interface OpenLoopResult {
   readonly maxInFlight: number;
   /** The largest delay between a request's scheduled start and its being sent, ms. */
   readonly maxSendLagMs: number;
+  /** Every request's delay between its scheduled start and its being sent, ms, ascending. */
+  readonly sendLagsMs: readonly number[];
+  /** When the last request was sent, ms after the run's start (0 for none). */
+  readonly lastSentMs: number;
+  /** Latency of request i (schedule order), ms; `undefined` where it failed. */
+  readonly latencyByIndexMs: readonly (number | undefined)[];
 }
 
 /** The clock and sleep an open loop runs on. */
@@ -146,17 +158,25 @@ export async function runOpenLoop(
   let inFlight = 0;
   let maxInFlight = 0;
   let maxSendLagMs = 0;
+  const sendLags: number[] = [];
+  const byIndex: (number | undefined)[] = new Array(scheduleMs.length).fill(undefined);
   const start = clock.now();
+  let lastSentMs = 0;
   for (const [i, scheduled] of scheduleMs.entries()) {
     const wait = start + scheduled - clock.now();
     if (wait > 0) await clock.sleep(wait);
-    maxSendLagMs = Math.max(maxSendLagMs, clock.now() - (start + scheduled));
+    const lag = Math.max(0, clock.now() - (start + scheduled));
+    sendLags.push(lag);
+    lastSentMs = clock.now() - start;
+    maxSendLagMs = Math.max(maxSendLagMs, lag);
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     running.push(
       task(i).then(
         () => {
-          latencies.push(latencyFromScheduledStart(start, scheduled, clock.now()));
+          const latency = latencyFromScheduledStart(start, scheduled, clock.now());
+          latencies.push(latency);
+          byIndex[i] = latency;
         },
         (reason) => {
           failures.push(reason);
@@ -171,5 +191,8 @@ export async function runOpenLoop(
     wallMs: clock.now() - start,
     maxInFlight,
     maxSendLagMs,
+    sendLagsMs: sendLags.sort((a, b) => a - b),
+    lastSentMs,
+    latencyByIndexMs: byIndex,
   };
 }

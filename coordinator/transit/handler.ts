@@ -20,7 +20,7 @@ import {
   parseEncryptRequest,
   parseRewrapRequest,
 } from "../../kms/transit_requests.ts";
-import { NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
+import { ConflictError, NotFoundError, PayloadTooLargeError } from "../../protocol/errors.ts";
 import type { TransitClient } from "./authorize.ts";
 import type { TransitKeyRings } from "./key_rings.ts";
 import { MethodNotAllowedError, type TransitRoute } from "./routes.ts";
@@ -69,6 +69,8 @@ export function transitErrorAnswer(error: unknown): TransitHttpAnswer {
     ? 404
     : error instanceof PayloadTooLargeError
     ? 413
+    : error instanceof ConflictError
+    ? 409
     : 400;
   return { status, body: { errors: [error.message] } };
 }
@@ -163,6 +165,11 @@ export async function handleTransitRequest(options: {
   readonly route: TransitRoute;
   readonly readBody: () => Promise<unknown>;
   readonly authorize: (view: TransitView) => Promise<TransitClient>;
+  /**
+   * Whether `view` is still the active state's (checked after the operation, before answering):
+   * an update that became active meanwhile may have removed the caller's policy.
+   */
+  readonly stillCurrent: (view: TransitView) => boolean;
 }): Promise<TransitHttpAnswer & { client?: TransitClient }> {
   const { view } = options;
   if (!view) {
@@ -175,5 +182,14 @@ export async function handleTransitRequest(options: {
   // Only an authorised caller's body is read and parsed: a stranger's costs nothing.
   const body = await options.readBody();
   const answer = await runTransitOperation(view, options.rings, client, options.route, body);
+  // The caller was authorised against `view` before its body was read, and the caller decides how
+  // long that takes (up to the request timeout): an update acknowledged meanwhile may have removed
+  // its policy. Nothing is answered from a replaced state (as for mesh certificates).
+  if (!options.stillCurrent(view)) {
+    throw new ConflictError(
+      "manifest",
+      "the active manifest changed while this request was served: send it again",
+    );
+  }
   return { ...answer, client };
 }

@@ -54,6 +54,8 @@ export function parseTransitSans(values: readonly string[]): SubjectAltName[] {
 interface TransitSource {
   /** The current view (brought up to the stored latest), or `undefined` without a manifest. */
   transitView(): Promise<TransitView | undefined>;
+  /** Whether `view` is the active state's view now (in memory, no storage read). */
+  isCurrentTransitView(view: TransitView): boolean;
   /** Calls `listener` after every change of the active state. */
   onActivate(listener: () => void): () => void;
   /** The Coordinator's attested TLS identity (served until a manifest is active). */
@@ -232,6 +234,7 @@ export async function startTransitServer(
             return parseJson(await request.body(config.maxBodyBytes));
           },
           authorize: authorize(request.peer),
+          stillCurrent: (view) => source.isCurrentTransitView(view),
         });
       } catch (error) {
         answer = transitErrorAnswer(error);

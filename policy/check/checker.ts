@@ -119,7 +119,6 @@ interface CheckOptions {
 const POD_NOTES: readonly string[] = [
   "an omitted container cannot be detected: the agent never sees a request for a container the " +
   "host chooses not to create",
-  "extra masked or read-only paths only restrict the container and are not refused",
   "variables shaped like Kubernetes service links (NAME_SERVICE_HOST, NAME_PORT, …) are accepted " +
   "with any address: the services of a namespace are not known when the policy is generated",
 ];

@@ -386,6 +386,10 @@ function rootAndMountMutants(step: Step, add: AddMutant): void {
       dst_path: "/host",
     });
   });
+  // With the agent's passfd I/O the process's stdin is the host's connection on this port.
+  add("stdin from a host port", "stdin_port", (i) => {
+    i.stdin_port = 5;
+  });
 }
 
 /** Sysctls, masked paths, namespaces and annotations. */
@@ -424,9 +428,13 @@ function linuxAndAnnotationMutants(
   add("other hostname", "OCI.Hostname", (i) => {
     o(i.OCI).Hostname = "tampered-hostname";
   });
+  // The agent masks after the mounts, in the container's root: a volume or an image file hidden.
   add("extra masked path", "OCI.Linux.MaskedPaths", (i) => {
-    a(o(o(i.OCI).Linux).MaskedPaths).push("/proc/tampered");
-  }, "non-guarantee");
+    a(o(o(i.OCI).Linux).MaskedPaths).push("/contrast");
+  });
+  add("extra read-only path", "OCI.Linux.ReadonlyPaths", (i) => {
+    a(o(o(i.OCI).Linux).ReadonlyPaths).push("/contrast");
+  });
   add("host namespace path", "OCI.Linux.Namespaces", (i) => {
     const ns = a(o(o(i.OCI).Linux).Namespaces).map(o);
     if (ns.length > 0) ns[0].Path = "/proc/1/ns/" + String(ns[0].Type);
@@ -817,6 +825,9 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   });
   add("selinux label", "process.SelinuxLabel", (i) => {
     process(i).SelinuxLabel = "system_u:system_r:spc_t:s0";
+  });
+  add("stdin from a host port", "stdin_port", (i) => {
+    i.stdin_port = 5;
   });
   add("capabilities set", "process.Capabilities", (i) => {
     process(i).Capabilities = {

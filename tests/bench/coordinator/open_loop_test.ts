@@ -92,7 +92,8 @@ Deno.test("latencyFromScheduledStart counts from the schedule, not from the send
 Deno.test("openLoopRate: the given share of the peak; refuses a share or peak out of range", () => {
   assert.equal(openLoopRate(180, 0.8), 144);
   assert.equal(openLoopRate(180, 1), 180);
-  for (const share of [0, -0.5, 1.01, Number.NaN]) {
+  assert.equal(openLoopRate(100, 1.2), 120);
+  for (const share of [0, -0.5, 4.01, Number.NaN]) {
     assert.throws(() => openLoopRate(180, share), RangeError);
   }
   for (const peak of [0, -3, Number.NaN, Infinity]) {
@@ -133,6 +134,9 @@ Deno.test("runOpenLoop: a server that queues shows its queue (no coordinated omi
     return turn;
   }, clock));
   assert.deepEqual(result.latenciesMs, [30, 50, 70]);
+  // In schedule order, for the step search's growth check; every request sent on time.
+  assert.deepEqual(result.latencyByIndexMs, [30, 50, 70]);
+  assert.deepEqual(result.sendLagsMs, [0, 0, 0]);
 });
 
 Deno.test("runOpenLoop: a late send is charged to the request; failures are kept", async () => {
@@ -144,6 +148,10 @@ Deno.test("runOpenLoop: a late send is charged to the request; failures are kept
   // Sent at 15 (5 ms late), answered at 16: 6 ms from its scheduled start.
   assert.deepEqual(result.latenciesMs, [6]);
   assert.equal(result.maxSendLagMs, 5);
+  assert.deepEqual(result.sendLagsMs, [5, 5]);
+  assert.equal(result.lastSentMs, 25);
+  // The failed request has no latency in schedule order.
+  assert.deepEqual(result.latencyByIndexMs, [6, undefined]);
   assert.equal(result.failures.length, 1);
   assert.match(String(result.failures[0]), /refused/);
 });
