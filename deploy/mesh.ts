@@ -20,6 +20,7 @@ import {
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
 import { parseMemoryQuantity } from "./memory_quantity.ts";
+import { plainJson } from "../util/yaml/plain_tree.ts";
 
 /** Where the pod's ports came from, in errors. */
 const POD_PORTS_SOURCE = "containers[].ports";
@@ -161,8 +162,8 @@ const ROUTE_LOCALNET = /^net\.ipv4\.conf\..+\.route_localnet$/;
  * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
  */
 export function meshSysctlIssues(spec: YAMLMap, at: string): FieldIssue[] {
-  // Read as the policy reads it (`spec.toJSON()` in generate), so both see the same list.
-  const plain = (spec.toJSON() ?? {}) as { securityContext?: { sysctls?: unknown } };
+  // Read as the policy reads it (the spec's plain value in generate), so both see the same list.
+  const plain = (plainJson(spec) ?? {}) as { securityContext?: { sysctls?: unknown } };
   const sysctls = plain.securityContext?.sysctls;
   if (!Array.isArray(sysctls)) return [];
   const issues: FieldIssue[] = [];

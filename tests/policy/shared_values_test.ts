@@ -25,6 +25,11 @@ function input(spec: Record<string, unknown>, settings: Settings, name = "p"): P
   };
 }
 
+async function blockEncryptedSettings(): Promise<Settings> {
+  const settings = await testSettings();
+  return { ...settings, container: { ...settings.container, emptydir_mode: "block-encrypted" } };
+}
+
 /** Pod specs that differ in what the shared parts depend on. */
 function variants(): Record<string, unknown>[] {
   const base = () => samplePodSpec() as { containers: Record<string, unknown>[] };
@@ -47,19 +52,57 @@ function variants(): Record<string, unknown>[] {
   const two = base();
   two.containers.push({ ...two.containers[0]!, name: "second", securityContext: {} });
   out.push(two);
+  // The same volume names and mount paths, mounted otherwise or of another kind: the shared
+  // volume mounts and mount orders depend on all of it.
+  for (
+    const [volume, mount] of [
+      [{ emptyDir: {} }, {}],
+      [{ emptyDir: { medium: "Memory" } }, { readOnly: true }],
+      [{ emptyDir: { medium: "Memory" } }, { mountPropagation: "HostToContainer" }],
+      [{ persistentVolumeClaim: { claimName: "c" } }, {}],
+      [{ persistentVolumeClaim: { claimName: "c" } }, { subPath: "x" }],
+      [{ configMap: { name: "web-config" } }, {}],
+      [{ configMap: { name: "web-config" } }, { subPath: "x", mountPath: "/cache/x" }],
+      [{ secret: { secretName: "s" } }, { mountPath: "/etc" }],
+    ] as const
+  ) {
+    const spec = base() as Record<string, unknown> & { containers: Record<string, unknown>[] };
+    spec.volumes = [{ name: "cache", ...volume }, { name: "conf", configMap: { name: "c" } }];
+    (spec.containers[0]!.volumeMounts as Record<string, unknown>[])[0] = {
+      name: "cache",
+      mountPath: "/cache",
+      ...mount,
+    };
+    out.push(spec);
+  }
+  const noToken = { ...base(), automountServiceAccountToken: false };
+  out.push(noToken);
+  for (const fsGroup of [1, 2, "3"]) {
+    out.push({ ...base(), securityContext: { fsGroup } });
+  }
   return out;
 }
 
 Deno.test("shared values: the same policy data as built without them, in any order of pods", async () => {
-  const settings = frozenSettings(await testSettings());
-  for (const order of [[0, 1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1, 0], [1, 0, 2, 4, 3, 6, 5]]) {
-    const shared = new SharedPolicyValues(settings);
-    for (const i of order) {
-      const spec = variants()[i]!;
-      const alone = buildPolicyData(input(spec, settings));
-      const withShared = buildPolicyData({ ...input(spec, settings), sharedValues: shared });
-      assert.deepEqual(withShared, alone, `variant ${i}`);
-      assert.equal(JSON.stringify(withShared), JSON.stringify(alone), `variant ${i}: text`);
+  for (
+    const settings of [
+      frozenSettings(await testSettings()),
+      // Block-encrypted emptyDirs: their storage names the pod's fsGroup.
+      frozenSettings(await blockEncryptedSettings()),
+    ]
+  ) {
+    const count = variants().length;
+    const forward = [...Array(count).keys()];
+    const shuffled = forward.map((i) => (i * 7 + 3) % count);
+    for (const order of [forward, [...forward].reverse(), shuffled]) {
+      const shared = new SharedPolicyValues(settings);
+      for (const i of order) {
+        const spec = variants()[i]!;
+        const alone = buildPolicyData(input(spec, settings));
+        const withShared = buildPolicyData({ ...input(spec, settings), sharedValues: shared });
+        assert.deepEqual(withShared, alone, `variant ${i}`);
+        assert.equal(JSON.stringify(withShared), JSON.stringify(alone), `variant ${i}: text`);
+      }
     }
   }
 });
@@ -78,6 +121,16 @@ Deno.test("shared values: frozen and the same objects in every pod of the run", 
   assert.equal(web(a).mounts[0], web(b).mounts[0]);
   assert.ok(Object.isFrozen(pause(a).mounts) && Object.isFrozen(pause(a).mounts[0]!.options));
   assert.ok(Object.isFrozen(web(a).mounts[0]));
+  // Volume mounts and their storages, the token mount and the mount order depend on what the
+  // pod says about them, the same in both pods.
+  const cache = (d: typeof a) => web(d).mounts.find((m) => m.destination === "/cache")!;
+  assert.equal(cache(a), cache(b));
+  assert.ok(Object.isFrozen(cache(a)) && Object.isFrozen(cache(a).options));
+  assert.equal(web(a).storages.at(-1), web(b).storages.at(-1));
+  assert.equal(web(a).mounts.at(-1), web(b).mounts.at(-1));
+  assert.equal(web(a).mounts.at(-1)!.destination, "/var/run/secrets/kubernetes.io/serviceaccount");
+  assert.equal(web(a).mount_order, web(b).mount_order);
+  assert.ok(Object.isFrozen(web(a).mount_order));
   // The pod's own parts are not shared.
   assert.notEqual(web(a).annotations, web(b).annotations);
   assert.notEqual(web(a).mounts, web(b).mounts);

@@ -60,16 +60,24 @@ Deno.test("judgeStep: refuses steps it cannot judge", () => {
   assert.throws(() => judgeStep(flat(1, { achievedPerSecond: Number.NaN })), RangeError);
 });
 
-Deno.test("generatorBottleneck: a busy main thread, busy CPUs or a send lag large in the tail", () => {
-  const idle = { mainThreadBusy: 0.3, cpusBusy: 0.2, p99SendLagMs: 2, p99LatencyMs: 40 };
+Deno.test("generatorBottleneck: a busy main thread, busy CPUs or a send rate below the schedule", () => {
+  const idle = {
+    mainThreadBusy: 0.3,
+    cpusBusy: 0.2,
+    sentShare: 0.999,
+    p50SendLagMs: 0.2,
+    p99SendLagMs: 2,
+  };
   assert.deepEqual(generatorBottleneck(idle), []);
   assert.match(generatorBottleneck({ ...idle, mainThreadBusy: 0.9 }).join(), /main thread/);
   assert.match(generatorBottleneck({ ...idle, cpusBusy: 0.95 }).join(), /CPUs busy/);
-  // 12 ms of lag is 30 % of a 40 ms p99: the generator's delay is a large part of the tail.
-  assert.match(generatorBottleneck({ ...idle, p99SendLagMs: 12 }).join(), /send lag/);
-  // The same lag under a 200 ms p99 (6 %) does not count, nor 8 ms under a 20 ms p99.
-  assert.deepEqual(generatorBottleneck({ ...idle, p99SendLagMs: 12, p99LatencyMs: 200 }), []);
-  assert.deepEqual(generatorBottleneck({ ...idle, p99SendLagMs: 8, p99LatencyMs: 20 }), []);
+  assert.match(
+    generatorBottleneck({ ...idle, sentShare: 0.9 }).join(),
+    /sent 90 % of the scheduled/,
+  );
+  // Single late requests (a burst of answers after a Coordinator stall, a CPU held by other
+  // processes) are printed, not judged.
+  assert.deepEqual(generatorBottleneck({ ...idle, p50SendLagMs: 8, p99SendLagMs: 60 }), []);
   assert.throws(() => generatorBottleneck({ ...idle, cpusBusy: Number.NaN }), RangeError);
 });
 
