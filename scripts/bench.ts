@@ -65,7 +65,8 @@ async function benchmarks(): Promise<Benchmark[]> {
     ),
     script("bench/transit/ratio.ts", ...(quick ? ["--rounds", "2", "--requests", "100"] : [])),
     script("bench/coordinator/ha_ratio.ts", ...(quick ? ["--initializers", "60"] : [])),
-    // Every concurrency 1–16 in one run: p99 and ratio at the load the machine sustains.
+    // Every concurrency 1–16 in one run (CPU ratio), then the open-loop step search: the load the
+    // machine sustains and its p99; the Coordinator and the generator pinned to separate CPUs.
     script(
       "scripts/load_test.ts",
       "--sweep",

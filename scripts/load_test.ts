@@ -68,7 +68,10 @@
  * pod's report takes a nonce precomputed then (`bench/coordinator/presigned_ecdsa.ts`; the
  * Coordinator gets the same, valid, ECDSA signature; `--generator-signature webcrypto` signs at
  * request time as before). The generator's CPU per attestation and its main thread's busy share
- * are printed for every level and step.
+ * are printed for every level and step. `--nice N` (e.g. -10, needs privileges) runs both
+ * processes at that nice value, every thread, checked after the run: on a machine shared with
+ * other work it measures a Coordinator whose CPU is its own, as a pod's CPU request gives it in a
+ * cluster; every run prints its priority.
  *
  * `--profile FILE` starts the Coordinator with its inspector on, samples its JavaScript thread
  * over the load phases (V8 CPU profile, written to FILE; open it in Chrome DevTools) and prints
@@ -88,7 +91,7 @@
  * [--warmup 200] [--against DIR [--against-deno-flags FLAGS]] [--deno-flags FLAGS]
  * [--coordinator-stdout] [--flow mesh|initializer] [--policy-kb N] [--open-loop-share 0.3,…,1.5]
  * [--open-loop-initializers N] [--open-loop-schedule poisson|fixed] [--open-loop-seed 1]
- * [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST]
+ * [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST] [--nice N]
  * [--generator-signature presigned|webcrypto] [--json]`
  *
  * @module
@@ -140,12 +143,14 @@ import {
 } from "../bench/coordinator/step_search.ts";
 import {
   allowedCpus,
+  checkNice,
   checkPinned,
   checkSplit,
   type CpuSplit,
   formatCpuList,
   parseCpuList,
   pinProcess,
+  reniceProcess,
   splitCpus,
 } from "../bench/coordinator/cpu_pinning.ts";
 import { PresignedP384Signer } from "../bench/coordinator/presigned_ecdsa.ts";
@@ -1267,6 +1272,8 @@ async function main(): Promise<void> {
   const profileFile = stringFlag("--profile");
   const presigned = generatorSignature() === "presigned";
   const split = await cpuSplit();
+  const niceFlag = stringFlag("--nice");
+  const nice = niceFlag === undefined ? undefined : Number(niceFlag);
   const log = (line: string) => asJson || console.log(line);
   let inspector: string | undefined;
   const targets: Target[] = [];
@@ -1295,12 +1302,20 @@ async function main(): Promise<void> {
       for (const t of targets) await pinProcess(t.coordinator.child.pid, split.coordinator);
       await pinProcess(Deno.pid, split.generator);
     }
+    if (nice !== undefined) {
+      for (const t of targets) await reniceProcess(t.coordinator.child.pid, nice);
+      await reniceProcess(Deno.pid, nice);
+    }
     const generatorCpus = split ? split.generator.length : (await allowedCpus(Deno.pid)).length;
+    const priority = nice === undefined
+      ? "default priority"
+      : `both at nice ${nice} (renice, every thread, checked: ahead of other work on the machine)`;
     const pinning = split
       ? `pinned: Coordinator on CPU ${formatCpuList(split.coordinator)}, load generator on CPU ` +
         `${formatCpuList(split.generator)} (taskset, every thread, checked)`
       : `NOT pinned (--no-pin): the Coordinator and the load generator share CPU ` +
         `${formatCpuList(await allowedCpus(Deno.pid))}`;
+    const placement = `${pinning}; ${priority}`;
     log(
       `load test: ${count} simulated initializers ` +
         `${sweep ? `per level (${sweep.join(", ")} in flight) ` : ""}against ` +
@@ -1309,7 +1324,7 @@ async function main(): Promise<void> {
         (policyKb > 0 ? `, policies padded to ${policyKb} KB` : ""),
     );
     log(
-      `${pinning}; the pods' simulated report signatures ` +
+      `${placement}; the pods' simulated report signatures ` +
         (presigned
           ? "with precomputed nonces (--generator-signature presigned)"
           : "by WebCrypto at request time (--generator-signature webcrypto)"),
@@ -1395,15 +1410,19 @@ async function main(): Promise<void> {
       for (const t of targets) await checkPinned(t.coordinator.child.pid, split.coordinator);
       await checkPinned(Deno.pid, split.generator);
     }
+    if (nice !== undefined) {
+      for (const t of targets) await checkNice(t.coordinator.child.pid, nice);
+      await checkNice(Deno.pid, nice);
+    }
     const load1 = Number(Deno.loadavg()[0]!.toFixed(1));
     log(
       `load average ${
         Deno.loadavg().map((v) => v.toFixed(1)).join(" / ")
-      } (1 / 5 / 15 min); ${pinning}`,
+      } (1 / 5 / 15 min); ${placement}`,
     );
     const reports = targets.map((t, i) => {
       if (targets.length > 1) log(`— Coordinator of ${t.spec.label}:`);
-      return report(t, all[i]!, sweep !== undefined, load1, open?.[i], pinning, log);
+      return report(t, all[i]!, sweep !== undefined, load1, open?.[i], placement, log);
     });
     if (targets.length > 1) printComparison(all[0]!, all[1]!, log);
     if (asJson) {

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
   allowedCpus,
+  checkNice,
   checkPinned,
   checkSplit,
   formatCpuList,
   parseCpuList,
+  reniceProcess,
   splitCpus,
 } from "../../../bench/coordinator/cpu_pinning.ts";
 
@@ -44,5 +46,23 @@ Deno.test("checkPinned: this process is confined to its allowed CPUs, not to few
   await checkPinned(Deno.pid, mine);
   if (mine.length > 1) {
     await assert.rejects(checkPinned(Deno.pid, mine.slice(1)), /may run on CPU/);
+  }
+});
+
+Deno.test("reniceProcess: every thread of a child gets the value; checkNice tells a different one", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "await new Promise((r) => setTimeout(r, 30_000))"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    // A positive value needs no privilege.
+    await reniceProcess(child.pid, 5);
+    await checkNice(child.pid, 5);
+    await assert.rejects(checkNice(child.pid, 0), /runs at nice 5, not 0/);
+    await assert.rejects(reniceProcess(child.pid, 25), RangeError);
+  } finally {
+    child.kill();
+    await child.status;
   }
 });
