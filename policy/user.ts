@@ -52,7 +52,7 @@ function parseGroup(text: string | undefined): GroupEntry[] {
 }
 
 /** An image's `/etc/passwd` and `/etc/group`, parsed (see {@link parseUserTables}). */
-export interface UserTables {
+interface UserTables {
   readonly passwd: readonly PasswdEntry[];
   readonly groups: readonly GroupEntry[];
 }
