@@ -73,11 +73,13 @@ const EXPECTED = "must be as `contrast coordinator` writes it (generate pins thi
 /**
  * Whether policies built with `settings` bind a container's root filesystem to its pinned image:
  * every container must come with the guest-pull storage of exactly its pinned reference
- * (`source_regex` `^$(image)$`), which the guest pulls and checks by digest.
+ * (`source_regex` `^$(image)$`), which the guest pulls and checks by digest, mounted where the
+ * container's root is (`mount_point_regex` = `root_path_regex`).
  */
 function bindsImageDigest(settings: Pick<Settings, "container">): boolean {
   return settings.container.image_storages.some((s) =>
-    s.driver === "image_guest_pull" && s.source_regex === "^$(image)$"
+    s.driver === "image_guest_pull" && s.source_regex === "^$(image)$" &&
+    s.mount_point_regex === settings.container.root_path_regex
   );
 }
 

@@ -242,6 +242,15 @@ Deno.test("host pull: the Coordinator's policy would not bind its program, so it
     container: { ...base.settings.container, image_storages: [] },
   };
   await refused(testCoordinatorYaml(), /pulled in the guest/, { ...base, settings: noStorage });
+  // The pulled image mounted somewhere else than the container's root binds nothing either.
+  const elsewhere = {
+    ...base.settings,
+    container: {
+      ...base.settings.container,
+      root_path_regex: "^/run/kata-containers/shared/containers/$(cid)/rootfs$",
+    },
+  };
+  await refused(testCoordinatorYaml(), /pulled in the guest/, { ...base, settings: elsewhere });
   // An app pod alone (no Coordinator in the input) is still generated for host pull, with its
   // warning (the weakness is that pod's own).
   const apps = await generate([parseYamlFile("app.yml", WEB)], {
