@@ -37,3 +37,10 @@ Deno.test("an executable subcommand fails loudly instead of running anything", (
     /contrast has no executable subcommands/,
   );
 });
+
+Deno.test("the vendored commander carries the package's MIT copyright and permission notice", async () => {
+  const text = await Deno.readTextFile(`${ROOT}${VENDORED_COMMANDER}`);
+  const header = text.slice(0, text.indexOf("function noExecutableSubcommands"));
+  assert.match(header, /^\/\/ Copyright \(c\) \d{4} TJ Holowaychuk/m);
+  assert.match(header, /^\/\/ The above copyright notice and this permission notice shall be$/m);
+});
