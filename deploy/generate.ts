@@ -321,14 +321,18 @@ function throwIfAny(issues: readonly FieldIssue[]): void {
 
 /** How the input's Coordinator differs from contrast's (see `coordinator_pod_check.ts`). */
 function coordinatorPodIssuesOf(w: Workload, options: GenerateOptions): FieldIssue[] {
-  return coordinatorPodIssues({
-    location: w.ref.location,
-    kind: w.kind ?? "",
-    specPath: w.specPath,
-    spec: (w.spec.toJSON() ?? {}) as Record<string, unknown>,
-    replicas: w.ref.node.getIn(["spec", "replicas"]),
-    annotations: w.annotations,
-  }, options.coordinatorImage);
+  return coordinatorPodIssues(
+    {
+      location: w.ref.location,
+      kind: w.kind ?? "",
+      specPath: w.specPath,
+      spec: (w.spec.toJSON() ?? {}) as Record<string, unknown>,
+      replicas: w.ref.node.getIn(["spec", "replicas"]),
+      annotations: w.annotations,
+    },
+    options.coordinatorImage,
+    options.settings,
+  );
 }
 
 function isCoordinator(w: Workload): boolean {

@@ -1766,7 +1766,15 @@ agent_device_ok(c, d, annotations) if {
 	is_string(annotations[concat("", ["cdi.k8s.io/vfio", substring(d.container_path, 22, -1)])])
 }
 
-block_device_types := {"blk", "blk-ccw", "mmioblk", "scsi", "nvdimm"}
+# Block devices the agent finds by the address the host hot-plugged them at (`blk`: PCI path,
+# `scsi`: SCSI address, `blk-ccw`: CCW bus ID), so a name the host chooses can only be one of the
+# devices it added. Not `mmioblk` or `nvdimm`: for those the agent takes the request's guest path
+# (`vm_path`) as it is (device.rs virtiommio_blk_device_handler, virtio_nvdimm_device_handler), any
+# block device of the guest: another volume's decrypted device-mapper device (`/dev/dm-0`, a
+# block-encrypted emptyDir's or the secure-pv volume's plain text) at the container's devicePath,
+# or the guest's own disk. Neither is how a Kata runtime with QEMU or Cloud Hypervisor plugs a
+# volume (virtio-mmio is Firecracker's; no capture has one).
+block_device_types := {"blk", "blk-ccw", "scsi"}
 
 # Every OCI block device is one the runtime hot-plugged and lists for the agent at the same
 # container path: the agent then gives the device node the guest's major and minor of that

@@ -636,10 +636,17 @@ function guestPullKindMutants(base: JsonObject, pause: boolean, add: AddMutant):
  * `devicePath` (e.g. over a path the application trusts), or a cgroup rule for another device.
  */
 function rawDeviceMutants(base: JsonObject, add: AddMutant): void {
-  a(base.devices).map(o).forEach((_, k) => {
+  a(base.devices).map(o).forEach((d, k) => {
     add("raw device at another path", `devices[${k}].container_path`, (i) => {
       o(a(i.devices)[k]).container_path = "/dev/tampered";
     });
+    // The agent takes an mmioblk device's guest path as it is: another volume's decrypted
+    // device-mapper device in place of the pod's volume.
+    if (d.type_ !== "vfio-pci-gk") {
+      add("raw device named by a guest path", `devices[${k}].type_`, (i) => {
+        Object.assign(o(a(i.devices)[k]), { type_: "mmioblk", id: "", vm_path: "/dev/dm-0" });
+      });
+    }
   });
   const gpus = a(base.devices).map(o).filter((d) => d.type_ === "vfio-pci-gk");
   if (gpus.length > 0) {
