@@ -549,6 +549,9 @@ class PolicyBuild {
   }[] = [];
   readonly #initdata: PolicyInitdataEncoder;
   readonly #patternShapes: PatternShapeCache = new Map();
+  /** The sidecar startup probes by mesh configuration (see `InjectionPlan.startupProbes`). */
+  readonly #startupProbes: NonNullable<Parameters<typeof injectIntoPodSpec>[2]["startupProbes"]> =
+    new Map();
   /**
    * The settings the policy data is built from: a deeply frozen copy, so that its parts and the
    * parts made from them once per run ({@link #sharedValues}) are shared by every pod's policy
@@ -670,6 +673,7 @@ class PolicyBuild {
       meshImage: mesh ? byReference.get(settings.service_mesh.image)!.pinned : undefined,
       meshConfig: mesh ? { ...mesh, podPorts: podTcpPorts(w.spec).join(",") } : {},
       coordinatorTrust,
+      startupProbes: this.#startupProbes,
     });
     pinImages(
       w.spec,

@@ -42,7 +42,7 @@ import { cleanDestination, mountOrder } from "./mount_order.ts";
 import { type PatternShapeCache, patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import type { SharedPolicyValues } from "./shared_values.ts";
-import { resolveUser } from "./user.ts";
+import { parseUserTables, resolveUser } from "./user.ts";
 
 /** Kinds whose pod template gets a policy. */
 export const WORKLOAD_KINDS = [
@@ -956,6 +956,12 @@ function containerUser(
       imageUser: image.config.user,
       passwd: image.passwd,
       group: image.group,
+      // Parsed once per image and run (`input.images` holds one image per pinned reference).
+      tables: shared(
+        pod.input,
+        `userTables:${image.pinned}`,
+        () => parseUserTables(image.passwd, image.group),
+      ),
     },
     `${path}.image`,
     pod.issues,

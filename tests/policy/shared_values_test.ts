@@ -9,7 +9,16 @@ import { frozenSettings, SharedPolicyValues } from "../../policy/shared_values.t
 import type { Settings } from "../../policy/settings.ts";
 import { IMAGES, samplePodSpec, testSettings } from "./fixtures.ts";
 
-const images = new Map([...IMAGES.values()].map((i) => [i.pinned, i]));
+const web = IMAGES.get("127.0.0.1:5000/web:1.0")!;
+/** The web image again under another digest, whose files give its user other ids. */
+const otherWeb = {
+  ...web,
+  digest: `sha256:${"f".repeat(64)}`,
+  pinned: `${web.repository}@sha256:${"f".repeat(64)}`,
+  passwd: "root:x:0:0::/:/bin/sh\nweb:x:4242:4343::/:/bin/sh\n",
+  group: "root:x:0:\nextra:x:2000:web\nmore:x:3000:web\n",
+};
+const images = new Map([...IMAGES.values(), otherWeb].map((i) => [i.pinned, i]));
 
 function input(spec: Record<string, unknown>, settings: Settings, name = "p"): PodPolicyInput {
   return {
@@ -75,6 +84,10 @@ function variants(): Record<string, unknown>[] {
     };
     out.push(spec);
   }
+  // Another image with other /etc/passwd and /etc/group (parsed once per image and run).
+  const other = base();
+  other.containers[0]!.image = otherWeb.pinned;
+  out.push(other);
   const noToken = { ...base(), automountServiceAccountToken: false };
   out.push(noToken);
   for (const fsGroup of [1, 2, "3"]) {
