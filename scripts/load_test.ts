@@ -151,6 +151,7 @@ import {
   parseCpuList,
   pinProcess,
   reniceProcess,
+  setAutogroupNice,
   splitCpus,
 } from "../bench/coordinator/cpu_pinning.ts";
 import { PresignedP384Signer } from "../bench/coordinator/presigned_ecdsa.ts";
@@ -1276,6 +1277,7 @@ async function main(): Promise<void> {
   const nice = niceFlag === undefined ? undefined : Number(niceFlag);
   const log = (line: string) => asJson || console.log(line);
   let inspector: string | undefined;
+  let autogroupBefore: number | undefined;
   const targets: Target[] = [];
   try {
     for (const [i, spec] of specs.entries()) {
@@ -1305,11 +1307,16 @@ async function main(): Promise<void> {
     if (nice !== undefined) {
       for (const t of targets) await reniceProcess(t.coordinator.child.pid, nice);
       await reniceProcess(Deno.pid, nice);
+      // The session's autogroup ranks it against other sessions' work (the Coordinators are
+      // children in this session); restored in `finally`.
+      autogroupBefore = await setAutogroupNice(Deno.pid, nice);
+      for (const t of targets) await setAutogroupNice(t.coordinator.child.pid, nice);
     }
     const generatorCpus = split ? split.generator.length : (await allowedCpus(Deno.pid)).length;
     const priority = nice === undefined
       ? "default priority"
-      : `both at nice ${nice} (renice, every thread, checked: ahead of other work on the machine)`;
+      : `both at nice ${nice} (renice, every thread, and their session's autogroup, checked: ` +
+        `ahead of other work on the machine)`;
     const pinning = split
       ? `pinned: Coordinator on CPU ${formatCpuList(split.coordinator)}, load generator on CPU ` +
         `${formatCpuList(split.generator)} (taskset, every thread, checked)`
@@ -1439,6 +1446,7 @@ async function main(): Promise<void> {
     if (open?.some((o) => o.steps[0]!.failed > 0)) Deno.exitCode = 1;
   } finally {
     for (const t of targets) await stopTarget(t);
+    if (autogroupBefore !== undefined) await setAutogroupNice(Deno.pid, autogroupBefore);
   }
 }
 

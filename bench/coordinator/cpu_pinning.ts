@@ -202,9 +202,58 @@ async function threadNiceValues(pid: number): Promise<Map<string, number>> {
 }
 
 /**
+ * The nice value of `pid`'s scheduler autogroup (`/proc/<pid>/autogroup`, "/autogroup-N nice V"),
+ * or `undefined` where the kernel has no autogroups. With `kernel.sched_autogroup_enabled`, CPU
+ * time is shared fairly between sessions first, and a thread's own nice value only counts within
+ * its session: the group's value is what ranks it against other sessions' work.
+ */
+async function autogroupNice(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`/proc/${pid}/autogroup`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const m = /nice (-?\d+)/.exec(text);
+  if (!m) throw new Error(`/proc/${pid}/autogroup: "${text.trim()}" names no nice value`);
+  return Number(m[1]);
+}
+
+/**
+ * Sets the nice value of `pid`'s scheduler autogroup (its session's processes share it) and
+ * returns the value it had, or `undefined` where the kernel has no autogroups. Without it other
+ * sessions' work still shares the CPU evenly with the process whatever its threads' nice values.
+ * The caller restores the old value when done (it outlives the process's threads' values).
+ *
+ * @throws {RangeError} for a value outside -20..19
+ * @throws {Error} when the value cannot be written (privileges)
+ */
+export async function setAutogroupNice(pid: number, nice: number): Promise<number | undefined> {
+  if (!(Number.isInteger(nice) && nice >= -20 && nice <= 19)) {
+    throw new RangeError(`--nice ${nice}: a whole number from -20 to 19`);
+  }
+  const before = await autogroupNice(pid);
+  if (before === undefined) return undefined;
+  try {
+    await Deno.writeTextFile(`/proc/${pid}/autogroup`, String(nice));
+  } catch (error) {
+    throw new Error(
+      `--nice: cannot set /proc/${pid}/autogroup to ${nice}: ${(error as Error).message}`,
+    );
+  }
+  const after = await autogroupNice(pid);
+  if (after !== nice) {
+    throw new Error(`--nice: the autogroup of process ${pid} runs at nice ${after}, not ${nice}`);
+  }
+  return before;
+}
+
+/**
  * Sets the nice value of every thread of `pid` (Linux keeps one per thread; threads started
  * later inherit their creator's) with `renice`, and checks every live thread afterwards. A
- * negative value needs privileges: the error says so.
+ * negative value needs privileges: the error says so. With scheduler autogroups this ranks the
+ * threads within their session only: see {@link setAutogroupNice}.
  *
  * @throws {RangeError} for a value outside -20..19
  * @throws {Error} when `renice` fails or a thread keeps another value

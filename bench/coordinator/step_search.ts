@@ -109,7 +109,7 @@ export function judgeStep(
       `served ${m.achievedPerSecond.toFixed(1)}/s of ${
         m.scheduledPerSecond.toFixed(1)
       }/s offered ` +
-        `(${(served * 100).toFixed(0)} % < ${criteria.minServedShare * 100} %)`,
+        `(${(served * 100).toFixed(1)} % < ${criteria.minServedShare * 100} %)`,
     );
   }
   const third = Math.floor(n / 3);
