@@ -207,7 +207,9 @@ async function settingsWithImages(
   settings: Settings,
   flags: GenerateFlags,
   build: BuildInfo,
-): Promise<{ settings: Settings; coordinatorImage: string | undefined }> {
+): Promise<
+  { settings: Settings; coordinatorImage: string | undefined; lockWarning?: string }
+> {
   // Without a lock the placeholders stay: generate names them when a pod needs those images.
   const found = await findImageLock(flags, build);
   if (found === undefined) return { settings, coordinatorImage: undefined };
@@ -216,6 +218,7 @@ async function settingsWithImages(
       ? settingsWithLockedImages(settings, found.lock)
       : settings,
     coordinatorImage: found.lock.images.coordinator,
+    ...(found.replacesEmbedded !== undefined ? { lockWarning: found.replacesEmbedded } : {}),
   };
 }
 
@@ -333,6 +336,7 @@ export async function runGenerate(
   });
 
   const warnings = generateWarnings(result, isHostPull(profile), settings.runtime_class_prefix);
+  if (locked.lockWarning !== undefined) warnings.push(`warning: ${locked.lockWarning}`);
   for (const image of resolved) {
     const warning = insecureTagWarning(image, flags.insecureRegistry);
     if (warning !== undefined) warnings.push(`warning: ${warning}`);
