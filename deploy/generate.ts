@@ -246,7 +246,13 @@ export async function generate(
       );
     }
     if (hasMesh(w, options)) {
-      issues.push(...meshSysctlIssues(w.spec, `${w.ref.location}: ${w.specPath}`));
+      issues.push(
+        ...meshSysctlIssues(
+          w.spec,
+          w.ref.file.docs[w.ref.docIndex]!,
+          `${w.ref.location}: ${w.specPath}`,
+        ),
+      );
     }
     if (!skipsInitializer(w, options)) {
       issues.push(
