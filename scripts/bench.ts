@@ -135,9 +135,14 @@ export function denoBenchRatios(json: DenoBenchJson): string[] {
   return lines;
 }
 
-/** The lines of a script's output that state a ratio (or a goal verdict). */
+/**
+ * The lines of a script's output that state a ratio (or a goal verdict), and the load test's
+ * warnings that its load generator, not the Coordinator, was the bottleneck.
+ */
 export function ratioLines(stdout: string): string[] {
-  return stdout.split("\n").map((l) => l.trim()).filter((l) => /ratio|×|goal/i.test(l));
+  return stdout.split("\n").map((l) => l.trim()).filter((l) =>
+    /ratio|×|goal|GENERATOR-BOUND/i.test(l)
+  );
 }
 
 async function run(b: Benchmark): Promise<Row> {
