@@ -2,12 +2,21 @@
  * Where the CLI takes contrast's image references from: `--image-lock FILE`, else the file named
  * by `CONTRAST_IMAGE_LOCK`, else the lock embedded in a release build. `--image-registry` moves
  * the locked images to a mirror. Without any lock, commands that need one stop with an error that
- * says how to get one.
+ * says how to get one. A file that replaces a release build's embedded lock with other images is
+ * said (`generate` and `coordinator` warn): the embedded lock is the one a user checked the
+ * release by, and a variable left set from a development checkout would otherwise replace it
+ * without a word.
  *
  * @module
  */
 import { UnavailableError } from "../util/errors/mod.ts";
-import { type ImageLock, parseImageLock, withRegistry } from "../deploy/image_lock.ts";
+import {
+  CONTRAST_IMAGES,
+  encodeImageLock,
+  type ImageLock,
+  parseImageLock,
+  withRegistry,
+} from "../deploy/image_lock.ts";
 import type { BuildInfo } from "./build_info.ts";
 
 /** Environment variable naming the image lock file. */
@@ -27,6 +36,34 @@ interface LockedImages {
   readonly lock: ImageLock;
   /** `--image-lock <file>`, `CONTRAST_IMAGE_LOCK=<file>` or `embedded`. */
   readonly source: string;
+  /**
+   * The warning (without `warning: `) when this lock is a file that names other images than the
+   * lock the build embeds; undefined otherwise.
+   */
+  readonly replacesEmbedded?: string;
+}
+
+/** The warning for `file`'s `lock` replacing the build's embedded lock, if their images differ. */
+function replacedEmbeddedWarning(
+  lock: ImageLock,
+  source: string,
+  build: BuildInfo,
+): string | undefined {
+  if (build.imageLock === undefined) return undefined;
+  let embedded: ImageLock | undefined;
+  try {
+    embedded = parseImageLock(build.imageLock, "embedded images.lock.json");
+  } catch {
+    embedded = undefined;
+  }
+  if (embedded !== undefined && encodeImageLock(embedded) === encodeImageLock(lock)) {
+    return undefined;
+  }
+  const changed = CONTRAST_IMAGES.filter((n) => embedded?.images[n] !== lock.images[n])
+    .map((n) => `${n} ${lock.images[n]}`);
+  return `the image lock in use (${source}) replaces the one this release build embeds: ` +
+    `contrast's images are ${changed.join(", ")}, not the release's ` +
+    "(unset CONTRAST_IMAGE_LOCK and leave out --image-lock to use the embedded lock)";
 }
 
 async function readLockFile(path: string, field: string): Promise<ImageLock> {
@@ -70,8 +107,12 @@ export async function findImageLock(
       source: "embedded",
     };
   }
+  if (found !== undefined && found.source !== "embedded") {
+    const warning = replacedEmbeddedWarning(found.lock, found.source, build);
+    if (warning !== undefined) found = { ...found, replacesEmbedded: warning };
+  }
   if (found === undefined || flags.imageRegistry === undefined) return found;
-  return { lock: withRegistry(found.lock, flags.imageRegistry), source: found.source };
+  return { ...found, lock: withRegistry(found.lock, flags.imageRegistry) };
 }
 
 /**

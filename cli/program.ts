@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, Option } from "./commander.ts";
 import type { BuildInfo } from "./build_info.ts";
 import { LOG_LEVEL_ENV, LOG_LEVELS } from "./output.ts";
 import { addHelpExamples } from "./help_examples.ts";

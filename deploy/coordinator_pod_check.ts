@@ -19,12 +19,20 @@
  * must be the builder's, and the workload must be a StatefulSet carrying no contrast annotation
  * but the role (a mesh or secure-pv annotation would add containers to the pod).
  *
+ * And the policy must bind the Coordinator's files to its image digest: only a guest-pull storage
+ * does (the guest pulls the pinned `name@sha256:…` and checks it). With host pull (`--runtime
+ * …-host-pull`, or settings without that storage) the node unpacks the image and shares the root
+ * filesystem into the guest unchecked, so the host could run a program of its own under the
+ * genuine policy and HOST_DATA, which `set`, `verify` and every initializer would accept, and
+ * which would hold the seed and every workload secret: refused ({@link bindsImageDigest}).
+ *
  * @module
  */
 import { isDeepStrictEqual } from "node:util";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import { POD_ROLE_ANNOTATION } from "./annotations.ts";
 import { coordinatorPodSpec } from "./coordinator_yaml.ts";
+import type { Settings } from "../policy/settings.ts";
 
 /** Pod spec fields that only place the pod (a user may set them). */
 const SCHEDULING_FIELDS: ReadonlySet<string> = new Set([
@@ -63,16 +71,41 @@ const EXPECTED = "must be as `contrast coordinator` writes it (generate pins thi
   "as the Coordinator in every initializer)";
 
 /**
+ * Whether policies built with `settings` bind a container's root filesystem to its pinned image:
+ * every container must come with the guest-pull storage of exactly its pinned reference
+ * (`source_regex` `^$(image)$`), which the guest pulls and checks by digest, mounted where the
+ * container's root is (`mount_point_regex` = `root_path_regex`).
+ */
+function bindsImageDigest(settings: Pick<Settings, "container">): boolean {
+  return settings.container.image_storages.some((s) =>
+    s.driver === "image_guest_pull" && s.source_regex === "^$(image)$" &&
+    s.mount_point_regex === settings.container.root_path_regex
+  );
+}
+
+/**
  * Every way the workload differs from contrast's Coordinator as `contrast coordinator` writes it
- * with `coordinatorImage` (the image lock's; undefined when no lock names it). Empty when it is
- * that Coordinator.
+ * with `coordinatorImage` (the image lock's; undefined when no lock names it), to run with policies
+ * built from `settings`. Empty when it is that Coordinator.
  */
 export function coordinatorPodIssues(
   w: CoordinatorWorkload,
   coordinatorImage: string | undefined,
+  settings: Pick<Settings, "container">,
 ): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const at = (field: string) => `${w.location}: ${w.specPath}.${field}`;
+  if (!bindsImageDigest(settings)) {
+    issues.push({
+      path: at("containers[0].image"),
+      reason: "the Coordinator's image must be pulled in the guest, where its digest is " +
+        "checked: with host pull (or settings without the image_guest_pull storage) the host " +
+        "chooses the files of its root filesystem, so it could run its own program under the " +
+        "Coordinator's genuine policy, which set, verify and every initializer would accept, " +
+        "and it would hold the seed and every workload secret; generate with a guest-pull " +
+        "runtime (--runtime containerd-2-guest-pull or containerd-1.7-guest-pull)",
+    });
+  }
   if (w.kind !== "StatefulSet") {
     issues.push({
       path: `${w.location}: kind`,

@@ -38,6 +38,7 @@ import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
+import { plainJson } from "../util/yaml/plain_tree.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
 import { coordinatorPodIssues } from "./coordinator_pod_check.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
@@ -165,7 +166,7 @@ function getIn(node: YAMLMap, path: readonly string[]): unknown {
 function annotationsAt(node: unknown): Record<string, unknown> {
   if (!isMap(node)) return {};
   const a = node.get("annotations", true);
-  return isMap(a) ? (a.toJSON() as Record<string, unknown>) ?? {} : {};
+  return isMap(a) ? (plainJson(a) as Record<string, unknown>) ?? {} : {};
 }
 
 /** The default workload secret ID: `<group|core>/<version>/<Kind>/<namespace>/<name>`. */
@@ -245,7 +246,13 @@ export async function generate(
       );
     }
     if (hasMesh(w, options)) {
-      issues.push(...meshSysctlIssues(w.spec, `${w.ref.location}: ${w.specPath}`));
+      issues.push(
+        ...meshSysctlIssues(
+          w.spec,
+          w.ref.file.docs[w.ref.docIndex]!,
+          `${w.ref.location}: ${w.specPath}`,
+        ),
+      );
     }
     if (!skipsInitializer(w, options)) {
       issues.push(
@@ -320,14 +327,18 @@ function throwIfAny(issues: readonly FieldIssue[]): void {
 
 /** How the input's Coordinator differs from contrast's (see `coordinator_pod_check.ts`). */
 function coordinatorPodIssuesOf(w: Workload, options: GenerateOptions): FieldIssue[] {
-  return coordinatorPodIssues({
-    location: w.ref.location,
-    kind: w.kind ?? "",
-    specPath: w.specPath,
-    spec: (w.spec.toJSON() ?? {}) as Record<string, unknown>,
-    replicas: w.ref.node.getIn(["spec", "replicas"]),
-    annotations: w.annotations,
-  }, options.coordinatorImage);
+  return coordinatorPodIssues(
+    {
+      location: w.ref.location,
+      kind: w.kind ?? "",
+      specPath: w.specPath,
+      spec: (w.spec.toJSON() ?? {}) as Record<string, unknown>,
+      replicas: w.ref.node.getIn(["spec", "replicas"]),
+      annotations: w.annotations,
+    },
+    options.coordinatorImage,
+    options.settings,
+  );
 }
 
 function isCoordinator(w: Workload): boolean {
@@ -544,6 +555,9 @@ class PolicyBuild {
   }[] = [];
   readonly #initdata: PolicyInitdataEncoder;
   readonly #patternShapes: PatternShapeCache = new Map();
+  /** The sidecar startup probes by mesh configuration (see `InjectionPlan.startupProbes`). */
+  readonly #startupProbes: NonNullable<Parameters<typeof injectIntoPodSpec>[2]["startupProbes"]> =
+    new Map();
   /**
    * The settings the policy data is built from: a deeply frozen copy, so that its parts and the
    * parts made from them once per run ({@link #sharedValues}) are shared by every pod's policy
@@ -665,6 +679,7 @@ class PolicyBuild {
       meshImage: mesh ? byReference.get(settings.service_mesh.image)!.pinned : undefined,
       meshConfig: mesh ? { ...mesh, podPorts: podTcpPorts(w.spec).join(",") } : {},
       coordinatorTrust,
+      startupProbes: this.#startupProbes,
     });
     pinImages(
       w.spec,

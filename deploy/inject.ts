@@ -123,6 +123,12 @@ interface InjectionPlan {
    * previous value is removed (the initializer refuses to start without one).
    */
   readonly coordinatorTrust?: string;
+  /**
+   * The sidecar startup probes made so far, by mesh configuration (`JSON.stringify` of
+   * {@link meshConfig}), for a caller that injects many pods: a probe depends on the configuration
+   * alone, and working it out parses the configuration.
+   */
+  readonly startupProbes?: Map<string, ReturnType<typeof sidecarStartupProbe>>;
 }
 
 /**
@@ -350,7 +356,12 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
         resourceFieldRef: { containerName: MESH_SIDECAR_NAME, resource: "limits.memory" },
       },
     });
-    const startupProbe = sidecarStartupProbe(plan.meshConfig);
+    const probeKey = JSON.stringify(plan.meshConfig);
+    let startupProbe = plan.startupProbes?.get(probeKey);
+    if (startupProbe === undefined && plan.startupProbes?.has(probeKey) !== true) {
+      startupProbe = sidecarStartupProbe(plan.meshConfig);
+      plan.startupProbes?.set(probeKey, startupProbe);
+    }
     const { memoryLimit, memoryRequest } = plan.meshConfig;
     const resources = {
       ...(memoryLimit !== undefined ? { limits: { memory: memoryLimit } } : {}),

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { isMap, isSeq, type YAMLMap } from "yaml";
+import { type Document, isMap, isSeq, type YAMLMap } from "yaml";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import { MeshConfigError, parseMeshConfig, parseMeshLimits } from "../protocol/mesh_config.ts";
 import {
@@ -20,6 +20,7 @@ import {
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
 import { parseMemoryQuantity } from "./memory_quantity.ts";
+import { DECLINED, plainTreeValue } from "../util/yaml/plain_tree.ts";
 
 /** Where the pod's ports came from, in errors. */
 const POD_PORTS_SOURCE = "containers[].ports";
@@ -158,12 +159,18 @@ const ROUTE_LOCALNET = /^net\.ipv4\.conf\..+\.route_localnet$/;
  * pins the pod's sysctls exactly (`sysctls_ok` in `rego/rules.rego`), so refusing it here means the
  * host cannot set it either.
  *
+ * @param doc the document of `spec` (its anchors)
  * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
  */
-export function meshSysctlIssues(spec: YAMLMap, at: string): FieldIssue[] {
-  // Read as the policy reads it (`spec.toJSON()` in generate), so both see the same list.
-  const plain = (spec.toJSON() ?? {}) as { securityContext?: { sysctls?: unknown } };
-  const sysctls = plain.securityContext?.sysctls;
+export function meshSysctlIssues(spec: YAMLMap, doc: Document, at: string): FieldIssue[] {
+  // Read as the policy data reads the pod (`toPlain` in resources.ts: aliases resolved), so both
+  // see the same list. (`toJSON()`, read here before, gave an alias as `{source}`: sysctls behind
+  // `securityContext: *anchor` were pinned by the policy without this check.)
+  const fast = plainTreeValue(spec);
+  const plain = (fast === DECLINED ? spec.toJS(doc) : fast) as {
+    securityContext?: { sysctls?: unknown };
+  } | null;
+  const sysctls = plain?.securityContext?.sysctls;
   if (!Array.isArray(sysctls)) return [];
   const issues: FieldIssue[] = [];
   sysctls.forEach((item: unknown, i) => {

@@ -42,7 +42,7 @@ import { cleanDestination, mountOrder } from "./mount_order.ts";
 import { type PatternShapeCache, patternShapesOf } from "./pattern_shapes.ts";
 import type { Settings } from "./settings.ts";
 import type { SharedPolicyValues } from "./shared_values.ts";
-import { resolveUser } from "./user.ts";
+import { parseUserTables, resolveUser } from "./user.ts";
 
 /** Kinds whose pod template gets a policy. */
 export const WORKLOAD_KINDS = [
@@ -774,12 +774,27 @@ function containerExpectation(
           `capabilities:${privileged}`,
           () => containerCapabilities(settings, sc, privileged),
         )
-        : containerCapabilities(settings, sc, privileged),
+        : shared(
+          pod.input,
+          // What containerCapabilities reads of the container: the sets are a function of it.
+          `capabilities:${privileged}:${
+            JSON.stringify([
+              list(obj(sc.capabilities).add).map(String),
+              list(obj(sc.capabilities).drop).map(String),
+            ])
+          }`,
+          () => containerCapabilities(settings, sc, privileged),
+        ),
     },
     readonly_root: sc.readOnlyRootFilesystem === true,
     root_path_regex: settings.container.root_path_regex,
     mounts,
-    mount_order: mountOrder(mounts),
+    // A function of the destinations alone, which recur in every pod of a workload kind.
+    mount_order: shared(
+      pod.input,
+      `mountOrder:${JSON.stringify(mounts.map((m) => m.destination))}`,
+      () => mountOrder(mounts),
+    ),
     storages,
     namespaces: pod.namespaces,
     sysctls: pod.sysctls,
@@ -789,7 +804,11 @@ function containerExpectation(
     annotations: podAnnotations(pod, {
       "io.kubernetes.cri.container-type": "^container$",
       "io.kubernetes.cri.container-name": exactRegex(name),
-      "io.kubernetes.cri.image-name": exactRegex(image.pinned),
+      "io.kubernetes.cri.image-name": shared(
+        pod.input,
+        `imageNameRegex:${image.pinned}`,
+        () => exactRegex(image.pinned),
+      ),
       "io.katacontainers.pkg.oci.container_type": "^pod_container$",
     }),
     exec_commands: execCommandsOf(c),
@@ -951,6 +970,12 @@ function containerUser(
       imageUser: image.config.user,
       passwd: image.passwd,
       group: image.group,
+      // Parsed once per image and run (`input.images` holds one image per pinned reference).
+      tables: shared(
+        pod.input,
+        `userTables:${image.pinned}`,
+        () => parseUserTables(image.passwd, image.group),
+      ),
     },
     `${path}.image`,
     pod.issues,
@@ -1072,13 +1097,13 @@ function containerMounts(
   }
   const tokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
   if (pod.automountToken && !destinations.has(tokenPath)) {
-    mounts.push({
+    mounts.push(shared(pod.input, "serviceAccountTokenMount", () => ({
       destination: tokenPath,
       type: "bind",
       source_regex: sharedFileRegex(tokenPath),
       options: ["rbind", "rprivate", "ro"],
       optional: true,
-    });
+    })));
   }
   return { mounts, storages };
 }
@@ -1166,6 +1191,62 @@ function volumeMount(
     return undefined;
   }
   const rw = m.readOnly === true ? "ro" : "rw";
+  const sub = subPathOf(m);
+  if (sub !== undefined && info.kind === "emptyDir") {
+    // Never a share (optional or not): the guest-local property is lost in real Kata.
+    issues.add(`${at}.${sub.field}`, emptyDirSubPathReason(pod, container, volName, sub));
+    return undefined;
+  }
+  const fsGroup = pod.podSecurity.fsGroup;
+  const facts: MountFacts = {
+    info,
+    volName,
+    mountPath,
+    propagation,
+    rw,
+    subPath: sub !== undefined,
+    emptydirMode: pod.settings.container.emptydir_mode,
+    fsGroup: typeof fsGroup === "number" ? fsGroup : undefined,
+  };
+  // A function of these facts alone: made once per run and shared (frozen) by every pod that
+  // mounts the same volume the same way.
+  return shared(
+    pod.input,
+    `volumeMount:${
+      JSON.stringify([
+        info.kind,
+        info.memory,
+        volName,
+        mountPath,
+        propagation,
+        rw,
+        facts.subPath,
+        facts.emptydirMode,
+        facts.fsGroup === undefined ? null : String(facts.fsGroup),
+      ])
+    }`,
+    () => volumeMountOf(facts),
+  );
+}
+
+/** What a volumeMount's OCI mount and storage are made of (see {@link volumeMountOf}). */
+interface MountFacts {
+  readonly info: VolumeInfo;
+  readonly volName: string;
+  readonly mountPath: string;
+  readonly propagation: string;
+  readonly rw: "ro" | "rw";
+  /** Whether the mount has a subPath (never for an emptyDir: refused before). */
+  readonly subPath: boolean;
+  readonly emptydirMode: Settings["container"]["emptydir_mode"];
+  /** The pod's fsGroup, when a number. */
+  readonly fsGroup: number | undefined;
+}
+
+/** The OCI mount (and storage, for emptyDirs) of a volumeMount checked by {@link volumeMount}. */
+function volumeMountOf(
+  { info, volName, mountPath, propagation, rw, subPath, emptydirMode, fsGroup }: MountFacts,
+): { mount: MountExpectation; storage?: StorageExpectation } {
   const bind = (source_regex: string, options: string[]): MountExpectation => ({
     destination: mountPath,
     type: "bind",
@@ -1177,13 +1258,7 @@ function volumeMount(
     ...bind(source_regex, options),
     optional: true,
   });
-  const sub = subPathOf(m);
-  if (sub !== undefined && info.kind === "emptyDir") {
-    // Never a share (optional or not): the guest-local property is lost in real Kata.
-    issues.add(`${at}.${sub.field}`, emptyDirSubPathReason(pod, container, volName, sub));
-    return undefined;
-  }
-  if (sub !== undefined) {
+  if (subPath) {
     // A subPath of a host-provided volume (configMap/secret/projected/downwardAPI, persistent
     // volume): kubelet bind-mounts the subdirectory and the runtime shares it like any bind source
     // (`<id>-<16 hex>-<last element of the destination>`), so its mount has that source.
@@ -1204,13 +1279,12 @@ function volumeMount(
       },
     };
   }
-  if (info.kind === "emptyDir" && pod.settings.container.emptydir_mode === "block-encrypted") {
+  if (info.kind === "emptyDir" && emptydirMode === "block-encrypted") {
     // Kata's block-encrypted emptyDir: a virtio-blk device (source: its PCI path) the agent
     // formats under an ephemeral key and mounts below the sandbox's storage directory (named
     // after the base64 of the source). `encryption_key=ephemeral` is required: without it the
     // host's disk would hold the volume in plain text.
     const point = "^/run/kata-containers/sandbox/storage/[A-Za-z0-9+/=]+$";
-    const fsGroup = pod.podSecurity.fsGroup;
     return {
       mount: bind(point, ["rbind", propagation, rw]),
       storage: {
@@ -1220,7 +1294,7 @@ function volumeMount(
         mount_point_regex: point,
         option_regexes: [],
         driver_option_regexes: ["^encryption_key=ephemeral$", "^create_filesystem$"],
-        ...(typeof fsGroup === "number" ? { fs_group: fsGroup } : {}),
+        ...(fsGroup !== undefined ? { fs_group: fsGroup } : {}),
       },
     };
   }

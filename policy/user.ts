@@ -51,6 +51,28 @@ function parseGroup(text: string | undefined): GroupEntry[] {
   return out;
 }
 
+/** An image's `/etc/passwd` and `/etc/group`, parsed (see {@link parseUserTables}). */
+interface UserTables {
+  readonly passwd: readonly PasswdEntry[];
+  readonly groups: readonly GroupEntry[];
+}
+
+/**
+ * The entries of an image's `/etc/passwd` and `/etc/group` texts that {@link resolveUser} reads
+ * (lines with numeric ids), for callers that resolve many users of one image.
+ *
+ * @example Parse once, resolve many
+ * ```ts
+ * import { parseUserTables } from "./user.ts";
+ *
+ * const tables = parseUserTables("app:x:1000:1000::/:/bin/sh\n", "app:x:1000:\n");
+ * console.log(tables.passwd[0]); // { name: "app", uid: 1000, gid: 1000 }
+ * ```
+ */
+export function parseUserTables(passwd: string | undefined, group: string | undefined): UserTables {
+  return { passwd: parsePasswd(passwd), groups: parseGroup(group) };
+}
+
 /** Inputs for {@link resolveUser}. */
 interface UserInputs {
   /** `runAsUser` (container overrides pod). */
@@ -63,12 +85,13 @@ interface UserInputs {
   readonly imageUser: string;
   readonly passwd?: string;
   readonly group?: string;
+  /** {@link passwd} and {@link group} parsed already (by {@link parseUserTables}). */
+  readonly tables?: UserTables;
 }
 
 /** Resolves the process user; records an issue at `path` when the image user cannot be found. */
 export function resolveUser(input: UserInputs, path: string, issues: IssueList): ProcessUser {
-  const passwd = parsePasswd(input.passwd);
-  const groups = parseGroup(input.group);
+  const { passwd, groups } = input.tables ?? parseUserTables(input.passwd, input.group);
   let uid = 0;
   let gid: number | undefined;
   let userName: string | undefined;

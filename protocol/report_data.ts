@@ -33,7 +33,8 @@
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
-import { concatBytes, digest, digestSync, sha256 } from "../util/bytes/mod.ts";
+import { concatBytes, digest, sha256 } from "../util/bytes/mod.ts";
+import { digestSync } from "../util/bytes/digest_sync.ts";
 
 /** Length of every nonce in the protocol. */
 export const NONCE_LENGTH = 32;

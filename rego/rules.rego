@@ -1766,7 +1766,15 @@ agent_device_ok(c, d, annotations) if {
 	is_string(annotations[concat("", ["cdi.k8s.io/vfio", substring(d.container_path, 22, -1)])])
 }
 
-block_device_types := {"blk", "blk-ccw", "mmioblk", "scsi", "nvdimm"}
+# Block devices the agent finds by the address the host hot-plugged them at (`blk`: PCI path,
+# `scsi`: SCSI address, `blk-ccw`: CCW bus ID), so a name the host chooses can only be one of the
+# devices it added. Not `mmioblk` or `nvdimm`: for those the agent takes the request's guest path
+# (`vm_path`) as it is (device.rs virtiommio_blk_device_handler, virtio_nvdimm_device_handler), any
+# block device of the guest: another volume's decrypted device-mapper device (`/dev/dm-0`, a
+# block-encrypted emptyDir's or the secure-pv volume's plain text) at the container's devicePath,
+# or the guest's own disk. Neither is how a Kata runtime with QEMU or Cloud Hypervisor plugs a
+# volume (virtio-mmio is Firecracker's; no capture has one).
+block_device_types := {"blk", "blk-ccw", "scsi"}
 
 # Every OCI block device is one the runtime hot-plugged and lists for the agent at the same
 # container path: the agent then gives the device node the guest's major and minor of that
@@ -1839,7 +1847,16 @@ no_extras(req) if {
 	count(object.get(linux(req), "UIDMappings", [])) == 0
 	count(object.get(linux(req), "GIDMappings", [])) == 0
 	count(object.get(req, "shared_mounts", [])) == 0
+	no_stdin_port(req)
 }
+
+# With the agent's passfd I/O enabled (the guest's `agent.passfd_listener_port`), CreateContainer
+# and ExecProcess take the process's stdin, stdout and stderr from the host's vsock connections
+# that `stdin_port`, `stdout_port` and `stderr_port` name (rpc.rs, passfd_io::take_io_streams):
+# a `stdin_port` lets the host write to the process's stdin, which the policy refuses as
+# WriteStreamRequest. The runtime sends 0 (no port); the output ports give the host nothing
+# ReadStreamRequest does not.
+no_stdin_port(req) if object.get(req, "stdin_port", 0) == 0
 
 no_hooks(null)
 
@@ -1863,6 +1880,7 @@ ExecProcessRequest := {"allowed": true, "ops": []} if {
 	exec_process_like_container(c.process, p)
 	string_user_ok(c, object.get(input, "string_user", null))
 	exec_env_ok(c.process, object.get(p, "Env", []))
+	no_stdin_port(input)
 }
 
 # containerd execs with the container's own process, so its whole environment: every variable

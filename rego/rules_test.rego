@@ -178,6 +178,21 @@ test_agent_devices_only_block_at_listed_paths if {
 	not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"container_path": "/dev/vdb"})], {})
 }
 
+# A block device the agent finds by a guest path the host names (`mmioblk`, `nvdimm`: the agent
+# takes `vm_path` as it is, device.rs virtiommio_blk_device_handler / virtio_nvdimm_device_handler)
+# could be any block device of the guest: another volume's decrypted device-mapper device
+# (`/dev/dm-0`), the guest's own disk. Only devices the agent finds by their hot-plug address
+# (`blk`: PCI path, `scsi`: SCSI address, `blk-ccw`: CCW bus ID) are admitted.
+test_block_devices_named_by_guest_path_are_refused if {
+	blk := {"id": "0000:00:05.0", "type_": "blk", "vm_path": "/dev/vdb", "container_path": "/dev/csi0", "options": []}
+	agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"type_": "scsi", "id": "0:0"})], {})
+	agent_policy.oci_devices_hotplugged([csi0], [object.union(blk, {"type_": "scsi", "id": "0:0"})])
+	every t in ["mmioblk", "nvdimm"] {
+		not agent_policy.agent_devices_ok(secure_pv_container, [object.union(blk, {"type_": t, "id": "", "vm_path": "/dev/dm-0"})], {})
+		not agent_policy.oci_devices_hotplugged([csi0], [object.union(blk, {"type_": t, "id": "", "vm_path": "/dev/dm-0"})])
+	}
+}
+
 # GPUs through VFIO (`nvidia.com/pgpu: 2`), as in Kata's gpu_vfio_cdi captures: one
 # `cdi.k8s.io/vfio<n>` annotation per GPU; no VFIO device (cold plug) or one per GPU (hot plug),
 # each with its annotation, no path twice.

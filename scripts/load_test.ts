@@ -51,9 +51,11 @@
  * stall counts against every request it delays. **The load the machine sustains** is the highest
  * step whose requests were all served, at >= 95 % of the rate offered, with the median latency of
  * the last third <= 2x the first third's + 20 ms (no queue building up), every lower step alike,
- * and the load generator never the bottleneck (its main thread busy < 85 %, its CPUs < 90 %, its
- * send lag's p99 < 10 ms or < 25 % of the step's p99). The search stops at the first step that is
- * not sustained; it prints every step and the p99 at the sustained one, against issue 18's goal.
+ * and the load generator never the bottleneck (its main thread busy < 85 %, its CPUs < 90 %, the
+ * requests sent at >= 95 % of the scheduled rate). A step that is not is measured again, up to
+ * `--step-attempts` (default 2) in all (one stall of a shared machine can end a step the
+ * Coordinator sustains; a rate it cannot sustain fails every attempt; every attempt is printed).
+ * The search stops at the first step that is not sustained in any attempt; it prints every step and the p99 at the sustained one, against issue 18's goal.
  * A step where the generator was the bottleneck ends the search as GENERATOR-BOUND: the goal is
  * then not judged and the exit code is 1 (the run measured the generator, not the Coordinator).
  * `--no-open-loop` leaves the step search out.
@@ -68,7 +70,10 @@
  * pod's report takes a nonce precomputed then (`bench/coordinator/presigned_ecdsa.ts`; the
  * Coordinator gets the same, valid, ECDSA signature; `--generator-signature webcrypto` signs at
  * request time as before). The generator's CPU per attestation and its main thread's busy share
- * are printed for every level and step.
+ * are printed for every level and step. `--nice N` (e.g. -10, needs privileges) runs both
+ * processes at that nice value, every thread, checked after the run: on a machine shared with
+ * other work it measures a Coordinator whose CPU is its own, as a pod's CPU request gives it in a
+ * cluster; every run prints its priority.
  *
  * `--profile FILE` starts the Coordinator with its inspector on, samples its JavaScript thread
  * over the load phases (V8 CPU profile, written to FILE; open it in Chrome DevTools) and prints
@@ -88,7 +93,8 @@
  * [--warmup 200] [--against DIR [--against-deno-flags FLAGS]] [--deno-flags FLAGS]
  * [--coordinator-stdout] [--flow mesh|initializer] [--policy-kb N] [--open-loop-share 0.3,…,1.5]
  * [--open-loop-initializers N] [--open-loop-schedule poisson|fixed] [--open-loop-seed 1]
- * [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST]
+ * [--step-attempts 2] [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST]
+ * [--nice N]
  * [--generator-signature presigned|webcrypto] [--json]`
  *
  * @module
@@ -140,12 +146,15 @@ import {
 } from "../bench/coordinator/step_search.ts";
 import {
   allowedCpus,
+  checkNice,
   checkPinned,
   checkSplit,
   type CpuSplit,
   formatCpuList,
   parseCpuList,
   pinProcess,
+  reniceProcess,
+  setAutogroupNice,
   splitCpus,
 } from "../bench/coordinator/cpu_pinning.ts";
 import { PresignedP384Signer } from "../bench/coordinator/presigned_ecdsa.ts";
@@ -481,8 +490,10 @@ function printLevel(s: LevelSummary, load1: number, log: (line: string) => void)
       `V8 workers ${byThread.v8Workers} ms (GC, compiler), other ${byThread.other} ms`,
   );
   log(
-    `load generator (this process: pod keys, simulated evidence, TLS client) CPU ` +
-      `${s.loadGeneratorCpuMsPerAttestation} ms per attestation, on the same cores`,
+    `load generator (this process: TLS client, simulated pod evidence, checks of the answers; ` +
+      `pod keys and signature nonces made before the phase) CPU ` +
+      `${s.loadGeneratorCpuMsPerAttestation} ms per attestation, its main thread busy ` +
+      `${(s.loadGeneratorMainThreadBusy * 100).toFixed(0)} % of the load phases`,
   );
   log(
     `waiting for a CPU (run queue, all threads) per attestation: Coordinator ` +
@@ -581,6 +592,8 @@ interface OpenLoopSettings {
   readonly schedule: ScheduleKind;
   /** Seed of the Poisson schedule. */
   readonly seed: number;
+  /** Attempts at a step before it counts as not sustained (`--step-attempts`, default 2). */
+  readonly attempts: number;
 }
 
 /**
@@ -610,7 +623,11 @@ function openLoopSettings(count: number): OpenLoopSettings | undefined {
   if (schedule !== "poisson" && schedule !== "fixed") {
     throw new Error(`--open-loop-schedule ${schedule}: expected poisson or fixed`);
   }
-  return { shares, count: requests, schedule, seed: flag("--open-loop-seed", 1) };
+  const attempts = flag("--step-attempts", 2);
+  if (!(Number.isInteger(attempts) && attempts >= 1)) {
+    throw new Error("--step-attempts: a whole number >= 1");
+  }
+  return { shares, count: requests, schedule, seed: flag("--open-loop-seed", 1), attempts };
 }
 
 /** What one open-loop step measured against one Coordinator, judged. */
@@ -645,6 +662,8 @@ interface StepSummary extends JudgedStep {
   /** The simulated TEE's report signature per `/attest` (`--flow initializer`), else 0. */
   readonly simulatedReportCpuMs: number;
   readonly sustained: boolean;
+  /** Earlier attempts at this share that were not sustained (see `--step-attempts`). */
+  readonly failedAttempts?: readonly StepSummary[];
   readonly firstFailure?: string;
 }
 
@@ -695,8 +714,12 @@ async function measureStep(
   const generatorLoad: GeneratorLoad = {
     mainThreadBusy: Number((generatorThreads.main / wallSeconds).toFixed(3)),
     cpusBusy: Number((generatorSeconds / (wallSeconds * generatorCpus)).toFixed(3)),
+    // The schedule's span over the span until the last request really left.
+    sentShare: Number(
+      (schedule.at(-1)! / Math.max(result.lastSentMs, schedule.at(-1)!)).toFixed(3),
+    ),
+    p50SendLagMs: Number(percentileOf(result.sendLagsMs, 50).toFixed(1)),
     p99SendLagMs: Number(percentileOf(result.sendLagsMs, 99).toFixed(1)),
-    p99LatencyMs: Number(percentileOf(result.latenciesMs, 99).toFixed(1)),
   };
   const verdict = judgeStep({
     scheduledPerSecond,
@@ -747,7 +770,11 @@ interface StepSearch {
 }
 
 /** The step table, the load the machine sustains, its p99 and the goal's verdict. */
-function printSteps(search: StepSearch, log: (line: string) => void): void {
+function printSteps(
+  search: StepSearch,
+  conditions: string,
+  log: (line: string) => void,
+): void {
   const { steps, found } = search;
   const first = steps[0]!;
   log(
@@ -757,31 +784,39 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
   );
   log(
     "share | offered/s | served/s | p50 / p90 / p99 / max ms | most in flight | " +
-      "Coordinator CPU ms (bound/CPU) | generator CPU ms, main thread / CPUs busy, p99 send lag | " +
-      "sustained",
+      "Coordinator CPU ms (bound/CPU), run-queue wait ms | generator CPU ms, main thread / CPUs " +
+      "busy, sent share of schedule, send lag p50 / p99 ms | sustained",
   );
-  for (const s of steps) {
+  const row = (s: StepSummary, label: string) => {
     const g = s.generator;
     log(
       `${s.share.toFixed(2).padStart(5)} | ${String(s.offeredPerSecond).padStart(9)} | ` +
         `${String(s.achievedPerSecond).padStart(8)} | ` +
         `${s.p50Ms} / ${s.p90Ms} / ${s.p99Ms} / ${s.maxMs} | ${s.maxInFlight} | ` +
-        `${s.coordinatorCpuMsPerAttestation} (${s.cpuRatio}) | ` +
+        `${s.coordinatorCpuMsPerAttestation} (${s.cpuRatio}), ` +
+        `${s.runQueueWaitMsPerAttestation.coordinator} | ` +
         `${s.loadGeneratorCpuMsPerAttestation}, ${(g.mainThreadBusy * 100).toFixed(0)} % / ` +
-        `${(g.cpusBusy * 100).toFixed(0)} %, ${g.p99SendLagMs} ms | ` +
+        `${(g.cpusBusy * 100).toFixed(0)} %, ${(g.sentShare * 100).toFixed(1)} %, ` +
+        `${g.p50SendLagMs} / ${g.p99SendLagMs} | ` +
         (s.sustained
           ? "yes"
           : `NO: ${
             [...s.verdict.reasons, ...s.generatorReasons.map((r) => `generator: ${r}`)]
               .join("; ")
-          }`),
+          }`) +
+        label,
     );
     if (s.firstFailure) log(`  first failure: ${s.firstFailure}`);
+  };
+  for (const s of steps) {
+    const tries = s.failedAttempts ?? [];
+    tries.forEach((f, n) => row(f, ` (attempt ${n + 1})`));
+    row(s, tries.length > 0 ? ` (attempt ${tries.length + 1})` : "");
   }
   const at = found.sustained;
   const definition = "the highest open-loop rate served at >= 95 % of the rate offered, nothing " +
-    "failed, the median latency of the last third <= 2x the first third's + 20 ms, every lower " +
-    "step alike, and the generator never the bottleneck";
+    "failed, the median latency of the last third <= 2x the first third's + 20 ms (in one of " +
+    "--step-attempts tries), every lower step alike, and the generator never the bottleneck";
   if (found.endedBy === "generator") {
     const g = found.stoppedAt!;
     log(
@@ -796,7 +831,7 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
         `(${first.offeredPerSecond}/s)`,
     );
     log(
-      `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains: ` +
+      `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains (${conditions}): ` +
         (found.endedBy === "generator" ? "NOT JUDGED (generator-bound)" : "NOT met"),
     );
     return;
@@ -825,7 +860,8 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
   );
   const judged = found.endedBy === "coordinator";
   log(
-    `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains (${at.offeredPerSecond}/s): ` +
+    `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains (${at.offeredPerSecond}/s; ` +
+      `${conditions}): ` +
       `p99 ${at.p99Ms} ms: ` +
       (judged
         ? (at.p99Ms < P99_GOAL_MS ? "met" : "NOT met")
@@ -1121,16 +1157,17 @@ function report(
   load1: number,
   open: StepSearch | undefined,
   pinning: string,
+  conditions: string,
   log: (line: string) => void,
 ): Record<string, unknown> {
   const printOpen = () => {
-    if (open) printSteps(open, log);
+    if (open) printSteps(open, conditions, log);
     else log(`goal p99 < ${P99_GOAL_MS} ms: not judged (--no-open-loop)`);
   };
   const sustainedLoad = open && {
     definition: "highest open-loop step served at >= 95 % of the offered rate, none failed, " +
-      "median latency of the last third <= 2x the first third's + 20 ms, every lower step alike, " +
-      "generator never the bottleneck",
+      "median latency of the last third <= 2x the first third's + 20 ms (in one of " +
+      "--step-attempts tries), every lower step alike, generator never the bottleneck",
     endedBy: open.found.endedBy,
     offeredPerSecond: open.found.sustained?.offeredPerSecond,
     p99Ms: open.found.sustained?.p99Ms,
@@ -1259,8 +1296,11 @@ async function main(): Promise<void> {
   const profileFile = stringFlag("--profile");
   const presigned = generatorSignature() === "presigned";
   const split = await cpuSplit();
+  const niceFlag = stringFlag("--nice");
+  const nice = niceFlag === undefined ? undefined : Number(niceFlag);
   const log = (line: string) => asJson || console.log(line);
   let inspector: string | undefined;
+  let autogroupBefore: number | undefined;
   const targets: Target[] = [];
   try {
     for (const [i, spec] of specs.entries()) {
@@ -1287,12 +1327,34 @@ async function main(): Promise<void> {
       for (const t of targets) await pinProcess(t.coordinator.child.pid, split.coordinator);
       await pinProcess(Deno.pid, split.generator);
     }
+    if (nice !== undefined) {
+      for (const t of targets) await reniceProcess(t.coordinator.child.pid, nice);
+      await reniceProcess(Deno.pid, nice);
+      // The session's autogroup ranks it against other sessions' work (the Coordinators are
+      // children in this session); restored in `finally`.
+      autogroupBefore = await setAutogroupNice(Deno.pid, nice);
+      for (const t of targets) await setAutogroupNice(t.coordinator.child.pid, nice);
+    }
     const generatorCpus = split ? split.generator.length : (await allowedCpus(Deno.pid)).length;
+    const priority = nice === undefined
+      ? "default priority"
+      : `both at nice ${nice} (renice, every thread, and their session's autogroup, checked: ` +
+        `ahead of other work on the machine)`;
     const pinning = split
       ? `pinned: Coordinator on CPU ${formatCpuList(split.coordinator)}, load generator on CPU ` +
         `${formatCpuList(split.generator)} (taskset, every thread, checked)`
       : `NOT pinned (--no-pin): the Coordinator and the load generator share CPU ` +
         `${formatCpuList(await allowedCpus(Deno.pid))}`;
+    const placement = `${pinning}; ${priority}`;
+    // Short, for the goal's line (which deno task bench:all's table copies).
+    const conditions = `${
+      split
+        ? `pinned, Coordinator CPU ${formatCpuList(split.coordinator)}, generator CPU ` +
+          formatCpuList(split.generator)
+        : "not pinned"
+    }${nice === undefined ? "" : `, nice ${nice}`}, load average ${
+      Deno.loadavg()[0]!.toFixed(1)
+    } at the start`;
     log(
       `load test: ${count} simulated initializers ` +
         `${sweep ? `per level (${sweep.join(", ")} in flight) ` : ""}against ` +
@@ -1301,7 +1363,7 @@ async function main(): Promise<void> {
         (policyKb > 0 ? `, policies padded to ${policyKb} KB` : ""),
     );
     log(
-      `${pinning}; the pods' simulated report signatures ` +
+      `${placement}; the pods' simulated report signatures ` +
         (presigned
           ? "with precomputed nonces (--generator-signature presigned)"
           : "by WebCrypto at request time (--generator-signature webcrypto)"),
@@ -1368,15 +1430,17 @@ async function main(): Promise<void> {
       if (k % 2 === 1) order.reverse();
       for (const i of order) {
         const peak = sustainedLevel(all[i]!).peak.attestationsPerSecond;
-        const step = await measureStep(
-          targets[i]!,
-          peak,
-          share,
-          openSettings!,
-          bound,
-          generatorCpus,
-        );
-        steps[i]!.push(step);
+        // A step not sustained is measured again (up to --step-attempts in all): on a machine
+        // shared with other work one stall can end a step that the Coordinator sustains; a rate
+        // it cannot sustain fails every attempt. Every attempt is printed.
+        const failedAttempts: StepSummary[] = [];
+        let step: StepSummary;
+        for (;;) {
+          step = await measureStep(targets[i]!, peak, share, openSettings!, bound, generatorCpus);
+          if (step.sustained || failedAttempts.length + 1 >= openSettings!.attempts) break;
+          failedAttempts.push(step);
+        }
+        steps[i]!.push({ ...step, failedAttempts });
         if (!step.sustained) searching.delete(i);
       }
     }
@@ -1387,15 +1451,19 @@ async function main(): Promise<void> {
       for (const t of targets) await checkPinned(t.coordinator.child.pid, split.coordinator);
       await checkPinned(Deno.pid, split.generator);
     }
+    if (nice !== undefined) {
+      for (const t of targets) await checkNice(t.coordinator.child.pid, nice);
+      await checkNice(Deno.pid, nice);
+    }
     const load1 = Number(Deno.loadavg()[0]!.toFixed(1));
     log(
       `load average ${
         Deno.loadavg().map((v) => v.toFixed(1)).join(" / ")
-      } (1 / 5 / 15 min); ${pinning}`,
+      } (1 / 5 / 15 min); ${placement}`,
     );
     const reports = targets.map((t, i) => {
       if (targets.length > 1) log(`— Coordinator of ${t.spec.label}:`);
-      return report(t, all[i]!, sweep !== undefined, load1, open?.[i], pinning, log);
+      return report(t, all[i]!, sweep !== undefined, load1, open?.[i], placement, conditions, log);
     });
     if (targets.length > 1) printComparison(all[0]!, all[1]!, log);
     if (asJson) {
@@ -1412,6 +1480,7 @@ async function main(): Promise<void> {
     if (open?.some((o) => o.steps[0]!.failed > 0)) Deno.exitCode = 1;
   } finally {
     for (const t of targets) await stopTarget(t);
+    if (autogroupBefore !== undefined) await setAutogroupNice(Deno.pid, autogroupBefore);
   }
 }
 

@@ -11,15 +11,20 @@
  * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,
  * - `SHA256SUMS`: the SHA-256 of each file, in `sha256sum` format.
  *
- * Everything is built in a temporary folder and moved into `--out` only when complete.
+ * Everything is built in a temporary folder and moved into `--out` only when complete. The files
+ * are the same bytes wherever and whenever they are built from one commit with the pinned Deno
+ * (`scripts/images/bundle.ts`). `--lock FILE` builds no image and writes the release around a
+ * given lock instead: with a published release's `images.lock.json` (and its `--platform` and
+ * `--namespace`), its `SHA256SUMS` comes out the same, which is how a user checks a downloaded
+ * release against the source (README "Checking a release").
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { ContrastError } from "../util/errors/mod.ts";
+import { ContrastError, UnavailableError } from "../util/errors/mod.ts";
 import { encodeHex } from "../util/bytes/mod.ts";
 import { exitCodeFor } from "../cli/exit_codes.ts";
-import { encodeImageLock, type ImageLock } from "../deploy/image_lock.ts";
+import { encodeImageLock, type ImageLock, parseImageLock } from "../deploy/image_lock.ts";
 import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
 import { runtimeClassYaml } from "../deploy/runtime_class.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
@@ -27,14 +32,49 @@ import { isPlatform, type PlatformName } from "../policy/reference_values.ts";
 import { buildImages, pushImages } from "./images/build.ts";
 import { bundleEntry, REPO_ROOT } from "./images/bundle.ts";
 
-const USAGE = "usage: deno task release --registry HOST:PORT[/PATH] [--insecure-registry] " +
-  "[--platform Metal-QEMU-SNP] [--namespace default] [--out dist/release] [--cache-dir DIR]";
+const USAGE = "usage: deno task release (--registry HOST:PORT[/PATH] [--insecure-registry] | " +
+  "--lock images.lock.json) [--platform Metal-QEMU-SNP] [--namespace default] " +
+  "[--out dist/release] [--cache-dir DIR]";
 
 /** The release CLI's entry module: the CLI with `lockFile` embedded. */
 function releaseEntrySource(cliMain: string): string {
   return `import lock from "./images.lock.json" with { type: "bytes" };\n` +
     `import { runCli } from ${JSON.stringify(cliMain)};\n\n` +
     "Deno.exit(await runCli(Deno.args, { imageLock: lock }));\n";
+}
+
+/**
+ * Where the release CLI's entry module and the lock it embeds are written while it is bundled:
+ * one fixed folder in the checkout, since the bundle names both files by their path (a
+ * temporary folder's random name made every build's `contrast.js` differ).
+ */
+const RELEASE_ENTRY_DIR = `${REPO_ROOT}.cache/release-entry`;
+
+/**
+ * Bundles the CLI with `lock` (the bytes of `images.lock.json`) embedded into `out`.
+ *
+ * @throws {UnavailableError} naming the entry folder when another release build holds it
+ */
+async function bundleRelease(lock: Uint8Array, out: string): Promise<void> {
+  await Deno.mkdir(`${REPO_ROOT}.cache`, { recursive: true });
+  try {
+    await Deno.mkdir(RELEASE_ENTRY_DIR);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    throw new UnavailableError(
+      RELEASE_ENTRY_DIR,
+      "another release is being built in this checkout (or a killed one left the folder: " +
+        "remove it)",
+    );
+  }
+  try {
+    await Deno.writeFile(`${RELEASE_ENTRY_DIR}/images.lock.json`, lock);
+    const entry = `${RELEASE_ENTRY_DIR}/contrast_release.ts`;
+    await Deno.writeTextFile(entry, releaseEntrySource("../../cli/main.ts"));
+    await bundleEntry(entry, out);
+  } finally {
+    await Deno.remove(RELEASE_ENTRY_DIR, { recursive: true });
+  }
 }
 
 /** The release files for `lock` and `platform`, except the CLI bundle. */
@@ -87,10 +127,7 @@ export async function writeRelease(
       files[name] = new TextEncoder().encode(text);
       await Deno.writeFile(`${stage}/${name}`, files[name]!);
     }
-    const entry = `${stage}/contrast_release.ts`;
-    await Deno.writeTextFile(entry, releaseEntrySource(`${REPO_ROOT}cli/main.ts`));
-    await bundleEntry(entry, `${stage}/contrast.js`);
-    await Deno.remove(entry);
+    await bundleRelease(files["images.lock.json"]!, `${stage}/contrast.js`);
     files["contrast.js"] = await Deno.readFile(`${stage}/contrast.js`);
     await Deno.writeTextFile(`${stage}/SHA256SUMS`, await checksums(files));
     await Deno.chmod(stage, 0o755);
@@ -115,28 +152,25 @@ async function main(args: string[]): Promise<number> {
         namespace: { type: "string", default: "default" },
         out: { type: "string", default: `${REPO_ROOT}dist/release` },
         "cache-dir": { type: "string", default: `${REPO_ROOT}.cache/images` },
+        lock: { type: "string" },
       },
     }));
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : error}\n${USAGE}`);
     return 2;
   }
-  if (!values.registry || !isPlatform(values.platform!)) {
-    console.error(`--registry and a known --platform are required\n${USAGE}`);
+  if ((values.registry === undefined) === (values.lock === undefined)) {
+    console.error(`give either --registry or --lock\n${USAGE}`);
+    return 2;
+  }
+  if (!isPlatform(values.platform!)) {
+    console.error(`--platform ${values.platform} is not a known platform\n${USAGE}`);
     return 2;
   }
   try {
-    const bundleDir = await Deno.makeTempDir({ prefix: "contrast-bundles-" });
-    let lock: ImageLock;
-    try {
-      const images = await buildImages({ cacheDir: values["cache-dir"]!, bundleDir });
-      lock = await pushImages(images, {
-        registry: values.registry,
-        insecure: values["insecure-registry"]!,
-      });
-    } finally {
-      await Deno.remove(bundleDir, { recursive: true });
-    }
+    const lock = values.lock !== undefined
+      ? parseImageLock(await readLock(values.lock), values.lock)
+      : await buildAndPush(values.registry!, values["insecure-registry"]!, values["cache-dir"]!);
     const written = await writeRelease(values.out!, lock, values.platform, values.namespace!);
     console.error(`release written to ${values.out}: ${written.join(", ")}`);
     return 0;
@@ -144,6 +178,32 @@ async function main(args: string[]): Promise<number> {
     if (error instanceof ContrastError) console.error(`error: ${error.message}`);
     else console.error("internal error:", error);
     return exitCodeFor(error);
+  }
+}
+
+async function readLock(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    throw new UnavailableError(
+      "--lock",
+      `cannot read ${path}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}
+
+/** Builds the images, pushes them to `registry` and returns their lock. */
+async function buildAndPush(
+  registry: string,
+  insecure: boolean,
+  cacheDir: string,
+): Promise<ImageLock> {
+  const bundleDir = await Deno.makeTempDir({ prefix: "contrast-bundles-" });
+  try {
+    const images = await buildImages({ cacheDir, bundleDir });
+    return await pushImages(images, { registry, insecure });
+  } finally {
+    await Deno.remove(bundleDir, { recursive: true });
   }
 }
 

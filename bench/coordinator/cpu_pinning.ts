@@ -136,26 +136,30 @@ export async function allowedCpus(pid: number): Promise<number[]> {
  */
 export async function pinProcess(pid: number, cpus: readonly number[]): Promise<void> {
   const list = formatCpuList(cpus);
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command("taskset", {
-      args: ["-a", "-p", "-c", list, String(pid)],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    throw new Error(`--pin: cannot run taskset (util-linux): ${(error as Error).message}`);
-  }
-  if (!out.success) {
-    throw new Error(
-      `--pin: taskset -a -p -c ${list} ${pid} failed: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  for (const [tid, allowed] of await threadAffinities(pid)) {
-    if (formatCpuList(allowed) !== list) {
+  // A thread started while taskset walks the threads may keep the old mask: again until none.
+  for (let attempt = 0;; attempt++) {
+    const stray = [...(await threadAffinities(pid))].filter(([, a]) => formatCpuList(a) !== list);
+    if (stray.length === 0) return;
+    if (attempt === RETRIES) {
+      const [tid, allowed] = stray[0]!;
       throw new Error(
         `--pin: thread ${tid} of process ${pid} may run on CPU ${formatCpuList(allowed)}, ` +
           `not ${list} as pinned`,
+      );
+    }
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command("taskset", {
+        args: ["-a", "-p", "-c", list, String(pid)],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    } catch (error) {
+      throw new Error(`--pin: cannot run taskset (util-linux): ${(error as Error).message}`);
+    }
+    if (!out.success) {
+      throw new Error(
+        `--pin: taskset -a -p -c ${list} ${pid} failed: ${new TextDecoder().decode(out.stderr)}`,
       );
     }
   }
@@ -175,6 +179,125 @@ export async function checkPinned(pid: number, cpus: readonly number[]): Promise
         `pinned run: thread ${tid} of process ${pid} may run on CPU ` +
           `${formatCpuList(allowed)}, outside ${formatCpuList(cpus)}`,
       );
+    }
+  }
+}
+
+/** The nice value of every live thread of `pid`, by thread id (`/proc/<pid>/task/<tid>/stat`). */
+async function threadNiceValues(pid: number): Promise<Map<string, number>> {
+  const byThread = new Map<string, number>();
+  for await (const entry of Deno.readDir(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = await Deno.readTextFile(`/proc/${pid}/task/${entry.name}/stat`);
+    } catch {
+      continue; // the thread exited between listing and reading
+    }
+    // Fields after the command name; nice is field 19 (index 16 after "pid (comm) ").
+    const nice = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    if (!Number.isInteger(nice)) throw new Error(`/proc/${pid}/task/${entry.name}/stat: no nice`);
+    byThread.set(entry.name, nice);
+  }
+  return byThread;
+}
+
+/**
+ * The nice value of `pid`'s scheduler autogroup (`/proc/<pid>/autogroup`, "/autogroup-N nice V"),
+ * or `undefined` where the kernel has no autogroups. With `kernel.sched_autogroup_enabled`, CPU
+ * time is shared fairly between sessions first, and a thread's own nice value only counts within
+ * its session: the group's value is what ranks it against other sessions' work.
+ */
+async function autogroupNice(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`/proc/${pid}/autogroup`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const m = /nice (-?\d+)/.exec(text);
+  if (!m) throw new Error(`/proc/${pid}/autogroup: "${text.trim()}" names no nice value`);
+  return Number(m[1]);
+}
+
+/**
+ * Sets the nice value of `pid`'s scheduler autogroup (its session's processes share it) and
+ * returns the value it had, or `undefined` where the kernel has no autogroups. Without it other
+ * sessions' work still shares the CPU evenly with the process whatever its threads' nice values.
+ * The caller restores the old value when done (it outlives the process's threads' values).
+ *
+ * @throws {RangeError} for a value outside -20..19
+ * @throws {Error} when the value cannot be written (privileges)
+ */
+export async function setAutogroupNice(pid: number, nice: number): Promise<number | undefined> {
+  if (!(Number.isInteger(nice) && nice >= -20 && nice <= 19)) {
+    throw new RangeError(`--nice ${nice}: a whole number from -20 to 19`);
+  }
+  const before = await autogroupNice(pid);
+  if (before === undefined) return undefined;
+  try {
+    await Deno.writeTextFile(`/proc/${pid}/autogroup`, String(nice));
+  } catch (error) {
+    throw new Error(
+      `--nice: cannot set /proc/${pid}/autogroup to ${nice}: ${(error as Error).message}`,
+    );
+  }
+  const after = await autogroupNice(pid);
+  if (after !== nice) {
+    throw new Error(`--nice: the autogroup of process ${pid} runs at nice ${after}, not ${nice}`);
+  }
+  return before;
+}
+
+/**
+ * Sets the nice value of every thread of `pid` (Linux keeps one per thread; threads started
+ * later inherit their creator's) with `renice`, and checks every live thread afterwards. A
+ * negative value needs privileges: the error says so. With scheduler autogroups this ranks the
+ * threads within their session only: see {@link setAutogroupNice}.
+ *
+ * @throws {RangeError} for a value outside -20..19
+ * @throws {Error} when `renice` fails or a thread keeps another value
+ */
+export async function reniceProcess(pid: number, nice: number): Promise<void> {
+  if (!(Number.isInteger(nice) && nice >= -20 && nice <= 19)) {
+    throw new RangeError(`--nice ${nice}: a whole number from -20 to 19`);
+  }
+  // A thread started between listing and renicing its creator keeps the old value: again until
+  // every live thread has the new one.
+  for (let attempt = 0;; attempt++) {
+    const tids = [...(await threadNiceValues(pid))].filter(([, v]) => v !== nice).map(([t]) => t);
+    if (tids.length === 0) return;
+    if (attempt === RETRIES) await checkNice(pid, nice); // throws naming the thread
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command("renice", {
+        args: ["-n", String(nice), "-p", ...tids],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+    } catch (error) {
+      throw new Error(`--nice: cannot run renice (util-linux): ${(error as Error).message}`);
+    }
+    const stderr = new TextDecoder().decode(out.stderr);
+    // A thread that exited in between is "No such process"; anything else is an error.
+    if (!out.success && !/No such process/.test(stderr)) {
+      throw new Error(`--nice: renice -n ${nice} failed: ${stderr}`);
+    }
+  }
+}
+
+/** How often pinning or renicing is repeated for threads started meanwhile. */
+const RETRIES = 5;
+
+/**
+ * Checks that every live thread of `pid` runs at nice value `nice`.
+ *
+ * @throws {Error} naming the thread that does not
+ */
+export async function checkNice(pid: number, nice: number): Promise<void> {
+  for (const [tid, value] of await threadNiceValues(pid)) {
+    if (value !== nice) {
+      throw new Error(`--nice: thread ${tid} of process ${pid} runs at nice ${value}, not ${nice}`);
     }
   }
 }

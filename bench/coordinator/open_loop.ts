@@ -128,6 +128,8 @@ interface OpenLoopResult {
   readonly maxSendLagMs: number;
   /** Every request's delay between its scheduled start and its being sent, ms, ascending. */
   readonly sendLagsMs: readonly number[];
+  /** When the last request was sent, ms after the run's start (0 for none). */
+  readonly lastSentMs: number;
   /** Latency of request i (schedule order), ms; `undefined` where it failed. */
   readonly latencyByIndexMs: readonly (number | undefined)[];
 }
@@ -159,11 +161,13 @@ export async function runOpenLoop(
   const sendLags: number[] = [];
   const byIndex: (number | undefined)[] = new Array(scheduleMs.length).fill(undefined);
   const start = clock.now();
+  let lastSentMs = 0;
   for (const [i, scheduled] of scheduleMs.entries()) {
     const wait = start + scheduled - clock.now();
     if (wait > 0) await clock.sleep(wait);
     const lag = Math.max(0, clock.now() - (start + scheduled));
     sendLags.push(lag);
+    lastSentMs = clock.now() - start;
     maxSendLagMs = Math.max(maxSendLagMs, lag);
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
@@ -188,6 +192,7 @@ export async function runOpenLoop(
     maxInFlight,
     maxSendLagMs,
     sendLagsMs: sendLags.sort((a, b) => a - b),
+    lastSentMs,
     latencyByIndexMs: byIndex,
   };
 }

@@ -14,12 +14,20 @@
  *   grows through the run, one below it does not.
  * - **Generator not the bottleneck** ({@link generatorBottleneck}): the generator's main thread
  *   (its event loop: TLS client, simulated evidence, the checks of every answer) was busy less
- *   than 85 % of the step, its CPUs less than 90 %, and the 99th percentile of its send lag (how
- *   late a request left after its scheduled start) was under 10 ms or under a quarter of the
- *   step's p99 latency. Latency is timed from the scheduled start, so a generator that sends late
- *   adds its delay to the Coordinator's latency (conservative: it never makes the Coordinator
- *   look faster); a step where that delay is a large part of the tail, or where the generator ran
- *   out of CPU, measures the generator, and the search stops there without counting it.
+ *   than 85 % of the step, its CPUs less than 90 %, and it sent the requests at 95 % or more of the
+ *   rate scheduled (the last one left at most ~5 % of the schedule's span late: a generator that
+ *   cannot keep to its schedule offers less than it names, and the Coordinator would be blamed for
+ *   not serving what was never sent). Latency is timed from the scheduled start, so a generator that sends late adds its
+ *   delay to the Coordinator's latency (conservative: it never makes the Coordinator look
+ *   faster); a step where the generator ran out of CPU or fell behind its schedule measures the
+ *   generator, and the search stops there without counting it. How late single requests left
+ *   (median and p99 of the send lag) is printed but not judged: on a shared machine it is mostly
+ *   time the generator's thread waited for a CPU other processes held, which delays the
+ *   Coordinator alike (both run-queue waits are printed), and one process plays every initializer, so when the Coordinator stalls
+ *   (its GC, or its CPU taken by other work on a shared machine) the answers come back in a burst
+ *   that this process works off in turn and the requests due meanwhile leave late, a queue real
+ *   initializers, each on its own CPU, would not form. That lag is part of the measured latency
+ *   and makes the figure worse, never better.
  *
  * All functions are pure.
  *
@@ -101,7 +109,8 @@ export function judgeStep(
       `served ${m.achievedPerSecond.toFixed(1)}/s of ${
         m.scheduledPerSecond.toFixed(1)
       }/s offered ` +
-        `(${(served * 100).toFixed(0)} % < ${criteria.minServedShare * 100} %)`,
+        // Rounded down, so a share just under the limit never prints as the limit.
+        `(${(Math.floor(served * 1000) / 10).toFixed(1)} % < ${criteria.minServedShare * 100} %)`,
     );
   }
   const third = Math.floor(n / 3);
@@ -128,21 +137,15 @@ interface GeneratorLimits {
   readonly mainThreadBusy: number;
   /** Busy share of the CPUs the generator may use at or above which it is (0.9). */
   readonly cpusBusy: number;
-  /**
-   * 99th percentile of the send lag at or above which it is, ms (10), when the lag is also at
-   * least {@link GeneratorLimits.sendLagShareOfP99} of the step's p99 latency.
-   */
-  readonly p99SendLagMs: number;
-  /** Share of the step's p99 latency the send lag's p99 must reach to count (0.25). */
-  readonly sendLagShareOfP99: number;
+  /** Share of the scheduled rate below which the generator's send rate makes it so (0.95). */
+  readonly sentShare: number;
 }
 
 /** The limits the load test uses. */
 export const DEFAULT_GENERATOR_LIMITS: GeneratorLimits = {
   mainThreadBusy: 0.85,
   cpusBusy: 0.9,
-  p99SendLagMs: 10,
-  sendLagShareOfP99: 0.25,
+  sentShare: 0.95,
 };
 
 /** How busy the load generator was during a step. */
@@ -151,10 +154,15 @@ export interface GeneratorLoad {
   readonly mainThreadBusy: number;
   /** CPU seconds of all its threads / (wall seconds × CPUs it may use). */
   readonly cpusBusy: number;
-  /** 99th percentile of the requests' send lag (sent after the scheduled start), ms. */
+  /**
+   * The rate the requests were sent at as a share of the rate scheduled: the schedule's span
+   * (start to the last scheduled send) over the span until the last request really left.
+   */
+  readonly sentShare: number;
+  /** Median of the requests' send lag (sent after the scheduled start), ms (printed only). */
+  readonly p50SendLagMs: number;
+  /** 99th percentile of the send lag, ms (printed, not judged). */
   readonly p99SendLagMs: number;
-  /** The step's p99 latency (from the scheduled start), ms. */
-  readonly p99LatencyMs: number;
 }
 
 /**
@@ -181,14 +189,10 @@ export function generatorBottleneck(
       `its CPUs busy ${(load.cpusBusy * 100).toFixed(0)} % (limit ${limits.cpusBusy * 100} %)`,
     );
   }
-  if (
-    load.p99SendLagMs >= limits.p99SendLagMs &&
-    load.p99SendLagMs >= limits.sendLagShareOfP99 * load.p99LatencyMs
-  ) {
+  if (load.sentShare < limits.sentShare) {
     reasons.push(
-      `p99 send lag ${load.p99SendLagMs.toFixed(1)} ms, ` +
-        `${((100 * load.p99SendLagMs) / load.p99LatencyMs).toFixed(0)} % of the p99 latency ` +
-        `(limit ${limits.p99SendLagMs} ms and ${limits.sendLagShareOfP99 * 100} %)`,
+      `sent ${(load.sentShare * 100).toFixed(0)} % of the scheduled rate ` +
+        `(limit ${limits.sentShare * 100} %)`,
     );
   }
   return reasons;

@@ -14,6 +14,7 @@ import { coordinatorYaml } from "../../deploy/coordinator_yaml.ts";
 import type { BuildInfo } from "../build_info.ts";
 import { requireImageLock } from "../image_lock_source.ts";
 import { emit, platformFlag } from "./runtime.ts";
+import { logLevelOf, warningWriter } from "../output.ts";
 
 /** Flags of `contrast coordinator`. */
 export interface CoordinatorFlags {
@@ -57,6 +58,7 @@ function checkStorageSize(value: string): void {
 export async function coordinatorYamlFor(
   flags: CoordinatorFlags,
   build: BuildInfo,
+  warn: (line: string) => void = () => {},
 ): Promise<string> {
   const platform = platformFlag(flags.platform);
   platformRuntime({ name: "", platform }); // the platform must have a runtime handler
@@ -66,7 +68,8 @@ export async function coordinatorYamlFor(
   }
   checkStorageSize(flags.storage);
   const settings = await loadSettings(flags.settings);
-  const { lock } = await requireImageLock(flags, build);
+  const { lock, replacesEmbedded } = await requireImageLock(flags, build);
+  if (replacesEmbedded !== undefined) warn(`warning: ${replacesEmbedded}`);
   return coordinatorYaml({
     image: lock.images.coordinator,
     runtimeClassName: settings.runtime_class_name,
@@ -92,7 +95,8 @@ export function registerCoordinatorCommand(program: Command, build: BuildInfo = 
     .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")
     .option("-o, --output <file>", "write the YAML here instead of standard output")
-    .action(async (flags: CoordinatorFlags) => {
-      await emit(await coordinatorYamlFor(flags, build), flags.output);
+    .action(async (flags: CoordinatorFlags, command: Command) => {
+      const warn = warningWriter(logLevelOf(command));
+      await emit(await coordinatorYamlFor(flags, build, warn), flags.output);
     });
 }

@@ -56,6 +56,8 @@ import {
 import { generate } from "../../deploy/generate.ts";
 import { unchangedWorkloadWarning } from "../../deploy/unchanged_workloads.ts";
 import { unmeshedPortWarning } from "../../deploy/unmeshed_ports.ts";
+import { insecureTagWarning } from "../../deploy/insecure_tags.ts";
+import type { ResolvedImage } from "../../oci/types.ts";
 import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
 import { DEFAULT_CLUSTER_DOMAIN, parseClusterDomain } from "../../policy/hostname.ts";
 import {
@@ -205,7 +207,9 @@ async function settingsWithImages(
   settings: Settings,
   flags: GenerateFlags,
   build: BuildInfo,
-): Promise<{ settings: Settings; coordinatorImage: string | undefined }> {
+): Promise<
+  { settings: Settings; coordinatorImage: string | undefined; lockWarning?: string }
+> {
   // Without a lock the placeholders stay: generate names them when a pod needs those images.
   const found = await findImageLock(flags, build);
   if (found === undefined) return { settings, coordinatorImage: undefined };
@@ -214,6 +218,7 @@ async function settingsWithImages(
       ? settingsWithLockedImages(settings, found.lock)
       : settings,
     coordinatorImage: found.lock.images.coordinator,
+    ...(found.replacesEmbedded !== undefined ? { lockWarning: found.replacesEmbedded } : {}),
   };
 }
 
@@ -304,9 +309,17 @@ export async function runGenerate(
     timeoutMs: parseDuration(flags.timeout ?? DEFAULT_TIMEOUT),
     sizeLimits: imageSizeLimits(flags),
   });
+  // Every image resolved, for the warning about tags over plain HTTP.
+  const resolved: ResolvedImage[] = [];
   const result = await generate(files, {
     settings,
-    resolver,
+    resolver: {
+      resolve: async (reference) => {
+        const image = await resolver.resolve(reference);
+        resolved.push(image);
+        return image;
+      },
+    },
     rules,
     referenceValues: rv,
     workloadOwnerKeys: workloadKeys,
@@ -323,6 +336,11 @@ export async function runGenerate(
   });
 
   const warnings = generateWarnings(result, isHostPull(profile), settings.runtime_class_prefix);
+  if (locked.lockWarning !== undefined) warnings.push(`warning: ${locked.lockWarning}`);
+  for (const image of resolved) {
+    const warning = insecureTagWarning(image, flags.insecureRegistry);
+    if (warning !== undefined) warnings.push(`warning: ${warning}`);
+  }
   const lines: string[] = [];
   let stdout = "";
   const outPaths = flags.output

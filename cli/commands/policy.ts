@@ -13,7 +13,8 @@ import {
   workspaceDir,
 } from "../options.ts";
 import { addImageOptions, imageCacheDir, imageSizeLimits } from "../image_options.ts";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { Option } from "../commander.ts";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { createImageResolver } from "../../oci/resolver.ts";
 import { ephemeralImageCacheKey, readImageCacheKey } from "../../oci/cache_key.ts";

@@ -19,7 +19,8 @@
  *
  * @module
  */
-import { digestSync, encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { digestSync } from "../../util/bytes/digest_sync.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import { readFileIfExists, syncFolder, writeFileAtomic } from "../../util/files/mod.ts";
 import {

@@ -83,12 +83,12 @@ type BodyFraming = Pick<RequestHead, "contentLength" | "chunked">;
 
 /** Buffered reading of requests from `conn`. */
 export class ConnectionReader {
-  readonly #conn: ByteConnection;
+  readonly #conn: Pick<ByteConnection, "read">;
   #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
   #start = 0;
   #end = 0;
 
-  constructor(conn: ByteConnection) {
+  constructor(conn: Pick<ByteConnection, "read">) {
     this.#conn = conn;
   }
 

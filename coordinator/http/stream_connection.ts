@@ -25,6 +25,23 @@ export interface ByteConnection {
   handshake(): Promise<void>;
   /** Destroys the connection; pending reads and writes fail. */
   close(): void;
+  /**
+   * From now on nothing more is read: what was received unread is dropped, and what arrives is
+   * counted and dropped, never held; once more than the connection's linger bound in all was
+   * dropped, the connection is closed. For a connection that ends after the answer being written
+   * (the client may still be sending a body the server will not read).
+   */
+  discardInput(): void;
+  /** Whether input is discarded ({@link discardInput} was called). */
+  readonly discarding: boolean;
+  /**
+   * Ends the connection after its last answer without losing that answer to a reset: discards
+   * input ({@link discardInput}), half-closes the write side once the answer is written (over
+   * TLS: `close_notify`, then FIN) and waits until the peer ends its side (then closes it), the
+   * discard bound closes it or anything else does (the caller's deadline, an error, the peer's
+   * reset). Resolves with how it ended.
+   */
+  closeLingering(): Promise<LingerEnd>;
   /** DER of the peer's leaf certificate after the handshake, when it sent one (TLS only). */
   peerCertificate(): Uint8Array | undefined;
   /**
@@ -34,6 +51,13 @@ export interface ByteConnection {
    */
   allowBody(bytes: number): void;
 }
+
+/**
+ * How a lingering close ended: the peer ended its side (or had already), more bytes than the
+ * bound were discarded, or the connection was closed otherwise (the caller's deadline, an error,
+ * the peer's reset).
+ */
+type LingerEnd = "peer_closed" | "bytes" | "closed";
 
 /** Received bytes held before the socket is paused (back-pressure on a client that floods). */
 const HIGH_WATER_BYTES = 64 * 1024;
@@ -71,15 +95,24 @@ export class StreamConnection implements ByteConnection {
   #ended = false;
   #closed = false;
   #wake?: () => void;
+  /** Most bytes dropped once input is discarded ({@link discardInput}). */
+  readonly #discardBound: number;
+  /** Bytes that may still be dropped; `undefined` until input is discarded. */
+  #discardLeft?: number;
+  /** Why the discarding closed the connection, when it did. */
+  #discardEnd?: LingerEnd;
+  /** Resolves a lingering close ({@link closeLingering}) under way. */
+  #lingered?: (end: LingerEnd) => void;
   readonly #pendingWrites = new Set<(error: Error) => void>();
 
   /**
    * Reads and writes `socket` (`raw` itself, or a TLS socket around it); `raw` is the socket
-   * destroyed on close.
+   * destroyed on close; at most `discardBound` bytes are dropped once input is discarded.
    */
-  constructor(socket: net.Socket | tls.TLSSocket, raw: net.Socket) {
+  constructor(socket: net.Socket | tls.TLSSocket, raw: net.Socket, discardBound: number) {
     this.#socket = socket;
     this.#raw = raw;
+    this.#discardBound = discardBound;
     const tlsSocket = socket !== raw;
     this.#secured = tlsSocket
       ? new Promise<void>((resolve, reject) => {
@@ -90,6 +123,11 @@ export class StreamConnection implements ByteConnection {
     this.#secured.catch(() => {});
     socket.on("data", (chunk: Uint8Array) => {
       if (this.#closed) return;
+      if (this.#discardLeft !== undefined) {
+        this.#discardLeft -= chunk.length;
+        if (this.#discardLeft < 0) this.#endDiscarding("bytes");
+        return;
+      }
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
       if (tlsSocket) {
@@ -103,6 +141,7 @@ export class StreamConnection implements ByteConnection {
     socket.on("end", () => {
       this.#ended = true;
       this.#wakeReader();
+      if (this.#lingered) this.#peerEnded();
     });
     socket.on("close", () => this.#markClosed());
     socket.on("error", () => this.#markClosed());
@@ -134,6 +173,9 @@ export class StreamConnection implements ByteConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeReader();
+    const lingered = this.#lingered;
+    this.#lingered = undefined;
+    lingered?.(this.#discardEnd ?? "closed");
     // An error (and its stack) is made only when a write is waiting: most closes have none.
     if (this.#pendingWrites.size === 0) return;
     const error = new ConnectionClosedError("connection closed");
@@ -191,6 +233,52 @@ export class StreamConnection implements ByteConnection {
 
   allowBody(bytes: number): void {
     this.#bodyAllowance = bytes;
+  }
+
+  get discarding(): boolean {
+    return this.#discardLeft !== undefined;
+  }
+
+  discardInput(): void {
+    if (this.#closed || this.#discardLeft !== undefined) return;
+    clearTimeout(this.#unreadCheck);
+    this.#unreadCheck = undefined;
+    this.#discardLeft = this.#discardBound - this.#buffered;
+    this.#chunks.length = 0;
+    this.#offset = 0;
+    this.#buffered = 0;
+    if (this.#discardLeft < 0) return this.#endDiscarding("bytes");
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  closeLingering(): Promise<LingerEnd> {
+    this.discardInput();
+    if (this.#closed) return Promise.resolve(this.#discardEnd ?? "closed");
+    const lingering = new Promise<LingerEnd>((resolve) => this.#lingered = resolve);
+    // Pending writes go out first, then the end of the stream.
+    this.#socket.end();
+    if (this.#ended) this.#peerEnded();
+    return lingering;
+  }
+
+  /**
+   * The peer ended its side while lingering: nothing more can arrive to be answered with a reset,
+   * so the connection is closed once its own end is written (destroyed earlier, an answer still
+   * held by the TLS layer would be lost).
+   */
+  #peerEnded(): void {
+    this.#discardEnd = "peer_closed";
+    if (this.#socket.writableFinished) this.close();
+    else this.#socket.once("finish", () => this.close());
+  }
+
+  /** Closes the connection, the discarding (or lingering close) ended by `end`. */
+  #endDiscarding(end: LingerEnd): void {
+    this.#discardEnd = end;
+    this.close();
   }
 
   close(): void {

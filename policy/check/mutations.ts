@@ -386,6 +386,10 @@ function rootAndMountMutants(step: Step, add: AddMutant): void {
       dst_path: "/host",
     });
   });
+  // With the agent's passfd I/O the process's stdin is the host's connection on this port.
+  add("stdin from a host port", "stdin_port", (i) => {
+    i.stdin_port = 5;
+  });
 }
 
 /** Sysctls, masked paths, namespaces and annotations. */
@@ -632,10 +636,17 @@ function guestPullKindMutants(base: JsonObject, pause: boolean, add: AddMutant):
  * `devicePath` (e.g. over a path the application trusts), or a cgroup rule for another device.
  */
 function rawDeviceMutants(base: JsonObject, add: AddMutant): void {
-  a(base.devices).map(o).forEach((_, k) => {
+  a(base.devices).map(o).forEach((d, k) => {
     add("raw device at another path", `devices[${k}].container_path`, (i) => {
       o(a(i.devices)[k]).container_path = "/dev/tampered";
     });
+    // The agent takes an mmioblk device's guest path as it is: another volume's decrypted
+    // device-mapper device in place of the pod's volume.
+    if (d.type_ !== "vfio-pci-gk") {
+      add("raw device named by a guest path", `devices[${k}].type_`, (i) => {
+        Object.assign(o(a(i.devices)[k]), { type_: "mmioblk", id: "", vm_path: "/dev/dm-0" });
+      });
+    }
   });
   const gpus = a(base.devices).map(o).filter((d) => d.type_ === "vfio-pci-gk");
   if (gpus.length > 0) {
@@ -821,6 +832,9 @@ function execMutants(step: Step, seq: RequestSequence, rng: RandomSource): Mutan
   });
   add("selinux label", "process.SelinuxLabel", (i) => {
     process(i).SelinuxLabel = "system_u:system_r:spc_t:s0";
+  });
+  add("stdin from a host port", "stdin_port", (i) => {
+    i.stdin_port = 5;
   });
   add("capabilities set", "process.Capabilities", (i) => {
     process(i).Capabilities = {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
+import { NotFoundError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
 import { RegistryClient } from "../../oci/registry_client.ts";
 import { loadDockerCredentials } from "../../oci/credentials.ts";
@@ -104,10 +104,10 @@ function registryHost(registry: string): string {
 
 /**
  * Pushes the images as `<registry>/contrast/<name>:<version>` and returns the lock naming them by
- * digest.
+ * digest, once the registry serves each by that digest (read back and checked).
  *
  * @throws {UnavailableError} naming the registry when it cannot be reached
- * @throws {VerificationError} when the registry reports another digest than built
+ * @throws {VerificationError} when the registry does not serve an image by the digest built
  */
 export async function pushImages(
   images: readonly BuiltComponentImage[],
@@ -150,12 +150,42 @@ export async function pushImages(
           `${host}/${repository} stored ${pushed.digest}, but the built image is ${image.digest}`,
         );
       }
+      await requireServed(client, { registry: host, repository }, image.digest);
       refs[name] = `${host}/${repository}@${image.digest}`;
     }
   } finally {
     client.close();
   }
   return { version: 1, images: refs as ImageLock["images"] };
+}
+
+/**
+ * Reads the pushed image back by `digest` (the registry's answer is checked against it): a
+ * registry that answered the push with 201 but keeps nothing, or other bytes, under the digest
+ * is refused before the lock names it.
+ *
+ * @throws {VerificationError} naming `--registry` when the registry does not serve it
+ */
+async function requireServed(
+  client: RegistryClient,
+  location: { readonly registry: string; readonly repository: string },
+  digest: string,
+): Promise<void> {
+  const where = `${location.registry}/${location.repository}@${digest}`;
+  try {
+    await client.getManifest(location, digest, "--registry");
+  } catch (error) {
+    if (error instanceof NotFoundError) {
+      throw new VerificationError("--registry", `accepted the push but does not serve ${where}`);
+    }
+    if (error instanceof VerificationError) {
+      throw new VerificationError(
+        "--registry",
+        `accepted the push but serves other bytes as ${where}: ${error.message}`,
+      );
+    }
+    throw error;
+  }
 }
 
 /** Writes `lock` to `path` atomically. */

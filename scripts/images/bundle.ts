@@ -2,9 +2,21 @@
  * `deno bundle` of contrast's entry points: one self-contained JavaScript file per program, with
  * every asset it reads embedded (JSON/bytes imports), runnable with `deno run` anywhere.
  *
+ * The bytes depend only on the source tree, `deno.lock` and the Deno version, not on where they
+ * are built: `deno bundle` names every module in its output (a comment per module, and the key of
+ * each CommonJS wrapper in the code) by its path relative to the folder it runs in, so the bundle
+ * runs in the repository root, takes npm packages from a `node_modules` folder there
+ * (`--node-modules-dir=auto`, filled from Deno's cache; it is in `.gitignore`) rather than from
+ * Deno's cache below the builder's home, and names no file outside the checkout. The packages are
+ * exactly `deno.lock`'s (`--frozen-lockfile`: a lock that would need a change stops the build),
+ * and the Deno that bundles must be the one the images run (`pins.json`), whose bundler the
+ * published digests come from.
+ *
  * @module
  */
+import { ParseError } from "../../util/errors/mod.ts";
 import type { Component } from "./components.ts";
+import { PINS } from "./inputs.ts";
 
 /** The repository root (with a trailing slash). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -19,14 +31,39 @@ export async function bundleComponent(component: Component, outDir: string): Pro
 }
 
 /**
- * Bundles the module `entry` (relative to the repository root, or absolute) into `out`.
+ * Bundles the module `entry` (relative to the repository root, or absolute; give a path inside
+ * the checkout, since the bundle names it) into `out`. `denoVersion` is the Deno that bundles
+ * (this one).
  *
+ * @throws {ParseError} naming `deno` when that is not the version `pins.json` pins
  * @throws {Error} with deno's output when bundling fails
  */
-export async function bundleEntry(entry: string, out: string): Promise<string> {
+export async function bundleEntry(
+  entry: string,
+  out: string,
+  denoVersion: string = Deno.version.deno,
+): Promise<string> {
+  if (denoVersion !== PINS.deno.version) {
+    throw new ParseError(
+      "deno",
+      `bundling with Deno ${denoVersion}, but the images run Deno ${PINS.deno.version} ` +
+        "(scripts/images/pins.json) and their published digests come from its bundler; " +
+        `run the build with Deno ${PINS.deno.version} (npx --yes deno@${PINS.deno.version} task …)`,
+    );
+  }
   await Deno.mkdir(out.slice(0, out.lastIndexOf("/")) || "/", { recursive: true });
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--config", `${REPO_ROOT}deno.json`, "-o", out, entry],
+    args: [
+      "bundle",
+      "--quiet",
+      "--config",
+      `${REPO_ROOT}deno.json`,
+      "--node-modules-dir=auto",
+      "--frozen-lockfile",
+      "-o",
+      out,
+      entry,
+    ],
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { digestSync } from "../../util/bytes/mod.ts";
+import { digestSync } from "../../util/bytes/digest_sync.ts";
 import type { SnpProductName } from "./product.ts";
 
 /**

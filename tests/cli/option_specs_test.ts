@@ -4,7 +4,7 @@
  * (help, errors, unusual forms) to commander; the CLI gives the same results either way.
  */
 import assert from "node:assert/strict";
-import { Command } from "commander";
+import { Command } from "../../cli/commander.ts";
 import { EVIDENCE_OPTION_SPECS } from "../../cli/commands/evidence.ts";
 import { addOptionSpecs, type OptionSpec, parsePlainOptions } from "../../cli/option_specs.ts";
 import { runContrast, runContrastWithEnv } from "../helpers/contrast_cli.ts";

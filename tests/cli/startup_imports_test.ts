@@ -58,6 +58,39 @@ for (const entry of ["cli/main.ts", "cli/program.ts", "cli/commands/generate.ts"
   });
 }
 
+/**
+ * `contrast evidence verify --platform tdx` and the command registry load no npm package:
+ * importing any (even one ESM module of `@noble/hashes`) costs a Deno process ~5 ms of CPU for its
+ * npm layer, about a sixth of what the command costs beyond an empty `deno run`. The TDX verifier
+ * hashes through WebCrypto; `digestSync` (`@noble/hashes`) lives in `util/bytes/digest_sync.ts`,
+ * outside `util/bytes/mod.ts`; the registry imports commander from `cli/vendor/commander.js`.
+ */
+for (
+  const entry of [
+    "cli/main.ts",
+    "cli/program.ts",
+    "cli/commands/evidence.ts",
+    "cli/commands/evidence_tdx.ts",
+  ]
+) {
+  Deno.test(`${entry} loads no npm package statically`, async () => {
+    const graph = await staticGraph(entry);
+    assert.ok(graph.size > 4, `${entry}: ${graph.size} modules (deno info read nothing?)`);
+    assert.deepEqual([...graph].filter((s) => s.startsWith("npm:")), []);
+  });
+}
+
+/**
+ * The command registry (every `--help`) runs on the vendored commander (`cli/commander.ts`),
+ * which imports neither `node:fs` nor `node:child_process`: loading them cost ~6 ms of CPU per
+ * process (`contrast --help` 41 against 47 ms), for executable subcommands contrast has none of.
+ */
+Deno.test("cli/program.ts loads neither node:fs nor node:child_process statically", async () => {
+  const graph = await staticGraph("cli/program.ts");
+  assert.ok([...graph].some((s) => s.endsWith("/cli/vendor/commander.js")), "vendored commander");
+  assert.deepEqual([...graph].filter((s) => /^node:(fs|child_process)$/.test(s)), []);
+});
+
 /** Modules only the image-resolving commands (`generate`, `policy check|explain`) use. */
 const IMAGE_OPTIONS_ONLY = [
   /\/cli\/image_options\.ts$/,

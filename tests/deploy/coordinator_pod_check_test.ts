@@ -22,6 +22,7 @@ import {
   testSettings,
 } from "../policy/fixtures.ts";
 import { exampleGenerateFlags, withExampleApp } from "../../testing/example_app.ts";
+import { settingsForRuntime } from "../../policy/runtime_profiles.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 
@@ -218,4 +219,43 @@ Deno.test({
         console.error = quiet;
       }
     }),
+});
+
+Deno.test("host pull: the Coordinator's policy would not bind its program, so it is refused", async () => {
+  // With host pull (or settings without the guest-pull image storage) the node unpacks the
+  // Coordinator's image and shares its root filesystem into the guest: nothing checks its files,
+  // so the host could run its own program under the genuine policy (same HOST_DATA). `set`,
+  // `verify` and every initializer would accept it, and it would hold the seed and every
+  // workload secret. Before, generate wrote that Coordinator's policy with a warning about
+  // "the containers' root filesystems".
+  for (const runtime of ["containerd-2-host-pull", "containerd-1.7-host-pull"] as const) {
+    const base = await options();
+    await refused(
+      testCoordinatorYaml(),
+      /spec\.template\.spec\.containers\[0\]\.image: .*pulled in the guest.*--runtime containerd-2-guest-pull/,
+      { ...base, settings: settingsForRuntime(base.settings, runtime) },
+    );
+  }
+  const base = await options();
+  const noStorage = {
+    ...base.settings,
+    container: { ...base.settings.container, image_storages: [] },
+  };
+  await refused(testCoordinatorYaml(), /pulled in the guest/, { ...base, settings: noStorage });
+  // The pulled image mounted somewhere else than the container's root binds nothing either.
+  const elsewhere = {
+    ...base.settings,
+    container: {
+      ...base.settings.container,
+      root_path_regex: "^/run/kata-containers/shared/containers/$(cid)/rootfs$",
+    },
+  };
+  await refused(testCoordinatorYaml(), /pulled in the guest/, { ...base, settings: elsewhere });
+  // An app pod alone (no Coordinator in the input) is still generated for host pull, with its
+  // warning (the weakness is that pod's own).
+  const apps = await generate([parseYamlFile("app.yml", WEB)], {
+    ...base,
+    settings: settingsForRuntime(base.settings, "containerd-2-host-pull"),
+  });
+  assert.equal(apps.policies.length, 1);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile, readInputs } from "../../deploy/documents.ts";
@@ -667,6 +667,52 @@ Deno.test("the sidecar's startup probe: its first inbound listener, else its adm
     ),
     undefined,
   );
+});
+
+Deno.test("the sidecar's startup probe of each pod in one run follows its own mesh annotations", async () => {
+  // One generate run remembers the probes it made by mesh configuration: pods that differ get
+  // their own, in any order.
+  const pod = (name: string, annotations: string, port: number) =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  annotations:\n${annotations}` +
+    `spec:\n  runtimeClassName: contrast-cc\n` +
+    `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0", ports: [{containerPort: ${port}}]}]\n`;
+  const ingress = `    contrast.edgeless.systems/servicemesh-ingress: ""\n`;
+  const admin = `    contrast.edgeless.systems/servicemesh-ingress: DISABLED\n` +
+    `    contrast.edgeless.systems/servicemesh-admin-interface-port: "9901"\n`;
+  const neither = `    contrast.edgeless.systems/servicemesh-ingress: DISABLED\n` +
+    `    contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"\n`;
+  const result = await generate(
+    [parseYamlFile(
+      "app.yml",
+      [
+        pod("a", ingress, 8080),
+        pod("b", admin, 8080),
+        pod("c", ingress, 9090),
+        pod("d", neither, 8080),
+        pod("e", admin, 8080),
+      ].join("---\n"),
+    )],
+    await options(new MemoryResolver(IMAGES)),
+  );
+  const timing = { periodSeconds: 1, failureThreshold: 120 };
+  const probes = parseAllDocuments(result.files[0]!.text).map((doc) =>
+    (doc.toJS().spec.initContainers as { name: string; startupProbe?: unknown }[])
+      .find((c) => c.name === "contrast-service-mesh")!.startupProbe
+  );
+  assert.deepEqual(probes, [
+    { tcpSocket: { port: 15100 }, ...timing },
+    { httpGet: { path: "/ready", port: 9901 }, ...timing },
+    { tcpSocket: { port: 15100 }, ...timing },
+    undefined,
+    { httpGet: { path: "/ready", port: 9901 }, ...timing },
+  ]);
+  // The pods' port lists differ (CONTRAST_MESH_POD_PORTS).
+  const env = (i: number) =>
+    (parseAllDocuments(result.files[0]!.text)[i]!.toJS().spec.initContainers as {
+      name: string;
+      env: { name: string; value?: string }[];
+    }[]).find((c) => c.name === "contrast-service-mesh")!.env;
+  assert.notDeepEqual(env(0), env(2));
 });
 
 Deno.test("rejects a volume of the pod named contrast-secrets that is not the memory emptyDir", async () => {

@@ -207,6 +207,45 @@ Deno.test("generate refuses route_localnet in a meshed pod's sysctls, naming the
   }
 });
 
+Deno.test("generate refuses route_localnet in a meshed pod's sysctls behind an alias, as the policy reads them", async () => {
+  // The policy data reads the pod with aliases resolved and pins the sysctl; the check read the
+  // spec with yaml's toJSON(), which gives an alias as {source}, and let it through. Here the
+  // container's env list (valid for kubectl) is anchored and given again as the pod's sysctls.
+  const text = (annotations: string) =>
+    `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+${annotations}    other: "x"
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: c
+      image: "127.0.0.1:5000/web:1.0"
+      env: &s [{name: net.ipv4.conf.all.route_localnet, value: "1"}]
+  securityContext: {sysctls: *s}
+`;
+  await assert.rejects(
+    generate(
+      [parseYamlFile("p.yml", text(`    ${EGR}: "db#127.0.0.2:5432#db:5432"\n`))],
+      await options(),
+    ),
+    (e: unknown) => {
+      assert.ok(e instanceof InvalidDocumentError, String(e));
+      assert.match(
+        e.message,
+        /p\.yml.*spec\.securityContext\.sysctls\[0\]: sysctl net\.ipv4\.conf\.all\.route_localnet="1" routes 127\.0\.0\.0\/8 from outside the pod/,
+      );
+      return true;
+    },
+  );
+  // Without the sidecar the same pod is generated, the sysctl pinned by its policy.
+  const result = await generate([parseYamlFile("p.yml", text(""))], await options());
+  const sysctls = result.policies[0]!.policyData.containers[0]!.sysctls;
+  assert.equal(sysctls["net.ipv4.conf.all.route_localnet"], "1");
+});
+
 Deno.test("generate keeps other sysctls of meshed pods, route_localnet=0, and route_localnet of pods without a sidecar", async () => {
   const keep = [
     sysctlPod([["net.ipv4.ip_unprivileged_port_start", "0"], [

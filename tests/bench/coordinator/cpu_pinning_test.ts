@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import {
   allowedCpus,
+  checkNice,
   checkPinned,
   checkSplit,
   formatCpuList,
   parseCpuList,
+  reniceProcess,
+  setAutogroupNice,
   splitCpus,
 } from "../../../bench/coordinator/cpu_pinning.ts";
 
@@ -44,5 +47,34 @@ Deno.test("checkPinned: this process is confined to its allowed CPUs, not to few
   await checkPinned(Deno.pid, mine);
   if (mine.length > 1) {
     await assert.rejects(checkPinned(Deno.pid, mine.slice(1)), /may run on CPU/);
+  }
+});
+
+Deno.test("reniceProcess: every thread of a child gets the value; checkNice tells a different one", async () => {
+  // In a session of its own (setsid): its autogroup is not this test's.
+  const child = new Deno.Command("setsid", {
+    args: [Deno.execPath(), "eval", "await new Promise((r) => setTimeout(r, 30_000))"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    // A positive value needs no privilege.
+    await reniceProcess(child.pid, 5);
+    await checkNice(child.pid, 5);
+    await assert.rejects(checkNice(child.pid, 0), /runs at nice 5, not 0/);
+    await assert.rejects(reniceProcess(child.pid, 25), RangeError);
+    // Its autogroup (where the kernel has them) too, the old value returned.
+    const mine = await Deno.readTextFile("/proc/self/autogroup").catch(() => undefined);
+    const before = await setAutogroupNice(child.pid, 3);
+    if (before !== undefined) {
+      assert.match(await Deno.readTextFile(`/proc/${child.pid}/autogroup`), /nice 3/);
+      assert.equal(await setAutogroupNice(child.pid, before), 3);
+      // This process's group was not touched.
+      assert.equal(await Deno.readTextFile("/proc/self/autogroup"), mine);
+    }
+    await assert.rejects(setAutogroupNice(child.pid, -21), RangeError);
+  } finally {
+    child.kill();
+    await child.status;
   }
 });

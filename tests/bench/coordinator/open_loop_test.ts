@@ -149,6 +149,7 @@ Deno.test("runOpenLoop: a late send is charged to the request; failures are kept
   assert.deepEqual(result.latenciesMs, [6]);
   assert.equal(result.maxSendLagMs, 5);
   assert.deepEqual(result.sendLagsMs, [5, 5]);
+  assert.equal(result.lastSentMs, 25);
   // The failed request has no latency in schedule order.
   assert.deepEqual(result.latencyByIndexMs, [6, undefined]);
   assert.equal(result.failures.length, 1);

@@ -31,7 +31,12 @@ Deno.test("judgeStep: a step served at the offered rate with flat latency is sus
 Deno.test("judgeStep: served below 95 %, failures and a growing queue each fail the step", () => {
   const slow = judgeStep(flat(20, { achievedPerSecond: 94 }));
   assert.equal(slow.keepsUp, false);
-  assert.match(slow.reasons.join(), /served 94\.0\/s of 100\.0\/s/);
+  assert.match(slow.reasons.join(), /served 94\.0\/s of 100\.0\/s offered \(94\.0 % < 95 %\)/);
+  // 94.96 % is below the limit and printed below it (rounded down).
+  assert.match(
+    judgeStep(flat(20, { achievedPerSecond: 94.96 })).reasons.join(),
+    /\(94\.9 % < 95 %\)/,
+  );
   const failing = judgeStep(flat(20, { failed: 1 }));
   assert.equal(failing.keepsUp, false);
   assert.match(failing.reasons.join(), /1 failed/);
@@ -60,16 +65,24 @@ Deno.test("judgeStep: refuses steps it cannot judge", () => {
   assert.throws(() => judgeStep(flat(1, { achievedPerSecond: Number.NaN })), RangeError);
 });
 
-Deno.test("generatorBottleneck: a busy main thread, busy CPUs or a send lag large in the tail", () => {
-  const idle = { mainThreadBusy: 0.3, cpusBusy: 0.2, p99SendLagMs: 2, p99LatencyMs: 40 };
+Deno.test("generatorBottleneck: a busy main thread, busy CPUs or a send rate below the schedule", () => {
+  const idle = {
+    mainThreadBusy: 0.3,
+    cpusBusy: 0.2,
+    sentShare: 0.999,
+    p50SendLagMs: 0.2,
+    p99SendLagMs: 2,
+  };
   assert.deepEqual(generatorBottleneck(idle), []);
   assert.match(generatorBottleneck({ ...idle, mainThreadBusy: 0.9 }).join(), /main thread/);
   assert.match(generatorBottleneck({ ...idle, cpusBusy: 0.95 }).join(), /CPUs busy/);
-  // 12 ms of lag is 30 % of a 40 ms p99: the generator's delay is a large part of the tail.
-  assert.match(generatorBottleneck({ ...idle, p99SendLagMs: 12 }).join(), /send lag/);
-  // The same lag under a 200 ms p99 (6 %) does not count, nor 8 ms under a 20 ms p99.
-  assert.deepEqual(generatorBottleneck({ ...idle, p99SendLagMs: 12, p99LatencyMs: 200 }), []);
-  assert.deepEqual(generatorBottleneck({ ...idle, p99SendLagMs: 8, p99LatencyMs: 20 }), []);
+  assert.match(
+    generatorBottleneck({ ...idle, sentShare: 0.9 }).join(),
+    /sent 90 % of the scheduled/,
+  );
+  // Single late requests (a burst of answers after a Coordinator stall, a CPU held by other
+  // processes) are printed, not judged.
+  assert.deepEqual(generatorBottleneck({ ...idle, p50SendLagMs: 8, p99SendLagMs: 60 }), []);
   assert.throws(() => generatorBottleneck({ ...idle, cpusBusy: Number.NaN }), RangeError);
 });
 

@@ -10,7 +10,11 @@ import type { ByteConnection } from "../../../coordinator/http/stream_connection
 const ASCII = new TextEncoder();
 
 /** A connection that hands out `source` in reads of at most `piece` bytes, calling `onRead`. */
-function scripted(source: Uint8Array, piece: number, onRead: () => void): ByteConnection {
+function scripted(
+  source: Uint8Array,
+  piece: number,
+  onRead: () => void,
+): Pick<ByteConnection, "read"> {
   let offset = 0;
   return {
     read: (into) => {
@@ -21,11 +25,6 @@ function scripted(source: Uint8Array, piece: number, onRead: () => void): ByteCo
       offset += n;
       return Promise.resolve(n);
     },
-    write: () => Promise.resolve(),
-    handshake: () => Promise.resolve(),
-    close: () => {},
-    allowBody: () => {},
-    peerCertificate: () => undefined,
   };
 }
 

@@ -12,7 +12,8 @@ import {
   joinBytes,
 } from "../../../util/bytes/mod.ts";
 import { ParseError } from "../../../util/errors/mod.ts";
-import { digest, digestSync, sha256 } from "../../../util/bytes/digest.ts";
+import { digest, sha256 } from "../../../util/bytes/digest.ts";
+import { digestSync } from "../../../util/bytes/digest_sync.ts";
 
 Deno.test("hex round-trips and rejects odd length, non-hex and wrong length naming the field", () => {
   const bytes = new Uint8Array([0, 1, 0xab, 0xff]);

@@ -11,7 +11,7 @@ import { parseYamlFile, YAML_OPTIONS } from "../../../deploy/documents.ts";
 import { generate } from "../../../deploy/generate.ts";
 import { benchDeployment } from "../../../testing/bench_workload.ts";
 import { testGenerateOptions } from "../../deploy/generate_options.ts";
-import { DECLINED, plainTreeValue } from "../../../util/yaml/plain_tree.ts";
+import { DECLINED, plainJson, plainTreeValue } from "../../../util/yaml/plain_tree.ts";
 import { mulberry32 as prng } from "../../../util/random/mulberry32.ts";
 
 /** Every collection node of `doc` (the contents first). */
@@ -44,10 +44,29 @@ function compareDoc(doc: Document, what: string, counts: { fast: number; decline
   }
 }
 
+/** `plainJson` is `toJSON()`'s value on every collection of `doc`, declined by the fast path or not. */
+function compareJson(doc: Document, what: string) {
+  const valueOrError = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+  for (const node of collections(doc)) {
+    assert.deepStrictEqual(
+      valueOrError(() => plainJson(node as YAMLMap)),
+      valueOrError(() => (node as YAMLMap).toJSON()),
+      what,
+    );
+  }
+}
+
 function compareText(text: string, counts: { fast: number; declined: number }) {
   for (const doc of parseAllDocuments(text, YAML_OPTIONS)) {
     if (doc.errors.length > 0) continue;
     compareDoc(doc, JSON.stringify(text), counts);
+    compareJson(doc, JSON.stringify(text));
   }
 }
 
@@ -159,9 +178,15 @@ Deno.test("plainTreeValue reads raw values set by code as toJS does", () => {
   map.set("bytes", new Uint8Array([1, 2]));
   map.set("__proto__", { polluted: true });
   map.set("seq", new YAMLSeq());
+  map.set("toString", "own");
+  map.set("constructor", 1);
+  // The same key twice (code can add pairs a parser refuses): the last value, as toJS gives it.
+  map.items.push(doc.createPair("raw", "again"));
+  map.items.push(doc.createPair("toString", "again"));
   const fast = plainTreeValue(map);
   assert.notEqual(fast, DECLINED);
   assert.deepStrictEqual(fast, map.toJS(doc));
+  assert.deepStrictEqual(Object.keys(fast as object), Object.keys(map.toJS(doc)));
   assert.equal(Object.getPrototypeOf(fast), Object.prototype);
   map.set("dated", new Date(0));
   assert.equal(plainTreeValue(map), DECLINED);

@@ -1,0 +1,42 @@
+/**
+ * A bundle's bytes must not depend on where it was built: `deno bundle` names every module in the
+ * output (comments, and the keys of CommonJS wrappers in the code), relative to the folder it runs
+ * in. Names of files outside the checkout (Deno's npm cache below the builder's home, a temporary
+ * folder) made the images' digests and the release's `contrast.js` differ between two checkouts
+ * of one commit, so nobody could check a published image lock or release by building it again.
+ */
+import assert from "node:assert/strict";
+import { bundleComponent, bundleEntry, REPO_ROOT } from "../../../scripts/images/bundle.ts";
+import { COMPONENTS } from "../../../scripts/images/components.ts";
+import { ParseError } from "../../../util/errors/mod.ts";
+import { withTempDir } from "../../helpers/temp_dir.ts";
+
+/** Every module name `deno bundle` wrote that leaves the checkout or is absolute. */
+function outsideNames(text: string): string[] {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^\/\/ (\S+)$/gm)) names.add(m[1]!);
+  for (const m of text.matchAll(/"([^"\n]+\.[cm]?js)"\(\)/g)) names.add(m[1]!);
+  return [...names].filter((n) => n.startsWith("../") || n.startsWith("/"));
+}
+
+Deno.test({
+  name: "an image's bundle names no file outside the checkout (same bytes wherever it is built)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const coordinator = COMPONENTS.find((c) => c.name === "coordinator")!;
+      const text = await Deno.readTextFile(await bundleComponent(coordinator, dir));
+      assert.deepEqual(outsideNames(text).slice(0, 5), []);
+      assert.ok(!text.includes(REPO_ROOT), "the checkout's path is in the bundle");
+      const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+      assert.ok(!text.includes(denoDir), "Deno's cache folder is in the bundle");
+    }, { prefix: "contrast-bundle-" }),
+});
+
+Deno.test("a bundle of another Deno version than the images' is refused", async () => {
+  await assert.rejects(
+    bundleEntry("cli/main.ts", "/nonexistent/contrast.js", "2.9.5"),
+    (e) => e instanceof ParseError && e.field === "deno" && /2\.9\.5/.test(e.message),
+  );
+});
