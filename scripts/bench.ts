@@ -65,6 +65,16 @@ async function benchmarks(): Promise<Benchmark[]> {
     ),
     script("bench/transit/ratio.ts", ...(quick ? ["--rounds", "2", "--requests", "100"] : [])),
     script("bench/coordinator/ha_ratio.ts", ...(quick ? ["--initializers", "60"] : [])),
+    // The Coordinator's floor: its connection layer alone, and its request handling alone,
+    // each against the crypto bound (issue 18's CPU goal).
+    script(
+      "bench/coordinator_floor/ratio.ts",
+      ...(quick ? ["--rounds", "2", "--connections", "200"] : []),
+    ),
+    script(
+      "bench/coordinator_floor/app_cpu.ts",
+      ...(quick ? ["--rounds", "2", "--attestations", "150"] : []),
+    ),
     // Every concurrency 1–16 in one run (CPU ratio), then the open-loop step search: the load the
     // machine sustains and its p99; the Coordinator and the generator pinned to separate CPUs.
     script(
