@@ -774,7 +774,17 @@ function containerExpectation(
           `capabilities:${privileged}`,
           () => containerCapabilities(settings, sc, privileged),
         )
-        : containerCapabilities(settings, sc, privileged),
+        : shared(
+          pod.input,
+          // What containerCapabilities reads of the container: the sets are a function of it.
+          `capabilities:${privileged}:${
+            JSON.stringify([
+              list(obj(sc.capabilities).add).map(String),
+              list(obj(sc.capabilities).drop).map(String),
+            ])
+          }`,
+          () => containerCapabilities(settings, sc, privileged),
+        ),
     },
     readonly_root: sc.readOnlyRootFilesystem === true,
     root_path_regex: settings.container.root_path_regex,
@@ -794,7 +804,11 @@ function containerExpectation(
     annotations: podAnnotations(pod, {
       "io.kubernetes.cri.container-type": "^container$",
       "io.kubernetes.cri.container-name": exactRegex(name),
-      "io.kubernetes.cri.image-name": exactRegex(image.pinned),
+      "io.kubernetes.cri.image-name": shared(
+        pod.input,
+        `imageNameRegex:${image.pinned}`,
+        () => exactRegex(image.pinned),
+      ),
       "io.katacontainers.pkg.oci.container_type": "^pod_container$",
     }),
     exec_commands: execCommandsOf(c),

@@ -52,8 +52,12 @@
  * step whose requests were all served, at >= 95 % of the rate offered, with the median latency of
  * the last third <= 2x the first third's + 20 ms (no queue building up), every lower step alike,
  * and the load generator never the bottleneck (its main thread busy < 85 %, its CPUs < 90 %, the
- * requests sent at >= 95 % of the scheduled rate). The search stops at the first step that is
- * not sustained; it prints every step and the p99 at the sustained one, against issue 18's goal.
+ * requests sent at >= 95 % of the scheduled rate). A step that is not is measured again, up to
+ * `--step-attempts` (default 2) in all (one stall of a shared machine can end a step the
+ * Coordinator sustains; a rate it cannot sustain fails every attempt; every attempt is printed).
+ * When every listed step is sustained (a closed-loop peak measured low, e.g. during a burst of
+ * other work) the search goes on in steps 15 % apart, up to 4 times the peak.
+ * The search stops at the first step that is not sustained in any attempt; it prints every step and the p99 at the sustained one, against issue 18's goal.
  * A step where the generator was the bottleneck ends the search as GENERATOR-BOUND: the goal is
  * then not judged and the exit code is 1 (the run measured the generator, not the Coordinator).
  * `--no-open-loop` leaves the step search out.
@@ -91,7 +95,8 @@
  * [--warmup 200] [--against DIR [--against-deno-flags FLAGS]] [--deno-flags FLAGS]
  * [--coordinator-stdout] [--flow mesh|initializer] [--policy-kb N] [--open-loop-share 0.3,…,1.5]
  * [--open-loop-initializers N] [--open-loop-schedule poisson|fixed] [--open-loop-seed 1]
- * [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST] [--nice N]
+ * [--step-attempts 2] [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST]
+ * [--nice N]
  * [--generator-signature presigned|webcrypto] [--json]`
  *
  * @module
@@ -589,6 +594,8 @@ interface OpenLoopSettings {
   readonly schedule: ScheduleKind;
   /** Seed of the Poisson schedule. */
   readonly seed: number;
+  /** Attempts at a step before it counts as not sustained (`--step-attempts`, default 2). */
+  readonly attempts: number;
 }
 
 /**
@@ -596,6 +603,29 @@ interface OpenLoopSettings {
  * loop with more requests in flight than the closed loop's levels may be served faster).
  */
 const DEFAULT_STEP_SHARES = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5] as const;
+
+/**
+ * The shares to step through, with their index: the listed ones, then, while `more()` (some
+ * Coordinator sustained every step so far: its closed-loop peak, which the shares scale, was
+ * below its capacity, e.g. measured during a burst of other work), steps 15 % apart up to
+ * {@link MAX_PEAK_SHARE}, so the search ends at a limit rather than at the end of the list.
+ */
+function* stepShares(
+  listed: readonly number[],
+  more: () => boolean,
+): Generator<[number, number]> {
+  let k = 0;
+  for (const share of listed) yield [k++, share];
+  let share = listed.at(-1);
+  while (share !== undefined && more()) {
+    share = Number((share * EXTRA_STEP_FACTOR).toFixed(2));
+    if (share > MAX_PEAK_SHARE) return;
+    yield [k++, share];
+  }
+}
+
+/** Each step past the listed ones offers this much more than the one before. */
+const EXTRA_STEP_FACTOR = 1.15;
 
 /** The step search's settings from the arguments, or `undefined` with `--no-open-loop`. */
 function openLoopSettings(count: number): OpenLoopSettings | undefined {
@@ -618,7 +648,11 @@ function openLoopSettings(count: number): OpenLoopSettings | undefined {
   if (schedule !== "poisson" && schedule !== "fixed") {
     throw new Error(`--open-loop-schedule ${schedule}: expected poisson or fixed`);
   }
-  return { shares, count: requests, schedule, seed: flag("--open-loop-seed", 1) };
+  const attempts = flag("--step-attempts", 2);
+  if (!(Number.isInteger(attempts) && attempts >= 1)) {
+    throw new Error("--step-attempts: a whole number >= 1");
+  }
+  return { shares, count: requests, schedule, seed: flag("--open-loop-seed", 1), attempts };
 }
 
 /** What one open-loop step measured against one Coordinator, judged. */
@@ -653,6 +687,8 @@ interface StepSummary extends JudgedStep {
   /** The simulated TEE's report signature per `/attest` (`--flow initializer`), else 0. */
   readonly simulatedReportCpuMs: number;
   readonly sustained: boolean;
+  /** Earlier attempts at this share that were not sustained (see `--step-attempts`). */
+  readonly failedAttempts?: readonly StepSummary[];
   readonly firstFailure?: string;
 }
 
@@ -759,7 +795,11 @@ interface StepSearch {
 }
 
 /** The step table, the load the machine sustains, its p99 and the goal's verdict. */
-function printSteps(search: StepSearch, log: (line: string) => void): void {
+function printSteps(
+  search: StepSearch,
+  conditions: string,
+  log: (line: string) => void,
+): void {
   const { steps, found } = search;
   const first = steps[0]!;
   log(
@@ -772,7 +812,7 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
       "Coordinator CPU ms (bound/CPU), run-queue wait ms | generator CPU ms, main thread / CPUs " +
       "busy, sent share of schedule, send lag p50 / p99 ms | sustained",
   );
-  for (const s of steps) {
+  const row = (s: StepSummary, label: string) => {
     const g = s.generator;
     log(
       `${s.share.toFixed(2).padStart(5)} | ${String(s.offeredPerSecond).padStart(9)} | ` +
@@ -788,14 +828,20 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
           : `NO: ${
             [...s.verdict.reasons, ...s.generatorReasons.map((r) => `generator: ${r}`)]
               .join("; ")
-          }`),
+          }`) +
+        label,
     );
     if (s.firstFailure) log(`  first failure: ${s.firstFailure}`);
+  };
+  for (const s of steps) {
+    const tries = s.failedAttempts ?? [];
+    tries.forEach((f, n) => row(f, ` (attempt ${n + 1})`));
+    row(s, tries.length > 0 ? ` (attempt ${tries.length + 1})` : "");
   }
   const at = found.sustained;
   const definition = "the highest open-loop rate served at >= 95 % of the rate offered, nothing " +
-    "failed, the median latency of the last third <= 2x the first third's + 20 ms, every lower " +
-    "step alike, and the generator never the bottleneck";
+    "failed, the median latency of the last third <= 2x the first third's + 20 ms (in one of " +
+    "--step-attempts tries), every lower step alike, and the generator never the bottleneck";
   if (found.endedBy === "generator") {
     const g = found.stoppedAt!;
     log(
@@ -810,13 +856,13 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
         `(${first.offeredPerSecond}/s)`,
     );
     log(
-      `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains: ` +
+      `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains (${conditions}): ` +
         (found.endedBy === "generator" ? "NOT JUDGED (generator-bound)" : "NOT met"),
     );
     return;
   }
   const above = found.endedBy === "steps"
-    ? " or more (every step sustained: add higher steps)"
+    ? ` or more (every step up to ${MAX_PEAK_SHARE}x the closed-loop peak sustained)`
     : "";
   log(
     `load the machine sustains (${definition}): ${at.offeredPerSecond}/s${above} ` +
@@ -839,7 +885,8 @@ function printSteps(search: StepSearch, log: (line: string) => void): void {
   );
   const judged = found.endedBy === "coordinator";
   log(
-    `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains (${at.offeredPerSecond}/s): ` +
+    `goal p99 < ${P99_GOAL_MS} ms at the load the machine sustains (${at.offeredPerSecond}/s; ` +
+      `${conditions}): ` +
       `p99 ${at.p99Ms} ms: ` +
       (judged
         ? (at.p99Ms < P99_GOAL_MS ? "met" : "NOT met")
@@ -1135,16 +1182,17 @@ function report(
   load1: number,
   open: StepSearch | undefined,
   pinning: string,
+  conditions: string,
   log: (line: string) => void,
 ): Record<string, unknown> {
   const printOpen = () => {
-    if (open) printSteps(open, log);
+    if (open) printSteps(open, conditions, log);
     else log(`goal p99 < ${P99_GOAL_MS} ms: not judged (--no-open-loop)`);
   };
   const sustainedLoad = open && {
     definition: "highest open-loop step served at >= 95 % of the offered rate, none failed, " +
-      "median latency of the last third <= 2x the first third's + 20 ms, every lower step alike, " +
-      "generator never the bottleneck",
+      "median latency of the last third <= 2x the first third's + 20 ms (in one of " +
+      "--step-attempts tries), every lower step alike, generator never the bottleneck",
     endedBy: open.found.endedBy,
     offeredPerSecond: open.found.sustained?.offeredPerSecond,
     p99Ms: open.found.sustained?.p99Ms,
@@ -1323,6 +1371,15 @@ async function main(): Promise<void> {
       : `NOT pinned (--no-pin): the Coordinator and the load generator share CPU ` +
         `${formatCpuList(await allowedCpus(Deno.pid))}`;
     const placement = `${pinning}; ${priority}`;
+    // Short, for the goal's line (which deno task bench:all's table copies).
+    const conditions = `${
+      split
+        ? `pinned, Coordinator CPU ${formatCpuList(split.coordinator)}, generator CPU ` +
+          formatCpuList(split.generator)
+        : "not pinned"
+    }${nice === undefined ? "" : `, nice ${nice}`}, load average ${
+      Deno.loadavg()[0]!.toFixed(1)
+    } at the start`;
     log(
       `load test: ${count} simulated initializers ` +
         `${sweep ? `per level (${sweep.join(", ")} in flight) ` : ""}against ` +
@@ -1393,20 +1450,22 @@ async function main(): Promise<void> {
     // peak until a step is not sustained (the Coordinators' order reversed every other step).
     const steps: StepSummary[][] = targets.map(() => []);
     const searching = new Set(targets.keys());
-    for (const [k, share] of (openSettings?.shares ?? []).entries()) {
+    for (const [k, share] of stepShares(openSettings?.shares ?? [], () => searching.size > 0)) {
       const order = [...searching];
       if (k % 2 === 1) order.reverse();
       for (const i of order) {
         const peak = sustainedLevel(all[i]!).peak.attestationsPerSecond;
-        const step = await measureStep(
-          targets[i]!,
-          peak,
-          share,
-          openSettings!,
-          bound,
-          generatorCpus,
-        );
-        steps[i]!.push(step);
+        // A step not sustained is measured again (up to --step-attempts in all): on a machine
+        // shared with other work one stall can end a step that the Coordinator sustains; a rate
+        // it cannot sustain fails every attempt. Every attempt is printed.
+        const failedAttempts: StepSummary[] = [];
+        let step: StepSummary;
+        for (;;) {
+          step = await measureStep(targets[i]!, peak, share, openSettings!, bound, generatorCpus);
+          if (step.sustained || failedAttempts.length + 1 >= openSettings!.attempts) break;
+          failedAttempts.push(step);
+        }
+        steps[i]!.push({ ...step, failedAttempts });
         if (!step.sustained) searching.delete(i);
       }
     }
@@ -1429,7 +1488,7 @@ async function main(): Promise<void> {
     );
     const reports = targets.map((t, i) => {
       if (targets.length > 1) log(`— Coordinator of ${t.spec.label}:`);
-      return report(t, all[i]!, sweep !== undefined, load1, open?.[i], placement, log);
+      return report(t, all[i]!, sweep !== undefined, load1, open?.[i], placement, conditions, log);
     });
     if (targets.length > 1) printComparison(all[0]!, all[1]!, log);
     if (asJson) {

@@ -109,7 +109,8 @@ export function judgeStep(
       `served ${m.achievedPerSecond.toFixed(1)}/s of ${
         m.scheduledPerSecond.toFixed(1)
       }/s offered ` +
-        `(${(served * 100).toFixed(1)} % < ${criteria.minServedShare * 100} %)`,
+        // Rounded down, so a share just under the limit never prints as the limit.
+        `(${(Math.floor(served * 1000) / 10).toFixed(1)} % < ${criteria.minServedShare * 100} %)`,
     );
   }
   const third = Math.floor(n / 3);

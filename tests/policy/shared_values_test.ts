@@ -8,6 +8,7 @@ import { buildPolicyData, type PodPolicyInput } from "../../policy/policy_data.t
 import { frozenSettings, SharedPolicyValues } from "../../policy/shared_values.ts";
 import type { Settings } from "../../policy/settings.ts";
 import { IMAGES, samplePodSpec, testSettings } from "./fixtures.ts";
+import { exactRegex as exactRegexOf } from "../../policy/regex.ts";
 
 const web = IMAGES.get("127.0.0.1:5000/web:1.0")!;
 /** The web image again under another digest, whose files give its user other ids. */
@@ -53,6 +54,20 @@ function variants(): Record<string, unknown>[] {
   const caps = base();
   caps.containers[0]!.securityContext = { capabilities: { add: ["NET_ADMIN"] } };
   out.push(caps);
+  for (
+    const capabilities of [
+      { add: ["NET_ADMIN"], drop: ["ALL"] },
+      { add: ["SYS_TIME"], drop: ["ALL"] },
+      { add: ["ALL"], drop: ["CHOWN"] },
+      { drop: ["NET_RAW", "CHOWN"] },
+    ]
+  ) {
+    for (const privileged of [false, true]) {
+      const spec = base();
+      spec.containers[0]!.securityContext = { privileged, capabilities };
+      out.push(spec);
+    }
+  }
   const noCaps = base();
   noCaps.containers[0]!.securityContext = {};
   out.push(noCaps);
@@ -143,6 +158,10 @@ Deno.test("shared values: frozen and the same objects in every pod of the run", 
   assert.equal(web(a).mounts.at(-1), web(b).mounts.at(-1));
   assert.equal(web(a).mounts.at(-1)!.destination, "/var/run/secrets/kubernetes.io/serviceaccount");
   assert.equal(web(a).mount_order, web(b).mount_order);
+  // The capability sets of a container that adds or drops some (the sample drops NET_RAW).
+  assert.equal(web(a).process.capabilities, web(b).process.capabilities);
+  assert.ok(Object.isFrozen(web(a).process.capabilities.bounding));
+  assert.equal(web(a).annotations["io.kubernetes.cri.image-name"], exactRegexOf(web(b).image));
   assert.ok(Object.isFrozen(web(a).mount_order));
   // The pod's own parts are not shared.
   assert.notEqual(web(a).annotations, web(b).annotations);

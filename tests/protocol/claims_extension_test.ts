@@ -118,3 +118,57 @@ Deno.test("rejects a negative or non-minimal index and details that are not UTF-
     (e) => e instanceof ParseError && e.field === "referenceValueIndex",
   );
 });
+
+/** The claims extension as nested `encodeElement` calls: the encoding before the one-array writer. */
+function nestedEncoding(claims: AttestationClaims): Uint8Array {
+  const names = Object.keys(claims.details).sort();
+  return derSequence([
+    derUnsigned(1),
+    derOctetString(claims.hostData),
+    derOctetString(claims.measurement),
+    derOctetString(claims.reportData),
+    derUnsigned(claims.referenceValueIndex),
+    derSequence(names.map((n) => derSequence([derUtf8(n), derUtf8(claims.details[n]!)]))),
+  ]);
+}
+
+Deno.test("claims extension: the one-array writer gives the nested encoding's bytes on random details", () => {
+  let seed = 7;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  // ASCII, 2- and 3-byte UTF-8, surrogate pairs and lone surrogates (encoded as U+FFFD).
+  const alphabet = [
+    "a",
+    "Z",
+    "0",
+    "=",
+    " ",
+    "ü",
+    "ß",
+    "€",
+    "中",
+    "😀",
+    "\ud800",
+    "\udfff",
+    "\u0000",
+  ];
+  const text = (max: number) =>
+    Array.from({ length: next(max) }, () => alphabet[next(alphabet.length)]).join("");
+  for (let round = 0; round < 300; round++) {
+    const details: Record<string, string> = {};
+    const count = next(20);
+    // Lengths around the DER length-field boundaries (127/128, 255/256 bytes) come up too.
+    for (let i = 0; i < count; i++) details[`${text(6)}${i}`] = text(round % 3 === 0 ? 200 : 40);
+    const claims: AttestationClaims = {
+      platform: round % 2 ? "snp" : "tdx",
+      reportData: new Uint8Array(64).fill(round & 0xff),
+      hostData: new Uint8Array(round % 2 ? 32 : 48).fill(7),
+      measurement: new Uint8Array(48).fill(9),
+      referenceValueIndex: next(100_000),
+      details,
+    };
+    assert.deepEqual(encodeClaimsExtension(claims), nestedEncoding(claims));
+  }
+});

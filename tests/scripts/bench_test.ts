@@ -19,8 +19,14 @@ Deno.test("denoBenchRatios: baseline avg / bench avg per group; benches without 
 Deno.test("ratioLines keeps the lines stating a ratio or a goal verdict", () => {
   assert.deepEqual(
     ratioLines(
-      "load test\n  CPU ratio (bound / x): 0.4\np99 5 ms\ncontrast --help 2.10×\ngoal met\n",
+      "load test\n  CPU ratio (bound / x): 0.4\np99 5 ms\ncontrast --help 2.10×\ngoal met\n" +
+        "GENERATOR-BOUND: at 90/s the load generator\n",
     ),
-    ["CPU ratio (bound / x): 0.4", "contrast --help 2.10×", "goal met"],
+    [
+      "CPU ratio (bound / x): 0.4",
+      "contrast --help 2.10×",
+      "goal met",
+      "GENERATOR-BOUND: at 90/s the load generator",
+    ],
   );
 });

@@ -31,7 +31,12 @@ Deno.test("judgeStep: a step served at the offered rate with flat latency is sus
 Deno.test("judgeStep: served below 95 %, failures and a growing queue each fail the step", () => {
   const slow = judgeStep(flat(20, { achievedPerSecond: 94 }));
   assert.equal(slow.keepsUp, false);
-  assert.match(slow.reasons.join(), /served 94\.0\/s of 100\.0\/s/);
+  assert.match(slow.reasons.join(), /served 94\.0\/s of 100\.0\/s offered \(94\.0 % < 95 %\)/);
+  // 94.96 % is below the limit and printed below it (rounded down).
+  assert.match(
+    judgeStep(flat(20, { achievedPerSecond: 94.96 })).reasons.join(),
+    /\(94\.9 % < 95 %\)/,
+  );
   const failing = judgeStep(flat(20, { failed: 1 }));
   assert.equal(failing.keepsUp, false);
   assert.match(failing.reasons.join(), /1 failed/);

@@ -1,0 +1,208 @@
+/**
+ * The Coordinator's own request handling per mesh attestation, without the connection layer:
+ * an in-process Coordinator (simulated SNP, file history like a deployment's, text logs to
+ * stderr at info level as deployed) whose mesh API handler (`createRequestHandler` with
+ * `meshRoutes`, the request budget and JSON limits of the service) is called directly with the
+ * challenge and then the certificate request of a simulated pod of the web policy (workload
+ * secret sealed). The pods' keys and evidence are made before each timed phase; the timed phases
+ * hold only the handler's work, `--in-flight` certificate requests at a time. This process's
+ * CPU (all threads) per attestation is printed against the bound measured right after (as
+ * `scripts/load_test.ts` measures it), with their difference: what the Coordinator spends on an
+ * attestation beyond the two signature operations and the connection (`ratio.ts`). Fails on any
+ * answer but 200. Redirect stderr (the access log) to keep the output readable.
+ *
+ * Usage: `deno run -A bench/coordinator_floor/app_cpu.ts [--rounds 4] [--attestations 400]
+ * [--in-flight 8] 2>/dev/null`
+ *
+ * @module
+ */
+import "reflect-metadata";
+import { parseArgs } from "node:util";
+import { deployment, MEASUREMENT } from "../../testing/simulation/deployment.ts";
+import { Coordinator } from "../../coordinator/coordinator.ts";
+import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
+import { FileHistoryBackend } from "../../coordinator/history/file_backend.ts";
+import { ManifestVerifiers } from "../../manifest/verifiers.ts";
+import { parseManifest } from "../../manifest/manifest.ts";
+import { Logger } from "../../util/log/logger.ts";
+import { stderrSink } from "../../util/log/stderr_sink.ts";
+import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
+import { createRequestHandler } from "../../coordinator/http/server.ts";
+import type { IncomingRequest } from "../../coordinator/http/http1_server.ts";
+import { meshRoutes } from "../../coordinator/routes.ts";
+import { API_JSON_SHAPE } from "../../coordinator/service.ts";
+import { RequestBudget } from "../../coordinator/http/request_budget.ts";
+import { parseChallengeResponse, parseManifestRequest } from "../../protocol/messages.ts";
+import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
+import { generatePodKeys } from "../../atls/mesh_client.ts";
+import { meshReportData } from "../../protocol/report_data.ts";
+import { evidenceToJson } from "../../protocol/evidence_json.ts";
+import { p384Signer } from "../../seed/p384_signer.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "4" },
+    attestations: { type: "string", default: "400" },
+    "in-flight": { type: "string", default: "8" },
+  },
+});
+const rounds = Number(values.rounds);
+const count = Number(values.attestations);
+const inFlight = Number(values["in-flight"]);
+
+/** CPU milliseconds (user + system, all threads) of this process. */
+function cpuMs(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const d = await deployment("snp");
+const historyDir = await Deno.makeTempDir({ prefix: "app-cpu-" });
+const verifiers = new ManifestVerifiers();
+const logger = new Logger("coordinator", { format: "text", level: "info", sink: stderrSink });
+const metrics = new CoordinatorMetrics();
+const coordinator = await Coordinator.start({
+  evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
+    hostData: d.coordinator.digest,
+    measurement: await MEASUREMENT,
+  }),
+  historyBackend: await FileHistoryBackend.open(historyDir),
+  parseManifest,
+  verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
+  logger,
+  metrics,
+});
+const manifest = d.manifest();
+await coordinator.setManifest(parseManifestRequest({
+  manifest: encodeBase64(manifest),
+  policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
+  previous_transition: "00".repeat(32),
+  signature: await d.ownerSignature(manifest),
+}));
+const handler = createRequestHandler({
+  api: "mesh",
+  routes: meshRoutes(coordinator),
+  limits: { maxBodyBytes: 256 * 1024, jsonShape: API_JSON_SHAPE },
+  logger,
+  metrics,
+  requestBudget: new RequestBudget(),
+});
+const pod = new SimulatedSnpEvidenceSource(d.authority, {
+  hostData: d.pods.web.digest,
+  measurement: await MEASUREMENT,
+});
+const UTF8 = new TextEncoder();
+const TEXT = new TextDecoder();
+
+function request(path: string, body: Uint8Array, clientAddress: string): IncomingRequest {
+  return {
+    method: "POST",
+    path,
+    clientAddress,
+    signal: new AbortController().signal,
+    peer: {},
+    declaredBodyBytes: body.length,
+    body: () => Promise.resolve(body),
+  };
+}
+
+async function answer(path: string, body: Uint8Array, client: string): Promise<Uint8Array> {
+  const out = await handler.handle(request(path, body, client));
+  if (out.status !== 200) throw new Error(`${path}: ${out.status} ${TEXT.decode(out.body)}`);
+  return out.body;
+}
+
+const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
+const SHA384 = { name: "ECDSA", hash: "SHA-384" } as const;
+const vcek = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]) as CryptoKeyPair;
+const vcekPublic = await crypto.subtle.importKey(
+  "spki",
+  await crypto.subtle.exportKey("spki", vcek.publicKey),
+  P384,
+  false,
+  ["verify"],
+);
+const sign = p384Signer(await crypto.subtle.exportKey("jwk", vcek.privateKey));
+const report = crypto.getRandomValues(new Uint8Array(672));
+const signature = await crypto.subtle.sign(SHA384, vcek.privateKey, report);
+const tbs = crypto.getRandomValues(new Uint8Array(700));
+
+let address = 0;
+const sizes = { challenge: 0, certificateRequest: 0, certificate: 0 };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const own: number[] = [];
+const bounds: number[] = [];
+try {
+  for (let round = 0; round <= rounds; round++) {
+    const keys = await Promise.all(Array.from({ length: count }, () => generatePodKeys()));
+    const clients = keys.map(() => {
+      const n = address++;
+      return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+    });
+    let cpu = cpuMs();
+    const nonces: Uint8Array[] = [];
+    for (const client of clients) {
+      const body = await answer("/mesh/challenge", UTF8.encode("{}"), client);
+      sizes.challenge = body.length;
+      nonces.push(parseChallengeResponse(JSON.parse(TEXT.decode(body))).nonce);
+    }
+    let spent = cpuMs() - cpu;
+    const bodies = await Promise.all(keys.map(async (k, i) => {
+      const reportData = await meshReportData({
+        nonce: nonces[i]!,
+        leafSpki: k.leafSpki,
+        hpkePublicKey: k.hpke.publicKey,
+      });
+      return UTF8.encode(JSON.stringify({
+        nonce: encodeHex(nonces[i]!),
+        evidence: evidenceToJson(await pod.getEvidence(reportData)),
+        leafPublicKey: encodeHex(k.leafSpki),
+        hpkePublicKey: encodeHex(k.hpke.publicKey),
+      }));
+    }));
+    sizes.certificateRequest = bodies[0]!.length;
+    let next = 0;
+    cpu = cpuMs();
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < count) {
+        const i = next++;
+        sizes.certificate = (await answer("/mesh/certificate", bodies[i]!, clients[i]!)).length;
+      }
+    }));
+    spent += cpuMs() - cpu;
+    cpu = cpuMs();
+    for (let i = 0; i < count; i++) {
+      if (!await crypto.subtle.verify(SHA384, vcekPublic, signature, report)) {
+        throw new Error("bound: the report signature does not verify");
+      }
+      sign(tbs);
+    }
+    const bound = (cpuMs() - cpu) / count;
+    // Round 0 warms up (compilation, heap growth), as the load test's warm-up does.
+    if (round === 0) continue;
+    own.push(spent / count);
+    bounds.push(bound);
+    console.log(
+      `round ${round}: handler ${own.at(-1)!.toFixed(3)} ms per attestation, bound ` +
+        `${bound.toFixed(3)} ms, beyond the bound ${(own.at(-1)! - bound).toFixed(3)} ms`,
+    );
+  }
+  const o = median(own);
+  const b = median(bounds);
+  console.log(
+    `handler (challenge + certificate, ${inFlight} in flight, no connection layer): ` +
+      `${o.toFixed(3)} ms CPU per attestation; bound ${b.toFixed(3)} ms; beyond the bound ` +
+      `${(o - b).toFixed(3)} ms, CPU ratio bound / handler ${(b / o).toFixed(3)} (medians of ` +
+      `${rounds} rounds of ${count}; load average ` +
+      `${Deno.loadavg().map((l) => l.toFixed(1)).join(" / ")})`,
+  );
+  console.log(
+    `sizes: challenge answer ${sizes.challenge} B, certificate request ` +
+      `${sizes.certificateRequest} B, certificate answer ${sizes.certificate} B`,
+  );
+} finally {
+  await coordinator.close();
+  await Deno.remove(historyDir, { recursive: true });
+}

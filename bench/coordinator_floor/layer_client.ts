@@ -1,0 +1,87 @@
+/**
+ * The client side of `ratio.ts`: `connections` TLS connections to `layer_server.ts`, `inFlight` at
+ * a time, each shaped like a pod's mesh attestation (one full handshake, `POST /mesh/challenge`
+ * and `POST /mesh/certificate` with the real body sizes over keep-alive, then close). Fails (exit
+ * 1) on any answer but 200 with the expected length, so the server is measured on the path it
+ * names. Prints `{"connections":…,"ms":…}`.
+ *
+ * Usage: `deno run -A bench/coordinator_floor/layer_client.ts PORT CONNECTIONS IN_FLIGHT`
+ *
+ * @module
+ */
+import tls from "node:tls";
+import {
+  CERTIFICATE_ANSWER_BYTES,
+  CERTIFICATE_REQUEST_BYTES,
+  CHALLENGE_ANSWER_BYTES,
+  CHALLENGE_REQUEST_BYTES,
+} from "./shape.ts";
+
+const [port, connections, inFlight] = Deno.args.map(Number);
+if (!port || !connections || !inFlight) {
+  throw new Error("usage: layer_client.ts PORT CONNECTIONS IN_FLIGHT");
+}
+const STEPS = [
+  {
+    path: "/mesh/challenge",
+    body: "{}".padEnd(CHALLENGE_REQUEST_BYTES),
+    answer: CHALLENGE_ANSWER_BYTES,
+  },
+  {
+    path: "/mesh/certificate",
+    body: `{"x":"${"b".repeat(CERTIFICATE_REQUEST_BYTES - 8)}"}`,
+    answer: CERTIFICATE_ANSWER_BYTES,
+  },
+];
+
+/** The answer's status and body length once `text` holds a whole answer, else undefined. */
+function complete(text: string): { status: number; length: number } | undefined {
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  const length = Number(/content-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? NaN);
+  if (text.length < end + 4 + length) return undefined;
+  return { status: Number(text.slice(9, 12)), length };
+}
+
+function attestation(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let step = 0;
+    let text = "";
+    const send = () => {
+      const { path, body } = STEPS[step]!;
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: coordinator\r\ncontent-type: application/json\r\n` +
+          `content-length: ${body.length}\r\n\r\n${body}`,
+      );
+    };
+    const socket = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, send);
+    socket.setNoDelay(true);
+    socket.on("error", reject);
+    socket.on("data", (chunk: Uint8Array) => {
+      text += new TextDecoder().decode(chunk);
+      const answer = complete(text);
+      if (!answer) return;
+      if (answer.status !== 200 || answer.length !== STEPS[step]!.answer) {
+        socket.destroy();
+        reject(new Error(`${STEPS[step]!.path}: status ${answer.status}, ${answer.length} bytes`));
+        return;
+      }
+      text = "";
+      if (++step < STEPS.length) return send();
+      socket.end();
+      resolve();
+    });
+  });
+}
+
+let started = 0;
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: inFlight }, async () => {
+    while (started < connections) {
+      started++;
+      await attestation();
+    }
+  }),
+);
+console.log(JSON.stringify({ connections, ms: performance.now() - t0 }));

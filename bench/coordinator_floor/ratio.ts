@@ -1,0 +1,123 @@
+/**
+ * The floor under issue 18's Coordinator CPU goal: what the Coordinator's connection layer costs
+ * per attestation with nothing behind it, against the crypto bound, measured interleaved in one
+ * run.
+ *
+ * `layer_server.ts` (a separate Deno process) runs the Coordinator's own HTTP/1.1 layer on
+ * `node:tls` with a certificate shaped like the Coordinator's, answering fixed bodies; a client
+ * process (`layer_client.ts`) makes `--connections` connections per round, `--in-flight` at a
+ * time, each a pod's mesh attestation on the wire (one full TLS handshake, the challenge and the
+ * certificate request with their real body sizes, `shape.ts`). The server's CPU time (user +
+ * system, all threads, `/proc/<pid>/stat`) per connection is the layer's cost: TLS (rustls under
+ * `node:tls`), the HTTP layer, Deno's event loop, GC and the kernel's socket work. After every
+ * round this process measures the bound as `scripts/load_test.ts` does (one P-384 verify by
+ * WebCrypto with an imported key, one P-384 signature by the Coordinator's `node:crypto` signer).
+ * It prints both per round and as medians, and the best CPU ratio a Coordinator could reach
+ * whose only work besides the layer were the bound: bound / (bound + layer). Whatever the
+ * Coordinator spends beyond bound + layer is its own request handling (JSON, evidence parsing,
+ * leaf, HPKE, the latest-record read, logs, metrics, and their GC).
+ *
+ * Usage: `deno run -A bench/coordinator_floor/ratio.ts [--rounds 5] [--connections 600]
+ * [--in-flight 8]`
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { p384Signer } from "../../seed/p384_signer.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "5" },
+    connections: { type: "string", default: "600" },
+    "in-flight": { type: "string", default: "8" },
+  },
+});
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+const inFlight = Number(values["in-flight"]);
+const HERE = new URL(".", import.meta.url).pathname;
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU milliseconds (user + system, all threads) `pid` has used. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS_PER_SECOND;
+}
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", `${HERE}layer_server.ts`],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+const { port, pid } = JSON.parse((await reader.read()).value!) as { port: number; pid: number };
+
+async function client(count: number): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${HERE}layer_client.ts`, String(port), String(count), String(inFlight)],
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`client failed: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
+const SHA384 = { name: "ECDSA", hash: "SHA-384" } as const;
+const vcek = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]) as CryptoKeyPair;
+const vcekPublic = await crypto.subtle.importKey(
+  "spki",
+  await crypto.subtle.exportKey("spki", vcek.publicKey),
+  P384,
+  false,
+  ["verify"],
+);
+const sign = p384Signer(await crypto.subtle.exportKey("jwk", vcek.privateKey));
+const report = crypto.getRandomValues(new Uint8Array(672));
+const signature = await crypto.subtle.sign(SHA384, vcek.privateKey, report);
+const tbs = crypto.getRandomValues(new Uint8Array(700));
+
+/** The bound's CPU per attestation in this process (verify + sign), checked to verify. */
+async function bound(iterations: number): Promise<number> {
+  const before = cpuMs(Deno.pid);
+  for (let i = 0; i < iterations; i++) {
+    if (!await crypto.subtle.verify(SHA384, vcekPublic, signature, report)) {
+      throw new Error("bound: the report signature does not verify");
+    }
+    sign(tbs);
+  }
+  return (cpuMs(Deno.pid) - before) / iterations;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+try {
+  await client(Math.min(200, connections));
+  await bound(50);
+  const layers: number[] = [];
+  const bounds: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const before = cpuMs(pid);
+    await client(connections);
+    layers.push((cpuMs(pid) - before) / connections);
+    bounds.push(await bound(Math.max(100, Math.round(connections / 3))));
+    console.log(
+      `round ${round + 1}: layer ${layers.at(-1)!.toFixed(3)} ms per connection, bound ` +
+        `${bounds.at(-1)!.toFixed(3)} ms`,
+    );
+  }
+  const layer = median(layers);
+  const b = median(bounds);
+  const load = Deno.loadavg().map((l) => l.toFixed(1)).join(" / ");
+  console.log(
+    `connection layer (node:tls + coordinator/http, ${inFlight} in flight, mesh flow's shape): ` +
+      `${layer.toFixed(3)} ms CPU per attestation (median of ${rounds} rounds of ${connections})`,
+  );
+  console.log(`bound (P-384 verify + sign, interleaved): ${b.toFixed(3)} ms`);
+  console.log(
+    `best CPU ratio with nothing but the layer and the bound: bound / (bound + layer) = ` +
+      `${(b / (b + layer)).toFixed(3)} (load average ${load})`,
+  );
+} finally {
+  server.kill();
+  await server.status;
+}
