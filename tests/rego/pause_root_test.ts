@@ -21,7 +21,11 @@
 import assert from "node:assert/strict";
 import { CompiledRules } from "../../rego/evaluator.ts";
 import type { ContainerExpectation, PolicyData } from "../../policy/policy_data_types.ts";
-import { RUNTIME_PROFILES, type RuntimeProfile, settingsForRuntime } from "../../policy/runtime_profiles.ts";
+import {
+  RUNTIME_PROFILES,
+  type RuntimeProfile,
+  settingsForRuntime,
+} from "../../policy/runtime_profiles.ts";
 import { samplePolicyData, testSettings } from "../policy/fixtures.ts";
 import { createContainer, createSandbox, hexId } from "./agent_requests.ts";
 
