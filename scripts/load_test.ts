@@ -55,6 +55,8 @@
  * requests sent at >= 95 % of the scheduled rate). A step that is not is measured again, up to
  * `--step-attempts` (default 2) in all (one stall of a shared machine can end a step the
  * Coordinator sustains; a rate it cannot sustain fails every attempt; every attempt is printed).
+ * When every listed step is sustained (a closed-loop peak measured low, e.g. during a burst of
+ * other work) the search goes on in steps 15 % apart, up to 4 times the peak.
  * The search stops at the first step that is not sustained in any attempt; it prints every step and the p99 at the sustained one, against issue 18's goal.
  * A step where the generator was the bottleneck ends the search as GENERATOR-BOUND: the goal is
  * then not judged and the exit code is 1 (the run measured the generator, not the Coordinator).
@@ -602,6 +604,29 @@ interface OpenLoopSettings {
  */
 const DEFAULT_STEP_SHARES = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5] as const;
 
+/**
+ * The shares to step through, with their index: the listed ones, then, while `more()` (some
+ * Coordinator sustained every step so far: its closed-loop peak, which the shares scale, was
+ * below its capacity, e.g. measured during a burst of other work), steps 15 % apart up to
+ * {@link MAX_PEAK_SHARE}, so the search ends at a limit rather than at the end of the list.
+ */
+function* stepShares(
+  listed: readonly number[],
+  more: () => boolean,
+): Generator<[number, number]> {
+  let k = 0;
+  for (const share of listed) yield [k++, share];
+  let share = listed.at(-1);
+  while (share !== undefined && more()) {
+    share = Number((share * EXTRA_STEP_FACTOR).toFixed(2));
+    if (share > MAX_PEAK_SHARE) return;
+    yield [k++, share];
+  }
+}
+
+/** Each step past the listed ones offers this much more than the one before. */
+const EXTRA_STEP_FACTOR = 1.15;
+
 /** The step search's settings from the arguments, or `undefined` with `--no-open-loop`. */
 function openLoopSettings(count: number): OpenLoopSettings | undefined {
   if (Deno.args.includes("--no-open-loop")) return undefined;
@@ -837,7 +862,7 @@ function printSteps(
     return;
   }
   const above = found.endedBy === "steps"
-    ? " or more (every step sustained: add higher steps)"
+    ? ` or more (every step up to ${MAX_PEAK_SHARE}x the closed-loop peak sustained)`
     : "";
   log(
     `load the machine sustains (${definition}): ${at.offeredPerSecond}/s${above} ` +
@@ -1425,7 +1450,7 @@ async function main(): Promise<void> {
     // peak until a step is not sustained (the Coordinators' order reversed every other step).
     const steps: StepSummary[][] = targets.map(() => []);
     const searching = new Set(targets.keys());
-    for (const [k, share] of (openSettings?.shares ?? []).entries()) {
+    for (const [k, share] of stepShares(openSettings?.shares ?? [], () => searching.size > 0)) {
       const order = [...searching];
       if (k % 2 === 1) order.reverse();
       for (const i of order) {
