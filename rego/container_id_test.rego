@@ -75,3 +75,21 @@ test_the_root_path_names_the_container_itself if {
 	not verdict(json.patch(request, [{"op": "replace", "path": "/OCI/Root/Path", "value": "/run/kata-containers/gie/rootfs"}]))
 	not verdict(json.patch(request, [{"op": "replace", "path": "/container_id", "value": "gie"}]))
 }
+
+# Only the pause container takes the sandbox's ID: an app container under it would hold the pause
+# container's bundle directory (/run/kata-containers/<sandbox ID>, where the pause container's
+# root goes) and keep the pause container out while it runs. Decided before the pause container
+# exists (once it does, its ID is a known container's anyway).
+test_an_app_container_cannot_take_the_sandbox_id if {
+	sandbox_id := app_case.state.sandbox_id
+	sandbox_id != app_case.input.container_id
+	before_pause := json.patch(app_case.state, [{"op": "replace", "path": "/containers", "value": {}}])
+	verdict_in(with_id(concat("", [sandbox_id, "0"])), before_pause)
+	not verdict_in(with_id(sandbox_id), before_pause)
+}
+
+verdict_in(request, state) := r.allowed if {
+	r := data.agent_policy.CreateContainerRequest with input as request
+		with data.agent_policy.policy_data as fixture.policy_data
+		with data.pstate as state
+}

@@ -291,11 +291,16 @@ container_identity_ok(c, req) if {
 	object.get(req, "sandbox_pidns", false) == c.sandbox_pidns
 }
 
-# Containers belong to the sandbox created before them; the pause container carries its ID.
+# Containers belong to the sandbox created before them; the pause container carries its ID, and
+# only it: the agent keeps a container's bundle in /run/kata-containers/<container ID>/, so an app
+# container under the sandbox's ID would hold the pause container's bundle directory (its image
+# where the pause container's root goes) and keep the genuine pause container out while it runs.
+# containerd gives every container its own ID.
 sandbox_id_ok(c, req, a) if {
 	is_string(pstate.sandbox_id)
 	a["io.kubernetes.cri.sandbox-id"] == pstate.sandbox_id
 	c.kind != "pause"
+	req.container_id != pstate.sandbox_id
 }
 
 sandbox_id_ok(c, req, a) if {

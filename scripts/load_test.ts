@@ -55,6 +55,8 @@
  * requests sent at >= 95 % of the scheduled rate). A step that is not is measured again, up to
  * `--step-attempts` (default 2) in all (one stall of a shared machine can end a step the
  * Coordinator sustains; a rate it cannot sustain fails every attempt; every attempt is printed).
+ * When every listed step is sustained (a closed-loop peak measured low, e.g. during a burst of
+ * other work) the search goes on in steps 15 % apart, up to 4 times the peak.
  * The search stops at the first step that is not sustained in any attempt; it prints every step and the p99 at the sustained one, against issue 18's goal.
  * A step where the generator was the bottleneck ends the search as GENERATOR-BOUND: the goal is
  * then not judged and the exit code is 1 (the run measured the generator, not the Coordinator).
@@ -140,6 +142,7 @@ import {
   type GeneratorLoad,
   type JudgedStep,
   judgeStep,
+  stepShares,
   stepSustained,
   type SustainedRate,
   sustainedRate,
@@ -837,7 +840,7 @@ function printSteps(
     return;
   }
   const above = found.endedBy === "steps"
-    ? " or more (every step sustained: add higher steps)"
+    ? ` or more (every step up to ${MAX_PEAK_SHARE}x the closed-loop peak sustained)`
     : "";
   log(
     `load the machine sustains (${definition}): ${at.offeredPerSecond}/s${above} ` +
@@ -1425,7 +1428,7 @@ async function main(): Promise<void> {
     // peak until a step is not sustained (the Coordinators' order reversed every other step).
     const steps: StepSummary[][] = targets.map(() => []);
     const searching = new Set(targets.keys());
-    for (const [k, share] of (openSettings?.shares ?? []).entries()) {
+    for (const [k, share] of stepShares(openSettings?.shares ?? [], () => searching.size > 0)) {
       const order = [...searching];
       if (k % 2 === 1) order.reverse();
       for (const i of order) {

@@ -1,12 +1,13 @@
 /**
- * HKDF-SHA256 (RFC 5869), computed in this thread by `@noble/hashes` (the Coordinator derives a
- * workload secret per attestation; an asynchronous WebCrypto import + derive costs more CPU than
- * the derivation).
+ * HKDF-SHA256 (RFC 5869), computed in this thread by `node:crypto`'s native `hkdfSync` (the
+ * Coordinator derives a workload secret per attestation: an asynchronous WebCrypto import +
+ * derive costs more CPU than the derivation, and `@noble/hashes`' HMAC in JavaScript, used before,
+ * 5.5–6.0 µs per 32-byte workload secret against 3.0–3.5 µs for the native call, 3 alternating
+ * runs of 20,000 in one process).
  *
  * @module
  */
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { hkdfSync } from "node:crypto";
 
 const utf8 = new TextEncoder();
 
@@ -22,7 +23,9 @@ export function hkdfSha256(
   length: number,
 ): Promise<Uint8Array> {
   try {
-    return Promise.resolve(hkdf(sha256, ikm, salt, utf8.encode(info), length));
+    return Promise.resolve(
+      new Uint8Array(hkdfSync("sha256", ikm, salt, utf8.encode(info), length)),
+    );
   } catch (error) {
     return Promise.reject(error);
   }

@@ -165,8 +165,11 @@ export function samplePodSpec(): Record<string, unknown> {
   };
 }
 
-/** Policy data for {@link samplePodSpec} as a Deployment `web` in namespace `shop`. */
-export async function samplePolicyData(): Promise<PolicyData> {
+/**
+ * Policy data for {@link samplePodSpec} as a Deployment `web` in namespace `shop`, with `settings`
+ * (default: {@link testSettings}).
+ */
+export async function samplePolicyData(settings?: Settings): Promise<PolicyData> {
   const images = new Map<string, ResolvedImage>();
   for (const i of IMAGES.values()) images.set(i.pinned, i);
   return buildPolicyData({
@@ -182,7 +185,7 @@ export async function samplePolicyData(): Promise<PolicyData> {
         ns === "shop" && name === "web-config" ? { greeting: "hi" } : undefined,
       secret: () => undefined,
     },
-    settings: await testSettings(),
+    settings: settings ?? await testSettings(),
   });
 }
 

@@ -130,3 +130,21 @@ Deno.test("fromSeed rejects wrong seed and salt lengths; create makes random 64/
   assert.equal(a.salt().length, 32);
   assert.notDeepEqual(a.seed(), b.seed());
 });
+
+Deno.test("HKDF-SHA256 gives WebCrypto's HKDF bytes on random inputs (lengths 1-255, empty salt and info too)", async () => {
+  for (let round = 0; round < 64; round++) {
+    const ikm = crypto.getRandomValues(new Uint8Array(1 + (round * 7) % 80));
+    const salt = crypto.getRandomValues(new Uint8Array(round % 4 === 0 ? 0 : (round * 5) % 64));
+    const info = round % 5 === 0 ? "" : `WORKLOAD SECRET ID: ${"ü".repeat(round % 9)}${round}`;
+    const length = 1 + (round * 37) % 255;
+    const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+    const expected = new Uint8Array(
+      await crypto.subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt, info: new TextEncoder().encode(info) },
+        key,
+        length * 8,
+      ),
+    );
+    assert.deepEqual(await hkdfSha256(ikm, salt, info, length), expected);
+  }
+});

@@ -1,0 +1,222 @@
+/**
+ * The pause (sandbox) container's root filesystem under every `--runtime` profile, in the
+ * compiled wasm: the host must not choose the program that runs as the pod's sandbox process
+ * (which shares the network namespace with every container of the pod).
+ *
+ * What the Kata agent does (kata-containers src/agent/src, snapshot 7c6ba40c): with an
+ * `image_guest_pull` storage marked `sandbox` it unpacks the guest's own pause bundle into
+ * `/run/kata-containers/<id>/rootfs` and takes the process from that bundle
+ * (storage/image_pull_handler.rs `is_sandbox` -> confidential_data_hub/image.rs
+ * `unpack_pause_image`, `get_process`); without a storage it bind-mounts `OCI.Root.Path` onto
+ * `/run/kata-containers/<id>/rootfs` when that does not exist yet (rpc.rs `setup_bundle`) and runs
+ * the request's process there. Under `containerd-1.7-guest-pull` (and host pull) the pause
+ * container has no storage, so the root path decides: the policy pins it to the container's own
+ * `/run/kata-containers/<id>/rootfs`, which nothing the host controls fills, so the agent binds a
+ * fresh, empty guest directory onto itself and `/pause` is not found (the pod does not start; the
+ * host could stop it anyway). The host share (`/run/kata-containers/shared/containers/<id>/rootfs`,
+ * where the Kata runtime puts a root filesystem it shares from the host: runtime/virtcontainers
+ * fs_share_linux.go ShareRootFilesystem) and every storage that would mount host data at the root
+ * are refused, in every profile.
+ */
+import assert from "node:assert/strict";
+import { CompiledRules } from "../../rego/evaluator.ts";
+import type { ContainerExpectation, PolicyData } from "../../policy/policy_data_types.ts";
+import {
+  RUNTIME_PROFILES,
+  type RuntimeProfile,
+  settingsForRuntime,
+} from "../../policy/runtime_profiles.ts";
+import { samplePolicyData, testSettings } from "../policy/fixtures.ts";
+import { createContainer, createSandbox, hexId } from "./agent_requests.ts";
+
+const rules = await CompiledRules.load();
+const SANDBOX = hexId(0xaa);
+const ROOT = `/run/kata-containers/${SANDBOX}/rootfs`;
+const SHARED = "/run/kata-containers/shared/containers";
+const SHARED_ROOT = `${SHARED}/${SANDBOX}/rootfs`;
+
+// deno-lint-ignore no-explicit-any
+type Req = any;
+
+async function dataFor(profile: RuntimeProfile): Promise<PolicyData> {
+  return samplePolicyData(settingsForRuntime(await testSettings(), profile));
+}
+
+function pauseOf(data: PolicyData): ContainerExpectation {
+  return data.containers.find((c) => c.kind === "pause")!;
+}
+
+/** The pause container's request after `change`, decided right after CreateSandbox. */
+async function decidePause(
+  profile: RuntimeProfile,
+  change: (r: Req) => void = () => {},
+): Promise<boolean> {
+  const data = await dataFor(profile);
+  const ev = await rules.evaluator(data);
+  assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
+  const req = createContainer(data, pauseOf(data), SANDBOX, SANDBOX) as Req;
+  change(req);
+  return ev.decide("CreateContainerRequest", req).allowed;
+}
+
+function guestPull(source: string, containerType: string): Record<string, unknown> {
+  return {
+    driver: "image_guest_pull",
+    driver_options: [
+      `image_guest_pull=${
+        JSON.stringify({ metadata: { "io.kubernetes.cri.container-type": containerType } })
+      }`,
+    ],
+    source,
+    fstype: "overlay",
+    options: [],
+    mount_point: ROOT,
+    fs_group: null,
+  };
+}
+
+/**
+ * Ways the host could put a program of its choosing at the pause container's root: each is one
+ * change to the request the runtime sends, and each must be refused.
+ */
+const HOST_CHOSEN_ROOTS: ReadonlyArray<readonly [string, (r: Req) => void]> = [
+  ["the host share as the root (virtio-fs, no storage)", (r) => {
+    r.storages = [];
+    r.OCI.Root.Path = SHARED_ROOT;
+  }],
+  ["an overlay of host-shared layers at the root (kata_agent overlayfs storage)", (r) => {
+    r.storages = [{
+      driver: "overlayfs",
+      driver_options: [],
+      source: "none",
+      fstype: "overlay",
+      options: [`lowerdir=${SHARED}/${SANDBOX}/layer`],
+      mount_point: ROOT,
+      fs_group: null,
+    }];
+  }],
+  ["a nydus overlay in the host share as the root", (r) => {
+    r.storages = [{
+      driver: "overlayfs",
+      driver_options: [],
+      source: "overlay",
+      fstype: "overlay",
+      options: [
+        `upperdir=${SHARED}/${SANDBOX}/snapshotdir/fs`,
+        `workdir=${SHARED}/${SANDBOX}/snapshotdir/work`,
+        `lowerdir=/run/kata-containers/shared/rafs/${SANDBOX}/lowerdir`,
+        "index=off",
+      ],
+      mount_point: SHARED_ROOT,
+      fs_group: null,
+    }];
+    r.OCI.Root.Path = SHARED_ROOT;
+  }],
+  ["a virtio-fs share mounted at the root", (r) => {
+    r.storages = [{
+      driver: "virtio-fs",
+      driver_options: [],
+      source: "kataShared",
+      fstype: "virtiofs",
+      options: [],
+      mount_point: ROOT,
+      fs_group: null,
+    }];
+  }],
+  ["a host block device mounted at the root", (r) => {
+    r.storages = [{
+      driver: "blk",
+      driver_options: [],
+      source: "02/00",
+      fstype: "ext4",
+      options: ["ro"],
+      mount_point: ROOT,
+      fs_group: null,
+    }];
+  }],
+  ["a registry image pulled in the guest as the root", (r) => {
+    r.storages = [guestPull("registry.example/evil:latest", "sandbox")];
+  }],
+  ["`pause` pulled by name from a registry (storage not marked sandbox)", (r) => {
+    r.storages = [guestPull("pause", "container")];
+  }],
+  ["the root of another container's bundle", (r) => {
+    r.OCI.Root.Path = `/run/kata-containers/${hexId(0x02)}/rootfs`;
+  }],
+  ["another program", (r) => {
+    r.OCI.Process.Args = ["/bin/sh", "-c", "exec /pause"];
+  }],
+  ["a host-shared file bound over /pause", (r) => {
+    r.OCI.Mounts.push({
+      destination: "/pause",
+      source: `${SHARED}/${SANDBOX}-0123456789abcdef-pause`,
+      type: "bind",
+      options: ["rbind", "ro"],
+    });
+  }],
+  ["an OCI hook (a program the agent runs for the container)", (r) => {
+    r.OCI.Hooks = { Prestart: [{ Path: `${SHARED}/${SANDBOX}-0123456789abcdef-hook` }] };
+  }],
+];
+
+Deno.test("the pause container's expectation: its own bundle as the root, /pause, the guest's pause image or no storage", async () => {
+  for (const profile of RUNTIME_PROFILES) {
+    const pause = pauseOf(await dataFor(profile));
+    assert.equal(pause.root_path_regex, "^/run/kata-containers/$(cid)/rootfs$", profile);
+    assert.equal(pause.readonly_root, true, profile);
+    assert.deepEqual(pause.process.args, ["/pause"], profile);
+    if (profile === "containerd-2-guest-pull") {
+      assert.equal(pause.storages.length, 1);
+      assert.equal(pause.storages[0]!.driver, "image_guest_pull");
+      assert.equal(pause.storages[0]!.source_regex, "^pause$");
+    } else {
+      assert.deepEqual(pause.storages, [], profile);
+    }
+  }
+});
+
+Deno.test("every profile admits the pause container as the runtime sends it", async () => {
+  for (const profile of RUNTIME_PROFILES) {
+    assert.equal(await decidePause(profile), true, profile);
+  }
+  // containerd 1.7 with guest pull: no storage, the root is the container's own bundle directory.
+  let seen: Req;
+  assert.equal(
+    await decidePause("containerd-1.7-guest-pull", (r) => {
+      seen = r;
+    }),
+    true,
+  );
+  assert.deepEqual(seen.storages, []);
+  assert.equal(seen.OCI.Root.Path, ROOT);
+  assert.deepEqual(seen.OCI.Process.Args, ["/pause"]);
+});
+
+Deno.test("no profile lets the host choose the pause container's root filesystem or program", async () => {
+  for (const profile of RUNTIME_PROFILES) {
+    for (const [what, change] of HOST_CHOSEN_ROOTS) {
+      assert.equal(await decidePause(profile, change), false, `${profile}: ${what}`);
+    }
+  }
+});
+
+Deno.test("containerd 1.7 guest pull: an app container cannot take the sandbox's ID (and bundle)", async () => {
+  const data = await dataFor("containerd-1.7-guest-pull");
+  const ev = await rules.evaluator(data);
+  assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX)).allowed, true);
+  const web = data.containers.find((c) => c.name === "web")!;
+  // Before the pause container: its bundle directory would then hold the app's image.
+  assert.equal(
+    ev.decide("CreateContainerRequest", createContainer(data, web, SANDBOX, SANDBOX)).allowed,
+    false,
+  );
+  assert.equal(
+    ev.evaluate("CreateContainerRequest", createContainer(data, pauseOf(data), SANDBOX, SANDBOX))
+      .allowed,
+    true,
+  );
+  assert.equal(
+    ev.decide("CreateContainerRequest", createContainer(data, web, hexId(0x02), SANDBOX)).allowed,
+    true,
+  );
+});
