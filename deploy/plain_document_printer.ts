@@ -62,6 +62,15 @@ const FLOW_INDICATOR = /[[\]{},]/;
 
 const MERGE_KEY = "<<";
 
+/**
+ * The contexts a pair's scalar key and scalar value are printed in (see `Printer.pair`): a scalar
+ * is printed on one line, so only `inFlow` of its context matters.
+ */
+const FLOW_KEY: Context = { indent: "", inFlow: true, implicitKey: true };
+const BLOCK_KEY: Context = { indent: "", inFlow: null, implicitKey: true };
+const FLOW_VALUE: Context = { indent: "", inFlow: true, implicitKey: false };
+const BLOCK_VALUE: Context = { indent: "", inFlow: null, implicitKey: false };
+
 /** A tag test of the schema (`tag.test`), for tags that may resolve a plain scalar. */
 interface TagWithTest {
   readonly default?: boolean | "key";
@@ -264,13 +273,22 @@ class Printer {
     } else if ((typeof key !== "string" && typeof key !== "number") || !key) {
       throw new Unsupported(); // collection, alias, or a key the package prints as `? key`
     }
-    const keyText = this.node(key, { indent: inner, inFlow: ctx.inFlow, implicitKey: true });
+    // A key is a scalar (or a raw string or number): its text depends on the context's inFlow
+    // alone (a scalar is printed on one line).
+    const keyText = isScalar(key)
+      ? this.scalar(key.value, key, ctx.inFlow ? FLOW_KEY : BLOCK_KEY)
+      : this.node(key, { indent: inner, inFlow: ctx.inFlow, implicitKey: true });
     if (!ctx.inFlow && keyText.length > 1024) throw new Unsupported(); // explicit `? key`
     if (value === null || value === undefined || isPair(value) || isAlias(value)) {
       throw new Unsupported();
     }
-    if (isScalar(value) && (value.value === null || value.value === undefined)) {
-      throw new Unsupported();
+    if (isScalar(value)) {
+      if (value.value === null || value.value === undefined) throw new Unsupported();
+      // A scalar value is printed on the key's line; its text depends on inFlow alone.
+      assertBare(value);
+      return `${keyText}: ${
+        this.scalar(value.value, value, ctx.inFlow ? FLOW_VALUE : BLOCK_VALUE)
+      }`;
     }
     const seqBelowKey = isSeq(value) && !this.style.indentSeq && !ctx.inFlow && !value.flow;
     const valueCtx: Context = {
