@@ -142,6 +142,7 @@ import {
   type GeneratorLoad,
   type JudgedStep,
   judgeStep,
+  stepShares,
   stepSustained,
   type SustainedRate,
   sustainedRate,
@@ -603,29 +604,6 @@ interface OpenLoopSettings {
  * loop with more requests in flight than the closed loop's levels may be served faster).
  */
 const DEFAULT_STEP_SHARES = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5] as const;
-
-/**
- * The shares to step through, with their index: the listed ones, then, while `more()` (some
- * Coordinator sustained every step so far: its closed-loop peak, which the shares scale, was
- * below its capacity, e.g. measured during a burst of other work), steps 15 % apart up to
- * {@link MAX_PEAK_SHARE}, so the search ends at a limit rather than at the end of the list.
- */
-function* stepShares(
-  listed: readonly number[],
-  more: () => boolean,
-): Generator<[number, number]> {
-  let k = 0;
-  for (const share of listed) yield [k++, share];
-  let share = listed.at(-1);
-  while (share !== undefined && more()) {
-    share = Number((share * EXTRA_STEP_FACTOR).toFixed(2));
-    if (share > MAX_PEAK_SHARE) return;
-    yield [k++, share];
-  }
-}
-
-/** Each step past the listed ones offers this much more than the one before. */
-const EXTRA_STEP_FACTOR = 1.15;
 
 /** The step search's settings from the arguments, or `undefined` with `--no-open-loop`. */
 function openLoopSettings(count: number): OpenLoopSettings | undefined {

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { MAX_PEAK_SHARE } from "./open_loop.ts";
 
 /** Thresholds of {@link judgeStep}. */
 interface StepCriteria {
@@ -252,3 +253,28 @@ export function sustainedRate<S extends JudgedStep>(steps: readonly S[]): Sustai
   }
   return { sustained, stoppedAt: undefined, endedBy: "steps" };
 }
+
+/**
+ * The shares to step through, with their index: the listed ones, then, while `more()` (some
+ * Coordinator sustained every step so far: its closed-loop peak, which the shares scale, was
+ * below its capacity, e.g. measured during a burst of other work), steps 15 % apart up to
+ * `maxShare` (default {@link MAX_PEAK_SHARE}), so the search ends at a limit rather than at the
+ * end of the list.
+ */
+export function* stepShares(
+  listed: readonly number[],
+  more: () => boolean,
+  maxShare = MAX_PEAK_SHARE,
+): Generator<[number, number]> {
+  let k = 0;
+  for (const share of listed) yield [k++, share];
+  let share = listed.at(-1);
+  while (share !== undefined && more()) {
+    share = Number((share * EXTRA_STEP_FACTOR).toFixed(2));
+    if (share > maxShare) return;
+    yield [k++, share];
+  }
+}
+
+/** Each step past the listed ones offers this much more than the one before. */
+const EXTRA_STEP_FACTOR = 1.15;

@@ -4,6 +4,7 @@ import {
   type JudgedStep,
   judgeStep,
   type StepMeasurement,
+  stepShares,
   stepSustained,
   sustainedRate,
 } from "../../../bench/coordinator/step_search.ts";
@@ -123,4 +124,17 @@ Deno.test("sustainedRate: the last step before the first one not sustained, and 
   assert.equal(sustainedRate([step(50, false)]).sustained, undefined);
   assert.throws(() => sustainedRate([]), RangeError);
   assert.throws(() => sustainedRate([step(80, true), step(50, true)]), RangeError);
+});
+
+Deno.test("stepShares: the listed shares, then 15 % steps while more() holds, up to the cap", () => {
+  // Stops after the list once no Coordinator is still searching.
+  assert.deepEqual([...stepShares([0.3, 0.5], () => false)], [[0, 0.3], [1, 0.5]]);
+  // Goes on while every step was sustained, each 15 % above the last, and never past the cap.
+  let left = 3;
+  assert.deepEqual([...stepShares([1], () => left-- > 0)], [[0, 1], [1, 1.15], [2, 1.32], [
+    3,
+    1.52,
+  ]]);
+  assert.deepEqual([...stepShares([3], () => true, 4)], [[0, 3], [1, 3.45], [2, 3.97]]);
+  assert.deepEqual([...stepShares([], () => true)], []);
 });
