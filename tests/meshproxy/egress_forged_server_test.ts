@@ -135,7 +135,7 @@ for (const [label, eku] of CASES) {
 
 /** Waits until something accepts TCP connections on `port` (the server's startup). */
 async function waitForPort(port: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       const probe = await Deno.connect({ hostname: "127.0.0.1", port });

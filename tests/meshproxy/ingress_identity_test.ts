@@ -22,7 +22,15 @@ const opts = { sanitizeResources: false, sanitizeOps: false };
 const FORGED = "Hash=forged;URI=spiffe://victim";
 
 /** One step of a client: bytes to send, or a pause. */
-type Step = string | Uint8Array | { readonly pauseMs: number };
+/**
+ * What a client does: send bytes, pause, or wait until it has received `untilReceived`
+ * characters (the echo app's answer; polled, at most 30 s, or the connection closed).
+ */
+type Step =
+  | string
+  | Uint8Array
+  | { readonly pauseMs: number }
+  | { readonly untilReceived: number };
 
 interface Setup {
   readonly port: number;
@@ -78,13 +86,24 @@ async function exchange(s: Setup, steps: readonly Step[]): Promise<string> {
     checkServerIdentity: () => undefined,
   });
   let got = "";
+  let isClosed = false;
   socket.on("data", (c: Uint8Array) => got += new TextDecoder("latin1").decode(c));
   socket.on("error", () => {});
-  const closed = new Promise((r) => socket.on("close", r));
+  const closed = new Promise((r) =>
+    socket.on("close", () => {
+      isClosed = true;
+      r(undefined);
+    })
+  );
   await new Promise((r) => socket.once("secureConnect", r));
   for (const step of steps) {
     if (typeof step === "object" && "pauseMs" in step) {
       await new Promise((r) => setTimeout(r, step.pauseMs));
+    } else if (typeof step === "object" && "untilReceived" in step) {
+      const started = Date.now();
+      while (got.length < step.untilReceived && !isClosed && Date.now() - started < 30_000) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
     } else socket.write(step);
   }
   socket.end();
@@ -287,11 +306,13 @@ Deno.test({
       socket.write("PING");
       assert.equal(await echoed, "PING");
       socket.destroy();
-      // A request line longer than the rewrite keeps: closed at its end, headers never sent.
+      // A request line longer than the rewrite keeps: its bytes go on as they arrive (their
+      // echo comes back before its end is sent; a 50 ms pause instead lost the race under
+      // load, got ""), closed at its end, headers never sent.
       const long = `GET /${"a".repeat(70_000)} HTTP/1.1`;
       const got = await exchange(s, [
         long,
-        { pauseMs: 50 },
+        { untilReceived: long.length },
         `\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
       ]);
       assert.equal(got, long, "only the line's bytes before its end went on");

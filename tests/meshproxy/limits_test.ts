@@ -20,7 +20,7 @@ import type { MeshLimitSettings } from "../../protocol/mesh_config.ts";
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 /** Resolves once `check` holds (polled), or fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -56,8 +56,8 @@ function hold(socket: net.Socket): Held {
       new Promise((resolve, reject) => {
         const want = received.length + text.length;
         const timer = setTimeout(
-          () => reject(new Error(`no echo of "${text}" within 10 s (got "${received}")`)),
-          10_000,
+          () => reject(new Error(`no echo of "${text}" within 30 s (got "${received}")`)),
+          30_000,
         );
         waiter = () => {
           if (received.length >= want) {

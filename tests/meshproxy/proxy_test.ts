@@ -282,7 +282,13 @@ Deno.test({
         logger: new Logger("t", { level: "error" }),
       });
       const started = proxy.start();
-      await new Promise((r) => setTimeout(r, 300));
+      started.catch(() => {}); // awaited below
+      // The admin port is up before credentials are read; the first read's refusal is counted
+      // (a fixed 300 ms wait here fetched before the admin listened under load).
+      await waitFor(
+        () => proxy.metrics.get("meshproxy_credential_reloads_total", { result: "refused" }) >= 1,
+        30_000,
+      );
       const ready = await fetch(`http://127.0.0.1:${adminPort}/ready`);
       assert.equal(ready.status, 503);
       assert.match(await ready.text(), /key\.pem: missing/);
@@ -294,7 +300,7 @@ Deno.test({
     }),
 });
 
-async function waitFor(condition: () => boolean, ms = 5_000): Promise<void> {
+async function waitFor(condition: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > end) throw new Error("condition not met in time");
