@@ -5,8 +5,8 @@
  *
  * - `contrast/`: the CLI as a code-split `deno bundle` with the image lock embedded: the entry
  *   module `contrast/contrast.js` and its chunks, each command's modules in chunks of their own
- *   loaded when the command runs (run it with `deno run` and `RELEASE_RUN_FLAGS`, README "Cold
- *   start"),
+ *   loaded when the command runs (run it as the `contrast:release` task of `deno.json` does,
+ *   README "Cold start"),
  * - `images.lock.json`: the digest reference of every image,
  * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,
  * - `SHA256SUMS`: the SHA-256 of each file (the chunks too), in `sha256sum` format.
@@ -35,21 +35,6 @@ import { bundleEntrySplit, REPO_ROOT } from "./images/bundle.ts";
 const USAGE = "usage: deno task release (--registry HOST:PORT[/PATH] [--insecure-registry] | " +
   "--lock images.lock.json) [--platform Metal-QEMU-SNP] [--namespace default] " +
   "[--out dist/release] [--cache-dir DIR]";
-
-/**
- * The `deno run` options the release's CLI is run with (README "Deploy" and "Cold start"
- * give them; `bench/cli/cold_start.ts --release` measures with them).
- *
- * @example
- * ```ts
- * const args = ["run", ...RELEASE_RUN_FLAGS, "contrast/contrast.js", "--help"];
- * ```
- */
-export const RELEASE_RUN_FLAGS: readonly string[] = [
-  "-A",
-  "--unstable-lazy-dynamic-imports",
-  "--v8-flags=--max-semi-space-size=4,--no-turbofan",
-];
 
 /** The release CLI's entry module: the CLI with `lockFile` embedded. */
 function releaseEntrySource(cliMain: string): string {

@@ -10,7 +10,7 @@
  *
  * `--release DIR` (repeatable) adds the same rows for a release folder (`deno task release`):
  * its CLI (`contrast/contrast.js`, the code-split bundle, or `contrast.js`, a one-file bundle of
- * an older release) run as the README says (`RELEASE_RUN_FLAGS`), or with the `deno run` options
+ * an older release) run with the `deno run` options of the `contrast:release` task, or with the `deno run` options
  * given after `@` (`--release 'DIR@-A --v8-flags=--no-lazy'`), from an empty folder, each variant
  * with a `DENO_DIR` of its own (runs whose V8 flags differ share no code cache). Its rows carry a
  * ratio to the first release's same row too, interleaved in the same rounds. `--no-tree` leaves
@@ -23,7 +23,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { RELEASE_RUN_FLAGS } from "../../scripts/release.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CONFORMANCE = new URL("../shared/conformance/", new URL(ROOT, "file://")).pathname;
@@ -51,7 +50,7 @@ interface Case {
 }
 
 /** One `--release` variant: the folder and the `deno run` options its CLI runs with. */
-export interface ReleaseVariant {
+interface ReleaseVariant {
   /** The release folder. */
   readonly dir: string;
   /** `deno run` options before the entry module. */
@@ -59,7 +58,23 @@ export interface ReleaseVariant {
 }
 
 /**
- * Parses a `--release` value: `DIR`, run with `RELEASE_RUN_FLAGS`, or `DIR@FLAGS` with `FLAGS`
+ * The `deno run` options of the `contrast:release` task (deno.json): how the README runs the
+ * release's CLI.
+ */
+function releaseRunFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const task = config.tasks["contrast:release"] ?? "";
+  const [deno, run, ...rest] = task.split(/\s+/);
+  if (deno !== "deno" || run !== "run" || rest.at(-1) !== "dist/release/contrast/contrast.js") {
+    throw new Error(`unexpected contrast:release task: ${task}`);
+  }
+  return rest.slice(0, -1);
+}
+
+/**
+ * Parses a `--release` value: `DIR`, run with the `contrast:release` task's options, or `DIR@FLAGS` with `FLAGS`
  * the space-separated `deno run` options.
  *
  * @example
@@ -70,7 +85,7 @@ export interface ReleaseVariant {
  */
 export function parseReleaseVariant(spec: string): ReleaseVariant {
   const at = spec.indexOf("@");
-  if (at < 0) return { dir: spec, runFlags: RELEASE_RUN_FLAGS };
+  if (at < 0) return { dir: spec, runFlags: releaseRunFlags() };
   const runFlags = spec.slice(at + 1).split(/\s+/).filter((f) => f !== "");
   if (spec.slice(0, at) === "" || runFlags.length === 0) {
     throw new Error(`--release ${spec}: give DIR or DIR@FLAGS`);

@@ -3,7 +3,7 @@ import { parseAllDocuments } from "yaml";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { REPO_ROOT } from "../../scripts/images/bundle.ts";
 import { type ImageLock, parseImageLock } from "../../deploy/image_lock.ts";
-import { checksums, RELEASE_RUN_FLAGS, writeRelease } from "../../scripts/release.ts";
+import { checksums, writeRelease } from "../../scripts/release.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 const LOCK: ImageLock = {
@@ -16,6 +16,19 @@ const LOCK: ImageLock = {
     }`,
   },
 };
+
+/** The `deno run` options of the `contrast:release` task: how the README runs the release. */
+function releaseRunFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const words = config.tasks["contrast:release"]!.split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
+  assert.equal(words.at(-1), "dist/release/contrast/contrast.js");
+  return words.slice(2, -1);
+}
+
+const RELEASE_RUN_FLAGS = releaseRunFlags();
 
 async function run(cwd: string, args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -237,7 +250,7 @@ Deno.test("a release build refuses to share the entry folder with another one", 
   }
 });
 
-Deno.test("the README runs the release's CLI with RELEASE_RUN_FLAGS", async () => {
+Deno.test("the README runs the release's CLI as the contrast:release task does", async () => {
   const readme = await Deno.readTextFile(`${REPO_ROOT}README.md`);
   assert.ok(
     readme.includes(
