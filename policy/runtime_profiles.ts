@@ -7,10 +7,15 @@
  * - `containerd-2-guest-pull` (default): the pause container arrives with an `image_guest_pull`
  *   storage (source `pause`) and containerd 2's `io.kubernetes.cri.podsandbox.image-name` and
  *   `nerdctl/network-namespace` annotations (captures createcontainer/sysctls, ignored_fields).
- * - `containerd-1.7-guest-pull`: the pause container has no storage (capture
- *   createcontainer/security_context/runas, the sandbox request, which carries
- *   `nerdctl/network-namespace` but no `podsandbox.image-name`; both stay allowed, not required);
- *   containers are pulled in the guest as with containerd 2.
+ * - `containerd-1.7-guest-pull`: the same expectations as containerd 2. Kata's runtime attaches
+ *   the `image_guest_pull` storage named `pause` to the sandbox whenever it pulls in the guest,
+ *   whatever the containerd version (runtime/virtcontainers fs_share_linux.go ShareRootFilesystem:
+ *   experimental_force_guest_pull or the snapshotter's `io.katacontainers.volume=` option, both to
+ *   kata_agent.go handleImageGuestPullBlockVolume, which names the sandbox's image `pause` by the
+ *   `io.katacontainers.pkg.oci.container_type` annotation). containerd 1.7 only leaves out
+ *   `io.kubernetes.cri.podsandbox.image-name`, which is allowed, not required. (Kata's hand-trimmed
+ *   genpolicy captures with no pause storage are no runtime's request: genpolicy's rules count
+ *   guest-pull storages as optional.)
  * - `containerd-2-host-pull`, `containerd-1.7-host-pull`: the node's snapshotter unpacks images on
  *   the host and the runtime shares each root filesystem into the guest (Kata without
  *   `image_guest_pull`; captures state/execprocess, security_context/runas): no container and no
@@ -75,9 +80,8 @@ export const HOST_PULL_WARNING =
 export function settingsForRuntime(settings: Settings, profile: RuntimeProfile): Settings {
   switch (profile) {
     case "containerd-2-guest-pull":
-      return settings;
     case "containerd-1.7-guest-pull":
-      return { ...settings, pause: { ...settings.pause, storages: [] } };
+      return settings;
     case "containerd-2-host-pull":
     case "containerd-1.7-host-pull":
       // containerd 1.7 and 2 differ only in the pause container's image storage, which host pull

@@ -69,9 +69,9 @@ import {
   EPHEMERAL_DIR,
   kubeletHostname,
   MASKED_PATHS,
+  namesSandboxImage,
   type NodeRuntime,
   OCI_VERSION,
-  pausePulledInGuest,
   pullsInGuest,
   READONLY_PATHS,
   SANDBOX_SHM,
@@ -1171,8 +1171,8 @@ function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, p
 }
 
 /**
- * The pause container: its resolv.conf copied in, CreateContainer as containerd 2 sends it with
- * guest pull, StartContainer. Returns its step context (for the teardown).
+ * The pause container: its resolv.conf copied in, CreateContainer as the node's runtime sends it,
+ * StartContainer. Returns its step context (for the teardown).
  */
 function pauseSteps(
   seq: { w: PodWorkload; instance: PodInstance; rng: RandomSource; push: Push; node: NodeRuntime },
@@ -1187,8 +1187,9 @@ function pauseSteps(
     "pause resolv.conf",
     pauseCtx,
   );
-  const pauseOci = pauseOciSpec(w, instance, shared, pauseResolv, rng);
-  // Guest pull: the agent runs the guest's own pause image (storage source `pause`).
+  const pauseOci = pauseOciSpec(w, instance, shared, pauseResolv, rng, namesSandboxImage(node));
+  // Guest pull (containerd 1.7 and 2): the runtime names the sandbox's image `pause` and the agent
+  // runs the guest's own pause bundle (kata_agent.go handleImageGuestPullBlockVolume).
   const pauseStorage = agentStorage({
     driver: "image_guest_pull",
     driverOptions: [
@@ -1203,8 +1204,8 @@ function pauseSteps(
     createContainerRequest({
       containerId: sid,
       execId: sid,
-      // containerd 1.7 and host pull: the pause image comes from the host.
-      storages: pausePulledInGuest(node) ? [pauseStorage] : [],
+      // Host pull: no storage (the root filesystem comes from the host).
+      storages: pullsInGuest(node) ? [pauseStorage] : [],
       oci: pauseOci,
     }),
     "pause",
@@ -1214,13 +1215,14 @@ function pauseSteps(
   return pauseCtx;
 }
 
-/** The pause container's OCI spec: `/pause` as the sandbox user, containerd 2's annotations. */
+/** The pause container's OCI spec: `/pause` as the sandbox user, containerd's annotations. */
 function pauseOciSpec(
   w: PodWorkload,
   instance: PodInstance,
   shared: PodShared,
   resolvConf: string,
   rng: RandomSource,
+  namesImage: boolean,
 ): JsonObject {
   const { hostname, sandboxAnnotations, namespaces, qos } = shared;
   const sid = instance.sandboxId;
@@ -1253,8 +1255,8 @@ function pauseOciSpec(
     ],
     annotations: {
       ...sandboxAnnotations,
-      // containerd 2 names the sandbox image and the network namespace it created.
-      "io.kubernetes.cri.podsandbox.image-name": "registry.k8s.io/pause:3.10",
+      // containerd 2 names the sandbox image (1.7 does not) and the network namespace it created.
+      ...(namesImage ? { [Annotation.podSandboxImageName]: "registry.k8s.io/pause:3.10" } : {}),
       "nerdctl/network-namespace": `/var/run/netns/cni-${uuid(rng)}`,
       [Annotation.containerType]: "sandbox",
       [Annotation.sandboxLogDirectory]:

@@ -70,9 +70,12 @@ export function pullsInGuest(node: NodeRuntime): boolean {
   return !isHostPull(node.profile);
 }
 
-/** Whether the pause container arrives with the guest's own pause image (containerd 2, guest pull). */
-export function pausePulledInGuest(node: NodeRuntime): boolean {
-  return node.profile === "containerd-2-guest-pull";
+/**
+ * Whether the sandbox's requests carry containerd 2's `io.kubernetes.cri.podsandbox.image-name`
+ * annotation (containerd 1.7 sends none).
+ */
+export function namesSandboxImage(node: NodeRuntime): boolean {
+  return node.profile.startsWith("containerd-2-");
 }
 
 /** Guest directory of Kata's block devices (block-encrypted emptyDirs), by base64url of the source. */
@@ -118,6 +121,7 @@ export const Annotation = {
   sandboxMemory: "io.kubernetes.cri.sandbox-memory",
   bundlePath: "io.katacontainers.pkg.oci.bundle_path",
   kataContainerType: "io.katacontainers.pkg.oci.container_type",
+  podSandboxImageName: "io.kubernetes.cri.podsandbox.image-name",
 } as const;
 
 /** containerd's default capability set for unprivileged containers. */

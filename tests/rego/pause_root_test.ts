@@ -9,8 +9,9 @@
  * (storage/image_pull_handler.rs `is_sandbox` -> confidential_data_hub/image.rs
  * `unpack_pause_image`, `get_process`); without a storage it bind-mounts `OCI.Root.Path` onto
  * `/run/kata-containers/<id>/rootfs` when that does not exist yet (rpc.rs `setup_bundle`) and runs
- * the request's process there. Under `containerd-1.7-guest-pull` (and host pull) the pause
- * container has no storage, so the root path decides: the policy pins it to the container's own
+ * the request's process there. Under guest pull (containerd 1.7 and 2) the runtime always sends
+ * the `pause` storage marked sandbox; under host pull the pause container has no storage, so the
+ * root path decides: the policy pins it to the container's own
  * `/run/kata-containers/<id>/rootfs`, which nothing the host controls fills, so the agent binds a
  * fresh, empty guest directory onto itself and `/pause` is not found (the pod does not start; the
  * host could stop it anyway). The host share (`/run/kata-containers/shared/containers/<id>/rootfs`,
@@ -159,16 +160,16 @@ const HOST_CHOSEN_ROOTS: ReadonlyArray<readonly [string, (r: Req) => void]> = [
   }],
 ];
 
-Deno.test("the pause container's expectation: its own bundle as the root, /pause, the guest's pause image or no storage", async () => {
+Deno.test("the pause container's expectation: its own bundle as the root, /pause, the guest's pause image under guest pull", async () => {
   for (const profile of RUNTIME_PROFILES) {
     const pause = pauseOf(await dataFor(profile));
     assert.equal(pause.root_path_regex, "^/run/kata-containers/$(cid)/rootfs$", profile);
     assert.equal(pause.readonly_root, true, profile);
     assert.deepEqual(pause.process.args, ["/pause"], profile);
-    if (profile === "containerd-2-guest-pull") {
-      assert.equal(pause.storages.length, 1);
-      assert.equal(pause.storages[0]!.driver, "image_guest_pull");
-      assert.equal(pause.storages[0]!.source_regex, "^pause$");
+    if (profile.endsWith("-guest-pull")) {
+      assert.equal(pause.storages.length, 1, profile);
+      assert.equal(pause.storages[0]!.driver, "image_guest_pull", profile);
+      assert.equal(pause.storages[0]!.source_regex, "^pause$", profile);
     } else {
       assert.deepEqual(pause.storages, [], profile);
     }
@@ -179,17 +180,71 @@ Deno.test("every profile admits the pause container as the runtime sends it", as
   for (const profile of RUNTIME_PROFILES) {
     assert.equal(await decidePause(profile), true, profile);
   }
-  // containerd 1.7 with guest pull: no storage, the root is the container's own bundle directory.
-  let seen: Req;
-  assert.equal(
-    await decidePause("containerd-1.7-guest-pull", (r) => {
-      seen = r;
-    }),
-    true,
-  );
-  assert.deepEqual(seen.storages, []);
-  assert.equal(seen.OCI.Root.Path, ROOT);
-  assert.deepEqual(seen.OCI.Process.Args, ["/pause"]);
+});
+
+/**
+ * The pause container's request as Kata's runtime builds it when the image is pulled in the guest
+ * (snapshot 7c6ba40c), the same under containerd 1.7 and 2:
+ * - runtime/virtcontainers/fs_share_linux.go:692-697 ShareRootFilesystem: with
+ *   experimental_force_guest_pull (forceGuestPull, :672-687) or the snapshotter's
+ *   `io.katacontainers.volume=` option (nydus under containerd 1.7;
+ *   shareRootFilesystemWithVirtualVolume, :581-591) the root is `/run/kata-containers/<id>/rootfs`
+ *   and the storage comes from handleVirtualVolumeStorageObject;
+ * - kata_agent.go:1935-1983 handleImageGuestPullBlockVolume: `pause` as the source for the
+ *   sandbox (io.katacontainers.pkg.oci.container_type `pod_sandbox`), the container's annotations
+ *   merged into `image_guest_pull=`'s JSON `metadata`, fstype `overlay`; kata_agent.go:1996 the
+ *   mount point `/run/kata-containers/<id>/rootfs`; kata_agent.go:1682 `Root.Path` that guest path;
+ * - containerd 1.7 sends no `io.kubernetes.cri.podsandbox.image-name` (containerd 2 does).
+ */
+function asTheRuntimeSendsUnderGuestPull(r: Req): void {
+  const annotations = { ...r.OCI.Annotations };
+  delete annotations["io.kubernetes.cri.podsandbox.image-name"];
+  r.OCI.Annotations = annotations;
+  r.OCI.Root.Path = ROOT;
+  r.storages = [{
+    driver: "image_guest_pull",
+    driver_options: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
+    source: "pause",
+    fstype: "overlay",
+    options: [],
+    mount_point: ROOT,
+    fs_group: null,
+  }];
+}
+
+Deno.test("containerd 1.7 guest pull: the pause container with the guest's pause image storage is admitted (denied before)", async () => {
+  for (const profile of ["containerd-1.7-guest-pull", "containerd-2-guest-pull"] as const) {
+    let seen: Req;
+    assert.equal(
+      await decidePause(profile, (r) => {
+        asTheRuntimeSendsUnderGuestPull(r);
+        seen = r;
+      }),
+      true,
+      profile,
+    );
+    assert.equal(seen.storages[0].source, "pause");
+    assert.equal(
+      seen.OCI.Annotations["io.kubernetes.cri.container-type"],
+      "sandbox",
+      "the metadata marks it sandbox",
+    );
+  }
+});
+
+Deno.test("guest pull: a pause container without the pause image storage is refused (no runtime sends it)", async () => {
+  // No guest-pull runtime sends this (above); the agent would bind an empty guest directory onto
+  // itself as the root. Refused so that the guest-pull profiles admit only the guest's pause bundle.
+  for (const profile of ["containerd-1.7-guest-pull", "containerd-2-guest-pull"] as const) {
+    assert.equal(
+      await decidePause(profile, (r) => {
+        asTheRuntimeSendsUnderGuestPull(r);
+        r.storages = [];
+      }),
+      false,
+      profile,
+    );
+  }
 });
 
 Deno.test("no profile lets the host choose the pause container's root filesystem or program", async () => {
