@@ -3,13 +3,13 @@
  * [--out dist/release]`: writes what a release publishes, after building and pushing the images
  * (`deno task images`):
  *
- * - `contrast.js`: the CLI as one `deno bundle` file with the image lock embedded (run it with
- *   `deno run -A --v8-flags=--max-semi-space-size=4,--no-turbofan contrast.js`: the `contrast`
- *   task's V8 flags but `--no-lazy`, which costs a one-file bundle more than it saves, README "Cold
- *   start"),
+ * - `contrast/`: the CLI as a code-split `deno bundle` with the image lock embedded: the entry
+ *   module `contrast/contrast.js` and its chunks, each command's modules in chunks of their own
+ *   loaded when the command runs (run it as the `contrast:release` task of `deno.json` does,
+ *   README "Cold start"),
  * - `images.lock.json`: the digest reference of every image,
  * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,
- * - `SHA256SUMS`: the SHA-256 of each file, in `sha256sum` format.
+ * - `SHA256SUMS`: the SHA-256 of each file (the chunks too), in `sha256sum` format.
  *
  * Everything is built in a temporary folder and moved into `--out` only when complete. The files
  * are the same bytes wherever and whenever they are built from one commit with the pinned Deno
@@ -30,7 +30,7 @@ import { runtimeClassYaml } from "../deploy/runtime_class.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
 import { isPlatform, type PlatformName } from "../policy/reference_values.ts";
 import { buildImages, pushImages } from "./images/build.ts";
-import { bundleEntry, REPO_ROOT } from "./images/bundle.ts";
+import { bundleEntrySplit, REPO_ROOT } from "./images/bundle.ts";
 
 const USAGE = "usage: deno task release (--registry HOST:PORT[/PATH] [--insecure-registry] | " +
   "--lock images.lock.json) [--platform Metal-QEMU-SNP] [--namespace default] " +
@@ -51,7 +51,8 @@ function releaseEntrySource(cliMain: string): string {
 const RELEASE_ENTRY_DIR = `${REPO_ROOT}.cache/release-entry`;
 
 /**
- * Bundles the CLI with `lock` (the bytes of `images.lock.json`) embedded into `out`.
+ * Bundles the CLI with `lock` (the bytes of `images.lock.json`) embedded into the folder `out`
+ * (entry module `contrast.js`, and its chunks).
  *
  * @throws {UnavailableError} naming the entry folder when another release build holds it
  */
@@ -69,13 +70,16 @@ async function bundleRelease(lock: Uint8Array, out: string): Promise<void> {
   }
   try {
     await Deno.writeFile(`${RELEASE_ENTRY_DIR}/images.lock.json`, lock);
-    const entry = `${RELEASE_ENTRY_DIR}/contrast_release.ts`;
+    const entry = `${RELEASE_ENTRY_DIR}/contrast.ts`;
     await Deno.writeTextFile(entry, releaseEntrySource("../../cli/main.ts"));
-    await bundleEntry(entry, out);
+    await bundleEntrySplit(entry, out);
   } finally {
     await Deno.remove(RELEASE_ENTRY_DIR, { recursive: true });
   }
 }
+
+/** The release's folder of the CLI bundle. */
+const CLI_DIR = "contrast";
 
 /** The release files for `lock` and `platform`, except the CLI bundle. */
 async function releaseDocuments(
@@ -127,8 +131,12 @@ export async function writeRelease(
       files[name] = new TextEncoder().encode(text);
       await Deno.writeFile(`${stage}/${name}`, files[name]!);
     }
-    await bundleRelease(files["images.lock.json"]!, `${stage}/contrast.js`);
-    files["contrast.js"] = await Deno.readFile(`${stage}/contrast.js`);
+    await bundleRelease(files["images.lock.json"]!, `${stage}/${CLI_DIR}`);
+    for await (const chunk of Deno.readDir(`${stage}/${CLI_DIR}`)) {
+      const name = `${CLI_DIR}/${chunk.name}`;
+      if (!chunk.isFile) throw new Error(`deno bundle wrote ${name}, not a file`);
+      files[name] = await Deno.readFile(`${stage}/${name}`);
+    }
     await Deno.writeTextFile(`${stage}/SHA256SUMS`, await checksums(files));
     await Deno.chmod(stage, 0o755);
     await Deno.remove(out, { recursive: true }).catch(() => undefined);

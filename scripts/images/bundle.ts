@@ -43,6 +43,34 @@ export async function bundleEntry(
   out: string,
   denoVersion: string = Deno.version.deno,
 ): Promise<string> {
+  checkBundler(denoVersion);
+  await Deno.mkdir(out.slice(0, out.lastIndexOf("/")) || "/", { recursive: true });
+  await runBundler(entry, ["-o", out]);
+  return out;
+}
+
+/**
+ * Bundles the module `entry` (as for `bundleEntry`) with code splitting into the folder `outDir`:
+ * `<entry's name>.js` and one chunk per dynamically imported module and per shared part, each
+ * named by a hash of its content, so a program loads only the chunks its path imports.
+ * `denoVersion` is the Deno that bundles (this one).
+ *
+ * @throws {ParseError} naming `deno` when that is not the version `pins.json` pins
+ * @throws {Error} with deno's output when bundling fails
+ */
+export async function bundleEntrySplit(
+  entry: string,
+  outDir: string,
+  denoVersion: string = Deno.version.deno,
+): Promise<string> {
+  checkBundler(denoVersion);
+  await Deno.mkdir(outDir, { recursive: true });
+  await runBundler(entry, ["--code-splitting", "--outdir", outDir]);
+  return outDir;
+}
+
+/** Throws unless `denoVersion` is the Deno that `pins.json` pins. */
+function checkBundler(denoVersion: string): void {
   if (denoVersion !== PINS.deno.version) {
     throw new ParseError(
       "deno",
@@ -51,7 +79,10 @@ export async function bundleEntry(
         `run the build with Deno ${PINS.deno.version} (npx --yes deno@${PINS.deno.version} task …)`,
     );
   }
-  await Deno.mkdir(out.slice(0, out.lastIndexOf("/")) || "/", { recursive: true });
+}
+
+/** Runs `deno bundle` of `entry` with `output` (the options naming where it writes). */
+async function runBundler(entry: string, output: readonly string[]): Promise<void> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
@@ -60,8 +91,7 @@ export async function bundleEntry(
       `${REPO_ROOT}deno.json`,
       "--node-modules-dir=auto",
       "--frozen-lockfile",
-      "-o",
-      out,
+      ...output,
       entry,
     ],
     cwd: REPO_ROOT,
@@ -71,5 +101,4 @@ export async function bundleEntry(
   if (!result.success) {
     throw new Error(`deno bundle ${entry} failed: ${new TextDecoder().decode(result.stderr)}`);
   }
-  return out;
 }

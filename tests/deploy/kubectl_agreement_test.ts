@@ -92,6 +92,50 @@ Deno.test("real merge keys and the string << as a value are read as before", () 
   assert.deepEqual(file.docs[0]!.toJS(), { base: { x: 1 }, spec: { x: 1, z: 2 }, v: "<<" });
 });
 
+Deno.test("a key a later merge key gives again is refused (kubectl takes the merged value)", () => {
+  // What kubectl v1.37 (go-yaml v2) reads, checked with `kubectl create --dry-run=client -o json`:
+  // {privileged: true, <<: {privileged: false}} is privileged: false; the yaml package (and so
+  // every check of generate and the policy data) reads privileged: true.
+  for (
+    const [text, path] of [
+      ["spec: {privileged: true, <<: {privileged: false}}\n", "app.yml[1].spec.privileged"],
+      ["spec:\n  privileged: true\n  <<: {privileged: false}\n", "app.yml[1].spec.privileged"],
+      ["spec: {<<: {privileged: true}, <<: {privileged: false}}\n", "app.yml[1].spec.privileged"],
+      ["b: &b {a: 2}\nspec: {a: 1, <<: [*b]}\n", "app.yml[1].spec.a"],
+      ["b: &b {<<: {a: 2}}\nspec: {a: 1, <<: *b}\n", "app.yml[1].spec.a"],
+      ["{a: 1, <<: {a: 2}}\n", "app.yml[1].a"],
+      ["c: [{x: {a: 1, <<: {a: 2}}}]\n", "app.yml[1].c[0].x.a"],
+    ]
+  ) {
+    const issues = issuesOf(text);
+    assert.equal(issues.length, 1, `${text}: ${JSON.stringify(issues)}`);
+    assert.equal(issues[0]!.path, path, text);
+    assert.match(issues[0]!.reason, /later merge key/);
+  }
+  // Where both read the same: an own key after the merge, the earlier of one merge list.
+  for (
+    const text of [
+      "spec: {<<: {a: 2}, a: 1}\n",
+      "spec: {<<: [{a: 1}, {a: 2, b: 3}], c: 4}\n",
+      "b: &b {a: 1}\nspec: {<<: *b, a: 2, <<: {c: 3}}\n",
+    ]
+  ) assert.deepEqual(issuesOf(text), [], text);
+});
+
+Deno.test("generate: a secrets volume turned disk-backed by a later merge key is refused", async () => {
+  // kubectl applies emptyDir: {} (the node's disk); generate's secrets volume check and the
+  // policy read the memory emptyDir written before the merge. Generated before the refusal.
+  const extra = "      volumes:\n        - name: contrast-secrets\n          emptyDir: " +
+    "{medium: Memory}\n          <<: {emptyDir: {}}\n";
+  await assert.rejects(
+    async () =>
+      await generate([parseYamlFile("web.yml", DEPLOYMENT(extra))], await testGenerateOptions()),
+    (e) =>
+      e instanceof InvalidDocumentError && exitCodeFor(e) === 2 &&
+      e.issues[0]!.path === "web.yml[0].spec.template.spec.volumes[0].emptyDir",
+  );
+});
+
 Deno.test("U+0085, U+2028, U+2029, U+FFFE, U+FFFF are refused raw and escaped, naming the field", () => {
   for (const c of ["\u0085", "\u2028", "\u2029", "\ufffe", "\uffff"]) {
     const code = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;

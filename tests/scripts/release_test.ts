@@ -17,9 +17,22 @@ const LOCK: ImageLock = {
   },
 };
 
+/** The `deno run` options of the `contrast:release` task: how the README runs the release. */
+function releaseRunFlags(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const words = config.tasks["contrast:release"]!.split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
+  assert.equal(words.at(-1), "dist/release/contrast/contrast.js");
+  return words.slice(2, -1);
+}
+
+const RELEASE_RUN_FLAGS = releaseRunFlags();
+
 async function run(cwd: string, args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-config", ...args],
+    args: ["run", ...RELEASE_RUN_FLAGS, "--no-config", ...args],
     cwd,
     env: { DENO_DIR: `${cwd}/deno-dir` },
     clearEnv: true,
@@ -30,6 +43,42 @@ async function run(cwd: string, args: string[]) {
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
 
+/** Every file below `dir`, by its path from `dir`, sorted. */
+function filesBelow(dir: string, prefix = ""): string[] {
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(`${dir}/${prefix}`)) {
+    if (entry.isDirectory) names.push(...filesBelow(dir, `${prefix}${entry.name}/`));
+    else names.push(`${prefix}${entry.name}`);
+  }
+  return names.sort();
+}
+
+/** The chunks `entry` (a file in `dir`) imports statically, directly or not, itself included. */
+function staticChunks(dir: string, entry: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const chunk = queue.shift()!;
+    if (seen.has(chunk)) continue;
+    seen.add(chunk);
+    const text = Deno.readTextFileSync(`${dir}/${chunk}`);
+    for (const m of text.matchAll(/^import\s(?:[^;"]*?\sfrom\s)?"\.\/([^"]+)";$/gm)) {
+      queue.push(m[1]!);
+    }
+  }
+  return seen;
+}
+
+/** The modules a bundle's chunks hold (`deno bundle` names each in a comment line). */
+function modulesIn(dir: string, chunks: Iterable<string>): string[] {
+  const names: string[] = [];
+  for (const chunk of chunks) {
+    const text = Deno.readTextFileSync(`${dir}/${chunk}`);
+    names.push(...[...text.matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!));
+  }
+  return names;
+}
+
 Deno.test({
   name: "the release: CLI bundle with the lock embedded, runtime and Coordinator YAML, checksums",
   sanitizeResources: false,
@@ -38,9 +87,13 @@ Deno.test({
     withTempDir(async (dir) => {
       const out = `${dir}/release`;
       const files = await writeRelease(out, LOCK, "Metal-QEMU-TDX", "apps");
-      assert.deepEqual(files, [
+      // Every file written, the CLI's chunks too, is listed and in SHA256SUMS.
+      assert.deepEqual(files, filesBelow(out));
+      const cli = files.filter((f) => f.startsWith("contrast/"));
+      assert.ok(cli.includes("contrast/contrast.js"), "the CLI's entry module");
+      assert.ok(cli.length > 10, `${cli.length} CLI files: not split`);
+      assert.deepEqual(files.filter((f) => !f.startsWith("contrast/")), [
         "SHA256SUMS",
-        "contrast.js",
         "coordinator.yml",
         "images.lock.json",
         "runtime.yml",
@@ -57,15 +110,38 @@ Deno.test({
       assert.ok(coordinator.includes(LOCK.images.coordinator));
       assert.ok(coordinator.includes("namespace: apps"));
 
+      // The commands are chunks of their own: what every run loads (the entry module and its
+      // static imports) holds the lock and no command, verifier or npm package.
+      const cliDir = `${out}/contrast`;
+      const eager = staticChunks(cliDir, "contrast.js");
+      const eagerModules = modulesIn(cliDir, eager);
+      assert.ok(eagerModules.includes("cli/main.ts"), eagerModules.join(" "));
+      assert.ok(eagerModules.some((m) => m.endsWith("images.lock.json")), "lock not embedded");
+      const lazy = (m: string) =>
+        m.startsWith("cli/commands/") || m.startsWith("tdx/") || m.startsWith("snp/") ||
+        m.startsWith("node_modules/") || m === "cli/program.ts";
+      assert.deepEqual(eagerModules.filter(lazy), []);
+      const all = modulesIn(cliDir, cli.map((f) => f.slice("contrast/".length)));
+      for (
+        const m of ["cli/program.ts", "cli/commands/evidence_tdx.ts", "cli/commands/generate.ts"]
+      ) {
+        assert.ok(all.includes(m), `${m} is in no chunk`);
+      }
+
       // The bundled CLI, alone in a folder, pins the embedded images.
       const alone = `${dir}/alone`;
-      await Deno.mkdir(alone);
-      await Deno.copyFile(`${out}/contrast.js`, `${alone}/contrast.js`);
-      const version = await run(alone, ["contrast.js", "--version"]);
+      await Deno.mkdir(`${alone}/contrast`, { recursive: true });
+      for (const f of cli) await Deno.copyFile(`${out}/${f}`, `${alone}/${f}`);
+      const version = await run(alone, ["contrast/contrast.js", "--version"]);
       assert.equal(version.code, 0, version.stderr);
       assert.match(version.stdout, /images \(embedded\):/);
       assert.ok(version.stdout.includes(LOCK.images.initializer));
-      const yaml = await run(alone, ["contrast.js", "coordinator", "--platform", "Metal-QEMU-SNP"]);
+      const yaml = await run(alone, [
+        "contrast/contrast.js",
+        "coordinator",
+        "--platform",
+        "Metal-QEMU-SNP",
+      ]);
       assert.equal(yaml.code, 0, yaml.stderr);
       assert.ok(yaml.stdout.includes(LOCK.images.coordinator));
     }, { prefix: "contrast-release-" }),
@@ -88,15 +164,17 @@ Deno.test({
     withTempDir(async (dir) => {
       // Before, contrast.js named its temporary entry folder (random) and Deno's npm cache by
       // their path from the checkout: two builds of one commit never had the same SHA256SUMS.
+      // The chunks' names are hashes of their content, so SHA256SUMS covers them too.
       const first = `${dir}/first/release`;
       const second = `${dir}/second/deeper/release`;
       await writeRelease(first, LOCK, "Metal-QEMU-SNP", "apps");
       await writeRelease(second, LOCK, "Metal-QEMU-SNP", "apps");
       const sums = await Deno.readTextFile(`${first}/SHA256SUMS`);
       assert.equal(await Deno.readTextFile(`${second}/SHA256SUMS`), sums);
-      const bundle = await Deno.readTextFile(`${first}/contrast.js`);
-      const names = [...bundle.matchAll(/^\/\/ (\S+)$/gm)].map((m) => m[1]!);
+      const chunks = filesBelow(`${first}/contrast`);
+      const names = modulesIn(`${first}/contrast`, chunks);
       assert.ok(names.includes("cli/main.ts"), "module names are paths in the checkout");
+      assert.ok(names.includes("cli/commands/evidence_tdx.ts"), "and those of the chunks");
       assert.deepEqual(names.filter((n) => n.startsWith("../") || n.startsWith("/")), []);
 
       // A user checks a downloaded release: the script around the published lock, nothing built
@@ -170,4 +248,14 @@ Deno.test("a release build refuses to share the entry folder with another one", 
   } finally {
     await Deno.remove(entryDir, { recursive: true });
   }
+});
+
+Deno.test("the README runs the release's CLI as the contrast:release task does", async () => {
+  const readme = await Deno.readTextFile(`${REPO_ROOT}README.md`);
+  assert.ok(
+    readme.includes(
+      `deno run ${RELEASE_RUN_FLAGS.join(" ")} \\\n    dist/release/contrast/contrast.js`,
+    ),
+    "README (Deploy, Release) names other flags or another entry module",
+  );
 });

@@ -7,6 +7,8 @@
  * - a map key `<<` that is not a merge key (`"<<": {…}`, `'<<'`, `!!str <<`): the `yaml` package
  *   reads an ordinary key (or, for `!!str <<`, a merge), go-yaml a merge key once printed plain
  *   (or, for `!!str <<`, an ordinary key). No Kubernetes field, label or annotation key is `<<`.
+ * - a key a later merge key gives again (`{privileged: true, <<: {privileged: false}}`): go-yaml
+ *   takes the merged value, the `yaml` package the earlier one (`merge_order.ts`).
  * - U+0085, U+2028 and U+2029, which go-yaml takes for line breaks (the `yaml` package does not:
  *   `workingDir: /app<U+2028>command: …` is one string to generate and two keys to kubectl), and
  *   the characters go-yaml's reader refuses ("control characters are not allowed"; it accepts
@@ -38,6 +40,7 @@ import {
   visit,
 } from "yaml";
 import { InvalidDocumentError } from "../errors/mod.ts";
+import { mergeOverrides } from "./merge_order.ts";
 
 /**
  * Characters go-yaml reads as line breaks (U+0085, U+2028, U+2029) or whose raw presence its
@@ -153,6 +156,17 @@ function documentIssues(
   const where = (ancestors: readonly unknown[], node: unknown) =>
     `${file}[${index}].${fieldPath(doc, ancestors, node)}`;
   visit(doc, {
+    Map(_, map, ancestors) {
+      if (!checkMergeKeys) return;
+      for (const key of mergeOverrides(doc, map)) {
+        issues.push({
+          path: `${where(ancestors, map)}.${key}`.replace("].(document).", "]."),
+          reason: "given again by a later merge key (<<): kubectl (go-yaml) takes the merged " +
+            "value, generate (and the policy) the earlier one; give the key once, or write the " +
+            "<< before the keys that override it",
+        });
+      }
+    },
     Pair(_, pair, ancestors) {
       if (!checkMergeKeys) return;
       const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;

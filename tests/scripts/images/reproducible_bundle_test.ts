@@ -6,7 +6,12 @@
  * of one commit, so nobody could check a published image lock or release by building it again.
  */
 import assert from "node:assert/strict";
-import { bundleComponent, bundleEntry, REPO_ROOT } from "../../../scripts/images/bundle.ts";
+import {
+  bundleComponent,
+  bundleEntry,
+  bundleEntrySplit,
+  REPO_ROOT,
+} from "../../../scripts/images/bundle.ts";
 import { COMPONENTS } from "../../../scripts/images/components.ts";
 import { ParseError } from "../../../util/errors/mod.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
@@ -34,9 +39,31 @@ Deno.test({
     }, { prefix: "contrast-bundle-" }),
 });
 
+Deno.test({
+  name: "a code-split bundle (the release's CLI) names no file outside the checkout in any chunk",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withTempDir(async (dir) => {
+      await bundleEntrySplit("cli/main.ts", `${dir}/cli`);
+      const chunks = [...Deno.readDirSync(`${dir}/cli`)].map((e) => e.name);
+      assert.ok(chunks.includes("main.js") && chunks.length > 10, chunks.join(" "));
+      for (const chunk of chunks) {
+        const text = await Deno.readTextFile(`${dir}/cli/${chunk}`);
+        assert.deepEqual(outsideNames(text).slice(0, 5), [], chunk);
+        assert.ok(!text.includes(REPO_ROOT), `the checkout's path is in ${chunk}`);
+        assert.ok(!text.includes(dir), `the output folder's path is in ${chunk}`);
+      }
+    }, { prefix: "contrast-bundle-" }),
+});
+
 Deno.test("a bundle of another Deno version than the images' is refused", async () => {
   await assert.rejects(
     bundleEntry("cli/main.ts", "/nonexistent/contrast.js", "2.9.5"),
+    (e) => e instanceof ParseError && e.field === "deno" && /2\.9\.5/.test(e.message),
+  );
+  await assert.rejects(
+    bundleEntrySplit("cli/main.ts", "/nonexistent/contrast", "2.9.5"),
     (e) => e instanceof ParseError && e.field === "deno" && /2\.9\.5/.test(e.message),
   );
 });
