@@ -33,6 +33,8 @@
  *   filesystem for configMap, secret, projected and downwardAPI volumes (container.go:531-552),
  *   so pods with such a volume (the service account token is one) are still refused under host
  *   pull; block-device (devmapper) and nydus host snapshotters send other root storages, refused.
+ *   Kata's SEV-SNP and TDX configurations set `shared_fs = "none"` (src/runtime/Makefile), with
+ *   which no host-pull root reaches the guest: these profiles describe nodes set to virtio-fs.
  *
  * Tolerated in every profile (harmless differences): default sysctls left out (containerd 1.7
  * sends `{}`), `/sys/devices/virtual/powercap` masked or not, cgroup2 mount options
