@@ -17,14 +17,24 @@
  *   genpolicy captures with no pause storage are no runtime's request: genpolicy's rules count
  *   guest-pull storages as optional.)
  * - `containerd-2-host-pull`, `containerd-1.7-host-pull`: the node's snapshotter unpacks images on
- *   the host and the runtime shares each root filesystem into the guest (Kata without
- *   `image_guest_pull`; captures state/execprocess, security_context/runas): no container and no
- *   pause container carries an image storage. Weaker, and said so where it is chosen: the policy
- *   still pins the command, environment, user, mounts and image name, but nothing in the guest
- *   checks the files of the root filesystem against the pinned image, so the host can change the
- *   program a container runs. Only guest pull binds the root filesystem to the image digest
- *   (genpolicy's host-pull mode has the same gap unless its dm-verity layer hashes are checked,
- *   which contrast does not model).
+ *   the host and the runtime shares each root filesystem into the guest over virtio-fs, as Kata
+ *   does without guest pull (snapshot 7c6ba40c): CreateSandbox mounts the share (`virtio-fs`
+ *   storage `kataShared` at `/run/kata-containers/shared/containers/`, kata_agent.go:908-943
+ *   setupStorages; no `dax` with Kata's default virtio_fs_cache_size 0), and every container, the
+ *   pause container included, arrives without a root storage and with `Root.Path`
+ *   `/run/kata-containers/shared/containers/<id>/rootfs` (fs_share_linux.go:708 and :790-797, the
+ *   host's bind mount into the share; kata_agent.go:1682). genpolicy's non-CoCo settings say the
+ *   same (drop-in-examples/10-non-coco-drop-in.json: root_path in the share, the virtio-fs
+ *   sandbox storage). Weaker, and said so where it is chosen: the host fills every root
+ *   filesystem, the pause container's too; the policy still pins the command, environment, user,
+ *   mounts and image name, but nothing in the guest checks the files against the pinned image, so
+ *   the host can change the program a container runs. Only guest pull binds the root filesystem to
+ *   the image digest. Not modelled: the `watchable-bind` storages Kata adds under a shared
+ *   filesystem for configMap, secret, projected and downwardAPI volumes (container.go:531-552),
+ *   so pods with such a volume (the service account token is one) are still refused under host
+ *   pull; block-device (devmapper) and nydus host snapshotters send other root storages, refused.
+ *   Kata's SEV-SNP and TDX configurations set `shared_fs = "none"` (src/runtime/Makefile), with
+ *   which no host-pull root reaches the guest: these profiles describe nodes set to virtio-fs.
  *
  * Tolerated in every profile (harmless differences): default sysctls left out (containerd 1.7
  * sends `{}`), `/sys/devices/virtual/powercap` masked or not, cgroup2 mount options
@@ -33,6 +43,7 @@
  * @module
  */
 import { ParseError } from "../util/errors/mod.ts";
+import type { StorageExpectation } from "./policy_data_types.ts";
 import { EMPTYDIR_MODES, type EmptyDirMode, type Settings } from "./settings.ts";
 
 /** The profiles `--runtime` accepts. */
@@ -72,7 +83,8 @@ export function isHostPull(profile: RuntimeProfile): boolean {
  * The warning `generate` prints for a host-pull profile (the policy cannot pin the image's files).
  */
 export const HOST_PULL_WARNING =
-  "host pull: the containers' root filesystems come from the host, unchecked in the guest; " +
+  "host pull: the containers' root filesystems (the pause container's too) come from the host, " +
+  "unchecked in the guest; " +
   "the policy pins command, environment, user and mounts, not the image's files " +
   "(use a guest-pull profile to bind them to the image digest)";
 
@@ -84,15 +96,32 @@ export function settingsForRuntime(settings: Settings, profile: RuntimeProfile):
       return settings;
     case "containerd-2-host-pull":
     case "containerd-1.7-host-pull":
-      // containerd 1.7 and 2 differ only in the pause container's image storage, which host pull
-      // drops as well; their sandbox annotations are allowed, not required, in both.
+      // containerd 1.7 and 2 differ only in the sandbox annotations, allowed, not required.
       return {
         ...settings,
         pause: { ...settings.pause, storages: [] },
-        container: { ...settings.container, image_storages: [] },
+        container: {
+          ...settings.container,
+          image_storages: [],
+          root_path_regex: HOST_SHARED_ROOT_PATH_REGEX,
+        },
+        sandbox: { storages: [HOST_SHARE_STORAGE, ...settings.sandbox.storages] },
       };
   }
 }
+
+/** Where Kata's runtime puts a root filesystem it shares from the host (fs_share_linux.go:708). */
+const HOST_SHARED_ROOT_PATH_REGEX = "^/run/kata-containers/shared/containers/$(cid)/rootfs$";
+
+/** The sandbox's virtio-fs share of the host, as CreateSandbox mounts it (kata_agent.go:936-942). */
+const HOST_SHARE_STORAGE: StorageExpectation = {
+  driver: "virtio-fs",
+  fstype: "virtiofs",
+  source_regex: "^kataShared$",
+  mount_point_regex: "^/run/kata-containers/shared/containers/$",
+  option_regexes: [],
+  driver_option_regexes: [],
+};
 
 /**
  * Parses an `--emptydir-mode` value (Kata's `emptydir_mode` on the nodes); undefined keeps the

@@ -74,6 +74,7 @@ import {
   OCI_VERSION,
   pullsInGuest,
   READONLY_PATHS,
+  rootPath,
   SANDBOX_SHM,
   SANDBOX_STORAGE_DIR,
   serviceLinkEnv,
@@ -516,7 +517,7 @@ function buildSequence(inputs: SequenceInputs): RequestSequence {
   networkSteps(instance, rng, push);
   const node = inputs.node ?? DEFAULT_NODE_RUNTIME;
   const shared = podShared(w, instance, node);
-  sandboxSteps(w, instance, shared.hostname, push);
+  sandboxSteps(w, instance, shared.hostname, push, node);
   const pauseCtx = pauseSteps({ w, instance, rng, push, node }, shared);
   const pod = podBuild(inputs, instance, shared, push);
   const running = initContainerSteps(pod);
@@ -952,7 +953,7 @@ function containerOci(
   const { w, shared } = pod;
   const c = p.container;
   const image = imageOf(pod.images, c);
-  const rootfs = `${CONTAINER_DIR}/${p.id}/rootfs`;
+  const rootfs = rootPath(pod.node, p.id);
   const annotations = {
     ...shared.sandboxAnnotations,
     [Annotation.containerType]: "container",
@@ -1143,9 +1144,27 @@ function networkSteps(instance: PodInstance, rng: RandomSource, push: Push): voi
   );
 }
 
-/** CreateSandbox (hostname, DNS, /dev/shm), then the runtime's first queries. */
-function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, push: Push): void {
+/**
+ * CreateSandbox (hostname, DNS, the host's virtio-fs share under host pull, /dev/shm), then the
+ * runtime's first queries.
+ */
+function sandboxSteps(
+  w: PodWorkload,
+  instance: PodInstance,
+  hostname: string,
+  push: Push,
+  node: NodeRuntime,
+): void {
   const sid = instance.sandboxId;
+  // Host pull: Kata shares the host's directory over virtio-fs (kata_agent.go setupStorages).
+  const hostShare = pullsInGuest(node) ? [] : [agentStorage({
+    driver: "virtio-fs",
+    driverOptions: [],
+    source: "kataShared",
+    fstype: "virtiofs",
+    options: [],
+    mountPoint: `${SHARED_DIR}/`,
+  })];
   push(
     createSandboxRequest({
       hostname,
@@ -1155,14 +1174,17 @@ function sandboxSteps(w: PodWorkload, instance: PodInstance, hostname: string, p
         `search ${w.namespace}.svc.cluster.local svc.cluster.local cluster.local`,
         "options ndots:5",
       ],
-      storages: [agentStorage({
-        driver: "ephemeral",
-        driverOptions: [],
-        source: "shm",
-        fstype: "tmpfs",
-        options: ["noexec", "nosuid", "nodev", "mode=1777", `size=${SHM_SIZE}`],
-        mountPoint: SANDBOX_SHM,
-      })],
+      storages: [
+        ...hostShare,
+        agentStorage({
+          driver: "ephemeral",
+          driverOptions: [],
+          source: "shm",
+          fstype: "tmpfs",
+          options: ["noexec", "nosuid", "nodev", "mode=1777", `size=${SHM_SIZE}`],
+          mountPoint: SANDBOX_SHM,
+        }),
+      ],
     }),
     instance.podName,
   );
@@ -1187,7 +1209,7 @@ function pauseSteps(
     "pause resolv.conf",
     pauseCtx,
   );
-  const pauseOci = pauseOciSpec(w, instance, shared, pauseResolv, rng, namesSandboxImage(node));
+  const pauseOci = pauseOciSpec(w, instance, shared, pauseResolv, rng, node);
   // Guest pull (containerd 1.7 and 2): the runtime names the sandbox's image `pause` and the agent
   // runs the guest's own pause bundle (kata_agent.go handleImageGuestPullBlockVolume).
   const pauseStorage = agentStorage({
@@ -1222,7 +1244,7 @@ function pauseOciSpec(
   shared: PodShared,
   resolvConf: string,
   rng: RandomSource,
-  namesImage: boolean,
+  node: NodeRuntime,
 ): JsonObject {
   const { hostname, sandboxAnnotations, namespaces, qos } = shared;
   const sid = instance.sandboxId;
@@ -1239,7 +1261,7 @@ function pauseOciSpec(
       noNewPrivileges: true,
       oomScoreAdj: -998,
     }),
-    rootPath: `${CONTAINER_DIR}/${sid}/rootfs`,
+    rootPath: rootPath(node, sid),
     rootReadonly: true,
     hostname,
     mounts: [
@@ -1256,7 +1278,9 @@ function pauseOciSpec(
     annotations: {
       ...sandboxAnnotations,
       // containerd 2 names the sandbox image (1.7 does not) and the network namespace it created.
-      ...(namesImage ? { [Annotation.podSandboxImageName]: "registry.k8s.io/pause:3.10" } : {}),
+      ...(namesSandboxImage(node)
+        ? { [Annotation.podSandboxImageName]: "registry.k8s.io/pause:3.10" }
+        : {}),
       "nerdctl/network-namespace": `/var/run/netns/cni-${uuid(rng)}`,
       [Annotation.containerType]: "sandbox",
       [Annotation.sandboxLogDirectory]:

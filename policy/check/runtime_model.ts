@@ -71,6 +71,17 @@ export function pullsInGuest(node: NodeRuntime): boolean {
 }
 
 /**
+ * The guest path of a container's root filesystem: its bundle directory, where the agent unpacks
+ * an image pulled in the guest, or under host pull the host's share (Kata fs_share_linux.go
+ * ShareRootFilesystem).
+ */
+export function rootPath(node: NodeRuntime, containerId: string): string {
+  return pullsInGuest(node)
+    ? `${CONTAINER_DIR}/${containerId}/rootfs`
+    : `${SHARED_DIR}/${containerId}/rootfs`;
+}
+
+/**
  * Whether the sandbox's requests carry containerd 2's `io.kubernetes.cri.podsandbox.image-name`
  * annotation (containerd 1.7 sends none).
  */

@@ -90,7 +90,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "data path: no descriptor stays open after 30 connections through both proxies ended",
+  name:
+    "data path: no descriptor stays open after 30 connections through both proxies and 40 failed ones ended",
   ...opts,
   fn: async () => {
     // In a process of its own: `deno test --parallel` runs other test modules in this process,
@@ -108,6 +109,12 @@ Deno.test({
     assert.ok(out.success, stderr);
     const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
     assert.deepEqual(r.wrongEchoes, [], "every connection echoed hello");
+    assert.deepEqual(r.failureAnswers, [], "the failure paths answered nothing");
+    assert.deepEqual(
+      [r.remoteDown, r.appDown, r.noClientCertificate],
+      [10, 10, 10],
+      "each failure path was taken 10 times",
+    );
     // The count sees a connection: the application's socket, the egress's two, the ingress's
     // two and the echo application's.
     assert.equal(r.heldEcho, "held");

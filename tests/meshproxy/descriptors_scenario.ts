@@ -10,10 +10,14 @@
  * An echo application behind an ingress proxy, a client proxy's egress in front of it; after a
  * warm-up connection the descriptors are counted, one connection is held open through both
  * proxies (the count must see its sockets), then 30 connections each send "hello",
- * half-close and read the echo until the proxy closes. The count is then polled (every 50 ms,
- * at most {@link SETTLE_LIMIT_MS}) until it is back to where it was. Prints one JSON line with
- * the counts, the echoes that came back wrong, the descriptors left over (targets, with TCP
- * ports and state) and the proxies' open-connection gauges.
+ * half-close and read the echo until the proxy closes. Then the paths that end a connection on
+ * a failure, 10 times each: an egress whose remote is down, an ingress whose application is
+ * down, a client that resets its connection in the middle of a transfer, a TLS client without
+ * a mesh certificate refused by the ingress. The count is then polled (every 50 ms, at most
+ * {@link SETTLE_LIMIT_MS}) until it is back to where it was. Prints one JSON line with the
+ * counts, the echoes that came back wrong, what the failure paths got (they must get nothing),
+ * the descriptors left over (targets, with TCP ports and state) and the proxies'
+ * open-connection gauges.
  *
  * @module
  */
@@ -22,7 +26,7 @@ import net from "node:net";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
-import { inboundPort, podDir, startEchoApp, startProxy } from "./helpers.ts";
+import { inboundPort, podDir, startEchoApp, startProxy, tlsExchange } from "./helpers.ts";
 
 /** How long the count may take to come back after the last connection closed, ms. */
 const SETTLE_LIMIT_MS = 20_000;
@@ -115,15 +119,32 @@ function connect(port: number) {
     received: () => text,
     send: (data: string) => socket.write(data),
     end: () => socket.end(),
+    /** Closes at once with a TCP reset. */
+    reset: () => socket.resetAndDestroy(),
     closed,
   };
 }
 
+/**
+ * Sends `data`, half-closes, returns all it read once the proxy closed; a connection the proxy
+ * has not closed after {@link SETTLE_LIMIT_MS} is reset and reported as such.
+ */
 async function exchange(port: number, data: string): Promise<string> {
   const c = connect(port);
   c.send(data);
   c.end();
-  return await c.closed;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<string>((resolve) => {
+    timer = setTimeout(() => {
+      c.reset();
+      resolve(`<not closed after ${SETTLE_LIMIT_MS} ms>`);
+    }, SETTLE_LIMIT_MS);
+  });
+  try {
+    return await Promise.race([c.closed, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -131,16 +152,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const result = await withTempDir(async (root) => {
   const echo = await startEchoApp();
   const ca = await meshAuthority();
+  const deadPort = await freePort(); // nothing listens there
   const server = await startProxy(
-    { podPorts: "7000" },
+    { podPorts: "7000,7001" },
     await podDir(root, "web", await issuePod(ca, ["web"])),
-    { upstreamPorts: new Map([[7000, echo.port]]) },
+    { upstreamPorts: new Map([[7000, echo.port], [7001, deadPort]]) },
   );
   const egressPort = await freePort();
+  const deadAppPort = await freePort();
+  const deadRemotePort = await freePort();
   const client = await startProxy(
-    { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+    {
+      ingress: "DISABLED",
+      egress: [
+        `web#127.0.0.1:${egressPort}#web:7000`,
+        `app-down#127.0.0.1:${deadAppPort}#web:7001`,
+        `remote-down#127.0.0.1:${deadRemotePort}#gone:7000`,
+      ].join("##"),
+    },
     await podDir(root, "bot", await issuePod(ca, ["bot"])),
-    { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+    {
+      resolve: (host, port) => ({
+        host: "127.0.0.1",
+        port: host === "gone" ? deadPort : inboundPort(server, `port-${port}`),
+      }),
+    },
   );
   try {
     await exchange(egressPort, "warm-up"); // lazily opened descriptors
@@ -164,6 +200,25 @@ const result = await withTempDir(async (root) => {
       const back = await exchange(egressPort, "hello");
       if (back !== "hello") wrongEchoes.push(back);
     }
+
+    // The failure paths: each must end its connection and answer nothing.
+    const failures: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      failures.push(await exchange(deadAppPort, "hello"));
+      failures.push(await exchange(deadRemotePort, "hello"));
+      const reset = connect(egressPort);
+      reset.send("x".repeat(256 * 1024));
+      const sentAt = performance.now();
+      while (reset.received().length === 0 && performance.now() - sentAt < SETTLE_LIMIT_MS) {
+        await sleep(5);
+      }
+      reset.reset();
+      await reset.closed;
+      const refused = await tlsExchange(inboundPort(server, "port-7000"), "hello", {
+        ca: ca.meshCaPem,
+      });
+      failures.push(refused.received);
+    }
     const lastClosed = performance.now();
     let after = descriptors().size;
     while (after > before && performance.now() - lastClosed < SETTLE_LIMIT_MS) {
@@ -178,14 +233,37 @@ const result = await withTempDir(async (root) => {
       settledMs: Math.round(performance.now() - lastClosed),
       leftOver: after > before ? leftOver(snapshot) : [],
       wrongEchoes,
-      openEgress: client.metrics.get("meshproxy_open_connections", {
-        direction: "egress",
-        listener: "web",
+      failureAnswers: failures.filter((answer) => answer !== ""),
+      // That the failure paths were taken (10 each).
+      remoteDown: ["other", "rejected_or_aborted"].reduce(
+        (n, reason) =>
+          n + client.metrics.get("meshproxy_handshake_failures_total", {
+            direction: "egress",
+            listener: "remote-down",
+            reason,
+          }),
+        0,
+      ),
+      appDown: server.metrics.get("meshproxy_upstream_failures_total", {
+        direction: "ingress",
+        listener: "port-7001",
       }),
-      openIngress: server.metrics.get("meshproxy_open_connections", {
+      noClientCertificate: server.metrics.get("meshproxy_handshake_failures_total", {
         direction: "ingress",
         listener: "port-7000",
+        reason: "no_client_certificate",
       }),
+      // Summed over the listeners.
+      openEgress: ["web", "app-down", "remote-down"].reduce(
+        (n, listener) =>
+          n + client.metrics.get("meshproxy_open_connections", { direction: "egress", listener }),
+        0,
+      ),
+      openIngress: ["port-7000", "port-7001"].reduce(
+        (n, listener) =>
+          n + server.metrics.get("meshproxy_open_connections", { direction: "ingress", listener }),
+        0,
+      ),
     };
   } finally {
     await client.close();

@@ -17,6 +17,14 @@ import { MeshProxy } from "../../meshproxy/proxy.ts";
 import { ENV_SOURCES, parseMeshConfig } from "../../protocol/mesh_config.ts";
 
 const [role, dir] = Deno.args;
+/**
+ * Limits for a broken run only: every connection here ends with an answer, a TLS alert, a
+ * refusal or a reset (at once, measured), and the pod's processes start in a few seconds on
+ * an idle machine; 3 s and 30 s were exceeded with several test suites running at once.
+ */
+const CONNECTION_LIMIT_MS = 30_000;
+const STARTUP_LIMIT_MS = 120_000;
+
 const POD = "10.200.0.1";
 const POD6 = "fd00:200::1";
 
@@ -93,8 +101,11 @@ function plain(port: number, host = POD): Promise<string> {
     let text = "";
     s.on("data", (d) => text += d);
     s.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
-    s.on("close", () => resolve(text));
-    setTimeout(() => s.destroy(), 3000);
+    const timer = setTimeout(() => s.destroy(), CONNECTION_LIMIT_MS);
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
   });
 }
 
@@ -111,8 +122,11 @@ function mesh(port: number, files: Record<string, string>, host = POD): Promise<
     let text = "";
     s.on("data", (d) => text += d);
     s.on("error", (e) => text += `<${(e as { code?: string }).code ?? e.message}>`);
-    s.on("close", () => resolve(text));
-    setTimeout(() => s.destroy(), 3000);
+    const timer = setTimeout(() => s.destroy(), CONNECTION_LIMIT_MS);
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
   });
 }
 
@@ -132,7 +146,7 @@ function earlyConnection(host: string): Promise<{ send(text: string): Promise<st
     function send(text: string): Promise<string> {
       if (ended) return Promise.resolve(ended);
       return new Promise((done) => {
-        const timer = setTimeout(() => done("<timeout>"), 3000);
+        const timer = setTimeout(() => done("<timeout>"), CONNECTION_LIMIT_MS);
         pending = (reply) => {
           clearTimeout(timer);
           pending = undefined;
@@ -164,7 +178,7 @@ async function parent(): Promise<void> {
     await sh("ip", "addr", "add", "10.200.0.2/24", "dev", "vethB");
     await sh("ip", "-6", "addr", "add", "fd00:200::2/64", "dev", "vethB", "nodad");
     await sh("ip", "link", "set", "vethB", "up");
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + STARTUP_LIMIT_MS;
     const exists = (f: string) => Deno.stat(`${dir}/${f}`).then(() => true, () => false);
     while (!(await exists("apps-up"))) {
       if (Date.now() > deadline) throw new Error("the pod's applications did not start");

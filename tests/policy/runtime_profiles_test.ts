@@ -34,17 +34,29 @@ Deno.test("containerd 1.7 guest pull: the pause storage as with containerd 2 (th
   assert.equal(settingsForRuntime(d, "containerd-2-guest-pull"), d);
 });
 
-Deno.test("host pull: no image storage for the pause container nor any container; warned", async () => {
+Deno.test("host pull: no image storage, roots in the host share, the share mounted by CreateSandbox; warned", async () => {
   const d = await loadDefaultSettings();
   assert.equal(d.container.image_storages.length, 1);
   assert.equal(d.container.image_storages[0]!.driver, "image_guest_pull");
+  assert.equal(d.container.root_path_regex, "^/run/kata-containers/$(cid)/rootfs$");
   for (const profile of ["containerd-2-host-pull", "containerd-1.7-host-pull"] as const) {
     const s = settingsForRuntime(d, profile);
     assert.ok(isHostPull(profile));
     assert.deepEqual(s.pause.storages, []);
     assert.deepEqual(s.container.image_storages, []);
+    assert.equal(
+      s.container.root_path_regex,
+      "^/run/kata-containers/shared/containers/$(cid)/rootfs$",
+    );
+    assert.deepEqual(s.sandbox.storages.map((x) => [x.driver, x.source_regex]), [
+      ["virtio-fs", "^kataShared$"],
+      ["ephemeral", "^shm$"],
+    ]);
     assert.deepEqual(s.pause.annotations, d.pause.annotations);
-    assert.deepEqual({ ...s.container, image_storages: d.container.image_storages }, d.container);
+    assert.deepEqual(
+      { ...s.container, image_storages: d.container.image_storages, root_path_regex: "" },
+      { ...d.container, root_path_regex: "" },
+    );
   }
   assert.ok(!isHostPull("containerd-2-guest-pull"));
   assert.match(HOST_PULL_WARNING, /not the image's files/);

@@ -54,7 +54,9 @@ export function createSandbox(data: PolicyData, sandboxId: string): Record<strin
       driver_options: [],
       source: concrete(s.source_regex, "", sandboxId),
       fstype: s.fstype,
-      options: ["noexec", "nosuid", "nodev", "mode=1777", "size=67108864"],
+      options: s.driver === "ephemeral"
+        ? ["noexec", "nosuid", "nodev", "mode=1777", "size=67108864"]
+        : s.option_regexes.map((r) => concrete(r, "", sandboxId)),
       mount_point: concrete(s.mount_point_regex, "", sandboxId),
       fs_group: null,
     })),

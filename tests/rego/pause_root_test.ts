@@ -10,14 +10,13 @@
  * `unpack_pause_image`, `get_process`); without a storage it bind-mounts `OCI.Root.Path` onto
  * `/run/kata-containers/<id>/rootfs` when that does not exist yet (rpc.rs `setup_bundle`) and runs
  * the request's process there. Under guest pull (containerd 1.7 and 2) the runtime always sends
- * the `pause` storage marked sandbox; under host pull the pause container has no storage, so the
- * root path decides: the policy pins it to the container's own
- * `/run/kata-containers/<id>/rootfs`, which nothing the host controls fills, so the agent binds a
- * fresh, empty guest directory onto itself and `/pause` is not found (the pod does not start; the
- * host could stop it anyway). The host share (`/run/kata-containers/shared/containers/<id>/rootfs`,
- * where the Kata runtime puts a root filesystem it shares from the host: runtime/virtcontainers
- * fs_share_linux.go ShareRootFilesystem) and every storage that would mount host data at the root
- * are refused, in every profile.
+ * the `pause` storage marked sandbox, and the policy requires it. Under host pull the runtime
+ * sends no storage and the host share as the root of every container, the pause container's too
+ * (`/run/kata-containers/shared/containers/<id>/rootfs`, runtime/virtcontainers fs_share_linux.go
+ * ShareRootFilesystem): that is what host pull is, the host fills the root filesystems, and the
+ * host-pull profiles accept it for the container's own ID only (the documented weakness; README,
+ * "Runtime versions and namespaces"). Every other way for the host to choose the root or the
+ * program is refused in every profile.
  */
 import assert from "node:assert/strict";
 import { CompiledRules } from "../../rego/evaluator.ts";
@@ -81,9 +80,13 @@ function guestPull(source: string, containerType: string): Record<string, unknow
  * change to the request the runtime sends, and each must be refused.
  */
 const HOST_CHOSEN_ROOTS: ReadonlyArray<readonly [string, (r: Req) => void]> = [
-  ["the host share as the root (virtio-fs, no storage)", (r) => {
+  ["another container's root in the host share", (r) => {
     r.storages = [];
-    r.OCI.Root.Path = SHARED_ROOT;
+    r.OCI.Root.Path = `${SHARED}/${hexId(0x02)}/rootfs`;
+  }],
+  ["the host share itself as the root", (r) => {
+    r.storages = [];
+    r.OCI.Root.Path = SHARED;
   }],
   ["an overlay of host-shared layers at the root (kata_agent overlayfs storage)", (r) => {
     r.storages = [{
@@ -160,10 +163,16 @@ const HOST_CHOSEN_ROOTS: ReadonlyArray<readonly [string, (r: Req) => void]> = [
   }],
 ];
 
-Deno.test("the pause container's expectation: its own bundle as the root, /pause, the guest's pause image under guest pull", async () => {
+Deno.test("the pause container's expectation: /pause; the guest's pause image in its bundle under guest pull, the host share under host pull", async () => {
   for (const profile of RUNTIME_PROFILES) {
     const pause = pauseOf(await dataFor(profile));
-    assert.equal(pause.root_path_regex, "^/run/kata-containers/$(cid)/rootfs$", profile);
+    assert.equal(
+      pause.root_path_regex,
+      profile.endsWith("-guest-pull")
+        ? "^/run/kata-containers/$(cid)/rootfs$"
+        : "^/run/kata-containers/shared/containers/$(cid)/rootfs$",
+      profile,
+    );
     assert.equal(pause.readonly_root, true, profile);
     assert.deepEqual(pause.process.args, ["/pause"], profile);
     if (profile.endsWith("-guest-pull")) {
@@ -252,6 +261,82 @@ Deno.test("no profile lets the host choose the pause container's root filesystem
     for (const [what, change] of HOST_CHOSEN_ROOTS) {
       assert.equal(await decidePause(profile, change), false, `${profile}: ${what}`);
     }
+  }
+});
+
+Deno.test("guest pull: the host share as the pause container's root is refused (the host would choose its program)", async () => {
+  for (const profile of ["containerd-1.7-guest-pull", "containerd-2-guest-pull"] as const) {
+    for (const storages of [[], undefined]) {
+      assert.equal(
+        await decidePause(profile, (r) => {
+          if (storages) r.storages = storages;
+          r.OCI.Root.Path = SHARED_ROOT;
+        }),
+        false,
+        `${profile} storages ${storages ? "none" : "kept"}`,
+      );
+    }
+  }
+});
+
+/**
+ * A pod's first requests as Kata's runtime sends them without guest pull, the host's snapshotter
+ * unpacking the image and virtio-fs sharing it (snapshot 7c6ba40c):
+ * - CreateSandbox: kata_agent.go:908-943 setupStorages, the share (`virtio-fs`, source
+ *   `kataShared` (kata_agent.go:116), fstype `virtiofs`, mount point
+ *   `/run/kata-containers/shared/containers/` (kata_agent.go:113), no options: `dax` only with a
+ *   virtio-fs cache size, Kata's default 0), then /dev/shm (:959-970);
+ * - CreateContainer, pause and app alike: fs_share_linux.go:708 and :790-797 (no rootfs storage,
+ *   the guest path `/run/kata-containers/shared/containers/<id>/rootfs`), kata_agent.go:1682
+ *   (`Root.Path` that path).
+ * genpolicy's settings for such nodes agree (drop-in-examples/10-non-coco-drop-in.json: root_path
+ * in the share, the virtio-fs sandbox storage).
+ */
+Deno.test("host pull: the sandbox, pause and app containers as the runtime sends them are admitted (denied before)", async () => {
+  for (const profile of ["containerd-2-host-pull", "containerd-1.7-host-pull"] as const) {
+    const data = await dataFor(profile);
+    const ev = await rules.evaluator(data);
+    const sandbox = createSandbox(data, SANDBOX) as Req;
+    sandbox.storages = [{
+      driver: "virtio-fs",
+      driver_options: [],
+      source: "kataShared",
+      fstype: "virtiofs",
+      options: [],
+      mount_point: "/run/kata-containers/shared/containers/",
+      fs_group: null,
+    }, {
+      driver: "ephemeral",
+      driver_options: [],
+      source: "shm",
+      fstype: "tmpfs",
+      options: ["noexec", "nosuid", "nodev", "mode=1777", "size=67108864"],
+      mount_point: "/run/kata-containers/sandbox/shm",
+      fs_group: null,
+    }];
+    assert.equal(ev.evaluate("CreateSandboxRequest", sandbox).allowed, true, profile);
+    const pause = createContainer(data, pauseOf(data), SANDBOX, SANDBOX) as Req;
+    pause.storages = [];
+    pause.OCI.Root.Path = SHARED_ROOT;
+    assert.equal(ev.evaluate("CreateContainerRequest", pause).allowed, true, profile);
+    const web = data.containers.find((c) => c.name === "web")!;
+    const app = createContainer(data, web, hexId(0x02), SANDBOX) as Req;
+    app.storages = app.storages.filter((s: Req) => s.driver !== "image_guest_pull");
+    app.OCI.Root.Path = `${SHARED}/${hexId(0x02)}/rootfs`;
+    assert.equal(ev.decide("CreateContainerRequest", app).allowed, true, profile);
+  }
+});
+
+Deno.test("host pull: a root no runtime sends is refused (the container's bundle directory without a storage)", async () => {
+  for (const profile of ["containerd-2-host-pull", "containerd-1.7-host-pull"] as const) {
+    assert.equal(
+      await decidePause(profile, (r) => {
+        r.storages = [];
+        r.OCI.Root.Path = ROOT;
+      }),
+      false,
+      profile,
+    );
   }
 });
 

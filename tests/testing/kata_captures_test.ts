@@ -21,7 +21,7 @@ import {
   runConformance,
   settingsForRecording,
 } from "../../testing/kata_captures/captures.ts";
-import type { RuntimeProfile } from "../../policy/runtime_profiles.ts";
+import { RUNTIME_PROFILES, type RuntimeProfile } from "../../policy/runtime_profiles.ts";
 import { modelSequenceFor } from "../../testing/kata_captures/request_shapes.ts";
 
 const available = capturesAvailable();
@@ -110,86 +110,131 @@ Deno.test({
   },
 });
 
+/**
+ * The guest-pull storage Kata's runtime attaches to a container's root under guest pull, whatever
+ * the containerd version (fs_share_linux.go:692-697 ShareRootFilesystem -> kata_agent.go:1935-1983
+ * handleImageGuestPullBlockVolume: `pause` for the sandbox, else the image-name annotation; the
+ * annotations as metadata; mount point /run/kata-containers/<id>/rootfs, kata_agent.go:1996).
+ */
+function guestPullStorage(
+  id: string,
+  source: string,
+  annotations: Record<string, string>,
+): Record<string, unknown> {
+  return {
+    driver: "image_guest_pull",
+    driver_options: [`image_guest_pull=${JSON.stringify({ metadata: annotations })}`],
+    source,
+    fstype: "overlay",
+    options: [],
+    mount_point: `/run/kata-containers/${id}/rootfs`,
+    fs_group: null,
+  };
+}
+
 Deno.test({
   name:
-    "Kata captures: the runas pause container is admitted with the settings it was recorded with",
+    "Kata captures: the runas pause container is admitted with the settings it was recorded with, the trimmed parts put back",
   ignore: !available,
   fn: async () => {
-    // One hand edit of the trimmed capture, outside what the settings decide: the request gets its
+    // Hand edits of the trimmed capture, outside what the settings decide: the request gets its
     // container_id back (trimmed to null upstream; for the pause container it is the sandbox ID,
-    // as its root path and annotations show). The namespace comes from `--namespace` (the YAML
-    // names none; the sandbox ran in kata-containers-k8s-tests), the runtime from `--runtime`.
+    // as its root path and annotations show) and, optionally, the `pause` guest-pull storage the
+    // runtime sends under guest pull (genpolicy's rules count it optional; its captures drop it).
+    // The namespace comes from `--namespace` (the YAML names none; the sandbox ran in
+    // kata-containers-k8s-tests), the runtime from `--runtime`.
     const c = (await loadCaptureCases()).find((x) =>
       x.name === "createcontainer/security_context/runas"
     )!;
-    const withId = {
+    const restore = (withStorage: boolean) => ({
       ...c,
       requests: c.requests.slice(0, 1).map((r) => {
         const request = structuredClone(r.request) as {
           container_id: unknown;
-          OCI: { Annotations: Record<string, string> };
+          storages?: unknown[];
+          OCI: { Annotations: Record<string, string>; Root: { Path: string } };
         };
-        request.container_id = request.OCI.Annotations["io.kubernetes.cri.sandbox-id"];
+        const id = request.OCI.Annotations["io.kubernetes.cri.sandbox-id"]!;
+        request.container_id = id;
+        assert.equal(request.OCI.Root.Path, `/run/kata-containers/${id}/rootfs`);
+        assert.deepEqual(request.storages ?? [], []);
+        if (withStorage) {
+          request.storages = [guestPullStorage(id, "pause", request.OCI.Annotations)];
+        }
         return { ...r, request };
       }),
-    };
+    });
     const recorded = (await loadRecordedWith()).get(c.name);
     assert.equal(recorded?.namespace, "kata-containers-k8s-tests");
-    assert.equal(recorded?.runtime, "containerd-1.7-host-pull");
+    assert.equal(recorded?.runtime, "containerd-1.7-guest-pull");
     const rules = await CompiledRules.load();
     const rulesText = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
     const resolver = await CaptureImageResolver.load();
-    const verdict = async (r: RecordedWith | undefined) => {
+    const verdict = async (r: RecordedWith | undefined, withStorage: boolean) => {
+      const withId = restore(withStorage);
       const { settings, namespace } = settingsForRecording(await loadDefaultSettings(), r);
       const pd = await policyDataForCase(withId, settings, resolver, rulesText, namespace);
       return (await replayCase(withId, rules, pd))[0]!.actual;
     };
-    assert.equal(await verdict(recorded), true);
-    // Each setting matters: the default namespace, or containerd 2 (a pause image storage).
-    assert.equal(await verdict({ ...recorded!, namespace: undefined }), false, "namespace default");
-    // Guest pull, containerd 1.7 or 2: the runtime sends the pause image storage
-    // (tests/rego/pause_root_test.ts), which this capture lacks.
-    for (const runtime of ["containerd-2-guest-pull", "containerd-1.7-guest-pull"] as const) {
-      assert.equal(await verdict({ ...recorded!, runtime }), false, runtime);
+    assert.equal(await verdict(recorded, true), true);
+    // Each setting matters: the default namespace.
+    assert.equal(await verdict({ ...recorded!, namespace: undefined }, true), false, "namespace");
+    // containerd 2 sends the same storage (and allows the sandbox image annotation missing).
+    assert.equal(await verdict({ ...recorded!, runtime: "containerd-2-guest-pull" }, true), true);
+    // As trimmed (no storage) it is refused under every profile: guest pull requires the storage,
+    // host pull the root in the host share (/run/kata-containers/shared/containers/<id>/rootfs).
+    for (const runtime of RUNTIME_PROFILES) {
+      assert.equal(await verdict({ ...recorded!, runtime }, false), false, runtime);
     }
-    assert.equal(await verdict({ ...recorded!, runtime: "containerd-2-host-pull" }), true);
   },
 });
 
 Deno.test({
-  name: "Kata captures: host-pull requests are denied by the default guest-pull policy",
+  name:
+    "Kata captures: execprocess is allowed with its trimmed variable and guest-pull storage put back",
   ignore: !available,
   fn: async () => {
-    // state/execprocess was recorded with host pull (no image storage); once the YAML's
-    // CONTAINER_NAME is put back (the missing image-name annotation is accepted: the agent never
-    // reads it), the first container is allowed with --runtime containerd-2-host-pull and denied
-    // with the default guest-pull settings.
+    // state/execprocess: the root is the container's bundle directory (guest pull; the host-pull
+    // root is in the host share); once the YAML's CONTAINER_NAME and the guest-pull storage are
+    // put back (the missing image-name annotation is accepted: the agent never reads it), the
+    // first container is allowed with the default settings, and refused without the storage.
     const c = (await loadCaptureCases()).find((x) => x.name === "state/execprocess")!;
-    const restored = {
+    const restored = (withStorage: boolean) => ({
       ...c,
       requests: c.requests.slice(0, 1).map((r) => {
         const request = structuredClone(r.request) as {
+          container_id: string;
+          storages?: unknown[];
           OCI: { Annotations: Record<string, string>; Process: { Env: string[] } };
         };
         assert.equal(request.OCI.Annotations["io.kubernetes.cri.image-name"], undefined);
         request.OCI.Process.Env.push("CONTAINER_NAME=first-test-container");
+        if (withStorage) {
+          request.storages = [
+            guestPullStorage(request.container_id, "quay.io/prometheus/busybox:latest", {
+              ...request.OCI.Annotations,
+              "io.kubernetes.cri.image-name": "quay.io/prometheus/busybox:latest",
+            }),
+          ];
+        }
         return { ...r, request };
       }),
-    };
+    });
     const rules = await CompiledRules.load();
     const rulesText = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
     const resolver = await CaptureImageResolver.load();
-    const verdict = async (runtime: RuntimeProfile) => {
+    const verdict = async (runtime: RuntimeProfile, withStorage: boolean) => {
       const { settings } = settingsForRecording(await loadDefaultSettings(), {
         runtime,
         evidence: "",
       });
-      const pd = await policyDataForCase(restored, settings, resolver, rulesText);
-      return (await replayCase(restored, rules, pd))[0]!.actual;
+      const pd = await policyDataForCase(restored(withStorage), settings, resolver, rulesText);
+      return (await replayCase(restored(withStorage), rules, pd))[0]!.actual;
     };
-    assert.equal((await loadRecordedWith()).get(c.name)?.runtime, "containerd-2-host-pull");
-    assert.equal(await verdict("containerd-2-host-pull"), true);
-    assert.equal(await verdict("containerd-2-guest-pull"), false, "guest pull needs the storage");
+    assert.equal((await loadRecordedWith()).get(c.name), undefined, "recorded with the defaults");
+    assert.equal(await verdict("containerd-2-guest-pull", true), true);
+    assert.equal(await verdict("containerd-2-guest-pull", false), false, "guest pull: the storage");
+    assert.equal(await verdict("containerd-2-host-pull", false), false, "host pull: the root");
   },
 });
 

@@ -10,6 +10,7 @@ import {
   bundleComponent,
   bundleEntry,
   bundleEntrySplit,
+  lazyCreateRequire,
   REPO_ROOT,
 } from "../../../scripts/images/bundle.ts";
 import { COMPONENTS } from "../../../scripts/images/components.ts";
@@ -66,4 +67,26 @@ Deno.test("a bundle of another Deno version than the images' is refused", async 
     bundleEntrySplit("cli/main.ts", "/nonexistent/contrast", "2.9.5"),
     (e) => e instanceof ParseError && e.field === "deno" && /2\.9\.5/.test(e.message),
   );
+});
+
+Deno.test("lazyCreateRequire makes deno bundle's require on first call, not when the chunk loads", async () => {
+  const eager = "var __create = Object.create;\n" +
+    'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+    "var __require = __deno_internal_createRequire(import.meta.url);\n" +
+    "export { __require };\n";
+  const lazy = lazyCreateRequire(eager, "chunk-A.js");
+  assert.ok(!lazy.includes('node:module";'), lazy);
+  assert.ok(!/^import\s/m.test(lazy), lazy);
+  // The lazy require still works: it loads Node's module layer when called.
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/chunk.js`, lazy);
+    const { __require } = await import(`file://${dir}/chunk.js`);
+    assert.equal(typeof __require("node:buffer").Buffer.from, "function");
+  });
+
+  const plain = 'console.log("no CommonJS");\n';
+  assert.equal(lazyCreateRequire(plain, "main.js"), plain);
+  const other = 'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+    "var __require = __deno_internal_createRequire(new URL(import.meta.url));\n";
+  assert.throws(() => lazyCreateRequire(other, "chunk-B.js"), /chunk-B\.js: deno bundle made/);
 });
