@@ -38,7 +38,7 @@ import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
-import { plainJson } from "../util/yaml/plain_tree.ts";
+import { plainJson, resolvedValue } from "../util/yaml/plain_tree.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
 import { coordinatorPodIssues } from "./coordinator_pod_check.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
@@ -236,28 +236,21 @@ export async function generate(
       });
       continue;
     }
-    expandContainerAliases(w.ref.file.docs[w.ref.docIndex]!, w.spec);
+    const doc = w.ref.file.docs[w.ref.docIndex]!;
+    expandContainerAliases(doc, w.spec);
     issues.push(...mergedFieldIssuesOf(w));
     checkAnnotations(w, issues);
-    if (isCoordinator(w)) issues.push(...coordinatorPodIssuesOf(w, options));
+    // The checks read the pod as the API server gets it and the policy data reads it: aliases
+    // and merge keys resolved, never the YAML nodes (util/yaml/plain_tree.ts).
+    const spec = plainSpecOf(w);
+    const at = `${w.ref.location}: ${w.specPath}`;
+    if (isCoordinator(w)) issues.push(...coordinatorPodIssuesOf(w, spec, options));
     if (!skipsInitializer(w, options) || hasMesh(w, options)) {
-      issues.push(
-        ...secretsVolumeIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
-      );
+      issues.push(...secretsVolumeIssues(spec, options.settings, at));
     }
-    if (hasMesh(w, options)) {
-      issues.push(
-        ...meshSysctlIssues(
-          w.spec,
-          w.ref.file.docs[w.ref.docIndex]!,
-          `${w.ref.location}: ${w.specPath}`,
-        ),
-      );
-    }
+    if (hasMesh(w, options)) issues.push(...meshSysctlIssues(spec, at));
     if (!skipsInitializer(w, options)) {
-      issues.push(
-        ...existingInitializerIssues(w.spec, options.settings, `${w.ref.location}: ${w.specPath}`),
-      );
+      issues.push(...existingInitializerIssues(spec, options.settings, at));
     }
   }
   const securePvs = checkSecurePvs(workloads, options, issues);
@@ -325,15 +318,26 @@ function throwIfAny(issues: readonly FieldIssue[]): void {
   if (issues.length > 0) throw new InvalidDocumentError([...issues]);
 }
 
+/** The workload's pod spec as the policy data reads it (aliases and merge keys resolved). */
+function plainSpecOf(w: Workload): Record<string, unknown> {
+  const plain = resolvedValue(w.spec, w.ref.file.docs[w.ref.docIndex]!);
+  return (plain ?? {}) as Record<string, unknown>;
+}
+
 /** How the input's Coordinator differs from contrast's (see `coordinator_pod_check.ts`). */
-function coordinatorPodIssuesOf(w: Workload, options: GenerateOptions): FieldIssue[] {
+function coordinatorPodIssuesOf(
+  w: Workload,
+  spec: Record<string, unknown>,
+  options: GenerateOptions,
+): FieldIssue[] {
+  const resource = toPlain(w.ref) as { spec?: { replicas?: unknown } };
   return coordinatorPodIssues(
     {
       location: w.ref.location,
       kind: w.kind ?? "",
       specPath: w.specPath,
-      spec: (w.spec.toJSON() ?? {}) as Record<string, unknown>,
-      replicas: w.ref.node.getIn(["spec", "replicas"]),
+      spec,
+      replicas: resource.spec?.replicas,
       annotations: w.annotations,
     },
     options.coordinatorImage,
@@ -372,14 +376,14 @@ function checkSecurePvs(
       issues.push({ path: at, reason: pv.error });
       continue;
     }
-    const plainResource = w.ref.node.toJSON() as Record<string, Record<string, unknown>>;
+    const plainResource = toPlain(w.ref) as Record<string, Record<string, unknown>>;
     const templates = w.kind === "StatefulSet"
       ? (plainResource.spec?.volumeClaimTemplates ?? []) as Record<string, unknown>[]
       : [];
     issues.push(
       ...checkSecurePv(
         pv,
-        w.spec.toJSON() as Record<string, unknown>,
+        plainSpecOf(w),
         templates,
         !skipsInitializer(w, options),
         `${w.ref.location}: ${w.specPath}`,

@@ -71,6 +71,19 @@ export function expandContainerAliases(doc: Document, spec: YAMLMap): void {
   }
 }
 
+/** A pod spec as plain values, aliases and merge keys resolved (`resolvedValue`). */
+type PlainPodSpec = Readonly<Record<string, unknown>>;
+
+/** The items of a plain list, each a map or undefined (anything else); [] for no list. */
+function plainMaps(value: unknown): (Record<string, unknown> | undefined)[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((v) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? v as Record<string, unknown>
+      : undefined
+  );
+}
+
 /** The container maps of a pod spec with their paths (`initContainers[0]`, `containers[1]`…). */
 export function containerEntries(spec: YAMLMap): { node: YAMLMap; path: string }[] {
   const out: { node: YAMLMap; path: string }[] = [];
@@ -200,15 +213,18 @@ function sidecarStartupProbe(
  * workload secret into it. A persistentVolumeClaim (or any other kind) there would put them into
  * the host's storage, and the policy, generated from the same YAML, would admit it.
  *
+ * @param spec the pod spec as the policy data reads it (`resolvedValue` of
+ *   `util/yaml/plain_tree.ts`: aliases and merge keys resolved), not its YAML nodes
  * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
  */
-export function secretsVolumeIssues(spec: YAMLMap, settings: Settings, at: string): FieldIssue[] {
-  const volumes = spec.get("volumes", true);
-  if (!isSeq(volumes)) return [];
+export function secretsVolumeIssues(
+  spec: PlainPodSpec,
+  settings: Settings,
+  at: string,
+): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  volumes.items.forEach((item, i) => {
-    if (!isMap(item) || item.get("name") !== settings.initializer.secrets_volume) return;
-    const plain = item.toJSON() as Record<string, unknown>;
+  plainMaps(spec.volumes).forEach((plain, i) => {
+    if (plain?.name !== settings.initializer.secrets_volume) return;
     const emptyDir = plain.emptyDir as Record<string, unknown> | null | undefined;
     const memoryEmptyDir = Object.keys(plain).every((k) => k === "name" || k === "emptyDir") &&
       typeof emptyDir === "object" && emptyDir !== null && emptyDir.medium === "Memory";
@@ -257,19 +273,19 @@ const INITIALIZER_FIELD_REASON = "decides where the initializer writes the mesh 
  * container, so it may hold only the variables the settings name (any value), the
  * `contrast-secrets` mount at its path, and fields that change neither.
  *
+ * @param spec the pod spec as the policy data reads it (`resolvedValue`: aliases resolved)
  * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
  */
 export function existingInitializerIssues(
-  spec: YAMLMap,
+  spec: PlainPodSpec,
   settings: Settings,
   at: string,
 ): FieldIssue[] {
-  const init = spec.get("initContainers", true);
-  if (!isSeq(init)) return [];
-  const index = init.items.findIndex((i) => isMap(i) && i.get("name") === INITIALIZER_NAME);
+  const init = plainMaps(spec.initContainers);
+  const index = init.findIndex((c) => c?.name === INITIALIZER_NAME);
   if (index < 0) return [];
   const path = `${at}.initContainers[${index}]`;
-  const container = (init.items[index] as YAMLMap).toJSON() as Record<string, unknown>;
+  const container = init[index]!;
   const allowedEnv = new Set([
     ...settings.initializer.env.map((e) => e.name),
     COORDINATOR_TRUST_ENV,

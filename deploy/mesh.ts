@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Document, isMap, isSeq, type YAMLMap } from "yaml";
+import { isMap, isSeq, type YAMLMap } from "yaml";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import { MeshConfigError, parseMeshConfig, parseMeshLimits } from "../protocol/mesh_config.ts";
 import {
@@ -20,7 +20,6 @@ import {
   MESH_SIDECAR_NAME,
 } from "./annotations.ts";
 import { parseMemoryQuantity } from "./memory_quantity.ts";
-import { DECLINED, plainTreeValue } from "../util/yaml/plain_tree.ts";
 
 /** Where the pod's ports came from, in errors. */
 const POD_PORTS_SOURCE = "containers[].ports";
@@ -159,18 +158,16 @@ const ROUTE_LOCALNET = /^net\.ipv4\.conf\..+\.route_localnet$/;
  * pins the pod's sysctls exactly (`sysctls_ok` in `rego/rules.rego`), so refusing it here means the
  * host cannot set it either.
  *
- * @param doc the document of `spec` (its anchors)
+ * @param spec the pod spec as the policy data reads it (`resolvedValue` of
+ *   `util/yaml/plain_tree.ts`: aliases and merge keys resolved)
  * @param at prefix of issue paths (`file: doc[0] spec.template.spec`)
  */
-export function meshSysctlIssues(spec: YAMLMap, doc: Document, at: string): FieldIssue[] {
-  // Read as the policy data reads the pod (`toPlain` in resources.ts: aliases resolved), so both
-  // see the same list. (`toJSON()`, read here before, gave an alias as `{source}`: sysctls behind
-  // `securityContext: *anchor` were pinned by the policy without this check.)
-  const fast = plainTreeValue(spec);
-  const plain = (fast === DECLINED ? spec.toJS(doc) : fast) as {
-    securityContext?: { sysctls?: unknown };
-  } | null;
-  const sysctls = plain?.securityContext?.sysctls;
+export function meshSysctlIssues(
+  spec: Readonly<Record<string, unknown>>,
+  at: string,
+): FieldIssue[] {
+  const securityContext = spec.securityContext as { sysctls?: unknown } | null | undefined;
+  const sysctls = securityContext?.sysctls;
   if (!Array.isArray(sysctls)) return [];
   const issues: FieldIssue[] = [];
   sysctls.forEach((item: unknown, i) => {

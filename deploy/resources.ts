@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DECLINED, plainTreeValue } from "../util/yaml/plain_tree.ts";
+import { resolvedValue } from "../util/yaml/plain_tree.ts";
 import { isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import { decodeBase64 } from "../util/bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
@@ -203,13 +203,11 @@ function isScalarNull(node: unknown): boolean {
 }
 
 /**
- * The resource as plain JavaScript (aliases resolved): read directly for plain trees
- * (`util/yaml/plain_tree.ts`, the same value), else by the `yaml` package.
+ * The resource as plain JavaScript, aliases and merge keys resolved (`resolvedValue` of
+ * `util/yaml/plain_tree.ts`, the reader of every check).
  */
 export function toPlain(r: ResourceRef): Record<string, unknown> {
-  const plain = plainTreeValue(r.node);
-  if (plain !== DECLINED) return plain as Record<string, unknown>;
-  return r.node.toJS(r.file.docs[r.docIndex]!) as Record<string, unknown>;
+  return resolvedValue(r.node, r.file.docs[r.docIndex]!) as Record<string, unknown>;
 }
 
 function stringMap(value: unknown): Record<string, string> {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import { type Document, isNode, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
 
 /** What {@link plainTreeValue} returns for a tree it declines. */
 export const DECLINED: unique symbol = Symbol("declined");
@@ -126,4 +126,28 @@ function keyText(key: unknown): string | undefined {
   if (value === null) return "";
   if (typeof value === "object" || typeof value === "function") return undefined;
   return String(value);
+}
+
+/**
+ * The value of `node` as the API server gets it and the policy data reads it: aliases and merge
+ * keys resolved (`node.toJS(doc)`), read directly for plain trees ({@link plainTreeValue}). Every
+ * check of `contrast generate` that decides what is refused, kept or pinned reads the pod through
+ * this, never the node tree (`get`, `items`, `toJSON()`), which shows an alias as an `Alias` node
+ * (`{source}` in `toJSON()`) and a `<<` pair as one key: a check reading those passed what the
+ * policy then pinned (`tests/deploy/alias_reads_test.ts`).
+ *
+ * @example An alias resolved
+ * ```ts
+ * import { parseDocument, type YAMLMap } from "yaml";
+ * import { resolvedValue } from "./plain_tree.ts";
+ *
+ * const doc = parseDocument("a: &e [x]\nb: {env: *e}", { version: "1.1" });
+ * const b = (doc.contents as YAMLMap).get("b", true);
+ * console.log(resolvedValue(b, doc)); // { env: [ "x" ] }
+ * ```
+ */
+export function resolvedValue(node: unknown, doc: Document): unknown {
+  const plain = treeValue(node, false);
+  if (plain !== DECLINED) return plain;
+  return isNode(node) ? node.toJS(doc) : (node as { toJS(doc: Document): unknown }).toJS(doc);
 }

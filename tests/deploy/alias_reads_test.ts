@@ -1,0 +1,80 @@
+/**
+ * generate's checks read the pod as the API server gets it and the policy data reads it: YAML
+ * aliases resolved (`resolvedValue` of `util/yaml/plain_tree.ts`). They read the YAML node tree
+ * before (`toJSON()`, which gives an alias as `{source}`, or `isMap` on an `Alias` node), so a
+ * value behind an alias passed a check that refuses it written out, and the policy, which reads
+ * the resolved value, admitted it. Every input here is one kubectl v1.37 accepts (checked with
+ * `kubectl create --dry-run=client -o json`: the alias is resolved).
+ */
+import assert from "node:assert/strict";
+import { InvalidDocumentError } from "../../util/errors/mod.ts";
+import { exitCodeFor } from "../../cli/exit_codes.ts";
+import { parseYamlFile } from "../../deploy/documents.ts";
+import { generate } from "../../deploy/generate.ts";
+import { securePvStatefulSet } from "../../testing/secure_pv_stateful_set.ts";
+import { testGenerateOptions } from "./generate_options.ts";
+
+const IMAGE = `"127.0.0.1:5000/web:1.0"`;
+
+/** Asserts generate refuses `text` (exit 2) with an issue at `path` whose reason matches. */
+async function refused(text: string, path: string, reason: RegExp): Promise<void> {
+  await assert.rejects(
+    async () => await generate([parseYamlFile("a.yml", text)], await testGenerateOptions()),
+    (e: unknown) => {
+      assert.ok(e instanceof InvalidDocumentError, String(e));
+      assert.equal(exitCodeFor(e), 2);
+      const issue = e.issues.find((i) => i.path === path);
+      assert.ok(issue, `no issue at ${path}: ${JSON.stringify(e.issues)}`);
+      assert.match(issue.reason, reason);
+      return true;
+    },
+  );
+}
+
+Deno.test("an existing initializer's env behind an alias is checked as written out", async () => {
+  // The variable that moves where the initializer writes the mesh key and workload secret,
+  // anchored in another container's env. Before: generated, the policy admitting the variable.
+  const text = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  runtimeClassName: contrast-cc
+  containers: [{name: c, image: ${IMAGE}, env: &e [{name: CONTRAST_SECRETS_DIR, value: /data}]}]
+  initContainers:
+    - name: contrast-initializer
+      image: ${IMAGE}
+      env: *e
+`;
+  await refused(text, "a.yml[0]: spec.initContainers[0].env[0]", /where the initializer writes/);
+});
+
+Deno.test("a secure-pv subPath mount behind an alias is refused as written out", async () => {
+  // The mount volume mounted with a subPath (a host share under Kata) is refused; the same mount
+  // anchored in another workload of the list and given to the StatefulSet's container as an
+  // alias passed before (the check read the alias as no mount), and the policy admitted it.
+  const statefulSet = securePvStatefulSet({
+    containerExtra: "",
+  }).replace("- {name: state, mountPath: /var/lib/db}", "- *m");
+  const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers:
+        - name: c
+          image: ${IMAGE}
+          volumeMounts: [&m {name: state, mountPath: /var/lib/db, subPath: pgdata}]
+      volumes: [{name: state, emptyDir: {}}]
+${
+    statefulSet.split("\n").map((l, i) => l === "" ? l : (i === 0 ? "  - " : "    ") + l).join(
+      "\n",
+    )
+  }`;
+  await refused(
+    text,
+    "a.yml[0].items[1]: spec.template.spec.containers[0].volumeMounts[0].subPath",
+    /host storage/,
+  );
+});
