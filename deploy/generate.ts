@@ -179,7 +179,7 @@ export function defaultWorkloadSecretId(
   return `${group}/${version}/${r.kind}/${r.namespace}/${r.name}`;
 }
 
-function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
+function checkAnnotations(w: Workload, podPorts: readonly number[], issues: FieldIssue[]): void {
   const at = (key: string) =>
     `${w.ref.location}: ${
       w.templateAnnotationKeys.has(key) ? w.metaPath : "metadata"
@@ -205,7 +205,7 @@ function checkAnnotations(w: Workload, issues: FieldIssue[]): void {
   if (id !== undefined && (typeof id !== "string" || id.trim() === "")) {
     issues.push({ path: at(WORKLOAD_SECRET_ID_ANNOTATION), reason: "must be a non-empty string" });
   }
-  issues.push(...meshAnnotationIssues(a, podTcpPorts(w.spec), at));
+  issues.push(...meshAnnotationIssues(a, podPorts, at));
 }
 
 /**
@@ -226,6 +226,8 @@ export async function generate(
   issues.push(...await unknownFieldIssues(resources));
   const unchanged: UnchangedWorkload[] = [];
   const workloads = findConfidentialWorkloads(resources, options.settings, issues, unchanged);
+  /** Each workload's TCP container ports (the sidecar's mTLS ports), read once. */
+  const podPorts = new Map<Workload, readonly number[]>();
   for (const w of workloads) {
     if (w.ref.file.jsonInDirectory === true) {
       issues.push({
@@ -239,10 +241,12 @@ export async function generate(
     const doc = w.ref.file.docs[w.ref.docIndex]!;
     expandContainerAliases(doc, w.spec);
     issues.push(...mergedFieldIssuesOf(w));
-    checkAnnotations(w, issues);
     // The checks read the pod as the API server gets it and the policy data reads it: aliases
     // and merge keys resolved, never the YAML nodes (util/yaml/plain_tree.ts).
     const spec = plainSpecOf(w);
+    const ports = podTcpPorts(spec);
+    podPorts.set(w, ports);
+    checkAnnotations(w, ports, issues);
     const at = `${w.ref.location}: ${w.specPath}`;
     if (isCoordinator(w)) issues.push(...coordinatorPodIssuesOf(w, spec, options));
     if (!skipsInitializer(w, options) || hasMesh(w, options)) {
@@ -270,6 +274,7 @@ export async function generate(
     options,
     issues,
     securePvs,
+    podPorts,
   );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
   try {
@@ -577,6 +582,8 @@ class PolicyBuild {
     private readonly options: GenerateOptions,
     private readonly issues: FieldIssue[],
     private readonly securePvs: ReadonlyMap<Workload, SecurePv>,
+    /** Each workload's TCP container ports, read from its resolved spec before injection. */
+    private readonly podPorts: ReadonlyMap<Workload, readonly number[]>,
   ) {
     this.#built = workloads.map(() => undefined);
     this.#initdata = new PolicyInitdataEncoder(options.rules);
@@ -681,7 +688,7 @@ class PolicyBuild {
         ? undefined
         : byReference.get(settings.initializer.image)!.pinned,
       meshImage: mesh ? byReference.get(settings.service_mesh.image)!.pinned : undefined,
-      meshConfig: mesh ? { ...mesh, podPorts: podTcpPorts(w.spec).join(",") } : {},
+      meshConfig: mesh ? { ...mesh, podPorts: this.podPorts.get(w)!.join(",") } : {},
       coordinatorTrust,
       startupProbes: this.#startupProbes,
     });

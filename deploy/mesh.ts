@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { isMap, isSeq, type YAMLMap } from "yaml";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import { MeshConfigError, parseMeshConfig, parseMeshLimits } from "../protocol/mesh_config.ts";
 import {
@@ -24,26 +23,31 @@ import { parseMemoryQuantity } from "./memory_quantity.ts";
 /** Where the pod's ports came from, in errors. */
 const POD_PORTS_SOURCE = "containers[].ports";
 
+/** The maps among the items of a plain list (none for anything else). */
+function plainMaps(value: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((v): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+  );
+}
+
 /**
  * The TCP `containerPort`s of the pod's containers and native sidecars (not contrast's own),
  * sorted and without duplicates.
+ *
+ * @param spec the pod spec as the policy data reads it (`resolvedValue` of
+ *   `util/yaml/plain_tree.ts`: aliases resolved), so ports behind an alias are protected too
  */
-export function podTcpPorts(spec: YAMLMap): number[] {
+export function podTcpPorts(spec: Readonly<Record<string, unknown>>): number[] {
   const ports = new Set<number>();
   for (const key of ["initContainers", "containers"]) {
-    const seq = spec.get(key, true);
-    if (!isSeq(seq)) continue;
-    for (const c of seq.items) {
-      if (!isMap(c)) continue;
-      const name = c.get("name");
+    for (const c of plainMaps(spec[key])) {
+      const name = c.name;
       if (name === MESH_SIDECAR_NAME || name === INITIALIZER_NAME) continue;
-      if (key === "initContainers" && c.get("restartPolicy") !== "Always") continue;
-      const list = c.get("ports", true);
-      if (!isSeq(list)) continue;
-      for (const p of list.items) {
-        if (!isMap(p)) continue;
-        const protocol = p.get("protocol") ?? "TCP";
-        const port = Number(p.get("containerPort"));
+      if (key === "initContainers" && c.restartPolicy !== "Always") continue;
+      for (const p of plainMaps(c.ports)) {
+        const protocol = p.protocol ?? "TCP";
+        const port = Number(p.containerPort);
         if (protocol === "TCP" && Number.isInteger(port) && port > 0 && port < 65536) {
           ports.add(port);
         }

@@ -78,3 +78,34 @@ ${
     /host storage/,
   );
 });
+
+Deno.test("a meshed pod's ports behind an alias get the sidecar's mutual TLS", async () => {
+  // CONTRAST_MESH_POD_PORTS lists the ports the sidecar's ingress terminates with mutual TLS.
+  // Before, ports behind an alias were left out (podTcpPorts read the node tree): 9090 was
+  // declared by the pod, yet not protected.
+  const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers: [{name: c, image: ${IMAGE}, ports: &p [{containerPort: 9090}]}]
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p
+      annotations: {contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"}
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: ${IMAGE}, ports: *p}]
+`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const sidecar = result.policies[0]!.policyData.containers.find((c) =>
+    c.name === "contrast-service-mesh"
+  );
+  assert.ok(sidecar, result.policies[0]!.policyData.containers.map((c) => c.name).join());
+  const env = sidecar.process.env.find((e) => e.name === "CONTRAST_MESH_POD_PORTS");
+  assert.ok(env && "value" in env, JSON.stringify(sidecar.process.env));
+  assert.equal(env.value, "9090");
+});

@@ -23,14 +23,17 @@ const FORGED = "Hash=forged;URI=spiffe://victim";
 
 /** One step of a client: bytes to send, or a pause. */
 /**
- * What a client does: send bytes, pause, or wait until it has received `untilReceived`
- * characters (the echo app's answer; polled, at most 30 s, or the connection closed).
+ * What a client does: send bytes, pause, wait until it has received `untilReceived` characters
+ * (the echo app's answer), or until the proxy has forwarded `untilForwarded` bytes to the
+ * application (so that what follows arrives in a read of its own, however loaded the machine;
+ * polled, at most 30 s, or the connection closed).
  */
 type Step =
   | string
   | Uint8Array
   | { readonly pauseMs: number }
-  | { readonly untilReceived: number };
+  | { readonly untilReceived: number }
+  | { readonly untilForwarded: number };
 
 interface Setup {
   readonly port: number;
@@ -104,6 +107,17 @@ async function exchange(s: Setup, steps: readonly Step[]): Promise<string> {
       while (got.length < step.untilReceived && !isClosed && Date.now() - started < 30_000) {
         await new Promise((r) => setTimeout(r, 10));
       }
+    } else if (typeof step === "object" && "untilForwarded" in step) {
+      const forwarded = () =>
+        s.metrics.get("meshproxy_bytes_total", {
+          direction: "ingress",
+          listener: "p",
+          flow: "from_peer",
+        });
+      const started = Date.now();
+      while (forwarded() < step.untilForwarded && !isClosed && Date.now() - started < 30_000) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
     } else socket.write(step);
   }
   socket.end();
@@ -126,7 +140,7 @@ Deno.test({
     withIngress("mtls", async (s) => {
       const got = await exchange(s, [
         "GE",
-        { pauseMs: 300 },
+        { untilForwarded: 2 }, // "GE" went on by itself: the rest comes in another read
         `T / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
       ]);
       assert.doesNotMatch(got, /forged/);
@@ -218,7 +232,7 @@ Deno.test({
     withIngress("tls", async (s) => {
       const got = await exchange(s, [
         "G",
-        { pauseMs: 100 },
+        { untilForwarded: 1 },
         `ET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\nHost: web\r\n\r\n` +
         `\r\nGET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
       ]);
@@ -343,7 +357,7 @@ Deno.test({
       await withIngress("mtls", async (s) => {
         const request = `T / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n` +
           `X-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
-        for (const steps of [["GE", { pauseMs: 300 }, request], [`\r\nGE${request}`]]) {
+        for (const steps of [["GE", { untilForwarded: 2 }, request], [`\r\nGE${request}`]]) {
           const got = await exchange(s, steps);
           assert.match(got, /^HTTP\/1\.1 200/);
           assert.match(got, /seen=Hash=[0-9a-f]{64};Subject="[^"]*";DNS=bot\n$/);
