@@ -11,7 +11,7 @@
  * @module
  */
 import { checkSecurePv, injectSecurePv, parseSecurePv, type SecurePv } from "./secure_pv.ts";
-import { type Document, isMap, type YAMLMap } from "yaml";
+import { type Document, isAlias, isMap, isScalar, type YAMLMap } from "yaml";
 import { InvalidDocumentError, NotFoundError, UnavailableError } from "../util/errors/mod.ts";
 import { ContrastError } from "../util/errors/mod.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
@@ -434,7 +434,7 @@ function findConfidentialWorkloads(
       issues.push({ path: `${ref.location}: ${paths.spec.join(".")}`, reason: "missing pod spec" });
       continue;
     }
-    const rc = spec.get("runtimeClassName");
+    const rc = runtimeClassNameOf(spec, ref.file.docs[ref.docIndex]!);
     if (typeof rc !== "string" || !rc.startsWith(settings.runtime_class_prefix)) {
       unchanged.push({
         location: ref.location,
@@ -459,6 +459,19 @@ function findConfidentialWorkloads(
     });
   }
   return workloads;
+}
+
+/**
+ * The pod's `runtimeClassName` as the API server gets it: an alias (`runtimeClassName: *rc`) or a
+ * merge key (`<<: *base`) resolved, so such a pod is not taken for one left unchanged while the
+ * cluster runs it with contrast's runtime class. A plain value is read from the node directly.
+ */
+function runtimeClassNameOf(spec: YAMLMap, doc: Document): unknown {
+  const rc = spec.get("runtimeClassName");
+  const merged = rc === undefined &&
+    spec.items.some((p) => isScalar(p.key) && typeof p.key.value === "symbol");
+  if (!isAlias(rc) && !merged) return rc;
+  return (resolvedValue(spec, doc) as Record<string, unknown> | null)?.runtimeClassName;
 }
 
 /** Every image of a generation, resolved once: by the reference written and by pinned form. */

@@ -109,3 +109,28 @@ items:
   assert.ok(env && "value" in env, JSON.stringify(sidecar.process.env));
   assert.equal(env.value, "9090");
 });
+
+Deno.test("a runtimeClassName behind an alias or a merge key is contrast's, not left unchanged", async () => {
+  // kubectl applies runtimeClassName contrast-cc either way; generate read the node (an Alias, or
+  // nothing for a merge) and left the pod unchanged, without a policy, reporting it as such.
+  const pod = (spec: string) =>
+    `apiVersion: v1
+kind: Pod
+metadata: {name: p, labels: {rc: &rc contrast-cc}}
+spec:
+${spec}  containers: [{name: c, image: ${IMAGE}}]
+`;
+  const result = await generate(
+    [parseYamlFile("a.yml", pod("  runtimeClassName: *rc\n"))],
+    await testGenerateOptions(),
+  );
+  assert.deepEqual(result.unchanged, []);
+  assert.equal(result.policies.length, 1);
+  assert.match(result.files[0]!.text, /runtimeClassName: contrast-cc-/);
+  // Through a merge key generate would write its own key over the merged one: refused.
+  await refused(
+    pod("  <<: {runtimeClassName: *rc}\n"),
+    "a.yml[0]: spec.runtimeClassName",
+    /given only through a merge key/,
+  );
+});
