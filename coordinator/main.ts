@@ -8,6 +8,7 @@
  *      --simulated-authority DIR --simulated-host-data HEX [--simulated-measurement HEX]]
  *   [--peer HOST:7777] [--transit-port 8200] [--transit-san NAME]... [--ready-file PATH]
  *   [--max-connections 1024] [--max-connections-per-address 64]
+ *   [--max-busy-connections N] [--max-busy-per-address N]
  *   [--vendor-lookup-burst 4] [--vendor-lookups-per-minute 6]
  *   [--client-request-burst 256] [--client-requests-per-minute 600]
  * ```
@@ -105,8 +106,9 @@ function port(value: string): number {
 }
 
 /**
- * The connection limits of the parsed options (`--max-connections`, `--max-connections-per-address`
- * or their environment variables; the deadlines are the defaults).
+ * The connection limits of the parsed options (`--max-connections`, `--max-connections-per-address`,
+ * `--max-busy-connections`, `--max-busy-per-address` or their environment variables; the
+ * deadlines are the defaults).
  *
  * @throws {ParseError} naming the option when a value from the environment is not a positive
  *   integer (command-line values are checked while parsing)
@@ -122,6 +124,12 @@ export function connectionLimitsFromOptions(
       String(o.maxConnectionsPerAddress),
       "max-connections-per-address",
     ),
+    ...(o.maxBusyConnections === undefined ? {} : {
+      maxBusyConnections: readPositiveInteger(String(o.maxBusyConnections), "max-busy-connections"),
+    }),
+    ...(o.maxBusyPerAddress === undefined ? {} : {
+      maxBusyPerAddress: readPositiveInteger(String(o.maxBusyPerAddress), "max-busy-per-address"),
+    }),
   };
 }
 
@@ -220,6 +228,24 @@ export function coordinatorProgram(): Command {
       ).argParser(positiveInteger("max-connections-per-address")).default(
         env("CONTRAST_MAX_CONNECTIONS_PER_ADDRESS") ??
           String(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--max-busy-connections <n>",
+        "connections per port at most from the TLS handshake to the end of an answer; further " +
+          "new ones wait unread for one to finish (default: no bound)",
+      ).argParser(positiveInteger("max-busy-connections")).default(
+        env("CONTRAST_MAX_BUSY_CONNECTIONS"),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--max-busy-per-address <n>",
+        "busy connections (see --max-busy-connections) per port and client address at most " +
+          "(default: no bound)",
+      ).argParser(positiveInteger("max-busy-per-address")).default(
+        env("CONTRAST_MAX_BUSY_PER_ADDRESS"),
       ),
     )
     .addOption(

@@ -114,8 +114,11 @@ export const TRANSIT_CONNECTION_CAPS = { perAddress: 16, total: 64 } as const;
 
 /** `limits` with the transit port's lower caps. */
 function transitConnectionLimits(limits: ConnectionLimits): ConnectionLimits {
+  // No busy bound: a Vault client's requests in flight stream bodies over several connections
+  // at once from one address, bounded by the caps below.
+  const { maxBusyConnections: _total, maxBusyPerAddress: _perAddress, ...rest } = limits;
   return {
-    ...limits,
+    ...rest,
     maxConnections: Math.min(limits.maxConnections, TRANSIT_CONNECTION_CAPS.total),
     maxConnectionsPerAddress: Math.min(
       limits.maxConnectionsPerAddress,

@@ -60,7 +60,11 @@
  * The search stops at the first step that is not sustained in any attempt; it prints every step and the p99 at the sustained one, against issue 18's goal.
  * A step where the generator was the bottleneck ends the search as GENERATOR-BOUND: the goal is
  * then not judged and the exit code is 1 (the run measured the generator, not the Coordinator).
- * `--no-open-loop` leaves the step search out.
+ * `--no-open-loop` leaves the step search out. `--open-loop-peak R` takes R attestations/s as the
+ * peak the shares are of, for every Coordinator (with `--against`, both are offered the same
+ * rates; their own closed-loop peaks differ with the machine's noise). `--keep-going` measures
+ * every step, sustained or not, and goes on in 15 % steps up to 4 times the peak (samples of an
+ * overload, the Coordinators interleaved step by step).
  *
  * **The generator's cost.** In production every initializer runs in its own pod on another node;
  * here one process plays them all, on the same machine. By default the two processes are pinned
@@ -95,7 +99,7 @@
  * [--warmup 200] [--against DIR [--against-deno-flags FLAGS]] [--deno-flags FLAGS]
  * [--coordinator-stdout] [--flow mesh|initializer] [--policy-kb N] [--open-loop-share 0.3,…,1.5]
  * [--open-loop-initializers N] [--open-loop-schedule poisson|fixed] [--open-loop-seed 1]
- * [--step-attempts 2] [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST]
+ * [--step-attempts 2] [--open-loop-peak R] [--keep-going] [--no-open-loop] [--no-pin | --pin-coordinator LIST --pin-generator LIST]
  * [--nice N]
  * [--generator-signature presigned|webcrypto] [--json]`
  *
@@ -1427,12 +1431,19 @@ async function main(): Promise<void> {
     // The step search after the closed loop, at ascending shares of each Coordinator's own
     // peak until a step is not sustained (the Coordinators' order reversed every other step).
     const steps: StepSummary[][] = targets.map(() => []);
+    const openPeak = Deno.args.includes("--open-loop-peak")
+      ? flag("--open-loop-peak", Number.NaN)
+      : undefined;
+    if (openPeak !== undefined && !(openPeak > 0)) {
+      throw new Error("--open-loop-peak: a positive rate per second");
+    }
     const searching = new Set(targets.keys());
     for (const [k, share] of stepShares(openSettings?.shares ?? [], () => searching.size > 0)) {
       const order = [...searching];
       if (k % 2 === 1) order.reverse();
       for (const i of order) {
-        const peak = sustainedLevel(all[i]!).peak.attestationsPerSecond;
+        // `--open-loop-peak R`: one rate for every Coordinator (their own peaks differ with noise).
+        const peak = openPeak ?? sustainedLevel(all[i]!).peak.attestationsPerSecond;
         // A step not sustained is measured again (up to --step-attempts in all): on a machine
         // shared with other work one stall can end a step that the Coordinator sustains; a rate
         // it cannot sustain fails every attempt. Every attempt is printed.
@@ -1444,7 +1455,8 @@ async function main(): Promise<void> {
           failedAttempts.push(step);
         }
         steps[i]!.push({ ...step, failedAttempts });
-        if (!step.sustained) searching.delete(i);
+        // `--keep-going`: every step measured (repeated shares for interleaved samples).
+        if (!step.sustained && !Deno.args.includes("--keep-going")) searching.delete(i);
       }
     }
     const open = openSettings &&

@@ -4,7 +4,11 @@
  * request head, keep-alive idleness between requests, a request (body and handling), writing
  * the answer and the lingering close after an answer that ends the connection. Over the total
  * cap a new connection waits, unread, in a queue as long as the cap (beyond it, and over the
- * per-address cap, it is closed at once). One timer per listener sweeps the connections; one
+ * per-address cap, it is closed at once). Connections busy at once (from the handshake to the end
+ * of an answer) may be bounded too (`maxBusyConnections`, `maxBusyPerAddress`): over it a new
+ * connection waits in the same queue, oldest first, so that under overload the server finishes a
+ * few connections at a time instead of handshaking every arrival and serving all of them slowly
+ * together. One timer per listener sweeps the connections; one
  * past its deadline is closed (a request past its deadline is first answered 408 by the
  * connection's owner). Setting a phase costs an assignment and a clock read, so the bounds cost
  * nothing measurable per request.
@@ -36,6 +40,20 @@ export interface ConnectionLimits {
   readonly lingerTimeoutMs?: number;
   /** Most bytes discarded in a lingering close (default {@link DEFAULT_LINGER}). */
   readonly lingerMaxBytes?: number;
+  /**
+   * Connections at most that are busy at once: from the TLS handshake to the end of an answer
+   * (the request head, the request being read and handled, its answer being written; none when
+   * absent). Beyond it a new connection waits, unread, in the queue (FIFO, up to the handshake
+   * timeout) until one of those ends or goes idle, so that under overload a few connections
+   * finish instead of all progressing slowly together. Connections already open are never held
+   * back (an idle one's next request is served at once and counts from its first byte).
+   */
+  readonly maxBusyConnections?: number;
+  /**
+   * Busy connections (see {@link maxBusyConnections}) per client address at most (none when
+   * absent): one address cannot hold every busy slot with connections that stall.
+   */
+  readonly maxBusyPerAddress?: number;
 }
 
 /**
@@ -82,6 +100,18 @@ type ConnectionPhase =
   | "answer"
   | "linger";
 
+/**
+ * The phases bounded by `maxBusyConnections`: from the handshake to the end of an answer (a head
+ * after the handshake is a request about to be handled). Waiting in the queue, idle between
+ * requests and lingering after the last answer cost next to nothing.
+ */
+const BUSY_PHASES: ReadonlySet<ConnectionPhase> = new Set([
+  "handshake",
+  "head",
+  "request",
+  "answer",
+]);
+
 /** Why the tracker closed a connection (a metric label). */
 export type ExpiryReason = `${ConnectionPhase}_timeout`;
 
@@ -95,13 +125,34 @@ export class TrackedConnection {
   #deadline: number;
   #onRequestExpiry?: () => void;
   #closed = false;
+  readonly #onBusy?: (tracked: TrackedConnection, busy: boolean) => void;
 
-  /** A connection from `address` that `close` destroys. */
-  constructor(close: () => void, address: string, limits: ConnectionLimits) {
+  /**
+   * A connection from `address` that `close` destroys; `onBusy` learns when it enters or leaves
+   * a busy phase (handshake, head, request, answer) or closes in one.
+   */
+  constructor(
+    close: () => void,
+    address: string,
+    limits: ConnectionLimits,
+    onBusy?: (tracked: TrackedConnection, busy: boolean) => void,
+  ) {
     this.#close = close;
     this.address = address;
     this.#limits = limits;
+    this.#onBusy = onBusy;
     this.#deadline = performance.now() + limits.handshakeTimeoutMs;
+  }
+
+  /** Whether it is open and in a busy phase (handshake, head, request, answer). */
+  get busy(): boolean {
+    return !this.#closed && BUSY_PHASES.has(this.#phase);
+  }
+
+  #setPhase(phase: ConnectionPhase): void {
+    const was = this.busy;
+    this.#phase = phase;
+    if (was !== this.busy) this.#onBusy?.(this, !was);
   }
 
   /** Whether it was closed. */
@@ -116,7 +167,7 @@ export class TrackedConnection {
 
   /** Enters `phase` with its deadline counted from now. */
   enter(phase: Exclude<ConnectionPhase, "request">): void {
-    this.#phase = phase;
+    this.#setPhase(phase);
     this.#onRequestExpiry = undefined;
     const limits = this.#limits;
     this.#deadline = performance.now() +
@@ -133,7 +184,7 @@ export class TrackedConnection {
 
   /** Enters the request phase: `onExpiry` runs at its deadline (the owner answers 408). */
   enterRequest(onExpiry: () => void): void {
-    this.#phase = "request";
+    this.#setPhase("request");
     this.#onRequestExpiry = onExpiry;
     this.#deadline = performance.now() + this.#limits.requestTimeoutMs;
   }
@@ -159,7 +210,9 @@ export class TrackedConnection {
   /** Closes the connection (pending reads and writes end with an error). */
   close(): void {
     if (this.#closed) return;
+    const was = this.busy;
     this.#closed = true;
+    if (was) this.#onBusy?.(this, false);
     this.#close();
   }
 }
@@ -174,6 +227,9 @@ export class ConnectionTracker {
   readonly #queue: { tracked: TrackedConnection; start: (tracked: TrackedConnection) => void }[] =
     [];
   readonly #perAddress = new Map<string, number>();
+  readonly #busyPerAddress = new Map<string, number>();
+  #busy = 0;
+  #starting = false;
   readonly #onExpiry: (reason: ExpiryReason) => void;
   readonly #sweep: ReturnType<typeof setInterval>;
 
@@ -200,10 +256,22 @@ export class ConnectionTracker {
     return this.#open.size;
   }
 
+  /** Number of connections in a busy phase (handshake, head, request, answer). */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** Number of connections waiting in the queue for a slot. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   /**
    * Admits a new connection from `address` that `close` destroys: `start` runs now when a slot
-   * is free, or later when one frees up (the connection waits in the queue until then, at most
-   * the handshake timeout). Returns why it was refused instead (the caller closes it).
+   * is free (an open connection under `maxConnections` and a busy one under `maxBusyConnections`
+   * and `maxBusyPerAddress`, none queued before it), or later when one frees up (the connection
+   * waits in the queue until then, at most the handshake timeout). Returns why it was refused
+   * instead (the caller closes it).
    */
   admit(
     address: string,
@@ -212,17 +280,17 @@ export class ConnectionTracker {
   ): TrackedConnection | RefusalReason {
     const count = this.#perAddress.get(address) ?? 0;
     if (count >= this.#limits.maxConnectionsPerAddress) return "address_limit";
-    const roomNow = this.#open.size < this.#limits.maxConnections;
+    const roomNow = this.#queue.length === 0 && this.#room(address);
     if (!roomNow && this.#queue.length >= this.#limits.maxConnections) return "connection_limit";
     this.#perAddress.set(address, count + 1);
-    const tracked = new TrackedConnection(close, address, this.#limits);
-    if (roomNow) {
-      this.#open.add(tracked);
-      tracked.enter("handshake");
-      start(tracked);
-    } else {
-      this.#queue.push({ tracked, start });
-    }
+    const tracked = new TrackedConnection(
+      close,
+      address,
+      this.#limits,
+      (t, busy) => this.#busyChanged(t, busy),
+    );
+    this.#queue.push({ tracked, start });
+    this.#startQueued();
     return tracked;
   }
 
@@ -235,12 +303,55 @@ export class ConnectionTracker {
     const count = this.#perAddress.get(tracked.address) ?? 1;
     if (count <= 1) this.#perAddress.delete(tracked.address);
     else this.#perAddress.set(tracked.address, count - 1);
-    while (this.#open.size < this.#limits.maxConnections && this.#queue.length > 0) {
-      const next = this.#queue.shift()!;
-      if (next.tracked.closed) continue;
-      this.#open.add(next.tracked);
-      next.tracked.enter("handshake");
-      next.start(next.tracked);
+    this.#startQueued();
+  }
+
+  /** Whether a connection from `address` may start now. */
+  #room(address: string): boolean {
+    const limits = this.#limits;
+    return this.#open.size < limits.maxConnections &&
+      (limits.maxBusyConnections === undefined || this.#busy < limits.maxBusyConnections) &&
+      (limits.maxBusyPerAddress === undefined ||
+        (this.#busyPerAddress.get(address) ?? 0) < limits.maxBusyPerAddress);
+  }
+
+  #busyChanged(tracked: TrackedConnection, busy: boolean): void {
+    const count = (this.#busyPerAddress.get(tracked.address) ?? 0) + (busy ? 1 : -1);
+    if (count <= 0) this.#busyPerAddress.delete(tracked.address);
+    else this.#busyPerAddress.set(tracked.address, count);
+    this.#busy += busy ? 1 : -1;
+    if (!busy) this.#startQueued();
+  }
+
+  /**
+   * Starts queued connections, oldest first, while there is room: one whose address holds its
+   * share of busy slots stays queued and the next one is tried.
+   */
+  #startQueued(): void {
+    if (this.#starting) return;
+    this.#starting = true;
+    try {
+      for (let i = 0; i < this.#queue.length && this.#open.size < this.#limits.maxConnections;) {
+        const next = this.#queue[i]!;
+        if (next.tracked.closed) {
+          i++;
+          continue;
+        }
+        if (!this.#room(next.tracked.address)) {
+          if (
+            this.#limits.maxBusyConnections !== undefined &&
+            this.#busy >= this.#limits.maxBusyConnections
+          ) break;
+          i++;
+          continue;
+        }
+        this.#queue.splice(i, 1);
+        this.#open.add(next.tracked);
+        next.tracked.enter("handshake");
+        next.start(next.tracked);
+      }
+    } finally {
+      this.#starting = false;
     }
   }
 

@@ -5,7 +5,8 @@
  * ({@link ConnectionTracker}): the TLS handshake, each request head and keep-alive idleness have
  * deadlines, a request that does not finish in time is answered 408, and the number of open
  * connections is capped in all (further clients wait, unread, in a queue as long as the cap) and
- * per client address (further connections are closed at once). `Deno.serve` (2.9.6) offers none
+ * per client address (further connections are closed at once), and so is the number busy from
+ * the handshake to the end of an answer (further new connections wait in the same queue). `Deno.serve` (2.9.6) offers none
  * of these and hands out no connection to close.
  *
  * Requests are framed strictly (`request_head.ts`), one at a time per connection (pipelined

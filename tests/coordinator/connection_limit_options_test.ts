@@ -37,3 +37,32 @@ Deno.test("Coordinator: connection caps from flags, else the environment, else t
     );
   }
 });
+
+Deno.test("Coordinator: busy-connection bounds from flags, else the environment, else none", () => {
+  const names = ["CONTRAST_MAX_BUSY_CONNECTIONS", "CONTRAST_MAX_BUSY_PER_ADDRESS"];
+  const saved = names.map((n) => Deno.env.get(n));
+  try {
+    for (const n of names) Deno.env.delete(n);
+    // No bound unless asked for.
+    assert.equal(parse([]).maxBusyConnections, undefined);
+    assert.equal(parse([]).maxBusyPerAddress, undefined);
+    const flags = parse(["--max-busy-connections", "8", "--max-busy-per-address", "3"]);
+    assert.equal(flags.maxBusyConnections, 8);
+    assert.equal(flags.maxBusyPerAddress, 3);
+    for (const bad of ["0", "-1", "1.5", "x", ""]) {
+      assert.throws(() => parse(["--max-busy-connections", bad]), CommanderError, bad);
+      assert.throws(() => parse(["--max-busy-per-address", bad]), CommanderError, bad);
+    }
+    Deno.env.set("CONTRAST_MAX_BUSY_PER_ADDRESS", "5");
+    assert.equal(parse([]).maxBusyPerAddress, 5);
+    Deno.env.set("CONTRAST_MAX_BUSY_CONNECTIONS", "many");
+    assert.throws(
+      () => parse([]),
+      (e: unknown) => e instanceof ParseError && e.field === "max-busy-connections",
+    );
+  } finally {
+    names.forEach((n, i) =>
+      saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
+    );
+  }
+});
