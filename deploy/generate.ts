@@ -228,6 +228,7 @@ export async function generate(
   const workloads = findConfidentialWorkloads(resources, options.settings, issues, unchanged);
   /** Each workload's TCP container ports (the sidecar's mTLS ports), read once. */
   const podPorts = new Map<Workload, readonly number[]>();
+  const unmeshed: UnmeshedPort[] = [];
   for (const w of workloads) {
     if (w.ref.file.jsonInDirectory === true) {
       issues.push({
@@ -252,17 +253,17 @@ export async function generate(
     if (!skipsInitializer(w, options) || hasMesh(w, options)) {
       issues.push(...secretsVolumeIssues(spec, options.settings, at));
     }
-    if (hasMesh(w, options)) issues.push(...meshSysctlIssues(spec, at));
+    if (hasMesh(w, options)) {
+      issues.push(...meshSysctlIssues(spec, at));
+      // Before injection, so that each field names the container's index in the user's YAML.
+      unmeshed.push(...unmeshedPorts(w.ref, spec, w.specPath));
+    }
     if (!skipsInitializer(w, options)) {
       issues.push(...existingInitializerIssues(spec, options.settings, at));
     }
   }
   const securePvs = checkSecurePvs(workloads, options, issues);
   throwIfAny(issues);
-  // Before injection, so that each field names the container's index in the user's YAML.
-  const unmeshed = workloads.filter((w) => hasMesh(w, options)).flatMap((w) =>
-    unmeshedPorts(w.ref, w.spec, w.specPath)
-  );
 
   const images = await resolveImages(workloads, options, issues);
   throwIfAny(issues);

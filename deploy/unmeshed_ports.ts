@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { isMap, isSeq, type YAMLMap } from "yaml";
 import { INITIALIZER_NAME, MESH_SIDECAR_NAME } from "./annotations.ts";
 
 /** A non-TCP port of one container of a pod that gets the mesh sidecar. */
@@ -34,26 +33,25 @@ type UnmeshedPortOwner = Pick<
 /**
  * The `UDP` and `SCTP` `containerPort`s of every container, init container and native sidecar of
  * the pod spec `spec` at `specPath` (not contrast's own), in document order.
+ *
+ * @param spec the pod spec as the policy data reads it (`resolvedValue` of
+ *   `util/yaml/plain_tree.ts`: aliases resolved), so ports behind an alias are reported too
  */
 export function unmeshedPorts(
   owner: UnmeshedPortOwner,
-  spec: YAMLMap,
+  spec: Readonly<Record<string, unknown>>,
   specPath: string,
 ): UnmeshedPort[] {
   const { location, kind, namespace, name } = owner;
   const out: UnmeshedPort[] = [];
   for (const key of ["initContainers", "containers"]) {
-    const seq = spec.get(key, true);
-    if (!isSeq(seq)) continue;
-    seq.items.forEach((c, i) => {
-      if (!isMap(c)) return;
-      const container = String(c.get("name") ?? "");
+    plainItems(spec[key]).forEach((c, i) => {
+      if (c === undefined) return;
+      const container = String(c.name ?? "");
       if (container === MESH_SIDECAR_NAME || container === INITIALIZER_NAME) return;
-      const list = c.get("ports", true);
-      if (!isSeq(list)) return;
-      list.items.forEach((p, k) => {
-        if (!isMap(p)) return;
-        const protocol = p.get("protocol");
+      plainItems(c.ports).forEach((p, k) => {
+        if (p === undefined) return;
+        const protocol = p.protocol;
         if (protocol !== "UDP" && protocol !== "SCTP") return;
         out.push({
           location,
@@ -62,13 +60,23 @@ export function unmeshedPorts(
           name,
           container,
           field: `${specPath}.${key}[${i}].ports[${k}]`,
-          port: Number(p.get("containerPort")),
+          port: Number(p.containerPort),
           protocol,
         });
       });
     });
   }
   return out;
+}
+
+/** The items of a plain list, each a map or undefined (anything else); [] for no list. */
+function plainItems(value: unknown): (Record<string, unknown> | undefined)[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((v) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? v as Record<string, unknown>
+      : undefined
+  );
 }
 
 /** The warning line (without a `warning: ` prefix) for `p`. */

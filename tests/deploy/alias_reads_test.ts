@@ -134,3 +134,30 @@ ${spec}  containers: [{name: c, image: ${IMAGE}}]
     /given only through a merge key/,
   );
 });
+
+Deno.test("a meshed pod's UDP port behind an alias is reported as not protected", async () => {
+  // The mesh carries TCP only; generate warns about each UDP/SCTP port of a meshed pod. A port
+  // list behind an alias was not read (the node tree), so the warning was missing.
+  const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers: [{name: c, image: ${IMAGE}, ports: &p [{containerPort: 53, protocol: UDP}]}]
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p
+      annotations: {contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"}
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: ${IMAGE}, ports: *p}]
+`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  assert.deepEqual(
+    result.unmeshedPorts.map((p) => [p.location, p.field, p.port, p.protocol]),
+    [["a.yml[0].items[1]", "spec.containers[0].ports[0]", 53, "UDP"]],
+  );
+});
