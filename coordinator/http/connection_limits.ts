@@ -269,9 +269,9 @@ export class ConnectionTracker {
   /**
    * Admits a new connection from `address` that `close` destroys: `start` runs now when a slot
    * is free (an open connection under `maxConnections` and a busy one under `maxBusyConnections`
-   * and `maxBusyPerAddress`, none queued before it), or later when one frees up (the connection
-   * waits in the queue until then, at most the handshake timeout). Returns why it was refused
-   * instead (the caller closes it).
+   * and `maxBusyPerAddress`; connections still waiting go first), or later when one frees up
+   * (the connection waits in the queue until then, at most the handshake timeout). Returns why
+   * it was refused instead (the caller closes it).
    */
   admit(
     address: string,
@@ -280,7 +280,7 @@ export class ConnectionTracker {
   ): TrackedConnection | RefusalReason {
     const count = this.#perAddress.get(address) ?? 0;
     if (count >= this.#limits.maxConnectionsPerAddress) return "address_limit";
-    const roomNow = this.#queue.length === 0 && this.#room(address);
+    const roomNow = this.#room(address);
     if (!roomNow && this.#queue.length >= this.#limits.maxConnections) return "connection_limit";
     this.#perAddress.set(address, count + 1);
     const tracked = new TrackedConnection(

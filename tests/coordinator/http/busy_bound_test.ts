@@ -107,6 +107,27 @@ Deno.test("an address at its share of busy connections waits while other address
   }
 });
 
+Deno.test("a connection closed while queued (its release still to come) keeps no one out", () => {
+  const tracker = new ConnectionTracker({ ...LIMITS, maxConnections: 1 }, () => {});
+  const started: string[] = [];
+  try {
+    const c = admitAll(tracker, ["a", "b"], started);
+    assert.deepEqual(started, ["a"]);
+    // b's client goes away while it waits; a ends before b's socket reports its close.
+    c.get("b")!.close();
+    c.get("a")!.close();
+    tracker.release(c.get("a")!);
+    const late = admitAll(tracker, ["c"], started);
+    assert.deepEqual(started, ["a", "c"]);
+    tracker.release(c.get("b")!);
+    assert.equal(tracker.queued, 0);
+    assert.equal(tracker.size, 1);
+    late.get("c")!.close();
+  } finally {
+    tracker.close();
+  }
+});
+
 Deno.test("a connection queued past the handshake deadline is closed and counted, not dropped silently", async () => {
   let expired = "";
   const closedQueued: string[] = [];
