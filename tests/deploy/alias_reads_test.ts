@@ -13,6 +13,7 @@ import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import { securePvStatefulSet } from "../../testing/secure_pv_stateful_set.ts";
 import { testGenerateOptions } from "./generate_options.ts";
+import { parse as parseYaml } from "yaml";
 
 const IMAGE = `"127.0.0.1:5000/web:1.0"`;
 
@@ -224,4 +225,46 @@ spec:
     out,
     /name: c2, [^\n]*volumeMounts: \[\{name: d, mountPath: \/d\}, \{name: contrast-secrets/,
   );
+});
+
+Deno.test("a secure-pv mount behind an alias gets the propagation of the encrypted volume", async () => {
+  // generate sets mountPropagation: HostToContainer on every mount of the mount volume, so the
+  // container sees the encrypted volume the contrast-secure-pv container mounts there. A mount
+  // given as an alias item (`- *m`, anchored in another pod of the List) was skipped: the pod's
+  // database wrote into the bare emptyDir instead (its policy agreeing), not the LUKS volume.
+  const statefulSet = securePvStatefulSet().replace(
+    "- {name: state, mountPath: /var/lib/db}",
+    "- *m",
+  );
+  const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers:
+        - name: c
+          image: ${IMAGE}
+          volumeMounts: [&m {name: state, mountPath: /var/lib/db}]
+      volumes: [{name: state, emptyDir: {}}]
+${
+    statefulSet.split("\n").map((l, i) => l === "" ? l : (i === 0 ? "  - " : "    ") + l).join(
+      "\n",
+    )
+  }`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  // deno-lint-ignore no-explicit-any
+  const items = (parseYaml(result.files[0]!.text) as any).items;
+  const db = items[1].spec.template.spec.containers[0];
+  assert.deepEqual(db.volumeMounts[0], {
+    name: "state",
+    mountPath: "/var/lib/db",
+    mountPropagation: "HostToContainer",
+  });
+  // The other pod's mount (the anchor) is left as written.
+  assert.deepEqual(items[0].spec.containers[0].volumeMounts, [{
+    name: "state",
+    mountPath: "/var/lib/db",
+  }]);
 });
