@@ -38,7 +38,7 @@ import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
-import { plainJson, resolvedValue } from "../util/yaml/plain_tree.ts";
+import { resolvedValue } from "../util/yaml/plain_tree.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
 import { coordinatorPodIssues } from "./coordinator_pod_check.ts";
 import { documentKey, type InitdataAnnotation, type RenderedFile, renderFiles } from "./render.ts";
@@ -163,10 +163,13 @@ function getIn(node: YAMLMap, path: readonly string[]): unknown {
   return node.getIn(path, true);
 }
 
-function annotationsAt(node: unknown): Record<string, unknown> {
+function annotationsAt(node: unknown, doc: Document): Record<string, unknown> {
   if (!isMap(node)) return {};
-  const a = node.get("annotations", true);
-  return isMap(a) ? (plainJson(a) as Record<string, unknown>) ?? {} : {};
+  // As the API server gets them: aliases (a map or a value) and merge keys resolved.
+  const a = resolvedValue(node.get("annotations", true), doc);
+  return typeof a === "object" && a !== null && !Array.isArray(a)
+    ? a as Record<string, unknown>
+    : {};
 }
 
 /** The default workload secret ID: `<group|core>/<version>/<Kind>/<namespace>/<name>`. */
@@ -448,13 +451,17 @@ function findConfidentialWorkloads(
       continue;
     }
     const meta = getIn(ref.node, paths.meta);
+    const doc = ref.file.docs[ref.docIndex]!;
     workloads.push({
       ref,
       kind,
       spec,
       meta: isMap(meta) ? meta : undefined,
-      annotations: { ...annotationsAt(ref.node.get("metadata", true)), ...annotationsAt(meta) },
-      templateAnnotationKeys: new Set(kind === "Pod" ? [] : Object.keys(annotationsAt(meta))),
+      annotations: {
+        ...annotationsAt(ref.node.get("metadata", true), doc),
+        ...annotationsAt(meta, doc),
+      },
+      templateAnnotationKeys: new Set(kind === "Pod" ? [] : Object.keys(annotationsAt(meta, doc))),
       specPath: paths.spec.join("."),
       metaPath: paths.meta.join("."),
     });

@@ -18,7 +18,7 @@
  * @module
  */
 import { type Document, isMap, isSeq, type YAMLMap } from "yaml";
-import { ensureSeq } from "./yaml_nodes.ts";
+import { ensureSeq, expandedSeq } from "./yaml_nodes.ts";
 import type { FieldIssue } from "../util/errors/mod.ts";
 import {
   INITIALIZER_NAME,
@@ -248,8 +248,10 @@ export function injectSecurePv(
     if (!isSeq(seq)) continue;
     for (const c of seq.items) {
       if (!isMap(c) || c.get("name") === SECURE_PV_NAME) continue;
-      const mounts = c.get("volumeMounts", true);
-      if (!isSeq(mounts)) continue;
+      // Aliased mounts expanded: `- *m` would otherwise keep no propagation (the container sees
+      // the bare emptyDir, not the encrypted volume), or the edit would change the anchor's owner.
+      const mounts = expandedSeq(doc, c, "volumeMounts");
+      if (mounts === undefined) continue;
       for (const m of mounts.items) {
         if (isMap(m) && m.get("name") === pv.mount) m.set("mountPropagation", "HostToContainer");
       }

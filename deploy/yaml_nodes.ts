@@ -4,20 +4,70 @@
  *
  * @module
  */
-import { type Document, isMap, isSeq, type Node, Pair, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isSeq,
+  type Node,
+  Pair,
+  Scalar,
+  YAMLMap,
+  YAMLSeq,
+} from "yaml";
 
-/** The map at `key` of `parent`, created empty when missing. */
-export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
+/**
+ * The node at `key` of `parent` with an alias there (`volumeMounts: *m`) replaced by a copy of
+ * what it points to (without the anchor), so an edit adds to what the API server gets there
+ * instead of replacing it with an empty collection (or editing the anchored original).
+ */
+function expandedAt(doc: Document, parent: YAMLMap, key: string): unknown {
   const existing = parent.get(key, true);
+  if (!isAlias(existing)) return existing;
+  const target = existing.resolve(doc);
+  if (!isMap(target) && !isSeq(target)) return existing;
+  const copy = target.clone();
+  copy.anchor = undefined;
+  parent.set(key, copy);
+  return copy;
+}
+
+/** The map at `key` of `parent` (an alias there expanded), created empty when missing. */
+export function ensureMap(doc: Document, parent: YAMLMap, key: string): YAMLMap {
+  const existing = expandedAt(doc, parent, key);
   if (isMap(existing)) return existing;
   const created = plainNode(doc, {}) as YAMLMap;
   parent.set(key, created);
   return created;
 }
 
-/** The sequence at `key` of `parent`, created empty when missing. */
+/**
+ * The sequence at `key` of `parent`, or undefined when there is none, with an alias there and
+ * every item that is an alias of a map (`volumeMounts: [*m]`) expanded into a copy, so that
+ * finding an item by name sees what the API server gets and an edit of an item changes this
+ * pod alone (not the anchored original, which may belong to another object).
+ */
+export function expandedSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq | undefined {
+  const seq = expandedAt(doc, parent, key);
+  if (!isSeq(seq)) return undefined;
+  for (let i = 0; i < seq.items.length; i++) {
+    const item = seq.items[i];
+    if (!isAlias(item)) continue;
+    const target = item.resolve(doc);
+    if (!isMap(target)) continue;
+    const copy = target.clone() as YAMLMap;
+    copy.anchor = undefined;
+    seq.items[i] = copy;
+  }
+  return seq;
+}
+
+/**
+ * The sequence at `key` of `parent` (aliases there and of its map items expanded: see
+ * {@link expandedSeq}), created empty when missing.
+ */
 export function ensureSeq(doc: Document, parent: YAMLMap, key: string): YAMLSeq {
-  const existing = parent.get(key, true);
+  const existing = expandedSeq(doc, parent, key) ?? parent.get(key, true);
   if (isSeq(existing)) return existing;
   const created = plainNode(doc, []) as YAMLSeq;
   parent.set(key, created);

@@ -13,6 +13,7 @@ import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import { securePvStatefulSet } from "../../testing/secure_pv_stateful_set.ts";
 import { testGenerateOptions } from "./generate_options.ts";
+import { parse as parseYaml } from "yaml";
 
 const IMAGE = `"127.0.0.1:5000/web:1.0"`;
 
@@ -160,4 +161,110 @@ items:
     result.unmeshedPorts.map((p) => [p.location, p.field, p.port, p.protocol]),
     [["a.yml[0].items[1]", "spec.containers[0].ports[0]", 53, "UDP"]],
   );
+});
+
+Deno.test("annotations behind an alias or a merge key are read as the API server gets them", async () => {
+  // A merge key in the annotations made generate throw an untyped error ("Merge sources must be
+  // maps or map aliases", from toJSON() without the document), and an annotation value behind an
+  // alias was read as "[object Object]" and refused. Both are the mesh annotation to kubectl.
+  const egress = `contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"`;
+  const texts = [
+    `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: x, annotations: &a {${egress}}}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: p, annotations: {<<: *a, other: "1"}}
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: ${IMAGE}}]
+`,
+    `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  labels: {x: &v "db#127.0.0.2:5432#db:5432"}
+  annotations: {contrast.edgeless.systems/servicemesh-egress: *v}
+spec:
+  runtimeClassName: contrast-cc
+  containers: [{name: c, image: ${IMAGE}}]
+`,
+  ];
+  for (const text of texts) {
+    const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+    const names = result.policies.at(-1)!.policyData.containers.map((c) => c.name);
+    assert.ok(names.includes("contrast-service-mesh"), names.join());
+    assert.match(result.files[0]!.text, /servicemesh-egress/);
+  }
+});
+
+Deno.test("a field generate edits behind an alias keeps what the alias gave", async () => {
+  // generate adds the contrast-secrets mount to every container: for `volumeMounts: *vm` it
+  // replaced the alias with a list of its own mount only, so the pod applied lost /d (and its
+  // policy with it). Now the alias is expanded into a copy and the mount added to it.
+  const text = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  runtimeClassName: contrast-cc
+  volumes: [{name: d, emptyDir: {}}]
+  containers:
+    - {name: c, image: ${IMAGE}, volumeMounts: &vm [{name: d, mountPath: /d}]}
+    - {name: c2, image: ${IMAGE}, volumeMounts: *vm}
+`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const c2 = result.policies[0]!.policyData.containers.find((c) => c.name === "c2")!;
+  const destinations = c2.mounts.map((m) => m.destination);
+  assert.ok(destinations.includes("/d"), destinations.join());
+  assert.ok(destinations.includes("/contrast"), destinations.join());
+  const out = result.files[0]!.text;
+  assert.match(
+    out,
+    /name: c2, [^\n]*volumeMounts: \[\{name: d, mountPath: \/d\}, \{name: contrast-secrets/,
+  );
+});
+
+Deno.test("a secure-pv mount behind an alias gets the propagation of the encrypted volume", async () => {
+  // generate sets mountPropagation: HostToContainer on every mount of the mount volume, so the
+  // container sees the encrypted volume the contrast-secure-pv container mounts there. A mount
+  // given as an alias item (`- *m`, anchored in another pod of the List) was skipped: the pod's
+  // database wrote into the bare emptyDir instead (its policy agreeing), not the LUKS volume.
+  const statefulSet = securePvStatefulSet().replace(
+    "- {name: state, mountPath: /var/lib/db}",
+    "- *m",
+  );
+  const text = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers:
+        - name: c
+          image: ${IMAGE}
+          volumeMounts: [&m {name: state, mountPath: /var/lib/db}]
+      volumes: [{name: state, emptyDir: {}}]
+${
+    statefulSet.split("\n").map((l, i) => l === "" ? l : (i === 0 ? "  - " : "    ") + l).join(
+      "\n",
+    )
+  }`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  // deno-lint-ignore no-explicit-any
+  const items = (parseYaml(result.files[0]!.text) as any).items;
+  const db = items[1].spec.template.spec.containers[0];
+  assert.deepEqual(db.volumeMounts[0], {
+    name: "state",
+    mountPath: "/var/lib/db",
+    mountPropagation: "HostToContainer",
+  });
+  // The other pod's mount (the anchor) is left as written.
+  assert.deepEqual(items[0].spec.containers[0].volumeMounts, [{
+    name: "state",
+    mountPath: "/var/lib/db",
+  }]);
 });
