@@ -41,6 +41,7 @@ import {
 } from "../util/bytes/mod.ts";
 import { ParseError, UnavailableError, ValidationError } from "../util/errors/mod.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
+import { FreshRead } from "./history/fresh_read.ts";
 import {
   GENESIS_TRANSITION,
   historyContains,
@@ -206,6 +207,11 @@ interface AttestStateFields {
 
 const UTF8 = new TextEncoder();
 
+/** The error of a read of the stored latest that did not answer in `timeoutMs`. */
+function storageTimeout(timeoutMs: number): UnavailableError {
+  return new UnavailableError("transitions/latest", `storage did not answer in ${timeoutMs} ms`);
+}
+
 /** {@link AttestStateFields} of `fields`. */
 function attestStateFields(
   fields: Omit<AttestResponseJson, "evidence" | "hpkePublicKey">,
@@ -253,6 +259,8 @@ export class Coordinator {
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
+  /** Reads of the stored latest, coalesced (each caller is served a read started after it asked). */
+  readonly #latest: FreshRead<LatestRecord | undefined>;
 
   private constructor(
     tls: TlsIdentity,
@@ -269,6 +277,11 @@ export class Coordinator {
     this.#lookupBudget = options.vendorLookupBudget ?? new VendorLookupBudget();
     this.#now = options.now ?? (() => new Date());
     this.#state = state;
+    const timeoutMs = options.storageTimeoutMs ?? 5000;
+    this.#latest = new FreshRead(() => options.historyBackend.readLatest(), {
+      timeoutMs,
+      timeoutError: () => storageTimeout(timeoutMs),
+    });
   }
 
   /**
@@ -392,24 +405,19 @@ export class Coordinator {
     }
   }
 
-  /** Reads the stored latest; an unreachable store marks this replica not ready. */
+  /**
+   * Reads the stored latest (a read that starts after this call, shared with the callers that
+   * asked at about the same time: see {@link FreshRead}); an unreachable store, or no answer
+   * within the storage timeout of this call, marks this replica not ready.
+   */
   async #readLatestRecord(): Promise<LatestRecord | undefined> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeoutMs = this.#options.storageTimeoutMs ?? 5000;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new UnavailableError(
-                "transitions/latest",
-                `storage did not answer in ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(storageTimeout(timeoutMs)), timeoutMs);
       });
-      const record = await Promise.race([this.#options.historyBackend.readLatest(), timeout]);
+      const record = await Promise.race([this.#latest.read(), timeout]);
       this.#lastRecord = record;
       return record;
     } catch (error) {
@@ -474,8 +482,8 @@ export class Coordinator {
    * state instead of once per request. Every initializer sends this request before its mesh
    * certificate request.
    */
-  async attestJson(request: AttestRequest): Promise<EncodedJson> {
-    const { evidence, stateFields } = await this.#attestParts(request);
+  async attestJson(request: AttestRequest, signal?: AbortSignal): Promise<EncodedJson> {
+    const { evidence, stateFields } = await this.#attestParts(request, signal);
     const head = UTF8.encode(
       `{"evidence":${JSON.stringify(evidenceToJson(evidence))},"hpkePublicKey":"${
         encodeHex(this.#hpke.publicKey)
@@ -484,11 +492,16 @@ export class Coordinator {
     return new EncodedJson(concatBytes(head, stateFields.json));
   }
 
-  /** The evidence of an `/attest` answer and the answer's state-derived fields. */
+  /**
+   * The evidence of an `/attest` answer and the answer's state-derived fields; stops (throwing
+   * `signal`'s reason) before the evidence is made once `signal` is aborted (nobody reads it).
+   */
   async #attestParts(
     request: AttestRequest,
+    signal?: AbortSignal,
   ): Promise<{ evidence: Evidence; stateFields: AttestStateFields }> {
     const state = await this.#fresh();
+    signal?.throwIfAborted();
     const active = state.phase === "active" ? state : undefined;
     const latest = active?.transition ??
       (state.phase === "recovery" ? state.claimedTransition : undefined);
@@ -500,6 +513,7 @@ export class Coordinator {
       latestTransition: latest,
       caPems,
     });
+    signal?.throwIfAborted();
     const evidence = await this.#options.evidenceSource.getEvidence(reportData);
     // Encoded once per active state (an object replaced on every change, never mutated); in the
     // other phases, where the latest record read may change under the same state, per request.
@@ -928,13 +942,17 @@ export class Coordinator {
 
   /**
    * `POST /mesh/certificate`: attests an initializer and issues its certificate. `client` (the
-   * source address) is charged for vendor lookups its evidence causes.
+   * source address) is charged for vendor lookups its evidence causes. Once `signal` is aborted
+   * (nobody reads the answer) it stops before its next expensive step (verification, signing the
+   * leaf, sealing the workload secret), throwing `signal`'s reason.
    */
   async issueMeshCertificate(
     request: MeshCertificateRequest,
     client = "",
+    signal?: AbortSignal,
   ): Promise<MeshCertificateResponseJson> {
     const state = await this.#fresh();
+    signal?.throwIfAborted();
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
     }
@@ -950,12 +968,14 @@ export class Coordinator {
         }),
         "this request's keys and nonce",
         client,
+        signal,
       );
       const sans = matched.entry.sans.length > 0
         ? matched.entry.sans
         : [{ kind: "uri" as const, value: `urn:contrast:policy:${matched.digest}` }];
       const now = this.#now();
       const validityMs = this.#options.meshCertificateValidityMs;
+      signal?.throwIfAborted();
       const leaf = await state.ca.issueLeaf({
         publicKey: request.leafPublicKey,
         sans,
@@ -965,6 +985,7 @@ export class Coordinator {
       });
       let workloadSecret;
       if (matched.entry.WorkloadSecretID !== "") {
+        signal?.throwIfAborted();
         const secret = await state.engine.workloadSecret(matched.entry.WorkloadSecretID);
         workloadSecret = sealedBoxToJson(
           await sealTo(request.hpkePublicKey, secret, WORKLOAD_SECRET_HPKE_INFO, request.nonce),
@@ -985,6 +1006,8 @@ export class Coordinator {
         ...(workloadSecret ? { workloadSecret } : {}),
       };
     } catch (error) {
+      // A request nobody reads any more (the client went away) is not a failure to count.
+      if (signal?.aborted) throw error;
       const field = error instanceof Error && "field" in error ? String(error.field) : "internal";
       metrics.failures.inc({ api: "mesh", reason: field.split(/[.[]/)[0] || "unknown" });
       throw error;
@@ -1016,6 +1039,7 @@ export class Coordinator {
    *
    * @param binds what `reportData` binds, for the error message
    * @param client the source address, charged for uncached vendor lookups the evidence causes
+   * @param signal once aborted (nobody reads the answer), nothing is redeemed or verified
    * @throws {ValidationError} naming `reportData` when the evidence binds something else
    */
   async #verifyNonceBoundEvidence(
@@ -1024,7 +1048,9 @@ export class Coordinator {
     reportData: Uint8Array,
     binds: string,
     client: string,
+    signal?: AbortSignal,
   ): Promise<ManifestVerification> {
+    signal?.throwIfAborted();
     this.#nonces.redeem(request.nonce);
     const verified = await this.#options.verifyEvidence(state.manifest, request.evidence, {
       reportData,

@@ -1,5 +1,7 @@
 /**
- * The Coordinator's routes: user API (1313), mesh API (7777) and probes (9102).
+ * The Coordinator's routes: user API (1313), mesh API (7777) and probes (9102). Attest and mesh
+ * certificate requests get the request's signal: once the client went away they stop before their
+ * next signature or verification.
  *
  * @module
  */
@@ -24,7 +26,9 @@ export function userRoutes(coordinator: Coordinator): Route[] {
       method: "POST",
       path: ApiPath.attest,
       budgeted: true,
-      handle: async (r) => ({ body: await coordinator.attestJson(parseAttestRequest(r.body)) }),
+      handle: async (r) => ({
+        body: await coordinator.attestJson(parseAttestRequest(r.body), r.signal),
+      }),
     },
     {
       method: "POST",
@@ -53,7 +57,9 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
       method: "POST",
       path: ApiPath.attest,
       budgeted: true,
-      handle: async (r) => ({ body: await coordinator.attestJson(parseAttestRequest(r.body)) }),
+      handle: async (r) => ({
+        body: await coordinator.attestJson(parseAttestRequest(r.body), r.signal),
+      }),
     },
     {
       method: "POST",
@@ -68,6 +74,7 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
         body: await coordinator.issueMeshCertificate(
           parseMeshCertificateRequest(r.body),
           r.clientAddress,
+          r.signal,
         ),
       }),
     },

@@ -146,7 +146,8 @@ export class CoordinatorMetrics {
   /**
    * Connections the server closed or refused on its own, by API and reason (a deadline passed:
    * `handshake_timeout`, `head_timeout`, `idle_timeout`, `request_timeout`, `answer_timeout`;
-   * `address_limit`, `tls_handshake_failed`, `framing`).
+   * `address_limit`, `tls_handshake_failed`, `framing`; `queued_peer_closed`: the client closed it
+   * while it waited in the queue, dropped before its handshake).
    */
   readonly connectionsClosed = new Counter(
     "contrast_coordinator_connections_closed_total",

@@ -40,6 +40,11 @@ interface ApiRequest {
   readonly body: unknown;
   /** The client's IP address, as the connection reports it. */
   readonly clientAddress?: string;
+  /**
+   * Aborted when nobody will read the answer (the connection closed, or the request was answered
+   * 408): a handler checks it (`throwIfAborted`) before each expensive step. Absent: never.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A handler's answer: JSON body (or plain text for metrics) and status. */
@@ -99,6 +104,15 @@ interface HandlerOptions {
 }
 
 const UTF8 = new TextEncoder();
+
+/**
+ * The status recorded (metrics and access log; never sent) for a request whose connection closed
+ * before its answer: nginx's 499 "client closed request".
+ */
+const GONE_STATUS = 499;
+
+/** The reason logged for {@link GONE_STATUS}. */
+const GONE_REASON = "the client closed the connection before the answer";
 
 /**
  * The answer for `status` and `body` (JSON, an {@link EncodedJson} as it is, or plain text for a
@@ -179,9 +193,19 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
       if (!route) throw new NotFoundError("path", `no ${request.method} ${request.path}`);
       if (route.budgeted) requestBudget?.charge(request.clientAddress ?? "", route.path);
       const body = parseBody(await request.body(limits.maxBodyBytes), limits.jsonShape);
-      const result = await route.handle({ body, clientAddress: request.clientAddress });
+      const gone = request.gone;
+      gone?.throwIfAborted();
+      const result = await route.handle({
+        body,
+        clientAddress: request.clientAddress,
+        ...(gone ? { signal: gone } : {}),
+      });
       return { status: result.status ?? 200, body: result.body };
     } catch (error) {
+      if (request.gone?.aborted && !request.signal.aborted) {
+        // The client went away: nothing is answered, the rest of the work was skipped.
+        return { status: GONE_STATUS, body: { error: GONE_REASON }, reason: GONE_REASON };
+      }
       const { status, body, headers } = errorAnswer(error);
       if (status === 500 && !request.signal.aborted) {
         logger.error("unexpected error", {

@@ -45,6 +45,11 @@ export interface ByteConnection {
   /** DER of the peer's leaf certificate after the handshake, when it sent one (TLS only). */
   peerCertificate(): Uint8Array | undefined;
   /**
+   * Aborted once the connection closed (the peer closed or reset it, or a deadline, an error or
+   * the server closed it): nothing written from then on reaches the peer.
+   */
+  readonly closedSignal: AbortSignal;
+  /**
    * Lets the peer send up to `bytes` more than the unread bound while a request body of that
    * size is being read (0 again after it): a body the API accepts is read as it arrives and must
    * not count as a flood.
@@ -76,6 +81,9 @@ const MAX_UNREAD_TLS_BYTES = 1024 * 1024;
 /** The connection was closed (by the server's deadline, the peer or an error). */
 class ConnectionClosedError extends Error {}
 
+/** Why {@link ByteConnection.closedSignal} was aborted (one shared value, no stack trace). */
+const CONNECTION_CLOSED = new ConnectionClosedError("connection closed");
+
 /** The handshake did not finish (one shared value: a closed connection needs no stack trace). */
 const HANDSHAKE_FAILED = new ConnectionClosedError("closed before the TLS handshake finished");
 
@@ -104,6 +112,7 @@ export class StreamConnection implements ByteConnection {
   /** Resolves a lingering close ({@link closeLingering}) under way. */
   #lingered?: (end: LingerEnd) => void;
   readonly #pendingWrites = new Set<(error: Error) => void>();
+  readonly #closedController = new AbortController();
 
   /**
    * Reads and writes `socket` (`raw` itself, or a TLS socket around it); `raw` is the socket
@@ -172,6 +181,7 @@ export class StreamConnection implements ByteConnection {
   #markClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closedController.abort(CONNECTION_CLOSED);
     this.#wakeReader();
     const lingered = this.#lingered;
     this.#lingered = undefined;
@@ -185,6 +195,10 @@ export class StreamConnection implements ByteConnection {
 
   handshake(): Promise<void> {
     return this.#secured;
+  }
+
+  get closedSignal(): AbortSignal {
+    return this.#closedController.signal;
   }
 
   async read(into: Uint8Array): Promise<number | null> {
