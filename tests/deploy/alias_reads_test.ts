@@ -290,3 +290,21 @@ spec:
     assert.equal(result.policies[0]!.policyData.pod.namespace, "prod", meta);
   }
 });
+
+Deno.test("an image behind an alias is resolved and pinned, not refused as missing", async () => {
+  // kubectl runs the anchored image; generate read the Alias node and refused "missing image".
+  const text = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - {name: c, image: &img ${IMAGE}}
+    - {name: c2, image: *img}
+`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  // deno-lint-ignore no-explicit-any
+  const containers = (parseYaml(result.files[0]!.text) as any).spec.containers;
+  assert.match(containers[1].image, /^127\.0\.0\.1:5000\/web@sha256:/);
+  assert.equal(containers[1].image, containers[0].image);
+});
