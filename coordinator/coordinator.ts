@@ -41,6 +41,7 @@ import {
 } from "../util/bytes/mod.ts";
 import { ParseError, UnavailableError, ValidationError } from "../util/errors/mod.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
+import { FreshRead } from "./history/fresh_read.ts";
 import {
   GENESIS_TRANSITION,
   historyContains,
@@ -206,6 +207,11 @@ interface AttestStateFields {
 
 const UTF8 = new TextEncoder();
 
+/** The error of a read of the stored latest that did not answer in `timeoutMs`. */
+function storageTimeout(timeoutMs: number): UnavailableError {
+  return new UnavailableError("transitions/latest", `storage did not answer in ${timeoutMs} ms`);
+}
+
 /** {@link AttestStateFields} of `fields`. */
 function attestStateFields(
   fields: Omit<AttestResponseJson, "evidence" | "hpkePublicKey">,
@@ -253,6 +259,8 @@ export class Coordinator {
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
+  /** Reads of the stored latest, coalesced (each caller is served a read started after it asked). */
+  readonly #latest: FreshRead<LatestRecord | undefined>;
 
   private constructor(
     tls: TlsIdentity,
@@ -269,6 +277,11 @@ export class Coordinator {
     this.#lookupBudget = options.vendorLookupBudget ?? new VendorLookupBudget();
     this.#now = options.now ?? (() => new Date());
     this.#state = state;
+    const timeoutMs = options.storageTimeoutMs ?? 5000;
+    this.#latest = new FreshRead(() => options.historyBackend.readLatest(), {
+      timeoutMs,
+      timeoutError: () => storageTimeout(timeoutMs),
+    });
   }
 
   /**
@@ -392,24 +405,19 @@ export class Coordinator {
     }
   }
 
-  /** Reads the stored latest; an unreachable store marks this replica not ready. */
+  /**
+   * Reads the stored latest (a read that starts after this call, shared with the callers that
+   * asked at about the same time: see {@link FreshRead}); an unreachable store, or no answer
+   * within the storage timeout of this call, marks this replica not ready.
+   */
   async #readLatestRecord(): Promise<LatestRecord | undefined> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeoutMs = this.#options.storageTimeoutMs ?? 5000;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new UnavailableError(
-                "transitions/latest",
-                `storage did not answer in ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(storageTimeout(timeoutMs)), timeoutMs);
       });
-      const record = await Promise.race([this.#options.historyBackend.readLatest(), timeout]);
+      const record = await Promise.race([this.#latest.read(), timeout]);
       this.#lastRecord = record;
       return record;
     } catch (error) {

@@ -44,8 +44,9 @@ function findByName(seq: YAMLSeq, name: string): YAMLMap | undefined {
 }
 
 /**
- * Replaces YAML aliases among a pod spec's container lists and containers with copies of what
- * they point to (without the anchor), so contrast can edit each container on its own.
+ * Replaces YAML aliases among a pod spec's container lists, containers and their images with
+ * copies of what they point to (without the anchor), so contrast can edit each container on its
+ * own.
  */
 export function expandContainerAliases(doc: Document, spec: YAMLMap): void {
   for (const key of ["initContainers", "containers"]) {
@@ -68,6 +69,17 @@ export function expandContainerAliases(doc: Document, spec: YAMLMap): void {
       copy.anchor = undefined;
       return copy;
     });
+    // An image behind an alias (`image: *img`) is read and pinned as the API server gets it.
+    for (const item of seq.items) {
+      if (!isMap(item)) continue;
+      const image = item.get("image", true);
+      if (!isAlias(image)) continue;
+      const target = image.resolve(doc);
+      if (!isScalar(target)) continue;
+      const copy = target.clone() as typeof target;
+      copy.anchor = undefined;
+      item.set("image", copy);
+    }
   }
 }
 

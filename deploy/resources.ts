@@ -8,7 +8,7 @@
  * @module
  */
 import { resolvedValue } from "../util/yaml/plain_tree.ts";
-import { isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap, type YAMLSeq } from "yaml";
 import { decodeBase64 } from "../util/bytes/mod.ts";
 import { InvalidDocumentError, ParseError } from "../util/errors/mod.ts";
 import type { ConfigSource } from "../policy/env.ts";
@@ -110,14 +110,15 @@ export function collectResources(
         if (inherited !== undefined && !nonEmpty(kind) && !nonEmpty(apiVersion)) {
           ({ kind, apiVersion } = inherited);
         }
-        const meta = node.get("metadata");
-        const givenName = isMap(meta) ? meta.get("name") : undefined;
-        const prefix = isMap(meta) ? meta.get("generateName") : undefined;
+        const metaNode = node.get("metadata");
+        const meta = isMap(metaNode) ? metadataOf(metaNode, doc) : undefined;
+        const givenName = meta?.name;
+        const prefix = meta?.generateName;
         // A Pod may carry only generateName; controllers need a name to derive pod names from.
         const generated = (givenName === undefined || givenName === "") && kind === "Pod" &&
           typeof prefix === "string" && prefix !== "";
         const name = generated ? prefix : givenName;
-        const namespace = isMap(meta) ? meta.get("namespace") : undefined;
+        const namespace = meta?.namespace;
         const items = node.get("items", true);
         if (node !== contents && node.has("items")) {
           // kubectl v1.37 refuses a list inside a list ("*unstructured.Unstructured is not a
@@ -191,6 +192,32 @@ export function collectResources(
   }
   if (issues.length > 0) throw new InvalidDocumentError(issues);
   return out;
+}
+
+/**
+ * The name, generateName and namespace of a `metadata` map as the API server gets them: read from
+ * the nodes when they are plain, else with aliases and merge keys resolved (`namespace: *ns`,
+ * `<<: {namespace: prod}`), so the namespace the policy binds the pod to is the one it runs in.
+ */
+function metadataOf(
+  meta: YAMLMap,
+  doc: Document,
+): { name?: unknown; generateName?: unknown; namespace?: unknown } {
+  const fields = {
+    name: meta.get("name"),
+    generateName: meta.get("generateName"),
+    namespace: meta.get("namespace"),
+  };
+  const plain = !isAlias(fields.name) && !isAlias(fields.generateName) &&
+    !isAlias(fields.namespace) &&
+    !meta.items.some((p) => isScalar(p.key) && typeof p.key.value === "symbol");
+  if (plain) return fields;
+  const resolved = resolvedValue(meta, doc) as Record<string, unknown> | null;
+  return {
+    name: resolved?.name,
+    generateName: resolved?.generateName,
+    namespace: resolved?.namespace,
+  };
 }
 
 function nonEmpty(value: unknown): value is string {

@@ -128,7 +128,12 @@ import {
   InspectorProfiler,
   summarizeProfile,
 } from "../bench/coordinator/cpu_profile.ts";
-import { type P384Signer, p384Signer } from "../seed/p384_signer.ts";
+import {
+  type BoundFixture,
+  boundFixture,
+  verifyBoundReport,
+  webCryptoBoundSign,
+} from "../bench/coordinator/crypto_bound.ts";
 import { mulberry32 } from "../util/random/mulberry32.ts";
 import { sustainedLevel, type SustainedLoad } from "../bench/coordinator/sustained_load.ts";
 import {
@@ -207,51 +212,7 @@ type PodKeys = Awaited<ReturnType<typeof generatePodKeys>>;
 /** USER_HZ of Linux's /proc accounting (100 on every mainstream architecture). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** The keys and inputs of the per-attestation crypto bound, prepared once. */
-interface BoundFixture {
-  /** The report-signing key's public half, imported from SPKI like a VCEK's from its certificate. */
-  readonly vcekPublic: CryptoKey;
-  /** The mesh CA key as the Coordinator signs leaves with it (`seed/p384_signer.ts`). */
-  readonly meshSigner: P384Signer;
-  /** The same key imported into WebCrypto from JWK (the bound's signature before round 8). */
-  readonly meshPrivate: CryptoKey;
-  readonly report: Uint8Array<ArrayBuffer>;
-  readonly signature: ArrayBuffer;
-  readonly tbs: Uint8Array<ArrayBuffer>;
-}
-
-const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
 const SHA384 = { name: "ECDSA", hash: "SHA-384" } as const;
-
-/**
- * Keys in the form the Coordinator holds them. The public key must be imported: Deno's WebCrypto
- * verifies with a *generated* key pair's public key by deriving it from the private key on every
- * call (~2.1 ms against ~1.0 ms for an imported P-384 key, measured), and the Coordinator
- * verifies reports with the VCEK key imported from its certificate (`snp/verify/report_signature.ts`).
- * The signing key is parsed once by the Coordinator's own signer, whose signature is checked here
- * (untimed) so the bound never times a broken path.
- */
-async function boundFixture(): Promise<BoundFixture> {
-  const vcek = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]) as CryptoKeyPair;
-  const mesh = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]) as CryptoKeyPair;
-  const vcekPublic = await crypto.subtle.importKey(
-    "spki",
-    await crypto.subtle.exportKey("spki", vcek.publicKey),
-    P384,
-    false,
-    ["verify"],
-  );
-  const meshJwk = await crypto.subtle.exportKey("jwk", mesh.privateKey);
-  const meshPrivate = await crypto.subtle.importKey("jwk", meshJwk, P384, false, ["sign"]);
-  const meshSigner = p384Signer(meshJwk);
-  const report = crypto.getRandomValues(new Uint8Array(672));
-  const signature = await crypto.subtle.sign(SHA384, vcek.privateKey, report);
-  const tbs = crypto.getRandomValues(new Uint8Array(700));
-  if (!await crypto.subtle.verify(SHA384, mesh.publicKey, meshSigner(tbs), tbs)) {
-    throw new Error("bound: the Coordinator's signer made a signature that does not verify");
-  }
-  return { vcekPublic, meshSigner, meshPrivate, report, signature, tbs };
-}
 
 /** CPU seconds of one bound sample, per operation. */
 interface BoundSample {
@@ -290,15 +251,14 @@ async function cryptoBoundCpuSeconds(
 ): Promise<BoundSample> {
   let start = cpuSeconds();
   for (let i = 0; i < iterations; i++) {
-    const ok = await crypto.subtle.verify(SHA384, f.vcekPublic, f.signature, f.report);
-    if (!ok) throw new Error("bound: the report signature did not verify");
+    await verifyBoundReport(f);
   }
   const verify = (cpuSeconds() - start) / iterations;
   start = cpuSeconds();
   for (let i = 0; i < iterations; i++) f.meshSigner(f.tbs);
   const sign = (cpuSeconds() - start) / iterations;
   start = cpuSeconds();
-  for (let i = 0; i < iterations; i++) await crypto.subtle.sign(SHA384, f.meshPrivate, f.tbs);
+  for (let i = 0; i < iterations; i++) await webCryptoBoundSign(f);
   const webCryptoSign = (cpuSeconds() - start) / iterations;
   let report = 0;
   if (simulatedReport) {

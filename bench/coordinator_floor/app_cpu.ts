@@ -37,7 +37,7 @@ import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
-import { p384Signer } from "../../seed/p384_signer.ts";
+import { boundFixture, boundStep } from "../coordinator/crypto_bound.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -114,20 +114,7 @@ async function answer(path: string, body: Uint8Array, client: string): Promise<U
   return out.body;
 }
 
-const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
-const SHA384 = { name: "ECDSA", hash: "SHA-384" } as const;
-const vcek = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]) as CryptoKeyPair;
-const vcekPublic = await crypto.subtle.importKey(
-  "spki",
-  await crypto.subtle.exportKey("spki", vcek.publicKey),
-  P384,
-  false,
-  ["verify"],
-);
-const sign = p384Signer(await crypto.subtle.exportKey("jwk", vcek.privateKey));
-const report = crypto.getRandomValues(new Uint8Array(672));
-const signature = await crypto.subtle.sign(SHA384, vcek.privateKey, report);
-const tbs = crypto.getRandomValues(new Uint8Array(700));
+const fixture = await boundFixture();
 
 let address = 0;
 const sizes = { challenge: 0, certificateRequest: 0, certificate: 0 };
@@ -174,10 +161,7 @@ try {
     spent += cpuMs() - cpu;
     cpu = cpuMs();
     for (let i = 0; i < count; i++) {
-      if (!await crypto.subtle.verify(SHA384, vcekPublic, signature, report)) {
-        throw new Error("bound: the report signature does not verify");
-      }
-      sign(tbs);
+      await boundStep(fixture);
     }
     const bound = (cpuMs() - cpu) / count;
     // Round 0 warms up (compilation, heap growth), as the load test's warm-up does.

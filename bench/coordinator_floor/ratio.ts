@@ -23,7 +23,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { p384Signer } from "../../seed/p384_signer.ts";
+import { boundFixture, boundStep } from "../coordinator/crypto_bound.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -62,29 +62,13 @@ async function client(count: number): Promise<void> {
   if (!out.success) throw new Error(`client failed: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
-const SHA384 = { name: "ECDSA", hash: "SHA-384" } as const;
-const vcek = await crypto.subtle.generateKey(P384, true, ["sign", "verify"]) as CryptoKeyPair;
-const vcekPublic = await crypto.subtle.importKey(
-  "spki",
-  await crypto.subtle.exportKey("spki", vcek.publicKey),
-  P384,
-  false,
-  ["verify"],
-);
-const sign = p384Signer(await crypto.subtle.exportKey("jwk", vcek.privateKey));
-const report = crypto.getRandomValues(new Uint8Array(672));
-const signature = await crypto.subtle.sign(SHA384, vcek.privateKey, report);
-const tbs = crypto.getRandomValues(new Uint8Array(700));
+const fixture = await boundFixture();
 
 /** The bound's CPU per attestation in this process (verify + sign), checked to verify. */
 async function bound(iterations: number): Promise<number> {
   const before = cpuMs(Deno.pid);
   for (let i = 0; i < iterations; i++) {
-    if (!await crypto.subtle.verify(SHA384, vcekPublic, signature, report)) {
-      throw new Error("bound: the report signature does not verify");
-    }
-    sign(tbs);
+    await boundStep(fixture);
   }
   return (cpuMs(Deno.pid) - before) / iterations;
 }

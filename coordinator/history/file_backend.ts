@@ -23,6 +23,7 @@ import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { digestSync } from "../../util/bytes/digest_sync.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import { readFileIfExists, syncFolder, writeFileAtomic } from "../../util/files/mod.ts";
+import { FreshRead } from "./fresh_read.ts";
 import {
   type HistoryBackend,
   type LatestRecord,
@@ -114,8 +115,17 @@ export class FileHistoryBackend implements HistoryBackend {
   /**
    * `transitions/latest` with the SHA-256 of its bytes as version (hashed in this thread: the
    * Coordinator reads latest before every answer, and the record is a few hundred bytes).
+   * Concurrent calls share a read that started after each of them (see {@link FreshRead}).
    */
-  async readLatest(): Promise<LatestRecord | undefined> {
+  readLatest(): Promise<LatestRecord | undefined> {
+    return this.#latest.read();
+  }
+
+  /** Reads of latest, coalesced: each caller is served a read that started after it asked. */
+  readonly #latest = new FreshRead(() => this.#readLatestNow());
+
+  /** One read of `transitions/latest`. */
+  async #readLatestNow(): Promise<LatestRecord | undefined> {
     const bytes = await readFileIfExists(`${this.root}/transitions/latest`);
     if (bytes === undefined) return undefined;
     return { bytes, version: encodeHex(digestSync("SHA-256", bytes)) };
@@ -140,7 +150,7 @@ export class FileHistoryBackend implements HistoryBackend {
     });
     try {
       await lock.lock(true);
-      const current = await this.readLatest();
+      const current = await this.#readLatestNow();
       if (current?.version !== expectedVersion) return undefined;
       await writeFileAtomically(`${this.root}/transitions`, "latest", bytes);
       return encodeHex(await sha256(bytes));

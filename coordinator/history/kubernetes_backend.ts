@@ -38,6 +38,7 @@ import { constantTimeEqual, decodeBase64, encodeBase64 } from "../../util/bytes/
 import { ContrastError, UnavailableError } from "../../util/errors/mod.ts";
 import { apiStatus, type KubeConnection } from "../kube/client.ts";
 import type { HistoryBackend, LatestRecord, LatestWatch, ObjectKind } from "./backend.ts";
+import { FreshRead } from "./fresh_read.ts";
 
 /** Default history name (prefix of every ConfigMap). */
 export const DEFAULT_HISTORY_NAME = "contrast-history";
@@ -203,8 +204,19 @@ export class KubernetesHistoryBackend implements HistoryBackend {
     return names;
   }
 
-  /** Latest with its resourceVersion, or `undefined` when there is none. */
-  async readLatest(): Promise<LatestRecord | undefined> {
+  /**
+   * Latest with its resourceVersion, or `undefined` when there is none. Concurrent calls share a
+   * GET that started after each of them (see {@link FreshRead}).
+   */
+  readLatest(): Promise<LatestRecord | undefined> {
+    return this.#latest.read();
+  }
+
+  /** GETs of latest, coalesced: each caller is served a GET that started after it asked. */
+  readonly #latest = new FreshRead(() => this.#readLatestNow());
+
+  /** One GET of the latest ConfigMap. */
+  async #readLatestNow(): Promise<LatestRecord | undefined> {
     const cm = await this.#read(this.latestName, "transitions/latest");
     if (!cm) return undefined;
     return {

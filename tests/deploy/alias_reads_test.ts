@@ -268,3 +268,43 @@ ${
     mountPath: "/var/lib/db",
   }]);
 });
+
+Deno.test("a namespace behind an alias or a merge key is the one the policy binds the pod to", async () => {
+  // kubectl creates the pod in prod; generate read the namespace node (an Alias, or nothing for a
+  // merge) and bound the policy (and the workload secret ID) to "default".
+  for (
+    const meta of [
+      "{labels: {ns: &ns prod}, name: p, namespace: *ns}",
+      "{<<: {namespace: prod}, name: p}",
+    ]
+  ) {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: ${meta}
+spec:
+  runtimeClassName: contrast-cc
+  containers: [{name: c, image: ${IMAGE}}]
+`;
+    const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+    assert.equal(result.policies[0]!.namespace, "prod", meta);
+    assert.equal(result.policies[0]!.policyData.pod.namespace, "prod", meta);
+  }
+});
+
+Deno.test("an image behind an alias is resolved and pinned, not refused as missing", async () => {
+  // kubectl runs the anchored image; generate read the Alias node and refused "missing image".
+  const text = `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - {name: c, image: &img ${IMAGE}}
+    - {name: c2, image: *img}
+`;
+  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  // deno-lint-ignore no-explicit-any
+  const containers = (parseYaml(result.files[0]!.text) as any).spec.containers;
+  assert.match(containers[1].image, /^127\.0\.0\.1:5000\/web@sha256:/);
+  assert.equal(containers[1].image, containers[0].image);
+});
