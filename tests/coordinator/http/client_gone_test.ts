@@ -10,6 +10,7 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
+import net from "node:net";
 import tls from "node:tls";
 import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
 import type { Route } from "../../../coordinator/http/server.ts";
@@ -115,6 +116,39 @@ Deno.test("a queued connection whose client closed is dropped without a handshak
     await until(() => closedFor("queued_peer_closed") + closedFor("tls_handshake_failed") > 0);
     assert.equal(closedFor("tls_handshake_failed"), 0, "the closed connection was handshaken");
     assert.equal(closedFor("queued_peer_closed"), 1);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await server.close();
+  }
+});
+
+Deno.test("a queued client that sends its ClientHello only after its turn came is handshaken and served", async () => {
+  const { server } = await startTestHttps({
+    api: "mesh",
+    routes: echo,
+    limits: { ...LIMITS, maxBusyConnections: 1 },
+    maxBodyBytes: 4096,
+  });
+  const sockets: { destroy(): void }[] = [];
+  try {
+    const busy = tlsConnect(server.port);
+    sockets.push(busy.socket);
+    await busy.secured;
+    // Connected (queued) but silent: nothing to read when its turn comes.
+    const raw = net.connect({ host: "127.0.0.1", port: server.port });
+    raw.on("error", () => {});
+    sockets.push(raw);
+    await new Promise((resolve) => raw.once("connect", resolve));
+    await delay(100);
+    busy.socket.destroy();
+    await delay(100);
+    const late = tls.connect({ socket: raw, rejectUnauthorized: false });
+    late.on("error", () => {});
+    sockets.push(late);
+    await new Promise((resolve) => late.once("secureConnect", resolve));
+    const answer = await exchange(late, post("/echo", { n: 3 }));
+    assert.match(answer, /^HTTP\/1\.1 200 OK/);
+    assert.ok(answer.endsWith('{"got":{"n":3}}'), answer);
   } finally {
     for (const socket of sockets) socket.destroy();
     await server.close();
