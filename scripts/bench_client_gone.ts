@@ -6,7 +6,7 @@
  * interleaved (order reversed every other round). Per phase it prints the exchanges served (an
  * answer within the timeout) per second and the Coordinator's CPU (user + system, all threads,
  * from `/proc`, over the phase and until it is idle again) per served exchange, then the load
- * average. With `--pin` the Coordinators run on CPU 0 and this generator on the others.
+ * average, and the connections it closed on its own so far by reason (its `/metrics`). With `--pin` the Coordinators run on CPU 0 and this generator on the others.
  * `--flow attest`: each client sends one `/attest` over its own TLS connection instead, read
  * unverified (a cheaper generator: the mesh exchange's client verifies a certificate chain);
  * `--flow mesh-raw`: the mesh exchange with its answer read unverified. `--coordinator-args "A …"`
@@ -303,6 +303,13 @@ async function phase(t: Target, rate: number, seconds: number, timeoutMs: number
   for (const line of lines) {
     const m = /"path":"([^"]+)","status":(\d+)/.exec(line);
     if (m) statuses.set(`${m[1]} ${m[2]}`, (statuses.get(`${m[1]} ${m[2]}`) ?? 0) + 1);
+  }
+  // Connections the Coordinator closed on its own so far (all phases), by reason.
+  const metrics = await (await fetch(`http://127.0.0.1:${t.coordinator.probePort}/metrics`)).text();
+  for (
+    const m of metrics.matchAll(/connections_closed_total\{api="mesh",reason="([a-z_]+)"\} (\d+)/g)
+  ) {
+    statuses.set(`closed ${m[1]} (so far)`, Number(m[2]));
   }
   return { served, offered: count, cpu: last - cpu0, seconds, statuses };
 }
