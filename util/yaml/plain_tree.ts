@@ -22,33 +22,17 @@ const MERGE_KEY = "<<";
  * {@link DECLINED} for a tree outside the plain shapes listed in the module documentation.
  */
 export function plainTreeValue(node: unknown): unknown {
-  return treeValue(node, false);
-}
-
-/**
- * {@link plainTreeValue}, or with `json` the value `node.toJSON()` gives, which differs only where
- * a value has its own `toJSON` (a `Date`, a `Buffer` of `!!binary`) or is a BigInt: such trees
- * are declined.
- */
-function treeValue(node: unknown, json: boolean): unknown {
-  if (node === null || typeof node !== "object") {
-    return json && typeof node === "bigint" ? DECLINED : node;
-  }
+  if (node === null || typeof node !== "object") return node;
   const kind = node.constructor;
-  if (kind === Scalar) {
-    const value = (node as Scalar).value;
-    return json && (typeof value === "object" && value !== null || typeof value === "bigint")
-      ? DECLINED
-      : value;
-  }
-  if (kind === YAMLMap) return mapValue(node as YAMLMap, json);
+  if (kind === Scalar) return (node as Scalar).value;
+  if (kind === YAMLMap) return mapValue(node as YAMLMap);
   if (kind === YAMLSeq) {
     const items = (node as YAMLSeq).items;
     const out: unknown[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       if (item instanceof Pair) return DECLINED;
-      const value = treeValue(item, json);
+      const value = plainTreeValue(item);
       if (value === DECLINED) return DECLINED;
       out[i] = value;
     }
@@ -58,7 +42,7 @@ function treeValue(node: unknown, json: boolean): unknown {
     // A raw array set into a node (the package maps its items too).
     const out: unknown[] = new Array(node.length);
     for (let i = 0; i < node.length; i++) {
-      const value = treeValue(node[i], json);
+      const value = plainTreeValue(node[i]);
       if (value === DECLINED) return DECLINED;
       out[i] = value;
     }
@@ -71,26 +55,7 @@ function treeValue(node: unknown, json: boolean): unknown {
   return node;
 }
 
-/**
- * `node.toJSON()`: read as {@link plainTreeValue} reads plain trees (without the package's
- * per-node bookkeeping) where `toJSON()` gives the same value, and by the package's `toJSON()`
- * for any other tree (see `treeValue`).
- *
- * @example A map's plain value
- * ```ts
- * import { parseDocument, type YAMLMap } from "yaml";
- * import { plainJson } from "./plain_tree.ts";
- *
- * const map = parseDocument("a: [1, x]").contents as YAMLMap;
- * console.log(plainJson(map)); // { a: [ 1, "x" ] }
- * ```
- */
-export function plainJson(node: { toJSON(): unknown }): unknown {
-  const plain = treeValue(node, true);
-  return plain === DECLINED ? node.toJSON() : plain;
-}
-
-function mapValue(map: YAMLMap, json: boolean): unknown {
+function mapValue(map: YAMLMap): unknown {
   const out: Record<string, unknown> = {};
   const items = map.items as unknown[];
   for (let i = 0; i < items.length; i++) {
@@ -98,7 +63,7 @@ function mapValue(map: YAMLMap, json: boolean): unknown {
     if (!(item instanceof Pair)) return DECLINED;
     const key = keyText(item.key);
     if (key === undefined) return DECLINED;
-    const value = treeValue(item.value, json);
+    const value = plainTreeValue(item.value);
     if (value === DECLINED) return DECLINED;
     // As the package does: an inherited name (`__proto__`, `toString`) becomes an own property.
     // (`out` is a fresh object: a name is in it when it is an own key already, where assigning
@@ -147,7 +112,7 @@ function keyText(key: unknown): string | undefined {
  * ```
  */
 export function resolvedValue(node: unknown, doc: Document): unknown {
-  const plain = treeValue(node, false);
+  const plain = plainTreeValue(node);
   if (plain !== DECLINED) return plain;
   return isNode(node) ? node.toJS(doc) : (node as { toJS(doc: Document): unknown }).toJS(doc);
 }

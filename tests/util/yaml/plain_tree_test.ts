@@ -11,7 +11,7 @@ import { parseYamlFile, YAML_OPTIONS } from "../../../deploy/documents.ts";
 import { generate } from "../../../deploy/generate.ts";
 import { benchDeployment } from "../../../testing/bench_workload.ts";
 import { testGenerateOptions } from "../../deploy/generate_options.ts";
-import { DECLINED, plainJson, plainTreeValue } from "../../../util/yaml/plain_tree.ts";
+import { DECLINED, plainTreeValue } from "../../../util/yaml/plain_tree.ts";
 import { mulberry32 as prng } from "../../../util/random/mulberry32.ts";
 
 /** Every collection node of `doc` (the contents first). */
@@ -44,29 +44,10 @@ function compareDoc(doc: Document, what: string, counts: { fast: number; decline
   }
 }
 
-/** `plainJson` is `toJSON()`'s value on every collection of `doc`, declined by the fast path or not. */
-function compareJson(doc: Document, what: string) {
-  const valueOrError = (f: () => unknown) => {
-    try {
-      return { value: f() };
-    } catch (error) {
-      return { error: String(error) };
-    }
-  };
-  for (const node of collections(doc)) {
-    assert.deepStrictEqual(
-      valueOrError(() => plainJson(node as YAMLMap)),
-      valueOrError(() => (node as YAMLMap).toJSON()),
-      what,
-    );
-  }
-}
-
 function compareText(text: string, counts: { fast: number; declined: number }) {
   for (const doc of parseAllDocuments(text, YAML_OPTIONS)) {
     if (doc.errors.length > 0) continue;
     compareDoc(doc, JSON.stringify(text), counts);
-    compareJson(doc, JSON.stringify(text));
   }
 }
 
