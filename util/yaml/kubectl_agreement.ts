@@ -20,12 +20,20 @@
  *   same string, but the `yaml` package prints DEL, the C1 controls, U+2028, U+2029, U+FFFE and
  *   U+FFFF raw, which kubectl then reads differently or rejects. Escaped C0 controls (`\e`,
  *   `\x01`) stay accepted: both read them alike and the printer escapes them.
+ * - a map key that is an alias (`*k : value`, `&k name` anchored elsewhere in the document):
+ *   kubectl and the API server take the anchored value as the key (`spec: {*r : contrast-cc}`
+ *   with `&r runtimeClassName` in a label is a pod with runtimeClassName contrast-cc, checked
+ *   with kubectl v1.37 `create --dry-run=client -o json`), but generate's reads of the node tree
+ *   by key name (the runtime class, metadata, the maps it edits) do not see it: such a pod was
+ *   left unchanged, without a policy. No Kubernetes manifest needs one.
  *
- * Both checks are cheap in the common case: a scan of the text for the refused characters, and
- * the walk over a document's nodes only when its text has a refused character, `<<` or a
- * backslash. Neither an escape nor an escaped line break (`"<\` newline `<"`) can make `<<` or
- * one of the characters without a backslash in the double-quoted scalar, so a key or value that
- * reads as one always gets its walk; no finer textual guess decides it.
+ * The checks are cheap in the common case: a scan of the text for the refused characters, and
+ * the walk over a document's nodes only when its text has a refused character, `<<`, a
+ * backslash, or both `&` and `*` (an alias needs an anchor in its document, so a CronJob's
+ * schedule of stars and slashes alone costs no walk). Neither an escape nor an escaped line
+ * break (`"<\` newline `<"`) can make `<<` or one of the characters without a backslash in the
+ * double-quoted scalar, so a key or value that reads as one always gets its walk; no finer
+ * textual guess decides it (and an alias or anchor is syntax, never made by an escape).
  *
  * @module
  */
@@ -84,7 +92,8 @@ function fieldPath(doc: Document.Parsed, ancestors: readonly unknown[], last: un
     if (isPair(node)) {
       const keyNode = isAlias(node.key) ? node.key.resolve(doc) : node.key;
       const key = isScalar(keyNode) ? keyNode.value : keyNode;
-      if (chain[i + 1] !== node.key) parts.push(`.${String(key)}`);
+      const name = typeof key === "symbol" ? key.description : String(key); // `<<`: a symbol
+      if (chain[i + 1] !== node.key) parts.push(`.${name}`);
     } else if (isSeq(node) && chain[i + 1] !== undefined) {
       parts.push(`[${node.items.indexOf(chain[i + 1] as Node)}]`);
     }
@@ -112,10 +121,11 @@ export function kubectlDisagreements(
     const escapes = source.includes("\\");
     const checkStrings = rawCharacter || escapes;
     const checkMergeKeys = escapes || source.includes(MERGE_KEY);
-    if (checkStrings || checkMergeKeys) {
-      issues.push(
-        ...documentIssues(file, text, doc, index, { checkStrings, checkMergeKeys }, reported),
-      );
+    // An alias names an anchor of its own document (else the document has an error).
+    const checkAliasKeys = source.includes("*") && source.includes("&");
+    if (checkStrings || checkMergeKeys || checkAliasKeys) {
+      const checks = { checkStrings, checkMergeKeys, checkAliasKeys };
+      issues.push(...documentIssues(file, text, doc, index, checks, reported));
     }
   });
   if (rawCharacter) {
@@ -149,7 +159,11 @@ function documentIssues(
   text: string,
   doc: Document.Parsed,
   index: number,
-  { checkStrings, checkMergeKeys }: { checkStrings: boolean; checkMergeKeys: boolean },
+  { checkStrings, checkMergeKeys, checkAliasKeys }: {
+    checkStrings: boolean;
+    checkMergeKeys: boolean;
+    checkAliasKeys: boolean;
+  },
   reported: [number, number][],
 ): AgreementIssue[] {
   const issues: AgreementIssue[] = [];
@@ -168,6 +182,15 @@ function documentIssues(
       }
     },
     Pair(_, pair, ancestors) {
+      if (checkAliasKeys && isAlias(pair.key)) {
+        issues.push({
+          path: where(ancestors, pair),
+          reason: `a key that is an alias (*${pair.key.source}): kubectl (go-yaml) takes the ` +
+            "anchored value as the key, generate's reads by key name do not see it; write the " +
+            "key out",
+        });
+        return; // what it names is not read further (an anchored `<<` is refused as this)
+      }
       if (!checkMergeKeys) return;
       const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
       // A real merge key's value is a symbol; a string `<<` is an ordinary (or `!!str`) key.
