@@ -1,0 +1,38 @@
+/**
+ * Every benchmark and script that takes options prints its usage on `--help` (exit 0, before any
+ * work) and refuses an unknown option with exit 2 naming it.
+ */
+import { ok, strictEqual } from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Entry points, relative to the repository root. */
+const SCRIPTS: readonly string[] = [
+  "scripts/load_test.ts",
+];
+
+async function run(script: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+for (const script of SCRIPTS) {
+  Deno.test(`${script} --help prints the usage and exits 0`, async () => {
+    const r = await run(script, "--help");
+    strictEqual(r.code, 0, r.stderr);
+    ok(r.stdout.startsWith("Usage: "), r.stdout);
+    ok(r.stdout.includes("--help"), r.stdout);
+  });
+  Deno.test(`${script} refuses an unknown option with exit 2`, async () => {
+    const r = await run(script, "--no-such-option");
+    strictEqual(r.code, 2, r.stdout + r.stderr);
+    ok(r.stderr.includes("--no-such-option"), r.stderr);
+  });
+}
