@@ -18,7 +18,7 @@
  */
 
 /** One option a script takes. */
-export interface OptionSpec {
+interface OptionSpec {
   /** Its name with the dashes (`--rounds`). */
   readonly name: string;
   /**
@@ -46,7 +46,7 @@ export interface ScriptUsage {
 }
 
 /** The outcome of {@link checkOptions}. */
-export type OptionCheck =
+type OptionCheck =
   | { readonly kind: "ok" }
   | { readonly kind: "help"; readonly text: string }
   | { readonly kind: "error"; readonly message: string };
