@@ -9,6 +9,14 @@ const ROOT = new URL("../../", import.meta.url);
 /** Entry points, relative to the repository root. */
 const SCRIPTS: readonly string[] = [
   "scripts/load_test.ts",
+  "scripts/bench.ts",
+  "scripts/bench_generate.ts",
+  "scripts/bench_policy_check.ts",
+  "scripts/bench_client_gone.ts",
+  "bench/cli/cold_start.ts",
+  "bench/coordinator/ha_ratio.ts",
+  "bench/coordinator_floor/app_cpu.ts",
+  "bench/coordinator_floor/ratio.ts",
 ];
 
 async function run(script: string, ...args: string[]) {
