@@ -17,6 +17,12 @@ const SCRIPTS: readonly string[] = [
   "bench/coordinator/ha_ratio.ts",
   "bench/coordinator_floor/app_cpu.ts",
   "bench/coordinator_floor/ratio.ts",
+  "bench/meshproxy/ratio.ts",
+  "bench/meshproxy/flood.ts",
+  "bench/transit/ratio.ts",
+  "bench/transit/held_bodies.ts",
+  "scripts/bench_policy_baseline.ts",
+  "scripts/bench_policy_vs_opa.ts",
 ];
 
 async function run(script: string, ...args: string[]) {
