@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { exitOnBadOptions } from "../bench/script_options.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const quick = Deno.args.includes("--quick");
@@ -186,6 +187,17 @@ async function run(b: Benchmark): Promise<Row> {
 }
 
 if (import.meta.main) {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A scripts/bench.ts [options]",
+    options: [
+      { name: "--quick", help: "shorter runs of every benchmark" },
+      {
+        name: "--only",
+        value: "string",
+        help: "only the benchmarks whose file contains SUBSTRING",
+      },
+    ],
+  });
   const rows: Row[] = [];
   for (const b of await benchmarks()) {
     console.error(`running ${b.name} …`);

@@ -33,6 +33,7 @@ import {
   startCoordinatorProcess,
 } from "../testing/simulation/processes.ts";
 import { createWorkspace, type Workspace, workspaceVm } from "../testing/simulation/workspace.ts";
+import { exitOnBadOptions } from "../bench/script_options.ts";
 
 /** The value after `name`, or `fallback`. */
 function flag(name: string, fallback: string): string {
@@ -314,6 +315,19 @@ async function phase(t: Target, rate: number, seconds: number, timeoutMs: number
   return { served, offered: count, cpu: last - cpu0, seconds, statuses };
 }
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A scripts/bench_client_gone.ts [options]",
+  options: [
+    { name: "--against", value: "string", help: "also measure the checkout in DIR, interleaved" },
+    { name: "--rates", value: "string", default: "300,450", help: "attestations/s offered" },
+    { name: "--seconds", value: "number", default: "6", help: "seconds per phase" },
+    { name: "--rounds", value: "number", default: "2", help: "rounds" },
+    { name: "--client-timeout-ms", value: "number", default: "1000", help: "each client gives up" },
+    { name: "--pin", help: "Coordinators on CPU 0, this generator on the others" },
+    { name: "--flow", value: "string", default: "mesh", help: "mesh | mesh-raw | attest" },
+    { name: "--coordinator-args", value: "raw", help: "arguments for both Coordinators" },
+  ],
+});
 const rates = flag("--rates", "300,450").split(",").map(Number);
 const seconds = Number(flag("--seconds", "6"));
 const rounds = Number(flag("--rounds", "2"));

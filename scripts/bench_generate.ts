@@ -31,6 +31,18 @@ import { ephemeralImageCacheKey } from "../oci/cache_key.ts";
 import { loadDefaultSettings } from "../policy/settings.ts";
 import { pushTestImage, startRegistry } from "../testing/registry/registry.ts";
 import { benchDeployment } from "../testing/bench_workload.ts";
+import { exitOnBadOptions } from "../bench/script_options.ts";
+
+if (import.meta.main) {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A scripts/bench_generate.ts [pods, default 1000] [options]",
+    positionals: 1,
+    options: [
+      { name: "--runs", value: "number", default: "3", help: "timed runs of the real command" },
+      { name: "--against", value: "string", help: "also run the checkout in DIR, alternately" },
+    ],
+  });
+}
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const positional = Deno.args.filter((a, i) =>

@@ -25,7 +25,15 @@ import process from "node:process";
 import { CompiledRules as CurrentRules } from "../rego/evaluator.ts";
 import { parseRecord } from "../rego/compiled_record.ts";
 import { extractTree, REPO_ROOT } from "../bench/policy/tree.ts";
+import { exitOnBadOptions } from "../bench/script_options.ts";
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A scripts/bench_policy_baseline.ts [options]",
+  options: [
+    { name: "--commit", value: "string", default: "e9ecebe", help: "the commit compared with" },
+    { name: "--rounds", value: "number", default: "9", help: "rounds" },
+  ],
+});
 const flag = (name: string, fallback: string) => {
   const at = Deno.args.indexOf(name);
   return at >= 0 ? Deno.args[at + 1] : fallback;

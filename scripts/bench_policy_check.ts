@@ -65,6 +65,20 @@ import {
   writeExampleImageLock,
   writeSettings,
 } from "../testing/example_app.ts";
+import { exitOnBadOptions } from "../bench/script_options.ts";
+
+if (import.meta.main) {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A scripts/bench_policy_check.ts [runs, default 5] [options]",
+    positionals: 1,
+    options: [
+      { name: "--compare-wasm", value: "string", help: "also evaluate OLD.wasm, interleaved" },
+      { name: "--compare-blocks", help: "with --compare-wasm: one-shot blocks per build" },
+      { name: "--compare-evaluator", value: "string", help: "one-shot blocks against commit REV" },
+      { name: "--count-steps", help: "count opa_eval's steps per CreateContainer" },
+    ],
+  });
+}
 
 const compareAt = Deno.args.indexOf("--compare-wasm");
 const COMPARE_WASM = compareAt >= 0 ? Deno.args[compareAt + 1] : undefined;

@@ -21,7 +21,13 @@ import {
   fixtureWorkload,
   IMAGES,
 } from "../testing/policy/check_fixture.ts";
+import { exitOnBadOptions } from "../bench/script_options.ts";
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A scripts/bench_policy_vs_opa.ts [samples, default 5]",
+  positionals: 1,
+  options: [],
+});
 const SAMPLES = Number(Deno.args[0] ?? 5);
 const RULES = new URL("../rego/rules.rego", import.meta.url).pathname;
 const OPA = Deno.env.get("OPA") ?? new URL("../.tools/bin/opa", import.meta.url).pathname;

@@ -170,12 +170,96 @@ import {
   splitCpus,
 } from "../bench/coordinator/cpu_pinning.ts";
 import { PresignedP384Signer } from "../bench/coordinator/presigned_ecdsa.ts";
+import {
+  countFailures,
+  type FailureCount,
+  failureLines,
+} from "../bench/coordinator/failure_reasons.ts";
+import { exitOnBadOptions, type ScriptUsage } from "../bench/script_options.ts";
 import type { SimulatedSnpAuthority } from "../testing/snp/authority.ts";
 import {
   type ThreadCpu,
   threadCpuDelta,
   threadCpuSeconds,
 } from "../bench/coordinator/thread_cpu.ts";
+
+/** The command line `--help` prints and {@link exitOnBadOptions} checks. */
+const OPTIONS: ScriptUsage = {
+  usage: "deno run -A scripts/load_test.ts [options]",
+  options: [
+    {
+      name: "--initializers",
+      value: "number",
+      default: "500",
+      help: "exchanges per level and round",
+    },
+    { name: "--rounds", value: "number", default: "5", help: "rounds, levels interleaved" },
+    {
+      name: "--bound-iterations",
+      value: "number",
+      default: "100",
+      help: "bound samples per round",
+    },
+    { name: "--warmup", value: "number", default: "200", help: "warm-up exchanges" },
+    {
+      name: "--concurrency",
+      value: "number",
+      help: "one fixed level (at most 32) instead of a sweep",
+    },
+    { name: "--sweep", value: "optional", default: "1,2,4,8,16", help: "concurrency levels" },
+    { name: "--flow", value: "string", default: "mesh", help: "mesh | initializer" },
+    { name: "--policy-kb", value: "number", default: "0", help: "pad every policy to N KB" },
+    { name: "--log-level", value: "string", default: "info", help: "the Coordinator's log level" },
+    { name: "--coordinator-stdout", help: "show the Coordinator's output" },
+    { name: "--json", help: "print the results as JSON" },
+    { name: "--profile", value: "string", help: "write a CPU profile of the Coordinator to FILE" },
+    { name: "--against", value: "string", help: "also measure the checkout in DIR, interleaved" },
+    { name: "--deno-flags", value: "raw", help: "deno run flags for this tree's Coordinator" },
+    { name: "--against-deno-flags", value: "raw", help: "deno run flags for --against's" },
+    { name: "--no-open-loop", help: "leave out the open-loop step search" },
+    {
+      name: "--open-loop-share",
+      value: "string",
+      default: "0.3,0.4,…,1.5",
+      help: "steps, shares of the peak",
+    },
+    {
+      name: "--open-loop-peak",
+      value: "number",
+      help: "attestations/s the shares are of (default: closed-loop peak)",
+    },
+    {
+      name: "--open-loop-initializers",
+      value: "number",
+      default: "--initializers",
+      help: "exchanges per step",
+    },
+    { name: "--open-loop-schedule", value: "string", default: "poisson", help: "poisson | fixed" },
+    {
+      name: "--open-loop-seed",
+      value: "number",
+      default: "1",
+      help: "seed of the poisson schedule",
+    },
+    { name: "--step-attempts", value: "number", default: "2", help: "attempts per step" },
+    { name: "--keep-going", help: "measure every step, sustained or not" },
+    {
+      name: "--generator-signature",
+      value: "string",
+      default: "presigned",
+      help: "presigned | webcrypto",
+    },
+    {
+      name: "--pin-coordinator",
+      value: "string",
+      default: "first half of the CPUs",
+      help: "CPU list",
+    },
+    { name: "--pin-generator", value: "string", default: "the rest", help: "CPU list" },
+    { name: "--no-pin", help: "share every CPU" },
+    { name: "--nice", value: "number", help: "nice value of both processes (needs privileges)" },
+  ],
+};
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -430,7 +514,7 @@ function summarize(level: LevelTotals, initializers: number, rounds: number) {
     ),
     webCryptoSignCpuMs: ms(median(level.boundSamples.map((b) => b.webCryptoSign))),
     cpuRatioWithWebCryptoSign: Number((webCryptoBoundMs / cpuPerAttestationMs).toFixed(3)),
-    firstFailure: level.failures[0] === undefined ? undefined : String(level.failures[0]),
+    failureReasons: countFailures(level.failures),
   };
 }
 
@@ -484,7 +568,7 @@ function printLevel(s: LevelSummary, load1: number, log: (line: string) => void)
     `  (with WebCrypto's signature, ${s.webCryptoSignCpuMs} ms, as the bound before round 8: ` +
       `${s.cpuRatioWithWebCryptoSign})`,
   );
-  if (s.firstFailure) log(`first failure: ${s.firstFailure}`);
+  for (const line of failureLines(s.failureReasons, s.succeeded + s.failed, "")) log(line);
 }
 
 /** Every level of a sweep as one table row each, then the sustained level and the goals. */
@@ -512,6 +596,7 @@ function printSweep(
         `${s.coordinatorRunQueueWaitMsPerAttestation} | ${s.loadGeneratorCpuMsPerAttestation}, ` +
         `${(s.loadGeneratorMainThreadBusy * 100).toFixed(0)} % | ${s.failed}`,
     );
+    for (const line of failureLines(s.failureReasons, s.succeeded + s.failed, "    ")) log(line);
   }
   const { peak, sustained, share } = found;
   if (peak.loadGeneratorMainThreadBusy >= DEFAULT_GENERATOR_LIMITS.mainThreadBusy) {
@@ -631,7 +716,8 @@ interface StepSummary extends JudgedStep {
   readonly sustained: boolean;
   /** Earlier attempts at this share that were not sustained (see `--step-attempts`). */
   readonly failedAttempts?: readonly StepSummary[];
-  readonly firstFailure?: string;
+  /** Why requests failed, by reason (empty when none did). */
+  readonly failureReasons: readonly FailureCount[];
 }
 
 /**
@@ -726,7 +812,7 @@ async function measureStep(
     boundCpuMs: Number(boundMs.toFixed(2)),
     cpuRatio: Number((boundMs / cpuMs).toFixed(3)),
     simulatedReportCpuMs: Number((b.simulatedReport * 1000).toFixed(2)),
-    ...(result.failures.length > 0 ? { firstFailure: String(result.failures[0]) } : {}),
+    failureReasons: countFailures(result.failures),
   };
 }
 
@@ -773,7 +859,7 @@ function printSteps(
           }`) +
         label,
     );
-    if (s.firstFailure) log(`  first failure: ${s.firstFailure}`);
+    for (const line of failureLines(s.failureReasons, s.requests, "    ")) log(line);
   };
   for (const s of steps) {
     const tries = s.failedAttempts ?? [];
@@ -1239,6 +1325,7 @@ async function cpuSplit(): Promise<CpuSplit | undefined> {
 }
 
 async function main(): Promise<void> {
+  exitOnBadOptions(Deno.args, OPTIONS);
   const count = flag("--initializers", 500);
   const rounds = flag("--rounds", 5);
   const boundIterations = flag("--bound-iterations", 100);

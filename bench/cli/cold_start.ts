@@ -23,6 +23,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CONFORMANCE = new URL("../shared/conformance/", new URL(ROOT, "file://")).pathname;
@@ -381,6 +382,20 @@ async function measureColdStart(
 }
 
 if (import.meta.main) {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A bench/cli/cold_start.ts [options]",
+    inlineValues: true,
+    options: [
+      { name: "--rounds", value: "number", default: "9", help: "interleaved rounds" },
+      { name: "--json", help: "print the rows as JSON" },
+      {
+        name: "--release",
+        value: "raw",
+        help: "DIR[@FLAGS], a release folder's rows too (repeatable)",
+      },
+      { name: "--no-tree", help: "leave out this tree's rows" },
+    ],
+  });
   const { values } = parseArgs({
     args: Deno.args,
     options: {

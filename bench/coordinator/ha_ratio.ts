@@ -36,6 +36,7 @@ import {
   type Workspace,
   workspaceVm,
 } from "../../testing/simulation/workspace.ts";
+import { exitOnBadOptions } from "../script_options.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -107,6 +108,14 @@ async function attestationRate(ws: Workspace, targets: CoordinatorProcess[], cou
 }
 
 async function main(): Promise<void> {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A bench/coordinator/ha_ratio.ts [options]",
+    options: [
+      { name: "--appends", value: "number", default: "30", help: "history appends timed" },
+      { name: "--initializers", value: "number", default: "300", help: "concurrent exchanges" },
+      { name: "--json", help: "print the results as JSON" },
+    ],
+  });
   if (kubeToolsMissing("bench/coordinator/ha_ratio.ts")) Deno.exit(2);
   const appends = flag("--appends", 30);
   const initializers = flag("--initializers", 300);

@@ -18,6 +18,7 @@
  */
 import "reflect-metadata";
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 import { deployment, MEASUREMENT } from "../../testing/simulation/deployment.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
@@ -39,6 +40,20 @@ import { meshReportData } from "../../protocol/report_data.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
 import { boundFixture, boundStep } from "../coordinator/crypto_bound.ts";
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A bench/coordinator_floor/app_cpu.ts [options] 2>/dev/null",
+  inlineValues: true,
+  options: [
+    { name: "--rounds", value: "number", default: "4", help: "rounds" },
+    {
+      name: "--attestations",
+      value: "number",
+      default: "400",
+      help: "certificate requests per round",
+    },
+    { name: "--in-flight", value: "number", default: "8", help: "requests at a time" },
+  ],
+});
 const { values } = parseArgs({
   args: Deno.args,
   options: {

@@ -23,8 +23,18 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 import { boundFixture, boundStep } from "../coordinator/crypto_bound.ts";
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A bench/coordinator_floor/ratio.ts [options]",
+  inlineValues: true,
+  options: [
+    { name: "--rounds", value: "number", default: "5", help: "rounds" },
+    { name: "--connections", value: "number", default: "600", help: "connections per round" },
+    { name: "--in-flight", value: "number", default: "8", help: "connections at a time" },
+  ],
+});
 const { values } = parseArgs({
   args: Deno.args,
   options: {

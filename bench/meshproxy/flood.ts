@@ -33,8 +33,36 @@ import "reflect-metadata";
 import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 import { issuePod, meshAuthority, writePodFiles } from "./credentials.ts";
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A bench/meshproxy/flood.ts [options]",
+  inlineValues: true,
+  options: [
+    {
+      name: "--proxy-root",
+      value: "string",
+      default: "this checkout",
+      help: "the checkout whose proxy runs",
+    },
+    { name: "--flood", value: "number", help: "connections of the flood" },
+    { name: "--concurrency", value: "number", default: "100", help: "flood connections at a time" },
+    {
+      name: "--handshake-flood",
+      value: "number",
+      default: "2048",
+      help: "connections closed and reopened",
+    },
+    { name: "--peers", value: "number", default: "100", help: "honest peers while it runs" },
+    {
+      name: "--limits",
+      value: "string",
+      default: "none",
+      help: "the proxy's limits (maxConnections=…)",
+    },
+  ],
+});
 const { values } = parseArgs({
   options: {
     "proxy-root": { type: "string", default: new URL("../../", import.meta.url).pathname },

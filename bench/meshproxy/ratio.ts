@@ -37,9 +37,21 @@ import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 import { issuePod, meshAuthority, type PodFiles, writePodFiles } from "./credentials.ts";
 import { startMeshProxyProcess } from "../../testing/simulation/mesh_proxy.ts";
 
+exitOnBadOptions(Deno.args, {
+  usage: "deno run -A bench/meshproxy/ratio.ts [options]",
+  inlineValues: true,
+  options: [
+    { name: "--rounds", value: "number", default: "5", help: "rounds" },
+    { name: "--megabytes", value: "number", default: "64", help: "MB streamed per round" },
+    { name: "--pings", value: "number", default: "2000", help: "request-answer pings per round" },
+    { name: "--handshakes", value: "number", default: "200", help: "handshakes per round" },
+    { name: "--warmup-megabytes", value: "number", default: "128", help: "MB streamed first" },
+  ],
+});
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },

@@ -20,6 +20,7 @@ import "reflect-metadata";
 import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 import { DEFAULT_SERVICE_CONFIG } from "../../coordinator/service.ts";
 import { podCredentials, startTransitCoordinator, TRANSIT_SERVICE_CONFIG } from "./fixture.ts";
 
@@ -177,6 +178,16 @@ export async function heldBodiesAttack(
 }
 
 if (import.meta.main) {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A bench/transit/held_bodies.ts [options]",
+    inlineValues: true,
+    options: [
+      { name: "--connections", value: "number", default: "60", help: "connections held" },
+      { name: "--addresses", value: "number", default: "1", help: "loopback source addresses" },
+      { name: "--send-kib", value: "number", help: "KiB of body each sends" },
+      { name: "--serve", help: "the Coordinator side (run by the attack itself)" },
+    ],
+  });
   const { values } = parseArgs({
     args: Deno.args,
     options: {

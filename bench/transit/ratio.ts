@@ -18,6 +18,7 @@ import "reflect-metadata";
 import https from "node:https";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { exitOnBadOptions } from "../script_options.ts";
 import { importAesGcmKey, openAesGcm, sealAesGcm } from "../../kms/aes_gcm.ts";
 import { encodeBase64 } from "../../util/bytes/mod.ts";
 import { type ClientCredentials, podCredentials, startTransitCoordinator } from "./fixture.ts";
@@ -76,6 +77,15 @@ function summary(samples: Sample[]) {
 }
 
 if (import.meta.main) {
+  exitOnBadOptions(Deno.args, {
+    usage: "deno run -A bench/transit/ratio.ts [options]",
+    inlineValues: true,
+    options: [
+      { name: "--rounds", value: "number", default: "5", help: "rounds" },
+      { name: "--requests", value: "number", default: "400", help: "requests per round" },
+      { name: "--concurrency", value: "number", default: "8", help: "requests at a time" },
+    ],
+  });
   const { values } = parseArgs({
     args: Deno.args,
     options: {
