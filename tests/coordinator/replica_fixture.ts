@@ -76,14 +76,26 @@ export async function startOn(
   });
 }
 
-/** Serves `coordinator`'s APIs on free loopback ports with the default limits. */
+/**
+ * Serves `coordinator`'s APIs on free loopback ports with the default limits (the transit API too,
+ * on a free port: the default 8200 made two tests serving at once under `deno test --parallel`
+ * fail with EADDRINUSE).
+ */
 export async function serveOnLoopback(
   coordinator: Coordinator,
   parts: SharedParts,
 ): Promise<RunningService> {
+  const transit = { ...DEFAULT_SERVICE_CONFIG.transit!, port: 0 };
   return await startService(
     coordinator,
-    { ...DEFAULT_SERVICE_CONFIG, host: "127.0.0.1", userPort: 0, meshPort: 0, probePort: 0 },
+    {
+      ...DEFAULT_SERVICE_CONFIG,
+      host: "127.0.0.1",
+      userPort: 0,
+      meshPort: 0,
+      probePort: 0,
+      transit,
+    },
     parts.logger,
     parts.metrics,
   );
