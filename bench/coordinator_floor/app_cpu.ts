@@ -32,7 +32,7 @@ import { FileHistoryBackend } from "../../coordinator/history/file_backend.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { Logger } from "../../util/log/logger.ts";
-import { stderrSink } from "../../util/log/stderr_sink.ts";
+import { BufferedStderr } from "../../util/log/buffered_stderr.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { createRequestHandler } from "../../coordinator/http/server.ts";
 import type { IncomingRequest } from "../../coordinator/http/http1_server.ts";
@@ -92,7 +92,11 @@ function cpuMs(): number {
 const d = await deployment("snp");
 const historyDir = await Deno.makeTempDir({ prefix: "app-cpu-" });
 const verifiers = new ManifestVerifiers();
-const logger = new Logger("coordinator", { format: "text", level: "info", sink: stderrSink });
+const logger = new Logger("coordinator", {
+  format: "text",
+  level: "info",
+  sink: new BufferedStderr().sink,
+});
 const metrics = new CoordinatorMetrics();
 const coordinator = await Coordinator.start({
   evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
