@@ -30,9 +30,9 @@ import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import { type P384Signer, p384Signer } from "../../seed/p384_signer.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
-import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
-import { children, readSingle, Tag } from "../../x509/der.ts";
+import { claimsExtensionOidDer, claimsExtensionWriter } from "../../protocol/claims_extension.ts";
 import {
+  DEFAULT_COMMON_NAME,
   encodeLeafTbs,
   encodeSignedCertificate,
   type LeafTemplate,
@@ -54,6 +54,8 @@ export const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 /** Backdating of notBefore against clock skew between Coordinator and peers. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+/** Bytes of an uncompressed P-256 point (`04 ‖ x ‖ y`). */
+const P256_POINT_LENGTH = 65;
 const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
 const SIGNING = { name: "ECDSA", hash: "SHA-384" } as const;
 
@@ -379,22 +381,21 @@ export class CertificateAuthority {
     }
     if (request.sans.length === 0) throw new ParseError("sans", "at least one SAN is required");
     const spki = await leafSpki(request.publicKey);
+    const claims = request.claims;
     const tbs = encodeLeafTbs(this.#leafTemplate, {
       serial: serialBytes(crypto.getRandomValues(new Uint8Array(16))),
       notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
       notAfter,
-      commonName: request.commonName ?? "contrast-workload",
+      commonName: request.commonName ?? DEFAULT_COMMON_NAME,
       spki,
-      subjectKeyIdentifier: subjectKeyIdentifier(spki),
+      // SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 method 1): the uncompressed point,
+      // the last 65 bytes of a P-256 SPKI that `leafSpki` checked.
+      subjectKeyIdentifier: sha1(spki.subarray(spki.length - P256_POINT_LENGTH)),
       sans: request.sans,
-      ...(request.claims
-        ? {
-          claims: {
-            oid: claimsExtensionOid(request.claims.platform),
-            value: encodeClaimsExtension(request.claims),
-          },
-        }
-        : {}),
+      claims: claims === undefined ? undefined : {
+        oid: claimsExtensionOidDer(claims.platform),
+        value: claimsExtensionWriter(claims),
+      },
     });
     const der = encodeSignedCertificate(tbs, this.#signLeaf(tbs));
     const pem = encodePem("CERTIFICATE", der);
@@ -415,12 +416,4 @@ class IssuedLeafDer implements IssuedLeaf {
     this.#certificate ??= new x509.X509Certificate(this.der as Uint8Array<ArrayBuffer>);
     return this.#certificate;
   }
-}
-
-/** The SubjectKeyIdentifier of a SPKI: SHA-1 of the subjectPublicKey bits (RFC 5280 method 1). */
-function subjectKeyIdentifier(spki: Uint8Array): Uint8Array {
-  const [, key] = children(readSingle(spki, Tag.sequence, "publicKey"), "publicKey");
-  if (key?.tag !== Tag.bitString) throw new ParseError("publicKey", "no subjectPublicKey");
-  // An identifier, not a security function (RFC 5280 4.2.1.2); hashed in this thread.
-  return sha1(key.value.subarray(1));
 }
