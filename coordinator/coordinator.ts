@@ -39,6 +39,7 @@ import {
   encodeHex,
   sha256,
 } from "../util/bytes/mod.ts";
+import { digestNative } from "../util/bytes/digest_native.ts";
 import { ParseError, UnavailableError, ValidationError } from "../util/errors/mod.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
 import { FreshRead } from "./history/fresh_read.ts";
@@ -965,7 +966,7 @@ export class Coordinator {
           nonce: request.nonce,
           leafSpki: request.leafPublicKey,
           hpkePublicKey: request.hpkePublicKey,
-        }),
+        }, digestNative),
         "this request's keys and nonce",
         client,
         signal,

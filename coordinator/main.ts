@@ -38,7 +38,7 @@ import type { HistoryBackend } from "./history/backend.ts";
 import { type PeerDiscovery, startReplication } from "./replication.ts";
 import { CoordinatorMetrics } from "./http/metrics.ts";
 import { type LogFormat, Logger, type LogLevel } from "../util/log/logger.ts";
-import { stderrSink } from "../util/log/stderr_sink.ts";
+import { BufferedStderr } from "../util/log/buffered_stderr.ts";
 import {
   addLogFormatOption,
   envOption as env,
@@ -360,10 +360,12 @@ async function runCoordinator(args: string[]): Promise<number> {
     return usageExitCode(error);
   }
   const o = program.opts();
+  // Lines are written once per macrotask (error lines and the process's end at once).
+  const stderr = new BufferedStderr();
   const logger = new Logger("coordinator", {
     format: o.logFormat as LogFormat,
     level: o.logLevel as LogLevel,
-    sink: stderrSink,
+    sink: stderr.sink,
   });
   try {
     const history = await historyFromOptions(o);
@@ -462,6 +464,8 @@ async function runCoordinator(args: string[]): Promise<number> {
     return 0;
   } catch (error) {
     return fatalExitCode(logger, "fatal", error);
+  } finally {
+    stderr.flush();
   }
 }
 

@@ -27,6 +27,7 @@ import {
   children,
   type DerElement,
   elementLength,
+  encodeOid,
   encodeSmallInteger,
   expectTag,
   readSingle,
@@ -34,6 +35,7 @@ import {
   Tag,
   writeElementHeader,
 } from "../x509/der.ts";
+import { utf8Length, writeUtf8 } from "../util/bytes/utf8.ts";
 
 /** Extension OID of SNP claims. */
 export const OID_SNP_CLAIMS = "1.3.9901.2.1";
@@ -47,74 +49,105 @@ export function claimsExtensionOid(platform: TeePlatform): string {
   return platform === "snp" ? OID_SNP_CLAIMS : OID_TDX_CLAIMS;
 }
 
-const UTF8 = new TextEncoder();
+/** DER of the extension OIDs, encoded once. */
+const OID_DER: Readonly<Record<TeePlatform, Uint8Array>> = {
+  snp: encodeOid(OID_SNP_CLAIMS),
+  tdx: encodeOid(OID_TDX_CLAIMS),
+};
+
+/** The DER of a platform's claims extension OID (the OBJECT IDENTIFIER element). */
+export function claimsExtensionOidDer(platform: TeePlatform): Uint8Array {
+  return OID_DER[platform];
+}
+
+/** The claims extension value of one leaf, measured: its length is known before it is written. */
+export interface ClaimsExtensionWriter {
+  /** Bytes of the DER value (the whole `ContrastAttestationClaims` element). */
+  readonly length: number;
+  /** Writes the DER value into `out` at `at`; returns the offset just past it. */
+  writeInto(out: Uint8Array, at: number): number;
+}
 
 /**
- * The DER extension value of `claims`, written into one array: the details' names and values are
- * encoded to UTF-8 once, into one scratch array, and every length is known before the first byte
- * is written (SNP claims carry 16 details; one array per element and string cost ~30 µs of CPU
- * per issued leaf, ~4 µs this way). The bytes are those of nesting `encodeElement` (`x509/der.ts`)
- * (`tests/protocol/claims_extension_test.ts` compares both on random details).
+ * The claims extension value of `claims`, measured first and written later straight into the
+ * caller's array (a mesh leaf's TBSCertificate): every length is computed from the strings
+ * themselves (`utf8Length`), and the details' names and values are written once, where they end
+ * up, with no array per element or string. The bytes are those of nesting `encodeElement`
+ * (`x509/der.ts`) (`tests/protocol/claims_extension_test.ts` compares both on random details).
  *
  * @throws {ParseError} naming `referenceValueIndex` when it is not a non-negative safe integer
  */
-export function encodeClaimsExtension(claims: AttestationClaims): Uint8Array {
+export function claimsExtensionWriter(claims: AttestationClaims): ClaimsExtensionWriter {
   const index = claims.referenceValueIndex;
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new ParseError("referenceValueIndex", `expected a non-negative integer, got ${index}`);
   }
   const names = Object.keys(claims.details).sort();
-  const texts: string[] = [];
-  let capacity = 0;
-  for (const name of names) {
-    const value = claims.details[name]!;
-    texts.push(name, value);
-    // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair 4 for 2 units).
-    capacity += 3 * (name.length + value.length);
-  }
-  const scratch = new Uint8Array(capacity);
-  const lengths = new Array<number>(texts.length);
-  let used = 0;
-  for (let i = 0; i < texts.length; i++) {
-    const { read, written } = UTF8.encodeInto(texts[i]!, scratch.subarray(used));
-    if (read !== texts[i]!.length) throw new RangeError("claims: UTF-8 scratch too small");
-    lengths[i] = written;
-    used += written;
-  }
+  const texts = new Array<string>(2 * names.length);
+  const lengths = new Array<number>(2 * names.length);
   let pairs = 0;
-  for (let i = 0; i < texts.length; i += 2) {
-    pairs += elementLength(elementLength(lengths[i]!) + elementLength(lengths[i + 1]!));
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = claims.details[name]!;
+    const nameLength = utf8Length(name);
+    const valueLength = utf8Length(value);
+    texts[2 * i] = name;
+    texts[2 * i + 1] = value;
+    lengths[2 * i] = nameLength;
+    lengths[2 * i + 1] = valueLength;
+    pairs += elementLength(elementLength(nameLength) + elementLength(valueLength));
   }
-  const version = encodeSmallInteger(1);
   const referenceValueIndex = encodeSmallInteger(index);
-  const octetStrings = [claims.hostData, claims.measurement, claims.reportData];
-  let contents = version.length + referenceValueIndex.length + elementLength(pairs);
-  for (const bytes of octetStrings) contents += elementLength(bytes.length);
-  const out = new Uint8Array(elementLength(contents));
-  let at = writeElementHeader(out, 0, Tag.sequence, contents);
-  out.set(version, at);
-  at += version.length;
-  for (const bytes of octetStrings) {
-    at = writeElementHeader(out, at, Tag.octetString, bytes.length);
-    out.set(bytes, at);
-    at += bytes.length;
-  }
-  out.set(referenceValueIndex, at);
-  at += referenceValueIndex.length;
-  at = writeElementHeader(out, at, Tag.sequence, pairs);
-  let from = 0;
-  for (let i = 0; i < texts.length; i += 2) {
-    const name = lengths[i]!;
-    const value = lengths[i + 1]!;
-    at = writeElementHeader(out, at, Tag.sequence, elementLength(name) + elementLength(value));
-    for (const length of [name, value]) {
-      at = writeElementHeader(out, at, Tag.utf8String, length);
-      out.set(scratch.subarray(from, from + length), at);
-      at += length;
-      from += length;
-    }
-  }
-  if (at !== out.length) throw new RangeError("claims: encoded length mismatch");
+  const { hostData, measurement, reportData } = claims;
+  const contents = VERSION_1.length + elementLength(hostData.length) +
+    elementLength(measurement.length) + elementLength(reportData.length) +
+    referenceValueIndex.length + elementLength(pairs);
+  const length = elementLength(contents);
+  return {
+    length,
+    writeInto(out: Uint8Array, from: number): number {
+      let at = writeElementHeader(out, from, Tag.sequence, contents);
+      out.set(VERSION_1, at);
+      at += VERSION_1.length;
+      at = writeOctetString(out, at, hostData);
+      at = writeOctetString(out, at, measurement);
+      at = writeOctetString(out, at, reportData);
+      out.set(referenceValueIndex, at);
+      at += referenceValueIndex.length;
+      at = writeElementHeader(out, at, Tag.sequence, pairs);
+      for (let i = 0; i < texts.length; i += 2) {
+        const name = lengths[i]!;
+        const value = lengths[i + 1]!;
+        at = writeElementHeader(out, at, Tag.sequence, elementLength(name) + elementLength(value));
+        at = writeElementHeader(out, at, Tag.utf8String, name);
+        at = writeUtf8(texts[i]!, out, at, name);
+        at = writeElementHeader(out, at, Tag.utf8String, value);
+        at = writeUtf8(texts[i + 1]!, out, at, value);
+      }
+      if (at !== from + length) throw new RangeError("claims: encoded length mismatch");
+      return at;
+    },
+  };
+}
+
+/** `INTEGER 1`, the structure's version. */
+const VERSION_1 = encodeSmallInteger(1);
+
+function writeOctetString(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  const start = writeElementHeader(out, at, Tag.octetString, bytes.length);
+  out.set(bytes, start);
+  return start + bytes.length;
+}
+
+/**
+ * The DER extension value of `claims`, written into one array ({@link claimsExtensionWriter}).
+ *
+ * @throws {ParseError} naming `referenceValueIndex` when it is not a non-negative safe integer
+ */
+export function encodeClaimsExtension(claims: AttestationClaims): Uint8Array {
+  const writer = claimsExtensionWriter(claims);
+  const out = new Uint8Array(writer.length);
+  writer.writeInto(out, 0);
   return out;
 }
 

@@ -100,21 +100,28 @@ interface MeshBinding {
   readonly hpkePublicKey: Uint8Array;
 }
 
+/** A hash function computed in the calling thread (`digestSync`, or a native one). */
+type SyncDigest = (algorithm: "SHA-256" | "SHA-512", data: Uint8Array) => Uint8Array;
+
+/** `"contrast/mesh/v1" 0x00`, the first bytes of every initializer binding. */
+const MESH_PREFIX = label(MESH_LABEL);
+
 /**
- * The 64-byte report data of an initializer's evidence. Hashed in this thread
- * ({@link digestSync}): the Coordinator computes it for every attestation.
+ * The 64-byte report data of an initializer's evidence. Hashed in this thread with `hash`
+ * (default {@link digestSync}; the Coordinator, which computes it for every attestation, passes
+ * `node:crypto`'s native hashing, `util/bytes/digest_native.ts`).
  */
-export function meshReportData(binding: MeshBinding): Promise<Uint8Array> {
+export function meshReportData(
+  binding: MeshBinding,
+  hash: SyncDigest = digestSync,
+): Promise<Uint8Array> {
   try {
-    return Promise.resolve(digestSync(
-      "SHA-512",
-      concatBytes(
-        label(MESH_LABEL),
-        exact(binding.nonce, NONCE_LENGTH, "nonce"),
-        digestSync("SHA-256", binding.leafSpki),
-        digestSync("SHA-256", binding.hpkePublicKey),
-      ),
-    ));
+    const encoded = new Uint8Array(MESH_PREFIX.length + NONCE_LENGTH + 64);
+    encoded.set(MESH_PREFIX);
+    encoded.set(exact(binding.nonce, NONCE_LENGTH, "nonce"), MESH_PREFIX.length);
+    encoded.set(hash("SHA-256", binding.leafSpki), MESH_PREFIX.length + NONCE_LENGTH);
+    encoded.set(hash("SHA-256", binding.hpkePublicKey), MESH_PREFIX.length + NONCE_LENGTH + 32);
+    return Promise.resolve(hash("SHA-512", encoded));
   } catch (error) {
     return Promise.reject(error);
   }

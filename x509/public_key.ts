@@ -210,9 +210,8 @@ const CURVE_EQUATION: Readonly<Record<EcCurve, { readonly p: bigint; readonly b:
 };
 
 function bigIntOf(bytes: Uint8Array): bigint {
-  let hex = "0x0";
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-  return BigInt(hex);
+  // The engine's toHex, not a string built byte by byte: this runs for every mesh leaf key.
+  return BigInt(`0x0${bytes.toHex()}`);
 }
 
 /**

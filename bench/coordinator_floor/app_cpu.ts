@@ -11,8 +11,14 @@
  * attestation beyond the two signature operations and the connection (`ratio.ts`). Fails on any
  * answer but 200. Redirect stderr (the access log) to keep the output readable.
  *
+ * `--allocations` adds one more round, not timed, whose certificate requests run under V8's
+ * sampling heap profiler (`allocation_profile.ts`): the JavaScript heap allocated per
+ * attestation by the handler, by allocating function and by the repository's functions with
+ * their callees (what the garbage collector has to clear, ~0.1–0.2 ms of CPU per attestation in
+ * the Coordinator's process).
+ *
  * Usage: `deno run -A bench/coordinator_floor/app_cpu.ts [--rounds 4] [--attestations 400]
- * [--in-flight 8] 2>/dev/null`
+ * [--in-flight 8] [--allocations] 2>/dev/null`
  *
  * @module
  */
@@ -26,7 +32,7 @@ import { FileHistoryBackend } from "../../coordinator/history/file_backend.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { Logger } from "../../util/log/logger.ts";
-import { stderrSink } from "../../util/log/stderr_sink.ts";
+import { BufferedStderr } from "../../util/log/buffered_stderr.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { createRequestHandler } from "../../coordinator/http/server.ts";
 import type { IncomingRequest } from "../../coordinator/http/http1_server.ts";
@@ -39,6 +45,11 @@ import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
 import { boundFixture, boundStep } from "../coordinator/crypto_bound.ts";
+import {
+  AllocationSampler,
+  formatAllocations,
+  summarizeAllocations,
+} from "./allocation_profile.ts";
 
 exitOnBadOptions(Deno.args, {
   usage: "deno run -A bench/coordinator_floor/app_cpu.ts [options] 2>/dev/null",
@@ -52,6 +63,10 @@ exitOnBadOptions(Deno.args, {
       help: "certificate requests per round",
     },
     { name: "--in-flight", value: "number", default: "8", help: "requests at a time" },
+    {
+      name: "--allocations",
+      help: "one more round, not timed, sampling the heap allocated per certificate request",
+    },
   ],
 });
 const { values } = parseArgs({
@@ -60,6 +75,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "4" },
     attestations: { type: "string", default: "400" },
     "in-flight": { type: "string", default: "8" },
+    allocations: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -76,7 +92,11 @@ function cpuMs(): number {
 const d = await deployment("snp");
 const historyDir = await Deno.makeTempDir({ prefix: "app-cpu-" });
 const verifiers = new ManifestVerifiers();
-const logger = new Logger("coordinator", { format: "text", level: "info", sink: stderrSink });
+const logger = new Logger("coordinator", {
+  format: "text",
+  level: "info",
+  sink: new BufferedStderr().sink,
+});
 const metrics = new CoordinatorMetrics();
 const coordinator = await Coordinator.start({
   evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
@@ -137,12 +157,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const own: number[] = [];
 const bounds: number[] = [];
 try {
-  for (let round = 0; round <= rounds; round++) {
+  const sampledRound = values.allocations ? rounds + 1 : -1;
+  for (let round = 0; round <= rounds || round === sampledRound; round++) {
+    const sampled = round === sampledRound;
     const keys = await Promise.all(Array.from({ length: count }, () => generatePodKeys()));
     const clients = keys.map(() => {
       const n = address++;
       return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
     });
+    const challengeSampler = sampled ? await AllocationSampler.start() : undefined;
     let cpu = cpuMs();
     const nonces: Uint8Array[] = [];
     for (const client of clients) {
@@ -151,6 +174,7 @@ try {
       nonces.push(parseChallengeResponse(JSON.parse(TEXT.decode(body))).nonce);
     }
     let spent = cpuMs() - cpu;
+    const challengeProfile = await challengeSampler?.stop();
     const bodies = await Promise.all(keys.map(async (k, i) => {
       const reportData = await meshReportData({
         nonce: nonces[i]!,
@@ -166,6 +190,7 @@ try {
     }));
     sizes.certificateRequest = bodies[0]!.length;
     let next = 0;
+    const certificateSampler = sampled ? await AllocationSampler.start() : undefined;
     cpu = cpuMs();
     await Promise.all(Array.from({ length: inFlight }, async () => {
       while (next < count) {
@@ -174,6 +199,20 @@ try {
       }
     }));
     spent += cpuMs() - cpu;
+    if (certificateSampler && challengeProfile) {
+      const challenges = summarizeAllocations(challengeProfile, count, 0);
+      console.log(
+        `allocations (round ${round}, not timed): challenge ` +
+          `${(challenges.totalBytes / 1024).toFixed(1)} KB per request`,
+      );
+      console.log(
+        formatAllocations(
+          summarizeAllocations(await certificateSampler.stop(), count),
+          "certificate request",
+        ),
+      );
+      continue;
+    }
     cpu = cpuMs();
     for (let i = 0; i < count; i++) {
       await boundStep(fixture);

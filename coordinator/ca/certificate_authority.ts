@@ -22,17 +22,18 @@ import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
+import { decodeHex, encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { AttestationClaims } from "../../evidence/types.ts";
 import type { SubjectAltName } from "../../manifest/sans.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
+import { assertOnCurve } from "../../x509/public_key.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import { type P384Signer, p384Signer } from "../../seed/p384_signer.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
-import { claimsExtensionOid, encodeClaimsExtension } from "../../protocol/claims_extension.ts";
-import { children, readSingle, Tag } from "../../x509/der.ts";
+import { claimsExtensionOidDer, claimsExtensionWriter } from "../../protocol/claims_extension.ts";
 import {
+  DEFAULT_COMMON_NAME,
   encodeLeafTbs,
   encodeSignedCertificate,
   type LeafTemplate,
@@ -54,6 +55,8 @@ export const LEAF_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 /** Backdating of notBefore against clock skew between Coordinator and peers. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+/** Bytes of an uncompressed P-256 point (`04 ‖ x ‖ y`). */
+const P256_POINT_LENGTH = 65;
 const P384 = { name: "ECDSA", namedCurve: "P-384" } as const;
 const SIGNING = { name: "ECDSA", hash: "SHA-384" } as const;
 
@@ -175,6 +178,9 @@ export async function createRootCertificate(
  */
 async function leafSpki(publicKey: CryptoKey | Uint8Array): Promise<Uint8Array> {
   if (publicKey instanceof Uint8Array) {
+    if (isP256Spki(publicKey)) return publicKey;
+    // Anything else, and a point off the curve, goes through the general parser, which names
+    // what is wrong with it.
     const info = readEcdsaPublicKey(publicKey);
     if ("error" in info) throw new ParseError("publicKey", info.error);
     if (info.curve !== "P-256") {
@@ -192,6 +198,32 @@ async function leafSpki(publicKey: CryptoKey | Uint8Array): Promise<Uint8Array> 
   }
   if (!publicKey.extractable) throw new ParseError("publicKey", "public key must be extractable");
   return await exportSpki(publicKey);
+}
+
+/**
+ * The DER of a P-256 SubjectPublicKeyInfo up to its point: SEQUENCE (89 bytes), AlgorithmIdentifier
+ * { id-ecPublicKey, prime256v1 }, BIT STRING (66 bytes) without unused bits. DER has exactly this
+ * one encoding of such a key.
+ */
+const P256_SPKI_PREFIX = decodeHex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+
+/**
+ * Whether `spki` is the DER of a P-256 key whose uncompressed point is on the curve: the bytes
+ * before the point compared with the one encoding DER allows, then the curve equation
+ * (`assertOnCurve`); the general SPKI parser (element objects, OID strings) is not needed for
+ * the key every pod sends.
+ */
+function isP256Spki(spki: Uint8Array): boolean {
+  if (spki.length !== P256_SPKI_PREFIX.length + P256_POINT_LENGTH) return false;
+  for (let i = 0; i < P256_SPKI_PREFIX.length; i++) {
+    if (spki[i] !== P256_SPKI_PREFIX[i]) return false;
+  }
+  try {
+    assertOnCurve(spki.subarray(P256_SPKI_PREFIX.length), "P-256", "publicKey");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Root CA, mesh CA and intermediate of one manifest generation; issues leaf certificates. */
@@ -379,22 +411,21 @@ export class CertificateAuthority {
     }
     if (request.sans.length === 0) throw new ParseError("sans", "at least one SAN is required");
     const spki = await leafSpki(request.publicKey);
+    const claims = request.claims;
     const tbs = encodeLeafTbs(this.#leafTemplate, {
       serial: serialBytes(crypto.getRandomValues(new Uint8Array(16))),
       notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
       notAfter,
-      commonName: request.commonName ?? "contrast-workload",
+      commonName: request.commonName ?? DEFAULT_COMMON_NAME,
       spki,
-      subjectKeyIdentifier: subjectKeyIdentifier(spki),
+      // SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 method 1): the uncompressed point,
+      // the last 65 bytes of a P-256 SPKI that `leafSpki` checked.
+      subjectKeyIdentifier: sha1(spki.subarray(spki.length - P256_POINT_LENGTH)),
       sans: request.sans,
-      ...(request.claims
-        ? {
-          claims: {
-            oid: claimsExtensionOid(request.claims.platform),
-            value: encodeClaimsExtension(request.claims),
-          },
-        }
-        : {}),
+      claims: claims === undefined ? undefined : {
+        oid: claimsExtensionOidDer(claims.platform),
+        value: claimsExtensionWriter(claims),
+      },
     });
     const der = encodeSignedCertificate(tbs, this.#signLeaf(tbs));
     const pem = encodePem("CERTIFICATE", der);
@@ -415,12 +446,4 @@ class IssuedLeafDer implements IssuedLeaf {
     this.#certificate ??= new x509.X509Certificate(this.der as Uint8Array<ArrayBuffer>);
     return this.#certificate;
   }
-}
-
-/** The SubjectKeyIdentifier of a SPKI: SHA-1 of the subjectPublicKey bits (RFC 5280 method 1). */
-function subjectKeyIdentifier(spki: Uint8Array): Uint8Array {
-  const [, key] = children(readSingle(spki, Tag.sequence, "publicKey"), "publicKey");
-  if (key?.tag !== Tag.bitString) throw new ParseError("publicKey", "no subjectPublicKey");
-  // An identifier, not a security function (RFC 5280 4.2.1.2); hashed in this thread.
-  return sha1(key.value.subarray(1));
 }

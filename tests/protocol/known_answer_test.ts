@@ -12,6 +12,7 @@ import {
   meshReportData,
   peerReportData,
 } from "../../protocol/report_data.ts";
+import { digestNative } from "../../util/bytes/digest_native.ts";
 import { recoveryMessage } from "../../protocol/signatures.ts";
 import { GENESIS_TRANSITION, manifestHash, transitionHash } from "../../manifest/hash.ts";
 import {
@@ -81,6 +82,13 @@ Deno.test("KAT contrast/coordinator/v1 before the first manifest: zero nonce and
 Deno.test("KAT contrast/mesh/v1: SHA-512(label 0x00 ‖ nonce ‖ SHA-256(leaf SPKI) ‖ SHA-256(HPKE key))", async () => {
   assert.equal(
     encodeHex(await meshReportData({ nonce: NONCE, leafSpki: SPKI, hpkePublicKey: HPKE })),
+    "4135c82b56b63eedbaf9af03dd28cb63a33a74cd6895c2c6d886f0540d20c5b47bf7ebd1a436877b66a3d52e096a95f19a383393ab66f13023a06ae3fdb00ae7",
+  );
+  // The Coordinator hashes natively (node:crypto): the same bytes.
+  assert.equal(
+    encodeHex(
+      await meshReportData({ nonce: NONCE, leafSpki: SPKI, hpkePublicKey: HPKE }, digestNative),
+    ),
     "4135c82b56b63eedbaf9af03dd28cb63a33a74cd6895c2c6d886f0540d20c5b47bf7ebd1a436877b66a3d52e096a95f19a383393ab66f13023a06ae3fdb00ae7",
   );
 });

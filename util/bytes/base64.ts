@@ -32,8 +32,10 @@ export function decodeBase64(text: string, field = "base64"): Uint8Array {
   // Fast path, the engine's Uint8Array.fromBase64: standard alphabet, ASCII whitespace skipped,
   // padding optional. Whatever it refuses (URL-safe or mixed alphabets, other whitespace, stray
   // padding, bad input) takes the path below, which decides and names the error as before.
+  // No options argument: "loose" is the default `lastChunkHandling`, and V8 takes a slower path
+  // for any options object (2.4 against 4.9 µs for a 3.3 KB auxblob, measured).
   try {
-    return Uint8Array.fromBase64(text, { lastChunkHandling: "loose" });
+    return Uint8Array.fromBase64(text);
   } catch {
     return decodeBase64Lenient(text, field);
   }

@@ -21,8 +21,11 @@ const SECRET_FIELD = /secret|seed|private|password|token|share|plaintext|keyPem/
 /** Values a log record may carry. */
 export type LogFields = Record<string, string | number | boolean | undefined | null>;
 
-/** Where formatted lines go (default: stderr). */
-export type LogSink = (line: string) => void;
+/**
+ * Where formatted lines go (default: stderr), with the record's level (a buffering sink writes
+ * error lines at once).
+ */
+export type LogSink = (line: string, level: LogLevel) => void;
 
 /** A structured logger with a fixed component name. */
 export class Logger {
@@ -31,6 +34,10 @@ export class Logger {
   readonly #minimum: number;
   readonly #sink: LogSink;
   readonly #now: () => Date;
+  /** The component as a JSON string. */
+  readonly #jsonComponent: string;
+  /** The component as a text line shows it. */
+  readonly #textComponent: string;
 
   constructor(
     component: string,
@@ -41,6 +48,8 @@ export class Logger {
     this.#minimum = LEVEL_ORDER[options.level ?? "info"];
     this.#sink = options.sink ?? ((line) => console.error(line));
     this.#now = options.now ?? (() => new Date());
+    this.#jsonComponent = JSON.stringify(component);
+    this.#textComponent = escapeLineText(component);
   }
 
   /** A logger for a sub-component sharing this one's settings. */
@@ -73,29 +82,59 @@ export class Logger {
   #log(level: LogLevel, rawMessage: string, fields: LogFields): void {
     if (LEVEL_ORDER[level] < this.#minimum) return;
     const message = boundedValue(rawMessage) as string;
+    const time = this.#now().toISOString();
+    // Formatted by concatenation, field by field (no intermediate objects or arrays): the
+    // Coordinator writes three lines per attestation.
+    let line: string;
+    if (this.#format === "json") {
+      line = `{"time":${JSON.stringify(time)},"level":"${level}","component":` +
+        `${this.#jsonComponent},"msg":${JSON.stringify(message)}`;
+      for (const key of Object.keys(fields)) {
+        const v = fields[key];
+        if (v === undefined || v === null) continue;
+        // A field named like a record's own key replaces it (as the spread it replaces did).
+        if (RESERVED_JSON_KEYS.has(key)) {
+          return this.#sink(this.#jsonRecord(level, time, message, fields), level);
+        }
+        line += `,${JSON.stringify(key)}:${JSON.stringify(cleanValue(key, v))}`;
+      }
+      line += "}";
+    } else {
+      line = `${time} ${TEXT_LEVEL[level]} ${this.#textComponent}: ${escapeLineText(message)}`;
+      for (const key of Object.keys(fields)) {
+        const v = fields[key];
+        if (v === undefined || v === null) continue;
+        line += ` ${escapeLineText(key)}=${textValue(cleanValue(key, v))}`;
+      }
+    }
+    this.#sink(line, level);
+  }
+
+  /** The JSON line of a record one of whose fields is named like a record's own key. */
+  #jsonRecord(level: LogLevel, time: string, message: string, fields: LogFields): string {
     const clean: Record<string, string | number | boolean> = {};
     for (const [k, v] of Object.entries(fields)) {
       if (v === undefined || v === null) continue;
-      clean[k] = SECRET_FIELD.test(k) ? "[redacted]" : boundedValue(v);
+      clean[k] = cleanValue(k, v);
     }
-    const time = this.#now().toISOString();
-    if (this.#format === "json") {
-      this.#sink(
-        JSON.stringify({ time, level, component: this.#component, msg: message, ...clean }),
-      );
-    } else {
-      const rest = Object.entries(clean).map(([k, v]) => `${escapeLineText(k)}=${textValue(v)}`);
-      this.#sink(
-        [
-          time,
-          level.toUpperCase().padEnd(5),
-          `${escapeLineText(this.#component)}:`,
-          escapeLineText(message),
-          ...rest,
-        ].join(" "),
-      );
-    }
+    return JSON.stringify({ time, level, component: this.#component, msg: message, ...clean });
   }
+}
+
+/** The keys every JSON record starts with. */
+const RESERVED_JSON_KEYS = new Set(["time", "level", "component", "msg"]);
+
+/** The level as a text line shows it, padded to one width. */
+const TEXT_LEVEL: Record<LogLevel, string> = {
+  debug: "DEBUG",
+  info: "INFO ",
+  warn: "WARN ",
+  error: "ERROR",
+};
+
+/** `value` as a record carries it: `[redacted]` under a secret-looking key, else bounded. */
+function cleanValue(key: string, value: string | number | boolean): string | number | boolean {
+  return SECRET_FIELD.test(key) ? "[redacted]" : boundedValue(value);
 }
 
 /** What makes a text-format value need quotes (besides what {@link escapeLineText} escapes). */

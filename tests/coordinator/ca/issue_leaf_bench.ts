@@ -33,6 +33,35 @@ const claims: AttestationClaims = {
   details: { "tcb.snp": "23", "tcb.microcode": "213" },
 };
 const tbsSized = new Uint8Array(700);
+// What the Coordinator passes: the pod key as SPKI bytes, SNP claims with the verifier's 16
+// details (snp/verifier.ts snpDetails), three SANs.
+const podSpki = new Uint8Array(await crypto.subtle.exportKey("spki", pod.publicKey));
+const tcb = "bootloader=4 tee=0 snp=22 microcode=213";
+const snpClaims: AttestationClaims = {
+  platform: "snp",
+  reportData: new Uint8Array(64).fill(1),
+  hostData: new Uint8Array(32).fill(2),
+  measurement: new Uint8Array(48).fill(3),
+  referenceValueIndex: 0,
+  details: {
+    version: "3",
+    product: "Milan",
+    signingKey: "vcek",
+    measurement: "03".repeat(48),
+    hostData: "02".repeat(32),
+    reportData: "01".repeat(64),
+    chipId: "ab".repeat(64),
+    idKeyDigest: "00".repeat(48),
+    policy: "0x30000",
+    platformInfo: "0x1",
+    vmpl: "0",
+    reportedTcb: tcb,
+    committedTcb: tcb,
+    launchTcb: tcb,
+    currentTcb: tcb,
+    rootSha256: "cd".repeat(32),
+  },
+};
 
 Deno.bench({
   name: "bare ECDSA P-384 SHA-384 signature, node:crypto (what signs a leaf)",
@@ -63,6 +92,22 @@ Deno.bench({
         { kind: "uri", value: "spiffe://contrast/web" },
       ],
       claims,
+    });
+  },
+});
+
+Deno.bench({
+  name: "issueLeaf as the Coordinator calls it: SPKI bytes, 3 SANs, SNP claims (16 details)",
+  group: "leaf",
+  async fn() {
+    await ca.issueLeaf({
+      publicKey: podSpki,
+      sans: [
+        { kind: "dns", value: "web" },
+        { kind: "ip", value: "10.0.0.1" },
+        { kind: "uri", value: "spiffe://contrast/web" },
+      ],
+      claims: snpClaims,
     });
   },
 });

@@ -14,6 +14,7 @@ import {
 import { ParseError } from "../../../util/errors/mod.ts";
 import { digest, sha256 } from "../../../util/bytes/digest.ts";
 import { digestSync } from "../../../util/bytes/digest_sync.ts";
+import { digestNative } from "../../../util/bytes/digest_native.ts";
 
 Deno.test("hex round-trips and rejects odd length, non-hex and wrong length naming the field", () => {
   const bytes = new Uint8Array([0, 1, 0xab, 0xff]);
@@ -66,11 +67,17 @@ Deno.test("digestSync gives WebCrypto's bytes for every algorithm and block boun
       const data = crypto.getRandomValues(new Uint8Array(size));
       const expected = new Uint8Array(await crypto.subtle.digest(algorithm, data));
       assert.deepEqual(digestSync(algorithm, data), expected, `${algorithm} of ${size} bytes`);
+      const native = digestNative(algorithm, data);
+      assert.deepEqual(native, expected, `native ${algorithm} of ${size} bytes`);
+      // A plain Uint8Array of its own memory (a Buffer's slice would share, not copy).
+      assert.equal(Object.getPrototypeOf(native), Uint8Array.prototype);
+      assert.equal(native.buffer.byteLength, native.length);
       assert.deepEqual(await digest(algorithm, data), expected);
     }
   }
   assert.equal(encodeHex(await sha256(new Uint8Array())), EMPTY_SHA256);
   assert.throws(() => digestSync("MD5" as "SHA-256", new Uint8Array()), TypeError);
+  assert.throws(() => digestNative("MD5" as "SHA-256", new Uint8Array()), TypeError);
 });
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

@@ -66,3 +66,17 @@ Deno.test("decodePem reads a megabyte of BEGIN lines without END in linear time"
     worker.terminate();
   }
 });
+
+Deno.test("encodePem gives the former regex-and-join text for every length around the 48-byte line", () => {
+  const former = (label: string, der: Uint8Array) => {
+    const lines = der.toBase64().match(/.{1,64}/g) ?? [];
+    return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  };
+  const bytes = Uint8Array.from({ length: 1800 }, (_, i) => (i * 37 + 11) & 0xff);
+  for (let length = 0; length <= 200; length++) {
+    const der = bytes.subarray(0, length);
+    assert.equal(encodePem("CERTIFICATE", der), former("CERTIFICATE", der), `${length} bytes`);
+  }
+  assert.equal(encodePem("CERTIFICATE", bytes), former("CERTIFICATE", bytes));
+  assert.deepEqual(decodePem(encodePem("X509 CRL", bytes))[0]!.der, bytes);
+});

@@ -84,3 +84,37 @@ Deno.test("JSON logs stay one line for the same hostile values", () => {
   const record = JSON.parse(lines[0]!);
   assert.equal(record.msg, `m\n${FORGED}`);
 });
+
+Deno.test("JSON logs: fields in order after the record's keys; one named like them replaces it", () => {
+  const lines: string[] = [];
+  const log = new Logger("c", {
+    format: "json",
+    sink: (l) => lines.push(l),
+    now: () => new Date(0),
+  });
+  log.info("m", { b: 1, a: "x", skipped: undefined, none: null, ok: true, privateKey: "k" });
+  assert.equal(
+    lines[0],
+    '{"time":"1970-01-01T00:00:00.000Z","level":"info","component":"c","msg":"m",' +
+      '"b":1,"a":"x","ok":true,"privateKey":"[redacted]"}',
+  );
+  log.info("m", { msg: "other", z: 1 });
+  assert.deepEqual(JSON.parse(lines[1]!), {
+    time: "1970-01-01T00:00:00.000Z",
+    level: "info",
+    component: "c",
+    msg: "other",
+    z: 1,
+  });
+  assert.equal(lines[1]!.match(/"msg"/g)!.length, 1);
+});
+
+Deno.test("a sink learns each line's level", () => {
+  const seen: string[] = [];
+  const log = new Logger("c", { sink: (_line, level) => seen.push(level), level: "debug" });
+  log.debug("a");
+  log.info("b");
+  log.warn("c");
+  log.error("d");
+  assert.deepEqual(seen, ["debug", "info", "warn", "error"]);
+});
