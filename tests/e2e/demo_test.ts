@@ -35,6 +35,11 @@ Deno.test({
       );
       assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);
       assert.match(text, /self-made certificate is refused/);
+      // generate's SANs tell workloads apart: voting's certificate does not serve emoji-svc.
+      assert.match(
+        text,
+        /✔ web's egress refuses voting's certificate for "emoji-svc" when the host points that name at voting \(SAN mismatch; nothing reaches voting's app\)/,
+      );
       assert.match(
         text,
         /web's policy edited to allow every exec .*\(default ExecProcessRequest allowed\)/,
