@@ -27,6 +27,7 @@ import type { ManifestReferenceValues } from "../policy/reference_values.ts";
 import type { Settings } from "../policy/settings.ts";
 import { frozenSettings, SharedPolicyValues } from "../policy/shared_values.ts";
 import {
+  MESH_EGRESS_ANNOTATION,
   POD_ROLE_ANNOTATION,
   SECURE_PV_ANNOTATION,
   SECURE_PV_DEVICE_PATH,
@@ -38,6 +39,9 @@ import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
+import { deriveSans, type SanService, type SanWorkload } from "./workload_sans.ts";
+import { parseEgressConfig } from "../protocol/mesh_config.ts";
+import { DEFAULT_CLUSTER_DOMAIN } from "../policy/hostname.ts";
 import { resolvedValue } from "../util/yaml/plain_tree.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
 import { coordinatorPodIssues } from "./coordinator_pod_check.ts";
@@ -95,6 +99,12 @@ export interface GenerateOptions {
    * pod with `setHostnameAsFQDN` and a subdomain. Default `cluster.local`.
    */
   readonly clusterDomain?: string;
+  /**
+   * `--san-wildcard`: append `*` to every manifest entry's SANs (the old default), so that any
+   * attested workload's certificate passes every mesh egress check. Off by default: each entry
+   * gets the names derived from the input (`deploy/workload_sans.ts`).
+   */
+  readonly sanWildcard?: boolean;
 }
 
 /** One manifest `Policies` entry. */
@@ -140,6 +150,11 @@ interface GenerateResult {
   readonly unchanged: readonly UnchangedWorkload[];
   /** UDP and SCTP ports of pods that get the mesh sidecar (reachable in plain), in input order. */
   readonly unmeshedPorts: readonly UnmeshedPort[];
+  /**
+   * What the SAN derivation warns about (without `warning: `): egress targets no workload answers
+   * to, names several workloads share, StatefulSets with more pods than per-pod names.
+   */
+  readonly sanWarnings: readonly string[];
 }
 
 interface Workload {
@@ -267,6 +282,12 @@ export async function generate(
   }
   const securePvs = checkSecurePvs(workloads, options, issues);
   throwIfAny(issues);
+  const derivedSans = deriveSans(
+    workloads.map((w) => sanWorkloadOf(w, options)),
+    servicesOf(resources),
+    options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+    options.sanWildcard === true,
+  );
 
   const images = await resolveImages(workloads, options, issues);
   throwIfAny(issues);
@@ -279,6 +300,7 @@ export async function generate(
     issues,
     securePvs,
     podPorts,
+    derivedSans.sans,
   );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
   try {
@@ -304,7 +326,50 @@ export async function generate(
     policies: build.policies(),
     unchanged,
     unmeshedPorts: unmeshed,
+    sanWarnings: derivedSans.warnings,
   };
+}
+
+/** What the SAN derivation reads of workload `w` (before injection; aliases resolved). */
+function sanWorkloadOf(w: Workload, options: GenerateOptions): SanWorkload {
+  const plain = toPlain(w.ref);
+  const paths = podTemplatePaths(w.kind!);
+  const at = (path: readonly string[]) =>
+    path.reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], plain);
+  const egress = hasMesh(w, options) ? meshConfigOf(w.annotations)?.egress : undefined;
+  let egressHosts: SanWorkload["egressHosts"] = [];
+  try {
+    egressHosts = parseEgressConfig(egress, MESH_EGRESS_ANNOTATION).map((e) => ({
+      entry: e.name,
+      host: e.remoteHost,
+    }));
+  } catch {
+    // Reported by meshAnnotationIssues before this step (generate stops there).
+  }
+  return {
+    location: w.ref.location,
+    kind: w.ref.kind,
+    namespace: w.ref.namespace,
+    name: w.ref.name,
+    podMetadata: (at(paths.meta) ?? {}) as Record<string, unknown>,
+    podSpec: (at(paths.spec) ?? {}) as Record<string, unknown>,
+    resourceSpec: (at(["spec"]) ?? {}) as Record<string, unknown>,
+    egressHosts,
+  };
+}
+
+/** The input's Services (core/v1), as the SAN derivation reads them. */
+function servicesOf(resources: readonly ResourceRef[]): SanService[] {
+  return resources
+    .filter((r) => r.kind === "Service" && r.apiVersion === "v1")
+    .map((r) => {
+      const spec = toPlain(r).spec;
+      return {
+        namespace: r.namespace,
+        name: r.name,
+        spec: typeof spec === "object" && spec !== null ? spec as Record<string, unknown> : {},
+      };
+    });
 }
 
 /** Fields generate writes that the workload's pod gives only through a merge key (refused). */
@@ -605,6 +670,8 @@ class PolicyBuild {
     private readonly securePvs: ReadonlyMap<Workload, SecurePv>,
     /** Each workload's TCP container ports, read from its resolved spec before injection. */
     private readonly podPorts: ReadonlyMap<Workload, readonly number[]>,
+    /** Each workload's manifest SANs, by workload index (`deploy/workload_sans.ts`). */
+    private readonly sans: readonly (readonly string[])[],
   ) {
     this.#built = workloads.map(() => undefined);
     this.#initdata = new PolicyInitdataEncoder(options.rules);
@@ -650,7 +717,7 @@ class PolicyBuild {
     });
     this.changedDocs.add(key);
     const entry: ManifestPolicy = {
-      SANs: [w.ref.name, "*"],
+      SANs: this.sans[index]!,
       WorkloadSecretID: workloadSecretIdOf(w),
       Role: isCoordinator(w) ? "coordinator" : "",
     };

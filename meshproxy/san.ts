@@ -1,8 +1,9 @@
 /**
  * Whether a peer certificate carries the SAN an egress entry expects (its remote host). DNS
  * names compare case-insensitively; a DNS SAN may be a wildcard: `*` alone (what `contrast
- * generate` gives every workload by default, so any attested workload of the mesh may serve)
- * or `*.rest` matching exactly one leftmost label. IP addresses compare as IP SANs only.
+ * generate --san-wildcard` gives every workload, so any attested workload of the mesh may serve;
+ * by default generate writes no `*`, `deploy/workload_sans.ts`) or `*.rest` matching exactly one
+ * leftmost label. IP addresses compare as IP SANs only.
  *
  * @module
  */

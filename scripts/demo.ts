@@ -275,6 +275,7 @@ async function runSteps(started: CoordinatorProcess[]): Promise<void> {
     const line of await demoMeshStep({
       client: web,
       server: emoji,
+      impostor: pods.find((p) => p.name === "voting"),
       tlsDir: (f) => `${podDir(f)}/tls-config`,
     })
   ) info(`${green("✔")} ${line}`);

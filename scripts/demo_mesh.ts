@@ -12,7 +12,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
-import { parseEgressConfig } from "../protocol/mesh_config.ts";
+import { parseEgressConfig, parseIngressConfig } from "../protocol/mesh_config.ts";
 import type { GeneratedPod } from "../testing/simulation/generated_pods.ts";
 import {
   type MeshProxyProcess,
@@ -75,6 +75,11 @@ interface MeshStepInput {
   /** The calling pod (web) and the called pod (emoji). */
   readonly client: GeneratedPod;
   readonly server: GeneratedPod;
+  /**
+   * Another meshed pod (voting), to which the host points the server's name: its certificate,
+   * with the SANs generate gave its policy, must be refused by the client's egress.
+   */
+  readonly impostor?: GeneratedPod;
   /** A pod's `tls-config` folder. */
   readonly tlsDir: (pod: GeneratedPod) => string;
 }
@@ -130,11 +135,77 @@ export async function demoMeshStep(input: MeshStepInput): Promise<string[]> {
       `a client with a self-made certificate is refused at ${server.name}'s handshake ` +
         `(nothing reaches the app)`,
     );
+    if (input.impostor) {
+      await clientProxy.stop();
+      started.splice(started.indexOf(clientProxy), 1);
+      lines.push(await impostorRefused(input, route, started));
+    }
   } finally {
     for (const p of started.reverse()) await p.stop();
     app.close();
   }
   return lines;
+}
+
+/**
+ * The host points the server's name at the impostor pod, whose proxy serves with the certificate
+ * its initializer got (the SANs of its own manifest entry): the client's egress must refuse it
+ * before any byte of the client's application reaches the impostor's. Returns the line to print.
+ *
+ * @throws Error when the impostor's application gets the request
+ */
+async function impostorRefused(
+  input: MeshStepInput,
+  route: ReturnType<typeof parseEgressConfig>[number],
+  started: MeshProxyProcess[],
+): Promise<string> {
+  const impostor = input.impostor!;
+  const env = impostor.meshProxyEnv;
+  if (!env) throw new Error(`${impostor.name} has no mesh sidecar`);
+  const app = await startStandInApp(impostor.name);
+  try {
+    const proxy = await startMeshProxyProcess({
+      env,
+      tlsConfigDir: input.tlsDir(impostor),
+      upstreamPorts: { [route.remotePort]: app.port },
+    });
+    started.push(proxy);
+    const ingress = parseIngressConfig(env.EDG_INGRESS_PROXY_CONFIG, "EDG_INGRESS_PROXY_CONFIG");
+    const name = (ingress.enabled ? ingress.exceptions : [])
+      .find((e) => e.port === route.remotePort)?.name ?? `port-${route.remotePort}`;
+    const listener = proxy.listeners.find((l) => l.direction === "ingress" && l.name === name);
+    if (!listener) {
+      throw new Error(`${impostor.name}'s proxy has no TLS listener for ${route.remotePort}`);
+    }
+    const client = await startMeshProxyProcess({
+      env: input.client.meshProxyEnv!,
+      tlsConfigDir: input.tlsDir(input.client),
+      resolve: { [`${route.remoteHost}:${route.remotePort}`]: `127.0.0.1:${listener.port}` },
+    });
+    started.push(client);
+    const answer = await httpGet(route.listenHost, route.listenPort).catch(() => undefined);
+    if (answer !== undefined) {
+      throw new Error(
+        `${impostor.name} served ${route.remoteHost} to ${input.client.name}: "${answer}"`,
+      );
+    }
+    // The proxy logs the refusal as it closes the connection; its stderr arrives a little later.
+    const mismatch = () => /ERR_MESH_SAN_MISMATCH|san_mismatch/.test(client.log());
+    for (let waited = 0; !mismatch() && waited < 5_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!mismatch()) {
+      throw new Error(
+        `${input.client.name}'s egress refused ${impostor.name} but logged no SAN mismatch:\n` +
+          client.log(),
+      );
+    }
+    return `${input.client.name}'s egress refuses ${impostor.name}'s certificate for ` +
+      `"${route.remoteHost}" when the host points that name at ${impostor.name} (SAN mismatch; ` +
+      `nothing reaches ${impostor.name}'s app)`;
+  } finally {
+    app.close();
+  }
 }
 
 /**

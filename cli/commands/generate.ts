@@ -95,6 +95,8 @@ export interface GenerateFlags {
   readonly workloadOwnerKeyDigests?: boolean;
   readonly skipInitializer?: boolean;
   readonly skipServiceMesh?: boolean;
+  /** `--san-wildcard`: also give every manifest entry the SAN `*` (the old default). */
+  readonly sanWildcard?: boolean;
   readonly output?: string;
   readonly imageCache?: string;
   readonly insecureRegistry: string[];
@@ -330,12 +332,18 @@ export async function runGenerate(
     seedshareOwnerKeys: seedKeys.map((k, i) => seedshareOwnerKeyHex(k, `seedshare owner key ${i}`)),
     skipInitializer: flags.skipInitializer,
     skipServiceMesh: flags.skipServiceMesh,
+    sanWildcard: flags.sanWildcard === true,
     namespace,
     clusterDomain,
     coordinatorImage: locked.coordinatorImage,
   });
 
-  const warnings = generateWarnings(result, isHostPull(profile), settings.runtime_class_prefix);
+  const warnings = generateWarnings(
+    result,
+    isHostPull(profile),
+    settings.runtime_class_prefix,
+    flags.sanWildcard === true,
+  );
   if (locked.lockWarning !== undefined) warnings.push(`warning: ${locked.lockWarning}`);
   for (const image of resolved) {
     const warning = insecureTagWarning(image, flags.insecureRegistry);
@@ -373,19 +381,33 @@ export async function runGenerate(
   return { warnings, progress: lines };
 }
 
+/** The warning `--san-wildcard` prints: what the wildcard gives up. */
+export const SAN_WILDCARD_WARNING = "--san-wildcard gives every policy's manifest entry the SAN " +
+  '"*": the certificate of any attested workload then passes every mesh egress check, so a ' +
+  "compromised workload to which the host points a service's DNS name receives the traffic " +
+  "meant for that service; without it each entry gets the names the input says the workload is " +
+  "reached by (its name and the DNS names of the Services selecting it)";
+
 /**
- * The warnings generate prints on stderr (each line starting with `warning: `): host pull, every
- * workload left unchanged, every UDP/SCTP port of a meshed pod.
+ * The warnings generate prints on stderr (each line starting with `warning: `): host pull,
+ * `--san-wildcard`, every workload left unchanged, every UDP/SCTP port of a meshed pod, and what
+ * the SAN derivation found (egress targets no workload answers to, shared names).
  */
 export function generateWarnings(
-  result: Pick<Awaited<ReturnType<typeof generate>>, "unchanged" | "unmeshedPorts">,
+  result: Pick<
+    Awaited<ReturnType<typeof generate>>,
+    "unchanged" | "unmeshedPorts" | "sanWarnings"
+  >,
   hostPull: boolean,
   runtimeClassPrefix: string,
+  sanWildcard = false,
 ): string[] {
   return [
     ...(hostPull ? [HOST_PULL_WARNING] : []),
+    ...(sanWildcard ? [SAN_WILDCARD_WARNING] : []),
     ...result.unchanged.map((w) => unchangedWorkloadWarning(w, runtimeClassPrefix)),
     ...result.unmeshedPorts.map(unmeshedPortWarning),
+    ...result.sanWarnings,
   ].map((w) => `warning: ${w}`);
 }
 
@@ -456,6 +478,11 @@ export function registerGenerateCommand(program: Command, build: BuildInfo = {})
     )
     .option("--skip-initializer", "do not inject the initializer")
     .option("--skip-service-mesh", "do not inject the service-mesh sidecar")
+    .option(
+      "--san-wildcard",
+      'also give every manifest entry the SAN "*" (the old default: any attested workload ' +
+        "passes every mesh egress check; warned about)",
+    )
     .option("-o, --output <dir>", "write YAML here instead of in place")
     .option("--image-lock <file>", "image lock of contrast's images (default: the embedded lock)")
     .option("--image-registry <host>", "registry (mirror) holding contrast's locked images")

@@ -22,11 +22,12 @@ import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { sha1 } from "@noble/hashes/legacy.js";
-import { encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
+import { decodeHex, encodeHex, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { ParseError } from "../../util/errors/mod.ts";
 import type { AttestationClaims } from "../../evidence/types.ts";
 import type { SubjectAltName } from "../../manifest/sans.ts";
 import { readEcdsaPublicKey } from "../../manifest/public_keys.ts";
+import { assertOnCurve } from "../../x509/public_key.ts";
 import type { DerivedP384Key } from "../../seed/p384.ts";
 import { type P384Signer, p384Signer } from "../../seed/p384_signer.ts";
 import type { SeedEngine } from "../../seed/seed_engine.ts";
@@ -177,6 +178,9 @@ export async function createRootCertificate(
  */
 async function leafSpki(publicKey: CryptoKey | Uint8Array): Promise<Uint8Array> {
   if (publicKey instanceof Uint8Array) {
+    if (isP256Spki(publicKey)) return publicKey;
+    // Anything else, and a point off the curve, goes through the general parser, which names
+    // what is wrong with it.
     const info = readEcdsaPublicKey(publicKey);
     if ("error" in info) throw new ParseError("publicKey", info.error);
     if (info.curve !== "P-256") {
@@ -194,6 +198,32 @@ async function leafSpki(publicKey: CryptoKey | Uint8Array): Promise<Uint8Array> 
   }
   if (!publicKey.extractable) throw new ParseError("publicKey", "public key must be extractable");
   return await exportSpki(publicKey);
+}
+
+/**
+ * The DER of a P-256 SubjectPublicKeyInfo up to its point: SEQUENCE (89 bytes), AlgorithmIdentifier
+ * { id-ecPublicKey, prime256v1 }, BIT STRING (66 bytes) without unused bits. DER has exactly this
+ * one encoding of such a key.
+ */
+const P256_SPKI_PREFIX = decodeHex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+
+/**
+ * Whether `spki` is the DER of a P-256 key whose uncompressed point is on the curve: the bytes
+ * before the point compared with the one encoding DER allows, then the curve equation
+ * (`assertOnCurve`); the general SPKI parser (element objects, OID strings) is not needed for
+ * the key every pod sends.
+ */
+function isP256Spki(spki: Uint8Array): boolean {
+  if (spki.length !== P256_SPKI_PREFIX.length + P256_POINT_LENGTH) return false;
+  for (let i = 0; i < P256_SPKI_PREFIX.length; i++) {
+    if (spki[i] !== P256_SPKI_PREFIX[i]) return false;
+  }
+  try {
+    assertOnCurve(spki.subarray(P256_SPKI_PREFIX.length), "P-256", "publicKey");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Root CA, mesh CA and intermediate of one manifest generation; issues leaf certificates. */

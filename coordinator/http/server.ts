@@ -17,7 +17,7 @@
  */
 import { ParseError } from "../../util/errors/mod.ts";
 import type { Logger } from "../../util/log/logger.ts";
-import { checkJsonShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
+import { checkJsonTextShape, type JsonShapeLimits, parseJsonText } from "../../util/json/mod.ts";
 import type { CoordinatorMetrics } from "./metrics.ts";
 import { errorAnswer, refusalHeaders } from "./errors.ts";
 import { EncodedJson } from "./encoded_json.ts";
@@ -140,16 +140,23 @@ function encodeBody(
   };
 }
 
-/** The JSON value of `raw` (`undefined` when empty), shape-checked, strict UTF-8, no duplicates. */
+/** Strict UTF-8 (no replacement characters); one decoder for every body (nothing streams). */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The JSON value of `raw` (`undefined` when empty): strict UTF-8, shape-checked, no duplicate
+ * keys. The shape is checked on the decoded text, before parsing: decoding is one linear pass
+ * over at most the body limit, and the text is needed for parsing anyway.
+ */
 function parseBody(raw: Uint8Array, shape: JsonShapeLimits | undefined): unknown {
   if (raw.length === 0) return undefined;
-  if (shape) checkJsonShape(raw, shape, "body");
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    text = STRICT_UTF8.decode(raw);
   } catch (cause) {
     throw new ParseError("body", "not valid UTF-8 JSON", { cause });
   }
+  if (shape) checkJsonTextShape(text, shape, "body");
   // Duplicate keys are refused too: `manifest` twice in a request would be read one way here
   // and another way by whoever checks the request.
   return parseJsonText(text, "body");

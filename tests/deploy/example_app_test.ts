@@ -16,6 +16,7 @@ import { readSnpReferenceValue } from "../../snp/reference_values.ts";
 import { readTdxReferenceValue } from "../../tdx/reference_values.ts";
 import { createContainer, createSandbox, hexId } from "../rego/agent_requests.ts";
 import { exampleGenerateFlags, withExampleApp } from "../../testing/example_app.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { validateKubernetesObject } from "./kubernetes_schema.ts";
 
 interface Template {
@@ -54,7 +55,7 @@ Deno.test({
     withExampleApp("contrast-example-", async (example) => {
       const { app, ws, files } = example;
       const f = exampleGenerateFlags(example);
-      await runGenerate([app], f);
+      const report = await runGenerate([app], f);
 
       // Every output object is a valid Kubernetes object.
       let objects = 0;
@@ -110,6 +111,42 @@ Deno.test({
       );
       assert.ok(store);
 
+      // Each workload's SANs: its name and the DNS names of the Services selecting its pods, no
+      // "*"; every egress target of the app names exactly the workload its Service selects.
+      const sansOf = (name: string) =>
+        Object.values(manifest.Policies).find((p) => p.SANs[0] === name)?.SANs;
+      const svc = (
+        s: string,
+      ) => [s, `${s}.emojivoto`, `${s}.emojivoto.svc`, `${s}.emojivoto.svc.cluster.local`];
+      assert.deepEqual(sansOf("emoji"), ["emoji", ...svc("emoji-svc")]);
+      assert.deepEqual(sansOf("voting"), ["voting", ...svc("voting-svc")]);
+      assert.deepEqual(sansOf("web"), ["web", ...svc("web-svc")]);
+      assert.deepEqual(sansOf("vote-store"), [
+        ...svc("vote-store"),
+        ...svc("vote-store-0.vote-store"),
+      ]);
+      assert.deepEqual(sansOf("vote-bot"), ["vote-bot"]);
+      assert.ok(
+        Object.values(manifest.Policies).every((p) => p.SANs.every((s) => !s.includes("*"))),
+        "no wildcard SAN by default",
+      );
+      for (
+        const [target, server] of [
+          ["emoji-svc", "emoji"],
+          ["voting-svc", "voting"],
+          ["vote-store", "vote-store"],
+          ["web-svc", "web"],
+        ]
+      ) {
+        const holders = Object.values(manifest.Policies).filter((p) => p.SANs.includes(target!));
+        assert.deepEqual(holders.map((p) => p.SANs[0]), [server], target);
+      }
+      assert.deepEqual(
+        report.warnings.filter((w) => !w.includes("was resolved by its tag over plain HTTP")),
+        [],
+        "no SAN warnings for the example (no unanswered egress target, no shared name)",
+      );
+
       // Each pod's legitimate sandbox + container creation is admitted by the compiled rules.
       const rules = await CompiledRules.load();
       for (const { name, policy } of podSpecs) {
@@ -145,6 +182,31 @@ Deno.test({
       // Offline from the cache gives the same result.
       await runGenerate([app], { ...f, offline: true });
       assert.deepEqual(await snapshot(app), before);
+
+      // --san-wildcard (on the command line) appends "*" to every entry, the old default, and
+      // warns that it does.
+      const wild = await runCliCaptured(
+        "generate",
+        ...["--reference-values", f.referenceValues, "--san-wildcard"],
+        ...["--trusted-measurement", f.trustedMeasurement!, "--simulated-root", f.simulatedRoot!],
+        ...["-s", f.settings!, "--image-lock", f.imageLock!, "--image-cache", f.imageCache!],
+        ...["--insecure-registry", f.insecureRegistry[0]!],
+        ...["-w", `${ws}-wild`, "-o", `${ws}-wild/app`, app],
+      );
+      assert.equal(wild.code, ExitCode.Ok, wild.stderr);
+      assert.match(
+        wild.stderr,
+        /warning: --san-wildcard gives every policy's manifest entry the SAN "\*"/,
+      );
+      const wildManifest = JSON.parse(await Deno.readTextFile(`${ws}-wild/manifest.json`));
+      const wildSans = Object.values(wildManifest.Policies as Record<string, { SANs: string[] }>)
+        .map((p) => p.SANs);
+      assert.deepEqual(
+        wildSans.map((s) => s.slice(0, -1)).sort(),
+        Object.values(manifest.Policies).map((p) => [...p.SANs]).sort(),
+      );
+      assert.ok(wildSans.every((s) => s.at(-1) === "*"), JSON.stringify(wildSans));
+      await Deno.remove(`${ws}-wild`, { recursive: true });
     }),
 });
 

@@ -181,7 +181,8 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
 
   const entry = result.manifest.Policies[result.policies[0]!.digest]!;
   assert.deepEqual(entry, {
-    SANs: ["web", "*"],
+    // Its name and the DNS names of the Service "web" selecting its pods; no "*" (workload_sans.ts).
+    SANs: ["web", "web.shop", "web.shop.svc", "web.shop.svc.cluster.local"],
     WorkloadSecretID: "apps/v1/Deployment/shop/web",
     Role: "",
   });

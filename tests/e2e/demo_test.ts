@@ -30,11 +30,16 @@ Deno.test({
       for (const line of pods) assert.match(line, /: Coordinator attested; SANs \[/);
       assert.match(
         text,
-        /✔ web app → web.s egress 127\.137\.0\.1:8081 → mTLS \(mesh CA \+ SAN "emoji-svc"\) → emoji.s ingress → emoji app: "hello from emoji, you are \[web,\*\]"/,
+        /✔ web app → web.s egress 127\.137\.0\.1:8081 → mTLS \(mesh CA \+ SAN "emoji-svc"\) → emoji.s ingress → emoji app: "hello from emoji, you are \[web,web-svc,web-svc\.emojivoto,web-svc\.emojivoto\.svc,web-svc\.emojivoto\.svc\.cluster\.local\]"/,
         "app → egress → mTLS → ingress → app, with the peer identity",
       );
       assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);
       assert.match(text, /self-made certificate is refused/);
+      // generate's SANs tell workloads apart: voting's certificate does not serve emoji-svc.
+      assert.match(
+        text,
+        /✔ web's egress refuses voting's certificate for "emoji-svc" when the host points that name at voting \(SAN mismatch; nothing reaches voting's app\)/,
+      );
       assert.match(
         text,
         /web's policy edited to allow every exec .*\(default ExecProcessRequest allowed\)/,

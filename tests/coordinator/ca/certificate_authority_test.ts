@@ -17,6 +17,7 @@ import {
 } from "../../../protocol/claims_extension.ts";
 import { SeedEngine } from "../../../seed/seed_engine.ts";
 import { classifySan, type SubjectAltName } from "../../../manifest/sans.ts";
+import { readEcdsaPublicKey } from "../../../manifest/public_keys.ts";
 
 const SEED = new Uint8Array(64).fill(7);
 const SALT = new Uint8Array(32).fill(9);
@@ -309,4 +310,46 @@ Deno.test("issueLeaf rejects a P-384 pod key, a non-key, no SANs and notAfter be
     ca.issueLeaf({ publicKey: pod.privateKey, sans: sans("a"), claims: CLAIMS }),
     (e) => e instanceof ParseError && e.field === "publicKey",
   );
+});
+
+Deno.test("issueLeaf takes a pod's SPKI bytes exactly when the general SPKI parser reads a P-256 key on the curve: every byte changed", async () => {
+  const ca = await CertificateAuthority.fromSeed(SeedEngine.fromSeed(SEED, SALT));
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", (await podKey()).publicKey));
+  const p384Spki = new Uint8Array(
+    await crypto.subtle.exportKey(
+      "spki",
+      (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
+        "sign",
+      ]) as CryptoKeyPair).publicKey,
+    ),
+  );
+  const variants = [spki, p384Spki, spki.subarray(0, 90), new Uint8Array([...spki, 0])];
+  for (let i = 0; i < spki.length; i++) {
+    for (const flip of [0x01, 0x80]) {
+      const changed = spki.slice();
+      changed[i]! ^= flip;
+      variants.push(changed);
+    }
+  }
+  let accepted = 0;
+  for (const variant of variants) {
+    const general = readEcdsaPublicKey(variant);
+    const expected = !("error" in general) && general.curve === "P-256";
+    const got = await ca.issueLeaf({ publicKey: variant, sans: sans("a"), claims: CLAIMS }).then(
+      (leaf) => {
+        assert.deepEqual(new Uint8Array(leaf.certificate.publicKey.rawData), variant);
+        return true;
+      },
+      (e) => {
+        assert.ok(e instanceof ParseError && e.field === "publicKey", String(e));
+        if (!("error" in general)) assert.match(e.message, /expected a P-256 key/);
+        else assert.ok(e.message.includes(general.error), `${e.message} / ${general.error}`);
+        return false;
+      },
+    );
+    assert.equal(got, expected, `variant ${variants.indexOf(variant)}`);
+    if (got) accepted++;
+  }
+  // The unchanged key; a changed byte is never another valid encoding of a P-256 key on the curve.
+  assert.equal(accepted, 1);
 });

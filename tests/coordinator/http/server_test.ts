@@ -305,3 +305,45 @@ Deno.test("a 503 (the Coordinator unavailable for a moment) carries a short Retr
     await server.close();
   }
 });
+
+Deno.test("a body is refused 400 naming it when not UTF-8, over the JSON shape, or repeating a key; a valid one reaches the route", async () => {
+  const handler = createRequestHandler({
+    api: "mesh",
+    routes,
+    limits: { maxBodyBytes: 4096, jsonShape: { maxKeys: 3, maxDepth: 2, maxSeparators: 4 } },
+    logger,
+    metrics: new CoordinatorMetrics(),
+  });
+  const answer = async (body: Uint8Array | string) => {
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    const out = await handler.handle({
+      method: "POST",
+      path: "/echo",
+      clientAddress: "127.0.0.1",
+      signal: new AbortController().signal,
+      peer: {},
+      declaredBodyBytes: bytes.length,
+      body: () => Promise.resolve(bytes),
+    });
+    return { status: out.status, body: JSON.parse(new TextDecoder().decode(out.body)) };
+  };
+  const refusals: [Uint8Array | string, RegExp][] = [
+    [new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), /not valid UTF-8 JSON/],
+    ['{"a":1,"b":2,"c":3,"d":4}', /more than 3 object keys: refused before parsing/],
+    ['{"a":[[1]]}', /nested deeper than 2: refused before parsing/],
+    ["[1,2,3,4,5,6]", /more than 4 array elements and object members/],
+    ['{"a":1,"a":2}', /duplicate key/],
+    ["{bad}", /not valid JSON/],
+  ];
+  for (const [body, reason] of refusals) {
+    const out = await answer(body);
+    assert.equal(out.status, 400, JSON.stringify(out.body));
+    assert.match(out.body.field, /^body/);
+    assert.match(out.body.error, reason);
+  }
+  // Structural characters inside strings (escaped quotes too) are not counted.
+  assert.deepEqual(await answer('{"a":"::,,{{[[\\"::"}'), {
+    status: 200,
+    body: { got: { a: '::,,{{[["::' } },
+  });
+});

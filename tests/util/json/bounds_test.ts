@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { InvalidDocumentError, ParseError } from "../../../util/errors/mod.ts";
 import {
   checkJsonShape,
+  checkJsonTextShape,
   duplicateKeyIssues,
   IssueList,
   MAX_DUPLICATE_ISSUES,
@@ -152,4 +153,68 @@ Deno.test("duplicate keys: the scan agrees with jsonc-parser's visitor on random
     );
   }
   assert.ok(withDuplicates > 50, `only ${withDuplicates} documents had duplicates`);
+});
+
+/** The scan as it was first written (a loop over every byte): what the faster scans must match. */
+function referenceShape(
+  bytes: Uint8Array,
+  limits: { maxKeys: number; maxDepth: number; maxSeparators?: number },
+): string | undefined {
+  let keys = 0, depth = 0, separators = 0, inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i++;
+      else if (b === 0x22) inString = false;
+      continue;
+    }
+    if (b === 0x22) inString = true;
+    else if (b === 0x3a && ++keys > limits.maxKeys) return "keys";
+    else if (b === 0x2c && ++separators > (limits.maxSeparators ?? Infinity)) return "separators";
+    else if ((b === 0x7b || b === 0x5b) && ++depth > limits.maxDepth) return "depth";
+    else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+function refusal(check: () => void): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    assert.ok(e instanceof ParseError && e.field === "f");
+    return /object keys/.test(e.message)
+      ? "keys"
+      : /separators|array elements/.test(e.message)
+      ? "separators"
+      : /nested/.test(e.message)
+      ? "depth"
+      : e.message;
+  }
+}
+
+Deno.test("the shape scans of bytes and of text agree with a byte-by-byte scan, escapes and unterminated strings included", () => {
+  const alphabet = ['"', "\\", ":", ",", "{", "}", "[", "]", "a", " ", "é"];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const limits = { maxKeys: 4, maxDepth: 3, maxSeparators: 5 };
+  const fixed = [
+    '{"a\\"":1}',
+    '{"a\\\\":{"b":[1,2]}}',
+    '"\\\\\\":::::"',
+    '"unterminated :::::',
+    '{"x":"\\\\"}:::::',
+  ];
+  const texts = [...fixed];
+  for (let n = 0; n < 3000; n++) {
+    let t = "";
+    const length = Math.floor(next() * 24);
+    for (let i = 0; i < length; i++) t += alphabet[Math.floor(next() * alphabet.length)];
+    texts.push(t);
+  }
+  for (const text of texts) {
+    const expected = referenceShape(bytes(text), limits);
+    assert.equal(refusal(() => checkJsonShape(bytes(text), limits, "f")), expected, text);
+    assert.equal(refusal(() => checkJsonTextShape(text, limits, "f")), expected, text);
+  }
 });

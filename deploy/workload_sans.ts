@@ -1,0 +1,242 @@
+/**
+ * The SANs `contrast generate` gives each workload's manifest entry, derived from what the input
+ * says about how the workload is reached: its name, and the cluster DNS names of every Service of
+ * the input (same namespace, not `ExternalName`, with a non-empty selector) whose selector matches
+ * the pod template's labels: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<cluster domain>`. A pod
+ * that a headless Service of its `subdomain` selects also gets its own DNS names
+ * (`<hostname>.<subdomain>` in the same four forms): for a StatefulSet whose `serviceName` is such a
+ * Service, every pod's (`<set>-<ordinal>`, ordinals from `spec.ordinals.start` for
+ * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`.
+ *
+ * No `*`: the mesh proxy's egress accepts a server whose certificate carries the remote host as a
+ * SAN, so a wildcard made every attested workload acceptable for every name. Only
+ * `--san-wildcard` adds it back ({@link WILDCARD_SAN}).
+ *
+ * The egress entries of the input's pods add no names: every form under which an in-cluster
+ * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
+ * `<domain>`) is one of the four. Instead, an egress target that no workload's SANs cover is
+ * reported (its connections would be refused), and so is a name two workloads share (either's
+ * certificate passes the egress check for it).
+ *
+ * @module
+ */
+
+/** The SAN `--san-wildcard` adds to every entry: any name (the mesh's `*` rule). */
+export const WILDCARD_SAN = "*";
+
+/** Per-pod DNS names are written for at most this many StatefulSet ordinals. */
+export const MAX_PER_POD_ORDINALS = 64;
+
+/** A confidential workload, as the SAN derivation reads it (plain values, aliases resolved). */
+export interface SanWorkload {
+  /** `file[doc]`, for messages. */
+  readonly location: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** The pod template's `metadata` (its `labels` are what Services select). */
+  readonly podMetadata: Readonly<Record<string, unknown>>;
+  /** The pod template's `spec` (`hostname`, `subdomain`). */
+  readonly podSpec: Readonly<Record<string, unknown>>;
+  /** The resource's `spec` (a StatefulSet's `serviceName`, `replicas`, `ordinals`). */
+  readonly resourceSpec: Readonly<Record<string, unknown>>;
+  /** The remote hosts of the pod's mesh egress entries (empty without a sidecar). */
+  readonly egressHosts: readonly { readonly entry: string; readonly host: string }[];
+}
+
+/** A Service of the input, as the SAN derivation reads it. */
+export interface SanService {
+  readonly namespace: string;
+  readonly name: string;
+  /** The resource's `spec` (`selector`, `type`, `clusterIP`). */
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+/** What {@link deriveSans} found. */
+interface DerivedSans {
+  /** Each workload's SANs, in the order of the workloads given. */
+  readonly sans: readonly (readonly string[])[];
+  /** Warning lines (without `warning: `), in a fixed order. */
+  readonly warnings: readonly string[];
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+function record(value: unknown): Readonly<Record<string, unknown>> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
+}
+
+/**
+ * The label selector of a Service: its `spec.selector` when it is a non-empty map of strings.
+ * An omitted or empty selector means the Service's endpoints are managed by someone else (the
+ * endpoints controller skips it), so it names no workload of the input; `ExternalName` Services
+ * are a DNS alias for another name and name none either.
+ */
+function serviceSelector(service: SanService): Labels | undefined {
+  if (service.spec.type === "ExternalName") return undefined;
+  const selector = record(service.spec.selector);
+  const entries = Object.entries(selector);
+  if (entries.length === 0 || entries.some(([, v]) => typeof v !== "string")) return undefined;
+  return selector as Labels;
+}
+
+/** Whether every pair of `selector` is among the pod's `labels` (Service selectors are equality). */
+function selects(selector: Labels, labels: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>`. */
+function serviceForms(name: string, namespace: string, clusterDomain: string): string[] {
+  return [
+    name,
+    `${name}.${namespace}`,
+    `${name}.${namespace}.svc`,
+    `${name}.${namespace}.svc.${clusterDomain}`,
+  ];
+}
+
+function isHeadless(service: SanService): boolean {
+  return service.spec.clusterIP === "None";
+}
+
+function nonNegativeInteger(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : fallback;
+}
+
+/** The pods' hostnames under a headless Service `subdomain` (empty when the pod has none). */
+function podHostnames(
+  w: SanWorkload,
+  warnings: string[],
+): { hostnames: string[]; subdomain?: string } {
+  if (w.kind === "StatefulSet") {
+    const serviceName = w.resourceSpec.serviceName;
+    if (typeof serviceName !== "string" || serviceName === "") return { hostnames: [] };
+    const replicas = nonNegativeInteger(w.resourceSpec.replicas, 1);
+    const start = nonNegativeInteger(record(w.resourceSpec.ordinals).start, 0);
+    const count = Math.min(replicas, MAX_PER_POD_ORDINALS);
+    if (replicas > count) {
+      warnings.push(
+        `${w.location}: StatefulSet ${w.namespace}/${w.name} has ${replicas} replicas; its ` +
+          `manifest entry names the pods ${w.name}-${start} to ${w.name}-${start + count - 1} ` +
+          `under ${serviceName} only (at most ${MAX_PER_POD_ORDINALS}): a mesh client that ` +
+          "dials a later pod by its own name is refused",
+      );
+    }
+    const hostnames = Array.from({ length: count }, (_, i) => `${w.name}-${start + i}`);
+    return { hostnames, subdomain: serviceName };
+  }
+  const { hostname, subdomain } = w.podSpec;
+  if (typeof hostname !== "string" || hostname === "") return { hostnames: [] };
+  if (typeof subdomain !== "string" || subdomain === "") return { hostnames: [] };
+  return { hostnames: [hostname], subdomain };
+}
+
+/** The SANs of one workload (its name first, then by Service in input order), no duplicates. */
+function sansOf(
+  w: SanWorkload,
+  services: readonly SanService[],
+  clusterDomain: string,
+  warnings: string[],
+): string[] {
+  const labels = record(w.podMetadata.labels);
+  const sans = new Set<string>([w.name]);
+  const selecting = services.filter((s) => {
+    if (s.namespace !== w.namespace) return false;
+    const selector = serviceSelector(s);
+    return selector !== undefined && selects(selector, labels);
+  });
+  for (const s of selecting) {
+    for (const n of serviceForms(s.name, s.namespace, clusterDomain)) sans.add(n);
+  }
+  const { hostnames, subdomain } = podHostnames(w, warnings);
+  const governing = selecting.find((s) => s.name === subdomain && isHeadless(s));
+  if (governing) {
+    for (const h of hostnames) {
+      for (const n of serviceForms(`${h}.${governing.name}`, w.namespace, clusterDomain)) {
+        sans.add(n);
+      }
+    }
+  }
+  return [...sans];
+}
+
+/** Whether `host` (an egress remote host) is one of `sans`, as the egress compares them. */
+function covers(sans: readonly string[], host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  return sans.some((s) => s.toLowerCase() === h);
+}
+
+/**
+ * Derives every workload's SANs (see the module documentation) and the warnings about egress
+ * targets no workload answers to and names that several workloads share.
+ *
+ * @param wildcard `--san-wildcard`: append `*` to every workload's SANs (the old default)
+ *
+ * @example A Deployment behind a Service
+ * ```ts
+ * import { deriveSans } from "./workload_sans.ts";
+ *
+ * const { sans } = deriveSans(
+ *   [{
+ *     location: "app.yml[0]",
+ *     kind: "Deployment",
+ *     namespace: "shop",
+ *     name: "web",
+ *     podMetadata: { labels: { app: "web" } },
+ *     podSpec: {},
+ *     resourceSpec: {},
+ *     egressHosts: [],
+ *   }],
+ *   [{ namespace: "shop", name: "web-svc", spec: { selector: { app: "web" } } }],
+ *   "cluster.local",
+ * );
+ * // sans[0]: web, web-svc, web-svc.shop, web-svc.shop.svc, web-svc.shop.svc.cluster.local
+ * ```
+ */
+export function deriveSans(
+  workloads: readonly SanWorkload[],
+  services: readonly SanService[],
+  clusterDomain: string,
+  wildcard = false,
+): DerivedSans {
+  const warnings: string[] = [];
+  const derived = workloads.map((w) => sansOf(w, services, clusterDomain, warnings));
+  // Names shared by the same workloads, one warning per group of workloads.
+  const owners = new Map<string, number[]>();
+  derived.forEach((sans, i) => {
+    for (const san of sans) {
+      const key = san.toLowerCase();
+      owners.set(key, [...owners.get(key) ?? [], i]);
+    }
+  });
+  const shared = new Map<string, string[]>();
+  for (const [san, indexes] of owners) {
+    if (indexes.length < 2) continue;
+    const group = indexes.join(",");
+    shared.set(group, [...shared.get(group) ?? [], san]);
+  }
+  for (const [group, names] of shared) {
+    const ws = group.split(",").map((i) => workloads[Number(i)]!);
+    warnings.push(
+      `${ws.map((w) => `${w.kind} ${w.namespace}/${w.name} (${w.location})`).join(" and ")} ` +
+        `share the SAN${names.length === 1 ? "" : "s"} ${names.join(", ")}: a mesh egress to ` +
+        `${names.length === 1 ? "it" : "one of them"} accepts each of their certificates`,
+    );
+  }
+  for (const w of workloads) {
+    for (const { entry, host } of w.egressHosts) {
+      if (wildcard || derived.some((sans) => covers(sans, host))) continue;
+      warnings.push(
+        `${w.location}: ${w.kind} ${w.namespace}/${w.name}: egress entry ${
+          JSON.stringify(entry)
+        } dials ${JSON.stringify(host)}, which no confidential workload of the input answers ` +
+          "to (no workload of that name, no Service in its namespace selecting one): its mesh " +
+          "proxy will refuse every server there unless the manifest gives that SAN to the server",
+      );
+    }
+  }
+  const sans = wildcard ? derived.map((s) => [...s, WILDCARD_SAN]) : derived;
+  return { sans, warnings };
+}

@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import {
+  deriveSans,
+  MAX_PER_POD_ORDINALS,
+  type SanService,
+  type SanWorkload,
+  WILDCARD_SAN,
+} from "../../deploy/workload_sans.ts";
+
+const DOMAIN = "cluster.local";
+
+function workload(
+  name: string,
+  labels: Record<string, unknown>,
+  more: Partial<SanWorkload> = {},
+): SanWorkload {
+  return {
+    location: `app.yml[${name}]`,
+    kind: "Deployment",
+    namespace: "shop",
+    name,
+    podMetadata: { labels },
+    podSpec: {},
+    resourceSpec: {},
+    egressHosts: [],
+    ...more,
+  };
+}
+
+function service(
+  name: string,
+  spec: Record<string, unknown>,
+  namespace = "shop",
+): SanService {
+  return { namespace, name, spec };
+}
+
+function forms(name: string, namespace = "shop"): string[] {
+  return [
+    name,
+    `${name}.${namespace}`,
+    `${name}.${namespace}.svc`,
+    `${name}.${namespace}.svc.${DOMAIN}`,
+  ];
+}
+
+Deno.test("a workload gets its name and the four DNS names of each Service selecting its pods", () => {
+  const { sans, warnings } = deriveSans(
+    [workload("web", { app: "web", tier: "front" }), workload("db", { app: "db" })],
+    [
+      // A subset of the pod's labels selects it.
+      service("web-svc", { selector: { app: "web" } }),
+      // A second Service selecting the same pods adds its names too.
+      service("web-internal", { selector: { app: "web", tier: "front" } }),
+      service("db", { selector: { app: "db" } }),
+    ],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["web", ...forms("web-svc"), ...forms("web-internal")]);
+  // The workload's name is not repeated when a Service has it too.
+  assert.deepEqual(sans[1], forms("db"));
+  assert.deepEqual(warnings, []);
+});
+
+Deno.test("Services select by the pod template's labels only: not the workload's own labels or selector", () => {
+  const w = workload("web", { app: "web" }, {
+    // As in a Deployment whose metadata.labels and spec.selector.matchLabels differ from what the
+    // Service selects: only the template's labels count.
+    resourceSpec: { selector: { matchLabels: { app: "web", track: "stable" } } },
+  });
+  const { sans } = deriveSans(
+    [w],
+    [
+      service("by-template", { selector: { app: "web" } }),
+      service("by-selector", { selector: { track: "stable" } }),
+      service("value-differs", { selector: { app: "Web" } }),
+      service("more-labels", { selector: { app: "web", tier: "front" } }),
+    ],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["web", ...forms("by-template")]);
+});
+
+Deno.test("Services of other namespaces, without a selector, with an empty one, and ExternalName ones name nobody", () => {
+  const { sans } = deriveSans(
+    [workload("web", { app: "web" })],
+    [
+      service("elsewhere", { selector: { app: "web" } }, "other"),
+      service("no-selector", { ports: [{ port: 80 }] }),
+      service("empty-selector", { selector: {} }),
+      service("external", {
+        type: "ExternalName",
+        externalName: "web.example.com",
+        selector: { app: "web" },
+      }),
+      // A malformed selector (not a map of strings) selects nothing.
+      service("bad-selector", { selector: { matchLabels: { app: "web" } } }),
+    ],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["web"]);
+});
+
+Deno.test("the cluster domain ends the fully qualified names", () => {
+  const { sans } = deriveSans(
+    [workload("web", { app: "web" })],
+    [service("web-svc", { selector: { app: "web" } })],
+    "corp.example",
+  );
+  assert.equal(sans[0]!.at(-1), "web-svc.shop.svc.corp.example");
+});
+
+Deno.test("a StatefulSet's pods get their own names under its headless governing Service", () => {
+  const set = workload("store", { app: "store" }, {
+    kind: "StatefulSet",
+    resourceSpec: { serviceName: "store", replicas: 2, ordinals: { start: 3 } },
+  });
+  const { sans } = deriveSans(
+    [set],
+    [service("store", { clusterIP: "None", selector: { app: "store" } })],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], [
+    ...forms("store"),
+    ...forms("store-3.store"),
+    ...forms("store-4.store"),
+  ]);
+  // replicas omitted: one pod; a governing Service that is not headless: no per-pod names.
+  const one = deriveSans(
+    [{ ...set, resourceSpec: { serviceName: "store" } }],
+    [service("store", { clusterIP: "None", selector: { app: "store" } })],
+    DOMAIN,
+  );
+  assert.deepEqual(one.sans[0], [...forms("store"), ...forms("store-0.store")]);
+  const notHeadless = deriveSans(
+    [set],
+    [service("store", { selector: { app: "store" } })],
+    DOMAIN,
+  );
+  assert.deepEqual(notHeadless.sans[0], forms("store"));
+  // A governing Service that does not select the pods (no DNS records for them): none either.
+  const notSelecting = deriveSans(
+    [set],
+    [service("store", { clusterIP: "None", selector: { app: "other" } })],
+    DOMAIN,
+  );
+  assert.deepEqual(notSelecting.sans[0], ["store"]);
+});
+
+Deno.test("a StatefulSet with more replicas than the per-pod bound gets the first ones and a warning", () => {
+  const { sans, warnings } = deriveSans(
+    [workload("store", { app: "store" }, {
+      kind: "StatefulSet",
+      resourceSpec: { serviceName: "store", replicas: MAX_PER_POD_ORDINALS + 1 },
+    })],
+    [service("store", { clusterIP: "None", selector: { app: "store" } })],
+    DOMAIN,
+  );
+  assert.equal(sans[0]!.length, 4 + 4 * MAX_PER_POD_ORDINALS);
+  assert.ok(sans[0]!.includes(`store-${MAX_PER_POD_ORDINALS - 1}.store`));
+  assert.ok(!sans[0]!.includes(`store-${MAX_PER_POD_ORDINALS}.store`));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /has 65 replicas; .* store-0 to store-63 under store only/);
+});
+
+Deno.test("a pod with hostname and subdomain gets its name under that headless Service", () => {
+  const pod = workload("p", { app: "p" }, {
+    kind: "Pod",
+    podSpec: { hostname: "leader", subdomain: "peers" },
+  });
+  const { sans } = deriveSans(
+    [pod],
+    [service("peers", { clusterIP: "None", selector: { app: "p" } })],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["p", ...forms("peers"), ...forms("leader.peers")]);
+});
+
+Deno.test("no SAN is * by default; --san-wildcard appends it to every entry", () => {
+  const input = [workload("web", { app: "web" }), workload("lonely", { app: "x" })];
+  const services = [service("web-svc", { selector: { app: "web" } })];
+  const plain = deriveSans(input, services, DOMAIN);
+  assert.ok(plain.sans.every((s) => !s.some((san) => san.includes("*"))), JSON.stringify(plain));
+  const wild = deriveSans(input, services, DOMAIN, true);
+  assert.deepEqual(wild.sans, plain.sans.map((s) => [...s, WILDCARD_SAN]));
+  assert.equal(WILDCARD_SAN, "*");
+});
+
+Deno.test("egress targets no workload answers to are warned about; covered ones are not", () => {
+  const client = workload("web", { app: "web" }, {
+    egressHosts: [
+      { entry: "emoji", host: "emoji-svc" },
+      { entry: "full", host: "Emoji-Svc.shop.svc.cluster.local." },
+      { entry: "byname", host: "emoji" },
+      { entry: "nowhere", host: "payments" },
+      { entry: "ip", host: "10.0.0.7" },
+    ],
+  });
+  const { warnings } = deriveSans(
+    [client, workload("emoji", { app: "emoji" })],
+    [service("emoji-svc", { selector: { app: "emoji" } })],
+    DOMAIN,
+  );
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  assert.match(warnings[0]!, /egress entry "nowhere" dials "payments", which no confidential/);
+  assert.match(warnings[1]!, /egress entry "ip" dials "10\.0\.0\.7"/);
+  assert.match(warnings[0]!, /^app\.yml\[web\]: Deployment shop\/web: /);
+  // With --san-wildcard every target is covered (any certificate passes).
+  assert.deepEqual(
+    deriveSans([client], [], DOMAIN, true).warnings.filter((w) => w.includes("dials")),
+    [],
+  );
+});
+
+Deno.test("a name several workloads share is warned about once per group of workloads", () => {
+  const { sans, warnings } = deriveSans(
+    [
+      workload("stable", { app: "web", track: "stable" }),
+      workload("canary", { app: "web", track: "canary" }),
+      workload("web", { app: "other" }, { namespace: "other" }),
+    ],
+    [
+      service("web", { selector: { app: "web" } }),
+      service("web", { selector: { app: "other" } }, "other"),
+    ],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["stable", ...forms("web")]);
+  assert.deepEqual(sans[1], ["canary", ...forms("web")]);
+  assert.deepEqual(sans[2], forms("web", "other"));
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  // The short name "web" is also the other namespace's workload's: three share it.
+  assert.match(
+    warnings[0]!,
+    /^Deployment shop\/stable .* and Deployment shop\/canary .* and Deployment other\/web .* share the SAN web: /,
+  );
+  assert.match(
+    warnings[1]!,
+    /^Deployment shop\/stable .* and Deployment shop\/canary .* share the SANs web\.shop, web\.shop\.svc, web\.shop\.svc\.cluster\.local: /,
+  );
+});
