@@ -226,21 +226,28 @@ const httpDate = (() => {
   };
 })();
 
-/** Head and body of `answer` as one byte array. */
+/** Head and body of `answer` as one byte array (one allocation: the head is encoded into it). */
 function encodeAnswer(answer: OutgoingAnswer, close: boolean, withBody: boolean): Uint8Array {
-  const head = ASCII.encode(
-    `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Status"}\r\n` +
-      `date: ${httpDate()}\r\ncontent-type: ${answer.contentType}\r\n` +
-      `cache-control: no-store\r\n` +
-      (answer.status === 204 ? "" : `content-length: ${answer.body.length}\r\n`) +
-      Object.entries(answer.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`)
-        .join("") +
-      (close ? "connection: close\r\n" : "") + "\r\n",
-  );
-  if (!withBody || answer.body.length === 0) return head;
-  const bytes = new Uint8Array(head.length + answer.body.length);
-  bytes.set(head);
-  bytes.set(answer.body, head.length);
+  let head = `HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? "Status"}\r\n` +
+    `date: ${httpDate()}\r\ncontent-type: ${answer.contentType}\r\n` +
+    `cache-control: no-store\r\n` +
+    (answer.status === 204 ? "" : `content-length: ${answer.body.length}\r\n`);
+  const headers = answer.headers;
+  if (headers) { for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`; }
+  head += close ? "connection: close\r\n\r\n" : "\r\n";
+  const body = withBody ? answer.body : undefined;
+  // An ASCII head takes one byte per character; anything else is encoded apart.
+  const bytes = new Uint8Array(head.length + (body?.length ?? 0));
+  const { read, written } = ASCII.encodeInto(head, bytes);
+  if (read !== head.length || written !== head.length) {
+    const encoded = ASCII.encode(head);
+    if (!body || body.length === 0) return encoded;
+    const whole = new Uint8Array(encoded.length + body.length);
+    whole.set(encoded);
+    whole.set(body, encoded.length);
+    return whole;
+  }
+  if (body) bytes.set(body, head.length);
   return bytes;
 }
 
@@ -320,10 +327,15 @@ async function answerExchange(
     ? "read"
     : "unread";
   const abandon = new AbortController();
+  // `gone` is aborted by the connection's close or by `abandon`, linked by a callback the
+  // connection drops once answered (`AbortSignal.any` cost 2.6-4.7 us per request, and its
+  // weak references linger in the connection's signal until a GC).
+  const gone = new AbortController();
+  const unwatch = conn.onClose((reason) => gone.abort(reason));
   let expired!: () => void;
-  const timedOut = new Promise<"timeout">((resolve) => expired = () => resolve("timeout"));
   tracked.enterRequest(() => {
     abandon.abort();
+    gone.abort(abandon.signal.reason);
     expired();
   });
   const request: IncomingRequest = {
@@ -331,7 +343,7 @@ async function answerExchange(
     path: head.path,
     clientAddress: tracked.address,
     signal: abandon.signal,
-    gone: AbortSignal.any([abandon.signal, conn.closedSignal]),
+    gone: gone.signal,
     peer,
     declaredBodyBytes: head.chunked ? undefined : head.contentLength ?? 0,
     body: async (limit) => {
@@ -357,7 +369,15 @@ async function answerExchange(
       }
     },
   };
-  const outcome = await Promise.race([handler.handle(request), timedOut]);
+  let outcome: OutgoingAnswer | "timeout";
+  try {
+    outcome = await new Promise<OutgoingAnswer | "timeout">((resolve, reject) => {
+      expired = () => resolve("timeout");
+      handler.handle(request).then(resolve, reject);
+    });
+  } finally {
+    unwatch();
+  }
   let answer = outcome === "timeout" ? handler.refuse(head, 408, "request timed out") : outcome;
   if (outcome !== "timeout") tracked.enter("answer");
   // An unread or partly read body leaves the stream unframed: the connection ends after this.

@@ -45,10 +45,11 @@ export interface ByteConnection {
   /** DER of the peer's leaf certificate after the handshake, when it sent one (TLS only). */
   peerCertificate(): Uint8Array | undefined;
   /**
-   * Aborted once the connection closed (the peer closed or reset it, or a deadline, an error or
-   * the server closed it): nothing written from then on reaches the peer.
+   * Calls `listener` (with {@link CONNECTION_CLOSED}) once the connection closed (the peer closed
+   * or reset it, or a deadline, an error or the server closed it): nothing written from then on
+   * reaches the peer. At once when it is closed already. Returns what stops the watch.
    */
-  readonly closedSignal: AbortSignal;
+  onClose(listener: (reason: Error) => void): () => void;
   /**
    * Lets the peer send up to `bytes` more than the unread bound while a request body of that
    * size is being read (0 again after it): a body the API accepts is read as it arrives and must
@@ -81,7 +82,7 @@ const MAX_UNREAD_TLS_BYTES = 1024 * 1024;
 /** The connection was closed (by the server's deadline, the peer or an error). */
 class ConnectionClosedError extends Error {}
 
-/** Why {@link ByteConnection.closedSignal} was aborted (one shared value, no stack trace). */
+/** Why {@link ByteConnection.onClose} listeners are called (one shared value, no stack trace). */
 const CONNECTION_CLOSED = new ConnectionClosedError("connection closed");
 
 /** The handshake did not finish (one shared value: a closed connection needs no stack trace). */
@@ -112,7 +113,7 @@ export class StreamConnection implements ByteConnection {
   /** Resolves a lingering close ({@link closeLingering}) under way. */
   #lingered?: (end: LingerEnd) => void;
   readonly #pendingWrites = new Set<(error: Error) => void>();
-  readonly #closedController = new AbortController();
+  readonly #closeListeners = new Set<(reason: Error) => void>();
 
   /**
    * Reads and writes `socket` (`raw` itself, or a TLS socket around it); `raw` is the socket
@@ -181,7 +182,8 @@ export class StreamConnection implements ByteConnection {
   #markClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closedController.abort(CONNECTION_CLOSED);
+    for (const listener of this.#closeListeners) listener(CONNECTION_CLOSED);
+    this.#closeListeners.clear();
     this.#wakeReader();
     const lingered = this.#lingered;
     this.#lingered = undefined;
@@ -197,8 +199,13 @@ export class StreamConnection implements ByteConnection {
     return this.#secured;
   }
 
-  get closedSignal(): AbortSignal {
-    return this.#closedController.signal;
+  onClose(listener: (reason: Error) => void): () => void {
+    if (this.#closed) {
+      listener(CONNECTION_CLOSED);
+      return () => {};
+    }
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
   }
 
   async read(into: Uint8Array): Promise<number | null> {

@@ -130,3 +130,42 @@ Deno.test("HEAD gets the head without a body; framing errors are answered with t
     await second.server.close();
   }
 });
+
+Deno.test("an answer's head and body go out whole, also with a header value that is not ASCII", async () => {
+  const { serveHttp1 } = await import("../../../coordinator/http/http1_server.ts");
+  const body = new TextEncoder().encode('{"x":"ä"}');
+  const server = await serveHttp1({
+    port: 0,
+    host: "127.0.0.1",
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 5000 },
+  }, {
+    handle: (request) =>
+      Promise.resolve({
+        status: 200,
+        contentType: "application/json",
+        body,
+        headers:
+          (request.path === "/latin" ? { "x-note": "grüße" } : { "retry-after": "1" }) as Record<
+            string,
+            string
+          >,
+      }),
+    refuse: (_request, status) => ({ status, contentType: "text/plain", body: new Uint8Array() }),
+    connectionClosed: () => {},
+  });
+  try {
+    for (const [path, header] of [["/ascii", "retry-after: 1"], ["/latin", "x-note: grüße"]]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await conn.write(
+        new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nhost: c\r\nconnection: close\r\n\r\n`),
+      );
+      const text = await new Response(conn.readable).text();
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(text.includes(`\r\n${header}\r\nconnection: close\r\n\r\n{"x":"ä"}`), text);
+      assert.match(text, new RegExp(`content-length: ${body.length}\r\n`));
+      assert.ok(text.endsWith('{"x":"ä"}'));
+    }
+  } finally {
+    await server.close();
+  }
+});
