@@ -8,9 +8,13 @@
  * Service, every pod's (`<set>-<ordinal>`, ordinals from `spec.ordinals.start` for
  * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`.
  *
- * No `*`: the mesh proxy's egress accepts a server whose certificate carries the remote host as a
- * SAN, so a wildcard made every attested workload acceptable for every name. Only
- * `--san-wildcard` adds it back ({@link WILDCARD_SAN}).
+ * The `extra-sans` annotation ({@link parseExtraSans}) appends names of its own (an external DNS
+ * name, an IP address the egress dials).
+ *
+ * No `*` by default: the mesh proxy's egress accepts a server whose certificate carries the remote
+ * host as a SAN, so a wildcard made every attested workload acceptable for every name. Only
+ * `--san-wildcard` (every entry, {@link WILDCARD_SAN}) or a workload's own `extra-sans: "*"` adds
+ * it back, each with a warning.
  *
  * The egress entries of the input's pods add no names: every form under which an in-cluster
  * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
@@ -20,6 +24,8 @@
  *
  * @module
  */
+import { classifySan } from "../manifest/sans.ts";
+import { EXTRA_SANS_ANNOTATION } from "./annotations.ts";
 
 /** The SAN `--san-wildcard` adds to every entry: any name (the mesh's `*` rule). */
 export const WILDCARD_SAN = "*";
@@ -42,6 +48,8 @@ export interface SanWorkload {
   readonly resourceSpec: Readonly<Record<string, unknown>>;
   /** The remote hosts of the pod's mesh egress entries (empty without a sidecar). */
   readonly egressHosts: readonly { readonly entry: string; readonly host: string }[];
+  /** The `extra-sans` annotation's SANs, checked by {@link parseExtraSans} (appended as given). */
+  readonly extraSans?: readonly string[];
 }
 
 /** A Service of the input, as the SAN derivation reads it. */
@@ -159,13 +167,64 @@ function sansOf(
       }
     }
   }
+  for (const extra of w.extraSans ?? []) {
+    sans.add(extra);
+    if (extra === WILDCARD_SAN) {
+      warnings.push(
+        `${w.location}: ${w.kind} ${w.namespace}/${w.name}: its ${EXTRA_SANS_ANNOTATION} ` +
+          'annotation gives it the SAN "*": its certificate passes every mesh egress check, so ' +
+          "if it is compromised and the host points another service's DNS name at it, it " +
+          "receives the traffic meant for that service",
+      );
+    }
+  }
   return [...sans];
 }
 
-/** Whether `host` (an egress remote host) is one of `sans`, as the egress compares them. */
+/**
+ * Whether `host` (an egress remote host) is covered by `sans` as the egress compares them
+ * (`meshproxy/san.ts`): IP addresses exactly; DNS names case-insensitively, `*` any name, `*.rest`
+ * one leftmost label.
+ */
 function covers(sans: readonly string[], host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
-  return sans.some((s) => s.toLowerCase() === h);
+  return sans.some((san) => {
+    const s = san.toLowerCase();
+    if (s === WILDCARD_SAN || s === h) return true;
+    const dot = h.indexOf(".");
+    return s.startsWith("*.") && dot > 0 && h.slice(dot + 1) === s.slice(2);
+  });
+}
+
+/**
+ * Parses the `extra-sans` annotation: comma-separated SANs, each a DNS name (`*` or `*.rest`
+ * allowed), an IP address or a URI, as the manifest takes them (`manifest/sans.ts`).
+ *
+ * @returns the SANs in order, or the reason the value is refused
+ *
+ * @example Two names and an address
+ * ```ts
+ * import { parseExtraSans } from "./workload_sans.ts";
+ *
+ * parseExtraSans("db.example.com, 10.0.0.5"); // { sans: ["db.example.com", "10.0.0.5"] }
+ * parseExtraSans("db..example"); // { error: "entry 0: not an IP address, URI or DNS name: …" }
+ * ```
+ */
+export function parseExtraSans(
+  value: unknown,
+): { readonly sans: readonly string[] } | { readonly error: string } {
+  if (typeof value !== "string" || value.trim() === "") {
+    return { error: "must be a non-empty string of comma-separated SANs" };
+  }
+  const sans: string[] = [];
+  const entries = value.split(",").map((e) => e.trim());
+  for (const [i, entry] of entries.entries()) {
+    if (entry === "") return { error: `entry ${i} is empty` };
+    const classified = classifySan(entry);
+    if ("error" in classified) return { error: `entry ${i}: ${classified.error}` };
+    if (!sans.includes(entry)) sans.push(entry);
+  }
+  return { sans };
 }
 
 /**
@@ -239,4 +298,56 @@ export function deriveSans(
   }
   const sans = wildcard ? derived.map((s) => [...s, WILDCARD_SAN]) : derived;
   return { sans, warnings };
+}
+
+/**
+ * Warnings for the entries of an existing manifest whose SANs generate replaces: an entry of the
+ * same policy digest with other SANs (edited by hand, or written by an earlier default such as
+ * `[name, "*"]`). generate writes every entry anew, so such edits would be lost without a word.
+ *
+ * @param existing the existing manifest's text (undefined: none; malformed: no warnings, the
+ *   caller reports it)
+ * @param written the policies generate writes: digest, workload and SANs
+ *
+ * @example An entry edited by hand
+ * ```ts
+ * import { replacedSansWarnings } from "./workload_sans.ts";
+ *
+ * const existing = JSON.stringify({ Policies: { ["ab".repeat(32)]: { SANs: ["web", "web.example.com"] } } });
+ * replacedSansWarnings(existing, "manifest.json", [
+ *   { digest: "ab".repeat(32), workload: "Deployment shop/web", sans: ["web"] },
+ * ]); // one warning: manifest.json's SANs for Deployment shop/web were […], now […]
+ * ```
+ */
+export function replacedSansWarnings(
+  existing: string | undefined,
+  manifestPath: string,
+  written: readonly {
+    readonly digest: string;
+    readonly workload: string;
+    readonly sans: readonly string[];
+  }[],
+): string[] {
+  if (existing === undefined) return [];
+  let policies: Readonly<Record<string, unknown>>;
+  try {
+    policies = record(record(JSON.parse(existing)).Policies);
+  } catch {
+    return [];
+  }
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const { digest, workload, sans } of written) {
+    if (seen.has(digest)) continue; // one entry for workloads of one policy
+    seen.add(digest);
+    const before = record(policies[digest]).SANs;
+    if (!Array.isArray(before) || JSON.stringify(before) === JSON.stringify(sans)) continue;
+    warnings.push(
+      `${manifestPath}: the SANs of ${workload} (policy ${digest.slice(0, 12)}…) were ` +
+        `${JSON.stringify(before)} and are now ${JSON.stringify(sans)}: generate writes every ` +
+        `entry anew; give a workload more names with the ${EXTRA_SANS_ANNOTATION} annotation ` +
+        "(or --san-wildcard for the old default)",
+    );
+  }
+  return warnings;
 }

@@ -71,25 +71,58 @@ export function matchPolicy(
   manifest: Pick<Manifest<unknown, unknown>, "Policies">,
   claims: Pick<AttestationClaims, "platform" | "hostData">,
 ): MatchedPolicy {
-  const expectedLength = claims.platform === "snp" ? 32 : 48;
-  if (claims.hostData.length !== expectedLength) {
-    throw new ValidationError(
-      "hostData",
-      `${claims.platform} launch configuration digest has the wrong length`,
-      { expected: `${expectedLength} bytes`, actual: `${claims.hostData.length} bytes` },
-    );
-  }
-  let found: MatchedPolicy | undefined;
-  for (const [digest, entry] of Object.entries(manifest.Policies)) {
-    const expected = expectedHostData(claims.platform, decodeHex(digest, "Policies", 32));
-    if (constantTimeEqual(expected, claims.hostData)) found ??= { digest, entry };
-  }
-  if (!found) {
-    throw new ValidationError(
-      "hostData",
-      "the evidence's policy digest is not a policy of the manifest",
-      { expected: "one of the manifest's policies", actual: encodeHex(claims.hostData) },
-    );
-  }
-  return found;
+  return policyMatcher(manifest)(claims);
+}
+
+/**
+ * {@link matchPolicy} for one manifest, its policy digests decoded once: for a verifier that
+ * matches every piece of evidence against the same manifest (the manifest must not change).
+ *
+ * @throws {import("../util/errors/mod.ts").ParseError} naming `Policies` when a key is not a
+ *   SHA-256 digest in hex
+ *
+ * @example Match many pieces of evidence against one manifest
+ * ```ts
+ * import { type Manifest } from "./mod.ts";
+ * import { policyMatcher } from "./policy_match.ts";
+ *
+ * function digests(manifest: Manifest, hostData: Uint8Array[]): string[] {
+ *   const match = policyMatcher(manifest);
+ *   return hostData.map((h) => match({ platform: "snp", hostData: h }).digest);
+ * }
+ * ```
+ */
+export function policyMatcher(
+  manifest: Pick<Manifest<unknown, unknown>, "Policies">,
+): (claims: Pick<AttestationClaims, "platform" | "hostData">) => MatchedPolicy {
+  const policies = Object.entries(manifest.Policies).map(([digest, entry]) => ({
+    matched: { digest, entry } as MatchedPolicy,
+    bytes: decodeHex(digest, "Policies", 32),
+  }));
+  return (claims) => {
+    const expectedLength = claims.platform === "snp" ? 32 : 48;
+    if (claims.hostData.length !== expectedLength) {
+      throw new ValidationError(
+        "hostData",
+        `${claims.platform} launch configuration digest has the wrong length`,
+        { expected: `${expectedLength} bytes`, actual: `${claims.hostData.length} bytes` },
+      );
+    }
+    // HOST_DATA is the digest on SNP; MRCONFIGID is the digest ‖ 16 zero bytes on TDX.
+    const digest = claims.hostData.subarray(0, 32);
+    let padding = 0;
+    for (let i = 32; i < claims.hostData.length; i++) padding |= claims.hostData[i]!;
+    let found: MatchedPolicy | undefined;
+    for (const { matched, bytes } of policies) {
+      if (constantTimeEqual(bytes, digest) && padding === 0) found ??= matched;
+    }
+    if (!found) {
+      throw new ValidationError(
+        "hostData",
+        "the evidence's policy digest is not a policy of the manifest",
+        { expected: "one of the manifest's policies", actual: encodeHex(claims.hostData) },
+      );
+    }
+    return found;
+  };
 }

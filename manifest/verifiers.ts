@@ -31,7 +31,7 @@ import type { TdxCollateralSource } from "../tdx/verify/collateral_bundle.ts";
 import { TdxEvidenceVerifier, type TdxEvidenceVerifierOptions } from "../tdx/verifier.ts";
 import { ChainCache } from "../x509/chain_cache.ts";
 import type { Manifest } from "./manifest.ts";
-import { type MatchedPolicy, matchPolicy } from "./policy_match.ts";
+import { type MatchedPolicy, policyMatcher } from "./policy_match.ts";
 
 /**
  * What the verifiers need besides reference values: collateral sources and caches.
@@ -135,7 +135,7 @@ export type ManifestEvidenceVerifier = (
  * ```
  */
 export class VerifiersOfManifest {
-  readonly #manifest: Pick<Manifest, "Policies">;
+  readonly #matchPolicy: ReturnType<typeof policyMatcher>;
   readonly #verifiers: ReadonlyMap<TeePlatform, EvidenceVerifier>;
 
   /**
@@ -148,7 +148,7 @@ export class VerifiersOfManifest {
     manifest: Pick<Manifest, "Policies">,
     verifiers: ReadonlyMap<TeePlatform, EvidenceVerifier>,
   ) {
-    this.#manifest = manifest;
+    this.#matchPolicy = policyMatcher(manifest);
     this.#verifiers = verifiers;
   }
 
@@ -179,7 +179,7 @@ export class VerifiersOfManifest {
         actual: claims.platform,
       });
     }
-    return { claims, policy: matchPolicy(this.#manifest, claims) };
+    return { claims, policy: this.#matchPolicy(claims) };
   }
 }
 

@@ -20,7 +20,7 @@ import type {
 import { type Certificate, parseCertificate } from "../x509/certificate.ts";
 import type { ChainCache } from "../x509/chain_cache.ts";
 import type { Crl } from "../x509/crl.ts";
-import { findCert, parseCertTable } from "./abi/cert_table.ts";
+import type { CertTableKind } from "./abi/cert_table.ts";
 import { type SnpProductName, tcbLayoutOf } from "./abi/product.ts";
 import { parseSnpReport, type SnpReport } from "./abi/report.ts";
 import { describeTcb } from "./abi/tcb.ts";
@@ -29,6 +29,7 @@ import type { SnpCollateralSource } from "./kds/source.ts";
 import { isSimulated, type SnpReferenceValue } from "./reference_values.ts";
 import { validateSnpReport } from "./validate/validate.ts";
 import { verifySnpChain } from "./verify/chain.ts";
+import { type CachedCertTable, CertTableCache } from "./verify/cert_table_cache.ts";
 import { importVekKey, verifyReportSignature } from "./verify/report_signature.ts";
 import { AMD_ARK_SHA256 } from "./verify/roots.ts";
 import {
@@ -130,6 +131,13 @@ export interface SnpVerification {
   readonly revocationChecked: boolean;
 }
 
+/** The reference values of one product, and the roots they trust. */
+interface ProductReferenceValues {
+  readonly candidates: readonly { readonly value: SnpReferenceValue; readonly index: number }[];
+  readonly genuineRoot: string;
+  readonly trustedRoots: readonly string[];
+}
+
 interface ResolvedCertificates {
   readonly vek: Certificate;
   readonly intermediate?: Certificate;
@@ -165,6 +173,10 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   readonly #certificates = new Map<string, Certificate>();
   readonly #vekKeys = new WeakMap<Certificate, Promise<CryptoKey>>();
   readonly #vekExtensions = new WeakMap<Certificate, VekExtensions>();
+  /** Parsed auxblob certificate tables by their exact bytes (each machine's, parsed once). */
+  readonly #tables = new CertTableCache();
+  /** The reference values of each product and the roots they trust (the options never change). */
+  readonly #byProduct = new Map<SnpProductName, ProductReferenceValues>();
 
   /** A verifier for the reference values, collateral and certificates in `options`. */
   constructor(options: SnpEvidenceVerifierOptions) {
@@ -204,31 +216,19 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
       : parseSnpReport(evidence.report, { product: ext.product });
     checkVekMatchesReport(ext, report);
 
-    const candidates = this.#options.referenceValues
-      .map((value, index) => ({ value, index }))
-      .filter(({ value }) => value.ProductName === ext.product);
-    const genuineRoot = AMD_ARK_SHA256[ext.product];
-    const trustedRoots = new Set<string>();
-    for (const { value } of candidates) {
-      if (!isSimulated(value)) trustedRoots.add(genuineRoot);
-      else if (value.SimulatedRootSHA256) trustedRoots.add(value.SimulatedRootSHA256);
-    }
-    // No reference value covers the product: the report is still checked against AMD's root, so
-    // the product mismatch (a ValidationError: genuine evidence) is reported only for a genuine
-    // report; a forged one fails its chain or signature (a VerificationError) as it would anyway.
-    if (candidates.length === 0) trustedRoots.add(genuineRoot);
+    const { candidates, genuineRoot, trustedRoots } = this.#productReferenceValues(ext.product);
 
     const { intermediate, ark } = await this.#resolveChain(certs, ext);
-    const crls = [...(this.#options.crls ?? [])];
     const fetched = await this.#crl(ext);
-    if (fetched.crl) crls.push(fetched.crl);
+    const given = this.#options.crls ?? [];
+    const crls = fetched.crl ? [...given, fetched.crl] : given;
     const chain = await verifySnpChain({
       vek: certs.vek,
       kind: ext.kind,
       product: ext.product,
       intermediate,
       ark,
-      trustedRoots: [...trustedRoots],
+      trustedRoots,
       crls,
       now: options.now,
       cache: this.#options.chainCache,
@@ -319,6 +319,55 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     }
   }
 
+  /**
+   * The reference values for `product` (with their index in the options) and the roots they
+   * trust. No reference value covers the product: the report is still checked against AMD's
+   * root, so the product mismatch (a ValidationError: genuine evidence) is reported only for a
+   * genuine report; a forged one fails its chain or signature (a VerificationError) as it would
+   * anyway.
+   */
+  #productReferenceValues(product: SnpProductName): ProductReferenceValues {
+    let known = this.#byProduct.get(product);
+    if (known === undefined) {
+      const candidates = this.#options.referenceValues
+        .map((value, index) => ({ value, index }))
+        .filter(({ value }) => value.ProductName === product);
+      const genuineRoot = AMD_ARK_SHA256[product];
+      const trustedRoots = new Set<string>();
+      for (const { value } of candidates) {
+        if (!isSimulated(value)) trustedRoots.add(genuineRoot);
+        else if (value.SimulatedRootSHA256) trustedRoots.add(value.SimulatedRootSHA256);
+      }
+      if (candidates.length === 0) trustedRoots.add(genuineRoot);
+      known = Object.freeze({
+        candidates: Object.freeze(candidates),
+        genuineRoot,
+        trustedRoots: Object.freeze([...trustedRoots]),
+      });
+      this.#byProduct.set(product, known);
+    }
+    return known;
+  }
+
+  /**
+   * The certificate of `kind` in the auxblob's table `table`, parsed as `field` once per table
+   * (and shared with other tables holding the same DER through {@link #certificate}).
+   */
+  #tableCertificate(
+    table: CachedCertTable,
+    kind: CertTableKind,
+    field: string,
+  ): Certificate | undefined {
+    let cert = table.certificates.get(field);
+    if (cert === undefined) {
+      const der = table.entries.find((e) => e.kind === kind)?.data;
+      if (der === undefined) return undefined;
+      cert = this.#certificate(der, field);
+      table.certificates.set(field, cert);
+    }
+    return cert;
+  }
+
   #certificate(bytes: Uint8Array, field: string): Certificate {
     // Keyed by the bytes themselves (latin1 maps each byte to its own code point).
     const id = `${field}:${LATIN1.decode(bytes)}`;
@@ -355,16 +404,24 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
     allowance: LookupAllowance | undefined,
   ): Promise<ResolvedCertificates> {
     const given = this.#options.certificates;
-    const table = evidence.aux && evidence.aux.length > 0 ? parseCertTable(evidence.aux) : [];
+    const table = evidence.aux && evidence.aux.length > 0
+      ? this.#tables.table(evidence.aux)
+      : undefined;
     const kind = report.signerInfo.signingKey;
     if (kind === "none") {
       throw new VerificationError("report.signer_info.signing_key", "the report is not signed");
     }
-    const load = (bytes: Uint8Array | undefined, field: string) =>
-      bytes ? this.#certificate(bytes, field) : undefined;
-    const intermediate = load(given?.intermediate ?? findCert(table, "ASK"), "ask");
-    const ark = load(given?.ark ?? findCert(table, "ARK"), "ark");
-    let vek = load(given?.vek ?? findCert(table, kind), kind.toLowerCase());
+    // Certificates given explicitly first, then the auxblob's (a copy of the evidence's bytes:
+    // the caller may reuse its buffer; a parsed certificate views the bytes it was given).
+    const load = (bytes: Uint8Array | undefined, kindInTable: CertTableKind, field: string) =>
+      bytes
+        ? this.#certificate(bytes, field)
+        : table
+        ? this.#tableCertificate(table, kindInTable, field)
+        : undefined;
+    const intermediate = load(given?.intermediate, "ASK", "ask");
+    const ark = load(given?.ark, "ARK", "ark");
+    let vek = load(given?.vek, kind, kind === "VCEK" ? "vcek" : "vlek");
     if (vek === undefined) {
       const collateral = this.#options.collateral;
       if (kind === "VLEK") {

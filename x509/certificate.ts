@@ -157,6 +157,7 @@ export class Certificate implements SignedParts {
   /** The field name this certificate was parsed as (used in error messages). */
   readonly field: string;
   #fingerprint?: Promise<string>;
+  #fingerprintHex?: string;
   #spkiFingerprint?: Promise<string>;
   #publicKey?: PublicKeyInfo;
   #subject?: string;
@@ -305,8 +306,20 @@ export class Certificate implements SignedParts {
 
   /** SHA-256 of the DER, lower-case hex (computed once). */
   fingerprint(): Promise<string> {
-    this.#fingerprint ??= sha256(this.der).then(encodeHex);
+    this.#fingerprint ??= sha256(this.der).then((digest) => {
+      const hex = encodeHex(digest);
+      this.#fingerprintHex = hex;
+      return hex;
+    });
     return this.#fingerprint;
+  }
+
+  /**
+   * The fingerprint {@link fingerprint} computed, once it has; undefined before (nothing is
+   * hashed here). Lets a cache lookup build its key without waiting.
+   */
+  knownFingerprint(): string | undefined {
+    return this.#fingerprintHex;
   }
 
   /** SHA-256 of the SubjectPublicKeyInfo DER, lower-case hex (computed once). */

@@ -143,6 +143,13 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
   const { leaf, now, field, cache } = options;
   const intermediates = options.intermediates ?? [];
   const crls = options.crls ?? [];
+  if (cache) {
+    // A repeated chain (its certificates and CRLs hashed before): the cache is asked with the
+    // same key as below, built without waiting for anything.
+    const known = knownChainCacheKey(options, intermediates, crls);
+    const hit = known === undefined ? undefined : cache.lookupChain<VerifiedChain>(known, now);
+    if (hit) return hit;
+  }
   const pinned = new Set<string>();
   const anchorCerts: Certificate[] = [];
   for (const anchor of options.trustAnchors) {
@@ -534,16 +541,98 @@ async function chainCacheKey(
   understood: ReadonlySet<string>,
   maxLength: number,
 ): Promise<string> {
-  const sorted = async (items: readonly { fingerprint(): Promise<string> }[]) =>
-    (await Promise.all(items.map((i) => i.fingerprint()))).sort().join(",");
+  const all = (items: readonly { fingerprint(): Promise<string> }[]) =>
+    Promise.all(items.map((i) => i.fingerprint()));
+  const [leafFingerprint, intermediateFingerprints, anchorFingerprints, crlFingerprints] =
+    await Promise.all([leaf.fingerprint(), all(intermediates), all(anchors), all(crls)]);
+  return chainKey(
+    leafFingerprint,
+    leaf.field,
+    intermediateFingerprints,
+    intermediates,
+    anchorFingerprints,
+    [...pinned],
+    crlFingerprints,
+    [...understood],
+    maxLength,
+  );
+}
+
+/**
+ * {@link chainCacheKey} from fingerprints computed before, or undefined when one is not known
+ * yet (nothing is hashed here).
+ */
+function knownChainCacheKey(
+  options: VerifyChainOptions,
+  intermediates: readonly Certificate[],
+  crls: readonly Crl[],
+): string | undefined {
+  const leafFingerprint = options.leaf.knownFingerprint();
+  if (leafFingerprint === undefined) return undefined;
+  const intermediateFingerprints = knownFingerprints(intermediates);
+  const crlFingerprints = knownFingerprints(crls);
+  if (intermediateFingerprints === undefined || crlFingerprints === undefined) return undefined;
+  const anchorFingerprints: string[] = [];
+  const pinned = new Set<string>();
+  for (const anchor of options.trustAnchors) {
+    if (typeof anchor === "string") {
+      pinned.add(normaliseFingerprint(anchor));
+    } else {
+      const fingerprint = anchor.knownFingerprint();
+      if (fingerprint === undefined) return undefined;
+      pinned.add(fingerprint);
+      anchorFingerprints.push(fingerprint);
+    }
+  }
+  const understood = new Set(UNDERSTOOD_CRITICAL);
+  for (const oid of options.understoodCriticalExtensions ?? []) understood.add(oid);
+  return chainKey(
+    leafFingerprint,
+    options.leaf.field,
+    intermediateFingerprints,
+    intermediates,
+    anchorFingerprints,
+    [...pinned],
+    crlFingerprints,
+    [...understood],
+    options.maxLength ?? 6,
+  );
+}
+
+function knownFingerprints(
+  items: readonly { knownFingerprint(): string | undefined }[],
+): string[] | undefined {
+  const out: string[] = [];
+  for (const item of items) {
+    const fingerprint = item.knownFingerprint();
+    if (fingerprint === undefined) return undefined;
+    out.push(fingerprint);
+  }
+  return out;
+}
+
+/** The key itself, from the inputs' fingerprints (lists in any order; sorted here). */
+function chainKey(
+  leafFingerprint: string,
+  leafField: string,
+  intermediateFingerprints: string[],
+  intermediates: readonly Certificate[],
+  anchorFingerprints: string[],
+  pinned: string[],
+  crlFingerprints: string[],
+  understood: string[],
+  maxLength: number,
+): string {
   return [
-    `leaf=${await leaf.fingerprint()}`,
-    `field=${leaf.field}`,
-    `intermediates=${await sorted(intermediates)}|${intermediates.map((c) => c.field).join(",")}`,
-    `anchors=${await sorted(anchors)}`,
-    `pinned=${[...pinned].sort().join(",")}`,
-    `crls=${await sorted(crls)}`,
-    `critical=${[...understood].sort().join(",")}`,
+    `leaf=${leafFingerprint}`,
+    `field=${leafField}`,
+    `intermediates=${intermediateFingerprints.sort().join(",")}|${
+      intermediates.map((c) => c.field).join(",")
+    }`,
+    `anchors=${anchorFingerprints.sort().join(",")}`,
+    `pinned=${pinned.sort().join(",")}`,
+    `crls=${crlFingerprints.sort().join(",")}`,
+    `critical=${understood.sort().join(",")}`,
     `max=${maxLength}`,
   ].join(";");
 }

@@ -100,6 +100,7 @@ export class Crl implements SignedParts {
   /** Field name this CRL was parsed as. */
   readonly field: string;
   #fingerprint?: Promise<string>;
+  #fingerprintHex?: string;
 
   /** Use {@link parseCrl}. */
   constructor(der: Uint8Array, field: string) {
@@ -163,8 +164,20 @@ export class Crl implements SignedParts {
 
   /** SHA-256 of the DER, lower-case hex (computed once). */
   fingerprint(): Promise<string> {
-    this.#fingerprint ??= sha256(this.der).then(encodeHex);
+    this.#fingerprint ??= sha256(this.der).then((digest) => {
+      const hex = encodeHex(digest);
+      this.#fingerprintHex = hex;
+      return hex;
+    });
     return this.#fingerprint;
+  }
+
+  /**
+   * The fingerprint {@link fingerprint} computed, once it has; undefined before (nothing is
+   * hashed here). Lets a cache lookup build its key without waiting.
+   */
+  knownFingerprint(): string | undefined {
+    return this.#fingerprintHex;
   }
 }
 

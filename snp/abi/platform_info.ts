@@ -59,7 +59,9 @@ const PLATFORM_INFO_BITS = {
  * ```
  */
 export function decodePlatformInfo(raw: bigint): SnpPlatformInfo {
-  const bit = (n: number) => ((raw >> BigInt(n)) & 1n) === 1n;
+  // Every named bit is below 32: test them on the low word as a number (no BigInt per bit).
+  const low = Number(BigInt.asUintN(32, raw));
+  const bit = (n: number) => ((low >>> n) & 1) === 1;
   return {
     raw,
     smtEnabled: bit(PLATFORM_INFO_BITS.smtEnabled),

@@ -63,8 +63,9 @@ const POLICY_BITS = {
 /** The highest bit the ABI defines; every bit above must be zero. */
 const HIGHEST_DEFINED_BIT = 25;
 
-function bit(raw: bigint, n: number): boolean {
-  return ((raw >> BigInt(n)) & 1n) === 1n;
+/** Bit `n` (below 32) of the low word `low` of a policy. */
+function bit(low: number, n: number): boolean {
+  return ((low >>> n) & 1) === 1;
 }
 
 /**
@@ -82,7 +83,9 @@ function bit(raw: bigint, n: number): boolean {
  * ```
  */
 export function decodeGuestPolicy(raw: bigint, field = "policy"): SnpGuestPolicy {
-  if (!bit(raw, POLICY_BITS.reservedMustBeOne)) {
+  // Every defined bit is below 32: read them from the low word as a number (no BigInt per bit).
+  const low = Number(BigInt.asUintN(32, raw));
+  if (!bit(low, POLICY_BITS.reservedMustBeOne)) {
     throw new ParseError(field, "bit 17 is reserved and must be one");
   }
   if (raw >> BigInt(HIGHEST_DEFINED_BIT + 1) !== 0n) {
@@ -93,17 +96,17 @@ export function decodeGuestPolicy(raw: bigint, field = "policy"): SnpGuestPolicy
   }
   return {
     raw,
-    abiMinor: Number(raw & 0xffn),
-    abiMajor: Number((raw >> 8n) & 0xffn),
-    smt: bit(raw, POLICY_BITS.smt),
-    migrateMa: bit(raw, POLICY_BITS.migrateMa),
-    debug: bit(raw, POLICY_BITS.debug),
-    singleSocket: bit(raw, POLICY_BITS.singleSocket),
-    cxlAllowed: bit(raw, POLICY_BITS.cxlAllowed),
-    memAes256Xts: bit(raw, POLICY_BITS.memAes256Xts),
-    raplDis: bit(raw, POLICY_BITS.raplDis),
-    ciphertextHidingDram: bit(raw, POLICY_BITS.ciphertextHidingDram),
-    pageSwapDisable: bit(raw, POLICY_BITS.pageSwapDisable),
+    abiMinor: low & 0xff,
+    abiMajor: (low >>> 8) & 0xff,
+    smt: bit(low, POLICY_BITS.smt),
+    migrateMa: bit(low, POLICY_BITS.migrateMa),
+    debug: bit(low, POLICY_BITS.debug),
+    singleSocket: bit(low, POLICY_BITS.singleSocket),
+    cxlAllowed: bit(low, POLICY_BITS.cxlAllowed),
+    memAes256Xts: bit(low, POLICY_BITS.memAes256Xts),
+    raplDis: bit(low, POLICY_BITS.raplDis),
+    ciphertextHidingDram: bit(low, POLICY_BITS.ciphertextHidingDram),
+    pageSwapDisable: bit(low, POLICY_BITS.pageSwapDisable),
   };
 }
 

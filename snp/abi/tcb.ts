@@ -87,10 +87,6 @@ const RESERVED_BYTES: Record<SnpTcbLayout, readonly number[]> = {
   "turin": [4, 5, 6],
 };
 
-function byteOf(raw: bigint, index: number): number {
-  return Number((raw >> BigInt(8 * index)) & 0xffn);
-}
-
 /**
  * Decodes a packed `TCB_VERSION`.
  *
@@ -106,8 +102,12 @@ function byteOf(raw: bigint, index: number): number {
  * ```
  */
 export function decodeTcb(raw: bigint, layout: SnpTcbLayout, field = "tcb"): SnpTcb {
+  // The eight bytes as numbers from two 32-bit words (two BigInt operations, not one per byte).
+  const low = Number(BigInt.asUintN(32, raw));
+  const high = Number(BigInt.asUintN(32, raw >> 32n));
+  const byteAt = (i: number) => ((i < 4 ? low >>> (8 * i) : high >>> (8 * (i - 4))) & 0xff);
   for (const i of RESERVED_BYTES[layout]) {
-    if (byteOf(raw, i) !== 0) {
+    if (byteAt(i) !== 0) {
       throw new ParseError(field, `reserved byte ${i} of the ${layout} TCB layout is not zero`);
     }
   }
@@ -115,20 +115,20 @@ export function decodeTcb(raw: bigint, layout: SnpTcbLayout, field = "tcb"): Snp
     return {
       raw,
       layout,
-      fmc: byteOf(raw, 0),
-      bootloader: byteOf(raw, 1),
-      tee: byteOf(raw, 2),
-      snp: byteOf(raw, 3),
-      microcode: byteOf(raw, 7),
+      fmc: byteAt(0),
+      bootloader: byteAt(1),
+      tee: byteAt(2),
+      snp: byteAt(3),
+      microcode: byteAt(7),
     };
   }
   return {
     raw,
     layout,
-    bootloader: byteOf(raw, 0),
-    tee: byteOf(raw, 1),
-    snp: byteOf(raw, 6),
-    microcode: byteOf(raw, 7),
+    bootloader: byteAt(0),
+    tee: byteAt(1),
+    snp: byteAt(6),
+    microcode: byteAt(7),
   };
 }
 

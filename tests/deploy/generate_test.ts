@@ -951,3 +951,31 @@ Deno.test("JSON files in a directory are read as kubectl reads them; a confident
     assert.equal(named[0]!.jsonInDirectory, undefined);
     assert.equal((await generate(named, await options())).policies.length, 1);
   }));
+
+Deno.test("manifest SANs: derived without *, extra-sans appended, --san-wildcard appends * to every entry", async () => {
+  const entryOf = (r: Awaited<ReturnType<typeof generate>>) =>
+    r.manifest.Policies[r.policies[0]!.digest]!.SANs;
+  const plain = await generate([parseYamlFile("app.yml", APP)], await options());
+  assert.ok(!entryOf(plain).includes("*"));
+  assert.deepEqual(plain.sanWarnings, []);
+  const wild = await generate([parseYamlFile("app.yml", APP)], {
+    ...await options(),
+    sanWildcard: true,
+  });
+  assert.deepEqual(entryOf(wild), [...entryOf(plain), "*"]);
+  // The policy is the same: only the manifest entry differs.
+  assert.equal(wild.policies[0]!.digest, plain.policies[0]!.digest);
+
+  const annotated = APP.replace(
+    "      labels: &labels\n",
+    '      annotations: {contrast.edgeless.systems/extra-sans: "shop.example.com, 192.0.2.7"}\n' +
+      "      labels: &labels\n",
+  );
+  const extra = await generate([parseYamlFile("app.yml", annotated)], await options());
+  assert.deepEqual(entryOf(extra), [...entryOf(plain), "shop.example.com", "192.0.2.7"]);
+
+  await rejects(
+    annotated.replace("shop.example.com, 192.0.2.7", "shop..example"),
+    /bad\.yml\[0\]: spec\.template\.metadata\.annotations\["contrast\.edgeless\.systems\/extra-sans"\]: entry 0: not an IP address, URI or DNS name: "shop\.\.example"/,
+  );
+});

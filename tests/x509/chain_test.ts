@@ -621,6 +621,71 @@ Deno.test("ChainCache keeps a different pin from reusing a chain", async () => {
   );
 });
 
+Deno.test("ChainCache: a repeated chain is found without waiting, under its first verification's key", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const cache = new ChainCache();
+  const options = { ...underCa(leaf.cert, ca, root, "c"), cache };
+  const first = await verifyChain(options);
+  const before = cache.stats;
+  const second = await verifyChain(options);
+  assert.equal(second, first);
+  // One lookup, a hit: the key built from the fingerprints known by now is the stored key (a
+  // different one would miss first, then hit under the key computed the slow way).
+  assert.deepEqual([cache.stats.hits - before.hits, cache.stats.misses - before.misses], [1, 0]);
+});
+
+Deno.test("ChainCache: the quick lookup does not bypass a known CRL that revokes the leaf", async () => {
+  const { root, ca, leaf } = await pkiPromise;
+  const cache = new ChainCache();
+  const options = { ...underCa(leaf.cert, ca, root, "c"), cache };
+  const current = await makeCrl({ issuer: ca, revoked: [] });
+  await verifyChain(options);
+  await verifyChain({ ...options, crls: [current] });
+  await verifyChain({ ...options, crls: [current] });
+  const revoking = await makeCrl({ issuer: ca, revoked: [leaf.cert.serialNumber] });
+  await revoking.fingerprint(); // known: the quick lookup builds its key with it
+  await rejects(verifyChain({ ...options, crls: [revoking] }), /serialNumber$/, /revoked/);
+  await rejects(
+    verifyChain({ ...options, crls: [current, revoking] }),
+    /serialNumber$/,
+    /revoked/,
+  );
+});
+
+Deno.test("ChainCache: the quick lookup keeps another pin, extension set or length limit apart", async () => {
+  const { root, ca } = await pkiPromise;
+  const oid = "1.3.6.1.4.1.99999.1";
+  const leaf = await leafUnder(ca, {
+    extraExtensions: [new px.Extension(oid, true, new Uint8Array([5, 0]))],
+  });
+  const cache = new ChainCache();
+  const pinned = {
+    leaf: leaf.cert,
+    intermediates: [ca.cert, root.cert],
+    trustAnchors: [await root.cert.fingerprint()],
+    now: NOW,
+    field: "chain",
+    cache,
+    understoodCriticalExtensions: [oid],
+    maxLength: 3,
+  };
+  await verifyChain(pinned);
+  await verifyChain(pinned);
+  assert.equal(cache.stats.hits, 1);
+  const other = await makeRoot("Other", "P-256");
+  await rejects(
+    verifyChain({ ...pinned, trustAnchors: [await other.cert.fingerprint()] }),
+    /Test Root$/,
+    /not a pinned/,
+  );
+  await rejects(
+    verifyChain({ ...pinned, understoodCriticalExtensions: [] }),
+    /^chain\.leaf\.extensions$/,
+    /unsupported critical extension/,
+  );
+  await rejects(verifyChain({ ...pinned, maxLength: 2 }), /^chain/, /longer than 2/);
+});
+
 Deno.test("ChainCache drops the least recently used chains beyond its size", async () => {
   const { root, ca } = await pkiPromise;
   const cache = new ChainCache({ maxChains: 2 });
