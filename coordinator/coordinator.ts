@@ -55,7 +55,8 @@ import type { Evidence } from "../evidence/types.ts";
 import { parseInitdata } from "../policy/initdata.ts";
 import { SeedEngine } from "../seed/seed_engine.ts";
 import { createSeedShares, encodeSeedShares } from "../seed/seed_shares.ts";
-import { CertificateAuthority } from "./ca/certificate_authority.ts";
+import { CertificateAuthority, type IssuedLeaf } from "./ca/certificate_authority.ts";
+import { MeshAnswerJson } from "./mesh_answer.ts";
 import type { HistoryBackend, LatestRecord, LatestWatch } from "./history/backend.ts";
 import { loadActiveState, repairSeedShares } from "./active_state.ts";
 import { LATEST_RECORD_LENGTH } from "./history/history_store.ts";
@@ -67,7 +68,7 @@ import {
   type TlsIdentity,
 } from "../atls/certificate.ts";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
-import { HpkeRecipient, sealedBoxToJson, sealTo } from "../protocol/hpke.ts";
+import { HpkeRecipient, type SealedBoxJson, sealedBoxToJson, sealTo } from "../protocol/hpke.ts";
 import {
   coordinatorReportData,
   meshReportData,
@@ -260,6 +261,8 @@ export class Coordinator {
   #watch?: LatestWatch;
   readonly #activationListeners = new Set<() => void>();
   readonly #transitViews = new WeakMap<ActiveState, TransitView>();
+  /** The serialiser of mesh certificate answers of each CA (`mesh_answer.ts`). */
+  readonly #meshAnswers = new WeakMap<CertificateAuthority, MeshAnswerJson>();
   /** Reads of the stored latest, coalesced (each caller is served a read started after it asked). */
   readonly #latest: FreshRead<LatestRecord | undefined>;
 
@@ -952,6 +955,40 @@ export class Coordinator {
     client = "",
     signal?: AbortSignal,
   ): Promise<MeshCertificateResponseJson> {
+    const { state, leaf, workloadSecret } = await this.#issueMesh(request, client, signal);
+    return {
+      certChain: leaf.chainPem,
+      meshCa: state.ca.meshCaPem,
+      rootCa: state.ca.rootPem,
+      ...(workloadSecret ? { workloadSecret } : {}),
+    };
+  }
+
+  /**
+   * `POST /mesh/certificate` as the API serves it: the answer of {@link issueMeshCertificate},
+   * serialised from the leaf's DER with what every answer of the CA shares serialised once
+   * (`mesh_answer.ts`).
+   */
+  async issueMeshCertificateJson(
+    request: MeshCertificateRequest,
+    client = "",
+    signal?: AbortSignal,
+  ): Promise<EncodedJson> {
+    const { state, leaf, workloadSecret } = await this.#issueMesh(request, client, signal);
+    let answers = this.#meshAnswers.get(state.ca);
+    if (answers === undefined) {
+      answers = new MeshAnswerJson(state.ca);
+      this.#meshAnswers.set(state.ca, answers);
+    }
+    return answers.encode(leaf.der, workloadSecret);
+  }
+
+  /** The work of {@link issueMeshCertificate}: the state it answered from, leaf and secret. */
+  async #issueMesh(
+    request: MeshCertificateRequest,
+    client: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ state: ActiveState; leaf: IssuedLeaf; workloadSecret?: SealedBoxJson }> {
     const state = await this.#fresh();
     signal?.throwIfAborted();
     if (state.phase !== "active") {
@@ -1000,12 +1037,7 @@ export class Coordinator {
         platform: claims.platform,
         workloadSecretId: matched.entry.WorkloadSecretID || undefined,
       });
-      return {
-        certChain: leaf.chainPem,
-        meshCa: state.ca.meshCaPem,
-        rootCa: state.ca.rootPem,
-        ...(workloadSecret ? { workloadSecret } : {}),
-      };
+      return { state, leaf, ...(workloadSecret ? { workloadSecret } : {}) };
     } catch (error) {
       // A request nobody reads any more (the client went away) is not a failure to count.
       if (signal?.aborted) throw error;

@@ -71,7 +71,7 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
       path: ApiPath.meshCertificate,
       budgeted: true,
       handle: async (r) => ({
-        body: await coordinator.issueMeshCertificate(
+        body: await coordinator.issueMeshCertificateJson(
           parseMeshCertificateRequest(r.body),
           r.clientAddress,
           r.signal,

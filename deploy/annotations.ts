@@ -11,6 +11,12 @@ export const POD_ROLE_ANNOTATION = "contrast.edgeless.systems/pod-role";
 export const SKIP_INITIALIZER_ANNOTATION = "contrast.edgeless.systems/skip-initializer";
 /** Overrides the default workload secret ID. */
 export const WORKLOAD_SECRET_ID_ANNOTATION = "contrast.edgeless.systems/workload-secret-id";
+/**
+ * More SANs for the workload's manifest entry, comma-separated (DNS names, IP addresses, URIs), on
+ * top of the names generate derives from the input (`deploy/workload_sans.ts`); `*` is allowed,
+ * with a warning. contrast's own.
+ */
+export const EXTRA_SANS_ANNOTATION = "contrast.edgeless.systems/extra-sans";
 /** Service-mesh ingress configuration (→ `EDG_INGRESS_PROXY_CONFIG`). */
 export const MESH_INGRESS_ANNOTATION = "contrast.edgeless.systems/servicemesh-ingress";
 /** Service-mesh egress configuration (→ `EDG_EGRESS_PROXY_CONFIG`). */

@@ -27,6 +27,7 @@ import type { ManifestReferenceValues } from "../policy/reference_values.ts";
 import type { Settings } from "../policy/settings.ts";
 import { frozenSettings, SharedPolicyValues } from "../policy/shared_values.ts";
 import {
+  EXTRA_SANS_ANNOTATION,
   MESH_EGRESS_ANNOTATION,
   POD_ROLE_ANNOTATION,
   SECURE_PV_ANNOTATION,
@@ -39,7 +40,7 @@ import type { InputFile } from "./documents.ts";
 import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
-import { deriveSans, type SanService, type SanWorkload } from "./workload_sans.ts";
+import { deriveSans, parseExtraSans, type SanService, type SanWorkload } from "./workload_sans.ts";
 import { parseEgressConfig } from "../protocol/mesh_config.ts";
 import { DEFAULT_CLUSTER_DOMAIN } from "../policy/hostname.ts";
 import { resolvedValue } from "../util/yaml/plain_tree.ts";
@@ -223,6 +224,11 @@ function checkAnnotations(w: Workload, podPorts: readonly number[], issues: Fiel
   if (id !== undefined && (typeof id !== "string" || id.trim() === "")) {
     issues.push({ path: at(WORKLOAD_SECRET_ID_ANNOTATION), reason: "must be a non-empty string" });
   }
+  const extraSans = a[EXTRA_SANS_ANNOTATION];
+  if (extraSans !== undefined) {
+    const parsed = parseExtraSans(extraSans);
+    if ("error" in parsed) issues.push({ path: at(EXTRA_SANS_ANNOTATION), reason: parsed.error });
+  }
   issues.push(...meshAnnotationIssues(a, podPorts, at));
 }
 
@@ -346,15 +352,21 @@ function sanWorkloadOf(w: Workload, options: GenerateOptions): SanWorkload {
   } catch {
     // Reported by meshAnnotationIssues before this step (generate stops there).
   }
+  const extra = w.annotations[EXTRA_SANS_ANNOTATION];
+  const parsedExtra = extra === undefined ? undefined : parseExtraSans(extra);
+  // A refused value was reported by checkAnnotations before this step (generate stops there).
+  const extraSans = parsedExtra && "sans" in parsedExtra ? parsedExtra.sans : [];
   return {
     location: w.ref.location,
     kind: w.ref.kind,
     namespace: w.ref.namespace,
     name: w.ref.name,
+    ...(w.ref.generateName ? { generateName: true } : {}),
     podMetadata: (at(paths.meta) ?? {}) as Record<string, unknown>,
     podSpec: (at(paths.spec) ?? {}) as Record<string, unknown>,
     resourceSpec: (at(["spec"]) ?? {}) as Record<string, unknown>,
     egressHosts,
+    extraSans,
   };
 }
 

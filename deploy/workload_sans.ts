@@ -8,9 +8,13 @@
  * Service, every pod's (`<set>-<ordinal>`, ordinals from `spec.ordinals.start` for
  * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`.
  *
- * No `*`: the mesh proxy's egress accepts a server whose certificate carries the remote host as a
- * SAN, so a wildcard made every attested workload acceptable for every name. Only
- * `--san-wildcard` adds it back ({@link WILDCARD_SAN}).
+ * The `extra-sans` annotation ({@link parseExtraSans}) appends names of its own (an external DNS
+ * name, an IP address the egress dials).
+ *
+ * No `*` by default: the mesh proxy's egress accepts a server whose certificate carries the remote
+ * host as a SAN, so a wildcard made every attested workload acceptable for every name. Only
+ * `--san-wildcard` (every entry, {@link WILDCARD_SAN}) or a workload's own `extra-sans: "*"` adds
+ * it back, each with a warning.
  *
  * The egress entries of the input's pods add no names: every form under which an in-cluster
  * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
@@ -20,6 +24,8 @@
  *
  * @module
  */
+import { classifySan } from "../manifest/sans.ts";
+import { EXTRA_SANS_ANNOTATION } from "./annotations.ts";
 
 /** The SAN `--san-wildcard` adds to every entry: any name (the mesh's `*` rule). */
 export const WILDCARD_SAN = "*";
@@ -33,7 +39,10 @@ export interface SanWorkload {
   readonly location: string;
   readonly kind: string;
   readonly namespace: string;
+  /** `metadata.name`, or for a Pod with only `metadata.generateName`, that prefix. */
   readonly name: string;
+  /** True when {@link name} is a `generateName` prefix. */
+  readonly generateName?: boolean;
   /** The pod template's `metadata` (its `labels` are what Services select). */
   readonly podMetadata: Readonly<Record<string, unknown>>;
   /** The pod template's `spec` (`hostname`, `subdomain`). */
@@ -42,6 +51,8 @@ export interface SanWorkload {
   readonly resourceSpec: Readonly<Record<string, unknown>>;
   /** The remote hosts of the pod's mesh egress entries (empty without a sidecar). */
   readonly egressHosts: readonly { readonly entry: string; readonly host: string }[];
+  /** The `extra-sans` annotation's SANs, checked by {@link parseExtraSans} (appended as given). */
+  readonly extraSans?: readonly string[];
 }
 
 /** A Service of the input, as the SAN derivation reads it. */
@@ -60,7 +71,11 @@ interface DerivedSans {
   readonly warnings: readonly string[];
 }
 
-type Labels = Readonly<Record<string, string>>;
+/** A Service that selects pods, with its selector's pairs read once. */
+interface SelectingService {
+  readonly service: SanService;
+  readonly pairs: readonly (readonly [string, string])[];
+}
 
 function record(value: unknown): Readonly<Record<string, unknown>> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
@@ -74,17 +89,26 @@ function record(value: unknown): Readonly<Record<string, unknown>> {
  * endpoints controller skips it), so it names no workload of the input; `ExternalName` Services
  * are a DNS alias for another name and name none either.
  */
-function serviceSelector(service: SanService): Labels | undefined {
+function serviceSelector(service: SanService): [string, string][] | undefined {
   if (service.spec.type === "ExternalName") return undefined;
-  const selector = record(service.spec.selector);
-  const entries = Object.entries(selector);
+  const entries = Object.entries(record(service.spec.selector));
   if (entries.length === 0 || entries.some(([, v]) => typeof v !== "string")) return undefined;
-  return selector as Labels;
+  return entries as [string, string][];
 }
 
-/** Whether every pair of `selector` is among the pod's `labels` (Service selectors are equality). */
-function selects(selector: Labels, labels: Readonly<Record<string, unknown>>): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+/** The Services that select pods, by namespace (in input order). */
+function selectingServicesByNamespace(
+  services: readonly SanService[],
+): Map<string, SelectingService[]> {
+  const byNamespace = new Map<string, SelectingService[]>();
+  for (const service of services) {
+    const pairs = serviceSelector(service);
+    if (pairs === undefined) continue;
+    const list = byNamespace.get(service.namespace) ?? [];
+    list.push({ service, pairs });
+    byNamespace.set(service.namespace, list);
+  }
+  return byNamespace;
 }
 
 /** `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>`. */
@@ -133,20 +157,42 @@ function podHostnames(
   return { hostnames: [hostname], subdomain };
 }
 
+/**
+ * The workload's own name as a DNS SAN: a `generateName` prefix without its trailing `-` or `.`
+ * (`web-` names pods `web-x7k2q`: the manifest refuses a name ending in `-`); undefined when that
+ * is no DNS name the manifest takes (an all-numeric last label such as `web.1`, an IP address).
+ */
+function nameSan(w: SanWorkload): string | undefined {
+  const name = w.generateName ? w.name.replace(/[-.]+$/, "") : w.name;
+  const classified = classifySan(name);
+  return "kind" in classified && classified.kind === "dns" && name !== WILDCARD_SAN
+    ? name
+    : undefined;
+}
+
 /** The SANs of one workload (its name first, then by Service in input order), no duplicates. */
 function sansOf(
   w: SanWorkload,
-  services: readonly SanService[],
+  services: readonly SelectingService[],
   clusterDomain: string,
   warnings: string[],
 ): string[] {
   const labels = record(w.podMetadata.labels);
-  const sans = new Set<string>([w.name]);
-  const selecting = services.filter((s) => {
-    if (s.namespace !== w.namespace) return false;
-    const selector = serviceSelector(s);
-    return selector !== undefined && selects(selector, labels);
-  });
+  const sans = new Set<string>();
+  const own = nameSan(w);
+  if (own !== undefined) sans.add(own);
+  else {
+    warnings.push(
+      `${w.location}: ${w.kind} ${w.namespace}/${w.name}: its ${
+        w.generateName ? "generateName" : "name"
+      } ${JSON.stringify(w.name)} is no DNS name a certificate can carry (the manifest refuses ` +
+        "it), so its manifest entry leaves it out",
+    );
+  }
+  // Service selectors are equality: every pair must be among the pod template's labels.
+  const selecting = services
+    .filter(({ pairs }) => pairs.every(([k, v]) => labels[k] === v))
+    .map(({ service }) => service);
   for (const s of selecting) {
     for (const n of serviceForms(s.name, s.namespace, clusterDomain)) sans.add(n);
   }
@@ -159,13 +205,72 @@ function sansOf(
       }
     }
   }
+  for (const extra of w.extraSans ?? []) {
+    sans.add(extra);
+    if (extra === WILDCARD_SAN) {
+      warnings.push(
+        `${w.location}: ${w.kind} ${w.namespace}/${w.name}: its ${EXTRA_SANS_ANNOTATION} ` +
+          'annotation gives it the SAN "*": its certificate passes every mesh egress check, so ' +
+          "if it is compromised and the host points another service's DNS name at it, it " +
+          "receives the traffic meant for that service",
+      );
+    }
+  }
   return [...sans];
 }
 
-/** Whether `host` (an egress remote host) is one of `sans`, as the egress compares them. */
-function covers(sans: readonly string[], host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, "");
-  return sans.some((s) => s.toLowerCase() === h);
+/**
+ * Whether a host is covered by any of the SANs as the egress compares them (`meshproxy/san.ts`):
+ * IP addresses exactly; DNS names case-insensitively, `*` any name, `*.rest` one leftmost label.
+ */
+function coverage(all: readonly (readonly string[])[]): (host: string) => boolean {
+  const exact = new Set<string>();
+  const suffixes = new Set<string>();
+  let any = false;
+  for (const sans of all) {
+    for (const san of sans) {
+      const s = san.toLowerCase();
+      if (s === WILDCARD_SAN) any = true;
+      else if (s.startsWith("*.")) suffixes.add(s.slice(2));
+      else exact.add(s);
+    }
+  }
+  return (host) => {
+    const h = host.toLowerCase().replace(/\.$/, "");
+    const dot = h.indexOf(".");
+    return any || exact.has(h) || (dot > 0 && suffixes.has(h.slice(dot + 1)));
+  };
+}
+
+/**
+ * Parses the `extra-sans` annotation: comma-separated SANs, each a DNS name (`*` or `*.rest`
+ * allowed), an IP address or a URI, as the manifest takes them (`manifest/sans.ts`).
+ *
+ * @returns the SANs in order, or the reason the value is refused
+ *
+ * @example Two names and an address
+ * ```ts
+ * import { parseExtraSans } from "./workload_sans.ts";
+ *
+ * parseExtraSans("db.example.com, 10.0.0.5"); // { sans: ["db.example.com", "10.0.0.5"] }
+ * parseExtraSans("db..example"); // { error: "entry 0: not an IP address, URI or DNS name: …" }
+ * ```
+ */
+export function parseExtraSans(
+  value: unknown,
+): { readonly sans: readonly string[] } | { readonly error: string } {
+  if (typeof value !== "string" || value.trim() === "") {
+    return { error: "must be a non-empty string of comma-separated SANs" };
+  }
+  const sans: string[] = [];
+  const entries = value.split(",").map((e) => e.trim());
+  for (const [i, entry] of entries.entries()) {
+    if (entry === "") return { error: `entry ${i} is empty` };
+    const classified = classifySan(entry);
+    if ("error" in classified) return { error: `entry ${i}: ${classified.error}` };
+    if (!sans.includes(entry)) sans.push(entry);
+  }
+  return { sans };
 }
 
 /**
@@ -202,13 +307,18 @@ export function deriveSans(
   wildcard = false,
 ): DerivedSans {
   const warnings: string[] = [];
-  const derived = workloads.map((w) => sansOf(w, services, clusterDomain, warnings));
+  const byNamespace = selectingServicesByNamespace(services);
+  const derived = workloads.map((w) =>
+    sansOf(w, byNamespace.get(w.namespace) ?? [], clusterDomain, warnings)
+  );
   // Names shared by the same workloads, one warning per group of workloads.
   const owners = new Map<string, number[]>();
   derived.forEach((sans, i) => {
     for (const san of sans) {
       const key = san.toLowerCase();
-      owners.set(key, [...owners.get(key) ?? [], i]);
+      const list = owners.get(key);
+      if (list === undefined) owners.set(key, [i]);
+      else list.push(i);
     }
   });
   const shared = new Map<string, string[]>();
@@ -225,9 +335,10 @@ export function deriveSans(
         `${names.length === 1 ? "it" : "one of them"} accepts each of their certificates`,
     );
   }
+  const covered = coverage(derived);
   for (const w of workloads) {
     for (const { entry, host } of w.egressHosts) {
-      if (wildcard || derived.some((sans) => covers(sans, host))) continue;
+      if (wildcard || covered(host)) continue;
       warnings.push(
         `${w.location}: ${w.kind} ${w.namespace}/${w.name}: egress entry ${
           JSON.stringify(entry)
@@ -239,4 +350,56 @@ export function deriveSans(
   }
   const sans = wildcard ? derived.map((s) => [...s, WILDCARD_SAN]) : derived;
   return { sans, warnings };
+}
+
+/**
+ * Warnings for the entries of an existing manifest whose SANs generate replaces: an entry of the
+ * same policy digest with other SANs (edited by hand, or written by an earlier default such as
+ * `[name, "*"]`). generate writes every entry anew, so such edits would be lost without a word.
+ *
+ * @param existing the existing manifest's text (undefined: none; malformed: no warnings, the
+ *   caller reports it)
+ * @param written the policies generate writes: digest, workload and SANs
+ *
+ * @example An entry edited by hand
+ * ```ts
+ * import { replacedSansWarnings } from "./workload_sans.ts";
+ *
+ * const existing = JSON.stringify({ Policies: { ["ab".repeat(32)]: { SANs: ["web", "web.example.com"] } } });
+ * replacedSansWarnings(existing, "manifest.json", [
+ *   { digest: "ab".repeat(32), workload: "Deployment shop/web", sans: ["web"] },
+ * ]); // one warning: manifest.json's SANs for Deployment shop/web were […], now […]
+ * ```
+ */
+export function replacedSansWarnings(
+  existing: string | undefined,
+  manifestPath: string,
+  written: readonly {
+    readonly digest: string;
+    readonly workload: string;
+    readonly sans: readonly string[];
+  }[],
+): string[] {
+  if (existing === undefined) return [];
+  let policies: Readonly<Record<string, unknown>>;
+  try {
+    policies = record(record(JSON.parse(existing)).Policies);
+  } catch {
+    return [];
+  }
+  const warnings: string[] = [];
+  const seen = new Set<string>();
+  for (const { digest, workload, sans } of written) {
+    if (seen.has(digest)) continue; // one entry for workloads of one policy
+    seen.add(digest);
+    const before = record(policies[digest]).SANs;
+    if (!Array.isArray(before) || JSON.stringify(before) === JSON.stringify(sans)) continue;
+    warnings.push(
+      `${manifestPath}: the SANs of ${workload} (policy ${digest.slice(0, 12)}…) were ` +
+        `${JSON.stringify(before)} and are now ${JSON.stringify(sans)}: generate writes every ` +
+        `entry anew; give a workload more names with the ${EXTRA_SANS_ANNOTATION} annotation ` +
+        "(or --san-wildcard for the old default)",
+    );
+  }
+  return warnings;
 }

@@ -56,6 +56,7 @@ import {
 import { generate } from "../../deploy/generate.ts";
 import { unchangedWorkloadWarning } from "../../deploy/unchanged_workloads.ts";
 import { unmeshedPortWarning } from "../../deploy/unmeshed_ports.ts";
+import { replacedSansWarnings } from "../../deploy/workload_sans.ts";
 import { insecureTagWarning } from "../../deploy/insecure_tags.ts";
 import type { ResolvedImage } from "../../oci/types.ts";
 import { DEFAULT_NAMESPACE, parseNamespace } from "../../deploy/resources.ts";
@@ -345,6 +346,17 @@ export async function runGenerate(
     flags.sanWildcard === true,
   );
   if (locked.lockWarning !== undefined) warnings.push(`warning: ${locked.lockWarning}`);
+  for (
+    const w of replacedSansWarnings(
+      existingManifest,
+      manifestPath,
+      result.policies.map((p) => ({
+        digest: p.digest,
+        workload: `${p.kind} ${p.namespace}/${p.name}`,
+        sans: result.manifest.Policies[p.digest]!.SANs,
+      })),
+    )
+  ) warnings.push(`warning: ${w}`);
   for (const image of resolved) {
     const warning = insecureTagWarning(image, flags.insecureRegistry);
     if (warning !== undefined) warnings.push(`warning: ${warning}`);

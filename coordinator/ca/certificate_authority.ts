@@ -81,7 +81,7 @@ interface LeafRequest {
 }
 
 /** An issued leaf with the chains a pod installs. */
-interface IssuedLeaf {
+export interface IssuedLeaf {
   /** DER of the leaf certificate. */
   readonly der: Uint8Array;
   /** The leaf certificate, parsed (on first access). */
@@ -428,19 +428,31 @@ export class CertificateAuthority {
       },
     });
     const der = encodeSignedCertificate(tbs, this.#signLeaf(tbs));
-    const pem = encodePem("CERTIFICATE", der);
-    return new IssuedLeafDer(der, pem, pem + this.intermediatePem);
+    return new IssuedLeafDer(der, this.intermediatePem);
   }
 }
 
-/** An issued leaf; the parsed {@link x509.X509Certificate} is built only when asked for. */
+/**
+ * An issued leaf; its PEM, its chain and the parsed {@link x509.X509Certificate} are built only
+ * when asked for (the mesh API serialises the answer from the DER, `coordinator/mesh_answer.ts`).
+ */
 class IssuedLeafDer implements IssuedLeaf {
   #certificate?: x509.X509Certificate;
-  constructor(
-    readonly der: Uint8Array,
-    readonly pem: string,
-    readonly chainPem: string,
-  ) {}
+  #pem?: string;
+  readonly #intermediatePem: string;
+
+  constructor(readonly der: Uint8Array, intermediatePem: string) {
+    this.#intermediatePem = intermediatePem;
+  }
+
+  get pem(): string {
+    this.#pem ??= encodePem("CERTIFICATE", this.der);
+    return this.#pem;
+  }
+
+  get chainPem(): string {
+    return this.pem + this.#intermediatePem;
+  }
 
   get certificate(): x509.X509Certificate {
     this.#certificate ??= new x509.X509Certificate(this.der as Uint8Array<ArrayBuffer>);

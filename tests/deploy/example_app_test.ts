@@ -183,6 +183,21 @@ Deno.test({
       await runGenerate([app], { ...f, offline: true });
       assert.deepEqual(await snapshot(app), before);
 
+      // SANs added to manifest.json by hand are replaced by the next run, which says so.
+      const edited = JSON.parse(wsBefore.get("manifest.json")!);
+      const emojiEntry = Object.values(edited.Policies as Record<string, { SANs: string[] }>)
+        .find((p) => p.SANs[0] === "emoji")!;
+      emojiEntry.SANs.push("emoji.example.com");
+      await Deno.writeTextFile(`${ws}/manifest.json`, JSON.stringify(edited, null, 2) + "\n");
+      const rerun = await runGenerate([app], { ...f, offline: true });
+      assert.equal(await Deno.readTextFile(`${ws}/manifest.json`), wsBefore.get("manifest.json"));
+      const replaced = rerun.warnings.filter((w) => w.includes("were ["));
+      assert.equal(replaced.length, 1, rerun.warnings.join("\n"));
+      assert.match(
+        replaced[0]!,
+        /manifest\.json: the SANs of Deployment emojivoto\/emoji \(policy [0-9a-f]{12}…\) were \[.*"emoji\.example\.com"\] and are now \["emoji",/,
+      );
+
       // --san-wildcard (on the command line) appends "*" to every entry, the old default, and
       // warns that it does.
       const wild = await runCliCaptured(

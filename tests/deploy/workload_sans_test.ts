@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   deriveSans,
   MAX_PER_POD_ORDINALS,
+  parseExtraSans,
+  replacedSansWarnings,
   type SanService,
   type SanWorkload,
   WILDCARD_SAN,
@@ -238,4 +240,88 @@ Deno.test("a name several workloads share is warned about once per group of work
     warnings[1]!,
     /^Deployment shop\/stable .* and Deployment shop\/canary .* share the SANs web\.shop, web\.shop\.svc, web\.shop\.svc\.cluster\.local: /,
   );
+});
+
+Deno.test("the extra-sans annotation's names are appended; its * is warned about", () => {
+  const { sans, warnings } = deriveSans(
+    [
+      workload("web", { app: "web" }, { extraSans: ["web.example.com", "10.0.0.5", "web-svc"] }),
+      workload("any", { app: "any" }, { extraSans: ["*"] }),
+    ],
+    [service("web-svc", { selector: { app: "web" } })],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["web", ...forms("web-svc"), "web.example.com", "10.0.0.5"]);
+  assert.deepEqual(sans[1], ["any", "*"]);
+  // The wildcard warning, and "any" shares nothing by name (its * is not counted as sharing).
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0]!,
+    /^app\.yml\[any\]: Deployment shop\/any: its contrast\.edgeless\.systems\/extra-sans annotation gives it the SAN "\*"/,
+  );
+});
+
+Deno.test("egress targets covered by extra SANs (an IP, a one-label wildcard) are not warned about", () => {
+  const client = workload("web", { app: "web" }, {
+    egressHosts: [
+      { entry: "ip", host: "10.0.0.7" },
+      { entry: "sub", host: "a.db.example" },
+      { entry: "deeper", host: "a.b.db.example" },
+    ],
+  });
+  const { warnings } = deriveSans(
+    [client, workload("db", { app: "db" }, { extraSans: ["10.0.0.7", "*.db.example"] })],
+    [],
+    DOMAIN,
+  );
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(warnings[0]!, /egress entry "deeper" dials "a\.b\.db\.example"/);
+});
+
+Deno.test("parseExtraSans: comma-separated DNS names, IPs and URIs; anything else refused", () => {
+  assert.deepEqual(parseExtraSans("db.example.com, 10.0.0.5,spiffe://shop/db,db.example.com"), {
+    sans: ["db.example.com", "10.0.0.5", "spiffe://shop/db"],
+  });
+  assert.deepEqual(parseExtraSans("*"), { sans: ["*"] });
+  for (
+    const [value, reason] of [
+      ["", /non-empty string/],
+      [" ", /non-empty string/],
+      [42, /non-empty string/],
+      ["a,,b", /entry 1 is empty/],
+      ["db..example", /entry 0: not an IP address, URI or DNS name/],
+      ["ok, spiffe://a b", /entry 1: .*URI/],
+      ["10.0.0.300", /entry 0: not an IP address, URI or DNS name/],
+    ] as const
+  ) {
+    const parsed = parseExtraSans(value);
+    assert.ok("error" in parsed, JSON.stringify(value));
+    assert.match(parsed.error, reason, JSON.stringify(value));
+  }
+});
+
+Deno.test("replacedSansWarnings names entries of the existing manifest whose SANs generate replaces", () => {
+  const a = "aa".repeat(32);
+  const b = "bb".repeat(32);
+  const existing = JSON.stringify({
+    Policies: {
+      [a]: { SANs: ["web", "*"], WorkloadSecretID: "", Role: "" },
+      [b]: { SANs: ["db"], WorkloadSecretID: "", Role: "" },
+    },
+  });
+  const written = [
+    { digest: a, workload: "Deployment shop/web", sans: ["web", "web-svc"] },
+    { digest: a, workload: "ReplicaSet shop/web", sans: ["web", "web-svc"] },
+    { digest: b, workload: "StatefulSet shop/db", sans: ["db"] },
+    { digest: "cc".repeat(32), workload: "Pod shop/new", sans: ["new"] },
+  ];
+  const warnings = replacedSansWarnings(existing, "ws/manifest.json", written);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0]!,
+    /^ws\/manifest\.json: the SANs of Deployment shop\/web \(policy aaaaaaaaaaaa…\) were \["web","\*"\] and are now \["web","web-svc"\]: .*extra-sans annotation/,
+  );
+  assert.deepEqual(replacedSansWarnings(undefined, "m.json", written), []);
+  assert.deepEqual(replacedSansWarnings("{not json", "m.json", written), []);
+  assert.deepEqual(replacedSansWarnings('{"Policies": []}', "m.json", written), []);
 });

@@ -1,0 +1,63 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { MeshAnswerJson } from "../../coordinator/mesh_answer.ts";
+import { CertificateAuthority } from "../../coordinator/ca/certificate_authority.ts";
+import { SeedEngine } from "../../seed/seed_engine.ts";
+import { encodePem } from "../../util/bytes/mod.ts";
+import {
+  type MeshCertificateResponseJson,
+  parseMeshCertificateResponse,
+} from "../../protocol/messages.ts";
+import type { SealedBoxJson } from "../../protocol/hpke.ts";
+
+const UTF8 = new TextEncoder();
+// base64 with "+", "/" and "=": characters JSON leaves as they are.
+const SECRET: SealedBoxJson = {
+  enc: Uint8Array.from({ length: 32 }, (_, i) => 0xfb + i).toBase64(),
+  ciphertext: Uint8Array.from({ length: 47 }, (_, i) => 0xff - i).toBase64(),
+};
+
+/** What the answer was before: the object of `issueMeshCertificate`, through JSON.stringify. */
+function stringified(
+  pems: { intermediatePem: string; meshCaPem: string; rootPem: string },
+  der: Uint8Array,
+  workloadSecret?: SealedBoxJson,
+): Uint8Array {
+  const answer: MeshCertificateResponseJson = {
+    certChain: encodePem("CERTIFICATE", der) + pems.intermediatePem,
+    meshCa: pems.meshCaPem,
+    rootCa: pems.rootPem,
+    ...(workloadSecret ? { workloadSecret } : {}),
+  };
+  return UTF8.encode(JSON.stringify(answer));
+}
+
+Deno.test("MeshAnswerJson writes JSON.stringify's bytes of the answer object for every leaf length around the PEM line, with and without a workload secret", async () => {
+  const ca = await CertificateAuthority.fromSeed(SeedEngine.create());
+  const answers = new MeshAnswerJson(ca);
+  const bytes = Uint8Array.from({ length: 2000 }, (_, i) => (i * 131 + 7) & 0xff);
+  for (let length = 0; length <= 200; length++) {
+    const der = bytes.subarray(0, length);
+    assert.deepEqual(answers.encode(der).bytes, stringified(ca, der), `${length} bytes`);
+    assert.deepEqual(answers.encode(der, SECRET).bytes, stringified(ca, der, SECRET));
+  }
+  assert.deepEqual(answers.encode(bytes, SECRET).bytes, stringified(ca, bytes, SECRET));
+});
+
+Deno.test("MeshAnswerJson: an issued leaf's answer parses to its chain, the mesh CA and the root", async () => {
+  const ca = await CertificateAuthority.fromSeed(SeedEngine.create());
+  const pod = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+  ]) as CryptoKeyPair;
+  const leaf = await ca.issueLeaf({
+    publicKey: pod.publicKey,
+    sans: [{ kind: "dns", value: "web" }],
+  });
+  const text = new TextDecoder().decode(new MeshAnswerJson(ca).encode(leaf.der, SECRET).bytes);
+  const parsed = parseMeshCertificateResponse(JSON.parse(text));
+  assert.equal(parsed.certChain, leaf.chainPem);
+  assert.equal(parsed.certChain, leaf.pem + ca.intermediatePem);
+  assert.equal(parsed.meshCa, ca.meshCaPem);
+  assert.equal(parsed.rootCa, ca.rootPem);
+  assert.ok(parsed.workloadSecret);
+});
