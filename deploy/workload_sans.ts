@@ -68,7 +68,11 @@ interface DerivedSans {
   readonly warnings: readonly string[];
 }
 
-type Labels = Readonly<Record<string, string>>;
+/** A Service that selects pods, with its selector's pairs read once. */
+interface SelectingService {
+  readonly service: SanService;
+  readonly pairs: readonly (readonly [string, string])[];
+}
 
 function record(value: unknown): Readonly<Record<string, unknown>> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
@@ -82,17 +86,26 @@ function record(value: unknown): Readonly<Record<string, unknown>> {
  * endpoints controller skips it), so it names no workload of the input; `ExternalName` Services
  * are a DNS alias for another name and name none either.
  */
-function serviceSelector(service: SanService): Labels | undefined {
+function serviceSelector(service: SanService): [string, string][] | undefined {
   if (service.spec.type === "ExternalName") return undefined;
-  const selector = record(service.spec.selector);
-  const entries = Object.entries(selector);
+  const entries = Object.entries(record(service.spec.selector));
   if (entries.length === 0 || entries.some(([, v]) => typeof v !== "string")) return undefined;
-  return selector as Labels;
+  return entries as [string, string][];
 }
 
-/** Whether every pair of `selector` is among the pod's `labels` (Service selectors are equality). */
-function selects(selector: Labels, labels: Readonly<Record<string, unknown>>): boolean {
-  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+/** The Services that select pods, by namespace (in input order). */
+function selectingServicesByNamespace(
+  services: readonly SanService[],
+): Map<string, SelectingService[]> {
+  const byNamespace = new Map<string, SelectingService[]>();
+  for (const service of services) {
+    const pairs = serviceSelector(service);
+    if (pairs === undefined) continue;
+    const list = byNamespace.get(service.namespace) ?? [];
+    list.push({ service, pairs });
+    byNamespace.set(service.namespace, list);
+  }
+  return byNamespace;
 }
 
 /** `name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>`. */
@@ -144,17 +157,16 @@ function podHostnames(
 /** The SANs of one workload (its name first, then by Service in input order), no duplicates. */
 function sansOf(
   w: SanWorkload,
-  services: readonly SanService[],
+  services: readonly SelectingService[],
   clusterDomain: string,
   warnings: string[],
 ): string[] {
   const labels = record(w.podMetadata.labels);
   const sans = new Set<string>([w.name]);
-  const selecting = services.filter((s) => {
-    if (s.namespace !== w.namespace) return false;
-    const selector = serviceSelector(s);
-    return selector !== undefined && selects(selector, labels);
-  });
+  // Service selectors are equality: every pair must be among the pod template's labels.
+  const selecting = services
+    .filter(({ pairs }) => pairs.every(([k, v]) => labels[k] === v))
+    .map(({ service }) => service);
   for (const s of selecting) {
     for (const n of serviceForms(s.name, s.namespace, clusterDomain)) sans.add(n);
   }
@@ -182,18 +194,26 @@ function sansOf(
 }
 
 /**
- * Whether `host` (an egress remote host) is covered by `sans` as the egress compares them
- * (`meshproxy/san.ts`): IP addresses exactly; DNS names case-insensitively, `*` any name, `*.rest`
- * one leftmost label.
+ * Whether a host is covered by any of the SANs as the egress compares them (`meshproxy/san.ts`):
+ * IP addresses exactly; DNS names case-insensitively, `*` any name, `*.rest` one leftmost label.
  */
-function covers(sans: readonly string[], host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, "");
-  return sans.some((san) => {
-    const s = san.toLowerCase();
-    if (s === WILDCARD_SAN || s === h) return true;
+function coverage(all: readonly (readonly string[])[]): (host: string) => boolean {
+  const exact = new Set<string>();
+  const suffixes = new Set<string>();
+  let any = false;
+  for (const sans of all) {
+    for (const san of sans) {
+      const s = san.toLowerCase();
+      if (s === WILDCARD_SAN) any = true;
+      else if (s.startsWith("*.")) suffixes.add(s.slice(2));
+      else exact.add(s);
+    }
+  }
+  return (host) => {
+    const h = host.toLowerCase().replace(/\.$/, "");
     const dot = h.indexOf(".");
-    return s.startsWith("*.") && dot > 0 && h.slice(dot + 1) === s.slice(2);
-  });
+    return any || exact.has(h) || (dot > 0 && suffixes.has(h.slice(dot + 1)));
+  };
 }
 
 /**
@@ -261,13 +281,18 @@ export function deriveSans(
   wildcard = false,
 ): DerivedSans {
   const warnings: string[] = [];
-  const derived = workloads.map((w) => sansOf(w, services, clusterDomain, warnings));
+  const byNamespace = selectingServicesByNamespace(services);
+  const derived = workloads.map((w) =>
+    sansOf(w, byNamespace.get(w.namespace) ?? [], clusterDomain, warnings)
+  );
   // Names shared by the same workloads, one warning per group of workloads.
   const owners = new Map<string, number[]>();
   derived.forEach((sans, i) => {
     for (const san of sans) {
       const key = san.toLowerCase();
-      owners.set(key, [...owners.get(key) ?? [], i]);
+      const list = owners.get(key);
+      if (list === undefined) owners.set(key, [i]);
+      else list.push(i);
     }
   });
   const shared = new Map<string, string[]>();
@@ -284,9 +309,10 @@ export function deriveSans(
         `${names.length === 1 ? "it" : "one of them"} accepts each of their certificates`,
     );
   }
+  const covered = coverage(derived);
   for (const w of workloads) {
     for (const { entry, host } of w.egressHosts) {
-      if (wildcard || derived.some((sans) => covers(sans, host))) continue;
+      if (wildcard || covered(host)) continue;
       warnings.push(
         `${w.location}: ${w.kind} ${w.namespace}/${w.name}: egress entry ${
           JSON.stringify(entry)

@@ -47,6 +47,8 @@ const LF = 10;
 const SP = 32;
 const HTAB = 9;
 const COLON = 58;
+const SLASH = 0x2f;
+const QUESTION_MARK = 0x3f;
 
 /** `tchar` of RFC 9110 §5.6.2, by byte. */
 const TCHAR = new Uint8Array(256);
@@ -61,7 +63,19 @@ FIELD_VALUE_BYTE[HTAB] = 1;
 for (let c = 0x20; c <= 0x7e; c++) FIELD_VALUE_BYTE[c] = 1;
 for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE_BYTE[c] = 1;
 
-const LATIN1 = new TextDecoder("latin1");
+/**
+ * The text of `bytes[start, end)`, one character per byte (Latin-1): for the few short parts of a
+ * head the server reads (method, path, the values of the fields it acts on); decoding the whole
+ * head by `TextDecoder` cost an op call per request and a string for every field's name and value.
+ */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let text = "";
+  for (let i = start; i < end; i += 4096) {
+    const part = bytes.subarray(i, Math.min(end, i + 4096));
+    text += String.fromCharCode.apply(null, part as unknown as number[]);
+  }
+  return text;
+}
 
 /** Where a head scan stopped, to resume it when more bytes arrive. */
 interface HeadScan {
@@ -136,15 +150,16 @@ function requestLineMethodEnd(line: Uint8Array): number {
   return i;
 }
 
-/** Method, target and version of the request line (`text` is `line` decoded per byte). */
-function parseRequestLine(
-  line: Uint8Array,
-  text: string,
-): { method: string; target: string; http10: boolean } {
+/** Method, path (without the query) and version of the request line. */
+function parseRequestLine(line: Uint8Array): { method: string; path: string; http10: boolean } {
   const methodEnd = requestLineMethodEnd(line);
   let i = methodEnd + 1;
   const targetStart = i;
-  while (i < line.length && line[i]! > 0x20 && line[i]! < 0x7f) i++;
+  let query = -1;
+  while (i < line.length && line[i]! > 0x20 && line[i]! < 0x7f) {
+    if (line[i] === QUESTION_MARK && query < 0) query = i;
+    i++;
+  }
   if (i === targetStart || line[i] !== SP) {
     throw new HttpFramingError(
       400,
@@ -152,20 +167,19 @@ function parseRequestLine(
       "target is not visible ASCII followed by one space",
     );
   }
-  const version = text.slice(i + 1, line.length);
+  const version = latin1(line, i + 1, line.length);
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
     if (/^HTTP\/[0-9]\.[0-9]$/.test(version)) {
       throw new HttpFramingError(505, "request-line", `version ${version} is not supported`);
     }
     throw new HttpFramingError(400, "request-line", "no HTTP version after the target");
   }
-  const target = text.slice(targetStart, i);
-  if (target.charCodeAt(0) !== 0x2f) {
+  if (line[targetStart] !== SLASH) {
     throw new HttpFramingError(400, "request-line", "target is not a path (origin-form)");
   }
   return {
-    method: text.slice(0, methodEnd),
-    target,
+    method: latin1(line, 0, methodEnd),
+    path: latin1(line, targetStart, query < 0 ? i : query),
     http10: version === "HTTP/1.0",
   };
 }
@@ -227,11 +241,39 @@ interface Gathered {
   expect?: string;
 }
 
+/** The names of the fields the server acts on, lower case, as bytes; by {@link Field}. */
+const KNOWN_FIELDS = ["host", "content-length", "transfer-encoding", "connection", "expect"].map(
+  (name) => Uint8Array.from(name, (c) => c.charCodeAt(0)),
+);
+
+/** Indices into {@link KNOWN_FIELDS}. */
+const enum Field {
+  Host = 0,
+  ContentLength = 1,
+  TransferEncoding = 2,
+  Connection = 3,
+  Expect = 4,
+}
+
 /**
- * The header values of `head` the server acts on; `text` is `head` decoded one character per
- * byte (so offsets agree).
+ * Which of {@link KNOWN_FIELDS} the field name `head[start, start + length)` is (case-insensitive),
+ * or -1. The name is made of tchar bytes (checked): OR-ing 0x20 maps an upper-case letter to its
+ * lower case and leaves `-`, digits and lower case as they are; no other tchar byte becomes a
+ * lower-case letter or `-`.
  */
-function gatherFields(head: Uint8Array, text: string, firstLineEnd: number): Gathered {
+function knownField(head: Uint8Array, start: number, length: number): number {
+  for (let n = 0; n < KNOWN_FIELDS.length; n++) {
+    const name = KNOWN_FIELDS[n]!;
+    if (name.length !== length) continue;
+    let k = 0;
+    while (k < length && (head[start + k]! | 0x20) === name[k]) k++;
+    if (k === length) return n;
+  }
+  return -1;
+}
+
+/** The header values of `head` the server acts on. */
+function gatherFields(head: Uint8Array, firstLineEnd: number): Gathered {
   const gathered: Gathered = { host: 0, contentLengths: 0, connection: [] };
   let lineStart = firstLineEnd + 2;
   let count = 0;
@@ -239,33 +281,35 @@ function gatherFields(head: Uint8Array, text: string, firstLineEnd: number): Gat
     if (head[i] !== CR) continue;
     if (i === lineStart) break;
     const [nameEnd, valueStart, valueEnd] = checkFieldLine(head.subarray(lineStart, i), "head");
-    const name = text.slice(lineStart, lineStart + nameEnd).toLowerCase();
-    const value = text.slice(lineStart + valueStart, lineStart + valueEnd);
     if (++count > MAX_HEADER_FIELDS) {
       throw new HttpFramingError(431, "head", `more than ${MAX_HEADER_FIELDS} header fields`);
     }
-    switch (name) {
-      case "host":
-        gathered.host++;
-        break;
-      case "content-length":
-        gathered.contentLengths++;
-        gathered.contentLength = value;
-        break;
-      case "transfer-encoding":
-        gathered.transferEncoding = gathered.transferEncoding === undefined
-          ? value
-          : `${gathered.transferEncoding}, ${value}`;
-        break;
-      case "connection":
-        gathered.connection.push(value);
-        break;
-      case "expect":
-        if (gathered.expect !== undefined) {
-          throw new HttpFramingError(417, "expect", "more than one Expect field");
-        }
-        gathered.expect = value;
-        break;
+    const field = knownField(head, lineStart, nameEnd);
+    if (field >= 0) {
+      const value = latin1(head, lineStart + valueStart, lineStart + valueEnd);
+      switch (field) {
+        case Field.Host:
+          gathered.host++;
+          break;
+        case Field.ContentLength:
+          gathered.contentLengths++;
+          gathered.contentLength = value;
+          break;
+        case Field.TransferEncoding:
+          gathered.transferEncoding = gathered.transferEncoding === undefined
+            ? value
+            : `${gathered.transferEncoding}, ${value}`;
+          break;
+        case Field.Connection:
+          gathered.connection.push(value);
+          break;
+        case Field.Expect:
+          if (gathered.expect !== undefined) {
+            throw new HttpFramingError(417, "expect", "more than one Expect field");
+          }
+          gathered.expect = value;
+          break;
+      }
     }
     i++;
     lineStart = i + 1;
@@ -294,10 +338,8 @@ function bodyLength(g: Gathered): number | undefined {
 export function parseRequestHead(head: Uint8Array): RequestHead {
   let firstLineEnd = 0;
   while (head[firstLineEnd] !== CR) firstLineEnd++;
-  // One decode for the whole head (one character per byte, so byte offsets index the text).
-  const text = LATIN1.decode(head);
-  const { method, target, http10 } = parseRequestLine(head.subarray(0, firstLineEnd), text);
-  const g = gatherFields(head, text, firstLineEnd);
+  const { method, path, http10 } = parseRequestLine(head.subarray(0, firstLineEnd));
+  const g = gatherFields(head, firstLineEnd);
   if (g.host > 1 || (!http10 && g.host === 0)) {
     throw new HttpFramingError(400, "host", "an HTTP/1.1 request needs exactly one Host field");
   }
@@ -324,10 +366,9 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
   }
   const close = http10 ||
     g.connection.some((v) => v.split(",").some((t) => t.trim().toLowerCase() === "close"));
-  const query = target.indexOf("?");
   return {
     method,
-    path: query < 0 ? target : target.slice(0, query),
+    path,
     ...(contentLength !== undefined ? { contentLength } : {}),
     chunked,
     close,

@@ -118,3 +118,33 @@ Deno.test("chunk size lines: hexadecimal, extensions ignored, anything else refu
   checkFieldLines(bytes("x-t: 1\r\n\r\n"), "trailer");
   assert.throws(() => checkFieldLines(bytes("x t: 1\r\n\r\n"), "trailer"), HttpFramingError);
 });
+
+Deno.test("field names are matched in any case, and only whole names; long values are read whole", () => {
+  const mixed = head(
+    "POST /p?a=1?b HTTP/1.1\r\nHoSt: c\r\nCONTENT-LENGTH: 7\r\ncOnNeCtIoN: Close\r\n\r\n",
+  );
+  assert.deepEqual(mixed, {
+    method: "POST",
+    path: "/p",
+    contentLength: 7,
+    chunked: false,
+    close: true,
+    expectContinue: false,
+  });
+  refused("GET / HTTP/1.1\r\nhost: a\r\nHOST: b\r\n\r\n", 400, "host");
+  refused("GET / HTTP/1.1\r\nhost: a\r\nEXPECT: 100-continue\r\nExpect: x\r\n\r\n", 417, "expect");
+  refused("POST / HTTP/1.1\r\nhost: c\r\nexpect: 100-continue\xe9\r\n\r\n", 417, "expect");
+  // Names of the same length, or one character off, are other fields.
+  const other = head(
+    "GET / HTTP/1.1\r\nhost: c\r\nhosts: x\r\nhos: x\r\ncontent-lengtx: 5\r\n" +
+      "content_length: 5\r\nconnectioN-x: close\r\nexpecT_: x\r\n\r\n",
+  );
+  assert.equal(other.contentLength, undefined);
+  assert.equal(other.close, false);
+  assert.equal(other.expectContinue, false);
+  // A value longer than the 4,096 bytes read at a time is read whole.
+  const tokens = `${"keep-alive, ".repeat(700)}close`;
+  assert.equal(head(`GET / HTTP/1.1\r\nhost: c\r\nconnection: ${tokens}\r\n\r\n`).close, true);
+  const path = `/${"a".repeat(9000)}`;
+  assert.equal(head(`GET ${path}?q HTTP/1.1\r\nhost: c\r\n\r\n`).path, path);
+});
