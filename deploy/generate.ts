@@ -361,6 +361,7 @@ function sanWorkloadOf(w: Workload, options: GenerateOptions): SanWorkload {
     kind: w.ref.kind,
     namespace: w.ref.namespace,
     name: w.ref.name,
+    ...(w.ref.generateName ? { generateName: true } : {}),
     podMetadata: (at(paths.meta) ?? {}) as Record<string, unknown>,
     podSpec: (at(paths.spec) ?? {}) as Record<string, unknown>,
     resourceSpec: (at(["spec"]) ?? {}) as Record<string, unknown>,

@@ -39,7 +39,10 @@ export interface SanWorkload {
   readonly location: string;
   readonly kind: string;
   readonly namespace: string;
+  /** `metadata.name`, or for a Pod with only `metadata.generateName`, that prefix. */
   readonly name: string;
+  /** True when {@link name} is a `generateName` prefix. */
+  readonly generateName?: boolean;
   /** The pod template's `metadata` (its `labels` are what Services select). */
   readonly podMetadata: Readonly<Record<string, unknown>>;
   /** The pod template's `spec` (`hostname`, `subdomain`). */
@@ -154,6 +157,19 @@ function podHostnames(
   return { hostnames: [hostname], subdomain };
 }
 
+/**
+ * The workload's own name as a DNS SAN: a `generateName` prefix without its trailing `-` or `.`
+ * (`web-` names pods `web-x7k2q`: the manifest refuses a name ending in `-`); undefined when that
+ * is no DNS name the manifest takes (an all-numeric last label such as `web.1`, an IP address).
+ */
+function nameSan(w: SanWorkload): string | undefined {
+  const name = w.generateName ? w.name.replace(/[-.]+$/, "") : w.name;
+  const classified = classifySan(name);
+  return "kind" in classified && classified.kind === "dns" && name !== WILDCARD_SAN
+    ? name
+    : undefined;
+}
+
 /** The SANs of one workload (its name first, then by Service in input order), no duplicates. */
 function sansOf(
   w: SanWorkload,
@@ -162,7 +178,17 @@ function sansOf(
   warnings: string[],
 ): string[] {
   const labels = record(w.podMetadata.labels);
-  const sans = new Set<string>([w.name]);
+  const sans = new Set<string>();
+  const own = nameSan(w);
+  if (own !== undefined) sans.add(own);
+  else {
+    warnings.push(
+      `${w.location}: ${w.kind} ${w.namespace}/${w.name}: its ${
+        w.generateName ? "generateName" : "name"
+      } ${JSON.stringify(w.name)} is no DNS name a certificate can carry (the manifest refuses ` +
+        "it), so its manifest entry leaves it out",
+    );
+  }
   // Service selectors are equality: every pair must be among the pod template's labels.
   const selecting = services
     .filter(({ pairs }) => pairs.every(([k, v]) => labels[k] === v))

@@ -979,3 +979,21 @@ Deno.test("manifest SANs: derived without *, extra-sans appended, --san-wildcard
     /bad\.yml\[0\]: spec\.template\.metadata\.annotations\["contrast\.edgeless\.systems\/extra-sans"\]: entry 0: not an IP address, URI or DNS name: "shop\.\.example"/,
   );
 });
+
+Deno.test("a workload's own name becomes a SAN only as a DNS name the manifest takes", async () => {
+  const pod = (meta: string) =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {${meta}}\nspec:\n  runtimeClassName: contrast-cc\n` +
+    `  containers: [{name: c, image: "127.0.0.1:5000/web:1.0"}]\n`;
+  const run = async (yaml: string) => generate([parseYamlFile("app.yml", yaml)], await options());
+  // generateName "web-" names pods web-x7k2q; before, the SAN was "web-", which the manifest
+  // parser refuses (a label may not end in "-"), so `contrast set` refused generate's manifest.
+  const prefixed = await run(pod("generateName: web-"));
+  assert.deepEqual(Object.values(prefixed.manifest.Policies).map((p) => p.SANs), [["web"]]);
+  assert.deepEqual(prefixed.sanWarnings, []);
+  // "web.1" is a valid Kubernetes name but no DNS SAN (an all-numeric last label): left out,
+  // with a warning (the Coordinator then names the policy in a URI SAN).
+  const dotted = await run(pod("name: web.1"));
+  assert.deepEqual(Object.values(dotted.manifest.Policies).map((p) => p.SANs), [[]]);
+  assert.equal(dotted.sanWarnings.length, 1);
+  assert.match(dotted.sanWarnings[0]!, /Pod default\/web\.1: its name "web\.1" is no DNS name/);
+});

@@ -33,7 +33,12 @@ export class Logger {
   readonly #format: LogFormat;
   readonly #minimum: number;
   readonly #sink: LogSink;
-  readonly #now: () => Date;
+  readonly #now?: () => Date;
+  /** The clock's milliseconds since the epoch (`Date.now` unless `now` was given). */
+  readonly #clock: () => number;
+  /** The ISO time up to the milliseconds (`2026-12-07T11:37:24.`) of {@link #second}. */
+  #secondText = "";
+  #second = NaN;
   /** The component as a JSON string. */
   readonly #jsonComponent: string;
   /** The component as a text line shows it. */
@@ -47,7 +52,9 @@ export class Logger {
     this.#format = options.format ?? "text";
     this.#minimum = LEVEL_ORDER[options.level ?? "info"];
     this.#sink = options.sink ?? ((line) => console.error(line));
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now;
+    const now = options.now;
+    this.#clock = now ? () => now().getTime() : Date.now;
     this.#jsonComponent = JSON.stringify(component);
     this.#textComponent = escapeLineText(component);
   }
@@ -58,7 +65,7 @@ export class Logger {
       format: this.#format,
       level: (Object.keys(LEVEL_ORDER) as LogLevel[]).find((l) => LEVEL_ORDER[l] === this.#minimum),
       sink: this.#sink,
-      now: this.#now,
+      ...(this.#now ? { now: this.#now } : {}),
     });
   }
 
@@ -82,7 +89,7 @@ export class Logger {
   #log(level: LogLevel, rawMessage: string, fields: LogFields): void {
     if (LEVEL_ORDER[level] < this.#minimum) return;
     const message = boundedValue(rawMessage) as string;
-    const time = this.#now().toISOString();
+    const time = this.#time();
     // Formatted by concatenation, field by field (no intermediate objects or arrays): the
     // Coordinator writes three lines per attestation.
     let line: string;
@@ -108,6 +115,24 @@ export class Logger {
       }
     }
     this.#sink(line, level);
+  }
+
+  /**
+   * The time as `Date.prototype.toISOString` writes it, its seconds formatted once per second
+   * (`toISOString` cost ~1 us per line, a third of the line).
+   */
+  #time(): string {
+    const ms = this.#clock();
+    const second = Math.floor(ms / 1000);
+    if (second !== this.#second) {
+      const iso = new Date(second * 1000).toISOString();
+      this.#second = second;
+      this.#secondText = iso.slice(0, iso.length - 4); // without "000Z"
+    }
+    const milliseconds = ms - second * 1000;
+    return `${this.#secondText}${
+      milliseconds < 10 ? "00" : milliseconds < 100 ? "0" : ""
+    }${milliseconds}Z`;
   }
 
   /** The JSON line of a record one of whose fields is named like a record's own key. */

@@ -118,3 +118,27 @@ Deno.test("a sink learns each line's level", () => {
   log.error("d");
   assert.deepEqual(seen, ["debug", "info", "warn", "error"]);
 });
+
+Deno.test("the time of a line is what toISOString writes, at every millisecond and any year", () => {
+  const times = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, -1, -999, -1000, -1001, 1_765_000_000_123];
+  times.push(253_402_300_799_999, 253_402_300_800_000, -62_198_755_200_001); // years 9999, 10000, -1
+  for (let i = 0; i < 200; i++) times.push(Math.floor(Math.random() * 4e12) - 1e12);
+  let current = new Date(0);
+  const lines: string[] = [];
+  const log = new Logger("c", { format: "json", sink: (l) => lines.push(l), now: () => current });
+  for (const t of times) {
+    current = new Date(t);
+    log.info("m");
+    assert.equal(JSON.parse(lines.at(-1)!).time, current.toISOString(), String(t));
+    // The same second again (the cached part) and the next millisecond.
+    current = new Date(t + 1);
+    log.info("m");
+    assert.equal(JSON.parse(lines.at(-1)!).time, current.toISOString(), String(t + 1));
+  }
+  // The default clock writes the current time.
+  const plain: string[] = [];
+  const before = Date.now();
+  new Logger("c", { format: "json", sink: (l) => plain.push(l) }).info("m");
+  const written = Date.parse(JSON.parse(plain[0]!).time);
+  assert.ok(written >= before && written <= Date.now());
+});
