@@ -35,9 +35,14 @@ export function evidenceFromJson(value: unknown, field: string): Evidence {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ParseError(field, "expected an object {platform, report, aux?}");
   }
-  const { platform, report, aux, ...rest } = value as Record<string, unknown>;
-  const extra = Object.keys(rest);
-  if (extra.length > 0) throw new ParseError(`${field}.${extra[0]}`, "unknown field");
+  const object = value as Record<string, unknown>;
+  // The first key that is none of the three (no object rest copy per request).
+  for (const key of Object.keys(object)) {
+    if (key !== "platform" && key !== "report" && key !== "aux") {
+      throw new ParseError(`${field}.${key}`, "unknown field");
+    }
+  }
+  const { platform, report, aux } = object;
   if (platform !== "snp" && platform !== "tdx") {
     throw new ParseError(`${field}.platform`, 'expected "snp" or "tdx"');
   }

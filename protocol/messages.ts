@@ -33,6 +33,17 @@ function reader(body: unknown, what: string): { root: ObjectReader; issues: Issu
 }
 
 function bytesHex(root: ObjectReader, key: string, length?: number): Uint8Array | undefined {
+  // The common case first: a string of the right length that the engine decodes (it accepts
+  // exactly pairs of [0-9a-fA-F], as the reader's check). Anything else is read again by the
+  // reader, which names the problem.
+  const text = root.raw(key, false);
+  if (typeof text === "string" && (length === undefined || text.length === 2 * length)) {
+    try {
+      return Uint8Array.fromHex(text);
+    } catch {
+      // not hex: reported below
+    }
+  }
   const hex = root.hex(key, length);
   return hex === undefined ? undefined : decodeHex(hex, key);
 }

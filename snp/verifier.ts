@@ -23,7 +23,6 @@ import type { Crl } from "../x509/crl.ts";
 import type { CertTableKind } from "./abi/cert_table.ts";
 import { type SnpProductName, tcbLayoutOf } from "./abi/product.ts";
 import { parseSnpReport, type SnpReport } from "./abi/report.ts";
-import { describeTcb } from "./abi/tcb.ts";
 import type { LookupAllowance } from "../collateral/lookup_budget.ts";
 import type { SnpCollateralSource } from "./kds/source.ts";
 import { isSimulated, type SnpReferenceValue } from "./reference_values.ts";
@@ -503,8 +502,11 @@ function snpDetails(
   ext: VekExtensions,
   rootFingerprint: string,
 ): Record<string, string> {
+  // describeTcb's entries as `name=value` pairs, written out directly (once per verification).
   const tcb = (t: SnpReport["reportedTcb"]) =>
-    Object.entries(describeTcb(t)).map(([k, v]) => `${k}=${v}`).join(" ");
+    `raw=0x${t.raw.toString(16).padStart(16, "0")} ${
+      t.fmc !== undefined ? `fmc=${t.fmc} ` : ""
+    }bootloader=${t.bootloader} tee=${t.tee} snp=${t.snp} microcode=${t.microcode}`;
   return {
     version: String(report.version),
     product: ext.product,

@@ -146,7 +146,21 @@ export async function verifyChain(options: VerifyChainOptions): Promise<Verified
   if (cache) {
     // A repeated chain (its certificates and CRLs hashed before): the cache is asked with the
     // same key as below, built without waiting for anything.
-    const known = knownChainCacheKey(options, intermediates, crls);
+    const known = cache.memoizedKey(
+      options.leaf,
+      [
+        options.leaf.field,
+        options.maxLength,
+        intermediates.length,
+        ...intermediates,
+        options.trustAnchors.length,
+        ...options.trustAnchors,
+        crls.length,
+        ...crls,
+        ...(options.understoodCriticalExtensions ?? []),
+      ],
+      () => knownChainCacheKey(options, intermediates, crls),
+    );
     const hit = known === undefined ? undefined : cache.lookupChain<VerifiedChain>(known, now);
     if (hit) return hit;
   }

@@ -73,6 +73,7 @@ export class ChainCache {
   readonly #signatures = new Map<string, true>();
   readonly #pending = new Map<string, Promise<unknown>>();
   readonly #pendingSignatures = new Map<string, Promise<void>>();
+  #keys = new WeakMap<object, { readonly parts: readonly unknown[]; readonly key: string }>();
   readonly #maxChains: number;
   readonly #maxSignatures: number;
   #hits = 0;
@@ -158,6 +159,24 @@ export class ChainCache {
     evict(this.#signatures, this.#maxSignatures);
   }
 
+  /**
+   * The key `compute` builds from `parts`, remembered for `owner` (e.g. a chain's leaf): given
+   * the same parts again (element by element, `===`) it is handed out without building it, the
+   * same string each time (whose hash the engine keeps). Nothing is remembered when `compute`
+   * gives undefined. The parts must determine the key: immutable objects and primitives.
+   */
+  memoizedKey(
+    owner: object,
+    parts: readonly unknown[],
+    compute: () => string | undefined,
+  ): string | undefined {
+    const known = this.#keys.get(owner);
+    if (known !== undefined && sameParts(known.parts, parts)) return known.key;
+    const key = compute();
+    if (key !== undefined) this.#keys.set(owner, { parts, key });
+    return key;
+  }
+
   /** Counters for chain lookups, for tests and metrics. */
   get stats(): {
     hits: number;
@@ -180,7 +199,14 @@ export class ChainCache {
     this.#chains.clear();
     this.#signatures.clear();
     this.#pendingSignatures.clear();
+    this.#keys = new WeakMap();
   }
+}
+
+function sameParts(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function evict(map: Map<string, unknown>, max: number): void {

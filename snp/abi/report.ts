@@ -175,7 +175,10 @@ export interface SnpReport {
   readonly currentMitVector?: bigint;
   /** `SIGNATURE` (0x2A0). */
   readonly signature: SnpReportSignature;
-  /** The exact 1184 bytes the report was parsed from. */
+  /**
+   * The exact 1184 bytes the report was parsed from: a copy the report owns. The byte fields
+   * above (`reportData`, `hostData`, `signature.r`, …) are views into it.
+   */
   readonly raw: Uint8Array;
 }
 
@@ -226,7 +229,10 @@ export function parseSnpReport(
       `expected ${SNP_REPORT_SIZE} bytes, got ${bytes.length}`,
     );
   }
-  const r = new ByteReader(bytes, "report");
+  // One copy the report owns; its byte fields are views into it (not one copy each), so they
+  // always say what `raw`, the signed bytes, says.
+  const raw = bytes.slice();
+  const r = new ByteReader(raw, "report");
   const version = r.u32("version");
   if (!SNP_REPORT_VERSIONS.includes(version)) {
     throw new ParseError(
@@ -236,8 +242,8 @@ export function parseSnpReport(
   }
   const guestSvn = r.u32("guest_svn");
   const policy = decodeGuestPolicy(r.u64("policy"), "report.policy");
-  const familyId = r.bytes("family_id", 16);
-  const imageId = r.bytes("image_id", 16);
+  const familyId = r.view("family_id", 16);
+  const imageId = r.view("image_id", 16);
   const vmpl = r.u32("vmpl");
   const signatureAlgo = r.u32("signature_algo");
   if (signatureAlgo !== SNP_SIGNATURE_ALGO_ECDSA_P384_SHA384) {
@@ -250,13 +256,13 @@ export function parseSnpReport(
   const platformInfo = decodePlatformInfo(r.u64("platform_info"));
   const signerInfo = decodeSignerInfo(r.u32("signer_info"), "report.signer_info");
   r.reserved("reserved_0x04c", 4);
-  const reportData = r.bytes("report_data", 64);
-  const measurement = r.bytes("measurement", 48);
-  const hostData = r.bytes("host_data", 32);
-  const idKeyDigest = r.bytes("id_key_digest", 48);
-  const authorKeyDigest = r.bytes("author_key_digest", 48);
-  const reportId = r.bytes("report_id", 32);
-  const reportIdMa = r.bytes("report_id_ma", 32);
+  const reportData = r.view("report_data", 64);
+  const measurement = r.view("measurement", 48);
+  const hostData = r.view("host_data", 32);
+  const idKeyDigest = r.view("id_key_digest", 48);
+  const authorKeyDigest = r.view("author_key_digest", 48);
+  const reportId = r.view("report_id", 32);
+  const reportIdMa = r.view("report_id_ma", 32);
   const reportedTcbRaw = r.u64("reported_tcb");
   let cpuid: SnpCpuid | undefined;
   if (version >= 3) {
@@ -287,7 +293,7 @@ export function parseSnpReport(
     product = options.product;
   }
   const tcbLayout: SnpTcbLayout = tcbLayoutOf(product ?? "Milan");
-  const chipId = r.bytes("chip_id", 64);
+  const chipId = r.view("chip_id", 64);
   const committedTcbRaw = r.u64("committed_tcb");
   const currentVersion = readVersion(r, "current");
   const committedVersion = readVersion(r, "committed");
@@ -301,8 +307,8 @@ export function parseSnpReport(
   } else {
     r.reserved("reserved_0x1f8", SNP_SIGNATURE_OFFSET - 0x1f8);
   }
-  const sigR = r.bytes("signature.r", SNP_SIGNATURE_COMPONENT_SIZE);
-  const sigS = r.bytes("signature.s", SNP_SIGNATURE_COMPONENT_SIZE);
+  const sigR = r.view("signature.r", SNP_SIGNATURE_COMPONENT_SIZE);
+  const sigS = r.view("signature.s", SNP_SIGNATURE_COMPONENT_SIZE);
   r.reserved("signature.reserved", SNP_REPORT_SIZE - r.offset);
   checkComponentPadding(sigR, "report.signature.r");
   checkComponentPadding(sigS, "report.signature.s");
@@ -336,7 +342,7 @@ export function parseSnpReport(
     launchMitVector,
     currentMitVector,
     signature: { r: sigR, s: sigS },
-    raw: bytes.slice(),
+    raw,
   };
 }
 

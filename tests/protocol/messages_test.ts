@@ -90,6 +90,44 @@ Deno.test("mesh certificate request: evidence and keys checked", () => {
   rejectsAt(() => parseMeshCertificateRequest(withoutNonce), "nonce");
 });
 
+Deno.test("mesh certificate request: hex keys decode in either case; every bad one is named with its reason", () => {
+  const ok = {
+    nonce: hex32.toUpperCase(),
+    evidence: { platform: "snp", report: "AA==" },
+    leafPublicKey: "3000aBcD",
+    hpkePublicKey: hex32,
+  };
+  const parsed = parseMeshCertificateRequest(ok);
+  assert.deepEqual(parsed.nonce, new Uint8Array(32).fill(0xab));
+  assert.deepEqual(parsed.leafPublicKey, new Uint8Array([0x30, 0x00, 0xab, 0xcd]));
+  assert.deepEqual(
+    parseMeshCertificateRequest({ ...ok, leafPublicKey: "" }).leafPublicKey,
+    new Uint8Array(),
+  );
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ nonce: "zz".repeat(32) }, "nonce", /expected a hex string/],
+    [{ nonce: "ab".repeat(31) }, "nonce", /expected 32 bytes/],
+    [{ nonce: `${"ab".repeat(31)}a` }, "nonce", /expected a hex string/],
+    [{ nonce: 5 }, "nonce", /expected a string/],
+    [{ leafPublicKey: "300" }, "leafPublicKey", /expected a hex string/],
+    [{ leafPublicKey: "30 0" }, "leafPublicKey", /expected a hex string/],
+    [{ leafPublicKey: "0x30" }, "leafPublicKey", /expected a hex string/],
+    [{ hpkePublicKey: `${"ab".repeat(31)}g0` }, "hpkePublicKey", /expected a hex string/],
+  ];
+  for (const [change, path, reason] of cases) {
+    assert.throws(() => parseMeshCertificateRequest({ ...ok, ...change }), (e: unknown) => {
+      assert.ok(e instanceof InvalidDocumentError, String(e));
+      assert.deepEqual(e.issues.map((i) => i.path), [path], JSON.stringify(change));
+      assert.match(e.issues[0]!.reason, reason);
+      return true;
+    });
+  }
+  rejectsAt(
+    () => parseMeshCertificateRequest({ ...ok, evidence: { platform: "snp", report: "", x: 1 } }),
+    "evidence.x",
+  );
+});
+
 Deno.test("answers are parsed strictly too", () => {
   assert.equal(parseChallengeResponse({ nonce: hex32, expiresInSeconds: 60 }).nonce.length, 32);
   rejectsAt(

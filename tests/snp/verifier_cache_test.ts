@@ -2,10 +2,12 @@
  * What a verifier keeps between verifications (parsed auxblob tables, certificates, VEK keys, the
  * chain cache) never stands in for a check whose inputs differ: every test warms the caches with
  * genuine evidence first, then hands in evidence that differs in one input and must be refused.
+ * Also the claims' text the verifier writes directly (no intermediate objects per request).
  */
 import assert from "node:assert/strict";
 import { VerificationError } from "../../util/errors/mod.ts";
 import { CERT_TABLE_GUIDS, encodeCertTable, parseCertTable } from "../../snp/abi/cert_table.ts";
+import { describeTcb, type SnpTcb } from "../../snp/abi/tcb.ts";
 import { SnpEvidenceVerifier } from "../../snp/verifier.ts";
 import { ChainCache } from "../../x509/chain_cache.ts";
 import { parseCertificate } from "../../x509/certificate.ts";
@@ -146,4 +148,24 @@ Deno.test("cached chain: a verifier with a CRL revoking the ASK refuses it (shar
     /serialNumber$/,
     /revoked/,
   );
+});
+
+Deno.test("the claims describe each TCB as describeTcb's name=value pairs (Milan and Turin)", async () => {
+  for (const product of ["Milan", "Turin"] as const) {
+    const authority = await sharedAuthority(product);
+    const { report, aux } = await authority.createReport({ reportData: REPORT_DATA });
+    const verifier = new SnpEvidenceVerifier({ referenceValues: [authority.referenceValue()] });
+    const result = await verifier.verifyDetailed({ platform: "snp", report, aux }, {
+      reportData: REPORT_DATA,
+      now: NOW,
+    });
+    const text = (t: SnpTcb) =>
+      Object.entries(describeTcb(t)).map(([k, v]) => `${k}=${v}`).join(" ");
+    const d = result.claims.details;
+    assert.equal(d.reportedTcb, text(result.report.reportedTcb), product);
+    assert.equal(d.committedTcb, text(result.report.committedTcb), product);
+    assert.equal(d.launchTcb, text(result.report.launchTcb), product);
+    assert.equal(d.currentTcb, text(result.report.currentTcb), product);
+    assert.equal(d.reportedTcb!.includes("fmc="), product === "Turin");
+  }
 });

@@ -84,3 +84,23 @@ Deno.test("a failed signature check is not shared: the waiter checks afresh", as
   assert.ok(secondRan);
   assert.ok(!cache.hasSignature("s"));
 });
+
+Deno.test("a memoized key is handed out only for the very same parts, and never an undefined one", () => {
+  const cache = new ChainCache();
+  const owner = {};
+  const a = {};
+  const b = {};
+  let built = 0;
+  const build = () => `key-${++built}`;
+  const first = cache.memoizedKey(owner, ["leaf", 3, a], build);
+  assert.equal(cache.memoizedKey(owner, ["leaf", 3, a], build), first); // a new array, same parts
+  assert.equal(built, 1);
+  assert.equal(cache.memoizedKey(owner, ["leaf", 3, b], build), "key-2"); // another object
+  assert.equal(cache.memoizedKey(owner, ["leaf", 2, b], build), "key-3"); // another number
+  assert.equal(cache.memoizedKey(owner, ["leaf", 2, b, a], build), "key-4"); // one part more
+  assert.equal(cache.memoizedKey({}, ["leaf", 2, b, a], build), "key-5"); // another owner
+  assert.equal(cache.memoizedKey(owner, ["x"], () => undefined), undefined);
+  assert.equal(cache.memoizedKey(owner, ["x"], build), "key-6"); // undefined was not kept
+  cache.clear();
+  assert.equal(cache.memoizedKey(owner, ["x"], build), "key-7");
+});

@@ -72,6 +72,15 @@ export class ByteReader {
     return this.#bytes.slice(at, at + length);
   }
 
+  /**
+   * The next `length` bytes as a view into the buffer (no copy): for a parser that owns its
+   * buffer, e.g. one that copied its input once.
+   */
+  view(field: string, length: number): Uint8Array {
+    const at = this.#take(field, length);
+    return this.#bytes.subarray(at, at + length);
+  }
+
   /** Skips `length` bytes that must all be zero (reserved fields). */
   reserved(field: string, length: number): void {
     const at = this.#take(field, length);

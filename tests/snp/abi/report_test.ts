@@ -117,6 +117,24 @@ Deno.test("parses a minimal well-formed v2 report", () => {
   assert.equal(r.tcbLayout, "milan-genoa");
 });
 
+Deno.test("a parsed report owns its bytes: its fields view its raw copy, not the input", () => {
+  const bytes = validReport();
+  bytes.fill(0x11, 0x50, 0x90); // report data
+  bytes.fill(0x22, 0xc0, 0xe0); // host data
+  const r = parseSnpReport(bytes);
+  assert.notEqual(r.raw.buffer, bytes.buffer);
+  assert.deepEqual(r.raw, bytes);
+  bytes.fill(0); // the caller reuses its buffer: the report does not change
+  assert.deepEqual(r.reportData, new Uint8Array(64).fill(0x11));
+  assert.deepEqual(r.hostData, new Uint8Array(32).fill(0x22));
+  // Every byte field is the bytes of raw at its offset (what the signature covers).
+  for (const [field, offset] of [[r.reportData, 0x50], [r.hostData, 0xc0], [r.chipId, 0x1a0]]) {
+    const view = field as Uint8Array;
+    assert.equal(view.buffer, r.raw.buffer);
+    assert.equal(view.byteOffset - r.raw.byteOffset, offset);
+  }
+});
+
 Deno.test("rejects a truncated report naming the report", () => {
   assertParseError(validReport().subarray(0, SNP_REPORT_SIZE - 1), "report");
 });
