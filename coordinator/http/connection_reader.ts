@@ -81,15 +81,58 @@ class BodyBuffer {
 /** How a request's body is framed. */
 type BodyFraming = Pick<RequestHead, "contentLength" | "chunked">;
 
+/**
+ * Connection buffers of one server, kept for reuse: a new connection takes one instead of
+ * allocating 8 KiB (the allocation was ~3 us per connection in a V8 CPU profile of the layer).
+ */
+export class ReaderBuffers {
+  readonly #free: Uint8Array[] = [];
+  readonly #max: number;
+
+  /** Keeps at most `max` free buffers. */
+  constructor(max = 64) {
+    this.#max = max;
+  }
+
+  /** A buffer for a new connection's reader. */
+  take(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(INITIAL_BUFFER_BYTES);
+  }
+
+  /** Takes back a buffer no reader uses any more (one grown beyond the first size is dropped). */
+  give(buffer: Uint8Array): void {
+    if (buffer.length === INITIAL_BUFFER_BYTES && this.#free.length < this.#max) {
+      this.#free.push(buffer);
+    }
+  }
+}
+
 /** Buffered reading of requests from `conn`. */
 export class ConnectionReader {
   readonly #conn: Pick<ByteConnection, "read">;
-  #buffer = new Uint8Array(INITIAL_BUFFER_BYTES);
+  #buffer: Uint8Array;
   #start = 0;
   #end = 0;
+  readonly #buffers?: ReaderBuffers;
 
-  constructor(conn: Pick<ByteConnection, "read">) {
+  /** Reads `conn`, its buffer taken from `buffers` (a new one without). */
+  constructor(conn: Pick<ByteConnection, "read">, buffers?: ReaderBuffers) {
     this.#conn = conn;
+    this.#buffers = buffers;
+    this.#buffer = buffers?.take() ?? new Uint8Array(INITIAL_BUFFER_BYTES);
+  }
+
+  /**
+   * Gives the buffer back once the connection is closed and no read of it is under way: nothing
+   * more is read (a read still waiting on the closed connection ends without bytes), and the
+   * bytes it held are never seen again by this reader.
+   */
+  release(): void {
+    const buffer = this.#buffer;
+    this.#buffer = new Uint8Array(0);
+    this.#start = 0;
+    this.#end = 0;
+    if (buffer.length > 0) this.#buffers?.give(buffer);
   }
 
   /** Whether bytes of a next request are already buffered (pipelined). */

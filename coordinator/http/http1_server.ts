@@ -19,7 +19,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import { ConnectionReader } from "./connection_reader.ts";
+import { ConnectionReader, ReaderBuffers } from "./connection_reader.ts";
 import {
   type ConnectionLimits,
   ConnectionTracker,
@@ -494,7 +494,9 @@ async function serveConnection(
   handler: ApiHandler,
   maxHeadBytes: number,
   budgets: PortBudgets,
+  readerBuffers: ReaderBuffers,
 ): Promise<void> {
+  let reader: ConnectionReader | undefined;
   try {
     try {
       await conn.handshake();
@@ -507,7 +509,7 @@ async function serveConnection(
     tracked.enter("head");
     const certificate = conn.peerCertificate();
     const peer: ConnectionPeer = certificate ? { certificate } : {};
-    const reader = new ConnectionReader(conn);
+    reader = new ConnectionReader(conn, readerBuffers);
     for (;;) {
       let head: RequestHead | undefined;
       try {
@@ -538,6 +540,8 @@ async function serveConnection(
     if (conn.discarding) await closeAfterAnswer(conn, tracked, handler);
     tracked.close();
     conn.close();
+    // Closed, the connection writes into no buffer any more: its reader's goes back for reuse.
+    reader?.release();
   }
 }
 
@@ -571,6 +575,7 @@ export async function serveHttp1(
       ? undefined
       : new BodyBudget(options.answerBytesInFlight, "answer", "answers"),
   };
+  const readerBuffers = new ReaderBuffers();
   const tracker = new ConnectionTracker(
     options.limits,
     (reason) => handler.connectionClosed(reason),
@@ -602,7 +607,7 @@ export async function serveHttp1(
       })
       : raw;
     const conn = new StreamConnection(socket, raw, lingerMaxBytes);
-    track(serveConnection(conn, tracked, handler, maxHeadBytes, budgets));
+    track(serveConnection(conn, tracked, handler, maxHeadBytes, budgets, readerBuffers));
   };
   // Sockets start paused: a queued connection is not read until it gets a slot.
   const server = net.createServer({ pauseOnConnect: true }, (raw) => {

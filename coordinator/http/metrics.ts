@@ -15,8 +15,21 @@ function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/** `name="value"` pairs of `labels`, sorted by name, comma-separated (no intermediate arrays). */
 function labelKey(labels: Labels): string {
-  return Object.keys(labels).sort().map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(",");
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    if (names[i - 1]! > names[i]!) {
+      names.sort();
+      break;
+    }
+  }
+  let key = "";
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    key += `${i === 0 ? "" : ","}${name}="${escapeLabelValue(labels[name]!)}"`;
+  }
+  return key;
 }
 
 function formatValue(value: number): string {
@@ -100,9 +113,8 @@ export class Histogram implements Metric {
       s = { counts: this.#buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, s);
     }
-    this.#buckets.forEach((b, i) => {
-      if (value <= b) s.counts[i]!++;
-    });
+    const buckets = this.#buckets;
+    for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]!) s.counts[i]!++;
     s.sum += value;
     s.count++;
   }

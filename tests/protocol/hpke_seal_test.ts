@@ -129,3 +129,29 @@ Deno.test("production sealBase offers no way to choose the ephemeral key", () =>
   assert.notEqual(encodeHex(box.enc), A1.enc);
   assert.notDeepEqual(seal().enc, box.enc);
 });
+
+Deno.test("the key schedule's context is the info's own: ten infos in turn, each equal to @hpke/core's, again after the cache turned over", async () => {
+  const recipient = await HpkeRecipient.generate();
+  const aad = new Uint8Array(0);
+  const plaintext = new TextEncoder().encode("secret");
+  // More infos than the context cache holds, each twice, two of them one byte apart: a context
+  // kept under the wrong key, or not dropped when the cache is full, gives another ciphertext.
+  const infos = Array.from({ length: 10 }, (_, i) => new TextEncoder().encode(`purpose-${i}`));
+  infos.push(new TextEncoder().encode("purpose-0\u0000"));
+  for (const info of [...infos, ...infos.slice().reverse()]) {
+    const ikm = crypto.getRandomValues(new Uint8Array(32));
+    const sender = await stock.createSenderContext({
+      recipientPublicKey: await stock.kem.deserializePublicKey(recipient.publicKey.slice().buffer),
+      info: info.slice().buffer,
+      ekm: ikm.slice().buffer,
+    });
+    const expected = new Uint8Array(
+      await sender.seal(plaintext.slice().buffer, aad.slice().buffer),
+    );
+    const box = sealBaseFromIkm(
+      { recipientPublicKey: recipient.publicKey, info, aad, plaintext },
+      ikm,
+    );
+    assert.deepEqual(box.ciphertext, expected, new TextDecoder().decode(info));
+  }
+});

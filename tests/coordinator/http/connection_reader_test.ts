@@ -3,7 +3,7 @@
  * memory while it arrives, and that the bytes read are exactly the body.
  */
 import assert from "node:assert/strict";
-import { ConnectionReader } from "../../../coordinator/http/connection_reader.ts";
+import { ConnectionReader, ReaderBuffers } from "../../../coordinator/http/connection_reader.ts";
 import { HttpFramingError } from "../../../coordinator/http/request_head.ts";
 import type { ByteConnection } from "../../../coordinator/http/stream_connection.ts";
 
@@ -107,4 +107,44 @@ Deno.test("Content-Length and chunked bodies read exactly their bytes; the next 
   assert.equal(new TextDecoder().decode(b), "abc" + "z".repeat(0x10000));
   const third = await reader.readHead(16 * 1024, () => {});
   assert.equal(third?.path, "/next");
+});
+
+Deno.test("a released reader's buffer serves the next connection, which sees none of its bytes", async () => {
+  const buffers = new ReaderBuffers(1);
+  // The first connection leaves a pipelined request unread in its buffer.
+  const first = new ReaderBuffers(0);
+  const wire = ASCII.encode(
+    'POST /one HTTP/1.1\r\nhost: c\r\ncontent-length: 7\r\n\r\n{"a":1}' +
+      "GET /leftover HTTP/1.1\r\nhost: c\r\n\r\n",
+  );
+  const reader = new ConnectionReader(scripted(wire, wire.length, () => {}), buffers);
+  const head = await reader.readHead(16 * 1024, () => {});
+  assert.equal(head?.path, "/one");
+  assert.deepEqual(new TextDecoder().decode(await reader.readBody(head!, 1024)), '{"a":1}');
+  assert.ok(reader.hasBuffered);
+  reader.release();
+  // Released, it holds nothing and reads nothing more.
+  assert.equal(reader.hasBuffered, false);
+  const taken = buffers.take();
+  assert.equal(taken.length, 8 * 1024);
+  buffers.give(taken);
+  // The next connection gets that buffer and reads only its own bytes.
+  const next = new ConnectionReader(
+    scripted(ASCII.encode("GET /two HTTP/1.1\r\nhost: c\r\n\r\n"), 5, () => {}),
+    buffers,
+  );
+  assert.equal(next.hasBuffered, false);
+  assert.equal((await next.readHead(16 * 1024, () => {}))?.path, "/two");
+  assert.equal(next.hasBuffered, false);
+  assert.equal(await next.readHead(16 * 1024, () => {}), undefined);
+  // A buffer grown for a long head is not kept, nor any beyond the bound.
+  const given = new Uint8Array(8 * 1024);
+  first.give(given);
+  assert.notStrictEqual(first.take(), given);
+  const grown = new Uint8Array(16 * 1024);
+  const plain = new Uint8Array(8 * 1024);
+  buffers.give(grown);
+  buffers.give(plain);
+  assert.strictEqual(buffers.take(), plain);
+  assert.notStrictEqual(buffers.take(), grown);
 });

@@ -14,3 +14,27 @@ Deno.test("label values are escaped for the exposition format only where they ne
   assert.equal(counter.value({ api: "mesh", route: "/mesh/certificate" }), 1);
   assert.equal(counter.value({ reason: 'a\\b"c\nd' }), 2);
 });
+
+Deno.test("a series is the same whatever order its labels are given in; histogram buckets count up to their bound", async () => {
+  const { Histogram } = await import("../../../coordinator/http/metrics.ts");
+  const counter = new Counter("contrast_order_total", "test");
+  counter.inc({ status: "200", api: "mesh", route: "/r" });
+  counter.inc({ api: "mesh", route: "/r", status: "200" });
+  counter.inc({ route: "/r", status: "200", api: "mesh" });
+  counter.inc({});
+  assert.deepEqual(counter.render().slice(2), [
+    'contrast_order_total{api="mesh",route="/r",status="200"} 3',
+    "contrast_order_total 1",
+  ]);
+  const histogram = new Histogram("contrast_h_seconds", "test", [0.1, 0.01, 1]);
+  for (const v of [0.005, 0.01, 0.05, 0.1, 2]) histogram.observe(v, { b: "2", a: "1" });
+  assert.equal(histogram.count({ a: "1", b: "2" }), 5);
+  assert.deepEqual(histogram.render().slice(2), [
+    'contrast_h_seconds_bucket{a="1",b="2",le="0.0100000"} 2',
+    'contrast_h_seconds_bucket{a="1",b="2",le="0.100000"} 4',
+    'contrast_h_seconds_bucket{a="1",b="2",le="1"} 4',
+    'contrast_h_seconds_bucket{a="1",b="2",le="+Inf"} 5',
+    'contrast_h_seconds_sum{a="1",b="2"} 2.16500',
+    'contrast_h_seconds_count{a="1",b="2"} 5',
+  ]);
+});
