@@ -294,6 +294,7 @@ Deno.test("parseExtraSans: comma-separated DNS names, IPs and URIs; anything els
       ["db..example", /entry 0: not an IP address, URI or DNS name/],
       ["ok, spiffe://a b", /entry 1: .*URI/],
       ["10.0.0.300", /entry 0: not an IP address, URI or DNS name/],
+      ["web, urn:contrast:policy:" + "ab".repeat(32), /entry 1: URIs under urn:contrast: /],
     ] as const
   ) {
     const parsed = parseExtraSans(value);
