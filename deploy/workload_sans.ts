@@ -6,7 +6,9 @@
  * that a headless Service of its `subdomain` selects also gets its own DNS names
  * (`<hostname>.<subdomain>` in the same four forms): for a StatefulSet whose `serviceName` is such a
  * Service, every pod's (`<set>-<ordinal>`, ordinals from `spec.ordinals.start` for
- * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`.
+ * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`. Names the
+ * API server refuses (a Service name that is no DNS-1035 label, a namespace or hostname that is no
+ * DNS-1123 label) give no SANs, with a warning: their forms could spell another Service's names.
  *
  * The `extra-sans` annotation ({@link parseExtraSans}) appends names of its own (an external DNS
  * name, an IP address the egress dials).
@@ -97,14 +99,35 @@ function serviceSelector(service: SanService): [string, string][] | undefined {
   return entries as [string, string][];
 }
 
-/** The Services that select pods, by namespace (in input order). */
+/** A DNS-1035 label: what the API server takes as a Service's name. */
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A DNS-1123 label: a namespace, a pod's `hostname` and `subdomain`. */
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The Services that select pods, by namespace (in input order). A Service whose name is no
+ * DNS-1035 label or whose namespace is no DNS-1123 label names nobody (with a warning): the API
+ * server refuses it, and its names would not be one Service's (`web.shop` in `default` would give
+ * `web.shop`, Service `web` of namespace `shop`).
+ */
 function selectingServicesByNamespace(
   services: readonly SanService[],
+  warnings: string[],
 ): Map<string, SelectingService[]> {
   const byNamespace = new Map<string, SelectingService[]>();
   for (const service of services) {
     const pairs = serviceSelector(service);
     if (pairs === undefined) continue;
+    if (!SERVICE_NAME.test(service.name) || !DNS_1123_LABEL.test(service.namespace)) {
+      warnings.push(
+        `Service ${JSON.stringify(`${service.namespace}/${service.name}`)}: ${
+          SERVICE_NAME.test(service.name)
+            ? "its namespace is no DNS-1123 label"
+            : "its name is no DNS-1035 label"
+        } (the API server refuses it), so it gives no workload SANs`,
+      );
+      continue;
+    }
     const list = byNamespace.get(service.namespace) ?? [];
     list.push({ service, pairs });
     byNamespace.set(service.namespace, list);
@@ -201,6 +224,17 @@ function sansOf(
   const governing = selecting.find((s) => s.name === subdomain && isHeadless(s));
   if (governing) {
     for (const h of hostnames) {
+      // A hostname with a dot would give another Service's names (`web.shop` under `svc` gives
+      // `web.shop.svc`, Service `web` of namespace `shop`); the API server refuses it.
+      if (!DNS_1123_LABEL.test(h)) {
+        warnings.push(
+          `${w.location}: ${w.kind} ${w.namespace}/${w.name}: the pod hostname ${
+            JSON.stringify(h)
+          } is no DNS-1123 label (the API server refuses it), so its manifest entry leaves its ` +
+            `names under ${governing.name} out`,
+        );
+        continue;
+      }
       for (const n of serviceForms(`${h}.${governing.name}`, w.namespace, clusterDomain)) {
         sans.add(n);
       }
@@ -318,7 +352,7 @@ export function deriveSans(
   wildcard = false,
 ): DerivedSans {
   const warnings: string[] = [];
-  const byNamespace = selectingServicesByNamespace(services);
+  const byNamespace = selectingServicesByNamespace(services, warnings);
   const derived = workloads.map((w) =>
     sansOf(w, byNamespace.get(w.namespace) ?? [], clusterDomain, warnings)
   );
