@@ -14,7 +14,8 @@
  * No `*` by default: the mesh proxy's egress accepts a server whose certificate carries the remote
  * host as a SAN, so a wildcard made every attested workload acceptable for every name. Only
  * `--san-wildcard` (every entry, {@link WILDCARD_SAN}) or a workload's own `extra-sans: "*"` adds
- * it back, each with a warning.
+ * it back, each with a warning; so does a one-label wildcard `*.rest` in `extra-sans`, which also
+ * counts as sharing every other workload's name one label below `rest`.
  *
  * The egress entries of the input's pods add no names: every form under which an in-cluster
  * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
@@ -214,6 +215,16 @@ function sansOf(
           "if it is compromised and the host points another service's DNS name at it, it " +
           "receives the traffic meant for that service",
       );
+    } else if (extra.startsWith("*.")) {
+      warnings.push(
+        `${w.location}: ${w.kind} ${w.namespace}/${w.name}: its ${EXTRA_SANS_ANNOTATION} ` +
+          `annotation gives it the wildcard SAN ${JSON.stringify(extra)}: its certificate ` +
+          `passes the mesh egress check for every name one label below ${
+            JSON.stringify(extra.slice(2))
+          }, so if it is ` +
+          "compromised and the host points such a name at it, it receives the traffic meant " +
+          "for that name",
+      );
     }
   }
   return [...sans];
@@ -312,15 +323,33 @@ export function deriveSans(
     sansOf(w, byNamespace.get(w.namespace) ?? [], clusterDomain, warnings)
   );
   // Names shared by the same workloads, one warning per group of workloads.
+  // A one-label wildcard `*.rest` shares each other workload's name one label below `rest` (the
+  // egress accepts either certificate for it); `*` alone has its own warning.
   const owners = new Map<string, number[]>();
+  const wildcardOwners = new Map<string, number[]>();
   derived.forEach((sans, i) => {
     for (const san of sans) {
       const key = san.toLowerCase();
       const list = owners.get(key);
       if (list === undefined) owners.set(key, [i]);
       else list.push(i);
+      if (key.startsWith("*.")) {
+        const suffix = key.slice(2);
+        wildcardOwners.set(suffix, [...wildcardOwners.get(suffix) ?? [], i]);
+      }
     }
   });
+  if (wildcardOwners.size > 0) {
+    for (const [key, indexes] of owners) {
+      const dot = key.indexOf(".");
+      const by = dot > 0 && !key.startsWith("*")
+        ? wildcardOwners.get(key.slice(dot + 1))
+        : undefined;
+      if (by === undefined) continue;
+      const all = new Set([...indexes, ...by]);
+      owners.set(key, [...all].sort((a, b) => a - b));
+    }
+  }
   const shared = new Map<string, string[]>();
   for (const [san, indexes] of owners) {
     if (indexes.length < 2) continue;

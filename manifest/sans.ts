@@ -28,6 +28,8 @@ const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** Printable ASCII but blank and comma: what a URI SAN may contain. */
 const URI_CHARACTERS = /^[\x21-\x2b\x2d-\x7e]+$/;
 const DNS_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+/** The Coordinator's URI namespace (`urn:contrast:policy:<digest>`; URN NIDs ignore case). */
+const RESERVED_URI = /^urn:contrast:/i;
 
 /** Whether `text` is a dotted-quad IPv4 address. */
 export function isIPv4(text: string): boolean {
@@ -71,8 +73,9 @@ export function isDnsName(text: string): boolean {
 /**
  * Classifies one SAN: an IPv4/IPv6 literal is `ip`, text with a URI scheme (`spiffe://…`,
  * `https://…`) is `uri` (printable ASCII only, no blank or comma: node renders SANs as
- * comma-separated text, and the mesh proxy passes them on in an HTTP header), and everything else
- * must be a DNS name.
+ * comma-separated text, and the mesh proxy passes them on in an HTTP header; not under
+ * `urn:contrast:`, the Coordinator's name for the policy of an entry without SANs), and everything
+ * else must be a DNS name.
  *
  * @returns the classified SAN, or a reason why `text` is none of the three
  */
@@ -83,6 +86,14 @@ export function classifySan(text: string): SubjectAltName | { readonly error: st
       return {
         error: `URI must be printable ASCII without blanks or commas (they would be misread in ` +
           `certificate SAN text and the identity header): ${JSON.stringify(text)}`,
+      };
+    }
+    if (RESERVED_URI.test(text)) {
+      return {
+        error: `URIs under urn:contrast: are the Coordinator's own (urn:contrast:policy:<digest> ` +
+          `names the policy of an entry without SANs), so an entry may not claim one: ${
+            JSON.stringify(text)
+          }`,
       };
     }
     try {

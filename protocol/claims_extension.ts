@@ -82,7 +82,7 @@ export function claimsExtensionWriter(claims: AttestationClaims): ClaimsExtensio
   if (!Number.isSafeInteger(index) || index < 0) {
     throw new ParseError("referenceValueIndex", `expected a non-negative integer, got ${index}`);
   }
-  const names = Object.keys(claims.details).sort();
+  const names = sortedNames(claims.details);
   const texts = new Array<string>(2 * names.length);
   const lengths = new Array<number>(2 * names.length);
   let pairs = 0;
@@ -128,6 +128,24 @@ export function claimsExtensionWriter(claims: AttestationClaims): ClaimsExtensio
       return at;
     },
   };
+}
+
+/**
+ * The details' names in UTF-16 code unit order (`Array.prototype.sort`'s default), by insertion:
+ * a verifier's 16-odd names sort without the builtin's work arrays (1.6 KB of heap per leaf).
+ */
+function sortedNames(details: Readonly<Record<string, string>>): string[] {
+  const names = Object.keys(details);
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = name;
+  }
+  return names;
 }
 
 /** `INTEGER 1`, the structure's version. */

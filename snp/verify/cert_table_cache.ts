@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { bytesEqual } from "../../util/bytes/mod.ts";
 import type { Certificate } from "../../x509/certificate.ts";
 import { type CertTableEntry, parseCertTable } from "../abi/cert_table.ts";
 
@@ -58,7 +59,7 @@ export class CertTableCache {
     const key = sampleKey(aux);
     const bucket = this.#buckets.get(key);
     if (bucket !== undefined) {
-      for (const table of bucket) if (sameBytes(table.bytes, aux)) return table;
+      for (const table of bucket) if (bytesEqual(table.bytes, aux)) return table;
     }
     const bytes = aux.slice();
     const table: CachedCertTable = {
@@ -91,16 +92,4 @@ function sampleKey(bytes: Uint8Array): number {
     }
   }
   return h >>> 0;
-}
-
-/** Whether `a` and `b` hold the same bytes (public data: returns at the first difference). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  const da = new DataView(a.buffer, a.byteOffset, n);
-  const db = new DataView(b.buffer, b.byteOffset, n);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) if (da.getUint32(i) !== db.getUint32(i)) return false;
-  for (; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

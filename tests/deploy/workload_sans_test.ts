@@ -274,8 +274,10 @@ Deno.test("egress targets covered by extra SANs (an IP, a one-label wildcard) ar
     [],
     DOMAIN,
   );
-  assert.equal(warnings.length, 1, warnings.join("\n"));
-  assert.match(warnings[0]!, /egress entry "deeper" dials "a\.b\.db\.example"/);
+  // The wildcard's own warning, and the target one label too deep.
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  assert.match(warnings[0]!, /gives it the wildcard SAN "\*\.db\.example"/);
+  assert.match(warnings[1]!, /egress entry "deeper" dials "a\.b\.db\.example"/);
 });
 
 Deno.test("parseExtraSans: comma-separated DNS names, IPs and URIs; anything else refused", () => {
@@ -292,6 +294,7 @@ Deno.test("parseExtraSans: comma-separated DNS names, IPs and URIs; anything els
       ["db..example", /entry 0: not an IP address, URI or DNS name/],
       ["ok, spiffe://a b", /entry 1: .*URI/],
       ["10.0.0.300", /entry 0: not an IP address, URI or DNS name/],
+      ["web, urn:contrast:policy:" + "ab".repeat(32), /entry 1: URIs under urn:contrast: /],
     ] as const
   ) {
     const parsed = parseExtraSans(value);
@@ -324,4 +327,33 @@ Deno.test("replacedSansWarnings names entries of the existing manifest whose SAN
   assert.deepEqual(replacedSansWarnings(undefined, "m.json", written), []);
   assert.deepEqual(replacedSansWarnings("{not json", "m.json", written), []);
   assert.deepEqual(replacedSansWarnings('{"Policies": []}', "m.json", written), []);
+});
+
+Deno.test("an extra-sans wildcard *.rest is warned about and shares the names one label below rest", () => {
+  // Before, only "*" was warned about and "*.shop" shared nothing by name: voting's certificate
+  // passed the egress check for emoji-svc.shop without a word.
+  const { sans, warnings } = deriveSans(
+    [
+      workload("emoji", { app: "emoji" }),
+      workload("voting", { app: "voting" }, { extraSans: ["*.SHOP", "x.shop"] }),
+      workload("other", { app: "other" }, { namespace: "other" }),
+    ],
+    [
+      service("emoji-svc", { selector: { app: "emoji" } }),
+      service("other-svc", { selector: { app: "other" } }, "other"),
+    ],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[1], ["voting", "*.SHOP", "x.shop"]);
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  assert.match(
+    warnings[0]!,
+    /^app\.yml\[voting\]: Deployment shop\/voting: its contrast\.edgeless\.systems\/extra-sans annotation gives it the wildcard SAN "\*\.SHOP": .* every name one label below "SHOP"/,
+  );
+  // emoji-svc.shop is emoji's and matches voting's *.SHOP (case-insensitively); voting's own
+  // x.shop, other namespaces' names and deeper names (emoji-svc.shop.svc) are not shared.
+  assert.match(
+    warnings[1]!,
+    /^Deployment shop\/emoji .* and Deployment shop\/voting .* share the SAN emoji-svc\.shop: a mesh egress to it accepts each of their certificates$/,
+  );
 });

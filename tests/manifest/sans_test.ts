@@ -74,3 +74,23 @@ Deno.test("URI SANs are printable ASCII without blanks or commas", () => {
   const ok = classifySan("spiffe://x/a;DNS=coordinator");
   assert.ok("kind" in ok && ok.kind === "uri");
 });
+
+Deno.test("URI SANs under urn:contrast: are refused: the Coordinator names SAN-less policies there", () => {
+  // Before, an entry (or generate's extra-sans annotation) could claim another policy's
+  // urn:contrast:policy:<digest>, the identity its peers' X-Forwarded-Client-Cert shows for it.
+  for (
+    const bad of [
+      `urn:contrast:policy:${"ab".repeat(32)}`,
+      `URN:Contrast:policy:${"ab".repeat(32)}`,
+      "urn:contrast:anything",
+    ]
+  ) {
+    const r = classifySan(bad);
+    assert.ok("error" in r, bad);
+    assert.match(r.error, /urn:contrast: are the Coordinator's own/, bad);
+  }
+  for (const fine of ["urn:example:contrast:x", "urn:contrastx:y"]) {
+    const r = classifySan(fine);
+    assert.ok("kind" in r && r.kind === "uri", fine);
+  }
+});

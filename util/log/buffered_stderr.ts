@@ -24,7 +24,7 @@ const UTF8 = new TextEncoder();
 const DEFAULT_CAPACITY = 64 * 1024;
 
 /** Longest time a line waits in the buffer, milliseconds. */
-export const DEFAULT_DELAY_MS = 20;
+const DEFAULT_DELAY_MS = 20;
 
 /** Where the bytes go: all of them, in order (stderr by default). */
 type ByteWriter = (bytes: Uint8Array) => void;

@@ -424,3 +424,72 @@ Deno.test("what a simulated KDS served is cached in its roots' trust domain: a l
     assert.ok(await again.vcek("Milan", authority.chipId, authority.tcb));
   });
 });
+
+Deno.test("a CRL served again (the same bytes) is not verified again but checked at every time; other bytes are verified in full", async () => {
+  const authority = await sharedAuthority("Milan");
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = "http://kds.invalid";
+    const put = async (url: string, body: Uint8Array | string) => {
+      const path = bundlePath(dir, url);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await (typeof body === "string"
+        ? Deno.writeTextFile(path, body)
+        : Deno.writeFile(path, body));
+    };
+    await put(
+      certChainUrl("Milan", "VCEK", base),
+      authority.askPem + "\n" + authority.arkPem + "\n",
+    );
+    await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
+    const url = crlUrl("Milan", "VCEK", base);
+    const good = await authority.issueCrl({
+      thisUpdate: new Date("2026-05-30T00:00:00Z"),
+      nextUpdate: new Date("2026-06-06T00:00:00Z"),
+    });
+    await put(url, good);
+    let now = NOW;
+    // An imported directory serves the same bytes on every call, whatever the time.
+    const fetcher = new CachingFetcher({ offline: true, importDirs: [dir], clock: () => now });
+    const kds = new AmdKdsClient({
+      fetcher,
+      baseUrl: base,
+      crlBaseUrl: base,
+      clock: () => now,
+      trustedRoots: { Milan: [authority.rootFingerprint] },
+    });
+    const first = await kds.crl("Milan", "VCEK");
+    assert.equal(await kds.crl("Milan", "VCEK"), first); // the CRL verified before, reused
+    const refusedAt = async (at: Date, field: RegExp) => {
+      now = at;
+      await assert.rejects(
+        kds.crl("Milan", "VCEK"),
+        (e: unknown) => e instanceof VerificationError && field.test(e.field),
+      );
+      now = NOW;
+    };
+    await refusedAt(new Date("2026-06-07T00:00:00Z"), /nextUpdate$/); // stale
+    await refusedAt(new Date("2026-05-29T00:00:00Z"), /thisUpdate$/); // not yet issued
+    assert.equal(await kds.crl("Milan", "VCEK"), first);
+    // Other bytes are verified in full: a flipped signature byte is refused…
+    const bad = good.slice();
+    bad[bad.length - 5]! ^= 1;
+    await put(url, bad);
+    await assert.rejects(kds.crl("Milan", "VCEK"), VerificationError);
+    // …and a newer genuine CRL revoking the ASK replaces the one verified before.
+    const askSerial = (await kds.certChain("Milan", "VCEK")).intermediate.serialNumber;
+    await put(
+      url,
+      await authority.issueCrl({
+        revokedSerials: [askSerial],
+        thisUpdate: new Date("2026-05-31T00:00:00Z"),
+      }),
+    );
+    const newer = await kds.crl("Milan", "VCEK");
+    assert.notEqual(newer, first);
+    assert.ok(newer!.revoked.size === 1);
+    await assert.rejects(verifyWithKds(authority, kds), /revoked/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ByteReader,
+  bytesEqual,
   concatBytes,
   constantTimeEqual,
   decodeBase64,
@@ -40,6 +41,24 @@ Deno.test("pem encodes and decodes several blocks, filtering by label", () => {
   assert.equal(decodePem(text).length, 2);
   assert.deepEqual(decodePem(text, "PUBLIC KEY")[0]!.der, b);
   assert.throws(() => decodePem("nothing", "CERTIFICATE", "ark"), /ark: no PEM block/);
+});
+
+Deno.test("bytesEqual tells equal from different at every position, lengths and alignments", () => {
+  for (const n of [0, 1, 3, 4, 5, 31, 64, 1337]) {
+    const blob = crypto.getRandomValues(new Uint8Array(n + 7));
+    for (const offset of [0, 1, 3]) {
+      const a = blob.subarray(offset, offset + n);
+      const b = new Uint8Array(n + 2).subarray(2);
+      b.set(a);
+      assert.equal(bytesEqual(a, b), true, `${n}@${offset}`);
+      for (let i = 0; i < n; i++) {
+        b[i]! ^= 0x80;
+        assert.equal(bytesEqual(a, b), false, `${n}@${offset}: byte ${i}`);
+        b[i]! ^= 0x80;
+      }
+      assert.equal(bytesEqual(a, blob.subarray(offset, offset + n + 1)), false); // one byte longer
+    }
+  }
 });
 
 Deno.test("constantTimeEqual tells equal from different and different lengths", () => {
