@@ -360,7 +360,7 @@ async function runCoordinator(args: string[]): Promise<number> {
     return usageExitCode(error);
   }
   const o = program.opts();
-  // Lines are written once per macrotask (error lines and the process's end at once).
+  // Lines are written together every 20 ms at most (error lines and the process's end at once).
   const stderr = new BufferedStderr();
   const logger = new Logger("coordinator", {
     format: o.logFormat as LogFormat,

@@ -26,7 +26,7 @@ import { parseSnpReport, type SnpReport } from "./abi/report.ts";
 import type { LookupAllowance } from "../collateral/lookup_budget.ts";
 import type { SnpCollateralSource } from "./kds/source.ts";
 import { isSimulated, type SnpReferenceValue } from "./reference_values.ts";
-import { validateSnpReport } from "./validate/validate.ts";
+import { snpApEipMeasurements, validateSnpReport } from "./validate/validate.ts";
 import { verifySnpChain } from "./verify/chain.ts";
 import { type CachedCertTable, CertTableCache } from "./verify/cert_table_cache.ts";
 import { importVekKey, verifyReportSignature } from "./verify/report_signature.ts";
@@ -174,6 +174,8 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
   readonly #vekExtensions = new WeakMap<Certificate, VekExtensions>();
   /** Parsed auxblob certificate tables by their exact bytes (each machine's, parsed once). */
   readonly #tables = new CertTableCache();
+  /** The measurements each `APEIP` reference value allows, derived on first use. */
+  readonly #apEipMeasurements = new WeakMap<SnpReferenceValue, ReadonlySet<string> | undefined>();
   /** The reference values of each product and the roots they trust (the options never change). */
   readonly #byProduct = new Map<SnpProductName, ProductReferenceValues>();
 
@@ -277,6 +279,7 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
         validateSnpReport(report, ext.product, value, {
           reportData: options.reportData,
           hostData: this.#options.hostData,
+          apEipMeasurements: this.#apEipMeasurementsOf(value),
         });
         matched = index;
         break;
@@ -346,6 +349,15 @@ export class SnpEvidenceVerifier implements EvidenceVerifier {
       this.#byProduct.set(product, known);
     }
     return known;
+  }
+
+  /** {@link snpApEipMeasurements} of `value`, derived once per reference value. */
+  #apEipMeasurementsOf(value: SnpReferenceValue): ReadonlySet<string> | undefined {
+    if (value.APEIP === undefined) return undefined;
+    if (!this.#apEipMeasurements.has(value)) {
+      this.#apEipMeasurements.set(value, snpApEipMeasurements(value));
+    }
+    return this.#apEipMeasurements.get(value);
   }
 
   /**

@@ -35,6 +35,47 @@ export interface SnpValidationOptions {
   readonly reportData?: Uint8Array;
   /** The `HOST_DATA` the report must carry (all 32 bytes). */
   readonly hostData?: Uint8Array;
+  /**
+   * For a reference value with `APEIP`: every MEASUREMENT it allows, as
+   * {@link snpApEipMeasurements} computes them once for it (a verifier keeps them per reference
+   * value); without it they are derived again for this check.
+   */
+  readonly apEipMeasurements?: ReadonlySet<string>;
+}
+
+/**
+ * Every MEASUREMENT an `APEIP` reference value allows, lower-case hex: its 1-vCPU
+ * `TrustedMeasurement` extended to 1 … {@link MAX_SNP_VCPUS} vCPUs with its AP reset EIP (what
+ * {@link validateSnpReport} accepts). Undefined when the value has no `APEIP` or cannot have such
+ * measurements (no TrustedMeasurement, no vCPU model for its product, malformed hex): the check
+ * itself then refuses as it always did.
+ *
+ * @example Derive once, check many reports
+ * ```ts
+ * import { snpApEipMeasurements } from "./validate.ts";
+ * import type { SnpReferenceValue } from "../reference_values.ts";
+ *
+ * function allowed(ref: SnpReferenceValue, measurementHex: string): boolean | undefined {
+ *   return snpApEipMeasurements(ref)?.has(measurementHex);
+ * }
+ * ```
+ */
+export function snpApEipMeasurements(ref: SnpReferenceValue): ReadonlySet<string> | undefined {
+  if (ref.APEIP === undefined || ref.TrustedMeasurement === undefined) return undefined;
+  const signature = snpVcpuSignature(ref.ProductName);
+  if (signature === undefined) return undefined;
+  try {
+    const eip = new DataView(decodeHex(ref.APEIP, "APEIP", 4).buffer).getUint32(0, false);
+    const out = new Set<string>();
+    for (
+      const digest of snpLaunchDigestsByVcpus(decodeHex(ref.TrustedMeasurement), eip, signature)
+    ) {
+      out.add(encodeHex(digest));
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
 }
 
 const TCB_FIELD_NAMES: Record<keyof SnpTcbParts, string> = {
@@ -195,7 +236,13 @@ function checkBoundValues(
       // Never from a manifest (the reader requires it); a hand-built value must not pass.
       throw new ValidationError("referenceValue.APEIP", "needs a TrustedMeasurement");
     }
-    checkMeasurementAtAnyVcpuCount(report, ref.TrustedMeasurement, ref.APEIP, ref.ProductName);
+    checkMeasurementAtAnyVcpuCount(
+      report,
+      ref.TrustedMeasurement,
+      ref.APEIP,
+      ref.ProductName,
+      options.apEipMeasurements,
+    );
   } else if (ref.TrustedMeasurement !== undefined) {
     checkBytes(
       "report.measurement",
@@ -222,15 +269,21 @@ function checkMeasurementAtAnyVcpuCount(
   oneVcpu: string,
   apEip: string,
   product: SnpProductName,
+  derived: ReadonlySet<string> | undefined,
 ): void {
   const signature = snpVcpuSignature(product);
   if (signature === undefined) {
     // The reader refuses APEIP for such products; a hand-built value must not pass either.
     throw new ValidationError("referenceValue.APEIP", `no vCPU model is known for ${product}`);
   }
-  const eip = new DataView(decodeHex(apEip, "APEIP", 4).buffer).getUint32(0, false);
-  for (const digest of snpLaunchDigestsByVcpus(decodeHex(oneVcpu), eip, signature)) {
-    if (constantTimeEqual(digest, report.measurement)) return;
+  if (derived !== undefined) {
+    // The same digests, derived once for this reference value (the measurement is public).
+    if (derived.has(encodeHex(report.measurement))) return;
+  } else {
+    const eip = new DataView(decodeHex(apEip, "APEIP", 4).buffer).getUint32(0, false);
+    for (const digest of snpLaunchDigestsByVcpus(decodeHex(oneVcpu), eip, signature)) {
+      if (constantTimeEqual(digest, report.measurement)) return;
+    }
   }
   throw new ValidationError(
     "report.measurement",

@@ -11,6 +11,7 @@ import { IssueList } from "../../util/json/mod.ts";
 import { readSnpReferenceValue, type SnpReferenceValue } from "../../snp/reference_values.ts";
 import { snpLaunchDigestsByVcpus, snpVcpuSignature } from "../../snp/abi/vcpu_launch_digest.ts";
 import { SnpEvidenceVerifier } from "../../snp/verifier.ts";
+import { snpApEipMeasurements } from "../../snp/validate/validate.ts";
 import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
 import { sharedAuthority } from "./simulated_fixture.ts";
 
@@ -121,5 +122,67 @@ Deno.test("a hand-built APEIP entry without TrustedMeasurement refuses every rep
   await assert.rejects(
     verifier.verify({ platform: "snp", report, aux }, { reportData, now: NOW }),
     (e: unknown) => e instanceof ValidationError && e.field === "referenceValue.APEIP",
+  );
+});
+
+Deno.test("one verifier derives an APEIP value's measurements once and decides as before for every report", async () => {
+  const authority = await sharedAuthority("Genoa");
+  const reportData = new Uint8Array(64).fill(3);
+  const other = "0080b014";
+  const verifier = new SnpEvidenceVerifier({
+    referenceValues: [
+      authority.referenceValue({ TrustedMeasurement: ONE_VCPU, APEIP: AP_EIP }),
+      authority.referenceValue({ TrustedMeasurement: "6d".repeat(48), APEIP: other }),
+    ],
+    requireRevocationCheck: false,
+  });
+  const check = async (measurement: Uint8Array) => {
+    const { report, aux } = await authority.createReport({ reportData, measurement });
+    return await verifier.verify({ platform: "snp", report, aux }, { reportData, now: NOW });
+  };
+  for (const vcpus of [1, 4, 220, 2]) {
+    const claims = await check(digestFor(vcpus));
+    assert.equal(claims.referenceValueIndex, 0, `${vcpus} vCPUs`);
+  }
+  // The second value's own measurements (its image, its EIP), from the same verifier.
+  const second = [
+    ...snpLaunchDigestsByVcpus(
+      decodeHex("6d".repeat(48)),
+      0x0080b014,
+      snpVcpuSignature("Genoa")!,
+      3,
+    ),
+  ][2]!;
+  assert.equal((await check(second)).referenceValueIndex, 1);
+  for (const measurement of [digestFor(4, other), digestFor(221), new Uint8Array(48).fill(0x77)]) {
+    await assert.rejects(
+      check(measurement),
+      (e: unknown) => e instanceof ValidationError && /report\.measurement/.test(e.message),
+    );
+  }
+});
+
+Deno.test("snpApEipMeasurements: the generator's 220 digests, or none for a value that cannot have them", async () => {
+  const ref = (await sharedAuthority("Genoa")).referenceValue();
+  const set = snpApEipMeasurements({ ...ref, TrustedMeasurement: ONE_VCPU, APEIP: AP_EIP })!;
+  assert.equal(set.size, 220);
+  for (const vcpus of [1, 2, 220]) assert.ok(set.has(encodeHex(digestFor(vcpus))));
+  assert.ok(!set.has(encodeHex(digestFor(221))));
+  assert.equal(snpApEipMeasurements({ ...ref, TrustedMeasurement: ONE_VCPU }), undefined);
+  const noMeasurement: SnpReferenceValue = { ...ref, APEIP: AP_EIP };
+  delete (noMeasurement as { TrustedMeasurement?: string }).TrustedMeasurement;
+  assert.equal(snpApEipMeasurements(noMeasurement), undefined);
+  assert.equal(
+    snpApEipMeasurements({
+      ...ref,
+      ProductName: "Turin",
+      TrustedMeasurement: ONE_VCPU,
+      APEIP: AP_EIP,
+    }),
+    undefined,
+  );
+  assert.equal(
+    snpApEipMeasurements({ ...ref, TrustedMeasurement: ONE_VCPU, APEIP: "zz" }),
+    undefined,
   );
 });

@@ -42,16 +42,21 @@ Deno.test("buffered stderr: every line whole and in order, also lines larger tha
   assert.equal(out.stderr, `first\n${big}\nläst ✓\n`);
 });
 
-Deno.test("buffered stderr: lines gathered in one macrotask are one write, at the next macrotask", async () => {
+Deno.test("buffered stderr: lines are written together once the first has waited the delay", async () => {
   const written: string[] = [];
-  const stderr = recorded(written);
+  const stderr = new BufferedStderr({
+    write: (bytes) => written.push(TEXT.decode(bytes)),
+    flushOnExit: false,
+    delayMs: 30,
+  });
   stderr.sink("a", "info");
+  await new Promise((r) => setTimeout(r, 5));
   stderr.sink("b", "warn");
   assert.deepEqual(written, []);
-  await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 60));
   assert.deepEqual(written, ["a\nb\n"]);
   stderr.sink("c", "debug");
-  await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 60));
   assert.deepEqual(written, ["a\nb\n", "c\n"]);
 });
 
