@@ -23,7 +23,8 @@
  * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
  * `<domain>`) is one of the four. Instead, an egress target that no workload's SANs cover is
  * reported (its connections would be refused), and so is a name two workloads share (either's
- * certificate passes the egress check for it).
+ * certificate passes the egress check for it) and a one-label target only workloads of other
+ * namespaces carry (the client means its own namespace's Service).
  *
  * @module
  */
@@ -288,6 +289,36 @@ function coverage(all: readonly (readonly string[])[]): (host: string) => boolea
 }
 
 /**
+ * The warning for an egress target that is one label (`db`): from the client's namespace the
+ * resolver reaches Service `db` of that namespace, yet when only workloads of other namespaces
+ * carry the name (their Service `db`, or their own name), the egress accepts their certificates
+ * for it and refuses nothing the host points there. Undefined when a workload of the client's
+ * namespace has the name too (then the names-shared warning covers it) or the host has a dot.
+ */
+function otherNamespaceOwners(
+  client: SanWorkload,
+  host: string,
+  owners: ReadonlyMap<string, readonly number[]>,
+  workloads: readonly SanWorkload[],
+): string | undefined {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (h.includes(".")) return undefined;
+  const indexes = owners.get(h) ?? [];
+  if (indexes.length === 0) return undefined;
+  const holders = indexes.map((i) => workloads[i]!);
+  if (holders.some((o) => o.namespace === client.namespace)) return undefined;
+  return `${client.location}: ${client.kind} ${client.namespace}/${client.name}: its egress to ` +
+    `${JSON.stringify(host)} means Service ${h} of namespace ${client.namespace}, which no ` +
+    `confidential workload of the input answers to, but ${
+      holders.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(" and ")
+    } of another namespace carr${holders.length === 1 ? "ies" : "y"} the SAN ${
+      JSON.stringify(h)
+    }: the egress accepts ${
+      holders.length === 1 ? "its certificate" : "their certificates"
+    } wherever the host points the name; dial ${h}.<namespace> to reach another namespace`;
+}
+
+/**
  * Parses the `extra-sans` annotation: comma-separated SANs, each a DNS name (`*` or `*.rest`
  * allowed), an IP address or a URI, as the manifest takes them (`manifest/sans.ts`).
  *
@@ -401,7 +432,12 @@ export function deriveSans(
   const covered = coverage(derived);
   for (const w of workloads) {
     for (const { entry, host } of w.egressHosts) {
-      if (wildcard || covered(host)) continue;
+      if (wildcard) continue;
+      if (covered(host)) {
+        const elsewhere = otherNamespaceOwners(w, host, owners, workloads);
+        if (elsewhere !== undefined) warnings.push(elsewhere);
+        continue;
+      }
       warnings.push(
         `${w.location}: ${w.kind} ${w.namespace}/${w.name}: egress entry ${
           JSON.stringify(entry)

@@ -390,3 +390,24 @@ Deno.test("a Service name, namespace or pod hostname the API server refuses give
     /^app\.yml\[pod\]: Pod shop\/pod: the pod hostname "web\.shop" is no DNS-1123 label .* names under svc out$/,
   );
 });
+
+Deno.test("a one-label egress target only other namespaces' workloads answer to is warned about", () => {
+  // Before, "db" counted as covered by shop's db: a client of namespace web dialling "db" (its
+  // resolver: Service db of namespace web) accepted shop's db wherever the host pointed the name.
+  const client = (namespace: string, host: string) =>
+    workload("client", { app: "client" }, {
+      namespace,
+      egressHosts: [{ entry: "db", host }],
+    });
+  const services = [service("db", { selector: { app: "db" } })];
+  const shopDb = workload("db-server", { app: "db" });
+  const other = deriveSans([shopDb, client("web", "DB")], services, DOMAIN);
+  assert.equal(other.warnings.length, 1, other.warnings.join("\n"));
+  assert.match(
+    other.warnings[0]!,
+    /^app\.yml\[client\]: Deployment web\/client: its egress to "DB" means Service db of namespace web, .* but Deployment shop\/db-server of another namespace carries the SAN "db": /,
+  );
+  // From shop itself, or dialling db.shop from elsewhere, nothing to warn about.
+  assert.deepEqual(deriveSans([shopDb, client("shop", "db")], services, DOMAIN).warnings, []);
+  assert.deepEqual(deriveSans([shopDb, client("web", "db.shop")], services, DOMAIN).warnings, []);
+});
