@@ -162,11 +162,17 @@ export function isIpv4(host: string): boolean {
   return IPV4.test(host);
 }
 
-/** Whether `host` is a DNS name (labels of letters, digits and '-', at most 253 characters). */
+/**
+ * Whether `host` is a DNS name (labels of letters, digits and '-', at most 253 characters, the
+ * last label not all digits). An all-numeric last label is an address in another spelling
+ * (`010.0.0.1`, `10.1`, `1.2.3.4.`), which the resolver may read as some IPv4 address, but the
+ * egress would compare as a DNS name (matched by no SAN the manifest takes but `*`).
+ */
 export function isDnsName(host: string): boolean {
   const trimmed = host.endsWith(".") ? host.slice(0, -1) : host;
+  const labels = trimmed.split(".");
   return trimmed.length > 0 && trimmed.length <= 253 &&
-    trimmed.split(".").every((l) => DNS_LABEL.test(l));
+    labels.every((l) => DNS_LABEL.test(l)) && !/^\d+$/.test(labels.at(-1)!);
 }
 
 /**

@@ -77,6 +77,12 @@ Deno.test("egress: entries parse; listen IP must be in 127.0.0.0/8", () => {
     ["a#127.0.0.1#b:80", /listen address "127.0.0.1" must be <host>:<port>/],
     ["a#127.0.0.1:80#b", /remote address "b" must be <host>:<port>/],
     ["a#127.0.0.1:80#b_c:80", /remote host "b_c" is neither/],
+    // Addresses in other spellings: resolvers read them as IPv4 (010 octal, 10.1 = 10.0.0.1), the
+    // egress would compare them as DNS names (before, accepted as such).
+    ["a#127.0.0.1:80#010.0.0.1:80", /remote host "010.0.0.1" is neither/],
+    ["a#127.0.0.1:80#10.1:80", /remote host "10.1" is neither/],
+    ["a#127.0.0.1:80#10.0.0.1.:80", /remote host "10.0.0.1." is neither/],
+    ["a#127.0.0.1:80#0x7f.1:80", /remote host "0x7f.1" is neither/],
     ["a#127.0.0.1:80#b:99999", /outside 1–65535/],
     ["a#127.0.0.1:80", /3 fields/],
     ["a#127.0.0.1:80#b:80##c#127.0.0.1:80#d:80", /entry 2 .*already has entry "a"/],
