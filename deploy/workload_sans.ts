@@ -6,7 +6,9 @@
  * that a headless Service of its `subdomain` selects also gets its own DNS names
  * (`<hostname>.<subdomain>` in the same four forms): for a StatefulSet whose `serviceName` is such a
  * Service, every pod's (`<set>-<ordinal>`, ordinals from `spec.ordinals.start` for
- * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`.
+ * `spec.replicas`, at most {@link MAX_PER_POD_ORDINALS}), for other pods `spec.hostname`. Names the
+ * API server refuses (a Service name that is no DNS-1035 label, a namespace or hostname that is no
+ * DNS-1123 label) give no SANs, with a warning: their forms could spell another Service's names.
  *
  * The `extra-sans` annotation ({@link parseExtraSans}) appends names of its own (an external DNS
  * name, an IP address the egress dials).
@@ -21,7 +23,8 @@
  * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
  * `<domain>`) is one of the four. Instead, an egress target that no workload's SANs cover is
  * reported (its connections would be refused), and so is a name two workloads share (either's
- * certificate passes the egress check for it).
+ * certificate passes the egress check for it) and a one-label target only workloads of other
+ * namespaces carry (the client means its own namespace's Service).
  *
  * @module
  */
@@ -97,14 +100,35 @@ function serviceSelector(service: SanService): [string, string][] | undefined {
   return entries as [string, string][];
 }
 
-/** The Services that select pods, by namespace (in input order). */
+/** A DNS-1035 label: what the API server takes as a Service's name. */
+const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A DNS-1123 label: a namespace, a pod's `hostname` and `subdomain`. */
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The Services that select pods, by namespace (in input order). A Service whose name is no
+ * DNS-1035 label or whose namespace is no DNS-1123 label names nobody (with a warning): the API
+ * server refuses it, and its names would not be one Service's (`web.shop` in `default` would give
+ * `web.shop`, Service `web` of namespace `shop`).
+ */
 function selectingServicesByNamespace(
   services: readonly SanService[],
+  warnings: string[],
 ): Map<string, SelectingService[]> {
   const byNamespace = new Map<string, SelectingService[]>();
   for (const service of services) {
     const pairs = serviceSelector(service);
     if (pairs === undefined) continue;
+    if (!SERVICE_NAME.test(service.name) || !DNS_1123_LABEL.test(service.namespace)) {
+      warnings.push(
+        `Service ${JSON.stringify(`${service.namespace}/${service.name}`)}: ${
+          SERVICE_NAME.test(service.name)
+            ? "its namespace is no DNS-1123 label"
+            : "its name is no DNS-1035 label"
+        } (the API server refuses it), so it gives no workload SANs`,
+      );
+      continue;
+    }
     const list = byNamespace.get(service.namespace) ?? [];
     list.push({ service, pairs });
     byNamespace.set(service.namespace, list);
@@ -201,6 +225,17 @@ function sansOf(
   const governing = selecting.find((s) => s.name === subdomain && isHeadless(s));
   if (governing) {
     for (const h of hostnames) {
+      // A hostname with a dot would give another Service's names (`web.shop` under `svc` gives
+      // `web.shop.svc`, Service `web` of namespace `shop`); the API server refuses it.
+      if (!DNS_1123_LABEL.test(h)) {
+        warnings.push(
+          `${w.location}: ${w.kind} ${w.namespace}/${w.name}: the pod hostname ${
+            JSON.stringify(h)
+          } is no DNS-1123 label (the API server refuses it), so its manifest entry leaves its ` +
+            `names under ${governing.name} out`,
+        );
+        continue;
+      }
       for (const n of serviceForms(`${h}.${governing.name}`, w.namespace, clusterDomain)) {
         sans.add(n);
       }
@@ -251,6 +286,36 @@ function coverage(all: readonly (readonly string[])[]): (host: string) => boolea
     const dot = h.indexOf(".");
     return any || exact.has(h) || (dot > 0 && suffixes.has(h.slice(dot + 1)));
   };
+}
+
+/**
+ * The warning for an egress target that is one label (`db`): from the client's namespace the
+ * resolver reaches Service `db` of that namespace, yet when only workloads of other namespaces
+ * carry the name (their Service `db`, or their own name), the egress accepts their certificates
+ * for it and refuses nothing the host points there. Undefined when a workload of the client's
+ * namespace has the name too (then the names-shared warning covers it) or the host has a dot.
+ */
+function otherNamespaceOwners(
+  client: SanWorkload,
+  host: string,
+  owners: ReadonlyMap<string, readonly number[]>,
+  workloads: readonly SanWorkload[],
+): string | undefined {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (h.includes(".")) return undefined;
+  const indexes = owners.get(h) ?? [];
+  if (indexes.length === 0) return undefined;
+  const holders = indexes.map((i) => workloads[i]!);
+  if (holders.some((o) => o.namespace === client.namespace)) return undefined;
+  return `${client.location}: ${client.kind} ${client.namespace}/${client.name}: its egress to ` +
+    `${JSON.stringify(host)} means Service ${h} of namespace ${client.namespace}, which no ` +
+    `confidential workload of the input answers to, but ${
+      holders.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(" and ")
+    } of another namespace carr${holders.length === 1 ? "ies" : "y"} the SAN ${
+      JSON.stringify(h)
+    }: the egress accepts ${
+      holders.length === 1 ? "its certificate" : "their certificates"
+    } wherever the host points the name; dial ${h}.<namespace> to reach another namespace`;
 }
 
 /**
@@ -318,7 +383,7 @@ export function deriveSans(
   wildcard = false,
 ): DerivedSans {
   const warnings: string[] = [];
-  const byNamespace = selectingServicesByNamespace(services);
+  const byNamespace = selectingServicesByNamespace(services, warnings);
   const derived = workloads.map((w) =>
     sansOf(w, byNamespace.get(w.namespace) ?? [], clusterDomain, warnings)
   );
@@ -367,7 +432,12 @@ export function deriveSans(
   const covered = coverage(derived);
   for (const w of workloads) {
     for (const { entry, host } of w.egressHosts) {
-      if (wildcard || covered(host)) continue;
+      if (wildcard) continue;
+      if (covered(host)) {
+        const elsewhere = otherNamespaceOwners(w, host, owners, workloads);
+        if (elsewhere !== undefined) warnings.push(elsewhere);
+        continue;
+      }
       warnings.push(
         `${w.location}: ${w.kind} ${w.namespace}/${w.name}: egress entry ${
           JSON.stringify(entry)

@@ -357,3 +357,57 @@ Deno.test("an extra-sans wildcard *.rest is warned about and shares the names on
     /^Deployment shop\/emoji .* and Deployment shop\/voting .* share the SAN emoji-svc\.shop: a mesh egress to it accepts each of their certificates$/,
   );
 });
+
+Deno.test("a Service name, namespace or pod hostname the API server refuses gives no names (a warning)", () => {
+  // Before, Service "web.shop" of namespace default gave "web.shop" (the name of Service web of
+  // namespace shop), and hostname "web.shop" under Service "svc" gave "web.shop.svc".
+  const { sans, warnings } = deriveSans(
+    [
+      workload("evil", { app: "evil" }, { namespace: "default" }),
+      workload("pod", { app: "pod" }, {
+        kind: "Pod",
+        podSpec: { hostname: "web.shop", subdomain: "svc" },
+      }),
+      workload("dotted", { app: "dotted" }, { namespace: "a.b" }),
+    ],
+    [
+      service("web.shop", { selector: { app: "evil" } }, "default"),
+      service("Upper", { selector: { app: "evil" } }, "default"),
+      service("svc", { selector: { app: "pod" }, clusterIP: "None" }),
+      service("x", { selector: { app: "dotted" } }, "a.b"),
+    ],
+    DOMAIN,
+  );
+  assert.deepEqual(sans[0], ["evil"]);
+  assert.deepEqual(sans[1], ["pod", ...forms("svc")]);
+  assert.deepEqual(sans[2], ["dotted"]);
+  assert.equal(warnings.length, 4, warnings.join("\n"));
+  assert.match(warnings[0]!, /^Service "default\/web\.shop": its name is no DNS-1035 label/);
+  assert.match(warnings[1]!, /^Service "default\/Upper": its name is no DNS-1035 label/);
+  assert.match(warnings[2]!, /^Service "a\.b\/x": its namespace is no DNS-1123 label/);
+  assert.match(
+    warnings[3]!,
+    /^app\.yml\[pod\]: Pod shop\/pod: the pod hostname "web\.shop" is no DNS-1123 label .* names under svc out$/,
+  );
+});
+
+Deno.test("a one-label egress target only other namespaces' workloads answer to is warned about", () => {
+  // Before, "db" counted as covered by shop's db: a client of namespace web dialling "db" (its
+  // resolver: Service db of namespace web) accepted shop's db wherever the host pointed the name.
+  const client = (namespace: string, host: string) =>
+    workload("client", { app: "client" }, {
+      namespace,
+      egressHosts: [{ entry: "db", host }],
+    });
+  const services = [service("db", { selector: { app: "db" } })];
+  const shopDb = workload("db-server", { app: "db" });
+  const other = deriveSans([shopDb, client("web", "DB")], services, DOMAIN);
+  assert.equal(other.warnings.length, 1, other.warnings.join("\n"));
+  assert.match(
+    other.warnings[0]!,
+    /^app\.yml\[client\]: Deployment web\/client: its egress to "DB" means Service db of namespace web, .* but Deployment shop\/db-server of another namespace carries the SAN "db": /,
+  );
+  // From shop itself, or dialling db.shop from elsewhere, nothing to warn about.
+  assert.deepEqual(deriveSans([shopDb, client("shop", "db")], services, DOMAIN).warnings, []);
+  assert.deepEqual(deriveSans([shopDb, client("web", "db.shop")], services, DOMAIN).warnings, []);
+});
