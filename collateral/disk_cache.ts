@@ -54,6 +54,9 @@ interface Metadata {
   bodySha256: string;
 }
 
+/** Most key → file name pairs a cache remembers (a Coordinator looks up a handful per machine). */
+const MAX_KNOWN_PATHS = 1024;
+
 /** A directory of cached responses. */
 export class DiskCache {
   /** The cache directory. */
@@ -73,10 +76,17 @@ export class DiskCache {
     this.maxEntryBytes = maxBodyBytes + CACHE_METADATA_ALLOWANCE_BYTES;
   }
 
+  /** File names of the keys looked up so far (a SHA-256 per key, not per read). */
+  readonly #paths = new Map<string, string>();
+
   /** The file that holds `key`. */
   async pathOf(key: string): Promise<string> {
-    const name = encodeHex(await sha256(new TextEncoder().encode(key)));
-    return `${this.dir}/${name}.entry`;
+    const known = this.#paths.get(key);
+    if (known !== undefined) return known;
+    const path = `${this.dir}/${encodeHex(await sha256(new TextEncoder().encode(key)))}.entry`;
+    if (this.#paths.size >= MAX_KNOWN_PATHS) this.#paths.clear();
+    this.#paths.set(key, path);
+    return path;
   }
 
   /**

@@ -9,6 +9,7 @@ import {
 } from "../../collateral/mod.ts";
 import { writeToBundle } from "../../collateral/bundle.ts";
 import { DiskCache } from "../../collateral/disk_cache.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { parseRetryAfter } from "../../collateral/retry.ts";
 import { type LocalServer, startServer } from "./local_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
@@ -641,3 +642,16 @@ Deno.test("deferCacheWrite: a network response reaches the disk cache only when 
     assert.equal(cached.keep, undefined);
     assert.equal(requests, 2);
   }));
+
+Deno.test("a disk cache names each key's file by the key's SHA-256, remembered or not", async () => {
+  const cache = new DiskCache("/tmp/contrast-paths/");
+  const nameOf = async (key: string) =>
+    `/tmp/contrast-paths/${encodeHex(await sha256(new TextEncoder().encode(key)))}.entry`;
+  const keys = Array.from({ length: 1100 }, (_, i) => `https://kds.example/crl/${i}`);
+  for (const key of keys) assert.equal(await cache.pathOf(key), await nameOf(key));
+  // Asked again (remembered, or forgotten past the bound and derived again): the same names.
+  for (const key of [keys[0]!, keys[1099]!, keys[500]!]) {
+    assert.equal(await cache.pathOf(key), await nameOf(key));
+    assert.equal(await cache.pathOf(key), await new DiskCache("/tmp/contrast-paths").pathOf(key));
+  }
+});
