@@ -81,7 +81,8 @@ export function isDnsName(text: string): boolean {
  */
 export function classifySan(text: string): SubjectAltName | { readonly error: string } {
   if (isIPv4(text) || isIPv6(text)) return { kind: "ip", value: text };
-  if (URI_SCHEME.test(text) && !/^[A-Za-z0-9-]+:\d+$/.test(text)) {
+  // `host:port` (`db:5432`, `db.example.com:5432`) is no URI, though a scheme may hold dots.
+  if (URI_SCHEME.test(text) && !/^[A-Za-z0-9.-]+:\d+$/.test(text)) {
     if (!URI_CHARACTERS.test(text)) {
       return {
         error: `URI must be printable ASCII without blanks or commas (they would be misread in ` +

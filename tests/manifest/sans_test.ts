@@ -30,6 +30,9 @@ Deno.test("rejects text that is none of the three", () => {
       "",
       "a b",
       "host:8080",
+      // Before, a dotted host with a port read as a URI with the scheme "db.example.com".
+      "db.example.com:5432",
+      "10.0.0.7:5432",
       "-x",
       "x-",
       "a..b",
