@@ -23,8 +23,8 @@
  * client reaches a Service (the resolver's search path `<ns>.svc.<domain>`, `svc.<domain>`,
  * `<domain>`) is one of the four. Instead, an egress target that no workload's SANs cover is
  * reported (its connections would be refused), and so is a name two workloads share (either's
- * certificate passes the egress check for it) and a one-label target only workloads of other
- * namespaces carry (the client means its own namespace's Service).
+ * certificate passes the egress check for it) and a target that a workload carries without the
+ * client's resolver reaching it by that name (`db` from another namespace).
  *
  * @module
  */
@@ -289,33 +289,49 @@ function coverage(all: readonly (readonly string[])[]): (host: string) => boolea
 }
 
 /**
- * The warning for an egress target that is one label (`db`): from the client's namespace the
- * resolver reaches Service `db` of that namespace, yet when only workloads of other namespaces
- * carry the name (their Service `db`, or their own name), the egress accepts their certificates
- * for it and refuses nothing the host points there. Undefined when a workload of the client's
- * namespace has the name too (then the names-shared warning covers it) or the host has a dot.
+ * The warning for an egress target that workloads carry as a SAN without the client's resolver
+ * reaching them by it. From namespace `ns` a pod's resolver tries `host.ns.svc.<domain>`,
+ * `host.svc.<domain>`, `host.<domain>` (then `host` itself), so `db` means Service `db` of the
+ * client's own namespace and `db-0.db` pod `db-0` under Service `db` of it; the egress, though,
+ * compares the literal name with the SANs, and the short forms are every namespace's. A holder
+ * is reached when one of those names is among its SANs, when it was given the name (or a wildcard
+ * for it) by `extra-sans`, or when the name is its own and it is in the client's namespace.
+ * Undefined when every holder is reached.
  */
-function otherNamespaceOwners(
+function unreachedHolders(
   client: SanWorkload,
   host: string,
-  owners: ReadonlyMap<string, readonly number[]>,
+  holders: readonly number[],
   workloads: readonly SanWorkload[],
+  derived: readonly (readonly string[])[],
+  clusterDomain: string,
 ): string | undefined {
+  const absolute = host.endsWith(".");
   const h = host.toLowerCase().replace(/\.$/, "");
-  if (h.includes(".")) return undefined;
-  const indexes = owners.get(h) ?? [];
-  if (indexes.length === 0) return undefined;
-  const holders = indexes.map((i) => workloads[i]!);
-  if (holders.some((o) => o.namespace === client.namespace)) return undefined;
+  const domain = clusterDomain.toLowerCase();
+  const searched = absolute
+    ? [h]
+    : [`${h}.${client.namespace}.svc.${domain}`, `${h}.svc.${domain}`, `${h}.${domain}`];
+  if (!absolute && h.endsWith(`.${domain}`)) searched.push(h);
+  const parent = h.slice(h.indexOf(".") + 1);
+  const unreached = holders.filter((i) => {
+    const o = workloads[i]!;
+    const sans = new Set(derived[i]!.map((s) => s.toLowerCase()));
+    if (searched.some((name) => sans.has(name))) return false;
+    const extras = (o.extraSans ?? []).map((s) => s.toLowerCase());
+    if (extras.includes(h) || (h.includes(".") && extras.includes(`*.${parent}`))) return false;
+    return !(o.namespace === client.namespace && nameSan(o)?.toLowerCase() === h);
+  }).map((i) => workloads[i]!);
+  if (unreached.length === 0) return undefined;
   return `${client.location}: ${client.kind} ${client.namespace}/${client.name}: its egress to ` +
-    `${JSON.stringify(host)} means Service ${h} of namespace ${client.namespace}, which no ` +
-    `confidential workload of the input answers to, but ${
-      holders.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(" and ")
-    } of another namespace carr${holders.length === 1 ? "ies" : "y"} the SAN ${
+    `${JSON.stringify(host)} reaches ${searched[0]} from namespace ${client.namespace}, but ${
+      unreached.map((o) => `${o.kind} ${o.namespace}/${o.name}`).join(" and ")
+    }, not reached by that name, carr${unreached.length === 1 ? "ies" : "y"} the SAN ${
       JSON.stringify(h)
-    }: the egress accepts ${
-      holders.length === 1 ? "its certificate" : "their certificates"
-    } wherever the host points the name; dial ${h}.<namespace> to reach another namespace`;
+    } (a short name is every namespace's): the egress accepts ${
+      unreached.length === 1 ? "its certificate" : "their certificates"
+    } wherever the host points the name; dial a name qualified by the server's namespace ` +
+    "(svc.namespace)";
 }
 
 /**
@@ -434,8 +450,20 @@ export function deriveSans(
     for (const { entry, host } of w.egressHosts) {
       if (wildcard) continue;
       if (covered(host)) {
-        const elsewhere = otherNamespaceOwners(w, host, owners, workloads);
-        if (elsewhere !== undefined) warnings.push(elsewhere);
+        const key = host.toLowerCase().replace(/\.$/, "");
+        const holders = [
+          ...owners.get(key) ?? [],
+          ...(key.includes(".") ? wildcardOwners.get(key.slice(key.indexOf(".") + 1)) ?? [] : []),
+        ];
+        const unreached = unreachedHolders(
+          w,
+          host,
+          [...new Set(holders)],
+          workloads,
+          derived,
+          clusterDomain,
+        );
+        if (unreached !== undefined) warnings.push(unreached);
         continue;
       }
       warnings.push(

@@ -391,23 +391,69 @@ Deno.test("a Service name, namespace or pod hostname the API server refuses give
   );
 });
 
-Deno.test("a one-label egress target only other namespaces' workloads answer to is warned about", () => {
+Deno.test("an egress target whose holders the client's resolver does not reach by it is warned about", () => {
   // Before, "db" counted as covered by shop's db: a client of namespace web dialling "db" (its
-  // resolver: Service db of namespace web) accepted shop's db wherever the host pointed the name.
+  // resolver: Service db of namespace web) accepted shop's db wherever the host pointed the name;
+  // so did "db-0.db" (from web: Service db-0 of namespace db) for shop's StatefulSet pod db-0.
   const client = (namespace: string, host: string) =>
     workload("client", { app: "client" }, {
       namespace,
       egressHosts: [{ entry: "db", host }],
     });
-  const services = [service("db", { selector: { app: "db" } })];
-  const shopDb = workload("db-server", { app: "db" });
+  const services = [service("db", { selector: { app: "db" }, clusterIP: "None" })];
+  const shopDb = workload("db", { app: "db" }, {
+    kind: "StatefulSet",
+    resourceSpec: { serviceName: "db", replicas: 1 },
+  });
   const other = deriveSans([shopDb, client("web", "DB")], services, DOMAIN);
   assert.equal(other.warnings.length, 1, other.warnings.join("\n"));
   assert.match(
     other.warnings[0]!,
-    /^app\.yml\[client\]: Deployment web\/client: its egress to "DB" means Service db of namespace web, .* but Deployment shop\/db-server of another namespace carries the SAN "db": /,
+    /^app\.yml\[client\]: Deployment web\/client: its egress to "DB" reaches db\.web\.svc\.cluster\.local from namespace web, but StatefulSet shop\/db, not reached by that name, carries the SAN "db" \(a short name is every namespace's\): /,
   );
-  // From shop itself, or dialling db.shop from elsewhere, nothing to warn about.
-  assert.deepEqual(deriveSans([shopDb, client("shop", "db")], services, DOMAIN).warnings, []);
-  assert.deepEqual(deriveSans([shopDb, client("web", "db.shop")], services, DOMAIN).warnings, []);
+  const pod = deriveSans([shopDb, client("web", "db-0.db")], services, DOMAIN);
+  assert.equal(pod.warnings.length, 1, pod.warnings.join("\n"));
+  assert.match(
+    pod.warnings[0]!,
+    /its egress to "db-0\.db" reaches db-0\.db\.web\.svc\.cluster\.local /,
+  );
+  // A holder in web too: the one of shop is still named (and the shared-name warning comes first).
+  const both = deriveSans(
+    [shopDb, client("web", "db"), workload("db", { app: "db" }, { namespace: "web" })],
+    [...services, service("db", { selector: { app: "db" } }, "web")],
+    DOMAIN,
+  );
+  assert.match(
+    both.warnings.at(-1)!,
+    /but StatefulSet shop\/db, not reached by that name, carries/,
+  );
+  // Reached: from shop itself, qualified names from elsewhere, an FQDN, a name given by
+  // extra-sans, and a workload's own name in the client's namespace.
+  for (
+    const [namespace, host] of [
+      ["shop", "db"],
+      ["shop", "db-0.db"],
+      ["web", "db.shop"],
+      ["web", "db-0.db.shop"],
+      ["web", "db.shop.svc"],
+      ["web", "db-0.db.shop.svc.cluster.local"],
+    ]
+  ) {
+    assert.deepEqual(
+      deriveSans([shopDb, client(namespace!, host!)], services, DOMAIN).warnings,
+      [],
+      `${namespace} ${host}`,
+    );
+  }
+  const external = workload("ext", { app: "ext" }, { extraSans: ["db.example.com", "*.corp"] });
+  for (const host of ["db.example.com", "x.corp"]) {
+    assert.deepEqual(
+      deriveSans([external, client("web", host)], [], DOMAIN).warnings.filter((w) =>
+        !w.includes("wildcard SAN")
+      ),
+      [],
+      host,
+    );
+  }
+  assert.deepEqual(deriveSans([shopDb, client("shop", "db")], [], DOMAIN).warnings, []);
 });
