@@ -10,48 +10,14 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import * as x509 from "@peculiar/x509";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
-import { encodePem } from "../../util/bytes/mod.ts";
+import { whyNoOpenssl } from "../helpers/openssl.ts";
+import { selfMadeMeshCertificate } from "./forged_certificate.ts";
 import { plainExchange, podDir, startProxy } from "./helpers.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-/** Why `openssl s_server` cannot be used here, or undefined when it can. */
-async function whyNoOpenssl(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("openssl", { args: ["version"], stdout: "null" }).output();
-    return out.success ? undefined : "openssl version failed";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-/** A self-made certificate naming the mesh CA as issuer, with `san` and the given EKU bytes. */
-async function impostor(san: string, ekuValue: Uint8Array<ArrayBuffer>) {
-  const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ]) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: "0102",
-    subject: "CN=impostor",
-    issuer: "CN=system:coordinator:intermediate,O=contrast",
-    notBefore: new Date(Date.now() - 3_600_000),
-    notAfter: new Date(Date.now() + 3_600_000),
-    publicKey: keys.publicKey,
-    signingKey: keys.privateKey,
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: san }]),
-      new x509.Extension("2.5.29.37", false, ekuValue),
-    ],
-  });
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { cert: cert.toString("pem"), key: encodePem("PRIVATE KEY", pkcs8) };
-}
 
 const CASES = [
   // A malformed extKeyUsage value (an OCTET STRING where a SEQUENCE belongs).
@@ -73,7 +39,7 @@ for (const [label, eku] of CASES) {
       await withTempDir(async (root) => {
         const ca = await meshAuthority();
         const clientDir = await podDir(root, "bot", await issuePod(ca, ["bot", "*"]));
-        const fake = await impostor("web-svc", eku);
+        const fake = await selfMadeMeshCertificate("CN=impostor", "web-svc", eku);
         await Deno.writeTextFile(`${root}/impostor.pem`, fake.cert);
         await Deno.writeTextFile(`${root}/impostor.key`, fake.key);
         const port = await freePort();

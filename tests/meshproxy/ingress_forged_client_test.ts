@@ -11,10 +11,10 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import * as x509 from "@peculiar/x509";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
-import { encodePem } from "../../util/bytes/mod.ts";
+import { whyNoOpenssl } from "../helpers/openssl.ts";
+import { selfMadeMeshCertificate } from "./forged_certificate.ts";
 import { podDir, startHttpApp } from "./helpers.ts";
 import { IngressListener } from "../../meshproxy/ingress.ts";
 import { listenerLimits } from "../../meshproxy/limits.ts";
@@ -23,40 +23,6 @@ import { ProxyMetrics } from "../../meshproxy/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-/** Why `openssl s_client` cannot be used here, or undefined when it can. */
-async function whyNoOpenssl(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("openssl", { args: ["version"], stdout: "null" }).output();
-    return out.success ? undefined : "openssl version failed";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-/** A self-made client certificate naming the mesh CA as issuer, with `san` and the EKU bytes. */
-async function impostor(san: string, ekuValue: Uint8Array<ArrayBuffer>) {
-  const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ]) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: "0102",
-    subject: "CN=contrast-workload",
-    issuer: "CN=system:coordinator:intermediate,O=contrast",
-    notBefore: new Date(Date.now() - 3_600_000),
-    notAfter: new Date(Date.now() + 3_600_000),
-    publicKey: keys.publicKey,
-    signingKey: keys.privateKey,
-    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: san }]),
-      new x509.Extension("2.5.29.37", false, ekuValue),
-    ],
-  });
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return { cert: cert.toString("pem"), key: encodePem("PRIVATE KEY", pkcs8) };
-}
 
 const CASES = [
   // A malformed extKeyUsage value (an OCTET STRING where a SEQUENCE belongs).
@@ -94,7 +60,7 @@ for (const [label, eku] of CASES) {
           limits: listenerLimits({}, 1),
         });
         await listener.start();
-        const fake = await impostor("victim", eku);
+        const fake = await selfMadeMeshCertificate("CN=contrast-workload", "victim", eku);
         await Deno.writeTextFile(`${root}/impostor.pem`, fake.cert);
         await Deno.writeTextFile(`${root}/impostor.key`, fake.key);
         try {

@@ -13,18 +13,9 @@ import assert from "node:assert/strict";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority, writePodFiles } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startHttpApp, startProxy } from "./helpers.ts";
+import { whyNoOpenssl } from "../helpers/openssl.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-/** Why `openssl s_client` cannot be used here, or undefined when it can. */
-async function whyNoOpenssl(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("openssl", { args: ["version"], stdout: "null" }).output();
-    return out.success ? undefined : "openssl version failed";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
 
 /** What one `openssl s_client` connection saw. */
 interface Exchange {

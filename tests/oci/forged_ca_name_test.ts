@@ -19,6 +19,7 @@ import { encodePem } from "../../util/bytes/mod.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
 import { freePort } from "../helpers/free_port.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { whyNoOpenssl } from "../helpers/openssl.ts";
 
 const ECDSA = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const CA_NAME = "CN=contrast test registry CA";
@@ -55,16 +56,6 @@ async function leaf(
     ],
   });
   return cert.toString("pem") + "\n";
-}
-
-/** Why `openssl s_server` cannot be used here, or undefined when it can. */
-async function whyNoOpenssl(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("openssl", { args: ["version"], stdout: "null" }).output();
-    return out.success ? undefined : "openssl version failed";
-  } catch (error) {
-    return (error as Error).message;
-  }
 }
 
 /** Waits until something accepts TCP connections on `port`. */
