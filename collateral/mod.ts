@@ -23,6 +23,7 @@ export {
   CachingFetcher,
   type CachingFetcherOptions,
   DEFAULT_MAX_CONCURRENT_NETWORK_LOOKUPS,
+  DEFAULT_MEMORY_TTL_MS,
   type FetchedResource,
   type GetOptions,
   type ResourceSource,

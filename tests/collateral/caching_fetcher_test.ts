@@ -655,3 +655,94 @@ Deno.test("a disk cache names each key's file by the key's SHA-256, remembered o
     assert.equal(await cache.pathOf(key), await new DiskCache("/tmp/contrast-paths").pathOf(key));
   }
 });
+
+/** A settable clock for the memory layer's tests. */
+function manualClock(start: Date): { clock: () => Date; advance: (ms: number) => void } {
+  let now = start.getTime();
+  return { clock: () => new Date(now), advance: (ms) => void (now += ms) };
+}
+
+/** Removes every file of the disk cache under `dir` (what an operator clearing the cache does). */
+async function clearDiskCache(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    await Deno.remove(`${dir}/${entry.name}`, { recursive: true });
+  }
+}
+
+Deno.test("memory layer: an entry read from disk is served from memory for memoryTtlMs, then the disk is read again", async () => {
+  await withServer(
+    (_r, hits) => new Response(`chain ${hits}`),
+    async (server, dir) => {
+      const url = `${server.base}/vcek/v1/Milan/cert_chain`;
+      const time = manualClock(new Date("2026-06-01T00:00:00Z"));
+      const fetcher = new CachingFetcher({ cacheDir: dir, clock: time.clock, memoryTtlMs: 5_000 });
+      assert.equal((await fetcher.get(url)).source, "network");
+      assert.equal(text((await fetcher.get(url)).body), "chain 0"); // from disk, now in memory
+      await clearDiskCache(dir);
+      time.advance(4_000);
+      const remembered = await fetcher.get(url);
+      assert.equal(remembered.source, "cache");
+      assert.equal(text(remembered.body), "chain 0");
+      assert.equal(server.total(), 1);
+      time.advance(1_001); // past the interval: the disk is read, finds nothing, fetches again
+      const refetched = await fetcher.get(url);
+      assert.equal(refetched.source, "network");
+      assert.equal(text(refetched.body), "chain 1");
+      assert.equal(server.total(), 2);
+    },
+  );
+});
+
+Deno.test("memory layer: an entry is never served past its validUntil, whatever the interval", async () => {
+  await withServer(
+    (_r, hits) => new Response(`crl ${hits}`),
+    async (server, dir) => {
+      const url = `${server.base}/vcek/v1/Milan/crl`;
+      const time = manualClock(new Date("2026-06-01T00:00:00Z"));
+      const fetcher = new CachingFetcher({ cacheDir: dir, clock: time.clock, memoryTtlMs: 60_000 });
+      const validUntil = () => new Date(time.clock().getTime() + 2_000);
+      await fetcher.get(url, { validUntil });
+      assert.equal((await fetcher.get(url, { validUntil })).source, "cache");
+      time.advance(2_001);
+      const after = await fetcher.get(url, { validUntil });
+      assert.equal(after.source, "network");
+      assert.equal(text(after.body), "crl 1");
+    },
+  );
+});
+
+Deno.test("memory layer: every caller gets its own copy; changing it changes nothing kept", async () => {
+  await withServer(
+    () => new Response("ARK", { headers: { "x-vendor": "kds" } }),
+    async (server, dir) => {
+      const url = `${server.base}/vcek/v1/Milan/cert_chain`;
+      const fetcher = new CachingFetcher({ cacheDir: dir });
+      await fetcher.get(url);
+      const first = await fetcher.get(url); // read from disk and kept
+      first.body.fill(0x58);
+      first.headers["x-vendor"] = "attacker";
+      const second = await fetcher.get(url); // from memory
+      second.body.fill(0x59);
+      second.headers["x-vendor"] = "attacker";
+      const third = await fetcher.get(url);
+      assert.equal(text(third.body), "ARK");
+      assert.equal(third.headers["x-vendor"], "kds");
+      assert.equal(server.total(), 1);
+    },
+  );
+});
+
+Deno.test("memory layer: memoryTtlMs 0 reads the disk every time (a cleared cache is seen at once)", async () => {
+  await withServer(
+    (_r, hits) => new Response(`chain ${hits}`),
+    async (server, dir) => {
+      const url = `${server.base}/vcek/v1/Milan/cert_chain`;
+      const fetcher = new CachingFetcher({ cacheDir: dir, memoryTtlMs: 0 });
+      await fetcher.get(url);
+      assert.equal((await fetcher.get(url)).source, "cache");
+      await clearDiskCache(dir);
+      assert.equal((await fetcher.get(url)).source, "network");
+      assert.equal(server.total(), 2);
+    },
+  );
+});
