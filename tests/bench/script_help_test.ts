@@ -21,6 +21,7 @@ const SCRIPTS: readonly string[] = [
   "bench/meshproxy/flood.ts",
   "bench/transit/ratio.ts",
   "bench/transit/held_bodies.ts",
+  "bench/tdx/pcs_path.ts",
   "scripts/bench_policy_baseline.ts",
   "scripts/bench_policy_vs_opa.ts",
 ];

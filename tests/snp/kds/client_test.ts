@@ -234,23 +234,31 @@ Deno.test("offline: says what is missing, then works from the cache an online ru
   }
 });
 
+/**
+ * Fills the import directory `dir` with the KDS chain and VCEK of `authority` as served from
+ * `base`, and returns the function that adds further bodies (a CRL) under their URLs.
+ */
+async function importDirWithChainAndVcek(
+  authority: SimulatedSnpAuthority,
+  dir: string,
+  base: string,
+): Promise<(url: string, body: Uint8Array | string) => Promise<void>> {
+  const put = async (url: string, body: Uint8Array | string) => {
+    const path = bundlePath(dir, url);
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await (typeof body === "string" ? Deno.writeTextFile(path, body) : Deno.writeFile(path, body));
+  };
+  await put(certChainUrl("Milan", "VCEK", base), authority.askPem + "\n" + authority.arkPem + "\n");
+  await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
+  return put;
+}
+
 Deno.test("offline: reads an imported collateral directory", async () => {
   const authority = await sharedAuthority("Milan");
   const dir = await Deno.makeTempDir();
   try {
     const base = "http://kds.invalid";
-    const put = async (url: string, body: Uint8Array | string) => {
-      const path = bundlePath(dir, url);
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await (typeof body === "string"
-        ? Deno.writeTextFile(path, body)
-        : Deno.writeFile(path, body));
-    };
-    await put(
-      certChainUrl("Milan", "VCEK", base),
-      authority.askPem + "\n" + authority.arkPem + "\n",
-    );
-    await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
+    await importDirWithChainAndVcek(authority, dir, base);
     const { kds } = client(authority, base, { offline: true, importDirs: [dir] });
     await verifyWithKds(authority, kds);
   } finally {
@@ -430,18 +438,7 @@ Deno.test("a CRL served again (the same bytes) is not verified again but checked
   const dir = await Deno.makeTempDir();
   try {
     const base = "http://kds.invalid";
-    const put = async (url: string, body: Uint8Array | string) => {
-      const path = bundlePath(dir, url);
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await (typeof body === "string"
-        ? Deno.writeTextFile(path, body)
-        : Deno.writeFile(path, body));
-    };
-    await put(
-      certChainUrl("Milan", "VCEK", base),
-      authority.askPem + "\n" + authority.arkPem + "\n",
-    );
-    await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
+    const put = await importDirWithChainAndVcek(authority, dir, base);
     const url = crlUrl("Milan", "VCEK", base);
     const good = await authority.issueCrl({
       thisUpdate: new Date("2026-05-30T00:00:00Z"),
