@@ -490,3 +490,50 @@ Deno.test("a CRL served again (the same bytes) is not verified again but checked
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a CRL that can no longer be had is not answered with the one verified before (revocation fails closed)", async () => {
+  const authority = await sharedAuthority("Milan");
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = "http://kds.invalid";
+    const put = async (url: string, body: Uint8Array | string) => {
+      const path = bundlePath(dir, url);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      await (typeof body === "string"
+        ? Deno.writeTextFile(path, body)
+        : Deno.writeFile(path, body));
+    };
+    await put(
+      certChainUrl("Milan", "VCEK", base),
+      authority.askPem + "\n" + authority.arkPem + "\n",
+    );
+    await put(vcekUrl("Milan", authority.chipId, authority.tcb, base), await authority.vcekFor());
+    const url = crlUrl("Milan", "VCEK", base);
+    await put(url, await authority.issueCrl({ thisUpdate: new Date("2026-05-30T00:00:00Z") }));
+    const fetcher = new CachingFetcher({ offline: true, importDirs: [dir], clock: () => NOW });
+    const kds = new AmdKdsClient({
+      fetcher,
+      baseUrl: base,
+      crlBaseUrl: base,
+      clock: () => NOW,
+      trustedRoots: { Milan: [authority.rootFingerprint] },
+    });
+    const { report } = await authority.createReport({ version: 5 });
+    const verifier = new SnpEvidenceVerifier({
+      referenceValues: [authority.referenceValue()],
+      collateral: kds,
+      requireRevocationCheck: true,
+    });
+    const verify = () => verifier.verifyDetailed({ platform: "snp", report }, { now: NOW });
+    assert.ok(await kds.crl("Milan", "VCEK"));
+    assert.equal((await verify()).revocationChecked, true);
+    await Deno.remove(bundlePath(dir, url)); // the host withholds the CRL from now on
+    await assert.rejects(kds.crl("Milan", "VCEK"), UnavailableError);
+    await assert.rejects(
+      verify(),
+      (e: unknown) => e instanceof UnavailableError && e.field === "crl",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
