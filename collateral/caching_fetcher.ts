@@ -11,7 +11,8 @@
  * Lookup order for `get(url)`:
  * 0. the copy of a disk cache entry kept in memory after it was read, for at most
  *    `memoryTtlMs` (default 5 s) and never past its `validUntil` (a copy is handed out each time,
- *    so a caller that changes its bytes changes nothing kept): a Coordinator verifying hundreds of
+ *    so a caller that changes its bytes changes nothing kept; at most 256 entries and 4 MiB of
+ *    bodies, since the disk's contents are the host's): a Coordinator verifying hundreds of
  *    attestations a second reads the VCEK, chain and CRL files once per interval, not three files
  *    and their integrity digests per attestation;
  * 1. the disk cache, when the entry is intact and not expired (`validUntil` not passed);
@@ -186,7 +187,8 @@ export interface CachingFetcherOptions {
   /**
    * How long a disk cache entry, once read, is served from memory (ms; default
    * {@link DEFAULT_MEMORY_TTL_MS}, never past the entry's `validUntil`; 0 reads the disk every
-   * time). A file changed or removed on disk is seen after at most this long.
+   * time). A file changed or removed on disk is seen after at most this long. At most 256
+   * entries and 4 MiB of bodies are kept (the oldest go first; a larger body is not kept).
    */
   readonly memoryTtlMs?: number;
   /** The clock (default: wall clock). */
@@ -224,6 +226,14 @@ export const DEFAULT_MEMORY_TTL_MS = 5_000;
 /** Most entries kept in memory; the oldest goes first. */
 const MAX_MEMORY_ENTRIES = 256;
 
+/**
+ * Most body bytes kept in memory (the oldest entries go first; a larger body is not kept). Genuine
+ * collateral is a few KB an entry; the disk cache's contents are the host's, and a body may have
+ * up to the body limit (16 MiB): without this bound, 256 planted entries read once each would be
+ * held for the interval (4 GiB).
+ */
+const MAX_MEMORY_BYTES = 4 * 1024 * 1024;
+
 /** A disk cache entry kept in memory, and until when (ms since the epoch) it may be served. */
 interface RememberedEntry {
   readonly entry: CacheEntry;
@@ -260,6 +270,7 @@ export class CachingFetcher {
   readonly #random: () => number;
   readonly #inFlight = new Map<string, Promise<FetchedResource>>();
   readonly #memory = new Map<string, RememberedEntry>();
+  #memoryBytes = 0;
   readonly #memoryTtlMs: number;
   #networkRequests = 0;
   readonly #maxNetworkLookups: number;
@@ -389,7 +400,7 @@ export class CachingFetcher {
     if (kept === undefined) return undefined;
     const validUntil = kept.entry.validUntil;
     if (now.getTime() > kept.until || (validUntil !== undefined && now > validUntil)) {
-      this.#memory.delete(key);
+      this.#forget(key);
       return undefined;
     }
     return { ...kept.entry, headers: { ...kept.entry.headers }, body: kept.entry.body.slice() };
@@ -398,14 +409,27 @@ export class CachingFetcher {
   /** Keeps a copy of `entry`, read from the disk at `now`, for the memory interval. */
   #remember(key: string, entry: CacheEntry, now: Date): void {
     if (this.#memoryTtlMs <= 0) return;
-    this.#memory.delete(key);
-    if (this.#memory.size >= MAX_MEMORY_ENTRIES) {
-      this.#memory.delete(this.#memory.keys().next().value!);
+    this.#forget(key);
+    const size = entry.body.length;
+    if (size > MAX_MEMORY_BYTES) return;
+    while (
+      this.#memory.size >= MAX_MEMORY_ENTRIES || this.#memoryBytes + size > MAX_MEMORY_BYTES
+    ) {
+      this.#forget(this.#memory.keys().next().value!);
     }
+    this.#memoryBytes += size;
     this.#memory.set(key, {
       entry: { ...entry, headers: { ...entry.headers }, body: entry.body.slice() },
       until: now.getTime() + this.#memoryTtlMs,
     });
+  }
+
+  /** Drops what is kept in memory for `key`, if anything. */
+  #forget(key: string): void {
+    const kept = this.#memory.get(key);
+    if (kept === undefined) return;
+    this.#memoryBytes -= kept.entry.body.length;
+    this.#memory.delete(key);
   }
 
   /** The network lookup of `url`, refused without a request when too many are in flight. */

@@ -746,3 +746,36 @@ Deno.test("memory layer: memoryTtlMs 0 reads the disk every time (a cleared cach
     },
   );
 });
+
+Deno.test("memory layer: at most 4 MiB of bodies kept (oldest dropped first), a larger body not kept at all", async () => {
+  // The disk cache's contents are the host's: entries of up to the body limit (16 MiB) read once
+  // each must not all stay in memory for the interval (256 of them: 4 GiB).
+  const MiB = 1024 * 1024;
+  const sizes: Record<string, number> = { big: 5 * MiB };
+  for (let i = 0; i < 6; i++) sizes[`e${i}`] = 1.5 * MiB;
+  await withServer(
+    (request) => {
+      const name = new URL(request.url).pathname.slice(1);
+      return new Response(new Uint8Array(sizes[name]!).fill(name.charCodeAt(name.length - 1)));
+    },
+    async (server, dir) => {
+      const fetcher = new CachingFetcher({ cacheDir: dir, memoryTtlMs: 60_000 });
+      const names = Object.keys(sizes);
+      for (const name of names) await fetcher.get(`${server.base}/${name}`); // network, to disk
+      for (const name of names) await fetcher.get(`${server.base}/${name}`); // disk, kept
+      await clearDiskCache(dir);
+      let keptBytes = 0;
+      const fromMemory: string[] = [];
+      for (const name of [...names].reverse()) {
+        const again = await fetcher.get(`${server.base}/${name}`);
+        assert.equal(again.body.length, sizes[name]);
+        if (again.source === "cache") {
+          fromMemory.push(name);
+          keptBytes += again.body.length;
+        }
+      }
+      assert.ok(keptBytes <= 4 * MiB, `${keptBytes} bytes served from memory (${fromMemory})`);
+      assert.deepEqual(fromMemory, ["e5", "e4"]); // the newest that fit
+    },
+  );
+});
