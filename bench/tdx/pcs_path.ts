@@ -7,7 +7,9 @@
  * object (what `tests/tdx/verify_ratio.ts` times), measured alternately in one process. The quote
  * and collateral are the real up-to-date vector of `../shared/conformance/tdx/` (served to the
  * fetcher as PCS responses once, then from its cache). Fails unless the verifier accepts the quote
- * as UpToDate and the warm rounds made no network request.
+ * as UpToDate, a warm verification makes exactly two signature checks and no verification-cache
+ * miss, and the timed rounds made
+ * no network request.
  *
  * Usage: `deno run -A bench/tdx/pcs_path.ts [--rounds 5] [--requests 400]`
  *
@@ -104,10 +106,12 @@ const fetcher = new CachingFetcher({
   clock,
   retries: 0,
 });
+const verificationCache = new TdxVerificationCache();
 const verifier = new TdxEvidenceVerifier({
   referenceValues: defaultTdxReferenceValues(),
   collateral: new IntelPcsClient({ transport: cachingFetcherTransport(fetcher, { clock }) }),
   chainCache: new ChainCache(),
+  verificationCache,
   requirePckCrl: true,
 });
 const evidence = { platform: "tdx" as const, report: quoteBytes };
@@ -124,6 +128,30 @@ if (
   Deno.exit(1);
 }
 const warmRequests = networkRequests;
+
+// Warm, the path's only signature checks are the quote's two (collateral, CRLs and the PCK chain
+// come from the verification cache): count them before timing.
+const subtle = crypto.subtle;
+const realVerify = subtle.verify;
+let verifies = 0;
+subtle.verify = function (...args: Parameters<SubtleCrypto["verify"]>) {
+  verifies++;
+  return realVerify.apply(subtle, args);
+};
+await verifier.verify(evidence, verifyOptions);
+await verifier.verify(evidence, verifyOptions);
+verifies = 0;
+const missesBefore = verificationCache.stats.misses;
+for (let i = 0; i < 10; i++) await verifier.verify(evidence, verifyOptions);
+subtle.verify = realVerify;
+const misses = verificationCache.stats.misses - missesBefore;
+if (verifies !== 20 || misses !== 0) {
+  console.error(
+    `warm, 10 verifications made ${verifies} signature checks (not 20) and missed the ` +
+      `verification cache ${misses} times (not 0)`,
+  );
+  Deno.exit(1);
+}
 
 const qc = quote.signatureData.qeCertification;
 const pckKey = await importEcdsaPublicKey(pckChainFromQuote(quote)[0]!.spki, "P-256");

@@ -224,6 +224,60 @@ conformanceTest(
 );
 
 conformanceTest(
+  "a warm verification cache refuses what a cold one refuses: another root, before the collateral's issueDate, past a CRL's nextUpdate, a tampered PCK CRL signature",
+  async () => {
+    const verificationCache = new TdxVerificationCache();
+    const quote = await readConformance(`${UPTODATE}/quote.bin`);
+    const opts = await options(UPTODATE, { verificationCache });
+    assert.equal((await verifyTdxQuote(quote, opts)).tcb.status, "UpToDate");
+    // Copies of the same bytes (as the PCS client hands out for every request) hit the entry.
+    const c = opts.collateral;
+    const copy: TdxCollateral = {
+      ...c,
+      tcbInfo: c.tcbInfo.slice(),
+      qeIdentity: c.qeIdentity.slice(),
+      pckCrl: c.pckCrl!.slice(),
+      rootCaCrl: c.rootCaCrl!.slice(),
+    };
+    assert.equal(
+      (await verifyTdxQuote(quote, { ...opts, collateral: copy })).tcb.status,
+      "UpToDate",
+    );
+    assert.deepEqual(verificationCache.stats, { hits: 2, misses: 2 });
+    // The same bytes under another root: never the entry verified under Intel's.
+    await assert.rejects(
+      verifyTdxQuote(quote, { ...opts, collateral: copy, trustAnchors: ["ab".repeat(32)] }),
+      VerificationError,
+    );
+    // Before the QE identity's issueDate (2025-06-19T10:32:27Z), though every CRL is current.
+    await assert.rejects(
+      verifyTdxQuote(quote, { ...opts, collateral: copy, now: new Date("2025-06-19T10:20:00Z") }),
+      (e: unknown) => e instanceof VerificationError && /qeIdentity/.test(e.field),
+    );
+    // Past the PCK CRL's nextUpdate (2025-07-19T10:00:35Z) while TCB info and QE identity are
+    // still current (to 10:16:03 and 10:32:27): only the entry's window can refuse this.
+    await assert.rejects(
+      verifyTdxQuote(quote, { ...opts, collateral: copy, now: new Date("2025-07-19T10:05:00Z") }),
+      VerificationError,
+    );
+    // A PCK CRL whose signature is changed in its last byte is other bytes: verified, and refused.
+    const crl = c.pckCrl!.slice();
+    crl[crl.length - 1] ^= 1;
+    await assert.rejects(
+      verifyTdxQuote(quote, { ...opts, collateral: { ...copy, pckCrl: crl } }),
+      (e: unknown) =>
+        e instanceof VerificationError && /crls/.test(e.field) &&
+        /PCK Platform CA/.test(e.message),
+    );
+    // The genuine collateral still verifies from the warm entry afterwards.
+    assert.equal(
+      (await verifyTdxQuote(quote, { ...opts, collateral: copy })).tcb.status,
+      "UpToDate",
+    );
+  },
+);
+
+conformanceTest(
   "rejects real quotes with collateral signed by a simulated TCB signing chain",
   async () => {
     const { SimulatedTdxAuthority } = await import("../../../testing/tdx/authority.ts");
