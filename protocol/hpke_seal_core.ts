@@ -140,31 +140,6 @@ const PSK_ID_HASH: Readonly<Record<HpkeAead, Uint8Array>> = {
   "aes-256-gcm": labeledExtract(hpkeSuiteId("aes-256-gcm"), EMPTY, LABEL.pskIdHash, EMPTY),
 };
 
-/**
- * `key_schedule_context` of base mode (RFC 9180 5.1): mode ‖ psk_id_hash ‖ info_hash. It depends
- * only on the suite and the public `info` (a protocol constant such as the workload secret's
- * purpose), so the last few are kept, a memo of a pure function of public values: LabeledExtract
- * of `info` on `@noble/hashes` cost ~10–12 µs of CPU per seal (issue 18; a seal 110–117 → 100 µs).
- * Keyed by the AEAD and the full `info` bytes; at most {@link CONTEXT_CACHE_SIZE} entries, the
- * oldest dropped.
- */
-const contextCache = new Map<string, Uint8Array>();
-const CONTEXT_CACHE_SIZE = 8;
-const LATIN1 = new TextDecoder("latin1");
-
-function keyScheduleContext(aead: HpkeAead, suiteId: Uint8Array, info: Uint8Array): Uint8Array {
-  const key = `${aead}:${LATIN1.decode(info)}`;
-  const cached = contextCache.get(key);
-  if (cached) return cached;
-  const infoHash = labeledExtract(suiteId, EMPTY, LABEL.infoHash, info);
-  const context = concatBytes(MODE_BASE, PSK_ID_HASH[aead], infoHash);
-  if (contextCache.size >= CONTEXT_CACHE_SIZE) {
-    contextCache.delete(contextCache.keys().next().value!);
-  }
-  contextCache.set(key, context);
-  return context;
-}
-
 /** Raised when X25519 gives the all-zero value: the recipient key is a low-order point. */
 export class LowOrderPointError extends RangeError {
   constructor(options?: ErrorOptions) {
@@ -309,7 +284,8 @@ export function sealBaseWithEphemeral(
   const recipient = x25519PublicKey(input.recipientPublicKey);
   const { sharedSecret, enc } = encap(recipient, input.recipientPublicKey, ephemeral);
   // KeySchedule (RFC 9180 5.1), mode_base: empty psk and psk_id.
-  const context = keyScheduleContext(aead, suiteId, input.info);
+  const infoHash = labeledExtract(suiteId, EMPTY, LABEL.infoHash, input.info);
+  const context = concatBytes(MODE_BASE, PSK_ID_HASH[aead], infoHash);
   // secret = LabeledExtract(shared_secret, "secret", psk) with the empty psk, expanded to the key
   // and (sequence number 0) the nonce, which is base_nonce itself.
   const derive = (label: Uint8Array, length: number) =>

@@ -74,6 +74,7 @@ export class BufferedStderr {
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #write: ByteWriter;
   readonly #delayMs: number;
+  #droppedWrites = 0;
 
   constructor(options: BufferedStderrOptions = {}) {
     this.#buffer = new Uint8Array(options.capacity ?? DEFAULT_CAPACITY);
@@ -104,13 +105,25 @@ export class BufferedStderr {
     else if (this.#timer === undefined) {
       const timer = setTimeout(() => {
         this.#timer = undefined;
-        this.flush();
+        try {
+          this.flush();
+        } catch {
+          // stderr refused the batch (e.g. the host closed the pipe): those lines are lost, and
+          // the process goes on; nobody called here who could be told (a write from `sink` or
+          // `flush` still throws to its caller).
+          this.#droppedWrites++;
+        }
       }, this.#delayMs);
       // The timer never holds the process open: its end flushes (`unload`).
       Deno.unrefTimer(timer);
       this.#timer = timer;
     }
   };
+
+  /** Batches the timer could not write (stderr refused them) and dropped. */
+  get droppedWrites(): number {
+    return this.#droppedWrites;
+  }
 
   /** Writes what is gathered, now. */
   flush(): void {

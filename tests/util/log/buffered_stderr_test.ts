@@ -96,3 +96,27 @@ Deno.test("buffered stderr: Deno.exit and an uncaught exception write what was g
   assert.equal(rejected.code, 1);
   assert.match(rejected.stderr, /^before the rejection\n/);
 });
+
+Deno.test("buffered stderr: a batch stderr refuses in the timer is dropped and counted, the process goes on", async () => {
+  const written: string[] = [];
+  let refuse = true;
+  const stderr = new BufferedStderr({
+    write: (bytes) => {
+      if (refuse) throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+      written.push(TEXT.decode(bytes));
+    },
+    flushOnExit: false,
+    delayMs: 10,
+  });
+  stderr.sink("lost", "info");
+  await new Promise((r) => setTimeout(r, 40)); // an uncaught error here would fail the test
+  assert.equal(stderr.droppedWrites, 1);
+  refuse = false;
+  stderr.sink("kept", "info");
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(written, ["kept\n"]);
+  // A write its caller asked for still throws to that caller.
+  refuse = true;
+  stderr.sink("pending", "info");
+  assert.throws(() => stderr.flush(), Deno.errors.BrokenPipe);
+});
