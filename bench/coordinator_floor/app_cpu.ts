@@ -50,6 +50,7 @@ import {
   formatAllocations,
   summarizeAllocations,
 } from "./allocation_profile.ts";
+import { processCpuMs } from "../process_cpu.ts";
 
 exitOnBadOptions(Deno.args, {
   usage: "deno run -A bench/coordinator_floor/app_cpu.ts [options] 2>/dev/null",
@@ -81,13 +82,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const count = Number(values.attestations);
 const inFlight = Number(values["in-flight"]);
-
-/** CPU milliseconds (user + system, all threads) of this process. */
-function cpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 const d = await deployment("snp");
 const historyDir = await Deno.makeTempDir({ prefix: "app-cpu-" });
@@ -166,14 +160,14 @@ try {
       return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
     });
     const challengeSampler = sampled ? await AllocationSampler.start() : undefined;
-    let cpu = cpuMs();
+    let cpu = processCpuMs();
     const nonces: Uint8Array[] = [];
     for (const client of clients) {
       const body = await answer("/mesh/challenge", UTF8.encode("{}"), client);
       sizes.challenge = body.length;
       nonces.push(parseChallengeResponse(JSON.parse(TEXT.decode(body))).nonce);
     }
-    let spent = cpuMs() - cpu;
+    let spent = processCpuMs() - cpu;
     const challengeProfile = await challengeSampler?.stop();
     const bodies = await Promise.all(keys.map(async (k, i) => {
       const reportData = await meshReportData({
@@ -191,14 +185,14 @@ try {
     sizes.certificateRequest = bodies[0]!.length;
     let next = 0;
     const certificateSampler = sampled ? await AllocationSampler.start() : undefined;
-    cpu = cpuMs();
+    cpu = processCpuMs();
     await Promise.all(Array.from({ length: inFlight }, async () => {
       while (next < count) {
         const i = next++;
         sizes.certificate = (await answer("/mesh/certificate", bodies[i]!, clients[i]!)).length;
       }
     }));
-    spent += cpuMs() - cpu;
+    spent += processCpuMs() - cpu;
     if (certificateSampler && challengeProfile) {
       const challenges = summarizeAllocations(challengeProfile, count, 0);
       console.log(
@@ -213,11 +207,11 @@ try {
       );
       continue;
     }
-    cpu = cpuMs();
+    cpu = processCpuMs();
     for (let i = 0; i < count; i++) {
       await boundStep(fixture);
     }
-    const bound = (cpuMs() - cpu) / count;
+    const bound = (processCpuMs() - cpu) / count;
     // Round 0 warms up (compilation, heap growth), as the load test's warm-up does.
     if (round === 0) continue;
     own.push(spent / count);

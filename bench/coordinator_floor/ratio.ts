@@ -25,6 +25,7 @@
 import { parseArgs } from "node:util";
 import { exitOnBadOptions } from "../script_options.ts";
 import { boundFixture, boundStep } from "../coordinator/crypto_bound.ts";
+import { processCpuMs } from "../process_cpu.ts";
 
 exitOnBadOptions(Deno.args, {
   usage: "deno run -A bench/coordinator_floor/ratio.ts [options]",
@@ -47,14 +48,6 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const inFlight = Number(values["in-flight"]);
 const HERE = new URL(".", import.meta.url).pathname;
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** CPU milliseconds (user + system, all threads) `pid` has used. */
-function cpuMs(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 1000 / CLOCK_TICKS_PER_SECOND;
-}
 
 const server = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", `${HERE}layer_server.ts`],
@@ -76,11 +69,11 @@ const fixture = await boundFixture();
 
 /** The bound's CPU per attestation in this process (verify + sign), checked to verify. */
 async function bound(iterations: number): Promise<number> {
-  const before = cpuMs(Deno.pid);
+  const before = processCpuMs(Deno.pid);
   for (let i = 0; i < iterations; i++) {
     await boundStep(fixture);
   }
-  return (cpuMs(Deno.pid) - before) / iterations;
+  return (processCpuMs(Deno.pid) - before) / iterations;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -90,9 +83,9 @@ try {
   const layers: number[] = [];
   const bounds: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const before = cpuMs(pid);
+    const before = processCpuMs(pid);
     await client(connections);
-    layers.push((cpuMs(pid) - before) / connections);
+    layers.push((processCpuMs(pid) - before) / connections);
     bounds.push(await bound(Math.max(100, Math.round(connections / 3))));
     console.log(
       `round ${round + 1}: layer ${layers.at(-1)!.toFixed(3)} ms per connection, bound ` +

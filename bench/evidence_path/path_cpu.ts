@@ -30,6 +30,7 @@ import { importVekKey, reportSignatureRaw } from "../../snp/verify/report_signat
 import { SNP_SIGNED_LENGTH } from "../../snp/abi/report.ts";
 import { Session } from "node:inspector";
 import { summarizeProfile } from "../coordinator/cpu_profile.ts";
+import { processCpuMs } from "../process_cpu.ts";
 
 exitOnBadOptions(Deno.args, {
   usage: "deno run -A bench/evidence_path/path_cpu.ts [options]",
@@ -57,13 +58,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const count = Number(values.requests);
 const inFlight = Number(values["in-flight"]);
-
-/** CPU milliseconds (user + system, all threads) of this process. */
-function cpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 const d = await deployment("snp");
 const manifest = parseManifest(d.manifest());
@@ -141,11 +135,11 @@ async function bound(input: BoundInput): Promise<void> {
 
 async function timed<T>(items: T[], step: (item: T) => Promise<void>): Promise<number> {
   let next = 0;
-  const start = cpuMs();
+  const start = processCpuMs();
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (next < items.length) await step(items[next++]!);
   }));
-  return (cpuMs() - start) / items.length;
+  return (processCpuMs() - start) / items.length;
 }
 
 const session = values.profile ? new Session() : undefined;

@@ -28,6 +28,7 @@ import { cachingFetcherTransport, IntelPcsClient, pcsUrls } from "../../tdx/pcs/
 import { collateralRequestOf, TdxEvidenceVerifier } from "../../tdx/verifier.ts";
 import { defaultTdxReferenceValues } from "../../tdx/reference_values.ts";
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
+import { processCpuMs } from "../process_cpu.ts";
 
 exitOnBadOptions(Deno.args, {
   usage: "deno run -A bench/tdx/pcs_path.ts [options]",
@@ -51,13 +52,6 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const count = Number(values.requests);
-
-/** CPU milliseconds (user + system, all threads) of this process. */
-function cpuMs(): number {
-  const stat = Deno.readTextFileSync("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 const DIR = new URL("../../../shared/conformance/tdx/v4-phala-b0c06f-uptodate", import.meta.url)
   .pathname;
@@ -186,9 +180,9 @@ for (let i = 0; i < 50; i++) for (const f of Object.values(cases)) await f();
 const per: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, f] of Object.entries(cases)) {
-    const t = cpuMs();
+    const t = processCpuMs();
     for (let i = 0; i < count; i++) await f();
-    per[name]!.push((cpuMs() - t) / count);
+    per[name]!.push((processCpuMs() - t) / count);
   }
 }
 if (networkRequests !== warmRequests) {
