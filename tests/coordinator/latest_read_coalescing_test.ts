@@ -77,118 +77,111 @@ async function activeReplica(
   return { b, gated, first };
 }
 
-Deno.test({
-  name:
-    "latest re-read: a latest stored while a read is in flight is seen by a request that arrived after the store",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const a = await inProcessCoordinator(d);
-    try {
-      const { b, gated, first } = await activeReplica(d, a);
-      gated.hold = true;
-      const readsBefore = gated.reads;
-      const early = b.attest(ZERO);
-      await until(() => gated.held.length === 1);
-      // A stores a new latest while B's read (which saw the old one) is in flight.
-      const second = await setManifest(
-        d,
-        a.coordinator,
-        concatBytes(d.manifest(), new TextEncoder().encode("\n")),
-        decodeHex(first.transition),
-      );
-      const late = b.attest(ZERO);
-      await new Promise((r) => setTimeout(r, 5));
-      assert.equal(gated.reads, readsBefore + 1, "the late request does not start a second read");
-      gated.release();
-      // The early request asked before the store: the old state is a correct answer for it.
-      assert.equal((await early).latestTransition, first.transition);
-      assert.equal((await late).latestTransition, second.transition);
-      assert.equal(b.ready(), true);
-    } finally {
-      await a.close();
-    }
-  },
-});
+/** What a replica test gets: the deployment, primary A, replica B on the gated store, A's first manifest. */
+interface ReplicaScene {
+  readonly d: Deployment;
+  readonly a: Awaited<ReturnType<typeof inProcessCoordinator>>;
+  readonly b: Coordinator;
+  readonly gated: GatedBackend;
+  readonly first: { transition: string };
+}
 
-Deno.test({
-  name: "latest re-read: N concurrent requests cause at most 2 reads of the stored latest",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const a = await inProcessCoordinator(d);
-    try {
-      const { b, gated, first } = await activeReplica(d, a);
-      gated.hold = true;
-      const readsBefore = gated.reads;
-      const requests = Array.from({ length: 40 }, () => b.attest(ZERO));
-      await until(() => gated.held.length === 1);
-      await new Promise((r) => setTimeout(r, 5));
-      gated.release();
-      const answers = await Promise.all(requests);
-      for (const answer of answers) assert.equal(answer.latestTransition, first.transition);
-      assert.ok(gated.reads - readsBefore <= 2, `${gated.reads - readsBefore} reads for 40`);
-    } finally {
-      await a.close();
-    }
-  },
-});
+/** A test with primary A and an active replica B reading A's store through a gated connection. */
+function replicaTest(
+  name: string,
+  fn: (scene: ReplicaScene) => Promise<void>,
+  extra: Partial<CoordinatorOptions> = {},
+): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const d = await deployment();
+      const a = await inProcessCoordinator(d);
+      try {
+        await fn({ d, a, ...await activeReplica(d, a, extra) });
+      } finally {
+        await a.close();
+      }
+    },
+  });
+}
 
-Deno.test({
-  name:
-    "latest re-read: a failing read fails every request it serves and marks not ready; the next read is fresh",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const a = await inProcessCoordinator(d);
-    try {
-      const { b, gated, first } = await activeReplica(d, a);
-      gated.hold = true;
-      const readsBefore = gated.reads;
-      const firstRequest = b.attest(ZERO);
-      await until(() => gated.held.length === 1);
-      const waiters = Array.from({ length: 5 }, () => b.attest(ZERO));
-      const failures = [firstRequest, ...waiters].map((r) => assert.rejects(r, /storage down/));
-      // The read in flight fails, and so does the read the waiters share.
-      gated.failing = new Error("storage down");
-      gated.release(gated.failing);
-      await Promise.all(failures);
-      assert.equal(gated.reads - readsBefore, 2);
-      assert.equal(b.ready(), false);
-      gated.failing = undefined;
-      assert.equal((await b.attest(ZERO)).latestTransition, first.transition);
-      assert.equal(gated.reads - readsBefore, 3, "the failure is not served again: a new read");
-      assert.equal(b.ready(), true);
-    } finally {
-      await a.close();
-    }
+replicaTest(
+  "latest re-read: a latest stored while a read is in flight is seen by a request that arrived after the store",
+  async ({ b, gated, first, d, a }) => {
+    gated.hold = true;
+    const readsBefore = gated.reads;
+    const early = b.attest(ZERO);
+    await until(() => gated.held.length === 1);
+    // A stores a new latest while B's read (which saw the old one) is in flight.
+    const second = await setManifest(
+      d,
+      a.coordinator,
+      concatBytes(d.manifest(), new TextEncoder().encode("\n")),
+      decodeHex(first.transition),
+    );
+    const late = b.attest(ZERO);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(gated.reads, readsBefore + 1, "the late request does not start a second read");
+    gated.release();
+    // The early request asked before the store: the old state is a correct answer for it.
+    assert.equal((await early).latestTransition, first.transition);
+    assert.equal((await late).latestTransition, second.transition);
+    assert.equal(b.ready(), true);
   },
-});
+);
 
-Deno.test({
-  name:
-    "latest re-read: a read that does not answer in the storage timeout fails every request it serves; the next read is fresh",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const a = await inProcessCoordinator(d);
-    try {
-      const { b, gated, first } = await activeReplica(d, a, { storageTimeoutMs: 30 });
-      gated.hold = true; // held reads never answer until released: the storage hangs
-      const requests = Array.from({ length: 5 }, () => b.attest(ZERO));
-      await Promise.all(
-        requests.map((r) => assert.rejects(r, /storage did not answer in 30 ms/)),
-      );
-      assert.equal(b.ready(), false);
-      gated.release(); // the hung reads answer late: nobody is waiting for them
-      assert.equal((await b.attest(ZERO)).latestTransition, first.transition);
-      assert.equal(b.ready(), true);
-    } finally {
-      await a.close();
-    }
+replicaTest(
+  "latest re-read: N concurrent requests cause at most 2 reads of the stored latest",
+  async ({ b, gated, first }) => {
+    gated.hold = true;
+    const readsBefore = gated.reads;
+    const requests = Array.from({ length: 40 }, () => b.attest(ZERO));
+    await until(() => gated.held.length === 1);
+    await new Promise((r) => setTimeout(r, 5));
+    gated.release();
+    const answers = await Promise.all(requests);
+    for (const answer of answers) assert.equal(answer.latestTransition, first.transition);
+    assert.ok(gated.reads - readsBefore <= 2, `${gated.reads - readsBefore} reads for 40`);
   },
-});
+);
+
+replicaTest(
+  "latest re-read: a failing read fails every request it serves and marks not ready; the next read is fresh",
+  async ({ b, gated, first }) => {
+    gated.hold = true;
+    const readsBefore = gated.reads;
+    const firstRequest = b.attest(ZERO);
+    await until(() => gated.held.length === 1);
+    const waiters = Array.from({ length: 5 }, () => b.attest(ZERO));
+    const failures = [firstRequest, ...waiters].map((r) => assert.rejects(r, /storage down/));
+    // The read in flight fails, and so does the read the waiters share.
+    gated.failing = new Error("storage down");
+    gated.release(gated.failing);
+    await Promise.all(failures);
+    assert.equal(gated.reads - readsBefore, 2);
+    assert.equal(b.ready(), false);
+    gated.failing = undefined;
+    assert.equal((await b.attest(ZERO)).latestTransition, first.transition);
+    assert.equal(gated.reads - readsBefore, 3, "the failure is not served again: a new read");
+    assert.equal(b.ready(), true);
+  },
+);
+
+replicaTest(
+  "latest re-read: a read that does not answer in the storage timeout fails every request it serves; the next read is fresh",
+  async ({ b, gated, first }) => {
+    gated.hold = true; // held reads never answer until released: the storage hangs
+    const requests = Array.from({ length: 5 }, () => b.attest(ZERO));
+    await Promise.all(
+      requests.map((r) => assert.rejects(r, /storage did not answer in 30 ms/)),
+    );
+    assert.equal(b.ready(), false);
+    gated.release(); // the hung reads answer late: nobody is waiting for them
+    assert.equal((await b.attest(ZERO)).latestTransition, first.transition);
+    assert.equal(b.ready(), true);
+  },
+  { storageTimeoutMs: 30 },
+);
