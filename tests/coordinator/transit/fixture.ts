@@ -8,7 +8,10 @@
  */
 import "reflect-metadata";
 import https from "node:https";
-import { concatBytes, encodeBase64 } from "../../../util/bytes/mod.ts";
+import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../../util/bytes/mod.ts";
+import { parseManifestRequest } from "../../../protocol/messages.ts";
+import { importWorkloadOwnerKey, signManifestUpdate } from "../../../protocol/signatures.ts";
+import { manifestHash, transitionHash } from "../../../manifest/hash.ts";
 import {
   type ClientCredentials,
   manifestWithDbSecret,
@@ -87,5 +90,35 @@ export async function transitCoordinator(maxBodyBytes?: number) {
   const view = async () => (await c.coordinator.transitView())!;
   const port = () => c.service.transitPort!;
   const meshCaPem = async () => (await view()).ca.meshCaPem;
-  return { d, c, view, port, meshCaPem };
+  /**
+   * A transit client presenting `credentials` (none: no client certificate); each request goes
+   * to the current port and verifies the server with the mesh CA current at that moment.
+   */
+  const as =
+    (credentials: ClientCredentials | undefined) =>
+    async (method: string, path: string, body?: unknown) =>
+      transitRequest(port(), credentials, await meshCaPem(), method, path, body);
+  return { d, c, view, port, meshCaPem, as };
+}
+
+/**
+ * The owner's signed manifest update that removes the `db` workload (its policy), set on `c`
+ * after the manifest of {@link transitCoordinator}; only `web` is left.
+ */
+export async function removeDbWorkload(
+  d: Awaited<ReturnType<typeof deployment>>,
+  c: Awaited<ReturnType<typeof inProcessCoordinator>>,
+): Promise<void> {
+  const bytes = manifestWithDbSecret(d, (m) => {
+    delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.db!.digest)];
+  });
+  const latest = (await c.coordinator.attest({ nonce: new Uint8Array(32) })).latestTransition;
+  const next = await transitionHash(await manifestHash(bytes), decodeHex(latest));
+  const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
+  await c.coordinator.setManifest(parseManifestRequest({
+    manifest: encodeBase64(bytes),
+    policies: [d.coordinator.doc, d.pods.web!.doc].map(encodeBase64),
+    previous_transition: latest,
+    signature: encodeHex(await signManifestUpdate(owner, next)),
+  }));
 }

@@ -12,10 +12,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../../protocol/messages.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../../protocol/signatures.ts";
-import { manifestHash, transitionHash } from "../../../manifest/hash.ts";
+import { concatBytes } from "../../../util/bytes/mod.ts";
 import { Logger } from "../../../util/log/logger.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
@@ -24,8 +21,8 @@ import type { TransitView } from "../../../coordinator/transit/view.ts";
 import {
   b64,
   type ClientCredentials,
-  manifestWithDbSecret,
   podCredentials,
+  removeDbWorkload,
   transitCoordinator,
   transitRequest,
 } from "./fixture.ts";
@@ -128,18 +125,7 @@ Deno.test({
       viewTaken = undefined;
 
       // The owner removes db; the update is acknowledged.
-      const bytes = manifestWithDbSecret(d, (m) => {
-        delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.db!.digest)];
-      });
-      const latest = (await c.coordinator.attest({ nonce: new Uint8Array(32) })).latestTransition;
-      const next = await transitionHash(await manifestHash(bytes), decodeHex(latest));
-      const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
-      await c.coordinator.setManifest(parseManifestRequest({
-        manifest: encodeBase64(bytes),
-        policies: [d.coordinator.doc, d.pods.web!.doc].map(encodeBase64),
-        previous_transition: latest,
-        signature: encodeHex(await signManifestUpdate(owner, next)),
-      }));
+      await removeDbWorkload(d, c);
 
       request.sendBody();
       const answer = await request.answer;

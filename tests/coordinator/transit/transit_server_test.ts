@@ -1,19 +1,14 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { decodeHex, encodeBase64, encodeHex } from "../../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../../protocol/messages.ts";
-import { importWorkloadOwnerKey, signManifestUpdate } from "../../../protocol/signatures.ts";
-import { manifestHash, transitionHash } from "../../../manifest/hash.ts";
 import { CertificateAuthority } from "../../../coordinator/ca/certificate_authority.ts";
 import { SeedEngine } from "../../../seed/seed_engine.ts";
 import { deployment, inProcessCoordinator } from "../fixture.ts";
 import {
   b64,
-  manifestWithDbSecret,
   podCredentials,
+  removeDbWorkload,
   TRANSIT_SERVICE_CONFIG,
   transitCoordinator,
-  transitRequest,
 } from "./fixture.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -22,43 +17,22 @@ Deno.test({
   name: "transit: encrypt and decrypt with the pod's mesh certificate, vault:v1 ciphertexts",
   ...opts,
   fn: async () => {
-    const { d, c, view, port, meshCaPem } = await transitCoordinator();
+    const { d, c, view, as } = await transitCoordinator();
     try {
-      const web = await podCredentials(await view(), d.pods.web!.digest);
-      const enc = await transitRequest(
-        port(),
-        web,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: b64("card 4242"),
-        },
-      );
+      const web = as(await podCredentials(await view(), d.pods.web!.digest));
+      const enc = await web("POST", "/v1/transit/encrypt/web-secret", {
+        plaintext: b64("card 4242"),
+      });
       assert.equal(enc.status, 200, JSON.stringify(enc.body));
       assert.match(enc.body.data.ciphertext, /^vault:v1:[A-Za-z0-9+/]+=*$/);
       assert.equal(enc.body.data.key_version, 1);
-      const again = await transitRequest(
-        port(),
-        web,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: b64("card 4242"),
-        },
-      );
+      const again = await web("POST", "/v1/transit/encrypt/web-secret", {
+        plaintext: b64("card 4242"),
+      });
       assert.notEqual(again.body.data.ciphertext, enc.body.data.ciphertext, "random nonces");
-      const dec = await transitRequest(
-        port(),
-        web,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/decrypt/web-secret",
-        {
-          ciphertext: enc.body.data.ciphertext,
-        },
-      );
+      const dec = await web("POST", "/v1/transit/decrypt/web-secret", {
+        ciphertext: enc.body.data.ciphertext,
+      });
       assert.equal(dec.status, 200);
       assert.equal(dec.body.data.plaintext, b64("card 4242"));
     } finally {
@@ -71,16 +45,9 @@ Deno.test({
   name: "transit: associated data, batches with references and per-item errors",
   ...opts,
   fn: async () => {
-    const { d, c, view, port, meshCaPem } = await transitCoordinator();
-    const call = async (path: string, body: unknown) =>
-      transitRequest(
-        port(),
-        await podCredentials(await view(), d.pods.web!.digest),
-        await meshCaPem(),
-        "POST",
-        path,
-        body,
-      );
+    const { d, c, view, as } = await transitCoordinator();
+    const web = as(await podCredentials(await view(), d.pods.web!.digest));
+    const call = (path: string, body: unknown) => web("POST", path, body);
     try {
       const enc = await call("/v1/transit/encrypt/web-secret:orders", {
         plaintext: b64("row 7"),
@@ -148,10 +115,8 @@ Deno.test({
   name: "transit: bad requests name the parameter (400), unknown paths 404, wrong methods 405",
   ...opts,
   fn: async () => {
-    const { d, c, view, port, meshCaPem } = await transitCoordinator();
-    const web = await podCredentials(await view(), d.pods.web!.digest);
-    const call = async (method: string, path: string, body?: unknown) =>
-      transitRequest(port(), web, await meshCaPem(), method, path, body);
+    const { d, c, view, as } = await transitCoordinator();
+    const call = as(await podCredentials(await view(), d.pods.web!.digest));
     try {
       const cases: [string, string, unknown, number, RegExp][] = [
         ["POST", "/v1/transit/encrypt/web-secret", {}, 400, /plaintext: missing/],
@@ -238,13 +203,7 @@ Deno.test({
         assert.equal(r.status, status, `${method} ${path} ${JSON.stringify(body)}`);
         assert.match(r.body.errors[0], reason, `${method} ${path}`);
       }
-      const notJson = await transitRequest(
-        port(),
-        web,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-      );
+      const notJson = await call("POST", "/v1/transit/encrypt/web-secret");
       assert.equal(notJson.status, 400);
       const created = await call("POST", "/v1/transit/keys/web-secret", { type: "aes256-gcm96" });
       assert.equal(created.status, 204, "keys exist already: create is a no-op");
@@ -264,115 +223,48 @@ Deno.test({
   name: "transit: refuses (403, with the reason) other workloads' keys and callers without a key",
   ...opts,
   fn: async () => {
-    const { d, c, view, port, meshCaPem } = await transitCoordinator();
+    const { d, c, view, as } = await transitCoordinator();
     try {
-      const web = await podCredentials(await view(), d.pods.web!.digest);
-      const db = await podCredentials(await view(), d.pods.db!.digest);
-      const enc = await transitRequest(
-        port(),
-        web,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: b64("secret"),
-        },
-      );
-      const stolen = await transitRequest(
-        port(),
-        db,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/decrypt/web-secret",
-        {
-          ciphertext: enc.body.data.ciphertext,
-        },
-      );
+      const web = as(await podCredentials(await view(), d.pods.web!.digest));
+      const db = as(await podCredentials(await view(), d.pods.db!.digest));
+      const enc = await web("POST", "/v1/transit/encrypt/web-secret", { plaintext: b64("secret") });
+      const stolen = await db("POST", "/v1/transit/decrypt/web-secret", {
+        ciphertext: enc.body.data.ciphertext,
+      });
       assert.equal(stolen.status, 403);
       assert.match(
         stolen.body.errors[0],
         /permission denied: key "web-secret" does not belong to WorkloadSecretID "db-secret"/,
       );
-      const viaLabel = await transitRequest(
-        port(),
-        db,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret:x",
-        {
-          plaintext: "",
-        },
-      );
+      const viaLabel = await db("POST", "/v1/transit/encrypt/web-secret:x", { plaintext: "" });
       assert.equal(viaLabel.status, 403);
-      const ownKey = await transitRequest(
-        port(),
-        db,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/decrypt/db-secret",
-        {
-          ciphertext: enc.body.data.ciphertext,
-        },
-      );
+      const ownKey = await db("POST", "/v1/transit/decrypt/db-secret", {
+        ciphertext: enc.body.data.ciphertext,
+      });
       assert.equal(ownKey.status, 400, "db's own key does not open web's ciphertext");
       assert.match(ownKey.body.errors[0], /message authentication failed/);
 
-      const none = await transitRequest(
-        port(),
-        undefined,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: "",
-        },
-      );
+      const none = await as(undefined)("POST", "/v1/transit/encrypt/web-secret", { plaintext: "" });
       assert.equal(none.status, 403);
       assert.match(none.body.errors[0], /no client certificate/);
 
-      const coordinatorPod = await podCredentials(await view(), d.coordinator.digest);
-      const noSecret = await transitRequest(
-        port(),
-        coordinatorPod,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: "",
-        },
-      );
+      const coordinatorPod = as(await podCredentials(await view(), d.coordinator.digest));
+      const noSecret = await coordinatorPod("POST", "/v1/transit/encrypt/web-secret", {
+        plaintext: "",
+      });
       assert.equal(noSecret.status, 403);
       assert.match(noSecret.body.errors[0], /has no WorkloadSecretID/);
 
-      const stranger = await podCredentials(await view(), new Uint8Array(32).fill(7));
-      const unknown = await transitRequest(
-        port(),
-        stranger,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: "",
-        },
-      );
+      const stranger = as(await podCredentials(await view(), new Uint8Array(32).fill(7)));
+      const unknown = await stranger("POST", "/v1/transit/encrypt/web-secret", { plaintext: "" });
       assert.equal(unknown.status, 403);
       assert.match(unknown.body.errors[0], /policy 0707.* is not in the current manifest/);
 
       const foreignCa = await CertificateAuthority.fromSeed(SeedEngine.create());
-      const forged = await podCredentials(
-        { ...(await view()), ca: foreignCa },
-        d.pods.web!.digest,
+      const forged = as(
+        await podCredentials({ ...(await view()), ca: foreignCa }, d.pods.web!.digest),
       );
-      const refused = await transitRequest(
-        port(),
-        forged,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: "",
-        },
-      );
+      const refused = await forged("POST", "/v1/transit/encrypt/web-secret", { plaintext: "" });
       assert.equal(refused.status, 403);
       assert.match(
         refused.body.errors[0],
@@ -425,139 +317,50 @@ Deno.test({
     "workloads and old certificates are refused",
   ...opts,
   fn: async () => {
-    const { d, c, view, port, meshCaPem } = await transitCoordinator();
+    const { d, c, view, as } = await transitCoordinator();
     try {
-      const webV1 = await podCredentials(await view(), d.pods.web!.digest);
-      const dbV1 = await podCredentials(await view(), d.pods.db!.digest);
-      const oldCa = await meshCaPem();
-      const v1 = await transitRequest(
-        port(),
-        webV1,
-        oldCa,
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: b64("kept"),
-        },
-      );
+      const webV1 = as(await podCredentials(await view(), d.pods.web!.digest));
+      const dbV1 = as(await podCredentials(await view(), d.pods.db!.digest));
+      const v1 = await webV1("POST", "/v1/transit/encrypt/web-secret", { plaintext: b64("kept") });
       const previous = await c.coordinator.transitView();
-      const bytes = manifestWithDbSecret(d, (m) => {
-        delete (m.Policies as Record<string, unknown>)[encodeHex(d.pods.db!.digest)];
-      });
-      const latest = (await c.coordinator.attest({ nonce: new Uint8Array(32) })).latestTransition;
-      const next = await transitionHash(await manifestHash(bytes), decodeHex(latest));
-      const owner = await importWorkloadOwnerKey(d.workloadOwner.pem);
-      await c.coordinator.setManifest(parseManifestRequest({
-        manifest: encodeBase64(bytes),
-        policies: [d.coordinator.doc, d.pods.web!.doc].map(encodeBase64),
-        previous_transition: latest,
-        signature: encodeHex(await signManifestUpdate(owner, next)),
-      }));
+      await removeDbWorkload(d, c);
       await c.service.transitReady();
       assert.notEqual(await view(), previous);
 
-      const stale = await transitRequest(
-        port(),
-        webV1,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/decrypt/web-secret",
-        {
-          ciphertext: v1.body.data.ciphertext,
-        },
-      );
+      const stale = await webV1("POST", "/v1/transit/decrypt/web-secret", {
+        ciphertext: v1.body.data.ciphertext,
+      });
       assert.equal(stale.status, 403, "certificates of the previous generation are refused");
       assert.match(stale.body.errors[0], /restart the pod/);
-      const dbOld = await transitRequest(
-        port(),
-        dbV1,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/db-secret",
-        {
-          plaintext: "",
-        },
-      );
+      const dbOld = await dbV1("POST", "/v1/transit/encrypt/db-secret", { plaintext: "" });
       assert.equal(dbOld.status, 403);
 
-      const webV2 = await podCredentials(await view(), d.pods.web!.digest);
-      const dec = await transitRequest(
-        port(),
-        webV2,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/decrypt/web-secret",
-        {
-          ciphertext: v1.body.data.ciphertext,
-        },
-      );
+      const webV2 = as(await podCredentials(await view(), d.pods.web!.digest));
+      const dec = await webV2("POST", "/v1/transit/decrypt/web-secret", {
+        ciphertext: v1.body.data.ciphertext,
+      });
       assert.equal(dec.status, 200, JSON.stringify(dec.body));
       assert.equal(dec.body.data.plaintext, b64("kept"));
-      const v2 = await transitRequest(
-        port(),
-        webV2,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: b64("new"),
-        },
-      );
+      const v2 = await webV2("POST", "/v1/transit/encrypt/web-secret", { plaintext: b64("new") });
       assert.match(v2.body.data.ciphertext, /^vault:v2:/);
-      const pinned = await transitRequest(
-        port(),
-        webV2,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/web-secret",
-        {
-          plaintext: b64("old"),
-          key_version: 1,
-        },
-      );
+      const pinned = await webV2("POST", "/v1/transit/encrypt/web-secret", {
+        plaintext: b64("old"),
+        key_version: 1,
+      });
       assert.match(pinned.body.data.ciphertext, /^vault:v1:/);
-      const rewrapped = await transitRequest(
-        port(),
-        webV2,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/rewrap/web-secret",
-        {
-          ciphertext: v1.body.data.ciphertext,
-        },
-      );
+      const rewrapped = await webV2("POST", "/v1/transit/rewrap/web-secret", {
+        ciphertext: v1.body.data.ciphertext,
+      });
       assert.match(rewrapped.body.data.ciphertext, /^vault:v2:/);
-      const back = await transitRequest(
-        port(),
-        webV2,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/decrypt/web-secret",
-        {
-          ciphertext: rewrapped.body.data.ciphertext,
-        },
-      );
+      const back = await webV2("POST", "/v1/transit/decrypt/web-secret", {
+        ciphertext: rewrapped.body.data.ciphertext,
+      });
       assert.equal(back.body.data.plaintext, b64("kept"));
-      const read = await transitRequest(
-        port(),
-        webV2,
-        await meshCaPem(),
-        "GET",
-        "/v1/transit/keys/web-secret",
-      );
+      const read = await webV2("GET", "/v1/transit/keys/web-secret");
       assert.equal(read.body.data.latest_version, 2);
 
-      const dbNew = await podCredentials(await view(), d.pods.db!.digest);
-      const removed = await transitRequest(
-        port(),
-        dbNew,
-        await meshCaPem(),
-        "POST",
-        "/v1/transit/encrypt/db-secret",
-        {
-          plaintext: "",
-        },
-      );
+      const dbNew = as(await podCredentials(await view(), d.pods.db!.digest));
+      const removed = await dbNew("POST", "/v1/transit/encrypt/db-secret", { plaintext: "" });
       assert.equal(removed.status, 403, "db was removed: its keys are no longer served");
       assert.match(removed.body.errors[0], /is not in the current manifest/);
     } finally {
