@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { ParseError } from "../util/errors/mod.ts";
+import { REVOCATION_MARKS_FILE, RevocationMarks } from "../collateral/revocation_marks.ts";
 import { addOptionSpecs, type OptionSpec } from "./option_specs.ts";
 
 /**
@@ -200,6 +201,21 @@ export function vendorServiceUrls(
 export function collateralCacheDir(flags: CollateralFlags): string {
   if (flags.cacheDir !== undefined) return `${flags.cacheDir}/collateral`;
   return Deno.env.get("CONTRAST_COLLATERAL_CACHE") || `${cacheRoot()}/collateral`;
+}
+
+/**
+ * The revocation marks `evidence verify` keeps (the newest AMD CRL, Intel CRLs, TCB info and QE
+ * identity accepted; see `collateral/revocation_marks.ts`): persisted in the collateral cache
+ * ({@link collateralCacheDir}), so a cache or bundle holding an older genuine document is refused
+ * on the next run too. With `--now` (verifying as of another time, e.g. a recorded quote with the
+ * collateral of its day) they live in memory only: a mark from a later run says nothing about
+ * that time, and nothing that run accepts is kept.
+ */
+export function revocationMarksFor(
+  flags: CollateralFlags & { readonly now?: string },
+): RevocationMarks {
+  if (flags.now !== undefined) return new RevocationMarks();
+  return new RevocationMarks({ file: `${collateralCacheDir(flags)}/${REVOCATION_MARKS_FILE}` });
 }
 
 /** Whether `flags` forbid the network: `--offline`, or the older `CONTRAST_OFFLINE=1`. */

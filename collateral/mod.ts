@@ -39,3 +39,13 @@ export {
 // The base class of LookupBudgetExceededError, public with it.
 export { BudgetExceededError } from "../util/rate/client_buckets.ts";
 export { CRL_GET_OPTIONS, PCS_JSON_GET_OPTIONS } from "./expiry.ts";
+export {
+  CRL_MARK_NAMES,
+  REVOCATION_MARKS_FILE,
+  type RevocationCandidate,
+  type RevocationMark,
+  RevocationMarks,
+  RevocationMarksFileError,
+  type RevocationMarksOptions,
+  RevocationRollbackError,
+} from "./revocation_marks.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import { CachingFetcher } from "../collateral/caching_fetcher.ts";
+import { REVOCATION_MARKS_FILE, RevocationMarks } from "../collateral/revocation_marks.ts";
 import { SNP_PRODUCTS } from "../snp/abi/product.ts";
 import { AmdKdsClient } from "../snp/kds/client.ts";
 import {
@@ -32,7 +33,11 @@ import { ManifestVerifiers } from "./verifiers.ts";
  * ```
  */
 export interface CollateralConfig {
-  /** Disk cache of fetched collateral (kept until `nextUpdate`). */
+  /**
+   * Disk cache of fetched collateral (kept until `nextUpdate`). The newest revocation data
+   * accepted (AMD CRLs; see `collateral/revocation_marks.ts`) is persisted there too, in
+   * `revocation-marks.json`, so an older CRL is refused after a restart as well.
+   */
   readonly cacheDir?: string;
   /** Never touch the network: cache and import directories only. */
   readonly offline?: boolean;
@@ -108,11 +113,16 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
     importDirs: config.importDirs ?? [],
     ...(config.fetch ? { fetch: config.fetch } : {}),
   });
+  // One set of marks for every client of this process (keys name the vendor, issuer and root).
+  const revocationMarks = new RevocationMarks(
+    config.cacheDir !== undefined ? { file: `${config.cacheDir}/${REVOCATION_MARKS_FILE}` } : {},
+  );
   return new ManifestVerifiers({
     chainCache,
     snpCollateral: new AmdKdsClient({
       fetcher,
       chainCache,
+      revocationMarks,
       baseUrl: config.kdsBaseUrl,
       ...(config.amdCrlUrl ? { crlBaseUrl: config.amdCrlUrl } : {}),
     }),
@@ -127,6 +137,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
           new AmdKdsClient({
             fetcher,
             chainCache,
+            revocationMarks,
             baseUrl: config.kdsBaseUrl,
             crlBaseUrl: config.kdsBaseUrl,
             trustedRoots: Object.fromEntries(SNP_PRODUCTS.map((p) => [p, roots])),

@@ -24,6 +24,7 @@ import {
   type DerElement,
   expectTag,
   readSignedDer,
+  readSingle,
   readSmallInteger,
   readTime,
   readUnsignedInteger,
@@ -97,6 +98,12 @@ export class Crl implements SignedParts {
   readonly revoked: ReadonlyMap<string, RevokedEntry>;
   /** CRL extensions. */
   readonly extensions: readonly X509Extension[];
+  /**
+   * The cRLNumber extension (RFC 5280 §5.2.3: grows with every CRL the issuer publishes), or
+   * undefined when the CRL has none. What rollback checks compare first (see
+   * `collateral/revocation_marks.ts`).
+   */
+  readonly crlNumber?: bigint;
   /** Field name this CRL was parsed as. */
   readonly field: string;
   #fingerprint?: Promise<string>;
@@ -152,6 +159,8 @@ export class Crl implements SignedParts {
       extensions = parseExtensions(tbs[i++]!.value, `${field}.crlExtensions`);
     }
     this.extensions = extensions;
+    const number = extensions.find((e) => e.oid === ExtensionOid.crlNumber);
+    if (number !== undefined) this.crlNumber = readCrlNumber(number.value, field);
     if (i !== tbs.length) {
       throw new ParseError(`${field}.tbsCertList`, "unexpected trailing element");
     }
@@ -179,6 +188,21 @@ export class Crl implements SignedParts {
   knownFingerprint(): string | undefined {
     return this.#fingerprintHex;
   }
+}
+
+/**
+ * The value of a cRLNumber extension: a non-negative INTEGER of at most 20 octets (RFC 5280
+ * §5.2.3).
+ *
+ * @throws {ParseError} naming `<field>.crlNumber` when it is anything else
+ */
+function readCrlNumber(extnValue: Uint8Array, field: string): bigint {
+  const f = `${field}.crlNumber`;
+  const bytes = readUnsignedInteger(readSingle(extnValue, Tag.integer, f), f);
+  if (bytes.length > 20) throw new ParseError(f, `${bytes.length} octets, more than 20`);
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   DEFAULT_TIMEOUT,
   parseDuration,
   refuseEmptyOptionValues,
+  revocationMarksFor,
 } from "../options.ts";
 import { IssueList } from "../../util/json/mod.ts";
 import { describeSnpReport } from "../../snp/abi/describe.ts";
@@ -231,6 +232,7 @@ export async function runSnpEvidenceVerify(
         baseUrl: o.kdsUrl,
         clock: () => now,
         chainCache,
+        revocationMarks: revocationMarksFor(o),
         ...kdsTrustedRoots(o.kdsUrl, o.amdCrlUrl, referenceValues),
       }),
       certificates: {

@@ -16,6 +16,11 @@ import { bytesEqual, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, VerificationError } from "../../util/errors/mod.ts";
 import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fetcher.ts";
 import type { LookupAllowance } from "../../collateral/lookup_budget.ts";
+import {
+  CRL_MARK_NAMES,
+  type RevocationCandidate,
+  RevocationMarks,
+} from "../../collateral/revocation_marks.ts";
 import { type Certificate, parseCertificate, parseCertificates } from "../../x509/certificate.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { checkCrlExceptSignature, type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
@@ -61,6 +66,13 @@ export interface AmdKdsClientOptions {
   readonly trustedRoots?: Readonly<Partial<Record<SnpProductName, readonly string[]>>>;
   /** Cache of verified chains. */
   readonly chainCache?: ChainCache;
+  /**
+   * The newest AMD CRL accepted per product, kind and ARK: an older one (lower `crlNumber`, or
+   * earlier `thisUpdate`) is refused with a `RevocationRollbackError`. Default: marks of this
+   * client, in memory; pass marks persisted next to the collateral cache to keep them across
+   * restarts.
+   */
+  readonly revocationMarks?: RevocationMarks;
 }
 
 /**
@@ -86,14 +98,23 @@ export class AmdKdsClient implements SnpCollateralSource {
   readonly #clock: () => Date;
   readonly #roots: Readonly<Partial<Record<SnpProductName, readonly string[]>>>;
   readonly #cache?: ChainCache;
+  readonly #marks: RevocationMarks;
   /** Verified chains per product and kind, so a VCEK fetch and the chain need one request. */
   readonly #chains = new Map<string, Promise<SnpCertChain>>();
   /** How to keep each VCEK fetched from the network, until a report it signed verifies. */
   readonly #unkept = new WeakMap<Certificate, () => Promise<void>>();
-  /** Per CRL URL, the CRL whose signature verified last: a copy of its bytes, its ARK, itself. */
+  /**
+   * Per CRL URL, the CRL whose signature verified last: a copy of its bytes, its ARK, itself and
+   * its rollback candidate.
+   */
   readonly #verifiedCrls = new Map<
     string,
-    { readonly bytes: Uint8Array; readonly ark: Certificate; readonly crl: Crl }
+    {
+      readonly bytes: Uint8Array;
+      readonly ark: Certificate;
+      readonly crl: Crl;
+      readonly candidate: RevocationCandidate;
+    }
   >();
 
   /** A client of AMD KDS (or `options.baseUrl`) fetching through `options.fetcher`. */
@@ -104,6 +125,7 @@ export class AmdKdsClient implements SnpCollateralSource {
     this.#clock = options.clock ?? (() => new Date());
     this.#roots = options.trustedRoots ?? {};
     this.#cache = options.chainCache;
+    this.#marks = options.revocationMarks ?? new RevocationMarks();
   }
 
   #rootsOf(product: SnpProductName): readonly string[] {
@@ -256,10 +278,14 @@ export class AmdKdsClient implements SnpCollateralSource {
 
   /**
    * The CRL of `product` and `kind` from the CRL service (AMD's KDS unless `crlBaseUrl` names
-   * another), its signature checked against the verified ARK. Cached until its `nextUpdate`.
+   * another), its signature checked against the verified ARK, and not older than the newest one
+   * this client's revocation marks accepted for the product, kind and ARK (which it then raises).
+   * Cached until its `nextUpdate`.
    *
    * @throws {import("../../util/errors/mod.ts").UnavailableError} when it cannot be fetched
    * @throws {VerificationError} when it is not signed by the ARK or is outside its window
+   * @throws {import("../../collateral/revocation_marks.ts").RevocationRollbackError} when it is
+   *   older than a CRL accepted before (a lower `crlNumber`, or an earlier `thisUpdate`)
    */
   async crl(product: SnpProductName, kind: VekKind): Promise<Crl | undefined> {
     const url = crlUrl(product, kind, this.#crlBase);
@@ -267,7 +293,10 @@ export class AmdKdsClient implements SnpCollateralSource {
     chain.catch(() => {});
     const check = verifiedOnce(async (body) => {
       const crl = parseCrl(body, url);
-      await verifyCrl(crl, (await chain).ark, this.#clock(), url);
+      const { ark } = await chain;
+      await verifyCrl(crl, ark, this.#clock(), url);
+      // An older CRL from the network is refused before the fetcher caches it.
+      await this.#marks.check([await crlCandidate(crl, product, kind, ark, url)]);
       return crl;
     });
     const { body } = await this.#fetcher.get(url, {
@@ -285,17 +314,42 @@ export class AmdKdsClient implements SnpCollateralSource {
     // The cache serves the same CRL for every attestation until its nextUpdate: the very bytes
     // verified before under the same ARK skip the parse and the RSA-4096 signature check (~0.5
     // ms), never the checks that depend on the time (issuer, critical extensions, thisUpdate ≤
-    // now ≤ nextUpdate). Any other bytes are verified in full.
+    // now ≤ nextUpdate) nor the rollback check (one comparison with the mark). Any other bytes
+    // are verified in full.
     const { ark } = await chain;
     const known = this.#verifiedCrls.get(url);
     if (known !== undefined && known.ark === ark && bytesEqual(known.bytes, body)) {
       checkCrlExceptSignature(known.crl, ark, this.#clock(), url);
+      await this.#marks.accept([known.candidate]);
       return known.crl;
     }
     const crl = await check.result(body);
-    this.#verifiedCrls.set(url, { bytes: body.slice(), ark, crl });
+    const candidate = await crlCandidate(crl, product, kind, ark, url);
+    await this.#marks.accept([candidate]);
+    this.#verifiedCrls.set(url, { bytes: body.slice(), ark, crl, candidate });
     return crl;
   }
+}
+
+/**
+ * The rollback candidate of an AMD CRL that verified under `ark`: keyed by product, kind and the
+ * ARK (not by URL, so a CRL service named later is held to the marks of the one before).
+ */
+async function crlCandidate(
+  crl: Crl,
+  product: SnpProductName,
+  kind: VekKind,
+  ark: Certificate,
+  url: string,
+): Promise<RevocationCandidate> {
+  return {
+    key: `amd-crl ${product} ${kind} ark=${ark.knownFingerprint() ?? await ark.fingerprint()}`,
+    field: url,
+    names: CRL_MARK_NAMES,
+    mark: crl.crlNumber === undefined
+      ? { issued: crl.thisUpdate }
+      : { number: crl.crlNumber, issued: crl.thisUpdate },
+  };
 }
 
 /**

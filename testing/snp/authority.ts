@@ -24,7 +24,14 @@ import {
   SIMULATED_SNP_PLATFORM,
   type SnpReferenceValue,
 } from "../../snp/reference_values.ts";
-import { issueArk, issueAsk, issueVcek, RSA_PSS_SHA384, rsaPssKeyParams } from "./certificates.ts";
+import {
+  crlNumberExtension,
+  issueArk,
+  issueAsk,
+  issueVcek,
+  RSA_PSS_SHA384,
+  rsaPssKeyParams,
+} from "./certificates.ts";
 
 /**
  * Options of {@link SimulatedSnpAuthority.generate}.
@@ -415,12 +422,13 @@ export class SimulatedSnpAuthority {
 
   /**
    * A CRL signed by the ARK (like AMD's `/vcek/v1/{product}/crl`), revoking the intermediates
-   * whose serial numbers (hex) are listed.
+   * whose serial numbers (hex) are listed, with the cRLNumber extension when `crlNumber` is given.
    */
   async issueCrl(options: {
     revokedSerials?: readonly string[];
     thisUpdate?: Date;
     nextUpdate?: Date;
+    crlNumber?: bigint;
   } = {}): Promise<Uint8Array> {
     const thisUpdate = options.thisUpdate ?? new Date(Date.now() - 3600_000);
     const crl = await x509.X509CrlGenerator.create({
@@ -433,6 +441,9 @@ export class SimulatedSnpAuthority {
       })),
       signingAlgorithm: RSA_PSS_SHA384,
       signingKey: this.#arkKey,
+      ...(options.crlNumber !== undefined
+        ? { extensions: [crlNumberExtension(options.crlNumber)] }
+        : {}),
     });
     return new Uint8Array(crl.rawData);
   }

@@ -127,3 +127,16 @@ export async function issueVcek(p: VcekParams): Promise<x509.X509Certificate> {
     extensions,
   });
 }
+
+/** A cRLNumber extension (2.5.29.20, not critical) holding `n` as a DER INTEGER. */
+export function crlNumberExtension(n: bigint): x509.Extension {
+  let hex = n.toString(16);
+  if (hex.length % 2) hex = "0" + hex;
+  if (parseInt(hex.slice(0, 2), 16) & 0x80) hex = "00" + hex;
+  const bytes = hex.match(/../g)!.map((b) => parseInt(b, 16));
+  return new x509.Extension(
+    "2.5.29.20",
+    false,
+    new Uint8Array([0x02, bytes.length, ...bytes]) as Uint8Array<ArrayBuffer>,
+  );
+}
