@@ -370,7 +370,7 @@ async function runCoordinator(args: string[]): Promise<number> {
   try {
     const history = await historyFromOptions(o);
     if (o.restoreHistory) await restoreFromBackup(history.backend, o.restoreHistory, logger);
-    const metrics = new CoordinatorMetrics();
+    const metrics = new CoordinatorMetrics({ droppedLogBatches: () => stderr.droppedWrites });
     const verifiers = manifestVerifiersWithCollateral({
       cacheDir: o.collateralCache ?? defaultCollateralCacheDir(),
       offline: o.offline === true,

@@ -94,6 +94,38 @@ export class Gauge implements Metric {
   }
 }
 
+/**
+ * A counter kept elsewhere (say, by the log buffer) and read when the metrics are rendered, so
+ * the code that counts needs no reference to the registry.
+ */
+export class ReadCounter implements Metric {
+  readonly #name: string;
+  readonly #help: string;
+  readonly #read: () => number;
+  constructor(name: string, help: string, read: () => number) {
+    this.#name = name;
+    this.#help = help;
+    this.#read = read;
+  }
+  /** Prometheus text lines of this counter, with the value read now. */
+  render(): string[] {
+    return [
+      `# HELP ${this.#name} ${this.#help}`,
+      `# TYPE ${this.#name} counter`,
+      `${this.#name} ${formatValue(this.#read())}`,
+    ];
+  }
+}
+
+/** Where {@link CoordinatorMetrics} reads what other parts of the process count. */
+export interface CoordinatorMetricSources {
+  /**
+   * Batches of log lines the log buffer dropped because stderr refused them
+   * (`BufferedStderr.droppedWrites`). Absent: the metric is not exported.
+   */
+  readonly droppedLogBatches?: () => number;
+}
+
 /** A histogram of observations (seconds) with fixed buckets and labels. */
 export class Histogram implements Metric {
   readonly #name: string;
@@ -171,6 +203,18 @@ export class CoordinatorMetrics {
     "Latency of API requests.",
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   );
+  /** Log batches stderr refused (only when a source was given). */
+  readonly #droppedLogBatches?: ReadCounter;
+
+  constructor(sources: CoordinatorMetricSources = {}) {
+    if (sources.droppedLogBatches) {
+      this.#droppedLogBatches = new ReadCounter(
+        "contrast_coordinator_log_batches_dropped_total",
+        "Batches of log lines dropped because stderr refused them.",
+        sources.droppedLogBatches,
+      );
+    }
+  }
 
   /** The exposition text of every metric. */
   render(): string {
@@ -180,6 +224,7 @@ export class CoordinatorMetrics {
       ...this.manifestGeneration.render(),
       ...this.connectionsClosed.render(),
       ...this.requestSeconds.render(),
+      ...(this.#droppedLogBatches?.render() ?? []),
     ].join("\n") + "\n";
   }
 }

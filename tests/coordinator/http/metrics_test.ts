@@ -38,3 +38,22 @@ Deno.test("a series is the same whatever order its labels are given in; histogra
     'contrast_h_seconds_count{a="1",b="2"} 5',
   ]);
 });
+
+Deno.test("a counter kept elsewhere is read when rendered; the Coordinator exports it only with a source", async () => {
+  const { ReadCounter, CoordinatorMetrics } = await import("../../../coordinator/http/metrics.ts");
+  let dropped = 0;
+  const counter = new ReadCounter("contrast_read_total", "test", () => dropped);
+  assert.deepEqual(counter.render(), [
+    "# HELP contrast_read_total test",
+    "# TYPE contrast_read_total counter",
+    "contrast_read_total 0",
+  ]);
+  dropped = 3;
+  assert.equal(counter.render()[2], "contrast_read_total 3");
+  const name = "contrast_coordinator_log_batches_dropped_total";
+  assert.ok(!new CoordinatorMetrics().render().includes(name));
+  assert.match(
+    new CoordinatorMetrics({ droppedLogBatches: () => 2 }).render(),
+    new RegExp(`\\n${name} 2\\n`),
+  );
+});
