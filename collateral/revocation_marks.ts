@@ -150,6 +150,11 @@ const MAX_KEYS = 4096;
 export interface RevocationMarksOptions {
   /** Where the marks persist (read once, on first use); without it they live in memory only. */
   readonly file?: string;
+  /**
+   * Read `file` but never write it: documents are checked against the marks it holds, and what
+   * is accepted raises the marks in memory only (a one-off check of a given collateral folder).
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -172,6 +177,7 @@ export interface RevocationMarksOptions {
  */
 export class RevocationMarks {
   readonly #file?: string;
+  readonly #readOnly: boolean;
   readonly #marks = new Map<string, RevocationMark>();
   #loaded?: Promise<void>;
   #writing: Promise<void> = Promise.resolve();
@@ -180,6 +186,7 @@ export class RevocationMarks {
   /** Marks kept in memory, and in `options.file` when named. */
   constructor(options: RevocationMarksOptions = {}) {
     this.#file = options.file;
+    this.#readOnly = options.readOnly ?? false;
   }
 
   /** The file the marks persist in, if any. */
@@ -222,7 +229,7 @@ export class RevocationMarks {
       this.#marks.set(c.key, next);
       raised = true;
     }
-    if (raised && this.#file !== undefined) {
+    if (raised && this.#file !== undefined && !this.#readOnly) {
       const write = this.#writing.then(() => this.#persist(this.#file!));
       this.#writing = write;
       await write;

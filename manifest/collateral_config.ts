@@ -35,7 +35,8 @@ import { ManifestVerifiers } from "./verifiers.ts";
 export interface CollateralConfig {
   /**
    * Disk cache of fetched collateral (kept until `nextUpdate`). The newest revocation data
-   * accepted (AMD CRLs; see `collateral/revocation_marks.ts`) is persisted there too, in
+   * accepted (AMD CRLs, Intel CRLs, TCB info and QE identity; see
+   * `collateral/revocation_marks.ts`) is persisted there too, in
    * `revocation-marks.json`, so an older CRL is refused after a restart as well.
    */
   readonly cacheDir?: string;
@@ -157,6 +158,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
     ...(config.simulatedTdxCollateralDir
       ? { simulatedTdxCollateral: lazyCollateralDir(config.simulatedTdxCollateralDir) }
       : {}),
+    tdx: { revocationMarks },
   });
 }
 

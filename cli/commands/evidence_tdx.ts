@@ -12,6 +12,7 @@ import {
   DEFAULT_TIMEOUT,
   parseDuration,
   refuseEmptyOptionValues,
+  revocationMarksFor,
 } from "../options.ts";
 import { decodeHex } from "../../util/bytes/mod.ts";
 import { IssueList } from "../../util/json/mod.ts";
@@ -199,6 +200,10 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
       collateral,
       chainCache: new ChainCache(),
       requirePckCrl: !o.skipRevocation,
+      // A flat collateral folder uses no cache: checked against the cache's marks, not written.
+      revocationMarks: revocationMarksFor(o, {
+        readOnly: collateral instanceof StaticTdxCollateral,
+      }),
     });
     const outcome = await verifier.verifyDetailed(
       { platform: "tdx", report },

@@ -11,7 +11,7 @@
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
-import { type Crl, parseCrl } from "../../x509/crl.ts";
+import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { importEcdsaPublicKey, verifyEcdsa } from "../../x509/signature.ts";
@@ -28,6 +28,11 @@ import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_ident
 import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
 import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
+import {
+  CRL_MARK_NAMES,
+  type RevocationCandidate,
+  type RevocationMarks,
+} from "../../collateral/revocation_marks.ts";
 
 /**
  * Options of {@link verifyTdxQuote}.
@@ -59,6 +64,14 @@ export interface VerifyTdxQuoteOptions {
   readonly cache?: ChainCache;
   /** Cache of verified collateral and PCK chains (makes repeated verification cheap). */
   readonly verificationCache?: TdxVerificationCache;
+  /**
+   * The newest collateral accepted before, per root and document: TCB info per FMSPC and QE
+   * identity (`tcbEvaluationDataNumber`, then `issueDate`), the root CA and PCK CRLs per issuer
+   * (`crlNumber`, then `thisUpdate`; Intel's carry cRLNumber 1, so their time orders them). An
+   * older one is refused with a `RevocationRollbackError`; what verified raises the marks.
+   * Without it nothing is compared (`TdxEvidenceVerifier` always passes marks).
+   */
+  readonly revocationMarks?: RevocationMarks;
 }
 
 /**
@@ -289,10 +302,16 @@ export async function verifyTdxQuote(
   const collateral = cache
     ? await cache.collateral(key, now, () => verifyCollateral(options))
     : (await verifyCollateral(options)).value;
+  // Per quote: one comparison per document (the candidates were built when it verified). Before
+  // the PCK chain, so a root CA CRL that revokes its PCK CA raises its mark though this fails.
+  await options.revocationMarks?.accept(collateral.candidates);
   const pckResult = cache
     ? await cache.pckChain(key, certPem, now, () => verifyPck(certPem, collateral, options))
     : (await verifyPck(certPem, collateral, options)).value;
   const { pckChain, pck } = pckResult;
+  if (pckResult.pckCrlCandidate !== undefined) {
+    await options.revocationMarks?.accept([pckResult.pckCrlCandidate]);
+  }
   await verifyQuoteSignatures(quote, pckResult.pckKey, cache);
 
   const { tcbInfo, qeIdentity } = collateral;
@@ -337,6 +356,8 @@ interface VerifiedCollateral {
   readonly rootCrl?: Crl;
   readonly pckCrl?: Crl;
   readonly rootFingerprint: string;
+  /** Rollback candidates of the TCB info, the QE identity and the root CA CRL (when checked). */
+  readonly candidates: readonly RevocationCandidate[];
 }
 
 /** A PCK chain that verified under some collateral. */
@@ -346,7 +367,24 @@ interface VerifiedPck {
   readonly pckKey: CryptoKey;
   readonly pckRevocationChecked: boolean;
   readonly rootCaRevocationChecked: boolean;
+  /** Rollback candidate of the PCK CRL, when it verified as the CRL of this chain's PCK CA. */
+  readonly pckCrlCandidate?: RevocationCandidate;
 }
+
+/** The rollback candidate of an Intel CRL that verified, keyed by its issuer under `root`. */
+function crlCandidate(crl: Crl, field: string, root: string): RevocationCandidate {
+  return {
+    key: `intel-crl issuer=${crl.issuer} root=${root}`,
+    field,
+    names: CRL_MARK_NAMES,
+    mark: crl.crlNumber === undefined
+      ? { issued: crl.thisUpdate }
+      : { number: crl.crlNumber, issued: crl.thisUpdate },
+  };
+}
+
+/** Mark names of Intel's signed JSON collateral. */
+const PCS_MARK_NAMES = { number: "tcbEvaluationDataNumber", issued: "issueDate" } as const;
 
 async function collateralKey(
   options: VerifyTdxQuoteOptions,
@@ -422,8 +460,27 @@ async function verifyCollateral(
   checkWindow("tcbInfo", tcbInfo.issueDate, tcbInfo.nextUpdate, options.now);
   checkWindow("qeIdentity", qeIdentity.issueDate, qeIdentity.nextUpdate, options.now);
   const times = (f: (d: Date[]) => number, ...d: Date[]) => new Date(f(d));
+  const root = tcbChain.rootFingerprint;
+  const candidates: RevocationCandidate[] = [
+    {
+      key: `intel-tcb-info ${tcbInfo.id} fmspc=${encodeHex(tcbInfo.fmspc)} root=${root}`,
+      field: "tcbInfo",
+      names: PCS_MARK_NAMES,
+      mark: { number: BigInt(tcbInfo.tcbEvaluationDataNumber), issued: tcbInfo.issueDate },
+    },
+    {
+      key: `intel-qe-identity ${qeIdentity.id} root=${root}`,
+      field: "qeIdentity",
+      names: PCS_MARK_NAMES,
+      mark: { number: BigInt(qeIdentity.tcbEvaluationDataNumber), issued: qeIdentity.issueDate },
+    },
+  ];
+  // The root CA CRL counts once it verified as the root's CRL (it was the only CRL given).
+  if (rootCrl && tcbChain.revocationChecked[0] && qeChain.revocationChecked[0]) {
+    candidates.push(crlCandidate(rootCrl, "rootCaCrl", root));
+  }
   return {
-    value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: tcbChain.rootFingerprint },
+    value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: root, candidates },
     validFrom: times(
       (d) => Math.max(...d.map((x) => x.getTime())),
       tcbChain.validFrom,
@@ -448,6 +505,7 @@ async function verifyPck(
   collateral: VerifiedCollateral,
   options: VerifyTdxQuoteOptions,
 ): Promise<Windowed<VerifiedPck>> {
+  const pckCrlCandidate = await pckCrlMark(pem, collateral, options);
   const pckChain = await verifyPckPath(
     pem,
     options,
@@ -480,10 +538,39 @@ async function verifyPck(
   }
   const pckKey = await importEcdsaPublicKey(leaf.spki, "P-256", "quote.pckChain.leaf");
   return {
-    value: { pckChain, pck, pckKey, pckRevocationChecked, rootCaRevocationChecked },
+    value: {
+      pckChain,
+      pck,
+      pckKey,
+      pckRevocationChecked,
+      rootCaRevocationChecked,
+      ...(pckCrlCandidate ? { pckCrlCandidate } : {}),
+    },
     validFrom: pckChain.validFrom,
     validUntil: pckChain.validUntil,
   };
+}
+
+/**
+ * With revocation marks: the PCK CRL, verified against the PCK CA of the chain in `pem` (itself
+ * verified to the anchors without CRLs, as before collateral), checked against and raising its
+ * mark before the chain's revocation check, so a CRL that revokes this PCK certificate raises the
+ * mark though the quote fails (an older CRL replayed next is refused). Undefined when no marks are
+ * kept or the CRL is not of this chain's PCK CA (the chain check then says so).
+ */
+async function pckCrlMark(
+  pem: string,
+  collateral: VerifiedCollateral,
+  options: VerifyTdxQuoteOptions,
+): Promise<RevocationCandidate | undefined> {
+  const { pckCrl } = collateral;
+  if (options.revocationMarks === undefined || pckCrl === undefined) return undefined;
+  const pckCa = (await verifyPckPath(pem, options, [])).certificates[1]!;
+  if (!constantTimeEqual(pckCrl.issuerDer, pckCa.subjectDer)) return undefined;
+  await verifyCrl(pckCrl, pckCa, options.now, "pckCrl");
+  const candidate = crlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
+  await options.revocationMarks.accept([candidate]);
+  return candidate;
 }
 
 /**

@@ -33,40 +33,38 @@ coordinatorWorkspaceTest(
     await Deno.writeFile(`${ws.dir}/update1.json`, withSan("one.example"));
     const owner = `${ws.dir}/workload-owner.pem`;
     const bin = `${ws.dir}/update-transition.bin`;
+    /** `contrast set` against the Coordinator with `args` before the workspace's YAML. */
+    const setWith = (...args: string[]) =>
+      run("set", "-c", c.userAddress, "-w", ws.dir, ...args, ws.yamlPath);
+    /** `contrast set -m <manifest> --signature <sig> ...extra`. */
     const set = (sig: string, manifest = "update1.json", ...extra: string[]) =>
+      setWith("-m", `${ws.dir}/${manifest}`, "--signature", sig, ...extra);
+    /** `contrast sign --prepare` of the workspace's manifest or of `manifest`, then `extra`. */
+    const prepare = (manifest?: string, ...extra: string[]) =>
       run(
-        "set",
+        "sign",
+        "--prepare",
         "-c",
         c.userAddress,
         "-w",
         ws.dir,
-        "-m",
-        `${ws.dir}/${manifest}`,
-        "--signature",
-        sig,
+        ...(manifest === undefined ? [] : ["-m", `${ws.dir}/${manifest}`]),
         ...extra,
-        ws.yamlPath,
       );
+    /** openssl's ASN.1 DER ECDSA signature with `key` over SHA-384 of `input`, into `out`. */
+    const dgstSign = (key: string, out: string, input = bin) =>
+      openssl("dgst", "-sha384", "-sign", key, "-out", out, input);
 
     await t.step("the first manifest, signed with openssl by a key it lists: set", async () => {
-      let r = await run("sign", "--prepare", "-c", c.userAddress, "-w", ws.dir);
+      let r = await prepare();
       assert.equal(r.code, 0, r.stderr);
       const genesis = await transitionHash(
         await manifestHash(await Deno.readFile(`${ws.dir}/manifest.json`)),
         new Uint8Array(32),
       );
       assert.equal(encodeHex(await Deno.readFile(bin)), encodeHex(genesis));
-      await openssl("dgst", "-sha384", "-sign", owner, "-out", `${ws.dir}/first.sig`, bin);
-      r = await run(
-        "set",
-        "-c",
-        c.userAddress,
-        "-w",
-        ws.dir,
-        "--signature",
-        `${ws.dir}/first.sig`,
-        ws.yamlPath,
-      );
+      await dgstSign(owner, `${ws.dir}/first.sig`);
+      r = await setWith("--signature", `${ws.dir}/first.sig`);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(c.coordinator.phase, "active");
       assert.equal(
@@ -84,16 +82,7 @@ coordinatorWorkspaceTest(
     await t.step(
       "--prepare writes the 32-byte transition hash and the prepared update",
       async () => {
-        const r = await run(
-          "sign",
-          "--prepare",
-          "-c",
-          c.userAddress,
-          "-w",
-          ws.dir,
-          "-m",
-          `${ws.dir}/update1.json`,
-        );
+        const r = await prepare("update1.json");
         assert.equal(r.code, 0, r.stderr);
         const bytes = await Deno.readFile(bin);
         const prepared = JSON.parse(await Deno.readTextFile(`${ws.dir}/update-prepared.json`));
@@ -124,35 +113,19 @@ coordinatorWorkspaceTest(
         "-out",
         `${ws.dir}/other.pem`,
       );
-      await openssl(
-        "dgst",
-        "-sha384",
-        "-sign",
-        `${ws.dir}/other.pem`,
-        "-out",
-        `${ws.dir}/other.sig`,
-        bin,
-      );
+      await dgstSign(`${ws.dir}/other.pem`, `${ws.dir}/other.sig`);
       const r = await set(`${ws.dir}/other.sig`);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /other\.sig.*not a signature over the prepared transition/);
     });
 
     await t.step("the owner's signature over other bytes: exit 1", async () => {
-      await openssl(
-        "dgst",
-        "-sha384",
-        "-sign",
-        owner,
-        "-out",
-        `${ws.dir}/bytes.sig`,
-        `${ws.dir}/update1.json`,
-      );
+      await dgstSign(owner, `${ws.dir}/bytes.sig`, `${ws.dir}/update1.json`);
       const r = await set(`${ws.dir}/bytes.sig`);
       assert.equal(r.code, 1, r.stderr);
     });
 
-    await openssl("dgst", "-sha384", "-sign", owner, "-out", `${ws.dir}/update.sig`, bin);
+    await dgstSign(owner, `${ws.dir}/update.sig`);
     const good = await Deno.readFile(`${ws.dir}/update.sig`);
 
     await t.step("malformed DER (truncated, trailing byte, BER long length): exit 2", async () => {
@@ -172,19 +145,7 @@ coordinatorWorkspaceTest(
     await t.step(
       "openssl dgst -sign DER signature: the update is set (--json document)",
       async () => {
-        const r = await run(
-          "set",
-          "-c",
-          c.userAddress,
-          "-w",
-          ws.dir,
-          "-m",
-          `${ws.dir}/update1.json`,
-          "--signature",
-          `${ws.dir}/update.sig`,
-          "--json",
-          ws.yamlPath,
-        );
+        const r = await set(`${ws.dir}/update.sig`, "update1.json", "--json");
         assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout);
         assert.equal(doc.command, "set");
@@ -198,29 +159,11 @@ coordinatorWorkspaceTest(
     await Deno.writeFile(`${ws.dir}/update3.json`, withSan("three.example"));
 
     await t.step("a stale prepared update (the Coordinator moved on): exit 2", async () => {
-      let r = await run(
-        "sign",
-        "--prepare",
-        "-c",
-        c.userAddress,
-        "-w",
-        ws.dir,
-        "-m",
-        `${ws.dir}/update2.json`,
-      );
+      let r = await prepare("update2.json");
       assert.equal(r.code, 0, r.stderr);
-      await openssl("dgst", "-sha384", "-sign", owner, "-out", `${ws.dir}/update2.sig`, bin);
+      await dgstSign(owner, `${ws.dir}/update2.sig`);
       // Another update lands first (signed with the key file).
-      r = await run(
-        "set",
-        "-c",
-        c.userAddress,
-        "-w",
-        ws.dir,
-        "-m",
-        `${ws.dir}/update3.json`,
-        ws.yamlPath,
-      );
+      r = await setWith("-m", `${ws.dir}/update3.json`);
       assert.equal(r.code, 0, r.stderr);
       r = await set(`${ws.dir}/update2.sig`, "update2.json", "--json");
       assert.equal(r.code, 2, r.stderr);
@@ -233,17 +176,7 @@ coordinatorWorkspaceTest(
     await t.step(
       "prepared again and signed with openssl pkeyutl over the digest: set",
       async () => {
-        let r = await run(
-          "sign",
-          "--prepare",
-          "-c",
-          c.userAddress,
-          "-w",
-          ws.dir,
-          "-m",
-          `${ws.dir}/update2.json`,
-          "--json",
-        );
+        let r = await prepare("update2.json", "--json");
         assert.equal(r.code, 0, r.stderr);
         const prepared = parseResultDocument(r.stdout);
         assert.equal(prepared.command, "sign");

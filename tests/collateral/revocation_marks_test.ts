@@ -148,3 +148,19 @@ conformanceTest(
     assert.ok(seen.size >= 4); // different issues, one number: the issue time orders them
   },
 );
+
+Deno.test("read-only marks check against the file and raise in memory, never writing it", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/marks.json`;
+    await new RevocationMarks({ file }).accept([candidate({ number: 5n, issued: at(2) })]);
+    const before = await Deno.readTextFile(file);
+    const readOnly = new RevocationMarks({ file, readOnly: true });
+    await assert.rejects(
+      readOnly.accept([candidate({ number: 4n, issued: at(2) })]),
+      RevocationRollbackError,
+    );
+    await readOnly.accept([candidate({ number: 6n, issued: at(3) })]);
+    assert.deepEqual(await readOnly.markOf("k"), { number: 6n, issued: at(3) });
+    assert.equal(await Deno.readTextFile(file), before);
+  });
+});

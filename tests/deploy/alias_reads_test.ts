@@ -17,10 +17,63 @@ import { parse as parseYaml } from "yaml";
 
 const IMAGE = `"127.0.0.1:5000/web:1.0"`;
 
+/** generate's result for the one file `a.yml` holding `text`, with the test options. */
+async function generated(text: string) {
+  return await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+}
+
+/**
+ * A List of a pod `other` whose container anchors `&p` its ports `ports` and a meshed pod `p`
+ * (egress to db) whose container takes them as the alias `*p`.
+ */
+function meshedPodWithAliasedPorts(ports: string): string {
+  return `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers: [{name: c, image: ${IMAGE}, ports: &p ${ports}}]
+  - apiVersion: v1
+    kind: Pod
+    metadata:
+      name: p
+      annotations: {contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"}
+    spec:
+      runtimeClassName: contrast-cc
+      containers: [{name: c, image: ${IMAGE}, ports: *p}]
+`;
+}
+
+/**
+ * A List of a pod `other` anchoring `&m` the mount `mount` of its emptyDir `state`, then the
+ * secure-pv StatefulSet `statefulSet` (YAML of one document) as the List's second item.
+ */
+function anchoredMountThenStatefulSet(mount: string, statefulSet: string): string {
+  return `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: other}
+    spec:
+      containers:
+        - name: c
+          image: ${IMAGE}
+          volumeMounts: [&m ${mount}]
+      volumes: [{name: state, emptyDir: {}}]
+${
+    statefulSet.split("\n").map((l, i) => l === "" ? l : (i === 0 ? "  - " : "    ") + l).join(
+      "\n",
+    )
+  }`;
+}
+
 /** Asserts generate refuses `text` (exit 2) with an issue at `path` whose reason matches. */
 async function refused(text: string, path: string, reason: RegExp): Promise<void> {
   await assert.rejects(
-    async () => await generate([parseYamlFile("a.yml", text)], await testGenerateOptions()),
+    async () => await generated(text),
     (e: unknown) => {
       assert.ok(e instanceof InvalidDocumentError, String(e));
       assert.equal(exitCodeFor(e), 2);
@@ -56,23 +109,10 @@ Deno.test("a secure-pv subPath mount behind an alias is refused as written out",
   const statefulSet = securePvStatefulSet({
     containerExtra: "",
   }).replace("- {name: state, mountPath: /var/lib/db}", "- *m");
-  const text = `apiVersion: v1
-kind: List
-items:
-  - apiVersion: v1
-    kind: Pod
-    metadata: {name: other}
-    spec:
-      containers:
-        - name: c
-          image: ${IMAGE}
-          volumeMounts: [&m {name: state, mountPath: /var/lib/db, subPath: pgdata}]
-      volumes: [{name: state, emptyDir: {}}]
-${
-    statefulSet.split("\n").map((l, i) => l === "" ? l : (i === 0 ? "  - " : "    ") + l).join(
-      "\n",
-    )
-  }`;
+  const text = anchoredMountThenStatefulSet(
+    "{name: state, mountPath: /var/lib/db, subPath: pgdata}",
+    statefulSet,
+  );
   await refused(
     text,
     "a.yml[0].items[1]: spec.template.spec.containers[0].volumeMounts[0].subPath",
@@ -84,24 +124,8 @@ Deno.test("a meshed pod's ports behind an alias get the sidecar's mutual TLS", a
   // CONTRAST_MESH_POD_PORTS lists the ports the sidecar's ingress terminates with mutual TLS.
   // Before, ports behind an alias were left out (podTcpPorts read the node tree): 9090 was
   // declared by the pod, yet not protected.
-  const text = `apiVersion: v1
-kind: List
-items:
-  - apiVersion: v1
-    kind: Pod
-    metadata: {name: other}
-    spec:
-      containers: [{name: c, image: ${IMAGE}, ports: &p [{containerPort: 9090}]}]
-  - apiVersion: v1
-    kind: Pod
-    metadata:
-      name: p
-      annotations: {contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"}
-    spec:
-      runtimeClassName: contrast-cc
-      containers: [{name: c, image: ${IMAGE}, ports: *p}]
-`;
-  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const text = meshedPodWithAliasedPorts("[{containerPort: 9090}]");
+  const result = await generated(text);
   const sidecar = result.policies[0]!.policyData.containers.find((c) =>
     c.name === "contrast-service-mesh"
   );
@@ -121,10 +145,7 @@ metadata: {name: p, labels: {rc: &rc contrast-cc}}
 spec:
 ${spec}  containers: [{name: c, image: ${IMAGE}}]
 `;
-  const result = await generate(
-    [parseYamlFile("a.yml", pod("  runtimeClassName: *rc\n"))],
-    await testGenerateOptions(),
-  );
+  const result = await generated(pod("  runtimeClassName: *rc\n"));
   assert.deepEqual(result.unchanged, []);
   assert.equal(result.policies.length, 1);
   assert.match(result.files[0]!.text, /runtimeClassName: contrast-cc-/);
@@ -139,24 +160,8 @@ ${spec}  containers: [{name: c, image: ${IMAGE}}]
 Deno.test("a meshed pod's UDP port behind an alias is reported as not protected", async () => {
   // The mesh carries TCP only; generate warns about each UDP/SCTP port of a meshed pod. A port
   // list behind an alias was not read (the node tree), so the warning was missing.
-  const text = `apiVersion: v1
-kind: List
-items:
-  - apiVersion: v1
-    kind: Pod
-    metadata: {name: other}
-    spec:
-      containers: [{name: c, image: ${IMAGE}, ports: &p [{containerPort: 53, protocol: UDP}]}]
-  - apiVersion: v1
-    kind: Pod
-    metadata:
-      name: p
-      annotations: {contrast.edgeless.systems/servicemesh-egress: "db#127.0.0.2:5432#db:5432"}
-    spec:
-      runtimeClassName: contrast-cc
-      containers: [{name: c, image: ${IMAGE}, ports: *p}]
-`;
-  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const text = meshedPodWithAliasedPorts("[{containerPort: 53, protocol: UDP}]");
+  const result = await generated(text);
   assert.deepEqual(
     result.unmeshedPorts.map((p) => [p.location, p.field, p.port, p.protocol]),
     [["a.yml[0].items[1]", "spec.containers[0].ports[0]", 53, "UDP"]],
@@ -194,7 +199,7 @@ spec:
 `,
   ];
   for (const text of texts) {
-    const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+    const result = await generated(text);
     const names = result.policies.at(-1)!.policyData.containers.map((c) => c.name);
     assert.ok(names.includes("contrast-service-mesh"), names.join());
     assert.match(result.files[0]!.text, /servicemesh-egress/);
@@ -215,7 +220,7 @@ spec:
     - {name: c, image: ${IMAGE}, volumeMounts: &vm [{name: d, mountPath: /d}]}
     - {name: c2, image: ${IMAGE}, volumeMounts: *vm}
 `;
-  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const result = await generated(text);
   const c2 = result.policies[0]!.policyData.containers.find((c) => c.name === "c2")!;
   const destinations = c2.mounts.map((m) => m.destination);
   assert.ok(destinations.includes("/d"), destinations.join());
@@ -236,24 +241,8 @@ Deno.test("a secure-pv mount behind an alias gets the propagation of the encrypt
     "- {name: state, mountPath: /var/lib/db}",
     "- *m",
   );
-  const text = `apiVersion: v1
-kind: List
-items:
-  - apiVersion: v1
-    kind: Pod
-    metadata: {name: other}
-    spec:
-      containers:
-        - name: c
-          image: ${IMAGE}
-          volumeMounts: [&m {name: state, mountPath: /var/lib/db}]
-      volumes: [{name: state, emptyDir: {}}]
-${
-    statefulSet.split("\n").map((l, i) => l === "" ? l : (i === 0 ? "  - " : "    ") + l).join(
-      "\n",
-    )
-  }`;
-  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const text = anchoredMountThenStatefulSet("{name: state, mountPath: /var/lib/db}", statefulSet);
+  const result = await generated(text);
   // deno-lint-ignore no-explicit-any
   const items = (parseYaml(result.files[0]!.text) as any).items;
   const db = items[1].spec.template.spec.containers[0];
@@ -285,7 +274,7 @@ spec:
   runtimeClassName: contrast-cc
   containers: [{name: c, image: ${IMAGE}}]
 `;
-    const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+    const result = await generated(text);
     assert.equal(result.policies[0]!.namespace, "prod", meta);
     assert.equal(result.policies[0]!.policyData.pod.namespace, "prod", meta);
   }
@@ -302,7 +291,7 @@ spec:
     - {name: c, image: &img ${IMAGE}}
     - {name: c2, image: *img}
 `;
-  const result = await generate([parseYamlFile("a.yml", text)], await testGenerateOptions());
+  const result = await generated(text);
   // deno-lint-ignore no-explicit-any
   const containers = (parseYaml(result.files[0]!.text) as any).spec.containers;
   assert.match(containers[1].image, /^127\.0\.0\.1:5000\/web@sha256:/);
