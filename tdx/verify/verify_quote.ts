@@ -26,6 +26,7 @@ import {
 import { parseTdxTcbInfoResponse, type TdxTcbInfo } from "../collateral/tcb_info.ts";
 import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_identity.ts";
 import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
+import { INTEL_SGX_ROOT_CA_SHA256 } from "./intel_root.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
 import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
 import {
@@ -377,6 +378,7 @@ function crlCandidate(crl: Crl, field: string, root: string): RevocationCandidat
     key: `intel-crl issuer=${crl.issuer} root=${root}`,
     field,
     names: CRL_MARK_NAMES,
+    simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
     mark: crl.crlNumber === undefined
       ? { issued: crl.thisUpdate }
       : { number: crl.crlNumber, issued: crl.thisUpdate },
@@ -466,12 +468,14 @@ async function verifyCollateral(
       key: `intel-tcb-info ${tcbInfo.id} fmspc=${encodeHex(tcbInfo.fmspc)} root=${root}`,
       field: "tcbInfo",
       names: PCS_MARK_NAMES,
+      simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
       mark: { number: BigInt(tcbInfo.tcbEvaluationDataNumber), issued: tcbInfo.issueDate },
     },
     {
       key: `intel-qe-identity ${qeIdentity.id} root=${root}`,
       field: "qeIdentity",
       names: PCS_MARK_NAMES,
+      simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
       mark: { number: BigInt(qeIdentity.tcbEvaluationDataNumber), issued: qeIdentity.issueDate },
     },
   ];

@@ -164,3 +164,24 @@ Deno.test("read-only marks check against the file and raise in memory, never wri
     assert.equal(await Deno.readTextFile(file), before);
   });
 });
+
+Deno.test("marks of simulated authorities' documents stay in memory unless persistSimulated", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/marks.json`;
+    const simulated = (n: bigint, key: string) => ({
+      ...candidate({ number: n, issued: at(2) }, key),
+      simulated: true,
+    });
+    const marks = new RevocationMarks({ file });
+    await marks.accept([simulated(5n, "sim")]);
+    await assert.rejects(marks.accept([simulated(4n, "sim")]), RevocationRollbackError);
+    await assert.rejects(Deno.stat(file), Deno.errors.NotFound);
+    await marks.accept([candidate({ number: 1n, issued: at(1) }, "vendor")]);
+    assert.deepEqual(Object.keys(JSON.parse(await Deno.readTextFile(file)).marks), ["vendor"]);
+    await new RevocationMarks({ file, persistSimulated: true }).accept([simulated(5n, "sim")]);
+    assert.deepEqual(
+      Object.keys(JSON.parse(await Deno.readTextFile(file)).marks).sort(),
+      ["sim", "vendor"],
+    );
+  });
+});

@@ -168,7 +168,7 @@ Deno.test("marks persisted next to the cache refuse an older CRL after a restart
     const file = `${dir}/cache/${REVOCATION_MARKS_FILE}`;
     const old = await crlOf(authority, day(28), 6n);
     await putCrl(await crlOf(authority, day(29), 7n));
-    const first = new RevocationMarks({ file });
+    const first = new RevocationMarks({ file, persistSimulated: true });
     assert.ok(await kdsClient(authority, dir, first).crl("Milan", "VCEK"));
     assert.deepEqual(first.writeErrors, []);
     const saved = JSON.parse(await Deno.readTextFile(file));
@@ -178,7 +178,11 @@ Deno.test("marks persisted next to the cache refuse an older CRL after a restart
     }]);
     assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
     await putCrl(old);
-    const restarted = kdsClient(authority, dir, new RevocationMarks({ file }));
+    const restarted = kdsClient(
+      authority,
+      dir,
+      new RevocationMarks({ file, persistSimulated: true }),
+    );
     await assert.rejects(
       restarted.crl("Milan", "VCEK"),
       rollback(/\.crlNumber$/, /^6 is older than the accepted 7/),
@@ -209,7 +213,7 @@ Deno.test("a damaged marks file fails every CRL check closed and is left as it i
       ] as const
     ) {
       await Deno.writeTextFile(file, content);
-      const kds = kdsClient(authority, dir, new RevocationMarks({ file }));
+      const kds = kdsClient(authority, dir, new RevocationMarks({ file, persistSimulated: true }));
       await assert.rejects(
         kds.crl("Milan", "VCEK"),
         (e: unknown) =>
