@@ -271,14 +271,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an unsigned release says so, and the verifier refuses it",
+  name: "an unsigned release says so and the verifier refuses it; signing changes no other file",
   sanitizeResources: false,
   sanitizeOps: false,
   ignore: NO_OPENSSL !== undefined,
   fn: () =>
     withTempDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/images.lock.json`, encodeImageLock(TEST_LOCK));
-      const { pub } = await keyPair(dir, "release");
+      const { key, pub } = await keyPair(dir, "release");
       const out = `${dir}/release`;
       const made = await release(dir, out);
       assert.equal(made.code, 0, made.stderr);
@@ -287,6 +287,19 @@ Deno.test({
       const refused = await verify("--public-key", pub, out);
       assert.equal(refused.code, 1, refused.stderr);
       assert.match(refused.stderr, /SHA256SUMS\.sig: missing: the release is not signed/);
+
+      // Signing adds SHA256SUMS.sig and changes nothing else: the README's rebuild check (an
+      // unsigned rebuild's SHA256SUMS against the downloaded one) holds for a signed release.
+      const signed = `${dir}/signed`;
+      const made2 = await release(dir, signed, "--signing-key", key);
+      assert.equal(made2.code, 0, made2.stderr);
+      assert.deepEqual(filesBelow(signed), [...filesBelow(out), "SHA256SUMS.sig"].sort());
+      for (const file of filesBelow(out)) {
+        assert.deepEqual(
+          await Deno.readFile(`${signed}/${file}`),
+          await Deno.readFile(`${out}/${file}`),
+        );
+      }
     }, { prefix: "contrast-release-signing-" }),
 });
 
