@@ -160,6 +160,18 @@ Deno.test({
         });
 
       const other = await keyPair(dir, "other");
+      await t.step("keys being rotated: the signature must verify with one of them", async () => {
+        const either = await verify("--public-key", other.pub, "--public-key", pub, out);
+        assert.equal(either.code, 0, either.stderr);
+        assert.match(either.stdout, new RegExp(`sha256:${fingerprint}; ${listed} files verified`));
+        const third = await keyPair(dir, "third");
+        const neither = await verify("--public-key", other.pub, "--public-key", third.pub, out);
+        assert.equal(neither.code, 1, neither.stderr);
+        assert.match(neither.stderr, /SHA256SUMS\.sig: does not verify .* public keys \(2\)/);
+        const bad = await verify("--public-key", pub, "--public-key", key, out);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, /release\.key\.pem: a private key/);
+      });
       await tampered(
         "signed by another key",
         async (copy) => {
