@@ -1,7 +1,8 @@
 /**
  * `deno run --allow-read scripts/verify_release.ts --public-key release.pub.pem DIR`: checks a
  * downloaded release folder against the publisher's Ed25519 public key, pinned by the user (never
- * one shipped with the release): `SHA256SUMS.sig` over `SHA256SUMS`, then every listed file's
+ * one shipped with the release; `--public-key` again for each further key accepted while the
+ * publisher rotates keys): `SHA256SUMS.sig` over `SHA256SUMS`, then every listed file's
  * SHA-256, then that `DIR` holds no file `SHA256SUMS` does not list (README "Checking a
  * release"). Run it from a checkout of the source, not from the release: the CLI being checked
  * cannot vouch for itself. `openssl pkeyutl -verify` checks the signature alone.
@@ -19,7 +20,8 @@ import { parseEd25519PublicKeyPem, publicKeyFingerprint } from "./release/ed2551
 import { verifyRelease } from "./release/verify.ts";
 
 const USAGE =
-  "usage: deno run --allow-read scripts/verify_release.ts --public-key release.pub.pem DIR";
+  "usage: deno run --allow-read scripts/verify_release.ts --public-key release.pub.pem " +
+  "[--public-key another.pub.pem …] DIR";
 
 /** The release folder `dir`, checked to be a folder. */
 async function releaseDir(dir: string): Promise<string> {
@@ -38,24 +40,27 @@ async function main(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({
       args,
-      options: { "public-key": { type: "string" } },
+      options: { "public-key": { type: "string", multiple: true } },
       allowPositionals: true,
     });
   } catch (error) {
     console.error(`${error instanceof Error ? error.message : error}\n${USAGE}`);
     return ExitCode.BadInput;
   }
-  const keyFile = parsed.values["public-key"];
-  if (keyFile === undefined || parsed.positionals.length !== 1) {
+  const keyFiles = parsed.values["public-key"] ?? [];
+  if (keyFiles.length === 0 || parsed.positionals.length !== 1) {
     console.error(`give --public-key and one release folder\n${USAGE}`);
     return ExitCode.BadInput;
   }
   try {
-    const pem = new TextDecoder().decode(await readInputFile(keyFile, "--public-key"));
-    const publicKey = parseEd25519PublicKeyPem(pem, `--public-key ${keyFile}`);
+    const publicKeys: Uint8Array[] = [];
+    for (const keyFile of keyFiles) {
+      const pem = new TextDecoder().decode(await readInputFile(keyFile, "--public-key"));
+      publicKeys.push(parseEd25519PublicKeyPem(pem, `--public-key ${keyFile}`));
+    }
     const dir = await releaseDir(parsed.positionals[0]!);
-    const fingerprint = await publicKeyFingerprint(publicKey);
-    const check = await verifyRelease(dir, publicKey);
+    const check = await verifyRelease(dir, publicKeys);
+    const fingerprint = await publicKeyFingerprint(check.signedBy);
     for (const p of check.problems) console.error(`FAILED ${p.path}: ${p.reason}`);
     if (check.problems.length > 0) {
       console.error(

@@ -108,10 +108,12 @@ export async function signSums(key: ReleaseSigningKey, sums: Uint8Array): Promis
 }
 
 /**
- * Checks `signature` (the bytes of `SHA256SUMS.sig`) over `sums` (those of `SHA256SUMS`) with the
- * 32-byte Ed25519 `publicKey`.
+ * Checks `signature` (the bytes of `SHA256SUMS.sig`) over `sums` (those of `SHA256SUMS`) with each
+ * of the 32-byte Ed25519 `publicKeys` (the publisher's pinned keys: more than one while a key is
+ * rotated); returns the one it verifies with.
  *
- * @throws {VerificationError} naming `SHA256SUMS.sig` when it is not 64 bytes or does not verify
+ * @throws {VerificationError} naming `SHA256SUMS.sig` when it is not 64 bytes or verifies with
+ *   none of `publicKeys`
  *
  * @example Check a downloaded release's signature
  * ```ts
@@ -120,41 +122,43 @@ export async function signSums(key: ReleaseSigningKey, sums: Uint8Array): Promis
  *
  * const publicKey = parseEd25519PublicKeyPem(await Deno.readTextFile("release.pub.pem"), "key");
  * await verifySumsSignature(
- *   publicKey,
+ *   [publicKey],
  *   await Deno.readFile("R/SHA256SUMS"),
  *   await Deno.readFile("R/SHA256SUMS.sig"),
  * );
  * ```
  */
 export async function verifySumsSignature(
-  publicKey: Uint8Array,
+  publicKeys: readonly Uint8Array[],
   sums: Uint8Array,
   signature: Uint8Array,
-): Promise<void> {
+): Promise<Uint8Array> {
   if (signature.length !== SIGNATURE_BYTES) {
     throw new VerificationError(
       "SHA256SUMS.sig",
       `${signature.length} bytes, an Ed25519 signature is ${SIGNATURE_BYTES}`,
     );
   }
-  const key = await crypto.subtle.importKey(
-    "raw",
-    publicKey as Uint8Array<ArrayBuffer>,
-    "Ed25519",
-    false,
-    ["verify"],
-  );
-  const valid = await crypto.subtle.verify(
-    "Ed25519",
-    key,
-    signature as Uint8Array<ArrayBuffer>,
-    sums as Uint8Array<ArrayBuffer>,
-  );
-  if (!valid) {
-    throw new VerificationError(
-      "SHA256SUMS.sig",
-      "does not verify over SHA256SUMS with the given public key (another key signed it, or " +
-        "SHA256SUMS or the signature was changed)",
+  for (const publicKey of publicKeys) {
+    const key = await crypto.subtle.importKey(
+      "raw",
+      publicKey as Uint8Array<ArrayBuffer>,
+      "Ed25519",
+      false,
+      ["verify"],
     );
+    const valid = await crypto.subtle.verify(
+      "Ed25519",
+      key,
+      signature as Uint8Array<ArrayBuffer>,
+      sums as Uint8Array<ArrayBuffer>,
+    );
+    if (valid) return publicKey;
   }
+  throw new VerificationError(
+    "SHA256SUMS.sig",
+    `does not verify over SHA256SUMS with the given public key${
+      publicKeys.length === 1 ? "" : `s (${publicKeys.length})`
+    } (another key signed it, or SHA256SUMS or the signature was changed)`,
+  );
 }

@@ -22,6 +22,8 @@ interface ReleaseProblem {
 
 /** What {@link verifyRelease} found once the signature verified. */
 interface ReleaseCheck {
+  /** The public key (of those given) the signature verified with. */
+  readonly signedBy: Uint8Array;
   /** The files `SHA256SUMS` lists that are there with their listed SHA-256. */
   readonly verified: readonly string[];
   /** Every file missing, altered, unlisted or not a regular file; the release is good if none. */
@@ -78,10 +80,11 @@ async function entriesBelow(
 }
 
 /**
- * Checks the release folder `dir` with the publisher's 32-byte Ed25519 `publicKey`.
+ * Checks the release folder `dir` with the publisher's 32-byte Ed25519 `publicKeys` (the
+ * signature must verify with one of them).
  *
  * @throws {VerificationError} naming `SHA256SUMS` or `SHA256SUMS.sig` when either is missing, the
- *   signature does not verify with `publicKey`, or `SHA256SUMS` is not in `sha256sum` format (then
+ *   signature verifies with none of `publicKeys`, or `SHA256SUMS` is not in `sha256sum` format (then
  *   no file is checked: the list is not trusted)
  *
  * @example Check a downloaded release
@@ -90,18 +93,21 @@ async function entriesBelow(
  * import { verifyRelease } from "./verify.ts";
  *
  * const key = parseEd25519PublicKeyPem(await Deno.readTextFile("release.pub.pem"), "key");
- * const check = await verifyRelease("downloads/release", key);
+ * const check = await verifyRelease("downloads/release", [key]);
  * for (const p of check.problems) console.error(`${p.path}: ${p.reason}`);
  * ```
  */
-export async function verifyRelease(dir: string, publicKey: Uint8Array): Promise<ReleaseCheck> {
+export async function verifyRelease(
+  dir: string,
+  publicKeys: readonly Uint8Array[],
+): Promise<ReleaseCheck> {
   const sums = await releaseFile(dir, "SHA256SUMS", "missing: not a contrast release folder");
   const signature = await releaseFile(
     dir,
     "SHA256SUMS.sig",
     "missing: the release is not signed (built without --signing-key)",
   );
-  await verifySumsSignature(publicKey, sums, signature);
+  const signedBy = await verifySumsSignature(publicKeys, sums, signature);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(sums);
@@ -126,5 +132,5 @@ export async function verifyRelease(dir: string, publicKey: Uint8Array): Promise
       problems.push({ path, reason: "not listed in SHA256SUMS (the publisher did not sign it)" });
     }
   }
-  return { verified, problems };
+  return { signedBy, verified, problems };
 }

@@ -56,7 +56,7 @@ Deno.test("a WebCrypto PKCS#8 key signs what its public key verifies; fingerprin
   assert.equal(key.privateKey.extractable, false);
   const sums = new TextEncoder().encode(await checksums({ "a.txt": new Uint8Array([1]) }));
   const sig = await signSums(key, sums);
-  await verifySumsSignature(publicKey, sums, sig);
+  await verifySumsSignature([publicKey], sums, sig);
   const spki = new Uint8Array(
     await crypto.subtle.exportKey(
       "spki",
@@ -79,12 +79,13 @@ Deno.test("a WebCrypto PKCS#8 key signs what its public key verifies; fingerprin
     ] as const
   ) {
     await assert.rejects(
-      verifySumsSignature(k, s, g),
+      verifySumsSignature([k], s, g),
       (e) => e instanceof VerificationError && /does not verify/.test(e.message),
     );
   }
+  assert.equal(await verifySumsSignature([other.publicKey, publicKey], sums, sig), publicKey);
   await assert.rejects(
-    verifySumsSignature(publicKey, sums, sig.subarray(0, 63)),
+    verifySumsSignature([publicKey], sums, sig.subarray(0, 63)),
     (e) => e instanceof VerificationError && /63 bytes/.test(e.message),
   );
 });

@@ -160,6 +160,18 @@ Deno.test({
         });
 
       const other = await keyPair(dir, "other");
+      await t.step("keys being rotated: the signature must verify with one of them", async () => {
+        const either = await verify("--public-key", other.pub, "--public-key", pub, out);
+        assert.equal(either.code, 0, either.stderr);
+        assert.match(either.stdout, new RegExp(`sha256:${fingerprint}; ${listed} files verified`));
+        const third = await keyPair(dir, "third");
+        const neither = await verify("--public-key", other.pub, "--public-key", third.pub, out);
+        assert.equal(neither.code, 1, neither.stderr);
+        assert.match(neither.stderr, /SHA256SUMS\.sig: does not verify .* public keys \(2\)/);
+        const bad = await verify("--public-key", pub, "--public-key", key, out);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, /release\.key\.pem: a private key/);
+      });
       await tampered(
         "signed by another key",
         async (copy) => {
@@ -271,14 +283,14 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an unsigned release says so, and the verifier refuses it",
+  name: "an unsigned release says so and the verifier refuses it; signing changes no other file",
   sanitizeResources: false,
   sanitizeOps: false,
   ignore: NO_OPENSSL !== undefined,
   fn: () =>
     withTempDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/images.lock.json`, encodeImageLock(TEST_LOCK));
-      const { pub } = await keyPair(dir, "release");
+      const { key, pub } = await keyPair(dir, "release");
       const out = `${dir}/release`;
       const made = await release(dir, out);
       assert.equal(made.code, 0, made.stderr);
@@ -287,6 +299,19 @@ Deno.test({
       const refused = await verify("--public-key", pub, out);
       assert.equal(refused.code, 1, refused.stderr);
       assert.match(refused.stderr, /SHA256SUMS\.sig: missing: the release is not signed/);
+
+      // Signing adds SHA256SUMS.sig and changes nothing else: the README's rebuild check (an
+      // unsigned rebuild's SHA256SUMS against the downloaded one) holds for a signed release.
+      const signed = `${dir}/signed`;
+      const made2 = await release(dir, signed, "--signing-key", key);
+      assert.equal(made2.code, 0, made2.stderr);
+      assert.deepEqual(filesBelow(signed), [...filesBelow(out), "SHA256SUMS.sig"].sort());
+      for (const file of filesBelow(out)) {
+        assert.deepEqual(
+          await Deno.readFile(`${signed}/${file}`),
+          await Deno.readFile(`${out}/${file}`),
+        );
+      }
     }, { prefix: "contrast-release-signing-" }),
 });
 
