@@ -209,13 +209,18 @@ export function collateralCacheDir(flags: CollateralFlags): string {
  * ({@link collateralCacheDir}), so a cache or bundle holding an older genuine document is refused
  * on the next run too. With `--now` (verifying as of another time, e.g. a recorded quote with the
  * collateral of its day) they live in memory only: a mark from a later run says nothing about
- * that time, and nothing that run accepts is kept.
+ * that time, and nothing that run accepts is kept. `options.readOnly` checks against the file
+ * without writing it (collateral given as a flat folder, which uses no cache).
  */
 export function revocationMarksFor(
   flags: CollateralFlags & { readonly now?: string },
+  options: { readonly readOnly?: boolean } = {},
 ): RevocationMarks {
   if (flags.now !== undefined) return new RevocationMarks();
-  return new RevocationMarks({ file: `${collateralCacheDir(flags)}/${REVOCATION_MARKS_FILE}` });
+  return new RevocationMarks({
+    file: `${collateralCacheDir(flags)}/${REVOCATION_MARKS_FILE}`,
+    readOnly: options.readOnly ?? false,
+  });
 }
 
 /** Whether `flags` forbid the network: `--offline`, or the older `CONTRAST_OFFLINE=1`. */

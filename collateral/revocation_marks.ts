@@ -16,7 +16,8 @@
  *
  * The marks live in memory for the lifetime of the object and, when a file is named, are
  * persisted there (written atomically after every raise, merged with what the file holds), so a
- * restart reading an older cache is refused too. A file that cannot be read or parsed is a
+ * restart reading an older cache is refused too; marks of documents under a simulated authority's
+ * root stay in memory unless asked otherwise. A file that cannot be read or parsed is a
  * {@link RevocationMarksFileError} for every check until it is repaired or removed and the process
  * restarted: never a silent reset. Limitation: whoever can write the directory can delete the
  * file, and a verifier starting without it accepts any genuine document inside its window again
@@ -73,6 +74,12 @@ export interface RevocationCandidate {
   readonly names: { readonly number: string; readonly issued: string };
   /** The candidate's age. */
   readonly mark: RevocationMark;
+  /**
+   * Whether it is signed under a simulated authority's root rather than a vendor's pinned one: its
+   * mark is then kept in memory only, unless {@link RevocationMarksOptions.persistSimulated} (a
+   * test run's fresh roots would otherwise pile up in the file).
+   */
+  readonly simulated?: boolean;
 }
 
 /**
@@ -150,6 +157,13 @@ const MAX_KEYS = 4096;
 export interface RevocationMarksOptions {
   /** Where the marks persist (read once, on first use); without it they live in memory only. */
   readonly file?: string;
+  /**
+   * Read `file` but never write it: documents are checked against the marks it holds, and what
+   * is accepted raises the marks in memory only (a one-off check of a given collateral folder).
+   */
+  readonly readOnly?: boolean;
+  /** Persist the marks of simulated authorities' documents too (default: memory only). */
+  readonly persistSimulated?: boolean;
 }
 
 /**
@@ -172,6 +186,10 @@ export interface RevocationMarksOptions {
  */
 export class RevocationMarks {
   readonly #file?: string;
+  readonly #readOnly: boolean;
+  readonly #persistSimulated: boolean;
+  /** Keys of marks kept in memory only (simulated roots). */
+  readonly #memoryOnly = new Set<string>();
   readonly #marks = new Map<string, RevocationMark>();
   #loaded?: Promise<void>;
   #writing: Promise<void> = Promise.resolve();
@@ -180,6 +198,8 @@ export class RevocationMarks {
   /** Marks kept in memory, and in `options.file` when named. */
   constructor(options: RevocationMarksOptions = {}) {
     this.#file = options.file;
+    this.#readOnly = options.readOnly ?? false;
+    this.#persistSimulated = options.persistSimulated ?? false;
   }
 
   /** The file the marks persist in, if any. */
@@ -217,12 +237,18 @@ export class RevocationMarks {
       const next = known === undefined ? c.mark : newer(known, c.mark);
       if (next === known) continue;
       if (known === undefined && this.#marks.size >= MAX_KEYS) {
-        this.#marks.delete(this.#marks.keys().next().value!);
+        const oldest = this.#marks.keys().next().value!;
+        this.#marks.delete(oldest);
+        this.#memoryOnly.delete(oldest);
       }
       this.#marks.set(c.key, next);
+      if (c.simulated && !this.#persistSimulated) {
+        this.#memoryOnly.add(c.key);
+        continue;
+      }
       raised = true;
     }
-    if (raised && this.#file !== undefined) {
+    if (raised && this.#file !== undefined && !this.#readOnly) {
       const write = this.#writing.then(() => this.#persist(this.#file!));
       this.#writing = write;
       await write;
@@ -266,7 +292,9 @@ export class RevocationMarks {
       } catch {
         // Damaged since it was read: this process's marks (which include what it held) replace it.
       }
-      const merged = new Map(this.#marks);
+      const merged = new Map(
+        [...this.#marks].filter(([key]) => !this.#memoryOnly.has(key)),
+      );
       for (const [key, mark] of onDisk) {
         const mine = merged.get(key);
         merged.set(key, mine === undefined ? mark : newer(mine, mark));

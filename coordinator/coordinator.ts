@@ -40,7 +40,12 @@ import {
   sha256,
 } from "../util/bytes/mod.ts";
 import { digestNative } from "../util/bytes/digest_native.ts";
-import { ParseError, UnavailableError, ValidationError } from "../util/errors/mod.ts";
+import {
+  ContrastError,
+  ParseError,
+  UnavailableError,
+  ValidationError,
+} from "../util/errors/mod.ts";
 import { HistoryCorruptionError } from "./history/errors.ts";
 import { FreshRead } from "./history/fresh_read.ts";
 import {
@@ -106,6 +111,7 @@ import type { Logger } from "../util/log/logger.ts";
 import { NonceStore } from "./nonce_store.ts";
 import { VendorLookupBudget } from "../collateral/lookup_budget.ts";
 import { checkAdmission } from "../manifest/admission.ts";
+import { verifyOwnerChain } from "../protocol/owner_chain.ts";
 import { workloadOwnersOf } from "../manifest/workload_owners.ts";
 import { launchPolicyDigest } from "./launch_digest.ts";
 import type { TransitView } from "./transit/view.ts";
@@ -800,6 +806,7 @@ export class Coordinator {
     if (!constantTimeEqual(loaded.transition, binding.expectTransition)) {
       throw new ConflictError("latest", "the history moved during recovery; attest again");
     }
+    await this.#requireOwnerChain(loaded, field);
     if (!this.#runsCoordinatorPolicyOf(loaded.manifest)) {
       throw new ForbiddenError(
         "hostData",
@@ -829,6 +836,38 @@ export class Coordinator {
       "recovered",
       { from: field === "sealedSeed" ? "seed share" : "peer" },
     );
+  }
+
+  /**
+   * Refuses a history that a recovered seed verifies unless every manifest of it is signed by a
+   * workload owner (the first by a key it lists, each later one by a key of its predecessor), as
+   * `set` only ever makes one. A seed this process did not make may be one the infrastructure
+   * chose, signing a history it wrote: the genuine owner-signed manifests followed by one of its
+   * own (its pods, its seedshare key), which this process would otherwise serve.
+   *
+   * @throws {ForbiddenError} naming the manifest's `history[i].signature`
+   */
+  async #requireOwnerChain(
+    loaded: {
+      readonly manifests: readonly Uint8Array[];
+      readonly signatures: readonly Uint8Array[];
+    },
+    field: string,
+  ): Promise<void> {
+    try {
+      await verifyOwnerChain(
+        loaded.manifests.map((bytes, i) => ({ bytes, signature: loaded.signatures[i] })),
+        (bytes) => workloadOwnersOf(this.#options.parseManifest(bytes)),
+      );
+    } catch (cause) {
+      if (!(cause instanceof ContrastError)) throw cause;
+      throw new ForbiddenError(
+        cause.field,
+        `${cause.reason}: the history the recovered seed (${field}) signs is not the owners', ` +
+          "not recovering onto it",
+        { cause },
+      );
+    }
   }
 
   /**

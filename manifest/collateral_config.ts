@@ -35,7 +35,8 @@ import { ManifestVerifiers } from "./verifiers.ts";
 export interface CollateralConfig {
   /**
    * Disk cache of fetched collateral (kept until `nextUpdate`). The newest revocation data
-   * accepted (AMD CRLs; see `collateral/revocation_marks.ts`) is persisted there too, in
+   * accepted (AMD CRLs, Intel CRLs, TCB info and QE identity; see
+   * `collateral/revocation_marks.ts`) is persisted there too, in
    * `revocation-marks.json`, so an older CRL is refused after a restart as well.
    */
   readonly cacheDir?: string;
@@ -127,7 +128,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
       ...(config.amdCrlUrl ? { crlBaseUrl: config.amdCrlUrl } : {}),
     }),
     tdxCollateral: new IntelPcsClient({
-      transport: cachingFetcherTransport(fetcher),
+      transport: cachingFetcherTransport(fetcher, { revocationMarks }),
       ...(config.pcsBaseUrl ? { baseUrl: config.pcsBaseUrl } : {}),
       ...(config.rootCaCrlUrl ? { rootCaCrlUrl: config.rootCaCrlUrl } : {}),
     }),
@@ -148,7 +149,10 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
       ? {
         simulatedTdxPcs: (roots: readonly string[]) =>
           new IntelPcsClient({
-            transport: cachingFetcherTransport(fetcher, { trustAnchors: [...roots] }),
+            transport: cachingFetcherTransport(fetcher, {
+              trustAnchors: [...roots],
+              revocationMarks,
+            }),
             baseUrl: config.pcsBaseUrl,
             rootCaCrlUrl: pcsServiceRootCaCrlUrl(config.pcsBaseUrl!),
           }),
@@ -157,6 +161,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
     ...(config.simulatedTdxCollateralDir
       ? { simulatedTdxCollateral: lazyCollateralDir(config.simulatedTdxCollateralDir) }
       : {}),
+    tdx: { revocationMarks },
   });
 }
 

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { RevocationMarks } from "../collateral/revocation_marks.ts";
 import { ValidationError } from "../util/errors/mod.ts";
 import type {
   AttestationClaims,
@@ -79,8 +80,14 @@ export interface ManifestVerifiersOptions {
     SnpEvidenceVerifierOptions,
     "certificates" | "crls" | "requireRevocationCheck"
   >;
-  /** Further TDX verifier settings (verification cache, PCK CRL rule). */
-  readonly tdx?: Pick<TdxEvidenceVerifierOptions, "verificationCache" | "requirePckCrl">;
+  /**
+   * Further TDX verifier settings (verification cache, PCK CRL rule, revocation marks: default
+   * one set in memory shared by every manifest's verifier).
+   */
+  readonly tdx?: Pick<
+    TdxEvidenceVerifierOptions,
+    "verificationCache" | "requirePckCrl" | "revocationMarks"
+  >;
 }
 
 /**
@@ -206,6 +213,7 @@ export class VerifiersOfManifest {
 export class ManifestVerifiers {
   readonly #options: ManifestVerifiersOptions;
   readonly #chainCache: ChainCache;
+  readonly #revocationMarks: RevocationMarks;
   readonly #byManifest = new WeakMap<object, VerifiersOfManifest>();
 
   /**
@@ -216,6 +224,7 @@ export class ManifestVerifiers {
   constructor(options: ManifestVerifiersOptions = {}) {
     this.#options = options;
     this.#chainCache = options.chainCache ?? new ChainCache();
+    this.#revocationMarks = options.tdx?.revocationMarks ?? new RevocationMarks();
   }
 
   /** The verifiers configured with `manifest`'s reference values (built on first use). */
@@ -292,6 +301,7 @@ export class ManifestVerifiers {
           referenceValues: tdx,
           ...(collateral ? { collateral } : {}),
           chainCache: this.#chainCache,
+          revocationMarks: this.#revocationMarks,
         }),
       );
     }

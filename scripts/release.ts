@@ -9,7 +9,11 @@
  *   README "Cold start"),
  * - `images.lock.json`: the digest reference of every image,
  * - `runtime.yml` and `coordinator.yml`: the RuntimeClass and the Coordinator for the platform,
- * - `SHA256SUMS`: the SHA-256 of each file (the chunks too), in `sha256sum` format.
+ * - `SHA256SUMS`: the SHA-256 of each file (the chunks too), in `sha256sum` format,
+ * - with `--signing-key FILE` (an unencrypted PKCS#8 PEM Ed25519 private key), `SHA256SUMS.sig`:
+ *   the Ed25519 signature over the bytes of `SHA256SUMS` (`scripts/verify_release.ts` and
+ *   `openssl pkeyutl -verify -rawin` check it with the publisher's public key, which the release
+ *   does not carry). A bad key file exits 2 before anything is built or written.
  *
  * Everything is built in a temporary folder and moved into `--out` only when complete. The files
  * are the same bytes wherever and whenever they are built from one commit with the pinned Deno
@@ -22,7 +26,6 @@
  */
 import { parseArgs } from "node:util";
 import { ContrastError, UnavailableError } from "../util/errors/mod.ts";
-import { encodeHex } from "../util/bytes/mod.ts";
 import { exitCodeFor } from "../cli/exit_codes.ts";
 import { encodeImageLock, type ImageLock, parseImageLock } from "../deploy/image_lock.ts";
 import { coordinatorYaml } from "../deploy/coordinator_yaml.ts";
@@ -31,10 +34,13 @@ import { loadDefaultSettings } from "../policy/settings.ts";
 import { isPlatform, type PlatformName } from "../policy/reference_values.ts";
 import { buildImages, pushImages } from "./images/build.ts";
 import { bundleEntrySplit, REPO_ROOT } from "./images/bundle.ts";
+import { checksums } from "./release/sha256sums.ts";
+import { loadSigningKey, type ReleaseSigningKey, signSums } from "./release/signature.ts";
+import { publicKeyFingerprint } from "./release/ed25519_pem.ts";
 
 const USAGE = "usage: deno task release (--registry HOST:PORT[/PATH] [--insecure-registry] | " +
   "--lock images.lock.json) [--platform Metal-QEMU-SNP] [--namespace default] " +
-  "[--out dist/release] [--cache-dir DIR]";
+  "[--out dist/release] [--cache-dir DIR] [--signing-key release.key.pem]";
 
 /** The release CLI's entry module: the CLI with `lockFile` embedded. */
 function releaseEntrySource(cliMain: string): string {
@@ -100,18 +106,9 @@ async function releaseDocuments(
   };
 }
 
-/** `sha256sum` lines for `files` (name → bytes), sorted by name. */
-export async function checksums(files: Readonly<Record<string, Uint8Array>>): Promise<string> {
-  const lines: string[] = [];
-  for (const name of Object.keys(files).sort()) {
-    const digest = await crypto.subtle.digest("SHA-256", files[name]! as Uint8Array<ArrayBuffer>);
-    lines.push(`${encodeHex(new Uint8Array(digest))}  ${name}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
 /**
  * Writes the release into `out` (replaced only when every file is ready); returns the file names.
+ * With `signingKey`, `SHA256SUMS.sig` (its signature over `SHA256SUMS`) is staged with the rest.
  *
  * @throws {ParseError} for a platform without runtime handler (nothing is written)
  */
@@ -120,6 +117,7 @@ export async function writeRelease(
   lock: ImageLock,
   platform: PlatformName,
   namespace: string,
+  signingKey?: ReleaseSigningKey,
 ): Promise<string[]> {
   const parent = out.slice(0, out.lastIndexOf("/")) || ".";
   await Deno.mkdir(parent, { recursive: true });
@@ -137,11 +135,14 @@ export async function writeRelease(
       if (!chunk.isFile) throw new Error(`deno bundle wrote ${name}, not a file`);
       files[name] = await Deno.readFile(`${stage}/${name}`);
     }
-    await Deno.writeTextFile(`${stage}/SHA256SUMS`, await checksums(files));
+    const sums = new TextEncoder().encode(await checksums(files));
+    await Deno.writeFile(`${stage}/SHA256SUMS`, sums);
+    const signed = signingKey !== undefined;
+    if (signed) await Deno.writeFile(`${stage}/SHA256SUMS.sig`, await signSums(signingKey, sums));
     await Deno.chmod(stage, 0o755);
     await Deno.remove(out, { recursive: true }).catch(() => undefined);
     await Deno.rename(stage, out);
-    return [...Object.keys(files), "SHA256SUMS"].sort();
+    return [...Object.keys(files), "SHA256SUMS", ...(signed ? ["SHA256SUMS.sig"] : [])].sort();
   } catch (error) {
     await Deno.remove(stage, { recursive: true }).catch(() => undefined);
     throw error;
@@ -161,6 +162,7 @@ async function main(args: string[]): Promise<number> {
         out: { type: "string", default: `${REPO_ROOT}dist/release` },
         "cache-dir": { type: "string", default: `${REPO_ROOT}.cache/images` },
         lock: { type: "string" },
+        "signing-key": { type: "string" },
       },
     }));
   } catch (error) {
@@ -176,11 +178,33 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   try {
+    // The key is read first: a bad one stops the release before any image is built or pushed.
+    const signingKey = values["signing-key"] === undefined
+      ? undefined
+      : await loadSigningKey(values["signing-key"]);
     const lock = values.lock !== undefined
       ? parseImageLock(await readLock(values.lock), values.lock)
       : await buildAndPush(values.registry!, values["insecure-registry"]!, values["cache-dir"]!);
-    const written = await writeRelease(values.out!, lock, values.platform, values.namespace!);
+    const written = await writeRelease(
+      values.out!,
+      lock,
+      values.platform,
+      values.namespace!,
+      signingKey,
+    );
     console.error(`release written to ${values.out}: ${written.join(", ")}`);
+    if (signingKey === undefined) {
+      console.error(
+        "notice: SHA256SUMS is unsigned (no --signing-key): it shows a damaged download, not a " +
+          'replaced one (README "Checking a release")',
+      );
+    } else {
+      console.error(
+        "SHA256SUMS.sig: signed by the Ed25519 key sha256:" +
+          `${await publicKeyFingerprint(signingKey.publicKey)} (publish its public key out of ` +
+          "band, not with the release)",
+      );
+    }
     return 0;
   } catch (error) {
     if (error instanceof ContrastError) console.error(`error: ${error.message}`);

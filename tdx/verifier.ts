@@ -31,6 +31,7 @@ import {
 import type { PckCaType, TdxCollateral, TdxCollateralSource } from "./verify/collateral_bundle.ts";
 import { validateTdxQuote } from "./validate/validate_quote.ts";
 import { TdxVerificationCache } from "./verify/verification_cache.ts";
+import { RevocationMarks } from "../collateral/revocation_marks.ts";
 
 /**
  * Construction options of {@link TdxEvidenceVerifier}.
@@ -68,6 +69,12 @@ export interface TdxEvidenceVerifierOptions {
    * claims as `pckRevocationChecked: false`.
    */
   readonly requirePckCrl?: boolean;
+  /**
+   * The newest TCB info, QE identity and Intel CRLs accepted (see `VerifyTdxQuoteOptions`): an
+   * older one is refused. Default: marks of this verifier, in memory; share marks persisted next
+   * to the collateral cache to keep them across verifiers and restarts.
+   */
+  readonly revocationMarks?: RevocationMarks;
 }
 
 /**
@@ -195,11 +202,13 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
   readonly platform = "tdx" as const;
   readonly #options: TdxEvidenceVerifierOptions;
   readonly #verificationCache: TdxVerificationCache;
+  readonly #revocationMarks: RevocationMarks;
 
   /** A verifier for the reference values and collateral source in `options`. */
   constructor(options: TdxEvidenceVerifierOptions) {
     this.#options = options;
     this.#verificationCache = options.verificationCache ?? new TdxVerificationCache();
+    this.#revocationMarks = options.revocationMarks ?? new RevocationMarks();
   }
 
   /**
@@ -251,6 +260,7 @@ export class TdxEvidenceVerifier implements EvidenceVerifier {
             cache: this.#options.chainCache,
             verificationCache: this.#verificationCache,
             requirePckCrl: this.#options.requirePckCrl,
+            revocationMarks: this.#revocationMarks,
           });
           byAnchor.set(anchor, p);
         }

@@ -37,6 +37,7 @@ import * as k8s from "@kubernetes/client-node";
 import { constantTimeEqual, decodeBase64, encodeBase64 } from "../../util/bytes/mod.ts";
 import { ContrastError, UnavailableError } from "../../util/errors/mod.ts";
 import { apiStatus, type KubeConnection } from "../kube/client.ts";
+import { deadlineOptions, DEFAULT_API_TIMEOUT_MS } from "../kube/deadline.ts";
 import type { HistoryBackend, LatestRecord, LatestWatch, ObjectKind } from "./backend.ts";
 import { FreshRead } from "./fresh_read.ts";
 
@@ -67,6 +68,11 @@ interface KubernetesHistoryOptions {
   readonly name?: string;
   /** Owner reference put on every ConfigMap. */
   readonly owner?: HistoryOwner;
+  /**
+   * How long one API call may take (default {@link DEFAULT_API_TIMEOUT_MS}); a call the API
+   * server leaves unanswered then rejects as unavailable.
+   */
+  readonly apiTimeoutMs?: number;
 }
 
 /** The history in ConfigMaps. */
@@ -76,6 +82,12 @@ export class KubernetesHistoryBackend implements HistoryBackend {
   readonly #namespace: string;
   readonly #name: string;
   readonly #owner?: HistoryOwner;
+  /**
+   * The deadline of every ConfigMap call: an API server that accepts a request and never answers
+   * held the replica (a GET of latest every later read queued behind, see {@link FreshRead}; an
+   * object read the queue of state changes), even after it behaved again.
+   */
+  readonly #call: k8s.ConfigurationOptions;
 
   constructor(options: KubernetesHistoryOptions) {
     const name = options.name ?? DEFAULT_HISTORY_NAME;
@@ -87,6 +99,7 @@ export class KubernetesHistoryBackend implements HistoryBackend {
     this.#namespace = options.connection.namespace;
     this.#name = name;
     this.#owner = options.owner;
+    this.#call = deadlineOptions(options.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS);
   }
 
   /** The ConfigMap name of an object. */
@@ -140,7 +153,7 @@ export class KubernetesHistoryBackend implements HistoryBackend {
     const body = this.#configMap(cmName, kind, bytes, true);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.#api.createNamespacedConfigMap({ namespace: this.#namespace, body });
+        await this.#api.createNamespacedConfigMap({ namespace: this.#namespace, body }, this.#call);
         return;
       } catch (error) {
         if (apiStatus(error) !== 409) throw this.#unavailable(`${kind}/${name}`, error);
@@ -154,7 +167,10 @@ export class KubernetesHistoryBackend implements HistoryBackend {
 
   async #delete(cmName: string, field: string): Promise<void> {
     try {
-      await this.#api.deleteNamespacedConfigMap({ name: cmName, namespace: this.#namespace });
+      await this.#api.deleteNamespacedConfigMap(
+        { name: cmName, namespace: this.#namespace },
+        this.#call,
+      );
     } catch (error) {
       if (apiStatus(error) !== 404) throw this.#unavailable(field, error);
     }
@@ -162,10 +178,10 @@ export class KubernetesHistoryBackend implements HistoryBackend {
 
   async #read(cmName: string, field: string): Promise<k8s.V1ConfigMap | undefined> {
     try {
-      return await this.#api.readNamespacedConfigMap({
-        name: cmName,
-        namespace: this.#namespace,
-      });
+      return await this.#api.readNamespacedConfigMap(
+        { name: cmName, namespace: this.#namespace },
+        this.#call,
+      );
     } catch (error) {
       if (apiStatus(error) === 404) return undefined;
       throw this.#unavailable(field, error);
@@ -191,7 +207,7 @@ export class KubernetesHistoryBackend implements HistoryBackend {
           labelSelector: `${HISTORY_LABEL}=${this.#name},${HISTORY_RECORD_LABEL}=${kind}`,
           limit: 500,
           ...(next ? { _continue: next } : {}),
-        });
+        }, this.#call);
       } catch (error) {
         throw this.#unavailable(kind, error);
       }
@@ -233,12 +249,15 @@ export class KubernetesHistoryBackend implements HistoryBackend {
     const body = this.#configMap(this.latestName, "latest", bytes, false);
     try {
       const written = expectedVersion === undefined
-        ? await this.#api.createNamespacedConfigMap({ namespace: this.#namespace, body })
+        ? await this.#api.createNamespacedConfigMap(
+          { namespace: this.#namespace, body },
+          this.#call,
+        )
         : await this.#api.replaceNamespacedConfigMap({
           name: this.latestName,
           namespace: this.#namespace,
           body: { ...body, metadata: { ...body.metadata, resourceVersion: expectedVersion } },
-        });
+        }, this.#call);
       return written.metadata?.resourceVersion ?? "";
     } catch (error) {
       const status = apiStatus(error);
@@ -262,7 +281,7 @@ export class KubernetesHistoryBackend implements HistoryBackend {
         this.#api.listNamespacedConfigMap({
           namespace: this.#namespace,
           labelSelector: selector,
-        }),
+        }, this.#call),
       selector,
     );
     const latestName = this.latestName;

@@ -342,10 +342,12 @@ async function crlCandidate(
   ark: Certificate,
   url: string,
 ): Promise<RevocationCandidate> {
+  const fingerprint = ark.knownFingerprint() ?? await ark.fingerprint();
   return {
-    key: `amd-crl ${product} ${kind} ark=${ark.knownFingerprint() ?? await ark.fingerprint()}`,
+    key: `amd-crl ${product} ${kind} ark=${fingerprint}`,
     field: url,
     names: CRL_MARK_NAMES,
+    simulated: fingerprint !== AMD_ARK_SHA256[product],
     mark: crl.crlNumber === undefined
       ? { issued: crl.thisUpdate }
       : { number: crl.crlNumber, issued: crl.thisUpdate },

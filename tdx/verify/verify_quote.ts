@@ -11,7 +11,7 @@
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
-import { type Crl, parseCrl } from "../../x509/crl.ts";
+import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { importEcdsaPublicKey, verifyEcdsa } from "../../x509/signature.ts";
@@ -28,6 +28,12 @@ import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_ident
 import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
 import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
+import type { RevocationCandidate, RevocationMarks } from "../../collateral/revocation_marks.ts";
+import {
+  intelCrlCandidate,
+  qeIdentityCandidate,
+  tcbInfoCandidate,
+} from "./revocation_candidates.ts";
 
 /**
  * Options of {@link verifyTdxQuote}.
@@ -59,6 +65,14 @@ export interface VerifyTdxQuoteOptions {
   readonly cache?: ChainCache;
   /** Cache of verified collateral and PCK chains (makes repeated verification cheap). */
   readonly verificationCache?: TdxVerificationCache;
+  /**
+   * The newest collateral accepted before, per root and document: TCB info per FMSPC and QE
+   * identity (`tcbEvaluationDataNumber`, then `issueDate`), the root CA and PCK CRLs per issuer
+   * (`crlNumber`, then `thisUpdate`; Intel's carry cRLNumber 1, so their time orders them). An
+   * older one is refused with a `RevocationRollbackError`; what verified raises the marks.
+   * Without it nothing is compared (`TdxEvidenceVerifier` always passes marks).
+   */
+  readonly revocationMarks?: RevocationMarks;
 }
 
 /**
@@ -289,10 +303,16 @@ export async function verifyTdxQuote(
   const collateral = cache
     ? await cache.collateral(key, now, () => verifyCollateral(options))
     : (await verifyCollateral(options)).value;
+  // Per quote: one comparison per document (the candidates were built when it verified). Before
+  // the PCK chain, so a root CA CRL that revokes its PCK CA raises its mark though this fails.
+  await options.revocationMarks?.accept(collateral.candidates);
   const pckResult = cache
     ? await cache.pckChain(key, certPem, now, () => verifyPck(certPem, collateral, options))
     : (await verifyPck(certPem, collateral, options)).value;
   const { pckChain, pck } = pckResult;
+  if (pckResult.pckCrlCandidate !== undefined) {
+    await options.revocationMarks?.accept([pckResult.pckCrlCandidate]);
+  }
   await verifyQuoteSignatures(quote, pckResult.pckKey, cache);
 
   const { tcbInfo, qeIdentity } = collateral;
@@ -337,6 +357,8 @@ interface VerifiedCollateral {
   readonly rootCrl?: Crl;
   readonly pckCrl?: Crl;
   readonly rootFingerprint: string;
+  /** Rollback candidates of the TCB info, the QE identity and the root CA CRL (when checked). */
+  readonly candidates: readonly RevocationCandidate[];
 }
 
 /** A PCK chain that verified under some collateral. */
@@ -346,6 +368,8 @@ interface VerifiedPck {
   readonly pckKey: CryptoKey;
   readonly pckRevocationChecked: boolean;
   readonly rootCaRevocationChecked: boolean;
+  /** Rollback candidate of the PCK CRL, when it verified as the CRL of this chain's PCK CA. */
+  readonly pckCrlCandidate?: RevocationCandidate;
 }
 
 async function collateralKey(
@@ -422,8 +446,17 @@ async function verifyCollateral(
   checkWindow("tcbInfo", tcbInfo.issueDate, tcbInfo.nextUpdate, options.now);
   checkWindow("qeIdentity", qeIdentity.issueDate, qeIdentity.nextUpdate, options.now);
   const times = (f: (d: Date[]) => number, ...d: Date[]) => new Date(f(d));
+  const root = tcbChain.rootFingerprint;
+  const candidates: RevocationCandidate[] = [
+    tcbInfoCandidate(tcbInfo, root),
+    qeIdentityCandidate(qeIdentity, root),
+  ];
+  // The root CA CRL counts once it verified as the root's CRL (it was the only CRL given).
+  if (rootCrl && tcbChain.revocationChecked[0] && qeChain.revocationChecked[0]) {
+    candidates.push(intelCrlCandidate(rootCrl, "rootCaCrl", root));
+  }
   return {
-    value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: tcbChain.rootFingerprint },
+    value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: root, candidates },
     validFrom: times(
       (d) => Math.max(...d.map((x) => x.getTime())),
       tcbChain.validFrom,
@@ -448,6 +481,7 @@ async function verifyPck(
   collateral: VerifiedCollateral,
   options: VerifyTdxQuoteOptions,
 ): Promise<Windowed<VerifiedPck>> {
+  const pckCrlCandidate = await pckCrlMark(pem, collateral, options);
   const pckChain = await verifyPckPath(
     pem,
     options,
@@ -480,10 +514,39 @@ async function verifyPck(
   }
   const pckKey = await importEcdsaPublicKey(leaf.spki, "P-256", "quote.pckChain.leaf");
   return {
-    value: { pckChain, pck, pckKey, pckRevocationChecked, rootCaRevocationChecked },
+    value: {
+      pckChain,
+      pck,
+      pckKey,
+      pckRevocationChecked,
+      rootCaRevocationChecked,
+      ...(pckCrlCandidate ? { pckCrlCandidate } : {}),
+    },
     validFrom: pckChain.validFrom,
     validUntil: pckChain.validUntil,
   };
+}
+
+/**
+ * With revocation marks: the PCK CRL, verified against the PCK CA of the chain in `pem` (itself
+ * verified to the anchors without CRLs, as before collateral), checked against and raising its
+ * mark before the chain's revocation check, so a CRL that revokes this PCK certificate raises the
+ * mark though the quote fails (an older CRL replayed next is refused). Undefined when no marks are
+ * kept or the CRL is not of this chain's PCK CA (the chain check then says so).
+ */
+async function pckCrlMark(
+  pem: string,
+  collateral: VerifiedCollateral,
+  options: VerifyTdxQuoteOptions,
+): Promise<RevocationCandidate | undefined> {
+  const { pckCrl } = collateral;
+  if (options.revocationMarks === undefined || pckCrl === undefined) return undefined;
+  const pckCa = (await verifyPckPath(pem, options, [])).certificates[1]!;
+  if (!constantTimeEqual(pckCrl.issuerDer, pckCa.subjectDer)) return undefined;
+  await verifyCrl(pckCrl, pckCa, options.now, "pckCrl");
+  const candidate = intelCrlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
+  await options.revocationMarks.accept([candidate]);
+  return candidate;
 }
 
 /**

@@ -148,3 +148,40 @@ conformanceTest(
     assert.ok(seen.size >= 4); // different issues, one number: the issue time orders them
   },
 );
+
+Deno.test("read-only marks check against the file and raise in memory, never writing it", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/marks.json`;
+    await new RevocationMarks({ file }).accept([candidate({ number: 5n, issued: at(2) })]);
+    const before = await Deno.readTextFile(file);
+    const readOnly = new RevocationMarks({ file, readOnly: true });
+    await assert.rejects(
+      readOnly.accept([candidate({ number: 4n, issued: at(2) })]),
+      RevocationRollbackError,
+    );
+    await readOnly.accept([candidate({ number: 6n, issued: at(3) })]);
+    assert.deepEqual(await readOnly.markOf("k"), { number: 6n, issued: at(3) });
+    assert.equal(await Deno.readTextFile(file), before);
+  });
+});
+
+Deno.test("marks of simulated authorities' documents stay in memory unless persistSimulated", async () => {
+  await withTempDir(async (dir) => {
+    const file = `${dir}/marks.json`;
+    const simulated = (n: bigint, key: string) => ({
+      ...candidate({ number: n, issued: at(2) }, key),
+      simulated: true,
+    });
+    const marks = new RevocationMarks({ file });
+    await marks.accept([simulated(5n, "sim")]);
+    await assert.rejects(marks.accept([simulated(4n, "sim")]), RevocationRollbackError);
+    await assert.rejects(Deno.stat(file), Deno.errors.NotFound);
+    await marks.accept([candidate({ number: 1n, issued: at(1) }, "vendor")]);
+    assert.deepEqual(Object.keys(JSON.parse(await Deno.readTextFile(file)).marks), ["vendor"]);
+    await new RevocationMarks({ file, persistSimulated: true }).accept([simulated(5n, "sim")]);
+    assert.deepEqual(
+      Object.keys(JSON.parse(await Deno.readTextFile(file)).marks).sort(),
+      ["sim", "vendor"],
+    );
+  });
+});

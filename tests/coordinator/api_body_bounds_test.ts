@@ -9,8 +9,8 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import https from "node:https";
-import { deployment, inProcessCoordinator } from "./fixture.ts";
 import { API_JSON_SHAPE } from "../../coordinator/service.ts";
+import { coordinatorTest } from "./coordinator_test_case.ts";
 
 /** POSTs `body` (raw text) over TLS; returns status and answer text. */
 function rawPost(address: string, path: string, body: string) {
@@ -40,41 +40,33 @@ function manifestBody(policies: number): string {
   });
 }
 
-Deno.test({
-  name: "an active Coordinator refuses a body of more array elements than a request has, unparsed",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
-    try {
-      await c.setFirstManifest();
-      const limit = API_JSON_SHAPE.maxSeparators;
-      // One more element than the bound: refused by the scan, whatever the rest says (before the
-      // fix it was parsed and then refused as a stale transition, 409).
-      const over = await rawPost(c.userAddress, "/manifest", manifestBody(limit + 2));
-      assert.equal(over.status, 400, over.text);
-      assert.match(
-        over.text,
-        new RegExp(`more than ${limit} array elements and object members: refused before parsing`),
-      );
-      // The mesh API has the same bound (its bodies are limited to 256 KiB, which holds 130,000
-      // elements).
-      const mesh = await rawPost(
-        c.meshAddress,
-        "/mesh/certificate",
-        `{"nonce":[${Array(limit + 2).fill(0).join(",")}]}`,
-      );
-      assert.equal(mesh.status, 400, mesh.text);
-      assert.match(mesh.text, /array elements and object members: refused before parsing/);
-      // A request within the bound is parsed and judged on its content as before.
-      const within = await rawPost(c.userAddress, "/manifest", manifestBody(1000));
-      assert.equal(within.status, 409, within.text);
-      assert.match(within.text, /previous_transition/);
-      // The Coordinator still serves.
-      assert.equal(c.coordinator.phase, "active");
-    } finally {
-      await c.close();
-    }
+coordinatorTest(
+  "an active Coordinator refuses a body of more array elements than a request has, unparsed",
+  async (_d, c) => {
+    await c.setFirstManifest();
+    const limit = API_JSON_SHAPE.maxSeparators;
+    // One more element than the bound: refused by the scan, whatever the rest says (before the
+    // fix it was parsed and then refused as a stale transition, 409).
+    const over = await rawPost(c.userAddress, "/manifest", manifestBody(limit + 2));
+    assert.equal(over.status, 400, over.text);
+    assert.match(
+      over.text,
+      new RegExp(`more than ${limit} array elements and object members: refused before parsing`),
+    );
+    // The mesh API has the same bound (its bodies are limited to 256 KiB, which holds 130,000
+    // elements).
+    const mesh = await rawPost(
+      c.meshAddress,
+      "/mesh/certificate",
+      `{"nonce":[${Array(limit + 2).fill(0).join(",")}]}`,
+    );
+    assert.equal(mesh.status, 400, mesh.text);
+    assert.match(mesh.text, /array elements and object members: refused before parsing/);
+    // A request within the bound is parsed and judged on its content as before.
+    const within = await rawPost(c.userAddress, "/manifest", manifestBody(1000));
+    assert.equal(within.status, 409, within.text);
+    assert.match(within.text, /previous_transition/);
+    // The Coordinator still serves.
+    assert.equal(c.coordinator.phase, "active");
   },
-});
+);

@@ -5,7 +5,7 @@ import { ApiPath, parseManifestRequest } from "../../protocol/messages.ts";
 import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { deployment, inProcessCoordinator } from "./fixture.ts";
+import { coordinatorTest } from "./coordinator_test_case.ts";
 
 /** An `/attest` answer without its evidence (a fresh signature each time). */
 function withoutEvidence(answer: unknown): Record<string, unknown> {
@@ -14,14 +14,10 @@ function withoutEvidence(answer: unknown): Record<string, unknown> {
   return rest;
 }
 
-Deno.test({
-  name: "the served /attest answer (state part serialised once per state) is attest()'s answer " +
+coordinatorTest(
+  "the served /attest answer (state part serialised once per state) is attest()'s answer " +
     "and follows manifest updates",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
+  async (d, c) => {
     const client = new PinnedHttpsClient(c.meshAddress);
     const served = async () =>
       await client.request("POST", ApiPath.attest, { nonce: encodeHex(new Uint8Array(32)) });
@@ -67,19 +63,14 @@ Deno.test({
       );
     } finally {
       client.close();
-      await c.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "/attest withoutPolicies: the same answer with no policy documents, cached apart from " +
+coordinatorTest(
+  "/attest withoutPolicies: the same answer with no policy documents, cached apart from " +
     "the full one",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
+  async (_d, c) => {
     const client = new PinnedHttpsClient(c.meshAddress);
     const served = async (withoutPolicies?: boolean) =>
       withoutEvidence(
@@ -101,7 +92,6 @@ Deno.test({
       assert.deepEqual(await served(), full);
     } finally {
       client.close();
-      await c.close();
     }
   },
-});
+);

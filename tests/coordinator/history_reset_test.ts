@@ -9,29 +9,14 @@ import { Coordinator } from "../../coordinator/coordinator.ts";
 import { HistoryResetError } from "../../coordinator/history/errors.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { transitionBody } from "../../manifest/hash.ts";
-import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
-import { Logger } from "../../util/log/logger.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { sha256 } from "../../util/bytes/mod.ts";
-import { deployment, MEASUREMENT } from "./fixture.ts";
+import { deployment } from "./fixture.ts";
+import { sharedParts, startOn } from "./replica_fixture.ts";
 
 const d = await deployment();
 
-async function start(backend: MemoryHistoryBackend): Promise<Coordinator> {
-  const verifiers = new ManifestVerifiers();
-  return await Coordinator.start({
-    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.coordinator.digest,
-      measurement: await MEASUREMENT,
-    }),
-    historyBackend: backend,
-    parseManifest,
-    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-    logger: new Logger("coordinator", { sink: () => {} }),
-    metrics: new CoordinatorMetrics(),
-  });
+function start(backend: MemoryHistoryBackend): Promise<Coordinator> {
+  return startOn(d, backend, d.coordinator.digest, sharedParts("coordinator"));
 }
 
 async function putTransition(backend: MemoryHistoryBackend, previous: Uint8Array) {

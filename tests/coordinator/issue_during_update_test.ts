@@ -15,14 +15,10 @@ import { parseManifestRequest } from "../../protocol/messages.ts";
 import { meshReportData, peerReportData } from "../../protocol/report_data.ts";
 import { statusFor } from "../../coordinator/http/errors.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
-import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
-import { Logger } from "../../util/log/logger.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import {
   type Deployment,
@@ -32,18 +28,13 @@ import {
   withCoordinatorPolicy,
   withoutPolicy,
 } from "./fixture.ts";
+import { sharedParts, startOn } from "./replica_fixture.ts";
 
 /** A Coordinator whose next evidence verification waits until the test releases it. */
 async function coordinatorWithHeldVerification(d: Deployment) {
-  const verifiers = new ManifestVerifiers();
+  const parts = sharedParts("coordinator");
   let hold: { started: () => void; release: Promise<void> } | undefined;
-  const coordinator = await Coordinator.start({
-    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.coordinator.digest,
-      measurement: await MEASUREMENT,
-    }),
-    historyBackend: new MemoryHistoryBackend(),
-    parseManifest,
+  const coordinator = await startOn(d, new MemoryHistoryBackend(), d.coordinator.digest, parts, {
     verifyEvidence: async (m, e, o) => {
       const held = hold;
       hold = undefined;
@@ -51,10 +42,8 @@ async function coordinatorWithHeldVerification(d: Deployment) {
         held.started();
         await held.release;
       }
-      return verifiers.verify(m, e, o);
+      return parts.verifyEvidence(m, e, o);
     },
-    logger: new Logger("coordinator", { sink: () => {} }),
-    metrics: new CoordinatorMetrics(),
   });
   return {
     coordinator,

@@ -8,8 +8,9 @@ import assert from "node:assert/strict";
 import { concatBytes, decodeHex } from "../../util/bytes/mod.ts";
 import type { Coordinator, CoordinatorOptions } from "../../coordinator/coordinator.ts";
 import type { HistoryBackend, LatestRecord } from "../../coordinator/history/backend.ts";
-import { type Deployment, deployment, inProcessCoordinator } from "./fixture.ts";
+import { type Deployment, inProcessCoordinator } from "./fixture.ts";
 import { setManifest, sharedParts, startOn } from "./replica_fixture.ts";
+import { coordinatorTest } from "./coordinator_test_case.ts";
 
 /**
  * A shared store seen through a connection whose reads of latest are counted and can be held
@@ -92,20 +93,7 @@ function replicaTest(
   fn: (scene: ReplicaScene) => Promise<void>,
   extra: Partial<CoordinatorOptions> = {},
 ): void {
-  Deno.test({
-    name,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn: async () => {
-      const d = await deployment();
-      const a = await inProcessCoordinator(d);
-      try {
-        await fn({ d, a, ...await activeReplica(d, a, extra) });
-      } finally {
-        await a.close();
-      }
-    },
-  });
+  coordinatorTest(name, async (d, a) => fn({ d, a, ...await activeReplica(d, a, extra) }));
 }
 
 replicaTest(

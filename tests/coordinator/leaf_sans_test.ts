@@ -13,32 +13,23 @@ import { decodeHex, decodePem, encodeBase64, encodeHex } from "../../util/bytes/
 import { parseManifestRequest, parseMeshCertificateRequest } from "../../protocol/messages.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
-import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { parseManifest } from "../../manifest/manifest.ts";
-import { ManifestVerifiers } from "../../manifest/verifiers.ts";
 import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
-import { Logger } from "../../util/log/logger.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { certificateSans } from "../../meshproxy/san.ts";
 import { type Deployment, deployment, MEASUREMENT } from "./fixture.ts";
+import { sharedParts, startOn } from "./replica_fixture.ts";
 
 async function coordinatorWith(d: Deployment, edit: (m: Record<string, unknown>) => void) {
-  const verifiers = new ManifestVerifiers();
-  const coordinator = await Coordinator.start({
-    evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
-      hostData: d.coordinator.digest,
-      measurement: await MEASUREMENT,
-    }),
-    historyBackend: new MemoryHistoryBackend(),
-    parseManifest,
-    verifyEvidence: (m, e, o) => verifiers.verify(m, e, o),
-    logger: new Logger("coordinator", { sink: () => {} }),
-    metrics: new CoordinatorMetrics(),
-  });
+  const coordinator = await startOn(
+    d,
+    new MemoryHistoryBackend(),
+    d.coordinator.digest,
+    sharedParts("coordinator"),
+  );
   const bytes = d.manifest(edit);
   const previous = "00".repeat(32);
   const signature = await signManifestUpdate(

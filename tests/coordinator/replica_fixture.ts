@@ -59,12 +59,16 @@ export function sharedParts(loggerName: string): SharedParts {
   };
 }
 
-/** Starts a Coordinator on `backend` in a simulated VM whose initdata digest is `hostData`. */
+/**
+ * Starts a Coordinator on `backend` in a simulated VM whose initdata digest is `hostData`;
+ * `extra` adds or replaces options.
+ */
 export async function startOn(
   d: Deployment,
   backend: CoordinatorOptions["historyBackend"],
   hostData: Uint8Array,
   parts: SharedParts,
+  extra: Partial<CoordinatorOptions> = {},
 ): Promise<Coordinator> {
   return await Coordinator.start({
     evidenceSource: new SimulatedSnpEvidenceSource(d.authority, {
@@ -73,6 +77,7 @@ export async function startOn(
     }),
     historyBackend: backend,
     ...parts,
+    ...extra,
   });
 }
 

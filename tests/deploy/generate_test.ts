@@ -26,6 +26,7 @@ import {
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { settingsForRuntime } from "../../policy/runtime_profiles.ts";
 import { escapeRegex } from "../../policy/regex.ts";
+import { WEB_TEMPLATE_SPEC } from "../policy/web_template_spec.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 const RV = TEST_REFERENCE_VALUES;
@@ -58,17 +59,7 @@ spec:
       labels: &labels
         app: web
     spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: web
-          image: "127.0.0.1:5000/web:1.0"
-          env:
-            - name: GREETING
-              valueFrom:
-                configMapKeyRef: {name: web-config, key: greeting}
-          readinessProbe:
-            exec:
-              command: ["/usr/bin/web", "ready"]
+${WEB_TEMPLATE_SPEC}
 ---
 apiVersion: v1
 kind: ConfigMap

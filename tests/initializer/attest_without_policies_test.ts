@@ -12,8 +12,9 @@ import { createRequestHandler, listenHttps } from "../../coordinator/http/server
 import { DEFAULT_CONNECTION_LIMITS } from "../../coordinator/http/connection_limits.ts";
 import { CoordinatorMetrics } from "../../coordinator/http/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
-import { deployment, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
+import { MEASUREMENT } from "../coordinator/fixture.ts";
 import type { Deployment } from "../../testing/simulation/deployment.ts";
+import { coordinatorTest } from "../coordinator/coordinator_test_case.ts";
 
 function trustOf(d: Deployment) {
   const verifiers = new ManifestVerifiers();
@@ -30,43 +31,31 @@ async function webPod(d: Deployment): Promise<SimulatedSnpEvidenceSource> {
   });
 }
 
-Deno.test({
-  name: "the Initializer's /attest leaves out the policy documents; the CLI's keeps them",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
-    try {
-      await c.setFirstManifest();
-      const { trust, verify } = trustOf(d);
-      const { credentials, coordinator } = await requestAttestedMeshCredentials(
-        c.meshAddress,
-        await generatePodKeys(),
-        await webPod(d),
-        trust,
-        verify,
-      );
-      assert.equal(coordinator.state.policies.size, 0);
-      assert.equal(coordinator.state.manifests.length, 1);
-      assert.ok(credentials.workloadSecret !== undefined);
-      // Without the option (contrast set / verify), every document is served and checked.
-      const full = await attestCoordinator(c.meshAddress, trust.manifest, verify);
-      full.client.close();
-      assert.equal(full.state.policies.size, 3);
-    } finally {
-      await c.close();
-    }
+coordinatorTest(
+  "the Initializer's /attest leaves out the policy documents; the CLI's keeps them",
+  async (d, c) => {
+    await c.setFirstManifest();
+    const { trust, verify } = trustOf(d);
+    const { credentials, coordinator } = await requestAttestedMeshCredentials(
+      c.meshAddress,
+      await generatePodKeys(),
+      await webPod(d),
+      trust,
+      verify,
+    );
+    assert.equal(coordinator.state.policies.size, 0);
+    assert.equal(coordinator.state.manifests.length, 1);
+    assert.ok(credentials.workloadSecret !== undefined);
+    // Without the option (contrast set / verify), every document is served and checked.
+    const full = await attestCoordinator(c.meshAddress, trust.manifest, verify);
+    full.client.close();
+    assert.equal(full.state.policies.size, 3);
   },
-});
+);
 
-Deno.test({
-  name: "a Coordinator that refuses withoutPolicies (older) gets the request again without it",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d);
+coordinatorTest(
+  "a Coordinator that refuses withoutPolicies (older) gets the request again without it",
+  async (d, c) => {
     const seen: unknown[] = [];
     // The mesh API of an older Coordinator: its /attest parser knew only `nonce`.
     const routes = meshRoutes(c.coordinator).map((route) =>
@@ -119,7 +108,6 @@ Deno.test({
       assert.equal(second!.nonce, first!.nonce);
     } finally {
       await old.close();
-      await c.close();
     }
   },
-});
+);

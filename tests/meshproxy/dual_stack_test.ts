@@ -10,9 +10,10 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
-import { withTempDir } from "../helpers/temp_dir.ts";
-import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
-import { inboundPort, podDir, startEchoApp, startProxy } from "./helpers.ts";
+import { issuePod } from "../../bench/meshproxy/credentials.ts";
+import { podDir } from "./helpers.ts";
+import { echoBehindProxy } from "./echo_behind_proxy.ts";
+import { meshTest } from "./mesh_test_case.ts";
 import { listenEverywhere } from "../../meshproxy/any_address.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -29,6 +30,15 @@ function whyNoIpv6(): string | undefined {
 
 function skip(why: string): void {
   console.warn(`\n!!! SKIPPED dual-stack test: no IPv6 loopback (${why}). !!!\n`);
+}
+
+/** A {@link meshTest} that is skipped (loudly) where the machine has no IPv6 loopback. */
+function dualStackTest(name: string, fn: Parameters<typeof meshTest>[1]): void {
+  meshTest(name, async (root, ca) => {
+    const why = whyNoIpv6();
+    if (why) return skip(why);
+    await fn(root, ca);
+  });
 }
 
 /** A port free on every address of both families. */
@@ -78,97 +88,67 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-Deno.test({
-  name: "dual stack: mutual TLS and the admin interface answer over IPv6 and IPv4 by default",
-  ...opts,
-  fn: async () => {
-    const why = whyNoIpv6();
-    if (why) return skip(why);
-    await withTempDir(async (root) => {
-      const ca = await meshAuthority();
-      const client = await issuePod(ca, ["bot"]);
-      const echo = await startEchoApp();
-      const server = await startProxy(
-        { podPorts: "7000", admin: String(await freeDualPort()) },
-        await podDir(root, "web", await issuePod(ca, ["web"])),
-        {
-          upstreamPorts: new Map([[7000, echo.port]]),
-          inboundHost: undefined,
-          adminHost: undefined,
-        },
-      );
-      try {
-        const port = inboundPort(server, "port-7000");
-        assert.match(server.listeners()[0]!.listen, /^\[::\]/);
-        assert.equal(await meshEcho("::1", port, client), "over ::1");
-        assert.equal(await meshEcho("127.0.0.1", port, client), "over 127.0.0.1");
-        for (const host of ["[::1]", "127.0.0.1"]) {
-          const answer = await fetch(`http://${host}:${server.adminPort}/ready`);
-          assert.equal(answer.status, 200, `admin over ${host}`);
-          await answer.body?.cancel();
-        }
-      } finally {
-        await server.close();
-        await echo.close();
-      }
-    });
-  },
-});
-
-Deno.test({
-  name: "dual stack: an explicit inbound host is used as given (127.0.0.1: no IPv6)",
-  ...opts,
-  fn: async () => {
-    const why = whyNoIpv6();
-    if (why) return skip(why);
-    await withTempDir(async (root) => {
-      const ca = await meshAuthority();
-      const client = await issuePod(ca, ["bot"]);
-      const echo = await startEchoApp();
-      const server = await startProxy(
-        { podPorts: "7000" },
-        await podDir(root, "web", await issuePod(ca, ["web"])),
-        { upstreamPorts: new Map([[7000, echo.port]]) },
-      );
-      try {
-        const port = inboundPort(server, "port-7000");
-        assert.equal(server.listeners()[0]!.listen, `127.0.0.1:${port}`);
-        assert.equal(await meshEcho("127.0.0.1", port, client), "over 127.0.0.1");
-        assert.equal(await accepts("::1", port), false);
-      } finally {
-        await server.close();
-        await echo.close();
-      }
-    });
-  },
-});
-
-Deno.test({
-  name: "dual stack: listenEverywhere gives one port for both families",
-  ...opts,
-  fn: async () => {
-    const why = whyNoIpv6();
-    if (why) return skip(why);
-    const listening = await listenEverywhere(
-      () =>
-        net.createServer((s) => {
-          s.on("error", () => {});
-          s.end("hi");
-        }),
-      0,
+dualStackTest(
+  "dual stack: mutual TLS and the admin interface answer over IPv6 and IPv4 by default",
+  async (root, ca) => {
+    const client = await issuePod(ca, ["bot"]);
+    const web = await echoBehindProxy(
+      await podDir(root, "web", await issuePod(ca, ["web"])),
+      { admin: String(await freeDualPort()) },
+      { inboundHost: undefined, adminHost: undefined },
     );
+    const { proxy: server, port } = web;
     try {
-      assert.ok(listening.port > 0);
-      assert.equal(await accepts("::1", listening.port), true);
-      assert.equal(await accepts("127.0.0.1", listening.port), true);
-      // Whichever way the namespace binds IPv6 sockets, IPv4 is served exactly once.
-      assert.ok(listening.servers.length === 1 || listening.servers.length === 2);
+      assert.match(server.listeners()[0]!.listen, /^\[::\]/);
+      assert.equal(await meshEcho("::1", port, client), "over ::1");
+      assert.equal(await meshEcho("127.0.0.1", port, client), "over 127.0.0.1");
+      for (const host of ["[::1]", "127.0.0.1"]) {
+        const answer = await fetch(`http://${host}:${server.adminPort}/ready`);
+        assert.equal(answer.status, 200, `admin over ${host}`);
+        await answer.body?.cancel();
+      }
     } finally {
-      await Promise.all(
-        listening.servers.map((s) => new Promise((r) => s.close(r))),
-      );
+      await web.close();
     }
   },
+);
+
+dualStackTest(
+  "dual stack: an explicit inbound host is used as given (127.0.0.1: no IPv6)",
+  async (root, ca) => {
+    const client = await issuePod(ca, ["bot"]);
+    const web = await echoBehindProxy(await podDir(root, "web", await issuePod(ca, ["web"])));
+    const { proxy: server, port } = web;
+    try {
+      assert.equal(server.listeners()[0]!.listen, `127.0.0.1:${port}`);
+      assert.equal(await meshEcho("127.0.0.1", port, client), "over 127.0.0.1");
+      assert.equal(await accepts("::1", port), false);
+    } finally {
+      await web.close();
+    }
+  },
+);
+
+dualStackTest("dual stack: listenEverywhere gives one port for both families", async () => {
+  const listening = await listenEverywhere(
+    () =>
+      net.createServer((s) => {
+        s.on("error", () => {});
+        s.end("hi");
+      }),
+    0,
+  );
+  try {
+    assert.ok(listening.port > 0);
+    assert.equal(await accepts("::1", listening.port), true);
+    assert.equal(await accepts("127.0.0.1", listening.port), true);
+    // Whichever way the namespace binds IPv6 sockets, IPv4 is served exactly once.
+    assert.ok(listening.servers.length === 1 || listening.servers.length === 2);
+  } finally {
+    await Promise.all(
+      listening.servers.map((s) => new Promise((r) => s.close(r))),
+    );
+  }
 });
 
 Deno.test({

@@ -2,20 +2,11 @@ import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { REPO_ROOT } from "../../scripts/images/bundle.ts";
-import { type ImageLock, parseImageLock } from "../../deploy/image_lock.ts";
-import { checksums, writeRelease } from "../../scripts/release.ts";
+import { parseImageLock } from "../../deploy/image_lock.ts";
+import { writeRelease } from "../../scripts/release.ts";
+import { checksums } from "../../scripts/release/sha256sums.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
-
-const LOCK: ImageLock = {
-  version: 1,
-  images: {
-    coordinator: `registry.example.com/contrast/coordinator@sha256:${"1".repeat(64)}`,
-    initializer: `registry.example.com/contrast/initializer@sha256:${"2".repeat(64)}`,
-    "service-mesh-proxy": `registry.example.com/contrast/service-mesh-proxy@sha256:${
-      "3".repeat(64)
-    }`,
-  },
-};
+import { filesBelow, TEST_LOCK as LOCK } from "../helpers/release.ts";
 
 /** The `deno run` options of the `contrast:release` task: how the README runs the release. */
 function releaseRunFlags(): string[] {
@@ -41,16 +32,6 @@ async function run(cwd: string, args: string[]) {
   }).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
-
-/** Every file below `dir`, by its path from `dir`, sorted. */
-function filesBelow(dir: string, prefix = ""): string[] {
-  const names: string[] = [];
-  for (const entry of Deno.readDirSync(`${dir}/${prefix}`)) {
-    if (entry.isDirectory) names.push(...filesBelow(dir, `${prefix}${entry.name}/`));
-    else names.push(`${prefix}${entry.name}`);
-  }
-  return names.sort();
 }
 
 /** The chunks `entry` (a file in `dir`) imports statically, directly or not, itself included. */

@@ -2,7 +2,6 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { CertificateAuthority } from "../../../coordinator/ca/certificate_authority.ts";
 import { SeedEngine } from "../../../seed/seed_engine.ts";
-import { deployment, inProcessCoordinator } from "../fixture.ts";
 import {
   b64,
   podCredentials,
@@ -10,6 +9,7 @@ import {
   TRANSIT_SERVICE_CONFIG,
   transitCoordinator,
 } from "./fixture.ts";
+import { coordinatorTest } from "../coordinator_test_case.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -282,35 +282,29 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "transit: 503 before a manifest is set",
-  ...opts,
-  fn: async () => {
-    const d = await deployment();
-    const c = await inProcessCoordinator(d, { service: TRANSIT_SERVICE_CONFIG });
-    try {
-      const https = await import("node:https");
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = https.request({
-          host: "127.0.0.1",
-          port: c.service.transitPort,
-          method: "POST",
-          path: "/v1/transit/encrypt/web-secret",
-          rejectUnauthorized: false, // the attested certificate is self-signed; nothing is secret
-          agent: false,
-        }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on("error", reject);
-        req.end("{}");
+coordinatorTest(
+  "transit: 503 before a manifest is set",
+  async (_d, c) => {
+    const https = await import("node:https");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = https.request({
+        host: "127.0.0.1",
+        port: c.service.transitPort,
+        method: "POST",
+        path: "/v1/transit/encrypt/web-secret",
+        rejectUnauthorized: false, // the attested certificate is self-signed; nothing is secret
+        agent: false,
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
       });
-      assert.equal(status, 503);
-    } finally {
-      await c.close();
-    }
+      req.on("error", reject);
+      req.end("{}");
+    });
+    assert.equal(status, 503);
   },
-});
+  { service: TRANSIT_SERVICE_CONFIG },
+);
 
 Deno.test({
   name: "transit: a manifest update rotates keys (v2), old versions still decrypt, removed " +

@@ -23,6 +23,7 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { removeContainerRequest } from "../../../policy/check/agent_protocol.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import { securePvStatefulSet } from "../../../testing/secure_pv_stateful_set.ts";
+import { WEB_TEMPLATE_SPEC } from "../web_template_spec.ts";
 
 const APP = `apiVersion: apps/v1
 kind: Deployment
@@ -35,17 +36,7 @@ spec:
       annotations:
         contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"
     spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: web
-          image: "127.0.0.1:5000/web:1.0"
-          env:
-            - name: GREETING
-              valueFrom:
-                configMapKeyRef: {name: web-config, key: greeting}
-          readinessProbe:
-            exec:
-              command: ["/usr/bin/web", "ready"]
+${WEB_TEMPLATE_SPEC}
 ---
 apiVersion: v1
 kind: ConfigMap

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   bundlePath,
   CachingFetcher,
+  listCache,
   REVOCATION_MARKS_FILE,
   RevocationMarks,
   RevocationMarksFileError,
@@ -168,7 +169,7 @@ Deno.test("marks persisted next to the cache refuse an older CRL after a restart
     const file = `${dir}/cache/${REVOCATION_MARKS_FILE}`;
     const old = await crlOf(authority, day(28), 6n);
     await putCrl(await crlOf(authority, day(29), 7n));
-    const first = new RevocationMarks({ file });
+    const first = new RevocationMarks({ file, persistSimulated: true });
     assert.ok(await kdsClient(authority, dir, first).crl("Milan", "VCEK"));
     assert.deepEqual(first.writeErrors, []);
     const saved = JSON.parse(await Deno.readTextFile(file));
@@ -178,7 +179,11 @@ Deno.test("marks persisted next to the cache refuse an older CRL after a restart
     }]);
     assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
     await putCrl(old);
-    const restarted = kdsClient(authority, dir, new RevocationMarks({ file }));
+    const restarted = kdsClient(
+      authority,
+      dir,
+      new RevocationMarks({ file, persistSimulated: true }),
+    );
     await assert.rejects(
       restarted.crl("Milan", "VCEK"),
       rollback(/\.crlNumber$/, /^6 is older than the accepted 7/),
@@ -209,7 +214,7 @@ Deno.test("a damaged marks file fails every CRL check closed and is left as it i
       ] as const
     ) {
       await Deno.writeTextFile(file, content);
-      const kds = kdsClient(authority, dir, new RevocationMarks({ file }));
+      const kds = kdsClient(authority, dir, new RevocationMarks({ file, persistSimulated: true }));
       await assert.rejects(
         kds.crl("Milan", "VCEK"),
         (e: unknown) =>
@@ -217,5 +222,47 @@ Deno.test("a damaged marks file fails every CRL check closed and is left as it i
       );
       assert.equal(await Deno.readTextFile(file), content);
     }
+  });
+});
+
+Deno.test("an older AMD CRL from the network is refused before it is cached", async () => {
+  const authority = await sharedAuthority("Milan");
+  let crl = await crlOf(authority, day(29), 7n);
+  const chainPem = authority.askPem + "\n" + authority.arkPem + "\n";
+  // AMD's KDS answered in-process: no request leaves the machine.
+  const kds: typeof fetch = (input) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const body = url === CRL_URL
+      ? crl
+      : url === certChainUrl("Milan", "VCEK", BASE)
+      ? new TextEncoder().encode(chainPem)
+      : undefined;
+    return Promise.resolve(
+      body
+        ? new Response(body as Uint8Array<ArrayBuffer>)
+        : new Response("not found", { status: 404 }),
+    );
+  };
+  const marks = new RevocationMarks();
+  const client = (cacheDir: string) =>
+    new AmdKdsClient({
+      fetcher: new CachingFetcher({ cacheDir, fetch: kds, retries: 0, clock: () => NOW }),
+      baseUrl: BASE,
+      crlBaseUrl: BASE,
+      clock: () => NOW,
+      trustedRoots: { Milan: [authority.rootFingerprint] },
+      revocationMarks: marks,
+    });
+  const cachedCrls = async (dir: string) =>
+    (await listCache(dir)).filter((e) => e.url === CRL_URL).length;
+  await withTempDir(async (dir) => {
+    assert.ok(await client(`${dir}/a`).crl("Milan", "VCEK"));
+    assert.equal(await cachedCrls(`${dir}/a`), 1);
+    crl = await crlOf(authority, day(28), 6n);
+    await assert.rejects(
+      client(`${dir}/b`).crl("Milan", "VCEK"),
+      rollback(/\.crlNumber$/, /accepted 7/),
+    );
+    assert.equal(await cachedCrls(`${dir}/b`), 0);
   });
 });
