@@ -26,14 +26,14 @@ import {
 import { parseTdxTcbInfoResponse, type TdxTcbInfo } from "../collateral/tcb_info.ts";
 import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_identity.ts";
 import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
-import { INTEL_SGX_ROOT_CA_SHA256 } from "./intel_root.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
 import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
+import type { RevocationCandidate, RevocationMarks } from "../../collateral/revocation_marks.ts";
 import {
-  CRL_MARK_NAMES,
-  type RevocationCandidate,
-  type RevocationMarks,
-} from "../../collateral/revocation_marks.ts";
+  intelCrlCandidate,
+  qeIdentityCandidate,
+  tcbInfoCandidate,
+} from "./revocation_candidates.ts";
 
 /**
  * Options of {@link verifyTdxQuote}.
@@ -372,22 +372,6 @@ interface VerifiedPck {
   readonly pckCrlCandidate?: RevocationCandidate;
 }
 
-/** The rollback candidate of an Intel CRL that verified, keyed by its issuer under `root`. */
-function crlCandidate(crl: Crl, field: string, root: string): RevocationCandidate {
-  return {
-    key: `intel-crl issuer=${crl.issuer} root=${root}`,
-    field,
-    names: CRL_MARK_NAMES,
-    simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
-    mark: crl.crlNumber === undefined
-      ? { issued: crl.thisUpdate }
-      : { number: crl.crlNumber, issued: crl.thisUpdate },
-  };
-}
-
-/** Mark names of Intel's signed JSON collateral. */
-const PCS_MARK_NAMES = { number: "tcbEvaluationDataNumber", issued: "issueDate" } as const;
-
 async function collateralKey(
   options: VerifyTdxQuoteOptions,
   cache: TdxVerificationCache,
@@ -464,24 +448,12 @@ async function verifyCollateral(
   const times = (f: (d: Date[]) => number, ...d: Date[]) => new Date(f(d));
   const root = tcbChain.rootFingerprint;
   const candidates: RevocationCandidate[] = [
-    {
-      key: `intel-tcb-info ${tcbInfo.id} fmspc=${encodeHex(tcbInfo.fmspc)} root=${root}`,
-      field: "tcbInfo",
-      names: PCS_MARK_NAMES,
-      simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
-      mark: { number: BigInt(tcbInfo.tcbEvaluationDataNumber), issued: tcbInfo.issueDate },
-    },
-    {
-      key: `intel-qe-identity ${qeIdentity.id} root=${root}`,
-      field: "qeIdentity",
-      names: PCS_MARK_NAMES,
-      simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
-      mark: { number: BigInt(qeIdentity.tcbEvaluationDataNumber), issued: qeIdentity.issueDate },
-    },
+    tcbInfoCandidate(tcbInfo, root),
+    qeIdentityCandidate(qeIdentity, root),
   ];
   // The root CA CRL counts once it verified as the root's CRL (it was the only CRL given).
   if (rootCrl && tcbChain.revocationChecked[0] && qeChain.revocationChecked[0]) {
-    candidates.push(crlCandidate(rootCrl, "rootCaCrl", root));
+    candidates.push(intelCrlCandidate(rootCrl, "rootCaCrl", root));
   }
   return {
     value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: root, candidates },
@@ -572,7 +544,7 @@ async function pckCrlMark(
   const pckCa = (await verifyPckPath(pem, options, [])).certificates[1]!;
   if (!constantTimeEqual(pckCrl.issuerDer, pckCa.subjectDer)) return undefined;
   await verifyCrl(pckCrl, pckCa, options.now, "pckCrl");
-  const candidate = crlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
+  const candidate = intelCrlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
   await options.revocationMarks.accept([candidate]);
   return candidate;
 }

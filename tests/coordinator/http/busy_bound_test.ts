@@ -13,20 +13,13 @@ import tls from "node:tls";
 import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
 import { type Route } from "../../../coordinator/http/server.ts";
 import {
-  type ConnectionLimits,
   ConnectionTracker,
   type TrackedConnection,
 } from "../../../coordinator/http/connection_limits.ts";
 import { startTestHttps } from "./https_fixture.ts";
+import { uniformLimits } from "./uniform_limits.ts";
 
-const LIMITS: ConnectionLimits = {
-  handshakeTimeoutMs: 60_000,
-  headersTimeoutMs: 60_000,
-  idleTimeoutMs: 60_000,
-  requestTimeoutMs: 60_000,
-  maxConnections: 100,
-  maxConnectionsPerAddress: 100,
-};
+const LIMITS = uniformLimits(60_000);
 
 /** Admits `names` from `address` (or per name) into `tracker`; records the order they start. */
 function admitAll(

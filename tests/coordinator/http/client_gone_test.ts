@@ -14,7 +14,6 @@ import net from "node:net";
 import tls from "node:tls";
 import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
 import type { Route } from "../../../coordinator/http/server.ts";
-import type { ConnectionLimits } from "../../../coordinator/http/connection_limits.ts";
 import { Coordinator } from "../../../coordinator/coordinator.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
 import { MemoryHistoryBackend } from "../../../coordinator/history/memory_backend.ts";
@@ -29,15 +28,9 @@ import { decodeHex, encodeBase64 } from "../../../util/bytes/mod.ts";
 import { Logger } from "../../../util/log/logger.ts";
 import { type Deployment, deployment, MEASUREMENT } from "../fixture.ts";
 import { startTestHttps } from "./https_fixture.ts";
+import { uniformLimits } from "./uniform_limits.ts";
 
-const LIMITS: ConnectionLimits = {
-  handshakeTimeoutMs: 60_000,
-  headersTimeoutMs: 60_000,
-  idleTimeoutMs: 60_000,
-  requestTimeoutMs: 60_000,
-  maxConnections: 100,
-  maxConnectionsPerAddress: 100,
-};
+const LIMITS = uniformLimits(60_000);
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -13,20 +13,14 @@ import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
 import { type Route } from "../../../coordinator/http/server.ts";
 import type { ConnectionLimits } from "../../../coordinator/http/connection_limits.ts";
 import { startTestHttps } from "./https_fixture.ts";
+import { uniformLimits } from "./uniform_limits.ts";
 
 const routes: Route[] = [
   { method: "POST", path: "/echo", handle: (r) => ({ body: { got: r.body } }) },
 ];
 
 /** Limits small enough for a test: every deadline 400 ms, caps high unless a test lowers them. */
-const LIMITS: ConnectionLimits = {
-  handshakeTimeoutMs: 400,
-  headersTimeoutMs: 400,
-  idleTimeoutMs: 400,
-  requestTimeoutMs: 400,
-  maxConnections: 100,
-  maxConnectionsPerAddress: 100,
-};
+const LIMITS = uniformLimits(400);
 
 /** Longest any test waits for the server to close a connection (a failing run ends here). */
 const GUARD_MS = 8000;

@@ -21,6 +21,14 @@ import { readTdxReferenceValue } from "../../../tdx/reference_values.ts";
 import { TdxEvidenceVerifier } from "../../../tdx/verifier.ts";
 import type { TdxCollateral } from "../../../tdx/verify/collateral_bundle.ts";
 import { readTdxCollateralDir } from "../../../tdx/pcs/collateral_dir.ts";
+import { CachingFetcher, listCache } from "../../../collateral/mod.ts";
+import {
+  cachingFetcherTransport,
+  IntelPcsClient,
+  pcsServiceRootCaCrlUrl,
+} from "../../../tdx/pcs/client.ts";
+import { collateralRequestOf } from "../../../tdx/verifier.ts";
+import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
 import { conformanceFile, conformanceTest, readConformance } from "../../conformance.ts";
 
@@ -176,3 +184,65 @@ conformanceTest(
     );
   },
 );
+
+Deno.test("an older PCS response from the network is refused before it is cached, so a newer one is fetched next time", async () => {
+  const marks = new RevocationMarks();
+  let served = newer;
+  const BASE = "http://pcs.invalid";
+  const respond = (bytes: Uint8Array, headers: Record<string, string> = {}) =>
+    Promise.resolve(new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+  const chain = (name: string, pem: string) => ({ [name]: encodeURIComponent(pem) });
+  // Intel PCS answered in-process: no request leaves the machine.
+  const pcs: typeof fetch = (input) => {
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    switch (url.pathname) {
+      case "/tdx/certification/v4/tcb":
+        return respond(
+          served.tcbInfo,
+          chain("TCB-Info-Issuer-Chain", served.tcbInfoIssuerChain),
+        );
+      case "/tdx/certification/v4/qe/identity":
+        return respond(
+          served.qeIdentity,
+          chain("SGX-Enclave-Identity-Issuer-Chain", served.qeIdentityIssuerChain),
+        );
+      case "/sgx/certification/v4/pckcrl":
+        return respond(
+          served.pckCrl!,
+          chain("SGX-PCK-CRL-Issuer-Chain", served.pckCrlIssuerChain!),
+        );
+      case "/sgx/certification/v4/rootcacrl":
+        return respond(served.rootCaCrl!);
+    }
+    return Promise.resolve(new Response("not found", { status: 404 }));
+  };
+  const request = { ...collateralRequestOf(parseTdxQuote(quote)), now: NOW };
+  const client = (cacheDir: string) =>
+    new IntelPcsClient({
+      transport: cachingFetcherTransport(
+        new CachingFetcher({ cacheDir, fetch: pcs, retries: 0, clock: () => NOW }),
+        { trustAnchors: [root], revocationMarks: marks, clock: () => NOW },
+      ),
+      baseUrl: BASE,
+      rootCaCrlUrl: pcsServiceRootCaCrlUrl(BASE),
+    });
+  const verify = verifier(marks);
+  await withTempDir(async (dir) => {
+    assert.equal(
+      (await verify(await client(`${dir}/a`).collateralFor(request))).tcb.status,
+      "OutOfDate",
+    );
+    // A new cache (cleared, or another replica's) and PCS serving the older collateral.
+    served = older;
+    await assert.rejects(
+      client(`${dir}/b`).collateralFor(request),
+      (e: unknown) =>
+        e instanceof RevocationRollbackError &&
+        /^(tcbInfo|qeIdentity|pckCrl|rootCaCrl)\./.test(e.field),
+    );
+    assert.deepEqual(await listCache(`${dir}/b`), []);
+    served = newer;
+    assert.ok(await verify(await client(`${dir}/b`).collateralFor(request)));
+    assert.equal((await listCache(`${dir}/b`)).length, 4);
+  });
+});
