@@ -20,6 +20,7 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import {
   ADMIN_PORT_ENV,
+  EGRESS_SANS_ENV,
   ENV_SOURCES,
   MEMORY_LIMIT_ENV,
   parseMeshConfig,
@@ -118,6 +119,36 @@ Deno.test("the host cannot give the mesh sidecar an admin port as a service link
       checked++;
     }
     assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+  }
+  assert.equal(checked, 1);
+});
+
+Deno.test("the host cannot give the mesh sidecar egress SANs of its choosing", async () => {
+  // The app's egress target `emoji` is outside the input: no qualified SAN, no variable; one the
+  // host added would make the proxy accept a server by a name of the host's choosing.
+  const { doc, policyData } = await generated();
+  const seq = buildRequestSequence({
+    workload: readWorkload(doc, "app.yml#0")!,
+    images: new Map([...IMAGES.values()].map((i) => [i.pinned, i])),
+    cluster: readClusterObjects([doc]),
+    rng: seededRandom(7),
+  });
+  const rules = await CompiledRules.load();
+  using ev = await rules.evaluator(policyData);
+  let checked = 0;
+  for (const step of seq.steps) {
+    if (step.request.type === "CreateContainerRequest" && step.label.includes(MESH_SIDECAR_NAME)) {
+      const input = step.request.input as { OCI: { Process: { Env: string[] } } };
+      const env = input.OCI.Process.Env;
+      assert.ok(!env.some((e) => e.startsWith(`${EGRESS_SANS_ENV}=`)), env.join("\n"));
+      const added = `${EGRESS_SANS_ENV}=emoji#emoji.other.svc.cluster.local`;
+      const request = {
+        ...input,
+        OCI: { ...input.OCI, Process: { ...input.OCI.Process, Env: [...env, added] } },
+      };
+      assert.equal(ev.decide(step.request.type, request).allowed, false, added);
+      checked++;
+    }
   }
   assert.equal(checked, 1);
 });
