@@ -41,7 +41,7 @@ import type { UnchangedWorkload } from "./unchanged_workloads.ts";
 import { type UnmeshedPort, unmeshedPorts } from "./unmeshed_ports.ts";
 import { unknownFieldIssues } from "./strict_fields.ts";
 import { deriveSans, parseExtraSans, type SanService, type SanWorkload } from "./workload_sans.ts";
-import { parseEgressConfig } from "../protocol/mesh_config.ts";
+import { type EgressSan, encodeEgressSans, parseEgressConfig } from "../protocol/mesh_config.ts";
 import { DEFAULT_CLUSTER_DOMAIN } from "../policy/hostname.ts";
 import { resolvedValue } from "../util/yaml/plain_tree.ts";
 import { mergedFieldIssues } from "./merged_fields.ts";
@@ -307,6 +307,7 @@ export async function generate(
     securePvs,
     podPorts,
     derivedSans.sans,
+    derivedSans.egressSans,
   );
   const coordinatorIndexes = [...workloads.keys()].filter((i) => isCoordinator(workloads[i]!));
   try {
@@ -684,6 +685,8 @@ class PolicyBuild {
     private readonly podPorts: ReadonlyMap<Workload, readonly number[]>,
     /** Each workload's manifest SANs, by workload index (`deploy/workload_sans.ts`). */
     private readonly sans: readonly (readonly string[])[],
+    /** Each workload's egress entries' qualified SANs, by workload index (same module). */
+    private readonly egressSans: readonly (readonly EgressSan[])[],
   ) {
     this.#built = workloads.map(() => undefined);
     this.#initdata = new PolicyInitdataEncoder(options.rules);
@@ -710,7 +713,7 @@ class PolicyBuild {
   async workload(index: number, coordinatorTrust: string | undefined): Promise<void> {
     const w = this.workloads[index]!;
     const doc = w.ref.file.docs[w.ref.docIndex]!;
-    this.#inject(w, coordinatorTrust);
+    this.#inject(w, index, coordinatorTrust);
     const policyData = this.#policyData(w);
     if (!policyData) return;
     const initdata = await this.#initdata.encodeAnnotated(policyData);
@@ -769,7 +772,7 @@ class PolicyBuild {
     }
   }
 
-  #inject(w: Workload, coordinatorTrust: string | undefined): void {
+  #inject(w: Workload, index: number, coordinatorTrust: string | undefined): void {
     const { settings } = this.options;
     const { byReference, byPinned } = this.images;
     const mesh = hasMesh(w, this.options) ? meshConfigOf(w.annotations) : undefined;
@@ -788,7 +791,13 @@ class PolicyBuild {
         ? undefined
         : byReference.get(settings.initializer.image)!.pinned,
       meshImage: mesh ? byReference.get(settings.service_mesh.image)!.pinned : undefined,
-      meshConfig: mesh ? { ...mesh, podPorts: this.podPorts.get(w)!.join(",") } : {},
+      meshConfig: mesh
+        ? {
+          ...mesh,
+          podPorts: this.podPorts.get(w)!.join(","),
+          egressSans: encodeEgressSans(this.egressSans[index]!),
+        }
+        : {},
       coordinatorTrust,
       startupProbes: this.#startupProbes,
     });

@@ -17,6 +17,7 @@ import type { FieldIssue } from "../util/errors/mod.ts";
 import {
   ADMIN_PORT_ENV,
   EGRESS_ENV,
+  EGRESS_SANS_ENV,
   ENV_SOURCES,
   INGRESS_ENV,
   LIMITS_ENV,
@@ -134,6 +135,8 @@ interface InjectionPlan {
   readonly meshConfig: {
     ingress?: string;
     egress?: string;
+    /** `CONTRAST_MESH_EGRESS_SANS`: the egress entries' qualified SANs, when any. */
+    egressSans?: string;
     admin?: string;
     podPorts?: string;
     limits?: string;
@@ -363,6 +366,9 @@ export function injectIntoPodSpec(doc: Document, spec: YAMLMap, plan: InjectionP
     }
     if (plan.meshConfig.egress !== undefined) {
       env.push({ name: EGRESS_ENV, value: plan.meshConfig.egress });
+    }
+    if (plan.meshConfig.egressSans !== undefined) {
+      env.push({ name: EGRESS_SANS_ENV, value: plan.meshConfig.egressSans });
     }
     // Always named, empty without an admin interface: the policy admits a variable shaped like a
     // Kubernetes service link (`<NAME>_PORT`) with any value unless the container names it, and

@@ -24,11 +24,15 @@
  * `<domain>`) is one of the four. Instead, an egress target that no workload's SANs cover is
  * reported (its connections would be refused), and so is a name two workloads share (either's
  * certificate passes the egress check for it) and a target that a workload carries without the
- * client's resolver reaching it by that name (`db` from another namespace).
+ * client's resolver reaching it by that name (`db` from another namespace). For each egress entry
+ * whose name the resolver qualifies, the first qualified name a workload carries is the SAN the
+ * client's proxy requires (`egressSans`, the sidecar's `CONTRAST_MESH_EGRESS_SANS`): a short name
+ * is every namespace's, the qualified one only the Service's of the client's namespace.
  *
  * @module
  */
 import { classifySan } from "../manifest/sans.ts";
+import { type EgressSan, isIpv4 } from "../protocol/mesh_config.ts";
 import { EXTRA_SANS_ANNOTATION } from "./annotations.ts";
 
 /** The SAN `--san-wildcard` adds to every entry: any name (the mesh's `*` rule). */
@@ -71,6 +75,11 @@ export interface SanService {
 interface DerivedSans {
   /** Each workload's SANs, in the order of the workloads given. */
   readonly sans: readonly (readonly string[])[];
+  /**
+   * Each workload's egress entries whose server must carry another SAN than the remote host
+   * (`CONTRAST_MESH_EGRESS_SANS`), in the order of the workloads given; see {@link egressSanFor}.
+   */
+  readonly egressSans: readonly (readonly EgressSan[])[];
   /** Warning lines (without `warning: `), in a fixed order. */
   readonly warnings: readonly string[];
 }
@@ -289,6 +298,109 @@ function coverage(all: readonly (readonly string[])[]): (host: string) => boolea
 }
 
 /**
+ * The names a pod's resolver in namespace `namespace` asks for `host` (lowercase, no trailing dot)
+ * in turn: `host.<ns>.svc.<domain>`, `host.svc.<domain>`, `host.<domain>`, and `host` itself when
+ * it already ends in the cluster domain; an absolute name (trailing dot) only as it is.
+ */
+function searchedNames(host: string, namespace: string, clusterDomain: string): string[] {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (host.endsWith(".")) return [h];
+  const domain = clusterDomain.toLowerCase();
+  const searched = [`${h}.${namespace}.svc.${domain}`, `${h}.svc.${domain}`, `${h}.${domain}`];
+  if (h.endsWith(`.${domain}`)) searched.push(h);
+  return searched;
+}
+
+/**
+ * Whether holder `o` is reached by the literal `host` from `client`'s pod without the cluster's
+ * search path: it was given the name by `extra-sans` (an external name the host's DNS answers),
+ * or the name is its own and it is in the client's namespace.
+ */
+function reachedLiterally(o: SanWorkload, client: SanWorkload, host: string): boolean {
+  const h = host.toLowerCase();
+  return (o.extraSans ?? []).some((s) => s.toLowerCase() === h) ||
+    (o.namespace === client.namespace && nameSan(o)?.toLowerCase() === h);
+}
+
+/**
+ * The SAN the mesh proxy of `client` must find in the server's certificate for egress `host`
+ * when that is not the literal host; undefined when the literal host is what to compare (an IP
+ * address, an absolute name, a name the resolver reaches as it is, or one nobody carries). The
+ * cluster's short names are every namespace's (`db` is a SAN of Service `db` in each namespace),
+ * so comparing the literal name accepted a same-named Service of another namespace wherever the
+ * host pointed the name. Instead: the first name the client's resolver asks for that a workload
+ * of the input carries (`db` from namespace `web`: `db.web.svc.cluster.local`, which only
+ * Service `db` of `web` carries). When none is carried, and the literal host is carried only by
+ * workloads the resolver does not reach by it (another namespace's short name), the first name
+ * the resolver asks for: nobody answers to it, so the proxy refuses, as the cluster's DNS would
+ * not have found them either.
+ */
+function egressSanFor(
+  client: SanWorkload,
+  host: string,
+  owners: ReadonlyMap<string, readonly number[]>,
+  workloads: readonly SanWorkload[],
+  clusterDomain: string,
+): string | undefined {
+  if (isIpv4(host) || host.endsWith(".")) return undefined;
+  const h = host.toLowerCase();
+  const searched = searchedNames(h, client.namespace, clusterDomain);
+  const first = searched.find((name) => owners.has(name));
+  if (first !== undefined) return first === h ? undefined : first;
+  const holders = owners.get(h) ?? [];
+  if (holders.length === 0) return undefined;
+  return holders.some((i) => reachedLiterally(workloads[i]!, client, h)) ? undefined : searched[0];
+}
+
+/**
+ * Whether the workloads `holders` share `san` only as a name the cluster's resolver qualifies by
+ * each one's own namespace (`db` of Services `db` in two namespaces): each in a namespace of its
+ * own, each carrying the qualified form `<san>.<its namespace>.svc.<domain>` and not the name by
+ * `extra-sans`. A generated mesh egress then compares the qualified name ({@link egressSanFor}),
+ * so none of them is accepted for another's; sharing such a name is no warning.
+ */
+function qualifiedApart(
+  san: string,
+  holders: readonly number[],
+  workloads: readonly SanWorkload[],
+  derived: readonly (readonly string[])[],
+  clusterDomain: string,
+): boolean {
+  const namespaces = new Set(holders.map((i) => workloads[i]!.namespace));
+  if (namespaces.size !== holders.length) return false;
+  return holders.every((i) => {
+    const w = workloads[i]!;
+    const qualified = `${san}.${w.namespace}.svc.${clusterDomain.toLowerCase()}`;
+    return derived[i]!.some((s) => s.toLowerCase() === qualified) &&
+      !(w.extraSans ?? []).some((s) => s.toLowerCase() === san);
+  });
+}
+
+/**
+ * The warning for an egress target whose qualified name ({@link egressSanFor}) nobody carries,
+ * though `holders` carry the literal name: the client's resolver does not reach them by it (a
+ * short name of another namespace), so its mesh proxy refuses them.
+ */
+function unansweredQualified(
+  client: SanWorkload,
+  host: string,
+  expected: string,
+  holders: readonly number[],
+  workloads: readonly SanWorkload[],
+): string {
+  const named = [...new Set(holders)].map((i) => workloads[i]!)
+    .map((o) => `${o.kind} ${o.namespace}/${o.name}`);
+  return `${client.location}: ${client.kind} ${client.namespace}/${client.name}: its egress to ` +
+    `${JSON.stringify(host)} expects the SAN ${expected} (the first name the resolver of ` +
+    `namespace ${client.namespace} asks for), which no workload of the input carries, so its ` +
+    `mesh proxy refuses every server there; ${named.join(" and ")} carr${
+      named.length === 1 ? "ies" : "y"
+    } the SAN ${JSON.stringify(host.toLowerCase())} but the resolver does not reach ${
+      named.length === 1 ? "it" : "them"
+    } by that name: dial a name qualified by the server's namespace (svc.namespace)`;
+}
+
+/**
  * The warning for an egress target that workloads carry as a SAN without the client's resolver
  * reaching them by it. From namespace `ns` a pod's resolver tries `host.ns.svc.<domain>`,
  * `host.svc.<domain>`, `host.<domain>` (then `host` itself), so `db` means Service `db` of the
@@ -306,21 +418,16 @@ function unreachedHolders(
   derived: readonly (readonly string[])[],
   clusterDomain: string,
 ): string | undefined {
-  const absolute = host.endsWith(".");
   const h = host.toLowerCase().replace(/\.$/, "");
-  const domain = clusterDomain.toLowerCase();
-  const searched = absolute
-    ? [h]
-    : [`${h}.${client.namespace}.svc.${domain}`, `${h}.svc.${domain}`, `${h}.${domain}`];
-  if (!absolute && h.endsWith(`.${domain}`)) searched.push(h);
+  const searched = searchedNames(host, client.namespace, clusterDomain);
   const parent = h.slice(h.indexOf(".") + 1);
   const unreached = holders.filter((i) => {
     const o = workloads[i]!;
     const sans = new Set(derived[i]!.map((s) => s.toLowerCase()));
     if (searched.some((name) => sans.has(name))) return false;
     const extras = (o.extraSans ?? []).map((s) => s.toLowerCase());
-    if (extras.includes(h) || (h.includes(".") && extras.includes(`*.${parent}`))) return false;
-    return !(o.namespace === client.namespace && nameSan(o)?.toLowerCase() === h);
+    if (h.includes(".") && extras.includes(`*.${parent}`)) return false;
+    return !reachedLiterally(o, client, h);
   }).map((i) => workloads[i]!);
   if (unreached.length === 0) return undefined;
   return `${client.location}: ${client.kind} ${client.namespace}/${client.name}: its egress to ` +
@@ -434,6 +541,7 @@ export function deriveSans(
   const shared = new Map<string, string[]>();
   for (const [san, indexes] of owners) {
     if (indexes.length < 2) continue;
+    if (qualifiedApart(san, indexes, workloads, derived, clusterDomain)) continue;
     const group = indexes.join(",");
     shared.set(group, [...shared.get(group) ?? [], san]);
   }
@@ -445,8 +553,14 @@ export function deriveSans(
         `${names.length === 1 ? "it" : "one of them"} accepts each of their certificates`,
     );
   }
+  const egressSans = workloads.map((w) =>
+    w.egressHosts.flatMap(({ entry, host }) => {
+      const san = egressSanFor(w, host, owners, workloads, clusterDomain);
+      return san === undefined ? [] : [{ entry, san }];
+    })
+  );
   const covered = coverage(derived);
-  for (const w of workloads) {
+  workloads.forEach((w, index) => {
     for (const { entry, host } of w.egressHosts) {
       if (wildcard) continue;
       if (covered(host)) {
@@ -455,6 +569,15 @@ export function deriveSans(
           ...owners.get(key) ?? [],
           ...(key.includes(".") ? wildcardOwners.get(key.slice(key.indexOf(".") + 1)) ?? [] : []),
         ];
+        const expected = egressSans[index]!.find((e) => e.entry === entry)?.san;
+        if (expected !== undefined) {
+          // The proxy compares the qualified name: holders the resolver does not reach by `host`
+          // are refused; warned about only when nobody answers to the qualified name.
+          if (!owners.has(expected)) {
+            warnings.push(unansweredQualified(w, host, expected, holders, workloads));
+          }
+          continue;
+        }
         const unreached = unreachedHolders(
           w,
           host,
@@ -474,9 +597,9 @@ export function deriveSans(
           "proxy will refuse every server there unless the manifest gives that SAN to the server",
       );
     }
-  }
+  });
   const sans = wildcard ? derived.map((s) => [...s, WILDCARD_SAN]) : derived;
-  return { sans, warnings };
+  return { sans, egressSans, warnings };
 }
 
 /**

@@ -128,7 +128,7 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
       ...(config.amdCrlUrl ? { crlBaseUrl: config.amdCrlUrl } : {}),
     }),
     tdxCollateral: new IntelPcsClient({
-      transport: cachingFetcherTransport(fetcher),
+      transport: cachingFetcherTransport(fetcher, { revocationMarks }),
       ...(config.pcsBaseUrl ? { baseUrl: config.pcsBaseUrl } : {}),
       ...(config.rootCaCrlUrl ? { rootCaCrlUrl: config.rootCaCrlUrl } : {}),
     }),
@@ -149,7 +149,10 @@ export function manifestVerifiersWithCollateral(config: CollateralConfig): Manif
       ? {
         simulatedTdxPcs: (roots: readonly string[]) =>
           new IntelPcsClient({
-            transport: cachingFetcherTransport(fetcher, { trustAnchors: [...roots] }),
+            transport: cachingFetcherTransport(fetcher, {
+              trustAnchors: [...roots],
+              revocationMarks,
+            }),
             baseUrl: config.pcsBaseUrl,
             rootCaCrlUrl: pcsServiceRootCaCrlUrl(config.pcsBaseUrl!),
           }),

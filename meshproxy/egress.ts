@@ -2,7 +2,8 @@
  * One egress listener: accepts plain connections from the application on a loopback address
  * and forwards each over mutual TLS to the remote service, presenting the pod's mesh
  * certificate and accepting only a server whose certificate chains to the mesh CA and carries
- * the expected SAN (the remote host). Nothing the application sends leaves the pod before that
+ * the expected SAN (the entry's `expectedSan`, which `contrast generate` qualifies the way the
+ * client's resolver does, else the remote host). Nothing the application sends leaves the pod before that
  * handshake succeeded.
  *
  * @module
@@ -198,9 +199,11 @@ export class EgressListener {
           );
           return verdict;
         }
-        if (sanMatches(sans, entry.remoteHost)) return undefined;
+        const expected = entry.expectedSan ?? entry.remoteHost;
+        if (sanMatches(sans, expected)) return undefined;
         verdict = new SanMismatchError(
-          `the server certificate's SANs [${sans.join(", ")}] do not cover ${entry.remoteHost}`,
+          `the server certificate's SANs [${sans.join(", ")}] do not cover ${expected}` +
+            (expected === entry.remoteHost ? "" : ` (the name ${entry.remoteHost} resolves to)`),
         );
         return verdict;
       },

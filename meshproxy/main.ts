@@ -42,6 +42,7 @@ import {
 import {
   ADMIN_PORT_ENV,
   EGRESS_ENV,
+  EGRESS_SANS_ENV,
   ENV_SOURCES,
   INGRESS_ENV,
   LIMITS_ENV,
@@ -151,6 +152,7 @@ function meshConfigOf(adminPortFlag: string | undefined): MeshConfig {
     egress: env(EGRESS_ENV),
     admin: adminPortFlag === undefined ? env(ADMIN_PORT_ENV) : ephemeral ? "" : adminPortFlag,
     podPorts: env(POD_PORTS_ENV),
+    egressSans: env(EGRESS_SANS_ENV),
   }, adminPortFlag === undefined ? ENV_SOURCES : { ...ENV_SOURCES, admin: ADMIN_PORT_FLAG });
   return ephemeral ? { ...config, adminPort: 0 } : config;
 }

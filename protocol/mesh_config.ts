@@ -25,6 +25,14 @@ import { ParseError } from "../util/errors/mod.ts";
 export const INGRESS_ENV = "EDG_INGRESS_PROXY_CONFIG";
 /** Environment variable carrying the egress configuration. */
 export const EGRESS_ENV = "EDG_EGRESS_PROXY_CONFIG";
+/**
+ * Environment variable with the SAN each egress entry's server must carry where that is not the
+ * entry's remote host (entries `<name>#<san>` joined by `##`), written by `contrast generate`: a
+ * cluster name qualified the way the client's resolver qualifies it first (`db` from namespace
+ * `web`: `db.web.svc.cluster.local`), so that a same-named Service of another namespace, whose
+ * certificate also carries the short name, is refused; see {@link parseEgressSans}.
+ */
+export const EGRESS_SANS_ENV = "CONTRAST_MESH_EGRESS_SANS";
 /** Environment variable carrying the admin interface port. */
 export const ADMIN_PORT_ENV = "EDG_ADMIN_PORT";
 /**
@@ -78,10 +86,26 @@ export interface EgressEntry {
   readonly listenHost: string;
   /** Local listen port. */
   readonly listenPort: number;
-  /** Remote host name or IP; also the SAN the server's certificate must carry. */
+  /**
+   * Remote host name or IP; also the SAN the server's certificate must carry unless
+   * {@link expectedSan} names another.
+   */
   readonly remoteHost: string;
   /** Remote port. */
   readonly remotePort: number;
+  /**
+   * The SAN the server's certificate must carry when it is not {@link remoteHost}: the name the
+   * client's resolver asks for first (`EGRESS_SANS_ENV`).
+   */
+  readonly expectedSan?: string;
+}
+
+/** One entry of the egress SANs ({@link EGRESS_SANS_ENV}). */
+export interface EgressSan {
+  /** The egress entry's name. */
+  readonly entry: string;
+  /** The SAN its server must carry (a DNS name, lowercase). */
+  readonly san: string;
 }
 
 /** How one pod port is served by the ingress. */
@@ -288,6 +312,52 @@ export function parseEgressConfig(value: string | undefined, source: string): Eg
   return out;
 }
 
+/**
+ * Parses the egress SANs (`undefined` or `""`: none): entries `<name>#<san>` joined by `##`, each
+ * name at most once, each SAN a DNS name (compared in lowercase).
+ *
+ * @param source the variable name, used in errors
+ * @throws {MeshConfigError} naming the entry
+ */
+export function parseEgressSans(value: string | undefined, source: string): EgressSan[] {
+  if (value === undefined || value.trim() === "") return [];
+  const out: EgressSan[] = [];
+  splitEntries(value, source).forEach((entry, i) => {
+    const field = entryField(source, i, entry);
+    const parts = entry.split("#");
+    if (parts.length !== 2) {
+      throw new MeshConfigError(
+        field,
+        `expected <name>#<san> (2 fields separated by '#'), got ${parts.length}`,
+      );
+    }
+    const name = parseName(parts[0]!, field);
+    const san = parts[1]!;
+    if (!isDnsName(san) || san.endsWith(".")) {
+      throw new MeshConfigError(field, `SAN "${san}" is no DNS name`);
+    }
+    if (out.some((e) => e.entry === name)) {
+      throw new MeshConfigError(field, `name "${name}" is used twice`);
+    }
+    out.push({ entry: name, san: san.toLowerCase() });
+  });
+  return out;
+}
+
+/**
+ * The value of {@link EGRESS_SANS_ENV} for `sans` (undefined when there are none).
+ *
+ * @example
+ * ```ts
+ * import { encodeEgressSans } from "./mesh_config.ts";
+ *
+ * encodeEgressSans([{ entry: "db", san: "db.web.svc.cluster.local" }]); // "db#db.web.svc.cluster.local"
+ * ```
+ */
+export function encodeEgressSans(sans: readonly EgressSan[]): string | undefined {
+  return sans.length === 0 ? undefined : sans.map((e) => `${e.entry}#${e.san}`).join("##");
+}
+
 /** Parses the admin port (`undefined` or `""`: no admin interface). */
 export function parseAdminPort(value: string | undefined, source: string): number | undefined {
   if (value === undefined || value.trim() === "") return undefined;
@@ -311,6 +381,8 @@ export interface RawMeshConfig {
   readonly admin?: string;
   /** The pod's TCP container ports (`CONTRAST_MESH_POD_PORTS`). */
   readonly podPorts?: string;
+  /** The egress entries' expected SANs (`CONTRAST_MESH_EGRESS_SANS`). */
+  readonly egressSans?: string;
 }
 
 /** Names used in errors for each raw value. */
@@ -323,6 +395,8 @@ export interface MeshConfigSources {
   readonly admin: string;
   /** Name of the pod ports source. */
   readonly podPorts: string;
+  /** Name of the egress SANs source (default {@link EGRESS_SANS_ENV}). */
+  readonly egressSans?: string;
 }
 
 /** The environment variable names, for errors raised inside the proxy. */
@@ -331,6 +405,7 @@ export const ENV_SOURCES: MeshConfigSources = {
   egress: EGRESS_ENV,
   admin: ADMIN_PORT_ENV,
   podPorts: POD_PORTS_ENV,
+  egressSans: EGRESS_SANS_ENV,
 };
 
 function isReserved(port: number): boolean {
@@ -345,7 +420,11 @@ function isReserved(port: number): boolean {
  */
 export function parseMeshConfig(raw: RawMeshConfig, sources: MeshConfigSources): MeshConfig {
   const ingress = parseIngressConfig(raw.ingress, sources.ingress);
-  const egress = parseEgressConfig(raw.egress, sources.egress);
+  const egress = withExpectedSans(
+    parseEgressConfig(raw.egress, sources.egress),
+    parseEgressSans(raw.egressSans, sources.egressSans ?? EGRESS_SANS_ENV),
+    sources,
+  );
   const adminPort = parseAdminPort(raw.admin, sources.admin);
   const podPorts = parsePodPorts(raw.podPorts, sources.podPorts);
   const exceptions = ingress.enabled ? ingress.exceptions : [];
@@ -411,6 +490,30 @@ export function parseMeshConfig(raw: RawMeshConfig, sources: MeshConfigSources):
     inbound,
     plainPorts,
   };
+}
+
+/**
+ * `egress` with each entry's expected SAN from `sans`.
+ *
+ * @throws {MeshConfigError} naming the egress SANs source when a name is no egress entry's
+ */
+function withExpectedSans(
+  egress: readonly EgressEntry[],
+  sans: readonly EgressSan[],
+  sources: MeshConfigSources,
+): EgressEntry[] {
+  for (const { entry } of sans) {
+    if (!egress.some((e) => e.name === entry)) {
+      throw new MeshConfigError(
+        sources.egressSans ?? EGRESS_SANS_ENV,
+        `entry "${entry}" names no egress entry of ${sources.egress}`,
+      );
+    }
+  }
+  return egress.map((e) => {
+    const san = sans.find((s) => s.entry === e.name)?.san;
+    return san === undefined ? e : { ...e, expectedSan: san };
+  });
 }
 
 /**

@@ -35,6 +35,18 @@ async function releaseDir(dir: string): Promise<string> {
   return dir.replace(/\/+$/, "") || "/";
 }
 
+/**
+ * `path` with control characters escaped (`\u001b`): a file name in a tampered release must not
+ * move the cursor or erase the `FAILED` lines before it on the user's terminal.
+ */
+function shown(path: string): string {
+  return path.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 async function main(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -61,7 +73,7 @@ async function main(args: string[]): Promise<number> {
     const dir = await releaseDir(parsed.positionals[0]!);
     const check = await verifyRelease(dir, publicKeys);
     const fingerprint = await publicKeyFingerprint(check.signedBy);
-    for (const p of check.problems) console.error(`FAILED ${p.path}: ${p.reason}`);
+    for (const p of check.problems) console.error(`FAILED ${shown(p.path)}: ${p.reason}`);
     if (check.problems.length > 0) {
       console.error(
         `verification failed: ${check.problems.length} problem(s) in ${dir} (signature of ` +

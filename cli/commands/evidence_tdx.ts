@@ -29,7 +29,8 @@ import {
 import { INTEL_SGX_ROOT_CA_SHA256 } from "../../tdx/verify/intel_root.ts";
 import { NEVER_ALLOWED_TCB_STATUSES } from "../../tdx/validate/validate_quote.ts";
 import { tdxClaimDetails, TdxEvidenceVerifier, tdxTrustAnchorOf } from "../../tdx/verifier.ts";
-import { collateralSourceForDir } from "../../tdx/pcs/collateral_dir.ts";
+import { collateralSourceForDir, isFlatCollateralDir } from "../../tdx/pcs/collateral_dir.ts";
+import type { RevocationMarks } from "../../collateral/revocation_marks.ts";
 import {
   StaticTdxCollateral,
   type TdxCollateralSource,
@@ -83,6 +84,7 @@ export async function tdxCollateralSource(
     "collateralDir" | "offline" | "cacheDir" | "pcsBaseUrl" | "rootCaCrlUrl" | "timeout"
   >,
   trustAnchors: readonly string[] = [INTEL_SGX_ROOT_CA_SHA256],
+  revocationMarks?: RevocationMarks,
 ): Promise<TdxCollateralSource> {
   if (o.collateralDir !== undefined) {
     const flat = await collateralSourceForDir(o.collateralDir);
@@ -108,7 +110,10 @@ export async function tdxCollateralSource(
       ? pcsServiceRootCaCrlUrl(o.pcsBaseUrl)
       : undefined);
   return new IntelPcsClient({
-    transport: cachingFetcherTransport(fetcher, { trustAnchors: [...trustAnchors] }),
+    transport: cachingFetcherTransport(fetcher, {
+      trustAnchors: [...trustAnchors],
+      ...(revocationMarks ? { revocationMarks } : {}),
+    }),
     baseUrl: o.pcsBaseUrl,
     ...(rootCaCrlUrl !== undefined ? { rootCaCrlUrl } : {}),
   });
@@ -192,18 +197,19 @@ export async function runTdxEvidenceVerify(o: TdxVerifyCommandOptions): Promise<
       ? decodeHex(o.reportData, "--report-data", 64)
       : undefined;
     const anchors = [...new Set(refs.map(tdxTrustAnchorOf).filter((a) => a !== undefined))];
+    // Persisted in the collateral cache; a flat collateral folder (which uses no cache) is
+    // checked against the cache's marks without writing them.
+    const flat = o.collateralDir !== undefined && await isFlatCollateralDir(o.collateralDir);
+    const revocationMarks = revocationMarksFor(o, { readOnly: flat });
     const collateral = o.onlineCollateral !== undefined && o.collateralDir === undefined
       ? o.onlineCollateral
-      : await tdxCollateralSource(o, anchors);
+      : await tdxCollateralSource(o, anchors, revocationMarks);
     const verifier = new TdxEvidenceVerifier({
       referenceValues: refs,
       collateral,
       chainCache: new ChainCache(),
       requirePckCrl: !o.skipRevocation,
-      // A flat collateral folder uses no cache: checked against the cache's marks, not written.
-      revocationMarks: revocationMarksFor(o, {
-        readOnly: collateral instanceof StaticTdxCollateral,
-      }),
+      revocationMarks,
     });
     const outcome = await verifier.verifyDetailed(
       { platform: "tdx", report },

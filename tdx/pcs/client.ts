@@ -16,6 +16,14 @@ import { parseCrl } from "../../x509/crl.ts";
 import { type CachingFetcher, trustDomainOf } from "../../collateral/caching_fetcher.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { readFromBundle } from "../../collateral/bundle.ts";
+import type { RevocationCandidate, RevocationMarks } from "../../collateral/revocation_marks.ts";
+import { parseTdxTcbInfoResponse } from "../collateral/tcb_info.ts";
+import { parseQeIdentityResponse } from "../collateral/qe_identity.ts";
+import {
+  intelCrlCandidate,
+  qeIdentityCandidate,
+  tcbInfoCandidate,
+} from "../verify/revocation_candidates.ts";
 import type {
   PckCaType,
   TdxCollateral,
@@ -174,6 +182,12 @@ export interface CachingTransportOptions {
   readonly trustAnchors?: readonly TrustAnchor[];
   /** The time they are checked at (default: the wall clock). */
   readonly clock?: () => Date;
+  /**
+   * The verifier's revocation marks: a network response older than what they hold is refused
+   * before it is cached (a `RevocationRollbackError`), so it does not sit in the cache until its
+   * `nextUpdate` while the verifier refuses it. Nothing is raised here.
+   */
+  readonly revocationMarks?: RevocationMarks;
 }
 
 const ISSUER_CHAIN_HEADER: Record<PcsResourceKind, string | undefined> = {
@@ -227,7 +241,7 @@ export function cachingFetcherTransport(
             { trustAnchors, now },
           );
         }
-        await checkPcsResponse(kind, body, {
+        const verifiedRoot = await checkPcsResponse(kind, body, {
           trustAnchors,
           now,
           issuerChainPem,
@@ -235,6 +249,10 @@ export function cachingFetcherTransport(
           ...(kind === "tcbInfo" ? { fmspc: requestedFmspc(url) } : {}),
           ...(kind === "pckCrl" ? { pckCa: requestedPckCa(url) } : {}),
         });
+        if (options.revocationMarks !== undefined) {
+          const rootFingerprint = await verifiedRoot.fingerprint();
+          await options.revocationMarks.check([candidateOf(kind, body, rootFingerprint)]);
+        }
       };
       const r = await fetcher.get(url, {
         verify,
@@ -245,6 +263,19 @@ export function cachingFetcherTransport(
       return { body: r.body, headers: r.headers };
     },
   };
+}
+
+/** The rollback candidate of a PCS response that verified under `root`. */
+function candidateOf(kind: PcsResourceKind, body: Uint8Array, root: string): RevocationCandidate {
+  switch (kind) {
+    case "tcbInfo":
+      return tcbInfoCandidate(parseTdxTcbInfoResponse(body).tcbInfo, root);
+    case "qeIdentity":
+      return qeIdentityCandidate(parseQeIdentityResponse(body).qeIdentity, root);
+    case "pckCrl":
+    case "rootCaCrl":
+      return intelCrlCandidate(parseCrl(body, kind), kind, root);
+  }
 }
 
 /**

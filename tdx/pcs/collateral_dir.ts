@@ -129,6 +129,20 @@ export async function writeTdxCollateralDir(dir: string, c: TdxCollateral): Prom
 }
 
 /**
+ * Whether `dir` has the flat layout of {@link COLLATERAL_FILES} (its TCB info file is there).
+ *
+ * @throws {UnavailableError} naming `dir` when it cannot be read
+ */
+export async function isFlatCollateralDir(dir: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(`${dir}/${COLLATERAL_FILES.tcbInfo}`)).isFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw new UnavailableError(dir, `cannot read: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
  * A collateral source for an offline directory in either layout: the flat layout of
  * {@link COLLATERAL_FILES} (one platform), or a by-URL bundle (`collateral/bundle.ts`) holding
  * Intel PCS responses for any number of platforms.
@@ -144,15 +158,9 @@ export async function writeTdxCollateralDir(dir: string, c: TdxCollateral): Prom
  * ```
  */
 export async function collateralSourceForDir(dir: string): Promise<TdxCollateralSource> {
-  let flat = false;
-  try {
-    flat = (await Deno.stat(`${dir}/${COLLATERAL_FILES.tcbInfo}`)).isFile;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new UnavailableError(dir, `cannot read: ${(e as Error).message}`, { cause: e });
-    }
+  if (await isFlatCollateralDir(dir)) {
+    return new StaticTdxCollateral(await readTdxCollateralDir(dir));
   }
-  if (flat) return new StaticTdxCollateral(await readTdxCollateralDir(dir));
   // The PCS client (and the collateral cache it reads through) loads only for a by-URL bundle.
   const { bundleTransport, IntelPcsClient } = await import("./client.ts");
   return new IntelPcsClient({ transport: bundleTransport(dir) });

@@ -10,7 +10,11 @@
  */
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../util/bytes/mod.ts";
-import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
+import {
+  type Certificate,
+  normaliseFingerprint,
+  parseCertificates,
+} from "../../x509/certificate.ts";
 import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
@@ -26,14 +30,14 @@ import {
 import { parseTdxTcbInfoResponse, type TdxTcbInfo } from "../collateral/tcb_info.ts";
 import { parseQeIdentityResponse, type QeIdentity } from "../collateral/qe_identity.ts";
 import { evaluateTdxTcb, type TcbEvaluation } from "./tcb_evaluation.ts";
-import { INTEL_SGX_ROOT_CA_SHA256 } from "./intel_root.ts";
 import type { TdxCollateral } from "./collateral_bundle.ts";
 import type { TdxVerificationCache, Windowed } from "./verification_cache.ts";
+import type { RevocationCandidate, RevocationMarks } from "../../collateral/revocation_marks.ts";
 import {
-  CRL_MARK_NAMES,
-  type RevocationCandidate,
-  type RevocationMarks,
-} from "../../collateral/revocation_marks.ts";
+  intelCrlCandidate,
+  qeIdentityCandidate,
+  tcbInfoCandidate,
+} from "./revocation_candidates.ts";
 
 /**
  * Options of {@link verifyTdxQuote}.
@@ -372,22 +376,6 @@ interface VerifiedPck {
   readonly pckCrlCandidate?: RevocationCandidate;
 }
 
-/** The rollback candidate of an Intel CRL that verified, keyed by its issuer under `root`. */
-function crlCandidate(crl: Crl, field: string, root: string): RevocationCandidate {
-  return {
-    key: `intel-crl issuer=${crl.issuer} root=${root}`,
-    field,
-    names: CRL_MARK_NAMES,
-    simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
-    mark: crl.crlNumber === undefined
-      ? { issued: crl.thisUpdate }
-      : { number: crl.crlNumber, issued: crl.thisUpdate },
-  };
-}
-
-/** Mark names of Intel's signed JSON collateral. */
-const PCS_MARK_NAMES = { number: "tcbEvaluationDataNumber", issued: "issueDate" } as const;
-
 async function collateralKey(
   options: VerifyTdxQuoteOptions,
   cache: TdxVerificationCache,
@@ -434,6 +422,7 @@ async function verifyCollateral(
       "the PCK CRL is required (disable the PCK revocation check explicitly to go on without it)",
     );
   }
+  await rootCrlMark(rootCrl, options);
   const tcbResponse = parseTdxTcbInfoResponse(collateral.tcbInfo);
   const qeResponse = parseQeIdentityResponse(collateral.qeIdentity);
   const [tcbChain, qeChain] = await Promise.all([
@@ -464,24 +453,12 @@ async function verifyCollateral(
   const times = (f: (d: Date[]) => number, ...d: Date[]) => new Date(f(d));
   const root = tcbChain.rootFingerprint;
   const candidates: RevocationCandidate[] = [
-    {
-      key: `intel-tcb-info ${tcbInfo.id} fmspc=${encodeHex(tcbInfo.fmspc)} root=${root}`,
-      field: "tcbInfo",
-      names: PCS_MARK_NAMES,
-      simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
-      mark: { number: BigInt(tcbInfo.tcbEvaluationDataNumber), issued: tcbInfo.issueDate },
-    },
-    {
-      key: `intel-qe-identity ${qeIdentity.id} root=${root}`,
-      field: "qeIdentity",
-      names: PCS_MARK_NAMES,
-      simulated: root !== INTEL_SGX_ROOT_CA_SHA256,
-      mark: { number: BigInt(qeIdentity.tcbEvaluationDataNumber), issued: qeIdentity.issueDate },
-    },
+    tcbInfoCandidate(tcbInfo, root),
+    qeIdentityCandidate(qeIdentity, root),
   ];
   // The root CA CRL counts once it verified as the root's CRL (it was the only CRL given).
   if (rootCrl && tcbChain.revocationChecked[0] && qeChain.revocationChecked[0]) {
-    candidates.push(crlCandidate(rootCrl, "rootCaCrl", root));
+    candidates.push(intelCrlCandidate(rootCrl, "rootCaCrl", root));
   }
   return {
     value: { tcbInfo, qeIdentity, rootCrl, pckCrl, rootFingerprint: root, candidates },
@@ -556,6 +533,32 @@ async function verifyPck(
 }
 
 /**
+ * With revocation marks: the root CA CRL, verified against the pinned root the TCB info's issuer
+ * chain carries, checked against and raising its mark before any chain is checked with it, so a
+ * CRL that revokes Intel's TCB signing certificate (or a PCK CA) raises the mark though the
+ * verification fails. Nothing when no marks are kept, no CRL is given or the chain carries no
+ * pinned root that issued it (the chain checks then say so).
+ */
+async function rootCrlMark(
+  rootCrl: Crl | undefined,
+  options: VerifyTdxQuoteOptions,
+): Promise<void> {
+  if (options.revocationMarks === undefined || rootCrl === undefined) return;
+  const anchors = new Set(options.trustAnchors.map(normaliseFingerprint));
+  for (
+    const cert of parseCertificates(options.collateral.tcbInfoIssuerChain, "tcbInfoIssuerChain")
+  ) {
+    const fingerprint = await cert.fingerprint();
+    if (!anchors.has(fingerprint) || !constantTimeEqual(rootCrl.issuerDer, cert.subjectDer)) {
+      continue;
+    }
+    await verifyCrl(rootCrl, cert, options.now, "rootCaCrl");
+    await options.revocationMarks.accept([intelCrlCandidate(rootCrl, "rootCaCrl", fingerprint)]);
+    return;
+  }
+}
+
+/**
  * With revocation marks: the PCK CRL, verified against the PCK CA of the chain in `pem` (itself
  * verified to the anchors without CRLs, as before collateral), checked against and raising its
  * mark before the chain's revocation check, so a CRL that revokes this PCK certificate raises the
@@ -572,7 +575,7 @@ async function pckCrlMark(
   const pckCa = (await verifyPckPath(pem, options, [])).certificates[1]!;
   if (!constantTimeEqual(pckCrl.issuerDer, pckCa.subjectDer)) return undefined;
   await verifyCrl(pckCrl, pckCa, options.now, "pckCrl");
-  const candidate = crlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
+  const candidate = intelCrlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
   await options.revocationMarks.accept([candidate]);
   return candidate;
 }

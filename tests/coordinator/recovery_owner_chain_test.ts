@@ -14,11 +14,12 @@ import assert from "node:assert/strict";
 import { decodeHex, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { GENESIS_TRANSITION } from "../../manifest/hash.ts";
 import { ManifestHistory } from "../../coordinator/history/manifest_history.ts";
+import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { ForbiddenError } from "../../protocol/errors.ts";
 import { SeedEngine } from "../../seed/seed_engine.ts";
 import { createSeedShares } from "../../seed/seed_shares.ts";
-import { deployment, initdata } from "./fixture.ts";
-import { ownerRecoveryRequest, replicaTest, startOn } from "./replica_fixture.ts";
+import { deployment, initdata, withCoordinatorPolicy } from "./fixture.ts";
+import { ownerRecoveryRequest, replicaTest, startOn, whileServing } from "./replica_fixture.ts";
 
 replicaTest(
   "recovery: a seed is refused for a history with a manifest no owner signed",
@@ -91,5 +92,77 @@ replicaTest(
       undefined,
       "a refused seed writes nothing",
     );
+  },
+);
+
+replicaTest(
+  "peer recovery: a seed is refused for a history with a manifest no owner signed",
+  "recovery-owner-chain",
+  async (d, parts, shared) => {
+    // The host: a VM running its own code, a seed, a workload owner and a seedshare key of its
+    // own. Its first manifest names its own keys and its VM as a coordinator.
+    const host = await deployment();
+    const evil = await sha256(initdata("host's own code"));
+    const hostSeed = SeedEngine.create();
+    const historyKey = await hostSeed.historySigningKey();
+    const own = d.manifest((m) => {
+      withCoordinatorPolicy(evil)(m);
+      m.WorkloadOwnerPubKeys = [host.workloadOwner.publicHex];
+      m.SeedshareOwnerPubKeys = [host.seedshareOwner.publicHex];
+    });
+    const policies = [
+      d.coordinator.doc,
+      d.pods.web.doc,
+      d.pods.db.doc,
+      initdata("host's own code"),
+    ];
+    const append = async (
+      store: MemoryHistoryBackend,
+      manifestBytes: Uint8Array,
+      previous: Uint8Array,
+      signature?: Uint8Array,
+    ) =>
+      await ManifestHistory.open(store, historyKey.publicKey).append({
+        manifestBytes,
+        policies,
+        expectedPrevious: previous,
+        ...(signature ? { ownerSignature: signature } : {}),
+      }, historyKey.privateKey);
+    const ownSignature = decodeHex(await host.ownerSignature(own));
+    // The impostor peer holds the host's seed on that history (recovered with the host's share).
+    const impostorStore = new MemoryHistoryBackend();
+    const first = await append(impostorStore, own, GENESIS_TRANSITION, ownSignature);
+    const impostor = await startOn(d, impostorStore, evil, parts);
+    const impostorState = await impostor.attest({ nonce: new Uint8Array(32) });
+    await impostor.recover(
+      await ownerRecoveryRequest(
+        host,
+        await createSeedShares(hostSeed, [host.seedshareOwner.publicHex]),
+        impostorState.hpkePublicKey,
+        first.transitionHash,
+      ),
+    );
+    assert.equal(impostor.phase, "active");
+    // The genuine replica's store: that history followed by a manifest no owner signed, the
+    // genuine deployment's with the host's VM as a coordinator.
+    await append(shared, own, GENESIS_TRANSITION, ownSignature);
+    const unsigned = d.manifest(withCoordinatorPolicy(evil));
+    const latest = await append(shared, unsigned, first.transitionHash);
+    const victim = await startOn(d, shared, d.coordinator.digest, parts);
+    await whileServing(impostor, parts, async (peer) => {
+      const refusal = await victim.recoverFromPeer(peer).then(() => undefined, (e: unknown) => e);
+      if (victim.phase === "active") {
+        assert.fail(
+          `the replica recovered onto latest ${
+            encodeHex(latest.transitionHash).slice(0, 16)
+          }…, a manifest no owner signed, under the host's seed`,
+        );
+      }
+      assert.ok(
+        refusal instanceof ForbiddenError && refusal.field === "history[1].signature",
+        `refused for another reason: ${refusal}`,
+      );
+      assert.match(refusal.message, /not signed by an owner/);
+    });
   },
 );

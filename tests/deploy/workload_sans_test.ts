@@ -391,10 +391,11 @@ Deno.test("a Service name, namespace or pod hostname the API server refuses give
   );
 });
 
-Deno.test("an egress target whose holders the client's resolver does not reach by it is warned about", () => {
+Deno.test("an egress target is compared by the name the client's resolver asks for first; one nobody answers to is warned about", () => {
   // Before, "db" counted as covered by shop's db: a client of namespace web dialling "db" (its
   // resolver: Service db of namespace web) accepted shop's db wherever the host pointed the name;
   // so did "db-0.db" (from web: Service db-0 of namespace db) for shop's StatefulSet pod db-0.
+  // Now the proxy compares the qualified name, which shop's db does not carry.
   const client = (namespace: string, host: string) =>
     workload("client", { app: "client" }, {
       namespace,
@@ -406,27 +407,66 @@ Deno.test("an egress target whose holders the client's resolver does not reach b
     resourceSpec: { serviceName: "db", replicas: 1 },
   });
   const other = deriveSans([shopDb, client("web", "DB")], services, DOMAIN);
+  assert.deepEqual(other.egressSans, [[], [{ entry: "db", san: "db.web.svc.cluster.local" }]]);
   assert.equal(other.warnings.length, 1, other.warnings.join("\n"));
   assert.match(
     other.warnings[0]!,
-    /^app\.yml\[client\]: Deployment web\/client: its egress to "DB" reaches db\.web\.svc\.cluster\.local from namespace web, but StatefulSet shop\/db, not reached by that name, carries the SAN "db" \(a short name is every namespace's\): /,
+    /^app\.yml\[client\]: Deployment web\/client: its egress to "DB" expects the SAN db\.web\.svc\.cluster\.local \(the first name the resolver of namespace web asks for\), which no workload of the input carries, so its mesh proxy refuses every server there; StatefulSet shop\/db carries the SAN "db" but the resolver does not reach it by that name: /,
   );
   const pod = deriveSans([shopDb, client("web", "db-0.db")], services, DOMAIN);
+  assert.deepEqual(pod.egressSans[1], [{ entry: "db", san: "db-0.db.web.svc.cluster.local" }]);
   assert.equal(pod.warnings.length, 1, pod.warnings.join("\n"));
   assert.match(
     pod.warnings[0]!,
-    /its egress to "db-0\.db" reaches db-0\.db\.web\.svc\.cluster\.local /,
+    /its egress to "db-0\.db" expects the SAN db-0\.db\.web\.svc\.cluster\.local /,
   );
-  // A holder in web too: the one of shop is still named (and the shared-name warning comes first).
+  // A holder in web too: the client's proxy expects web's qualified name, which shop's db does
+  // not carry; the short name the two share is no warning (each carries its own qualified form).
   const both = deriveSans(
     [shopDb, client("web", "db"), workload("db", { app: "db" }, { namespace: "web" })],
     [...services, service("db", { selector: { app: "db" } }, "web")],
     DOMAIN,
   );
-  assert.match(
-    both.warnings.at(-1)!,
-    /but StatefulSet shop\/db, not reached by that name, carries/,
+  assert.deepEqual(both.egressSans[1], [{ entry: "db", san: "db.web.svc.cluster.local" }]);
+  assert.ok(!both.sans[0]!.includes("db.web.svc.cluster.local"));
+  assert.ok(both.sans[2]!.includes("db.web.svc.cluster.local"));
+  assert.deepEqual(both.warnings, []);
+  // Two workloads behind one Service of one namespace still share every form: warned.
+  const twins = deriveSans(
+    [workload("a", { app: "db" }), workload("b", { app: "db" })],
+    [service("db", { selector: { app: "db" } })],
+    DOMAIN,
   );
+  assert.equal(twins.warnings.length, 1, twins.warnings.join("\n"));
+  assert.match(
+    twins.warnings[0]!,
+    /share the SANs db, db\.shop, db\.shop\.svc, db\.shop\.svc\.cluster\.local/,
+  );
+  // A short name one workload carries by extra-sans is shared for real (compared literally).
+  const extra = deriveSans(
+    [
+      workload("db", { app: "db" }, { namespace: "web" }),
+      workload("x", { app: "x" }, { extraSans: ["db"] }),
+    ],
+    [service("db", { selector: { app: "db" } }, "web")],
+    DOMAIN,
+  );
+  assert.ok(extra.warnings.some((w) => /share the SAN db:/.test(w)), extra.warnings.join("\n"));
+  // Which names the proxy compares as they are: IP addresses, absolute names, a name that already
+  // ends in the cluster domain, names given by extra-sans, a workload's own name in the client's
+  // namespace; qualified: the first name the resolver asks for that a workload carries.
+  const expected = (namespace: string, host: string, ws: SanWorkload[] = [shopDb]) =>
+    deriveSans([...ws, client(namespace, host)], services, DOMAIN).egressSans.at(-1);
+  assert.deepEqual(expected("shop", "db"), [{ entry: "db", san: "db.shop.svc.cluster.local" }]);
+  assert.deepEqual(expected("web", "db.shop"), [{ entry: "db", san: "db.shop.svc.cluster.local" }]);
+  assert.deepEqual(expected("web", "db.shop.svc"), [{
+    entry: "db",
+    san: "db.shop.svc.cluster.local",
+  }]);
+  assert.deepEqual(expected("web", "db-0.db.shop.svc.cluster.local"), []);
+  assert.deepEqual(expected("web", "db.shop.svc.cluster.local."), []);
+  assert.deepEqual(expected("web", "10.0.0.5"), []);
+  assert.deepEqual(expected("web", "nobody"), []);
   // Reached: from shop itself, qualified names from elsewhere, an FQDN, a name given by
   // extra-sans, and a workload's own name in the client's namespace.
   for (

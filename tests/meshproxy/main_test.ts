@@ -53,6 +53,7 @@ const MESH_ENV = [
   "EDG_EGRESS_PROXY_CONFIG",
   "EDG_ADMIN_PORT",
   "CONTRAST_MESH_POD_PORTS",
+  "CONTRAST_MESH_EGRESS_SANS",
 ] as const;
 
 async function withMeshEnv<T>(
@@ -89,7 +90,7 @@ async function runLogged(args: string[]): Promise<{ code: number; logged: string
   }
 }
 
-Deno.test("meshproxy: an egress port that collides with a plain, admin or listener port exits 1 naming the variable or flag, before anything listens", async () => {
+Deno.test("meshproxy: an egress port that collides with a plain, admin or listener port, or malformed egress SANs, exit 1 naming the variable or flag, before anything listens", async () => {
   const base = [
     "--no-transparent",
     "--tls-config-dir",
@@ -127,6 +128,22 @@ Deno.test("meshproxy: an egress port that collides with a plain, admin or listen
       env: { EDG_EGRESS_PROXY_CONFIG: "m#127.0.0.2:8081#m:80", EDG_ADMIN_PORT: "9901" },
       args: ["--admin-port", "8081"],
       logged: /--admin-port: port 8081 is also the listen port of egress entry "m"/,
+    },
+    // The egress SANs generate writes: malformed, or naming no egress entry.
+    {
+      env: {
+        EDG_EGRESS_PROXY_CONFIG: "db#127.0.0.2:5432#db:5432",
+        CONTRAST_MESH_EGRESS_SANS: "db#db..web",
+      },
+      logged: /CONTRAST_MESH_EGRESS_SANS entry 1 "db#db\.\.web": SAN "db\.\.web" is no DNS name/,
+    },
+    {
+      env: {
+        EDG_EGRESS_PROXY_CONFIG: "db#127.0.0.2:5432#db:5432",
+        CONTRAST_MESH_EGRESS_SANS: "web#web.shop.svc.cluster.local",
+      },
+      logged:
+        /CONTRAST_MESH_EGRESS_SANS: entry "web" names no egress entry of EDG_EGRESS_PROXY_CONFIG/,
     },
     {
       env: { EDG_INGRESS_PROXY_CONFIG: "metrics#8801#true" },

@@ -199,3 +199,48 @@ Deno.test("whole config: egress ports that reach nothing from outside still pass
   );
   assert.equal(disabled.egress.length, 1);
 });
+
+Deno.test("egress SANs: each entry's qualified SAN reaches its egress entry; every malformed value is refused naming the variable and the entry", async () => {
+  const { EGRESS_SANS_ENV, encodeEgressSans, parseEgressSans } = await import(
+    "../../protocol/mesh_config.ts"
+  );
+  const egress = "db#127.0.0.2:5432#db:5432##api#127.0.0.3:443#api.example.com:443";
+  const config = parseMeshConfig(
+    { ingress: "DISABLED", egress, egressSans: "db#DB.web.svc.cluster.local" },
+    ENV_SOURCES,
+  );
+  assert.equal(config.egress[0]!.expectedSan, "db.web.svc.cluster.local");
+  assert.equal(config.egress[1]!.expectedSan, undefined, "an entry without one: its remote host");
+  assert.deepEqual(parseEgressSans(undefined, EGRESS_SANS_ENV), []);
+  assert.deepEqual(parseEgressSans("", EGRESS_SANS_ENV), []);
+  const sans = [{ entry: "db", san: "db.web.svc.cluster.local" }, { entry: "x", san: "x.a" }];
+  assert.deepEqual(parseEgressSans(encodeEgressSans(sans), EGRESS_SANS_ENV), sans);
+  assert.equal(encodeEgressSans([]), undefined);
+  const cases: [string, RegExp][] = [
+    [
+      "db",
+      /CONTRAST_MESH_EGRESS_SANS entry 1 "db": expected <name>#<san> \(2 fields separated by '#'\), got 1/,
+    ],
+    ["db#a#b", /entry 1 "db#a#b": expected <name>#<san> .* got 3/],
+    ["-db#db.web", /entry 1 "-db#db\.web": name "-db" must be/],
+    ["db#", /entry 1 "db#": SAN "" is no DNS name/],
+    ["db#db..web", /SAN "db\.\.web" is no DNS name/],
+    ["db#db.web.", /SAN "db\.web\." is no DNS name/],
+    ["db#10.0.0.1", /SAN "10\.0\.0\.1" is no DNS name/],
+    ["db#a.b##db#c.d", /entry 2 "db#c\.d": name "db" is used twice/],
+    ["db#a.b####x#c.d", /entry 2 "": empty entry/],
+  ];
+  for (const [value, pattern] of cases) {
+    assert.throws(
+      () => parseEgressSans(value, EGRESS_SANS_ENV),
+      (e: unknown) => e instanceof MeshConfigError && pattern.test(e.message),
+      value,
+    );
+  }
+  assert.throws(
+    () => parseMeshConfig({ egress, egressSans: "web#web.shop.svc.cluster.local" }, ENV_SOURCES),
+    (e: unknown) =>
+      e instanceof MeshConfigError && e.field === EGRESS_SANS_ENV &&
+      /entry "web" names no egress entry of EDG_EGRESS_PROXY_CONFIG/.test(e.message),
+  );
+});

@@ -226,6 +226,12 @@ Deno.test({
         false,
       );
       await tampered(
+        "an extra file whose name holds terminal control characters",
+        (copy) => Deno.writeTextFile(`${copy}/contrast/x\u001b[2K\rok.js`, "evil()\n"),
+        /FAILED contrast\/x\\u001b\[2K\\u000dok\.js: not listed in SHA256SUMS/,
+        false,
+      );
+      await tampered(
         "a listed file replaced by a symbolic link to the same bytes",
         async (copy) => {
           await Deno.rename(`${copy}/coordinator.yml`, `${dir}/elsewhere-${n}.yml`);

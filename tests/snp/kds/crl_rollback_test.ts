@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   bundlePath,
   CachingFetcher,
+  listCache,
   REVOCATION_MARKS_FILE,
   RevocationMarks,
   RevocationMarksFileError,
@@ -221,5 +222,47 @@ Deno.test("a damaged marks file fails every CRL check closed and is left as it i
       );
       assert.equal(await Deno.readTextFile(file), content);
     }
+  });
+});
+
+Deno.test("an older AMD CRL from the network is refused before it is cached", async () => {
+  const authority = await sharedAuthority("Milan");
+  let crl = await crlOf(authority, day(29), 7n);
+  const chainPem = authority.askPem + "\n" + authority.arkPem + "\n";
+  // AMD's KDS answered in-process: no request leaves the machine.
+  const kds: typeof fetch = (input) => {
+    const url = String(input instanceof Request ? input.url : input);
+    const body = url === CRL_URL
+      ? crl
+      : url === certChainUrl("Milan", "VCEK", BASE)
+      ? new TextEncoder().encode(chainPem)
+      : undefined;
+    return Promise.resolve(
+      body
+        ? new Response(body as Uint8Array<ArrayBuffer>)
+        : new Response("not found", { status: 404 }),
+    );
+  };
+  const marks = new RevocationMarks();
+  const client = (cacheDir: string) =>
+    new AmdKdsClient({
+      fetcher: new CachingFetcher({ cacheDir, fetch: kds, retries: 0, clock: () => NOW }),
+      baseUrl: BASE,
+      crlBaseUrl: BASE,
+      clock: () => NOW,
+      trustedRoots: { Milan: [authority.rootFingerprint] },
+      revocationMarks: marks,
+    });
+  const cachedCrls = async (dir: string) =>
+    (await listCache(dir)).filter((e) => e.url === CRL_URL).length;
+  await withTempDir(async (dir) => {
+    assert.ok(await client(`${dir}/a`).crl("Milan", "VCEK"));
+    assert.equal(await cachedCrls(`${dir}/a`), 1);
+    crl = await crlOf(authority, day(28), 6n);
+    await assert.rejects(
+      client(`${dir}/b`).crl("Milan", "VCEK"),
+      rollback(/\.crlNumber$/, /accepted 7/),
+    );
+    assert.equal(await cachedCrls(`${dir}/b`), 0);
   });
 });

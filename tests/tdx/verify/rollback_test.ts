@@ -21,6 +21,14 @@ import { readTdxReferenceValue } from "../../../tdx/reference_values.ts";
 import { TdxEvidenceVerifier } from "../../../tdx/verifier.ts";
 import type { TdxCollateral } from "../../../tdx/verify/collateral_bundle.ts";
 import { readTdxCollateralDir } from "../../../tdx/pcs/collateral_dir.ts";
+import { CachingFetcher, listCache } from "../../../collateral/mod.ts";
+import {
+  cachingFetcherTransport,
+  IntelPcsClient,
+  pcsServiceRootCaCrlUrl,
+} from "../../../tdx/pcs/client.ts";
+import { collateralRequestOf } from "../../../tdx/verifier.ts";
+import { parseTdxQuote } from "../../../tdx/quote/parse_quote.ts";
 import { withTempDir } from "../../helpers/temp_dir.ts";
 import { conformanceFile, conformanceTest, readConformance } from "../../conformance.ts";
 
@@ -57,13 +65,15 @@ Deno.test("an older TCB info (lower tcbEvaluationDataNumber) that rates the TCB 
   const verify = verifier(new RevocationMarks());
   assert.equal((await verify(older)).tcb.status, "UpToDate");
   assert.equal((await verify(newer)).tcb.status, "OutOfDate");
+  // Only the TCB info rolled back (the rest current), then all of it.
   await assert.rejects(
-    verify(older),
+    verify({ ...newer, tcbInfo: older.tcbInfo }),
     rollback("tcbInfo.tcbEvaluationDataNumber", /^17 is older than the accepted 18/),
   );
+  await assert.rejects(verify(older), RevocationRollbackError);
   // The same evaluation number issued earlier is older too.
   await assert.rejects(
-    verify(await issued(36, { tcbEvaluationDataNumber: 18 })),
+    verify({ ...newer, tcbInfo: (await issued(36, { tcbEvaluationDataNumber: 18 })).tcbInfo }),
     rollback("tcbInfo.issueDate", /is older than the accepted/),
   );
   // An older QE identity with the newer TCB info.
@@ -73,8 +83,12 @@ Deno.test("an older TCB info (lower tcbEvaluationDataNumber) that rates the TCB 
   );
   // Equal (the same collateral again) and newer are accepted.
   assert.equal((await verify(newer)).tcb.status, "OutOfDate");
-  assert.ok(await verify(await issued(12, { tcbEvaluationDataNumber: 19 })));
-  await assert.rejects(verify(newer), rollback("tcbInfo.tcbEvaluationDataNumber", /accepted 19/));
+  const latest = await issued(12, { tcbEvaluationDataNumber: 19 });
+  assert.ok(await verify(latest));
+  await assert.rejects(
+    verify({ ...latest, tcbInfo: newer.tcbInfo }),
+    rollback("tcbInfo.tcbEvaluationDataNumber", /accepted 19/),
+  );
 });
 
 Deno.test("a PCK CRL from before the PCK certificate's revocation is refused once the revoking CRL was seen, though that quote failed", async () => {
@@ -94,6 +108,17 @@ Deno.test("an older root CA CRL is refused (thisUpdate)", async () => {
   assert.ok(await verify(latest));
   await assert.rejects(
     verify({ ...latest, rootCaCrl: newer.rootCaCrl }),
+    rollback("rootCaCrl.thisUpdate", /is older than the accepted/),
+  );
+});
+
+Deno.test("a root CA CRL from before the TCB signing certificate's revocation is refused once the revoking CRL was seen, though that verification failed", async () => {
+  const verify = verifier(new RevocationMarks());
+  assert.ok(await verify(newer));
+  const revoking = await issued(12, { tcbEvaluationDataNumber: 18, revokeTcbSigning: true });
+  await assert.rejects(verify(revoking), /revoked/);
+  await assert.rejects(
+    verify({ ...revoking, rootCaCrl: newer.rootCaCrl }),
     rollback("rootCaCrl.thisUpdate", /is older than the accepted/),
   );
 });
@@ -142,7 +167,7 @@ Deno.test("the TDX evidence verifier keeps marks of its own by default, and pers
     assert.ok(
       await tdx(new RevocationMarks({ file, persistSimulated: true })).verify(evidence, at),
     );
-    served = older;
+    served = { ...newer, tcbInfo: older.tcbInfo };
     await assert.rejects(
       tdx(new RevocationMarks({ file, persistSimulated: true })).verify(evidence, at),
       rollback("tcbInfo.tcbEvaluationDataNumber", /accepted 18/),
@@ -172,7 +197,70 @@ conformanceTest(
     assert.equal(fresh.tcb.status, "UpToDate");
     await assert.rejects(
       real("v4-gotdx-spr-50806f", "2023-07-01T01:00:00Z"),
-      (e: unknown) => e instanceof RevocationRollbackError && /^qeIdentity\./.test(e.field),
+      (e: unknown) =>
+        e instanceof RevocationRollbackError && /^(qeIdentity|rootCaCrl)\./.test(e.field),
     );
   },
 );
+
+Deno.test("an older PCS response from the network is refused before it is cached, so a newer one is fetched next time", async () => {
+  const marks = new RevocationMarks();
+  let served = newer;
+  const BASE = "http://pcs.invalid";
+  const respond = (bytes: Uint8Array, headers: Record<string, string> = {}) =>
+    Promise.resolve(new Response(bytes as Uint8Array<ArrayBuffer>, { headers }));
+  const chain = (name: string, pem: string) => ({ [name]: encodeURIComponent(pem) });
+  // Intel PCS answered in-process: no request leaves the machine.
+  const pcs: typeof fetch = (input) => {
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    switch (url.pathname) {
+      case "/tdx/certification/v4/tcb":
+        return respond(
+          served.tcbInfo,
+          chain("TCB-Info-Issuer-Chain", served.tcbInfoIssuerChain),
+        );
+      case "/tdx/certification/v4/qe/identity":
+        return respond(
+          served.qeIdentity,
+          chain("SGX-Enclave-Identity-Issuer-Chain", served.qeIdentityIssuerChain),
+        );
+      case "/sgx/certification/v4/pckcrl":
+        return respond(
+          served.pckCrl!,
+          chain("SGX-PCK-CRL-Issuer-Chain", served.pckCrlIssuerChain!),
+        );
+      case "/sgx/certification/v4/rootcacrl":
+        return respond(served.rootCaCrl!);
+    }
+    return Promise.resolve(new Response("not found", { status: 404 }));
+  };
+  const request = { ...collateralRequestOf(parseTdxQuote(quote)), now: NOW };
+  const client = (cacheDir: string) =>
+    new IntelPcsClient({
+      transport: cachingFetcherTransport(
+        new CachingFetcher({ cacheDir, fetch: pcs, retries: 0, clock: () => NOW }),
+        { trustAnchors: [root], revocationMarks: marks, clock: () => NOW },
+      ),
+      baseUrl: BASE,
+      rootCaCrlUrl: pcsServiceRootCaCrlUrl(BASE),
+    });
+  const verify = verifier(marks);
+  await withTempDir(async (dir) => {
+    assert.equal(
+      (await verify(await client(`${dir}/a`).collateralFor(request))).tcb.status,
+      "OutOfDate",
+    );
+    // A new cache (cleared, or another replica's) and PCS serving the older collateral.
+    served = older;
+    await assert.rejects(
+      client(`${dir}/b`).collateralFor(request),
+      (e: unknown) =>
+        e instanceof RevocationRollbackError &&
+        /^(tcbInfo|qeIdentity|pckCrl|rootCaCrl)\./.test(e.field),
+    );
+    assert.deepEqual(await listCache(`${dir}/b`), []);
+    served = newer;
+    assert.ok(await verify(await client(`${dir}/b`).collateralFor(request)));
+    assert.equal((await listCache(`${dir}/b`)).length, 4);
+  });
+});
