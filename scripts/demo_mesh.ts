@@ -12,7 +12,12 @@
 import net from "node:net";
 import tls from "node:tls";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../atls/certificate.ts";
-import { parseEgressConfig, parseIngressConfig } from "../protocol/mesh_config.ts";
+import {
+  EGRESS_SANS_ENV,
+  parseEgressConfig,
+  parseEgressSans,
+  parseIngressConfig,
+} from "../protocol/mesh_config.ts";
 import type { GeneratedPod } from "../testing/simulation/generated_pods.ts";
 import {
   type MeshProxyProcess,
@@ -93,6 +98,9 @@ export async function demoMeshStep(input: MeshStepInput): Promise<string[]> {
   const egress = parseEgressConfig(clientEnv.EDG_EGRESS_PROXY_CONFIG, "EDG_EGRESS_PROXY_CONFIG");
   const route = egress.find((e) => e.name === server.name) ?? egress[0];
   if (!route) throw new Error(`${client.name} has no egress entry`);
+  // The SAN the client's proxy requires: generate qualifies the name as the resolver does.
+  const expectedSan = parseEgressSans(clientEnv[EGRESS_SANS_ENV], EGRESS_SANS_ENV)
+    .find((e) => e.entry === route.name)?.san ?? route.remoteHost;
   const lines: string[] = [];
   const app = await startStandInApp(server.name);
   const started: MeshProxyProcess[] = [];
@@ -118,7 +126,7 @@ export async function demoMeshStep(input: MeshStepInput): Promise<string[]> {
     const answer = await httpGet(route.listenHost, route.listenPort);
     lines.push(
       `${client.name} app → ${client.name}'s egress ${route.listenHost}:${route.listenPort} → ` +
-        `mTLS (mesh CA + SAN "${route.remoteHost}") → ${server.name}'s ingress → ` +
+        `mTLS (mesh CA + SAN "${expectedSan}") → ${server.name}'s ingress → ` +
         `${server.name} app: "${answer}"`,
     );
     const outsider = await createAttestedTlsIdentity(

@@ -10,7 +10,11 @@
  */
 import { UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { concatBytes, constantTimeEqual, encodeHex, sha256 } from "../../util/bytes/mod.ts";
-import { type Certificate, parseCertificates } from "../../x509/certificate.ts";
+import {
+  type Certificate,
+  normaliseFingerprint,
+  parseCertificates,
+} from "../../x509/certificate.ts";
 import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
 import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
@@ -418,6 +422,7 @@ async function verifyCollateral(
       "the PCK CRL is required (disable the PCK revocation check explicitly to go on without it)",
     );
   }
+  await rootCrlMark(rootCrl, options);
   const tcbResponse = parseTdxTcbInfoResponse(collateral.tcbInfo);
   const qeResponse = parseQeIdentityResponse(collateral.qeIdentity);
   const [tcbChain, qeChain] = await Promise.all([
@@ -525,6 +530,32 @@ async function verifyPck(
     validFrom: pckChain.validFrom,
     validUntil: pckChain.validUntil,
   };
+}
+
+/**
+ * With revocation marks: the root CA CRL, verified against the pinned root the TCB info's issuer
+ * chain carries, checked against and raising its mark before any chain is checked with it, so a
+ * CRL that revokes Intel's TCB signing certificate (or a PCK CA) raises the mark though the
+ * verification fails. Nothing when no marks are kept, no CRL is given or the chain carries no
+ * pinned root that issued it (the chain checks then say so).
+ */
+async function rootCrlMark(
+  rootCrl: Crl | undefined,
+  options: VerifyTdxQuoteOptions,
+): Promise<void> {
+  if (options.revocationMarks === undefined || rootCrl === undefined) return;
+  const anchors = new Set(options.trustAnchors.map(normaliseFingerprint));
+  for (
+    const cert of parseCertificates(options.collateral.tcbInfoIssuerChain, "tcbInfoIssuerChain")
+  ) {
+    const fingerprint = await cert.fingerprint();
+    if (!anchors.has(fingerprint) || !constantTimeEqual(rootCrl.issuerDer, cert.subjectDer)) {
+      continue;
+    }
+    await verifyCrl(rootCrl, cert, options.now, "rootCaCrl");
+    await options.revocationMarks.accept([intelCrlCandidate(rootCrl, "rootCaCrl", fingerprint)]);
+    return;
+  }
 }
 
 /**

@@ -115,6 +115,8 @@ export interface SimulatedCollateralOptions {
   readonly advisoryIds?: readonly string[];
   /** Whether the PCK CRL lists the PCK certificate as revoked. */
   readonly revokePck?: boolean;
+  /** Whether the root CA CRL lists the TCB signing certificate as revoked. */
+  readonly revokeTcbSigning?: boolean;
   /** TCB evaluation data number (default 17). */
   readonly tcbEvaluationDataNumber?: number;
   /** Days until nextUpdate (default 30). */
@@ -524,7 +526,12 @@ export class SimulatedTdxAuthority {
       this.#signedJson("tcbInfo", tcbInfo),
       this.#signedJson("enclaveIdentity", qeIdentity),
       this.#crl(this.#pckCa, now, validDays, o.revokePck ? [this.#pck.cert.serialNumber] : []),
-      this.#crl(this.#root, now, validDays, []),
+      this.#crl(
+        this.#root,
+        now,
+        validDays,
+        o.revokeTcbSigning ? [this.#tcbSigning.cert.serialNumber] : [],
+      ),
     ]);
     return {
       tcbInfo: tcbBody,

@@ -30,7 +30,7 @@ Deno.test({
       for (const line of pods) assert.match(line, /: Coordinator attested; SANs \[/);
       assert.match(
         text,
-        /✔ web app → web.s egress 127\.137\.0\.1:8081 → mTLS \(mesh CA \+ SAN "emoji-svc"\) → emoji.s ingress → emoji app: "hello from emoji, you are \[web,web-svc,web-svc\.emojivoto,web-svc\.emojivoto\.svc,web-svc\.emojivoto\.svc\.cluster\.local\]"/,
+        /✔ web app → web.s egress 127\.137\.0\.1:8081 → mTLS \(mesh CA \+ SAN "emoji-svc\.emojivoto\.svc\.cluster\.local"\) → emoji.s ingress → emoji app: "hello from emoji, you are \[web,web-svc,web-svc\.emojivoto,web-svc\.emojivoto\.svc,web-svc\.emojivoto\.svc\.cluster\.local\]"/,
         "app → egress → mTLS → ingress → app, with the peer identity",
       );
       assert.match(text, /its mesh proxy never serves \(exit 1\): .*key\.pem: missing/);

@@ -65,13 +65,15 @@ Deno.test("an older TCB info (lower tcbEvaluationDataNumber) that rates the TCB 
   const verify = verifier(new RevocationMarks());
   assert.equal((await verify(older)).tcb.status, "UpToDate");
   assert.equal((await verify(newer)).tcb.status, "OutOfDate");
+  // Only the TCB info rolled back (the rest current), then all of it.
   await assert.rejects(
-    verify(older),
+    verify({ ...newer, tcbInfo: older.tcbInfo }),
     rollback("tcbInfo.tcbEvaluationDataNumber", /^17 is older than the accepted 18/),
   );
+  await assert.rejects(verify(older), RevocationRollbackError);
   // The same evaluation number issued earlier is older too.
   await assert.rejects(
-    verify(await issued(36, { tcbEvaluationDataNumber: 18 })),
+    verify({ ...newer, tcbInfo: (await issued(36, { tcbEvaluationDataNumber: 18 })).tcbInfo }),
     rollback("tcbInfo.issueDate", /is older than the accepted/),
   );
   // An older QE identity with the newer TCB info.
@@ -81,8 +83,12 @@ Deno.test("an older TCB info (lower tcbEvaluationDataNumber) that rates the TCB 
   );
   // Equal (the same collateral again) and newer are accepted.
   assert.equal((await verify(newer)).tcb.status, "OutOfDate");
-  assert.ok(await verify(await issued(12, { tcbEvaluationDataNumber: 19 })));
-  await assert.rejects(verify(newer), rollback("tcbInfo.tcbEvaluationDataNumber", /accepted 19/));
+  const latest = await issued(12, { tcbEvaluationDataNumber: 19 });
+  assert.ok(await verify(latest));
+  await assert.rejects(
+    verify({ ...latest, tcbInfo: newer.tcbInfo }),
+    rollback("tcbInfo.tcbEvaluationDataNumber", /accepted 19/),
+  );
 });
 
 Deno.test("a PCK CRL from before the PCK certificate's revocation is refused once the revoking CRL was seen, though that quote failed", async () => {
@@ -102,6 +108,17 @@ Deno.test("an older root CA CRL is refused (thisUpdate)", async () => {
   assert.ok(await verify(latest));
   await assert.rejects(
     verify({ ...latest, rootCaCrl: newer.rootCaCrl }),
+    rollback("rootCaCrl.thisUpdate", /is older than the accepted/),
+  );
+});
+
+Deno.test("a root CA CRL from before the TCB signing certificate's revocation is refused once the revoking CRL was seen, though that verification failed", async () => {
+  const verify = verifier(new RevocationMarks());
+  assert.ok(await verify(newer));
+  const revoking = await issued(12, { tcbEvaluationDataNumber: 18, revokeTcbSigning: true });
+  await assert.rejects(verify(revoking), /revoked/);
+  await assert.rejects(
+    verify({ ...revoking, rootCaCrl: newer.rootCaCrl }),
     rollback("rootCaCrl.thisUpdate", /is older than the accepted/),
   );
 });
@@ -150,7 +167,7 @@ Deno.test("the TDX evidence verifier keeps marks of its own by default, and pers
     assert.ok(
       await tdx(new RevocationMarks({ file, persistSimulated: true })).verify(evidence, at),
     );
-    served = older;
+    served = { ...newer, tcbInfo: older.tcbInfo };
     await assert.rejects(
       tdx(new RevocationMarks({ file, persistSimulated: true })).verify(evidence, at),
       rollback("tcbInfo.tcbEvaluationDataNumber", /accepted 18/),
@@ -180,7 +197,8 @@ conformanceTest(
     assert.equal(fresh.tcb.status, "UpToDate");
     await assert.rejects(
       real("v4-gotdx-spr-50806f", "2023-07-01T01:00:00Z"),
-      (e: unknown) => e instanceof RevocationRollbackError && /^qeIdentity\./.test(e.field),
+      (e: unknown) =>
+        e instanceof RevocationRollbackError && /^(qeIdentity|rootCaCrl)\./.test(e.field),
     );
   },
 );
