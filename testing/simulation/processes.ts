@@ -188,6 +188,47 @@ async function drainLines(
 }
 
 /**
+ * The `deno` arguments that run `coordinator/main.ts` as {@link startCoordinatorProcess} does:
+ * 127.0.0.1, free ports (reported in the ready file), the simulated VM, the history folder.
+ *
+ * @example
+ * ```ts
+ * import { coordinatorProcessArgs } from "./processes.ts";
+ *
+ * const vm = { authorityDir: "/tmp/ws/simulated-snp", hostData: "00".repeat(32), measurement: "11".repeat(48) };
+ * coordinatorProcessArgs({ vm, readyFile: "/tmp/ws/ready.json", historyDir: "/tmp/ws/history" });
+ * ```
+ */
+export function coordinatorProcessArgs(
+  options: Pick<
+    CoordinatorProcessOptions,
+    "historyDir" | "vm" | "readyFile" | "extraArgs" | "denoFlags" | "repoRoot"
+  >,
+): string[] {
+  return [
+    "run",
+    "-A",
+    ...options.denoFlags ?? [],
+    `${options.repoRoot ?? REPO_ROOT}coordinator/main.ts`,
+    ...(options.historyDir === undefined ? [] : ["--history-dir", options.historyDir]),
+    "--host",
+    "127.0.0.1",
+    "--user-port",
+    "0",
+    "--mesh-port",
+    "0",
+    "--probe-port",
+    "0",
+    "--transit-port",
+    "0",
+    ...simulatedSnpArgs(options.vm),
+    "--ready-file",
+    options.readyFile,
+    ...options.extraArgs ?? [],
+  ];
+}
+
+/**
  * Starts `coordinator/main.ts` on 127.0.0.1 with free ports and waits (up to 30 s) until it
  * reports them.
  *
@@ -198,27 +239,7 @@ export async function startCoordinatorProcess(
 ): Promise<CoordinatorProcess> {
   await Deno.remove(options.readyFile).catch(() => undefined);
   const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-A",
-      ...options.denoFlags ?? [],
-      `${options.repoRoot ?? REPO_ROOT}coordinator/main.ts`,
-      ...(options.historyDir === undefined ? [] : ["--history-dir", options.historyDir]),
-      "--host",
-      "127.0.0.1",
-      "--user-port",
-      "0",
-      "--mesh-port",
-      "0",
-      "--probe-port",
-      "0",
-      "--transit-port",
-      "0",
-      ...simulatedSnpArgs(options.vm),
-      "--ready-file",
-      options.readyFile,
-      ...options.extraArgs ?? [],
-    ],
+    args: coordinatorProcessArgs(options),
     stdout: options.stdout ?? "null",
     stderr: "piped",
     ...(options.cwd ? { cwd: options.cwd } : {}),

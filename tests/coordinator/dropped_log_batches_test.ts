@@ -7,7 +7,7 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import https from "node:https";
 import { createWorkspace, workspaceVm } from "../../testing/simulation/workspace.ts";
-import { REPO_ROOT, simulatedSnpArgs } from "../../testing/simulation/processes.ts";
+import { coordinatorProcessArgs } from "../../testing/simulation/processes.ts";
 
 const METRIC = "contrast_coordinator_log_batches_dropped_total";
 
@@ -51,26 +51,11 @@ Deno.test("Coordinator: log batches lost to a closed stderr are counted in /metr
   const ws = await createWorkspace();
   const readyFile = `${ws.dir}/ready.json`;
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${REPO_ROOT}coordinator/main.ts`,
-      "--history-dir",
-      `${ws.dir}/history`,
-      "--host",
-      "127.0.0.1",
-      "--user-port",
-      "0",
-      "--mesh-port",
-      "0",
-      "--probe-port",
-      "0",
-      "--transit-port",
-      "0",
-      ...simulatedSnpArgs(workspaceVm(ws, ws.deployment.coordinator.digest)),
-      "--ready-file",
+    args: coordinatorProcessArgs({
+      historyDir: `${ws.dir}/history`,
+      vm: workspaceVm(ws, ws.deployment.coordinator.digest),
       readyFile,
-    ],
+    }),
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -16,7 +16,8 @@ import assert from "node:assert/strict";
 import { startPcsStandIn } from "../../testing/tdx/pcs_stand_in.ts";
 import { runInitializerScript } from "../../testing/simulation/processes.ts";
 import { workspaceVm } from "../../testing/simulation/workspace.ts";
-import { type CoordinatorProcess, createWorkspace, runCli, startCoordinator } from "./harness.ts";
+import { createWorkspace, runCli } from "./harness.ts";
+import { DowntimeScene } from "./vendor_downtime_scene.ts";
 
 /** A PCS URL of the stand-in at `address`, as error messages name it. */
 const pcsUrlAt = (address: string) =>
@@ -37,8 +38,6 @@ Deno.test({
       "--collateral-cache",
       `${ws.dir}/${cache}`,
     ];
-    const cli = (args: string[], cacheRoot = `${ws.dir}/cli-cache`) =>
-      runCli(ws, [...args, "--pcs-url", pcs.base, "--cache-dir", cacheRoot]);
     const initializer = (
       pod: keyof typeof ws.deployment.pods,
       out: string,
@@ -46,27 +45,22 @@ Deno.test({
       env: Record<string, string> = { CONTRAST_COLLATERAL_CACHE: `${ws.dir}/init-cache` },
     ) =>
       runInitializerScript({
-        coordinator: coordinator.meshAddress,
+        coordinator: scene.coordinator.meshAddress,
         outDir: `${ws.dir}/${out}`,
         vm: workspaceVm(ws, ws.deployment.pods[pod].digest),
         deadlineSeconds,
         coordinatorTrust: ws.deployment.coordinatorTrust(),
         env: { CONTRAST_PCS_URL: pcs.base, ...env },
       }, ws.dir);
-    let coordinator: CoordinatorProcess = await startCoordinator(
+    const scene = await DowntimeScene.start(
       ws,
-      `${ws.dir}/history`,
+      ["--pcs-url", pcs.base],
       coordinatorArgs("coordinator-collateral"),
     );
-    const stored = async () =>
-      await Promise.all(
-        ["coordinator-root-ca.pem", "seed-shares.json", "manifest.json"].map((f) =>
-          Deno.readTextFile(`${ws.dir}/${f}`)
-        ),
-      );
+    const cli = scene.cli;
     try {
       await t.step("without a PCS the simulated quote cannot be verified", async () => {
-        const r = await runCli(ws, ["verify", "-c", coordinator.userAddress]);
+        const r = await runCli(ws, ["verify", "-c", scene.coordinator.userAddress]);
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, /no TDX collateral source is configured/);
         assert.equal(pcs.requests.length, 0);
@@ -75,11 +69,11 @@ Deno.test({
       await t.step(
         "with the stand-in up, set, an initializer and verify warm the caches",
         async () => {
-          const set = await cli(["set", "-c", coordinator.userAddress, ws.yamlPath]);
+          const set = await cli(["set", "-c", scene.coordinator.userAddress, ws.yamlPath]);
           assert.equal(set.code, 0, set.stderr);
           const pod = await initializer("web", "pod-web");
           assert.equal(pod.code, 0, pod.stderr);
-          const verify = await cli(["verify", "-c", coordinator.userAddress]);
+          const verify = await cli(["verify", "-c", scene.coordinator.userAddress]);
           assert.equal(verify.code, 0, verify.stderr);
           const asked = new Set(pcs.requests.map((r) => r.replace(/\?.*/, "")));
           assert.deepEqual([...asked].sort(), [
@@ -98,18 +92,7 @@ Deno.test({
       await t.step("PCS answers 503: verify, set, restart + recover, initializer", async () => {
         pcs.mode = "unavailable";
         const before = pcs.requests.length;
-        const verify = await cli(["verify", "-c", coordinator.userAddress]);
-        assert.equal(verify.code, 0, verify.stderr);
-        const set = await cli(["set", "-c", coordinator.userAddress, ws.yamlPath]);
-        assert.equal(set.code, 0, set.stderr);
-        await coordinator.stop("SIGKILL");
-        coordinator = await startCoordinator(
-          ws,
-          `${ws.dir}/history`,
-          coordinatorArgs("coordinator-collateral"),
-        );
-        const recover = await cli(["recover", "-c", coordinator.userAddress]);
-        assert.equal(recover.code, 0, recover.stderr);
+        await scene.verifySetRestartRecover(coordinatorArgs("coordinator-collateral"));
         // The restarted Coordinator verifies the pod from its disk cache, the pod it from its own.
         const pod = await initializer("db", "pod-db");
         assert.equal(pod.code, 0, pod.stderr);
@@ -117,19 +100,10 @@ Deno.test({
       });
 
       await t.step("an offline bundle exported from a cache serves an empty cache", async () => {
-        const bundle = `${ws.dir}/bundle`;
-        const exported = await runCli(ws, [
-          "collateral",
-          "export",
-          "--cache-dir",
-          `${ws.dir}/cli-cache`,
-          "--out",
-          bundle,
-        ]);
-        assert.equal(exported.code, 0, exported.stderr);
+        const bundle = await scene.exportBundle();
         const before = pcs.requests.length;
         const r = await cli(
-          ["verify", "-c", coordinator.userAddress, "--collateral-dir", bundle],
+          ["verify", "-c", scene.coordinator.userAddress, "--collateral-dir", bundle],
           `${ws.dir}/empty-1`,
         );
         assert.equal(r.code, 0, r.stderr);
@@ -139,27 +113,14 @@ Deno.test({
       await t.step("with empty caches, PCS at 503: each fails naming the URL", async () => {
         // PCS overloaded asks to come back in an hour: clients give up at once instead of waiting.
         pcs.retryAfterSeconds = 3600;
-        const kept = await stored();
-        for (const command of [["verify"], ["set"], ["recover"]]) {
-          const args = [...command, "-c", coordinator.userAddress];
-          if (command[0] === "set") args.push(ws.yamlPath);
-          const r = await cli(args, `${ws.dir}/empty-${command[0]}`);
-          assert.equal(r.code, 3, `${command[0]}: ${r.stderr}`);
-          assert.match(r.stderr, pcsUrlAt(pcsAddress));
-          assert.match(r.stderr, /HTTP 503: server asks to retry after 3600 s/);
-        }
-        assert.deepEqual(await stored(), kept);
+        await scene.emptyCachesFailNaming(pcsUrlAt(pcsAddress));
       });
 
       await t.step(
         "PCS refuses connections: warm caches serve, empty ones fail clearly",
         async () => {
           await pcs.close();
-          const warm = await cli(["verify", "-c", coordinator.userAddress]);
-          assert.equal(warm.code, 0, warm.stderr);
-          const cold = await cli(["verify", "-c", coordinator.userAddress], `${ws.dir}/empty-2`);
-          assert.equal(cold.code, 3, cold.stderr);
-          assert.match(cold.stderr, pcsUrlAt(pcsAddress));
+          await scene.warmVerifiesColdFailsNaming(pcsUrlAt(pcsAddress));
           const pod = await initializer("web", "pod-web-2");
           assert.equal(pod.code, 0, pod.stderr);
         },
@@ -169,14 +130,11 @@ Deno.test({
         "PCS refusing, an offline bundle serves a restarted Coordinator and a fresh pod",
         async () => {
           // Empty caches on both sides, as a rescheduled Coordinator and a new pod have them.
-          await coordinator.stop("SIGKILL");
-          coordinator = await startCoordinator(ws, `${ws.dir}/history`, [
+          await scene.restartAndRecover([
             ...coordinatorArgs("coordinator-bundled"),
             "--collateral-dir",
             `${ws.dir}/bundle`,
           ]);
-          const recover = await cli(["recover", "-c", coordinator.userAddress]);
-          assert.equal(recover.code, 0, recover.stderr);
           const pod = await initializer("db", "pod-bundled", 30, {
             CONTRAST_COLLATERAL_CACHE: `${ws.dir}/init-cache-fresh`,
             CONTRAST_COLLATERAL_DIR: `${ws.dir}/bundle`,
@@ -194,21 +152,14 @@ Deno.test({
       await t.step(
         "a Coordinator with an empty cache cannot attest a pod, and says why",
         async () => {
-          await coordinator.stop("SIGKILL");
-          coordinator = await startCoordinator(
-            ws,
-            `${ws.dir}/history`,
-            coordinatorArgs("coordinator-empty"),
-          );
-          const recover = await cli(["recover", "-c", coordinator.userAddress]);
-          assert.equal(recover.code, 0, recover.stderr);
+          await scene.restartAndRecover(coordinatorArgs("coordinator-empty"));
           const pod = await initializer("web", "pod-cold", 8);
           assert.notEqual(pod.code, 0);
           assert.ok(pod.stderr.includes(pcsAddress), pod.stderr);
         },
       );
     } finally {
-      await coordinator.stop();
+      await scene.coordinator.stop();
       await pcs.close();
       await ws.cleanup();
     }

@@ -16,7 +16,9 @@ import { SimulatedSnpAuthority } from "../../testing/snp/authority.ts";
 import { startKdsStandIn } from "../../testing/snp/kds_stand_in.ts";
 import { runInitializerScript } from "../../testing/simulation/processes.ts";
 import { workspaceVm } from "../../testing/simulation/workspace.ts";
-import { type CoordinatorProcess, createWorkspace, runCli, startCoordinator } from "./harness.ts";
+import { createWorkspace, runCli } from "./harness.ts";
+import { DowntimeScene } from "./vendor_downtime_scene.ts";
+import { escapeRegex } from "../../policy/regex.ts";
 
 const WITHOUT_CERTS = "--simulated-without-certificates";
 
@@ -29,6 +31,8 @@ Deno.test({
     const ws = await createWorkspace();
     const kds = await startKdsStandIn(await SimulatedSnpAuthority.load(ws.authorityDir));
     const kdsAddress = kds.base.replace("http://", "");
+    /** The KDS URL of the stand-in (VCEK path), as error messages name it. */
+    const kdsUrl = new RegExp(escapeRegex(`http://${kdsAddress}/vcek/v1/`));
     const coordinatorCache = `${ws.dir}/coordinator-collateral`;
     const coordinatorArgs = [
       "--kds-url",
@@ -37,8 +41,6 @@ Deno.test({
       coordinatorCache,
       WITHOUT_CERTS,
     ];
-    const cli = (args: string[], cacheRoot = `${ws.dir}/cli-cache`) =>
-      runCli(ws, [...args, "--kds-url", kds.base, "--cache-dir", cacheRoot]);
     const initializer = (
       pod: keyof typeof ws.deployment.pods,
       out: string,
@@ -46,7 +48,7 @@ Deno.test({
       options: { deadlineSeconds?: number; bundle?: string } = {},
     ) =>
       runInitializerScript({
-        coordinator: coordinator.meshAddress,
+        coordinator: scene.coordinator.meshAddress,
         outDir: `${ws.dir}/${out}`,
         vm: workspaceVm(ws, ws.deployment.pods[pod].digest),
         deadlineSeconds: options.deadlineSeconds ?? 30,
@@ -58,22 +60,13 @@ Deno.test({
           ...(options.bundle ? { CONTRAST_COLLATERAL_DIR: options.bundle } : {}),
         },
       }, ws.dir);
-    let coordinator: CoordinatorProcess = await startCoordinator(
-      ws,
-      `${ws.dir}/history`,
-      coordinatorArgs,
-    );
-    const stored = async () =>
-      await Promise.all(
-        ["coordinator-root-ca.pem", "seed-shares.json", "manifest.json"].map((f) =>
-          Deno.readTextFile(`${ws.dir}/${f}`)
-        ),
-      );
+    const scene = await DowntimeScene.start(ws, ["--kds-url", kds.base], coordinatorArgs);
+    const cli = scene.cli;
     try {
       await t.step(
         "the evidence carries no certificates: without KDS it cannot verify",
         async () => {
-          const r = await runCli(ws, ["verify", "-c", coordinator.userAddress]);
+          const r = await runCli(ws, ["verify", "-c", scene.coordinator.userAddress]);
           assert.equal(r.code, 3, r.stderr);
           assert.match(r.stderr, /vcek.*no VCEK given .* no AMD KDS access configured/);
         },
@@ -82,11 +75,11 @@ Deno.test({
       await t.step(
         "with the stand-in up, set, an initializer and verify warm the caches",
         async () => {
-          const set = await cli(["set", "-c", coordinator.userAddress, ws.yamlPath]);
+          const set = await cli(["set", "-c", scene.coordinator.userAddress, ws.yamlPath]);
           assert.equal(set.code, 0, set.stderr);
           const pod = await initializer("web", "pod-web", `${ws.dir}/init-cache`);
           assert.equal(pod.code, 0, pod.stderr);
-          const verify = await cli(["verify", "-c", coordinator.userAddress]);
+          const verify = await cli(["verify", "-c", scene.coordinator.userAddress]);
           assert.equal(verify.code, 0, verify.stderr);
           const asked = new Set(kds.requests.map((r) => r.replace(/\?.*/, "").split("/").pop()));
           assert.ok(asked.has("cert_chain") && asked.has("crl"), [...asked].join(", "));
@@ -97,14 +90,7 @@ Deno.test({
       await t.step("KDS answers 503: verify, set, restart + recover, initializer", async () => {
         kds.mode = "unavailable";
         const before = kds.requests.length;
-        const verify = await cli(["verify", "-c", coordinator.userAddress]);
-        assert.equal(verify.code, 0, verify.stderr);
-        const set = await cli(["set", "-c", coordinator.userAddress, ws.yamlPath]);
-        assert.equal(set.code, 0, set.stderr);
-        await coordinator.stop("SIGKILL");
-        coordinator = await startCoordinator(ws, `${ws.dir}/history`, coordinatorArgs);
-        const recover = await cli(["recover", "-c", coordinator.userAddress]);
-        assert.equal(recover.code, 0, recover.stderr);
+        await scene.verifySetRestartRecover(coordinatorArgs);
         // The restarted Coordinator verifies the pod from its disk cache, the pod it from its own.
         const pod = await initializer("db", "pod-db", `${ws.dir}/init-cache`);
         assert.equal(pod.code, 0, pod.stderr);
@@ -112,18 +98,9 @@ Deno.test({
       });
 
       await t.step("an offline bundle exported from a cache serves an empty cache", async () => {
-        const bundle = `${ws.dir}/bundle`;
-        const exported = await runCli(ws, [
-          "collateral",
-          "export",
-          "--cache-dir",
-          `${ws.dir}/cli-cache`,
-          "--out",
-          bundle,
-        ]);
-        assert.equal(exported.code, 0, exported.stderr);
+        const bundle = await scene.exportBundle();
         const r = await cli(
-          ["verify", "-c", coordinator.userAddress, "--collateral-dir", bundle],
+          ["verify", "-c", scene.coordinator.userAddress, "--collateral-dir", bundle],
           `${ws.dir}/empty-1`,
         );
         assert.equal(r.code, 0, r.stderr);
@@ -132,27 +109,14 @@ Deno.test({
       await t.step("with empty caches, KDS at 503: each fails naming the URL", async () => {
         // KDS overloaded asks to come back in an hour: clients give up at once instead of waiting.
         kds.retryAfterSeconds = 3600;
-        const kept = await stored();
-        for (const command of [["verify"], ["set"], ["recover"]]) {
-          const args = [...command, "-c", coordinator.userAddress];
-          if (command[0] === "set") args.push(ws.yamlPath);
-          const r = await cli(args, `${ws.dir}/empty-${command[0]}`);
-          assert.equal(r.code, 3, `${command[0]}: ${r.stderr}`);
-          assert.ok(r.stderr.includes(`http://${kdsAddress}/vcek/v1/`), r.stderr);
-          assert.match(r.stderr, /HTTP 503: server asks to retry after 3600 s/);
-        }
-        assert.deepEqual(await stored(), kept);
+        await scene.emptyCachesFailNaming(kdsUrl);
       });
 
       await t.step(
         "KDS refuses connections: warm caches serve, empty ones fail clearly",
         async () => {
           await kds.close();
-          const warm = await cli(["verify", "-c", coordinator.userAddress]);
-          assert.equal(warm.code, 0, warm.stderr);
-          const cold = await cli(["verify", "-c", coordinator.userAddress], `${ws.dir}/empty-2`);
-          assert.equal(cold.code, 3, cold.stderr);
-          assert.ok(cold.stderr.includes(`http://${kdsAddress}/vcek/v1/`), cold.stderr);
+          await scene.warmVerifiesColdFailsNaming(kdsUrl);
           const pod = await initializer("web", "pod-web-2", `${ws.dir}/init-cache`);
           assert.equal(pod.code, 0, pod.stderr);
         },
@@ -162,8 +126,7 @@ Deno.test({
         "KDS refusing, an offline bundle serves a restarted Coordinator and a fresh pod",
         async () => {
           // Empty caches on both sides, as a rescheduled Coordinator and a new pod have them.
-          await coordinator.stop("SIGKILL");
-          coordinator = await startCoordinator(ws, `${ws.dir}/history`, [
+          await scene.restartAndRecover([
             ...coordinatorArgs.slice(0, 2),
             "--collateral-cache",
             `${ws.dir}/coordinator-bundled`,
@@ -171,8 +134,6 @@ Deno.test({
             `${ws.dir}/bundle`,
             WITHOUT_CERTS,
           ]);
-          const recover = await cli(["recover", "-c", coordinator.userAddress]);
-          assert.equal(recover.code, 0, recover.stderr);
           const pod = await initializer("db", "pod-bundled", `${ws.dir}/init-cache-fresh`, {
             bundle: `${ws.dir}/bundle`,
           });
@@ -189,17 +150,14 @@ Deno.test({
       await t.step(
         "a Coordinator with an empty cache cannot attest a pod, and says why",
         async () => {
-          await coordinator.stop("SIGKILL");
-          coordinator = await startCoordinator(ws, `${ws.dir}/history`, [
+          await scene.restartAndRecover([
             ...coordinatorArgs.slice(0, 2),
             "--collateral-cache",
             `${ws.dir}/coordinator-empty`,
             WITHOUT_CERTS,
           ]);
-          const recover = await cli(["recover", "-c", coordinator.userAddress]);
-          assert.equal(recover.code, 0, recover.stderr);
           const pod = await runInitializerScript({
-            coordinator: coordinator.meshAddress,
+            coordinator: scene.coordinator.meshAddress,
             outDir: `${ws.dir}/pod-cold`,
             vm: workspaceVm(ws, ws.deployment.pods.web.digest),
             deadlineSeconds: 8,
@@ -212,7 +170,7 @@ Deno.test({
         },
       );
     } finally {
-      await coordinator.stop();
+      await scene.coordinator.stop();
       await kds.close().catch(() => {});
       await ws.cleanup();
     }

@@ -85,7 +85,11 @@ async function generated(): Promise<{ doc: unknown; policyData: unknown }> {
   return { doc, policyData: splitPolicyText(policy!.policy).policyData };
 }
 
-Deno.test("the host cannot give the mesh sidecar an admin port as a service link", async () => {
+/**
+ * The generated Deployment's agent request sequence (seeded) and an evaluator of its policy; the
+ * caller disposes of the evaluator (`using`).
+ */
+async function generatedRequests() {
   const { doc, policyData } = await generated();
   const seq = buildRequestSequence({
     workload: readWorkload(doc, "app.yml#0")!,
@@ -94,7 +98,12 @@ Deno.test("the host cannot give the mesh sidecar an admin port as a service link
     rng: seededRandom(7),
   });
   const rules = await CompiledRules.load();
-  using ev = await rules.evaluator(policyData);
+  return { seq, evaluator: await rules.evaluator(policyData) };
+}
+
+Deno.test("the host cannot give the mesh sidecar an admin port as a service link", async () => {
+  const { seq, evaluator } = await generatedRequests();
+  using ev = evaluator;
   let checked = 0;
   for (const step of seq.steps) {
     const input = step.request.input as { OCI?: { Process?: { Env?: string[] } } };
@@ -126,15 +135,8 @@ Deno.test("the host cannot give the mesh sidecar an admin port as a service link
 Deno.test("the host cannot give the mesh sidecar egress SANs of its choosing", async () => {
   // The app's egress target `emoji` is outside the input: no qualified SAN, no variable; one the
   // host added would make the proxy accept a server by a name of the host's choosing.
-  const { doc, policyData } = await generated();
-  const seq = buildRequestSequence({
-    workload: readWorkload(doc, "app.yml#0")!,
-    images: new Map([...IMAGES.values()].map((i) => [i.pinned, i])),
-    cluster: readClusterObjects([doc]),
-    rng: seededRandom(7),
-  });
-  const rules = await CompiledRules.load();
-  using ev = await rules.evaluator(policyData);
+  const { seq, evaluator } = await generatedRequests();
+  using ev = evaluator;
   let checked = 0;
   for (const step of seq.steps) {
     if (step.request.type === "CreateContainerRequest" && step.label.includes(MESH_SIDECAR_NAME)) {
@@ -154,15 +156,8 @@ Deno.test("the host cannot give the mesh sidecar egress SANs of its choosing", a
 });
 
 Deno.test("the sidecar's memory limit from the downward API: the policy admits any number the kubelet writes, nothing else", async () => {
-  const { doc, policyData } = await generated();
-  const seq = buildRequestSequence({
-    workload: readWorkload(doc, "app.yml#0")!,
-    images: new Map([...IMAGES.values()].map((i) => [i.pinned, i])),
-    cluster: readClusterObjects([doc]),
-    rng: seededRandom(7),
-  });
-  const rules = await CompiledRules.load();
-  using ev = await rules.evaluator(policyData);
+  const { seq, evaluator } = await generatedRequests();
+  using ev = evaluator;
   let checked = 0;
   for (const step of seq.steps) {
     if (step.request.type === "CreateContainerRequest" && step.label.includes(MESH_SIDECAR_NAME)) {
