@@ -529,8 +529,11 @@ async function verifyLink(
   await cache.verifySignatureOnce(await signatureKey(cert.fingerprint(), issuer), verify);
 }
 
-/** {@link verifyCrl}, skipping the signature when the cache has seen it verified. */
-async function verifyCrlCached(
+/**
+ * {@link verifyCrl}, skipping the signature when the cache has seen it verified (and remembering
+ * it verified, so a chain verification with the same CRL and issuer does not check it again).
+ */
+export async function verifyCrlCached(
   crl: Crl,
   issuer: Certificate,
   now: Date,

@@ -7,7 +7,7 @@
  * @module
  */
 import { constantTimeEqual, encodeHex } from "../../util/bytes/mod.ts";
-import { ParseError } from "../../util/errors/mod.ts";
+import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import {
   GENESIS_TRANSITION,
   HASH_LENGTH,
@@ -108,7 +108,7 @@ export class ManifestHistory {
     const th = await this.store.putTransition(mh, current);
     if (request.ownerSignature) await this.store.putOwnerSignature(th, request.ownerSignature);
     if (request.seedShares) await this.store.putSeedShares(th, await request.seedShares(th));
-    const latestRecord = await this.store.swapLatestRecord(latest?.version, th, signingKey);
+    const latestRecord = await this.#swap(latest?.version, th, signingKey);
     if (latestRecord === undefined) {
       const now = await this.store.readLatest();
       const actual = encodeHex(now?.transitionHash ?? GENESIS_TRANSITION);
@@ -126,6 +126,30 @@ export class ManifestHistory {
       ...(request.ownerSignature ? { ownerSignature: request.ownerSignature.slice() } : {}),
       latestRecord,
     };
+  }
+
+  /**
+   * Swaps latest to `th`; when the swap's answer is lost (the backend reports it unavailable: a
+   * connection cut after the write, a deadline passed while it landed), reads latest again and
+   * takes the swap as done if latest names `th` under this history key. A first `set` would
+   * otherwise drop the seed that now signs the stored history.
+   *
+   * @returns the stored record, or `undefined` when another writer moved latest first
+   * @throws {UnavailableError} when the swap failed and latest does not name `th`
+   */
+  async #swap(
+    expectedVersion: string | undefined,
+    th: Uint8Array,
+    signingKey: CryptoKey,
+  ): Promise<Uint8Array | undefined> {
+    try {
+      return await this.store.swapLatestRecord(expectedVersion, th, signingKey);
+    } catch (error) {
+      if (!(error instanceof UnavailableError)) throw error;
+      const now = await this.store.readLatest().catch(() => undefined);
+      if (now && constantTimeEqual(now.transitionHash, th)) return now.record;
+      throw error;
+    }
   }
 
   async #entry(th: Uint8Array): Promise<HistoryEntry> {

@@ -15,8 +15,8 @@ import {
   normaliseFingerprint,
   parseCertificates,
 } from "../../x509/certificate.ts";
-import { type Crl, parseCrl, verifyCrl } from "../../x509/crl.ts";
-import { type VerifiedChain, verifyChain } from "../../x509/chain.ts";
+import { type Crl, parseCrl } from "../../x509/crl.ts";
+import { type VerifiedChain, verifyChain, verifyCrlCached } from "../../x509/chain.ts";
 import type { ChainCache } from "../../x509/chain_cache.ts";
 import { importEcdsaPublicKey, verifyEcdsa } from "../../x509/signature.ts";
 import { parseTdxQuote } from "../quote/parse_quote.ts";
@@ -552,7 +552,7 @@ async function rootCrlMark(
     if (!anchors.has(fingerprint) || !constantTimeEqual(rootCrl.issuerDer, cert.subjectDer)) {
       continue;
     }
-    await verifyCrl(rootCrl, cert, options.now, "rootCaCrl");
+    await verifyCrlCached(rootCrl, cert, options.now, "rootCaCrl", options.cache);
     await options.revocationMarks.accept([intelCrlCandidate(rootCrl, "rootCaCrl", fingerprint)]);
     return;
   }
@@ -574,7 +574,7 @@ async function pckCrlMark(
   if (options.revocationMarks === undefined || pckCrl === undefined) return undefined;
   const pckCa = (await verifyPckPath(pem, options, [])).certificates[1]!;
   if (!constantTimeEqual(pckCrl.issuerDer, pckCa.subjectDer)) return undefined;
-  await verifyCrl(pckCrl, pckCa, options.now, "pckCrl");
+  await verifyCrlCached(pckCrl, pckCa, options.now, "pckCrl", options.cache);
   const candidate = intelCrlCandidate(pckCrl, "pckCrl", collateral.rootFingerprint);
   await options.revocationMarks.accept([candidate]);
   return candidate;
