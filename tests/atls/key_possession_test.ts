@@ -20,64 +20,72 @@ import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certif
 import { PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { decodePem, encodePem, sha256 } from "../../util/bytes/mod.ts";
 import { ContrastError } from "../../util/errors/mod.ts";
-import { withTempDir } from "../helpers/temp_dir.ts";
-import { buildImpostor, findGo, startImpostor } from "../helpers/tlsimpostor.ts";
+import { findGo, impostorTest, startImpostor } from "../helpers/tlsimpostor.ts";
 
 const go = await findGo();
 
-Deno.test({
-  name: "the pinned client refuses a server that presents a certificate without holding its key",
-  ignore: go === undefined,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () =>
-    withTempDir(async (dir) => {
-      const binary = await buildImpostor(go!, dir);
-      // The shape the Coordinator serves: with an evidence extension (here a report of zeros). The
-      // "other" case below shows webpki parses it, so its handshake signature is checked.
-      const identity = await createAttestedTlsIdentity(await generateTlsKeyPair(), {
-        platform: "snp",
-        report: new Uint8Array(1184),
-        aux: new Uint8Array(64).fill(7),
-      });
-      await Deno.writeTextFile(`${dir}/cert.pem`, identity.certPem);
-      await Deno.writeTextFile(`${dir}/key.pem`, identity.keyPem);
-      const spkiSha256 = await sha256(identity.spki);
-      for (const max of ["13", "12"]) {
-        const base = ["-cert", `${dir}/cert.pem`, "-key", `${dir}/key.pem`, "-max", max];
-        // Control: the same server with the certificate's own key is reached and pinned.
-        const own = await startImpostor(binary, [...base, "-mode", "own"]);
-        try {
-          const client = new PinnedHttpsClient(own.address, { timeoutMs: 10_000 });
-          assert.deepEqual(await client.request("POST", "/attest", {}), {});
-          assert.deepEqual(client.pinnedSpkiSha256, spkiSha256, `TLS 1.${max[1]}: pinned`);
-          client.close();
-        } finally {
-          await own.stop();
-        }
-        // The impostor: same certificate, handshake signed with another key.
-        const other = await startImpostor(binary, [...base, "-mode", "other"]);
-        try {
-          for (const pinned of [undefined, spkiSha256]) {
-            const client = new PinnedHttpsClient(other.address, {
-              timeoutMs: 10_000,
-              ...(pinned ? { pinnedSpkiSha256: pinned } : {}),
-            });
-            const error = await client.request("POST", "/attest", {}).then(
-              () => undefined,
-              (e: unknown) => e,
-            );
-            const what = `TLS 1.${max[1]}, ${pinned ? "pinned" : "learning"}`;
-            assert.ok(error instanceof ContrastError, `${what}: answered (${String(error)})`);
-            assert.equal(client.serverCertificate, undefined, `${what}: nothing learnt`);
-            client.close();
-          }
-        } finally {
-          await other.stop();
-        }
+impostorTest(
+  "the pinned client refuses a server that presents a certificate without holding its key",
+  go,
+  async (binary, dir) => {
+    // The shape the Coordinator serves: with an evidence extension (here a report of zeros). The
+    // "other" case below shows webpki parses it, so its handshake signature is checked.
+    const identity = await createAttestedTlsIdentity(await generateTlsKeyPair(), {
+      platform: "snp",
+      report: new Uint8Array(1184),
+      aux: new Uint8Array(64).fill(7),
+    });
+    await Deno.writeTextFile(`${dir}/cert.pem`, identity.certPem);
+    await Deno.writeTextFile(`${dir}/key.pem`, identity.keyPem);
+    const spkiSha256 = await sha256(identity.spki);
+    for (const max of ["13", "12"]) {
+      const base = ["-cert", `${dir}/cert.pem`, "-key", `${dir}/key.pem`, "-max", max];
+      // Control: the same server with the certificate's own key is reached and pinned.
+      const own = await startImpostor(binary, [...base, "-mode", "own"]);
+      try {
+        const client = new PinnedHttpsClient(own.address, { timeoutMs: 10_000 });
+        assert.deepEqual(await client.request("POST", "/attest", {}), {});
+        assert.deepEqual(client.pinnedSpkiSha256, spkiSha256, `TLS 1.${max[1]}: pinned`);
+        client.close();
+      } finally {
+        await own.stop();
       }
-    }),
-});
+      // The impostor: same certificate, handshake signed with another key.
+      const other = await startImpostor(binary, [...base, "-mode", "other"]);
+      try {
+        await assertRefusedEitherWay(other.address, spkiSha256, `TLS 1.${max[1]}`);
+      } finally {
+        await other.stop();
+      }
+    }
+  },
+);
+
+/**
+ * Asserts that the pinned client, both learning the server's key and pinned to `spkiSha256`,
+ * gets no answer from the server at `address` (a ContrastError) and learns no certificate;
+ * `what` names the case in the messages.
+ */
+async function assertRefusedEitherWay(
+  address: string,
+  spkiSha256: Uint8Array,
+  what: string,
+): Promise<void> {
+  for (const pinned of [undefined, spkiSha256]) {
+    const client = new PinnedHttpsClient(address, {
+      timeoutMs: 10_000,
+      ...(pinned ? { pinnedSpkiSha256: pinned } : {}),
+    });
+    const error = await client.request("POST", "/attest", {}).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const which = `${what}, ${pinned ? "pinned" : "learning"}`;
+    assert.ok(error instanceof ContrastError, `${which}: answered (${String(error)})`);
+    assert.equal(client.serverCertificate, undefined, `${which}: nothing learnt`);
+    client.close();
+  }
+}
 
 /**
  * A certificate carrying `publicKey` (the genuine Coordinator's key, which is public) that webpki
@@ -114,50 +122,32 @@ function withTrailingByte(pem: string): string {
 // parser reads, carrying the genuine key, needs no private key at all: before the client checked
 // the certificate's self-signature itself, it completed the handshake with the impostor and the
 // pin (and the evidence's binding of the TLS key) passed.
-Deno.test({
-  name:
-    "the pinned client refuses a malformed certificate with the genuine key from a keyless server",
-  ignore: go === undefined,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () =>
-    withTempDir(async (dir) => {
-      const binary = await buildImpostor(go!, dir);
-      const keys = await generateTlsKeyPair();
-      const identity = await createAttestedTlsIdentity(keys, undefined);
-      const spkiSha256 = await sha256(identity.spki);
-      const forged = {
-        "malformed extKeyUsage": await malformedWithKey(keys.publicKey),
-        "trailing byte": withTrailingByte(identity.certPem),
-      };
-      for (const [label, pem] of Object.entries(forged)) {
-        await Deno.writeTextFile(`${dir}/forged.pem`, pem);
-        for (const max of ["13", "12"]) {
-          const other = await startImpostor(binary, [
-            ...["-cert", `${dir}/forged.pem`, "-mode", "other", "-max", max],
-          ]);
-          try {
-            for (const pinned of [undefined, spkiSha256]) {
-              const client = new PinnedHttpsClient(other.address, {
-                timeoutMs: 10_000,
-                ...(pinned ? { pinnedSpkiSha256: pinned } : {}),
-              });
-              const error = await client.request("POST", "/attest", {}).then(
-                () => undefined,
-                (e: unknown) => e,
-              );
-              const what = `${label}, TLS 1.${max[1]}, ${pinned ? "pinned" : "learning"}`;
-              assert.ok(error instanceof ContrastError, `${what}: answered (${String(error)})`);
-              assert.equal(client.serverCertificate, undefined, `${what}: nothing learnt`);
-              client.close();
-            }
-          } finally {
-            await other.stop();
-          }
+impostorTest(
+  "the pinned client refuses a malformed certificate with the genuine key from a keyless server",
+  go,
+  async (binary, dir) => {
+    const keys = await generateTlsKeyPair();
+    const identity = await createAttestedTlsIdentity(keys, undefined);
+    const spkiSha256 = await sha256(identity.spki);
+    const forged = {
+      "malformed extKeyUsage": await malformedWithKey(keys.publicKey),
+      "trailing byte": withTrailingByte(identity.certPem),
+    };
+    for (const [label, pem] of Object.entries(forged)) {
+      await Deno.writeTextFile(`${dir}/forged.pem`, pem);
+      for (const max of ["13", "12"]) {
+        const other = await startImpostor(binary, [
+          ...["-cert", `${dir}/forged.pem`, "-mode", "other", "-max", max],
+        ]);
+        try {
+          await assertRefusedEitherWay(other.address, spkiSha256, `${label}, TLS 1.${max[1]}`);
+        } finally {
+          await other.stop();
         }
       }
-    }),
-});
+    }
+  },
+);
 
 if (go === undefined) {
   console.warn("SKIPPED key_possession_test: no Go toolchain to build tools/tlsimpostor");

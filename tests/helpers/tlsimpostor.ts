@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { withTempDir } from "./temp_dir.ts";
 
 const TOOL = new URL("../../tools/tlsimpostor/", import.meta.url).pathname;
 
@@ -21,6 +22,24 @@ export async function findGo(): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * Registers the test `name` (sanitizers off), ignored where `go` (from {@link findGo}) is
+ * undefined: `fn` gets tlsimpostor built into a fresh temporary folder `dir`, removed afterwards.
+ */
+export function impostorTest(
+  name: string,
+  go: string | undefined,
+  fn: (binary: string, dir: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: go === undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: () => withTempDir(async (dir) => await fn(await buildImpostor(go!, dir), dir)),
+  });
 }
 
 /** Builds tlsimpostor with `go` into `dir`; returns the binary's path. */

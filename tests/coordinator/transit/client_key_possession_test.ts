@@ -13,8 +13,7 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import * as x509 from "@peculiar/x509";
-import { withTempDir } from "../../helpers/temp_dir.ts";
-import { buildImpostor, findGo, runImpostorClient } from "../../helpers/tlsimpostor.ts";
+import { findGo, impostorTest, runImpostorClient } from "../../helpers/tlsimpostor.ts";
 import { b64, podCredentials, transitCoordinator } from "./fixture.ts";
 
 const go = await findGo();
@@ -46,38 +45,34 @@ async function forgedLike(genuinePem: string): Promise<string> {
   return cert.toString("pem") + "\n";
 }
 
-Deno.test({
-  name: "transit: a caller presenting a pod's certificate without its key gets nothing",
-  ignore: go === undefined,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: () =>
-    withTempDir(async (dir) => {
-      const binary = await buildImpostor(go!, dir);
-      const { d, c, view, port } = await transitCoordinator();
-      try {
-        const web = await podCredentials(await view(), d.pods.web!.digest);
-        await Deno.writeTextFile(`${dir}/web.pem`, web.certPem);
-        await Deno.writeTextFile(`${dir}/web.key`, web.keyPem);
-        await Deno.writeTextFile(`${dir}/forged.pem`, await forgedLike(web.certPem));
-        const call = (cert: string, mode: string, max: string) =>
-          runImpostorClient(binary, [
-            ...["-connect", `127.0.0.1:${port()}`, "-path", "/v1/transit/encrypt/web-secret"],
-            ...["-body", JSON.stringify({ plaintext: b64("x") })],
-            ...["-cert", cert, "-key", `${dir}/web.key`, "-mode", mode, "-max", max],
-          ]);
-        for (const max of ["13", "12"]) {
-          assert.equal(await call(`${dir}/web.pem`, "own", max), "STATUS 200", `TLS 1.${max[1]}`);
-          for (const [label, cert] of [["genuine", "web.pem"], ["forged", "forged.pem"]]) {
-            const answer = await call(`${dir}/${cert}`, "other", max);
-            assert.match(answer, /^ERROR /, `${label}, TLS 1.${max[1]}: ${answer}`);
-          }
+impostorTest(
+  "transit: a caller presenting a pod's certificate without its key gets nothing",
+  go,
+  async (binary, dir) => {
+    const { d, c, view, port } = await transitCoordinator();
+    try {
+      const web = await podCredentials(await view(), d.pods.web!.digest);
+      await Deno.writeTextFile(`${dir}/web.pem`, web.certPem);
+      await Deno.writeTextFile(`${dir}/web.key`, web.keyPem);
+      await Deno.writeTextFile(`${dir}/forged.pem`, await forgedLike(web.certPem));
+      const call = (cert: string, mode: string, max: string) =>
+        runImpostorClient(binary, [
+          ...["-connect", `127.0.0.1:${port()}`, "-path", "/v1/transit/encrypt/web-secret"],
+          ...["-body", JSON.stringify({ plaintext: b64("x") })],
+          ...["-cert", cert, "-key", `${dir}/web.key`, "-mode", mode, "-max", max],
+        ]);
+      for (const max of ["13", "12"]) {
+        assert.equal(await call(`${dir}/web.pem`, "own", max), "STATUS 200", `TLS 1.${max[1]}`);
+        for (const [label, cert] of [["genuine", "web.pem"], ["forged", "forged.pem"]]) {
+          const answer = await call(`${dir}/${cert}`, "other", max);
+          assert.match(answer, /^ERROR /, `${label}, TLS 1.${max[1]}: ${answer}`);
         }
-      } finally {
-        await c.close();
       }
-    }),
-});
+    } finally {
+      await c.close();
+    }
+  },
+);
 
 if (go === undefined) {
   console.warn("SKIPPED client_key_possession_test: no Go toolchain to build tools/tlsimpostor");
