@@ -4,8 +4,9 @@
  * `Retry-After`, offline mode and imported bundles). The fetcher is untrusted like the network,
  * so everything is verified before it is returned: the chain's ARK must be the pinned AMD root of
  * the product and sign the ASK/ASVK, the VCEK must be signed by that ASK and be the one asked for
- * (product, hwID, TCB), and the CRL must be signed by the ARK. The CRL comes from AMD's KDS
- * whatever base URL serves the rest, unless `crlBaseUrl` names another. These checks run as the
+ * (product, hwID, TCB), and the CRL must be signed by the ARK and not be older than the newest
+ * one accepted before (the revocation marks of `collateral/revocation_marks.ts`). The CRL comes
+ * from AMD's KDS whatever base URL serves the rest, unless `crlBaseUrl` names another. These checks run as the
  * fetcher's `verify` hook too, so a network response that fails them is never cached, and every
  * request names its trust domain (the roots accepted for the product), so what a simulated KDS stand-in
  * served is cached apart from what a lookup against AMD's pinned roots reads.

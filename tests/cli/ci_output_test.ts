@@ -5,30 +5,13 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { runCli } from "../../cli/main.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 
-interface Captured {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** What one in-process run printed and returned. */
+type Captured = Awaited<ReturnType<typeof runCliCaptured>>;
 
-/** Runs the CLI in-process with console output captured. */
-async function run(...args: string[]): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await runCli(args);
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const run = runCliCaptured;
 
 const SCHEMA = JSON.parse(
   await Deno.readTextFile(new URL("../../cli/result.schema.json", import.meta.url)),

@@ -6,11 +6,11 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { runCli } from "../../cli/main.ts";
 import { internalErrorLines, progressWriter, warningWriter } from "../../cli/output.ts";
 import { runContrast, runContrastWithEnv } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
+import { runCliCaptured } from "../../testing/cli/capture.ts";
 
 const ESC = "\x1b[";
 
@@ -98,21 +98,7 @@ Deno.test("progress lines from info up, warnings from warn up; internal errors s
   assert.deepEqual(internalErrorLines("text", "debug"), ["text"]);
 });
 
-/** Runs the CLI in-process with console output captured. */
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await runCli(args);
-    return { code, stdout: out.join("\n"), stderr: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const run = runCliCaptured;
 
 coordinatorWorkspaceTest(
   "verify: --log-level warn drops progress, never the --json document or an error",

@@ -18,6 +18,24 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** `generate --reference-values Metal-QEMU-TDX` with an MRTD and the four RTMRs (no MRSEAM). */
+const TDX_GENERATE = [
+  "generate",
+  "--reference-values",
+  "Metal-QEMU-TDX",
+  "--mrtd",
+  "cd".repeat(48),
+  ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
+  ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
+];
+
+/** The names directly in `dir` (not below), sorted, leaving out `except`. */
+async function namesIn(dir: string, except: string[] = []): Promise<string[]> {
+  const names = [];
+  for await (const e of Deno.readDir(dir)) if (!except.includes(e.name)) names.push(e.name);
+  return names.sort();
+}
+
 /** Runs `fn` in a temporary directory holding `app.yml`, a single ConfigMap (no workloads). */
 function withAppDir(fn: (dir: string) => Promise<void>): Promise<void> {
   return withTempDir(async (dir) => {
@@ -103,21 +121,13 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
       ),
       ExitCode.BadInput, // a missing input file is bad input, not an unavailable resource
     );
-    const left = [];
-    for await (const e of Deno.readDir(dir)) left.push(e.name);
-    assert.deepEqual(left, ["app.yml"]);
+    assert.deepEqual(await namesIn(dir), ["app.yml"]);
   }));
 
 Deno.test("contrast generate: a run without confidential workloads writes the manifest and owner keys, then re-runs byte-identically", () =>
   withAppDir(async (dir) => {
     const args = [
-      "generate",
-      "--reference-values",
-      "Metal-QEMU-TDX",
-      "--mrtd",
-      "cd".repeat(48),
-      ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
-      ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
+      ...TDX_GENERATE,
       "--mrseam",
       "5e".repeat(48),
       "-w",
@@ -185,9 +195,7 @@ Deno.test("contrast generate: an output that cannot be written is exit 2 naming 
       run.stderr,
       new RegExp(`${dir}/out/app.yml: cannot write: .*not a directory`),
     );
-    const left = [];
-    for await (const e of Deno.readDir(dir)) left.push(e.name);
-    assert.deepEqual(left.sort(), ["app.yml", "out"]);
+    assert.deepEqual(await namesIn(dir), ["app.yml", "out"]);
     assert.equal(await Deno.readTextFile(`${dir}/out`), "a file, not a folder");
   }));
 
@@ -250,23 +258,12 @@ Deno.test("contrast generate: an unreachable registry exits 3 (unavailable) and 
     );
     assert.equal(run.code, ExitCode.Unavailable, run.stderr);
     assert.match(run.stderr, new RegExp(`cannot reach registry 127\\.0\\.0\\.1:${port}`));
-    const left = [];
-    for await (const e of Deno.readDir(dir)) if (e.name !== "cache") left.push(e.name);
-    assert.deepEqual(left, ["app.yml"]);
+    assert.deepEqual(await namesIn(dir, ["cache"]), ["app.yml"]);
   }));
 
 Deno.test("contrast generate on real TDX: without --mrseam, one entry per TDX module whose MRSEAM Intel publishes; --mrseam takes a published version; an unknown one is exit 2 and writes nothing", () =>
   withAppDir(async (dir) => {
-    const base = [
-      "generate",
-      "--reference-values",
-      "Metal-QEMU-TDX",
-      "--mrtd",
-      "cd".repeat(48),
-      ...["--rtmr", "e0".repeat(48), "--rtmr", "e1".repeat(48)],
-      ...["--rtmr", "e2".repeat(48), "--rtmr", "e3".repeat(48)],
-      "-w",
-    ];
+    const base = [...TDX_GENERATE, "-w"];
     assert.equal(
       await quietly(() => runCli([...base, `${dir}/a`, `${dir}/app.yml`])),
       ExitCode.Ok,
@@ -321,8 +318,6 @@ Deno.test("contrast generate: a manifest path that is a directory, or a workspac
       const run = await runCliCaptured(...common, ...args, `${dir}/app.yml`);
       assert.equal(run.code, ExitCode.BadInput, run.stderr);
       assert.ok(run.stderr.includes(names), run.stderr);
-      const left = [];
-      for await (const e of Deno.readDir(dir)) left.push(e.name);
-      assert.deepEqual(left.sort(), ["app.yml", "mdir", "wsfile"]);
+      assert.deepEqual(await namesIn(dir), ["app.yml", "mdir", "wsfile"]);
     }
   }));

@@ -17,26 +17,20 @@ import {
   MemoryResolver,
   OWNER,
   TEST_COORDINATOR_IMAGE,
-  TEST_REFERENCE_VALUES,
   testCoordinatorYaml,
-  testSettings,
 } from "../policy/fixtures.ts";
 import { exampleGenerateFlags, withExampleApp } from "../../testing/example_app.ts";
 import { settingsForRuntime } from "../../policy/runtime_profiles.ts";
-
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
+import { testGenerateOptions } from "./generate_options.ts";
 
 /** Generate options; `coordinatorImage` null: no lock names a Coordinator image. */
-async function options(coordinatorImage: string | null = TEST_COORDINATOR_IMAGE) {
-  return {
-    settings: await testSettings(),
+function options(coordinatorImage: string | null = TEST_COORDINATOR_IMAGE) {
+  return testGenerateOptions({
     resolver: new MemoryResolver(IMAGES),
-    rules: RULES,
-    referenceValues: TEST_REFERENCE_VALUES,
     workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: [],
     ...(coordinatorImage === null ? {} : { coordinatorImage }),
-  } satisfies GenerateOptions;
+  });
 }
 
 const WEB = `apiVersion: apps/v1

@@ -25,20 +25,19 @@ import {
   testCoordinatorYaml,
   testSettings,
 } from "../policy/fixtures.ts";
+import { testGenerateOptions } from "./generate_options.ts";
+import { assertGenerateDeterministic } from "./deterministic_generate.ts";
 
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 const RV = TEST_REFERENCE_VALUES;
 
-async function options(referenceValues = RV): Promise<GenerateOptions> {
-  return {
-    settings: await testSettings(),
+function options(referenceValues = RV): Promise<GenerateOptions> {
+  return testGenerateOptions({
     resolver: new MemoryResolver(IMAGES),
     coordinatorImage: TEST_COORDINATOR_IMAGE,
-    rules: RULES,
     referenceValues,
     workloadOwnerKeys: [OWNER],
     seedshareOwnerKeys: [],
-  };
+  });
 }
 
 const coordinator = (image = TEST_COORDINATOR_IMAGE) => testCoordinatorYaml(image);
@@ -168,14 +167,7 @@ Deno.test("the agent's rules refuse an initializer started with another trust va
 });
 
 Deno.test("output stays deterministic: byte-identical re-run and a fixed point on its output", async () => {
-  const input = `${coordinator()}---\n${WEB}`;
-  const a = await generate([parseYamlFile("app.yml", input)], await options());
-  const b = await generate([parseYamlFile("app.yml", input)], await options());
-  assert.equal(a.files[0]!.text, b.files[0]!.text);
-  assert.equal(a.manifestText, b.manifestText);
-  const again = await generate([parseYamlFile("app.yml", a.files[0]!.text)], await options());
-  assert.equal(again.files[0]!.text, a.files[0]!.text);
-  assert.equal(again.manifestText, a.manifestText);
+  await assertGenerateDeterministic(`${coordinator()}---\n${WEB}`, () => options());
 });
 
 Deno.test("a changed Coordinator changes every pinned trust value (and so every workload policy)", async () => {

@@ -19,28 +19,23 @@ import {
   MemoryResolver,
   OWNER,
   TEST_COORDINATOR_IMAGE,
-  TEST_REFERENCE_VALUES,
   testCoordinatorYaml,
-  testSettings,
 } from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { settingsForRuntime } from "../../policy/runtime_profiles.ts";
 import { escapeRegex } from "../../policy/regex.ts";
 import { WEB_TEMPLATE_SPEC } from "../policy/web_template_spec.ts";
+import { testGenerateOptions } from "./generate_options.ts";
+import { assertGenerateDeterministic } from "./deterministic_generate.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
-const RV = TEST_REFERENCE_VALUES;
 
-async function options(resolver = new MemoryResolver()): Promise<GenerateOptions> {
-  return {
-    settings: await testSettings(),
+function options(resolver = new MemoryResolver()): Promise<GenerateOptions> {
+  return testGenerateOptions({
     resolver,
-    rules: RULES,
-    referenceValues: RV,
     workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: ["cd"],
     coordinatorImage: TEST_COORDINATOR_IMAGE,
-  };
+  });
 }
 
 const APP = `# The shop front end.
@@ -180,13 +175,7 @@ Deno.test("makes a contrast-cc Deployment confidential and leaves other resource
 });
 
 Deno.test("re-running on unchanged input is byte-identical, and on generated output a fixed point", async () => {
-  const a = await generate([parseYamlFile("app.yml", APP)], await options());
-  const b = await generate([parseYamlFile("app.yml", APP)], await options());
-  assert.equal(a.files[0]!.text, b.files[0]!.text);
-  assert.equal(a.manifestText, b.manifestText);
-  const again = await generate([parseYamlFile("app.yml", a.files[0]!.text)], await options());
-  assert.equal(again.files[0]!.text, a.files[0]!.text);
-  assert.equal(again.manifestText, a.manifestText);
+  await assertGenerateDeterministic(APP, () => options());
 });
 
 Deno.test("resolves each image once even when used by many pods", async () => {

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { parseYamlFile } from "../../deploy/documents.ts";
-import { generate, type GenerateOptions } from "../../deploy/generate.ts";
+import { generate } from "../../deploy/generate.ts";
 import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
-import { MemoryResolver, testSettings } from "../policy/fixtures.ts";
+import { testGenerateOptions } from "./generate_options.ts";
 
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 const NAME = "kubectl apply --server-side of a Deployment with the sidecar memory annotations";
 
 const APP = `apiVersion: apps/v1
@@ -41,14 +40,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const generated = await generate([parseYamlFile("web.yml", APP)], {
-      settings: await testSettings(),
-      resolver: new MemoryResolver(),
-      rules: RULES,
-      referenceValues: { snp: [], tdx: [] },
-      workloadOwnerKeys: ["ab"],
-      seedshareOwnerKeys: ["cd"],
-    } as unknown as GenerateOptions);
+    const generated = await generate(
+      [parseYamlFile("web.yml", APP)],
+      await testGenerateOptions({ referenceValues: { snp: [], tdx: [] } }),
+    );
     const text = generated.files[0]!.text;
     const dir = await Deno.makeTempDir({ prefix: "contrast-mesh-memory-" });
     try {

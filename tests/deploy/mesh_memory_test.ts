@@ -11,23 +11,16 @@ import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate, type GenerateOptions } from "../../deploy/generate.ts";
 import { parseMemoryQuantity } from "../../deploy/memory_quantity.ts";
-import { MemoryResolver, testSettings } from "../policy/fixtures.ts";
 import { generateAndCheck } from "../policy/check/generate_and_check.ts";
+import { testGenerateOptions } from "./generate_options.ts";
 
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
 const ING = "contrast.edgeless.systems/servicemesh-ingress";
 const LIMIT = "contrast.edgeless.systems/servicemesh-memory-limit";
 const REQUEST = "contrast.edgeless.systems/servicemesh-memory-request";
 
-async function options(): Promise<GenerateOptions> {
-  return {
-    settings: await testSettings(),
-    resolver: new MemoryResolver(),
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: ["ab"],
-    seedshareOwnerKeys: ["cd"],
-  } as unknown as GenerateOptions;
+/** The test generate options without reference values. */
+function options(): Promise<GenerateOptions> {
+  return testGenerateOptions({ referenceValues: { snp: [], tdx: [] } });
 }
 
 /** A Deployment whose pod template has `annotations`. */

@@ -2,23 +2,15 @@ import assert from "node:assert/strict";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate, type GenerateOptions } from "../../deploy/generate.ts";
-import { MemoryResolver, testSettings } from "../policy/fixtures.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { ExitCode } from "../../cli/exit_codes.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { BARE_PODS_GENERATE_FLAGS } from "../helpers/contrast_cli.ts";
+import { testGenerateOptions } from "./generate_options.ts";
 
-const RULES = await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url));
-
-async function options(): Promise<GenerateOptions> {
-  return {
-    settings: await testSettings(),
-    resolver: new MemoryResolver(),
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: ["ab"],
-    seedshareOwnerKeys: ["cd"],
-  } as unknown as GenerateOptions;
+/** The test generate options without reference values. */
+function options(): Promise<GenerateOptions> {
+  return testGenerateOptions({ referenceValues: { snp: [], tdx: [] } });
 }
 
 const pod = (annotations: Record<string, string>, ports = "[{containerPort: 8080}]") =>

@@ -41,6 +41,11 @@ interface Setup {
   readonly client: { key?: string; cert?: string; ca: string };
 }
 
+/** Registers the test `name` (sanitizers off): `fn` against a fresh ingress listener in `mode`. */
+function ingressTest(name: string, mode: "mtls" | "tls", fn: (s: Setup) => Promise<void>): void {
+  Deno.test({ name, ...opts, fn: () => withIngress(mode, fn) });
+}
+
 /** Runs `fn` against an ingress listener in front of `appPort` (an echo app by default). */
 function withIngress(
   mode: "mtls" | "tls",
@@ -133,114 +138,100 @@ function identities(echoed: string): string[] {
 const refusals = (m: ProxyMetrics, reason: string) =>
   m.get("meshproxy_http_refusals_total", { direction: "ingress", listener: "p", reason });
 
-Deno.test({
-  name: "a request line sent in pieces (GE, pause, rest) is still rewritten",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      const got = await exchange(s, [
-        "GE",
-        { untilForwarded: 2 }, // "GE" went on by itself: the rest comes in another read
-        `T / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
-      ]);
-      assert.doesNotMatch(got, /forged/);
-      assert.deepEqual(identities(got).length, 1);
-      assert.match(identities(got)[0]!, /^X-Forwarded-Client-Cert: Hash=[0-9a-f]{64};.*DNS=bot/);
-    }),
+ingressTest(
+  "a request line sent in pieces (GE, pause, rest) is still rewritten",
+  "mtls",
+  async (s) => {
+    const got = await exchange(s, [
+      "GE",
+      { untilForwarded: 2 }, // "GE" went on by itself: the rest comes in another read
+      `T / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+    ]);
+    assert.doesNotMatch(got, /forged/);
+    assert.deepEqual(identities(got).length, 1);
+    assert.match(identities(got)[0]!, /^X-Forwarded-Client-Cert: Hash=[0-9a-f]{64};.*DNS=bot/);
+  },
+);
+
+ingressTest("leading blank lines before the request line do not make it TCP", "mtls", async (s) => {
+  const request = `GET / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
+  for (const lead of ["\r\n", "\r\n\r\n\r\n", " \t"]) {
+    const got = await exchange(s, [lead, { pauseMs: 100 }, request]);
+    assert.doesNotMatch(got, /forged/, JSON.stringify(lead));
+    // Blank lines are dropped and the request rewritten; other leading blanks close.
+    assert.equal(identities(got).length, lead.trim() === "" && lead[0] === "\r" ? 1 : 0);
+  }
+  // A lone CR or LF before it is not a blank line a strict parser skips: closed before the
+  // end of the request line went on.
+  for (const lead of ["\r", "\n", "\r\n\r"]) {
+    const got = await exchange(s, [lead + request]);
+    assert.doesNotMatch(got, /HTTP\/1\.1\r\n|forged/, JSON.stringify(lead));
+  }
 });
 
-Deno.test({
-  name: "leading blank lines before the request line do not make it TCP",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      const request = `GET / HTTP/1.1\r\nHost: web\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
-      for (const lead of ["\r\n", "\r\n\r\n\r\n", " \t"]) {
-        const got = await exchange(s, [lead, { pauseMs: 100 }, request]);
-        assert.doesNotMatch(got, /forged/, JSON.stringify(lead));
-        // Blank lines are dropped and the request rewritten; other leading blanks close.
-        assert.equal(identities(got).length, lead.trim() === "" && lead[0] === "\r" ? 1 : 0);
-      }
-      // A lone CR or LF before it is not a blank line a strict parser skips: closed before the
-      // end of the request line went on.
-      for (const lead of ["\r", "\n", "\r\n\r"]) {
-        const got = await exchange(s, [lead + request]);
-        assert.doesNotMatch(got, /HTTP\/1\.1\r\n|forged/, JSON.stringify(lead));
-      }
-    }),
+ingressTest("a request sent one byte at a time with pauses is rewritten", "mtls", async (s) => {
+  const request = `\r\nGET / HTTP/1.1\r\nx-forwarded-client-cert: ${FORGED}\r\n\r\n`;
+  const steps: Step[] = [];
+  for (const c of request) steps.push(c, { pauseMs: 3 });
+  const got = await exchange(s, steps);
+  assert.doesNotMatch(got, /forged/);
+  assert.equal(identities(got).length, 1);
 });
 
-Deno.test({
-  name: "a request sent one byte at a time with pauses is rewritten",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      const request = `\r\nGET / HTTP/1.1\r\nx-forwarded-client-cert: ${FORGED}\r\n\r\n`;
-      const steps: Step[] = [];
-      for (const c of request) steps.push(c, { pauseMs: 3 });
-      const got = await exchange(s, steps);
-      assert.doesNotMatch(got, /forged/);
-      assert.equal(identities(got).length, 1);
-    }),
-});
+ingressTest(
+  "pipelined keep-alive requests: every forged copy removed, each request gets one",
+  "mtls",
+  async (s) => {
+    const got = await exchange(s, [
+      `GET /1 HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n` +
+      `POST /2 HTTP/1.1\r\nContent-Length: 3\r\nX-FORWARDED-CLIENT-CERT: ${FORGED}\r\n` +
+      `x-forwarded-client-cert: ${FORGED}\r\n\r\nabc\r\n`,
+      { pauseMs: 50 },
+      `GET /3 HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+    ]);
+    assert.doesNotMatch(got, /forged/);
+    assert.equal(identities(got).length, 3);
+    // The body is intact; the blank line after it is dropped (as servers skip it).
+    assert.match(got, /\r\n\r\nabcGET \/3/);
+  },
+);
 
-Deno.test({
-  name: "pipelined keep-alive requests: every forged copy removed, each request gets one",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      const got = await exchange(s, [
-        `GET /1 HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n` +
-        `POST /2 HTTP/1.1\r\nContent-Length: 3\r\nX-FORWARDED-CLIENT-CERT: ${FORGED}\r\n` +
-        `x-forwarded-client-cert: ${FORGED}\r\n\r\nabc\r\n`,
-        { pauseMs: 50 },
-        `GET /3 HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
-      ]);
-      assert.doesNotMatch(got, /forged/);
-      assert.equal(identities(got).length, 3);
-      // The body is intact; the blank line after it is dropped (as servers skip it).
-      assert.match(got, /\r\n\r\nabcGET \/3/);
-    }),
-});
+ingressTest(
+  "smuggling attempts close the connection before the hidden head reaches the app",
+  "mtls",
+  async (s) => {
+    const hidden = `GET /h HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
+    for (
+      const attempt of [
+        `POST / HTTP/1.1\r\nContent-Length: ${hidden.length}\r\n` +
+        `Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`,
+        `POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`,
+        `GET / HTTP/1.1\nHost: web\n\n${hidden}`,
+        `GET / HTTP/1.1\r\nHost: web\r\nbroken\r\n\r\n${hidden}`,
+      ]
+    ) {
+      const got = await exchange(s, [attempt]);
+      assert.doesNotMatch(got, /forged/, attempt.slice(0, 50));
+    }
+    assert.equal(refusals(s.metrics, "http_framing"), 4);
+  },
+);
 
-Deno.test({
-  name: "smuggling attempts close the connection before the hidden head reaches the app",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      const hidden = `GET /h HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`;
-      for (
-        const attempt of [
-          `POST / HTTP/1.1\r\nContent-Length: ${hidden.length}\r\n` +
-          `Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`,
-          `POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`,
-          `GET / HTTP/1.1\nHost: web\n\n${hidden}`,
-          `GET / HTTP/1.1\r\nHost: web\r\nbroken\r\n\r\n${hidden}`,
-        ]
-      ) {
-        const got = await exchange(s, [attempt]);
-        assert.doesNotMatch(got, /forged/, attempt.slice(0, 50));
-      }
-      assert.equal(refusals(s.metrics, "http_framing"), 4);
-    }),
-});
-
-Deno.test({
-  name: "TLS port without client certificates: the client's identity header is removed",
-  ...opts,
-  fn: () =>
-    withIngress("tls", async (s) => {
-      const got = await exchange(s, [
-        "G",
-        { untilForwarded: 1 },
-        `ET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\nHost: web\r\n\r\n` +
-        `\r\nGET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
-      ]);
-      assert.doesNotMatch(got, /forged/);
-      assert.equal(identities(got).length, 0, "no peer certificate: nothing to vouch for");
-      assert.equal(got.split("GET / HTTP/1.1\r\n").length, 3);
-    }),
-});
+ingressTest(
+  "TLS port without client certificates: the client's identity header is removed",
+  "tls",
+  async (s) => {
+    const got = await exchange(s, [
+      "G",
+      { untilForwarded: 1 },
+      `ET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\nHost: web\r\n\r\n` +
+      `\r\nGET / HTTP/1.1\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+    ]);
+    assert.doesNotMatch(got, /forged/);
+    assert.equal(identities(got).length, 0, "no peer certificate: nothing to vouch for");
+    assert.equal(got.split("GET / HTTP/1.1\r\n").length, 3);
+  },
+);
 
 Deno.test({
   name: "a protocol where the server speaks first still works (greeting, then client answer)",
@@ -285,54 +276,52 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "a client-speaks-first binary protocol passes untouched, also one that starts like text",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      const binary = new Uint8Array(100_000);
-      crypto.getRandomValues(binary.subarray(0, 65_536));
-      crypto.getRandomValues(binary.subarray(65_536));
-      binary[0] = 0; // a Postgres-style length prefix
-      const got = await exchange(s, [binary]);
-      assert.equal(got, new TextDecoder("latin1").decode(binary));
-      const text = "*1\r\n$4\r\nPING\r\nX-Forwarded-Client-Cert: kept\r\n\r\n";
-      assert.equal(await exchange(s, [text]), text);
-    }),
-});
+ingressTest(
+  "a client-speaks-first binary protocol passes untouched, also one that starts like text",
+  "mtls",
+  async (s) => {
+    const binary = new Uint8Array(100_000);
+    crypto.getRandomValues(binary.subarray(0, 65_536));
+    crypto.getRandomValues(binary.subarray(65_536));
+    binary[0] = 0; // a Postgres-style length prefix
+    const got = await exchange(s, [binary]);
+    assert.equal(got, new TextDecoder("latin1").decode(binary));
+    const text = "*1\r\n$4\r\nPING\r\nX-Forwarded-Client-Cert: kept\r\n\r\n";
+    assert.equal(await exchange(s, [text]), text);
+  },
+);
 
-Deno.test({
-  name: "a first line without an end goes on as it arrives; an over-long request line closes",
-  ...opts,
-  fn: () =>
-    withIngress("mtls", async (s) => {
-      // A short client-first message without a line end is answered at once (no timer).
-      const socket = tls.connect({
-        host: "127.0.0.1",
-        port: s.port,
-        ...s.client,
-        checkServerIdentity: () => undefined,
-      });
-      socket.on("error", () => {});
-      const echoed = new Promise<string>((resolve) =>
-        socket.once("data", (c: Uint8Array) => resolve(new TextDecoder().decode(c)))
-      );
-      socket.write("PING");
-      assert.equal(await echoed, "PING");
-      socket.destroy();
-      // A request line longer than the rewrite keeps: its bytes go on as they arrive (their
-      // echo comes back before its end is sent; a 50 ms pause instead lost the race under
-      // load, got ""), closed at its end, headers never sent.
-      const long = `GET /${"a".repeat(70_000)} HTTP/1.1`;
-      const got = await exchange(s, [
-        long,
-        { untilReceived: long.length },
-        `\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
-      ]);
-      assert.equal(got, long, "only the line's bytes before its end went on");
-      assert.equal(refusals(s.metrics, "head_too_large"), 1);
-    }),
-});
+ingressTest(
+  "a first line without an end goes on as it arrives; an over-long request line closes",
+  "mtls",
+  async (s) => {
+    // A short client-first message without a line end is answered at once (no timer).
+    const socket = tls.connect({
+      host: "127.0.0.1",
+      port: s.port,
+      ...s.client,
+      checkServerIdentity: () => undefined,
+    });
+    socket.on("error", () => {});
+    const echoed = new Promise<string>((resolve) =>
+      socket.once("data", (c: Uint8Array) => resolve(new TextDecoder().decode(c)))
+    );
+    socket.write("PING");
+    assert.equal(await echoed, "PING");
+    socket.destroy();
+    // A request line longer than the rewrite keeps: its bytes go on as they arrive (their
+    // echo comes back before its end is sent; a 50 ms pause instead lost the race under
+    // load, got ""), closed at its end, headers never sent.
+    const long = `GET /${"a".repeat(70_000)} HTTP/1.1`;
+    const got = await exchange(s, [
+      long,
+      { untilReceived: long.length },
+      `\r\nX-Forwarded-Client-Cert: ${FORGED}\r\n\r\n`,
+    ]);
+    assert.equal(got, long, "only the line's bytes before its end went on");
+    assert.equal(refusals(s.metrics, "head_too_large"), 1);
+  },
+);
 
 /** Runs `fn` with a loopback Deno.serve app answering with `handler`, shut down afterwards. */
 async function withDenoServeApp(

@@ -15,6 +15,26 @@ function started(): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
   return startedSandbox(rules, SANDBOX);
 }
 
+/** The web container's process as the sample policy data has it. */
+type WebProcess = PolicyData["containers"][number]["process"];
+
+/**
+ * {@link started} over the sample policy data whose web container's process is
+ * `change(process, data)`.
+ */
+async function startedWithWeb(
+  change: (process: WebProcess, base: PolicyData) => WebProcess,
+): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
+  const base = await samplePolicyData();
+  const data = {
+    ...base,
+    containers: base.containers.map((c) =>
+      c.name === "web" ? { ...c, process: change(c.process, base) } : c
+    ),
+  };
+  return await startedSandbox(rules, SANDBOX, data);
+}
+
 function web(data: PolicyData) {
   return data.containers.find((c) => c.name === "web")!;
 }
@@ -193,24 +213,10 @@ Deno.test("allows a string_user that agrees with the expected user", async () =>
 });
 
 Deno.test("a Secret-sourced variable must be present; its value is not constrained", async () => {
-  const base = await samplePolicyData();
-  const data = {
-    ...base,
-    containers: base.containers.map((c) =>
-      c.name === "web"
-        ? {
-          ...c,
-          process: {
-            ...c.process,
-            env: [...c.process.env, { name: "DB_PASS", secret: true as const }],
-          },
-        }
-        : c
-    ),
-  };
-  const ev = await rules.evaluator(data);
-  ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX));
-  ev.evaluate("CreateContainerRequest", createContainer(data, data.containers[0]!, PAUSE, SANDBOX));
+  const { ev, data } = await startedWithWeb((p) => ({
+    ...p,
+    env: [...p.env, { name: "DB_PASS", secret: true as const }],
+  }));
   const c = web(data);
   const ok = createContainer(data, c, WEB, SANDBOX, { DB_PASS: "s3cr3t" });
   assert.equal(ev.decide("CreateContainerRequest", ok).allowed, true);
@@ -223,25 +229,11 @@ Deno.test("a Secret-sourced variable must be present; its value is not constrain
 });
 
 Deno.test("arguments known only at run time must match their pattern", async () => {
-  const base = await samplePolicyData();
-  const data = {
-    ...base,
-    containers: base.containers.map((c) =>
-      c.name === "web"
-        ? {
-          ...c,
-          process: {
-            ...c.process,
-            args: ["/usr/bin/web", "--id=$(POD_NAME)"],
-            arg_regexes: ["^/usr/bin/web$", `^--id=${base.pod.sandbox_name_regex.slice(1, -1)}$`],
-          },
-        }
-        : c
-    ),
-  };
-  const ev = await rules.evaluator(data);
-  ev.evaluate("CreateSandboxRequest", createSandbox(data, SANDBOX));
-  ev.evaluate("CreateContainerRequest", createContainer(data, data.containers[0]!, PAUSE, SANDBOX));
+  const { ev, data } = await startedWithWeb((p, base) => ({
+    ...p,
+    args: ["/usr/bin/web", "--id=$(POD_NAME)"],
+    arg_regexes: ["^/usr/bin/web$", `^--id=${base.pod.sandbox_name_regex.slice(1, -1)}$`],
+  }));
   const req = createContainer(data, web(data), WEB, SANDBOX) as Req;
   assert.equal(ev.decide("CreateContainerRequest", req).allowed, true);
   req.OCI.Process.Args[1] = "--id=web-7d9f8b6c5d-x2k9q; rm -rf /";

@@ -11,15 +11,16 @@ import { samplePolicyData } from "../policy/fixtures.ts";
 import { createContainer, createSandbox } from "./agent_requests.ts";
 
 /**
- * An evaluator of `rules` over the sample policy data after `CreateSandboxRequest` for
- * `sandboxId` and `CreateContainerRequest` for the pause container (whose ID is the sandbox ID,
- * as in Kata); asserts that both were allowed.
+ * An evaluator of `rules` over `data` (default: the sample policy data) after
+ * `CreateSandboxRequest` for `sandboxId` and `CreateContainerRequest` for the pause container
+ * (whose ID is the sandbox ID, as in Kata); asserts that both were allowed.
  */
 export async function startedSandbox(
   rules: CompiledRules,
   sandboxId: string,
+  given?: PolicyData,
 ): Promise<{ ev: PolicyEvaluator; data: PolicyData }> {
-  const data = await samplePolicyData();
+  const data = given ?? await samplePolicyData();
   const ev = await rules.evaluator(data);
   assert.equal(ev.evaluate("CreateSandboxRequest", createSandbox(data, sandboxId)).allowed, true);
   const pause = data.containers.find((c) => c.kind === "pause")!;

@@ -15,12 +15,13 @@ function vector(dir: string): { quote: string; collateralDir: string } {
   return { quote: `${P(dir)}/quote.bin`, collateralDir: P(dir) };
 }
 
+/** `evidence verify --json` of the conformance vector in `dir` at the time `now`. */
+function verifyJson(dir: string, now: string) {
+  return runTdxEvidenceVerify({ ...vector(dir), now, json: true });
+}
+
 conformanceTest("verify --json on a real quote reports UpToDate with advisory IDs", async () => {
-  const r = await runTdxEvidenceVerify({
-    ...vector(UPTODATE),
-    now: "2025-06-19T11:32:27Z",
-    json: true,
-  });
+  const r = await verifyJson(UPTODATE, "2025-06-19T11:32:27Z");
   assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.schema, "contrast-result/v1");
@@ -34,11 +35,7 @@ conformanceTest("verify --json on a real quote reports UpToDate with advisory ID
 conformanceTest(
   "verify exits 1 on a TcbNotSupported quote and still says why in JSON",
   async () => {
-    const r = await runTdxEvidenceVerify({
-      ...vector(TCB_NOT_SUPPORTED),
-      now: "2026-02-18T11:58:51Z",
-      json: true,
-    });
+    const r = await verifyJson(TCB_NOT_SUPPORTED, "2026-02-18T11:58:51Z");
     assert.equal(r.exitCode, ExitCode.VerificationFailed);
     const out = JSON.parse(r.stdout);
     assert.equal(out.ok, false);
@@ -172,11 +169,7 @@ conformanceTest(
   "verify without --reference-values applies the default reference values: a genuine TD without SEPT_VE_DISABLE is refused for it",
   async () => {
     // v4-gotdx-spr-50806f is genuine, TD attributes 0000004000000000: SEPT_VE_DISABLE (bit 28) off.
-    const r = await runTdxEvidenceVerify({
-      ...vector("tdx/v4-gotdx-spr-50806f"),
-      now: "2023-07-01T01:00:00Z",
-      json: true,
-    });
+    const r = await verifyJson("tdx/v4-gotdx-spr-50806f", "2023-07-01T01:00:00Z");
     assert.equal(r.exitCode, ExitCode.VerificationFailed, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.result.verified, true);
@@ -188,11 +181,7 @@ conformanceTest(
 conformanceTest(
   "verify without --reference-values accepts a genuine up-to-date TD that passes the defaults",
   async () => {
-    const r = await runTdxEvidenceVerify({
-      ...vector(UPTODATE),
-      now: "2025-06-19T11:32:27Z",
-      json: true,
-    });
+    const r = await verifyJson(UPTODATE, "2025-06-19T11:32:27Z");
     assert.equal(r.exitCode, ExitCode.Ok, r.stderr);
     assert.equal(JSON.parse(r.stdout).result.referenceValues, "default reference values");
   },

@@ -9,15 +9,17 @@ function tdxEvidence(command: "show" | "verify", quote: string, ...extra: string
   return runContrast("evidence", command, "--platform", "tdx", "--quote", quote, ...extra);
 }
 
+/** `contrast evidence verify` of the conformance vector `name`'s quote with its collateral. */
+function verifyVector(name: string, ...extra: string[]) {
+  const d = D(name);
+  return tdxEvidence("verify", `${d}/quote.bin`, "--collateral-dir", d, ...extra);
+}
+
 conformanceTest(
   "contrast evidence verify --platform tdx --json: UpToDate vector exits 0",
   async () => {
-    const d = D("v4-phala-b0c06f-uptodate");
-    const r = await tdxEvidence(
-      "verify",
-      `${d}/quote.bin`,
-      "--collateral-dir",
-      d,
+    const r = await verifyVector(
+      "v4-phala-b0c06f-uptodate",
       "--offline",
       "--now",
       "2025-06-19T11:32:27Z",
@@ -34,12 +36,8 @@ conformanceTest(
 conformanceTest(
   "contrast evidence verify --platform tdx: expired collateral exits 1 naming the field",
   async () => {
-    const d = D("v4-phala-b0c06f-uptodate");
-    const r = await tdxEvidence(
-      "verify",
-      `${d}/quote.bin`,
-      "--collateral-dir",
-      d,
+    const r = await verifyVector(
+      "v4-phala-b0c06f-uptodate",
       "--now",
       "2025-08-19T00:00:00Z",
     );

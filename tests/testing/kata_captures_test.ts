@@ -29,19 +29,30 @@ if (!available) {
   console.warn(`skipping Kata capture tests: ${CAPTURES_DIR.pathname} not found`);
 }
 
+/**
+ * The recorded Kata captures replayed against the committed rules and default settings, with
+ * the images the captures ran; `differences` and `recordedWith` as runConformance takes them.
+ */
+async function conformance(
+  differences: Parameters<typeof runConformance>[5],
+  recordedWith?: Parameters<typeof runConformance>[6],
+) {
+  return await runConformance(
+    await loadCaptureCases(),
+    await CompiledRules.load(),
+    await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url)),
+    await loadDefaultSettings(),
+    await CaptureImageResolver.load(),
+    differences,
+    recordedWith,
+  );
+}
+
 Deno.test({
   name: "Kata captures: every disagreement with the recorded verdicts is explained, none stale",
   ignore: !available,
   fn: async () => {
-    const report = await runConformance(
-      await loadCaptureCases(),
-      await CompiledRules.load(),
-      await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url)),
-      await loadDefaultSettings(),
-      await CaptureImageResolver.load(),
-      await loadDifferences(),
-      await loadRecordedWith(),
-    );
+    const report = await conformance(await loadDifferences(), await loadRecordedWith());
     assert.deepEqual(
       report.unexplained.map((o) => `${o.case}: ${o.description}`),
       [],
@@ -62,14 +73,7 @@ Deno.test({
   name: "Kata captures: the fixed findings agree with the recorded verdicts",
   ignore: !available,
   fn: async () => {
-    const report = await runConformance(
-      await loadCaptureCases(),
-      await CompiledRules.load(),
-      await Deno.readTextFile(new URL("../../rego/rules.rego", import.meta.url)),
-      await loadDefaultSettings(),
-      await CaptureImageResolver.load(),
-      [],
-    );
+    const report = await conformance([]);
     const verdictOf = (c: string, d: string) =>
       report.outcomes.find((o) => o.case === c && o.description === d);
     for (
