@@ -8,6 +8,8 @@
  * @module
  */
 import { readFileIfExists } from "../util/files/mod.ts";
+import { VerificationError } from "../util/errors/mod.ts";
+import { historyContains } from "../manifest/hash.ts";
 import { parseManifest } from "../manifest/manifest.ts";
 import { parseHistoryBackup } from "../protocol/history_backup.ts";
 
@@ -37,4 +39,28 @@ export async function readLastVerified(workspace: string): Promise<LastVerified 
     transition: backup.latestRecord.slice(0, 32),
     manifests: backup.manifests.length,
   };
+}
+
+/**
+ * Refuses a Coordinator whose attested history (`manifests`, oldest first) does not contain the
+ * latest transition verified last (`last`, from {@link readLastVerified}; nothing is compared
+ * without one): its store was put back to an older state, a replica was kept on an older view of
+ * it, or it is another deployment. A Coordinator's history never goes backwards.
+ *
+ * @param refused what the command does not do then, for the message ("the seed is not sent")
+ * @throws {VerificationError} naming the backup file
+ */
+export async function requireLastVerifiedIn(
+  last: LastVerified | undefined,
+  manifests: readonly Uint8Array[],
+  refused: string,
+): Promise<void> {
+  if (last === undefined || await historyContains(manifests, last.transition)) return;
+  throw new VerificationError(
+    last.file,
+    `the Coordinator's stored history (${manifests.length} manifests) does not contain the ` +
+      `latest transition verified last (${last.manifests} manifests): its store was put back to ` +
+      `an older state or a replica kept on an older view of it (or it is another deployment), ` +
+      `so ${refused}`,
+  );
 }

@@ -37,8 +37,7 @@ import {
 } from "../../atls/workspace.ts";
 import { RECOVERY_HPKE_INFO } from "../../protocol/messages.ts";
 import { checkSeedIsTheDeployments } from "../seed_anchor.ts";
-import { readLastVerified } from "../last_verified.ts";
-import { historyContains } from "../../manifest/hash.ts";
+import { readLastVerified, requireLastVerifiedIn } from "../last_verified.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { matchPolicy } from "../../manifest/policy_match.ts";
 import {
@@ -118,15 +117,7 @@ export async function runRecover(options: RecoverOptions): Promise<RecoverResult
   if (!latest) throw new VerificationError("latestTransition", "missing in recovery mode");
   requireLocalManifestInHistory(attested.state.manifests, local.bytes, options.manifest);
   requireCoordinatorPolicyOfLatest(attested.state.manifests, attested.claims);
-  if (lastVerified && !(await historyContains(attested.state.manifests, lastVerified.transition))) {
-    throw new VerificationError(
-      lastVerified.file,
-      `the Coordinator's stored history (${attested.state.manifests.length} manifests) does not ` +
-        `contain the latest transition verified last (${lastVerified.manifests} manifests): its ` +
-        "store was put back to an older state (or it is another deployment), so the seed is not " +
-        "sent",
-    );
-  }
+  await requireLastVerifiedIn(lastVerified, attested.state.manifests, "the seed is not sent");
   print(`✔ Coordinator attested (${attested.claims.platform}), in recovery mode`);
   const shares = localShares ?? storedShares(options.seed, attested.state.seedShares);
   if (!localShares) {

@@ -46,6 +46,7 @@ import { parsePreparedUpdate, type PreparedUpdate } from "../prepared_update.ts"
 import { encodeSeedShares, parseSeedShares } from "../../seed/seed_shares.ts";
 import type { AttestResponse } from "../../protocol/messages.ts";
 import { TRUST_SEED_SHARES_FLAG } from "../seed_anchor.ts";
+import { readLastVerified, requireLastVerifiedIn } from "../last_verified.ts";
 
 /** Options of {@link runSet}. */
 export interface SetOptions {
@@ -193,6 +194,7 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
     ["coordinator-root-ca.pem", "mesh-ca.pem", "seed-shares.json", STORED_SEED_SHARES]
       .map((name) => `${options.workspace}/${name}`),
   );
+  const lastVerified = await readLastVerified(options.workspace);
   // The history must carry a signature of a local owner (or of the key signing now): never sign
   // on top of a history someone else wrote.
   const attested = await attestTarget(
@@ -238,6 +240,9 @@ export async function runSet(options: SetOptions): Promise<SetResult> {
   }
   const rootCaPinned = await requireSameCoordinator(state, options.workspace);
   await requireNoEarlierDeployment(state, options.workspace);
+  // Never on top of an older state than the owner verified: that update would start a second
+  // owner-signed branch of the history.
+  await requireLastVerifiedIn(lastVerified, state.manifests, "nothing is signed or sent");
   const unpinned = unpinnedRootWarning(state, options.workspace, rootCaPinned);
   if (unpinned) (options.warn ?? console.error)(unpinned);
   print(`✔ Coordinator attested (${attested.claims.platform}, coordinator policy matches)`);

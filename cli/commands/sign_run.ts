@@ -16,6 +16,7 @@
  */
 import { attestTarget } from "../coordinator_target.ts";
 import { requireNoEarlierDeployment, requireSameCoordinator } from "../owner_history.ts";
+import { readLastVerified, requireLastVerifiedIn } from "../last_verified.ts";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, UnavailableError } from "../../util/errors/mod.ts";
 import { writeFileAtomic } from "../../util/files/atomic_write.ts";
@@ -72,12 +73,14 @@ function currentSigners(activeManifest: Uint8Array): PreparedSigner[] {
 export async function runSignPrepare(options: SignPrepareOptions): Promise<PreparedUpdate> {
   const print = options.print ?? console.log;
   const local = await readLocalManifest(options.manifest);
+  const lastVerified = await readLastVerified(options.workspace);
   const attested = await attestTarget(options, local.manifest);
   if (attested.state.recoveryNeeded) {
     throw new UnavailableError("coordinator", "the Coordinator needs recovery first");
   }
   await requireSameCoordinator(attested.state, options.workspace);
   await requireNoEarlierDeployment(attested.state, options.workspace);
+  await requireLastVerifiedIn(lastVerified, attested.state.manifests, "nothing is prepared");
   // An update is signed by a key of the active manifest; the first manifest by a key it lists.
   const active = attested.state.manifests.at(-1);
   const signerManifest = active ?? local.bytes;
