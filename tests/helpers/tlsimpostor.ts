@@ -43,7 +43,7 @@ export function impostorTest(
 }
 
 /** Builds tlsimpostor with `go` into `dir`; returns the binary's path. */
-export async function buildImpostor(go: string, dir: string): Promise<string> {
+async function buildImpostor(go: string, dir: string): Promise<string> {
   const binary = `${dir}/tlsimpostor`;
   const build = await new Deno.Command(go, {
     args: ["build", "-o", binary, "."],
