@@ -8,25 +8,19 @@
  * (the owner's update, recovery) for good.
  */
 import assert from "node:assert/strict";
-import * as k8s from "@kubernetes/client-node";
 import { encodeBase64 } from "../../../util/bytes/mod.ts";
 import { UnavailableError } from "../../../util/errors/mod.ts";
 import { KubernetesHistoryBackend } from "../../../coordinator/history/kubernetes_backend.ts";
 import { settlesWithin } from "../../helpers/settles_within.ts";
+import { kubeConfigFor } from "../../helpers/kube_config_for.ts";
+import { unansweringApiServer } from "../../helpers/unanswering_api_server.ts";
 
 /**
  * An API server that leaves the first `silent` requests unanswered until it is closed and answers
  * later GETs of latest with one ConfigMap (everything else: 404).
  */
 function apiServer(silent: number) {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => release = resolve);
-  let requests = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    if (++requests <= silent) {
-      await released;
-      return new Response("{}", { status: 503 });
-    }
+  return unansweringApiServer(silent, (req) => {
     if (req.method === "GET" && new URL(req.url).pathname.endsWith("/contrast-history-latest")) {
       return Response.json({
         apiVersion: "v1",
@@ -37,26 +31,11 @@ function apiServer(silent: number) {
     }
     return new Response("{}", { status: 404 });
   });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    requests: () => requests,
-    close: async () => {
-      release();
-      await server.shutdown();
-    },
-  };
 }
 
 function backendOn(server: string): KubernetesHistoryBackend {
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "c", server, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u", namespace: "default" }],
-    currentContext: "x",
-  });
   return new KubernetesHistoryBackend({
-    connection: { kubeConfig, namespace: "default" },
+    connection: { kubeConfig: kubeConfigFor(server), namespace: "default" },
     apiTimeoutMs: 300,
   });
 }

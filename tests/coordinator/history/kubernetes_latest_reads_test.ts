@@ -4,9 +4,9 @@
  * was in flight is seen by a caller that asked after the replacement).
  */
 import assert from "node:assert/strict";
-import * as k8s from "@kubernetes/client-node";
 import { encodeBase64 } from "../../../util/bytes/mod.ts";
 import { KubernetesHistoryBackend } from "../../../coordinator/history/kubernetes_backend.ts";
+import { kubeConfigFor } from "../../helpers/kube_config_for.ts";
 
 /**
  * An API server holding one latest ConfigMap: it counts the GETs of it, and holds each answer
@@ -46,14 +46,9 @@ function latestApiServer() {
 }
 
 function backendOn(server: string): KubernetesHistoryBackend {
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "c", server, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u", namespace: "default" }],
-    currentContext: "x",
+  return new KubernetesHistoryBackend({
+    connection: { kubeConfig: kubeConfigFor(server), namespace: "default" },
   });
-  return new KubernetesHistoryBackend({ connection: { kubeConfig, namespace: "default" } });
 }
 
 async function until(condition: () => boolean): Promise<void> {

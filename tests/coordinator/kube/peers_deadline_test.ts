@@ -4,40 +4,17 @@
  * so the recovery loop (which awaits `readyPeers` and `renew`) goes on.
  */
 import assert from "node:assert/strict";
-import * as k8s from "@kubernetes/client-node";
 import { LeasePeerRegistry } from "../../../coordinator/kube/peers.ts";
 import { settlesWithin } from "../../helpers/settles_within.ts";
+import { kubeConfigFor } from "../../helpers/kube_config_for.ts";
+import { unansweringApiServer } from "../../helpers/unanswering_api_server.ts";
 
 /** An HTTP server that reads each request and answers none until released. */
-function silentApiServer() {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => release = resolve);
-  let requests = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async () => {
-    requests++;
-    await released;
-    return new Response("{}", { status: 503 });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    requests: () => requests,
-    close: async () => {
-      release();
-      await server.shutdown();
-    },
-  };
-}
+const silentApiServer = () => unansweringApiServer();
 
 function registry(server: string): LeasePeerRegistry {
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "c", server, skipTLSVerify: true }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "x", cluster: "c", user: "u", namespace: "default" }],
-    currentContext: "x",
-  });
   return new LeasePeerRegistry({
-    connection: { kubeConfig, namespace: "default" },
+    connection: { kubeConfig: kubeConfigFor(server), namespace: "default" },
     historyName: "contrast-history",
     replicaName: "r1",
     meshAddress: "127.0.0.1:7777",
