@@ -13,6 +13,7 @@ import { runSnpEvidenceVerify } from "../../cli/commands/evidence_snp.ts";
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { runContrast } from "../helpers/contrast_cli.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
 
 Deno.test("refuseEmptyOptionValues names the option of an empty or blank value, repeatable ones too", () => {
   refuseEmptyOptionValues({ reportData: "00", json: true, insecureRegistry: ["a:5000"], n: 0 });
@@ -40,11 +41,7 @@ async function simulatedQuote(dir: string): Promise<{ quote: string; collateralD
   await authority.writeCollateralDir(`${dir}/c`);
   await Deno.writeTextFile(
     `${dir}/refs.json`,
-    JSON.stringify([{
-      Platform: "Simulated-TDX",
-      MrTd: "11".repeat(48),
-      SimulatedRootSHA256: await authority.rootFingerprint(),
-    }]),
+    JSON.stringify([await simulatedTdxReference(authority)]),
   );
   return { quote: `${dir}/q.bin`, collateralDir: `${dir}/c` };
 }

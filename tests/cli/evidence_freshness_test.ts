@@ -13,6 +13,7 @@ import { runTdxEvidenceVerify } from "../../cli/commands/evidence_tdx.ts";
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
 
 Deno.test("evidence verify (SNP) says whether report data and host data were checked", () =>
   withTempDir(async (dir) => {
@@ -65,11 +66,7 @@ Deno.test("evidence verify (TDX) says in text whether report data was checked", 
     await authority.writeCollateralDir(`${dir}/c`);
     await Deno.writeTextFile(
       `${dir}/rv.json`,
-      JSON.stringify([{
-        Platform: "Simulated-TDX",
-        MrTd: "11".repeat(48),
-        SimulatedRootSHA256: await authority.rootFingerprint(),
-      }]),
+      JSON.stringify([await simulatedTdxReference(authority)]),
     );
     const options = {
       quote: `${dir}/q.bin`,

@@ -15,6 +15,7 @@ import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { startPcsStandIn } from "../../testing/tdx/pcs_stand_in.ts";
 import { startVendorStandIn } from "../../testing/vendor_stand_in.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
 
 const REPORT_DATA = new Uint8Array(64).fill(7);
 
@@ -69,11 +70,7 @@ Deno.test({
         await Deno.writeTextFile(
           `${dir}/rv.json`,
           JSON.stringify({
-            tdx: [{
-              Platform: "Simulated-TDX",
-              MrTd: "11".repeat(48),
-              SimulatedRootSHA256: await authority.rootFingerprint(),
-            }],
+            tdx: [await simulatedTdxReference(authority)],
           }),
         );
         const args = ["--platform", "tdx", "--quote", "q.bin", "--reference-values", "rv.json"];
@@ -189,11 +186,7 @@ Deno.test({
         );
         await Deno.writeTextFile(
           `${dir}/rv.json`,
-          JSON.stringify([{
-            Platform: "Simulated-TDX",
-            MrTd: "11".repeat(48),
-            SimulatedRootSHA256: await authority.rootFingerprint(),
-          }]),
+          JSON.stringify([await simulatedTdxReference(authority)]),
         );
         const args = ["--platform", "tdx", "--quote", "q.bin", "--reference-values", "rv.json"];
         const env = (cache: string, offline = false) => ({

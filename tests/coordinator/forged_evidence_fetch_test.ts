@@ -20,6 +20,7 @@ import { TEST_REFERENCE_VALUES } from "../policy/fixtures.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { listTree } from "../helpers/list_tree.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
+import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
 
 const authority = await sharedAuthority("Milan");
 const manifest = parseManifest(new TextEncoder().encode(JSON.stringify({
@@ -211,11 +212,7 @@ Deno.test("forged TDX quotes with their own PCK chains naming made-up FMSPCs: re
         Policies: { ["7e".repeat(32)]: { SANs: ["c"], WorkloadSecretID: "", Role: "coordinator" } },
         ReferenceValues: {
           snp: [],
-          tdx: [{
-            Platform: "Simulated-TDX",
-            MrTd: "11".repeat(48),
-            SimulatedRootSHA256: await tdx.rootFingerprint(),
-          }],
+          tdx: [await simulatedTdxReference(tdx)],
         },
         WorkloadOwnerPubKeys: [],
         SeedshareOwnerPubKeys: [],

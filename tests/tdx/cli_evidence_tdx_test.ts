@@ -5,6 +5,7 @@ import { runTdxEvidenceShow, runTdxEvidenceVerify } from "../../cli/commands/evi
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { conformanceFile, conformanceTest } from "../conformance.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
 
 const P = (dir: string) => conformanceFile(dir).pathname;
 const UPTODATE = "tdx/v4-phala-b0c06f-uptodate";
@@ -98,11 +99,7 @@ Deno.test("verify with reference values: simulated quote matches, mismatch gives
     await Deno.writeFile(`${dir}/q.bin`, await authority.createQuote({ reportData }));
     await authority.writeCollateralDir(`${dir}/c`);
     const simulated = { quote: `${dir}/q.bin`, collateralDir: `${dir}/c` };
-    const ref = {
-      Platform: "Simulated-TDX",
-      MrTd: "11".repeat(48),
-      SimulatedRootSHA256: await authority.rootFingerprint(),
-    };
+    const ref = await simulatedTdxReference(authority);
     await Deno.writeTextFile(`${dir}/ok.json`, JSON.stringify({ ReferenceValues: { tdx: [ref] } }));
     await Deno.writeTextFile(
       `${dir}/bad.json`,
@@ -221,11 +218,7 @@ Deno.test('--reference-values accepts the {"tdx": [...]} wrapper; a DEBUG TD fai
     await Deno.writeTextFile(
       `${dir}/rv.json`,
       JSON.stringify({
-        tdx: [{
-          Platform: "Simulated-TDX",
-          MrTd: "11".repeat(48),
-          SimulatedRootSHA256: await authority.rootFingerprint(),
-        }],
+        tdx: [await simulatedTdxReference(authority)],
       }),
     );
     const common = { collateralDir: `${dir}/c`, referenceValues: `${dir}/rv.json`, json: true };

@@ -5,6 +5,7 @@ import { runTdxEvidenceVerify } from "../../cli/commands/evidence_tdx.ts";
 import { listCache } from "../../collateral/mod.ts";
 import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
 
 /** A local PCS serving one simulated authority's collateral; counts requests. */
 async function simulatedPcs(authority: SimulatedTdxAuthority) {
@@ -46,11 +47,7 @@ Deno.test("--pcs-url: collateral under the simulated root named by reference val
       await Deno.writeFile(`${dir}/q.bin`, await authority.createQuote({ reportData }));
       await Deno.writeTextFile(
         `${dir}/rv.json`,
-        JSON.stringify([{
-          Platform: "Simulated-TDX",
-          MrTd: "11".repeat(48),
-          SimulatedRootSHA256: await authority.rootFingerprint(),
-        }]),
+        JSON.stringify([await simulatedTdxReference(authority)]),
       );
       const online = {
         quote: `${dir}/q.bin`,
