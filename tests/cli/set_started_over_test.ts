@@ -8,8 +8,7 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { coordinatorWorkspaceTest, setAndVerified } from "./coordinator_workspace.ts";
 
@@ -20,16 +19,9 @@ type WorkspaceTestArgs = Parameters<Parameters<typeof coordinatorWorkspaceTest>[
  * the owner's first manifest with its signature.
  */
 async function startOver(ws: WorkspaceTestArgs[1], c: WorkspaceTestArgs[2]): Promise<void> {
-  const d = ws.deployment;
   c.backend.clear();
   await c.restart();
-  const manifest = d.manifest();
-  await c.coordinator.setManifest(parseManifestRequest({
-    manifest: encodeBase64(manifest),
-    policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
-    previous_transition: "00".repeat(32),
-    signature: await d.ownerSignature(manifest),
-  }));
+  await c.setFirstManifest(ws.deployment.manifest());
 }
 
 coordinatorWorkspaceTest(

@@ -12,8 +12,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { encodeBase64 } from "../../util/bytes/mod.ts";
-import { parseManifestRequest } from "../../protocol/messages.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { coordinatorWorkspaceTest } from "./coordinator_workspace.ts";
 
@@ -47,13 +45,7 @@ coordinatorWorkspaceTest(
       const before = await c.coordinator.attest({ nonce: new Uint8Array(32) });
       c.backend.clear();
       await c.restart();
-      const manifest = d.manifest();
-      await c.coordinator.setManifest(parseManifestRequest({
-        manifest: encodeBase64(manifest),
-        policies: [d.coordinator.doc, d.pods.web.doc, d.pods.db.doc].map(encodeBase64),
-        previous_transition: "00".repeat(32),
-        signature: await d.ownerSignature(manifest),
-      }));
+      await c.setFirstManifest(d.manifest());
       const after = await c.coordinator.attest({ nonce: new Uint8Array(32) });
       assert.equal(after.latestTransition, before.latestTransition, "the same history");
       assert.notEqual(after.rootCa, before.rootCa, "a new seed");
