@@ -395,11 +395,11 @@ Deno.test("an emptyDir mounted with subPath or subPathExpr is refused, never an 
   }
 });
 
-Deno.test("image VOLUMEs get a shared read-write mount unless a volumeMount covers them", async () => {
-  const withVolumes = {
-    ...web,
-    config: { ...web.config, volumes: ["/data", "/cache"] },
-  };
+/**
+ * The policy data of a pod whose one container mounts an emptyDir at /cache and runs the web
+ * image with the image VOLUMEs `volumes`.
+ */
+async function emptyDirAtCacheUnderVolumes(volumes: string[]) {
   const base = await input({
     volumes: [{ name: "e", emptyDir: {} }],
     containers: [{
@@ -408,10 +408,14 @@ Deno.test("image VOLUMEs get a shared read-write mount unless a volumeMount cove
       volumeMounts: [{ name: "e", mountPath: "/cache" }],
     }],
   });
-  const data = buildPolicyData({
+  return buildPolicyData({
     ...base,
-    images: new Map([...base.images, [web.pinned, withVolumes]]),
+    images: new Map([...base.images, [web.pinned, { ...web, config: { ...web.config, volumes } }]]),
   });
+}
+
+Deno.test("image VOLUMEs get a shared read-write mount unless a volumeMount covers them", async () => {
+  const data = await emptyDirAtCacheUnderVolumes(["/data", "/cache"]);
   const mounts = data.containers.at(-1)!.mounts;
   const dataMount = mounts.find((m) => m.destination === "/data")!;
   assert.deepEqual(dataMount.options, ["rbind", "rprivate", "rw"]);
@@ -425,21 +429,7 @@ Deno.test("an image VOLUME spelled differently from a volumeMount's path gets no
   // expectation at "/cache/" after the emptyDir at "/cache" let the host send both, its shared
   // directory last, covering the guest's emptyDir (mount_order puts the later spelling second).
   for (const spelling of ["/cache/", "//cache", "/cache/.", "/tmp/../cache"]) {
-    const base = await input({
-      volumes: [{ name: "e", emptyDir: {} }],
-      containers: [{
-        name: "c",
-        image: web.pinned,
-        volumeMounts: [{ name: "e", mountPath: "/cache" }],
-      }],
-    });
-    const data = buildPolicyData({
-      ...base,
-      images: new Map([...base.images, [web.pinned, {
-        ...web,
-        config: { ...web.config, volumes: [spelling, "/data/"] },
-      }]]),
-    });
+    const data = await emptyDirAtCacheUnderVolumes([spelling, "/data/"]);
     const destinations = data.containers.at(-1)!.mounts.map((m) => m.destination);
     assert.deepEqual(destinations.filter((d) => d.includes("cache")), ["/cache"], spelling);
     assert.ok(destinations.includes("/data/"), "an uncovered VOLUME keeps containerd's spelling");
