@@ -30,6 +30,19 @@ function legit(seed: number): AgentRequest[] {
   }).steps.map((s) => s.request);
 }
 
+/**
+ * The explanations of `seq`'s requests before `original`, replayed, then of `input` sent in its
+ * place (as the same request type), each explained against `seq`.
+ */
+function explainedInPlaceOf(seq: AgentRequest[], original: AgentRequest, input: JsonObject) {
+  return explainRequests(
+    rules,
+    pd,
+    [...seq.slice(0, seq.indexOf(original)), { type: original.type, input }],
+    seq,
+  );
+}
+
 function find(seq: AgentRequest[], type: string, name?: string): AgentRequest {
   return seq.find((r) =>
     r.type === type &&
@@ -51,14 +64,10 @@ Deno.test("a changed argument is pinned to OCI.Process.Args with both values", a
   const seq = legit(1);
   const bad = cloneJson(find(seq, "CreateContainerRequest", "app").input);
   ((bad.OCI as JsonObject).Process as JsonObject).Args = ["/usr/bin/app", "--level", "trace"];
-  const replay = [
-    ...seq.slice(0, seq.findIndex((r) => r === find(seq, "CreateContainerRequest", "app"))),
-  ];
-  const explanations = await explainRequests(
-    rules,
-    pd,
-    [...replay, { type: "CreateContainerRequest", input: bad }],
+  const explanations = await explainedInPlaceOf(
     seq,
+    find(seq, "CreateContainerRequest", "app"),
+    bad,
   );
   const e = explanations.at(-1)!;
   assert.equal(e.allowed, false);
@@ -73,12 +82,7 @@ Deno.test("an exec of a non-probe command is pinned to process.Args", async () =
   const at = seq.findIndex((r) => r.type === "ExecProcessRequest");
   const exec = cloneJson(seq[at].input);
   (exec.process as JsonObject).Args = ["/bin/sh"];
-  const out = await explainRequests(
-    rules,
-    pd,
-    [...seq.slice(0, at), { type: "ExecProcessRequest", input: exec }],
-    seq,
-  );
+  const out = await explainedInPlaceOf(seq, seq[at], exec);
   const e = out.at(-1)!;
   assert.equal(e.allowed, false);
   assert.deepEqual(e.fields.map((f) => f.field), ["process.Args"]);
@@ -174,23 +178,17 @@ Deno.test("nested mounts sent out of order are pinned to OCI.Mounts", async () =
   const dev = mounts.findIndex((m) => m.destination === "/dev");
   const [parent] = mounts.splice(dev, 1);
   mounts.push(parent!);
-  const replay = seq.slice(0, seq.indexOf(create));
-  const explanations = await explainRequests(
-    rules,
-    pd,
-    [...replay, { type: "CreateContainerRequest", input: bad }],
-    seq,
-  );
+  const explanations = await explainedInPlaceOf(seq, create, bad);
   const e = explanations.at(-1)!;
   assert.equal(e.allowed, false);
   assert.deepEqual(e.fields.map((f) => f.field), ["OCI.Mounts"]);
   assert.match(e.fields[0].hint, /^\/dev\/pts comes before \/dev, which would cover it/);
   // Another mount difference keeps the general hint.
   assert.match(
-    (await explainRequests(rules, pd, [...replay, {
-      type: "CreateContainerRequest",
-      input: { ...bad, OCI: { ...(bad.OCI as JsonObject), Mounts: mounts.slice(0, -1) } },
-    }], seq)).at(-1)!.fields.map((f) => f.hint).join("\n"),
+    (await explainedInPlaceOf(seq, create, {
+      ...bad,
+      OCI: { ...(bad.OCI as JsonObject), Mounts: mounts.slice(0, -1) },
+    })).at(-1)!.fields.map((f) => f.hint).join("\n"),
     /differ from the pod's volumes/,
   );
 });
