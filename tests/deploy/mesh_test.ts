@@ -13,6 +13,18 @@ function options(): Promise<GenerateOptions> {
   return testGenerateOptions({ referenceValues: { snp: [], tdx: [] } });
 }
 
+/** `contrast generate` (service mesh on) of `yaml` written to `dir`/app.yml, into `dir`. */
+async function generateMeshed(dir: string, yaml: string) {
+  await Deno.writeTextFile(`${dir}/app.yml`, yaml);
+  return await runCliCaptured(
+    "generate",
+    ...BARE_PODS_GENERATE_FLAGS.filter((f) => f !== "--skip-service-mesh"),
+    "-w",
+    dir,
+    `${dir}/app.yml`,
+  );
+}
+
 const pod = (annotations: Record<string, string>, ports = "[{containerPort: 8080}]") =>
   `apiVersion: v1
 kind: Pod
@@ -140,16 +152,9 @@ Deno.test("generate keeps egress ports that reach nothing from outside", async (
 
 Deno.test("contrast generate: an egress port equal to a plain port is exit 2 naming the file and the annotation, nothing written", () =>
   withTempDir(async (dir) => {
-    await Deno.writeTextFile(
-      `${dir}/app.yml`,
-      pod({ [ING]: "metrics#8801#true", [EGR]: "m#127.0.0.3:8801#m:80" }),
-    );
-    const r = await runCliCaptured(
-      "generate",
-      ...BARE_PODS_GENERATE_FLAGS.filter((f) => f !== "--skip-service-mesh"),
-      "-w",
+    const r = await generateMeshed(
       dir,
-      `${dir}/app.yml`,
+      pod({ [ING]: "metrics#8801#true", [EGR]: "m#127.0.0.3:8801#m:80" }),
     );
     assert.equal(r.code, ExitCode.BadInput, r.stderr);
     assert.match(
@@ -257,17 +262,7 @@ Deno.test("generate keeps other sysctls of meshed pods, route_localnet=0, and ro
 
 Deno.test("contrast generate: route_localnet in a meshed pod is exit 2 naming the file and field, nothing written", () =>
   withTempDir(async (dir) => {
-    await Deno.writeTextFile(
-      `${dir}/app.yml`,
-      sysctlPod([["net.ipv4.conf.all.route_localnet", "1"]]),
-    );
-    const r = await runCliCaptured(
-      "generate",
-      ...BARE_PODS_GENERATE_FLAGS.filter((f) => f !== "--skip-service-mesh"),
-      "-w",
-      dir,
-      `${dir}/app.yml`,
-    );
+    const r = await generateMeshed(dir, sysctlPod([["net.ipv4.conf.all.route_localnet", "1"]]));
     assert.equal(r.code, ExitCode.BadInput, r.stderr);
     assert.match(
       r.stderr,
