@@ -7,6 +7,7 @@ import { withTempDir } from "../helpers/temp_dir.ts";
 import { runCliCaptured } from "../../testing/cli/capture.ts";
 import { PUBLISHED_TDX_MODULES } from "../../tdx/published_modules.ts";
 import { BARE_PODS_GENERATE_FLAGS } from "../helpers/contrast_cli.ts";
+import { METAL_SNP_REFERENCE_FLAGS } from "../helpers/contrast_cli.ts";
 
 async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const error = console.error;
@@ -92,10 +93,7 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
         await quietly(() =>
           runCli([
             "generate",
-            "--reference-values",
-            "Metal-QEMU-SNP",
-            "--trusted-measurement",
-            "ab".repeat(48),
+            ...METAL_SNP_REFERENCE_FLAGS,
             ...extra,
             "-w",
             dir,
@@ -110,10 +108,7 @@ Deno.test("contrast generate: usage errors exit with the bad-input code and writ
       await quietly(() =>
         runCli([
           "generate",
-          "--reference-values",
-          "Metal-QEMU-SNP",
-          "--trusted-measurement",
-          "ab".repeat(48),
+          ...METAL_SNP_REFERENCE_FLAGS,
           "-w",
           dir,
           `${dir}/missing.yml`,
@@ -305,10 +300,7 @@ Deno.test("contrast generate: a manifest path that is a directory, or a workspac
     await Deno.writeTextFile(`${dir}/wsfile`, "a file");
     const common = [
       "generate",
-      "--reference-values",
-      "Metal-QEMU-SNP",
-      "--trusted-measurement",
-      "ab".repeat(48),
+      ...METAL_SNP_REFERENCE_FLAGS,
     ];
     const cases = [
       { args: ["-w", dir, "-m", `${dir}/mdir`], names: `${dir}/mdir: is a directory` },

@@ -52,15 +52,23 @@ export const SIMULATED_SNP_REFERENCE_FLAGS: readonly string[] = [
 ];
 
 /**
- * `contrast generate`'s flags for pods as they are: Metal-QEMU-SNP reference values with a
- * placeholder trusted measurement (`ab…`), no injected initializer and no service mesh (for tests
- * of how generate reads images and registries).
+ * `contrast generate`'s reference-value flags for Metal-QEMU-SNP with a placeholder trusted
+ * measurement (`ab…`).
  */
-export const BARE_PODS_GENERATE_FLAGS: readonly string[] = [
+export const METAL_SNP_REFERENCE_FLAGS: readonly string[] = [
   "--reference-values",
   "Metal-QEMU-SNP",
   "--trusted-measurement",
   "ab".repeat(48),
+];
+
+/**
+ * `contrast generate`'s flags for pods as they are: {@link METAL_SNP_REFERENCE_FLAGS}, no
+ * injected initializer and no service mesh (for tests of how generate reads images and
+ * registries).
+ */
+export const BARE_PODS_GENERATE_FLAGS: readonly string[] = [
+  ...METAL_SNP_REFERENCE_FLAGS,
   "--skip-initializer",
   "--skip-service-mesh",
 ];

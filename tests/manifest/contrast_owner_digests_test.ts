@@ -27,6 +27,7 @@ import { parseManifestRequest } from "../../protocol/messages.ts";
 import { runCli } from "../../cli/main.ts";
 import { deployment, inProcessCoordinator } from "../coordinator/fixture.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { METAL_SNP_REFERENCE_FLAGS } from "../helpers/contrast_cli.ts";
 
 type Curve = "P-256" | "P-384" | "P-521";
 const NODE_CURVE: Record<Curve, string> = {
@@ -250,10 +251,7 @@ Deno.test("generate keeps WorkloadOwnerKeyDigests for an older Contrast reader (
       const run = (ws: string, ...extra: string[]) =>
         runCli([
           "generate",
-          "--reference-values",
-          "Metal-QEMU-SNP",
-          "--trusted-measurement",
-          "ab".repeat(48),
+          ...METAL_SNP_REFERENCE_FLAGS,
           ...extra,
           "-w",
           ws,
