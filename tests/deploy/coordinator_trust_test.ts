@@ -27,6 +27,7 @@ import {
 } from "../policy/fixtures.ts";
 import { testGenerateOptions } from "./generate_options.ts";
 import { assertGenerateDeterministic } from "./deterministic_generate.ts";
+import { WEB_DEPLOYMENT_HEAD } from "../policy/web_template_spec.ts";
 
 const RV = TEST_REFERENCE_VALUES;
 
@@ -42,13 +43,7 @@ function options(referenceValues = RV): Promise<GenerateOptions> {
 
 const coordinator = (image = TEST_COORDINATOR_IMAGE) => testCoordinatorYaml(image);
 
-const WEB = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  template:
+const WEB = `${WEB_DEPLOYMENT_HEAD}
     spec:
       runtimeClassName: contrast-cc
       containers:

@@ -13,6 +13,7 @@ import { generate, type GenerateOptions } from "../../deploy/generate.ts";
 import { parseMemoryQuantity } from "../../deploy/memory_quantity.ts";
 import { generateAndCheck } from "../policy/check/generate_and_check.ts";
 import { testGenerateOptions } from "./generate_options.ts";
+import { WEB_DEPLOYMENT_HEAD } from "../policy/web_template_spec.ts";
 
 const ING = "contrast.edgeless.systems/servicemesh-ingress";
 const LIMIT = "contrast.edgeless.systems/servicemesh-memory-limit";
@@ -25,13 +26,7 @@ function options(): Promise<GenerateOptions> {
 
 /** A Deployment whose pod template has `annotations`. */
 const app = (annotations: Record<string, string>) =>
-  `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  template:
+  `${WEB_DEPLOYMENT_HEAD}
     metadata:
       annotations:
 ${Object.entries(annotations).map(([k, v]) => `        ${k}: "${v}"`).join("\n")}

@@ -6,6 +6,18 @@
  */
 
 /**
+ * The first lines of the `web` Deployment in namespace `shop`, up to `spec.template:` (no final
+ * newline): the pod template follows, indented by four spaces.
+ */
+export const WEB_DEPLOYMENT_HEAD = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:`;
+
+/**
  * The lines below a Deployment's `spec.template.spec:` (indented for it, six spaces, no final
  * newline): runtimeClassName contrast-cc and the `web` container.
  */

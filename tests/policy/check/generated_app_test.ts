@@ -23,15 +23,9 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { removeContainerRequest } from "../../../policy/check/agent_protocol.ts";
 import { CompiledRules } from "../../../rego/evaluator.ts";
 import { securePvStatefulSet } from "../../../testing/secure_pv_stateful_set.ts";
-import { WEB_TEMPLATE_SPEC } from "../web_template_spec.ts";
+import { WEB_DEPLOYMENT_HEAD, WEB_TEMPLATE_SPEC } from "../web_template_spec.ts";
 
-const APP = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  template:
+const APP = `${WEB_DEPLOYMENT_HEAD}
     metadata:
       annotations:
         contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"

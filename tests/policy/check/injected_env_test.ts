@@ -35,6 +35,7 @@ import {
   testSettings,
 } from "../fixtures.ts";
 import { coordinatorYaml } from "../../../deploy/coordinator_yaml.ts";
+import { WEB_DEPLOYMENT_HEAD } from "../web_template_spec.ts";
 
 /** The Coordinator's port variables (`coordinator/main.ts`), each shaped like a service link. */
 const PORT_NAMES = [
@@ -46,13 +47,7 @@ const PORT_NAMES = [
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 
-const APP = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  template:
+const APP = `${WEB_DEPLOYMENT_HEAD}
     metadata:
       annotations:
         contrast.edgeless.systems/servicemesh-ingress: ""
