@@ -9,34 +9,19 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
 import { sendManifest, sendRecover } from "../../atls/coordinator_client.ts";
 import { CoordinatorBadRequestError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
 import { exitCodeFor } from "../../cli/exit_codes.ts";
 import { VerificationError } from "../../util/errors/mod.ts";
 import type { RecoverRequestJson } from "../../protocol/messages.ts";
+import { answeringTlsServer } from "../helpers/answering_tls_server.ts";
 
 /** A TLS server answering every request with `status` and the raw `body`. */
-async function answering(status: number, body: string) {
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(status, { "content-type": "text/html" });
-      res.end(body);
-    });
+function answering(status: number, body: string) {
+  return answeringTlsServer((res) => {
+    res.writeHead(status, { "content-type": "text/html" });
+    res.end(body);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 const MANIFEST = {

@@ -8,9 +8,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
 import { runCliAgainst } from "../../testing/cli/capture.ts";
 import { createWorkspace } from "../../testing/simulation/workspace.ts";
 import { ExitCode } from "../../cli/exit_codes.ts";
@@ -18,34 +15,22 @@ import { parseResultDocument } from "../../testing/cli/result_schema.ts";
 import { retryHint, retryJson } from "../../cli/retry_hint.ts";
 import { CoordinatorUnavailableError } from "../../atls/pinned_client.ts";
 import { UnavailableError } from "../../util/errors/mod.ts";
+import { answeringTlsServer } from "../helpers/answering_tls_server.ts";
 
 /** A TLS server that answers every request with `status`, `Retry-After` and a JSON error. */
-async function busy(status: number, retryAfter: string | undefined) {
-  const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
-  const server = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(status, {
-        "content-type": "application/json",
-        ...(retryAfter !== undefined ? { "retry-after": retryAfter } : {}),
-      });
-      res.end(JSON.stringify({
-        error: status === 429
-          ? "not requested: client 127.0.0.1 spent its budget of uncached vendor lookups"
-          : "not requested: https://kds.example/vcek already in flight (limit 16)",
-        field: "https://kds.example/vcek",
-      }));
+function busy(status: number, retryAfter: string | undefined) {
+  return answeringTlsServer((res) => {
+    res.writeHead(status, {
+      "content-type": "application/json",
+      ...(retryAfter !== undefined ? { "retry-after": retryAfter } : {}),
     });
+    res.end(JSON.stringify({
+      error: status === 429
+        ? "not requested: client 127.0.0.1 spent its budget of uncached vendor lookups"
+        : "not requested: https://kds.example/vcek already in flight (limit 16)",
+      field: "https://kds.example/vcek",
+    }));
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 Deno.test({
