@@ -14,8 +14,9 @@ import { exitCodeFor } from "../../cli/exit_codes.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { generate } from "../../deploy/generate.ts";
 import { parseYamlDocuments } from "../../policy/check/inputs.ts";
-import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
+import { LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { testGenerateOptions } from "./generate_options.ts";
+import { kubeTest } from "../helpers/kube_test.ts";
 
 const IMAGE = `"127.0.0.1:5000/web:1.0"`;
 
@@ -140,26 +141,20 @@ spec:
 
 const NAME = "kubectl v1.37 resolves alias keys to the anchored key";
 
-Deno.test({
-  name: NAME,
-  ignore: kubeToolsMissing(NAME),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using cluster = await LocalKubeCluster.start();
-    for (
-      const [text, read] of [
-        [RUNTIME_CLASS_POD, (o: Pod) => o.spec.runtimeClassName === "contrast-cc"],
-        [PRIVILEGED_POD, (o: Pod) => o.spec.containers[0]!.securityContext?.privileged === true],
-      ] as const
-    ) {
-      const r = await cluster.kubectl(["create", "--dry-run=client", "-o", "json", "-f", "-"], {
-        stdin: text,
-      });
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(read(JSON.parse(r.stdout)), r.stdout);
-    }
-  },
+kubeTest(NAME, async () => {
+  await using cluster = await LocalKubeCluster.start();
+  for (
+    const [text, read] of [
+      [RUNTIME_CLASS_POD, (o: Pod) => o.spec.runtimeClassName === "contrast-cc"],
+      [PRIVILEGED_POD, (o: Pod) => o.spec.containers[0]!.securityContext?.privileged === true],
+    ] as const
+  ) {
+    const r = await cluster.kubectl(["create", "--dry-run=client", "-o", "json", "-f", "-"], {
+      stdin: text,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(read(JSON.parse(r.stdout)), r.stdout);
+  }
 });
 
 /** The fields of kubectl's output read above. */

@@ -10,8 +10,9 @@ import assert from "node:assert/strict";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { collectResources } from "../../deploy/resources.ts";
-import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
+import { LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { kubeTest } from "../helpers/kube_test.ts";
 
 const B = "\uFEFF";
 
@@ -90,25 +91,19 @@ Deno.test("BOMs and lists: generate's reading of each case", () => {
   for (const [name, text, , ours] of CASES) assert.deepEqual(generateReads(text), ours, name);
 });
 
-Deno.test({
-  name: NAME,
-  ignore: kubeToolsMissing(NAME),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await using cluster = await LocalKubeCluster.start();
-    // Pods need their service account to pass admission (no controller manager makes it).
-    const sa = await cluster.kubectl(["create", "serviceaccount", "default"]);
-    assert.equal(sa.code, 0, sa.stderr);
-    await withTempDir(async (dir) => {
-      for (const [name, text, kubectl] of CASES) {
-        await Deno.writeTextFile(`${dir}/app.yml`, text);
-        const r = await cluster.kubectl(
-          ["create", "--dry-run=server", "-o", "name", "-f", `${dir}/app.yml`],
-        );
-        const sent = r.code === 0 ? r.stdout.trim().split("\n").filter((l) => l !== "") : "refused";
-        assert.deepEqual(sent, kubectl, `${name}: ${r.stderr}`);
-      }
-    });
-  },
+kubeTest(NAME, async () => {
+  await using cluster = await LocalKubeCluster.start();
+  // Pods need their service account to pass admission (no controller manager makes it).
+  const sa = await cluster.kubectl(["create", "serviceaccount", "default"]);
+  assert.equal(sa.code, 0, sa.stderr);
+  await withTempDir(async (dir) => {
+    for (const [name, text, kubectl] of CASES) {
+      await Deno.writeTextFile(`${dir}/app.yml`, text);
+      const r = await cluster.kubectl(
+        ["create", "--dry-run=server", "-o", "name", "-f", `${dir}/app.yml`],
+      );
+      const sent = r.code === 0 ? r.stdout.trim().split("\n").filter((l) => l !== "") : "refused";
+      assert.deepEqual(sent, kubectl, `${name}: ${r.stderr}`);
+    }
+  });
 });

@@ -10,8 +10,9 @@ import assert from "node:assert/strict";
 import { parseYamlFile } from "../../deploy/documents.ts";
 import { collectResources, isWorkloadKind, toPlain } from "../../deploy/resources.ts";
 import { loadKubernetesFields, unknownFieldPaths } from "../../deploy/strict_fields.ts";
-import { kubeToolsMissing, LocalKubeCluster } from "../../testing/kube/mod.ts";
+import { LocalKubeCluster } from "../../testing/kube/mod.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { kubeTest } from "../helpers/kube_test.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KATA = `${ROOT}../shared/conformance/kata-genpolicy/testdata`;
@@ -116,48 +117,42 @@ Deno.test("no workload of the repository or of Kata's genpolicy cases has an unk
   assert.ok(workloads >= 6, `only ${workloads} workloads found`);
 });
 
-Deno.test({
-  name: NAME,
-  ignore: kubeToolsMissing(NAME),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const fields = await loadKubernetesFields();
-    const objects: { at: string; object: Record<string, unknown> }[] = MISSPELT.map((o, i) => ({
-      at: `misspelt[${i}]`,
-      object: o,
-    }));
-    for (const path of await corpusFiles()) {
-      const file = parseYamlFile(path, await Deno.readTextFile(path));
-      for (const r of collectResources([file]).filter((r) => isWorkloadKind(r.kind))) {
-        objects.push({ at: r.location, object: toPlain(r) });
-      }
+kubeTest(NAME, async () => {
+  const fields = await loadKubernetesFields();
+  const objects: { at: string; object: Record<string, unknown> }[] = MISSPELT.map((o, i) => ({
+    at: `misspelt[${i}]`,
+    object: o,
+  }));
+  for (const path of await corpusFiles()) {
+    const file = parseYamlFile(path, await Deno.readTextFile(path));
+    for (const r of collectResources([file]).filter((r) => isWorkloadKind(r.kind))) {
+      objects.push({ at: r.location, object: toPlain(r) });
     }
-    await using cluster = await LocalKubeCluster.start();
-    const serverVerdict = async (object: Record<string, unknown>): Promise<string[]> => {
-      const r = await cluster.kubectl(
-        ["create", "--dry-run=server", "--validate=strict", "-o", "name", "-f", "-"],
-        { stdin: JSON.stringify(object) },
-      );
-      return [...r.stderr.matchAll(/unknown field "([^"]+)"/g)].map((m) => m[1]!).sort();
-    };
-    let refused = 0;
-    for (let i = 0; i < objects.length; i += 4) {
-      await Promise.all(
-        objects.slice(i, i + 4).map(async ({ at, object }) => {
-          const ours = unknownFieldPaths(
-            fields,
-            object.apiVersion as string,
-            object.kind as string,
-            object,
-          )!.sort();
-          assert.deepEqual(ours, await serverVerdict(object), at);
-          if (ours.length > 0) refused++;
-        }),
-      );
-    }
-    assert.equal(refused, MISSPELT.length);
-  },
+  }
+  await using cluster = await LocalKubeCluster.start();
+  const serverVerdict = async (object: Record<string, unknown>): Promise<string[]> => {
+    const r = await cluster.kubectl(
+      ["create", "--dry-run=server", "--validate=strict", "-o", "name", "-f", "-"],
+      { stdin: JSON.stringify(object) },
+    );
+    return [...r.stderr.matchAll(/unknown field "([^"]+)"/g)].map((m) => m[1]!).sort();
+  };
+  let refused = 0;
+  for (let i = 0; i < objects.length; i += 4) {
+    await Promise.all(
+      objects.slice(i, i + 4).map(async ({ at, object }) => {
+        const ours = unknownFieldPaths(
+          fields,
+          object.apiVersion as string,
+          object.kind as string,
+          object,
+        )!.sort();
+        assert.deepEqual(ours, await serverVerdict(object), at);
+        if (ours.length > 0) refused++;
+      }),
+    );
+  }
+  assert.equal(refused, MISSPELT.length);
 });
 
 const RECORD = new URL("../../scripts/record_kubernetes_fields.ts", import.meta.url).pathname;
