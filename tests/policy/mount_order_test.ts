@@ -96,15 +96,36 @@ Deno.test("containerd's order: CRI mounts stably sorted by depth, parents first"
   ]);
 });
 
-/** The reviewer's pod: a configMap at /etc/app and an emptyDir at /etc/app/keys (listed first). */
-const POD = `apiVersion: v1
+/** The first lines of a Pod `app` (namespace shop) whose one container `app` runs the web image. */
+const APP_POD_HEAD = `apiVersion: v1
 kind: Pod
 metadata: {name: app, namespace: shop}
 spec:
   runtimeClassName: contrast-cc
   containers:
     - name: app
-      image: "127.0.0.1:5000/web:1.0"
+      image: "127.0.0.1:5000/web:1.0"`;
+
+/**
+ * generate's result for `yaml` (app.yml; no initializer, no service mesh, no reference values)
+ * with the web image being `webImage`, and its first policy's data.
+ */
+async function generatedApp(yaml: string, webImage = web) {
+  const result = await generate([parseYamlFile("app.yml", yaml)], {
+    settings: await testSettings(),
+    resolver: new MemoryResolver(new Map([...IMAGES, ["127.0.0.1:5000/web:1.0", webImage]])),
+    rules: RULES,
+    referenceValues: { snp: [], tdx: [] },
+    workloadOwnerKeys: [OWNER],
+    seedshareOwnerKeys: [],
+    skipInitializer: true,
+    skipServiceMesh: true,
+  });
+  return { result, policyData: result.policies[0]!.policyData as PolicyData };
+}
+
+/** The reviewer's pod: a configMap at /etc/app and an emptyDir at /etc/app/keys (listed first). */
+const POD = `${APP_POD_HEAD}
       volumeMounts:
         - {name: state, mountPath: /etc/app/keys}
         - {name: cfg, mountPath: /etc/app}
@@ -119,17 +140,7 @@ data: {app.conf: "x"}
 `;
 
 Deno.test("a guest emptyDir nested under a configMap share: sent after it allowed, before it denied", async () => {
-  const result = await generate([parseYamlFile("app.yml", POD)], {
-    settings: await testSettings(),
-    resolver: new MemoryResolver(IMAGES),
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-    skipInitializer: true,
-    skipServiceMesh: true,
-  });
-  const policyData = result.policies[0]!.policyData as PolicyData;
+  const { result, policyData } = await generatedApp(POD);
   const expectation = policyData.containers.find((c) => c.name === "app")!;
   assert.ok(
     expectation.mount_order!.some(([p, n]) => p === "/etc/app" && n === "/etc/app/keys"),
@@ -193,28 +204,11 @@ Deno.test("an image VOLUME /cache/ beside an emptyDir at /cache: the host cannot
   // containerd skips the VOLUME (filepath.Clean equals the CRI mount's path); before, the policy
   // expected an optional share at "/cache/" after the emptyDir, which the host could send.
   const image = { ...web, config: { ...web.config, volumes: ["/cache/"] } };
-  const pod = `apiVersion: v1
-kind: Pod
-metadata: {name: app, namespace: shop}
-spec:
-  runtimeClassName: contrast-cc
-  containers:
-    - name: app
-      image: "127.0.0.1:5000/web:1.0"
+  const pod = `${APP_POD_HEAD}
       volumeMounts: [{name: state, mountPath: /cache}]
   volumes: [{name: state, emptyDir: {}}]
 `;
-  const result = await generate([parseYamlFile("app.yml", pod)], {
-    settings: await testSettings(),
-    resolver: new MemoryResolver(new Map([...IMAGES, ["127.0.0.1:5000/web:1.0", image]])),
-    rules: RULES,
-    referenceValues: { snp: [], tdx: [] },
-    workloadOwnerKeys: [OWNER],
-    seedshareOwnerKeys: [],
-    skipInitializer: true,
-    skipServiceMesh: true,
-  });
-  const policyData = result.policies[0]!.policyData as PolicyData;
+  const { result, policyData } = await generatedApp(pod, image);
   const docs = parseAllDocuments(result.files[0]!.text).map((d) => d.toJS() as unknown);
   const seq = buildRequestSequence({
     workload: readWorkload(docs[0], "app.yml")!,
