@@ -96,92 +96,79 @@ async function generatedRequests() {
   return { seq, evaluator: await rules.evaluator(policyData) };
 }
 
-Deno.test("the host cannot give the mesh sidecar an admin port as a service link", async () => {
-  const { seq, evaluator } = await generatedRequests();
-  using ev = evaluator;
-  let checked = 0;
-  for (const step of seq.steps) {
-    const input = step.request.input as { OCI?: { Process?: { Env?: string[] } } };
-    const sidecar = step.request.type === "CreateContainerRequest" &&
-      step.label.includes(MESH_SIDECAR_NAME);
-    if (sidecar) {
-      const env = input.OCI!.Process!.Env!;
-      const withEnv = (vars: string[]) => ({
-        ...input,
-        OCI: { ...input.OCI, Process: { ...input.OCI!.Process, Env: vars } },
-      });
-      const allowed = (vars: string[]) => ev.decide(step.request.type, withEnv(vars)).allowed;
-      const others = env.filter((e) => !e.startsWith(`${ADMIN_PORT_ENV}=`));
-      // An ordinary service link is admitted (the runtime sends them) ...
-      assert.equal(allowed([...env, "EMOJI_SERVICE_HOST=10.0.0.7"]), true);
-      // ... but not one that configures the proxy, in place of the generated one or beside it.
-      for (const value of ["8080", "15100", "tcp://10.0.0.7:9901"]) {
-        const link = `${ADMIN_PORT_ENV}=${value}`;
-        assert.equal(allowed([...others, link]), false, link);
-        assert.equal(allowed([...env, link]), false, link);
-      }
-      checked++;
-    }
-    assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
-  }
-  assert.equal(checked, 1);
-});
-
-Deno.test("the host cannot give the mesh sidecar egress SANs of its choosing", async () => {
-  // The app's egress target `emoji` is outside the input: no qualified SAN, no variable; one the
-  // host added would make the proxy accept a server by a name of the host's choosing.
+/**
+ * Walks the generated requests in order with an evaluator of the generated policy: at the mesh
+ * sidecar's CreateContainerRequest, `check(env, allowed)` runs with the request's Env, where
+ * `allowed(vars)` is whether the same request with Env `vars` is admitted; with `admitEach`,
+ * every request is then evaluated (and must be allowed), so later ones see the state earlier
+ * ones left. Asserts that there is exactly one sidecar request.
+ */
+async function checkSidecarEnv(
+  admitEach: boolean,
+  check: (env: string[], allowed: (vars: string[]) => boolean) => void,
+): Promise<void> {
   const { seq, evaluator } = await generatedRequests();
   using ev = evaluator;
   let checked = 0;
   for (const step of seq.steps) {
     if (step.request.type === "CreateContainerRequest" && step.label.includes(MESH_SIDECAR_NAME)) {
       const input = step.request.input as { OCI: { Process: { Env: string[] } } };
-      const env = input.OCI.Process.Env;
-      assert.ok(!env.some((e) => e.startsWith(`${EGRESS_SANS_ENV}=`)), env.join("\n"));
-      const added = `${EGRESS_SANS_ENV}=emoji#emoji.other.svc.cluster.local`;
-      const request = {
-        ...input,
-        OCI: { ...input.OCI, Process: { ...input.OCI.Process, Env: [...env, added] } },
-      };
-      assert.equal(ev.decide(step.request.type, request).allowed, false, added);
-      checked++;
-    }
-  }
-  assert.equal(checked, 1);
-});
-
-Deno.test("the sidecar's memory limit from the downward API: the policy admits any number the kubelet writes, nothing else", async () => {
-  const { seq, evaluator } = await generatedRequests();
-  using ev = evaluator;
-  let checked = 0;
-  for (const step of seq.steps) {
-    if (step.request.type === "CreateContainerRequest" && step.label.includes(MESH_SIDECAR_NAME)) {
-      const input = step.request.input as { OCI: { Process: { Env: string[] } } };
-      const env = input.OCI.Process.Env;
-      const others = env.filter((e) => !e.startsWith(`${MEMORY_LIMIT_ENV}=`));
-      assert.equal(others.length, env.length - 1, "the request carries it");
       const allowed = (vars: string[]) =>
         ev.decide(step.request.type, {
           ...input,
           OCI: { ...input.OCI, Process: { ...input.OCI.Process, Env: vars } },
         }).allowed;
-      // Host-chosen, so any number: a sidecar limit, a node's allocatable memory, a huge value
-      // (which only lifts the memory cap).
-      for (const value of ["536870912", "16623902720", "9".repeat(30)]) {
-        assert.equal(allowed([...others, `${MEMORY_LIMIT_ENV}=${value}`]), true, value);
-      }
-      for (const value of ["", "512Mi", "1 2", "0x10", "536870912\nEDG_ADMIN_PORT=8080", "-1"]) {
-        assert.equal(
-          allowed([...others, `${MEMORY_LIMIT_ENV}=${value}`]),
-          false,
-          JSON.stringify(value),
-        );
-      }
+      check(input.OCI.Process.Env, allowed);
       checked++;
     }
-    assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+    if (admitEach) {
+      assert.equal(ev.evaluate(step.request.type, step.request.input).allowed, true, step.label);
+    }
   }
   assert.equal(checked, 1);
+}
+
+Deno.test("the host cannot give the mesh sidecar an admin port as a service link", async () => {
+  await checkSidecarEnv(true, (env, allowed) => {
+    const others = env.filter((e) => !e.startsWith(`${ADMIN_PORT_ENV}=`));
+    // An ordinary service link is admitted (the runtime sends them) ...
+    assert.equal(allowed([...env, "EMOJI_SERVICE_HOST=10.0.0.7"]), true);
+    // ... but not one that configures the proxy, in place of the generated one or beside it.
+    for (const value of ["8080", "15100", "tcp://10.0.0.7:9901"]) {
+      const link = `${ADMIN_PORT_ENV}=${value}`;
+      assert.equal(allowed([...others, link]), false, link);
+      assert.equal(allowed([...env, link]), false, link);
+    }
+  });
+});
+
+Deno.test("the host cannot give the mesh sidecar egress SANs of its choosing", async () => {
+  // The app's egress target `emoji` is outside the input: no qualified SAN, no variable; one the
+  // host added would make the proxy accept a server by a name of the host's choosing.
+  await checkSidecarEnv(false, (env, allowed) => {
+    assert.ok(!env.some((e) => e.startsWith(`${EGRESS_SANS_ENV}=`)), env.join("\n"));
+    const added = `${EGRESS_SANS_ENV}=emoji#emoji.other.svc.cluster.local`;
+    assert.equal(allowed([...env, added]), false, added);
+  });
+});
+
+Deno.test("the sidecar's memory limit from the downward API: the policy admits any number the kubelet writes, nothing else", async () => {
+  await checkSidecarEnv(true, (env, allowed) => {
+    const others = env.filter((e) => !e.startsWith(`${MEMORY_LIMIT_ENV}=`));
+    assert.equal(others.length, env.length - 1, "the request carries it");
+    // Host-chosen, so any number: a sidecar limit, a node's allocatable memory, a huge value
+    // (which only lifts the memory cap).
+    for (const value of ["536870912", "16623902720", "9".repeat(30)]) {
+      assert.equal(allowed([...others, `${MEMORY_LIMIT_ENV}=${value}`]), true, value);
+    }
+    for (const value of ["", "512Mi", "1 2", "0x10", "536870912\nEDG_ADMIN_PORT=8080", "-1"]) {
+      assert.equal(
+        allowed([...others, `${MEMORY_LIMIT_ENV}=${value}`]),
+        false,
+        JSON.stringify(value),
+      );
+    }
+  });
 });
 
 Deno.test("what such a variable did: the pod port left mutual TLS and was opened to the network", () => {
