@@ -8,6 +8,7 @@
  */
 import "reflect-metadata";
 import https from "node:https";
+import tls from "node:tls";
 import { concatBytes, decodeHex, encodeBase64, encodeHex } from "../../../util/bytes/mod.ts";
 import { parseManifestRequest } from "../../../protocol/messages.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../../protocol/signatures.ts";
@@ -66,6 +67,26 @@ export function transitRequest(
     });
     req.on("error", reject);
     req.end(text);
+  });
+}
+
+/**
+ * A TLS connection to the transit API at 127.0.0.1:`port` (server name `localhost`, verified
+ * with `caPem`) presenting the pod's `credentials`, for tests that write the HTTP bytes
+ * themselves.
+ */
+export function transitTlsConnect(
+  port: number,
+  caPem: string,
+  credentials: ClientCredentials,
+): tls.TLSSocket {
+  return tls.connect({
+    host: "127.0.0.1",
+    servername: "localhost",
+    port,
+    ca: caPem,
+    cert: credentials.certPem,
+    key: credentials.keyPem,
   });
 }
 

@@ -11,7 +11,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import tls from "node:tls";
 import { concatBytes } from "../../../util/bytes/mod.ts";
 import { Logger } from "../../../util/log/logger.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
@@ -25,6 +24,7 @@ import {
   removeDbWorkload,
   transitCoordinator,
   transitRequest,
+  transitTlsConnect,
 } from "./fixture.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -38,14 +38,7 @@ function splitRequest(
   body: string,
 ) {
   const bytes = new TextEncoder().encode(body);
-  const socket = tls.connect({
-    host: "127.0.0.1",
-    servername: "localhost",
-    port,
-    ca: caPem,
-    cert: credentials.certPem,
-    key: credentials.keyPem,
-  });
+  const socket = transitTlsConnect(port, caPem, credentials);
   const chunks: Uint8Array[] = [];
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
     socket.on("data", (c: Uint8Array) => chunks.push(c));

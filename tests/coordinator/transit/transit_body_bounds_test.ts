@@ -10,7 +10,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import https from "node:https";
-import tls from "node:tls";
 import { DEFAULT_TRANSIT_MAX_BODY_BYTES } from "../../../coordinator/service.ts";
 import { heldBodiesAttack } from "../../../bench/transit/held_bodies.ts";
 import {
@@ -19,6 +18,7 @@ import {
   podCredentials,
   transitCoordinator,
   transitRequest,
+  transitTlsConnect,
 } from "./fixture.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -122,14 +122,7 @@ function heldTransitRequest(
   declared: number,
 ) {
   let text = "";
-  const socket = tls.connect({
-    host: "127.0.0.1",
-    servername: "localhost",
-    port,
-    ca: caPem,
-    cert: credentials.certPem,
-    key: credentials.keyPem,
-  });
+  const socket = transitTlsConnect(port, caPem, credentials);
   socket.on("error", () => {});
   const answer = new Promise<string>((resolve) => {
     socket.on("data", (d: Uint8Array) => {
