@@ -6,17 +6,12 @@ import { seededRandom } from "../../../policy/check/random_ids.ts";
 import { renderJson, renderText, summarise } from "../../../policy/check/report.ts";
 import type { PolicyData } from "../../../policy/policy_data_types.ts";
 import { readWorkload } from "../../../policy/check/pod.ts";
-import { DOCS, fixtureCluster, fixturePolicyData, fixtureWorkload, IMAGES } from "./fixtures.ts";
+import { DOCS, fixtureCluster, fixturePolicyData, fixtureSequence, IMAGES } from "./fixtures.ts";
 
 const rules = await CompiledRules.load();
 
 function sequence(seed: number) {
-  return buildRequestSequence({
-    workload: fixtureWorkload(),
-    images: IMAGES,
-    cluster: fixtureCluster(),
-    rng: seededRandom(seed),
-  });
+  return fixtureSequence(seed);
 }
 
 async function check(pd: PolicyData, seed = 1) {

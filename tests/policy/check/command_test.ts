@@ -10,11 +10,9 @@ import {
 } from "../../../policy/initdata.ts";
 import type { PolicyData } from "../../../policy/policy_data_types.ts";
 import { policyCheckCommand, policyExplainCommand } from "../../../cli/commands/policy.ts";
-import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
-import { seededRandom } from "../../../policy/check/random_ids.ts";
 import type { JsonObject } from "../../../policy/check/agent_protocol.ts";
 import { MemoryResolver } from "../fixtures.ts";
-import { DOCS, fixtureCluster, fixturePolicyData, fixtureWorkload, IMAGES } from "./fixtures.ts";
+import { DOCS, fixturePolicyData, fixtureSequence, IMAGES } from "./fixtures.ts";
 
 const RULES = await Deno.readTextFile(new URL("../../../rego/rules.rego", import.meta.url));
 const resolver = new MemoryResolver(IMAGES);
@@ -132,12 +130,7 @@ Deno.test("policy check on an initdata file alone runs the pod-independent check
 Deno.test("policy explain names the field of a denied request and exits 1", async () => {
   const pd = await fixturePolicyData();
   const dir = await writeApp(pd);
-  const seq = buildRequestSequence({
-    workload: fixtureWorkload(),
-    images: IMAGES,
-    cluster: fixtureCluster(),
-    rng: seededRandom(9),
-  });
+  const seq = fixtureSequence(9);
   const log = seq.steps.slice(
     0,
     seq.steps.findIndex((s) => s.request.type === "ExecProcessRequest") + 1,
@@ -156,12 +149,7 @@ Deno.test("policy explain names the field of a denied request and exits 1", asyn
 
 Deno.test("policy explain reports a request with a lone surrogate as denied (exit 1), not a crash", async () => {
   const dir = await writeApp(await fixturePolicyData());
-  const seq = buildRequestSequence({
-    workload: fixtureWorkload(),
-    images: IMAGES,
-    cluster: fixtureCluster(),
-    rng: seededRandom(9),
-  });
+  const seq = fixtureSequence(9);
   const first = structuredClone(seq.steps[0].request);
   (first.input as JsonObject).hostname = "\ud800";
   // JSON.stringify writes the lone surrogate as the escape \ud800, which JSON.parse reads back.
@@ -180,12 +168,7 @@ Deno.test("policy explain reports a request with a lone surrogate as denied (exi
 
 Deno.test("policy explain on an allowed request succeeds", async () => {
   const dir = await writeApp(await fixturePolicyData());
-  const seq = buildRequestSequence({
-    workload: fixtureWorkload(),
-    images: IMAGES,
-    cluster: fixtureCluster(),
-    rng: seededRandom(9),
-  });
+  const seq = fixtureSequence(9);
   await Deno.writeTextFile(
     `${dir}/r.json`,
     JSON.stringify({ kind: seq.steps[0].request.type, request: seq.steps[0].request.input }),

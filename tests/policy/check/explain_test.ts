@@ -8,26 +8,19 @@ import {
   renderExplanations,
   renderPath,
 } from "../../../policy/check/explain.ts";
-import { buildRequestSequence } from "../../../policy/check/request_sequence.ts";
-import { seededRandom } from "../../../policy/check/random_ids.ts";
 import {
   type AgentRequest,
   cloneJson,
   type JsonObject,
 } from "../../../policy/check/agent_protocol.ts";
 import type { PolicyData } from "../../../policy/policy_data_types.ts";
-import { fixtureCluster, fixturePolicyData, fixtureWorkload, IMAGES } from "./fixtures.ts";
+import { fixturePolicyData, fixtureSequence } from "./fixtures.ts";
 
 const rules = await CompiledRules.load();
 const pd = await fixturePolicyData();
 
 function legit(seed: number): AgentRequest[] {
-  return buildRequestSequence({
-    workload: fixtureWorkload(),
-    images: IMAGES,
-    cluster: fixtureCluster(),
-    rng: seededRandom(seed),
-  }).steps.map((s) => s.request);
+  return fixtureSequence(seed).steps.map((s) => s.request);
 }
 
 /**
