@@ -29,6 +29,7 @@ import {
   withoutPolicy,
 } from "./fixture.ts";
 import { sharedParts, startOn } from "./replica_fixture.ts";
+import { podMeshKeys } from "../helpers/pod_mesh_keys.ts";
 
 /** A Coordinator whose next evidence verification waits until the test releases it. */
 async function coordinatorWithHeldVerification(d: Deployment) {
@@ -96,11 +97,7 @@ Deno.test("a certificate request verified across an update that removes its poli
   const set = await setManifest(coordinator, d, d.manifest(), all);
 
   // The web pod asks for its certificate (and workload secret); its verification is held open.
-  const leaf = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-  ]) as CryptoKeyPair;
-  const leafPublicKey = new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey));
-  const hpke = await HpkeRecipient.generate();
+  const { leafPublicKey, hpke } = await podMeshKeys();
   const nonce = decodeHex(coordinator.challenge().nonce);
   const evidence = await evidenceOf(
     d,

@@ -15,13 +15,13 @@ import { meshReportData } from "../../protocol/report_data.ts";
 import { Coordinator } from "../../coordinator/coordinator.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { manifestHash, transitionHash } from "../../manifest/hash.ts";
-import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { importWorkloadOwnerKey, signManifestUpdate } from "../../protocol/signatures.ts";
 import { InvalidDocumentError } from "../../util/errors/mod.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { certificateSans } from "../../meshproxy/san.ts";
 import { type Deployment, deployment, MEASUREMENT } from "./fixture.ts";
 import { sharedParts, startOn } from "./replica_fixture.ts";
+import { podMeshKeys } from "../helpers/pod_mesh_keys.ts";
 
 async function coordinatorWith(d: Deployment, edit: (m: Record<string, unknown>) => void) {
   const coordinator = await startOn(
@@ -47,11 +47,7 @@ async function coordinatorWith(d: Deployment, edit: (m: Record<string, unknown>)
 
 /** The SANs of the leaf the Coordinator issues to a pod running `policy`. */
 async function issuedSans(coordinator: Coordinator, d: Deployment, policy: Uint8Array) {
-  const leaf = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-  ]) as CryptoKeyPair;
-  const leafPublicKey = new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey));
-  const hpke = await HpkeRecipient.generate();
+  const { leafPublicKey, hpke } = await podMeshKeys();
   const nonce = decodeHex(coordinator.challenge().nonce);
   const evidence = await new SimulatedSnpEvidenceSource(d.authority, {
     hostData: policy,

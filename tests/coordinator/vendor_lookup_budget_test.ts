@@ -10,7 +10,6 @@ import "reflect-metadata";
 import assert from "node:assert/strict";
 import { encodeHex } from "../../util/bytes/mod.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
-import { HpkeRecipient } from "../../protocol/hpke.ts";
 import {
   CoordinatorRejectedError,
   CoordinatorUnavailableError,
@@ -22,6 +21,7 @@ import { manifestVerifiersWithCollateral } from "../../manifest/collateral_confi
 import { DEFAULT_VENDOR_LOOKUP_BUDGET } from "../../collateral/lookup_budget.ts";
 import { startKdsStandIn } from "../../testing/snp/kds_stand_in.ts";
 import { deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
+import { podMeshKeys } from "../helpers/pod_mesh_keys.ts";
 
 Deno.test({
   name:
@@ -37,13 +37,7 @@ Deno.test({
     try {
       await coordinator.setFirstManifest();
       const client = new PinnedHttpsClient(coordinator.meshAddress);
-      const leaf = await crypto.subtle.generateKey(
-        { name: "ECDSA", namedCurve: "P-256" },
-        true,
-        ["sign"],
-      ) as CryptoKeyPair;
-      const leafPublicKey = new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey));
-      const hpke = await HpkeRecipient.generate();
+      const { leafPublicKey, hpke } = await podMeshKeys();
       const request = async (forge: boolean) => {
         const { nonce } = parseChallengeResponse(
           await client.request("POST", ApiPath.meshChallenge, {}),

@@ -20,7 +20,6 @@ import { MemoryHistoryBackend } from "../../../coordinator/history/memory_backen
 import { userRoutes } from "../../../coordinator/routes.ts";
 import { parseManifest } from "../../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../../manifest/verifiers.ts";
-import { HpkeRecipient } from "../../../protocol/hpke.ts";
 import { parseManifestRequest } from "../../../protocol/messages.ts";
 import { meshReportData } from "../../../protocol/report_data.ts";
 import { SimulatedSnpEvidenceSource } from "../../../testing/simulated_evidence.ts";
@@ -29,6 +28,7 @@ import { Logger } from "../../../util/log/logger.ts";
 import { type Deployment, deployment, MEASUREMENT } from "../fixture.ts";
 import { startTestHttps } from "./https_fixture.ts";
 import { uniformLimits } from "./uniform_limits.ts";
+import { podMeshKeys } from "../../helpers/pod_mesh_keys.ts";
 
 const LIMITS = uniformLimits(60_000);
 
@@ -331,13 +331,7 @@ Deno.test("a mesh certificate request abandoned during its verification issues n
       signature: await d.ownerSignature(bytes),
     }));
     const request = async () => {
-      const leaf = await crypto.subtle.generateKey(
-        { name: "ECDSA", namedCurve: "P-256" },
-        true,
-        ["sign"],
-      ) as CryptoKeyPair;
-      const leafPublicKey = new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey));
-      const hpke = await HpkeRecipient.generate();
+      const { leafPublicKey, hpke } = await podMeshKeys();
       const nonce = decodeHex(c.coordinator.challenge().nonce);
       const evidence = await new SimulatedSnpEvidenceSource(d.authority, {
         hostData: d.pods.web.digest,
