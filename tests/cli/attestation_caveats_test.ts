@@ -18,6 +18,7 @@ import { conformanceTest } from "../conformance.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { vectorPath } from "../snp/vectors.ts";
+import { simulatedSnpReference } from "../helpers/simulated_snp_reference.ts";
 
 const quiet = { out: () => {} };
 
@@ -26,14 +27,9 @@ Deno.test("caveats of simulated SNP evidence: the named root, DEBUG as the polic
     const authority = await sharedAuthority("Milan");
     await Deno.writeTextFile(
       `${dir}/rv.json`,
-      JSON.stringify([{
-        Platform: "Simulated-SNP",
-        ProductName: "Milan",
-        TrustedMeasurement: "00".repeat(48),
-        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
-        GuestPolicy: { SMT: true, Debug: true },
-        SimulatedRootSHA256: authority.rootFingerprint,
-      }]),
+      JSON.stringify([
+        simulatedSnpReference("Milan", authority.rootFingerprint, { SMT: true, Debug: true }),
+      ]),
     );
     for (const debug of [false, true]) {
       const { report, aux } = await authority.createReport({ policy: { smt: true, debug } });

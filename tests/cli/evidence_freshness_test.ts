@@ -14,6 +14,7 @@ import { SimulatedTdxAuthority } from "../../testing/tdx/authority.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { simulatedTdxReference } from "../helpers/simulated_tdx_reference.ts";
+import { simulatedSnpReference } from "../helpers/simulated_snp_reference.ts";
 
 Deno.test("evidence verify (SNP) says whether report data and host data were checked", () =>
   withTempDir(async (dir) => {
@@ -24,14 +25,7 @@ Deno.test("evidence verify (SNP) says whether report data and host data were che
     await Deno.writeFile(`${dir}/aux.bin`, aux);
     await Deno.writeTextFile(
       `${dir}/rv.json`,
-      JSON.stringify([{
-        Platform: "Simulated-SNP",
-        ProductName: "Milan",
-        TrustedMeasurement: "00".repeat(48),
-        MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
-        GuestPolicy: { SMT: true },
-        SimulatedRootSHA256: authority.rootFingerprint,
-      }]),
+      JSON.stringify([simulatedSnpReference("Milan", authority.rootFingerprint)]),
     );
     const run = async (extra: { reportData?: string; json?: boolean }) => {
       const lines: string[] = [];

@@ -16,6 +16,7 @@ import { conformanceTest } from "../conformance.ts";
 import { runContrast } from "../helpers/contrast_cli.ts";
 import { sharedAuthority } from "../snp/simulated_fixture.ts";
 import { vectorPath } from "../snp/vectors.ts";
+import { simulatedSnpReference } from "../helpers/simulated_snp_reference.ts";
 
 /** `evidence <command> --platform snp --report <report>`: the start of every SNP evidence call. */
 function snpEvidence(command: "show" | "verify", report: string): string[] {
@@ -28,14 +29,7 @@ function snpEvidence(command: "show" | "verify", report: string): string[] {
  */
 /** Reference values (JSON) for one product of a simulated SNP authority: zero measurement, TCB 0. */
 function simulatedReferenceValues(productName: string, rootFingerprint: string): string {
-  return JSON.stringify([{
-    Platform: "Simulated-SNP",
-    ProductName: productName,
-    TrustedMeasurement: "00".repeat(48),
-    MinimumTCB: { BootloaderVersion: 0, TEEVersion: 0, SNPVersion: 0, MicrocodeVersion: 0 },
-    GuestPolicy: { SMT: true },
-    SimulatedRootSHA256: rootFingerprint,
-  }]);
+  return JSON.stringify([simulatedSnpReference(productName, rootFingerprint)]);
 }
 
 function verifyArgs(name: string, now: string, vlek = false, checkRevocation = false): string[] {
