@@ -36,6 +36,27 @@ async function start(limits: Partial<ConnectionLimits> = {}) {
   return { server, metrics, closed };
 }
 
+/**
+ * Registers the test `name`: `fn` runs against a fresh server with the test limits (its
+ * `closed(reason)` counts the connections it closed for `reason`), closed afterwards.
+ */
+function boundsTest(
+  name: string,
+  fn: (
+    server: Awaited<ReturnType<typeof start>>["server"],
+    closed: (reason: string) => number,
+  ) => Promise<void>,
+): void {
+  Deno.test(name, async () => {
+    const { server, closed } = await start();
+    try {
+      await fn(server, closed);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
 /** Resolves once `socket` is closed; rejects after the guard. */
 function closeOf(socket: tls.TLSSocket): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -92,57 +113,49 @@ async function tlsConnect(port: number, localAddress?: string): Promise<tls.TLSS
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-Deno.test("a TCP connection that never starts the TLS handshake is closed at the handshake deadline", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a TCP connection that never starts the TLS handshake is closed at the handshake deadline",
+  async (server, closed) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     await untilClosed(conn);
     assert.equal(closed("handshake_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("a handshake stopped after the ClientHello's first bytes is closed at the handshake deadline", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a handshake stopped after the ClientHello's first bytes is closed at the handshake deadline",
+  async (server, closed) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     // The first bytes of a TLS record header announcing a ClientHello, then nothing.
     await conn.write(new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
     await untilClosed(conn);
     assert.equal(closed("handshake_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("plain HTTP sent to the TLS port ends the connection as a failed handshake", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "plain HTTP sent to the TLS port ends the connection as a failed handshake",
+  async (server, closed) => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nhost: x\r\n\r\n"));
     await untilClosed(conn);
     assert.equal(closed("tls_handshake_failed"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("a connection that sends half a request head is closed at the head deadline", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a connection that sends half a request head is closed at the head deadline",
+  async (server, closed) => {
     const socket = await tlsConnect(server.port);
     socket.write("POST /echo HTTP/1.1\r\nhost: x\r\ncontent-le");
     await closeOf(socket);
     assert.equal(closed("head_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("a head dripping one byte at a time, each well inside the deadline, is still closed at it", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a head dripping one byte at a time, each well inside the deadline, is still closed at it",
+  async (server, closed) => {
     const socket = await tlsConnect(server.port);
     const head = "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}";
     const dripping = (async () => {
@@ -155,25 +168,21 @@ Deno.test("a head dripping one byte at a time, each well inside the deadline, is
     await closeOf(socket);
     await dripping;
     assert.equal(closed("head_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("a connection that sends nothing after the handshake is closed at the head deadline", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a connection that sends nothing after the handshake is closed at the head deadline",
+  async (server, closed) => {
     const socket = await tlsConnect(server.port);
     await closeOf(socket);
     assert.equal(closed("head_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("a keep-alive connection idle after its answer is closed at the idle deadline", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a keep-alive connection idle after its answer is closed at the idle deadline",
+  async (server, closed) => {
     const socket = await tlsConnect(server.port);
     socket.write("POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}");
     let answer = "";
@@ -182,14 +191,12 @@ Deno.test("a keep-alive connection idle after its answer is closed at the idle d
     assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
     assert.doesNotMatch(answer, /connection: close/);
     assert.equal(closed("idle_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("a body that stops arriving is answered 408 and closed at the request deadline", async () => {
-  const { server, closed } = await start();
-  try {
+boundsTest(
+  "a body that stops arriving is answered 408 and closed at the request deadline",
+  async (server, closed) => {
     const socket = await tlsConnect(server.port);
     socket.write("POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{");
     let answer = "";
@@ -198,10 +205,8 @@ Deno.test("a body that stops arriving is answered 408 and closed at the request 
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.match(answer, /\r\nconnection: close\r\n/);
     assert.equal(closed("request_timeout"), 1);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
 Deno.test("connections over the per-address cap are closed at once; other addresses and later ones are served", async () => {
   const { server, closed } = await start({
