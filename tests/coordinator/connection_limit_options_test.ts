@@ -7,15 +7,13 @@ import { CommanderError } from "commander";
 import { connectionLimitsFromOptions, coordinatorProgram } from "../../coordinator/main.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../coordinator/http/connection_limits.ts";
 import { ParseError } from "../../util/errors/mod.ts";
+import { withEnvCleared } from "../helpers/env_cleared.ts";
 
 const parse = (args: string[]) =>
   connectionLimitsFromOptions(coordinatorProgram().parse(args, { from: "user" }).opts());
 
 Deno.test("Coordinator: connection caps from flags, else the environment, else the defaults", () => {
-  const names = ["CONTRAST_MAX_CONNECTIONS", "CONTRAST_MAX_CONNECTIONS_PER_ADDRESS"];
-  const saved = names.map((n) => Deno.env.get(n));
-  try {
-    for (const n of names) Deno.env.delete(n);
+  withEnvCleared(["CONTRAST_MAX_CONNECTIONS", "CONTRAST_MAX_CONNECTIONS_PER_ADDRESS"], () => {
     assert.deepEqual(parse([]), DEFAULT_CONNECTION_LIMITS);
     const flags = parse(["--max-connections", "10", "--max-connections-per-address", "2"]);
     assert.equal(flags.maxConnections, 10);
@@ -31,18 +29,11 @@ Deno.test("Coordinator: connection caps from flags, else the environment, else t
       () => parse([]),
       (e: unknown) => e instanceof ParseError && e.field === "max-connections",
     );
-  } finally {
-    names.forEach((n, i) =>
-      saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
-    );
-  }
+  });
 });
 
 Deno.test("Coordinator: busy-connection bounds from flags, else the environment, else none", () => {
-  const names = ["CONTRAST_MAX_BUSY_CONNECTIONS", "CONTRAST_MAX_BUSY_PER_ADDRESS"];
-  const saved = names.map((n) => Deno.env.get(n));
-  try {
-    for (const n of names) Deno.env.delete(n);
+  withEnvCleared(["CONTRAST_MAX_BUSY_CONNECTIONS", "CONTRAST_MAX_BUSY_PER_ADDRESS"], () => {
     // No bound unless asked for.
     assert.equal(parse([]).maxBusyConnections, undefined);
     assert.equal(parse([]).maxBusyPerAddress, undefined);
@@ -60,9 +51,5 @@ Deno.test("Coordinator: busy-connection bounds from flags, else the environment,
       () => parse([]),
       (e: unknown) => e instanceof ParseError && e.field === "max-busy-connections",
     );
-  } finally {
-    names.forEach((n, i) =>
-      saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
-    );
-  }
+  });
 });

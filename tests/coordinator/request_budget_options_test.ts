@@ -8,15 +8,13 @@ import { CommanderError } from "commander";
 import { coordinatorProgram, requestBudgetFromOptions } from "../../coordinator/main.ts";
 import { DEFAULT_REQUEST_BUDGET } from "../../coordinator/http/request_budget.ts";
 import { ParseError } from "../../util/errors/mod.ts";
+import { withEnvCleared } from "../helpers/env_cleared.ts";
 
 const parse = (args: string[]) =>
   requestBudgetFromOptions(coordinatorProgram().parse(args, { from: "user" }).opts());
 
 Deno.test("Coordinator: request budget from flags, else the environment, else the defaults", () => {
-  const names = ["CONTRAST_CLIENT_REQUEST_BURST", "CONTRAST_CLIENT_REQUESTS_PER_MINUTE"];
-  const saved = names.map((n) => Deno.env.get(n));
-  try {
-    for (const n of names) Deno.env.delete(n);
+  withEnvCleared(["CONTRAST_CLIENT_REQUEST_BURST", "CONTRAST_CLIENT_REQUESTS_PER_MINUTE"], () => {
     assert.deepEqual(parse([]), { burst: 256, perMinute: 600 });
     assert.equal(DEFAULT_REQUEST_BUDGET.burst, 256);
     assert.deepEqual(
@@ -34,9 +32,5 @@ Deno.test("Coordinator: request budget from flags, else the environment, else th
       () => parse([]),
       (e: unknown) => e instanceof ParseError && e.field === "client-requests-per-minute",
     );
-  } finally {
-    names.forEach((n, i) =>
-      saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
-    );
-  }
+  });
 });

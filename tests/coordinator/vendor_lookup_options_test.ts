@@ -7,15 +7,13 @@ import { CommanderError } from "commander";
 import { coordinatorProgram, vendorLookupBudgetFromOptions } from "../../coordinator/main.ts";
 import { DEFAULT_VENDOR_LOOKUP_BUDGET } from "../../collateral/lookup_budget.ts";
 import { ParseError } from "../../util/errors/mod.ts";
+import { withEnvCleared } from "../helpers/env_cleared.ts";
 
 const parse = (args: string[]) =>
   vendorLookupBudgetFromOptions(coordinatorProgram().parse(args, { from: "user" }).opts());
 
 Deno.test("Coordinator: vendor lookup budget from flags, else the environment, else the defaults", () => {
-  const names = ["CONTRAST_VENDOR_LOOKUP_BURST", "CONTRAST_VENDOR_LOOKUPS_PER_MINUTE"];
-  const saved = names.map((n) => Deno.env.get(n));
-  try {
-    for (const n of names) Deno.env.delete(n);
+  withEnvCleared(["CONTRAST_VENDOR_LOOKUP_BURST", "CONTRAST_VENDOR_LOOKUPS_PER_MINUTE"], () => {
     assert.deepEqual(parse([]), {
       burst: DEFAULT_VENDOR_LOOKUP_BUDGET.burst,
       perMinute: DEFAULT_VENDOR_LOOKUP_BUDGET.perMinute,
@@ -35,9 +33,5 @@ Deno.test("Coordinator: vendor lookup budget from flags, else the environment, e
       () => parse([]),
       (e: unknown) => e instanceof ParseError && e.field === "vendor-lookups-per-minute",
     );
-  } finally {
-    names.forEach((n, i) =>
-      saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
-    );
-  }
+  });
 });
