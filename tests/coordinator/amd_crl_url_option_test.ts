@@ -4,11 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { coordinatorProgram } from "../../coordinator/main.ts";
+import { withEnvCleared } from "../helpers/env_cleared.ts";
 
 Deno.test("Coordinator: --amd-crl-url, else CONTRAST_AMD_CRL_URL, else unset (AMD's KDS)", () => {
-  const saved = Deno.env.get("CONTRAST_AMD_CRL_URL");
-  try {
-    Deno.env.delete("CONTRAST_AMD_CRL_URL");
+  withEnvCleared(["CONTRAST_AMD_CRL_URL"], () => {
     assert.equal(coordinatorProgram().parse([], { from: "user" }).opts().amdCrlUrl, undefined);
     const flag = ["--amd-crl-url", "https://crl.example", "--kds-url", "https://kds.example"];
     const parsed = coordinatorProgram().parse(flag, { from: "user" }).opts();
@@ -19,8 +18,5 @@ Deno.test("Coordinator: --amd-crl-url, else CONTRAST_AMD_CRL_URL, else unset (AM
       coordinatorProgram().parse([], { from: "user" }).opts().amdCrlUrl,
       "https://env.example",
     );
-  } finally {
-    if (saved === undefined) Deno.env.delete("CONTRAST_AMD_CRL_URL");
-    else Deno.env.set("CONTRAST_AMD_CRL_URL", saved);
-  }
+  });
 });
