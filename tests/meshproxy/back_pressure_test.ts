@@ -20,12 +20,10 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startProxy } from "./helpers.ts";
 import { freePort } from "../helpers/free_port.ts";
-
-const opts = { sanitizeResources: false, sanitizeOps: false };
+import { meshTest } from "./mesh_test_case.ts";
 
 /** What the sender offers; far more than the kernel's buffers on three hops hold. */
 const TOTAL = 64 * 1024 * 1024;
@@ -252,73 +250,69 @@ async function pairWith(root: string, onApp: (socket: net.Socket) => void) {
   return { egressPort, addresses, close };
 }
 
-Deno.test({
-  name: "back-pressure: an application that stops reading holds the mesh client back",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      let appSocket: net.Socket | undefined;
-      const { egressPort, addresses, close } = await pairWith(root, (socket) => {
-        socket.pause();
-        appSocket = socket;
-      });
-      const client = net.connect({ host: "127.0.0.1", port: egressPort, allowHalfOpen: true });
-      client.on("error", () => {});
-      try {
-        await new Promise((r) => client.once("connect", r));
-        const sender = sendPattern(client);
-        // The egress reads nothing before the mesh handshake; the ingress connects to the
-        // application after it.
-        await until(() => appSocket !== undefined);
-        assert.ok(appSocket, "the application got the connection");
-        const at = await heldAt(
-          sender.sent,
-          addresses,
-          () => client.writableLength + (appSocket?.readableLength ?? 0),
-        );
-        assertHeldBack(at, "the mesh client");
-        const received = receivePattern(appSocket);
-        appSocket.resume();
-        assert.equal(await received, TOTAL);
-      } finally {
-        client.destroy(); // else a failed run waits for a connection nobody reads from
-        await close();
-      }
-    }),
-});
+meshTest(
+  "back-pressure: an application that stops reading holds the mesh client back",
+  async (root) => {
+    let appSocket: net.Socket | undefined;
+    const { egressPort, addresses, close } = await pairWith(root, (socket) => {
+      socket.pause();
+      appSocket = socket;
+    });
+    const client = net.connect({ host: "127.0.0.1", port: egressPort, allowHalfOpen: true });
+    client.on("error", () => {});
+    try {
+      await new Promise((r) => client.once("connect", r));
+      const sender = sendPattern(client);
+      // The egress reads nothing before the mesh handshake; the ingress connects to the
+      // application after it.
+      await until(() => appSocket !== undefined);
+      assert.ok(appSocket, "the application got the connection");
+      const at = await heldAt(
+        sender.sent,
+        addresses,
+        () => client.writableLength + (appSocket?.readableLength ?? 0),
+      );
+      assertHeldBack(at, "the mesh client");
+      const received = receivePattern(appSocket);
+      appSocket.resume();
+      assert.equal(await received, TOTAL);
+    } finally {
+      client.destroy(); // else a failed run waits for a connection nobody reads from
+      await close();
+    }
+  },
+);
 
-Deno.test({
-  name: "back-pressure: a mesh client that stops reading holds the application back",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      let sender: { sent: () => number } | undefined;
-      let appSocket: net.Socket | undefined;
-      const { egressPort, addresses, close } = await pairWith(root, (socket) => {
-        socket.on("error", () => {});
-        appSocket = socket;
-        sender = sendPattern(socket);
-      });
-      const client = net.connect({ host: "127.0.0.1", port: egressPort, allowHalfOpen: true });
-      client.on("error", () => {});
-      client.pause();
-      try {
-        // The ingress connects to the application once the mesh handshake is done.
-        await new Promise((r) => client.once("connect", r));
-        await until(() => sender !== undefined);
-        assert.ok(sender, "the application got the connection");
-        const at = await heldAt(
-          sender.sent,
-          addresses,
-          () => (appSocket?.writableLength ?? 0) + client.readableLength,
-        );
-        assertHeldBack(at, "the application");
-        const received = receivePattern(client);
-        client.resume();
-        assert.equal(await received, TOTAL);
-      } finally {
-        client.destroy(); // else a failed run waits for a connection nobody reads from
-        await close();
-      }
-    }),
-});
+meshTest(
+  "back-pressure: a mesh client that stops reading holds the application back",
+  async (root) => {
+    let sender: { sent: () => number } | undefined;
+    let appSocket: net.Socket | undefined;
+    const { egressPort, addresses, close } = await pairWith(root, (socket) => {
+      socket.on("error", () => {});
+      appSocket = socket;
+      sender = sendPattern(socket);
+    });
+    const client = net.connect({ host: "127.0.0.1", port: egressPort, allowHalfOpen: true });
+    client.on("error", () => {});
+    client.pause();
+    try {
+      // The ingress connects to the application once the mesh handshake is done.
+      await new Promise((r) => client.once("connect", r));
+      await until(() => sender !== undefined);
+      assert.ok(sender, "the application got the connection");
+      const at = await heldAt(
+        sender.sent,
+        addresses,
+        () => (appSocket?.writableLength ?? 0) + client.readableLength,
+      );
+      assertHeldBack(at, "the application");
+      const received = receivePattern(client);
+      client.resume();
+      assert.equal(await received, TOTAL);
+    } finally {
+      client.destroy(); // else a failed run waits for a connection nobody reads from
+      await close();
+    }
+  },
+);

@@ -8,7 +8,6 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startEchoApp, startProxy } from "./helpers.ts";
 import { IngressListener } from "../../meshproxy/ingress.ts";
@@ -18,6 +17,7 @@ import { ProxyMetrics } from "../../meshproxy/metrics.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { freePort } from "../helpers/free_port.ts";
+import { meshTest } from "./mesh_test_case.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -58,36 +58,34 @@ async function pair(root: string, echoPort: number) {
   return { ca, server, client, egressPort };
 }
 
-Deno.test({
-  name: "data path: 8 MiB each way arrive intact through egress and ingress, with half-closes",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const echo = await startEchoApp();
-      const { server, client, egressPort } = await pair(root, echo.port);
-      try {
-        const payload = crypto.getRandomValues(new Uint8Array(64 * 1024));
-        const big = new Uint8Array(8 * 1024 * 1024);
-        for (let i = 0; i < big.length; i += payload.length) big.set(payload, i);
-        big[big.length - 1] = 7;
-        const back = await exchange(egressPort, big);
-        assert.equal(back.length, big.length);
-        assert.equal(encodeHex(await sha256(back)), encodeHex(await sha256(big)));
-        assert.equal(
-          server.metrics.get("meshproxy_bytes_total", {
-            direction: "ingress",
-            listener: "port-7000",
-            flow: "to_peer",
-          }),
-          big.length,
-        );
-      } finally {
-        await client.close();
-        await server.close();
-        await echo.close();
-      }
-    }),
-});
+meshTest(
+  "data path: 8 MiB each way arrive intact through egress and ingress, with half-closes",
+  async (root) => {
+    const echo = await startEchoApp();
+    const { server, client, egressPort } = await pair(root, echo.port);
+    try {
+      const payload = crypto.getRandomValues(new Uint8Array(64 * 1024));
+      const big = new Uint8Array(8 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += payload.length) big.set(payload, i);
+      big[big.length - 1] = 7;
+      const back = await exchange(egressPort, big);
+      assert.equal(back.length, big.length);
+      assert.equal(encodeHex(await sha256(back)), encodeHex(await sha256(big)));
+      assert.equal(
+        server.metrics.get("meshproxy_bytes_total", {
+          direction: "ingress",
+          listener: "port-7000",
+          flow: "to_peer",
+        }),
+        big.length,
+      );
+    } finally {
+      await client.close();
+      await server.close();
+      await echo.close();
+    }
+  },
+);
 
 Deno.test({
   name:
@@ -129,101 +127,93 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "data path: a remote that is down closes the application's connection, counted",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const ca = await meshAuthority();
-      const egressPort = await freePort();
-      const deadPort = await freePort();
-      const client = await startProxy(
-        { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
-        await podDir(root, "bot", await issuePod(ca, ["bot"])),
-        { resolve: () => ({ host: "127.0.0.1", port: deadPort }) },
+meshTest(
+  "data path: a remote that is down closes the application's connection, counted",
+  async (root, ca) => {
+    const egressPort = await freePort();
+    const deadPort = await freePort();
+    const client = await startProxy(
+      { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+      await podDir(root, "bot", await issuePod(ca, ["bot"])),
+      { resolve: () => ({ host: "127.0.0.1", port: deadPort }) },
+    );
+    try {
+      const back = await exchange(egressPort, new TextEncoder().encode("secret"));
+      assert.equal(back.length, 0);
+      const failures = ["other", "rejected_or_aborted"].reduce(
+        (n, reason) =>
+          n + client.metrics.get("meshproxy_handshake_failures_total", {
+            direction: "egress",
+            listener: "web",
+            reason,
+          }),
+        0,
       );
-      try {
-        const back = await exchange(egressPort, new TextEncoder().encode("secret"));
-        assert.equal(back.length, 0);
-        const failures = ["other", "rejected_or_aborted"].reduce(
-          (n, reason) =>
-            n + client.metrics.get("meshproxy_handshake_failures_total", {
-              direction: "egress",
-              listener: "web",
-              reason,
-            }),
-          0,
-        );
-        assert.equal(failures, 1, client.metrics.render());
-      } finally {
-        await client.close();
-      }
-    }),
-});
+      assert.equal(failures, 1, client.metrics.render());
+    } finally {
+      await client.close();
+    }
+  },
+);
 
-Deno.test({
-  name: "data path: an application that is down closes the mesh client's connection, counted",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const deadApp = await freePort();
-      const { server, client, egressPort } = await pair(root, deadApp);
-      try {
-        const back = await exchange(egressPort, new TextEncoder().encode("hello"));
-        assert.equal(back.length, 0);
-        assert.equal(
-          server.metrics.get("meshproxy_upstream_failures_total", {
-            direction: "ingress",
-            listener: "port-7000",
-          }),
-          1,
-        );
-      } finally {
-        await client.close();
-        await server.close();
-      }
-    }),
-});
+meshTest(
+  "data path: an application that is down closes the mesh client's connection, counted",
+  async (root) => {
+    const deadApp = await freePort();
+    const { server, client, egressPort } = await pair(root, deadApp);
+    try {
+      const back = await exchange(egressPort, new TextEncoder().encode("hello"));
+      assert.equal(back.length, 0);
+      assert.equal(
+        server.metrics.get("meshproxy_upstream_failures_total", {
+          direction: "ingress",
+          listener: "port-7000",
+        }),
+        1,
+      );
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  },
+);
 
-Deno.test({
-  name: "data path: a client that never finishes its handshake is dropped after the timeout",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const ca = await meshAuthority();
-      const dir = await podDir(root, "web", await issuePod(ca, ["web"]));
-      const metrics = new ProxyMetrics();
-      const listener = new IngressListener({
-        name: "port-7000",
-        mode: "mtls",
-        listenHost: "127.0.0.1",
-        listenPort: 0,
-        upstreamHost: "127.0.0.1",
-        upstreamPort: await freePort(),
-        credentials: await loadCredentials(dir),
-        metrics,
-        logger: new Logger("t", { level: "error" }),
-        limits: { ...listenerLimits({}, 1), handshakeTimeoutMs: 300 },
-      });
-      await listener.start();
-      try {
-        const started = performance.now();
-        const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
-        const read = await conn.read(new Uint8Array(16)).catch(() => null);
-        conn.close();
-        assert.equal(read, null, "closed without a byte");
-        assert.ok(performance.now() - started >= 250, "not before the timeout");
-        assert.equal(
-          metrics.get("meshproxy_handshake_failures_total", {
-            direction: "ingress",
-            listener: "port-7000",
-            reason: "timeout",
-          }),
-          1,
-          metrics.render(),
-        );
-      } finally {
-        await listener.close();
-      }
-    }),
-});
+meshTest(
+  "data path: a client that never finishes its handshake is dropped after the timeout",
+  async (root, ca) => {
+    const dir = await podDir(root, "web", await issuePod(ca, ["web"]));
+    const metrics = new ProxyMetrics();
+    const listener = new IngressListener({
+      name: "port-7000",
+      mode: "mtls",
+      listenHost: "127.0.0.1",
+      listenPort: 0,
+      upstreamHost: "127.0.0.1",
+      upstreamPort: await freePort(),
+      credentials: await loadCredentials(dir),
+      metrics,
+      logger: new Logger("t", { level: "error" }),
+      limits: { ...listenerLimits({}, 1), handshakeTimeoutMs: 300 },
+    });
+    await listener.start();
+    try {
+      const started = performance.now();
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
+      const read = await conn.read(new Uint8Array(16)).catch(() => null);
+      conn.close();
+      assert.equal(read, null, "closed without a byte");
+      assert.ok(performance.now() - started >= 250, "not before the timeout");
+      assert.equal(
+        metrics.get("meshproxy_handshake_failures_total", {
+          direction: "ingress",
+          listener: "port-7000",
+          reason: "timeout",
+        }),
+        1,
+        metrics.render(),
+      );
+    } finally {
+      await listener.close();
+    }
+  },
+);

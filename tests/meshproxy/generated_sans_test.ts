@@ -6,7 +6,6 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import type { CertificateAuthority } from "../../coordinator/ca/certificate_authority.ts";
 import { inboundPort, plainExchange, podDir, startEchoApp, startProxy } from "./helpers.ts";
@@ -16,8 +15,8 @@ import { readInputs } from "../../deploy/documents.ts";
 import { testGenerateOptions } from "../deploy/generate_options.ts";
 import { IMAGES } from "../policy/fixtures.ts";
 import type { ImageResolver } from "../../oci/types.ts";
+import { meshTest } from "./mesh_test_case.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
 const EXAMPLE = new URL("../../examples/emojivoto", import.meta.url).pathname;
 
 /** Every image of the example stands in as the fixture web image (the SANs do not depend on it). */
@@ -99,36 +98,30 @@ async function dialEmojiSvc(
   }
 }
 
-Deno.test({
-  name:
-    "egress with generate's default SANs: emoji's certificate serves emoji-svc, voting's is refused",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const sans = await exampleSans(false);
-      assert.ok(sans.get("emoji")!.includes("emoji-svc"), JSON.stringify([...sans]));
-      assert.ok(!sans.get("voting")!.includes("emoji-svc"));
-      assert.ok([...sans.values()].every((s) => !s.includes("*")), "no wildcard by default");
-      const r = await dialEmojiSvc(root, await meshAuthority(), sans);
-      assert.equal(r.genuine, "vote for :doughnut:");
-      assert.equal(r.hijacked, "", "nothing comes back from the wrong workload");
-      assert.equal(r.votingReceived, 0, "no byte reached voting's application");
-      assert.equal(r.sanMismatches, 1);
-    }),
-});
+meshTest(
+  "egress with generate's default SANs: emoji's certificate serves emoji-svc, voting's is refused",
+  async (root) => {
+    const sans = await exampleSans(false);
+    assert.ok(sans.get("emoji")!.includes("emoji-svc"), JSON.stringify([...sans]));
+    assert.ok(!sans.get("voting")!.includes("emoji-svc"));
+    assert.ok([...sans.values()].every((s) => !s.includes("*")), "no wildcard by default");
+    const r = await dialEmojiSvc(root, await meshAuthority(), sans);
+    assert.equal(r.genuine, "vote for :doughnut:");
+    assert.equal(r.hijacked, "", "nothing comes back from the wrong workload");
+    assert.equal(r.votingReceived, 0, "no byte reached voting's application");
+    assert.equal(r.sanMismatches, 1);
+  },
+);
 
-Deno.test({
-  name:
-    "egress with generate --san-wildcard: voting's certificate passes for emoji-svc (the old default's hole)",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const sans = await exampleSans(true);
-      assert.ok([...sans.values()].every((s) => s.at(-1) === "*"), JSON.stringify([...sans]));
-      const r = await dialEmojiSvc(root, await meshAuthority(), sans);
-      assert.equal(r.genuine, "vote for :doughnut:");
-      assert.equal(r.hijacked, "vote for :doughnut:", "the wildcard lets voting serve emoji-svc");
-      assert.ok(r.votingReceived > 0);
-      assert.equal(r.sanMismatches, 0);
-    }),
-});
+meshTest(
+  "egress with generate --san-wildcard: voting's certificate passes for emoji-svc (the old default's hole)",
+  async (root) => {
+    const sans = await exampleSans(true);
+    assert.ok([...sans.values()].every((s) => s.at(-1) === "*"), JSON.stringify([...sans]));
+    const r = await dialEmojiSvc(root, await meshAuthority(), sans);
+    assert.equal(r.genuine, "vote for :doughnut:");
+    assert.equal(r.hijacked, "vote for :doughnut:", "the wildcard lets voting serve emoji-svc");
+    assert.ok(r.votingReceived > 0);
+    assert.equal(r.sanMismatches, 0);
+  },
+);

@@ -16,6 +16,7 @@ import { issuePod, meshAuthority, type PodFiles } from "../../bench/meshproxy/cr
 import { inboundPort, podDir, startEchoApp, startProxy, tlsExchange } from "./helpers.ts";
 import type { MeshProxy } from "../../meshproxy/proxy.ts";
 import type { MeshLimitSettings } from "../../protocol/mesh_config.ts";
+import { meshTest } from "./mesh_test_case.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -314,35 +315,33 @@ function openPlain(port: number): Promise<Held> {
   return openRaw(port);
 }
 
-Deno.test({
-  name: "egress cap: application connections beyond maxConnections are closed and counted",
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const echo = await startEchoApp();
-      const { server, client, egressPort } = await pair(root, echo.port, {}, {
-        maxConnections: 2,
-      });
-      const held: Held[] = [];
-      try {
-        for (let i = 0; i < 2; i++) {
-          const h = await openPlain(egressPort);
-          assert.equal(await h.echo(`e${i}`), `e${i}`);
-          held.push(h);
-        }
-        const third = await openPlain(egressPort);
-        held.push(third);
-        await until(() => third.closed(), "the third connection to be closed");
-        assert.equal(refusals(client, "egress", "web", "connection_limit"), 1);
-        for (const h of held.slice(0, 2)) assert.equal(await h.echo("on"), "on");
-      } finally {
-        for (const h of held) h.socket.destroy();
-        await client.close();
-        await server.close();
-        await echo.close();
+meshTest(
+  "egress cap: application connections beyond maxConnections are closed and counted",
+  async (root) => {
+    const echo = await startEchoApp();
+    const { server, client, egressPort } = await pair(root, echo.port, {}, {
+      maxConnections: 2,
+    });
+    const held: Held[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const h = await openPlain(egressPort);
+        assert.equal(await h.echo(`e${i}`), `e${i}`);
+        held.push(h);
       }
-    }),
-});
+      const third = await openPlain(egressPort);
+      held.push(third);
+      await until(() => third.closed(), "the third connection to be closed");
+      assert.equal(refusals(client, "egress", "web", "connection_limit"), 1);
+      for (const h of held.slice(0, 2)) assert.equal(await h.echo("on"), "on");
+    } finally {
+      for (const h of held) h.socket.destroy();
+      await client.close();
+      await server.close();
+      await echo.close();
+    }
+  },
+);
 
 /** Talks on `h` every 200 ms for `ms`; every answer must come back. */
 async function keepActive(h: Held, ms: number): Promise<void> {

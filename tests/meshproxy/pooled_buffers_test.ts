@@ -10,13 +10,12 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { withTempDir } from "../helpers/temp_dir.ts";
 import { issuePod, meshAuthority } from "../../bench/meshproxy/credentials.ts";
 import { inboundPort, podDir, startProxy } from "./helpers.ts";
 import { concatBytes, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { freePort } from "../helpers/free_port.ts";
+import { meshTest } from "./mesh_test_case.ts";
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
 const CONNECTIONS = 12;
 const BYTES_EACH_WAY = 1024 * 1024;
 
@@ -91,52 +90,49 @@ async function client(port: number): Promise<Uint8Array> {
   });
 }
 
-Deno.test({
-  name:
-    `pooled buffers: ${CONNECTIONS} concurrent connections with their own random payloads, slow readers, intact both ways`,
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const app = await startSealedApp();
-      const ca = await meshAuthority();
-      const server = await startProxy(
-        { podPorts: "7000" },
-        await podDir(root, "web", await issuePod(ca, ["web"])),
-        { upstreamPorts: new Map([[7000, app.port]]) },
+meshTest(
+  `pooled buffers: ${CONNECTIONS} concurrent connections with their own random payloads, slow readers, intact both ways`,
+  async (root) => {
+    const app = await startSealedApp();
+    const ca = await meshAuthority();
+    const server = await startProxy(
+      { podPorts: "7000" },
+      await podDir(root, "web", await issuePod(ca, ["web"])),
+      { upstreamPorts: new Map([[7000, app.port]]) },
+    );
+    const egressPort = await freePort();
+    const proxy = await startProxy(
+      { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+      await podDir(root, "bot", await issuePod(ca, ["bot"])),
+      { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+    );
+    try {
+      const results = await Promise.all(
+        Array.from({ length: CONNECTIONS }, () => client(egressPort)),
       );
-      const egressPort = await freePort();
-      const proxy = await startProxy(
-        { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
-        await podDir(root, "bot", await issuePod(ca, ["bot"])),
-        { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
-      );
-      try {
-        const results = await Promise.all(
-          Array.from({ length: CONNECTIONS }, () => client(egressPort)),
+      for (const [i, got] of results.entries()) {
+        assert.equal(got.length, BYTES_EACH_WAY + 33, `connection ${i}: length`);
+        assert.ok(
+          await intact(got.subarray(0, -1), BYTES_EACH_WAY),
+          `connection ${i}: to client`,
         );
-        for (const [i, got] of results.entries()) {
-          assert.equal(got.length, BYTES_EACH_WAY + 33, `connection ${i}: length`);
-          assert.ok(
-            await intact(got.subarray(0, -1), BYTES_EACH_WAY),
-            `connection ${i}: to client`,
-          );
-          assert.equal(got.at(-1), 1, `connection ${i}: to the application`);
-        }
-        const bytes = (flow: string) =>
-          server.metrics.get("meshproxy_bytes_total", {
-            direction: "ingress",
-            listener: "port-7000",
-            flow,
-          });
-        assert.equal(bytes("to_peer"), CONNECTIONS * (BYTES_EACH_WAY + 33));
-        assert.equal(bytes("from_peer"), CONNECTIONS * (BYTES_EACH_WAY + 32));
-      } finally {
-        await proxy.close();
-        await server.close();
-        await app.close();
+        assert.equal(got.at(-1), 1, `connection ${i}: to the application`);
       }
-    }),
-});
+      const bytes = (flow: string) =>
+        server.metrics.get("meshproxy_bytes_total", {
+          direction: "ingress",
+          listener: "port-7000",
+          flow,
+        });
+      assert.equal(bytes("to_peer"), CONNECTIONS * (BYTES_EACH_WAY + 33));
+      assert.equal(bytes("from_peer"), CONNECTIONS * (BYTES_EACH_WAY + 32));
+    } finally {
+      await proxy.close();
+      await server.close();
+      await app.close();
+    }
+  },
+);
 
 /** Where `needle` (ASCII) starts in `bytes` at or after `from`, or -1. */
 function indexOfAscii(bytes: Uint8Array, needle: string, from: number): number {
@@ -170,79 +166,76 @@ async function checkRequests(bytes: Uint8Array, conn: number, count: number): Pr
   return at === bytes.length ? "" : `${bytes.length - at} bytes after the last request`;
 }
 
-Deno.test({
-  name:
-    `pooled buffers: ${CONNECTIONS} concurrent HTTP connections (identity header rewrite), slow application, every request intact`,
-  ...opts,
-  fn: () =>
-    withTempDir(async (root) => {
-      const REQUESTS = 4;
-      const verdicts = new Map<number, string>();
-      const appServer = net.createServer({ allowHalfOpen: true }, (socket) => {
-        socket.on("error", () => {});
-        const chunks: Uint8Array[] = [];
-        slowReader(socket, chunks);
-        socket.on("end", async () => {
-          const bytes = concatBytes(...chunks);
-          const conn = Number(
-            /^POST \/c(\d+)\//.exec(new TextDecoder().decode(bytes.subarray(0, 40)))?.[1],
-          );
-          verdicts.set(conn, await checkRequests(bytes, conn, REQUESTS));
-          socket.end();
-        });
+meshTest(
+  `pooled buffers: ${CONNECTIONS} concurrent HTTP connections (identity header rewrite), slow application, every request intact`,
+  async (root) => {
+    const REQUESTS = 4;
+    const verdicts = new Map<number, string>();
+    const appServer = net.createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on("error", () => {});
+      const chunks: Uint8Array[] = [];
+      slowReader(socket, chunks);
+      socket.on("end", async () => {
+        const bytes = concatBytes(...chunks);
+        const conn = Number(
+          /^POST \/c(\d+)\//.exec(new TextDecoder().decode(bytes.subarray(0, 40)))?.[1],
+        );
+        verdicts.set(conn, await checkRequests(bytes, conn, REQUESTS));
+        socket.end();
       });
-      await new Promise<void>((r) => appServer.listen(0, "127.0.0.1", () => r()));
-      const ca = await meshAuthority();
-      const server = await startProxy(
-        { podPorts: "7000" },
-        await podDir(root, "web", await issuePod(ca, ["web"])),
-        { upstreamPorts: new Map([[7000, (appServer.address() as net.AddressInfo).port]]) },
-      );
-      const egressPort = await freePort();
-      const proxy = await startProxy(
-        { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
-        await podDir(root, "bot", await issuePod(ca, ["bot"])),
-        { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
-      );
-      const requests = async (conn: number): Promise<Uint8Array> => {
-        const parts: Uint8Array[] = [];
-        for (let j = 0; j < REQUESTS; j++) {
-          const body = await sealed(1 + Math.floor(Math.random() * 200_000));
-          parts.push(new TextEncoder().encode(
-            `POST /c${conn}/r${j} HTTP/1.1\r\nHost: web\r\n` +
-              `X-Forwarded-Client-Cert: forged\r\nContent-Length: ${body.length}\r\n\r\n`,
-          ));
-          parts.push(body);
-        }
-        return concatBytes(...parts);
-      };
-      try {
-        await Promise.all(Array.from({ length: CONNECTIONS }, async (_, conn) => {
-          const stream = await requests(conn);
-          await new Promise<void>((resolve) => {
-            const socket = net.connect({ host: "127.0.0.1", port: egressPort }, () => {
-              // Written in uneven pieces so that heads and bodies straddle reads.
-              let at = 0;
-              const next = () => {
-                if (at >= stream.length) return void socket.end();
-                const n = 1 + Math.floor(Math.random() * 40_000);
-                socket.write(stream.subarray(at, at + n), next);
-                at += n;
-              };
-              next();
-            });
-            socket.on("error", () => {});
-            socket.resume();
-            socket.on("close", () => resolve());
-          });
-        }));
-        for (let conn = 0; conn < CONNECTIONS; conn++) {
-          assert.equal(verdicts.get(conn), "", `connection ${conn}: ${verdicts.get(conn)}`);
-        }
-      } finally {
-        await proxy.close();
-        await server.close();
-        await new Promise((r) => appServer.close(r));
+    });
+    await new Promise<void>((r) => appServer.listen(0, "127.0.0.1", () => r()));
+    const ca = await meshAuthority();
+    const server = await startProxy(
+      { podPorts: "7000" },
+      await podDir(root, "web", await issuePod(ca, ["web"])),
+      { upstreamPorts: new Map([[7000, (appServer.address() as net.AddressInfo).port]]) },
+    );
+    const egressPort = await freePort();
+    const proxy = await startProxy(
+      { ingress: "DISABLED", egress: `web#127.0.0.1:${egressPort}#web:7000` },
+      await podDir(root, "bot", await issuePod(ca, ["bot"])),
+      { resolve: () => ({ host: "127.0.0.1", port: inboundPort(server, "port-7000") }) },
+    );
+    const requests = async (conn: number): Promise<Uint8Array> => {
+      const parts: Uint8Array[] = [];
+      for (let j = 0; j < REQUESTS; j++) {
+        const body = await sealed(1 + Math.floor(Math.random() * 200_000));
+        parts.push(new TextEncoder().encode(
+          `POST /c${conn}/r${j} HTTP/1.1\r\nHost: web\r\n` +
+            `X-Forwarded-Client-Cert: forged\r\nContent-Length: ${body.length}\r\n\r\n`,
+        ));
+        parts.push(body);
       }
-    }),
-});
+      return concatBytes(...parts);
+    };
+    try {
+      await Promise.all(Array.from({ length: CONNECTIONS }, async (_, conn) => {
+        const stream = await requests(conn);
+        await new Promise<void>((resolve) => {
+          const socket = net.connect({ host: "127.0.0.1", port: egressPort }, () => {
+            // Written in uneven pieces so that heads and bodies straddle reads.
+            let at = 0;
+            const next = () => {
+              if (at >= stream.length) return void socket.end();
+              const n = 1 + Math.floor(Math.random() * 40_000);
+              socket.write(stream.subarray(at, at + n), next);
+              at += n;
+            };
+            next();
+          });
+          socket.on("error", () => {});
+          socket.resume();
+          socket.on("close", () => resolve());
+        });
+      }));
+      for (let conn = 0; conn < CONNECTIONS; conn++) {
+        assert.equal(verdicts.get(conn), "", `connection ${conn}: ${verdicts.get(conn)}`);
+      }
+    } finally {
+      await proxy.close();
+      await server.close();
+      await new Promise((r) => appServer.close(r));
+    }
+  },
+);
