@@ -19,6 +19,7 @@ import {
   TRANSIT_SERVICE_CONFIG,
 } from "../../../bench/transit/fixture.ts";
 import { deployment, inProcessCoordinator } from "../fixture.ts";
+import { podCredentials } from "../../../bench/transit/fixture.ts";
 
 export {
   type ClientCredentials,
@@ -119,7 +120,32 @@ export async function transitCoordinator(maxBodyBytes?: number) {
     (credentials: ClientCredentials | undefined) =>
     async (method: string, path: string, body?: unknown) =>
       transitRequest(port(), credentials, await meshCaPem(), method, path, body);
-  return { d, c, view, port, meshCaPem, as };
+  /** A client presenting the credentials the current mesh CA issues to the pod running `policy`. */
+  const asPod = async (policy: Uint8Array) => as(await podCredentials(await view(), policy));
+  return { d, c, view, port, meshCaPem, as, asPod };
+}
+
+/** What {@link transitCoordinator} sets up. */
+type TransitScene = Awaited<ReturnType<typeof transitCoordinator>>;
+
+/**
+ * Registers the test `name` (sanitizers off): `fn` runs against a fresh
+ * {@link transitCoordinator}, closed afterwards whether `fn` threw or not.
+ */
+export function transitTest(name: string, fn: (scene: TransitScene) => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const scene = await transitCoordinator();
+      try {
+        await fn(scene);
+      } finally {
+        await scene.c.close();
+      }
+    },
+  });
 }
 
 /**
