@@ -1,14 +1,15 @@
 /**
- * The client side of `ratio.ts`: `connections` TLS connections to `layer_server.ts`, `inFlight` at
- * a time, each shaped like a pod's mesh attestation (one full handshake, `POST /mesh/challenge`
+ * The client side of `ratio.ts`: `connections` TLS connections to `layer_server.ts` (or a
+ * `bare_server.ts`; plain TCP with a fourth argument `plain`), `inFlight` at a time, each shaped like a pod's mesh attestation (one full handshake, `POST /mesh/challenge`
  * and `POST /mesh/certificate` with the real body sizes over keep-alive, then close). Fails (exit
  * 1) on any answer but 200 with the expected length, so the server is measured on the path it
  * names. Prints `{"connections":…,"ms":…}`.
  *
- * Usage: `deno run -A bench/coordinator_floor/layer_client.ts PORT CONNECTIONS IN_FLIGHT`
+ * Usage: `deno run -A bench/coordinator_floor/layer_client.ts PORT CONNECTIONS IN_FLIGHT [plain]`
  *
  * @module
  */
+import net from "node:net";
 import tls from "node:tls";
 import {
   CERTIFICATE_ANSWER_BYTES,
@@ -17,7 +18,8 @@ import {
   CHALLENGE_REQUEST_BYTES,
 } from "./shape.ts";
 
-const [port, connections, inFlight] = Deno.args.map(Number);
+const [port, connections, inFlight] = Deno.args.slice(0, 3).map(Number);
+const plain = Deno.args[3] === "plain";
 if (!port || !connections || !inFlight) {
   throw new Error("usage: layer_client.ts PORT CONNECTIONS IN_FLIGHT");
 }
@@ -54,7 +56,9 @@ function attestation(): Promise<void> {
           `content-length: ${body.length}\r\n\r\n${body}`,
       );
     };
-    const socket = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, send);
+    const socket = plain
+      ? net.connect({ port, host: "127.0.0.1" }, send)
+      : tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, send);
     socket.setNoDelay(true);
     socket.on("error", reject);
     socket.on("data", (chunk: Uint8Array) => {

@@ -17,8 +17,12 @@
  * Coordinator spends beyond bound + layer is its own request handling (JSON, evidence parsing,
  * leaf, HPKE, the latest-record read, logs, metrics, and their GC).
  *
+ * `--server node-tls|deno-tls|plain` measures a bare server instead (`bare_server.ts`: the runtime's
+ * TLS with nothing of the Coordinator's, or plain TCP), to tell the TLS handshake's price from the
+ * HTTP layer's.
+ *
  * Usage: `deno run -A bench/coordinator_floor/ratio.ts [--rounds 5] [--connections 600]
- * [--in-flight 8]`
+ * [--in-flight 8] [--server layer|node-tls|deno-tls|plain]`
  *
  * @module
  */
@@ -34,6 +38,12 @@ exitOnBadOptions(Deno.args, {
     { name: "--rounds", value: "number", default: "5", help: "rounds" },
     { name: "--connections", value: "number", default: "600", help: "connections per round" },
     { name: "--in-flight", value: "number", default: "8", help: "connections at a time" },
+    {
+      name: "--server",
+      value: "string",
+      default: "layer",
+      help: "layer (the Coordinator's), node-tls, deno-tls or plain (bare_server.ts)",
+    },
   ],
 });
 const { values } = parseArgs({
@@ -42,15 +52,29 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     connections: { type: "string", default: "600" },
     "in-flight": { type: "string", default: "8" },
+    server: { type: "string", default: "layer" },
   },
 });
+const SERVERS = {
+  layer: "node:tls + coordinator/http",
+  "node-tls": "bare node:tls",
+  "deno-tls": "bare Deno.listenTls",
+  plain: "plain TCP, no TLS",
+} as const;
+const serverKind = values.server as keyof typeof SERVERS;
+if (!(serverKind in SERVERS)) {
+  console.error(`--server: "${values.server}" is none of ${Object.keys(SERVERS).join(", ")}`);
+  Deno.exit(2);
+}
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 const inFlight = Number(values["in-flight"]);
 const HERE = new URL(".", import.meta.url).pathname;
 
 const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", `${HERE}layer_server.ts`],
+  args: serverKind === "layer"
+    ? ["run", "-A", `${HERE}layer_server.ts`]
+    : ["run", "-A", `${HERE}bare_server.ts`, serverKind],
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
@@ -59,7 +83,15 @@ const { port, pid } = JSON.parse((await reader.read()).value!) as { port: number
 
 async function client(count: number): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${HERE}layer_client.ts`, String(port), String(count), String(inFlight)],
+    args: [
+      "run",
+      "-A",
+      `${HERE}layer_client.ts`,
+      String(port),
+      String(count),
+      String(inFlight),
+      ...(serverKind === "plain" ? ["plain"] : []),
+    ],
     stderr: "piped",
   }).output();
   if (!out.success) throw new Error(`client failed: ${new TextDecoder().decode(out.stderr)}`);
@@ -96,7 +128,7 @@ try {
   const b = median(bounds);
   const load = Deno.loadavg().map((l) => l.toFixed(1)).join(" / ");
   console.log(
-    `connection layer (node:tls + coordinator/http, ${inFlight} in flight, mesh flow's shape): ` +
+    `connection layer (${SERVERS[serverKind]}, ${inFlight} in flight, mesh flow's shape): ` +
       `${layer.toFixed(3)} ms CPU per attestation (median of ${rounds} rounds of ${connections})`,
   );
   console.log(`bound (P-384 verify + sign, interleaved): ${b.toFixed(3)} ms`);
