@@ -15,9 +15,7 @@
 import "reflect-metadata";
 import net from "node:net";
 import tls from "node:tls";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
-import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
-import { snpAuthority } from "../../testing/simulation/deployment.ts";
+import { coordinatorShapedIdentity } from "./identity.ts";
 import { CERTIFICATE_ANSWER_BYTES, CHALLENGE_ANSWER_BYTES } from "./shape.ts";
 
 const mode = Deno.args[0];
@@ -25,10 +23,7 @@ if (mode !== "node-tls" && mode !== "deno-tls" && mode !== "plain") {
   console.error("usage: bare_server.ts node-tls|deno-tls|plain");
   Deno.exit(2);
 }
-const evidence = await new SimulatedSnpEvidenceSource(await snpAuthority(), {
-  hostData: new Uint8Array(32),
-}).getEvidence(new Uint8Array(64));
-const identity = await createAttestedTlsIdentity(await generateTlsKeyPair(), evidence);
+const identity = await coordinatorShapedIdentity();
 const ANSWERS: Record<string, Uint8Array> = {
   "/mesh/challenge": answerOfSize(CHALLENGE_ANSWER_BYTES),
   "/mesh/certificate": answerOfSize(CERTIFICATE_ANSWER_BYTES),

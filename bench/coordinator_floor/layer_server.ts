@@ -12,16 +12,10 @@
 import "reflect-metadata";
 import { serveHttp1 } from "../../coordinator/http/http1_server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../coordinator/http/connection_limits.ts";
-import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
-import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
-import { snpAuthority } from "../../testing/simulation/deployment.ts";
+import { coordinatorShapedIdentity } from "./identity.ts";
 import { CERTIFICATE_ANSWER_BYTES, CHALLENGE_ANSWER_BYTES } from "./shape.ts";
 
-const authority = await snpAuthority();
-const evidence = await new SimulatedSnpEvidenceSource(authority, {
-  hostData: new Uint8Array(32),
-}).getEvidence(new Uint8Array(64));
-const identity = await createAttestedTlsIdentity(await generateTlsKeyPair(), evidence);
+const identity = await coordinatorShapedIdentity();
 const answers: Record<string, Uint8Array> = {
   "/mesh/challenge": jsonOfSize(CHALLENGE_ANSWER_BYTES),
   "/mesh/certificate": jsonOfSize(CERTIFICATE_ANSWER_BYTES),

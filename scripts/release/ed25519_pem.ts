@@ -8,7 +8,7 @@
  */
 import { ParseError } from "../../util/errors/mod.ts";
 import { concatBytes, decodePem, encodeHex, sha256 } from "../../util/bytes/mod.ts";
-import { oidText, readDer } from "./der.ts";
+import { readElement, readOid } from "../../x509/der.ts";
 
 /** id-Ed25519 (RFC 8410). */
 const ED25519_OID = "1.3.101.112";
@@ -86,9 +86,8 @@ function onePemBlock(text: string, field: string): { label: string; der: Uint8Ar
 
 /** The algorithm OID of an AlgorithmIdentifier's content; Ed25519 has no parameters. */
 function ed25519Algorithm(content: Uint8Array, field: string): void {
-  const oid = readDer(content, 0, `${field}.algorithm`);
-  if (oid.tag !== 0x06) throw new ParseError(`${field}.algorithm`, "not an OBJECT IDENTIFIER");
-  const id = oidText(oid.content);
+  const oid = readElement(content, 0, `${field}.algorithm`);
+  const id = readOid(oid, `${field}.algorithm`);
   if (id !== ED25519_OID) {
     const name = ALGORITHM_NAMES[id];
     throw new ParseError(
@@ -96,7 +95,7 @@ function ed25519Algorithm(content: Uint8Array, field: string): void {
       `holds a key of algorithm ${name ? `${name} (${id})` : id}, not Ed25519 (${ED25519_OID})`,
     );
   }
-  if (oid.next !== content.length) {
+  if (oid.end !== content.length) {
     throw new ParseError(`${field}.algorithm`, "Ed25519 takes no parameters (RFC 8410)");
   }
 }
@@ -130,42 +129,42 @@ export function parseEd25519PrivateKeyPem(text: string, file: string): Ed25519Pr
     );
   }
   const field = `${file}: PrivateKeyInfo`;
-  const info = readDer(block.der, 0, field);
-  if (info.tag !== 0x30 || info.next !== block.der.length) {
+  const info = readElement(block.der, 0, field);
+  if (info.tag !== 0x30 || info.end !== block.der.length) {
     throw new ParseError(field, "not one DER SEQUENCE");
   }
-  const version = readDer(info.content, 0, `${field}.version`);
-  if (version.tag !== 0x02 || version.content.length !== 1 || version.content[0]! > 1) {
+  const version = readElement(info.value, 0, `${field}.version`);
+  if (version.tag !== 0x02 || version.value.length !== 1 || version.value[0]! > 1) {
     throw new ParseError(`${field}.version`, "not PKCS#8 version 1 or 2");
   }
-  const algorithm = readDer(info.content, version.next, `${field}.privateKeyAlgorithm`);
+  const algorithm = readElement(info.value, version.end, `${field}.privateKeyAlgorithm`);
   if (algorithm.tag !== 0x30) {
     throw new ParseError(`${field}.privateKeyAlgorithm`, "not an AlgorithmIdentifier");
   }
-  ed25519Algorithm(algorithm.content, file);
-  const privateKey = readDer(info.content, algorithm.next, `${field}.privateKey`);
+  ed25519Algorithm(algorithm.value, file);
+  const privateKey = readElement(info.value, algorithm.end, `${field}.privateKey`);
   if (privateKey.tag !== 0x04) throw new ParseError(`${field}.privateKey`, "not an OCTET STRING");
-  const seed = readDer(privateKey.content, 0, `${field}.privateKey`);
+  const seed = readElement(privateKey.value, 0, `${field}.privateKey`);
   if (
-    seed.tag !== 0x04 || seed.content.length !== 32 || seed.next !== privateKey.content.length
+    seed.tag !== 0x04 || seed.value.length !== 32 || seed.end !== privateKey.value.length
   ) {
     throw new ParseError(`${field}.privateKey`, "not a 32-byte Ed25519 CurvePrivateKey");
   }
-  let at = privateKey.next;
+  let at = privateKey.end;
   let publicKey: Uint8Array | undefined;
-  if (at < info.content.length && info.content[at] === 0xa0) {
-    at = readDer(info.content, at, `${field}.attributes`).next;
+  if (at < info.value.length && info.value[at] === 0xa0) {
+    at = readElement(info.value, at, `${field}.attributes`).end;
   }
-  if (at < info.content.length && info.content[at] === 0x81 && version.content[0] === 1) {
-    const bits = readDer(info.content, at, `${field}.publicKey`);
-    if (bits.content.length !== 33 || bits.content[0] !== 0) {
+  if (at < info.value.length && info.value[at] === 0x81 && version.value[0] === 1) {
+    const bits = readElement(info.value, at, `${field}.publicKey`);
+    if (bits.value.length !== 33 || bits.value[0] !== 0) {
       throw new ParseError(`${field}.publicKey`, "not a 32-byte Ed25519 public key");
     }
-    publicKey = bits.content.slice(1);
-    at = bits.next;
+    publicKey = bits.value.slice(1);
+    at = bits.end;
   }
-  if (at !== info.content.length) throw new ParseError(field, "unexpected data after the key");
-  return { pkcs8: concatBytes(PKCS8_PREFIX, seed.content), publicKey };
+  if (at !== info.value.length) throw new ParseError(field, "unexpected data after the key");
+  return { pkcs8: concatBytes(PKCS8_PREFIX, seed.value), publicKey };
 }
 
 /**
@@ -197,23 +196,23 @@ export function parseEd25519PublicKeyPem(text: string, file: string): Uint8Array
     throw new ParseError(file, `a PEM block labelled ${block.label}, not a PUBLIC KEY`);
   }
   const field = `${file}: SubjectPublicKeyInfo`;
-  const info = readDer(block.der, 0, field);
-  if (info.tag !== 0x30 || info.next !== block.der.length) {
+  const info = readElement(block.der, 0, field);
+  if (info.tag !== 0x30 || info.end !== block.der.length) {
     throw new ParseError(field, "not one DER SEQUENCE");
   }
-  const algorithm = readDer(info.content, 0, `${field}.algorithm`);
+  const algorithm = readElement(info.value, 0, `${field}.algorithm`);
   if (algorithm.tag !== 0x30) {
     throw new ParseError(`${field}.algorithm`, "not an AlgorithmIdentifier");
   }
-  ed25519Algorithm(algorithm.content, file);
-  const bits = readDer(info.content, algorithm.next, `${field}.subjectPublicKey`);
+  ed25519Algorithm(algorithm.value, file);
+  const bits = readElement(info.value, algorithm.end, `${field}.subjectPublicKey`);
   if (
-    bits.tag !== 0x03 || bits.content.length !== 33 || bits.content[0] !== 0 ||
-    bits.next !== info.content.length
+    bits.tag !== 0x03 || bits.value.length !== 33 || bits.value[0] !== 0 ||
+    bits.end !== info.value.length
   ) {
     throw new ParseError(`${field}.subjectPublicKey`, "not a 32-byte Ed25519 public key");
   }
-  return bits.content.slice(1);
+  return bits.value.slice(1);
 }
 
 /**

@@ -10,7 +10,6 @@ import {
   parseEd25519PublicKeyPem,
   publicKeyFingerprint,
 } from "../../scripts/release/ed25519_pem.ts";
-import { readDer } from "../../scripts/release/der.ts";
 import {
   importSigningKey,
   signSums,
@@ -176,9 +175,10 @@ Deno.test("malformed private and public keys are refused, naming the file", asyn
     /algorithm 1\.3\.101\.127, not Ed25519/,
   );
   const longForm = concatBytes(new Uint8Array([0x30, 0x81, 0x2e]), pkcs8.slice(2));
-  refuses(() => parseEd25519PrivateKeyPem(pem(longForm), "k.pem"), /DER length not minimal/);
-  assert.throws(() => readDer(new Uint8Array([0x30, 0x80]), 0, "x"), /not definite/);
-  assert.throws(() => readDer(new Uint8Array([0x30, 0x05, 0x00]), 0, "x"), /cut short/);
+  refuses(
+    () => parseEd25519PrivateKeyPem(pem(longForm), "k.pem"),
+    /DER length not in its shortest form/,
+  );
 
   const spki = concatBytes(
     new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]),
