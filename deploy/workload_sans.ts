@@ -313,12 +313,15 @@ function searchedNames(host: string, namespace: string, clusterDomain: string): 
 
 /**
  * Whether holder `o` is reached by the literal `host` from `client`'s pod without the cluster's
- * search path: it was given the name by `extra-sans` (an external name the host's DNS answers),
- * or the name is its own and it is in the client's namespace.
+ * search path: it was given the name (or a one-label wildcard for it) by `extra-sans` (an
+ * external name the host's DNS answers), or the name is its own and it is in the client's
+ * namespace.
  */
 function reachedLiterally(o: SanWorkload, client: SanWorkload, host: string): boolean {
   const h = host.toLowerCase();
-  return (o.extraSans ?? []).some((s) => s.toLowerCase() === h) ||
+  const extras = (o.extraSans ?? []).map((s) => s.toLowerCase());
+  const wildcard = h.includes(".") ? `*.${h.slice(h.indexOf(".") + 1)}` : undefined;
+  return extras.includes(h) || (wildcard !== undefined && extras.includes(wildcard)) ||
     (o.namespace === client.namespace && nameSan(o)?.toLowerCase() === h);
 }
 
@@ -420,13 +423,10 @@ function unreachedHolders(
 ): string | undefined {
   const h = host.toLowerCase().replace(/\.$/, "");
   const searched = searchedNames(host, client.namespace, clusterDomain);
-  const parent = h.slice(h.indexOf(".") + 1);
   const unreached = holders.filter((i) => {
     const o = workloads[i]!;
     const sans = new Set(derived[i]!.map((s) => s.toLowerCase()));
     if (searched.some((name) => sans.has(name))) return false;
-    const extras = (o.extraSans ?? []).map((s) => s.toLowerCase());
-    if (h.includes(".") && extras.includes(`*.${parent}`)) return false;
     return !reachedLiterally(o, client, h);
   }).map((i) => workloads[i]!);
   if (unreached.length === 0) return undefined;

@@ -467,6 +467,10 @@ Deno.test("an egress target is compared by the name the client's resolver asks f
   assert.deepEqual(expected("web", "db.shop.svc.cluster.local."), []);
   assert.deepEqual(expected("web", "10.0.0.5"), []);
   assert.deepEqual(expected("web", "nobody"), []);
+  // A name extra-sans gave another holder by a one-label wildcard is compared as written too (the
+  // user named it for an external resolver), though shop's pod carries it exactly.
+  const wild = workload("proxy", { app: "proxy" }, { namespace: "web", extraSans: ["*.db"] });
+  assert.deepEqual(expected("web", "db-0.db", [shopDb, wild]), []);
   // Reached: from shop itself, qualified names from elsewhere, an FQDN, a name given by
   // extra-sans, and a workload's own name in the client's namespace.
   for (
