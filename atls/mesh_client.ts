@@ -1,9 +1,11 @@
 /**
  * The client of the Coordinator's mesh API, as the Initializer (and the load test and benchmarks,
- * through the same code) speaks it: a fresh challenge, evidence
- * binding that challenge and the pod's two public keys (certificate key and HPKE key), and the
- * answer. The workload secret arrives HPKE-sealed to the pod's key and the certificate must be
- * for the pod's key, so a relay in between sees only public material.
+ * through the same code) speaks it: on one pinned TLS 1.3 connection, the connection's channel
+ * binding (`channel_binding.ts`), evidence binding it and the pod's certificate key
+ * (`contrast/mesh/v2`), and `POST /mesh/certificate` on exactly that connection. The certificate
+ * must be for the pod's key, and the workload secret arrives inside that connection, which ends
+ * in the attested Coordinator (its TLS key is pinned) and in this process: a relay sees only
+ * ciphertext, and evidence relayed onto another connection binds the wrong channel.
  *
  * The CA files are public too, but a pod must not take them from just anyone: an impostor
  * handing out its own mesh CA would make the pod trust the impostor's mesh.
@@ -20,16 +22,13 @@ import { Certificate } from "../x509/certificate.ts";
 import { constantTimeEqual, decodePem, encodeHex } from "../util/bytes/mod.ts";
 import { UnavailableError, ValidationError, VerificationError } from "../util/errors/mod.ts";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
-import { HpkeRecipient } from "../protocol/hpke.ts";
 import { PinnedHttpsClient } from "./pinned_client.ts";
 import { generateTlsKeyPair } from "./certificate.ts";
 import { meshReportData } from "../protocol/report_data.ts";
 import {
   ApiPath,
   type MeshCertificateRequestJson,
-  parseChallengeResponse,
   parseMeshCertificateResponse,
-  WORKLOAD_SECRET_HPKE_INFO,
 } from "../protocol/messages.ts";
 import type { EvidenceSource } from "../evidence/evidence_source.ts";
 import type { ManifestEvidenceVerifier } from "../manifest/verifiers.ts";
@@ -48,76 +47,63 @@ export interface MeshCredentials {
   readonly workloadSecret?: Uint8Array;
 }
 
-/** The pod's keys. */
+/** The pod's key. */
 interface PodKeys {
   /** P-256 ECDSA key pair the mesh certificate is issued to. */
   readonly leaf: CryptoKeyPair;
   /** PKIX DER of the leaf public key. */
   readonly leafSpki: Uint8Array;
-  /** HPKE key the workload secret is sealed to. */
-  readonly hpke: HpkeRecipient;
 }
 
-/** Generates a pod's certificate key (P-256) and HPKE key. */
+/** Generates a pod's certificate key (P-256). */
 export async function generatePodKeys(): Promise<PodKeys> {
   const leaf = await generateTlsKeyPair();
   return {
     leaf,
     leafSpki: new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey)),
-    hpke: await HpkeRecipient.generate(),
   };
 }
 
 /**
- * One exchange over `client`: challenge, evidence, certificate. Checks that the certificate is
- * for the pod's key and opens the workload secret; the CAs are returned as received. Both
- * requests travel over one pinned TLS connection when the server keeps it open.
+ * One exchange over `client`: the channel binding of its connection, evidence binding it and
+ * the pod's key, and the certificate request on that same connection. Checks that the
+ * certificate is for the pod's key; the CAs and the workload secret are returned as received.
+ *
+ * @throws {import("./pinned_client.ts").BoundConnectionClosedError} when the connection closed
+ *   while the evidence was made (retryable: a new exchange binds a new connection)
  */
 async function exchange(
   client: PinnedHttpsClient,
   keys: PodKeys,
   evidenceSource: EvidenceSource,
 ): Promise<MeshCredentials> {
-  const { nonce } = parseChallengeResponse(await client.request("POST", ApiPath.meshChallenge, {}));
-  const reportData = await meshReportData({
-    nonce,
-    leafSpki: keys.leafSpki,
-    hpkePublicKey: keys.hpke.publicKey,
-  });
+  const channelBinding = await client.bindConnection();
+  const reportData = await meshReportData({ channelBinding, leafSpki: keys.leafSpki });
   const evidence = await evidenceSource.getEvidence(reportData);
   const body: MeshCertificateRequestJson = {
-    nonce: encodeHex(nonce),
     evidence: evidenceToJson(evidence),
     leafPublicKey: encodeHex(keys.leafSpki),
-    hpkePublicKey: encodeHex(keys.hpke.publicKey),
   };
   const answer = parseMeshCertificateResponse(
-    await client.request("POST", ApiPath.meshCertificate, body),
+    await client.requestOnBinding(channelBinding, "POST", ApiPath.meshCertificate, body),
   );
   const leafDer = decodePem(answer.certChain, "CERTIFICATE", "certChain")[0]!.der;
   const leaf = new Certificate(leafDer, "certChain[0]");
   if (!constantTimeEqual(leaf.spki, keys.leafSpki)) {
     throw new VerificationError("certChain", "the certificate is not for this pod's key");
   }
-  const workloadSecret = answer.workloadSecret
-    ? await keys.hpke.open(
-      answer.workloadSecret,
-      WORKLOAD_SECRET_HPKE_INFO,
-      nonce,
-      "workloadSecret",
-    )
-    : undefined;
   return {
     certChain: answer.certChain,
     meshCa: answer.meshCa,
     rootCa: answer.rootCa,
-    ...(workloadSecret ? { workloadSecret } : {}),
+    ...(answer.workloadSecret ? { workloadSecret: answer.workloadSecret } : {}),
   };
 }
 
 /**
- * One exchange WITHOUT authenticating the Coordinator: the certificate and the workload secret
- * are still bound to the pod's keys, but the CA PEMs are whatever the peer sent. The Initializer
+ * One exchange WITHOUT authenticating the Coordinator: the certificate is still bound to the
+ * pod's key and the request to its TLS connection, but the CA PEMs are whatever the peer sent
+ * (and its TLS key is not pinned to an attested one). The Initializer
  * never uses this; it serves tests of the Coordinator's admission rules. Use
  * {@link requestAttestedMeshCredentials}.
  *

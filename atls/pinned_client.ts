@@ -10,6 +10,14 @@
  * both sides; the reused connection is the one whose key was checked when it was opened. An idle
  * connection never keeps the process alive, and {@link PinnedHttpsClient.close} closes it.
  *
+ * Connections are TLS 1.3 only (`minVersion`), so every one has a unique channel binding
+ * (`channel_binding.ts`). {@link PinnedHttpsClient.bindConnection} reads the binding of the
+ * connection the next request will use, and {@link PinnedHttpsClient.requestOnBinding} sends a
+ * request on exactly that connection: the initializer's evidence binds it, and a new connection
+ * (another binding) would make the Coordinator refuse the evidence. If that connection closed in
+ * between, it fails with {@link BoundConnectionClosedError} (retryable: bind a new connection and
+ * make new evidence) instead of reconnecting.
+ *
  * @module
  */
 import https from "node:https";
@@ -24,6 +32,7 @@ import {
 } from "../util/errors/mod.ts";
 import { constantTimeEqual, sha256 } from "../util/bytes/mod.ts";
 import { selfSignedSpki } from "./certificate.ts";
+import { clientChannelBinding } from "./channel_binding.ts";
 import { parseRetryAfter } from "../util/http/retry_after.ts";
 import {
   CoordinatorBadRequestError,
@@ -87,6 +96,28 @@ export function parseHostPort(address: string, field = "coordinator"): HostPort 
 }
 
 /**
+ * The connection whose channel binding a request was to travel on closed (or was replaced)
+ * before the request was sent. Nothing was sent: the caller binds a new connection and makes new
+ * evidence (an {@link UnavailableError}: the initializer retries it).
+ *
+ * @example
+ * ```ts
+ * import { BoundConnectionClosedError } from "./pinned_client.ts";
+ * import { UnavailableError } from "../util/errors/mod.ts";
+ * console.assert(new BoundConnectionClosedError() instanceof UnavailableError);
+ * ```
+ */
+export class BoundConnectionClosedError extends UnavailableError {
+  constructor(reason = "closed before the request was sent") {
+    super(
+      "channelBinding",
+      `the TLS connection the evidence binds ${reason}; a new connection has another binding: ` +
+        "start the exchange again",
+    );
+  }
+}
+
+/**
  * The typed error for an error answer `{error, field?}` with `status` and the answer's
  * `Retry-After` (parsed at `nowMs`).
  */
@@ -121,6 +152,12 @@ export class PinnedHttpsClient {
   readonly #localAddress?: string;
   #pinned?: Uint8Array;
   #certificate?: Uint8Array;
+  /**
+   * The connection whose channel binding {@link bindConnection} handed out, kept for
+   * {@link requestOnBinding} (no idle expiry: evidence may take seconds to make; the server's
+   * idle deadline still applies).
+   */
+  #bound?: tls.TLSSocket;
   /** The connection kept open after the last answer, and since when (performance.now()). */
   #idle?: {
     readonly socket: tls.TLSSocket;
@@ -139,8 +176,15 @@ export class PinnedHttpsClient {
     this.#localAddress = options.localAddress;
   }
 
-  /** Closes the idle connection, if any (later requests open a new one). */
+  /** Closes the idle and the bound connection, if any (later requests open a new one). */
   close(): void {
+    this.#bound?.destroy();
+    this.#bound = undefined;
+    this.#closeIdle();
+  }
+
+  /** Closes the idle connection, if any. */
+  #closeIdle(): void {
     if (this.#idle === undefined) return;
     clearTimeout(this.#idle.expiry);
     this.#idle.socket.destroy();
@@ -166,10 +210,10 @@ export class PinnedHttpsClient {
 
   /** Keeps `socket` for the next request (without holding the process open). */
   #park(socket: tls.TLSSocket): void {
-    this.close();
+    this.#closeIdle();
     socket.unref();
     const expiry = setTimeout(() => {
-      if (this.#idle?.socket === socket) this.close();
+      if (this.#idle?.socket === socket) this.#closeIdle();
     }, this.#keepAliveIdleMs);
     expiry.unref();
     this.#idle = { socket, since: performance.now(), expiry };
@@ -198,6 +242,9 @@ export class PinnedHttpsClient {
       port: this.#target.port,
       // The server is authenticated by its attested key below, not by a Web PKI chain.
       rejectUnauthorized: false,
+      // TLS 1.3 only: the channel binding of a connection (channel_binding.ts) is unique only
+      // there, and the Coordinator speaks it.
+      minVersion: "TLSv1.3",
       ...(this.#localAddress !== undefined ? { localAddress: this.#localAddress } : {}),
       ...(isIP(this.#target.host) !== 0 ? {} : { servername: this.#target.host }),
     });
@@ -261,7 +308,84 @@ export class PinnedHttpsClient {
    * @throws {UnavailableError} when the server cannot be reached or times out
    */
   async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    return this.#send(this.#takeIdle() ?? await this.#connect(), method, path, body);
+  }
+
+  /**
+   * The channel binding (`channel_binding.ts`) of the connection that
+   * {@link requestOnBinding} will use: the open idle connection, or a new pinned one. The
+   * connection is kept for that request (until {@link close}, or until the server closes it).
+   *
+   * @throws {VerificationError} when the server key is not the pinned one
+   * @throws {import("./channel_binding.ts").ChannelBindingError} when the connection is not TLS
+   *   1.3
+   * @throws {UnavailableError} when the server cannot be reached or times out
+   */
+  async bindConnection(): Promise<Uint8Array> {
     const socket = this.#takeIdle() ?? await this.#connect();
+    let binding: Uint8Array;
+    try {
+      binding = clientChannelBinding(socket);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    this.#bound?.destroy();
+    socket.unref();
+    this.#bound = socket;
+    return binding;
+  }
+
+  /**
+   * Sends a request as {@link request} does, on exactly the connection whose channel binding
+   * {@link bindConnection} returned as `binding` (never on another one).
+   *
+   * @throws {BoundConnectionClosedError} when that connection is closed, or no connection with
+   *   `binding` is held (nothing is sent)
+   * @throws {CoordinatorBadRequestError | CoordinatorRejectedError | CoordinatorUnavailableError}
+   *   on an error status
+   * @throws {UnavailableError} when the server does not answer in time
+   */
+  requestOnBinding(
+    binding: Uint8Array,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ): Promise<unknown> {
+    const socket = this.#bound;
+    this.#bound = undefined;
+    if (socket === undefined) {
+      return Promise.reject(
+        new BoundConnectionClosedError("is not held (bind a connection first)"),
+      );
+    }
+    let current: Uint8Array | undefined;
+    try {
+      current = socket.destroyed || !socket.readable || !socket.writable
+        ? undefined
+        : clientChannelBinding(socket);
+    } catch {
+      current = undefined;
+    }
+    if (current === undefined || !constantTimeEqual(current, binding)) {
+      socket.destroy();
+      return Promise.reject(
+        new BoundConnectionClosedError(
+          current === undefined ? "closed before the request was sent" : "is not the one held",
+        ),
+      );
+    }
+    socket.ref();
+    return this.#send(socket, method, path, body);
+  }
+
+  /** Sends one request on `socket` (parked for reuse after a complete answer, else closed). */
+  async #send(
+    socket: tls.TLSSocket,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     let reusable = false;
     try {

@@ -73,7 +73,7 @@ import {
   type TlsIdentity,
 } from "../atls/certificate.ts";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
-import { HpkeRecipient, type SealedBoxJson, sealedBoxToJson, sealTo } from "../protocol/hpke.ts";
+import { HpkeRecipient, sealedBoxToJson, sealTo } from "../protocol/hpke.ts";
 import {
   coordinatorReportData,
   meshReportData,
@@ -97,7 +97,6 @@ import {
   type PeerSeedResponseJson,
   type RecoverRequest,
   RECOVERY_HPKE_INFO,
-  WORKLOAD_SECRET_HPKE_INFO,
 } from "../protocol/messages.ts";
 import {
   authenticateManifestUpdate,
@@ -136,7 +135,7 @@ export interface CoordinatorOptions {
   readonly logger: Logger;
   /** Metrics. */
   readonly metrics: CoordinatorMetrics;
-  /** Mesh challenge nonces. */
+  /** Challenge nonces of peer Coordinators asking for the seed (`POST /peer/seed`). */
   readonly nonces?: NonceStore;
   /**
    * Per-client budget of uncached vendor lookups the evidence of mesh requests may cause (the
@@ -972,7 +971,10 @@ export class Coordinator {
     return own === undefined || manifest.Policies[own]?.Role === "coordinator";
   }
 
-  /** `POST /mesh/challenge`: a fresh single-use nonce for `client` (its address). */
+  /**
+   * `POST /mesh/challenge`: a fresh single-use nonce for `client` (its address), for a peer
+   * Coordinator's `POST /peer/seed` (a pod's mesh request binds its TLS connection instead).
+   */
   challenge(client = ""): ChallengeResponseJson {
     if (this.#state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
@@ -984,66 +986,93 @@ export class Coordinator {
   }
 
   /**
-   * `POST /mesh/certificate`: attests an initializer and issues its certificate. `client` (the
-   * source address) is charged for vendor lookups its evidence causes. Once `signal` is aborted
-   * (nobody reads the answer) it stops before its next expensive step (verification, signing the
-   * leaf, sealing the workload secret), throwing `signal`'s reason.
+   * `POST /mesh/certificate`: attests an initializer and issues its certificate. The evidence must
+   * bind `channelBinding`, the channel binding of the TLS connection the request arrived on
+   * (`atls/channel_binding.ts`; `meshReportData`), and the request's leaf key; the workload secret
+   * is answered in the clear, for that connection only. `client` (the source address) is charged
+   * for vendor lookups its evidence causes. Once `signal` is aborted (nobody reads the answer) it
+   * stops before its next expensive step (verification, signing the leaf, deriving the workload
+   * secret), throwing `signal`'s reason.
+   *
+   * @throws {ValidationError} naming `reportData` when the evidence binds another connection or
+   *   key
    */
   async issueMeshCertificate(
     request: MeshCertificateRequest,
+    channelBinding: Uint8Array,
     client = "",
     signal?: AbortSignal,
   ): Promise<MeshCertificateResponseJson> {
-    const { state, leaf, workloadSecret } = await this.#issueMesh(request, client, signal);
+    const { state, leaf, workloadSecret } = await this.#issueMesh(
+      request,
+      channelBinding,
+      client,
+      signal,
+    );
+    const encoded = workloadSecret?.toBase64();
+    workloadSecret?.fill(0);
     return {
       certChain: leaf.chainPem,
       meshCa: state.ca.meshCaPem,
       rootCa: state.ca.rootPem,
-      ...(workloadSecret ? { workloadSecret } : {}),
+      ...(encoded !== undefined ? { workloadSecret: encoded } : {}),
     };
   }
 
   /**
    * `POST /mesh/certificate` as the API serves it: the answer of {@link issueMeshCertificate},
    * serialised from the leaf's DER with what every answer of the CA shares serialised once
-   * (`mesh_answer.ts`).
+   * (`mesh_answer.ts`), and the workload secret written from its bytes (then wiped).
    */
   async issueMeshCertificateJson(
     request: MeshCertificateRequest,
+    channelBinding: Uint8Array,
     client = "",
     signal?: AbortSignal,
   ): Promise<EncodedJson> {
-    const { state, leaf, workloadSecret } = await this.#issueMesh(request, client, signal);
+    const { state, leaf, workloadSecret } = await this.#issueMesh(
+      request,
+      channelBinding,
+      client,
+      signal,
+    );
     let answers = this.#meshAnswers.get(state.ca);
     if (answers === undefined) {
       answers = new MeshAnswerJson(state.ca);
       this.#meshAnswers.set(state.ca, answers);
     }
-    return answers.encode(leaf.der, workloadSecret);
+    try {
+      return answers.encode(leaf.der, workloadSecret);
+    } finally {
+      workloadSecret?.fill(0);
+    }
   }
 
-  /** The work of {@link issueMeshCertificate}: the state it answered from, leaf and secret. */
+  /**
+   * The work of {@link issueMeshCertificate}: the state it answered from, leaf and the workload
+   * secret's bytes (the caller wipes them).
+   */
   async #issueMesh(
     request: MeshCertificateRequest,
+    channelBinding: Uint8Array,
     client: string,
     signal: AbortSignal | undefined,
-  ): Promise<{ state: ActiveState; leaf: IssuedLeaf; workloadSecret?: SealedBoxJson }> {
+  ): Promise<{ state: ActiveState; leaf: IssuedLeaf; workloadSecret?: Uint8Array }> {
     const state = await this.#fresh();
     signal?.throwIfAborted();
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest (not set yet, or recovery needed)");
     }
     const metrics = this.#options.metrics;
+    let workloadSecret: Uint8Array | undefined;
     try {
-      const { claims, policy: matched } = await this.#verifyNonceBoundEvidence(
+      // No nonce to redeem: the channel binding is unique to the connection the request arrived
+      // on, so evidence made for any other connection (a relay's, an earlier one's) fails here.
+      const { claims, policy: matched } = await this.#verifyBoundEvidence(
         state,
-        request,
-        await meshReportData({
-          nonce: request.nonce,
-          leafSpki: request.leafPublicKey,
-          hpkePublicKey: request.hpkePublicKey,
-        }, digestNative),
-        "this request's keys and nonce",
+        request.evidence,
+        await meshReportData({ channelBinding, leafSpki: request.leafPublicKey }, digestNative),
+        "this TLS connection's channel binding and this request's key",
         client,
         signal,
       );
@@ -1060,14 +1089,9 @@ export class Coordinator {
         now,
         ...(validityMs !== undefined ? { notAfter: new Date(now.getTime() + validityMs) } : {}),
       });
-      let workloadSecret;
       if (matched.entry.WorkloadSecretID !== "") {
         signal?.throwIfAborted();
-        const secret = await state.engine.workloadSecret(matched.entry.WorkloadSecretID);
-        workloadSecret = sealedBoxToJson(
-          await sealTo(request.hpkePublicKey, secret, WORKLOAD_SECRET_HPKE_INFO, request.nonce),
-        );
-        secret.fill(0);
+        workloadSecret = await state.engine.workloadSecret(matched.entry.WorkloadSecretID);
       }
       this.#requireUnchanged(state);
       metrics.attestations.inc({ platform: claims.platform });
@@ -1078,6 +1102,7 @@ export class Coordinator {
       });
       return { state, leaf, ...(workloadSecret ? { workloadSecret } : {}) };
     } catch (error) {
+      workloadSecret?.fill(0);
       // A request nobody reads any more (the client went away) is not a failure to count.
       if (signal?.aborted) throw error;
       const field = error instanceof Error && "field" in error ? String(error.field) : "internal";
@@ -1094,20 +1119,20 @@ export class Coordinator {
    * the collateral fetches). Called after the last await, so nothing is answered from a replaced
    * state once the update has been acknowledged.
    *
-   * @throws {ConflictError} naming `manifest` (409: the client asks for a new challenge)
+   * @throws {ConflictError} naming `manifest` (409: the client tries again, with new evidence)
    */
   #requireUnchanged(state: ActiveState): void {
     if (this.#state !== state) {
       throw new ConflictError(
         "manifest",
-        "the active manifest changed while this request was verified: ask for a new challenge",
+        "the active manifest changed while this request was verified: try again",
       );
     }
   }
 
   /**
-   * Redeems the request's challenge nonce (single use), verifies its evidence against the active
-   * manifest and checks that the evidence carries exactly `reportData`.
+   * Redeems the request's challenge nonce (single use), then verifies its evidence as
+   * {@link #verifyBoundEvidence} does.
    *
    * @param binds what `reportData` binds, for the error message
    * @param client the source address, charged for uncached vendor lookups the evidence causes
@@ -1124,7 +1149,35 @@ export class Coordinator {
   ): Promise<ManifestVerification> {
     signal?.throwIfAborted();
     this.#nonces.redeem(request.nonce);
-    const verified = await this.#options.verifyEvidence(state.manifest, request.evidence, {
+    return await this.#verifyBoundEvidence(
+      state,
+      request.evidence,
+      reportData,
+      binds,
+      client,
+      signal,
+    );
+  }
+
+  /**
+   * Verifies `evidence` against the active manifest and checks that it carries exactly
+   * `reportData`.
+   *
+   * @param binds what `reportData` binds, for the error message
+   * @param client the source address, charged for uncached vendor lookups the evidence causes
+   * @param signal once aborted (nobody reads the answer), nothing is verified
+   * @throws {ValidationError} naming `reportData` when the evidence binds something else
+   */
+  async #verifyBoundEvidence(
+    state: ActiveState,
+    evidence: Evidence,
+    reportData: Uint8Array,
+    binds: string,
+    client: string,
+    signal?: AbortSignal,
+  ): Promise<ManifestVerification> {
+    signal?.throwIfAborted();
+    const verified = await this.#options.verifyEvidence(state.manifest, evidence, {
       reportData,
       now: this.#now(),
       vendorLookups: this.#lookupBudget.allowanceFor(client),

@@ -7,9 +7,11 @@
  * `JSON.stringify` of the `MeshCertificateResponseJson` (`protocol/messages.ts`) with `certChain` = leaf PEM then
  * intermediate PEM (`tests/coordinator/mesh_answer_test.ts`).
  *
+ * The workload secret, when there is one, is written as base64 straight from its bytes into the
+ * answer: no string of it is made (a string cannot be wiped and lives until it is collected).
+ *
  * @module
  */
-import type { SealedBoxJson } from "../protocol/hpke.ts";
 import { EncodedJson } from "./http/encoded_json.ts";
 
 const UTF8 = new TextEncoder();
@@ -21,6 +23,38 @@ const LEAF_END = UTF8.encode("-----END CERTIFICATE-----\\n");
 const LINE = 64;
 const BACKSLASH = 0x5c;
 const N = 0x6e;
+/** `,"workloadSecret":"`, before the secret's base64 (its closing quote follows it). */
+const SECRET_HEAD = UTF8.encode(',"workloadSecret":"');
+const QUOTE = 0x22;
+/** The base64 alphabet (RFC 4648 §4, with padding), as character codes. */
+const BASE64 = UTF8.encode("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+const PAD = 0x3d;
+
+/** Length of the padded base64 of `length` bytes. */
+function base64Length(length: number): number {
+  return 4 * Math.ceil(length / 3);
+}
+
+/** Writes the padded base64 of `bytes` into `out` at `at`; returns the index after it. */
+function writeBase64(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[at++] = BASE64[n >> 18]!;
+    out[at++] = BASE64[(n >> 12) & 63]!;
+    out[at++] = BASE64[(n >> 6) & 63]!;
+    out[at++] = BASE64[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest > 0) {
+    const n = (bytes[i]! << 16) | (rest === 2 ? bytes[i + 1]! << 8 : 0);
+    out[at++] = BASE64[n >> 18]!;
+    out[at++] = BASE64[(n >> 12) & 63]!;
+    out[at++] = rest === 2 ? BASE64[(n >> 6) & 63]! : PAD;
+    out[at++] = PAD;
+  }
+  return at;
+}
 
 /** The PEMs of one CA that every answer of it carries. */
 interface AnswerPems {
@@ -46,19 +80,20 @@ export class MeshAnswerJson {
   }
 
   /**
-   * The answer for the leaf `leafDer` and, when the policy has one, the sealed workload secret.
+   * The answer for the leaf `leafDer` and, when the policy has one, the workload secret's bytes
+   * (written as base64; the caller wipes its `workloadSecret` afterwards).
    */
-  encode(leafDer: Uint8Array, workloadSecret?: SealedBoxJson): EncodedJson {
+  encode(leafDer: Uint8Array, workloadSecret?: Uint8Array): EncodedJson {
     const b64 = leafDer.toBase64();
     // At least one line: the PEM of no bytes has an empty one (`encodePem`).
     const lines = Math.max(1, Math.ceil(b64.length / LINE));
-    const secret = workloadSecret === undefined
-      ? ""
-      : `,"workloadSecret":${JSON.stringify(workloadSecret)}`;
-    // Every character of the base64 text and of `secret` is ASCII (hex and base64 only).
+    const secretLength = workloadSecret === undefined
+      ? 0
+      : SECRET_HEAD.length + base64Length(workloadSecret.length) + 1;
+    // Every character of the base64 text is ASCII.
     const leafLength = b64.length + 2 * lines + LEAF_END.length;
     const out = new Uint8Array(
-      HEAD.length + leafLength + this.#tail.length + secret.length + 1,
+      HEAD.length + leafLength + this.#tail.length + secretLength + 1,
     );
     out.set(HEAD, 0);
     const start = HEAD.length;
@@ -78,10 +113,13 @@ export class MeshAnswerJson {
     at += LEAF_END.length;
     out.set(this.#tail, at);
     at += this.#tail.length;
-    const { written } = UTF8.encodeInto(secret, out.subarray(at));
-    at += written;
+    if (workloadSecret !== undefined) {
+      out.set(SECRET_HEAD, at);
+      at = writeBase64(workloadSecret, out, at + SECRET_HEAD.length);
+      out[at++] = QUOTE;
+    }
     out[at++] = 0x7d; // }
-    if (at !== out.length || written !== secret.length) {
+    if (at !== out.length) {
       throw new RangeError("mesh answer: encoded length mismatch");
     }
     return new EncodedJson(out);

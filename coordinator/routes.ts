@@ -1,7 +1,8 @@
 /**
  * The Coordinator's routes: user API (1313), mesh API (7777) and probes (9102). Attest and mesh
  * certificate requests get the request's signal: once the client went away they stop before their
- * next signature or verification.
+ * next signature or verification. A mesh certificate request also gets the channel binding of the
+ * TLS connection it arrived on, which its evidence must bind.
  *
  * @module
  */
@@ -48,8 +49,10 @@ export function userRoutes(coordinator: Coordinator): Route[] {
 }
 
 /**
- * Routes of the mesh API: challenge, certificate and peer seed (attest is served here too). Attest
- * and certificate (evidence verified) are charged to the client's request budget.
+ * Routes of the mesh API: certificate, and challenge and seed for peer Coordinators (attest is
+ * served here too). Attest and certificate (evidence verified) are charged to the client's request
+ * budget. A certificate request over a connection without a channel binding (plain TCP, TLS other
+ * than 1.3) is refused (403, field `channelBinding`) before its body is parsed.
  */
 export function meshRoutes(coordinator: Coordinator): Route[] {
   return [
@@ -70,13 +73,17 @@ export function meshRoutes(coordinator: Coordinator): Route[] {
       method: "POST",
       path: ApiPath.meshCertificate,
       budgeted: true,
-      handle: async (r) => ({
-        body: await coordinator.issueMeshCertificateJson(
-          parseMeshCertificateRequest(r.body),
-          r.clientAddress,
-          r.signal,
-        ),
-      }),
+      handle: async (r) => {
+        const channelBinding = r.channelBinding();
+        return {
+          body: await coordinator.issueMeshCertificateJson(
+            parseMeshCertificateRequest(r.body),
+            channelBinding,
+            r.clientAddress,
+            r.signal,
+          ),
+        };
+      },
     },
     {
       method: "POST",

@@ -2,7 +2,7 @@
  * The JSON messages of the Coordinator's API, shared by the Coordinator (which parses requests)
  * and its clients (the CLI and the Initializer, which parse answers). Every parser is strict:
  * unknown fields, wrong types and wrong lengths are errors naming their JSON path. Bytes travel
- * as base64 (documents) or lower-case hex (hashes, keys, signatures, nonces).
+ * as base64 (documents, the workload secret) or lower-case hex (hashes, keys, signatures, nonces).
  *
  * @module
  */
@@ -396,7 +396,10 @@ export function parseRecoverRequest(body: unknown): RecoverRequest {
 
 // ---------------------------------------------------------------- mesh
 
-/** `POST /mesh/challenge` answer. */
+/**
+ * `POST /mesh/challenge` answer: the single-use nonce a recovering Coordinator binds in its
+ * evidence for `POST /peer/seed` (pods bind their TLS connection instead, no challenge).
+ */
 export interface ChallengeResponseJson {
   /** hex of the single-use 32-byte nonce. */
   readonly nonce: string;
@@ -414,38 +417,33 @@ export function parseChallengeResponse(body: unknown): { nonce: Uint8Array } {
   return { nonce: nonce! };
 }
 
-/** `POST /mesh/certificate` request. */
+/**
+ * `POST /mesh/certificate` request. No nonce: the evidence binds the TLS connection the request
+ * travels on (`meshReportData`), which the Coordinator reads from that connection.
+ */
 export interface MeshCertificateRequest {
-  /** The challenge nonce. */
-  readonly nonce: Uint8Array;
   /** The initializer's evidence, report data per `meshReportData`. */
   readonly evidence: Evidence;
   /** PKIX DER of the pod's P-256 key the certificate is issued to. */
   readonly leafPublicKey: Uint8Array;
-  /** The initializer's HPKE public key (workload secret is sealed to it). */
-  readonly hpkePublicKey: Uint8Array;
 }
 
 /** JSON of a {@link MeshCertificateRequest}. */
 export interface MeshCertificateRequestJson {
-  /** hex nonce. */
-  readonly nonce: string;
   /** The evidence. */
   readonly evidence: EvidenceJson;
   /** hex PKIX DER. */
   readonly leafPublicKey: string;
-  /** hex HPKE public key. */
-  readonly hpkePublicKey: string;
 }
 
 /** Parses a `/mesh/certificate` request. @throws {InvalidDocumentError} naming every bad field */
 export function parseMeshCertificateRequest(body: unknown): MeshCertificateRequest {
   const { root, issues } = reader(body, "mesh certificate");
-  const bound = readNonceBoundFields(root, issues);
+  const evidence = evidenceField(root, "evidence", issues);
   const leafPublicKey = bytesHex(root, "leafPublicKey");
   root.finish();
   issues.throwIfAny();
-  return { ...bound(), leafPublicKey: leafPublicKey! };
+  return { evidence: evidence!, leafPublicKey: leafPublicKey! };
 }
 
 /** `POST /mesh/certificate` answer. */
@@ -456,8 +454,11 @@ export interface MeshCertificateResponseJson {
   readonly meshCa: string;
   /** PEM of the root CA. */
   readonly rootCa: string;
-  /** The workload secret sealed to the initializer's HPKE key, when the policy has one. */
-  readonly workloadSecret?: SealedBoxJson;
+  /**
+   * base64 of the workload secret, when the policy has one: sent only inside the TLS connection
+   * the request's evidence binds.
+   */
+  readonly workloadSecret?: string;
 }
 
 /** A parsed `/mesh/certificate` answer. */
@@ -468,8 +469,8 @@ export interface MeshCertificateResponse {
   readonly meshCa: string;
   /** PEM of the root CA. */
   readonly rootCa: string;
-  /** The sealed workload secret, when the policy has one. */
-  readonly workloadSecret?: SealedBox;
+  /** The workload secret, when the policy has one (never log it). */
+  readonly workloadSecret?: Uint8Array;
 }
 
 /** Parses a `/mesh/certificate` answer. @throws {InvalidDocumentError} naming every bad field */
@@ -479,8 +480,9 @@ export function parseMeshCertificateResponse(body: unknown): MeshCertificateResp
   const meshCa = root.string("meshCa");
   const rootCa = root.string("rootCa");
   const workloadSecret = root.has("workloadSecret")
-    ? sealedField(root, "workloadSecret", issues)
+    ? bytesBase64(root, "workloadSecret", issues)
     : undefined;
+  if (workloadSecret?.length === 0) issues.add("workloadSecret", "empty");
   root.finish();
   issues.throwIfAny();
   return {
@@ -530,8 +532,6 @@ export function parsePeerSeedResponse(body: unknown): { sealedSeed: SealedBox } 
 /** HPKE `info` of a seed sent from one Coordinator to a recovering peer. */
 export const PEER_SEED_HPKE_INFO = "contrast/peer-seed/v1";
 
-/** HPKE `info` of workload secrets. */
-export const WORKLOAD_SECRET_HPKE_INFO = "contrast/workload-secret/v1";
 /** HPKE `info` of recovery seeds. */
 export const RECOVERY_HPKE_INFO = "contrast/recover-seed/v1";
 /** Domain label of the seedshare owner's recovery signature. */

@@ -15,13 +15,16 @@
  * SHA-256(CA PEM text) …        32 bytes each, in order: root CA, then mesh CA
  * ```
  *
- * Initializer (mesh API):
+ * Initializer (mesh API, `POST /mesh/certificate`):
  * ```
- * "contrast/mesh/v1" 0x00
- * nonce                          32 bytes (the Coordinator's single-use challenge)
+ * "contrast/mesh/v2" 0x00
+ * TLS channel binding            32 bytes (the exporter of the TLS 1.3 connection the request
+ *                                travels on, `atls/channel_binding.ts`)
  * SHA-256(leaf SPKI DER)         32 bytes (the key the mesh certificate is issued to)
- * SHA-256(HPKE public key)       32 bytes (the key the workload secret is sealed to)
  * ```
+ * The channel binding takes the place of a challenge nonce: it is unique per connection, so
+ * evidence made for one connection is refused on any other, and the workload secret is sent
+ * inside that connection (no HPKE key to bind).
  *
  * Peer Coordinator (asking an active peer for the seed):
  * ```
@@ -39,8 +42,11 @@ import { digestSync } from "../util/bytes/digest_sync.ts";
 /** Length of every nonce in the protocol. */
 export const NONCE_LENGTH = 32;
 
+/** Length of the TLS channel binding an initializer's evidence binds (`atls/channel_binding.ts`). */
+export const CHANNEL_BINDING_LENGTH = 32;
+
 const COORDINATOR_LABEL = "contrast/coordinator/v1";
-const MESH_LABEL = "contrast/mesh/v1";
+const MESH_LABEL = "contrast/mesh/v2";
 const PEER_LABEL = "contrast/peer/v1";
 const encoder = new TextEncoder();
 
@@ -92,18 +98,16 @@ export async function coordinatorReportData(binding: CoordinatorBinding): Promis
 
 /** The inputs an initializer's evidence binds. */
 interface MeshBinding {
-  /** The Coordinator's challenge nonce (32 bytes). */
-  readonly nonce: Uint8Array;
+  /** The channel binding (32 bytes) of the TLS connection the request travels on. */
+  readonly channelBinding: Uint8Array;
   /** DER of the SubjectPublicKeyInfo the mesh certificate is issued to. */
   readonly leafSpki: Uint8Array;
-  /** The initializer's HPKE public key. */
-  readonly hpkePublicKey: Uint8Array;
 }
 
 /** A hash function computed in the calling thread (`digestSync`, or a native one). */
 type SyncDigest = (algorithm: "SHA-256" | "SHA-512", data: Uint8Array) => Uint8Array;
 
-/** `"contrast/mesh/v1" 0x00`, the first bytes of every initializer binding. */
+/** `"contrast/mesh/v2" 0x00`, the first bytes of every initializer binding. */
 const MESH_PREFIX = label(MESH_LABEL);
 
 /**
@@ -116,11 +120,13 @@ export function meshReportData(
   hash: SyncDigest = digestSync,
 ): Promise<Uint8Array> {
   try {
-    const encoded = new Uint8Array(MESH_PREFIX.length + NONCE_LENGTH + 64);
+    const encoded = new Uint8Array(MESH_PREFIX.length + CHANNEL_BINDING_LENGTH + 32);
     encoded.set(MESH_PREFIX);
-    encoded.set(exact(binding.nonce, NONCE_LENGTH, "nonce"), MESH_PREFIX.length);
-    encoded.set(hash("SHA-256", binding.leafSpki), MESH_PREFIX.length + NONCE_LENGTH);
-    encoded.set(hash("SHA-256", binding.hpkePublicKey), MESH_PREFIX.length + NONCE_LENGTH + 32);
+    encoded.set(
+      exact(binding.channelBinding, CHANNEL_BINDING_LENGTH, "channelBinding"),
+      MESH_PREFIX.length,
+    );
+    encoded.set(hash("SHA-256", binding.leafSpki), MESH_PREFIX.length + CHANNEL_BINDING_LENGTH);
     return Promise.resolve(hash("SHA-512", encoded));
   } catch (error) {
     return Promise.reject(error);

@@ -1,6 +1,6 @@
 /**
- * Overload with clients that give up: simulated initializers start their mesh exchange (challenge,
- * certificate) on a fixed schedule at `--rates` attestations/s (open loop), each giving up after
+ * Overload with clients that give up: simulated initializers start their mesh exchange (channel
+ * binding, evidence, certificate request on the same connection) on a fixed schedule at `--rates` attestations/s (open loop), each giving up after
  * `--client-timeout-ms` (its connection closed, as the Initializer's client does at its timeout),
  * against this tree's Coordinator and, with `--against DIR`, another checkout's, their phases
  * interleaved (order reversed every other round). Per phase it prints the exchanges served (an
@@ -21,7 +21,8 @@
 import tls from "node:tls";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
 import { meshReportData } from "../protocol/report_data.ts";
-import { decodeHex, encodeHex } from "../util/bytes/mod.ts";
+import { encodeHex } from "../util/bytes/mod.ts";
+import { clientChannelBinding } from "../atls/channel_binding.ts";
 import { generatePodKeys, requestMeshCredentials } from "../atls/mesh_client.ts";
 import { SimulatedSnpEvidenceSource } from "../testing/simulated_evidence.ts";
 import type { SimulatedSnpAuthority } from "../testing/snp/authority.ts";
@@ -126,7 +127,12 @@ async function vcekSigningKey(authority: SimulatedSnpAuthority): Promise<CryptoK
 /** A TLS connection to `port` from `localAddress` (each client its own, as a pod), unverified. */
 function connect(port: number, localAddress: string): tls.TLSSocket {
   // `localAddress` is honoured by Deno's node:tls (atls/pinned_client.ts passes it the same way).
-  const options: tls.ConnectionOptions = { host: "127.0.0.1", port, rejectUnauthorized: false };
+  const options: tls.ConnectionOptions = {
+    host: "127.0.0.1",
+    port,
+    rejectUnauthorized: false,
+    minVersion: "TLSv1.3",
+  };
   return tls.connect({ ...options, ...{ localAddress } });
 }
 
@@ -177,8 +183,9 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * The mesh exchange over one TLS connection (challenge, evidence, certificate), its answer read
- * unverified, closed at `timeoutMs`: resolves whether the certificate answer (200) arrived in time.
+ * The mesh exchange over one TLS connection (its channel binding, evidence, certificate request),
+ * its answer read unverified, closed at `timeoutMs`: resolves whether the certificate answer (200)
+ * arrived in time.
  */
 function meshOnce(
   port: number,
@@ -190,7 +197,6 @@ function meshOnce(
   return new Promise((resolve) => {
     const socket = connect(port, localAddress);
     let buffered = new Uint8Array(0);
-    let step: "challenge" | "certificate" = "challenge";
     let done = false;
     const finish = (ok: boolean) => {
       if (done) return;
@@ -207,37 +213,33 @@ function meshOnce(
       );
     socket.on("error", () => finish(false));
     socket.on("close", () => finish(false));
-    socket.on("secureConnect", () => post("/mesh/challenge", "{}"));
-    socket.on("data", async (chunk: Uint8Array) => {
+    socket.on("secureConnect", async () => {
+      let channelBinding: Uint8Array;
+      try {
+        channelBinding = clientChannelBinding(socket);
+      } catch {
+        return finish(false);
+      }
+      const evidence = await pod.getEvidence(
+        await meshReportData({ channelBinding, leafSpki: keys.leafSpki }),
+      );
+      if (done) return;
+      post(
+        "/mesh/certificate",
+        JSON.stringify({
+          evidence: evidenceToJson(evidence),
+          leafPublicKey: encodeHex(keys.leafSpki),
+        }),
+      );
+    });
+    socket.on("data", (chunk: Uint8Array) => {
       buffered = concat([buffered, chunk]);
       const text = new TextDecoder().decode(buffered);
       const end = text.indexOf("\r\n\r\n");
       if (end < 0) return;
       const length = Number(/content-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? NaN);
       if (buffered.length < end + 4 + length) return;
-      if (!text.startsWith("HTTP/1.1 200")) return finish(false);
-      const body = text.slice(end + 4, end + 4 + length);
-      buffered = new Uint8Array(0);
-      if (step === "certificate") return finish(true);
-      step = "certificate";
-      const nonce = decodeHex((JSON.parse(body) as { nonce: string }).nonce);
-      const evidence = await pod.getEvidence(
-        await meshReportData({
-          nonce,
-          leafSpki: keys.leafSpki,
-          hpkePublicKey: keys.hpke.publicKey,
-        }),
-      );
-      if (done) return;
-      post(
-        "/mesh/certificate",
-        JSON.stringify({
-          nonce: encodeHex(nonce),
-          evidence: evidenceToJson(evidence),
-          leafPublicKey: encodeHex(keys.leafSpki),
-          hpkePublicKey: encodeHex(keys.hpke.publicKey),
-        }),
-      );
+      finish(text.startsWith("HTTP/1.1 200"));
     });
   });
 }

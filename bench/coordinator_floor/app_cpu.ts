@@ -3,9 +3,10 @@
  * an in-process Coordinator (simulated SNP, file history like a deployment's, text logs to
  * stderr at info level as deployed) whose mesh API handler (`createRequestHandler` with
  * `meshRoutes`, the request budget and JSON limits of the service) is called directly with the
- * challenge and then the certificate request of a simulated pod of the web policy (workload
- * secret sealed). The pods' keys and evidence are made before each timed phase; the timed phases
- * hold only the handler's work, `--in-flight` certificate requests at a time. This process's
+ * certificate request of a simulated pod of the web policy (workload secret answered), each
+ * request carrying its own channel binding as its connection would (32 random bytes here: no
+ * connection). The pods' keys and evidence are made before the timed phase; the timed phase
+ * holds only the handler's work, `--in-flight` certificate requests at a time. This process's
  * CPU (all threads) per attestation is printed against the bound measured right after (as
  * `scripts/load_test.ts` measures it), with their difference: what the Coordinator spends on an
  * attestation beyond the two signature operations and the connection (`ratio.ts`). Fails on any
@@ -39,7 +40,7 @@ import type { IncomingRequest } from "../../coordinator/http/http1_server.ts";
 import { meshRoutes } from "../../coordinator/routes.ts";
 import { API_JSON_SHAPE } from "../../coordinator/service.ts";
 import { RequestBudget } from "../../coordinator/http/request_budget.ts";
-import { parseChallengeResponse, parseManifestRequest } from "../../protocol/messages.ts";
+import { parseManifestRequest } from "../../protocol/messages.ts";
 import { encodeBase64, encodeHex } from "../../util/bytes/mod.ts";
 import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
@@ -125,20 +126,31 @@ const pod = new SimulatedSnpEvidenceSource(d.authority, {
 const UTF8 = new TextEncoder();
 const TEXT = new TextDecoder();
 
-function request(path: string, body: Uint8Array, clientAddress: string): IncomingRequest {
+/** A request from `clientAddress` over a connection whose channel binding is `binding`. */
+function request(
+  path: string,
+  body: Uint8Array,
+  clientAddress: string,
+  binding: Uint8Array,
+): IncomingRequest {
   return {
     method: "POST",
     path,
     clientAddress,
     signal: new AbortController().signal,
-    peer: {},
+    peer: { channelBinding: () => binding },
     declaredBodyBytes: body.length,
     body: () => Promise.resolve(body),
   };
 }
 
-async function answer(path: string, body: Uint8Array, client: string): Promise<Uint8Array> {
-  const out = await handler.handle(request(path, body, client));
+async function answer(
+  path: string,
+  body: Uint8Array,
+  client: string,
+  binding: Uint8Array,
+): Promise<Uint8Array> {
+  const out = await handler.handle(request(path, body, client, binding));
   if (out.status !== 200) throw new Error(`${path}: ${out.status} ${TEXT.decode(out.body)}`);
   return out.body;
 }
@@ -146,7 +158,7 @@ async function answer(path: string, body: Uint8Array, client: string): Promise<U
 const fixture = await boundFixture();
 
 let address = 0;
-const sizes = { challenge: 0, certificateRequest: 0, certificate: 0 };
+const sizes = { certificateRequest: 0, certificate: 0 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const own: number[] = [];
 const bounds: number[] = [];
@@ -159,46 +171,36 @@ try {
       const n = address++;
       return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
     });
-    const challengeSampler = sampled ? await AllocationSampler.start() : undefined;
-    let cpu = processCpuMs();
-    const nonces: Uint8Array[] = [];
-    for (const client of clients) {
-      const body = await answer("/mesh/challenge", UTF8.encode("{}"), client);
-      sizes.challenge = body.length;
-      nonces.push(parseChallengeResponse(JSON.parse(TEXT.decode(body))).nonce);
-    }
-    let spent = processCpuMs() - cpu;
-    const challengeProfile = await challengeSampler?.stop();
+    // Each pod's connection has its own channel binding.
+    const bindings = keys.map(() => crypto.getRandomValues(new Uint8Array(32)));
     const bodies = await Promise.all(keys.map(async (k, i) => {
       const reportData = await meshReportData({
-        nonce: nonces[i]!,
+        channelBinding: bindings[i]!,
         leafSpki: k.leafSpki,
-        hpkePublicKey: k.hpke.publicKey,
       });
       return UTF8.encode(JSON.stringify({
-        nonce: encodeHex(nonces[i]!),
         evidence: evidenceToJson(await pod.getEvidence(reportData)),
         leafPublicKey: encodeHex(k.leafSpki),
-        hpkePublicKey: encodeHex(k.hpke.publicKey),
       }));
     }));
     sizes.certificateRequest = bodies[0]!.length;
     let next = 0;
     const certificateSampler = sampled ? await AllocationSampler.start() : undefined;
-    cpu = processCpuMs();
+    let cpu = processCpuMs();
     await Promise.all(Array.from({ length: inFlight }, async () => {
       while (next < count) {
         const i = next++;
-        sizes.certificate = (await answer("/mesh/certificate", bodies[i]!, clients[i]!)).length;
+        sizes.certificate = (await answer(
+          "/mesh/certificate",
+          bodies[i]!,
+          clients[i]!,
+          bindings[i]!,
+        )).length;
       }
     }));
-    spent += processCpuMs() - cpu;
-    if (certificateSampler && challengeProfile) {
-      const challenges = summarizeAllocations(challengeProfile, count, 0);
-      console.log(
-        `allocations (round ${round}, not timed): challenge ` +
-          `${(challenges.totalBytes / 1024).toFixed(1)} KB per request`,
-      );
+    const spent = processCpuMs() - cpu;
+    if (certificateSampler) {
+      console.log(`allocations (round ${round}, not timed):`);
       console.log(
         formatAllocations(
           summarizeAllocations(await certificateSampler.stop(), count),
@@ -224,15 +226,15 @@ try {
   const o = median(own);
   const b = median(bounds);
   console.log(
-    `handler (challenge + certificate, ${inFlight} in flight, no connection layer): ` +
+    `handler (certificate, ${inFlight} in flight, no connection layer): ` +
       `${o.toFixed(3)} ms CPU per attestation; bound ${b.toFixed(3)} ms; beyond the bound ` +
       `${(o - b).toFixed(3)} ms, CPU ratio bound / handler ${(b / o).toFixed(3)} (medians of ` +
       `${rounds} rounds of ${count}; load average ` +
       `${Deno.loadavg().map((l) => l.toFixed(1)).join(" / ")})`,
   );
   console.log(
-    `sizes: challenge answer ${sizes.challenge} B, certificate request ` +
-      `${sizes.certificateRequest} B, certificate answer ${sizes.certificate} B`,
+    `sizes: certificate request ${sizes.certificateRequest} B, certificate answer ` +
+      `${sizes.certificate} B`,
   );
 } finally {
   await coordinator.close();

@@ -1,6 +1,7 @@
 /**
  * CPU of the Coordinator's per-request evidence path of `POST /mesh/certificate`, alone: from the
- * parsed JSON body (`parseMeshCertificateRequest`) through `meshReportData` to the verdict of
+ * parsed JSON body (`parseMeshCertificateRequest`) and the connection's channel binding (32
+ * random bytes per request here: no connection) through `meshReportData` to the verdict of
  * `ManifestVerifiers.verify` (simulated SNP evidence of the web pod, chain cached as in a running
  * Coordinator), next to the bare WebCrypto P-384 verify of the same reports (the bound of this
  * path), measured alternately in one run. Prints the CPU per request of each and the difference:
@@ -69,33 +70,33 @@ const pod = new SimulatedSnpEvidenceSource(d.authority, {
 const UTF8 = new TextEncoder();
 const TEXT = new TextDecoder();
 
-/** Request bodies as the HTTP layer hands them to the route: parsed JSON values. */
-async function makeBodies(): Promise<unknown[]> {
+/** A request as the route gets it: the parsed JSON body and its connection's channel binding. */
+interface RouteInput {
+  readonly body: unknown;
+  readonly channelBinding: Uint8Array;
+}
+
+/** Requests as the HTTP layer hands them to the route. */
+async function makeBodies(): Promise<RouteInput[]> {
   return await Promise.all(Array.from({ length: count }, async () => {
     const k = await generatePodKeys();
-    const nonce = crypto.getRandomValues(new Uint8Array(32));
-    const reportData = await meshReportData({
-      nonce,
-      leafSpki: k.leafSpki,
-      hpkePublicKey: k.hpke.publicKey,
-    });
+    const channelBinding = crypto.getRandomValues(new Uint8Array(32));
+    const reportData = await meshReportData({ channelBinding, leafSpki: k.leafSpki });
     // Through bytes, as the HTTP layer gets them (fresh strings and objects per request).
-    return UTF8.encode(JSON.stringify({
-      nonce: encodeHex(nonce),
+    const bytes = UTF8.encode(JSON.stringify({
       evidence: evidenceToJson(await pod.getEvidence(reportData)),
       leafPublicKey: encodeHex(k.leafSpki),
-      hpkePublicKey: encodeHex(k.hpke.publicKey),
     }));
-  })).then((raw) => raw.map((b) => JSON.parse(TEXT.decode(b))));
+    return { body: JSON.parse(TEXT.decode(bytes)), channelBinding };
+  }));
 }
 
 const expectedDigest = encodeHex(d.pods.web.digest);
-async function path(body: unknown): Promise<void> {
-  const request = parseMeshCertificateRequest(body);
+async function path(input: RouteInput): Promise<void> {
+  const request = parseMeshCertificateRequest(input.body);
   const reportData = await meshReportData({
-    nonce: request.nonce,
+    channelBinding: input.channelBinding,
     leafSpki: request.leafPublicKey,
-    hpkePublicKey: request.hpkePublicKey,
   });
   const verified = await verifiers.verify(manifest, request.evidence, {
     reportData,
@@ -111,9 +112,9 @@ interface BoundInput {
   signature: Uint8Array<ArrayBuffer>;
   signed: Uint8Array<ArrayBuffer>;
 }
-async function boundInputs(bodies: unknown[]): Promise<BoundInput[]> {
+async function boundInputs(bodies: RouteInput[]): Promise<BoundInput[]> {
   return await Promise.all(bodies.map(async (b) => {
-    const e = parseMeshCertificateRequest(b).evidence;
+    const e = parseMeshCertificateRequest(b.body).evidence;
     const report = parseSnpReport(e.report);
     const vcek = parseCertTable(e.aux!).find((c) => c.kind === "VCEK")!;
     return {
@@ -151,7 +152,7 @@ function post(method: string): Promise<any> {
   );
 }
 let profiledMs = 0;
-async function profiled(bodies: unknown[]): Promise<number> {
+async function profiled(bodies: RouteInput[]): Promise<number> {
   if (!session) return await timed(bodies, path);
   await post("Profiler.enable");
   await post("Profiler.start");

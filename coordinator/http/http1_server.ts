@@ -51,7 +51,8 @@ export interface IncomingRequest {
   readonly gone?: AbortSignal;
   /**
    * The connection's peer, one object per connection (a key for per-connection caches): its
-   * client certificate when the server asks for one (`tls.requestCert`).
+   * client certificate when the server asks for one (`tls.requestCert`), and the connection's
+   * channel binding.
    */
   readonly peer: ConnectionPeer;
   /** The body's length as the head declares it (0 without a body; `undefined` when chunked). */
@@ -72,6 +73,14 @@ export interface ConnectionPeer {
    * for one and the client sent one.
    */
   readonly certificate?: Uint8Array;
+  /**
+   * The connection's TLS channel binding (`atls/channel_binding.ts`): read on the first call,
+   * once per connection, the same value (not to be modified) or error after.
+   *
+   * @throws {ChannelBindingError} (`atls/channel_binding.ts`) over plain TCP or TLS other than
+   *   1.3
+   */
+  channelBinding(): Uint8Array;
 }
 
 /** An answer to send. */
@@ -508,7 +517,8 @@ async function serveConnection(
     }
     tracked.enter("head");
     const certificate = conn.peerCertificate();
-    const peer: ConnectionPeer = certificate ? { certificate } : {};
+    const channelBinding = () => conn.channelBinding();
+    const peer: ConnectionPeer = certificate ? { certificate, channelBinding } : { channelBinding };
     reader = new ConnectionReader(conn, readerBuffers);
     for (;;) {
       let head: RequestHead | undefined;

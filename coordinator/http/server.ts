@@ -45,6 +45,14 @@ interface ApiRequest {
    * 408): a handler checks it (`throwIfAborted`) before each expensive step. Absent: never.
    */
   readonly signal?: AbortSignal;
+  /**
+   * The TLS channel binding of the connection the request arrived on (`atls/channel_binding.ts`;
+   * read once per connection, on the first call).
+   *
+   * @throws {ChannelBindingError} (`atls/channel_binding.ts`) when the connection has none (plain
+   *   TCP, TLS other than 1.3)
+   */
+  channelBinding(): Uint8Array;
 }
 
 /** A handler's answer: JSON body (or plain text for metrics) and status. */
@@ -205,6 +213,7 @@ export function createRequestHandler(options: HandlerOptions): ApiHandler {
       const result = await route.handle({
         body,
         clientAddress: request.clientAddress,
+        channelBinding: request.peer.channelBinding,
         ...(gone ? { signal: gone } : {}),
       });
       return { status: result.status ?? 200, body: result.body };

@@ -14,6 +14,7 @@
  */
 import type net from "node:net";
 import type tls from "node:tls";
+import { ChannelBindingError, serverChannelBinding } from "../../atls/channel_binding.ts";
 
 /** What the HTTP layer needs of a connection. */
 export interface ByteConnection {
@@ -44,6 +45,15 @@ export interface ByteConnection {
   closeLingering(): Promise<LingerEnd>;
   /** DER of the peer's leaf certificate after the handshake, when it sent one (TLS only). */
   peerCertificate(): Uint8Array | undefined;
+  /**
+   * The connection's TLS channel binding (`atls/channel_binding.ts`), read on the first call
+   * (after {@link handshake} resolved); later calls give the same value (not to be modified) or
+   * the same error.
+   *
+   * @throws {ChannelBindingError} over plain TCP, a TLS version other than 1.3, or before the
+   *   handshake finished
+   */
+  channelBinding(): Uint8Array;
   /**
    * Calls `listener` (with {@link CONNECTION_CLOSED}) once the connection closed (the peer closed
    * or reset it, or a deadline, an error or the server closed it): nothing written from then on
@@ -114,6 +124,8 @@ export class StreamConnection implements ByteConnection {
   #lingered?: (end: LingerEnd) => void;
   readonly #pendingWrites = new Set<(error: Error) => void>();
   readonly #closeListeners = new Set<(reason: Error) => void>();
+  /** The channel binding, or why there is none, once read ({@link channelBinding}). */
+  #binding?: Uint8Array | ChannelBindingError;
 
   /**
    * Reads and writes `socket` (`raw` itself, or a TLS socket around it); `raw` is the socket
@@ -250,6 +262,23 @@ export class StreamConnection implements ByteConnection {
     if (this.#socket === this.#raw) return undefined;
     const raw = (this.#socket as tls.TLSSocket).getPeerCertificate?.(false)?.raw;
     return raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
+  }
+
+  channelBinding(): Uint8Array {
+    if (this.#binding === undefined) {
+      if (this.#socket === this.#raw) {
+        this.#binding = new ChannelBindingError("plain TCP connection: no TLS channel to bind");
+      } else {
+        try {
+          this.#binding = serverChannelBinding(this.#socket as tls.TLSSocket);
+        } catch (error) {
+          if (!(error instanceof ChannelBindingError)) throw error;
+          this.#binding = error;
+        }
+      }
+    }
+    if (this.#binding instanceof ChannelBindingError) throw this.#binding;
+    return this.#binding;
   }
 
   allowBody(bytes: number): void {

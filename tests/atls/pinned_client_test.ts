@@ -4,23 +4,37 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { ParseError, UnavailableError, VerificationError } from "../../util/errors/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
+import type tls from "node:tls";
 import {
+  BoundConnectionClosedError,
   CoordinatorBadRequestError,
   CoordinatorRejectedError,
   CoordinatorUnavailableError,
   parseHostPort,
   PinnedHttpsClient,
 } from "../../atls/pinned_client.ts";
-import { sha256 } from "../../util/bytes/mod.ts";
+import { serverChannelBinding } from "../../atls/channel_binding.ts";
+import { encodeHex, sha256 } from "../../util/bytes/mod.ts";
 
 async function server(
   status = 200,
   body: unknown = { ok: true },
-  options: { closeEach?: boolean; dropIdleAfterMs?: number } = {},
+  options: {
+    closeEach?: boolean;
+    dropIdleAfterMs?: number;
+    /** Answers the channel binding of the request's connection instead of `body`. */
+    echoBinding?: boolean;
+    /** TLS versions the server accepts (default: 1.2 and 1.3). */
+    maxVersion?: "TLSv1.2";
+  } = {},
 ) {
   const id = await createAttestedTlsIdentity(await generateTlsKeyPair(), undefined);
   const seen: string[] = [];
-  const s = https.createServer({ key: id.keyPem, cert: id.certPem }, (req, res) => {
+  const s = https.createServer({
+    key: id.keyPem,
+    cert: id.certPem,
+    ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+  }, (req, res) => {
     let text = "";
     req.on("data", (c) => text += c);
     req.on("end", () => {
@@ -29,7 +43,11 @@ async function server(
         "content-type": "application/json",
         ...(options.closeEach ? { connection: "close" } : {}),
       });
-      res.end(JSON.stringify(body));
+      res.end(JSON.stringify(
+        options.echoBinding
+          ? { binding: encodeHex(serverChannelBinding(req.socket as tls.TLSSocket)) }
+          : body,
+      ));
       // As a proxy or server that closes idle keep-alive connections would.
       const drop = options.dropIdleAfterMs;
       if (drop !== undefined) res.on("finish", () => setTimeout(() => req.socket.destroy(), drop));
@@ -201,6 +219,87 @@ Deno.test("connects from the given local address (the load test's one address pe
   } finally {
     from.close();
     plain.close();
+    await s.close();
+  }
+});
+
+const isBoundClosed = (reason: RegExp) => (e: unknown) =>
+  e instanceof BoundConnectionClosedError && e instanceof UnavailableError &&
+  e.field === "channelBinding" && reason.test(e.message);
+
+Deno.test("a bound request travels on exactly the connection whose channel binding was read", async () => {
+  const s = await server(200, {}, { echoBinding: true });
+  // Idle reuse far shorter than the time between binding and request: the bound connection is
+  // kept anyway (evidence may take seconds to make).
+  const client = new PinnedHttpsClient(`127.0.0.1:${s.port}`, { keepAliveIdleMs: 20 });
+  try {
+    const before = await client.request("POST", "/attest", {}) as { binding: string };
+    const binding = await client.bindConnection();
+    assert.equal(encodeHex(binding), before.binding, "the idle connection is the one bound");
+    await sleep(60);
+    const answer = await client.requestOnBinding(binding, "POST", "/certificate", {});
+    assert.deepEqual(answer, { binding: encodeHex(binding) });
+    assert.equal(s.connections.count, 1);
+    // Used, the binding is not held any more: a second request on it is refused, unsent.
+    await assert.rejects(
+      client.requestOnBinding(binding, "POST", "/again", {}),
+      isBoundClosed(/is not held/),
+    );
+    assert.equal(s.seen.length, 2);
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("a bound request is refused, unsent and without reconnecting, when its connection is gone or another", async () => {
+  // The server closes the connection 20 ms after its answer (as at its idle deadline).
+  const s = await server(200, {}, { echoBinding: true, dropIdleAfterMs: 20 });
+  const client = new PinnedHttpsClient(`127.0.0.1:${s.port}`);
+  try {
+    await assert.rejects(
+      client.requestOnBinding(new Uint8Array(32), "POST", "/certificate", {}),
+      isBoundClosed(/is not held/),
+    );
+    await client.request("POST", "/attest", {});
+    const binding = await client.bindConnection();
+    await sleep(150);
+    await assert.rejects(
+      client.requestOnBinding(binding, "POST", "/certificate", {}),
+      isBoundClosed(/closed before the request was sent/),
+    );
+    assert.deepEqual(s.seen, ["POST /attest {}"]);
+    assert.equal(s.connections.count, 1, "no new connection was opened for the request");
+
+    // A binding other than the held connection's.
+    await client.bindConnection();
+    await assert.rejects(
+      client.requestOnBinding(new Uint8Array(32), "POST", "/certificate", {}),
+      isBoundClosed(/is not the one held/),
+    );
+    // Closing the client closes the bound connection too.
+    const held = await client.bindConnection();
+    client.close();
+    await assert.rejects(
+      client.requestOnBinding(held, "POST", "/certificate", {}),
+      isBoundClosed(/is not held/),
+    );
+    assert.deepEqual(s.seen, ["POST /attest {}"]);
+  } finally {
+    client.close();
+    await s.close();
+  }
+});
+
+Deno.test("connects with TLS 1.3 only: a server limited to TLS 1.2 is unavailable", async () => {
+  const s = await server(200, { ok: true }, { maxVersion: "TLSv1.2" });
+  const client = new PinnedHttpsClient(`127.0.0.1:${s.port}`, { timeoutMs: 5000 });
+  try {
+    await assert.rejects(client.request("POST", "/x", {}), UnavailableError);
+    await assert.rejects(client.bindConnection(), UnavailableError);
+    assert.deepEqual(s.seen, []);
+  } finally {
+    client.close();
     await s.close();
   }
 });

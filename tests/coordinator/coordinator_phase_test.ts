@@ -25,7 +25,10 @@ coordinatorTest(
       leafPublicKey: new Uint8Array(91),
       hpkePublicKey: new Uint8Array(32),
     };
-    await assert.rejects(c.coordinator.issueMeshCertificate(request), isPreconditionFailed);
+    await assert.rejects(
+      c.coordinator.issueMeshCertificate(request, new Uint8Array(32)),
+      isPreconditionFailed,
+    );
     await assert.rejects(c.coordinator.peerSeed(request), isPreconditionFailed);
     await assert.rejects(
       c.coordinator.recover(parseRecoverRequest({

@@ -29,7 +29,7 @@ import {
   withoutPolicy,
 } from "./fixture.ts";
 import { sharedParts, startOn } from "./replica_fixture.ts";
-import { podMeshKeys } from "../helpers/pod_mesh_keys.ts";
+import { connectionBindingStandIn, podMeshKeys } from "../helpers/pod_mesh_keys.ts";
 
 /** A Coordinator whose next evidence verification waits until the test releases it. */
 async function coordinatorWithHeldVerification(d: Deployment) {
@@ -97,20 +97,15 @@ Deno.test("a certificate request verified across an update that removes its poli
   const set = await setManifest(coordinator, d, d.manifest(), all);
 
   // The web pod asks for its certificate (and workload secret); its verification is held open.
-  const { leafPublicKey, hpke } = await podMeshKeys();
-  const nonce = decodeHex(coordinator.challenge().nonce);
+  const { leafPublicKey } = await podMeshKeys();
+  const channelBinding = connectionBindingStandIn();
   const evidence = await evidenceOf(
     d,
     d.pods.web.digest,
-    await meshReportData({ nonce, leafSpki: leafPublicKey, hpkePublicKey: hpke.publicKey }),
+    await meshReportData({ channelBinding, leafSpki: leafPublicKey }),
   );
   const held = holdNext();
-  const pending = coordinator.issueMeshCertificate({
-    nonce,
-    evidence,
-    leafPublicKey,
-    hpkePublicKey: hpke.publicKey,
-  });
+  const pending = coordinator.issueMeshCertificate({ evidence, leafPublicKey }, channelBinding);
   pending.catch(() => {});
   await held.started;
 

@@ -21,7 +21,7 @@ import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts"
 import { certificateSans } from "../../meshproxy/san.ts";
 import { type Deployment, deployment, MEASUREMENT } from "./fixture.ts";
 import { sharedParts, startOn } from "./replica_fixture.ts";
-import { podMeshKeys } from "../helpers/pod_mesh_keys.ts";
+import { connectionBindingStandIn, podMeshKeys } from "../helpers/pod_mesh_keys.ts";
 
 async function coordinatorWith(d: Deployment, edit: (m: Record<string, unknown>) => void) {
   const coordinator = await startOn(
@@ -47,20 +47,16 @@ async function coordinatorWith(d: Deployment, edit: (m: Record<string, unknown>)
 
 /** The SANs of the leaf the Coordinator issues to a pod running `policy`. */
 async function issuedSans(coordinator: Coordinator, d: Deployment, policy: Uint8Array) {
-  const { leafPublicKey, hpke } = await podMeshKeys();
-  const nonce = decodeHex(coordinator.challenge().nonce);
+  const { leafPublicKey } = await podMeshKeys();
+  const channelBinding = connectionBindingStandIn();
   const evidence = await new SimulatedSnpEvidenceSource(d.authority, {
     hostData: policy,
     measurement: await MEASUREMENT,
-  }).getEvidence(
-    await meshReportData({ nonce, leafSpki: leafPublicKey, hpkePublicKey: hpke.publicKey }),
+  }).getEvidence(await meshReportData({ channelBinding, leafSpki: leafPublicKey }));
+  const answer = await coordinator.issueMeshCertificate(
+    { evidence, leafPublicKey },
+    channelBinding,
   );
-  const answer = await coordinator.issueMeshCertificate({
-    nonce,
-    evidence,
-    leafPublicKey,
-    hpkePublicKey: hpke.publicKey,
-  });
   return certificateSans(decodePem(answer.certChain, "CERTIFICATE")[0]!.der);
 }
 
@@ -89,12 +85,10 @@ Deno.test("a mesh leaf carries its manifest entry's SANs exactly; an entry witho
   }
 });
 
-Deno.test("a certificate request naming SANs (or anything beyond its four fields) is refused", () => {
+Deno.test("a certificate request naming SANs (or anything beyond its two fields) is refused", () => {
   const base = {
-    nonce: "00".repeat(32),
     evidence: { platform: "snp", report: encodeBase64(new Uint8Array(1184)) },
     leafPublicKey: "00",
-    hpkePublicKey: "00".repeat(32),
   };
   for (const extra of [{ sans: ["*"] }, { SANs: ["emoji-svc"] }, { commonName: "emoji" }]) {
     assert.throws(

@@ -8,26 +8,22 @@ import {
   type MeshCertificateResponseJson,
   parseMeshCertificateResponse,
 } from "../../protocol/messages.ts";
-import type { SealedBoxJson } from "../../protocol/hpke.ts";
 
 const UTF8 = new TextEncoder();
 // base64 with "+", "/" and "=": characters JSON leaves as they are.
-const SECRET: SealedBoxJson = {
-  enc: Uint8Array.from({ length: 32 }, (_, i) => 0xfb + i).toBase64(),
-  ciphertext: Uint8Array.from({ length: 47 }, (_, i) => 0xff - i).toBase64(),
-};
+const SECRET = Uint8Array.from({ length: 47 }, (_, i) => 0xfb + 3 * i);
 
 /** What the answer was before: the object of `issueMeshCertificate`, through JSON.stringify. */
 function stringified(
   pems: { intermediatePem: string; meshCaPem: string; rootPem: string },
   der: Uint8Array,
-  workloadSecret?: SealedBoxJson,
+  workloadSecret?: Uint8Array,
 ): Uint8Array {
   const answer: MeshCertificateResponseJson = {
     certChain: encodePem("CERTIFICATE", der) + pems.intermediatePem,
     meshCa: pems.meshCaPem,
     rootCa: pems.rootPem,
-    ...(workloadSecret ? { workloadSecret } : {}),
+    ...(workloadSecret ? { workloadSecret: workloadSecret.toBase64() } : {}),
   };
   return UTF8.encode(JSON.stringify(answer));
 }
@@ -42,6 +38,18 @@ Deno.test("MeshAnswerJson writes JSON.stringify's bytes of the answer object for
     assert.deepEqual(answers.encode(der, SECRET).bytes, stringified(ca, der, SECRET));
   }
   assert.deepEqual(answers.encode(bytes, SECRET).bytes, stringified(ca, bytes, SECRET));
+});
+
+Deno.test("MeshAnswerJson writes the workload secret's base64 as Uint8Array.toBase64 does, for every padding and every byte value", async () => {
+  const ca = await CertificateAuthority.fromSeed(SeedEngine.create());
+  const answers = new MeshAnswerJson(ca);
+  const der = Uint8Array.from({ length: 100 }, (_, i) => i);
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  for (let length = 1; length <= 70; length++) {
+    const secret = all.subarray(256 - length);
+    assert.deepEqual(answers.encode(der, secret).bytes, stringified(ca, der, secret));
+  }
+  assert.deepEqual(answers.encode(der, all).bytes, stringified(ca, der, all));
 });
 
 Deno.test("MeshAnswerJson: an issued leaf's answer parses to its chain, the mesh CA and the root", async () => {
@@ -59,5 +67,5 @@ Deno.test("MeshAnswerJson: an issued leaf's answer parses to its chain, the mesh
   assert.equal(parsed.certChain, leaf.pem + ca.intermediatePem);
   assert.equal(parsed.meshCa, ca.meshCaPem);
   assert.equal(parsed.rootCa, ca.rootPem);
-  assert.ok(parsed.workloadSecret);
+  assert.deepEqual(parsed.workloadSecret, SECRET);
 });

@@ -16,7 +16,7 @@ import {
   PinnedHttpsClient,
 } from "../../atls/pinned_client.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
-import { ApiPath, parseChallengeResponse } from "../../protocol/messages.ts";
+import { ApiPath } from "../../protocol/messages.ts";
 import { manifestVerifiersWithCollateral } from "../../manifest/collateral_config.ts";
 import { DEFAULT_VENDOR_LOOKUP_BUDGET } from "../../collateral/lookup_budget.ts";
 import { startKdsStandIn } from "../../testing/snp/kds_stand_in.ts";
@@ -37,29 +37,21 @@ Deno.test({
     try {
       await coordinator.setFirstManifest();
       const client = new PinnedHttpsClient(coordinator.meshAddress);
-      const { leafPublicKey, hpke } = await podMeshKeys();
+      const { leafPublicKey } = await podMeshKeys();
       const request = async (forge: boolean) => {
-        const { nonce } = parseChallengeResponse(
-          await client.request("POST", ApiPath.meshChallenge, {}),
-        );
+        const channelBinding = await client.bindConnection();
         const signed = await d.authority.createReport({
-          reportData: await meshReportData({
-            nonce,
-            leafSpki: leafPublicKey,
-            hpkePublicKey: hpke.publicKey,
-          }),
+          reportData: await meshReportData({ channelBinding, leafSpki: leafPublicKey }),
           hostData: d.pods.web.digest,
           measurement: await MEASUREMENT,
         });
         const report = signed.report.slice();
         if (forge) report.set(crypto.getRandomValues(new Uint8Array(64)), 0x1a0); // chip ID
-        return await client.request("POST", ApiPath.meshCertificate, {
-          nonce: encodeHex(nonce),
+        return await client.requestOnBinding(channelBinding, "POST", ApiPath.meshCertificate, {
           evidence: evidenceToJson(
             forge ? { platform: "snp", report } : { platform: "snp", report, aux: signed.aux },
           ),
           leafPublicKey: encodeHex(leafPublicKey),
-          hpkePublicKey: encodeHex(hpke.publicKey),
         });
       };
       const vcekRequests = () =>

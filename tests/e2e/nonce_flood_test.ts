@@ -1,11 +1,12 @@
 /**
  * A stranger floods a real Coordinator process's mesh API with 100,000 `POST /mesh/challenge`
  * requests (pipelined over keep-alive TLS connections from its own loopback address, 127.0.0.2)
- * while a pod (127.0.0.1) holds a challenge it has not redeemed yet. The store holds up to
- * 100,000 nonces, so before the per-client limit this flood evicted the pod's nonce; now one
- * client holds at most 32 (its new nonces replace its own oldest), so every flood request is
- * answered, the pod's nonce is redeemed afterwards with genuine evidence, and the stranger's own
- * first nonce is gone.
+ * while a recovering peer Coordinator (127.0.0.1) holds a challenge it has not redeemed yet (pods
+ * take no challenge: their requests bind their TLS connection). The store holds up to 100,000
+ * nonces, so before the per-client limit this flood evicted the peer's nonce; now one client holds
+ * at most 32 (its new nonces replace its own oldest), so every flood request is answered, the
+ * peer's nonce is redeemed afterwards (`POST /peer/seed`) with genuine evidence, and the
+ * stranger's own first nonce is gone.
  *
  * @module
  */
@@ -14,16 +15,17 @@ import assert from "node:assert/strict";
 import { decodeHex, encodeHex } from "../../util/bytes/mod.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
 import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
-import { meshReportData } from "../../protocol/report_data.ts";
+import { peerReportData } from "../../protocol/report_data.ts";
 import { attestCoordinator, sendManifest } from "../../atls/coordinator_client.ts";
 import {
   ApiPath,
   parseChallengeResponse,
-  parseMeshCertificateResponse,
+  parsePeerSeedResponse,
+  PEER_SEED_HPKE_INFO,
 } from "../../protocol/messages.ts";
+import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { parseManifest } from "../../manifest/manifest.ts";
 import { ManifestVerifiers } from "../../manifest/verifiers.ts";
-import { generatePodKeys } from "../../atls/mesh_client.ts";
 import { challengeFlood } from "../../testing/simulation/challenge_flood.ts";
 import { MEASUREMENT } from "../../testing/simulation/deployment.ts";
 import { TEST_ONLY_CHALLENGE_TTL_FLAG } from "../../coordinator/test_only_challenge_ttl.ts";
@@ -33,7 +35,7 @@ const FLOOD = 100_000;
 const TTL_SECONDS = 600;
 
 Deno.test({
-  name: "100,000 challenges from one stranger do not evict a waiting pod's nonce",
+  name: "100,000 challenges from one stranger do not evict a waiting peer's nonce",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -67,37 +69,31 @@ Deno.test({
         signature: decodeHex(await ws.deployment.ownerSignature(manifestBytes)),
       });
 
-      /** The web pod asks for its certificate with genuine evidence bound to `nonce`. */
+      /**
+       * A peer Coordinator (running the coordinator policy) asks for the seed with genuine
+       * evidence bound to `nonce`; returns the seed's length.
+       */
       const redeem = async (nonce: Uint8Array) => {
-        const keys = await generatePodKeys();
-        const reportData = await meshReportData({
-          nonce,
-          leafSpki: keys.leafSpki,
-          hpkePublicKey: keys.hpke.publicKey,
-        });
+        const hpke = await HpkeRecipient.generate();
         const r = await ws.deployment.authority.createReport({
-          reportData,
-          hostData: ws.deployment.pods.web.digest,
+          reportData: await peerReportData({ nonce, hpkePublicKey: hpke.publicKey }),
+          hostData: ws.deployment.coordinator.digest,
           measurement: await MEASUREMENT,
         });
-        return parseMeshCertificateResponse(
-          await new PinnedHttpsClient(coordinator.meshAddress).request(
-            "POST",
-            ApiPath.meshCertificate,
-            {
-              nonce: encodeHex(nonce),
-              evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
-              leafPublicKey: encodeHex(keys.leafSpki),
-              hpkePublicKey: encodeHex(keys.hpke.publicKey),
-            },
-          ),
+        const { sealedSeed } = parsePeerSeedResponse(
+          await new PinnedHttpsClient(coordinator.meshAddress).request("POST", ApiPath.peerSeed, {
+            nonce: encodeHex(nonce),
+            evidence: evidenceToJson({ platform: "snp", report: r.report, aux: r.aux }),
+            hpkePublicKey: encodeHex(hpke.publicKey),
+          }),
         );
+        return (await hpke.open(sealedSeed, PEER_SEED_HPKE_INFO, nonce)).length;
       };
 
-      // The pod (127.0.0.1) takes its challenge and is slow to answer it.
-      const pod = new PinnedHttpsClient(coordinator.meshAddress);
+      // The peer (127.0.0.1) takes its challenge and is slow to answer it.
+      const peer = new PinnedHttpsClient(coordinator.meshAddress);
       const challenged = performance.now();
-      const challenge = await pod.request("POST", ApiPath.meshChallenge, {});
+      const challenge = await peer.request("POST", ApiPath.meshChallenge, {});
       const { nonce: waiting } = parseChallengeResponse(challenge);
       const { expiresInSeconds } = challenge as { expiresInSeconds: number };
       assert.equal(expiresInSeconds, TTL_SECONDS);
@@ -121,9 +117,8 @@ Deno.test({
           `(${expiresInSeconds} s): this machine is too loaded to tell eviction from expiry`,
       );
 
-      // The pod's nonce survived the flood: its certificate (and workload secret) is issued.
-      const answer = await redeem(waiting);
-      assert.ok(answer.workloadSecret, "the web pod gets its workload secret");
+      // The peer's nonce survived the flood: it gets the seed (and salt).
+      assert.ok(await redeem(waiting) > 0, "the peer gets the seed");
 
       // The stranger's own first nonce was replaced by its later ones.
       await assert.rejects(redeem(strangersFirst), (e: unknown) => {

@@ -27,9 +27,8 @@ import { manifestVerifiersWithCollateral } from "../../manifest/collateral_confi
 import { VendorLookupBudget } from "../../collateral/lookup_budget.ts";
 import { startKdsStandIn } from "../../testing/snp/kds_stand_in.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
-import { HpkeRecipient } from "../../protocol/hpke.ts";
 import { meshReportData } from "../../protocol/report_data.ts";
-import { ApiPath, parseChallengeResponse } from "../../protocol/messages.ts";
+import { ApiPath } from "../../protocol/messages.ts";
 import type { Deployment } from "../../testing/simulation/deployment.ts";
 
 /** Runs `fn` as a test that serves HTTPS (sockets and timers outlive the sanitizers' view). */
@@ -280,29 +279,24 @@ serverTest(
       await coordinator.setFirstManifest();
       // Another pod on this address spends the budget with a report naming a made-up chip.
       const client = new PinnedHttpsClient(coordinator.meshAddress);
-      const hpke = await HpkeRecipient.generate();
       const leaf = await crypto.subtle.generateKey(
         { name: "ECDSA", namedCurve: "P-256" },
         true,
         ["sign"],
       ) as CryptoKeyPair;
       const leafSpki = new Uint8Array(await crypto.subtle.exportKey("spki", leaf.publicKey));
-      const { nonce } = parseChallengeResponse(
-        await client.request("POST", ApiPath.meshChallenge, {}),
-      );
+      const channelBinding = await client.bindConnection();
       const signed = await d.authority.createReport({
-        reportData: await meshReportData({ nonce, leafSpki, hpkePublicKey: hpke.publicKey }),
+        reportData: await meshReportData({ channelBinding, leafSpki }),
         hostData: d.pods.web.digest,
         measurement: await MEASUREMENT,
       });
       const report = signed.report.slice();
       report.set(crypto.getRandomValues(new Uint8Array(64)), 0x1a0); // chip ID
       await assert.rejects(
-        client.request("POST", ApiPath.meshCertificate, {
-          nonce: encodeHex(nonce),
+        client.requestOnBinding(channelBinding, "POST", ApiPath.meshCertificate, {
           evidence: evidenceToJson({ platform: "snp", report }),
           leafPublicKey: encodeHex(leafSpki),
-          hpkePublicKey: encodeHex(hpke.publicKey),
         }),
         (e: unknown) => e instanceof CoordinatorUnavailableError && e.status === 503,
       );

@@ -6,7 +6,12 @@ import type { AddressInfo } from "node:net";
 import { decodePem, encodeHex } from "../../util/bytes/mod.ts";
 import { ParseError, ValidationError, VerificationError } from "../../util/errors/mod.ts";
 import { createAttestedTlsIdentity, generateTlsKeyPair } from "../../atls/certificate.ts";
-import { CoordinatorBadRequestError, CoordinatorRejectedError } from "../../atls/pinned_client.ts";
+import {
+  BoundConnectionClosedError,
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  CoordinatorUnavailableError,
+} from "../../atls/pinned_client.ts";
 import { Logger } from "../../util/log/logger.ts";
 import { SimulatedSnpEvidenceSource } from "../../testing/simulated_evidence.ts";
 import { InitializerFailedError, isPermanent, runInitializer } from "../../initializer/run.ts";
@@ -15,7 +20,13 @@ import {
   requestAttestedMeshCredentials,
   requestMeshCredentials,
 } from "../../atls/mesh_client.ts";
-import { deployment, initdata, inProcessCoordinator, MEASUREMENT } from "../coordinator/fixture.ts";
+import {
+  deployment,
+  initdata,
+  inProcessCoordinator,
+  LOOPBACK_SERVICE_CONFIG,
+  MEASUREMENT,
+} from "../coordinator/fixture.ts";
 import { listTree } from "../helpers/list_tree.ts";
 import { caSwappingRelay } from "../helpers/relays.ts";
 import { sha256 } from "../../util/bytes/mod.ts";
@@ -128,7 +139,57 @@ Deno.test("malformed requests and local problems are permanent; refusals are ret
   assert.equal(isPermanent(new ParseError("simulated-host-data", "bad hex")), true);
   assert.equal(isPermanent(new CoordinatorRejectedError(403, "hostData", "unknown")), false);
   assert.equal(isPermanent(new Error("ECONNREFUSED")), false);
+  // The connection the evidence binds closed before the request: a new exchange binds a new one.
+  assert.equal(isPermanent(new BoundConnectionClosedError()), false);
 });
+
+serverTest(
+  "retries with new evidence when the connection the evidence binds closed before the request",
+  async () => {
+    const d = await deployment();
+    // The Coordinator closes a connection idle for 100 ms; the pod's first evidence takes 800.
+    const c = await inProcessCoordinator(d, {
+      service: {
+        ...LOOPBACK_SERVICE_CONFIG,
+        connections: { ...LOOPBACK_SERVICE_CONFIG.connections, idleTimeoutMs: 100 },
+      },
+    });
+    const out = await Deno.makeTempDir();
+    try {
+      await c.setFirstManifest();
+      const inner = await podEvidence(d, "web");
+      let calls = 0;
+      const slowFirst = {
+        getEvidence: async (reportData: Uint8Array) => {
+          if (++calls === 1) await new Promise((r) => setTimeout(r, 800));
+          return await inner.getEvidence(reportData);
+        },
+      } as typeof inner;
+      const logs: string[] = [];
+      const written = await runInitializer({
+        coordinator: c.meshAddress,
+        evidenceSource: slowFirst,
+        paths: { tlsConfigDir: `${out}/tls`, secretsDir: `${out}/secrets` },
+        logger: new Logger("initializer", { format: "json", sink: (l) => logs.push(l) }),
+        ...trustOf(d),
+        sleep: () => Promise.resolve(),
+      });
+      assert.equal(calls, 2, "new evidence for the new connection");
+      assert.equal(written.length, 5);
+      const retries = logs.filter((l) => /attestation attempt failed; retrying/.test(l));
+      assert.equal(retries.length, 1, logs.join("\n"));
+      assert.match(retries[0]!, /channelBinding: the TLS connection the evidence binds closed/);
+      assert.equal(
+        c.metrics.attestations.value({ platform: "snp" }),
+        1,
+        "nothing was sent on another connection",
+      );
+    } finally {
+      await c.close();
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
 
 serverTest("rejects a certificate that is not for the pod's own key", async () => {
   const d = await deployment();
@@ -138,11 +199,7 @@ serverTest("rejects a certificate that is not for the pod's own key", async () =
     req.resume();
     req.on("end", () => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(
-        req.url === "/mesh/challenge"
-          ? { nonce: encodeHex(new Uint8Array(32)), expiresInSeconds: 60 }
-          : { certChain: strangerCert.certPem, meshCa: "x", rootCa: "y" },
-      ));
+      res.end(JSON.stringify({ certChain: strangerCert.certPem, meshCa: "x", rootCa: "y" }));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -253,13 +310,16 @@ serverTest("refuses CA files swapped by a relay between pod and Coordinator", as
         (e instanceof VerificationError || e instanceof ValidationError) &&
         /report_?data/i.test(e.field),
     );
-    // Without attesting the Coordinator, the same relay would have planted its CA.
-    const unauthenticated = await requestMeshCredentials(
-      relayAddress,
-      await generatePodKeys(),
-      source,
+    // Without attesting the Coordinator the relay gets no further: the pod's evidence binds the
+    // channel of its connection to the relay, and the Coordinator refuses it on the relay's own
+    // connection (the relay passes that refusal on as its 502). With a challenge instead of the
+    // channel binding, this exchange succeeded and planted the relay's CA.
+    await assert.rejects(
+      requestMeshCredentials(relayAddress, await generatePodKeys(), source),
+      (e: unknown) =>
+        e instanceof CoordinatorUnavailableError && e.status === 502 &&
+        /REPORT_DATA does not match/.test(e.message),
     );
-    assert.equal(unauthenticated.meshCa, relay.attackerCaPem);
     // Directly, the attested CAs are accepted.
     const ok = await requestAttestedMeshCredentials(
       c.meshAddress,

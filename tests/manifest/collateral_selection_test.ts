@@ -19,9 +19,8 @@ Deno.test("verifies simulated evidence against the manifest's root without askin
   const manifest = parseManifest(d.manifest());
   const verifiers = new ManifestVerifiers({ snpCollateral: untouchable });
   const reportData = await meshReportData({
-    nonce: new Uint8Array(32),
+    channelBinding: new Uint8Array(32),
     leafSpki: new Uint8Array([1]),
-    hpkePublicKey: new Uint8Array(32),
   });
   const r = await d.authority.createReport({
     reportData,

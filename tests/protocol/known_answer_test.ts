@@ -28,6 +28,7 @@ const repeat = (byte: string, n: number) => byte.repeat(n);
 
 // Inputs shared by the report-data vectors.
 const NONCE = hex(repeat("01", 32));
+const CHANNEL_BINDING = hex(repeat("04", 32));
 const SPKI = hex("3003020105"); // any bytes: only their SHA-256 is bound
 const HPKE = hex(repeat("02", 32));
 const LATEST = hex(repeat("03", 32));
@@ -79,18 +80,16 @@ Deno.test("KAT contrast/coordinator/v1 before the first manifest: zero nonce and
   );
 });
 
-Deno.test("KAT contrast/mesh/v1: SHA-512(label 0x00 ‖ nonce ‖ SHA-256(leaf SPKI) ‖ SHA-256(HPKE key))", async () => {
-  assert.equal(
-    encodeHex(await meshReportData({ nonce: NONCE, leafSpki: SPKI, hpkePublicKey: HPKE })),
-    "4135c82b56b63eedbaf9af03dd28cb63a33a74cd6895c2c6d886f0540d20c5b47bf7ebd1a436877b66a3d52e096a95f19a383393ab66f13023a06ae3fdb00ae7",
-  );
+// Expected value computed independently of this code, with Python's hashlib:
+//   m = b"contrast/mesh/v2\x00" + bytes([4]) * 32 + hashlib.sha256(bytes.fromhex("3003020105")).digest()
+//   hashlib.sha512(m).hexdigest()
+Deno.test("KAT contrast/mesh/v2: SHA-512(label 0x00 ‖ channel binding ‖ SHA-256(leaf SPKI))", async () => {
+  const binding = { channelBinding: CHANNEL_BINDING, leafSpki: SPKI };
+  const expected =
+    "62506330c59745d5bb760f2c3f7b3472e1455bc77dadd766a08f15e83d579e3b48c97b183c45b78c5cd69a1433abd3925404978e33ae37bbb3087ba2943a1e75";
+  assert.equal(encodeHex(await meshReportData(binding)), expected);
   // The Coordinator hashes natively (node:crypto): the same bytes.
-  assert.equal(
-    encodeHex(
-      await meshReportData({ nonce: NONCE, leafSpki: SPKI, hpkePublicKey: HPKE }, digestNative),
-    ),
-    "4135c82b56b63eedbaf9af03dd28cb63a33a74cd6895c2c6d886f0540d20c5b47bf7ebd1a436877b66a3d52e096a95f19a383393ab66f13023a06ae3fdb00ae7",
-  );
+  assert.equal(encodeHex(await meshReportData(binding, digestNative)), expected);
 });
 
 Deno.test("KAT contrast/peer/v1: SHA-512(label 0x00 ‖ nonce ‖ SHA-256(HPKE key))", async () => {

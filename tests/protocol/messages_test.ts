@@ -73,46 +73,41 @@ Deno.test("recover request: sealed seed shape checked", () => {
   rejectsAt(() => parseRecoverRequest({ ...ok, ownerPublicKey: 1 }), "ownerPublicKey");
 });
 
-Deno.test("mesh certificate request: evidence and keys checked", () => {
+Deno.test("mesh certificate request: evidence and key checked; the challenge protocol's fields are unknown", () => {
   const ok = {
-    nonce: hex32,
     evidence: { platform: "snp", report: "AA==" },
     leafPublicKey: "3000",
-    hpkePublicKey: hex32,
   };
   assert.equal(parseMeshCertificateRequest(ok).evidence.platform, "snp");
   rejectsAt(
     () => parseMeshCertificateRequest({ ...ok, evidence: { platform: "sgx", report: "" } }),
     "evidence.platform",
   );
-  rejectsAt(() => parseMeshCertificateRequest({ ...ok, hpkePublicKey: "00" }), "hpkePublicKey");
-  const { nonce: _nonce, ...withoutNonce } = ok;
-  rejectsAt(() => parseMeshCertificateRequest(withoutNonce), "nonce");
+  // A client of the challenge protocol (nonce, HPKE key) is refused, naming each field.
+  rejectsAt(() => parseMeshCertificateRequest({ ...ok, nonce: hex32 }), "nonce");
+  rejectsAt(() => parseMeshCertificateRequest({ ...ok, hpkePublicKey: hex32 }), "hpkePublicKey");
+  const { leafPublicKey: _leaf, ...withoutLeaf } = ok;
+  rejectsAt(() => parseMeshCertificateRequest(withoutLeaf), "leafPublicKey");
+  const { evidence: _evidence, ...withoutEvidence } = ok;
+  rejectsAt(() => parseMeshCertificateRequest(withoutEvidence), "evidence");
 });
 
 Deno.test("mesh certificate request: hex keys decode in either case; every bad one is named with its reason", () => {
   const ok = {
-    nonce: hex32.toUpperCase(),
     evidence: { platform: "snp", report: "AA==" },
     leafPublicKey: "3000aBcD",
-    hpkePublicKey: hex32,
   };
   const parsed = parseMeshCertificateRequest(ok);
-  assert.deepEqual(parsed.nonce, new Uint8Array(32).fill(0xab));
   assert.deepEqual(parsed.leafPublicKey, new Uint8Array([0x30, 0x00, 0xab, 0xcd]));
   assert.deepEqual(
     parseMeshCertificateRequest({ ...ok, leafPublicKey: "" }).leafPublicKey,
     new Uint8Array(),
   );
   const cases: [Record<string, unknown>, string, RegExp][] = [
-    [{ nonce: "zz".repeat(32) }, "nonce", /expected a hex string/],
-    [{ nonce: "ab".repeat(31) }, "nonce", /expected 32 bytes/],
-    [{ nonce: `${"ab".repeat(31)}a` }, "nonce", /expected a hex string/],
-    [{ nonce: 5 }, "nonce", /expected a string/],
     [{ leafPublicKey: "300" }, "leafPublicKey", /expected a hex string/],
     [{ leafPublicKey: "30 0" }, "leafPublicKey", /expected a hex string/],
     [{ leafPublicKey: "0x30" }, "leafPublicKey", /expected a hex string/],
-    [{ hpkePublicKey: `${"ab".repeat(31)}g0` }, "hpkePublicKey", /expected a hex string/],
+    [{ leafPublicKey: 5 }, "leafPublicKey", /expected a string/],
   ];
   for (const [change, path, reason] of cases) {
     assert.throws(() => parseMeshCertificateRequest({ ...ok, ...change }), (e: unknown) => {
@@ -126,6 +121,22 @@ Deno.test("mesh certificate request: hex keys decode in either case; every bad o
     () => parseMeshCertificateRequest({ ...ok, evidence: { platform: "snp", report: "", x: 1 } }),
     "evidence.x",
   );
+});
+
+Deno.test("mesh certificate answer: the workload secret is base64 of its bytes; anything else is named", () => {
+  const cert = { certChain: "a", meshCa: "b", rootCa: "c" };
+  const secret = Uint8Array.from({ length: 32 }, (_, i) => 0xf0 + i);
+  assert.deepEqual(
+    parseMeshCertificateResponse({ ...cert, workloadSecret: secret.toBase64() }).workloadSecret,
+    secret,
+  );
+  // The sealed box of the HPKE protocol, not base64, empty: each refused at workloadSecret.
+  for (const bad of [{ enc: "AA==", ciphertext: "AA==" }, "not base64!", "", 5]) {
+    rejectsAt(
+      () => parseMeshCertificateResponse({ ...cert, workloadSecret: bad }),
+      "workloadSecret",
+    );
+  }
 });
 
 Deno.test("answers are parsed strictly too", () => {

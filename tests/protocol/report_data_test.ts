@@ -35,27 +35,29 @@ Deno.test("coordinator report data changes with every bound input", async () => 
   for (const v of variants) assert.notDeepEqual(await coordinatorReportData(v), a);
 });
 
-Deno.test("rejects a nonce that is not 32 bytes", async () => {
+Deno.test("coordinator report data rejects a nonce that is not 32 bytes", async () => {
   await assert.rejects(
     coordinatorReportData({ ...base, nonce: new Uint8Array(31) }),
     (e: unknown) => e instanceof ParseError && e.field === "nonce",
   );
-  await assert.rejects(
-    meshReportData({
-      nonce: new Uint8Array(33),
-      leafSpki: new Uint8Array(1),
-      hpkePublicKey: base.hpkePublicKey,
-    }),
-    ParseError,
-  );
 });
 
-Deno.test("mesh report data binds nonce, leaf key and HPKE key, and differs from the coordinator's", async () => {
-  const m = { nonce: base.nonce, leafSpki: base.tlsSpki, hpkePublicKey: base.hpkePublicKey };
+Deno.test("mesh report data refuses a channel binding that is not 32 bytes", async () => {
+  for (const length of [0, 31, 33, 48]) {
+    await assert.rejects(
+      meshReportData({ channelBinding: new Uint8Array(length), leafSpki: new Uint8Array(1) }),
+      (e: unknown) => e instanceof ParseError && e.field === "channelBinding",
+    );
+  }
+});
+
+Deno.test("mesh report data binds channel binding and leaf key, and differs from the coordinator's", async () => {
+  const m = { channelBinding: base.nonce, leafSpki: base.tlsSpki };
   const a = await meshReportData(m);
-  assert.notDeepEqual(await meshReportData({ ...m, nonce: new Uint8Array(32) }), a);
+  assert.equal(a.length, 64);
+  assert.deepEqual(await meshReportData({ ...m }), a);
+  assert.notDeepEqual(await meshReportData({ ...m, channelBinding: new Uint8Array(32) }), a);
   assert.notDeepEqual(await meshReportData({ ...m, leafSpki: new Uint8Array([9]) }), a);
-  assert.notDeepEqual(await meshReportData({ ...m, hpkePublicKey: new Uint8Array(32) }), a);
   assert.notDeepEqual(
     await coordinatorReportData({ ...base, caPems: [], latestTransition: undefined }),
     a,

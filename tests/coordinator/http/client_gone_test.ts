@@ -23,12 +23,12 @@ import { ManifestVerifiers } from "../../../manifest/verifiers.ts";
 import { parseManifestRequest } from "../../../protocol/messages.ts";
 import { meshReportData } from "../../../protocol/report_data.ts";
 import { SimulatedSnpEvidenceSource } from "../../../testing/simulated_evidence.ts";
-import { decodeHex, encodeBase64 } from "../../../util/bytes/mod.ts";
+import { encodeBase64 } from "../../../util/bytes/mod.ts";
 import { Logger } from "../../../util/log/logger.ts";
 import { type Deployment, deployment, MEASUREMENT } from "../fixture.ts";
 import { startTestHttps } from "./https_fixture.ts";
 import { uniformLimits } from "./uniform_limits.ts";
-import { podMeshKeys } from "../../helpers/pod_mesh_keys.ts";
+import { connectionBindingStandIn, podMeshKeys } from "../../helpers/pod_mesh_keys.ts";
 
 const LIMITS = uniformLimits(60_000);
 
@@ -331,21 +331,25 @@ Deno.test("a mesh certificate request abandoned during its verification issues n
       signature: await d.ownerSignature(bytes),
     }));
     const request = async () => {
-      const { leafPublicKey, hpke } = await podMeshKeys();
-      const nonce = decodeHex(c.coordinator.challenge().nonce);
+      const { leafPublicKey } = await podMeshKeys();
+      const channelBinding = connectionBindingStandIn();
       const evidence = await new SimulatedSnpEvidenceSource(d.authority, {
         hostData: d.pods.web.digest,
         measurement: await MEASUREMENT,
-      }).getEvidence(
-        await meshReportData({ nonce, leafSpki: leafPublicKey, hpkePublicKey: hpke.publicKey }),
-      );
-      return { nonce, evidence, leafPublicKey, hpkePublicKey: hpke.publicKey };
+      }).getEvidence(await meshReportData({ channelBinding, leafSpki: leafPublicKey }));
+      return { request: { evidence, leafPublicKey }, channelBinding };
     };
     const issued = () => c.metrics.attestations.value({ platform: "snp" });
 
     const gone = new AbortController();
     const held = c.holdVerify();
-    const pending = c.coordinator.issueMeshCertificate(await request(), "", gone.signal);
+    const abandoned = await request();
+    const pending = c.coordinator.issueMeshCertificate(
+      abandoned.request,
+      abandoned.channelBinding,
+      "",
+      gone.signal,
+    );
     pending.catch(() => {});
     await held.started;
     gone.abort(new Error("client gone"));
@@ -354,8 +358,10 @@ Deno.test("a mesh certificate request abandoned during its verification issues n
     assert.equal(issued(), 0, "a leaf was issued for a client that left");
     assert.equal(c.metrics.failures.value({ api: "mesh", reason: "internal" }), 0);
 
+    const honest = await request();
     const answer = await c.coordinator.issueMeshCertificate(
-      await request(),
+      honest.request,
+      honest.channelBinding,
       "",
       new AbortController().signal,
     );

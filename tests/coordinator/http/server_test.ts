@@ -321,7 +321,7 @@ Deno.test("a body is refused 400 naming it when not UTF-8, over the JSON shape, 
       path: "/echo",
       clientAddress: "127.0.0.1",
       signal: new AbortController().signal,
-      peer: {},
+      peer: { channelBinding: () => new Uint8Array(32) },
       declaredBodyBytes: bytes.length,
       body: () => Promise.resolve(bytes),
     });
