@@ -1,9 +1,10 @@
 /**
- * Single-use, expiring challenge nonces of the mesh API. A nonce is accepted once, only before
- * it expires. What strangers can hold is bounded twice: one client (by address) holds at most
+ * Single-use, expiring challenge nonces of the mesh API (`POST /mesh/challenge`), which a
+ * recovering peer Coordinator binds in its `POST /peer/seed` evidence (a pod's certificate
+ * request binds its TLS connection instead). A nonce is accepted once, only before it expires. What strangers can hold is bounded twice: one client (by address) holds at most
  * `perClient` outstanding nonces (a new one replaces that client's oldest), and the store holds
  * at most `capacity` (expired ones are dropped first; when it is still full a new challenge is
- * refused with 503). A flood therefore never evicts another client's nonce: a pod waiting to
+ * refused with 503). A flood therefore never evicts another client's nonce: a peer waiting to
  * redeem its challenge keeps it until it expires.
  *
  * @module

@@ -1,7 +1,8 @@
 /**
  * Load test of the Coordinator's mesh API: N simulated initializers at once against a
- * Coordinator in its own process (simulated TEE), each doing the full exchange (fresh keys,
- * challenge, evidence bound to the challenge, certificate + sealed workload secret).
+ * Coordinator in its own process (simulated TEE), each doing the full exchange (fresh key,
+ * evidence bound to its TLS connection's channel binding, certificate + workload secret on that
+ * connection; before the channel binding: a challenge and an HPKE-sealed secret).
  *
  * The load runs in rounds of concurrent initializers. Around every round the Coordinator
  * process's CPU time (user + system of all its threads, `/proc/<pid>/stat`) is read; after every
@@ -19,9 +20,9 @@
  *
  * `--flow initializer` runs the Initializer's whole exchange (`initializer/run.ts`) instead of the
  * mesh exchange alone (`--flow mesh`, the default and every figure before the tenth round): first
- * `/attest` of the Coordinator, verified against the pod's trust document, then challenge and
- * certificate, all three over one pinned TLS connection (one full handshake per attestation in
- * both flows: a pod connects once). The Coordinator's simulated TEE then signs a report per
+ * `/attest` of the Coordinator, verified against the pod's trust document, then the certificate
+ * request, both over one pinned TLS connection (one full handshake per attestation in both flows:
+ * a pod connects once). The Coordinator's simulated TEE then signs a report per
  * attestation in the Coordinator's process, which a real TEE's secure processor does outside it;
  * that signature's CPU is measured here interleaved with the bound (the same code) and the figures
  * without it are printed too. `--policy-kb N` pads every policy of the simulated deployment to N
@@ -31,9 +32,9 @@
  * `--log-level L` (default `info`, the Coordinator's default and what a deployment runs with:
  * an access line per request and one per issued certificate) is passed to the Coordinator.
  *
- * `--concurrency C` measures one fixed level: at most C exchanges in flight (at most 32: all
- * simulated initializers share 127.0.0.1 and the Coordinator holds at most 32 challenge nonces
- * per client).
+ * `--concurrency C` measures one fixed level: at most C exchanges in flight (at most 32, the
+ * limit of the challenge protocol, whose nonce store held at most 32 per client address; kept so
+ * that levels stay comparable with earlier runs).
  *
  * Without it (or with `--sweep [LIST]`, default 1,2,4,8,16) it measures every listed concurrency
  * in one run against one Coordinator (`--initializers` each, the levels interleaved round by
@@ -282,8 +283,8 @@ const REPORT_DATA_LENGTH = 64;
 /**
  * The loopback address the `index`-th simulated pod connects from (127.1.0.1 onwards, 62,500
  * before they repeat): every real pod has its own address, and the Coordinator's per-client
- * bounds (32 outstanding challenges, 64 connections) apply per address, so pods sharing one
- * address would hit them as soon as more than 32 are in flight (the open loop under overload).
+ * bounds (64 connections, the request budget) apply per address, so pods sharing one address
+ * would hit them under overload (the open loop).
  */
 function podAddress(index: number): string {
   const n = index % (250 * 250);
@@ -944,10 +945,9 @@ function sweepLevels(): number[] | undefined {
 }
 
 /**
- * The levels to measure: `sweep`, or the one `--concurrency` level (default 16), each checked.
- * Every simulated initializer connects from 127.0.0.1, and the Coordinator keeps at most 32
- * outstanding challenge nonces per client address (a 33rd replaces the oldest), so more than 32
- * exchanges in flight would fail by design.
+ * The levels to measure: `sweep`, or the one `--concurrency` level (default 16), each checked:
+ * at most 32, the limit of the challenge protocol (its nonce store held at most 32 outstanding
+ * nonces per client address), kept so that levels stay comparable with earlier runs.
  */
 function checkedConcurrencies(sweep: number[] | undefined): number[] {
   if (sweep && Deno.args.includes("--concurrency")) {
@@ -957,7 +957,7 @@ function checkedConcurrencies(sweep: number[] | undefined): number[] {
   for (const c of concurrencies) {
     if (!(Number.isInteger(c) && c >= 1 && c <= 32)) {
       throw new Error(
-        `concurrency ${c}: must be an integer 1–32 (the Coordinator's per-client nonce limit)`,
+        `concurrency ${c}: must be an integer 1–32`,
       );
     }
   }
@@ -1010,10 +1010,11 @@ interface Target {
 }
 
 /**
- * What each simulated initializer does (`--flow`): `mesh`, the mesh exchange alone (challenge and
- * certificate; the figures of every round before the tenth); `initializer`, the Initializer's
- * whole exchange (`initializer/run.ts`): `/attest` of the Coordinator verified against the pod's
- * trust document, then challenge and certificate, all over one pinned TLS connection.
+ * What each simulated initializer does (`--flow`): `mesh`, the mesh exchange alone (the
+ * certificate request bound to its connection; the figures of every round before the tenth);
+ * `initializer`, the Initializer's whole exchange (`initializer/run.ts`): `/attest` of the
+ * Coordinator verified against the pod's trust document, then the certificate request, both over
+ * one pinned TLS connection.
  */
 type Flow = "mesh" | "initializer";
 
@@ -1166,8 +1167,8 @@ async function startTarget(
     });
     const trust = parseCoordinatorTrust(ws.deployment.coordinatorTrust());
     const verifiers = new ManifestVerifiers();
-    // The initializer's own exchange (atls/mesh_client.ts): challenge and certificate over one
-    // pinned connection, the leaf checked to be for the pod's key, the secret opened; with
+    // The initializer's own exchange (atls/mesh_client.ts): channel binding, evidence and
+    // certificate over one pinned connection, the leaf checked to be for the pod's key; with
     // `--flow initializer` after attesting the Coordinator on that connection, as
     // initializer/run.ts does.
     let pods = 0;

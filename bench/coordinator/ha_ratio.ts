@@ -7,7 +7,7 @@
  *    median wall time of each and their ratio. The API server and etcd are other processes, so
  *    this is wall time, not CPU time.
  * 2. **Attestations per second, three replicas vs one**: the load test's full mesh exchange
- *    (challenge, evidence, certificate + sealed workload secret) by `--initializers` concurrent
+ *    (evidence bound to the connection, certificate + workload secret) by `--initializers` concurrent
  *    simulated initializers, spread round-robin over three replica processes, then all against a
  *    single replica process, on the same history and machine (order 3, 1, 1, 3; means).
  *

@@ -1,7 +1,7 @@
 /**
  * ECDSA P-384 / SHA-384 signatures with their per-signature nonce precomputed ("online/offline"
  * ECDSA), for the load generator's simulated secure processors. An SNP report must be signed over
- * the Coordinator's challenge, so it cannot be signed ahead; but the expensive half of an ECDSA
+ * the channel binding of the pod's TLS connection, so it cannot be signed ahead; but the expensive half of an ECDSA
  * signature, the point k·G for a fresh random k, does not depend on the message. The generator
  * computes k⁻¹ and r = (k·G).x mod n for every signature it will need before the measured phases,
  * and at request time only hashes the report and computes s = k⁻¹(z + r·d) mod n (two 384-bit

@@ -16,7 +16,7 @@ import "reflect-metadata";
 import net from "node:net";
 import tls from "node:tls";
 import { coordinatorShapedIdentity } from "./identity.ts";
-import { CERTIFICATE_ANSWER_BYTES, CHALLENGE_ANSWER_BYTES } from "./shape.ts";
+import { CERTIFICATE_ANSWER_BYTES } from "./shape.ts";
 
 const mode = Deno.args[0];
 if (mode !== "node-tls" && mode !== "deno-tls" && mode !== "plain") {
@@ -25,7 +25,6 @@ if (mode !== "node-tls" && mode !== "deno-tls" && mode !== "plain") {
 }
 const identity = await coordinatorShapedIdentity();
 const ANSWERS: Record<string, Uint8Array> = {
-  "/mesh/challenge": answerOfSize(CHALLENGE_ANSWER_BYTES),
   "/mesh/certificate": answerOfSize(CERTIFICATE_ANSWER_BYTES),
 };
 const LATIN1 = new TextDecoder("latin1");

@@ -1,9 +1,10 @@
 /**
  * The client side of `ratio.ts`: `connections` TLS connections to `layer_server.ts` (or a
- * `bare_server.ts`; plain TCP with a fourth argument `plain`), `inFlight` at a time, each shaped like a pod's mesh attestation (one full handshake, `POST /mesh/challenge`
- * and `POST /mesh/certificate` with the real body sizes over keep-alive, then close). Fails (exit
- * 1) on any answer but 200 with the expected length, so the server is measured on the path it
- * names. Prints `{"connections":…,"ms":…}`.
+ * `bare_server.ts`; plain TCP with a fourth argument `plain`), `inFlight` at a time, each shaped
+ * like a pod's mesh attestation (one full TLS 1.3 handshake, then `POST /mesh/certificate` with
+ * the real body size on that connection, whose channel binding the pod's evidence binds, then
+ * close). Fails (exit 1) on any answer but 200 with the expected length, so the server is
+ * measured on the path it names. Prints `{"connections":…,"ms":…}`.
  *
  * Usage: `deno run -A bench/coordinator_floor/layer_client.ts PORT CONNECTIONS IN_FLIGHT [plain]`
  *
@@ -11,12 +12,7 @@
  */
 import net from "node:net";
 import tls from "node:tls";
-import {
-  CERTIFICATE_ANSWER_BYTES,
-  CERTIFICATE_REQUEST_BYTES,
-  CHALLENGE_ANSWER_BYTES,
-  CHALLENGE_REQUEST_BYTES,
-} from "./shape.ts";
+import { CERTIFICATE_ANSWER_BYTES, CERTIFICATE_REQUEST_BYTES } from "./shape.ts";
 
 const [port, connections, inFlight] = Deno.args.slice(0, 3).map(Number);
 const plain = Deno.args[3] === "plain";
@@ -24,11 +20,6 @@ if (!port || !connections || !inFlight) {
   throw new Error("usage: layer_client.ts PORT CONNECTIONS IN_FLIGHT");
 }
 const STEPS = [
-  {
-    path: "/mesh/challenge",
-    body: "{}".padEnd(CHALLENGE_REQUEST_BYTES),
-    answer: CHALLENGE_ANSWER_BYTES,
-  },
   {
     path: "/mesh/certificate",
     body: `{"x":"${"b".repeat(CERTIFICATE_REQUEST_BYTES - 8)}"}`,
@@ -56,9 +47,10 @@ function attestation(): Promise<void> {
           `content-length: ${body.length}\r\n\r\n${body}`,
       );
     };
-    const socket = plain
-      ? net.connect({ port, host: "127.0.0.1" }, send)
-      : tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, send);
+    const socket = plain ? net.connect({ port, host: "127.0.0.1" }, send) : tls.connect(
+      { port, host: "127.0.0.1", rejectUnauthorized: false, minVersion: "TLSv1.3" },
+      send,
+    );
     socket.setNoDelay(true);
     socket.on("error", reject);
     socket.on("data", (chunk: Uint8Array) => {

@@ -2,8 +2,9 @@
  * The Coordinator's connection layer with nothing behind it, for `ratio.ts`: `serveHttp1` (the
  * Coordinator's own HTTP/1.1 layer on `node:tls`, its default connection limits) with a TLS
  * identity shaped like the Coordinator's (P-256 key, self-signed, simulated SNP evidence in the
- * certificate), answering the mesh flow's two requests with fixed bodies of their real sizes
- * after reading the request body whole. Prints `{"port":…,"pid":…}` once listening.
+ * certificate), answering the mesh flow's request with a fixed body of its real size after
+ * reading the request body whole and the connection's channel binding (as the mesh route reads
+ * it, once per connection). Prints `{"port":…,"pid":…}` once listening.
  *
  * Usage: `deno run -A bench/coordinator_floor/layer_server.ts`
  *
@@ -13,11 +14,10 @@ import "reflect-metadata";
 import { serveHttp1 } from "../../coordinator/http/http1_server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../coordinator/http/connection_limits.ts";
 import { coordinatorShapedIdentity } from "./identity.ts";
-import { CERTIFICATE_ANSWER_BYTES, CHALLENGE_ANSWER_BYTES } from "./shape.ts";
+import { CERTIFICATE_ANSWER_BYTES } from "./shape.ts";
 
 const identity = await coordinatorShapedIdentity();
 const answers: Record<string, Uint8Array> = {
-  "/mesh/challenge": jsonOfSize(CHALLENGE_ANSWER_BYTES),
   "/mesh/certificate": jsonOfSize(CERTIFICATE_ANSWER_BYTES),
 };
 const server = await serveHttp1({
@@ -28,6 +28,7 @@ const server = await serveHttp1({
 }, {
   handle: async (request) => {
     await request.body(256 * 1024);
+    if (request.path === "/mesh/certificate") request.peer.channelBinding();
     const body = answers[request.path];
     return body
       ? { status: 200, contentType: "application/json", body }

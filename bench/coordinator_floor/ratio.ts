@@ -6,8 +6,8 @@
  * `layer_server.ts` (a separate Deno process) runs the Coordinator's own HTTP/1.1 layer on
  * `node:tls` with a certificate shaped like the Coordinator's, answering fixed bodies; a client
  * process (`layer_client.ts`) makes `--connections` connections per round, `--in-flight` at a
- * time, each a pod's mesh attestation on the wire (one full TLS handshake, the challenge and the
- * certificate request with their real body sizes, `shape.ts`). The server's CPU time (user +
+ * time, each a pod's mesh attestation on the wire (one full TLS 1.3 handshake and the certificate
+ * request with its real body sizes, `shape.ts`). The server's CPU time (user +
  * system, all threads, `/proc/<pid>/stat`) per connection is the layer's cost: TLS (rustls under
  * `node:tls`), the HTTP layer, Deno's event loop, GC and the kernel's socket work. After every
  * round this process measures the bound as `scripts/load_test.ts` does (one P-384 verify by
@@ -15,7 +15,7 @@
  * It prints both per round and as medians, and the best CPU ratio a Coordinator could reach
  * whose only work besides the layer were the bound: bound / (bound + layer). Whatever the
  * Coordinator spends beyond bound + layer is its own request handling (JSON, evidence parsing,
- * leaf, HPKE, the latest-record read, logs, metrics, and their GC).
+ * leaf, the latest-record read, logs, metrics, and their GC).
  *
  * `--server node-tls|deno-tls|plain` measures a bare server instead (`bare_server.ts`: the runtime's
  * TLS with nothing of the Coordinator's, or plain TCP), to tell the TLS handshake's price from the
