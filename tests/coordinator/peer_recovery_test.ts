@@ -5,7 +5,11 @@ import { ValidationError } from "../../util/errors/mod.ts";
 import { MemoryHistoryBackend } from "../../coordinator/history/memory_backend.ts";
 import { evidenceToJson } from "../../protocol/evidence_json.ts";
 import { HpkeRecipient } from "../../protocol/hpke.ts";
-import { CoordinatorRejectedError, PinnedHttpsClient } from "../../atls/pinned_client.ts";
+import {
+  CoordinatorBadRequestError,
+  CoordinatorRejectedError,
+  PinnedHttpsClient,
+} from "../../atls/pinned_client.ts";
 import { peerReportData } from "../../protocol/report_data.ts";
 import { ApiPath, parseChallengeResponse, parseManifestRequest } from "../../protocol/messages.ts";
 import { type Deployment, deployment, inProcessCoordinator, MEASUREMENT } from "./fixture.ts";
@@ -78,6 +82,31 @@ Deno.test({
           (e: unknown) => e instanceof CoordinatorRejectedError && e.status === 403,
         );
       });
+
+      await t.step(
+        "genuine coordinator evidence binding a low-order X25519 key gets 400, not 500",
+        async () => {
+          // The all-zero point and the point of order 8 (u = 1): X25519 gives an all-zero secret.
+          // (Moved here from the mesh API's test: a pod's request carries no HPKE key any more.)
+          const lowOrder = [
+            new Uint8Array(32),
+            Uint8Array.from({ length: 32 }, (_, i) => i === 0 ? 1 : 0),
+          ];
+          for (const publicKey of lowOrder) {
+            const key = { publicKey } as HpkeRecipient;
+            await assert.rejects(
+              requestPeerSeed(d, active.meshAddress, d.coordinator.digest, key),
+              (e: unknown) => {
+                assert.ok(e instanceof CoordinatorBadRequestError, String(e));
+                assert.equal(e.status, 400);
+                assert.equal(e.field, "hpkePublicKey");
+                assert.match(e.message, /not a usable X25519 public key \(low order point\)/);
+                return true;
+              },
+            );
+          }
+        },
+      );
     } finally {
       await active.close();
     }
