@@ -8,7 +8,9 @@
  * `exportKeyingMaterial`, but its `TLSSocket.getFinished()` (server) and `getPeerFinished()`
  * (client) both return rustls' `export_keying_material` of 32 bytes with the label
  * `EXPORTER_DENO_TLS_FINISHED_SERVER` and no context (`ext/node/ops/tls_wrap.rs`, `get_finished`;
- * `get_peer_finished` uses the peer role's label, so the two ends agree). An exporter is derived
+ * `get_peer_finished` uses the peer role's label, so the two ends agree; that the value is the
+ * standard exporter is checked against `openssl s_client -keymatexport` in
+ * `tests/atls/channel_binding_test.ts`). An exporter is derived
  * from the `exporter_master_secret`, which depends on the ECDHE secret and on the whole handshake
  * transcript including both fresh randoms: every TLS 1.3 connection has its own, also a resumed
  * one, and only its two ends know it (RFC 9266 `tls-exporter`). A relay that opens its own

@@ -5,7 +5,10 @@
  * or the deadline passes; only then write the files. A Coordinator that answers 429 (this pod's
  * budget of uncached vendor lookups is spent) or 503 (busy) is retried no sooner than its
  * `Retry-After` asks, clamped to {@link DEFAULT_MAX_RETRY_AFTER_MS} (an unreadable one is
- * ignored: the backoff alone decides). Nothing is written unless the Coordinator
+ * ignored: the backoff alone decides). A connection that closed between reading its channel
+ * binding and sending the certificate request (`BoundConnectionClosedError`, an
+ * `UnavailableError`) is retried like any unavailability: the next attempt attests again on a new
+ * connection and makes new evidence for it. Nothing is written unless the Coordinator
  * was attested and handed out exactly the CAs its evidence binds.
  *
  * @module
@@ -71,8 +74,8 @@ export class InitializerFailedError extends ContrastError {}
 
 /**
  * Whether an error will not go away by retrying (malformed request or local problem). A refusal
- * (403: no manifest admits this pod yet) and an unavailable Coordinator (412, 429, 5xx) are
- * retried.
+ * (403: no manifest admits this pod yet), an unavailable Coordinator (412, 429, 5xx) and a lost
+ * connection (also the one the evidence binds) are retried.
  */
 export function isPermanent(error: unknown): boolean {
   if (error instanceof CoordinatorBadRequestError) return true;

@@ -9,6 +9,8 @@ import {
   serverChannelBinding,
 } from "../../atls/channel_binding.ts";
 import { VerificationError } from "../../util/errors/mod.ts";
+import { encodeHex } from "../../util/bytes/mod.ts";
+import { whyNoOpenssl } from "../helpers/openssl.ts";
 
 /** A TLS server that hands each accepted connection's binding (or error) to `seen`. */
 async function bindingServer(options: tls.TlsOptions = {}) {
@@ -108,4 +110,45 @@ Deno.test("a socket without the exporter value, or with one of another length, i
   const bound = serverChannelBinding(tls13(buffer));
   buffer.fill(0);
   assert.deepEqual(bound, new Uint8Array(32).fill(5));
+});
+
+Deno.test({
+  name:
+    "the binding is the RFC 8446 exporter with label EXPORTER_DENO_TLS_FINISHED_SERVER (checked against openssl s_client)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const why = await whyNoOpenssl();
+    if (why) {
+      console.warn(`\n!!! SKIPPED exporter test: no openssl (${why}) !!!\n`);
+      return;
+    }
+    const s = await bindingServer();
+    try {
+      // A client outside Deno and rustls computes the TLS 1.3 exporter of its connection itself.
+      const out = await new Deno.Command("openssl", {
+        args: [
+          "s_client",
+          "-connect",
+          `127.0.0.1:${s.port}`,
+          "-tls1_3",
+          "-keymatexport",
+          "EXPORTER_DENO_TLS_FINISHED_SERVER",
+          "-keymatexportlen",
+          "32",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      const exported = /Keying material: ([0-9A-Fa-f]{64})/.exec(text)?.[1];
+      assert.ok(exported, text);
+      assert.equal(s.seen.length, 1);
+      assert.ok(s.seen[0] instanceof Uint8Array, String(s.seen[0]));
+      assert.equal(encodeHex(s.seen[0]), exported.toLowerCase());
+    } finally {
+      await s.close();
+    }
+  },
 });
