@@ -1,7 +1,7 @@
 /**
  * The Coordinator's HTTP/1.1 connection layer on the wire: keep-alive and pipelining, chunked
- * bodies with trailers, `Expect: 100-continue`, HEAD, and framing errors answered before the
- * connection is closed.
+ * bodies with trailers, `Expect: 100-continue`, HEAD, framing errors answered before the
+ * connection is closed, and the connection's channel binding handed to routes.
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -9,6 +9,8 @@ import tls from "node:tls";
 import { type Route } from "../../../coordinator/http/server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
 import { startTestHttps } from "./https_fixture.ts";
+import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
+import { encodeHex } from "../../../util/bytes/mod.ts";
 
 const routes: Route[] = [
   { method: "POST", path: "/echo", handle: (r) => ({ body: { got: r.body } }) },
@@ -166,6 +168,46 @@ Deno.test("an answer's head and body go out whole, also with a header value that
       assert.ok(text.endsWith('{"x":"ä"}'));
     }
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a route gets its connection's channel binding, the client's value, read once per connection", async () => {
+  const { server } = await startTestHttps({
+    api: "mesh",
+    routes: [{
+      method: "POST",
+      path: "/binding",
+      handle: (r) => ({ body: { binding: encodeHex(r.channelBinding()) } }),
+    }],
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 5000 },
+    maxBodyBytes: 1024,
+  });
+  // Counts the exporter reads of every TLS socket (the server's among them).
+  const original = tls.TLSSocket.prototype.getFinished;
+  let reads = 0;
+  tls.TLSSocket.prototype.getFinished = function (this: tls.TLSSocket) {
+    reads++;
+    return original.call(this);
+  };
+  const client = new PinnedHttpsClient({ host: "127.0.0.1", port: server.port });
+  const other = new PinnedHttpsClient({ host: "127.0.0.1", port: server.port });
+  try {
+    const binding = await client.bindConnection();
+    const answers = [
+      await client.requestOnBinding(binding, "POST", "/binding", {}),
+      await client.requestOnBinding(await client.bindConnection(), "POST", "/binding", {}),
+      await client.request("POST", "/binding", {}),
+    ];
+    assert.deepEqual(answers, Array(3).fill({ binding: encodeHex(binding) }), "one connection");
+    assert.equal(reads, 1, "the server read the exporter once for three requests");
+    const elsewhere = await other.request("POST", "/binding", {}) as { binding: string };
+    assert.notEqual(elsewhere.binding, encodeHex(binding), "another connection, another value");
+    assert.equal(reads, 2);
+  } finally {
+    tls.TLSSocket.prototype.getFinished = original;
+    client.close();
+    other.close();
     await server.close();
   }
 });
