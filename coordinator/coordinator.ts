@@ -879,10 +879,16 @@ export class Coordinator {
     if (state.phase !== "active") {
       throw new PreconditionFailedError("", "no active manifest: cannot serve a peer");
     }
-    const { claims, policy: matched } = await this.#verifyNonceBoundEvidence(
+    const reportData = await peerReportData({
+      nonce: request.nonce,
+      hpkePublicKey: request.hpkePublicKey,
+    });
+    // The challenge nonce is single use: redeemed before its evidence is verified.
+    this.#nonces.redeem(request.nonce);
+    const { claims, policy: matched } = await this.#verifyBoundEvidence(
       state,
-      request,
-      await peerReportData({ nonce: request.nonce, hpkePublicKey: request.hpkePublicKey }),
+      request.evidence,
+      reportData,
       "this request's key and nonce",
       client,
     );
@@ -1128,35 +1134,6 @@ export class Coordinator {
         "the active manifest changed while this request was verified: try again",
       );
     }
-  }
-
-  /**
-   * Redeems the request's challenge nonce (single use), then verifies its evidence as
-   * {@link #verifyBoundEvidence} does.
-   *
-   * @param binds what `reportData` binds, for the error message
-   * @param client the source address, charged for uncached vendor lookups the evidence causes
-   * @param signal once aborted (nobody reads the answer), nothing is redeemed or verified
-   * @throws {ValidationError} naming `reportData` when the evidence binds something else
-   */
-  async #verifyNonceBoundEvidence(
-    state: ActiveState,
-    request: { readonly nonce: Uint8Array; readonly evidence: Evidence },
-    reportData: Uint8Array,
-    binds: string,
-    client: string,
-    signal?: AbortSignal,
-  ): Promise<ManifestVerification> {
-    signal?.throwIfAborted();
-    this.#nonces.redeem(request.nonce);
-    return await this.#verifyBoundEvidence(
-      state,
-      request.evidence,
-      reportData,
-      binds,
-      client,
-      signal,
-    );
   }
 
   /**
