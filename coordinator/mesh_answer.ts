@@ -122,6 +122,6 @@ export class MeshAnswerJson {
     if (at !== out.length) {
       throw new RangeError("mesh answer: encoded length mismatch");
     }
-    return new EncodedJson(out);
+    return new EncodedJson(out, { sensitive: workloadSecret !== undefined });
   }
 }

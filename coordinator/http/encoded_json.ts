@@ -21,8 +21,14 @@
 export class EncodedJson {
   /** The serialised value. */
   readonly bytes: Uint8Array;
+  /**
+   * Whether the value holds a secret (the mesh answer's workload secret): the connection layer
+   * zeroes {@link bytes}, and the bytes it wrote them in, once they are written or dropped.
+   */
+  readonly sensitive: boolean;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, options: { readonly sensitive?: boolean } = {}) {
     this.bytes = bytes;
+    this.sensitive = options.sensitive ?? false;
   }
 }

@@ -93,6 +93,18 @@ export interface OutgoingAnswer {
   readonly body: Uint8Array;
   /** More response headers (lower-case names, values without line breaks), e.g. `retry-after`. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The body holds a secret: it is zeroed, with the bytes it was written in, once the
+   * connection took them (or when the answer is dropped: timed out, over the answer budget).
+   */
+  readonly sensitive?: boolean;
+}
+
+/** Zeroes a sensitive answer's body and `written` (the bytes it was encoded in), if any. */
+function wipeSensitive(answer: OutgoingAnswer, written?: Uint8Array): void {
+  if (!answer.sensitive) return;
+  answer.body.fill(0);
+  written?.fill(0);
 }
 
 /** What the connection layer needs of an API. */
@@ -381,8 +393,16 @@ async function answerExchange(
   let outcome: OutgoingAnswer | "timeout";
   try {
     outcome = await new Promise<OutgoingAnswer | "timeout">((resolve, reject) => {
-      expired = () => resolve("timeout");
-      handler.handle(request).then(resolve, reject);
+      let timedOut = false;
+      expired = () => {
+        timedOut = true;
+        resolve("timeout");
+      };
+      handler.handle(request).then((late) => {
+        // An answer after the deadline is never sent: a secret in it is wiped at once.
+        if (timedOut) wipeSensitive(late);
+        else resolve(late);
+      }, reject);
     });
   } finally {
     unwatch();
@@ -397,6 +417,7 @@ async function answerExchange(
   if (answers && !answers.tryTake(bytes.length)) {
     // A client that does not read its answers keeps them in memory until its deadline closes
     // the connection: over the port's budget of answers being sent, a short refusal instead.
+    wipeSensitive(answer, bytes);
     answer = handler.refuse(head, 503, ANSWERS_REFUSED, "answer");
     close = true;
     conn.discardInput();
@@ -408,6 +429,7 @@ async function answerExchange(
     await writeAll(conn, bytes);
   } finally {
     answers?.release(bytes.length);
+    wipeSensitive(answer, bytes);
   }
   return !close;
 }

@@ -137,6 +137,7 @@ function encodeBody(
       ...(headers ? { headers } : {}),
       contentType: "application/json",
       body: body.bytes,
+      ...(body.sensitive ? { sensitive: true } : {}),
     };
   }
   const text = typeof body === "string";

@@ -38,6 +38,9 @@ Deno.test("MeshAnswerJson writes JSON.stringify's bytes of the answer object for
     assert.deepEqual(answers.encode(der, SECRET).bytes, stringified(ca, der, SECRET));
   }
   assert.deepEqual(answers.encode(bytes, SECRET).bytes, stringified(ca, bytes, SECRET));
+  // An answer with the secret is marked for the connection layer to zero once written.
+  assert.equal(answers.encode(bytes, SECRET).sensitive, true);
+  assert.equal(answers.encode(bytes).sensitive, false);
 });
 
 Deno.test("MeshAnswerJson writes the workload secret's base64 as Uint8Array.toBase64 does, for every padding and every byte value", async () => {

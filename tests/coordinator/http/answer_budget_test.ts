@@ -14,6 +14,7 @@ import { serveHttp1 } from "../../../coordinator/http/http1_server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
 import { Logger } from "../../../util/log/logger.ts";
+import { EncodedJson } from "../../../coordinator/http/encoded_json.ts";
 
 const ANSWER = "x".repeat(24 * 1024 * 1024);
 const REQUEST = new TextEncoder().encode("GET /big HTTP/1.1\r\nhost: c\r\n\r\n");
@@ -90,6 +91,64 @@ Deno.test({
       } catch {
         // closed above
       }
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a sensitive answer refused for the budget is zeroed, never sent",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    let answered!: () => void;
+    const firstAnswered = new Promise<void>((resolve) => answered = resolve);
+    let secret: Uint8Array | undefined;
+    const server = await serveHttp1(
+      {
+        port: 0,
+        host: "127.0.0.1",
+        limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
+        answerBytesInFlight: 40 * 1024 * 1024,
+      },
+      createRequestHandler({
+        api: "probe",
+        routes: [{
+          method: "GET",
+          path: "/big",
+          handle: () => {
+            answered();
+            return { body: ANSWER };
+          },
+        }, {
+          method: "GET",
+          path: "/secret",
+          handle: () => {
+            // 24 MiB of JSON holding a "secret": over the budget while /big is in flight.
+            secret = new Uint8Array(24 * 1024 * 1024).fill(0x61);
+            secret[0] = 0x22;
+            secret[secret.length - 1] = 0x22;
+            return { body: new EncodedJson(secret, { sensitive: true }) };
+          },
+        }],
+        limits: { maxBodyBytes: 0 },
+        logger: new Logger("t", { sink: () => {} }),
+        metrics: new CoordinatorMetrics(),
+      }),
+    );
+    const stuck = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      await stuck.write(REQUEST);
+      await firstAnswered;
+      await conn.write(new TextEncoder().encode("GET /secret HTTP/1.1\r\nhost: c\r\n\r\n"));
+      const buffer = new Uint8Array(512);
+      const n = await conn.read(buffer);
+      assert.match(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), /^HTTP\/1\.1 503 /);
+      assert.ok(secret!.every((b) => b === 0), "the refused answer's secret is zeroed");
+    } finally {
+      stuck.close();
+      conn.close();
       await server.close();
     }
   },

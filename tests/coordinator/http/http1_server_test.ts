@@ -1,7 +1,8 @@
 /**
  * The Coordinator's HTTP/1.1 connection layer on the wire: keep-alive and pipelining, chunked
  * bodies with trailers, `Expect: 100-continue`, HEAD, framing errors answered before the
- * connection is closed, and the connection's channel binding handed to routes.
+ * connection is closed, the connection's channel binding handed to routes, and sensitive answers
+ * zeroed once written or dropped.
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_
 import { startTestHttps } from "./https_fixture.ts";
 import { PinnedHttpsClient } from "../../../atls/pinned_client.ts";
 import { encodeHex } from "../../../util/bytes/mod.ts";
+import { EncodedJson } from "../../../coordinator/http/encoded_json.ts";
 
 const routes: Route[] = [
   { method: "POST", path: "/echo", handle: (r) => ({ body: { got: r.body } }) },
@@ -208,6 +210,77 @@ Deno.test("a route gets its connection's channel binding, the client's value, re
     tls.TLSSocket.prototype.getFinished = original;
     client.close();
     other.close();
+    await server.close();
+  }
+});
+
+Deno.test("a sensitive answer reaches the client whole and its bytes are zeroed once written; other answers are left alone", async () => {
+  const UTF8 = new TextEncoder();
+  const kept: { secret?: Uint8Array; plain?: Uint8Array } = {};
+  const { server } = await startTestHttps({
+    api: "mesh",
+    routes: [{
+      method: "POST",
+      path: "/secret",
+      handle: () => {
+        kept.secret = UTF8.encode('{"workloadSecret":"c2VjcmV0IGJ5dGVz"}');
+        return { body: new EncodedJson(kept.secret, { sensitive: true }) };
+      },
+    }, {
+      method: "POST",
+      path: "/plain",
+      handle: () => {
+        kept.plain = UTF8.encode('{"public":true}');
+        return { body: new EncodedJson(kept.plain) };
+      },
+    }],
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 5000 },
+    maxBodyBytes: 1024,
+  });
+  const client = new PinnedHttpsClient({ host: "127.0.0.1", port: server.port });
+  try {
+    assert.deepEqual(await client.request("POST", "/secret", {}), {
+      workloadSecret: "c2VjcmV0IGJ5dGVz",
+    });
+    assert.ok(kept.secret!.length > 0 && kept.secret!.every((b) => b === 0), "zeroed");
+    assert.deepEqual(await client.request("POST", "/plain", {}), { public: true });
+    assert.equal(new TextDecoder().decode(kept.plain), '{"public":true}', "not sensitive: kept");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
+Deno.test("a sensitive answer that comes after the request timed out is never sent and is zeroed", async () => {
+  let late: Uint8Array | undefined;
+  let answered!: () => void;
+  const handled = new Promise<void>((resolve) => answered = resolve);
+  const { server } = await startTestHttps({
+    api: "mesh",
+    routes: [{
+      method: "POST",
+      path: "/slow",
+      handle: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        late = new TextEncoder().encode('{"workloadSecret":"bGF0ZQ=="}');
+        queueMicrotask(answered);
+        return { body: new EncodedJson(late, { sensitive: true }) };
+      },
+    }],
+    limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 200 },
+    maxBodyBytes: 1024,
+  });
+  try {
+    const text = await exchange(
+      server.port,
+      "POST /slow HTTP/1.1\r\nhost: c\r\ncontent-length: 2\r\n\r\n{}",
+    );
+    assert.deepEqual(statuses(text), ["408"]);
+    assert.doesNotMatch(text, /bGF0ZQ/);
+    await handled;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(late!.every((b) => b === 0), "the late answer's secret is zeroed");
+  } finally {
     await server.close();
   }
 });
