@@ -586,7 +586,14 @@ export async function serveHttp1(
   handler: ApiHandler,
 ): Promise<RunningTlsServer> {
   const secureContext = (credentials: TlsCredentials) =>
-    tls.createSecureContext({ cert: credentials.certPem, key: credentials.keyPem });
+    tls.createSecureContext({
+      cert: credentials.certPem,
+      key: credentials.keyPem,
+      // TLS 1.3 only: every client of the Coordinator speaks it (the pinned client connects with
+      // nothing older), and a mesh request's channel binding is unique only there
+      // (`atls/channel_binding.ts`, which also refuses anything older per request).
+      minVersion: "TLSv1.3",
+    });
   let context = options.tls ? secureContext(options.tls) : undefined;
   const requestCert = options.tls?.requestCert === true;
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
