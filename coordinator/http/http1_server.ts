@@ -165,9 +165,13 @@ interface Http1ServerOptions {
   /**
    * TLS certificate and key (PEM); plain TCP without. With `requestCert` every client is asked for
    * a certificate (not verified here, nor required: handed to the API as
-   * {@link IncomingRequest.peer}).
+   * {@link IncomingRequest.peer}). TLS 1.3 only unless `allowTls12` (a port whose clients are
+   * other parties' TLS stacks, and that binds nothing to the connection).
    */
-  readonly tls?: TlsCredentials & { readonly requestCert?: boolean };
+  readonly tls?: TlsCredentials & {
+    readonly requestCert?: boolean;
+    readonly allowTls12?: boolean;
+  };
   /** Connection bounds. */
   readonly limits: ConnectionLimits;
   /** Longest request head accepted, bytes (431 beyond). */
@@ -585,15 +589,12 @@ export async function serveHttp1(
   options: Http1ServerOptions,
   handler: ApiHandler,
 ): Promise<RunningTlsServer> {
+  // TLS 1.3 only by default: the Coordinator's own clients speak it (the pinned client connects
+  // with nothing older), and a mesh request's channel binding is unique only there
+  // (`atls/channel_binding.ts`, which also refuses anything older per request).
+  const minVersion = options.tls?.allowTls12 === true ? "TLSv1.2" : "TLSv1.3";
   const secureContext = (credentials: TlsCredentials) =>
-    tls.createSecureContext({
-      cert: credentials.certPem,
-      key: credentials.keyPem,
-      // TLS 1.3 only: every client of the Coordinator speaks it (the pinned client connects with
-      // nothing older), and a mesh request's channel binding is unique only there
-      // (`atls/channel_binding.ts`, which also refuses anything older per request).
-      minVersion: "TLSv1.3",
-    });
+    tls.createSecureContext({ cert: credentials.certPem, key: credentials.keyPem, minVersion });
   let context = options.tls ? secureContext(options.tls) : undefined;
   const requestCert = options.tls?.requestCert === true;
   const maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;

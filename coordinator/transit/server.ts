@@ -275,7 +275,10 @@ export async function startTransitServer(
   const server = await serveHttp1({
     port: config.port,
     host: config.host,
-    tls: { ...source.tls, requestCert: true },
+    // Its clients are the workloads' own TLS stacks, some of which stop at TLS 1.2; the API
+    // authorises each request by the client's mesh certificate and binds nothing to the
+    // connection, so TLS 1.2 stays allowed here (the other ports: TLS 1.3 only).
+    tls: { ...source.tls, requestCert: true, allowTls12: true },
     limits: config.limits,
     bodyBytesInFlight: TRANSIT_BODIES_IN_FLIGHT * config.maxBodyBytes,
     // A client sends its body right behind the head, before the caller is authorised: as much
