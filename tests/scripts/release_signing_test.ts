@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { REPO_ROOT } from "../../scripts/images/bundle.ts";
 import { encodeImageLock } from "../../deploy/image_lock.ts";
-import { filesBelow, TEST_LOCK } from "../helpers/release.ts";
+import { filesBelow, TEST_LOCK, withReleaseBuildLock } from "../helpers/release.ts";
 import { whyNoOpenssl } from "../helpers/openssl.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
@@ -29,16 +29,18 @@ const openssl = (...args: string[]) => command("openssl", args);
 
 /** `scripts/release.ts --lock … --out out` with `args`. */
 function release(dir: string, out: string, ...args: string[]): Promise<Ran> {
-  return command(Deno.execPath(), [
-    "run",
-    "-A",
-    `${REPO_ROOT}scripts/release.ts`,
-    "--lock",
-    `${dir}/images.lock.json`,
-    "--out",
-    out,
-    ...args,
-  ]);
+  return withReleaseBuildLock(() =>
+    command(Deno.execPath(), [
+      "run",
+      "-A",
+      `${REPO_ROOT}scripts/release.ts`,
+      "--lock",
+      `${dir}/images.lock.json`,
+      "--out",
+      out,
+      ...args,
+    ])
+  );
 }
 
 /** `scripts/verify_release.ts` with only the permission the README gives it. */

@@ -6,7 +6,11 @@ import { parseImageLock } from "../../deploy/image_lock.ts";
 import { writeRelease } from "../../scripts/release.ts";
 import { checksums } from "../../scripts/release/sha256sums.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
-import { filesBelow, TEST_LOCK as LOCK } from "../helpers/release.ts";
+import { filesBelow, TEST_LOCK as LOCK, withReleaseBuildLock } from "../helpers/release.ts";
+
+/** {@link writeRelease} in its turn among the test files that build releases. */
+const build = (...args: Parameters<typeof writeRelease>) =>
+  withReleaseBuildLock(() => writeRelease(...args));
 
 /** The `deno run` options of the `contrast:release` task: how the README runs the release. */
 function releaseRunFlags(): string[] {
@@ -67,7 +71,7 @@ Deno.test({
   fn: () =>
     withTempDir(async (dir) => {
       const out = `${dir}/release`;
-      const files = await writeRelease(out, LOCK, "Metal-QEMU-TDX", "apps");
+      const files = await build(out, LOCK, "Metal-QEMU-TDX", "apps");
       // Every file written, the CLI's chunks too, is listed and in SHA256SUMS.
       assert.deepEqual(files, filesBelow(out));
       const cli = files.filter((f) => f.startsWith("contrast/"));
@@ -143,7 +147,7 @@ Deno.test({
 Deno.test("a release for a platform without runtime handler fails and writes nothing", () =>
   withTempDir(async (dir) => {
     await assert.rejects(
-      writeRelease(`${dir}/release`, LOCK, "Simulated-SNP", "default"),
+      build(`${dir}/release`, LOCK, "Simulated-SNP", "default"),
       (e) => e instanceof ParseError && e.field === "--platform",
     );
     assert.deepEqual([...Deno.readDirSync(dir)], []);
@@ -160,8 +164,8 @@ Deno.test({
       // The chunks' names are hashes of their content, so SHA256SUMS covers them too.
       const first = `${dir}/first/release`;
       const second = `${dir}/second/deeper/release`;
-      await writeRelease(first, LOCK, "Metal-QEMU-SNP", "apps");
-      await writeRelease(second, LOCK, "Metal-QEMU-SNP", "apps");
+      await build(first, LOCK, "Metal-QEMU-SNP", "apps");
+      await build(second, LOCK, "Metal-QEMU-SNP", "apps");
       const sums = await Deno.readTextFile(`${first}/SHA256SUMS`);
       assert.equal(await Deno.readTextFile(`${second}/SHA256SUMS`), sums);
       const chunks = filesBelow(`${first}/contrast`);
@@ -175,23 +179,25 @@ Deno.test({
       const published = `${dir}/downloaded-images.lock.json`;
       await Deno.copyFile(`${first}/images.lock.json`, published);
       const out = `${dir}/check`;
-      const cmd = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${REPO_ROOT}scripts/release.ts`,
-          "--lock",
-          published,
-          "--platform",
-          "Metal-QEMU-SNP",
-          "--namespace",
-          "apps",
-          "--out",
-          out,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const cmd = await withReleaseBuildLock(() =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            `${REPO_ROOT}scripts/release.ts`,
+            "--lock",
+            published,
+            "--platform",
+            "Metal-QEMU-SNP",
+            "--namespace",
+            "apps",
+            "--out",
+            out,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output()
+      );
       assert.equal(cmd.code, 0, new TextDecoder().decode(cmd.stderr));
       assert.equal(await Deno.readTextFile(`${out}/SHA256SUMS`), sums);
     }, { prefix: "contrast-release-" }),
@@ -227,21 +233,23 @@ Deno.test("release --lock: a lock that is not digest-pinned, and --registry with
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["images.lock.json"]);
   }));
 
-Deno.test("a release build refuses to share the entry folder with another one", async () => {
-  const entryDir = `${REPO_ROOT}.cache/release-entry`;
-  await Deno.mkdir(entryDir, { recursive: true });
-  try {
-    await withTempDir(async (dir) => {
-      await assert.rejects(
-        writeRelease(`${dir}/release`, LOCK, "Metal-QEMU-SNP", "default"),
-        (e) => e instanceof UnavailableError && e.field === entryDir,
-      );
-      assert.deepEqual([...Deno.readDirSync(dir)], []);
-    });
-  } finally {
-    await Deno.remove(entryDir, { recursive: true });
-  }
-});
+Deno.test("a release build refuses to share the entry folder with another one", () =>
+  // Holds the other test files' builds off while this one plays a build under way.
+  withReleaseBuildLock(async () => {
+    const entryDir = `${REPO_ROOT}.cache/release-entry`;
+    await Deno.mkdir(entryDir, { recursive: true });
+    try {
+      await withTempDir(async (dir) => {
+        await assert.rejects(
+          writeRelease(`${dir}/release`, LOCK, "Metal-QEMU-SNP", "default"),
+          (e) => e instanceof UnavailableError && e.field === entryDir,
+        );
+        assert.deepEqual([...Deno.readDirSync(dir)], []);
+      });
+    } finally {
+      await Deno.remove(entryDir, { recursive: true });
+    }
+  }));
 
 Deno.test("the README runs the release's CLI as the contrast:release task does", async () => {
   const readme = await Deno.readTextFile(`${REPO_ROOT}README.md`);
