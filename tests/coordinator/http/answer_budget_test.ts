@@ -9,7 +9,7 @@
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
-import { createRequestHandler } from "../../../coordinator/http/server.ts";
+import { createRequestHandler, type Route } from "../../../coordinator/http/server.ts";
 import { serveHttp1 } from "../../../coordinator/http/http1_server.ts";
 import { DEFAULT_CONNECTION_LIMITS } from "../../../coordinator/http/connection_limits.ts";
 import { CoordinatorMetrics } from "../../../coordinator/http/metrics.ts";
@@ -37,35 +37,44 @@ async function statusLine(port: number): Promise<string> {
   return (await answerStart(port)).split("\r\n")[0]!;
 }
 
+/**
+ * A plain-TCP port with a 40 MiB budget of answers being sent, serving `GET /big` (a 24 MiB
+ * answer; `firstAnswered` resolves once it was asked for) and `extra` routes.
+ */
+async function budgetServer(extra: Route[] = []) {
+  let answered!: () => void;
+  const firstAnswered = new Promise<void>((resolve) => answered = resolve);
+  const server = await serveHttp1(
+    {
+      port: 0,
+      host: "127.0.0.1",
+      limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
+      answerBytesInFlight: 40 * 1024 * 1024,
+    },
+    createRequestHandler({
+      api: "probe",
+      routes: [{
+        method: "GET",
+        path: "/big",
+        handle: () => {
+          answered();
+          return { body: ANSWER };
+        },
+      }, ...extra],
+      limits: { maxBodyBytes: 0 },
+      logger: new Logger("t", { sink: () => {} }),
+      metrics: new CoordinatorMetrics(),
+    }),
+  );
+  return { server, firstAnswered };
+}
+
 Deno.test({
   name: "answers beyond the port's budget of answers being sent are refused with 503",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    let answered!: () => void;
-    const firstAnswered = new Promise<void>((resolve) => answered = resolve);
-    const server = await serveHttp1(
-      {
-        port: 0,
-        host: "127.0.0.1",
-        limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
-        answerBytesInFlight: 40 * 1024 * 1024,
-      },
-      createRequestHandler({
-        api: "probe",
-        routes: [{
-          method: "GET",
-          path: "/big",
-          handle: () => {
-            answered();
-            return { body: ANSWER };
-          },
-        }],
-        limits: { maxBodyBytes: 0 },
-        logger: new Logger("t", { sink: () => {} }),
-        metrics: new CoordinatorMetrics(),
-      }),
-    );
+    const { server, firstAnswered } = await budgetServer();
     // A client that asks and never reads: its 24 MiB answer stays in flight.
     const stuck = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     try {
@@ -101,41 +110,18 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    let answered!: () => void;
-    const firstAnswered = new Promise<void>((resolve) => answered = resolve);
     let secret: Uint8Array | undefined;
-    const server = await serveHttp1(
-      {
-        port: 0,
-        host: "127.0.0.1",
-        limits: { ...DEFAULT_CONNECTION_LIMITS, requestTimeoutMs: 20_000 },
-        answerBytesInFlight: 40 * 1024 * 1024,
+    const { server, firstAnswered } = await budgetServer([{
+      method: "GET",
+      path: "/secret",
+      handle: () => {
+        // 24 MiB of JSON holding a "secret": over the budget while /big is in flight.
+        secret = new Uint8Array(24 * 1024 * 1024).fill(0x61);
+        secret[0] = 0x22;
+        secret[secret.length - 1] = 0x22;
+        return { body: new EncodedJson(secret, { sensitive: true }) };
       },
-      createRequestHandler({
-        api: "probe",
-        routes: [{
-          method: "GET",
-          path: "/big",
-          handle: () => {
-            answered();
-            return { body: ANSWER };
-          },
-        }, {
-          method: "GET",
-          path: "/secret",
-          handle: () => {
-            // 24 MiB of JSON holding a "secret": over the budget while /big is in flight.
-            secret = new Uint8Array(24 * 1024 * 1024).fill(0x61);
-            secret[0] = 0x22;
-            secret[secret.length - 1] = 0x22;
-            return { body: new EncodedJson(secret, { sensitive: true }) };
-          },
-        }],
-        limits: { maxBodyBytes: 0 },
-        logger: new Logger("t", { sink: () => {} }),
-        metrics: new CoordinatorMetrics(),
-      }),
-    );
+    }]);
     const stuck = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     try {
