@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { podAddress } from "../bench/coordinator/pod_address.ts";
 import tls from "node:tls";
 import { evidenceToJson } from "../protocol/evidence_json.ts";
 import { meshReportData } from "../protocol/report_data.ts";
@@ -262,7 +263,7 @@ async function phase(t: Target, rate: number, seconds: number, timeoutMs: number
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const n = pods++ % (250 * 250);
-    const localAddress = `127.1.${Math.floor(n / 250)}.${(n % 250) + 1}`;
+    const localAddress = podAddress(n);
     if (flow === "mesh-raw") {
       const port = Number(t.coordinator.meshAddress.split(":").pop());
       running.push(
@@ -284,7 +285,7 @@ async function phase(t: Target, rate: number, seconds: number, timeoutMs: number
     running.push(
       requestMeshCredentials(t.coordinator.meshAddress, keys[i]!, t.pod, {
         timeoutMs,
-        localAddress: `127.1.${Math.floor(n / 250)}.${(n % 250) + 1}`,
+        localAddress: podAddress(n),
       }).then(() => {
         if (performance.now() - (t0 + (i * 1000) / rate) <= timeoutMs) served++;
       }, () => {}),

@@ -124,6 +124,7 @@ import {
   startCoordinatorProcess,
 } from "../testing/simulation/processes.ts";
 import { createWorkspace, type Workspace, workspaceVm } from "../testing/simulation/workspace.ts";
+import { podAddress } from "../bench/coordinator/pod_address.ts";
 import {
   inspectorAddress,
   InspectorProfiler,
@@ -279,17 +280,6 @@ async function processCpuSeconds(pid: number): Promise<number> {
 
 /** Length of SNP report data. */
 const REPORT_DATA_LENGTH = 64;
-
-/**
- * The loopback address the `index`-th simulated pod connects from (127.1.0.1 onwards, 62,500
- * before they repeat): every real pod has its own address, and the Coordinator's per-client
- * bounds (64 connections, the request budget) apply per address, so pods sharing one address
- * would hit them under overload (the open loop).
- */
-function podAddress(index: number): string {
-  const n = index % (250 * 250);
-  return `127.1.${Math.floor(n / 250)}.${(n % 250) + 1}`;
-}
 
 /** A simulated pod's keys. */
 type PodKeys = Awaited<ReturnType<typeof generatePodKeys>>;

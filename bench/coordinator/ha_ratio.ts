@@ -36,6 +36,7 @@ import {
   type Workspace,
   workspaceVm,
 } from "../../testing/simulation/workspace.ts";
+import { podAddress } from "./pod_address.ts";
 import { exitOnBadOptions } from "../script_options.ts";
 
 function flag(name: string, fallback: number): number {
@@ -88,12 +89,15 @@ async function attestationRate(ws: Workspace, targets: CoordinatorProcess[], cou
     measurement: await MEASUREMENT,
   });
   // The initializer's own exchange (atls/mesh_client.ts), as the load test runs it.
+  // Each pod from its own loopback address, as real pods are: from one address, 300 at once
+  // met the Coordinator's per-client bounds (handshakes refused) and the run failed.
+  let pods = 0;
   const one = async (target: CoordinatorProcess) => {
     const credentials = await requestMeshCredentials(
       target.meshAddress,
       await generatePodKeys(),
       pod,
-      { timeoutMs: 300_000 },
+      { timeoutMs: 300_000, localAddress: podAddress(pods++) },
     );
     if (credentials.workloadSecret === undefined) throw new Error("no workload secret issued");
   };

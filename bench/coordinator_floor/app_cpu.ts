@@ -52,6 +52,7 @@ import {
   summarizeAllocations,
 } from "./allocation_profile.ts";
 import { processCpuMs } from "../process_cpu.ts";
+import { podAddress } from "../coordinator/pod_address.ts";
 
 exitOnBadOptions(Deno.args, {
   usage: "deno run -A bench/coordinator_floor/app_cpu.ts [options] 2>/dev/null",
@@ -168,8 +169,7 @@ try {
     const sampled = round === sampledRound;
     const keys = await Promise.all(Array.from({ length: count }, () => generatePodKeys()));
     const clients = keys.map(() => {
-      const n = address++;
-      return `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+      return podAddress(address++);
     });
     // Each pod's connection has its own channel binding.
     const bindings = keys.map(() => crypto.getRandomValues(new Uint8Array(32)));
