@@ -7,7 +7,7 @@
  * @module
  */
 import { ParseError } from "../../util/errors/mod.ts";
-import { concatBytes, decodePem, encodeHex, sha256 } from "../../util/bytes/mod.ts";
+import { concatBytes, decodeHex, decodePem, encodeHex, sha256 } from "../../util/bytes/mod.ts";
 import { readElement, readOid } from "../../x509/der.ts";
 
 /** id-Ed25519 (RFC 8410). */
@@ -23,40 +23,10 @@ const ALGORITHM_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** The SubjectPublicKeyInfo DER of an Ed25519 key, up to the 32 key bytes. */
-const SPKI_PREFIX = new Uint8Array([
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x03,
-  0x21,
-  0x00,
-]);
+const SPKI_PREFIX = decodeHex("302a300506032b6570032100", "SPKI_PREFIX");
 
 /** The PKCS#8 (version 1) DER of an Ed25519 private key, up to the 32 seed bytes. */
-const PKCS8_PREFIX = new Uint8Array([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
+const PKCS8_PREFIX = decodeHex("302e020100300506032b657004220420", "PKCS8_PREFIX");
 
 /** An Ed25519 private key read from a PKCS#8 PEM file. */
 export interface Ed25519PrivateKey {
